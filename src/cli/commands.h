@@ -1,0 +1,23 @@
+/* commands — the sub-commands of the `visura` binary (git-style).
+ *
+ * Each takes the arguments after its own name (argv[0] is the sub-command)
+ * and returns the process exit status:
+ *   0 success; 1 the input was checked and found wrong (invalid code,
+ *   rejected file); 2 usage error; 3 runtime failure (I/O, database). */
+#ifndef VISURA_CLI_COMMANDS_H
+#define VISURA_CLI_COMMANDS_H
+
+enum {
+	EXIT_OK = 0,
+	EXIT_INVALID = 1,
+	EXIT_USAGE = 2,
+	EXIT_RUNTIME = 3,
+};
+
+int cmd_cf(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+
+#endif

@@ -1,0 +1,40 @@
+#include "common/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+const char *vis_strerror(vis_err code)
+{
+	switch (code) {
+	case VIS_OK: return "ok";
+	case VIS_ERR_INVALID: return "invalid";
+	case VIS_ERR_NOTFOUND: return "not found";
+	case VIS_ERR_CONFLICT: return "conflict";
+	case VIS_ERR_IO: return "i/o error";
+	case VIS_ERR_STORE: return "database error";
+	case VIS_ERR_NOMEM: return "out of memory";
+	case VIS_ERR_LIMIT: return "limit exceeded";
+	case VIS_ERR_INTERNAL: return "internal error";
+	}
+	return "unknown error";
+}
+
+vis_err vis_error_set(struct vis_error *e, vis_err code, const char *fmt, ...)
+{
+	if (!e || e->code != VIS_OK)
+		return code;
+	e->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void vis_error_clear(struct vis_error *e)
+{
+	if (!e)
+		return;
+	e->code = VIS_OK;
+	e->msg[0] = '\0';
+}

@@ -1,0 +1,28 @@
+/* text — UTF-8 checks and the folding of Italian names into plain keys.
+ *
+ * Register names carry accents and apostrophes (D'ANGELO, NICOLÒ, Abbà).
+ * Searches and the codice fiscale both work on the bare letters A-Z, so one
+ * folding serves both: D'Angelo = DANGELO = d angelo. */
+#ifndef VISURA_COMMON_TEXT_H
+#define VISURA_COMMON_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, no
+ * code point above U+10FFFF) and holds no NUL or C0 control character. */
+bool utf8_valid(const char *s, size_t len);
+
+/* Folds s[0..len) to upper-case ASCII letters only: accented Latin letters
+ * lose their accent, letters outside Latin-1 and Latin Extended-A, digits,
+ * apostrophes, spaces, hyphens and dots are dropped.  Writes at most cap-1
+ * bytes and a NUL; returns the folded length, or -1 when s is not valid
+ * UTF-8 or the result does not fit. */
+int text_fold_letters(const char *s, size_t len, char *out, size_t cap);
+
+/* True when s[0..len) is an acceptable person-name field: valid UTF-8,
+ * letters (any script Latin-1/Extended-A), spaces, apostrophes, hyphens and
+ * dots only, starting with a letter, and at least one foldable letter. */
+bool text_name_valid(const char *s, size_t len);
+
+#endif
