@@ -51,8 +51,8 @@ bool date_parse(const char *s, size_t len, int *out)
 
 void date_format(int date, char buf[11])
 {
-	snprintf(buf, 11, "%04d-%02d-%02d", DATE_YEAR(date) % 10000,
-		 DATE_MONTH(date) % 100, DATE_DAY(date) % 100);
+	unsigned d = (unsigned)date;
+	snprintf(buf, 11, "%04u-%02u-%02u", d / 10000 % 10000, d / 100 % 100, d % 100);
 }
 
 /* Howard Hinnant's days_from_civil / civil_from_days. */
@@ -114,9 +114,9 @@ void timestamp_format(int64_t t, char buf[21])
 	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
 	int64_t sec = t - days * 86400;
 	int date = date_from_days(days);
-	snprintf(buf, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", DATE_YEAR(date) % 10000,
-		 DATE_MONTH(date) % 100, DATE_DAY(date) % 100, (int)(sec / 3600),
-		 (int)(sec / 60 % 60), (int)(sec % 60));
+	unsigned d = (unsigned)date, s = (unsigned)sec;
+	snprintf(buf, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", d / 10000 % 10000, d / 100 % 100,
+		 d % 100, s / 3600 % 24, s / 60 % 60, s % 60);
 }
 
 int date_today(void)

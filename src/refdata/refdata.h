@@ -27,7 +27,7 @@ struct ref_comune {
 };
 
 struct ref_stato {
-	char istat[4];       /* ISTAT 3-digit code (100 = Italia) */
+	char istat[4];       /* ISTAT 3-digit code (100 = Italia); "" for a few historical states */
 	char belfiore[5];    /* Z code, "" when none */
 	char iso3[4];
 	int valid_from;

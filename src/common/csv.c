@@ -1,0 +1,93 @@
+#include "common/csv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void csv_reader_init(struct csv_reader *r, char *buf, size_t len)
+{
+	r->p = buf;
+	r->end = buf + len;
+	r->line = 0;
+}
+
+int csv_reader_next(struct csv_reader *r, char *fields[CSV_MAX_FIELDS])
+{
+	if (r->p >= r->end)
+		return 0;
+	r->line++;
+	int n = 0;
+	char *p = r->p;
+	for (;;) {
+		if (n == CSV_MAX_FIELDS)
+			return -1;
+		char *out = p;
+		fields[n++] = out;
+		if (p < r->end && *p == '"') {
+			p++;
+			for (;;) {
+				if (p >= r->end)
+					return -1;
+				if (*p == '"') {
+					if (p + 1 < r->end && p[1] == '"') {
+						*out++ = '"';
+						p += 2;
+						continue;
+					}
+					p++;
+					break;
+				}
+				if (*p == '\n')
+					r->line++;
+				*out++ = *p++;
+			}
+		} else {
+			while (p < r->end && *p != ',' && *p != '\n' && *p != '\r')
+				*out++ = *p++;
+		}
+		if (p < r->end && *p == ',') {
+			*out = '\0';
+			p++;
+			continue;
+		}
+		if (p < r->end && *p == '\r')
+			p++;
+		if (p < r->end && *p != '\n')
+			return -1;
+		*out = '\0';
+		r->p = p + 1;
+		return n;
+	}
+}
+
+char *file_read_all(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		if (n == cap) {
+			if (cap >= max)
+				break;
+			cap = cap * 2 > max ? max : cap * 2;
+			char *nb = realloc(buf, cap + 1);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				break;
+			fclose(f);
+			buf[n] = '\0';
+			*len = n;
+			return buf;
+		}
+	}
+	free(buf);
+	fclose(f);
+	return NULL;
+}
