@@ -1,12 +1,338 @@
-/* cmd_cf — `visura cf`: validate, decode or compute codici fiscali. */
+/* cmd_cf — `visura cf`: validate and decode codici fiscali, or compute one.
+ *
+ *   visura cf CODE...
+ *	one line per code, "CODE\tvalid\tsex=.. birth=.. place=.. omocodia=.."
+ *	or "CODE\tinvalid\treason"; exit 0 when all are valid, 1 otherwise.
+ *   visura cf --compute --surname S --name N --sex M|F --birth YYYY-MM-DD
+ *	      --place CODE [--omocodia N]
+ *	prints the code; CODE is an ISTAT comune code (6 digits), an ISTAT
+ *	state code (3 digits) or a cadastral code (letter + 3 digits). */
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "cf/cf.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "common/date.h"
+#include "refdata/refdata.h"
+
+static void cf_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura cf CODE...\n"
+		"       visura cf --compute --surname S --name N --sex M|F\n"
+		"                 --birth YYYY-MM-DD --place PLACE [--omocodia N]\n"
+		"\n"
+		"The first form validates and decodes each codice fiscale, one line\n"
+		"per code:\n"
+		"  CODE<TAB>valid<TAB>sex=M birth=YYYY-MM-DD place=XNNN (NAME, PR) omocodia=N\n"
+		"  CODE<TAB>invalid<TAB>reason\n"
+		"and exits 0 when all are valid, 1 otherwise.\n"
+		"\n"
+		"The second form prints the code of a person.  PLACE is the birth\n"
+		"place: an ISTAT comune code (6 digits), an ISTAT foreign state code\n"
+		"(3 digits) or a cadastral (Belfiore) code such as H501 or Z404.\n"
+		"--omocodia N (1-7) prints the omocode variant of level N instead.\n");
+}
+
+/* Loads the reference tables once; NULL (with a message) on failure. */
+static struct refdata *cf_refdata(struct refdata **rd)
+{
+	if (!*rd && cli_refdata_load(rd) != EXIT_OK)
+		*rd = NULL;
+	return *rd;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static bool cf_place_shape(const char *s, char out[5])
+{
+	if (strlen(s) != 4)
+		return false;
+	char c = s[0];
+	if (c >= 'a' && c <= 'z')
+		c = (char)(c - 'a' + 'A');
+	if (c < 'A' || c > 'Z' || !all_digits(s + 1, 3))
+		return false;
+	out[0] = c;
+	memcpy(out + 1, s + 1, 4);
+	return true;
+}
+
+/* The birth date of a decoded code: the latest century that does not put it
+ * after today and in which the day exists.  0 when there is none (29
+ * February of a two-digit year that is never a leap year). */
+static int cf_cli_birth(const struct cf_decoded *d, int today)
+{
+	int year = cf_birth_year(d, DATE_YEAR(today));
+
+	if (DATE_MAKE(year, d->month, d->day) > today)
+		year -= 100;
+	for (int k = 0; k < 4; k++, year -= 100)
+		if (date_valid(year, d->month, d->day))
+			return DATE_MAKE(year, d->month, d->day);
+	return 0;
+}
+
+/* Checks and prints one code; returns true when it is valid. */
+static bool cf_check_one(const char *arg, struct refdata **rd, int today,
+			 int *runtime)
+{
+	struct cf_decoded d;
+	cf_status st = cf_decode(arg, strlen(arg), &d);
+
+	if (st != CF_OK) {
+		printf("%s\tinvalid\t%s\n", arg, cf_status_text(st));
+		return false;
+	}
+	int birth = cf_cli_birth(&d, today);
+	if (!birth) {
+		printf("%s\tinvalid\tbirth date does not exist (29 february of a "
+		       "non-leap year)\n", arg);
+		return false;
+	}
+	if (!cf_refdata(rd)) {
+		*runtime = 1;
+		return false;
+	}
+
+	char when[11], place[512];
+	const struct ref_comune *c = refdata_comune_by_belfiore(*rd, d.place, birth);
+	const struct ref_stato *s = NULL;
+	if (c) {
+		bool gone = !c->active || c->valid_to != 0;
+		snprintf(place, sizeof place, "%s (%s, %s%s)", d.place,
+			 c->name ? c->name : "?", c->province,
+			 gone ? ", suppressed" : "");
+	} else if ((s = refdata_stato_by_belfiore(*rd, d.place))) {
+		snprintf(place, sizeof place, "%s (%s)", d.place,
+			 s->name ? s->name : "?");
+	} else {
+		printf("%s\tinvalid\tunknown birth place code %s\n", arg, d.place);
+		return false;
+	}
+	date_format(birth, when);
+	printf("%s\tvalid\tsex=%c birth=%s place=%s omocodia=%d\n", arg, d.sex,
+	       when, place, d.omocodia);
+	return true;
+}
+
+static int cf_validate(int argc, char **argv)
+{
+	struct refdata *rd = NULL;
+	int today = date_today();
+	int runtime = 0, ncodes = 0;
+	bool all_valid = true, opts = true;
+
+	for (int i = 1; i < argc; i++) {
+		if (opts && !strcmp(argv[i], "--")) {
+			opts = false;
+			continue;
+		}
+		if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "visura cf: unknown option '%s'\n", argv[i]);
+			cf_usage(stderr);
+			return EXIT_USAGE;
+		}
+		ncodes++;
+	}
+	if (ncodes == 0) {
+		cf_usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	opts = true;
+	for (int i = 1; i < argc && !runtime; i++) {
+		if (opts && !strcmp(argv[i], "--")) {
+			opts = false;
+			continue;
+		}
+		if (!cf_check_one(argv[i], &rd, today, &runtime))
+			all_valid = false;
+	}
+	refdata_free(rd);
+	if (runtime)
+		return EXIT_RUNTIME;
+	return all_valid ? EXIT_OK : EXIT_INVALID;
+}
+
+struct cf_compute_args {
+	const char *surname, *name, *sex, *birth, *place, *omocodia;
+};
+
+/* Resolves PLACE to the cadastral code in force on `birth`.  Returns the
+ * exit status (EXIT_OK on success). */
+static int cf_resolve_place(struct refdata *rd, const char *arg, int birth,
+			    char out[5])
+{
+	char shaped[5];
+
+	if (all_digits(arg, 6)) {
+		const struct ref_comune *c = refdata_comune_by_istat(rd, arg, birth);
+		if (!c) {
+			fprintf(stderr, "visura cf: unknown comune ISTAT code %s\n", arg);
+			return EXIT_INVALID;
+		}
+		if (!c->belfiore[0]) {
+			fprintf(stderr, "visura cf: comune %s (%s) has no cadastral "
+				"code\n", arg, c->name ? c->name : "?");
+			return EXIT_INVALID;
+		}
+		memcpy(out, c->belfiore, 5);
+		return EXIT_OK;
+	}
+	if (all_digits(arg, 3)) {
+		const struct ref_stato *s = refdata_stato_by_istat(rd, arg);
+		if (!s) {
+			fprintf(stderr, "visura cf: unknown state ISTAT code %s\n", arg);
+			return EXIT_INVALID;
+		}
+		if (!s->belfiore[0]) {
+			fprintf(stderr, "visura cf: state %s (%s) has no cadastral "
+				"code\n", arg, s->name ? s->name : "?");
+			return EXIT_INVALID;
+		}
+		memcpy(out, s->belfiore, 5);
+		return EXIT_OK;
+	}
+	if (cf_place_shape(arg, shaped)) {
+		if (!refdata_comune_by_belfiore(rd, shaped, birth) &&
+		    !refdata_stato_by_belfiore(rd, shaped)) {
+			fprintf(stderr, "visura cf: unknown cadastral code %s\n",
+				shaped);
+			return EXIT_INVALID;
+		}
+		memcpy(out, shaped, 5);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "visura cf: --place must be an ISTAT comune code "
+		"(6 digits), an ISTAT state code (3 digits) or a cadastral code "
+		"(letter and 3 digits)\n");
+	return EXIT_USAGE;
+}
+
+static int cf_compute_run(const struct cf_compute_args *a)
+{
+	int birth, level = 0;
+	char sex, place[5], base[CF_LEN + 1], out[CF_LEN + 1];
+	struct refdata *rd = NULL;
+
+	if (!a->surname || !a->name || !a->sex || !a->birth || !a->place) {
+		fprintf(stderr, "visura cf: --compute needs --surname, --name, "
+			"--sex, --birth and --place\n");
+		return EXIT_USAGE;
+	}
+	if (strlen(a->sex) != 1 || !strchr("MFmf", a->sex[0])) {
+		fprintf(stderr, "visura cf: --sex must be M or F\n");
+		return EXIT_USAGE;
+	}
+	sex = a->sex[0] == 'm' || a->sex[0] == 'M' ? 'M' : 'F';
+	if (!date_parse(a->birth, strlen(a->birth), &birth)) {
+		fprintf(stderr, "visura cf: --birth must be a date YYYY-MM-DD "
+			"between 1800 and 2999\n");
+		return EXIT_USAGE;
+	}
+	if (a->omocodia) {
+		if (strlen(a->omocodia) != 1 || a->omocodia[0] < '1' ||
+		    a->omocodia[0] > '7') {
+			fprintf(stderr, "visura cf: --omocodia must be 1-7\n");
+			return EXIT_USAGE;
+		}
+		level = a->omocodia[0] - '0';
+	}
+	if (!cf_refdata(&rd))
+		return EXIT_RUNTIME;
+	int rc = cf_resolve_place(rd, a->place, birth, place);
+	refdata_free(rd);
+	if (rc != EXIT_OK)
+		return rc;
+	if (!cf_compute(a->surname, a->name, sex, DATE_YEAR(birth),
+			DATE_MONTH(birth), DATE_DAY(birth), place, base)) {
+		fprintf(stderr, "visura cf: surname and name must be valid UTF-8 "
+			"with at least one letter\n");
+		return EXIT_INVALID;
+	}
+	if (level > 0) {
+		if (!cf_omocode(base, level, out)) {
+			fprintf(stderr, "visura cf: internal error: no omocode "
+				"of %s\n", base);
+			return EXIT_RUNTIME;
+		}
+	} else {
+		memcpy(out, base, sizeof out);
+	}
+	printf("%s\n", out);
+	return EXIT_OK;
+}
+
+/* Matches "--opt VALUE" or "--opt=VALUE"; advances *i past the value. */
+static bool cf_opt(int argc, char **argv, int *i, const char *opt,
+		   const char **val, bool *missing)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(argv[*i], opt, n) != 0)
+		return false;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return true;
+	}
+	if (argv[*i][n] != '\0')
+		return false;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return true;
+	}
+	*val = argv[++*i];
+	return true;
+}
 
 int cmd_cf(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "visura cf: not implemented yet\n");
-	return EXIT_RUNTIME;
+	bool compute = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cf_usage(stdout);
+			return EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--compute"))
+			compute = true;
+	}
+	if (!compute)
+		return cf_validate(argc, argv);
+
+	struct cf_compute_args a = {0};
+	for (int i = 1; i < argc; i++) {
+		bool missing = false;
+		if (!strcmp(argv[i], "--compute"))
+			continue;
+		if (!cf_opt(argc, argv, &i, "--surname", &a.surname, &missing) &&
+		    !cf_opt(argc, argv, &i, "--name", &a.name, &missing) &&
+		    !cf_opt(argc, argv, &i, "--sex", &a.sex, &missing) &&
+		    !cf_opt(argc, argv, &i, "--birth", &a.birth, &missing) &&
+		    !cf_opt(argc, argv, &i, "--place", &a.place, &missing) &&
+		    !cf_opt(argc, argv, &i, "--omocodia", &a.omocodia, &missing)) {
+			fprintf(stderr, "visura cf: unexpected argument '%s' with "
+				"--compute\n", argv[i]);
+			cf_usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (missing) {
+			fprintf(stderr, "visura cf: %s needs a value\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	return cf_compute_run(&a);
 }

@@ -13,6 +13,9 @@ struct command {
 static const struct command commands[] = {
 	{"cf", cmd_cf, "validate, decode or compute codici fiscali"},
 	{"gen", cmd_gen, "write a synthetic population in import format v1"},
+	{"import", cmd_import, "load daily export files into the register replica"},
+	{"init", cmd_init, "create or migrate the database, load reference tables"},
+	{"query", cmd_query, "read persons, households, history and counts"},
 };
 
 static void usage(FILE *out)

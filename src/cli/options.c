@@ -1,0 +1,41 @@
+#include "cli/options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/commands.h"
+#include "refdata/refdata.h"
+#include "store/store.h"
+
+const char *cli_db_uri(const char *flag)
+{
+	if (flag && *flag)
+		return flag;
+	const char *env = getenv("VISURA_DB");
+	return env && *env ? env : "visura.db";
+}
+
+void cli_error(const char *what, const struct vis_error *e)
+{
+	fprintf(stderr, "visura: %s: %s\n", what, e->msg[0] ? e->msg : vis_strerror(e->code));
+}
+
+int cli_store_open(const char *uri, struct store **out)
+{
+	struct vis_error e = {0};
+	if (store_open(uri, out, &e) != VIS_OK) {
+		cli_error("database", &e);
+		return e.code == VIS_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cli_refdata_load(struct refdata **out)
+{
+	struct vis_error e = {0};
+	if (refdata_load(refdata_default_dir(), out, &e) != VIS_OK) {
+		cli_error("reference data", &e);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}

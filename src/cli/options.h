@@ -1,0 +1,22 @@
+/* options — the few helpers every sub-command shares: the database to open
+ * and the reference data to load. */
+#ifndef VISURA_CLI_OPTIONS_H
+#define VISURA_CLI_OPTIONS_H
+
+#include "common/err.h"
+
+struct refdata;
+struct store;
+
+/* The database URI: --db when given, else $VISURA_DB, else "visura.db". */
+const char *cli_db_uri(const char *flag);
+
+/* Opens the store or prints why not; returns the exit status to use on
+ * failure (0 when opened). */
+int cli_store_open(const char *uri, struct store **out);
+int cli_refdata_load(struct refdata **out);
+
+/* Prints "visura: <what>: <message>" to stderr. */
+void cli_error(const char *what, const struct vis_error *e);
+
+#endif

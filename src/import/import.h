@@ -1,0 +1,49 @@
+/* import — loads one file of import format v1 (docs/import-format.md) into
+ * the store: the daily replica of a municipality's register.
+ *
+ * Owns: reading the file (bounded lines, SHA-256), the rules that span
+ * records (order, duplicates, references, sequence), the all-or-nothing
+ * transaction and the reject report.  Per-record rules live in record.h. */
+#ifndef VISURA_IMPORT_IMPORT_H
+#define VISURA_IMPORT_IMPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "import/record.h"
+#include "store/store.h"
+
+struct refdata;
+
+/* At most this many problems are listed in a reject report. */
+#define IMPORT_MAX_PROBLEMS 10000
+
+struct import_options {
+	const char *source;        /* name recorded with the import (file name) */
+	const char *rejects_path;  /* where to write the reject report; NULL = none */
+	bool progress;             /* draw a progress bar on stderr */
+	int64_t size_hint;         /* total bytes, for the progress bar (0 = unknown) */
+};
+
+struct import_result {
+	struct record_header hdr;
+	struct store_import_counts counts;
+	int64_t problems;          /* rejected records and file-level problems */
+	int64_t lines;
+	bool applied;              /* committed */
+	bool already_loaded;       /* same file as a loaded one: nothing to do */
+	char sha256[65];
+};
+
+/* Imports the file open on `in`, which must be seekable (it may be read
+ * twice to recognise a file already loaded).  Returns VIS_OK when the file
+ * was applied or recognised as already loaded; VIS_ERR_INVALID when it was
+ * refused (res->problems > 0, report written, database unchanged); another
+ * code when the store or the file failed. */
+vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
+		      const struct import_options *opt, struct import_result *res,
+		      struct vis_error *e);
+
+#endif

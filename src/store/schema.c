@@ -1,0 +1,77 @@
+#include "store/schema.h"
+
+/* Person columns shared by the current table and its history, in the order
+ * the store binds and reads them. */
+#define PERSON_COLUMNS                                                     \
+	"comune TEXT NOT NULL, local_id TEXT NOT NULL, valid_from INTEGER NOT NULL, " \
+	"cf TEXT NOT NULL, surname TEXT NOT NULL, name TEXT NOT NULL, "        \
+	"sex TEXT NOT NULL CHECK (sex IN ('M','F')), birth_date INTEGER NOT NULL, " \
+	"birth_place TEXT NOT NULL, citizenships TEXT NOT NULL, "              \
+	"civil_status INTEGER NOT NULL, civil_status_date INTEGER NOT NULL, "  \
+	"father_cf TEXT NOT NULL, mother_cf TEXT NOT NULL, "                   \
+	"reg_reason INTEGER NOT NULL, reg_date INTEGER NOT NULL, "             \
+	"canc_reason INTEGER NOT NULL, canc_date INTEGER NOT NULL, "           \
+	"destination TEXT NOT NULL, family_id TEXT, relationship INTEGER NOT NULL, " \
+	"surname_key TEXT NOT NULL, name_key TEXT NOT NULL, import_id INTEGER NOT NULL"
+
+#define FAMILY_COLUMNS                                                     \
+	"comune TEXT NOT NULL, local_id TEXT NOT NULL, kind INTEGER NOT NULL " \
+	"CHECK (kind IN (1,2)), valid_from INTEGER NOT NULL, dug TEXT NOT NULL, " \
+	"street TEXT NOT NULL, civic INTEGER NOT NULL, civic_ext TEXT NOT NULL, " \
+	"scala TEXT NOT NULL, interno TEXT NOT NULL, cap TEXT NOT NULL, "      \
+	"locality TEXT NOT NULL, convivenza TEXT NOT NULL, import_id INTEGER NOT NULL"
+
+static const char migration_1[] =
+	"CREATE TABLE comune ("
+	" istat TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL,"
+	" name TEXT NOT NULL, belfiore TEXT NOT NULL, province TEXT NOT NULL,"
+	" region TEXT NOT NULL, active INTEGER NOT NULL,"
+	" PRIMARY KEY (istat, valid_from));"
+	"CREATE TABLE stato ("
+	" id INTEGER PRIMARY KEY, istat TEXT NOT NULL, belfiore TEXT NOT NULL,"
+	" iso3 TEXT NOT NULL, name TEXT NOT NULL, valid_from INTEGER NOT NULL,"
+	" valid_to INTEGER NOT NULL, eu INTEGER NOT NULL);"
+	"CREATE INDEX stato_istat ON stato (istat);"
+	"CREATE TABLE import ("
+	" id INTEGER PRIMARY KEY, comune TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('FULL','DELTA')),"
+	" extract_at INTEGER NOT NULL, sha256 TEXT NOT NULL, source TEXT NOT NULL,"
+	" started_at INTEGER NOT NULL, finished_at INTEGER,"
+	" inserted INTEGER, updated INTEGER, unchanged INTEGER, closed INTEGER,"
+	" families INTEGER, persons INTEGER, events INTEGER,"
+	" UNIQUE (comune, seq));"
+	"CREATE TABLE feed ("
+	" comune TEXT PRIMARY KEY, last_seq INTEGER NOT NULL,"
+	" last_extract INTEGER NOT NULL,"
+	" last_import_id INTEGER NOT NULL REFERENCES import (id));"
+	"CREATE TABLE family (id INTEGER PRIMARY KEY, " FAMILY_COLUMNS ","
+	" seen_import INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE (comune, local_id));"
+	"CREATE TABLE family_history (family INTEGER NOT NULL REFERENCES family (id), "
+	FAMILY_COLUMNS ", valid_to INTEGER NOT NULL);"
+	"CREATE INDEX family_history_family ON family_history (family, valid_from);"
+	"CREATE TABLE person (id INTEGER PRIMARY KEY, " PERSON_COLUMNS ","
+	" seen_import INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE (comune, local_id), UNIQUE (comune, cf),"
+	" FOREIGN KEY (comune, family_id) REFERENCES family (comune, local_id));"
+	"CREATE INDEX person_cf ON person (cf);"
+	"CREATE INDEX person_name ON person (surname_key, name_key, birth_date);"
+	"CREATE INDEX person_family ON person (comune, family_id);"
+	"CREATE TABLE person_history (person INTEGER NOT NULL REFERENCES person (id), "
+	PERSON_COLUMNS ", valid_to INTEGER NOT NULL);"
+	"CREATE INDEX person_history_person ON person_history (person, valid_from);"
+	"CREATE INDEX person_history_cf ON person_history (cf);"
+	"CREATE INDEX person_history_family ON person_history (comune, family_id);"
+	"CREATE TABLE event ("
+	" comune TEXT NOT NULL, local_id TEXT NOT NULL, type TEXT NOT NULL,"
+	" date INTEGER NOT NULL, person_local_id TEXT NOT NULL, place TEXT NOT NULL,"
+	" other_cf TEXT NOT NULL, import_id INTEGER NOT NULL REFERENCES import (id),"
+	" PRIMARY KEY (comune, local_id),"
+	" FOREIGN KEY (comune, person_local_id) REFERENCES person (comune, local_id));"
+	"CREATE INDEX event_date ON event (comune, date);";
+
+const struct schema_migration schema_migrations[] = {
+	{1, "register data model and daily feed", migration_1},
+};
+
+const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -1,0 +1,213 @@
+/* store — the one interface to persistence.
+ *
+ * Owns: the database connection, the schema and its migrations, and every
+ * statement that reads or writes register data.  Callers never see SQL or a
+ * back end: they open a store by URI ("sqlite:PATH", or a bare path, which
+ * is SQLite) and call these functions.  A PostgreSQL back end plugs in
+ * behind the same names.
+ *
+ * Register data is versioned: every person and household has one current
+ * version and any number of closed ones (valid_from inclusive, valid_to
+ * exclusive), so "as of date D" is answerable.  Dates are YYYYMMDD ints.
+ *
+ * A store handle is used by one thread at a time. */
+#ifndef VISURA_STORE_STORE_H
+#define VISURA_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct refdata;
+struct store;
+
+/* Opens (creating if needed) and migrates the schema to the latest version. */
+vis_err store_open(const char *uri, struct store **out, struct vis_error *e);
+void store_close(struct store *s);
+
+/* The schema version in force, and the newest this build knows. */
+int store_schema_version(struct store *s);
+int store_schema_latest(void);
+
+/* Replaces the reference tables (municipalities, states) with rd's rows. */
+vis_err store_refdata_replace(struct store *s, const struct refdata *rd,
+			      struct vis_error *e);
+
+/* One transaction; store_rollback() never fails (it logs). */
+vis_err store_begin(struct store *s, struct vis_error *e);
+vis_err store_commit(struct store *s, struct vis_error *e);
+void store_rollback(struct store *s);
+
+/* ---- register records (field sizes include the NUL) ---- */
+
+#define STORE_ID_MAX 21      /* local ids: 1-20 characters */
+#define STORE_NAME_MAX 101   /* names, streets: 1-100 bytes */
+#define STORE_SHORT_MAX 31   /* DUG */
+#define STORE_PART_MAX 11    /* civic exponent, scala, interno */
+#define STORE_CITIZ_MAX 64   /* "100,201" ISTAT state codes */
+
+struct store_family {
+	char comune[7];
+	char id[STORE_ID_MAX];
+	int kind;                       /* 1 famiglia, 2 convivenza */
+	int valid_from;
+	char dug[STORE_SHORT_MAX];
+	char street[STORE_NAME_MAX];
+	int civic;                      /* 0 = senza numero civico */
+	char civic_ext[STORE_PART_MAX];
+	char scala[STORE_PART_MAX];
+	char interno[STORE_PART_MAX];
+	char cap[6];
+	char locality[STORE_NAME_MAX];
+	char convivenza[STORE_NAME_MAX];
+	int valid_to;                   /* read side only: 0 = current */
+};
+
+struct store_person {
+	char comune[7];
+	char id[STORE_ID_MAX];
+	int valid_from;
+	char cf[17];
+	char surname[STORE_NAME_MAX];
+	char name[STORE_NAME_MAX];
+	char sex;                       /* 'M' / 'F' */
+	int birth_date;
+	char birth_place[7];            /* ISTAT comune (6) or state (3) */
+	char citizenships[STORE_CITIZ_MAX];
+	int civil_status;
+	int civil_status_date;
+	char father_cf[17];
+	char mother_cf[17];
+	int reg_reason;
+	int reg_date;
+	int canc_reason;                /* 0 = registered */
+	int canc_date;
+	char destination[7];
+	char family_id[STORE_ID_MAX];
+	int relationship;
+	int valid_to;                   /* read side only: 0 = current */
+};
+
+struct store_event {
+	char comune[7];
+	char id[STORE_ID_MAX];
+	char type[24];
+	int date;
+	char person_id[STORE_ID_MAX];
+	char place[7];
+	char other_cf[17];
+};
+
+enum store_put_result {
+	STORE_INSERTED,
+	STORE_UPDATED,
+	STORE_UNCHANGED,
+};
+
+/* ---- the daily feed ---- */
+
+struct store_feed {
+	char comune[7];
+	int64_t last_seq;
+	int64_t last_extract;      /* seconds since the epoch */
+	int64_t last_import_id;
+};
+
+struct store_import {
+	char comune[7];
+	int64_t seq;
+	int64_t extract;           /* seconds since the epoch */
+	bool full;
+	char sha256[65];           /* hex of the whole file; known at finish */
+	char source[256];          /* file name, for the record */
+};
+
+struct store_import_counts {
+	int64_t inserted, updated, unchanged, closed;
+	int64_t families, persons, events;
+};
+
+/* The feed state of a municipality; *found false when nothing loaded yet. */
+vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *out,
+		       bool *found, struct vis_error *e);
+
+/* The SHA-256 of the import with this sequence, if any. */
+vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
+			 char sha_out[65], bool *found, struct vis_error *e);
+
+/* Inside a transaction: records the start of an import, returns its id.
+ * When the municipality has no person yet, *empty is set and the puts may
+ * skip their look-ups (bulk load of a first snapshot). */
+vis_err store_import_start(struct store *s, const struct store_import *imp,
+			   int64_t *import_id, bool *empty, struct vis_error *e);
+
+/* Inside the import's transaction: stores the new state of a record; a state
+ * equal to the current one changes nothing, a different one closes the
+ * current version on the new valid_from and opens a new version. */
+vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
+			 const struct store_family *f, enum store_put_result *res,
+			 struct vis_error *e);
+vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
+			 const struct store_person *p, enum store_put_result *res,
+			 struct vis_error *e);
+/* An event id already stored with the same content is STORE_UNCHANGED; with
+ * other content, VIS_ERR_CONFLICT. */
+vis_err store_event_put(struct store *s, int64_t import_id,
+			const struct store_event *ev, enum store_put_result *res,
+			struct vis_error *e);
+
+/* Existence checks used by validation. */
+vis_err store_family_exists(struct store *s, const char *comune, const char *id,
+			    bool *found, struct vis_error *e);
+vis_err store_person_exists(struct store *s, const char *comune, const char *id,
+			    bool *found, struct vis_error *e);
+/* The local id of the current person of `comune` holding `cf`, if any. */
+vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
+			      char id_out[STORE_ID_MAX], bool *found,
+			      struct vis_error *e);
+
+/* Ends an import: for a FULL snapshot closes every person and household of
+ * the municipality it did not list (on `close_date`), then records the
+ * counts and the file's SHA-256 and moves the feed state forward. */
+vis_err store_import_finish(struct store *s, int64_t import_id,
+			    const struct store_import *imp, int close_date,
+			    struct store_import_counts *counts,
+			    struct vis_error *e);
+
+/* ---- reading the register ---- */
+
+/* Counts for a municipality ("" = all) as of `date` (0 = now):
+ * registered persons, households with at least one registered member. */
+struct store_counts {
+	int64_t persons;       /* registered (not cancelled) */
+	int64_t cancelled;     /* known but cancelled (dead, emigrated...) */
+	int64_t families;
+	int64_t events;
+};
+vis_err store_counts_get(struct store *s, const char *comune, int date,
+			 struct store_counts *out, struct vis_error *e);
+
+/* The version of the person with this codice fiscale valid on `date`
+ * (0 = current), in `comune` ("" = any municipality; then the registered
+ * one wins over cancelled ones).  *found false when none. */
+vis_err store_person_by_cf(struct store *s, const char *comune, const char *cf,
+			   int date, struct store_person *out, bool *found,
+			   struct vis_error *e);
+
+/* Every version of one person, oldest first; calls fn for each. */
+typedef int (*store_person_fn)(void *ctx, const struct store_person *p);
+vis_err store_person_history(struct store *s, const char *comune, const char *id,
+			     store_person_fn fn, void *ctx, struct vis_error *e);
+
+/* The household valid on `date` (0 = current) and the persons who were its
+ * registered members then, head first. */
+vis_err store_family_get(struct store *s, const char *comune, const char *id,
+			 int date, struct store_family *out, bool *found,
+			 struct vis_error *e);
+vis_err store_family_members(struct store *s, const char *comune, const char *id,
+			     int date, store_person_fn fn, void *ctx,
+			     struct vis_error *e);
+
+#endif

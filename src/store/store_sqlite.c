@@ -1,0 +1,929 @@
+/* The SQLite back end of store.h: one file, WAL, foreign keys on, every
+ * statement prepared once and reused. */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/date.h"
+#include "common/text.h"
+#include "refdata/refdata.h"
+#include "store/schema.h"
+
+#define FAR_FUTURE 29991231
+
+/* Every statement the back end runs, prepared on first use. */
+enum stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_FEED_GET, ST_IMPORT_SHA, ST_IMPORT_INSERT, ST_COMUNE_HAS_PERSON,
+	ST_FAMILY_GET_CURRENT, ST_FAMILY_INSERT, ST_FAMILY_TO_HISTORY,
+	ST_FAMILY_UPDATE, ST_FAMILY_SEEN, ST_FAMILY_EXISTS,
+	ST_PERSON_GET_CURRENT, ST_PERSON_INSERT, ST_PERSON_TO_HISTORY,
+	ST_PERSON_UPDATE, ST_PERSON_SEEN, ST_PERSON_EXISTS, ST_PERSON_CF_OWNER,
+	ST_EVENT_GET, ST_EVENT_INSERT,
+	ST_PERSON_DROP, ST_FAMILY_DROP, ST_IMPORT_FINISH, ST_FEED_PUT,
+	ST_COUNT_PERSONS, ST_COUNT_FAMILIES, ST_COUNT_EVENTS,
+	ST_PERSON_BY_CF, ST_PERSON_HISTORY, ST_FAMILY_AT, ST_FAMILY_MEMBERS,
+	ST__COUNT
+};
+
+#define P_COLS                                                              \
+	"comune, local_id, valid_from, cf, surname, name, sex, birth_date, "  \
+	"birth_place, citizenships, civil_status, civil_status_date, "        \
+	"father_cf, mother_cf, reg_reason, reg_date, canc_reason, canc_date, " \
+	"destination, family_id, relationship"
+#define P_NCOLS 21
+#define P_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21"
+#define F_COLS                                                              \
+	"comune, local_id, kind, valid_from, dug, street, civic, civic_ext, "  \
+	"scala, interno, cap, locality, convivenza"
+#define F_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13"
+
+/* A version dropped from the feed ended on its drop date, not later. */
+#define CLOSE_AT "CASE WHEN dropped > 0 AND dropped < ?2 THEN dropped ELSE ?2 END"
+
+/* A version of a person valid on ?2 among current rows and history rows. */
+#define PERSON_AT(where)                                                    \
+	"SELECT " P_COLS ", 0 AS valid_to FROM person WHERE " where          \
+	" AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"             \
+	" UNION ALL SELECT " P_COLS ", valid_to FROM person_history WHERE " where \
+	" AND valid_from <= ?2 AND valid_to > ?2"
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_FEED_GET] = "SELECT last_seq, last_extract, last_import_id FROM feed WHERE comune = ?1",
+	[ST_IMPORT_SHA] = "SELECT sha256 FROM import WHERE comune = ?1 AND seq = ?2",
+	[ST_IMPORT_INSERT] = "INSERT INTO import (comune, seq, kind, extract_at, sha256, source, started_at)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_COMUNE_HAS_PERSON] = "SELECT 1 FROM person WHERE comune = ?1 LIMIT 1",
+	[ST_FAMILY_GET_CURRENT] = "SELECT id, " F_COLS ", dropped FROM family WHERE comune = ?1 AND local_id = ?2",
+	[ST_FAMILY_INSERT] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("
+			     F_PARAMS ", ?14, ?14)",
+	[ST_FAMILY_TO_HISTORY] = "INSERT INTO family_history (family, " F_COLS ", import_id, valid_to)"
+				 " SELECT id, " F_COLS ", import_id, " CLOSE_AT " FROM family WHERE id = ?1",
+	[ST_FAMILY_UPDATE] = "UPDATE family SET kind = ?3, valid_from = ?4, dug = ?5, street = ?6,"
+			     " civic = ?7, civic_ext = ?8, scala = ?9, interno = ?10, cap = ?11,"
+			     " locality = ?12, convivenza = ?13, import_id = ?14, seen_import = ?14,"
+			     " dropped = 0 WHERE comune = ?1 AND local_id = ?2",
+	[ST_FAMILY_SEEN] = "UPDATE family SET seen_import = ?2 WHERE id = ?1",
+	[ST_FAMILY_EXISTS] = "SELECT 1 FROM family WHERE comune = ?1 AND local_id = ?2",
+	[ST_PERSON_GET_CURRENT] = "SELECT id, " P_COLS ", dropped FROM person WHERE comune = ?1 AND local_id = ?2",
+	[ST_PERSON_INSERT] = "INSERT INTO person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
+			     " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?24)",
+	[ST_PERSON_TO_HISTORY] = "INSERT INTO person_history (person, " P_COLS ", surname_key, name_key, import_id, valid_to)"
+				 " SELECT id, " P_COLS ", surname_key, name_key, import_id, " CLOSE_AT " FROM person WHERE id = ?1",
+	[ST_PERSON_UPDATE] = "UPDATE person SET valid_from = ?3, cf = ?4, surname = ?5, name = ?6,"
+			     " sex = ?7, birth_date = ?8, birth_place = ?9, citizenships = ?10,"
+			     " civil_status = ?11, civil_status_date = ?12, father_cf = ?13,"
+			     " mother_cf = ?14, reg_reason = ?15, reg_date = ?16, canc_reason = ?17,"
+			     " canc_date = ?18, destination = ?19, family_id = ?20, relationship = ?21,"
+			     " surname_key = ?22, name_key = ?23, import_id = ?24, seen_import = ?24,"
+			     " dropped = 0 WHERE comune = ?1 AND local_id = ?2",
+	[ST_PERSON_SEEN] = "UPDATE person SET seen_import = ?2 WHERE id = ?1",
+	[ST_PERSON_EXISTS] = "SELECT 1 FROM person WHERE comune = ?1 AND local_id = ?2",
+	[ST_PERSON_CF_OWNER] = "SELECT local_id FROM person WHERE comune = ?1 AND cf = ?2",
+	[ST_EVENT_GET] = "SELECT type, date, person_local_id, place, other_cf FROM event"
+			 " WHERE comune = ?1 AND local_id = ?2",
+	[ST_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"
+			    " other_cf, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_PERSON_DROP] = "UPDATE person SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
+	[ST_FAMILY_DROP] = "UPDATE family SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
+	[ST_IMPORT_FINISH] = "UPDATE import SET finished_at = ?2, inserted = ?3, updated = ?4,"
+			     " unchanged = ?5, closed = ?6, families = ?7, persons = ?8, events = ?9,"
+			     " sha256 = ?10"
+			     " WHERE id = ?1",
+	[ST_FEED_PUT] = "INSERT INTO feed (comune, last_seq, last_extract, last_import_id)"
+			" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (comune) DO UPDATE SET"
+			" last_seq = excluded.last_seq, last_extract = excluded.last_extract,"
+			" last_import_id = excluded.last_import_id",
+	[ST_COUNT_PERSONS] = "SELECT coalesce(sum(canc_reason = 0 OR canc_date > ?2), 0),"
+			     " coalesce(sum(canc_reason <> 0 AND canc_date <= ?2), 0)"
+			     " FROM (" PERSON_AT("(?1 = '' OR comune = ?1)") ") WHERE reg_date <= ?2",
+	[ST_COUNT_FAMILIES] = "SELECT count(*) FROM (SELECT DISTINCT comune, family_id FROM ("
+			      PERSON_AT("(?1 = '' OR comune = ?1)") ") WHERE reg_date <= ?2"
+			      " AND (canc_reason = 0 OR canc_date > ?2) AND family_id IS NOT NULL)",
+	[ST_COUNT_EVENTS] = "SELECT count(*) FROM event WHERE (?1 = '' OR comune = ?1) AND date <= ?2",
+	[ST_PERSON_BY_CF] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ")"
+			    " ORDER BY canc_reason <> 0, valid_from DESC LIMIT 1",
+	[ST_PERSON_HISTORY] = "SELECT " P_COLS ", valid_to FROM person_history WHERE person ="
+			      " (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
+			      " UNION ALL SELECT " P_COLS ", dropped FROM person WHERE comune = ?1"
+			      " AND local_id = ?2 ORDER BY valid_from, valid_to = 0",
+	[ST_FAMILY_AT] = "SELECT " F_COLS ", 0 FROM family WHERE comune = ?1 AND local_id = ?3"
+			 " AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"
+			 " UNION ALL SELECT " F_COLS ", valid_to FROM family_history WHERE comune = ?1"
+			 " AND local_id = ?3 AND valid_from <= ?2 AND valid_to > ?2",
+	[ST_FAMILY_MEMBERS] = "SELECT * FROM (" PERSON_AT("comune = ?1 AND family_id = ?3") ")"
+			      " WHERE reg_date <= ?2 AND (canc_reason = 0 OR canc_date > ?2)"
+			      " ORDER BY relationship, birth_date, local_id",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST__COUNT];
+	int schema_version;
+};
+
+static vis_err db_error(struct store *s, struct vis_error *e, const char *what)
+{
+	return vis_error_set(e, VIS_ERR_STORE, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *stmt_get(struct store *s, enum stmt_id id, struct vis_error *e)
+{
+	sqlite3_stmt *st = s->stmt[id];
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->stmt[id], NULL) != SQLITE_OK) {
+			db_error(s, e, "prepare");
+			return NULL;
+		}
+		st = s->stmt[id];
+	} else {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	return st;
+}
+
+/* Runs a statement that returns no row. */
+static vis_err stmt_done(struct store *s, sqlite3_stmt *st, struct vis_error *e,
+			 const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		if (rc == SQLITE_CONSTRAINT)
+			return vis_error_set(e, VIS_ERR_CONFLICT, "%s: %s", what,
+					     sqlite3_errmsg(s->db));
+		return db_error(s, e, what);
+	}
+	return VIS_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+	size_t n = v ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static vis_err exec_sql(struct store *s, const char *sql, struct vis_error *e)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		vis_error_set(e, VIS_ERR_STORE, "%s", msg ? msg : "sql error");
+		sqlite3_free(msg);
+		return VIS_ERR_STORE;
+	}
+	return VIS_OK;
+}
+
+static vis_err migrate(struct store *s, struct vis_error *e)
+{
+	if (exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			"version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+			" applied_at INTEGER NOT NULL)", e))
+		return VIS_ERR_STORE;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "schema version");
+	s->schema_version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (s->schema_version > store_schema_latest())
+		return vis_error_set(e, VIS_ERR_CONFLICT,
+				     "database schema version %d is newer than this visura (%d)",
+				     s->schema_version, store_schema_latest());
+	for (int i = 0; i < schema_migration_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if (m->version <= s->schema_version)
+			continue;
+		char rec[256];
+		snprintf(rec, sizeof rec,
+			 "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)", m->version,
+			 m->name, (long long)time(NULL));
+		if (exec_sql(s, "BEGIN IMMEDIATE", e))
+			return VIS_ERR_STORE;
+		if (exec_sql(s, m->sql, e) || exec_sql(s, rec, e)) {
+			exec_sql(s, "ROLLBACK", NULL);
+			return VIS_ERR_STORE;
+		}
+		if (exec_sql(s, "COMMIT", e))
+			return VIS_ERR_STORE;
+		s->schema_version = m->version;
+	}
+	return VIS_OK;
+}
+
+int store_schema_latest(void)
+{
+	return schema_migrations[schema_migration_count - 1].version;
+}
+
+int store_schema_version(struct store *s)
+{
+	return s->schema_version;
+}
+
+vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
+{
+	const char *path = uri;
+	if (!strncmp(uri, "sqlite:", 7))
+		path = uri + 7;
+	else if (!strncmp(uri, "postgres:", 9) || !strncmp(uri, "postgresql:", 11))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "this build has no PostgreSQL back end");
+	if (!*path)
+		return vis_error_set(e, VIS_ERR_INVALID, "empty database path");
+	struct store *s = calloc(1, sizeof *s);
+	if (!s)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		vis_error_set(e, VIS_ERR_STORE, "cannot open database '%s': %s", path,
+			      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return VIS_ERR_STORE;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	/* WAL: readers never block the writer; synchronous FULL: a committed
+	 * import survives a power cut. */
+	if (exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+			"PRAGMA cache_size = -131072;", e) ||
+	    migrate(s, e)) {
+		store_close(s);
+		return VIS_ERR_STORE;
+	}
+	*out = s;
+	return VIS_OK;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+vis_err store_begin(struct store *s, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
+	return st ? stmt_done(s, st, e, "begin") : VIS_ERR_STORE;
+}
+
+vis_err store_commit(struct store *s, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_COMMIT, e);
+	return st ? stmt_done(s, st, e, "commit") : VIS_ERR_STORE;
+}
+
+void store_rollback(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	sqlite3_stmt *st = stmt_get(s, ST_ROLLBACK, NULL);
+	if (st)
+		stmt_done(s, st, NULL, "rollback");
+}
+
+vis_err store_refdata_replace(struct store *s, const struct refdata *rd,
+			      struct vis_error *e)
+{
+	sqlite3_stmt *ins_c = NULL, *ins_s = NULL;
+	vis_err rc = VIS_ERR_STORE;
+	if (store_begin(s, e) || exec_sql(s, "DELETE FROM comune; DELETE FROM stato;", e))
+		goto fail;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO comune VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+			       -1, &ins_c, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO stato (istat, belfiore, iso3, name,"
+			       " valid_from, valid_to, eu) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+			       -1, &ins_s, NULL) != SQLITE_OK) {
+		db_error(s, e, "prepare reference data");
+		goto fail;
+	}
+	for (size_t i = 0; i < refdata_comune_count(rd); i++) {
+		const struct ref_comune *c = refdata_comune_at(rd, i);
+		sqlite3_reset(ins_c);
+		bind_text(ins_c, 1, c->istat);
+		sqlite3_bind_int(ins_c, 2, c->valid_from);
+		sqlite3_bind_int(ins_c, 3, c->valid_to);
+		bind_text(ins_c, 4, c->name);
+		bind_text(ins_c, 5, c->belfiore);
+		bind_text(ins_c, 6, c->province);
+		bind_text(ins_c, 7, c->region);
+		sqlite3_bind_int(ins_c, 8, c->active);
+		if (stmt_done(s, ins_c, e, "insert comune"))
+			goto fail;
+	}
+	for (size_t i = 0; i < refdata_stato_count(rd); i++) {
+		const struct ref_stato *t = refdata_stato_at(rd, i);
+		sqlite3_reset(ins_s);
+		bind_text(ins_s, 1, t->istat);
+		bind_text(ins_s, 2, t->belfiore);
+		bind_text(ins_s, 3, t->iso3);
+		bind_text(ins_s, 4, t->name);
+		sqlite3_bind_int(ins_s, 5, t->valid_from);
+		sqlite3_bind_int(ins_s, 6, t->valid_to);
+		sqlite3_bind_int(ins_s, 7, t->eu);
+		if (stmt_done(s, ins_s, e, "insert stato"))
+			goto fail;
+	}
+	rc = store_commit(s, e);
+fail:
+	sqlite3_finalize(ins_c);
+	sqlite3_finalize(ins_s);
+	if (rc != VIS_OK)
+		store_rollback(s);
+	return rc;
+}
+
+/* ---- feed and imports ---- */
+
+vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *out,
+		       bool *found, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_FEED_GET, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found) {
+		snprintf(out->comune, sizeof out->comune, "%s", comune);
+		out->last_seq = sqlite3_column_int64(st, 0);
+		out->last_extract = sqlite3_column_int64(st, 1);
+		out->last_import_id = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "feed state");
+}
+
+vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
+			 char sha_out[65], bool *found, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_IMPORT_SHA, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int64(st, 2, seq);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		copy_col(st, 0, sha_out, 65);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "import look-up");
+}
+
+/* Runs a one-row probe; *found tells whether it returned a row. */
+static vis_err probe(struct store *s, enum stmt_id id, const char *a, const char *b,
+		     bool *found, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, id, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, a);
+	if (b)
+		bind_text(st, 2, b);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "look-up");
+}
+
+vis_err store_import_start(struct store *s, const struct store_import *imp,
+			   int64_t *import_id, bool *empty, struct vis_error *e)
+{
+	bool has;
+	if (probe(s, ST_COMUNE_HAS_PERSON, imp->comune, NULL, &has, e))
+		return VIS_ERR_STORE;
+	*empty = !has;
+	sqlite3_stmt *st = stmt_get(s, ST_IMPORT_INSERT, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, imp->comune);
+	sqlite3_bind_int64(st, 2, imp->seq);
+	bind_text(st, 3, imp->full ? "FULL" : "DELTA");
+	sqlite3_bind_int64(st, 4, imp->extract);
+	bind_text(st, 5, imp->sha256);
+	bind_text(st, 6, imp->source);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+	if (stmt_done(s, st, e, "record import"))
+		return VIS_ERR_STORE;
+	*import_id = sqlite3_last_insert_rowid(s->db);
+	return VIS_OK;
+}
+
+vis_err store_family_exists(struct store *s, const char *comune, const char *id,
+			    bool *found, struct vis_error *e)
+{
+	return probe(s, ST_FAMILY_EXISTS, comune, id, found, e);
+}
+
+vis_err store_person_exists(struct store *s, const char *comune, const char *id,
+			    bool *found, struct vis_error *e)
+{
+	return probe(s, ST_PERSON_EXISTS, comune, id, found, e);
+}
+
+vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
+			      char id_out[STORE_ID_MAX], bool *found,
+			      struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PERSON_CF_OWNER, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	bind_text(st, 2, cf);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		copy_col(st, 0, id_out, STORE_ID_MAX);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "cf look-up");
+}
+
+/* ---- households ---- */
+
+static void family_bind(sqlite3_stmt *st, const struct store_family *f)
+{
+	bind_text(st, 1, f->comune);
+	bind_text(st, 2, f->id);
+	sqlite3_bind_int(st, 3, f->kind);
+	sqlite3_bind_int(st, 4, f->valid_from);
+	bind_text(st, 5, f->dug);
+	bind_text(st, 6, f->street);
+	sqlite3_bind_int(st, 7, f->civic);
+	bind_text(st, 8, f->civic_ext);
+	bind_text(st, 9, f->scala);
+	bind_text(st, 10, f->interno);
+	bind_text(st, 11, f->cap);
+	bind_text(st, 12, f->locality);
+	bind_text(st, 13, f->convivenza);
+}
+
+static void family_read(sqlite3_stmt *st, int c, struct store_family *f)
+{
+	copy_col(st, c + 0, f->comune, sizeof f->comune);
+	copy_col(st, c + 1, f->id, sizeof f->id);
+	f->kind = sqlite3_column_int(st, c + 2);
+	f->valid_from = sqlite3_column_int(st, c + 3);
+	copy_col(st, c + 4, f->dug, sizeof f->dug);
+	copy_col(st, c + 5, f->street, sizeof f->street);
+	f->civic = sqlite3_column_int(st, c + 6);
+	copy_col(st, c + 7, f->civic_ext, sizeof f->civic_ext);
+	copy_col(st, c + 8, f->scala, sizeof f->scala);
+	copy_col(st, c + 9, f->interno, sizeof f->interno);
+	copy_col(st, c + 10, f->cap, sizeof f->cap);
+	copy_col(st, c + 11, f->locality, sizeof f->locality);
+	copy_col(st, c + 12, f->convivenza, sizeof f->convivenza);
+	f->valid_to = sqlite3_column_int(st, c + 13);
+}
+
+static bool family_same(const struct store_family *a, const struct store_family *b)
+{
+	return a->kind == b->kind && a->civic == b->civic && !strcmp(a->dug, b->dug) &&
+	       !strcmp(a->street, b->street) && !strcmp(a->civic_ext, b->civic_ext) &&
+	       !strcmp(a->scala, b->scala) && !strcmp(a->interno, b->interno) &&
+	       !strcmp(a->cap, b->cap) && !strcmp(a->locality, b->locality) &&
+	       !strcmp(a->convivenza, b->convivenza);
+}
+
+/* Looks up the current version of a record: its rowid, its content read by
+ * `read`, and whether it was dropped from the feed. */
+static vis_err current_get(struct store *s, enum stmt_id id, const char *comune,
+			   const char *local_id, void (*read)(sqlite3_stmt *, int, void *),
+			   void *out, int ncols, int64_t *rowid, bool *dropped,
+			   struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, id, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	bind_text(st, 2, local_id);
+	int rc = sqlite3_step(st);
+	*rowid = 0;
+	if (rc == SQLITE_ROW) {
+		*rowid = sqlite3_column_int64(st, 0);
+		read(st, 1, out);
+		*dropped = sqlite3_column_int(st, 1 + ncols) != 0;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "current version");
+}
+
+static void family_read_any(sqlite3_stmt *st, int c, void *out)
+{
+	family_read(st, c, out);
+}
+
+static vis_err mark_seen(struct store *s, enum stmt_id id, int64_t rowid,
+			 int64_t import_id, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, id, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	sqlite3_bind_int64(st, 1, rowid);
+	sqlite3_bind_int64(st, 2, import_id);
+	return stmt_done(s, st, e, "mark seen");
+}
+
+/* Copies the current version into history, closed on `valid_to`. */
+static vis_err to_history(struct store *s, enum stmt_id id, int64_t rowid, int valid_to,
+			  struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, id, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	sqlite3_bind_int64(st, 1, rowid);
+	sqlite3_bind_int(st, 2, valid_to);
+	return stmt_done(s, st, e, "close version");
+}
+
+vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
+			 const struct store_family *f, enum store_put_result *res,
+			 struct vis_error *e)
+{
+	struct store_family cur;
+	int64_t rowid = 0;
+	bool dropped = false;
+	if (!bulk && current_get(s, ST_FAMILY_GET_CURRENT, f->comune, f->id, family_read_any,
+				 &cur, 13, &rowid, &dropped, e))
+		return VIS_ERR_STORE;
+	if (rowid && !dropped && family_same(&cur, f)) {
+		*res = STORE_UNCHANGED;
+		return mark_seen(s, ST_FAMILY_SEEN, rowid, import_id, e);
+	}
+	struct store_family next = *f;
+	sqlite3_stmt *st;
+	if (rowid) {
+		/* Corrections never rewrite the past: a new version starts no
+		 * earlier than the one it replaces. */
+		if (next.valid_from < cur.valid_from)
+			next.valid_from = cur.valid_from;
+		if (to_history(s, ST_FAMILY_TO_HISTORY, rowid, next.valid_from, e))
+			return VIS_ERR_STORE;
+		st = stmt_get(s, ST_FAMILY_UPDATE, e);
+		*res = STORE_UPDATED;
+	} else {
+		st = stmt_get(s, ST_FAMILY_INSERT, e);
+		*res = STORE_INSERTED;
+	}
+	if (!st)
+		return VIS_ERR_STORE;
+	family_bind(st, &next);
+	sqlite3_bind_int64(st, 14, import_id);
+	return stmt_done(s, st, e, "store household");
+}
+
+/* ---- persons ---- */
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	if (*v)
+		bind_text(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void person_bind(sqlite3_stmt *st, const struct store_person *p)
+{
+	static const char sex[2][2] = {"F", "M"};
+	bind_text(st, 1, p->comune);
+	bind_text(st, 2, p->id);
+	sqlite3_bind_int(st, 3, p->valid_from);
+	bind_text(st, 4, p->cf);
+	bind_text(st, 5, p->surname);
+	bind_text(st, 6, p->name);
+	bind_text(st, 7, sex[p->sex == 'M']);
+	sqlite3_bind_int(st, 8, p->birth_date);
+	bind_text(st, 9, p->birth_place);
+	bind_text(st, 10, p->citizenships);
+	sqlite3_bind_int(st, 11, p->civil_status);
+	sqlite3_bind_int(st, 12, p->civil_status_date);
+	bind_text(st, 13, p->father_cf);
+	bind_text(st, 14, p->mother_cf);
+	sqlite3_bind_int(st, 15, p->reg_reason);
+	sqlite3_bind_int(st, 16, p->reg_date);
+	sqlite3_bind_int(st, 17, p->canc_reason);
+	sqlite3_bind_int(st, 18, p->canc_date);
+	bind_text(st, 19, p->destination);
+	bind_opt(st, 20, p->family_id);
+	sqlite3_bind_int(st, 21, p->relationship);
+}
+
+static void person_read(sqlite3_stmt *st, int c, struct store_person *p)
+{
+	copy_col(st, c + 0, p->comune, sizeof p->comune);
+	copy_col(st, c + 1, p->id, sizeof p->id);
+	p->valid_from = sqlite3_column_int(st, c + 2);
+	copy_col(st, c + 3, p->cf, sizeof p->cf);
+	copy_col(st, c + 4, p->surname, sizeof p->surname);
+	copy_col(st, c + 5, p->name, sizeof p->name);
+	const unsigned char *sex = sqlite3_column_text(st, c + 6);
+	p->sex = sex && *sex == 'M' ? 'M' : 'F';
+	p->birth_date = sqlite3_column_int(st, c + 7);
+	copy_col(st, c + 8, p->birth_place, sizeof p->birth_place);
+	copy_col(st, c + 9, p->citizenships, sizeof p->citizenships);
+	p->civil_status = sqlite3_column_int(st, c + 10);
+	p->civil_status_date = sqlite3_column_int(st, c + 11);
+	copy_col(st, c + 12, p->father_cf, sizeof p->father_cf);
+	copy_col(st, c + 13, p->mother_cf, sizeof p->mother_cf);
+	p->reg_reason = sqlite3_column_int(st, c + 14);
+	p->reg_date = sqlite3_column_int(st, c + 15);
+	p->canc_reason = sqlite3_column_int(st, c + 16);
+	p->canc_date = sqlite3_column_int(st, c + 17);
+	copy_col(st, c + 18, p->destination, sizeof p->destination);
+	copy_col(st, c + 19, p->family_id, sizeof p->family_id);
+	p->relationship = sqlite3_column_int(st, c + 20);
+	p->valid_to = sqlite3_column_int(st, c + 21);
+}
+
+static void person_read_any(sqlite3_stmt *st, int c, void *out)
+{
+	person_read(st, c, out);
+}
+
+static bool person_same(const struct store_person *a, const struct store_person *b)
+{
+	return a->sex == b->sex && a->birth_date == b->birth_date &&
+	       a->civil_status == b->civil_status &&
+	       a->civil_status_date == b->civil_status_date &&
+	       a->reg_reason == b->reg_reason && a->reg_date == b->reg_date &&
+	       a->canc_reason == b->canc_reason && a->canc_date == b->canc_date &&
+	       a->relationship == b->relationship && !strcmp(a->cf, b->cf) &&
+	       !strcmp(a->surname, b->surname) && !strcmp(a->name, b->name) &&
+	       !strcmp(a->birth_place, b->birth_place) &&
+	       !strcmp(a->citizenships, b->citizenships) &&
+	       !strcmp(a->father_cf, b->father_cf) && !strcmp(a->mother_cf, b->mother_cf) &&
+	       !strcmp(a->destination, b->destination) &&
+	       !strcmp(a->family_id, b->family_id);
+}
+
+vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
+			 const struct store_person *p, enum store_put_result *res,
+			 struct vis_error *e)
+{
+	struct store_person cur;
+	int64_t rowid = 0;
+	bool dropped = false;
+	if (!bulk && current_get(s, ST_PERSON_GET_CURRENT, p->comune, p->id, person_read_any,
+				 &cur, P_NCOLS, &rowid, &dropped, e))
+		return VIS_ERR_STORE;
+	if (rowid && !dropped && person_same(&cur, p)) {
+		*res = STORE_UNCHANGED;
+		return mark_seen(s, ST_PERSON_SEEN, rowid, import_id, e);
+	}
+	struct store_person next = *p;
+	sqlite3_stmt *st;
+	if (rowid) {
+		if (next.valid_from < cur.valid_from)
+			next.valid_from = cur.valid_from;
+		if (to_history(s, ST_PERSON_TO_HISTORY, rowid, next.valid_from, e))
+			return VIS_ERR_STORE;
+		st = stmt_get(s, ST_PERSON_UPDATE, e);
+		*res = STORE_UPDATED;
+	} else {
+		st = stmt_get(s, ST_PERSON_INSERT, e);
+		*res = STORE_INSERTED;
+	}
+	if (!st)
+		return VIS_ERR_STORE;
+	char skey[STORE_NAME_MAX], nkey[STORE_NAME_MAX];
+	if (text_fold_letters(p->surname, strlen(p->surname), skey, sizeof skey) < 0 ||
+	    text_fold_letters(p->name, strlen(p->name), nkey, sizeof nkey) < 0)
+		return vis_error_set(e, VIS_ERR_INVALID, "person %s: name is not valid text", p->id);
+	person_bind(st, &next);
+	bind_text(st, 22, skey);
+	bind_text(st, 23, nkey);
+	sqlite3_bind_int64(st, 24, import_id);
+	return stmt_done(s, st, e, "store person");
+}
+
+/* ---- events ---- */
+
+vis_err store_event_put(struct store *s, int64_t import_id,
+			const struct store_event *ev, enum store_put_result *res,
+			struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EVENT_GET, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, ev->comune);
+	bind_text(st, 2, ev->id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct store_event cur;
+		copy_col(st, 0, cur.type, sizeof cur.type);
+		cur.date = sqlite3_column_int(st, 1);
+		copy_col(st, 2, cur.person_id, sizeof cur.person_id);
+		copy_col(st, 3, cur.place, sizeof cur.place);
+		copy_col(st, 4, cur.other_cf, sizeof cur.other_cf);
+		sqlite3_reset(st);
+		if (strcmp(cur.type, ev->type) || cur.date != ev->date ||
+		    strcmp(cur.person_id, ev->person_id) || strcmp(cur.place, ev->place) ||
+		    strcmp(cur.other_cf, ev->other_cf))
+			return vis_error_set(e, VIS_ERR_CONFLICT,
+					     "event id already used for another event");
+		*res = STORE_UNCHANGED;
+		return VIS_OK;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_error(s, e, "event look-up");
+	st = stmt_get(s, ST_EVENT_INSERT, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, ev->comune);
+	bind_text(st, 2, ev->id);
+	bind_text(st, 3, ev->type);
+	sqlite3_bind_int(st, 4, ev->date);
+	bind_text(st, 5, ev->person_id);
+	bind_text(st, 6, ev->place);
+	bind_text(st, 7, ev->other_cf);
+	sqlite3_bind_int64(st, 8, import_id);
+	*res = STORE_INSERTED;
+	return stmt_done(s, st, e, "store event");
+}
+
+static vis_err drop_unseen(struct store *s, enum stmt_id id, const char *comune,
+			   int64_t import_id, int close_date, int64_t *closed,
+			   struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, id, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int64(st, 2, import_id);
+	sqlite3_bind_int(st, 3, close_date);
+	if (stmt_done(s, st, e, "close unlisted records"))
+		return VIS_ERR_STORE;
+	*closed += sqlite3_changes(s->db);
+	return VIS_OK;
+}
+
+vis_err store_import_finish(struct store *s, int64_t import_id,
+			    const struct store_import *imp, int close_date,
+			    struct store_import_counts *c, struct vis_error *e)
+{
+	if (imp->full &&
+	    (drop_unseen(s, ST_PERSON_DROP, imp->comune, import_id, close_date, &c->closed, e) ||
+	     drop_unseen(s, ST_FAMILY_DROP, imp->comune, import_id, close_date, &c->closed, e)))
+		return VIS_ERR_STORE;
+	sqlite3_stmt *st = stmt_get(s, ST_IMPORT_FINISH, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	sqlite3_bind_int64(st, 1, import_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(st, 3, c->inserted);
+	sqlite3_bind_int64(st, 4, c->updated);
+	sqlite3_bind_int64(st, 5, c->unchanged);
+	sqlite3_bind_int64(st, 6, c->closed);
+	sqlite3_bind_int64(st, 7, c->families);
+	sqlite3_bind_int64(st, 8, c->persons);
+	sqlite3_bind_int64(st, 9, c->events);
+	bind_text(st, 10, imp->sha256);
+	if (stmt_done(s, st, e, "finish import"))
+		return VIS_ERR_STORE;
+	st = stmt_get(s, ST_FEED_PUT, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, imp->comune);
+	sqlite3_bind_int64(st, 2, imp->seq);
+	sqlite3_bind_int64(st, 3, imp->extract);
+	sqlite3_bind_int64(st, 4, import_id);
+	return stmt_done(s, st, e, "feed state");
+}
+
+/* ---- reading ---- */
+
+static int as_of(int date)
+{
+	return date ? date : FAR_FUTURE;
+}
+
+vis_err store_counts_get(struct store *s, const char *comune, int date,
+			 struct store_counts *out, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof *out);
+	if (!(st = stmt_get(s, ST_COUNT_PERSONS, e)))
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(s, e, "count persons");
+	out->persons = sqlite3_column_int64(st, 0);
+	out->cancelled = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (!(st = stmt_get(s, ST_COUNT_FAMILIES, e)))
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(s, e, "count households");
+	out->families = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (!(st = stmt_get(s, ST_COUNT_EVENTS, e)))
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(s, e, "count events");
+	out->events = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_person_by_cf(struct store *s, const char *comune, const char *cf,
+			   int date, struct store_person *out, bool *found,
+			   struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PERSON_BY_CF, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	bind_text(st, 3, cf);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		person_read(st, 0, out);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "person look-up");
+}
+
+/* Steps a statement, handing every row to fn as a person. */
+static vis_err each_person(struct store *s, sqlite3_stmt *st, store_person_fn fn,
+			   void *ctx, struct vis_error *e)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_person p;
+		person_read(st, 0, &p);
+		if (fn(ctx, &p) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "person rows");
+}
+
+vis_err store_person_history(struct store *s, const char *comune, const char *id,
+			     store_person_fn fn, void *ctx, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PERSON_HISTORY, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	bind_text(st, 2, id);
+	return each_person(s, st, fn, ctx, e);
+}
+
+vis_err store_family_get(struct store *s, const char *comune, const char *id,
+			 int date, struct store_family *out, bool *found,
+			 struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_FAMILY_AT, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	bind_text(st, 3, id);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		family_read(st, 0, out);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "household look-up");
+}
+
+vis_err store_family_members(struct store *s, const char *comune, const char *id,
+			     int date, store_person_fn fn, void *ctx,
+			     struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_FAMILY_MEMBERS, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	bind_text(st, 3, id);
+	return each_person(s, st, fn, ctx, e);
+}
