@@ -17,18 +17,26 @@
 #include "common/date.h"
 #include "refdata/refdata.h"
 
-static void cf_usage(FILE *out)
+/* The synopsis; with `full`, the description too. */
+static void cf_usage(FILE *out, bool full)
 {
 	fprintf(out,
 		"usage: visura cf CODE...\n"
 		"       visura cf --compute --surname S --name N --sex M|F\n"
-		"                 --birth YYYY-MM-DD --place PLACE [--omocodia N]\n"
+		"                 --birth YYYY-MM-DD --place PLACE [--omocodia N]\n");
+	if (!full) {
+		fprintf(out, "'visura cf --help' for details\n");
+		return;
+	}
+	fprintf(out,
 		"\n"
 		"The first form validates and decodes each codice fiscale, one line\n"
 		"per code:\n"
 		"  CODE<TAB>valid<TAB>sex=M birth=YYYY-MM-DD place=XNNN (NAME, PR) omocodia=N\n"
 		"  CODE<TAB>invalid<TAB>reason\n"
-		"and exits 0 when all are valid, 1 otherwise.\n"
+		"The birth year is the latest one that is not in the future; a\n"
+		"municipality whose record at the birth date is closed is marked\n"
+		"\"suppressed\".  Exits 0 when all codes are valid, 1 otherwise.\n"
 		"\n"
 		"The second form prints the code of a person.  PLACE is the birth\n"
 		"place: an ISTAT comune code (6 digits), an ISTAT foreign state code\n"
@@ -83,6 +91,18 @@ static int cf_cli_birth(const struct cf_decoded *d, int today)
 	return 0;
 }
 
+/* Prints an argument as given, with bytes outside printable ASCII (tabs,
+ * newlines, UTF-8) as \xNN so that the output stays one line per code. */
+static void cf_print_arg(const char *arg)
+{
+	for (const unsigned char *p = (const unsigned char *)arg; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+			putchar(*p);
+		else
+			printf("\\x%02x", *p);
+	}
+}
+
 /* Checks and prints one code; returns true when it is valid. */
 static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 			 int *runtime)
@@ -91,7 +111,8 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 	cf_status st = cf_decode(arg, strlen(arg), &d);
 
 	if (st != CF_OK) {
-		printf("%s\tinvalid\t%s\n", arg, cf_status_text(st));
+		cf_print_arg(arg);
+		printf("\tinvalid\t%s\n", cf_status_text(st));
 		return false;
 	}
 	int birth = cf_cli_birth(&d, today);
@@ -140,13 +161,13 @@ static int cf_validate(int argc, char **argv)
 		}
 		if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "visura cf: unknown option '%s'\n", argv[i]);
-			cf_usage(stderr);
+			cf_usage(stderr, false);
 			return EXIT_USAGE;
 		}
 		ncodes++;
 	}
 	if (ncodes == 0) {
-		cf_usage(stderr);
+		cf_usage(stderr, false);
 		return EXIT_USAGE;
 	}
 
@@ -304,7 +325,7 @@ int cmd_cf(int argc, char **argv)
 		if (!strcmp(argv[i], "--"))
 			break;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			cf_usage(stdout);
+			cf_usage(stdout, true);
 			return EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--compute"))
@@ -326,7 +347,7 @@ int cmd_cf(int argc, char **argv)
 		    !cf_opt(argc, argv, &i, "--omocodia", &a.omocodia, &missing)) {
 			fprintf(stderr, "visura cf: unexpected argument '%s' with "
 				"--compute\n", argv[i]);
-			cf_usage(stderr);
+			cf_usage(stderr, false);
 			return EXIT_USAGE;
 		}
 		if (missing) {

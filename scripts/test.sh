@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test: once with the normal
+# build, once under AddressSanitizer + UndefinedBehaviorSanitizer (clang).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+echo "== build (gcc, RelWithDebInfo)"
+scripts/build.sh build
+echo "== tests"
+ctest --test-dir build --output-on-failure -j2
+echo "== build (clang, ASan + UBSan)"
+CC=clang scripts/build.sh build-asan -DVISURA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+echo "== tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j2

@@ -1,0 +1,496 @@
+/* Unit tests: import format v1 — good files, history, and every kind of bad
+ * file, each of which must leave the database exactly as it was. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cf/cf.h"
+#include "import/import.h"
+#include "refdata/refdata.h"
+#include "store/store.h"
+
+struct fixture {
+	struct refdata *rd;
+	struct store *s;
+	char path[64];
+};
+
+static struct refdata *shared_rd;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	struct vis_error e = {0};
+	return refdata_load(refdata_default_dir(), &shared_rd, &e) == VIS_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	refdata_free(shared_rd);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct vis_error e = {0};
+	snprintf(f->path, sizeof f->path, "/tmp/visura-test-import-%d.db", (int)getpid());
+	unlink(f->path);
+	f->rd = shared_rd;
+	if (store_open(f->path, &f->s, &e) != VIS_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char wal[80];
+	store_close(f->s);
+	unlink(f->path);
+	snprintf(wal, sizeof wal, "%s-wal", f->path);
+	unlink(wal);
+	snprintf(wal, sizeof wal, "%s-shm", f->path);
+	unlink(wal);
+	free(f);
+	return 0;
+}
+
+/* A digest of every row of every table, read with a separate connection. */
+static uint64_t db_fingerprint(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *tables, *rows;
+	uint64_t h = 1469598103934665603ull;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'"
+					   " ORDER BY name", -1, &tables, NULL), SQLITE_OK);
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		char sql[256];
+		snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", sqlite3_column_text(tables, 0));
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK);
+		while (sqlite3_step(rows) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(rows); c++) {
+				const unsigned char *v = sqlite3_column_text(rows, c);
+				for (; v && *v; v++)
+					h = (h ^ *v) * 1099511628211ull;
+				h = (h ^ 0x1f) * 1099511628211ull;
+			}
+		}
+		sqlite3_finalize(rows);
+	}
+	sqlite3_finalize(tables);
+	sqlite3_close(db);
+	return h;
+}
+
+static vis_err run_import(struct fixture *f, const char *text, struct import_result *res)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "rb");
+	assert_non_null(in);
+	struct import_options opt = {.source = "test"};
+	struct vis_error e = {0};
+	vis_err rc = import_stream(f->s, f->rd, in, &opt, res, &e);
+	fclose(in);
+	return rc;
+}
+
+static char cf_rossi[17], cf_bianchi[17], cf_luca[17];
+
+static void compute_cfs(void)
+{
+	assert_true(cf_compute("ROSSI", "MARIO", 'M', 1980, 1, 1, "F257", cf_rossi));
+	assert_true(cf_compute("BIANCHI", "ANNA", 'F', 1982, 3, 15, "F257", cf_bianchi));
+	assert_true(cf_compute("ROSSI", "LUCA", 'M', 2012, 7, 30, "F257", cf_luca));
+}
+
+#define HDR_FULL1 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-22T23:00:00Z\t1\tFULL\ttest\n"
+#define FAM1 "FAM\tF1\t1\t2019-05-02\tVIA\tEMILIA EST\t128\tB\t\t3\t41121\t\t\n"
+
+/* The good first snapshot: a household of three. */
+static char *full1(void)
+{
+	static char buf[2048];
+	compute_cfs();
+	snprintf(buf, sizeof buf,
+		 HDR_FULL1 FAM1
+		 "PER\tP1\t2019-05-02\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t\t\t\tF1\t1\n"
+		 "PER\tP2\t2019-05-02\t%s\tBIANCHI\tANNA\tF\t1982-03-15\t036023\t100,235\t2\t2010-06-12\t\t\t4\t2005-03-20\t\t\t\tF1\t2\n"
+		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-30\t036023\t100\t1\t\t%s\t%s\t1\t2012-08-01\t\t\t\tF1\t3\n"
+		 "END\t4\n",
+		 cf_rossi, cf_bianchi, cf_luca, cf_rossi, cf_bianchi);
+	return buf;
+}
+
+static void load_full1(struct fixture *f)
+{
+	struct import_result res;
+	assert_int_equal(run_import(f, full1(), &res), VIS_OK);
+	assert_true(res.applied);
+	assert_int_equal(res.counts.inserted, 4);
+	assert_int_equal(res.counts.persons, 3);
+}
+
+static void test_full_then_reimport(void **state)
+{
+	struct fixture *f = *state;
+	load_full1(f);
+	struct store_counts c;
+	struct vis_error e = {0};
+	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
+	assert_int_equal(c.persons, 3);
+	assert_int_equal(c.families, 1);
+	uint64_t before = db_fingerprint(f->path);
+	struct import_result res;
+	assert_int_equal(run_import(f, full1(), &res), VIS_OK);
+	assert_true(res.already_loaded);
+	assert_false(res.applied);
+	assert_int_equal(db_fingerprint(f->path), before);
+}
+
+static void test_delta_keeps_history(void **state)
+{
+	struct fixture *f = *state;
+	load_full1(f);
+	char delta[1024];
+	snprintf(delta, sizeof delta,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-23T23:00:00Z\t2\tDELTA\ttest\n"
+		 "FAM\tF1\t1\t2026-11-23\tPIAZZA\tGRANDE\t1\t\t\t\t41121\t\t\n"
+		 "PER\tP1\t2026-11-23\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t2\t2026-11-23\t\t\t\n"
+		 "EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\n"
+		 "END\t3\n", cf_rossi);
+	struct import_result res;
+	assert_int_equal(run_import(f, delta, &res), VIS_OK);
+	assert_int_equal(res.counts.updated, 2);
+	assert_int_equal(res.counts.inserted, 1);
+
+	struct store_family fam;
+	bool found;
+	struct vis_error e = {0};
+	assert_int_equal(store_family_get(f->s, "036023", "F1", 20260101, &fam, &found, &e), VIS_OK);
+	assert_true(found);
+	assert_string_equal(fam.street, "EMILIA EST");
+	assert_int_equal(fam.valid_to, 20261123);
+	assert_int_equal(store_family_get(f->s, "036023", "F1", 0, &fam, &found, &e), VIS_OK);
+	assert_string_equal(fam.street, "GRANDE");
+
+	struct store_person p;
+	assert_int_equal(store_person_by_cf(f->s, "", cf_rossi, 20250101, &p, &found, &e), VIS_OK);
+	assert_true(found);
+	assert_int_equal(p.canc_reason, 0);
+	assert_string_equal(p.family_id, "F1");
+	assert_int_equal(store_person_by_cf(f->s, "", cf_rossi, 0, &p, &found, &e), VIS_OK);
+	assert_int_equal(p.canc_reason, 2);
+
+	struct store_counts c;
+	assert_int_equal(store_counts_get(f->s, "036023", 20250101, &c, &e), VIS_OK);
+	assert_int_equal(c.persons, 3);
+	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
+	assert_int_equal(c.persons, 2);
+	assert_int_equal(c.cancelled, 1);
+	assert_int_equal(c.events, 1);
+}
+
+static void test_full_closes_missing(void **state)
+{
+	struct fixture *f = *state;
+	load_full1(f);
+	char full2[2048];
+	snprintf(full2, sizeof full2,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-25T23:00:00Z\t7\tFULL\ttest\n" FAM1
+		 "PER\tP1\t2019-05-02\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t\t\t\tF1\t1\n"
+		 "END\t2\n", cf_rossi);
+	struct import_result res;
+	assert_int_equal(run_import(f, full2, &res), VIS_OK);
+	assert_int_equal(res.counts.unchanged, 2);
+	assert_int_equal(res.counts.closed, 2);
+	struct store_counts c;
+	struct vis_error e = {0};
+	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
+	assert_int_equal(c.persons, 1);
+	assert_int_equal(store_counts_get(f->s, "036023", 20261101, &c, &e), VIS_OK);
+	assert_int_equal(c.persons, 3);
+}
+
+/* Applies `text` to a database holding full1 and expects a refusal naming
+ * `line` and a reason containing `needle`, with the database unchanged. */
+static void expect_refused(struct fixture *f, const char *text, int64_t line,
+			   const char *needle)
+{
+	load_full1(f);
+	uint64_t before = db_fingerprint(f->path);
+	char report[96];
+	snprintf(report, sizeof report, "%s.rejects", f->path);
+	unlink(report);
+	FILE *in = fmemopen((void *)text, strlen(text), "rb");
+	struct import_options opt = {.source = "test", .rejects_path = report};
+	struct import_result res;
+	struct vis_error e = {0};
+	vis_err rc = import_stream(f->s, f->rd, in, &opt, &res, &e);
+	fclose(in);
+	assert_int_equal(rc, VIS_ERR_INVALID);
+	assert_true(res.problems > 0);
+	assert_false(res.applied);
+	assert_int_equal(db_fingerprint(f->path), before);
+	size_t len;
+	FILE *rf = fopen(report, "r");
+	assert_non_null(rf);
+	char content[8192];
+	len = fread(content, 1, sizeof content - 1, rf);
+	content[len] = '\0';
+	fclose(rf);
+	unlink(report);
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "\n%lld\t", (long long)line);
+	if (!strstr(content, prefix) || !strstr(content, needle))
+		fail_msg("report lacks line %lld / '%s':\n%s", (long long)line, needle, content);
+}
+
+#define HDR_DELTA2 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-23T23:00:00Z\t2\tDELTA\ttest\n"
+
+static void test_bad_truncated(void **state)
+{
+	expect_refused(*state, HDR_DELTA2 "EVT\tE1\tCAMBIO_INDIRIZZO\t2026-11-23\tP1\t\t\n",
+		       2, "truncated");
+	teardown(state);
+	setup(state);
+	expect_refused(*state, HDR_DELTA2 "EVT\tE1\tCAMBIO_INDIRIZZO\t2026-11-23\tP1\t\t", 2, "no LF");
+}
+
+static void test_bad_end_count(void **state)
+{
+	expect_refused(*state, HDR_DELTA2 "EVT\tE1\tCAMBIO_INDIRIZZO\t2026-11-23\tP1\t\t\nEND\t2\n",
+		       3, "END counts");
+}
+
+static void test_bad_header(void **state)
+{
+	expect_refused(*state, "FAM\tF1\t1\n", 1, "must start with an HDR");
+}
+
+static void test_bad_version(void **state)
+{
+	expect_refused(*state,
+		       "HDR\tVISURA-ANAGRAFE\t2\t036023\t2026-11-23T23:00:00Z\t2\tDELTA\ttest\nEND\t0\n",
+		       1, "unknown format version");
+}
+
+static void test_bad_sequence_gap(void **state)
+{
+	expect_refused(*state,
+		       "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-23T23:00:00Z\t3\tDELTA\ttest\nEND\t0\n",
+		       1, "sequence gap");
+}
+
+static void test_bad_older(void **state)
+{
+	struct fixture *f = *state;
+	expect_refused(f, "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-21T23:00:00Z\t2\tDELTA\ttest\nEND\t0\n",
+		       1, "older");
+}
+
+static void test_bad_same_seq_other_content(void **state)
+{
+	expect_refused(*state,
+		       "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-22T23:00:00Z\t1\tFULL\tother\nEND\t0\n",
+		       1, "different content");
+}
+
+static void test_bad_first_delta(void **state)
+{
+	expect_refused(*state,
+		       "HDR\tVISURA-ANAGRAFE\t1\t036005\t2026-11-23T23:00:00Z\t1\tDELTA\ttest\nEND\t0\n",
+		       1, "must be FULL");
+}
+
+static void test_bad_duplicate_cf(void **state)
+{
+	char text[2048];
+	compute_cfs();
+	snprintf(text, sizeof text, HDR_DELTA2
+		 "PER\tP8\t2019-05-02\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t\t\t\tF1\t3\n"
+		 "PER\tP9\t2019-05-02\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t\t\t\tF1\t3\n"
+		 "END\t2\n", cf_rossi, cf_rossi);
+	expect_refused(*state, text, 2, "held by another person");
+	char text2[2048];
+	char other[17];
+	assert_true(cf_compute("VERDI", "ELISA", 'F', 1990, 5, 5, "F257", other));
+	snprintf(text2, sizeof text2, HDR_DELTA2
+		 "PER\tP8\t2019-05-02\t%s\tVERDI\tELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1\t1990-05-06\t\t\t\tF1\t3\n"
+		 "PER\tP9\t2019-05-02\t%s\tVERDI\tELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1\t1990-05-06\t\t\t\tF1\t3\n"
+		 "END\t2\n", other, other);
+	teardown(state);
+	setup(state);
+	expect_refused(*state, text2, 3, "duplicate codice fiscale in the file");
+}
+
+static void test_bad_check_char(void **state)
+{
+	char text[2048], bad[17];
+	compute_cfs();
+	memcpy(bad, cf_luca, 17);
+	bad[15] = bad[15] == 'A' ? 'B' : 'A';
+	snprintf(text, sizeof text, HDR_DELTA2
+		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-30\t036023\t100\t1\t\t\t\t1\t2012-08-01\t\t\t\tF1\t3\n"
+		 "END\t1\n", bad);
+	expect_refused(*state, text, 2, "check character");
+}
+
+static void test_bad_cf_inconsistent(void **state)
+{
+	char text[2048];
+	compute_cfs();
+	snprintf(text, sizeof text, HDR_DELTA2
+		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-31\t036023\t100\t1\t\t\t\t1\t2012-08-01\t\t\t\tF1\t3\n"
+		 "END\t1\n", cf_luca);
+	expect_refused(*state, text, 2, "birth date");
+	teardown(state);
+	setup(state);
+	snprintf(text, sizeof text, HDR_DELTA2
+		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-30\t036005\t100\t1\t\t\t\t1\t2012-08-01\t\t\t\tF1\t3\n"
+		 "END\t1\n", cf_luca);
+	expect_refused(*state, text, 2, "birth place");
+}
+
+static void test_bad_utf8(void **state)
+{
+	char text[2048];
+	compute_cfs();
+	snprintf(text, sizeof text, HDR_DELTA2
+		 "FAM\tF2\t1\t2019-05-02\tVIA\tEMILIA \xC3\x28\t1\t\t\t\t41121\t\t\n"
+		 "END\t1\n");
+	expect_refused(*state, text, 2, "UTF-8");
+}
+
+static void test_bad_long_line(void **state)
+{
+	size_t n = IMPORT_MAX_LINE + 100;
+	char *text = malloc(n + 200);
+	strcpy(text, HDR_DELTA2 "FAM\tF2\t1\t2019-05-02\tVIA\t");
+	size_t len = strlen(text);
+	memset(text + len, 'A', n);
+	strcpy(text + len + n, "\t1\t\t\t\t41121\t\t\nEND\t1\n");
+	expect_refused(*state, text, 2, "longer than");
+	free(text);
+}
+
+static void test_bad_missing_household(void **state)
+{
+	char text[2048];
+	char other[17];
+	assert_true(cf_compute("VERDI", "ELISA", 'F', 1990, 5, 5, "F257", other));
+	snprintf(text, sizeof text, HDR_DELTA2
+		 "PER\tP8\t2019-05-02\t%s\tVERDI\tELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1\t1990-05-06\t\t\t\tF404\t1\n"
+		 "END\t1\n", other);
+	expect_refused(*state, text, 2, "household neither in the file nor in the register");
+}
+
+static void test_bad_various_records(void **state)
+{
+	static const struct {
+		const char *record;
+		const char *needle;
+		int line;
+	} cases[] = {
+		{"FAM\tF2\t3\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "kind", 0},
+		{"FAM\tF2\t1\t2019-02-30\tVIA\tX\t1\t\t\t\t41121\t\t\n", "valid date", 0},
+		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t4112\t\t\n", "postcode", 0},
+		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\n", "13 expected", 0},
+		{"FAM\tF2\t2\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "convivenza", 0},
+		{"FAM\tF 2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "family id", 0},
+		{"FAM\tF2\t1\t2030-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "after the extract", 0},
+		{"EVT\tE1\tNOZZE\t2026-11-23\tP1\t\t\n", "unknown event type", 0},
+		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t\t\n", "place", 0},
+		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t999999\t\n", "unknown ISTAT", 0},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP77\t\t\n", "person neither", 0},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nEVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\n", "duplicate event id", 3},
+		{"XYZ\t1\n", "unknown record type", 0},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\r\n", "CR", 0},
+		{"\n", "unknown record type", 0},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nFAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "must come before", 3},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nEND\t1\nEND\t1\n", "after the END", 4},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[4096];
+		snprintf(text, sizeof text, HDR_DELTA2 "%sEND\t1\n", cases[i].record);
+		if (i)
+			teardown(state), setup(state);
+		expect_refused(*state, text, cases[i].line ? cases[i].line : 2, cases[i].needle);
+	}
+}
+
+static void test_bad_person_rules(void **state)
+{
+	char other[17];
+	assert_true(cf_compute("VERDI", "ELISA", 'F', 1990, 5, 5, "F257", other));
+	/* Each row replaces one field of a valid person. */
+	static const struct {
+		int field;
+		const char *value;
+		const char *needle;
+	} cases[] = {
+		{7, "X", "sex"},
+		{9, "999999", "unknown ISTAT"},
+		{10, "", "citizenships"},
+		{10, "100,100", "repeated"},
+		{10, "100,", "ends with"},
+		{11, "5", "unknown code"},
+		{12, "2010-01-01", "must be empty"},
+		{15, "11", "unknown code"},
+		{16, "1980-01-01", "before the birth date"},
+		{17, "1", "go together"},
+		{20, "", "required while"},
+		{21, "50", "unknown code"},
+		{5, "V3RDI", "letters"},
+		{13, "RSSMRA80A01F257", "codice fiscale"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *fields[21] = {"PER", "P8", "2019-05-02", other, "VERDI", "ELISA", "F",
+					  "1990-05-05", "036023", "100", "1", "", "", "", "1",
+					  "1990-05-06", "", "", "", "F1", "3"};
+		fields[cases[i].field - 1] = cases[i].value;
+		char text[4096];
+		size_t n = snprintf(text, sizeof text, HDR_DELTA2);
+		for (int k = 0; k < 21; k++)
+			n += snprintf(text + n, sizeof text - n, "%s%s", fields[k], k < 20 ? "\t" : "\n");
+		snprintf(text + n, sizeof text - n, "END\t1\n");
+		if (i)
+			teardown(state), setup(state);
+		expect_refused(*state, text, 2, cases[i].needle);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_full_then_reimport, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delta_keeps_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_closes_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_end_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_sequence_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_older, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_same_seq_other_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_first_delta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_duplicate_cf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_check_char, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_cf_inconsistent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_missing_household, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_various_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_person_rules, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
