@@ -1,12 +1,202 @@
-/* cmd_gen — `visura gen`: writes a synthetic population in import format v1. */
+/* cmd_gen — `visura gen`: writes a synthetic population in import format v1
+ * (see docs/generator.md). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli/commands.h"
+#include "common/date.h"
+#include "gen/gen.h"
+#include "refdata/refdata.h"
+
+static void gen_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura gen --persons N --comune CODE[,CODE...] --seed S --out DIR\n"
+		"                  [--days D] [--date YYYY-MM-DD] [--producer TEXT]\n"
+		"\n"
+		"Writes a synthetic population of municipal registers in import format v1\n"
+		"(docs/import-format.md, docs/generator.md).\n"
+		"\n"
+		"  --persons N    resident population of the whole run, split evenly among the\n"
+		"                 municipalities (the first ones get one more when N does not\n"
+		"                 divide); the FULL files also list the persons cancelled\n"
+		"                 during the year before the extract, as a register does\n"
+		"  --comune LIST  ISTAT codes (6 digits) of active municipalities, comma-separated\n"
+		"  --seed S       seed of the pseudo-random generator (unsigned 64-bit)\n"
+		"  --out DIR      output directory (created if missing)\n"
+		"  --days D       daily DELTA files after the FULL one (default 0, at most %d)\n"
+		"  --date DATE    extract date of the FULL snapshot (default 2026-01-01, so that\n"
+		"                 the same seed and arguments give byte-identical files)\n"
+		"  --producer T   producer field of the headers (default visura-gen/<version>)\n"
+		"\n"
+		"For each municipality it writes DIR/<istat>-000001-FULL.tsv (extract time\n"
+		"<date>T23:00:00Z, sequence 1) and DIR/<istat>-<seq>-DELTA.tsv for the D\n"
+		"following days (sequences 2..D+1).  A summary goes to standard error.\n"
+		"exit status: 0 ok, 1 invalid option value (e.g. unknown municipality),\n"
+		"2 usage error, 3 runtime failure\n",
+		GEN_MAX_DAYS);
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* --name value or --name=value; returns the value or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+	if (strncmp(a, name, n))
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n] == '\0' && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+static bool ensure_dir(const char *dir)
+{
+	struct stat sb;
+	if (stat(dir, &sb) == 0)
+		return S_ISDIR(sb.st_mode);
+	return mkdir(dir, 0777) == 0;
+}
 
 int cmd_gen(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "visura gen: not implemented yet\n");
-	return EXIT_RUNTIME;
+	const char *persons = NULL, *comuni = NULL, *seed = NULL, *out = NULL;
+	const char *days = "0", *date = NULL, *producer = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			gen_usage(stdout);
+			return EXIT_OK;
+		} else if ((v = opt_value(argc, argv, &i, "--persons"))) {
+			persons = v;
+		} else if ((v = opt_value(argc, argv, &i, "--comune"))) {
+			comuni = v;
+		} else if ((v = opt_value(argc, argv, &i, "--seed"))) {
+			seed = v;
+		} else if ((v = opt_value(argc, argv, &i, "--out"))) {
+			out = v;
+		} else if ((v = opt_value(argc, argv, &i, "--days"))) {
+			days = v;
+		} else if ((v = opt_value(argc, argv, &i, "--date"))) {
+			date = v;
+		} else if ((v = opt_value(argc, argv, &i, "--producer"))) {
+			producer = v;
+		} else {
+			fprintf(stderr, "visura gen: unknown or incomplete option '%s'\n", argv[i]);
+			gen_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!persons || !comuni || !seed || !out) {
+		fprintf(stderr, "visura gen: --persons, --comune, --seed and --out are required\n");
+		gen_usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct gen_options o = {0};
+	uint64_t v;
+	if (!parse_u64(persons, GEN_MAX_PERSONS, &v) || v == 0) {
+		fprintf(stderr, "visura gen: --persons must be a number from 1 to %u\n", GEN_MAX_PERSONS);
+		return EXIT_USAGE;
+	}
+	o.persons = v;
+	if (!parse_u64(seed, UINT64_MAX, &o.seed)) {
+		fprintf(stderr, "visura gen: --seed must be an unsigned 64-bit number\n");
+		return EXIT_USAGE;
+	}
+	if (!parse_u64(days, GEN_MAX_DAYS, &v)) {
+		fprintf(stderr, "visura gen: --days must be a number from 0 to %d\n", GEN_MAX_DAYS);
+		return EXIT_USAGE;
+	}
+	o.days = (int)v;
+	if (date && !date_parse(date, strlen(date), &o.date)) {
+		fprintf(stderr, "visura gen: --date must be a day written YYYY-MM-DD\n");
+		return EXIT_USAGE;
+	}
+	o.producer = producer;
+	o.out_dir = out;
+
+	/* the comma-separated list, split in a copy */
+	char *list = strdup(comuni);
+	const char **codes = calloc(GEN_MAX_COMUNI, sizeof *codes);
+	if (!list || !codes) {
+		free(list);
+		free(codes);
+		fprintf(stderr, "visura gen: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	int rc = EXIT_OK;
+	for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (o.ncomuni == GEN_MAX_COMUNI) {
+			fprintf(stderr, "visura gen: at most %d municipalities\n", GEN_MAX_COMUNI);
+			rc = EXIT_USAGE;
+			break;
+		}
+		codes[o.ncomuni++] = tok;
+	}
+	o.comuni = codes;
+
+	struct refdata *rd = NULL;
+	struct vis_error e = {0};
+	struct gen_stats st = {0};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (rc == EXIT_OK && refdata_load(refdata_default_dir(), &rd, &e) != VIS_OK) {
+		fprintf(stderr, "visura gen: %s\n", e.msg);
+		rc = EXIT_RUNTIME;
+	}
+	if (rc == EXIT_OK && gen_options_check(rd, &o, &e) != VIS_OK) {
+		fprintf(stderr, "visura gen: %s\n", e.msg);
+		rc = EXIT_INVALID;
+	}
+	if (rc == EXIT_OK && !ensure_dir(out)) {
+		fprintf(stderr, "visura gen: cannot use output directory '%s'\n", out);
+		rc = EXIT_RUNTIME;
+	}
+	if (rc == EXIT_OK && gen_run(rd, &o, &st, &e) != VIS_OK) {
+		fprintf(stderr, "visura gen: %s\n", e.msg);
+		rc = e.code == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == EXIT_OK) {
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		uint64_t hh = 0;
+		for (int i = 0; i < GEN_HIST_SIZES; i++)
+			hh += st.hh_size[i];
+		fprintf(stderr,
+			"visura gen: %zu municipalities, %llu residents in %llu households "
+			"(+%llu convivenze), %.1f%% foreign citizens, %.1f%% born abroad\n"
+			"visura gen: %llu persons written, %llu omocodie, %llu events, %llu "
+			"residents after %d days\n"
+			"visura gen: %llu files, %.1f MB in %s, %.2f s\n",
+			o.ncomuni, (unsigned long long)st.residents_start, (unsigned long long)hh,
+			(unsigned long long)st.convivenze,
+			st.residents_start ? 100.0 * (double)st.foreigners / (double)st.residents_start : 0.0,
+			st.residents_start ? 100.0 * (double)st.born_abroad / (double)st.residents_start : 0.0,
+			(unsigned long long)st.persons, (unsigned long long)st.omocodie,
+			(unsigned long long)st.events, (unsigned long long)st.residents_end, o.days,
+			(unsigned long long)st.files, (double)st.bytes / 1e6, out, secs);
+	}
+	refdata_free(rd);
+	free(codes);
+	free(list);
+	return rc;
 }

@@ -3,8 +3,12 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "auth/auth.h"
+#include "auth/password.h"
 #include "cli/commands.h"
+#include "common/config.h"
 #include "cli/options.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
@@ -12,26 +16,82 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura init [--db URI]\n\n"
-		"Creates the database (or migrates it to this version's schema) and\n"
-		"loads the reference tables of municipalities and foreign states from\n"
-		"the data directory ($VISURA_DATA_DIR, default: the one built in).\n\n"
-		"  --db URI   sqlite:PATH or a path (default $VISURA_DB or visura.db)\n");
+		"usage: visura init [--db URI] [--admin-user NAME] [--admin-email ADDRESS]\n\n"
+		"Creates the database (or migrates it to this version's schema), loads\n"
+		"the reference tables of municipalities and foreign states from the data\n"
+		"directory ($VISURA_DATA_DIR, default: the one built in) and, when the\n"
+		"database has no admin yet, creates the first admin account and prints\n"
+		"its generated temporary password once.\n\n"
+		"  --db URI             sqlite:PATH or a path (default $VISURA_DB or visura.db)\n"
+		"  --admin-user NAME    first admin's user id (default admin)\n"
+		"  --admin-email ADDR   first admin's e-mail (default admin@localhost)\n");
+}
+
+static int has_admin(void *ctx, const void *rec)
+{
+	(void)rec;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* The first admin, when there is none: its password is printed once. */
+static int first_admin(struct store *s, const char *username, const char *email)
+{
+	struct vis_error e = {0};
+	bool any = false;
+	struct store_filter f[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_ACCOUNT, f, 1, has_admin, &any, &e)) {
+		cli_error("init", &e);
+		return EXIT_RUNTIME;
+	}
+	if (any)
+		return EXIT_OK;
+	if (password_init(refdata_default_dir(), &e)) {
+		cli_error("init", &e);
+		return EXIT_RUNTIME;
+	}
+	struct config cfg;
+	config_defaults(&cfg);
+	struct store_account a = {0};
+	snprintf(a.username, sizeof a.username, "%s", username);
+	snprintf(a.role, sizeof a.role, "admin");
+	snprintf(a.full_name, sizeof a.full_name, "First administrator");
+	snprintf(a.email, sizeof a.email, "%s", email);
+	char password[64];
+	int64_t now = (int64_t)time(NULL);
+	int rc = EXIT_OK;
+	if (auth_account_create(s, &cfg, &a, now, password, sizeof password, &e)) {
+		cli_error("init", &e);
+		rc = EXIT_RUNTIME;
+	} else {
+		auth_event(s, now, "account_created", &a, NULL, "cli", "visura init");
+		printf("first admin: %s  temporary password (shown once, first access only, %d days): %s\n",
+		       a.username, cfg.temp_password_days, password);
+	}
+	memset(password, 0, sizeof password);
+	password_shutdown();
+	return rc;
 }
 
 int cmd_init(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'},
+		{"admin-user", required_argument, NULL, 'u'},
+		{"admin-email", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *db = NULL;
+	const char *db = NULL, *admin = "admin", *email = "admin@localhost";
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'd') {
 			db = optarg;
+		} else if (c == 'u') {
+			admin = optarg;
+		} else if (c == 'm') {
+			email = optarg;
 		} else if (c == 'h') {
 			usage(stdout);
 			return EXIT_OK;
@@ -58,6 +118,7 @@ int cmd_init(int argc, char **argv)
 			printf("database %s ready: schema version %d, %zu municipality records, "
 			       "%zu foreign states\n", cli_db_uri(db), store_schema_version(s),
 			       refdata_comune_count(rd), refdata_stato_count(rd));
+			rc = first_admin(s, admin, email);
 		}
 	}
 	store_close(s);

@@ -19,5 +19,9 @@ int cmd_gen(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_ente(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

@@ -16,6 +16,10 @@ static const struct command commands[] = {
 	{"import", cmd_import, "load daily export files into the register replica"},
 	{"init", cmd_init, "create or migrate the database, load reference tables"},
 	{"query", cmd_query, "read persons, households, history and counts"},
+	{"serve", cmd_serve, "run the HTTPS server"},
+	{"user", cmd_user, "add, list, disable, reset or renew accounts"},
+	{"ente", cmd_ente, "add or list external bodies"},
+	{"token", cmd_token, "create API tokens for system accounts"},
 };
 
 static void usage(FILE *out)

@@ -70,8 +70,73 @@ static const char migration_1[] =
 	" FOREIGN KEY (comune, person_local_id) REFERENCES person (comune, local_id));"
 	"CREATE INDEX event_date ON event (comune, date);";
 
+/* Control data: bodies, accounts and their credentials, sessions, tokens,
+ * operator requests, the mail outbox and security events.  Ids that may be
+ * absent are 0, not NULL, to keep one representation in every back end. */
+static const char migration_2[] =
+	"CREATE TABLE ente ("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+	" tax_code TEXT NOT NULL, pec TEXT NOT NULL, hours TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('active','suspended','ended')),"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE account ("
+	" id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE,"
+	" role TEXT NOT NULL CHECK (role IN ('admin','lead','operator','auditor','api')),"
+	" ente_id INTEGER NOT NULL, full_name TEXT NOT NULL, cf TEXT NOT NULL,"
+	" email TEXT NOT NULL, appointment_ref TEXT NOT NULL, password_hash TEXT NOT NULL,"
+	" password_set_at INTEGER NOT NULL, password_temporary INTEGER NOT NULL,"
+	" temp_expires_at INTEGER NOT NULL, issued_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('active','disabled')),"
+	" disabled_reason TEXT NOT NULL, disabled_at INTEGER NOT NULL,"
+	" totp_secret TEXT NOT NULL, totp_enabled INTEGER NOT NULL,"
+	" totp_last_step INTEGER NOT NULL, last_login_at INTEGER NOT NULL,"
+	" prev_login_at INTEGER NOT NULL, reminded_at INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" CHECK ((role IN ('admin','auditor')) = (ente_id = 0)));"
+	"CREATE INDEX account_ente ON account (ente_id);"
+	"CREATE TABLE password_history ("
+	" account_id INTEGER NOT NULL REFERENCES account (id), hash TEXT NOT NULL,"
+	" set_at INTEGER NOT NULL);"
+	"CREATE INDEX password_history_account ON password_history (account_id, set_at);"
+	"CREATE TABLE session ("
+	" id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
+	" account_id INTEGER NOT NULL REFERENCES account (id), csrf TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL, ip TEXT NOT NULL, revoked_at INTEGER NOT NULL);"
+	"CREATE INDEX session_account ON session (account_id);"
+	"CREATE TABLE api_token ("
+	" id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES account (id),"
+	" token_hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	" last_used_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL);"
+	"CREATE TABLE operator_request ("
+	" id INTEGER PRIMARY KEY, ente_id INTEGER NOT NULL REFERENCES ente (id),"
+	" requested_by INTEGER NOT NULL REFERENCES account (id), full_name TEXT NOT NULL,"
+	" cf TEXT NOT NULL, email TEXT NOT NULL, appointment_ref TEXT NOT NULL,"
+	" username TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','approved','rejected')),"
+	" decided_by INTEGER NOT NULL, decided_at INTEGER NOT NULL, note TEXT NOT NULL,"
+	" account_id INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+	"CREATE TABLE mail ("
+	" id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, subject TEXT NOT NULL,"
+	" body TEXT NOT NULL, kind TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','sent','failed','stored')),"
+	" attempts INTEGER NOT NULL, last_error TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	" next_attempt_at INTEGER NOT NULL, sent_at INTEGER NOT NULL);"
+	"CREATE INDEX mail_state ON mail (state, next_attempt_at);"
+	"CREATE TABLE security_event ("
+	" id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" account_id INTEGER NOT NULL, username TEXT NOT NULL, ente_id INTEGER NOT NULL,"
+	" ip TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE INDEX security_event_at ON security_event (at);"
+	"CREATE TABLE throttle ("
+	" key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at INTEGER NOT NULL,"
+	" locked_until INTEGER NOT NULL);"
+	"CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
+	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

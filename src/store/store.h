@@ -210,4 +210,179 @@ vis_err store_family_members(struct store *s, const char *comune, const char *id
 			     int date, store_person_fn fn, void *ctx,
 			     struct vis_error *e);
 
+/* ---- control data: bodies, accounts, sessions, tokens, mail ----
+ *
+ * Plain records with an integer id.  Times are seconds since the epoch
+ * (0 = never).  Text fields are bounded; the store refuses longer values. */
+
+struct store_ente {
+	int64_t id;
+	char name[201];
+	char kind[32];          /* police, health, pension, tax, court, municipality, service, other */
+	char tax_code[17];      /* codice fiscale / partita IVA of the body */
+	char pec[255];          /* certified e-mail */
+	char hours[1024];       /* working-hours schedule, see auth/hours.h */
+	char state[16];         /* active, suspended, ended */
+	int64_t created_at;
+};
+
+struct store_account {
+	int64_t id;
+	char username[65];
+	char role[16];          /* admin, lead, operator, auditor, api */
+	int64_t ente_id;        /* 0 for admin and auditor */
+	char full_name[201];
+	char cf[17];
+	char email[255];
+	char appointment_ref[201];
+	char password_hash[128];
+	int64_t password_set_at;
+	bool password_temporary;
+	int64_t temp_expires_at;
+	int64_t issued_at;      /* credential issue or last renewal */
+	int64_t expires_at;     /* credential end */
+	char state[16];         /* active, disabled */
+	char disabled_reason[64];
+	int64_t disabled_at;
+	char totp_secret[64];
+	bool totp_enabled;
+	int64_t totp_last_step;
+	int64_t last_login_at;
+	int64_t prev_login_at;
+	int64_t reminded_at;    /* last renewal reminder queued */
+	int64_t created_at;
+};
+
+struct store_session {
+	int64_t id;
+	char token_hash[65];    /* hex SHA-256 of the cookie value */
+	int64_t account_id;
+	char csrf[64];
+	int64_t created_at;
+	int64_t last_seen_at;
+	int64_t expires_at;     /* absolute end */
+	char ip[64];
+	int64_t revoked_at;
+};
+
+struct store_token {
+	int64_t id;
+	int64_t account_id;
+	char token_hash[65];
+	char name[101];
+	int64_t created_at;
+	int64_t last_used_at;
+	int64_t revoked_at;
+};
+
+struct store_operator_request {
+	int64_t id;
+	int64_t ente_id;
+	int64_t requested_by;   /* the lead's account */
+	char full_name[201];
+	char cf[17];
+	char email[255];
+	char appointment_ref[201];
+	char username[65];
+	char state[16];         /* pending, approved, rejected */
+	int64_t decided_by;
+	int64_t decided_at;
+	char note[501];
+	int64_t account_id;     /* the account created on approval */
+	int64_t created_at;
+};
+
+struct store_mail {
+	int64_t id;
+	char recipient[255];
+	char subject[201];
+	char body[4096];
+	char kind[32];          /* credentials, reminder, alert, notice */
+	char state[16];         /* pending, sent, failed, stored */
+	int attempts;
+	char last_error[201];
+	int64_t created_at;
+	int64_t next_attempt_at;
+	int64_t sent_at;
+};
+
+struct store_security_event {
+	int64_t id;
+	int64_t at;
+	char kind[48];          /* login_success, login_failure, lockout, ... */
+	int64_t account_id;
+	char username[65];
+	int64_t ente_id;
+	char ip[64];
+	char detail[256];
+};
+
+/* The kinds of control record, for the generic calls below. */
+enum store_kind {
+	STORE_ENTE,
+	STORE_ACCOUNT,
+	STORE_SESSION,
+	STORE_TOKEN,
+	STORE_OPERATOR_REQUEST,
+	STORE_MAIL,
+	STORE_SECURITY_EVENT,
+	STORE_KIND__COUNT,
+};
+
+/* Inserts rec (its id is ignored) and sets *id.  A unique value already
+ * taken (username, token) gives VIS_ERR_CONFLICT. */
+vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec,
+			 int64_t *id, struct vis_error *e);
+/* Rewrites every field of the record with rec's id. */
+vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
+			 struct vis_error *e);
+/* The one record whose column `col` equals the text or integer value. */
+vis_err store_rec_get(struct store *s, enum store_kind k, const char *col,
+		      const char *text, int64_t num, void *out, bool *found,
+		      struct vis_error *e);
+
+/* Lists records matching up to three "column = value" filters (a NULL
+ * column ends the list; text when text != NULL, otherwise num), newest
+ * first, at most `limit` (0 = no limit).  fn returns non-zero to stop. */
+struct store_filter {
+	const char *col;
+	const char *text;
+	int64_t num;
+};
+typedef int (*store_rec_fn)(void *ctx, const void *rec);
+vis_err store_rec_list(struct store *s, enum store_kind k,
+		       const struct store_filter *filters, int limit,
+		       store_rec_fn fn, void *ctx, struct vis_error *e);
+
+/* Revokes every live session of an account (at `now`). */
+vis_err store_sessions_revoke_account(struct store *s, int64_t account_id,
+				      int64_t now, struct vis_error *e);
+/* Revokes every live API token of an account. */
+vis_err store_tokens_revoke_account(struct store *s, int64_t account_id,
+				    int64_t now, struct vis_error *e);
+
+/* The last `max` password hashes of an account, newest first. */
+vis_err store_password_history(struct store *s, int64_t account_id,
+			       char (*hashes)[128], int max, int *n,
+			       struct vis_error *e);
+vis_err store_password_history_add(struct store *s, int64_t account_id,
+				   const char *hash, int64_t at, struct vis_error *e);
+
+/* Login throttling counters, shared by every process on the database. */
+struct store_throttle {
+	int failures;
+	int64_t last_failure_at;
+	int64_t locked_until;
+};
+vis_err store_throttle_get(struct store *s, const char *key, struct store_throttle *out,
+			   struct vis_error *e);
+vis_err store_throttle_put(struct store *s, const char *key,
+			   const struct store_throttle *t, struct vis_error *e);
+
+/* Settings: small named values (e.g. roles that must use TOTP). */
+vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,
+			  bool *found, struct vis_error *e);
+vis_err store_setting_put(struct store *s, const char *key, const char *value,
+			  struct vis_error *e);
+
 #endif

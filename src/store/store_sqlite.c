@@ -11,6 +11,7 @@
 #include "common/date.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
+#include "store/records.h"
 #include "store/schema.h"
 
 #define FAR_FUTURE 29991231
@@ -123,11 +124,16 @@ static const char *const stmt_sql[ST__COUNT] = {
 			      " ORDER BY relationship, birth_date, local_id",
 };
 
+struct rec_cache;
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST__COUNT];
+	struct rec_cache *recs;
 	int schema_version;
 };
+
+static void rec_cache_free(struct rec_cache *c);
 
 static vis_err db_error(struct store *s, struct vis_error *e, const char *what)
 {
@@ -280,6 +286,7 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	rec_cache_free(s->recs);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -926,4 +933,406 @@ vis_err store_family_members(struct store *s, const char *comune, const char *id
 	sqlite3_bind_int(st, 2, as_of(date));
 	bind_text(st, 3, id);
 	return each_person(s, st, fn, ctx, e);
+}
+
+/* ---- control records (generic over store/records.h) ---- */
+
+enum rec_op { RO_INSERT, RO_UPDATE, RO__COUNT };
+
+#define REC_GET_CACHE 32
+
+struct rec_get_entry {
+	enum store_kind kind;
+	const char *col;      /* the descriptor's name pointer: compared by address */
+	sqlite3_stmt *st;
+};
+
+struct rec_cache {
+	sqlite3_stmt *op[STORE_KIND__COUNT][RO__COUNT];
+	struct rec_get_entry get[REC_GET_CACHE];
+	int nget;
+};
+
+static struct rec_cache *rec_cache(struct store *s)
+{
+	if (!s->recs)
+		s->recs = calloc(1, sizeof *s->recs);
+	return s->recs;
+}
+
+static void rec_cache_free(struct rec_cache *c)
+{
+	if (!c)
+		return;
+	for (int k = 0; k < STORE_KIND__COUNT; k++)
+		for (int o = 0; o < RO__COUNT; o++)
+			sqlite3_finalize(c->op[k][o]);
+	for (int i = 0; i < c->nget; i++)
+		sqlite3_finalize(c->get[i].st);
+	free(c);
+}
+
+static void sql_append(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n < cap) {
+		memcpy(buf + *len, s, n + 1);
+		*len += n;
+	}
+}
+
+/* "a, b, c" of every column, from `first`. */
+static void sql_columns(const struct rec_desc *d, size_t first, const char *suffix,
+			char *buf, size_t cap, size_t *len)
+{
+	for (size_t i = first; i < d->ncols; i++) {
+		if (i > first)
+			sql_append(buf, cap, len, ", ");
+		sql_append(buf, cap, len, d->cols[i].name);
+		sql_append(buf, cap, len, suffix);
+	}
+}
+
+static sqlite3_stmt *rec_prepare(struct store *s, const char *sql, struct vis_error *e)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		db_error(s, e, "prepare");
+		return NULL;
+	}
+	return st;
+}
+
+static sqlite3_stmt *rec_op_stmt(struct store *s, enum store_kind k, enum rec_op op,
+				 struct vis_error *e)
+{
+	struct rec_cache *c = rec_cache(s);
+	if (!c) {
+		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (c->op[k][op]) {
+		sqlite3_reset(c->op[k][op]);
+		sqlite3_clear_bindings(c->op[k][op]);
+		return c->op[k][op];
+	}
+	const struct rec_desc *d = &store_rec_descs[k];
+	char sql[2048];
+	size_t len = 0;
+	sql[0] = '\0';
+	if (op == RO_INSERT) {
+		sql_append(sql, sizeof sql, &len, "INSERT INTO ");
+		sql_append(sql, sizeof sql, &len, d->table);
+		sql_append(sql, sizeof sql, &len, " (");
+		sql_columns(d, 1, "", sql, sizeof sql, &len);
+		sql_append(sql, sizeof sql, &len, ") VALUES (");
+		for (size_t i = 1; i < d->ncols; i++)
+			sql_append(sql, sizeof sql, &len, i > 1 ? ", ?" : "?");
+		sql_append(sql, sizeof sql, &len, ")");
+	} else {
+		sql_append(sql, sizeof sql, &len, "UPDATE ");
+		sql_append(sql, sizeof sql, &len, d->table);
+		sql_append(sql, sizeof sql, &len, " SET ");
+		sql_columns(d, 1, " = ?", sql, sizeof sql, &len);
+		sql_append(sql, sizeof sql, &len, " WHERE id = ?");
+	}
+	c->op[k][op] = rec_prepare(s, sql, e);
+	return c->op[k][op];
+}
+
+/* Binds fields [first, ncols) of rec from parameter 1 on. */
+static vis_err rec_bind(const struct rec_desc *d, sqlite3_stmt *st, const void *rec,
+			size_t first, struct vis_error *e)
+{
+	int p = 1;
+	for (size_t i = first; i < d->ncols; i++, p++) {
+		const struct rec_col *col = &d->cols[i];
+		const char *f = (const char *)rec + col->offset;
+		switch (col->type) {
+		case RC_I64: sqlite3_bind_int64(st, p, *(const int64_t *)f); break;
+		case RC_INT: sqlite3_bind_int(st, p, *(const int *)f); break;
+		case RC_BOOL: sqlite3_bind_int(st, p, *(const bool *)f); break;
+		case RC_TEXT:
+			if (strnlen(f, col->size) == col->size)
+				return vis_error_set(e, VIS_ERR_INVALID, "%s.%s is not terminated",
+						     d->table, col->name);
+			bind_text(st, p, f);
+			break;
+		}
+	}
+	return VIS_OK;
+}
+
+static void rec_read(const struct rec_desc *d, sqlite3_stmt *st, void *rec)
+{
+	memset(rec, 0, d->struct_size);
+	for (size_t i = 0; i < d->ncols; i++) {
+		const struct rec_col *col = &d->cols[i];
+		char *f = (char *)rec + col->offset;
+		switch (col->type) {
+		case RC_I64: *(int64_t *)f = sqlite3_column_int64(st, (int)i); break;
+		case RC_INT: *(int *)f = sqlite3_column_int(st, (int)i); break;
+		case RC_BOOL: *(bool *)f = sqlite3_column_int(st, (int)i) != 0; break;
+		case RC_TEXT: copy_col(st, (int)i, f, col->size); break;
+		}
+	}
+}
+
+vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec,
+			 int64_t *id, struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	sqlite3_stmt *st = rec_op_stmt(s, k, RO_INSERT, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	vis_err rc = rec_bind(d, st, rec, 1, e);
+	if (rc == VIS_OK)
+		rc = stmt_done(s, st, e, d->table);
+	if (rc == VIS_OK && id)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
+			 struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	sqlite3_stmt *st = rec_op_stmt(s, k, RO_UPDATE, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	vis_err rc = rec_bind(d, st, rec, 1, e);
+	if (rc != VIS_OK)
+		return rc;
+	sqlite3_bind_int64(st, (int)d->ncols, *(const int64_t *)rec);
+	return stmt_done(s, st, e, d->table);
+}
+
+static size_t rec_select(const struct rec_desc *d, char *sql, size_t cap)
+{
+	size_t len = 0;
+	sql[0] = '\0';
+	sql_append(sql, cap, &len, "SELECT ");
+	sql_columns(d, 0, "", sql, cap, &len);
+	sql_append(sql, cap, &len, " FROM ");
+	sql_append(sql, cap, &len, d->table);
+	return len;
+}
+
+vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname,
+		      const char *text, int64_t num, void *out, bool *found,
+		      struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	const struct rec_col *col = rec_col_find(d, colname);
+	struct rec_cache *c = rec_cache(s);
+	if (!col)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table, colname);
+	if (!c)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	sqlite3_stmt *st = NULL;
+	for (int i = 0; i < c->nget && !st; i++)
+		if (c->get[i].kind == k && c->get[i].col == col->name)
+			st = c->get[i].st;
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		char sql[2048];
+		size_t len = rec_select(d, sql, sizeof sql);
+		sql_append(sql, sizeof sql, &len, " WHERE ");
+		sql_append(sql, sizeof sql, &len, col->name);
+		sql_append(sql, sizeof sql, &len, " = ?1 LIMIT 1");
+		if (!(st = rec_prepare(s, sql, e)))
+			return VIS_ERR_STORE;
+		if (c->nget < REC_GET_CACHE)
+			c->get[c->nget++] = (struct rec_get_entry){k, col->name, st};
+	}
+	if (text)
+		bind_text(st, 1, text);
+	else
+		sqlite3_bind_int64(st, 1, num);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		rec_read(d, st, out);
+	sqlite3_reset(st);
+	bool cached = false;
+	for (int i = 0; i < c->nget; i++)
+		cached = cached || c->get[i].st == st;
+	if (!cached)
+		sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, d->table);
+}
+
+vis_err store_rec_list(struct store *s, enum store_kind k,
+		       const struct store_filter *filters, int limit,
+		       store_rec_fn fn, void *ctx, struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	char sql[2048], lim[32];
+	size_t len = rec_select(d, sql, sizeof sql);
+	int nf = 0;
+	for (; filters && nf < 3 && filters[nf].col; nf++) {
+		if (!rec_col_find(d, filters[nf].col))
+			return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table,
+					     filters[nf].col);
+		sql_append(sql, sizeof sql, &len, nf ? " AND " : " WHERE ");
+		sql_append(sql, sizeof sql, &len, filters[nf].col);
+		sql_append(sql, sizeof sql, &len, " = ?");
+	}
+	sql_append(sql, sizeof sql, &len, " ORDER BY id DESC");
+	if (limit > 0) {
+		snprintf(lim, sizeof lim, " LIMIT %d", limit);
+		sql_append(sql, sizeof sql, &len, lim);
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare list");
+	for (int i = 0; i < nf; i++) {
+		if (filters[i].text)
+			bind_text(st, i + 1, filters[i].text);
+		else
+			sqlite3_bind_int64(st, i + 1, filters[i].num);
+	}
+	void *rec = malloc(d->struct_size);
+	int rc = SQLITE_DONE;
+	while (rec && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rec_read(d, st, rec);
+		if (fn(ctx, rec) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(rec);
+	sqlite3_finalize(st);
+	if (!rec)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, d->table);
+}
+
+static vis_err exec_bound(struct store *s, const char *sql, int64_t a, int64_t b,
+			  struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "update");
+}
+
+vis_err store_sessions_revoke_account(struct store *s, int64_t account_id,
+				      int64_t now, struct vis_error *e)
+{
+	return exec_bound(s, "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"
+			  " AND revoked_at = 0", account_id, now, e);
+}
+
+vis_err store_tokens_revoke_account(struct store *s, int64_t account_id,
+				    int64_t now, struct vis_error *e)
+{
+	return exec_bound(s, "UPDATE api_token SET revoked_at = ?2 WHERE account_id = ?1"
+			  " AND revoked_at = 0", account_id, now, e);
+}
+
+vis_err store_password_history(struct store *s, int64_t account_id,
+			       char (*hashes)[128], int max, int *n,
+			       struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT hash FROM password_history WHERE account_id = ?1"
+			       " ORDER BY set_at DESC, rowid DESC LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int(st, 2, max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		copy_col(st, 0, hashes[(*n)++], 128);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? VIS_OK : db_error(s, e, "password history");
+}
+
+vis_err store_password_history_add(struct store *s, int64_t account_id,
+				   const char *hash, int64_t at, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO password_history VALUES (?1, ?2, ?3)", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, account_id);
+	bind_text(st, 2, hash);
+	sqlite3_bind_int64(st, 3, at);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "password history");
+}
+
+vis_err store_throttle_get(struct store *s, const char *key, struct store_throttle *out,
+			   struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof *out);
+	if (sqlite3_prepare_v2(s->db, "SELECT failures, last_failure_at, locked_until FROM throttle"
+			       " WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->failures = sqlite3_column_int(st, 0);
+		out->last_failure_at = sqlite3_column_int64(st, 1);
+		out->locked_until = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "throttle");
+}
+
+vis_err store_throttle_put(struct store *s, const char *key,
+			   const struct store_throttle *t, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO throttle VALUES (?1, ?2, ?3, ?4)"
+			       " ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
+			       " last_failure_at = excluded.last_failure_at,"
+			       " locked_until = excluded.locked_until", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, key);
+	sqlite3_bind_int(st, 2, t->failures);
+	sqlite3_bind_int64(st, 3, t->last_failure_at);
+	sqlite3_bind_int64(st, 4, t->locked_until);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "throttle");
+}
+
+vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,
+			  bool *found, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM setting WHERE key = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		copy_col(st, 0, out, cap);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "setting");
+}
+
+vis_err store_setting_put(struct store *s, const char *key, const char *value,
+			  struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO setting VALUES (?1, ?2) ON CONFLICT (key)"
+			       " DO UPDATE SET value = excluded.value", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "setting");
 }

@@ -1,0 +1,404 @@
+/* Handlers of /api/v1/accounts and /api/v1/tokens: the registry office
+ * manages accounts; leads manage the API tokens of their own body. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+#include "auth/password.h"
+#include "cf/cf.h"
+
+static bool is_role(const char *role)
+{
+	return !strcmp(role, "admin") || !strcmp(role, "lead") || !strcmp(role, "operator") ||
+	       !strcmp(role, "auditor") || !strcmp(role, "api");
+}
+
+static bool email_valid(const char *m)
+{
+	const char *at = strchr(m, '@');
+	return at && at != m && strchr(at, '.') && !strchr(at + 1, '@') && strlen(m) <= 254 &&
+	       !strpbrk(m, " \t\r\n<>,;\"");
+}
+
+/* The caller may act on account `a`: an admin on anyone, a lead on the
+ * accounts of their own body. */
+static bool may_manage(struct http_request *r, const struct store_account *a)
+{
+	const struct store_account *me = &r->auth.account;
+	if (!strcmp(me->role, "admin"))
+		return true;
+	if (!strcmp(me->role, "lead") && me->ente_id && me->ente_id == a->ente_id)
+		return true;
+	http_reply_error(r, 403, "forbidden", "this account belongs to another body");
+	return false;
+}
+
+struct list_ctx {
+	json_t *arr;
+};
+
+static int add_account(void *ctx, const void *rec)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, api_account_json(rec));
+	return 0;
+}
+
+void api_accounts_list(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_filter f[3] = {{0}};
+	int n = 0;
+	const char *role = http_query(r, "role"), *state = http_query(r, "state");
+	const char *ente = http_query(r, "ente_id");
+	if (role && is_role(role))
+		f[n++] = (struct store_filter){"role", role, 0};
+	if (state && (!strcmp(state, "active") || !strcmp(state, "disabled")))
+		f[n++] = (struct store_filter){"state", state, 0};
+	if (ente && n < 2)
+		f[n++] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
+	struct list_ctx l = {json_array()};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_ACCOUNT, f, 1000, add_account, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "accounts", l.arr));
+}
+
+/* Mails the temporary password to the account holder (through the outbox). */
+vis_err api_mail_credentials(struct http_request *r, struct store *s,
+				const struct store_account *a, const char *password,
+				int64_t now, struct vis_error *e)
+{
+	char body[1024];
+	snprintf(body, sizeof body,
+		 "Gentile %s,\n\nper l'accesso a visura sono state emesse le credenziali:\n"
+		 "  utente: %s\n  password temporanea: %s\n\n"
+		 "La password vale solo per il primo accesso ed entro %d giorni; al primo accesso "
+		 "va sostituita con una personale.\n%s%s\n",
+		 a->full_name, a->username, password, r->app->cfg.temp_password_days,
+		 r->app->cfg.public_url[0] ? "Indirizzo del servizio: " : "", r->app->cfg.public_url);
+	return auth_mail_queue(s, a->email, "visura: credenziali di accesso", body, "credentials",
+			       now, e);
+}
+
+bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, char *cf,
+		       char *email, size_t em_cap, char *appointment, size_t ap_cap,
+		       bool cf_required)
+{
+	const char *name = http_body_string(r, "full_name", true, fn_cap - 1);
+	const char *code = name ? http_body_string(r, "codice_fiscale", cf_required, 16) : NULL;
+	const char *mail = code ? http_body_string(r, "email", true, em_cap - 1) : NULL;
+	const char *appt = mail ? http_body_string(r, "appointment_ref", false, ap_cap - 1) : NULL;
+	if (!appt)
+		return false;
+	if (code[0] && cf_decode(code, strlen(code), NULL) != CF_OK) {
+		http_reply_error(r, 400, "invalid_request", "'codice_fiscale' is not a valid codice fiscale");
+		return false;
+	}
+	if (!email_valid(mail)) {
+		http_reply_error(r, 400, "invalid_request", "'email' is not a valid address");
+		return false;
+	}
+	snprintf(full_name, fn_cap, "%s", name);
+	snprintf(cf, 17, "%s", code);
+	for (char *p = cf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 32);
+	snprintf(email, em_cap, "%s", mail);
+	snprintf(appointment, ap_cap, "%s", appt);
+	return true;
+}
+
+void api_accounts_create(struct http_request *r)
+{
+	struct store_account a = {0};
+	const char *username = http_body_string(r, "username", true, 64);
+	const char *role = username ? http_body_string(r, "role", true, 15) : NULL;
+	if (!role)
+		return;
+	if (!api_username_valid(username)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'username' must be 3-64 of a-z 0-9 . _ - starting with a letter");
+		return;
+	}
+	if (!is_role(role)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'role' must be admin, lead, operator, auditor or api");
+		return;
+	}
+	snprintf(a.username, sizeof a.username, "%s", username);
+	snprintf(a.role, sizeof a.role, "%s", role);
+	bool person = strcmp(role, "api") != 0;
+	if (!api_person_fields(r, a.full_name, sizeof a.full_name, a.cf, a.email, sizeof a.email,
+			       a.appointment_ref, sizeof a.appointment_ref, person))
+		return;
+	json_t *ente = json_object_get(r->json, "ente_id");
+	bool needs_ente = !strcmp(role, "lead") || !strcmp(role, "operator") || !strcmp(role, "api");
+	if (needs_ente != json_is_integer(ente)) {
+		http_reply_error(r, 400, "invalid_request",
+				 needs_ente ? "'ente_id' is required for this role"
+					    : "'ente_id' must be absent for this role");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_ente en;
+	if (needs_ente && !api_ente_load(r, s, json_integer_value(ente), &en))
+		return;
+	a.ente_id = needs_ente ? en.id : 0;
+	int64_t now = api_now(r);
+	char password[64];
+	struct vis_error e = {0};
+	vis_err rc = store_begin(s, &e);
+	if (rc == VIS_OK)
+		rc = auth_account_create(s, &r->app->cfg, &a, now, password, sizeof password, &e);
+	if (rc == VIS_OK && person)
+		rc = api_mail_credentials(r, s, &a, password, now, &e);
+	if (rc == VIS_OK)
+		rc = store_commit(s, &e);
+	sodium_memzero(password, sizeof password);
+	if (rc != VIS_OK) {
+		store_rollback(s);
+		if (rc == VIS_ERR_CONFLICT)
+			http_reply_error(r, 409, "username_taken", "this username is already in use");
+		else
+			api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth.account.username);
+	if (person)
+		auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
+	http_reply_json(r, 201, json_pack("{s:o,s:s}", "account", api_account_json(&a),
+					  "credentials", person ? "sent to the outbox" : "none: use API tokens"));
+}
+
+void api_account_get(struct http_request *r)
+{
+	int64_t id = api_param_id(r, 0);
+	struct store *s = id ? api_store(r) : NULL;
+	struct store_account a;
+	if (!s || !api_account_load(r, s, id, &a) || !may_manage(r, &a))
+		return;
+	http_reply_json(r, 200, api_account_json(&a));
+}
+
+/* Loads the account named by the route for an admin action. */
+static bool target(struct http_request *r, struct store **s, struct store_account *a)
+{
+	int64_t id = api_param_id(r, 0);
+	if (!id || !(*s = api_store(r)) || !api_account_load(r, *s, id, a))
+		return false;
+	return may_manage(r, a);
+}
+
+void api_account_disable(struct http_request *r)
+{
+	struct store *s;
+	struct store_account a;
+	json_t *body = r->body_len ? http_body_object(r) : NULL;
+	if (r->body_len && !body)
+		return;
+	const char *reason = body ? http_body_string(r, "reason", false, 60) : "";
+	if (!reason || !target(r, &s, &a))
+		return;
+	if (a.id == r->auth.account.id) {
+		http_reply_error(r, 409, "conflict", "an admin cannot disable their own account");
+		return;
+	}
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	if (auth_account_disable(s, &a, reason[0] ? reason : "disabled by admin", now, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "account_disabled", &a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 200, api_account_json(&a));
+}
+
+void api_account_enable(struct http_request *r)
+{
+	struct store *s;
+	struct store_account a;
+	if (!target(r, &s, &a))
+		return;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	snprintf(a.state, sizeof a.state, "active");
+	a.disabled_reason[0] = '\0';
+	a.disabled_at = 0;
+	if (store_rec_update(s, STORE_ACCOUNT, &a, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "account_enabled", &a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 200, api_account_json(&a));
+}
+
+void api_account_reset(struct http_request *r)
+{
+	struct store *s;
+	struct store_account a;
+	if (!target(r, &s, &a))
+		return;
+	if (!strcmp(a.role, "api")) {
+		http_reply_error(r, 409, "conflict", "system accounts have tokens, not passwords");
+		return;
+	}
+	int64_t now = api_now(r);
+	char password[64];
+	struct vis_error e = {0};
+	vis_err rc = store_begin(s, &e);
+	if (rc == VIS_OK)
+		rc = auth_password_temporary(s, &r->app->cfg, &a, now, password, sizeof password, &e);
+	if (rc == VIS_OK)
+		rc = store_sessions_revoke_account(s, a.id, now, &e);
+	if (rc == VIS_OK)
+		rc = api_mail_credentials(r, s, &a, password, now, &e);
+	if (rc == VIS_OK)
+		rc = store_commit(s, &e);
+	sodium_memzero(password, sizeof password);
+	if (rc != VIS_OK) {
+		store_rollback(s);
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 200, json_pack("{s:o,s:s}", "account", api_account_json(&a),
+					  "credentials", "sent to the outbox"));
+}
+
+void api_account_renew(struct http_request *r)
+{
+	struct store *s;
+	struct store_account a;
+	if (!target(r, &s, &a))
+		return;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	if (auth_account_renew(s, &r->app->cfg, &a, now, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "renewal", &a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 200, api_account_json(&a));
+}
+
+void api_account_totp_reset(struct http_request *r)
+{
+	struct store *s;
+	struct store_account a;
+	if (!target(r, &s, &a))
+		return;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	a.totp_enabled = false;
+	a.totp_secret[0] = '\0';
+	a.totp_last_step = 0;
+	if (store_rec_update(s, STORE_ACCOUNT, &a, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "totp_reset", &a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 200, api_account_json(&a));
+}
+
+/* ---- API tokens ---- */
+
+static int add_token(void *ctx, const void *rec)
+{
+	const struct store_token *t = rec;
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, json_pack("{s:I,s:s,s:o,s:o,s:o}", "id", (json_int_t)t->id,
+						"name", t->name, "created_at", api_time(t->created_at),
+						"last_used_at", api_time(t->last_used_at),
+						"revoked_at", api_time(t->revoked_at)));
+	return 0;
+}
+
+void api_tokens_list(struct http_request *r)
+{
+	struct store *s;
+	struct store_account a;
+	if (!target(r, &s, &a))
+		return;
+	struct list_ctx l = {json_array()};
+	struct store_filter f[] = {{"account_id", NULL, a.id}, {NULL, NULL, 0}};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_TOKEN, f, 1000, add_token, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "tokens", l.arr));
+}
+
+void api_token_create(struct http_request *r)
+{
+	const char *name = http_body_string(r, "name", true, 100);
+	struct store *s;
+	struct store_account a;
+	if (!name || !target(r, &s, &a))
+		return;
+	if (strcmp(a.role, "api")) {
+		http_reply_error(r, 409, "conflict", "tokens are for system (api) accounts only");
+		return;
+	}
+	if (strcmp(a.state, "active")) {
+		http_reply_error(r, 409, "conflict", "the account is disabled");
+		return;
+	}
+	int64_t now = api_now(r), id;
+	char token[AUTH_TOKEN_MAX];
+	struct vis_error e = {0};
+	if (auth_token_create(s, &a, name, now, token, &id, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "token_created", &a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "token", token,
+					  "note", "the token is shown only once"));
+	sodium_memzero(token, sizeof token);
+}
+
+void api_token_revoke(struct http_request *r)
+{
+	int64_t id = api_param_id(r, 0);
+	struct store *s = id ? api_store(r) : NULL;
+	if (!s)
+		return;
+	struct store_token t;
+	struct store_account a;
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(s, STORE_TOKEN, "id", NULL, id, &t, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	if (!found) {
+		http_reply_error(r, 404, "not_found", "no such token");
+		return;
+	}
+	if (!api_account_load(r, s, t.account_id, &a) || !may_manage(r, &a))
+		return;
+	int64_t now = api_now(r);
+	if (!t.revoked_at) {
+		t.revoked_at = now;
+		if (store_rec_update(s, STORE_TOKEN, &t, &e)) {
+			api_fail(r, &e);
+			return;
+		}
+		auth_event(s, now, "token_revoked", &a, NULL, r->ip, r->auth.account.username);
+	}
+	http_reply_json(r, 200, json_pack("{s:I,s:o}", "id", (json_int_t)t.id, "revoked_at",
+					  api_time(t.revoked_at)));
+}

@@ -1,0 +1,238 @@
+/* Handlers for the registry office: operator requests, the mail outbox,
+ * security events and settings. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+
+struct list_ctx {
+	json_t *arr;
+};
+
+static int add_request(void *ctx, const void *rec)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, api_request_json(rec));
+	return 0;
+}
+
+void api_requests_list(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	const char *state = http_query(r, "state");
+	struct store_filter f[2] = {{0}};
+	if (state && (!strcmp(state, "pending") || !strcmp(state, "approved") ||
+		      !strcmp(state, "rejected")))
+		f[0] = (struct store_filter){"state", state, 0};
+	struct list_ctx l = {json_array()};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_OPERATOR_REQUEST, f, 1000, add_request, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "requests", l.arr));
+}
+
+static bool load_pending(struct http_request *r, struct store **s,
+			 struct store_operator_request *q)
+{
+	int64_t id = api_param_id(r, 0);
+	if (!id || !(*s = api_store(r)))
+		return false;
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(*s, STORE_OPERATOR_REQUEST, "id", NULL, id, q, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found) {
+		http_reply_error(r, 404, "not_found", "no such request");
+		return false;
+	}
+	if (strcmp(q->state, "pending")) {
+		http_reply_error(r, 409, "conflict", "the request was already decided");
+		return false;
+	}
+	return true;
+}
+
+void api_request_approve(struct http_request *r)
+{
+	struct store *s;
+	struct store_operator_request q;
+	if (!load_pending(r, &s, &q))
+		return;
+	int64_t now = api_now(r);
+	struct store_account a = {0};
+	snprintf(a.username, sizeof a.username, "%s", q.username);
+	snprintf(a.role, sizeof a.role, "operator");
+	a.ente_id = q.ente_id;
+	snprintf(a.full_name, sizeof a.full_name, "%s", q.full_name);
+	snprintf(a.cf, sizeof a.cf, "%s", q.cf);
+	snprintf(a.email, sizeof a.email, "%s", q.email);
+	snprintf(a.appointment_ref, sizeof a.appointment_ref, "%s", q.appointment_ref);
+	char password[64];
+	struct vis_error e = {0};
+	vis_err rc = store_begin(s, &e);
+	if (rc == VIS_OK)
+		rc = auth_account_create(s, &r->app->cfg, &a, now, password, sizeof password, &e);
+	if (rc == VIS_OK)
+		rc = api_mail_credentials(r, s, &a, password, now, &e);
+	if (rc == VIS_OK) {
+		snprintf(q.state, sizeof q.state, "approved");
+		q.decided_by = r->auth.account.id;
+		q.decided_at = now;
+		q.account_id = a.id;
+		rc = store_rec_update(s, STORE_OPERATOR_REQUEST, &q, &e);
+	}
+	if (rc == VIS_OK)
+		rc = store_commit(s, &e);
+	sodium_memzero(password, sizeof password);
+	if (rc != VIS_OK) {
+		store_rollback(s);
+		if (rc == VIS_ERR_CONFLICT)
+			http_reply_error(r, 409, "username_taken", "the requested username is in use");
+		else
+			api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
+	http_reply_json(r, 200, json_pack("{s:o,s:o}", "request", api_request_json(&q),
+					  "account", api_account_json(&a)));
+}
+
+void api_request_reject(struct http_request *r)
+{
+	const char *note = http_body_string(r, "note", true, 500);
+	struct store *s;
+	struct store_operator_request q;
+	if (!note || !load_pending(r, &s, &q))
+		return;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	snprintf(q.state, sizeof q.state, "rejected");
+	snprintf(q.note, sizeof q.note, "%s", note);
+	q.decided_by = r->auth.account.id;
+	q.decided_at = now;
+	if (store_rec_update(s, STORE_OPERATOR_REQUEST, &q, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "operator_request_rejected", &r->auth.account, NULL, r->ip, q.username);
+	http_reply_json(r, 200, api_request_json(&q));
+}
+
+static int add_mail(void *ctx, const void *rec)
+{
+	const struct store_mail *m = rec;
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:o}",
+						"id", (json_int_t)m->id, "recipient", m->recipient,
+						"subject", m->subject, "body", m->body, "kind", m->kind,
+						"state", m->state, "attempts", m->attempts,
+						"last_error", m->last_error,
+						"created_at", api_time(m->created_at),
+						"sent_at", api_time(m->sent_at)));
+	return 0;
+}
+
+void api_outbox(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_filter f[2] = {{0}};
+	const char *to = http_query(r, "recipient");
+	if (to)
+		f[0] = (struct store_filter){"recipient", to, 0};
+	struct list_ctx l = {json_array()};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_MAIL, f, 500, add_mail, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "messages", l.arr));
+}
+
+static int add_event(void *ctx, const void *rec)
+{
+	const struct store_security_event *ev = rec;
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, json_pack("{s:I,s:o,s:s,s:I,s:s,s:I,s:s,s:s}",
+						"id", (json_int_t)ev->id, "at", api_time(ev->at),
+						"kind", ev->kind, "account_id", (json_int_t)ev->account_id,
+						"username", ev->username, "ente_id", (json_int_t)ev->ente_id,
+						"ip", ev->ip, "detail", ev->detail));
+	return 0;
+}
+
+void api_security_events(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_filter f[3] = {{0}};
+	int n = 0;
+	const char *kind = http_query(r, "kind"), *acc = http_query(r, "account_id");
+	const char *user = http_query(r, "username");
+	if (kind)
+		f[n++] = (struct store_filter){"kind", kind, 0};
+	if (acc)
+		f[n++] = (struct store_filter){"account_id", NULL, strtoll(acc, NULL, 10)};
+	else if (user)
+		f[n++] = (struct store_filter){"username", user, 0};
+	struct list_ctx l = {json_array()};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 1000, add_event, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "events", l.arr));
+}
+
+void api_settings_totp(struct http_request *r)
+{
+	json_t *body = http_body_object(r);
+	if (!body)
+		return;
+	json_t *roles = json_object_get(body, "roles");
+	char list[256] = "";
+	size_t i, len = 0;
+	json_t *v;
+	if (!json_is_array(roles)) {
+		http_reply_error(r, 400, "invalid_request", "'roles' must be a list of role names");
+		return;
+	}
+	json_array_foreach(roles, i, v) {
+		const char *role = json_string_value(v);
+		if (!role || (strcmp(role, "admin") && strcmp(role, "lead") && strcmp(role, "operator") &&
+			      strcmp(role, "auditor"))) {
+			http_reply_error(r, 400, "invalid_request",
+					 "roles must be admin, lead, operator or auditor");
+			return;
+		}
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? "," : "", role);
+		if (len >= sizeof list)
+			len = sizeof list - 1;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct vis_error e = {0};
+	if (store_setting_put(s, "totp_required_roles", list, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, api_now(r), "setting_changed", &r->auth.account, NULL, r->ip, list);
+	http_reply_json(r, 200, json_pack("{s:O}", "roles", roles));
+}

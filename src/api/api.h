@@ -1,0 +1,19 @@
+/* api — the JSON API under /api/v1 (contract: docs/api.md): the route
+ * table, the gate every request passes (authentication, account standing,
+ * body status, working hours, CSRF, role), and the handlers.
+ *
+ * Owns: the mapping from HTTP to the auth and store modules.  Handlers
+ * decide nothing about credentials themselves: they ask auth. */
+#ifndef VISURA_API_API_H
+#define VISURA_API_API_H
+
+#include <stdbool.h>
+
+#include "http/http.h"
+
+extern const struct http_route api_routes[];
+
+/* The http_gate of the service. */
+bool api_gate(struct http_request *r, const struct http_route *route);
+
+#endif

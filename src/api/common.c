@@ -1,0 +1,136 @@
+/* Helpers shared by the API handlers. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "common/date.h"
+
+struct store *api_store(struct http_request *r)
+{
+	struct store *s = app_store(r->app);
+	if (!s)
+		http_reply_error(r, 503, "service_unavailable",
+				 "the service cannot reach its database; try again later");
+	return s;
+}
+
+int64_t api_now(struct http_request *r)
+{
+	return app_now(r->app);
+}
+
+int64_t api_param_id(struct http_request *r, int i)
+{
+	const char *p = i < r->nparams ? r->params[i] : "";
+	size_t n = strlen(p);
+	int64_t v = 0;
+	bool ok = n > 0 && n <= 18 && p[0] != '0';
+	for (size_t k = 0; ok && k < n; k++) {
+		ok = isdigit((unsigned char)p[k]);
+		v = v * 10 + (p[k] - '0');
+	}
+	if (!ok) {
+		http_reply_error(r, 404, "not_found", "no such resource");
+		return 0;
+	}
+	return v;
+}
+
+json_t *api_time(int64_t t)
+{
+	if (!t)
+		return json_null();
+	char buf[21];
+	timestamp_format(t, buf);
+	return json_string(buf);
+}
+
+json_t *api_account_json(const struct store_account *a)
+{
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:o,s:s,s:s,s:o,"
+			      "s:b,s:o,s:o,s:o}",
+			      "id", (json_int_t)a->id, "username", a->username, "role", a->role,
+			      "full_name", a->full_name, "codice_fiscale", a->cf,
+			      "email", a->email, "appointment_ref", a->appointment_ref,
+			      "issued_at", api_time(a->issued_at),
+			      "expires_at", api_time(a->expires_at),
+			      "temporary_password", a->password_temporary,
+			      "password_set_at", api_time(a->password_set_at),
+			      "state", a->state, "disabled_reason", a->disabled_reason,
+			      "disabled_at", api_time(a->disabled_at),
+			      "totp_enabled", a->totp_enabled,
+			      "last_login_at", api_time(a->last_login_at),
+			      "previous_login_at", api_time(a->prev_login_at),
+			      "created_at", api_time(a->created_at));
+	if (j)
+		json_object_set_new(j, "ente_id", a->ente_id ? json_integer(a->ente_id) : json_null());
+	return j;
+}
+
+json_t *api_ente_json(const struct store_ente *en)
+{
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)en->id,
+			 "name", en->name, "kind", en->kind, "tax_code", en->tax_code,
+			 "pec", en->pec, "hours", en->hours, "state", en->state,
+			 "created_at", api_time(en->created_at));
+}
+
+json_t *api_request_json(const struct store_operator_request *q)
+{
+	return json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o}",
+			 "id", (json_int_t)q->id, "ente_id", (json_int_t)q->ente_id,
+			 "requested_by", (json_int_t)q->requested_by, "full_name", q->full_name,
+			 "codice_fiscale", q->cf, "email", q->email,
+			 "appointment_ref", q->appointment_ref, "username", q->username,
+			 "state", q->state, "decided_at", api_time(q->decided_at), "note", q->note,
+			 "account_id", q->account_id ? json_integer(q->account_id) : json_null(),
+			 "created_at", api_time(q->created_at));
+}
+
+void api_fail(struct http_request *r, const struct vis_error *e)
+{
+	http_reply_internal(r, e);
+}
+
+bool api_account_load(struct http_request *r, struct store *s, int64_t id,
+		      struct store_account *out)
+{
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, id, out, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found)
+		http_reply_error(r, 404, "not_found", "no such account");
+	return found;
+}
+
+bool api_ente_load(struct http_request *r, struct store *s, int64_t id,
+		   struct store_ente *out)
+{
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(s, STORE_ENTE, "id", NULL, id, out, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found)
+		http_reply_error(r, 404, "not_found", "no such body");
+	return found;
+}
+
+bool api_username_valid(const char *u)
+{
+	size_t n = strlen(u);
+	if (n < 3 || n > 64 || !islower((unsigned char)u[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)u[i]) && !isdigit((unsigned char)u[i]) &&
+		    u[i] != '.' && u[i] != '_' && u[i] != '-')
+			return false;
+	return true;
+}

@@ -1,0 +1,162 @@
+/* The gate: the one place that decides whether a request reaches its
+ * handler.  Order: who is calling (session cookie or bearer token), is the
+ * account usable now, is the body active and inside its working hours, is
+ * the CSRF token right for a state change, does the role fit the route,
+ * and is a password change or TOTP enrolment due first. */
+#include <string.h>
+
+#include "api/api.h"
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+#include "auth/hours.h"
+
+#define SESSION_COOKIE "visura_session"
+
+static unsigned role_bit(const char *role)
+{
+	if (!strcmp(role, "admin")) return ROUTE_ADMIN;
+	if (!strcmp(role, "lead")) return ROUTE_LEAD;
+	if (!strcmp(role, "operator")) return ROUTE_OPERATOR;
+	if (!strcmp(role, "auditor")) return ROUTE_AUDITOR;
+	if (!strcmp(role, "api")) return ROUTE_API;
+	return 0;
+}
+
+static bool state_changing(const char *method)
+{
+	return strcmp(method, "GET") && strcmp(method, "HEAD");
+}
+
+/* Who is calling: fills r->auth or replies 401. */
+static bool authenticate(struct http_request *r, struct store *s, int64_t now)
+{
+	struct vis_error e = {0};
+	bool found = false;
+	const char *authz = http_header(r, "Authorization");
+	if (authz) {
+		if (strncmp(authz, "Bearer ", 7)) {
+			http_reply_error(r, 401, "unauthenticated", "unsupported authorization scheme");
+			return false;
+		}
+		struct store_token t;
+		if (auth_token_find(s, authz + 7, now, &t, &found, &e)) {
+			api_fail(r, &e);
+			return false;
+		}
+		if (found && store_rec_get(s, STORE_ACCOUNT, "id", NULL, t.account_id,
+					   &r->auth.account, &found, &e)) {
+			api_fail(r, &e);
+			return false;
+		}
+		if (!found || strcmp(r->auth.account.role, "api")) {
+			http_reply_error(r, 401, "unauthenticated", "invalid or revoked token");
+			return false;
+		}
+		r->auth.via_token = true;
+		r->auth.token_id = t.id;
+	} else {
+		const char *cookie = http_cookie(r, SESSION_COOKIE);
+		if (cookie && auth_session_find(s, &r->app->cfg, cookie, now, &r->auth.session,
+						&found, &e)) {
+			api_fail(r, &e);
+			return false;
+		}
+		if (found && store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth.session.account_id,
+					   &r->auth.account, &found, &e)) {
+			api_fail(r, &e);
+			return false;
+		}
+		if (!found) {
+			http_reply_error(r, 401, "unauthenticated",
+					 "login required (no session, or it has expired)");
+			return false;
+		}
+	}
+	r->auth.authenticated = true;
+	return true;
+}
+
+/* The account's body must be active and inside its working hours. */
+static bool body_open(struct http_request *r, struct store *s, int64_t now)
+{
+	const struct store_account *a = &r->auth.account;
+	if (!a->ente_id)
+		return true;
+	struct store_ente en;
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found || strcmp(en.state, "active")) {
+		auth_event(s, now, "request_refused", a, NULL, r->ip, "body not active");
+		http_reply_error(r, 403, "ente_not_active", "the body's access is suspended or ended");
+		return false;
+	}
+	struct hours_schedule h;
+	if (hours_parse(en.hours, &h, &e) != VIS_OK || !hours_allows(&h, now)) {
+		auth_event(s, now, "outside_hours", a, NULL, r->ip, r->path);
+		http_reply_error(r, 403, "outside_hours",
+				 "access is allowed only during the body's working hours");
+		return false;
+	}
+	return true;
+}
+
+bool api_gate(struct http_request *r, const struct http_route *route)
+{
+	if (route->access & ROUTE_PUBLIC)
+		return true;
+	struct store *s = api_store(r);
+	if (!s)
+		return false;
+	int64_t now = app_now(r->app);
+	if (!authenticate(r, s, now))
+		return false;
+	struct store_account *a = &r->auth.account;
+	enum account_standing st = auth_standing(&r->app->cfg, a, now);
+	if (st == STANDING_DISABLED || st == STANDING_CREDENTIALS_EXPIRED ||
+	    st == STANDING_TEMP_EXPIRED) {
+		struct vis_error e = {0};
+		if (!r->auth.via_token)
+			auth_session_revoke(s, &r->auth.session, now, &e);
+		auth_event(s, now, "request_refused", a, NULL, r->ip, auth_standing_code(st));
+		http_reply_error(r, 401, auth_standing_code(st), auth_standing_message(st));
+		return false;
+	}
+	if (!body_open(r, s, now))
+		return false;
+	if (state_changing(r->method) && !r->auth.via_token) {
+		const char *csrf = http_header(r, "X-CSRF-Token");
+		if (!csrf || !auth_equal(csrf, r->auth.session.csrf)) {
+			auth_event(s, now, "csrf_refused", a, NULL, r->ip, r->path);
+			http_reply_error(r, 403, "csrf_failed",
+					 "missing or wrong X-CSRF-Token header");
+			return false;
+		}
+	}
+	if (!(route->access & role_bit(a->role))) {
+		auth_event(s, now, "forbidden", a, NULL, r->ip, r->path);
+		http_reply_error(r, 403, "forbidden", "this role may not do this");
+		return false;
+	}
+	if (st == STANDING_MUST_CHANGE) {
+		r->auth.must_change_password = true;
+		if (!(route->access & ROUTE_PASSWORD_CHANGE)) {
+			http_reply_error(r, 403, "password_change_required",
+					 auth_standing_message(st));
+			return false;
+		}
+	}
+	if (!r->auth.via_token && !a->totp_enabled && auth_totp_required(s, a)) {
+		r->auth.totp_enrolment_required = true;
+		if (!(route->access & (ROUTE_TOTP_SETUP | ROUTE_PASSWORD_CHANGE))) {
+			http_reply_error(r, 403, "totp_enrolment_required",
+					 "a second factor must be set up before anything else");
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,90 @@
+/* Shared by the handlers of src/api: JSON views of records, parameter
+ * parsing, and the handler declarations the route table points at.
+ * Not a public interface. */
+#ifndef VISURA_API_INTERNAL_H
+#define VISURA_API_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/http.h"
+#include "store/store.h"
+
+struct store;
+
+/* The thread's store, or NULL after replying 503. */
+struct store *api_store(struct http_request *r);
+int64_t api_now(struct http_request *r);
+
+/* Route parameter i as a positive id, or 0 after replying 404. */
+int64_t api_param_id(struct http_request *r, int i);
+
+/* ISO timestamp or null for 0. */
+json_t *api_time(int64_t t);
+
+json_t *api_account_json(const struct store_account *a);
+json_t *api_ente_json(const struct store_ente *en);
+json_t *api_request_json(const struct store_operator_request *q);
+
+/* Reads an account by id; replies 404 (and returns false) when missing. */
+bool api_account_load(struct http_request *r, struct store *s, int64_t id,
+		      struct store_account *out);
+bool api_ente_load(struct http_request *r, struct store *s, int64_t id,
+		   struct store_ente *out);
+
+/* Sends a store failure as 503/500. */
+void api_fail(struct http_request *r, const struct vis_error *e);
+
+/* Reads the personal fields shared by account creation and operator
+ * requests (full_name, codice_fiscale, email, appointment_ref); replies
+ * 400 on a bad one. */
+bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, char *cf,
+		       char *email, size_t em_cap, char *appointment, size_t ap_cap,
+		       bool cf_required);
+
+/* Queues the mail that carries a temporary password to its holder. */
+vis_err api_mail_credentials(struct http_request *r, struct store *s,
+			     const struct store_account *a, const char *password,
+			     int64_t now, struct vis_error *e);
+
+/* Checks the shape of a username: 3-64 of [a-z0-9._-], starting with a letter. */
+bool api_username_valid(const char *u);
+
+#define HANDLER(name) void name(struct http_request *r)
+HANDLER(api_healthz);
+HANDLER(api_login);
+HANDLER(api_logout);
+HANDLER(api_me);
+HANDLER(api_password_change);
+HANDLER(api_totp_setup);
+HANDLER(api_totp_confirm);
+HANDLER(api_accounts_list);
+HANDLER(api_accounts_create);
+HANDLER(api_account_get);
+HANDLER(api_account_disable);
+HANDLER(api_account_enable);
+HANDLER(api_account_reset);
+HANDLER(api_account_renew);
+HANDLER(api_account_totp_reset);
+HANDLER(api_tokens_list);
+HANDLER(api_token_create);
+HANDLER(api_token_revoke);
+HANDLER(api_enti_list);
+HANDLER(api_enti_create);
+HANDLER(api_ente_get);
+HANDLER(api_ente_update);
+HANDLER(api_own_operators);
+HANDLER(api_own_requests);
+HANDLER(api_own_request_create);
+HANDLER(api_own_operator_disable);
+HANDLER(api_own_renewal);
+HANDLER(api_requests_list);
+HANDLER(api_request_approve);
+HANDLER(api_request_reject);
+HANDLER(api_outbox);
+HANDLER(api_security_events);
+HANDLER(api_settings_totp);
+HANDLER(api_test_clock);
+
+#endif

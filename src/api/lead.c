@@ -1,0 +1,234 @@
+/* Handlers of /api/v1/ente: what a body's lead (Responsabile del
+ * trattamento) does for their own body — its operators, requests for new
+ * ones, disabling, and the yearly renewal of the list. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+
+#define DAY 86400
+
+struct list_ctx {
+	json_t *arr;
+};
+
+static int add_account(void *ctx, const void *rec)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, api_account_json(rec));
+	return 0;
+}
+
+void api_own_operators(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct list_ctx l = {json_array()};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_ACCOUNT, f, 0, add_account, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "accounts", l.arr));
+}
+
+void api_own_operator_disable(struct http_request *r)
+{
+	int64_t id = api_param_id(r, 0);
+	struct store *s = id ? api_store(r) : NULL;
+	struct store_account a;
+	if (!s || !api_account_load(r, s, id, &a))
+		return;
+	if (a.ente_id != r->auth.account.ente_id ||
+	    (strcmp(a.role, "operator") && strcmp(a.role, "api"))) {
+		http_reply_error(r, 403, "forbidden", "a lead disables only operators of their own body");
+		return;
+	}
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	if (auth_account_disable(s, &a, "disabled by lead", now, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "account_disabled", &a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 200, api_account_json(&a));
+}
+
+static int add_request(void *ctx, const void *rec)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, api_request_json(rec));
+	return 0;
+}
+
+void api_own_requests(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct list_ctx l = {json_array()};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_OPERATOR_REQUEST, f, 500, add_request, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "requests", l.arr));
+}
+
+struct emails {
+	struct store *s;
+	const char *subject, *body;
+	int64_t now;
+};
+
+static int mail_admin(void *ctx, const void *rec)
+{
+	struct emails *m = ctx;
+	const struct store_account *a = rec;
+	if (a->email[0])
+		auth_mail_queue(m->s, a->email, m->subject, m->body, "notice", m->now, NULL);
+	return 0;
+}
+
+void api_own_request_create(struct http_request *r)
+{
+	struct store_operator_request q = {0};
+	if (!api_person_fields(r, q.full_name, sizeof q.full_name, q.cf, q.email, sizeof q.email,
+			       q.appointment_ref, sizeof q.appointment_ref, true))
+		return;
+	const char *username = http_body_string(r, "username", true, 64);
+	if (!username)
+		return;
+	if (!api_username_valid(username)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'username' must be 3-64 of a-z 0-9 . _ - starting with a letter");
+		return;
+	}
+	if (!q.appointment_ref[0]) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'appointment_ref' (the formal appointment of the operator) is required");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	int64_t now = api_now(r);
+	snprintf(q.username, sizeof q.username, "%s", username);
+	snprintf(q.state, sizeof q.state, "pending");
+	q.ente_id = r->auth.account.ente_id;
+	q.requested_by = r->auth.account.id;
+	q.created_at = now;
+	struct vis_error e = {0};
+	if (store_rec_insert(s, STORE_OPERATOR_REQUEST, &q, &q.id, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	char body[512];
+	snprintf(body, sizeof body, "Il responsabile %s chiede un nuovo incaricato: %s (%s).\n",
+		 r->auth.account.username, q.full_name, q.username);
+	struct emails m = {s, "visura: richiesta di nuovo incaricato", body, now};
+	struct store_filter f[] = {{"role", "admin", 0}, {"state", "active", 0}, {NULL, NULL, 0}};
+	store_rec_list(s, STORE_ACCOUNT, f, 0, mail_admin, &m, NULL);
+	auth_event(s, now, "operator_requested", &r->auth.account, NULL, r->ip, q.username);
+	http_reply_json(r, 201, api_request_json(&q));
+}
+
+/* ---- yearly renewal ---- */
+
+struct renewal {
+	struct http_request *r;
+	struct store *s;
+	json_t *keep;
+	int64_t now;
+	int renewed, disabled;
+	struct store_account todo[512];
+	int ntodo;
+};
+
+static int collect(void *ctx, const void *rec)
+{
+	struct renewal *rn = ctx;
+	const struct store_account *a = rec;
+	if (!strcmp(a->state, "active") && rn->ntodo < 512)
+		rn->todo[rn->ntodo++] = *a;
+	return 0;
+}
+
+static bool kept(json_t *keep, int64_t id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(keep, i, v)
+		if (json_is_integer(v) && json_integer_value(v) == id)
+			return true;
+	return false;
+}
+
+void api_own_renewal(struct http_request *r)
+{
+	json_t *body = http_body_object(r);
+	if (!body)
+		return;
+	json_t *keep = json_object_get(body, "keep");
+	json_t *confirm = json_object_get(body, "purposes_confirmed");
+	if (!json_is_array(keep) || json_array_size(keep) > 512) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'keep' must list the ids of the operators that stay");
+		return;
+	}
+	if (!json_is_true(confirm)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "the body's purposes must be confirmed ('purposes_confirmed': true)");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_account *me = &r->auth.account;
+	int64_t now = api_now(r);
+	int64_t window = (int64_t)r->app->cfg.renewal_window_days * DAY;
+	if (me->expires_at - window > now) {
+		http_reply_error(r, 409, "renewal_not_open",
+				 "renewal opens two months before the credentials expire");
+		return;
+	}
+	static _Thread_local struct renewal rn;
+	memset(&rn, 0, sizeof rn);
+	rn.r = r;
+	rn.s = s;
+	rn.keep = keep;
+	rn.now = now;
+	struct store_filter f[] = {{"ente_id", NULL, me->ente_id}, {NULL, NULL, 0}};
+	struct vis_error e = {0};
+	if (store_begin(s, &e) || store_rec_list(s, STORE_ACCOUNT, f, 0, collect, &rn, &e))
+		goto fail;
+	for (int i = 0; i < rn.ntodo; i++) {
+		struct store_account *a = &rn.todo[i];
+		if (a->id == me->id || kept(keep, a->id)) {
+			if (auth_account_renew(s, &r->app->cfg, a, now, &e))
+				goto fail;
+			rn.renewed++;
+		} else if (strcmp(a->role, "lead")) {
+			if (auth_account_disable(s, a, "not confirmed at renewal", now, &e))
+				goto fail;
+			rn.disabled++;
+		}
+	}
+	if (store_commit(s, &e))
+		goto fail;
+	for (int i = 0; i < rn.ntodo; i++)
+		auth_event(s, now, rn.todo[i].state[0] == 'd' ? "account_disabled" : "renewal",
+			   &rn.todo[i], NULL, r->ip, "yearly renewal by the lead");
+	http_reply_json(r, 200, json_pack("{s:i,s:i}", "renewed", rn.renewed, "disabled", rn.disabled));
+	return;
+fail:
+	store_rollback(s);
+	api_fail(r, &e);
+}

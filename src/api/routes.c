@@ -1,0 +1,52 @@
+/* The route table: every endpoint of the API, with who may call it.  The
+ * contract of each is in docs/api.md. */
+#include "api/api.h"
+#include "api/internal.h"
+
+#define ADMIN ROUTE_ADMIN
+#define LEAD ROUTE_LEAD
+#define SELF (ROUTE_ANY_ROLE | ROUTE_PASSWORD_CHANGE | ROUTE_TOTP_SETUP)
+
+const struct http_route api_routes[] = {
+	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
+	{"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC},
+	{"POST", "/api/v1/auth/logout", api_logout, SELF},
+	{"GET", "/api/v1/auth/me", api_me, SELF},
+	{"POST", "/api/v1/auth/password", api_password_change, SELF},
+	{"POST", "/api/v1/auth/totp/setup", api_totp_setup, ROUTE_ANY_ROLE | ROUTE_TOTP_SETUP},
+	{"POST", "/api/v1/auth/totp/confirm", api_totp_confirm, ROUTE_ANY_ROLE | ROUTE_TOTP_SETUP},
+
+	{"GET", "/api/v1/accounts", api_accounts_list, ADMIN},
+	{"POST", "/api/v1/accounts", api_accounts_create, ADMIN},
+	{"GET", "/api/v1/accounts/:id", api_account_get, ADMIN | LEAD},
+	{"POST", "/api/v1/accounts/:id/disable", api_account_disable, ADMIN},
+	{"POST", "/api/v1/accounts/:id/enable", api_account_enable, ADMIN},
+	{"POST", "/api/v1/accounts/:id/reset", api_account_reset, ADMIN},
+	{"POST", "/api/v1/accounts/:id/renew", api_account_renew, ADMIN},
+	{"POST", "/api/v1/accounts/:id/totp/reset", api_account_totp_reset, ADMIN},
+	{"GET", "/api/v1/accounts/:id/tokens", api_tokens_list, ADMIN | LEAD},
+	{"POST", "/api/v1/accounts/:id/tokens", api_token_create, ADMIN | LEAD},
+	{"DELETE", "/api/v1/tokens/:id", api_token_revoke, ADMIN | LEAD},
+
+	{"GET", "/api/v1/enti", api_enti_list, ADMIN},
+	{"POST", "/api/v1/enti", api_enti_create, ADMIN},
+	{"GET", "/api/v1/enti/:id", api_ente_get, ADMIN | LEAD},
+	{"PATCH", "/api/v1/enti/:id", api_ente_update, ADMIN},
+
+	{"GET", "/api/v1/ente/operators", api_own_operators, LEAD},
+	{"POST", "/api/v1/ente/operators/:id/disable", api_own_operator_disable, LEAD},
+	{"GET", "/api/v1/ente/operator-requests", api_own_requests, LEAD},
+	{"POST", "/api/v1/ente/operator-requests", api_own_request_create, LEAD},
+	{"POST", "/api/v1/ente/renewal", api_own_renewal, LEAD},
+
+	{"GET", "/api/v1/operator-requests", api_requests_list, ADMIN},
+	{"POST", "/api/v1/operator-requests/:id/approve", api_request_approve, ADMIN},
+	{"POST", "/api/v1/operator-requests/:id/reject", api_request_reject, ADMIN},
+
+	{"GET", "/api/v1/outbox", api_outbox, ADMIN},
+	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR},
+	{"PUT", "/api/v1/settings/totp-required", api_settings_totp, ADMIN},
+
+	{"POST", "/api/v1/test/clock", api_test_clock, ROUTE_PUBLIC | ROUTE_TEST},
+	{NULL, NULL, NULL, 0},
+};

@@ -1,0 +1,318 @@
+/* Handlers of /api/v1/auth: login, logout, own account, password change,
+ * second factor; and /healthz and the test clock. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+#include "auth/hours.h"
+#include "auth/password.h"
+#include "auth/totp.h"
+
+#define SESSION_COOKIE "visura_session"
+
+void api_healthz(struct http_request *r)
+{
+	http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void set_session_cookie(struct http_request *r, const char *token, int max_age)
+{
+	char cookie[256];
+	snprintf(cookie, sizeof cookie,
+		 "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=Strict",
+		 SESSION_COOKIE, token, max_age);
+	http_header_add(r, "Set-Cookie", cookie);
+}
+
+/* The same answer for an unknown user and a wrong password. */
+static void reply_bad_credentials(struct http_request *r)
+{
+	http_reply_error(r, 401, "invalid_credentials", "wrong user id or password");
+}
+
+static void login_failed(struct http_request *r, struct store *s, int64_t now,
+			 const struct store_account *a, const char *username, const char *why)
+{
+	auth_event(s, now, "login_failure", a, username, r->ip, why);
+	if (auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
+		auth_event(s, now, "lockout", a, username, r->ip, "too many failed logins");
+}
+
+/* Body and hours of an external body's account at login. */
+static bool login_body_open(struct http_request *r, struct store *s, int64_t now,
+			    const struct store_account *a)
+{
+	if (!a->ente_id)
+		return true;
+	struct store_ente en;
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found || strcmp(en.state, "active")) {
+		auth_event(s, now, "login_refused", a, NULL, r->ip, "body not active");
+		http_reply_error(r, 403, "ente_not_active", "the body's access is suspended or ended");
+		return false;
+	}
+	struct hours_schedule h;
+	if (hours_parse(en.hours, &h, &e) != VIS_OK || !hours_allows(&h, now)) {
+		auth_event(s, now, "outside_hours", a, NULL, r->ip, "login");
+		http_reply_error(r, 403, "outside_hours",
+				 "access is allowed only during the body's working hours");
+		return false;
+	}
+	return true;
+}
+
+void api_login(struct http_request *r)
+{
+	const char *username = http_body_string(r, "username", true, 64);
+	const char *password = username ? http_body_string(r, "password", true, PASSWORD_MAX_LEN) : NULL;
+	const char *code = password ? http_body_string(r, "totp", false, 16) : NULL;
+	if (!code)
+		return;
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	int64_t wait = auth_throttle_wait(s, &r->app->cfg, username, r->ip, now);
+	if (wait > 0) {
+		char ra[32];
+		snprintf(ra, sizeof ra, "%lld", (long long)wait);
+		http_header_add(r, "Retry-After", ra);
+		auth_event(s, now, "login_throttled", NULL, username, r->ip, "");
+		http_reply_error(r, 429, "too_many_attempts",
+				 "too many failed attempts: wait before trying again");
+		return;
+	}
+	struct store_account a;
+	bool found;
+	if (store_rec_get(s, STORE_ACCOUNT, "username", username, 0, &a, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	if (!found || !a.password_hash[0]) {
+		password_burn(password);
+		login_failed(r, s, now, NULL, username, found ? "system account" : "unknown user");
+		reply_bad_credentials(r);
+		return;
+	}
+	if (!password_verify(a.password_hash, password)) {
+		login_failed(r, s, now, &a, username, "wrong password");
+		reply_bad_credentials(r);
+		return;
+	}
+	enum account_standing st = auth_standing(&r->app->cfg, &a, now);
+	if (st == STANDING_DISABLED || st == STANDING_CREDENTIALS_EXPIRED ||
+	    st == STANDING_TEMP_EXPIRED) {
+		auth_event(s, now, "login_refused", &a, NULL, r->ip, auth_standing_code(st));
+		http_reply_error(r, 403, auth_standing_code(st), auth_standing_message(st));
+		return;
+	}
+	if (!login_body_open(r, s, now, &a))
+		return;
+	if (a.totp_enabled) {
+		if (!code[0]) {
+			http_reply_error(r, 401, "totp_required", "the second-factor code is required");
+			return;
+		}
+		if (!totp_verify(a.totp_secret, code, now, &a.totp_last_step)) {
+			login_failed(r, s, now, &a, username, "wrong second-factor code");
+			http_reply_error(r, 401, "invalid_totp", "wrong or already used second-factor code");
+			return;
+		}
+	}
+	auth_throttle_clear(s, username, now);
+	a.prev_login_at = a.last_login_at;
+	a.last_login_at = now;
+	char token[AUTH_TOKEN_MAX];
+	struct store_session sess;
+	if (store_rec_update(s, STORE_ACCOUNT, &a, &e) ||
+	    auth_session_create(s, &r->app->cfg, &a, r->ip, now, token, &sess, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "login_success", &a, NULL, r->ip, "");
+	set_session_cookie(r, token, r->app->cfg.session_absolute_hours * 3600);
+	sodium_memzero(token, sizeof token);
+	bool must_change = st == STANDING_MUST_CHANGE;
+	bool enrol = !a.totp_enabled && auth_totp_required(s, &a);
+	http_reply_json(r, 200, json_pack("{s:o,s:s,s:b,s:b,s:o}", "account", api_account_json(&a),
+					  "csrf_token", sess.csrf, "must_change_password", must_change,
+					  "totp_enrolment_required", enrol,
+					  "session_expires_at", api_time(sess.expires_at)));
+}
+
+void api_logout(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct vis_error e = {0};
+	int64_t now = api_now(r);
+	if (!r->auth.via_token && auth_session_revoke(s, &r->auth.session, now, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "logout", &r->auth.account, NULL, r->ip, "");
+	set_session_cookie(r, "", 0);
+	http_reply_json(r, 200, json_pack("{s:b}", "logged_out", 1));
+}
+
+struct logins {
+	json_t *arr;
+};
+
+static int collect_login(void *ctx, const void *rec)
+{
+	const struct store_security_event *ev = rec;
+	struct logins *l = ctx;
+	if (strcmp(ev->kind, "login_success") && strcmp(ev->kind, "login_failure"))
+		return 0;
+	json_array_append_new(l->arr, json_pack("{s:o,s:s,s:s}", "at", api_time(ev->at),
+						"outcome", ev->kind, "ip", ev->ip));
+	return json_array_size(l->arr) >= 10;
+}
+
+void api_me(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct vis_error e = {0};
+	json_t *me = api_account_json(&r->auth.account);
+	struct logins l = {json_array()};
+	struct store_filter f[] = {{"account_id", NULL, r->auth.account.id}, {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 200, collect_login, &l, &e)) {
+		json_decref(me);
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	json_object_set_new(me, "recent_logins", l.arr);
+	json_object_set_new(me, "must_change_password", json_boolean(r->auth.must_change_password));
+	json_object_set_new(me, "totp_enrolment_required",
+			    json_boolean(r->auth.totp_enrolment_required));
+	if (!r->auth.via_token) {
+		json_object_set_new(me, "csrf_token", json_string(r->auth.session.csrf));
+		json_object_set_new(me, "session_expires_at", api_time(r->auth.session.expires_at));
+	}
+	if (r->auth.account.ente_id) {
+		struct store_ente en;
+		bool found;
+		if (store_rec_get(s, STORE_ENTE, "id", NULL, r->auth.account.ente_id, &en, &found,
+				  &e) == VIS_OK && found)
+			json_object_set_new(me, "ente", api_ente_json(&en));
+	}
+	http_reply_json(r, 200, me);
+}
+
+void api_password_change(struct http_request *r)
+{
+	const char *current = http_body_string(r, "current_password", true, PASSWORD_MAX_LEN);
+	const char *next = current ? http_body_string(r, "new_password", true, PASSWORD_MAX_LEN) : NULL;
+	if (!next)
+		return;
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_account *a = &r->auth.account;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	if (!a->password_hash[0] || !password_verify(a->password_hash, current)) {
+		login_failed(r, s, now, a, a->username, "wrong current password at change");
+		http_reply_error(r, 403, "invalid_credentials", "the current password is wrong");
+		return;
+	}
+	vis_err rc = auth_password_change(s, a, next, now, &e);
+	if (rc == VIS_ERR_INVALID) {
+		http_reply_error(r, 400, "password_policy", e.msg);
+		return;
+	}
+	if (rc) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "password_changed", a, NULL, r->ip, "");
+	http_reply_json(r, 200, json_pack("{s:b,s:o}", "changed", 1,
+					  "password_set_at", api_time(a->password_set_at)));
+}
+
+void api_totp_setup(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_account *a = &r->auth.account;
+	struct vis_error e = {0};
+	if (a->totp_enabled) {
+		http_reply_error(r, 409, "totp_already_enabled",
+				 "a second factor is already active; an admin can reset it");
+		return;
+	}
+	char uri[512];
+	if (totp_secret_new(a->totp_secret, &e) ||
+	    totp_uri(a->totp_secret, a->username, "visura", uri, sizeof uri, &e) ||
+	    store_rec_update(s, STORE_ACCOUNT, a, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:s,s:s}", "secret", a->totp_secret, "otpauth_uri", uri));
+}
+
+void api_totp_confirm(struct http_request *r)
+{
+	const char *code = http_body_string(r, "code", true, 16);
+	if (!code)
+		return;
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_account *a = &r->auth.account;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	if (a->totp_enabled || !a->totp_secret[0]) {
+		http_reply_error(r, 409, "totp_not_pending", "start with /api/v1/auth/totp/setup");
+		return;
+	}
+	if (!totp_verify(a->totp_secret, code, now, &a->totp_last_step)) {
+		http_reply_error(r, 400, "invalid_totp", "wrong code: check the authenticator's clock");
+		return;
+	}
+	a->totp_enabled = true;
+	if (store_rec_update(s, STORE_ACCOUNT, a, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "totp_enabled", a, NULL, r->ip, "");
+	http_reply_json(r, 200, json_pack("{s:b}", "totp_enabled", 1));
+}
+
+/* TEST ONLY (test_clock = true): moves the service's clock and runs the
+ * periodic duties at once, so tests can let months pass. */
+void api_test_clock(struct http_request *r)
+{
+	json_t *body = http_body_object(r);
+	if (!body)
+		return;
+	json_t *adv = json_object_get(body, "advance_seconds");
+	if (!json_is_integer(adv) || json_integer_value(adv) < 0) {
+		http_reply_error(r, 400, "invalid_request", "'advance_seconds' must be a non-negative integer");
+		return;
+	}
+	atomic_fetch_add(&r->app->clock_offset, (long long)json_integer_value(adv));
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct vis_error e = {0};
+	int disabled = auth_maintenance(s, &r->app->cfg, api_now(r), &e);
+	http_reply_json(r, 200, json_pack("{s:o,s:I,s:i}", "now", api_time(api_now(r)),
+					  "offset_seconds", (json_int_t)atomic_load(&r->app->clock_offset),
+					  "disabled", disabled));
+}

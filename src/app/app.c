@@ -1,0 +1,74 @@
+#include "app/app.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/date.h"
+#include "common/log.h"
+#include "refdata/refdata.h"
+#include "store/store.h"
+
+#define APP_MAX_STORES ((int)(sizeof ((struct app *)0)->stores / sizeof(struct store *)))
+
+/* The calling thread's handle, valid for the app it was opened for. */
+static _Thread_local struct store *thread_store;
+static _Thread_local const struct app *thread_store_app;
+
+vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
+{
+	memset(a, 0, sizeof *a);
+	a->cfg = *cfg;
+	atomic_init(&a->clock_offset, 0);
+	atomic_init(&a->in_flight, 0);
+	atomic_init(&a->stopping, false);
+	pthread_mutex_init(&a->stores_lock, NULL);
+	return refdata_load(refdata_default_dir(), &a->rd, e);
+}
+
+void app_release(struct app *a)
+{
+	pthread_mutex_lock(&a->stores_lock);
+	for (int i = 0; i < a->nstores; i++)
+		store_close(a->stores[i]);
+	a->nstores = 0;
+	pthread_mutex_unlock(&a->stores_lock);
+	thread_store = NULL;
+	refdata_free(a->rd);
+	a->rd = NULL;
+}
+
+int64_t app_now(const struct app *a)
+{
+	return (int64_t)time(NULL) + atomic_load(&a->clock_offset);
+}
+
+int app_today(const struct app *a)
+{
+	return date_from_days(app_now(a) / 86400);
+}
+
+struct store *app_store(struct app *a)
+{
+	if (thread_store && thread_store_app == a)
+		return thread_store;
+	struct store *s;
+	struct vis_error e = {0};
+	if (store_open(a->cfg.db, &s, &e) != VIS_OK) {
+		log_error("database unavailable", "error=\"%s\"", e.msg);
+		return NULL;
+	}
+	pthread_mutex_lock(&a->stores_lock);
+	if (a->nstores == APP_MAX_STORES) {
+		pthread_mutex_unlock(&a->stores_lock);
+		store_close(s);
+		log_error("too many threads", "max=%d", APP_MAX_STORES);
+		return NULL;
+	}
+	a->stores[a->nstores++] = s;
+	pthread_mutex_unlock(&a->stores_lock);
+	thread_store = s;
+	thread_store_app = a;
+	return s;
+}

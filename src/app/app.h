@@ -1,0 +1,46 @@
+/* app — the running service: its configuration, its clock, the reference
+ * tables, and one store handle per worker thread.
+ *
+ * Owns: everything that lives as long as `visura serve` and is shared by
+ * the request handlers.  Handlers receive the app through the request and
+ * never reach for globals. */
+#ifndef VISURA_APP_APP_H
+#define VISURA_APP_APP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/err.h"
+
+struct refdata;
+struct store;
+
+struct app {
+	struct config cfg;
+	struct refdata *rd;
+	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
+	atomic_int in_flight;         /* requests being answered */
+	atomic_bool stopping;
+	/* Every store a thread opened, so that app_release() closes them. */
+	pthread_mutex_t stores_lock;
+	struct store *stores[256];
+	int nstores;
+};
+
+vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e);
+void app_release(struct app *a);
+
+/* Seconds since the epoch as the service sees them (real time + the test
+ * clock offset, which only a test configuration can move). */
+int64_t app_now(const struct app *a);
+/* Today's date (YYYYMMDD, UTC) on the service's clock. */
+int app_today(const struct app *a);
+
+/* The calling thread's store handle, opened on first use; NULL (with the
+ * reason logged) when the database cannot be opened. */
+struct store *app_store(struct app *a);
+
+#endif

@@ -1,0 +1,479 @@
+#include "auth/auth.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/password.h"
+#include "common/date.h"
+
+#define DAY 86400
+
+/* ---- standing ---- */
+
+enum account_standing auth_standing(const struct config *cfg,
+				    const struct store_account *a, int64_t now)
+{
+	if (strcmp(a->state, "active"))
+		return STANDING_DISABLED;
+	if (a->expires_at <= now)
+		return STANDING_CREDENTIALS_EXPIRED;
+	if (!strcmp(a->role, "api"))
+		return STANDING_OK; /* tokens only: no password to age */
+	if (a->password_temporary && a->temp_expires_at <= now)
+		return STANDING_TEMP_EXPIRED;
+	if (a->password_temporary)
+		return STANDING_MUST_CHANGE;
+	if (a->password_set_at + (int64_t)cfg->password_max_age_days * DAY <= now)
+		return STANDING_MUST_CHANGE;
+	return STANDING_OK;
+}
+
+const char *auth_standing_code(enum account_standing s)
+{
+	switch (s) {
+	case STANDING_OK: return "ok";
+	case STANDING_DISABLED: return "account_disabled";
+	case STANDING_CREDENTIALS_EXPIRED: return "credentials_expired";
+	case STANDING_TEMP_EXPIRED: return "temporary_password_expired";
+	case STANDING_MUST_CHANGE: return "password_change_required";
+	}
+	return "unknown";
+}
+
+const char *auth_standing_message(enum account_standing s)
+{
+	switch (s) {
+	case STANDING_OK: return "ok";
+	case STANDING_DISABLED: return "the account is disabled";
+	case STANDING_CREDENTIALS_EXPIRED:
+		return "the credentials have expired: the body's lead must renew them";
+	case STANDING_TEMP_EXPIRED:
+		return "the temporary password has expired: ask the registry office for a new one";
+	case STANDING_MUST_CHANGE: return "the password must be changed before anything else";
+	}
+	return "unknown";
+}
+
+bool auth_totp_required(struct store *s, const struct store_account *a)
+{
+	char roles[256];
+	bool found = false;
+	if (store_setting_get(s, "totp_required_roles", roles, sizeof roles, &found, NULL) ||
+	    !found)
+		return false;
+	/* A comma-separated list of role names. */
+	size_t n = strlen(a->role);
+	for (const char *p = roles; (p = strstr(p, a->role)); p += n)
+		if ((p == roles || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+void auth_event(struct store *s, int64_t now, const char *kind,
+		const struct store_account *a, const char *username, const char *ip,
+		const char *detail)
+{
+	struct store_security_event ev = {.at = now};
+	snprintf(ev.kind, sizeof ev.kind, "%s", kind);
+	if (a) {
+		ev.account_id = a->id;
+		ev.ente_id = a->ente_id;
+		snprintf(ev.username, sizeof ev.username, "%s", a->username);
+	} else {
+		snprintf(ev.username, sizeof ev.username, "%s", username ? username : "");
+	}
+	snprintf(ev.ip, sizeof ev.ip, "%s", ip ? ip : "");
+	snprintf(ev.detail, sizeof ev.detail, "%s", detail ? detail : "");
+	store_rec_insert(s, STORE_SECURITY_EVENT, &ev, NULL, NULL);
+}
+
+/* ---- throttling ---- */
+
+static void throttle_key(char *out, size_t cap, const char *prefix, const char *v)
+{
+	size_t n = (size_t)snprintf(out, cap, "%s:", prefix);
+	for (; *v && n + 1 < cap; v++)
+		out[n++] = (char)tolower((unsigned char)*v);
+	out[n] = '\0';
+}
+
+int64_t auth_throttle_wait(struct store *s, const struct config *cfg,
+			   const char *username, const char *ip, int64_t now)
+{
+	(void)cfg;
+	char k[128];
+	struct store_throttle t;
+	int64_t wait = 0;
+	throttle_key(k, sizeof k, "u", username);
+	if (store_throttle_get(s, k, &t, NULL) == VIS_OK && t.locked_until > now)
+		wait = t.locked_until - now;
+	throttle_key(k, sizeof k, "ip", ip);
+	if (store_throttle_get(s, k, &t, NULL) == VIS_OK && t.locked_until - now > wait)
+		wait = t.locked_until - now;
+	return wait;
+}
+
+/* A failure: below `threshold` a short, growing delay; from it a lockout
+ * that doubles each time, up to `max_lock`. */
+static bool throttle_bump(struct store *s, const char *key, int threshold, int64_t max_lock,
+			  bool delays, int64_t now)
+{
+	struct store_throttle t;
+	if (store_throttle_get(s, key, &t, NULL) != VIS_OK)
+		return false;
+	if (t.last_failure_at + DAY < now)
+		t.failures = 0; /* a quiet day forgives */
+	t.failures++;
+	t.last_failure_at = now;
+	bool locked = false;
+	if (t.failures >= threshold) {
+		int64_t lock = 60;
+		for (int i = threshold; i < t.failures && lock < max_lock; i++)
+			lock *= 2;
+		t.locked_until = now + (lock < max_lock ? lock : max_lock);
+		locked = true;
+	} else if (delays && t.failures >= 2) {
+		int64_t d = 1;
+		for (int i = 2; i < t.failures && d < 30; i++)
+			d *= 2;
+		t.locked_until = now + d;
+	}
+	store_throttle_put(s, key, &t, NULL);
+	return locked;
+}
+
+bool auth_throttle_fail(struct store *s, const struct config *cfg,
+			const char *username, const char *ip, int64_t now)
+{
+	char k[128];
+	int64_t max_lock = (int64_t)cfg->login_lock_minutes * 60;
+	throttle_key(k, sizeof k, "u", username);
+	bool locked = throttle_bump(s, k, cfg->login_lock_failures, max_lock, true, now);
+	throttle_key(k, sizeof k, "ip", ip);
+	locked |= throttle_bump(s, k, cfg->ip_lock_failures, max_lock, false, now);
+	return locked;
+}
+
+void auth_throttle_clear(struct store *s, const char *username, int64_t now)
+{
+	char k[128];
+	struct store_throttle t = {.last_failure_at = now};
+	throttle_key(k, sizeof k, "u", username);
+	store_throttle_put(s, k, &t, NULL);
+}
+
+/* ---- credentials ---- */
+
+/* t plus `months` calendar months (clamped to the month's length). */
+static int64_t add_months(int64_t t, int months)
+{
+	int64_t days = t / DAY, secs = t % DAY;
+	int d = date_from_days(days);
+	int y = DATE_YEAR(d), m = DATE_MONTH(d) + months, day = DATE_DAY(d);
+	y += (m - 1) / 12;
+	m = (m - 1) % 12 + 1;
+	if (day > date_days_in_month(y, m))
+		day = date_days_in_month(y, m);
+	return date_to_days(DATE_MAKE(y, m, day)) * DAY + secs;
+}
+
+vis_err auth_password_temporary(struct store *s, const struct config *cfg,
+				struct store_account *a, int64_t now, char *out,
+				size_t cap, struct vis_error *e)
+{
+	if (password_generate(out, cap, 16, e))
+		return VIS_ERR_INTERNAL;
+	if (password_hash(out, a->password_hash, e))
+		return VIS_ERR_INTERNAL;
+	a->password_temporary = true;
+	a->password_set_at = now;
+	a->temp_expires_at = now + (int64_t)cfg->temp_password_days * DAY;
+	if (a->id && store_rec_update(s, STORE_ACCOUNT, a, e))
+		return VIS_ERR_STORE;
+	return a->id ? store_password_history_add(s, a->id, a->password_hash, now, e) : VIS_OK;
+}
+
+vis_err auth_password_change(struct store *s, struct store_account *a,
+			     const char *new_password, int64_t now,
+			     struct vis_error *e)
+{
+	char hist[PASSWORD_HISTORY][128];
+	const char *prev[PASSWORD_HISTORY + 1];
+	int n = 0;
+	if (store_password_history(s, a->id, hist, PASSWORD_HISTORY, &n, e))
+		return VIS_ERR_STORE;
+	size_t np = 0;
+	prev[np++] = a->password_hash;
+	for (int i = 0; i < n; i++)
+		prev[np++] = hist[i];
+	const char *why = password_policy_check(new_password, a->username, prev, np);
+	if (why)
+		return vis_error_set(e, VIS_ERR_INVALID, "%s", why);
+	char hash[PASSWORD_HASH_MAX];
+	if (password_hash(new_password, hash, e))
+		return VIS_ERR_INTERNAL;
+	memcpy(a->password_hash, hash, sizeof a->password_hash);
+	a->password_temporary = false;
+	a->temp_expires_at = 0;
+	a->password_set_at = now;
+	if (store_rec_update(s, STORE_ACCOUNT, a, e) ||
+	    store_password_history_add(s, a->id, hash, now, e))
+		return VIS_ERR_STORE;
+	return VIS_OK;
+}
+
+vis_err auth_account_disable(struct store *s, struct store_account *a,
+			     const char *reason, int64_t now, struct vis_error *e)
+{
+	snprintf(a->state, sizeof a->state, "disabled");
+	snprintf(a->disabled_reason, sizeof a->disabled_reason, "%s", reason);
+	a->disabled_at = now;
+	if (store_rec_update(s, STORE_ACCOUNT, a, e) ||
+	    store_sessions_revoke_account(s, a->id, now, e) ||
+	    store_tokens_revoke_account(s, a->id, now, e))
+		return VIS_ERR_STORE;
+	return VIS_OK;
+}
+
+vis_err auth_account_renew(struct store *s, const struct config *cfg,
+			   struct store_account *a, int64_t now, struct vis_error *e)
+{
+	a->issued_at = now;
+	a->expires_at = add_months(now, cfg->credential_months);
+	a->reminded_at = 0;
+	return store_rec_update(s, STORE_ACCOUNT, a, e);
+}
+
+vis_err auth_account_create(struct store *s, const struct config *cfg,
+			    struct store_account *a, int64_t now, char *password,
+			    size_t cap, struct vis_error *e)
+{
+	a->id = 0;
+	snprintf(a->state, sizeof a->state, "active");
+	a->created_at = now;
+	a->issued_at = now;
+	a->expires_at = add_months(now, cfg->credential_months);
+	if (!strcmp(a->role, "api")) {
+		/* System accounts authenticate with tokens only. */
+		a->password_hash[0] = '\0';
+		if (cap)
+			password[0] = '\0';
+	} else if (auth_password_temporary(s, cfg, a, now, password, cap, e)) {
+		return VIS_ERR_INTERNAL;
+	}
+	vis_err rc = store_rec_insert(s, STORE_ACCOUNT, a, &a->id, e);
+	if (rc == VIS_OK && a->password_hash[0])
+		rc = store_password_history_add(s, a->id, a->password_hash, now, e);
+	return rc;
+}
+
+/* ---- sessions and tokens ---- */
+
+void auth_token_hash(const char *token, char out[65])
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+bool auth_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb)
+		return false;
+	return sodium_memcmp(a, b, la) == 0;
+}
+
+static void random_token(char out[AUTH_TOKEN_MAX])
+{
+	unsigned char raw[32];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(out, AUTH_TOKEN_MAX, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+}
+
+/* A token as we issue them: 43 base64url characters. */
+static bool token_shape(const char *t)
+{
+	size_t n = strlen(t);
+	if (n < 40 || n >= AUTH_TOKEN_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '_')
+			return false;
+	return true;
+}
+
+vis_err auth_session_create(struct store *s, const struct config *cfg,
+			    const struct store_account *a, const char *ip, int64_t now,
+			    char token[AUTH_TOKEN_MAX], struct store_session *out,
+			    struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	random_token(token);
+	auth_token_hash(token, out->token_hash);
+	random_token(out->csrf);
+	out->account_id = a->id;
+	out->created_at = now;
+	out->last_seen_at = now;
+	out->expires_at = now + (int64_t)cfg->session_absolute_hours * 3600;
+	snprintf(out->ip, sizeof out->ip, "%s", ip);
+	return store_rec_insert(s, STORE_SESSION, out, &out->id, e);
+}
+
+vis_err auth_session_find(struct store *s, const struct config *cfg, const char *token,
+			  int64_t now, struct store_session *out, bool *found,
+			  struct vis_error *e)
+{
+	char hash[65];
+	*found = false;
+	if (!token_shape(token))
+		return VIS_OK;
+	auth_token_hash(token, hash);
+	bool exists;
+	if (store_rec_get(s, STORE_SESSION, "token_hash", hash, 0, out, &exists, e))
+		return VIS_ERR_STORE;
+	if (!exists || out->revoked_at || now >= out->expires_at ||
+	    now - out->last_seen_at >= (int64_t)cfg->session_idle_minutes * 60)
+		return VIS_OK;
+	*found = true;
+	if (now - out->last_seen_at >= 60) {
+		out->last_seen_at = now;
+		return store_rec_update(s, STORE_SESSION, out, e);
+	}
+	return VIS_OK;
+}
+
+vis_err auth_session_revoke(struct store *s, struct store_session *sess, int64_t now,
+			    struct vis_error *e)
+{
+	sess->revoked_at = now;
+	return store_rec_update(s, STORE_SESSION, sess, e);
+}
+
+vis_err auth_token_create(struct store *s, const struct store_account *a,
+			  const char *name, int64_t now, char token[AUTH_TOKEN_MAX],
+			  int64_t *id, struct vis_error *e)
+{
+	struct store_token t = {.account_id = a->id, .created_at = now};
+	random_token(token);
+	auth_token_hash(token, t.token_hash);
+	snprintf(t.name, sizeof t.name, "%s", name);
+	return store_rec_insert(s, STORE_TOKEN, &t, id, e);
+}
+
+vis_err auth_token_find(struct store *s, const char *token, int64_t now,
+			struct store_token *out, bool *found, struct vis_error *e)
+{
+	char hash[65];
+	*found = false;
+	if (!token_shape(token))
+		return VIS_OK;
+	auth_token_hash(token, hash);
+	bool exists;
+	if (store_rec_get(s, STORE_TOKEN, "token_hash", hash, 0, out, &exists, e))
+		return VIS_ERR_STORE;
+	if (!exists || out->revoked_at)
+		return VIS_OK;
+	*found = true;
+	if (now - out->last_used_at >= 60) {
+		out->last_used_at = now;
+		return store_rec_update(s, STORE_TOKEN, out, e);
+	}
+	return VIS_OK;
+}
+
+/* ---- periodic duties ---- */
+
+vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subject,
+			const char *body, const char *kind, int64_t now,
+			struct vis_error *e)
+{
+	struct store_mail m = {.created_at = now, .next_attempt_at = now};
+	snprintf(m.recipient, sizeof m.recipient, "%s", recipient);
+	snprintf(m.subject, sizeof m.subject, "%s", subject);
+	snprintf(m.body, sizeof m.body, "%s", body);
+	snprintf(m.kind, sizeof m.kind, "%s", kind);
+	snprintf(m.state, sizeof m.state, "pending");
+	return store_rec_insert(s, STORE_MAIL, &m, NULL, e);
+}
+
+struct maint {
+	struct store *s;
+	const struct config *cfg;
+	int64_t now;
+	int disabled;
+	struct store_account due[256];  /* expired or to remind, handled after the scan */
+	int ndue;
+};
+
+static int collect(void *ctx, const void *rec)
+{
+	struct maint *m = ctx;
+	const struct store_account *a = rec;
+	int64_t window = (int64_t)m->cfg->renewal_window_days * DAY;
+	bool expired = a->expires_at <= m->now;
+	bool remind = !strcmp(a->role, "lead") && a->expires_at - window <= m->now &&
+		      a->reminded_at < a->issued_at + 1;
+	if ((expired || remind) && m->ndue < (int)(sizeof m->due / sizeof m->due[0]))
+		m->due[m->ndue++] = *a;
+	return 0;
+}
+
+struct emails {
+	char addr[16][255];
+	int n;
+};
+
+static int collect_email(void *ctx, const void *rec)
+{
+	struct emails *em = ctx;
+	const struct store_account *a = rec;
+	if (a->email[0] && em->n < 16)
+		snprintf(em->addr[em->n++], sizeof em->addr[0], "%s", a->email);
+	return 0;
+}
+
+int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
+		     struct vis_error *e)
+{
+	struct maint m = {.s = s, .cfg = cfg, .now = now};
+	struct store_filter active[] = {{"state", "active", 0}, {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_ACCOUNT, active, 0, collect, &m, e))
+		return -1;
+	for (int i = 0; i < m.ndue; i++) {
+		struct store_account *a = &m.due[i];
+		if (a->expires_at <= now) {
+			if (auth_account_disable(s, a, "expired", now, e) == VIS_OK) {
+				auth_event(s, now, "credentials_expired", a, NULL, NULL,
+					   "disabled automatically at credential expiry");
+				m.disabled++;
+			}
+			continue;
+		}
+		char end[11], body[1024];
+		date_format(date_from_days(a->expires_at / DAY), end);
+		char subject[200];
+		snprintf(subject, sizeof subject, "visura: rinnovo delle credenziali entro il %s", end);
+		snprintf(body, sizeof body,
+			 "Le credenziali dell'ente (responsabile %s) scadono il %s.\n"
+			 "Il responsabile deve confermare l'elenco aggiornato degli incaricati e le "
+			 "finalita' entro quella data, altrimenti le credenziali saranno disattivate.\n",
+			 a->username, end);
+		if (a->email[0])
+			auth_mail_queue(s, a->email, subject, body, "reminder", now, e);
+		struct emails admins = {.n = 0};
+		struct store_filter f[] = {{"role", "admin", 0}, {"state", "active", 0},
+					   {NULL, NULL, 0}};
+		store_rec_list(s, STORE_ACCOUNT, f, 0, collect_email, &admins, NULL);
+		for (int k = 0; k < admins.n; k++)
+			auth_mail_queue(s, admins.addr[k], subject, body, "reminder", now, NULL);
+		a->reminded_at = now;
+		store_rec_update(s, STORE_ACCOUNT, a, e);
+		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
+	}
+	return m.disabled;
+}

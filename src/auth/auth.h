@@ -1,0 +1,127 @@
+/* auth — accounts, credentials and sessions: the rules of the credential
+ * lifecycle, login throttling, browser sessions, API tokens and the record
+ * of security events.
+ *
+ * Owns: every decision about whether a credential is usable right now.
+ * Callers (HTTP gate, CLI) ask here and act on the answer; they never
+ * compare dates or hashes themselves.  Functions take the store and the
+ * current time explicitly, so tests can move the clock. */
+#ifndef VISURA_AUTH_AUTH_H
+#define VISURA_AUTH_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "store/store.h"
+
+#define AUTH_TOKEN_CHARS 44     /* base64url of 32 random bytes, NUL excluded */
+#define AUTH_TOKEN_MAX 64
+
+/* What an account may do right now, most restrictive first. */
+enum account_standing {
+	STANDING_OK,
+	STANDING_DISABLED,             /* disabled by a person or by expiry */
+	STANDING_CREDENTIALS_EXPIRED,  /* past the 12-month validity */
+	STANDING_TEMP_EXPIRED,         /* temporary password older than allowed */
+	STANDING_MUST_CHANGE,          /* temporary or too old: change it first */
+};
+
+enum account_standing auth_standing(const struct config *cfg,
+				    const struct store_account *a, int64_t now);
+const char *auth_standing_code(enum account_standing s);
+const char *auth_standing_message(enum account_standing s);
+
+/* True when roles that must use TOTP include a's role. */
+bool auth_totp_required(struct store *s, const struct store_account *a);
+
+/* Records a security event (login, lockout, password change, disable...). */
+void auth_event(struct store *s, int64_t now, const char *kind,
+		const struct store_account *a, const char *username, const char *ip,
+		const char *detail);
+
+/* ---- login throttling (per account name and per source address) ---- */
+
+/* Seconds until a login may be attempted for this name from this address
+ * (0 = now). */
+int64_t auth_throttle_wait(struct store *s, const struct config *cfg,
+			   const char *username, const char *ip, int64_t now);
+/* Counts a failure; returns true when it started a lockout. */
+bool auth_throttle_fail(struct store *s, const struct config *cfg,
+			const char *username, const char *ip, int64_t now);
+void auth_throttle_clear(struct store *s, const char *username, int64_t now);
+
+/* ---- credentials ---- */
+
+/* Sets a new temporary password (generated; written into `out`), valid for
+ * the first access only and for temp_password_days. */
+vis_err auth_password_temporary(struct store *s, const struct config *cfg,
+				struct store_account *a, int64_t now, char *out,
+				size_t cap, struct vis_error *e);
+
+/* Changes the password after checking the policy; on a policy violation
+ * returns VIS_ERR_INVALID with the rule in e. */
+vis_err auth_password_change(struct store *s, struct store_account *a,
+			     const char *new_password, int64_t now,
+			     struct vis_error *e);
+
+/* Disables an account, ends its sessions and tokens at once. */
+vis_err auth_account_disable(struct store *s, struct store_account *a,
+			     const char *reason, int64_t now, struct vis_error *e);
+
+/* Extends the credential validity by credential_months from now. */
+vis_err auth_account_renew(struct store *s, const struct config *cfg,
+			   struct store_account *a, int64_t now, struct vis_error *e);
+
+/* Creates an account with a temporary password written into `password`. */
+vis_err auth_account_create(struct store *s, const struct config *cfg,
+			    struct store_account *a, int64_t now, char *password,
+			    size_t cap, struct vis_error *e);
+
+/* ---- sessions and tokens ---- */
+
+/* A new browser session: the cookie value and the CSRF token go to the
+ * caller; only the token's hash is stored. */
+vis_err auth_session_create(struct store *s, const struct config *cfg,
+			    const struct store_account *a, const char *ip, int64_t now,
+			    char token[AUTH_TOKEN_MAX], struct store_session *out,
+			    struct vis_error *e);
+
+/* Finds a live session for a cookie value: not revoked, not idle longer
+ * than allowed, not past its absolute end.  Touches last_seen_at (at most
+ * once a minute, to spare the database). */
+vis_err auth_session_find(struct store *s, const struct config *cfg, const char *token,
+			  int64_t now, struct store_session *out, bool *found,
+			  struct vis_error *e);
+
+vis_err auth_session_revoke(struct store *s, struct store_session *sess, int64_t now,
+			    struct vis_error *e);
+
+/* A new API token for an account: the value goes to the caller once. */
+vis_err auth_token_create(struct store *s, const struct store_account *a,
+			  const char *name, int64_t now, char token[AUTH_TOKEN_MAX],
+			  int64_t *id, struct vis_error *e);
+vis_err auth_token_find(struct store *s, const char *token, int64_t now,
+			struct store_token *out, bool *found, struct vis_error *e);
+
+/* Hex SHA-256 of a secret token (what the store keeps). */
+void auth_token_hash(const char *token, char out[65]);
+
+/* Constant-time string equality. */
+bool auth_equal(const char *a, const char *b);
+
+/* ---- periodic duties ---- */
+
+/* Disables accounts past their credential end and queues renewal reminders
+ * to leads (and admins) when renewal opens.  Returns how many accounts it
+ * disabled. */
+int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
+		     struct vis_error *e);
+
+/* Queues a message in the outbox. */
+vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subject,
+			const char *body, const char *kind, int64_t now,
+			struct vis_error *e);
+
+#endif

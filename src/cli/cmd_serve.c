@@ -1,0 +1,210 @@
+/* visura serve — the HTTPS server. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "app/app.h"
+#include "auth/auth.h"
+#include "auth/password.h"
+#include "auth/totp.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "http/http.h"
+#include "http/tls.h"
+#include "refdata/refdata.h"
+#include "store/store.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura serve [--config FILE] [--OPTION VALUE...] [--self-signed DIR]\n"
+		"                    [--check] [--print-config]\n\n"
+		"Runs the HTTPS server.  Every configuration option (see --print-config)\n"
+		"can be given in the file as 'name = value' or on the command line as\n"
+		"--name VALUE, which wins.\n\n"
+		"  --config FILE      configuration file\n"
+		"  --self-signed DIR  without tls_cert/tls_key: use (creating if missing)\n"
+		"                     a self-signed certificate in DIR (for demos and tests)\n"
+		"  --check            validate the configuration and exit\n"
+		"  --print-config     print the effective configuration and exit\n\n"
+		"Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish);\n"
+		"SIGHUP reopens the log file.\n");
+}
+
+static int parse_args(int argc, char **argv, struct config *cfg, const char **selfsigned,
+		      bool *check, bool *print)
+{
+	struct vis_error e = {0};
+	/* The configuration file first, so that flags override it. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			if (config_load_file(cfg, argv[i + 1], &e)) {
+				fprintf(stderr, "visura: serve: %s\n", e.msg);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return -1;
+		}
+		if (!strcmp(a, "--check")) {
+			*check = true;
+			continue;
+		}
+		if (!strcmp(a, "--print-config")) {
+			*print = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) || i + 1 >= argc) {
+			fprintf(stderr, "visura: serve: unexpected argument '%s'\n", a);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		const char *v = argv[++i];
+		if (!strcmp(a, "--config"))
+			continue;
+		if (!strcmp(a, "--self-signed")) {
+			*selfsigned = v;
+			continue;
+		}
+		char name[64];
+		snprintf(name, sizeof name, "%s", a + 2);
+		for (char *p = name; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (config_set(cfg, name, v, &e)) {
+			fprintf(stderr, "visura: serve: %s\n", e.msg);
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int ensure_selfsigned(struct config *cfg, const char *dir)
+{
+	char cert[CONFIG_PATH_MAX], key[CONFIG_PATH_MAX];
+	struct vis_error e = {0};
+	mkdir(dir, 0700);
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	if (access(cert, R_OK) || access(key, R_OK)) {
+		if (tls_selfsigned_write(cert, key, "localhost", &e)) {
+			fprintf(stderr, "visura: serve: %s\n", e.msg);
+			return EXIT_RUNTIME;
+		}
+		log_info("self-signed certificate created", "cert=%s", cert);
+	}
+	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "%s", cert);
+	snprintf(cfg->tls_key, sizeof cfg->tls_key, "%s", key);
+	return EXIT_OK;
+}
+
+/* Periodic duties: credential expiry and renewal reminders. */
+static void tick(struct app *app)
+{
+	struct store *s = app_store(app);
+	struct vis_error e = {0};
+	if (!s)
+		return;
+	int n = auth_maintenance(s, &app->cfg, app_now(app), &e);
+	if (n < 0)
+		log_warn("maintenance failed", "error=\"%s\"", e.msg);
+	else if (n > 0)
+		log_info("credentials expired", "disabled=%d", n);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	const char *selfsigned = NULL;
+	bool check = false, print = false;
+	int rc = parse_args(argc, argv, &cfg, &selfsigned, &check, &print);
+	if (rc != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if (print) {
+		config_print(&cfg, stdout);
+		return EXIT_OK;
+	}
+	if (selfsigned && !cfg.tls_cert[0] && (rc = ensure_selfsigned(&cfg, selfsigned)))
+		return rc;
+	if (!cfg.tls_cert[0] || !cfg.tls_key[0]) {
+		fprintf(stderr, "visura: serve: HTTPS only: set tls_cert and tls_key, or --self-signed DIR\n");
+		return EXIT_USAGE;
+	}
+	if (check) {
+		printf("configuration ok\n");
+		return EXIT_OK;
+	}
+	if (cfg.log_file[0] && log_open(cfg.log_file)) {
+		fprintf(stderr, "visura: serve: cannot open log file '%s'\n", cfg.log_file);
+		return EXIT_RUNTIME;
+	}
+	struct vis_error e = {0};
+	if (password_init(refdata_default_dir(), &e) || totp_init(&e)) {
+		cli_error("serve", &e);
+		return EXIT_RUNTIME;
+	}
+	/* Migrate once, before any worker thread opens its own connection. */
+	struct store *s;
+	if ((rc = cli_store_open(cfg.db, &s)))
+		return rc;
+	store_close(s);
+
+	/* Signals are taken by this thread only, synchronously. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	static struct app app;
+	if (app_init(&app, &cfg, &e)) {
+		cli_error("serve", &e);
+		return EXIT_RUNTIME;
+	}
+	struct http_server *srv;
+	if (http_server_start(&app, api_routes, api_gate, &srv, &e)) {
+		cli_error("serve", &e);
+		app_release(&app);
+		return EXIT_RUNTIME;
+	}
+	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
+		 cfg.threads, cfg.test_clock ? "ON" : "off");
+	printf("visura listening on https://%s\n", cfg.listen);
+	fflush(stdout);
+	tick(&app);
+	for (;;) {
+		struct timespec wait = {60, 0};
+		int sig = sigtimedwait(&sigs, NULL, &wait);
+		if (sig == SIGHUP) {
+			log_reopen();
+			log_info("log reopened", "%s", "");
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		tick(&app);
+	}
+	log_info("stopping", "in_flight=%d", atomic_load(&app.in_flight));
+	atomic_store(&app.stopping, true);
+	http_server_stop(srv, 10000);
+	app_release(&app);
+	password_shutdown();
+	log_info("stopped", "%s", "");
+	return EXIT_OK;
+}

@@ -1,0 +1,345 @@
+/* visura user | ente | token — account, body and token administration from
+ * the command line, for the registry office's IT staff (and for setting up
+ * a demo).  The same rules as the API apply: they go through auth. */
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "auth/hours.h"
+#include "auth/password.h"
+#include "cf/cf.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/config.h"
+#include "common/date.h"
+#include "refdata/refdata.h"
+#include "store/store.h"
+
+struct cli {
+	const char *db;
+	const char *config;
+	const char *username, *role, *name, *cf, *email, *appointment, *reason;
+	const char *kind, *tax_code, *pec, *hours, *token_name;
+	int64_t ente_id;
+	struct config cfg;
+	struct store *s;
+};
+
+static int cli_open(struct cli *c)
+{
+	struct vis_error e = {0};
+	config_defaults(&c->cfg);
+	if (c->config && config_load_file(&c->cfg, c->config, &e)) {
+		cli_error("config", &e);
+		return EXIT_USAGE;
+	}
+	const char *uri = c->db ? c->db : (c->config ? c->cfg.db : cli_db_uri(NULL));
+	if (password_init(refdata_default_dir(), &e)) {
+		cli_error("password", &e);
+		return EXIT_RUNTIME;
+	}
+	return cli_store_open(uri, &c->s);
+}
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int parse(int argc, char **argv, struct cli *c)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
+		{"username", required_argument, NULL, 'u'}, {"role", required_argument, NULL, 'r'},
+		{"name", required_argument, NULL, 'n'}, {"cf", required_argument, NULL, 'f'},
+		{"email", required_argument, NULL, 'm'}, {"appointment", required_argument, NULL, 'a'},
+		{"reason", required_argument, NULL, 'R'}, {"ente-id", required_argument, NULL, 'e'},
+		{"kind", required_argument, NULL, 'k'}, {"tax-code", required_argument, NULL, 't'},
+		{"pec", required_argument, NULL, 'p'}, {"hours", required_argument, NULL, 'H'},
+		{"token-name", required_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	int ch;
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': c->db = optarg; break;
+		case 'c': c->config = optarg; break;
+		case 'u': c->username = optarg; break;
+		case 'r': c->role = optarg; break;
+		case 'n': c->name = optarg; break;
+		case 'f': c->cf = optarg; break;
+		case 'm': c->email = optarg; break;
+		case 'a': c->appointment = optarg; break;
+		case 'R': c->reason = optarg; break;
+		case 'e': c->ente_id = strtoll(optarg, NULL, 10); break;
+		case 'k': c->kind = optarg; break;
+		case 't': c->tax_code = optarg; break;
+		case 'p': c->pec = optarg; break;
+		case 'H': c->hours = optarg; break;
+		case 'T': c->token_name = optarg; break;
+		case 'h': return -1;
+		default: return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int load_user(struct cli *c, const char *username, struct store_account *a)
+{
+	struct vis_error e = {0};
+	bool found;
+	if (!username) {
+		fprintf(stderr, "visura: a username is required\n");
+		return EXIT_USAGE;
+	}
+	if (store_rec_get(c->s, STORE_ACCOUNT, "username", username, 0, a, &found, &e)) {
+		cli_error("user", &e);
+		return EXIT_RUNTIME;
+	}
+	if (!found) {
+		fprintf(stderr, "visura: no account '%s'\n", username);
+		return EXIT_INVALID;
+	}
+	return EXIT_OK;
+}
+
+static void print_user(const struct store_account *a)
+{
+	char exp[21];
+	timestamp_format(a->expires_at, exp);
+	printf("%lld\t%s\t%s\t%lld\t%s\t%s\t%s%s\n", (long long)a->id, a->username, a->role,
+	       (long long)a->ente_id, a->state, exp, a->full_name,
+	       a->password_temporary ? "\t(temporary password)" : "");
+}
+
+static int print_user_cb(void *ctx, const void *rec)
+{
+	(void)ctx;
+	print_user(rec);
+	return 0;
+}
+
+static int user_add(struct cli *c)
+{
+	struct store_account a = {0};
+	if (!c->username || !c->role || !c->name || !c->email) {
+		fprintf(stderr, "visura: user add needs --username --role --name --email "
+				"(and --cf, --ente-id as the role requires)\n");
+		return EXIT_USAGE;
+	}
+	snprintf(a.username, sizeof a.username, "%s", c->username);
+	snprintf(a.role, sizeof a.role, "%s", c->role);
+	snprintf(a.full_name, sizeof a.full_name, "%s", c->name);
+	snprintf(a.cf, sizeof a.cf, "%s", c->cf ? c->cf : "");
+	snprintf(a.email, sizeof a.email, "%s", c->email);
+	snprintf(a.appointment_ref, sizeof a.appointment_ref, "%s", c->appointment ? c->appointment : "");
+	a.ente_id = c->ente_id;
+	if (a.cf[0] && cf_decode(a.cf, strlen(a.cf), NULL) != CF_OK) {
+		fprintf(stderr, "visura: --cf is not a valid codice fiscale\n");
+		return EXIT_INVALID;
+	}
+	bool needs_ente = strcmp(a.role, "admin") && strcmp(a.role, "auditor");
+	if (needs_ente != (a.ente_id > 0)) {
+		fprintf(stderr, "visura: --ente-id is %s for role %s\n",
+			needs_ente ? "required" : "not allowed", a.role);
+		return EXIT_USAGE;
+	}
+	char password[64];
+	struct vis_error e = {0};
+	int64_t now = now_s();
+	vis_err rc = auth_account_create(c->s, &c->cfg, &a, now, password, sizeof password, &e);
+	if (rc) {
+		cli_error("user add", &e);
+		return rc == VIS_ERR_CONFLICT || rc == VIS_ERR_STORE ? EXIT_INVALID : EXIT_RUNTIME;
+	}
+	auth_event(c->s, now, "account_created", &a, NULL, "cli", "visura user add");
+	printf("account %s (%s) created, id %lld\n", a.username, a.role, (long long)a.id);
+	if (password[0]) {
+		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "printed");
+		printf("temporary password (first access only, %d days): %s\n",
+		       c->cfg.temp_password_days, password);
+	}
+	sodium_memzero(password, sizeof password);
+	return EXIT_OK;
+}
+
+static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
+{
+	struct store_account a;
+	struct vis_error e = {0};
+	int64_t now = now_s();
+	int rc;
+	if (!strcmp(sub, "add"))
+		return user_add(c);
+	if (!strcmp(sub, "list")) {
+		printf("id\tusername\trole\tente_id\tstate\texpires_at\tname\n");
+		return store_rec_list(c->s, STORE_ACCOUNT, NULL, 0, print_user_cb, NULL, &e)
+			       ? EXIT_RUNTIME : EXIT_OK;
+	}
+	if ((rc = load_user(c, target ? target : c->username, &a)))
+		return rc;
+	if (!strcmp(sub, "disable")) {
+		if (auth_account_disable(c->s, &a, c->reason ? c->reason : "disabled by admin (cli)",
+					 now, &e))
+			goto fail;
+		auth_event(c->s, now, "account_disabled", &a, NULL, "cli", "visura user disable");
+		printf("account %s disabled; its sessions and tokens are revoked\n", a.username);
+	} else if (!strcmp(sub, "reset")) {
+		char password[64];
+		if (auth_password_temporary(c->s, &c->cfg, &a, now, password, sizeof password, &e) ||
+		    store_sessions_revoke_account(c->s, a.id, now, &e))
+			goto fail;
+		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "printed");
+		printf("temporary password for %s (first access only, %d days): %s\n", a.username,
+		       c->cfg.temp_password_days, password);
+		sodium_memzero(password, sizeof password);
+	} else if (!strcmp(sub, "renew")) {
+		if (auth_account_renew(c->s, &c->cfg, &a, now, &e))
+			goto fail;
+		auth_event(c->s, now, "renewal", &a, NULL, "cli", "visura user renew");
+		print_user(&a);
+	} else {
+		fprintf(stderr, "visura: user: unknown action '%s'\n", sub);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+fail:
+	cli_error("user", &e);
+	return EXIT_RUNTIME;
+}
+
+static int print_ente(void *ctx, const void *rec)
+{
+	(void)ctx;
+	const struct store_ente *en = rec;
+	printf("%lld\t%s\t%s\t%s\t%s\t%s\n", (long long)en->id, en->name, en->kind, en->tax_code,
+	       en->state, en->hours);
+	return 0;
+}
+
+static int ente_add(struct cli *c)
+{
+	struct store_ente en = {0};
+	struct vis_error e = {0};
+	if (!c->name || !c->kind || !c->tax_code) {
+		fprintf(stderr, "visura: ente add needs --name --kind --tax-code [--pec --hours]\n");
+		return EXIT_USAGE;
+	}
+	snprintf(en.name, sizeof en.name, "%s", c->name);
+	snprintf(en.kind, sizeof en.kind, "%s", c->kind);
+	snprintf(en.tax_code, sizeof en.tax_code, "%s", c->tax_code);
+	snprintf(en.pec, sizeof en.pec, "%s", c->pec ? c->pec : "");
+	snprintf(en.state, sizeof en.state, "active");
+	struct hours_schedule h;
+	if (hours_parse(c->hours ? c->hours : "mon-fri 08:00-18:00", &h, &e)) {
+		cli_error("--hours", &e);
+		return EXIT_INVALID;
+	}
+	hours_format(&h, en.hours, sizeof en.hours);
+	en.created_at = now_s();
+	if (store_rec_insert(c->s, STORE_ENTE, &en, &en.id, &e)) {
+		cli_error("ente add", &e);
+		return EXIT_INVALID;
+	}
+	printf("body %s created, id %lld\n", en.name, (long long)en.id);
+	return EXIT_OK;
+}
+
+static void usage(FILE *out, const char *what)
+{
+	if (!strcmp(what, "user"))
+		fprintf(out,
+			"usage: visura user add --username U --role admin|lead|operator|auditor|api\n"
+			"                        --name \"Full Name\" --email E [--cf CF] [--ente-id N]\n"
+			"                        [--appointment REF]\n"
+			"       visura user list\n"
+			"       visura user disable|reset|renew USERNAME [--reason TEXT]\n"
+			"common: [--db URI] [--config FILE]\n"
+			"A new or reset account gets a temporary password, printed once.\n");
+	else if (!strcmp(what, "ente"))
+		fprintf(out,
+			"usage: visura ente add --name NAME --kind police|health|pension|tax|court|\n"
+			"                       municipality|service|other --tax-code CODE\n"
+			"                       [--pec ADDRESS] [--hours \"mon-fri 08:00-18:00\"]\n"
+			"       visura ente list\n"
+			"common: [--db URI]\n");
+	else
+		fprintf(out,
+			"usage: visura token create USERNAME --token-name NAME   (an api account)\n"
+			"common: [--db URI]\n"
+			"The token is printed once; only its hash is stored.\n");
+}
+
+static int run(int argc, char **argv, const char *what)
+{
+	struct cli c = {0};
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout, what);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	const char *sub = argv[1];
+	int rc = parse(argc, argv, &c);
+	if (rc) {
+		usage(rc < 0 ? stdout : stderr, what);
+		return rc < 0 ? EXIT_OK : rc;
+	}
+	const char *target = optind < argc ? argv[optind] : NULL;
+	if ((rc = cli_open(&c)))
+		return rc;
+	struct vis_error e = {0};
+	if (!strcmp(what, "user")) {
+		rc = cmd_user_sub(&c, sub, target);
+	} else if (!strcmp(what, "ente")) {
+		if (!strcmp(sub, "add"))
+			rc = ente_add(&c);
+		else if (!strcmp(sub, "list"))
+			rc = store_rec_list(c.s, STORE_ENTE, NULL, 0, print_ente, NULL, &e)
+				     ? EXIT_RUNTIME : EXIT_OK;
+		else
+			rc = EXIT_USAGE;
+	} else if (!strcmp(sub, "create")) {
+		struct store_account a;
+		char token[AUTH_TOKEN_MAX];
+		int64_t id;
+		if (!(rc = load_user(&c, target, &a))) {
+			if (strcmp(a.role, "api")) {
+				fprintf(stderr, "visura: tokens are for api accounts only\n");
+				rc = EXIT_INVALID;
+			} else if (auth_token_create(c.s, &a, c.token_name ? c.token_name : "cli",
+						     now_s(), token, &id, &e)) {
+				cli_error("token", &e);
+				rc = EXIT_RUNTIME;
+			} else {
+				auth_event(c.s, now_s(), "token_created", &a, NULL, "cli", "");
+				printf("token %lld for %s (shown once): %s\n", (long long)id, a.username, token);
+				sodium_memzero(token, sizeof token);
+			}
+		}
+	} else {
+		rc = EXIT_USAGE;
+	}
+	if (rc == EXIT_USAGE)
+		usage(stderr, what);
+	store_close(c.s);
+	password_shutdown();
+	return rc;
+}
+
+int cmd_user(int argc, char **argv)
+{
+	return run(argc, argv, "user");
+}
+
+int cmd_ente(int argc, char **argv)
+{
+	return run(argc, argv, "ente");
+}
+
+int cmd_token(int argc, char **argv)
+{
+	return run(argc, argv, "token");
+}

@@ -1,0 +1,169 @@
+#include "common/config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/csv.h"
+
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
+
+struct option_row {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+	size_t size;        /* OPT_STR: buffer size */
+	long min, max;      /* OPT_INT bounds */
+	const char *def;
+	const char *help;
+};
+
+#define STR(f, d, h) {#f, OPT_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0, d, h}
+#define INT(f, lo, hi, d, h) {#f, OPT_INT, offsetof(struct config, f), 0, lo, hi, d, h}
+#define BOOL(f, d, h) {#f, OPT_BOOL, offsetof(struct config, f), 0, 0, 1, d, h}
+
+static const struct option_row rows[] = {
+	STR(listen, "127.0.0.1:8443", "address:port of the HTTPS listener (IPv4 or [IPv6])"),
+	STR(db, "visura.db", "database: sqlite:PATH or a path"),
+	STR(tls_cert, "", "PEM certificate chain file"),
+	STR(tls_key, "", "PEM private key file"),
+	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
+	STR(smtp_url, "", "SMTP relay (smtp://host:port or smtps://...); empty: mail stays in the outbox"),
+	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
+	STR(public_url, "", "the address users reach the service at (used in mail)"),
+	INT(threads, 1, 64, "2", "worker threads"),
+	INT(max_connections, 1, 100000, "1024", "open connections at most"),
+	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
+	INT(connection_timeout, 1, 3600, "30", "seconds of inactivity before a connection is closed"),
+	INT(max_body_kb, 1, 1048576, "256", "largest request body accepted, KiB"),
+	INT(session_idle_minutes, 1, 1440, "15", "a browser session ends after this much inactivity"),
+	INT(session_absolute_hours, 1, 72, "8", "a browser session ends this long after login"),
+	INT(login_lock_failures, 3, 100, "5", "failed logins of one account before a temporary lockout"),
+	INT(login_lock_minutes, 1, 1440, "15", "the longest lockout"),
+	INT(ip_lock_failures, 5, 10000, "20", "failed logins from one address before a temporary lockout"),
+	INT(temp_password_days, 1, 30, "7", "a temporary password is valid this many days"),
+	INT(password_max_age_days, 30, 366, "182", "a password must be changed after this many days"),
+	INT(credential_months, 1, 12, "12", "credentials last this many months from issue or renewal"),
+	INT(renewal_window_days, 1, 120, "60", "renewal opens this many days before expiry"),
+	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock"),
+};
+
+#define NROWS (sizeof rows / sizeof rows[0])
+
+static const struct option_row *find(const char *name)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (!strcmp(rows[i].name, name))
+			return &rows[i];
+	return NULL;
+}
+
+bool config_has(const char *name)
+{
+	return find(name) != NULL;
+}
+
+static vis_err apply(struct config *c, const struct option_row *r, const char *value,
+		     struct vis_error *e)
+{
+	char *field = (char *)c + r->offset;
+	switch (r->type) {
+	case OPT_STR:
+		if (strlen(value) >= r->size)
+			return vis_error_set(e, VIS_ERR_INVALID, "%s: value too long", r->name);
+		strcpy(field, value);
+		return VIS_OK;
+	case OPT_INT: {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || v < r->min || v > r->max)
+			return vis_error_set(e, VIS_ERR_INVALID, "%s: must be a whole number from %ld to %ld",
+					     r->name, r->min, r->max);
+		*(int *)field = (int)v;
+		return VIS_OK;
+	}
+	case OPT_BOOL:
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+			*(bool *)field = true;
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+			*(bool *)field = false;
+		else
+			return vis_error_set(e, VIS_ERR_INVALID, "%s: must be true or false", r->name);
+		return VIS_OK;
+	}
+	return VIS_ERR_INTERNAL;
+}
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < NROWS; i++)
+		apply(c, &rows[i], rows[i].def, NULL);
+}
+
+vis_err config_set(struct config *c, const char *name, const char *value,
+		   struct vis_error *e)
+{
+	const struct option_row *r = find(name);
+	if (!r)
+		return vis_error_set(e, VIS_ERR_INVALID, "unknown option '%s'", name);
+	return apply(c, r, value, e);
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+vis_err config_load_file(struct config *c, const char *path, struct vis_error *e)
+{
+	size_t len;
+	char *buf = file_read_all(path, 1 << 20, &len);
+	if (!buf)
+		return vis_error_set(e, VIS_ERR_IO, "cannot read configuration '%s'", path);
+	vis_err rc = VIS_OK;
+	int lineno = 0;
+	for (char *line = buf, *next; line && rc == VIS_OK; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *s = trim(line);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			rc = vis_error_set(e, VIS_ERR_INVALID, "%s:%d: expected 'name = value'", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		struct vis_error local = {0};
+		if (config_set(c, trim(s), trim(eq + 1), &local) != VIS_OK)
+			rc = vis_error_set(e, VIS_ERR_INVALID, "%s:%d: %s", path, lineno, local.msg);
+	}
+	free(buf);
+	return rc;
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct option_row *r = &rows[i];
+		const char *field = (const char *)c + r->offset;
+		fprintf(out, "# %s (default: %s)\n", r->help, *r->def ? r->def : "empty");
+		switch (r->type) {
+		case OPT_STR: fprintf(out, "%s = %s\n\n", r->name, field); break;
+		case OPT_INT: fprintf(out, "%s = %d\n\n", r->name, *(const int *)field); break;
+		case OPT_BOOL: fprintf(out, "%s = %s\n\n", r->name, *(const bool *)field ? "true" : "false"); break;
+		}
+	}
+}

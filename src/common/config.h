@@ -1,0 +1,53 @@
+/* config — the server's settings: one table, one row per option (name, type,
+ * bounds, default, help), read from a file of "name = value" lines and
+ * overridden by command-line flags of the same names.
+ *
+ * Secrets are never inline: options that lead to secrets are file paths. */
+#ifndef VISURA_COMMON_CONFIG_H
+#define VISURA_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+#define CONFIG_PATH_MAX 1024
+
+struct config {
+	char listen[64];            /* address:port of the HTTPS listener */
+	char db[CONFIG_PATH_MAX];
+	char tls_cert[CONFIG_PATH_MAX];
+	char tls_key[CONFIG_PATH_MAX];
+	char log_file[CONFIG_PATH_MAX];
+	char smtp_url[512];
+	char smtp_from[256];
+	char public_url[256];
+	int threads;
+	int max_connections;
+	int per_ip_connections;
+	int connection_timeout;     /* seconds */
+	int max_body_kb;
+	int session_idle_minutes;
+	int session_absolute_hours;
+	int login_lock_failures;    /* failures of one account before lockout */
+	int login_lock_minutes;
+	int ip_lock_failures;       /* failures from one address before lockout */
+	int temp_password_days;
+	int password_max_age_days;
+	int credential_months;
+	int renewal_window_days;
+	bool test_clock;            /* test-only clock control endpoint */
+};
+
+void config_defaults(struct config *c);
+/* Applies one option by name ("max_body_kb", "listen"...). */
+vis_err config_set(struct config *c, const char *name, const char *value,
+		   struct vis_error *e);
+/* Reads a file of "name = value" lines; '#' starts a comment. */
+vis_err config_load_file(struct config *c, const char *path, struct vis_error *e);
+/* Writes every option with its value and help, as a valid config file. */
+void config_print(const struct config *c, FILE *out);
+/* True when `name` is an option. */
+bool config_has(const char *name);
+
+#endif

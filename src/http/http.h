@@ -1,0 +1,136 @@
+/* http — the HTTPS front door: libmicrohttpd with GnuTLS, bounded requests,
+ * one request/response type, one way to send errors, security headers on
+ * every response, and a route table that says who may call what.
+ *
+ * Owns: the listening daemon, the per-request state (body buffer, parsed
+ * JSON, response under construction) and its lifetime: everything a request
+ * allocates is freed when the connection reports it complete. */
+#ifndef VISURA_HTTP_HTTP_H
+#define VISURA_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+struct app;
+struct http_server;
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_PARAM_MAX 128
+#define HTTP_MAX_HEADERS 8
+
+/* Who is calling, once the auth layer has looked at the request. */
+struct http_auth {
+	bool authenticated;
+	bool via_token;               /* bearer token (API client) */
+	bool must_change_password;    /* only the password change is allowed */
+	bool totp_enrolment_required; /* only TOTP setup is allowed */
+	struct store_account account;
+	struct store_session session; /* when !via_token */
+	int64_t token_id;             /* when via_token */
+};
+
+struct http_request {
+	struct app *app;
+	struct MHD_Connection *conn;
+	const char *method;
+	char path[1024];
+	char ip[64];
+	char request_id[17];
+	/* body, bounded by the configuration */
+	char *body;
+	size_t body_len;
+	size_t body_cap;
+	bool body_too_large;
+	json_t *json;                 /* the body parsed as a JSON object */
+	/* route parameters (":id") */
+	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX];
+	int nparams;
+	struct http_auth auth;
+	/* the response under construction */
+	int status;
+	char *resp;
+	size_t resp_len;
+	const char *content_type;
+	bool cacheable;               /* static assets: no "no-store" */
+	char *headers[HTTP_MAX_HEADERS][2];
+	int nheaders;
+	int64_t started_ns;
+};
+
+/* A handler fills the response through the http_reply_* calls. */
+typedef void (*http_handler)(struct http_request *r);
+
+/* Access rules of a route, checked before its handler runs. */
+enum {
+	ROUTE_PUBLIC = 1 << 0,        /* no authentication */
+	ROUTE_ADMIN = 1 << 1,
+	ROUTE_LEAD = 1 << 2,
+	ROUTE_OPERATOR = 1 << 3,
+	ROUTE_AUDITOR = 1 << 4,
+	ROUTE_API = 1 << 5,
+	ROUTE_ANY_ROLE = ROUTE_ADMIN | ROUTE_LEAD | ROUTE_OPERATOR | ROUTE_AUDITOR | ROUTE_API,
+	ROUTE_PASSWORD_CHANGE = 1 << 8,  /* allowed while a password change is due */
+	ROUTE_TOTP_SETUP = 1 << 9,       /* allowed while TOTP enrolment is due */
+	ROUTE_TEST = 1 << 10,            /* exists only with test_clock on */
+};
+
+struct http_route {
+	const char *method;
+	const char *pattern;          /* "/api/v1/accounts/:id/disable" */
+	http_handler handler;
+	unsigned access;
+};
+
+/* Decides whether a request may reach its route's handler (authentication,
+ * account state, CSRF, roles); on refusal it has already replied. */
+typedef bool (*http_gate)(struct http_request *r, const struct http_route *route);
+
+/* Starts listening with the routes (terminated by a NULL method); every
+ * matched request passes through `gate` first. */
+vis_err http_server_start(struct app *app, const struct http_route *routes,
+			  http_gate gate, struct http_server **out, struct vis_error *e);
+/* Stops accepting, lets requests in flight finish (up to `grace_ms`), stops. */
+void http_server_stop(struct http_server *srv, int grace_ms);
+
+/* ---- building responses: the only way handlers answer ---- */
+
+/* Sends obj (reference stolen) with `status`. */
+void http_reply_json(struct http_request *r, int status, json_t *obj);
+/* The one error shape: {"error":{"code":code,"message":message}}. */
+void http_reply_error(struct http_request *r, int status, const char *code,
+		      const char *message);
+/* Raw bytes (copied) with a content type. */
+void http_reply_bytes(struct http_request *r, int status, const char *content_type,
+		      const void *data, size_t len);
+/* Adds a response header (copied). */
+void http_header_add(struct http_request *r, const char *name, const char *value);
+
+/* 500 for a failure of ours: logs the detail with the request id, sends the
+ * client nothing but the id. */
+void http_reply_internal(struct http_request *r, const struct vis_error *e);
+
+/* ---- reading requests ---- */
+
+/* A header value, or NULL. */
+const char *http_header(struct http_request *r, const char *name);
+/* A cookie value, or NULL. */
+const char *http_cookie(struct http_request *r, const char *name);
+/* A query-string argument, or NULL. */
+const char *http_query(struct http_request *r, const char *name);
+
+/* The JSON body as an object; on a missing or malformed body replies 400
+ * and returns NULL. */
+json_t *http_body_object(struct http_request *r);
+
+/* Reads a string member of the body: required or not, at most max bytes,
+ * valid UTF-8 without control characters.  On a violation replies 400
+ * naming the field and returns NULL.  An absent optional member gives "". */
+const char *http_body_string(struct http_request *r, const char *field, bool required,
+			     size_t max);
+
+#endif

@@ -1,0 +1,83 @@
+#include "store/records.h"
+
+#include <string.h>
+
+#define I64(S, f) {#f, RC_I64, offsetof(struct S, f), 0}
+#define INT(S, f) {#f, RC_INT, offsetof(struct S, f), 0}
+#define BOOL(S, f) {#f, RC_BOOL, offsetof(struct S, f), 0}
+#define TEXT(S, f) {#f, RC_TEXT, offsetof(struct S, f), sizeof(((struct S *)0)->f)}
+#define DESC(tbl, S, cols) {tbl, sizeof(struct S), cols, sizeof cols / sizeof cols[0]}
+
+static const struct rec_col ente_cols[] = {
+	I64(store_ente, id), TEXT(store_ente, name), TEXT(store_ente, kind),
+	TEXT(store_ente, tax_code), TEXT(store_ente, pec), TEXT(store_ente, hours),
+	TEXT(store_ente, state), I64(store_ente, created_at),
+};
+
+static const struct rec_col account_cols[] = {
+	I64(store_account, id), TEXT(store_account, username), TEXT(store_account, role),
+	I64(store_account, ente_id), TEXT(store_account, full_name), TEXT(store_account, cf),
+	TEXT(store_account, email), TEXT(store_account, appointment_ref),
+	TEXT(store_account, password_hash), I64(store_account, password_set_at),
+	BOOL(store_account, password_temporary), I64(store_account, temp_expires_at),
+	I64(store_account, issued_at), I64(store_account, expires_at),
+	TEXT(store_account, state), TEXT(store_account, disabled_reason),
+	I64(store_account, disabled_at), TEXT(store_account, totp_secret),
+	BOOL(store_account, totp_enabled), I64(store_account, totp_last_step),
+	I64(store_account, last_login_at), I64(store_account, prev_login_at),
+	I64(store_account, reminded_at), I64(store_account, created_at),
+};
+
+static const struct rec_col session_cols[] = {
+	I64(store_session, id), TEXT(store_session, token_hash), I64(store_session, account_id),
+	TEXT(store_session, csrf), I64(store_session, created_at), I64(store_session, last_seen_at),
+	I64(store_session, expires_at), TEXT(store_session, ip), I64(store_session, revoked_at),
+};
+
+static const struct rec_col token_cols[] = {
+	I64(store_token, id), I64(store_token, account_id), TEXT(store_token, token_hash),
+	TEXT(store_token, name), I64(store_token, created_at), I64(store_token, last_used_at),
+	I64(store_token, revoked_at),
+};
+
+static const struct rec_col request_cols[] = {
+	I64(store_operator_request, id), I64(store_operator_request, ente_id),
+	I64(store_operator_request, requested_by), TEXT(store_operator_request, full_name),
+	TEXT(store_operator_request, cf), TEXT(store_operator_request, email),
+	TEXT(store_operator_request, appointment_ref), TEXT(store_operator_request, username),
+	TEXT(store_operator_request, state), I64(store_operator_request, decided_by),
+	I64(store_operator_request, decided_at), TEXT(store_operator_request, note),
+	I64(store_operator_request, account_id), I64(store_operator_request, created_at),
+};
+
+static const struct rec_col mail_cols[] = {
+	I64(store_mail, id), TEXT(store_mail, recipient), TEXT(store_mail, subject),
+	TEXT(store_mail, body), TEXT(store_mail, kind), TEXT(store_mail, state),
+	INT(store_mail, attempts), TEXT(store_mail, last_error), I64(store_mail, created_at),
+	I64(store_mail, next_attempt_at), I64(store_mail, sent_at),
+};
+
+static const struct rec_col event_cols[] = {
+	I64(store_security_event, id), I64(store_security_event, at),
+	TEXT(store_security_event, kind), I64(store_security_event, account_id),
+	TEXT(store_security_event, username), I64(store_security_event, ente_id),
+	TEXT(store_security_event, ip), TEXT(store_security_event, detail),
+};
+
+const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
+	[STORE_ENTE] = DESC("ente", store_ente, ente_cols),
+	[STORE_ACCOUNT] = DESC("account", store_account, account_cols),
+	[STORE_SESSION] = DESC("session", store_session, session_cols),
+	[STORE_TOKEN] = DESC("api_token", store_token, token_cols),
+	[STORE_OPERATOR_REQUEST] = DESC("operator_request", store_operator_request, request_cols),
+	[STORE_MAIL] = DESC("mail", store_mail, mail_cols),
+	[STORE_SECURITY_EVENT] = DESC("security_event", store_security_event, event_cols),
+};
+
+const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)
+{
+	for (size_t i = 0; i < d->ncols; i++)
+		if (!strcmp(d->cols[i].name, name))
+			return &d->cols[i];
+	return NULL;
+}
