@@ -184,7 +184,8 @@ int cmd_gen(int argc, char **argv)
 		fprintf(stderr,
 			"visura gen: %zu municipalities, %llu residents in %llu households "
 			"(+%llu convivenze), %.1f%% foreign citizens, %.1f%% born abroad\n"
-			"visura gen: %llu persons written, %llu omocodie, %llu events, %llu "
+			"visura gen: %llu persons written, %llu omocodie, %llu born under a municipality "
+			"code no longer in force, %llu events, %llu "
 			"residents after %d days\n"
 			"visura gen: %llu files, %.1f MB in %s, %.2f s\n",
 			o.ncomuni, (unsigned long long)st.residents_start, (unsigned long long)hh,
@@ -192,7 +193,7 @@ int cmd_gen(int argc, char **argv)
 			st.residents_start ? 100.0 * (double)st.foreigners / (double)st.residents_start : 0.0,
 			st.residents_start ? 100.0 * (double)st.born_abroad / (double)st.residents_start : 0.0,
 			(unsigned long long)st.persons, (unsigned long long)st.omocodie,
-			(unsigned long long)st.events, (unsigned long long)st.residents_end, o.days,
+			(unsigned long long)st.born_suppressed, (unsigned long long)st.events, (unsigned long long)st.residents_end, o.days,
 			(unsigned long long)st.files, (double)st.bytes / 1e6, out, secs);
 	}
 	refdata_free(rd);

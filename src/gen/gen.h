@@ -45,7 +45,8 @@ struct gen_stats {
 	uint64_t convivenze;         /* of which kind 2 */
 	uint64_t foreigners;         /* registered non-Italian citizens in the FULL files */
 	uint64_t born_abroad;        /* registered residents born abroad in the FULL files */
-	uint64_t born_suppressed;    /* persons born in a municipality no longer active */
+	uint64_t born_suppressed;    /* persons whose birth place code is no longer in force
+				      * (suppressed or renumbered municipality) */
 	uint64_t omocodie;           /* codici fiscali issued with omocodia level >= 1 */
 	uint64_t events;             /* EVT records written */
 	uint64_t files;              /* files written */

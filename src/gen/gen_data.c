@@ -375,13 +375,16 @@ int gen_cap_prefix(const char *sigla)
 
 /* Most frequent names of the resident population as a whole (ISTAT), used
  * to age the first names of people born before 1965. */
-static const char *const trad_names[2][16] = {
+static const char *const trad_names[2][GEN_TRAD_NAMES] = {
 	{"GIUSEPPE", "GIOVANNI", "ANTONIO", "MARIO", "LUIGI", "FRANCESCO", "ANGELO",
 	 "VINCENZO", "PIETRO", "SALVATORE", "CARLO", "FRANCO", "DOMENICO", "BRUNO",
-	 "PAOLO", "MICHELE"},
+	 "PAOLO", "MICHELE", "GIORGIO", "ALDO", "SERGIO", "GIULIANO", "RENATO", "UMBERTO",
+	 "ROBERTO", "ENZO", "GINO", "NICOLA", "RAFFAELE", "GIANNI", "ALBERTO", "ENRICO"},
 	{"MARIA", "ANNA", "GIUSEPPINA", "ROSA", "ANGELA", "GIOVANNA", "TERESA",
 	 "LUCIA", "CARMELA", "CATERINA", "FRANCESCA", "ANNA MARIA", "ANTONIETTA",
-	 "CARLA", "ELENA", "CONCETTA"},
+	 "CARLA", "ELENA", "CONCETTA", "RITA", "MARGHERITA", "FRANCA", "PAOLA", "LUCIANA",
+	 "GRAZIA", "ADRIANA", "BRUNA", "LUISA", "GIULIANA", "ELISABETTA", "SILVANA",
+	 "LILIANA", "GABRIELLA"},
 };
 
 /* Built-in name lists of the largest foreign communities: an assumption of
@@ -891,7 +894,7 @@ static vis_err load_monthly(struct gen_data *d, const char *dir, struct vis_erro
 static vis_err load_builtin(struct gen_data *d, struct vis_error *e)
 {
 	for (int s = 0; s < 2; s++)
-		for (int i = 0; i < 16; i++) {
+		for (int i = 0; i < GEN_TRAD_NAMES; i++) {
 			/* only names that the data file knows, so the weights stay sane */
 			const struct gen_names *it = &d->it;
 			uint32_t *ids = s ? it->f : it->m;

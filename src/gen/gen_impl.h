@@ -28,6 +28,7 @@ struct ref_comune;
 #define GEN_NONE UINT32_MAX
 #define GEN_AGES 106     /* ages 0..105 */
 #define GEN_PLAN_MAX 128 /* members of one household plan */
+#define GEN_TRAD_NAMES 30 /* traditional first names per sex */
 
 /* ---- pseudo-random numbers: xoshiro256**, seeded by splitmix64 ---- */
 struct gen_rng {
@@ -88,7 +89,7 @@ struct gen_data {
 	struct gen_names it;             /* Italian: from data/ */
 	struct gen_wtable w_nm, w_nf;    /* first names by weight */
 	struct gen_wtable w_sur;         /* Zipf-Mandelbrot over a seeded order */
-	uint32_t trad[2][16];            /* traditional names for the old, by sex */
+	uint32_t trad[2][GEN_TRAD_NAMES]; /* traditional names for the old, by sex */
 	uint32_t ntrad[2];
 	struct gen_names grp[GRP_COUNT]; /* built-in foreign names, [GRP_IT] unused */
 	struct gen_province *prov;
@@ -178,7 +179,8 @@ struct gen_family {
 
 struct gen_street {
 	uint8_t dug;
-	uint8_t kind;                /* 0 built-in name a, 1 name a + surname b (string ids) */
+	uint8_t kind;                /* 0 built-in name a, 1 name a + surname b (string
+				      * ids), 2 frazione name a, 3 surname b, 4 number a */
 	uint16_t maxciv;
 	uint32_t a, b;
 };

@@ -129,12 +129,24 @@ static void write_fam(struct wbuf *w, struct gen_ctx *x, const struct gen_comune
 	w_tab(w);
 	w_str(w, gen_dug_name(s->dug));
 	w_tab(w);
-	if (s->kind == 0) {
+	switch (s->kind) {
+	case 0:
 		w_str(w, gen_street_name(s->a));
-	} else {
+		break;
+	case 1:
 		w_str(w, x->d.str[s->a]);
 		w_ch(w, ' ');
 		w_str(w, x->d.str[s->b]);
+		break;
+	case 2:
+		w_str(w, gen_frazione_name(s->a));
+		break;
+	case 3:
+		w_str(w, x->d.str[s->b]);
+		break;
+	default:
+		w_num(w, s->a, 0);
+		break;
 	}
 	w_tab(w);
 	if (f->civic)

@@ -92,9 +92,11 @@ int32_t gen_pick_birth_place_it(struct gen_ctx *x, struct gen_comune *c, int bir
 	const struct refdata *rd = x->rd;
 	if (mode == 0) {
 		const struct ref_comune *rc = refdata_comune_by_istat(rd, c->istat, birth);
+		if (!rc || !row_valid_on(rc, birth)) /* the code changed since: same place */
+			rc = refdata_comune_by_belfiore(rd, c->belfiore, birth);
 		if (rc && row_valid_on(rc, birth)) {
 			memcpy(belfiore, rc->belfiore, 5);
-			return c->code;
+			return atoi(rc->istat);
 		}
 		mode = 1;
 	}
@@ -154,7 +156,7 @@ uint32_t gen_pick_name(struct gen_ctx *x, struct gen_comune *c, char sex, int gr
 		return s ? g->f[gen_rng_below(&c->rng, g->nf)] : g->m[gen_rng_below(&c->rng, g->nm)];
 	}
 	int y = DATE_YEAR(birth);
-	double p = y < 1950 ? 0.5 : y < 1965 ? 0.3 : y < 1975 ? 0.1 : 0.0;
+	double p = y < 1950 ? 0.7 : y < 1965 ? 0.5 : y < 1975 ? 0.25 : y < 1985 ? 0.1 : 0.0;
 	if (d->ntrad[s] && gen_rng_chance(&c->rng, p)) {
 		/* rank-weighted: the first names of the list are the commonest */
 		uint32_t k = gen_rng_below(&c->rng, d->ntrad[s]);
@@ -512,6 +514,19 @@ vis_err gen_comune_init(struct gen_ctx *x, struct gen_comune *c, const char *ist
 		if (s->dug == 3 && ++corsi > 4)
 			s->dug = 0;
 		const char *dug = gen_dug_name(s->dug);
+		/* rural ways are named after places and families, or numbered */
+		if (!strcmp(dug, "LOCALITA'") || !strcmp(dug, "CONTRADA")) {
+			if (gen_rng_chance(&c->rng, 0.5)) {
+				s->kind = 2;
+				s->a = gen_rng_below(&c->rng, gen_frazione_count());
+			} else {
+				s->kind = 3;
+				s->b = gen_pick_surname(x, c, GRP_IT);
+			}
+		} else if (!strcmp(dug, "STRADA PROVINCIALE")) {
+			s->kind = 4;
+			s->a = 1 + gen_rng_below(&c->rng, 400);
+		}
 		double u = gen_rng_unit(&c->rng);
 		if (!strcmp(dug, "VIA") || !strcmp(dug, "VIALE") || !strcmp(dug, "CORSO") ||
 		    !strcmp(dug, "STRADA"))

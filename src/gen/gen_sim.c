@@ -257,6 +257,8 @@ static void ev_birth(struct gen_ctx *x, struct gen_comune *c)
 		}
 		if (gen_rng_unit(r) >= f || recent_child(c, mi, x->today))
 			continue;
+		if (fa != GEN_NONE && date_age(c->p[fa].birth, x->today) > 55)
+			continue;
 		if (fa != GEN_NONE && date_age(c->p[fa].birth, x->today) < 18)
 			fa = GEN_NONE;
 		uint32_t bi = gen_person_new(x, c);
@@ -267,6 +269,8 @@ static void ev_birth(struct gen_ctx *x, struct gen_comune *c)
 		const struct gen_person *fp = fa != GEN_NONE ? &c->p[fa] : NULL;
 		b->sex = gen_rng_chance(r, 0.513) ? 'M' : 'F';
 		b->birth = date_add_days(x->today, -(int)gen_rng_below(r, 8));
+		if (b->birth < mo->reg_date) /* born after the mother moved here */
+			b->birth = mo->reg_date;
 		bool italian = mo->cit[0] == 100 || (fp && fp->cit[0] == 100);
 		b->cit[0] = italian ? 100 : mo->cit[0];
 		if (!italian)
@@ -298,10 +302,14 @@ static void ev_birth(struct gen_ctx *x, struct gen_comune *c)
 
 /* ------------------------------------------- marriages, unions, divorces */
 
+static bool cs_free(uint8_t cs)
+{
+	return cs == 1 || cs == 3 || cs == 4 || cs == 7 || cs == 8;
+}
+
 static bool free_to_marry(const struct gen_person *p)
 {
-	return (p->cs == 1 || p->cs == 3 || p->cs == 4 || p->cs == 7 || p->cs == 8) &&
-	       p->partner == GEN_NONE;
+	return cs_free(p->cs) && p->partner == GEN_NONE;
 }
 
 static void wed(struct gen_ctx *x, struct gen_comune *c, uint32_t a, uint32_t b, bool civil_union)
@@ -351,8 +359,8 @@ static void ev_marriage(struct gen_ctx *x, struct gen_comune *c)
 			if (p->rel != 1 || !partner_here(c, p) || !avail(x, c, p->partner))
 				continue;
 			struct gen_person *q = &c->p[p->partner];
-			if (p->sex == q->sex || !free_to_marry(q) || p->cs == 2 || p->cs == 6 ||
-			    q->cs == 2 || q->cs == 6 || age_of(x, q) < 18 || age_of(x, p) < 18)
+			if (p->sex == q->sex || !cs_free(p->cs) || !cs_free(q->cs) ||
+			    age_of(x, q) < 18 || age_of(x, p) < 18)
 				continue;
 			uint32_t j = p->partner;
 			p->partner = q->partner = GEN_NONE;
@@ -439,8 +447,8 @@ static void ev_union(struct gen_ctx *x, struct gen_comune *c)
 		if (partner_here(c, p)) {
 			/* a same-sex cohabiting couple */
 			struct gen_person *q = &c->p[p->partner];
-			if (q->sex != p->sex || !avail(x, c, p->partner) || !free_to_marry(q) ||
-			    p->cs == 2 || p->cs == 6)
+			if (q->sex != p->sex || !avail(x, c, p->partner) || !cs_free(p->cs) ||
+			    !cs_free(q->cs))
 				continue;
 			uint32_t j = p->partner;
 			p->partner = q->partner = GEN_NONE;

@@ -206,10 +206,8 @@ static vis_err start(struct run *r)
 	r->imp.extract = h->extract;
 	r->imp.full = h->full;
 	snprintf(r->imp.source, sizeof r->imp.source, "%s", r->opt->source ? r->opt->source : "");
-	if (store_begin(r->s, r->e))
-		return VIS_ERR_STORE;
-	r->in_txn = true;
 	bool empty;
+	r->in_txn = true;
 	if (store_import_start(r->s, &r->imp, &r->import_id, &empty, r->e))
 		return VIS_ERR_STORE;
 	r->bulk = empty && h->full;

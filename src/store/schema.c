@@ -21,6 +21,23 @@
 	"scala TEXT NOT NULL, interno TEXT NOT NULL, cap TEXT NOT NULL, "      \
 	"locality TEXT NOT NULL, convivenza TEXT NOT NULL, import_id INTEGER NOT NULL"
 
+/* The indexes of the current-state tables.  Kept apart because a first
+ * snapshot loads faster by building them after the rows (sorted) than by
+ * updating them row by row: see store_import_start(). */
+#define FAMILY_INDEXES                                                     \
+	"CREATE UNIQUE INDEX family_local ON family (comune, local_id);"
+
+#define PERSON_INDEXES                                                     \
+	"CREATE UNIQUE INDEX person_local ON person (comune, local_id);"       \
+	"CREATE UNIQUE INDEX person_cf ON person (cf, comune);"                \
+	"CREATE INDEX person_name ON person (surname_key, name_key, birth_date);" \
+	"CREATE INDEX person_family ON person (comune, family_id);"
+
+const char schema_register_indexes[] = FAMILY_INDEXES PERSON_INDEXES;
+const char schema_register_indexes_drop[] =
+	"DROP INDEX person_family; DROP INDEX person_name; DROP INDEX person_cf;"
+	" DROP INDEX person_local; DROP INDEX family_local;";
+
 static const char migration_1[] =
 	"CREATE TABLE comune ("
 	" istat TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL,"
@@ -45,18 +62,15 @@ static const char migration_1[] =
 	" last_extract INTEGER NOT NULL,"
 	" last_import_id INTEGER NOT NULL REFERENCES import (id));"
 	"CREATE TABLE family (id INTEGER PRIMARY KEY, " FAMILY_COLUMNS ","
-	" seen_import INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0,"
-	" UNIQUE (comune, local_id));"
+	" seen_import INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0);"
+	FAMILY_INDEXES
 	"CREATE TABLE family_history (family INTEGER NOT NULL REFERENCES family (id), "
 	FAMILY_COLUMNS ", valid_to INTEGER NOT NULL);"
 	"CREATE INDEX family_history_family ON family_history (family, valid_from);"
 	"CREATE TABLE person (id INTEGER PRIMARY KEY, " PERSON_COLUMNS ","
 	" seen_import INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0,"
-	" UNIQUE (comune, local_id), UNIQUE (comune, cf),"
 	" FOREIGN KEY (comune, family_id) REFERENCES family (comune, local_id));"
-	"CREATE INDEX person_cf ON person (cf);"
-	"CREATE INDEX person_name ON person (surname_key, name_key, birth_date);"
-	"CREATE INDEX person_family ON person (comune, family_id);"
+	PERSON_INDEXES
 	"CREATE TABLE person_history (person INTEGER NOT NULL REFERENCES person (id), "
 	PERSON_COLUMNS ", valid_to INTEGER NOT NULL);"
 	"CREATE INDEX person_history_person ON person_history (person, valid_from);"

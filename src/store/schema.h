@@ -16,4 +16,9 @@ struct schema_migration {
 extern const struct schema_migration schema_migrations[];
 extern const int schema_migration_count;
 
+/* The indexes of the register's current-state tables, to drop before and
+ * build after the bulk load of a first snapshot into empty tables. */
+extern const char schema_register_indexes[];
+extern const char schema_register_indexes_drop[];
+
 #endif

@@ -137,9 +137,12 @@ vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *o
 vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
 			 char sha_out[65], bool *found, struct vis_error *e);
 
-/* Inside a transaction: records the start of an import, returns its id.
+/* Opens the import's transaction (end it with store_commit or
+ * store_rollback) and records the start of an import, returning its id.
  * When the municipality has no person yet, *empty is set and the puts may
- * skip their look-ups (bulk load of a first snapshot). */
+ * skip their look-ups.  A FULL snapshot into empty register tables is a
+ * bulk load: the store may build its indexes at store_import_finish and
+ * leave reference checks to the importer, which has made them. */
 vis_err store_import_start(struct store *s, const struct store_import *imp,
 			   int64_t *import_id, bool *empty, struct vis_error *e);
 

@@ -61,7 +61,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_IMPORT_SHA] = "SELECT sha256 FROM import WHERE comune = ?1 AND seq = ?2",
 	[ST_IMPORT_INSERT] = "INSERT INTO import (comune, seq, kind, extract_at, sha256, source, started_at)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_COMUNE_HAS_PERSON] = "SELECT 1 FROM person WHERE comune = ?1 LIMIT 1",
+	[ST_COMUNE_HAS_PERSON] = "SELECT (SELECT 1 FROM person WHERE comune = ?1 LIMIT 1),"
+				 " (SELECT 1 FROM person LIMIT 1), (SELECT 1 FROM family LIMIT 1)",
 	[ST_FAMILY_GET_CURRENT] = "SELECT id, " F_COLS ", dropped FROM family WHERE comune = ?1 AND local_id = ?2",
 	[ST_FAMILY_INSERT] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("
 			     F_PARAMS ", ?14, ?14)",
@@ -131,6 +132,8 @@ struct store {
 	sqlite3_stmt *stmt[ST__COUNT];
 	struct rec_cache *recs;
 	int schema_version;
+	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
+	bool fk_paused;          /* foreign keys off until the transaction ends */
 };
 
 static void rec_cache_free(struct rec_cache *c);
@@ -297,19 +300,31 @@ vis_err store_begin(struct store *s, struct vis_error *e)
 	return st ? stmt_done(s, st, e, "begin") : VIS_ERR_STORE;
 }
 
+static void fk_resume(struct store *s)
+{
+	if (s->fk_paused && sqlite3_get_autocommit(s->db)) {
+		exec_sql(s, "PRAGMA foreign_keys = ON", NULL);
+		s->fk_paused = false;
+	}
+}
+
 vis_err store_commit(struct store *s, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_COMMIT, e);
-	return st ? stmt_done(s, st, e, "commit") : VIS_ERR_STORE;
+	vis_err rc = st ? stmt_done(s, st, e, "commit") : VIS_ERR_STORE;
+	fk_resume(s);
+	return rc;
 }
 
 void store_rollback(struct store *s)
 {
-	if (sqlite3_get_autocommit(s->db))
-		return;
-	sqlite3_stmt *st = stmt_get(s, ST_ROLLBACK, NULL);
-	if (st)
-		stmt_done(s, st, NULL, "rollback");
+	s->indexes_dropped = false;
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_stmt *st = stmt_get(s, ST_ROLLBACK, NULL);
+		if (st)
+			stmt_done(s, st, NULL, "rollback");
+	}
+	fk_resume(s);
 }
 
 vis_err store_refdata_replace(struct store *s, const struct refdata *rd,
@@ -419,10 +434,36 @@ static vis_err probe(struct store *s, enum stmt_id id, const char *a, const char
 vis_err store_import_start(struct store *s, const struct store_import *imp,
 			   int64_t *import_id, bool *empty, struct vis_error *e)
 {
-	bool has;
-	if (probe(s, ST_COMUNE_HAS_PERSON, imp->comune, NULL, &has, e))
+	sqlite3_stmt *probe_st = stmt_get(s, ST_COMUNE_HAS_PERSON, e);
+	if (!probe_st)
 		return VIS_ERR_STORE;
-	*empty = !has;
+	bind_text(probe_st, 1, imp->comune);
+	if (sqlite3_step(probe_st) != SQLITE_ROW) {
+		sqlite3_reset(probe_st);
+		return db_error(s, e, "probe");
+	}
+	*empty = sqlite3_column_type(probe_st, 0) == SQLITE_NULL;
+	bool tables_empty = sqlite3_column_type(probe_st, 1) == SQLITE_NULL &&
+			    sqlite3_column_type(probe_st, 2) == SQLITE_NULL;
+	sqlite3_reset(probe_st);
+	/* A first snapshot into empty tables: build the indexes once, sorted,
+	 * after the rows (the transaction undoes the drop if the file fails).
+	 * Foreign keys need those indexes, so their enforcement pauses for the
+	 * load; the importer has checked every reference of the file (a FULL
+	 * snapshot may only reference its own households) and the enforcement
+	 * is back on when the transaction ends. */
+	s->indexes_dropped = false;
+	bool bulk = tables_empty && imp->full;
+	if (bulk && exec_sql(s, "PRAGMA foreign_keys = OFF", e))
+		return VIS_ERR_STORE;
+	s->fk_paused = bulk;
+	if (store_begin(s, e))
+		return VIS_ERR_STORE;
+	if (bulk) {
+		if (exec_sql(s, schema_register_indexes_drop, e))
+			return VIS_ERR_STORE;
+		s->indexes_dropped = true;
+	}
 	sqlite3_stmt *st = stmt_get(s, ST_IMPORT_INSERT, e);
 	if (!st)
 		return VIS_ERR_STORE;
@@ -791,6 +832,11 @@ vis_err store_import_finish(struct store *s, int64_t import_id,
 			    const struct store_import *imp, int close_date,
 			    struct store_import_counts *c, struct vis_error *e)
 {
+	if (s->indexes_dropped) {
+		s->indexes_dropped = false;
+		if (exec_sql(s, schema_register_indexes, e))
+			return vis_error_set(e, VIS_ERR_CONFLICT, "rebuilding indexes: %s", e ? e->msg : "");
+	}
 	if (imp->full &&
 	    (drop_unseen(s, ST_PERSON_DROP, imp->comune, import_id, close_date, &c->closed, e) ||
 	     drop_unseen(s, ST_FAMILY_DROP, imp->comune, import_id, close_date, &c->closed, e)))
