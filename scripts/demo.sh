@@ -1,26 +1,62 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, creates a demo database with a synthetic
 # population of three municipalities of the province of Modena and a week of
-# daily deltas, and imports it.  Everything lands in var/demo/.
+# daily deltas, creates one demo account of each role with generated
+# passwords, and runs the HTTPS server on it.  Everything lands in var/demo/.
+#   DEMO_PERSONS (60000)  DEMO_DAYS (7)  DEMO_LISTEN (127.0.0.1:8443)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
-V=build/visura
-out=var/demo
+V=$PWD/build/visura
+out=$PWD/var/demo
 persons=${DEMO_PERSONS:-60000}
 days=${DEMO_DAYS:-7}
+listen=${DEMO_LISTEN:-127.0.0.1:8443}
+db=$out/visura.db
 rm -rf "$out"
 mkdir -p "$out/feed"
 start=$(date -u -d "-$((days + 1)) days" +%F)
+
 echo "== generating $persons persons (Modena, Carpi, Sassuolo), snapshot $start + $days daily deltas"
 $V gen --persons "$persons" --comune 036023,036005,036040 --seed 42 --days "$days" \
   --date "$start" --out "$out/feed"
-$V init --db "$out/visura.db"
+echo "== creating the database"
+admin_line=$($V init --db "$db" | tee /dev/stderr | grep '^first admin') || true
 echo "== importing"
-$V import --db "$out/visura.db" "$out"/feed/*-FULL.tsv
-$V import --db "$out/visura.db" --quiet "$out"/feed/*-DELTA.tsv
-echo "== the register now"
-$V query --db "$out/visura.db" counts
-echo
-echo "demo database: $out/visura.db   (try: $V query --db $out/visura.db counts --help)"
+$V import --db "$db" "$out"/feed/*-FULL.tsv
+$V import --db "$db" --quiet "$out"/feed/*-DELTA.tsv
+$V query --db "$db" counts
+
+echo "== demo body and accounts"
+# The demo body may connect at any hour so that the demo works at night too;
+# real bodies get working hours (see docs/api.md).
+$V ente add --db "$db" --name "Polizia Locale di Modena (demo)" --kind police \
+  --tax-code 00221940364 --pec polizia.locale@pec.example.it --hours always
+pw() { sed -n 's/.*: \(.*\)$/\1/p' | tail -n 1; }
+lead_pw=$($V user add --db "$db" --username demo.lead --role lead --ente-id 1 \
+  --name "Laura Responsabile" --cf RSPLRA75A41F257D --email lead@example.it \
+  --appointment "decreto 12/2026" | pw)
+op_pw=$($V user add --db "$db" --username demo.operator --role operator --ente-id 1 \
+  --name "Marco Incaricato" --cf NCRMRC85C12F257P --email operator@example.it \
+  --appointment "nomina 34/2026" | pw)
+aud_pw=$($V user add --db "$db" --username demo.auditor --role auditor \
+  --name "Anna Revisore" --cf RVSNNA70E50F257I --email dpo@example.it | pw)
+$V user add --db "$db" --username demo.api --role api --ente-id 1 \
+  --name "Gestionale verbali (sistema)" --email sistemi@example.it > /dev/null
+token=$($V token create --db "$db" demo.api --token-name demo | pw)
+
+cat <<SUMMARY
+
+================================================================
+ visura demo — https://$listen   (self-signed certificate)
+ Passwords are temporary: the first login asks for a new one.
+   admin     $(echo "$admin_line" | awk '{print $3}')           ${admin_line##*: }
+   lead      demo.lead       $lead_pw
+   operator  demo.operator   $op_pw
+   auditor   demo.auditor    $aud_pw
+   api       demo.api        bearer token: $token
+ try: curl -k https://$listen/healthz
+================================================================
+SUMMARY
+exec $V serve --db "$db" --self-signed "$out/tls" --listen "$listen"

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev python3
-      libjansson-dev libmicrohttpd-dev libgnutls28-dev)
+      libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

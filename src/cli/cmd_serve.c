@@ -1,4 +1,5 @@
 /* visura serve — the HTTPS server. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "common/log.h"
 #include "http/http.h"
 #include "http/tls.h"
+#include "mail/mail.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
 
@@ -121,6 +123,12 @@ static void tick(struct app *app)
 		log_warn("maintenance failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("credentials expired", "disabled=%d", n);
+	vis_error_clear(&e);
+	n = mail_deliver(s, &app->cfg, app_now(app), 32, &e);
+	if (n < 0)
+		log_warn("mail delivery failed", "error=\"%s\"", e.msg);
+	else if (n > 0)
+		log_info("mail sent", "messages=%d", n);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -155,6 +163,7 @@ int cmd_serve(int argc, char **argv)
 		cli_error("serve", &e);
 		return EXIT_RUNTIME;
 	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	/* Migrate once, before any worker thread opens its own connection. */
 	struct store *s;
 	if ((rc = cli_store_open(cfg.db, &s)))
@@ -187,7 +196,8 @@ int cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	tick(&app);
 	for (;;) {
-		struct timespec wait = {60, 0};
+		/* Mail retries want a short period; the duties are cheap. */
+		struct timespec wait = {cfg.smtp_url[0] ? 5 : 60, 0};
 		int sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig == SIGHUP) {
 			log_reopen();
@@ -205,6 +215,7 @@ int cmd_serve(int argc, char **argv)
 	http_server_stop(srv, 10000);
 	app_release(&app);
 	password_shutdown();
+	curl_global_cleanup();
 	log_info("stopped", "%s", "");
 	return EXIT_OK;
 }

@@ -1,0 +1,148 @@
+#include "mail/mail.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct payload {
+	char buf[6144];
+	size_t len, pos;
+};
+
+static size_t read_payload(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct payload *p = ud;
+	size_t room = size * nmemb, left = p->len - p->pos;
+	size_t n = left < room ? left : room;
+	memcpy(ptr, p->buf + p->pos, n);
+	p->pos += n;
+	return n;
+}
+
+/* Header values come from our own records, but a CR or LF in one would
+ * forge headers: they are cut out. */
+static void header_safe(char *dst, size_t cap, const char *src)
+{
+	size_t n = 0;
+	for (; *src && n + 1 < cap; src++)
+		if (*src != '\r' && *src != '\n')
+			dst[n++] = *src;
+	dst[n] = '\0';
+}
+
+static void build(struct payload *p, const struct config *cfg, const struct store_mail *m,
+		  int64_t now)
+{
+	char date[64], to[256], from[256], subject[256];
+	time_t t = (time_t)now;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	header_safe(to, sizeof to, m->recipient);
+	header_safe(from, sizeof from, cfg->smtp_from);
+	header_safe(subject, sizeof subject, m->subject);
+	int n = snprintf(p->buf, sizeof p->buf,
+			 "Date: %s\r\nTo: <%s>\r\nFrom: <%s>\r\nSubject: %s\r\n"
+			 "Message-ID: <visura-%lld@%s>\r\nMIME-Version: 1.0\r\n"
+			 "Content-Type: text/plain; charset=UTF-8\r\n"
+			 "Content-Transfer-Encoding: 8bit\r\n\r\n",
+			 date, to, from, subject, (long long)m->id, "visura.local");
+	p->len = n > 0 && (size_t)n < sizeof p->buf ? (size_t)n : 0;
+	/* The body with CRLF line ends; a line starting with '.' is doubled
+	 * (SMTP dot-stuffing). */
+	bool line_start = true;
+	for (const char *c = m->body; *c && p->len + 4 < sizeof p->buf; c++) {
+		if (line_start && *c == '.')
+			p->buf[p->len++] = '.';
+		if (*c == '\n')
+			p->buf[p->len++] = '\r';
+		p->buf[p->len++] = *c;
+		line_start = *c == '\n';
+	}
+	p->pos = 0;
+}
+
+static bool send_one(const struct config *cfg, const struct store_mail *m, int64_t now,
+		     char *err, size_t errcap)
+{
+	CURL *c = curl_easy_init();
+	if (!c) {
+		snprintf(err, errcap, "curl init failed");
+		return false;
+	}
+	static _Thread_local struct payload p;
+	build(&p, cfg, m, now);
+	char rcpt[260], from[260];
+	snprintf(rcpt, sizeof rcpt, "<%s>", m->recipient);
+	snprintf(from, sizeof from, "<%s>", cfg->smtp_from);
+	struct curl_slist *to = curl_slist_append(NULL, rcpt);
+	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_payload);
+	curl_easy_setopt(c, CURLOPT_READDATA, &p);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_USE_SSL, !strncmp(cfg->smtp_url, "smtps:", 6)
+						   ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		snprintf(err, errcap, "%s", curl_easy_strerror(rc));
+	curl_slist_free_all(to);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK;
+}
+
+struct due {
+	struct store_mail msgs[32];
+	int n;
+	int64_t now;
+};
+
+static int collect(void *ctx, const void *rec)
+{
+	struct due *d = ctx;
+	const struct store_mail *m = rec;
+	if (m->next_attempt_at <= d->now && d->n < 32)
+		d->msgs[d->n++] = *m;
+	return d->n >= 32;
+}
+
+int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max,
+		 struct vis_error *e)
+{
+	if (!cfg->smtp_url[0])
+		return 0;
+	static _Thread_local struct due d;
+	memset(&d, 0, sizeof d);
+	d.now = now;
+	struct store_filter f[] = {{"state", "pending", 0}, {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_MAIL, f, 0, collect, &d, e))
+		return -1;
+	int sent = 0;
+	for (int i = 0; i < d.n && i < max; i++) {
+		struct store_mail *m = &d.msgs[i];
+		char err[200] = "";
+		m->attempts++;
+		if (send_one(cfg, m, now, err, sizeof err)) {
+			snprintf(m->state, sizeof m->state, "sent");
+			m->sent_at = now;
+			m->last_error[0] = '\0';
+			sent++;
+		} else {
+			snprintf(m->last_error, sizeof m->last_error, "%s", err);
+			if (m->attempts >= MAIL_MAX_ATTEMPTS) {
+				snprintf(m->state, sizeof m->state, "failed");
+			} else {
+				int64_t wait = 60;
+				for (int k = 1; k < m->attempts && wait < 6 * 3600; k++)
+					wait *= 2;
+				m->next_attempt_at = now + wait;
+			}
+		}
+		if (store_rec_update(s, STORE_MAIL, m, e))
+			return -1;
+	}
+	return sent;
+}
