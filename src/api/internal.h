@@ -86,5 +86,16 @@ HANDLER(api_outbox);
 HANDLER(api_security_events);
 HANDLER(api_settings_totp);
 HANDLER(api_test_clock);
+HANDLER(api_persons_search);
+HANDLER(api_person_get);
+HANDLER(api_person_household);
+HANDLER(api_person_history);
+HANDLER(api_verify);
+HANDLER(api_convenzioni_list);
+HANDLER(api_convenzioni_create);
+HANDLER(api_convenzione_get);
+HANDLER(api_convenzione_update);
+HANDLER(api_purpose_create);
+HANDLER(api_own_purposes);
 
 #endif

@@ -5,6 +5,7 @@
 
 #define ADMIN ROUTE_ADMIN
 #define LEAD ROUTE_LEAD
+#define DATA (ROUTE_OPERATOR | ROUTE_API)
 #define SELF (ROUTE_ANY_ROLE | ROUTE_PASSWORD_CHANGE | ROUTE_TOTP_SETUP)
 
 const struct http_route api_routes[] = {
@@ -42,6 +43,19 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/operator-requests", api_requests_list, ADMIN},
 	{"POST", "/api/v1/operator-requests/:id/approve", api_request_approve, ADMIN},
 	{"POST", "/api/v1/operator-requests/:id/reject", api_request_reject, ADMIN},
+
+	{"GET", "/api/v1/convenzioni", api_convenzioni_list, ADMIN | LEAD},
+	{"POST", "/api/v1/convenzioni", api_convenzioni_create, ADMIN},
+	{"GET", "/api/v1/convenzioni/:id", api_convenzione_get, ADMIN | LEAD},
+	{"PATCH", "/api/v1/convenzioni/:id", api_convenzione_update, ADMIN},
+	{"POST", "/api/v1/convenzioni/:id/purposes", api_purpose_create, ADMIN},
+	{"GET", "/api/v1/purposes", api_own_purposes, LEAD | DATA},
+
+	{"GET", "/api/v1/persons", api_persons_search, DATA},
+	{"GET", "/api/v1/persons/:cf", api_person_get, DATA},
+	{"GET", "/api/v1/persons/:cf/household", api_person_household, DATA},
+	{"GET", "/api/v1/persons/:cf/history", api_person_history, DATA},
+	{"POST", "/api/v1/verify", api_verify, DATA},
 
 	{"GET", "/api/v1/outbox", api_outbox, ADMIN},
 	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR},

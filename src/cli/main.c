@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"user", cmd_user, "add, list, disable, reset or renew accounts"},
 	{"ente", cmd_ente, "add or list external bodies"},
 	{"token", cmd_token, "create API tokens for system accounts"},
+	{"audit", cmd_audit, "verify the access trail"},
 };
 
 static void usage(FILE *out)

@@ -64,6 +64,22 @@ static const struct rec_col event_cols[] = {
 	TEXT(store_security_event, ip), TEXT(store_security_event, detail),
 };
 
+static const struct rec_col convenzione_cols[] = {
+	I64(store_convenzione, id), I64(store_convenzione, ente_id),
+	TEXT(store_convenzione, reference), TEXT(store_convenzione, comuni),
+	INT(store_convenzione, valid_from), INT(store_convenzione, valid_to),
+	TEXT(store_convenzione, state), TEXT(store_convenzione, mode),
+	TEXT(store_convenzione, profile), INT(store_convenzione, max_results),
+	INT(store_convenzione, per_minute), INT(store_convenzione, per_day),
+	BOOL(store_convenzione, break_glass), I64(store_convenzione, created_at),
+};
+
+static const struct rec_col purpose_cols[] = {
+	I64(store_purpose, id), I64(store_purpose, convenzione_id), TEXT(store_purpose, code),
+	TEXT(store_purpose, description), TEXT(store_purpose, legal_basis),
+	TEXT(store_purpose, processing_ref), I64(store_purpose, created_at),
+};
+
 const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_ENTE] = DESC("ente", store_ente, ente_cols),
 	[STORE_ACCOUNT] = DESC("account", store_account, account_cols),
@@ -72,6 +88,8 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_OPERATOR_REQUEST] = DESC("operator_request", store_operator_request, request_cols),
 	[STORE_MAIL] = DESC("mail", store_mail, mail_cols),
 	[STORE_SECURITY_EVENT] = DESC("security_event", store_security_event, event_cols),
+	[STORE_CONVENZIONE] = DESC("convenzione", store_convenzione, convenzione_cols),
+	[STORE_PURPOSE] = DESC("purpose", store_purpose, purpose_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

@@ -33,10 +33,14 @@
 	"CREATE INDEX person_name ON person (surname_key, name_key, birth_date);" \
 	"CREATE INDEX person_family ON person (comune, family_id);"
 
-const char schema_register_indexes[] = FAMILY_INDEXES PERSON_INDEXES;
+/* Indexes added by later migrations, rebuilt with the others. */
+#define PERSON_INDEXES_LATER                                               \
+	"CREATE INDEX person_name_first ON person (name_key, birth_date);"
+
+const char schema_register_indexes[] = FAMILY_INDEXES PERSON_INDEXES PERSON_INDEXES_LATER;
 const char schema_register_indexes_drop[] =
 	"DROP INDEX person_family; DROP INDEX person_name; DROP INDEX person_cf;"
-	" DROP INDEX person_local; DROP INDEX family_local;";
+	" DROP INDEX person_local; DROP INDEX family_local; DROP INDEX person_name_first;";
 
 static const char migration_1[] =
 	"CREATE TABLE comune ("
@@ -148,9 +152,41 @@ static const char migration_2[] =
 	" locked_until INTEGER NOT NULL);"
 	"CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
+/* Agreements (convenzioni) and their purposes, the access trail, and the
+ * second search index (name first) for one-typo searches. */
+static const char migration_3[] =
+	"CREATE TABLE convenzione ("
+	" id INTEGER PRIMARY KEY, ente_id INTEGER NOT NULL REFERENCES ente (id),"
+	" reference TEXT NOT NULL, comuni TEXT NOT NULL, valid_from INTEGER NOT NULL,"
+	" valid_to INTEGER NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('active','suspended','ended')),"
+	" mode TEXT NOT NULL CHECK (mode IN ('consult','verify_only')),"
+	" profile TEXT NOT NULL, max_results INTEGER NOT NULL, per_minute INTEGER NOT NULL,"
+	" per_day INTEGER NOT NULL, break_glass INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+	"CREATE INDEX convenzione_ente ON convenzione (ente_id);"
+	"CREATE TABLE purpose ("
+	" id INTEGER PRIMARY KEY, convenzione_id INTEGER NOT NULL REFERENCES convenzione (id),"
+	" code TEXT NOT NULL, description TEXT NOT NULL, legal_basis TEXT NOT NULL,"
+	" processing_ref TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	" UNIQUE (convenzione_id, code));"
+	"CREATE TABLE access_log ("
+	" id INTEGER PRIMARY KEY, at INTEGER NOT NULL, account_id INTEGER NOT NULL,"
+	" username TEXT NOT NULL, ente_id INTEGER NOT NULL, convenzione_id INTEGER NOT NULL,"
+	" purpose_id INTEGER NOT NULL, case_ref TEXT NOT NULL, on_behalf_of TEXT NOT NULL,"
+	" ip TEXT NOT NULL, operation TEXT NOT NULL, query TEXT NOT NULL,"
+	" subjects TEXT NOT NULL, categories TEXT NOT NULL, outcome TEXT NOT NULL,"
+	" status INTEGER NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+	"CREATE INDEX access_log_at ON access_log (at);"
+	"CREATE INDEX access_log_account ON access_log (account_id, at);"
+	"CREATE TABLE access_subject ("
+	" access_id INTEGER NOT NULL REFERENCES access_log (id), cf TEXT NOT NULL);"
+	"CREATE INDEX access_subject_cf ON access_subject (cf);"
+	"CREATE INDEX person_name_first ON person (name_key, birth_date);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
+	{3, "agreements, purposes, access trail", migration_3},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -213,6 +213,69 @@ vis_err store_family_members(struct store *s, const char *comune, const char *id
 			     int date, store_person_fn fn, void *ctx,
 			     struct vis_error *e);
 
+/* Every version of any person with this codice fiscale valid on `date`
+ * (0 = now), one per municipality holding a record of them. */
+vis_err store_person_versions_at(struct store *s, const char *cf, int date,
+				 store_person_fn fn, void *ctx, struct vis_error *e);
+
+/* Searches current records by folded name keys (see text_fold_letters).
+ * With STORE_SEARCH_EXACT both keys must match; with
+ * STORE_SEARCH_SURNAME only the surname key (for a typo in the name), with
+ * STORE_SEARCH_NAME only the name key (for a typo in the surname).  The
+ * optional filters narrow it: birth date, birth year, municipality.  At
+ * most `limit` rows reach fn. */
+enum store_search_mode {
+	STORE_SEARCH_EXACT,
+	STORE_SEARCH_SURNAME,
+	STORE_SEARCH_NAME,
+};
+struct store_search {
+	enum store_search_mode mode;
+	char surname_key[STORE_NAME_MAX];
+	char name_key[STORE_NAME_MAX];
+	int birth_date;
+	int birth_year;
+	char comune[7];
+	int limit;
+};
+vis_err store_person_search(struct store *s, const struct store_search *q,
+			    store_person_fn fn, void *ctx, struct vis_error *e);
+
+/* ---- the access trail ---- */
+
+struct store_access {
+	int64_t id;
+	int64_t at;              /* milliseconds since the epoch */
+	int64_t account_id;
+	char username[65];
+	int64_t ente_id;
+	int64_t convenzione_id;
+	int64_t purpose_id;
+	char case_ref[101];
+	char on_behalf_of[101];
+	char ip[64];
+	char operation[32];
+	char query[512];         /* normalised parameters */
+	char subjects[2048];     /* codici fiscali, comma-separated */
+	char categories[256];
+	char outcome[32];
+	int status;
+	char prev_hash[65];
+	char hash[65];
+};
+
+/* The hash of the newest access record ("" when none), read inside the
+ * caller's transaction. */
+vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vis_error *e);
+/* Inserts a record whose id and hashes the caller has set, with one
+ * subject row per codice fiscale. */
+vis_err store_access_insert(struct store *s, const struct store_access *a,
+			    struct vis_error *e);
+/* Every record in id order from `from_id`; fn returns non-zero to stop. */
+typedef int (*store_access_fn)(void *ctx, const struct store_access *a);
+vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, void *ctx,
+			  struct vis_error *e);
+
 /* ---- control data: bodies, accounts, sessions, tokens, mail ----
  *
  * Plain records with an integer id.  Times are seconds since the epoch
@@ -320,6 +383,35 @@ struct store_security_event {
 	char detail[256];
 };
 
+/* An agreement (convenzione) between the municipality and a body. */
+struct store_convenzione {
+	int64_t id;
+	int64_t ente_id;
+	char reference[101];    /* the signed agreement's reference */
+	char comuni[4096];      /* ISTAT codes covered, comma-separated */
+	int valid_from;         /* YYYYMMDD */
+	int valid_to;           /* YYYYMMDD, 0 = open-ended */
+	char state[16];         /* active, suspended, ended */
+	char mode[16];          /* consult, verify_only */
+	char profile[256];      /* data categories, comma-separated */
+	int max_results;        /* results per search */
+	int per_minute;         /* requests per operator per minute */
+	int per_day;            /* requests per operator per day */
+	bool break_glass;       /* urgent access beyond limits allowed */
+	int64_t created_at;
+};
+
+/* An institutional purpose (finalità) of an agreement. */
+struct store_purpose {
+	int64_t id;
+	int64_t convenzione_id;
+	char code[33];
+	char description[301];
+	char legal_basis[301];
+	char processing_ref[65];  /* entry of the record of processing */
+	int64_t created_at;
+};
+
 /* The kinds of control record, for the generic calls below. */
 enum store_kind {
 	STORE_ENTE,
@@ -329,6 +421,8 @@ enum store_kind {
 	STORE_OPERATOR_REQUEST,
 	STORE_MAIL,
 	STORE_SECURITY_EVENT,
+	STORE_CONVENZIONE,
+	STORE_PURPOSE,
 	STORE_KIND__COUNT,
 };
 

@@ -134,6 +134,7 @@ struct store {
 	int schema_version;
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
+	sqlite3_stmt *search[8]; /* searches and the access trail, prepared on first use */
 };
 
 static void rec_cache_free(struct rec_cache *c);
@@ -290,6 +291,8 @@ void store_close(struct store *s)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	rec_cache_free(s->recs);
+	for (int i = 0; i < 8; i++)
+		sqlite3_finalize(s->search[i]);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -1381,4 +1384,163 @@ vis_err store_setting_put(struct store *s, const char *key, const char *value,
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "setting");
+}
+
+/* ---- register searches ---- */
+
+vis_err store_person_versions_at(struct store *s, const char *cf, int date,
+				 store_person_fn fn, void *ctx, struct vis_error *e)
+{
+	static const char sql[] = "SELECT * FROM (" PERSON_AT("cf = ?3") ")"
+				  " ORDER BY canc_reason <> 0, comune";
+	sqlite3_stmt *st = s->search[0];
+	if (!st && !(st = s->search[0] = rec_prepare(s, sql, e)))
+		return VIS_ERR_STORE;
+	sqlite3_reset(st);
+	sqlite3_bind_int(st, 2, as_of(date));
+	bind_text(st, 3, cf);
+	return each_person(s, st, fn, ctx, e);
+}
+
+vis_err store_person_search(struct store *s, const struct store_search *q,
+			    store_person_fn fn, void *ctx, struct vis_error *e)
+{
+	static const char *const sql[3] = {
+		"SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND name_key = ?2"
+		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
+		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+		"SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1"
+		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
+		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+		"SELECT " P_COLS ", 0 FROM person WHERE name_key = ?2"
+		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
+		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+	};
+	int m = (int)q->mode;
+	if (m < 0 || m > 2)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "bad search mode");
+	sqlite3_stmt *st = s->search[1 + m];
+	if (!st && !(st = s->search[1 + m] = rec_prepare(s, sql[m], e)))
+		return VIS_ERR_STORE;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	bind_text(st, 1, q->surname_key);
+	bind_text(st, 2, q->name_key);
+	sqlite3_bind_int(st, 3, q->birth_date);
+	sqlite3_bind_int(st, 4, q->birth_year);
+	bind_text(st, 5, q->comune);
+	sqlite3_bind_int(st, 6, q->limit);
+	return each_person(s, st, fn, ctx, e);
+}
+
+/* ---- the access trail ---- */
+
+#define ACCESS_COLS                                                         \
+	"id, at, account_id, username, ente_id, convenzione_id, purpose_id, case_ref," \
+	" on_behalf_of, ip, operation, query, subjects, categories, outcome, status," \
+	" prev_hash, hash"
+
+vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vis_error *e)
+{
+	sqlite3_stmt *st = s->search[4];
+	if (!st && !(st = s->search[4] = rec_prepare(
+			     s, "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1", e)))
+		return VIS_ERR_STORE;
+	sqlite3_reset(st);
+	int rc = sqlite3_step(st);
+	*id = 0;
+	hash[0] = '\0';
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, hash, 65);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access trail");
+}
+
+vis_err store_access_insert(struct store *s, const struct store_access *a,
+			    struct vis_error *e)
+{
+	sqlite3_stmt *st = s->search[5];
+	if (!st && !(st = s->search[5] = rec_prepare(
+			     s, "INSERT INTO access_log (" ACCESS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
+				" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)", e)))
+		return VIS_ERR_STORE;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_int64(st, 2, a->at);
+	sqlite3_bind_int64(st, 3, a->account_id);
+	bind_text(st, 4, a->username);
+	sqlite3_bind_int64(st, 5, a->ente_id);
+	sqlite3_bind_int64(st, 6, a->convenzione_id);
+	sqlite3_bind_int64(st, 7, a->purpose_id);
+	bind_text(st, 8, a->case_ref);
+	bind_text(st, 9, a->on_behalf_of);
+	bind_text(st, 10, a->ip);
+	bind_text(st, 11, a->operation);
+	bind_text(st, 12, a->query);
+	bind_text(st, 13, a->subjects);
+	bind_text(st, 14, a->categories);
+	bind_text(st, 15, a->outcome);
+	sqlite3_bind_int(st, 16, a->status);
+	bind_text(st, 17, a->prev_hash);
+	bind_text(st, 18, a->hash);
+	if (stmt_done(s, st, e, "access record"))
+		return VIS_ERR_STORE;
+	sqlite3_stmt *sub = s->search[6];
+	if (!sub && !(sub = s->search[6] = rec_prepare(
+			      s, "INSERT INTO access_subject (access_id, cf) VALUES (?1, ?2)", e)))
+		return VIS_ERR_STORE;
+	for (const char *p = a->subjects; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		sqlite3_reset(sub);
+		sqlite3_bind_int64(sub, 1, a->id);
+		sqlite3_bind_text(sub, 2, p, (int)n, SQLITE_TRANSIENT);
+		if (stmt_done(s, sub, e, "access subject"))
+			return VIS_ERR_STORE;
+		p += n + (end ? 1 : 0);
+	}
+	return VIS_OK;
+}
+
+vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, void *ctx,
+			  struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1"
+			       " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, from_id);
+	struct store_access *a = malloc(sizeof *a);
+	int rc = SQLITE_DONE;
+	while (a && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a->id = sqlite3_column_int64(st, 0);
+		a->at = sqlite3_column_int64(st, 1);
+		a->account_id = sqlite3_column_int64(st, 2);
+		copy_col(st, 3, a->username, sizeof a->username);
+		a->ente_id = sqlite3_column_int64(st, 4);
+		a->convenzione_id = sqlite3_column_int64(st, 5);
+		a->purpose_id = sqlite3_column_int64(st, 6);
+		copy_col(st, 7, a->case_ref, sizeof a->case_ref);
+		copy_col(st, 8, a->on_behalf_of, sizeof a->on_behalf_of);
+		copy_col(st, 9, a->ip, sizeof a->ip);
+		copy_col(st, 10, a->operation, sizeof a->operation);
+		copy_col(st, 11, a->query, sizeof a->query);
+		copy_col(st, 12, a->subjects, sizeof a->subjects);
+		copy_col(st, 13, a->categories, sizeof a->categories);
+		copy_col(st, 14, a->outcome, sizeof a->outcome);
+		a->status = sqlite3_column_int(st, 15);
+		copy_col(st, 16, a->prev_hash, sizeof a->prev_hash);
+		copy_col(st, 17, a->hash, sizeof a->hash);
+		if (fn(ctx, a) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(a);
+	sqlite3_finalize(st);
+	if (!a)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access trail");
 }

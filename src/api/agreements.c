@@ -1,0 +1,350 @@
+/* Handlers of /api/v1/convenzioni (agreements and their purposes), for the
+ * registry office, and /api/v1/purposes, the purposes a body's people may
+ * declare. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+#include "common/date.h"
+#include "policy/policy.h"
+
+static json_t *split_list(const char *list)
+{
+	json_t *arr = json_array();
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(arr, json_stringn(p, n));
+		p += n + (p[n] == ',');
+	}
+	return arr;
+}
+
+static json_t *date_or_null(int d)
+{
+	char buf[11];
+	if (!d)
+		return json_null();
+	date_format(d, buf);
+	return json_string(buf);
+}
+
+static json_t *purpose_json(const struct store_purpose *p)
+{
+	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)p->id,
+			 "convenzione_id", (json_int_t)p->convenzione_id, "code", p->code,
+			 "description", p->description, "legal_basis", p->legal_basis,
+			 "processing_ref", p->processing_ref);
+}
+
+struct list_ctx {
+	json_t *arr;
+};
+
+static int add_purpose(void *ctx, const void *rec)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, purpose_json(rec));
+	return 0;
+}
+
+static json_t *conv_json(struct store *s, const struct store_convenzione *c)
+{
+	json_t *j = json_pack("{s:I,s:I,s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:i,s:i,s:i,s:b,s:o}",
+			      "id", (json_int_t)c->id, "ente_id", (json_int_t)c->ente_id,
+			      "reference", c->reference, "comuni", split_list(c->comuni),
+			      "valid_from", date_or_null(c->valid_from),
+			      "valid_to", date_or_null(c->valid_to), "state", c->state, "mode", c->mode,
+			      "profile", split_list(c->profile), "max_results", c->max_results,
+			      "per_minute", c->per_minute, "per_day", c->per_day,
+			      "break_glass", c->break_glass, "created_at", api_time(c->created_at));
+	struct list_ctx l = {json_array()};
+	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
+	store_rec_list(s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
+	json_object_set_new(j, "purposes", l.arr);
+	return j;
+}
+
+/* Joins a JSON array of strings into "a,b,c"; false on a non-string. */
+static bool join_list(json_t *arr, char *out, size_t cap)
+{
+	size_t len = 0, i;
+	json_t *v;
+	out[0] = '\0';
+	if (!json_is_array(arr))
+		return false;
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		if (!s || strchr(s, ','))
+			return false;
+		int n = snprintf(out + len, cap - len, "%s%s", len ? "," : "", s);
+		if (n < 0 || (size_t)n >= cap - len)
+			return false;
+		len += (size_t)n;
+	}
+	return true;
+}
+
+/* Applies the body's fields to c; replies 400 on a bad one. */
+static bool conv_fields(struct http_request *r, struct store_convenzione *c, bool create)
+{
+	json_t *b = http_body_object(r);
+	if (!b)
+		return false;
+	json_t *v;
+	if ((v = json_object_get(b, "reference"))) {
+		const char *s = http_body_string(r, "reference", true, sizeof c->reference - 1);
+		if (!s)
+			return false;
+		snprintf(c->reference, sizeof c->reference, "%s", s);
+	}
+	if ((v = json_object_get(b, "comuni")) && !join_list(v, c->comuni, sizeof c->comuni)) {
+		http_reply_error(r, 400, "invalid_request", "'comuni' must be a list of ISTAT codes");
+		return false;
+	}
+	if ((v = json_object_get(b, "profile")) && !join_list(v, c->profile, sizeof c->profile)) {
+		http_reply_error(r, 400, "invalid_request", "'profile' must be a list of categories");
+		return false;
+	}
+	static const char *const texts[] = {"mode", "state"};
+	char *dst[] = {c->mode, c->state};
+	for (int i = 0; i < 2; i++) {
+		if (!json_object_get(b, texts[i]))
+			continue;
+		const char *s = http_body_string(r, texts[i], true, 15);
+		if (!s)
+			return false;
+		snprintf(dst[i], 16, "%s", s);
+	}
+	static const char *const dates[] = {"valid_from", "valid_to"};
+	int *ddst[] = {&c->valid_from, &c->valid_to};
+	for (int i = 0; i < 2; i++) {
+		v = json_object_get(b, dates[i]);
+		if (!v)
+			continue;
+		const char *s = json_string_value(v);
+		if (json_is_null(v) && i == 1) {
+			*ddst[i] = 0;
+		} else if (!s || !date_parse(s, strlen(s), ddst[i])) {
+			char msg[80];
+			snprintf(msg, sizeof msg, "'%s' must be YYYY-MM-DD", dates[i]);
+			http_reply_error(r, 400, "invalid_request", msg);
+			return false;
+		}
+	}
+	static const char *const ints[] = {"max_results", "per_minute", "per_day"};
+	int *idst[] = {&c->max_results, &c->per_minute, &c->per_day};
+	for (int i = 0; i < 3; i++) {
+		v = json_object_get(b, ints[i]);
+		if (!v)
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000) {
+			char msg[80];
+			snprintf(msg, sizeof msg, "'%s' must be a whole number", ints[i]);
+			http_reply_error(r, 400, "invalid_request", msg);
+			return false;
+		}
+		*idst[i] = (int)json_integer_value(v);
+	}
+	if ((v = json_object_get(b, "break_glass"))) {
+		if (!json_is_boolean(v)) {
+			http_reply_error(r, 400, "invalid_request", "'break_glass' must be true or false");
+			return false;
+		}
+		c->break_glass = json_is_true(v);
+	}
+	if (create && (!c->reference[0] || !c->comuni[0] || !c->profile[0] || !c->valid_from)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'reference', 'comuni', 'profile' and 'valid_from' are required");
+		return false;
+	}
+	const char *why = policy_convenzione_check(c, r->app->rd);
+	if (why) {
+		http_reply_error(r, 400, "invalid_request", why);
+		return false;
+	}
+	return true;
+}
+
+static int add_conv(void *ctx, const void *rec)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, json_integer(((const struct store_convenzione *)rec)->id));
+	return 0;
+}
+
+void api_convenzioni_list(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_filter f[2] = {{0}};
+	const char *ente = http_query(r, "ente_id");
+	if (!strcmp(r->auth.account.role, "lead"))
+		f[0] = (struct store_filter){"ente_id", NULL, r->auth.account.ente_id};
+	else if (ente)
+		f[0] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
+	struct list_ctx ids = {json_array()};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_CONVENZIONE, f, 1000, add_conv, &ids, &e)) {
+		json_decref(ids.arr);
+		api_fail(r, &e);
+		return;
+	}
+	json_t *arr = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids.arr, i, v) {
+		struct store_convenzione c;
+		bool found;
+		if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, json_integer_value(v), &c,
+				  &found, &e) == VIS_OK && found)
+			json_array_append_new(arr, conv_json(s, &c));
+	}
+	json_decref(ids.arr);
+	http_reply_json(r, 200, json_pack("{s:o}", "convenzioni", arr));
+}
+
+void api_convenzioni_create(struct http_request *r)
+{
+	struct store_convenzione c = {.max_results = 20, .per_minute = 30, .per_day = 1000};
+	snprintf(c.state, sizeof c.state, "active");
+	snprintf(c.mode, sizeof c.mode, "consult");
+	json_t *b = http_body_object(r);
+	if (!b)
+		return;
+	json_t *ente = json_object_get(b, "ente_id");
+	if (!json_is_integer(ente)) {
+		http_reply_error(r, 400, "invalid_request", "'ente_id' is required");
+		return;
+	}
+	if (!conv_fields(r, &c, true))
+		return;
+	struct store *s = api_store(r);
+	struct store_ente en;
+	if (!s || !api_ente_load(r, s, json_integer_value(ente), &en))
+		return;
+	c.ente_id = en.id;
+	c.created_at = api_now(r);
+	struct vis_error e = {0};
+	if (store_rec_insert(s, STORE_CONVENZIONE, &c, &c.id, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, c.created_at, "agreement_created", &r->auth.account, NULL, r->ip, c.reference);
+	http_reply_json(r, 201, conv_json(s, &c));
+}
+
+static bool conv_load(struct http_request *r, struct store **s, struct store_convenzione *c)
+{
+	int64_t id = api_param_id(r, 0);
+	if (!id || !(*s = api_store(r)))
+		return false;
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(*s, STORE_CONVENZIONE, "id", NULL, id, c, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found || (!strcmp(r->auth.account.role, "lead") && c->ente_id != r->auth.account.ente_id)) {
+		http_reply_error(r, 404, "not_found", "no such agreement");
+		return false;
+	}
+	return true;
+}
+
+void api_convenzione_get(struct http_request *r)
+{
+	struct store *s;
+	struct store_convenzione c;
+	if (conv_load(r, &s, &c))
+		http_reply_json(r, 200, conv_json(s, &c));
+}
+
+void api_convenzione_update(struct http_request *r)
+{
+	struct store *s;
+	struct store_convenzione c;
+	if (!conv_load(r, &s, &c) || !conv_fields(r, &c, false))
+		return;
+	struct vis_error e = {0};
+	if (store_rec_update(s, STORE_CONVENZIONE, &c, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, api_now(r), "agreement_changed", &r->auth.account, NULL, r->ip, c.reference);
+	http_reply_json(r, 200, conv_json(s, &c));
+}
+
+void api_purpose_create(struct http_request *r)
+{
+	struct store *s;
+	struct store_convenzione c;
+	if (!conv_load(r, &s, &c))
+		return;
+	struct store_purpose p = {.convenzione_id = c.id};
+	const char *code = http_body_string(r, "code", true, sizeof p.code - 1);
+	const char *desc = code ? http_body_string(r, "description", true, sizeof p.description - 1) : NULL;
+	const char *basis = desc ? http_body_string(r, "legal_basis", true, sizeof p.legal_basis - 1) : NULL;
+	const char *ref = basis ? http_body_string(r, "processing_ref", false, sizeof p.processing_ref - 1) : NULL;
+	if (!ref)
+		return;
+	snprintf(p.code, sizeof p.code, "%s", code);
+	snprintf(p.description, sizeof p.description, "%s", desc);
+	snprintf(p.legal_basis, sizeof p.legal_basis, "%s", basis);
+	snprintf(p.processing_ref, sizeof p.processing_ref, "%s", ref);
+	p.created_at = api_now(r);
+	struct vis_error e = {0};
+	vis_err rc = store_rec_insert(s, STORE_PURPOSE, &p, &p.id, &e);
+	if (rc == VIS_ERR_CONFLICT) {
+		http_reply_error(r, 409, "conflict", "the agreement already has a purpose with this code");
+		return;
+	}
+	if (rc) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, p.created_at, "purpose_created", &r->auth.account, NULL, r->ip, p.code);
+	http_reply_json(r, 201, purpose_json(&p));
+}
+
+struct own {
+	struct store *s;
+	int today;
+	json_t *arr;
+};
+
+static int add_own(void *ctx, const void *rec)
+{
+	struct own *o = ctx;
+	const struct store_convenzione *c = rec;
+	if (strcmp(c->state, "active") || o->today < c->valid_from ||
+	    (c->valid_to && o->today > c->valid_to))
+		return 0;
+	struct list_ctx l = {json_array()};
+	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
+	store_rec_list(o->s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
+	json_array_append_new(o->arr, json_pack("{s:I,s:s,s:s,s:o,s:o,s:o}", "convenzione_id",
+		(json_int_t)c->id, "reference", c->reference, "mode", c->mode,
+		"profile", split_list(c->profile), "comuni", split_list(c->comuni),
+		"purposes", l.arr));
+	return 0;
+}
+
+void api_own_purposes(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct own o = {s, app_today(r->app), json_array()};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_CONVENZIONE, f, 0, add_own, &o, &e)) {
+		json_decref(o.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "convenzioni", o.arr));
+}

@@ -1,0 +1,328 @@
+/* Handlers of the personal-data services: search, consultation (person,
+ * household, history, print), verification of self-declarations.
+ *
+ * Every one walks the same corridor: the declared purpose resolves to a
+ * grant (agreement in force, the caller's body) → the query runs within the
+ * grant → the access record is committed → only then the answer leaves.
+ * Refusals are recorded too. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "audit/audit.h"
+#include "common/date.h"
+#include "common/text.h"
+#include "policy/policy.h"
+#include "query/query.h"
+
+struct corridor {
+	struct http_request *r;
+	struct store *s;
+	struct policy_grant grant;
+	struct store_access rec;
+	bool have_grant;
+};
+
+static int64_t now_ms(struct http_request *r)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	/* The test clock shifts whole seconds; keep the milliseconds. */
+	return api_now(r) * 1000 + tv.tv_usec / 1000;
+}
+
+/* Writes the access record; false (after replying 503) when it cannot be
+ * made durable: then nothing else may be sent. */
+static bool record(struct corridor *c, const char *outcome, int status)
+{
+	struct vis_error e = {0};
+	snprintf(c->rec.outcome, sizeof c->rec.outcome, "%s", outcome);
+	c->rec.status = status;
+	c->rec.at = now_ms(c->r);
+	if (audit_append(c->s, &c->rec, &e) != VIS_OK) {
+		http_reply_internal(c->r, &(struct vis_error){VIS_ERR_STORE, "access trail not writable"});
+		return false;
+	}
+	return true;
+}
+
+static void refuse(struct corridor *c, int status, const char *code, const char *message)
+{
+	char outcome[32];
+	snprintf(outcome, sizeof outcome, "refused:%s", code);
+	if (record(c, outcome, status))
+		http_reply_error(c->r, status, code, message);
+}
+
+/* Fills the access record's who/why and resolves the grant.  Returns false
+ * after replying. */
+static bool corridor_open(struct corridor *c, struct http_request *r, const char *operation,
+			  int64_t purpose_id, const char *case_ref)
+{
+	memset(c, 0, sizeof *c);
+	c->r = r;
+	if (!(c->s = api_store(r)))
+		return false;
+	const struct store_account *a = &r->auth.account;
+	struct store_access *rec = &c->rec;
+	rec->account_id = a->id;
+	snprintf(rec->username, sizeof rec->username, "%s", a->username);
+	rec->ente_id = a->ente_id;
+	rec->purpose_id = purpose_id;
+	snprintf(rec->case_ref, sizeof rec->case_ref, "%s", case_ref ? case_ref : "");
+	snprintf(rec->ip, sizeof rec->ip, "%s", r->ip);
+	snprintf(rec->operation, sizeof rec->operation, "%s", operation);
+	/* An API client acts for a person of its body, who must be named. */
+	if (r->auth.via_token) {
+		const char *who = http_header(r, "X-Visura-On-Behalf-Of");
+		if (!who || !*who || strlen(who) >= sizeof rec->on_behalf_of ||
+		    !utf8_valid(who, strlen(who))) {
+			refuse(c, 400, "on_behalf_of_required",
+			       "API clients must name the end user in X-Visura-On-Behalf-Of");
+			return false;
+		}
+		snprintf(rec->on_behalf_of, sizeof rec->on_behalf_of, "%s", who);
+	}
+	if (case_ref && (strlen(case_ref) > 100 || !utf8_valid(case_ref, strlen(case_ref)))) {
+		refuse(c, 400, "invalid_request", "'case_ref' must be text of at most 100 bytes");
+		return false;
+	}
+	struct policy_refusal why;
+	struct vis_error e = {0};
+	if (!policy_grant_for(c->s, a, purpose_id, app_today(r->app), &c->grant, &why, &e)) {
+		if (why.status >= 500) {
+			http_reply_internal(r, &e);
+			return false;
+		}
+		refuse(c, why.status, why.code, why.message);
+		return false;
+	}
+	c->have_grant = true;
+	rec->convenzione_id = c->grant.conv.id;
+	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
+	return true;
+}
+
+/* Sends a query's outcome: records it, then answers. */
+static void corridor_close(struct corridor *c, struct query_ctx *q, enum query_status st)
+{
+	struct http_request *r = c->r;
+	snprintf(c->rec.subjects, sizeof c->rec.subjects, "%s", q->subjects);
+	switch (st) {
+	case QUERY_OK:
+		if (!record(c, "ok", 200)) {
+			json_decref(q->body);
+			return;
+		}
+		json_object_set_new(q->body, "access_id", json_integer(c->rec.id));
+		json_object_set_new(q->body, "purpose", json_pack("{s:I,s:s}", "id",
+			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
+		http_reply_json(r, 200, q->body);
+		return;
+	case QUERY_NOT_FOUND:
+		if (record(c, "not_found", 404))
+			http_reply_error(r, 404, "not_found",
+					 "no person found within the agreement's municipalities");
+		return;
+	case QUERY_TOO_BROAD:
+		if (record(c, "too_broad", 422))
+			http_reply_error(r, 422, "query_too_broad", q->message);
+		return;
+	case QUERY_INVALID:
+		refuse(c, 400, "invalid_request", q->message);
+		return;
+	case QUERY_NOT_PERMITTED:
+		refuse(c, 403, "category_not_permitted", q->message);
+		return;
+	case QUERY_FAILED:
+		json_decref(q->body);
+		http_reply_internal(r, &q->err);
+		return;
+	}
+}
+
+static int64_t purpose_param(struct http_request *r, const char *v)
+{
+	(void)r;
+	if (!v || !*v || strlen(v) > 18)
+		return 0;
+	char *end;
+	long long id = strtoll(v, &end, 10);
+	return *end || id <= 0 ? -1 : id;
+}
+
+static bool as_of_param(struct corridor *c, const char *v, int *out)
+{
+	*out = 0;
+	if (!v || !*v)
+		return true;
+	if (!date_parse(v, strlen(v), out)) {
+		refuse(c, 400, "invalid_request", "'as_of' must be YYYY-MM-DD");
+		return false;
+	}
+	return true;
+}
+
+static bool mode_allows_data(struct corridor *c)
+{
+	if (!c->grant.verify_only)
+		return true;
+	refuse(c, 403, "mode_verify_only",
+	       "the agreement allows only the verification of declared facts");
+	return false;
+}
+
+static void query_init(struct query_ctx *q, struct corridor *c, int as_of)
+{
+	memset(q, 0, sizeof *q);
+	q->s = c->s;
+	q->rd = c->r->app->rd;
+	q->grant = &c->grant;
+	q->as_of = as_of;
+}
+
+/* The normalised query parameters of a consultation, for the record. */
+static void note_query(struct corridor *c, const char *cf, const char *as_of)
+{
+	snprintf(c->rec.query, sizeof c->rec.query, "cf=%.16s as_of=%.10s", cf ? cf : "",
+		 as_of ? as_of : "");
+}
+
+void api_persons_search(struct http_request *r)
+{
+	struct corridor c;
+	const char *purpose = http_query(r, "purpose");
+	if (!corridor_open(&c, r, "search", purpose_param(r, purpose), http_query(r, "case_ref")))
+		return;
+	if (!mode_allows_data(&c))
+		return;
+	struct query_search p = {0};
+	const char *cf = http_query(r, "cf"), *surname = http_query(r, "surname");
+	const char *name = http_query(r, "name"), *bd = http_query(r, "birth_date");
+	const char *by = http_query(r, "birth_year"), *comune = http_query(r, "comune");
+	const char *street = http_query(r, "street");
+	char q1[300];
+	snprintf(q1, sizeof q1, "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s birth_year=%.4s comune=%.6s",
+		 cf ? cf : "", surname ? surname : "", name ? name : "", bd ? bd : "",
+		 by ? by : "", comune ? comune : "");
+	snprintf(c.rec.query, sizeof c.rec.query, "%s", q1);
+	if (street) {
+		refuse(&c, 400, "invalid_request",
+		       "no search by address: lists of people are a formal request to the registry office");
+		return;
+	}
+	if (cf && *cf) {
+		if (strlen(cf) != 16) {
+			refuse(&c, 400, "invalid_request", "'cf' must be a 16-character codice fiscale");
+			return;
+		}
+		snprintf(p.cf, sizeof p.cf, "%s", cf);
+	} else {
+		if (!surname || !name || strlen(surname) > 100 || strlen(name) > 100) {
+			refuse(&c, 400, "invalid_request",
+			       "search by 'cf', or by 'surname' and 'name' with 'birth_date', "
+			       "'birth_year' or 'comune'");
+			return;
+		}
+		snprintf(p.surname, sizeof p.surname, "%s", surname);
+		snprintf(p.name, sizeof p.name, "%s", name);
+		if (bd && *bd && !date_parse(bd, strlen(bd), &p.birth_date)) {
+			refuse(&c, 400, "invalid_request", "'birth_date' must be YYYY-MM-DD");
+			return;
+		}
+		if (by && *by) {
+			char *end;
+			long y = strtol(by, &end, 10);
+			if (*end || strlen(by) != 4 || y < 1800 || y > 2999) {
+				refuse(&c, 400, "invalid_request", "'birth_year' must be a year YYYY");
+				return;
+			}
+			p.birth_year = (int)y;
+		}
+		if (comune && *comune) {
+			if (strlen(comune) != 6 || strspn(comune, "0123456789") != 6) {
+				refuse(&c, 400, "invalid_request", "'comune' must be a 6-digit ISTAT code");
+				return;
+			}
+			snprintf(p.comune, sizeof p.comune, "%s", comune);
+		}
+	}
+	struct query_ctx q;
+	query_init(&q, &c, 0);
+	corridor_close(&c, &q, query_search(&q, &p));
+}
+
+typedef enum query_status (*consult_fn)(struct query_ctx *q, const char *cf);
+
+static void consult(struct http_request *r, const char *operation, consult_fn fn)
+{
+	struct corridor c;
+	if (!corridor_open(&c, r, operation, purpose_param(r, http_query(r, "purpose")),
+			   http_query(r, "case_ref")))
+		return;
+	const char *as_of_s = http_query(r, "as_of");
+	note_query(&c, r->params[0], as_of_s);
+	int as_of;
+	if (!mode_allows_data(&c) || !as_of_param(&c, as_of_s, &as_of))
+		return;
+	struct query_ctx q;
+	query_init(&q, &c, as_of);
+	corridor_close(&c, &q, fn(&q, r->params[0]));
+}
+
+void api_person_get(struct http_request *r)
+{
+	consult(r, "consult", query_person);
+}
+
+void api_person_household(struct http_request *r)
+{
+	consult(r, "household", query_household);
+}
+
+void api_person_history(struct http_request *r)
+{
+	consult(r, "history", query_history);
+}
+
+void api_verify(struct http_request *r)
+{
+	json_t *body = http_body_object(r);
+	if (!body)
+		return;
+	json_t *pid = json_object_get(body, "purpose");
+	const char *case_ref = json_string_value(json_object_get(body, "case_ref"));
+	struct corridor c;
+	if (!corridor_open(&c, r, "verify", json_is_integer(pid) ? json_integer_value(pid) : 0,
+			   case_ref))
+		return;
+	const char *cf = json_string_value(json_object_get(body, "codice_fiscale"));
+	const char *as_of_s = json_string_value(json_object_get(body, "as_of"));
+	note_query(&c, cf, as_of_s);
+	int as_of;
+	if (!as_of_param(&c, as_of_s, &as_of))
+		return;
+	if (!cf || strlen(cf) != 16) {
+		refuse(&c, 400, "invalid_request", "'codice_fiscale' must be a 16-character code");
+		return;
+	}
+	/* The facts checked are part of the record; their values are not. */
+	json_t *declared = json_object_get(body, "declared");
+	if (json_is_object(declared)) {
+		size_t len = strlen(c.rec.query);
+		const char *key;
+		json_t *v;
+		json_object_foreach(declared, key, v) {
+			int n = snprintf(c.rec.query + len, sizeof c.rec.query - len, " %s", key);
+			if (n < 0 || (size_t)n >= sizeof c.rec.query - len)
+				break;
+			len += (size_t)n;
+		}
+	}
+	struct query_ctx q;
+	query_init(&q, &c, as_of);
+	corridor_close(&c, &q, query_verify(&q, cf, declared));
+}

@@ -1,0 +1,129 @@
+#include "policy/policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "refdata/refdata.h"
+
+static const char *const cat_names[] = {"identity", "residence", "family", "parentage",
+					"citizenship", "civil_status", "vital_status", "history"};
+#define NCATS (sizeof cat_names / sizeof cat_names[0])
+
+bool policy_categories_parse(const char *list, unsigned *out)
+{
+	*out = 0;
+	const char *p = list;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		bool known = false;
+		for (size_t i = 0; i < NCATS; i++) {
+			if (strlen(cat_names[i]) == n && !strncmp(cat_names[i], p, n)) {
+				*out |= 1u << i;
+				known = true;
+			}
+		}
+		if (!known)
+			return false;
+		p += n + (end ? 1 : 0);
+		if (end && !*p)
+			return false;
+	}
+	return true;
+}
+
+void policy_categories_format(unsigned mask, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < NCATS; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		int n = snprintf(out + len, cap - len, "%s%s", len ? "," : "", cat_names[i]);
+		if (n < 0 || (size_t)n >= cap - len)
+			return;
+		len += (size_t)n;
+	}
+}
+
+static bool refuse(struct policy_refusal *why, int status, const char *code, const char *msg)
+{
+	why->status = status;
+	why->code = code;
+	why->message = msg;
+	return false;
+}
+
+bool policy_grant_for(struct store *s, const struct store_account *a, int64_t purpose_id,
+		      int today, struct policy_grant *out, struct policy_refusal *why,
+		      struct vis_error *e)
+{
+	bool found;
+	memset(out, 0, sizeof *out);
+	if (purpose_id <= 0)
+		return refuse(why, 400, "purpose_required",
+			      "every request for personal data must declare one of the agreement's purposes");
+	if (store_rec_get(s, STORE_PURPOSE, "id", NULL, purpose_id, &out->purpose, &found, e))
+		return refuse(why, 503, "service_unavailable", "the database is unreachable");
+	if (found && store_rec_get(s, STORE_CONVENZIONE, "id", NULL, out->purpose.convenzione_id,
+				   &out->conv, &found, e))
+		return refuse(why, 503, "service_unavailable", "the database is unreachable");
+	if (!found || out->conv.ente_id != a->ente_id || !a->ente_id)
+		return refuse(why, 403, "purpose_not_allowed",
+			      "this purpose is not one of your body's agreements");
+	if (strcmp(out->conv.state, "active"))
+		return refuse(why, 403, "agreement_not_active", "the agreement is suspended or ended");
+	if (today < out->conv.valid_from || (out->conv.valid_to && today > out->conv.valid_to))
+		return refuse(why, 403, "agreement_not_active", "the agreement is not in force today");
+	if (!policy_categories_parse(out->conv.profile, &out->categories))
+		return refuse(why, 500, "internal_error", "the agreement's profile is damaged");
+	out->verify_only = !strcmp(out->conv.mode, "verify_only");
+	return true;
+}
+
+bool policy_covers(const struct policy_grant *g, const char *comune)
+{
+	size_t n = strlen(comune);
+	if (n != 6)
+		return false;
+	for (const char *p = g->conv.comuni; (p = strstr(p, comune)); p += n)
+		if ((p == g->conv.comuni || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+const char *policy_convenzione_check(const struct store_convenzione *c,
+				     const struct refdata *rd)
+{
+	unsigned cats;
+	if (strcmp(c->mode, "consult") && strcmp(c->mode, "verify_only"))
+		return "'mode' must be consult or verify_only";
+	if (strcmp(c->state, "active") && strcmp(c->state, "suspended") && strcmp(c->state, "ended"))
+		return "'state' must be active, suspended or ended";
+	if (!policy_categories_parse(c->profile, &cats) || !cats)
+		return "'profile' must list categories among identity, residence, family, parentage, "
+		       "citizenship, civil_status, vital_status, history";
+	if (!c->valid_from || (c->valid_to && c->valid_to < c->valid_from))
+		return "'valid_to' is before 'valid_from'";
+	if (c->max_results < 1 || c->max_results > 100)
+		return "'max_results' must be 1 to 100";
+	if (c->per_minute < 1 || c->per_minute > 10000 || c->per_day < 1 || c->per_day > 1000000)
+		return "'per_minute' (1-10000) and 'per_day' (1-1000000) are required";
+	const char *p = c->comuni;
+	if (!*p)
+		return "'comuni' must list at least one municipality";
+	while (*p) {
+		char code[7];
+		size_t n = strcspn(p, ",");
+		if (n != 6)
+			return "'comuni' must be 6-digit ISTAT codes separated by ','";
+		memcpy(code, p, 6);
+		code[6] = '\0';
+		if (!refdata_comune_by_istat(rd, code, 0))
+			return "'comuni' holds an unknown ISTAT code";
+		p += n;
+		if (*p == ',' && !*++p)
+			return "'comuni' ends with ','";
+	}
+	return NULL;
+}

@@ -1,0 +1,546 @@
+#include "query/query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf/cf.h"
+#include "common/date.h"
+#include "common/text.h"
+#include "refdata/refdata.h"
+
+/* Candidates read for a one-typo search before giving up as too broad. */
+#define FUZZY_SCAN 2000
+
+bool query_within_one_edit(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > lb + 1 || lb > la + 1)
+		return false;
+	size_t i = 0;
+	while (i < la && i < lb && a[i] == b[i])
+		i++;
+	if (la == lb) /* one substitution at i, or equal */
+		return i == la || !strcmp(a + i + 1, b + i + 1);
+	if (la > lb) /* deletion from a */
+		return !strcmp(a + i + 1, b + i);
+	return !strcmp(a + i, b + i + 1);
+}
+
+static json_t *date_json(int d)
+{
+	char buf[11];
+	if (!d)
+		return json_null();
+	date_format(d, buf);
+	return json_string(buf);
+}
+
+static json_t *place_json(const struct refdata *rd, const char *code, int date)
+{
+	const char *name = NULL;
+	if (strlen(code) == 6) {
+		const struct ref_comune *c = refdata_comune_by_istat(rd, code, date);
+		name = c ? c->name : NULL;
+	} else if (code[0]) {
+		const struct ref_stato *s = refdata_stato_by_istat(rd, code);
+		name = s ? s->name : NULL;
+	}
+	return json_pack("{s:s,s:s?}", "code", code, "name", name);
+}
+
+static const char *civil_label(int code)
+{
+	switch (code) {
+	case 1: return "celibe/nubile";
+	case 2: return "coniugato/a";
+	case 3: return "vedovo/a";
+	case 4: return "divorziato/a";
+	case 6: return "unito/a civilmente";
+	case 7: return "libero/a per decesso dell'unito civilmente";
+	case 8: return "libero/a per scioglimento dell'unione";
+	default: return "non classificabile";
+	}
+}
+
+static const char *vital(const struct store_person *p, int on)
+{
+	if (!p->canc_reason || (on && p->canc_date > on))
+		return "registered";
+	switch (p->canc_reason) {
+	case 1: case 2: return "deceased";
+	case 3: return "emigrated";
+	case 8: return "emigrated_abroad";
+	default: return "cancelled";
+	}
+}
+
+/* The view of one person version with the categories of the grant. */
+static json_t *person_view(struct query_ctx *q, const struct store_person *p)
+{
+	unsigned cats = q->grant->categories;
+	json_t *j = json_object();
+	json_object_set_new(j, "comune", place_json(q->rd, p->comune, p->valid_from));
+	json_object_set_new(j, "valid_from", date_json(p->valid_from));
+	json_object_set_new(j, "valid_to", date_json(p->valid_to));
+	if (cats & CAT_IDENTITY) {
+		char sex[2] = {p->sex, 0};
+		json_object_set_new(j, "identity", json_pack(
+			"{s:s,s:s,s:s,s:s,s:o,s:o}", "codice_fiscale", p->cf, "surname", p->surname,
+			"name", p->name, "sex", sex, "birth_date", date_json(p->birth_date),
+			"birth_place", place_json(q->rd, p->birth_place, p->birth_date)));
+	}
+	if (cats & CAT_RESIDENCE) {
+		json_t *res = json_pack("{s:i,s:o}", "registration_reason", p->reg_reason,
+					"registration_date", date_json(p->reg_date));
+		struct store_family f;
+		bool found = false;
+		if (p->family_id[0] &&
+		    store_family_get(q->s, p->comune, p->family_id, q->as_of, &f, &found, &q->err) == VIS_OK &&
+		    found) {
+			json_object_set_new(res, "address", json_pack(
+				"{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "dug", f.dug, "street", f.street,
+				"civic", f.civic ? json_integer(f.civic) : json_null(),
+				"civic_ext", f.civic_ext, "scala", f.scala, "interno", f.interno,
+				"cap", f.cap, "locality", f.locality));
+			json_object_set_new(res, "address_since", date_json(f.valid_from));
+		}
+		json_object_set_new(j, "residence", res);
+	}
+	if ((cats & CAT_FAMILY) && p->family_id[0])
+		json_object_set_new(j, "family", json_pack("{s:s,s:i}", "household_id", p->family_id,
+							   "relationship", p->relationship));
+	if (cats & CAT_PARENTAGE)
+		json_object_set_new(j, "parentage", json_pack("{s:s?,s:s?}",
+			"father", p->father_cf[0] ? p->father_cf : NULL,
+			"mother", p->mother_cf[0] ? p->mother_cf : NULL));
+	if (cats & CAT_CITIZENSHIP) {
+		json_t *arr = json_array();
+		char code[4];
+		for (const char *c = p->citizenships; *c;) {
+			size_t n = strcspn(c, ",");
+			snprintf(code, sizeof code, "%.*s", (int)(n < 3 ? n : 3), c);
+			json_array_append_new(arr, place_json(q->rd, code, 0));
+			c += n + (c[n] == ',');
+		}
+		json_object_set_new(j, "citizenship", arr);
+	}
+	if (cats & CAT_CIVIL_STATUS)
+		json_object_set_new(j, "civil_status", json_pack("{s:i,s:s,s:o}", "code", p->civil_status,
+			"label", civil_label(p->civil_status), "date", date_json(p->civil_status_date)));
+	if (cats & CAT_VITAL_STATUS) {
+		json_t *v = json_pack("{s:s}", "status", vital(p, q->as_of));
+		if (p->canc_reason && (!q->as_of || p->canc_date <= q->as_of)) {
+			json_object_set_new(v, "cancellation_reason", json_integer(p->canc_reason));
+			json_object_set_new(v, "date", date_json(p->canc_date));
+			if (p->destination[0])
+				json_object_set_new(v, "destination", place_json(q->rd, p->destination, 0));
+		}
+		json_object_set_new(j, "vital_status", v);
+	}
+	return j;
+}
+
+static void add_subject(struct query_ctx *q, const char *cf)
+{
+	size_t len = strlen(q->subjects), n = strlen(cf);
+	if (strstr(q->subjects, cf))
+		return;
+	if (len + n + 2 > sizeof q->subjects)
+		return;
+	if (len)
+		q->subjects[len++] = ',';
+	memcpy(q->subjects + len, cf, n + 1);
+	q->nsubjects++;
+}
+
+/* ---- finding the one person a codice fiscale names, within the grant ---- */
+
+struct pick {
+	struct query_ctx *q;
+	struct store_person best;
+	bool found;
+};
+
+static int pick_covered(void *ctx, const struct store_person *p)
+{
+	struct pick *pk = ctx;
+	if (!policy_covers(pk->q->grant, p->comune))
+		return 0;
+	/* Registered first (the query orders them so), else the first. */
+	if (!pk->found) {
+		pk->best = *p;
+		pk->found = true;
+	}
+	return 0;
+}
+
+static enum query_status find_person(struct query_ctx *q, const char *cf,
+				     struct store_person *out)
+{
+	struct pick pk = {.q = q};
+	if (cf_decode(cf, strlen(cf), NULL) != CF_OK) {
+		q->message = "not a valid codice fiscale";
+		return QUERY_INVALID;
+	}
+	char upper[17];
+	snprintf(upper, sizeof upper, "%s", cf);
+	for (char *c = upper; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 32);
+	if (store_person_versions_at(q->s, upper, q->as_of, pick_covered, &pk, &q->err))
+		return QUERY_FAILED;
+	if (!pk.found)
+		return QUERY_NOT_FOUND;
+	*out = pk.best;
+	return QUERY_OK;
+}
+
+/* ---- search ---- */
+
+struct collect {
+	struct query_ctx *q;
+	const struct query_search *p;
+	const char *fuzzy_surname;   /* compare with one edit allowed */
+	const char *fuzzy_name;
+	struct store_person *rows;
+	int n, cap, scanned;
+};
+
+static int collect_row(void *ctx, const struct store_person *p)
+{
+	struct collect *c = ctx;
+	c->scanned++;
+	if (!policy_covers(c->q->grant, p->comune))
+		return 0;
+	if (c->fuzzy_surname) {
+		char key[STORE_NAME_MAX];
+		if (text_fold_letters(p->surname, strlen(p->surname), key, sizeof key) < 0 ||
+		    !query_within_one_edit(key, c->fuzzy_surname))
+			return 0;
+	}
+	if (c->fuzzy_name) {
+		char key[STORE_NAME_MAX];
+		if (text_fold_letters(p->name, strlen(p->name), key, sizeof key) < 0 ||
+		    !query_within_one_edit(key, c->fuzzy_name))
+			return 0;
+	}
+	if (c->n < c->cap)
+		c->rows[c->n] = *p;
+	c->n++;
+	return 0;
+}
+
+static enum query_status search_results(struct query_ctx *q, struct collect *c, bool fuzzy)
+{
+	int cap = q->grant->conv.max_results;
+	if (c->n > cap) {
+		q->message = "the search matches more persons than the agreement allows: narrow it";
+		return QUERY_TOO_BROAD;
+	}
+	if (c->n == 0)
+		return QUERY_NOT_FOUND;
+	json_t *arr = json_array();
+	for (int i = 0; i < c->n; i++) {
+		json_array_append_new(arr, person_view(q, &c->rows[i]));
+		add_subject(q, c->rows[i].cf);
+	}
+	q->body = json_pack("{s:o,s:i,s:b}", "results", arr, "count", c->n, "approximate", fuzzy);
+	return QUERY_OK;
+}
+
+enum query_status query_search(struct query_ctx *q, const struct query_search *p)
+{
+	if (!(q->grant->categories & CAT_IDENTITY)) {
+		q->message = "the agreement's profile does not include identity data";
+		return QUERY_NOT_PERMITTED;
+	}
+	if (p->cf[0]) {
+		struct store_person person;
+		enum query_status st = find_person(q, p->cf, &person);
+		if (st != QUERY_OK)
+			return st;
+		add_subject(q, person.cf);
+		json_t *arr = json_array();
+		json_array_append_new(arr, person_view(q, &person));
+		q->body = json_pack("{s:o,s:i,s:b}", "results", arr, "count", 1, "approximate", 0);
+		return QUERY_OK;
+	}
+	struct store_search s = {.mode = STORE_SEARCH_EXACT, .birth_date = p->birth_date,
+				 .birth_year = p->birth_year};
+	snprintf(s.comune, sizeof s.comune, "%s", p->comune);
+	int sk = text_fold_letters(p->surname, strlen(p->surname), s.surname_key, sizeof s.surname_key);
+	int nk = text_fold_letters(p->name, strlen(p->name), s.name_key, sizeof s.name_key);
+	if (sk < 2 || nk < 2 || !text_name_valid(p->surname, strlen(p->surname)) ||
+	    !text_name_valid(p->name, strlen(p->name))) {
+		q->message = "search by codice fiscale, or by surname and name (letters only, no "
+			     "wildcards) plus birth date, birth year or municipality";
+		return QUERY_INVALID;
+	}
+	if (!p->birth_date && !p->birth_year && !p->comune[0]) {
+		q->message = "a name search needs a birth date, a birth year or a municipality too";
+		return QUERY_INVALID;
+	}
+	int cap = q->grant->conv.max_results;
+	struct collect c = {.q = q, .p = p, .cap = cap + 1};
+	c.rows = calloc((size_t)c.cap, sizeof *c.rows);
+	if (!c.rows) {
+		vis_error_set(&q->err, VIS_ERR_NOMEM, "out of memory");
+		return QUERY_FAILED;
+	}
+	enum query_status st = QUERY_FAILED;
+	/* Exact first; the store is asked for one row past what the cap can
+	 * show, after the municipality filter. */
+	s.limit = FUZZY_SCAN;
+	if (store_person_search(q->s, &s, collect_row, &c, &q->err))
+		goto out;
+	bool fuzzy = false;
+	if (c.n == 0) {
+		/* One typo: in the name (surname exact), then in the surname. */
+		fuzzy = true;
+		s.mode = STORE_SEARCH_SURNAME;
+		c.fuzzy_name = s.name_key;
+		if (store_person_search(q->s, &s, collect_row, &c, &q->err))
+			goto out;
+		c.fuzzy_name = NULL;
+		s.mode = STORE_SEARCH_NAME;
+		c.fuzzy_surname = s.surname_key;
+		if (store_person_search(q->s, &s, collect_row, &c, &q->err))
+			goto out;
+	}
+	st = search_results(q, &c, fuzzy);
+out:
+	free(c.rows);
+	return st;
+}
+
+/* ---- consultation ---- */
+
+static enum query_status need(struct query_ctx *q, unsigned cat, const char *what)
+{
+	if (q->grant->categories & cat)
+		return QUERY_OK;
+	q->message = what;
+	return QUERY_NOT_PERMITTED;
+}
+
+enum query_status query_person(struct query_ctx *q, const char *cf)
+{
+	struct store_person p;
+	enum query_status st = need(q, CAT_IDENTITY, "the profile does not include identity data");
+	if (st == QUERY_OK)
+		st = find_person(q, cf, &p);
+	if (st != QUERY_OK)
+		return st;
+	add_subject(q, p.cf);
+	q->body = json_pack("{s:o,s:o}", "person", person_view(q, &p), "as_of",
+			    date_json(q->as_of));
+	return q->err.code ? QUERY_FAILED : QUERY_OK;
+}
+
+struct members {
+	struct query_ctx *q;
+	json_t *arr;
+};
+
+static int add_member(void *ctx, const struct store_person *p)
+{
+	struct members *m = ctx;
+	json_t *v = person_view(m->q, p);
+	json_object_set_new(v, "relationship", json_integer(p->relationship));
+	json_array_append_new(m->arr, v);
+	add_subject(m->q, p->cf);
+	return 0;
+}
+
+enum query_status query_household(struct query_ctx *q, const char *cf)
+{
+	struct store_person p;
+	enum query_status st = need(q, CAT_FAMILY, "the profile does not include family data");
+	if (st == QUERY_OK)
+		st = find_person(q, cf, &p);
+	if (st != QUERY_OK)
+		return st;
+	if (!p.family_id[0])
+		return QUERY_NOT_FOUND;
+	struct store_family f;
+	bool found;
+	if (store_family_get(q->s, p.comune, p.family_id, q->as_of, &f, &found, &q->err))
+		return QUERY_FAILED;
+	if (!found)
+		return QUERY_NOT_FOUND;
+	struct members m = {q, json_array()};
+	add_subject(q, p.cf);
+	if (store_family_members(q->s, p.comune, p.family_id, q->as_of, add_member, &m, &q->err)) {
+		json_decref(m.arr);
+		return QUERY_FAILED;
+	}
+	q->body = json_pack("{s:s,s:i,s:s?,s:o,s:o,s:o}", "household_id", f.id, "kind", f.kind,
+			    "convivenza", f.convivenza[0] ? f.convivenza : NULL,
+			    "since", date_json(f.valid_from), "members", m.arr,
+			    "as_of", date_json(q->as_of));
+	return QUERY_OK;
+}
+
+enum query_status query_history(struct query_ctx *q, const char *cf)
+{
+	struct store_person p;
+	enum query_status st = need(q, CAT_HISTORY, "the profile does not include history");
+	if (st == QUERY_OK)
+		st = need(q, CAT_IDENTITY, "the profile does not include identity data");
+	if (st == QUERY_OK)
+		st = find_person(q, cf, &p);
+	if (st != QUERY_OK)
+		return st;
+	struct members m = {q, json_array()};
+	int as_of = q->as_of;
+	q->as_of = 0;
+	if (store_person_history(q->s, p.comune, p.id, add_member, &m, &q->err)) {
+		json_decref(m.arr);
+		return QUERY_FAILED;
+	}
+	q->as_of = as_of;
+	q->body = json_pack("{s:o}", "versions", m.arr);
+	return QUERY_OK;
+}
+
+/* ---- verification of declared facts ---- */
+
+static void fact(json_t *facts, const char *name, bool permitted, bool match)
+{
+	json_object_set_new(facts, name, json_string(!permitted ? "not_permitted"
+							: match ? "match" : "mismatch"));
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	char ka[256], kb[256];
+	return text_fold_letters(a, strlen(a), ka, sizeof ka) >= 0 &&
+	       text_fold_letters(b, strlen(b), kb, sizeof kb) >= 0 && !strcmp(ka, kb) && ka[0];
+}
+
+struct cfset {
+	char list[2048];
+	int n;
+};
+
+static int collect_cf(void *ctx, const struct store_person *p)
+{
+	struct cfset *c = ctx;
+	size_t len = strlen(c->list);
+	snprintf(c->list + len, sizeof c->list - len, "%s%s", len ? "," : "", p->cf);
+	c->n++;
+	return 0;
+}
+
+static bool household_matches(struct query_ctx *q, const struct store_person *p, json_t *declared)
+{
+	struct cfset c = {.n = 0};
+	if (!p->family_id[0] || !json_is_array(declared) ||
+	    store_family_members(q->s, p->comune, p->family_id, q->as_of, collect_cf, &c, &q->err))
+		return false;
+	if ((int)json_array_size(declared) != c.n)
+		return false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(declared, i, v) {
+		const char *cf = json_string_value(v);
+		if (!cf || strlen(cf) != 16 || !strstr(c.list, cf))
+			return false;
+	}
+	return true;
+}
+
+static bool residence_matches(struct query_ctx *q, const struct store_person *p, json_t *d)
+{
+	struct store_family f;
+	bool found;
+	if (!json_is_object(d) || p->canc_reason || !p->family_id[0] ||
+	    store_family_get(q->s, p->comune, p->family_id, q->as_of, &f, &found, &q->err) || !found)
+		return false;
+	const char *comune = json_string_value(json_object_get(d, "comune"));
+	const char *street = json_string_value(json_object_get(d, "street"));
+	json_t *civic = json_object_get(d, "civic");
+	if (!comune || strcmp(comune, p->comune) || !street || !same_text(street, f.street))
+		return false;
+	if (civic && !(json_is_integer(civic) && json_integer_value(civic) == f.civic))
+		return false;
+	return true;
+}
+
+static bool civil_matches(int code, const char *declared)
+{
+	if (!strcmp(declared, "married")) return code == 2;
+	if (!strcmp(declared, "widowed")) return code == 3;
+	if (!strcmp(declared, "civil_union")) return code == 6;
+	if (!strcmp(declared, "free")) return code == 1 || code == 4 || code == 7 || code == 8;
+	if (!strcmp(declared, "divorced")) return code == 4;
+	return false;
+}
+
+enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *declared)
+{
+	static const char *const known[] = {"surname", "name", "sex", "birth_date", "birth_place",
+					    "residence", "household", "citizenship", "civil_status",
+					    "alive", "father", "mother", NULL};
+	if (!json_is_object(declared) || json_object_size(declared) == 0) {
+		q->message = "'declared' must be an object with at least one fact";
+		return QUERY_INVALID;
+	}
+	const char *key;
+	json_t *val;
+	json_object_foreach(declared, key, val) {
+		bool ok = false;
+		for (const char *const *k = known; *k; k++)
+			ok = ok || !strcmp(*k, key);
+		if (!ok) {
+			q->message = "'declared' holds an unknown fact";
+			return QUERY_INVALID;
+		}
+	}
+	struct store_person p;
+	enum query_status st = find_person(q, cf, &p);
+	if (st != QUERY_OK)
+		return st;
+	add_subject(q, p.cf);
+	unsigned cats = q->grant->categories;
+	json_t *facts = json_object();
+	json_object_foreach(declared, key, val) {
+		const char *sv = json_string_value(val);
+		bool id = cats & CAT_IDENTITY;
+		if (!strcmp(key, "surname"))
+			fact(facts, key, id, sv && same_text(sv, p.surname));
+		else if (!strcmp(key, "name"))
+			fact(facts, key, id, sv && same_text(sv, p.name));
+		else if (!strcmp(key, "sex"))
+			fact(facts, key, id, sv && strlen(sv) == 1 && sv[0] == p.sex);
+		else if (!strcmp(key, "birth_date")) {
+			int d;
+			fact(facts, key, id, sv && date_parse(sv, strlen(sv), &d) && d == p.birth_date);
+		} else if (!strcmp(key, "birth_place"))
+			fact(facts, key, id, sv && !strcmp(sv, p.birth_place));
+		else if (!strcmp(key, "residence"))
+			fact(facts, key, cats & CAT_RESIDENCE, (cats & CAT_RESIDENCE) && residence_matches(q, &p, val));
+		else if (!strcmp(key, "household"))
+			fact(facts, key, cats & CAT_FAMILY, (cats & CAT_FAMILY) && household_matches(q, &p, val));
+		else if (!strcmp(key, "citizenship"))
+			fact(facts, key, cats & CAT_CITIZENSHIP,
+			     sv && strlen(sv) == 3 && strstr(p.citizenships, sv) != NULL);
+		else if (!strcmp(key, "civil_status"))
+			fact(facts, key, cats & CAT_CIVIL_STATUS, sv && civil_matches(p.civil_status, sv));
+		else if (!strcmp(key, "alive")) {
+			bool dead = p.canc_reason == 1 || p.canc_reason == 2;
+			fact(facts, key, cats & CAT_VITAL_STATUS, json_is_boolean(val) &&
+			     json_is_true(val) == !dead);
+		} else if (!strcmp(key, "father"))
+			fact(facts, key, cats & CAT_PARENTAGE, sv && !strcmp(sv, p.father_cf));
+		else if (!strcmp(key, "mother"))
+			fact(facts, key, cats & CAT_PARENTAGE, sv && !strcmp(sv, p.mother_cf));
+	}
+	if (q->err.code) {
+		json_decref(facts);
+		return QUERY_FAILED;
+	}
+	q->body = json_pack("{s:o,s:o}", "facts", facts, "as_of", date_json(q->as_of));
+	return QUERY_OK;
+}

@@ -1,0 +1,63 @@
+/* query — the register as an external body sees it: searches, consultation
+ * of a person, their household and history (each "as of" a date), and the
+ * verification of declared facts, all bounded by a policy grant.
+ *
+ * Owns: the search rules (no wildcards, no surname-only, one typo tolerated
+ * when nothing matches exactly, a cap on results) and the JSON views of
+ * register records.  A view holds only the categories the grant allows:
+ * fields outside the profile are never read into it. */
+#ifndef VISURA_QUERY_QUERY_H
+#define VISURA_QUERY_QUERY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+struct refdata;
+
+enum query_status {
+	QUERY_OK,
+	QUERY_NOT_FOUND,
+	QUERY_TOO_BROAD,
+	QUERY_INVALID,        /* bad parameters: see `message` */
+	QUERY_NOT_PERMITTED,  /* a category outside the profile */
+	QUERY_FAILED,         /* the store failed: see the vis_error */
+};
+
+struct query_ctx {
+	struct store *s;
+	const struct refdata *rd;
+	const struct policy_grant *grant;
+	int as_of;                  /* YYYYMMDD, 0 = now */
+	/* results */
+	json_t *body;               /* owned by the caller after the call */
+	char subjects[2048];        /* codici fiscali returned or consulted */
+	int nsubjects;
+	const char *message;        /* for QUERY_INVALID / QUERY_NOT_PERMITTED */
+	struct vis_error err;
+};
+
+struct query_search {
+	char cf[17];
+	char surname[101];
+	char name[101];
+	int birth_date;
+	int birth_year;
+	char comune[7];
+};
+
+enum query_status query_search(struct query_ctx *q, const struct query_search *p);
+enum query_status query_person(struct query_ctx *q, const char *cf);
+enum query_status query_household(struct query_ctx *q, const char *cf);
+enum query_status query_history(struct query_ctx *q, const char *cf);
+/* `declared` is the JSON object of declared facts (see docs/api.md). */
+enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *declared);
+
+/* True when a and b (upper-case ASCII) differ by at most one insertion,
+ * deletion or substitution. */
+bool query_within_one_edit(const char *a, const char *b);
+
+#endif

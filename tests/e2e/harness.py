@@ -1,0 +1,658 @@
+#!/usr/bin/env python3
+"""Harness of the end-to-end tests: a real `visura serve` over HTTPS.
+
+Python 3 standard library only.  A test file does
+
+    from harness import *
+    def test_something():
+        with Server() as srv:
+            admin = srv.admin()
+            ...
+    if __name__ == "__main__":
+        run_tests(globals())
+
+and is run as `python3 test_x.py PATH/TO/visura` (VISURA_DATA_DIR set).
+
+Server   a temporary directory, `visura init` (the first admin's temporary
+         password is read from its output), `visura serve --self-signed
+         --test-clock true` on a free port, ready when /healthz answers;
+         stopped with SIGTERM and required to exit 0 with no sanitizer
+         report in its log.
+Client   one user agent: a cookie jar, the X-CSRF-Token header on every
+         state-changing request, or a bearer token.
+"""
+import base64
+import datetime
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+VISURA = None            # path of the binary, set by run_tests()
+SANITIZER_FINDINGS = []  # (log path, excerpt) of every sanitizer report seen
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "UndefinedBehaviorSanitizer", "==ERROR:")
+
+DAY = 86400
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise TestFailure(what)
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise TestFailure(f"{what}: expected {want!r}, got {got!r}")
+
+
+# ---------------------------------------------------------------- times
+
+def parse_time(s):
+    """The API's timestamps: 2026-01-02T03:04:05Z -> epoch seconds."""
+    if s is None:
+        return None
+    d = datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+    return int(d.replace(tzinfo=datetime.timezone.utc).timestamp())
+
+
+def _last_sunday(year, month):
+    nxt = datetime.date(year + (month == 12), month % 12 + 1, 1)
+    d = nxt - datetime.timedelta(days=1)
+    return d - datetime.timedelta(days=(d.weekday() - 6) % 7)
+
+
+def rome_offset(t):
+    """Europe/Rome UTC offset (seconds) at epoch t: CET, CEST from the last
+    Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC."""
+    y = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).year
+    start = datetime.datetime.combine(_last_sunday(y, 3), datetime.time(1),
+                                      datetime.timezone.utc).timestamp()
+    end = datetime.datetime.combine(_last_sunday(y, 10), datetime.time(1),
+                                    datetime.timezone.utc).timestamp()
+    return 7200 if start <= t < end else 3600
+
+
+def rome_local(t):
+    return datetime.datetime.fromtimestamp(t + rome_offset(t), datetime.timezone.utc)
+
+
+DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+# ---------------------------------------------------------------- TOTP
+
+def totp(secret_b32, t, step=30, digits=6):
+    """RFC 6238 (HMAC-SHA1) code of time t."""
+    s = secret_b32.upper().rstrip("=")
+    key = base64.b32decode(s + "=" * (-len(s) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(t) // step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    v = (struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % (10 ** digits)
+    return str(v).zfill(digits)
+
+
+# ---------------------------------------------------------------- codice fiscale
+
+_ODD = {c: v for c, v in zip("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                              [1, 0, 5, 7, 9, 13, 15, 17, 19, 21] +
+                              [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3,
+                               6, 8, 12, 14, 16, 10, 22, 25, 24, 23])}
+
+
+def _even(c):
+    return int(c) if c.isdigit() else ord(c) - 65
+
+
+def cf_with_check(first15):
+    s = sum(_ODD[c] if i % 2 == 0 else _even(c) for i, c in enumerate(first15))
+    return first15 + chr(65 + s % 26)
+
+
+_cf_counter = itertools.count(1)
+
+
+def new_cf():
+    """A valid, distinct codice fiscale (born in Modena, F257)."""
+    n = next(_cf_counter)
+    year = 50 + n % 40
+    month = "ABCDEHLMPRST"[n // 40 % 12]
+    day = 1 + n // 480 % 28
+    return cf_with_check(f"RSSMRA{year:02d}{month}{day:02d}F257")
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Result:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers          # list of (name, value)
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def code(self):
+        """The error code of an error answer, or None."""
+        if isinstance(self.json, dict) and isinstance(self.json.get("error"), dict):
+            return self.json["error"].get("code")
+        return None
+
+    def __getitem__(self, k):
+        return self.json[k]
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+def expect(res, status, code=None, what=""):
+    """Asserts the status (and the error code) of an answer."""
+    if res.status != status or (code is not None and res.code != code):
+        raise TestFailure(f"{what}: expected {status} {code or ''}, got {res.status} "
+                          f"{res.body[:400]!r}")
+    return res
+
+
+def error_shape_ok(res):
+    j = res.json
+    return (isinstance(j, dict) and list(j) == ["error"] and isinstance(j["error"], dict)
+            and isinstance(j["error"].get("code"), str) and j["error"]["code"]
+            and isinstance(j["error"].get("message"), str) and j["error"]["message"])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- the server
+
+_server_seq = itertools.count(1)
+
+
+class Server:
+    """One `visura serve` on a fresh database.  Use as a context manager."""
+
+    def __init__(self, test_clock=True, **options):
+        self.test_clock = test_clock
+        self.options = options   # max_body_kb=4 -> --max-body-kb 4
+        self.proc = None
+        self.dir = tempfile.mkdtemp(prefix="visura-e2e-")
+        self.db = os.path.join(self.dir, "visura.db")
+        self.tls_dir = os.path.join(self.dir, "tls")
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.port = None
+        self.admin_user = "admin"
+        self.admin_password = None
+        self.admin_id = None
+        self._admin = None
+        self._ctx = None
+        self._seq = itertools.count(1)
+        self.tag = f"s{next(_server_seq)}"
+
+    # ---- lifecycle
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is None:
+            self.stop()
+        else:
+            try:
+                self.stop()
+            except Exception as e:   # the first failure is the one to report
+                print(f"  (while stopping after a failure: {e})")
+            print(f"  server log: {self.log_path}")
+        if et is None and not os.environ.get("VISURA_E2E_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    def start(self):
+        p = subprocess.run([VISURA, "init", "--db", self.db], capture_output=True, text=True)
+        check(p.returncode == 0, f"visura init failed: {p.returncode}\n{p.stdout}\n{p.stderr}")
+        m = re.search(r"first admin: (\S+)\s+temporary password .*?: (\S+)\s*$", p.stdout, re.M)
+        check(m is not None, f"no first admin password in the output of init:\n{p.stdout}")
+        self.admin_user, self.admin_temp = m.group(1), m.group(2)
+        for attempt in range(5):
+            self.port = free_port()
+            args = [VISURA, "serve", "--db", self.db, "--self-signed", self.tls_dir,
+                    "--listen", f"127.0.0.1:{self.port}"]
+            if self.test_clock:
+                args += ["--test-clock", "true"]
+            for k, v in self.options.items():
+                args += ["--" + k.replace("_", "-"), str(v)]
+            self.log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+            if self._wait_ready():
+                return
+            self.proc.wait(timeout=10)
+            self.log.close()
+            self.proc = None
+        raise TestFailure(f"the server did not start; log:\n{self.log_text()[-3000:]}")
+
+    def _wait_ready(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if os.path.exists(os.path.join(self.tls_dir, "cert.pem")):
+                try:
+                    r = self.request("GET", "/healthz", timeout=2)
+                    if r.status == 200:
+                        return True
+                except (OSError, ssl.SSLError, http.client.HTTPException):
+                    pass
+            time.sleep(0.05)
+        self.proc.kill()
+        return False
+
+    def signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=20):
+        """SIGTERM; the server must exit 0 and its log hold no sanitizer
+        report."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "timeout"
+        self.proc = None
+        self.log.close()
+        self.check_log()
+        check(rc == 0, f"the server exited with {rc} after SIGTERM (log {self.log_path}):\n"
+                       f"{self.log_text()[-2000:]}")
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def check_log(self):
+        text = self.log_text()
+        for marker in SANITIZER_MARKERS:
+            i = text.find(marker)
+            if i >= 0:
+                excerpt = text[max(0, i - 200):i + 4000]
+                SANITIZER_FINDINGS.append((self.log_path, excerpt))
+                raise TestFailure(f"sanitizer report in the server log {self.log_path}:\n{excerpt}")
+
+    # ---- TLS and raw access
+
+    @property
+    def cert(self):
+        return os.path.join(self.tls_dir, "cert.pem")
+
+    def ssl_context(self):
+        """Verifies the server against its own self-signed certificate."""
+        if self._ctx is None:
+            ctx = ssl.create_default_context(cafile=self.cert)
+            ctx.check_hostname = True
+            self._ctx = ctx
+        return self._ctx
+
+    def connection(self, timeout=30):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                           context=self.ssl_context())
+
+    def tls_socket(self, context=None, timeout=10):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        try:
+            return (context or self.ssl_context()).wrap_socket(raw, server_hostname="127.0.0.1")
+        except Exception:
+            raw.close()
+            raise
+
+    def raw_exchange(self, data, timeout=15, context=None):
+        """Sends raw bytes over TLS and reads until the server closes (or a
+        full answer with Content-Length arrived).  Returns the bytes."""
+        s = self.tls_socket(context, timeout)
+        try:
+            s.sendall(data)
+            return read_http_answer(s)
+        finally:
+            s.close()
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        c = self.connection(timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return Result(r.status, r.getheaders(), r.read())
+        finally:
+            c.close()
+
+    # ---- clock
+
+    def advance(self, seconds):
+        """Moves the server's clock forward and runs its periodic duties."""
+        r = self.request("POST", "/api/v1/test/clock",
+                         json.dumps({"advance_seconds": int(seconds)}),
+                         {"Content-Type": "application/json"})
+        expect(r, 200, what="test clock")
+        return r.json
+
+    def now(self):
+        return parse_time(self.advance(0)["now"])
+
+    def advance_to(self, t):
+        """Moves the clock to epoch t (if it is in the future)."""
+        d = t - self.now()
+        if d > 0:
+            self.advance(d)
+        return self.now()
+
+    # ---- clients and fixtures
+
+    def client(self, bearer=None):
+        return Client(self, bearer)
+
+    def unique(self, prefix):
+        return f"{prefix}{self.tag}x{next(self._seq)}"
+
+    def admin(self):
+        """A logged-in admin session with a personal password (the first
+        admin's temporary password is changed at first use; an aged password
+        is changed again).  The admin's own credentials are renewed when
+        they would end within 60 days, so tests can let months pass."""
+        c = self._admin
+        if c is not None:
+            me = c.get("/api/v1/auth/me")
+            if me.status == 200 and not me["must_change_password"]:
+                self._maybe_renew_admin(c, me.json)
+                return c
+        c = Client(self)
+        if self.admin_password is None:
+            r = expect(c.login(self.admin_user, self.admin_temp), 200, what="first admin login")
+            check(r["must_change_password"], "the first admin must change the password")
+            self.admin_password = new_password()
+            expect(c.change_password(self.admin_temp, self.admin_password), 200,
+                   what="first admin password change")
+        else:
+            r = expect(c.login(self.admin_user, self.admin_password), 200, what="admin login")
+            if r["must_change_password"]:
+                pw = new_password()
+                expect(c.change_password(self.admin_password, pw), 200,
+                       what="admin password change")
+                self.admin_password = pw
+        me = expect(c.get("/api/v1/auth/me"), 200, what="admin me")
+        self.admin_id = me["id"]
+        self._maybe_renew_admin(c, me.json)
+        self._admin = c
+        return c
+
+    def _maybe_renew_admin(self, c, me):
+        if parse_time(me["expires_at"]) - self.now() < 60 * DAY:
+            expect(c.post(f"/api/v1/accounts/{me['id']}/renew"), 200, what="admin renew")
+
+    def create_ente(self, name=None, hours="always", kind="other", **extra):
+        body = {"name": name or self.unique("Ente "), "kind": kind,
+                "tax_code": f"{secrets.randbelow(10**11):011d}", "hours": hours}
+        body.update(extra)
+        r = expect(self.admin().post("/api/v1/enti", body), 201, what="create ente")
+        return r.json
+
+    def create_account(self, role, ente_id=None, username=None, email=None, admin=None):
+        """Creates an account through the API; returns (account, temporary
+        password read from the outbox, or None for api accounts)."""
+        admin = admin or self.admin()
+        username = username or self.unique(role)
+        email = email or f"{username}@example.org"
+        body = {"username": username, "role": role, "full_name": f"Test {username}",
+                "email": email}
+        if role != "api":
+            body["codice_fiscale"] = new_cf()
+        if ente_id is not None:
+            body["ente_id"] = ente_id
+        r = expect(admin.post("/api/v1/accounts", body), 201, what=f"create {role}")
+        acc = r["account"]
+        pw = None if role == "api" else self.temp_password(email)
+        return acc, pw
+
+    def outbox(self, recipient=None):
+        path = "/api/v1/outbox"
+        if recipient:
+            path += "?recipient=" + recipient.replace("@", "%40").replace("+", "%2B")
+        return expect(self.admin().get(path), 200, what="outbox")["messages"]
+
+    def temp_password(self, email):
+        """The temporary password of the latest credentials mail to email."""
+        for m in self.outbox(email):   # newest first
+            if m["kind"] == "credentials":
+                mm = re.search(r"password temporanea: (\S+)", m["body"])
+                check(mm is not None, f"no password in the credentials mail: {m['body']!r}")
+                return mm.group(1)
+        raise TestFailure(f"no credentials mail to {email}")
+
+    def user(self, role, ente_id=None, password=None):
+        """A ready user: created, logged in, temporary password changed.
+        Returns a Client with .account, .username, .password set."""
+        acc, temp = self.create_account(role, ente_id)
+        c = Client(self)
+        expect(c.login(acc["username"], temp), 200, what=f"first login of {acc['username']}")
+        pw = password or new_password()
+        expect(c.change_password(temp, pw), 200, what="password change")
+        c.account = acc
+        return c
+
+    def events(self, kind=None, username=None, account_id=None):
+        q = []
+        if kind:
+            q.append("kind=" + kind)
+        if account_id:
+            q.append(f"account_id={account_id}")
+        elif username:
+            q.append("username=" + username)
+        path = "/api/v1/security-events" + ("?" + "&".join(q) if q else "")
+        return expect(self.admin().get(path), 200, what="security events")["events"]
+
+    def has_event(self, kind, username=None, account_id=None):
+        return len(self.events(kind, username, account_id)) > 0
+
+
+def new_password():
+    return "Vt!" + secrets.token_hex(6) + "-Qz9"
+
+
+def read_http_answer(s):
+    """Reads one HTTP answer (or whatever arrives until the peer closes)."""
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                return buf
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        if m:
+            n = int(m.group(1))
+            while len(rest) < n:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            return head + b"\r\n\r\n" + rest
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return buf
+            buf += chunk
+    except (ConnectionResetError, ssl.SSLError, socket.timeout):
+        return buf
+
+
+def parse_raw(data):
+    """(status, headers dict lower-cased, body) of raw answer bytes."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", lines[0]) if lines else None
+    status = int(m.group(1)) if m else None
+    hdr = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        hdr[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
+    return status, hdr, body
+
+
+class Client:
+    """A user agent: cookie jar, CSRF header on state changes, or bearer."""
+
+    def __init__(self, server, bearer=None):
+        self.server = server
+        self.cookies = {}
+        self.csrf = None
+        self.bearer = bearer
+        self.account = None
+        self.username = None
+        self.password = None
+        self.last_set_cookie = None
+
+    def request(self, method, path, body=None, headers=None, csrf=True, raw=None):
+        h = {}
+        data = None
+        if raw is not None:
+            data = raw
+            h["Content-Type"] = "application/json"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        if self.bearer:
+            h["Authorization"] = "Bearer " + self.bearer
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if csrf and self.csrf and method not in ("GET", "HEAD"):
+            h["X-CSRF-Token"] = self.csrf
+        if headers:
+            for k, v in headers.items():
+                if v is None:
+                    h.pop(k, None)
+                else:
+                    h[k] = v
+        r = self.server.request(method, path, data, h)
+        for sc in r.header_all("Set-Cookie"):
+            self.last_set_cookie = sc
+            first = sc.split(";")[0]
+            name, _, value = first.partition("=")
+            attrs = sc.lower()
+            if not value or re.search(r"max-age=0\b", attrs):
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = value.strip()
+        if r.status == 200 and isinstance(r.json, dict) and isinstance(r.json.get("csrf_token"), str):
+            self.csrf = r.json["csrf_token"]
+        return r
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def login(self, username, password, totp_code=None):
+        body = {"username": username, "password": password}
+        if totp_code is not None:
+            body["totp"] = totp_code
+        r = self.post("/api/v1/auth/login", body, csrf=False)
+        if r.status == 200:
+            self.username, self.password = username, password
+        return r
+
+    def change_password(self, current, new):
+        r = self.post("/api/v1/auth/password", {"current_password": current, "new_password": new})
+        if r.status == 200:
+            self.password = new
+        return r
+
+    def me(self):
+        return self.get("/api/v1/auth/me")
+
+    @property
+    def session(self):
+        return self.cookies.get("visura_session")
+
+
+# ---------------------------------------------------------------- the runner
+
+def run_tests(namespace, argv=None):
+    """Runs every test_* function of namespace (in definition order, or the
+    ones named on the command line after the binary); one line per test,
+    then 'N passed, M failed'; exits 1 on any failure."""
+    global VISURA
+    argv = sys.argv if argv is None else argv
+    if len(argv) < 2:
+        print(f"usage: {argv[0]} PATH/TO/visura [TEST...]", file=sys.stderr)
+        sys.exit(2)
+    VISURA = os.path.abspath(argv[1])
+    only = set(argv[2:])
+    tests = [(n, f) for n, f in namespace.items()
+             if n.startswith("test_") and callable(f) and (not only or n in only)]
+    passed = failed = 0
+    t0 = time.monotonic()
+    for name, fn in tests:
+        t = time.monotonic()
+        try:
+            fn()
+        except Exception as e:
+            failed += 1
+            print(f"FAIL {name} ({time.monotonic() - t:.1f}s): {e}")
+            if not isinstance(e, TestFailure):
+                traceback.print_exc()
+        else:
+            passed += 1
+            print(f"ok   {name} ({time.monotonic() - t:.1f}s)")
+        sys.stdout.flush()
+    if SANITIZER_FINDINGS:
+        print(f"sanitizer findings: {len(SANITIZER_FINDINGS)} (see above)")
+    print(f"total time {time.monotonic() - t0:.1f}s")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
