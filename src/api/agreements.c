@@ -140,7 +140,7 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		v = json_object_get(b, ints[i]);
 		if (!v)
 			continue;
-		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000) {
 			char msg[80];
 			snprintf(msg, sizeof msg, "'%s' must be a whole number", ints[i]);
 			http_reply_error(r, 400, "invalid_request", msg);

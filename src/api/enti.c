@@ -163,7 +163,12 @@ void api_ente_update(struct http_request *r)
 		return;
 	struct vis_error e = {0};
 	int64_t now = api_now(r);
-	if (store_rec_update(s, STORE_ENTE, &en, &e)) {
+	vis_err rc = store_rec_update(s, STORE_ENTE, &en, &e);
+	if (rc == VIS_ERR_CONFLICT) {
+		http_reply_error(r, 409, "conflict", "a body with this name exists");
+		return;
+	}
+	if (rc) {
 		api_fail(r, &e);
 		return;
 	}

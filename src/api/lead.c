@@ -209,23 +209,29 @@ void api_own_renewal(struct http_request *r)
 	struct vis_error e = {0};
 	if (store_begin(s, &e) || store_rec_list(s, STORE_ACCOUNT, f, 0, collect, &rn, &e))
 		goto fail;
+	/* What happened to each account, for the events after the commit. */
+	static _Thread_local const char *what[512];
 	for (int i = 0; i < rn.ntodo; i++) {
 		struct store_account *a = &rn.todo[i];
+		what[i] = NULL;
 		if (a->id == me->id || kept(keep, a->id)) {
 			if (auth_account_renew(s, &r->app->cfg, a, now, &e))
 				goto fail;
+			what[i] = "renewal";
 			rn.renewed++;
 		} else if (strcmp(a->role, "lead")) {
 			if (auth_account_disable(s, a, "not confirmed at renewal", now, &e))
 				goto fail;
+			what[i] = "account_disabled";
 			rn.disabled++;
 		}
 	}
 	if (store_commit(s, &e))
 		goto fail;
 	for (int i = 0; i < rn.ntodo; i++)
-		auth_event(s, now, rn.todo[i].state[0] == 'd' ? "account_disabled" : "renewal",
-			   &rn.todo[i], NULL, r->ip, "yearly renewal by the lead");
+		if (what[i])
+			auth_event(s, now, what[i], &rn.todo[i], NULL, r->ip,
+				   "yearly renewal by the lead");
 	http_reply_json(r, 200, json_pack("{s:i,s:i}", "renewed", rn.renewed, "disabled", rn.disabled));
 	return;
 fail:

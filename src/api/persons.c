@@ -24,7 +24,19 @@ struct corridor {
 	struct policy_grant grant;
 	struct store_access rec;
 	bool have_grant;
+	/* the answer that leaves once the record is durable */
+	int status;
+	json_t *body;            /* success: the data */
+	const char *code;        /* refusal: error code and message */
+	char message[200];
 };
+
+static void corridor_free(void *ctx)
+{
+	struct corridor *c = ctx;
+	json_decref(c->body);
+	free(c);
+}
 
 static int64_t now_ms(struct http_request *r)
 {
@@ -34,38 +46,69 @@ static int64_t now_ms(struct http_request *r)
 	return api_now(r) * 1000 + tv.tv_usec / 1000;
 }
 
-/* Writes the access record; false (after replying 503) when it cannot be
- * made durable: then nothing else may be sent. */
-static bool record(struct corridor *c, const char *outcome, int status)
+/* Called by the audit writer once the record is durable or failed: only
+ * now may the answer leave, and only if the record made it. */
+static void recorded(void *ctx, vis_err rc)
 {
+	struct corridor *c = ctx;
+	struct http_request *r = c->r;
+	if (rc != VIS_OK) {
+		http_reply_internal(r, &(struct vis_error){VIS_ERR_STORE, "access trail not writable"});
+	} else if (c->body) {
+		json_object_set_new(c->body, "access_id", json_integer(c->rec.id));
+		json_object_set_new(c->body, "purpose", json_pack("{s:I,s:s}", "id",
+			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
+		http_reply_json(r, c->status, c->body);
+		c->body = NULL;
+	} else {
+		http_reply_error(r, c->status, c->code, c->message);
+	}
+	http_resume(r);
+}
+
+static void start_record(struct http_request *r)
+{
+	struct corridor *c = r->handler_ctx;
 	struct vis_error e = {0};
+	if (audit_submit_async(r->app->audit, &c->rec, recorded, c, &e) != VIS_OK)
+		recorded(c, VIS_ERR_STORE);
+}
+
+/* Records the outcome, then answers: the worker thread is freed while the
+ * record waits for its group commit. */
+static void record(struct corridor *c, const char *outcome, int status)
+{
 	snprintf(c->rec.outcome, sizeof c->rec.outcome, "%s", outcome);
 	c->rec.status = status;
+	c->status = status;
 	c->rec.at = now_ms(c->r);
-	if (audit_append(c->s, &c->rec, &e) != VIS_OK) {
-		http_reply_internal(c->r, &(struct vis_error){VIS_ERR_STORE, "access trail not writable"});
-		return false;
-	}
-	return true;
+	http_defer(c->r, start_record);
 }
 
 static void refuse(struct corridor *c, int status, const char *code, const char *message)
 {
 	char outcome[32];
 	snprintf(outcome, sizeof outcome, "refused:%s", code);
-	if (record(c, outcome, status))
-		http_reply_error(c->r, status, code, message);
+	c->code = code;
+	snprintf(c->message, sizeof c->message, "%s", message);
+	record(c, outcome, status);
 }
 
 /* Fills the access record's who/why and resolves the grant.  Returns false
  * after replying. */
-static bool corridor_open(struct corridor *c, struct http_request *r, const char *operation,
-			  int64_t purpose_id, const char *case_ref)
+static struct corridor *corridor_open(struct http_request *r, const char *operation,
+				      int64_t purpose_id, const char *case_ref)
 {
-	memset(c, 0, sizeof *c);
+	struct corridor *c = calloc(1, sizeof *c);
+	if (!c) {
+		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		return NULL;
+	}
+	r->handler_ctx = c;
+	r->handler_ctx_free = corridor_free;
 	c->r = r;
 	if (!(c->s = api_store(r)))
-		return false;
+		return NULL;
 	const struct store_account *a = &r->auth.account;
 	struct store_access *rec = &c->rec;
 	rec->account_id = a->id;
@@ -82,54 +125,49 @@ static bool corridor_open(struct corridor *c, struct http_request *r, const char
 		    !utf8_valid(who, strlen(who))) {
 			refuse(c, 400, "on_behalf_of_required",
 			       "API clients must name the end user in X-Visura-On-Behalf-Of");
-			return false;
+			return NULL;
 		}
 		snprintf(rec->on_behalf_of, sizeof rec->on_behalf_of, "%s", who);
 	}
 	if (case_ref && (strlen(case_ref) > 100 || !utf8_valid(case_ref, strlen(case_ref)))) {
 		refuse(c, 400, "invalid_request", "'case_ref' must be text of at most 100 bytes");
-		return false;
+		return NULL;
 	}
 	struct policy_refusal why;
 	struct vis_error e = {0};
 	if (!policy_grant_for(c->s, a, purpose_id, app_today(r->app), &c->grant, &why, &e)) {
 		if (why.status >= 500) {
 			http_reply_internal(r, &e);
-			return false;
+			return NULL;
 		}
 		refuse(c, why.status, why.code, why.message);
-		return false;
+		return NULL;
 	}
 	c->have_grant = true;
 	rec->convenzione_id = c->grant.conv.id;
 	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
-	return true;
+	return c;
 }
 
 /* Sends a query's outcome: records it, then answers. */
 static void corridor_close(struct corridor *c, struct query_ctx *q, enum query_status st)
 {
-	struct http_request *r = c->r;
 	snprintf(c->rec.subjects, sizeof c->rec.subjects, "%s", q->subjects);
 	switch (st) {
 	case QUERY_OK:
-		if (!record(c, "ok", 200)) {
-			json_decref(q->body);
-			return;
-		}
-		json_object_set_new(q->body, "access_id", json_integer(c->rec.id));
-		json_object_set_new(q->body, "purpose", json_pack("{s:I,s:s}", "id",
-			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
-		http_reply_json(r, 200, q->body);
+		c->body = q->body;
+		record(c, "ok", 200);
 		return;
 	case QUERY_NOT_FOUND:
-		if (record(c, "not_found", 404))
-			http_reply_error(r, 404, "not_found",
-					 "no person found within the agreement's municipalities");
+		c->code = "not_found";
+		snprintf(c->message, sizeof c->message,
+			 "no person found within the agreement's municipalities");
+		record(c, "not_found", 404);
 		return;
 	case QUERY_TOO_BROAD:
-		if (record(c, "too_broad", 422))
-			http_reply_error(r, 422, "query_too_broad", q->message);
+		c->code = "query_too_broad";
+		snprintf(c->message, sizeof c->message, "%s", q->message);
+		record(c, "too_broad", 422);
 		return;
 	case QUERY_INVALID:
 		refuse(c, 400, "invalid_request", q->message);
@@ -139,7 +177,7 @@ static void corridor_close(struct corridor *c, struct query_ctx *q, enum query_s
 		return;
 	case QUERY_FAILED:
 		json_decref(q->body);
-		http_reply_internal(r, &q->err);
+		http_reply_internal(c->r, &q->err);
 		return;
 	}
 }
@@ -193,11 +231,12 @@ static void note_query(struct corridor *c, const char *cf, const char *as_of)
 
 void api_persons_search(struct http_request *r)
 {
-	struct corridor c;
 	const char *purpose = http_query(r, "purpose");
-	if (!corridor_open(&c, r, "search", purpose_param(r, purpose), http_query(r, "case_ref")))
+	struct corridor *c = corridor_open(r, "search", purpose_param(r, purpose),
+					   http_query(r, "case_ref"));
+	if (!c)
 		return;
-	if (!mode_allows_data(&c))
+	if (!mode_allows_data(c))
 		return;
 	struct query_search p = {0};
 	const char *cf = http_query(r, "cf"), *surname = http_query(r, "surname");
@@ -208,21 +247,21 @@ void api_persons_search(struct http_request *r)
 	snprintf(q1, sizeof q1, "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s birth_year=%.4s comune=%.6s",
 		 cf ? cf : "", surname ? surname : "", name ? name : "", bd ? bd : "",
 		 by ? by : "", comune ? comune : "");
-	snprintf(c.rec.query, sizeof c.rec.query, "%s", q1);
+	snprintf(c->rec.query, sizeof c->rec.query, "%s", q1);
 	if (street) {
-		refuse(&c, 400, "invalid_request",
+		refuse(c, 400, "invalid_request",
 		       "no search by address: lists of people are a formal request to the registry office");
 		return;
 	}
 	if (cf && *cf) {
 		if (strlen(cf) != 16) {
-			refuse(&c, 400, "invalid_request", "'cf' must be a 16-character codice fiscale");
+			refuse(c, 400, "invalid_request", "'cf' must be a 16-character codice fiscale");
 			return;
 		}
 		snprintf(p.cf, sizeof p.cf, "%s", cf);
 	} else {
 		if (!surname || !name || strlen(surname) > 100 || strlen(name) > 100) {
-			refuse(&c, 400, "invalid_request",
+			refuse(c, 400, "invalid_request",
 			       "search by 'cf', or by 'surname' and 'name' with 'birth_date', "
 			       "'birth_year' or 'comune'");
 			return;
@@ -230,47 +269,47 @@ void api_persons_search(struct http_request *r)
 		snprintf(p.surname, sizeof p.surname, "%s", surname);
 		snprintf(p.name, sizeof p.name, "%s", name);
 		if (bd && *bd && !date_parse(bd, strlen(bd), &p.birth_date)) {
-			refuse(&c, 400, "invalid_request", "'birth_date' must be YYYY-MM-DD");
+			refuse(c, 400, "invalid_request", "'birth_date' must be YYYY-MM-DD");
 			return;
 		}
 		if (by && *by) {
 			char *end;
 			long y = strtol(by, &end, 10);
 			if (*end || strlen(by) != 4 || y < 1800 || y > 2999) {
-				refuse(&c, 400, "invalid_request", "'birth_year' must be a year YYYY");
+				refuse(c, 400, "invalid_request", "'birth_year' must be a year YYYY");
 				return;
 			}
 			p.birth_year = (int)y;
 		}
 		if (comune && *comune) {
 			if (strlen(comune) != 6 || strspn(comune, "0123456789") != 6) {
-				refuse(&c, 400, "invalid_request", "'comune' must be a 6-digit ISTAT code");
+				refuse(c, 400, "invalid_request", "'comune' must be a 6-digit ISTAT code");
 				return;
 			}
 			snprintf(p.comune, sizeof p.comune, "%s", comune);
 		}
 	}
 	struct query_ctx q;
-	query_init(&q, &c, 0);
-	corridor_close(&c, &q, query_search(&q, &p));
+	query_init(&q, c, 0);
+	corridor_close(c, &q, query_search(&q, &p));
 }
 
 typedef enum query_status (*consult_fn)(struct query_ctx *q, const char *cf);
 
 static void consult(struct http_request *r, const char *operation, consult_fn fn)
 {
-	struct corridor c;
-	if (!corridor_open(&c, r, operation, purpose_param(r, http_query(r, "purpose")),
-			   http_query(r, "case_ref")))
+	struct corridor *c = corridor_open(r, operation, purpose_param(r, http_query(r, "purpose")),
+					   http_query(r, "case_ref"));
+	if (!c)
 		return;
 	const char *as_of_s = http_query(r, "as_of");
-	note_query(&c, r->params[0], as_of_s);
+	note_query(c, r->params[0], as_of_s);
 	int as_of;
-	if (!mode_allows_data(&c) || !as_of_param(&c, as_of_s, &as_of))
+	if (!mode_allows_data(c) || !as_of_param(c, as_of_s, &as_of))
 		return;
 	struct query_ctx q;
-	query_init(&q, &c, as_of);
-	corridor_close(&c, &q, fn(&q, r->params[0]));
+	query_init(&q, c, as_of);
+	corridor_close(c, &q, fn(&q, r->params[0]));
 }
 
 void api_person_get(struct http_request *r)
@@ -295,34 +334,34 @@ void api_verify(struct http_request *r)
 		return;
 	json_t *pid = json_object_get(body, "purpose");
 	const char *case_ref = json_string_value(json_object_get(body, "case_ref"));
-	struct corridor c;
-	if (!corridor_open(&c, r, "verify", json_is_integer(pid) ? json_integer_value(pid) : 0,
-			   case_ref))
+	struct corridor *c = corridor_open(r, "verify", json_is_integer(pid) ? json_integer_value(pid) : 0,
+					   case_ref);
+	if (!c)
 		return;
 	const char *cf = json_string_value(json_object_get(body, "codice_fiscale"));
 	const char *as_of_s = json_string_value(json_object_get(body, "as_of"));
-	note_query(&c, cf, as_of_s);
+	note_query(c, cf, as_of_s);
 	int as_of;
-	if (!as_of_param(&c, as_of_s, &as_of))
+	if (!as_of_param(c, as_of_s, &as_of))
 		return;
 	if (!cf || strlen(cf) != 16) {
-		refuse(&c, 400, "invalid_request", "'codice_fiscale' must be a 16-character code");
+		refuse(c, 400, "invalid_request", "'codice_fiscale' must be a 16-character code");
 		return;
 	}
 	/* The facts checked are part of the record; their values are not. */
 	json_t *declared = json_object_get(body, "declared");
 	if (json_is_object(declared)) {
-		size_t len = strlen(c.rec.query);
+		size_t len = strlen(c->rec.query);
 		const char *key;
 		json_t *v;
 		json_object_foreach(declared, key, v) {
-			int n = snprintf(c.rec.query + len, sizeof c.rec.query - len, " %s", key);
-			if (n < 0 || (size_t)n >= sizeof c.rec.query - len)
+			int n = snprintf(c->rec.query + len, sizeof c->rec.query - len, " %s", key);
+			if (n < 0 || (size_t)n >= sizeof c->rec.query - len)
 				break;
 			len += (size_t)n;
 		}
 	}
 	struct query_ctx q;
-	query_init(&q, &c, as_of);
-	corridor_close(&c, &q, query_verify(&q, cf, declared));
+	query_init(&q, c, as_of);
+	corridor_close(c, &q, query_verify(&q, cf, declared));
 }

@@ -122,7 +122,11 @@ void api_login(struct http_request *r)
 			http_reply_error(r, 401, "totp_required", "the second-factor code is required");
 			return;
 		}
-		if (!totp_verify(a.totp_secret, code, now, &a.totp_last_step)) {
+		/* The step is claimed atomically: two requests racing with the
+		 * same code cannot both pass. */
+		bool fresh = false;
+		if (!totp_verify(a.totp_secret, code, now, &a.totp_last_step) ||
+		    store_account_totp_advance(s, a.id, a.totp_last_step, &fresh, &e) || !fresh) {
 			login_failed(r, s, now, &a, username, "wrong second-factor code");
 			http_reply_error(r, 401, "invalid_totp", "wrong or already used second-factor code");
 			return;
@@ -225,6 +229,16 @@ void api_password_change(struct http_request *r)
 	struct store_account *a = &r->auth.account;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
+	/* Guessing the current password is throttled like a login. */
+	int64_t wait = auth_throttle_wait(s, &r->app->cfg, a->username, r->ip, now);
+	if (wait > 0) {
+		char ra[32];
+		snprintf(ra, sizeof ra, "%lld", (long long)wait);
+		http_header_add(r, "Retry-After", ra);
+		http_reply_error(r, 429, "too_many_attempts",
+				 "too many failed attempts: wait before trying again");
+		return;
+	}
 	if (!a->password_hash[0] || !password_verify(a->password_hash, current)) {
 		login_failed(r, s, now, a, a->username, "wrong current password at change");
 		http_reply_error(r, 403, "invalid_credentials", "the current password is wrong");
@@ -236,6 +250,12 @@ void api_password_change(struct http_request *r)
 		return;
 	}
 	if (rc) {
+		api_fail(r, &e);
+		return;
+	}
+	/* Whoever else held a session of this account loses it. */
+	if (!r->auth.via_token &&
+	    store_sessions_revoke_others(s, a->id, r->auth.session.id, now, &e)) {
 		api_fail(r, &e);
 		return;
 	}

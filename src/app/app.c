@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "common/date.h"
 #include "common/log.h"
 #include "refdata/refdata.h"
@@ -24,11 +25,15 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	atomic_init(&a->in_flight, 0);
 	atomic_init(&a->stopping, false);
 	pthread_mutex_init(&a->stores_lock, NULL);
-	return refdata_load(refdata_default_dir(), &a->rd, e);
+	if (refdata_load(refdata_default_dir(), &a->rd, e))
+		return VIS_ERR_IO;
+	return audit_writer_start(a->cfg.db, &a->audit, e);
 }
 
 void app_release(struct app *a)
 {
+	audit_writer_stop(a->audit);
+	a->audit = NULL;
 	pthread_mutex_lock(&a->stores_lock);
 	for (int i = 0; i < a->nstores; i++)
 		store_close(a->stores[i]);

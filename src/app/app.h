@@ -15,12 +15,14 @@
 #include "common/config.h"
 #include "common/err.h"
 
+struct audit_writer;
 struct refdata;
 struct store;
 
 struct app {
 	struct config cfg;
 	struct refdata *rd;
+	struct audit_writer *audit;   /* group commit of the access trail */
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
 	atomic_int in_flight;         /* requests being answered */
 	atomic_bool stopping;

@@ -88,3 +88,204 @@ vis_err audit_verify(struct store *s, struct audit_verify_result *res, struct vi
 	struct walk w = {.res = res, .expect_id = 1};
 	return store_access_each(s, 1, check, &w, e);
 }
+
+/* ---- group commit ---- */
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define AUDIT_MAX_BATCH 1024
+
+struct pending {
+	struct store_access *rec;
+	vis_err rc;
+	bool done;
+	audit_done_fn callback;   /* async: called, then the node is freed */
+	void *ctx;
+	struct pending *next;
+};
+
+struct audit_writer {
+	struct store *s;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t work;      /* the writer waits for records */
+	pthread_cond_t done;      /* submitters wait for their batch */
+	struct pending *head, *tail;
+	bool stop;
+	struct audit_writer_stats stats;
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Commits one batch: ids and hashes follow the chain in queue order. */
+static vis_err commit_batch(struct audit_writer *w, struct pending **batch, int n)
+{
+	struct vis_error e = {0};
+	int64_t last_id;
+	char prev[65];
+	if (store_begin(w->s, &e))
+		return VIS_ERR_STORE;
+	if (store_access_last(w->s, &last_id, prev, &e))
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		struct store_access *r = batch[i]->rec;
+		r->id = ++last_id;
+		memcpy(r->prev_hash, prev, sizeof prev);
+		audit_hash(r, prev, r->hash);
+		memcpy(prev, r->hash, sizeof prev);
+		if (store_access_insert(w->s, r, &e))
+			goto fail;
+	}
+	if (store_commit(w->s, &e))
+		goto fail;
+	return VIS_OK;
+fail:
+	store_rollback(w->s);
+	return VIS_ERR_STORE;
+}
+
+static void *writer_main(void *arg)
+{
+	struct audit_writer *w = arg;
+	struct pending *batch[AUDIT_MAX_BATCH];
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->work, &w->lock);
+		if (!w->head && w->stop)
+			break;
+		int n = 0;
+		while (w->head && n < AUDIT_MAX_BATCH) {
+			batch[n++] = w->head;
+			w->head = w->head->next;
+		}
+		if (!w->head)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->lock);
+		int64_t t0 = mono_us();
+		vis_err rc = commit_batch(w, batch, n);
+		int64_t dt = mono_us() - t0;
+		/* Asynchronous submitters are told outside the lock. */
+		for (int i = 0; i < n; i++) {
+			if (batch[i]->callback) {
+				batch[i]->callback(batch[i]->ctx, rc);
+				free(batch[i]);
+				batch[i] = NULL;
+			}
+		}
+		pthread_mutex_lock(&w->lock);
+		for (int i = 0; i < n; i++) {
+			if (!batch[i])
+				continue;
+			batch[i]->rc = rc;
+			batch[i]->done = true;
+		}
+		w->stats.records += n;
+		w->stats.batches++;
+		w->stats.commit_us_total += dt;
+		if (n > w->stats.max_batch)
+			w->stats.max_batch = n;
+		pthread_cond_broadcast(&w->done);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+vis_err audit_writer_start(const char *db_uri, struct audit_writer **out,
+			   struct vis_error *e)
+{
+	struct audit_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (store_open(db_uri, &w->s, e)) {
+		free(w);
+		return VIS_ERR_STORE;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		store_close(w->s);
+		free(w);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot start the audit writer");
+	}
+	*out = w;
+	return VIS_OK;
+}
+
+void audit_writer_stop(struct audit_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	store_close(w->s);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
+	free(w);
+}
+
+vis_err audit_submit(struct audit_writer *w, struct store_access *rec, struct vis_error *e)
+{
+	struct pending p = {.rec = rec};
+	pthread_mutex_lock(&w->lock);
+	if (w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		return vis_error_set(e, VIS_ERR_STORE, "the access trail is closing");
+	}
+	if (w->tail)
+		w->tail->next = &p;
+	else
+		w->head = &p;
+	w->tail = &p;
+	pthread_cond_signal(&w->work);
+	while (!p.done)
+		pthread_cond_wait(&w->done, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	if (p.rc)
+		return vis_error_set(e, p.rc, "the access record could not be committed");
+	return VIS_OK;
+}
+
+vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
+			   audit_done_fn done, void *ctx, struct vis_error *e)
+{
+	struct pending *p = calloc(1, sizeof *p);
+	if (!p)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	p->rec = rec;
+	p->callback = done;
+	p->ctx = ctx;
+	pthread_mutex_lock(&w->lock);
+	if (w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		free(p);
+		return vis_error_set(e, VIS_ERR_STORE, "the access trail is closing");
+	}
+	if (w->tail)
+		w->tail->next = p;
+	else
+		w->head = p;
+	w->tail = p;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->lock);
+	return VIS_OK;
+}
+
+void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out)
+{
+	pthread_mutex_lock(&w->lock);
+	*out = w->stats;
+	pthread_mutex_unlock(&w->lock);
+}

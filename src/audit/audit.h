@@ -21,6 +21,36 @@ vis_err audit_append(struct store *s, struct store_access *rec, struct vis_error
  * canonical encoding of every field, the id included). */
 void audit_hash(const struct store_access *rec, const char *prev_hash, char out[65]);
 
+/* ---- group commit ----
+ *
+ * A writer thread with its own store handle takes every record submitted
+ * while the previous batch was being committed and commits them together:
+ * one fsync for many requests.  audit_submit() returns only when its record
+ * is durable (or failed), so fail-closed holds. */
+struct audit_writer;
+
+vis_err audit_writer_start(const char *db_uri, struct audit_writer **out,
+			   struct vis_error *e);
+/* Commits what is queued, then stops the thread. */
+void audit_writer_stop(struct audit_writer *w);
+/* Queues rec and waits until it is committed; sets its id and hashes. */
+vis_err audit_submit(struct audit_writer *w, struct store_access *rec, struct vis_error *e);
+
+/* The same without waiting: done(ctx, rc) is called from the writer thread
+ * once the record is durable (rc == VIS_OK) or failed.  rec must stay
+ * valid until then. */
+typedef void (*audit_done_fn)(void *ctx, vis_err rc);
+vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
+			   audit_done_fn done, void *ctx, struct vis_error *e);
+
+struct audit_writer_stats {
+	int64_t records;
+	int64_t batches;
+	int64_t max_batch;
+	int64_t commit_us_total;
+};
+void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
+
 struct audit_verify_result {
 	int64_t checked;        /* records read */
 	int64_t first_bad_id;   /* 0 when the chain holds */

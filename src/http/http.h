@@ -46,6 +46,7 @@ struct http_request {
 	size_t body_len;
 	size_t body_cap;
 	bool body_too_large;
+	bool url_too_long;
 	json_t *json;                 /* the body parsed as a JSON object */
 	/* route parameters (":id") */
 	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX];
@@ -60,6 +61,13 @@ struct http_request {
 	char *headers[HTTP_MAX_HEADERS][2];
 	int nheaders;
 	int64_t started_ns;
+	/* a response completed later, off the worker thread (see http_defer) */
+	void (*deferred)(struct http_request *r);
+	bool resumed;
+	const char *route;
+	/* a handler's state that outlives the handler (freed at completion) */
+	void *handler_ctx;
+	void (*handler_ctx_free)(void *ctx);
 };
 
 /* A handler fills the response through the http_reply_* calls. */
@@ -107,6 +115,13 @@ void http_reply_error(struct http_request *r, int status, const char *code,
 /* Raw bytes (copied) with a content type. */
 void http_reply_bytes(struct http_request *r, int status, const char *content_type,
 		      const void *data, size_t len);
+/* Completes the response later: after the handler returns, the server
+ * parks the connection (freeing its worker thread) and calls start(r);
+ * whoever finishes the work fills the response with the http_reply_* calls
+ * and calls http_resume(r), from any thread, exactly once. */
+void http_defer(struct http_request *r, void (*start)(struct http_request *r));
+void http_resume(struct http_request *r);
+
 /* Adds a response header (copied). */
 void http_header_add(struct http_request *r, const char *name, const char *value);
 

@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,10 @@ static bool route_match(const char *pattern, const char *path, struct http_reque
 
 static void dispatch(struct http_server *srv, struct http_request *r, const char **route_name)
 {
+	if (r->url_too_long) {
+		http_reply_error(r, 414, "uri_too_long", "the request URI is too long");
+		return;
+	}
 	if (r->body_too_large) {
 		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
 		return;
@@ -243,7 +248,7 @@ static void dispatch(struct http_server *srv, struct http_request *r, const char
 	if (!srv->gate(r, found))
 		return;
 	found->handler(r);
-	if (!r->status)
+	if (!r->status && !r->deferred)
 		http_reply_error(r, 500, "internal_error", "the handler gave no answer");
 }
 
@@ -282,11 +287,19 @@ static void add_security_headers(struct MHD_Response *resp, const struct http_re
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 }
 
-static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *conn,
-			      struct http_request *r)
+void http_defer(struct http_request *r, void (*start)(struct http_request *r))
 {
-	const char *route = "-";
-	dispatch(srv, r, &route);
+	r->deferred = start;
+}
+
+void http_resume(struct http_request *r)
+{
+	r->resumed = true;
+	MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_request *r)
+{
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		r->resp_len, r->resp ? r->resp : (void *)"", r->resp ? MHD_RESPMEM_MUST_FREE
 								    : MHD_RESPMEM_PERSISTENT);
@@ -301,10 +314,25 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	log_info("request", "request_id=%s method=%s route=%s status=%d ms=%.2f account=%lld ip=%s",
-		 r->request_id, r->method, route, r->status,
+		 r->request_id, r->method, r->route, r->status,
 		 (double)(mono_ns() - r->started_ns) / 1e6,
 		 (long long)(r->auth.authenticated ? r->auth.account.id : 0), r->ip);
 	return ret;
+}
+
+static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *conn,
+			      struct http_request *r)
+{
+	r->route = "-";
+	dispatch(srv, r, &r->route);
+	if (r->deferred) {
+		/* Park first, then start the work: its completion may resume
+		 * the connection at once, from another thread. */
+		MHD_suspend_connection(conn);
+		r->deferred(r);
+		return MHD_YES;
+	}
+	return send_response(conn, r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -330,7 +358,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		sodium_bin2hex(r->request_id, sizeof r->request_id, id, sizeof id);
 		client_ip(conn, r->ip, sizeof r->ip);
 		if (strlen(url) >= sizeof r->path) {
-			r->body_too_large = true;
+			r->url_too_long = true;
 			snprintf(r->path, sizeof r->path, "/");
 		} else {
 			snprintf(r->path, sizeof r->path, "%s", url);
@@ -342,6 +370,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r->body_too_large = true;
 		return MHD_YES;
 	}
+	if (r->resumed)
+		return send_response(conn, r);
 	if (*upload_data_size) {
 		if (!r->body_too_large) {
 			if (r->body_len + *upload_data_size > r->body_cap) {
@@ -375,6 +405,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
+	if (r->handler_ctx_free)
+		r->handler_ctx_free(r->handler_ctx);
 	json_decref(r->json);
 	free(r->body);
 	free(r->resp);
@@ -385,6 +417,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	sodium_memzero(&r->auth, sizeof r->auth);
 	free(r);
 	atomic_fetch_sub(&srv->app->in_flight, 1);
+}
+
+/* libmicrohttpd's own messages (clients that vanish mid-response...) go
+ * to our log at debug level. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	for (char *p = msg; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	log_debug("libmicrohttpd", "detail=\"%s\"", msg);
 }
 
 /* ---- start and stop ---- */
@@ -455,7 +503,7 @@ vis_err http_server_start(struct app *app, const struct http_route *routes,
 				     cfg->tls_cert, cfg->tls_key);
 	}
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
@@ -471,6 +519,7 @@ vis_err http_server_start(struct app *app, const struct http_route *routes,
 		/* Bounds the request line and headers of one connection. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		free(srv->cert);

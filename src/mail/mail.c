@@ -129,6 +129,10 @@ int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max
 			snprintf(m->state, sizeof m->state, "sent");
 			m->sent_at = now;
 			m->last_error[0] = '\0';
+			/* Once delivered, a password has no business in the outbox. */
+			if (!strcmp(m->kind, "credentials"))
+				snprintf(m->body, sizeof m->body,
+					 "[delivered; the temporary password was removed from the outbox]");
 			sent++;
 		} else {
 			snprintf(m->last_error, sizeof m->last_error, "%s", err);

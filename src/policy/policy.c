@@ -107,8 +107,9 @@ const char *policy_convenzione_check(const struct store_convenzione *c,
 		return "'valid_to' is before 'valid_from'";
 	if (c->max_results < 1 || c->max_results > 100)
 		return "'max_results' must be 1 to 100";
-	if (c->per_minute < 1 || c->per_minute > 10000 || c->per_day < 1 || c->per_day > 1000000)
-		return "'per_minute' (1-10000) and 'per_day' (1-1000000) are required";
+	if (c->per_minute < 1 || c->per_minute > 10000000 || c->per_day < 1 ||
+	    c->per_day > 1000000000)
+		return "'per_minute' (1-10,000,000) and 'per_day' (1-1,000,000,000) are required";
 	const char *p = c->comuni;
 	if (!*p)
 		return "'comuni' must list at least one municipality";

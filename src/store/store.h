@@ -451,6 +451,15 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
 		       const struct store_filter *filters, int limit,
 		       store_rec_fn fn, void *ctx, struct vis_error *e);
 
+/* Records that a TOTP step was used, only if it is newer than the last one
+ * used: *advanced is false when another request got there first (replay). */
+vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t step,
+				   bool *advanced, struct vis_error *e);
+
+/* Revokes every live session of an account (at `now`), but `keep_id`. */
+vis_err store_sessions_revoke_others(struct store *s, int64_t account_id, int64_t keep_id,
+				    int64_t now, struct vis_error *e);
+
 /* Revokes every live session of an account (at `now`). */
 vis_err store_sessions_revoke_account(struct store *s, int64_t account_id,
 				      int64_t now, struct vis_error *e);

@@ -1279,6 +1279,32 @@ vis_err store_sessions_revoke_account(struct store *s, int64_t account_id,
 			  " AND revoked_at = 0", account_id, now, e);
 }
 
+vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t step,
+				   bool *advanced, struct vis_error *e)
+{
+	*advanced = false;
+	vis_err rc = exec_bound(s, "UPDATE account SET totp_last_step = ?2 WHERE id = ?1"
+			       " AND totp_last_step < ?2", account_id, step, e);
+	if (rc == VIS_OK)
+		*advanced = sqlite3_changes(s->db) == 1;
+	return rc;
+}
+
+vis_err store_sessions_revoke_others(struct store *s, int64_t account_id, int64_t keep_id,
+				    int64_t now, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "UPDATE session SET revoked_at = ?3 WHERE account_id = ?1"
+			       " AND id <> ?2 AND revoked_at = 0", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, keep_id);
+	sqlite3_bind_int64(st, 3, now);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "revoke sessions");
+}
+
 vis_err store_tokens_revoke_account(struct store *s, int64_t account_id,
 				    int64_t now, struct vis_error *e)
 {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# bench/lookup — authenticated lookups on a register of PERSONS (default
+# 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
+# purpose, query, profile filter, durable access record), beside nginx
+# serving a small static file over HTTPS on the same machine, same run.
+#   bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+persons=${1:-1000000}
+build=${2:-build}
+dur=${3:-10s}
+for p in wrk nginx; do command -v $p >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx-light >/dev/null; }; done
+[ -x "$build/visura" ] || scripts/build.sh "$build"
+V=$PWD/$build/visura
+work=$(mktemp -d /tmp/visura-bench-lookup.XXXXXX)
+cleanup() {
+  [ -f "$work/server.pid" ] && kill "$(cat "$work/server.pid")" 2>/dev/null || true
+  [ -f "$work/nginx/nginx.pid" ] && kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+  sleep 0.5; rm -rf "$work"
+}
+trap cleanup EXIT
+if [ -n "${KEEP:-}" ]; then trap - EXIT; echo "work dir: $work"; fi
+vport=18600; nport=18601
+
+echo "== setting up $persons persons (takes a while)"
+python3 bench/lookup/setup.py "$V" "$work" "$persons" "$vport"
+
+echo "== nginx reference"
+mkdir -p "$work/nginx/www" "$work/nginx/tmp"
+chmod 755 "$work" "$work/nginx" "$work/nginx/www"  # nginx workers run as www-data
+cp "$work/tls/cert.pem" "$work/tls/key.pem" "$work/nginx/"
+printf '{"status":"ok","service":"reference","padding":"%0150d"}\n' 0 > "$work/nginx/www/index.json"
+sed -e "s#@DIR@#$work/nginx#g" -e "s#@PORT@#$nport#g" bench/nginx-reference.conf > "$work/nginx/nginx.conf"
+nginx -c "$work/nginx/nginx.conf"
+sleep 0.5
+
+out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors" "$1" | sed 's/^/    /'; }
+echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
+wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
+echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur)"
+COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
+  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"
+echo "-- visura name search surname+name+birth_year (wrk -t2 -c64 -d$dur)"
+COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
+  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name.txt"; out "$work/name.txt"
+echo "-- visura name search, one connection (latency without queueing)"
+COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
+  wrk -t1 -c1 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name1.txt"; out "$work/name1.txt"
+n=$(grep Requests/sec "$work/nginx.txt" | awk '{print $2}')
+v=$(grep Requests/sec "$work/cf.txt" | awk '{print $2}')
+echo "ratio visura cf lookup / nginx static: $(echo "$v / $n" | bc -l | cut -c1-5)"
+"$V" audit verify --db "$work/v.db"

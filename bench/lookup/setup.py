@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Prepares the lookup benchmark: a database of N persons, a body with an
+agreement and a purpose, an operator with a live session.  Writes into WORK:
+cookie.txt (session cookie), cfs.txt (codici fiscali to look up),
+names.txt (surname|name|birth_year to search).  Leaves the server running
+(pid in server.pid).
+
+usage: setup.py VISURA WORK PERSONS PORT
+"""
+import http.client, json, os, random, ssl, subprocess, sys, time
+
+visura, work, persons, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+db = os.path.join(work, "v.db")
+feed = os.path.join(work, "feed")
+
+def run(*args):
+    return subprocess.run([visura, *args], check=True, capture_output=True, text=True).stdout
+
+run("gen", "--persons", str(persons), "--comune", "036023", "--seed", "5", "--out", feed)
+admin_pw = run("init", "--db", db).strip().rsplit(": ", 1)[1]
+run("import", "--db", db, "--quiet", os.path.join(feed, "036023-000001-FULL.tsv"))
+run("ente", "add", "--db", db, "--name", "Bench body", "--kind", "police",
+    "--tax-code", "00221940364", "--hours", "always")
+op_pw = run("user", "add", "--db", db, "--username", "bench.op", "--role", "operator",
+            "--ente-id", "1", "--name", "Bench Operator", "--cf", "RSSMRA80A01F257G",
+            "--email", "op@example.it").strip().rsplit(": ", 1)[1]
+server = subprocess.Popen([visura, "serve", "--db", db, "--self-signed", os.path.join(work, "tls"),
+                           "--listen", f"127.0.0.1:{port}", "--threads", "2",
+                           "--log-file", os.path.join(work, "server.log")],
+                          stdout=subprocess.DEVNULL)
+open(os.path.join(work, "server.pid"), "w").write(str(server.pid))
+ctx = ssl._create_unverified_context()
+for _ in range(100):
+    try:
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
+        c.request("GET", "/healthz")
+        if c.getresponse().status == 200:
+            break
+    except OSError:
+        time.sleep(0.1)
+
+class Client:
+    def __init__(self):
+        self.cookie = None
+        self.csrf = None
+    def call(self, method, path, body=None):
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+        h = {"Content-Type": "application/json"}
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        if self.csrf and method != "GET":
+            h["X-CSRF-Token"] = self.csrf
+        c.request(method, path, json.dumps(body) if body is not None else None, h)
+        r = c.getresponse()
+        data = json.loads(r.read() or b"null")
+        if r.getheader("Set-Cookie"):
+            self.cookie = r.getheader("Set-Cookie").split(";")[0]
+        if isinstance(data, dict) and "csrf_token" in data:
+            self.csrf = data["csrf_token"]
+        if r.status >= 300:
+            raise SystemExit(f"{method} {path}: {r.status} {data}")
+        return data
+    def first_login(self, user, pw):
+        self.call("POST", "/api/v1/auth/login", {"username": user, "password": pw})
+        self.call("POST", "/api/v1/auth/password",
+                  {"current_password": pw, "new_password": "Benchmark password 2026!"})
+
+admin = Client()
+admin.first_login("admin", admin_pw)
+admin.call("POST", "/api/v1/convenzioni", {
+    "ente_id": 1, "reference": "bench", "comuni": ["036023"], "valid_from": "2000-01-01",
+    "profile": ["identity", "residence", "family", "citizenship", "civil_status", "vital_status"],
+    "max_results": 20, "per_minute": 10000000, "per_day": 1000000000})
+admin.call("POST", "/api/v1/convenzioni/1/purposes",
+           {"code": "BENCH", "description": "benchmark", "legal_basis": "test"})
+op = Client()
+op.first_login("bench.op", op_pw)
+open(os.path.join(work, "cookie.txt"), "w").write(op.cookie)
+
+rnd = random.Random(7)
+rows = []
+with open(os.path.join(feed, "036023-000001-FULL.tsv"), encoding="utf-8") as f:
+    for line in f:
+        if line.startswith("PER\t") and rnd.random() < 20000 / persons:
+            rows.append(line.split("\t"))
+with open(os.path.join(work, "cfs.txt"), "w") as f:
+    for r in rows:
+        f.write(r[3] + "\n")
+from urllib.parse import quote
+with open(os.path.join(work, "names.txt"), "w") as f:
+    for r in rows:
+        f.write(f"{quote(r[4])}|{quote(r[5])}|{r[7][:4]}\n")
+print(f"ready: {len(rows)} codici fiscali, server pid {server.pid}")
