@@ -70,7 +70,9 @@ admin.first_login("admin", admin_pw)
 admin.call("POST", "/api/v1/convenzioni", {
     "ente_id": 1, "reference": "bench", "comuni": ["036023"], "valid_from": "2000-01-01",
     "profile": ["identity", "residence", "family", "citizenship", "civil_status", "vital_status"],
-    "max_results": 20, "per_minute": 10000000, "per_day": 1000000000})
+    "max_results": 20, "per_minute": 1000000000, "per_day": 1000000000,
+    "body_per_minute": 1000000000, "body_per_day": 1000000000,
+    "purpose_per_minute": 1000000000, "purpose_per_day": 1000000000})
 admin.call("POST", "/api/v1/convenzioni/1/purposes",
            {"code": "BENCH", "description": "benchmark", "legal_basis": "test"})
 op = Client()

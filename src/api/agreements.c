@@ -52,13 +52,16 @@ static int add_purpose(void *ctx, const void *rec)
 
 static json_t *conv_json(struct store *s, const struct store_convenzione *c)
 {
-	json_t *j = json_pack("{s:I,s:I,s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:i,s:i,s:i,s:b,s:o}",
+	json_t *j = json_pack("{s:I,s:I,s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:o}",
 			      "id", (json_int_t)c->id, "ente_id", (json_int_t)c->ente_id,
 			      "reference", c->reference, "comuni", split_list(c->comuni),
 			      "valid_from", date_or_null(c->valid_from),
 			      "valid_to", date_or_null(c->valid_to), "state", c->state, "mode", c->mode,
 			      "profile", split_list(c->profile), "max_results", c->max_results,
 			      "per_minute", c->per_minute, "per_day", c->per_day,
+			      "body_per_minute", c->body_per_minute, "body_per_day", c->body_per_day,
+			      "purpose_per_minute", c->purpose_per_minute,
+			      "purpose_per_day", c->purpose_per_day,
 			      "break_glass", c->break_glass, "created_at", api_time(c->created_at));
 	struct list_ctx l = {json_array()};
 	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
@@ -134,9 +137,12 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			return false;
 		}
 	}
-	static const char *const ints[] = {"max_results", "per_minute", "per_day"};
-	int *idst[] = {&c->max_results, &c->per_minute, &c->per_day};
-	for (int i = 0; i < 3; i++) {
+	static const char *const ints[] = {"max_results", "per_minute", "per_day",
+					   "body_per_minute", "body_per_day",
+					   "purpose_per_minute", "purpose_per_day"};
+	int *idst[] = {&c->max_results, &c->per_minute, &c->per_day, &c->body_per_minute,
+		       &c->body_per_day, &c->purpose_per_minute, &c->purpose_per_day};
+	for (int i = 0; i < 7; i++) {
 		v = json_object_get(b, ints[i]);
 		if (!v)
 			continue;
@@ -209,7 +215,9 @@ void api_convenzioni_list(struct http_request *r)
 
 void api_convenzioni_create(struct http_request *r)
 {
-	struct store_convenzione c = {.max_results = 20, .per_minute = 30, .per_day = 1000};
+	struct store_convenzione c = {.max_results = 20, .per_minute = 30, .per_day = 1000,
+				      .body_per_minute = 300, .body_per_day = 20000,
+				      .purpose_per_minute = 300, .purpose_per_day = 20000};
 	snprintf(c.state, sizeof c.state, "active");
 	snprintf(c.mode, sizeof c.mode, "consult");
 	json_t *b = http_body_object(r);

@@ -12,10 +12,13 @@
 
 #include "api/internal.h"
 #include "app/app.h"
+#include "alert/alert.h"
 #include "audit/audit.h"
+#include "auth/auth.h"
 #include "common/date.h"
 #include "common/text.h"
 #include "policy/policy.h"
+#include "policy/ratelimit.h"
 #include "query/query.h"
 
 struct corridor {
@@ -24,6 +27,10 @@ struct corridor {
 	struct policy_grant grant;
 	struct store_access rec;
 	bool have_grant;
+	bool break_glass;
+	char justification[301];
+	char query_cf[17];
+	int64_t retry_after;
 	/* the answer that leaves once the record is durable */
 	int status;
 	json_t *body;            /* success: the data */
@@ -61,6 +68,11 @@ static void recorded(void *ctx, vis_err rc)
 		http_reply_json(r, c->status, c->body);
 		c->body = NULL;
 	} else {
+		if (c->retry_after > 0) {
+			char ra[32];
+			snprintf(ra, sizeof ra, "%lld", (long long)c->retry_after);
+			http_header_add(r, "Retry-After", ra);
+		}
 		http_reply_error(r, c->status, c->code, c->message);
 	}
 	http_resume(r);
@@ -76,8 +88,11 @@ static void start_record(struct http_request *r)
 
 /* Records the outcome, then answers: the worker thread is freed while the
  * record waits for its group commit. */
+static void observe(struct corridor *c, const char *outcome);
+
 static void record(struct corridor *c, const char *outcome, int status)
 {
+	observe(c, outcome);
 	snprintf(c->rec.outcome, sizeof c->rec.outcome, "%s", outcome);
 	c->rec.status = status;
 	c->status = status;
@@ -92,6 +107,63 @@ static void refuse(struct corridor *c, int status, const char *code, const char 
 	c->code = code;
 	snprintf(c->message, sizeof c->message, "%s", message);
 	record(c, outcome, status);
+}
+
+/* Feeds the anti-extraction rules; past the hard threshold the account is
+ * suspended at once (the answer then carries no data). */
+static void observe(struct corridor *c, const char *outcome)
+{
+	struct http_request *r = c->r;
+	struct alert_obs o = {
+		.account = &r->auth.account, .ip = r->ip, .operation = c->rec.operation,
+		.outcome = outcome, .subjects = c->rec.subjects, .case_ref = c->rec.case_ref,
+		.query_cf = c->query_cf, .break_glass = c->break_glass,
+		.justification = c->justification,
+	};
+	int64_t now = api_now(r);
+	if (!alert_observe(r->app->alerts, c->s, now, &o))
+		return;
+	struct vis_error e = {0};
+	auth_account_disable(c->s, &r->auth.account, "suspended by alert", now, &e);
+	auth_event(c->s, now, "account_suspended", &r->auth.account, NULL, r->ip, "alert");
+	if (c->body) {
+		json_decref(c->body);
+		c->body = NULL;
+		c->code = "account_suspended";
+		snprintf(c->message, sizeof c->message,
+			 "the account is suspended pending review by the registry office");
+		c->status = 403;
+		snprintf(c->rec.outcome, sizeof c->rec.outcome, "refused:account_suspended");
+		c->rec.subjects[0] = '\0';
+	}
+}
+
+/* Counts the request against the agreement's limits (operator, body,
+ * purpose; per minute and per day) unless this is a break-glass request. */
+static bool within_limits(struct corridor *c)
+{
+	const struct store_convenzione *cv = &c->grant.conv;
+	struct rl_rule rules[6];
+	int64_t acc = c->r->auth.account.id;
+	snprintf(rules[0].key, sizeof rules[0].key, "op:%lld", (long long)acc);
+	snprintf(rules[1].key, sizeof rules[1].key, "op:%lld", (long long)acc);
+	snprintf(rules[2].key, sizeof rules[2].key, "body:%lld", (long long)cv->id);
+	snprintf(rules[3].key, sizeof rules[3].key, "body:%lld", (long long)cv->id);
+	snprintf(rules[4].key, sizeof rules[4].key, "purpose:%lld", (long long)c->grant.purpose.id);
+	snprintf(rules[5].key, sizeof rules[5].key, "purpose:%lld", (long long)c->grant.purpose.id);
+	const int lim[6] = {cv->per_minute, cv->per_day, cv->body_per_minute, cv->body_per_day,
+			    cv->purpose_per_minute, cv->purpose_per_day};
+	for (int i = 0; i < 6; i++) {
+		rules[i].limit = lim[i];
+		rules[i].window = i % 2 ? 86400 : 60;
+	}
+	if (c->break_glass)
+		return true;
+	if (ratelimit_take(c->r->app->rl, rules, 6, api_now(c->r), &c->retry_after))
+		return true;
+	refuse(c, 429, "rate_limited",
+	       "too many requests for the agreement's limits: wait before trying again");
+	return false;
 }
 
 /* Fills the access record's who/why and resolves the grant.  Returns false
@@ -146,6 +218,30 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 	c->have_grant = true;
 	rec->convenzione_id = c->grant.conv.id;
 	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
+	/* Break-glass: an urgent request beyond the normal limits, with a
+	 * written justification, flagged in the record and alerted at once. */
+	const char *bg = r->json ? (json_is_true(json_object_get(r->json, "break_glass")) ? "1" : NULL)
+				 : http_query(r, "break_glass");
+	if (bg && !strcmp(bg, "1")) {
+		const char *why_text = r->json ? json_string_value(json_object_get(r->json, "justification"))
+					       : http_query(r, "justification");
+		if (!c->grant.conv.break_glass) {
+			refuse(c, 403, "break_glass_not_allowed",
+			       "the agreement does not allow urgent access beyond its limits");
+			return NULL;
+		}
+		if (!why_text || strlen(why_text) < 20 || strlen(why_text) > 300 ||
+		    !utf8_valid(why_text, strlen(why_text))) {
+			refuse(c, 400, "justification_required",
+			       "break-glass needs a written justification of 20 to 300 characters");
+			return NULL;
+		}
+		c->break_glass = true;
+		snprintf(c->justification, sizeof c->justification, "%s", why_text);
+		snprintf(rec->flags, sizeof rec->flags, "break_glass");
+	}
+	if (!within_limits(c))
+		return NULL;
 	return c;
 }
 
@@ -259,6 +355,7 @@ void api_persons_search(struct http_request *r)
 			return;
 		}
 		snprintf(p.cf, sizeof p.cf, "%s", cf);
+		snprintf(c->query_cf, sizeof c->query_cf, "%s", cf);
 	} else {
 		if (!surname || !name || strlen(surname) > 100 || strlen(name) > 100) {
 			refuse(c, 400, "invalid_request",
@@ -304,6 +401,7 @@ static void consult(struct http_request *r, const char *operation, consult_fn fn
 		return;
 	const char *as_of_s = http_query(r, "as_of");
 	note_query(c, r->params[0], as_of_s);
+	snprintf(c->query_cf, sizeof c->query_cf, "%.16s", r->params[0]);
 	int as_of;
 	if (!mode_allows_data(c) || !as_of_param(c, as_of_s, &as_of))
 		return;

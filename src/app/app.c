@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert/alert.h"
 #include "audit/audit.h"
+#include "policy/ratelimit.h"
 #include "common/date.h"
 #include "common/log.h"
 #include "refdata/refdata.h"
@@ -27,6 +29,12 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	pthread_mutex_init(&a->stores_lock, NULL);
 	if (refdata_load(refdata_default_dir(), &a->rd, e))
 		return VIS_ERR_IO;
+	struct alert_limits lim;
+	alert_limits_default(&lim);
+	a->rl = ratelimit_new();
+	a->alerts = alert_tracker_new(&lim);
+	if (!a->rl || !a->alerts)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	return audit_writer_start(a->cfg.db, &a->audit, e);
 }
 
@@ -34,6 +42,10 @@ void app_release(struct app *a)
 {
 	audit_writer_stop(a->audit);
 	a->audit = NULL;
+	ratelimit_free(a->rl);
+	a->rl = NULL;
+	alert_tracker_free(a->alerts);
+	a->alerts = NULL;
 	pthread_mutex_lock(&a->stores_lock);
 	for (int i = 0; i < a->nstores; i++)
 		store_close(a->stores[i]);

@@ -15,7 +15,9 @@
 #include "common/config.h"
 #include "common/err.h"
 
+struct alert_tracker;
 struct audit_writer;
+struct ratelimit;
 struct refdata;
 struct store;
 
@@ -23,6 +25,8 @@ struct app {
 	struct config cfg;
 	struct refdata *rd;
 	struct audit_writer *audit;   /* group commit of the access trail */
+	struct ratelimit *rl;         /* request counters per operator, body, purpose */
+	struct alert_tracker *alerts; /* anti-extraction rules */
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
 	atomic_int in_flight;         /* requests being answered */
 	atomic_bool stopping;

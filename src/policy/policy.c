@@ -107,9 +107,12 @@ const char *policy_convenzione_check(const struct store_convenzione *c,
 		return "'valid_to' is before 'valid_from'";
 	if (c->max_results < 1 || c->max_results > 100)
 		return "'max_results' must be 1 to 100";
-	if (c->per_minute < 1 || c->per_minute > 10000000 || c->per_day < 1 ||
-	    c->per_day > 1000000000)
-		return "'per_minute' (1-10,000,000) and 'per_day' (1-1,000,000,000) are required";
+	const int lim[6] = {c->per_minute, c->per_day, c->body_per_minute, c->body_per_day,
+			    c->purpose_per_minute, c->purpose_per_day};
+	for (int i = 0; i < 6; i++)
+		if (lim[i] < 1 || lim[i] > 1000000000)
+			return "the rate limits (per_minute, per_day, body_per_minute, body_per_day, "
+			       "purpose_per_minute, purpose_per_day) must be 1 to 1,000,000,000";
 	const char *p = c->comuni;
 	if (!*p)
 		return "'comuni' must list at least one municipality";

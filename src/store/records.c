@@ -71,6 +71,8 @@ static const struct rec_col convenzione_cols[] = {
 	TEXT(store_convenzione, state), TEXT(store_convenzione, mode),
 	TEXT(store_convenzione, profile), INT(store_convenzione, max_results),
 	INT(store_convenzione, per_minute), INT(store_convenzione, per_day),
+	INT(store_convenzione, body_per_minute), INT(store_convenzione, body_per_day),
+	INT(store_convenzione, purpose_per_minute), INT(store_convenzione, purpose_per_day),
 	BOOL(store_convenzione, break_glass), I64(store_convenzione, created_at),
 };
 
@@ -78,6 +80,13 @@ static const struct rec_col purpose_cols[] = {
 	I64(store_purpose, id), I64(store_purpose, convenzione_id), TEXT(store_purpose, code),
 	TEXT(store_purpose, description), TEXT(store_purpose, legal_basis),
 	TEXT(store_purpose, processing_ref), I64(store_purpose, created_at),
+};
+
+static const struct rec_col alert_cols[] = {
+	I64(store_alert, id), I64(store_alert, at), TEXT(store_alert, rule),
+	I64(store_alert, account_id), TEXT(store_alert, username), I64(store_alert, ente_id),
+	TEXT(store_alert, severity), TEXT(store_alert, detail), TEXT(store_alert, state),
+	I64(store_alert, reviewed_by), I64(store_alert, reviewed_at), TEXT(store_alert, note),
 };
 
 const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
@@ -90,6 +99,7 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_SECURITY_EVENT] = DESC("security_event", store_security_event, event_cols),
 	[STORE_CONVENZIONE] = DESC("convenzione", store_convenzione, convenzione_cols),
 	[STORE_PURPOSE] = DESC("purpose", store_purpose, purpose_cols),
+	[STORE_ALERT] = DESC("alert", store_alert, alert_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

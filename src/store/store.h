@@ -260,6 +260,7 @@ struct store_access {
 	char categories[256];
 	char outcome[32];
 	int status;
+	char flags[64];          /* "break_glass: <justification hash>"... */
 	char prev_hash[65];
 	char hash[65];
 };
@@ -397,6 +398,10 @@ struct store_convenzione {
 	int max_results;        /* results per search */
 	int per_minute;         /* requests per operator per minute */
 	int per_day;            /* requests per operator per day */
+	int body_per_minute;    /* requests of the whole body under the agreement */
+	int body_per_day;
+	int purpose_per_minute; /* requests per purpose, whole body */
+	int purpose_per_day;
 	bool break_glass;       /* urgent access beyond limits allowed */
 	int64_t created_at;
 };
@@ -412,6 +417,22 @@ struct store_purpose {
 	int64_t created_at;
 };
 
+/* An alert raised by the anti-extraction rules. */
+struct store_alert {
+	int64_t id;
+	int64_t at;
+	char rule[32];
+	int64_t account_id;
+	char username[65];
+	int64_t ente_id;
+	char severity[16];      /* medium, high, critical */
+	char detail[256];
+	char state[16];         /* open, reviewed */
+	int64_t reviewed_by;
+	int64_t reviewed_at;
+	char note[501];
+};
+
 /* The kinds of control record, for the generic calls below. */
 enum store_kind {
 	STORE_ENTE,
@@ -423,6 +444,7 @@ enum store_kind {
 	STORE_SECURITY_EVENT,
 	STORE_CONVENZIONE,
 	STORE_PURPOSE,
+	STORE_ALERT,
 	STORE_KIND__COUNT,
 };
 

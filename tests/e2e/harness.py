@@ -204,9 +204,14 @@ _server_seq = itertools.count(1)
 class Server:
     """One `visura serve` on a fresh database.  Use as a context manager."""
 
-    def __init__(self, test_clock=True, **options):
+    def __init__(self, test_clock=True, population=None, **options):
         self.test_clock = test_clock
         self.options = options   # max_body_kb=4 -> --max-body-kb 4
+        # A Population (or a dict of its arguments): generated and imported
+        # into the database after `visura init`, before `serve`.
+        if isinstance(population, dict):
+            population = Population(**population)
+        self.population = population
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="visura-e2e-")
         self.db = os.path.join(self.dir, "visura.db")
@@ -246,6 +251,8 @@ class Server:
         m = re.search(r"first admin: (\S+)\s+temporary password .*?: (\S+)\s*$", p.stdout, re.M)
         check(m is not None, f"no first admin password in the output of init:\n{p.stdout}")
         self.admin_user, self.admin_temp = m.group(1), m.group(2)
+        if self.population is not None:
+            self.population.load_into(self.db, os.path.join(self.dir, "population"))
         for attempt in range(5):
             self.port = free_port()
             args = [VISURA, "serve", "--db", self.db, "--self-signed", self.tls_dir,
@@ -475,6 +482,52 @@ class Server:
         c.account = acc
         return c
 
+    # ---- agreements and the access trail
+
+    def create_agreement(self, ente_id, profile, comuni=("036023", "036005"), mode="consult",
+                         purpose_code="P1", **extra):
+        """An agreement (by the admin) with one purpose; returns the
+        agreement as answered plus "purpose_id"."""
+        body = {"ente_id": ente_id, "reference": self.unique("CONV-"), "comuni": list(comuni),
+                "valid_from": "2020-01-01", "mode": mode, "profile": list(profile)}
+        body.update(extra)
+        conv = expect(self.admin().post("/api/v1/convenzioni", body), 201,
+                      what="create agreement").json
+        p = expect(self.admin().post(f"/api/v1/convenzioni/{conv['id']}/purposes",
+                                     {"code": purpose_code, "description": "test purpose",
+                                      "legal_basis": "art. 37 DPR 223/1989"}),
+                   201, what="create purpose").json
+        conv["purpose_id"] = p["id"]
+        return conv
+
+    def access_log(self, after_id=0):
+        """The access records with id > after_id, read directly (read-only,
+        WAL allows it while the server runs), as dicts in id order."""
+        import sqlite3
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
+        try:
+            con.row_factory = sqlite3.Row
+            rows = con.execute("SELECT * FROM access_log WHERE id > ? ORDER BY id",
+                               (after_id,)).fetchall()
+            return [dict(r) for r in rows]
+        finally:
+            con.close()
+
+    def access_last_id(self):
+        rows = self.access_log_tail(1)
+        return rows[0]["id"] if rows else 0
+
+    def access_log_tail(self, n):
+        import sqlite3
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
+        try:
+            con.row_factory = sqlite3.Row
+            rows = con.execute("SELECT * FROM access_log ORDER BY id DESC LIMIT ?",
+                               (n,)).fetchall()
+            return [dict(r) for r in reversed(rows)]
+        finally:
+            con.close()
+
     def events(self, kind=None, username=None, account_id=None):
         q = []
         if kind:
@@ -488,6 +541,120 @@ class Server:
 
     def has_event(self, kind, username=None, account_id=None):
         return len(self.events(kind, username, account_id)) > 0
+
+
+def audit_verify(db):
+    """`visura audit verify --db DB`: (exit status, output)."""
+    p = subprocess.run([VISURA, "audit", "verify", "--db", db], capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+# ---------------------------------------------------------------- populations
+
+PER_FIELDS = ("id", "valid_from", "cf", "surname", "name", "sex", "birth_date", "birth_place",
+              "citizenships", "civil_status", "civil_status_date", "father", "mother",
+              "reg_reason", "reg_date", "canc_reason", "canc_date", "destination",
+              "family_id", "relationship")
+FAM_FIELDS = ("id", "kind", "valid_from", "dug", "street", "civic", "civic_ext", "scala",
+              "interno", "cap", "locality", "convivenza")
+EVT_FIELDS = ("id", "type", "date", "person", "place", "other")
+
+
+class Population:
+    """A synthetic population made by `visura gen`, and a model of the
+    register as `visura import` applies its files (FULL snapshots first,
+    then the daily deltas in sequence order).
+
+    persons[(comune, person id)] / families[(comune, family id)]: lists of
+    versions (dicts with the fields of PER_FIELDS / FAM_FIELDS, plus
+    "comune"), oldest first; snapshot: the PER records of the FULL files;
+    events: the EVT records (with "comune" and "seq")."""
+
+    def __init__(self, persons=3000, comuni="036023,036005", seed=1, days=0):
+        self.n, self.comuni, self.seed, self.days = persons, comuni, seed, days
+        self.dir = None
+        self.persons, self.families, self.events, self.snapshot = {}, {}, [], []
+        self.by_cf = {}
+
+    def generate(self, out_dir):
+        if self.dir is not None:
+            return
+        args = [VISURA, "gen", "--persons", str(self.n), "--comune", self.comuni,
+                "--seed", str(self.seed), "--out", out_dir]
+        if self.days:
+            args += ["--days", str(self.days)]
+        p = subprocess.run(args, capture_output=True, text=True)
+        check(p.returncode == 0, f"visura gen failed: {p.returncode}\n{p.stderr}")
+        self.dir = out_dir
+        for f in self.files():
+            self._parse(f)
+
+    def files(self):
+        """The files in import order."""
+        names = [n for n in os.listdir(self.dir) if n.endswith(".tsv")]
+        def key(n):
+            comune, seq, _ = n.split("-", 2)
+            return (int(seq), comune)
+        return [os.path.join(self.dir, n) for n in sorted(names, key=key)]
+
+    def load_into(self, db, work_dir):
+        self.generate(work_dir)
+        p = subprocess.run([VISURA, "import", "--quiet", "--db", db] + self.files(),
+                           capture_output=True, text=True)
+        check(p.returncode == 0, f"visura import failed: {p.returncode}\n{p.stdout}\n{p.stderr}")
+
+    def _parse(self, path):
+        comune = seq = kind = None
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                t = line.rstrip("\n").split("\t")
+                if t[0] == "HDR":
+                    comune, seq, kind = t[3], int(t[5]), t[6]
+                elif t[0] == "FAM":
+                    rec = dict(zip(FAM_FIELDS, t[1:]), comune=comune)
+                    self._add(self.families, (comune, rec["id"]), rec)
+                elif t[0] == "PER":
+                    rec = dict(zip(PER_FIELDS, t[1:]), comune=comune)
+                    if kind == "FULL":
+                        self.snapshot.append(rec)
+                    self._add(self.persons, (comune, rec["id"]), rec)
+                    self.by_cf[rec["cf"]] = (comune, rec["id"])
+                elif t[0] == "EVT":
+                    self.events.append(dict(zip(EVT_FIELDS, t[1:]), comune=comune, seq=seq))
+
+    @staticmethod
+    def _add(table, key, rec):
+        versions = table.setdefault(key, [])
+        if not versions or versions[-1] != rec:
+            versions.append(rec)
+
+    @staticmethod
+    def _at(versions, date):
+        best = None
+        for v in versions:
+            if v["valid_from"] <= date:
+                best = v
+        return best
+
+    def person(self, cf, date=None):
+        """The person's version valid on date (YYYY-MM-DD), or the latest."""
+        vs = self.persons[self.by_cf[cf]]
+        return vs[-1] if date is None else self._at(vs, date)
+
+    def family(self, comune, fid, date=None):
+        vs = self.families.get((comune, fid))
+        if not vs:
+            return None
+        return vs[-1] if date is None else self._at(vs, date)
+
+    def current_persons(self):
+        return [vs[-1] for vs in self.persons.values()]
+
+    def members(self, comune, fid):
+        """The CFs of the registered persons whose latest version belongs to
+        household fid of comune."""
+        return sorted(p["cf"] for p in self.current_persons()
+                      if p["comune"] == comune and p["family_id"] == fid and not p["canc_reason"])
 
 
 def new_password():

@@ -1,0 +1,66 @@
+/* alert — anti-extraction and anomaly detection on the access trail.
+ *
+ * Owns: the per-account counters the rules read (kept in memory, bounded),
+ * the rules themselves, and raising an alert: a row admins review, mail to
+ * the admins and the body's lead, and — past the hard threshold — the
+ * automatic suspension of the account until an admin reviews it.
+ *
+ * Rules (thresholds in struct alert_limits):
+ *   persons_hour      many distinct persons consulted within an hour
+ *   sequential_cf     consecutive look-ups of codici fiscali sharing their
+ *                     first 11 characters (enumerating a birth date)
+ *   no_results        a high share of searches with no result in an hour
+ *   repeat_no_case    the same person consulted repeatedly in a day
+ *                     without a case reference
+ *   refused           refused attempts (outside hours, outside the profile,
+ *                     another body's purpose) within an hour
+ *   many_addresses    one account used from several addresses at once
+ *   break_glass       an urgent consultation beyond the normal limits */
+#ifndef VISURA_ALERT_ALERT_H
+#define VISURA_ALERT_ALERT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct alert_limits {
+	int persons_hour;        /* alert */
+	int persons_hour_hard;   /* suspend */
+	int sequential_run;
+	int no_results_min;      /* searches before the ratio counts */
+	int no_results_pct;
+	int repeat_no_case;
+	int refused_hour;
+	int addresses;           /* distinct addresses within 10 minutes */
+};
+
+void alert_limits_default(struct alert_limits *l);
+
+struct alert_tracker;
+
+struct alert_tracker *alert_tracker_new(const struct alert_limits *l);
+void alert_tracker_free(struct alert_tracker *t);
+
+/* One request of an account, once its outcome is known.  `subjects` are
+ * the codici fiscali it returned or consulted (comma-separated).  Raises
+ * the alerts that fire; returns true when the account must be suspended. */
+struct alert_obs {
+	const struct store_account *account;
+	const char *ip;
+	const char *operation;     /* search, consult, household, history, verify */
+	const char *outcome;       /* ok, not_found, refused:..., too_broad */
+	const char *subjects;
+	const char *case_ref;
+	const char *query_cf;      /* the codice fiscale asked for, if any */
+	bool break_glass;
+	const char *justification;
+};
+bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
+		   const struct alert_obs *o);
+
+/* Raises one alert: stored, mailed to admins and the body's lead. */
+vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *severity,
+		    const struct store_account *a, const char *detail, struct vis_error *e);
+
+#endif

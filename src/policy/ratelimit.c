@@ -1,0 +1,134 @@
+#include "policy/ratelimit.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct slot {
+	char key[64];
+	int window;
+	int64_t window_id;
+	int count;
+	bool used;
+};
+
+struct ratelimit {
+	pthread_mutex_t lock;
+	struct slot *slots;       /* open addressing, RATELIMIT_MAX_KEYS * 2 */
+	size_t cap;
+	size_t used;
+};
+
+struct ratelimit *ratelimit_new(void)
+{
+	struct ratelimit *rl = calloc(1, sizeof *rl);
+	if (!rl)
+		return NULL;
+	rl->cap = (size_t)RATELIMIT_MAX_KEYS * 2;
+	rl->slots = calloc(rl->cap, sizeof *rl->slots);
+	if (!rl->slots) {
+		free(rl);
+		return NULL;
+	}
+	pthread_mutex_init(&rl->lock, NULL);
+	return rl;
+}
+
+void ratelimit_free(struct ratelimit *rl)
+{
+	if (!rl)
+		return;
+	pthread_mutex_destroy(&rl->lock);
+	free(rl->slots);
+	free(rl);
+}
+
+static uint64_t hash(const char *key, int window)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)window;
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ull;
+	return h;
+}
+
+/* Drops windows that have ended (rebuilds the table). */
+static void sweep(struct ratelimit *rl, int64_t now)
+{
+	struct slot *old = rl->slots;
+	struct slot *fresh = calloc(rl->cap, sizeof *fresh);
+	if (!fresh)
+		return;
+	rl->slots = fresh;
+	rl->used = 0;
+	for (size_t i = 0; i < rl->cap; i++) {
+		struct slot *s = &old[i];
+		if (!s->used || s->window_id != now / s->window)
+			continue;
+		size_t j = hash(s->key, s->window) % rl->cap;
+		while (fresh[j].used)
+			j = (j + 1) % rl->cap;
+		fresh[j] = *s;
+		rl->used++;
+	}
+	free(old);
+}
+
+static struct slot *find(struct ratelimit *rl, const char *key, int window, int64_t now)
+{
+	size_t j = hash(key, window) % rl->cap;
+	for (size_t probes = 0; probes < rl->cap; probes++, j = (j + 1) % rl->cap) {
+		struct slot *s = &rl->slots[j];
+		if (!s->used) {
+			if (rl->used >= RATELIMIT_MAX_KEYS)
+				return NULL;
+			memset(s, 0, sizeof *s);
+			strncpy(s->key, key, sizeof s->key - 1);
+			s->window = window;
+			s->window_id = now / window;
+			s->used = true;
+			rl->used++;
+			return s;
+		}
+		if (s->window == window && !strcmp(s->key, key))
+			return s;
+	}
+	return NULL;
+}
+
+bool ratelimit_take(struct ratelimit *rl, const struct rl_rule *rules, int n, int64_t now,
+		    int64_t *retry_after)
+{
+	struct slot *hit[8];
+	bool ok = true;
+	*retry_after = 0;
+	if (n > 8)
+		n = 8;
+	pthread_mutex_lock(&rl->lock);
+	/* Make room before taking pointers into the table. */
+	if (rl->used + (size_t)n > RATELIMIT_MAX_KEYS)
+		sweep(rl, now);
+	for (int i = 0; i < n; i++) {
+		int w = rules[i].window > 0 ? rules[i].window : 60;
+		hit[i] = find(rl, rules[i].key, w, now);
+		if (!hit[i]) { /* table full of live keys: refuse rather than not count */
+			ok = false;
+			*retry_after = 60;
+			continue;
+		}
+		if (hit[i]->window_id != now / w) {
+			hit[i]->window_id = now / w;
+			hit[i]->count = 0;
+		}
+		if (hit[i]->count >= rules[i].limit) {
+			ok = false;
+			int64_t wait = (hit[i]->window_id + 1) * w - now;
+			if (wait > *retry_after)
+				*retry_after = wait;
+		}
+	}
+	if (ok)
+		for (int i = 0; i < n; i++)
+			hit[i]->count++;
+	pthread_mutex_unlock(&rl->lock);
+	return ok;
+}
