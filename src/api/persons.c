@@ -65,8 +65,19 @@ static void recorded(void *ctx, vis_err rc)
 		json_object_set_new(c->body, "access_id", json_integer(c->rec.id));
 		json_object_set_new(c->body, "purpose", json_pack("{s:I,s:s}", "id",
 			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
-		http_reply_json(r, c->status, c->body);
-		c->body = NULL;
+		/* The receipt signs the exact bytes that leave. */
+		char *text = json_dumps(c->body, JSON_COMPACT | JSON_ENSURE_ASCII);
+		if (!text) {
+			http_reply_internal(r, &(struct vis_error){VIS_ERR_NOMEM, "out of memory"});
+		} else {
+			char receipt[400], id[32];
+			audit_receipt(r->app->key, &c->rec, text, strlen(text), receipt, sizeof receipt);
+			snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
+			http_header_add(r, "X-Visura-Access-Id", id);
+			http_header_add(r, "X-Visura-Receipt", receipt);
+			http_reply_bytes(r, c->status, "application/json", text, strlen(text));
+			free(text);
+		}
 	} else {
 		if (c->retry_after > 0) {
 			char ra[32];

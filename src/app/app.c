@@ -1,6 +1,8 @@
 #include "app/app.h"
 
 #include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,13 +37,27 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->alerts = alert_tracker_new(&lim);
 	if (!a->rl || !a->alerts)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	return audit_writer_start(a->cfg.db, &a->audit, e);
+	char path[CONFIG_PATH_MAX + 32];
+	if (a->cfg.signing_key[0])
+		snprintf(path, sizeof path, "%s", a->cfg.signing_key);
+	else
+		audit_key_path(a->cfg.db, path, sizeof path);
+	a->key = sodium_malloc(sizeof *a->key);
+	if (!a->key)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	struct store *s = app_store(a);
+	if (!s || audit_key_ensure(s, path, a->key, e))
+		return e && e->code ? e->code : VIS_ERR_STORE;
+	return audit_writer_start(a->cfg.db, a->key, &a->audit, e);
 }
 
 void app_release(struct app *a)
 {
 	audit_writer_stop(a->audit);
 	a->audit = NULL;
+	if (a->key)
+		sodium_free(a->key);
+	a->key = NULL;
 	ratelimit_free(a->rl);
 	a->rl = NULL;
 	alert_tracker_free(a->alerts);

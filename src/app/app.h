@@ -16,6 +16,7 @@
 #include "common/err.h"
 
 struct alert_tracker;
+struct audit_key;
 struct audit_writer;
 struct ratelimit;
 struct refdata;
@@ -25,6 +26,7 @@ struct app {
 	struct config cfg;
 	struct refdata *rd;
 	struct audit_writer *audit;   /* group commit of the access trail */
+	struct audit_key *key;        /* signs receipts and checkpoints */
 	struct ratelimit *rl;         /* request counters per operator, body, purpose */
 	struct alert_tracker *alerts; /* anti-extraction rules */
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */

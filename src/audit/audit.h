@@ -14,6 +14,35 @@
 #include "common/err.h"
 #include "store/store.h"
 
+/* ---- the signing key (Ed25519) ----
+ * Created by `visura init` next to the database (mode 0600); its public
+ * half is also stored in the database (setting signing_public_key) so that
+ * anyone holding a copy can verify checkpoints, exports and receipts. */
+struct audit_key {
+	unsigned char pk[32];
+	unsigned char sk[64];
+};
+
+/* The key file of a database: $db.signing-key (for "sqlite:PATH" too). */
+void audit_key_path(const char *db_uri, char *out, size_t cap);
+/* Loads the key, creating it (and storing its public half) when absent. */
+vis_err audit_key_ensure(struct store *s, const char *path, struct audit_key *k,
+			 struct vis_error *e);
+vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *e);
+/* Base64url signature of msg. */
+void audit_sign(const struct audit_key *k, const char *msg, size_t len, char out[100]);
+/* Checks a signature against the public key stored in the database. */
+bool audit_signature_ok(struct store *s, const char *msg, size_t len, const char *sig);
+
+/* A receipt for an answer that carried personal data:
+ *   v1.<access id>.<at ms>.<purpose id>.<sha256 of the body>.<signature> */
+void audit_receipt(const struct audit_key *k, const struct store_access *rec,
+		   const char *body, size_t len, char *out, size_t cap);
+/* Verifies a receipt against the trail (and the body when given).  Returns
+ * NULL when valid, else the reason. */
+const char *audit_receipt_check(struct store *s, const char *receipt, const char *body,
+				size_t len, struct vis_error *e);
+
 /* Appends rec (its id and hashes are set here) in its own transaction. */
 vis_err audit_append(struct store *s, struct store_access *rec, struct vis_error *e);
 
@@ -29,8 +58,12 @@ void audit_hash(const struct store_access *rec, const char *prev_hash, char out[
  * is durable (or failed), so fail-closed holds. */
 struct audit_writer;
 
-vis_err audit_writer_start(const char *db_uri, struct audit_writer **out,
-			   struct vis_error *e);
+/* With a key, the writer also signs a checkpoint (last id and hash) at
+ * least every AUDIT_CHECKPOINT_RECORDS records or AUDIT_CHECKPOINT_SECONDS. */
+#define AUDIT_CHECKPOINT_RECORDS 1000
+#define AUDIT_CHECKPOINT_SECONDS 60
+vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
+			   struct audit_writer **out, struct vis_error *e);
 /* Commits what is queued, then stops the thread. */
 void audit_writer_stop(struct audit_writer *w);
 /* Queues rec and waits until it is committed; sets its id and hashes. */
@@ -53,6 +86,7 @@ void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
 
 struct audit_verify_result {
 	int64_t checked;        /* records read */
+	int64_t checkpoints;    /* signed checkpoints verified */
 	int64_t first_bad_id;   /* 0 when the chain holds */
 	char why[200];
 };

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/password.h"
 #include "cli/commands.h"
@@ -119,6 +122,17 @@ int cmd_init(int argc, char **argv)
 			       "%zu foreign states\n", cli_db_uri(db), store_schema_version(s),
 			       refdata_comune_count(rd), refdata_stato_count(rd));
 			rc = first_admin(s, admin, email);
+			char keypath[4096];
+			struct audit_key key;
+			audit_key_path(cli_db_uri(db), keypath, sizeof keypath);
+			if (rc == EXIT_OK && audit_key_ensure(s, keypath, &key, &e)) {
+				cli_error("signing key", &e);
+				rc = EXIT_RUNTIME;
+			} else if (rc == EXIT_OK) {
+				printf("signing key: %s (keep it secret; its public half is in the database)\n",
+				       keypath);
+			}
+			sodium_memzero(&key, sizeof key);
 		}
 	}
 	store_close(s);

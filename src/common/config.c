@@ -29,6 +29,7 @@ static const struct option_row rows[] = {
 	STR(tls_cert, "", "PEM certificate chain file"),
 	STR(tls_key, "", "PEM private key file"),
 	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
+	STR(signing_key, "", "Ed25519 key signing receipts, checkpoints and exports (empty: DB path + .signing-key)"),
 	STR(smtp_url, "", "SMTP relay (smtp://host:port or smtps://...); empty: mail stays in the outbox"),
 	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
 	STR(public_url, "", "the address users reach the service at (used in mail)"),

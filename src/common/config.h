@@ -19,6 +19,7 @@ struct config {
 	char tls_cert[CONFIG_PATH_MAX];
 	char tls_key[CONFIG_PATH_MAX];
 	char log_file[CONFIG_PATH_MAX];
+	char signing_key[CONFIG_PATH_MAX];
 	char smtp_url[512];
 	char smtp_from[256];
 	char public_url[256];

@@ -277,6 +277,23 @@ typedef int (*store_access_fn)(void *ctx, const struct store_access *a);
 vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, void *ctx,
 			  struct vis_error *e);
 
+/* Signed checkpoints of the access trail. */
+struct store_checkpoint {
+	int64_t id;
+	int64_t at;
+	int64_t last_id;
+	char last_hash[65];
+	char signature[100];
+};
+vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *c,
+				struct vis_error *e);
+typedef int (*store_checkpoint_fn)(void *ctx, const struct store_checkpoint *c);
+vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx,
+			      struct vis_error *e);
+/* One access record by id; *found false when absent. */
+vis_err store_access_get(struct store *s, int64_t id, struct store_access *out, bool *found,
+			 struct vis_error *e);
+
 /* ---- control data: bodies, accounts, sessions, tokens, mail ----
  *
  * Plain records with an integer id.  Times are seconds since the epoch

@@ -1531,17 +1531,104 @@ vis_err store_access_insert(struct store *s, const struct store_access *a,
 	return VIS_OK;
 }
 
-vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, void *ctx,
-			  struct vis_error *e)
+static void access_read(sqlite3_stmt *st, struct store_access *a);
+
+static vis_err access_query(struct store *s, const char *sql, int64_t arg, store_access_fn fn,
+			    void *ctx, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1"
-			       " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
-	sqlite3_bind_int64(st, 1, from_id);
+	sqlite3_bind_int64(st, 1, arg);
 	struct store_access *a = malloc(sizeof *a);
 	int rc = SQLITE_DONE;
 	while (a && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		access_read(st, a);
+		if (fn(ctx, a) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(a);
+	sqlite3_finalize(st);
+	if (!a)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access trail");
+}
+
+vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, void *ctx,
+			  struct vis_error *e)
+{
+	return access_query(s, "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id",
+			    from_id, fn, ctx, e);
+}
+
+struct access_one {
+	struct store_access *out;
+	bool found;
+};
+
+static int access_one(void *ctx, const struct store_access *a)
+{
+	struct access_one *o = ctx;
+	*o->out = *a;
+	o->found = true;
+	return 1;
+}
+
+vis_err store_access_get(struct store *s, int64_t id, struct store_access *out, bool *found,
+			 struct vis_error *e)
+{
+	struct access_one o = {out, false};
+	vis_err rc = access_query(s, "SELECT " ACCESS_COLS " FROM access_log WHERE id = ?1", id,
+				  access_one, &o, e);
+	*found = o.found;
+	return rc;
+}
+
+vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *c,
+				struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO audit_checkpoint (at, last_id, last_hash,"
+			       " signature) VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, c->at);
+	sqlite3_bind_int64(st, 2, c->last_id);
+	bind_text(st, 3, c->last_hash);
+	bind_text(st, 4, c->signature);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "checkpoint");
+}
+
+vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx,
+			      struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, at, last_id, last_hash, signature FROM"
+			       " audit_checkpoint ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_checkpoint c;
+		c.id = sqlite3_column_int64(st, 0);
+		c.at = sqlite3_column_int64(st, 1);
+		c.last_id = sqlite3_column_int64(st, 2);
+		copy_col(st, 3, c.last_hash, sizeof c.last_hash);
+		copy_col(st, 4, c.signature, sizeof c.signature);
+		if (fn(ctx, &c) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "checkpoints");
+}
+
+static void access_read(sqlite3_stmt *st, struct store_access *a)
+{
+	{
 		a->id = sqlite3_column_int64(st, 0);
 		a->at = sqlite3_column_int64(st, 1);
 		a->account_id = sqlite3_column_int64(st, 2);
@@ -1561,14 +1648,5 @@ vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, 
 		copy_col(st, 16, a->flags, sizeof a->flags);
 		copy_col(st, 17, a->prev_hash, sizeof a->prev_hash);
 		copy_col(st, 18, a->hash, sizeof a->hash);
-		if (fn(ctx, a) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
 	}
-	free(a);
-	sqlite3_finalize(st);
-	if (!a)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access trail");
 }
