@@ -97,5 +97,13 @@ HANDLER(api_convenzione_get);
 HANDLER(api_convenzione_update);
 HANDLER(api_purpose_create);
 HANDLER(api_own_purposes);
+HANDLER(api_audit_access);
+HANDLER(api_audit_subject);
+HANDLER(api_audit_verify);
+HANDLER(api_subject_code_create);
+HANDLER(api_citizen_report);
+HANDLER(api_alerts_list);
+HANDLER(api_alert_review);
+HANDLER(api_usage);
 
 #endif

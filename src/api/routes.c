@@ -57,6 +57,15 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/persons/:cf/history", api_person_history, DATA},
 	{"POST", "/api/v1/verify", api_verify, DATA},
 
+	{"GET", "/api/v1/audit/access", api_audit_access, ADMIN | ROUTE_AUDITOR},
+	{"GET", "/api/v1/audit/subject/:cf", api_audit_subject, ADMIN | ROUTE_AUDITOR},
+	{"GET", "/api/v1/audit/verify", api_audit_verify, ADMIN | ROUTE_AUDITOR},
+	{"POST", "/api/v1/audit/subject-codes", api_subject_code_create, ADMIN},
+	{"GET", "/citizen/access-report", api_citizen_report, ROUTE_PUBLIC},
+	{"GET", "/api/v1/alerts", api_alerts_list, ADMIN | LEAD},
+	{"POST", "/api/v1/alerts/:id/review", api_alert_review, ADMIN},
+	{"GET", "/api/v1/usage", api_usage, ADMIN | LEAD},
+
 	{"GET", "/api/v1/outbox", api_outbox, ADMIN},
 	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR},
 	{"PUT", "/api/v1/settings/totp-required", api_settings_totp, ADMIN},

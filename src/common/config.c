@@ -47,6 +47,8 @@ static const struct option_row rows[] = {
 	INT(password_max_age_days, 30, 366, "182", "a password must be changed after this many days"),
 	INT(credential_months, 1, 12, "12", "credentials last this many months from issue or renewal"),
 	INT(renewal_window_days, 1, 120, "60", "renewal opens this many days before expiry"),
+	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
+	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
 	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock"),
 };
 

@@ -37,6 +37,8 @@ struct config {
 	int password_max_age_days;
 	int credential_months;
 	int renewal_window_days;
+	int embargo_days;           /* police/court consultations hidden from citizens */
+	int retention_months;       /* access records kept this long */
 	bool test_clock;            /* test-only clock control endpoint */
 };
 

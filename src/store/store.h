@@ -277,6 +277,34 @@ typedef int (*store_access_fn)(void *ctx, const struct store_access *a);
 vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, void *ctx,
 			  struct vis_error *e);
 
+/* Access records matching every filter given (0 / "" = any), oldest
+ * first, at most `limit`. */
+struct store_access_filter {
+	char cf[17];
+	int64_t account_id;
+	int64_t ente_id;
+	int64_t purpose_id;
+	int64_t from_ms, to_ms;     /* [from, to) */
+	int limit;
+};
+vis_err store_access_search(struct store *s, const struct store_access_filter *f,
+			    store_access_fn fn, void *ctx, struct vis_error *e);
+
+/* Removes access records with id <= up_to_id (retention purge); the caller
+ * has checked that a signed checkpoint vouches for up_to_id. */
+vis_err store_access_purge(struct store *s, int64_t up_to_id, int64_t *removed,
+			   struct vis_error *e);
+
+/* One-time codes that let a citizen read who consulted their record:
+ * stored hashed, valid until expires_at, usable once. */
+vis_err store_subject_code_put(struct store *s, const char *code_hash, const char *cf,
+			       int64_t created_by, int64_t now, int64_t expires_at,
+			       struct vis_error *e);
+/* Marks a valid unused code as used and returns its cf; *ok false when the
+ * code is unknown, expired or used. */
+vis_err store_subject_code_use(struct store *s, const char *code_hash, int64_t now,
+			       char cf[17], bool *ok, struct vis_error *e);
+
 /* Signed checkpoints of the access trail. */
 struct store_checkpoint {
 	int64_t id;

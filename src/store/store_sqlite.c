@@ -1563,6 +1563,96 @@ vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, 
 			    from_id, fn, ctx, e);
 }
 
+vis_err store_access_search(struct store *s, const struct store_access_filter *f,
+			    store_access_fn fn, void *ctx, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	static const char sql[] =
+		"SELECT " ACCESS_COLS " FROM access_log WHERE"
+		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
+		" AND (?2 = 0 OR account_id = ?2) AND (?3 = 0 OR ente_id = ?3)"
+		" AND (?4 = 0 OR purpose_id = ?4) AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6)"
+		" ORDER BY id LIMIT ?7";
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, f->cf);
+	sqlite3_bind_int64(st, 2, f->account_id);
+	sqlite3_bind_int64(st, 3, f->ente_id);
+	sqlite3_bind_int64(st, 4, f->purpose_id);
+	sqlite3_bind_int64(st, 5, f->from_ms);
+	sqlite3_bind_int64(st, 6, f->to_ms);
+	sqlite3_bind_int(st, 7, f->limit > 0 ? f->limit : 1000000);
+	struct store_access *a = malloc(sizeof *a);
+	int rc = SQLITE_DONE;
+	while (a && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		access_read(st, a);
+		if (fn(ctx, a) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(a);
+	sqlite3_finalize(st);
+	if (!a)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access search");
+}
+
+vis_err store_access_purge(struct store *s, int64_t up_to_id, int64_t *removed,
+			   struct vis_error *e)
+{
+	if (store_begin(s, e))
+		return VIS_ERR_STORE;
+	if (exec_bound(s, "DELETE FROM access_subject WHERE access_id <= ?1 AND ?2 = ?2",
+		       up_to_id, 0, e) ||
+	    exec_bound(s, "DELETE FROM access_log WHERE id <= ?1 AND ?2 = ?2", up_to_id, 0, e)) {
+		store_rollback(s);
+		return VIS_ERR_STORE;
+	}
+	*removed = sqlite3_changes(s->db);
+	return store_commit(s, e);
+}
+
+vis_err store_subject_code_put(struct store *s, const char *code_hash, const char *cf,
+			       int64_t created_by, int64_t now, int64_t expires_at,
+			       struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO subject_code (code_hash, cf, created_by,"
+			       " created_at, expires_at, used_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, code_hash);
+	bind_text(st, 2, cf);
+	sqlite3_bind_int64(st, 3, created_by);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, expires_at);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "subject code");
+}
+
+vis_err store_subject_code_use(struct store *s, const char *code_hash, int64_t now,
+			       char cf[17], bool *ok, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	*ok = false;
+	if (sqlite3_prepare_v2(s->db, "UPDATE subject_code SET used_at = ?2 WHERE code_hash = ?1"
+			       " AND used_at = 0 AND expires_at > ?2 RETURNING cf", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, code_hash);
+	sqlite3_bind_int64(st, 2, now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(st, 0, cf, 17);
+		*ok = true;
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "subject code");
+}
+
 struct access_one {
 	struct store_access *out;
 	bool found;

@@ -1,0 +1,492 @@
+/* Handlers of the audit reports: the access trail searched by person,
+ * operator, body, purpose and time (JSON or CSV, signed), the per-person
+ * report (GDPR art. 15) for the office and — with a one-time code — for the
+ * citizen, chain verification, alerts and per-body usage. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/alert.h"
+#include "api/internal.h"
+#include "app/app.h"
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "common/date.h"
+
+#define REPORT_MAX 10000
+
+static bool num_param(struct http_request *r, const char *name, int64_t *out)
+{
+	const char *v = http_query(r, name);
+	*out = 0;
+	if (!v || !*v)
+		return true;
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	if (*end || n < 0 || strlen(v) > 18) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "'%s' must be a number", name);
+		http_reply_error(r, 400, "invalid_request", msg);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+static bool date_param(struct http_request *r, const char *name, int64_t *ms)
+{
+	const char *v = http_query(r, name);
+	int d;
+	*ms = 0;
+	if (!v || !*v)
+		return true;
+	if (!date_parse(v, strlen(v), &d)) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "'%s' must be YYYY-MM-DD", name);
+		http_reply_error(r, 400, "invalid_request", msg);
+		return false;
+	}
+	*ms = date_to_days(d) * 86400000;
+	return true;
+}
+
+static json_t *ms_time(int64_t ms)
+{
+	char buf[21];
+	timestamp_format(ms / 1000, buf);
+	return json_string(buf);
+}
+
+static json_t *access_json(const struct store_access *a)
+{
+	json_t *subjects = json_array();
+	for (const char *p = a->subjects; *p;) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(subjects, json_stringn(p, n));
+		p += n + (p[n] == ',');
+	}
+	return json_pack("{s:I,s:o,s:I,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:i,s:s,s:s}",
+			 "id", (json_int_t)a->id, "at", ms_time(a->at),
+			 "account_id", (json_int_t)a->account_id, "username", a->username,
+			 "ente_id", (json_int_t)a->ente_id, "convenzione_id", (json_int_t)a->convenzione_id,
+			 "purpose_id", (json_int_t)a->purpose_id, "case_ref", a->case_ref,
+			 "on_behalf_of", a->on_behalf_of, "ip", a->ip, "operation", a->operation,
+			 "query", a->query, "subjects", subjects, "categories", a->categories,
+			 "outcome", a->outcome, "status", a->status, "flags", a->flags, "hash", a->hash);
+}
+
+/* CSV field with RFC 4180 quoting. */
+static void csv_field(char **buf, size_t *len, size_t *cap, const char *v, bool last)
+{
+	size_t need = strlen(v) * 2 + 4;
+	if (*len + need >= *cap) {
+		size_t ncap = (*cap + need) * 2;
+		char *nb = realloc(*buf, ncap);
+		if (!nb)
+			return;
+		*buf = nb;
+		*cap = ncap;
+	}
+	char *o = *buf + *len;
+	*o++ = '"';
+	for (; *v; v++) {
+		if (*v == '"')
+			*o++ = '"';
+		*o++ = *v;
+	}
+	*o++ = '"';
+	*o++ = last ? '\n' : ',';
+	*len = (size_t)(o - *buf);
+}
+
+struct collect {
+	json_t *arr;
+	char *csv;
+	size_t len, cap;
+	int n;
+};
+
+static int collect_access(void *ctx, const struct store_access *a)
+{
+	struct collect *c = ctx;
+	c->n++;
+	if (c->arr) {
+		json_array_append_new(c->arr, access_json(a));
+		return 0;
+	}
+	char num[8][32], at[21];
+	timestamp_format(a->at / 1000, at);
+	snprintf(num[0], 32, "%lld", (long long)a->id);
+	snprintf(num[1], 32, "%lld", (long long)a->account_id);
+	snprintf(num[2], 32, "%lld", (long long)a->ente_id);
+	snprintf(num[3], 32, "%lld", (long long)a->purpose_id);
+	snprintf(num[4], 32, "%d", a->status);
+	const char *f[] = {num[0], at, num[1], a->username, num[2], num[3], a->case_ref,
+			   a->on_behalf_of, a->ip, a->operation, a->query, a->subjects,
+			   a->categories, a->outcome, num[4], a->flags, a->hash};
+	size_t nf = sizeof f / sizeof f[0];
+	for (size_t i = 0; i < nf; i++)
+		csv_field(&c->csv, &c->len, &c->cap, f[i], i == nf - 1);
+	return 0;
+}
+
+/* The body and its signature (over the exact bytes), for the judicial
+ * authority: `visura audit verify-receipt`-style checking with the key. */
+static void reply_signed(struct http_request *r, const char *type, const char *body, size_t len)
+{
+	char sig[100];
+	audit_sign(r->app->key, body, len, sig);
+	http_header_add(r, "X-Visura-Signature", sig);
+	http_reply_bytes(r, 200, type, body, len);
+}
+
+void api_audit_access(struct http_request *r)
+{
+	struct store_access_filter f = {.limit = REPORT_MAX};
+	const char *cf = http_query(r, "cf"), *format = http_query(r, "format");
+	if (!num_param(r, "account_id", &f.account_id) || !num_param(r, "ente_id", &f.ente_id) ||
+	    !num_param(r, "purpose_id", &f.purpose_id) || !date_param(r, "from", &f.from_ms) ||
+	    !date_param(r, "to", &f.to_ms))
+		return;
+	if (cf && *cf) {
+		if (strlen(cf) != 16) {
+			http_reply_error(r, 400, "invalid_request", "'cf' must be a codice fiscale");
+			return;
+		}
+		snprintf(f.cf, sizeof f.cf, "%s", cf);
+	}
+	bool csv = format && !strcmp(format, "csv");
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct collect c = {.arr = csv ? NULL : json_array()};
+	if (csv) {
+		c.cap = 4096;
+		c.csv = malloc(c.cap);
+		if (!c.csv) {
+			http_reply_error(r, 503, "service_unavailable", "out of memory");
+			return;
+		}
+		c.len = (size_t)snprintf(c.csv, c.cap, "id,at,account_id,username,ente_id,purpose_id,"
+					 "case_ref,on_behalf_of,ip,operation,query,subjects,categories,"
+					 "outcome,status,flags,hash\n");
+	}
+	struct vis_error e = {0};
+	if (store_access_search(s, &f, collect_access, &c, &e)) {
+		json_decref(c.arr);
+		free(c.csv);
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, api_now(r), "audit_report", &r->auth.account, NULL, r->ip, f.cf);
+	if (csv) {
+		reply_signed(r, "text/csv; charset=utf-8", c.csv, c.len);
+		free(c.csv);
+		return;
+	}
+	json_t *out = json_pack("{s:o,s:i,s:b}", "records", c.arr, "count", c.n, "truncated",
+				c.n >= REPORT_MAX);
+	char *text = json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(out);
+	if (!text) {
+		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		return;
+	}
+	reply_signed(r, "application/json", text, strlen(text));
+	free(text);
+}
+
+/* ---- per-person report ---- */
+
+struct subject_ctx {
+	struct store *s;
+	json_t *arr;
+	int64_t now;
+	int embargo_days;
+	bool citizen;       /* leave out embargoed entries */
+	int hidden;
+};
+
+static int add_subject_entry(void *ctx, const struct store_access *a)
+{
+	struct subject_ctx *c = ctx;
+	if (strcmp(a->outcome, "ok"))
+		return 0; /* only consultations that returned the person */
+	struct store_ente en = {0};
+	struct store_purpose p = {0};
+	bool found;
+	store_rec_get(c->s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, NULL);
+	store_rec_get(c->s, STORE_PURPOSE, "id", NULL, a->purpose_id, &p, &found, NULL);
+	bool sensitive = !strcmp(en.kind, "police") || !strcmp(en.kind, "court");
+	bool embargoed = sensitive && a->at / 1000 + (int64_t)c->embargo_days * 86400 > c->now;
+	if (c->citizen && embargoed) {
+		c->hidden++;
+		return 0;
+	}
+	json_t *j = json_pack("{s:o,s:s,s:s,s:s,s:s}", "at", ms_time(a->at), "ente", en.name,
+			      "ente_kind", en.kind, "purpose", p.description, "operation", a->operation);
+	if (!c->citizen) {
+		json_object_set_new(j, "access_id", json_integer(a->id));
+		json_object_set_new(j, "username", json_string(a->username));
+		json_object_set_new(j, "case_ref", json_string(a->case_ref));
+		json_object_set_new(j, "embargoed_for_citizen", json_boolean(embargoed));
+	}
+	json_array_append_new(c->arr, j);
+	return 0;
+}
+
+static void subject_report(struct http_request *r, struct store *s, const char *cf, bool citizen)
+{
+	struct store_access_filter f = {.limit = REPORT_MAX};
+	snprintf(f.cf, sizeof f.cf, "%s", cf);
+	struct subject_ctx c = {s, json_array(), api_now(r), r->app->cfg.embargo_days, citizen, 0};
+	struct vis_error e = {0};
+	if (store_access_search(s, &f, add_subject_entry, &c, &e)) {
+		json_decref(c.arr);
+		api_fail(r, &e);
+		return;
+	}
+	json_t *out = json_pack("{s:s,s:o}", "codice_fiscale", cf, "accesses", c.arr);
+	if (citizen)
+		json_object_set_new(out, "note", json_string(
+			"consultations by police or judicial bodies appear after their embargo period"));
+	http_reply_json(r, 200, out);
+}
+
+void api_audit_subject(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	if (strlen(r->params[0]) != 16) {
+		http_reply_error(r, 400, "invalid_request", "not a codice fiscale");
+		return;
+	}
+	auth_event(s, api_now(r), "subject_report", &r->auth.account, NULL, r->ip, r->params[0]);
+	subject_report(r, s, r->params[0], false);
+}
+
+void api_subject_code_create(struct http_request *r)
+{
+	const char *cf = http_body_string(r, "codice_fiscale", true, 16);
+	if (!cf)
+		return;
+	if (strlen(cf) != 16) {
+		http_reply_error(r, 400, "invalid_request", "'codice_fiscale' must be 16 characters");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	/* 12 characters from an alphabet without look-alikes: ~60 bits. */
+	static const char alpha[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	char code[13], hash[65];
+	for (int i = 0; i < 12; i++)
+		code[i] = alpha[randombytes_uniform(sizeof alpha - 1)];
+	code[12] = '\0';
+	auth_token_hash(code, hash);
+	int64_t now = api_now(r);
+	if (store_subject_code_put(s, hash, cf, r->auth.account.id, now, now + 30 * 86400, NULL)) {
+		http_reply_error(r, 503, "service_unavailable", "the database is unreachable");
+		return;
+	}
+	auth_event(s, now, "subject_code_issued", &r->auth.account, NULL, r->ip, cf);
+	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s}", "code", code,
+					  "expires_at", api_time(now + 30 * 86400),
+					  "use", "GET /citizen/access-report?code=<code> (once)"));
+	sodium_memzero(code, sizeof code);
+}
+
+void api_citizen_report(struct http_request *r)
+{
+	const char *code = http_query(r, "code");
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	int64_t now = api_now(r);
+	/* Guessing codes is throttled per address like logins. */
+	if (auth_throttle_wait(s, &r->app->cfg, "citizen-code", r->ip, now) > 0) {
+		http_reply_error(r, 429, "too_many_attempts", "wait before trying again");
+		return;
+	}
+	char hash[65], cf[17];
+	bool ok = false;
+	if (code && strlen(code) == 12) {
+		auth_token_hash(code, hash);
+		if (store_subject_code_use(s, hash, now, cf, &ok, NULL)) {
+			http_reply_error(r, 503, "service_unavailable", "the database is unreachable");
+			return;
+		}
+	}
+	if (!ok) {
+		auth_throttle_fail(s, &r->app->cfg, "citizen-code", r->ip, now);
+		http_reply_error(r, 404, "invalid_code", "the code is wrong, expired or already used");
+		return;
+	}
+	subject_report(r, s, cf, true);
+}
+
+void api_audit_verify(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct audit_verify_result res;
+	struct vis_error e = {0};
+	if (audit_verify(s, &res, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:s}", "intact", !res.first_bad_id,
+					  "records", (json_int_t)res.checked,
+					  "checkpoints", (json_int_t)res.checkpoints,
+					  "first_bad_id", (json_int_t)res.first_bad_id, "why", res.why));
+}
+
+/* ---- alerts ---- */
+
+struct alerts_ctx {
+	json_t *arr;
+	int64_t ente_only;
+};
+
+static int add_alert(void *ctx, const void *rec)
+{
+	struct alerts_ctx *c = ctx;
+	const struct store_alert *a = rec;
+	if (c->ente_only && a->ente_id != c->ente_only)
+		return 0;
+	json_array_append_new(c->arr, json_pack("{s:I,s:o,s:s,s:I,s:s,s:I,s:s,s:s,s:s,s:o,s:s}",
+		"id", (json_int_t)a->id, "at", api_time(a->at), "rule", a->rule,
+		"account_id", (json_int_t)a->account_id, "username", a->username,
+		"ente_id", (json_int_t)a->ente_id, "severity", a->severity, "detail", a->detail,
+		"state", a->state, "reviewed_at", api_time(a->reviewed_at), "note", a->note));
+	return 0;
+}
+
+void api_alerts_list(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	const char *state = http_query(r, "state");
+	struct store_filter f[2] = {{0}};
+	if (state && (!strcmp(state, "open") || !strcmp(state, "reviewed")))
+		f[0] = (struct store_filter){"state", state, 0};
+	struct alerts_ctx c = {json_array(), strcmp(r->auth.account.role, "lead") ? 0
+								  : r->auth.account.ente_id};
+	struct vis_error e = {0};
+	if (store_rec_list(s, STORE_ALERT, f, 1000, add_alert, &c, &e)) {
+		json_decref(c.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "alerts", c.arr));
+}
+
+void api_alert_review(struct http_request *r)
+{
+	int64_t id = api_param_id(r, 0);
+	const char *note = id ? http_body_string(r, "note", true, 500) : NULL;
+	if (!note)
+		return;
+	json_t *re = json_object_get(r->json, "reactivate");
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct store_alert a;
+	bool found;
+	struct vis_error e = {0};
+	if (store_rec_get(s, STORE_ALERT, "id", NULL, id, &a, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	if (!found) {
+		http_reply_error(r, 404, "not_found", "no such alert");
+		return;
+	}
+	int64_t now = api_now(r);
+	snprintf(a.state, sizeof a.state, "reviewed");
+	snprintf(a.note, sizeof a.note, "%s", note);
+	a.reviewed_by = r->auth.account.id;
+	a.reviewed_at = now;
+	if (store_rec_update(s, STORE_ALERT, &a, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	if (json_is_true(re)) {
+		struct store_account acc;
+		if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, a.account_id, &acc, &found, &e) == VIS_OK &&
+		    found && !strcmp(acc.disabled_reason, "suspended by alert")) {
+			snprintf(acc.state, sizeof acc.state, "active");
+			acc.disabled_reason[0] = '\0';
+			acc.disabled_at = 0;
+			store_rec_update(s, STORE_ACCOUNT, &acc, &e);
+			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "after alert review");
+		}
+	}
+	auth_event(s, now, "alert_reviewed", &r->auth.account, NULL, r->ip, a.rule);
+	http_reply_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)a.id, "state", a.state));
+}
+
+/* ---- per-body usage ---- */
+
+struct usage_ctx {
+	json_t *by_operator;   /* username -> {purpose code -> count} */
+	json_t *refused;       /* username -> count */
+	int total;
+};
+
+static int add_usage(void *ctx, const struct store_access *a)
+{
+	struct usage_ctx *u = ctx;
+	char pid[24];
+	u->total++;
+	if (!strncmp(a->outcome, "refused:", 8)) {
+		json_t *n = json_object_get(u->refused, a->username);
+		json_object_set_new(u->refused, a->username,
+				    json_integer(n ? json_integer_value(n) + 1 : 1));
+		return 0;
+	}
+	json_t *op = json_object_get(u->by_operator, a->username);
+	if (!op) {
+		op = json_object();
+		json_object_set_new(u->by_operator, a->username, op);
+	}
+	snprintf(pid, sizeof pid, "%lld", (long long)a->purpose_id);
+	json_t *n = json_object_get(op, pid);
+	json_object_set_new(op, pid, json_integer(n ? json_integer_value(n) + 1 : 1));
+	return 0;
+}
+
+void api_usage(struct http_request *r)
+{
+	struct store_access_filter f = {.limit = 1000000};
+	if (!num_param(r, "ente_id", &f.ente_id) || !date_param(r, "from", &f.from_ms) ||
+	    !date_param(r, "to", &f.to_ms))
+		return;
+	if (!strcmp(r->auth.account.role, "lead"))
+		f.ente_id = r->auth.account.ente_id;
+	if (!f.ente_id) {
+		http_reply_error(r, 400, "invalid_request", "'ente_id' is required");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct usage_ctx u = {json_object(), json_object(), 0};
+	struct vis_error e = {0};
+	if (store_access_search(s, &f, add_usage, &u, &e)) {
+		json_decref(u.by_operator);
+		json_decref(u.refused);
+		api_fail(r, &e);
+		return;
+	}
+	struct alerts_ctx ac = {json_array(), f.ente_id};
+	store_rec_list(s, STORE_ALERT, NULL, 1000, add_alert, &ac, NULL);
+	http_reply_json(r, 200, json_pack("{s:I,s:i,s:o,s:o,s:o}", "ente_id", (json_int_t)f.ente_id,
+					  "requests", u.total,
+					  "accesses_by_operator_and_purpose", u.by_operator,
+					  "refused_by_operator", u.refused, "alerts", ac.arr));
+}
