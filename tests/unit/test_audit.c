@@ -166,6 +166,42 @@ static void test_checkpoints_and_truncation(void **state)
 	assert_non_null(strstr(why, "removed from the end"));
 }
 
+struct first_cp {
+	int64_t last_id;
+};
+
+static int first_cp(void *ctx, const struct store_checkpoint *c)
+{
+	((struct first_cp *)ctx)->last_id = c->last_id;
+	return 1;
+}
+
+static void test_purge_keeps_chain_verifiable(void **state)
+{
+	struct fx *f = *state;
+	struct vis_error e = {0};
+	struct audit_writer *w;
+	assert_int_equal(audit_writer_start(f->db, &f->k, &w, &e), VIS_OK);
+	for (int i = 0; i < AUDIT_CHECKPOINT_RECORDS + 20; i++) {
+		struct store_access a;
+		fill(&a, i);
+		assert_int_equal(audit_submit(w, &a, &e), VIS_OK);
+	}
+	audit_writer_stop(w);
+	struct first_cp cp = {0};
+	assert_int_equal(store_checkpoint_each(f->s, first_cp, &cp, &e), VIS_OK);
+	assert_true(cp.last_id >= AUDIT_CHECKPOINT_RECORDS);
+	int64_t removed = 0;
+	assert_int_equal(store_access_purge(f->s, cp.last_id, &removed, &e), VIS_OK);
+	assert_int_equal(removed, cp.last_id);
+	assert_int_equal(verify_bad(f, NULL, 0), 0);
+	/* Cutting more, where no checkpoint vouches, is detected. */
+	assert_int_equal(store_access_purge(f->s, cp.last_id + 3, &removed, &e), VIS_OK);
+	char why[200];
+	assert_int_equal(verify_bad(f, why, sizeof why), cp.last_id + 4);
+	assert_non_null(strstr(why, "missing"));
+}
+
 static void test_forged_checkpoint_detected(void **state)
 {
 	struct fx *f = *state;
@@ -223,6 +259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reorder_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints_and_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_checkpoint_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_keeps_chain_verifiable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_mismatch_refused, setup, teardown),
 	};
