@@ -101,8 +101,20 @@ static void start_record(struct http_request *r)
  * record waits for its group commit. */
 static void observe(struct corridor *c, const char *outcome);
 
+/* The trail holds text only: a control character that slipped into a
+ * refused request is replaced, so records stay one line and unambiguous. */
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static void record(struct corridor *c, const char *outcome, int status)
 {
+	clean(c->rec.case_ref);
+	clean(c->rec.on_behalf_of);
+	clean(c->rec.query);
 	observe(c, outcome);
 	snprintf(c->rec.outcome, sizeof c->rec.outcome, "%s", outcome);
 	c->rec.status = status;
@@ -179,8 +191,8 @@ static bool within_limits(struct corridor *c)
 
 /* Fills the access record's who/why and resolves the grant.  Returns false
  * after replying. */
-static struct corridor *corridor_open(struct http_request *r, const char *operation,
-				      int64_t purpose_id, const char *case_ref)
+static struct corridor *corridor_start(struct http_request *r, const char *operation,
+				       int64_t purpose_id, const char *case_ref)
 {
 	struct corridor *c = calloc(1, sizeof *c);
 	if (!c) {
@@ -201,6 +213,24 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 	snprintf(rec->case_ref, sizeof rec->case_ref, "%s", case_ref ? case_ref : "");
 	snprintf(rec->ip, sizeof rec->ip, "%s", r->ip);
 	snprintf(rec->operation, sizeof rec->operation, "%s", operation);
+	if (!http_args_valid(r)) {
+		snprintf(rec->query, sizeof rec->query, "(malformed parameters)");
+		rec->case_ref[0] = '\0';
+		refuse(c, 400, "invalid_request",
+		       "the path and query parameters must be UTF-8 text without control characters");
+		return NULL;
+	}
+	return c;
+}
+
+static struct corridor *corridor_open(struct http_request *r, const char *operation,
+				      int64_t purpose_id, const char *case_ref)
+{
+	struct corridor *c = corridor_start(r, operation, purpose_id, case_ref);
+	if (!c)
+		return NULL;
+	const struct store_account *a = &r->auth.account;
+	struct store_access *rec = &c->rec;
 	/* An API client acts for a person of its body, who must be named. */
 	if (r->auth.via_token) {
 		const char *who = http_header(r, "X-Visura-On-Behalf-Of");
@@ -438,11 +468,28 @@ void api_person_history(struct http_request *r)
 
 void api_verify(struct http_request *r)
 {
-	json_t *body = http_body_object(r);
-	if (!body)
+	json_t *body = NULL;
+	json_error_t jerr;
+	if (r->body_len)
+		body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(body)) {
+		/* A malformed verification is a refused attempt: recorded too. */
+		json_decref(body);
+		struct corridor *c = corridor_start(r, "verify", 0, NULL);
+		if (c)
+			refuse(c, 400, "invalid_json", "the body is not a valid JSON object");
 		return;
+	}
+	r->json = body;
 	json_t *pid = json_object_get(body, "purpose");
-	const char *case_ref = json_string_value(json_object_get(body, "case_ref"));
+	json_t *jcase = json_object_get(body, "case_ref"), *jasof = json_object_get(body, "as_of");
+	const char *case_ref = json_string_value(jcase);
+	if ((jcase && !json_is_string(jcase)) || (jasof && !json_is_string(jasof))) {
+		struct corridor *c = corridor_start(r, "verify", 0, NULL);
+		if (c)
+			refuse(c, 400, "invalid_request", "'case_ref' and 'as_of' must be strings");
+		return;
+	}
 	struct corridor *c = corridor_open(r, "verify", json_is_integer(pid) ? json_integer_value(pid) : 0,
 					   case_ref);
 	if (!c)

@@ -6,6 +6,7 @@
 #define ADMIN ROUTE_ADMIN
 #define LEAD ROUTE_LEAD
 #define DATA (ROUTE_OPERATOR | ROUTE_API)
+#define RECORDED (DATA | ROUTE_OWN_ARGS)
 #define SELF (ROUTE_ANY_ROLE | ROUTE_PASSWORD_CHANGE | ROUTE_TOTP_SETUP)
 
 const struct http_route api_routes[] = {
@@ -51,11 +52,11 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/convenzioni/:id/purposes", api_purpose_create, ADMIN},
 	{"GET", "/api/v1/purposes", api_own_purposes, LEAD | DATA},
 
-	{"GET", "/api/v1/persons", api_persons_search, DATA},
-	{"GET", "/api/v1/persons/:cf", api_person_get, DATA},
-	{"GET", "/api/v1/persons/:cf/household", api_person_household, DATA},
-	{"GET", "/api/v1/persons/:cf/history", api_person_history, DATA},
-	{"POST", "/api/v1/verify", api_verify, DATA},
+	{"GET", "/api/v1/persons", api_persons_search, RECORDED},
+	{"GET", "/api/v1/persons/:cf", api_person_get, RECORDED},
+	{"GET", "/api/v1/persons/:cf/household", api_person_household, RECORDED},
+	{"GET", "/api/v1/persons/:cf/history", api_person_history, RECORDED},
+	{"POST", "/api/v1/verify", api_verify, RECORDED},
 
 	{"GET", "/api/v1/audit/access", api_audit_access, ADMIN | ROUTE_AUDITOR},
 	{"GET", "/api/v1/audit/subject/:cf", api_audit_subject, ADMIN | ROUTE_AUDITOR},

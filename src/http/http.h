@@ -85,6 +85,8 @@ enum {
 	ROUTE_PASSWORD_CHANGE = 1 << 8,  /* allowed while a password change is due */
 	ROUTE_TOTP_SETUP = 1 << 9,       /* allowed while TOTP enrolment is due */
 	ROUTE_TEST = 1 << 10,            /* exists only with test_clock on */
+	ROUTE_OWN_ARGS = 1 << 11,        /* the handler checks its query arguments
+					    itself (http_args_valid), to record refusals */
 };
 
 struct http_route {
@@ -135,6 +137,10 @@ void http_reply_internal(struct http_request *r, const struct vis_error *e);
 const char *http_header(struct http_request *r, const char *name);
 /* A cookie value, or NULL. */
 const char *http_cookie(struct http_request *r, const char *name);
+/* True when every query argument is UTF-8 text without control characters
+ * (a %00 included), at most 1024 bytes. */
+bool http_args_valid(struct http_request *r);
+
 /* A query-string argument, or NULL. */
 const char *http_query(struct http_request *r, const char *name);
 

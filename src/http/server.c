@@ -214,6 +214,30 @@ static bool route_match(const char *pattern, const char *path, struct http_reque
 	return true;
 }
 
+/* Every query argument must be text: no NUL (which %00 would smuggle past
+ * C strings), no control character, valid UTF-8, bounded. */
+static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char *key,
+				 size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	bool *bad = cls;
+	if (!utf8_valid(key, key_size) || strlen(key) != key_size || key_size > 64 ||
+	    (value && (strlen(value) != value_size || value_size > 1024 ||
+		       !utf8_valid(value, value_size)))) {
+		*bad = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+bool http_args_valid(struct http_request *r)
+{
+	bool bad = false;
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, arg_check, &bad);
+	/* A %00 in the path was decoded to DEL by unescape(): refuse it too. */
+	return !bad && !strchr(r->path, 0x7f);
+}
+
 static void dispatch(struct http_server *srv, struct http_request *r, const char **route_name)
 {
 	if (r->url_too_long) {
@@ -245,6 +269,12 @@ static void dispatch(struct http_server *srv, struct http_request *r, const char
 		return;
 	}
 	*route_name = found->pattern;
+	if (!(found->access & ROUTE_OWN_ARGS) && !http_args_valid(r)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "the path and query parameters must be UTF-8 text without control "
+				 "characters, at most 1024 bytes each");
+		return;
+	}
 	if (!srv->gate(r, found))
 		return;
 	found->handler(r);
@@ -419,6 +449,30 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&srv->app->in_flight, 1);
 }
 
+/* Percent-decoding of the path and query: as usual, except that %00 becomes
+ * DEL (0x7f), which no check accepts, instead of a NUL that would silently
+ * cut the value short. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	char *w = s;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+		if (*p == '%' && p[1] && p[2] &&
+		    (hi = (p[1] >= '0' && p[1] <= '9') ? p[1] - '0' : ((p[1] | 32) >= 'a' && (p[1] | 32) <= 'f') ? (p[1] | 32) - 'a' + 10 : -1) >= 0 &&
+		    (lo = (p[2] >= '0' && p[2] <= '9') ? p[2] - '0' : ((p[2] | 32) >= 'a' && (p[2] | 32) <= 'f') ? (p[2] | 32) - 'a' + 10 : -1) >= 0) {
+			char ch = (char)(hi * 16 + lo);
+			*w++ = ch ? ch : 0x7f;
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* libmicrohttpd's own messages (clients that vanish mid-response...) go
  * to our log at debug level. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -520,6 +574,7 @@ vis_err http_server_start(struct app *app, const struct http_route *routes,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		free(srv->cert);

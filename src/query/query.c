@@ -441,12 +441,17 @@ static bool household_matches(struct query_ctx *q, const struct store_person *p,
 		return false;
 	if ((int)json_array_size(declared) != c.n)
 		return false;
-	size_t i;
-	json_t *v;
+	/* Same size, every declared member present and none declared twice:
+	 * the two sets are equal. */
+	size_t i, k;
+	json_t *v, *w;
 	json_array_foreach(declared, i, v) {
 		const char *cf = json_string_value(v);
 		if (!cf || strlen(cf) != 16 || !strstr(c.list, cf))
 			return false;
+		json_array_foreach(declared, k, w)
+			if (k < i && !strcmp(json_string_value(w), cf))
+				return false;
 	}
 	return true;
 }
@@ -478,6 +483,20 @@ static bool civil_matches(int code, const char *declared)
 	return false;
 }
 
+/* Is `code` (3 digits) one of the comma-separated codes of `list`? */
+static bool has_code(const char *list, const char *code)
+{
+	if (strlen(code) != 3 || strspn(code, "0123456789") != 3)
+		return false;
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == 3 && !memcmp(p, code, 3))
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
 enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *declared)
 {
 	static const char *const known[] = {"surname", "name", "sex", "birth_date", "birth_place",
@@ -495,6 +514,33 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 			ok = ok || !strcmp(*k, key);
 		if (!ok) {
 			q->message = "'declared' holds an unknown fact";
+			return QUERY_INVALID;
+		}
+	}
+	/* Each fact has one JSON type; anything else is refused, not "mismatch". */
+	json_object_foreach(declared, key, val) {
+		bool ok;
+		if (!strcmp(key, "residence"))
+			ok = json_is_object(val);
+		else if (!strcmp(key, "household"))
+			ok = json_is_array(val) && json_array_size(val) <= 64;
+		else if (!strcmp(key, "alive"))
+			ok = json_is_boolean(val);
+		else
+			ok = json_is_string(val) && json_string_length(val) <= 100;
+		if (ok && !strcmp(key, "household")) {
+			size_t i;
+			json_t *m;
+			json_array_foreach(val, i, m)
+				ok = ok && json_is_string(m) && json_string_length(m) == 16;
+		}
+		if (ok && !strcmp(key, "residence")) {
+			json_t *cm = json_object_get(val, "comune"), *st = json_object_get(val, "street");
+			json_t *cv = json_object_get(val, "civic");
+			ok = json_is_string(cm) && json_is_string(st) && (!cv || json_is_integer(cv));
+		}
+		if (!ok) {
+			q->message = "a declared fact has the wrong type (see docs/api.md)";
 			return QUERY_INVALID;
 		}
 	}
@@ -524,8 +570,7 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 		else if (!strcmp(key, "household"))
 			fact(facts, key, cats & CAT_FAMILY, (cats & CAT_FAMILY) && household_matches(q, &p, val));
 		else if (!strcmp(key, "citizenship"))
-			fact(facts, key, cats & CAT_CITIZENSHIP,
-			     sv && strlen(sv) == 3 && strstr(p.citizenships, sv) != NULL);
+			fact(facts, key, cats & CAT_CITIZENSHIP, sv && has_code(p.citizenships, sv));
 		else if (!strcmp(key, "civil_status"))
 			fact(facts, key, cats & CAT_CIVIL_STATUS, sv && civil_matches(p.civil_status, sv));
 		else if (!strcmp(key, "alive")) {

@@ -112,10 +112,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_COUNT_EVENTS] = "SELECT count(*) FROM event WHERE (?1 = '' OR comune = ?1) AND date <= ?2",
 	[ST_PERSON_BY_CF] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ")"
 			    " ORDER BY canc_reason <> 0, valid_from DESC LIMIT 1",
-	[ST_PERSON_HISTORY] = "SELECT " P_COLS ", valid_to FROM person_history WHERE person ="
-			      " (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
-			      " UNION ALL SELECT " P_COLS ", dropped FROM person WHERE comune = ?1"
-			      " AND local_id = ?2 ORDER BY valid_from, valid_to = 0",
+	[ST_PERSON_HISTORY] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
+			      " WHERE person = (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
+			      " UNION ALL SELECT " P_COLS ", dropped AS valid_to FROM person WHERE comune = ?1"
+			      " AND local_id = ?2) ORDER BY valid_from, valid_to = 0",
 	[ST_FAMILY_AT] = "SELECT " F_COLS ", 0 FROM family WHERE comune = ?1 AND local_id = ?3"
 			 " AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"
 			 " UNION ALL SELECT " F_COLS ", valid_to FROM family_history WHERE comune = ?1"
