@@ -51,6 +51,13 @@ vis_err api_mail_credentials(struct http_request *r, struct store *s,
 /* Checks the shape of a username: 3-64 of [a-z0-9._-], starting with a letter. */
 bool api_username_valid(const char *u);
 
+/* The printable visura: metadata of the consultation (text, escaped by the
+ * renderer).  Returns a malloc'd HTML page or NULL. */
+struct api_print_meta {
+	const char *operator_name, *ente, *purpose, *case_ref, *when, *access_id, *as_of;
+};
+char *api_print_html(json_t *body, const struct api_print_meta *m);
+
 #define HANDLER(name) void name(struct http_request *r)
 HANDLER(api_healthz);
 HANDLER(api_login);
@@ -105,5 +112,7 @@ HANDLER(api_citizen_report);
 HANDLER(api_alerts_list);
 HANDLER(api_alert_review);
 HANDLER(api_usage);
+HANDLER(api_person_print);
+HANDLER(api_print_css);
 
 #endif

@@ -28,6 +28,7 @@ struct corridor {
 	struct store_access rec;
 	bool have_grant;
 	bool break_glass;
+	bool print;              /* answer as the printable HTML visura */
 	char justification[301];
 	char query_cf[17];
 	int64_t retry_after;
@@ -53,6 +54,24 @@ static int64_t now_ms(struct http_request *r)
 	return api_now(r) * 1000 + tv.tv_usec / 1000;
 }
 
+static char *print_page(struct corridor *c)
+{
+	struct http_request *r = c->r;
+	struct store_ente en = {0};
+	bool found;
+	store_rec_get(c->s, STORE_ENTE, "id", NULL, r->auth.account.ente_id, &en, &found, NULL);
+	char when[21], id[32], who[300], purpose[400];
+	timestamp_format(c->rec.at / 1000, when);
+	snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
+	snprintf(who, sizeof who, "%s (%s)", r->auth.account.full_name, r->auth.account.username);
+	snprintf(purpose, sizeof purpose, "%s — %s", c->grant.purpose.code,
+		 c->grant.purpose.description);
+	json_t *as_of = json_object_get(c->body, "as_of");
+	struct api_print_meta m = {who, en.name, purpose, c->rec.case_ref, when, id,
+				   json_is_string(as_of) ? json_string_value(as_of) : "oggi"};
+	return api_print_html(c->body, &m);
+}
+
 /* Called by the audit writer once the record is durable or failed: only
  * now may the answer leave, and only if the record made it. */
 static void recorded(void *ctx, vis_err rc)
@@ -66,7 +85,7 @@ static void recorded(void *ctx, vis_err rc)
 		json_object_set_new(c->body, "purpose", json_pack("{s:I,s:s}", "id",
 			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
 		/* The receipt signs the exact bytes that leave. */
-		char *text = json_dumps(c->body, JSON_COMPACT | JSON_ENSURE_ASCII);
+		char *text = c->print ? print_page(c) : json_dumps(c->body, JSON_COMPACT | JSON_ENSURE_ASCII);
 		if (!text) {
 			http_reply_internal(r, &(struct vis_error){VIS_ERR_NOMEM, "out of memory"});
 		} else {
@@ -75,7 +94,8 @@ static void recorded(void *ctx, vis_err rc)
 			snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
 			http_header_add(r, "X-Visura-Access-Id", id);
 			http_header_add(r, "X-Visura-Receipt", receipt);
-			http_reply_bytes(r, c->status, "application/json", text, strlen(text));
+			http_reply_bytes(r, c->status, c->print ? "text/html; charset=utf-8"
+							       : "application/json", text, strlen(text));
 			free(text);
 		}
 	} else {
@@ -464,6 +484,14 @@ void api_person_household(struct http_request *r)
 void api_person_history(struct http_request *r)
 {
 	consult(r, "history", query_history);
+}
+
+void api_person_print(struct http_request *r)
+{
+	consult(r, "print", query_person);
+	struct corridor *c = r->handler_ctx;
+	if (c)
+		c->print = true;
 }
 
 void api_verify(struct http_request *r)

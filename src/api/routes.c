@@ -57,6 +57,8 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/persons/:cf/household", api_person_household, RECORDED},
 	{"GET", "/api/v1/persons/:cf/history", api_person_history, RECORDED},
 	{"POST", "/api/v1/verify", api_verify, RECORDED},
+	{"GET", "/api/v1/persons/:cf/print", api_person_print, RECORDED},
+	{"GET", "/static/print.css", api_print_css, ROUTE_PUBLIC},
 
 	{"GET", "/api/v1/audit/access", api_audit_access, ADMIN | ROUTE_AUDITOR},
 	{"GET", "/api/v1/audit/subject/:cf", api_audit_subject, ADMIN | ROUTE_AUDITOR},

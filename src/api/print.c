@@ -1,0 +1,205 @@
+/* The printable visura: an HTML page (with a print style sheet) of one
+ * consultation, carrying who asked, for which body, purpose and case, when,
+ * and the access record that proves it.  Every value is HTML-escaped; the
+ * page has no script and only the same-origin style sheet, so it renders
+ * under the strict Content-Security-Policy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+
+static const char print_css[] =
+	"body{font-family:'Titillium Web',Geneva,Tahoma,sans-serif;color:#1a1a1a;margin:2rem;}"
+	"header{border-bottom:3px solid #0066cc;margin-bottom:1rem;padding-bottom:.5rem}"
+	"h1{font-size:1.5rem;margin:0;color:#0066cc}h2{font-size:1.1rem;margin:1.2rem 0 .3rem;"
+	"color:#17324d;border-bottom:1px solid #ccc}"
+	"table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.2rem .5rem;"
+	"vertical-align:top;border-bottom:1px solid #eee}th{width:30%;color:#5c6f82;font-weight:600}"
+	".meta{font-size:.85rem;color:#333}.receipt{font-family:monospace;font-size:.7rem;"
+	"word-break:break-all}footer{margin-top:2rem;font-size:.8rem;color:#5c6f82}"
+	"@media print{body{margin:1cm}a{color:inherit}}";
+
+void api_print_css(struct http_request *r)
+{
+	r->cacheable = true;
+	http_reply_bytes(r, 200, "text/css; charset=utf-8", print_css, sizeof print_css - 1);
+}
+
+struct html {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct html *h, const char *s, size_t n)
+{
+	if (h->failed)
+		return;
+	if (h->len + n + 1 > h->cap) {
+		size_t cap = (h->cap + n + 1) * 2;
+		char *nb = realloc(h->buf, cap);
+		if (!nb) {
+			h->failed = true;
+			return;
+		}
+		h->buf = nb;
+		h->cap = cap;
+	}
+	memcpy(h->buf + h->len, s, n);
+	h->len += n;
+	h->buf[h->len] = '\0';
+}
+
+static void raw(struct html *h, const char *s)
+{
+	put(h, s, strlen(s));
+}
+
+static void esc(struct html *h, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': raw(h, "&lt;"); break;
+		case '>': raw(h, "&gt;"); break;
+		case '&': raw(h, "&amp;"); break;
+		case '"': raw(h, "&quot;"); break;
+		case '\'': raw(h, "&#39;"); break;
+		default: put(h, s, 1);
+		}
+	}
+}
+
+/* Labels in Italian, the language of the people who print this. */
+static const char *label(const char *key)
+{
+	static const char *const map[][2] = {
+		{"identity", "Dati anagrafici"}, {"residence", "Residenza"},
+		{"family", "Famiglia"}, {"parentage", "Paternità e maternità"},
+		{"citizenship", "Cittadinanza"}, {"civil_status", "Stato civile"},
+		{"vital_status", "Stato in anagrafe"}, {"codice_fiscale", "Codice fiscale"},
+		{"surname", "Cognome"}, {"name", "Nome"}, {"sex", "Sesso"},
+		{"birth_date", "Data di nascita"}, {"birth_place", "Luogo di nascita"},
+		{"address", "Indirizzo"}, {"address_since", "All'indirizzo dal"},
+		{"registration_reason", "Motivo di iscrizione"},
+		{"registration_date", "Data di iscrizione"}, {"household_id", "Scheda famiglia"},
+		{"relationship", "Relazione con l'intestatario"}, {"father", "Padre"},
+		{"mother", "Madre"}, {"code", "Codice"}, {"label", "Descrizione"}, {"date", "Data"},
+		{"status", "Stato"}, {"cancellation_reason", "Motivo di cancellazione"},
+		{"destination", "Destinazione"}, {"comune", "Comune"}, {"valid_from", "Valido dal"},
+		{"valid_to", "Valido fino al"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i][0], key))
+			return map[i][1];
+	return key;
+}
+
+static void value(struct html *h, json_t *v)
+{
+	if (json_is_string(v)) {
+		esc(h, json_string_value(v));
+	} else if (json_is_integer(v)) {
+		char n[32];
+		snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
+		raw(h, n);
+	} else if (json_is_null(v)) {
+		raw(h, "&mdash;");
+	} else if (json_is_object(v)) {
+		/* A place {code, name} reads as "NAME (code)"; an address as its parts. */
+		json_t *name = json_object_get(v, "name"), *code = json_object_get(v, "code");
+		if (json_is_string(name) && json_is_string(code) && json_object_size(v) == 2) {
+			esc(h, json_string_value(name));
+			raw(h, " (");
+			esc(h, json_string_value(code));
+			raw(h, ")");
+			return;
+		}
+		const char *k;
+		json_t *x;
+		bool first = true;
+		json_object_foreach(v, k, x) {
+			if (json_is_string(x) && !*json_string_value(x))
+				continue;
+			if (!first)
+				raw(h, " ");
+			first = false;
+			value(h, x);
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) {
+			if (i)
+				raw(h, ", ");
+			value(h, x);
+		}
+	}
+}
+
+static void section(struct html *h, const char *key, json_t *obj)
+{
+	raw(h, "<h2>");
+	esc(h, label(key));
+	raw(h, "</h2><table>");
+	if (json_is_object(obj)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(obj, k, v) {
+			raw(h, "<tr><th>");
+			esc(h, label(k));
+			raw(h, "</th><td>");
+			value(h, v);
+			raw(h, "</td></tr>");
+		}
+	} else {
+		raw(h, "<tr><td>");
+		value(h, obj);
+		raw(h, "</td></tr>");
+	}
+	raw(h, "</table>");
+}
+
+char *api_print_html(json_t *body, const struct api_print_meta *m)
+{
+	struct html h = {0};
+	json_t *person = json_object_get(body, "person");
+	raw(&h, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
+		"<title>Visura anagrafica</title>"
+		"<link rel=\"stylesheet\" href=\"/static/print.css\"></head><body><header>"
+		"<h1>Visura anagrafica</h1><table class=\"meta\">");
+	static const char *const meta_labels[] = {"Operatore", "Ente", "Finalità",
+						  "Riferimento pratica", "Data e ora (UTC)",
+						  "Registrazione di accesso n.", "Dati alla data"};
+	const char *meta_values[] = {m->operator_name, m->ente, m->purpose, m->case_ref, m->when,
+				     m->access_id, m->as_of};
+	for (size_t i = 0; i < sizeof meta_labels / sizeof meta_labels[0]; i++) {
+		raw(&h, "<tr><th>");
+		esc(&h, meta_labels[i]);
+		raw(&h, "</th><td>");
+		esc(&h, meta_values[i] && *meta_values[i] ? meta_values[i] : "—");
+		raw(&h, "</td></tr>");
+	}
+	raw(&h, "</table></header><main>");
+	if (json_is_object(person)) {
+		json_t *comune = json_object_get(person, "comune");
+		if (comune)
+			section(&h, "comune", comune);
+		static const char *const order[] = {"identity", "residence", "family", "parentage",
+						    "citizenship", "civil_status", "vital_status"};
+		for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+			json_t *v = json_object_get(person, order[i]);
+			if (v)
+				section(&h, order[i], v);
+		}
+	}
+	raw(&h, "</main><footer><p>Documento prodotto da visura. I dati mostrati sono quelli "
+		"consentiti dal profilo della convenzione. La ricevuta firmata dell'accesso è nell'intestazione "
+		"HTTP X-Visura-Receipt della risposta; si verifica con <code>visura audit "
+		"verify-receipt</code>.</p></footer></body></html>\n");
+	if (h.failed) {
+		free(h.buf);
+		return NULL;
+	}
+	return h.buf;
+}
