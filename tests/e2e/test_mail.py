@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""End-to-end: the mail outbox delivered through a real SMTP relay (a local
+SMTP server in this process), with retries while the relay is down, and the
+temporary password removed from the outbox once delivered."""
+import threading
+import time
+import warnings
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+import asyncore  # noqa: E402  (smtpd and asyncore ship with Python 3.11, Debian 12's)
+import smtpd  # noqa: E402
+
+from harness import *  # noqa: E402,F401,F403
+
+
+class Relay(smtpd.SMTPServer):
+    def __init__(self, port):
+        super().__init__(("127.0.0.1", port), None, decode_data=True)
+        self.messages = []
+
+    def process_message(self, peer, mailfrom, rcpttos, data, **kw):
+        self.messages.append((mailfrom, rcpttos, data))
+
+
+def run_relay(port):
+    relay = Relay(port)
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            asyncore.loop(timeout=0.2, count=1, map=relay._map)
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+
+    def close():
+        stop.set()
+        t.join(2)
+        relay.close()
+    return relay, close
+
+
+def wait_for(pred, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.25)
+    return None
+
+
+def test_credentials_mailed_and_redacted():
+    port = free_port()
+    relay, close = run_relay(port)
+    try:
+        with Server(smtp_url=f"smtp://127.0.0.1:{port}", smtp_from="visura@comune.example") as srv:
+            ente = srv.create_ente()
+            acc, _ = srv.create_account("operator", ente["id"], email="mario.rossi@ente.example")
+            got = wait_for(lambda: [m for m in relay.messages if "mario.rossi@ente.example" in m[1]])
+            check(got, "the credentials mail reached the relay")
+            mailfrom, rcpt, data = got[0]
+            eq(mailfrom, "visura@comune.example", "sender")
+            check(acc["username"] in data and "password temporanea:" in data,
+                  "the mail carries the user id and the temporary password")
+            check("Subject: visura: credenziali di accesso" in data, "subject")
+            sent = wait_for(lambda: [m for m in srv.outbox("mario.rossi@ente.example")
+                                     if m["state"] == "sent"])
+            check(sent, "the outbox marks the message sent")
+            check("password temporanea" not in sent[0]["body"],
+                  "a delivered password no longer sits in the outbox")
+    finally:
+        close()
+
+
+def test_relay_down_then_retried():
+    port = free_port()   # nothing listens yet
+    with Server(smtp_url=f"smtp://127.0.0.1:{port}") as srv:
+        ente = srv.create_ente()
+        srv.create_account("lead", ente["id"], email="lead@ente.example")
+        failed = wait_for(lambda: [m for m in srv.outbox("lead@ente.example")
+                                   if m["attempts"] >= 1 and m["state"] == "pending"])
+        check(failed, "a failed delivery stays pending with its attempt counted")
+        check(failed[0]["last_error"], "the error is kept")
+        relay, close = run_relay(port)
+        try:
+            srv.advance(600)   # past the back-off
+            got = wait_for(lambda: [m for m in relay.messages if "lead@ente.example" in m[1]])
+            check(got, "the message is delivered once the relay is back")
+            check(wait_for(lambda: [m for m in srv.outbox("lead@ente.example")
+                                    if m["state"] == "sent"]), "then marked sent")
+        finally:
+            close()
+
+
+def test_without_relay_messages_stay_readable():
+    with Server() as srv:
+        ente = srv.create_ente()
+        srv.create_account("operator", ente["id"], email="op@ente.example")
+        msgs = srv.outbox("op@ente.example")
+        eq(len(msgs), 1, "one message")
+        eq(msgs[0]["state"], "pending", "stays in the outbox")
+        check("password temporanea:" in msgs[0]["body"], "readable by admins")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
