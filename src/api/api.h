@@ -12,6 +12,9 @@
 #include "http/http.h"
 
 extern const struct http_route api_routes[];
+/* The operations listener: /metrics, /healthz, /readyz. */
+extern const struct http_route api_ops_routes[];
+bool api_ops_gate(struct http_request *r, const struct http_route *route);
 
 /* The http_gate of the service. */
 bool api_gate(struct http_request *r, const struct http_route *route);

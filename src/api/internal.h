@@ -114,5 +114,7 @@ HANDLER(api_alert_review);
 HANDLER(api_usage);
 HANDLER(api_person_print);
 HANDLER(api_print_css);
+HANDLER(api_readyz);
+HANDLER(api_metrics);
 
 #endif

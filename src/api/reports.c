@@ -34,6 +34,8 @@ static bool num_param(struct http_request *r, const char *name, int64_t *out)
 	return true;
 }
 
+/* A date parameter as milliseconds: "from" is the start of its day, "to"
+ * the start of the next (both days included). */
 static bool date_param(struct http_request *r, const char *name, int64_t *ms)
 {
 	const char *v = http_query(r, name);
@@ -47,7 +49,7 @@ static bool date_param(struct http_request *r, const char *name, int64_t *ms)
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
-	*ms = date_to_days(d) * 86400000;
+	*ms = (date_to_days(d) + (strcmp(name, "to") ? 0 : 1)) * 86400000;
 	return true;
 }
 
@@ -305,8 +307,15 @@ void api_citizen_report(struct http_request *r)
 	if (!s)
 		return;
 	int64_t now = api_now(r);
-	/* Guessing codes is throttled per address like logins. */
-	if (auth_throttle_wait(s, &r->app->cfg, "citizen-code", r->ip, now) > 0) {
+	/* Guessing codes is throttled per address like logins (the key names
+	 * the address, so one guesser does not lock out other citizens). */
+	char key[96];
+	snprintf(key, sizeof key, "citizen-code@%s", r->ip);
+	int64_t wait = auth_throttle_wait(s, &r->app->cfg, key, r->ip, now);
+	if (wait > 0) {
+		char ra[32];
+		snprintf(ra, sizeof ra, "%lld", (long long)wait);
+		http_header_add(r, "Retry-After", ra);
 		http_reply_error(r, 429, "too_many_attempts", "wait before trying again");
 		return;
 	}
@@ -320,7 +329,7 @@ void api_citizen_report(struct http_request *r)
 		}
 	}
 	if (!ok) {
-		auth_throttle_fail(s, &r->app->cfg, "citizen-code", r->ip, now);
+		auth_throttle_fail(s, &r->app->cfg, key, r->ip, now);
 		http_reply_error(r, 404, "invalid_code", "the code is wrong, expired or already used");
 		return;
 	}

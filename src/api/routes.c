@@ -11,6 +11,7 @@
 
 const struct http_route api_routes[] = {
 	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
+	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC},
 	{"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC},
 	{"POST", "/api/v1/auth/logout", api_logout, SELF},
 	{"GET", "/api/v1/auth/me", api_me, SELF},

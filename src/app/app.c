@@ -9,6 +9,7 @@
 
 #include "alert/alert.h"
 #include "audit/audit.h"
+#include "metrics/metrics.h"
 #include "policy/ratelimit.h"
 #include "common/date.h"
 #include "common/log.h"
@@ -34,8 +35,9 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	struct alert_limits lim;
 	alert_limits_default(&lim);
 	a->rl = ratelimit_new();
+	a->metrics = metrics_new();
 	a->alerts = alert_tracker_new(&lim);
-	if (!a->rl || !a->alerts)
+	if (!a->rl || !a->alerts || !a->metrics)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
@@ -62,6 +64,8 @@ void app_release(struct app *a)
 	a->rl = NULL;
 	alert_tracker_free(a->alerts);
 	a->alerts = NULL;
+	metrics_free(a->metrics);
+	a->metrics = NULL;
 	pthread_mutex_lock(&a->stores_lock);
 	for (int i = 0; i < a->nstores; i++)
 		store_close(a->stores[i]);

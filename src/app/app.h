@@ -16,6 +16,7 @@
 #include "common/err.h"
 
 struct alert_tracker;
+struct metrics;
 struct audit_key;
 struct audit_writer;
 struct ratelimit;
@@ -29,6 +30,7 @@ struct app {
 	struct audit_key *key;        /* signs receipts and checkpoints */
 	struct ratelimit *rl;         /* request counters per operator, body, purpose */
 	struct alert_tracker *alerts; /* anti-extraction rules */
+	struct metrics *metrics;      /* counters for /metrics */
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
 	atomic_int in_flight;         /* requests being answered */
 	atomic_bool stopping;

@@ -167,6 +167,8 @@ static int audit_export(const char *db, const struct export_opts *o)
 		emit(&x, "id,at,at_ms,account_id,username,ente_id,purpose_id,case_ref,on_behalf_of,"
 			 "ip,operation,query,subjects,categories,outcome,status,flags,prev_hash,hash\n");
 	struct vis_error e = {0};
+	if (f.to_ms)
+		f.to_ms += 86400000; /* --to is inclusive */
 	if (store_access_search(s, &f, export_one, &x, &e)) {
 		cli_error("export", &e);
 		fclose(x.f);

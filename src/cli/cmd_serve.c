@@ -190,6 +190,14 @@ int cmd_serve(int argc, char **argv)
 		app_release(&app);
 		return EXIT_RUNTIME;
 	}
+	struct http_server *ops = NULL;
+	if (cfg.metrics_listen[0] &&
+	    http_server_start_plain(&app, cfg.metrics_listen, api_ops_routes, api_ops_gate, &ops, &e)) {
+		cli_error("serve (metrics listener)", &e);
+		http_server_stop(srv, 0);
+		app_release(&app);
+		return EXIT_RUNTIME;
+	}
 	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
 		 cfg.threads, cfg.test_clock ? "ON" : "off");
 	printf("visura listening on https://%s\n", cfg.listen);
@@ -213,6 +221,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("stopping", "in_flight=%d", atomic_load(&app.in_flight));
 	atomic_store(&app.stopping, true);
 	http_server_stop(srv, 10000);
+	http_server_stop(ops, 1000);
 	app_release(&app);
 	password_shutdown();
 	curl_global_cleanup();

@@ -25,6 +25,7 @@ struct option_row {
 
 static const struct option_row rows[] = {
 	STR(listen, "127.0.0.1:8443", "address:port of the HTTPS listener (IPv4 or [IPv6])"),
+	STR(metrics_listen, "127.0.0.1:9464", "plain-HTTP listener for /metrics, /healthz, /readyz (keep it on loopback or a management network; empty: off)"),
 	STR(db, "visura.db", "database: sqlite:PATH or a path"),
 	STR(tls_cert, "", "PEM certificate chain file"),
 	STR(tls_key, "", "PEM private key file"),

@@ -104,6 +104,11 @@ typedef bool (*http_gate)(struct http_request *r, const struct http_route *route
  * matched request passes through `gate` first. */
 vis_err http_server_start(struct app *app, const struct http_route *routes,
 			  http_gate gate, struct http_server **out, struct vis_error *e);
+/* A plain-HTTP listener for operations (metrics, health), meant for
+ * loopback or a management network only. */
+vis_err http_server_start_plain(struct app *app, const char *listen,
+				const struct http_route *routes, http_gate gate,
+				struct http_server **out, struct vis_error *e);
 /* Stops accepting, lets requests in flight finish (up to `grace_ms`), stops. */
 void http_server_stop(struct http_server *srv, int grace_ms);
 

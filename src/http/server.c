@@ -17,6 +17,7 @@
 #include "common/csv.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "metrics/metrics.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -343,6 +344,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
 		MHD_add_response_header(resp, r->headers[i][0], r->headers[i][1]);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
+	metrics_request(r->app->metrics, r->route ? r->route : "-", r->status,
+			(double)(mono_ns() - r->started_ns) / 1e9);
 	log_info("request", "request_id=%s method=%s route=%s status=%d ms=%.2f account=%lld ip=%s",
 		 r->request_id, r->method, r->route, r->status,
 		 (double)(mono_ns() - r->started_ns) / 1e6,
@@ -475,6 +478,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* libmicrohttpd's own messages (clients that vanish mid-response...) go
  * to our log at debug level. */
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
@@ -533,12 +537,30 @@ static void free_secret(char *s, size_t len)
 	}
 }
 
+static vis_err start(struct app *app, const char *listen, bool tls,
+		     const struct http_route *routes, http_gate gate, struct http_server **out,
+		     struct vis_error *e);
+
 vis_err http_server_start(struct app *app, const struct http_route *routes,
 			  http_gate gate, struct http_server **out, struct vis_error *e)
 {
+	return start(app, app->cfg.listen, true, routes, gate, out, e);
+}
+
+vis_err http_server_start_plain(struct app *app, const char *listen,
+				const struct http_route *routes, http_gate gate,
+				struct http_server **out, struct vis_error *e)
+{
+	return start(app, listen, false, routes, gate, out, e);
+}
+
+static vis_err start(struct app *app, const char *listen, bool tls,
+		     const struct http_route *routes, http_gate gate, struct http_server **out,
+		     struct vis_error *e)
+{
 	const struct config *cfg = &app->cfg;
 	struct sockaddr_storage ss;
-	if (parse_listen(cfg->listen, &ss, e))
+	if (parse_listen(listen, &ss, e))
 		return VIS_ERR_INVALID;
 	struct http_server *srv = calloc(1, sizeof *srv);
 	if (!srv)
@@ -547,26 +569,35 @@ vis_err http_server_start(struct app *app, const struct http_route *routes,
 	srv->routes = routes;
 	srv->gate = gate;
 	size_t clen = 0, klen = 0;
-	srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
-	srv->key = file_read_all(cfg->tls_key, 1 << 20, &klen);
-	if (!srv->cert || !srv->key) {
+	if (tls) {
+		srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
+		srv->key = file_read_all(cfg->tls_key, 1 << 20, &klen);
+	}
+	if (tls && (!srv->cert || !srv->key)) {
 		free(srv->cert);
 		free_secret(srv->key, klen);
 		free(srv);
 		return vis_error_set(e, VIS_ERR_IO, "cannot read the TLS certificate '%s' or key '%s'",
 				     cfg->tls_cert, cfg->tls_key);
 	}
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (tls)
+		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_HTTPS_MEM_CERT, srv->cert,
-		MHD_OPTION_HTTPS_MEM_KEY, srv->key,
-		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+		MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(tls ? cfg->threads : 1),
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
@@ -581,7 +612,7 @@ vis_err http_server_start(struct app *app, const struct http_route *routes,
 		free_secret(srv->key, klen);
 		free(srv);
 		return vis_error_set(e, VIS_ERR_IO, "cannot listen on %s (address in use, or a bad certificate)",
-				     cfg->listen);
+				     listen);
 	}
 	*out = srv;
 	return VIS_OK;
@@ -596,6 +627,7 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
 	free(srv->cert);
-	free_secret(srv->key, strlen(srv->key));
+	if (srv->key)
+		free_secret(srv->key, strlen(srv->key));
 	free(srv);
 }

@@ -80,9 +80,14 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 {
 	unsigned cats = q->grant->categories;
 	json_t *j = json_object();
-	json_object_set_new(j, "comune", place_json(q->rd, p->comune, p->valid_from));
-	json_object_set_new(j, "valid_from", date_json(p->valid_from));
-	json_object_set_new(j, "valid_to", date_json(p->valid_to));
+	/* Where the record is held is residence data; when it changed is
+	 * history: neither leaks to a profile without them. */
+	if (cats & CAT_RESIDENCE)
+		json_object_set_new(j, "comune", place_json(q->rd, p->comune, p->valid_from));
+	if (cats & CAT_HISTORY) {
+		json_object_set_new(j, "valid_from", date_json(p->valid_from));
+		json_object_set_new(j, "valid_to", date_json(p->valid_to));
+	}
 	if (cats & CAT_IDENTITY) {
 		char sex[2] = {p->sex, 0};
 		json_object_set_new(j, "identity", json_pack(

@@ -402,6 +402,28 @@ vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *o
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "feed state");
 }
 
+vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT comune, last_seq, last_extract, last_import_id FROM feed"
+			       " ORDER BY comune", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_feed f;
+		copy_col(st, 0, f.comune, sizeof f.comune);
+		f.last_seq = sqlite3_column_int64(st, 1);
+		f.last_extract = sqlite3_column_int64(st, 2);
+		f.last_import_id = sqlite3_column_int64(st, 3);
+		if (fn(ctx, &f) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "feed");
+}
+
 vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
 			 char sha_out[65], bool *found, struct vis_error *e)
 {

@@ -20,6 +20,15 @@ Server   a temporary directory, `visura init` (the first admin's temporary
          report in its log.
 Client   one user agent: a cookie jar, the X-CSRF-Token header on every
          state-changing request, or a bearer token.
+
+Server(population=dict(persons=N, comuni="036023,036005", seed=S, days=D))
+         also runs `visura gen` and `visura import` (snapshot, then the
+         daily deltas) between `init` and `serve`; srv.population is a
+         Population: a model of the imported register (versions of persons
+         and households, events, the snapshot's records) to check answers.
+srv.create_agreement(ente_id, profile, ...) an agreement with one purpose;
+srv.access_log() the access records read read-only from the SQLite file;
+audit_verify(db) runs `visura audit verify`.
 """
 import base64
 import datetime
@@ -255,12 +264,18 @@ class Server:
             self.population.load_into(self.db, os.path.join(self.dir, "population"))
         for attempt in range(5):
             self.port = free_port()
+            self.metrics_port = free_port()
             args = [VISURA, "serve", "--db", self.db, "--self-signed", self.tls_dir,
-                    "--listen", f"127.0.0.1:{self.port}"]
+                    "--listen", f"127.0.0.1:{self.port}",
+                    "--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
             if self.test_clock:
                 args += ["--test-clock", "true"]
             for k, v in self.options.items():
-                args += ["--" + k.replace("_", "-"), str(v)]
+                flag = "--" + k.replace("_", "-")
+                if flag in args:   # an option given by the test wins
+                    i = args.index(flag)
+                    del args[i:i + 2]
+                args += [flag, str(v)]
             self.log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
             if self._wait_ready():
@@ -487,9 +502,13 @@ class Server:
     def create_agreement(self, ente_id, profile, comuni=("036023", "036005"), mode="consult",
                          purpose_code="P1", **extra):
         """An agreement (by the admin) with one purpose; returns the
-        agreement as answered plus "purpose_id"."""
+        agreement as answered plus "purpose_id".  Its rate limits are high
+        unless given, so that tests making many requests are not throttled."""
         body = {"ente_id": ente_id, "reference": self.unique("CONV-"), "comuni": list(comuni),
-                "valid_from": "2020-01-01", "mode": mode, "profile": list(profile)}
+                "valid_from": "2020-01-01", "mode": mode, "profile": list(profile),
+                "per_minute": 1000000, "per_day": 1000000, "body_per_minute": 1000000,
+                "body_per_day": 1000000, "purpose_per_minute": 1000000,
+                "purpose_per_day": 1000000}
         body.update(extra)
         conv = expect(self.admin().post("/api/v1/convenzioni", body), 201,
                       what="create agreement").json

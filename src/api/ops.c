@@ -1,0 +1,165 @@
+/* Operations endpoints: /readyz (on both listeners) and /metrics (on the
+ * operations listener, loopback by default). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/internal.h"
+#include "app/app.h"
+#include "audit/audit.h"
+#include "metrics/metrics.h"
+
+struct last_cp {
+	int64_t at, last_id;
+};
+
+static int last_checkpoint(void *ctx, const struct store_checkpoint *c)
+{
+	struct last_cp *l = ctx;
+	l->at = c->at;
+	l->last_id = c->last_id;
+	return 0;
+}
+
+void api_readyz(struct http_request *r)
+{
+	struct store *s = app_store(r->app);
+	struct vis_error e = {0};
+	const char *problem = NULL;
+	int64_t last_id = 0;
+	char hash[65];
+	struct last_cp cp = {0, 0};
+	if (!s)
+		problem = "database unreachable";
+	else if (store_access_last(s, &last_id, hash, &e) ||
+		 store_checkpoint_each(s, last_checkpoint, &cp, &e))
+		problem = "database unreadable";
+	else if (store_begin(s, &e))
+		problem = "database not writable (the access trail could not be written)";
+	else
+		store_rollback(s);
+	/* Records newer than the last checkpoint must not wait long for one. */
+	int64_t now = (int64_t)time(NULL);
+	if (!problem && last_id > cp.last_id && cp.at && now - cp.at > 5 * AUDIT_CHECKPOINT_SECONDS)
+		problem = "no recent signed checkpoint of the access trail";
+	if (problem) {
+		http_reply_json(r, 503, json_pack("{s:s,s:s}", "status", "not_ready", "problem", problem));
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:s,s:I,s:I}", "status", "ready", "access_records",
+					  (json_int_t)last_id, "last_checkpoint",
+					  (json_int_t)cp.last_id));
+}
+
+struct tally {
+	char rules[16][32];
+	int counts[16];
+	int n;
+};
+
+static int tally_alert(void *ctx, const void *rec)
+{
+	struct tally *t = ctx;
+	const struct store_alert *a = rec;
+	for (int i = 0; i < t->n; i++)
+		if (!strcmp(t->rules[i], a->rule)) {
+			t->counts[i]++;
+			return 0;
+		}
+	if (t->n < 16) {
+		snprintf(t->rules[t->n], sizeof t->rules[0], "%s", a->rule);
+		t->counts[t->n++] = 1;
+	}
+	return 0;
+}
+
+struct lag {
+	char *text;
+	size_t len, cap;
+	int64_t now;
+};
+
+static int feed_lag(void *ctx, const struct store_feed *f)
+{
+	struct lag *l = ctx;
+	char line[200];
+	int n = snprintf(line, sizeof line,
+			 "visura_feed_lag_seconds{comune=\"%s\"} %lld\nvisura_feed_last_sequence{comune=\"%s\"} %lld\n",
+			 f->comune, (long long)(l->now - f->last_extract), f->comune,
+			 (long long)f->last_seq);
+	if (n > 0 && l->len + (size_t)n + 1 < l->cap) {
+		memcpy(l->text + l->len, line, (size_t)n + 1);
+		l->len += (size_t)n;
+	}
+	return 0;
+}
+
+void api_metrics(struct http_request *r)
+{
+	struct store *s = app_store(r->app);
+	char *text = metrics_render(r->app->metrics, s, app_now(r->app));
+	if (!text) {
+		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		return;
+	}
+	/* Gauges and totals read from the database and the audit writer. */
+	struct audit_writer_stats st;
+	audit_writer_stats(r->app->audit, &st);
+	struct tally t = {.n = 0};
+	if (s)
+		store_rec_list(s, STORE_ALERT, NULL, 0, tally_alert, &t, NULL);
+	static _Thread_local char extra[16384];
+	struct lag l = {extra, 0, sizeof extra, app_now(r->app)};
+	l.len = (size_t)snprintf(extra, sizeof extra,
+		"# HELP visura_access_records_total access records committed by this process\n"
+		"# TYPE visura_access_records_total counter\nvisura_access_records_total %lld\n"
+		"# HELP visura_access_commits_total group commits of the access trail\n"
+		"# TYPE visura_access_commits_total counter\nvisura_access_commits_total %lld\n"
+		"# HELP visura_access_commit_seconds_total time spent committing access records\n"
+		"# TYPE visura_access_commit_seconds_total counter\nvisura_access_commit_seconds_total %.6f\n"
+		"# HELP visura_access_batch_max largest group commit so far\n"
+		"# TYPE visura_access_batch_max gauge\nvisura_access_batch_max %lld\n"
+		"# HELP visura_alerts_stored alerts in the database by rule\n"
+		"# TYPE visura_alerts_stored gauge\n",
+		(long long)st.records, (long long)st.batches, st.commit_us_total / 1e6,
+		(long long)st.max_batch);
+	for (int i = 0; i < t.n && l.len < sizeof extra - 100; i++)
+		l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
+					  "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
+	l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
+				  "# HELP visura_feed_lag_seconds age of the last daily file loaded, per municipality\n"
+				  "# TYPE visura_feed_lag_seconds gauge\n"
+				  "# TYPE visura_feed_last_sequence gauge\n");
+	if (s)
+		store_feed_each(s, feed_lag, &l, NULL);
+	size_t tl = strlen(text);
+	char *all = malloc(tl + l.len + 1);
+	if (!all) {
+		free(text);
+		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		return;
+	}
+	memcpy(all, text, tl);
+	memcpy(all + tl, extra, l.len + 1);
+	http_reply_bytes(r, 200, "text/plain; version=0.0.4", all, tl + l.len);
+	free(text);
+	free(all);
+}
+
+/* The operations listener lets every request through: it must only be
+ * reachable from the machine or a management network (metrics_listen). */
+bool api_ops_gate(struct http_request *r, const struct http_route *route)
+{
+	(void)r;
+	(void)route;
+	return true;
+}
+
+const struct http_route api_ops_routes[] = {
+	{"GET", "/metrics", api_metrics, ROUTE_PUBLIC},
+	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
+	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC},
+	{NULL, NULL, NULL, 0},
+};
