@@ -16,6 +16,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "metrics/metrics.h"
 #include "common/text.h"
 #include "policy/policy.h"
 #include "policy/ratelimit.h"
@@ -204,6 +205,7 @@ static bool within_limits(struct corridor *c)
 		return true;
 	if (ratelimit_take(c->r->app->rl, rules, 6, api_now(c->r), &c->retry_after))
 		return true;
+	metrics_rate_limited(c->r->app->metrics);
 	refuse(c, 429, "rate_limited",
 	       "too many requests for the agreement's limits: wait before trying again");
 	return false;

@@ -10,6 +10,7 @@
 #include "auth/hours.h"
 #include "auth/password.h"
 #include "auth/totp.h"
+#include "metrics/metrics.h"
 
 #define SESSION_COOKIE "visura_session"
 
@@ -36,6 +37,7 @@ static void reply_bad_credentials(struct http_request *r)
 static void login_failed(struct http_request *r, struct store *s, int64_t now,
 			 const struct store_account *a, const char *username, const char *why)
 {
+	metrics_login(r->app->metrics, "failure");
 	auth_event(s, now, "login_failure", a, username, r->ip, why);
 	if (auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
 		auth_event(s, now, "lockout", a, username, r->ip, "too many failed logins");
@@ -87,6 +89,7 @@ void api_login(struct http_request *r)
 		snprintf(ra, sizeof ra, "%lld", (long long)wait);
 		http_header_add(r, "Retry-After", ra);
 		auth_event(s, now, "login_throttled", NULL, username, r->ip, "");
+		metrics_login(r->app->metrics, "throttled");
 		http_reply_error(r, 429, "too_many_attempts",
 				 "too many failed attempts: wait before trying again");
 		return;
@@ -112,6 +115,7 @@ void api_login(struct http_request *r)
 	if (st == STANDING_DISABLED || st == STANDING_CREDENTIALS_EXPIRED ||
 	    st == STANDING_TEMP_EXPIRED) {
 		auth_event(s, now, "login_refused", &a, NULL, r->ip, auth_standing_code(st));
+		metrics_login(r->app->metrics, "refused");
 		http_reply_error(r, 403, auth_standing_code(st), auth_standing_message(st));
 		return;
 	}
@@ -143,6 +147,7 @@ void api_login(struct http_request *r)
 		return;
 	}
 	auth_event(s, now, "login_success", &a, NULL, r->ip, "");
+	metrics_login(r->app->metrics, "success");
 	set_session_cookie(r, token, r->app->cfg.session_absolute_hours * 3600);
 	sodium_memzero(token, sizeof token);
 	bool must_change = st == STANDING_MUST_CHANGE;

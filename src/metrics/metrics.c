@@ -174,38 +174,36 @@ char *metrics_render(struct metrics *m, struct store *s, int64_t now)
 	struct buf b = {0};
 	out(&b, "%s", "");
 	pthread_mutex_lock(&m->lock);
-	const char *last = "";
+	/* One family at a time: its HELP and TYPE, then all its series. */
 	for (int i = 0; i < m->n; i++) {
-		struct series *x = &m->s[i];
-		if (strcmp(last, x->name)) {
-			/* Series of one metric are contiguous only by chance: print
-			 * the header once per name. */
-			bool seen = false;
-			for (int k = 0; k < i; k++)
-				seen = seen || !strcmp(m->s[k].name, x->name);
-			if (!seen)
-				out(&b, "# HELP %s %s\n# TYPE %s %s\n", x->name, help(x->name), x->name,
-				    x->kind ? "histogram" : "counter");
-			last = x->name;
-		}
-	}
-	for (int i = 0; i < m->n; i++) {
-		struct series *x = &m->s[i];
-		const char *sep = x->labels[0] ? "," : "";
-		if (x->kind == 0) {
-			if (!strcmp(x->name, "visura_access_batch_records"))
-				out(&b, "%s_sum %.0f\n%s_count %llu\n", x->name, x->sum, x->name,
-				    (unsigned long long)x->count);
-			else
-				out(&b, "%s{%s} %llu\n", x->name, x->labels, (unsigned long long)x->count);
+		bool seen = false;
+		for (int k = 0; k < i; k++)
+			seen = seen || !strcmp(m->s[k].name, m->s[i].name);
+		if (seen)
 			continue;
+		const char *name = m->s[i].name;
+		bool batch = !strcmp(name, "visura_access_batch_records");
+		out(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help(name), name,
+		    m->s[i].kind || batch ? (batch ? "summary" : "histogram") : "counter");
+		for (int j = i; j < m->n; j++) {
+			struct series *x = &m->s[j];
+			if (strcmp(x->name, name))
+				continue;
+			const char *sep = x->labels[0] ? "," : "";
+			if (batch) {
+				out(&b, "%s_sum %.0f\n%s_count %llu\n", name, x->sum, name,
+				    (unsigned long long)x->count);
+			} else if (x->kind == 0) {
+				out(&b, "%s{%s} %llu\n", name, x->labels, (unsigned long long)x->count);
+			} else {
+				for (size_t k = 0; k < NBUCKETS; k++)
+					out(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, x->labels, sep,
+					    latency_buckets[k], (unsigned long long)x->buckets[k]);
+				out(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum{%s} %.6f\n%s_count{%s} %llu\n",
+				    name, x->labels, sep, (unsigned long long)x->count, name, x->labels,
+				    x->sum, name, x->labels, (unsigned long long)x->count);
+			}
 		}
-		for (size_t k = 0; k < NBUCKETS; k++)
-			out(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", x->name, x->labels, sep,
-			    latency_buckets[k], (unsigned long long)x->buckets[k]);
-		out(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum{%s} %.6f\n%s_count{%s} %llu\n",
-		    x->name, x->labels, sep, (unsigned long long)x->count, x->name, x->labels,
-		    x->sum, x->name, x->labels, (unsigned long long)x->count);
 	}
 	pthread_mutex_unlock(&m->lock);
 	/* Gauges read now. */
