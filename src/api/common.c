@@ -6,6 +6,9 @@
 
 #include "api/internal.h"
 #include "app/app.h"
+#include "auth/auth.h"
+#include "auth/hours.h"
+#include "common/cidr.h"
 #include "common/date.h"
 
 struct store *api_store(struct http_request *r)
@@ -72,10 +75,10 @@ json_t *api_account_json(const struct store_account *a)
 
 json_t *api_ente_json(const struct store_ente *en)
 {
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)en->id,
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)en->id,
 			 "name", en->name, "kind", en->kind, "tax_code", en->tax_code,
-			 "pec", en->pec, "hours", en->hours, "state", en->state,
-			 "created_at", api_time(en->created_at));
+			 "pec", en->pec, "hours", en->hours, "networks", en->networks,
+			 "state", en->state, "created_at", api_time(en->created_at));
 }
 
 json_t *api_request_json(const struct store_operator_request *q)
@@ -132,5 +135,40 @@ bool api_username_valid(const char *u)
 		if (!islower((unsigned char)u[i]) && !isdigit((unsigned char)u[i]) &&
 		    u[i] != '.' && u[i] != '_' && u[i] != '-')
 			return false;
+	return true;
+}
+
+/* The account's body must be active, reached from one of its networks and
+ * inside its working hours; otherwise the refusal is recorded and sent. */
+bool api_body_open(struct http_request *r, struct store *s, int64_t now,
+		   const struct store_account *a, const char *context)
+{
+	if (!a->ente_id)
+		return true;
+	struct store_ente en;
+	struct vis_error e = {0};
+	bool found;
+	if (store_rec_get(s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found || strcmp(en.state, "active")) {
+		auth_event(s, now, "request_refused", a, NULL, r->ip, "body not active");
+		http_reply_error(r, 403, "ente_not_active", "the body's access is suspended or ended");
+		return false;
+	}
+	if (en.networks[0] && !cidr_list_contains(en.networks, r->ip)) {
+		auth_event(s, now, "network_refused", a, NULL, r->ip, context);
+		http_reply_error(r, 403, "network_not_allowed",
+				 "access is allowed only from the body's registered networks");
+		return false;
+	}
+	struct hours_schedule h;
+	if (hours_parse(en.hours, &h, &e) != VIS_OK || !hours_allows(&h, now)) {
+		auth_event(s, now, "outside_hours", a, NULL, r->ip, context);
+		http_reply_error(r, 403, "outside_hours",
+				 "access is allowed only during the body's working hours");
+		return false;
+	}
 	return true;
 }

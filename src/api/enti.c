@@ -7,6 +7,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/hours.h"
+#include "common/cidr.h"
 
 static const char *const kinds[] = {"police", "health", "pension", "tax", "court",
 				    "municipality", "service", "other", NULL};
@@ -33,6 +34,7 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 		{"tax_code", offsetof(struct store_ente, tax_code), sizeof en->tax_code, true},
 		{"pec", offsetof(struct store_ente, pec), sizeof en->pec, false},
 		{"hours", offsetof(struct store_ente, hours), sizeof en->hours, false},
+		{"networks", offsetof(struct store_ente, networks), sizeof en->networks, false},
 		{"state", offsetof(struct store_ente, state), sizeof en->state, false},
 	};
 	json_t *body = http_body_object(r);
@@ -64,6 +66,11 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 	hours_format(&h, en->hours, sizeof en->hours);
 	if (strcmp(en->state, "active") && strcmp(en->state, "suspended") && strcmp(en->state, "ended")) {
 		http_reply_error(r, 400, "invalid_request", "'state' must be active, suspended or ended");
+		return false;
+	}
+	if (!cidr_list_valid(en->networks)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'networks' must be IPv4/IPv6 addresses or networks (CIDR) separated by ','");
 		return false;
 	}
 	size_t tc = strlen(en->tax_code);

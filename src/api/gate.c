@@ -9,7 +9,6 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
-#include "auth/hours.h"
 
 #define SESSION_COOKIE "visura_session"
 
@@ -77,34 +76,6 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 	return true;
 }
 
-/* The account's body must be active and inside its working hours. */
-static bool body_open(struct http_request *r, struct store *s, int64_t now)
-{
-	const struct store_account *a = &r->auth.account;
-	if (!a->ente_id)
-		return true;
-	struct store_ente en;
-	struct vis_error e = {0};
-	bool found;
-	if (store_rec_get(s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, &e)) {
-		api_fail(r, &e);
-		return false;
-	}
-	if (!found || strcmp(en.state, "active")) {
-		auth_event(s, now, "request_refused", a, NULL, r->ip, "body not active");
-		http_reply_error(r, 403, "ente_not_active", "the body's access is suspended or ended");
-		return false;
-	}
-	struct hours_schedule h;
-	if (hours_parse(en.hours, &h, &e) != VIS_OK || !hours_allows(&h, now)) {
-		auth_event(s, now, "outside_hours", a, NULL, r->ip, r->path);
-		http_reply_error(r, 403, "outside_hours",
-				 "access is allowed only during the body's working hours");
-		return false;
-	}
-	return true;
-}
-
 bool api_gate(struct http_request *r, const struct http_route *route)
 {
 	if (route->access & ROUTE_PUBLIC)
@@ -126,7 +97,7 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 		http_reply_error(r, 401, auth_standing_code(st), auth_standing_message(st));
 		return false;
 	}
-	if (!body_open(r, s, now))
+	if (!api_body_open(r, s, now, a, r->path))
 		return false;
 	if (state_changing(r->method) && !r->auth.via_token) {
 		const char *csrf = http_header(r, "X-CSRF-Token");

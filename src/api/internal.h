@@ -33,6 +33,11 @@ bool api_account_load(struct http_request *r, struct store *s, int64_t id,
 bool api_ente_load(struct http_request *r, struct store *s, int64_t id,
 		   struct store_ente *out);
 
+/* The account's body: active, from its networks, within its hours?
+ * Replies (and records the refusal) when not. */
+bool api_body_open(struct http_request *r, struct store *s, int64_t now,
+		   const struct store_account *a, const char *context);
+
 /* Sends a store failure as 503/500. */
 void api_fail(struct http_request *r, const struct vis_error *e);
 

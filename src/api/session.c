@@ -7,7 +7,6 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
-#include "auth/hours.h"
 #include "auth/password.h"
 #include "auth/totp.h"
 #include "metrics/metrics.h"
@@ -41,34 +40,6 @@ static void login_failed(struct http_request *r, struct store *s, int64_t now,
 	auth_event(s, now, "login_failure", a, username, r->ip, why);
 	if (auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
 		auth_event(s, now, "lockout", a, username, r->ip, "too many failed logins");
-}
-
-/* Body and hours of an external body's account at login. */
-static bool login_body_open(struct http_request *r, struct store *s, int64_t now,
-			    const struct store_account *a)
-{
-	if (!a->ente_id)
-		return true;
-	struct store_ente en;
-	struct vis_error e = {0};
-	bool found;
-	if (store_rec_get(s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, &e)) {
-		api_fail(r, &e);
-		return false;
-	}
-	if (!found || strcmp(en.state, "active")) {
-		auth_event(s, now, "login_refused", a, NULL, r->ip, "body not active");
-		http_reply_error(r, 403, "ente_not_active", "the body's access is suspended or ended");
-		return false;
-	}
-	struct hours_schedule h;
-	if (hours_parse(en.hours, &h, &e) != VIS_OK || !hours_allows(&h, now)) {
-		auth_event(s, now, "outside_hours", a, NULL, r->ip, "login");
-		http_reply_error(r, 403, "outside_hours",
-				 "access is allowed only during the body's working hours");
-		return false;
-	}
-	return true;
 }
 
 void api_login(struct http_request *r)
@@ -119,7 +90,7 @@ void api_login(struct http_request *r)
 		http_reply_error(r, 403, auth_standing_code(st), auth_standing_message(st));
 		return;
 	}
-	if (!login_body_open(r, s, now, &a))
+	if (!api_body_open(r, s, now, &a, "login"))
 		return;
 	if (a.totp_enabled) {
 		if (!code[0]) {

@@ -31,6 +31,8 @@ static const struct option_row rows[] = {
 	STR(tls_key, "", "PEM private key file"),
 	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
 	STR(signing_key, "", "Ed25519 key signing receipts, checkpoints and exports (empty: DB path + .signing-key)"),
+	STR(trusted_proxies, "", "reverse proxies (CIDR list) whose client_ip_header is believed"),
+	STR(client_ip_header, "X-Forwarded-For", "header a trusted proxy puts the client address in (right-most entry used)"),
 	STR(smtp_url, "", "SMTP relay (smtp://host:port or smtps://...); empty: mail stays in the outbox"),
 	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
 	STR(public_url, "", "the address users reach the service at (used in mail)"),

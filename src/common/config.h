@@ -21,6 +21,8 @@ struct config {
 	char tls_key[CONFIG_PATH_MAX];
 	char log_file[CONFIG_PATH_MAX];
 	char signing_key[CONFIG_PATH_MAX];
+	char trusted_proxies[512];  /* CIDR list of reverse proxies */
+	char client_ip_header[64];  /* header naming the client, from a trusted proxy */
 	char smtp_url[512];
 	char smtp_from[256];
 	char public_url[256];

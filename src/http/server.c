@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "common/cidr.h"
 #include "common/csv.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -301,6 +302,31 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
 			  (socklen_t)cap);
 }
 
+/* Behind a reverse proxy: when the peer is a trusted proxy, the client is
+ * the right-most address of the configured header (the one that proxy
+ * added); from anyone else the header is ignored. */
+static void proxied_ip(struct app *app, struct MHD_Connection *c, char *ip, size_t cap)
+{
+	const struct config *cfg = &app->cfg;
+	if (!cfg->trusted_proxies[0] || !cidr_list_contains(cfg->trusted_proxies, ip))
+		return;
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, cfg->client_ip_header);
+	if (!h)
+		return;
+	const char *last = strrchr(h, ',');
+	last = last ? last + 1 : h;
+	while (*last == ' ')
+		last++;
+	char cand[64];
+	size_t n = strcspn(last, " ");
+	if (n == 0 || n >= sizeof cand)
+		return;
+	memcpy(cand, last, n);
+	cand[n] = '\0';
+	if (cidr_list_valid(cand) && !strchr(cand, '/'))
+		snprintf(ip, cap, "%s", cand);
+}
+
 static void add_security_headers(struct MHD_Response *resp, const struct http_request *r)
 {
 	MHD_add_response_header(resp, "Strict-Transport-Security",
@@ -390,6 +416,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		randombytes_buf(id, sizeof id);
 		sodium_bin2hex(r->request_id, sizeof r->request_id, id, sizeof id);
 		client_ip(conn, r->ip, sizeof r->ip);
+		proxied_ip(srv->app, conn, r->ip, sizeof r->ip);
 		if (strlen(url) >= sizeof r->path) {
 			r->url_too_long = true;
 			snprintf(r->path, sizeof r->path, "/");

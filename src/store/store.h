@@ -338,6 +338,7 @@ struct store_ente {
 	char tax_code[17];      /* codice fiscale / partita IVA of the body */
 	char pec[255];          /* certified e-mail */
 	char hours[1024];       /* working-hours schedule, see auth/hours.h */
+	char networks[1024];    /* allowed source networks (CIDR list), "" = any */
 	char state[16];         /* active, suspended, ended */
 	int64_t created_at;
 };

@@ -59,5 +59,49 @@ def test_health_and_readiness():
         eq(c.getresponse().status, 404, "the API is not on the operations listener")
 
 
+
+
+def _ready_user_on(srv, networks):
+    ente = srv.create_ente(networks=networks)
+    acc, temp = srv.create_account("operator", ente["id"])
+    return ente, acc, temp
+
+
+def test_network_allow_list():
+    with Server() as srv:
+        ente, acc, temp = _ready_user_on(srv, "10.0.0.0/8, 2001:db8::/32")
+        c = srv.client()
+        expect(c.login(acc["username"], temp), 403, "network_not_allowed",
+               "login from outside the body's networks")
+        check(srv.has_event("network_refused", username=acc["username"]), "recorded")
+        expect(srv.admin().patch(f"/api/v1/enti/{ente['id']}", {"networks": "127.0.0.0/8"}), 200)
+        expect(c.login(acc["username"], temp), 200, what="login from an allowed network")
+        expect(srv.admin().patch(f"/api/v1/enti/{ente['id']}", {"networks": "192.0.2.0/24"}), 200)
+        expect(c.get("/api/v1/auth/me"), 403, "network_not_allowed",
+               "a live session from a network no longer allowed")
+        for bad in ("10.0.0.0/33", "not-an-ip", "10.0.0.0/8,", "::1/129"):
+            expect(srv.admin().patch(f"/api/v1/enti/{ente['id']}", {"networks": bad}), 400,
+                   "invalid_request", f"bad networks {bad!r}")
+
+
+def test_trusted_proxy_header():
+    # From a trusted proxy, the client address is the header's right-most entry.
+    with Server(trusted_proxies="127.0.0.1/32") as srv:
+        ente, acc, temp = _ready_user_on(srv, "198.51.100.0/24")
+        c = srv.client()
+        r = c.post("/api/v1/auth/login", {"username": acc["username"], "password": temp},
+                   csrf=False, headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.7"})
+        expect(r, 200, what="client address taken from the trusted proxy's header")
+        r = c.post("/api/v1/auth/login", {"username": acc["username"], "password": temp},
+                   csrf=False, headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
+        expect(r, 403, "network_not_allowed", "only the right-most entry counts")
+    # From anyone else, the header is ignored.
+    with Server() as srv:
+        ente, acc, temp = _ready_user_on(srv, "198.51.100.0/24")
+        r = srv.client().post("/api/v1/auth/login", {"username": acc["username"], "password": temp},
+                              csrf=False, headers={"X-Forwarded-For": "198.51.100.7"})
+        expect(r, 403, "network_not_allowed", "an untrusted header is ignored")
+
+
 if __name__ == "__main__":
     run_tests(globals())

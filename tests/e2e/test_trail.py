@@ -795,6 +795,21 @@ def test_alert_sequential_cf():
         eq(al[0]["ente_id"], env.ente["id"], "the alert's body")
 
 
+def test_sequential_rule_ignores_one_person_looked_up_again():
+    """Reopening the same record (one codice fiscale, with a case reference)
+    is not an enumeration of consecutive codici fiscali."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        p = registered(env.pop)[3]
+        fresh_window(srv, 3600, env.op)
+        for i in range(6):
+            expect(env.op.get(f"/api/v1/persons/{p['cf']}?purpose={pid}&case_ref=PR-{i}"), 200,
+                   what=f"consult {i + 1}")
+        eq([(a["rule"], a["detail"]) for a in alerts(srv, rule="sequential_cf")], [],
+           "sequential_cf alerts for one person consulted 6 times")
+
+
 def test_alert_no_results():
     with Server(population=POP) as srv:
         env = Env(srv, lead=False)
