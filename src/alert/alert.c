@@ -19,6 +19,7 @@ struct acct {
 	int searches, no_results, refused;
 	unsigned fired;                 /* rules already raised this hour */
 	char prefix[12];
+	char last_cf[17];
 	int prefix_run;
 	int64_t day;
 	uint64_t repeat_cf[REPEAT_SET];
@@ -129,6 +130,15 @@ struct fire {
 	char detail[200];
 };
 
+void alert_tracker_forget(struct alert_tracker *t, int64_t account_id)
+{
+	pthread_mutex_lock(&t->lock);
+	struct acct *a = &t->accts[(uint64_t)account_id % MAX_ACCOUNTS];
+	if (a->id == account_id)
+		memset(a, 0, sizeof *a);
+	pthread_mutex_unlock(&t->lock);
+}
+
 bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 		   const struct alert_obs *o)
 {
@@ -187,14 +197,18 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 		p += n + (p[n] == ',');
 	}
 	if (a->npersons >= L->persons_hour_hard) {
+		/* Suspend once, at the crossing; an admin's review decides after. */
+		suspend = !(a->fired & F_HARD);
 		FIRE(F_HARD, "persons_hour", "critical",
 		     "%d distinct persons within the hour: account suspended", a->npersons);
-		suspend = true;
 	} else if (a->npersons >= L->persons_hour) {
 		FIRE(F_PERSONS, "persons_hour", "high", "%d distinct persons within the hour",
 		     a->npersons);
 	}
-	if (o->query_cf && strlen(o->query_cf) == 16) {
+	if (o->query_cf && strlen(o->query_cf) == 16 && strcmp(a->last_cf, o->query_cf)) {
+		/* Another person with the same first 11 characters: same name
+		 * codes, birth date and sex — one step of an enumeration. */
+		snprintf(a->last_cf, sizeof a->last_cf, "%s", o->query_cf);
 		if (!strncmp(a->prefix, o->query_cf, 11)) {
 			if (++a->prefix_run >= L->sequential_run)
 				FIRE(F_SEQ, "sequential_cf", "high",

@@ -59,6 +59,9 @@ struct alert_obs {
 bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 		   const struct alert_obs *o);
 
+/* Forgets an account's counters (after an admin reactivated it). */
+void alert_tracker_forget(struct alert_tracker *t, int64_t account_id);
+
 /* Raises one alert: stored, mailed to admins and the body's lead. */
 vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *severity,
 		    const struct store_account *a, const char *detail, struct vis_error *e);

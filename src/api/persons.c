@@ -30,6 +30,7 @@ struct corridor {
 	bool have_grant;
 	bool break_glass;
 	bool print;              /* answer as the printable HTML visura */
+	bool suspended;          /* the alert rules suspended the account now */
 	char justification[301];
 	char query_cf[17];
 	int64_t retry_after;
@@ -137,6 +138,15 @@ static void record(struct corridor *c, const char *outcome, int status)
 	clean(c->rec.on_behalf_of);
 	clean(c->rec.query);
 	observe(c, outcome);
+	if (c->suspended) {
+		/* This request crossed the hard threshold: no data leaves. */
+		outcome = "refused:account_suspended";
+		status = 403;
+		c->code = "account_suspended";
+		snprintf(c->message, sizeof c->message,
+			 "the account is suspended pending review by the registry office");
+		c->rec.subjects[0] = '\0';
+	}
 	snprintf(c->rec.outcome, sizeof c->rec.outcome, "%s", outcome);
 	c->rec.status = status;
 	c->status = status;
@@ -173,12 +183,7 @@ static void observe(struct corridor *c, const char *outcome)
 	if (c->body) {
 		json_decref(c->body);
 		c->body = NULL;
-		c->code = "account_suspended";
-		snprintf(c->message, sizeof c->message,
-			 "the account is suspended pending review by the registry office");
-		c->status = 403;
-		snprintf(c->rec.outcome, sizeof c->rec.outcome, "refused:account_suspended");
-		c->rec.subjects[0] = '\0';
+		c->suspended = true;
 	}
 }
 
