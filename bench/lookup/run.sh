@@ -35,17 +35,19 @@ nginx -c "$work/nginx/nginx.conf"
 sleep 0.5
 
 out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors" "$1" | sed 's/^/    /'; }
+# Every answer must be a 200 with data: a benchmark of refusals measures nothing.
+require_ok() { if grep -q "Non-2xx" "$1"; then echo "FAILED: non-2xx answers in $1"; exit 1; fi; }
 echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
 wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
 echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur)"
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
-  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"
+  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"; require_ok "$work/cf.txt"
 echo "-- visura name search surname+name+birth_year (wrk -t2 -c64 -d$dur)"
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
-  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name.txt"; out "$work/name.txt"
+  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name.txt"; out "$work/name.txt"; require_ok "$work/name.txt"
 echo "-- visura name search, one connection (latency without queueing)"
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
-  wrk -t1 -c1 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name1.txt"; out "$work/name1.txt"
+  wrk -t1 -c1 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name1.txt"; out "$work/name1.txt"; require_ok "$work/name1.txt"
 n=$(grep Requests/sec "$work/nginx.txt" | awk '{print $2}')
 v=$(grep Requests/sec "$work/cf.txt" | awk '{print $2}')
 echo "ratio visura cf lookup / nginx static: $(echo "$v / $n" | bc -l | cut -c1-5)"

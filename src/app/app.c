@@ -34,6 +34,13 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 		return VIS_ERR_IO;
 	struct alert_limits lim;
 	alert_limits_default(&lim);
+	lim.persons_hour = a->cfg.alert_persons_hour;
+	lim.persons_hour_hard = a->cfg.alert_persons_hard;
+	lim.sequential_run = a->cfg.alert_sequential;
+	lim.no_results_pct = a->cfg.alert_no_results_pct;
+	lim.repeat_no_case = a->cfg.alert_repeat_no_case;
+	lim.refused_hour = a->cfg.alert_refused_hour;
+	lim.addresses = a->cfg.alert_addresses;
 	a->rl = ratelimit_new();
 	a->metrics = metrics_new();
 	a->alerts = alert_tracker_new(&lim);

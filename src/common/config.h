@@ -40,6 +40,13 @@ struct config {
 	int password_max_age_days;
 	int credential_months;
 	int renewal_window_days;
+	int alert_persons_hour;     /* anti-extraction thresholds, see alert/alert.h */
+	int alert_persons_hard;
+	int alert_sequential;
+	int alert_no_results_pct;
+	int alert_repeat_no_case;
+	int alert_refused_hour;
+	int alert_addresses;
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
 	bool test_clock;            /* test-only clock control endpoint */
