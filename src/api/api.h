@@ -16,6 +16,12 @@ extern const struct http_route api_routes[];
 extern const struct http_route api_ops_routes[];
 bool api_ops_gate(struct http_request *r, const struct http_route *route);
 
+/* Periodic duty: raises a feed_overdue alert (once a day) for every
+ * municipality whose last daily file is older than feed_deadline_hours. */
+struct app;
+struct store;
+void api_feeds_watch(struct app *a, struct store *s, int64_t now);
+
 /* The http_gate of the service. */
 bool api_gate(struct http_request *r, const struct http_route *route);
 

@@ -75,10 +75,11 @@ json_t *api_account_json(const struct store_account *a)
 
 json_t *api_ente_json(const struct store_ente *en)
 {
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)en->id,
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)en->id,
 			 "name", en->name, "kind", en->kind, "tax_code", en->tax_code,
 			 "pec", en->pec, "hours", en->hours, "networks", en->networks,
-			 "state", en->state, "created_at", api_time(en->created_at));
+			 "comune", en->comune, "state", en->state,
+			 "created_at", api_time(en->created_at));
 }
 
 json_t *api_request_json(const struct store_operator_request *q)

@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "auth/hours.h"
 #include "common/cidr.h"
+#include "refdata/refdata.h"
 
 static const char *const kinds[] = {"police", "health", "pension", "tax", "court",
 				    "municipality", "service", "other", NULL};
@@ -35,6 +36,7 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 		{"pec", offsetof(struct store_ente, pec), sizeof en->pec, false},
 		{"hours", offsetof(struct store_ente, hours), sizeof en->hours, false},
 		{"networks", offsetof(struct store_ente, networks), sizeof en->networks, false},
+		{"comune", offsetof(struct store_ente, comune), sizeof en->comune, false},
 		{"state", offsetof(struct store_ente, state), sizeof en->state, false},
 	};
 	json_t *body = http_body_object(r);
@@ -66,6 +68,12 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 	hours_format(&h, en->hours, sizeof en->hours);
 	if (strcmp(en->state, "active") && strcmp(en->state, "suspended") && strcmp(en->state, "ended")) {
 		http_reply_error(r, 400, "invalid_request", "'state' must be active, suspended or ended");
+		return false;
+	}
+	if (en->comune[0] && (strcmp(en->kind, "municipality") ||
+			      !refdata_comune_by_istat(r->app->rd, en->comune, 0))) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'comune' is the ISTAT code of a body of kind municipality");
 		return false;
 	}
 	if (!cidr_list_valid(en->networks)) {

@@ -120,6 +120,8 @@ HANDLER(api_usage);
 HANDLER(api_person_print);
 HANDLER(api_print_css);
 HANDLER(api_readyz);
+HANDLER(api_import_push);
+HANDLER(api_feeds);
 HANDLER(api_metrics);
 
 #endif

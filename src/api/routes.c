@@ -70,6 +70,9 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/alerts/:id/review", api_alert_review, ADMIN},
 	{"GET", "/api/v1/usage", api_usage, ADMIN | LEAD},
 
+	{"POST", "/api/v1/imports", api_import_push, ROUTE_API},
+	{"GET", "/api/v1/feeds", api_feeds, ADMIN},
+
 	{"GET", "/api/v1/outbox", api_outbox, ADMIN},
 	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR},
 	{"PUT", "/api/v1/settings/totp-required", api_settings_totp, ADMIN},

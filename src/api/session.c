@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
@@ -308,6 +309,7 @@ void api_test_clock(struct http_request *r)
 		return;
 	struct vis_error e = {0};
 	int disabled = auth_maintenance(s, &r->app->cfg, api_now(r), &e);
+	api_feeds_watch(r->app, s, api_now(r));
 	http_reply_json(r, 200, json_pack("{s:o,s:I,s:i}", "now", api_time(api_now(r)),
 					  "offset_seconds", (json_int_t)atomic_load(&r->app->clock_offset),
 					  "disabled", disabled));

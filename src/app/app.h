@@ -31,6 +31,9 @@ struct app {
 	struct ratelimit *rl;         /* request counters per operator, body, purpose */
 	struct alert_tracker *alerts; /* anti-extraction rules */
 	struct metrics *metrics;      /* counters for /metrics */
+	/* overdue feeds already alerted today (municipality, day) */
+	struct { char comune[7]; int64_t day; } feed_alerted[256];
+	int nfeed_alerted;
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
 	atomic_int in_flight;         /* requests being answered */
 	atomic_bool stopping;

@@ -123,6 +123,7 @@ static void tick(struct app *app)
 		log_warn("maintenance failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("credentials expired", "disabled=%d", n);
+	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
 	n = mail_deliver(s, &app->cfg, app_now(app), 32, &e);
 	if (n < 0)

@@ -41,6 +41,8 @@ static const struct option_row rows[] = {
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
 	INT(connection_timeout, 1, 3600, "30", "seconds of inactivity before a connection is closed"),
 	INT(max_body_kb, 1, 1048576, "256", "largest request body accepted, KiB"),
+	INT(max_import_mb, 1, 4096, "256", "largest daily file pushed to POST /api/v1/imports, MiB (held in memory)"),
+	INT(feed_deadline_hours, 1, 720, "30", "a municipality whose last daily file is older than this is overdue (alert)"),
 	INT(session_idle_minutes, 1, 1440, "15", "a browser session ends after this much inactivity"),
 	INT(session_absolute_hours, 1, 72, "8", "a browser session ends this long after login"),
 	INT(login_lock_failures, 3, 100, "5", "failed logins of one account before a temporary lockout"),

@@ -31,6 +31,8 @@ struct config {
 	int per_ip_connections;
 	int connection_timeout;     /* seconds */
 	int max_body_kb;
+	int max_import_mb;          /* largest daily file pushed over HTTPS */
+	int feed_deadline_hours;    /* a municipality's feed is overdue after this */
 	int session_idle_minutes;
 	int session_absolute_hours;
 	int login_lock_failures;    /* failures of one account before lockout */

@@ -424,6 +424,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			snprintf(r->path, sizeof r->path, "%s", url);
 		}
 		r->body_cap = (size_t)srv->app->cfg.max_body_kb * 1024;
+		/* Daily files pushed by municipalities are larger than requests. */
+		if (!strcmp(r->path, "/api/v1/imports") && !strcmp(method, "POST"))
+			r->body_cap = (size_t)srv->app->cfg.max_import_mb << 20;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > r->body_cap)

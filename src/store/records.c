@@ -11,7 +11,7 @@
 static const struct rec_col ente_cols[] = {
 	I64(store_ente, id), TEXT(store_ente, name), TEXT(store_ente, kind),
 	TEXT(store_ente, tax_code), TEXT(store_ente, pec), TEXT(store_ente, hours),
-	TEXT(store_ente, networks),
+	TEXT(store_ente, networks), TEXT(store_ente, comune),
 	TEXT(store_ente, state), I64(store_ente, created_at),
 };
 

@@ -95,7 +95,7 @@ static const char migration_2[] =
 	"CREATE TABLE ente ("
 	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
 	" tax_code TEXT NOT NULL, pec TEXT NOT NULL, hours TEXT NOT NULL,"
-	" networks TEXT NOT NULL,"
+	" networks TEXT NOT NULL, comune TEXT NOT NULL,"
 	" state TEXT NOT NULL CHECK (state IN ('active','suspended','ended')),"
 	" created_at INTEGER NOT NULL);"
 	"CREATE TABLE account ("

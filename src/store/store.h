@@ -339,6 +339,7 @@ struct store_ente {
 	char pec[255];          /* certified e-mail */
 	char hours[1024];       /* working-hours schedule, see auth/hours.h */
 	char networks[1024];    /* allowed source networks (CIDR list), "" = any */
+	char comune[7];         /* for kind "municipality": its ISTAT code (feeds it may push) */
 	char state[16];         /* active, suspended, ended */
 	int64_t created_at;
 };

@@ -1,0 +1,203 @@
+/* The daily replica over HTTPS: a municipality's system account pushes its
+ * daily file (POST /api/v1/imports, same validation and all-or-nothing rule
+ * as `visura import`), and the office watches every municipality's feed
+ * (GET /api/v1/feeds). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alert/alert.h"
+#include "api/api.h"
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+#include "common/date.h"
+#include "import/import.h"
+#include "metrics/metrics.h"
+
+/* The first problems of a reject report, as JSON. */
+static json_t *problems(const char *path, int max)
+{
+	json_t *arr = json_array();
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	if (!f)
+		return arr;
+	if (!fgets(line, sizeof line, f)) { /* header */
+		fclose(f);
+		return arr;
+	}
+	while (max-- > 0 && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *fld[4] = {line, "", "", ""};
+		for (int i = 1; i < 4; i++) {
+			char *tab = strchr(fld[i - 1], '\t');
+			if (!tab)
+				break;
+			*tab = '\0';
+			fld[i] = tab + 1;
+		}
+		json_array_append_new(arr, json_pack("{s:i,s:s,s:s,s:s}", "line", atoi(fld[0]),
+						     "record", fld[1], "field", fld[2], "reason", fld[3]));
+	}
+	fclose(f);
+	return arr;
+}
+
+void api_import_push(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	const struct store_account *a = &r->auth.account;
+	struct store_ente en;
+	if (!api_ente_load(r, s, a->ente_id, &en))
+		return;
+	if (strcmp(en.kind, "municipality") || !en.comune[0]) {
+		http_reply_error(r, 403, "forbidden",
+				 "only a municipality's system account pushes daily files");
+		return;
+	}
+	if (!r->body_len) {
+		http_reply_error(r, 400, "invalid_request", "the body must be an import file (v1)");
+		return;
+	}
+	/* The file's own header must name this municipality. */
+	char expect[32];
+	int hn = snprintf(expect, sizeof expect, "HDR\tVISURA-ANAGRAFE\t1\t%s\t", en.comune);
+	bool own = r->body_len > (size_t)hn && !memcmp(r->body, expect, (size_t)hn);
+	char rejects[] = "/tmp/visura-push-XXXXXX";
+	int fd = mkstemp(rejects);
+	if (fd >= 0)
+		close(fd);
+	FILE *in = own ? fmemopen(r->body, r->body_len, "rb") : NULL;
+	int64_t now = api_now(r);
+	if (!own || !in) {
+		if (fd >= 0)
+			unlink(rejects);
+		alert_raise(s, now, "feed_rejected", "medium", a, "a pushed file names another municipality or version", NULL);
+		metrics_import(r->app->metrics, "refused");
+		http_reply_error(r, 403, "forbidden",
+				 "the file's header must name this body's municipality and format version 1");
+		return;
+	}
+	struct import_options opt = {.source = "https push", .rejects_path = fd >= 0 ? rejects : NULL};
+	struct import_result res;
+	struct vis_error e = {0};
+	vis_err rc = import_stream(s, r->app->rd, in, &opt, &res, &e);
+	fclose(in);
+	if (rc == VIS_ERR_INVALID) {
+		json_t *list = problems(rejects, 100);
+		unlink(rejects);
+		char detail[200];
+		snprintf(detail, sizeof detail, "comune %s: file refused, %lld problem(s)", en.comune,
+			 (long long)res.problems);
+		alert_raise(s, now, "feed_rejected", "medium", a, detail, NULL);
+		metrics_import(r->app->metrics, "refused");
+		auth_event(s, now, "import_refused", a, NULL, r->ip, detail);
+		http_reply_json(r, 422, json_pack("{s:{s:s,s:s,s:s},s:I,s:o}", "error", "code",
+						  "import_refused", "message",
+						  "the file was refused; nothing was written", "request_id",
+						  r->request_id, "problems_total", (json_int_t)res.problems,
+						  "problems", list));
+		return;
+	}
+	if (fd >= 0)
+		unlink(rejects);
+	if (rc != VIS_OK) {
+		metrics_import(r->app->metrics, "failed");
+		api_fail(r, &e);
+		return;
+	}
+	metrics_import(r->app->metrics, res.already_loaded ? "already_loaded" : "applied");
+	auth_event(s, now, "import_pushed", a, NULL, r->ip, en.comune);
+	const struct store_import_counts *c = &res.counts;
+	http_reply_json(r, res.already_loaded ? 200 : 201, json_pack(
+		"{s:s,s:I,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "comune", res.hdr.comune,
+		"sequence", (json_int_t)res.hdr.seq, "kind", res.hdr.full ? "FULL" : "DELTA",
+		"already_loaded", res.already_loaded, "persons", (json_int_t)c->persons,
+		"households", (json_int_t)c->families, "events", (json_int_t)c->events,
+		"inserted", (json_int_t)c->inserted, "updated", (json_int_t)c->updated,
+		"unchanged", (json_int_t)c->unchanged, "closed", (json_int_t)c->closed,
+		"sha256", res.sha256));
+}
+
+struct feeds_ctx {
+	json_t *arr;
+	int64_t now;
+	int64_t deadline;
+	const struct refdata *rd;
+};
+
+static int add_feed(void *ctx, const struct store_feed *f)
+{
+	struct feeds_ctx *c = ctx;
+	int64_t lag = c->now - f->last_extract;
+	char ts[21];
+	timestamp_format(f->last_extract, ts);
+	json_array_append_new(c->arr, json_pack("{s:s,s:I,s:s,s:I,s:b}", "comune", f->comune,
+						"last_sequence", (json_int_t)f->last_seq,
+						"last_extract", ts, "lag_seconds", (json_int_t)lag,
+						"overdue", lag > c->deadline));
+	return 0;
+}
+
+void api_feeds(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct feeds_ctx c = {json_array(), api_now(r), (int64_t)r->app->cfg.feed_deadline_hours * 3600,
+			      r->app->rd};
+	struct vis_error e = {0};
+	if (store_feed_each(s, add_feed, &c, &e)) {
+		json_decref(c.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o,s:i}", "feeds", c.arr, "deadline_hours",
+					  r->app->cfg.feed_deadline_hours));
+}
+
+struct watch {
+	struct app *app;
+	struct store *s;
+	int64_t now;
+};
+
+static int watch_feed(void *ctx, const struct store_feed *f)
+{
+	struct watch *w = ctx;
+	struct app *a = w->app;
+	if (w->now - f->last_extract <= (int64_t)a->cfg.feed_deadline_hours * 3600)
+		return 0;
+	int64_t day = w->now / 86400;
+	int slot = -1;
+	for (int i = 0; i < a->nfeed_alerted; i++)
+		if (!strcmp(a->feed_alerted[i].comune, f->comune))
+			slot = i;
+	if (slot >= 0 && a->feed_alerted[slot].day == day)
+		return 0; /* once a day per municipality */
+	if (slot < 0) {
+		if (a->nfeed_alerted == (int)(sizeof a->feed_alerted / sizeof a->feed_alerted[0]))
+			return 0;
+		slot = a->nfeed_alerted++;
+		snprintf(a->feed_alerted[slot].comune, sizeof a->feed_alerted[slot].comune, "%s",
+			 f->comune);
+	}
+	a->feed_alerted[slot].day = day;
+	struct store_account system = {.id = 0};
+	snprintf(system.username, sizeof system.username, "feed:%s", f->comune);
+	char detail[200];
+	snprintf(detail, sizeof detail, "municipality %s: last daily file %lld hours ago (sequence %lld)",
+		 f->comune, (long long)((w->now - f->last_extract) / 3600), (long long)f->last_seq);
+	alert_raise(w->s, w->now, "feed_overdue", "high", &system, detail, NULL);
+	return 0;
+}
+
+void api_feeds_watch(struct app *a, struct store *s, int64_t now)
+{
+	struct watch w = {a, s, now};
+	store_feed_each(s, watch_feed, &w, NULL);
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""End-to-end: a municipality's system account pushes its daily files over
+HTTPS (POST /api/v1/imports), with the same validation and all-or-nothing
+rule as `visura import`; the office watches the feeds and is alerted when
+one is rejected or overdue."""
+import os
+import subprocess
+import tempfile
+
+import harness
+from harness import *  # noqa: F401,F403
+
+
+def gen_feed(persons=800, days=2):
+    out = tempfile.mkdtemp(prefix="visura-feed-")
+    p = subprocess.run([harness.VISURA, "gen", "--persons", str(persons), "--comune", "036023",
+                        "--seed", "3", "--days", str(days), "--out", out],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"gen: {p.stderr}")
+    files = sorted(os.listdir(out))
+    return [open(os.path.join(out, f), "rb").read() for f in files]
+
+
+def push(srv, token, data):
+    return srv.request("POST", "/api/v1/imports", body=data,
+                       headers={"Authorization": "Bearer " + token,
+                                "X-Visura-On-Behalf-Of": "sistema anagrafe"})
+
+
+def municipality_token(srv, comune="036023"):
+    ente = srv.create_ente(kind="municipality", comune=comune)
+    acc, _ = srv.create_account("api", ente["id"])
+    tok = expect(srv.admin().post(f"/api/v1/accounts/{acc['id']}/tokens", {"name": "feed"}), 201)
+    return ente, tok["token"]
+
+
+def test_push_daily_files():
+    files = gen_feed()   # 036023-000001-FULL, -000002-DELTA, -000003-DELTA
+    with Server() as srv:
+        _, token = municipality_token(srv)
+        r = expect(push(srv, token, files[0]), 201, what="snapshot pushed")
+        eq(r["kind"], "FULL", "kind")
+        check(r["persons"] > 700, "persons loaded")
+        r = expect(push(srv, token, files[0]), 200, what="same file again")
+        check(r["already_loaded"], "recognised as already loaded")
+        # A gap: sequence 3 before 2 is refused, with the problems listed.
+        r = expect(push(srv, token, files[2]), 422, "import_refused", "sequence gap refused")
+        check(any("sequence gap" in p["reason"] for p in r["problems"]), "the reason is given")
+        expect(push(srv, token, files[1]), 201, what="delta 2")
+        expect(push(srv, token, files[2]), 201, what="delta 3")
+        feeds = expect(srv.admin().get("/api/v1/feeds"), 200)["feeds"]
+        f = [x for x in feeds if x["comune"] == "036023"][0]
+        eq(f["last_sequence"], 3, "feed state")
+        alerts = expect(srv.admin().get("/api/v1/alerts"), 200)["alerts"]
+        check(any(a["rule"] == "feed_rejected" for a in alerts), "a rejected file raises an alert")
+
+
+def test_push_refused_cleanly():
+    files = gen_feed(persons=300, days=0)
+    with Server() as srv:
+        _, token = municipality_token(srv)
+        # Truncated: nothing written.
+        cut = files[0][: len(files[0]) // 2]
+        r = expect(push(srv, token, cut), 422, "import_refused", "truncated file")
+        check(r["problems_total"] >= 1, "problems counted")
+        feeds = expect(srv.admin().get("/api/v1/feeds"), 200)["feeds"]
+        eq(feeds, [], "nothing loaded")
+        # Another municipality's file.
+        other = files[0].replace(b"\t036023\t", b"\t036005\t", 1)
+        expect(push(srv, token, other), 403, "forbidden", "another municipality's file")
+        # A body that is not a municipality cannot push.
+        ente = srv.create_ente(kind="police")
+        acc, _ = srv.create_account("api", ente["id"])
+        tok = expect(srv.admin().post(f"/api/v1/accounts/{acc['id']}/tokens", {"name": "x"}), 201)
+        expect(push(srv, tok["token"], files[0]), 403, "forbidden", "not a municipality")
+        # Operators cannot push at all.
+        op = srv.user("operator", ente["id"])
+        expect(op.post("/api/v1/imports", {"x": 1}), 403, "forbidden", "operator")
+        # Invalid UTF-8 and garbage.
+        expect(push(srv, token, b"HDR\tVISURA-ANAGRAFE\t1\t036023\t\xff\xfe\n"), 422,
+               "import_refused", "garbage header")
+
+
+def test_overdue_feed_alert():
+    files = gen_feed(persons=300, days=0)
+    with Server(feed_deadline_hours=30) as srv:
+        _, token = municipality_token(srv)
+        expect(push(srv, token, files[0]), 201)
+        # The snapshot's extract time is in the past (2026-01-01): overdue now.
+        srv.advance(60)
+        feeds = expect(srv.admin().get("/api/v1/feeds"), 200)["feeds"]
+        check(feeds[0]["overdue"], "the feed is overdue")
+        alerts = expect(srv.admin().get("/api/v1/alerts"), 200)["alerts"]
+        check(any(a["rule"] == "feed_overdue" and "036023" in a["detail"] for a in alerts),
+              "an overdue feed raises an alert")
+        n = len([a for a in alerts if a["rule"] == "feed_overdue"])
+        srv.advance(60)
+        alerts = expect(srv.admin().get("/api/v1/alerts"), 200)["alerts"]
+        eq(len([a for a in alerts if a["rule"] == "feed_overdue"]), n, "once a day, not every minute")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
