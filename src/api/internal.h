@@ -122,6 +122,10 @@ HANDLER(api_print_css);
 HANDLER(api_readyz);
 HANDLER(api_import_push);
 HANDLER(api_feeds);
+HANDLER(api_incident_report);
+HANDLER(api_incidents_list);
+HANDLER(api_incident_state);
+HANDLER(api_ente_suspend);
 HANDLER(api_metrics);
 
 #endif

@@ -35,6 +35,11 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/enti", api_enti_create, ADMIN},
 	{"GET", "/api/v1/enti/:id", api_ente_get, ADMIN | LEAD},
 	{"PATCH", "/api/v1/enti/:id", api_ente_update, ADMIN},
+	{"POST", "/api/v1/enti/:id/suspend", api_ente_suspend, ADMIN},
+
+	{"POST", "/api/v1/incidents", api_incident_report, LEAD},
+	{"GET", "/api/v1/incidents", api_incidents_list, ADMIN | LEAD},
+	{"POST", "/api/v1/incidents/:id/state", api_incident_state, ADMIN},
 
 	{"GET", "/api/v1/ente/operators", api_own_operators, LEAD},
 	{"POST", "/api/v1/ente/operators/:id/disable", api_own_operator_disable, LEAD},

@@ -90,6 +90,19 @@ static const struct rec_col alert_cols[] = {
 	I64(store_alert, reviewed_by), I64(store_alert, reviewed_at), TEXT(store_alert, note),
 };
 
+static const struct rec_col incident_cols[] = {
+	I64(store_incident, id), I64(store_incident, ente_id), I64(store_incident, reported_by),
+	TEXT(store_incident, what), TEXT(store_incident, occurred_at),
+	TEXT(store_incident, accounts), TEXT(store_incident, state),
+	I64(store_incident, created_at), I64(store_incident, updated_at),
+};
+
+static const struct rec_col incident_step_cols[] = {
+	I64(store_incident_step, id), I64(store_incident_step, incident_id),
+	I64(store_incident_step, at), I64(store_incident_step, by_account),
+	TEXT(store_incident_step, state), TEXT(store_incident_step, note),
+};
+
 const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_ENTE] = DESC("ente", store_ente, ente_cols),
 	[STORE_ACCOUNT] = DESC("account", store_account, account_cols),
@@ -101,6 +114,8 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_CONVENZIONE] = DESC("convenzione", store_convenzione, convenzione_cols),
 	[STORE_PURPOSE] = DESC("purpose", store_purpose, purpose_cols),
 	[STORE_ALERT] = DESC("alert", store_alert, alert_cols),
+	[STORE_INCIDENT] = DESC("incident", store_incident, incident_cols),
+	[STORE_INCIDENT_STEP] = DESC("incident_history", store_incident_step, incident_step_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

@@ -199,7 +199,18 @@ static const char migration_3[] =
 	" id INTEGER PRIMARY KEY, code_hash TEXT NOT NULL UNIQUE, cf TEXT NOT NULL,"
 	" created_by INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
 	" used_at INTEGER NOT NULL);"
-	"CREATE INDEX person_name_first ON person (name_key, birth_date);";
+	"CREATE INDEX person_name_first ON person (name_key, birth_date);"
+	"CREATE TABLE incident ("
+	" id INTEGER PRIMARY KEY, ente_id INTEGER NOT NULL REFERENCES ente (id),"
+	" reported_by INTEGER NOT NULL, what TEXT NOT NULL, occurred_at TEXT NOT NULL,"
+	" accounts TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('open','handled','closed')),"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE incident_history ("
+	" id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incident (id),"
+	" at INTEGER NOT NULL, by_account INTEGER NOT NULL, state TEXT NOT NULL,"
+	" note TEXT NOT NULL);"
+	"CREATE INDEX incident_history_incident ON incident_history (incident_id, at);";
 
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},

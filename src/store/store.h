@@ -484,6 +484,28 @@ struct store_alert {
 	char note[501];
 };
 
+/* A security incident reported by a body's lead, and its history. */
+struct store_incident {
+	int64_t id;
+	int64_t ente_id;
+	int64_t reported_by;
+	char what[1001];
+	char occurred_at[64];   /* as the lead states it */
+	char accounts[256];     /* account ids or user ids involved */
+	char state[16];         /* open, handled, closed */
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+struct store_incident_step {
+	int64_t id;
+	int64_t incident_id;
+	int64_t at;
+	int64_t by_account;
+	char state[16];
+	char note[501];
+};
+
 /* The kinds of control record, for the generic calls below. */
 enum store_kind {
 	STORE_ENTE,
@@ -496,6 +518,8 @@ enum store_kind {
 	STORE_CONVENZIONE,
 	STORE_PURPOSE,
 	STORE_ALERT,
+	STORE_INCIDENT,
+	STORE_INCIDENT_STEP,
 	STORE_KIND__COUNT,
 };
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""End-to-end: a lead reports a security incident; admins are alerted at
+once; one action suspends the whole body and cuts every session and token;
+the incident moves through its states with a history."""
+from harness import *  # noqa: F401,F403
+
+
+def test_incident_to_suspension():
+    with Server() as srv:
+        ente = srv.create_ente()
+        other = srv.create_ente()
+        lead = srv.user("lead", ente["id"])
+        op = srv.user("operator", ente["id"])
+        api, _ = srv.create_account("api", ente["id"])
+        tok = expect(srv.admin().post(f"/api/v1/accounts/{api['id']}/tokens", {"name": "t"}), 201)
+        bearer = srv.client(bearer=tok["token"])
+        expect(bearer.get("/api/v1/auth/me"), 200, what="token works before")
+        expect(op.get("/api/v1/auth/me"), 200, what="session works before")
+
+        r = expect(lead.post("/api/v1/incidents", {
+            "what": "credentials of an operator found on a shared workstation",
+            "occurred_at": "2026-11-20 10:00", "accounts": op.account["username"]}), 201)
+        iid = r["id"]
+        eq(r["state"], "open", "a new incident is open")
+        alerts = expect(srv.admin().get("/api/v1/alerts"), 200)["alerts"]
+        check(any(a["rule"] == "incident" and str(iid) in a["detail"] for a in alerts),
+              "admins are alerted at once")
+        check(any(m["kind"] == "alert" for m in srv.outbox()), "and mailed")
+        expect(op.post("/api/v1/incidents", {"what": "x", "occurred_at": "now"}), 403, "forbidden",
+               "operators do not report incidents")
+        other_lead = srv.user("lead", other["id"])
+        eq(expect(other_lead.get("/api/v1/incidents"), 200)["incidents"], [],
+           "another body's lead sees none of it")
+
+        r = expect(srv.admin().post(f"/api/v1/enti/{ente['id']}/suspend",
+                                    {"reason": f"incident {iid}"}), 200)
+        eq(r["ente"]["state"], "suspended", "body suspended")
+        check(r["accounts_cut_off"] >= 3, "its accounts are cut off")
+        expect(op.get("/api/v1/auth/me"), 401, what="the operator's session ends at once")
+        expect(bearer.get("/api/v1/auth/me"), 401, what="the API token ends at once")
+        c = srv.client()
+        expect(c.login(op.account["username"], op.password), 403, "ente_not_active",
+               "no new login while suspended")
+
+        for state in ("handled", "closed"):
+            expect(srv.admin().post(f"/api/v1/incidents/{iid}/state",
+                                    {"state": state, "note": f"marked {state}"}), 200)
+        expect(srv.admin().post(f"/api/v1/incidents/{iid}/state",
+                                {"state": "forgotten", "note": "x"}), 400, "invalid_request")
+        inc = [i for i in expect(srv.admin().get("/api/v1/incidents"), 200)["incidents"]
+               if i["id"] == iid][0]
+        eq(inc["state"], "closed", "final state")
+        eq([h["state"] for h in inc["history"]], ["open", "handled", "closed"], "history in order")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
