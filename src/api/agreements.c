@@ -67,6 +67,7 @@ static json_t *conv_json(struct store *s, const struct store_convenzione *c)
 	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
 	store_rec_list(s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
 	json_object_set_new(j, "purposes", l.arr);
+	json_object_set_new(j, "workstation_cert", json_boolean(c->workstation_cert));
 	return j;
 }
 
@@ -154,12 +155,18 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		}
 		*idst[i] = (int)json_integer_value(v);
 	}
-	if ((v = json_object_get(b, "break_glass"))) {
+	static const char *const flags[] = {"break_glass", "workstation_cert"};
+	bool *fdst[] = {&c->break_glass, &c->workstation_cert};
+	for (int i = 0; i < 2; i++) {
+		if (!(v = json_object_get(b, flags[i])))
+			continue;
 		if (!json_is_boolean(v)) {
-			http_reply_error(r, 400, "invalid_request", "'break_glass' must be true or false");
+			char msg[80];
+			snprintf(msg, sizeof msg, "'%s' must be true or false", flags[i]);
+			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
-		c->break_glass = json_is_true(v);
+		*fdst[i] = json_is_true(v);
 	}
 	if (create && (!c->reference[0] || !c->comuni[0] || !c->profile[0] || !c->valid_from)) {
 		http_reply_error(r, 400, "invalid_request",

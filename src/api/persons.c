@@ -156,7 +156,7 @@ static void record(struct corridor *c, const char *outcome, int status)
 
 static void refuse(struct corridor *c, int status, const char *code, const char *message)
 {
-	char outcome[32];
+	char outcome[64];
 	snprintf(outcome, sizeof outcome, "refused:%s", code);
 	c->code = code;
 	snprintf(c->message, sizeof c->message, "%s", message);
@@ -214,6 +214,33 @@ static bool within_limits(struct corridor *c)
 	refuse(c, 429, "rate_limited",
 	       "too many requests for the agreement's limits: wait before trying again");
 	return false;
+}
+
+/* The agreement requires a workstation certificate: one issued by the
+ * municipality's CA to this body, not revoked, not expired. */
+static bool workstation_ok(struct corridor *c)
+{
+	struct http_request *r = c->r;
+	struct store_workstation w;
+	bool found = false;
+	struct vis_error e = {0};
+	if (!r->client_cert[0]) {
+		refuse(c, 403, "workstation_certificate_required",
+		       "this agreement requires a workstation certificate issued by the municipality");
+		return false;
+	}
+	if (store_rec_get(c->s, STORE_WORKSTATION, "serial", r->client_cert, 0, &w, &found, &e) ||
+	    !found || w.ente_id != r->auth.account.ente_id) {
+		refuse(c, 403, "workstation_certificate_unknown",
+		       "the workstation certificate is not registered for this body");
+		return false;
+	}
+	if (w.revoked_at || w.expires_at <= api_now(r)) {
+		refuse(c, 403, "workstation_certificate_revoked",
+		       "the workstation certificate is revoked or expired");
+		return false;
+	}
+	return true;
 }
 
 /* Fills the access record's who/why and resolves the grant.  Returns false
@@ -285,6 +312,9 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 	}
 	c->have_grant = true;
 	rec->convenzione_id = c->grant.conv.id;
+	snprintf(rec->workstation, sizeof rec->workstation, "%s", r->client_cert);
+	if (c->grant.conv.workstation_cert && !workstation_ok(c))
+		return NULL;
 	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
 	/* Break-glass: an urgent request beyond the normal limits, with a
 	 * written justification, flagged in the record and alerted at once. */

@@ -25,7 +25,8 @@ void audit_hash(const struct store_access *a, const char *prev_hash, char out[65
 	crypto_hash_sha256_update(&st, (const unsigned char *)SEP, 1);
 	crypto_hash_sha256_update(&st, (const unsigned char *)num, strlen(num));
 	const char *text[] = {a->username, a->case_ref, a->on_behalf_of, a->ip, a->operation,
-			      a->query, a->subjects, a->categories, a->outcome, a->flags};
+			      a->query, a->subjects, a->categories, a->outcome, a->flags,
+			      a->workstation};
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
 		crypto_hash_sha256_update(&st, (const unsigned char *)text[i], strlen(text[i]));
 		crypto_hash_sha256_update(&st, (const unsigned char *)SEP, 1);

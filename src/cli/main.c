@@ -20,7 +20,8 @@ static const struct command commands[] = {
 	{"user", cmd_user, "add, list, disable, reset or renew accounts"},
 	{"ente", cmd_ente, "add or list external bodies"},
 	{"token", cmd_token, "create API tokens for system accounts"},
-	{"audit", cmd_audit, "verify the access trail"},
+	{"audit", cmd_audit, "verify, export and purge the access trail"},
+	{"ca", cmd_ca, "workstation certificates: init, issue, revoke, list"},
 };
 
 static void usage(FILE *out)

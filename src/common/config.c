@@ -29,6 +29,7 @@ static const struct option_row rows[] = {
 	STR(db, "visura.db", "database: sqlite:PATH or a path"),
 	STR(tls_cert, "", "PEM certificate chain file"),
 	STR(tls_key, "", "PEM private key file"),
+	STR(client_ca, "", "CA certificate of workstation certificates (empty: DB path + .ca-cert.pem when it exists)"),
 	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
 	STR(signing_key, "", "Ed25519 key signing receipts, checkpoints and exports (empty: DB path + .signing-key)"),
 	STR(trusted_proxies, "", "reverse proxies (CIDR list) whose client_ip_header is believed"),

@@ -19,6 +19,7 @@ struct config {
 	char db[CONFIG_PATH_MAX];
 	char tls_cert[CONFIG_PATH_MAX];
 	char tls_key[CONFIG_PATH_MAX];
+	char client_ca[CONFIG_PATH_MAX];  /* CA of workstation certificates */
 	char log_file[CONFIG_PATH_MAX];
 	char signing_key[CONFIG_PATH_MAX];
 	char trusted_proxies[512];  /* CIDR list of reverse proxies */

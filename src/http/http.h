@@ -41,6 +41,7 @@ struct http_request {
 	char path[1024];
 	char ip[64];
 	char request_id[17];
+	char client_cert[41];         /* serial (hex) of a verified client certificate */
 	/* body, bounded by the configuration */
 	char *body;
 	size_t body_len;

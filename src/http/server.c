@@ -2,6 +2,8 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -22,6 +24,7 @@
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	char *trust;              /* CA of client certificates, PEM */
 	struct app *app;
 	const struct http_route *routes;
 	http_gate gate;
@@ -327,6 +330,32 @@ static void proxied_ip(struct app *app, struct MHD_Connection *c, char *ip, size
 		snprintf(ip, cap, "%s", cand);
 }
 
+/* A client certificate that chains to the workstation CA: its serial. */
+static void client_cert(struct MHD_Connection *c, char serial_hex[41])
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	serial_hex[0] = '\0';
+	if (!ci || !ci->tls_session)
+		return;
+	gnutls_session_t tls = (gnutls_session_t)ci->tls_session;
+	unsigned status = 0;
+	unsigned n = 0;
+	const gnutls_datum_t *chain = gnutls_certificate_get_peers(tls, &n);
+	if (!chain || n == 0 || gnutls_certificate_verify_peers2(tls, &status) < 0 || status)
+		return;
+	gnutls_x509_crt_t crt;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return;
+	unsigned char serial[40];
+	size_t len = sizeof serial;
+	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_crt_get_serial(crt, serial, &len) >= 0 && len <= 20)
+		for (size_t i = 0; i < len; i++)
+			snprintf(serial_hex + 2 * i, 3, "%02x", serial[i]);
+	gnutls_x509_crt_deinit(crt);
+}
+
 static void add_security_headers(struct MHD_Response *resp, const struct http_request *r)
 {
 	MHD_add_response_header(resp, "Strict-Transport-Security",
@@ -417,6 +446,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		sodium_bin2hex(r->request_id, sizeof r->request_id, id, sizeof id);
 		client_ip(conn, r->ip, sizeof r->ip);
 		proxied_ip(srv->app, conn, r->ip, sizeof r->ip);
+		if (srv->trust)
+			client_cert(conn, r->client_cert);
 		if (strlen(url) >= sizeof r->path) {
 			r->url_too_long = true;
 			snprintf(r->path, sizeof r->path, "/");
@@ -603,7 +634,25 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
 		srv->key = file_read_all(cfg->tls_key, 1 << 20, &klen);
 	}
+	if (tls) {
+		/* Workstation certificates: requested (not required) when the
+		 * municipality's CA exists; each request checks them. */
+		char derived[CONFIG_PATH_MAX + 32];
+		const char *ca = cfg->client_ca;
+		if (!ca[0]) {
+			const char *db = !strncmp(cfg->db, "sqlite:", 7) ? cfg->db + 7 : cfg->db;
+			snprintf(derived, sizeof derived, "%s.ca-cert.pem", db);
+			ca = derived;
+		}
+		size_t tl;
+		srv->trust = file_read_all(ca, 1 << 20, &tl);
+		if (!srv->trust && cfg->client_ca[0]) {
+			free(srv);
+			return vis_error_set(e, VIS_ERR_IO, "cannot read client_ca '%s'", ca);
+		}
+	}
 	if (tls && (!srv->cert || !srv->key)) {
+		free(srv->trust);
 		free(srv->cert);
 		free_secret(srv->key, klen);
 		free(srv);
@@ -620,6 +669,7 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
 		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+		{srv->trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, srv->trust},
 		{MHD_OPTION_END, 0, NULL},
 	};
 	struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
@@ -638,6 +688,7 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
+		free(srv->trust);
 		free(srv->cert);
 		free_secret(srv->key, klen);
 		free(srv);
@@ -657,6 +708,7 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
 	free(srv->cert);
+	free(srv->trust);
 	if (srv->key)
 		free_secret(srv->key, strlen(srv->key));
 	free(srv);

@@ -74,7 +74,8 @@ static const struct rec_col convenzione_cols[] = {
 	INT(store_convenzione, per_minute), INT(store_convenzione, per_day),
 	INT(store_convenzione, body_per_minute), INT(store_convenzione, body_per_day),
 	INT(store_convenzione, purpose_per_minute), INT(store_convenzione, purpose_per_day),
-	BOOL(store_convenzione, break_glass), I64(store_convenzione, created_at),
+	BOOL(store_convenzione, break_glass), BOOL(store_convenzione, workstation_cert),
+	I64(store_convenzione, created_at),
 };
 
 static const struct rec_col purpose_cols[] = {
@@ -103,6 +104,13 @@ static const struct rec_col incident_step_cols[] = {
 	TEXT(store_incident_step, state), TEXT(store_incident_step, note),
 };
 
+static const struct rec_col workstation_cols[] = {
+	I64(store_workstation, id), TEXT(store_workstation, serial),
+	I64(store_workstation, ente_id), TEXT(store_workstation, name),
+	I64(store_workstation, issued_at), I64(store_workstation, expires_at),
+	I64(store_workstation, revoked_at),
+};
+
 const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_ENTE] = DESC("ente", store_ente, ente_cols),
 	[STORE_ACCOUNT] = DESC("account", store_account, account_cols),
@@ -116,6 +124,7 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_ALERT] = DESC("alert", store_alert, alert_cols),
 	[STORE_INCIDENT] = DESC("incident", store_incident, incident_cols),
 	[STORE_INCIDENT_STEP] = DESC("incident_history", store_incident_step, incident_step_cols),
+	[STORE_WORKSTATION] = DESC("workstation", store_workstation, workstation_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

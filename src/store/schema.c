@@ -165,7 +165,8 @@ static const char migration_3[] =
 	" profile TEXT NOT NULL, max_results INTEGER NOT NULL, per_minute INTEGER NOT NULL,"
 	" per_day INTEGER NOT NULL, body_per_minute INTEGER NOT NULL, body_per_day INTEGER NOT NULL,"
 	" purpose_per_minute INTEGER NOT NULL, purpose_per_day INTEGER NOT NULL,"
-	" break_glass INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+	" break_glass INTEGER NOT NULL, workstation_cert INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL);"
 	"CREATE INDEX convenzione_ente ON convenzione (ente_id);"
 	"CREATE TABLE purpose ("
 	" id INTEGER PRIMARY KEY, convenzione_id INTEGER NOT NULL REFERENCES convenzione (id),"
@@ -178,7 +179,8 @@ static const char migration_3[] =
 	" purpose_id INTEGER NOT NULL, case_ref TEXT NOT NULL, on_behalf_of TEXT NOT NULL,"
 	" ip TEXT NOT NULL, operation TEXT NOT NULL, query TEXT NOT NULL,"
 	" subjects TEXT NOT NULL, categories TEXT NOT NULL, outcome TEXT NOT NULL,"
-	" status INTEGER NOT NULL, flags TEXT NOT NULL, prev_hash TEXT NOT NULL,"
+	" status INTEGER NOT NULL, flags TEXT NOT NULL, workstation TEXT NOT NULL,"
+	" prev_hash TEXT NOT NULL,"
 	" hash TEXT NOT NULL);"
 	"CREATE INDEX access_log_at ON access_log (at);"
 	"CREATE INDEX access_log_account ON access_log (account_id, at);"
@@ -210,7 +212,11 @@ static const char migration_3[] =
 	" id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incident (id),"
 	" at INTEGER NOT NULL, by_account INTEGER NOT NULL, state TEXT NOT NULL,"
 	" note TEXT NOT NULL);"
-	"CREATE INDEX incident_history_incident ON incident_history (incident_id, at);";
+	"CREATE INDEX incident_history_incident ON incident_history (incident_id, at);"
+	"CREATE TABLE workstation ("
+	" id INTEGER PRIMARY KEY, serial TEXT NOT NULL UNIQUE, ente_id INTEGER NOT NULL,"
+	" name TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL);";
 
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},

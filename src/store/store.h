@@ -262,9 +262,10 @@ struct store_access {
 	char query[512];         /* normalised parameters */
 	char subjects[2048];     /* codici fiscali, comma-separated */
 	char categories[256];
-	char outcome[32];
+	char outcome[64];
 	int status;
-	char flags[64];          /* "break_glass: <justification hash>"... */
+	char flags[64];          /* "break_glass" */
+	char workstation[64];    /* the client certificate's serial, if any */
 	char prev_hash[65];
 	char hash[65];
 };
@@ -454,6 +455,7 @@ struct store_convenzione {
 	int purpose_per_minute; /* requests per purpose, whole body */
 	int purpose_per_day;
 	bool break_glass;       /* urgent access beyond limits allowed */
+	bool workstation_cert;  /* requests need a workstation certificate */
 	int64_t created_at;
 };
 
@@ -506,6 +508,17 @@ struct store_incident_step {
 	char note[501];
 };
 
+/* A workstation certificate issued by the municipality's CA. */
+struct store_workstation {
+	int64_t id;
+	char serial[41];        /* hex */
+	int64_t ente_id;
+	char name[65];
+	int64_t issued_at;
+	int64_t expires_at;
+	int64_t revoked_at;
+};
+
 /* The kinds of control record, for the generic calls below. */
 enum store_kind {
 	STORE_ENTE,
@@ -520,6 +533,7 @@ enum store_kind {
 	STORE_ALERT,
 	STORE_INCIDENT,
 	STORE_INCIDENT_STEP,
+	STORE_WORKSTATION,
 	STORE_KIND__COUNT,
 };
 

@@ -1486,7 +1486,7 @@ vis_err store_person_search(struct store *s, const struct store_search *q,
 #define ACCESS_COLS                                                         \
 	"id, at, account_id, username, ente_id, convenzione_id, purpose_id, case_ref," \
 	" on_behalf_of, ip, operation, query, subjects, categories, outcome, status," \
-	" flags, prev_hash, hash"
+	" flags, workstation, prev_hash, hash"
 
 vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vis_error *e)
 {
@@ -1512,7 +1512,7 @@ vis_err store_access_insert(struct store *s, const struct store_access *a,
 	sqlite3_stmt *st = s->search[5];
 	if (!st && !(st = s->search[5] = rec_prepare(
 			     s, "INSERT INTO access_log (" ACCESS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
-				" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)", e)))
+				" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)", e)))
 		return VIS_ERR_STORE;
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, a->id);
@@ -1532,8 +1532,9 @@ vis_err store_access_insert(struct store *s, const struct store_access *a,
 	bind_text(st, 15, a->outcome);
 	sqlite3_bind_int(st, 16, a->status);
 	bind_text(st, 17, a->flags);
-	bind_text(st, 18, a->prev_hash);
-	bind_text(st, 19, a->hash);
+	bind_text(st, 18, a->workstation);
+	bind_text(st, 19, a->prev_hash);
+	bind_text(st, 20, a->hash);
 	if (stmt_done(s, st, e, "access record"))
 		return VIS_ERR_STORE;
 	sqlite3_stmt *sub = s->search[6];
@@ -1758,7 +1759,8 @@ static void access_read(sqlite3_stmt *st, struct store_access *a)
 		copy_col(st, 14, a->outcome, sizeof a->outcome);
 		a->status = sqlite3_column_int(st, 15);
 		copy_col(st, 16, a->flags, sizeof a->flags);
-		copy_col(st, 17, a->prev_hash, sizeof a->prev_hash);
-		copy_col(st, 18, a->hash, sizeof a->hash);
+		copy_col(st, 17, a->workstation, sizeof a->workstation);
+		copy_col(st, 18, a->prev_hash, sizeof a->prev_hash);
+		copy_col(st, 19, a->hash, sizeof a->hash);
 	}
 }

@@ -1,0 +1,148 @@
+/* visura ca — the municipality's small certificate authority for
+ * workstation certificates (mutual TLS): init, issue, revoke, list. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/date.h"
+#include "http/tls.h"
+#include "store/store.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura ca init [--db URI]\n"
+		"       visura ca issue [--db URI] --ente-id N --name WORKSTATION [--days 365] --out DIR\n"
+		"       visura ca revoke [--db URI] SERIAL\n"
+		"       visura ca list [--db URI]\n\n"
+		"init creates the CA (DB path + .ca-cert.pem / .ca-key.pem, the key mode 0600);\n"
+		"`visura serve` then asks clients for a certificate signed by it, and agreements\n"
+		"with workstation_cert=true accept only requests from registered, unrevoked\n"
+		"workstations of their body.  issue writes DIR/NAME.cert.pem and\n"
+		"DIR/NAME.key.pem for the workstation.  Restart the server after init.\n");
+}
+
+static void paths(const char *db, char *cert, char *key, size_t cap)
+{
+	const char *p = !strncmp(db, "sqlite:", 7) ? db + 7 : db;
+	snprintf(cert, cap, "%s.ca-cert.pem", p);
+	snprintf(key, cap, "%s.ca-key.pem", p);
+}
+
+static int print_ws(void *ctx, const void *rec)
+{
+	(void)ctx;
+	const struct store_workstation *w = rec;
+	char exp[21];
+	timestamp_format(w->expires_at, exp);
+	printf("%s\t%lld\t%s\t%s\t%s\n", w->serial, (long long)w->ente_id, w->name, exp,
+	       w->revoked_at ? "revoked" : "valid");
+	return 0;
+}
+
+int cmd_ca(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'}, {"ente-id", required_argument, NULL, 'e'},
+		{"name", required_argument, NULL, 'n'}, {"days", required_argument, NULL, 'D'},
+		{"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *db = NULL, *name = NULL, *out = NULL;
+	long long ente = 0;
+	int days = 365, c;
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'e': ente = atoll(optarg); break;
+		case 'n': name = optarg; break;
+		case 'D': days = atoi(optarg); break;
+		case 'o': out = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	const char *sub = argv[1];
+	char cert[4200], key[4200];
+	const char *uri = cli_db_uri(db);
+	paths(uri, cert, key, sizeof cert);
+	struct vis_error e = {0};
+	struct store *s;
+	int rc = cli_store_open(uri, &s);
+	if (rc)
+		return rc;
+	if (!strcmp(sub, "init")) {
+		FILE *f = fopen(cert, "r");
+		if (f) {
+			fclose(f);
+			fprintf(stderr, "visura: ca: a CA already exists (%s)\n", cert);
+			rc = EXIT_INVALID;
+		} else if (tls_ca_create(cert, key, "visura workstation CA", &e)) {
+			cli_error("ca init", &e);
+			rc = EXIT_RUNTIME;
+		} else {
+			printf("CA created: %s (key %s)\n", cert, key);
+		}
+	} else if (!strcmp(sub, "issue")) {
+		struct store_ente en;
+		bool found = false;
+		if (!name || !out || ente <= 0 || days < 1 || days > 3650 || strlen(name) > 64 ||
+		    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+			    strlen(name)) {
+			usage(stderr);
+			rc = EXIT_USAGE;
+		} else if (store_rec_get(s, STORE_ENTE, "id", NULL, ente, &en, &found, &e) || !found) {
+			fprintf(stderr, "visura: ca: no body %lld\n", ente);
+			rc = EXIT_INVALID;
+		} else {
+			char cpath[4400], kpath[4400];
+			struct store_workstation w = {.ente_id = ente, .issued_at = (int64_t)time(NULL)};
+			snprintf(cpath, sizeof cpath, "%s/%s.cert.pem", out, name);
+			snprintf(kpath, sizeof kpath, "%s/%s.key.pem", out, name);
+			snprintf(w.name, sizeof w.name, "%s", name);
+			if (tls_client_issue(cert, key, name, ente, days, cpath, kpath, w.serial,
+					     &w.expires_at, &e) ||
+			    store_rec_insert(s, STORE_WORKSTATION, &w, NULL, &e)) {
+				cli_error("ca issue", &e);
+				rc = EXIT_RUNTIME;
+			} else {
+				printf("workstation %s of body %lld: serial %s\n  %s\n  %s\n", name, ente,
+				       w.serial, cpath, kpath);
+			}
+		}
+	} else if (!strcmp(sub, "revoke") && optind == argc - 1) {
+		struct store_workstation w;
+		bool found = false;
+		if (store_rec_get(s, STORE_WORKSTATION, "serial", argv[optind], 0, &w, &found, &e) ||
+		    !found) {
+			fprintf(stderr, "visura: ca: no certificate %s\n", argv[optind]);
+			rc = EXIT_INVALID;
+		} else {
+			w.revoked_at = (int64_t)time(NULL);
+			if (store_rec_update(s, STORE_WORKSTATION, &w, &e)) {
+				cli_error("ca revoke", &e);
+				rc = EXIT_RUNTIME;
+			} else {
+				printf("certificate %s revoked\n", w.serial);
+			}
+		}
+	} else if (!strcmp(sub, "list")) {
+		printf("serial\tente_id\tname\texpires_at\tstate\n");
+		if (store_rec_list(s, STORE_WORKSTATION, NULL, 0, print_ws, NULL, &e))
+			rc = EXIT_RUNTIME;
+	} else {
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	store_close(s);
+	return rc;
+}
