@@ -124,11 +124,25 @@ void api_import_push(struct http_request *r)
 }
 
 struct feeds_ctx {
+	struct store *s;
 	json_t *arr;
 	int64_t now;
 	int64_t deadline;
 	const struct refdata *rd;
 };
+
+struct refusals {
+	char prefix[24];
+	int n;
+};
+
+static int count_refusal(void *ctx, const void *rec)
+{
+	struct refusals *r = ctx;
+	const struct store_security_event *ev = rec;
+	r->n += !strncmp(ev->detail, r->prefix, strlen(r->prefix));
+	return 0;
+}
 
 static int add_feed(void *ctx, const struct store_feed *f)
 {
@@ -136,10 +150,19 @@ static int add_feed(void *ctx, const struct store_feed *f)
 	int64_t lag = c->now - f->last_extract;
 	char ts[21];
 	timestamp_format(f->last_extract, ts);
-	json_array_append_new(c->arr, json_pack("{s:s,s:I,s:s,s:I,s:b}", "comune", f->comune,
-						"last_sequence", (json_int_t)f->last_seq,
-						"last_extract", ts, "lag_seconds", (json_int_t)lag,
-						"overdue", lag > c->deadline));
+	struct store_import_counts n;
+	store_import_last_counts(c->s, f->comune, &n, NULL);
+	struct refusals rf = {.n = 0};
+	snprintf(rf.prefix, sizeof rf.prefix, "comune %s:", f->comune);
+	struct store_filter flt[] = {{"kind", "import_refused", 0}, {NULL, NULL, 0}};
+	store_rec_list(c->s, STORE_SECURITY_EVENT, flt, 1000, count_refusal, &rf, NULL);
+	json_array_append_new(c->arr, json_pack(
+		"{s:s,s:I,s:s,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:i}", "comune", f->comune,
+		"last_sequence", (json_int_t)f->last_seq, "last_extract", ts,
+		"lag_seconds", (json_int_t)lag, "overdue", lag > c->deadline, "last_import",
+		"persons", (json_int_t)n.persons, "inserted", (json_int_t)n.inserted,
+		"updated", (json_int_t)n.updated, "unchanged", (json_int_t)n.unchanged,
+		"closed", (json_int_t)n.closed, "refused_pushes", rf.n));
 	return 0;
 }
 
@@ -148,8 +171,8 @@ void api_feeds(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct feeds_ctx c = {json_array(), api_now(r), (int64_t)r->app->cfg.feed_deadline_hours * 3600,
-			      r->app->rd};
+	struct feeds_ctx c = {s, json_array(), api_now(r),
+			      (int64_t)r->app->cfg.feed_deadline_hours * 3600, r->app->rd};
 	struct vis_error e = {0};
 	if (store_feed_each(s, add_feed, &c, &e)) {
 		json_decref(c.arr);

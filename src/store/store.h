@@ -137,6 +137,10 @@ vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *o
 typedef int (*store_feed_fn)(void *ctx, const struct store_feed *f);
 vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis_error *e);
 
+/* The counts of a municipality's last import (zeros when none). */
+vis_err store_import_last_counts(struct store *s, const char *comune,
+				 struct store_import_counts *out, struct vis_error *e);
+
 /* The SHA-256 of the import with this sequence, if any. */
 vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
 			 char sha_out[65], bool *found, struct vis_error *e);

@@ -424,6 +424,30 @@ vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "feed");
 }
 
+vis_err store_import_last_counts(struct store *s, const char *comune,
+				 struct store_import_counts *out, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof *out);
+	if (sqlite3_prepare_v2(s->db, "SELECT inserted, updated, unchanged, closed, families,"
+			       " persons, events FROM import WHERE comune = ?1 AND finished_at IS NOT NULL"
+			       " ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, comune);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->inserted = sqlite3_column_int64(st, 0);
+		out->updated = sqlite3_column_int64(st, 1);
+		out->unchanged = sqlite3_column_int64(st, 2);
+		out->closed = sqlite3_column_int64(st, 3);
+		out->families = sqlite3_column_int64(st, 4);
+		out->persons = sqlite3_column_int64(st, 5);
+		out->events = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "import counts");
+}
+
 vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
 			 char sha_out[65], bool *found, struct vis_error *e)
 {

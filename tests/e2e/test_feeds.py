@@ -51,6 +51,8 @@ def test_push_daily_files():
         feeds = expect(srv.admin().get("/api/v1/feeds"), 200)["feeds"]
         f = [x for x in feeds if x["comune"] == "036023"][0]
         eq(f["last_sequence"], 3, "feed state")
+        check(f["last_import"]["persons"] > 0 or f["last_import"]["updated"] >= 0, "last import counts")
+        eq(f["refused_pushes"], 1, "the refused push is counted")
         alerts = expect(srv.admin().get("/api/v1/alerts"), 200)["alerts"]
         check(any(a["rule"] == "feed_rejected" for a in alerts), "a rejected file raises an alert")
 

@@ -3,7 +3,11 @@
 requests are made, /healthz and /readyz answer, and the listener is a
 separate plain-HTTP socket."""
 import http.client
+import os
 import re
+import signal
+import tempfile
+import time
 
 from harness import *  # noqa: F401,F403
 
@@ -101,6 +105,28 @@ def test_trusted_proxy_header():
         r = srv.client().post("/api/v1/auth/login", {"username": acc["username"], "password": temp},
                               csrf=False, headers={"X-Forwarded-For": "198.51.100.7"})
         expect(r, 403, "network_not_allowed", "an untrusted header is ignored")
+
+
+
+def test_structured_log_reopened_on_sighup():
+    d = tempfile.mkdtemp(prefix="visura-log-")
+    log = os.path.join(d, "visura.log")
+    with Server(log_file=log) as srv:
+        expect(srv.request("GET", "/healthz"), 200)
+        os.rename(log, log + ".1")          # what logrotate does
+        srv.signal(signal.SIGHUP)
+        for _ in range(50):
+            expect(srv.request("GET", "/healthz"), 200)
+            if os.path.exists(log) and "route=/healthz" in open(log).read():
+                break
+            time.sleep(0.1)
+        check(os.path.exists(log), "a new log file after SIGHUP")
+        lines = [l for l in open(log).read().splitlines() if l]
+        check(lines and all(l.startswith("ts=") and " level=" in l and ' msg="' in l for l in lines),
+              "one key=value event per line")
+        check(any("route=/healthz" in l and "status=200" in l for l in lines), "requests logged")
+        old = open(log + ".1").read()
+        check("route=/healthz" in old, "the rotated file kept the earlier lines")
 
 
 if __name__ == "__main__":
