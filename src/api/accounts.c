@@ -41,13 +41,6 @@ struct list_ctx {
 	json_t *arr;
 };
 
-static int add_account(void *ctx, const void *rec)
-{
-	struct list_ctx *l = ctx;
-	json_array_append_new(l->arr, api_account_json(rec));
-	return 0;
-}
-
 void api_accounts_list(struct http_request *r)
 {
 	struct store *s = api_store(r);
@@ -63,14 +56,7 @@ void api_accounts_list(struct http_request *r)
 		f[n++] = (struct store_filter){"state", state, 0};
 	if (ente && n < 2)
 		f[n++] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
-	struct list_ctx l = {json_array()};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_ACCOUNT, f, 1000, add_account, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "accounts", l.arr));
+	api_reply_list(r, s, STORE_ACCOUNT, f, 1000, "accounts", api_account_view);
 }
 
 /* Mails the temporary password to the account holder (through the outbox). */

@@ -13,13 +13,6 @@ struct list_ctx {
 	json_t *arr;
 };
 
-static int add_request(void *ctx, const void *rec)
-{
-	struct list_ctx *l = ctx;
-	json_array_append_new(l->arr, api_request_json(rec));
-	return 0;
-}
-
 void api_requests_list(struct http_request *r)
 {
 	struct store *s = api_store(r);
@@ -30,14 +23,7 @@ void api_requests_list(struct http_request *r)
 	if (state && (!strcmp(state, "pending") || !strcmp(state, "approved") ||
 		      !strcmp(state, "rejected")))
 		f[0] = (struct store_filter){"state", state, 0};
-	struct list_ctx l = {json_array()};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_OPERATOR_REQUEST, f, 1000, add_request, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "requests", l.arr));
+	api_reply_list(r, s, STORE_OPERATOR_REQUEST, f, 1000, "requests", api_request_view);
 }
 
 static bool load_pending(struct http_request *r, struct store **s,

@@ -173,3 +173,44 @@ bool api_body_open(struct http_request *r, struct store *s, int64_t now,
 	}
 	return true;
 }
+
+struct list_ctx {
+	json_t *arr;
+	json_t *(*to_json)(const void *rec);
+};
+
+static int list_one(void *ctx, const void *rec)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, l->to_json(rec));
+	return 0;
+}
+
+void api_reply_list(struct http_request *r, struct store *s, enum store_kind kind,
+		    const struct store_filter *filters, int limit, const char *key,
+		    json_t *(*to_json)(const void *rec))
+{
+	struct list_ctx l = {json_array(), to_json};
+	struct vis_error e = {0};
+	if (store_rec_list(s, kind, filters, limit, list_one, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", key, l.arr));
+}
+
+json_t *api_account_view(const void *rec)
+{
+	return api_account_json(rec);
+}
+
+json_t *api_request_view(const void *rec)
+{
+	return api_request_json(rec);
+}
+
+json_t *api_ente_view(const void *rec)
+{
+	return api_ente_json(rec);
+}

@@ -90,30 +90,12 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 	return true;
 }
 
-struct list_ctx {
-	json_t *arr;
-};
-
-static int add_ente(void *ctx, const void *rec)
-{
-	struct list_ctx *l = ctx;
-	json_array_append_new(l->arr, api_ente_json(rec));
-	return 0;
-}
-
 void api_enti_list(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct list_ctx l = {json_array()};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_ENTE, NULL, 0, add_ente, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "enti", l.arr));
+	api_reply_list(r, s, STORE_ENTE, NULL, 0, "enti", api_ente_view);
 }
 
 void api_enti_create(struct http_request *r)

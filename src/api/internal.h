@@ -38,6 +38,16 @@ bool api_ente_load(struct http_request *r, struct store *s, int64_t id,
 bool api_body_open(struct http_request *r, struct store *s, int64_t now,
 		   const struct store_account *a, const char *context);
 
+/* Replies {key: [...]} with the JSON view of every record of `kind`
+ * matching `filters` (newest first, at most `limit`, 0 = all). */
+void api_reply_list(struct http_request *r, struct store *s, enum store_kind kind,
+		    const struct store_filter *filters, int limit, const char *key,
+		    json_t *(*to_json)(const void *rec));
+/* The views above, typed for api_reply_list. */
+json_t *api_account_view(const void *rec);
+json_t *api_request_view(const void *rec);
+json_t *api_ente_view(const void *rec);
+
 /* Sends a store failure as 503/500. */
 void api_fail(struct http_request *r, const struct vis_error *e);
 

@@ -10,31 +10,13 @@
 
 #define DAY 86400
 
-struct list_ctx {
-	json_t *arr;
-};
-
-static int add_account(void *ctx, const void *rec)
-{
-	struct list_ctx *l = ctx;
-	json_array_append_new(l->arr, api_account_json(rec));
-	return 0;
-}
-
 void api_own_operators(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct list_ctx l = {json_array()};
 	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_ACCOUNT, f, 0, add_account, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "accounts", l.arr));
+	api_reply_list(r, s, STORE_ACCOUNT, f, 0, "accounts", api_account_view);
 }
 
 void api_own_operator_disable(struct http_request *r)
@@ -59,27 +41,13 @@ void api_own_operator_disable(struct http_request *r)
 	http_reply_json(r, 200, api_account_json(&a));
 }
 
-static int add_request(void *ctx, const void *rec)
-{
-	struct list_ctx *l = ctx;
-	json_array_append_new(l->arr, api_request_json(rec));
-	return 0;
-}
-
 void api_own_requests(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct list_ctx l = {json_array()};
 	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_OPERATOR_REQUEST, f, 500, add_request, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "requests", l.arr));
+	api_reply_list(r, s, STORE_OPERATOR_REQUEST, f, 500, "requests", api_request_view);
 }
 
 struct emails {

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "common/csv.h"
+#include "common/text.h"
 
 /* Argon2id cost: t = 2 passes over m = 19 MiB, one lane (libsodium always
  * uses p = 1).  This is the first of the equivalent minimum configurations
@@ -51,38 +52,6 @@ static char ascii_lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Decodes one UTF-8 code point; returns its byte length or 0 when
- * malformed (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if ((c & 0xE0) == 0xC0) {
-		n = 2; v = c & 0x1F; min = 0x80;
-	} else if ((c & 0xF0) == 0xE0) {
-		n = 3; v = c & 0x0F; min = 0x800;
-	} else if ((c & 0xF8) == 0xF0) {
-		n = 4; v = c & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return n;
-}
 
 /* Counts the code points of s[0..len); -1 when not UTF-8, -2 when a
  * control character (C0, DEL, C1) is present. */
@@ -93,7 +62,7 @@ static long utf8_count(const char *s, size_t len)
 	size_t i = 0;
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_decode(p + i, len - i, &cp);
+		size_t n = utf8_next(p + i, len - i, &cp);
 		if (n == 0)
 			return -1;
 		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))

@@ -2,8 +2,7 @@
 
 #include <stdint.h>
 
-/* Decodes one code point; returns its byte length or 0 when malformed. */
-static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	unsigned char c = s[0];
 	if (c < 0x80) {

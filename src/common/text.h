@@ -8,6 +8,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Decodes the code point at s (len bytes available); returns its length
+ * in bytes, or 0 when the sequence is malformed, overlong, a surrogate or
+ * above U+10FFFF. */
+size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, no
  * code point above U+10FFFF) and holds no NUL or C0 control character. */
