@@ -364,7 +364,7 @@ def ed25519ph_verify(pk, msg, sig):
 _SEP = "\x1f"
 _NUM = ("id", "at", "account_id", "ente_id", "convenzione_id", "purpose_id", "status")
 _TEXT = ("username", "case_ref", "on_behalf_of", "ip", "operation", "query", "subjects",
-         "categories", "outcome", "flags")
+         "categories", "outcome", "flags", "workstation")
 
 
 def chain_hash(rec, prev):
