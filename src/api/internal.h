@@ -136,6 +136,7 @@ HANDLER(api_incident_report);
 HANDLER(api_incidents_list);
 HANDLER(api_incident_state);
 HANDLER(api_ente_suspend);
+HANDLER(api_stats);
 HANDLER(api_metrics);
 
 #endif

@@ -77,6 +77,7 @@ const struct http_route api_routes[] = {
 
 	{"POST", "/api/v1/imports", api_import_push, ROUTE_API},
 	{"GET", "/api/v1/feeds", api_feeds, ADMIN},
+	{"GET", "/api/v1/stats", api_stats, ADMIN | ROUTE_AUDITOR},
 
 	{"GET", "/api/v1/outbox", api_outbox, ADMIN},
 	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR},

@@ -25,5 +25,6 @@ int cmd_ente(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

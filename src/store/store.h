@@ -212,6 +212,18 @@ typedef int (*store_person_fn)(void *ctx, const struct store_person *p);
 vis_err store_person_history(struct store *s, const char *comune, const char *id,
 			     store_person_fn fn, void *ctx, struct vis_error *e);
 
+/* Every person version valid on `date` (0 = now) whose record belongs to
+ * `comune` ("" = every municipality), registered or not; for statistics. */
+vis_err store_person_each_at(struct store *s, const char *comune, int date,
+			     store_person_fn fn, void *ctx, struct vis_error *e);
+
+/* Events of `comune` ("" = all) with from <= date <= to; fn gets the type
+ * and the date. */
+typedef int (*store_event_fn)(void *ctx, const char *comune, const char *type, int date);
+vis_err store_event_each(struct store *s, const char *comune, int from, int to,
+			 store_event_fn fn, void *ctx, struct vis_error *e);
+
+
 /* The household valid on `date` (0 = current) and the persons who were its
  * registered members then, head first. */
 vis_err store_family_get(struct store *s, const char *comune, const char *id,

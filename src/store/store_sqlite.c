@@ -1788,3 +1788,41 @@ static void access_read(sqlite3_stmt *st, struct store_access *a)
 		copy_col(st, 19, a->hash, sizeof a->hash);
 	}
 }
+
+/* ---- statistics ---- */
+
+vis_err store_person_each_at(struct store *s, const char *comune, int date,
+			     store_person_fn fn, void *ctx, struct vis_error *e)
+{
+	static const char sql[] = PERSON_AT("(?1 = '' OR comune = ?1)");
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	vis_err rc = each_person(s, st, fn, ctx, e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+vis_err store_event_each(struct store *s, const char *comune, int from, int to,
+			 store_event_fn fn, void *ctx, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT comune, type, date FROM event WHERE (?1 = '' OR comune = ?1)"
+			       " AND date >= ?2 AND date <= ?3", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, from);
+	sqlite3_bind_int(st, 3, to);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(ctx, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1), sqlite3_column_int(st, 2)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "events");
+}

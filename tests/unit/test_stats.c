@@ -1,0 +1,170 @@
+/* Unit tests: statistics against hand-computed values on a tiny register,
+ * and small-cell suppression. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cf/cf.h"
+#include "import/import.h"
+#include "refdata/refdata.h"
+#include "stats/stats.h"
+#include "store/store.h"
+
+static void test_suppress(void **state)
+{
+	(void)state;
+	long long a[] = {10, 2, 7, 0, 30};
+	stats_suppress(a, 5, 3);
+	/* 2 hidden; alone it could be recovered from the total, so the
+	 * smallest other non-zero cell (7) goes too; zeros stay. */
+	assert_int_equal(a[1], -1);
+	assert_int_equal(a[2], -1);
+	assert_int_equal(a[0], 10);
+	assert_int_equal(a[3], 0);
+	assert_int_equal(a[4], 30);
+	long long b[] = {1, 2, 50};
+	stats_suppress(b, 3, 3);
+	assert_int_equal(b[0], -1);
+	assert_int_equal(b[1], -1);
+	assert_int_equal(b[2], 50); /* two hidden cells: their sum is known, not each */
+	long long c[] = {5, 6, 7};
+	stats_suppress(c, 3, 3);
+	assert_int_equal(c[0], 5);
+	long long d[] = {1};
+	stats_suppress(d, 1, 3);
+	assert_int_equal(d[0], -1);
+}
+
+struct fx {
+	char path[64];
+	struct store *s;
+	struct refdata *rd;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct vis_error e = {0};
+	snprintf(f->path, sizeof f->path, "/tmp/visura-test-stats-%d.db", (int)getpid());
+	unlink(f->path);
+	if (refdata_load(refdata_default_dir(), &f->rd, &e) || store_open(f->path, &f->s, &e))
+		return -1;
+	char a[17], b[17], c[17], d[17], text[4096];
+	cf_compute("ROSSI", "MARIO", 'M', 1980, 1, 1, "F257", a);
+	cf_compute("BIANCHI", "ANNA", 'F', 1982, 3, 15, "F257", b);
+	cf_compute("ROSSI", "LUCA", 'M', 2012, 7, 30, "F257", c);
+	cf_compute("VERDI", "ADA", 'F', 1950, 2, 2, "Z100", d);
+	snprintf(text, sizeof text,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-22T23:00:00Z\t1\tFULL\ttest\n"
+		 "FAM\tF1\t1\t2019-05-02\tVIA\tEMILIA EST\t128\t\t\t\t41121\t\t\n"
+		 "FAM\tF2\t1\t2019-05-02\tVIA\tROMA\t1\t\t\t\t41121\t\t\n"
+		 "PER\tP1\t2019-05-02\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t\t\t\tF1\t1\n"
+		 "PER\tP2\t2019-05-02\t%s\tBIANCHI\tANNA\tF\t1982-03-15\t036023\t100,235\t2\t2010-06-12\t\t\t4\t2005-03-20\t\t\t\tF1\t2\n"
+		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-30\t036023\t100\t1\t\t\t\t1\t2012-08-01\t\t\t\tF1\t3\n"
+		 "PER\tP4\t2019-05-02\t%s\tVERDI\tADA\tF\t1950-02-02\t201\t201\t3\t2001-01-01\t\t\t4\t2000-01-01\t\t\t\tF2\t1\n"
+		 "END\t6\n", a, b, c, d);
+	FILE *in = fmemopen(text, strlen(text), "rb");
+	struct import_options opt = {.source = "test"};
+	struct import_result res;
+	vis_err rc = import_stream(f->s, f->rd, in, &opt, &res, &e);
+	fclose(in);
+	if (rc != VIS_OK) {
+		print_error("import: %s\n", e.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[80];
+	store_close(f->s);
+	refdata_free(f->rd);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	free(f);
+	return 0;
+}
+
+static json_t *get(json_t *doc, const char *a, const char *b)
+{
+	json_t *x = json_object_get(doc, a);
+	return b ? json_object_get(x, b) : x;
+}
+
+static void test_hand_computed(void **state)
+{
+	struct fx *f = *state;
+	struct stats_query q = {.as_of = 20261122, .age_step = 5, .threshold = 1};
+	json_t *doc;
+	struct vis_error e = {0};
+	assert_int_equal(stats_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
+	/* Ages on 2026-11-22: Mario 46, Anna 44, Luca 14, Ada 76. */
+	assert_int_equal(json_integer_value(get(doc, "population", "total")), 4);
+	assert_int_equal(json_integer_value(get(doc, "population", "male")), 2);
+	json_t *pyr = json_object_get(doc, "age_sex");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 2), "male")), 1);   /* 10-14 */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 8), "female")), 1); /* 40-44 */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 9), "male")), 1);   /* 45-49 */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 15), "female")), 1); /* 75-79 */
+	/* Indicators: young 1 (14), old 1 (76), working 2. */
+	json_t *ind = json_object_get(doc, "indicators");
+	assert_true(fabs(json_real_value(json_object_get(ind, "old_age_index")) - 100.0) < 1e-9);
+	assert_true(fabs(json_real_value(json_object_get(ind, "dependency_ratio")) - 100.0) < 1e-9);
+	assert_true(fabs(json_real_value(json_object_get(ind, "average_age")) - 45.0) < 1e-9);
+	/* Citizenship: Anna holds Italian and Romanian: Italian; Ada Albanian. */
+	assert_int_equal(json_integer_value(get(doc, "citizenship", "italian")), 3);
+	assert_int_equal(json_integer_value(get(doc, "citizenship", "non_eu")), 1);
+	assert_int_equal(json_integer_value(get(doc, "civil_status", "coniugato")), 2);
+	assert_int_equal(json_integer_value(get(doc, "civil_status", "vedovo")), 1);
+	json_t *sizes = json_object_get(json_object_get(doc, "households"), "by_size");
+	assert_int_equal(json_integer_value(json_object_get(sizes, "3")), 1);
+	assert_int_equal(json_integer_value(json_object_get(sizes, "1")), 1);
+	json_decref(doc);
+	/* Before anyone was registered in the replica (valid from 2019). */
+	q.as_of = 20180101;
+	assert_int_equal(stats_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
+	assert_int_equal(json_integer_value(get(doc, "population", "total")), 0);
+	json_decref(doc);
+}
+
+static void test_suppressed_in_output(void **state)
+{
+	struct fx *f = *state;
+	struct stats_query q = {.as_of = 20261122, .threshold = 3};
+	json_t *doc;
+	struct vis_error e = {0};
+	assert_int_equal(stats_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
+	assert_true(json_is_null(get(doc, "civil_status", "coniugato")));
+	assert_true(json_is_null(get(doc, "civil_status", "vedovo")));
+	assert_true(json_is_null(get(doc, "citizenship", "non_eu")));
+	/* Italian 3 stays, but alone with non_eu hidden it would reveal it
+	 * through the total: secondary suppression hides it too. */
+	assert_true(json_is_null(get(doc, "citizenship", "italian")));
+	char *csv = stats_to_csv(doc);
+	assert_non_null(strstr(csv, "\"civil_status.coniugato\",suppressed"));
+	free(csv);
+	json_decref(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_suppress),
+		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_suppressed_in_output, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
