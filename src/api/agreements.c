@@ -309,7 +309,14 @@ void api_purpose_create(struct http_request *r)
 	snprintf(p.code, sizeof p.code, "%s", code);
 	snprintf(p.description, sizeof p.description, "%s", desc);
 	snprintf(p.legal_basis, sizeof p.legal_basis, "%s", basis);
-	snprintf(p.processing_ref, sizeof p.processing_ref, "%s", ref);
+	/* Every purpose points at an entry of the record of processing; by
+	 * default the consultation by external bodies (entry 1). */
+	snprintf(p.processing_ref, sizeof p.processing_ref, "%s", ref[0] ? ref : "1");
+	if (!api_processing_exists(s, p.processing_ref)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'processing_ref' must be the number of an entry of the record of processing");
+		return;
+	}
 	p.created_at = api_now(r);
 	struct vis_error e = {0};
 	vis_err rc = store_rec_insert(s, STORE_PURPOSE, &p, &p.id, &e);

@@ -48,6 +48,9 @@ json_t *api_account_view(const void *rec);
 json_t *api_request_view(const void *rec);
 json_t *api_ente_view(const void *rec);
 
+/* Does an entry of the record of processing with this number exist? */
+bool api_processing_exists(struct store *s, const char *number);
+
 /* Sends a store failure as 503/500. */
 void api_fail(struct http_request *r, const struct vis_error *e);
 
@@ -137,6 +140,10 @@ HANDLER(api_incidents_list);
 HANDLER(api_incident_state);
 HANDLER(api_ente_suspend);
 HANDLER(api_stats);
+HANDLER(api_processing_list);
+HANDLER(api_processing_create);
+HANDLER(api_processing_update);
+HANDLER(api_processing_delete);
 HANDLER(api_metrics);
 
 #endif

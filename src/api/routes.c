@@ -78,6 +78,10 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/imports", api_import_push, ROUTE_API},
 	{"GET", "/api/v1/feeds", api_feeds, ADMIN},
 	{"GET", "/api/v1/stats", api_stats, ADMIN | ROUTE_AUDITOR},
+	{"GET", "/api/v1/processing", api_processing_list, ADMIN | ROUTE_AUDITOR | LEAD},
+	{"POST", "/api/v1/processing", api_processing_create, ADMIN},
+	{"PUT", "/api/v1/processing/:id", api_processing_update, ADMIN},
+	{"DELETE", "/api/v1/processing/:id", api_processing_delete, ADMIN},
 
 	{"GET", "/api/v1/outbox", api_outbox, ADMIN},
 	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR},

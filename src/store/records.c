@@ -111,6 +111,18 @@ static const struct rec_col workstation_cols[] = {
 	I64(store_workstation, revoked_at),
 };
 
+static const struct rec_col processing_cols[] = {
+	I64(store_processing, id), TEXT(store_processing, number), TEXT(store_processing, process),
+	TEXT(store_processing, description), TEXT(store_processing, purpose),
+	TEXT(store_processing, legal_basis), TEXT(store_processing, operations),
+	TEXT(store_processing, internal_owner), TEXT(store_processing, external_processor),
+	TEXT(store_processing, data_categories), BOOL(store_processing, special_categories),
+	TEXT(store_processing, retention), TEXT(store_processing, data_subjects),
+	TEXT(store_processing, recipients), TEXT(store_processing, third_countries),
+	TEXT(store_processing, measures), TEXT(store_processing, mode),
+	I64(store_processing, updated_at),
+};
+
 const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_ENTE] = DESC("ente", store_ente, ente_cols),
 	[STORE_ACCOUNT] = DESC("account", store_account, account_cols),
@@ -125,6 +137,7 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_INCIDENT] = DESC("incident", store_incident, incident_cols),
 	[STORE_INCIDENT_STEP] = DESC("incident_history", store_incident_step, incident_step_cols),
 	[STORE_WORKSTATION] = DESC("workstation", store_workstation, workstation_cols),
+	[STORE_PROCESSING] = DESC("processing", store_processing, processing_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

@@ -218,10 +218,61 @@ static const char migration_3[] =
 	" name TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
 	" revoked_at INTEGER NOT NULL);";
 
+/* The record of processing activities (GDPR art. 30), with the columns the
+ * municipalities use, pre-filled with the processing visura itself does. */
+static const char migration_4[] =
+	"CREATE TABLE processing ("
+	" id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, process TEXT NOT NULL,"
+	" description TEXT NOT NULL, purpose TEXT NOT NULL, legal_basis TEXT NOT NULL,"
+	" operations TEXT NOT NULL, internal_owner TEXT NOT NULL,"
+	" external_processor TEXT NOT NULL, data_categories TEXT NOT NULL,"
+	" special_categories INTEGER NOT NULL, retention TEXT NOT NULL,"
+	" data_subjects TEXT NOT NULL, recipients TEXT NOT NULL,"
+	" third_countries TEXT NOT NULL, measures TEXT NOT NULL, mode TEXT NOT NULL,"
+	" updated_at INTEGER NOT NULL);"
+	"INSERT INTO processing (number, process, description, purpose, legal_basis, operations,"
+	" internal_owner, external_processor, data_categories, special_categories, retention,"
+	" data_subjects, recipients, third_countries, measures, mode, updated_at) VALUES"
+	" ('1', 'Consultazione dell''anagrafe da parte di enti fruitori',"
+	"  'Ricerca e consultazione di dati anagrafici individuali e di famiglia, correnti e storici,"
+	" da parte di operatori di enti convenzionati', 'Finalità istituzionali degli enti fruitori"
+	" indicate in convenzione', 'Art. 6 par. 1 lett. e) GDPR; art. 37 DPR 223/1989; art. 50 CAD',"
+	"  'consultazione, estrazione puntuale, registrazione degli accessi', 'Ufficio anagrafe',"
+	"  'Fornitore del servizio visura', 'dati anagrafici, residenza, famiglia, cittadinanza,"
+	" stato civile', 0, 'dati: replica aggiornata quotidianamente; accessi: 24 mesi',"
+	"  'residenti e cancellati del comune', 'enti fruitori convenzionati', 'nessuno',"
+	"  'HTTPS, credenziali individuali, profili per finalità, registrazione degli accessi"
+	" con catena di hash firmata, limiti anti-estrazione', 'elettronica', 0),"
+	" ('2', 'Verifica delle dichiarazioni sostitutive', 'Risposta corrisponde / non corrisponde"
+	" ai dati dichiarati, senza comunicare i dati', 'Controlli sulle autocertificazioni',"
+	"  'Artt. 43 e 71 DPR 445/2000', 'consultazione, confronto',"
+	"  'Ufficio anagrafe', 'Fornitore del servizio visura', 'dati anagrafici dichiarati', 0,"
+	"  'accessi: 24 mesi', 'dichiaranti', 'enti fruitori convenzionati', 'nessuno',"
+	"  'come voce 1', 'elettronica', 0),"
+	" ('3', 'Registrazione degli accessi', 'Traccia di chi ha consultato quali posizioni, quando"
+	" e perché', 'Controllo degli accessi, diritto di accesso dell''interessato, autorità giudiziaria',"
+	"  'Art. 32 GDPR; convenzioni', 'registrazione, conservazione, estrazione su richiesta',"
+	"  'Ufficio anagrafe e responsabile della protezione dei dati', 'Fornitore del servizio visura',"
+	"  'dati di accesso degli operatori, codici fiscali consultati', 0, '24 mesi',"
+	"  'operatori degli enti, persone consultate', 'DPO, autorità giudiziaria su richiesta',"
+	"  'nessuno', 'catena di hash, checkpoint firmati Ed25519, ricevute firmate', 'elettronica', 0),"
+	" ('4', 'Statistiche demografiche', 'Aggregati per età, sesso, cittadinanza, stato civile,"
+	" famiglie ed eventi', 'Statistica e programmazione', 'Art. 6 par. 1 lett. e) GDPR; d.lgs. 322/1989',"
+	"  'elaborazione aggregata', 'Ufficio anagrafe', 'Fornitore del servizio visura',"
+	"  'dati anagrafici aggregati', 0, 'non conservati: calcolati su richiesta', 'residenti',"
+	"  'uffici comunali, enti', 'nessuno', 'soppressione delle celle sotto soglia', 'elettronica', 0),"
+	" ('5', 'Comunicazioni a istituzioni', 'Messa a disposizione degli eventi demografici agli enti"
+	" abbonati', 'Adempimenti di legge degli enti (AUSL, INPS, giustizia)', 'Art. 6 par. 1 lett. c)"
+	" ed e) GDPR; normativa di settore', 'comunicazione', 'Ufficio anagrafe',"
+	"  'Fornitore del servizio visura', 'eventi demografici', 0, 'secondo la convenzione',"
+	"  'residenti interessati dagli eventi', 'enti abbonati', 'nessuno', 'come voce 1',"
+	"  'elettronica', 0);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
 	{3, "agreements, purposes, access trail", migration_3},
+	{4, "record of processing activities", migration_4},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -535,6 +535,28 @@ struct store_workstation {
 	int64_t revoked_at;
 };
 
+/* An entry of the record of processing activities (GDPR art. 30). */
+struct store_processing {
+	int64_t id;
+	char number[17];
+	char process[201];
+	char description[1001];
+	char purpose[501];
+	char legal_basis[501];
+	char operations[301];
+	char internal_owner[201];
+	char external_processor[201];
+	char data_categories[301];
+	bool special_categories;
+	char retention[201];
+	char data_subjects[301];
+	char recipients[301];
+	char third_countries[201];
+	char measures[1001];
+	char mode[64];
+	int64_t updated_at;
+};
+
 /* The kinds of control record, for the generic calls below. */
 enum store_kind {
 	STORE_ENTE,
@@ -550,6 +572,7 @@ enum store_kind {
 	STORE_INCIDENT,
 	STORE_INCIDENT_STEP,
 	STORE_WORKSTATION,
+	STORE_PROCESSING,
 	STORE_KIND__COUNT,
 };
 
@@ -582,6 +605,10 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
  * used: *advanced is false when another request got there first (replay). */
 vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t step,
 				   bool *advanced, struct vis_error *e);
+
+/* Deletes a record by id (only processing entries may be deleted, and
+ * only by a caller that checked no purpose points at them). */
+vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e);
 
 /* Revokes every live session of an account (at `now`), but `keep_id`. */
 vis_err store_sessions_revoke_others(struct store *s, int64_t account_id, int64_t keep_id,

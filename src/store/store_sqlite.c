@@ -1306,6 +1306,16 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
 }
 
 static vis_err exec_bound(struct store *s, const char *sql, int64_t a, int64_t b,
+			  struct vis_error *e);
+
+vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e)
+{
+	if (k != STORE_PROCESSING)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
+	return exec_bound(s, "DELETE FROM processing WHERE id = ?1 AND ?2 = ?2", id, 0, e);
+}
+
+static vis_err exec_bound(struct store *s, const char *sql, int64_t a, int64_t b,
 			  struct vis_error *e)
 {
 	sqlite3_stmt *st;

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""End-to-end: the record of processing activities (GDPR art. 30) and the
+statistics API."""
+from harness import *  # noqa: F401,F403
+
+
+def test_record_of_processing():
+    with Server() as srv:
+        a = srv.admin()
+        entries = expect(a.get("/api/v1/processing"), 200)["entries"]
+        eq([e["number"] for e in entries], ["1", "2", "3", "4", "5"], "pre-filled at init")
+        check(all(e["legal_basis"] and e["retention"] and e["measures"] for e in entries),
+              "the entries carry legal basis, retention and measures")
+        new = expect(a.post("/api/v1/processing", {
+            "number": "6", "process": "Prova", "description": "d", "purpose": "p",
+            "legal_basis": "art. 6", "data_categories": "anagrafici", "retention": "1 anno",
+            "data_subjects": "residenti", "measures": "cifratura", "special_categories": False}), 201)
+        expect(a.post("/api/v1/processing", {"number": "6", "process": "x"}), 400,
+               "invalid_request", "missing required fields")
+        expect(a.put(f"/api/v1/processing/{new['id']}", {"retention": "2 anni"}), 200)
+        csv = a.get("/api/v1/processing?format=csv")
+        eq(csv.status, 200, "csv")
+        check(csv.body.decode().count("\n") == 7 and "2 anni" in csv.body.decode(), "csv rows")
+        page = a.get("/api/v1/processing?format=html")
+        check(page.status == 200 and b"<h1>Registro" in page.body and b"<script" not in page.body,
+              "printable page")
+        # Purposes point at entries; a referenced entry cannot be deleted.
+        ente = srv.create_ente()
+        conv = srv.create_agreement(ente["id"], ["identity"])
+        p = [x for x in expect(a.get(f"/api/v1/convenzioni/{conv['id']}"), 200)["purposes"]][0]
+        eq(p["processing_ref"], "1", "a purpose without a reference points at entry 1")
+        expect(a.post(f"/api/v1/convenzioni/{conv['id']}/purposes",
+                      {"code": "X", "description": "x", "legal_basis": "y",
+                       "processing_ref": "99"}), 400, "invalid_request", "unknown entry")
+        expect(a.post(f"/api/v1/convenzioni/{conv['id']}/purposes",
+                      {"code": "Y", "description": "x", "legal_basis": "y",
+                       "processing_ref": "6"}), 201)
+        expect(a.request("DELETE", f"/api/v1/processing/{new['id']}"), 409, "entry_in_use",
+               "a referenced entry stays")
+        first = entries[3]
+        expect(a.request("DELETE", f"/api/v1/processing/{first['id']}"), 200, what="unreferenced")
+        op = srv.user("operator", ente["id"])
+        expect(op.get("/api/v1/processing"), 403, "forbidden", "operators do not read it")
+
+
+def test_statistics_api():
+    with Server(population={"persons": 1500, "comuni": "036023,036005", "seed": 2}) as srv:
+        a = srv.admin()
+        d = expect(a.get("/api/v1/stats"), 200).json
+        check(d["population"]["total"] >= 1400, "population counted")
+        one = expect(a.get("/api/v1/stats?comuni=036023"), 200).json
+        two = expect(a.get("/api/v1/stats?comuni=036005"), 200).json
+        eq(one["population"]["total"] + two["population"]["total"], d["population"]["total"],
+           "pooled municipalities add up")
+        sizes = d["households"]["by_size"]
+        check(any(v is None for v in list(sizes.values()) + list(d["civil_status"].values())),
+              "small cells are suppressed")
+        check(all(v is None or v == 0 or v >= 3 for v in d["civil_status"].values()),
+              "no published cell under the threshold")
+        csv = a.get("/api/v1/stats?format=csv")
+        check(csv.status == 200 and b"indicators.old_age_index" in csv.body, "csv")
+        expect(a.get("/api/v1/stats?as_of=2026-13-01"), 400, "invalid_request")
+        ente = srv.create_ente()
+        op = srv.user("operator", ente["id"])
+        expect(op.get("/api/v1/stats"), 403, "forbidden", "operators do not read statistics")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
