@@ -9,6 +9,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "import/record.h"
 #include "policy/policy.h"
 
 static json_t *split_list(const char *list)
@@ -68,6 +69,7 @@ static json_t *conv_json(struct store *s, const struct store_convenzione *c)
 	store_rec_list(s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
 	json_object_set_new(j, "purposes", l.arr);
 	json_object_set_new(j, "workstation_cert", json_boolean(c->workstation_cert));
+	json_object_set_new(j, "event_types", split_list(c->event_types));
 	return j;
 }
 
@@ -107,6 +109,24 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 	if ((v = json_object_get(b, "comuni")) && !join_list(v, c->comuni, sizeof c->comuni)) {
 		http_reply_error(r, 400, "invalid_request", "'comuni' must be a list of ISTAT codes");
 		return false;
+	}
+	if ((v = json_object_get(b, "event_types"))) {
+		if (!join_list(v, c->event_types, sizeof c->event_types)) {
+			http_reply_error(r, 400, "invalid_request", "'event_types' must be a list of event types");
+			return false;
+		}
+		for (const char *p = c->event_types; *p;) {
+			size_t n = strcspn(p, ",");
+			bool known = false;
+			for (const char *const *t = record_event_types; *t; t++)
+				known = known || (strlen(*t) == n && !strncmp(*t, p, n));
+			if (!known) {
+				http_reply_error(r, 400, "invalid_request",
+						 "'event_types' holds an unknown type (see docs/import-format.md)");
+				return false;
+			}
+			p += n + (p[n] == ',');
+		}
 	}
 	if ((v = json_object_get(b, "profile")) && !join_list(v, c->profile, sizeof c->profile)) {
 		http_reply_error(r, 400, "invalid_request", "'profile' must be a list of categories");

@@ -144,6 +144,11 @@ HANDLER(api_processing_list);
 HANDLER(api_processing_create);
 HANDLER(api_processing_update);
 HANDLER(api_processing_delete);
+HANDLER(api_events_feed);
+HANDLER(api_notices_list);
+HANDLER(api_notices_create);
+HANDLER(api_review_report);
+HANDLER(api_review_decide);
 HANDLER(api_metrics);
 
 #endif

@@ -586,3 +586,72 @@ void api_verify(struct http_request *r)
 	query_init(&q, c, as_of);
 	corridor_close(c, &q, query_verify(&q, cf, declared));
 }
+
+/* ---- the pull feed of event notifications ---- */
+
+struct feed_ctx {
+	struct corridor *c;
+	struct query_ctx *q;
+	json_t *arr;
+	int64_t last;
+};
+
+static int feed_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
+{
+	struct feed_ctx *f = ctx;
+	char d[11];
+	date_format(ev->date, d);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "cursor", (json_int_t)rowid, "comune", ev->comune,
+			      "type", ev->type, "date", d);
+	if (ev->place[0])
+		json_object_set_new(j, "place", json_string(ev->place));
+	/* Who: only with identity in the profile. */
+	if ((f->c->grant.categories & CAT_IDENTITY) && cf[0]) {
+		json_object_set_new(j, "codice_fiscale", json_string(cf));
+		size_t len = strlen(f->q->subjects);
+		if (!strstr(f->q->subjects, cf) && len + 18 < sizeof f->q->subjects)
+			snprintf(f->q->subjects + len, sizeof f->q->subjects - len, "%s%s",
+				 len ? "," : "", cf);
+	}
+	json_array_append_new(f->arr, j);
+	f->last = rowid;
+	return 0;
+}
+
+/* GET /api/v1/events?purpose=&after=&limit=: the events of the agreement's
+ * municipalities and subscribed types, after a cursor, in order.  The
+ * client keeps the last cursor it processed: delivery is at least once. */
+void api_events_feed(struct http_request *r)
+{
+	struct corridor *c = corridor_open(r, "events", purpose_param(r, http_query(r, "purpose")),
+					   http_query(r, "case_ref"));
+	if (!c)
+		return;
+	const char *after_s = http_query(r, "after"), *limit_s = http_query(r, "limit");
+	snprintf(c->rec.query, sizeof c->rec.query, "after=%.20s limit=%.6s", after_s ? after_s : "",
+		 limit_s ? limit_s : "");
+	char *end;
+	long long after = after_s && *after_s ? strtoll(after_s, &end, 10) : 0;
+	long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 100;
+	if (after < 0 || limit < 1 || limit > 1000 ||
+	    (after_s && *after_s && strspn(after_s, "0123456789") != strlen(after_s))) {
+		refuse(c, 400, "invalid_request", "'after' is a cursor, 'limit' 1 to 1000");
+		return;
+	}
+	if (!c->grant.conv.event_types[0]) {
+		refuse(c, 403, "not_subscribed", "the agreement subscribes to no event type");
+		return;
+	}
+	struct query_ctx q;
+	query_init(&q, c, 0);
+	struct feed_ctx f = {c, &q, json_array(), after};
+	struct vis_error e = {0};
+	if (store_events_after(c->s, after, c->grant.conv.comuni, c->grant.conv.event_types,
+			       (int)limit, feed_event, &f, &e)) {
+		json_decref(f.arr);
+		http_reply_internal(r, &e);
+		return;
+	}
+	q.body = json_pack("{s:o,s:I}", "events", f.arr, "next_after", (json_int_t)f.last);
+	corridor_close(c, &q, QUERY_OK);
+}

@@ -65,6 +65,11 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/verify", api_verify, RECORDED},
 	{"GET", "/api/v1/persons/:cf/print", api_person_print, RECORDED},
 	{"GET", "/static/print.css", api_print_css, ROUTE_PUBLIC},
+	{"GET", "/api/v1/events", api_events_feed, RECORDED},
+	{"GET", "/api/v1/notices", api_notices_list, ROUTE_PUBLIC},
+	{"POST", "/api/v1/notices", api_notices_create, ADMIN},
+	{"GET", "/api/v1/review", api_review_report, ADMIN | ROUTE_AUDITOR},
+	{"POST", "/api/v1/review/:id", api_review_decide, ADMIN},
 
 	{"GET", "/api/v1/audit/access", api_audit_access, ADMIN | ROUTE_AUDITOR},
 	{"GET", "/api/v1/audit/subject/:cf", api_audit_subject, ADMIN | ROUTE_AUDITOR},

@@ -60,6 +60,7 @@ static const struct option_row rows[] = {
 	INT(alert_repeat_no_case, 2, 1000000, "5", "alert: one person consulted this often in a day without a case reference"),
 	INT(alert_refused_hour, 1, 1000000, "5", "alert: refused attempts of one account within an hour"),
 	INT(alert_addresses, 2, 4, "3", "alert: addresses one account is used from within 10 minutes"),
+	INT(review_unused_days, 1, 3650, "182", "the yearly review flags accounts unused this many days"),
 	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
 	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
 	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock"),

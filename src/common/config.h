@@ -50,6 +50,7 @@ struct config {
 	int alert_repeat_no_case;
 	int alert_refused_hour;
 	int alert_addresses;
+	int review_unused_days;     /* accounts unused this long are flagged */
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
 	bool test_clock;            /* test-only clock control endpoint */

@@ -75,7 +75,7 @@ static const struct rec_col convenzione_cols[] = {
 	INT(store_convenzione, body_per_minute), INT(store_convenzione, body_per_day),
 	INT(store_convenzione, purpose_per_minute), INT(store_convenzione, purpose_per_day),
 	BOOL(store_convenzione, break_glass), BOOL(store_convenzione, workstation_cert),
-	I64(store_convenzione, created_at),
+	I64(store_convenzione, created_at), TEXT(store_convenzione, event_types),
 };
 
 static const struct rec_col purpose_cols[] = {
@@ -123,6 +123,16 @@ static const struct rec_col processing_cols[] = {
 	I64(store_processing, updated_at),
 };
 
+static const struct rec_col notice_cols[] = {
+	I64(store_notice, id), TEXT(store_notice, title), TEXT(store_notice, body),
+	I64(store_notice, starts_at), I64(store_notice, ends_at), I64(store_notice, created_at),
+};
+
+static const struct rec_col review_cols[] = {
+	I64(store_review, id), I64(store_review, convenzione_id), TEXT(store_review, decision),
+	TEXT(store_review, note), I64(store_review, decided_by), I64(store_review, decided_at),
+};
+
 const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_ENTE] = DESC("ente", store_ente, ente_cols),
 	[STORE_ACCOUNT] = DESC("account", store_account, account_cols),
@@ -138,6 +148,8 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_INCIDENT_STEP] = DESC("incident_history", store_incident_step, incident_step_cols),
 	[STORE_WORKSTATION] = DESC("workstation", store_workstation, workstation_cols),
 	[STORE_PROCESSING] = DESC("processing", store_processing, processing_cols),
+	[STORE_NOTICE] = DESC("notice", store_notice, notice_cols),
+	[STORE_REVIEW] = DESC("review_decision", store_review, review_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

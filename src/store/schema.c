@@ -268,11 +268,23 @@ static const char migration_4[] =
 	"  'residenti interessati dagli eventi', 'enti abbonati', 'nessuno', 'come voce 1',"
 	"  'elettronica', 0);";
 
+/* Notices, event subscriptions and the yearly review. */
+static const char migration_5[] =
+	"CREATE TABLE notice ("
+	" id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL,"
+	" starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+	"ALTER TABLE convenzione ADD COLUMN event_types TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE review_decision ("
+	" id INTEGER PRIMARY KEY, convenzione_id INTEGER NOT NULL REFERENCES convenzione (id),"
+	" decision TEXT NOT NULL CHECK (decision IN ('confirm','restrict','revoke')),"
+	" note TEXT NOT NULL, decided_by INTEGER NOT NULL, decided_at INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
 	{3, "agreements, purposes, access trail", migration_3},
 	{4, "record of processing activities", migration_4},
+	{5, "notices, event subscriptions, yearly review", migration_5},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

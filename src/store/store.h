@@ -261,6 +261,16 @@ struct store_search {
 vis_err store_person_search(struct store *s, const struct store_search *q,
 			    store_person_fn fn, void *ctx, struct vis_error *e);
 
+/* Events after `after_rowid` in order, of the listed municipalities and
+ * types (comma lists), at most `limit`: the pull feed of notifications.
+ * fn gets the event, its row id (the cursor) and the person's current
+ * codice fiscale ("" when unknown). */
+typedef int (*store_feed_event_fn)(void *ctx, int64_t rowid, const struct store_event *ev,
+				   const char *cf);
+vis_err store_events_after(struct store *s, int64_t after_rowid, const char *comuni,
+			   const char *types, int limit, store_feed_event_fn fn, void *ctx,
+			   struct vis_error *e);
+
 /* ---- the access trail ---- */
 
 struct store_access {
@@ -472,6 +482,7 @@ struct store_convenzione {
 	int purpose_per_day;
 	bool break_glass;       /* urgent access beyond limits allowed */
 	bool workstation_cert;  /* requests need a workstation certificate */
+	char event_types[256];  /* subscribed event types, comma-separated */
 	int64_t created_at;
 };
 
@@ -557,6 +568,26 @@ struct store_processing {
 	int64_t updated_at;
 };
 
+/* A scheduled-interruption notice, shown at login and through the API. */
+struct store_notice {
+	int64_t id;
+	char title[201];
+	char body[2001];
+	int64_t starts_at;
+	int64_t ends_at;
+	int64_t created_at;
+};
+
+/* The admin's yearly decision on an agreement. */
+struct store_review {
+	int64_t id;
+	int64_t convenzione_id;
+	char decision[16];      /* confirm, restrict, revoke */
+	char note[1001];
+	int64_t decided_by;
+	int64_t decided_at;
+};
+
 /* The kinds of control record, for the generic calls below. */
 enum store_kind {
 	STORE_ENTE,
@@ -573,6 +604,8 @@ enum store_kind {
 	STORE_INCIDENT_STEP,
 	STORE_WORKSTATION,
 	STORE_PROCESSING,
+	STORE_NOTICE,
+	STORE_REVIEW,
 	STORE_KIND__COUNT,
 };
 

@@ -1836,3 +1836,49 @@ vis_err store_event_each(struct store *s, const char *comune, int from, int to,
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "events");
 }
+
+/* Is `v` one of the comma-separated items of `list`? */
+static bool in_list(const char *list, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *p = list; (p = strstr(p, v)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+vis_err store_events_after(struct store *s, int64_t after_rowid, const char *comuni,
+			   const char *types, int limit, store_feed_event_fn fn, void *ctx,
+			   struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT e.rowid, e.comune, e.local_id, e.type, e.date,"
+			       " e.person_local_id, e.place, e.other_cf, coalesce(p.cf, '')"
+			       " FROM event e LEFT JOIN person p ON p.comune = e.comune"
+			       " AND p.local_id = e.person_local_id WHERE e.rowid > ?1 ORDER BY e.rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, after_rowid);
+	int rc = SQLITE_DONE, n = 0;
+	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_event ev;
+		char cf[17];
+		copy_col(st, 1, ev.comune, sizeof ev.comune);
+		copy_col(st, 3, ev.type, sizeof ev.type);
+		if (!in_list(comuni, ev.comune) || !in_list(types, ev.type))
+			continue;
+		copy_col(st, 2, ev.id, sizeof ev.id);
+		ev.date = sqlite3_column_int(st, 4);
+		copy_col(st, 5, ev.person_id, sizeof ev.person_id);
+		copy_col(st, 6, ev.place, sizeof ev.place);
+		copy_col(st, 7, ev.other_cf, sizeof ev.other_cf);
+		copy_col(st, 8, cf, sizeof cf);
+		n++;
+		if (fn(ctx, sqlite3_column_int64(st, 0), &ev, cf) != 0)
+			break;
+	}
+	if (n >= limit)
+		rc = SQLITE_DONE;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "events");
+}

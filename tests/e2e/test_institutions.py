@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""End-to-end: event notifications to institutions (pull feed with a
+cursor), scheduled-interruption notices, and the yearly review of
+agreements with revocation."""
+from harness import *  # noqa: F401,F403
+
+POP = {"persons": 3000, "comuni": "036023", "seed": 9, "days": 12}
+
+
+def feed_client(srv, ente_id, types, profile=("identity",)):
+    conv = srv.create_agreement(ente_id, list(profile), comuni=("036023",), event_types=list(types))
+    op = srv.user("operator", ente_id)
+    return conv, op
+
+
+def test_event_feed_in_order_and_within_subscription():
+    with Server(population=POP) as srv:
+        ente = srv.create_ente(kind="health")
+        types = ["DECESSO", "EMIGRAZIONE", "CAMBIO_INDIRIZZO"]
+        conv, op = feed_client(srv, ente["id"], types)
+        expected = [e for e in srv.population.events if e["type"] in types]
+        check(len(expected) >= 3, f"the deltas hold subscribed events ({len(expected)})")
+        got, after = [], 0
+        for _ in range(100):
+            r = expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after={after}&limit=7"), 200)
+            if not r["events"]:
+                break
+            cursors = [e["cursor"] for e in r["events"]]
+            eq(cursors, sorted(cursors), "in order")
+            check(all(c > after for c in cursors), "after the cursor")
+            got += r["events"]
+            after = r["next_after"]
+        eq(len(got), len(expected), "every subscribed event, once, across pages")
+        check(all(e["type"] in types for e in got), "only subscribed types")
+        check(all("codice_fiscale" in e for e in got if e["type"] == "DECESSO"), "who, with identity")
+        # The same cursor again: the same events (at least once).
+        again = expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after=0&limit=7"), 200)
+        eq([e["cursor"] for e in again["events"]], [e["cursor"] for e in got[:7]], "replayable")
+        recs = [r for r in srv.access_log() if r["operation"] == "events" and r["outcome"] == "ok"]
+        check(recs and any(r["subjects"] for r in recs), "each delivery is in the access trail")
+        # No subscription, no feed; bad parameters refused.
+        conv2 = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",), purpose_code="P2")
+        expect(op.get(f"/api/v1/events?purpose={conv2['purpose_id']}"), 403, "not_subscribed")
+        expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after=-1"), 400, "invalid_request")
+        expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&limit=5000"), 400, "invalid_request")
+        expect(srv.admin().post("/api/v1/convenzioni", {
+            "ente_id": ente["id"], "reference": "x", "comuni": ["036023"], "valid_from": "2020-01-01",
+            "profile": ["identity"], "event_types": ["NOZZE"]}), 400, "invalid_request")
+
+
+def test_notices():
+    with Server() as srv:
+        a = srv.admin()
+        now = srv.now()
+        def ts(t):
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        expect(a.post("/api/v1/notices", {"title": "Manutenzione", "body": "Servizio sospeso",
+                                          "starts_at": ts(now - 60), "ends_at": ts(now + 3600)}), 201)
+        expect(a.post("/api/v1/notices", {"title": "x", "body": "y", "starts_at": ts(now),
+                                          "ends_at": ts(now - 1)}), 400, "invalid_request")
+        pub = expect(srv.request("GET", "/api/v1/notices"), 200).json["notices"]
+        check(pub and pub[0]["current"] and pub[0]["title"] == "Manutenzione",
+              "shown to anyone before login")
+        srv.advance(7200)
+        eq(expect(srv.request("GET", "/api/v1/notices"), 200).json["notices"], [], "past notices go")
+
+
+def test_yearly_review_and_revocation():
+    with Server(population={"persons": 500, "comuni": "036023", "seed": 2}) as srv:
+        ente = srv.create_ente()
+        conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+        op = srv.user("operator", ente["id"])
+        idle, _ = srv.create_account("operator", ente["id"])
+        cf = srv.population.snapshot[0]["cf"]
+        expect(op.get(f"/api/v1/persons?purpose={conv['purpose_id']}&cf={cf}"), 200)
+        srv.advance(200 * DAY)
+        rep = expect(srv.admin().get(f"/api/v1/review?convenzione_id={conv['id']}"), 200).json
+        ag = rep["agreements"][0]
+        eq(ag["convenzione_id"], conv["id"], "the agreement")
+        eq(sum(ag["accesses_last_year_by_purpose"].values()), 1, "accesses in the year")
+        check(ag["unused_accounts"] >= 1, "unused accounts flagged")
+        expect(srv.admin().post(f"/api/v1/review/{conv['id']}", {"decision": "maybe", "note": "x"}),
+               400, "invalid_request")
+        r = expect(srv.admin().post(f"/api/v1/review/{conv['id']}",
+                                    {"decision": "revoke", "note": "no longer needed"}), 200).json
+        eq(r["agreement_state"], "ended", "revoked")
+        c = srv.client()
+        expect(c.login(op.account["username"], op.password), 403, "account_disabled",
+               "the body's accounts are cut off")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
