@@ -266,7 +266,8 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 	json_object_set_new(doc, "civil_status", table(cs_keys, cs, 8, threshold));
 
 	/* Households by size: count the members of each household. */
-	qsort(a->fam, a->nfam, sizeof *a->fam, cmp_key);
+	if (a->nfam)
+		qsort(a->fam, a->nfam, sizeof *a->fam, cmp_key);
 	long long sizes[MAX_SIZE] = {0};
 	long long households = 0;
 	for (size_t i = 0; i < a->nfam;) {

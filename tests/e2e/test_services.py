@@ -133,9 +133,9 @@ def test_agreements_crud_and_validation():
         # Purposes: created, listed with the agreement; codes unique per agreement.
         p = expect(admin.post(f"/api/v1/convenzioni/{c['id']}/purposes",
                               {"code": "ORDPUB", "description": "ordine pubblico",
-                               "legal_basis": "art. 37 DPR 223/1989", "processing_ref": "R-7"}),
+                               "legal_basis": "art. 37 DPR 223/1989", "processing_ref": "3"}),
                    201, what="purpose").json
-        eq((p["code"], p["convenzione_id"], p["processing_ref"]), ("ORDPUB", c["id"], "R-7"), "purpose")
+        eq((p["code"], p["convenzione_id"], p["processing_ref"]), ("ORDPUB", c["id"], "3"), "purpose")
         expect(admin.post(f"/api/v1/convenzioni/{c['id']}/purposes",
                           {"code": "ORDPUB", "description": "x", "legal_basis": "y"}),
                409, "conflict", "duplicate purpose code")
