@@ -149,6 +149,9 @@ HANDLER(api_notices_list);
 HANDLER(api_notices_create);
 HANDLER(api_review_report);
 HANDLER(api_review_decide);
+HANDLER(api_list_request_create);
+HANDLER(api_list_requests);
+HANDLER(api_list_request_decide);
 HANDLER(api_metrics);
 
 #endif

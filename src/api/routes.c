@@ -69,6 +69,9 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/notices", api_notices_list, ROUTE_PUBLIC},
 	{"POST", "/api/v1/notices", api_notices_create, ADMIN},
 	{"GET", "/api/v1/review", api_review_report, ADMIN | ROUTE_AUDITOR},
+	{"POST", "/api/v1/list-requests", api_list_request_create, LEAD | ROUTE_OPERATOR},
+	{"GET", "/api/v1/list-requests", api_list_requests, ADMIN | LEAD | ROUTE_OPERATOR},
+	{"POST", "/api/v1/list-requests/:id/decide", api_list_request_decide, ADMIN},
 	{"POST", "/api/v1/review/:id", api_review_decide, ADMIN},
 
 	{"GET", "/api/v1/audit/access", api_audit_access, ADMIN | ROUTE_AUDITOR},

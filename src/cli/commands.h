@@ -26,5 +26,6 @@ int cmd_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_list_extract(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"ente", cmd_ente, "add or list external bodies"},
 	{"token", cmd_token, "create API tokens for system accounts"},
 	{"audit", cmd_audit, "verify, export and purge the access trail"},
+	{"list-extract", cmd_list_extract, "extract an approved formal list request"},
 	{"stats", cmd_stats, "demographic statistics with small-cell protection"},
 	{"ca", cmd_ca, "workstation certificates: init, issue, revoke, list"},
 };

@@ -133,6 +133,16 @@ static const struct rec_col review_cols[] = {
 	TEXT(store_review, note), I64(store_review, decided_by), I64(store_review, decided_at),
 };
 
+static const struct rec_col list_request_cols[] = {
+	I64(store_list_request, id), I64(store_list_request, ente_id),
+	I64(store_list_request, requested_by), I64(store_list_request, purpose_id),
+	TEXT(store_list_request, criteria), TEXT(store_list_request, justification),
+	TEXT(store_list_request, state), I64(store_list_request, decided_by),
+	I64(store_list_request, decided_at), TEXT(store_list_request, note),
+	I64(store_list_request, extracted_at), I64(store_list_request, persons),
+	I64(store_list_request, created_at),
+};
+
 const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_ENTE] = DESC("ente", store_ente, ente_cols),
 	[STORE_ACCOUNT] = DESC("account", store_account, account_cols),
@@ -150,6 +160,7 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_PROCESSING] = DESC("processing", store_processing, processing_cols),
 	[STORE_NOTICE] = DESC("notice", store_notice, notice_cols),
 	[STORE_REVIEW] = DESC("review_decision", store_review, review_cols),
+	[STORE_LIST_REQUEST] = DESC("list_request", store_list_request, list_request_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

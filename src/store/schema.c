@@ -279,12 +279,23 @@ static const char migration_5[] =
 	" decision TEXT NOT NULL CHECK (decision IN ('confirm','restrict','revoke')),"
 	" note TEXT NOT NULL, decided_by INTEGER NOT NULL, decided_at INTEGER NOT NULL);";
 
+/* Formal requests for lists of people (not an online service). */
+static const char migration_6[] =
+	"CREATE TABLE list_request ("
+	" id INTEGER PRIMARY KEY, ente_id INTEGER NOT NULL REFERENCES ente (id),"
+	" requested_by INTEGER NOT NULL, purpose_id INTEGER NOT NULL, criteria TEXT NOT NULL,"
+	" justification TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','approved','rejected','extracted')),"
+	" decided_by INTEGER NOT NULL, decided_at INTEGER NOT NULL, note TEXT NOT NULL,"
+	" extracted_at INTEGER NOT NULL, persons INTEGER NOT NULL, created_at INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
 	{3, "agreements, purposes, access trail", migration_3},
 	{4, "record of processing activities", migration_4},
 	{5, "notices, event subscriptions, yearly review", migration_5},
+	{6, "formal list requests", migration_6},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

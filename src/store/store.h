@@ -588,6 +588,24 @@ struct store_review {
 	int64_t decided_at;
 };
 
+/* A formal request for a list of people, decided and extracted by the
+ * registry office. */
+struct store_list_request {
+	int64_t id;
+	int64_t ente_id;
+	int64_t requested_by;
+	int64_t purpose_id;
+	char criteria[512];     /* JSON: comune, age_from, age_to, sex, citizenship */
+	char justification[1001];
+	char state[16];         /* pending, approved, rejected, extracted */
+	int64_t decided_by;
+	int64_t decided_at;
+	char note[501];
+	int64_t extracted_at;
+	int64_t persons;
+	int64_t created_at;
+};
+
 /* The kinds of control record, for the generic calls below. */
 enum store_kind {
 	STORE_ENTE,
@@ -606,6 +624,7 @@ enum store_kind {
 	STORE_PROCESSING,
 	STORE_NOTICE,
 	STORE_REVIEW,
+	STORE_LIST_REQUEST,
 	STORE_KIND__COUNT,
 };
 

@@ -2,6 +2,10 @@
 """End-to-end: event notifications to institutions (pull feed with a
 cursor), scheduled-interruption notices, and the yearly review of
 agreements with revocation."""
+import os
+import subprocess
+
+import harness
 from harness import *  # noqa: F401,F403
 
 POP = {"persons": 3000, "comuni": "036023", "seed": 9, "days": 12}
@@ -87,6 +91,44 @@ def test_yearly_review_and_revocation():
         c = srv.client()
         expect(c.login(op.account["username"], op.password), 403, "account_disabled",
                "the body's accounts are cut off")
+
+
+
+def test_formal_list_request():
+    with Server(population={"persons": 800, "comuni": "036023", "seed": 5}) as srv:
+        ente = srv.create_ente()
+        conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+        lead = srv.user("lead", ente["id"])
+        body = {"purpose": conv["purpose_id"], "justification": "elenco per la campagna vaccinale 2027",
+                "criteria": {"comune": "036023", "age_from": 65, "age_to": 70, "sex": "F"}}
+        expect(lead.post("/api/v1/list-requests", dict(body, justification="short")), 400)
+        expect(lead.post("/api/v1/list-requests", dict(body, criteria={"comune": "036005"})), 400,
+               what="a municipality outside the agreement")
+        expect(lead.post("/api/v1/list-requests", dict(body, criteria={"comune": "036023",
+                                                                       "street": "VIA ROMA"})), 400,
+               what="unknown criteria")
+        req = expect(lead.post("/api/v1/list-requests", body), 201).json
+        eq(req["state"], "pending", "filed")
+        out = os.path.join(srv.dir, "list.csv")
+        p = subprocess.run([harness.VISURA, "list-extract", "--db", srv.db, "--out", out, str(req["id"])],
+                           capture_output=True, text=True)
+        eq(p.returncode, 1, "a pending request is not extracted")
+        expect(srv.admin().post(f"/api/v1/list-requests/{req['id']}/decide",
+                                {"decision": "approve", "note": "ok"}), 200)
+        before = srv.access_last_id()
+        p = subprocess.run([harness.VISURA, "list-extract", "--db", srv.db, "--out", out, str(req["id"])],
+                           capture_output=True, text=True)
+        eq(p.returncode, 0, f"extracted: {p.stderr}")
+        rows = open(out).read().splitlines()[1:]
+        check(rows, "some persons match")
+        check(all(",F," in r for r in rows), "criteria applied")
+        recs = [r for r in srv.access_log(before) if r["operation"] == "list_extract"]
+        recorded = set(",".join(r["subjects"] for r in recs).split(","))
+        eq(recorded, {r.split(",")[0] for r in rows}, "every person of the list is in the trail")
+        reqs = expect(lead.get("/api/v1/list-requests"), 200)["requests"]
+        eq((reqs[0]["state"], reqs[0]["persons"]), ("extracted", len(rows)), "state and count")
+        rc, _ = audit_verify(srv.db)
+        eq(rc, 0, "chain intact")
 
 
 if __name__ == "__main__":
