@@ -48,6 +48,7 @@ struct http_request {
 	size_t body_cap;
 	bool body_too_large;
 	bool url_too_long;
+	bool arrived_stopping;        /* came in after shutdown began: 503 */
 	json_t *json;                 /* the body parsed as a JSON object */
 	/* route parameters (":id") */
 	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX];

@@ -412,6 +412,11 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
 			      struct http_request *r)
 {
 	r->route = "-";
+	if (r->arrived_stopping) {
+		http_header_add(r, "Connection", "close");
+		http_reply_error(r, 503, "service_stopping", "the service is restarting; try again");
+		return send_response(conn, r);
+	}
 	dispatch(srv, r, &r->route);
 	if (r->deferred) {
 		/* Park first, then start the work: its completion may resume
@@ -439,6 +444,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&srv->app->in_flight, 1);
 		r->started_ns = mono_ns();
 		r->app = srv->app;
+		/* Requests that arrive after shutdown began are refused; those
+		 * already under way finish normally. */
+		r->arrived_stopping = atomic_load(&srv->app->stopping);
 		r->conn = conn;
 		r->method = method;
 		unsigned char id[8];
@@ -703,7 +711,11 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 {
 	if (!srv)
 		return;
-	MHD_quiesce_daemon(srv->daemon);
+	/* No MHD_quiesce_daemon(): with a thread pool on epoll, libmicrohttpd
+	 * 0.9.75 can abort while taking the listening socket out of the
+	 * workers' epoll sets.  New requests are answered 503 from here on
+	 * (app->stopping) while those in flight finish. */
+	atomic_store(&srv->app->stopping, true);
 	for (int waited = 0; waited < grace_ms && atomic_load(&srv->app->in_flight) > 0; waited += 10)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
