@@ -12,6 +12,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "review/review.h"
 
 /* ---- notices ---- */
 
@@ -80,118 +81,20 @@ void api_notices_create(struct http_request *r)
 
 /* ---- the yearly review ---- */
 
-struct accounts {
-	json_t *arr;
-	int64_t now, unused_after;
-	int flagged;
-};
-
-static int add_account(void *ctx, const void *rec)
-{
-	struct accounts *a = ctx;
-	const struct store_account *x = rec;
-	if (strcmp(x->state, "active"))
-		return 0;
-	int64_t last = x->last_login_at ? x->last_login_at : x->created_at;
-	bool unused = a->now - last > a->unused_after;
-	a->flagged += unused;
-	json_array_append_new(a->arr, json_pack("{s:I,s:s,s:s,s:o,s:o,s:b}", "id", (json_int_t)x->id,
-		"username", x->username, "role", x->role, "last_login_at", api_time(x->last_login_at),
-		"expires_at", api_time(x->expires_at), "unused", unused));
-	return 0;
-}
-
-struct by_purpose {
-	json_t *counts;   /* purpose id -> count */
-	int refused;
-};
-
-static int count_access(void *ctx, const struct store_access *a)
-{
-	struct by_purpose *b = ctx;
-	if (!strncmp(a->outcome, "refused:", 8)) {
-		b->refused++;
-		return 0;
-	}
-	char k[24];
-	snprintf(k, sizeof k, "%lld", (long long)a->purpose_id);
-	json_t *n = json_object_get(b->counts, k);
-	json_object_set_new(b->counts, k, json_integer(n ? json_integer_value(n) + 1 : 1));
-	return 0;
-}
-
-struct alerts {
-	int64_t ente;
-	int n;
-};
-
-static int count_alert(void *ctx, const void *rec)
-{
-	struct alerts *a = ctx;
-	a->n += ((const struct store_alert *)rec)->ente_id == a->ente;
-	return 0;
-}
-
-struct review_ctx {
-	struct http_request *r;
-	struct store *s;
-	json_t *out;
-	int64_t only;
-};
-
-static int purpose_item(void *ctx, const void *rec)
-{
-	const struct store_purpose *p = rec;
-	json_array_append_new(ctx, json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)p->id,
-					     "code", p->code, "description", p->description,
-					     "processing_ref", p->processing_ref));
-	return 0;
-}
-
-static int review_one(void *ctx, const void *rec)
-{
-	struct review_ctx *rc = ctx;
-	const struct store_convenzione *c = rec;
-	if (rc->only && c->id != rc->only)
-		return 0;
-	struct http_request *r = rc->r;
-	int64_t now = api_now(r);
-	json_t *purposes = json_array();
-	struct store_filter pf[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
-	store_rec_list(rc->s, STORE_PURPOSE, pf, 0, purpose_item, purposes, NULL);
-	struct accounts acc = {json_array(), now, (int64_t)r->app->cfg.review_unused_days * 86400, 0};
-	struct store_filter af[] = {{"ente_id", NULL, c->ente_id}, {NULL, NULL, 0}};
-	store_rec_list(rc->s, STORE_ACCOUNT, af, 0, add_account, &acc, NULL);
-	struct by_purpose bp = {json_object(), 0};
-	struct store_access_filter f = {.ente_id = c->ente_id, .from_ms = (now - 365 * 86400) * 1000,
-					.limit = 0};
-	store_access_search(rc->s, &f, count_access, &bp, NULL);
-	struct alerts al = {c->ente_id, 0};
-	store_rec_list(rc->s, STORE_ALERT, NULL, 0, count_alert, &al, NULL);
-	json_array_append_new(rc->out, json_pack(
-		"{s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:i,s:i}", "convenzione_id", (json_int_t)c->id,
-		"ente_id", (json_int_t)c->ente_id, "reference", c->reference, "state", c->state,
-		"mode", c->mode, "profile", c->profile, "purposes", purposes, "active_accounts", acc.arr,
-		"unused_accounts", acc.flagged, "accesses_last_year_by_purpose", bp.counts,
-		"refused_last_year", bp.refused, "alerts", al.n));
-	return 0;
-}
-
 void api_review_report(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	if (!s)
 		return;
 	const char *only = http_query(r, "convenzione_id");
-	struct review_ctx rc = {r, s, json_array(), only ? strtoll(only, NULL, 10) : 0};
+	json_t *out;
 	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, review_one, &rc, &e)) {
-		json_decref(rc.out);
+	if (review_report(s, api_now(r), r->app->cfg.review_unused_days,
+			  only ? strtoll(only, NULL, 10) : 0, &out, &e)) {
 		api_fail(r, &e);
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:o,s:i}", "agreements", rc.out, "unused_after_days",
-					  r->app->cfg.review_unused_days));
+	http_reply_json(r, 200, out);
 }
 
 struct cut {

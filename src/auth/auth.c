@@ -437,6 +437,76 @@ static int collect_email(void *ctx, const void *rec)
 	return 0;
 }
 
+/* Unused accounts: a notice first, then — if still unused after
+ * review_notice_days — disabled. */
+struct unused {
+	const struct config *cfg;
+	int64_t now;
+	struct store_account due[128];
+	int n;
+};
+
+static int collect_unused(void *ctx, const void *rec)
+{
+	struct unused *u = ctx;
+	const struct store_account *a = rec;
+	if (strcmp(a->role, "operator") && strcmp(a->role, "lead"))
+		return 0;
+	int64_t last = a->last_login_at > a->created_at ? a->last_login_at : a->created_at;
+	if (u->now - last > (int64_t)u->cfg->review_unused_days * DAY && u->n < 128)
+		u->due[u->n++] = *a;
+	return 0;
+}
+
+struct last_notice {
+	int64_t at;
+};
+
+static int notice_at(void *ctx, const void *rec)
+{
+	const struct store_security_event *ev = rec;
+	struct last_notice *l = ctx;
+	if (!strcmp(ev->kind, "unused_notice") && ev->at > l->at)
+		l->at = ev->at;
+	return 0;
+}
+
+static int unused_accounts(struct store *s, const struct config *cfg, int64_t now)
+{
+	static _Thread_local struct unused u;
+	memset(&u, 0, sizeof u);
+	u.cfg = cfg;
+	u.now = now;
+	int disabled = 0;
+	struct store_filter active[] = {{"state", "active", 0}, {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_ACCOUNT, active, 0, collect_unused, &u, NULL))
+		return 0;
+	for (int i = 0; i < u.n; i++) {
+		struct store_account *a = &u.due[i];
+		int64_t last = a->last_login_at > a->created_at ? a->last_login_at : a->created_at;
+		struct last_notice ln = {0};
+		struct store_filter f[] = {{"account_id", NULL, a->id}, {NULL, NULL, 0}};
+		store_rec_list(s, STORE_SECURITY_EVENT, f, 200, notice_at, &ln, NULL);
+		if (ln.at <= last) {
+			char body[512];
+			snprintf(body, sizeof body,
+				 "L'utenza %s non e' stata usata da oltre %d giorni: sara' disattivata tra %d "
+				 "giorni se non verra' usata.\n", a->username, cfg->review_unused_days,
+				 cfg->review_notice_days);
+			if (a->email[0])
+				auth_mail_queue(s, a->email, "visura: utenza inutilizzata", body, "notice",
+						now, NULL);
+			auth_event(s, now, "unused_notice", a, NULL, NULL, "");
+		} else if (now - ln.at >= (int64_t)cfg->review_notice_days * DAY) {
+			if (auth_account_disable(s, a, "unused", now, NULL) == VIS_OK) {
+				auth_event(s, now, "account_disabled", a, NULL, NULL, "unused after notice");
+				disabled++;
+			}
+		}
+	}
+	return disabled;
+}
+
 int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		     struct vis_error *e)
 {
@@ -475,5 +545,5 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		store_rec_update(s, STORE_ACCOUNT, a, e);
 		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
 	}
-	return m.disabled;
+	return m.disabled + unused_accounts(s, cfg, now);
 }

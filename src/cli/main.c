@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{"token", cmd_token, "create API tokens for system accounts"},
 	{"audit", cmd_audit, "verify, export and purge the access trail"},
 	{"list-extract", cmd_list_extract, "extract an approved formal list request"},
+	{"review", cmd_review, "the yearly review of agreements"},
 	{"stats", cmd_stats, "demographic statistics with small-cell protection"},
 	{"ca", cmd_ca, "workstation certificates: init, issue, revoke, list"},
 };

@@ -51,6 +51,7 @@ struct config {
 	int alert_refused_hour;
 	int alert_addresses;
 	int review_unused_days;     /* accounts unused this long are flagged */
+	int review_notice_days;     /* ... noticed, then disabled this long after */
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
 	bool test_clock;            /* test-only clock control endpoint */

@@ -131,5 +131,27 @@ def test_formal_list_request():
         eq(rc, 0, "chain intact")
 
 
+
+def test_unused_accounts_noticed_then_disabled():
+    with Server(review_unused_days=60, review_notice_days=10) as srv:
+        ente = srv.create_ente()
+        used = srv.user("operator", ente["id"])
+        idle, _ = srv.create_account("operator", ente["id"])
+        srv.advance(61 * DAY)
+        expect(used.login(used.account["username"], used.password), 200, what="still in use")
+        srv.advance(60)
+        notices = [m for m in srv.outbox(idle["email"]) if "inutilizzata" in m["subject"]]
+        eq(len(notices), 1, "the idle account's holder is noticed")
+        check(srv.has_event("unused_notice", account_id=idle["id"]), "recorded")
+        srv.advance(11 * DAY)
+        acc = expect(srv.admin().get(f"/api/v1/accounts/{idle['id']}"), 200).json
+        eq((acc["state"], acc["disabled_reason"]), ("disabled", "unused"), "disabled after notice")
+        acc = expect(srv.admin().get(f"/api/v1/accounts/{used.account['id']}"), 200).json
+        eq(acc["state"], "active", "the account in use stays")
+        p = subprocess.run([harness.VISURA, "review", "--db", srv.db], capture_output=True, text=True)
+        eq(p.returncode, 0, f"visura review: {p.stderr}")
+        check('"agreements"' in p.stdout, "the CLI prints the review report")
+
+
 if __name__ == "__main__":
     run_tests(globals())
