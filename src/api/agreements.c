@@ -70,6 +70,7 @@ static json_t *conv_json(struct store *s, const struct store_convenzione *c)
 	json_object_set_new(j, "purposes", l.arr);
 	json_object_set_new(j, "workstation_cert", json_boolean(c->workstation_cert));
 	json_object_set_new(j, "event_types", split_list(c->event_types));
+	json_object_set_new(j, "webhook_url", json_string(c->webhook_url));
 	return j;
 }
 
@@ -141,6 +142,18 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		if (!s)
 			return false;
 		snprintf(dst[i], 16, "%s", s);
+	}
+	if (json_object_get(b, "webhook_url")) {
+		const char *u = http_body_string(r, "webhook_url", false, sizeof c->webhook_url - 1);
+		if (!u)
+			return false;
+		if (u[0] && strncmp(u, "https://", 8) && strncmp(u, "http://127.", 11) &&
+		    strncmp(u, "http://localhost", 16)) {
+			http_reply_error(r, 400, "invalid_request",
+					 "'webhook_url' must be https:// (plain http only on loopback)");
+			return false;
+		}
+		snprintf(c->webhook_url, sizeof c->webhook_url, "%s", u);
 	}
 	static const char *const dates[] = {"valid_from", "valid_to"};
 	int *ddst[] = {&c->valid_from, &c->valid_to};

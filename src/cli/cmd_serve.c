@@ -20,6 +20,7 @@
 #include "http/http.h"
 #include "http/tls.h"
 #include "mail/mail.h"
+#include "notify/notify.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
 
@@ -125,6 +126,12 @@ static void tick(struct app *app)
 		log_info("credentials expired", "disabled=%d", n);
 	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
+	n = notify_push(s, app->key, app_now(app), &e);
+	if (n < 0)
+		log_warn("event push failed", "error=\"%s\"", e.msg);
+	else if (n > 0)
+		log_info("events pushed", "events=%d", n);
+	vis_error_clear(&e);
 	n = mail_deliver(s, &app->cfg, app_now(app), 32, &e);
 	if (n < 0)
 		log_warn("mail delivery failed", "error=\"%s\"", e.msg);
@@ -205,8 +212,8 @@ int cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	tick(&app);
 	for (;;) {
-		/* Mail retries want a short period; the duties are cheap. */
-		struct timespec wait = {cfg.smtp_url[0] ? 5 : 60, 0};
+		/* Mail and event pushes retry on a short period. */
+		struct timespec wait = {5, 0};
 		int sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig == SIGHUP) {
 			log_reopen();

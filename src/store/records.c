@@ -76,6 +76,7 @@ static const struct rec_col convenzione_cols[] = {
 	INT(store_convenzione, purpose_per_minute), INT(store_convenzione, purpose_per_day),
 	BOOL(store_convenzione, break_glass), BOOL(store_convenzione, workstation_cert),
 	I64(store_convenzione, created_at), TEXT(store_convenzione, event_types),
+	TEXT(store_convenzione, webhook_url),
 };
 
 static const struct rec_col purpose_cols[] = {

@@ -289,6 +289,14 @@ static const char migration_6[] =
 	" decided_by INTEGER NOT NULL, decided_at INTEGER NOT NULL, note TEXT NOT NULL,"
 	" extracted_at INTEGER NOT NULL, persons INTEGER NOT NULL, created_at INTEGER NOT NULL);";
 
+/* Webhook push of event notifications. */
+static const char migration_7[] =
+	"ALTER TABLE convenzione ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE webhook_state ("
+	" convenzione_id INTEGER PRIMARY KEY REFERENCES convenzione (id),"
+	" cursor INTEGER NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
+	" last_error TEXT NOT NULL, delivered INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -296,6 +304,7 @@ const struct schema_migration schema_migrations[] = {
 	{4, "record of processing activities", migration_4},
 	{5, "notices, event subscriptions, yearly review", migration_5},
 	{6, "formal list requests", migration_6},
+	{7, "webhook push of event notifications", migration_7},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -271,6 +271,19 @@ vis_err store_events_after(struct store *s, int64_t after_rowid, const char *com
 			   const char *types, int limit, store_feed_event_fn fn, void *ctx,
 			   struct vis_error *e);
 
+/* Delivery state of an agreement's webhook (zeros when none yet). */
+struct store_webhook {
+	int64_t convenzione_id;
+	int64_t cursor;          /* last event delivered */
+	int attempts;            /* failures since the last success */
+	int64_t next_attempt_at;
+	char last_error[201];
+	int64_t delivered;       /* events delivered so far */
+};
+vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_webhook *out,
+			  struct vis_error *e);
+vis_err store_webhook_put(struct store *s, const struct store_webhook *w, struct vis_error *e);
+
 /* ---- the access trail ---- */
 
 struct store_access {
@@ -483,6 +496,7 @@ struct store_convenzione {
 	bool break_glass;       /* urgent access beyond limits allowed */
 	bool workstation_cert;  /* requests need a workstation certificate */
 	char event_types[256];  /* subscribed event types, comma-separated */
+	char webhook_url[256];  /* where events are pushed, "" = pull only */
 	int64_t created_at;
 };
 

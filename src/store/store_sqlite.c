@@ -1882,3 +1882,45 @@ vis_err store_events_after(struct store *s, int64_t after_rowid, const char *com
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "events");
 }
+
+vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_webhook *out,
+			  struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof *out);
+	out->convenzione_id = convenzione_id;
+	if (sqlite3_prepare_v2(s->db, "SELECT cursor, attempts, next_attempt_at, last_error, delivered"
+			       " FROM webhook_state WHERE convenzione_id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, convenzione_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->cursor = sqlite3_column_int64(st, 0);
+		out->attempts = sqlite3_column_int(st, 1);
+		out->next_attempt_at = sqlite3_column_int64(st, 2);
+		copy_col(st, 3, out->last_error, sizeof out->last_error);
+		out->delivered = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
+}
+
+vis_err store_webhook_put(struct store *s, const struct store_webhook *w, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO webhook_state VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			       " ON CONFLICT (convenzione_id) DO UPDATE SET cursor = excluded.cursor,"
+			       " attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,"
+			       " last_error = excluded.last_error, delivered = excluded.delivered",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, w->convenzione_id);
+	sqlite3_bind_int64(st, 2, w->cursor);
+	sqlite3_bind_int(st, 3, w->attempts);
+	sqlite3_bind_int64(st, 4, w->next_attempt_at);
+	bind_text(st, 5, w->last_error);
+	sqlite3_bind_int64(st, 6, w->delivered);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
+}

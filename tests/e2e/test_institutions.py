@@ -2,6 +2,7 @@
 """End-to-end: event notifications to institutions (pull feed with a
 cursor), scheduled-interruption notices, and the yearly review of
 agreements with revocation."""
+import json
 import os
 import subprocess
 
@@ -151,6 +152,63 @@ def test_unused_accounts_noticed_then_disabled():
         p = subprocess.run([harness.VISURA, "review", "--db", srv.db], capture_output=True, text=True)
         eq(p.returncode, 0, f"visura review: {p.stderr}")
         check('"agreements"' in p.stdout, "the CLI prints the review report")
+
+
+
+def test_webhook_push_with_retries():
+    import http.server
+    import threading
+    received, lock = [], threading.Lock()
+    fail = {"left": 2}
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:
+                if fail["left"] > 0:
+                    fail["left"] -= 1
+                    self.send_response(500)
+                else:
+                    received.append((json.loads(body), self.headers.get("X-Visura-Signature")))
+                    self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    port = free_port()
+    httpd = http.server.HTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with Server(population=POP) as srv:
+            ente = srv.create_ente(kind="health")
+            types = ["DECESSO", "EMIGRAZIONE", "CAMBIO_INDIRIZZO", "NASCITA"]
+            expected = [e for e in srv.population.events if e["type"] in types]
+            conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",),
+                                        event_types=types,
+                                        webhook_url=f"http://127.0.0.1:{port}/hook")
+            for step in range(40):
+                srv.advance(3700 if step else 0)    # past any back-off
+                with lock:
+                    got = [e for body, _ in received for e in body["events"]]
+                if len(got) >= len(expected) and fail["left"] == 0:
+                    break
+            with lock:
+                bodies = list(received)
+            check(fail["left"] == 0, "the failing receiver was retried")
+            got = [e for body, _ in bodies for e in body["events"]]
+            cursors = [e["cursor"] for e in got]
+            eq(cursors, sorted(set(cursors)), "in order, none twice")
+            eq(len(got), len(expected), "every subscribed event delivered")
+            check(all(sig for _, sig in bodies), "every push is signed")
+            check(all(b["convenzione_id"] == conv["id"] for b, _ in bodies), "names the agreement")
+            recs = [r for r in srv.access_log() if r["operation"] == "events_push"]
+            eq(len(recs), len(bodies), "each delivery is in the access trail")
+            expect(srv.admin().patch(f"/api/v1/convenzioni/{conv['id']}",
+                                     {"webhook_url": "http://example.org/x"}), 400,
+                   "invalid_request", "plain http only on loopback")
+    finally:
+        httpd.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,161 @@
+#include "notify/notify.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "policy/policy.h"
+
+#define BATCH 100
+
+struct batch {
+	json_t *events;
+	char subjects[2048];
+	int64_t last;
+	bool identity;
+};
+
+static int add_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
+{
+	struct batch *b = ctx;
+	char d[11];
+	date_format(ev->date, d);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "cursor", (json_int_t)rowid, "comune", ev->comune,
+			      "type", ev->type, "date", d);
+	if (ev->place[0])
+		json_object_set_new(j, "place", json_string(ev->place));
+	if (b->identity && cf[0]) {
+		json_object_set_new(j, "codice_fiscale", json_string(cf));
+		size_t len = strlen(b->subjects);
+		if (!strstr(b->subjects, cf) && len + 18 < sizeof b->subjects)
+			snprintf(b->subjects + len, sizeof b->subjects - len, "%s%s", len ? "," : "", cf);
+	}
+	json_array_append_new(b->events, j);
+	b->last = rowid;
+	return 0;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
+/* POSTs body; returns 0 on a 2xx answer, else fills err. */
+static int post(const char *url, const char *body, const char *sig, int64_t conv, char *err,
+		size_t cap)
+{
+	CURL *c = curl_easy_init();
+	if (!c) {
+		snprintf(err, cap, "curl init failed");
+		return -1;
+	}
+	char h1[160], h2[64];
+	snprintf(h1, sizeof h1, "X-Visura-Signature: %s", sig);
+	snprintf(h2, sizeof h2, "X-Visura-Agreement: %lld", (long long)conv);
+	struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
+	hs = curl_slist_append(hs, h1);
+	hs = curl_slist_append(hs, h2);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	CURLcode rc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hs);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		snprintf(err, cap, "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	if (status < 200 || status > 299) {
+		snprintf(err, cap, "HTTP %ld", status);
+		return -1;
+	}
+	return 0;
+}
+
+struct due {
+	struct store_convenzione list[64];
+	int n;
+};
+
+static int collect(void *ctx, const void *rec)
+{
+	struct due *d = ctx;
+	const struct store_convenzione *c = rec;
+	if (c->webhook_url[0] && c->event_types[0] && !strcmp(c->state, "active") && d->n < 64)
+		d->list[d->n++] = *c;
+	return 0;
+}
+
+int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e)
+{
+	static _Thread_local struct due d;
+	d.n = 0;
+	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e))
+		return -1;
+	int delivered = 0;
+	for (int i = 0; i < d.n; i++) {
+		const struct store_convenzione *c = &d.list[i];
+		struct store_webhook w;
+		if (store_webhook_get(s, c->id, &w, e) || w.next_attempt_at > now)
+			continue;
+		unsigned cats = 0;
+		policy_categories_parse(c->profile, &cats);
+		struct batch b = {.events = json_array(), .last = w.cursor,
+				  .identity = (cats & CAT_IDENTITY) != 0};
+		if (store_events_after(s, w.cursor, c->comuni, c->event_types, BATCH, add_event, &b, e) ||
+		    json_array_size(b.events) == 0) {
+			json_decref(b.events);
+			continue;
+		}
+		size_t n = json_array_size(b.events);
+		json_t *doc = json_pack("{s:I,s:o,s:I}", "convenzione_id", (json_int_t)c->id, "events",
+					b.events, "next_after", (json_int_t)b.last);
+		char *body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(doc);
+		if (!body)
+			continue;
+		char sig[100], err[200] = "";
+		audit_sign(key, body, strlen(body), sig);
+		if (post(c->webhook_url, body, sig, c->id, err, sizeof err) == 0) {
+			/* Delivered: recorded like any release of personal data. */
+			struct store_access rec = {.at = now * 1000, .ente_id = c->ente_id,
+						   .convenzione_id = c->id, .status = 200};
+			snprintf(rec.username, sizeof rec.username, "webhook");
+			snprintf(rec.ip, sizeof rec.ip, "push");
+			snprintf(rec.operation, sizeof rec.operation, "events_push");
+			snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
+				 (long long)w.cursor, n, c->webhook_url);
+			snprintf(rec.subjects, sizeof rec.subjects, "%s", b.subjects);
+			policy_categories_format(cats, rec.categories, sizeof rec.categories);
+			snprintf(rec.outcome, sizeof rec.outcome, "ok");
+			audit_append(s, &rec, NULL);
+			w.cursor = b.last;
+			w.attempts = 0;
+			w.next_attempt_at = 0;
+			w.last_error[0] = '\0';
+			w.delivered += (int64_t)n;
+			delivered += (int)n;
+		} else {
+			w.attempts++;
+			int64_t wait = 10;
+			for (int k = 1; k < w.attempts && wait < 3600; k++)
+				wait *= 2;
+			w.next_attempt_at = now + (wait < 3600 ? wait : 3600);
+			snprintf(w.last_error, sizeof w.last_error, "%s", err);
+		}
+		free(body);
+		store_webhook_put(s, &w, e);
+	}
+	return delivered;
+}

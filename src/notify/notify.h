@@ -1,0 +1,19 @@
+/* notify — push of event notifications to the institutions that asked for
+ * it: each agreement with a webhook_url and subscribed event types gets the
+ * new events of its municipalities POSTed in order, signed with the
+ * service's Ed25519 key (X-Visura-Signature over the exact body), with
+ * retries and exponential back-off; each delivery is an access record.
+ * The pull feed (GET /api/v1/events) serves the same events. */
+#ifndef VISURA_NOTIFY_NOTIFY_H
+#define VISURA_NOTIFY_NOTIFY_H
+
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "common/err.h"
+#include "store/store.h"
+
+/* Delivers what is due; returns the number of events delivered. */
+int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e);
+
+#endif
