@@ -262,9 +262,19 @@ class Server:
         self.admin_user, self.admin_temp = m.group(1), m.group(2)
         if self.population is not None:
             self.population.load_into(self.db, os.path.join(self.dir, "population"))
+        self._serve()
+
+    def restart(self):
+        """Stops the server (SIGTERM) and starts it again on the same
+        database and port: for what must survive a restart."""
+        self.stop()
+        self._serve(keep_port=True)
+
+    def _serve(self, keep_port=False):
         for attempt in range(5):
-            self.port = free_port()
-            self.metrics_port = free_port()
+            if not keep_port or attempt:
+                self.port = free_port()
+                self.metrics_port = free_port()
             args = [VISURA, "serve", "--db", self.db, "--self-signed", self.tls_dir,
                     "--listen", f"127.0.0.1:{self.port}",
                     "--metrics-listen", f"127.0.0.1:{self.metrics_port}"]

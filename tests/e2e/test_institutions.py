@@ -12,10 +12,20 @@ from harness import *  # noqa: F401,F403
 POP = {"persons": 3000, "comuni": "036023", "seed": 9, "days": 12}
 
 
+OP_PASSWORD = [None]
+OP_NAMES = {}
+
+
 def feed_client(srv, ente_id, types, profile=("identity",)):
     conv = srv.create_agreement(ente_id, list(profile), comuni=("036023",), event_types=list(types))
     op = srv.user("operator", ente_id)
+    OP_PASSWORD[0] = op.password
+    OP_NAMES[ente_id] = op.account["username"]
     return conv, op
+
+
+def op_name(srv, ente):
+    return OP_NAMES[ente["id"]]
 
 
 def test_event_feed_in_order_and_within_subscription():
@@ -209,6 +219,33 @@ def test_webhook_push_with_retries():
                    "invalid_request", "plain http only on loopback")
     finally:
         httpd.shutdown()
+
+
+
+def test_event_feed_survives_a_restart():
+    with Server(population=POP) as srv:
+        ente = srv.create_ente(kind="pension")
+        types = ["DECESSO", "CAMBIO_INDIRIZZO", "NASCITA", "EMIGRAZIONE"]
+        conv, op = feed_client(srv, ente["id"], types)
+        first = expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after=0&limit=5"), 200).json
+        cursor = first["next_after"]
+        srv.restart()
+        op = srv.client()
+        expect(op.login(op_name(srv, ente), OP_PASSWORD[0]), 200, what="login after restart")
+        rest, after = [], cursor
+        for _ in range(100):
+            r = expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after={after}&limit=50"), 200).json
+            if not r["events"]:
+                break
+            rest += r["events"]
+            after = r["next_after"]
+        all_cursors = [e["cursor"] for e in first["events"]] + [e["cursor"] for e in rest]
+        eq(all_cursors, sorted(set(all_cursors)), "the cursor continues in order after a restart")
+        expected = [e for e in srv.population.events if e["type"] in types]
+        eq(len(all_cursors), len(expected), "nothing lost across the restart")
+        again = expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after=0&limit=5"), 200).json
+        eq([e["cursor"] for e in again["events"]], [e["cursor"] for e in first["events"]],
+           "events already delivered can be read again (at least once)")
 
 
 if __name__ == "__main__":
