@@ -33,6 +33,10 @@ echo "== demo body and accounts"
 # real bodies get working hours (see docs/api.md).
 $V ente add --db "$db" --name "Polizia Locale di Modena (demo)" --kind police \
   --tax-code 00221940364 --pec polizia.locale@pec.example.it --hours always
+$V convenzione add --db "$db" --ente-id 1 --reference "convenzione 1/2026 (demo)" \
+  --comuni 036023,036005,036040 --profile identity,residence,family,citizenship,civil_status,vital_status,history \
+  --valid-from 2026-01-01 --purpose-code CDS \
+  --purpose "Accertamento delle violazioni al codice della strada" --legal-basis "art. 126-bis CdS"
 pw() { sed -n 's/.*: \(.*\)$/\1/p' | tail -n 1; }
 lead_pw=$($V user add --db "$db" --username demo.lead --role lead --ente-id 1 \
   --name "Laura Responsabile" --cf RSPLRA75A41F257D --email lead@example.it \
@@ -56,6 +60,8 @@ cat <<SUMMARY
    operator  demo.operator   $op_pw
    auditor   demo.auditor    $aud_pw
    api       demo.api        bearer token: $token
+ agreement 1, purpose 1 (CDS): after changing the temporary password,
+   the operator searches GET /api/v1/persons?purpose=1&cf=...  (docs/api.md)
  try: curl -k https://$listen/healthz
 ================================================================
 SUMMARY

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"user", cmd_user, "add, list, disable, reset or renew accounts"},
 	{"ente", cmd_ente, "add or list external bodies"},
 	{"token", cmd_token, "create API tokens for system accounts"},
+	{"convenzione", cmd_convenzione, "add or list agreements (with their first purpose)"},
 	{"audit", cmd_audit, "verify, export and purge the access trail"},
 	{"list-extract", cmd_list_extract, "extract an approved formal list request"},
 	{"review", cmd_review, "the yearly review of agreements"},

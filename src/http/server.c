@@ -674,6 +674,7 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL},
 		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
 		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
@@ -685,7 +686,6 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(tls ? cfg->threads : 0),
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,

@@ -1502,7 +1502,8 @@ def _restart(srv):
     for attempt in range(5):
         srv.port = free_port()
         args = [harness.VISURA, "serve", "--db", srv.db, "--self-signed", srv.tls_dir,
-                "--listen", f"127.0.0.1:{srv.port}", "--test-clock", "true"]
+                "--listen", f"127.0.0.1:{srv.port}", "--test-clock", "true",
+                "--metrics-listen", f"127.0.0.1:{free_port()}"]
         srv.log = open(srv.log_path, "ab")
         srv.proc = subprocess.Popen(args, stdout=srv.log, stderr=subprocess.STDOUT)
         if srv._wait_ready():

@@ -1,0 +1,134 @@
+/* visura convenzione — agreements from the command line (the API has the
+ * same, with more options): add one with its first purpose, list them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/date.h"
+#include "policy/policy.h"
+#include "refdata/refdata.h"
+#include "store/store.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura convenzione add [--db URI] --ente-id N --reference REF\n"
+		"           --comuni ISTAT[,ISTAT...] --profile CAT[,CAT...] --valid-from DATE\n"
+		"           [--valid-to DATE] [--mode consult|verify_only] [--max-results 20]\n"
+		"           --purpose-code CODE --purpose \"DESCRIPTION\" --legal-basis \"BASIS\"\n"
+		"       visura convenzione list [--db URI]\n\n"
+		"Categories: identity, residence, family, parentage, citizenship, civil_status,\n"
+		"vital_status, history.  Limits, break-glass, workstation certificates, event\n"
+		"subscriptions: PATCH /api/v1/convenzioni/ID (docs/api.md).\n");
+}
+
+static int print_conv(void *ctx, const void *rec)
+{
+	(void)ctx;
+	const struct store_convenzione *c = rec;
+	printf("%lld\t%lld\t%s\t%s\t%s\t%s\t%s\n", (long long)c->id, (long long)c->ente_id,
+	       c->reference, c->state, c->mode, c->comuni, c->profile);
+	return 0;
+}
+
+int cmd_convenzione(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'}, {"ente-id", required_argument, NULL, 'e'},
+		{"reference", required_argument, NULL, 'r'}, {"comuni", required_argument, NULL, 'c'},
+		{"profile", required_argument, NULL, 'p'}, {"valid-from", required_argument, NULL, 'f'},
+		{"valid-to", required_argument, NULL, 't'}, {"mode", required_argument, NULL, 'm'},
+		{"max-results", required_argument, NULL, 'x'},
+		{"purpose-code", required_argument, NULL, 'C'}, {"purpose", required_argument, NULL, 'P'},
+		{"legal-basis", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct store_convenzione c = {.max_results = 20, .per_minute = 30, .per_day = 1000,
+				      .body_per_minute = 300, .body_per_day = 20000,
+				      .purpose_per_minute = 300, .purpose_per_day = 20000};
+	struct store_purpose p = {0};
+	snprintf(c.state, sizeof c.state, "active");
+	snprintf(c.mode, sizeof c.mode, "consult");
+	snprintf(p.processing_ref, sizeof p.processing_ref, "1");
+	const char *db = NULL;
+	int ch;
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		const char *v = optarg;
+		switch (ch) {
+		case 'd': db = v; break;
+		case 'e': c.ente_id = atoll(v); break;
+		case 'r': snprintf(c.reference, sizeof c.reference, "%s", v); break;
+		case 'c': snprintf(c.comuni, sizeof c.comuni, "%s", v); break;
+		case 'p': snprintf(c.profile, sizeof c.profile, "%s", v); break;
+		case 'm': snprintf(c.mode, sizeof c.mode, "%s", v); break;
+		case 'x': c.max_results = atoi(v); break;
+		case 'C': snprintf(p.code, sizeof p.code, "%s", v); break;
+		case 'P': snprintf(p.description, sizeof p.description, "%s", v); break;
+		case 'L': snprintf(p.legal_basis, sizeof p.legal_basis, "%s", v); break;
+		case 'f':
+		case 't':
+			if (!date_parse(v, strlen(v), ch == 'f' ? &c.valid_from : &c.valid_to)) {
+				fprintf(stderr, "visura: convenzione: dates are YYYY-MM-DD\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	struct store *s;
+	int rc = cli_store_open(cli_db_uri(db), &s);
+	if (rc)
+		return rc;
+	struct vis_error e = {0};
+	if (!strcmp(argv[1], "list")) {
+		printf("id\tente_id\treference\tstate\tmode\tcomuni\tprofile\n");
+		rc = store_rec_list(s, STORE_CONVENZIONE, NULL, 0, print_conv, NULL, &e) ? EXIT_RUNTIME
+											 : EXIT_OK;
+	} else if (!strcmp(argv[1], "add")) {
+		struct refdata *rd = NULL;
+		struct store_ente en;
+		bool found = false;
+		const char *why = NULL;
+		if ((rc = cli_refdata_load(&rd)) == EXIT_OK) {
+			why = policy_convenzione_check(&c, rd);
+			if (!why && (!c.reference[0] || !p.code[0] || !p.description[0] || !p.legal_basis[0]))
+				why = "--reference, --purpose-code, --purpose and --legal-basis are required";
+			if (!why && (store_rec_get(s, STORE_ENTE, "id", NULL, c.ente_id, &en, &found, &e) ||
+				     !found))
+				why = "no such body (--ente-id)";
+			if (why) {
+				fprintf(stderr, "visura: convenzione: %s\n", why);
+				rc = EXIT_INVALID;
+			}
+		}
+		refdata_free(rd);
+		if (rc == EXIT_OK) {
+			c.created_at = p.created_at = (int64_t)time(NULL);
+			if (store_begin(s, &e) || store_rec_insert(s, STORE_CONVENZIONE, &c, &c.id, &e) ||
+			    (p.convenzione_id = c.id, store_rec_insert(s, STORE_PURPOSE, &p, &p.id, &e)) ||
+			    store_commit(s, &e)) {
+				store_rollback(s);
+				cli_error("convenzione add", &e);
+				rc = EXIT_RUNTIME;
+			} else {
+				printf("agreement %lld for body %lld, purpose %lld (%s)\n", (long long)c.id,
+				       (long long)c.ente_id, (long long)p.id, p.code);
+			}
+		}
+	} else {
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	store_close(s);
+	return rc;
+}
