@@ -187,6 +187,20 @@ static bool target(struct http_request *r, struct store **s, struct store_accoun
 	return may_manage(r, a);
 }
 
+/* Ends a state change on one account: the failure, or the event in the
+ * auth log and the account as it now stands. */
+static void account_changed(struct http_request *r, struct store *s, vis_err rc,
+			    const struct vis_error *e, int64_t now, const char *event,
+			    const struct store_account *a)
+{
+	if (rc != VIS_OK) {
+		api_fail(r, e);
+		return;
+	}
+	auth_event(s, now, event, a, NULL, r->ip, r->auth.account.username);
+	http_reply_json(r, 200, api_account_json(a));
+}
+
 void api_account_disable(struct http_request *r)
 {
 	struct store *s;
@@ -203,12 +217,8 @@ void api_account_disable(struct http_request *r)
 	}
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	if (auth_account_disable(s, &a, reason[0] ? reason : "disabled by admin", now, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	auth_event(s, now, "account_disabled", &a, NULL, r->ip, r->auth.account.username);
-	http_reply_json(r, 200, api_account_json(&a));
+	vis_err rc = auth_account_disable(s, &a, reason[0] ? reason : "disabled by admin", now, &e);
+	account_changed(r, s, rc, &e, now, "account_disabled", &a);
 }
 
 void api_account_enable(struct http_request *r)
@@ -222,12 +232,8 @@ void api_account_enable(struct http_request *r)
 	snprintf(a.state, sizeof a.state, "active");
 	a.disabled_reason[0] = '\0';
 	a.disabled_at = 0;
-	if (store_rec_update(s, STORE_ACCOUNT, &a, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	auth_event(s, now, "account_enabled", &a, NULL, r->ip, r->auth.account.username);
-	http_reply_json(r, 200, api_account_json(&a));
+	account_changed(r, s, store_rec_update(s, STORE_ACCOUNT, &a, &e), &e, now,
+			"account_enabled", &a);
 }
 
 void api_account_reset(struct http_request *r)
@@ -271,12 +277,8 @@ void api_account_renew(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	if (auth_account_renew(s, &r->app->cfg, &a, now, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	auth_event(s, now, "renewal", &a, NULL, r->ip, r->auth.account.username);
-	http_reply_json(r, 200, api_account_json(&a));
+	account_changed(r, s, auth_account_renew(s, &r->app->cfg, &a, now, &e), &e, now,
+			"renewal", &a);
 }
 
 void api_account_totp_reset(struct http_request *r)
@@ -290,12 +292,8 @@ void api_account_totp_reset(struct http_request *r)
 	a.totp_enabled = false;
 	a.totp_secret[0] = '\0';
 	a.totp_last_step = 0;
-	if (store_rec_update(s, STORE_ACCOUNT, &a, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	auth_event(s, now, "totp_reset", &a, NULL, r->ip, r->auth.account.username);
-	http_reply_json(r, 200, api_account_json(&a));
+	account_changed(r, s, store_rec_update(s, STORE_ACCOUNT, &a, &e), &e, now,
+			"totp_reset", &a);
 }
 
 /* ---- API tokens ---- */

@@ -655,6 +655,31 @@ static vis_err to_history(struct store *s, enum stmt_id id, int64_t rowid, int v
 	return stmt_done(s, st, e, "close version");
 }
 
+/* The statements that write one versioned kind (households, persons). */
+struct version_stmts {
+	enum stmt_id to_history, update, insert;
+};
+
+/* Opens the statement that writes a changed record. An existing row
+ * (`rowid`) is first copied into history and then updated in place; a new
+ * key is inserted. Corrections never rewrite the past: a new version starts
+ * no earlier than the one it replaces, so `*valid_from` may move forward. */
+static sqlite3_stmt *version_open(struct store *s, const struct version_stmts *k,
+				  int64_t rowid, int cur_valid_from, int *valid_from,
+				  enum store_put_result *res, struct vis_error *e)
+{
+	if (!rowid) {
+		*res = STORE_INSERTED;
+		return stmt_get(s, k->insert, e);
+	}
+	if (*valid_from < cur_valid_from)
+		*valid_from = cur_valid_from;
+	if (to_history(s, k->to_history, rowid, *valid_from, e))
+		return NULL;
+	*res = STORE_UPDATED;
+	return stmt_get(s, k->update, e);
+}
+
 vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
 			 const struct store_family *f, enum store_put_result *res,
 			 struct vis_error *e)
@@ -669,21 +694,11 @@ vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
 		*res = STORE_UNCHANGED;
 		return mark_seen(s, ST_FAMILY_SEEN, rowid, import_id, e);
 	}
+	static const struct version_stmts family_stmts = {
+		ST_FAMILY_TO_HISTORY, ST_FAMILY_UPDATE, ST_FAMILY_INSERT};
 	struct store_family next = *f;
-	sqlite3_stmt *st;
-	if (rowid) {
-		/* Corrections never rewrite the past: a new version starts no
-		 * earlier than the one it replaces. */
-		if (next.valid_from < cur.valid_from)
-			next.valid_from = cur.valid_from;
-		if (to_history(s, ST_FAMILY_TO_HISTORY, rowid, next.valid_from, e))
-			return VIS_ERR_STORE;
-		st = stmt_get(s, ST_FAMILY_UPDATE, e);
-		*res = STORE_UPDATED;
-	} else {
-		st = stmt_get(s, ST_FAMILY_INSERT, e);
-		*res = STORE_INSERTED;
-	}
+	sqlite3_stmt *st = version_open(s, &family_stmts, rowid, rowid ? cur.valid_from : 0,
+					&next.valid_from, res, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	family_bind(st, &next);
@@ -789,25 +804,18 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 		*res = STORE_UNCHANGED;
 		return mark_seen(s, ST_PERSON_SEEN, rowid, import_id, e);
 	}
-	struct store_person next = *p;
-	sqlite3_stmt *st;
-	if (rowid) {
-		if (next.valid_from < cur.valid_from)
-			next.valid_from = cur.valid_from;
-		if (to_history(s, ST_PERSON_TO_HISTORY, rowid, next.valid_from, e))
-			return VIS_ERR_STORE;
-		st = stmt_get(s, ST_PERSON_UPDATE, e);
-		*res = STORE_UPDATED;
-	} else {
-		st = stmt_get(s, ST_PERSON_INSERT, e);
-		*res = STORE_INSERTED;
-	}
-	if (!st)
-		return VIS_ERR_STORE;
+	/* Fold the search keys before any write, so invalid text changes nothing. */
 	char skey[STORE_NAME_MAX], nkey[STORE_NAME_MAX];
 	if (text_fold_letters(p->surname, strlen(p->surname), skey, sizeof skey) < 0 ||
 	    text_fold_letters(p->name, strlen(p->name), nkey, sizeof nkey) < 0)
 		return vis_error_set(e, VIS_ERR_INVALID, "person %s: name is not valid text", p->id);
+	static const struct version_stmts person_stmts = {
+		ST_PERSON_TO_HISTORY, ST_PERSON_UPDATE, ST_PERSON_INSERT};
+	struct store_person next = *p;
+	sqlite3_stmt *st = version_open(s, &person_stmts, rowid, rowid ? cur.valid_from : 0,
+					&next.valid_from, res, e);
+	if (!st)
+		return VIS_ERR_STORE;
 	person_bind(st, &next);
 	bind_text(st, 22, skey);
 	bind_text(st, 23, nkey);
