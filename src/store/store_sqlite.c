@@ -930,34 +930,39 @@ static int as_of(int date)
 	return date ? date : FAR_FUTURE;
 }
 
+/* Runs one count of a municipality's records as of a date; the statement
+ * is left on its row for the caller to read, then reset. */
+static sqlite3_stmt *count_step(struct store *s, enum stmt_id id, const char *comune,
+				int date, const char *what, struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, id, e);
+	if (!st)
+		return NULL;
+	bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, as_of(date));
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_error(s, e, what);
+		return NULL;
+	}
+	return st;
+}
+
 vis_err store_counts_get(struct store *s, const char *comune, int date,
 			 struct store_counts *out, struct vis_error *e)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof *out);
-	if (!(st = stmt_get(s, ST_COUNT_PERSONS, e)))
+	if (!(st = count_step(s, ST_COUNT_PERSONS, comune, date, "count persons", e)))
 		return VIS_ERR_STORE;
-	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_error(s, e, "count persons");
 	out->persons = sqlite3_column_int64(st, 0);
 	out->cancelled = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	if (!(st = stmt_get(s, ST_COUNT_FAMILIES, e)))
+	if (!(st = count_step(s, ST_COUNT_FAMILIES, comune, date, "count households", e)))
 		return VIS_ERR_STORE;
-	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_error(s, e, "count households");
 	out->families = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (!(st = stmt_get(s, ST_COUNT_EVENTS, e)))
+	if (!(st = count_step(s, ST_COUNT_EVENTS, comune, date, "count events", e)))
 		return VIS_ERR_STORE;
-	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_error(s, e, "count events");
 	out->events = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return VIS_OK;
