@@ -132,6 +132,8 @@ HANDLER(api_alert_review);
 HANDLER(api_usage);
 HANDLER(api_person_print);
 HANDLER(api_print_css);
+HANDLER(api_ui_index);
+HANDLER(api_ui_asset);
 HANDLER(api_readyz);
 HANDLER(api_import_push);
 HANDLER(api_feeds);

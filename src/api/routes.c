@@ -10,6 +10,8 @@
 #define SELF (ROUTE_ANY_ROLE | ROUTE_PASSWORD_CHANGE | ROUTE_TOTP_SETUP)
 
 const struct http_route api_routes[] = {
+	{"GET", "/", api_ui_index, ROUTE_PUBLIC},
+	{"GET", "/ui/*", api_ui_asset, ROUTE_PUBLIC},
 	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
 	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC},
 	{"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC},

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
+#include "web/web.h"
 
 #define APP_MAX_STORES ((int)(sizeof ((struct app *)0)->stores / sizeof(struct store *)))
 
@@ -46,6 +47,15 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->alerts = alert_tracker_new(&lim);
 	if (!a->rl || !a->alerts || !a->metrics)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	/* The interface: a directory named in the configuration must load; the
+	 * built-in default may be absent (a server built without the web
+	 * assets still serves the API). */
+	if (a->cfg.ui_dir[0] && web_load(a->cfg.ui_dir, &a->ui, e)) {
+		if (strcmp(a->cfg.ui_dir, VISURA_UI_DIR))
+			return e->code;
+		log_warn("no browser interface", "reason=\"%s\"", e->msg);
+		a->ui = NULL;
+	}
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
 		snprintf(path, sizeof path, "%s", a->cfg.signing_key);
@@ -73,6 +83,8 @@ void app_release(struct app *a)
 	a->alerts = NULL;
 	metrics_free(a->metrics);
 	a->metrics = NULL;
+	web_free(a->ui);
+	a->ui = NULL;
 	pthread_mutex_lock(&a->stores_lock);
 	for (int i = 0; i < a->nstores; i++)
 		store_close(a->stores[i]);

@@ -22,6 +22,7 @@ struct audit_writer;
 struct ratelimit;
 struct refdata;
 struct store;
+struct web_assets;
 
 struct app {
 	struct config cfg;
@@ -31,6 +32,7 @@ struct app {
 	struct ratelimit *rl;         /* request counters per operator, body, purpose */
 	struct alert_tracker *alerts; /* anti-extraction rules */
 	struct metrics *metrics;      /* counters for /metrics */
+	struct web_assets *ui;        /* the browser interface, or NULL */
 	/* overdue feeds already alerted today (municipality, day) */
 	struct { char comune[7]; int64_t day; } feed_alerted[256];
 	int nfeed_alerted;

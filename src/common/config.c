@@ -37,6 +37,7 @@ static const struct option_row rows[] = {
 	STR(smtp_url, "", "SMTP relay (smtp://host:port or smtps://...); empty: mail stays in the outbox"),
 	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
 	STR(public_url, "", "the address users reach the service at (used in mail)"),
+	STR(ui_dir, VISURA_UI_DIR, "directory of the browser interface (index.html and its assets), read at start; empty: no interface"),
 	INT(threads, 1, 64, "2", "worker threads"),
 	INT(max_connections, 1, 100000, "1024", "open connections at most"),
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),

@@ -27,6 +27,7 @@ struct config {
 	char smtp_url[512];
 	char smtp_from[256];
 	char public_url[256];
+	char ui_dir[CONFIG_PATH_MAX];  /* files of the browser interface, "" = none */
 	int threads;
 	int max_connections;
 	int per_ip_connections;

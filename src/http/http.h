@@ -57,6 +57,7 @@ struct http_request {
 	/* the response under construction */
 	int status;
 	char *resp;
+	const void *resp_static;      /* or bytes that outlive the server (not freed) */
 	size_t resp_len;
 	const char *content_type;
 	bool cacheable;               /* static assets: no "no-store" */
@@ -116,6 +117,9 @@ void http_server_stop(struct http_server *srv, int grace_ms);
 
 /* ---- building responses: the only way handlers answer ---- */
 
+/* Bytes that live as long as the server (not copied, not freed). */
+void http_reply_static(struct http_request *r, int status, const char *content_type,
+		       const void *data, size_t len);
 /* Sends obj (reference stolen) with `status`. */
 void http_reply_json(struct http_request *r, int status, json_t *obj);
 /* The one error shape: {"error":{"code":code,"message":message}}. */

@@ -37,7 +37,7 @@ struct http_server {
 
 static const char csp[] =
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+	"font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
 	"form-action 'self'; frame-ancestors 'none'";
 
 static int64_t mono_ns(void)
@@ -54,6 +54,7 @@ static void reply_take(struct http_request *r, int status, const char *type, cha
 {
 	free(r->resp);
 	r->resp = data;
+	r->resp_static = NULL;
 	r->resp_len = len;
 	r->status = status;
 	r->content_type = type;
@@ -69,6 +70,14 @@ void http_reply_bytes(struct http_request *r, int status, const char *content_ty
 	}
 	memcpy(copy, data, len);
 	reply_take(r, status, content_type, copy, len);
+}
+
+void http_reply_static(struct http_request *r, int status, const char *content_type,
+		       const void *data, size_t len)
+{
+	reply_take(r, status, content_type, NULL, 0);
+	r->resp_static = data;
+	r->resp_len = len;
 }
 
 void http_reply_json(struct http_request *r, int status, json_t *obj)
@@ -189,12 +198,17 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 
 /* ---- routing ---- */
 
-/* Matches path against pattern, capturing ":name" segments. */
+/* Matches path against pattern, capturing ":name" segments; a final "*"
+ * matches any non-empty rest. */
 static bool route_match(const char *pattern, const char *path, struct http_request *r)
 {
 	int np = 0;
 	const char *p = pattern, *u = path;
 	while (*p && *u) {
+		if (p[0] == '*' && !p[1]) {   /* a final star: any non-empty rest */
+			r->nparams = np;
+			return true;
+		}
 		if (*p == ':') {
 			const char *end = strchr(u, '/');
 			size_t n = end ? (size_t)(end - u) : strlen(u);
@@ -386,9 +400,11 @@ void http_resume(struct http_request *r)
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_request *r)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		r->resp_len, r->resp ? r->resp : (void *)"", r->resp ? MHD_RESPMEM_MUST_FREE
-								    : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp =
+		r->resp ? MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE)
+			: MHD_create_response_from_buffer(r->resp_len,
+							  (void *)(r->resp_static ? r->resp_static : ""),
+							  MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
 	r->resp = NULL; /* now owned by libmicrohttpd */

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Assembles the browser interface into web/dist: the project's own files
+# (web/src) and the parts of the npm packages it uses (Bootstrap Italia,
+# Chart.js), pinned by web/package-lock.json.  `visura serve` reads web/dist
+# at start (option ui_dir).
+set -euo pipefail
+cd "$(dirname "$0")/../web"
+if [ ! -d node_modules/bootstrap-italia ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+bi=node_modules/bootstrap-italia/dist
+rm -rf dist.new
+mkdir -p dist.new/vendor/fonts
+cp -r src/. dist.new/
+# Bootstrap Italia's own script is left out: it injects <style> elements,
+# which the Content-Security-Policy (style-src 'self') refuses; the
+# interface uses the library's markup and CSS and needs none of its widgets.
+cp "$bi/css/bootstrap-italia.min.css" \
+   "$bi/svg/sprites.svg" node_modules/chart.js/dist/chart.umd.min.js dist.new/vendor/
+for family in Titillium_Web Roboto_Mono Lora; do
+  mkdir -p "dist.new/vendor/fonts/$family"
+  cp "$bi/fonts/$family"/*.woff2 "dist.new/vendor/fonts/$family/"
+done
+# Licences travel with the code they cover.
+cp node_modules/bootstrap-italia/LICENSE dist.new/vendor/LICENSE-bootstrap-italia.txt 2>/dev/null || true
+cp node_modules/chart.js/LICENSE.md dist.new/vendor/LICENSE-chart.js.txt 2>/dev/null || true
+rm -rf dist
+mv dist.new dist

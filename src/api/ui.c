@@ -1,0 +1,40 @@
+/* Handlers of the browser interface's files: "/" is its page, "/ui/..." its
+ * scripts, style sheets, fonts and icons (see src/web).  The page holds no
+ * data; everything personal comes through the API behind the gate. */
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "web/web.h"
+
+static void send_file(struct http_request *r, const char *path)
+{
+	const struct web_file *f = web_find(r->app->ui, path);
+	if (!f) {
+		http_reply_error(r, 404, "not_found", r->app->ui ? "no such resource"
+							       : "this server has no browser interface");
+		return;
+	}
+	/* The page itself is always revalidated so that a new release takes
+	 * effect at once; assets may be cached and are revalidated by tag. */
+	r->cacheable = strcmp(path, "index.html") != 0;
+	http_header_add(r, "ETag", f->etag);
+	const char *inm = http_header(r, "If-None-Match");
+	if (inm && !strcmp(inm, f->etag)) {
+		http_reply_static(r, 304, f->content_type, "", 0);
+		return;
+	}
+	http_reply_static(r, 200, f->content_type, f->data, f->len);
+}
+
+void api_ui_index(struct http_request *r)
+{
+	send_file(r, "index.html");
+}
+
+void api_ui_asset(struct http_request *r)
+{
+	/* Exact names only: the set was fixed at start, so no "..", no
+	 * directory listing, nothing else on disk is reachable. */
+	send_file(r, r->path + strlen("/ui/"));
+}

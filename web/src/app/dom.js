@@ -1,0 +1,137 @@
+// DOM building without HTML strings: every value from the server becomes a
+// text node, so nothing it sends can turn into markup (no innerHTML here).
+import { t } from './i18n.js';
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+let uid = 0;
+export const nextId = (p) => `${p}-${++uid}`;
+
+// A labelled form field in Bootstrap Italia's markup.  opts: type, value,
+// required, help, options ([value, label] for a select), autocomplete,
+// pattern, maxlength, min, max, rows (textarea).
+export function field(name, label, opts = {}) {
+  const id = nextId(name);
+  const helpId = opts.help ? `${id}-help` : null;
+  const common = { id, name, required: opts.required, 'aria-describedby': helpId,
+                   autocomplete: opts.autocomplete || 'off', class: 'form-control' };
+  let input;
+  if (opts.options) {
+    input = h('select', { ...common, class: 'form-select' },
+      opts.options.map(([v, l]) => h('option', { value: v, selected: String(v) === String(opts.value ?? '') }, l)));
+  } else if (opts.rows) {
+    input = h('textarea', { ...common, rows: opts.rows, maxlength: opts.maxlength }, opts.value ?? '');
+  } else {
+    input = h('input', { ...common, type: opts.type || 'text', value: opts.value ?? '',
+                         pattern: opts.pattern, maxlength: opts.maxlength, min: opts.min,
+                         max: opts.max, inputmode: opts.inputmode, spellcheck: 'false' });
+  }
+  if (opts.type === 'checkbox') {
+    input.className = 'form-check-input';
+    input.checked = !!opts.value;
+    return h('div', { class: 'form-check mb-3' }, input, h('label', { for: id, class: 'form-check-label' }, label));
+  }
+  // Bootstrap Italia floats the label over text inputs; the "active" class
+  // keeps it up (the library's script would do it, ours does it once).
+  return h('div', { class: opts.options || opts.type === 'date' ? 'select-wrapper mb-4' : 'form-group mb-4' },
+    h('label', { for: id, class: 'active' }, label),
+    input,
+    opts.help ? h('small', { id: helpId, class: 'form-text' }, opts.help) : null);
+}
+
+// The values of a form's named controls as an object (checkboxes as bool).
+export function formValues(form) {
+  const out = {};
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    out[el.name] = el.type === 'checkbox' ? el.checked : el.value.trim();
+  }
+  return out;
+}
+
+// A message box: kind is success, danger, warning, info.  role=alert makes
+// screen readers announce it.
+export function notice(kind, text, extra) {
+  return h('div', { class: `alert alert-${kind}`, role: kind === 'danger' ? 'alert' : 'status' }, text, extra || null);
+}
+
+// A table from rows: cols = [[header, row => cell]].
+export function table(caption, cols, rows, opts = {}) {
+  if (!rows || rows.length === 0) return h('p', { class: 'text-muted' }, opts.empty || t('common.none'));
+  return h('div', { class: 'table-responsive' },
+    h('table', { class: 'table table-sm table-striped' },
+      h('caption', { class: opts.captionVisible ? '' : 'visually-hidden' }, caption),
+      h('thead', {}, h('tr', {}, cols.map(([hd]) => h('th', { scope: 'col' }, hd)))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([, f]) => h('td', {}, f(r))))))));
+}
+
+export function button(label, onclick, cls = 'btn-primary', attrs = {}) {
+  return h('button', { type: 'button', class: `btn ${cls}`, onclick, ...attrs }, label);
+}
+
+export function submit(label, cls = 'btn-primary') {
+  return h('button', { type: 'submit', class: `btn ${cls}` }, label);
+}
+
+// Description list of [label, value] pairs (empty values left out).
+export function facts(pairs) {
+  return h('dl', { class: 'row mb-0' }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => [h('dt', { class: 'col-sm-4' }, k), h('dd', { class: 'col-sm-8' }, v)]));
+}
+
+export function card(title, ...body) {
+  return h('section', { class: 'card-wrapper card-space mb-4' },
+    h('div', { class: 'card card-bg no-after' },
+      h('div', { class: 'card-body' }, title ? h('h2', { class: 'h4 card-title' }, title) : null, ...body)));
+}
+
+export function badge(text, kind = 'secondary') {
+  return h('span', { class: `badge bg-${kind}` }, text);
+}
+
+// Dates: the API speaks UTC ISO; people read Europe/Rome local time.
+const dtFmt = new Intl.DateTimeFormat('it-IT', { dateStyle: 'short', timeStyle: 'short', timeZone: 'Europe/Rome' });
+export function fmtTime(iso) {
+  if (!iso) return t('common.never');
+  const d = new Date(iso);
+  return isNaN(d) ? iso : dtFmt.format(d);
+}
+export function fmtDate(ymd) {
+  if (!ymd) return '';
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(ymd);
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : ymd;
+}
+
+// Saves text as a file (CSV downloads) without leaving the page.
+export function download(filename, text, type = 'text/csv;charset=utf-8') {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

@@ -1,0 +1,146 @@
+// The interface's entry point: who is logged in, the frame (header, menu
+// for the role), and the hash router that draws one screen at a time.
+import { h, clear, notice } from './dom.js';
+import { session, loadMe, login, api, ApiError } from './api.js';
+import { t } from './i18n.js';
+import { accountRoutes } from './screens/account.js';
+import { operatorRoutes } from './screens/operator.js';
+import { leadRoutes } from './screens/lead.js';
+import { adminRoutes } from './screens/admin.js';
+import { auditRoutes } from './screens/audit.js';
+import { statsRoutes } from './screens/stats.js';
+
+// name -> { roles, title, menu (shown in the menu of those roles), render(params) }
+const routes = { ...operatorRoutes, ...leadRoutes, ...adminRoutes, ...auditRoutes, ...statsRoutes, ...accountRoutes };
+
+const HOME = { operator: 'work', lead: 'operators', admin: 'home', auditor: 'trail' };
+
+const main = document.getElementById('main');
+
+export function go(name, params) {
+  const q = params ? new URLSearchParams(params).toString() : '';
+  const hash = `#/${name}${q ? `?${q}` : ''}`;
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+function parseHash() {
+  const m = /^#\/([a-z-]*)(?:\?(.*))?$/.exec(location.hash);
+  return m ? { name: m[1], params: new URLSearchParams(m[2] || '') } : { name: '', params: new URLSearchParams() };
+}
+
+// The screen the account may see now: a due password change or
+// second-factor enrolment comes before anything else.
+function allowed(name) {
+  const me = session.me;
+  if (!me) return 'login';
+  if (me.must_change_password) return 'password';
+  if (me.totp_enrolment_required) return 'totp';
+  const r = routes[name];
+  if (!r || !r.roles.includes(me.role)) return HOME[me.role] || 'account';
+  return name;
+}
+
+function menu() {
+  const nav = clear(document.getElementById('nav'));
+  const zone = clear(document.getElementById('user-zone'));
+  const me = session.me;
+  if (!me || me.must_change_password || me.totp_enrolment_required) return;
+  const current = parseHash().name;
+  for (const [name, r] of Object.entries(routes)) {
+    if (!r.menu || !r.roles.includes(me.role)) continue;
+    const active = name === current;
+    nav.append(h('li', { class: 'nav-item' },
+      h('a', { class: `nav-link${active ? ' active' : ''}`, href: `#/${name}`, 'aria-current': active ? 'page' : null },
+        h('span', {}, r.menu))));
+  }
+  zone.append(
+    h('span', { class: 'me-3 text-white', id: 'whoami' },
+      `${me.full_name} · ${t(`role.${me.role}`)}${me.ente ? ` · ${me.ente.name}` : ''}`),
+    h('button', { type: 'button', class: 'btn btn-primary btn-sm', id: 'logout', onclick: logout }, t('nav.logout')));
+}
+
+async function logout() {
+  try { await api.post('/api/v1/auth/logout'); } catch { /* the session may be gone already */ }
+  session.me = null;
+  session.csrf = null;
+  sessionStorage.clear();
+  go('login');
+}
+
+let drawing = 0;
+export async function render() {
+  const ticket = ++drawing;
+  const { name, params } = parseHash();
+  const target = allowed(name);
+  if (target !== name) {
+    location.replace(`#/${target}`);
+    if (location.hash === `#/${target}`) return render();
+    return;
+  }
+  const r = target === 'login' ? accountRoutes.login : routes[target];
+  menu();
+  document.title = `${r.title} — visura`;
+  const body = h('div', {});
+  clear(main).append(h('h1', { class: 'h2 mb-4', id: 'screen-title' }, r.title), body);
+  main.dataset.screen = target;
+  try {
+    const node = await r.render(params, body);
+    if (ticket !== drawing) return;
+    if (node) body.append(node);
+  } catch (e) {
+    if (ticket !== drawing) return;
+    body.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
+    if (!(e instanceof ApiError)) console.error(e);
+  }
+  main.focus({ preventScroll: true });
+}
+
+// The login dialog over the current screen when the session ended: the
+// form under it keeps what was typed; the request is repeated afterwards.
+function reloginDialog() {
+  return new Promise((resolve) => {
+    const previous = session.me && session.me.username;
+    const err = h('div', { 'aria-live': 'assertive' });
+    const user = h('input', { id: 'relogin-user', class: 'form-control', autocomplete: 'username', value: previous || '', required: true });
+    const pass = h('input', { id: 'relogin-pass', class: 'form-control', type: 'password', autocomplete: 'current-password', required: true });
+    const code = h('input', { id: 'relogin-totp', class: 'form-control', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6' });
+    const form = h('form', { class: 'modal-content', novalidate: true },
+      h('div', { class: 'modal-header' }, h('h2', { class: 'modal-title h5', id: 'relogin-title' }, t('relogin.title'))),
+      h('div', { class: 'modal-body' },
+        h('p', {}, t('relogin.text')), err,
+        h('div', { class: 'form-group mb-4' }, h('label', { for: 'relogin-user', class: 'active' }, t('login.username')), user),
+        h('div', { class: 'form-group mb-4' }, h('label', { for: 'relogin-pass', class: 'active' }, t('login.password')), pass),
+        h('div', { class: 'form-group mb-2' }, h('label', { for: 'relogin-totp', class: 'active' }, t('login.totp_optional')), code)),
+      h('div', { class: 'modal-footer' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('login.submit'))));
+    const dialog = h('div', { class: 'modal visura-modal', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'relogin-title', id: 'relogin' },
+      h('div', { class: 'modal-dialog' }, form));
+    main.setAttribute('inert', '');
+    document.body.append(dialog);
+    pass.focus();
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clear(err);
+      try {
+        await login(user.value.trim(), pass.value, code.value.trim());
+        const me = await loadMe();
+        dialog.remove();
+        main.removeAttribute('inert');
+        if (me.username !== previous) { location.hash = '#/'; location.reload(); return; }
+        menu();
+        resolve();
+      } catch (e) {
+        err.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
+      }
+    });
+  });
+}
+
+async function boot() {
+  session.relogin = reloginDialog;
+  try { await loadMe(); } catch (e) { if (!(e instanceof ApiError)) throw e; session.me = null; }
+  window.addEventListener('hashchange', render);
+  render();
+}
+
+boot();

@@ -1,0 +1,127 @@
+// Screens every role has: login (with the office's notices), the forced
+// password change, second-factor enrolment, and the own account.
+import { h, field, formValues, notice, submit, card, facts, table, fmtTime, clear } from '../dom.js';
+import { api, session, login, loadMe, ApiError } from '../api.js';
+import { t } from '../i18n.js';
+import { go } from '../main.js';
+
+// Runs an async form action, showing its error (or success) in `out`.
+export function onSubmit(form, out, action) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(out);
+    const btn = form.querySelector('[type=submit]');
+    if (btn) btn.disabled = true;
+    try {
+      const msg = await action(formValues(form));
+      if (msg) out.append(typeof msg === 'string' ? notice('success', msg) : msg);
+    } catch (e) {
+      out.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
+      if (!(e instanceof ApiError)) console.error(e);
+    } finally {
+      if (btn) btn.disabled = false;
+    }
+  });
+}
+
+async function noticesBox() {
+  try {
+    const { data } = await api.get('/api/v1/notices');
+    if (!data.notices.length) return null;
+    return h('section', { 'aria-labelledby': 'notices-title', class: 'mb-4' },
+      h('h2', { class: 'h5', id: 'notices-title' }, t('login.notices')),
+      data.notices.map((n) => notice('warning', h('span', {}, h('strong', {}, n.title), ` (${fmtTime(n.starts_at)} – ${fmtTime(n.ends_at)}): `, n.body))));
+  } catch {
+    return null;
+  }
+}
+
+async function loginScreen() {
+  const out = h('div', { 'aria-live': 'assertive' });
+  const totpField = field('totp', t('login.totp'), { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6 });
+  totpField.hidden = true;
+  const form = h('form', { novalidate: true, class: 'col-lg-6' },
+    field('username', t('login.username'), { required: true, autocomplete: 'username' }),
+    field('password', t('login.password'), { type: 'password', required: true, autocomplete: 'current-password' }),
+    totpField,
+    submit(t('login.submit')));
+  onSubmit(form, out, async (v) => {
+    try {
+      await login(v.username, v.password, v.totp);
+    } catch (e) {
+      if (e.code === 'totp_required') {
+        totpField.hidden = false;
+        totpField.querySelector('input').focus();
+      }
+      throw e;
+    }
+    await loadMe();
+    go('');
+  });
+  return h('div', {}, await noticesBox(), h('p', {}, t('login.intro')), out, form);
+}
+
+function passwordScreen() {
+  const me = session.me;
+  const out = h('div', { 'aria-live': 'assertive' });
+  const form = h('form', { novalidate: true, class: 'col-lg-6' },
+    field('current_password', t('password.current'), { type: 'password', required: true, autocomplete: 'current-password' }),
+    field('new_password', t('password.new'), { type: 'password', required: true, autocomplete: 'new-password', help: t('password.policy') }),
+    field('repeat', t('password.repeat'), { type: 'password', required: true, autocomplete: 'new-password' }),
+    submit(t('password.submit')));
+  onSubmit(form, out, async (v) => {
+    if (v.new_password !== v.repeat) throw new Error(t('password.mismatch'));
+    await api.post('/api/v1/auth/password', { current_password: v.current_password, new_password: v.new_password });
+    await loadMe();
+    go('');
+  });
+  return h('div', {},
+    me.must_change_password ? notice('info', me.temporary_password ? t('password.due_temporary') : t('password.due_aged')) : null,
+    out, form);
+}
+
+async function totpScreen(params, body) {
+  const out = h('div', { 'aria-live': 'assertive' });
+  const me = session.me;
+  if (me.totp_enabled) return h('p', {}, t('totp.already'));
+  const { data } = await api.post('/api/v1/auth/totp/setup');
+  const form = h('form', { novalidate: true, class: 'col-lg-6' },
+    field('code', t('totp.code'), { inputmode: 'numeric', required: true, maxlength: 6, autocomplete: 'one-time-code' }),
+    submit(t('totp.confirm')));
+  onSubmit(form, out, async (v) => {
+    await api.post('/api/v1/auth/totp/confirm', { code: v.code });
+    await loadMe();
+    clear(body).append(notice('success', t('totp.done')));
+  });
+  return h('div', {},
+    me.totp_enrolment_required ? notice('info', t('totp.required')) : null,
+    h('p', {}, t('totp.intro')),
+    facts([[t('totp.secret'), h('code', { id: 'totp-secret' }, data.secret)], [t('totp.uri'), h('code', { class: 'text-break' }, data.otpauth_uri)]]),
+    out, form);
+}
+
+function accountScreen() {
+  const me = session.me;
+  return h('div', {},
+    card(t('account.details'), facts([
+      [t('account.username'), me.username], [t('account.name'), me.full_name], [t('account.role'), t(`role.${me.role}`)],
+      [t('account.ente'), me.ente && me.ente.name], [t('account.email'), me.email],
+      [t('account.appointment'), me.appointment_ref],
+      [t('account.expires'), fmtTime(me.expires_at)], [t('account.password_set'), fmtTime(me.password_set_at)],
+      [t('account.totp'), me.totp_enabled ? t('common.yes') : t('common.no')],
+      [t('account.session_ends'), fmtTime(me.session_expires_at)]])),
+    card(t('account.logins'), table(t('account.logins'), [
+      [t('account.when'), (l) => fmtTime(l.at)], [t('account.outcome'), (l) => t(`outcome.${l.outcome}`)], [t('account.ip'), (l) => l.ip]],
+    me.recent_logins || [])),
+    h('p', {},
+      h('a', { href: '#/password', class: 'btn btn-outline-primary me-2' }, t('account.change_password')),
+      me.totp_enabled ? null : h('a', { href: '#/totp', class: 'btn btn-outline-primary' }, t('account.setup_totp'))));
+}
+
+const everyone = ['operator', 'lead', 'admin', 'auditor'];
+export const accountRoutes = {
+  login: { roles: [], title: t('login.title'), render: loginScreen },
+  password: { roles: everyone, title: t('password.title'), render: passwordScreen },
+  totp: { roles: everyone, title: t('totp.title'), render: totpScreen },
+  account: { roles: everyone, title: t('account.title'), menu: t('nav.account'), render: accountScreen },
+};

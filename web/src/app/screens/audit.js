@@ -1,0 +1,78 @@
+// The auditor (and the office): the access trail searched and exported
+// with its signature, the per-person report, the verification of the chain.
+import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card } from '../dom.js';
+import { api, qs } from '../api.js';
+import { t } from '../i18n.js';
+import { go } from '../main.js';
+import { onSubmit } from './account.js';
+
+const FILTERS = ['cf', 'account_id', 'ente_id', 'purpose_id', 'from', 'to'];
+
+async function trailScreen(params) {
+  const q = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
+  const form = h('form', { novalidate: true, class: 'mb-4' },
+    h('div', { class: 'row' },
+      h('div', { class: 'col-md-4' }, field('cf', t('field.codice_fiscale'), { value: q.cf, maxlength: 16 })),
+      h('div', { class: 'col-md-4' }, field('account_id', t('trail.account_id'), { value: q.account_id, inputmode: 'numeric' })),
+      h('div', { class: 'col-md-4' }, field('ente_id', t('trail.ente_id'), { value: q.ente_id, inputmode: 'numeric' })),
+      h('div', { class: 'col-md-4' }, field('purpose_id', t('trail.purpose_id'), { value: q.purpose_id, inputmode: 'numeric' })),
+      h('div', { class: 'col-md-4' }, field('from', t('trail.from'), { type: 'date', value: q.from })),
+      h('div', { class: 'col-md-4' }, field('to', t('trail.to'), { type: 'date', value: q.to }))),
+    submit(t('trail.search')));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = {};
+    for (const k of FILTERS) if (form.elements[k].value.trim()) v[k] = form.elements[k].value.trim().toUpperCase();
+    go('trail', v);
+  });
+  const query = { ...q, cf: q.cf.toUpperCase() };
+  const { data, headers } = await api.get(`/api/v1/audit/access${qs(query)}`);
+  const out = h('div', { 'aria-live': 'polite' });
+  const exportCsv = async () => {
+    const r = await api.get(`/api/v1/audit/access${qs({ ...query, format: 'csv' })}`);
+    download('registro-accessi.csv', r.data);
+    clear(out).append(notice('success', t('trail.exported', { sig: r.headers.get('X-Visura-Signature') || '' })));
+  };
+  return h('div', {}, form,
+    h('p', {}, t('trail.count', { n: data.count }), data.truncated ? ` ${t('trail.truncated')}` : '', ' ',
+      h('button', { type: 'button', class: 'btn btn-outline-primary btn-sm', onclick: exportCsv }, t('trail.export'))),
+    out,
+    h('p', { class: 'small text-break' }, t('trail.signature'), ' ', h('code', { id: 'trail-signature' }, headers.get('X-Visura-Signature') || '')),
+    table(t('trail.records'), [
+      ['#', (r) => r.id], [t('trail.when'), (r) => fmtTime(r.at)], [t('account.username'), (r) => r.username],
+      [t('trail.ente_id'), (r) => r.ente_id], [t('trail.purpose_id'), (r) => r.purpose_id], [t('trail.case'), (r) => r.case_ref],
+      [t('trail.operation'), (r) => r.operation], [t('trail.subjects'), (r) => (r.subjects || []).join(', ')],
+      [t('trail.outcome'), (r) => badge(`${r.outcome} ${r.status}`, r.outcome === 'ok' ? 'success' : 'danger')],
+      [t('trail.flags'), (r) => r.flags]], data.records, { captionVisible: true }));
+}
+
+async function subjectScreen(params) {
+  const cf = (params.get('cf') || '').toUpperCase();
+  const form = h('form', { novalidate: true, class: 'row g-2 align-items-end mb-4' },
+    h('div', { class: 'col-md-4' }, field('cf', t('field.codice_fiscale'), { value: cf, maxlength: 16, required: true })),
+    h('div', { class: 'col-md-2' }, submit(t('common.show'))));
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); go('subject', { cf: form.elements.cf.value.trim().toUpperCase() }); });
+  if (!cf) return h('div', {}, h('p', {}, t('subject.intro')), form);
+  const { data } = await api.get(`/api/v1/audit/subject/${encodeURIComponent(cf)}`);
+  return h('div', {}, h('p', {}, t('subject.intro')), form,
+    table(t('subject.accesses', { cf }), [
+      [t('trail.when'), (a) => fmtTime(a.at)], [t('conv.ente'), (a) => a.ente], [t('trail.purpose'), (a) => a.purpose],
+      [t('trail.operation'), (a) => a.operation], [t('account.username'), (a) => a.username], [t('trail.case'), (a) => a.case_ref],
+      [t('subject.embargo'), (a) => (a.embargoed_for_citizen ? badge(t('subject.embargoed'), 'warning') : '')]],
+    data.accesses, { captionVisible: true }));
+}
+
+async function chainScreen() {
+  const { data } = await api.get('/api/v1/audit/verify');
+  return h('div', {},
+    data.intact ? notice('success', t('chain.intact', { n: data.records })) : notice('danger', t('chain.broken', { id: data.first_bad_id, why: data.why })),
+    card(t('chain.details'), facts([[t('chain.records'), String(data.records)], [t('chain.checkpoints'), String(data.checkpoints)],
+      [t('chain.first_bad'), data.first_bad_id ? String(data.first_bad_id) : t('common.none')], [t('chain.why'), data.why]])),
+    h('p', { class: 'small' }, t('chain.how')));
+}
+
+export const auditRoutes = {
+  trail: { roles: ['auditor', 'admin'], title: t('trail.title'), menu: t('nav.trail'), render: trailScreen },
+  subject: { roles: ['auditor', 'admin'], title: t('subject.title'), menu: t('nav.subject'), render: subjectScreen },
+  chain: { roles: ['auditor', 'admin'], title: t('chain.title'), menu: t('nav.chain'), render: chainScreen },
+};
