@@ -224,3 +224,48 @@ void api_feeds_watch(struct app *a, struct store *s, int64_t now)
 	struct watch w = {a, s, now};
 	store_feed_each(s, watch_feed, &w, NULL);
 }
+
+struct imports_ctx {
+	json_t *arr;
+};
+
+static int add_import(void *ctx, const struct store_import_row *row)
+{
+	struct imports_ctx *c = ctx;
+	const struct store_import_counts *n = &row->counts;
+	json_array_append_new(c->arr, json_pack(
+		"{s:I,s:s,s:I,s:s,s:o,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"id", (json_int_t)row->id, "comune", row->imp.comune, "seq", (json_int_t)row->imp.seq,
+		"kind", row->imp.full ? "FULL" : "DELTA", "extract_at", api_time(row->imp.extract),
+		"sha256", row->imp.sha256, "source", row->imp.source,
+		"started_at", api_time(row->started_at), "finished_at", api_time(row->finished_at),
+		"inserted", (json_int_t)n->inserted, "updated", (json_int_t)n->updated,
+		"unchanged", (json_int_t)n->unchanged, "closed", (json_int_t)n->closed,
+		"families", (json_int_t)n->families, "persons", (json_int_t)n->persons,
+		"events", (json_int_t)n->events));
+	return 0;
+}
+
+void api_imports_list(struct http_request *r)
+{
+	const char *comune = http_query(r, "comune"), *limit_s = http_query(r, "limit");
+	char *end = NULL;
+	long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 100;
+	if ((end && *end) || limit < 1 || limit > 1000 ||
+	    (comune && (strlen(comune) != 6 || strspn(comune, "0123456789") != 6))) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'limit' must be 1-1000 and 'comune' an ISTAT code of 6 digits");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct imports_ctx c = {json_array()};
+	struct vis_error e = {0};
+	if (store_import_each(s, comune, (int)limit, add_import, &c, &e)) {
+		json_decref(c.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "imports", c.arr));
+}

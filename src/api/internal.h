@@ -137,6 +137,7 @@ HANDLER(api_ui_asset);
 HANDLER(api_readyz);
 HANDLER(api_import_push);
 HANDLER(api_feeds);
+HANDLER(api_imports_list);
 HANDLER(api_incident_report);
 HANDLER(api_incidents_list);
 HANDLER(api_incident_state);

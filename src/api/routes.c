@@ -87,6 +87,7 @@ const struct http_route api_routes[] = {
 
 	{"POST", "/api/v1/imports", api_import_push, ROUTE_API},
 	{"GET", "/api/v1/feeds", api_feeds, ADMIN},
+	{"GET", "/api/v1/imports", api_imports_list, ADMIN},
 	{"GET", "/api/v1/stats", api_stats, ADMIN | ROUTE_AUDITOR},
 	{"GET", "/api/v1/processing", api_processing_list, ADMIN | ROUTE_AUDITOR | LEAD},
 	{"POST", "/api/v1/processing", api_processing_create, ADMIN},

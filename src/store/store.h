@@ -137,6 +137,19 @@ vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *o
 typedef int (*store_feed_fn)(void *ctx, const struct store_feed *f);
 vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis_error *e);
 
+/* A finished import, for the history the office reads. */
+struct store_import_row {
+	int64_t id;
+	struct store_import imp;
+	int64_t started_at, finished_at;
+	struct store_import_counts counts;
+};
+/* Finished imports, newest first, at most `limit`; of one municipality
+ * when comune is not NULL. */
+typedef int (*store_import_fn)(void *ctx, const struct store_import_row *row);
+vis_err store_import_each(struct store *s, const char *comune, int limit, store_import_fn fn,
+			  void *ctx, struct vis_error *e);
+
 /* The counts of a municipality's last import (zeros when none). */
 vis_err store_import_last_counts(struct store *s, const char *comune,
 				 struct store_import_counts *out, struct vis_error *e);

@@ -424,6 +424,44 @@ vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "feed");
 }
 
+vis_err store_import_each(struct store *s, const char *comune, int limit, store_import_fn fn,
+			  void *ctx, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, comune, seq, kind, extract_at, sha256, source,"
+			       " started_at, finished_at, inserted, updated, unchanged, closed,"
+			       " families, persons, events FROM import WHERE finished_at IS NOT NULL"
+			       " AND (?1 IS NULL OR comune = ?1) ORDER BY id DESC LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	if (comune)
+		bind_text(st, 1, comune);
+	sqlite3_bind_int(st, 2, limit);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_import_row row = {.id = sqlite3_column_int64(st, 0)};
+		copy_col(st, 1, row.imp.comune, sizeof row.imp.comune);
+		row.imp.seq = sqlite3_column_int64(st, 2);
+		row.imp.full = !strcmp((const char *)sqlite3_column_text(st, 3), "FULL");
+		row.imp.extract = sqlite3_column_int64(st, 4);
+		copy_col(st, 5, row.imp.sha256, sizeof row.imp.sha256);
+		copy_col(st, 6, row.imp.source, sizeof row.imp.source);
+		row.started_at = sqlite3_column_int64(st, 7);
+		row.finished_at = sqlite3_column_int64(st, 8);
+		struct store_import_counts *c = &row.counts;
+		int64_t *cols[] = {&c->inserted, &c->updated, &c->unchanged, &c->closed,
+				   &c->families, &c->persons, &c->events};
+		for (int i = 0; i < 7; i++)
+			*cols[i] = sqlite3_column_int64(st, 9 + i);
+		if (fn(ctx, &row) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "import history");
+}
+
 vis_err store_import_last_counts(struct store *s, const char *comune,
 				 struct store_import_counts *out, struct vis_error *e)
 {
