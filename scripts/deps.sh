@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages visura needs to build, run and test.
 # Safe to run again: installs only what is missing.
+#   scripts/deps.sh [more Debian packages]
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev python3
       libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev)
+# Extra packages named by the caller (scripts/test.sh adds chromium).
+PKGS+=("$@")
 missing=()
+# The interface is assembled with npm (scripts/web.sh); a machine that has
+# Node.js already (with its npm) keeps it, a fresh one gets Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -3,7 +3,8 @@
 # build, once under AddressSanitizer + UndefinedBehaviorSanitizer (clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+# chromium: the browser tests (tests/browser) drive Debian's Chromium.
+scripts/deps.sh chromium
 echo "== build (gcc, RelWithDebInfo)"
 scripts/build.sh build
 echo "== tests"
