@@ -98,9 +98,11 @@ export function submit(label, cls = 'btn-primary') {
 }
 
 // Description list of [label, value] pairs (empty values left out).
-export function facts(pairs) {
+// narrow: for small cards, where labels need most of the width.
+export function facts(pairs, narrow = false) {
+  const [dt, dd] = narrow ? ['col-8', 'col-4 text-end'] : ['col-sm-4', 'col-sm-8'];
   return h('dl', { class: 'row mb-0' }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => [h('dt', { class: 'col-sm-4' }, k), h('dd', { class: 'col-sm-8' }, v)]));
+    .map(([k, v]) => [h('dt', { class: dt }, k), h('dd', { class: dd }, v)]));
 }
 
 export function card(title, ...body) {

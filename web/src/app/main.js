@@ -82,7 +82,8 @@ export async function render() {
   menu();
   document.title = `${r.title} — visura`;
   const body = h('div', {});
-  clear(main).append(h('h1', { class: 'h2 mb-4', id: 'screen-title' }, r.title), body);
+  const title = h('h1', { class: 'h2 mb-4', id: 'screen-title', tabindex: '-1' }, r.title);
+  clear(main).append(title, body);
   main.dataset.screen = target;
   try {
     const node = await r.render(params, body);
@@ -93,7 +94,8 @@ export async function render() {
     body.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
     if (!(e instanceof ApiError)) console.error(e);
   }
-  main.focus({ preventScroll: true });
+  // Screen readers start reading the new screen at its title.
+  if (document.activeElement === document.body || !main.contains(document.activeElement)) title.focus({ preventScroll: true });
 }
 
 // The login dialog over the current screen when the session ended: the

@@ -93,9 +93,9 @@ async function statsScreen(params) {
       [t('stats.death_rate'), num(ind.crude_death_rate, 2)]])),
     h('div', { class: 'row' },
       h('div', { class: 'col-md-4' }, card(t('cat.citizenship'), facts([[t('stats.italian'), cell(data.citizenship.italian, data.threshold)],
-        [t('stats.eu'), cell(data.citizenship.eu, data.threshold)], [t('stats.non_eu'), cell(data.citizenship.non_eu, data.threshold)]]))),
-      h('div', { class: 'col-md-4' }, card(t('cat.civil_status'), facts(Object.entries(data.civil_status).map(([k, v]) => [t(`cstat.${k}`, {}, null) || k, cell(v, data.threshold)])))),
-      h('div', { class: 'col-md-4' }, card(t('stats.households', { n: data.households.total }), facts(Object.entries(data.households.by_size).map(([k, v]) => [t('stats.size', { n: k }), cell(v, data.threshold)]))))));
+        [t('stats.eu'), cell(data.citizenship.eu, data.threshold)], [t('stats.non_eu'), cell(data.citizenship.non_eu, data.threshold)]], true))),
+      h('div', { class: 'col-md-4' }, card(t('cat.civil_status'), facts(Object.entries(data.civil_status).map(([k, v]) => [t(`cstat.${k}`, {}, null) || k, cell(v, data.threshold)]), true))),
+      h('div', { class: 'col-md-4' }, card(t('stats.households', { n: data.households.total }), facts(Object.entries(data.households.by_size).map(([k, v]) => [t('stats.size', { n: k }), cell(v, data.threshold)]), true)))));
 }
 
 export const statsRoutes = {
