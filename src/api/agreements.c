@@ -369,6 +369,7 @@ struct own {
 	struct store *s;
 	int today;
 	json_t *arr;
+	const struct refdata *rd;
 };
 
 static int add_own(void *ctx, const void *rec)
@@ -381,10 +382,11 @@ static int add_own(void *ctx, const void *rec)
 	struct list_ctx l = {json_array()};
 	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
 	store_rec_list(o->s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
-	json_array_append_new(o->arr, json_pack("{s:I,s:s,s:s,s:o,s:o,s:o}", "convenzione_id",
+	json_t *comuni = split_list(c->comuni);
+	json_array_append_new(o->arr, json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o}", "convenzione_id",
 		(json_int_t)c->id, "reference", c->reference, "mode", c->mode,
-		"profile", split_list(c->profile), "comuni", split_list(c->comuni),
-		"purposes", l.arr));
+		"profile", split_list(c->profile), "comuni", comuni,
+		"comuni_names", api_comune_names(o->rd, comuni), "purposes", l.arr));
 	return 0;
 }
 
@@ -393,7 +395,7 @@ void api_own_purposes(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct own o = {s, app_today(r->app), json_array()};
+	struct own o = {s, app_today(r->app), json_array(), r->app->rd};
 	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_CONVENZIONE, f, 0, add_own, &o, &e)) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "refdata/refdata.h"
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/hours.h"
@@ -213,4 +214,23 @@ json_t *api_request_view(const void *rec)
 json_t *api_ente_view(const void *rec)
 {
 	return api_ente_json(rec);
+}
+
+const char *api_comune_name(const struct refdata *rd, const char *istat)
+{
+	const struct ref_comune *c = refdata_comune_by_istat(rd, istat, 0);
+	return c ? c->name : "";
+}
+
+json_t *api_comune_names(const struct refdata *rd, const json_t *codes)
+{
+	json_t *out = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach(codes, i, v) {
+		const char *code = json_string_value(v);
+		if (code && *api_comune_name(rd, code))
+			json_object_set_new(out, code, json_string(api_comune_name(rd, code)));
+	}
+	return out;
 }

@@ -157,7 +157,8 @@ static int add_feed(void *ctx, const struct store_feed *f)
 	struct store_filter flt[] = {{"kind", "import_refused", 0}, {NULL, NULL, 0}};
 	store_rec_list(c->s, STORE_SECURITY_EVENT, flt, 1000, count_refusal, &rf, NULL);
 	json_array_append_new(c->arr, json_pack(
-		"{s:s,s:I,s:s,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:i}", "comune", f->comune,
+		"{s:s,s:s,s:I,s:s,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:i}", "comune", f->comune,
+		"name", api_comune_name(c->rd, f->comune),
 		"last_sequence", (json_int_t)f->last_seq, "last_extract", ts,
 		"lag_seconds", (json_int_t)lag, "overdue", lag > c->deadline, "last_import",
 		"persons", (json_int_t)n.persons, "inserted", (json_int_t)n.inserted,
@@ -227,6 +228,7 @@ void api_feeds_watch(struct app *a, struct store *s, int64_t now)
 
 struct imports_ctx {
 	json_t *arr;
+	const struct refdata *rd;
 };
 
 static int add_import(void *ctx, const struct store_import_row *row)
@@ -234,8 +236,9 @@ static int add_import(void *ctx, const struct store_import_row *row)
 	struct imports_ctx *c = ctx;
 	const struct store_import_counts *n = &row->counts;
 	json_array_append_new(c->arr, json_pack(
-		"{s:I,s:s,s:I,s:s,s:o,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-		"id", (json_int_t)row->id, "comune", row->imp.comune, "seq", (json_int_t)row->imp.seq,
+		"{s:I,s:s,s:s,s:I,s:s,s:o,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"id", (json_int_t)row->id, "comune", row->imp.comune,
+		"name", api_comune_name(c->rd, row->imp.comune), "seq", (json_int_t)row->imp.seq,
 		"kind", row->imp.full ? "FULL" : "DELTA", "extract_at", api_time(row->imp.extract),
 		"sha256", row->imp.sha256, "source", row->imp.source,
 		"started_at", api_time(row->started_at), "finished_at", api_time(row->finished_at),
@@ -260,7 +263,7 @@ void api_imports_list(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct imports_ctx c = {json_array()};
+	struct imports_ctx c = {json_array(), r->app->rd};
 	struct vis_error e = {0};
 	if (store_import_each(s, comune, (int)limit, add_import, &c, &e)) {
 		json_decref(c.arr);

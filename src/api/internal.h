@@ -48,6 +48,13 @@ json_t *api_account_view(const void *rec);
 json_t *api_request_view(const void *rec);
 json_t *api_ente_view(const void *rec);
 
+/* {code: name} of the municipalities in `codes` (an array of ISTAT codes;
+ * unknown codes are left out), for people who read names, not codes. */
+struct refdata;
+json_t *api_comune_names(const struct refdata *rd, const json_t *codes);
+/* The current name of the municipality with this ISTAT code, or "". */
+const char *api_comune_name(const struct refdata *rd, const char *istat);
+
 /* Does an entry of the record of processing with this number exist? */
 bool api_processing_exists(struct store *s, const char *number);
 

@@ -85,6 +85,10 @@ def test_import_history():
         eq(sorted(i["comune"] for i in full), ["036005", "036023"], "the snapshots")
         check(all(i["persons"] > 0 and len(i["sha256"]) == 64 and i["finished_at"] for i in full),
               "counts, hash, time")
+        eq({i["comune"]: i["name"] for i in full}, {"036005": "CARPI", "036023": "MODENA"},
+           "municipality names for people")
+        feeds = expect(admin.get("/api/v1/feeds"), 200)["feeds"]
+        eq({f["comune"]: f["name"] for f in feeds}, {"036005": "CARPI", "036023": "MODENA"}, "feed names")
         one = expect(admin.get("/api/v1/imports?comune=036005&limit=2"), 200)["imports"]
         eq([(i["comune"], i["seq"]) for i in one], [("036005", 3), ("036005", 2)], "filtered, limited")
         for bad in ("limit=0", "limit=1001", "limit=x", "comune=36005", "comune=03600A"):
@@ -92,6 +96,9 @@ def test_import_history():
         ente = srv.create_ente()
         lead = srv.user("lead", ente["id"])
         expect(lead.get("/api/v1/imports"), 403, "forbidden", "only the office")
+        srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+        conv = expect(lead.get("/api/v1/purposes"), 200)["convenzioni"][0]
+        eq(conv["comuni_names"], {"036023": "MODENA"}, "the purposes name their municipalities")
 
 
 if __name__ == "__main__":

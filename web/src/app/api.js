@@ -4,7 +4,8 @@
 // dialog opens over it and the request is repeated after the new login.
 import { t } from './i18n.js';
 
-export const session = { csrf: null, me: null, relogin: null };
+// flash: a message for the login screen (why the session ended).
+export const session = { csrf: null, me: null, relogin: null, flash: null };
 
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter) {
@@ -20,8 +21,10 @@ export class ApiError extends Error {
   }
 }
 
-// Codes that mean "no session any more" (as opposed to "not allowed").
+// Codes that mean "no session any more" (as opposed to "not allowed"):
+// the first can be cured by logging in again, the others end the work.
 const ENDED = new Set(['unauthenticated']);
+const CLOSED = new Set(['account_disabled', 'credentials_expired', 'temporary_password_expired']);
 
 async function call(method, path, body, retried = false) {
   const headers = { Accept: 'application/json' };
@@ -42,7 +45,14 @@ async function call(method, path, body, retried = false) {
     await session.relogin();
     return call(method, path, body, true);
   }
-  throw new ApiError(res.status, err.code, err.message, res.headers.get('Retry-After'));
+  const error = new ApiError(res.status, err.code, err.message, res.headers.get('Retry-After'));
+  if (res.status === 401 && CLOSED.has(err.code) && session.me) {
+    session.me = null;
+    session.csrf = null;
+    session.flash = error.text;
+    location.hash = '#/login';
+  }
+  throw error;
 }
 
 export const api = {

@@ -58,7 +58,9 @@ async function loginScreen() {
     await loadMe();
     go('');
   });
-  return h('div', {}, await noticesBox(), h('p', {}, t('login.intro')), out, form);
+  const flash = session.flash ? notice('warning', session.flash) : null;
+  session.flash = null;
+  return h('div', {}, flash, await noticesBox(), h('p', {}, t('login.intro')), out, form);
 }
 
 function passwordScreen() {

@@ -18,9 +18,11 @@ function lagText(seconds) {
   return hrs >= 48 ? t('feeds.days', { n: Math.floor(hrs / 24) }) : t('feeds.hours', { n: hrs });
 }
 
+const comuneLabel = (x) => (x.name ? `${x.name} (${x.comune})` : x.comune);
+
 function feedsTable(feeds) {
   return table(t('feeds.title'), [
-    [t('field.comune'), (f) => f.comune], [t('feeds.sequence'), (f) => f.last_sequence],
+    [t('field.comune'), (f) => comuneLabel(f)], [t('feeds.sequence'), (f) => f.last_sequence],
     [t('feeds.extract'), (f) => fmtTime(f.last_extract)], [t('feeds.lag'), (f) => lagText(f.lag_seconds)],
     [t('feeds.changed'), (f) => (f.last_import ? `${f.last_import.inserted} / ${f.last_import.updated} / ${f.last_import.closed}` : '')],
     [t('feeds.refused'), (f) => f.refused_pushes],
@@ -39,7 +41,7 @@ async function homeScreen() {
       h('div', { class: 'card-body' }, h('p', { class: 'h2 mb-0' }, String(n)), h('p', { class: 'mb-0' }, label))));
   return h('div', {},
     stale.length
-      ? notice('danger', t('home.stale', { list: stale.map((f) => `${f.comune} (${lagText(f.lag_seconds)})`).join(', ') }))
+      ? notice('danger', t('home.stale', { list: stale.map((f) => `${comuneLabel(f)}: ${lagText(f.lag_seconds)}`).join('; ') }))
       : notice('success', t('home.feeds_ok')),
     h('div', { class: 'row' },
       tile(alerts.data.alerts.length, t('home.open_alerts'), '#/alerts'),
@@ -221,7 +223,7 @@ async function importsScreen() {
     feedsTable(feeds.feeds),
     h('h2', { class: 'h4 mt-4' }, t('imports.history')),
     table(t('imports.history'), [
-      ['#', (i) => i.id], [t('field.comune'), (i) => i.comune], [t('feeds.sequence'), (i) => i.seq], [t('imports.kind'), (i) => i.kind],
+      ['#', (i) => i.id], [t('field.comune'), (i) => comuneLabel(i)], [t('feeds.sequence'), (i) => i.seq], [t('imports.kind'), (i) => i.kind],
       [t('feeds.extract'), (i) => fmtTime(i.extract_at)], [t('imports.source'), (i) => i.source],
       [t('imports.finished'), (i) => fmtTime(i.finished_at)],
       [t('imports.counts'), (i) => t('imports.counts_text', i)]], imports.imports, { captionVisible: true }),

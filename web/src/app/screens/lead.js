@@ -8,7 +8,8 @@ import { go } from '../main.js';
 import { onSubmit } from './account.js';
 
 export function stateBadge(state) {
-  const kind = { active: 'success', disabled: 'danger', suspended: 'warning', pending: 'warning', open: 'danger' }[state] || 'secondary';
+  const kind = { active: 'success', on_time: 'success', disabled: 'danger', suspended: 'warning', pending: 'warning',
+                 open: 'danger', overdue: 'danger' }[state] || 'secondary';
   return badge(t(`state.${state}`, {}, null) || state, kind);
 }
 

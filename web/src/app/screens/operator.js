@@ -28,7 +28,9 @@ async function workScreen() {
   const out = h('div', { 'aria-live': 'assertive' });
   const options = [];
   for (const conv of data.convenzioni) {
-    for (const p of conv.purposes) options.push({ ...p, mode: conv.mode, profile: conv.profile, comuni: conv.comuni, reference: conv.reference });
+    const names = conv.comuni_names || {};
+    const comuni = conv.comuni.map((k) => [k, names[k] ? `${names[k]} (${k})` : k]);
+    for (const p of conv.purposes) options.push({ ...p, mode: conv.mode, profile: conv.profile, comuni, reference: conv.reference });
   }
   if (!options.length) return notice('warning', t('work.none'));
   const radios = h('fieldset', { class: 'mb-4' }, h('legend', { class: 'h5' }, t('work.purpose')),
@@ -85,7 +87,7 @@ async function searchScreen(params) {
       h('div', { class: 'col-md-6' }, field('name', t('field.name'), { required: true, maxlength: 100 })),
       h('div', { class: 'col-md-4' }, field('birth_date', t('field.birth_date'), { type: 'date' })),
       h('div', { class: 'col-md-4' }, field('birth_year', t('field.birth_year'), { inputmode: 'numeric', maxlength: 4 })),
-      h('div', { class: 'col-md-4' }, field('comune', t('field.comune'), { options: [['', t('common.any')], ...(c.comuni || []).map((k) => [k, k])] }))),
+      h('div', { class: 'col-md-4' }, field('comune', t('field.comune'), { options: [['', t('common.any')], ...(c.comuni || [])] }))),
     submit(t('search.submit')));
   const show = async (query) => {
     clear(results);
@@ -275,7 +277,7 @@ async function listRequestsScreen() {
   const form = c ? h('form', { novalidate: true, class: 'col-lg-8' },
     h('p', {}, t('lists.for_purpose', { purpose: `${c.code} — ${c.description}` })),
     h('div', { class: 'row' },
-      h('div', { class: 'col-md-4' }, field('comune', t('field.comune'), { options: (c.comuni || []).map((k) => [k, k]) })),
+      h('div', { class: 'col-md-4' }, field('comune', t('field.comune'), { options: c.comuni || [] })),
       h('div', { class: 'col-md-4' }, field('age_from', t('lists.age_from'), { inputmode: 'numeric', maxlength: 3 })),
       h('div', { class: 'col-md-4' }, field('age_to', t('lists.age_to'), { inputmode: 'numeric', maxlength: 3 })),
       h('div', { class: 'col-md-4' }, field('sex', t('field.sex'), { options: [['', t('common.any')], ['M', 'M'], ['F', 'F']] })),
