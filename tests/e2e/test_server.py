@@ -73,7 +73,7 @@ def test_error_shape_and_codes():
     with Server() as srv:
         c = srv.client()
         expect(c.get("/api/v1/does-not-exist"), 404, "not_found", "unknown path")
-        expect(c.get("/"), 404, "not_found", "root")
+        expect(c.get("/no-such-page"), 404, "not_found", "unknown page")
         expect(c.request("PUT", "/api/v1/auth/login", {}), 405, "method_not_allowed", "PUT login")
         expect(c.request("DELETE", "/api/v1/accounts"), 405, "method_not_allowed", "DELETE list")
         expect(c.post("/api/v1/auth/login"), 400, "invalid_request", "missing body")

@@ -52,6 +52,21 @@ async function homeScreen() {
     feedsTable(feeds.data.feeds));
 }
 
+// The fields of a body that change over its life, edited in place.
+function enteEdit(e) {
+  const out = h('div', { 'aria-live': 'assertive' });
+  const form = h('form', { novalidate: true },
+    field('hours', t('ente.hours'), { value: e.hours, maxlength: 500 }),
+    field('networks', t('ente.networks'), { value: e.networks, maxlength: 500 }),
+    field('pec', t('ente.pec'), { value: e.pec, maxlength: 200 }),
+    submit(t('common.save'), 'btn-outline-primary btn-sm'));
+  onSubmit(form, out, async (v) => {
+    await api.patch(`/api/v1/enti/${e.id}`, v);
+    return t('common.saved');
+  });
+  return h('details', {}, h('summary', {}, t('ente.edit')), out, form);
+}
+
 async function entiScreen() {
   const { data } = await api.get('/api/v1/enti');
   const out = h('div', { 'aria-live': 'assertive' });
@@ -76,6 +91,7 @@ async function entiScreen() {
       ['#', (e) => e.id], [t('ente.name'), (e) => e.name], [t('ente.kind'), (e) => t(`kind.${e.kind}`)],
       [t('ente.hours'), (e) => e.hours], [t('ente.networks'), (e) => e.networks || t('common.any')],
       [t('account.state'), (e) => stateBadge(e.state)],
+      [t('ente.edit'), enteEdit],
       [t('common.actions'), (e) => (e.state === 'active' ? confirmAction(t('ente.suspend'), t('ente.suspend_confirm'), async (reason) => {
         await api.post(`/api/v1/enti/${e.id}/suspend`, { reason: reason || t('ente.suspend_default') });
         go('enti');
@@ -84,6 +100,24 @@ async function entiScreen() {
         go('enti');
       }, 'btn-outline-primary btn-sm'))]], data.enti, { captionVisible: true }),
     h('h2', { class: 'h4 mt-4' }, t('ente.new')), out, form);
+}
+
+function convEdit(c) {
+  const out = h('div', { 'aria-live': 'assertive' });
+  const form = h('form', { novalidate: true, class: 'row g-2 align-items-end' },
+    h('div', { class: 'col-md-3' }, field('state', t('account.state'), { options: ['active', 'suspended', 'ended'].map((x) => [x, t(`state.${x}`)]), value: c.state })),
+    h('div', { class: 'col-md-3' }, field('valid_to', t('conv.valid_to'), { type: 'date', value: c.valid_to || '' })),
+    h('div', { class: 'col-md-2' }, field('max_results', t('conv.max_results'), { value: c.max_results, inputmode: 'numeric' })),
+    h('div', { class: 'col-md-2' }, field('per_minute', t('conv.per_minute'), { value: c.per_minute, inputmode: 'numeric' })),
+    h('div', { class: 'col-md-2' }, field('per_day', t('conv.per_day'), { value: c.per_day, inputmode: 'numeric' })),
+    h('div', { class: 'col-md-12' }, submit(t('common.save'), 'btn-outline-primary btn-sm')));
+  onSubmit(form, out, async (v) => {
+    const body = { state: v.state, max_results: Number(v.max_results), per_minute: Number(v.per_minute), per_day: Number(v.per_day) };
+    if (v.valid_to) body.valid_to = v.valid_to;
+    await api.patch(`/api/v1/convenzioni/${c.id}`, body);
+    return t('common.saved');
+  });
+  return h('details', { class: 'my-3' }, h('summary', {}, t('conv.edit')), out, form);
 }
 
 function purposeForm(conv) {
@@ -139,7 +173,7 @@ async function convenzioniScreen() {
       h('h3', { class: 'h6 mt-3' }, t('conv.purposes')),
       table(t('conv.purposes'), [[t('purpose.code'), (p) => p.code], [t('purpose.description'), (p) => p.description],
         [t('purpose.legal_basis'), (p) => p.legal_basis], [t('purpose.processing_ref'), (p) => p.processing_ref]], c.purposes),
-      purposeForm(c))),
+      convEdit(c), purposeForm(c))),
     h('h2', { class: 'h4 mt-4' }, t('conv.new')), out, form);
 }
 
