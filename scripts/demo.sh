@@ -54,6 +54,7 @@ cat <<SUMMARY
 
 ================================================================
  visura demo — https://$listen   (self-signed certificate)
+ Open https://$listen/ in a browser for the web interface.
  Passwords are temporary: the first login asks for a new one.
    admin     $(echo "$admin_line" | awk '{print $3}')           ${admin_line##*: }
    lead      demo.lead       $lead_pw
