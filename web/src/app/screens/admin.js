@@ -125,14 +125,14 @@ function purposeForm(conv) {
   const form = h('form', { novalidate: true, class: 'row g-2 align-items-end' },
     h('div', { class: 'col-md-2' }, field('code', t('purpose.code'), { required: true, maxlength: 20 })),
     h('div', { class: 'col-md-4' }, field('description', t('purpose.description'), { required: true, maxlength: 300 })),
-    h('div', { class: 'col-md-3' }, field('legal_basis', t('purpose.legal_basis'), { required: true, maxlength: 300 })),
-    h('div', { class: 'col-md-1' }, field('processing_ref', t('purpose.processing_ref'), { value: '1', maxlength: 10 })),
-    h('div', { class: 'col-md-2' }, submit(t('purpose.add'), 'btn-outline-primary')));
+    h('div', { class: 'col-md-4' }, field('legal_basis', t('purpose.legal_basis'), { required: true, maxlength: 300 })),
+    h('div', { class: 'col-md-2' }, field('processing_ref', t('purpose.processing_ref'), { value: '1', maxlength: 10 })),
+    h('div', { class: 'col-12' }, submit(t('purpose.add'), 'btn-outline-primary')));
   onSubmit(form, out, async (v) => {
     await api.post(`/api/v1/convenzioni/${conv.id}/purposes`, v);
     go('convenzioni');
   });
-  return h('div', {}, out, form);
+  return h('div', { class: 'mt-3' }, h('h3', { class: 'h6' }, t('purpose.add')), out, form);
 }
 
 async function convenzioniScreen() {
