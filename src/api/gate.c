@@ -27,6 +27,32 @@ static bool state_changing(const char *method)
 	return strcmp(method, "GET") && strcmp(method, "HEAD");
 }
 
+/* A session revoked because its account was disabled or expired, or its
+ * body suspended, is answered with that reason rather than "log in again",
+ * so that the user learns it at once.  False for any other revocation
+ * (logout, password change). */
+static bool session_ended_why(struct http_request *r, struct store *s, int64_t now)
+{
+	struct store_account a;
+	bool found = false;
+	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth.session.account_id, &a, &found,
+			  NULL) || !found)
+		return false;
+	enum account_standing st = auth_standing(&r->app->cfg, &a, now);
+	if (st == STANDING_DISABLED || st == STANDING_CREDENTIALS_EXPIRED ||
+	    st == STANDING_TEMP_EXPIRED) {
+		http_reply_error(r, 401, auth_standing_code(st), auth_standing_message(st));
+		return true;
+	}
+	struct store_ente en;
+	if (a.ente_id && !store_rec_get(s, STORE_ENTE, "id", NULL, a.ente_id, &en, &found, NULL) &&
+	    found && strcmp(en.state, "active")) {
+		http_reply_error(r, 401, "ente_not_active", "the body's access is suspended or ended");
+		return true;
+	}
+	return false;
+}
+
 /* Who is calling: fills r->auth or replies 401. */
 static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 {
@@ -67,8 +93,9 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 			return false;
 		}
 		if (!found) {
-			http_reply_error(r, 401, "unauthenticated",
-					 "login required (no session, or it has expired)");
+			if (!(r->auth.session.revoked_at && session_ended_why(r, s, now)))
+				http_reply_error(r, 401, "unauthenticated",
+						 "login required (no session, or it has expired)");
 			return false;
 		}
 	}

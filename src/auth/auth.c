@@ -330,6 +330,7 @@ vis_err auth_session_find(struct store *s, const struct config *cfg, const char 
 {
 	char hash[65];
 	*found = false;
+	memset(out, 0, sizeof *out);
 	if (!token_shape(token))
 		return VIS_OK;
 	auth_token_hash(token, hash);
@@ -370,6 +371,7 @@ vis_err auth_token_find(struct store *s, const char *token, int64_t now,
 {
 	char hash[65];
 	*found = false;
+	memset(out, 0, sizeof *out);
 	if (!token_shape(token))
 		return VIS_OK;
 	auth_token_hash(token, hash);

@@ -90,7 +90,9 @@ vis_err auth_session_create(struct store *s, const struct config *cfg,
 
 /* Finds a live session for a cookie value: not revoked, not idle longer
  * than allowed, not past its absolute end.  Touches last_seen_at (at most
- * once a minute, to spare the database). */
+ * once a minute, to spare the database).  When *found is false, out is
+ * the session that was revoked (revoked_at != 0, so the caller can say
+ * why it ended) or all zeros. */
 vis_err auth_session_find(struct store *s, const struct config *cfg, const char *token,
 			  int64_t now, struct store_session *out, bool *found,
 			  struct vis_error *e);

@@ -305,5 +305,29 @@ def test_me_shows_recent_logins():
         check(me["previous_login_at"] is not None, "previous login")
 
 
+def test_ended_sessions_say_why():
+    """A session cut off by disabling the account or suspending its body is
+    answered with that reason (so the browser goes to the login page with
+    it); a session ended by logout just asks for a login."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        op = srv.user("operator", ente["id"])
+        lead = srv.user("lead", ente["id"])
+        admin = srv.admin()
+        expect(admin.post(f"/api/v1/accounts/{op.account['id']}/disable", {"reason": "left"}), 200)
+        expect(op.me(), 401, "account_disabled", "disabled: the reason")
+        expect(op.me(), 401, "account_disabled", "and again")
+        expect(admin.post(f"/api/v1/accounts/{op.account['id']}/enable"), 200)
+        expect(op.me(), 401, "unauthenticated", "re-enabled: a plain new login is needed")
+        expect(admin.post(f"/api/v1/enti/{ente['id']}/suspend", {"reason": "incident"}), 200)
+        expect(lead.me(), 401, "ente_not_active", "suspended body: the reason")
+        other = srv.user("auditor")
+        expect(other.post("/api/v1/auth/logout"), 200)
+        expect(other.me(), 401, "unauthenticated", "after logout")
+        stranger = srv.client()
+        stranger.cookies["visura_session"] = "A" * 43
+        expect(stranger.me(), 401, "unauthenticated", "an unknown cookie learns nothing")
+
+
 if __name__ == "__main__":
     run_tests(globals())
