@@ -24,7 +24,7 @@ export class ApiError extends Error {
 // Codes that mean "no session any more" (as opposed to "not allowed"):
 // the first can be cured by logging in again, the others end the work.
 const ENDED = new Set(['unauthenticated']);
-const CLOSED = new Set(['account_disabled', 'credentials_expired', 'temporary_password_expired']);
+const CLOSED = new Set(['account_disabled', 'credentials_expired', 'temporary_password_expired', 'ente_not_active']);
 
 async function call(method, path, body, retried = false) {
   const headers = { Accept: 'application/json' };

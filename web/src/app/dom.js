@@ -28,12 +28,15 @@ export function clear(el) {
   return el;
 }
 
+// A message for the user about what they typed (not a bug: not logged).
+export class FormError extends Error {}
+
 let uid = 0;
 export const nextId = (p) => `${p}-${++uid}`;
 
 // A labelled form field in Bootstrap Italia's markup.  opts: type, value,
 // required, help, options ([value, label] for a select), autocomplete,
-// pattern, maxlength, min, max, rows (textarea).
+// pattern, maxlength, min, max, rows (textarea), compact.
 export function field(name, label, opts = {}) {
   const id = nextId(name);
   const helpId = opts.help ? `${id}-help` : null;
@@ -57,8 +60,11 @@ export function field(name, label, opts = {}) {
   }
   // Bootstrap Italia floats the label over text inputs; the "active" class
   // keeps it up (the library's script would do it, ours does it once).
-  return h('div', { class: opts.options || opts.type === 'date' ? 'select-wrapper mb-4' : 'form-group mb-4' },
-    h('label', { for: id, class: 'active' }, label),
+  // compact: a plain label above the control, for forms inside table rows
+  // where a floating label would cover the row above.
+  const wrap = opts.compact ? 'mb-2' : opts.options || opts.type === 'date' ? 'select-wrapper mb-4' : 'form-group mb-4';
+  return h('div', { class: wrap },
+    h('label', { for: id, class: opts.compact ? 'form-label small mb-0' : 'active' }, label),
     input,
     opts.help ? h('small', { id: helpId, class: 'form-text' }, opts.help) : null);
 }
@@ -81,7 +87,10 @@ export function notice(kind, text, extra) {
 
 // A table from rows: cols = [[header, row => cell]].
 export function table(caption, cols, rows, opts = {}) {
-  if (!rows || rows.length === 0) return h('p', { class: 'text-muted' }, opts.empty || t('common.none'));
+  if (!rows || rows.length === 0) {
+    return h('div', {}, opts.captionVisible ? h('p', { class: 'fw-semibold mb-1' }, caption) : null,
+      h('p', { class: 'text-muted' }, opts.empty || t('common.none')));
+  }
   return h('div', { class: 'table-responsive' },
     h('table', { class: 'table table-sm table-striped' },
       h('caption', { class: opts.captionVisible ? '' : 'visually-hidden' }, caption),

@@ -2,7 +2,7 @@
 // language is another table of the same keys (check: web/check-strings.mjs).
 const it = {
   common: { none: 'Nessun elemento.', never: 'mai', yes: 'sì', no: 'no', any: 'qualsiasi', cancel: 'Annulla', actions: 'Azioni',
-    filter: 'Filtra', show: 'Mostra', save: 'Salva', saved: 'Modifiche salvate.', csv: 'Scarica CSV', access_record: 'Registrazione di accesso n. {id}' },
+    filter: 'Filtra', show: 'Mostra', save: 'Salva', saved: 'Modifiche salvate.', not_given: 'non indicato', csv: 'Scarica CSV', access_record: 'Registrazione di accesso n. {id}' },
   nav: { logout: 'Esci', account: 'Il mio account', work: 'Finalità', search: 'Ricerca', verify: 'Verifica dichiarazione',
     lists: 'Richieste di elenchi', operators: 'Operatori', requests: 'Richieste', renewal: 'Rinnovo annuale', usage: 'Utilizzo',
     alerts: 'Segnalazioni', incidents: 'Incidenti', home: 'Cruscotto', enti: 'Enti', convenzioni: 'Convenzioni', accounts: 'Account',
@@ -164,7 +164,13 @@ const it = {
     table: 'Tabella dei dati', age: 'Età', male: 'Maschi', female: 'Femmine', month: 'Mese', no_events: 'Nessun evento nel periodo.',
     suppressed: '<{n}', indicators: 'Indicatori', old_age_index: 'Indice di vecchiaia', dependency_ratio: 'Indice di dipendenza', average_age: 'Età media',
     natural_balance: 'Saldo naturale', migratory_balance: 'Saldo migratorio', birth_rate: 'Tasso di natalità (‰)', death_rate: 'Tasso di mortalità (‰)',
-    italian: 'Italiani', eu: 'UE', non_eu: 'Extra UE', households: 'Famiglie ({n})', size: '{n} componenti' },
+    italian: 'Italiani', eu: 'UE', non_eu: 'Extra UE', households: 'Famiglie ({n})', size: '{n} componenti', size_one: '1 componente' },
+  severity: { low: 'bassa', medium: 'media', high: 'alta', critical: 'critica' },
+  mailkind: { credentials: 'credenziali', reminder: 'promemoria', alert: 'segnalazione', notice: 'avviso', review: 'revisione',
+    request: 'richiesta', renewal: 'rinnovo' },
+  operation: { search: 'ricerca', consult: 'consultazione', household: 'famiglia', history: 'storico', verify: 'verifica',
+    print: 'stampa visura', events: 'notifiche eventi', events_push: 'invio eventi', list_extract: 'estrazione elenco' },
+  trailoutcome: { ok: 'eseguita', refused: 'respinta', not_found: 'nessun risultato', error: 'errore' },
   event: { NASCITA: 'Nascite', DECESSO: 'Decessi', IMMIGRAZIONE: 'Immigrazioni', EMIGRAZIONE: 'Emigrazioni', CAMBIO_INDIRIZZO: 'Cambi di indirizzo',
     MATRIMONIO: 'Matrimoni', DIVORZIO: 'Divorzi', VEDOVANZA: 'Vedovanze', UNIONE_CIVILE: 'Unioni civili', SCIOGLIMENTO_UNIONE: 'Scioglimenti di unioni',
     CITTADINANZA: 'Cittadinanze' },

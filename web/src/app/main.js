@@ -17,7 +17,12 @@ const HOME = { operator: 'work', lead: 'operators', admin: 'home', auditor: 'tra
 
 const main = document.getElementById('main');
 
-export function go(name, params) {
+// A confirmation to show on the next screen drawn (after a change that
+// redraws the screen it was made on).
+let pendingFlash = null;
+
+export function go(name, params, flash) {
+  pendingFlash = flash || null;
   const q = params ? new URLSearchParams(params).toString() : '';
   const hash = `#/${name}${q ? `?${q}` : ''}`;
   if (location.hash === hash) render();
@@ -84,7 +89,10 @@ export async function render() {
   const body = h('div', {});
   const title = h('h1', { class: 'h2 mb-4', id: 'screen-title', tabindex: '-1' }, r.title);
   clear(main).append(title, body);
+  if (pendingFlash) body.append(notice('success', pendingFlash));
+  pendingFlash = null;
   main.dataset.screen = target;
+  main.setAttribute('aria-busy', 'true');
   try {
     const node = await r.render(params, body);
     if (ticket !== drawing) return;
@@ -94,6 +102,7 @@ export async function render() {
     body.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
     if (!(e instanceof ApiError)) console.error(e);
   }
+  main.setAttribute('aria-busy', 'false');
   // Screen readers start reading the new screen at its title.
   if (document.activeElement === document.body || !main.contains(document.activeElement)) title.focus({ preventScroll: true });
 }
@@ -117,8 +126,20 @@ function reloginDialog() {
       h('div', { class: 'modal-footer' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('login.submit'))));
     const dialog = h('div', { class: 'modal visura-modal', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'relogin-title', id: 'relogin' },
       h('div', { class: 'modal-dialog' }, form));
-    main.setAttribute('inert', '');
+    // Everything but the dialog is out of reach (keyboard and screen
+    // readers) until the new login.
+    const behind = [...document.body.children];
+    behind.forEach((el) => el.setAttribute('inert', ''));
     document.body.append(dialog);
+    // Tab and Shift+Tab cycle inside the dialog.
+    dialog.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Tab') return;
+      const stops = [...dialog.querySelectorAll('input, button')].filter((el) => !el.disabled);
+      const first = stops[0];
+      const last = stops[stops.length - 1];
+      if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+      else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+    });
     pass.focus();
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -127,7 +148,7 @@ function reloginDialog() {
         await login(user.value.trim(), pass.value, code.value.trim());
         const me = await loadMe();
         dialog.remove();
-        main.removeAttribute('inert');
+        behind.forEach((el) => el.removeAttribute('inert'));
         if (me.username !== previous) { location.hash = '#/'; location.reload(); return; }
         menu();
         resolve();
@@ -138,7 +159,19 @@ function reloginDialog() {
   });
 }
 
+// The skip link moves the focus to the screen's title; following its
+// "#main" would be taken for a route.
+function skipLink() {
+  const link = document.querySelector('.skip-link');
+  if (link) link.addEventListener('click', (ev) => {
+    ev.preventDefault();
+    const title = document.getElementById('screen-title');
+    if (title) title.focus();
+  });
+}
+
 async function boot() {
+  skipLink();
   session.relogin = reloginDialog;
   try { await loadMe(); } catch (e) { if (!(e instanceof ApiError)) throw e; session.me = null; }
   window.addEventListener('hashchange', render);

@@ -1,6 +1,6 @@
 // Screens every role has: login (with the office's notices), the forced
 // password change, second-factor enrolment, and the own account.
-import { h, field, formValues, notice, submit, card, facts, table, fmtTime, clear } from '../dom.js';
+import { h, FormError, field, formValues, notice, submit, card, facts, table, fmtTime, clear } from '../dom.js';
 import { api, session, login, loadMe, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -16,8 +16,8 @@ export function onSubmit(form, out, action) {
       const msg = await action(formValues(form));
       if (msg) out.append(typeof msg === 'string' ? notice('success', msg) : msg);
     } catch (e) {
-      out.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
-      if (!(e instanceof ApiError)) console.error(e);
+      out.append(notice('danger', e instanceof ApiError ? e.text : e.message));
+      if (!(e instanceof ApiError) && !(e instanceof FormError)) console.error(e);
     } finally {
       if (btn) btn.disabled = false;
     }
@@ -72,7 +72,7 @@ function passwordScreen() {
     field('repeat', t('password.repeat'), { type: 'password', required: true, autocomplete: 'new-password' }),
     submit(t('password.submit')));
   onSubmit(form, out, async (v) => {
-    if (v.new_password !== v.repeat) throw new Error(t('password.mismatch'));
+    if (v.new_password !== v.repeat) throw new FormError(t('password.mismatch'));
     await api.post('/api/v1/auth/password', { current_password: v.current_password, new_password: v.new_password });
     await loadMe();
     go('');

@@ -2,7 +2,7 @@
 // feeds, alerts, requests, incidents), bodies, agreements, accounts,
 // requests, imports, alerts, incidents, notices, mail outbox, yearly review,
 // record of processing.
-import { h, field, notice, submit, table, fmtTime, fmtDate, clear, button, card, facts } from '../dom.js';
+import { h, FormError, field, notice, submit, table, fmtTime, fmtDate, clear, button, card, facts } from '../dom.js';
 import { api, qs, session } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -48,7 +48,7 @@ async function homeScreen() {
       tile(requests.data.requests.length, t('home.pending_requests'), '#/admin-requests'),
       tile(openIncidents.length, t('home.open_incidents'), '#/admin-incidents'),
       tile(pendingLists.length, t('home.pending_lists'), '#/admin-requests')),
-    h('h2', { class: 'h4 mt-4' }, t('feeds.title')), h('p', { class: 'small' }, t('feeds.deadline', { n: feeds.data.deadline_hours })),
+    h('p', { class: 'small mt-4' }, t('feeds.deadline', { n: feeds.data.deadline_hours })),
     feedsTable(feeds.data.feeds));
 }
 
@@ -56,13 +56,13 @@ async function homeScreen() {
 function enteEdit(e) {
   const out = h('div', { 'aria-live': 'assertive' });
   const form = h('form', { novalidate: true },
-    field('hours', t('ente.hours'), { value: e.hours, maxlength: 500 }),
-    field('networks', t('ente.networks'), { value: e.networks, maxlength: 500 }),
-    field('pec', t('ente.pec'), { value: e.pec, maxlength: 200 }),
+    field('hours', t('ente.hours'), { value: e.hours, maxlength: 500, compact: true }),
+    field('networks', t('ente.networks'), { value: e.networks, maxlength: 500, compact: true }),
+    field('pec', t('ente.pec'), { value: e.pec, maxlength: 200, compact: true }),
     submit(t('common.save'), 'btn-outline-primary btn-sm'));
   onSubmit(form, out, async (v) => {
     await api.patch(`/api/v1/enti/${e.id}`, v);
-    return t('common.saved');
+    go('enti', null, t('common.saved'));
   });
   return h('details', {}, h('summary', {}, t('ente.edit')), out, form);
 }
@@ -115,7 +115,7 @@ function convEdit(c) {
     const body = { state: v.state, max_results: Number(v.max_results), per_minute: Number(v.per_minute), per_day: Number(v.per_day) };
     if (v.valid_to) body.valid_to = v.valid_to;
     await api.patch(`/api/v1/convenzioni/${c.id}`, body);
-    return t('common.saved');
+    go('convenzioni', null, t('common.saved'));
   });
   return h('details', { class: 'my-3' }, h('summary', {}, t('conv.edit')), out, form);
 }
@@ -272,7 +272,7 @@ async function alertsScreen(params) {
     if (a.state !== 'open') return a.note || '';
     const out = h('div', {});
     const form = h('form', { novalidate: true, class: 'd-flex flex-wrap gap-1 align-items-end' },
-      field('note', t('alerts.note'), { maxlength: 500, required: true }),
+      field('note', t('alerts.note'), { maxlength: 500, required: true, compact: true }),
       a.rule === 'persons_hard' || /suspend/.test(a.detail) ? field('reactivate', t('alerts.reactivate'), { type: 'checkbox' }) : null,
       submit(t('alerts.review'), 'btn-outline-primary btn-sm'));
     onSubmit(form, out, async (v) => {
@@ -292,8 +292,8 @@ async function incidentsScreen() {
     const ente = enti.enti.find((e) => e.id === i.ente_id);
     const out = h('div', {});
     const form = h('form', { novalidate: true, class: 'd-flex flex-wrap gap-1 align-items-end mb-2' },
-      field('state', t('account.state'), { options: ['open', 'handled', 'closed'].map((s) => [s, t(`state.${s}`)]), value: i.state }),
-      field('note', t('requests.note'), { maxlength: 500 }),
+      field('state', t('account.state'), { options: ['open', 'handled', 'closed'].map((s) => [s, t(`state.${s}`)]), value: i.state, compact: true }),
+      field('note', t('requests.note'), { maxlength: 500, compact: true }),
       submit(t('incident.update'), 'btn-outline-primary btn-sm'));
     onSubmit(form, out, async (v) => {
       await api.post(`/api/v1/incidents/${i.id}/state`, v);
@@ -320,7 +320,7 @@ async function noticesScreen() {
     submit(t('notices.create')));
   const utc = (local) => new Date(local).toISOString().replace(/\.\d{3}Z$/, 'Z');
   onSubmit(form, out, async (v) => {
-    if (!v.starts_at || !v.ends_at) throw new Error(t('notices.need_dates'));
+    if (!v.starts_at || !v.ends_at) throw new FormError(t('notices.need_dates'));
     await api.post('/api/v1/notices', { title: v.title, body: v.body, starts_at: utc(v.starts_at), ends_at: utc(v.ends_at) });
     go('notices');
   });
@@ -335,7 +335,7 @@ async function outboxScreen() {
   return h('div', {}, h('p', {}, t('outbox.intro')),
     table(t('nav.outbox'), [
       [t('outbox.created'), (m) => fmtTime(m.created_at)], [t('outbox.recipient'), (m) => m.recipient],
-      [t('outbox.kind'), (m) => m.kind], [t('outbox.subject'), (m) => m.subject],
+      [t('outbox.kind'), (m) => t(`mailkind.${m.kind}`, {}, null) || m.kind], [t('outbox.subject'), (m) => m.subject],
       [t('account.state'), (m) => stateBadge(m.state)], [t('outbox.attempts'), (m) => m.attempts],
       [t('outbox.body'), (m) => h('details', {}, h('summary', {}, t('outbox.show')), h('pre', { class: 'small mb-0' }, m.body))]],
     data.messages, { captionVisible: true }));

@@ -41,8 +41,8 @@ async function trailScreen(params) {
     table(t('trail.records'), [
       ['#', (r) => r.id], [t('trail.when'), (r) => fmtTime(r.at)], [t('account.username'), (r) => r.username],
       [t('trail.ente_id'), (r) => r.ente_id], [t('trail.purpose_id'), (r) => r.purpose_id], [t('trail.case'), (r) => r.case_ref],
-      [t('trail.operation'), (r) => r.operation], [t('trail.subjects'), (r) => (r.subjects || []).join(', ')],
-      [t('trail.outcome'), (r) => badge(`${r.outcome} ${r.status}`, r.outcome === 'ok' ? 'success' : 'danger')],
+      [t('trail.operation'), (r) => t(`operation.${r.operation}`, {}, null) || r.operation], [t('trail.subjects'), (r) => (r.subjects || []).join(', ')],
+      [t('trail.outcome'), (r) => badge(`${t(`trailoutcome.${r.outcome}`, {}, null) || r.outcome} (${r.status})`, r.outcome === 'ok' ? 'success' : 'danger')],
       [t('trail.flags'), (r) => r.flags]], data.records, { captionVisible: true }));
 }
 
@@ -57,7 +57,7 @@ async function subjectScreen(params) {
   return h('div', {}, h('p', {}, t('subject.intro')), form,
     table(t('subject.accesses', { cf }), [
       [t('trail.when'), (a) => fmtTime(a.at)], [t('conv.ente'), (a) => a.ente], [t('trail.purpose'), (a) => a.purpose],
-      [t('trail.operation'), (a) => a.operation], [t('account.username'), (a) => a.username], [t('trail.case'), (a) => a.case_ref],
+      [t('trail.operation'), (a) => t(`operation.${a.operation}`, {}, null) || a.operation], [t('account.username'), (a) => a.username], [t('trail.case'), (a) => a.case_ref],
       [t('subject.embargo'), (a) => (a.embargoed_for_citizen ? badge(t('subject.embargoed'), 'warning') : '')]],
     data.accesses, { captionVisible: true }));
 }

@@ -1,7 +1,7 @@
 // The body's lead (Responsabile del trattamento): the body's operators and
 // their expiry, new-operator requests, disabling, the yearly renewal, the
 // body's usage and alerts, security incidents.
-import { h, field, notice, submit, table, fmtTime, clear, button, badge } from '../dom.js';
+import { h, FormError, field, notice, submit, table, fmtTime, clear, button, badge } from '../dom.js';
 import { api, session, qs, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -89,7 +89,7 @@ async function renewalScreen() {
       field('purposes_confirmed', t('renewal.confirm_purposes'), { type: 'checkbox' })),
     submit(t('renewal.submit')));
   onSubmit(form, out, async (v) => {
-    if (!v.purposes_confirmed) throw new Error(t('renewal.must_confirm'));
+    if (!v.purposes_confirmed) throw new FormError(t('renewal.must_confirm'));
     const keep = accounts.filter((a) => v[`keep_${a.id}`]).map((a) => a.id);
     const { data } = await api.post('/api/v1/ente/renewal', { keep, purposes_confirmed: true });
     return t('renewal.done', { renewed: data.renewed, disabled: data.disabled });
@@ -115,7 +115,7 @@ export async function usageView(enteId, params) {
 export function alertsTable(rows, actions) {
   return table(t('nav.alerts'), [
     [t('alerts.when'), (a) => fmtTime(a.at)], [t('alerts.rule'), (a) => t(`rule.${a.rule}`, {}, null) || a.rule],
-    [t('account.username'), (a) => a.username], [t('alerts.severity'), (a) => a.severity], [t('alerts.detail'), (a) => a.detail],
+    [t('account.username'), (a) => a.username], [t('alerts.severity'), (a) => t(`severity.${a.severity}`, {}, null) || a.severity], [t('alerts.detail'), (a) => a.detail],
     [t('account.state'), (a) => stateBadge(a.state)], ...(actions ? [[t('common.actions'), actions]] : [])], rows);
 }
 
@@ -130,7 +130,7 @@ async function alertsScreen() {
 
 export function incidentsTable(rows, actions) {
   return table(t('nav.incidents'), [
-    ['#', (i) => i.id], [t('incident.occurred_at'), (i) => i.occurred_at], [t('incident.what'), (i) => i.what],
+    ['#', (i) => i.id], [t('incident.occurred_at'), (i) => fmtTime(i.occurred_at)], [t('incident.what'), (i) => i.what],
     [t('incident.accounts'), (i) => i.accounts], [t('account.state'), (i) => stateBadge(i.state)],
     [t('incident.history'), (i) => h('ul', { class: 'mb-0 small' }, (i.history || []).map((s) => h('li', {}, `${fmtTime(s.at)}: ${t(`state.${s.state}`, {}, null) || s.state}${s.note ? ` — ${s.note}` : ''}`)))],
     ...(actions ? [[t('common.actions'), actions]] : [])], rows);
@@ -145,7 +145,7 @@ async function incidentsScreen() {
     field('accounts', t('incident.accounts'), { maxlength: 500, help: t('incident.accounts_help') }),
     submit(t('incident.submit'), 'btn-danger'));
   onSubmit(form, out, async (v) => {
-    if (!v.what || !v.occurred_at) throw new Error(t('incident.required'));
+    if (!v.what || !v.occurred_at) throw new FormError(t('incident.required'));
     // datetime-local is the reporter's local time: sent as UTC.
     const at = new Date(v.occurred_at).toISOString().replace(/\.\d{3}Z$/, 'Z');
     await api.post('/api/v1/incidents', { what: v.what, occurred_at: at, accounts: v.accounts });

@@ -2,7 +2,7 @@
 // read the person's card within the profile, household, history, "as of" a
 // date, verify a self-declaration, print the visura.  Every request names
 // the purpose; the server records each one.
-import { h, field, notice, submit, card, facts, table, fmtDate, clear, badge, button } from '../dom.js';
+import { h, FormError, field, notice, submit, card, facts, table, fmtDate, clear, badge, button } from '../dom.js';
 import { api, qs, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -44,7 +44,7 @@ async function workScreen() {
     submit(t('work.start')));
   onSubmit(form, out, async (v) => {
     const p = options.find((o) => String(o.id) === v.purpose);
-    if (!p) throw new Error(t('work.choose'));
+    if (!p) throw new FormError(t('work.choose'));
     setContext({ id: p.id, code: p.code, description: p.description, mode: p.mode, profile: p.profile, comuni: p.comuni, case_ref: v.case_ref });
     go(p.mode === 'verify_only' ? 'verify' : 'search');
   });
@@ -104,7 +104,7 @@ async function searchScreen(params) {
   const out = h('div', { 'aria-live': 'assertive' });
   onSubmit(byCf, out, (v) => show({ cf: v.cf.toUpperCase() }));
   onSubmit(byName, out, (v) => {
-    if (!v.birth_date && !v.birth_year && !v.comune) throw new Error(t('search.need_more'));
+    if (!v.birth_date && !v.birth_year && !v.comune) throw new FormError(t('search.need_more'));
     return show({ surname: v.surname, name: v.name, birth_date: v.birth_date, birth_year: v.birth_year, comune: v.comune });
   });
   if (params.get('cf')) show({ cf: params.get('cf') }).catch((e) => out.append(notice('danger', e.text || String(e))));
@@ -139,7 +139,7 @@ function personCard(p) {
   if (f) sections.push(card(t('cat.family'), facts([
     [t('field.household'), f.household_id], [t('field.relationship'), f.relationship !== undefined ? RELATIONSHIP(f.relationship) : '']])));
   if (p.parentage) sections.push(card(t('cat.parentage'), facts([
-    [t('field.father'), p.parentage.father], [t('field.mother'), p.parentage.mother]])));
+    [t('field.father'), p.parentage.father || t('common.not_given')], [t('field.mother'), p.parentage.mother || t('common.not_given')]])));
   if (p.citizenship) sections.push(card(t('cat.citizenship'), facts(p.citizenship.map((s, i) => [`${t('field.citizenship')} ${i + 1}`, `${s.name} (${s.code})`]))));
   if (p.civil_status) sections.push(card(t('cat.civil_status'), facts([
     [t('field.civil_status'), p.civil_status.label], [t('field.date'), fmtDate(p.civil_status.date)]])));
@@ -256,7 +256,7 @@ async function verifyScreen(params) {
       if (v.res_civic) declared.residence.civic = v.res_civic;
     }
     if (v.household) declared.household = v.household.split(/[\s,;]+/).filter(Boolean).map((s) => s.toUpperCase());
-    if (!Object.keys(declared).length) throw new Error(t('verify.nothing'));
+    if (!Object.keys(declared).length) throw new FormError(t('verify.nothing'));
     const body = { purpose: c.id, codice_fiscale: v.codice_fiscale.toUpperCase(), declared };
     if (c.case_ref) body.case_ref = c.case_ref;
     if (v.as_of) body.as_of = v.as_of;

@@ -1,7 +1,7 @@
 // Statistics (aggregates only): the population pyramid and the monthly
 // event series as charts (Chart.js), each with its table for screen
 // readers and a CSV download of the full set.
-import { h, field, submit, table, download, facts, card } from '../dom.js';
+import { h, field, submit, table, download, facts, card, fmtDate } from '../dom.js';
 import { api, qs } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -56,7 +56,7 @@ function series(data) {
     },
     options: { scales: { y: { beginAtZero: true } } },
   });
-  return card(t('stats.series', { from: data.events.from, to: data.events.to }), months.length ? box : h('p', {}, t('stats.no_events')),
+  return card(t('stats.series', { from: fmtDate(data.events.from), to: fmtDate(data.events.to) }), months.length ? box : h('p', {}, t('stats.no_events')),
     h('details', { class: 'mt-2' }, h('summary', {}, t('stats.table')),
       table(t('stats.series_table'), [[t('stats.month'), (m) => m], ...types.map((ty) => [t(`event.${ty}`, {}, null) || ty, (m) => cell(data.events.by_month[m][ty] ?? 0, data.threshold)])], months)));
 }
@@ -81,7 +81,7 @@ async function statsScreen(params) {
   const ind = data.indicators;
   const num = (v, d = 1) => (v === null || v === undefined ? t('stats.suppressed', { n: data.threshold }) : Number(v).toLocaleString('it-IT', { maximumFractionDigits: d }));
   return h('div', {}, form,
-    h('p', {}, t('stats.as_of', { date: data.as_of, total: data.population.total }), ' ',
+    h('p', {}, t('stats.as_of', { date: fmtDate(data.as_of), total: data.population.total }), ' ',
       h('button', { type: 'button', class: 'btn btn-outline-primary btn-sm', onclick: csv, id: 'stats-csv' }, t('common.csv'))),
     h('div', { class: 'row' },
       h('div', { class: 'col-lg-6' }, pyramid(data)),
@@ -95,7 +95,7 @@ async function statsScreen(params) {
       h('div', { class: 'col-md-4' }, card(t('cat.citizenship'), facts([[t('stats.italian'), cell(data.citizenship.italian, data.threshold)],
         [t('stats.eu'), cell(data.citizenship.eu, data.threshold)], [t('stats.non_eu'), cell(data.citizenship.non_eu, data.threshold)]], true))),
       h('div', { class: 'col-md-4' }, card(t('cat.civil_status'), facts(Object.entries(data.civil_status).map(([k, v]) => [t(`cstat.${k}`, {}, null) || k, cell(v, data.threshold)]), true))),
-      h('div', { class: 'col-md-4' }, card(t('stats.households', { n: data.households.total }), facts(Object.entries(data.households.by_size).map(([k, v]) => [t('stats.size', { n: k }), cell(v, data.threshold)]), true)))));
+      h('div', { class: 'col-md-4' }, card(t('stats.households', { n: data.households.total }), facts(Object.entries(data.households.by_size).map(([k, v]) => [t(k === '1' ? 'stats.size_one' : 'stats.size', { n: k }), cell(v, data.threshold)]), true)))));
 }
 
 export const statsRoutes = {

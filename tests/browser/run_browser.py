@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Browser tests of the visura UI: `python3 tests/browser/run_browser.py PATH/TO/visura`.
+
+Starts a real `visura serve` (tests/e2e/harness.py) with a small population
+and the UI of web/dist (`--ui-dir`), prepares bodies, agreements, accounts,
+a service notice and one consultation through the API, writes them with the
+persons to look for (their household and versions as generated) to a JSON
+fixture and runs
+`node tests/browser/suite.mjs FIXTURE` (headless Debian Chromium through
+playwright-core).  Exit status: node's (1 when the setup fails).
+
+Options: --ui-dir DIR (default web/dist).  Environment:
+VISURA_BROWSER_ARTIFACTS (default build/browser-artifacts): screenshots
+(screens/: every screen visited; *.png: failed steps) and downloads, renewed
+at each run; VISURA_BROWSER_FLOWS=flowLead,flowAdmin runs only those flows;
+VISURA_E2E_KEEP=1 keeps the server's directory (database, log).
+
+Needs /usr/bin/chromium, web/node_modules (npm ci in web/) and a built UI:
+a missing piece is a failure, never a skip.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+import harness  # noqa: E402
+from harness import Server, expect, new_cf, new_password  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FULL_PROFILE = ["identity", "residence", "family", "parentage", "citizenship",
+                "civil_status", "vital_status", "history"]
+VERIFY_PROFILE = ["identity", "residence", "family", "parentage", "citizenship",
+                  "civil_status", "vital_status"]
+
+
+def prerequisites(visura, ui_dir):
+    """What is missing to run the browser tests, as messages."""
+    missing = [] if os.access(visura, os.X_OK) else [f"{visura} (build visura)"]
+    if not shutil.which("node"):
+        missing.append("node (Node.js 20)")
+    if not os.access(CHROMIUM, os.X_OK):
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    for pkg in ("playwright-core", "axe-core"):
+        if not os.path.isfile(os.path.join(REPO, "web", "node_modules", pkg, "package.json")):
+            missing.append(f"web/node_modules/{pkg} (cd web && npm ci)")
+    if not os.path.isfile(os.path.join(ui_dir, "index.html")):
+        missing.append(f"{ui_dir}/index.html (the UI is not built)")
+    return missing
+
+
+def pick_persons(pop, n=3):
+    """n persons of the snapshot still registered (alive and resident) in the
+    latest version, whose surname + name + birth date is unique (a name
+    search finds exactly them), from the municipalities in turn."""
+    latest = pop.current_persons()
+    key = lambda p: (p["surname"], p["name"], p["birth_date"])
+    seen = {}
+    for p in latest:
+        seen[key(p)] = seen.get(key(p), 0) + 1
+    by_comune = {}
+    for s in pop.snapshot:
+        p = pop.person(s["cf"])
+        if (not p["canc_reason"] and p["cf"] == s["cf"] and seen[key(p)] == 1
+                and p["family_id"]):
+            by_comune.setdefault(p["comune"], []).append(p)
+    comuni = sorted(by_comune)
+    out = []
+    for i in range(n):
+        lst = by_comune[comuni[i % len(comuni)]]
+        out.append(lst[i // len(comuni)])
+    return [dict({k: p[k] for k in ("cf", "surname", "name", "sex", "birth_date", "birth_place",
+                                    "comune", "family_id")},
+                 # the household's registered members and the person's versions,
+                 # as the register holds them (the screens must show the same)
+                 household=pop.members(p["comune"], p["family_id"]),
+                 versions=len(pop.persons[pop.by_cf[p["cf"]]]))
+            for p in out]
+
+
+def account(client):
+    """Fixture entry of a logged-in harness Client (password already personal)."""
+    a = client.account
+    return {"id": a["id"], "username": a["username"], "password": client.password,
+            "role": a["role"], "ente_id": a.get("ente_id"), "full_name": a.get("full_name"),
+            "email": a.get("email"), "expires_at": a.get("expires_at")}
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def prepare(srv):
+    """Creates the fixtures through the API; returns the fixture dict."""
+    srv.admin()   # the first admin gets a personal password (srv.admin_password)
+    ente = srv.create_ente(name="Polizia Locale di Prova", hours="always", kind="police")
+    conv = srv.create_agreement(ente["id"], FULL_PROFILE)
+    ente_v = srv.create_ente(name="Istituto di Verifica", hours="always", kind="pension")
+    conv_v = srv.create_agreement(ente_v["id"], VERIFY_PROFILE, mode="verify_only",
+                                  purpose_code="V1")
+    users = {
+        "lead": srv.user("lead", ente["id"], password=new_password()),
+        "operator": srv.user("operator", ente["id"], password=new_password()),
+        # auditors belong to no body (docs/api.md: ente_id for lead/operator/api)
+        "auditor": srv.user("auditor", None, password=new_password()),
+        "verify_operator": srv.user("operator", ente_v["id"], password=new_password()),
+    }
+    fresh, temp = srv.create_account("operator", ente["id"])
+    # the lead flow disables this one (no other flow uses it)
+    users["operator_to_disable"] = srv.user("operator", ente["id"], password=new_password())
+    # a second body whose lead reports an incident that the admin flow
+    # handles by suspending the body (the first body stays usable)
+    ente_i = srv.create_ente(name="Azienda Sanitaria di Prova", hours="always", kind="health")
+    users["lead_incident"] = srv.user("lead", ente_i["id"], password=new_password())
+    # the scheduled-interruption notice the login page must show
+    now = srv.now()
+    notice = {"title": "Manutenzione programmata del servizio",
+              "body": "Il servizio sarà sospeso per aggiornamento dei sistemi.",
+              "starts_at": iso(now - 3600), "ends_at": iso(now + 6 * 3600)}
+    expect(srv.admin().post("/api/v1/notices", notice), 201, what="create notice")
+    pop = srv.population
+    current = [p for p in pop.current_persons() if not p["canc_reason"]]
+    persons = pick_persons(pop)
+    # one consultation already in the access trail (the auditor flow has
+    # something to show even when run alone)
+    expect(users["operator"].get(f"/api/v1/persons?purpose={conv['purpose_id']}"
+                                 f"&case_ref=FIXTURE-1&cf={persons[0]['cf']}"),
+           200, what="fixture consultation")
+    return {
+        "baseURL": f"https://127.0.0.1:{srv.port}",
+        "admin": {"id": srv.admin_id, "username": srv.admin_user, "password": srv.admin_password,
+                  "role": "admin", "ente_id": None},
+        **{k: account(c) for k, c in users.items()},
+        # never logged in: the first login must force a password change
+        "fresh_operator": {"id": fresh["id"], "username": fresh["username"],
+                           "temp_password": temp, "role": "operator",
+                           "ente_id": ente["id"], "new_password": new_password()},
+        "ente": ente,
+        "agreement": conv,
+        "purpose_id": conv["purpose_id"],
+        "ente_verify": ente_v,
+        "agreement_verify": conv_v,
+        "purpose_id_verify": conv_v["purpose_id"],
+        "ente_incident": ente_i,
+        "notice": notice,
+        # what the lead asks for in the form (a new, valid codice fiscale)
+        "operator_request": {"full_name": "Giulia Richiesta", "codice_fiscale": new_cf(),
+                             "email": "giulia.richiesta@example.org",
+                             "username": srv.unique("richiesta."),
+                             "appointment_ref": "Decreto di nomina n. 12/2026"},
+        "comuni": ["036023", "036005"],
+        "persons": persons,
+        "population_total": len(current),
+        "imports": [os.path.basename(f) for f in pop.files()],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("visura", help="path of the visura binary")
+    ap.add_argument("--ui-dir", default=os.path.join(REPO, "web", "dist"))
+    args = ap.parse_args()
+    ui_dir = os.path.abspath(args.ui_dir)
+    missing = prerequisites(os.path.abspath(args.visura), ui_dir)
+    if missing:
+        print("FAIL browser tests cannot run, missing:\n  " + "\n  ".join(missing))
+        return 1
+    harness.VISURA = os.path.abspath(args.visura)
+    os.environ.setdefault("VISURA_DATA_DIR", os.path.join(REPO, "data"))
+    artifacts = os.environ.setdefault("VISURA_BROWSER_ARTIFACTS",
+                                      os.path.join(REPO, "build", "browser-artifacts"))
+    os.makedirs(artifacts, exist_ok=True)
+    # this run's screenshots and downloads only
+    for sub in ("screens", "downloads"):
+        shutil.rmtree(os.path.join(artifacts, sub), ignore_errors=True)
+    for name in os.listdir(artifacts):
+        if name.endswith(".png"):
+            os.remove(os.path.join(artifacts, name))
+
+    pop = dict(persons=2000, comuni="036023,036005", seed=7, days=3)
+    with Server(population=pop, ui_dir=ui_dir) as srv, \
+            tempfile.TemporaryDirectory(prefix="visura-browser-") as tmp:
+        fixture = prepare(srv)
+        path = os.path.join(tmp, "fixture.json")
+        with open(path, "w") as f:
+            json.dump(fixture, f, indent=1)
+        sys.stdout.flush()
+        # node writes straight to our stdout/stderr: its output streams.
+        rc = subprocess.run(["node", os.path.join(HERE, "suite.mjs"), path]).returncode
+    # leaving the with block stopped the server and checked its log
+    print(f"browser artifacts: {artifacts}")
+    return rc
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except harness.TestFailure as e:
+        print(f"FAIL browser test setup: {e}")
+        sys.exit(1)

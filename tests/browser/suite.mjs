@@ -1,0 +1,1246 @@
+// The browser suite: `node tests/browser/suite.mjs FIXTURE.json` (normally
+// started by run_browser.py, which prepares the server and the fixture).
+//
+// Each flow is `async function flowX(browser, fx)`, listed in FLOWS and run in
+// order, each in its own page (own context: own cookies); a failing flow does
+// not stop the others.  Inside a flow, wrap each check in step() so that a
+// failure is named and screenshotted.
+//
+// The flows act as the people who use the interface: they log in through the
+// login form, find things by their visible Italian labels (web/src/app/i18n.js)
+// and roles, and compare what the screens show with the fixture (the register
+// as generated, the accounts made by run_browser.py).  Every screen visited is
+// screenshotted (ARTIFACTS/screens) and checked with axe.
+//
+// Order matters where one role acts on what another did: the lead's request
+// for a new operator is approved by the admin, the operator's consultations
+// are looked up by the auditor; the admin flow, last, suspends the second body
+// (fx.ente_incident), which no other flow uses.
+import { strings } from '../../web/src/app/i18n.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { launch, newPage, adopt, step, screenshot, checkA11y, assertNoProblems,
+  recordFailure, summary, ARTIFACTS } from './lib.mjs';
+
+const T = 8000;   // how long a flow waits for something to appear (ms)
+
+// ---------------------------------------------------------------- helpers
+
+// Chromium logs every 4xx/5xx fetch as a console error.  Before login the
+// interface asks who is logged in: that 401 is expected in every flow.
+const AUTH_ME_401 = /status of 401 .*\/api\/v1\/auth\/me\b/;
+const http = (status, route) => new RegExp(`status of ${status} .*${route.replace(/\//g, '\\/')}`);
+
+// Between flows: what one flow did that a later one must see.
+const shared = { incidents: [], operatorRequested: false, operatorDisabled: false, operatorConsulted: false };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const squash = (s) => String(s).replace(/\s+/g, ' ').trim();
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// Retries fn until it stops throwing (the screens render asynchronously);
+// after `timeout` the last failure, with its "expected ... saw ...", is thrown.
+async function eventually(fn, timeout = T) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+    }
+    await sleep(100);
+  }
+}
+
+async function mainText(page, max = 700) {
+  const s = squash(await page.locator('#main').innerText({ timeout: 1000 }).catch(() => '(no #main)'));
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+// The screen whose title (h1) is `title`.
+async function onScreen(page, title) {
+  await eventually(async () => {
+    const h = await page.locator('#screen-title').innerText({ timeout: 500 }).catch(() => '(no title)');
+    check(h === title, `expected the screen "${title}", saw the screen "${h}": ${await mainText(page)}`);
+  });
+}
+
+async function visible(page, locator, what) {
+  try {
+    await locator.first().waitFor({ state: 'visible', timeout: T });
+  } catch {
+    throw new Error(`expected ${what}; the page shows: ${await mainText(page)}`);
+  }
+  return locator.first();
+}
+
+// Waits until the locator's text contains (or matches) `expected`.
+async function textOf(page, locator, expected, what) {
+  let seen = '(not on the page)';
+  try {
+    await eventually(async () => {
+      seen = squash(await locator.first().innerText({ timeout: 500 }));
+      check(expected instanceof RegExp ? expected.test(seen) : seen.includes(expected), 'no match');
+    });
+  } catch {
+    throw new Error(`expected ${what} to show ${expected instanceof RegExp ? expected : `"${expected}"`}; ` +
+      `saw "${seen}"${seen === '(not on the page)' ? `; the page shows: ${await mainText(page)}` : ''}`);
+  }
+  return seen;
+}
+
+const field = (scope, label) => scope.getByLabel(label, { exact: true });
+const button = (scope, name) => scope.getByRole('button', { name, exact: true });
+const link = (scope, name) => scope.getByRole('link', { name, exact: true });
+const mainOf = (page) => page.getByRole('main');
+const menu = (page) => page.getByRole('navigation', { name: 'Menu principale' });
+
+async function openMenu(page, label, title) {
+  await menu(page).getByRole('link', { name: label, exact: true }).click();
+  if (title) await onScreen(page, title);
+}
+
+// A table found by its caption, as objects keyed by column header.
+async function readTable(page, caption, what) {
+  const table = page.getByRole('table', { name: caption, exact: true });
+  // the screen's title comes first, its data a moment later
+  await table.first().waitFor({ timeout: T }).catch(() => {});
+  if (!(await table.count()))
+    throw new Error(`expected the table "${caption}" (${what}); the page shows: ${await mainText(page)}`);
+  return table.first().evaluate((t) => {
+    const heads = [...t.tHead.rows[0].cells].map((c) => c.innerText.trim());
+    return [...t.tBodies[0].rows].map((r) =>
+      Object.fromEntries([...r.cells].map((c, i) => [heads[i], c.innerText.replace(/\s+/g, ' ').trim()])));
+  });
+}
+
+// Polls the table until pick(rows) returns something, which is returned.
+async function findInTable(page, caption, pick, what) {
+  let rows = null;
+  try {
+    return await eventually(async () => {
+      rows = await readTable(page, caption, what);
+      const r = pick(rows);
+      check(r, 'not yet');
+      return r;
+    });
+  } catch (e) {
+    if (!rows) throw e;
+    throw new Error(`expected ${what} in the table "${caption}"; its ${rows.length} row(s): ` +
+      JSON.stringify(rows.slice(0, 8)).slice(0, 1500));
+  }
+}
+
+// The table row (locator) containing `text`.
+function rowWith(page, caption, text) {
+  return page.getByRole('table', { name: caption, exact: true }).getByRole('row').filter({ hasText: text });
+}
+
+// A description list (<dl>) as {term: value}; scope: a locator around it.
+async function factsOf(scope) {
+  return scope.locator('dl').first().evaluate((dl) => {
+    const out = {};
+    for (const dt of dl.querySelectorAll('dt')) out[dt.innerText.trim()] = dt.nextElementSibling.innerText.trim();
+    return out;
+  });
+}
+
+// A card (section) of the main area by its heading.
+function section(page, heading) {
+  return mainOf(page).locator('section').filter({
+    has: page.getByRole('heading', { name: heading, exact: true }) });
+}
+
+// Dates and times as the interface shows them (dom.js: fmtDate, fmtTime).
+const ROME = new Intl.DateTimeFormat('it-IT', { dateStyle: 'short', timeStyle: 'short', timeZone: 'Europe/Rome' });
+const fmtTime = (iso) => ROME.format(new Date(iso));
+const fmtDate = (ymd) => ymd.split('-').reverse().join('/');
+// A moment as typed in a datetime-local field (Rome time) and as shown.
+function romeLocal(date) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(date).map((p) => [p.type, p.value]));
+  return { input: `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`, shown: ROME.format(date) };
+}
+const minuteFloor = (ms) => new Date(Math.floor(ms / 60000) * 60000);
+
+// A step whose failure is recorded but does not stop the flow: for what
+// the later steps do not depend on (how something is shown).
+const softStep = (name, page, fn) => step(name, page, fn).catch(() => {});
+
+// Ticks a checkbox the way a person does: Bootstrap Italia draws the box on
+// the label (the input itself is hidden under it), so the label is clicked.
+async function tick(page, scope, label) {
+  const box = scope.getByRole('checkbox', { name: label, exact: true });
+  await visible(page, box, `the checkbox "${label}"`);
+  if (!(await box.isChecked())) await page.locator(`label[for="${await box.getAttribute('id')}"]`).click();
+  check(await box.isChecked(), `expected "${label}" ticked after clicking its label`);
+}
+
+// Screenshot and accessibility check of the screen in its current state.  An
+// axe violation is recorded as a failed step but does not stop the flow.
+async function look(page, name) {
+  await step(`${name}: screenshot`, page, () => screenshot(page, name));
+  await step(`${name}: accessibility`, page, () => checkA11y(page, name)).catch(() => {});
+}
+
+// Logs in through the login form; `lands` is the title of the screen expected next.
+async function login(page, username, password, lands) {
+  if (!(await page.locator('#main[data-screen="login"]').count())) await page.goto('/');
+  await onScreen(page, 'Accesso');
+  await field(page, 'Nome utente').fill(username);
+  await field(page, 'Password').fill(password);
+  await button(page, 'Accedi').click();
+  if (lands) await onScreen(page, lands);
+}
+
+async function logout(page) {
+  await page.locator('#user-zone').getByRole('button', { name: 'Esci', exact: true }).click();
+  await onScreen(page, 'Accesso');
+}
+
+// Declares purpose and case on "Finalità del trattamento" and starts.
+async function startWork(page, purposeCode, caseRef, lands) {
+  await onScreen(page, 'Finalità del trattamento');
+  const radio = page.getByRole('radio', { name: new RegExp(`^${purposeCode} — `) });
+  await visible(page, radio, `the purpose ${purposeCode} as a radio button`);
+  await radio.check();
+  await field(page, 'Riferimento pratica').fill(caseRef);
+  await button(page, 'Inizia').click();
+  await onScreen(page, lands);
+  await textOf(page, page.locator('#context'), caseRef, 'the declared context bar');
+}
+
+async function download(page, click, name) {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: T }), click()]);
+  const dir = path.join(ARTIFACTS, 'downloads');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  await dl.saveAs(file);
+  return { suggested: dl.suggestedFilename(), text: fs.readFileSync(file, 'utf8'), file };
+}
+
+// The verdict shown for a fact in "Esito della verifica".
+async function verdict(page, fact) {
+  const row = await findInTable(page, 'Esito della verifica', (rows) => rows.find((r) => r.Dato === fact),
+    `a row for "${fact}"`);
+  return row.Esito;
+}
+
+// Reports an incident as a lead (screen "Incidenti"); returns what was typed.
+async function reportIncident(page, fx, who, accounts) {
+  await openMenu(page, 'Incidenti', 'Incidenti');
+  const when = romeLocal(minuteFloor(Date.now() - 2 * 3600 * 1000));
+  const what = `Postazione lasciata incustodita (${who}, ${Date.now()})`;
+  await field(page, 'Che cosa è successo').fill(what);
+  await field(page, 'Quando (data e ora)').fill(when.input);
+  await field(page, 'Account coinvolti').fill(accounts);
+  await button(page, 'Segnala l\'incidente').click();
+  const row = await findInTable(page, 'Incidenti', (rows) => rows.find((r) => r['Che cosa è successo'] === what),
+    `the incident just reported ("${what}")`);
+  return { what, when, accounts, row };
+}
+
+// ---------------------------------------------------------------- flows
+
+// The home page loads, is accessible and breaks no rule of the CSP.
+async function flowSmoke(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  try {
+    await step('smoke: open /', page, async () => {
+      const res = await page.goto('/');
+      if (!res || res.status() !== 200) throw new Error(`GET / answered ${res && res.status()}`);
+      await page.waitForLoadState('networkidle');
+    });
+    await look(page, 'home');
+    await step('smoke: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
+// 1. The login page shows the office's notice; a wrong password gives one
+// error and nothing else.
+async function flowLoginPage(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const n = fx.notice;
+  try {
+    await step('login page: the scheduled-interruption notice is shown', page, async () => {
+      await page.goto('/');
+      await onScreen(page, 'Accesso');
+      const box = await visible(page, page.getByRole('region', { name: 'Avvisi di servizio' }),
+        'the region "Avvisi di servizio" with the notice created by the fixture');
+      const text = await textOf(page, box, n.title, 'the notices region');
+      const want = [n.body, `${fmtTime(n.starts_at)} – ${fmtTime(n.ends_at)}`];
+      for (const w of want) check(text.includes(w), `expected the notice to show "${w}"; saw "${text}"`);
+    });
+    await look(page, 'login');
+    await step('login page: a wrong password shows "Nome utente o password non corretti." and nothing else', page, async () => {
+      await field(page, 'Nome utente').fill(fx.operator_to_disable.username);
+      await field(page, 'Password').fill('password-sbagliata-123');
+      await button(page, 'Accedi').click();
+      const alerts = mainOf(page).getByRole('alert');
+      await textOf(page, alerts, 'Nome utente o password non corretti.', 'the error message');
+      const all = (await alerts.allInnerTexts()).map(squash);
+      check(all.length === 1 && all[0] === 'Nome utente o password non corretti.',
+        `expected exactly one message, "Nome utente o password non corretti."; saw ${JSON.stringify(all)}`);
+      await onScreen(page, 'Accesso');
+      check((await menu(page).getByRole('link').count()) === 0, 'expected no menu after a failed login');
+      const who = squash(await page.locator('#user-zone').innerText());
+      check(who === '', `expected nobody shown as logged in; saw "${who}"`);
+      check(/#\/login$/.test(page.url()), `expected to stay on #/login; the address is ${page.url()}`);
+      const pw = await field(page, 'Password').inputValue();
+      check(await field(page, 'Nome utente').inputValue() === fx.operator_to_disable.username,
+        'expected the user name to stay in its field');
+      check(pw === '' || pw === 'password-sbagliata-123', 'password field in an unexpected state');
+    });
+    await look(page, 'login-wrong-password');
+    await step('login page: no problems', page, async () =>
+      assertNoProblems(page, { ignore: [AUTH_ME_401, http(401, '/api/v1/auth/login')] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
+// 9. Keyboard only: the skip link comes first; Tab reaches user name,
+// password and the button in that order; Enter logs in; the skip link
+// then moves to the content without leaving the screen.
+async function flowKeyboard(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const focused = () => page.evaluate(() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return 'body';
+    const label = e.labels && e.labels[0] ? e.labels[0].innerText.trim() : '';
+    return `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}[${label || e.innerText.trim() || e.getAttribute('aria-label') || ''}]`;
+  });
+  try {
+    await step('keyboard: the skip link is the first focusable element', page, async () => {
+      await page.goto('/');
+      await onScreen(page, 'Accesso');
+      await visible(page, field(page, 'Nome utente'), 'the login form');
+      const first = await page.evaluate(() => {
+        const sel = 'a[href], button, input, select, textarea, [tabindex]';
+        const ok = (e) => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length > 0 &&
+          getComputedStyle(e).visibility !== 'hidden' && !e.closest('[inert], [hidden]');
+        const e = [...document.querySelectorAll(sel)].find(ok);
+        return e ? { text: e.innerText.trim(), href: e.getAttribute('href') } : null;
+      });
+      check(first && first.text === 'Vai al contenuto principale' && first.href === '#main',
+        `expected the first focusable element to be the skip link "Vai al contenuto principale" (#main); saw ${JSON.stringify(first)}`);
+    });
+    await step('keyboard: Tab reaches user name, password, "Accedi" in this order', page, async () => {
+      const seen = [];
+      for (let i = 0; i < 8; i++) {
+        await page.keyboard.press('Tab');
+        const f = await focused();
+        seen.push(f);
+        if (/^button.*\[Accedi\]$/.test(f)) break;
+      }
+      const iu = seen.findIndex((s) => s.endsWith('[Nome utente]'));
+      const ip = seen.findIndex((s) => s.endsWith('[Password]'));
+      const ib = seen.findIndex((s) => s.endsWith('[Accedi]'));
+      check(iu >= 0 && ip === iu + 1 && ib === ip + 1,
+        `expected user name, password, Accedi one after the other; the Tab key went through: ${seen.join(' → ')}`);
+      // the skip link itself: reached from the top of the page, before the header
+      await page.getByRole('link', { name: 'Vai al contenuto principale' }).focus();
+      const f = await focused();
+      check(f.includes('Vai al contenuto principale'), `expected the skip link to take the focus; focus on ${f}`);
+      const shown = await page.getByRole('link', { name: 'Vai al contenuto principale' }).isVisible();
+      check(shown, 'expected the skip link to become visible when focused');
+      await screenshot(page, 'keyboard-skip-link-focused');
+    });
+    await step('keyboard: typing the credentials and Enter logs in', page, async () => {
+      await field(page, 'Nome utente').focus();
+      await page.keyboard.type(fx.auditor.username);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(fx.auditor.password);
+      await page.keyboard.press('Enter');
+      await onScreen(page, 'Registro degli accessi');
+    });
+    await softStep('keyboard: on a later screen the skip link moves the focus to the content and stays there', page, async () => {
+      await openMenu(page, 'Verifica integrità', 'Verifica di integrità del registro');
+      await textOf(page, mainOf(page), 'Registro integro', 'the integrity screen');
+      await page.getByRole('link', { name: 'Vai al contenuto principale' }).focus();
+      await page.keyboard.press('Enter');
+      await sleep(300);
+      const title = await page.locator('#screen-title').innerText();
+      const f = await page.evaluate(() => {
+        const e = document.activeElement;
+        return { inMain: !!(e && e.closest('#main')), what: e ? `${e.tagName.toLowerCase()}#${e.id}` : 'none' };
+      });
+      check(title === 'Verifica di integrità del registro' && /#\/chain$/.test(page.url()),
+        `expected to stay on "Verifica di integrità del registro" (#/chain) after the skip link; ` +
+        `now on "${title}" at ${page.url()}`);
+      check(f.inMain, `expected the focus in the main content; focus on ${f.what}`);
+    });
+    await step('keyboard: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
+// 2. An operator who never logged in must replace the temporary password,
+// then lands on the purpose declaration.
+async function flowForcedPasswordChange(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const acc = fx.fresh_operator;
+  try {
+    await step('password change: the temporary password leads to "Cambio password"', page, async () => {
+      await login(page, acc.username, acc.temp_password, 'Cambio password');
+      await textOf(page, mainOf(page).getByRole('status'),
+        'Primo accesso: sostituire la password temporanea con una personale.', 'the reason for the change');
+      check((await menu(page).getByRole('link').count()) === 0,
+        `expected no menu while the change is due; saw: ${await menu(page).innerText()}`);
+    });
+    await look(page, 'password-change');
+    await step('password change: two different new passwords are refused', page, async () => {
+      await field(page, 'Password attuale').fill(acc.temp_password);
+      await field(page, 'Nuova password').fill(acc.new_password);
+      await field(page, 'Ripetere la nuova password').fill(`${acc.new_password}x`);
+      await button(page, 'Cambia password').click();
+      await textOf(page, mainOf(page).getByRole('alert'), 'Le due nuove password non coincidono.', 'the mismatch error');
+      await onScreen(page, 'Cambio password');
+    });
+    await step('password change: a valid new password leads to "Finalità del trattamento"', page, async () => {
+      await field(page, 'Ripetere la nuova password').fill(acc.new_password);
+      await button(page, 'Cambia password').click();
+      await onScreen(page, 'Finalità del trattamento');
+      await visible(page, menu(page).getByRole('link', { name: 'Ricerca', exact: true }), 'the operator\'s menu');
+      await textOf(page, page.locator('#whoami'), `Test ${acc.username} · Incaricato · ${fx.ente.name}`, 'who is logged in');
+    });
+    await look(page, 'operator-work');
+    await step('password change: the new password works at the next login', page, async () => {
+      await logout(page);
+      await login(page, acc.username, acc.new_password, 'Finalità del trattamento');
+    });
+    await step('password change: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
+// 3. The operator's day: purpose and case, searches, the card, household,
+// history, "as of", verification, the printed visura; then the auditor finds
+// every consultation in the access trail with the case reference.
+async function flowOperator(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const p = fx.persons[0];
+  const caseRef = 'VERB-2026-0042';
+  const accessIds = {};   // operation -> access record numbers shown on the screens
+  const shownId = async (what) => {
+    const t = await textOf(page, mainOf(page).getByText(/^Registrazione di accesso n\. \d+/), /n\. \d+/, `the access record number of ${what}`);
+    return Number(/n\. (\d+)/.exec(t)[1]);
+  };
+  const note = (op, id) => { (accessIds[op] = accessIds[op] || []).push(id); };
+  try {
+    await step('operator: log in, declare purpose and case, "Inizia" opens "Ricerca"', page, async () => {
+      await login(page, fx.operator.username, fx.operator.password, 'Finalità del trattamento');
+      await startWork(page, 'P1', caseRef, 'Ricerca');
+      await textOf(page, page.locator('#context'), `P1 — test purpose · Riferimento pratica: ${caseRef}`, 'the context bar');
+    });
+    await look(page, 'operator-search');
+    await step('operator: search by codice fiscale finds the person', page, async () => {
+      const form = page.getByRole('form', { name: 'Per codice fiscale' });
+      await field(form, 'Codice fiscale').fill(p.cf.toLowerCase());   // typed in lower case: the UI upper-cases
+      await button(form, 'Cerca').click();
+      const rows = await eventually(async () => {
+        const r = await readTable(page, 'Risultati', 'the search results');
+        check(r.length > 0, 'empty');
+        return r;
+      });
+      check(rows.length === 1, `expected exactly one result; saw ${JSON.stringify(rows)}`);
+      const r = rows[0];
+      check(r['Codice fiscale'] === p.cf && r.Cognome === p.surname && r.Nome === p.name &&
+        r['Data di nascita'] === fmtDate(p.birth_date),
+      `expected ${p.cf} ${p.surname} ${p.name} born ${fmtDate(p.birth_date)}; saw ${JSON.stringify(r)}`);
+      note('search', await shownId('the search'));
+    });
+    await look(page, 'operator-search-results');
+    await step('operator: the codice fiscale opens the card with identity and one section per category', page, async () => {
+      await link(page.getByRole('table', { name: 'Risultati' }), p.cf).click();
+      await onScreen(page, 'Scheda della persona');
+      const id = section(page, 'Dati anagrafici');
+      await visible(page, id, 'the section "Dati anagrafici"');
+      const f = await factsOf(id);
+      const want = { 'Codice fiscale': p.cf, Cognome: p.surname, Nome: p.name, Sesso: p.sex, 'Data di nascita': fmtDate(p.birth_date) };
+      for (const [k, v] of Object.entries(want))
+        check(f[k] === v, `expected "${k}" = "${v}" on the card; the card shows ${JSON.stringify(f)}`);
+      check((f['Luogo di nascita'] || '').includes(`(${p.birth_place})`),
+        `expected the birth place code ${p.birth_place}; saw "${f['Luogo di nascita']}"`);
+      const headings = await mainOf(page).getByRole('heading', { level: 2 }).allInnerTexts();
+      const expected = ['Dati anagrafici', 'Residenza', 'Famiglia', 'Paternità e maternità', 'Cittadinanza', 'Stato civile', 'Stato in anagrafe'];
+      check(JSON.stringify(headings) === JSON.stringify(expected),
+        `expected the sections ${expected.join(', ')}; saw ${headings.join(', ')}`);
+      const fam = await factsOf(section(page, 'Famiglia'));
+      check(fam['Scheda famiglia'] === p.family_id, `expected the household ${p.family_id}; saw ${JSON.stringify(fam)}`);
+      note('consult', await shownId('the card'));
+    });
+    await look(page, 'operator-person');
+    await softStep('operator: every section of the card has content', page, async () => {
+      const empty = await mainOf(page).locator('section').evaluateAll((ss) => ss
+        .filter((s) => s.querySelectorAll('dd').length === 0).map((s) => s.querySelector('h2').innerText));
+      check(empty.length === 0, `expected no empty section on the card; these show only their title: ${empty.join(', ')}`);
+    });
+    await step('operator: "Famiglia" lists the household members', page, async () => {
+      await link(mainOf(page), 'Famiglia').click();
+      await onScreen(page, 'Famiglia anagrafica');
+      const rows = await eventually(async () => {
+        const r = await readTable(page, 'Componenti', 'the household members');
+        check(r.length > 0, 'empty');
+        return r;
+      });
+      const cfs = rows.map((r) => r['Codice fiscale']).sort();
+      check(JSON.stringify(cfs) === JSON.stringify(p.household),
+        `expected the members ${p.household.join(', ')}; saw ${cfs.join(', ')}`);
+      const me = rows.find((r) => r['Codice fiscale'] === p.cf);
+      check(me.Cognome === p.surname && me.Nome === p.name, `expected ${p.surname} ${p.name} in the row; saw ${JSON.stringify(me)}`);
+      const facts = await factsOf(mainOf(page));
+      check(facts['Scheda famiglia'] === p.family_id, `expected the household ${p.family_id}; saw ${JSON.stringify(facts)}`);
+      note('household', await shownId('the household'));
+    });
+    await look(page, 'operator-household');
+    await step('operator: "Storico" lists the versions', page, async () => {
+      await link(mainOf(page), 'Torna alla scheda').click();
+      await onScreen(page, 'Scheda della persona');
+      await link(mainOf(page), 'Storico').click();
+      await onScreen(page, 'Storico della persona');
+      const rows = await eventually(async () => {
+        const r = await readTable(page, 'Versioni', 'the versions');
+        check(r.length > 0, 'empty');
+        return r;
+      });
+      check(rows.length === p.versions, `expected ${p.versions} version(s); saw ${rows.length}: ${JSON.stringify(rows)}`);
+      check(rows.filter((r) => r['Valido fino al'] === 'in corso').length === 1,
+        `expected exactly one version "in corso"; saw ${JSON.stringify(rows.map((r) => r['Valido fino al']))}`);
+      note('history', await shownId('the history'));
+    });
+    await look(page, 'operator-history');
+    const asOf = '2010-01-01';
+    await step('operator: the card "as of" a past date', page, async () => {
+      await link(mainOf(page), 'Torna alla scheda').click();
+      await onScreen(page, 'Scheda della persona');
+      await field(page, 'Dati alla data').fill(asOf);
+      await button(mainOf(page), 'Mostra').click();
+      await textOf(page, mainOf(page), `dati al ${fmtDate(asOf)}`, 'the card as of a date');
+      check(page.url().includes(`as_of=${asOf}`), `expected as_of=${asOf} in the address; it is ${page.url()}`);
+      check(await field(page, 'Dati alla data').inputValue() === asOf, 'expected the date to stay in its field');
+      const f = await factsOf(section(page, 'Dati anagrafici'));
+      check(f.Cognome === p.surname, `expected the card as of ${asOf} to show ${p.surname}; saw ${JSON.stringify(f)}`);
+      note('consult', await shownId('the card as of a date'));
+    });
+    await look(page, 'operator-person-as-of');
+    await step('operator: "Stampa visura" opens the printable visura', page, async () => {
+      const [tab] = await Promise.all([page.context().waitForEvent('page', { timeout: T }),
+        link(mainOf(page), 'Stampa visura').click()]);
+      adopt(tab, page);
+      await tab.waitForLoadState('load');
+      const text = squash(await tab.locator('body').innerText());
+      for (const want of [p.cf, 'Registrazione di accesso', caseRef, p.surname, fx.operator.username])
+        check(text.includes(want), `expected the printed visura to contain "${want}"; it reads: ${text.slice(0, 800)}`);
+      check(text.includes(asOf) || text.includes(fmtDate(asOf)),
+        `expected the visura printed from the card as of ${fmtDate(asOf)} to be as of that date; it reads: ${text.slice(0, 800)}`);
+      const id = /Registrazione di accesso n\.? ?(\d+)/.exec(text);
+      check(id, `expected the access record number on the visura; it reads: ${text.slice(0, 800)}`);
+      note('print', Number(id[1]));
+      await screenshot(tab, 'operator-print');
+      await tab.close();
+    });
+    await step('operator: "Verifica dichiarazione" with the right surname says "corrisponde"', page, async () => {
+      await link(mainOf(page), 'Verifica dichiarazione').click();
+      await onScreen(page, 'Verifica di una dichiarazione sostitutiva');
+      const cf = await field(page, 'Codice fiscale').inputValue();
+      check(cf === p.cf, `expected the codice fiscale ${p.cf} already in the form; saw "${cf}"`);
+      await field(page, 'Cognome').fill(p.surname);
+      await button(page, 'Verifica').click();
+      const v = await verdict(page, 'Cognome');
+      check(v === 'corrisponde', `expected "corrisponde" for the right surname; saw "${v}"`);
+      note('verify', await shownId('the verification'));
+    });
+    await look(page, 'operator-verify-match');
+    await step('operator: a wrong surname says "non corrisponde"', page, async () => {
+      const before = await shownId('the first verification');
+      await field(page, 'Cognome').fill(`${p.surname}X`);
+      await button(page, 'Verifica').click();
+      await eventually(async () => check((await shownId('the second verification')) !== before, 'old result'));
+      const v = await verdict(page, 'Cognome');
+      check(v === 'non corrisponde', `expected "non corrisponde" for a wrong surname; saw "${v}"`);
+      note('verify', await shownId('the second verification'));
+    });
+    await look(page, 'operator-verify-mismatch');
+    await step('operator: search by surname, name and birth date finds the person', page, async () => {
+      await openMenu(page, 'Ricerca', 'Ricerca');
+      const form = page.getByRole('form', { name: 'Per cognome e nome' });
+      await field(form, 'Cognome').fill(p.surname.toLowerCase());
+      await field(form, 'Nome').fill(p.name.toLowerCase());
+      await field(form, 'Data di nascita').fill(p.birth_date);
+      await button(form, 'Cerca').click();
+      const rows = await eventually(async () => {
+        const r = await readTable(page, 'Risultati', 'the search results');
+        check(r.length > 0, 'empty');
+        return r;
+      });
+      check(rows.length === 1 && rows[0]['Codice fiscale'] === p.cf,
+        `expected one result, ${p.cf}; saw ${JSON.stringify(rows)}`);
+      note('search', await shownId('the search by name'));
+    });
+    await look(page, 'operator-search-by-name');
+    await step('operator: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+    shared.operatorConsulted = true;
+  } finally {
+    await page.context().close();
+  }
+  // The same consultations, seen by the auditor.
+  const audit = await newPage(browser, fx.baseURL);
+  try {
+    await step('operator: the auditor finds every consultation with the case reference', audit, async () => {
+      await login(audit, fx.auditor.username, fx.auditor.password, 'Registro degli accessi');
+      await field(audit, 'Codice fiscale').fill(p.cf);
+      await button(mainOf(audit), 'Cerca').click();
+      await eventually(async () => check(audit.url().includes(`cf=${p.cf}`), `expected cf=${p.cf} in the address, saw ${audit.url()}`));
+      const wanted = Object.entries(accessIds).flatMap(([op, ids]) => ids.map((id) => ({ op, id })));
+      const rows = await findInTable(audit, 'Registrazioni di accesso', (rs) =>
+        (wanted.every((w) => rs.some((r) => Number(r['#']) === w.id)) ? rs : null),
+      `the access records ${wanted.map((w) => `${w.id} (${w.op})`).join(', ')}`);
+      for (const w of wanted) {
+        const r = rows.find((x) => Number(x['#']) === w.id);
+        check(r['Nome utente'] === fx.operator.username && r.Pratica === caseRef && r.Operazione === strings.it.operation[w.op] &&
+          r.Persone.includes(p.cf),
+        `expected record ${w.id}: ${fx.operator.username}, case ${caseRef}, operation ${w.op}, person ${p.cf}; saw ${JSON.stringify(r)}`);
+      }
+      const strangers = rows.filter((r) => !r.Persone.includes(p.cf));
+      check(strangers.length === 0, `expected only records about ${p.cf}; saw ${JSON.stringify(strangers[0])}`);
+    });
+    await look(audit, 'auditor-trail-by-cf');
+    await step('operator: auditor page, no problems', audit, async () => assertNoProblems(audit, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await audit.context().close();
+  }
+}
+
+// 4. The session ends while the operator is filling the verification form:
+// the re-login dialog opens over it, and after logging in again the request
+// completes with what was typed still there.
+async function flowSessionExpiry(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const p = fx.persons[1];
+  try {
+    await step('session expiry: operator fills the verification form', page, async () => {
+      await login(page, fx.operator.username, fx.operator.password, 'Finalità del trattamento');
+      await startWork(page, 'P1', 'SESS-2026-7', 'Ricerca');
+      await openMenu(page, 'Verifica dichiarazione', 'Verifica di una dichiarazione sostitutiva');
+      await field(page, 'Codice fiscale').fill(p.cf);
+      await field(page, 'Cognome').fill(p.surname);
+      await field(page, 'Nome').fill(p.name);
+      await field(page, 'Data di nascita').fill(p.birth_date);
+    });
+    await step('session expiry: the session ends; submitting opens "Sessione scaduta"', page, async () => {
+      await page.context().clearCookies();
+      await button(page, 'Verifica').click();
+      const dialog = page.getByRole('dialog', { name: 'Sessione scaduta' });
+      await visible(page, dialog, 'the re-login dialog "Sessione scaduta"');
+      const user = await field(dialog, 'Nome utente').inputValue();
+      check(user === fx.operator.username, `expected the user name ${fx.operator.username} already in the dialog; saw "${user}"`);
+      const f = await page.evaluate(() => document.activeElement && document.activeElement.id);
+      check(f === 'relogin-pass', `expected the focus in the password field of the dialog; focus on #${f}`);
+    });
+    await look(page, 'session-expired-dialog');
+    await softStep('session expiry: the keyboard focus stays inside the dialog', page, async () => {
+      const dialog = page.getByRole('dialog', { name: 'Sessione scaduta' });
+      const outside = [];
+      for (let i = 0; i < 8; i++) {
+        await page.keyboard.press('Tab');
+        const where = await page.evaluate(() => {
+          const e = document.activeElement;
+          if (!e || e.closest('#relogin')) return null;
+          return `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''} "${(e.innerText || e.value || '').trim().slice(0, 30)}"`;
+        });
+        if (where) outside.push(where);
+      }
+      await field(dialog, 'Password').focus();
+      check(outside.length === 0, `expected Tab to cycle inside the modal dialog (aria-modal); it reached ${outside.join(', ')}`);
+    });
+    await step('session expiry: logging in again completes the verification, the form keeps its values', page, async () => {
+      const dialog = page.getByRole('dialog', { name: 'Sessione scaduta' });
+      await field(dialog, 'Password').fill(fx.operator.password);
+      await button(dialog, 'Accedi').click();
+      await dialog.waitFor({ state: 'detached', timeout: T }).catch(async () => {
+        throw new Error(`expected the dialog to close after logging in; it shows: ${squash(await dialog.innerText())}`);
+      });
+      for (const [fact, want] of [['Cognome', 'corrisponde'], ['Nome', 'corrisponde'], ['Data di nascita', 'corrisponde']]) {
+        const v = await verdict(page, fact);
+        check(v === want, `expected "${want}" for ${fact}; saw "${v}"`);
+      }
+      const values = {
+        'Codice fiscale': await field(page, 'Codice fiscale').inputValue(),
+        Cognome: await field(page, 'Cognome').inputValue(),
+        Nome: await field(page, 'Nome').inputValue(),
+        'Data di nascita': await field(page, 'Data di nascita').inputValue(),
+      };
+      const want = { 'Codice fiscale': p.cf, Cognome: p.surname, Nome: p.name, 'Data di nascita': p.birth_date };
+      check(JSON.stringify(values) === JSON.stringify(want),
+        `expected the form to keep ${JSON.stringify(want)}; it holds ${JSON.stringify(values)}`);
+      check(!(await page.locator('#main[inert]').count()), 'expected the page usable again (main still inert)');
+    });
+    await look(page, 'session-expired-completed');
+    await step('session expiry: no problems', page, async () =>
+      assertNoProblems(page, { ignore: [AUTH_ME_401, http(401, '/api/v1/verify')] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
+// 5. An operator of a verify-only agreement: no search, verification works.
+async function flowVerifyOnly(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const p = fx.persons[2];
+  try {
+    await step('verify-only: the purpose says "solo verifica"; "Inizia" opens the verification', page, async () => {
+      await login(page, fx.verify_operator.username, fx.verify_operator.password, 'Finalità del trattamento');
+      const radio = page.getByRole('radio', { name: /^V1 — / });
+      await visible(page, radio, 'the purpose V1');
+      const label = await page.locator(`label[for="${await radio.getAttribute('id')}"]`).innerText();
+      check(label.includes('solo verifica') && label.includes(fx.agreement_verify.reference),
+        `expected the purpose label to say "solo verifica" and the agreement ${fx.agreement_verify.reference}; saw "${label}"`);
+      await startWork(page, 'V1', 'PRAT-V-1', 'Verifica di una dichiarazione sostitutiva');
+    });
+    await step('verify-only: "Ricerca" says that only verification is allowed', page, async () => {
+      await openMenu(page, 'Ricerca', 'Ricerca');
+      await textOf(page, mainOf(page).getByRole('status'),
+        'La convenzione consente solo la verifica delle dichiarazioni sostitutive.', 'the search screen');
+      check((await button(mainOf(page), 'Cerca').count()) === 0, 'expected no search form for a verify-only agreement');
+    });
+    await look(page, 'verify-only-search');
+    await step('verify-only: verification of surname and birth date works', page, async () => {
+      await link(mainOf(page), 'Verifica dichiarazione').click();
+      await onScreen(page, 'Verifica di una dichiarazione sostitutiva');
+      await field(page, 'Codice fiscale').fill(p.cf);
+      await field(page, 'Cognome').fill(p.surname);
+      await field(page, 'Data di nascita').fill(p.birth_date);
+      await button(page, 'Verifica').click();
+      for (const fact of ['Cognome', 'Data di nascita']) {
+        const v = await verdict(page, fact);
+        check(v === 'corrisponde', `expected "corrisponde" for ${fact}; saw "${v}"`);
+      }
+    });
+    await look(page, 'verify-only-verify');
+    await step('verify-only: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
+// 6. The body's lead: operators, a new-operator request, an incident, usage,
+// alerts, disabling an operator.
+async function flowLead(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const req = fx.operator_request;
+  const victim = fx.operator_to_disable;
+  const pages = [page];
+  try {
+    await step('lead: "Operatori" lists the operators with state and expiry', page, async () => {
+      await login(page, fx.lead.username, fx.lead.password, 'Operatori dell\'ente');
+      const rows = await findInTable(page, 'Operatori dell\'ente',
+        (rs) => (rs.some((r) => r['Nome utente'] === fx.operator.username) ? rs : null), `the operator ${fx.operator.username}`);
+      for (const a of [fx.operator, victim]) {
+        const r = rows.find((x) => x['Nome utente'] === a.username);
+        check(r, `expected ${a.username} in the list; saw ${rows.map((x) => x['Nome utente']).join(', ')}`);
+        check(r.Stato === 'attivo' && r['Scadenza credenziali'] === fmtTime(a.expires_at) && r.Ruolo === 'Incaricato' &&
+          r['Nome e cognome'] === a.full_name,
+        `expected ${a.username}: Incaricato, attivo, expiring ${fmtTime(a.expires_at)}; saw ${JSON.stringify(r)}`);
+      }
+      check(!rows.some((r) => r['Nome utente'] === fx.verify_operator.username),
+        'expected only the body\'s own operators (the verify-only body\'s operator is listed)');
+    });
+    await look(page, 'lead-operators');
+    await step('lead: a new-operator request appears as pending', page, async () => {
+      await openMenu(page, 'Richieste', 'Richieste di nuovi incaricati');
+      await field(page, 'Nome e cognome').fill(req.full_name);
+      await field(page, 'Codice fiscale').fill(req.codice_fiscale.toLowerCase());
+      await field(page, 'Posta elettronica').fill(req.email);
+      await field(page, 'Nome utente').fill(req.username);
+      await field(page, 'Atto di nomina').fill(req.appointment_ref);
+      await button(page, 'Invia la richiesta').click();
+      const r = await findInTable(page, 'Richieste presentate', (rs) => rs.find((x) => x['Nome utente'] === req.username),
+        `the request for ${req.username}`);
+      check(r.Stato === 'in attesa' && r['Nome e cognome'] === req.full_name,
+        `expected the request pending ("in attesa") for ${req.full_name}; saw ${JSON.stringify(r)}`);
+      shared.operatorRequested = true;
+    });
+    await look(page, 'lead-requests');
+    await step('lead: a reported incident is listed as open', page, async () => {
+      const inc = await reportIncident(page, fx, 'lead', fx.operator.username);
+      shared.incidents.push({ ...inc, ente: fx.ente.name });
+      check(inc.row.Stato === 'aperto', `expected the incident "aperto"; saw ${JSON.stringify(inc.row)}`);
+      check(inc.row['Account coinvolti'] === fx.operator.username,
+        `expected the accounts "${fx.operator.username}"; saw ${JSON.stringify(inc.row)}`);
+    });
+    await softStep('lead: the incident\'s time is shown as typed (Rome time)', page, async () => {
+      const inc = shared.incidents[shared.incidents.length - 1];
+      check(inc.row['Quando (data e ora)'] === inc.when.shown,
+        `expected "Quando" as typed, ${inc.when.shown} (Rome time, as every other time on screen); saw "${inc.row['Quando (data e ora)']}"`);
+    });
+    await look(page, 'lead-incidents');
+    await step('lead: "Utilizzo" shows the body\'s requests by operator', page, async () => {
+      await openMenu(page, 'Utilizzo', 'Utilizzo del servizio');
+      const total = await textOf(page, mainOf(page).getByText(/^Richieste registrate: \d+\.$/), /\d+/, 'the request count');
+      const n = Number(/\d+/.exec(total)[0]);
+      const rows = await readTable(page, 'Accessi per incaricato e finalità', 'usage by operator');
+      const mine = rows.filter((r) => r['Nome utente'] === fx.operator.username);
+      check(!shared.operatorConsulted || mine.length > 0 && mine.every((r) => Number(r['Finalità (n.)']) === fx.purpose_id),
+        `expected rows for ${fx.operator.username} with purpose ${fx.purpose_id}; saw ${JSON.stringify(rows)}`);
+      const sum = rows.reduce((s, r) => s + Number(r.Numero), 0);
+      check(sum === n, `expected the rows to add up to the total ${n}; they add up to ${sum}: ${JSON.stringify(rows)}`);
+    });
+    await look(page, 'lead-usage');
+    await step('lead: "Segnalazioni" shows the incident alert', page, async () => {
+      await openMenu(page, 'Segnalazioni', 'Segnalazioni');
+      const r = await findInTable(page, 'Segnalazioni', (rs) => rs.find((x) => x.Regola === 'incidente di sicurezza'),
+        'the alert raised by the incident');
+      check(r['Nome utente'] === fx.lead.username, `expected the alert to name ${fx.lead.username}; saw ${JSON.stringify(r)}`);
+    });
+    await look(page, 'lead-alerts');
+    await step('lead: "Rinnovo annuale" lists the operators to keep', page, async () => {
+      await openMenu(page, 'Rinnovo annuale', 'Rinnovo annuale');
+      await visible(page, page.getByRole('checkbox', { name: new RegExp(`\\(${fx.operator.username},`) }),
+        `a checkbox to keep ${fx.operator.username}`);
+    });
+    await look(page, 'lead-renewal');
+    // the operator to be disabled is at work in another browser meanwhile
+    const victimPage = await newPage(browser, fx.baseURL);
+    pages.push(victimPage);
+    await step('lead: the operator to be disabled is logged in elsewhere', victimPage, async () => {
+      await login(victimPage, victim.username, victim.password, 'Finalità del trattamento');
+    });
+    await step('lead: disabling an operator takes two steps and shows "disabilitato"', page, async () => {
+      await openMenu(page, 'Operatori', 'Operatori dell\'ente');
+      const row = rowWith(page, 'Operatori dell\'ente', victim.username);
+      await visible(page, row, `the row of ${victim.username}`);
+      await button(row, 'Disabilita').click();
+      await visible(page, button(row, 'Annulla'), 'the cancel button of the confirmation');
+      await button(row, 'Conferma disabilitazione').click();
+      const r = await findInTable(page, 'Operatori dell\'ente',
+        (rs) => rs.find((x) => x['Nome utente'] === victim.username && x.Stato === 'disabilitato'),
+        `${victim.username} in state "disabilitato"`);
+      check(!/Disabilita/.test(r.Azioni), `expected no disable button on a disabled account; saw ${JSON.stringify(r)}`);
+      shared.operatorDisabled = true;
+    });
+    await look(page, 'lead-operator-disabled');
+    await step('lead: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+    await step('lead: the disabled operator\'s next request leads to the login page with the reason', victimPage, async () => {
+      await openMenu(victimPage, 'Richieste di elenchi');
+      await onScreen(victimPage, 'Accesso');
+      await textOf(victimPage, mainOf(victimPage).getByRole('status'), 'Account disabilitato: rivolgersi al proprio responsabile.',
+        'the reason the session ended');
+      check((await menu(victimPage).getByRole('link').count()) === 0, 'expected no menu once logged out');
+    });
+    await look(victimPage, 'operator-disabled-logged-out');
+    await step('lead: disabled operator\'s page, no problems', victimPage, async () =>
+      assertNoProblems(victimPage, { ignore: [AUTH_ME_401, http(401, '/api/v1/list-requests')] }));
+  } finally {
+    for (const p of pages) await p.context().close();
+  }
+  const other = await newPage(browser, fx.baseURL);
+  try {
+    await step('lead: the disabled operator can no longer log in', other, async () => {
+      await login(other, victim.username, victim.password);
+      await textOf(other, mainOf(other).getByRole('alert'), 'Account disabilitato: rivolgersi al proprio responsabile.',
+        'the login error of a disabled account');
+    });
+    await step('lead: disabled operator\'s page, no problems', other, async () =>
+      assertNoProblems(other, { ignore: [AUTH_ME_401, /status of 40[13] .*\/api\/v1\/auth\/login/] }));
+  } finally {
+    await other.context().close();
+  }
+}
+
+// 8. The auditor: the trail, filtered and exported; the per-person report;
+// the integrity check.
+async function flowAuditor(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  // the person the operator flow consulted (any consulted person without it)
+  let cf = fx.persons[0].cf;
+  try {
+    await step('auditor: "Registro accessi" lists the records', page, async () => {
+      await login(page, fx.auditor.username, fx.auditor.password, 'Registro degli accessi');
+      const rows = await findInTable(page, 'Registrazioni di accesso', (rs) => (rs.length ? rs : null), 'some access records');
+      const count = await textOf(page, mainOf(page).getByText(/^\d+ registrazioni\./), /\d+/, 'the record count');
+      check(Number(/\d+/.exec(count)[0]) === rows.length, `expected "${rows.length} registrazioni."; saw "${count}"`);
+      if (!shared.operatorConsulted) cf = rows.map((r) => r.Persone.split(', ')[0]).find(Boolean) || cf;
+      const sig = squash(await page.locator('#trail-signature').innerText());
+      check(sig.length > 40, `expected the Ed25519 signature of the answer; saw "${sig}"`);
+    });
+    await look(page, 'auditor-trail');
+    let filtered;
+    await step('auditor: filtered by codice fiscale only that person\'s records remain', page, async () => {
+      await field(page, 'Codice fiscale').fill(cf);
+      await button(mainOf(page), 'Cerca').click();
+      await eventually(async () => check(page.url().includes(`cf=${cf}`), `expected cf=${cf} in the address; it is ${page.url()}`));
+      filtered = await findInTable(page, 'Registrazioni di accesso',
+        (rs) => (rs.length && rs.every((r) => r.Persone.includes(cf)) ? rs : null), `only records about ${cf}`);
+      check(!shared.operatorConsulted || filtered.some((r) => r['Nome utente'] === fx.operator.username),
+        `expected records of ${fx.operator.username}; saw ${JSON.stringify(filtered.slice(0, 3))}`);
+      check(await field(page, 'Codice fiscale').inputValue() === cf, 'expected the filter to stay in its field');
+    });
+    await step('auditor: "Esporta CSV firmato" downloads the filtered records', page, async () => {
+      const dl = await download(page, () => button(mainOf(page), 'Esporta CSV firmato').click(), 'registro-accessi.csv');
+      const lines = dl.text.trim().split(/\r?\n/);
+      check(lines.length === filtered.length + 1,
+        `expected a header and ${filtered.length} rows in the CSV; it has ${lines.length} lines: ${lines.slice(0, 3).join(' | ')}`);
+      check(lines.slice(1).every((l) => l.includes(cf)), `expected every CSV row to be about ${cf}`);
+      await textOf(page, mainOf(page).getByRole('status'), /^Esportazione scaricata\. Firma Ed25519: \S{40,}/, 'the export confirmation');
+    });
+    await look(page, 'auditor-trail-filtered');
+    if (!shared.operatorConsulted) console.log('skip auditor: the operator\'s accesses (needs flowOperator before)');
+    else await step('auditor: "Report per persona" lists the operator\'s accesses', page, async () => {
+      await openMenu(page, 'Report per persona', 'Report degli accessi a una persona');
+      await field(page, 'Codice fiscale').fill(cf.toLowerCase());
+      await button(mainOf(page), 'Mostra').click();
+      const rows = await findInTable(page, `Accessi ai dati di ${cf}`,
+        (rs) => (rs.some((r) => r['Nome utente'] === fx.operator.username) ? rs : null), `accesses by ${fx.operator.username}`);
+      const r = rows.find((x) => x['Nome utente'] === fx.operator.username && x.Pratica === 'VERB-2026-0042');
+      check(r && r.Ente === fx.ente.name, `expected an access by ${fx.operator.username} for ${fx.ente.name} with case VERB-2026-0042; ` +
+        `saw ${JSON.stringify(rows.slice(0, 3))}`);
+      check(rows.length === filtered.length, `expected as many accesses as trail records for ${cf} (${filtered.length}); saw ${rows.length}`);
+    });
+    await look(page, 'auditor-subject');
+    await step('auditor: "Verifica integrità" says "Registro integro"', page, async () => {
+      await openMenu(page, 'Verifica integrità', 'Verifica di integrità del registro');
+      await textOf(page, mainOf(page).getByRole('status'), /^Registro integro: \d+ registrazioni verificate\.$/, 'the integrity result');
+    });
+    await look(page, 'auditor-chain');
+    await step('auditor: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
+// 7. The registry office.  Last: it suspends the second body.
+async function flowAdmin(browser, fx) {
+  const lead2 = await newPage(browser, fx.baseURL);
+  const page = await newPage(browser, fx.baseURL);
+  const req = fx.operator_request;
+  const enteName = `Comune di Prova ${Date.now() % 100000}`;
+  const convRef = `CONV-BROWSER-${Date.now() % 100000}`;
+  let incident;
+  try {
+    await step('admin: the second body\'s lead reports an incident', lead2, async () => {
+      await login(lead2, fx.lead_incident.username, fx.lead_incident.password, 'Operatori dell\'ente');
+      incident = await reportIncident(lead2, fx, 'lead_incident', fx.lead_incident.username);
+      shared.incidents.push({ ...incident, ente: fx.ente_incident.name });
+    });
+    let openAlerts;
+    await step('admin: the home shows the feeds and the counters', page, async () => {
+      await login(page, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
+      const feeds = await findInTable(page, 'Flussi giornalieri per comune', (rs) => (rs.length ? rs : null), 'the feeds');
+      const lastSeq = {};
+      for (const f of fx.imports) {
+        const [comune, seq] = f.split('-');
+        lastSeq[comune] = Math.max(lastSeq[comune] || 0, Number(seq));
+      }
+      check(feeds.length === Object.keys(lastSeq).length, `expected ${Object.keys(lastSeq).length} feeds; saw ${JSON.stringify(feeds)}`);
+      for (const [comune, seq] of Object.entries(lastSeq)) {
+        // the comune by its code, with its name when the server knows it: "CARPI (036005)"
+        const r = feeds.find((x) => x.Comune === comune || x.Comune.endsWith(` (${comune})`));
+        check(r && Number(r['Ultima sequenza']) === seq, `expected comune ${comune} at sequence ${seq}; saw ${JSON.stringify(r || feeds)}`);
+      }
+      const tile = async (label) => {
+        const t = await textOf(page, mainOf(page).getByRole('link').filter({ hasText: label }), label, `the counter "${label}"`);
+        return Number(/^\d+/.exec(t)[0]);
+      };
+      const pending = await tile('richieste di incaricati in attesa');
+      check(pending === (shared.operatorRequested ? 1 : 0), `expected ${shared.operatorRequested ? 1 : 0} pending request(s); the counter says ${pending}`);
+      const incidents = await tile('incidenti aperti');
+      check(incidents === shared.incidents.length, `expected ${shared.incidents.length} open incident(s); the counter says ${incidents}`);
+      openAlerts = await tile('segnalazioni da esaminare');
+    });
+    await look(page, 'admin-home');
+    await step('admin: the alert counter matches "Segnalazioni"', page, async () => {
+      await mainOf(page).getByRole('link').filter({ hasText: 'segnalazioni da esaminare' }).click();
+      await onScreen(page, 'Segnalazioni');
+      const rows = await readTable(page, 'Segnalazioni', 'the open alerts');
+      check(rows.length === openAlerts, `expected ${openAlerts} open alerts (the home's counter); the list has ${rows.length}`);
+    });
+    if (!shared.operatorRequested) console.log('skip admin: approving the request (needs flowLead before)');
+    else await step('admin: "Richieste" approves the lead\'s pending request', page, async () => {
+      await openMenu(page, 'Richieste', 'Richieste');
+      const row = rowWith(page, 'Richieste di nuovi incaricati', req.username);
+      await visible(page, row, `the request for ${req.username} (made in the lead flow)`);
+      const before = await readTable(page, 'Richieste di nuovi incaricati', 'the requests');
+      const r0 = before.find((x) => x['Nome utente'] === req.username);
+      check(r0.Stato === 'in attesa' && r0['Codice fiscale'] === req.codice_fiscale && r0['Atto di nomina'] === req.appointment_ref,
+        `expected the request pending with ${req.codice_fiscale} and "${req.appointment_ref}"; saw ${JSON.stringify(r0)}`);
+      await look(page, 'admin-requests');
+      await button(row, 'Approva').click();
+      await findInTable(page, 'Richieste di nuovi incaricati',
+        (rs) => rs.find((x) => x['Nome utente'] === req.username && x.Stato === 'approvata'), `the request for ${req.username} "approvata"`);
+    });
+    await step('admin: an ente created through the form is listed', page, async () => {
+      await openMenu(page, 'Enti', 'Enti');
+      // the form under "Nuovo ente" (each row has its own edit form too)
+      const form = page.locator('form').filter({ has: button(page, 'Crea ente') });
+      await field(form, 'Denominazione').fill(enteName);
+      await field(form, 'Tipo').selectOption({ label: 'comune' });
+      await field(form, 'Codice fiscale dell\'ente').fill('00012345678');
+      await field(form, 'PEC').fill('protocollo@pec.comune.prova.it');
+      await field(form, 'Orario di servizio').fill('mon-fri 08:00-14:00');
+      await field(form, 'Comune (per gli enti comunali)').fill('036023');
+      await button(form, 'Crea ente').click();
+      const r = await findInTable(page, 'Enti', (rs) => rs.find((x) => x.Denominazione === enteName), `the new ente "${enteName}"`);
+      check(r.Tipo === 'comune' && r.Stato === 'attivo' && r['Orario di servizio'] === 'mon-fri 08:00-14:00',
+        `expected the new ente: comune, attivo, mon-fri 08:00-14:00; saw ${JSON.stringify(r)}`);
+    });
+    await look(page, 'admin-enti');
+    await softStep('admin: "Modifica" changes the new ente\'s hours', page, async () => {
+      const row = rowWith(page, 'Enti', enteName);
+      await row.getByText('Modifica', { exact: true }).click();
+      await field(row, 'Orario di servizio').fill('always');
+      await button(row, 'Salva').click();
+      await textOf(page, mainOf(page).getByRole('status'), 'Modifiche salvate.', 'the confirmation of the change');
+      await screenshot(page, 'admin-enti-edited');
+      const r = await findInTable(page, 'Enti', (rs) => rs.find((x) => x.Denominazione === enteName), `the ente "${enteName}"`);
+      check(r['Orario di servizio'] === 'always', `expected the list to show the new hours "always" after saving; it shows "${r['Orario di servizio']}"`);
+    });
+    await step('admin: an agreement created through the form, with a purpose', page, async () => {
+      await openMenu(page, 'Convenzioni', 'Convenzioni');
+      const form = page.locator('form').filter({ has: button(page, 'Crea convenzione') });
+      await field(form, 'Ente').selectOption({ label: enteName });
+      await field(form, 'Riferimento della convenzione').fill(convRef);
+      await field(form, 'Comuni (codici ISTAT)').fill('036023');
+      await field(form, 'In vigore dal').fill('2026-01-01');
+      await field(form, 'Modalità').selectOption({ label: 'consultazione' });
+      await tick(page, form, 'Residenza');
+      await button(form, 'Crea convenzione').click();
+      const card = section(page, `${convRef} — ${enteName}`);
+      await visible(page, card, `the card of the new agreement "${convRef} — ${enteName}"`);
+      const f = await factsOf(card);
+      check(f['Comuni (codici ISTAT)'] === '036023' && f['Profilo (categorie di dati)'] === 'Dati anagrafici, Residenza' &&
+        f['Modalità'] === 'consultazione' && f['Validità'] === '01/01/2026 – a tempo indeterminato',
+      `expected 036023, "Dati anagrafici, Residenza", consultazione, from 01/01/2026; saw ${JSON.stringify(f)}`);
+      await field(card, 'Codice').fill('TRIB');
+      await field(card, 'Descrizione').fill('accertamento dei tributi locali');
+      await field(card, 'Base giuridica').fill('art. 1 c. 161 L. 296/2006');
+      await button(card, 'Aggiungi finalità').click();
+      await eventually(async () => {
+        const purposes = await section(page, `${convRef} — ${enteName}`).getByRole('table', { name: 'Finalità' }).innerText({ timeout: 500 })
+          .catch(() => '(no purposes table)');
+        check(purposes.includes('TRIB') && purposes.includes('accertamento dei tributi locali'),
+          `expected the purpose TRIB in the card; it shows: ${squash(purposes)}`);
+      });
+    });
+    await look(page, 'admin-convenzioni');
+    await step('admin: "Account" filtered by role and state', page, async () => {
+      await openMenu(page, 'Account', 'Account');
+      const all = await findInTable(page, 'Account', (rs) => (rs.length > 5 ? rs : null), 'the accounts');
+      check(!shared.operatorRequested || all.some((r) => r['Nome utente'] === req.username),
+        `expected the approved operator ${req.username} among the accounts; saw ${all.map((r) => r['Nome utente']).join(', ')}`);
+      const filter = page.locator('form').first();
+      await field(filter, 'Ruolo').selectOption({ label: 'Incaricato' });
+      await field(filter, 'Stato').selectOption({ label: 'attivo' });
+      await button(filter, 'Filtra').click();
+      await eventually(async () => check(page.url().includes('role=operator'), `expected role=operator in the address; it is ${page.url()}`));
+      const rows = await findInTable(page, 'Account', (rs) => (rs.every((r) => r.Ruolo === 'Incaricato') ? rs : null),
+        'only operators');
+      const names = rows.map((r) => r['Nome utente']);
+      check(rows.every((r) => r.Stato === 'attivo'), `expected only active accounts; saw ${JSON.stringify(rows.map((r) => r.Stato))}`);
+      check(names.includes(fx.operator.username) && (!shared.operatorRequested || names.includes(req.username)),
+        `expected ${fx.operator.username} and ${req.username}; saw ${names.join(', ')}`);
+      if (shared.operatorDisabled)
+        check(!names.includes(fx.operator_to_disable.username), `expected the disabled ${fx.operator_to_disable.username} left out`);
+      check(await field(filter, 'Ruolo').inputValue() === 'operator', 'expected the role filter to keep its value');
+    });
+    await look(page, 'admin-accounts');
+    await step('admin: "Importazioni" shows the import history', page, async () => {
+      await openMenu(page, 'Importazioni', 'Importazioni');
+      const rows = await findInTable(page, 'Storico delle importazioni', (rs) => (rs.length ? rs : null), 'the imports');
+      const sources = rows.map((r) => r.Origine).sort();
+      check(JSON.stringify(sources) === JSON.stringify([...fx.imports].sort()),
+        `expected the imports ${fx.imports.join(', ')}; saw ${sources.join(', ')}`);
+      const full = rows.find((r) => r.Tipo === 'FULL');
+      check(full && /^\d+ persone: \d+ nuove, \d+ aggiornate, \d+ chiuse$/.test(full.Record),
+        `expected the counts of a FULL import; saw ${JSON.stringify(full)}`);
+    });
+    await look(page, 'admin-imports');
+    const pick = (rs) => rs.find((x) => x.Regola === 'incidente di sicurezza' && x['Nome utente'] === fx.lead_incident.username);
+    await step('admin: "Segnalazioni" lists the incident alert', page, async () => {
+      await openMenu(page, 'Segnalazioni', 'Segnalazioni');
+      const r = await findInTable(page, 'Segnalazioni', pick, `the incident alert of ${fx.lead_incident.username}`);
+      check(r.Dettaglio.includes(incident.what), `expected the alert to quote the incident; saw ${JSON.stringify(r)}`);
+    });
+    await look(page, 'admin-alerts');
+    await softStep('admin: every "Registra" button of "Segnalazioni" can be clicked', page, async () => {
+      const buttons = page.getByRole('table', { name: 'Segnalazioni' }).getByRole('button', { name: 'Registra', exact: true });
+      const n = await buttons.count();
+      const blocked = [];
+      for (let i = 0; i < n; i++) {
+        try {
+          await buttons.nth(i).click({ trial: true, timeout: 1500 });
+        } catch (e) {
+          const why = /(<[^>]+>[^<]*<\/\w+>|<[^>]+>)[^\n]*intercepts pointer events/.exec(e.message);
+          blocked.push(`row ${i + 1}${why ? `: ${why[0]}` : ''}`);
+        }
+      }
+      check(blocked.length === 0, `expected each "Registra" button clickable; ${blocked.length} of ${n} are covered by another element: ${blocked.join('; ')}`);
+    });
+    await step('admin: "Segnalazioni" reviews the incident alert', page, async () => {
+      const row = page.getByRole('table', { name: 'Segnalazioni' }).getByRole('row')
+        .filter({ hasText: 'incidente di sicurezza' }).filter({ hasText: fx.lead_incident.username });
+      await field(row, 'Esito dell\'esame').fill('Verificato con il responsabile: postazione bloccata.');
+      // "Registra" must be clickable (checked without clicking, see the next
+      // step); the review itself is sent with Enter in the note field, as a
+      // keyboard user does, so that the flow goes on either way.
+      await field(row, 'Esito dell\'esame').press('Enter');
+      await eventually(async () => {
+        const rows = await readTable(page, 'Segnalazioni', 'the open alerts').catch(() => []);
+        check(!pick(rows), 'expected the reviewed alert to leave "Da esaminare"');
+      });
+      await link(mainOf(page), 'Esaminate').click();
+      const r = await findInTable(page, 'Segnalazioni', pick, 'the reviewed incident alert under "Esaminate"');
+      check(r.Stato === 'esaminata' && r.Azioni.includes('postazione bloccata'),
+        `expected the alert "esaminata" with its note; saw ${JSON.stringify(r)}`);
+    });
+    await look(page, 'admin-alerts-reviewed');
+    await step('admin: "Incidenti" changes the incident state and suspends its body', page, async () => {
+      await openMenu(page, 'Incidenti', 'Incidenti');
+      const row = rowWith(page, 'Incidenti', incident.what);
+      await visible(page, row, `the incident "${incident.what}"`);
+      await textOf(page, row, fx.ente_incident.name, 'the incident\'s body');
+      await look(page, 'admin-incidents');
+      await field(row, 'Stato').selectOption({ label: 'in gestione' });
+      await field(row, 'Nota').fill('Presa in carico');
+      await button(row, 'Aggiorna').click();
+      const r = await findInTable(page, 'Incidenti', (rs) => rs.find((x) => x['Che cosa è successo'] === incident.what && /in gestione — Presa in carico/.test(x.Cronologia)),
+        'the incident "in gestione" with the note in its history');
+      check(r.Stato === 'in gestione', `expected the state "in gestione"; saw ${JSON.stringify(r)}`);
+      await button(row, 'Sospendi l\'ente').click();
+      await field(row, 'Motivo della sospensione').fill(`incidente: ${incident.what}`);
+      await button(row, 'Conferma sospensione').click();
+      await findInTable(page, 'Incidenti', (rs) => rs.find((x) => x['Che cosa è successo'] === incident.what && /sospeso/.test(x.Azioni)),
+        'the body shown "sospeso" next to its incident');
+    });
+    await look(page, 'admin-incident-suspended');
+    await step('admin: the suspended body\'s lead is logged out and cannot log in again', lead2, async () => {
+      await openMenu(lead2, 'Operatori');
+      const dialog = lead2.getByRole('dialog', { name: 'Sessione scaduta' });
+      await eventually(async () => check((await dialog.count()) || (await lead2.locator('#main[data-screen="login"]').count()),
+        `expected the re-login dialog or the login page; the page shows: ${await mainText(lead2)}`));
+      await screenshot(lead2, 'lead-after-suspension');
+      const scope = (await dialog.count()) ? dialog : lead2;
+      if (scope === lead2) {
+        // the login page says why the session ended
+        await textOf(lead2, mainOf(lead2).getByRole('status').first(), 'L\'ente non è attivo.', 'the reason the session ended');
+        await field(lead2, 'Nome utente').fill(fx.lead_incident.username);
+      }
+      await field(scope, 'Password').fill(fx.lead_incident.password);
+      await button(scope, 'Accedi').click();
+      await textOf(lead2, scope.getByRole('alert'), 'L\'ente non è attivo.', 'the answer to a login of the suspended body\'s lead');
+      await screenshot(lead2, 'lead-after-suspension-login');
+    });
+    await step('admin: "Avvisi" publishes a notice', page, async () => {
+      await openMenu(page, 'Avvisi', 'Avvisi di interruzione programmata');
+      const start = romeLocal(minuteFloor(Date.now() + 24 * 3600 * 1000));
+      const end = romeLocal(minuteFloor(Date.now() + 26 * 3600 * 1000));
+      await field(page, 'Titolo').fill('Aggiornamento notturno');
+      await field(page, 'Testo').fill('Servizio non disponibile per due ore.');
+      await field(page, 'Dal').fill(start.input);
+      await field(page, 'Al').fill(end.input);
+      await button(page, 'Pubblica avviso').click();
+      const r = await findInTable(page, 'Avvisi di interruzione programmata', (rs) => rs.find((x) => x.Titolo === 'Aggiornamento notturno'),
+        'the new notice');
+      check(r.Dal === start.shown && r.Al === end.shown, `expected from ${start.shown} to ${end.shown}; saw ${JSON.stringify(r)}`);
+      const rows = await readTable(page, 'Avvisi di interruzione programmata', 'the notices');
+      check(rows.some((x) => x.Titolo === fx.notice.title), `expected the fixture's notice too; saw ${JSON.stringify(rows)}`);
+    });
+    await look(page, 'admin-notices');
+    await step('admin: "Posta in uscita" lists the credentials of the approved operator', page, async () => {
+      await openMenu(page, 'Posta in uscita', 'Posta in uscita');
+      if (!shared.operatorRequested) return;
+      const r = await findInTable(page, 'Posta in uscita', (rs) => rs.find((x) => x.Destinatario === req.email),
+        `a message to ${req.email} (credentials of the approved request)`);
+      check(/credenziali/i.test(r.Oggetto), `expected the credentials mail; saw ${JSON.stringify(r)}`);
+    });
+    await look(page, 'admin-outbox');
+    await step('admin: "Revisione annuale" shows each agreement', page, async () => {
+      await openMenu(page, 'Revisione annuale', 'Revisione annuale delle convenzioni');
+      const card = mainOf(page).locator('section').filter({ has: page.getByRole('heading', { name: new RegExp(`^${fx.agreement.reference} `) }) });
+      await visible(page, card, `the card of ${fx.agreement.reference}`);
+      const accounts = await squash(await card.getByRole('table', { name: 'Account attivi' }).innerText());
+      check(accounts.includes(fx.operator.username) && accounts.includes(fx.lead.username),
+        `expected ${fx.operator.username} and ${fx.lead.username} among the active accounts; saw ${accounts}`);
+    });
+    await look(page, 'admin-review');
+    await step('admin: "Registro dei trattamenti" shows the entries', page, async () => {
+      await openMenu(page, 'Registro dei trattamenti', 'Registro delle attività di trattamento');
+      const heads = await eventually(async () => {
+        const h = await mainOf(page).getByRole('heading', { level: 2 }).allInnerTexts();
+        check(h.length >= 5, `expected at least the 5 entries made by "visura init"; saw ${JSON.stringify(h)}`);
+        return h;
+      });
+      check(heads.slice(0, 5).every((h, i) => h.startsWith(`${i + 1}. `)), `expected entries numbered 1 to 5; saw ${JSON.stringify(heads)}`);
+    });
+    await look(page, 'admin-processing');
+    await step('admin: "Statistiche" draws two charts and the indicators', page, async () => {
+      await openMenu(page, 'Statistiche', 'Statistiche demografiche');
+      await textOf(page, mainOf(page), `${fx.population_total} residenti.`, 'the population total');
+      for (const id of ['chart-pyramid', 'chart-series']) {
+        const canvas = page.locator(`#${id} canvas`);
+        await visible(page, canvas, `a chart in #${id}`);
+        const drawn = await eventually(async () => {
+          const d = await canvas.evaluate((c) => {
+            const ctx = c.getContext('2d');
+            const px = ctx.getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < px.length; i += 4) if (px[i]) n++;
+            return { w: c.width, h: c.height, n };
+          });
+          check(d.w > 50 && d.h > 50 && d.n > 100, `expected a drawn chart in #${id}; canvas ${JSON.stringify(d)}`);
+          return d;
+        });
+        check(drawn.n > 0, 'blank');
+      }
+      const ind = await factsOf(section(page, 'Indicatori'));
+      for (const k of ['Indice di vecchiaia', 'Indice di dipendenza', 'Età media', 'Saldo naturale', 'Saldo migratorio'])
+        check(/^-?[\d.,]+$/.test(ind[k] || ''), `expected a number for "${k}"; the indicators are ${JSON.stringify(ind)}`);
+    });
+    await look(page, 'admin-stats');
+    await step('admin: "Scarica CSV" downloads the statistics', page, async () => {
+      const dl = await download(page, () => button(mainOf(page), 'Scarica CSV').click(), 'statistiche.csv');
+      const lines = dl.text.trim().split(/\r?\n/);
+      check(dl.suggested === 'statistiche.csv' && lines.length > 10, `expected statistiche.csv with the tables; got ${dl.suggested}, ${lines.length} lines`);
+      check(lines.some((l) => l.includes(String(fx.population_total))), `expected the total ${fx.population_total} in the CSV; first lines: ${lines.slice(0, 5).join(' | ')}`);
+    });
+    await step('admin: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+    await step('admin: suspended lead\'s page, no problems', lead2, async () => assertNoProblems(lead2, {
+      ignore: [AUTH_ME_401, http(401, '/api/v1/'), /status of 403 .*\/api\/v1\/auth\/login/] }));
+  } finally {
+    await page.context().close();
+    await lead2.context().close();
+  }
+}
+
+const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator,
+  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin];
+
+const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;
+const t0 = Date.now();
+const { browser } = await launch();
+try {
+  for (const flow of FLOWS) {
+    if (only && !only.includes(flow.name)) continue;
+    const t = Date.now();
+    try {
+      await flow(browser, fx);
+    } catch (err) {
+      // A step already reported its own failure; anything else is new.
+      if (!(err && err.__reported)) recordFailure(flow.name, err);
+    }
+    console.log(`---- ${flow.name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+} finally {
+  await browser.close();
+}
+console.log(`suite time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+process.exit(summary());
