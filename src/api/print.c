@@ -95,6 +95,90 @@ static const char *label(const char *key)
 	return key;
 }
 
+/* The words for the ANPR codes a person's record carries (docs/anpr-model.md),
+ * so that the printed page reads like the screen. */
+static const char *code_word(const char *key, long long code)
+{
+	static const struct {
+		const char *key;
+		int code;
+		const char *word;
+	} words[] = {
+		{"registration_reason", 1, "nascita"},
+		{"registration_reason", 2, "esistenza giudizialmente riconosciuta"},
+		{"registration_reason", 3, "immigrazione da altro comune"},
+		{"registration_reason", 4, "immigrazione dall'estero"},
+		{"registration_reason", 5, "ricomparsa"},
+		{"registration_reason", 6, "rimpatrio da AIRE"},
+		{"registration_reason", 7, "rettifiche post censuarie"},
+		{"registration_reason", 8, "trasferimento senza fissa dimora"},
+		{"registration_reason", 9, "altri motivi"},
+		{"registration_reason", 10, "ripristino"},
+		{"relationship", 1, "intestatario scheda"}, {"relationship", 2, "coniuge"},
+		{"relationship", 3, "figlio/a"}, {"relationship", 4, "nipote"},
+		{"relationship", 6, "genitore"}, {"relationship", 7, "nonno/a"},
+		{"relationship", 9, "fratello/sorella"}, {"relationship", 16, "genero/nuora"},
+		{"relationship", 17, "suocero/a"}, {"relationship", 18, "cognato/a"},
+		{"relationship", 23, "convivente"}, {"relationship", 24, "responsabile convivenza"},
+		{"relationship", 25, "convivente in convivenza"}, {"relationship", 26, "tutore"},
+		{"relationship", 28, "unito/a civilmente"}, {"relationship", 99, "non definito"},
+		{"cancellation_reason", 1, "morte"}, {"cancellation_reason", 2, "morte presunta"},
+		{"cancellation_reason", 3, "emigrazione verso altro comune"},
+		{"cancellation_reason", 4, "trasferimento senza fissa dimora"},
+		{"cancellation_reason", 5, "straniero all'estero"},
+		{"cancellation_reason", 6, "irreperibilità"},
+		{"cancellation_reason", 7, "mancato rinnovo dimora o permesso"},
+		{"cancellation_reason", 8, "trasferimento all'estero (AIRE)"},
+		{"cancellation_reason", 9, "rettifiche post censuarie"},
+		{"cancellation_reason", 10, "doppia iscrizione"},
+		{"cancellation_reason", 11, "perdita della cittadinanza"},
+		{"cancellation_reason", 12, "ripristino"}, {"cancellation_reason", 13, "altro"},
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (words[i].code == code && !strcmp(words[i].key, key))
+			return words[i].word;
+	return NULL;
+}
+
+static const char *status_word(const char *s)
+{
+	static const char *const words[][2] = {
+		{"registered", "iscritto/a"}, {"deceased", "deceduto/a"},
+		{"emigrated", "emigrato/a"}, {"cancelled", "cancellato/a"},
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (!strcmp(words[i][0], s))
+			return words[i][1];
+	return NULL;
+}
+
+static void value(struct html *h, json_t *v);
+
+/* A field's value: codes as words, dates as dd/mm/yyyy, the rest as is. */
+static void field_value(struct html *h, const char *key, json_t *v)
+{
+	const char *s = json_string_value(v);
+	const char *word = json_is_integer(v) ? code_word(key, json_integer_value(v))
+		: s && !strcmp(key, "status") ? status_word(s) : NULL;
+	if (word) {
+		esc(h, word);
+		if (json_is_integer(v)) {
+			char n[32];
+			snprintf(n, sizeof n, " (%lld)", (long long)json_integer_value(v));
+			raw(h, n);
+		}
+		return;
+	}
+	if (s && strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
+	    strspn(s, "0123456789-") == 10) {
+		char d[11];
+		snprintf(d, sizeof d, "%.2s/%.2s/%.4s", s + 8, s + 5, s);
+		raw(h, d);
+		return;
+	}
+	value(h, v);
+}
+
 static void value(struct html *h, json_t *v)
 {
 	if (json_is_string(v)) {
@@ -149,7 +233,7 @@ static void section(struct html *h, const char *key, json_t *obj)
 			raw(h, "<tr><th>");
 			esc(h, label(k));
 			raw(h, "</th><td>");
-			value(h, v);
+			field_value(h, k, v);
 			raw(h, "</td></tr>");
 		}
 	} else {

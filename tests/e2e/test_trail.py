@@ -380,6 +380,36 @@ def chain_hash(rec, prev):
 
 # ---------------------------------------------------------------- receipts
 
+def test_printable_visura():
+    """The printable visura: the record within the profile in Italian words
+    (codes named, dates as dd/mm/yyyy), the consultation's metadata, no
+    script, and a receipt that proves the exact page."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        p = registered(env.pop)[0]
+        pid = env.purpose(ALL)
+        r = expect(env.op.get(f"/api/v1/persons/{p['cf']}/print?" + q(purpose=pid, case_ref="VERB-9")),
+                   200, what="print")
+        check(r.header("Content-Type").startswith("text/html"), "an HTML page")
+        page = r.body.decode()
+        y, m, d = p["birth_date"].split("-")
+        for want in (p["cf"], p["surname"], "Visura anagrafica", f"{d}/{m}/{y}", "VERB-9",
+                     "Registrazione di accesso n.", "Residenza", "iscritto/a"):
+            check(want in page, f"the page shows {want!r}")
+        check(re.search(r"Relazione con l&#39;intestatario</th><td>[a-z/ ]+ \(\d+\)", page),
+              "the relationship is named, not just a code")
+        check("<script" not in page.lower() and "/static/print.css" in page, "no script, the print style")
+        body_file = os.path.join(srv.dir, "visura.html")
+        with open(body_file, "wb") as f:
+            f.write(r.body)
+        rc, out = cli("audit", "verify-receipt", "--db", srv.db, r.header("X-Visura-Receipt"), body_file)
+        eq(rc, 0, f"the receipt proves the printed page: {out}")
+        narrow = env.purpose(["identity"])
+        page = expect(env.op.get(f"/api/v1/persons/{p['cf']}/print?" + q(purpose=narrow)), 200).body.decode()
+        check(p["cf"] in page and "Residenza" not in page and "Famiglia" not in page,
+              "only the categories of the profile are printed")
+
+
 def test_receipt_verifies_exact_body():
     with Server(population=POP) as srv:
         env = Env(srv, lead=False)
