@@ -1,11 +1,26 @@
 /* Handlers of the browser interface's files: "/" is its page, "/ui/..." its
  * scripts, style sheets, fonts and icons (see src/web).  The page holds no
  * data; everything personal comes through the API behind the gate. */
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
 #include "app/app.h"
 #include "web/web.h"
+
+/* "gzip" in Accept-Encoding, unless refused with q=0. */
+static bool takes_gzip(const char *ae)
+{
+	const char *g = ae ? strstr(ae, "gzip") : NULL;
+	if (!g)
+		return false;
+	const char *end = strchr(g, ',');
+	const char *q = strstr(g, "q=");
+	if (q && (!end || q < end))
+		return strtod(q + 2, NULL) > 0;
+	return true;
+}
 
 static void send_file(struct http_request *r, const char *path)
 {
@@ -22,6 +37,13 @@ static void send_file(struct http_request *r, const char *path)
 	const char *inm = http_header(r, "If-None-Match");
 	if (inm && !strcmp(inm, f->etag)) {
 		http_reply_static(r, 304, f->content_type, "", 0);
+		return;
+	}
+	/* The compressed copy to whoever takes gzip (every browser). */
+	http_header_add(r, "Vary", "Accept-Encoding");
+	if (f->gz && takes_gzip(http_header(r, "Accept-Encoding"))) {
+		http_header_add(r, "Content-Encoding", "gzip");
+		http_reply_static(r, 200, f->content_type, f->gz, f->gz_len);
 		return;
 	}
 	http_reply_static(r, 200, f->content_type, f->data, f->len);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #define MAX_DEPTH 8
 #define MAX_FILES 4000
@@ -42,6 +43,27 @@ static const char *type_of(const char *name)
 		if (!strcmp(dot, types[i].ext))
 			return types[i].type;
 	return NULL;
+}
+
+/* gzip (RFC 1952) of data, kept only when it saves at least a tenth. */
+static void compress_copy(struct web_file *f)
+{
+	z_stream z = {0};
+	if (f->len < 512 || deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+		return;
+	uLong cap = deflateBound(&z, (uLong)f->len);
+	unsigned char *out = malloc(cap);
+	z.next_in = (Bytef *)f->data;
+	z.avail_in = (uInt)f->len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (out && deflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out < f->len - f->len / 10) {
+		f->gz = out;
+		f->gz_len = z.total_out;
+	} else {
+		free(out);
+	}
+	deflateEnd(&z);
 }
 
 static vis_err add_file(struct web_assets *w, const char *full, const char *rel,
@@ -83,7 +105,10 @@ static vis_err add_file(struct web_assets *w, const char *full, const char *rel,
 	for (int i = 0; i < 16; i++)
 		snprintf(etag + 1 + 2 * i, 3, "%02x", h[i]);
 	strcpy(etag + 33, "\"");
-	w->files[w->n++] = (struct web_file){path, type, data, len, etag};
+	struct web_file *wf = &w->files[w->n++];
+	*wf = (struct web_file){path, type, data, len, etag, NULL, 0};
+	if (strncmp(type, "font/", 5) && strncmp(type, "image/png", 9))
+		compress_copy(wf);
 	w->bytes += len;
 	return VIS_OK;
 }
@@ -163,6 +188,7 @@ void web_free(struct web_assets *w)
 		free((void *)w->files[i].path);
 		free((void *)w->files[i].data);
 		free((void *)w->files[i].etag);
+		free((void *)w->files[i].gz);
 	}
 	free(w->files);
 	free(w);

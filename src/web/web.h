@@ -20,10 +20,14 @@ struct web_file {
 	const unsigned char *data;
 	size_t len;
 	const char *etag;          /* quoted, from the content's SHA-256 */
+	const unsigned char *gz;   /* the same bytes gzip-compressed, or NULL
+				      when that would not save a tenth */
+	size_t gz_len;
 };
 
 /* Loads every file of a known type under dir (at most 8 levels, 4,000
- * files, 64 MiB; hidden files and other types are left out). */
+ * files, 64 MiB; hidden files and other types are left out), and keeps a
+ * gzip copy of the text ones, compressed once here rather than per request. */
 vis_err web_load(const char *dir, struct web_assets **out, struct vis_error *e);
 /* The file at path (below /ui/), or NULL. */
 const struct web_file *web_find(const struct web_assets *w, const char *path);

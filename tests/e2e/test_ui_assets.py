@@ -4,6 +4,7 @@ interface directory once at start and serves from memory only the files of
 known types it found there: exact paths, no way out of the set, the same
 security headers as the API, entity tags for revalidation.  Also the import
 history the interface's admin screen reads (GET /api/v1/imports)."""
+import gzip
 import os
 import subprocess
 import tempfile
@@ -19,6 +20,8 @@ def ui_dir():
         "index.html": "<!doctype html><html lang=it><title>t</title><script type=module src=/ui/app/main.js></script>",
         "app/main.js": "console.log('main');",
         "app/deep/style.css": "body{color:#000}",
+        "app/big.css": "".join(
+            f".rule-{i}{{color:#123456;margin:0 auto}}\n" for i in range(400)),
         "app/main.js.map": "{}",           # not a served type
         ".hidden.js": "secret()",          # hidden: left out
         "app/notes.txt": "internal notes",  # not a served type
@@ -46,6 +49,19 @@ def test_serves_the_interface_files():
         eq(r.status, 304, "revalidation with the tag")
         eq(r.body, b"", "no body on 304")
         expect(srv.request("GET", "/ui/app/deep/style.css"), 200, what="nested file")
+        # Text assets are also kept gzip-compressed, for clients that take it.
+        plain = expect(srv.request("GET", "/ui/app/big.css"), 200, what="big css")
+        check(plain.header("Content-Encoding") is None, "no gzip unless asked")
+        z = expect(srv.request("GET", "/ui/app/big.css", headers={"Accept-Encoding": "br, gzip"}), 200)
+        eq(z.header("Content-Encoding"), "gzip", "gzip when accepted")
+        eq(z.header("Vary"), "Accept-Encoding", "caches told the answer varies")
+        eq(gzip.decompress(z.body), plain.body, "the same bytes")
+        check(len(z.body) * 5 < len(plain.body), f"much smaller: {len(z.body)} of {len(plain.body)}")
+        r = srv.request("GET", "/ui/app/big.css", headers={"Accept-Encoding": "gzip;q=0, identity"})
+        check(r.header("Content-Encoding") is None, "gzip refused with q=0")
+        r = srv.request("GET", "/ui/app/deep/style.css", headers={"Accept-Encoding": "gzip"})
+        check(r.header("Content-Encoding") is None and r.body == b"body{color:#000}",
+              "tiny files are sent as they are")
         # Outside the loaded set: nothing, whatever the spelling.
         for path in ("/ui/app/main.js.map", "/ui/.hidden.js", "/ui/app/notes.txt", "/ui/",
                      "/ui/../visura.db", "/ui/%2e%2e/visura.db", "/ui/app/../index.html",
