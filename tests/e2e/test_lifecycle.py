@@ -108,7 +108,7 @@ def test_temporary_password_expires_after_7_days():
         check(r["must_change_password"], "must change")
         srv.advance(180)
         expect(c.me(), 401, "temporary_password_expired", "the open session once it expired")
-        expect(c.me(), 401, "unauthenticated", "and the session is gone")
+        expect(c.me(), 401, "temporary_password_expired", "and the session stays closed, with its reason")
         expect(srv.client().login(acc["username"], temp), 403, "temporary_password_expired",
                "login with an expired temporary password")
         check(srv.has_event("login_refused", account_id=acc["id"]), "login_refused event")
@@ -185,7 +185,7 @@ def test_credentials_expire_after_12_months():
         clock = srv.advance(600)
         check(clock["disabled"] >= 2, f"maintenance disabled {clock['disabled']} accounts")
         expect(c.me(), 401, what="the open session after expiry")
-        expect(c.me(), 401, "unauthenticated", "the session is gone")
+        expect(c.me(), 401, "account_disabled", "the session stays closed, with its reason")
         expect(srv.client().login(op.username, op.password), 403, "account_disabled",
                "login after expiry")
         a = srv.admin().get(f"/api/v1/accounts/{op.account['id']}").json
