@@ -17,9 +17,10 @@
 // are looked up by the auditor; the admin flow, last, suspends the second body
 // (fx.ente_incident), which no other flow uses.
 import { strings } from '../../web/src/app/i18n.js';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, newPage, adopt, step, screenshot, checkA11y, assertNoProblems,
+import { launch, newPage, adopt, step, screenshot, checkA11y, assertNoProblems, clearProblems,
   recordFailure, summary, ARTIFACTS } from './lib.mjs';
 
 const T = 8000;   // how long a flow waits for something to appear (ms)
@@ -1220,8 +1221,65 @@ async function flowAdmin(browser, fx) {
   }
 }
 
+// RFC 6238 (SHA-1, 30 s, 6 digits), as an authenticator app computes it.
+function totpCode(secretB32, stepOffset = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretB32.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + stepOffset));
+  const mac = crypto.createHmac('sha1', key).update(msg).digest();
+  const off = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+// Second factor: set up from "Il mio account", then asked at the next
+// login.  Runs last: the account needs a code from then on.
+async function flowTotp(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const who = fx.verify_operator;
+  try {
+    let secret = null;
+    await step('totp: "Il mio account" leads to the setup, which shows the secret', page, async () => {
+      await login(page, who.username, who.password, 'Finalità del trattamento');
+      await openMenu(page, 'Il mio account', 'Il mio account');
+      await link(mainOf(page), 'Attiva il secondo fattore').click();
+      await onScreen(page, 'Secondo fattore');
+      secret = squash(await page.locator('#totp-secret').innerText());
+      check(/^[A-Z2-7]{16,}=*$/.test(secret), `expected a base32 secret; saw "${secret}"`);
+    });
+    await look(page, 'totp-setup');
+    await step('totp: a wrong code is refused, the right one activates it', page, async () => {
+      await field(page, 'Codice mostrato dall\'app').fill('000000' === totpCode(secret) ? '111111' : '000000');
+      await button(page, 'Attiva').click();
+      await textOf(page, mainOf(page).getByRole('alert'), 'Codice del secondo fattore non valido.', 'the answer to a wrong code');
+      clearProblems(page);
+      await field(page, 'Codice mostrato dall\'app').fill(totpCode(secret));
+      await button(page, 'Attiva').click();
+      await textOf(page, mainOf(page).getByRole('status'), 'Secondo fattore attivo dal prossimo accesso.', 'the confirmation');
+      await logout(page);
+    });
+    await step('totp: the next login asks for the code and accepts it', page, async () => {
+      await field(page, 'Nome utente').fill(who.username);
+      await field(page, 'Password').fill(who.password);
+      await button(page, 'Accedi').click();
+      await textOf(page, mainOf(page).getByRole('alert'), 'Inserire il codice del secondo fattore.', 'the login without a code');
+      // the code used at activation may not be used again: the next step's
+      await field(page, 'Codice del secondo fattore (6 cifre)').fill(totpCode(secret, 1));
+      await button(page, 'Accedi').click();
+      await onScreen(page, 'Finalità del trattamento');
+      clearProblems(page);
+    });
+    await look(page, 'totp-login');
+    await step('totp: no problems', page, async () => assertNoProblems(page));
+  } finally {
+    await page.context().close();
+  }
+}
+
 const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator,
-  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin];
+  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTotp];
 
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;
