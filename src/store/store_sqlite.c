@@ -205,9 +205,7 @@ static vis_err exec_sql(struct store *s, const char *sql, struct vis_error *e)
 
 static vis_err migrate(struct store *s, struct vis_error *e)
 {
-	if (exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			"version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-			" applied_at INTEGER NOT NULL)", e))
+	if (exec_sql(s, schema_migrations_table, e))
 		return VIS_ERR_STORE;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
@@ -227,9 +225,16 @@ static vis_err migrate(struct store *s, struct vis_error *e)
 		snprintf(rec, sizeof rec,
 			 "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)", m->version,
 			 m->name, (long long)time(NULL));
-		if (exec_sql(s, "BEGIN IMMEDIATE", e))
+		char *sql = schema_sql(m->sql, SCHEMA_SQLITE);
+		if (!sql)
+			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		if (exec_sql(s, "BEGIN IMMEDIATE", e)) {
+			free(sql);
 			return VIS_ERR_STORE;
-		if (exec_sql(s, m->sql, e) || exec_sql(s, rec, e)) {
+		}
+		vis_err rc = exec_sql(s, sql, e);
+		free(sql);
+		if (rc || exec_sql(s, rec, e)) {
 			exec_sql(s, "ROLLBACK", NULL);
 			return VIS_ERR_STORE;
 		}
