@@ -1,6 +1,7 @@
 #include "audit/audit.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -37,8 +38,13 @@ void audit_hash(const struct store_access *a, const char *prev_hash, char out[65
 
 void audit_key_path(const char *db_uri, char *out, size_t cap)
 {
-	const char *path = !strncmp(db_uri, "sqlite:", 7) ? db_uri + 7 : db_uri;
-	snprintf(out, cap, "%s.signing-key", path);
+	const char *env = getenv("VISURA_SIGNING_KEY");
+	if (env && *env)
+		snprintf(out, cap, "%s", env);
+	else if (!strncmp(db_uri, "postgres:", 9) || !strncmp(db_uri, "postgresql:", 11))
+		snprintf(out, cap, "visura.signing-key");
+	else
+		snprintf(out, cap, "%s.signing-key", !strncmp(db_uri, "sqlite:", 7) ? db_uri + 7 : db_uri);
 }
 
 vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *e)
