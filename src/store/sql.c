@@ -150,7 +150,7 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_ACCESS_INSERT] = "INSERT INTO access_log (" ACCESS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
 		" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[SQL_ACCESS_SUBJECT_INSERT] = "INSERT INTO access_subject (access_id, cf) VALUES (?1, ?2)",
-	[SQL_PERSON_VERSIONS_AT] = "SELECT * FROM (" PERSON_AT("cf = ?3") ") AS v"
+	[SQL_PERSON_VERSIONS_AT] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v"
 				   " ORDER BY canc_reason <> 0, comune",
 	[SQL_SEARCH_EXACT] = "SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND name_key = ?2"
 		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
@@ -163,8 +163,8 @@ const char *const store_sql[SQL__COUNT] = {
 		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
 	[SQL_ACCESS_SEARCH] = "SELECT " ACCESS_COLS " FROM access_log WHERE"
 		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
-		" AND (?2 = 0 OR account_id = ?2) AND (?3 = 0 OR ente_id = ?3)"
-		" AND (?4 = 0 OR purpose_id = ?4) AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6)"
+		" AND (account_id = ?2 OR ?2 = 0) AND (ente_id = ?3 OR ?3 = 0)"
+		" AND (purpose_id = ?4 OR ?4 = 0) AND (at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
 		" ORDER BY id LIMIT ?7",
 	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
 };

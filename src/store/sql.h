@@ -5,7 +5,12 @@
  * parameters written ?N (numbered from 1): the SQLite back end prepares it
  * as it is, the PostgreSQL one after sql_to_pg() (?N becomes $N).  What
  * only one back end needs (SQLite's transactions and PRAGMAs,
- * PostgreSQL's RETURNING of new ids and COPY) stays in that back end. */
+ * PostgreSQL's RETURNING of new ids and COPY) stays in that back end.
+ *
+ * PostgreSQL types a parameter where it first meets it: compare a 64-bit
+ * parameter with its column before comparing it with a literal
+ * ("(at >= ?5 OR ?5 = 0)", not "(?5 = 0 OR at >= ?5)", which would make
+ * ?5 a 32-bit integer). */
 #ifndef VISURA_STORE_SQL_H
 #define VISURA_STORE_SQL_H
 

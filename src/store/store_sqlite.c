@@ -1311,6 +1311,7 @@ vis_err sq_person_versions_at(struct sq_store *s, const char *cf, int date,
 	if (!st && !(st = s->search[0] = rec_prepare(s, store_sql[SQL_PERSON_VERSIONS_AT], e)))
 		return VIS_ERR_STORE;
 	sqlite3_reset(st);
+	bind_text(st, 1, "");
 	sqlite3_bind_int(st, 2, rec_as_of(date));
 	bind_text(st, 3, cf);
 	return each_person(s, st, fn, ctx, e);
