@@ -89,5 +89,7 @@ vis_err pg_open(const char *conninfo, struct pg_store **out, struct vis_error *e
 void pg_close(struct pg_store *s);
 int pg_schema_version(struct pg_store *s);
 void pg_rollback(struct pg_store *s);
+/* "visura-DBNAME" (the conninfo's dbname, or "visura" when it names none). */
+void pg_files_name(const char *conninfo, char *out, size_t cap);
 
 #endif

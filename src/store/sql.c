@@ -97,7 +97,7 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_IMPORT_EACH] = "SELECT id, comune, seq, kind, extract_at, sha256, source,"
 		" started_at, finished_at, inserted, updated, unchanged, closed,"
 		" families, persons, events FROM import WHERE finished_at IS NOT NULL"
-		" AND (?1 IS NULL OR comune = ?1) ORDER BY id DESC LIMIT ?2",
+		" AND (comune = ?1 OR ?1 IS NULL) ORDER BY id DESC LIMIT ?2",
 	[SQL_IMPORT_LAST_COUNTS] = "SELECT inserted, updated, unchanged, closed, families,"
 		" persons, events FROM import WHERE comune = ?1 AND finished_at IS NOT NULL"
 		" ORDER BY id DESC LIMIT 1",

@@ -2,6 +2,7 @@
  * call to it (the list of calls is STORE_OPS in store/backend.h). */
 #include "store/backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,22 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 	}
 	*out = s;
 	return VIS_OK;
+}
+
+void store_files_prefix(const char *uri, char *out, size_t cap)
+{
+	const char *conninfo = pg_conninfo(uri);
+	if (!conninfo) {
+		snprintf(out, cap, "%s", !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri);
+		return;
+	}
+	char name[128];
+	const char *dir = getenv("VISURA_STATE_DIR");
+	pg_files_name(conninfo, name, sizeof name);
+	if (dir && *dir)
+		snprintf(out, cap, "%s/%s", dir, name);
+	else
+		snprintf(out, cap, "%s", name);
 }
 
 void store_close(struct store *s)

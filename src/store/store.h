@@ -27,6 +27,12 @@ struct store;
 vis_err store_open(const char *uri, struct store **out, struct vis_error *e);
 void store_close(struct store *s);
 
+/* Where the files that belong with a database live (its signing key, its
+ * CA): the prefix their names start with.  SQLite: the database file's
+ * path; PostgreSQL: "visura-DBNAME" in $VISURA_STATE_DIR (default: the
+ * current directory). */
+void store_files_prefix(const char *uri, char *out, size_t cap);
+
 /* The schema version in force, and the newest this build knows. */
 int store_schema_version(struct store *s);
 int store_schema_latest(void);

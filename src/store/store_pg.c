@@ -437,6 +437,22 @@ vis_err pg_open(const char *conninfo, struct pg_store **out, struct vis_error *e
 	return VIS_OK;
 }
 
+void pg_files_name(const char *conninfo, char *out, size_t cap)
+{
+	const char *db = "visura";
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "dbname") && o->val && *o->val)
+			db = o->val;
+	/* Only the characters a file name may safely hold. */
+	size_t n = (size_t)snprintf(out, cap, "visura-%s", db);
+	for (size_t i = 7; i < n && i < cap; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", out[i]) ||
+		    (out[i] == '.' && i == 7))
+			out[i] = '_';
+	PQconninfoFree(opts);
+}
+
 void pg_close(struct pg_store *s)
 {
 	if (!s)
