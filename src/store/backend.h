@@ -66,6 +66,8 @@
 	X(vis_err, throttle_get, (const char *key, struct store_throttle *out, struct vis_error *e), (key, out, e)) \
 	X(vis_err, throttle_put, (const char *key, const struct store_throttle *t, struct vis_error *e), (key, t, e)) \
 	X(vis_err, setting_get, (const char *key, char *out, size_t cap, bool *found, struct vis_error *e), (key, out, cap, found, e)) \
+	X(vis_err, state_lock, (const char *key, char *out, size_t cap, struct vis_error *e), (key, out, cap, e)) \
+	X(vis_err, state_put, (const char *key, const char *value, int64_t now, struct vis_error *e), (key, value, now, e)) \
 	X(vis_err, setting_put, (const char *key, const char *value, struct vis_error *e), (key, value, e))
 
 struct sq_store;
@@ -75,10 +77,30 @@ struct pg_store;
 	ret sq_##name(struct sq_store *s, STORE_STRIP params);
 #define STORE_PG_DECLARE(ret, name, params, args) \
 	ret pg_##name(struct pg_store *s, STORE_STRIP params);
+
+/* The operations store_copy() (visura migrate) is made of; internal to
+ * src/store.  table names come from schema_tables, never from input.
+ *   table_each    every row of a table, values as text (NULL for SQL NULL);
+ *                 with_rowid: the insertion-order "rowid" too (see @ROWID)
+ *   table_insert  one row (bulk: COPY on PostgreSQL) inside a transaction
+ *   table_rows    how many rows a table holds
+ *   table_clear   deletes every row of a table
+ *   load_finish   after the inserts: the bulk load ended, the database's id
+ *                 generators moved past the ids loaded */
+typedef int (*store_row_fn)(void *ctx, int ncols, const char *const *names,
+			    const char *const *values);
+#define STORE_COPY_OPS(X) \
+	X(vis_err, table_each, (const char *table, bool with_rowid, store_row_fn fn, void *ctx, struct vis_error *e), (table, with_rowid, fn, ctx, e)) \
+	X(vis_err, table_insert, (const char *table, int ncols, const char *const *names, const char *const *values, struct vis_error *e), (table, ncols, names, values, e)) \
+	X(vis_err, table_rows, (const char *table, int64_t *n, struct vis_error *e), (table, n, e)) \
+	X(vis_err, table_clear, (const char *table, struct vis_error *e), (table, e)) \
+	X(vis_err, load_finish, (struct vis_error *e), (e))
 STORE_OPS(STORE_SQ_DECLARE)
 STORE_OPS(STORE_PG_DECLARE)
+STORE_COPY_OPS(STORE_SQ_DECLARE)
+STORE_COPY_OPS(STORE_PG_DECLARE)
 
-/* The operations outside the list: opening (SQLite takes a path,
+/* The operations outside the lists: opening (SQLite takes a path,
  * PostgreSQL a libpq conninfo), closing, the schema version in force and
  * the rollback that never fails. */
 vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e);

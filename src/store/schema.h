@@ -5,16 +5,20 @@
  * they are applied in one transaction each and recorded in
  * schema_migrations.  Never edit a released migration: append a new one.
  *
- * The migrations are written in SQLite's DDL with two markers, and
+ * The migrations are written in SQLite's DDL with three markers, and
  * schema_sql() turns them into a back end's own:
  *   @ID     an integer primary key the database assigns
  *           (SQLite: INTEGER PRIMARY KEY; PostgreSQL: a BIGINT identity)
  *   @ROWID  the insertion-order column "rowid" queries may sort on
  *           (SQLite: implicit, nothing; PostgreSQL: a BIGINT identity)
+ *   @UNLOGGED  a table whose rows need not survive a crash
+ *           (SQLite: nothing; PostgreSQL: UNLOGGED)
  * and INTEGER is a 64-bit integer (PostgreSQL: BIGINT).  Keep to what both
  * accept: no AUTOINCREMENT, no SQLite-only types or functions. */
 #ifndef VISURA_STORE_SCHEMA_H
 #define VISURA_STORE_SCHEMA_H
+
+#include <stdbool.h>
 
 enum schema_dialect { SCHEMA_SQLITE, SCHEMA_POSTGRES };
 
@@ -26,6 +30,15 @@ struct schema_migration {
 
 extern const struct schema_migration schema_migrations[];
 extern const int schema_migration_count;
+
+/* Every table but schema_migrations, parents before children (the order
+ * a copy loads them in); rowid: the table has an @ROWID column. */
+struct schema_table {
+	const char *name;
+	bool rowid;
+};
+extern const struct schema_table schema_tables[];
+extern const int schema_table_count;
 
 /* The table that records the migrations applied (in the neutral DDL). */
 extern const char schema_migrations_table[];

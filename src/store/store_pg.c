@@ -47,7 +47,6 @@ struct pg_stmt {
 	int nparams;
 };
 
-enum pg_copy { COPY_NONE, COPY_FAMILY, COPY_PERSON };
 
 struct pg_store {
 	PGconn *conn;
@@ -55,7 +54,7 @@ struct pg_store {
 	bool in_txn;
 	struct pg_stmt stmts[PG_MAX_STMTS];
 	int nstmts;
-	enum pg_copy copy;       /* COPY ... FROM STDIN under way */
+	char *copy;              /* the COPY ... FROM STDIN under way, or NULL */
 	char *copybuf;           /* rows not yet sent */
 	size_t copylen, copycap;
 };
@@ -131,7 +130,8 @@ static vis_err conn_ready(struct pg_store *s, struct vis_error *e)
 		return vis_error_set(e, VIS_ERR_STORE, "the database connection was lost");
 	PQreset(s->conn);
 	stmts_forget(s);
-	s->copy = COPY_NONE;
+	free(s->copy);
+	s->copy = NULL;
 	s->copylen = 0;
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return pg_fail(e, VIS_ERR_STORE, "database unavailable", PQerrorMessage(s->conn));
@@ -207,7 +207,7 @@ static struct pg_stmt *stmt_get(struct pg_store *s, const char *sql, int *index,
 static PGresult *run(struct pg_store *s, const char *sql, const struct pg_params *p,
 		     const char *what, struct vis_error *e)
 {
-	if (s->copy != COPY_NONE && copy_end(s, e))
+	if (s->copy && copy_end(s, e))
 		return NULL;
 	if (conn_ready(s, e))
 		return NULL;
@@ -258,11 +258,9 @@ static vis_err lock_xact(struct pg_store *s, int64_t key, struct vis_error *e)
 
 /* ---- COPY of a first snapshot ---- */
 
-static const char *const copy_sql[] = {
-	[COPY_FAMILY] = "COPY family (" F_COLS ", import_id, seen_import) FROM STDIN",
-	[COPY_PERSON] = "COPY person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
-			" FROM STDIN",
-};
+static const char copy_family[] = "COPY family (" F_COLS ", import_id, seen_import) FROM STDIN";
+static const char copy_person[] = "COPY person (" P_COLS ", surname_key, name_key, import_id,"
+				  " seen_import) FROM STDIN";
 
 static vis_err copy_flush(struct pg_store *s, struct vis_error *e)
 {
@@ -276,9 +274,10 @@ static vis_err copy_flush(struct pg_store *s, struct vis_error *e)
  * a failure is a failure of the load, not of one record. */
 static vis_err copy_end(struct pg_store *s, struct vis_error *e)
 {
-	if (s->copy == COPY_NONE)
+	if (!s->copy)
 		return VIS_OK;
-	s->copy = COPY_NONE;
+	free(s->copy);
+	s->copy = NULL;
 	vis_err rc = copy_flush(s, e);
 	if (PQputCopyEnd(s->conn, rc ? "aborted" : NULL) != 1 && !rc)
 		rc = pg_fail(e, VIS_ERR_STORE, "bulk load", PQerrorMessage(s->conn));
@@ -292,21 +291,24 @@ static vis_err copy_end(struct pg_store *s, struct vis_error *e)
 	return rc;
 }
 
-static vis_err copy_start(struct pg_store *s, enum pg_copy which, struct vis_error *e)
+/* Starts the COPY of sql unless it is the one under way. */
+static vis_err copy_start(struct pg_store *s, const char *sql, struct vis_error *e)
 {
-	if (s->copy == which)
+	if (s->copy && !strcmp(s->copy, sql))
 		return VIS_OK;
-	if (copy_end(s, e))
+	if (copy_end(s, e) || conn_ready(s, e))
 		return VIS_ERR_STORE;
-	PGresult *r = PQexec(s->conn, copy_sql[which]);
-	ExecStatusType st = PQresultStatus(r);
-	if (st != PGRES_COPY_IN) {
+	PGresult *r = PQexec(s->conn, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		pg_fail(e, VIS_ERR_STORE, "bulk load", r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
 		PQclear(r);
 		return VIS_ERR_STORE;
 	}
 	PQclear(r);
-	s->copy = which;
+	if (!(s->copy = strdup(sql))) {
+		copy_end(s, NULL);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
 	return VIS_OK;
 }
 
@@ -458,6 +460,7 @@ void pg_close(struct pg_store *s)
 	if (!s)
 		return;
 	PQfinish(s->conn);
+	free(s->copy);
 	for (int i = 0; i < s->nstmts; i++)
 		free(s->stmts[i].sql);
 	free(s->copybuf);
@@ -804,16 +807,16 @@ static void person_read(const PGresult *r, int row, int c, struct store_person *
 /* The statements that write one versioned kind (households, persons). */
 struct version_kind {
 	enum sql_id get, seen, to_history, update, insert;
-	enum pg_copy copy;
+	const char *copy;
 	int ncols;
 };
 
 static const struct version_kind family_kind = {
 	SQL_FAMILY_GET_CURRENT, SQL_FAMILY_SEEN, SQL_FAMILY_TO_HISTORY, SQL_FAMILY_UPDATE,
-	SQL_FAMILY_INSERT, COPY_FAMILY, 13};
+	SQL_FAMILY_INSERT, copy_family, 13};
 static const struct version_kind person_kind = {
 	SQL_PERSON_GET_CURRENT, SQL_PERSON_SEEN, SQL_PERSON_TO_HISTORY, SQL_PERSON_UPDATE,
-	SQL_PERSON_INSERT, COPY_PERSON, 21};
+	SQL_PERSON_INSERT, copy_person, 21};
 
 /* The current version of a record: *rowid 0 when none; otherwise the row
  * (the caller reads it and PQclears it) and whether it was dropped. */
@@ -1681,4 +1684,148 @@ vis_err pg_setting_put(struct pg_store *s, const char *key, const char *value,
 	pp_text(&p, key);
 	pp_text(&p, value);
 	return run_done(s, store_sql[SQL_SETTING_PUT], &p, "setting", NULL, e);
+}
+
+/* ---- shared state ---- */
+
+vis_err pg_state_lock(struct pg_store *s, const char *key, char *out, size_t cap,
+		      struct vis_error *e)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "%s FOR UPDATE", store_sql[SQL_STATE_GET]);
+	PGresult *r = run_text2(s, SQL_STATE_CREATE, key, NULL, "shared state", e);
+	if (!r)
+		return VIS_ERR_STORE;
+	PQclear(r);
+	struct pg_params p = {0};
+	pp_text(&p, key);
+	if (!(r = run(s, sql, &p, "shared state", e)))
+		return VIS_ERR_STORE;
+	vis_err rc = VIS_OK;
+	if (PQntuples(r) != 1)
+		rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s vanished", key);
+	else if ((size_t)PQgetlength(r, 0, 0) >= cap)
+		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
+	else
+		get_text(r, 0, 0, out, cap);
+	PQclear(r);
+	return rc;
+}
+
+vis_err pg_state_put(struct pg_store *s, const char *key, const char *value, int64_t now,
+		     struct vis_error *e)
+{
+	struct pg_params p = {0};
+	pp_text(&p, key);
+	pp_text(&p, value);
+	pp_i64(&p, now);
+	return run_done(s, store_sql[SQL_STATE_PUT], &p, "shared state", NULL, e);
+}
+
+/* ---- copying a whole database (store_copy) ---- */
+
+vis_err pg_table_each(struct pg_store *s, const char *table, bool with_rowid, store_row_fn fn,
+		      void *ctx, struct vis_error *e)
+{
+	(void)with_rowid;   /* the rowid column is one of the table's here */
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
+	if (copy_end(s, e) || conn_ready(s, e))
+		return VIS_ERR_STORE;
+	/* Row by row: a register does not fit in one result. */
+	if (!PQsendQuery(s->conn, sql) || !PQsetSingleRowMode(s->conn))
+		return pg_fail(e, VIS_ERR_STORE, table, PQerrorMessage(s->conn));
+	vis_err rc = VIS_OK;
+	bool stopped = false;
+	PGresult *r;
+	while ((r = PQgetResult(s->conn))) {
+		ExecStatusType st = PQresultStatus(r);
+		int n = PQnfields(r);
+		if (st == PGRES_SINGLE_TUPLE && !stopped && rc == VIS_OK && n <= 64) {
+			const char *names[64], *values[64];
+			for (int i = 0; i < n; i++) {
+				names[i] = PQfname(r, i);
+				values[i] = PQgetisnull(r, 0, i) ? NULL : PQgetvalue(r, 0, i);
+			}
+			stopped = fn(ctx, n, names, values) != 0;
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == VIS_OK) {
+			rc = pg_fail(e, VIS_ERR_STORE, table, PQresultErrorMessage(r));
+		} else if (n > 64 && rc == VIS_OK) {
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "table %s has too many columns", table);
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
+vis_err pg_table_insert(struct pg_store *s, const char *table, int ncols,
+			const char *const *names, const char *const *values, struct vis_error *e)
+{
+	char sql[4096];
+	size_t len = (size_t)snprintf(sql, sizeof sql, "COPY %s (", table);
+	for (int i = 0; i < ncols && len < sizeof sql; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? ", " : "", names[i]);
+	if (len + 16 >= sizeof sql)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "table %s: statement too long", table);
+	strcat(sql, ") FROM STDIN");
+	struct pg_params p = {0};
+	if (ncols > PG_MAX_PARAMS)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "table %s has too many columns", table);
+	for (int i = 0; i < ncols; i++)
+		p.v[p.n++] = values[i];
+	if (copy_start(s, sql, e))
+		return VIS_ERR_STORE;
+	return copy_row(s, &p, e);
+}
+
+vis_err pg_table_rows(struct pg_store *s, const char *table, int64_t *n, struct vis_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	PGresult *r = run(s, sql, NULL, table, e);
+	if (!r)
+		return VIS_ERR_STORE;
+	*n = get_i64(r, 0, 0);
+	PQclear(r);
+	return VIS_OK;
+}
+
+vis_err pg_table_clear(struct pg_store *s, const char *table, struct vis_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "DELETE FROM %s", table);
+	return run_done(s, sql, NULL, table, NULL, e);
+}
+
+/* Moves every identity column's generator past the largest id loaded. */
+vis_err pg_load_finish(struct pg_store *s, struct vis_error *e)
+{
+	if (copy_end(s, e))
+		return VIS_ERR_STORE;
+	PGresult *cols = run(s, "SELECT table_name, column_name FROM information_schema.columns"
+				" WHERE table_schema = current_schema() AND is_identity = 'YES'",
+			     NULL, "identity columns", e);
+	if (!cols)
+		return VIS_ERR_STORE;
+	vis_err rc = VIS_OK;
+	for (int i = 0; rc == VIS_OK && i < PQntuples(cols); i++) {
+		const char *t = PQgetvalue(cols, i, 0), *c = PQgetvalue(cols, i, 1);
+		char *ti = PQescapeIdentifier(s->conn, t, strlen(t));
+		char *ci = PQescapeIdentifier(s->conn, c, strlen(c));
+		char sql[512];
+		if (!ti || !ci) {
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		} else {
+			snprintf(sql, sizeof sql, "SELECT setval(pg_get_serial_sequence(?1, ?2),"
+				 " (SELECT coalesce(max(%s), 0) + 1 FROM %s), false)", ci, ti);
+			struct pg_params p = {0};
+			pp_text(&p, t);
+			pp_text(&p, c);
+			rc = run_done(s, sql, &p, "identity", NULL, e);
+		}
+		PQfreemem(ti);
+		PQfreemem(ci);
+	}
+	PQclear(cols);
+	return rc;
 }

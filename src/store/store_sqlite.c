@@ -34,6 +34,8 @@ struct sq_store {
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
 	sqlite3_stmt *search[8]; /* searches and the access trail, prepared on first use */
+	sqlite3_stmt *load;      /* store_copy: the INSERT of load_table */
+	char load_table[64];
 };
 
 static void rec_cache_free(struct rec_cache *c);
@@ -185,6 +187,7 @@ void sq_close(struct sq_store *s)
 	rec_cache_free(s->recs);
 	for (int i = 0; i < 8; i++)
 		sqlite3_finalize(s->search[i]);
+	sqlite3_finalize(s->load);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -1711,4 +1714,130 @@ vis_err sq_webhook_put(struct sq_store *s, const struct store_webhook *w, struct
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
+}
+
+/* ---- shared state ---- */
+
+vis_err sq_state_lock(struct sq_store *s, const char *key, char *out, size_t cap,
+		      struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, SQL_STATE_CREATE, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, key);
+	if (stmt_done(s, st, e, "shared state"))
+		return VIS_ERR_STORE;
+	if (!(st = stmt_get(s, SQL_STATE_GET, e)))
+		return VIS_ERR_STORE;
+	bind_text(st, 1, key);
+	vis_err rc = VIS_OK;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		rc = db_error(s, e, "shared state");
+	else if ((size_t)sqlite3_column_bytes(st, 0) >= cap)
+		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
+	else
+		copy_col(st, 0, out, cap);
+	sqlite3_reset(st);
+	return rc;
+}
+
+vis_err sq_state_put(struct sq_store *s, const char *key, const char *value, int64_t now,
+		     struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, SQL_STATE_PUT, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	sqlite3_bind_int64(st, 3, now);
+	return stmt_done(s, st, e, "shared state");
+}
+
+/* ---- copying a whole database (store_copy) ---- */
+
+vis_err sq_table_each(struct sq_store *s, const char *table, bool with_rowid, store_row_fn fn,
+		      void *ctx, struct vis_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT %s* FROM %s", with_rowid ? "rowid AS rowid, " : "", table);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, table);
+	int n = sqlite3_column_count(st);
+	const char *names[64], *values[64];
+	if (n > 64) {
+		sqlite3_finalize(st);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "table %s has too many columns", table);
+	}
+	for (int i = 0; i < n; i++)
+		names[i] = sqlite3_column_name(st, i);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			values[i] = (const char *)sqlite3_column_text(st, i);
+		if (fn(ctx, n, names, values) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, table);
+}
+
+vis_err sq_table_insert(struct sq_store *s, const char *table, int ncols,
+			const char *const *names, const char *const *values, struct vis_error *e)
+{
+	if (!s->load || strcmp(s->load_table, table)) {
+		char sql[4096];
+		size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", table);
+		for (int i = 0; i < ncols && len < sizeof sql; i++)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? ", " : "", names[i]);
+		for (int i = 0; i < ncols && len < sizeof sql; i++)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?%d", i ? ", " : ") VALUES (",
+						i + 1);
+		if (len + 2 >= sizeof sql)
+			return vis_error_set(e, VIS_ERR_INTERNAL, "table %s: statement too long", table);
+		strcat(sql, ")");
+		sqlite3_finalize(s->load);
+		s->load = NULL;
+		if (sqlite3_prepare_v2(s->db, sql, -1, &s->load, NULL) != SQLITE_OK)
+			return db_error(s, e, table);
+		snprintf(s->load_table, sizeof s->load_table, "%s", table);
+	}
+	sqlite3_reset(s->load);
+	for (int i = 0; i < ncols; i++) {
+		if (values[i])
+			bind_text(s->load, i + 1, values[i]);
+		else
+			sqlite3_bind_null(s->load, i + 1);
+	}
+	return stmt_done(s, s->load, e, table);
+}
+
+vis_err sq_table_rows(struct sq_store *s, const char *table, int64_t *n, struct vis_error *e)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, table);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? VIS_OK : db_error(s, e, table);
+}
+
+vis_err sq_table_clear(struct sq_store *s, const char *table, struct vis_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "DELETE FROM %s", table);
+	return exec_sql(s, sql, e);
+}
+
+vis_err sq_load_finish(struct sq_store *s, struct vis_error *e)
+{
+	(void)e;
+	sqlite3_finalize(s->load);
+	s->load = NULL;
+	return VIS_OK;
 }

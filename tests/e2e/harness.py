@@ -21,6 +21,8 @@ Server   a temporary directory, `visura init` (the first admin's temporary
 Client   one user agent: a cookie jar, the X-CSRF-Token header on every
          state-changing request, or a bearer token.
 
+Server(share=srv) a second `visura serve` on srv's database (no init): two
+         instances of one service (PostgreSQL).
 Server(population=dict(persons=N, comuni="036023,036005", seed=S, days=D))
          also runs `visura gen` and `visura import` (snapshot, then the
          daily deltas) between `init` and `serve`; srv.population is a
@@ -246,9 +248,10 @@ def pg_server_dir():
     return d
 
 
-def new_database(work_dir, tag):
-    """The URI of a fresh, empty database for one server or test."""
-    if BACKEND == "sqlite":
+def new_database(work_dir, tag, backend=None):
+    """The URI of a fresh, empty database for one server or test (on the
+    suite's back end unless told)."""
+    if (backend or BACKEND) == "sqlite":
         return os.path.join(work_dir, f"{tag}.db")
     name = f"t{os.getpid()}_{next(_db_seq)}_{re.sub(r'[^a-z0-9_]', '_', tag.lower())}"[:63]
     p = subprocess.run([PG_SH, "createdb", pg_server_dir(), name], capture_output=True, text=True)
@@ -374,8 +377,11 @@ _server_seq = itertools.count(1)
 class Server:
     """One `visura serve` on a fresh database.  Use as a context manager."""
 
-    def __init__(self, test_clock=True, population=None, **options):
+    def __init__(self, test_clock=True, population=None, share=None, **options):
+        """share: another (started) Server whose database this one serves
+        too — a second instance of one service (PostgreSQL)."""
         self.test_clock = test_clock
+        self.share = share
         self.options = options   # max_body_kb=4 -> --max-body-kb 4
         # A Population (or a dict of its arguments): generated and imported
         # into the database after `visura init`, before `serve`.
@@ -385,7 +391,7 @@ class Server:
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="visura-e2e-")
         self.tag = f"s{next(_server_seq)}"
-        self.db = new_database(self.dir, "visura")
+        self.db = share.db if share else new_database(self.dir, "visura")
         self.tls_dir = os.path.join(self.dir, "tls")
         self.log_path = os.path.join(self.dir, "server.log")
         self.port = None
@@ -416,6 +422,13 @@ class Server:
         return False
 
     def start(self):
+        if self.share is not None:
+            if self.share.admin_password is None:
+                self.share.admin()      # sets the first admin's own password
+            self.admin_user, self.admin_password = self.share.admin_user, self.share.admin_password
+            self.population = self.share.population
+            self._serve()
+            return
         p = subprocess.run([VISURA, "init", "--db", self.db], capture_output=True, text=True)
         check(p.returncode == 0, f"visura init failed: {p.returncode}\n{p.stdout}\n{p.stderr}")
         m = re.search(r"first admin: (\S+)\s+temporary password .*?: (\S+)\s*$", p.stdout, re.M)

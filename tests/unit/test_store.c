@@ -1,7 +1,7 @@
 /* Unit tests: store.h itself, the same checks on every back end — SQLite,
  * and PostgreSQL when $VISURA_TEST_PG is set (see testdb.h): register
  * versions and reads, control records, the access trail (also appended by
- * two connections at once), codes, cursors. */
+ * two connections at once), codes, cursors, shared state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -526,6 +526,66 @@ static void test_trail_concurrent(void **state)
 	assert_int_equal(res.first_bad_id, 0);
 }
 
+/* Shared state: two connections increment one counter under its lock. */
+struct incrementer {
+	const char *uri;
+	int n;
+	vis_err rc;
+};
+
+static void *increment_many(void *arg)
+{
+	struct incrementer *in = arg;
+	struct store *s;
+	struct vis_error e = {0};
+	if ((in->rc = store_open(in->uri, &s, &e)))
+		return NULL;
+	for (int i = 0; i < in->n && !in->rc; i++) {
+		char v[32];
+		if ((in->rc = store_begin(s, &e)))
+			break;
+		if ((in->rc = store_state_lock(s, "counter", v, sizeof v, &e))) {
+			store_rollback(s);
+			break;
+		}
+		snprintf(v, sizeof v, "%d", atoi(v) + 1);
+		if ((in->rc = store_state_put(s, "counter", v, i, &e)) || (in->rc = store_commit(s, &e)))
+			store_rollback(s);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_shared_state(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	assert_int_equal(store_shared(f->s), use_pg);
+	char v[8];
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "k", v, sizeof v, &e));
+	assert_string_equal(v, "");
+	OK(store_state_put(f->s, "k", "1234567890", 1, &e));
+	OK(store_commit(f->s, &e));
+	OK(store_begin(f->s, &e));
+	assert_int_equal(store_state_lock(f->s, "k", v, sizeof v, &e), VIS_ERR_LIMIT);
+	store_rollback(f->s);
+	struct incrementer in[2] = {{f->db.uri, 100, 0}, {f->db.uri, 100, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, increment_many, &in[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(in[i].rc, VIS_OK);
+	}
+	char n[32];
+	e = (struct vis_error){0};
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "counter", n, sizeof n, &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(n, "200");
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -536,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
 	};
 	return TESTDB_RUN("store", tests, NULL, NULL, &use_pg);
 }
