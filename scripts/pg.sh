@@ -11,6 +11,8 @@
 #   scripts/pg.sh createdb DIR NAME  creates database NAME on DIR's server,
 #                                    prints its conninfo
 #   scripts/pg.sh conninfo DIR [NAME]  prints the conninfo of a database
+#   scripts/pg.sh halt DIR           stops DIR's server, keeping its data
+#   scripts/pg.sh resume DIR         starts a halted server again (same port)
 #   scripts/pg.sh stop DIR           stops DIR's server and removes DIR
 #
 # visura takes the conninfo as --db "postgres:CONNINFO".
@@ -19,7 +21,7 @@ set -euo pipefail
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] || { echo "pg.sh: PostgreSQL is not installed (scripts/deps.sh)" >&2; exit 3; }
 
-usage() { sed -n '7,16p' "$0" >&2; exit 2; }
+usage() { sed -n '7,18p' "$0" >&2; exit 2; }
 
 # Runs a PostgreSQL program as the server's owner.
 as_owner() {
@@ -28,6 +30,12 @@ as_owner() {
   else
     "$@"
   fi
+}
+
+# Starts the server of DIR on port $2.
+server_start() {
+  as_owner "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 start \
+    -o "-c listen_addresses=127.0.0.1 -p $2 -k $1 -c max_connections=200" >/dev/null 2>&1
 }
 
 conninfo() {
@@ -59,9 +67,7 @@ start)
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     echo "$port" > "$dir/port"
-    if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c fsync=on" \
-        >/dev/null 2>&1; then
+    if server_start "$dir" "$port"; then
       as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U "$user" visura
       conninfo "$dir"
       exit 0
@@ -79,6 +85,12 @@ createdb)
   ;;
 conninfo)
   conninfo "$dir" "${3:-visura}"
+  ;;
+halt)
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
+resume)
+  server_start "$dir" "$(cat "$dir/port")" || { tail -n 20 "$dir/server.log" >&2; exit 3; }
   ;;
 stop)
   if [ -e "$dir/data/PG_VERSION" ]; then
