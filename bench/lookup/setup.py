@@ -5,12 +5,12 @@ cookie.txt (session cookie), cfs.txt (codici fiscali to look up),
 names.txt (surname|name|birth_year to search).  Leaves the server running
 (pid in server.pid).
 
-usage: setup.py VISURA WORK PERSONS PORT
+usage: setup.py VISURA WORK PERSONS PORT [DB]   (DB: a URI; default WORK/v.db)
 """
 import http.client, json, os, random, ssl, subprocess, sys, time
 
 visura, work, persons, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-db = os.path.join(work, "v.db")
+db = sys.argv[5] if len(sys.argv) > 5 else os.path.join(work, "v.db")
 feed = os.path.join(work, "feed")
 
 def run(*args):

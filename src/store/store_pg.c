@@ -195,8 +195,10 @@ static struct pg_stmt *stmt_get(struct pg_store *s, const char *sql, int *index,
 			return NULL;
 		}
 		snprintf(name, sizeof name, "v%d", i);
-		if (!result_ok(s, PQprepare(s->conn, name, pgsql, 0, NULL), "prepare", e))
+		PGresult *r = result_ok(s, PQprepare(s->conn, name, pgsql, 0, NULL), "prepare", e);
+		if (!r)
 			return NULL;
+		PQclear(r);
 		st->prepared = true;
 	}
 	return st;
