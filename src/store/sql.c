@@ -23,9 +23,11 @@
 	" flags, workstation, prev_hash, hash"
 
 const char *const store_sql[SQL__COUNT] = {
-	[SQL_STATE_CREATE] = "INSERT INTO shared_state (key, value, updated_at) VALUES (?1, '', 0)"
-			     " ON CONFLICT (key) DO NOTHING",
-	[SQL_STATE_GET] = "SELECT value FROM shared_state WHERE key = ?1",
+	/* One statement creates the value if needed, locks it (the upsert
+	 * writes the row) and reads it. */
+	[SQL_STATE_LOCK] = "INSERT INTO shared_state (key, value, updated_at) VALUES (?1, '', 0)"
+			   " ON CONFLICT (key) DO UPDATE SET updated_at = shared_state.updated_at"
+			   " RETURNING value",
 	[SQL_STATE_PUT] = "UPDATE shared_state SET value = ?2, updated_at = ?3 WHERE key = ?1",
 	[SQL_FEED_GET] = "SELECT last_seq, last_extract, last_import_id FROM feed WHERE comune = ?1",
 	[SQL_IMPORT_SHA] = "SELECT sha256 FROM import WHERE comune = ?1 AND seq = ?2",

@@ -28,8 +28,7 @@
 	"scala, interno, cap, locality, convivenza"
 
 enum sql_id {
-	SQL_STATE_CREATE,
-	SQL_STATE_GET,
+	SQL_STATE_LOCK,
 	SQL_STATE_PUT,
 	SQL_FEED_GET,
 	SQL_IMPORT_SHA,

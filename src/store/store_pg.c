@@ -4,7 +4,9 @@
  * the connections of a process are its pool: one per worker thread and one
  * for the audit writer).  Every statement of store/sql.h is prepared on
  * first use (PQprepare) and run with PQexecPrepared, parameters as text.
- * The first snapshot of a municipality is loaded with COPY.
+ * The first snapshot of a municipality is loaded with COPY; the access
+ * records of a group commit are sent in pipeline mode (one round trip for
+ * the batch, results read at the next statement or the commit).
  *
  * Several visura instances may share one database:
  *  - the access trail is one chain: store_access_last() inside a
@@ -57,6 +59,7 @@ struct pg_store {
 	char *copy;              /* the COPY ... FROM STDIN under way, or NULL */
 	char *copybuf;           /* rows not yet sent */
 	size_t copylen, copycap;
+	int piped;               /* statements sent in pipeline mode, results unread */
 };
 
 /* Parameters of one statement, as text (NULL = SQL NULL). */
@@ -120,10 +123,15 @@ static void stmts_forget(struct pg_store *s)
 		s->stmts[i].prepared = false;
 }
 
-/* A usable connection: the one we have, or a new one when it was lost
- * and no transaction was under way (a lost transaction is lost). */
+static vis_err pipe_flush(struct pg_store *s, struct vis_error *e);
+
+/* A usable connection, with no pipelined results pending: the one we
+ * have, or a new one when it was lost and no transaction was under way (a
+ * lost transaction is lost). */
 static vis_err conn_ready(struct pg_store *s, struct vis_error *e)
 {
+	if (s->piped && pipe_flush(s, e))
+		return VIS_ERR_STORE;
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		return VIS_OK;
 	if (s->in_txn)
@@ -224,6 +232,69 @@ static PGresult *run(struct pg_store *s, const char *sql, const struct pg_params
 		n = st->nparams;
 	return result_ok(s, PQexecPrepared(s->conn, name, n, p ? p->v : NULL, NULL, NULL, 0),
 			 what, e);
+}
+
+/* Reads the results of the statements sent in pipeline mode and leaves
+ * the mode; the first failure is the one reported. */
+static vis_err pipe_flush(struct pg_store *s, struct vis_error *e)
+{
+	int n = s->piped;
+	s->piped = 0;
+	vis_err rc = VIS_OK;
+	if (PQpipelineSync(s->conn) != 1)
+		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	for (int i = 0; i < n && PQstatus(s->conn) == CONNECTION_OK; i++) {
+		PGresult *r;
+		while ((r = PQgetResult(s->conn))) {
+			ExecStatusType st = PQresultStatus(r);
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == VIS_OK) {
+				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+				rc = pg_fail(e, state && !strncmp(state, "23", 2) ? VIS_ERR_CONFLICT
+										 : VIS_ERR_STORE,
+					     "pipeline", st == PGRES_PIPELINE_ABORTED
+							     ? "aborted" : PQresultErrorMessage(r));
+			}
+			PQclear(r);
+		}
+	}
+	PGresult *sync = PQgetResult(s->conn);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && rc == VIS_OK)
+		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	PQclear(sync);
+	if (PQexitPipelineMode(s->conn) != 1 && rc == VIS_OK)
+		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		stmts_forget(s);
+	return rc;
+}
+
+/* Sends a statement in pipeline mode: its result is checked at the next
+ * statement run otherwise, or at the commit. */
+static vis_err pipe_send(struct pg_store *s, const char *sql, const struct pg_params *p,
+			 struct vis_error *e)
+{
+	if (s->copy && copy_end(s, e))
+		return VIS_ERR_STORE;
+	int i = 0;
+	while (i < s->nstmts && strcmp(s->stmts[i].sql, sql))
+		i++;
+	/* Statements are prepared outside the pipeline. */
+	if (s->piped && (i == s->nstmts || !s->stmts[i].prepared) && pipe_flush(s, e))
+		return VIS_ERR_STORE;
+	if (!s->piped && conn_ready(s, e))
+		return VIS_ERR_STORE;
+	struct pg_stmt *st = stmt_get(s, sql, &i, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	if (!s->piped && PQenterPipelineMode(s->conn) != 1)
+		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	char name[16];
+	snprintf(name, sizeof name, "v%d", i);
+	int n = p->n < st->nparams ? p->n : st->nparams;
+	s->piped++;
+	if (!PQsendQueryPrepared(s->conn, name, n, p->v, NULL, NULL, 0))
+		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	return VIS_OK;
 }
 
 /* Runs a statement whose rows the caller does not need. */
@@ -496,6 +567,8 @@ vis_err pg_commit(struct pg_store *s, struct vis_error *e)
 
 void pg_rollback(struct pg_store *s)
 {
+	if (s->piped)
+		pipe_flush(s, NULL);
 	copy_end(s, NULL);
 	if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		exec_simple(s, "ROLLBACK", NULL);
@@ -1247,7 +1320,10 @@ vis_err pg_access_insert(struct pg_store *s, const struct store_access *a, struc
 	pp_text(&p, a->workstation);
 	pp_text(&p, a->prev_hash);
 	pp_text(&p, a->hash);
-	if (run_done(s, store_sql[SQL_ACCESS_INSERT], &p, "access record", NULL, e))
+	/* Inside a transaction (the group commit) the records are pipelined:
+	 * a failure shows at the commit, which then fails as a whole. */
+	if (s->in_txn ? pipe_send(s, store_sql[SQL_ACCESS_INSERT], &p, e)
+		      : run_done(s, store_sql[SQL_ACCESS_INSERT], &p, "access record", NULL, e))
 		return VIS_ERR_STORE;
 	for (const char *c = a->subjects; *c;) {
 		const char *end = strchr(c, ',');
@@ -1257,7 +1333,9 @@ vis_err pg_access_insert(struct pg_store *s, const struct store_access *a, struc
 		struct pg_params sp = {0};
 		pp_i64(&sp, a->id);
 		pp_text(&sp, cf);
-		if (run_done(s, store_sql[SQL_ACCESS_SUBJECT_INSERT], &sp, "access subject", NULL, e))
+		if (s->in_txn ? pipe_send(s, store_sql[SQL_ACCESS_SUBJECT_INSERT], &sp, e)
+			      : run_done(s, store_sql[SQL_ACCESS_SUBJECT_INSERT], &sp, "access subject",
+					 NULL, e))
 			return VIS_ERR_STORE;
 		c += n + (end ? 1 : 0);
 	}
@@ -1693,19 +1771,12 @@ vis_err pg_setting_put(struct pg_store *s, const char *key, const char *value,
 vis_err pg_state_lock(struct pg_store *s, const char *key, char *out, size_t cap,
 		      struct vis_error *e)
 {
-	char sql[256];
-	snprintf(sql, sizeof sql, "%s FOR UPDATE", store_sql[SQL_STATE_GET]);
-	PGresult *r = run_text2(s, SQL_STATE_CREATE, key, NULL, "shared state", e);
+	PGresult *r = run_text2(s, SQL_STATE_LOCK, key, NULL, "shared state", e);
 	if (!r)
-		return VIS_ERR_STORE;
-	PQclear(r);
-	struct pg_params p = {0};
-	pp_text(&p, key);
-	if (!(r = run(s, sql, &p, "shared state", e)))
 		return VIS_ERR_STORE;
 	vis_err rc = VIS_OK;
 	if (PQntuples(r) != 1)
-		rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s vanished", key);
+		rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: no row", key);
 	else if ((size_t)PQgetlength(r, 0, 0) >= cap)
 		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
 	else

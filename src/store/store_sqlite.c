@@ -1721,13 +1721,8 @@ vis_err sq_webhook_put(struct sq_store *s, const struct store_webhook *w, struct
 vis_err sq_state_lock(struct sq_store *s, const char *key, char *out, size_t cap,
 		      struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, SQL_STATE_CREATE, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_STATE_LOCK, e);
 	if (!st)
-		return VIS_ERR_STORE;
-	bind_text(st, 1, key);
-	if (stmt_done(s, st, e, "shared state"))
-		return VIS_ERR_STORE;
-	if (!(st = stmt_get(s, SQL_STATE_GET, e)))
 		return VIS_ERR_STORE;
 	bind_text(st, 1, key);
 	vis_err rc = VIS_OK;
@@ -1737,6 +1732,9 @@ vis_err sq_state_lock(struct sq_store *s, const char *key, char *out, size_t cap
 		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
 	else
 		copy_col(st, 0, out, cap);
+	/* RETURNING: the statement is done only when stepped to its end. */
+	if (rc == VIS_OK && sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, e, "shared state");
 	sqlite3_reset(st);
 	return rc;
 }

@@ -485,6 +485,32 @@ static void test_trail(void **state)
 	assert_false(ok);                 /* used */
 }
 
+/* A record that cannot be inserted fails its whole transaction, whether
+ * the failure shows at the insert or (pipelined) at the commit. */
+static void test_trail_failed_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	struct store_access a;
+	fill(&a, 1);
+	a.id = 1;
+	OK(store_begin(f->s, &e));
+	OK(store_access_insert(f->s, &a, &e));
+	vis_err rc = store_access_insert(f->s, &a, &e);     /* the same id again */
+	if (rc == VIS_OK)
+		rc = store_commit(f->s, &e);
+	assert_int_not_equal(rc, VIS_OK);
+	store_rollback(f->s);
+	int n = 0;
+	e = (struct vis_error){0};
+	OK(store_access_each(f->s, 1, count_access, &n, &e));
+	assert_int_equal(n, 0);
+	/* The handle is usable after it. */
+	OK(audit_append(f->s, &a, &e));
+	OK(store_access_each(f->s, 1, count_access, &n, &e));
+	assert_int_equal(n, 1);
+}
+
 /* Two connections append at once: the chain stays one. */
 struct appender {
 	const char *uri;
@@ -595,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
 	};
