@@ -3,9 +3,10 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [BACKEND=postgres] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [BACKEND=postgres] [THREADS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # BACKEND=postgres: the register on a throwaway PostgreSQL server
-# (scripts/pg.sh) on this machine instead of a SQLite file.
+# (scripts/pg.sh) on this machine instead of a SQLite file.  THREADS: the
+# server's worker threads (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}

@@ -143,7 +143,8 @@ static int take_local(struct ratelimit *rl, const struct rl_rule *rules, int n, 
 static int take_shared(struct store *s, const struct rl_rule *rules, int n, int64_t now,
 		       int64_t *retry_after, struct vis_error *e)
 {
-	char keys[8][96];
+	char keys[8][96], vals[8][64], next[8][64];
+	const char *k[8], *v[8];
 	int order[8];
 	long long wid[8];
 	int count[8];
@@ -156,14 +157,15 @@ static int take_shared(struct store *s, const struct rl_rule *rules, int n, int6
 			order[j] = order[j - 1];
 		order[j] = i;
 	}
+	for (int j = 0; j < n; j++)
+		k[j] = keys[order[j]];
 	if (store_begin(s, e))
 		return -1;
-	for (int k = 0; k < n; k++) {
-		int i = order[k], w = rules[i].window > 0 ? rules[i].window : 60;
-		char v[64];
-		if (store_state_lock(s, keys[i], v, sizeof v, e))
-			goto fail;
-		if (sscanf(v, "%lld %d", &wid[i], &count[i]) != 2 || wid[i] != now / w) {
+	if (store_state_lock_n(s, k, n, &vals[0][0], sizeof vals[0], e))
+		goto fail;
+	for (int j = 0; j < n; j++) {
+		int i = order[j], w = rules[i].window > 0 ? rules[i].window : 60;
+		if (sscanf(vals[j], "%lld %d", &wid[i], &count[i]) != 2 || wid[i] != now / w) {
 			wid[i] = now / w;
 			count[i] = 0;
 		}
@@ -173,13 +175,11 @@ static int take_shared(struct store *s, const struct rl_rule *rules, int n, int6
 			if (wait > *retry_after)
 				*retry_after = wait;
 		}
+		snprintf(next[j], sizeof next[j], "%lld %d", wid[i], count[i] + 1);
+		v[j] = next[j];
 	}
-	for (int i = 0; ok && i < n; i++) {
-		char v[64];
-		snprintf(v, sizeof v, "%lld %d", wid[i], count[i] + 1);
-		if (store_state_put(s, keys[i], v, now, e))
-			goto fail;
-	}
+	if (ok && store_state_put_n(s, k, v, n, now, e))
+		goto fail;
 	if (store_commit(s, e))
 		return -1;
 	return ok;

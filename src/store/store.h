@@ -750,6 +750,13 @@ vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap
 			 struct vis_error *e);
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
 			struct vis_error *e);
+/* The same for n keys at once (one round trip on PostgreSQL): locks and
+ * reads them in the order given (give them sorted), each value into
+ * out + i * cap; writes n values. */
+vis_err store_state_lock_n(struct store *s, const char *const *keys, int n, char *out,
+			   size_t cap, struct vis_error *e);
+vis_err store_state_put_n(struct store *s, const char *const *keys, const char *const *values,
+			  int n, int64_t now, struct vis_error *e);
 
 /* Settings: small named values (e.g. roles that must use TOTP). */
 vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,

@@ -234,9 +234,13 @@ static PGresult *run(struct pg_store *s, const char *sql, const struct pg_params
 			 what, e);
 }
 
-/* Reads the results of the statements sent in pipeline mode and leaves
- * the mode; the first failure is the one reported. */
-static vis_err pipe_flush(struct pg_store *s, struct vis_error *e)
+/* A consumer of each pipelined statement's result (i: its place). */
+typedef vis_err (*pipe_take_fn)(void *ctx, int i, const PGresult *r, struct vis_error *e);
+
+/* Reads the results of the statements sent in pipeline mode (handing the
+ * good ones to take, when given) and leaves the mode; the first failure is
+ * the one reported. */
+static vis_err pipe_read(struct pg_store *s, pipe_take_fn take, void *ctx, struct vis_error *e)
 {
 	int n = s->piped;
 	s->piped = 0;
@@ -253,6 +257,8 @@ static vis_err pipe_flush(struct pg_store *s, struct vis_error *e)
 										 : VIS_ERR_STORE,
 					     "pipeline", st == PGRES_PIPELINE_ABORTED
 							     ? "aborted" : PQresultErrorMessage(r));
+			} else if (take && rc == VIS_OK) {
+				rc = take(ctx, i, r, e);
 			}
 			PQclear(r);
 		}
@@ -266,6 +272,11 @@ static vis_err pipe_flush(struct pg_store *s, struct vis_error *e)
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		stmts_forget(s);
 	return rc;
+}
+
+static vis_err pipe_flush(struct pg_store *s, struct vis_error *e)
+{
+	return pipe_read(s, NULL, NULL, e);
 }
 
 /* Sends a statement in pipeline mode: its result is checked at the next
@@ -1793,6 +1804,60 @@ vis_err pg_state_put(struct pg_store *s, const char *key, const char *value, int
 	pp_text(&p, value);
 	pp_i64(&p, now);
 	return run_done(s, store_sql[SQL_STATE_PUT], &p, "shared state", NULL, e);
+}
+
+struct lock_n {
+	const char *const *keys;
+	char *out;
+	size_t cap;
+};
+
+static vis_err lock_n_take(void *ctx, int i, const PGresult *r, struct vis_error *e)
+{
+	struct lock_n *ln = ctx;
+	if (PQntuples(r) != 1 || (size_t)PQgetlength(r, 0, 0) >= ln->cap)
+		return vis_error_set(e, VIS_ERR_LIMIT, "shared state %s: no row or too large",
+				     ln->keys[i]);
+	get_text(r, 0, 0, ln->out + (size_t)i * ln->cap, ln->cap);
+	return VIS_OK;
+}
+
+/* The n values in one pipeline: sent together, read in order. */
+vis_err pg_state_lock_n(struct pg_store *s, const char *const *keys, int n, char *out,
+			size_t cap, struct vis_error *e)
+{
+	/* Prepared (and any earlier pipeline read) first, so that the n
+	 * statements go out in one pipeline. */
+	int idx;
+	if (copy_end(s, e) || conn_ready(s, e) || !stmt_get(s, store_sql[SQL_STATE_LOCK], &idx, e))
+		return VIS_ERR_STORE;
+	memset(out, 0, (size_t)n * cap);
+	for (int i = 0; i < n; i++) {
+		struct pg_params p = {0};
+		pp_text(&p, keys[i]);
+		if (pipe_send(s, store_sql[SQL_STATE_LOCK], &p, e))
+			return VIS_ERR_STORE;
+	}
+	if (s->piped != n)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "shared state: %d of %d in the pipeline",
+				     s->piped, n);
+	struct lock_n ln = {keys, out, cap};
+	return pipe_read(s, lock_n_take, &ln, e);
+}
+
+/* Pipelined too: a failure shows at the commit. */
+vis_err pg_state_put_n(struct pg_store *s, const char *const *keys, const char *const *values,
+		       int n, int64_t now, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++) {
+		struct pg_params p = {0};
+		pp_text(&p, keys[i]);
+		pp_text(&p, values[i]);
+		pp_i64(&p, now);
+		if (pipe_send(s, store_sql[SQL_STATE_PUT], &p, e))
+			return VIS_ERR_STORE;
+	}
+	return VIS_OK;
 }
 
 /* ---- copying a whole database (store_copy) ---- */

@@ -1751,6 +1751,24 @@ vis_err sq_state_put(struct sq_store *s, const char *key, const char *value, int
 	return stmt_done(s, st, e, "shared state");
 }
 
+vis_err sq_state_lock_n(struct sq_store *s, const char *const *keys, int n, char *out,
+			size_t cap, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++)
+		if (sq_state_lock(s, keys[i], out + (size_t)i * cap, cap, e))
+			return e && e->code ? e->code : VIS_ERR_STORE;
+	return VIS_OK;
+}
+
+vis_err sq_state_put_n(struct sq_store *s, const char *const *keys, const char *const *values,
+		       int n, int64_t now, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++)
+		if (sq_state_put(s, keys[i], values[i], now, e))
+			return VIS_ERR_STORE;
+	return VIS_OK;
+}
+
 /* ---- copying a whole database (store_copy) ---- */
 
 vis_err sq_table_each(struct sq_store *s, const char *table, bool with_rowid, store_row_fn fn,

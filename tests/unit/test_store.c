@@ -596,6 +596,19 @@ static void test_shared_state(void **state)
 	OK(store_begin(f->s, &e));
 	assert_int_equal(store_state_lock(f->s, "k", v, sizeof v, &e), VIS_ERR_LIMIT);
 	store_rollback(f->s);
+	const char *keys[] = {"a", "k"}, *vals[] = {"x", "y"};
+	char got[2][16];
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock_n(f->s, keys, 2, &got[0][0], sizeof got[0], &e));
+	assert_string_equal(got[0], "");
+	assert_string_equal(got[1], "1234567890");
+	OK(store_state_put_n(f->s, keys, vals, 2, 2, &e));
+	OK(store_commit(f->s, &e));
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock_n(f->s, keys, 2, &got[0][0], sizeof got[0], &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(got[0], "x");
+	assert_string_equal(got[1], "y");
 	struct incrementer in[2] = {{f->db.uri, 100, 0}, {f->db.uri, 100, 0}};
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
