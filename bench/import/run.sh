@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/import — generate N persons (default 1,000,000) in one municipality,
-# import the snapshot into a new SQLite database, then 30 daily deltas.
+# import the snapshot into a new database, then 30 daily deltas.
 # Reports persons/s and peak RSS of each step.  Usage:
-#   bench/import/run.sh [PERSONS] [BUILD_DIR]
+#   [BACKEND=postgres] bench/import/run.sh [PERSONS] [BUILD_DIR]
+# BACKEND=postgres: a throwaway PostgreSQL server (scripts/pg.sh) on this
+# machine instead of a SQLite file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}
@@ -11,7 +13,15 @@ command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -
 [ -x "$build/visura" ] || scripts/build.sh "$build"
 V=$PWD/$build/visura
 work=$(mktemp -d /tmp/visura-bench-import.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+db=$work/v.db
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+  trap 'scripts/pg.sh stop "$pgdir"; rm -rf "$work"' EXIT
+  pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
+  db="postgres:$(scripts/pg.sh start "$pgdir")"
+  export VISURA_STATE_DIR=$work
+else
+  trap 'rm -rf "$work"' EXIT
+fi
 
 measure() { # label, command...
   local label=$1; shift
@@ -21,10 +31,15 @@ measure() { # label, command...
   tail -n 1 "$work/out" | sed 's/^/    /'
 }
 
+echo "back end: ${BACKEND:-sqlite}"
 echo "machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{printf "%.0f GiB", $2/1048576}'), $(uname -r)"
 measure "gen $persons + 30 days" "$V" gen --persons "$persons" --comune 036023 --seed 1 --days 30 --out "$work/feed"
-"$V" init --db "$work/v.db" > /dev/null
-measure "import FULL snapshot" "$V" import --db "$work/v.db" --quiet "$work/feed/036023-000001-FULL.tsv"
-measure "import 30 deltas" "$V" import --db "$work/v.db" --quiet "$work"/feed/036023-0000*-DELTA.tsv
-measure "re-import snapshot (no-op)" "$V" import --db "$work/v.db" --quiet "$work/feed/036023-000001-FULL.tsv"
-echo "database: $(du -h "$work/v.db" | cut -f1)"
+"$V" init --db "$db" > /dev/null
+measure "import FULL snapshot" "$V" import --db "$db" --quiet "$work/feed/036023-000001-FULL.tsv"
+measure "import 30 deltas" "$V" import --db "$db" --quiet "$work"/feed/036023-0000*-DELTA.tsv
+measure "re-import snapshot (no-op)" "$V" import --db "$db" --quiet "$work/feed/036023-000001-FULL.tsv"
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+  echo "database: $(psql -XAtc "SELECT pg_size_pretty(pg_database_size(current_database()))" "${db#postgres:}")"
+else
+  echo "database: $(du -h "$db" | cut -f1)"
+fi

@@ -3,7 +3,10 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [BACKEND=postgres] [THREADS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+# BACKEND=postgres: the register on a throwaway PostgreSQL server
+# (scripts/pg.sh) on this machine instead of a SQLite file.  THREADS: the
+# server's worker threads (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}
@@ -16,14 +19,23 @@ work=$(mktemp -d /tmp/visura-bench-lookup.XXXXXX)
 cleanup() {
   [ -f "$work/server.pid" ] && kill "$(cat "$work/server.pid")" 2>/dev/null || true
   [ -f "$work/nginx/nginx.pid" ] && kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
-  sleep 0.5; rm -rf "$work"
+  sleep 0.5
+  [ -n "${pgdir:-}" ] && scripts/pg.sh stop "$pgdir"
+  rm -rf "$work"
 }
 trap cleanup EXIT
 if [ -n "${KEEP:-}" ]; then trap - EXIT; echo "work dir: $work"; fi
 vport=18600; nport=18601
+db=$work/v.db
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+  pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
+  db="postgres:$(scripts/pg.sh start "$pgdir")"
+  export VISURA_STATE_DIR=$work
+fi
+echo "back end: ${BACKEND:-sqlite}"
 
 echo "== setting up $persons persons (takes a while)"
-python3 bench/lookup/setup.py "$V" "$work" "$persons" "$vport"
+python3 bench/lookup/setup.py "$V" "$work" "$persons" "$vport" "$db"
 
 echo "== nginx reference"
 mkdir -p "$work/nginx/www" "$work/nginx/tmp"
@@ -51,4 +63,4 @@ COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
 n=$(grep Requests/sec "$work/nginx.txt" | awk '{print $2}')
 v=$(grep Requests/sec "$work/cf.txt" | awk '{print $2}')
 echo "ratio visura cf lookup / nginx static: $(echo "$v / $n" | bc -l | cut -c1-5)"
-"$V" audit verify --db "$work/v.db"
+"$V" audit verify --db "$db"

@@ -5,12 +5,13 @@ cookie.txt (session cookie), cfs.txt (codici fiscali to look up),
 names.txt (surname|name|birth_year to search).  Leaves the server running
 (pid in server.pid).
 
-usage: setup.py VISURA WORK PERSONS PORT
+usage: setup.py VISURA WORK PERSONS PORT [DB]   (DB: a URI; default WORK/v.db)
+$THREADS: the server's worker threads (default 2).
 """
 import http.client, json, os, random, ssl, subprocess, sys, time
 
 visura, work, persons, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-db = os.path.join(work, "v.db")
+db = sys.argv[5] if len(sys.argv) > 5 else os.path.join(work, "v.db")
 feed = os.path.join(work, "feed")
 
 def run(*args):
@@ -26,7 +27,8 @@ op_pw = run("user", "add", "--db", db, "--username", "bench.op", "--role", "oper
             "--ente-id", "1", "--name", "Bench Operator", "--cf", "RSSMRA80A01F257G",
             "--email", "op@example.it").strip().rsplit(": ", 1)[1]
 server = subprocess.Popen([visura, "serve", "--db", db, "--self-signed", os.path.join(work, "tls"),
-                           "--listen", f"127.0.0.1:{port}", "--threads", "2",
+                           "--listen", f"127.0.0.1:{port}",
+                           "--threads", os.environ.get("THREADS", "2"),
                            # A benchmark is an extraction by design: the
                            # anti-extraction rules stay on (they run on every
                            # request) with thresholds it cannot reach.

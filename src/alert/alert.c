@@ -1,11 +1,13 @@
 #include "alert/alert.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/auth.h"
+#include "common/log.h"
 
 #define MAX_ACCOUNTS 4096
 #define PERSONS_SET 1024
@@ -130,8 +132,26 @@ struct fire {
 	char detail[200];
 };
 
-void alert_tracker_forget(struct alert_tracker *t, int64_t account_id)
+/* The key of an account's counters among the shared state. */
+static void state_key(int64_t account_id, char key[32])
 {
+	snprintf(key, 32, "alert:%lld", (long long)account_id);
+}
+
+void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t account_id)
+{
+	if (s && store_shared(s)) {
+		char key[32], v[8];
+		struct vis_error e = {0};
+		state_key(account_id, key);
+		if (store_begin(s, &e) || store_state_lock(s, key, v, sizeof v, &e) == VIS_ERR_STORE ||
+		    store_state_put(s, key, "", 0, &e) || store_commit(s, &e)) {
+			store_rollback(s);
+			log_warn("alert counters not reset", "account=%lld error=\"%s\"",
+				 (long long)account_id, e.msg);
+		}
+		return;
+	}
 	pthread_mutex_lock(&t->lock);
 	struct acct *a = &t->accts[(uint64_t)account_id % MAX_ACCOUNTS];
 	if (a->id == account_id)
@@ -139,15 +159,12 @@ void alert_tracker_forget(struct alert_tracker *t, int64_t account_id)
 	pthread_mutex_unlock(&t->lock);
 }
 
-bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
-		   const struct alert_obs *o)
+/* Applies the rules to one request of the account whose counters are a;
+ * the rules that fire land in fires (at most 8). */
+static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t now,
+			const struct alert_obs *o, struct fire *fires, int *nfires, bool *suspend)
 {
-	struct fire fires[8];
 	int nf = 0;
-	bool suspend = false;
-	const struct alert_limits *L = &t->lim;
-	pthread_mutex_lock(&t->lock);
-	struct acct *a = &t->accts[(uint64_t)o->account->id % MAX_ACCOUNTS];
 	if (a->id != o->account->id) {
 		memset(a, 0, sizeof *a);
 		a->id = o->account->id;
@@ -198,7 +215,7 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 	}
 	if (a->npersons >= L->persons_hour_hard) {
 		/* Suspend once, at the crossing; an admin's review decides after. */
-		suspend = !(a->fired & F_HARD);
+		*suspend = !(a->fired & F_HARD);
 		FIRE(F_HARD, "persons_hour", "critical",
 		     "%d distinct persons within the hour: account suspended", a->npersons);
 	} else if (a->npersons >= L->persons_hour) {
@@ -232,7 +249,59 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 		FIRE(F_ADDR, "many_addresses", "high",
 		     "the account is used from %d addresses within 10 minutes", L->addresses);
 #undef FIRE
-	pthread_mutex_unlock(&t->lock);
+	*nfires = nf;
+}
+
+/* The shared counters of the account: read, updated, written back in one
+ * transaction under the lock of their key. */
+static vis_err observe_shared(struct store *s, const struct alert_limits *L, int64_t now,
+			      const struct alert_obs *o, struct fire *fires, int *nf,
+			      bool *suspend, struct vis_error *e)
+{
+	char key[32];
+	size_t cap = 2 * sizeof(struct acct) + 1;
+	struct acct *a = calloc(1, sizeof *a);
+	char *hex = malloc(cap);
+	vis_err rc = VIS_ERR_NOMEM;
+	state_key(o->account->id, key);
+	if (!a || !hex || (rc = store_begin(s, e)))
+		goto out;
+	if ((rc = store_state_lock(s, key, hex, cap, e)))
+		goto fail;
+	/* Counters written by another build (another layout) start afresh. */
+	if (strlen(hex) != cap - 1 ||
+	    sodium_hex2bin((unsigned char *)a, sizeof *a, hex, cap - 1, NULL, NULL, NULL))
+		memset(a, 0, sizeof *a);
+	rules_apply(a, L, now, o, fires, nf, suspend);
+	sodium_bin2hex(hex, cap, (const unsigned char *)a, sizeof *a);
+	if ((rc = store_state_put(s, key, hex, now, e)) || (rc = store_commit(s, e)))
+		goto fail;
+	goto out;
+fail:
+	store_rollback(s);
+out:
+	free(hex);
+	free(a);
+	return rc;
+}
+
+bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
+		   const struct alert_obs *o)
+{
+	struct fire fires[8];
+	int nf = 0;
+	bool suspend = false;
+	if (store_shared(s)) {
+		struct vis_error e = {0};
+		if (observe_shared(s, &t->lim, now, o, fires, &nf, &suspend, &e))
+			log_warn("alert counters unavailable", "account=%lld error=\"%s\"",
+				 (long long)o->account->id, e.msg);
+	} else {
+		pthread_mutex_lock(&t->lock);
+		rules_apply(&t->accts[(uint64_t)o->account->id % MAX_ACCOUNTS], &t->lim, now, o,
+			    fires, &nf, &suspend);
+		pthread_mutex_unlock(&t->lock);
+	}
 	for (int i = 0; i < nf; i++)
 		alert_raise(s, now, fires[i].rule, fires[i].severity, o->account, fires[i].detail, NULL);
 	return suspend;

@@ -1,6 +1,7 @@
 /* alert — anti-extraction and anomaly detection on the access trail.
  *
- * Owns: the per-account counters the rules read (kept in memory, bounded),
+ * Owns: the per-account counters the rules read (kept in memory, bounded;
+ * in the database when several instances share it, see store_shared),
  * the rules themselves, and raising an alert: a row admins review, mail to
  * the admins and the body's lead, and — past the hard threshold — the
  * automatic suspension of the account until an admin reviews it.
@@ -59,8 +60,9 @@ struct alert_obs {
 bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 		   const struct alert_obs *o);
 
-/* Forgets an account's counters (after an admin reactivated it). */
-void alert_tracker_forget(struct alert_tracker *t, int64_t account_id);
+/* Forgets an account's counters (after an admin reactivated it); s is
+ * the store that holds them when shared. */
+void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t account_id);
 
 /* Raises one alert: stored, mailed to admins and the body's lead. */
 vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *severity,

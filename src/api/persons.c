@@ -208,8 +208,15 @@ static bool within_limits(struct corridor *c)
 	}
 	if (c->break_glass)
 		return true;
-	if (ratelimit_take(c->r->app->rl, rules, 6, api_now(c->r), &c->retry_after))
+	struct vis_error e = {0};
+	int took = ratelimit_take(c->r->app->rl, store_shared(c->s) ? c->s : NULL, rules, 6,
+				  api_now(c->r), &c->retry_after, &e);
+	if (took > 0)
 		return true;
+	if (took < 0) {
+		http_reply_internal(c->r, &e);
+		return false;
+	}
 	metrics_rate_limited(c->r->app->metrics);
 	refuse(c, 429, "rate_limited",
 	       "too many requests for the agreement's limits: wait before trying again");

@@ -432,7 +432,7 @@ void api_alert_review(struct http_request *r)
 			acc.disabled_reason[0] = '\0';
 			acc.disabled_at = 0;
 			store_rec_update(s, STORE_ACCOUNT, &acc, &e);
-			alert_tracker_forget(r->app->alerts, acc.id);
+			alert_tracker_forget(r->app->alerts, s, acc.id);
 			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "after alert review");
 		}
 	}

@@ -31,6 +31,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	atomic_init(&a->in_flight, 0);
 	atomic_init(&a->stopping, false);
 	pthread_mutex_init(&a->stores_lock, NULL);
+	randombytes_buf(&a->instance_id, sizeof a->instance_id);
 	if (refdata_load(refdata_default_dir(), &a->rd, e))
 		return VIS_ERR_IO;
 	struct alert_limits lim;
@@ -127,4 +128,32 @@ struct store *app_store(struct app *a)
 	thread_store = s;
 	thread_store_app = a;
 	return s;
+}
+
+bool app_duties_mine(struct app *a, struct store *s)
+{
+	if (!store_shared(s))
+		return true;
+	char v[64];
+	long long holder = 0, until = 0;
+	int64_t now = (int64_t)time(NULL);
+	bool mine = false;
+	struct vis_error e = {0};
+	if (store_begin(s, &e) || store_state_lock(s, "duties", v, sizeof v, &e))
+		goto fail;
+	if (sscanf(v, "%llx %lld", (unsigned long long *)&holder, &until) != 2 ||
+	    (uint64_t)holder == a->instance_id || until < now) {
+		snprintf(v, sizeof v, "%llx %lld", (unsigned long long)a->instance_id,
+			 (long long)(now + APP_DUTIES_LEASE));
+		if (store_state_put(s, "duties", v, now, &e))
+			goto fail;
+		mine = true;
+	}
+	if (store_commit(s, &e))
+		return false;
+	return mine;
+fail:
+	store_rollback(s);
+	log_warn("duties lease unavailable", "error=\"%s\"", e.msg);
+	return false;
 }

@@ -39,6 +39,7 @@ struct app {
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
 	atomic_int in_flight;         /* requests being answered */
 	atomic_bool stopping;
+	uint64_t instance_id;         /* random: this process among the instances */
 	/* Every store a thread opened, so that app_release() closes them. */
 	pthread_mutex_t stores_lock;
 	struct store *stores[256];
@@ -53,6 +54,14 @@ void app_release(struct app *a);
 int64_t app_now(const struct app *a);
 /* Today's date (YYYYMMDD, UTC) on the service's clock. */
 int app_today(const struct app *a);
+
+/* Whether this instance runs the periodic duties now.  With one process
+ * on the database, always; when several instances share it
+ * (store_shared), the one holding the duties lease (taken for
+ * APP_DUTIES_LEASE seconds, renewed at every tick, taken over when it
+ * lapses), so that mail and event pushes are not sent twice. */
+#define APP_DUTIES_LEASE 20
+bool app_duties_mine(struct app *a, struct store *s);
 
 /* The calling thread's store handle, opened on first use; NULL (with the
  * reason logged) when the database cannot be opened. */

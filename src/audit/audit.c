@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/text.h"
+
 /* Field separator of the canonical encoding: never present in a field
  * (the fields are validated text without control characters). */
 #define SEP "\x1f"
@@ -37,8 +39,9 @@ void audit_hash(const struct store_access *a, const char *prev_hash, char out[65
 
 void audit_key_path(const char *db_uri, char *out, size_t cap)
 {
-	const char *path = !strncmp(db_uri, "sqlite:", 7) ? db_uri + 7 : db_uri;
-	snprintf(out, cap, "%s.signing-key", path);
+	char prefix[4096];
+	store_files_prefix(db_uri, prefix, sizeof prefix);
+	snprintf(out, cap, "%s.signing-key", prefix);
 }
 
 vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *e)
@@ -162,8 +165,19 @@ const char *audit_receipt_check(struct store *s, const char *receipt, const char
 	return NULL;
 }
 
+/* A record's text is kept as valid UTF-8 (a refused request may carry
+ * any bytes): what is hashed is what every back end stores. */
+static void record_scrub(struct store_access *r)
+{
+	char *text[] = {r->username, r->case_ref, r->on_behalf_of, r->ip, r->operation,
+			r->query, r->subjects, r->categories, r->outcome, r->flags, r->workstation};
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		utf8_scrub(text[i]);
+}
+
 vis_err audit_append(struct store *s, struct store_access *rec, struct vis_error *e)
 {
+	record_scrub(rec);
 	int64_t last_id;
 	if (store_begin(s, e))
 		return VIS_ERR_STORE;
@@ -351,6 +365,7 @@ static vis_err commit_batch(struct audit_writer *w, struct pending **batch, int 
 		goto fail;
 	for (int i = 0; i < n; i++) {
 		struct store_access *r = batch[i]->rec;
+		record_scrub(r);
 		r->id = ++last_id;
 		memcpy(r->prev_hash, prev, sizeof prev);
 		audit_hash(r, prev, r->hash);

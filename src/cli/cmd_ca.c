@@ -28,7 +28,8 @@ static void usage(FILE *out)
 
 static void paths(const char *db, char *cert, char *key, size_t cap)
 {
-	const char *p = !strncmp(db, "sqlite:", 7) ? db + 7 : db;
+	char p[4096];
+	store_files_prefix(db, p, sizeof p);
 	snprintf(cert, cap, "%s.ca-cert.pem", p);
 	snprintf(key, cap, "%s.ca-key.pem", p);
 }

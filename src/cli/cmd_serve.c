@@ -112,12 +112,13 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 	return EXIT_OK;
 }
 
-/* Periodic duties: credential expiry and renewal reminders. */
+/* Periodic duties: credential expiry and renewal reminders, overdue
+ * feeds, event pushes, mail (on one instance at a time). */
 static void tick(struct app *app)
 {
 	struct store *s = app_store(app);
 	struct vis_error e = {0};
-	if (!s)
+	if (!s || !app_duties_mine(app, s))
 		return;
 	int n = auth_maintenance(s, &app->cfg, app_now(app), &e);
 	if (n < 0)

@@ -29,5 +29,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_list_extract(int argc, char **argv);
 int cmd_review(int argc, char **argv);
 int cmd_convenzione(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{"gen", cmd_gen, "write a synthetic population in import format v1"},
 	{"import", cmd_import, "load daily export files into the register replica"},
 	{"init", cmd_init, "create or migrate the database, load reference tables"},
+	{"migrate", cmd_migrate, "copy a deployment to another database (SQLite to PostgreSQL)"},
 	{"query", cmd_query, "read persons, households, history and counts"},
 	{"serve", cmd_serve, "run the HTTPS server"},
 	{"user", cmd_user, "add, list, disable, reset or renew accounts"},

@@ -1,6 +1,7 @@
 #include "common/text.h"
 
 #include <stdint.h>
+#include <string.h>
 
 size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
@@ -31,6 +32,21 @@ size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 		return 0;
 	*cp = v;
 	return n;
+}
+
+void utf8_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = p[i] < 0x80 ? 1 : utf8_next(p + i, len - i, &cp);
+		if (n == 0) {
+			p[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
 }
 
 bool utf8_valid(const char *s, size_t len)

@@ -19,6 +19,10 @@ size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
  * code point above U+10FFFF) and holds no NUL or C0 control character. */
 bool utf8_valid(const char *s, size_t len);
 
+/* Replaces, in place, every byte of the NUL-terminated s that does not
+ * begin a well-formed UTF-8 sequence with '?': text any database accepts. */
+void utf8_scrub(char *s);
+
 /* Folds s[0..len) to upper-case ASCII letters only: accented Latin letters
  * lose their accent, letters outside Latin-1 and Latin Extended-A, digits,
  * apostrophes, spaces, hyphens and dots are dropped.  Writes at most cap-1

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "metrics/metrics.h"
+#include "store/store.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -664,8 +665,9 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		char derived[CONFIG_PATH_MAX + 32];
 		const char *ca = cfg->client_ca;
 		if (!ca[0]) {
-			const char *db = !strncmp(cfg->db, "sqlite:", 7) ? cfg->db + 7 : cfg->db;
-			snprintf(derived, sizeof derived, "%s.ca-cert.pem", db);
+			char prefix[CONFIG_PATH_MAX];
+			store_files_prefix(cfg->db, prefix, sizeof prefix);
+			snprintf(derived, sizeof derived, "%s.ca-cert.pem", prefix);
 			ca = derived;
 		}
 		size_t tl;

@@ -1,8 +1,11 @@
 #include "policy/ratelimit.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "store/store.h"
 
 struct slot {
 	char key[64];
@@ -95,14 +98,16 @@ static struct slot *find(struct ratelimit *rl, const char *key, int window, int6
 	return NULL;
 }
 
-bool ratelimit_take(struct ratelimit *rl, const struct rl_rule *rules, int n, int64_t now,
-		    int64_t *retry_after)
+static int64_t window_wait(int64_t window_id, int window, int64_t now)
+{
+	return (window_id + 1) * window - now;
+}
+
+static int take_local(struct ratelimit *rl, const struct rl_rule *rules, int n, int64_t now,
+		      int64_t *retry_after)
 {
 	struct slot *hit[8];
 	bool ok = true;
-	*retry_after = 0;
-	if (n > 8)
-		n = 8;
 	pthread_mutex_lock(&rl->lock);
 	/* Make room before taking pointers into the table. */
 	if (rl->used + (size_t)n > RATELIMIT_MAX_KEYS)
@@ -121,7 +126,7 @@ bool ratelimit_take(struct ratelimit *rl, const struct rl_rule *rules, int n, in
 		}
 		if (hit[i]->count >= rules[i].limit) {
 			ok = false;
-			int64_t wait = (hit[i]->window_id + 1) * w - now;
+			int64_t wait = window_wait(hit[i]->window_id, w, now);
 			if (wait > *retry_after)
 				*retry_after = wait;
 		}
@@ -131,4 +136,64 @@ bool ratelimit_take(struct ratelimit *rl, const struct rl_rule *rules, int n, in
 			hit[i]->count++;
 	pthread_mutex_unlock(&rl->lock);
 	return ok;
+}
+
+/* The counters in the database: each rule's "window-id count" under the
+ * key rl:RULE:WINDOW, locked in key order for the transaction. */
+static int take_shared(struct store *s, const struct rl_rule *rules, int n, int64_t now,
+		       int64_t *retry_after, struct vis_error *e)
+{
+	char keys[8][96], vals[8][64], next[8][64];
+	const char *k[8], *v[8];
+	int order[8];
+	long long wid[8];
+	int count[8];
+	bool ok = true;
+	for (int i = 0; i < n; i++) {
+		int w = rules[i].window > 0 ? rules[i].window : 60;
+		snprintf(keys[i], sizeof keys[i], "rl:%s:%d", rules[i].key, w);
+		int j = i;
+		for (; j > 0 && strcmp(keys[order[j - 1]], keys[i]) > 0; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	for (int j = 0; j < n; j++)
+		k[j] = keys[order[j]];
+	if (store_begin(s, e))
+		return -1;
+	if (store_state_lock_n(s, k, n, &vals[0][0], sizeof vals[0], e))
+		goto fail;
+	for (int j = 0; j < n; j++) {
+		int i = order[j], w = rules[i].window > 0 ? rules[i].window : 60;
+		if (sscanf(vals[j], "%lld %d", &wid[i], &count[i]) != 2 || wid[i] != now / w) {
+			wid[i] = now / w;
+			count[i] = 0;
+		}
+		if (count[i] >= rules[i].limit) {
+			ok = false;
+			int64_t wait = window_wait(wid[i], w, now);
+			if (wait > *retry_after)
+				*retry_after = wait;
+		}
+		snprintf(next[j], sizeof next[j], "%lld %d", wid[i], count[i] + 1);
+		v[j] = next[j];
+	}
+	if (ok && store_state_put_n(s, k, v, n, now, e))
+		goto fail;
+	if (store_commit(s, e))
+		return -1;
+	return ok;
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int ratelimit_take(struct ratelimit *rl, struct store *shared, const struct rl_rule *rules,
+		   int n, int64_t now, int64_t *retry_after, struct vis_error *e)
+{
+	*retry_after = 0;
+	if (n > 8)
+		n = 8;
+	return shared ? take_shared(shared, rules, n, now, retry_after, e)
+		      : take_local(rl, rules, n, now, retry_after);
 }

@@ -1,6 +1,9 @@
 #include "store/records.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#define FAR_FUTURE 29991231
 
 #define I64(S, f) {#f, RC_I64, offsetof(struct S, f), 0}
 #define INT(S, f) {#f, RC_INT, offsetof(struct S, f), 0}
@@ -170,4 +173,149 @@ const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)
 		if (!strcmp(d->cols[i].name, name))
 			return &d->cols[i];
 	return NULL;
+}
+
+bool rec_family_same(const struct store_family *a, const struct store_family *b)
+{
+	return a->kind == b->kind && a->civic == b->civic && !strcmp(a->dug, b->dug) &&
+	       !strcmp(a->street, b->street) && !strcmp(a->civic_ext, b->civic_ext) &&
+	       !strcmp(a->scala, b->scala) && !strcmp(a->interno, b->interno) &&
+	       !strcmp(a->cap, b->cap) && !strcmp(a->locality, b->locality) &&
+	       !strcmp(a->convivenza, b->convivenza);
+}
+
+bool rec_person_same(const struct store_person *a, const struct store_person *b)
+{
+	return a->sex == b->sex && a->birth_date == b->birth_date &&
+	       a->civil_status == b->civil_status &&
+	       a->civil_status_date == b->civil_status_date &&
+	       a->reg_reason == b->reg_reason && a->reg_date == b->reg_date &&
+	       a->canc_reason == b->canc_reason && a->canc_date == b->canc_date &&
+	       a->relationship == b->relationship && !strcmp(a->cf, b->cf) &&
+	       !strcmp(a->surname, b->surname) && !strcmp(a->name, b->name) &&
+	       !strcmp(a->birth_place, b->birth_place) &&
+	       !strcmp(a->citizenships, b->citizenships) &&
+	       !strcmp(a->father_cf, b->father_cf) && !strcmp(a->mother_cf, b->mother_cf) &&
+	       !strcmp(a->destination, b->destination) &&
+	       !strcmp(a->family_id, b->family_id);
+}
+
+int rec_as_of(int date)
+{
+	return date ? date : FAR_FUTURE;
+}
+
+/* Is `v` one of the comma-separated items of `list`? */
+bool rec_in_list(const char *list, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *p = list; (p = strstr(p, v)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+static void sql_append(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n < cap) {
+		memcpy(buf + *len, s, n + 1);
+		*len += n;
+	}
+}
+
+/* "a, b, c" of every column, from `first`. */
+static void sql_columns(const struct rec_desc *d, size_t first, const char *suffix,
+			char *buf, size_t cap, size_t *len)
+{
+	for (size_t i = first; i < d->ncols; i++) {
+		if (i > first)
+			sql_append(buf, cap, len, ", ");
+		sql_append(buf, cap, len, d->cols[i].name);
+		sql_append(buf, cap, len, suffix);
+	}
+}
+
+static size_t rec_select(const struct rec_desc *d, char *sql, size_t cap)
+{
+	size_t len = 0;
+	sql[0] = '\0';
+	sql_append(sql, cap, &len, "SELECT ");
+	sql_columns(d, 0, "", sql, cap, &len);
+	sql_append(sql, cap, &len, " FROM ");
+	sql_append(sql, cap, &len, d->table);
+	return len;
+}
+
+/* " ?k, ?k+1, ..." numbered placeholders, or "col = ?k" pairs. */
+static void sql_params(const struct rec_desc *d, size_t first, bool named, char *buf,
+		       size_t cap, size_t *len)
+{
+	char p[96];
+	for (size_t i = first; i < d->ncols; i++) {
+		if (named)
+			snprintf(p, sizeof p, "%s%s = ?%zu", i > first ? ", " : "", d->cols[i].name,
+				 i - first + 1);
+		else
+			snprintf(p, sizeof p, "%s?%zu", i > first ? ", " : "", i - first + 1);
+		sql_append(buf, cap, len, p);
+	}
+}
+
+void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap)
+{
+	size_t len = 0;
+	sql[0] = '\0';
+	sql_append(sql, cap, &len, "INSERT INTO ");
+	sql_append(sql, cap, &len, d->table);
+	sql_append(sql, cap, &len, " (");
+	sql_columns(d, 1, "", sql, cap, &len);
+	sql_append(sql, cap, &len, ") VALUES (");
+	sql_params(d, 1, false, sql, cap, &len);
+	sql_append(sql, cap, &len, ")");
+}
+
+void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap)
+{
+	size_t len = 0;
+	char id[32];
+	sql[0] = '\0';
+	sql_append(sql, cap, &len, "UPDATE ");
+	sql_append(sql, cap, &len, d->table);
+	sql_append(sql, cap, &len, " SET ");
+	sql_params(d, 1, true, sql, cap, &len);
+	snprintf(id, sizeof id, " WHERE id = ?%zu", d->ncols);
+	sql_append(sql, cap, &len, id);
+}
+
+void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, char *sql, size_t cap)
+{
+	size_t len = rec_select(d, sql, cap);
+	sql_append(sql, cap, &len, " WHERE ");
+	sql_append(sql, cap, &len, col->name);
+	sql_append(sql, cap, &len, " = ?1 LIMIT 1");
+}
+
+int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, int limit,
+		 char *sql, size_t cap, struct vis_error *e)
+{
+	char part[96];
+	size_t len = rec_select(d, sql, cap);
+	int nf = 0;
+	for (; filters && nf < 3 && filters[nf].col; nf++) {
+		if (!rec_col_find(d, filters[nf].col)) {
+			vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table,
+				      filters[nf].col);
+			return -1;
+		}
+		snprintf(part, sizeof part, "%s%s = ?%d", nf ? " AND " : " WHERE ", filters[nf].col,
+			 nf + 1);
+		sql_append(sql, cap, &len, part);
+	}
+	sql_append(sql, cap, &len, " ORDER BY id DESC");
+	if (limit > 0) {
+		snprintf(part, sizeof part, " LIMIT %d", limit);
+		sql_append(sql, cap, &len, part);
+	}
+	return nf;
 }

@@ -1,9 +1,13 @@
-/* records — how each control record of store.h maps to a table: one row of
- * column descriptors per struct field, shared by every back end so that the
- * generic insert/update/get/list code is written once. */
+/* records — what the back ends of store.h share beyond the SQL text
+ * (store/sql.h): how each control record maps to a table (one row of
+ * column descriptors per struct field) and the statements built from it
+ * (with ?N parameters), so that the generic insert/update/get/list code is
+ * written once; when two versions of a register record are the same; the
+ * "as of" date of a read. */
 #ifndef VISURA_STORE_RECORDS_H
 #define VISURA_STORE_RECORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store/store.h"
@@ -28,5 +32,27 @@ extern const struct rec_desc store_rec_descs[STORE_KIND__COUNT];
 
 /* The descriptor of a column by name, NULL when the record has none. */
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name);
+
+/* Statements over a record's table, with ?N parameters: INSERT of every
+ * column but id (?1..), UPDATE of every column but id (?1..) by id (the
+ * last parameter), SELECT of every column by one column (?1). */
+void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap);
+void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap);
+void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, char *sql, size_t cap);
+/* The SELECT of store_rec_list: returns the number of filters (their values
+ * are ?1..), or -1 (with e set) for a column the record does not have. */
+int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, int limit,
+		 char *sql, size_t cap, struct vis_error *e);
+
+/* Two versions of a household / person hold the same data (valid dates
+ * and ids aside). */
+bool rec_family_same(const struct store_family *a, const struct store_family *b);
+bool rec_person_same(const struct store_person *a, const struct store_person *b);
+
+/* The date a read is "as of": `date`, or far in the future for 0 (now). */
+int rec_as_of(int date);
+
+/* Is `v` one of the comma-separated items of `list`? */
+bool rec_in_list(const char *list, const char *v);
 
 #endif

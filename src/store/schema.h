@@ -1,11 +1,26 @@
 /* schema — the versioned migrations of the database, in order.
  *
- * Owns: the SQL that creates and evolves every table.  Migration N brings
- * the schema from version N-1 to N; they are applied in one transaction each
- * and recorded in schema_migrations.  Never edit a released migration:
- * append a new one. */
+ * Owns: the SQL that creates and evolves every table, written once for
+ * every back end.  Migration N brings the schema from version N-1 to N;
+ * they are applied in one transaction each and recorded in
+ * schema_migrations.  Never edit a released migration: append a new one.
+ *
+ * The migrations are written in SQLite's DDL with three markers, and
+ * schema_sql() turns them into a back end's own:
+ *   @ID     an integer primary key the database assigns
+ *           (SQLite: INTEGER PRIMARY KEY; PostgreSQL: a BIGINT identity)
+ *   @ROWID  the insertion-order column "rowid" queries may sort on
+ *           (SQLite: implicit, nothing; PostgreSQL: a BIGINT identity)
+ *   @UNLOGGED  a table whose rows need not survive a crash
+ *           (SQLite: nothing; PostgreSQL: UNLOGGED)
+ * and INTEGER is a 64-bit integer (PostgreSQL: BIGINT).  Keep to what both
+ * accept: no AUTOINCREMENT, no SQLite-only types or functions. */
 #ifndef VISURA_STORE_SCHEMA_H
 #define VISURA_STORE_SCHEMA_H
+
+#include <stdbool.h>
+
+enum schema_dialect { SCHEMA_SQLITE, SCHEMA_POSTGRES };
 
 struct schema_migration {
 	int version;
@@ -16,8 +31,24 @@ struct schema_migration {
 extern const struct schema_migration schema_migrations[];
 extern const int schema_migration_count;
 
+/* Every table but schema_migrations, parents before children (the order
+ * a copy loads them in); rowid: the table has an @ROWID column. */
+struct schema_table {
+	const char *name;
+	bool rowid;
+};
+extern const struct schema_table schema_tables[];
+extern const int schema_table_count;
+
+/* The table that records the migrations applied (in the neutral DDL). */
+extern const char schema_migrations_table[];
+
+/* The neutral DDL `sql` in dialect d: a string the caller frees, NULL when
+ * out of memory. */
+char *schema_sql(const char *sql, enum schema_dialect d);
+
 /* The indexes of the register's current-state tables, to drop before and
- * build after the bulk load of a first snapshot into empty tables. */
+ * build after the bulk load of a first snapshot into empty tables (SQLite). */
 extern const char schema_register_indexes[];
 extern const char schema_register_indexes_drop[];
 

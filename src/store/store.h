@@ -27,9 +27,25 @@ struct store;
 vis_err store_open(const char *uri, struct store **out, struct vis_error *e);
 void store_close(struct store *s);
 
+/* Where the files that belong with a database live (its signing key, its
+ * CA): the prefix their names start with.  SQLite: the database file's
+ * path; PostgreSQL: "visura-DBNAME" in $VISURA_STATE_DIR (default: the
+ * current directory). */
+void store_files_prefix(const char *uri, char *out, size_t cap);
+
 /* The schema version in force, and the newest this build knows. */
 int store_schema_version(struct store *s);
 int store_schema_latest(void);
+
+/* Copies every row of every table of `from` into `to` (visura migrate):
+ * `to` must be at the same schema version and hold no data yet (a new
+ * database opened with store_open).  One transaction on each side; ids,
+ * the access trail and its checkpoints, event row ids (the event feed's
+ * cursors) are kept, and every table's row count is compared after.
+ * progress (may be NULL) is told each table when it is copied. */
+typedef void (*store_copy_fn)(void *ctx, const char *table, int64_t rows);
+vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress, void *ctx,
+		   struct vis_error *e);
 
 /* Replaces the reference tables (municipalities, states) with rd's rows. */
 vis_err store_refdata_replace(struct store *s, const struct refdata *rd,
@@ -717,6 +733,30 @@ vis_err store_throttle_get(struct store *s, const char *key, struct store_thrott
 			   struct vis_error *e);
 vis_err store_throttle_put(struct store *s, const char *key,
 			   const struct store_throttle *t, struct vis_error *e);
+
+/* ---- state shared by the instances on one database ----
+ *
+ * True when other processes may serve from the same database at once
+ * (PostgreSQL): state that must be one for the whole service (rate-limit
+ * and alert counters) then lives in the database; with SQLite it may live
+ * in the process. */
+bool store_shared(struct store *s);
+/* Small named text values updated under a lock.  Inside the caller's
+ * transaction: store_state_lock() locks key's value (creating it empty)
+ * until the transaction ends and reads it ("" when new; VIS_ERR_LIMIT when
+ * it does not fit in cap); store_state_put() replaces it.  Several keys
+ * are locked in ascending order. */
+vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
+			 struct vis_error *e);
+vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
+			struct vis_error *e);
+/* The same for n keys at once (one round trip on PostgreSQL): locks and
+ * reads them in the order given (give them sorted), each value into
+ * out + i * cap; writes n values. */
+vis_err store_state_lock_n(struct store *s, const char *const *keys, int n, char *out,
+			   size_t cap, struct vis_error *e);
+vis_err store_state_put_n(struct store *s, const char *const *keys, const char *const *values,
+			  int n, int64_t now, struct vis_error *e);
 
 /* Settings: small named values (e.g. roles that must use TOTP). */
 vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,

@@ -1,6 +1,6 @@
-/* The SQLite back end of store.h: one file, WAL, foreign keys on, every
- * statement prepared once and reused. */
-#include "store/store.h"
+/* The SQLite back end of store.h (see store/backend.h): one file, WAL,
+ * foreign keys on, every statement prepared once and reused. */
+#include "store/backend.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,121 +13,20 @@
 #include "refdata/refdata.h"
 #include "store/records.h"
 #include "store/schema.h"
+#include "store/sql.h"
 
-#define FAR_FUTURE 29991231
-
-/* Every statement the back end runs, prepared on first use. */
-enum stmt_id {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_FEED_GET, ST_IMPORT_SHA, ST_IMPORT_INSERT, ST_COMUNE_HAS_PERSON,
-	ST_FAMILY_GET_CURRENT, ST_FAMILY_INSERT, ST_FAMILY_TO_HISTORY,
-	ST_FAMILY_UPDATE, ST_FAMILY_SEEN, ST_FAMILY_EXISTS,
-	ST_PERSON_GET_CURRENT, ST_PERSON_INSERT, ST_PERSON_TO_HISTORY,
-	ST_PERSON_UPDATE, ST_PERSON_SEEN, ST_PERSON_EXISTS, ST_PERSON_CF_OWNER,
-	ST_EVENT_GET, ST_EVENT_INSERT,
-	ST_PERSON_DROP, ST_FAMILY_DROP, ST_IMPORT_FINISH, ST_FEED_PUT,
-	ST_COUNT_PERSONS, ST_COUNT_FAMILIES, ST_COUNT_EVENTS,
-	ST_PERSON_BY_CF, ST_PERSON_HISTORY, ST_FAMILY_AT, ST_FAMILY_MEMBERS,
+/* SQLite's own transaction statements, after the shared ones (store/sql.h). */
+enum {
+	ST_BEGIN = SQL__COUNT, ST_COMMIT, ST_ROLLBACK,
 	ST__COUNT
 };
+static const char *const txn_sql[] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
 
-#define P_COLS                                                              \
-	"comune, local_id, valid_from, cf, surname, name, sex, birth_date, "  \
-	"birth_place, citizenships, civil_status, civil_status_date, "        \
-	"father_cf, mother_cf, reg_reason, reg_date, canc_reason, canc_date, " \
-	"destination, family_id, relationship"
 #define P_NCOLS 21
-#define P_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21"
-#define F_COLS                                                              \
-	"comune, local_id, kind, valid_from, dug, street, civic, civic_ext, "  \
-	"scala, interno, cap, locality, convivenza"
-#define F_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13"
-
-/* A version dropped from the feed ended on its drop date, not later. */
-#define CLOSE_AT "CASE WHEN dropped > 0 AND dropped < ?2 THEN dropped ELSE ?2 END"
-
-/* A version of a person valid on ?2 among current rows and history rows. */
-#define PERSON_AT(where)                                                    \
-	"SELECT " P_COLS ", 0 AS valid_to FROM person WHERE " where          \
-	" AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"             \
-	" UNION ALL SELECT " P_COLS ", valid_to FROM person_history WHERE " where \
-	" AND valid_from <= ?2 AND valid_to > ?2"
-
-static const char *const stmt_sql[ST__COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_FEED_GET] = "SELECT last_seq, last_extract, last_import_id FROM feed WHERE comune = ?1",
-	[ST_IMPORT_SHA] = "SELECT sha256 FROM import WHERE comune = ?1 AND seq = ?2",
-	[ST_IMPORT_INSERT] = "INSERT INTO import (comune, seq, kind, extract_at, sha256, source, started_at)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_COMUNE_HAS_PERSON] = "SELECT (SELECT 1 FROM person WHERE comune = ?1 LIMIT 1),"
-				 " (SELECT 1 FROM person LIMIT 1), (SELECT 1 FROM family LIMIT 1)",
-	[ST_FAMILY_GET_CURRENT] = "SELECT id, " F_COLS ", dropped FROM family WHERE comune = ?1 AND local_id = ?2",
-	[ST_FAMILY_INSERT] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("
-			     F_PARAMS ", ?14, ?14)",
-	[ST_FAMILY_TO_HISTORY] = "INSERT INTO family_history (family, " F_COLS ", import_id, valid_to)"
-				 " SELECT id, " F_COLS ", import_id, " CLOSE_AT " FROM family WHERE id = ?1",
-	[ST_FAMILY_UPDATE] = "UPDATE family SET kind = ?3, valid_from = ?4, dug = ?5, street = ?6,"
-			     " civic = ?7, civic_ext = ?8, scala = ?9, interno = ?10, cap = ?11,"
-			     " locality = ?12, convivenza = ?13, import_id = ?14, seen_import = ?14,"
-			     " dropped = 0 WHERE comune = ?1 AND local_id = ?2",
-	[ST_FAMILY_SEEN] = "UPDATE family SET seen_import = ?2 WHERE id = ?1",
-	[ST_FAMILY_EXISTS] = "SELECT 1 FROM family WHERE comune = ?1 AND local_id = ?2",
-	[ST_PERSON_GET_CURRENT] = "SELECT id, " P_COLS ", dropped FROM person WHERE comune = ?1 AND local_id = ?2",
-	[ST_PERSON_INSERT] = "INSERT INTO person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
-			     " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?24)",
-	[ST_PERSON_TO_HISTORY] = "INSERT INTO person_history (person, " P_COLS ", surname_key, name_key, import_id, valid_to)"
-				 " SELECT id, " P_COLS ", surname_key, name_key, import_id, " CLOSE_AT " FROM person WHERE id = ?1",
-	[ST_PERSON_UPDATE] = "UPDATE person SET valid_from = ?3, cf = ?4, surname = ?5, name = ?6,"
-			     " sex = ?7, birth_date = ?8, birth_place = ?9, citizenships = ?10,"
-			     " civil_status = ?11, civil_status_date = ?12, father_cf = ?13,"
-			     " mother_cf = ?14, reg_reason = ?15, reg_date = ?16, canc_reason = ?17,"
-			     " canc_date = ?18, destination = ?19, family_id = ?20, relationship = ?21,"
-			     " surname_key = ?22, name_key = ?23, import_id = ?24, seen_import = ?24,"
-			     " dropped = 0 WHERE comune = ?1 AND local_id = ?2",
-	[ST_PERSON_SEEN] = "UPDATE person SET seen_import = ?2 WHERE id = ?1",
-	[ST_PERSON_EXISTS] = "SELECT 1 FROM person WHERE comune = ?1 AND local_id = ?2",
-	[ST_PERSON_CF_OWNER] = "SELECT local_id FROM person WHERE comune = ?1 AND cf = ?2",
-	[ST_EVENT_GET] = "SELECT type, date, person_local_id, place, other_cf FROM event"
-			 " WHERE comune = ?1 AND local_id = ?2",
-	[ST_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"
-			    " other_cf, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_PERSON_DROP] = "UPDATE person SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
-	[ST_FAMILY_DROP] = "UPDATE family SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
-	[ST_IMPORT_FINISH] = "UPDATE import SET finished_at = ?2, inserted = ?3, updated = ?4,"
-			     " unchanged = ?5, closed = ?6, families = ?7, persons = ?8, events = ?9,"
-			     " sha256 = ?10"
-			     " WHERE id = ?1",
-	[ST_FEED_PUT] = "INSERT INTO feed (comune, last_seq, last_extract, last_import_id)"
-			" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (comune) DO UPDATE SET"
-			" last_seq = excluded.last_seq, last_extract = excluded.last_extract,"
-			" last_import_id = excluded.last_import_id",
-	[ST_COUNT_PERSONS] = "SELECT coalesce(sum(canc_reason = 0 OR canc_date > ?2), 0),"
-			     " coalesce(sum(canc_reason <> 0 AND canc_date <= ?2), 0)"
-			     " FROM (" PERSON_AT("(?1 = '' OR comune = ?1)") ") WHERE reg_date <= ?2",
-	[ST_COUNT_FAMILIES] = "SELECT count(*) FROM (SELECT DISTINCT comune, family_id FROM ("
-			      PERSON_AT("(?1 = '' OR comune = ?1)") ") WHERE reg_date <= ?2"
-			      " AND (canc_reason = 0 OR canc_date > ?2) AND family_id IS NOT NULL)",
-	[ST_COUNT_EVENTS] = "SELECT count(*) FROM event WHERE (?1 = '' OR comune = ?1) AND date <= ?2",
-	[ST_PERSON_BY_CF] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ")"
-			    " ORDER BY canc_reason <> 0, valid_from DESC LIMIT 1",
-	[ST_PERSON_HISTORY] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
-			      " WHERE person = (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
-			      " UNION ALL SELECT " P_COLS ", dropped AS valid_to FROM person WHERE comune = ?1"
-			      " AND local_id = ?2) ORDER BY valid_from, valid_to = 0",
-	[ST_FAMILY_AT] = "SELECT " F_COLS ", 0 FROM family WHERE comune = ?1 AND local_id = ?3"
-			 " AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"
-			 " UNION ALL SELECT " F_COLS ", valid_to FROM family_history WHERE comune = ?1"
-			 " AND local_id = ?3 AND valid_from <= ?2 AND valid_to > ?2",
-	[ST_FAMILY_MEMBERS] = "SELECT * FROM (" PERSON_AT("comune = ?1 AND family_id = ?3") ")"
-			      " WHERE reg_date <= ?2 AND (canc_reason = 0 OR canc_date > ?2)"
-			      " ORDER BY relationship, birth_date, local_id",
-};
 
 struct rec_cache;
 
-struct store {
+struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST__COUNT];
 	struct rec_cache *recs;
@@ -135,20 +34,23 @@ struct store {
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
 	sqlite3_stmt *search[8]; /* searches and the access trail, prepared on first use */
+	sqlite3_stmt *load;      /* store_copy: the INSERT of load_table */
+	char load_table[64];
 };
 
 static void rec_cache_free(struct rec_cache *c);
 
-static vis_err db_error(struct store *s, struct vis_error *e, const char *what)
+static vis_err db_error(struct sq_store *s, struct vis_error *e, const char *what)
 {
 	return vis_error_set(e, VIS_ERR_STORE, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static sqlite3_stmt *stmt_get(struct store *s, enum stmt_id id, struct vis_error *e)
+static sqlite3_stmt *stmt_get(struct sq_store *s, int id, struct vis_error *e)
 {
 	sqlite3_stmt *st = s->stmt[id];
 	if (!st) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		const char *sql = id < SQL__COUNT ? store_sql[id] : txn_sql[id - SQL__COUNT];
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 				       &s->stmt[id], NULL) != SQLITE_OK) {
 			db_error(s, e, "prepare");
 			return NULL;
@@ -162,7 +64,7 @@ static sqlite3_stmt *stmt_get(struct store *s, enum stmt_id id, struct vis_error
 }
 
 /* Runs a statement that returns no row. */
-static vis_err stmt_done(struct store *s, sqlite3_stmt *st, struct vis_error *e,
+static vis_err stmt_done(struct sq_store *s, sqlite3_stmt *st, struct vis_error *e,
 			 const char *what)
 {
 	int rc = sqlite3_step(st);
@@ -192,7 +94,7 @@ static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
-static vis_err exec_sql(struct store *s, const char *sql, struct vis_error *e)
+static vis_err exec_sql(struct sq_store *s, const char *sql, struct vis_error *e)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -203,11 +105,9 @@ static vis_err exec_sql(struct store *s, const char *sql, struct vis_error *e)
 	return VIS_OK;
 }
 
-static vis_err migrate(struct store *s, struct vis_error *e)
+static vis_err migrate(struct sq_store *s, struct vis_error *e)
 {
-	if (exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			"version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-			" applied_at INTEGER NOT NULL)", e))
+	if (exec_sql(s, schema_migrations_table, e))
 		return VIS_ERR_STORE;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
@@ -227,9 +127,16 @@ static vis_err migrate(struct store *s, struct vis_error *e)
 		snprintf(rec, sizeof rec,
 			 "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)", m->version,
 			 m->name, (long long)time(NULL));
-		if (exec_sql(s, "BEGIN IMMEDIATE", e))
+		char *sql = schema_sql(m->sql, SCHEMA_SQLITE);
+		if (!sql)
+			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		if (exec_sql(s, "BEGIN IMMEDIATE", e)) {
+			free(sql);
 			return VIS_ERR_STORE;
-		if (exec_sql(s, m->sql, e) || exec_sql(s, rec, e)) {
+		}
+		vis_err rc = exec_sql(s, sql, e);
+		free(sql);
+		if (rc || exec_sql(s, rec, e)) {
 			exec_sql(s, "ROLLBACK", NULL);
 			return VIS_ERR_STORE;
 		}
@@ -240,34 +147,21 @@ static vis_err migrate(struct store *s, struct vis_error *e)
 	return VIS_OK;
 }
 
-int store_schema_latest(void)
-{
-	return schema_migrations[schema_migration_count - 1].version;
-}
-
-int store_schema_version(struct store *s)
+int sq_schema_version(struct sq_store *s)
 {
 	return s->schema_version;
 }
 
-vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
+vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e)
 {
-	const char *path = uri;
-	if (!strncmp(uri, "sqlite:", 7))
-		path = uri + 7;
-	else if (!strncmp(uri, "postgres:", 9) || !strncmp(uri, "postgresql:", 11))
-		return vis_error_set(e, VIS_ERR_INVALID,
-				     "this build has no PostgreSQL back end");
-	if (!*path)
-		return vis_error_set(e, VIS_ERR_INVALID, "empty database path");
-	struct store *s = calloc(1, sizeof *s);
+	struct sq_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		vis_error_set(e, VIS_ERR_STORE, "cannot open database '%s': %s", path,
 			      s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		store_close(s);
+		sq_close(s);
 		return VIS_ERR_STORE;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
@@ -277,14 +171,14 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 			"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
 			"PRAGMA cache_size = -131072;", e) ||
 	    migrate(s, e)) {
-		store_close(s);
+		sq_close(s);
 		return VIS_ERR_STORE;
 	}
 	*out = s;
 	return VIS_OK;
 }
 
-void store_close(struct store *s)
+void sq_close(struct sq_store *s)
 {
 	if (!s)
 		return;
@@ -293,17 +187,18 @@ void store_close(struct store *s)
 	rec_cache_free(s->recs);
 	for (int i = 0; i < 8; i++)
 		sqlite3_finalize(s->search[i]);
+	sqlite3_finalize(s->load);
 	sqlite3_close(s->db);
 	free(s);
 }
 
-vis_err store_begin(struct store *s, struct vis_error *e)
+vis_err sq_begin(struct sq_store *s, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
 	return st ? stmt_done(s, st, e, "begin") : VIS_ERR_STORE;
 }
 
-static void fk_resume(struct store *s)
+static void fk_resume(struct sq_store *s)
 {
 	if (s->fk_paused && sqlite3_get_autocommit(s->db)) {
 		exec_sql(s, "PRAGMA foreign_keys = ON", NULL);
@@ -311,7 +206,7 @@ static void fk_resume(struct store *s)
 	}
 }
 
-vis_err store_commit(struct store *s, struct vis_error *e)
+vis_err sq_commit(struct sq_store *s, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_COMMIT, e);
 	vis_err rc = st ? stmt_done(s, st, e, "commit") : VIS_ERR_STORE;
@@ -319,7 +214,7 @@ vis_err store_commit(struct store *s, struct vis_error *e)
 	return rc;
 }
 
-void store_rollback(struct store *s)
+void sq_rollback(struct sq_store *s)
 {
 	s->indexes_dropped = false;
 	if (!sqlite3_get_autocommit(s->db)) {
@@ -330,17 +225,16 @@ void store_rollback(struct store *s)
 	fk_resume(s);
 }
 
-vis_err store_refdata_replace(struct store *s, const struct refdata *rd,
+vis_err sq_refdata_replace(struct sq_store *s, const struct refdata *rd,
 			      struct vis_error *e)
 {
 	sqlite3_stmt *ins_c = NULL, *ins_s = NULL;
 	vis_err rc = VIS_ERR_STORE;
-	if (store_begin(s, e) || exec_sql(s, "DELETE FROM comune; DELETE FROM stato;", e))
+	if (sq_begin(s, e) || exec_sql(s, "DELETE FROM comune; DELETE FROM stato;", e))
 		goto fail;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO comune VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_COMUNE_INSERT],
 			       -1, &ins_c, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "INSERT INTO stato (istat, belfiore, iso3, name,"
-			       " valid_from, valid_to, eu) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+	    sqlite3_prepare_v2(s->db, store_sql[SQL_STATO_INSERT],
 			       -1, &ins_s, NULL) != SQLITE_OK) {
 		db_error(s, e, "prepare reference data");
 		goto fail;
@@ -372,21 +266,21 @@ vis_err store_refdata_replace(struct store *s, const struct refdata *rd,
 		if (stmt_done(s, ins_s, e, "insert stato"))
 			goto fail;
 	}
-	rc = store_commit(s, e);
+	rc = sq_commit(s, e);
 fail:
 	sqlite3_finalize(ins_c);
 	sqlite3_finalize(ins_s);
 	if (rc != VIS_OK)
-		store_rollback(s);
+		sq_rollback(s);
 	return rc;
 }
 
 /* ---- feed and imports ---- */
 
-vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *out,
+vis_err sq_feed_get(struct sq_store *s, const char *comune, struct store_feed *out,
 		       bool *found, struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_FEED_GET, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_FEED_GET, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, comune);
@@ -402,11 +296,10 @@ vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *o
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "feed state");
 }
 
-vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis_error *e)
+vis_err sq_feed_each(struct sq_store *s, store_feed_fn fn, void *ctx, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT comune, last_seq, last_extract, last_import_id FROM feed"
-			       " ORDER BY comune", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_FEED_EACH], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -424,14 +317,11 @@ vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "feed");
 }
 
-vis_err store_import_each(struct store *s, const char *comune, int limit, store_import_fn fn,
+vis_err sq_import_each(struct sq_store *s, const char *comune, int limit, store_import_fn fn,
 			  void *ctx, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT id, comune, seq, kind, extract_at, sha256, source,"
-			       " started_at, finished_at, inserted, updated, unchanged, closed,"
-			       " families, persons, events FROM import WHERE finished_at IS NOT NULL"
-			       " AND (?1 IS NULL OR comune = ?1) ORDER BY id DESC LIMIT ?2",
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_IMPORT_EACH],
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	if (comune)
@@ -462,14 +352,12 @@ vis_err store_import_each(struct store *s, const char *comune, int limit, store_
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "import history");
 }
 
-vis_err store_import_last_counts(struct store *s, const char *comune,
+vis_err sq_import_last_counts(struct sq_store *s, const char *comune,
 				 struct store_import_counts *out, struct vis_error *e)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof *out);
-	if (sqlite3_prepare_v2(s->db, "SELECT inserted, updated, unchanged, closed, families,"
-			       " persons, events FROM import WHERE comune = ?1 AND finished_at IS NOT NULL"
-			       " ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_IMPORT_LAST_COUNTS], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, comune);
 	int rc = sqlite3_step(st);
@@ -486,10 +374,10 @@ vis_err store_import_last_counts(struct store *s, const char *comune,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "import counts");
 }
 
-vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
+vis_err sq_import_sha(struct sq_store *s, const char *comune, int64_t seq,
 			 char sha_out[65], bool *found, struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_IMPORT_SHA, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_IMPORT_SHA, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, comune);
@@ -503,7 +391,7 @@ vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
 }
 
 /* Runs a one-row probe; *found tells whether it returned a row. */
-static vis_err probe(struct store *s, enum stmt_id id, const char *a, const char *b,
+static vis_err probe(struct sq_store *s, int id, const char *a, const char *b,
 		     bool *found, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, id, e);
@@ -518,10 +406,10 @@ static vis_err probe(struct store *s, enum stmt_id id, const char *a, const char
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "look-up");
 }
 
-vis_err store_import_start(struct store *s, const struct store_import *imp,
+vis_err sq_import_start(struct sq_store *s, const struct store_import *imp,
 			   int64_t *import_id, bool *empty, struct vis_error *e)
 {
-	sqlite3_stmt *probe_st = stmt_get(s, ST_COMUNE_HAS_PERSON, e);
+	sqlite3_stmt *probe_st = stmt_get(s, SQL_COMUNE_HAS_PERSON, e);
 	if (!probe_st)
 		return VIS_ERR_STORE;
 	bind_text(probe_st, 1, imp->comune);
@@ -544,14 +432,14 @@ vis_err store_import_start(struct store *s, const struct store_import *imp,
 	if (bulk && exec_sql(s, "PRAGMA foreign_keys = OFF", e))
 		return VIS_ERR_STORE;
 	s->fk_paused = bulk;
-	if (store_begin(s, e))
+	if (sq_begin(s, e))
 		return VIS_ERR_STORE;
 	if (bulk) {
 		if (exec_sql(s, schema_register_indexes_drop, e))
 			return VIS_ERR_STORE;
 		s->indexes_dropped = true;
 	}
-	sqlite3_stmt *st = stmt_get(s, ST_IMPORT_INSERT, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_IMPORT_INSERT, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, imp->comune);
@@ -567,23 +455,23 @@ vis_err store_import_start(struct store *s, const struct store_import *imp,
 	return VIS_OK;
 }
 
-vis_err store_family_exists(struct store *s, const char *comune, const char *id,
+vis_err sq_family_exists(struct sq_store *s, const char *comune, const char *id,
 			    bool *found, struct vis_error *e)
 {
-	return probe(s, ST_FAMILY_EXISTS, comune, id, found, e);
+	return probe(s, SQL_FAMILY_EXISTS, comune, id, found, e);
 }
 
-vis_err store_person_exists(struct store *s, const char *comune, const char *id,
+vis_err sq_person_exists(struct sq_store *s, const char *comune, const char *id,
 			    bool *found, struct vis_error *e)
 {
-	return probe(s, ST_PERSON_EXISTS, comune, id, found, e);
+	return probe(s, SQL_PERSON_EXISTS, comune, id, found, e);
 }
 
-vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
+vis_err sq_person_cf_owner(struct sq_store *s, const char *comune, const char *cf,
 			      char id_out[STORE_ID_MAX], bool *found,
 			      struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_PERSON_CF_OWNER, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_PERSON_CF_OWNER, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, comune);
@@ -633,18 +521,9 @@ static void family_read(sqlite3_stmt *st, int c, struct store_family *f)
 	f->valid_to = sqlite3_column_int(st, c + 13);
 }
 
-static bool family_same(const struct store_family *a, const struct store_family *b)
-{
-	return a->kind == b->kind && a->civic == b->civic && !strcmp(a->dug, b->dug) &&
-	       !strcmp(a->street, b->street) && !strcmp(a->civic_ext, b->civic_ext) &&
-	       !strcmp(a->scala, b->scala) && !strcmp(a->interno, b->interno) &&
-	       !strcmp(a->cap, b->cap) && !strcmp(a->locality, b->locality) &&
-	       !strcmp(a->convivenza, b->convivenza);
-}
-
 /* Looks up the current version of a record: its rowid, its content read by
  * `read`, and whether it was dropped from the feed. */
-static vis_err current_get(struct store *s, enum stmt_id id, const char *comune,
+static vis_err current_get(struct sq_store *s, int id, const char *comune,
 			   const char *local_id, void (*read)(sqlite3_stmt *, int, void *),
 			   void *out, int ncols, int64_t *rowid, bool *dropped,
 			   struct vis_error *e)
@@ -670,7 +549,7 @@ static void family_read_any(sqlite3_stmt *st, int c, void *out)
 	family_read(st, c, out);
 }
 
-static vis_err mark_seen(struct store *s, enum stmt_id id, int64_t rowid,
+static vis_err mark_seen(struct sq_store *s, int id, int64_t rowid,
 			 int64_t import_id, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, id, e);
@@ -682,7 +561,7 @@ static vis_err mark_seen(struct store *s, enum stmt_id id, int64_t rowid,
 }
 
 /* Copies the current version into history, closed on `valid_to`. */
-static vis_err to_history(struct store *s, enum stmt_id id, int64_t rowid, int valid_to,
+static vis_err to_history(struct sq_store *s, int id, int64_t rowid, int valid_to,
 			  struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, id, e);
@@ -695,14 +574,14 @@ static vis_err to_history(struct store *s, enum stmt_id id, int64_t rowid, int v
 
 /* The statements that write one versioned kind (households, persons). */
 struct version_stmts {
-	enum stmt_id to_history, update, insert;
+	int to_history, update, insert;
 };
 
 /* Opens the statement that writes a changed record. An existing row
  * (`rowid`) is first copied into history and then updated in place; a new
  * key is inserted. Corrections never rewrite the past: a new version starts
  * no earlier than the one it replaces, so `*valid_from` may move forward. */
-static sqlite3_stmt *version_open(struct store *s, const struct version_stmts *k,
+static sqlite3_stmt *version_open(struct sq_store *s, const struct version_stmts *k,
 				  int64_t rowid, int cur_valid_from, int *valid_from,
 				  enum store_put_result *res, struct vis_error *e)
 {
@@ -718,22 +597,22 @@ static sqlite3_stmt *version_open(struct store *s, const struct version_stmts *k
 	return stmt_get(s, k->update, e);
 }
 
-vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
+vis_err sq_family_put(struct sq_store *s, int64_t import_id, bool bulk,
 			 const struct store_family *f, enum store_put_result *res,
 			 struct vis_error *e)
 {
 	struct store_family cur;
 	int64_t rowid = 0;
 	bool dropped = false;
-	if (!bulk && current_get(s, ST_FAMILY_GET_CURRENT, f->comune, f->id, family_read_any,
+	if (!bulk && current_get(s, SQL_FAMILY_GET_CURRENT, f->comune, f->id, family_read_any,
 				 &cur, 13, &rowid, &dropped, e))
 		return VIS_ERR_STORE;
-	if (rowid && !dropped && family_same(&cur, f)) {
+	if (rowid && !dropped && rec_family_same(&cur, f)) {
 		*res = STORE_UNCHANGED;
-		return mark_seen(s, ST_FAMILY_SEEN, rowid, import_id, e);
+		return mark_seen(s, SQL_FAMILY_SEEN, rowid, import_id, e);
 	}
 	static const struct version_stmts family_stmts = {
-		ST_FAMILY_TO_HISTORY, ST_FAMILY_UPDATE, ST_FAMILY_INSERT};
+		SQL_FAMILY_TO_HISTORY, SQL_FAMILY_UPDATE, SQL_FAMILY_INSERT};
 	struct store_family next = *f;
 	sqlite3_stmt *st = version_open(s, &family_stmts, rowid, rowid ? cur.valid_from : 0,
 					&next.valid_from, res, e);
@@ -812,35 +691,19 @@ static void person_read_any(sqlite3_stmt *st, int c, void *out)
 	person_read(st, c, out);
 }
 
-static bool person_same(const struct store_person *a, const struct store_person *b)
-{
-	return a->sex == b->sex && a->birth_date == b->birth_date &&
-	       a->civil_status == b->civil_status &&
-	       a->civil_status_date == b->civil_status_date &&
-	       a->reg_reason == b->reg_reason && a->reg_date == b->reg_date &&
-	       a->canc_reason == b->canc_reason && a->canc_date == b->canc_date &&
-	       a->relationship == b->relationship && !strcmp(a->cf, b->cf) &&
-	       !strcmp(a->surname, b->surname) && !strcmp(a->name, b->name) &&
-	       !strcmp(a->birth_place, b->birth_place) &&
-	       !strcmp(a->citizenships, b->citizenships) &&
-	       !strcmp(a->father_cf, b->father_cf) && !strcmp(a->mother_cf, b->mother_cf) &&
-	       !strcmp(a->destination, b->destination) &&
-	       !strcmp(a->family_id, b->family_id);
-}
-
-vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
+vis_err sq_person_put(struct sq_store *s, int64_t import_id, bool bulk,
 			 const struct store_person *p, enum store_put_result *res,
 			 struct vis_error *e)
 {
 	struct store_person cur;
 	int64_t rowid = 0;
 	bool dropped = false;
-	if (!bulk && current_get(s, ST_PERSON_GET_CURRENT, p->comune, p->id, person_read_any,
+	if (!bulk && current_get(s, SQL_PERSON_GET_CURRENT, p->comune, p->id, person_read_any,
 				 &cur, P_NCOLS, &rowid, &dropped, e))
 		return VIS_ERR_STORE;
-	if (rowid && !dropped && person_same(&cur, p)) {
+	if (rowid && !dropped && rec_person_same(&cur, p)) {
 		*res = STORE_UNCHANGED;
-		return mark_seen(s, ST_PERSON_SEEN, rowid, import_id, e);
+		return mark_seen(s, SQL_PERSON_SEEN, rowid, import_id, e);
 	}
 	/* Fold the search keys before any write, so invalid text changes nothing. */
 	char skey[STORE_NAME_MAX], nkey[STORE_NAME_MAX];
@@ -848,7 +711,7 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 	    text_fold_letters(p->name, strlen(p->name), nkey, sizeof nkey) < 0)
 		return vis_error_set(e, VIS_ERR_INVALID, "person %s: name is not valid text", p->id);
 	static const struct version_stmts person_stmts = {
-		ST_PERSON_TO_HISTORY, ST_PERSON_UPDATE, ST_PERSON_INSERT};
+		SQL_PERSON_TO_HISTORY, SQL_PERSON_UPDATE, SQL_PERSON_INSERT};
 	struct store_person next = *p;
 	sqlite3_stmt *st = version_open(s, &person_stmts, rowid, rowid ? cur.valid_from : 0,
 					&next.valid_from, res, e);
@@ -863,11 +726,11 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 
 /* ---- events ---- */
 
-vis_err store_event_put(struct store *s, int64_t import_id,
+vis_err sq_event_put(struct sq_store *s, int64_t import_id,
 			const struct store_event *ev, enum store_put_result *res,
 			struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_EVENT_GET, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_EVENT_GET, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, ev->comune);
@@ -892,7 +755,7 @@ vis_err store_event_put(struct store *s, int64_t import_id,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, e, "event look-up");
-	st = stmt_get(s, ST_EVENT_INSERT, e);
+	st = stmt_get(s, SQL_EVENT_INSERT, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, ev->comune);
@@ -907,7 +770,7 @@ vis_err store_event_put(struct store *s, int64_t import_id,
 	return stmt_done(s, st, e, "store event");
 }
 
-static vis_err drop_unseen(struct store *s, enum stmt_id id, const char *comune,
+static vis_err drop_unseen(struct sq_store *s, int id, const char *comune,
 			   int64_t import_id, int close_date, int64_t *closed,
 			   struct vis_error *e)
 {
@@ -923,7 +786,7 @@ static vis_err drop_unseen(struct store *s, enum stmt_id id, const char *comune,
 	return VIS_OK;
 }
 
-vis_err store_import_finish(struct store *s, int64_t import_id,
+vis_err sq_import_finish(struct sq_store *s, int64_t import_id,
 			    const struct store_import *imp, int close_date,
 			    struct store_import_counts *c, struct vis_error *e)
 {
@@ -933,10 +796,10 @@ vis_err store_import_finish(struct store *s, int64_t import_id,
 			return vis_error_set(e, VIS_ERR_CONFLICT, "rebuilding indexes: %s", e ? e->msg : "");
 	}
 	if (imp->full &&
-	    (drop_unseen(s, ST_PERSON_DROP, imp->comune, import_id, close_date, &c->closed, e) ||
-	     drop_unseen(s, ST_FAMILY_DROP, imp->comune, import_id, close_date, &c->closed, e)))
+	    (drop_unseen(s, SQL_PERSON_DROP, imp->comune, import_id, close_date, &c->closed, e) ||
+	     drop_unseen(s, SQL_FAMILY_DROP, imp->comune, import_id, close_date, &c->closed, e)))
 		return VIS_ERR_STORE;
-	sqlite3_stmt *st = stmt_get(s, ST_IMPORT_FINISH, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_IMPORT_FINISH, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	sqlite3_bind_int64(st, 1, import_id);
@@ -951,7 +814,7 @@ vis_err store_import_finish(struct store *s, int64_t import_id,
 	bind_text(st, 10, imp->sha256);
 	if (stmt_done(s, st, e, "finish import"))
 		return VIS_ERR_STORE;
-	st = stmt_get(s, ST_FEED_PUT, e);
+	st = stmt_get(s, SQL_FEED_PUT, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, imp->comune);
@@ -963,21 +826,16 @@ vis_err store_import_finish(struct store *s, int64_t import_id,
 
 /* ---- reading ---- */
 
-static int as_of(int date)
-{
-	return date ? date : FAR_FUTURE;
-}
-
 /* Runs one count of a municipality's records as of a date; the statement
  * is left on its row for the caller to read, then reset. */
-static sqlite3_stmt *count_step(struct store *s, enum stmt_id id, const char *comune,
+static sqlite3_stmt *count_step(struct sq_store *s, int id, const char *comune,
 				int date, const char *what, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, id, e);
 	if (!st)
 		return NULL;
 	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
+	sqlite3_bind_int(st, 2, rec_as_of(date));
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		db_error(s, e, what);
 		return NULL;
@@ -985,36 +843,36 @@ static sqlite3_stmt *count_step(struct store *s, enum stmt_id id, const char *co
 	return st;
 }
 
-vis_err store_counts_get(struct store *s, const char *comune, int date,
+vis_err sq_counts_get(struct sq_store *s, const char *comune, int date,
 			 struct store_counts *out, struct vis_error *e)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof *out);
-	if (!(st = count_step(s, ST_COUNT_PERSONS, comune, date, "count persons", e)))
+	if (!(st = count_step(s, SQL_COUNT_PERSONS, comune, date, "count persons", e)))
 		return VIS_ERR_STORE;
 	out->persons = sqlite3_column_int64(st, 0);
 	out->cancelled = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	if (!(st = count_step(s, ST_COUNT_FAMILIES, comune, date, "count households", e)))
+	if (!(st = count_step(s, SQL_COUNT_FAMILIES, comune, date, "count households", e)))
 		return VIS_ERR_STORE;
 	out->families = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (!(st = count_step(s, ST_COUNT_EVENTS, comune, date, "count events", e)))
+	if (!(st = count_step(s, SQL_COUNT_EVENTS, comune, date, "count events", e)))
 		return VIS_ERR_STORE;
 	out->events = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return VIS_OK;
 }
 
-vis_err store_person_by_cf(struct store *s, const char *comune, const char *cf,
+vis_err sq_person_by_cf(struct sq_store *s, const char *comune, const char *cf,
 			   int date, struct store_person *out, bool *found,
 			   struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_PERSON_BY_CF, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_PERSON_BY_CF, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
+	sqlite3_bind_int(st, 2, rec_as_of(date));
 	bind_text(st, 3, cf);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
@@ -1025,7 +883,7 @@ vis_err store_person_by_cf(struct store *s, const char *comune, const char *cf,
 }
 
 /* Steps a statement, handing every row to fn as a person. */
-static vis_err each_person(struct store *s, sqlite3_stmt *st, store_person_fn fn,
+static vis_err each_person(struct sq_store *s, sqlite3_stmt *st, store_person_fn fn,
 			   void *ctx, struct vis_error *e)
 {
 	int rc;
@@ -1039,10 +897,10 @@ static vis_err each_person(struct store *s, sqlite3_stmt *st, store_person_fn fn
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "person rows");
 }
 
-vis_err store_person_history(struct store *s, const char *comune, const char *id,
+vis_err sq_person_history(struct sq_store *s, const char *comune, const char *id,
 			     store_person_fn fn, void *ctx, struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_PERSON_HISTORY, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_PERSON_HISTORY, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, comune);
@@ -1050,15 +908,15 @@ vis_err store_person_history(struct store *s, const char *comune, const char *id
 	return each_person(s, st, fn, ctx, e);
 }
 
-vis_err store_family_get(struct store *s, const char *comune, const char *id,
+vis_err sq_family_get(struct sq_store *s, const char *comune, const char *id,
 			 int date, struct store_family *out, bool *found,
 			 struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_FAMILY_AT, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_FAMILY_AT, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
+	sqlite3_bind_int(st, 2, rec_as_of(date));
 	bind_text(st, 3, id);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
@@ -1068,15 +926,15 @@ vis_err store_family_get(struct store *s, const char *comune, const char *id,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "household look-up");
 }
 
-vis_err store_family_members(struct store *s, const char *comune, const char *id,
+vis_err sq_family_members(struct sq_store *s, const char *comune, const char *id,
 			     int date, store_person_fn fn, void *ctx,
 			     struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_FAMILY_MEMBERS, e);
+	sqlite3_stmt *st = stmt_get(s, SQL_FAMILY_MEMBERS, e);
 	if (!st)
 		return VIS_ERR_STORE;
 	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
+	sqlite3_bind_int(st, 2, rec_as_of(date));
 	bind_text(st, 3, id);
 	return each_person(s, st, fn, ctx, e);
 }
@@ -1099,7 +957,7 @@ struct rec_cache {
 	int nget;
 };
 
-static struct rec_cache *rec_cache(struct store *s)
+static struct rec_cache *rec_cache(struct sq_store *s)
 {
 	if (!s->recs)
 		s->recs = calloc(1, sizeof *s->recs);
@@ -1118,28 +976,7 @@ static void rec_cache_free(struct rec_cache *c)
 	free(c);
 }
 
-static void sql_append(char *buf, size_t cap, size_t *len, const char *s)
-{
-	size_t n = strlen(s);
-	if (*len + n < cap) {
-		memcpy(buf + *len, s, n + 1);
-		*len += n;
-	}
-}
-
-/* "a, b, c" of every column, from `first`. */
-static void sql_columns(const struct rec_desc *d, size_t first, const char *suffix,
-			char *buf, size_t cap, size_t *len)
-{
-	for (size_t i = first; i < d->ncols; i++) {
-		if (i > first)
-			sql_append(buf, cap, len, ", ");
-		sql_append(buf, cap, len, d->cols[i].name);
-		sql_append(buf, cap, len, suffix);
-	}
-}
-
-static sqlite3_stmt *rec_prepare(struct store *s, const char *sql, struct vis_error *e)
+static sqlite3_stmt *rec_prepare(struct sq_store *s, const char *sql, struct vis_error *e)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
@@ -1149,7 +986,7 @@ static sqlite3_stmt *rec_prepare(struct store *s, const char *sql, struct vis_er
 	return st;
 }
 
-static sqlite3_stmt *rec_op_stmt(struct store *s, enum store_kind k, enum rec_op op,
+static sqlite3_stmt *rec_op_stmt(struct sq_store *s, enum store_kind k, enum rec_op op,
 				 struct vis_error *e)
 {
 	struct rec_cache *c = rec_cache(s);
@@ -1162,26 +999,11 @@ static sqlite3_stmt *rec_op_stmt(struct store *s, enum store_kind k, enum rec_op
 		sqlite3_clear_bindings(c->op[k][op]);
 		return c->op[k][op];
 	}
-	const struct rec_desc *d = &store_rec_descs[k];
 	char sql[2048];
-	size_t len = 0;
-	sql[0] = '\0';
-	if (op == RO_INSERT) {
-		sql_append(sql, sizeof sql, &len, "INSERT INTO ");
-		sql_append(sql, sizeof sql, &len, d->table);
-		sql_append(sql, sizeof sql, &len, " (");
-		sql_columns(d, 1, "", sql, sizeof sql, &len);
-		sql_append(sql, sizeof sql, &len, ") VALUES (");
-		for (size_t i = 1; i < d->ncols; i++)
-			sql_append(sql, sizeof sql, &len, i > 1 ? ", ?" : "?");
-		sql_append(sql, sizeof sql, &len, ")");
-	} else {
-		sql_append(sql, sizeof sql, &len, "UPDATE ");
-		sql_append(sql, sizeof sql, &len, d->table);
-		sql_append(sql, sizeof sql, &len, " SET ");
-		sql_columns(d, 1, " = ?", sql, sizeof sql, &len);
-		sql_append(sql, sizeof sql, &len, " WHERE id = ?");
-	}
+	if (op == RO_INSERT)
+		rec_sql_insert(&store_rec_descs[k], sql, sizeof sql);
+	else
+		rec_sql_update(&store_rec_descs[k], sql, sizeof sql);
 	c->op[k][op] = rec_prepare(s, sql, e);
 	return c->op[k][op];
 }
@@ -1224,7 +1046,7 @@ static void rec_read(const struct rec_desc *d, sqlite3_stmt *st, void *rec)
 	}
 }
 
-vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec,
+vis_err sq_rec_insert(struct sq_store *s, enum store_kind k, const void *rec,
 			 int64_t *id, struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
@@ -1239,7 +1061,7 @@ vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec,
 	return rc;
 }
 
-vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
+vis_err sq_rec_update(struct sq_store *s, enum store_kind k, const void *rec,
 			 struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
@@ -1253,18 +1075,7 @@ vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
 	return stmt_done(s, st, e, d->table);
 }
 
-static size_t rec_select(const struct rec_desc *d, char *sql, size_t cap)
-{
-	size_t len = 0;
-	sql[0] = '\0';
-	sql_append(sql, cap, &len, "SELECT ");
-	sql_columns(d, 0, "", sql, cap, &len);
-	sql_append(sql, cap, &len, " FROM ");
-	sql_append(sql, cap, &len, d->table);
-	return len;
-}
-
-vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname,
+vis_err sq_rec_get(struct sq_store *s, enum store_kind k, const char *colname,
 		      const char *text, int64_t num, void *out, bool *found,
 		      struct vis_error *e)
 {
@@ -1284,10 +1095,7 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname,
 		sqlite3_clear_bindings(st);
 	} else {
 		char sql[2048];
-		size_t len = rec_select(d, sql, sizeof sql);
-		sql_append(sql, sizeof sql, &len, " WHERE ");
-		sql_append(sql, sizeof sql, &len, col->name);
-		sql_append(sql, sizeof sql, &len, " = ?1 LIMIT 1");
+		rec_sql_get(d, col, sql, sizeof sql);
 		if (!(st = rec_prepare(s, sql, e)))
 			return VIS_ERR_STORE;
 		if (c->nget < REC_GET_CACHE)
@@ -1310,27 +1118,15 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, d->table);
 }
 
-vis_err store_rec_list(struct store *s, enum store_kind k,
+vis_err sq_rec_list(struct sq_store *s, enum store_kind k,
 		       const struct store_filter *filters, int limit,
 		       store_rec_fn fn, void *ctx, struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
-	char sql[2048], lim[32];
-	size_t len = rec_select(d, sql, sizeof sql);
-	int nf = 0;
-	for (; filters && nf < 3 && filters[nf].col; nf++) {
-		if (!rec_col_find(d, filters[nf].col))
-			return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table,
-					     filters[nf].col);
-		sql_append(sql, sizeof sql, &len, nf ? " AND " : " WHERE ");
-		sql_append(sql, sizeof sql, &len, filters[nf].col);
-		sql_append(sql, sizeof sql, &len, " = ?");
-	}
-	sql_append(sql, sizeof sql, &len, " ORDER BY id DESC");
-	if (limit > 0) {
-		snprintf(lim, sizeof lim, " LIMIT %d", limit);
-		sql_append(sql, sizeof sql, &len, lim);
-	}
+	char sql[2048];
+	int nf = rec_sql_list(d, filters, limit, sql, sizeof sql, e);
+	if (nf < 0)
+		return VIS_ERR_INTERNAL;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare list");
@@ -1356,17 +1152,17 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, d->table);
 }
 
-static vis_err exec_bound(struct store *s, const char *sql, int64_t a, int64_t b,
+static vis_err exec_bound(struct sq_store *s, const char *sql, int64_t a, int64_t b,
 			  struct vis_error *e);
 
-vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e)
+vis_err sq_rec_delete(struct sq_store *s, enum store_kind k, int64_t id, struct vis_error *e)
 {
 	if (k != STORE_PROCESSING)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
-	return exec_bound(s, "DELETE FROM processing WHERE id = ?1 AND ?2 = ?2", id, 0, e);
+	return exec_bound(s, store_sql[SQL_REC_DELETE], id, 0, e);
 }
 
-static vis_err exec_bound(struct store *s, const char *sql, int64_t a, int64_t b,
+static vis_err exec_bound(struct sq_store *s, const char *sql, int64_t a, int64_t b,
 			  struct vis_error *e)
 {
 	sqlite3_stmt *st;
@@ -1379,30 +1175,27 @@ static vis_err exec_bound(struct store *s, const char *sql, int64_t a, int64_t b
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "update");
 }
 
-vis_err store_sessions_revoke_account(struct store *s, int64_t account_id,
+vis_err sq_sessions_revoke_account(struct sq_store *s, int64_t account_id,
 				      int64_t now, struct vis_error *e)
 {
-	return exec_bound(s, "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"
-			  " AND revoked_at = 0", account_id, now, e);
+	return exec_bound(s, store_sql[SQL_SESSIONS_REVOKE_ACCOUNT], account_id, now, e);
 }
 
-vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t step,
+vis_err sq_account_totp_advance(struct sq_store *s, int64_t account_id, int64_t step,
 				   bool *advanced, struct vis_error *e)
 {
 	*advanced = false;
-	vis_err rc = exec_bound(s, "UPDATE account SET totp_last_step = ?2 WHERE id = ?1"
-			       " AND totp_last_step < ?2", account_id, step, e);
+	vis_err rc = exec_bound(s, store_sql[SQL_ACCOUNT_TOTP_ADVANCE], account_id, step, e);
 	if (rc == VIS_OK)
 		*advanced = sqlite3_changes(s->db) == 1;
 	return rc;
 }
 
-vis_err store_sessions_revoke_others(struct store *s, int64_t account_id, int64_t keep_id,
+vis_err sq_sessions_revoke_others(struct sq_store *s, int64_t account_id, int64_t keep_id,
 				    int64_t now, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "UPDATE session SET revoked_at = ?3 WHERE account_id = ?1"
-			       " AND id <> ?2 AND revoked_at = 0", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SESSIONS_REVOKE_OTHERS], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_int64(st, 2, keep_id);
@@ -1412,21 +1205,19 @@ vis_err store_sessions_revoke_others(struct store *s, int64_t account_id, int64_
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "revoke sessions");
 }
 
-vis_err store_tokens_revoke_account(struct store *s, int64_t account_id,
+vis_err sq_tokens_revoke_account(struct sq_store *s, int64_t account_id,
 				    int64_t now, struct vis_error *e)
 {
-	return exec_bound(s, "UPDATE api_token SET revoked_at = ?2 WHERE account_id = ?1"
-			  " AND revoked_at = 0", account_id, now, e);
+	return exec_bound(s, store_sql[SQL_TOKENS_REVOKE_ACCOUNT], account_id, now, e);
 }
 
-vis_err store_password_history(struct store *s, int64_t account_id,
+vis_err sq_password_history(struct sq_store *s, int64_t account_id,
 			       char (*hashes)[128], int max, int *n,
 			       struct vis_error *e)
 {
 	sqlite3_stmt *st;
 	*n = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT hash FROM password_history WHERE account_id = ?1"
-			       " ORDER BY set_at DESC, rowid DESC LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_PASSWORD_HISTORY], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_int(st, 2, max);
@@ -1437,11 +1228,11 @@ vis_err store_password_history(struct store *s, int64_t account_id,
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? VIS_OK : db_error(s, e, "password history");
 }
 
-vis_err store_password_history_add(struct store *s, int64_t account_id,
+vis_err sq_password_history_add(struct sq_store *s, int64_t account_id,
 				   const char *hash, int64_t at, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO password_history VALUES (?1, ?2, ?3)", -1,
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_PASSWORD_HISTORY_ADD], -1,
 			       &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	sqlite3_bind_int64(st, 1, account_id);
@@ -1452,13 +1243,12 @@ vis_err store_password_history_add(struct store *s, int64_t account_id,
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "password history");
 }
 
-vis_err store_throttle_get(struct store *s, const char *key, struct store_throttle *out,
+vis_err sq_throttle_get(struct sq_store *s, const char *key, struct store_throttle *out,
 			   struct vis_error *e)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof *out);
-	if (sqlite3_prepare_v2(s->db, "SELECT failures, last_failure_at, locked_until FROM throttle"
-			       " WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_THROTTLE_GET], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, key);
 	int rc = sqlite3_step(st);
@@ -1471,14 +1261,11 @@ vis_err store_throttle_get(struct store *s, const char *key, struct store_thrott
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "throttle");
 }
 
-vis_err store_throttle_put(struct store *s, const char *key,
+vis_err sq_throttle_put(struct sq_store *s, const char *key,
 			   const struct store_throttle *t, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO throttle VALUES (?1, ?2, ?3, ?4)"
-			       " ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
-			       " last_failure_at = excluded.last_failure_at,"
-			       " locked_until = excluded.locked_until", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_THROTTLE_PUT], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, key);
 	sqlite3_bind_int(st, 2, t->failures);
@@ -1489,11 +1276,11 @@ vis_err store_throttle_put(struct store *s, const char *key,
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "throttle");
 }
 
-vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,
+vis_err sq_setting_get(struct sq_store *s, const char *key, char *out, size_t cap,
 			  bool *found, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM setting WHERE key = ?1", -1, &st,
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SETTING_GET], -1, &st,
 			       NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, key);
@@ -1505,12 +1292,11 @@ vis_err store_setting_get(struct store *s, const char *key, char *out, size_t ca
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "setting");
 }
 
-vis_err store_setting_put(struct store *s, const char *key, const char *value,
+vis_err sq_setting_put(struct sq_store *s, const char *key, const char *value,
 			  struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO setting VALUES (?1, ?2) ON CONFLICT (key)"
-			       " DO UPDATE SET value = excluded.value", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SETTING_PUT], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, key);
 	bind_text(st, 2, value);
@@ -1521,39 +1307,27 @@ vis_err store_setting_put(struct store *s, const char *key, const char *value,
 
 /* ---- register searches ---- */
 
-vis_err store_person_versions_at(struct store *s, const char *cf, int date,
+vis_err sq_person_versions_at(struct sq_store *s, const char *cf, int date,
 				 store_person_fn fn, void *ctx, struct vis_error *e)
 {
-	static const char sql[] = "SELECT * FROM (" PERSON_AT("cf = ?3") ")"
-				  " ORDER BY canc_reason <> 0, comune";
 	sqlite3_stmt *st = s->search[0];
-	if (!st && !(st = s->search[0] = rec_prepare(s, sql, e)))
+	if (!st && !(st = s->search[0] = rec_prepare(s, store_sql[SQL_PERSON_VERSIONS_AT], e)))
 		return VIS_ERR_STORE;
 	sqlite3_reset(st);
-	sqlite3_bind_int(st, 2, as_of(date));
+	bind_text(st, 1, "");
+	sqlite3_bind_int(st, 2, rec_as_of(date));
 	bind_text(st, 3, cf);
 	return each_person(s, st, fn, ctx, e);
 }
 
-vis_err store_person_search(struct store *s, const struct store_search *q,
+vis_err sq_person_search(struct sq_store *s, const struct store_search *q,
 			    store_person_fn fn, void *ctx, struct vis_error *e)
 {
-	static const char *const sql[3] = {
-		"SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND name_key = ?2"
-		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
-		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
-		"SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1"
-		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
-		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
-		"SELECT " P_COLS ", 0 FROM person WHERE name_key = ?2"
-		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
-		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
-	};
 	int m = (int)q->mode;
 	if (m < 0 || m > 2)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "bad search mode");
 	sqlite3_stmt *st = s->search[1 + m];
-	if (!st && !(st = s->search[1 + m] = rec_prepare(s, sql[m], e)))
+	if (!st && !(st = s->search[1 + m] = rec_prepare(s, store_sql[SQL_SEARCH_EXACT + m], e)))
 		return VIS_ERR_STORE;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -1568,16 +1342,12 @@ vis_err store_person_search(struct store *s, const struct store_search *q,
 
 /* ---- the access trail ---- */
 
-#define ACCESS_COLS                                                         \
-	"id, at, account_id, username, ente_id, convenzione_id, purpose_id, case_ref," \
-	" on_behalf_of, ip, operation, query, subjects, categories, outcome, status," \
-	" flags, workstation, prev_hash, hash"
 
-vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vis_error *e)
+vis_err sq_access_last(struct sq_store *s, int64_t *id, char hash[65], struct vis_error *e)
 {
 	sqlite3_stmt *st = s->search[4];
 	if (!st && !(st = s->search[4] = rec_prepare(
-			     s, "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1", e)))
+			     s, store_sql[SQL_ACCESS_LAST], e)))
 		return VIS_ERR_STORE;
 	sqlite3_reset(st);
 	int rc = sqlite3_step(st);
@@ -1591,13 +1361,12 @@ vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vi
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access trail");
 }
 
-vis_err store_access_insert(struct store *s, const struct store_access *a,
+vis_err sq_access_insert(struct sq_store *s, const struct store_access *a,
 			    struct vis_error *e)
 {
 	sqlite3_stmt *st = s->search[5];
 	if (!st && !(st = s->search[5] = rec_prepare(
-			     s, "INSERT INTO access_log (" ACCESS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
-				" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)", e)))
+			     s, store_sql[SQL_ACCESS_INSERT], e)))
 		return VIS_ERR_STORE;
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, a->id);
@@ -1624,7 +1393,7 @@ vis_err store_access_insert(struct store *s, const struct store_access *a,
 		return VIS_ERR_STORE;
 	sqlite3_stmt *sub = s->search[6];
 	if (!sub && !(sub = s->search[6] = rec_prepare(
-			      s, "INSERT INTO access_subject (access_id, cf) VALUES (?1, ?2)", e)))
+			      s, store_sql[SQL_ACCESS_SUBJECT_INSERT], e)))
 		return VIS_ERR_STORE;
 	for (const char *p = a->subjects; *p;) {
 		const char *end = strchr(p, ',');
@@ -1641,7 +1410,7 @@ vis_err store_access_insert(struct store *s, const struct store_access *a,
 
 static void access_read(sqlite3_stmt *st, struct store_access *a);
 
-static vis_err access_query(struct store *s, const char *sql, int64_t arg, store_access_fn fn,
+static vis_err access_query(struct sq_store *s, const char *sql, int64_t arg, store_access_fn fn,
 			    void *ctx, struct vis_error *e)
 {
 	sqlite3_stmt *st;
@@ -1664,24 +1433,18 @@ static vis_err access_query(struct store *s, const char *sql, int64_t arg, store
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access trail");
 }
 
-vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, void *ctx,
+vis_err sq_access_each(struct sq_store *s, int64_t from_id, store_access_fn fn, void *ctx,
 			  struct vis_error *e)
 {
-	return access_query(s, "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id",
+	return access_query(s, store_sql[SQL_ACCESS_EACH],
 			    from_id, fn, ctx, e);
 }
 
-vis_err store_access_search(struct store *s, const struct store_access_filter *f,
+vis_err sq_access_search(struct sq_store *s, const struct store_access_filter *f,
 			    store_access_fn fn, void *ctx, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	static const char sql[] =
-		"SELECT " ACCESS_COLS " FROM access_log WHERE"
-		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
-		" AND (?2 = 0 OR account_id = ?2) AND (?3 = 0 OR ente_id = ?3)"
-		" AND (?4 = 0 OR purpose_id = ?4) AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6)"
-		" ORDER BY id LIMIT ?7";
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_ACCESS_SEARCH], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, f->cf);
 	sqlite3_bind_int64(st, 2, f->account_id);
@@ -1706,28 +1469,27 @@ vis_err store_access_search(struct store *s, const struct store_access_filter *f
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access search");
 }
 
-vis_err store_access_purge(struct store *s, int64_t up_to_id, int64_t *removed,
+vis_err sq_access_purge(struct sq_store *s, int64_t up_to_id, int64_t *removed,
 			   struct vis_error *e)
 {
-	if (store_begin(s, e))
+	if (sq_begin(s, e))
 		return VIS_ERR_STORE;
-	if (exec_bound(s, "DELETE FROM access_subject WHERE access_id <= ?1 AND ?2 = ?2",
+	if (exec_bound(s, store_sql[SQL_ACCESS_PURGE_SUBJECTS],
 		       up_to_id, 0, e) ||
-	    exec_bound(s, "DELETE FROM access_log WHERE id <= ?1 AND ?2 = ?2", up_to_id, 0, e)) {
-		store_rollback(s);
+	    exec_bound(s, store_sql[SQL_ACCESS_PURGE], up_to_id, 0, e)) {
+		sq_rollback(s);
 		return VIS_ERR_STORE;
 	}
 	*removed = sqlite3_changes(s->db);
-	return store_commit(s, e);
+	return sq_commit(s, e);
 }
 
-vis_err store_subject_code_put(struct store *s, const char *code_hash, const char *cf,
+vis_err sq_subject_code_put(struct sq_store *s, const char *code_hash, const char *cf,
 			       int64_t created_by, int64_t now, int64_t expires_at,
 			       struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO subject_code (code_hash, cf, created_by,"
-			       " created_at, expires_at, used_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SUBJECT_CODE_PUT],
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, code_hash);
@@ -1740,13 +1502,12 @@ vis_err store_subject_code_put(struct store *s, const char *code_hash, const cha
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "subject code");
 }
 
-vis_err store_subject_code_use(struct store *s, const char *code_hash, int64_t now,
+vis_err sq_subject_code_use(struct sq_store *s, const char *code_hash, int64_t now,
 			       char cf[17], bool *ok, struct vis_error *e)
 {
 	sqlite3_stmt *st;
 	*ok = false;
-	if (sqlite3_prepare_v2(s->db, "UPDATE subject_code SET used_at = ?2 WHERE code_hash = ?1"
-			       " AND used_at = 0 AND expires_at > ?2 RETURNING cf", -1, &st,
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SUBJECT_CODE_USE], -1, &st,
 			       NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, code_hash);
@@ -1774,22 +1535,21 @@ static int access_one(void *ctx, const struct store_access *a)
 	return 1;
 }
 
-vis_err store_access_get(struct store *s, int64_t id, struct store_access *out, bool *found,
+vis_err sq_access_get(struct sq_store *s, int64_t id, struct store_access *out, bool *found,
 			 struct vis_error *e)
 {
 	struct access_one o = {out, false};
-	vis_err rc = access_query(s, "SELECT " ACCESS_COLS " FROM access_log WHERE id = ?1", id,
+	vis_err rc = access_query(s, store_sql[SQL_ACCESS_GET], id,
 				  access_one, &o, e);
 	*found = o.found;
 	return rc;
 }
 
-vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *c,
+vis_err sq_checkpoint_insert(struct sq_store *s, const struct store_checkpoint *c,
 				struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO audit_checkpoint (at, last_id, last_hash,"
-			       " signature) VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_CHECKPOINT_INSERT], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	sqlite3_bind_int64(st, 1, c->at);
 	sqlite3_bind_int64(st, 2, c->last_id);
@@ -1800,12 +1560,11 @@ vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "checkpoint");
 }
 
-vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx,
+vis_err sq_checkpoint_each(struct sq_store *s, store_checkpoint_fn fn, void *ctx,
 			      struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT id, at, last_id, last_hash, signature FROM"
-			       " audit_checkpoint ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_CHECKPOINT_EACH], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1852,26 +1611,24 @@ static void access_read(sqlite3_stmt *st, struct store_access *a)
 
 /* ---- statistics ---- */
 
-vis_err store_person_each_at(struct store *s, const char *comune, int date,
+vis_err sq_person_each_at(struct sq_store *s, const char *comune, int date,
 			     store_person_fn fn, void *ctx, struct vis_error *e)
 {
-	static const char sql[] = PERSON_AT("(?1 = '' OR comune = ?1)");
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_PERSON_EACH_AT], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, comune);
-	sqlite3_bind_int(st, 2, as_of(date));
+	sqlite3_bind_int(st, 2, rec_as_of(date));
 	vis_err rc = each_person(s, st, fn, ctx, e);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-vis_err store_event_each(struct store *s, const char *comune, int from, int to,
+vis_err sq_event_each(struct sq_store *s, const char *comune, int from, int to,
 			 store_event_fn fn, void *ctx, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT comune, type, date FROM event WHERE (?1 = '' OR comune = ?1)"
-			       " AND date >= ?2 AND date <= ?3", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_EVENT_EACH], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	bind_text(st, 1, comune);
 	sqlite3_bind_int(st, 2, from);
@@ -1888,25 +1645,12 @@ vis_err store_event_each(struct store *s, const char *comune, int from, int to,
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "events");
 }
 
-/* Is `v` one of the comma-separated items of `list`? */
-static bool in_list(const char *list, const char *v)
-{
-	size_t n = strlen(v);
-	for (const char *p = list; (p = strstr(p, v)); p += n)
-		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
-			return true;
-	return false;
-}
-
-vis_err store_events_after(struct store *s, int64_t after_rowid, const char *comuni,
+vis_err sq_events_after(struct sq_store *s, int64_t after_rowid, const char *comuni,
 			   const char *types, int limit, store_feed_event_fn fn, void *ctx,
 			   struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT e.rowid, e.comune, e.local_id, e.type, e.date,"
-			       " e.person_local_id, e.place, e.other_cf, coalesce(p.cf, '')"
-			       " FROM event e LEFT JOIN person p ON p.comune = e.comune"
-			       " AND p.local_id = e.person_local_id WHERE e.rowid > ?1 ORDER BY e.rowid",
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_EVENTS_AFTER],
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	sqlite3_bind_int64(st, 1, after_rowid);
@@ -1916,7 +1660,7 @@ vis_err store_events_after(struct store *s, int64_t after_rowid, const char *com
 		char cf[17];
 		copy_col(st, 1, ev.comune, sizeof ev.comune);
 		copy_col(st, 3, ev.type, sizeof ev.type);
-		if (!in_list(comuni, ev.comune) || !in_list(types, ev.type))
+		if (!rec_in_list(comuni, ev.comune) || !rec_in_list(types, ev.type))
 			continue;
 		copy_col(st, 2, ev.id, sizeof ev.id);
 		ev.date = sqlite3_column_int(st, 4);
@@ -1934,14 +1678,13 @@ vis_err store_events_after(struct store *s, int64_t after_rowid, const char *com
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "events");
 }
 
-vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_webhook *out,
+vis_err sq_webhook_get(struct sq_store *s, int64_t convenzione_id, struct store_webhook *out,
 			  struct vis_error *e)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof *out);
 	out->convenzione_id = convenzione_id;
-	if (sqlite3_prepare_v2(s->db, "SELECT cursor, attempts, next_attempt_at, last_error, delivered"
-			       " FROM webhook_state WHERE convenzione_id = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_WEBHOOK_GET], -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	sqlite3_bind_int64(st, 1, convenzione_id);
 	int rc = sqlite3_step(st);
@@ -1956,13 +1699,10 @@ vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
 }
 
-vis_err store_webhook_put(struct store *s, const struct store_webhook *w, struct vis_error *e)
+vis_err sq_webhook_put(struct sq_store *s, const struct store_webhook *w, struct vis_error *e)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO webhook_state VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-			       " ON CONFLICT (convenzione_id) DO UPDATE SET cursor = excluded.cursor,"
-			       " attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,"
-			       " last_error = excluded.last_error, delivered = excluded.delivered",
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_WEBHOOK_PUT],
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, "prepare");
 	sqlite3_bind_int64(st, 1, w->convenzione_id);
@@ -1974,4 +1714,146 @@ vis_err store_webhook_put(struct store *s, const struct store_webhook *w, struct
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
+}
+
+/* ---- shared state ---- */
+
+vis_err sq_state_lock(struct sq_store *s, const char *key, char *out, size_t cap,
+		      struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, SQL_STATE_LOCK, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, key);
+	vis_err rc = VIS_OK;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		rc = db_error(s, e, "shared state");
+	else if ((size_t)sqlite3_column_bytes(st, 0) >= cap)
+		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
+	else
+		copy_col(st, 0, out, cap);
+	/* RETURNING: the statement is done only when stepped to its end. */
+	if (rc == VIS_OK && sqlite3_step(st) != SQLITE_DONE)
+		rc = db_error(s, e, "shared state");
+	sqlite3_reset(st);
+	return rc;
+}
+
+vis_err sq_state_put(struct sq_store *s, const char *key, const char *value, int64_t now,
+		     struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, SQL_STATE_PUT, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	sqlite3_bind_int64(st, 3, now);
+	return stmt_done(s, st, e, "shared state");
+}
+
+vis_err sq_state_lock_n(struct sq_store *s, const char *const *keys, int n, char *out,
+			size_t cap, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++)
+		if (sq_state_lock(s, keys[i], out + (size_t)i * cap, cap, e))
+			return e && e->code ? e->code : VIS_ERR_STORE;
+	return VIS_OK;
+}
+
+vis_err sq_state_put_n(struct sq_store *s, const char *const *keys, const char *const *values,
+		       int n, int64_t now, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++)
+		if (sq_state_put(s, keys[i], values[i], now, e))
+			return VIS_ERR_STORE;
+	return VIS_OK;
+}
+
+/* ---- copying a whole database (store_copy) ---- */
+
+vis_err sq_table_each(struct sq_store *s, const char *table, bool with_rowid, store_row_fn fn,
+		      void *ctx, struct vis_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT %s* FROM %s", with_rowid ? "rowid AS rowid, " : "", table);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, table);
+	int n = sqlite3_column_count(st);
+	const char *names[64], *values[64];
+	if (n > 64) {
+		sqlite3_finalize(st);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "table %s has too many columns", table);
+	}
+	for (int i = 0; i < n; i++)
+		names[i] = sqlite3_column_name(st, i);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			values[i] = (const char *)sqlite3_column_text(st, i);
+		if (fn(ctx, n, names, values) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, table);
+}
+
+vis_err sq_table_insert(struct sq_store *s, const char *table, int ncols,
+			const char *const *names, const char *const *values, struct vis_error *e)
+{
+	if (!s->load || strcmp(s->load_table, table)) {
+		char sql[4096];
+		size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", table);
+		for (int i = 0; i < ncols && len < sizeof sql; i++)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? ", " : "", names[i]);
+		for (int i = 0; i < ncols && len < sizeof sql; i++)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?%d", i ? ", " : ") VALUES (",
+						i + 1);
+		if (len + 2 >= sizeof sql)
+			return vis_error_set(e, VIS_ERR_INTERNAL, "table %s: statement too long", table);
+		strcat(sql, ")");
+		sqlite3_finalize(s->load);
+		s->load = NULL;
+		if (sqlite3_prepare_v2(s->db, sql, -1, &s->load, NULL) != SQLITE_OK)
+			return db_error(s, e, table);
+		snprintf(s->load_table, sizeof s->load_table, "%s", table);
+	}
+	sqlite3_reset(s->load);
+	for (int i = 0; i < ncols; i++) {
+		if (values[i])
+			bind_text(s->load, i + 1, values[i]);
+		else
+			sqlite3_bind_null(s->load, i + 1);
+	}
+	return stmt_done(s, s->load, e, table);
+}
+
+vis_err sq_table_rows(struct sq_store *s, const char *table, int64_t *n, struct vis_error *e)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, table);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? VIS_OK : db_error(s, e, table);
+}
+
+vis_err sq_table_clear(struct sq_store *s, const char *table, struct vis_error *e)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "DELETE FROM %s", table);
+	return exec_sql(s, sql, e);
+}
+
+vis_err sq_load_finish(struct sq_store *s, struct vis_error *e)
+{
+	(void)e;
+	sqlite3_finalize(s->load);
+	s->load = NULL;
+	return VIS_OK;
 }

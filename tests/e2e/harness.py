@@ -21,15 +21,26 @@ Server   a temporary directory, `visura init` (the first admin's temporary
 Client   one user agent: a cookie jar, the X-CSRF-Token header on every
          state-changing request, or a bearer token.
 
+Server(share=srv) a second `visura serve` on srv's database (no init): two
+         instances of one service (PostgreSQL).
 Server(population=dict(persons=N, comuni="036023,036005", seed=S, days=D))
          also runs `visura gen` and `visura import` (snapshot, then the
          daily deltas) between `init` and `serve`; srv.population is a
          Population: a model of the imported register (versions of persons
          and households, events, the snapshot's records) to check answers.
 srv.create_agreement(ente_id, profile, ...) an agreement with one purpose;
-srv.access_log() the access records read read-only from the SQLite file;
+srv.access_log() the access records read read-only from the database;
 audit_verify(db) runs `visura audit verify`.
+
+The back end: SQLite files, or with VISURA_TEST_BACKEND=postgres a fresh
+PostgreSQL database per Server on a throwaway server (scripts/pg.sh; the
+one of VISURA_TEST_PG_DIR when set, else one started on first use and
+stopped at exit).  db_query(db, sql) / db_exec(db, sql) / db_copy(db, tag)
+read, change and copy a database on either back end (for tampering tests).
 """
+import atexit
+import csv
+import io
 import base64
 import datetime
 import hashlib
@@ -205,6 +216,159 @@ def free_port():
         return s.getsockname()[1]
 
 
+# ---------------------------------------------------------------- the database
+
+BACKEND = os.environ.get("VISURA_TEST_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgres"):
+    raise SystemExit(f"VISURA_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PG_SH = os.path.join(REPO, "scripts", "pg.sh")
+_pg = {"dir": None}
+_db_seq = itertools.count(1)
+
+if BACKEND == "postgres":
+    # Files that belong with a PostgreSQL database (signing key, CA) are
+    # kept in $VISURA_STATE_DIR, one per process of tests.
+    os.environ["VISURA_STATE_DIR"] = tempfile.mkdtemp(prefix="visura-state-")
+    atexit.register(shutil.rmtree, os.environ["VISURA_STATE_DIR"], True)
+
+
+def pg_server_dir():
+    """The throwaway PostgreSQL server of this process (started once)."""
+    if _pg["dir"]:
+        return _pg["dir"]
+    d = os.environ.get("VISURA_TEST_PG_DIR")
+    if not d:
+        d = tempfile.mkdtemp(prefix="visura-pg-")
+        os.rmdir(d)
+        p = subprocess.run([PG_SH, "start", d], capture_output=True, text=True)
+        check(p.returncode == 0, f"scripts/pg.sh start failed: {p.stdout}{p.stderr}")
+        atexit.register(subprocess.run, [PG_SH, "stop", d], capture_output=True)
+    _pg["dir"] = d
+    return d
+
+
+def new_database(work_dir, tag, backend=None):
+    """The URI of a fresh, empty database for one server or test (on the
+    suite's back end unless told)."""
+    if (backend or BACKEND) == "sqlite":
+        return os.path.join(work_dir, f"{tag}.db")
+    name = f"t{os.getpid()}_{next(_db_seq)}_{re.sub(r'[^a-z0-9_]', '_', tag.lower())}"[:63]
+    p = subprocess.run([PG_SH, "createdb", pg_server_dir(), name], capture_output=True, text=True)
+    check(p.returncode == 0, f"scripts/pg.sh createdb failed: {p.stdout}{p.stderr}")
+    return "postgres:" + p.stdout.strip()
+
+
+def _conninfo(db):
+    return db.split(":", 1)[1]
+
+
+# Columns read back as integers (SQLite gives ints, psql text).
+_INT_COLUMNS = {"id", "at", "account_id", "ente_id", "convenzione_id", "purpose_id", "status",
+                "last_id", "access_id", "created_at", "expires_at", "used_at", "created_by"}
+
+
+def db_query(db, sql, params=()):
+    """Rows of a read-only query as dicts; ? parameters (text or int)."""
+    if not db.startswith("postgres:"):
+        import sqlite3
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute(sql, params).fetchall()]
+        finally:
+            con.close()
+    p = subprocess.run(["psql", "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", _conninfo(db),
+                        "-c", _psql_text(sql, params)], capture_output=True, text=True)
+    check(p.returncode == 0, f"psql failed: {p.stderr}")
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    for r in rows:
+        for k in r:
+            if k in _INT_COLUMNS and r[k] not in ("", None):
+                r[k] = int(r[k])
+    return rows
+
+
+def _psql_text(sql, params):
+    """sql with its ? parameters written as literals (test data only)."""
+    parts = sql.split("?")
+    check(len(parts) == len(params) + 1, "parameter count")
+    out = parts[0]
+    for v, rest in zip(params, parts[1:]):
+        out += (str(int(v)) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'") + rest
+    return out
+
+
+def db_exec(db, *statements):
+    """Runs statements that change a database (tests that tamper); a
+    statement is SQL text or (SQL, parameters) with ? parameters."""
+    statements = [st if isinstance(st, tuple) else (st, ()) for st in statements]
+    if not db.startswith("postgres:"):
+        import sqlite3
+        con = sqlite3.connect(db)
+        try:
+            for st in statements:
+                con.execute(*st)
+            con.commit()
+        finally:
+            con.close()
+        return
+    # Like a raw SQLite connection, foreign keys are not enforced: a
+    # tamperer may delete what he likes.
+    text = "SET session_replication_role = replica;\n" + ";\n".join(
+        _psql_text(sql, params) for sql, params in statements)
+    p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", _conninfo(db)],
+                       input=text, capture_output=True, text=True)
+    check(p.returncode == 0, f"psql failed: {p.stderr}")
+
+
+def db_columns(db, table):
+    """(name, is_integer) of every column of a table."""
+    if not db.startswith("postgres:"):
+        import sqlite3
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return [(c[1], "INT" in c[2].upper()) for c in con.execute(f"PRAGMA table_info({table})")]
+        finally:
+            con.close()
+    rows = db_query(db, "SELECT column_name, data_type FROM information_schema.columns"
+                        " WHERE table_name = ? ORDER BY ordinal_position", (table,))
+    return [(r["column_name"], r["data_type"] in ("bigint", "integer")) for r in rows]
+
+
+def db_copy(db, work_dir, tag):
+    """A copy of a database (while its server may run), with the files that
+    belong with it (the signing key): its URI."""
+    dst = new_database(work_dir, tag)
+    if not db.startswith("postgres:"):
+        import sqlite3
+        a = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        b = sqlite3.connect(dst)
+        try:
+            a.backup(b)
+        finally:
+            a.close()
+            b.close()
+    else:
+        dump = subprocess.run(["pg_dump", "--no-owner", _conninfo(db)], capture_output=True)
+        check(dump.returncode == 0, f"pg_dump failed: {dump.stderr!r}")
+        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", _conninfo(dst)],
+                           input=dump.stdout, capture_output=True)
+        check(p.returncode == 0, f"psql restore failed: {p.stderr!r}")
+    src_key, dst_key = files_prefix(db) + ".signing-key", files_prefix(dst) + ".signing-key"
+    if os.path.exists(src_key):
+        shutil.copyfile(src_key, dst_key)
+    return dst
+
+
+def files_prefix(db):
+    """Where the files that belong with a database live (store_files_prefix)."""
+    if not db.startswith("postgres:"):
+        return db[7:] if db.startswith("sqlite:") else db
+    name = re.search(r"dbname=(\S+)", db).group(1)
+    return os.path.join(os.environ.get("VISURA_STATE_DIR", "."), "visura-" + name)
+
+
 # ---------------------------------------------------------------- the server
 
 _server_seq = itertools.count(1)
@@ -213,8 +377,11 @@ _server_seq = itertools.count(1)
 class Server:
     """One `visura serve` on a fresh database.  Use as a context manager."""
 
-    def __init__(self, test_clock=True, population=None, **options):
+    def __init__(self, test_clock=True, population=None, share=None, **options):
+        """share: another (started) Server whose database this one serves
+        too — a second instance of one service (PostgreSQL)."""
         self.test_clock = test_clock
+        self.share = share
         self.options = options   # max_body_kb=4 -> --max-body-kb 4
         # A Population (or a dict of its arguments): generated and imported
         # into the database after `visura init`, before `serve`.
@@ -223,7 +390,8 @@ class Server:
         self.population = population
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="visura-e2e-")
-        self.db = os.path.join(self.dir, "visura.db")
+        self.tag = f"s{next(_server_seq)}"
+        self.db = share.db if share else new_database(self.dir, "visura")
         self.tls_dir = os.path.join(self.dir, "tls")
         self.log_path = os.path.join(self.dir, "server.log")
         self.port = None
@@ -233,7 +401,6 @@ class Server:
         self._admin = None
         self._ctx = None
         self._seq = itertools.count(1)
-        self.tag = f"s{next(_server_seq)}"
 
     # ---- lifecycle
 
@@ -255,6 +422,13 @@ class Server:
         return False
 
     def start(self):
+        if self.share is not None:
+            if self.share.admin_password is None:
+                self.share.admin()      # sets the first admin's own password
+            self.admin_user, self.admin_password = self.share.admin_user, self.share.admin_password
+            self.population = self.share.population
+            self._serve()
+            return
         p = subprocess.run([VISURA, "init", "--db", self.db], capture_output=True, text=True)
         check(p.returncode == 0, f"visura init failed: {p.returncode}\n{p.stdout}\n{p.stderr}")
         m = re.search(r"first admin: (\S+)\s+temporary password .*?: (\S+)\s*$", p.stdout, re.M)
@@ -531,31 +705,16 @@ class Server:
 
     def access_log(self, after_id=0):
         """The access records with id > after_id, read directly (read-only,
-        WAL allows it while the server runs), as dicts in id order."""
-        import sqlite3
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
-        try:
-            con.row_factory = sqlite3.Row
-            rows = con.execute("SELECT * FROM access_log WHERE id > ? ORDER BY id",
-                               (after_id,)).fetchall()
-            return [dict(r) for r in rows]
-        finally:
-            con.close()
+        while the server runs), as dicts in id order."""
+        return db_query(self.db, "SELECT * FROM access_log WHERE id > ? ORDER BY id", (after_id,))
 
     def access_last_id(self):
         rows = self.access_log_tail(1)
         return rows[0]["id"] if rows else 0
 
     def access_log_tail(self, n):
-        import sqlite3
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
-        try:
-            con.row_factory = sqlite3.Row
-            rows = con.execute("SELECT * FROM access_log ORDER BY id DESC LIMIT ?",
-                               (n,)).fetchall()
-            return [dict(r) for r in reversed(rows)]
-        finally:
-            con.close()
+        rows = db_query(self.db, "SELECT * FROM access_log ORDER BY id DESC LIMIT ?", (n,))
+        return list(reversed(rows))
 
     def events(self, kind=None, username=None, account_id=None):
         q = []

@@ -9,7 +9,6 @@ usage: test_audit_trail.py PATH/TO/visura [TEST...]
 import concurrent.futures
 import os
 import shutil
-import sqlite3
 import sys
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
@@ -32,29 +31,11 @@ def _setup(srv):
     return admin, ente, pid, op, people
 
 
-def _copy_db(src, dst):
-    """A consistent copy through SQLite's backup API (the WAL included)."""
-    a = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
-    b = sqlite3.connect(dst)
-    try:
-        a.backup(b)
-    finally:
-        a.close()
-        b.close()
-    key = src + ".signing-key"
-    if os.path.exists(key):
-        shutil.copy(key, dst + ".signing-key")
-
-
-def _tamper(src, dst, *sql):
-    _copy_db(src, dst)
-    con = sqlite3.connect(dst)
-    try:
-        for s in sql:
-            con.execute(s)
-        con.commit()
-    finally:
-        con.close()
+def _tamper(srv, name, *sql):
+    """A copy of the server's database with sql applied: its URI."""
+    dst = harness.db_copy(srv.db, srv.dir, name)
+    harness.db_exec(dst, *sql)
+    return dst
 
 
 def test_concurrent_requests_one_record_each():
@@ -108,27 +89,19 @@ def test_tampered_copies_detected():
         eq(rc, 0, f"audit verify of the original: {out}")
         check(f"ok: {n} access records" in out, f"audit verify output: {out!r}")
 
-        d = os.path.join(srv.dir, "copies")
-        os.makedirs(d)
-
         def verify(name, *sql):
-            path = os.path.join(d, name + ".db")
-            _tamper(srv.db, path, *sql)
-            return harness.audit_verify(path)
+            return harness.audit_verify(_tamper(srv, "copy-" + name, *sql))
 
         # An altered field of record 3 (the brief's case: subjects).
         rc, out = verify("subjects", "UPDATE access_log SET subjects = 'RSSMRA80A01F257G' WHERE id = 3")
         eq(rc, 1, f"altered subjects: exit status ({out!r})")
         check("record 3" in out, f"altered subjects: record 3 not named: {out!r}")
         # Every column of the record is covered by its hash.
-        con = sqlite3.connect(f"file:{srv.db}?mode=ro", uri=True)
-        cols = [(c[1], c[2].upper()) for c in con.execute("PRAGMA table_info(access_log)")]
-        con.close()
         missed = []
-        for col, typ in cols:
+        for col, is_int in harness.db_columns(srv.db, "access_log"):
             if col in ("id", "prev_hash", "hash"):
                 continue
-            change = f"{col} = {col} + 1" if "INT" in typ else f"{col} = {col} || 'x'"
+            change = f"{col} = {col} + 1" if is_int else f"{col} = {col} || 'x'"
             rc, out = verify("col-" + col, f"UPDATE access_log SET {change} WHERE id = 3")
             if rc != 1 or "record 3" not in out:
                 missed.append(f"{col}: exit {rc}, {out.strip()!r}")
@@ -185,9 +158,8 @@ def test_field_boundaries_cannot_be_shifted():
         rec = rows[0]
         head, _, tail = rec["case_ref"].partition("\x1f")
         check(rec["on_behalf_of"] == "", f"record {rec['id']}: on_behalf_of {rec['on_behalf_of']!r}")
-        path = os.path.join(srv.dir, "shifted.db")
-        _tamper(srv.db, path, f"UPDATE access_log SET case_ref = '{head}', "
-                              f"on_behalf_of = '{tail}' || char(31) WHERE id = {rec['id']}")
+        path = _tamper(srv, "shifted", f"UPDATE access_log SET case_ref = '{head}', "
+                                       f"on_behalf_of = '{tail}\x1f' WHERE id = {rec['id']}")
         rc, out = harness.audit_verify(path)
         eq(rc, 1, f"record {rec['id']} with case_ref {rec['case_ref']!r} shifted into on_behalf_of "
                   f"verifies: {out.strip()!r}")

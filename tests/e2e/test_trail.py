@@ -26,7 +26,6 @@ import os
 import re
 import secrets
 import signal
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -207,13 +206,9 @@ def relogin(c):
 
 
 def public_key(db):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        row = con.execute("SELECT value FROM setting WHERE key = 'signing_public_key'").fetchone()
-    finally:
-        con.close()
-    check(row is not None, "no signing_public_key in the database")
-    return bytes.fromhex(row[0])
+    rows = harness.db_query(db, "SELECT value FROM setting WHERE key = 'signing_public_key'")
+    check(rows, "no signing_public_key in the database")
+    return bytes.fromhex(rows[0]["value"])
 
 
 def b64url(s):
@@ -225,40 +220,12 @@ def today_utc(srv):
 
 
 def db_copy(srv, name):
-    """A consistent copy of the live database (SQLite backup API)."""
-    dst = os.path.join(srv.dir, name)
-    if os.path.exists(dst):
-        os.unlink(dst)
-    src = sqlite3.connect(f"file:{srv.db}?mode=ro", uri=True, timeout=10)
-    d = sqlite3.connect(dst)
-    try:
-        src.backup(d)
-    finally:
-        d.close()
-        src.close()
-    return dst
+    """A consistent copy of the live database: its URI."""
+    return harness.db_copy(srv.db, srv.dir, name.replace(".db", ""))
 
 
-def db_exec(path, *statements):
-    con = sqlite3.connect(path)
-    try:
-        for st in statements:
-            if isinstance(st, tuple):
-                con.execute(*st)
-            else:
-                con.execute(st)
-        con.commit()
-    finally:
-        con.close()
-
-
-def db_rows(path, sql, args=()):
-    con = sqlite3.connect(path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args).fetchall()]
-    finally:
-        con.close()
+db_exec = harness.db_exec
+db_rows = harness.db_query
 
 
 # ---------------------------------------------------------------- Ed25519 (RFC 8032), verification only
@@ -1482,12 +1449,10 @@ def test_tampered_trail_detected():
         cols = [c for c in log[0] if c != "id"]
         sets30 = ", ".join(f"{c} = (SELECT {c} FROM access_log WHERE id = 31)" for c in cols)
         path = db_copy(srv, "reorder.db")
-        con = sqlite3.connect(path)
-        r30 = con.execute(f"SELECT {', '.join(cols)} FROM access_log WHERE id = 30").fetchone()
-        con.execute(f"UPDATE access_log SET {sets30} WHERE id = 30")
-        con.execute(f"UPDATE access_log SET {', '.join(c + ' = ?' for c in cols)} WHERE id = 31", r30)
-        con.commit()
-        con.close()
+        r30 = db_rows(path, f"SELECT {', '.join(cols)} FROM access_log WHERE id = 30")[0]
+        db_exec(path, f"UPDATE access_log SET {sets30} WHERE id = 30",
+                (f"UPDATE access_log SET {', '.join(c + ' = ?' for c in cols)} WHERE id = 31",
+                 [r30[c] for c in cols]))
         rc, out = harness.audit_verify(path)
         check(rc == 1 and re.search(r"record (30|31)\b", out), f"two records swapped: {rc} {out}")
         # truncation of the tail, within the checkpoint's range
@@ -1498,21 +1463,19 @@ def test_tampered_trail_detected():
               f"the tail cut after record {cut} (checkpoint at {cp['last_id']}): {rc} {out}")
         # an edit with every later hash recomputed: only the signed checkpoint catches it
         path = db_copy(srv, "rechain.db")
-        con = sqlite3.connect(path)
-        con.row_factory = sqlite3.Row
-        rows = [dict(x) for x in con.execute("SELECT * FROM access_log ORDER BY id")]
+        rows = db_rows(path, "SELECT * FROM access_log ORDER BY id")
         prev = ""
+        updates = []
         for row in rows:
             if row["id"] == 100:
                 row["subjects"] = "RSSMRA80A01F257X"
             if row["id"] >= 100:
                 row["prev_hash"] = prev
                 row["hash"] = chain_hash(row, prev)
-                con.execute("UPDATE access_log SET subjects = ?, prev_hash = ?, hash = ? WHERE id = ?",
-                            (row["subjects"], row["prev_hash"], row["hash"], row["id"]))
+                updates.append(("UPDATE access_log SET subjects = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                                (row["subjects"], row["prev_hash"], row["hash"], row["id"])))
             prev = row["hash"]
-        con.commit()
-        con.close()
+        db_exec(path, *updates)
         rc, out = harness.audit_verify(path)
         check(rc == 1 and "checkpoint" in out,
               f"a rewritten chain is caught by the signed checkpoint: {rc} {out}")

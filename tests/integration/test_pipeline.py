@@ -4,6 +4,7 @@
 the register rebuilt here, independently, from the files the generator wrote.
 
 usage: test_pipeline.py PATH/TO/visura
+(on PostgreSQL with VISURA_TEST_BACKEND=postgres: see tests/e2e/harness.py)
 """
 import datetime
 import glob
@@ -13,6 +14,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import harness  # noqa: E402  (the database of either back end)
 
 VISURA = sys.argv[1]
 FAILED = []
@@ -122,7 +126,7 @@ def main():
     work = tempfile.mkdtemp(prefix="visura-it-")
     try:
         feed = os.path.join(work, "feed")
-        db = os.path.join(work, "v.db")
+        db = harness.new_database(work, "v")
         comuni = ["036023", "036005"]
         run("gen", "--persons", "4000", "--comune", ",".join(comuni), "--seed", "11",
             "--days", "20", "--date", "2026-01-01", "--out", feed)

@@ -1,11 +1,11 @@
 /* Unit tests: import format v1 — good files, history, and every kind of bad
- * file, each of which must leave the database exactly as it was. */
+ * file, each of which must leave the database exactly as it was; on SQLite,
+ * and on PostgreSQL too when $VISURA_TEST_PG is set (see testdb.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +15,17 @@
 #include "import/import.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
+#include "testdb.h"
 
 struct fixture {
 	struct refdata *rd;
 	struct store *s;
-	char path[64];
+	struct testdb db;
+	char report[96];
 };
 
 static struct refdata *shared_rd;
+static bool use_pg;   /* the back end of the group being run */
 
 static int group_setup(void **state)
 {
@@ -41,12 +44,10 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	struct vis_error e = {0};
-	snprintf(f->path, sizeof f->path, "/tmp/visura-test-import-%d.db", (int)getpid());
-	unlink(f->path);
-	f->rd = shared_rd;
-	if (store_open(f->path, &f->s, &e) != VIS_OK)
+	if (!f || testdb_open(&f->db, use_pg, "import", &f->s))
 		return -1;
+	f->rd = shared_rd;
+	snprintf(f->report, sizeof f->report, "/tmp/visura-test-import-%d.rejects", (int)getpid());
 	*state = f;
 	return 0;
 }
@@ -54,43 +55,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char wal[80];
-	store_close(f->s);
-	unlink(f->path);
-	snprintf(wal, sizeof wal, "%s-wal", f->path);
-	unlink(wal);
-	snprintf(wal, sizeof wal, "%s-shm", f->path);
-	unlink(wal);
+	testdb_close(&f->db, f->s);
+	unlink(f->report);
 	free(f);
 	return 0;
-}
-
-/* A digest of every row of every table, read with a separate connection. */
-static uint64_t db_fingerprint(const char *path)
-{
-	sqlite3 *db;
-	sqlite3_stmt *tables, *rows;
-	uint64_t h = 1469598103934665603ull;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'"
-					   " ORDER BY name", -1, &tables, NULL), SQLITE_OK);
-	while (sqlite3_step(tables) == SQLITE_ROW) {
-		char sql[256];
-		snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", sqlite3_column_text(tables, 0));
-		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK);
-		while (sqlite3_step(rows) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(rows); c++) {
-				const unsigned char *v = sqlite3_column_text(rows, c);
-				for (; v && *v; v++)
-					h = (h ^ *v) * 1099511628211ull;
-				h = (h ^ 0x1f) * 1099511628211ull;
-			}
-		}
-		sqlite3_finalize(rows);
-	}
-	sqlite3_finalize(tables);
-	sqlite3_close(db);
-	return h;
 }
 
 static vis_err run_import(struct fixture *f, const char *text, struct import_result *res)
@@ -149,12 +117,12 @@ static void test_full_then_reimport(void **state)
 	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
 	assert_int_equal(c.persons, 3);
 	assert_int_equal(c.families, 1);
-	uint64_t before = db_fingerprint(f->path);
+	uint64_t before = testdb_fingerprint(&f->db);
 	struct import_result res;
 	assert_int_equal(run_import(f, full1(), &res), VIS_OK);
 	assert_true(res.already_loaded);
 	assert_false(res.applied);
-	assert_int_equal(db_fingerprint(f->path), before);
+	assert_int_equal(testdb_fingerprint(&f->db), before);
 }
 
 static void test_delta_keeps_history(void **state)
@@ -227,9 +195,8 @@ static void expect_refused(struct fixture *f, const char *text, int64_t line,
 			   const char *needle)
 {
 	load_full1(f);
-	uint64_t before = db_fingerprint(f->path);
-	char report[96];
-	snprintf(report, sizeof report, "%s.rejects", f->path);
+	uint64_t before = testdb_fingerprint(&f->db);
+	const char *report = f->report;
 	unlink(report);
 	FILE *in = fmemopen((void *)text, strlen(text), "rb");
 	struct import_options opt = {.source = "test", .rejects_path = report};
@@ -240,7 +207,7 @@ static void expect_refused(struct fixture *f, const char *text, int64_t line,
 	assert_int_equal(rc, VIS_ERR_INVALID);
 	assert_true(res.problems > 0);
 	assert_false(res.applied);
-	assert_int_equal(db_fingerprint(f->path), before);
+	assert_int_equal(testdb_fingerprint(&f->db), before);
 	size_t len;
 	FILE *rf = fopen(report, "r");
 	assert_non_null(rf);
@@ -492,5 +459,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_various_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_person_rules, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return TESTDB_RUN("import", tests, group_setup, group_teardown, &use_pg);
 }

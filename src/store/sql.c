@@ -1,0 +1,199 @@
+#include "store/sql.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define P_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21"
+#define F_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13"
+
+/* A version dropped from the feed ended on its drop date, not later. */
+#define CLOSE_AT "CASE WHEN dropped > 0 AND dropped < ?2 THEN dropped ELSE ?2 END"
+
+/* A version of a person valid on ?2 among current rows and history rows. */
+#define PERSON_AT(where)                                                    \
+	"SELECT " P_COLS ", 0 AS valid_to FROM person WHERE " where          \
+	" AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"             \
+	" UNION ALL SELECT " P_COLS ", valid_to FROM person_history WHERE " where \
+	" AND valid_from <= ?2 AND valid_to > ?2"
+
+#define ACCESS_COLS                                                         \
+	"id, at, account_id, username, ente_id, convenzione_id, purpose_id, case_ref," \
+	" on_behalf_of, ip, operation, query, subjects, categories, outcome, status," \
+	" flags, workstation, prev_hash, hash"
+
+const char *const store_sql[SQL__COUNT] = {
+	/* One statement creates the value if needed, locks it (the upsert
+	 * writes the row) and reads it. */
+	[SQL_STATE_LOCK] = "INSERT INTO shared_state (key, value, updated_at) VALUES (?1, '', 0)"
+			   " ON CONFLICT (key) DO UPDATE SET updated_at = shared_state.updated_at"
+			   " RETURNING value",
+	[SQL_STATE_PUT] = "UPDATE shared_state SET value = ?2, updated_at = ?3 WHERE key = ?1",
+	[SQL_FEED_GET] = "SELECT last_seq, last_extract, last_import_id FROM feed WHERE comune = ?1",
+	[SQL_IMPORT_SHA] = "SELECT sha256 FROM import WHERE comune = ?1 AND seq = ?2",
+	[SQL_IMPORT_INSERT] = "INSERT INTO import (comune, seq, kind, extract_at, sha256, source, started_at)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQL_COMUNE_HAS_PERSON] = "SELECT (SELECT 1 FROM person WHERE comune = ?1 LIMIT 1),"
+				 " (SELECT 1 FROM person LIMIT 1), (SELECT 1 FROM family LIMIT 1)",
+	[SQL_FAMILY_GET_CURRENT] = "SELECT id, " F_COLS ", dropped FROM family WHERE comune = ?1 AND local_id = ?2",
+	[SQL_FAMILY_INSERT] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("
+			     F_PARAMS ", ?14, ?14)",
+	[SQL_FAMILY_TO_HISTORY] = "INSERT INTO family_history (family, " F_COLS ", import_id, valid_to)"
+				 " SELECT id, " F_COLS ", import_id, " CLOSE_AT " FROM family WHERE id = ?1",
+	[SQL_FAMILY_UPDATE] = "UPDATE family SET kind = ?3, valid_from = ?4, dug = ?5, street = ?6,"
+			     " civic = ?7, civic_ext = ?8, scala = ?9, interno = ?10, cap = ?11,"
+			     " locality = ?12, convivenza = ?13, import_id = ?14, seen_import = ?14,"
+			     " dropped = 0 WHERE comune = ?1 AND local_id = ?2",
+	[SQL_FAMILY_SEEN] = "UPDATE family SET seen_import = ?2 WHERE id = ?1",
+	[SQL_FAMILY_EXISTS] = "SELECT 1 FROM family WHERE comune = ?1 AND local_id = ?2",
+	[SQL_PERSON_GET_CURRENT] = "SELECT id, " P_COLS ", dropped FROM person WHERE comune = ?1 AND local_id = ?2",
+	[SQL_PERSON_INSERT] = "INSERT INTO person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
+			     " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?24)",
+	[SQL_PERSON_TO_HISTORY] = "INSERT INTO person_history (person, " P_COLS ", surname_key, name_key, import_id, valid_to)"
+				 " SELECT id, " P_COLS ", surname_key, name_key, import_id, " CLOSE_AT " FROM person WHERE id = ?1",
+	[SQL_PERSON_UPDATE] = "UPDATE person SET valid_from = ?3, cf = ?4, surname = ?5, name = ?6,"
+			     " sex = ?7, birth_date = ?8, birth_place = ?9, citizenships = ?10,"
+			     " civil_status = ?11, civil_status_date = ?12, father_cf = ?13,"
+			     " mother_cf = ?14, reg_reason = ?15, reg_date = ?16, canc_reason = ?17,"
+			     " canc_date = ?18, destination = ?19, family_id = ?20, relationship = ?21,"
+			     " surname_key = ?22, name_key = ?23, import_id = ?24, seen_import = ?24,"
+			     " dropped = 0 WHERE comune = ?1 AND local_id = ?2",
+	[SQL_PERSON_SEEN] = "UPDATE person SET seen_import = ?2 WHERE id = ?1",
+	[SQL_PERSON_EXISTS] = "SELECT 1 FROM person WHERE comune = ?1 AND local_id = ?2",
+	[SQL_PERSON_CF_OWNER] = "SELECT local_id FROM person WHERE comune = ?1 AND cf = ?2",
+	[SQL_EVENT_GET] = "SELECT type, date, person_local_id, place, other_cf FROM event"
+			 " WHERE comune = ?1 AND local_id = ?2",
+	[SQL_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"
+			    " other_cf, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQL_PERSON_DROP] = "UPDATE person SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
+	[SQL_FAMILY_DROP] = "UPDATE family SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
+	[SQL_IMPORT_FINISH] = "UPDATE import SET finished_at = ?2, inserted = ?3, updated = ?4,"
+			     " unchanged = ?5, closed = ?6, families = ?7, persons = ?8, events = ?9,"
+			     " sha256 = ?10"
+			     " WHERE id = ?1",
+	[SQL_FEED_PUT] = "INSERT INTO feed (comune, last_seq, last_extract, last_import_id)"
+			" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (comune) DO UPDATE SET"
+			" last_seq = excluded.last_seq, last_extract = excluded.last_extract,"
+			" last_import_id = excluded.last_import_id",
+	[SQL_COUNT_PERSONS] = "SELECT coalesce(sum(CASE WHEN canc_reason = 0 OR canc_date > ?2 THEN 1 ELSE 0 END), 0),"
+			     " coalesce(sum(CASE WHEN canc_reason <> 0 AND canc_date <= ?2 THEN 1 ELSE 0 END), 0)"
+			     " FROM (" PERSON_AT("(?1 = '' OR comune = ?1)") ") AS v WHERE reg_date <= ?2",
+	[SQL_COUNT_FAMILIES] = "SELECT count(*) FROM (SELECT DISTINCT comune, family_id FROM ("
+			      PERSON_AT("(?1 = '' OR comune = ?1)") ") AS v WHERE reg_date <= ?2"
+			      " AND (canc_reason = 0 OR canc_date > ?2) AND family_id IS NOT NULL) AS f",
+	[SQL_COUNT_EVENTS] = "SELECT count(*) FROM event WHERE (?1 = '' OR comune = ?1) AND date <= ?2",
+	[SQL_PERSON_BY_CF] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v"
+			    " ORDER BY canc_reason <> 0, valid_from DESC LIMIT 1",
+	[SQL_PERSON_HISTORY] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
+			      " WHERE person = (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
+			      " UNION ALL SELECT " P_COLS ", dropped AS valid_to FROM person WHERE comune = ?1"
+			      " AND local_id = ?2) AS v ORDER BY valid_from, valid_to = 0",
+	[SQL_FAMILY_AT] = "SELECT " F_COLS ", 0 FROM family WHERE comune = ?1 AND local_id = ?3"
+			 " AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"
+			 " UNION ALL SELECT " F_COLS ", valid_to FROM family_history WHERE comune = ?1"
+			 " AND local_id = ?3 AND valid_from <= ?2 AND valid_to > ?2",
+	[SQL_FAMILY_MEMBERS] = "SELECT * FROM (" PERSON_AT("comune = ?1 AND family_id = ?3") ") AS v"
+			      " WHERE reg_date <= ?2 AND (canc_reason = 0 OR canc_date > ?2)"
+			      " ORDER BY relationship, birth_date, local_id",
+	[SQL_COMUNE_INSERT] = "INSERT INTO comune VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+	[SQL_STATO_INSERT] = "INSERT INTO stato (istat, belfiore, iso3, name,"
+		" valid_from, valid_to, eu) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+	[SQL_FEED_EACH] = "SELECT comune, last_seq, last_extract, last_import_id FROM feed"
+		" ORDER BY comune",
+	[SQL_IMPORT_EACH] = "SELECT id, comune, seq, kind, extract_at, sha256, source,"
+		" started_at, finished_at, inserted, updated, unchanged, closed,"
+		" families, persons, events FROM import WHERE finished_at IS NOT NULL"
+		" AND (comune = ?1 OR ?1 IS NULL) ORDER BY id DESC LIMIT ?2",
+	[SQL_IMPORT_LAST_COUNTS] = "SELECT inserted, updated, unchanged, closed, families,"
+		" persons, events FROM import WHERE comune = ?1 AND finished_at IS NOT NULL"
+		" ORDER BY id DESC LIMIT 1",
+	[SQL_SESSIONS_REVOKE_OTHERS] = "UPDATE session SET revoked_at = ?3 WHERE account_id = ?1"
+		" AND id <> ?2 AND revoked_at = 0",
+	[SQL_PASSWORD_HISTORY] = "SELECT hash FROM password_history WHERE account_id = ?1"
+		" ORDER BY set_at DESC, rowid DESC LIMIT ?2",
+	[SQL_PASSWORD_HISTORY_ADD] = "INSERT INTO password_history VALUES (?1, ?2, ?3)",
+	[SQL_THROTTLE_GET] = "SELECT failures, last_failure_at, locked_until FROM throttle"
+		" WHERE key = ?1",
+	[SQL_THROTTLE_PUT] = "INSERT INTO throttle VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
+		" last_failure_at = excluded.last_failure_at,"
+		" locked_until = excluded.locked_until",
+	[SQL_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
+	[SQL_SETTING_PUT] = "INSERT INTO setting VALUES (?1, ?2) ON CONFLICT (key)"
+		" DO UPDATE SET value = excluded.value",
+	[SQL_SUBJECT_CODE_PUT] = "INSERT INTO subject_code (code_hash, cf, created_by,"
+		" created_at, expires_at, used_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+	[SQL_SUBJECT_CODE_USE] = "UPDATE subject_code SET used_at = ?2 WHERE code_hash = ?1"
+		" AND used_at = 0 AND expires_at > ?2 RETURNING cf",
+	[SQL_CHECKPOINT_INSERT] = "INSERT INTO audit_checkpoint (at, last_id, last_hash,"
+		" signature) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_CHECKPOINT_EACH] = "SELECT id, at, last_id, last_hash, signature FROM"
+		" audit_checkpoint ORDER BY id",
+	[SQL_EVENT_EACH] = "SELECT comune, type, date FROM event WHERE (?1 = '' OR comune = ?1)"
+		" AND date >= ?2 AND date <= ?3",
+	[SQL_EVENTS_AFTER] = "SELECT e.rowid, e.comune, e.local_id, e.type, e.date,"
+		" e.person_local_id, e.place, e.other_cf, coalesce(p.cf, '')"
+		" FROM event e LEFT JOIN person p ON p.comune = e.comune"
+		" AND p.local_id = e.person_local_id WHERE e.rowid > ?1 ORDER BY e.rowid",
+	[SQL_WEBHOOK_GET] = "SELECT cursor, attempts, next_attempt_at, last_error, delivered"
+		" FROM webhook_state WHERE convenzione_id = ?1",
+	[SQL_WEBHOOK_PUT] = "INSERT INTO webhook_state VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT (convenzione_id) DO UPDATE SET cursor = excluded.cursor,"
+		" attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,"
+		" last_error = excluded.last_error, delivered = excluded.delivered",
+	[SQL_REC_DELETE] = "DELETE FROM processing WHERE id = ?1",
+	[SQL_SESSIONS_REVOKE_ACCOUNT] = "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"
+		" AND revoked_at = 0",
+	[SQL_ACCOUNT_TOTP_ADVANCE] = "UPDATE account SET totp_last_step = ?2 WHERE id = ?1"
+		" AND totp_last_step < ?2",
+	[SQL_TOKENS_REVOKE_ACCOUNT] = "UPDATE api_token SET revoked_at = ?2 WHERE account_id = ?1"
+		" AND revoked_at = 0",
+	[SQL_ACCESS_PURGE_SUBJECTS] = "DELETE FROM access_subject WHERE access_id <= ?1",
+	[SQL_ACCESS_PURGE] = "DELETE FROM access_log WHERE id <= ?1",
+	[SQL_ACCESS_EACH] = "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id",
+	[SQL_ACCESS_GET] = "SELECT " ACCESS_COLS " FROM access_log WHERE id = ?1",
+	[SQL_ACCESS_LAST] = "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1",
+	[SQL_ACCESS_INSERT] = "INSERT INTO access_log (" ACCESS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
+		" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	[SQL_ACCESS_SUBJECT_INSERT] = "INSERT INTO access_subject (access_id, cf) VALUES (?1, ?2)",
+	[SQL_PERSON_VERSIONS_AT] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v"
+				   " ORDER BY canc_reason <> 0, comune",
+	[SQL_SEARCH_EXACT] = "SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND name_key = ?2"
+		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
+		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+	[SQL_SEARCH_SURNAME] = "SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND ?2 = ?2"
+		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
+		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+	[SQL_SEARCH_NAME] = "SELECT " P_COLS ", 0 FROM person WHERE name_key = ?2 AND ?1 = ?1"
+		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
+		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+	[SQL_ACCESS_SEARCH] = "SELECT " ACCESS_COLS " FROM access_log WHERE"
+		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
+		" AND (account_id = ?2 OR ?2 = 0) AND (ente_id = ?3 OR ?3 = 0)"
+		" AND (purpose_id = ?4 OR ?4 = 0) AND (at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
+		" ORDER BY id LIMIT ?7",
+	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
+};
+
+int sql_to_pg(const char *sql, char *out, size_t cap)
+{
+	size_t o = 0;
+	int max = 0;
+	bool quoted = false;
+	for (const char *p = sql; *p; p++) {
+		if (o + 2 >= cap)
+			return -1;
+		if (*p == '\'')
+			quoted = !quoted;
+		if (*p == '?' && !quoted && isdigit((unsigned char)p[1])) {
+			int n = (int)strtol(p + 1, NULL, 10);
+			if (n > max)
+				max = n;
+			out[o++] = '$';
+			continue;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	return max;
+}

@@ -1,0 +1,109 @@
+/* sql — the text of every statement of the register, the access trail and
+ * the control data, written once for every back end.
+ *
+ * Owns: the SQL.  It keeps to what SQLite and PostgreSQL both accept, with
+ * parameters written ?N (numbered from 1): the SQLite back end prepares it
+ * as it is, the PostgreSQL one after sql_to_pg() (?N becomes $N).  What
+ * only one back end needs (SQLite's transactions and PRAGMAs,
+ * PostgreSQL's RETURNING of new ids and COPY) stays in that back end.
+ *
+ * PostgreSQL types a parameter where it first meets it: compare a 64-bit
+ * parameter with its column before comparing it with a literal
+ * ("(at >= ?5 OR ?5 = 0)", not "(?5 = 0 OR at >= ?5)", which would make
+ * ?5 a 32-bit integer). */
+#ifndef VISURA_STORE_SQL_H
+#define VISURA_STORE_SQL_H
+
+#include <stddef.h>
+
+/* The columns of a person and of a household version, in the order the
+ * back ends bind and read them. */
+#define P_COLS                                                              \
+	"comune, local_id, valid_from, cf, surname, name, sex, birth_date, "  \
+	"birth_place, citizenships, civil_status, civil_status_date, "        \
+	"father_cf, mother_cf, reg_reason, reg_date, canc_reason, canc_date, " \
+	"destination, family_id, relationship"
+#define F_COLS                                                              \
+	"comune, local_id, kind, valid_from, dug, street, civic, civic_ext, "  \
+	"scala, interno, cap, locality, convivenza"
+
+enum sql_id {
+	SQL_STATE_LOCK,
+	SQL_STATE_PUT,
+	SQL_FEED_GET,
+	SQL_IMPORT_SHA,
+	SQL_IMPORT_INSERT,
+	SQL_COMUNE_HAS_PERSON,
+	SQL_FAMILY_GET_CURRENT,
+	SQL_FAMILY_INSERT,
+	SQL_FAMILY_TO_HISTORY,
+	SQL_FAMILY_UPDATE,
+	SQL_FAMILY_SEEN,
+	SQL_FAMILY_EXISTS,
+	SQL_PERSON_GET_CURRENT,
+	SQL_PERSON_INSERT,
+	SQL_PERSON_TO_HISTORY,
+	SQL_PERSON_UPDATE,
+	SQL_PERSON_SEEN,
+	SQL_PERSON_EXISTS,
+	SQL_PERSON_CF_OWNER,
+	SQL_EVENT_GET,
+	SQL_EVENT_INSERT,
+	SQL_PERSON_DROP,
+	SQL_FAMILY_DROP,
+	SQL_IMPORT_FINISH,
+	SQL_FEED_PUT,
+	SQL_COUNT_PERSONS,
+	SQL_COUNT_FAMILIES,
+	SQL_COUNT_EVENTS,
+	SQL_PERSON_BY_CF,
+	SQL_PERSON_HISTORY,
+	SQL_FAMILY_AT,
+	SQL_FAMILY_MEMBERS,
+	SQL_COMUNE_INSERT,
+	SQL_STATO_INSERT,
+	SQL_FEED_EACH,
+	SQL_IMPORT_EACH,
+	SQL_IMPORT_LAST_COUNTS,
+	SQL_SESSIONS_REVOKE_OTHERS,
+	SQL_PASSWORD_HISTORY,
+	SQL_PASSWORD_HISTORY_ADD,
+	SQL_THROTTLE_GET,
+	SQL_THROTTLE_PUT,
+	SQL_SETTING_GET,
+	SQL_SETTING_PUT,
+	SQL_SUBJECT_CODE_PUT,
+	SQL_SUBJECT_CODE_USE,
+	SQL_CHECKPOINT_INSERT,
+	SQL_CHECKPOINT_EACH,
+	SQL_EVENT_EACH,
+	SQL_EVENTS_AFTER,
+	SQL_WEBHOOK_GET,
+	SQL_WEBHOOK_PUT,
+	SQL_REC_DELETE,
+	SQL_SESSIONS_REVOKE_ACCOUNT,
+	SQL_ACCOUNT_TOTP_ADVANCE,
+	SQL_TOKENS_REVOKE_ACCOUNT,
+	SQL_ACCESS_PURGE_SUBJECTS,
+	SQL_ACCESS_PURGE,
+	SQL_ACCESS_EACH,
+	SQL_ACCESS_GET,
+	SQL_ACCESS_LAST,
+	SQL_ACCESS_INSERT,
+	SQL_ACCESS_SUBJECT_INSERT,
+	SQL_PERSON_VERSIONS_AT,
+	SQL_SEARCH_EXACT,
+	SQL_SEARCH_SURNAME,
+	SQL_SEARCH_NAME,
+	SQL_ACCESS_SEARCH,
+	SQL_PERSON_EACH_AT,
+	SQL__COUNT
+};
+
+extern const char *const store_sql[SQL__COUNT];
+
+/* sql in PostgreSQL's notation ($N for ?N) into out (cap bytes); returns
+ * the number of parameters (the highest N), or -1 when out is too small. */
+int sql_to_pg(const char *sql, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,195 @@
+/* The front of store.h: opens the back end a URI names and forwards every
+ * call to it (the list of calls is STORE_OPS in store/backend.h). */
+#include "store/backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/schema.h"
+
+struct store {
+	struct sq_store *sq;    /* exactly one of the two is set */
+	struct pg_store *pg;
+};
+
+/* The PostgreSQL conninfo of a URI ("postgres:CONNINFO" or
+ * "postgresql:CONNINFO"), NULL for any other URI. */
+static const char *pg_conninfo(const char *uri)
+{
+	/* libpq takes its own URIs as they are. */
+	if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13))
+		return uri;
+	if (!strncmp(uri, "postgres:", 9))
+		return uri + 9;
+	if (!strncmp(uri, "postgresql:", 11))
+		return uri + 11;
+	return NULL;
+}
+
+vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
+{
+	struct store *s = calloc(1, sizeof *s);
+	if (!s)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	const char *conninfo = pg_conninfo(uri);
+	vis_err rc;
+	if (conninfo) {
+		rc = pg_open(conninfo, &s->pg, e);
+	} else {
+		const char *path = !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri;
+		rc = *path ? sq_open(path, &s->sq, e)
+			   : vis_error_set(e, VIS_ERR_INVALID, "empty database path");
+	}
+	if (rc != VIS_OK) {
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return VIS_OK;
+}
+
+void store_files_prefix(const char *uri, char *out, size_t cap)
+{
+	const char *conninfo = pg_conninfo(uri);
+	if (!conninfo) {
+		snprintf(out, cap, "%s", !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri);
+		return;
+	}
+	char name[128];
+	const char *dir = getenv("VISURA_STATE_DIR");
+	pg_files_name(conninfo, name, sizeof name);
+	if (dir && *dir)
+		snprintf(out, cap, "%s/%s", dir, name);
+	else
+		snprintf(out, cap, "%s", name);
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->pg)
+		pg_close(s->pg);
+	else
+		sq_close(s->sq);
+	free(s);
+}
+
+int store_schema_latest(void)
+{
+	return schema_migrations[schema_migration_count - 1].version;
+}
+
+int store_schema_version(struct store *s)
+{
+	return s->pg ? pg_schema_version(s->pg) : sq_schema_version(s->sq);
+}
+
+bool store_shared(struct store *s)
+{
+	return s->pg != NULL;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s->pg)
+		pg_rollback(s->pg);
+	else
+		sq_rollback(s->sq);
+}
+
+#define STORE_FORWARD(ret, name, params, args)                                 \
+	ret store_##name(struct store *s, STORE_STRIP params)                  \
+	{                                                                      \
+		return s->pg ? pg_##name(s->pg, STORE_STRIP args)              \
+			     : sq_##name(s->sq, STORE_STRIP args);             \
+	}
+STORE_OPS(STORE_FORWARD)
+
+/* The copy operations, forwarded the same way (internal to this file). */
+#define STORE_FORWARD_STATIC(ret, name, params, args)                          \
+	static ret front_##name(struct store *s, STORE_STRIP params)           \
+	{                                                                      \
+		return s->pg ? pg_##name(s->pg, STORE_STRIP args)              \
+			     : sq_##name(s->sq, STORE_STRIP args);             \
+	}
+STORE_COPY_OPS(STORE_FORWARD_STATIC)
+
+struct copy_ctx {
+	struct store *to;
+	const char *table;
+	int64_t rows;
+	struct vis_error *e;
+	vis_err rc;
+};
+
+static int copy_row(void *ctx, int ncols, const char *const *names, const char *const *values)
+{
+	struct copy_ctx *c = ctx;
+	c->rc = front_table_insert(c->to, c->table, ncols, names, values, c->e);
+	c->rows++;
+	return c->rc != VIS_OK;
+}
+
+/* Every table of `to` but the rows its migrations seed (processing) is
+ * empty. */
+static vis_err copy_target_empty(struct store *to, struct vis_error *e)
+{
+	for (int i = 0; i < schema_table_count; i++) {
+		int64_t n;
+		if (!strcmp(schema_tables[i].name, "processing"))
+			continue;
+		if (front_table_rows(to, schema_tables[i].name, &n, e))
+			return VIS_ERR_STORE;
+		if (n)
+			return vis_error_set(e, VIS_ERR_CONFLICT,
+					     "the destination already holds data (table %s: %lld rows)",
+					     schema_tables[i].name, (long long)n);
+	}
+	return VIS_OK;
+}
+
+vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress, void *ctx,
+		   struct vis_error *e)
+{
+	if (store_schema_version(from) != store_schema_version(to))
+		return vis_error_set(e, VIS_ERR_CONFLICT, "schema versions differ: %d and %d",
+				     store_schema_version(from), store_schema_version(to));
+	if (copy_target_empty(to, e))
+		return e && e->code ? e->code : VIS_ERR_STORE;
+	/* The source's transaction gives one consistent picture (and, on
+	 * SQLite, keeps writers out while it is read). */
+	if (store_begin(from, e))
+		return VIS_ERR_STORE;
+	if (store_begin(to, e)) {
+		store_rollback(from);
+		return VIS_ERR_STORE;
+	}
+	vis_err rc = front_table_clear(to, "processing", e);
+	for (int i = 0; rc == VIS_OK && i < schema_table_count; i++) {
+		struct copy_ctx c = {to, schema_tables[i].name, 0, e, VIS_OK};
+		rc = front_table_each(from, c.table, schema_tables[i].rowid, copy_row, &c, e);
+		if (rc == VIS_OK)
+			rc = c.rc;
+		if (rc == VIS_OK && progress)
+			progress(ctx, c.table, c.rows);
+	}
+	if (rc == VIS_OK)
+		rc = front_load_finish(to, e);
+	if (rc == VIS_OK)
+		rc = store_commit(to, e);
+	else
+		store_rollback(to);
+	store_rollback(from);
+	for (int i = 0; rc == VIS_OK && i < schema_table_count; i++) {
+		int64_t a, b;
+		const char *t = schema_tables[i].name;
+		if ((rc = front_table_rows(from, t, &a, e)) || (rc = front_table_rows(to, t, &b, e)))
+			break;
+		if (a != b)
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "table %s: %lld rows copied of %lld",
+					   t, (long long)b, (long long)a);
+	}
+	return rc;
+}

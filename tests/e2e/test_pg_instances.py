@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""End-to-end: two `visura serve` instances on one PostgreSQL database
+behave as one service — a session made on one works on the other, a rate
+limit counts the requests of both, an account disabled through one is
+refused by the other at once, failed logins count on both, and the access
+trail verifies after concurrent load on both.
+
+usage: test_pg_instances.py PATH/TO/visura [TEST...]   (always PostgreSQL)
+"""
+import concurrent.futures
+import os
+import shutil
+import sys
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+os.environ["VISURA_TEST_BACKEND"] = "postgres"
+
+import harness  # noqa: E402
+from harness import Client, Server, check, eq, expect, run_tests  # noqa: E402
+
+POP = dict(persons=1500, comuni="036023,036005", seed=9)
+ALL = ["identity", "residence", "family", "citizenship", "civil_status", "vital_status"]
+
+
+def _pair():
+    a = Server(population=POP)
+    a.start()
+    b = Server(share=a)
+    try:
+        b.start()
+    except Exception:
+        a.stop()
+        raise
+    return a, b
+
+
+def _stop(*servers):
+    for s in servers:
+        s.stop()
+    for s in servers:
+        shutil.rmtree(s.dir, ignore_errors=True)
+
+
+def _on(server, client):
+    """The same user agent (cookies, CSRF token) talking to another instance."""
+    c = Client(server)
+    c.cookies, c.csrf = client.cookies, client.csrf
+    c.username, c.password, c.account = client.username, client.password, client.account
+    return c
+
+
+def _people(srv):
+    return sorted((p for p in srv.population.current_persons() if not p["canc_reason"]),
+                  key=lambda p: p["cf"])
+
+
+def test_session_made_on_one_works_on_the_other():
+    a, b = _pair()
+    try:
+        ente = a.create_ente()
+        op = a.user("operator", ente["id"])
+        me = expect(_on(b, op).get("/api/v1/auth/me"), 200, what="the session on the other instance")
+        eq(me["username"], op.account["username"], "same account")
+        expect(_on(b, op).post("/api/v1/auth/logout"), 200, what="logout on the other instance")
+        expect(op.get("/api/v1/auth/me"), 401, what="the session ended everywhere")
+    finally:
+        _stop(b, a)
+
+
+def test_rate_limit_counts_both_instances():
+    a, b = _pair()
+    try:
+        ente = a.create_ente()
+        pid = a.create_agreement(ente["id"], ALL, per_minute=4)["purpose_id"]
+        op = a.user("operator", ente["id"])
+        people = _people(a)
+        codes = []
+        for i in range(6):
+            c = op if i % 2 == 0 else _on(b, op)
+            codes.append(c.get(f"/api/v1/persons/{people[i]['cf']}?purpose={pid}").status)
+        eq(codes[:4], [200] * 4, "the first four requests, two on each instance")
+        eq(codes[4:], [429, 429], "the limit of 4 a minute holds across the instances")
+    finally:
+        _stop(b, a)
+
+
+def test_disabled_on_one_refused_by_the_other():
+    a, b = _pair()
+    try:
+        ente = a.create_ente()
+        pid = a.create_agreement(ente["id"], ALL)["purpose_id"]
+        op = a.user("operator", ente["id"])
+        on_b = _on(b, op)
+        cf = _people(a)[0]["cf"]
+        expect(on_b.get(f"/api/v1/persons/{cf}?purpose={pid}"), 200, what="before")
+        expect(a.admin().post(f"/api/v1/accounts/{op.account['id']}/disable", {"reason": "test"}),
+               200, what="disable through instance A")
+        r = on_b.get(f"/api/v1/persons/{cf}?purpose={pid}")
+        check(r.status in (401, 403) and "person" not in (r.json or {}),
+              f"instance B still answers a disabled account: {r}")
+        r = Client(b).login(op.username, op.password)
+        check(r.status in (401, 403), f"login on B of the disabled account: {r}")
+    finally:
+        _stop(b, a)
+
+
+def test_failed_logins_count_on_both():
+    a, b = _pair()
+    try:
+        ente = a.create_ente()
+        op = a.user("operator", ente["id"])
+        statuses = []
+        for i in range(12):
+            srv = a if i % 2 == 0 else b
+            statuses.append(Client(srv).login(op.username, "wrong-" + str(i)).status)
+        check(429 in statuses, f"failed logins spread over both instances are throttled: {statuses}")
+    finally:
+        _stop(b, a)
+
+
+def test_chain_verifies_after_concurrent_load_on_both():
+    a, b = _pair()
+    try:
+        ente = a.create_ente()
+        pid = a.create_agreement(ente["id"], ALL)["purpose_id"]
+        ops = [a.user("operator", ente["id"]) for _ in range(4)]
+        people = _people(a)
+        before = a.access_last_id()
+
+        def work(k):
+            c = ops[k] if k % 2 == 0 else _on(b, ops[k])
+            got = []
+            for i in range(40):
+                p = people[(k * 40 + i) % len(people)]
+                got.append(c.get(f"/api/v1/persons/{p['cf']}?purpose={pid}&case_ref=L-{k}-{i}").status)
+            return got
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            statuses = [s for got in pool.map(work, range(4)) for s in got]
+        eq(statuses.count(200), 160, "every request answered")
+        rows = a.access_log(before)
+        eq(len(rows), 160, "one access record per request, from both instances")
+        ids = [r["id"] for r in rows]
+        eq(ids, list(range(before + 1, before + 161)), "ids without gaps or duplicates")
+        for x, y in zip(rows, rows[1:]):
+            eq(y["prev_hash"], x["hash"], f"record {y['id']} chained to {x['id']}")
+        rc, out = harness.audit_verify(a.db)
+        eq(rc, 0, f"audit verify: {out}")
+    finally:
+        _stop(b, a)
+
+
+if __name__ == "__main__":
+    run_tests(globals())

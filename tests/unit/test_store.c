@@ -1,0 +1,642 @@
+/* Unit tests: store.h itself, the same checks on every back end — SQLite,
+ * and PostgreSQL when $VISURA_TEST_PG is set (see testdb.h): register
+ * versions and reads, control records, the access trail (also appended by
+ * two connections at once), codes, cursors, shared state. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "store/store.h"
+#include "testdb.h"
+
+struct fixture {
+	struct testdb db;
+	struct store *s;
+};
+
+static bool use_pg;   /* the back end of the group being run */
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	if (!f || testdb_open(&f->db, use_pg, "store", &f->s))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	testdb_close(&f->db, f->s);
+	free(f);
+	return 0;
+}
+
+/* Asserts success, showing the store's message when it failed (every
+ * caller has its struct vis_error in `e`). */
+#define OK(call)                                                               \
+	do {                                                                   \
+		vis_err rc_ = (call);                                          \
+		if (rc_ != VIS_OK)                                             \
+			fprintf(stderr, "%s\n", e.msg);                        \
+		assert_int_equal(rc_, VIS_OK);                                 \
+	} while (0)
+
+static void test_schema(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(store_schema_version(f->s), store_schema_latest());
+	/* A second handle finds the schema in place. */
+	struct store *other;
+	struct vis_error e = {0};
+	OK(store_open(f->db.uri, &other, &e));
+	assert_int_equal(store_schema_version(other), store_schema_latest());
+	store_close(other);
+}
+
+/* ---- register ---- */
+
+static struct store_family family(const char *id, int valid_from, const char *street)
+{
+	struct store_family fam = {.kind = 1, .valid_from = valid_from, .civic = 12};
+	snprintf(fam.comune, sizeof fam.comune, "036023");
+	snprintf(fam.id, sizeof fam.id, "%s", id);
+	snprintf(fam.dug, sizeof fam.dug, "VIA");
+	snprintf(fam.street, sizeof fam.street, "%s", street);
+	snprintf(fam.cap, sizeof fam.cap, "41121");
+	return fam;
+}
+
+static struct store_person person(const char *id, const char *cf, const char *surname,
+				  const char *name, int birth, const char *fam)
+{
+	struct store_person p = {.sex = 'F', .birth_date = birth, .valid_from = 20200101,
+				 .civil_status = 1, .reg_reason = 1, .reg_date = birth,
+				 .relationship = 1};
+	snprintf(p.comune, sizeof p.comune, "036023");
+	snprintf(p.id, sizeof p.id, "%s", id);
+	snprintf(p.cf, sizeof p.cf, "%s", cf);
+	snprintf(p.surname, sizeof p.surname, "%s", surname);
+	snprintf(p.name, sizeof p.name, "%s", name);
+	snprintf(p.birth_place, sizeof p.birth_place, "036023");
+	snprintf(p.citizenships, sizeof p.citizenships, "100");
+	snprintf(p.family_id, sizeof p.family_id, "%s", fam);
+	return p;
+}
+
+static int64_t import_begin(struct store *s, int64_t seq, bool full, bool *empty)
+{
+	struct store_import imp = {.seq = seq, .extract = 1700000000 + seq, .full = full};
+	snprintf(imp.comune, sizeof imp.comune, "036023");
+	snprintf(imp.sha256, sizeof imp.sha256, "%064lld", (long long)seq);
+	snprintf(imp.source, sizeof imp.source, "test-%lld", (long long)seq);
+	int64_t id;
+	struct vis_error e = {0};
+	OK(store_import_start(s, &imp, &id, empty, &e));
+	return id;
+}
+
+static void import_end(struct store *s, int64_t id, int64_t seq, bool full,
+		       struct store_import_counts *c)
+{
+	struct store_import imp = {.seq = seq, .extract = 1700000000 + seq, .full = full};
+	snprintf(imp.comune, sizeof imp.comune, "036023");
+	snprintf(imp.sha256, sizeof imp.sha256, "%064lld", (long long)seq);
+	struct vis_error e = {0};
+	OK(store_import_finish(s, id, &imp, 20240101, c, &e));
+	OK(store_commit(s, &e));
+}
+
+struct names {
+	int n;
+	char ids[8][STORE_ID_MAX];
+	int valid_to[8];
+};
+
+static int collect(void *ctx, const struct store_person *p)
+{
+	struct names *n = ctx;
+	if (n->n < 8) {
+		snprintf(n->ids[n->n], sizeof n->ids[0], "%s", p->id);
+		n->valid_to[n->n] = p->valid_to;
+	}
+	n->n++;
+	return 0;
+}
+
+struct cursor {
+	int n;
+	int64_t last;
+	char cf[17];
+};
+
+static int feed_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
+{
+	struct cursor *c = ctx;
+	(void)ev;
+	assert_true(rowid > c->last);
+	c->last = rowid;
+	snprintf(c->cf, sizeof c->cf, "%s", cf);
+	c->n++;
+	return 0;
+}
+
+static void test_register(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	enum store_put_result res;
+	bool empty, found;
+	/* A first snapshot into empty tables: the bulk path. */
+	int64_t imp1 = import_begin(f->s, 1, true, &empty);
+	assert_true(empty);
+	struct store_family f1 = family("F1", 20200101, "EMILIA EST");
+	OK(store_family_put(f->s, imp1, true, &f1, &res, &e));
+	assert_int_equal(res, STORE_INSERTED);
+	struct store_person anna = person("P1", "BNCNNA82C55F257X", "Bianchi", "Anna", 19820315, "F1");
+	struct store_person luca = person("P2", "RSSLCU12L30F257Y", "Rossi", "Luca", 20120730, "F1");
+	OK(store_person_put(f->s, imp1, true, &anna, &res, &e));
+	OK(store_person_put(f->s, imp1, true, &luca, &res, &e));
+	struct store_event ev = {.date = 20200101};
+	snprintf(ev.comune, sizeof ev.comune, "036023");
+	snprintf(ev.id, sizeof ev.id, "E1");
+	snprintf(ev.type, sizeof ev.type, "NASCITA");
+	snprintf(ev.person_id, sizeof ev.person_id, "P2");
+	snprintf(ev.place, sizeof ev.place, "036023");
+	OK(store_event_put(f->s, imp1, &ev, &res, &e));
+	assert_int_equal(res, STORE_INSERTED);
+	struct store_import_counts c = {.inserted = 4, .families = 1, .persons = 2, .events = 1};
+	import_end(f->s, imp1, 1, true, &c);
+
+	struct store_counts n;
+	OK(store_counts_get(f->s, "036023", 0, &n, &e));
+	assert_int_equal(n.persons, 2);
+	assert_int_equal(n.families, 1);
+	assert_int_equal(n.events, 1);
+	OK(store_family_exists(f->s, "036023", "F1", &found, &e));
+	assert_true(found);
+	char owner[STORE_ID_MAX];
+	OK(store_person_cf_owner(f->s, "036023", "RSSLCU12L30F257Y", owner, &found, &e));
+	assert_true(found);
+	assert_string_equal(owner, "P2");
+
+	/* A delta: Anna moves house on 2024-03-01; the same event again is
+	 * unchanged, with other content a conflict. */
+	int64_t imp2 = import_begin(f->s, 2, false, &empty);
+	assert_false(empty);
+	struct store_family f1b = family("F1", 20240301, "GIARDINI");
+	OK(store_family_put(f->s, imp2, false, &f1b, &res, &e));
+	assert_int_equal(res, STORE_UPDATED);
+	struct store_person anna2 = anna;
+	anna2.valid_from = 20240301;
+	anna2.civil_status = 2;
+	OK(store_person_put(f->s, imp2, false, &anna2, &res, &e));
+	assert_int_equal(res, STORE_UPDATED);
+	OK(store_person_put(f->s, imp2, false, &luca, &res, &e));
+	assert_int_equal(res, STORE_UNCHANGED);
+	OK(store_event_put(f->s, imp2, &ev, &res, &e));
+	assert_int_equal(res, STORE_UNCHANGED);
+	struct store_event other = ev;
+	other.date = 20200102;
+	assert_int_equal(store_event_put(f->s, imp2, &other, &res, &e), VIS_ERR_CONFLICT);
+	e = (struct vis_error){0};
+	struct store_import_counts c2 = {.updated = 2, .unchanged = 2};
+	import_end(f->s, imp2, 2, false, &c2);
+
+	struct store_person p;
+	OK(store_person_by_cf(f->s, "", "BNCNNA82C55F257X", 20230101, &p, &found, &e));
+	assert_true(found);
+	assert_int_equal(p.civil_status, 1);
+	assert_int_equal(p.valid_to, 20240301);
+	OK(store_person_by_cf(f->s, "036023", "BNCNNA82C55F257X", 0, &p, &found, &e));
+	assert_int_equal(p.civil_status, 2);
+	assert_int_equal(p.valid_to, 0);
+	assert_string_equal(p.surname, "Bianchi");
+	assert_string_equal(p.family_id, "F1");
+	struct names h = {0};
+	OK(store_person_history(f->s, "036023", "P1", collect, &h, &e));
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.valid_to[0], 20240301);
+	assert_int_equal(h.valid_to[1], 0);
+	struct store_family fam;
+	OK(store_family_get(f->s, "036023", "F1", 20230101, &fam, &found, &e));
+	assert_string_equal(fam.street, "EMILIA EST");
+	OK(store_family_get(f->s, "036023", "F1", 0, &fam, &found, &e));
+	assert_string_equal(fam.street, "GIARDINI");
+	struct names m = {0};
+	OK(store_family_members(f->s, "036023", "F1", 0, collect, &m, &e));
+	assert_int_equal(m.n, 2);
+	struct names v = {0};
+	OK(store_person_versions_at(f->s, "RSSLCU12L30F257Y", 0, collect, &v, &e));
+	assert_int_equal(v.n, 1);
+	struct names all = {0};
+	OK(store_person_each_at(f->s, "", 20230101, collect, &all, &e));
+	assert_int_equal(all.n, 2);
+
+	/* Searches by folded keys, exact and with one of the two. */
+	struct store_search q = {.mode = STORE_SEARCH_EXACT, .limit = 10};
+	snprintf(q.surname_key, sizeof q.surname_key, "BIANCHI");
+	snprintf(q.name_key, sizeof q.name_key, "ANNA");
+	struct names r = {0};
+	OK(store_person_search(f->s, &q, collect, &r, &e));
+	assert_int_equal(r.n, 1);
+	q.mode = STORE_SEARCH_SURNAME;
+	snprintf(q.name_key, sizeof q.name_key, "ANA");
+	q.birth_year = 1982;
+	r.n = 0;
+	OK(store_person_search(f->s, &q, collect, &r, &e));
+	assert_int_equal(r.n, 1);
+	q.mode = STORE_SEARCH_NAME;
+	snprintf(q.surname_key, sizeof q.surname_key, "ROSI");
+	snprintf(q.name_key, sizeof q.name_key, "LUCA");
+	q.birth_year = 0;
+	snprintf(q.comune, sizeof q.comune, "036023");
+	r.n = 0;
+	OK(store_person_search(f->s, &q, collect, &r, &e));
+	assert_int_equal(r.n, 1);
+
+	/* The feed state, the import history, the event cursor. */
+	struct store_feed fs;
+	OK(store_feed_get(f->s, "036023", &fs, &found, &e));
+	assert_true(found);
+	assert_int_equal(fs.last_seq, 2);
+	char sha[65];
+	OK(store_import_sha(f->s, "036023", 1, sha, &found, &e));
+	assert_true(found);
+	struct store_import_counts last;
+	OK(store_import_last_counts(f->s, "036023", &last, &e));
+	assert_int_equal(last.updated, 2);
+	struct cursor cur = {0};
+	OK(store_events_after(f->s, 0, "036023,036005", "NASCITA", 10, feed_event, &cur, &e));
+	assert_int_equal(cur.n, 1);
+	assert_string_equal(cur.cf, "RSSLCU12L30F257Y");
+	struct cursor none = {.last = cur.last};
+	OK(store_events_after(f->s, cur.last, "036023", "NASCITA", 10, feed_event, &none, &e));
+	assert_int_equal(none.n, 0);
+	OK(store_events_after(f->s, 0, "036023", "MORTE", 10, feed_event, &none, &e));
+	assert_int_equal(none.n, 0);
+}
+
+/* ---- control records ---- */
+
+static int count_rec(void *ctx, const void *rec)
+{
+	(void)rec;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_records(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	bool found;
+	struct store_ente ente = {.created_at = 1};
+	snprintf(ente.name, sizeof ente.name, "Polizia Locale");
+	snprintf(ente.kind, sizeof ente.kind, "police");
+	snprintf(ente.state, sizeof ente.state, "active");
+	int64_t ente_id, acct_id, dup;
+	OK(store_rec_insert(f->s, STORE_ENTE, &ente, &ente_id, &e));
+	assert_true(ente_id > 0);
+	struct store_account a = {.ente_id = ente_id, .expires_at = 99, .created_at = 1};
+	snprintf(a.username, sizeof a.username, "mario.rossi");
+	snprintf(a.role, sizeof a.role, "operator");
+	snprintf(a.state, sizeof a.state, "active");
+	snprintf(a.full_name, sizeof a.full_name, "Mario Rossi, l'agente");
+	OK(store_rec_insert(f->s, STORE_ACCOUNT, &a, &acct_id, &e));
+	assert_int_equal(store_rec_insert(f->s, STORE_ACCOUNT, &a, &dup, &e), VIS_ERR_CONFLICT);
+	struct store_account got;
+	OK(store_rec_get(f->s, STORE_ACCOUNT, "username", "mario.rossi", 0, &got, &found, &e));
+	assert_true(found);
+	assert_int_equal(got.id, acct_id);
+	assert_string_equal(got.full_name, "Mario Rossi, l'agente");
+	got.totp_enabled = true;
+	snprintf(got.state, sizeof got.state, "disabled");
+	OK(store_rec_update(f->s, STORE_ACCOUNT, &got, &e));
+	OK(store_rec_get(f->s, STORE_ACCOUNT, "id", NULL, acct_id, &got, &found, &e));
+	assert_true(got.totp_enabled);
+	assert_string_equal(got.state, "disabled");
+	struct store_filter flt[] = {{"ente_id", NULL, ente_id}, {"role", "operator", 0}, {NULL, NULL, 0}};
+	int n = 0;
+	OK(store_rec_list(f->s, STORE_ACCOUNT, flt, 0, count_rec, &n, &e));
+	assert_int_equal(n, 1);
+	/* The record of processing is pre-filled by the schema. */
+	n = 0;
+	OK(store_rec_list(f->s, STORE_PROCESSING, NULL, 3, count_rec, &n, &e));
+	assert_int_equal(n, 3);
+	OK(store_rec_delete(f->s, STORE_PROCESSING, 5, &e));
+	OK(store_rec_get(f->s, STORE_PROCESSING, "id", NULL, 5, &(struct store_processing){0},
+			 &found, &e));
+	assert_false(found);
+
+	bool advanced;
+	OK(store_account_totp_advance(f->s, acct_id, 100, &advanced, &e));
+	assert_true(advanced);
+	OK(store_account_totp_advance(f->s, acct_id, 100, &advanced, &e));
+	assert_false(advanced);
+
+	int64_t sid[2];
+	for (int i = 0; i < 2; i++) {
+		struct store_session s = {.account_id = acct_id, .expires_at = 1000};
+		snprintf(s.token_hash, sizeof s.token_hash, "%064d", i);
+		OK(store_rec_insert(f->s, STORE_SESSION, &s, &sid[i], &e));
+	}
+	OK(store_sessions_revoke_others(f->s, acct_id, sid[0], 50, &e));
+	struct store_session s;
+	OK(store_rec_get(f->s, STORE_SESSION, "id", NULL, sid[1], &s, &found, &e));
+	assert_int_equal(s.revoked_at, 50);
+	OK(store_sessions_revoke_account(f->s, acct_id, 60, &e));
+	OK(store_rec_get(f->s, STORE_SESSION, "id", NULL, sid[0], &s, &found, &e));
+	assert_int_equal(s.revoked_at, 60);
+	OK(store_tokens_revoke_account(f->s, acct_id, 60, &e));
+
+	OK(store_password_history_add(f->s, acct_id, "h1", 10, &e));
+	OK(store_password_history_add(f->s, acct_id, "h2", 10, &e));
+	OK(store_password_history_add(f->s, acct_id, "h3", 5, &e));
+	char hashes[3][128];
+	int nh;
+	OK(store_password_history(f->s, acct_id, hashes, 3, &nh, &e));
+	assert_int_equal(nh, 3);
+	assert_string_equal(hashes[0], "h2");   /* same time: the later one first */
+	assert_string_equal(hashes[1], "h1");
+	assert_string_equal(hashes[2], "h3");
+
+	struct store_throttle t = {.failures = 3, .last_failure_at = 7, .locked_until = 9};
+	OK(store_throttle_put(f->s, "user:mario", &t, &e));
+	t.failures = 4;
+	OK(store_throttle_put(f->s, "user:mario", &t, &e));
+	struct store_throttle t2;
+	OK(store_throttle_get(f->s, "user:mario", &t2, &e));
+	assert_int_equal(t2.failures, 4);
+	OK(store_throttle_get(f->s, "user:nobody", &t2, &e));
+	assert_int_equal(t2.failures, 0);
+
+	char val[64];
+	OK(store_setting_put(f->s, "totp_roles", "admin", &e));
+	OK(store_setting_put(f->s, "totp_roles", "admin,lead", &e));
+	OK(store_setting_get(f->s, "totp_roles", val, sizeof val, &found, &e));
+	assert_true(found);
+	assert_string_equal(val, "admin,lead");
+
+	struct store_convenzione conv = {.ente_id = ente_id, .valid_from = 20260101};
+	snprintf(conv.state, sizeof conv.state, "active");
+	snprintf(conv.mode, sizeof conv.mode, "consult");
+	int64_t conv_id;
+	OK(store_rec_insert(f->s, STORE_CONVENZIONE, &conv, &conv_id, &e));
+	struct store_webhook w = {.convenzione_id = conv_id, .cursor = 9, .attempts = 1};
+	snprintf(w.last_error, sizeof w.last_error, "timeout");
+	OK(store_webhook_put(f->s, &w, &e));
+	struct store_webhook w2;
+	OK(store_webhook_get(f->s, conv_id, &w2, &e));
+	assert_int_equal(w2.cursor, 9);
+	assert_string_equal(w2.last_error, "timeout");
+	OK(store_webhook_get(f->s, conv_id + 1, &w2, &e));
+	assert_int_equal(w2.cursor, 0);
+}
+
+/* ---- the access trail ---- */
+
+static void fill(struct store_access *a, int i)
+{
+	memset(a, 0, sizeof *a);
+	a->at = 1700000000000 + i;
+	a->account_id = 7 + i % 2;
+	snprintf(a->username, sizeof a->username, "op%d", i % 3);
+	a->ente_id = 1;
+	a->purpose_id = 2;
+	snprintf(a->ip, sizeof a->ip, "127.0.0.1");
+	snprintf(a->operation, sizeof a->operation, "consult");
+	snprintf(a->subjects, sizeof a->subjects, i % 2 ? "RSSMRA80A01F257G,BNCNNA82C55F257X"
+							: "RSSMRA80A01F257G");
+	snprintf(a->outcome, sizeof a->outcome, "ok");
+	a->status = 200;
+}
+
+static int count_access(void *ctx, const struct store_access *a)
+{
+	(void)a;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_trail(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	for (int i = 0; i < 6; i++) {
+		struct store_access a;
+		fill(&a, i);
+		OK(audit_append(f->s, &a, &e));
+		assert_int_equal(a.id, i + 1);
+	}
+	struct audit_verify_result res;
+	OK(audit_verify(f->s, &res, &e));
+	assert_int_equal(res.checked, 6);
+	assert_int_equal(res.first_bad_id, 0);
+	struct store_access_filter flt = {.limit = 10};
+	snprintf(flt.cf, sizeof flt.cf, "BNCNNA82C55F257X");
+	int n = 0;
+	OK(store_access_search(f->s, &flt, count_access, &n, &e));
+	assert_int_equal(n, 3);
+	flt.cf[0] = '\0';
+	flt.account_id = 7;
+	flt.from_ms = 1700000000002;
+	n = 0;
+	OK(store_access_search(f->s, &flt, count_access, &n, &e));
+	assert_int_equal(n, 2);
+	struct store_access got;
+	bool found;
+	OK(store_access_get(f->s, 4, &got, &found, &e));
+	assert_true(found);
+	assert_string_equal(got.subjects, "RSSMRA80A01F257G,BNCNNA82C55F257X");
+
+	struct store_checkpoint cp = {.at = 5, .last_id = 3};
+	snprintf(cp.last_hash, sizeof cp.last_hash, "%s", "abc");
+	snprintf(cp.signature, sizeof cp.signature, "%s", "sig");
+	OK(store_checkpoint_insert(f->s, &cp, &e));
+	n = 0;
+	OK(store_checkpoint_each(f->s, (store_checkpoint_fn)count_access, &n, &e));
+	assert_int_equal(n, 1);
+	int64_t removed;
+	OK(store_access_purge(f->s, 2, &removed, &e));
+	assert_int_equal(removed, 2);
+	n = 0;
+	OK(store_access_each(f->s, 1, count_access, &n, &e));
+	assert_int_equal(n, 4);
+
+	char cf[17];
+	bool ok;
+	OK(store_subject_code_put(f->s, "hash1", "RSSMRA80A01F257G", 1, 100, 200, &e));
+	OK(store_subject_code_use(f->s, "hash1", 300, cf, &ok, &e));
+	assert_false(ok);                 /* expired */
+	OK(store_subject_code_use(f->s, "hash1", 150, cf, &ok, &e));
+	assert_true(ok);
+	assert_string_equal(cf, "RSSMRA80A01F257G");
+	OK(store_subject_code_use(f->s, "hash1", 150, cf, &ok, &e));
+	assert_false(ok);                 /* used */
+}
+
+/* A record that cannot be inserted fails its whole transaction, whether
+ * the failure shows at the insert or (pipelined) at the commit. */
+static void test_trail_failed_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	struct store_access a;
+	fill(&a, 1);
+	a.id = 1;
+	OK(store_begin(f->s, &e));
+	OK(store_access_insert(f->s, &a, &e));
+	vis_err rc = store_access_insert(f->s, &a, &e);     /* the same id again */
+	if (rc == VIS_OK)
+		rc = store_commit(f->s, &e);
+	assert_int_not_equal(rc, VIS_OK);
+	store_rollback(f->s);
+	int n = 0;
+	e = (struct vis_error){0};
+	OK(store_access_each(f->s, 1, count_access, &n, &e));
+	assert_int_equal(n, 0);
+	/* The handle is usable after it. */
+	OK(audit_append(f->s, &a, &e));
+	OK(store_access_each(f->s, 1, count_access, &n, &e));
+	assert_int_equal(n, 1);
+}
+
+/* Two connections append at once: the chain stays one. */
+struct appender {
+	const char *uri;
+	int n;
+	vis_err rc;
+};
+
+static void *append_many(void *arg)
+{
+	struct appender *ap = arg;
+	struct store *s;
+	struct vis_error e = {0};
+	if ((ap->rc = store_open(ap->uri, &s, &e)))
+		return NULL;
+	for (int i = 0; i < ap->n && !ap->rc; i++) {
+		struct store_access a;
+		fill(&a, i);
+		ap->rc = audit_append(s, &a, &e);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_trail_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	struct appender ap[2] = {{f->db.uri, 150, 0}, {f->db.uri, 150, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, append_many, &ap[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(ap[i].rc, VIS_OK);
+	}
+	struct audit_verify_result res;
+	struct vis_error e = {0};
+	OK(audit_verify(f->s, &res, &e));
+	assert_int_equal(res.checked, 300);
+	assert_int_equal(res.first_bad_id, 0);
+}
+
+/* Shared state: two connections increment one counter under its lock. */
+struct incrementer {
+	const char *uri;
+	int n;
+	vis_err rc;
+};
+
+static void *increment_many(void *arg)
+{
+	struct incrementer *in = arg;
+	struct store *s;
+	struct vis_error e = {0};
+	if ((in->rc = store_open(in->uri, &s, &e)))
+		return NULL;
+	for (int i = 0; i < in->n && !in->rc; i++) {
+		char v[32];
+		if ((in->rc = store_begin(s, &e)))
+			break;
+		if ((in->rc = store_state_lock(s, "counter", v, sizeof v, &e))) {
+			store_rollback(s);
+			break;
+		}
+		snprintf(v, sizeof v, "%d", atoi(v) + 1);
+		if ((in->rc = store_state_put(s, "counter", v, i, &e)) || (in->rc = store_commit(s, &e)))
+			store_rollback(s);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_shared_state(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	assert_int_equal(store_shared(f->s), use_pg);
+	char v[8];
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "k", v, sizeof v, &e));
+	assert_string_equal(v, "");
+	OK(store_state_put(f->s, "k", "1234567890", 1, &e));
+	OK(store_commit(f->s, &e));
+	OK(store_begin(f->s, &e));
+	assert_int_equal(store_state_lock(f->s, "k", v, sizeof v, &e), VIS_ERR_LIMIT);
+	store_rollback(f->s);
+	const char *keys[] = {"a", "k"}, *vals[] = {"x", "y"};
+	char got[2][16];
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock_n(f->s, keys, 2, &got[0][0], sizeof got[0], &e));
+	assert_string_equal(got[0], "");
+	assert_string_equal(got[1], "1234567890");
+	OK(store_state_put_n(f->s, keys, vals, 2, 2, &e));
+	OK(store_commit(f->s, &e));
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock_n(f->s, keys, 2, &got[0][0], sizeof got[0], &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(got[0], "x");
+	assert_string_equal(got[1], "y");
+	struct incrementer in[2] = {{f->db.uri, 100, 0}, {f->db.uri, 100, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, increment_many, &in[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(in[i].rc, VIS_OK);
+	}
+	char n[32];
+	e = (struct vis_error){0};
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "counter", n, sizeof n, &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(n, "200");
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
+	};
+	return TESTDB_RUN("store", tests, NULL, NULL, &use_pg);
+}

@@ -1,0 +1,209 @@
+#include "testdb.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* A connection to the test server's own database, NULL when it fails. */
+static PGconn *admin_connect(void)
+{
+	const char *ci = getenv("VISURA_TEST_PG");
+	if (!ci || !*ci)
+		return NULL;
+	PGconn *c = PQconnectdb(ci);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "VISURA_TEST_PG: cannot connect: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+int testdb_backends(void)
+{
+	const char *ci = getenv("VISURA_TEST_PG");
+	if (!ci || !*ci)
+		return 1;
+	PGconn *c = admin_connect();
+	if (!c)
+		return -1;
+	PQfinish(c);
+	return 2;
+}
+
+int testdb_run(const char *what, const struct CMUnitTest *tests, size_t n,
+	       CMFixtureFunction group_setup, CMFixtureFunction group_teardown, bool *use_pg)
+{
+	char name[128];
+	int backends = testdb_backends();
+	if (backends < 0)
+		return 1;
+	*use_pg = false;
+	snprintf(name, sizeof name, "%s on SQLite", what);
+	int failed = _cmocka_run_group_tests(name, tests, n, group_setup, group_teardown);
+	if (backends == 2) {
+		*use_pg = true;
+		snprintf(name, sizeof name, "%s on PostgreSQL", what);
+		failed += _cmocka_run_group_tests(name, tests, n, group_setup, group_teardown);
+	}
+	return failed;
+}
+
+static bool admin_exec(const char *sql)
+{
+	PGconn *c = admin_connect();
+	if (!c)
+		return false;
+	PGresult *r = PQexec(c, sql);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok;
+}
+
+static void sqlite_remove(const char *path)
+{
+	char p[160];
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+}
+
+int testdb_create(struct testdb *d, bool pg, const char *tag)
+{
+	static int seq;
+	memset(d, 0, sizeof *d);
+	d->pg = pg;
+	seq++;
+	if (!pg) {
+		snprintf(d->path, sizeof d->path, "/tmp/visura-test-%s-%d-%d.db", tag, (int)getpid(),
+			 seq);
+		sqlite_remove(d->path);
+		snprintf(d->uri, sizeof d->uri, "%s", d->path);
+		return 0;
+	}
+	char sql[128];
+	snprintf(d->name, sizeof d->name, "visura_%s_%d_%d", tag, (int)getpid(), seq);
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", d->name);
+	admin_exec(sql);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", d->name);
+	if (!admin_exec(sql))
+		return -1;
+	/* A later keyword of a conninfo overrides an earlier one. */
+	snprintf(d->uri, sizeof d->uri, "postgres:%s dbname=%s", getenv("VISURA_TEST_PG"), d->name);
+	return 0;
+}
+
+void testdb_drop(struct testdb *d)
+{
+	if (!d->pg) {
+		sqlite_remove(d->path);
+		return;
+	}
+	char sql[128];
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", d->name);
+	admin_exec(sql);
+}
+
+int testdb_open(struct testdb *d, bool pg, const char *tag, struct store **out)
+{
+	struct vis_error e = {0};
+	if (testdb_create(d, pg, tag))
+		return -1;
+	if (store_open(d->uri, out, &e) != VIS_OK) {
+		fprintf(stderr, "store_open: %s\n", e.msg);
+		testdb_drop(d);
+		return -1;
+	}
+	return 0;
+}
+
+void testdb_close(struct testdb *d, struct store *s)
+{
+	store_close(s);
+	testdb_drop(d);
+}
+
+static uint64_t text_hash(uint64_t h, const char *v)
+{
+	for (; v && *v; v++)
+		h = (h ^ (unsigned char)*v) * 1099511628211ull;
+	return (h ^ 0x1f) * 1099511628211ull;
+}
+
+static uint64_t fingerprint_sqlite(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *tables, *rows;
+	uint64_t sum = 0;
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1,
+			       &tables, NULL) != SQLITE_OK)
+		abort();
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(tables, 0);
+		char sql[256];
+		snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", t);
+		if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK)
+			abort();
+		while (sqlite3_step(rows) == SQLITE_ROW) {
+			uint64_t h = text_hash(1469598103934665603ull, t);
+			for (int c = 0; c < sqlite3_column_count(rows); c++)
+				h = text_hash(h, (const char *)sqlite3_column_text(rows, c));
+			sum += h;
+		}
+		sqlite3_finalize(rows);
+	}
+	sqlite3_finalize(tables);
+	sqlite3_close(db);
+	return sum;
+}
+
+static uint64_t fingerprint_pg(const char *uri)
+{
+	PGconn *c = PQconnectdb(uri + strlen("postgres:"));
+	if (PQstatus(c) != CONNECTION_OK)
+		abort();
+	PGresult *tables = PQexec(c, "SELECT table_name FROM information_schema.tables"
+				     " WHERE table_schema = 'public'");
+	uint64_t sum = 0;
+	for (int i = 0; i < PQntuples(tables); i++) {
+		const char *t = PQgetvalue(tables, i, 0);
+		char sql[256];
+		snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", t);
+		PGresult *rows = PQexec(c, sql);
+		if (PQresultStatus(rows) != PGRES_TUPLES_OK)
+			abort();
+		for (int r = 0; r < PQntuples(rows); r++) {
+			uint64_t h = text_hash(1469598103934665603ull, t);
+			for (int k = 0; k < PQnfields(rows); k++)
+				h = text_hash(h, PQgetisnull(rows, r, k) ? NULL : PQgetvalue(rows, r, k));
+			sum += h;
+		}
+		PQclear(rows);
+	}
+	PQclear(tables);
+	PQfinish(c);
+	return sum;
+}
+
+uint64_t testdb_fingerprint(const struct testdb *d)
+{
+	return d->pg ? fingerprint_pg(d->uri) : fingerprint_sqlite(d->path);
+}
