@@ -25,7 +25,8 @@ static void usage(FILE *out)
 		"directory ($VISURA_DATA_DIR, default: the one built in) and, when the\n"
 		"database has no admin yet, creates the first admin account and prints\n"
 		"its generated temporary password once.\n\n"
-		"  --db URI             sqlite:PATH or a path (default $VISURA_DB or visura.db)\n"
+		"  --db URI             sqlite:PATH, a path, or postgres:CONNINFO\n"
+		"                       (default $VISURA_DB or visura.db)\n"
 		"  --admin-user NAME    first admin's user id (default admin)\n"
 		"  --admin-email ADDR   first admin's e-mail (default admin@localhost)\n");
 }

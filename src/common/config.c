@@ -26,7 +26,7 @@ struct option_row {
 static const struct option_row rows[] = {
 	STR(listen, "127.0.0.1:8443", "address:port of the HTTPS listener (IPv4 or [IPv6])"),
 	STR(metrics_listen, "127.0.0.1:9464", "plain-HTTP listener for /metrics, /healthz, /readyz (keep it on loopback or a management network; empty: off)"),
-	STR(db, "visura.db", "database: sqlite:PATH or a path"),
+	STR(db, "visura.db", "database: sqlite:PATH, a path, or postgres:CONNINFO (docs/deployment.md)"),
 	STR(tls_cert, "", "PEM certificate chain file"),
 	STR(tls_key, "", "PEM private key file"),
 	STR(client_ca, "", "CA certificate of workstation certificates (empty: the database file + .ca-cert.pem, PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, when it exists)"),

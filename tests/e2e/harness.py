@@ -264,7 +264,7 @@ def _conninfo(db):
 
 
 # Columns read back as integers (SQLite gives ints, psql text).
-_INT_COLUMNS = {"id", "at", "account_id", "ente_id", "convenzione_id", "purpose_id", "status",
+_INT_COLUMNS = {"id", "rowid", "import_id", "seq", "at", "account_id", "ente_id", "convenzione_id", "purpose_id", "status",
                 "last_id", "access_id", "created_at", "expires_at", "used_at", "created_by"}
 
 

@@ -2,14 +2,16 @@
 """End-to-end: two `visura serve` instances on one PostgreSQL database
 behave as one service — a session made on one works on the other, a rate
 limit counts the requests of both, an account disabled through one is
-refused by the other at once, failed logins count on both, and the access
-trail verifies after concurrent load on both.
+refused by the other at once, failed logins count on both, the access
+trail verifies after concurrent load on both, and two imports at once run
+one after the other.
 
 usage: test_pg_instances.py PATH/TO/visura [TEST...]   (always PostgreSQL)
 """
 import concurrent.futures
 import os
 import shutil
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
@@ -148,6 +150,40 @@ def test_chain_verifies_after_concurrent_load_on_both():
         eq(rc, 0, f"audit verify: {out}")
     finally:
         _stop(b, a)
+
+
+def test_two_imports_at_once():
+    """Two `visura import` (as two instances would run them) on one database
+    at once: both apply, one after the other, and the event row ids (the
+    feed's cursor) of each import are one unbroken run."""
+    a = Server(population=POP)
+    a.start()
+    try:
+        feeds = []
+        for comune, seed in (("036040", 21), ("036013", 22)):
+            out = os.path.join(a.dir, "feed-" + comune)
+            p = subprocess.run([harness.VISURA, "gen", "--persons", "800", "--comune", comune,
+                                "--seed", str(seed), "--days", "4", "--out", out],
+                               capture_output=True, text=True)
+            eq(p.returncode, 0, f"gen: {p.stderr}")
+            feeds.append(sorted(os.path.join(out, n) for n in os.listdir(out)))
+        procs = [subprocess.Popen([harness.VISURA, "import", "--db", a.db, "--quiet"] + files,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for files in feeds]
+        for p in procs:
+            out, _ = p.communicate(timeout=300)
+            eq(p.returncode, 0, f"a concurrent import: {out}")
+        imports = harness.db_query(a.db, "SELECT id, comune, seq FROM import WHERE comune IN"
+                                         " ('036040', '036013') ORDER BY id")
+        eq(len(imports), sum(len(f) for f in feeds), "every file imported once")
+        events = harness.db_query(a.db, "SELECT rowid, import_id FROM event ORDER BY rowid")
+        runs = []
+        for ev in events:
+            if not runs or runs[-1] != ev["import_id"]:
+                runs.append(ev["import_id"])
+        eq(len(runs), len(set(runs)), "the events of each import are one run of row ids")
+    finally:
+        _stop(a)
 
 
 if __name__ == "__main__":

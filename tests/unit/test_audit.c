@@ -1,12 +1,12 @@
 /* Unit tests: the access trail — hash chain, signed checkpoints, receipts,
- * and every kind of tampering on a copy of the database. */
+ * and every kind of tampering with the database; on SQLite, and on
+ * PostgreSQL too when $VISURA_TEST_PG is set (see testdb.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,35 +14,26 @@
 
 #include "audit/audit.h"
 #include "store/store.h"
+#include "testdb.h"
 
 struct fx {
-	char db[96];
-	char key[128];
+	struct testdb db;
+	char key[200];
 	struct store *s;
 	struct audit_key k;
 };
 
-static void rm_db(const char *db)
-{
-	char p[128];
-	unlink(db);
-	snprintf(p, sizeof p, "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db);
-	unlink(p);
-}
+static bool use_pg;   /* the back end of the group being run */
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct vis_error e = {0};
-	if (sodium_init() < 0)
+	if (!f || sodium_init() < 0 || testdb_open(&f->db, use_pg, "audit", &f->s))
 		return -1;
-	snprintf(f->db, sizeof f->db, "/tmp/visura-test-audit-%d.db", (int)getpid());
-	rm_db(f->db);
-	audit_key_path(f->db, f->key, sizeof f->key);
+	audit_key_path(f->db.uri, f->key, sizeof f->key);
 	unlink(f->key);
-	if (store_open(f->db, &f->s, &e) || audit_key_ensure(f->s, f->key, &f->k, &e))
+	if (audit_key_ensure(f->s, f->key, &f->k, &e))
 		return -1;
 	*state = f;
 	return 0;
@@ -51,8 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	store_close(f->s);
-	rm_db(f->db);
+	testdb_close(&f->db, f->s);
 	unlink(f->key);
 	free(f);
 	return 0;
@@ -98,13 +88,8 @@ static int64_t verify_bad(struct fx *f, char *why, size_t cap)
 
 static void sql(struct fx *f, const char *q)
 {
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	char *err = NULL;
-	int rc = sqlite3_exec(db, q, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", q, err);
-	sqlite3_close(db);
+	if (!testdb_exec(&f->db, q))
+		fail_msg("%s", q);
 }
 
 static void test_chain_ok(void **state)
@@ -148,7 +133,7 @@ static void test_checkpoints_and_truncation(void **state)
 	struct fx *f = *state;
 	struct vis_error e = {0};
 	struct audit_writer *w;
-	assert_int_equal(audit_writer_start(f->db, &f->k, &w, &e), VIS_OK);
+	assert_int_equal(audit_writer_start(f->db.uri, &f->k, &w, &e), VIS_OK);
 	for (int i = 0; i < AUDIT_CHECKPOINT_RECORDS + 5; i++) {
 		struct store_access a;
 		fill(&a, i);
@@ -181,7 +166,7 @@ static void test_purge_keeps_chain_verifiable(void **state)
 	struct fx *f = *state;
 	struct vis_error e = {0};
 	struct audit_writer *w;
-	assert_int_equal(audit_writer_start(f->db, &f->k, &w, &e), VIS_OK);
+	assert_int_equal(audit_writer_start(f->db.uri, &f->k, &w, &e), VIS_OK);
 	for (int i = 0; i < AUDIT_CHECKPOINT_RECORDS + 20; i++) {
 		struct store_access a;
 		fill(&a, i);
@@ -263,5 +248,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_mismatch_refused, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TESTDB_RUN("audit", tests, NULL, NULL, &use_pg);
 }

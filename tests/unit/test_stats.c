@@ -16,6 +16,7 @@
 #include "refdata/refdata.h"
 #include "stats/stats.h"
 #include "store/store.h"
+#include "testdb.h"
 
 static void test_suppress(void **state)
 {
@@ -43,18 +44,19 @@ static void test_suppress(void **state)
 }
 
 struct fx {
-	char path[64];
+	struct testdb db;
 	struct store *s;
 	struct refdata *rd;
 };
+
+static bool use_pg;   /* the back end of the group being run */
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct vis_error e = {0};
-	snprintf(f->path, sizeof f->path, "/tmp/visura-test-stats-%d.db", (int)getpid());
-	unlink(f->path);
-	if (refdata_load(refdata_default_dir(), &f->rd, &e) || store_open(f->path, &f->s, &e))
+	if (refdata_load(refdata_default_dir(), &f->rd, &e) ||
+	    testdb_open(&f->db, use_pg, "stats", &f->s))
 		return -1;
 	char a[17], b[17], c[17], d[17], text[4096];
 	cf_compute("ROSSI", "MARIO", 'M', 1980, 1, 1, "F257", a);
@@ -86,14 +88,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[80];
-	store_close(f->s);
+	testdb_close(&f->db, f->s);
 	refdata_free(f->rd);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
 	free(f);
 	return 0;
 }
@@ -166,5 +162,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_suppressed_in_output, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TESTDB_RUN("stats", tests, NULL, NULL, &use_pg);
 }

@@ -140,6 +140,32 @@ void testdb_close(struct testdb *d, struct store *s)
 	testdb_drop(d);
 }
 
+bool testdb_exec(const struct testdb *d, const char *sql)
+{
+	if (!d->pg) {
+		sqlite3 *db;
+		char *err = NULL;
+		bool ok = sqlite3_open(d->path, &db) == SQLITE_OK &&
+			  sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK;
+		if (!ok)
+			fprintf(stderr, "%s: %s\n", sql, err ? err : sqlite3_errmsg(db));
+		sqlite3_free(err);
+		sqlite3_close(db);
+		return ok;
+	}
+	PGconn *c = PQconnectdb(d->uri + strlen("postgres:"));
+	PQsetNoticeProcessor(c, quiet, NULL);
+	PGresult *r = PQexec(c, "SET session_replication_role = replica");
+	PQclear(r);
+	r = PQexec(c, sql);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok;
+}
+
 static uint64_t text_hash(uint64_t h, const char *v)
 {
 	for (; v && *v; v++)

@@ -45,6 +45,11 @@ int testdb_open(struct testdb *d, bool pg, const char *tag, struct store **out);
 /* Closes the store and drops its database. */
 void testdb_close(struct testdb *d, struct store *s);
 
+/* Runs statements on the database over a separate connection, foreign
+ * keys not enforced (tests that tamper): false (with the reason on stderr)
+ * when they fail. */
+bool testdb_exec(const struct testdb *d, const char *sql);
+
 /* A digest of every row of every table, read over a separate connection
  * and independent of row order. */
 uint64_t testdb_fingerprint(const struct testdb *d);
