@@ -1410,13 +1410,11 @@ vis_err sq_access_insert(struct sq_store *s, const struct store_access *a,
 
 static void access_read(sqlite3_stmt *st, struct store_access *a);
 
-static vis_err access_query(struct sq_store *s, const char *sql, int64_t arg, store_access_fn fn,
-			    void *ctx, struct vis_error *e)
+/* Runs a prepared, bound statement over access records, handing each to
+ * fn (which stops it by returning non-zero); finalizes the statement. */
+static vis_err access_rows(struct sq_store *s, sqlite3_stmt *st, store_access_fn fn, void *ctx,
+			   const char *what, struct vis_error *e)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	sqlite3_bind_int64(st, 1, arg);
 	struct store_access *a = malloc(sizeof *a);
 	int rc = SQLITE_DONE;
 	while (a && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1430,7 +1428,17 @@ static vis_err access_query(struct sq_store *s, const char *sql, int64_t arg, st
 	sqlite3_finalize(st);
 	if (!a)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access trail");
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, what);
+}
+
+static vis_err access_query(struct sq_store *s, const char *sql, int64_t arg, store_access_fn fn,
+			    void *ctx, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	sqlite3_bind_int64(st, 1, arg);
+	return access_rows(s, st, fn, ctx, "access trail", e);
 }
 
 vis_err sq_access_each(struct sq_store *s, int64_t from_id, store_access_fn fn, void *ctx,
@@ -1453,20 +1461,7 @@ vis_err sq_access_search(struct sq_store *s, const struct store_access_filter *f
 	sqlite3_bind_int64(st, 5, f->from_ms);
 	sqlite3_bind_int64(st, 6, f->to_ms);
 	sqlite3_bind_int(st, 7, f->limit > 0 ? f->limit : 1000000);
-	struct store_access *a = malloc(sizeof *a);
-	int rc = SQLITE_DONE;
-	while (a && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		access_read(st, a);
-		if (fn(ctx, a) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	free(a);
-	sqlite3_finalize(st);
-	if (!a)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access search");
+	return access_rows(s, st, fn, ctx, "access search", e);
 }
 
 vis_err sq_access_purge(struct sq_store *s, int64_t up_to_id, int64_t *removed,
