@@ -19,6 +19,7 @@
 #include "metrics/metrics.h"
 #include "common/text.h"
 #include "policy/policy.h"
+#include "notify/notify.h"
 #include "policy/ratelimit.h"
 #include "query/query.h"
 
@@ -606,21 +607,10 @@ struct feed_ctx {
 static int feed_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
 {
 	struct feed_ctx *f = ctx;
-	char d[11];
-	date_format(ev->date, d);
-	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "cursor", (json_int_t)rowid, "comune", ev->comune,
-			      "type", ev->type, "date", d);
-	if (ev->place[0])
-		json_object_set_new(j, "place", json_string(ev->place));
 	/* Who: only with identity in the profile. */
-	if ((f->c->grant.categories & CAT_IDENTITY) && cf[0]) {
-		json_object_set_new(j, "codice_fiscale", json_string(cf));
-		size_t len = strlen(f->q->subjects);
-		if (!strstr(f->q->subjects, cf) && len + 18 < sizeof f->q->subjects)
-			snprintf(f->q->subjects + len, sizeof f->q->subjects - len, "%s%s",
-				 len ? "," : "", cf);
-	}
-	json_array_append_new(f->arr, j);
+	json_array_append_new(f->arr, notify_event_json(rowid, ev, cf,
+							f->c->grant.categories & CAT_IDENTITY,
+							f->q->subjects, sizeof f->q->subjects));
 	f->last = rowid;
 	return 0;
 }

@@ -18,22 +18,29 @@ struct batch {
 	bool identity;
 };
 
-static int add_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
+json_t *notify_event_json(int64_t rowid, const struct store_event *ev, const char *cf,
+			  bool identity, char *subjects, size_t subjects_cap)
 {
-	struct batch *b = ctx;
 	char d[11];
 	date_format(ev->date, d);
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "cursor", (json_int_t)rowid, "comune", ev->comune,
 			      "type", ev->type, "date", d);
 	if (ev->place[0])
 		json_object_set_new(j, "place", json_string(ev->place));
-	if (b->identity && cf[0]) {
+	if (identity && cf[0]) {
 		json_object_set_new(j, "codice_fiscale", json_string(cf));
-		size_t len = strlen(b->subjects);
-		if (!strstr(b->subjects, cf) && len + 18 < sizeof b->subjects)
-			snprintf(b->subjects + len, sizeof b->subjects - len, "%s%s", len ? "," : "", cf);
+		size_t len = strlen(subjects);
+		if (!strstr(subjects, cf) && len + 18 < subjects_cap)
+			snprintf(subjects + len, subjects_cap - len, "%s%s", len ? "," : "", cf);
 	}
-	json_array_append_new(b->events, j);
+	return j;
+}
+
+static int add_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
+{
+	struct batch *b = ctx;
+	json_array_append_new(b->events, notify_event_json(rowid, ev, cf, b->identity, b->subjects,
+							   sizeof b->subjects));
 	b->last = rowid;
 	return 0;
 }

@@ -7,11 +7,21 @@
 #ifndef VISURA_NOTIFY_NOTIFY_H
 #define VISURA_NOTIFY_NOTIFY_H
 
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "audit/audit.h"
 #include "common/err.h"
 #include "store/store.h"
+
+/* One event as both deliveries show it (pull feed and push): cursor,
+ * municipality, type, date, place; the person's codice fiscale only with
+ * identity in the profile, then also added once to `subjects` (the comma
+ * list of persons of the access record). */
+json_t *notify_event_json(int64_t rowid, const struct store_event *ev, const char *cf,
+			  bool identity, char *subjects, size_t subjects_cap);
 
 /* Delivers what is due; returns the number of events delivered. */
 int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e);
