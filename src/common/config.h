@@ -34,6 +34,7 @@ struct config {
 	int connection_timeout;     /* seconds */
 	int max_body_kb;
 	int max_import_mb;          /* largest daily file pushed over HTTPS */
+	int max_uploads_mb;         /* all pushed files being received at once */
 	int feed_deadline_hours;    /* a municipality's feed is overdue after this */
 	int session_idle_minutes;
 	int session_absolute_hours;

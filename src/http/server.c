@@ -2,15 +2,19 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +35,8 @@ struct http_server {
 	http_gate gate;
 	char *cert;
 	char *key;
+	char upload_dir[CONFIG_PATH_MAX];  /* temporary files of ROUTE_FILE_BODY bodies */
+	atomic_size_t uploads;             /* bytes of such bodies held now */
 };
 
 /* TLS 1.3 preferred, 1.2 accepted, nothing older. */
@@ -258,48 +264,285 @@ bool http_args_valid(struct http_request *r)
 	return !bad && !strchr(r->path, 0x7f);
 }
 
-static void dispatch(struct http_server *srv, struct http_request *r, const char **route_name)
+/* ---- request framing: one way to tell where a request ends ---- */
+
+struct framing {
+	int host, content_length, transfer_encoding;
+	const char *te;
+	bool bad_name, bad_host;
+};
+
+/* RFC 9110 §5.6.2: a field name is a token. */
+static bool token_valid(const char *s, size_t n)
 {
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') ||
+		      (c && strchr(extra, c))))
+			return false;
+	}
+	return true;
+}
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+				     size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	struct framing *f = cls;
+	if (!token_valid(key, key_size))
+		f->bad_name = true;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_HOST)) {
+		f->host++;
+		/* host [":" port], or an IPv6 literal: nothing else */
+		if (!value || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789-._:[]") != value_size)
+			f->bad_host = true;
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		f->content_length++;
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->transfer_encoding++;
+		f->te = value;
+	}
+	return MHD_YES;
+}
+
+/* What makes the request's framing ambiguous (RFC 9112 §6.3), so that a
+ * proxy in front could see another request than we do, or NULL.  An
+ * HTTP/1.1 request without Host never gets here (libmicrohttpd, strict). */
+static const char *framing_problem(struct MHD_Connection *c, const char *version)
+{
+	struct framing f = {0};
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_count, &f);
+	if (f.bad_name)
+		return "a header name is not a token";
+	if (f.host > 1)
+		return "more than one Host header";
+	if (f.bad_host)
+		return "the Host header is not a host name or address";
+	if (f.content_length > 1)
+		return "more than one Content-Length header";
+	if (f.transfer_encoding) {
+		if (strcmp(version, MHD_HTTP_VERSION_1_1))
+			return "Transfer-Encoding in an HTTP/1.0 request";
+		if (f.content_length)
+			return "both Transfer-Encoding and Content-Length";
+		if (f.transfer_encoding > 1 || !f.te || strcasecmp(f.te, "chunked"))
+			return "the only transfer coding accepted is chunked";
+	}
+	return NULL;
+}
+
+/* ---- routing and admission ---- */
+
+/* RFC 9110 §9.3.2: HEAD wherever GET. */
+static bool method_fits(const char *route_method, const char *method)
+{
+	return !strcmp(route_method, method) ||
+	       (!strcmp(method, "HEAD") && !strcmp(route_method, "GET"));
+}
+
+static bool route_enabled(const struct http_server *srv, const struct http_route *rt)
+{
+	return !(rt->access & ROUTE_TEST) || srv->app->cfg.test_clock;
+}
+
+/* 405 with the methods the path has (RFC 9110 §15.5.6). */
+static void reply_not_allowed(struct http_server *srv, struct http_request *r)
+{
+	char allow[64] = "";
+	size_t n = 0;
+	for (const struct http_route *rt = srv->routes; rt->method; rt++) {
+		struct http_request scratch = {0};
+		if (!route_enabled(srv, rt) || !route_match(rt->pattern, r->path, &scratch))
+			continue;
+		const char *m[2] = {rt->method, !strcmp(rt->method, "GET") ? "HEAD" : NULL};
+		for (int i = 0; i < 2 && m[i]; i++) {
+			char item[12];
+			snprintf(item, sizeof item, "%s%s", m[i], n ? ", " : "");
+			if (strstr(allow, m[i]) || n + strlen(item) + 1 > sizeof allow)
+				continue;
+			memmove(allow + strlen(item), allow, n + 1);   /* keep the table's order */
+			memcpy(allow, item, strlen(item));
+			n += strlen(item);
+		}
+	}
+	http_header_add(r, "Allow", allow);
+	http_reply_error(r, 405, "method_not_allowed", "method not allowed here");
+}
+
+static size_t body_limit(const struct http_server *srv, const struct http_route *rt)
+{
+	if ((rt->access & ROUTE_FILE_BODY))
+		return (size_t)srv->app->cfg.max_import_mb << 20;
+	return (size_t)srv->app->cfg.max_body_kb * 1024;
+}
+
+/* Takes `n` bytes of the server's quota of bodies being uploaded. */
+static bool upload_reserve(struct http_server *srv, struct http_request *r, size_t n)
+{
+	size_t quota = (size_t)srv->app->cfg.max_uploads_mb << 20;
+	size_t before = atomic_fetch_add(&srv->uploads, n);
+	if (before + n > quota) {
+		atomic_fetch_sub(&srv->uploads, n);
+		return false;
+	}
+	r->body_reserved += n;
+	return true;
+}
+
+/* Decided on the request line and headers alone, before any byte of the
+ * body is read: framing, route, arguments, declared size, quota, gate.
+ * False when the request has been answered (refused): libmicrohttpd then
+ * reads nothing more of it (no "100 Continue"), and closes the connection. */
+static bool admit(struct http_server *srv, struct http_request *r, const char *version)
+{
+	const char *why = framing_problem(r->conn, version);
+	if (why) {
+		http_reply_error(r, 400, "invalid_request", why);
+		return false;
+	}
 	if (r->url_too_long) {
 		http_reply_error(r, 414, "uri_too_long", "the request URI is too long");
-		return;
+		return false;
 	}
+	bool path_known = false;
+	for (const struct http_route *rt = srv->routes; rt->method && !r->found; rt++) {
+		if (!route_enabled(srv, rt) || !route_match(rt->pattern, r->path, r))
+			continue;
+		path_known = true;
+		if (method_fits(rt->method, r->method))
+			r->found = rt;
+	}
+	if (!r->found) {
+		if (path_known)
+			reply_not_allowed(srv, r);
+		else
+			http_reply_error(r, 404, "not_found", "no such resource");
+		return false;
+	}
+	r->route = r->found->pattern;
+	if (!(r->found->access & ROUTE_OWN_ARGS) && !http_args_valid(r)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "the path and query parameters must be UTF-8 text without control "
+				 "characters, at most 1024 bytes each");
+		return false;
+	}
+	r->body_cap = body_limit(srv, r->found);
+	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+	if (declared > r->body_cap) {
+		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
+		return false;
+	}
+	if (!srv->gate(r, r->found))
+		return false;
+	if ((r->found->access & ROUTE_FILE_BODY) && declared && !upload_reserve(srv, r, declared)) {
+		http_header_add(r, "Retry-After", "60");
+		http_reply_error(r, 503, "uploads_busy",
+				 "too many uploads are under way; try again later");
+		return false;
+	}
+	return true;
+}
+
+/* Runs the handler once the whole body is in. */
+static void dispatch(struct http_request *r)
+{
 	if (r->body_too_large) {
 		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
 		return;
 	}
-	const struct http_route *found = NULL;
-	bool path_known = false;
-	for (const struct http_route *rt = srv->routes; rt->method; rt++) {
-		if ((rt->access & ROUTE_TEST) && !srv->app->cfg.test_clock)
-			continue;
-		if (!route_match(rt->pattern, r->path, r))
-			continue;
-		path_known = true;
-		if (!strcmp(rt->method, r->method)) {
-			found = rt;
-			break;
-		}
-	}
-	if (!found) {
-		if (path_known)
-			http_reply_error(r, 405, "method_not_allowed", "method not allowed here");
-		else
-			http_reply_error(r, 404, "not_found", "no such resource");
+	if (r->upload_refused) {
+		http_header_add(r, "Retry-After", "60");
+		http_reply_error(r, 503, "uploads_busy",
+				 "the upload cannot be stored now; try again later");
 		return;
 	}
-	*route_name = found->pattern;
-	if (!(found->access & ROUTE_OWN_ARGS) && !http_args_valid(r)) {
-		http_reply_error(r, 400, "invalid_request",
-				 "the path and query parameters must be UTF-8 text without control "
-				 "characters, at most 1024 bytes each");
-		return;
-	}
-	if (!srv->gate(r, found))
-		return;
-	found->handler(r);
+	r->found->handler(r);
 	if (!r->status && !r->deferred)
 		http_reply_error(r, 500, "internal_error", "the handler gave no answer");
+}
+
+/* ---- bodies ---- */
+
+static void body_drop(struct http_request *r)
+{
+	free(r->body);
+	r->body = NULL;
+	if (r->body_fd >= 0)
+		close(r->body_fd);
+	r->body_fd = -1;
+}
+
+/* An unlinked temporary file beside the database, readable by us only. */
+static int upload_file_open(const struct http_server *srv)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	if ((size_t)snprintf(path, sizeof path, "%s/.visura-upload-XXXXXX", srv->upload_dir) >=
+	    sizeof path)
+		return -1;
+	int fd = mkstemp(path);
+	if (fd >= 0) {
+		unlink(path);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	return fd;
+}
+
+static void body_to_file(struct http_server *srv, struct http_request *r, const char *data,
+			 size_t n)
+{
+	if (r->body_len + n > r->body_reserved && !upload_reserve(srv, r, r->body_len + n - r->body_reserved)) {
+		r->upload_refused = true;
+		body_drop(r);
+		return;
+	}
+	if (r->body_fd < 0 && (r->body_fd = upload_file_open(srv)) < 0) {
+		log_warn("cannot create an upload file", "request_id=%s dir=%s", r->request_id,
+			 srv->upload_dir);
+		r->upload_refused = true;
+		return;
+	}
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(r->body_fd, data + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_warn("cannot write an upload file", "request_id=%s dir=%s error=\"%s\"",
+				 r->request_id, srv->upload_dir, strerror(errno));
+			r->upload_refused = true;
+			body_drop(r);
+			return;
+		}
+		done += (size_t)w;
+	}
+	r->body_len += n;
+}
+
+static bool body_to_memory(struct http_request *r, const char *data, size_t n)
+{
+	char *nb = realloc(r->body, r->body_len + n + 1);
+	if (!nb)
+		return false;
+	r->body = nb;
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return true;
+}
+
+FILE *http_body_stream(struct http_request *r)
+{
+	if (r->body_fd < 0 || lseek(r->body_fd, 0, SEEK_SET) != 0)
+		return NULL;
+	int fd = dup(r->body_fd);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -425,16 +668,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
 	return ret;
 }
 
-static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *conn,
-			      struct http_request *r)
+static enum MHD_Result answer(struct MHD_Connection *conn, struct http_request *r)
 {
-	r->route = "-";
-	if (r->arrived_stopping) {
-		http_header_add(r, "Connection", "close");
-		http_reply_error(r, 503, "service_stopping", "the service is restarting; try again");
-		return send_response(conn, r);
-	}
-	dispatch(srv, r, &r->route);
+	dispatch(r);
 	if (r->deferred) {
 		/* Park first, then start the work: its completion may resume
 		 * the connection at once, from another thread. */
@@ -450,7 +686,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
-	(void)version;
 	struct http_server *srv = cls;
 	struct http_request *r = *con_cls;
 	if (!r) {
@@ -479,39 +714,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		} else {
 			snprintf(r->path, sizeof r->path, "%s", url);
 		}
-		r->body_cap = (size_t)srv->app->cfg.max_body_kb * 1024;
-		/* Daily files pushed by municipalities are larger than requests. */
-		if (!strcmp(r->path, "/api/v1/imports") && !strcmp(method, "POST"))
-			r->body_cap = (size_t)srv->app->cfg.max_import_mb << 20;
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > r->body_cap)
-			r->body_too_large = true;
-		return MHD_YES;
+		r->body_fd = -1;
+		r->route = "-";
+		if (r->arrived_stopping) {
+			http_header_add(r, "Connection", "close");
+			http_reply_error(r, 503, "service_stopping", "the service is restarting; try again");
+		} else if (admit(srv, r, version)) {
+			return MHD_YES;
+		}
+		r->answered = true;
+		return send_response(conn, r);
 	}
 	if (r->resumed)
 		return send_response(conn, r);
+	if (r->answered)
+		return MHD_YES;
 	if (*upload_data_size) {
-		if (!r->body_too_large) {
-			if (r->body_len + *upload_data_size > r->body_cap) {
-				r->body_too_large = true;
-				free(r->body);
-				r->body = NULL;
-				r->body_len = 0;
-			} else {
-				char *nb = realloc(r->body, r->body_len + *upload_data_size + 1);
-				if (!nb)
-					return MHD_NO;
-				r->body = nb;
-				memcpy(r->body + r->body_len, upload_data, *upload_data_size);
-				r->body_len += *upload_data_size;
-				r->body[r->body_len] = '\0';
-			}
-		}
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (r->body_too_large || r->upload_refused)
+			return MHD_YES;      /* the rest is read and thrown away */
+		if (r->body_len + n > r->body_cap) {
+			r->body_too_large = true;
+			body_drop(r);
+		} else if ((r->found->access & ROUTE_FILE_BODY)) {
+			body_to_file(srv, r, upload_data, n);
+		} else if (!body_to_memory(r, upload_data, n)) {
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
-	return answer(srv, conn, r);
+	return answer(conn, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -527,7 +760,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->handler_ctx_free)
 		r->handler_ctx_free(r->handler_ctx);
 	json_decref(r->json);
-	free(r->body);
+	body_drop(r);
+	atomic_fetch_sub(&srv->uploads, r->body_reserved);
 	free(r->resp);
 	for (int i = 0; i < r->nheaders; i++) {
 		free(r->headers[i][0]);
@@ -654,6 +888,13 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 	srv->app = app;
 	srv->routes = routes;
 	srv->gate = gate;
+	/* Uploads go beside the database (the state directory), not to /tmp. */
+	char prefix[CONFIG_PATH_MAX];
+	store_files_prefix(cfg->db, prefix, sizeof prefix);
+	char *slash = strrchr(prefix, '/');
+	if (slash)
+		*(slash == prefix ? slash + 1 : slash) = '\0';
+	snprintf(srv->upload_dir, sizeof srv->upload_dir, "%s", slash ? prefix : ".");
 	size_t clen = 0, klen = 0;
 	if (tls) {
 		srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
@@ -665,7 +906,6 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		char derived[CONFIG_PATH_MAX + 32];
 		const char *ca = cfg->client_ca;
 		if (!ca[0]) {
-			char prefix[CONFIG_PATH_MAX];
 			store_files_prefix(cfg->db, prefix, sizeof prefix);
 			snprintf(derived, sizeof derived, "%s.ca-cert.pem", prefix);
 			ca = derived;
@@ -712,6 +952,8 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		/* HTTP/1.1 without Host, spaces in the request target: 400. */
+		MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		free(srv->trust);
