@@ -23,8 +23,19 @@ static int last_checkpoint(void *ctx, const struct store_checkpoint *c)
 	return 0;
 }
 
+bool api_starting(struct http_request *r)
+{
+	if (atomic_load(&r->app->serving))
+		return false;
+	http_reply_json(r, 503, json_pack("{s:s,s:s}", "status", "starting", "problem",
+					  "not every listener is up yet"));
+	return true;
+}
+
 void api_readyz(struct http_request *r)
 {
+	if (api_starting(r))
+		return;
 	struct store *s = app_store(r->app);
 	struct vis_error e = {0};
 	const char *problem = NULL;

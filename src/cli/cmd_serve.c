@@ -207,6 +207,7 @@ int cmd_serve(int argc, char **argv)
 		app_release(&app);
 		return EXIT_RUNTIME;
 	}
+	atomic_store(&app.serving, true);
 	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
 		 cfg.threads, cfg.test_clock ? "ON" : "off");
 	printf("visura listening on https://%s\n", cfg.listen);

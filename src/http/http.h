@@ -54,6 +54,7 @@ struct http_request {
 	bool upload_refused;          /* no room for it (quota or disk): 503 */
 	bool url_too_long;
 	bool answered;                /* refused before its body was read */
+	bool framing_bad;             /* where the request ends is ambiguous */
 	bool arrived_stopping;        /* came in after shutdown began: 503 */
 	const struct http_route *found;
 	json_t *json;                 /* the body parsed as a JSON object */

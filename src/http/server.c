@@ -353,20 +353,15 @@ static bool route_enabled(const struct http_server *srv, const struct http_route
 static void reply_not_allowed(struct http_server *srv, struct http_request *r)
 {
 	char allow[64] = "";
-	size_t n = 0;
 	for (const struct http_route *rt = srv->routes; rt->method; rt++) {
 		struct http_request scratch = {0};
 		if (!route_enabled(srv, rt) || !route_match(rt->pattern, r->path, &scratch))
 			continue;
 		const char *m[2] = {rt->method, !strcmp(rt->method, "GET") ? "HEAD" : NULL};
 		for (int i = 0; i < 2 && m[i]; i++) {
-			char item[12];
-			snprintf(item, sizeof item, "%s%s", m[i], n ? ", " : "");
-			if (strstr(allow, m[i]) || n + strlen(item) + 1 > sizeof allow)
-				continue;
-			memmove(allow + strlen(item), allow, n + 1);   /* keep the table's order */
-			memcpy(allow, item, strlen(item));
-			n += strlen(item);
+			size_t n = strlen(allow);
+			if (!strstr(allow, m[i]) && n + strlen(m[i]) + 3 < sizeof allow)
+				snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", m[i]);
 		}
 	}
 	http_header_add(r, "Allow", allow);
@@ -395,12 +390,13 @@ static bool upload_reserve(struct http_server *srv, struct http_request *r, size
 
 /* Decided on the request line and headers alone, before any byte of the
  * body is read: framing, route, arguments, declared size, quota, gate.
- * False when the request has been answered (refused): libmicrohttpd then
- * reads nothing more of it (no "100 Continue"), and closes the connection. */
+ * False when the request has been answered (refused). */
 static bool admit(struct http_server *srv, struct http_request *r, const char *version)
 {
 	const char *why = framing_problem(r->conn, version);
 	if (why) {
+		r->framing_bad = true;
+		http_header_add(r, "Connection", "close");
 		http_reply_error(r, 400, "invalid_request", why);
 		return false;
 	}
@@ -722,13 +718,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		} else if (admit(srv, r, version)) {
 			return MHD_YES;
 		}
+		/* Refused.  With a body to come, the answer goes now:
+		 * libmicrohttpd then reads none of it (no "100 Continue") and
+		 * closes the connection.  Without, at the next call, so that the
+		 * connection may stay open. */
 		r->answered = true;
-		return send_response(conn, r);
-	}
-	if (r->resumed)
-		return send_response(conn, r);
-	if (r->answered)
+		const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (r->framing_bad || http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+		    (cl && strcmp(cl, "0")))
+			return send_response(conn, r);
 		return MHD_YES;
+	}
+	if (r->resumed || r->answered)
+		return send_response(conn, r);
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
