@@ -8,6 +8,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,10 +39,24 @@ struct http_server {
 	char *key;
 	char upload_dir[CONFIG_PATH_MAX];  /* temporary files of ROUTE_FILE_BODY bodies */
 	atomic_size_t uploads;             /* bytes of such bodies held now */
+	pthread_mutex_t ticket_lock;
+	gnutls_datum_t ticket_key;         /* session tickets' master key */
+	int64_t ticket_key_at;             /* when it was made (monotonic, s) */
 };
 
-/* TLS 1.3 preferred, 1.2 accepted, nothing older. */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+/* Mozilla's "intermediate" server profile: TLS 1.3 and 1.2 only, AEAD
+ * ciphers only (AES-GCM, ChaCha20-Poly1305: no CBC), ephemeral ECDH on
+ * X25519, P-256 or P-384, no SHA-1 signatures; the client's order. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:" \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:" \
+	"+GROUP-SECP384R1:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1"
+
+/* Session tickets: a ticket lives TICKET_SECONDS (GnuTLS also rotates the
+ * keys it derives from the master key on that period); the master key,
+ * only ever in memory, is replaced every TICKET_MASTER_SECONDS. */
+#define TICKET_SECONDS 3600
+#define TICKET_MASTER_SECONDS (12 * 3600)
 
 static const char csp[] =
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -815,6 +831,126 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd", "detail=\"%s\"", msg);
 }
 
+/* ---- TLS sessions: tickets, no client-initiated renegotiation ---- */
+
+/* libmicrohttpd hands the socket to GnuTLS as is; this sits between them
+ * on every TLS connection.  It follows the record headers the client
+ * sends (their type is in clear).  After the client's ChangeCipherSpec the
+ * one handshake record to come is its Finished (TLS 1.2; in TLS 1.3 what
+ * follows is hidden as application data, or is the second ClientHello
+ * after a HelloRetryRequest): another one can only start a renegotiation,
+ * which would cost the server a handshake for nothing, so the connection
+ * is cut at once. */
+struct tls_guard {
+	int fd;
+	unsigned char head[5];
+	size_t head_have;
+	size_t body_left;           /* bytes of the current record still to come */
+	bool ccs_seen;
+	int handshakes_after_ccs;
+	bool refused;               /* cut: nothing more is sent, not even close_notify */
+};
+
+static bool guard_follow(struct tls_guard *g, const unsigned char *p, size_t n)
+{
+	while (n) {
+		if (g->body_left) {
+			size_t k = n < g->body_left ? n : g->body_left;
+			g->body_left -= k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		g->head[g->head_have++] = *p++;
+		n--;
+		if (g->head_have < sizeof g->head)
+			continue;
+		g->head_have = 0;
+		g->body_left = (size_t)g->head[3] << 8 | g->head[4];
+		if (g->head[0] == 20)
+			g->ccs_seen = true;
+		else if (g->head[0] == 22 && g->ccs_seen && ++g->handshakes_after_ccs > 1)
+			return false;
+	}
+	return true;
+}
+
+static ssize_t guard_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct tls_guard *g = ptr;
+	ssize_t n = recv(g->fd, buf, len, 0);
+	if (n > 0 && !guard_follow(g, buf, (size_t)n)) {
+		/* Reset rather than closed: the client sees an error, not an end. */
+		struct linger hard = {1, 0};
+		setsockopt(g->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+		log_warn("client-initiated TLS renegotiation refused", "%s", "");
+		g->refused = true;
+		errno = ECONNRESET;
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t guard_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct tls_guard *g = ptr;
+	if (g->refused) {
+		errno = EPIPE;
+		return -1;
+	}
+	struct msghdr m = {.msg_iov = (struct iovec *)(void *)iov, .msg_iovlen = (size_t)iovcnt};
+	return sendmsg(g->fd, &m, MSG_NOSIGNAL);
+}
+
+/* The ticket master key, replaced when it is older than its period. */
+static bool ticket_key_fresh(struct http_server *srv)
+{
+	int64_t now = mono_ns() / 1000000000;
+	if (srv->ticket_key.data && now - srv->ticket_key_at < TICKET_MASTER_SECONDS)
+		return true;
+	gnutls_datum_t key = {NULL, 0};
+	if (gnutls_session_ticket_key_generate(&key) < 0)
+		return srv->ticket_key.data != NULL;
+	if (srv->ticket_key.data) {
+		gnutls_memset(srv->ticket_key.data, 0, srv->ticket_key.size);
+		gnutls_free(srv->ticket_key.data);
+	}
+	srv->ticket_key = key;
+	srv->ticket_key_at = now;
+	return true;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_ctx);
+		*socket_ctx = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ti =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const union MHD_ConnectionInfo *fi =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ti || !ti->tls_session || !fi)
+		return;
+	gnutls_session_t tls = (gnutls_session_t)ti->tls_session;
+	/* Called before the handshake: what is set here applies to it. */
+	struct tls_guard *g = calloc(1, sizeof *g);
+	if (g) {
+		g->fd = fi->connect_fd;
+		*socket_ctx = g;
+		gnutls_transport_set_ptr(tls, g);
+		gnutls_transport_set_pull_function(tls, guard_pull);
+		gnutls_transport_set_vec_push_function(tls, guard_push);
+	}
+	pthread_mutex_lock(&srv->ticket_lock);
+	if (ticket_key_fresh(srv) && gnutls_session_ticket_enable_server(tls, &srv->ticket_key) >= 0)
+		gnutls_db_set_cache_expiration(tls, TICKET_SECONDS);
+	pthread_mutex_unlock(&srv->ticket_lock);
+}
+
 /* ---- start and stop ---- */
 
 static vis_err parse_listen(const char *listen, struct sockaddr_storage *ss,
@@ -890,6 +1026,7 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 	srv->app = app;
 	srv->routes = routes;
 	srv->gate = gate;
+	pthread_mutex_init(&srv->ticket_lock, NULL);
 	/* Uploads go beside the database (the state directory), not to /tmp. */
 	char prefix[CONFIG_PATH_MAX];
 	store_files_prefix(cfg->db, prefix, sizeof prefix);
@@ -952,6 +1089,7 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		/* Bounds the request line and headers of one connection. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, tls ? on_connection : NULL, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		/* HTTP/1.1 without Host, spaces in the request target: 400. */
@@ -985,5 +1123,10 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 	free(srv->trust);
 	if (srv->key)
 		free_secret(srv->key, strlen(srv->key));
+	if (srv->ticket_key.data) {
+		gnutls_memset(srv->ticket_key.data, 0, srv->ticket_key.size);
+		gnutls_free(srv->ticket_key.data);
+	}
+	pthread_mutex_destroy(&srv->ticket_lock);
 	free(srv);
 }
