@@ -386,7 +386,7 @@ static void reply_not_allowed(struct http_server *srv, struct http_request *r)
 
 static size_t body_limit(const struct http_server *srv, const struct http_route *rt)
 {
-	if ((rt->access & ROUTE_FILE_BODY))
+	if (rt->access & ROUTE_FILE_BODY)
 		return (size_t)srv->app->cfg.max_import_mb << 20;
 	return (size_t)srv->app->cfg.max_body_kb * 1024;
 }
@@ -507,7 +507,8 @@ static int upload_file_open(const struct http_server *srv)
 static void body_to_file(struct http_server *srv, struct http_request *r, const char *data,
 			 size_t n)
 {
-	if (r->body_len + n > r->body_reserved && !upload_reserve(srv, r, r->body_len + n - r->body_reserved)) {
+	if (r->body_len + n > r->body_reserved &&
+	    !upload_reserve(srv, r, r->body_len + n - r->body_reserved)) {
 		r->upload_refused = true;
 		body_drop(r);
 		return;
