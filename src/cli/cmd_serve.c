@@ -159,6 +159,11 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "visura: serve: HTTPS only: set tls_cert and tls_key, or --self-signed DIR\n");
 		return EXIT_USAGE;
 	}
+	struct vis_error ce = {0};
+	if (config_check(&cfg, &ce)) {
+		fprintf(stderr, "visura: serve: %s\n", ce.msg);
+		return EXIT_USAGE;
+	}
 	if (check) {
 		printf("configuration ok\n");
 		return EXIT_OK;

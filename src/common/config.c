@@ -84,6 +84,16 @@ bool config_has(const char *name)
 	return find(name) != NULL;
 }
 
+vis_err config_check(const struct config *c, struct vis_error *e)
+{
+	if (c->max_uploads_mb < c->max_import_mb)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "
+				     "a file of the largest size could never be received",
+				     c->max_uploads_mb, c->max_import_mb);
+	return VIS_OK;
+}
+
 static vis_err apply(struct config *c, const struct option_row *r, const char *value,
 		     struct vis_error *e)
 {

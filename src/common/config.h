@@ -69,5 +69,8 @@ vis_err config_load_file(struct config *c, const char *path, struct vis_error *e
 void config_print(const struct config *c, FILE *out);
 /* True when `name` is an option. */
 bool config_has(const char *name);
+/* What no single option's bounds can say: the options that must agree
+ * with each other do. */
+vis_err config_check(const struct config *c, struct vis_error *e);
 
 #endif
