@@ -45,9 +45,10 @@ def test_testssl_finds_nothing():
                if ("NOT ok" in line or "VULNERABLE" in line)
                and not any(e.search(line) for e in EXPLAINED)]
         check(not bad, "testssl findings:\n" + "\n".join(bad))
+        # (Resumption is checked below with s_client: testssl's probe of it
+        # exits before a TLS 1.3 ticket arrives on a loaded machine.)
         for want in (r"TLS 1\.2\s+offered", r"TLS 1\.3\s+offered",
                      r"TLS 1\.1\s+not offered", r"Obsolete CBC ciphers.*not offered",
-                     r"Session Resumption\s+Tickets: yes, ID: yes",
                      r"Secure Client-Initiated Renegotiation\s+not vulnerable",
                      r"LUCKY13.*not vulnerable"):
             check(re.search(want, out), f"testssl output lacks /{want}/:\n{out[-4000:]}")
