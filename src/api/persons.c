@@ -332,6 +332,7 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 	snprintf(rec->workstation, sizeof rec->workstation, "%s", r->client_cert);
 	if (c->grant.conv.workstation_cert && !workstation_ok(c))
 		return NULL;
+	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
 	/* Every operation of the corridor but "verify" answers with the
 	 * register's data (persons, households, histories, pages, events):
 	 * deny by default what a verify_only agreement may not read. */
@@ -340,7 +341,6 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 		       "the agreement allows only the verification of declared facts");
 		return NULL;
 	}
-	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
 	/* Break-glass: an urgent request beyond the normal limits, with a
 	 * written justification, flagged in the record and alerted at once. */
 	const char *bg = r->json ? (json_is_true(json_object_get(r->json, "break_glass")) ? "1" : NULL)

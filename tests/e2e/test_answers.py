@@ -351,6 +351,26 @@ def test_answers_of_1_120_121_5000_persons_recorded_whole():
         eq(code, 0, f"the trail verifies with its large records: {out}")
 
 
+def test_a_large_household_counts_every_member_against_extraction():
+    """With the default anti-extraction limits (suspension at 300 distinct
+    persons within the hour), the household of a convivenza of 5,000 is
+    5,000 persons: the account is suspended and the answer withheld.  When
+    only ~120 were recorded, it answered."""
+    with Server(population=Register()) as srv:
+        env = Env(srv)
+        reg = env.reg
+        pid = env.purpose(["identity", "family"])
+        members = reg.cfs(reg.members("C5000"))
+        before = srv.access_last_id()
+        r = expect(env.op.get(f"/api/v1/persons/{members[0]}/household?" + q(purpose=pid)), 403,
+                   "account_suspended", "a household of 5,000")
+        check(not answer_cfs(r), "no person in the refusal")
+        eq([(x["outcome"], x["subjects"]) for x in srv.access_log(before)],
+           [("refused:account_suspended", "")], "recorded, nobody released")
+        check(srv.has_event("account_suspended", account_id=env.op.account["id"]),
+              "the suspension is a security event")
+
+
 # ---------------------------------------------------------------- 2. the class
 
 def data_routes():
