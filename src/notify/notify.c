@@ -139,23 +139,26 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 					b.events, "next_after", (json_int_t)b.last);
 		char *body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(doc);
-		if (!body)
+		/* The persons leave with the request, whatever the receiver answers:
+		 * the record is durable first, or nothing is sent. */
+		struct store_access rec = {.at = now * 1000, .ente_id = c->ente_id,
+					   .convenzione_id = c->id, .status = 200};
+		snprintf(rec.username, sizeof rec.username, "webhook");
+		snprintf(rec.ip, sizeof rec.ip, "push");
+		snprintf(rec.operation, sizeof rec.operation, "events_push");
+		snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
+			 (long long)w.cursor, n, c->webhook_url);
+		rec.subjects = subjects_text(&b.subjects);
+		policy_categories_format(cats, rec.categories, sizeof rec.categories);
+		snprintf(rec.outcome, sizeof rec.outcome, "ok");
+		if (!body || audit_append(s, &rec, e) != VIS_OK) {
+			free(body);
+			subjects_release(&b.subjects);
 			continue;
+		}
 		char sig[100], err[200] = "";
 		audit_sign(key, body, strlen(body), sig);
 		if (post(c->webhook_url, body, sig, c->id, err, sizeof err) == 0) {
-			/* Delivered: recorded like any release of personal data. */
-			struct store_access rec = {.at = now * 1000, .ente_id = c->ente_id,
-						   .convenzione_id = c->id, .status = 200};
-			snprintf(rec.username, sizeof rec.username, "webhook");
-			snprintf(rec.ip, sizeof rec.ip, "push");
-			snprintf(rec.operation, sizeof rec.operation, "events_push");
-			snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
-				 (long long)w.cursor, n, c->webhook_url);
-			rec.subjects = subjects_text(&b.subjects);
-			policy_categories_format(cats, rec.categories, sizeof rec.categories);
-			snprintf(rec.outcome, sizeof rec.outcome, "ok");
-			audit_append(s, &rec, NULL);
 			w.cursor = b.last;
 			w.attempts = 0;
 			w.next_attempt_at = 0;
