@@ -53,6 +53,9 @@ fi
 
 root=${FRESH_DIR:-$(mktemp -d /var/tmp/visura-fresh.XXXXXX)}
 mkdir -p "$root"
+# mktemp makes the directory 0700; as the root's "/" that would keep every
+# user but root (postgres, the service user) out of the whole tree.
+chmod 0755 "$root"
 log=$src/build/fresh-check
 mkdir -p "$log"
 mounts=()
