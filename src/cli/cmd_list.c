@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/date.h"
+#include "common/str.h"
 #include "store/store.h"
 
 #define CHUNK 100
@@ -57,8 +58,18 @@ static int person(void *ctx, const struct store_person *p)
 		return 0;
 	char bd[11];
 	date_format(p->birth_date, bd);
-	fprintf(x->out, "%s,\"%s\",\"%s\",%c,%s,%s\n", p->cf, p->surname, p->name, p->sex, bd,
-		p->comune);
+	char sex[2] = {p->sex, '\0'};
+	const char *row[] = {p->cf, p->surname, p->name, sex, bd, p->comune};
+	struct strbuf line;
+	strbuf_init(&line, 4096); /* a register record's fields are far shorter */
+	for (size_t i = 0; i < 6; i++)
+		strbuf_add_csv(&line, row[i], i == 5);
+	bool written = !line.err && fputs(line.buf, x->out) != EOF;
+	strbuf_release(&line);
+	if (!written) {
+		x->failed = true;
+		return 1;
+	}
 	size_t len = strlen(x->rec.subjects);
 	snprintf(x->rec.subjects + len, sizeof x->rec.subjects - len, "%s%s", len ? "," : "", p->cf);
 	x->persons++;
