@@ -9,6 +9,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "common/str.h"
 
 struct field {
 	const char *name;
@@ -49,7 +50,9 @@ static bool read_fields(struct http_request *r, struct store_processing *p, bool
 						 fields[i].size - 1);
 		if (!v)
 			return false;
-		snprintf((char *)p + fields[i].off, fields[i].size, "%s", v);
+		/* http_body_string bounded it to the field */
+		str_copy_known((char *)p + fields[i].off, fields[i].size, v, __FILE__, __LINE__);
+
 	}
 	json_t *sc = json_object_get(b, "special_categories");
 	if (sc && !json_is_boolean(sc)) {
@@ -190,7 +193,8 @@ void api_processing_update(struct http_request *r)
 	if (!load(r, &s, &p))
 		return;
 	char number[sizeof p.number];
-	snprintf(number, sizeof number, "%s", p.number);
+	STR_COPY_KNOWN(number, p.number); /* the same size */
+
 	if (!read_fields(r, &p, false))
 		return;
 	if (strcmp(number, p.number)) {

@@ -13,6 +13,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "common/str.h"
 
 #define REPORT_MAX 10000
 
@@ -131,7 +132,7 @@ void api_audit_access(struct http_request *r)
 			http_reply_error(r, 400, "invalid_request", "'cf' must be a codice fiscale");
 			return;
 		}
-		snprintf(f.cf, sizeof f.cf, "%s", cf);
+		STR_COPY_KNOWN(f.cf, cf); /* 16 characters, checked above */
 	}
 	bool csv = format && !strcmp(format, "csv");
 	struct store *s = api_store(r);
@@ -214,7 +215,8 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 static void subject_report(struct http_request *r, struct store *s, const char *cf, bool citizen)
 {
 	struct store_access_filter f = {.limit = REPORT_MAX};
-	snprintf(f.cf, sizeof f.cf, "%s", cf);
+	/* both callers checked that cf has 16 characters */
+	STR_COPY_KNOWN(f.cf, cf);
 	struct subject_ctx c = {s, json_array(), api_now(r), r->app->cfg.embargo_days, citizen, 0};
 	struct vis_error e = {0};
 	if (store_access_search(s, &f, add_subject_entry, &c, &e)) {
@@ -390,7 +392,8 @@ void api_alert_review(struct http_request *r)
 	}
 	int64_t now = api_now(r);
 	snprintf(a.state, sizeof a.state, "reviewed");
-	snprintf(a.note, sizeof a.note, "%s", note);
+	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
+
 	a.reviewed_by = r->auth.account.id;
 	a.reviewed_at = now;
 	if (store_rec_update(s, STORE_ALERT, &a, &e)) {

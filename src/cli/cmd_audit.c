@@ -150,7 +150,8 @@ static int audit_export(const char *db, const struct export_opts *o)
 		return EXIT_USAGE;
 	}
 	if (o->cf)
-		snprintf(f.cf, sizeof f.cf, "%s", o->cf);
+		STR_COPY_KNOWN(f.cf, o->cf); /* 16 characters, checked above */
+
 	struct store *s;
 	int rc = cli_store_open(db, &s);
 	if (rc)

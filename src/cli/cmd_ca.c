@@ -11,6 +11,7 @@
 #include "common/date.h"
 #include "http/tls.h"
 #include "store/store.h"
+#include "common/str.h"
 
 static void usage(FILE *out)
 {
@@ -109,7 +110,9 @@ int cmd_ca(int argc, char **argv)
 			struct store_workstation w = {.ente_id = ente, .issued_at = (int64_t)time(NULL)};
 			snprintf(cpath, sizeof cpath, "%s/%s.cert.pem", out, name);
 			snprintf(kpath, sizeof kpath, "%s/%s.key.pem", out, name);
-			snprintf(w.name, sizeof w.name, "%s", name);
+			STR_COPY_KNOWN(w.name, name); /* at most 64, checked above */
+
+
 			if (tls_client_issue(cert, key, name, ente, days, cpath, kpath, w.serial,
 					     &w.expires_at, &e) ||
 			    store_rec_insert(s, STORE_WORKSTATION, &w, NULL, &e)) {

@@ -153,7 +153,14 @@ int cmd_list_extract(int argc, char **argv)
 	}
 	fprintf(x.out, "codice_fiscale,surname,name,sex,birth_date,comune\n");
 	char comune[7];
-	snprintf(comune, sizeof comune, "%s", x.comune);
+	if (!CLI_COPY(comune, x.comune, "comune of the request")) {
+		fclose(x.out);
+		remove(out);
+		json_decref(crit);
+		store_close(s);
+		return EXIT_INVALID;
+	}
+
 	if (store_person_each_at(s, comune, x.today, person, &x, &e) || x.failed ||
 	    flush(&x) != VIS_OK) {
 		fclose(x.out);

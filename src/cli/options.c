@@ -39,3 +39,12 @@ int cli_refdata_load(struct refdata **out)
 	}
 	return EXIT_OK;
 }
+
+bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
+{
+	struct vis_error e = {0};
+	if (str_set(dst, cap, src, option, &e) == VIS_OK)
+		return true;
+	fprintf(stderr, "visura: %s\n", e.msg);
+	return false;
+}

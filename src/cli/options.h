@@ -3,7 +3,11 @@
 #ifndef VISURA_CLI_OPTIONS_H
 #define VISURA_CLI_OPTIONS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "common/err.h"
+#include "common/str.h"
 
 struct refdata;
 struct store;
@@ -18,5 +22,10 @@ int cli_refdata_load(struct refdata **out);
 
 /* Prints "visura: <what>: <message>" to stderr. */
 void cli_error(const char *what, const struct vis_error *e);
+
+/* Copies an argument into a field, or prints "visura: <option>: più lungo
+ * di N byte" and returns false: a command refuses what does not fit. */
+bool cli_copy(char *dst, size_t cap, const char *src, const char *option);
+#define CLI_COPY(arr, src, option) cli_copy((arr), STR_ARRAY_SIZE(arr), (src), (option))
 
 #endif

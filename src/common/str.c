@@ -1,5 +1,7 @@
 #include "common/str.h"
 
+#include "common/log.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,20 @@ bool str_copy_cut(char *dst, size_t cap, const char *src)
 	memmove(dst, src, n);
 	dst[n] = '\0';
 	return cut;
+}
+
+vis_err str_set(char *dst, size_t cap, const char *src, const char *what, struct vis_error *e)
+{
+	if (str_copy(dst, cap, src))
+		return VIS_OK;
+	return vis_error_set(e, VIS_ERR_LIMIT, "%s: più lungo di %zu byte", what, cap - 1);
+}
+
+void str_copy_known(char *dst, size_t cap, const char *src, const char *file, int line)
+{
+	if (str_copy_cut(dst, cap, src))
+		log_error("string cut", "bug=\"source longer than its field\" at=%s:%d cap=%zu",
+			  file, line, cap);
 }
 
 static char empty[1];

@@ -26,6 +26,27 @@
 bool str_copy(char *dst, size_t cap, const char *src)
 	__attribute__((warn_unused_result));
 
+/* The size of an array, refused at compile time when `a` is a pointer. */
+#define STR_ARRAY_SIZE(a)                                                       \
+	(sizeof(a) + 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(a),    \
+								   __typeof__(&(a)[0])) ? -1 : 1]))
+
+/* str_copy into an array: the capacity comes from the array itself. */
+#define STR_COPY(arr, src) str_copy((arr), STR_ARRAY_SIZE(arr), (src))
+
+/* str_copy that reports a source too long as VIS_ERR_LIMIT in e:
+ * "<what>: più lungo di N byte".  For functions that return vis_err. */
+vis_err str_set(char *dst, size_t cap, const char *src, const char *what, struct vis_error *e);
+#define STR_SET(arr, src, what, e) str_set((arr), STR_ARRAY_SIZE(arr), (src), (what), (e))
+
+/* For a source the code knows fits (the call site says why: a constant, a
+ * field of the same size, input already checked): a source that does not
+ * fit is a bug, logged with file and line, and the copy is cut at a
+ * character boundary rather than left to overflow. */
+void str_copy_known(char *dst, size_t cap, const char *src, const char *file, int line);
+#define STR_COPY_KNOWN(arr, src) \
+	str_copy_known((arr), STR_ARRAY_SIZE(arr), (src), __FILE__, __LINE__)
+
 /* Copies as much of src as fits, cutting at a UTF-8 character boundary, for
  * text whose end may be dropped on purpose (a log line, a note that says it
  * was cut).  Returns true when src was cut. */

@@ -8,6 +8,7 @@
 
 #include "common/date.h"
 #include "policy/policy.h"
+#include "common/str.h"
 
 #define BATCH 100
 
@@ -80,7 +81,8 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	curl_slist_free_all(hs);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
-		snprintf(err, cap, "%s", curl_easy_strerror(rc));
+		str_copy_cut(err, cap, curl_easy_strerror(rc)); /* a message: cut on purpose */
+
 		return -1;
 	}
 	if (status < 200 || status > 299) {
@@ -143,7 +145,7 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 			snprintf(rec.operation, sizeof rec.operation, "events_push");
 			snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
 				 (long long)w.cursor, n, c->webhook_url);
-			snprintf(rec.subjects, sizeof rec.subjects, "%s", b.subjects);
+			STR_COPY_KNOWN(rec.subjects, b.subjects); /* the same size */
 			policy_categories_format(cats, rec.categories, sizeof rec.categories);
 			snprintf(rec.outcome, sizeof rec.outcome, "ok");
 			audit_append(s, &rec, NULL);
@@ -159,7 +161,9 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 			for (int k = 1; k < w.attempts && wait < 3600; k++)
 				wait *= 2;
 			w.next_attempt_at = now + (wait < 3600 ? wait : 3600);
-			snprintf(w.last_error, sizeof w.last_error, "%s", err);
+			/* curl's message, cut to the field on purpose */
+			str_copy_cut(w.last_error, sizeof w.last_error, err);
+
 		}
 		free(body);
 		store_webhook_put(s, &w, e);

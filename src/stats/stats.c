@@ -101,7 +101,9 @@ static int add_person(void *ctx, const struct store_person *p)
 		if (i < a->nstates)
 			a->states[i].n++;
 		else if (a->nstates < MAX_STATES) {
-			snprintf(a->states[a->nstates].code, 4, "%s", first);
+			/* a state code is 3 digits (ANPR citizenship table) */
+			str_copy_known(a->states[a->nstates].code, 4, first, __FILE__, __LINE__);
+
 			a->states[a->nstates++].n = 1;
 		} else
 			a->other_states++;
@@ -246,7 +248,10 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 		if (cells && keys && names) {
 			for (int i = 0; i < a->nstates; i++) {
 				const struct ref_stato *st = refdata_stato_by_istat(rd, a->states[i].code);
-				snprintf(names[i], sizeof names[i], "%s", st ? st->name : a->states[i].code);
+				/* A country's name is a key of the table: one that does
+				 * not fit its cell is a bug of the reference data. */
+				STR_COPY_KNOWN(names[i], st ? st->name : a->states[i].code);
+
 				keys[i] = names[i];
 				cells[i] = a->states[i].n;
 			}

@@ -47,6 +47,26 @@ static void test_copy_cut_utf8(void **state)
 	assert_string_equal(d, "abc");
 }
 
+static void test_macros(void **state)
+{
+	(void)state;
+	struct {
+		char f[4];
+	} x;
+	assert_true(STR_COPY(x.f, "abc"));
+	assert_false(STR_COPY(x.f, "abcd"));
+	assert_string_equal(x.f, "");
+	struct vis_error e = {0};
+	assert_int_equal(STR_SET(x.f, "abc", "campo", &e), VIS_OK);
+	assert_int_equal(STR_SET(x.f, "abcd", "campo", &e), VIS_ERR_LIMIT);
+	assert_int_equal(e.code, VIS_ERR_LIMIT);
+	assert_string_equal(e.msg, "campo: più lungo di 3 byte");
+	STR_COPY_KNOWN(x.f, "ab");
+	assert_string_equal(x.f, "ab");
+	STR_COPY_KNOWN(x.f, "abcdef"); /* a bug: logged, cut, never overflows */
+	assert_string_equal(x.f, "abc");
+}
+
 static void test_buf_empty_never_null(void **state)
 {
 	(void)state;
@@ -188,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_copy_fits),
 		cmocka_unit_test(test_copy_refuses),
 		cmocka_unit_test(test_copy_cut_utf8),
+		cmocka_unit_test(test_macros),
 		cmocka_unit_test(test_buf_empty_never_null),
 		cmocka_unit_test(test_buf_grows),
 		cmocka_unit_test(test_buf_maximum),
