@@ -47,7 +47,12 @@ int cmd_convenzione(int argc, char **argv)
 		{"legal-basis", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	if (argc < 2) {
+	if (argc < 2 || cli_help_arg(argv[1])) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "add") && strcmp(argv[1], "list")) {
+		fprintf(stderr, "visura: convenzione: unknown sub-command '%s'\n", argv[1]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -1,7 +1,10 @@
 #include "cli/options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "refdata/refdata.h"
@@ -47,4 +50,38 @@ bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
 		return true;
 	fprintf(stderr, "visura: %s\n", e.msg);
 	return false;
+}
+
+bool cli_help_arg(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+bool cli_dir_ensure(const char *dir, unsigned mode)
+{
+	char path[4096];
+	if (!dir[0] || !STR_COPY(path, dir)) {
+		fprintf(stderr, "visura: '%s': not a usable directory path\n", dir);
+		return false;
+	}
+	/* each parent first, then the directory itself */
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		struct stat sb;
+		if (stat(path, &sb) != 0 && (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST)) {
+			fprintf(stderr, "visura: cannot create directory '%s': %s\n", path,
+				strerror(errno));
+			return false;
+		}
+		if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "visura: '%s' is not a directory\n", path);
+			return false;
+		}
+		*p = saved;
+		if (!saved)
+			return true;
+	}
 }

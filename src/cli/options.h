@@ -23,6 +23,13 @@ int cli_refdata_load(struct refdata **out);
 /* Prints "visura: <what>: <message>" to stderr. */
 void cli_error(const char *what, const struct vis_error *e);
 
+/* Is this argument a request for help (--help, -h)? */
+bool cli_help_arg(const char *arg);
+
+/* Creates dir and its missing parents with `mode` (an existing directory
+ * is fine); prints why not and returns false. */
+bool cli_dir_ensure(const char *dir, unsigned mode);
+
 /* Copies an argument into a field, or prints "visura: <option>: più lungo
  * di N byte" and returns false: a command refuses what does not fit. */
 bool cli_copy(char *dst, size_t cap, const char *src, const char *option);
