@@ -20,22 +20,10 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import harness  # noqa: E402  (the database of either back end)
-
-VISURA = sys.argv[1]
-FAILED = []
-PASSED = [0]
-
-
-def check(cond, what):
-    if not cond:
-        FAILED.append(what)
-        print("FAIL:", what)
-    else:
-        PASSED[0] += 1
-
+from harness import check  # noqa: E402
 
 def run(args, cwd, env=None):
-    return subprocess.run([VISURA, *args], capture_output=True, text=True, cwd=cwd, env=env,
+    return subprocess.run([harness.VISURA, *args], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=30)
 
 
@@ -56,7 +44,12 @@ def subcommands(cmd, usage):
     return sorted(set(subs))
 
 
-def test_help(work):
+def test_help():
+    with tempfile.TemporaryDirectory() as work:
+        help_walk(work)
+
+
+def help_walk(work):
     env = dict(os.environ, VISURA_DB=os.path.join(work, "never.db"))
     walked = 0
     for cmd in commands(work):
@@ -77,7 +70,12 @@ def test_help(work):
     check(os.listdir(work) == [], f"--help created nothing: {os.listdir(work)}")
 
 
-def test_ca_issue_creates_out(work):
+def test_ca_issue_creates_out():
+    with tempfile.TemporaryDirectory() as work:
+        ca_issue(work)
+
+
+def ca_issue(work):
     db = harness.new_database(work, "ca")
     env = dict(os.environ, VISURA_DB=db)
 
@@ -104,17 +102,5 @@ def test_ca_issue_creates_out(work):
           f"--out under a file is refused with a reason: {p.returncode} {p.stderr}")
 
 
-def main():
-    for t in (test_help, test_ca_issue_creates_out):
-        with tempfile.TemporaryDirectory() as work:
-            try:
-                t(work)
-            except Exception as ex:  # noqa: BLE001
-                FAILED.append(f"{t.__name__}: {ex!r}")
-                print("FAIL:", t.__name__, repr(ex))
-    print(f"{PASSED[0]} checks passed, {len(FAILED)} failed")
-    sys.exit(1 if FAILED else 0)
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_tests(globals())
