@@ -9,6 +9,7 @@
 #include "auth/auth.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/text.h"
 
 #define MAX_ACCOUNTS 4096
 #define PERSONS_SET 1024
@@ -332,6 +333,8 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	STR_COPY_KNOWN(al.username, a->username);
 	/* the detail is a note for the reviewer: cut to fit on purpose */
 	str_copy_cut(al.detail, sizeof al.detail, detail);
+	utf8_scrub(al.detail); /* it may quote a file name or a request */
+
 
 
 	snprintf(al.state, sizeof al.state, "open");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "common/text.h"
 #include "app/app.h"
 #include "auth/auth.h"
 #include "common/date.h"
@@ -85,8 +86,9 @@ static bool join_list(json_t *arr, char *out, size_t cap)
 		return false;
 	json_array_foreach(arr, i, v) {
 		const char *s = json_string_value(v);
-		if (!s || strchr(s, ','))
+		if (!s || strchr(s, ',') || !utf8_valid(s, strlen(s)))
 			return false;
+
 		int n = snprintf(out + len, cap - len, "%s%s", len ? "," : "", s);
 		if (n < 0 || (size_t)n >= cap - len)
 			return false;

@@ -309,7 +309,16 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 		}
 		STR_COPY_KNOWN(rec->on_behalf_of, who); /* its length was checked above */
 	}
+	uint32_t bidi;
+	if (case_ref && text_bidi_find(case_ref, strlen(case_ref), &bidi)) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "'case_ref' holds the direction control U+%04X (text shown "
+			 "in another order than written)", (unsigned)bidi);
+		refuse(c, 400, "invalid_request", msg);
+		return NULL;
+	}
 	if (case_ref && (strlen(case_ref) > 100 || !utf8_valid(case_ref, strlen(case_ref)))) {
+
 		refuse(c, 400, "invalid_request", "'case_ref' must be text of at most 100 bytes");
 		return NULL;
 	}

@@ -8,6 +8,7 @@
 #include "auth/password.h"
 #include "common/date.h"
 #include "common/str.h"
+#include "common/text.h"
 
 #define DAY 86400
 
@@ -91,6 +92,10 @@ void auth_event(struct store *s, int64_t now, const char *kind,
 	/* The detail is a note (a path, a title, a name): cut to fit on
 	 * purpose, the event's record is elsewhere in full. */
 	str_copy_cut(ev.detail, sizeof ev.detail, detail ? detail : "");
+	/* typed text shown on the security screen: valid UTF-8, no bidi control */
+	utf8_scrub(ev.username);
+	utf8_scrub(ev.detail);
+
 	store_rec_insert(s, STORE_SECURITY_EVENT, &ev, NULL, NULL);
 }
 

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "common/text.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
+#include "common/str.h"
 
 const char *cli_db_uri(const char *flag)
 {
@@ -46,8 +48,20 @@ int cli_refdata_load(struct refdata **out)
 bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
 {
 	struct vis_error e = {0};
+	uint32_t cp;
+	if (text_bidi_find(src, strlen(src), &cp)) {
+		fprintf(stderr, "visura: %s: holds the direction control U+%04X (text shown in "
+			"another order than written)\n", option, (unsigned)cp);
+		return false;
+	}
+	if (!utf8_valid(src, strlen(src))) {
+		fprintf(stderr, "visura: %s: not valid UTF-8 text (or holds a control character)\n",
+			option);
+		return false;
+	}
 	if (str_set(dst, cap, src, option, &e) == VIS_OK)
 		return true;
+
 	fprintf(stderr, "visura: %s\n", e.msg);
 	return false;
 }

@@ -30,8 +30,10 @@ bool cli_help_arg(const char *arg);
  * is fine); prints why not and returns false. */
 bool cli_dir_ensure(const char *dir, unsigned mode);
 
-/* Copies an argument into a field, or prints "visura: <option>: più lungo
- * di N byte" and returns false: a command refuses what does not fit. */
+/* Copies an argument into a field, or prints why not and returns false: a
+ * command refuses text that does not fit ("<option>: più lungo di N
+ * byte"), is not valid UTF-8, holds a control character or a direction
+ * control (common/text.h). */
 bool cli_copy(char *dst, size_t cap, const char *src, const char *option);
 #define CLI_COPY(arr, src, option) cli_copy((arr), STR_ARRAY_SIZE(arr), (src), (option))
 

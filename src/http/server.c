@@ -185,8 +185,16 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 	}
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
+	uint32_t cp;
+	if (len <= max && text_bidi_find(s, len, &cp)) {
+		snprintf(msg, sizeof msg, "'%s' holds the direction control U+%04X (text shown "
+			 "in another order than written): remove it", field, (unsigned)cp);
+		http_reply_error(r, 400, "invalid_request", msg);
+		return NULL;
+	}
 	if (len > max || strlen(s) != len || !utf8_valid(s, len)) {
 		snprintf(msg, sizeof msg, "'%s' must be text of at most %zu bytes", field, max);
+
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}

@@ -424,13 +424,21 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 	if (!utf8_valid(line, len)) {
 		/* TAB is the one control character allowed: check field by field. */
 		size_t start = 0;
+		int field = 1;
 		for (size_t k = 0; k <= len; k++) {
 			if (k < len && line[k] != '\t')
 				continue;
+			uint32_t cp;
+			if (text_bidi_find(line + start, k - start, &cp))
+				return fail(&c, "", "field %d holds the direction control U+%04X: the "
+					    "text would display in another order than stored",
+					    field, (unsigned)cp);
 			if (!utf8_valid(line + start, k - start))
 				return fail(&c, "", "invalid UTF-8 or control character");
 			start = k + 1;
+			field++;
 		}
+
 	}
 	size_t start = 0;
 	for (size_t k = 0; k <= len; k++) {
