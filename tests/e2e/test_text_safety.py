@@ -48,15 +48,18 @@ def registered_cf(srv):
                   if not p["canc_reason"] and p["family_id"])
 
 
+def body_with_agreement(srv):
+    """admin, a body, its lead and operator, an agreement, its purpose, a
+    registered person's CF."""
+    ente = srv.create_ente()
+    conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+    return (srv.admin(), ente, srv.user("lead", ente["id"]), srv.user("operator", ente["id"]),
+            conv, conv["purpose_id"], registered_cf(srv)[0])
+
+
 def test_every_csv_export_neutralises_formulas():
     with Server(population=POP) as srv:
-        a = srv.admin()
-        ente = srv.create_ente()
-        lead = srv.user("lead", ente["id"])
-        op = srv.user("operator", ente["id"])
-        conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
-        pid = conv["purpose_id"]
-        cf = registered_cf(srv)[0]
+        a, ente, lead, op, conv, pid, cf = body_with_agreement(srv)
         for f in FORMULAS:  # consultations whose case_ref is a formula
             expect(op.get(f"/api/v1/persons/{cf}?" + urllib.parse.urlencode(
                 {"purpose": pid, "case_ref": f})), 200, what=f"consult with case_ref {f!r}")
@@ -110,13 +113,7 @@ def test_every_csv_export_neutralises_formulas():
 
 def test_bidi_controls_refused_in_every_api_text():
     with Server(population=POP) as srv:
-        a = srv.admin()
-        ente = srv.create_ente()
-        lead = srv.user("lead", ente["id"])
-        op = srv.user("operator", ente["id"])
-        conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
-        pid = conv["purpose_id"]
-        cf = registered_cf(srv)[0]
+        a, ente, lead, op, conv, pid, cf = body_with_agreement(srv)
         inc = expect(lead.post("/api/v1/incidents", {"what": "prova", "occurred_at": "ieri"}),
                      201).json
         entry = expect(a.post("/api/v1/processing", {
