@@ -85,6 +85,18 @@ static int parse(int argc, char **argv, struct cli *c)
 		default: return EXIT_USAGE;
 		}
 	}
+	/* every text option, even those not copied into a field */
+	const struct {
+		const char *v, *option;
+	} texts[] = {
+		{c->username, "--username"}, {c->role, "--role"}, {c->name, "--name"},
+		{c->cf, "--cf"}, {c->email, "--email"}, {c->appointment, "--appointment"},
+		{c->reason, "--reason"}, {c->kind, "--kind"}, {c->tax_code, "--tax-code"},
+		{c->pec, "--pec"}, {c->hours, "--hours"}, {c->token_name, "--token-name"},
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		if (texts[i].v && !cli_text_ok(texts[i].v, texts[i].option))
+			return EXIT_USAGE;
 	return EXIT_OK;
 }
 

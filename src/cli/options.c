@@ -45,9 +45,8 @@ int cli_refdata_load(struct refdata **out)
 	return EXIT_OK;
 }
 
-bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
+bool cli_text_ok(const char *src, const char *option)
 {
-	struct vis_error e = {0};
 	uint32_t cp;
 	if (text_bidi_find(src, strlen(src), &cp)) {
 		fprintf(stderr, "visura: %s: holds the direction control U+%04X (text shown in "
@@ -59,9 +58,16 @@ bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
 			option);
 		return false;
 	}
+	return true;
+}
+
+bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
+{
+	struct vis_error e = {0};
+	if (!cli_text_ok(src, option))
+		return false;
 	if (str_set(dst, cap, src, option, &e) == VIS_OK)
 		return true;
-
 	fprintf(stderr, "visura: %s\n", e.msg);
 	return false;
 }

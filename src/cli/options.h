@@ -30,10 +30,13 @@ bool cli_help_arg(const char *arg);
  * is fine); prints why not and returns false. */
 bool cli_dir_ensure(const char *dir, unsigned mode);
 
+/* Is this argument acceptable text: valid UTF-8, no control character, no
+ * direction control (common/text.h)?  Prints why not. */
+bool cli_text_ok(const char *src, const char *option);
+
 /* Copies an argument into a field, or prints why not and returns false: a
- * command refuses text that does not fit ("<option>: più lungo di N
- * byte"), is not valid UTF-8, holds a control character or a direction
- * control (common/text.h). */
+ * command refuses text that cli_text_ok refuses or that does not fit
+ * ("<option>: più lungo di N byte"). */
 bool cli_copy(char *dst, size_t cap, const char *src, const char *option);
 #define CLI_COPY(arr, src, option) cli_copy((arr), STR_ARRAY_SIZE(arr), (src), (option))
 

@@ -222,6 +222,8 @@ def test_bidi_controls_refused_on_the_command_line():
                       "--tax-code", "80012345678"],
                      ["user", "add", "--username", "mrossi", "--role", "auditor",
                       "--name", "Mario " + RLO + "Rossi", "--email", "m@example.org"],
+                     ["user", "disable", "admin", "--reason", "uscito " + RLO + "oggi"],
+                     ["token", "create", "admin", "--token-name", "t" + RLO],
                      ["convenzione", "add", "--ente-id", "1", "--reference", "C" + RLO,
                       "--comuni", "036023", "--profile", "identity",
                       "--valid-from", "2026-01-01", "--purpose-code", "P",
