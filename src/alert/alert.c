@@ -334,9 +334,6 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	/* the detail is a note for the reviewer: cut to fit on purpose */
 	str_copy_cut(al.detail, sizeof al.detail, detail);
 	utf8_scrub(al.detail); /* it may quote a file name or a request */
-
-
-
 	snprintf(al.state, sizeof al.state, "open");
 	vis_err rc = store_rec_insert(s, STORE_ALERT, &al, &al.id, e);
 	if (rc)

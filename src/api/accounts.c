@@ -103,7 +103,6 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 			*p = (char)(*p - 32);
 	str_copy_known(email, em_cap, mail, __FILE__, __LINE__);
 	str_copy_known(appointment, ap_cap, appt, __FILE__, __LINE__);
-
 	return true;
 }
 
@@ -126,7 +125,6 @@ void api_accounts_create(struct http_request *r)
 	}
 	STR_COPY_KNOWN(a.username, username); /* api_username_valid: at most 64 */
 	STR_COPY_KNOWN(a.role, role);         /* is_role: one of five words */
-
 	bool person = strcmp(role, "api") != 0;
 	if (!api_person_fields(r, a.full_name, sizeof a.full_name, a.cf, a.email, sizeof a.email,
 			       a.appointment_ref, sizeof a.appointment_ref, person))

@@ -108,7 +108,6 @@ void api_request_reject(struct http_request *r)
 	struct vis_error e = {0};
 	snprintf(q.state, sizeof q.state, "rejected");
 	STR_COPY_KNOWN(q.note, note); /* http_body_string: at most 500 */
-
 	q.decided_by = r->auth.account.id;
 	q.decided_at = now;
 	if (store_rec_update(s, STORE_OPERATOR_REQUEST, &q, &e)) {

@@ -145,7 +145,6 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		if (!s)
 			return false;
 		str_copy_known(dst[i], 16, s, __FILE__, __LINE__); /* bounded to 15 above */
-
 	}
 	if (json_object_get(b, "webhook_url")) {
 		const char *u = http_body_string(r, "webhook_url", false, sizeof c->webhook_url - 1);
@@ -350,7 +349,6 @@ void api_purpose_create(struct http_request *r)
 	/* Every purpose points at an entry of the record of processing; by
 	 * default the consultation by external bodies (entry 1). */
 	STR_COPY_KNOWN(p.processing_ref, ref[0] ? ref : "1");
-
 	if (!api_processing_exists(s, p.processing_ref)) {
 		http_reply_error(r, 400, "invalid_request",
 				 "'processing_ref' must be the number of an entry of the record of processing");

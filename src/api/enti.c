@@ -53,7 +53,6 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 			return false;
 		/* http_body_string bounded it to the field */
 		str_copy_known((char *)en + text[i].off, text[i].size, v, __FILE__, __LINE__);
-
 	}
 	if (!kind_valid(en->kind)) {
 		http_reply_error(r, 400, "invalid_request",

@@ -209,7 +209,6 @@ static int watch_feed(void *ctx, const struct store_feed *f)
 			return 0;
 		slot = a->nfeed_alerted++;
 		STR_COPY_KNOWN(a->feed_alerted[slot].comune, f->comune); /* the same size */
-
 	}
 	a->feed_alerted[slot].day = day;
 	struct store_account system = {.id = 0};

@@ -140,7 +140,6 @@ void api_incident_state(struct http_request *r)
 	}
 	int64_t now = api_now(r);
 	STR_COPY_KNOWN(i.state, state); /* one of the three words checked above */
-
 	i.updated_at = now;
 	if (store_rec_update(s, STORE_INCIDENT, &i, &e) ||
 	    step(s, &i, r->auth.account.id, now, note, &e)) {

@@ -90,7 +90,6 @@ void api_own_request_create(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	STR_COPY_KNOWN(q.username, username); /* api_username_valid: at most 64 */
-
 	snprintf(q.state, sizeof q.state, "pending");
 	q.ente_id = r->auth.account.ente_id;
 	q.requested_by = r->auth.account.id;

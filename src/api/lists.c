@@ -71,7 +71,6 @@ static bool criteria_valid(struct http_request *r, json_t *c, const struct polic
 		return false;
 	}
 	str_copy_known(out, cap, text, __FILE__, __LINE__); /* its length was checked above */
-
 	free(text);
 	return true;
 }

@@ -71,7 +71,6 @@ static int tally_alert(void *ctx, const void *rec)
 		}
 	if (t->n < 16) {
 		STR_COPY_KNOWN(t->rules[t->n], a->rule); /* the same size */
-
 		t->counts[t->n++] = 1;
 	}
 	return 0;

@@ -504,7 +504,6 @@ void api_persons_search(struct http_request *r)
 				return;
 			}
 			STR_COPY_KNOWN(p.comune, comune); /* 6 digits, checked above */
-
 		}
 	}
 	struct query_ctx q;

@@ -52,7 +52,6 @@ static bool read_fields(struct http_request *r, struct store_processing *p, bool
 			return false;
 		/* http_body_string bounded it to the field */
 		str_copy_known((char *)p + fields[i].off, fields[i].size, v, __FILE__, __LINE__);
-
 	}
 	json_t *sc = json_object_get(b, "special_categories");
 	if (sc && !json_is_boolean(sc)) {
@@ -194,7 +193,6 @@ void api_processing_update(struct http_request *r)
 		return;
 	char number[sizeof p.number];
 	STR_COPY_KNOWN(number, p.number); /* the same size */
-
 	if (!read_fields(r, &p, false))
 		return;
 	if (strcmp(number, p.number)) {

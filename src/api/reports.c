@@ -393,7 +393,6 @@ void api_alert_review(struct http_request *r)
 	int64_t now = api_now(r);
 	snprintf(a.state, sizeof a.state, "reviewed");
 	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
-
 	a.reviewed_by = r->auth.account.id;
 	a.reviewed_at = now;
 	if (store_rec_update(s, STORE_ALERT, &a, &e)) {

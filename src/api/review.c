@@ -143,7 +143,6 @@ void api_review_decide(struct http_request *r)
 				 .decided_at = now};
 	STR_COPY_KNOWN(d.decision, decision); /* one of the three words above */
 	STR_COPY_KNOWN(d.note, note);         /* http_body_string: at most 1000 */
-
 	vis_err rc = store_begin(s, &e);
 	if (!rc)
 		rc = store_rec_insert(s, STORE_REVIEW, &d, &d.id, &e);

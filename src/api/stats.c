@@ -37,7 +37,6 @@ void api_stats(struct http_request *r)
 			return;
 		}
 		STR_COPY_KNOWN(q.comuni, comuni); /* its length was checked above */
-
 	}
 	struct store *s = api_store(r);
 	if (!s)

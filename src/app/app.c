@@ -61,7 +61,6 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
 		STR_COPY_KNOWN(path, a->cfg.signing_key); /* CONFIG_PATH_MAX < sizeof path */
-
 	else
 		audit_key_path(a->cfg.db, path, sizeof path);
 	a->key = sodium_malloc(sizeof *a->key);

@@ -95,7 +95,6 @@ void auth_event(struct store *s, int64_t now, const char *kind,
 	/* typed text shown on the security screen: valid UTF-8, no bidi control */
 	utf8_scrub(ev.username);
 	utf8_scrub(ev.detail);
-
 	store_rec_insert(s, STORE_SECURITY_EVENT, &ev, NULL, NULL);
 }
 
@@ -448,7 +447,6 @@ static int collect_email(void *ctx, const void *rec)
 	const struct store_account *a = rec;
 	if (a->email[0] && em->n < 16)
 		STR_COPY_KNOWN(em->addr[em->n++], a->email); /* the same size */
-
 	return 0;
 }
 

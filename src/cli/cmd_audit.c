@@ -151,7 +151,6 @@ static int audit_export(const char *db, const struct export_opts *o)
 	}
 	if (o->cf)
 		STR_COPY_KNOWN(f.cf, o->cf); /* 16 characters, checked above */
-
 	struct store *s;
 	int rc = cli_store_open(db, &s);
 	if (rc)

@@ -26,7 +26,6 @@ static void usage(FILE *out)
 		"workstations of their body.  issue writes DIR/NAME.cert.pem and\n"
 		"DIR/NAME.key.pem for the workstation (DIR is created, mode 0700, when\n"
 		"missing).  Restart the server after init.\n");
-
 }
 
 static void paths(const char *db, char *cert, char *key, size_t cap)
@@ -122,8 +121,7 @@ int cmd_ca(int argc, char **argv)
 			/* out < 4096 bytes, name at most 64: both paths fit */
 			snprintf(cpath, sizeof cpath, "%s/%s.cert.pem", out, name);
 			snprintf(kpath, sizeof kpath, "%s/%s.key.pem", out, name);
-			if (tls_client_issue(
-cert, key, name, ente, days, cpath, kpath, w.serial,
+			if (tls_client_issue(cert, key, name, ente, days, cpath, kpath, w.serial,
 					     &w.expires_at, &e) ||
 			    store_rec_insert(s, STORE_WORKSTATION, &w, NULL, &e)) {
 				cli_error("ca issue", &e);

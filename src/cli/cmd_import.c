@@ -49,7 +49,6 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 		fprintf(stderr, "visura: import: path of the rejects report too long\n");
 		return EXIT_USAGE;
 	}
-
 	unlink(report);
 	FILE *in = fopen(path, "rb");
 	if (!in) {

@@ -63,7 +63,6 @@ static int first_admin(struct store *s, const char *username, const char *email)
 	snprintf(a.full_name, sizeof a.full_name, "First administrator");
 	if (!CLI_COPY(a.email, email, "--email"))
 		return EXIT_USAGE;
-
 	char password[64];
 	int64_t now = (int64_t)time(NULL);
 	int rc = EXIT_OK;

@@ -160,7 +160,6 @@ int cmd_list_extract(int argc, char **argv)
 		store_close(s);
 		return EXIT_INVALID;
 	}
-
 	if (store_person_each_at(s, comune, x.today, person, &x, &e) || x.failed ||
 	    flush(&x) != VIS_OK) {
 		fclose(x.out);

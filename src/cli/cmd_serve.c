@@ -114,7 +114,6 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 	}
 	STR_COPY_KNOWN(cfg->tls_cert, cert); /* the same size */
 	STR_COPY_KNOWN(cfg->tls_key, key);
-
 	return EXIT_OK;
 }
 

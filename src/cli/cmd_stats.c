@@ -44,7 +44,6 @@ int cmd_stats(int argc, char **argv)
 			if (!CLI_COPY(q.comuni, v, "--comuni"))
 				return EXIT_USAGE;
 			break;
-
 		case 's': q.age_step = atoi(v); break;
 		case 't': q.threshold = atoi(v); break;
 		case 'F': format = v; break;

@@ -149,7 +149,6 @@ static int user_add(struct cli *c)
 	    !CLI_COPY(a.email, c->email, "--email") ||
 	    !CLI_COPY(a.appointment_ref, c->appointment ? c->appointment : "", "--appointment"))
 		return EXIT_USAGE;
-
 	a.ente_id = c->ente_id;
 	if (a.cf[0] && cf_decode(a.cf, strlen(a.cf), NULL) != CF_OK) {
 		fprintf(stderr, "visura: --cf is not a valid codice fiscale\n");
@@ -246,7 +245,6 @@ static int ente_add(struct cli *c)
 	    !CLI_COPY(en.tax_code, c->tax_code, "--tax-code") ||
 	    !CLI_COPY(en.pec, c->pec ? c->pec : "", "--pec"))
 		return EXIT_USAGE;
-
 	snprintf(en.state, sizeof en.state, "active");
 	struct hours_schedule h;
 	if (hours_parse(c->hours ? c->hours : "mon-fri 08:00-18:00", &h, &e)) {

@@ -47,7 +47,6 @@ int log_reopen(void)
 	char path[1024];
 	pthread_mutex_lock(&lock);
 	STR_COPY_KNOWN(path, out_path); /* the same size */
-
 	pthread_mutex_unlock(&lock);
 	return path[0] ? log_open(path) : 0;
 }

@@ -723,7 +723,6 @@ static vis_err load_top10(struct gen_data *d, const char *dir, struct vis_error 
 				return vis_error_set(e, VIS_ERR_INVALID,
 						     "cognomi_top10_province.csv: line %zu: province too long",
 						     r.line);
-
 			cur = &d->prov[d->nprov++];
 			for (int i = 0; i < 10; i++)
 				cur->top[i] = GEN_NONE;

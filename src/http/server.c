@@ -352,7 +352,6 @@ static void proxied_ip(struct app *app, struct MHD_Connection *c, char *ip, size
 	cand[n] = '\0';
 	if (cidr_list_valid(cand) && !strchr(cand, '/'))
 		str_copy_known(ip, cap, cand, __FILE__, __LINE__); /* cand[64], ip: r->ip[64] */
-
 }
 
 /* A client certificate that chains to the workstation CA: its serial. */
@@ -488,7 +487,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			snprintf(r->path, sizeof r->path, "/");
 		} else {
 			STR_COPY_KNOWN(r->path, url); /* its length was checked above */
-
 		}
 		r->body_cap = (size_t)srv->app->cfg.max_body_kb * 1024;
 		/* Daily files pushed by municipalities are larger than requests. */

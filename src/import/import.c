@@ -208,7 +208,6 @@ static vis_err start(struct run *r)
 	r->imp.full = h->full;
 	if (STR_SET(r->imp.source, r->opt->source ? r->opt->source : "", "nome del file", r->e))
 		return VIS_ERR_LIMIT;
-
 	bool empty;
 	r->in_txn = true;
 	if (store_import_start(r->s, &r->imp, &r->import_id, &empty, r->e))

@@ -392,7 +392,6 @@ static bool parse_event(struct ctx *c, struct store_event *ev)
 	if (!*t)
 		return fail(c, "type", "unknown event type");
 	STR_COPY_KNOWN(ev->type, *t); /* record_event_types: the longest has 19 bytes */
-
 	if (!date(c, 3, "date", true, &ev->date) ||
 	    !local_id(c, 4, "person id", true, ev->person_id) ||
 	    !place(c, 5, "place", false, ev->place) ||

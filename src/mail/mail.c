@@ -90,7 +90,6 @@ static bool send_one(const struct config *cfg, const struct store_mail *m, int64
 	CURLcode rc = curl_easy_perform(c);
 	if (rc != CURLE_OK)
 		str_copy_cut(err, errcap, curl_easy_strerror(rc)); /* a message: cut on purpose */
-
 	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
 	return rc == CURLE_OK;
@@ -138,7 +137,6 @@ int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max
 			sent++;
 		} else {
 			STR_COPY_KNOWN(m->last_error, err); /* err[200] < last_error[201] */
-
 			if (m->attempts >= MAIL_MAX_ATTEMPTS) {
 				snprintf(m->state, sizeof m->state, "failed");
 			} else {

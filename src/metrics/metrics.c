@@ -59,7 +59,6 @@ static struct series *series_get(struct metrics *m, const char *name, const char
 	 * at most this size by the callers. */
 	STR_COPY_KNOWN(s->name, name);
 	STR_COPY_KNOWN(s->labels, labels);
-
 	s->kind = kind;
 	return s;
 }

@@ -82,7 +82,6 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
 		str_copy_cut(err, cap, curl_easy_strerror(rc)); /* a message: cut on purpose */
-
 		return -1;
 	}
 	if (status < 200 || status > 299) {
@@ -163,7 +162,6 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 			w.next_attempt_at = now + (wait < 3600 ? wait : 3600);
 			/* curl's message, cut to the field on purpose */
 			str_copy_cut(w.last_error, sizeof w.last_error, err);
-
 		}
 		free(body);
 		store_webhook_put(s, &w, e);

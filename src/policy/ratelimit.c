@@ -88,7 +88,6 @@ static struct slot *find(struct ratelimit *rl, const char *key, int window, int6
 			memset(s, 0, sizeof *s);
 			/* keys are a prefix and numeric ids ("body:3:7"), < 64 */
 			STR_COPY_KNOWN(s->key, key);
-
 			s->window = window;
 			s->window_id = now / window;
 			s->used = true;

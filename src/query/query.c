@@ -275,7 +275,6 @@ enum query_status query_search(struct query_ctx *q, const struct query_search *p
 	struct store_search s = {.mode = STORE_SEARCH_EXACT, .birth_date = p->birth_date,
 				 .birth_year = p->birth_year};
 	STR_COPY_KNOWN(s.comune, p->comune); /* the same size */
-
 	int sk = text_fold_letters(p->surname, strlen(p->surname), s.surname_key, sizeof s.surname_key);
 	int nk = text_fold_letters(p->name, strlen(p->name), s.name_key, sizeof s.name_key);
 	if (sk < 2 || nk < 2 || !text_name_valid(p->surname, strlen(p->surname)) ||

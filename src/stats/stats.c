@@ -103,7 +103,6 @@ static int add_person(void *ctx, const struct store_person *p)
 		else if (a->nstates < MAX_STATES) {
 			/* a state code is 3 digits (ANPR citizenship table) */
 			str_copy_known(a->states[a->nstates].code, 4, first, __FILE__, __LINE__);
-
 			a->states[a->nstates++].n = 1;
 		} else
 			a->other_states++;
@@ -251,7 +250,6 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 				/* A country's name is a key of the table: one that does
 				 * not fit its cell is a bug of the reference data. */
 				STR_COPY_KNOWN(names[i], st ? st->name : a->states[i].code);
-
 				keys[i] = names[i];
 				cells[i] = a->states[i].n;
 			}

@@ -66,7 +66,6 @@ void store_files_prefix(const char *uri, char *out, size_t cap)
 		snprintf(out, cap, "%s/%s", dir, name);
 	else
 		str_copy_known(out, cap, name, __FILE__, __LINE__); /* name[128] */
-
 }
 
 void store_close(struct store *s)

@@ -651,7 +651,6 @@ vis_err pg_feed_get(struct pg_store *s, const char *comune, struct store_feed *o
 			PQclear(r);
 			return VIS_ERR_LIMIT;
 		}
-
 		out->last_seq = get_i64(r, 0, 0);
 		out->last_extract = get_i64(r, 0, 1);
 		out->last_import_id = get_i64(r, 0, 2);

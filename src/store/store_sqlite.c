@@ -1818,7 +1818,6 @@ vis_err sq_table_insert(struct sq_store *s, const char *table, int ncols,
 		if (sqlite3_prepare_v2(s->db, sql, -1, &s->load, NULL) != SQLITE_OK)
 			return db_error(s, e, table);
 		STR_COPY_KNOWN(s->load_table, table); /* the loader's table names */
-
 	}
 	sqlite3_reset(s->load);
 	for (int i = 0; i < ncols; i++) {
