@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "metrics/metrics.h"
+#include "common/str.h"
 
 #define READINESS_BYTES 65536
 
@@ -103,7 +104,7 @@ static int tally_alert(void *ctx, const void *rec)
 			return 0;
 		}
 	if (t->n < 16) {
-		snprintf(t->rules[t->n], sizeof t->rules[0], "%s", a->rule);
+		STR_COPY_KNOWN(t->rules[t->n], a->rule); /* the same size */
 		t->counts[t->n++] = 1;
 	}
 	return 0;

@@ -1,4 +1,5 @@
 #include "common/log.h"
+#include "common/str.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,7 +26,10 @@ int log_open(const char *path)
 	out_path[0] = '\0';
 	int rc = 0;
 	if (path) {
-		snprintf(out_path, sizeof out_path, "%s", path);
+		if (!STR_COPY(out_path, path)) {
+			pthread_mutex_unlock(&lock);
+			return -1; /* a path that would not reopen the same file */
+		}
 		out = fopen(path, "a");
 		if (!out) {
 			out = stderr;
@@ -42,7 +46,7 @@ int log_reopen(void)
 {
 	char path[1024];
 	pthread_mutex_lock(&lock);
-	snprintf(path, sizeof path, "%s", out_path);
+	STR_COPY_KNOWN(path, out_path); /* the same size */
 	pthread_mutex_unlock(&lock);
 	return path[0] ? log_open(path) : 0;
 }

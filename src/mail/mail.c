@@ -1,4 +1,5 @@
 #include "mail/mail.h"
+#include "common/str.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -88,7 +89,7 @@ static bool send_one(const struct config *cfg, const struct store_mail *m, int64
 						   ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
 	CURLcode rc = curl_easy_perform(c);
 	if (rc != CURLE_OK)
-		snprintf(err, errcap, "%s", curl_easy_strerror(rc));
+		str_copy_cut(err, errcap, curl_easy_strerror(rc)); /* a message: cut on purpose */
 	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
 	return rc == CURLE_OK;
@@ -135,7 +136,7 @@ int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max
 					 "[delivered; the temporary password was removed from the outbox]");
 			sent++;
 		} else {
-			snprintf(m->last_error, sizeof m->last_error, "%s", err);
+			STR_COPY_KNOWN(m->last_error, err); /* err[200] < last_error[201] */
 			if (m->attempts >= MAIL_MAX_ATTEMPTS) {
 				snprintf(m->state, sizeof m->state, "failed");
 			} else {

@@ -8,6 +8,7 @@
 
 #include "common/date.h"
 #include "policy/policy.h"
+#include "common/str.h"
 
 #define BATCH 100
 
@@ -86,7 +87,7 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	curl_slist_free_all(hs);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
-		snprintf(err, cap, "%s", curl_easy_strerror(rc));
+		str_copy_cut(err, cap, curl_easy_strerror(rc)); /* a message: cut on purpose */
 		return -1;
 	}
 	if (status < 200 || status > 299) {
@@ -171,7 +172,8 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 			for (int k = 1; k < w.attempts && wait < 3600; k++)
 				wait *= 2;
 			w.next_attempt_at = now + (wait < 3600 ? wait : 3600);
-			snprintf(w.last_error, sizeof w.last_error, "%s", err);
+			/* curl's message, cut to the field on purpose */
+			str_copy_cut(w.last_error, sizeof w.last_error, err);
 		}
 		free(body);
 		subjects_release(&b.subjects);
