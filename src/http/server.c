@@ -1043,7 +1043,7 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 	char *slash = strrchr(prefix, '/');
 	if (slash)
 		*(slash == prefix ? slash + 1 : slash) = '\0';
-	snprintf(srv->upload_dir, sizeof srv->upload_dir, "%s", slash ? prefix : ".");
+	STR_COPY_KNOWN(srv->upload_dir, slash ? prefix : "."); /* both CONFIG_PATH_MAX */
 	size_t clen = 0, klen = 0;
 	if (tls) {
 		srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
