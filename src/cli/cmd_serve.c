@@ -209,6 +209,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
 		 cfg.threads, cfg.test_clock ? "ON" : "off");
+	if (cfg.test_clock)
+		log_warn("TEST CLOCK ON", "%s", "any client may move this server's clock: never in production");
 	printf("visura listening on https://%s\n", cfg.listen);
 	fflush(stdout);
 	tick(&app);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/csv.h"
+#include "hooks/hooks.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
 
@@ -65,7 +66,7 @@ static const struct option_row rows[] = {
 	INT(review_notice_days, 1, 365, "30", "an unused account is disabled this many days after its notice"),
 	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
 	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
-	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock"),
+	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock (only the test binary visura-test accepts true)"),
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -127,7 +128,13 @@ vis_err config_set(struct config *c, const char *name, const char *value,
 	const struct option_row *r = find(name);
 	if (!r)
 		return vis_error_set(e, VIS_ERR_INVALID, "unknown option '%s'", name);
-	return apply(c, r, value, e);
+	vis_err rc = apply(c, r, value, e);
+	if (rc == VIS_OK && c->test_clock && !hooks_enabled()) {
+		c->test_clock = false;
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "test_clock: this binary has no test hooks (only visura-test has)");
+	}
+	return rc;
 }
 
 static char *trim(char *s)
