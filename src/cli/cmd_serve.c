@@ -15,7 +15,9 @@
 #include "auth/totp.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "audit/audit.h"
 #include "common/config.h"
+#include "common/fsmode.h"
 #include "common/log.h"
 #include "http/http.h"
 #include "http/tls.h"
@@ -112,6 +114,32 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 	return EXIT_OK;
 }
 
+/* Files that already exist and are wider than they should be: data files
+ * are warned about, keys refused (docs/deployment.md, "Files"). */
+static int check_file_modes(const struct config *cfg)
+{
+	char prefix[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX + 32];
+	struct vis_error e = {0};
+	store_files_prefix(cfg->db, prefix, sizeof prefix);
+	static const char *const data[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", prefix, data[i]);
+		fsmode_check(path, FSMODE_DATA_TOLERATED, false, "database file", NULL);
+	}
+	if (cfg->log_file[0])
+		fsmode_check(cfg->log_file, FSMODE_DATA_TOLERATED, false, "log file", NULL);
+	if (cfg->signing_key[0])
+		snprintf(path, sizeof path, "%s", cfg->signing_key);
+	else
+		audit_key_path(cfg->db, path, sizeof path);
+	if (fsmode_check(path, FSMODE_KEY_TOLERATED, true, "the signing key", &e) ||
+	    fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "the TLS key", &e)) {
+		cli_error("serve", &e);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 /* Periodic duties: credential expiry and renewal reminders, overdue
  * feeds, event pushes, mail (on one instance at a time). */
 static void tick(struct app *app)
@@ -167,6 +195,8 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "visura: serve: cannot open log file '%s'\n", cfg.log_file);
 		return EXIT_RUNTIME;
 	}
+	if ((rc = check_file_modes(&cfg)))
+		return rc;
 	struct vis_error e = {0};
 	if (password_init(refdata_default_dir(), &e) || totp_init(&e)) {
 		cli_error("serve", &e);

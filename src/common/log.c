@@ -1,10 +1,12 @@
 #include "common/log.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level min_level = LOG_INFO;
 static FILE *out;
@@ -26,8 +28,12 @@ int log_open(const char *path)
 	int rc = 0;
 	if (path) {
 		snprintf(out_path, sizeof out_path, "%s", path);
-		out = fopen(path, "a");
+		/* Owner only: the log names accounts and addresses. */
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		out = fd >= 0 ? fdopen(fd, "a") : NULL;
 		if (!out) {
+			if (fd >= 0)
+				close(fd);
 			out = stderr;
 			rc = -1;
 		} else {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/date.h"
+#include "common/fsmode.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
 #include "store/records.h"
@@ -154,6 +155,10 @@ int sq_schema_version(struct sq_store *s)
 
 vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e)
 {
+	/* The database file is made owner-only before SQLite creates it: its
+	 * WAL and SHM files take the database file's mode. */
+	if (fsmode_create_private(path, e))
+		return VIS_ERR_STORE;
 	struct sq_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");

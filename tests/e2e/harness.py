@@ -371,6 +371,11 @@ def files_prefix(db):
 
 # ---------------------------------------------------------------- the server
 
+def serve_user_args():
+    """Extra arguments of every `visura serve` the tests start."""
+    return []
+
+
 _server_seq = itertools.count(1)
 
 
@@ -454,6 +459,7 @@ class Server:
                     "--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
             if self.test_clock:
                 args += ["--test-clock", "true"]
+            args += serve_user_args()
             for k, v in self.options.items():
                 flag = "--" + k.replace("_", "-")
                 if flag in args:   # an option given by the test wins
