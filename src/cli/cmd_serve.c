@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/fsmode.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "http/http.h"
 #include "http/tls.h"
 #include "mail/mail.h"
@@ -187,17 +188,22 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "visura: serve: HTTPS only: set tls_cert and tls_key, or --self-signed DIR\n");
 		return EXIT_USAGE;
 	}
+	struct vis_error e = {0};
+	struct priv_user user;
+	if (priv_user_resolve(cfg.user, &user, &e)) {
+		fprintf(stderr, "visura: serve: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
 	if (check) {
 		printf("configuration ok\n");
 		return EXIT_OK;
 	}
-	if (cfg.log_file[0] && log_open(cfg.log_file)) {
+	if (cfg.log_file[0] && (log_open(cfg.log_file) || priv_chown(&user, cfg.log_file, &e))) {
 		fprintf(stderr, "visura: serve: cannot open log file '%s'\n", cfg.log_file);
 		return EXIT_RUNTIME;
 	}
 	if ((rc = check_file_modes(&cfg)))
 		return rc;
-	struct vis_error e = {0};
 	if (password_init(refdata_default_dir(), &e) || totp_init(&e)) {
 		cli_error("serve", &e);
 		return EXIT_RUNTIME;
@@ -223,6 +229,8 @@ int cmd_serve(int argc, char **argv)
 		cli_error("serve", &e);
 		return EXIT_RUNTIME;
 	}
+	/* Until the privileges are dropped, requests get 503. */
+	atomic_store(&app.stopping, true);
 	struct http_server *srv;
 	if (http_server_start(&app, api_routes, api_gate, &srv, &e)) {
 		cli_error("serve", &e);
@@ -237,6 +245,21 @@ int cmd_serve(int argc, char **argv)
 		app_release(&app);
 		return EXIT_RUNTIME;
 	}
+	/* Ports bound, keys and certificates read: root is given up, and the
+	 * database must be usable as the service user. */
+	struct store *check_s = NULL;
+	if (priv_drop(&user, &e) || store_open(cfg.db, &check_s, &e)) {
+		cli_error("serve", &e);
+		http_server_stop(ops, 0);
+		http_server_stop(srv, 0);
+		app_release(&app);
+		return EXIT_RUNTIME;
+	}
+	store_close(check_s);
+	atomic_store(&app.stopping, false);
+	if (user.drop)
+		log_info("privileges dropped", "user=%s uid=%u gid=%u", user.name, (unsigned)user.uid,
+			 (unsigned)user.gid);
 	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
 		 cfg.threads, cfg.test_clock ? "ON" : "off");
 	if (cfg.test_clock)

@@ -26,6 +26,7 @@ struct option_row {
 
 static const struct option_row rows[] = {
 	STR(listen, "127.0.0.1:8443", "address:port of the HTTPS listener (IPv4 or [IPv6])"),
+	STR(user, "", "started as root: the user to become once ports are bound and keys and certificates read (required as root; docs/deployment.md)"),
 	STR(metrics_listen, "127.0.0.1:9464", "plain-HTTP listener for /metrics, /healthz, /readyz (keep it on loopback or a management network; empty: off)"),
 	STR(db, "visura.db", "database: sqlite:PATH, a path, or postgres:CONNINFO (docs/deployment.md)"),
 	STR(tls_cert, "", "PEM certificate chain file"),

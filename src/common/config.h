@@ -15,6 +15,7 @@
 
 struct config {
 	char listen[64];            /* address:port of the HTTPS listener */
+	char user[64];              /* the account serve runs as after start (root only) */
 	char metrics_listen[64];    /* plain-HTTP operations listener, "" = none */
 	char db[CONFIG_PATH_MAX];
 	char tls_cert[CONFIG_PATH_MAX];

@@ -371,9 +371,35 @@ def files_prefix(db):
 
 # ---------------------------------------------------------------- the server
 
+TEST_USER = "visura-test"
+
+
 def serve_user_args():
-    """Extra arguments of every `visura serve` the tests start."""
-    return []
+    """Extra arguments of every `visura serve` the tests start: run as root
+    (CI), a server must be told the user to become; it is `visura-test`, a
+    system account without a shell, created here when missing."""
+    if os.geteuid() != 0:
+        return []
+    import pwd
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", TEST_USER], capture_output=True)
+        pwd.getpwnam(TEST_USER)   # made here or by a concurrent suite
+    return ["--user", TEST_USER]
+
+
+def give_to_test_user(path):
+    """Makes a server's directory (and what is in it) the test user's, so
+    that the server can use its database once it has dropped root."""
+    if not serve_user_args():
+        return
+    import pwd
+    pw = pwd.getpwnam(TEST_USER)
+    for top, dirs, files in os.walk(path):
+        for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+            os.lchown(name, pw.pw_uid, pw.pw_gid)
 
 
 _server_seq = itertools.count(1)
@@ -460,6 +486,7 @@ class Server:
             if self.test_clock:
                 args += ["--test-clock", "true"]
             args += serve_user_args()
+            give_to_test_user(self.dir)
             for k, v in self.options.items():
                 flag = "--" + k.replace("_", "-")
                 if flag in args:   # an option given by the test wins
