@@ -23,6 +23,7 @@
 #include "http/http.h"
 #include "http/tls.h"
 #include "mail/mail.h"
+#include "net/outbound.h"
 #include "notify/notify.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
@@ -189,6 +190,11 @@ int cmd_serve(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct vis_error e = {0};
+	if (cfg.smtp_url[0] &&
+	    outbound_check(cfg.smtp_url, OUTBOUND_SMTP, cfg.smtp_plain_loopback, &e)) {
+		fprintf(stderr, "visura: serve: smtp_url: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
 	struct priv_user user;
 	if (priv_user_resolve(cfg.user, &user, &e)) {
 		fprintf(stderr, "visura: serve: %s\n", e.msg);

@@ -27,6 +27,7 @@ struct config {
 	char client_ip_header[64];  /* header naming the client, from a trusted proxy */
 	char smtp_url[512];
 	char smtp_from[256];
+	bool smtp_plain_loopback;   /* the relay is on loopback: no TLS required */
 	char public_url[256];
 	char ui_dir[CONFIG_PATH_MAX];  /* files of the browser interface, "" = none */
 	int threads;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/outbound.h"
+
 struct payload {
 	char buf[6144];
 	size_t len, pos;
@@ -76,21 +78,28 @@ static bool send_one(const struct config *cfg, const struct store_mail *m, int64
 	char rcpt[260], from[260];
 	snprintf(rcpt, sizeof rcpt, "<%s>", m->recipient);
 	snprintf(from, sizeof from, "<%s>", cfg->smtp_from);
+	struct outbound o;
+	struct vis_error e = {0};
+	if (outbound_prepare(c, &o, cfg->smtp_url, OUTBOUND_SMTP, cfg->smtp_plain_loopback, &e)) {
+		snprintf(err, errcap, "smtp_url refused: %.150s", e.msg);
+		curl_easy_cleanup(c);
+		return false;
+	}
 	struct curl_slist *to = curl_slist_append(NULL, rcpt);
-	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_payload);
 	curl_easy_setopt(c, CURLOPT_READDATA, &p);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_USE_SSL, !strncmp(cfg->smtp_url, "smtps:", 6)
-						   ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
 	CURLcode rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
+	if (o.refused[0])
+		snprintf(err, errcap, "address %s refused (SMTP rules)", o.refused);
+	else if (rc != CURLE_OK)
 		snprintf(err, errcap, "%s", curl_easy_strerror(rc));
 	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
+	outbound_release(&o);
 	return rc == CURLE_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/date.h"
+#include "net/outbound.h"
 #include "policy/policy.h"
 
 #define BATCH 100
@@ -67,18 +68,28 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
 	hs = curl_slist_append(hs, h1);
 	hs = curl_slist_append(hs, h2);
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	struct outbound o;
+	struct vis_error e = {0};
+	if (outbound_prepare(c, &o, url, OUTBOUND_WEBHOOK, false, &e)) {
+		snprintf(err, cap, "webhook_url refused: %.150s", e.msg);
+		curl_slist_free_all(hs);
+		curl_easy_cleanup(c);
+		return -1;
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hs);
 	curl_easy_cleanup(c);
+	outbound_release(&o);
+	if (o.refused[0]) {
+		snprintf(err, cap, "address %s refused (webhook rules)", o.refused);
+		return -1;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(err, cap, "%s", curl_easy_strerror(rc));
 		return -1;

@@ -61,11 +61,13 @@ def test_release_binary_refuses_test_clock():
     d = tempfile.mkdtemp(prefix="visura-release-")
     try:
         p = subprocess.run([release_binary(), "serve", "--self-signed", os.path.join(d, "tls"),
-                            "--test-clock", "true", "--check"], capture_output=True, text=True)
+                            "--test-clock", "true", "--check"] + harness.serve_user_args(),
+                           capture_output=True, text=True)
         eq(p.returncode, 2, f"release serve with a test clock: {p.stdout}{p.stderr}")
         check("test hooks" in p.stderr, f"the refusal says why: {p.stderr}")
         p = subprocess.run([harness.VISURA, "serve", "--self-signed", os.path.join(d, "tls"),
-                            "--test-clock", "true", "--check"], capture_output=True, text=True)
+                            "--test-clock", "true", "--check"] + harness.serve_user_args(),
+                           capture_output=True, text=True)
         eq(p.returncode, 0, f"the test binary accepts it: {p.stdout}{p.stderr}")
     finally:
         shutil.rmtree(d, ignore_errors=True)
