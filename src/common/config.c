@@ -68,6 +68,8 @@ static const struct option_row rows[] = {
 	INT(review_notice_days, 1, 365, "30", "an unused account is disabled this many days after its notice"),
 	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
 	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
+	INT(security_log_days, 183, 3650, "365", "days security events (logins, lockouts, account changes) are kept, then deleted; at least 183: six months, the Garante's minimum for administrators' access logs"),
+	INT(session_keep_days, 1, 365, "30", "days an ended session (idle, expired, logged out) is kept, then deleted"),
 	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock (only the test binary visura-test accepts true)"),
 };
 

@@ -57,6 +57,8 @@ struct config {
 	int review_notice_days;     /* ... noticed, then disabled this long after */
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
+	int security_log_days;      /* security events kept this long */
+	int session_keep_days;      /* ended sessions kept this long */
 	bool test_clock;            /* test-only clock control endpoint */
 };
 

@@ -1484,6 +1484,19 @@ vis_err sq_access_purge(struct sq_store *s, int64_t up_to_id, int64_t *removed,
 	return sq_commit(s, e);
 }
 
+vis_err sq_control_purge(struct sq_store *s, const int64_t before[3], int64_t now,
+			  int64_t removed[3], struct vis_error *e)
+{
+	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
+					   SQL_PURGE_THROTTLE};
+	for (int i = 0; i < 3; i++) {
+		if (exec_bound(s, store_sql[ids[i]], before[i], now, e))
+			return VIS_ERR_STORE;
+		removed[i] = sqlite3_changes(s->db);
+	}
+	return VIS_OK;
+}
+
 vis_err sq_subject_code_put(struct sq_store *s, const char *code_hash, const char *cf,
 			       int64_t created_by, int64_t now, int64_t expires_at,
 			       struct vis_error *e)
