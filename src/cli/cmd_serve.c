@@ -12,6 +12,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/password.h"
+#include "auth/sealed.h"
 #include "auth/totp.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -134,7 +135,10 @@ static int check_file_modes(const struct config *cfg)
 		snprintf(path, sizeof path, "%s", cfg->signing_key);
 	else
 		audit_key_path(cfg->db, path, sizeof path);
+	char secrets[CONFIG_PATH_MAX + 32];
+	sealed_key_path(cfg->db, cfg->secrets_key, secrets, sizeof secrets);
 	if (fsmode_check(path, FSMODE_KEY_TOLERATED, true, "the signing key", &e) ||
+	    fsmode_check(secrets, FSMODE_KEY_TOLERATED, true, "the secrets key", &e) ||
 	    fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "the TLS key", &e)) {
 		cli_error("serve", &e);
 		return EXIT_RUNTIME;
@@ -163,7 +167,7 @@ static void tick(struct app *app)
 	else if (n > 0)
 		log_info("events pushed", "events=%d", n);
 	vis_error_clear(&e);
-	n = mail_deliver(s, &app->cfg, app_now(app), 32, &e);
+	n = mail_deliver(s, &app->cfg, app->secrets, app_now(app), 32, &e);
 	if (n < 0)
 		log_warn("mail delivery failed", "error=\"%s\"", e.msg);
 	else if (n > 0)

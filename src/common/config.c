@@ -34,6 +34,7 @@ static const struct option_row rows[] = {
 	STR(client_ca, "", "CA certificate of workstation certificates (empty: the database file + .ca-cert.pem, PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, when it exists)"),
 	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
 	STR(signing_key, "", "Ed25519 key signing receipts, checkpoints and exports (empty: the database file + .signing-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.signing-key)"),
+	STR(secrets_key, "", "key sealing TOTP secrets and queued temporary passwords in the database (empty: the database file + .secrets-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.secrets-key)"),
 	STR(trusted_proxies, "", "reverse proxies (CIDR list) whose client_ip_header is believed"),
 	STR(client_ip_header, "X-Forwarded-For", "header a trusted proxy puts the client address in (right-most entry used)"),
 	STR(smtp_url, "", "SMTP relay: smtps://host:port, or smtp://host:port with STARTTLS required; empty: mail stays in the outbox"),

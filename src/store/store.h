@@ -439,7 +439,7 @@ struct store_account {
 	char state[16];         /* active, disabled */
 	char disabled_reason[64];
 	int64_t disabled_at;
-	char totp_secret[64];
+	char totp_secret[160];    /* sealed (auth/sealed.h), "" when none */
 	bool totp_enabled;
 	int64_t totp_last_step;
 	int64_t last_login_at;

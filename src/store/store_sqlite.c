@@ -172,7 +172,10 @@ vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e)
 	sqlite3_busy_timeout(s->db, 10000);
 	/* WAL: readers never block the writer; synchronous FULL: a committed
 	 * import survives a power cut. */
+	/* secure_delete: the bytes of a row changed or deleted (a secret sealed
+	 * in place, a purged record) are zeroed, not left in the page. */
 	if (exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			"PRAGMA secure_delete = FAST;"
 			"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
 			"PRAGMA cache_size = -131072;", e) ||
 	    migrate(s, e)) {
