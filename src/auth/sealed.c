@@ -1,11 +1,11 @@
 #include "auth/sealed.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "common/fsmode.h"
 
 #define PREFIX "s1:"
 #define PLAIN_MAX 200
@@ -23,38 +23,11 @@ void sealed_key_path(const char *db_uri, const char *configured, char *out, size
 
 vis_err sealed_key_ensure(const char *path, struct sealed_key *k, struct vis_error *e)
 {
-	char hex[2 * sizeof k->k + 2];
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
+	if (access(path, F_OK) != 0) {
 		randombytes_buf(k->k, sizeof k->k);
-		sodium_bin2hex(hex, sizeof hex - 1, k->k, sizeof k->k);
-		strcat(hex, "\n");
-		size_t len = strlen(hex);
-		ssize_t w = write(fd, hex, len);
-		int rc = fsync(fd);
-		close(fd);
-		sodium_memzero(hex, sizeof hex);
-		if (w != (ssize_t)len || rc != 0) {
-			unlink(path);
-			return vis_error_set(e, VIS_ERR_IO, "cannot write the secrets key '%s'", path);
-		}
-		return VIS_OK;
+		return fsmode_key_write(path, k->k, sizeof k->k, "the secrets key", e);
 	}
-	if (errno != EEXIST)
-		return vis_error_set(e, VIS_ERR_IO, "cannot create the secrets key '%s': %s", path,
-				     strerror(errno));
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read the secrets key '%s'", path);
-	size_t n = fread(hex, 1, sizeof hex - 1, f);
-	fclose(f);
-	hex[n] = '\0';
-	size_t got = 0;
-	int rc = sodium_hex2bin(k->k, sizeof k->k, hex, n, "\n", &got, NULL);
-	sodium_memzero(hex, sizeof hex);
-	if (rc != 0 || got != sizeof k->k)
-		return vis_error_set(e, VIS_ERR_INVALID, "the secrets key '%s' is damaged", path);
-	return VIS_OK;
+	return fsmode_key_read(path, k->k, sizeof k->k, "the secrets key", e);
 }
 
 bool sealed_is(const char *s)

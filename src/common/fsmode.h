@@ -9,6 +9,7 @@
 #define VISURA_COMMON_FSMODE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -25,6 +26,14 @@
  * names the file and the mode to set. */
 vis_err fsmode_check(const char *path, mode_t tolerated, bool refuse, const char *what,
 		     struct vis_error *e);
+
+/* Key files: `len` bytes written as one line of hex.  key_write creates
+ * the file (0600, never over an existing one) and syncs it; key_read
+ * fills out with exactly `len` bytes or fails naming `what`. */
+vis_err fsmode_key_write(const char *path, const unsigned char *key, size_t len,
+			 const char *what, struct vis_error *e);
+vis_err fsmode_key_read(const char *path, unsigned char *out, size_t len, const char *what,
+			struct vis_error *e);
 
 /* Creates `path` empty with mode 0600 if it does not exist (before a
  * library creates it with its own default). */
