@@ -282,8 +282,11 @@ int cmd_serve(int argc, char **argv)
 		struct timespec wait = {5, 0};
 		int sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig == SIGHUP) {
-			log_reopen();
-			log_info("log reopened", "%s", "");
+			if (log_reopen())
+				log_error("log not reopened: kept on the old file", "file=%s error=\"%s\"",
+					  cfg.log_file, strerror(errno));
+			else
+				log_info("log reopened", "%s", "");
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)

@@ -18,30 +18,28 @@ void log_set_level(enum log_level lvl)
 	min_level = lvl;
 }
 
+/* A new file for path, owner only (the log names accounts and addresses). */
+static FILE *open_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	if (f)
+		setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
 int log_open(const char *path)
 {
+	FILE *f = path ? open_file(path) : NULL;
 	pthread_mutex_lock(&lock);
 	if (out && out != stderr)
 		fclose(out);
-	out = NULL;
-	out_path[0] = '\0';
-	int rc = 0;
-	if (path) {
-		snprintf(out_path, sizeof out_path, "%s", path);
-		/* Owner only: the log names accounts and addresses. */
-		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		out = fd >= 0 ? fdopen(fd, "a") : NULL;
-		if (!out) {
-			if (fd >= 0)
-				close(fd);
-			out = stderr;
-			rc = -1;
-		} else {
-			setvbuf(out, NULL, _IOLBF, 0);
-		}
-	}
+	out = f ? f : stderr;
+	snprintf(out_path, sizeof out_path, "%s", path ? path : "");
 	pthread_mutex_unlock(&lock);
-	return rc;
+	return path && !f ? -1 : 0;
 }
 
 int log_reopen(void)
@@ -50,7 +48,19 @@ int log_reopen(void)
 	pthread_mutex_lock(&lock);
 	snprintf(path, sizeof path, "%s", out_path);
 	pthread_mutex_unlock(&lock);
-	return path[0] ? log_open(path) : 0;
+	if (!path[0])
+		return 0;
+	/* The file that cannot be reopened (its directory closed to the
+	 * service user, a full disk) is kept rather than lost. */
+	FILE *f = open_file(path);
+	if (!f)
+		return -1;
+	pthread_mutex_lock(&lock);
+	if (out && out != stderr)
+		fclose(out);
+	out = f;
+	pthread_mutex_unlock(&lock);
+	return 0;
 }
 
 void log_event(enum log_level lvl, const char *msg, const char *kv_fmt, ...)

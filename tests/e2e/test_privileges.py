@@ -8,6 +8,7 @@ visura-test`.  Run as another user, the root-only checks cannot be made
 and the tests say so by failing."""
 import os
 import pwd
+import signal
 import subprocess
 
 import harness
@@ -55,6 +56,30 @@ def test_running_server_dropped_root():
         for tid in os.listdir(f"/proc/{srv.proc.pid}/task"):
             eq(_status(f"{srv.proc.pid}/task/{tid}")["Uid"], uid, f"thread {tid}")
         check("privileges dropped" in srv.log_text(), "the log says so")
+
+
+def test_log_kept_when_it_cannot_be_reopened():
+    """After the drop the server cannot create files where only root can:
+    a rotated log whose directory is root's is kept, and says so."""
+    check(os.geteuid() == 0, "these tests run as root (as CI does)")
+    d = tempfile.mkdtemp(prefix="visura-log-")      # root's, 0700
+    try:
+        log = os.path.join(d, "visura.log")
+        with Server(log_file=log) as srv:
+            os.rename(log, log + ".1")
+            srv.signal(signal.SIGHUP)
+            text = ""
+            for _ in range(50):
+                expect(srv.request("GET", "/healthz"), 200)
+                text = open(log + ".1").read()
+                if "log not reopened" in text and "route=/healthz" in text.split("log not reopened")[1]:
+                    break
+                time.sleep(0.1)
+            check(not os.path.exists(log), "no new file where only root may write")
+            check("log not reopened" in text, f"the failure is logged:\n{text[-800:]}")
+            check("route=/healthz" in text.split("log not reopened")[1], "and logging goes on")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
