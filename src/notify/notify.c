@@ -97,9 +97,12 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	return 0;
 }
 
+/* The agreements with a push due: every one of them, however many (an
+ * array that grows, so that no agreement is ever left out unsaid). */
 struct due {
-	struct store_convenzione list[64];
-	int n;
+	struct store_convenzione *list;
+	int n, cap;
+	bool nomem;
 };
 
 static int collect(void *ctx, const void *rec)
@@ -107,18 +110,32 @@ static int collect(void *ctx, const void *rec)
 	struct due *d = ctx;
 	const struct store_convenzione *c = rec;
 	/* Events name persons: data, which a verify_only agreement never receives. */
-	if (c->webhook_url[0] && c->event_types[0] && !strcmp(c->state, "active") &&
-	    strcmp(c->mode, "verify_only") && d->n < 64)
-		d->list[d->n++] = *c;
+	if (!c->webhook_url[0] || !c->event_types[0] || strcmp(c->state, "active") ||
+	    !strcmp(c->mode, "verify_only"))
+		return 0;
+	if (d->n == d->cap) {
+		int cap = d->cap ? d->cap * 2 : 16;
+		struct store_convenzione *l = realloc(d->list, (size_t)cap * sizeof *l);
+		if (!l) {
+			d->nomem = true;
+			return 1;
+		}
+		d->list = l;
+		d->cap = cap;
+	}
+	d->list[d->n++] = *c;
 	return 0;
 }
 
 int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e)
 {
-	static _Thread_local struct due d;
-	d.n = 0;
-	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e))
+	struct due d = {0};
+	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e) || d.nomem) {
+		if (d.nomem)
+			vis_error_set(e, VIS_ERR_NOMEM, "out of memory listing the agreements to push to");
+		free(d.list);
 		return -1;
+	}
 	int delivered = 0;
 	for (int i = 0; i < d.n; i++) {
 		const struct store_convenzione *c = &d.list[i];
@@ -179,5 +196,6 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 		subjects_release(&b.subjects);
 		store_webhook_put(s, &w, e);
 	}
+	free(d.list);
 	return delivered;
 }
