@@ -8,6 +8,8 @@
 
 #include "auth/auth.h"
 #include "common/log.h"
+#include "common/str.h"
+#include "common/text.h"
 
 #define MAX_ACCOUNTS 4096
 #define PERSONS_SET 1024
@@ -118,7 +120,7 @@ static int distinct_addresses(struct acct *a, const char *ip, int64_t now)
 	}
 	if (slot < 0) {
 		slot = oldest;
-		snprintf(a->ips[slot], sizeof a->ips[slot], "%s", ip);
+		STR_COPY_KNOWN(a->ips[slot], ip); /* http_request's ip has the same size */
 	}
 	a->ip_seen[slot] = now;
 	for (int i = 0; i < 4; i++)
@@ -225,7 +227,7 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 	if (o->query_cf && strlen(o->query_cf) == 16 && strcmp(a->last_cf, o->query_cf)) {
 		/* Another person with the same first 11 characters: same name
 		 * codes, birth date and sex — one step of an enumeration. */
-		snprintf(a->last_cf, sizeof a->last_cf, "%s", o->query_cf);
+		STR_COPY_KNOWN(a->last_cf, o->query_cf); /* 16 characters, checked above */
 		if (!strncmp(a->prefix, o->query_cf, 11)) {
 			if (++a->prefix_run >= L->sequential_run)
 				FIRE(F_SEQ, "sequential_cf", "high",
@@ -317,7 +319,7 @@ static int collect(void *ctx, const void *rec)
 	struct recipients *r = ctx;
 	const struct store_account *a = rec;
 	if (a->email[0] && !strcmp(a->state, "active") && r->n < 16)
-		snprintf(r->addr[r->n++], sizeof r->addr[0], "%s", a->email);
+		STR_COPY_KNOWN(r->addr[r->n++], a->email); /* the same size */
 	return 0;
 }
 
@@ -325,10 +327,13 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 		    const struct store_account *a, const char *detail, struct vis_error *e)
 {
 	struct store_alert al = {.at = now, .account_id = a->id, .ente_id = a->ente_id};
-	snprintf(al.rule, sizeof al.rule, "%s", rule);
-	snprintf(al.severity, sizeof al.severity, "%s", severity);
-	snprintf(al.username, sizeof al.username, "%s", a->username);
-	snprintf(al.detail, sizeof al.detail, "%s", detail);
+	/* rule and severity are constants of the callers */
+	STR_COPY_KNOWN(al.rule, rule);
+	STR_COPY_KNOWN(al.severity, severity);
+	STR_COPY_KNOWN(al.username, a->username);
+	/* the detail is a note for the reviewer: cut to fit on purpose */
+	str_copy_cut(al.detail, sizeof al.detail, detail);
+	utf8_scrub(al.detail); /* it may quote a file name or a request */
 	snprintf(al.state, sizeof al.state, "open");
 	vis_err rc = store_rec_insert(s, STORE_ALERT, &al, &al.id, e);
 	if (rc)

@@ -9,6 +9,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/sealed.h"
+#include "common/str.h"
 #include "mail/mail.h"
 
 struct list_ctx {
@@ -59,13 +60,14 @@ void api_request_approve(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct store_account a = {0};
-	snprintf(a.username, sizeof a.username, "%s", q.username);
+	/* an operator request's fields have the sizes of an account's */
+	STR_COPY_KNOWN(a.username, q.username);
 	snprintf(a.role, sizeof a.role, "operator");
 	a.ente_id = q.ente_id;
-	snprintf(a.full_name, sizeof a.full_name, "%s", q.full_name);
-	snprintf(a.cf, sizeof a.cf, "%s", q.cf);
-	snprintf(a.email, sizeof a.email, "%s", q.email);
-	snprintf(a.appointment_ref, sizeof a.appointment_ref, "%s", q.appointment_ref);
+	STR_COPY_KNOWN(a.full_name, q.full_name);
+	STR_COPY_KNOWN(a.cf, q.cf);
+	STR_COPY_KNOWN(a.email, q.email);
+	STR_COPY_KNOWN(a.appointment_ref, q.appointment_ref);
 	char password[64];
 	struct vis_error e = {0};
 	vis_err rc = store_begin(s, &e);
@@ -107,7 +109,7 @@ void api_request_reject(struct http_request *r)
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
 	snprintf(q.state, sizeof q.state, "rejected");
-	snprintf(q.note, sizeof q.note, "%s", note);
+	STR_COPY_KNOWN(q.note, note); /* http_body_string: at most 500 */
 	q.decided_by = r->auth.account.id;
 	q.decided_at = now;
 	if (store_rec_update(s, STORE_OPERATOR_REQUEST, &q, &e)) {

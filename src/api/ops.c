@@ -10,6 +10,7 @@
 #include "app/app.h"
 #include "audit/audit.h"
 #include "metrics/metrics.h"
+#include "common/str.h"
 
 struct last_cp {
 	int64_t at, last_id;
@@ -70,7 +71,7 @@ static int tally_alert(void *ctx, const void *rec)
 			return 0;
 		}
 	if (t->n < 16) {
-		snprintf(t->rules[t->n], sizeof t->rules[0], "%s", a->rule);
+		STR_COPY_KNOWN(t->rules[t->n], a->rule); /* the same size */
 		t->counts[t->n++] = 1;
 	}
 	return 0;

@@ -17,6 +17,7 @@
 #include "refdata/refdata.h"
 #include "store/store.h"
 #include "web/web.h"
+#include "common/str.h"
 
 #define APP_MAX_STORES ((int)(sizeof ((struct app *)0)->stores / sizeof(struct store *)))
 
@@ -60,7 +61,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	}
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
-		snprintf(path, sizeof path, "%s", a->cfg.signing_key);
+		STR_COPY_KNOWN(path, a->cfg.signing_key); /* CONFIG_PATH_MAX < sizeof path */
 	else
 		audit_key_path(a->cfg.db, path, sizeof path);
 	a->key = sodium_malloc(sizeof *a->key);

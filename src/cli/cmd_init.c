@@ -58,10 +58,12 @@ static int first_admin(struct store *s, const char *username, const char *email)
 	struct config cfg;
 	config_defaults(&cfg);
 	struct store_account a = {0};
-	snprintf(a.username, sizeof a.username, "%s", username);
+	if (!CLI_COPY(a.username, username, "--username"))
+		return EXIT_USAGE;
 	snprintf(a.role, sizeof a.role, "admin");
 	snprintf(a.full_name, sizeof a.full_name, "First administrator");
-	snprintf(a.email, sizeof a.email, "%s", email);
+	if (!CLI_COPY(a.email, email, "--email"))
+		return EXIT_USAGE;
 	char password[64];
 	int64_t now = (int64_t)time(NULL);
 	int rc = EXIT_OK;

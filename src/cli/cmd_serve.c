@@ -28,6 +28,7 @@
 #include "notify/notify.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
+#include "common/str.h"
 
 static void usage(FILE *out)
 {
@@ -86,7 +87,8 @@ static int parse_args(int argc, char **argv, struct config *cfg, const char **se
 			continue;
 		}
 		char name[64];
-		snprintf(name, sizeof name, "%s", a + 2);
+		if (!CLI_COPY(name, a + 2, "option name"))
+			return EXIT_USAGE;
 		for (char *p = name; *p; p++)
 			if (*p == '-')
 				*p = '_';
@@ -103,8 +105,11 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 	char cert[CONFIG_PATH_MAX], key[CONFIG_PATH_MAX];
 	struct vis_error e = {0};
 	mkdir(dir, 0700);
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
+	if ((size_t)snprintf(cert, sizeof cert, "%s/cert.pem", dir) >= sizeof cert ||
+	    (size_t)snprintf(key, sizeof key, "%s/key.pem", dir) >= sizeof key) {
+		fprintf(stderr, "visura: serve: --self-signed directory path too long\n");
+		return EXIT_USAGE;
+	}
 	if (access(cert, R_OK) || access(key, R_OK)) {
 		if (tls_selfsigned_write(cert, key, "localhost", &e)) {
 			fprintf(stderr, "visura: serve: %s\n", e.msg);
@@ -112,8 +117,8 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 		}
 		log_info("self-signed certificate created", "cert=%s", cert);
 	}
-	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "%s", cert);
-	snprintf(cfg->tls_key, sizeof cfg->tls_key, "%s", key);
+	STR_COPY_KNOWN(cfg->tls_cert, cert); /* the same size */
+	STR_COPY_KNOWN(cfg->tls_key, key);
 	return EXIT_OK;
 }
 

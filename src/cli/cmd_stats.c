@@ -40,7 +40,10 @@ int cmd_stats(int argc, char **argv)
 		const char *v = optarg;
 		switch (c) {
 		case 'd': db = v; break;
-		case 'c': snprintf(q.comuni, sizeof q.comuni, "%s", v); break;
+		case 'c':
+			if (!CLI_COPY(q.comuni, v, "--comuni"))
+				return EXIT_USAGE;
+			break;
 		case 's': q.age_step = atoi(v); break;
 		case 't': q.threshold = atoi(v); break;
 		case 'F': format = v; break;

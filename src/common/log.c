@@ -1,4 +1,5 @@
 #include "common/log.h"
+#include "common/str.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,12 +33,15 @@ static FILE *open_file(const char *path)
 
 int log_open(const char *path)
 {
+	if (path && strlen(path) >= sizeof out_path)
+		return -1; /* a path that would not reopen the same file */
 	FILE *f = path ? open_file(path) : NULL;
 	pthread_mutex_lock(&lock);
 	if (out && out != stderr)
 		fclose(out);
 	out = f ? f : stderr;
-	snprintf(out_path, sizeof out_path, "%s", path ? path : "");
+	if (!path || !STR_COPY(out_path, path))
+		out_path[0] = '\0';
 	pthread_mutex_unlock(&lock);
 	return path && !f ? -1 : 0;
 }
@@ -46,7 +50,7 @@ int log_reopen(void)
 {
 	char path[1024];
 	pthread_mutex_lock(&lock);
-	snprintf(path, sizeof path, "%s", out_path);
+	STR_COPY_KNOWN(path, out_path); /* the same size */
 	pthread_mutex_unlock(&lock);
 	if (!path[0])
 		return 0;

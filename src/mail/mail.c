@@ -1,4 +1,5 @@
 #include "mail/mail.h"
+#include "common/str.h"
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -96,7 +97,7 @@ static bool transfer(const struct config *cfg, const struct store_mail *m, struc
 	if (o.refused[0])
 		snprintf(err, errcap, "address %s refused (SMTP rules)", o.refused);
 	else if (rc != CURLE_OK)
-		snprintf(err, errcap, "%s", curl_easy_strerror(rc));
+		str_copy_cut(err, errcap, curl_easy_strerror(rc)); /* a message: cut on purpose */
 	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
 	outbound_release(&o);
@@ -172,7 +173,7 @@ int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_
 					 "[delivered; the temporary password was removed from the outbox]");
 			sent++;
 		} else {
-			snprintf(m->last_error, sizeof m->last_error, "%s", err);
+			STR_COPY_KNOWN(m->last_error, err); /* err[200] < last_error[201] */
 			if (m->attempts >= MAIL_MAX_ATTEMPTS) {
 				snprintf(m->state, sizeof m->state, "failed");
 				drop_sealed(m, MAIL_SEALED_DROPPED);

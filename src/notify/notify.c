@@ -9,6 +9,7 @@
 #include "common/date.h"
 #include "net/outbound.h"
 #include "policy/policy.h"
+#include "common/str.h"
 
 #define BATCH 100
 
@@ -97,7 +98,7 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 		return -1;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(err, cap, "%s", curl_easy_strerror(rc));
+		str_copy_cut(err, cap, curl_easy_strerror(rc)); /* a message: cut on purpose */
 		return -1;
 	}
 	if (status < 200 || status > 299) {
@@ -107,9 +108,12 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	return 0;
 }
 
+/* The agreements with a push due: every one of them, however many (an
+ * array that grows, so that no agreement is ever left out unsaid). */
 struct due {
-	struct store_convenzione list[64];
-	int n;
+	struct store_convenzione *list;
+	int n, cap;
+	bool nomem;
 };
 
 static int collect(void *ctx, const void *rec)
@@ -117,9 +121,20 @@ static int collect(void *ctx, const void *rec)
 	struct due *d = ctx;
 	const struct store_convenzione *c = rec;
 	/* Events name persons: data, which a verify_only agreement never receives. */
-	if (c->webhook_url[0] && c->event_types[0] && !strcmp(c->state, "active") &&
-	    strcmp(c->mode, "verify_only") && d->n < 64)
-		d->list[d->n++] = *c;
+	if (!c->webhook_url[0] || !c->event_types[0] || strcmp(c->state, "active") ||
+	    !strcmp(c->mode, "verify_only"))
+		return 0;
+	if (d->n == d->cap) {
+		int cap = d->cap ? d->cap * 2 : 16;
+		struct store_convenzione *l = realloc(d->list, (size_t)cap * sizeof *l);
+		if (!l) {
+			d->nomem = true;
+			return 1;
+		}
+		d->list = l;
+		d->cap = cap;
+	}
+	d->list[d->n++] = *c;
 	return 0;
 }
 
@@ -131,15 +146,19 @@ static void retry_later(struct store_webhook *w, int64_t now, const char *err)
 	for (int k = 1; k < w->attempts && wait < 3600; k++)
 		wait *= 2;
 	w->next_attempt_at = now + (wait < 3600 ? wait : 3600);
-	snprintf(w->last_error, sizeof w->last_error, "%s", err);
+	/* curl's message, cut to the field on purpose */
+	str_copy_cut(w->last_error, sizeof w->last_error, err);
 }
 
 int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e)
 {
-	static _Thread_local struct due d;
-	d.n = 0;
-	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e))
+	struct due d = {0};
+	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e) || d.nomem) {
+		if (d.nomem)
+			vis_error_set(e, VIS_ERR_NOMEM, "out of memory listing the agreements to push to");
+		free(d.list);
 		return -1;
+	}
 	int delivered = 0;
 	for (int i = 0; i < d.n; i++) {
 		const struct store_convenzione *c = &d.list[i];
@@ -204,5 +223,6 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 		subjects_release(&b.subjects);
 		store_webhook_put(s, &w, e);
 	}
+	free(d.list);
 	return delivered;
 }

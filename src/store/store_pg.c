@@ -31,6 +31,7 @@
 #include "store/records.h"
 #include "store/schema.h"
 #include "store/sql.h"
+#include "common/str.h"
 
 /* Advisory lock keys (one 64-bit space per database). */
 #define LOCK_MIGRATE 0x7669737572610001LL
@@ -646,7 +647,10 @@ vis_err pg_feed_get(struct pg_store *s, const char *comune, struct store_feed *o
 		return VIS_ERR_STORE;
 	*found = PQntuples(r) > 0;
 	if (*found) {
-		snprintf(out->comune, sizeof out->comune, "%s", comune);
+		if (STR_SET(out->comune, comune, "comune", e)) {
+			PQclear(r);
+			return VIS_ERR_LIMIT;
+		}
 		out->last_seq = get_i64(r, 0, 0);
 		out->last_extract = get_i64(r, 0, 1);
 		out->last_import_id = get_i64(r, 0, 2);

@@ -15,6 +15,7 @@
 #include "store/records.h"
 #include "store/schema.h"
 #include "store/sql.h"
+#include "common/str.h"
 
 /* SQLite's own transaction statements, after the shared ones (store/sql.h). */
 enum {
@@ -295,7 +296,10 @@ vis_err sq_feed_get(struct sq_store *s, const char *comune, struct store_feed *o
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
 	if (*found) {
-		snprintf(out->comune, sizeof out->comune, "%s", comune);
+		if (STR_SET(out->comune, comune, "comune", e)) {
+			sqlite3_reset(st);
+			return VIS_ERR_LIMIT;
+		}
 		out->last_seq = sqlite3_column_int64(st, 0);
 		out->last_extract = sqlite3_column_int64(st, 1);
 		out->last_import_id = sqlite3_column_int64(st, 2);
@@ -1838,7 +1842,7 @@ vis_err sq_table_insert(struct sq_store *s, const char *table, int ncols,
 		s->load = NULL;
 		if (sqlite3_prepare_v2(s->db, sql, -1, &s->load, NULL) != SQLITE_OK)
 			return db_error(s, e, table);
-		snprintf(s->load_table, sizeof s->load_table, "%s", table);
+		STR_COPY_KNOWN(s->load_table, table); /* the loader's table names */
 	}
 	sqlite3_reset(s->load);
 	for (int i = 0; i < ncols; i++) {
