@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/fsmode.h"
+#include "common/str.h"
 
 #define PREFIX "s1:"
 #define PLAIN_MAX 200
@@ -13,7 +14,8 @@
 void sealed_key_path(const char *db_uri, const char *configured, char *out, size_t cap)
 {
 	if (configured && configured[0]) {
-		snprintf(out, cap, "%s", configured);
+		/* a configured path (CONFIG_PATH_MAX); every caller has room for one */
+		str_copy_known(out, cap, configured, __FILE__, __LINE__);
 		return;
 	}
 	char prefix[4096];

@@ -137,7 +137,7 @@ static int check_file_modes(const struct config *cfg)
 	if (cfg->log_file[0])
 		fsmode_check(cfg->log_file, FSMODE_DATA_TOLERATED, false, "log file", NULL);
 	if (cfg->signing_key[0])
-		snprintf(path, sizeof path, "%s", cfg->signing_key);
+		STR_COPY_KNOWN(path, cfg->signing_key); /* CONFIG_PATH_MAX < sizeof path */
 	else
 		audit_key_path(cfg->db, path, sizeof path);
 	char secrets[CONFIG_PATH_MAX + 32];

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* setresuid, getresuid */
 #include "common/priv.h"
+#include "common/str.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -32,7 +33,9 @@ vis_err priv_user_resolve(const char *name, struct priv_user *u, struct vis_erro
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "user: only root can become '%s' (running as uid %u)", name,
 				     (unsigned)geteuid());
-	snprintf(u->name, sizeof u->name, "%s", name);
+	if (!STR_COPY(u->name, name))
+		return vis_error_set(e, VIS_ERR_INVALID, "user: a name of at most %zu bytes",
+				     sizeof u->name - 1);
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
 	u->drop = root;

@@ -1,4 +1,5 @@
 #include "net/outbound.h"
+#include "common/str.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -153,7 +154,7 @@ static curl_socket_t open_checked(void *ud, curlsocktype purpose, struct curl_so
 		ok = v6_allowed(&s6->sin6_addr, o->loopback_only);
 	}
 	if (!ok) {
-		snprintf(o->refused, sizeof o->refused, "%s", ip);
+		STR_COPY_KNOWN(o->refused, ip); /* INET6_ADDRSTRLEN (46) < 64 */
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype, a->protocol);
