@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/sealed.h"
 #include "auth/password.h"
 #include "cf/cf.h"
 #include "common/str.h"
@@ -65,13 +66,17 @@ vis_err api_mail_credentials(struct http_request *r, struct store *s,
 				const struct store_account *a, const char *password,
 				int64_t now, struct vis_error *e)
 {
-	char body[1024];
+	/* The outbox keeps the password sealed: it is opened only to send the
+	 * message (mail/mail.c) and never shown to admins. */
+	char body[2048], sealed[512];
+	if (sealed_seal(r->app->secrets, password, sealed, sizeof sealed, e))
+		return VIS_ERR_INTERNAL;
 	snprintf(body, sizeof body,
 		 "Gentile %s,\n\nper l'accesso a visura sono state emesse le credenziali:\n"
-		 "  utente: %s\n  password temporanea: %s\n\n"
+		 "  utente: %s\n  password temporanea: " SEALED_MARK "%s}\n\n"
 		 "La password vale solo per il primo accesso ed entro %d giorni; al primo accesso "
 		 "va sostituita con una personale.\n%s%s\n",
-		 a->full_name, a->username, password, r->app->cfg.temp_password_days,
+		 a->full_name, a->username, sealed, r->app->cfg.temp_password_days,
 		 r->app->cfg.public_url[0] ? "Indirizzo del servizio: " : "", r->app->cfg.public_url);
 	return auth_mail_queue(s, a->email, "visura: credenziali di accesso", body, "credentials",
 			       now, e);

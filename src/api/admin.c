@@ -8,7 +8,9 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/sealed.h"
 #include "common/str.h"
+#include "mail/mail.h"
 
 struct list_ctx {
 	json_t *arr;
@@ -122,9 +124,13 @@ static int add_mail(void *ctx, const void *rec)
 {
 	const struct store_mail *m = rec;
 	struct list_ctx *l = ctx;
+	/* A sealed password is never shown, only sent. */
+	static _Thread_local char body[sizeof m->body + 256];
+	if (sealed_body(NULL, m->body, MAIL_SEALED_SHOWN, body, sizeof body, NULL))
+		STR_COPY_KNOWN(body, MAIL_SEALED_SHOWN); /* a short constant */
 	json_array_append_new(l->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:o}",
 						"id", (json_int_t)m->id, "recipient", m->recipient,
-						"subject", m->subject, "body", m->body, "kind", m->kind,
+						"subject", m->subject, "body", body, "kind", m->kind,
 						"state", m->state, "attempts", m->attempts,
 						"last_error", m->last_error,
 						"created_at", api_time(m->created_at),

@@ -11,6 +11,7 @@
 #include "auth/auth.h"
 #include "common/date.h"
 #include "import/record.h"
+#include "net/outbound.h"
 #include "policy/policy.h"
 #include "common/str.h"
 
@@ -150,10 +151,11 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		const char *u = http_body_string(r, "webhook_url", false, sizeof c->webhook_url - 1);
 		if (!u)
 			return false;
-		if (u[0] && strncmp(u, "https://", 8) && strncmp(u, "http://127.", 11) &&
-		    strncmp(u, "http://localhost", 16)) {
-			http_reply_error(r, 400, "invalid_request",
-					 "'webhook_url' must be https:// (plain http only on loopback)");
+		struct vis_error e = {0};
+		if (u[0] && outbound_check(u, OUTBOUND_WEBHOOK, false, &e)) {
+			char msg[sizeof e.msg + 16];
+			snprintf(msg, sizeof msg, "'webhook_url': %s", e.msg);
+			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
 		STR_COPY_KNOWN(c->webhook_url, u); /* http_body_string bounded it */

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/password.h"
@@ -73,10 +74,44 @@ bool auth_totp_required(struct store *s, const struct store_account *a)
 	return false;
 }
 
+static int newest_event(void *ctx, const void *rec)
+{
+	*(struct store_security_event *)ctx = *(const struct store_security_event *)rec;
+	return 1;
+}
+
+/* An event without an account comes from unauthenticated traffic (unknown
+ * names, throttled attempts): the same kind from the same address within
+ * AUTH_COALESCE_SECONDS is counted on the first row instead of adding one,
+ * so that such traffic adds at most one row per kind, address and period. */
+static bool event_coalesce(struct store *s, int64_t now, const char *kind, const char *ip)
+{
+	struct store_security_event last = {0};
+	struct store_filter f[] = {{"kind", kind, 0}, {"ip", ip, 0}, {"account_id", NULL, 0},
+				   {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 1, newest_event, &last, NULL) ||
+	    !last.id || last.at < now - AUTH_COALESCE_SECONDS)
+		return false;
+	long n = 1;
+	char *mark = strstr(last.detail, " [repeated=");
+	if (mark) {
+		n = strtol(mark + 11, NULL, 10);
+		*mark = '\0';
+	}
+	char ts[21];
+	timestamp_format(now, ts);
+	char detail[sizeof last.detail];
+	snprintf(detail, sizeof detail, "%.180s [repeated=%ld last=%s]", last.detail, n + 1, ts);
+	memcpy(last.detail, detail, sizeof detail);
+	return store_rec_update(s, STORE_SECURITY_EVENT, &last, NULL) == VIS_OK;
+}
+
 void auth_event(struct store *s, int64_t now, const char *kind,
 		const struct store_account *a, const char *username, const char *ip,
 		const char *detail)
 {
+	if (!a && event_coalesce(s, now, kind, ip ? ip : ""))
+		return;
 	struct store_security_event ev = {.at = now};
 	STR_COPY_KNOWN(ev.kind, kind); /* one of the event names of the callers */
 	if (a) {
@@ -558,5 +593,22 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		store_rec_update(s, STORE_ACCOUNT, a, e);
 		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
 	}
-	return m.disabled + unused_accounts(s, cfg, now);
+	int disabled = m.disabled + unused_accounts(s, cfg, now);
+	auth_retention_purge(s, cfg, now, NULL);
+	return disabled;
+}
+
+/* ---- retention ---- */
+
+int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t now,
+			     struct vis_error *e)
+{
+	int64_t before[3], removed[3] = {0, 0, 0};
+	before[STORE_PURGE_SECURITY] = now - (int64_t)cfg->security_log_days * DAY;
+	before[STORE_PURGE_SESSIONS] = now - (int64_t)cfg->session_keep_days * DAY;
+	/* A quiet day forgives (throttle_bump): such a row says nothing more. */
+	before[STORE_PURGE_THROTTLE] = now - DAY;
+	if (store_control_purge(s, before, now, removed, e))
+		return -1;
+	return removed[0] + removed[1] + removed[2];
 }

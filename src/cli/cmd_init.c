@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/password.h"
+#include "auth/sealed.h"
 #include "cli/commands.h"
 #include "common/config.h"
 #include "cli/options.h"
@@ -136,6 +137,16 @@ int cmd_init(int argc, char **argv)
 				       keypath);
 			}
 			sodium_memzero(&key, sizeof key);
+			struct sealed_key secrets;
+			sealed_key_path(cli_db_uri(db), NULL, keypath, sizeof keypath);
+			if (rc == EXIT_OK && sealed_key_ensure(keypath, &secrets, &e)) {
+				cli_error("secrets key", &e);
+				rc = EXIT_RUNTIME;
+			} else if (rc == EXIT_OK) {
+				printf("secrets key: %s (keep it secret: it seals the TOTP secrets and "
+				       "queued passwords)\n", keypath);
+			}
+			sodium_memzero(&secrets, sizeof secrets);
 		}
 	}
 	store_close(s);

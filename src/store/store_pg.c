@@ -1483,6 +1483,22 @@ vis_err pg_access_purge(struct pg_store *s, int64_t up_to_id, int64_t *removed,
 	return pg_commit(s, e);
 }
 
+vis_err pg_control_purge(struct pg_store *s, const int64_t before[3], int64_t now,
+			 int64_t removed[3], struct vis_error *e)
+{
+	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
+					   SQL_PURGE_THROTTLE};
+	for (int i = 0; i < 3; i++) {
+		struct pg_params p = {0};
+		pp_i64(&p, before[i]);
+		if (ids[i] == SQL_PURGE_THROTTLE)
+			pp_i64(&p, now);
+		if (run_done(s, store_sql[ids[i]], &p, "purge", &removed[i], e))
+			return VIS_ERR_STORE;
+	}
+	return VIS_OK;
+}
+
 vis_err pg_subject_code_put(struct pg_store *s, const char *code_hash, const char *cf,
 			    int64_t created_by, int64_t now, int64_t expires_at,
 			    struct vis_error *e)

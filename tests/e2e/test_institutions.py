@@ -227,6 +227,50 @@ def test_webhook_push_with_retries():
 
 
 
+def test_every_agreement_gets_its_push():
+    """However many agreements subscribe (the push once kept 64 and dropped the
+    rest without a word), each one is pushed its events."""
+    import http.server
+    import threading
+    seen, lock, go = set(), threading.Lock(), threading.Event()
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        # Until every agreement exists, pushes fail (and are retried later):
+        # only the pushes made with all 70 agreements present count.
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with lock:
+                if go.is_set():
+                    seen.add(body["convenzione_id"])
+            self.send_response(200 if go.is_set() else 500)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    port = free_port()
+    httpd = http.server.HTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with Server(population=POP) as srv:
+            ente = srv.create_ente(kind="health")
+            types = ["DECESSO", "EMIGRAZIONE", "CAMBIO_INDIRIZZO", "NASCITA"]
+            ids = {srv.create_agreement(ente["id"], ["identity"], comuni=("036023",),
+                                        event_types=types,
+                                        webhook_url=f"http://127.0.0.1:{port}/hook/{i}")["id"]
+                   for i in range(70)}
+            go.set()
+            for step in range(10):
+                srv.advance(3700)
+                with lock:
+                    if seen >= ids:
+                        break
+            with lock:
+                eq(sorted(ids - seen), [], "every one of 70 agreements pushed")
+    finally:
+        httpd.shutdown()
+
+
 def test_event_feed_survives_a_restart():
     with Server(population=POP) as srv:
         ente = srv.create_ente(kind="pension")
