@@ -33,7 +33,7 @@ server = subprocess.Popen([visura, "serve", "--db", db, "--self-signed", os.path
                            # anti-extraction rules stay on (they run on every
                            # request) with thresholds it cannot reach.
                            "--alert-persons-hour", "100000000", "--alert-persons-hard", "100000000",
-                           "--alert-sequential", "1000000", "--alert-repeat-no-case", "1000000",
+                           "--alert-sequential", "64", "--alert-repeat-no-case", "16",
                            "--metrics-listen", "",
                            "--log-file", os.path.join(work, "server.log")],
                           stdout=subprocess.DEVNULL)
