@@ -65,6 +65,7 @@ static const struct option_row rows[] = {
 	INT(review_notice_days, 1, 365, "30", "an unused account is disabled this many days after its notice"),
 	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
 	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
+	INT(stats_threshold_min, 2, 1000, "3", "statistics: the smallest threshold of small-cell suppression a request may ask (API and visura stats)"),
 	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock"),
 };
 

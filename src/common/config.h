@@ -55,6 +55,7 @@ struct config {
 	int review_notice_days;     /* ... noticed, then disabled this long after */
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
+	int stats_threshold_min;    /* smallest small-cell threshold a statistic may ask */
 	bool test_clock;            /* test-only clock control endpoint */
 };
 
