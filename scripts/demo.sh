@@ -22,7 +22,8 @@ echo "== generating $persons persons (Modena, Carpi, Sassuolo), snapshot $start 
 $V gen --persons "$persons" --comune 036023,036005,036040 --seed 42 --days "$days" \
   --date "$start" --out "$out/feed"
 echo "== creating the database"
-admin_line=$($V init --db "$db" | tee /dev/stderr | grep '^first admin') || true
+admin_line=$($V init --db "$db" --admin-name "Responsabile Anagrafe (demo)" \
+  --admin-email anagrafe@comune.example.it | tee /dev/stderr | grep '^first admin') || true
 echo "== importing"
 $V import --db "$db" "$out"/feed/*-FULL.tsv
 $V import --db "$db" --quiet "$out"/feed/*-DELTA.tsv

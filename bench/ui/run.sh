@@ -10,7 +10,8 @@ dur=${2:-10s}
 command -v wrk >/dev/null || scripts/deps.sh wrk
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$build/visura" init --db "$dir/v.db" > /dev/null
+"$build/visura" init --db "$dir/v.db" --admin-name "Bench Admin" \
+  --admin-email bench@example.org > /dev/null
 port=$((20000 + RANDOM % 20000))
 "$build/visura" serve --db "$dir/v.db" --self-signed "$dir/tls" --listen "127.0.0.1:$port" \
   --metrics-listen "" --ui-dir web/dist > "$dir/log" 2>&1 &

@@ -243,7 +243,30 @@ vis_err auth_account_renew(struct store *s, const struct config *cfg,
 	a->issued_at = now;
 	a->expires_at = add_months(now, cfg->credential_months);
 	a->reminded_at = 0;
+	if (!strcmp(a->state, "disabled") && !strcmp(a->disabled_reason, "expired")) {
+		snprintf(a->state, sizeof a->state, "active");
+		a->disabled_reason[0] = '\0';
+		a->disabled_at = 0;
+	}
 	return store_rec_update(s, STORE_ACCOUNT, a, e);
+}
+
+vis_err auth_account_enable(struct store *s, const struct config *cfg,
+			    struct store_account *a, int64_t now, struct vis_error *e)
+{
+	snprintf(a->state, sizeof a->state, "active");
+	a->disabled_reason[0] = '\0';
+	a->disabled_at = 0;
+	if (a->expires_at <= now)
+		return auth_account_renew(s, cfg, a, now, e);
+	return store_rec_update(s, STORE_ACCOUNT, a, e);
+}
+
+bool auth_email_valid(const char *m)
+{
+	const char *at = strchr(m, '@');
+	return at && at != m && strchr(at, '.') && !strchr(at + 1, '@') && strlen(m) <= 254 &&
+	       !strpbrk(m, " \t\r\n<>,;\"");
 }
 
 vis_err auth_account_create(struct store *s, const struct config *cfg,

@@ -70,9 +70,21 @@ vis_err auth_password_change(struct store *s, struct store_account *a,
 vis_err auth_account_disable(struct store *s, struct store_account *a,
 			     const char *reason, int64_t now, struct vis_error *e);
 
-/* Extends the credential validity by credential_months from now. */
+/* Extends the credential validity by credential_months from now.  An
+ * account disabled only because its credentials expired (reason
+ * "expired") is active again: the renewal removes the cause.  One disabled
+ * for another reason (by an admin, by an alert) stays disabled. */
 vis_err auth_account_renew(struct store *s, const struct config *cfg,
 			   struct store_account *a, int64_t now, struct vis_error *e);
+
+/* Enables an account again: active, the reason cleared; credentials that
+ * have expired are renewed too, so that the account can be used at once. */
+vis_err auth_account_enable(struct store *s, const struct config *cfg,
+			    struct store_account *a, int64_t now, struct vis_error *e);
+
+/* True for an e-mail address of the form local@domain.tld (no spaces,
+ * quotes or list separators, at most 254 bytes). */
+bool auth_email_valid(const char *m);
 
 /* Creates an account with a temporary password written into `password`. */
 vis_err auth_account_create(struct store *s, const struct config *cfg,

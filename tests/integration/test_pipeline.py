@@ -130,7 +130,7 @@ def main():
         comuni = ["036023", "036005"]
         run("gen", "--persons", "4000", "--comune", ",".join(comuni), "--seed", "11",
             "--days", "20", "--date", "2026-01-01", "--out", feed)
-        run("init", "--db", db)
+        run("init", "--db", db, "--admin-name", "Maria Rossi", "--admin-email", "anagrafe@comune.example.it")
 
         # Same seed, same output.
         feed2 = os.path.join(work, "feed2")
