@@ -26,7 +26,10 @@ admin_line=$($V init --db "$db" --admin-name "Responsabile Anagrafe (demo)" \
   --admin-email anagrafe@comune.example.it | tee /dev/stderr | grep '^first admin') || true
 echo "== importing"
 $V import --db "$db" "$out"/feed/*-FULL.tsv
-$V import --db "$db" --quiet "$out"/feed/*-DELTA.tsv
+# day by day (sequence, then municipality): who moves is cancelled by the
+# origin before the destination registers them (docs/import-format.md)
+$V import --db "$db" --quiet $(cd "$out/feed" && ls -- *-DELTA.tsv | sort -t- -k2,2 -k1,1 |
+  sed "s|^|$out/feed/|")
 $V query --db "$db" counts
 
 echo "== demo body and accounts"
