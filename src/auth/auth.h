@@ -94,7 +94,9 @@ vis_err auth_account_create(struct store *s, const struct config *cfg,
 /* ---- sessions and tokens ---- */
 
 /* A new browser session: the cookie value and the CSRF token go to the
- * caller; only the token's hash is stored. */
+ * caller; only the token's hash is stored.  An account holds at most
+ * cfg->max_sessions live sessions: the oldest beyond them end (a
+ * `session_ended` security event each). */
 vis_err auth_session_create(struct store *s, const struct config *cfg,
 			    const struct store_account *a, const char *ip, int64_t now,
 			    char token[AUTH_TOKEN_MAX], struct store_session *out,
@@ -111,6 +113,15 @@ vis_err auth_session_find(struct store *s, const struct config *cfg, const char 
 
 vis_err auth_session_revoke(struct store *s, struct store_session *sess, int64_t now,
 			    struct vis_error *e);
+
+/* True while a session may be used: not revoked, not past its absolute
+ * end, not idle longer than session_idle_minutes. */
+bool auth_session_live(const struct config *cfg, const struct store_session *sess, int64_t now);
+
+/* The live sessions of an account, newest first, to fn (which gets a
+ * const struct store_session *; non-zero stops). */
+vis_err auth_sessions_each(struct store *s, const struct config *cfg, int64_t account_id,
+			   int64_t now, store_rec_fn fn, void *ctx, struct vis_error *e);
 
 /* A new API token for an account: the value goes to the caller once. */
 vis_err auth_token_create(struct store *s, const struct store_account *a,

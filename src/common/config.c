@@ -47,6 +47,7 @@ static const struct option_row rows[] = {
 	INT(feed_deadline_hours, 1, 720, "30", "a municipality whose last daily file is older than this is overdue (alert)"),
 	INT(session_idle_minutes, 1, 1440, "15", "a browser session ends after this much inactivity"),
 	INT(session_absolute_hours, 1, 72, "8", "a browser session ends this long after login"),
+	INT(max_sessions, 1, 100, "3", "live browser sessions one account may hold; a new login ends the oldest beyond them"),
 	INT(login_lock_failures, 3, 100, "5", "failed logins of one account before a temporary lockout"),
 	INT(login_lock_minutes, 1, 1440, "15", "the longest lockout"),
 	INT(ip_lock_failures, 5, 10000, "20", "failed logins from one address before a temporary lockout"),

@@ -37,6 +37,7 @@ struct config {
 	int feed_deadline_hours;    /* a municipality's feed is overdue after this */
 	int session_idle_minutes;
 	int session_absolute_hours;
+	int max_sessions;           /* live browser sessions of one account; the oldest ends */
 	int login_lock_failures;    /* failures of one account before lockout */
 	int login_lock_minutes;
 	int ip_lock_failures;       /* failures from one address before lockout */
