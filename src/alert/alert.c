@@ -35,6 +35,7 @@ struct seen {
  * (as many as the hard threshold at most).  Written as they are into the
  * shared state when several instances share the database. */
 struct acct {
+	uint64_t layout;                       /* ACCT_LAYOUT: this build's shape */
 	int64_t id;
 	int64_t last_seen;
 	struct bucket min[MINUTES];
@@ -51,6 +52,7 @@ struct acct {
 };
 
 #define ACCT_FIXED offsetof(struct acct, persons)
+#define ACCT_LAYOUT 0x7669737572610002ull  /* "visura", counters version 2 */
 
 struct slot {
 	struct slot *next;
@@ -122,6 +124,7 @@ static struct acct *tracker_find(struct alert_tracker *t, int64_t id, int64_t no
 	struct slot *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	s->a.layout = ACCT_LAYOUT;
 	s->a.id = id;
 	s->next = t->table[(uint64_t)id % TABLE_SIZE];
 	t->table[(uint64_t)id % TABLE_SIZE] = s;
@@ -146,6 +149,7 @@ static void acct_clear(struct acct *a, int64_t id)
 {
 	free(a->persons);
 	memset(a, 0, sizeof *a);
+	a->layout = ACCT_LAYOUT;
 	a->id = id;
 }
 
@@ -406,7 +410,8 @@ static bool acct_decode(struct acct *a, const char *hex, int limit)
 	size_t len = strlen(hex), one = 2 * sizeof(struct seen);
 	if (len < 2 * ACCT_FIXED || (len - 2 * ACCT_FIXED) % one ||
 	    (len - 2 * ACCT_FIXED) / one > (size_t)limit ||
-	    sodium_hex2bin((unsigned char *)a, ACCT_FIXED, hex, 2 * ACCT_FIXED, NULL, NULL, NULL))
+	    sodium_hex2bin((unsigned char *)a, ACCT_FIXED, hex, 2 * ACCT_FIXED, NULL, NULL, NULL) ||
+	    a->layout != ACCT_LAYOUT)
 		return false;
 	a->npersons = a->cap = (int)((len - 2 * ACCT_FIXED) / one);
 	a->persons = a->cap ? malloc((size_t)a->cap * sizeof *a->persons) : NULL;

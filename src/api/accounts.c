@@ -279,11 +279,7 @@ void api_account_totp_reset(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	a.totp_enabled = false;
-	a.totp_secret[0] = '\0';
-	a.totp_last_step = 0;
-	account_changed(r, s, store_rec_update(s, STORE_ACCOUNT, &a, &e), &e, now,
-			"totp_reset", &a);
+	account_changed(r, s, auth_account_totp_reset(s, &a, &e), &e, now, "totp_reset", &a);
 }
 
 /* ---- API tokens ---- */

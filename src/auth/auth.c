@@ -262,6 +262,14 @@ vis_err auth_account_enable(struct store *s, const struct config *cfg,
 	return store_rec_update(s, STORE_ACCOUNT, a, e);
 }
 
+vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct vis_error *e)
+{
+	a->totp_enabled = false;
+	a->totp_secret[0] = '\0';
+	a->totp_last_step = 0;
+	return store_rec_update(s, STORE_ACCOUNT, a, e);
+}
+
 bool auth_email_valid(const char *m)
 {
 	const char *at = strchr(m, '@');

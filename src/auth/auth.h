@@ -82,6 +82,10 @@ vis_err auth_account_renew(struct store *s, const struct config *cfg,
 vis_err auth_account_enable(struct store *s, const struct config *cfg,
 			    struct store_account *a, int64_t now, struct vis_error *e);
 
+/* Removes the account's second factor (enrolled again at the next login
+ * when its role requires one). */
+vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct vis_error *e);
+
 /* True for an e-mail address of the form local@domain.tld (no spaces,
  * quotes or list separators, at most 254 bytes). */
 bool auth_email_valid(const char *m);

@@ -227,6 +227,12 @@ static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
 			printf("account %s active again: it was disabled only because its credentials "
 			       "had expired\n", a.username);
 		standing_note(&a, now);
+	} else if (!strcmp(sub, "totp-reset")) {
+		if (auth_account_totp_reset(c->s, &a, &e))
+			goto fail;
+		auth_event(c->s, now, "totp_reset", &a, NULL, "cli", "visura user totp-reset");
+		printf("second factor of %s removed\n", a.username);
+		standing_note(&a, now);
 	} else if (!strcmp(sub, "enable")) {
 		if (auth_account_enable(c->s, &c->cfg, &a, now, &e))
 			goto fail;
@@ -289,13 +295,14 @@ static void usage(FILE *out, const char *what)
 			"                        --name \"Full Name\" --email E [--cf CF] [--ente-id N]\n"
 			"                        [--appointment REF]\n"
 			"       visura user list\n"
-			"       visura user disable|enable|reset|renew USERNAME [--reason TEXT]\n"
+			"       visura user disable|enable|reset|renew|totp-reset USERNAME [--reason TEXT]\n"
 			"common: [--db URI] [--config FILE]\n"
 			"A new or reset account gets a temporary password, printed once.\n"
 			"enable: the account is active again (expired credentials renewed too);\n"
 			"renew: credentials valid credential_months more, an account disabled only\n"
 			"by their expiry active again; reset: a temporary password, the sessions\n"
-			"ended, the state unchanged (a disabled account needs enable).\n"
+			"ended, the state unchanged (a disabled account needs enable);\n"
+			"totp-reset: the second factor removed (a lost device).\n"
 			"Recovery of a locked-out office: docs/deployment.md.\n");
 	else if (!strcmp(what, "ente"))
 		fprintf(out,

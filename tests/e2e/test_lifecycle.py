@@ -218,7 +218,8 @@ def test_only_admin_recovers_on_the_server():
     temporary password but leaves the state alone (and says so), `visura
     user renew` makes an account disabled only by its expiry active again,
     `visura user enable` re-enables an account disabled for any reason and
-    renews expired credentials."""
+    renews expired credentials, `visura user totp-reset` removes a lost
+    second factor."""
     with Server() as srv:
         ente = srv.create_ente()
         op1 = srv.user("operator", ente["id"])
@@ -275,6 +276,14 @@ def test_only_admin_recovers_on_the_server():
                what="login after the API renewed expired credentials")
         rc, out = _cli(srv, "user", "enable", "nobody.here")
         check(rc != 0 and "no account" in out, f"enable of an unknown user: {rc} {out!r}")
+        # a lost second factor is removed on the server too
+        secret = expect(c.post("/api/v1/auth/totp/setup"), 200, what="totp setup")["secret"]
+        expect(c.post("/api/v1/auth/totp/confirm", {"code": harness.totp(secret, srv.now())}), 200,
+               what="totp confirm")
+        expect(srv.client().login(srv.admin_user, pw), 401, "totp_required", "the code is asked")
+        rc, out = _cli(srv, "user", "totp-reset", srv.admin_user)
+        eq(rc, 0, f"user totp-reset: {out}")
+        expect(srv.client().login(srv.admin_user, pw), 200, what="login after totp-reset")
 
 
 def test_init_takes_the_first_admins_name_and_email():
