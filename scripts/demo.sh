@@ -22,8 +22,12 @@ echo "== generating $persons persons (Modena, Carpi, Sassuolo), snapshot $start 
 $V gen --persons "$persons" --comune 036023,036005,036040 --seed 42 --days "$days" \
   --date "$start" --out "$out/feed"
 echo "== creating the database"
-admin_line=$($V init --db "$db" --admin-name "Responsabile Anagrafe (demo)" \
-  --admin-email anagrafe@comune.example.it | tee /dev/stderr | grep '^first admin') || true
+# Shown as it is, then read: `tee /dev/stderr` would reopen (and truncate) a
+# log file that stderr is redirected to.
+init_out=$($V init --db "$db" --admin-name "Responsabile Anagrafe (demo)" \
+  --admin-email anagrafe@comune.example.it)
+printf '%s\n' "$init_out"
+admin_line=$(grep '^first admin' <<< "$init_out") || true
 echo "== importing"
 $V import --db "$db" "$out"/feed/*-FULL.tsv
 # day by day (sequence, then municipality): who moves is cancelled by the
