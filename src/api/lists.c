@@ -99,6 +99,17 @@ void api_list_request_create(struct http_request *r)
 		http_reply_error(r, no.status, no.code, no.message);
 		return;
 	}
+	/* A list is data: not for a verify_only agreement, nor without identity. */
+	if (g.verify_only) {
+		http_reply_error(r, 403, "mode_verify_only",
+				 "the agreement allows only the verification of declared facts");
+		return;
+	}
+	if (!policy_may_see(g.categories, FIELD_IDENTITY)) {
+		http_reply_error(r, 403, "category_not_permitted",
+				 "the agreement's profile does not include identity data");
+		return;
+	}
 	struct store_list_request q = {.ente_id = r->auth.account.ente_id,
 				       .requested_by = r->auth.account.id,
 				       .purpose_id = g.purpose.id, .created_at = api_now(r)};

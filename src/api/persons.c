@@ -19,6 +19,7 @@
 #include "metrics/metrics.h"
 #include "common/text.h"
 #include "policy/policy.h"
+#include "audit/subjects.h"
 #include "notify/notify.h"
 #include "policy/ratelimit.h"
 #include "query/query.h"
@@ -28,6 +29,7 @@ struct corridor {
 	struct store *s;
 	struct policy_grant grant;
 	struct store_access rec;
+	struct subjects subjects;  /* the persons of the answer: rec.subjects is its text */
 	bool have_grant;
 	bool break_glass;
 	bool print;              /* answer as the printable HTML visura */
@@ -46,6 +48,7 @@ static void corridor_free(void *ctx)
 {
 	struct corridor *c = ctx;
 	json_decref(c->body);
+	subjects_release(&c->subjects);
 	free(c);
 }
 
@@ -138,6 +141,10 @@ static void record(struct corridor *c, const char *outcome, int status)
 	clean(c->rec.case_ref);
 	clean(c->rec.on_behalf_of);
 	clean(c->rec.query);
+	/* Only an answer names persons; a refusal names none. */
+	if (!c->body)
+		subjects_release(&c->subjects);
+	c->rec.subjects = subjects_text(&c->subjects);
 	observe(c, outcome);
 	if (c->suspended) {
 		/* This request crossed the hard threshold: no data leaves. */
@@ -146,7 +153,8 @@ static void record(struct corridor *c, const char *outcome, int status)
 		c->code = "account_suspended";
 		snprintf(c->message, sizeof c->message,
 			 "the account is suspended pending review by the registry office");
-		c->rec.subjects[0] = '\0';
+		subjects_release(&c->subjects);
+		c->rec.subjects = subjects_text(&c->subjects);
 	}
 	snprintf(c->rec.outcome, sizeof c->rec.outcome, "%s", outcome);
 	c->rec.status = status;
@@ -261,6 +269,7 @@ static struct corridor *corridor_start(struct http_request *r, const char *opera
 		http_reply_error(r, 503, "service_unavailable", "out of memory");
 		return NULL;
 	}
+	subjects_init(&c->subjects);
 	r->handler_ctx = c;
 	r->handler_ctx_free = corridor_free;
 	c->r = r;
@@ -324,6 +333,14 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 	if (c->grant.conv.workstation_cert && !workstation_ok(c))
 		return NULL;
 	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
+	/* Every operation of the corridor but "verify" answers with the
+	 * register's data (persons, households, histories, pages, events):
+	 * deny by default what a verify_only agreement may not read. */
+	if (c->grant.verify_only && strcmp(operation, "verify")) {
+		refuse(c, 403, "mode_verify_only",
+		       "the agreement allows only the verification of declared facts");
+		return NULL;
+	}
 	/* Break-glass: an urgent request beyond the normal limits, with a
 	 * written justification, flagged in the record and alerted at once. */
 	const char *bg = r->json ? (json_is_true(json_object_get(r->json, "break_glass")) ? "1" : NULL)
@@ -354,7 +371,6 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 /* Sends a query's outcome: records it, then answers. */
 static void corridor_close(struct corridor *c, struct query_ctx *q, enum query_status st)
 {
-	snprintf(c->rec.subjects, sizeof c->rec.subjects, "%s", q->subjects);
 	switch (st) {
 	case QUERY_OK:
 		c->body = q->body;
@@ -376,6 +392,9 @@ static void corridor_close(struct corridor *c, struct query_ctx *q, enum query_s
 		return;
 	case QUERY_NOT_PERMITTED:
 		refuse(c, 403, "category_not_permitted", q->message);
+		return;
+	case QUERY_TOO_LARGE:
+		refuse(c, 422, "answer_too_large", q->message);
 		return;
 	case QUERY_FAILED:
 		json_decref(q->body);
@@ -406,15 +425,6 @@ static bool as_of_param(struct corridor *c, const char *v, int *out)
 	return true;
 }
 
-static bool mode_allows_data(struct corridor *c)
-{
-	if (!c->grant.verify_only)
-		return true;
-	refuse(c, 403, "mode_verify_only",
-	       "the agreement allows only the verification of declared facts");
-	return false;
-}
-
 static void query_init(struct query_ctx *q, struct corridor *c, int as_of)
 {
 	memset(q, 0, sizeof *q);
@@ -422,6 +432,7 @@ static void query_init(struct query_ctx *q, struct corridor *c, int as_of)
 	q->rd = c->r->app->rd;
 	q->grant = &c->grant;
 	q->as_of = as_of;
+	q->subjects = &c->subjects;
 }
 
 /* The normalised query parameters of a consultation, for the record. */
@@ -437,8 +448,6 @@ void api_persons_search(struct http_request *r)
 	struct corridor *c = corridor_open(r, "search", purpose_param(r, purpose),
 					   http_query(r, "case_ref"));
 	if (!c)
-		return;
-	if (!mode_allows_data(c))
 		return;
 	struct query_search p = {0};
 	const char *cf = http_query(r, "cf"), *surname = http_query(r, "surname");
@@ -509,7 +518,7 @@ static void consult(struct http_request *r, const char *operation, consult_fn fn
 	note_query(c, r->params[0], as_of_s);
 	snprintf(c->query_cf, sizeof c->query_cf, "%.16s", r->params[0]);
 	int as_of;
-	if (!mode_allows_data(c) || !as_of_param(c, as_of_s, &as_of))
+	if (!as_of_param(c, as_of_s, &as_of))
 		return;
 	struct query_ctx q;
 	query_init(&q, c, as_of);
@@ -607,10 +616,11 @@ struct feed_ctx {
 static int feed_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
 {
 	struct feed_ctx *f = ctx;
-	/* Who: only with identity in the profile. */
-	json_array_append_new(f->arr, notify_event_json(rowid, ev, cf,
-							f->c->grant.categories & CAT_IDENTITY,
-							f->q->subjects, sizeof f->q->subjects));
+	json_t *j = notify_event_json(rowid, ev, cf, f->c->grant.categories, f->q->subjects,
+				      &f->q->err);
+	if (!j)
+		return 1;
+	json_array_append_new(f->arr, j);
 	f->last = rowid;
 	return 0;
 }
@@ -642,11 +652,13 @@ void api_events_feed(struct http_request *r)
 	struct query_ctx q;
 	query_init(&q, c, 0);
 	struct feed_ctx f = {c, &q, json_array(), after};
-	struct vis_error e = {0};
 	if (store_events_after(c->s, after, c->grant.conv.comuni, c->grant.conv.event_types,
-			       (int)limit, feed_event, &f, &e)) {
+			       (int)limit, feed_event, &f, &q.err) && !q.err.code)
+		vis_error_set(&q.err, VIS_ERR_STORE, "events");
+	if (q.err.code) {
 		json_decref(f.arr);
-		http_reply_internal(r, &e);
+		q.message = QUERY_TOO_LARGE_MESSAGE;
+		corridor_close(c, &q, q.err.code == VIS_ERR_LIMIT ? QUERY_TOO_LARGE : QUERY_FAILED);
 		return;
 	}
 	q.body = json_pack("{s:o,s:I}", "events", f.arr, "next_after", (json_int_t)f.last);

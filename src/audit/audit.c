@@ -166,13 +166,16 @@ const char *audit_receipt_check(struct store *s, const char *receipt, const char
 }
 
 /* A record's text is kept as valid UTF-8 (a refused request may carry
- * any bytes): what is hashed is what every back end stores. */
+ * any bytes): what is hashed is what every back end stores.  The subjects
+ * are printable ASCII already (audit/subjects.h checks every code). */
 static void record_scrub(struct store_access *r)
 {
 	char *text[] = {r->username, r->case_ref, r->on_behalf_of, r->ip, r->operation,
-			r->query, r->subjects, r->categories, r->outcome, r->flags, r->workstation};
+			r->query, r->categories, r->outcome, r->flags, r->workstation};
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
 		utf8_scrub(text[i]);
+	if (!r->subjects)
+		r->subjects = "";
 }
 
 vis_err audit_append(struct store *s, struct store_access *rec, struct vis_error *e)

@@ -1,6 +1,8 @@
 /* visura list-extract — the registry office extracts an approved formal
  * list request as a file; every person in it is recorded in the access
- * trail (in records of up to 100 persons, all pointing at the request). */
+ * trail (in records of up to 100 persons, all pointing at the request).
+ * The columns are those the agreement's profile may see (policy_may_see);
+ * an agreement in verify_only mode, or without identity data, gets no list. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,9 +12,11 @@
 #include <time.h>
 
 #include "audit/audit.h"
+#include "audit/subjects.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/date.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #define CHUNK 100
@@ -25,6 +29,8 @@ struct extract {
 	char sex;
 	int citizenship;      /* 0 any, 1 italian, 2 foreign */
 	struct store_access rec;
+	struct subjects subjects;   /* the persons of the chunk not yet recorded */
+	bool with_comune;           /* the profile sees residence */
 	int in_chunk;
 	int64_t persons;
 	struct store *s;
@@ -39,8 +45,10 @@ static vis_err flush(struct extract *x)
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	x->rec.at = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	x->rec.subjects = subjects_text(&x->subjects);
 	vis_err rc = audit_append(x->s, &x->rec, &e);
-	x->rec.subjects[0] = '\0';
+	subjects_release(&x->subjects);
+	x->rec.subjects = NULL;
 	x->in_chunk = 0;
 	return rc;
 }
@@ -57,10 +65,14 @@ static int person(void *ctx, const struct store_person *p)
 		return 0;
 	char bd[11];
 	date_format(p->birth_date, bd);
-	fprintf(x->out, "%s,\"%s\",\"%s\",%c,%s,%s\n", p->cf, p->surname, p->name, p->sex, bd,
-		p->comune);
-	size_t len = strlen(x->rec.subjects);
-	snprintf(x->rec.subjects + len, sizeof x->rec.subjects - len, "%s%s", len ? "," : "", p->cf);
+	struct vis_error e = {0};
+	if (subjects_add(&x->subjects, p->cf, &e) != VIS_OK) {
+		fprintf(stderr, "visura: list-extract: %s\n", e.msg);
+		x->failed = true;
+		return 1;
+	}
+	fprintf(x->out, "%s,\"%s\",\"%s\",%c,%s", p->cf, p->surname, p->name, p->sex, bd);
+	fprintf(x->out, x->with_comune ? ",%s\n" : "\n", p->comune);
 	x->persons++;
 	if (++x->in_chunk == CHUNK && flush(x) != VIS_OK) {
 		x->failed = true;
@@ -110,9 +122,23 @@ int cmd_list_extract(int argc, char **argv)
 		store_close(s);
 		return EXIT_INVALID;
 	}
+	/* The agreement decides what the list may hold, now, not at approval. */
+	struct store_convenzione conv;
+	bool cfound = false;
+	unsigned cats = 0;
+	if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, purpose.convenzione_id, &conv, &cfound,
+			  &e) || !cfound || !policy_categories_parse(conv.profile, &cats) ||
+	    !strcmp(conv.mode, "verify_only") || !policy_may_see(cats, FIELD_IDENTITY)) {
+		fprintf(stderr, "visura: list-extract: the agreement of request %s allows no list "
+			"(verify_only, or no identity data in its profile)\n", argv[optind]);
+		store_close(s);
+		return EXIT_INVALID;
+	}
 	json_error_t jerr;
 	json_t *crit = json_loads(q.criteria, 0, &jerr);
-	struct extract x = {.today = date_today(), .s = s, .age_to = 200};
+	struct extract x = {.today = date_today(), .s = s, .age_to = 200,
+			    .with_comune = policy_may_see(cats, FIELD_COMUNE)};
+	subjects_init(&x.subjects);
 	const char *cz = json_string_value(json_object_get(crit, "citizenship"));
 	const char *sex = json_string_value(json_object_get(crit, "sex"));
 	x.comune = json_string_value(json_object_get(crit, "comune"));
@@ -130,7 +156,8 @@ int cmd_list_extract(int argc, char **argv)
 	snprintf(x.rec.ip, sizeof x.rec.ip, "cli");
 	snprintf(x.rec.operation, sizeof x.rec.operation, "list_extract");
 	snprintf(x.rec.query, sizeof x.rec.query, "%.500s", q.criteria);
-	snprintf(x.rec.categories, sizeof x.rec.categories, "identity");
+	policy_categories_format(cats & (x.with_comune ? CAT_IDENTITY | CAT_RESIDENCE : CAT_IDENTITY),
+				 x.rec.categories, sizeof x.rec.categories);
 	snprintf(x.rec.outcome, sizeof x.rec.outcome, "ok");
 	x.rec.status = 200;
 	x.out = x.comune ? fopen(out, "w") : NULL;
@@ -140,11 +167,13 @@ int cmd_list_extract(int argc, char **argv)
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
-	fprintf(x.out, "codice_fiscale,surname,name,sex,birth_date,comune\n");
+	fprintf(x.out, x.with_comune ? "codice_fiscale,surname,name,sex,birth_date,comune\n"
+				     : "codice_fiscale,surname,name,sex,birth_date\n");
 	char comune[7];
 	snprintf(comune, sizeof comune, "%s", x.comune);
 	if (store_person_each_at(s, comune, x.today, person, &x, &e) || x.failed ||
 	    flush(&x) != VIS_OK) {
+		subjects_release(&x.subjects);
 		fclose(x.out);
 		remove(out);
 		json_decref(crit);

@@ -13,25 +13,29 @@
 
 struct batch {
 	json_t *events;
-	char subjects[2048];
+	struct subjects subjects;
+	struct vis_error err;
 	int64_t last;
-	bool identity;
+	unsigned categories;
 };
 
 json_t *notify_event_json(int64_t rowid, const struct store_event *ev, const char *cf,
-			  bool identity, char *subjects, size_t subjects_cap)
+			  unsigned categories, struct subjects *subjects, struct vis_error *e)
 {
 	char d[11];
+	if (!policy_may_see(categories, FIELD_EVENT))
+		return json_object();
 	date_format(ev->date, d);
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "cursor", (json_int_t)rowid, "comune", ev->comune,
 			      "type", ev->type, "date", d);
 	if (ev->place[0])
 		json_object_set_new(j, "place", json_string(ev->place));
-	if (identity && cf[0]) {
+	if (policy_may_see(categories, FIELD_EVENT_PERSON) && cf[0]) {
+		if (subjects_add(subjects, cf, e) != VIS_OK) {
+			json_decref(j);
+			return NULL;
+		}
 		json_object_set_new(j, "codice_fiscale", json_string(cf));
-		size_t len = strlen(subjects);
-		if (!strstr(subjects, cf) && len + 18 < subjects_cap)
-			snprintf(subjects + len, subjects_cap - len, "%s%s", len ? "," : "", cf);
 	}
 	return j;
 }
@@ -39,8 +43,10 @@ json_t *notify_event_json(int64_t rowid, const struct store_event *ev, const cha
 static int add_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
 {
 	struct batch *b = ctx;
-	json_array_append_new(b->events, notify_event_json(rowid, ev, cf, b->identity, b->subjects,
-							   sizeof b->subjects));
+	json_t *j = notify_event_json(rowid, ev, cf, b->categories, &b->subjects, &b->err);
+	if (!j)
+		return 1;
+	json_array_append_new(b->events, j);
 	b->last = rowid;
 	return 0;
 }
@@ -99,7 +105,9 @@ static int collect(void *ctx, const void *rec)
 {
 	struct due *d = ctx;
 	const struct store_convenzione *c = rec;
-	if (c->webhook_url[0] && c->event_types[0] && !strcmp(c->state, "active") && d->n < 64)
+	/* Events name persons: data, which a verify_only agreement never receives. */
+	if (c->webhook_url[0] && c->event_types[0] && !strcmp(c->state, "active") &&
+	    strcmp(c->mode, "verify_only") && d->n < 64)
 		d->list[d->n++] = *c;
 	return 0;
 }
@@ -118,11 +126,12 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 			continue;
 		unsigned cats = 0;
 		policy_categories_parse(c->profile, &cats);
-		struct batch b = {.events = json_array(), .last = w.cursor,
-				  .identity = (cats & CAT_IDENTITY) != 0};
+		struct batch b = {.events = json_array(), .last = w.cursor, .categories = cats};
+		subjects_init(&b.subjects);
 		if (store_events_after(s, w.cursor, c->comuni, c->event_types, BATCH, add_event, &b, e) ||
-		    json_array_size(b.events) == 0) {
+		    b.err.code || json_array_size(b.events) == 0) {
 			json_decref(b.events);
+			subjects_release(&b.subjects);
 			continue;
 		}
 		size_t n = json_array_size(b.events);
@@ -130,23 +139,26 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 					b.events, "next_after", (json_int_t)b.last);
 		char *body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(doc);
-		if (!body)
+		/* The persons leave with the request, whatever the receiver answers:
+		 * the record is durable first, or nothing is sent. */
+		struct store_access rec = {.at = now * 1000, .ente_id = c->ente_id,
+					   .convenzione_id = c->id, .status = 200};
+		snprintf(rec.username, sizeof rec.username, "webhook");
+		snprintf(rec.ip, sizeof rec.ip, "push");
+		snprintf(rec.operation, sizeof rec.operation, "events_push");
+		snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
+			 (long long)w.cursor, n, c->webhook_url);
+		rec.subjects = subjects_text(&b.subjects);
+		policy_categories_format(cats, rec.categories, sizeof rec.categories);
+		snprintf(rec.outcome, sizeof rec.outcome, "ok");
+		if (!body || audit_append(s, &rec, e) != VIS_OK) {
+			free(body);
+			subjects_release(&b.subjects);
 			continue;
+		}
 		char sig[100], err[200] = "";
 		audit_sign(key, body, strlen(body), sig);
 		if (post(c->webhook_url, body, sig, c->id, err, sizeof err) == 0) {
-			/* Delivered: recorded like any release of personal data. */
-			struct store_access rec = {.at = now * 1000, .ente_id = c->ente_id,
-						   .convenzione_id = c->id, .status = 200};
-			snprintf(rec.username, sizeof rec.username, "webhook");
-			snprintf(rec.ip, sizeof rec.ip, "push");
-			snprintf(rec.operation, sizeof rec.operation, "events_push");
-			snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
-				 (long long)w.cursor, n, c->webhook_url);
-			snprintf(rec.subjects, sizeof rec.subjects, "%s", b.subjects);
-			policy_categories_format(cats, rec.categories, sizeof rec.categories);
-			snprintf(rec.outcome, sizeof rec.outcome, "ok");
-			audit_append(s, &rec, NULL);
 			w.cursor = b.last;
 			w.attempts = 0;
 			w.next_attempt_at = 0;
@@ -162,6 +174,7 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 			snprintf(w.last_error, sizeof w.last_error, "%s", err);
 		}
 		free(body);
+		subjects_release(&b.subjects);
 		store_webhook_put(s, &w, e);
 	}
 	return delivered;

@@ -13,15 +13,17 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "audit/subjects.h"
 #include "common/err.h"
 #include "store/store.h"
 
-/* One event as both deliveries show it (pull feed and push): cursor,
+/* One event as both deliveries show it (pull feed and push), with the
+ * fields the profile (`categories`) may see (policy_may_see): cursor,
  * municipality, type, date, place; the person's codice fiscale only with
- * identity in the profile, then also added once to `subjects` (the comma
- * list of persons of the access record). */
+ * identity, then also added to `subjects`.  NULL when the person does not
+ * fit in the subjects or memory failed (the reason in e). */
 json_t *notify_event_json(int64_t rowid, const struct store_event *ev, const char *cf,
-			  bool identity, char *subjects, size_t subjects_cap);
+			  unsigned categories, struct subjects *subjects, struct vis_error *e);
 
 /* Delivers what is due; returns the number of events delivered. */
 int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e);

@@ -46,6 +46,31 @@ void policy_categories_format(unsigned mask, char *out, size_t cap)
 	}
 }
 
+const struct policy_field_row policy_fields[FIELD_COUNT] = {
+	[FIELD_COMUNE] = {"comune", CAT_RESIDENCE},
+	[FIELD_VALIDITY] = {"valid_from, valid_to", CAT_HISTORY},
+	[FIELD_IDENTITY] = {"identity {codice_fiscale, surname, name, sex, birth_date, birth_place}",
+			    CAT_IDENTITY},
+	[FIELD_RESIDENCE] = {"residence {registration_reason, registration_date, address, "
+			     "address_since}", CAT_RESIDENCE},
+	[FIELD_FAMILY] = {"family {household_id, relationship}", CAT_FAMILY},
+	[FIELD_RELATIONSHIP] = {"relationship", CAT_FAMILY},
+	[FIELD_HOUSEHOLD] = {"household_id, kind, convivenza, since, members", CAT_FAMILY},
+	[FIELD_PARENTAGE] = {"parentage {father, mother}", CAT_PARENTAGE},
+	[FIELD_CITIZENSHIP] = {"citizenship", CAT_CITIZENSHIP},
+	[FIELD_CIVIL_STATUS] = {"civil_status {code, label, date}", CAT_CIVIL_STATUS},
+	[FIELD_VITAL_STATUS] = {"vital_status {status, cancellation_reason, date, destination}",
+				CAT_VITAL_STATUS},
+	[FIELD_EVENT] = {"cursor, comune, type, date, place", 0},
+	[FIELD_EVENT_PERSON] = {"codice_fiscale", CAT_IDENTITY},
+};
+
+bool policy_may_see(unsigned categories, enum policy_field f)
+{
+	return (unsigned)f < FIELD_COUNT &&
+	       (categories & policy_fields[f].needs) == policy_fields[f].needs;
+}
+
 static bool refuse(struct policy_refusal *why, int status, const char *code, const char *msg)
 {
 	why->status = status;

@@ -31,6 +31,38 @@ enum {
 bool policy_categories_parse(const char *list, unsigned *out);
 void policy_categories_format(unsigned mask, char *out, size_t cap);
 
+/* ---- what a profile may see, field by field ----
+ *
+ * The one table every view of the register consults before it builds a
+ * field (person, household, history, as-of, print, the events feed and its
+ * push, verification, list extraction): a field appears only when the
+ * profile holds every category its row needs.  docs/api.md prints it. */
+enum policy_field {
+	FIELD_COMUNE,          /* the municipality holding the record */
+	FIELD_VALIDITY,        /* valid_from, valid_to of a version */
+	FIELD_IDENTITY,        /* codice fiscale, surname, name, sex, birth date and place */
+	FIELD_RESIDENCE,       /* registration reason and date, address and since when */
+	FIELD_FAMILY,          /* a person's household id and relationship to the head */
+	FIELD_RELATIONSHIP,    /* the relationship of a household member or a version */
+	FIELD_HOUSEHOLD,       /* a household: id, kind, convivenza name, since, members */
+	FIELD_PARENTAGE,       /* father, mother */
+	FIELD_CITIZENSHIP,
+	FIELD_CIVIL_STATUS,
+	FIELD_VITAL_STATUS,    /* status, cancellation reason and date, destination */
+	FIELD_EVENT,           /* an event's cursor, municipality, type, date, place */
+	FIELD_EVENT_PERSON,    /* an event's codice fiscale */
+	FIELD_COUNT
+};
+
+struct policy_field_row {
+	const char *keys;      /* the answer's keys of the field */
+	unsigned needs;        /* categories, all required (0: the subscription) */
+};
+extern const struct policy_field_row policy_fields[FIELD_COUNT];
+
+/* May a profile (a category mask) see the field? */
+bool policy_may_see(unsigned categories, enum policy_field f);
+
 struct policy_grant {
 	struct store_convenzione conv;
 	struct store_purpose purpose;

@@ -75,27 +75,57 @@ static const char *vital(const struct store_person *p, int on)
 	}
 }
 
-/* The view of one person version with the categories of the grant. */
+/* Adds a person the answer names to its subjects; a failure (too many
+ * persons, no memory) is kept in q->err and ends the query (settle()). */
+static void add_subject(struct query_ctx *q, const char *cf)
+{
+	if (!q->err.code && cf[0])
+		subjects_add(q->subjects, cf, &q->err);
+}
+
+/* The outcome once a view is built: QUERY_TOO_LARGE when its persons did
+ * not fit in the record, QUERY_FAILED when the store or memory failed. */
+static enum query_status settle(struct query_ctx *q)
+{
+	if (!q->err.code)
+		return QUERY_OK;
+	json_decref(q->body);
+	q->body = NULL;
+	if (q->err.code == VIS_ERR_LIMIT) {
+		q->message = QUERY_TOO_LARGE_MESSAGE;
+		return QUERY_TOO_LARGE;
+	}
+	return QUERY_FAILED;
+}
+
+/* May the grant's profile see the field?  Every view asks here. */
+static bool sees(const struct query_ctx *q, enum policy_field f)
+{
+	return policy_may_see(q->grant->categories, f);
+}
+
+/* The view of one person version: the fields the profile may see.  The
+ * parents it names are subjects of the answer; the person is added by the
+ * caller (a household names its members even without identity). */
 static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 {
-	unsigned cats = q->grant->categories;
 	json_t *j = json_object();
 	/* Where the record is held is residence data; when it changed is
 	 * history: neither leaks to a profile without them. */
-	if (cats & CAT_RESIDENCE)
+	if (sees(q, FIELD_COMUNE))
 		json_object_set_new(j, "comune", place_json(q->rd, p->comune, p->valid_from));
-	if (cats & CAT_HISTORY) {
+	if (sees(q, FIELD_VALIDITY)) {
 		json_object_set_new(j, "valid_from", date_json(p->valid_from));
 		json_object_set_new(j, "valid_to", date_json(p->valid_to));
 	}
-	if (cats & CAT_IDENTITY) {
+	if (sees(q, FIELD_IDENTITY)) {
 		char sex[2] = {p->sex, 0};
 		json_object_set_new(j, "identity", json_pack(
 			"{s:s,s:s,s:s,s:s,s:o,s:o}", "codice_fiscale", p->cf, "surname", p->surname,
 			"name", p->name, "sex", sex, "birth_date", date_json(p->birth_date),
 			"birth_place", place_json(q->rd, p->birth_place, p->birth_date)));
 	}
-	if (cats & CAT_RESIDENCE) {
+	if (sees(q, FIELD_RESIDENCE)) {
 		json_t *res = json_pack("{s:i,s:o}", "registration_reason", p->reg_reason,
 					"registration_date", date_json(p->reg_date));
 		struct store_family f;
@@ -112,14 +142,17 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 		}
 		json_object_set_new(j, "residence", res);
 	}
-	if ((cats & CAT_FAMILY) && p->family_id[0])
+	if (sees(q, FIELD_FAMILY) && p->family_id[0])
 		json_object_set_new(j, "family", json_pack("{s:s,s:i}", "household_id", p->family_id,
 							   "relationship", p->relationship));
-	if (cats & CAT_PARENTAGE)
+	if (sees(q, FIELD_PARENTAGE)) {
 		json_object_set_new(j, "parentage", json_pack("{s:s?,s:s?}",
 			"father", p->father_cf[0] ? p->father_cf : NULL,
 			"mother", p->mother_cf[0] ? p->mother_cf : NULL));
-	if (cats & CAT_CITIZENSHIP) {
+		add_subject(q, p->father_cf);
+		add_subject(q, p->mother_cf);
+	}
+	if (sees(q, FIELD_CITIZENSHIP)) {
 		json_t *arr = json_array();
 		char code[4];
 		for (const char *c = p->citizenships; *c;) {
@@ -130,10 +163,10 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 		}
 		json_object_set_new(j, "citizenship", arr);
 	}
-	if (cats & CAT_CIVIL_STATUS)
+	if (sees(q, FIELD_CIVIL_STATUS))
 		json_object_set_new(j, "civil_status", json_pack("{s:i,s:s,s:o}", "code", p->civil_status,
 			"label", civil_label(p->civil_status), "date", date_json(p->civil_status_date)));
-	if (cats & CAT_VITAL_STATUS) {
+	if (sees(q, FIELD_VITAL_STATUS)) {
 		json_t *v = json_pack("{s:s}", "status", vital(p, q->as_of));
 		if (p->canc_reason && (!q->as_of || p->canc_date <= q->as_of)) {
 			json_object_set_new(v, "cancellation_reason", json_integer(p->canc_reason));
@@ -144,19 +177,6 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 		json_object_set_new(j, "vital_status", v);
 	}
 	return j;
-}
-
-static void add_subject(struct query_ctx *q, const char *cf)
-{
-	size_t len = strlen(q->subjects), n = strlen(cf);
-	if (strstr(q->subjects, cf))
-		return;
-	if (len + n + 2 > sizeof q->subjects)
-		return;
-	if (len)
-		q->subjects[len++] = ',';
-	memcpy(q->subjects + len, cf, n + 1);
-	q->nsubjects++;
 }
 
 /* ---- finding the one person a codice fiscale names, within the grant ---- */
@@ -247,11 +267,11 @@ static enum query_status search_results(struct query_ctx *q, struct collect *c, 
 		return QUERY_NOT_FOUND;
 	json_t *arr = json_array();
 	for (int i = 0; i < c->n; i++) {
-		json_array_append_new(arr, person_view(q, &c->rows[i]));
 		add_subject(q, c->rows[i].cf);
+		json_array_append_new(arr, person_view(q, &c->rows[i]));
 	}
 	q->body = json_pack("{s:o,s:i,s:b}", "results", arr, "count", c->n, "approximate", fuzzy);
-	return QUERY_OK;
+	return settle(q);
 }
 
 enum query_status query_search(struct query_ctx *q, const struct query_search *p)
@@ -269,7 +289,7 @@ enum query_status query_search(struct query_ctx *q, const struct query_search *p
 		json_t *arr = json_array();
 		json_array_append_new(arr, person_view(q, &person));
 		q->body = json_pack("{s:o,s:i,s:b}", "results", arr, "count", 1, "approximate", 0);
-		return QUERY_OK;
+		return settle(q);
 	}
 	struct store_search s = {.mode = STORE_SEARCH_EXACT, .birth_date = p->birth_date,
 				 .birth_year = p->birth_year};
@@ -340,7 +360,7 @@ enum query_status query_person(struct query_ctx *q, const char *cf)
 	add_subject(q, p.cf);
 	q->body = json_pack("{s:o,s:o}", "person", person_view(q, &p), "as_of",
 			    date_json(q->as_of));
-	return q->err.code ? QUERY_FAILED : QUERY_OK;
+	return settle(q);
 }
 
 struct members {
@@ -348,14 +368,17 @@ struct members {
 	json_t *arr;
 };
 
+/* A household member or a version of a person: its view, with the
+ * relationship to the head when the profile may see it. */
 static int add_member(void *ctx, const struct store_person *p)
 {
 	struct members *m = ctx;
-	json_t *v = person_view(m->q, p);
-	json_object_set_new(v, "relationship", json_integer(p->relationship));
-	json_array_append_new(m->arr, v);
 	add_subject(m->q, p->cf);
-	return 0;
+	json_t *v = person_view(m->q, p);
+	if (sees(m->q, FIELD_RELATIONSHIP))
+		json_object_set_new(v, "relationship", json_integer(p->relationship));
+	json_array_append_new(m->arr, v);
+	return m->q->err.code != 0; /* stop at the first failure */
 }
 
 enum query_status query_household(struct query_ctx *q, const char *cf)
@@ -376,15 +399,19 @@ enum query_status query_household(struct query_ctx *q, const char *cf)
 		return QUERY_NOT_FOUND;
 	struct members m = {q, json_array()};
 	add_subject(q, p.cf);
-	if (store_family_members(q->s, p.comune, p.family_id, q->as_of, add_member, &m, &q->err)) {
+	if (store_family_members(q->s, p.comune, p.family_id, q->as_of, add_member, &m, &q->err) &&
+	    !q->err.code)
+		vis_error_set(&q->err, VIS_ERR_STORE, "household members");
+	q->body = json_object();
+	if (sees(q, FIELD_HOUSEHOLD))
+		json_object_update_new(q->body, json_pack(
+			"{s:s,s:i,s:s?,s:o,s:o}", "household_id", f.id, "kind", f.kind,
+			"convivenza", f.convivenza[0] ? f.convivenza : NULL,
+			"since", date_json(f.valid_from), "members", m.arr));
+	else
 		json_decref(m.arr);
-		return QUERY_FAILED;
-	}
-	q->body = json_pack("{s:s,s:i,s:s?,s:o,s:o,s:o}", "household_id", f.id, "kind", f.kind,
-			    "convivenza", f.convivenza[0] ? f.convivenza : NULL,
-			    "since", date_json(f.valid_from), "members", m.arr,
-			    "as_of", date_json(q->as_of));
-	return QUERY_OK;
+	json_object_set_new(q->body, "as_of", date_json(q->as_of));
+	return settle(q);
 }
 
 enum query_status query_history(struct query_ctx *q, const char *cf)
@@ -400,13 +427,11 @@ enum query_status query_history(struct query_ctx *q, const char *cf)
 	struct members m = {q, json_array()};
 	int as_of = q->as_of;
 	q->as_of = 0;
-	if (store_person_history(q->s, p.comune, p.id, add_member, &m, &q->err)) {
-		json_decref(m.arr);
-		return QUERY_FAILED;
-	}
+	if (store_person_history(q->s, p.comune, p.id, add_member, &m, &q->err) && !q->err.code)
+		vis_error_set(&q->err, VIS_ERR_STORE, "person history");
 	q->as_of = as_of;
 	q->body = json_pack("{s:o}", "versions", m.arr);
-	return QUERY_OK;
+	return settle(q);
 }
 
 /* ---- verification of declared facts ---- */
@@ -425,40 +450,45 @@ static bool same_text(const char *a, const char *b)
 }
 
 struct cfset {
-	char list[2048];
-	int n;
+	struct query_ctx *q;
+	struct subjects members;
 };
 
 static int collect_cf(void *ctx, const struct store_person *p)
 {
 	struct cfset *c = ctx;
-	size_t len = strlen(c->list);
-	snprintf(c->list + len, sizeof c->list - len, "%s%s", len ? "," : "", p->cf);
-	c->n++;
-	return 0;
+	return subjects_add(&c->members, p->cf, &c->q->err) != VIS_OK;
 }
 
+/* The declared household is the register's: the same set of codici
+ * fiscali, none declared twice.  A match confirms the declared persons:
+ * they are subjects of the answer. */
 static bool household_matches(struct query_ctx *q, const struct store_person *p, json_t *declared)
 {
-	struct cfset c = {.n = 0};
-	if (!p->family_id[0] || !json_is_array(declared) ||
-	    store_family_members(q->s, p->comune, p->family_id, q->as_of, collect_cf, &c, &q->err))
-		return false;
-	if ((int)json_array_size(declared) != c.n)
-		return false;
+	struct cfset c = {.q = q};
+	subjects_init(&c.members);
+	bool ok = p->family_id[0] && json_is_array(declared) &&
+		  !store_family_members(q->s, p->comune, p->family_id, q->as_of, collect_cf, &c,
+					&q->err) &&
+		  !q->err.code && json_array_size(declared) == (size_t)subjects_count(&c.members);
 	/* Same size, every declared member present and none declared twice:
 	 * the two sets are equal. */
 	size_t i, k;
 	json_t *v, *w;
 	json_array_foreach(declared, i, v) {
 		const char *cf = json_string_value(v);
-		if (!cf || strlen(cf) != 16 || !strstr(c.list, cf))
-			return false;
+		if (!ok)
+			break;
+		ok = cf && strlen(cf) == 16 && subjects_has(&c.members, cf);
 		json_array_foreach(declared, k, w)
 			if (k < i && !strcmp(json_string_value(w), cf))
-				return false;
+				ok = false;
 	}
-	return true;
+	subjects_release(&c.members);
+	if (ok)
+		json_array_foreach(declared, i, v)
+			add_subject(q, json_string_value(v));
+	return ok;
 }
 
 static bool residence_matches(struct query_ctx *q, const struct store_person *p, json_t *d)
@@ -554,11 +584,10 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 	if (st != QUERY_OK)
 		return st;
 	add_subject(q, p.cf);
-	unsigned cats = q->grant->categories;
 	json_t *facts = json_object();
 	json_object_foreach(declared, key, val) {
 		const char *sv = json_string_value(val);
-		bool id = cats & CAT_IDENTITY;
+		bool id = sees(q, FIELD_IDENTITY);
 		if (!strcmp(key, "surname"))
 			fact(facts, key, id, sv && same_text(sv, p.surname));
 		else if (!strcmp(key, "name"))
@@ -571,25 +600,30 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 		} else if (!strcmp(key, "birth_place"))
 			fact(facts, key, id, sv && !strcmp(sv, p.birth_place));
 		else if (!strcmp(key, "residence"))
-			fact(facts, key, cats & CAT_RESIDENCE, (cats & CAT_RESIDENCE) && residence_matches(q, &p, val));
+			fact(facts, key, sees(q, FIELD_RESIDENCE),
+			     sees(q, FIELD_RESIDENCE) && residence_matches(q, &p, val));
 		else if (!strcmp(key, "household"))
-			fact(facts, key, cats & CAT_FAMILY, (cats & CAT_FAMILY) && household_matches(q, &p, val));
+			fact(facts, key, sees(q, FIELD_HOUSEHOLD),
+			     sees(q, FIELD_HOUSEHOLD) && household_matches(q, &p, val));
 		else if (!strcmp(key, "citizenship"))
-			fact(facts, key, cats & CAT_CITIZENSHIP, sv && has_code(p.citizenships, sv));
+			fact(facts, key, sees(q, FIELD_CITIZENSHIP), sv && has_code(p.citizenships, sv));
 		else if (!strcmp(key, "civil_status"))
-			fact(facts, key, cats & CAT_CIVIL_STATUS, sv && civil_matches(p.civil_status, sv));
+			fact(facts, key, sees(q, FIELD_CIVIL_STATUS), sv && civil_matches(p.civil_status, sv));
 		else if (!strcmp(key, "alive")) {
 			bool dead = p.canc_reason == 1 || p.canc_reason == 2;
-			fact(facts, key, cats & CAT_VITAL_STATUS, json_is_boolean(val) &&
+			fact(facts, key, sees(q, FIELD_VITAL_STATUS), json_is_boolean(val) &&
 			     json_is_true(val) == !dead);
-		} else if (!strcmp(key, "father"))
-			fact(facts, key, cats & CAT_PARENTAGE, sv && !strcmp(sv, p.father_cf));
-		else if (!strcmp(key, "mother"))
-			fact(facts, key, cats & CAT_PARENTAGE, sv && !strcmp(sv, p.mother_cf));
+		} else if (!strcmp(key, "father") || !strcmp(key, "mother")) {
+			const char *parent = key[0] == 'f' ? p.father_cf : p.mother_cf;
+			bool match = sees(q, FIELD_PARENTAGE) && sv && parent[0] && !strcmp(sv, parent);
+			fact(facts, key, sees(q, FIELD_PARENTAGE), match);
+			if (match) /* the parent is confirmed: named by the answer */
+				add_subject(q, parent);
+		}
 	}
 	if (q->err.code) {
 		json_decref(facts);
-		return QUERY_FAILED;
+		return settle(q);
 	}
 	q->body = json_pack("{s:o,s:o}", "facts", facts, "as_of", date_json(q->as_of));
 	return QUERY_OK;

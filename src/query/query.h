@@ -4,14 +4,19 @@
  *
  * Owns: the search rules (no wildcards, no surname-only, one typo tolerated
  * when nothing matches exactly, a cap on results) and the JSON views of
- * register records.  A view holds only the categories the grant allows:
- * fields outside the profile are never read into it. */
+ * register records.  A view holds only the fields the grant's profile may
+ * see (policy_may_see, field by field): fields outside the profile are never
+ * read into it.  Every person a view names (codice fiscale, parents, the
+ * members of a household, declared persons a verification confirms) is added
+ * to `subjects`; when they would not fit the query fails with
+ * QUERY_TOO_LARGE and no answer is built. */
 #ifndef VISURA_QUERY_QUERY_H
 #define VISURA_QUERY_QUERY_H
 
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "audit/subjects.h"
 #include "common/err.h"
 #include "policy/policy.h"
 #include "store/store.h"
@@ -24,8 +29,13 @@ enum query_status {
 	QUERY_TOO_BROAD,
 	QUERY_INVALID,        /* bad parameters: see `message` */
 	QUERY_NOT_PERMITTED,  /* a category outside the profile */
+	QUERY_TOO_LARGE,      /* the answer would name more than SUBJECTS_MAX persons */
 	QUERY_FAILED,         /* the store failed: see the vis_error */
 };
+
+/* Why QUERY_TOO_LARGE: the sentence the caller refuses with. */
+#define QUERY_TOO_LARGE_MESSAGE \
+	"the answer names more persons than one access record may hold: ask the registry office"
 
 struct query_ctx {
 	struct store *s;
@@ -34,8 +44,7 @@ struct query_ctx {
 	int as_of;                  /* YYYYMMDD, 0 = now */
 	/* results */
 	json_t *body;               /* owned by the caller after the call */
-	char subjects[2048];        /* codici fiscali returned or consulted */
-	int nsubjects;
+	struct subjects *subjects;  /* the caller's: every person the answer names */
 	const char *message;        /* for QUERY_INVALID / QUERY_NOT_PERMITTED */
 	struct vis_error err;
 };

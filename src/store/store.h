@@ -334,7 +334,12 @@ struct store_access {
 	char ip[64];
 	char operation[32];
 	char query[512];         /* normalised parameters */
-	char subjects[2048];     /* codici fiscali, comma-separated */
+	/* The persons of the record: codici fiscali, comma-separated, as many
+	 * as the answer named (audit/subjects.h builds it).  Borrowed: the
+	 * writer of a record keeps the text alive until the record is
+	 * committed; in a record read from the store it is valid during the
+	 * callback only, and store_access_get() leaves it "". */
+	const char *subjects;
 	char categories[256];
 	char outcome[64];
 	int status;
@@ -397,7 +402,8 @@ vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *
 typedef int (*store_checkpoint_fn)(void *ctx, const struct store_checkpoint *c);
 vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx,
 			      struct vis_error *e);
-/* One access record by id; *found false when absent. */
+/* One access record by id, without its subjects (""; read them with
+ * store_access_each or store_access_search); *found false when absent. */
 vis_err store_access_get(struct store *s, int64_t id, struct store_access *out, bool *found,
 			 struct vis_error *e);
 

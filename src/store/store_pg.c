@@ -1329,7 +1329,7 @@ vis_err pg_access_insert(struct pg_store *s, const struct store_access *a, struc
 	pp_text(&p, a->ip);
 	pp_text(&p, a->operation);
 	pp_text(&p, a->query);
-	pp_text(&p, a->subjects);
+	pp_text(&p, a->subjects ? a->subjects : "");
 	pp_text(&p, a->categories);
 	pp_text(&p, a->outcome);
 	pp_i64(&p, a->status);
@@ -1342,7 +1342,7 @@ vis_err pg_access_insert(struct pg_store *s, const struct store_access *a, struc
 	if (s->in_txn ? pipe_send(s, store_sql[SQL_ACCESS_INSERT], &p, e)
 		      : run_done(s, store_sql[SQL_ACCESS_INSERT], &p, "access record", NULL, e))
 		return VIS_ERR_STORE;
-	for (const char *c = a->subjects; *c;) {
+	for (const char *c = a->subjects ? a->subjects : ""; *c;) {
 		const char *end = strchr(c, ',');
 		size_t n = end ? (size_t)(end - c) : strlen(c);
 		char cf[64];
@@ -1373,7 +1373,7 @@ static void access_read(const PGresult *r, int row, struct store_access *a)
 	get_text(r, row, 9, a->ip, sizeof a->ip);
 	get_text(r, row, 10, a->operation, sizeof a->operation);
 	get_text(r, row, 11, a->query, sizeof a->query);
-	get_text(r, row, 12, a->subjects, sizeof a->subjects);
+	a->subjects = PQgetvalue(r, row, 12);   /* valid until PQclear */
 	get_text(r, row, 13, a->categories, sizeof a->categories);
 	get_text(r, row, 14, a->outcome, sizeof a->outcome);
 	a->status = get_int(r, row, 15);
@@ -1451,6 +1451,7 @@ vis_err pg_access_get(struct pg_store *s, int64_t id, struct store_access *out, 
 	*found = PQntuples(r) > 0;
 	if (*found)
 		access_read(r, 0, out);
+	out->subjects = "";   /* the result ends here */
 	PQclear(r);
 	return VIS_OK;
 }

@@ -1381,7 +1381,7 @@ vis_err sq_access_insert(struct sq_store *s, const struct store_access *a,
 	bind_text(st, 10, a->ip);
 	bind_text(st, 11, a->operation);
 	bind_text(st, 12, a->query);
-	bind_text(st, 13, a->subjects);
+	bind_text(st, 13, a->subjects ? a->subjects : "");
 	bind_text(st, 14, a->categories);
 	bind_text(st, 15, a->outcome);
 	sqlite3_bind_int(st, 16, a->status);
@@ -1395,7 +1395,7 @@ vis_err sq_access_insert(struct sq_store *s, const struct store_access *a,
 	if (!sub && !(sub = s->search[6] = rec_prepare(
 			      s, store_sql[SQL_ACCESS_SUBJECT_INSERT], e)))
 		return VIS_ERR_STORE;
-	for (const char *p = a->subjects; *p;) {
+	for (const char *p = a->subjects ? a->subjects : ""; *p;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		sqlite3_reset(sub);
@@ -1526,6 +1526,7 @@ static int access_one(void *ctx, const struct store_access *a)
 {
 	struct access_one *o = ctx;
 	*o->out = *a;
+	o->out->subjects = "";   /* the statement's text ends with it */
 	o->found = true;
 	return 1;
 }
@@ -1593,7 +1594,10 @@ static void access_read(sqlite3_stmt *st, struct store_access *a)
 		copy_col(st, 9, a->ip, sizeof a->ip);
 		copy_col(st, 10, a->operation, sizeof a->operation);
 		copy_col(st, 11, a->query, sizeof a->query);
-		copy_col(st, 12, a->subjects, sizeof a->subjects);
+		/* valid until the next step: the callback's lifetime */
+		a->subjects = (const char *)sqlite3_column_text(st, 12);
+		if (!a->subjects)
+			a->subjects = "";
 		copy_col(st, 13, a->categories, sizeof a->categories);
 		copy_col(st, 14, a->outcome, sizeof a->outcome);
 		a->status = sqlite3_column_int(st, 15);

@@ -60,7 +60,7 @@ static void fill(struct store_access *a, int i)
 	snprintf(a->ip, sizeof a->ip, "127.0.0.1");
 	snprintf(a->operation, sizeof a->operation, "consult");
 	snprintf(a->query, sizeof a->query, "cf=RSSMRA80A01F257G");
-	snprintf(a->subjects, sizeof a->subjects, "RSSMRA80A01F257G");
+	a->subjects = "RSSMRA80A01F257G";
 	snprintf(a->categories, sizeof a->categories, "identity");
 	snprintf(a->outcome, sizeof a->outcome, "ok");
 	a->status = 200;

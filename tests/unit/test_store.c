@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "audit/subjects.h"
 #include "store/store.h"
 #include "testdb.h"
 
@@ -415,8 +416,7 @@ static void fill(struct store_access *a, int i)
 	a->purpose_id = 2;
 	snprintf(a->ip, sizeof a->ip, "127.0.0.1");
 	snprintf(a->operation, sizeof a->operation, "consult");
-	snprintf(a->subjects, sizeof a->subjects, i % 2 ? "RSSMRA80A01F257G,BNCNNA82C55F257X"
-							: "RSSMRA80A01F257G");
+	a->subjects = i % 2 ? "RSSMRA80A01F257G,BNCNNA82C55F257X" : "RSSMRA80A01F257G";
 	snprintf(a->outcome, sizeof a->outcome, "ok");
 	a->status = 200;
 }
@@ -426,6 +426,21 @@ static int count_access(void *ctx, const struct store_access *a)
 	(void)a;
 	(*(int *)ctx)++;
 	return 0;
+}
+
+/* The subjects of the first record a walk meets, copied (they are valid
+ * during the callback only). */
+struct subjects_seen {
+	char *text;
+	int64_t id;
+};
+
+static int first_subjects(void *ctx, const struct store_access *a)
+{
+	struct subjects_seen *s = ctx;
+	s->text = strdup(a->subjects);
+	s->id = a->id;
+	return 1;
 }
 
 static void test_trail(void **state)
@@ -457,7 +472,12 @@ static void test_trail(void **state)
 	bool found;
 	OK(store_access_get(f->s, 4, &got, &found, &e));
 	assert_true(found);
-	assert_string_equal(got.subjects, "RSSMRA80A01F257G,BNCNNA82C55F257X");
+	assert_int_equal(got.at, 1700000000003);
+	assert_string_equal(got.subjects, "");   /* read with the record's callback */
+	struct subjects_seen seen = {0};
+	OK(store_access_each(f->s, 4, first_subjects, &seen, &e));
+	assert_string_equal(seen.text, "RSSMRA80A01F257G,BNCNNA82C55F257X");
+	free(seen.text);
 
 	struct store_checkpoint cp = {.at = 5, .last_id = 3};
 	snprintf(cp.last_hash, sizeof cp.last_hash, "%s", "abc");
@@ -483,6 +503,48 @@ static void test_trail(void **state)
 	assert_string_equal(cf, "RSSMRA80A01F257G");
 	OK(store_subject_code_use(f->s, "hash1", 150, cf, &ok, &e));
 	assert_false(ok);                 /* used */
+}
+
+/* A record that names 5,000 persons keeps them all: in its text (hashed,
+ * so the chain still verifies when read back), and in the per-person index
+ * (the last person finds it).  The old fixed 2 KiB field kept ~120. */
+static void test_trail_many_subjects(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	struct subjects subj;
+	subjects_init(&subj);
+	char cf[17], first[17] = "", last[17] = "";
+	for (int i = 0; i < 5000; i++) {
+		snprintf(cf, sizeof cf, "TSTPRS%05dA000Z", i);
+		OK(subjects_add(&subj, cf, &e));
+		snprintf(i ? last : first, 17, "%s", cf);
+	}
+	assert_int_equal(subjects_count(&subj), 5000);
+	struct store_access a;
+	fill(&a, 0);
+	a.subjects = subjects_text(&subj);
+	OK(audit_append(f->s, &a, &e));
+	fill(&a, 1);
+	OK(audit_append(f->s, &a, &e));
+	struct subjects_seen seen = {0};
+	OK(store_access_each(f->s, 1, first_subjects, &seen, &e));
+	assert_string_equal(seen.text, subjects_text(&subj));
+	free(seen.text);
+	struct audit_verify_result res;
+	OK(audit_verify(f->s, &res, &e));
+	assert_int_equal(res.checked, 2);
+	assert_int_equal(res.first_bad_id, 0);
+	struct store_access_filter flt = {.limit = 10};
+	const char *probe[] = {first, last};
+	for (int k = 0; k < 2; k++) {
+		snprintf(flt.cf, sizeof flt.cf, "%s", probe[k]);
+		seen = (struct subjects_seen){0};
+		OK(store_access_search(f->s, &flt, first_subjects, &seen, &e));
+		assert_int_equal(seen.id, 1);
+		free(seen.text);
+	}
+	subjects_release(&subj);
 }
 
 /* A record that cannot be inserted fails its whole transaction, whether
@@ -634,6 +696,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_many_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),

@@ -27,6 +27,7 @@ const it = {
     unauthenticated: 'Sessione scaduta: accedere di nuovo.',
     not_found: 'Nessun risultato.',
     query_too_broad: 'Troppi risultati: precisare la ricerca (data di nascita o comune).',
+    answer_too_large: 'La risposta riguarda troppe persone per una sola consultazione: rivolgersi all\'ufficio anagrafe.',
     purpose_not_allowed: 'Finalità non consentita all\'ente.',
     agreement_not_active: 'La convenzione non è in vigore.',
     mode_verify_only: 'La convenzione consente solo la verifica delle dichiarazioni.',
