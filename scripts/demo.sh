@@ -2,7 +2,10 @@
 # Installs what is needed, builds, creates a demo database with a synthetic
 # population of three municipalities of the province of Modena and a week of
 # daily deltas, creates one demo account of each role with generated
-# passwords, and runs the HTTPS server on it.  Everything lands in var/demo/.
+# passwords, and runs the HTTPS server on it.  Everything lands in var/demo/;
+# run as root, the database and certificate are in /var/lib/visura-demo,
+# owned by the system user `visura` (created if missing) that the server
+# becomes once it has bound its port and read its keys.
 #   DEMO_PERSONS (60000)  DEMO_DAYS (7)  DEMO_LISTEN (127.0.0.1:8443)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +16,19 @@ out=$PWD/var/demo
 persons=${DEMO_PERSONS:-60000}
 days=${DEMO_DAYS:-7}
 listen=${DEMO_LISTEN:-127.0.0.1:8443}
-db=$out/visura.db
+state=$out
+serve_user=()
+if [ "$(id -u)" = 0 ]; then
+  # The server refuses to keep root: it becomes this user, which must own
+  # the database (and reach it: not under /root).
+  id -u visura >/dev/null 2>&1 ||
+    useradd --system --no-create-home --shell /usr/sbin/nologin visura
+  state=/var/lib/visura-demo
+  rm -rf "$state"
+  install -d -m 0700 -o visura -g visura "$state"
+  serve_user=(--user visura)
+fi
+db=$state/visura.db
 rm -rf "$out"
 mkdir -p "$out/feed"
 start=$(date -u -d "-$((days + 1)) days" +%F)
@@ -74,4 +89,5 @@ cat <<SUMMARY
  try: curl -k https://$listen/healthz
 ================================================================
 SUMMARY
-exec $V serve --db "$db" --self-signed "$out/tls" --listen "$listen"
+[ "$state" = "$out" ] || chown -R visura:visura "$state"
+exec $V serve --db "$db" --self-signed "$state/tls" --listen "$listen" "${serve_user[@]}"

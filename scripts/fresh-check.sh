@@ -175,6 +175,12 @@ run_demo() {
 run_tests() {
   in_root 'cd /root/visura && scripts/test.sh' > "$log/test.log" 2>&1 || {
     local rc=$?
+    # What a failed run leaves (screenshots, server logs) outlives the root.
+    local b
+    for b in build build-asan; do
+      [ -d "$root/root/visura/$b/browser-artifacts" ] && cp -r "$root/root/visura/$b/browser-artifacts" "$log/$b-browser-artifacts"
+      [ -d "$root/root/visura/$b/Testing/Temporary" ] && cp -r "$root/root/visura/$b/Testing/Temporary" "$log/$b-ctest"
+    done
     grep -E 'tests passed|tests failed|\*\*\*Failed|Failed  |Error' "$log/test.log" | tail -n 40
     return $rc
   }

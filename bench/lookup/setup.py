@@ -26,7 +26,22 @@ run("ente", "add", "--db", db, "--name", "Bench body", "--kind", "police",
 op_pw = run("user", "add", "--db", db, "--username", "bench.op", "--role", "operator",
             "--ente-id", "1", "--name", "Bench Operator", "--cf", "RSSMRA80A01F257G",
             "--email", "op@example.it").strip().rsplit(": ", 1)[1]
-server = subprocess.Popen([visura, "serve", "--db", db, "--self-signed", os.path.join(work, "tls"),
+# Run as root (this machine, CI), the server must be told the user to become
+# (docs/deployment.md): a system account made here when missing, owning WORK.
+user_args = []
+if os.geteuid() == 0:
+    import pwd
+    try:
+        pw = pwd.getpwnam("visura-bench")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        "visura-bench"], check=True)
+        pw = pwd.getpwnam("visura-bench")
+    for top, dirs, files in os.walk(work):
+        for n in [top] + [os.path.join(top, x) for x in dirs + files]:
+            os.lchown(n, pw.pw_uid, pw.pw_gid)
+    user_args = ["--user", "visura-bench"]
+server = subprocess.Popen([visura, "serve", *user_args, "--db", db, "--self-signed", os.path.join(work, "tls"),
                            "--listen", f"127.0.0.1:{port}",
                            "--threads", os.environ.get("THREADS", "2"),
                            # A benchmark is an extraction by design: the

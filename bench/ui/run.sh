@@ -13,7 +13,14 @@ trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EX
 "$build/visura" init --db "$dir/v.db" --admin-name "Bench Admin" \
   --admin-email bench@example.org > /dev/null
 port=$((20000 + RANDOM % 20000))
-"$build/visura" serve --db "$dir/v.db" --self-signed "$dir/tls" --listen "127.0.0.1:$port" \
+# Run as root, the server must be told the user to become (docs/deployment.md).
+user_args=()
+if [ "$(id -u)" -eq 0 ]; then
+  id visura-bench > /dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin visura-bench
+  chown -R visura-bench: "$dir"
+  user_args=(--user visura-bench)
+fi
+"$build/visura" serve "${user_args[@]}" --db "$dir/v.db" --self-signed "$dir/tls" --listen "127.0.0.1:$port" \
   --metrics-listen "" --ui-dir web/dist > "$dir/log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sk "https://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.2; done

@@ -9,6 +9,8 @@
 
 #include "auth/auth.h"
 #include "common/log.h"
+#include "common/str.h"
+#include "common/text.h"
 
 /* Every window slides: a rule counts what happened within the last hour
  * (or day) at the moment of each request, never since a clock boundary,
@@ -275,7 +277,7 @@ static int distinct_addresses(struct acct *a, const char *ip, int64_t now)
 	}
 	if (slot < 0) {
 		slot = oldest;
-		snprintf(a->ips[slot], sizeof a->ips[slot], "%s", ip);
+		STR_COPY_KNOWN(a->ips[slot], ip); /* http_request's ip has the same size */
 	}
 	a->ip_seen[slot] = now;
 	for (int i = 0; i < 4; i++)
@@ -523,7 +525,7 @@ static int collect(void *ctx, const void *rec)
 	struct recipients *r = ctx;
 	const struct store_account *a = rec;
 	if (a->email[0] && !strcmp(a->state, "active") && r->n < 16)
-		snprintf(r->addr[r->n++], sizeof r->addr[0], "%s", a->email);
+		STR_COPY_KNOWN(r->addr[r->n++], a->email); /* the same size */
 	return 0;
 }
 
@@ -531,10 +533,13 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 		    const struct store_account *a, const char *detail, struct vis_error *e)
 {
 	struct store_alert al = {.at = now, .account_id = a->id, .ente_id = a->ente_id};
-	snprintf(al.rule, sizeof al.rule, "%s", rule);
-	snprintf(al.severity, sizeof al.severity, "%s", severity);
-	snprintf(al.username, sizeof al.username, "%s", a->username);
-	snprintf(al.detail, sizeof al.detail, "%s", detail);
+	/* rule and severity are constants of the callers */
+	STR_COPY_KNOWN(al.rule, rule);
+	STR_COPY_KNOWN(al.severity, severity);
+	STR_COPY_KNOWN(al.username, a->username);
+	/* the detail is a note for the reviewer: cut to fit on purpose */
+	str_copy_cut(al.detail, sizeof al.detail, detail);
+	utf8_scrub(al.detail); /* it may quote a file name or a request */
 	snprintf(al.state, sizeof al.state, "open");
 	vis_err rc = store_rec_insert(s, STORE_ALERT, &al, &al.id, e);
 	if (rc)

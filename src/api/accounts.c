@@ -8,8 +8,10 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/sealed.h"
 #include "auth/password.h"
 #include "cf/cf.h"
+#include "common/str.h"
 
 static bool is_role(const char *role)
 {
@@ -57,13 +59,17 @@ vis_err api_mail_credentials(struct http_request *r, struct store *s,
 				const struct store_account *a, const char *password,
 				int64_t now, struct vis_error *e)
 {
-	char body[1024];
+	/* The outbox keeps the password sealed: it is opened only to send the
+	 * message (mail/mail.c) and never shown to admins. */
+	char body[2048], sealed[512];
+	if (sealed_seal(r->app->secrets, password, sealed, sizeof sealed, e))
+		return VIS_ERR_INTERNAL;
 	snprintf(body, sizeof body,
 		 "Gentile %s,\n\nper l'accesso a visura sono state emesse le credenziali:\n"
-		 "  utente: %s\n  password temporanea: %s\n\n"
+		 "  utente: %s\n  password temporanea: " SEALED_MARK "%s}\n\n"
 		 "La password vale solo per il primo accesso ed entro %d giorni; al primo accesso "
 		 "va sostituita con una personale.\n%s%s\n",
-		 a->full_name, a->username, password, r->app->cfg.temp_password_days,
+		 a->full_name, a->username, sealed, r->app->cfg.temp_password_days,
 		 r->app->cfg.public_url[0] ? "Indirizzo del servizio: " : "", r->app->cfg.public_url);
 	return auth_mail_queue(s, a->email, "visura: credenziali di accesso", body, "credentials",
 			       now, e);
@@ -87,13 +93,14 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 		http_reply_error(r, 400, "invalid_request", "'email' is not a valid address");
 		return false;
 	}
-	snprintf(full_name, fn_cap, "%s", name);
-	snprintf(cf, 17, "%s", code);
+	/* http_body_string bounded each to its field */
+	str_copy_known(full_name, fn_cap, name, __FILE__, __LINE__);
+	str_copy_known(cf, 17, code, __FILE__, __LINE__);
 	for (char *p = cf; *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 32);
-	snprintf(email, em_cap, "%s", mail);
-	snprintf(appointment, ap_cap, "%s", appt);
+	str_copy_known(email, em_cap, mail, __FILE__, __LINE__);
+	str_copy_known(appointment, ap_cap, appt, __FILE__, __LINE__);
 	return true;
 }
 
@@ -114,8 +121,8 @@ void api_accounts_create(struct http_request *r)
 				 "'role' must be admin, lead, operator, auditor or api");
 		return;
 	}
-	snprintf(a.username, sizeof a.username, "%s", username);
-	snprintf(a.role, sizeof a.role, "%s", role);
+	STR_COPY_KNOWN(a.username, username); /* api_username_valid: at most 64 */
+	STR_COPY_KNOWN(a.role, role);         /* is_role: one of five words */
 	bool person = strcmp(role, "api") != 0;
 	if (!api_person_fields(r, a.full_name, sizeof a.full_name, a.cf, a.email, sizeof a.email,
 			       a.appointment_ref, sizeof a.appointment_ref, person))

@@ -8,6 +8,9 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/sealed.h"
+#include "common/str.h"
+#include "mail/mail.h"
 
 struct list_ctx {
 	json_t *arr;
@@ -57,13 +60,14 @@ void api_request_approve(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct store_account a = {0};
-	snprintf(a.username, sizeof a.username, "%s", q.username);
+	/* an operator request's fields have the sizes of an account's */
+	STR_COPY_KNOWN(a.username, q.username);
 	snprintf(a.role, sizeof a.role, "operator");
 	a.ente_id = q.ente_id;
-	snprintf(a.full_name, sizeof a.full_name, "%s", q.full_name);
-	snprintf(a.cf, sizeof a.cf, "%s", q.cf);
-	snprintf(a.email, sizeof a.email, "%s", q.email);
-	snprintf(a.appointment_ref, sizeof a.appointment_ref, "%s", q.appointment_ref);
+	STR_COPY_KNOWN(a.full_name, q.full_name);
+	STR_COPY_KNOWN(a.cf, q.cf);
+	STR_COPY_KNOWN(a.email, q.email);
+	STR_COPY_KNOWN(a.appointment_ref, q.appointment_ref);
 	char password[64];
 	struct vis_error e = {0};
 	vis_err rc = store_begin(s, &e);
@@ -105,7 +109,7 @@ void api_request_reject(struct http_request *r)
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
 	snprintf(q.state, sizeof q.state, "rejected");
-	snprintf(q.note, sizeof q.note, "%s", note);
+	STR_COPY_KNOWN(q.note, note); /* http_body_string: at most 500 */
 	q.decided_by = r->auth.account.id;
 	q.decided_at = now;
 	if (store_rec_update(s, STORE_OPERATOR_REQUEST, &q, &e)) {
@@ -120,9 +124,13 @@ static int add_mail(void *ctx, const void *rec)
 {
 	const struct store_mail *m = rec;
 	struct list_ctx *l = ctx;
+	/* A sealed password is never shown, only sent. */
+	static _Thread_local char body[sizeof m->body + 256];
+	if (sealed_body(NULL, m->body, MAIL_SEALED_SHOWN, body, sizeof body, NULL))
+		STR_COPY_KNOWN(body, MAIL_SEALED_SHOWN); /* a short constant */
 	json_array_append_new(l->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:o}",
 						"id", (json_int_t)m->id, "recipient", m->recipient,
-						"subject", m->subject, "body", m->body, "kind", m->kind,
+						"subject", m->subject, "body", body, "kind", m->kind,
 						"state", m->state, "attempts", m->attempts,
 						"last_error", m->last_error,
 						"created_at", api_time(m->created_at),

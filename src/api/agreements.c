@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "common/text.h"
 #include "app/app.h"
 #include "auth/auth.h"
 #include "common/date.h"
 #include "import/record.h"
+#include "net/outbound.h"
 #include "policy/policy.h"
+#include "common/str.h"
 
 static json_t *split_list(const char *list)
 {
@@ -84,8 +87,9 @@ static bool join_list(json_t *arr, char *out, size_t cap)
 		return false;
 	json_array_foreach(arr, i, v) {
 		const char *s = json_string_value(v);
-		if (!s || strchr(s, ','))
+		if (!s || strchr(s, ',') || !utf8_valid(s, strlen(s)))
 			return false;
+
 		int n = snprintf(out + len, cap - len, "%s%s", len ? "," : "", s);
 		if (n < 0 || (size_t)n >= cap - len)
 			return false;
@@ -105,7 +109,7 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		const char *s = http_body_string(r, "reference", true, sizeof c->reference - 1);
 		if (!s)
 			return false;
-		snprintf(c->reference, sizeof c->reference, "%s", s);
+		STR_COPY_KNOWN(c->reference, s); /* http_body_string bounded it */
 	}
 	if ((v = json_object_get(b, "comuni")) && !join_list(v, c->comuni, sizeof c->comuni)) {
 		http_reply_error(r, 400, "invalid_request", "'comuni' must be a list of ISTAT codes");
@@ -141,19 +145,20 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		const char *s = http_body_string(r, texts[i], true, 15);
 		if (!s)
 			return false;
-		snprintf(dst[i], 16, "%s", s);
+		str_copy_known(dst[i], 16, s, __FILE__, __LINE__); /* bounded to 15 above */
 	}
 	if (json_object_get(b, "webhook_url")) {
 		const char *u = http_body_string(r, "webhook_url", false, sizeof c->webhook_url - 1);
 		if (!u)
 			return false;
-		if (u[0] && strncmp(u, "https://", 8) && strncmp(u, "http://127.", 11) &&
-		    strncmp(u, "http://localhost", 16)) {
-			http_reply_error(r, 400, "invalid_request",
-					 "'webhook_url' must be https:// (plain http only on loopback)");
+		struct vis_error e = {0};
+		if (u[0] && outbound_check(u, OUTBOUND_WEBHOOK, false, &e)) {
+			char msg[sizeof e.msg + 16];
+			snprintf(msg, sizeof msg, "'webhook_url': %s", e.msg);
+			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
-		snprintf(c->webhook_url, sizeof c->webhook_url, "%s", u);
+		STR_COPY_KNOWN(c->webhook_url, u); /* http_body_string bounded it */
 	}
 	static const char *const dates[] = {"valid_from", "valid_to"};
 	int *ddst[] = {&c->valid_from, &c->valid_to};
@@ -339,12 +344,13 @@ void api_purpose_create(struct http_request *r)
 	const char *ref = basis ? http_body_string(r, "processing_ref", false, sizeof p.processing_ref - 1) : NULL;
 	if (!ref)
 		return;
-	snprintf(p.code, sizeof p.code, "%s", code);
-	snprintf(p.description, sizeof p.description, "%s", desc);
-	snprintf(p.legal_basis, sizeof p.legal_basis, "%s", basis);
+	/* http_body_string bounded each to its field */
+	STR_COPY_KNOWN(p.code, code);
+	STR_COPY_KNOWN(p.description, desc);
+	STR_COPY_KNOWN(p.legal_basis, basis);
 	/* Every purpose points at an entry of the record of processing; by
 	 * default the consultation by external bodies (entry 1). */
-	snprintf(p.processing_ref, sizeof p.processing_ref, "%s", ref[0] ? ref : "1");
+	STR_COPY_KNOWN(p.processing_ref, ref[0] ? ref : "1");
 	if (!api_processing_exists(s, p.processing_ref)) {
 		http_reply_error(r, 400, "invalid_request",
 				 "'processing_ref' must be the number of an entry of the record of processing");

@@ -95,6 +95,16 @@ json_t *api_request_json(const struct store_operator_request *q)
 			 "created_at", api_time(q->created_at));
 }
 
+void api_reply_export_failed(struct http_request *r, struct strbuf *sb)
+{
+	if (sb->err == VIS_ERR_LIMIT)
+		http_reply_error(r, 422, "result_too_large",
+				 "il risultato supera il limite di 64 MB: restringere i filtri");
+	else
+		http_reply_error(r, 503, "service_unavailable", "out of memory");
+	strbuf_release(sb);
+}
+
 void api_fail(struct http_request *r, const struct vis_error *e)
 {
 	http_reply_internal(r, e);

@@ -9,6 +9,7 @@
 #include "auth/hours.h"
 #include "common/cidr.h"
 #include "refdata/refdata.h"
+#include "common/str.h"
 
 static const char *const kinds[] = {"police", "health", "pension", "tax", "court",
 				    "municipality", "service", "other", NULL};
@@ -50,7 +51,8 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 						 text[i].size - 1);
 		if (!v)
 			return false;
-		snprintf((char *)en + text[i].off, text[i].size, "%s", v);
+		/* http_body_string bounded it to the field */
+		str_copy_known((char *)en + text[i].off, text[i].size, v, __FILE__, __LINE__);
 	}
 	if (!kind_valid(en->kind)) {
 		http_reply_error(r, 400, "invalid_request",

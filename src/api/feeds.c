@@ -15,6 +15,7 @@
 #include "common/date.h"
 #include "import/import.h"
 #include "metrics/metrics.h"
+#include "common/str.h"
 
 /* The first problems of a reject report, as JSON. */
 static json_t *problems(const char *path, int max)
@@ -207,8 +208,7 @@ static int watch_feed(void *ctx, const struct store_feed *f)
 		if (a->nfeed_alerted == (int)(sizeof a->feed_alerted / sizeof a->feed_alerted[0]))
 			return 0;
 		slot = a->nfeed_alerted++;
-		snprintf(a->feed_alerted[slot].comune, sizeof a->feed_alerted[slot].comune, "%s",
-			 f->comune);
+		STR_COPY_KNOWN(a->feed_alerted[slot].comune, f->comune); /* the same size */
 	}
 	a->feed_alerted[slot].day = day;
 	struct store_account system = {.id = 0};

@@ -10,6 +10,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "common/str.h"
 
 static json_t *incident_json(const struct store_incident *i)
 {
@@ -24,8 +25,8 @@ static vis_err step(struct store *s, const struct store_incident *i, int64_t by,
 		    const char *note, struct vis_error *e)
 {
 	struct store_incident_step st = {.incident_id = i->id, .at = now, .by_account = by};
-	snprintf(st.state, sizeof st.state, "%s", i->state);
-	snprintf(st.note, sizeof st.note, "%s", note);
+	if (STR_SET(st.state, i->state, "stato", e) || STR_SET(st.note, note, "nota", e))
+		return VIS_ERR_LIMIT;
 	return store_rec_insert(s, STORE_INCIDENT_STEP, &st, NULL, e);
 }
 
@@ -44,9 +45,10 @@ void api_incident_report(struct http_request *r)
 	const struct store_account *a = &r->auth.account;
 	i.ente_id = a->ente_id;
 	i.reported_by = a->id;
-	snprintf(i.what, sizeof i.what, "%s", what);
-	snprintf(i.occurred_at, sizeof i.occurred_at, "%s", when);
-	snprintf(i.accounts, sizeof i.accounts, "%s", accounts);
+	/* http_body_string bounded each to its field */
+	STR_COPY_KNOWN(i.what, what);
+	STR_COPY_KNOWN(i.occurred_at, when);
+	STR_COPY_KNOWN(i.accounts, accounts);
 	snprintf(i.state, sizeof i.state, "open");
 	i.created_at = i.updated_at = now;
 	struct vis_error e = {0};
@@ -137,7 +139,7 @@ void api_incident_state(struct http_request *r)
 		return;
 	}
 	int64_t now = api_now(r);
-	snprintf(i.state, sizeof i.state, "%s", state);
+	STR_COPY_KNOWN(i.state, state); /* one of the three words checked above */
 	i.updated_at = now;
 	if (store_rec_update(s, STORE_INCIDENT, &i, &e) ||
 	    step(s, &i, r->auth.account.id, now, note, &e)) {

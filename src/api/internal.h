@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/str.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -57,6 +58,13 @@ const char *api_comune_name(const struct refdata *rd, const char *istat);
 
 /* Does an entry of the record of processing with this number exist? */
 bool api_processing_exists(struct store *s, const char *number);
+
+/* The most bytes an export (CSV, printable page) built in memory may have. */
+#define API_EXPORT_MAX (64u << 20)
+
+/* Replies the failure of an export buffer: 422 result_too_large over its
+ * maximum (narrow the filters), 503 out of memory; releases sb. */
+void api_reply_export_failed(struct http_request *r, struct strbuf *sb);
 
 /* Sends a store failure as 503/500. */
 void api_fail(struct http_request *r, const struct vis_error *e);

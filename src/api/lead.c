@@ -7,6 +7,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "common/str.h"
 
 #define DAY 86400
 
@@ -88,7 +89,7 @@ void api_own_request_create(struct http_request *r)
 	if (!s)
 		return;
 	int64_t now = api_now(r);
-	snprintf(q.username, sizeof q.username, "%s", username);
+	STR_COPY_KNOWN(q.username, username); /* api_username_valid: at most 64 */
 	snprintf(q.state, sizeof q.state, "pending");
 	q.ente_id = r->auth.account.ente_id;
 	q.requested_by = r->auth.account.id;

@@ -13,6 +13,7 @@
 #include "auth/auth.h"
 #include "policy/policy.h"
 #include "refdata/refdata.h"
+#include "common/str.h"
 
 static json_t *request_json(const void *rec)
 {
@@ -69,7 +70,7 @@ static bool criteria_valid(struct http_request *r, json_t *c, const struct polic
 		http_reply_error(r, 400, "invalid_request", "'criteria' too long");
 		return false;
 	}
-	snprintf(out, cap, "%s", text);
+	str_copy_known(out, cap, text, __FILE__, __LINE__); /* its length was checked above */
 	free(text);
 	return true;
 }
@@ -115,7 +116,7 @@ void api_list_request_create(struct http_request *r)
 				       .purpose_id = g.purpose.id, .created_at = api_now(r)};
 	if (!criteria_valid(r, criteria, &g, q.criteria, sizeof q.criteria))
 		return;
-	snprintf(q.justification, sizeof q.justification, "%s", why);
+	STR_COPY_KNOWN(q.justification, why); /* http_body_string: at most 1000 */
 	snprintf(q.state, sizeof q.state, "pending");
 	if (store_rec_insert(s, STORE_LIST_REQUEST, &q, &q.id, &e)) {
 		api_fail(r, &e);
@@ -165,8 +166,9 @@ void api_list_request_decide(struct http_request *r)
 		http_reply_error(r, 409, "conflict", "the request was already decided");
 		return;
 	}
-	snprintf(q.state, sizeof q.state, "%s", !strcmp(decision, "approve") ? "approved" : "rejected");
-	snprintf(q.note, sizeof q.note, "%s", note);
+	STR_COPY_KNOWN(q.state, !strcmp(decision, "approve") ? "approved" : "rejected");
+
+	STR_COPY_KNOWN(q.note, note); /* http_body_string: at most 500 */
 	q.decided_by = r->auth.account.id;
 	q.decided_at = api_now(r);
 	if (store_rec_update(s, STORE_LIST_REQUEST, &q, &e)) {

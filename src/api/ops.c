@@ -10,6 +10,7 @@
 #include "app/app.h"
 #include "audit/audit.h"
 #include "metrics/metrics.h"
+#include "common/str.h"
 
 struct last_cp {
 	int64_t at, last_id;
@@ -44,13 +45,14 @@ void api_readyz(struct http_request *r)
 	int64_t now = (int64_t)time(NULL);
 	if (!problem && last_id > cp.last_id && cp.at && now - cp.at > 5 * AUDIT_CHECKPOINT_SECONDS)
 		problem = "no recent signed checkpoint of the access trail";
-	if (problem) {
-		http_reply_json(r, 503, json_pack("{s:s,s:s}", "status", "not_ready", "problem", problem));
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:s,s:I,s:I}", "status", "ready", "access_records",
-					  (json_int_t)last_id, "last_checkpoint",
-					  (json_int_t)cp.last_id));
+	json_t *doc = problem ? json_pack("{s:s,s:s}", "status", "not_ready", "problem", problem)
+			      : json_pack("{s:s,s:I,s:I}", "status", "ready", "access_records",
+					  (json_int_t)last_id, "last_checkpoint", (json_int_t)cp.last_id);
+	/* A server whose clock any client may move says so on every answer. */
+	if (r->app->cfg.test_clock)
+		json_object_set_new(doc, "warning",
+				    json_string("TEST CLOCK ON: any client may move this server's clock"));
+	http_reply_json(r, problem ? 503 : 200, doc);
 }
 
 struct tally {
@@ -69,7 +71,7 @@ static int tally_alert(void *ctx, const void *rec)
 			return 0;
 		}
 	if (t->n < 16) {
-		snprintf(t->rules[t->n], sizeof t->rules[0], "%s", a->rule);
+		STR_COPY_KNOWN(t->rules[t->n], a->rule); /* the same size */
 		t->counts[t->n++] = 1;
 	}
 	return 0;

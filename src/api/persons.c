@@ -23,6 +23,7 @@
 #include "notify/notify.h"
 #include "policy/ratelimit.h"
 #include "query/query.h"
+#include "common/str.h"
 
 struct corridor {
 	struct http_request *r;
@@ -156,7 +157,7 @@ static void record(struct corridor *c, const char *outcome, int status)
 		subjects_release(&c->subjects);
 		c->rec.subjects = subjects_text(&c->subjects);
 	}
-	snprintf(c->rec.outcome, sizeof c->rec.outcome, "%s", outcome);
+	STR_COPY_KNOWN(c->rec.outcome, outcome); /* "refused:" + a short code, or a word */
 	c->rec.status = status;
 	c->status = status;
 	c->rec.at = now_ms(c->r);
@@ -168,7 +169,7 @@ static void refuse(struct corridor *c, int status, const char *code, const char 
 	char outcome[64];
 	snprintf(outcome, sizeof outcome, "refused:%s", code);
 	c->code = code;
-	snprintf(c->message, sizeof c->message, "%s", message);
+	STR_COPY_KNOWN(c->message, message); /* the constant messages of the callers */
 	record(c, outcome, status);
 }
 
@@ -278,12 +279,16 @@ static struct corridor *corridor_start(struct http_request *r, const char *opera
 	const struct store_account *a = &r->auth.account;
 	struct store_access *rec = &c->rec;
 	rec->account_id = a->id;
-	snprintf(rec->username, sizeof rec->username, "%s", a->username);
+	STR_COPY_KNOWN(rec->username, a->username); /* the same size */
 	rec->ente_id = a->ente_id;
 	rec->purpose_id = purpose_id;
-	snprintf(rec->case_ref, sizeof rec->case_ref, "%s", case_ref ? case_ref : "");
-	snprintf(rec->ip, sizeof rec->ip, "%s", r->ip);
-	snprintf(rec->operation, sizeof rec->operation, "%s", operation);
+	/* A case_ref that does not fit is refused below; the refusal is
+	 * recorded without it (str_copy leaves it empty). */
+	if (!STR_COPY(rec->case_ref, case_ref ? case_ref : ""))
+		rec->case_ref[0] = '\0';
+
+	STR_COPY_KNOWN(rec->ip, r->ip);               /* the same size */
+	STR_COPY_KNOWN(rec->operation, operation);    /* the routes' constants */
 	if (!http_args_valid(r)) {
 		snprintf(rec->query, sizeof rec->query, "(malformed parameters)");
 		rec->case_ref[0] = '\0';
@@ -311,9 +316,18 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 			       "API clients must name the end user in X-Visura-On-Behalf-Of");
 			return NULL;
 		}
-		snprintf(rec->on_behalf_of, sizeof rec->on_behalf_of, "%s", who);
+		STR_COPY_KNOWN(rec->on_behalf_of, who); /* its length was checked above */
+	}
+	uint32_t bidi;
+	if (case_ref && text_bidi_find(case_ref, strlen(case_ref), &bidi)) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "'case_ref' holds the direction control U+%04X (text shown "
+			 "in another order than written)", (unsigned)bidi);
+		refuse(c, 400, "invalid_request", msg);
+		return NULL;
 	}
 	if (case_ref && (strlen(case_ref) > 100 || !utf8_valid(case_ref, strlen(case_ref)))) {
+
 		refuse(c, 400, "invalid_request", "'case_ref' must be text of at most 100 bytes");
 		return NULL;
 	}
@@ -329,7 +343,7 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 	}
 	c->have_grant = true;
 	rec->convenzione_id = c->grant.conv.id;
-	snprintf(rec->workstation, sizeof rec->workstation, "%s", r->client_cert);
+	STR_COPY_KNOWN(rec->workstation, r->client_cert); /* 40 hex digits at most */
 	if (c->grant.conv.workstation_cert && !workstation_ok(c))
 		return NULL;
 	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
@@ -360,7 +374,7 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 			return NULL;
 		}
 		c->break_glass = true;
-		snprintf(c->justification, sizeof c->justification, "%s", why_text);
+		STR_COPY_KNOWN(c->justification, why_text); /* at most 300, checked above */
 		snprintf(rec->flags, sizeof rec->flags, "break_glass");
 	}
 	if (!within_limits(c))
@@ -384,7 +398,7 @@ static void corridor_close(struct corridor *c, struct query_ctx *q, enum query_s
 		return;
 	case QUERY_TOO_BROAD:
 		c->code = "query_too_broad";
-		snprintf(c->message, sizeof c->message, "%s", q->message);
+		STR_COPY_KNOWN(c->message, q->message); /* query's constant messages */
 		record(c, "too_broad", 422);
 		return;
 	case QUERY_INVALID:
@@ -458,7 +472,7 @@ void api_persons_search(struct http_request *r)
 	snprintf(q1, sizeof q1, "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s birth_year=%.4s comune=%.6s",
 		 cf ? cf : "", surname ? surname : "", name ? name : "", bd ? bd : "",
 		 by ? by : "", comune ? comune : "");
-	snprintf(c->rec.query, sizeof c->rec.query, "%s", q1);
+	STR_COPY_KNOWN(c->rec.query, q1); /* q1[300] < query[512] */
 	if (street) {
 		refuse(c, 400, "invalid_request",
 		       "no search by address: lists of people are a formal request to the registry office");
@@ -469,8 +483,8 @@ void api_persons_search(struct http_request *r)
 			refuse(c, 400, "invalid_request", "'cf' must be a 16-character codice fiscale");
 			return;
 		}
-		snprintf(p.cf, sizeof p.cf, "%s", cf);
-		snprintf(c->query_cf, sizeof c->query_cf, "%s", cf);
+		STR_COPY_KNOWN(p.cf, cf); /* 16 characters, checked above */
+		STR_COPY_KNOWN(c->query_cf, cf);
 	} else {
 		if (!surname || !name || strlen(surname) > 100 || strlen(name) > 100) {
 			refuse(c, 400, "invalid_request",
@@ -478,8 +492,8 @@ void api_persons_search(struct http_request *r)
 			       "'birth_year' or 'comune'");
 			return;
 		}
-		snprintf(p.surname, sizeof p.surname, "%s", surname);
-		snprintf(p.name, sizeof p.name, "%s", name);
+		STR_COPY_KNOWN(p.surname, surname); /* at most 100, checked above */
+		STR_COPY_KNOWN(p.name, name);
 		if (bd && *bd && !date_parse(bd, strlen(bd), &p.birth_date)) {
 			refuse(c, 400, "invalid_request", "'birth_date' must be YYYY-MM-DD");
 			return;
@@ -498,7 +512,7 @@ void api_persons_search(struct http_request *r)
 				refuse(c, 400, "invalid_request", "'comune' must be a 6-digit ISTAT code");
 				return;
 			}
-			snprintf(p.comune, sizeof p.comune, "%s", comune);
+			STR_COPY_KNOWN(p.comune, comune); /* 6 digits, checked above */
 		}
 	}
 	struct query_ctx q;

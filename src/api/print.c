@@ -26,50 +26,6 @@ void api_print_css(struct http_request *r)
 	http_reply_bytes(r, 200, "text/css; charset=utf-8", print_css, sizeof print_css - 1);
 }
 
-struct html {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct html *h, const char *s, size_t n)
-{
-	if (h->failed)
-		return;
-	if (h->len + n + 1 > h->cap) {
-		size_t cap = (h->cap + n + 1) * 2;
-		char *nb = realloc(h->buf, cap);
-		if (!nb) {
-			h->failed = true;
-			return;
-		}
-		h->buf = nb;
-		h->cap = cap;
-	}
-	memcpy(h->buf + h->len, s, n);
-	h->len += n;
-	h->buf[h->len] = '\0';
-}
-
-static void raw(struct html *h, const char *s)
-{
-	put(h, s, strlen(s));
-}
-
-static void esc(struct html *h, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': raw(h, "&lt;"); break;
-		case '>': raw(h, "&gt;"); break;
-		case '&': raw(h, "&amp;"); break;
-		case '"': raw(h, "&quot;"); break;
-		case '\'': raw(h, "&#39;"); break;
-		default: put(h, s, 1);
-		}
-	}
-}
-
 /* Labels in Italian, the language of the people who print this. */
 static const char *label(const char *key)
 {
@@ -152,20 +108,20 @@ static const char *status_word(const char *s)
 	return NULL;
 }
 
-static void value(struct html *h, json_t *v);
+static void value(struct strbuf *h, json_t *v);
 
 /* A field's value: codes as words, dates as dd/mm/yyyy, the rest as is. */
-static void field_value(struct html *h, const char *key, json_t *v)
+static void field_value(struct strbuf *h, const char *key, json_t *v)
 {
 	const char *s = json_string_value(v);
 	const char *word = json_is_integer(v) ? code_word(key, json_integer_value(v))
 		: s && !strcmp(key, "status") ? status_word(s) : NULL;
 	if (word) {
-		esc(h, word);
+		strbuf_add_html(h, word);
 		if (json_is_integer(v)) {
 			char n[32];
 			snprintf(n, sizeof n, " (%lld)", (long long)json_integer_value(v));
-			raw(h, n);
+			strbuf_adds(h, n);
 		}
 		return;
 	}
@@ -173,30 +129,30 @@ static void field_value(struct html *h, const char *key, json_t *v)
 	    strspn(s, "0123456789-") == 10) {
 		char d[11];
 		snprintf(d, sizeof d, "%.2s/%.2s/%.4s", s + 8, s + 5, s);
-		raw(h, d);
+		strbuf_adds(h, d);
 		return;
 	}
 	value(h, v);
 }
 
-static void value(struct html *h, json_t *v)
+static void value(struct strbuf *h, json_t *v)
 {
 	if (json_is_string(v)) {
-		esc(h, json_string_value(v));
+		strbuf_add_html(h, json_string_value(v));
 	} else if (json_is_integer(v)) {
 		char n[32];
 		snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
-		raw(h, n);
+		strbuf_adds(h, n);
 	} else if (json_is_null(v)) {
-		raw(h, "&mdash;");
+		strbuf_adds(h, "&mdash;");
 	} else if (json_is_object(v)) {
 		/* A place {code, name} reads as "NAME (code)"; an address as its parts. */
 		json_t *name = json_object_get(v, "name"), *code = json_object_get(v, "code");
 		if (json_is_string(name) && json_is_string(code) && json_object_size(v) == 2) {
-			esc(h, json_string_value(name));
-			raw(h, " (");
-			esc(h, json_string_value(code));
-			raw(h, ")");
+			strbuf_add_html(h, json_string_value(name));
+			strbuf_adds(h, " (");
+			strbuf_add_html(h, json_string_value(code));
+			strbuf_adds(h, ")");
 			return;
 		}
 		const char *k;
@@ -206,7 +162,7 @@ static void value(struct html *h, json_t *v)
 			if (json_is_string(x) && !*json_string_value(x))
 				continue;
 			if (!first)
-				raw(h, " ");
+				strbuf_adds(h, " ");
 			first = false;
 			value(h, x);
 		}
@@ -215,40 +171,41 @@ static void value(struct html *h, json_t *v)
 		json_t *x;
 		json_array_foreach(v, i, x) {
 			if (i)
-				raw(h, ", ");
+				strbuf_adds(h, ", ");
 			value(h, x);
 		}
 	}
 }
 
-static void section(struct html *h, const char *key, json_t *obj)
+static void section(struct strbuf *h, const char *key, json_t *obj)
 {
-	raw(h, "<h2>");
-	esc(h, label(key));
-	raw(h, "</h2><table>");
+	strbuf_adds(h, "<h2>");
+	strbuf_add_html(h, label(key));
+	strbuf_adds(h, "</h2><table>");
 	if (json_is_object(obj)) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(obj, k, v) {
-			raw(h, "<tr><th>");
-			esc(h, label(k));
-			raw(h, "</th><td>");
+			strbuf_adds(h, "<tr><th>");
+			strbuf_add_html(h, label(k));
+			strbuf_adds(h, "</th><td>");
 			field_value(h, k, v);
-			raw(h, "</td></tr>");
+			strbuf_adds(h, "</td></tr>");
 		}
 	} else {
-		raw(h, "<tr><td>");
+		strbuf_adds(h, "<tr><td>");
 		value(h, obj);
-		raw(h, "</td></tr>");
+		strbuf_adds(h, "</td></tr>");
 	}
-	raw(h, "</table>");
+	strbuf_adds(h, "</table>");
 }
 
 char *api_print_html(json_t *body, const struct api_print_meta *m)
 {
-	struct html h = {0};
+	struct strbuf h;
+	strbuf_init(&h, API_EXPORT_MAX);
 	json_t *person = json_object_get(body, "person");
-	raw(&h, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
+	strbuf_adds(&h, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
 		"<title>Visura anagrafica</title>"
 		"<link rel=\"stylesheet\" href=\"/static/print.css\"></head><body><header>"
 		"<h1>Visura anagrafica</h1><table class=\"meta\">");
@@ -258,13 +215,13 @@ char *api_print_html(json_t *body, const struct api_print_meta *m)
 	const char *meta_values[] = {m->operator_name, m->ente, m->purpose, m->case_ref, m->when,
 				     m->access_id, m->as_of};
 	for (size_t i = 0; i < sizeof meta_labels / sizeof meta_labels[0]; i++) {
-		raw(&h, "<tr><th>");
-		esc(&h, meta_labels[i]);
-		raw(&h, "</th><td>");
-		esc(&h, meta_values[i] && *meta_values[i] ? meta_values[i] : "—");
-		raw(&h, "</td></tr>");
+		strbuf_adds(&h, "<tr><th>");
+		strbuf_add_html(&h, meta_labels[i]);
+		strbuf_adds(&h, "</th><td>");
+		strbuf_add_html(&h, meta_values[i] && *meta_values[i] ? meta_values[i] : "—");
+		strbuf_adds(&h, "</td></tr>");
 	}
-	raw(&h, "</table></header><main>");
+	strbuf_adds(&h, "</table></header><main>");
 	if (json_is_object(person)) {
 		json_t *comune = json_object_get(person, "comune");
 		if (comune)
@@ -277,13 +234,9 @@ char *api_print_html(json_t *body, const struct api_print_meta *m)
 				section(&h, order[i], v);
 		}
 	}
-	raw(&h, "</main><footer><p>Documento prodotto da visura. I dati mostrati sono quelli "
+	strbuf_adds(&h, "</main><footer><p>Documento prodotto da visura. I dati mostrati sono quelli "
 		"consentiti dal profilo della convenzione. La ricevuta firmata dell'accesso è nell'intestazione "
 		"HTTP X-Visura-Receipt della risposta; si verifica con <code>visura audit "
 		"verify-receipt</code>.</p></footer></body></html>\n");
-	if (h.failed) {
-		free(h.buf);
-		return NULL;
-	}
-	return h.buf;
+	return strbuf_detach(&h, NULL);
 }

@@ -9,6 +9,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "common/str.h"
 
 struct field {
 	const char *name;
@@ -49,7 +50,8 @@ static bool read_fields(struct http_request *r, struct store_processing *p, bool
 						 fields[i].size - 1);
 		if (!v)
 			return false;
-		snprintf((char *)p + fields[i].off, fields[i].size, "%s", v);
+		/* http_body_string bounded it to the field */
+		str_copy_known((char *)p + fields[i].off, fields[i].size, v, __FILE__, __LINE__);
 	}
 	json_t *sc = json_object_get(b, "special_categories");
 	if (sc && !json_is_boolean(sc)) {
@@ -61,29 +63,6 @@ static bool read_fields(struct http_request *r, struct store_processing *p, bool
 	return true;
 }
 
-static void csv_cell(char **buf, size_t *len, size_t *cap, const char *v, bool last)
-{
-	size_t need = strlen(v) * 2 + 4;
-	if (*len + need >= *cap) {
-		size_t nc = (*cap + need) * 2;
-		char *nb = realloc(*buf, nc);
-		if (!nb)
-			return;
-		*buf = nb;
-		*cap = nc;
-	}
-	char *o = *buf + *len;
-	*o++ = '"';
-	for (; *v; v++) {
-		if (*v == '"')
-			*o++ = '"';
-		*o++ = *v;
-	}
-	*o++ = '"';
-	*o++ = last ? '\n' : ',';
-	*len = (size_t)(o - *buf);
-}
-
 struct rows {
 	json_t *arr;
 };
@@ -93,42 +72,6 @@ static int add_row(void *ctx, const void *rec)
 	struct rows *r = ctx;
 	json_array_insert_new(r->arr, 0, entry_json(rec)); /* oldest first */
 	return 0;
-}
-
-static void html_esc(char **buf, size_t *len, size_t *cap, const char *v)
-{
-	for (; *v; v++) {
-		const char *rep = *v == '<' ? "&lt;" : *v == '>' ? "&gt;" : *v == '&' ? "&amp;"
-				: *v == '"' ? "&quot;" : NULL;
-		char one[2] = {*v, 0};
-		const char *s = rep ? rep : one;
-		size_t n = strlen(s);
-		if (*len + n + 1 >= *cap) {
-			size_t nc = (*cap + n + 1) * 2;
-			char *nb = realloc(*buf, nc);
-			if (!nb)
-				return;
-			*buf = nb;
-			*cap = nc;
-		}
-		memcpy(*buf + *len, s, n + 1);
-		*len += n;
-	}
-}
-
-static void html_raw(char **buf, size_t *len, size_t *cap, const char *s)
-{
-	size_t n = strlen(s);
-	if (*len + n + 1 >= *cap) {
-		size_t nc = (*cap + n + 1) * 2;
-		char *nb = realloc(*buf, nc);
-		if (!nb)
-			return;
-		*buf = nb;
-		*cap = nc;
-	}
-	memcpy(*buf + *len, s, n + 1);
-	*len += n;
 }
 
 void api_processing_list(struct http_request *r)
@@ -148,59 +91,58 @@ void api_processing_list(struct http_request *r)
 		http_reply_json(r, 200, json_pack("{s:o}", "entries", rows.arr));
 		return;
 	}
-	size_t cap = 4096, len = 0, i;
-	char *buf = malloc(cap);
+	struct strbuf sb;
+	size_t i;
 	json_t *row;
-	if (!buf) {
-		json_decref(rows.arr);
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
-		return;
-	}
-	buf[0] = '\0';
+	strbuf_init(&sb, API_EXPORT_MAX);
 	bool html = !strcmp(format, "html");
 	if (html)
-		html_raw(&buf, &len, &cap, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
-			 "<title>Registro delle attività di trattamento</title><link rel=\"stylesheet\" "
-			 "href=\"/static/print.css\"></head><body><header><h1>Registro delle attività di "
-			 "trattamento (art. 30 GDPR)</h1></header><main>");
+		strbuf_adds(&sb, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
+			    "<title>Registro delle attività di trattamento</title><link rel=\"stylesheet\" "
+			    "href=\"/static/print.css\"></head><body><header><h1>Registro delle attività di "
+			    "trattamento (art. 30 GDPR)</h1></header><main>");
 	else
 		for (size_t k = 0; k < NFIELDS; k++)
-			csv_cell(&buf, &len, &cap, fields[k].name, false);
+			strbuf_add_csv(&sb, fields[k].name, false);
 	if (!html)
-		csv_cell(&buf, &len, &cap, "special_categories", true);
+		strbuf_add_csv(&sb, "special_categories", true);
 	json_array_foreach(rows.arr, i, row) {
 		if (html) {
-			html_raw(&buf, &len, &cap, "<h2>");
-			html_esc(&buf, &len, &cap, json_string_value(json_object_get(row, "number")));
-			html_raw(&buf, &len, &cap, ". ");
-			html_esc(&buf, &len, &cap, json_string_value(json_object_get(row, "process")));
-			html_raw(&buf, &len, &cap, "</h2><table>");
+			strbuf_adds(&sb, "<h2>");
+			strbuf_add_html(&sb, json_string_value(json_object_get(row, "number")));
+			strbuf_adds(&sb, ". ");
+			strbuf_add_html(&sb, json_string_value(json_object_get(row, "process")));
+			strbuf_adds(&sb, "</h2><table>");
 		}
 		for (size_t k = 0; k < NFIELDS; k++) {
 			const char *v = json_string_value(json_object_get(row, fields[k].name));
 			if (html) {
-				html_raw(&buf, &len, &cap, "<tr><th>");
-				html_esc(&buf, &len, &cap, fields[k].name);
-				html_raw(&buf, &len, &cap, "</th><td>");
-				html_esc(&buf, &len, &cap, v ? v : "");
-				html_raw(&buf, &len, &cap, "</td></tr>");
+				strbuf_adds(&sb, "<tr><th>");
+				strbuf_add_html(&sb, fields[k].name);
+				strbuf_adds(&sb, "</th><td>");
+				strbuf_add_html(&sb, v ? v : "");
+				strbuf_adds(&sb, "</td></tr>");
 			} else {
-				csv_cell(&buf, &len, &cap, v ? v : "", false);
+				strbuf_add_csv(&sb, v ? v : "", false);
 			}
 		}
 		bool sc = json_is_true(json_object_get(row, "special_categories"));
 		if (html)
-			html_raw(&buf, &len, &cap, sc ? "<tr><th>special_categories</th><td>sì</td></tr></table>"
-						      : "<tr><th>special_categories</th><td>no</td></tr></table>");
+			strbuf_adds(&sb, sc ? "<tr><th>special_categories</th><td>sì</td></tr></table>"
+					    : "<tr><th>special_categories</th><td>no</td></tr></table>");
 		else
-			csv_cell(&buf, &len, &cap, sc ? "si" : "no", true);
+			strbuf_add_csv(&sb, sc ? "si" : "no", true);
 	}
 	if (html)
-		html_raw(&buf, &len, &cap, "</main></body></html>\n");
+		strbuf_adds(&sb, "</main></body></html>\n");
 	json_decref(rows.arr);
-	http_reply_bytes(r, 200, html ? "text/html; charset=utf-8" : "text/csv; charset=utf-8", buf,
-			 len);
-	free(buf);
+	if (sb.err) {
+		api_reply_export_failed(r, &sb);
+		return;
+	}
+	http_reply_bytes(r, 200, html ? "text/html; charset=utf-8" : "text/csv; charset=utf-8",
+			 sb.buf, sb.len);
+	strbuf_release(&sb);
 }
 
 void api_processing_create(struct http_request *r)
@@ -250,7 +192,7 @@ void api_processing_update(struct http_request *r)
 	if (!load(r, &s, &p))
 		return;
 	char number[sizeof p.number];
-	snprintf(number, sizeof number, "%s", p.number);
+	STR_COPY_KNOWN(number, p.number); /* the same size */
 	if (!read_fields(r, &p, false))
 		return;
 	if (strcmp(number, p.number)) {

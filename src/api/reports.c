@@ -13,6 +13,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "common/str.h"
 
 #define REPORT_MAX 10000
 
@@ -78,34 +79,9 @@ static json_t *access_json(const struct store_access *a)
 			 "outcome", a->outcome, "status", a->status, "flags", a->flags, "hash", a->hash);
 }
 
-/* CSV field with RFC 4180 quoting. */
-static void csv_field(char **buf, size_t *len, size_t *cap, const char *v, bool last)
-{
-	size_t need = strlen(v) * 2 + 4;
-	if (*len + need >= *cap) {
-		size_t ncap = (*cap + need) * 2;
-		char *nb = realloc(*buf, ncap);
-		if (!nb)
-			return;
-		*buf = nb;
-		*cap = ncap;
-	}
-	char *o = *buf + *len;
-	*o++ = '"';
-	for (; *v; v++) {
-		if (*v == '"')
-			*o++ = '"';
-		*o++ = *v;
-	}
-	*o++ = '"';
-	*o++ = last ? '\n' : ',';
-	*len = (size_t)(o - *buf);
-}
-
 struct collect {
 	json_t *arr;
-	char *csv;
-	size_t len, cap;
+	struct strbuf csv;
 	int n;
 };
 
@@ -129,7 +105,7 @@ static int collect_access(void *ctx, const struct store_access *a)
 			   a->categories, a->outcome, num[4], a->flags, a->hash};
 	size_t nf = sizeof f / sizeof f[0];
 	for (size_t i = 0; i < nf; i++)
-		csv_field(&c->csv, &c->len, &c->cap, f[i], i == nf - 1);
+		strbuf_add_csv(&c->csv, f[i], i == nf - 1);
 	return 0;
 }
 
@@ -156,35 +132,33 @@ void api_audit_access(struct http_request *r)
 			http_reply_error(r, 400, "invalid_request", "'cf' must be a codice fiscale");
 			return;
 		}
-		snprintf(f.cf, sizeof f.cf, "%s", cf);
+		STR_COPY_KNOWN(f.cf, cf); /* 16 characters, checked above */
 	}
 	bool csv = format && !strcmp(format, "csv");
 	struct store *s = api_store(r);
 	if (!s)
 		return;
 	struct collect c = {.arr = csv ? NULL : json_array()};
-	if (csv) {
-		c.cap = 4096;
-		c.csv = malloc(c.cap);
-		if (!c.csv) {
-			http_reply_error(r, 503, "service_unavailable", "out of memory");
-			return;
-		}
-		c.len = (size_t)snprintf(c.csv, c.cap, "id,at,account_id,username,ente_id,purpose_id,"
-					 "case_ref,on_behalf_of,ip,operation,query,subjects,categories,"
-					 "outcome,status,flags,hash\n");
-	}
+	strbuf_init(&c.csv, API_EXPORT_MAX);
+	if (csv)
+		strbuf_adds(&c.csv, "id,at,account_id,username,ente_id,purpose_id,case_ref,"
+			    "on_behalf_of,ip,operation,query,subjects,categories,outcome,status,"
+			    "flags,hash\n");
 	struct vis_error e = {0};
 	if (store_access_search(s, &f, collect_access, &c, &e)) {
 		json_decref(c.arr);
-		free(c.csv);
+		strbuf_release(&c.csv);
 		api_fail(r, &e);
+		return;
+	}
+	if (c.csv.err) {
+		api_reply_export_failed(r, &c.csv);
 		return;
 	}
 	auth_event(s, api_now(r), "audit_report", &r->auth.account, NULL, r->ip, f.cf);
 	if (csv) {
-		reply_signed(r, "text/csv; charset=utf-8", c.csv, c.len);
-		free(c.csv);
+		reply_signed(r, "text/csv; charset=utf-8", c.csv.buf, c.csv.len);
+		strbuf_release(&c.csv);
 		return;
 	}
 	json_t *out = json_pack("{s:o,s:i,s:b}", "records", c.arr, "count", c.n, "truncated",
@@ -241,7 +215,8 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 static void subject_report(struct http_request *r, struct store *s, const char *cf, bool citizen)
 {
 	struct store_access_filter f = {.limit = REPORT_MAX};
-	snprintf(f.cf, sizeof f.cf, "%s", cf);
+	/* both callers checked that cf has 16 characters */
+	STR_COPY_KNOWN(f.cf, cf);
 	struct subject_ctx c = {s, json_array(), api_now(r), r->app->cfg.embargo_days, citizen, 0};
 	struct vis_error e = {0};
 	if (store_access_search(s, &f, add_subject_entry, &c, &e)) {
@@ -417,7 +392,7 @@ void api_alert_review(struct http_request *r)
 	}
 	int64_t now = api_now(r);
 	snprintf(a.state, sizeof a.state, "reviewed");
-	snprintf(a.note, sizeof a.note, "%s", note);
+	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
 	a.reviewed_by = r->auth.account.id;
 	a.reviewed_at = now;
 	if (store_rec_update(s, STORE_ALERT, &a, &e)) {

@@ -13,6 +13,7 @@
 #include "auth/auth.h"
 #include "common/date.h"
 #include "review/review.h"
+#include "common/str.h"
 
 /* ---- notices ---- */
 
@@ -64,8 +65,9 @@ void api_notices_create(struct http_request *r)
 				 "'starts_at' and 'ends_at' are YYYY-MM-DDTHH:MM:SSZ, in that order");
 		return;
 	}
-	snprintf(x.title, sizeof x.title, "%s", title);
-	snprintf(x.body, sizeof x.body, "%s", body);
+	/* http_body_string refused anything longer than the fields */
+	STR_COPY_KNOWN(x.title, title);
+	STR_COPY_KNOWN(x.body, body);
 	struct store *s = api_store(r);
 	if (!s)
 		return;
@@ -139,8 +141,8 @@ void api_review_decide(struct http_request *r)
 	int64_t now = api_now(r);
 	struct store_review d = {.convenzione_id = c.id, .decided_by = r->auth.account.id,
 				 .decided_at = now};
-	snprintf(d.decision, sizeof d.decision, "%s", decision);
-	snprintf(d.note, sizeof d.note, "%s", note);
+	STR_COPY_KNOWN(d.decision, decision); /* one of the three words above */
+	STR_COPY_KNOWN(d.note, note);         /* http_body_string: at most 1000 */
 	vis_err rc = store_begin(s, &e);
 	if (!rc)
 		rc = store_rec_insert(s, STORE_REVIEW, &d, &d.id, &e);

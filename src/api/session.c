@@ -9,7 +9,9 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/password.h"
+#include "auth/sealed.h"
 #include "auth/totp.h"
+#include "common/log.h"
 #include "metrics/metrics.h"
 #include "notify/notify.h"
 
@@ -42,6 +44,21 @@ static void login_failed(struct http_request *r, struct store *s, int64_t now,
 	auth_event(s, now, "login_failure", a, username, r->ip, why);
 	if (auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
 		auth_event(s, now, "lockout", a, username, r->ip, "too many failed logins");
+}
+
+/* A code against an account's sealed secret. */
+static bool totp_check(struct http_request *r, struct store_account *a, const char *code,
+		       int64_t now)
+{
+	char secret[TOTP_SECRET_B32_MAX];
+	struct vis_error e = {0};
+	if (sealed_open(r->app->secrets, a->totp_secret, secret, sizeof secret, &e)) {
+		log_error("totp secret unusable", "account=%lld error=\"%s\"", (long long)a->id, e.msg);
+		return false;
+	}
+	bool ok = totp_verify(secret, code, now, &a->totp_last_step);
+	sodium_memzero(secret, sizeof secret);
+	return ok;
 }
 
 void api_login(struct http_request *r)
@@ -102,7 +119,7 @@ void api_login(struct http_request *r)
 		/* The step is claimed atomically: two requests racing with the
 		 * same code cannot both pass. */
 		bool fresh = false;
-		if (!totp_verify(a.totp_secret, code, now, &a.totp_last_step) ||
+		if (!totp_check(r, &a, code, now) ||
 		    store_account_totp_advance(s, a.id, a.totp_last_step, &fresh, &e) || !fresh) {
 			login_failed(r, s, now, &a, username, "wrong second-factor code");
 			http_reply_error(r, 401, "invalid_totp", "wrong or already used second-factor code");
@@ -325,15 +342,21 @@ void api_totp_setup(struct http_request *r)
 				 "a second factor is already active; an admin can reset it");
 		return;
 	}
-	char uri[512];
-	if (totp_secret_new(a->totp_secret, &e) ||
-	    totp_uri(a->totp_secret, a->username, "visura", uri, sizeof uri, &e) ||
+	char uri[512], secret[TOTP_SECRET_B32_MAX];
+	/* Shown once to the user; the database keeps it sealed. */
+	if (totp_secret_new(secret, &e) ||
+	    totp_uri(secret, a->username, "visura", uri, sizeof uri, &e) ||
+	    sealed_seal(r->app->secrets, secret, a->totp_secret, sizeof a->totp_secret, &e) ||
 	    store_rec_update(s, STORE_ACCOUNT, a, &e)) {
+		sodium_memzero(secret, sizeof secret);
 		api_fail(r, &e);
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:s,s:s}", "secret", a->totp_secret, "otpauth_uri", uri));
+	http_reply_json(r, 200, json_pack("{s:s,s:s}", "secret", secret, "otpauth_uri", uri));
+	sodium_memzero(secret, sizeof secret);
+	sodium_memzero(uri, sizeof uri);
 }
+
 
 void api_totp_confirm(struct http_request *r)
 {
@@ -350,7 +373,7 @@ void api_totp_confirm(struct http_request *r)
 		http_reply_error(r, 409, "totp_not_pending", "start with /api/v1/auth/totp/setup");
 		return;
 	}
-	if (!totp_verify(a->totp_secret, code, now, &a->totp_last_step)) {
+	if (!totp_check(r, a, code, now)) {
 		http_reply_error(r, 400, "invalid_totp", "wrong code: check the authenticator's clock");
 		return;
 	}

@@ -7,6 +7,7 @@
 #include "app/app.h"
 #include "common/date.h"
 #include "stats/stats.h"
+#include "common/str.h"
 
 /* A whole decimal number of at most 9 digits. */
 static bool int_param(const char *v, int *out)
@@ -50,7 +51,7 @@ void api_stats(struct http_request *r)
 			http_reply_error(r, 400, "invalid_request", "'comuni' is a list of ISTAT codes");
 			return;
 		}
-		snprintf(q.comuni, sizeof q.comuni, "%s", comuni);
+		STR_COPY_KNOWN(q.comuni, comuni); /* its length was checked above */
 	}
 	struct store *s = api_store(r);
 	if (!s)

@@ -9,6 +9,7 @@
 
 #include "alert/alert.h"
 #include "audit/audit.h"
+#include "auth/sealed.h"
 #include "metrics/metrics.h"
 #include "policy/ratelimit.h"
 #include "common/date.h"
@@ -16,6 +17,7 @@
 #include "refdata/refdata.h"
 #include "store/store.h"
 #include "web/web.h"
+#include "common/str.h"
 
 #define APP_MAX_STORES ((int)(sizeof ((struct app *)0)->stores / sizeof(struct store *)))
 
@@ -59,7 +61,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	}
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
-		snprintf(path, sizeof path, "%s", a->cfg.signing_key);
+		STR_COPY_KNOWN(path, a->cfg.signing_key); /* CONFIG_PATH_MAX < sizeof path */
 	else
 		audit_key_path(a->cfg.db, path, sizeof path);
 	a->key = sodium_malloc(sizeof *a->key);
@@ -68,6 +70,16 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	struct store *s = app_store(a);
 	if (!s || audit_key_ensure(s, path, a->key, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
+	sealed_key_path(a->cfg.db, a->cfg.secrets_key, path, sizeof path);
+	a->secrets = sodium_malloc(sizeof *a->secrets);
+	if (!a->secrets)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	int sealed;
+	if (sealed_key_ensure(path, a->secrets, e) ||
+	    (sealed = sealed_migrate_totp(s, a->secrets, e)) < 0)
+		return e && e->code ? e->code : VIS_ERR_STORE;
+	if (sealed > 0)
+		log_info("totp secrets sealed", "accounts=%d", sealed);
 	return audit_writer_start(a->cfg.db, a->key, &a->audit, e);
 }
 
@@ -78,6 +90,9 @@ void app_release(struct app *a)
 	if (a->key)
 		sodium_free(a->key);
 	a->key = NULL;
+	if (a->secrets)
+		sodium_free(a->secrets);
+	a->secrets = NULL;
 	ratelimit_free(a->rl);
 	a->rl = NULL;
 	alert_tracker_free(a->alerts);

@@ -20,6 +20,7 @@ struct metrics;
 struct audit_key;
 struct audit_writer;
 struct ratelimit;
+struct sealed_key;
 struct refdata;
 struct store;
 struct web_assets;
@@ -29,6 +30,7 @@ struct app {
 	struct refdata *rd;
 	struct audit_writer *audit;   /* group commit of the access trail */
 	struct audit_key *key;        /* signs receipts and checkpoints */
+	struct sealed_key *secrets;   /* seals TOTP secrets and queued passwords */
 	struct ratelimit *rl;         /* request counters per operator, body, purpose */
 	struct alert_tracker *alerts; /* anti-extraction rules */
 	struct metrics *metrics;      /* counters for /metrics */

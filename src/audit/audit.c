@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/fsmode.h"
 #include "common/text.h"
 
 /* Field separator of the canonical encoding: never present in a field
@@ -46,20 +47,8 @@ void audit_key_path(const char *db_uri, char *out, size_t cap)
 
 vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *e)
 {
-	char hex[256];
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read the signing key '%s'", path);
-	size_t n = fread(hex, 1, sizeof hex - 1, f);
-	fclose(f);
-	hex[n] = '\0';
-	size_t bin_len;
-	if (sodium_hex2bin(k->sk, sizeof k->sk, hex, n, "\n", &bin_len, NULL) != 0 ||
-	    bin_len != sizeof k->sk) {
-		sodium_memzero(hex, sizeof hex);
-		return vis_error_set(e, VIS_ERR_INVALID, "the signing key '%s' is damaged", path);
-	}
-	sodium_memzero(hex, sizeof hex);
+	if (fsmode_key_read(path, k->sk, sizeof k->sk, "the signing key", e))
+		return e && e->code ? e->code : VIS_ERR_INVALID;
 	crypto_sign_ed25519_sk_to_pk(k->pk, k->sk);
 	return VIS_OK;
 }
@@ -68,20 +57,9 @@ vis_err audit_key_ensure(struct store *s, const char *path, struct audit_key *k,
 			 struct vis_error *e)
 {
 	if (access(path, F_OK) != 0) {
-		char hex[2 * 64 + 2];
 		crypto_sign_keypair(k->pk, k->sk);
-		sodium_bin2hex(hex, sizeof hex, k->sk, sizeof k->sk);
-		strcat(hex, "\n");
-		size_t len = strlen(hex);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-		if (fd < 0)
-			return vis_error_set(e, VIS_ERR_IO, "cannot create the signing key '%s'", path);
-		ssize_t w = write(fd, hex, len);
-		int rc = fsync(fd);
-		close(fd);
-		sodium_memzero(hex, sizeof hex);
-		if (w != (ssize_t)len || rc != 0)
-			return vis_error_set(e, VIS_ERR_IO, "cannot write the signing key '%s'", path);
+		if (fsmode_key_write(path, k->sk, sizeof k->sk, "the signing key", e))
+			return VIS_ERR_IO;
 	} else if (audit_key_load(path, k, e)) {
 		return VIS_ERR_INVALID;
 	}

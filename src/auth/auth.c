@@ -3,10 +3,13 @@
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/password.h"
 #include "common/date.h"
+#include "common/str.h"
+#include "common/text.h"
 
 #define DAY 86400
 
@@ -71,21 +74,62 @@ bool auth_totp_required(struct store *s, const struct store_account *a)
 	return false;
 }
 
+static int newest_event(void *ctx, const void *rec)
+{
+	*(struct store_security_event *)ctx = *(const struct store_security_event *)rec;
+	return 1;
+}
+
+/* An event without an account comes from unauthenticated traffic (unknown
+ * names, throttled attempts): the same kind from the same address within
+ * AUTH_COALESCE_SECONDS is counted on the first row instead of adding one,
+ * so that such traffic adds at most one row per kind, address and period. */
+static bool event_coalesce(struct store *s, int64_t now, const char *kind, const char *ip)
+{
+	struct store_security_event last = {0};
+	struct store_filter f[] = {{"kind", kind, 0}, {"ip", ip, 0}, {"account_id", NULL, 0},
+				   {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 1, newest_event, &last, NULL) ||
+	    !last.id || last.at < now - AUTH_COALESCE_SECONDS)
+		return false;
+	long n = 1;
+	char *mark = strstr(last.detail, " [repeated=");
+	if (mark) {
+		n = strtol(mark + 11, NULL, 10);
+		*mark = '\0';
+	}
+	char ts[21];
+	timestamp_format(now, ts);
+	char detail[sizeof last.detail];
+	snprintf(detail, sizeof detail, "%.180s [repeated=%ld last=%s]", last.detail, n + 1, ts);
+	memcpy(last.detail, detail, sizeof detail);
+	return store_rec_update(s, STORE_SECURITY_EVENT, &last, NULL) == VIS_OK;
+}
+
 void auth_event(struct store *s, int64_t now, const char *kind,
 		const struct store_account *a, const char *username, const char *ip,
 		const char *detail)
 {
+	if (!a && event_coalesce(s, now, kind, ip ? ip : ""))
+		return;
 	struct store_security_event ev = {.at = now};
-	snprintf(ev.kind, sizeof ev.kind, "%s", kind);
+	STR_COPY_KNOWN(ev.kind, kind); /* one of the event names of the callers */
 	if (a) {
 		ev.account_id = a->id;
 		ev.ente_id = a->ente_id;
-		snprintf(ev.username, sizeof ev.username, "%s", a->username);
+		STR_COPY_KNOWN(ev.username, a->username); /* the same size */
 	} else {
-		snprintf(ev.username, sizeof ev.username, "%s", username ? username : "");
+		/* The name someone typed at a login: the event keeps as much
+		 * as fits, on purpose, it names no account. */
+		str_copy_cut(ev.username, sizeof ev.username, username ? username : "");
 	}
-	snprintf(ev.ip, sizeof ev.ip, "%s", ip ? ip : "");
-	snprintf(ev.detail, sizeof ev.detail, "%s", detail ? detail : "");
+	STR_COPY_KNOWN(ev.ip, ip ? ip : ""); /* http_request's ip has the same size */
+	/* The detail is a note (a path, a title, a name): cut to fit on
+	 * purpose, the event's record is elsewhere in full. */
+	str_copy_cut(ev.detail, sizeof ev.detail, detail ? detail : "");
+	/* typed text shown on the security screen: valid UTF-8, no bidi control */
+	utf8_scrub(ev.username);
+	utf8_scrub(ev.detail);
 	store_rec_insert(s, STORE_SECURITY_EVENT, &ev, NULL, NULL);
 }
 
@@ -228,7 +272,8 @@ vis_err auth_account_disable(struct store *s, struct store_account *a,
 			     const char *reason, int64_t now, struct vis_error *e)
 {
 	snprintf(a->state, sizeof a->state, "disabled");
-	snprintf(a->disabled_reason, sizeof a->disabled_reason, "%s", reason);
+	if (STR_SET(a->disabled_reason, reason, "motivo della disattivazione", e))
+		return VIS_ERR_LIMIT;
 	a->disabled_at = now;
 	if (store_rec_update(s, STORE_ACCOUNT, a, e) ||
 	    store_sessions_revoke_account(s, a->id, now, e) ||
@@ -426,7 +471,7 @@ vis_err auth_session_create(struct store *s, const struct config *cfg,
 	out->created_at = now;
 	out->last_seen_at = now;
 	out->expires_at = now + (int64_t)cfg->session_absolute_hours * 3600;
-	snprintf(out->ip, sizeof out->ip, "%s", ip);
+	STR_COPY_KNOWN(out->ip, ip); /* http_request's ip has the same size */
 	if (store_rec_insert(s, STORE_SESSION, out, &out->id, e))
 		return VIS_ERR_STORE;
 	return sessions_cap(s, cfg, a, now, e);
@@ -469,7 +514,8 @@ vis_err auth_token_create(struct store *s, const struct store_account *a,
 	struct store_token t = {.account_id = a->id, .created_at = now};
 	random_token(token);
 	auth_token_hash(token, t.token_hash);
-	snprintf(t.name, sizeof t.name, "%s", name);
+	if (STR_SET(t.name, name, "nome del token", e))
+		return VIS_ERR_LIMIT;
 	return store_rec_insert(s, STORE_TOKEN, &t, id, e);
 }
 
@@ -502,10 +548,10 @@ vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subj
 			struct vis_error *e)
 {
 	struct store_mail m = {.created_at = now, .next_attempt_at = now};
-	snprintf(m.recipient, sizeof m.recipient, "%s", recipient);
-	snprintf(m.subject, sizeof m.subject, "%s", subject);
-	snprintf(m.body, sizeof m.body, "%s", body);
-	snprintf(m.kind, sizeof m.kind, "%s", kind);
+	if (STR_SET(m.recipient, recipient, "destinatario", e) ||
+	    STR_SET(m.subject, subject, "oggetto", e) || STR_SET(m.body, body, "testo", e) ||
+	    STR_SET(m.kind, kind, "tipo di messaggio", e))
+		return VIS_ERR_LIMIT;
 	snprintf(m.state, sizeof m.state, "pending");
 	return store_rec_insert(s, STORE_MAIL, &m, NULL, e);
 }
@@ -542,7 +588,7 @@ static int collect_email(void *ctx, const void *rec)
 	struct emails *em = ctx;
 	const struct store_account *a = rec;
 	if (a->email[0] && em->n < 16)
-		snprintf(em->addr[em->n++], sizeof em->addr[0], "%s", a->email);
+		STR_COPY_KNOWN(em->addr[em->n++], a->email); /* the same size */
 	return 0;
 }
 
@@ -654,5 +700,22 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		store_rec_update(s, STORE_ACCOUNT, a, e);
 		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
 	}
-	return m.disabled + unused_accounts(s, cfg, now);
+	int disabled = m.disabled + unused_accounts(s, cfg, now);
+	auth_retention_purge(s, cfg, now, NULL);
+	return disabled;
+}
+
+/* ---- retention ---- */
+
+int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t now,
+			     struct vis_error *e)
+{
+	int64_t before[3], removed[3] = {0, 0, 0};
+	before[STORE_PURGE_SECURITY] = now - (int64_t)cfg->security_log_days * DAY;
+	before[STORE_PURGE_SESSIONS] = now - (int64_t)cfg->session_keep_days * DAY;
+	/* A quiet day forgives (throttle_bump): such a row says nothing more. */
+	before[STORE_PURGE_THROTTLE] = now - DAY;
+	if (store_control_purge(s, before, now, removed, e))
+		return -1;
+	return removed[0] + removed[1] + removed[2];
 }

@@ -36,7 +36,10 @@ const char *auth_standing_message(enum account_standing s);
 /* True when roles that must use TOTP include a's role. */
 bool auth_totp_required(struct store *s, const struct store_account *a);
 
-/* Records a security event (login, lockout, password change, disable...). */
+/* Records a security event (login, lockout, password change, disable...).
+ * Without an account (a == NULL: unauthenticated traffic), events of one
+ * kind from one address within AUTH_COALESCE_SECONDS share one row whose
+ * detail ends with " [repeated=N last=TIME]". */
 void auth_event(struct store *s, int64_t now, const char *kind,
 		const struct store_account *a, const char *username, const char *ip,
 		const char *detail);
@@ -147,6 +150,18 @@ bool auth_equal(const char *a, const char *b);
  * disabled. */
 int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		     struct vis_error *e);
+
+/* Deletes what retention lets go: security events older than
+ * security_log_days, sessions ended more than session_keep_days ago,
+ * throttle rows quiet for a day.  Run by auth_maintenance (every periodic
+ * tick, on the instance holding the duties lease).  Returns the rows
+ * deleted, or -1. */
+int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t now,
+			     struct vis_error *e);
+
+/* Unauthenticated events of one kind from one address within this period
+ * are one row, with a count (auth_event). */
+#define AUTH_COALESCE_SECONDS 600
 
 /* Queues a message in the outbox. */
 vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subject,

@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "common/config.h"
 #include "common/date.h"
+#include "common/str.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "store/store.h"
@@ -57,9 +58,12 @@ static bool ms_of(const char *date, int64_t *ms)
 	return true;
 }
 
+/* An access record is a few kilobytes; its subjects at most a few hundred. */
+#define EXPORT_LINE_MAX (16u << 20)
+
 struct export_ctx {
 	FILE *f;
-	bool csv;
+	bool csv, failed;
 	int64_t n;
 	crypto_sign_state st;
 };
@@ -70,20 +74,19 @@ static void emit(struct export_ctx *x, const char *text)
 	crypto_sign_update(&x->st, (const unsigned char *)text, strlen(text));
 }
 
-static void csv_quote(struct export_ctx *x, const char *v, bool last)
+/* One CSV line through the one writer (common/str); false when it does
+ * not fit its maximum or memory runs out: the export then fails whole. */
+static bool emit_csv(struct export_ctx *x, const char *const *f, size_t nf)
 {
-	char buf[4200];
-	size_t o = 0;
-	buf[o++] = '"';
-	for (; *v && o < sizeof buf - 4; v++) {
-		if (*v == '"')
-			buf[o++] = '"';
-		buf[o++] = *v;
-	}
-	buf[o++] = '"';
-	buf[o++] = last ? '\n' : ',';
-	buf[o] = '\0';
-	emit(x, buf);
+	struct strbuf sb;
+	strbuf_init(&sb, EXPORT_LINE_MAX);
+	for (size_t i = 0; i < nf; i++)
+		strbuf_add_csv(&sb, f[i], i == nf - 1);
+	bool ok = !sb.err;
+	if (ok)
+		emit(x, sb.buf);
+	strbuf_release(&sb);
+	return ok;
 }
 
 static int export_one(void *ctx, const struct store_access *a)
@@ -102,8 +105,10 @@ static int export_one(void *ctx, const struct store_access *a)
 			   a->categories, a->outcome, num[4], a->flags, a->prev_hash, a->hash};
 	size_t nf = sizeof f / sizeof f[0];
 	if (x->csv) {
-		for (size_t i = 0; i < nf; i++)
-			csv_quote(x, f[i], i == nf - 1);
+		if (!emit_csv(x, f, nf)) {
+			x->failed = true;
+			return 1;
+		}
 	} else {
 		static const char *const names[] = {"id", "at", "at_ms", "account_id", "username",
 			"ente_id", "purpose_id", "case_ref", "on_behalf_of", "ip", "operation", "query",
@@ -145,7 +150,7 @@ static int audit_export(const char *db, const struct export_opts *o)
 		return EXIT_USAGE;
 	}
 	if (o->cf)
-		snprintf(f.cf, sizeof f.cf, "%s", o->cf);
+		STR_COPY_KNOWN(f.cf, o->cf); /* 16 characters, checked above */
 	struct store *s;
 	int rc = cli_store_open(db, &s);
 	if (rc)
@@ -169,7 +174,10 @@ static int audit_export(const char *db, const struct export_opts *o)
 	struct vis_error e = {0};
 	if (f.to_ms)
 		f.to_ms += 86400000; /* --to is inclusive */
-	if (store_access_search(s, &f, export_one, &x, &e)) {
+	if (store_access_search(s, &f, export_one, &x, &e) || x.failed) {
+		if (x.failed)
+			vis_error_set(&e, VIS_ERR_LIMIT, "record %lld does not fit a CSV line",
+				      (long long)x.n + 1);
 		cli_error("export", &e);
 		fclose(x.f);
 		store_close(s);

@@ -11,6 +11,7 @@
 #include "common/date.h"
 #include "http/tls.h"
 #include "store/store.h"
+#include "common/str.h"
 
 static void usage(FILE *out)
 {
@@ -23,7 +24,8 @@ static void usage(FILE *out)
 		"`visura serve` then asks clients for a certificate signed by it, and agreements\n"
 		"with workstation_cert=true accept only requests from registered, unrevoked\n"
 		"workstations of their body.  issue writes DIR/NAME.cert.pem and\n"
-		"DIR/NAME.key.pem for the workstation.  Restart the server after init.\n");
+		"DIR/NAME.key.pem for the workstation (DIR is created, mode 0700, when\n"
+		"missing).  Restart the server after init.\n");
 }
 
 static void paths(const char *db, char *cert, char *key, size_t cap)
@@ -56,7 +58,13 @@ int cmd_ca(int argc, char **argv)
 	const char *db = NULL, *name = NULL, *out = NULL;
 	long long ente = 0;
 	int days = 365, c;
-	if (argc < 2) {
+	if (argc < 2 || cli_help_arg(argv[1])) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "init") && strcmp(argv[1], "issue") && strcmp(argv[1], "revoke") &&
+	    strcmp(argv[1], "list")) {
+		fprintf(stderr, "visura: ca: unknown sub-command '%s'\n", argv[1]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -104,12 +112,15 @@ int cmd_ca(int argc, char **argv)
 		} else if (store_rec_get(s, STORE_ENTE, "id", NULL, ente, &en, &found, &e) || !found) {
 			fprintf(stderr, "visura: ca: no body %lld\n", ente);
 			rc = EXIT_INVALID;
+		} else if (!cli_dir_ensure(out, 0700)) { /* refuses paths of 4096 or more */
+			rc = EXIT_RUNTIME;
 		} else {
 			char cpath[4400], kpath[4400];
 			struct store_workstation w = {.ente_id = ente, .issued_at = (int64_t)time(NULL)};
+			STR_COPY_KNOWN(w.name, name); /* at most 64, checked above */
+			/* out < 4096 bytes, name at most 64: both paths fit */
 			snprintf(cpath, sizeof cpath, "%s/%s.cert.pem", out, name);
 			snprintf(kpath, sizeof kpath, "%s/%s.key.pem", out, name);
-			snprintf(w.name, sizeof w.name, "%s", name);
 			if (tls_client_issue(cert, key, name, ente, days, cpath, kpath, w.serial,
 					     &w.expires_at, &e) ||
 			    store_rec_insert(s, STORE_WORKSTATION, &w, NULL, &e)) {

@@ -47,7 +47,12 @@ int cmd_convenzione(int argc, char **argv)
 		{"legal-basis", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	if (argc < 2) {
+	if (argc < 2 || cli_help_arg(argv[1])) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "add") && strcmp(argv[1], "list")) {
+		fprintf(stderr, "visura: convenzione: unknown sub-command '%s'\n", argv[1]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -58,6 +63,21 @@ int cmd_convenzione(int argc, char **argv)
 	snprintf(c.state, sizeof c.state, "active");
 	snprintf(c.mode, sizeof c.mode, "consult");
 	snprintf(p.processing_ref, sizeof p.processing_ref, "1");
+	/* the text options and the fields they fill */
+	const struct {
+		int ch;
+		char *dst;
+		size_t cap;
+		const char *option;
+	} texts[] = {
+		{'r', c.reference, sizeof c.reference, "--reference"},
+		{'c', c.comuni, sizeof c.comuni, "--comuni"},
+		{'p', c.profile, sizeof c.profile, "--profile"},
+		{'m', c.mode, sizeof c.mode, "--mode"},
+		{'C', p.code, sizeof p.code, "--purpose-code"},
+		{'P', p.description, sizeof p.description, "--purpose"},
+		{'L', p.legal_basis, sizeof p.legal_basis, "--legal-basis"},
+	};
 	const char *db = NULL;
 	int ch;
 	optind = 2;
@@ -66,14 +86,13 @@ int cmd_convenzione(int argc, char **argv)
 		switch (ch) {
 		case 'd': db = v; break;
 		case 'e': c.ente_id = atoll(v); break;
-		case 'r': snprintf(c.reference, sizeof c.reference, "%s", v); break;
-		case 'c': snprintf(c.comuni, sizeof c.comuni, "%s", v); break;
-		case 'p': snprintf(c.profile, sizeof c.profile, "%s", v); break;
-		case 'm': snprintf(c.mode, sizeof c.mode, "%s", v); break;
 		case 'x': c.max_results = atoi(v); break;
-		case 'C': snprintf(p.code, sizeof p.code, "%s", v); break;
-		case 'P': snprintf(p.description, sizeof p.description, "%s", v); break;
-		case 'L': snprintf(p.legal_basis, sizeof p.legal_basis, "%s", v); break;
+		case 'r': case 'c': case 'p': case 'm': case 'C': case 'P': case 'L':
+			for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++)
+				if (texts[k].ch == ch && !cli_copy(texts[k].dst, texts[k].cap, v,
+								   texts[k].option))
+					return EXIT_USAGE;
+			break;
 		case 'f':
 		case 't':
 			if (!date_parse(v, strlen(v), ch == 'f' ? &c.valid_from : &c.valid_to)) {

@@ -42,10 +42,13 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 		      const char *rejects, bool quiet)
 {
 	char report[4096];
-	if (rejects)
-		snprintf(report, sizeof report, "%s", rejects);
-	else
-		snprintf(report, sizeof report, "%s.rejects", path);
+	int n = rejects ? (int)strlen(rejects)
+			: snprintf(report, sizeof report, "%s.rejects", path);
+	if ((rejects && !CLI_COPY(report, rejects, "--rejects")) ||
+	    (size_t)n >= sizeof report) {
+		fprintf(stderr, "visura: import: path of the rejects report too long\n");
+		return EXIT_USAGE;
+	}
 	unlink(report);
 	FILE *in = fopen(path, "rb");
 	if (!in) {

@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/password.h"
+#include "auth/sealed.h"
 #include "cli/commands.h"
 #include "common/config.h"
 #include "cli/options.h"
@@ -86,10 +87,11 @@ static int first_admin(struct store *s, const char *username, const char *name,
 	}
 	struct config cfg;
 	config_defaults(&cfg);
-	snprintf(a.username, sizeof a.username, "%s", username);
+	/* (the lengths were checked above) */
+	if (!CLI_COPY(a.username, username, "--admin-user") ||
+	    !CLI_COPY(a.full_name, name, "--admin-name") || !CLI_COPY(a.email, email, "--admin-email"))
+		return EXIT_USAGE;
 	snprintf(a.role, sizeof a.role, "admin");
-	snprintf(a.full_name, sizeof a.full_name, "%s", name);
-	snprintf(a.email, sizeof a.email, "%s", email);
 	char password[64];
 	int64_t now = (int64_t)time(NULL);
 	int rc = EXIT_OK;
@@ -166,6 +168,16 @@ int cmd_init(int argc, char **argv)
 				       keypath);
 			}
 			sodium_memzero(&key, sizeof key);
+			struct sealed_key secrets;
+			sealed_key_path(cli_db_uri(db), NULL, keypath, sizeof keypath);
+			if (rc == EXIT_OK && sealed_key_ensure(keypath, &secrets, &e)) {
+				cli_error("secrets key", &e);
+				rc = EXIT_RUNTIME;
+			} else if (rc == EXIT_OK) {
+				printf("secrets key: %s (keep it secret: it seals the TOTP secrets and "
+				       "queued passwords)\n", keypath);
+			}
+			sodium_memzero(&secrets, sizeof secrets);
 		}
 	}
 	store_close(s);

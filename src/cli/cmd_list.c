@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/date.h"
+#include "common/str.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -71,8 +72,19 @@ static int person(void *ctx, const struct store_person *p)
 		x->failed = true;
 		return 1;
 	}
-	fprintf(x->out, "%s,\"%s\",\"%s\",%c,%s", p->cf, p->surname, p->name, p->sex, bd);
-	fprintf(x->out, x->with_comune ? ",%s\n" : "\n", p->comune);
+	char sex[2] = {p->sex, '\0'};
+	const char *row[] = {p->cf, p->surname, p->name, sex, bd, p->comune};
+	size_t cols = x->with_comune ? 6 : 5;
+	struct strbuf line;
+	strbuf_init(&line, 4096); /* a register record's fields are far shorter */
+	for (size_t i = 0; i < cols; i++)
+		strbuf_add_csv(&line, row[i], i == cols - 1);
+	bool written = !line.err && fputs(line.buf, x->out) != EOF;
+	strbuf_release(&line);
+	if (!written) {
+		x->failed = true;
+		return 1;
+	}
 	x->persons++;
 	if (++x->in_chunk == CHUNK && flush(x) != VIS_OK) {
 		x->failed = true;
@@ -170,7 +182,13 @@ int cmd_list_extract(int argc, char **argv)
 	fprintf(x.out, x.with_comune ? "codice_fiscale,surname,name,sex,birth_date,comune\n"
 				     : "codice_fiscale,surname,name,sex,birth_date\n");
 	char comune[7];
-	snprintf(comune, sizeof comune, "%s", x.comune);
+	if (!CLI_COPY(comune, x.comune, "comune of the request")) {
+		fclose(x.out);
+		remove(out);
+		json_decref(crit);
+		store_close(s);
+		return EXIT_INVALID;
+	}
 	if (store_person_each_at(s, comune, x.today, person, &x, &e) || x.failed ||
 	    flush(&x) != VIS_OK) {
 		subjects_release(&x.subjects);

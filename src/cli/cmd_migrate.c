@@ -1,6 +1,6 @@
 /* visura migrate — moves a deployment to another database (SQLite to
  * PostgreSQL): every record, the access trail and its signed checkpoints,
- * the files kept beside the database (signing key, CA). */
+ * the files kept beside the database (signing key, secrets key, CA). */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,8 +23,9 @@ static void usage(FILE *out)
 		"                 --to postgres:\"host=db1 dbname=visura user=visura\"\n"
 		"Ids, the access trail and its signed checkpoints and the event feed's\n"
 		"cursors are kept; every table's row count is compared after the copy\n"
-		"and the access trail of the destination is verified.  The signing key\n"
-		"and the workstation CA (the files beside the database) are copied next\n"
+		"and the access trail of the destination is verified.  The signing key,\n"
+		"the secrets key and the workstation CA (the files beside the database)\n"
+		"are copied next\n"
 		"to the destination (for PostgreSQL: $VISURA_STATE_DIR) unless present.\n"
 		"Stop every `visura serve` on the source first.\n");
 }
@@ -123,6 +124,8 @@ int cmd_migrate(int argc, char **argv)
 	}
 	if (rc == EXIT_OK)
 		rc = copy_beside(from, to, ".signing-key");
+	if (rc == EXIT_OK)
+		rc = copy_beside(from, to, ".secrets-key");
 	if (rc == EXIT_OK)
 		rc = copy_beside(from, to, ".ca-cert.pem");
 	if (rc == EXIT_OK)

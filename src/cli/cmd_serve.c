@@ -10,19 +10,25 @@
 
 #include "api/api.h"
 #include "app/app.h"
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/password.h"
+#include "auth/sealed.h"
 #include "auth/totp.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/config.h"
+#include "common/fsmode.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "http/http.h"
 #include "http/tls.h"
 #include "mail/mail.h"
+#include "net/outbound.h"
 #include "notify/notify.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
+#include "common/str.h"
 
 static void usage(FILE *out)
 {
@@ -81,7 +87,8 @@ static int parse_args(int argc, char **argv, struct config *cfg, const char **se
 			continue;
 		}
 		char name[64];
-		snprintf(name, sizeof name, "%s", a + 2);
+		if (!CLI_COPY(name, a + 2, "option name"))
+			return EXIT_USAGE;
 		for (char *p = name; *p; p++)
 			if (*p == '-')
 				*p = '_';
@@ -98,8 +105,11 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 	char cert[CONFIG_PATH_MAX], key[CONFIG_PATH_MAX];
 	struct vis_error e = {0};
 	mkdir(dir, 0700);
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
+	if ((size_t)snprintf(cert, sizeof cert, "%s/cert.pem", dir) >= sizeof cert ||
+	    (size_t)snprintf(key, sizeof key, "%s/key.pem", dir) >= sizeof key) {
+		fprintf(stderr, "visura: serve: --self-signed directory path too long\n");
+		return EXIT_USAGE;
+	}
 	if (access(cert, R_OK) || access(key, R_OK)) {
 		if (tls_selfsigned_write(cert, key, "localhost", &e)) {
 			fprintf(stderr, "visura: serve: %s\n", e.msg);
@@ -107,8 +117,37 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 		}
 		log_info("self-signed certificate created", "cert=%s", cert);
 	}
-	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "%s", cert);
-	snprintf(cfg->tls_key, sizeof cfg->tls_key, "%s", key);
+	STR_COPY_KNOWN(cfg->tls_cert, cert); /* the same size */
+	STR_COPY_KNOWN(cfg->tls_key, key);
+	return EXIT_OK;
+}
+
+/* Files that already exist and are wider than they should be: data files
+ * are warned about, keys refused (docs/deployment.md, "Files"). */
+static int check_file_modes(const struct config *cfg)
+{
+	char prefix[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX + 32];
+	struct vis_error e = {0};
+	store_files_prefix(cfg->db, prefix, sizeof prefix);
+	static const char *const data[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", prefix, data[i]);
+		fsmode_check(path, FSMODE_DATA_TOLERATED, false, "database file", NULL);
+	}
+	if (cfg->log_file[0])
+		fsmode_check(cfg->log_file, FSMODE_DATA_TOLERATED, false, "log file", NULL);
+	if (cfg->signing_key[0])
+		STR_COPY_KNOWN(path, cfg->signing_key); /* CONFIG_PATH_MAX < sizeof path */
+	else
+		audit_key_path(cfg->db, path, sizeof path);
+	char secrets[CONFIG_PATH_MAX + 32];
+	sealed_key_path(cfg->db, cfg->secrets_key, secrets, sizeof secrets);
+	if (fsmode_check(path, FSMODE_KEY_TOLERATED, true, "the signing key", &e) ||
+	    fsmode_check(secrets, FSMODE_KEY_TOLERATED, true, "the secrets key", &e) ||
+	    fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "the TLS key", &e)) {
+		cli_error("serve", &e);
+		return EXIT_RUNTIME;
+	}
 	return EXIT_OK;
 }
 
@@ -133,7 +172,7 @@ static void tick(struct app *app)
 	else if (n > 0)
 		log_info("events pushed", "events=%d", n);
 	vis_error_clear(&e);
-	n = mail_deliver(s, &app->cfg, app_now(app), 32, &e);
+	n = mail_deliver(s, &app->cfg, app->secrets, app_now(app), 32, &e);
 	if (n < 0)
 		log_warn("mail delivery failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
@@ -159,15 +198,27 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "visura: serve: HTTPS only: set tls_cert and tls_key, or --self-signed DIR\n");
 		return EXIT_USAGE;
 	}
+	struct vis_error e = {0};
+	if (cfg.smtp_url[0] &&
+	    outbound_check(cfg.smtp_url, OUTBOUND_SMTP, cfg.smtp_plain_loopback, &e)) {
+		fprintf(stderr, "visura: serve: smtp_url: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	struct priv_user user;
+	if (priv_user_resolve(cfg.user, &user, &e)) {
+		fprintf(stderr, "visura: serve: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
 	if (check) {
 		printf("configuration ok\n");
 		return EXIT_OK;
 	}
-	if (cfg.log_file[0] && log_open(cfg.log_file)) {
+	if (cfg.log_file[0] && (log_open(cfg.log_file) || priv_chown(&user, cfg.log_file, &e))) {
 		fprintf(stderr, "visura: serve: cannot open log file '%s'\n", cfg.log_file);
 		return EXIT_RUNTIME;
 	}
-	struct vis_error e = {0};
+	if ((rc = check_file_modes(&cfg)))
+		return rc;
 	if (password_init(refdata_default_dir(), &e) || totp_init(&e)) {
 		cli_error("serve", &e);
 		return EXIT_RUNTIME;
@@ -193,6 +244,8 @@ int cmd_serve(int argc, char **argv)
 		cli_error("serve", &e);
 		return EXIT_RUNTIME;
 	}
+	/* Until the privileges are dropped, requests get 503. */
+	atomic_store(&app.stopping, true);
 	struct http_server *srv;
 	if (http_server_start(&app, api_routes, api_gate, &srv, &e)) {
 		cli_error("serve", &e);
@@ -207,8 +260,25 @@ int cmd_serve(int argc, char **argv)
 		app_release(&app);
 		return EXIT_RUNTIME;
 	}
+	/* Ports bound, keys and certificates read: root is given up, and the
+	 * database must be usable as the service user. */
+	struct store *check_s = NULL;
+	if (priv_drop(&user, &e) || store_open(cfg.db, &check_s, &e)) {
+		cli_error("serve", &e);
+		http_server_stop(ops, 0);
+		http_server_stop(srv, 0);
+		app_release(&app);
+		return EXIT_RUNTIME;
+	}
+	store_close(check_s);
+	atomic_store(&app.stopping, false);
+	if (user.drop)
+		log_info("privileges dropped", "user=%s uid=%u gid=%u", user.name, (unsigned)user.uid,
+			 (unsigned)user.gid);
 	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
 		 cfg.threads, cfg.test_clock ? "ON" : "off");
+	if (cfg.test_clock)
+		log_warn("TEST CLOCK ON", "%s", "any client may move this server's clock: never in production");
 	printf("visura listening on https://%s\n", cfg.listen);
 	fflush(stdout);
 	tick(&app);
@@ -217,8 +287,11 @@ int cmd_serve(int argc, char **argv)
 		struct timespec wait = {5, 0};
 		int sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig == SIGHUP) {
-			log_reopen();
-			log_info("log reopened", "%s", "");
+			if (log_reopen())
+				log_error("log not reopened: kept on the old file", "file=%s error=\"%s\"",
+					  cfg.log_file, strerror(errno));
+			else
+				log_info("log reopened", "%s", "");
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)

@@ -47,7 +47,10 @@ int cmd_stats(int argc, char **argv)
 		switch (c) {
 		case 'd': db = v; break;
 		case 'C': config = v; break;
-		case 'c': snprintf(q.comuni, sizeof q.comuni, "%s", v); break;
+		case 'c':
+			if (!CLI_COPY(q.comuni, v, "--comuni"))
+				return EXIT_USAGE;
+			break;
 		case 's': q.age_step = atoi(v); break;
 		case 't':
 			if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v)) {

@@ -85,6 +85,18 @@ static int parse(int argc, char **argv, struct cli *c)
 		default: return EXIT_USAGE;
 		}
 	}
+	/* every text option, even those not copied into a field */
+	const struct {
+		const char *v, *option;
+	} texts[] = {
+		{c->username, "--username"}, {c->role, "--role"}, {c->name, "--name"},
+		{c->cf, "--cf"}, {c->email, "--email"}, {c->appointment, "--appointment"},
+		{c->reason, "--reason"}, {c->kind, "--kind"}, {c->tax_code, "--tax-code"},
+		{c->pec, "--pec"}, {c->hours, "--hours"}, {c->token_name, "--token-name"},
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		if (texts[i].v && !cli_text_ok(texts[i].v, texts[i].option))
+			return EXIT_USAGE;
 	return EXIT_OK;
 }
 
@@ -131,12 +143,12 @@ static int user_add(struct cli *c)
 				"(and --cf, --ente-id as the role requires)\n");
 		return EXIT_USAGE;
 	}
-	snprintf(a.username, sizeof a.username, "%s", c->username);
-	snprintf(a.role, sizeof a.role, "%s", c->role);
-	snprintf(a.full_name, sizeof a.full_name, "%s", c->name);
-	snprintf(a.cf, sizeof a.cf, "%s", c->cf ? c->cf : "");
-	snprintf(a.email, sizeof a.email, "%s", c->email);
-	snprintf(a.appointment_ref, sizeof a.appointment_ref, "%s", c->appointment ? c->appointment : "");
+	if (!CLI_COPY(a.username, c->username, "--username") ||
+	    !CLI_COPY(a.role, c->role, "--role") || !CLI_COPY(a.full_name, c->name, "--name") ||
+	    !CLI_COPY(a.cf, c->cf ? c->cf : "", "--cf") ||
+	    !CLI_COPY(a.email, c->email, "--email") ||
+	    !CLI_COPY(a.appointment_ref, c->appointment ? c->appointment : "", "--appointment"))
+		return EXIT_USAGE;
 	a.ente_id = c->ente_id;
 	if (!auth_email_valid(a.email)) {
 		fprintf(stderr, "visura: --email is not a valid address\n");
@@ -267,10 +279,10 @@ static int ente_add(struct cli *c)
 		fprintf(stderr, "visura: ente add needs --name --kind --tax-code [--pec --hours]\n");
 		return EXIT_USAGE;
 	}
-	snprintf(en.name, sizeof en.name, "%s", c->name);
-	snprintf(en.kind, sizeof en.kind, "%s", c->kind);
-	snprintf(en.tax_code, sizeof en.tax_code, "%s", c->tax_code);
-	snprintf(en.pec, sizeof en.pec, "%s", c->pec ? c->pec : "");
+	if (!CLI_COPY(en.name, c->name, "--name") || !CLI_COPY(en.kind, c->kind, "--kind") ||
+	    !CLI_COPY(en.tax_code, c->tax_code, "--tax-code") ||
+	    !CLI_COPY(en.pec, c->pec ? c->pec : "", "--pec"))
+		return EXIT_USAGE;
 	snprintf(en.state, sizeof en.state, "active");
 	struct hours_schedule h;
 	if (hours_parse(c->hours ? c->hours : "mon-fri 08:00-18:00", &h, &e)) {

@@ -1,6 +1,7 @@
 /* visura — entry point: dispatches git-style sub-commands. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 
@@ -41,6 +42,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* Everything visura writes (database, keys, log, exports, certificates)
+	 * is its owner's alone. */
+	umask(077);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -1,11 +1,16 @@
 #include "cli/options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "common/text.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
+#include "common/str.h"
 
 const char *cli_db_uri(const char *flag)
 {
@@ -38,4 +43,65 @@ int cli_refdata_load(struct refdata **out)
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
+}
+
+bool cli_text_ok(const char *src, const char *option)
+{
+	uint32_t cp;
+	if (text_bidi_find(src, strlen(src), &cp)) {
+		fprintf(stderr, "visura: %s: holds the direction control U+%04X (text shown in "
+			"another order than written)\n", option, (unsigned)cp);
+		return false;
+	}
+	if (!utf8_valid(src, strlen(src))) {
+		fprintf(stderr, "visura: %s: not valid UTF-8 text (or holds a control character)\n",
+			option);
+		return false;
+	}
+	return true;
+}
+
+bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
+{
+	struct vis_error e = {0};
+	if (!cli_text_ok(src, option))
+		return false;
+	if (str_set(dst, cap, src, option, &e) == VIS_OK)
+		return true;
+	fprintf(stderr, "visura: %s\n", e.msg);
+	return false;
+}
+
+bool cli_help_arg(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+bool cli_dir_ensure(const char *dir, unsigned mode)
+{
+	char path[4096];
+	if (!dir[0] || !STR_COPY(path, dir)) {
+		fprintf(stderr, "visura: '%s': not a usable directory path\n", dir);
+		return false;
+	}
+	/* each parent first, then the directory itself */
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		struct stat sb;
+		if (stat(path, &sb) != 0 && (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST)) {
+			fprintf(stderr, "visura: cannot create directory '%s': %s\n", path,
+				strerror(errno));
+			return false;
+		}
+		if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "visura: '%s' is not a directory\n", path);
+			return false;
+		}
+		*p = saved;
+		if (!saved)
+			return true;
+	}
 }

@@ -3,7 +3,11 @@
 #ifndef VISURA_CLI_OPTIONS_H
 #define VISURA_CLI_OPTIONS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "common/err.h"
+#include "common/str.h"
 
 struct refdata;
 struct store;
@@ -18,5 +22,22 @@ int cli_refdata_load(struct refdata **out);
 
 /* Prints "visura: <what>: <message>" to stderr. */
 void cli_error(const char *what, const struct vis_error *e);
+
+/* Is this argument a request for help (--help, -h)? */
+bool cli_help_arg(const char *arg);
+
+/* Creates dir and its missing parents with `mode` (an existing directory
+ * is fine); prints why not and returns false. */
+bool cli_dir_ensure(const char *dir, unsigned mode);
+
+/* Is this argument acceptable text: valid UTF-8, no control character, no
+ * direction control (common/text.h)?  Prints why not. */
+bool cli_text_ok(const char *src, const char *option);
+
+/* Copies an argument into a field, or prints why not and returns false: a
+ * command refuses text that cli_text_ok refuses or that does not fit
+ * ("<option>: più lungo di N byte"). */
+bool cli_copy(char *dst, size_t cap, const char *src, const char *option);
+#define CLI_COPY(arr, src, option) cli_copy((arr), STR_ARRAY_SIZE(arr), (src), (option))
 
 #endif

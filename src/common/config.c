@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/csv.h"
+#include "hooks/hooks.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
 
@@ -25,6 +26,7 @@ struct option_row {
 
 static const struct option_row rows[] = {
 	STR(listen, "127.0.0.1:8443", "address:port of the HTTPS listener (IPv4 or [IPv6])"),
+	STR(user, "", "started as root: the user to become once ports are bound and keys and certificates read (required as root; docs/deployment.md)"),
 	STR(metrics_listen, "127.0.0.1:9464", "plain-HTTP listener for /metrics, /healthz, /readyz (keep it on loopback or a management network; empty: off)"),
 	STR(db, "visura.db", "database: sqlite:PATH, a path, or postgres:CONNINFO (docs/deployment.md)"),
 	STR(tls_cert, "", "PEM certificate chain file"),
@@ -32,9 +34,11 @@ static const struct option_row rows[] = {
 	STR(client_ca, "", "CA certificate of workstation certificates (empty: the database file + .ca-cert.pem, PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, when it exists)"),
 	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
 	STR(signing_key, "", "Ed25519 key signing receipts, checkpoints and exports (empty: the database file + .signing-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.signing-key)"),
+	STR(secrets_key, "", "key sealing TOTP secrets and queued temporary passwords in the database (empty: the database file + .secrets-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.secrets-key)"),
 	STR(trusted_proxies, "", "reverse proxies (CIDR list) whose client_ip_header is believed"),
 	STR(client_ip_header, "X-Forwarded-For", "header a trusted proxy puts the client address in (right-most entry used)"),
-	STR(smtp_url, "", "SMTP relay (smtp://host:port or smtps://...); empty: mail stays in the outbox"),
+	STR(smtp_url, "", "SMTP relay: smtps://host:port, or smtp://host:port with STARTTLS required; empty: mail stays in the outbox"),
+	BOOL(smtp_plain_loopback, "false", "the relay is on this host (smtp://127.0.0.1...): plain SMTP allowed, and only to a loopback address"),
 	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
 	STR(public_url, "", "the address users reach the service at (used in mail)"),
 	STR(ui_dir, VISURA_UI_DIR, "directory of the browser interface (index.html and its assets), read at start; empty: no interface"),
@@ -67,7 +71,9 @@ static const struct option_row rows[] = {
 	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
 	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
 	INT(stats_threshold_min, 2, 1000, "3", "statistics: the smallest threshold of small-cell suppression a request may ask (API and visura stats)"),
-	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock"),
+	INT(security_log_days, 183, 3650, "365", "days security events (logins, lockouts, account changes) are kept, then deleted; at least 183: six months, the Garante's minimum for administrators' access logs"),
+	INT(session_keep_days, 1, 365, "30", "days an ended session (idle, expired, logged out) is kept, then deleted"),
+	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock (only the test binary visura-test accepts true)"),
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -129,7 +135,13 @@ vis_err config_set(struct config *c, const char *name, const char *value,
 	const struct option_row *r = find(name);
 	if (!r)
 		return vis_error_set(e, VIS_ERR_INVALID, "unknown option '%s'", name);
-	return apply(c, r, value, e);
+	vis_err rc = apply(c, r, value, e);
+	if (rc == VIS_OK && c->test_clock && !hooks_enabled()) {
+		c->test_clock = false;
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "test_clock: this binary has no test hooks (only visura-test has)");
+	}
+	return rc;
 }
 
 static char *trim(char *s)

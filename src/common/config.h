@@ -15,6 +15,7 @@
 
 struct config {
 	char listen[64];            /* address:port of the HTTPS listener */
+	char user[64];              /* the account serve runs as after start (root only) */
 	char metrics_listen[64];    /* plain-HTTP operations listener, "" = none */
 	char db[CONFIG_PATH_MAX];
 	char tls_cert[CONFIG_PATH_MAX];
@@ -22,10 +23,12 @@ struct config {
 	char client_ca[CONFIG_PATH_MAX];  /* CA of workstation certificates */
 	char log_file[CONFIG_PATH_MAX];
 	char signing_key[CONFIG_PATH_MAX];
+	char secrets_key[CONFIG_PATH_MAX];
 	char trusted_proxies[512];  /* CIDR list of reverse proxies */
 	char client_ip_header[64];  /* header naming the client, from a trusted proxy */
 	char smtp_url[512];
 	char smtp_from[256];
+	bool smtp_plain_loopback;   /* the relay is on loopback: no TLS required */
 	char public_url[256];
 	char ui_dir[CONFIG_PATH_MAX];  /* files of the browser interface, "" = none */
 	int threads;
@@ -57,6 +60,8 @@ struct config {
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
 	int stats_threshold_min;    /* smallest small-cell threshold a statistic may ask */
+	int security_log_days;      /* security events kept this long */
+	int session_keep_days;      /* ended sessions kept this long */
 	bool test_clock;            /* test-only clock control endpoint */
 };
 

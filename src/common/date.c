@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hooks/hooks.h"
+
 static bool is_leap(int y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -133,7 +135,7 @@ int64_t timestamp_now(void)
 
 int date_today(void)
 {
-	const char *fake = getenv("VISURA_TEST_NOW");
+	const char *fake = hooks_test_now();
 	int d;
 	if (fake && strlen(fake) >= 10 && date_parse(fake, 10, &d))
 		return d;

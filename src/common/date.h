@@ -32,8 +32,8 @@ int date_add_days(int date, int days);
 /* Whole years from `birth` to `on` (age on a day). */
 int date_age(int birth, int on);
 
-/* Today (UTC), honouring VISURA_TEST_NOW (an ISO timestamp or date) so that
- * tests can move the clock. */
+/* Today (UTC).  Only the test binary (visura-test, src/hooks) honours
+ * VISURA_TEST_NOW (an ISO timestamp or date) so that tests can move it. */
 int date_today(void);
 
 /* Strict "YYYY-MM-DDTHH:MM:SSZ" (UTC) of `len` bytes into seconds since the

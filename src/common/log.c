@@ -1,10 +1,13 @@
 #include "common/log.h"
+#include "common/str.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level min_level = LOG_INFO;
 static FILE *out;
@@ -16,35 +19,52 @@ void log_set_level(enum log_level lvl)
 	min_level = lvl;
 }
 
+/* A new file for path, owner only (the log names accounts and addresses). */
+static FILE *open_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	if (f)
+		setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
 int log_open(const char *path)
 {
+	if (path && strlen(path) >= sizeof out_path)
+		return -1; /* a path that would not reopen the same file */
+	FILE *f = path ? open_file(path) : NULL;
 	pthread_mutex_lock(&lock);
 	if (out && out != stderr)
 		fclose(out);
-	out = NULL;
-	out_path[0] = '\0';
-	int rc = 0;
-	if (path) {
-		snprintf(out_path, sizeof out_path, "%s", path);
-		out = fopen(path, "a");
-		if (!out) {
-			out = stderr;
-			rc = -1;
-		} else {
-			setvbuf(out, NULL, _IOLBF, 0);
-		}
-	}
+	out = f ? f : stderr;
+	if (!path || !STR_COPY(out_path, path))
+		out_path[0] = '\0';
 	pthread_mutex_unlock(&lock);
-	return rc;
+	return path && !f ? -1 : 0;
 }
 
 int log_reopen(void)
 {
 	char path[1024];
 	pthread_mutex_lock(&lock);
-	snprintf(path, sizeof path, "%s", out_path);
+	STR_COPY_KNOWN(path, out_path); /* the same size */
 	pthread_mutex_unlock(&lock);
-	return path[0] ? log_open(path) : 0;
+	if (!path[0])
+		return 0;
+	/* The file that cannot be reopened (its directory closed to the
+	 * service user, a full disk) is kept rather than lost. */
+	FILE *f = open_file(path);
+	if (!f)
+		return -1;
+	pthread_mutex_lock(&lock);
+	if (out && out != stderr)
+		fclose(out);
+	out = f;
+	pthread_mutex_unlock(&lock);
+	return 0;
 }
 
 void log_event(enum log_level lvl, const char *msg, const char *kv_fmt, ...)

@@ -11,7 +11,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(enum log_level lvl);
 /* Sends the log to path (append); NULL = stderr.  Returns 0 or -1. */
 int log_open(const char *path);
-/* Reopens the current file (after rotation). */
+/* Reopens the current file (after rotation); when it cannot be opened,
+ * the log stays on the file it had and -1 is returned. */
 int log_reopen(void);
 
 /* msg is a short lowercase event name; kv is "key=value ..." (printf). */

@@ -34,19 +34,44 @@ size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 	return n;
 }
 
+bool text_bidi_control(uint32_t cp)
+{
+	return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x200E || cp == 0x200F || cp == 0x061C;
+}
+
+bool text_bidi_find(const char *s, size_t len, uint32_t *cp)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		uint32_t c;
+		size_t n = p[i] < 0x80 ? 1 : utf8_next(p + i, len - i, &c);
+		if (n > 1 && text_bidi_control(c)) {
+			*cp = c;
+			return true;
+		}
+		i += n ? n : 1;
+	}
+	return false;
+}
+
 void utf8_scrub(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
-	size_t len = strlen(s);
+	size_t len = strlen(s), o = 0;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
 		size_t n = p[i] < 0x80 ? 1 : utf8_next(p + i, len - i, &cp);
-		if (n == 0) {
-			p[i++] = '?';
+		if (n == 0 || (n > 1 && text_bidi_control(cp))) {
+			p[o++] = '?';
+			i += n ? n : 1;
 			continue;
 		}
+		memmove(p + o, p + i, n);
+		o += n;
 		i += n;
 	}
+	p[o] = '\0';
 }
 
 bool utf8_valid(const char *s, size_t len)
@@ -60,7 +85,7 @@ bool utf8_valid(const char *s, size_t len)
 		}
 		uint32_t cp;
 		size_t n = utf8_next(p + i, len - i, &cp);
-		if (n == 0 || cp < 0x20 || cp == 0x7F)
+		if (n == 0 || cp < 0x20 || cp == 0x7F || text_bidi_control(cp))
 			return false;
 		i += n;
 	}

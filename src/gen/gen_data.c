@@ -10,6 +10,7 @@
 #include "common/csv.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
+#include "common/str.h"
 
 #define GEN_MAX_FILE (8u << 20)
 
@@ -718,7 +719,10 @@ static vis_err load_top10(struct gen_data *d, const char *dir, struct vis_error 
 		if (strcmp(last, f[1])) {
 			if (d->nprov == 128)
 				break;
-			snprintf(last, sizeof last, "%s", f[1]);
+			if (!STR_COPY(last, f[1]))
+				return vis_error_set(e, VIS_ERR_INVALID,
+						     "cognomi_top10_province.csv: line %zu: province too long",
+						     r.line);
 			cur = &d->prov[d->nprov++];
 			for (int i = 0; i < 10; i++)
 				cur->top[i] = GEN_NONE;

@@ -22,6 +22,7 @@
 #include "common/text.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "common/str.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -184,8 +185,16 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 	}
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
+	uint32_t cp;
+	if (len <= max && text_bidi_find(s, len, &cp)) {
+		snprintf(msg, sizeof msg, "'%s' holds the direction control U+%04X (text shown "
+			 "in another order than written): remove it", field, (unsigned)cp);
+		http_reply_error(r, 400, "invalid_request", msg);
+		return NULL;
+	}
 	if (len > max || strlen(s) != len || !utf8_valid(s, len)) {
 		snprintf(msg, sizeof msg, "'%s' must be text of at most %zu bytes", field, max);
+
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
@@ -342,7 +351,7 @@ static void proxied_ip(struct app *app, struct MHD_Connection *c, char *ip, size
 	memcpy(cand, last, n);
 	cand[n] = '\0';
 	if (cidr_list_valid(cand) && !strchr(cand, '/'))
-		snprintf(ip, cap, "%s", cand);
+		str_copy_known(ip, cap, cand, __FILE__, __LINE__); /* cand[64], ip: r->ip[64] */
 }
 
 /* A client certificate that chains to the workstation CA: its serial. */
@@ -477,7 +486,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r->url_too_long = true;
 			snprintf(r->path, sizeof r->path, "/");
 		} else {
-			snprintf(r->path, sizeof r->path, "%s", url);
+			STR_COPY_KNOWN(r->path, url); /* its length was checked above */
 		}
 		r->body_cap = (size_t)srv->app->cfg.max_body_kb * 1024;
 		/* Daily files pushed by municipalities are larger than requests. */

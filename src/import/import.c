@@ -7,6 +7,7 @@
 #include "common/date.h"
 #include "common/strset.h"
 #include "refdata/refdata.h"
+#include "common/str.h"
 
 #define READ_CHUNK (1u << 20)
 
@@ -244,7 +245,8 @@ static vis_err start(struct run *r)
 	r->imp.seq = h->seq;
 	r->imp.extract = h->extract;
 	r->imp.full = h->full;
-	snprintf(r->imp.source, sizeof r->imp.source, "%s", r->opt->source ? r->opt->source : "");
+	if (STR_SET(r->imp.source, r->opt->source ? r->opt->source : "", "nome del file", r->e))
+		return VIS_ERR_LIMIT;
 	bool empty;
 	r->in_txn = true;
 	if (store_import_start(r->s, &r->imp, &r->import_id, &empty, r->e))

@@ -8,6 +8,7 @@
 #include "common/date.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
+#include "common/str.h"
 
 const char *const record_event_types[] = {
 	"NASCITA", "IMMIGRAZIONE", "DECESSO", "EMIGRAZIONE", "CAMBIO_INDIRIZZO",
@@ -38,7 +39,7 @@ struct ctx {
 __attribute__((format(printf, 3, 4)))
 static bool fail(struct ctx *c, const char *field, const char *fmt, ...)
 {
-	snprintf(c->why->field, sizeof c->why->field, "%s", field);
+	STR_COPY_KNOWN(c->why->field, field); /* the parsers' field names, short constants */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(c->why->reason, sizeof c->why->reason, fmt, ap);
@@ -390,7 +391,7 @@ static bool parse_event(struct ctx *c, struct store_event *ev)
 		t++;
 	if (!*t)
 		return fail(c, "type", "unknown event type");
-	snprintf(ev->type, sizeof ev->type, "%s", *t);
+	STR_COPY_KNOWN(ev->type, *t); /* record_event_types: the longest has 19 bytes */
 	if (!date(c, 3, "date", true, &ev->date) ||
 	    !local_id(c, 4, "person id", true, ev->person_id) ||
 	    !place(c, 5, "place", false, ev->place) ||
@@ -422,13 +423,21 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 	if (!utf8_valid(line, len)) {
 		/* TAB is the one control character allowed: check field by field. */
 		size_t start = 0;
+		int field = 1;
 		for (size_t k = 0; k <= len; k++) {
 			if (k < len && line[k] != '\t')
 				continue;
+			uint32_t cp;
+			if (text_bidi_find(line + start, k - start, &cp))
+				return fail(&c, "", "field %d holds the direction control U+%04X: the "
+					    "text would display in another order than stored",
+					    field, (unsigned)cp);
 			if (!utf8_valid(line + start, k - start))
 				return fail(&c, "", "invalid UTF-8 or control character");
 			start = k + 1;
+			field++;
 		}
+
 	}
 	size_t start = 0;
 	for (size_t k = 0; k <= len; k++) {

@@ -1,9 +1,14 @@
 #include "mail/mail.h"
+#include "common/str.h"
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "auth/sealed.h"
+#include "net/outbound.h"
 
 struct payload {
 	char buf[6144];
@@ -63,7 +68,7 @@ static void build(struct payload *p, const struct config *cfg, const struct stor
 	p->pos = 0;
 }
 
-static bool send_one(const struct config *cfg, const struct store_mail *m, int64_t now,
+static bool transfer(const struct config *cfg, const struct store_mail *m, struct payload *p,
 		     char *err, size_t errcap)
 {
 	CURL *c = curl_easy_init();
@@ -71,27 +76,51 @@ static bool send_one(const struct config *cfg, const struct store_mail *m, int64
 		snprintf(err, errcap, "curl init failed");
 		return false;
 	}
-	static _Thread_local struct payload p;
-	build(&p, cfg, m, now);
 	char rcpt[260], from[260];
 	snprintf(rcpt, sizeof rcpt, "<%s>", m->recipient);
 	snprintf(from, sizeof from, "<%s>", cfg->smtp_from);
+	struct outbound o;
+	struct vis_error e = {0};
+	if (outbound_prepare(c, &o, cfg->smtp_url, OUTBOUND_SMTP, cfg->smtp_plain_loopback, &e)) {
+		snprintf(err, errcap, "smtp_url refused: %.150s", e.msg);
+		curl_easy_cleanup(c);
+		return false;
+	}
 	struct curl_slist *to = curl_slist_append(NULL, rcpt);
-	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_payload);
-	curl_easy_setopt(c, CURLOPT_READDATA, &p);
+	curl_easy_setopt(c, CURLOPT_READDATA, p);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_USE_SSL, !strncmp(cfg->smtp_url, "smtps:", 6)
-						   ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
 	CURLcode rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		snprintf(err, errcap, "%s", curl_easy_strerror(rc));
+	if (o.refused[0])
+		snprintf(err, errcap, "address %s refused (SMTP rules)", o.refused);
+	else if (rc != CURLE_OK)
+		str_copy_cut(err, errcap, curl_easy_strerror(rc)); /* a message: cut on purpose */
 	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
+	outbound_release(&o);
 	return rc == CURLE_OK;
+}
+
+static bool send_one(const struct config *cfg, const struct sealed_key *k,
+		     const struct store_mail *m, int64_t now, char *err, size_t errcap)
+{
+	static _Thread_local struct payload p;
+	static _Thread_local struct store_mail open;
+	struct vis_error e = {0};
+	open = *m;
+	if (sealed_body(k, m->body, "", open.body, sizeof open.body, &e)) {
+		snprintf(err, errcap, "%.150s", e.msg);
+		sodium_memzero(&open, sizeof open);
+		return false;
+	}
+	build(&p, cfg, &open, now);
+	sodium_memzero(&open, sizeof open);
+	bool ok = transfer(cfg, m, &p, err, errcap);
+	sodium_memzero(&p, sizeof p);
+	return ok;
 }
 
 struct due {
@@ -109,8 +138,17 @@ static int collect(void *ctx, const void *rec)
 	return d->n >= 32;
 }
 
-int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max,
-		 struct vis_error *e)
+/* Replaces a sealed password in a stored body by `text`. */
+static void drop_sealed(struct store_mail *m, const char *text)
+{
+	static _Thread_local char body[sizeof m->body];
+	if (strstr(m->body, SEALED_MARK) &&
+	    sealed_body(NULL, m->body, text, body, sizeof body, NULL) == VIS_OK)
+		memcpy(m->body, body, sizeof body);
+}
+
+int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_key *k,
+		 int64_t now, int max, struct vis_error *e)
 {
 	if (!cfg->smtp_url[0])
 		return 0;
@@ -125,7 +163,7 @@ int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max
 		struct store_mail *m = &d.msgs[i];
 		char err[200] = "";
 		m->attempts++;
-		if (send_one(cfg, m, now, err, sizeof err)) {
+		if (send_one(cfg, k, m, now, err, sizeof err)) {
 			snprintf(m->state, sizeof m->state, "sent");
 			m->sent_at = now;
 			m->last_error[0] = '\0';
@@ -135,12 +173,13 @@ int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max
 					 "[delivered; the temporary password was removed from the outbox]");
 			sent++;
 		} else {
-			snprintf(m->last_error, sizeof m->last_error, "%s", err);
+			STR_COPY_KNOWN(m->last_error, err); /* err[200] < last_error[201] */
 			if (m->attempts >= MAIL_MAX_ATTEMPTS) {
 				snprintf(m->state, sizeof m->state, "failed");
+				drop_sealed(m, MAIL_SEALED_DROPPED);
 			} else {
 				int64_t wait = 60;
-				for (int k = 1; k < m->attempts && wait < 6 * 3600; k++)
+				for (int j = 1; j < m->attempts && wait < 6 * 3600; j++)
 					wait *= 2;
 				m->next_attempt_at = now + wait;
 			}

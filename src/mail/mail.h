@@ -14,9 +14,18 @@
 
 #define MAIL_MAX_ATTEMPTS 8
 
-/* Sends the pending messages whose time has come (at most `max`).  Returns
+/* What the outbox shows in place of a sealed password (auth/sealed.h). */
+#define MAIL_SEALED_SHOWN "[riservata: inviata solo per posta elettronica]"
+/* What replaces it once the message can no longer be sent. */
+#define MAIL_SEALED_DROPPED "[non consegnata: emettere una nuova password temporanea]"
+
+struct sealed_key;
+
+/* Sends the pending messages whose time has come (at most `max`); a
+ * sealed password in a body is opened with k only to be sent, and dropped
+ * from the stored message once it is sent or has failed for good.  Returns
  * how many were sent, or -1 on a store error. */
-int mail_deliver(struct store *s, const struct config *cfg, int64_t now, int max,
-		 struct vis_error *e);
+int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_key *k,
+		 int64_t now, int max, struct vis_error *e);
 
 #endif

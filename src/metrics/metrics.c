@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "common/str.h"
 
 #define MAX_SERIES 256
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -54,8 +55,10 @@ static struct series *series_get(struct metrics *m, const char *name, const char
 	if (m->n == MAX_SERIES)
 		return NULL;
 	struct series *s = &m->s[m->n++];
-	snprintf(s->name, sizeof s->name, "%s", name);
-	snprintf(s->labels, sizeof s->labels, "%s", labels);
+	/* Names are the constants below; labels are rendered into buffers of
+	 * at most this size by the callers. */
+	STR_COPY_KNOWN(s->name, name);
+	STR_COPY_KNOWN(s->labels, labels);
 	s->kind = kind;
 	return s;
 }

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "common/date.h"
+#include "net/outbound.h"
 #include "policy/policy.h"
+#include "common/str.h"
 
 #define BATCH 100
 
@@ -73,20 +75,30 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
 	hs = curl_slist_append(hs, h1);
 	hs = curl_slist_append(hs, h2);
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	struct outbound o;
+	struct vis_error e = {0};
+	if (outbound_prepare(c, &o, url, OUTBOUND_WEBHOOK, false, &e)) {
+		snprintf(err, cap, "webhook_url refused: %.150s", e.msg);
+		curl_slist_free_all(hs);
+		curl_easy_cleanup(c);
+		return -1;
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hs);
 	curl_easy_cleanup(c);
+	outbound_release(&o);
+	if (o.refused[0]) {
+		snprintf(err, cap, "address %s refused (webhook rules)", o.refused);
+		return -1;
+	}
 	if (rc != CURLE_OK) {
-		snprintf(err, cap, "%s", curl_easy_strerror(rc));
+		str_copy_cut(err, cap, curl_easy_strerror(rc)); /* a message: cut on purpose */
 		return -1;
 	}
 	if (status < 200 || status > 299) {
@@ -96,9 +108,12 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 	return 0;
 }
 
+/* The agreements with a push due: every one of them, however many (an
+ * array that grows, so that no agreement is ever left out unsaid). */
 struct due {
-	struct store_convenzione list[64];
-	int n;
+	struct store_convenzione *list;
+	int n, cap;
+	bool nomem;
 };
 
 static int collect(void *ctx, const void *rec)
@@ -106,24 +121,60 @@ static int collect(void *ctx, const void *rec)
 	struct due *d = ctx;
 	const struct store_convenzione *c = rec;
 	/* Events name persons: data, which a verify_only agreement never receives. */
-	if (c->webhook_url[0] && c->event_types[0] && !strcmp(c->state, "active") &&
-	    strcmp(c->mode, "verify_only") && d->n < 64)
-		d->list[d->n++] = *c;
+	if (!c->webhook_url[0] || !c->event_types[0] || strcmp(c->state, "active") ||
+	    !strcmp(c->mode, "verify_only"))
+		return 0;
+	if (d->n == d->cap) {
+		int cap = d->cap ? d->cap * 2 : 16;
+		struct store_convenzione *l = realloc(d->list, (size_t)cap * sizeof *l);
+		if (!l) {
+			d->nomem = true;
+			return 1;
+		}
+		d->list = l;
+		d->cap = cap;
+	}
+	d->list[d->n++] = *c;
 	return 0;
+}
+
+/* A failed attempt: exponential back-off from 10 s up to an hour. */
+static void retry_later(struct store_webhook *w, int64_t now, const char *err)
+{
+	w->attempts++;
+	int64_t wait = 10;
+	for (int k = 1; k < w->attempts && wait < 3600; k++)
+		wait *= 2;
+	w->next_attempt_at = now + (wait < 3600 ? wait : 3600);
+	/* curl's message, cut to the field on purpose */
+	str_copy_cut(w->last_error, sizeof w->last_error, err);
 }
 
 int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e)
 {
-	static _Thread_local struct due d;
-	d.n = 0;
-	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e))
+	struct due d = {0};
+	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e) || d.nomem) {
+		if (d.nomem)
+			vis_error_set(e, VIS_ERR_NOMEM, "out of memory listing the agreements to push to");
+		free(d.list);
 		return -1;
+	}
 	int delivered = 0;
 	for (int i = 0; i < d.n; i++) {
 		const struct store_convenzione *c = &d.list[i];
 		struct store_webhook w;
 		if (store_webhook_get(s, c->id, &w, e) || w.next_attempt_at > now)
 			continue;
+		/* A URL the outbound rules refuse (a row written before them, or
+		 * by hand) gets nothing, and nothing is recorded as sent. */
+		struct vis_error ue = {0};
+		if (outbound_check(c->webhook_url, OUTBOUND_WEBHOOK, false, &ue)) {
+			char err[200];
+			snprintf(err, sizeof err, "webhook_url refused: %.150s", ue.msg);
+			retry_later(&w, now, err);
+			store_webhook_put(s, &w, e);
+			continue;
+		}
 		unsigned cats = 0;
 		policy_categories_parse(c->profile, &cats);
 		struct batch b = {.events = json_array(), .last = w.cursor, .categories = cats};
@@ -166,16 +217,12 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 			w.delivered += (int64_t)n;
 			delivered += (int)n;
 		} else {
-			w.attempts++;
-			int64_t wait = 10;
-			for (int k = 1; k < w.attempts && wait < 3600; k++)
-				wait *= 2;
-			w.next_attempt_at = now + (wait < 3600 ? wait : 3600);
-			snprintf(w.last_error, sizeof w.last_error, "%s", err);
+			retry_later(&w, now, err);
 		}
 		free(body);
 		subjects_release(&b.subjects);
 		store_webhook_put(s, &w, e);
 	}
+	free(d.list);
 	return delivered;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "common/str.h"
 
 struct slot {
 	char key[64];
@@ -85,7 +86,8 @@ static struct slot *find(struct ratelimit *rl, const char *key, int window, int6
 			if (rl->used >= RATELIMIT_MAX_KEYS)
 				return NULL;
 			memset(s, 0, sizeof *s);
-			strncpy(s->key, key, sizeof s->key - 1);
+			/* keys are a prefix and numeric ids ("body:3:7"), < 64 */
+			STR_COPY_KNOWN(s->key, key);
 			s->window = window;
 			s->window_id = now / window;
 			s->used = true;

@@ -8,6 +8,7 @@
 #include "common/date.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
+#include "common/str.h"
 
 /* Candidates read for a one-typo search before giving up as too broad. */
 #define FUZZY_SCAN 2000
@@ -209,7 +210,7 @@ static enum query_status find_person(struct query_ctx *q, const char *cf,
 		return QUERY_INVALID;
 	}
 	char upper[17];
-	snprintf(upper, sizeof upper, "%s", cf);
+	STR_COPY_KNOWN(upper, cf); /* cf_decode accepted it: 16 characters */
 	for (char *c = upper; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)(*c - 32);
@@ -293,7 +294,7 @@ enum query_status query_search(struct query_ctx *q, const struct query_search *p
 	}
 	struct store_search s = {.mode = STORE_SEARCH_EXACT, .birth_date = p->birth_date,
 				 .birth_year = p->birth_year};
-	snprintf(s.comune, sizeof s.comune, "%s", p->comune);
+	STR_COPY_KNOWN(s.comune, p->comune); /* the same size */
 	int sk = text_fold_letters(p->surname, strlen(p->surname), s.surname_key, sizeof s.surname_key);
 	int nk = text_fold_letters(p->name, strlen(p->name), s.name_key, sizeof s.name_key);
 	if (sk < 2 || nk < 2 || !text_name_valid(p->surname, strlen(p->surname)) ||

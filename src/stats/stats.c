@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/date.h"
+#include "common/str.h"
 #include "refdata/refdata.h"
 
 #define MAX_AGE 120
@@ -112,7 +113,8 @@ static int add_person(void *ctx, const struct store_person *p)
 		if (i < a->nstates)
 			a->states[i].n++;
 		else if (a->nstates < MAX_STATES) {
-			snprintf(a->states[a->nstates].code, 4, "%s", first);
+			/* a state code is 3 digits (ANPR citizenship table) */
+			str_copy_known(a->states[a->nstates].code, 4, first, __FILE__, __LINE__);
 			a->states[a->nstates++].n = 1;
 		} else
 			a->other_states++;
@@ -257,7 +259,9 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 		if (cells && keys && names) {
 			for (int i = 0; i < a->nstates; i++) {
 				const struct ref_stato *st = refdata_stato_by_istat(rd, a->states[i].code);
-				snprintf(names[i], sizeof names[i], "%s", st ? st->name : a->states[i].code);
+				/* A country's name is a key of the table: one that does
+				 * not fit its cell is a bug of the reference data. */
+				STR_COPY_KNOWN(names[i], st ? st->name : a->states[i].code);
 				keys[i] = names[i];
 				cells[i] = a->states[i].n;
 			}
@@ -362,65 +366,65 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 	return VIS_OK;
 }
 
-static void csv_walk(json_t *v, const char *path, char **buf, size_t *len, size_t *cap)
+/* The statistics are a few thousand cells: far below this. */
+#define STATS_CSV_MAX (16u << 20)
+
+/* Writes the leaves of v as "path","value" rows; false when a path does
+ * not fit its buffer (the caller then gives no CSV rather than a cut one). */
+static bool csv_walk(json_t *v, const char *path, struct strbuf *sb)
 {
+	char p[256];
+	int n;
 	if (json_is_object(v)) {
 		const char *k;
 		json_t *x;
 		json_object_foreach(v, k, x) {
-			char p[256];
-			snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", k);
-			csv_walk(x, p, buf, len, cap);
+			n = snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", k);
+			if (n < 0 || (size_t)n >= sizeof p || !csv_walk(x, p, sb))
+				return false;
 		}
-		return;
+		return true;
 	}
 	if (json_is_array(v)) {
 		size_t i;
 		json_t *x;
 		json_array_foreach(v, i, x) {
-			char p[256];
 			json_t *label = json_object_get(x, "age");
 			if (json_is_string(label))
-				snprintf(p, sizeof p, "%s.%s", path, json_string_value(label));
+				n = snprintf(p, sizeof p, "%s.%s", path, json_string_value(label));
 			else
-				snprintf(p, sizeof p, "%s.%zu", path, i);
+				n = snprintf(p, sizeof p, "%s.%zu", path, i);
+			if (n < 0 || (size_t)n >= sizeof p)
+				return false;
 			json_t *copy = json_deep_copy(x);
 			json_object_del(copy, "age");
-			csv_walk(copy, p, buf, len, cap);
+			bool ok = csv_walk(copy, p, sb);
 			json_decref(copy);
+			if (!ok)
+				return false;
 		}
-		return;
+		return true;
 	}
 	char val[64];
+	const char *text = val;
 	if (json_is_integer(v))
 		snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
 	else if (json_is_real(v))
 		snprintf(val, sizeof val, "%.4f", json_real_value(v));
 	else if (json_is_string(v))
-		snprintf(val, sizeof val, "%s", json_string_value(v));
+		text = json_string_value(v);
 	else
-		snprintf(val, sizeof val, "%s", json_is_null(v) ? "suppressed" : "");
-	size_t need = strlen(path) + strlen(val) + 8;
-	if (*len + need >= *cap) {
-		size_t nc = (*cap + need) * 2;
-		char *nb = realloc(*buf, nc);
-		if (!nb)
-			return;
-		*buf = nb;
-		*cap = nc;
-	}
-	/* Paths hold letters, digits, '.', '-', '+', '_' and spaces of
-	 * country names: quote them. */
-	*len += (size_t)snprintf(*buf + *len, *cap - *len, "\"%s\",%s\n", path, val);
+		text = json_is_null(v) ? "suppressed" : "";
+	strbuf_add_csv(sb, path, false);
+	return strbuf_add_csv(sb, text, true) == VIS_OK;
 }
 
 char *stats_to_csv(json_t *doc)
 {
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	len = (size_t)snprintf(buf, cap, "key,value\n");
-	csv_walk(doc, "", &buf, &len, &cap);
-	return buf;
+	struct strbuf sb;
+	strbuf_init(&sb, STATS_CSV_MAX);
+	strbuf_adds(&sb, "key,value\n");
+	if (!csv_walk(doc, "", &sb))
+		strbuf_release(&sb);
+	return sb.len ? strbuf_detach(&sb, NULL) : NULL;
 }

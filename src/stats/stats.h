@@ -40,7 +40,8 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
  * suppressed, the smallest other non-zero cell too.  Exposed for tests. */
 void stats_suppress(long long *cells, int n, int threshold);
 
-/* The same table flattened as CSV lines "table,key,value". */
+/* The same table flattened as CSV lines "key","value" (common/str's
+ * writer); NULL when out of memory.  The caller frees it. */
 char *stats_to_csv(json_t *doc);
 
 #endif

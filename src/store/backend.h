@@ -48,6 +48,7 @@
 	X(vis_err, access_each, (int64_t from_id, store_access_fn fn, void *ctx, struct vis_error *e), (from_id, fn, ctx, e)) \
 	X(vis_err, access_search, (const struct store_access_filter *f, store_access_fn fn, void *ctx, struct vis_error *e), (f, fn, ctx, e)) \
 	X(vis_err, access_purge, (int64_t up_to_id, int64_t *removed, struct vis_error *e), (up_to_id, removed, e)) \
+	X(vis_err, control_purge, (const int64_t before[3], int64_t now, int64_t removed[3], struct vis_error *e), (before, now, removed, e)) \
 	X(vis_err, subject_code_put, (const char *code_hash, const char *cf, int64_t created_by, int64_t now, int64_t expires_at, struct vis_error *e), (code_hash, cf, created_by, now, expires_at, e)) \
 	X(vis_err, subject_code_use, (const char *code_hash, int64_t now, char cf[17], bool *ok, struct vis_error *e), (code_hash, now, cf, ok, e)) \
 	X(vis_err, checkpoint_insert, (const struct store_checkpoint *c, struct vis_error *e), (c, e)) \

@@ -152,6 +152,11 @@ const char *const store_sql[SQL__COUNT] = {
 		" AND revoked_at = 0",
 	[SQL_ACCESS_PURGE_SUBJECTS] = "DELETE FROM access_subject WHERE access_id <= ?1",
 	[SQL_ACCESS_PURGE] = "DELETE FROM access_log WHERE id <= ?1",
+	[SQL_PURGE_SECURITY_EVENTS] = "DELETE FROM security_event WHERE at < ?1",
+	/* Ended (idle, expired or revoked) before ?1. */
+	[SQL_PURGE_SESSIONS] = "DELETE FROM session WHERE last_seen_at < ?1 OR expires_at < ?1"
+		" OR (revoked_at > 0 AND revoked_at < ?1)",
+	[SQL_PURGE_THROTTLE] = "DELETE FROM throttle WHERE last_failure_at < ?1 AND locked_until < ?2",
 	[SQL_ACCESS_EACH] = "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id",
 	[SQL_ACCESS_GET] = "SELECT " ACCESS_COLS " FROM access_log WHERE id = ?1",
 	[SQL_ACCESS_LAST] = "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/schema.h"
+#include "common/str.h"
 
 struct store {
 	struct sq_store *sq;    /* exactly one of the two is set */
@@ -53,7 +54,9 @@ void store_files_prefix(const char *uri, char *out, size_t cap)
 {
 	const char *conninfo = pg_conninfo(uri);
 	if (!conninfo) {
-		snprintf(out, cap, "%s", !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri);
+		/* callers give buffers of 4096 bytes, any file path fits */
+		str_copy_known(out, cap, !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri, __FILE__,
+			       __LINE__);
 		return;
 	}
 	char name[128];
@@ -62,7 +65,7 @@ void store_files_prefix(const char *uri, char *out, size_t cap)
 	if (dir && *dir)
 		snprintf(out, cap, "%s/%s", dir, name);
 	else
-		snprintf(out, cap, "%s", name);
+		str_copy_known(out, cap, name, __FILE__, __LINE__); /* name[128] */
 }
 
 void store_close(struct store *s)

@@ -379,6 +379,14 @@ vis_err store_access_search(struct store *s, const struct store_access_filter *f
 vis_err store_access_purge(struct store *s, int64_t up_to_id, int64_t *removed,
 			   struct vis_error *e);
 
+/* What retention lets go (auth_retention_purge): before[0]: security events
+ * older than it; before[1]: sessions ended (idle, expired, revoked) before
+ * it; before[2]: throttle rows with no failure since it and no longer
+ * locked at `now`.  removed[i]: the rows deleted from each table. */
+enum { STORE_PURGE_SECURITY, STORE_PURGE_SESSIONS, STORE_PURGE_THROTTLE };
+vis_err store_control_purge(struct store *s, const int64_t before[3], int64_t now,
+			    int64_t removed[3], struct vis_error *e);
+
 /* One-time codes that let a citizen read who consulted their record:
  * stored hashed, valid until expires_at, usable once. */
 vis_err store_subject_code_put(struct store *s, const char *code_hash, const char *cf,
@@ -443,7 +451,7 @@ struct store_account {
 	char state[16];         /* active, disabled */
 	char disabled_reason[64];
 	int64_t disabled_at;
-	char totp_secret[64];
+	char totp_secret[160];    /* sealed (auth/sealed.h), "" when none */
 	bool totp_enabled;
 	int64_t totp_last_step;
 	int64_t last_login_at;

@@ -31,6 +31,7 @@
 #include "store/records.h"
 #include "store/schema.h"
 #include "store/sql.h"
+#include "common/str.h"
 
 /* Advisory lock keys (one 64-bit space per database). */
 #define LOCK_MIGRATE 0x7669737572610001LL
@@ -646,7 +647,10 @@ vis_err pg_feed_get(struct pg_store *s, const char *comune, struct store_feed *o
 		return VIS_ERR_STORE;
 	*found = PQntuples(r) > 0;
 	if (*found) {
-		snprintf(out->comune, sizeof out->comune, "%s", comune);
+		if (STR_SET(out->comune, comune, "comune", e)) {
+			PQclear(r);
+			return VIS_ERR_LIMIT;
+		}
 		out->last_seq = get_i64(r, 0, 0);
 		out->last_extract = get_i64(r, 0, 1);
 		out->last_import_id = get_i64(r, 0, 2);
@@ -1483,6 +1487,22 @@ vis_err pg_access_purge(struct pg_store *s, int64_t up_to_id, int64_t *removed,
 		return VIS_ERR_STORE;
 	}
 	return pg_commit(s, e);
+}
+
+vis_err pg_control_purge(struct pg_store *s, const int64_t before[3], int64_t now,
+			 int64_t removed[3], struct vis_error *e)
+{
+	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
+					   SQL_PURGE_THROTTLE};
+	for (int i = 0; i < 3; i++) {
+		struct pg_params p = {0};
+		pp_i64(&p, before[i]);
+		if (ids[i] == SQL_PURGE_THROTTLE)
+			pp_i64(&p, now);
+		if (run_done(s, store_sql[ids[i]], &p, "purge", &removed[i], e))
+			return VIS_ERR_STORE;
+	}
+	return VIS_OK;
 }
 
 vis_err pg_subject_code_put(struct pg_store *s, const char *code_hash, const char *cf,

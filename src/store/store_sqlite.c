@@ -9,11 +9,13 @@
 #include <time.h>
 
 #include "common/date.h"
+#include "common/fsmode.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
 #include "store/records.h"
 #include "store/schema.h"
 #include "store/sql.h"
+#include "common/str.h"
 
 /* SQLite's own transaction statements, after the shared ones (store/sql.h). */
 enum {
@@ -154,6 +156,10 @@ int sq_schema_version(struct sq_store *s)
 
 vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e)
 {
+	/* The database file is made owner-only before SQLite creates it: its
+	 * WAL and SHM files take the database file's mode. */
+	if (fsmode_create_private(path, e))
+		return VIS_ERR_STORE;
 	struct sq_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
@@ -167,7 +173,10 @@ vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e)
 	sqlite3_busy_timeout(s->db, 10000);
 	/* WAL: readers never block the writer; synchronous FULL: a committed
 	 * import survives a power cut. */
+	/* secure_delete: the bytes of a row changed or deleted (a secret sealed
+	 * in place, a purged record) are zeroed, not left in the page. */
 	if (exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			"PRAGMA secure_delete = FAST;"
 			"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
 			"PRAGMA cache_size = -131072;", e) ||
 	    migrate(s, e)) {
@@ -287,7 +296,10 @@ vis_err sq_feed_get(struct sq_store *s, const char *comune, struct store_feed *o
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
 	if (*found) {
-		snprintf(out->comune, sizeof out->comune, "%s", comune);
+		if (STR_SET(out->comune, comune, "comune", e)) {
+			sqlite3_reset(st);
+			return VIS_ERR_LIMIT;
+		}
 		out->last_seq = sqlite3_column_int64(st, 0);
 		out->last_extract = sqlite3_column_int64(st, 1);
 		out->last_import_id = sqlite3_column_int64(st, 2);
@@ -1479,6 +1491,19 @@ vis_err sq_access_purge(struct sq_store *s, int64_t up_to_id, int64_t *removed,
 	return sq_commit(s, e);
 }
 
+vis_err sq_control_purge(struct sq_store *s, const int64_t before[3], int64_t now,
+			  int64_t removed[3], struct vis_error *e)
+{
+	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
+					   SQL_PURGE_THROTTLE};
+	for (int i = 0; i < 3; i++) {
+		if (exec_bound(s, store_sql[ids[i]], before[i], now, e))
+			return VIS_ERR_STORE;
+		removed[i] = sqlite3_changes(s->db);
+	}
+	return VIS_OK;
+}
+
 vis_err sq_subject_code_put(struct sq_store *s, const char *code_hash, const char *cf,
 			       int64_t created_by, int64_t now, int64_t expires_at,
 			       struct vis_error *e)
@@ -1817,7 +1842,7 @@ vis_err sq_table_insert(struct sq_store *s, const char *table, int ncols,
 		s->load = NULL;
 		if (sqlite3_prepare_v2(s->db, sql, -1, &s->load, NULL) != SQLITE_OK)
 			return db_error(s, e, table);
-		snprintf(s->load_table, sizeof s->load_table, "%s", table);
+		STR_COPY_KNOWN(s->load_table, table); /* the loader's table names */
 	}
 	sqlite3_reset(s->load);
 	for (int i = 0; i < ncols; i++) {

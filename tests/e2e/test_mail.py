@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end: the mail outbox delivered through a real SMTP relay (a local
 SMTP server in this process), with retries while the relay is down, and the
-temporary password removed from the outbox once delivered."""
+temporary password never shown by the outbox, sealed until it is sent and
+removed once delivered; plain SMTP only to a relay declared on loopback."""
 import threading
 import time
 import warnings
@@ -10,6 +11,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 import asyncore  # noqa: E402  (smtpd and asyncore ship with Python 3.11, Debian 12's)
 import smtpd  # noqa: E402
 
+import harness  # noqa: E402
 from harness import *  # noqa: E402,F401,F403
 
 
@@ -53,7 +55,8 @@ def test_credentials_mailed_and_redacted():
     port = free_port()
     relay, close = run_relay(port)
     try:
-        with Server(smtp_url=f"smtp://127.0.0.1:{port}", smtp_from="visura@comune.example") as srv:
+        with Server(smtp_url=f"smtp://127.0.0.1:{port}", smtp_plain_loopback="true",
+                    smtp_from="visura@comune.example") as srv:
             ente = srv.create_ente()
             acc, _ = srv.create_account("operator", ente["id"], email="mario.rossi@ente.example")
             got = wait_for(lambda: [m for m in relay.messages if "mario.rossi@ente.example" in m[1]])
@@ -74,7 +77,7 @@ def test_credentials_mailed_and_redacted():
 
 def test_relay_down_then_retried():
     port = free_port()   # nothing listens yet
-    with Server(smtp_url=f"smtp://127.0.0.1:{port}") as srv:
+    with Server(smtp_url=f"smtp://127.0.0.1:{port}", smtp_plain_loopback="true") as srv:
         ente = srv.create_ente()
         srv.create_account("lead", ente["id"], email="lead@ente.example")
         failed = wait_for(lambda: [m for m in srv.outbox("lead@ente.example")
@@ -92,14 +95,62 @@ def test_relay_down_then_retried():
             close()
 
 
-def test_without_relay_messages_stay_readable():
+def test_plain_relay_refused_without_the_setting():
+    """A relay that does not offer STARTTLS (or an attacker in the middle
+    who drops it) gets nothing: the message stays in the outbox, with the
+    reason, and is never sent in clear."""
+    port = free_port()
+    relay, close = run_relay(port)
+    try:
+        with Server(smtp_url=f"smtp://127.0.0.1:{port}") as srv:
+            ente = srv.create_ente()
+            srv.create_account("operator", ente["id"], email="clear@ente.example")
+            failed = wait_for(lambda: [m for m in srv.outbox("clear@ente.example")
+                                       if m["attempts"] >= 1])
+            check(failed, "a delivery was attempted")
+            eq(failed[0]["state"], "pending", "not sent")
+            check("SSL" in failed[0]["last_error"] or "TLS" in failed[0]["last_error"],
+                  f"the reason is kept: {failed[0]['last_error']!r}")
+            time.sleep(0.5)
+            eq(relay.messages, [], "nothing reached the plain-text relay")
+    finally:
+        close()
+
+
+def test_relay_urls_refused():
+    d = tempfile.mkdtemp(prefix="visura-smtp-")
+    try:
+        def serve_check(*opts):
+            return subprocess.run([harness.VISURA, "serve", "--self-signed", os.path.join(d, "tls"),
+                                   "--check", *opts, *harness.serve_user_args()],
+                                  capture_output=True, text=True)
+        for url, extra in [(f"file://{d}/mail.txt", []), ("http://127.0.0.1:25/", []),
+                           ("smtp://user:pw@relay.example:587", []),
+                           ("smtp://relay.example:25", ["--smtp-plain-loopback", "true"]),
+                           ("smtp://127.0.0.1.nip.io:25", ["--smtp-plain-loopback", "true"])]:
+            p = serve_check("--smtp-url", url, *extra)
+            eq(p.returncode, 2, f"smtp_url {url} {extra}: {p.stdout}{p.stderr}")
+            check("smtp_url" in p.stderr, f"says why: {p.stderr}")
+        for url, extra in [("smtps://relay.example:465", []), ("smtp://relay.example:587", []),
+                           ("smtp://127.0.0.1:25", ["--smtp-plain-loopback", "true"])]:
+            p = serve_check("--smtp-url", url, *extra)
+            eq(p.returncode, 0, f"smtp_url {url} {extra}: {p.stdout}{p.stderr}")
+        check(not os.path.exists(os.path.join(d, "mail.txt")), "no mail written to a file")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_without_relay_password_not_shown():
+    """Without a relay the message waits in the outbox; admins read it, but
+    the password in it only leaves by mail."""
     with Server() as srv:
         ente = srv.create_ente()
-        srv.create_account("operator", ente["id"], email="op@ente.example")
+        _, temp = srv.create_account("operator", ente["id"], email="op@ente.example")
         msgs = srv.outbox("op@ente.example")
         eq(len(msgs), 1, "one message")
         eq(msgs[0]["state"], "pending", "stays in the outbox")
-        check("password temporanea:" in msgs[0]["body"], "readable by admins")
+        check("password temporanea: [riservata" in msgs[0]["body"], "the password is withheld")
+        check(temp not in msgs[0]["body"], "the password is not shown to admins")
 
 
 if __name__ == "__main__":

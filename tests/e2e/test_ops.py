@@ -9,6 +9,7 @@ import signal
 import tempfile
 import time
 
+import harness
 from harness import *  # noqa: F401,F403
 
 
@@ -110,6 +111,7 @@ def test_trusted_proxy_header():
 
 def test_structured_log_reopened_on_sighup():
     d = tempfile.mkdtemp(prefix="visura-log-")
+    harness.give_to_test_user(d)   # the server reopens its log as its own user
     log = os.path.join(d, "visura.log")
     with Server(log_file=log) as srv:
         expect(srv.request("GET", "/healthz"), 200)

@@ -1638,7 +1638,7 @@ def _restart(srv):
         srv.port = free_port()
         args = [harness.VISURA, "serve", "--db", srv.db, "--self-signed", srv.tls_dir,
                 "--listen", f"127.0.0.1:{srv.port}", "--test-clock", "true",
-                "--metrics-listen", f"127.0.0.1:{free_port()}"]
+                "--metrics-listen", f"127.0.0.1:{free_port()}"] + harness.serve_user_args()
         srv.log = open(srv.log_path, "ab")
         srv.proc = subprocess.Popen(args, stdout=srv.log, stderr=subprocess.STDOUT)
         if srv._wait_ready():

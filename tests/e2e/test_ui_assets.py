@@ -86,7 +86,8 @@ def test_a_named_directory_must_load():
     eq(p.returncode, 0, "init")
     p = subprocess.run([harness.VISURA, "serve", "--db", db, "--self-signed", os.path.join(d, "tls"),
                         "--listen", f"127.0.0.1:{free_port()}", "--metrics-listen", "",
-                        "--ui-dir", os.path.join(d, "missing")], capture_output=True, text=True, timeout=30)
+                        "--ui-dir", os.path.join(d, "missing")] + harness.serve_user_args(),
+                       capture_output=True, text=True, timeout=30)
     check(p.returncode != 0, "a missing interface directory stops the start")
     check("missing" in p.stderr + p.stdout, f"the reason names the directory: {p.stderr}")
 

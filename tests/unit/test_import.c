@@ -338,6 +338,57 @@ static void test_bad_utf8(void **state)
 	expect_refused(*state, text, 2, "UTF-8");
 }
 
+/* Every Unicode direction control (Trojan Source: text shown in another
+ * order than stored), in every kind of free-text field: the line is
+ * refused and the reason names the control. */
+static void test_bad_bidi(void **state)
+{
+	static const char *const controls[] = {
+		"\xE2\x80\xAA", "\xE2\x80\xAB", "\xE2\x80\xAC", "\xE2\x80\xAD", "\xE2\x80\xAE",
+		"\xE2\x81\xA6", "\xE2\x81\xA7", "\xE2\x81\xA8", "\xE2\x81\xA9",
+		"\xE2\x80\x8E", "\xE2\x80\x8F", "\xD8\x9C",
+	};
+	static const char *const names[] = {
+		"U+202A", "U+202B", "U+202C", "U+202D", "U+202E", "U+2066", "U+2067", "U+2068",
+		"U+2069", "U+200E", "U+200F", "U+061C",
+	};
+	char text[4096], other[17];
+	bool first = true;
+	for (size_t i = 0; i < sizeof controls / sizeof controls[0]; i++) {
+		/* the street name */
+		snprintf(text, sizeof text, HDR_DELTA2
+			 "FAM\tF2\t1\t2019-05-02\tVIA\tEMILIA %sTSE\t1\t\t\t\t41121\t\t\n"
+			 "END\t1\n", controls[i]);
+		if (!first)
+			teardown(state), setup(state);
+		first = false;
+		expect_refused(*state, text, 2, names[i]);
+	}
+	assert_true(cf_compute("VERDI", "ELISA", 'F', 1990, 5, 5, "F257", other));
+	const char *u202e = "\xE2\x80\xAE";
+	struct {
+		char text[512];
+	} fields[7];
+	snprintf(fields[0].text, 512, "FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\tLOC%s\t\n", u202e);
+	snprintf(fields[1].text, 512, "FAM\tF2\t2\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\tCASA %sA\n", u202e);
+	snprintf(fields[2].text, 512, "FAM\tF2\t1\t2019-05-02\t%sVIA\tX\t1\t\t\t\t41121\t\t\n", u202e);
+	snprintf(fields[3].text, 512, "FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t%sB\tA\t3\t41121\t\t\n", u202e);
+	snprintf(fields[4].text, 512, "PER\tP8\t2019-05-02\t%s\tVERDI%s\tELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1\t1990-05-06\t\t\t\tF1\t4\n", other, u202e);
+	snprintf(fields[5].text, 512, "PER\tP8\t2019-05-02\t%s\tVERDI\t%sELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1\t1990-05-06\t\t\t\tF1\t4\n", other, u202e);
+	snprintf(fields[6].text, 512, "EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t%s\n", u202e);
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		snprintf(text, sizeof text, HDR_DELTA2 "%sEND\t1\n", fields[i].text);
+		teardown(state), setup(state);
+		expect_refused(*state, text, 2, "direction control U+202E");
+	}
+	/* the header's free text (producer): the whole file is refused */
+	teardown(state), setup(state);
+	snprintf(text, sizeof text,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-23T23:00:00Z\t2\tDELTA\tgest%sionale\n"
+		 "END\t0\n", u202e);
+	expect_refused(*state, text, 1, "direction control U+202E");
+}
+
 static void test_bad_long_line(void **state)
 {
 	size_t n = IMPORT_MAX_LINE + 100;
@@ -570,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_check_char, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_cf_inconsistent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_bidi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_missing_household, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_various_records, setup, teardown),

@@ -150,7 +150,7 @@ static void test_suppressed_in_output(void **state)
 	 * through the total: secondary suppression hides it too. */
 	assert_true(json_is_null(get(doc, "citizenship", "italian")));
 	char *csv = stats_to_csv(doc);
-	assert_non_null(strstr(csv, "\"civil_status.coniugato\",suppressed"));
+	assert_non_null(strstr(csv, "\"civil_status.coniugato\",\"suppressed\""));
 	free(csv);
 	json_decref(doc);
 }

@@ -1,0 +1,81 @@
+#include "common/fsmode.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+vis_err fsmode_check(const char *path, mode_t tolerated, bool refuse, const char *what,
+		     struct vis_error *e)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return VIS_OK;
+	mode_t extra = st.st_mode & 07777 & ~(mode_t)0600 & ~tolerated;
+	if (!extra)
+		return VIS_OK;
+	if (refuse)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "%s '%s' has mode %04o: readable or writable by others "
+				     "(chmod 600 it)", what, path, (unsigned)(st.st_mode & 07777));
+	log_warn("file mode too wide", "file=%s what=\"%s\" mode=%04o want=0600", path, what,
+		 (unsigned)(st.st_mode & 07777));
+	return VIS_OK;
+}
+
+vis_err fsmode_create_private(const char *path, struct vis_error *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return VIS_OK;
+	}
+	if (errno == EEXIST)
+		return VIS_OK;
+	return vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+}
+
+vis_err fsmode_key_write(const char *path, const unsigned char *key, size_t len,
+			 const char *what, struct vis_error *e)
+{
+	char hex[2 * 128 + 2];
+	if (len > 128)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s: key too long", what);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return vis_error_set(e, VIS_ERR_IO, "cannot create %s '%s': %s", what, path,
+				     strerror(errno));
+	sodium_bin2hex(hex, sizeof hex - 1, key, len);
+	strcat(hex, "\n");
+	size_t n = strlen(hex);
+	ssize_t w = write(fd, hex, n);
+	int rc = fsync(fd);
+	close(fd);
+	sodium_memzero(hex, sizeof hex);
+	if (w != (ssize_t)n || rc != 0) {
+		unlink(path);
+		return vis_error_set(e, VIS_ERR_IO, "cannot write %s '%s'", what, path);
+	}
+	return VIS_OK;
+}
+
+vis_err fsmode_key_read(const char *path, unsigned char *out, size_t len, const char *what,
+			struct vis_error *e)
+{
+	char hex[2 * 128 + 2];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vis_error_set(e, VIS_ERR_IO, "cannot read %s '%s'", what, path);
+	ssize_t n = read(fd, hex, sizeof hex - 1);
+	close(fd);
+	size_t got = 0;
+	int rc = n < 0 ? -1 : sodium_hex2bin(out, len, hex, (size_t)n, "\n", &got, NULL);
+	sodium_memzero(hex, sizeof hex);
+	if (rc != 0 || got != len)
+		return vis_error_set(e, VIS_ERR_INVALID, "%s '%s' is damaged", what, path);
+	return VIS_OK;
+}

@@ -1,0 +1,42 @@
+/* fsmode — the permissions of the files visura keeps on disk.
+ *
+ * Owns: the rule (database, its WAL and SHM, the log: owner only, 0600,
+ * group read tolerated; visura's own keys: owner only, refused otherwise;
+ * TLS keys: never readable by others) and the check at start of files that
+ * already exist.  Creating processes set umask 077 (src/cli/main.c), and
+ * every file is also opened with an explicit mode. */
+#ifndef VISURA_COMMON_FSMODE_H
+#define VISURA_COMMON_FSMODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/* Mode bits a data file (database, WAL, SHM, log) may have beyond 0600. */
+#define FSMODE_DATA_TOLERATED 0040
+/* A key visura made itself (signing key, secrets key): owner only. */
+#define FSMODE_KEY_TOLERATED 0
+/* A TLS private key: owner, or a group such as Debian's ssl-cert. */
+#define FSMODE_TLS_KEY_TOLERATED 0040
+
+/* Checks an existing file (a missing one is fine): bits beyond 0600 and
+ * `tolerated` give a warning in the log, or, when `refuse`, an error that
+ * names the file and the mode to set. */
+vis_err fsmode_check(const char *path, mode_t tolerated, bool refuse, const char *what,
+		     struct vis_error *e);
+
+/* Key files: `len` bytes written as one line of hex.  key_write creates
+ * the file (0600, never over an existing one) and syncs it; key_read
+ * fills out with exactly `len` bytes or fails naming `what`. */
+vis_err fsmode_key_write(const char *path, const unsigned char *key, size_t len,
+			 const char *what, struct vis_error *e);
+vis_err fsmode_key_read(const char *path, unsigned char *out, size_t len, const char *what,
+			struct vis_error *e);
+
+/* Creates `path` empty with mode 0600 if it does not exist (before a
+ * library creates it with its own default). */
+vis_err fsmode_create_private(const char *path, struct vis_error *e);
+
+#endif

@@ -1,0 +1,188 @@
+#include "common/str.h"
+
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool str_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap) {
+		dst[0] = '\0';
+		return false;
+	}
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+bool str_copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	bool cut = n >= cap;
+	if (cut) {
+		n = cap - 1;
+		/* back off continuation bytes so no character is split */
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memmove(dst, src, n);
+	dst[n] = '\0';
+	return cut;
+}
+
+vis_err str_set(char *dst, size_t cap, const char *src, const char *what, struct vis_error *e)
+{
+	if (str_copy(dst, cap, src))
+		return VIS_OK;
+	return vis_error_set(e, VIS_ERR_LIMIT, "%s: più lungo di %zu byte", what, cap - 1);
+}
+
+void str_copy_known(char *dst, size_t cap, const char *src, const char *file, int line)
+{
+	if (str_copy_cut(dst, cap, src))
+		log_error("string cut", "bug=\"source longer than its field\" at=%s:%d cap=%zu",
+			  file, line, cap);
+}
+
+static char empty[1];
+
+void strbuf_init(struct strbuf *sb, size_t max)
+{
+	*sb = (struct strbuf){.buf = empty, .max = max};
+}
+
+void strbuf_release(struct strbuf *sb)
+{
+	if (sb->alloc)
+		free(sb->buf);
+	strbuf_init(sb, sb->max);
+}
+
+char *strbuf_detach(struct strbuf *sb, size_t *len)
+{
+	char *out = NULL;
+	if (!sb->err)
+		out = sb->alloc ? sb->buf : strdup("");
+	if (out && len)
+		*len = sb->len;
+	if (!out && sb->alloc)
+		free(sb->buf);
+	strbuf_init(sb, sb->max);
+	return out;
+}
+
+/* Makes room for n more bytes and the NUL. */
+static vis_err grow(struct strbuf *sb, size_t n)
+{
+	if (sb->err)
+		return sb->err;
+	if (n > sb->max || sb->len > sb->max - n)
+		return sb->err = VIS_ERR_LIMIT;
+	size_t need = sb->len + n + 1;
+	if (need <= sb->alloc)
+		return VIS_OK;
+	size_t alloc = sb->alloc ? sb->alloc : 256;
+	while (alloc < need)
+		alloc = alloc > (sb->max + 1) / 2 ? sb->max + 1 : alloc * 2;
+	char *nb = realloc(sb->alloc ? sb->buf : NULL, alloc);
+	if (!nb)
+		return sb->err = VIS_ERR_NOMEM;
+	if (!sb->alloc)
+		nb[0] = '\0';
+	sb->buf = nb;
+	sb->alloc = alloc;
+	return VIS_OK;
+}
+
+vis_err strbuf_add(struct strbuf *sb, const void *data, size_t n)
+{
+	vis_err rc = grow(sb, n);
+	if (rc)
+		return rc;
+	memcpy(sb->buf + sb->len, data, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+	return VIS_OK;
+}
+
+vis_err strbuf_adds(struct strbuf *sb, const char *s)
+{
+	return strbuf_add(sb, s, strlen(s));
+}
+
+vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return sb->err ? sb->err : (sb->err = VIS_ERR_INTERNAL);
+	vis_err rc = grow(sb, (size_t)n);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+	return VIS_OK;
+}
+
+/* A plain decimal number: optional '-', digits, optional '.' and digits. */
+static bool is_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (!(*s >= '0' && *s <= '9'))
+		return false;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	if (*s == '.') {
+		s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
+vis_err strbuf_add_csv(struct strbuf *sb, const char *cell, bool last)
+{
+	strbuf_add(sb, "\"", 1);
+	if (strchr("=+-@\t\r", cell[0]) && cell[0] && !is_number(cell))
+		strbuf_add(sb, "'", 1);
+	for (const char *p = cell; *p;) {
+		size_t n = strcspn(p, "\"");
+		strbuf_add(sb, p, n);
+		p += n;
+		if (*p == '"') {
+			strbuf_add(sb, "\"\"", 2);
+			p++;
+		}
+	}
+	strbuf_add(sb, "\"", 1);
+	return strbuf_add(sb, last ? "\n" : ",", 1);
+}
+
+vis_err strbuf_add_html(struct strbuf *sb, const char *s)
+{
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "&<>\"'");
+		strbuf_add(sb, p, n);
+		p += n;
+		switch (*p) {
+		case '&': strbuf_adds(sb, "&amp;"); break;
+		case '<': strbuf_adds(sb, "&lt;"); break;
+		case '>': strbuf_adds(sb, "&gt;"); break;
+		case '"': strbuf_adds(sb, "&quot;"); break;
+		case '\'': strbuf_adds(sb, "&#39;"); break;
+		default: continue;
+		}
+		p++;
+	}
+	return sb->err;
+}

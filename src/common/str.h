@@ -1,0 +1,90 @@
+/* str — string copies that say when they cut, and the one growing output
+ * buffer (`struct strbuf`) with its CSV and HTML appenders.
+ *
+ * No code in visura copies a string into a fixed array with
+ * snprintf(d, sizeof d, "%s", s): that cuts without telling anyone
+ * (tests/check_strings.sh refuses it).  str_copy() refuses to cut and the
+ * caller decides what a string that does not fit means (nearly always: the
+ * input is refused with a clear error).
+ *
+ * A strbuf, after git's strbuf and curl's dynbuf: never NULL (an empty
+ * buffer reads as ""), always NUL-terminated, bounded by a maximum size
+ * given at init.  The first failure (out of memory, over the maximum) is
+ * kept; every later append does nothing and returns it again, so a writer
+ * appends freely and checks once at the end. */
+#ifndef VISURA_COMMON_STR_H
+#define VISURA_COMMON_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+
+/* Copies the NUL-terminated src into dst (cap bytes, cap > 0).  Returns
+ * true when all of src fits with its NUL; otherwise leaves dst empty ("")
+ * and returns false: never a silently cut prefix. */
+bool str_copy(char *dst, size_t cap, const char *src)
+	__attribute__((warn_unused_result));
+
+/* The size of an array, refused at compile time when `a` is a pointer. */
+#define STR_ARRAY_SIZE(a)                                                       \
+	(sizeof(a) + 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(a),    \
+								   __typeof__(&(a)[0])) ? -1 : 1]))
+
+/* str_copy into an array: the capacity comes from the array itself. */
+#define STR_COPY(arr, src) str_copy((arr), STR_ARRAY_SIZE(arr), (src))
+
+/* str_copy that reports a source too long as VIS_ERR_LIMIT in e:
+ * "<what>: più lungo di N byte".  For functions that return vis_err. */
+vis_err str_set(char *dst, size_t cap, const char *src, const char *what, struct vis_error *e);
+#define STR_SET(arr, src, what, e) str_set((arr), STR_ARRAY_SIZE(arr), (src), (what), (e))
+
+/* For a source the code knows fits (the call site says why: a constant, a
+ * field of the same size, input already checked): a source that does not
+ * fit is a bug, logged with file and line, and the copy is cut at a
+ * character boundary rather than left to overflow. */
+void str_copy_known(char *dst, size_t cap, const char *src, const char *file, int line);
+#define STR_COPY_KNOWN(arr, src) \
+	str_copy_known((arr), STR_ARRAY_SIZE(arr), (src), __FILE__, __LINE__)
+
+/* Copies as much of src as fits, cutting at a UTF-8 character boundary, for
+ * text whose end may be dropped on purpose (a log line, a note that says it
+ * was cut).  Returns true when src was cut. */
+bool str_copy_cut(char *dst, size_t cap, const char *src);
+
+struct strbuf {
+	char *buf;      /* never NULL; "" until the first append */
+	size_t len;     /* bytes before the NUL */
+	size_t alloc;   /* 0 while buf is the shared empty string */
+	size_t max;     /* the most bytes (without the NUL) it may ever hold */
+	vis_err err;    /* first failure: VIS_ERR_NOMEM or VIS_ERR_LIMIT */
+};
+
+/* An empty buffer that will never hold more than max bytes. */
+void strbuf_init(struct strbuf *sb, size_t max);
+
+/* Frees the memory and leaves sb empty and usable (same maximum). */
+void strbuf_release(struct strbuf *sb);
+
+/* Hands the text over to the caller (free() it), *len gets its length (len
+ * may be NULL); sb is left empty.  Returns NULL when an append failed (the
+ * memory is freed then) or on out of memory. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+
+/* Appends n bytes / a NUL-terminated string / printf-style text. */
+vis_err strbuf_add(struct strbuf *sb, const void *data, size_t n);
+vis_err strbuf_adds(struct strbuf *sb, const char *s);
+vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Appends one CSV cell (RFC 4180: always quoted, quotes doubled), then ','
+ * or, when last, "\n".  A cell a spreadsheet would run as a formula (it
+ * starts with = + - @ TAB or CR) is written with a leading apostrophe, as
+ * OWASP advises, unless the whole cell is a plain decimal number (-12,
+ * 3.5): every CSV visura writes goes through here. */
+vis_err strbuf_add_csv(struct strbuf *sb, const char *cell, bool last);
+
+/* Appends s with & < > " ' written as HTML entities. */
+vis_err strbuf_add_html(struct strbuf *sb, const char *s);
+
+#endif

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""End-to-end: the files visura keeps on the host are its owner's alone.
+
+The database, its WAL and SHM, the log, the signing key and the TLS key are
+created 0600 whatever the caller's umask; at start an existing data file
+that is wider is reported in the log, and a key readable by others is
+refused."""
+import os
+import stat
+import subprocess
+
+import harness
+from harness import *  # noqa: F401,F403
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _started(srv):
+    """The server answers: a login writes to the database (WAL, SHM)."""
+    srv.admin()
+
+
+def test_created_owner_only():
+    old = os.umask(0o022)      # the usual umask of a shell or a unit file
+    try:
+        d = tempfile.mkdtemp(prefix="visura-files-")
+        log = os.path.join(d, "visura.log")
+        with Server(log_file=log) as srv:
+            _started(srv)
+            files = [log, srv.cert.replace("cert.pem", "key.pem")]
+            if not srv.db.startswith("postgres:"):
+                files += [srv.db, srv.db + "-wal", srv.db + "-shm"]
+            files.append(harness.files_prefix(srv.db) + ".signing-key")
+            for f in files:
+                check(os.path.exists(f), f"{f} exists")
+                eq(oct(mode(f) & 0o077), oct(0), f"{f}: mode {oct(mode(f))} is owner-only")
+        shutil.rmtree(d, ignore_errors=True)
+    finally:
+        os.umask(old)
+
+
+def test_wider_data_file_warned():
+    d = tempfile.mkdtemp(prefix="visura-files-")
+    try:
+        log = os.path.join(d, "visura.log")
+        with Server(log_file=log) as srv:
+            _started(srv)
+            srv.stop()
+            os.chmod(log, 0o644)
+            wide = srv.db if not srv.db.startswith("postgres:") else log
+            os.chmod(wide, 0o644)
+            srv._serve()
+            text = open(log, encoding="utf-8", errors="replace").read()
+            check(f'msg="file mode too wide" file={wide}' in text and "level=warn" in text,
+                  f"a warning names {wide}:\n{text[-1500:]}")
+            check(f'msg="file mode too wide" file={log}' in text, "and the log file")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_readable_key_refused():
+    with Server() as srv:
+        srv.stop()
+        key = harness.files_prefix(srv.db) + ".signing-key"
+        os.chmod(key, 0o640)
+        p = subprocess.run([harness.VISURA, "serve", "--db", srv.db, "--self-signed", srv.tls_dir,
+                            "--listen", f"127.0.0.1:{free_port()}", "--metrics-listen", ""]
+                           + harness.serve_user_args(), capture_output=True, text=True, timeout=30)
+        check(p.returncode != 0, f"served with a group-readable signing key: {p.stderr}")
+        check("signing key" in p.stderr and "chmod 600" in p.stderr, f"says why: {p.stderr}")
+        os.chmod(key, 0o600)
+        tls_key = os.path.join(srv.tls_dir, "key.pem")
+        os.chmod(tls_key, 0o604)
+        p = subprocess.run([harness.VISURA, "serve", "--db", srv.db, "--self-signed", srv.tls_dir,
+                            "--listen", f"127.0.0.1:{free_port()}", "--metrics-listen", ""]
+                           + harness.serve_user_args(), capture_output=True, text=True, timeout=30)
+        check(p.returncode != 0 and "TLS key" in p.stderr,
+              f"served with a world-readable TLS key: {p.stderr}")
+        os.chmod(tls_key, 0o600)
+
+
+if __name__ == "__main__":
+    run_tests(globals())

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""End-to-end: text that could mislead the person who reads it.
+
+1. CSV formula injection.  Every CSV visura writes (the access trail over
+   the API and with `visura audit export`, the record of processing, the
+   statistics over the API and with `visura stats`, the list extract) is
+   written with values an attacker could plant (a case_ref, an entry of the
+   record of processing): no cell may start with = + - @ TAB or CR unless
+   it is a plain number, and the planted values come out with a leading
+   apostrophe.  The signed export still verifies.
+2. Unicode direction controls (U+202A-E, U+2066-9, U+200E/F, U+061C) in
+   every text the API takes: refused with 400 naming the control; on the
+   command line refused with exit 2."""
+import csv
+import io
+import os
+import re
+import subprocess
+import urllib.parse
+
+import harness
+from harness import *  # noqa: F401,F403
+
+POP = dict(persons=300, comuni="036023", seed=5)
+FORMULAS = ['=HYPERLINK("http://x","click")', "=1+1", "+1+1", "-1+1", "@SUM(A1)",
+            "=cmd|' /C calc'!A0"]
+NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+RLO = "\u202e"
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
+        "\u2069", "\u200e", "\u200f", "\u061c"]
+
+
+def cli(*args, env=None):
+    p = subprocess.run([harness.VISURA] + list(args), capture_output=True, text=True, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def live_cells(text, what):
+    """The cells of a CSV a spreadsheet would run as a formula."""
+    rows = list(csv.reader(io.StringIO(text)))
+    check(len(rows) >= 2, f"{what}: a header and rows ({len(rows)})")
+    return [c for row in rows for c in row
+            if c and c[0] in "=+-@\t\r" and not NUMBER.match(c)]
+
+
+def registered_cf(srv):
+    return sorted(p["cf"] for p in srv.population.current_persons()
+                  if not p["canc_reason"] and p["family_id"])
+
+
+def body_with_agreement(srv):
+    """admin, a body, its lead and operator, an agreement, its purpose, a
+    registered person's CF."""
+    ente = srv.create_ente()
+    conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+    return (srv.admin(), ente, srv.user("lead", ente["id"]), srv.user("operator", ente["id"]),
+            conv, conv["purpose_id"], registered_cf(srv)[0])
+
+
+def test_every_csv_export_neutralises_formulas():
+    with Server(population=POP) as srv:
+        a, ente, lead, op, conv, pid, cf = body_with_agreement(srv)
+        for f in FORMULAS:  # consultations whose case_ref is a formula
+            expect(op.get(f"/api/v1/persons/{cf}?" + urllib.parse.urlencode(
+                {"purpose": pid, "case_ref": f})), 200, what=f"consult with case_ref {f!r}")
+        for i, f in enumerate(FORMULAS):  # entries of the record of processing
+            expect(a.post("/api/v1/processing", {
+                "number": str(10 + i), "process": f, "description": f, "purpose": f,
+                "legal_basis": f, "data_categories": f, "retention": f, "data_subjects": f,
+                "measures": f, "special_categories": False}), 201, what=f"entry {f!r}")
+        # the access trail over the API (signed)
+        auditor = srv.user("auditor")
+        r = expect(auditor.get("/api/v1/audit/access?format=csv"), 200, what="trail CSV")
+        body = r.body.decode()
+        eq(live_cells(body, "trail CSV (API)"), [], "trail CSV (API): no live formula")
+        rows = list(csv.DictReader(io.StringIO(body)))
+        refs = {x["case_ref"] for x in rows}
+        for f in FORMULAS:
+            check("'" + f in refs, f"trail CSV (API): {f!r} kept, neutralised")
+        # the access trail from the command line, and its signature
+        out = os.path.join(srv.dir, "trail.csv")
+        rc, so, se = cli("audit", "export", "--db", srv.db, "--format", "csv", "--out", out)
+        eq(rc, 0, f"audit export: {so}{se}")
+        with open(out, encoding="utf-8", newline="") as fh:
+            text = fh.read()
+        eq(live_cells(text, "trail CSV (CLI)"), [], "trail CSV (CLI): no live formula")
+        check("'=1+1" in text, "trail CSV (CLI): the formula is kept, neutralised")
+        rc, so, se = cli("audit", "verify-export", "--db", srv.db, out)
+        eq(rc, 0, f"the signed CSV export verifies: {so}{se}")
+        # the record of processing
+        r = expect(a.get("/api/v1/processing?format=csv"), 200, what="processing CSV")
+        text = r.body.decode()
+        eq(live_cells(text, "record of processing CSV"), [], "record of processing: no live formula")
+        check("'=1+1" in text, "record of processing: the formula is kept, neutralised")
+        # statistics, over the API and from the command line
+        r = expect(a.get("/api/v1/stats?format=csv"), 200, what="stats CSV")
+        eq(live_cells(r.body.decode(), "stats CSV (API)"), [], "stats CSV (API): no live formula")
+        rc, so, se = cli("stats", "--db", srv.db, "--format", "csv")
+        eq(rc, 0, f"visura stats: {se}")
+        eq(live_cells(so, "stats CSV (CLI)"), [], "stats CSV (CLI): no live formula")
+        # the list extract
+        req = expect(lead.post("/api/v1/list-requests", {
+            "purpose": pid, "criteria": {"comune": "036023"},
+            "justification": "Elenco per la verifica dei requisiti di residenza"}), 201).json
+        expect(a.post(f"/api/v1/list-requests/{req['id']}/decide",
+                      {"decision": "approve", "note": "ok"}), 200)
+        out = os.path.join(srv.dir, "list.csv")
+        rc, so, se = cli("list-extract", "--db", srv.db, "--out", out, str(req["id"]))
+        eq(rc, 0, f"list-extract: {se}")
+        with open(out, encoding="utf-8", newline="") as fh:
+            eq(live_cells(fh.read(), "list extract"), [], "list extract: no live formula")
+
+
+def test_bidi_controls_refused_in_every_api_text():
+    with Server(population=POP) as srv:
+        a, ente, lead, op, conv, pid, cf = body_with_agreement(srv)
+        inc = expect(lead.post("/api/v1/incidents", {"what": "prova", "occurred_at": "ieri"}),
+                     201).json
+        entry = expect(a.post("/api/v1/processing", {
+            "number": "20", "process": "p", "description": "d", "purpose": "p",
+            "legal_basis": "b", "data_categories": "c", "retention": "r", "data_subjects": "s",
+            "measures": "m", "special_categories": False}), 201).json
+        req = expect(lead.post("/api/v1/list-requests", {
+            "purpose": pid, "criteria": {"comune": "036023"},
+            "justification": "Elenco per la verifica dei requisiti di residenza"}), 201).json
+        acc = srv.create_account("operator", ente["id"])[0]
+        orq = expect(lead.post("/api/v1/ente/operator-requests", {
+            "full_name": "Anna Neri", "codice_fiscale": new_cf(), "email": "neri@example.org",
+            "appointment_ref": "det. 1/2026", "username": srv.unique("neri")}), 201).json
+
+        def person(**kw):
+            base = {"full_name": "Mario Bianchi", "codice_fiscale": new_cf(),
+                    "email": "b@example.org", "appointment_ref": "det. 2/2026"}
+            base.update(kw)
+            return base
+
+        processing = {"number": "21", "process": "p", "description": "d", "purpose": "p",
+                      "legal_basis": "b", "data_categories": "c", "retention": "r",
+                      "data_subjects": "s", "measures": "m", "special_categories": False}
+        # (who, method, path, body, the field that gets the control)
+        cases = [
+            (a, "POST", "/api/v1/enti", {"name": "Polizia", "kind": "police",
+                                         "tax_code": "80012345678"}, "name"),
+            (a, "PATCH", f"/api/v1/enti/{ente['id']}", {"name": "Polizia"}, "name"),
+            (a, "POST", "/api/v1/enti", {"name": "ASL", "kind": "health",
+                                         "tax_code": "80012345679", "pec": "a@pec.it"}, "pec"),
+            (a, "POST", "/api/v1/convenzioni", {"ente_id": ente["id"], "reference": "CONV",
+                                                "comuni": ["036023"], "valid_from": "2020-01-01",
+                                                "profile": ["identity"]}, "reference"),
+            (a, "PATCH", f"/api/v1/convenzioni/{conv['id']}", {"reference": "CONV"}, "reference"),
+            (a, "POST", f"/api/v1/convenzioni/{conv['id']}/purposes",
+             {"code": "PX", "description": "d", "legal_basis": "b"}, "description"),
+            (a, "POST", f"/api/v1/convenzioni/{conv['id']}/purposes",
+             {"code": "PY", "description": "d", "legal_basis": "b"}, "legal_basis"),
+            (a, "POST", "/api/v1/processing", dict(processing), "process"),
+            (a, "POST", "/api/v1/processing", dict(processing), "recipients"),
+            (a, "PUT", f"/api/v1/processing/{entry['id']}", {"description": "d"}, "description"),
+            (a, "POST", "/api/v1/notices", {"title": "t", "body": "b",
+                                            "starts_at": "2026-01-01T00:00:00Z",
+                                            "ends_at": "2030-01-01T00:00:00Z"}, "title"),
+            (a, "POST", "/api/v1/notices", {"title": "t", "body": "b",
+                                            "starts_at": "2026-01-01T00:00:00Z",
+                                            "ends_at": "2030-01-01T00:00:00Z"}, "body"),
+            (a, "POST", "/api/v1/accounts", dict(person(), username=srv.unique("u"),
+                                                 role="operator", ente_id=ente["id"]),
+             "full_name"),
+            (a, "POST", "/api/v1/accounts", dict(person(), username=srv.unique("u"),
+                                                 role="operator", ente_id=ente["id"]),
+             "appointment_ref"),
+            (a, "POST", f"/api/v1/accounts/{acc['id']}/disable", {"reason": "r"}, "reason"),
+            (a, "POST", f"/api/v1/operator-requests/{orq['id']}/reject", {"note": "n"}, "note"),
+            (a, "POST", f"/api/v1/incidents/{inc['id']}/state", {"state": "handled",
+                                                                "note": "n"}, "note"),
+            (a, "POST", f"/api/v1/enti/{ente['id']}/suspend", {"reason": "r"}, "reason"),
+            (a, "POST", f"/api/v1/list-requests/{req['id']}/decide",
+             {"decision": "reject", "note": "n"}, "note"),
+            (a, "POST", f"/api/v1/review/{conv['id']}", {"decision": "confirm", "note": "n"},
+             "note"),
+            (lead, "POST", "/api/v1/incidents", {"what": "w", "occurred_at": "ieri"}, "what"),
+            (lead, "POST", "/api/v1/incidents", {"what": "w", "occurred_at": "ieri"},
+             "occurred_at"),
+            (lead, "POST", "/api/v1/ente/operator-requests",
+             dict(person(), username=srv.unique("r")), "full_name"),
+            (lead, "POST", "/api/v1/list-requests",
+             {"purpose": pid, "criteria": {"comune": "036023"},
+              "justification": "Elenco per la verifica dei requisiti"}, "justification"),
+            (op, "POST", "/api/v1/verify", {"purpose": pid, "codice_fiscale": cf,
+                                            "case_ref": "R-1", "declared": {}}, "case_ref"),
+        ]
+        for who, method, path, body, field in cases:
+            for ch in (BIDI if field == "name" and method == "POST" else [RLO]):
+                b = dict(body)
+                b[field] = (b.get(field) or "x") + ch + "abc"
+                r = who.request(method, path, b)
+                what = f"{method} {path} with {field} holding U+{ord(ch):04X}"
+                expect(r, 400, "invalid_request", what)
+                check(f"U+{ord(ch):04X}" in r["error"]["message"],
+                      f"{what}: the reason names the control: {r['error']['message']!r}")
+        # nothing with a control was stored: the lists read back clean
+        for path in ("/api/v1/enti", "/api/v1/convenzioni", "/api/v1/processing",
+                     "/api/v1/incidents", "/api/v1/notices", "/api/v1/accounts"):
+            r = a.get(path)
+            if r.status == 200:
+                check(not any(ch in r.body.decode() for ch in BIDI),
+                      f"{path}: no direction control stored")
+        # query arguments and headers of a consultation
+        before = srv.access_last_id()
+        expect(op.get(f"/api/v1/persons/{cf}?" + urllib.parse.urlencode(
+            {"purpose": pid, "case_ref": "R" + RLO + "1"})), 400, what="case_ref in the query")
+        rows = srv.access_log(before)
+        check(rows and all(RLO not in (x["case_ref"] + x["query"]) for x in rows),
+              "the refusal is recorded without the control")
+        expect(op.get(f"/api/v1/persons/{cf}?" + urllib.parse.urlencode(
+            {"purpose": pid, "break_glass": "1",
+             "justification": "Paziente in pronto soccorso " + RLO + "urgente"})), 400,
+            what="break-glass justification in the query")
+
+
+def test_bidi_controls_refused_on_the_command_line():
+    with Server() as srv:
+        for args in (["ente", "add", "--name", "Polizia " + RLO + "locale", "--kind", "police",
+                      "--tax-code", "80012345678"],
+                     ["user", "add", "--username", "mrossi", "--role", "auditor",
+                      "--name", "Mario " + RLO + "Rossi", "--email", "m@example.org"],
+                     ["user", "disable", "admin", "--reason", "uscito " + RLO + "oggi"],
+                     ["token", "create", "admin", "--token-name", "t" + RLO],
+                     ["convenzione", "add", "--ente-id", "1", "--reference", "C" + RLO,
+                      "--comuni", "036023", "--profile", "identity",
+                      "--valid-from", "2026-01-01", "--purpose-code", "P",
+                      "--purpose", "d", "--legal-basis", "b"]):
+            rc, so, se = cli(*args[:2], "--db", srv.db, *args[2:])
+            eq(rc, 2, f"visura {' '.join(args[:2])} with U+202E: {so}{se}")
+            check("U+202E" in se, f"visura {' '.join(args[:2])}: the reason names it: {se!r}")
+
+
+if __name__ == "__main__":
+    run_tests(globals())

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Integration test of the command line's help and of `ca issue --out`.
+
+Every `visura CMD --help` and `visura CMD SUB --help` prints its usage to
+standard output, nothing to standard error, exits 0 and does nothing else
+(no database, no file).  The commands are not listed here: they are read
+from `visura --help`, and each command's sub-commands from the "usage:
+visura CMD SUB" lines of its own help, so a new command is walked too.
+
+`visura ca issue --out DIR` creates DIR (0700) when it does not exist.
+
+usage: test_cli_help.py PATH/TO/visura
+"""
+import os
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import harness  # noqa: E402  (the database of either back end)
+from harness import check  # noqa: E402
+
+def run(args, cwd, env=None):
+    return subprocess.run([harness.VISURA, *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=30)
+
+
+def commands(cwd):
+    p = run(["--help"], cwd)
+    check(p.returncode == 0 and not p.stderr, "visura --help: stdout, exit 0")
+    names = re.findall(r"^  ([a-z][a-z-]*) ", p.stdout.split("commands:", 1)[1], re.M)
+    check(len(names) >= 16, f"visura --help lists the commands ({names})")
+    return names
+
+
+def subcommands(cmd, usage):
+    """SUB of every 'visura CMD SUB' line (SUB a word, not an option or an
+    argument in capitals); 'a|b|c' gives each of them."""
+    subs = []
+    for m in re.finditer(r"visura " + re.escape(cmd) + r" ([a-z][a-z|-]*)(?=\s|$)", usage):
+        subs += [s for s in m.group(1).split("|") if s]
+    return sorted(set(subs))
+
+
+def test_help():
+    with tempfile.TemporaryDirectory() as work:
+        help_walk(work)
+
+
+def help_walk(work):
+    env = dict(os.environ, VISURA_DB=os.path.join(work, "never.db"))
+    walked = 0
+    for cmd in commands(work):
+        p = run([cmd, "--help"], work, env)
+        check(p.returncode == 0, f"visura {cmd} --help exits 0 (got {p.returncode})")
+        check(p.stdout.startswith("usage: visura " + cmd) or "usage:" in p.stdout,
+              f"visura {cmd} --help prints its usage to stdout")
+        check(p.stderr == "", f"visura {cmd} --help writes nothing to stderr: {p.stderr[:200]!r}")
+        walked += 1
+        for sub in subcommands(cmd, p.stdout):
+            q = run([cmd, sub, "--help"], work, env)
+            check(q.returncode == 0, f"visura {cmd} {sub} --help exits 0 (got {q.returncode})")
+            check("usage:" in q.stdout, f"visura {cmd} {sub} --help prints its usage to stdout")
+            check(q.stderr == "",
+                  f"visura {cmd} {sub} --help writes nothing to stderr: {q.stderr[:200]!r}")
+            walked += 1
+    check(walked >= 30, f"every command and sub-command walked ({walked})")
+    check(os.listdir(work) == [], f"--help created nothing: {os.listdir(work)}")
+
+
+def test_ca_issue_creates_out():
+    with tempfile.TemporaryDirectory() as work:
+        ca_issue(work)
+
+
+def ca_issue(work):
+    db = harness.new_database(work, "ca")
+    env = dict(os.environ, VISURA_DB=db)
+
+    def ok(*args):
+        p = run(list(args), work, env)
+        check(p.returncode == 0, f"visura {' '.join(args)}: {p.returncode} {p.stderr}")
+        return p
+
+    ok("init", "--admin-user", "admin")
+    ok("ente", "add", "--name", "Polizia locale", "--kind", "police", "--tax-code", "80012345678")
+    ok("ca", "init")
+    out = os.path.join(work, "new", "certs")
+    ok("ca", "issue", "--ente-id", "1", "--name", "pl-01", "--out", out)
+    check(os.path.isfile(os.path.join(out, "pl-01.cert.pem")), "certificate written into the new DIR")
+    check(os.path.isfile(os.path.join(out, "pl-01.key.pem")), "key written into the new DIR")
+    if os.path.isdir(out):
+        check(stat.S_IMODE(os.stat(out).st_mode) == 0o700, "the new DIR is 0700")
+    # a path that cannot be a directory is refused with a reason, not half-made
+    blocker = os.path.join(work, "file")
+    open(blocker, "w").close()
+    p = run(["ca", "issue", "--ente-id", "1", "--name", "pl-02", "--out",
+             os.path.join(blocker, "sub")], work, env)
+    check(p.returncode != 0 and "pl-02" not in p.stdout and p.stderr,
+          f"--out under a file is refused with a reason: {p.returncode} {p.stderr}")
+
+
+if __name__ == "__main__":
+    harness.run_tests(globals())

@@ -1,0 +1,221 @@
+/* Unit tests of common/str: the copy that refuses to cut, the bounded
+ * growing buffer and its CSV and HTML appenders. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/str.h"
+
+static void test_copy_fits(void **state)
+{
+	(void)state;
+	char d[6];
+	assert_true(str_copy(d, sizeof d, "abcde")); /* 5 + NUL: exactly fits */
+	assert_string_equal(d, "abcde");
+	assert_true(str_copy(d, sizeof d, ""));
+	assert_string_equal(d, "");
+}
+
+static void test_copy_refuses(void **state)
+{
+	(void)state;
+	char d[6] = "xxxxx";
+	assert_false(str_copy(d, sizeof d, "abcdef")); /* one byte too many */
+	assert_string_equal(d, "");                     /* no cut prefix left */
+	char one[1];
+	assert_false(str_copy(one, sizeof one, "a"));
+	assert_string_equal(one, "");
+	assert_true(str_copy(one, sizeof one, ""));
+}
+
+static void test_copy_cut_utf8(void **state)
+{
+	(void)state;
+	char d[5];
+	assert_false(str_copy_cut(d, sizeof d, "abcd"));
+	assert_string_equal(d, "abcd");
+	assert_true(str_copy_cut(d, sizeof d, "abcde"));
+	assert_string_equal(d, "abcd");
+	/* "abcò": ò is 2 bytes at 3-4; cap 5 keeps 4 bytes: a b c + half of ò */
+	assert_true(str_copy_cut(d, sizeof d, "abcòx"));
+	assert_string_equal(d, "abc");
+}
+
+static void test_macros(void **state)
+{
+	(void)state;
+	struct {
+		char f[4];
+	} x;
+	assert_true(STR_COPY(x.f, "abc"));
+	assert_false(STR_COPY(x.f, "abcd"));
+	assert_string_equal(x.f, "");
+	struct vis_error e = {0};
+	assert_int_equal(STR_SET(x.f, "abc", "campo", &e), VIS_OK);
+	assert_int_equal(STR_SET(x.f, "abcd", "campo", &e), VIS_ERR_LIMIT);
+	assert_int_equal(e.code, VIS_ERR_LIMIT);
+	assert_string_equal(e.msg, "campo: più lungo di 3 byte");
+	STR_COPY_KNOWN(x.f, "ab");
+	assert_string_equal(x.f, "ab");
+	STR_COPY_KNOWN(x.f, "abcdef"); /* a bug: logged, cut, never overflows */
+	assert_string_equal(x.f, "abc");
+}
+
+static void test_buf_empty_never_null(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 100);
+	assert_non_null(sb.buf);
+	assert_string_equal(sb.buf, "");
+	size_t len = 99;
+	char *s = strbuf_detach(&sb, &len);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	assert_int_equal(len, 0);
+	free(s);
+	strbuf_release(&sb);
+	assert_string_equal(sb.buf, "");
+}
+
+static void test_buf_grows(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 1 << 20);
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(strbuf_addf(&sb, "%d,", i % 10), VIS_OK);
+	assert_int_equal(sb.len, 20000);
+	assert_int_equal(strlen(sb.buf), 20000);
+	assert_memory_equal(sb.buf + 19980, "0,1,2,3,4,", 10);
+	strbuf_release(&sb);
+}
+
+static void test_buf_maximum(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 10);
+	assert_int_equal(strbuf_adds(&sb, "0123456789"), VIS_OK); /* exactly the max */
+	assert_int_equal(sb.len, 10);
+	assert_int_equal(strbuf_adds(&sb, "x"), VIS_ERR_LIMIT);
+	assert_int_equal(sb.err, VIS_ERR_LIMIT);
+	assert_string_equal(sb.buf, "0123456789"); /* still terminated, nothing cut in */
+	/* the failure sticks: a later small append does not resume the text */
+	strbuf_release(&sb);
+	strbuf_init(&sb, 10);
+	assert_int_equal(strbuf_adds(&sb, "01234567890"), VIS_ERR_LIMIT);
+	assert_int_equal(strbuf_adds(&sb, "a"), VIS_ERR_LIMIT);
+	assert_int_equal(strbuf_addf(&sb, "%s", "b"), VIS_ERR_LIMIT);
+	assert_int_equal(strbuf_add_csv(&sb, "c", true), VIS_ERR_LIMIT);
+	assert_int_equal(strbuf_add_html(&sb, "<"), VIS_ERR_LIMIT);
+	size_t len = 7;
+	assert_null(strbuf_detach(&sb, &len));
+	assert_int_equal(len, 7);
+	assert_string_equal(sb.buf, "");
+	strbuf_release(&sb);
+}
+
+static void test_buf_addf_maximum(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 5);
+	assert_int_equal(strbuf_addf(&sb, "%d", 12345), VIS_OK);
+	assert_int_equal(strbuf_addf(&sb, "%d", 6), VIS_ERR_LIMIT);
+	assert_string_equal(sb.buf, "12345");
+	strbuf_release(&sb);
+}
+
+static char *csv(const char *cell)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 1000);
+	strbuf_add_csv(&sb, cell, true);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void test_csv_quoting(void **state)
+{
+	(void)state;
+	char *s = csv("a,\"b\"\nc");
+	assert_string_equal(s, "\"a,\"\"b\"\"\nc\"\n");
+	free(s);
+	struct strbuf sb;
+	strbuf_init(&sb, 100);
+	strbuf_add_csv(&sb, "x", false);
+	strbuf_add_csv(&sb, "", true);
+	assert_string_equal(sb.buf, "\"x\",\"\"\n");
+	strbuf_release(&sb);
+}
+
+static void test_csv_formulas(void **state)
+{
+	(void)state;
+	static const char *const live[][2] = {
+		{"=HYPERLINK(\"http://x\",\"click\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\"\n"},
+		{"=1+1", "\"'=1+1\"\n"},
+		{"+1+1", "\"'+1+1\"\n"},
+		{"-1+1", "\"'-1+1\"\n"},
+		{"-", "\"'-\"\n"},
+		{"@SUM(A1)", "\"'@SUM(A1)\"\n"},
+		{"\t=1", "\"'\t=1\"\n"},
+		{"\r=1", "\"'\r=1\"\n"},
+		{"-2.", "\"'-2.\"\n"},
+		{"-.5", "\"'-.5\"\n"},
+	};
+	for (size_t i = 0; i < sizeof live / sizeof live[0]; i++) {
+		char *s = csv(live[i][0]);
+		assert_string_equal(s, live[i][1]);
+		free(s);
+	}
+	/* numbers stay numbers; text with '=' inside is not a formula */
+	static const char *const plain[][2] = {
+		{"-12", "\"-12\"\n"}, {"-3.25", "\"-3.25\"\n"}, {"42", "\"42\"\n"},
+		{"a=1", "\"a=1\"\n"}, {"'=1", "\"'=1\"\n"},
+	};
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		char *s = csv(plain[i][0]);
+		assert_string_equal(s, plain[i][1]);
+		free(s);
+	}
+}
+
+static void test_html(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 100);
+	assert_int_equal(strbuf_add_html(&sb, "<a href=\"x\" title='y'>&</a>ò"), VIS_OK);
+	assert_string_equal(sb.buf, "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;ò");
+	strbuf_release(&sb);
+	/* escaping counts against the maximum */
+	strbuf_init(&sb, 8);
+	assert_int_equal(strbuf_add_html(&sb, "<<"), VIS_OK); /* 8 bytes */
+	assert_int_equal(strbuf_add_html(&sb, "a"), VIS_ERR_LIMIT);
+	strbuf_release(&sb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_copy_fits),
+		cmocka_unit_test(test_copy_refuses),
+		cmocka_unit_test(test_copy_cut_utf8),
+		cmocka_unit_test(test_macros),
+		cmocka_unit_test(test_buf_empty_never_null),
+		cmocka_unit_test(test_buf_grows),
+		cmocka_unit_test(test_buf_maximum),
+		cmocka_unit_test(test_buf_addf_maximum),
+		cmocka_unit_test(test_csv_quoting),
+		cmocka_unit_test(test_csv_formulas),
+		cmocka_unit_test(test_html),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
