@@ -96,6 +96,8 @@ HANDLER(api_healthz);
 HANDLER(api_login);
 HANDLER(api_logout);
 HANDLER(api_me);
+HANDLER(api_sessions_list);
+HANDLER(api_session_end);
 HANDLER(api_password_change);
 HANDLER(api_totp_setup);
 HANDLER(api_totp_confirm);
