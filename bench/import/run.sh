@@ -34,7 +34,7 @@ measure() { # label, command...
 echo "back end: ${BACKEND:-sqlite}"
 echo "machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{printf "%.0f GiB", $2/1048576}'), $(uname -r)"
 measure "gen $persons + 30 days" "$V" gen --persons "$persons" --comune 036023 --seed 1 --days 30 --out "$work/feed"
-"$V" init --db "$db" > /dev/null
+"$V" init --db "$db" --admin-name "Bench Admin" --admin-email bench@example.org > /dev/null
 measure "import FULL snapshot" "$V" import --db "$db" --quiet "$work/feed/036023-000001-FULL.tsv"
 measure "import 30 deltas" "$V" import --db "$db" --quiet "$work"/feed/036023-0000*-DELTA.tsv
 measure "re-import snapshot (no-op)" "$V" import --db "$db" --quiet "$work/feed/036023-000001-FULL.tsv"

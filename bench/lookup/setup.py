@@ -19,7 +19,7 @@ def run(*args):
 
 run("gen", "--persons", str(persons), "--comune", "036023", "--seed", "5", "--out", feed)
 import re
-admin_pw = re.search(r"^first admin: \S+ .*: (\S+)$", run("init", "--db", db), re.M).group(1)
+admin_pw = re.search(r"^first admin: \S+ .*: (\S+)$", run("init", "--db", db, "--admin-name", "Bench Admin", "--admin-email", "bench@example.org"), re.M).group(1)
 run("import", "--db", db, "--quiet", os.path.join(feed, "036023-000001-FULL.tsv"))
 run("ente", "add", "--db", db, "--name", "Bench body", "--kind", "police",
     "--tax-code", "00221940364", "--hours", "always")
@@ -48,7 +48,7 @@ server = subprocess.Popen([visura, "serve", *user_args, "--db", db, "--self-sign
                            # anti-extraction rules stay on (they run on every
                            # request) with thresholds it cannot reach.
                            "--alert-persons-hour", "100000000", "--alert-persons-hard", "100000000",
-                           "--alert-sequential", "1000000", "--alert-repeat-no-case", "1000000",
+                           "--alert-sequential", "64", "--alert-repeat-no-case", "16",
                            "--metrics-listen", "",
                            "--log-file", os.path.join(work, "server.log")],
                           stdout=subprocess.DEVNULL)

@@ -13,7 +13,7 @@ V=$PWD/$build/visura
 work=$(mktemp -d /tmp/visura-bench-stats.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$V" gen --persons "$persons" --comune 036023 --seed 1 --days 30 --out "$work/feed" 2>/dev/null
-"$V" init --db "$work/v.db" > /dev/null
+"$V" init --db "$work/v.db" --admin-name "Bench Admin" --admin-email bench@example.org > /dev/null
 "$V" import --db "$work/v.db" --quiet "$work"/feed/*.tsv > /dev/null
 for run in 1 2 3; do
   /usr/bin/time -f "%e s, peak RSS %M KB" "$V" stats --db "$work/v.db" --as-of 2026-01-31 \

@@ -10,7 +10,8 @@ dur=${2:-10s}
 command -v wrk >/dev/null || scripts/deps.sh wrk
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$build/visura" init --db "$dir/v.db" > /dev/null
+"$build/visura" init --db "$dir/v.db" --admin-name "Bench Admin" \
+  --admin-email bench@example.org > /dev/null
 port=$((20000 + RANDOM % 20000))
 # Run as root, the server must be told the user to become (docs/deployment.md).
 user_args=()

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,37 +12,62 @@
 #include "common/str.h"
 #include "common/text.h"
 
-#define MAX_ACCOUNTS 4096
-#define PERSONS_SET 1024
-#define REPEAT_SET 64
+/* Every window slides: a rule counts what happened within the last hour
+ * (or day) at the moment of each request, never since a clock boundary,
+ * so that a burst across the hour is counted whole. */
+#define HOUR 3600
+#define DAY 86400
+#define MINUTES 61              /* per-minute buckets: the window covers 60 to 61 minutes */
+#define TABLE_SIZE 1024         /* buckets of the in-process table of accounts */
+#define ALERT_SEQ_RING 128      /* distinct codici fiscali asked for, remembered */
+#define ALERT_REPEAT_SET 64     /* persons consulted without a case, remembered */
 
+struct bucket {
+	int64_t minute;
+	int32_t lookups, no_results, refused;
+};
+
+/* A person consulted: the hash of the codice fiscale, when last seen. */
+struct seen {
+	uint64_t h;
+	int64_t at;
+};
+
+/* One account's counters: a fixed part, then the persons of the last hour
+ * (as many as the hard threshold at most).  Written as they are into the
+ * shared state when several instances share the database. */
 struct acct {
+	uint64_t layout;                       /* ACCT_LAYOUT: this build's shape */
 	int64_t id;
-	int64_t hour;                   /* hour window */
-	uint64_t persons[PERSONS_SET];  /* hashes of distinct codici fiscali */
-	int npersons;
-	int searches, no_results, refused;
-	unsigned fired;                 /* rules already raised this hour */
-	char prefix[12];
-	char last_cf[17];
-	int prefix_run;
-	int64_t day;
-	uint64_t repeat_cf[REPEAT_SET];
-	int repeat_n[REPEAT_SET];
+	int64_t last_seen;
+	struct bucket min[MINUTES];
+	int64_t fired_at[8];                   /* per rule: re-armed a window later */
+	char seq_cf[ALERT_SEQ_RING][16]; /* the last distinct codici fiscali asked for */
+	uint32_t seq_at[ALERT_SEQ_RING];
+	uint64_t repeat[ALERT_REPEAT_SET];     /* persons consulted without a case */
+	uint32_t repeat_at[ALERT_REPEAT_SET][ALERT_REPEAT_MAX];
 	char ips[4][64];
 	int64_t ip_seen[4];
+	/* not part of the fixed layout: */
+	struct seen *persons;
+	int npersons, cap;
+};
+
+#define ACCT_FIXED offsetof(struct acct, persons)
+#define ACCT_LAYOUT 0x7669737572610002ull  /* "visura", counters version 2 */
+
+struct slot {
+	struct slot *next;
+	struct acct a;
 };
 
 struct alert_tracker {
 	pthread_mutex_t lock;
 	struct alert_limits lim;
-	struct acct *accts;             /* MAX_ACCOUNTS, direct-mapped by id */
+	struct slot *table[TABLE_SIZE];  /* chained by the account's real id */
 };
 
-enum {
-	F_PERSONS = 1, F_SEQ = 2, F_NORES = 4, F_REPEAT = 8, F_REFUSED = 16, F_ADDR = 32,
-	F_HARD = 64,
-};
+enum { R_PERSONS, R_SEQ, R_NORES, R_REPEAT, R_REFUSED, R_ADDR, R_HARD };
 
 void alert_limits_default(struct alert_limits *l)
 {
@@ -54,14 +80,11 @@ void alert_limits_default(struct alert_limits *l)
 
 struct alert_tracker *alert_tracker_new(const struct alert_limits *l)
 {
+	if (l->sequential_run > ALERT_SEQUENTIAL_MAX || l->repeat_no_case > ALERT_REPEAT_MAX)
+		return NULL;
 	struct alert_tracker *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
-	t->accts = calloc(MAX_ACCOUNTS, sizeof *t->accts);
-	if (!t->accts) {
-		free(t);
-		return NULL;
-	}
 	t->lim = *l;
 	pthread_mutex_init(&t->lock, NULL);
 	return t;
@@ -71,9 +94,43 @@ void alert_tracker_free(struct alert_tracker *t)
 {
 	if (!t)
 		return;
+	for (int i = 0; i < TABLE_SIZE; i++)
+		for (struct slot *s = t->table[i], *next; s; s = next) {
+			next = s->next;
+			free(s->a.persons);
+			free(s);
+		}
 	pthread_mutex_destroy(&t->lock);
-	free(t->accts);
 	free(t);
+}
+
+/* The counters of an account, created when missing (NULL: no memory).
+ * Accounts idle for a day (every window empty) are dropped on the way. */
+static struct acct *tracker_find(struct alert_tracker *t, int64_t id, int64_t now, bool create)
+{
+	struct slot **pp = &t->table[(uint64_t)id % TABLE_SIZE];
+	while (*pp) {
+		struct slot *s = *pp;
+		if (s->a.id == id)
+			return &s->a;
+		if (now - s->a.last_seen > DAY) {
+			*pp = s->next;
+			free(s->a.persons);
+			free(s);
+			continue;
+		}
+		pp = &s->next;
+	}
+	if (!create)
+		return NULL;
+	struct slot *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->a.layout = ACCT_LAYOUT;
+	s->a.id = id;
+	s->next = t->table[(uint64_t)id % TABLE_SIZE];
+	t->table[(uint64_t)id % TABLE_SIZE] = s;
+	return &s->a;
 }
 
 static uint64_t h64(const char *s, size_t n)
@@ -84,29 +141,129 @@ static uint64_t h64(const char *s, size_t n)
 	return h | 1; /* never 0: 0 marks an empty slot */
 }
 
-static void add_person(struct acct *a, uint64_t h)
+static bool within(uint32_t at, int64_t now, int64_t window)
 {
-	for (int i = 0; i < a->npersons; i++)
-		if (a->persons[i] == h)
-			return;
-	if (a->npersons < PERSONS_SET)
-		a->persons[a->npersons++] = h;
+	return at && now - (int64_t)at < window;
 }
 
-static int repeat_count(struct acct *a, uint64_t h)
+/* Forgets every count of the account. */
+static void acct_clear(struct acct *a, int64_t id)
 {
-	int free_slot = -1;
-	for (int i = 0; i < REPEAT_SET; i++) {
-		if (a->repeat_cf[i] == h)
-			return ++a->repeat_n[i];
-		if (!a->repeat_cf[i] && free_slot < 0)
-			free_slot = i;
+	free(a->persons);
+	memset(a, 0, sizeof *a);
+	a->layout = ACCT_LAYOUT;
+	a->id = id;
+}
+
+/* Drops the persons not seen within the hour: what remains is the count. */
+static void persons_expire(struct acct *a, int64_t now)
+{
+	for (int i = 0; i < a->npersons;)
+		if (now - a->persons[i].at >= HOUR)
+			a->persons[i] = a->persons[--a->npersons];
+		else
+			i++;
+}
+
+/* Notes a person consulted.  The set holds `limit` persons at most (the
+ * hard threshold): a full set is past it already.  False when out of
+ * memory. */
+static bool add_person(struct acct *a, uint64_t h, int64_t now, int limit)
+{
+	for (int i = 0; i < a->npersons; i++)
+		if (a->persons[i].h == h) {
+			a->persons[i].at = now;
+			return true;
+		}
+	if (a->npersons >= limit)
+		return true;
+	if (a->npersons == a->cap) {
+		int cap = a->cap ? (a->cap > limit / 2 ? limit : 2 * a->cap) : (limit < 64 ? limit : 64);
+		struct seen *p = realloc(a->persons, (size_t)cap * sizeof *p);
+		if (!p)
+			return false;
+		a->persons = p;
+		a->cap = cap;
 	}
-	if (free_slot < 0)
-		free_slot = (int)(h % REPEAT_SET);
-	a->repeat_cf[free_slot] = h;
-	a->repeat_n[free_slot] = 1;
-	return 1;
+	a->persons[a->npersons++] = (struct seen){h, now};
+	return true;
+}
+
+/* The per-minute bucket of now, and the sums over the last hour. */
+static struct bucket *minute_bucket(struct acct *a, int64_t now)
+{
+	struct bucket *b = &a->min[(now / 60) % MINUTES];
+	if (b->minute != now / 60)
+		*b = (struct bucket){.minute = now / 60};
+	return b;
+}
+
+static struct bucket hour_sum(const struct acct *a, int64_t now)
+{
+	struct bucket s = {0};
+	for (int i = 0; i < MINUTES; i++)
+		if (now / 60 - a->min[i].minute < MINUTES) {
+			s.lookups += a->min[i].lookups;
+			s.no_results += a->min[i].no_results;
+			s.refused += a->min[i].refused;
+		}
+	return s;
+}
+
+/* Notes a codice fiscale asked for; returns how many distinct codici
+ * fiscali asked for within the hour share its first 11 characters.  Every
+ * recent code counts, not only the previous one: unrelated look-ups
+ * interleaved between the steps of an enumeration do not break it. */
+static int seq_note(struct acct *a, const char *cf, int64_t now)
+{
+	int slot = -1, n = 0;
+	for (int i = 0; i < ALERT_SEQ_RING; i++)
+		if (!memcmp(a->seq_cf[i], cf, 16))
+			slot = i;
+	if (slot < 0) {
+		slot = 0;
+		for (int i = 1; i < ALERT_SEQ_RING; i++)
+			if (a->seq_at[i] < a->seq_at[slot])
+				slot = i;
+		memcpy(a->seq_cf[slot], cf, 16);
+	}
+	a->seq_at[slot] = (uint32_t)now;
+	for (int i = 0; i < ALERT_SEQ_RING; i++)
+		n += within(a->seq_at[i], now, HOUR) && !memcmp(a->seq_cf[i], cf, 11);
+	return n;
+}
+
+/* Notes a consultation of a person without a case reference; returns how
+ * many there were within the last day (up to ALERT_REPEAT_MAX). */
+static int repeat_note(struct acct *a, uint64_t h, int64_t now)
+{
+	int slot = -1, oldest = 0;
+	for (int i = 0; i < ALERT_REPEAT_SET; i++) {
+		if (a->repeat[i] == h)
+			slot = i;
+		/* the slot whose latest consultation is oldest is reused */
+		uint32_t li = 0, lo = 0;
+		for (int k = 0; k < ALERT_REPEAT_MAX; k++) {
+			li = a->repeat_at[i][k] > li ? a->repeat_at[i][k] : li;
+			lo = a->repeat_at[oldest][k] > lo ? a->repeat_at[oldest][k] : lo;
+		}
+		if (li < lo)
+			oldest = i;
+	}
+	if (slot < 0) {
+		slot = oldest;
+		a->repeat[slot] = h;
+		memset(a->repeat_at[slot], 0, sizeof a->repeat_at[slot]);
+	}
+	uint32_t *at = a->repeat_at[slot];
+	int k = 0, n = 0;
+	for (int i = 1; i < ALERT_REPEAT_MAX; i++)
+		if (at[i] < at[k])
+			k = i;
+	at[k] = (uint32_t)now;
+	for (int i = 0; i < ALERT_REPEAT_MAX; i++)
+		n += within(at[i], now, DAY);
+	return n;
 }
 
 static int distinct_addresses(struct acct *a, const char *ip, int64_t now)
@@ -155,9 +312,9 @@ void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t acco
 		return;
 	}
 	pthread_mutex_lock(&t->lock);
-	struct acct *a = &t->accts[(uint64_t)account_id % MAX_ACCOUNTS];
-	if (a->id == account_id)
-		memset(a, 0, sizeof *a);
+	struct acct *a = tracker_find(t, account_id, 0, false);
+	if (a)
+		acct_clear(a, account_id);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -167,24 +324,15 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 			const struct alert_obs *o, struct fire *fires, int *nfires, bool *suspend)
 {
 	int nf = 0;
-	if (a->id != o->account->id) {
-		memset(a, 0, sizeof *a);
-		a->id = o->account->id;
-	}
-	if (a->hour != now / 3600) {
-		a->hour = now / 3600;
-		a->npersons = a->searches = a->no_results = a->refused = 0;
-		a->fired = 0;
-	}
-	if (a->day != now / 86400) {
-		a->day = now / 86400;
-		memset(a->repeat_cf, 0, sizeof a->repeat_cf);
-		memset(a->repeat_n, 0, sizeof a->repeat_n);
-	}
-#define FIRE(flag, r, sev, ...)                                                  \
+	if (a->id != o->account->id)
+		acct_clear(a, o->account->id);
+	a->last_seen = now;
+	/* A rule fires once per window; it fires again once a window has
+	 * passed and it still holds. */
+#define FIRE(which, win, r, sev, ...)                                             \
 	do {                                                                     \
-		if (!(a->fired & (flag)) && nf < 8) {                            \
-			a->fired |= (flag);                                      \
+		if ((!a->fired_at[which] || now - a->fired_at[which] >= (win)) && nf < 8) { \
+			a->fired_at[which] = now;                                 \
 			fires[nf].rule = (r);                                    \
 			fires[nf].severity = (sev);                              \
 			snprintf(fires[nf].detail, sizeof fires[nf].detail, __VA_ARGS__); \
@@ -198,60 +346,93 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 			 o->justification ? o->justification : "");
 		nf++;
 	}
-	if (!strncmp(o->outcome, "refused:", 8) && ++a->refused >= L->refused_hour)
-		FIRE(F_REFUSED, "refused", "medium", "%d refused attempts within the hour (last: %s)",
-		     a->refused, o->outcome + 8);
-	if (!strcmp(o->operation, "search")) {
-		a->searches++;
-		if (!strcmp(o->outcome, "not_found"))
-			a->no_results++;
-		if (a->searches >= L->no_results_min &&
-		    a->no_results * 100 >= a->searches * L->no_results_pct)
-			FIRE(F_NORES, "no_results", "medium", "%d of %d searches found nobody",
-			     a->no_results, a->searches);
-	}
+	struct bucket *b = minute_bucket(a, now);
+	bool refused = !strncmp(o->outcome, "refused:", 8);
+	/* A look-up: a search, or any request for a person by codice fiscale
+	 * (consultation, household, history, print, verification). */
+	bool lookup = !refused && (!strcmp(o->operation, "search") || (o->query_cf && *o->query_cf));
+	b->refused += refused;
+	b->lookups += lookup;
+	b->no_results += lookup && !strcmp(o->outcome, "not_found");
+	struct bucket h = hour_sum(a, now);
+	if (refused && h.refused >= L->refused_hour)
+		FIRE(R_REFUSED, HOUR, "refused", "medium",
+		     "%d refused attempts within the hour (last: %s)", h.refused, o->outcome + 8);
+	if (lookup && h.lookups >= L->no_results_min &&
+	    (int64_t)h.no_results * 100 >= (int64_t)h.lookups * L->no_results_pct)
+		FIRE(R_NORES, HOUR, "no_results", "medium", "%d of %d look-ups found nobody",
+		     h.no_results, h.lookups);
+	persons_expire(a, now);
 	for (const char *p = o->subjects; p && *p;) {
 		size_t n = strcspn(p, ",");
-		add_person(a, h64(p, n));
+		if (!add_person(a, h64(p, n), now, L->persons_hour_hard))
+			log_warn("alert counters incomplete", "account=%lld error=\"out of memory\"",
+				 (long long)a->id);
 		p += n + (p[n] == ',');
 	}
-	if (a->npersons >= L->persons_hour_hard) {
+	int persons = a->npersons;
+	if (persons >= L->persons_hour_hard) {
 		/* Suspend once, at the crossing; an admin's review decides after. */
-		*suspend = !(a->fired & F_HARD);
-		FIRE(F_HARD, "persons_hour", "critical",
-		     "%d distinct persons within the hour: account suspended", a->npersons);
-	} else if (a->npersons >= L->persons_hour) {
-		FIRE(F_PERSONS, "persons_hour", "high", "%d distinct persons within the hour",
-		     a->npersons);
+		*suspend = !a->fired_at[R_HARD] || now - a->fired_at[R_HARD] >= HOUR;
+		FIRE(R_HARD, HOUR, "persons_hour", "critical",
+		     "%d distinct persons within the hour: account suspended", persons);
+	} else if (persons >= L->persons_hour) {
+		FIRE(R_PERSONS, HOUR, "persons_hour", "high", "%d distinct persons within the hour",
+		     persons);
 	}
-	if (o->query_cf && strlen(o->query_cf) == 16 && strcmp(a->last_cf, o->query_cf)) {
-		/* Another person with the same first 11 characters: same name
-		 * codes, birth date and sex — one step of an enumeration. */
-		STR_COPY_KNOWN(a->last_cf, o->query_cf); /* 16 characters, checked above */
-		if (!strncmp(a->prefix, o->query_cf, 11)) {
-			if (++a->prefix_run >= L->sequential_run)
-				FIRE(F_SEQ, "sequential_cf", "high",
-				     "%d consecutive look-ups of codici fiscali starting %.11s",
-				     a->prefix_run, o->query_cf);
-		} else {
-			memcpy(a->prefix, o->query_cf, 11);
-			a->prefix[11] = '\0';
-			a->prefix_run = 1;
-		}
+	if (o->query_cf && strlen(o->query_cf) == 16) {
+		/* Other persons with the same first 11 characters: same name
+		 * codes, birth date and sex — the steps of an enumeration. */
+		int run = seq_note(a, o->query_cf, now);
+		if (run >= L->sequential_run)
+			FIRE(R_SEQ, HOUR, "sequential_cf", "high",
+			     "%d look-ups within the hour of codici fiscali starting %.11s", run,
+			     o->query_cf);
 	}
 	if ((!o->case_ref || !*o->case_ref) && !strcmp(o->outcome, "ok") && o->subjects &&
 	    *o->subjects && strcmp(o->operation, "search")) {
 		size_t n = strcspn(o->subjects, ",");
-		if (repeat_count(a, h64(o->subjects, n)) >= L->repeat_no_case)
-			FIRE(F_REPEAT, "repeat_no_case", "medium",
-			     "the same person consulted %d times today without a case reference",
+		if (repeat_note(a, h64(o->subjects, n), now) >= L->repeat_no_case)
+			FIRE(R_REPEAT, DAY, "repeat_no_case", "medium",
+			     "the same person consulted %d times within a day without a case reference",
 			     L->repeat_no_case);
 	}
 	if (o->ip && distinct_addresses(a, o->ip, now) >= L->addresses)
-		FIRE(F_ADDR, "many_addresses", "high",
+		FIRE(R_ADDR, HOUR, "many_addresses", "high",
 		     "the account is used from %d addresses within 10 minutes", L->addresses);
 #undef FIRE
 	*nfires = nf;
+}
+
+/* The shared form of an account's counters: the fixed part, then the
+ * persons of the hour, in hex.  False when `hex` is not such a text
+ * (written by another build: the counters start afresh). */
+static bool acct_decode(struct acct *a, const char *hex, int limit)
+{
+	size_t len = strlen(hex), one = 2 * sizeof(struct seen);
+	if (len < 2 * ACCT_FIXED || (len - 2 * ACCT_FIXED) % one ||
+	    (len - 2 * ACCT_FIXED) / one > (size_t)limit ||
+	    sodium_hex2bin((unsigned char *)a, ACCT_FIXED, hex, 2 * ACCT_FIXED, NULL, NULL, NULL) ||
+	    a->layout != ACCT_LAYOUT)
+		return false;
+	a->npersons = a->cap = (int)((len - 2 * ACCT_FIXED) / one);
+	a->persons = a->cap ? malloc((size_t)a->cap * sizeof *a->persons) : NULL;
+	if (a->cap && (!a->persons ||
+		       sodium_hex2bin((unsigned char *)a->persons, (size_t)a->cap * sizeof *a->persons,
+				      hex + 2 * ACCT_FIXED, len - 2 * ACCT_FIXED, NULL, NULL, NULL)))
+		return false;
+	return true;
+}
+
+static char *acct_encode(const struct acct *a)
+{
+	size_t np = (size_t)a->npersons * sizeof *a->persons;
+	char *hex = malloc(2 * (ACCT_FIXED + np) + 1);
+	if (!hex)
+		return NULL;
+	sodium_bin2hex(hex, 2 * ACCT_FIXED + 1, (const unsigned char *)a, ACCT_FIXED);
+	sodium_bin2hex(hex + 2 * ACCT_FIXED, 2 * np + 1, (const unsigned char *)a->persons, np);
+	return hex;
 }
 
 /* The shared counters of the account: read, updated, written back in one
@@ -261,21 +442,40 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 			      bool *suspend, struct vis_error *e)
 {
 	char key[32];
-	size_t cap = 2 * sizeof(struct acct) + 1;
+	size_t most = 2 * (ACCT_FIXED + (size_t)L->persons_hour_hard * sizeof(struct seen)) + 1;
+	size_t cap = 2 * (ACCT_FIXED + 256 * sizeof(struct seen)) + 1;
 	struct acct *a = calloc(1, sizeof *a);
-	char *hex = malloc(cap);
+	char *hex = NULL;
 	vis_err rc = VIS_ERR_NOMEM;
 	state_key(o->account->id, key);
-	if (!a || !hex || (rc = store_begin(s, e)))
+	if (!a || (rc = store_begin(s, e)))
 		goto out;
-	if ((rc = store_state_lock(s, key, hex, cap, e)))
+	/* The value grows with the persons of the hour: read it with room
+	 * enough, up to what the hard threshold allows. */
+	for (;;) {
+		char *h = realloc(hex, cap < most ? cap : most);
+		if (!h) {
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		hex = h;
+		rc = store_state_lock(s, key, hex, cap < most ? cap : most, e);
+		if (rc != VIS_ERR_LIMIT || cap >= most)
+			break;
+		cap *= 4;
+		*e = (struct vis_error){0};
+	}
+	if (rc && rc != VIS_ERR_LIMIT)
 		goto fail;
-	/* Counters written by another build (another layout) start afresh. */
-	if (strlen(hex) != cap - 1 ||
-	    sodium_hex2bin((unsigned char *)a, sizeof *a, hex, cap - 1, NULL, NULL, NULL))
-		memset(a, 0, sizeof *a);
+	if (rc || !acct_decode(a, hex, L->persons_hour_hard))
+		acct_clear(a, o->account->id);
 	rules_apply(a, L, now, o, fires, nf, suspend);
-	sodium_bin2hex(hex, cap, (const unsigned char *)a, sizeof *a);
+	free(hex);
+	hex = acct_encode(a);
+	if (!hex) {
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 	if ((rc = store_state_put(s, key, hex, now, e)) || (rc = store_commit(s, e)))
 		goto fail;
 	goto out;
@@ -283,6 +483,8 @@ fail:
 	store_rollback(s);
 out:
 	free(hex);
+	if (a)
+		free(a->persons);
 	free(a);
 	return rc;
 }
@@ -300,9 +502,13 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 				 (long long)o->account->id, e.msg);
 	} else {
 		pthread_mutex_lock(&t->lock);
-		rules_apply(&t->accts[(uint64_t)o->account->id % MAX_ACCOUNTS], &t->lim, now, o,
-			    fires, &nf, &suspend);
+		struct acct *a = tracker_find(t, o->account->id, now, true);
+		if (a)
+			rules_apply(a, &t->lim, now, o, fires, &nf, &suspend);
 		pthread_mutex_unlock(&t->lock);
+		if (!a)
+			log_warn("alert counters unavailable", "account=%lld error=\"out of memory\"",
+				 (long long)o->account->id);
 	}
 	for (int i = 0; i < nf; i++)
 		alert_raise(s, now, fires[i].rule, fires[i].severity, o->account, fires[i].detail, NULL);

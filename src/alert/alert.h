@@ -6,12 +6,19 @@
  * the admins and the body's lead, and — past the hard threshold — the
  * automatic suspension of the account until an admin reviews it.
  *
+ * Every window slides: "within an hour" is the hour before each request,
+ * never since a clock boundary.  Counters are kept per account id (a hash
+ * table, accounts idle for a day dropped; the shared state keyed by the
+ * id when the database is shared).
+ *
  * Rules (thresholds in struct alert_limits):
  *   persons_hour      many distinct persons consulted within an hour
- *   sequential_cf     consecutive look-ups of codici fiscali sharing their
- *                     first 11 characters (enumerating a birth date)
- *   no_results        a high share of searches with no result in an hour
- *   repeat_no_case    the same person consulted repeatedly in a day
+ *   sequential_cf     look-ups within an hour of several codici fiscali
+ *                     sharing their first 11 characters (enumerating a
+ *                     birth date), other look-ups in between or not
+ *   no_results        a high share of look-ups with no result in an hour:
+ *                     searches and requests by codice fiscale alike
+ *   repeat_no_case    the same person consulted repeatedly within a day
  *                     without a case reference
  *   refused           refused attempts (outside hours, outside the profile,
  *                     another body's purpose) within an hour
@@ -24,6 +31,11 @@
 #include <stdint.h>
 
 #include "store/store.h"
+
+/* The largest thresholds the counters can hold (config.c bounds them);
+ * the distinct persons of the hour are held up to the hard threshold. */
+#define ALERT_SEQUENTIAL_MAX 64
+#define ALERT_REPEAT_MAX 16
 
 struct alert_limits {
 	int persons_hour;        /* alert */
@@ -40,6 +52,7 @@ void alert_limits_default(struct alert_limits *l);
 
 struct alert_tracker;
 
+/* NULL when out of memory or a threshold is beyond the maxima above. */
 struct alert_tracker *alert_tracker_new(const struct alert_limits *l);
 void alert_tracker_free(struct alert_tracker *t);
 

@@ -19,13 +19,6 @@ static bool is_role(const char *role)
 	       !strcmp(role, "auditor") || !strcmp(role, "api");
 }
 
-static bool email_valid(const char *m)
-{
-	const char *at = strchr(m, '@');
-	return at && at != m && strchr(at, '.') && !strchr(at + 1, '@') && strlen(m) <= 254 &&
-	       !strpbrk(m, " \t\r\n<>,;\"");
-}
-
 /* The caller may act on account `a`: an admin on anyone, a lead on the
  * accounts of their own body. */
 static bool may_manage(struct http_request *r, const struct store_account *a)
@@ -96,7 +89,7 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 		http_reply_error(r, 400, "invalid_request", "'codice_fiscale' is not a valid codice fiscale");
 		return false;
 	}
-	if (!email_valid(mail)) {
+	if (!auth_email_valid(mail)) {
 		http_reply_error(r, 400, "invalid_request", "'email' is not a valid address");
 		return false;
 	}
@@ -236,10 +229,7 @@ void api_account_enable(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	snprintf(a.state, sizeof a.state, "active");
-	a.disabled_reason[0] = '\0';
-	a.disabled_at = 0;
-	account_changed(r, s, store_rec_update(s, STORE_ACCOUNT, &a, &e), &e, now,
+	account_changed(r, s, auth_account_enable(s, &r->app->cfg, &a, now, &e), &e, now,
 			"account_enabled", &a);
 }
 
@@ -296,11 +286,7 @@ void api_account_totp_reset(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	a.totp_enabled = false;
-	a.totp_secret[0] = '\0';
-	a.totp_last_step = 0;
-	account_changed(r, s, store_rec_update(s, STORE_ACCOUNT, &a, &e), &e, now,
-			"totp_reset", &a);
+	account_changed(r, s, auth_account_totp_reset(s, &a, &e), &e, now, "totp_reset", &a);
 }
 
 /* ---- API tokens ---- */

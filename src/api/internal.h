@@ -99,6 +99,8 @@ bool api_starting(struct http_request *r);
 HANDLER(api_login);
 HANDLER(api_logout);
 HANDLER(api_me);
+HANDLER(api_sessions_list);
+HANDLER(api_session_end);
 HANDLER(api_password_change);
 HANDLER(api_totp_setup);
 HANDLER(api_totp_confirm);

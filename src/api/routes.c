@@ -17,6 +17,8 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC},
 	{"POST", "/api/v1/auth/logout", api_logout, SELF},
 	{"GET", "/api/v1/auth/me", api_me, SELF},
+	{"GET", "/api/v1/auth/sessions", api_sessions_list, SELF},
+	{"DELETE", "/api/v1/auth/sessions/:id", api_session_end, SELF},
 	{"POST", "/api/v1/auth/password", api_password_change, SELF},
 	{"POST", "/api/v1/auth/totp/setup", api_totp_setup, ROUTE_ANY_ROLE | ROUTE_TOTP_SETUP},
 	{"POST", "/api/v1/auth/totp/confirm", api_totp_confirm, ROUTE_ANY_ROLE | ROUTE_TOTP_SETUP},

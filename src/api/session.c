@@ -166,6 +166,77 @@ void api_logout(struct http_request *r)
 	http_reply_json(r, 200, json_pack("{s:b}", "logged_out", 1));
 }
 
+/* ---- the caller's own sessions ---- */
+
+struct session_list {
+	json_t *arr;
+	int64_t current;
+};
+
+static int add_session(void *ctx, const void *rec)
+{
+	struct session_list *l = ctx;
+	const struct store_session *x = rec;
+	json_array_append_new(l->arr, json_pack("{s:I,s:o,s:o,s:o,s:s,s:b}", "id", (json_int_t)x->id,
+						"created_at", api_time(x->created_at),
+						"last_seen_at", api_time(x->last_seen_at),
+						"expires_at", api_time(x->expires_at), "ip", x->ip,
+						"current", x->id == l->current));
+	return 0;
+}
+
+/* GET /api/v1/auth/sessions: the caller's live browser sessions, newest
+ * first, the current one marked. */
+void api_sessions_list(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct vis_error e = {0};
+	struct session_list l = {json_array(), r->auth.via_token ? 0 : r->auth.session.id};
+	if (auth_sessions_each(s, &r->app->cfg, r->auth.account.id, api_now(r), add_session, &l,
+			       &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o,s:i}", "sessions", l.arr, "max_sessions",
+					  r->app->cfg.max_sessions));
+}
+
+/* DELETE /api/v1/auth/sessions/:id: ends one of the caller's own live
+ * sessions (the current one too: that is a logout). */
+void api_session_end(struct http_request *r)
+{
+	int64_t id = api_param_id(r, 0);
+	struct store *s = id ? api_store(r) : NULL;
+	if (!s)
+		return;
+	struct store_session x;
+	struct vis_error e = {0};
+	bool found;
+	int64_t now = api_now(r);
+	if (store_rec_get(s, STORE_SESSION, "id", NULL, id, &x, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	/* Another account's session is not named: the same answer as none. */
+	if (!found || x.account_id != r->auth.account.id || !auth_session_live(&r->app->cfg, &x, now)) {
+		http_reply_error(r, 404, "not_found", "no such session");
+		return;
+	}
+	if (auth_session_revoke(s, &x, now, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "session_ended", &r->auth.account, NULL, r->ip, "ended by its holder");
+	bool current = !r->auth.via_token && x.id == r->auth.session.id;
+	if (current)
+		set_session_cookie(r, "", 0);
+	http_reply_json(r, 200, json_pack("{s:I,s:b,s:b}", "id", (json_int_t)x.id, "ended", 1,
+					  "current", current));
+}
+
 struct logins {
 	json_t *arr;
 };

@@ -9,9 +9,19 @@
 #include "stats/stats.h"
 #include "common/str.h"
 
+/* A whole decimal number of at most 9 digits. */
+static bool int_param(const char *v, int *out)
+{
+	size_t n = strlen(v);
+	if (!n || n > 9 || strspn(v, "0123456789") != n)
+		return false;
+	*out = atoi(v);
+	return true;
+}
+
 void api_stats(struct http_request *r)
 {
-	struct stats_query q = {.age_step = 5, .threshold = 3};
+	struct stats_query q = {.age_step = 5, .threshold = r->app->cfg.stats_threshold_min};
 	const char *comuni = http_query(r, "comuni"), *format = http_query(r, "format");
 	static const char *const dates[] = {"as_of", "from", "to"};
 	int *ddst[] = {&q.as_of, &q.events_from, &q.events_to};
@@ -23,12 +33,17 @@ void api_stats(struct http_request *r)
 		}
 	}
 	const char *step = http_query(r, "age_step"), *thr = http_query(r, "threshold");
-	if (step)
-		q.age_step = atoi(step);
-	if (thr)
-		q.threshold = atoi(thr);
-	if (q.age_step < 1 || q.age_step > 50 || q.threshold < 1 || q.threshold > 1000) {
-		http_reply_error(r, 400, "invalid_request", "age_step 1-50, threshold 1-1000");
+	if ((step && !int_param(step, &q.age_step)) || q.age_step < 1 || q.age_step > 50) {
+		http_reply_error(r, 400, "invalid_request", "age_step is a number from 1 to 50");
+		return;
+	}
+	struct vis_error e = {0};
+	if (thr && !int_param(thr, &q.threshold)) {
+		http_reply_error(r, 400, "invalid_request", "threshold is a number");
+		return;
+	}
+	if (stats_threshold_check(q.threshold, r->app->cfg.stats_threshold_min, &e)) {
+		http_reply_error(r, 400, "invalid_request", e.msg);
 		return;
 	}
 	if (comuni) {
@@ -42,7 +57,6 @@ void api_stats(struct http_request *r)
 	if (!s)
 		return;
 	json_t *doc;
-	struct vis_error e = {0};
 	if (stats_compute(s, r->app->rd, &q, app_today(r->app), &doc, &e)) {
 		api_fail(r, &e);
 		return;

@@ -288,7 +288,38 @@ vis_err auth_account_renew(struct store *s, const struct config *cfg,
 	a->issued_at = now;
 	a->expires_at = add_months(now, cfg->credential_months);
 	a->reminded_at = 0;
+	if (!strcmp(a->state, "disabled") && !strcmp(a->disabled_reason, "expired")) {
+		snprintf(a->state, sizeof a->state, "active");
+		a->disabled_reason[0] = '\0';
+		a->disabled_at = 0;
+	}
 	return store_rec_update(s, STORE_ACCOUNT, a, e);
+}
+
+vis_err auth_account_enable(struct store *s, const struct config *cfg,
+			    struct store_account *a, int64_t now, struct vis_error *e)
+{
+	snprintf(a->state, sizeof a->state, "active");
+	a->disabled_reason[0] = '\0';
+	a->disabled_at = 0;
+	if (a->expires_at <= now)
+		return auth_account_renew(s, cfg, a, now, e);
+	return store_rec_update(s, STORE_ACCOUNT, a, e);
+}
+
+vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct vis_error *e)
+{
+	a->totp_enabled = false;
+	a->totp_secret[0] = '\0';
+	a->totp_last_step = 0;
+	return store_rec_update(s, STORE_ACCOUNT, a, e);
+}
+
+bool auth_email_valid(const char *m)
+{
+	const char *at = strchr(m, '@');
+	return at && at != m && strchr(at, '.') && !strchr(at + 1, '@') && strlen(m) <= 254 &&
+	       !strpbrk(m, " \t\r\n<>,;\"");
 }
 
 vis_err auth_account_create(struct store *s, const struct config *cfg,
@@ -352,6 +383,81 @@ static bool token_shape(const char *t)
 	return true;
 }
 
+bool auth_session_live(const struct config *cfg, const struct store_session *sess, int64_t now)
+{
+	return !sess->revoked_at && now < sess->expires_at &&
+	       now - sess->last_seen_at < (int64_t)cfg->session_idle_minutes * 60;
+}
+
+struct live_sessions {
+	const struct config *cfg;
+	int64_t now;
+	store_rec_fn fn;
+	void *ctx;
+};
+
+static int live_only(void *ctx, const void *rec)
+{
+	struct live_sessions *l = ctx;
+	return auth_session_live(l->cfg, rec, l->now) ? l->fn(l->ctx, rec) : 0;
+}
+
+vis_err auth_sessions_each(struct store *s, const struct config *cfg, int64_t account_id,
+			   int64_t now, store_rec_fn fn, void *ctx, struct vis_error *e)
+{
+	struct live_sessions l = {cfg, now, fn, ctx};
+	struct store_filter f[] = {{"account_id", NULL, account_id}, {"revoked_at", NULL, 0},
+				   {NULL, NULL, 0}};
+	return store_rec_list(s, STORE_SESSION, f, 0, live_only, &l, e);
+}
+
+/* The live sessions beyond the newest `keep`, oldest last. */
+struct surplus {
+	int keep, seen;
+	struct store_session *end;
+	int nend, cap;
+	bool nomem;
+};
+
+static int take_surplus(void *ctx, const void *rec)
+{
+	struct surplus *x = ctx;
+	if (++x->seen <= x->keep)
+		return 0;
+	if (x->nend == x->cap) {
+		int cap = x->cap ? 2 * x->cap : 8;
+		struct store_session *p = realloc(x->end, (size_t)cap * sizeof *p);
+		if (!p) {
+			x->nomem = true;
+			return 1;
+		}
+		x->end = p;
+		x->cap = cap;
+	}
+	x->end[x->nend++] = *(const struct store_session *)rec;
+	return 0;
+}
+
+/* Ends the oldest live sessions of the account beyond max_sessions. */
+static vis_err sessions_cap(struct store *s, const struct config *cfg,
+			    const struct store_account *a, int64_t now, struct vis_error *e)
+{
+	struct surplus x = {.keep = cfg->max_sessions};
+	vis_err rc = auth_sessions_each(s, cfg, a->id, now, take_surplus, &x, e);
+	if (!rc && x.nomem)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (int i = 0; !rc && i < x.nend; i++) {
+		char detail[96];
+		snprintf(detail, sizeof detail, "session %lld: the oldest beyond %d sessions",
+			 (long long)x.end[i].id, cfg->max_sessions);
+		rc = auth_session_revoke(s, &x.end[i], now, e);
+		if (!rc)
+			auth_event(s, now, "session_ended", a, NULL, x.end[i].ip, detail);
+	}
+	free(x.end);
+	return rc;
+}
+
 vis_err auth_session_create(struct store *s, const struct config *cfg,
 			    const struct store_account *a, const char *ip, int64_t now,
 			    char token[AUTH_TOKEN_MAX], struct store_session *out,
@@ -366,7 +472,9 @@ vis_err auth_session_create(struct store *s, const struct config *cfg,
 	out->last_seen_at = now;
 	out->expires_at = now + (int64_t)cfg->session_absolute_hours * 3600;
 	STR_COPY_KNOWN(out->ip, ip); /* http_request's ip has the same size */
-	return store_rec_insert(s, STORE_SESSION, out, &out->id, e);
+	if (store_rec_insert(s, STORE_SESSION, out, &out->id, e))
+		return VIS_ERR_STORE;
+	return sessions_cap(s, cfg, a, now, e);
 }
 
 vis_err auth_session_find(struct store *s, const struct config *cfg, const char *token,
@@ -382,8 +490,7 @@ vis_err auth_session_find(struct store *s, const struct config *cfg, const char 
 	bool exists;
 	if (store_rec_get(s, STORE_SESSION, "token_hash", hash, 0, out, &exists, e))
 		return VIS_ERR_STORE;
-	if (!exists || out->revoked_at || now >= out->expires_at ||
-	    now - out->last_seen_at >= (int64_t)cfg->session_idle_minutes * 60)
+	if (!exists || !auth_session_live(cfg, out, now))
 		return VIS_OK;
 	*found = true;
 	if (now - out->last_seen_at >= 60) {

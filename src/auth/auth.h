@@ -73,9 +73,25 @@ vis_err auth_password_change(struct store *s, struct store_account *a,
 vis_err auth_account_disable(struct store *s, struct store_account *a,
 			     const char *reason, int64_t now, struct vis_error *e);
 
-/* Extends the credential validity by credential_months from now. */
+/* Extends the credential validity by credential_months from now.  An
+ * account disabled only because its credentials expired (reason
+ * "expired") is active again: the renewal removes the cause.  One disabled
+ * for another reason (by an admin, by an alert) stays disabled. */
 vis_err auth_account_renew(struct store *s, const struct config *cfg,
 			   struct store_account *a, int64_t now, struct vis_error *e);
+
+/* Enables an account again: active, the reason cleared; credentials that
+ * have expired are renewed too, so that the account can be used at once. */
+vis_err auth_account_enable(struct store *s, const struct config *cfg,
+			    struct store_account *a, int64_t now, struct vis_error *e);
+
+/* Removes the account's second factor (enrolled again at the next login
+ * when its role requires one). */
+vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct vis_error *e);
+
+/* True for an e-mail address of the form local@domain.tld (no spaces,
+ * quotes or list separators, at most 254 bytes). */
+bool auth_email_valid(const char *m);
 
 /* Creates an account with a temporary password written into `password`. */
 vis_err auth_account_create(struct store *s, const struct config *cfg,
@@ -85,7 +101,9 @@ vis_err auth_account_create(struct store *s, const struct config *cfg,
 /* ---- sessions and tokens ---- */
 
 /* A new browser session: the cookie value and the CSRF token go to the
- * caller; only the token's hash is stored. */
+ * caller; only the token's hash is stored.  An account holds at most
+ * cfg->max_sessions live sessions: the oldest beyond them end (a
+ * `session_ended` security event each). */
 vis_err auth_session_create(struct store *s, const struct config *cfg,
 			    const struct store_account *a, const char *ip, int64_t now,
 			    char token[AUTH_TOKEN_MAX], struct store_session *out,
@@ -102,6 +120,15 @@ vis_err auth_session_find(struct store *s, const struct config *cfg, const char 
 
 vis_err auth_session_revoke(struct store *s, struct store_session *sess, int64_t now,
 			    struct vis_error *e);
+
+/* True while a session may be used: not revoked, not past its absolute
+ * end, not idle longer than session_idle_minutes. */
+bool auth_session_live(const struct config *cfg, const struct store_session *sess, int64_t now);
+
+/* The live sessions of an account, newest first, to fn (which gets a
+ * const struct store_session *; non-zero stops). */
+vis_err auth_sessions_each(struct store *s, const struct config *cfg, int64_t account_id,
+			   int64_t now, store_rec_fn fn, void *ctx, struct vis_error *e);
 
 /* A new API token for an account: the value goes to the caller once. */
 vis_err auth_token_create(struct store *s, const struct store_account *a,

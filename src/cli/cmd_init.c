@@ -14,22 +14,27 @@
 #include "cli/commands.h"
 #include "common/config.h"
 #include "cli/options.h"
+#include "common/text.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura init [--db URI] [--admin-user NAME] [--admin-email ADDRESS]\n\n"
+		"usage: visura init [--db URI] --admin-name \"Nome Cognome\" --admin-email ADDRESS\n"
+		"                   [--admin-user NAME]\n\n"
 		"Creates the database (or migrates it to this version's schema), loads\n"
 		"the reference tables of municipalities and foreign states from the data\n"
 		"directory ($VISURA_DATA_DIR, default: the one built in) and, when the\n"
 		"database has no admin yet, creates the first admin account and prints\n"
-		"its generated temporary password once.\n\n"
+		"its generated temporary password once: its holder's real name and e-mail\n"
+		"are then required (the office's recovery path, docs/deployment.md, and\n"
+		"every alert and reminder reach that person).\n\n"
 		"  --db URI             sqlite:PATH, a path, or postgres:CONNINFO\n"
 		"                       (default $VISURA_DB or visura.db)\n"
-		"  --admin-user NAME    first admin's user id (default admin)\n"
-		"  --admin-email ADDR   first admin's e-mail (default admin@localhost)\n");
+		"  --admin-name NAME    first admin's full name (required for the first admin)\n"
+		"  --admin-email ADDR   first admin's e-mail (required for the first admin)\n"
+		"  --admin-user NAME    first admin's user id (default admin)\n");
 }
 
 static int has_admin(void *ctx, const void *rec)
@@ -40,7 +45,8 @@ static int has_admin(void *ctx, const void *rec)
 }
 
 /* The first admin, when there is none: its password is printed once. */
-static int first_admin(struct store *s, const char *username, const char *email)
+static int first_admin(struct store *s, const char *username, const char *name,
+		       const char *email)
 {
 	struct vis_error e = {0};
 	bool any = false;
@@ -49,21 +55,43 @@ static int first_admin(struct store *s, const char *username, const char *email)
 		cli_error("init", &e);
 		return EXIT_RUNTIME;
 	}
-	if (any)
+	if (any) {
+		if (name || email)
+			printf("the database has an administrator already: --admin-name and "
+			       "--admin-email not used\n");
 		return EXIT_OK;
+	}
+	if (!name || !email) {
+		fprintf(stderr, "visura: init: the database has no administrator yet: give the first "
+				"administrator's real name and e-mail, --admin-name \"Nome Cognome\" "
+				"--admin-email ADDRESS\n");
+		return EXIT_USAGE;
+	}
+	struct store_account a = {0};
+	if (!*name || strlen(name) >= sizeof a.full_name || !utf8_valid(name, strlen(name))) {
+		fprintf(stderr, "visura: init: --admin-name must be text of 1 to %zu bytes\n",
+			sizeof a.full_name - 1);
+		return EXIT_USAGE;
+	}
+	if (strlen(email) >= sizeof a.email || !auth_email_valid(email)) {
+		fprintf(stderr, "visura: init: --admin-email is not a valid address\n");
+		return EXIT_USAGE;
+	}
+	if (strlen(username) >= sizeof a.username) {
+		fprintf(stderr, "visura: init: --admin-user is too long\n");
+		return EXIT_USAGE;
+	}
 	if (password_init(refdata_default_dir(), &e)) {
 		cli_error("init", &e);
 		return EXIT_RUNTIME;
 	}
 	struct config cfg;
 	config_defaults(&cfg);
-	struct store_account a = {0};
-	if (!CLI_COPY(a.username, username, "--username"))
+	/* (the lengths were checked above) */
+	if (!CLI_COPY(a.username, username, "--admin-user") ||
+	    !CLI_COPY(a.full_name, name, "--admin-name") || !CLI_COPY(a.email, email, "--admin-email"))
 		return EXIT_USAGE;
 	snprintf(a.role, sizeof a.role, "admin");
-	snprintf(a.full_name, sizeof a.full_name, "First administrator");
-	if (!CLI_COPY(a.email, email, "--email"))
-		return EXIT_USAGE;
 	char password[64];
 	int64_t now = (int64_t)time(NULL);
 	int rc = EXIT_OK;
@@ -86,10 +114,11 @@ int cmd_init(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},
 		{"admin-user", required_argument, NULL, 'u'},
 		{"admin-email", required_argument, NULL, 'm'},
+		{"admin-name", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *db = NULL, *admin = "admin", *email = "admin@localhost";
+	const char *db = NULL, *admin = "admin", *email = NULL, *name = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -99,6 +128,8 @@ int cmd_init(int argc, char **argv)
 			admin = optarg;
 		} else if (c == 'm') {
 			email = optarg;
+		} else if (c == 'n') {
+			name = optarg;
 		} else if (c == 'h') {
 			usage(stdout);
 			return EXIT_OK;
@@ -125,7 +156,7 @@ int cmd_init(int argc, char **argv)
 			printf("database %s ready: schema version %d, %zu municipality records, "
 			       "%zu foreign states\n", cli_db_uri(db), store_schema_version(s),
 			       refdata_comune_count(rd), refdata_stato_count(rd));
-			rc = first_admin(s, admin, email);
+			rc = first_admin(s, admin, name, email);
 			char keypath[4096];
 			struct audit_key key;
 			audit_key_path(cli_db_uri(db), keypath, sizeof keypath);

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/config.h"
 #include "common/date.h"
 #include "refdata/refdata.h"
 #include "stats/stats.h"
@@ -14,13 +15,15 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura stats [--db URI] [--comune ISTAT[,ISTAT...]] [--as-of YYYY-MM-DD]\n"
+		"usage: visura stats [--db URI] [--config FILE] [--comune ISTAT[,ISTAT...]]\n"
+		"                    [--as-of YYYY-MM-DD]\n"
 		"                    [--age-step N] [--threshold N] [--from DATE --to DATE]\n"
 		"                    [--format json|csv]\n\n"
 		"Population by sex and age class, citizenship, civil status, household size;\n"
 		"events per month; old-age index, dependency ratio, average age, natural and\n"
 		"migratory balance, crude birth and death rates.  Cells of 1 to threshold-1\n"
-		"persons (default 3) are suppressed, with secondary suppression.\n");
+		"persons (default 3) are suppressed, with secondary suppression; a threshold\n"
+		"below stats_threshold_min of the configuration (FILE; default 3) is refused.\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -30,22 +33,32 @@ int cmd_stats(int argc, char **argv)
 		{"as-of", required_argument, NULL, 'a'}, {"age-step", required_argument, NULL, 's'},
 		{"threshold", required_argument, NULL, 't'}, {"from", required_argument, NULL, 'f'},
 		{"to", required_argument, NULL, 'T'}, {"format", required_argument, NULL, 'F'},
-		{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+		{"config", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
 	};
-	struct stats_query q = {.age_step = 5, .threshold = 3};
-	const char *db = NULL, *format = "json";
+	struct stats_query q = {.age_step = 5, .threshold = -1};   /* -1: the floor */
+	const char *db = NULL, *format = "json", *config = NULL;
+	struct config cfg;
+	config_defaults(&cfg);
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *v = optarg;
 		switch (c) {
 		case 'd': db = v; break;
+		case 'C': config = v; break;
 		case 'c':
 			if (!CLI_COPY(q.comuni, v, "--comuni"))
 				return EXIT_USAGE;
 			break;
 		case 's': q.age_step = atoi(v); break;
-		case 't': q.threshold = atoi(v); break;
+		case 't':
+			if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v)) {
+				fprintf(stderr, "visura: stats: --threshold is a number\n");
+				return EXIT_USAGE;
+			}
+			q.threshold = atoi(v);
+			break;
 		case 'F': format = v; break;
 		case 'a':
 		case 'f':
@@ -62,18 +75,29 @@ int cmd_stats(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || q.age_step < 1 || q.threshold < 1 ||
-	    (strcmp(format, "json") && strcmp(format, "csv"))) {
+	if (optind != argc || q.age_step < 1 || (strcmp(format, "json") && strcmp(format, "csv"))) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	struct vis_error e = {0};
+	if (config && config_load_file(&cfg, config, &e)) {
+		cli_error("config", &e);
+		return EXIT_USAGE;
+	}
+	if (q.threshold < 0)
+		q.threshold = cfg.stats_threshold_min;
+	if (stats_threshold_check(q.threshold, cfg.stats_threshold_min, &e)) {
+		cli_error("stats", &e);
+		return EXIT_USAGE;
+	}
+	if (!db && config)
+		db = cfg.db;
 	struct refdata *rd = NULL;
 	struct store *s = NULL;
 	int rc = cli_refdata_load(&rd);
 	if (rc == EXIT_OK)
 		rc = cli_store_open(cli_db_uri(db), &s);
 	json_t *doc = NULL;
-	struct vis_error e = {0};
 	if (rc == EXIT_OK && stats_compute(s, rd, &q, date_today(), &doc, &e)) {
 		cli_error("stats", &e);
 		rc = EXIT_RUNTIME;

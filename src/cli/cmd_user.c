@@ -46,7 +46,7 @@ static int cli_open(struct cli *c)
 
 static int64_t now_s(void)
 {
-	return (int64_t)time(NULL);
+	return timestamp_now();
 }
 
 static int parse(int argc, char **argv, struct cli *c)
@@ -150,6 +150,10 @@ static int user_add(struct cli *c)
 	    !CLI_COPY(a.appointment_ref, c->appointment ? c->appointment : "", "--appointment"))
 		return EXIT_USAGE;
 	a.ente_id = c->ente_id;
+	if (!auth_email_valid(a.email)) {
+		fprintf(stderr, "visura: --email is not a valid address\n");
+		return EXIT_INVALID;
+	}
 	if (a.cf[0] && cf_decode(a.cf, strlen(a.cf), NULL) != CF_OK) {
 		fprintf(stderr, "visura: --cf is not a valid codice fiscale\n");
 		return EXIT_INVALID;
@@ -177,6 +181,18 @@ static int user_add(struct cli *c)
 	}
 	sodium_memzero(password, sizeof password);
 	return EXIT_OK;
+}
+
+/* Says what still keeps an account from being used after an action. */
+static void standing_note(const struct store_account *a, int64_t now)
+{
+	if (strcmp(a->state, "active"))
+		printf("note: account %s is %s (%s): it cannot be used until enabled: "
+		       "visura user enable %s\n", a->username, a->state,
+		       a->disabled_reason[0] ? a->disabled_reason : "no reason given", a->username);
+	else if (a->expires_at <= now)
+		printf("note: the credentials of %s have expired: visura user renew %s\n",
+		       a->username, a->username);
 }
 
 static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
@@ -209,11 +225,33 @@ static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
 		printf("temporary password for %s (first access only, %d days): %s\n", a.username,
 		       c->cfg.temp_password_days, password);
 		sodium_memzero(password, sizeof password);
+		standing_note(&a, now);
 	} else if (!strcmp(sub, "renew")) {
+		bool was_expired = !strcmp(a.state, "disabled") && !strcmp(a.disabled_reason, "expired");
 		if (auth_account_renew(c->s, &c->cfg, &a, now, &e))
 			goto fail;
 		auth_event(c->s, now, "renewal", &a, NULL, "cli", "visura user renew");
+		if (was_expired)
+			auth_event(c->s, now, "account_enabled", &a, NULL, "cli",
+				   "visura user renew: credentials had expired");
 		print_user(&a);
+		if (was_expired)
+			printf("account %s active again: it was disabled only because its credentials "
+			       "had expired\n", a.username);
+		standing_note(&a, now);
+	} else if (!strcmp(sub, "totp-reset")) {
+		if (auth_account_totp_reset(c->s, &a, &e))
+			goto fail;
+		auth_event(c->s, now, "totp_reset", &a, NULL, "cli", "visura user totp-reset");
+		printf("second factor of %s removed\n", a.username);
+		standing_note(&a, now);
+	} else if (!strcmp(sub, "enable")) {
+		if (auth_account_enable(c->s, &c->cfg, &a, now, &e))
+			goto fail;
+		auth_event(c->s, now, "account_enabled", &a, NULL, "cli", "visura user enable");
+		print_user(&a);
+		printf("account %s enabled\n", a.username);
+		standing_note(&a, now);
 	} else {
 		fprintf(stderr, "visura: user: unknown action '%s'\n", sub);
 		return EXIT_USAGE;
@@ -269,9 +307,15 @@ static void usage(FILE *out, const char *what)
 			"                        --name \"Full Name\" --email E [--cf CF] [--ente-id N]\n"
 			"                        [--appointment REF]\n"
 			"       visura user list\n"
-			"       visura user disable|reset|renew USERNAME [--reason TEXT]\n"
+			"       visura user disable|enable|reset|renew|totp-reset USERNAME [--reason TEXT]\n"
 			"common: [--db URI] [--config FILE]\n"
-			"A new or reset account gets a temporary password, printed once.\n");
+			"A new or reset account gets a temporary password, printed once.\n"
+			"enable: the account is active again (expired credentials renewed too);\n"
+			"renew: credentials valid credential_months more, an account disabled only\n"
+			"by their expiry active again; reset: a temporary password, the sessions\n"
+			"ended, the state unchanged (a disabled account needs enable);\n"
+			"totp-reset: the second factor removed (a lost device).\n"
+			"Recovery of a locked-out office: docs/deployment.md.\n");
 	else if (!strcmp(what, "ente"))
 		fprintf(out,
 			"usage: visura ente add --name NAME --kind police|health|pension|tax|court|\n"

@@ -41,6 +41,7 @@ struct config {
 	int feed_deadline_hours;    /* a municipality's feed is overdue after this */
 	int session_idle_minutes;
 	int session_absolute_hours;
+	int max_sessions;           /* live browser sessions of one account; the oldest ends */
 	int login_lock_failures;    /* failures of one account before lockout */
 	int login_lock_minutes;
 	int ip_lock_failures;       /* failures from one address before lockout */
@@ -59,6 +60,7 @@ struct config {
 	int review_notice_days;     /* ... noticed, then disabled this long after */
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
+	int stats_threshold_min;    /* smallest small-cell threshold a statistic may ask */
 	int security_log_days;      /* security events kept this long */
 	int session_keep_days;      /* ended sessions kept this long */
 	bool test_clock;            /* test-only clock control endpoint */

@@ -121,6 +121,18 @@ void timestamp_format(int64_t t, char buf[21])
 		 d % 100, s / 3600 % 24, s / 60 % 60, s % 60);
 }
 
+int64_t timestamp_now(void)
+{
+	const char *fake = getenv("VISURA_TEST_NOW");
+	int64_t t;
+	int d;
+	if (fake && timestamp_parse(fake, strlen(fake), &t))
+		return t;
+	if (fake && strlen(fake) >= 10 && date_parse(fake, 10, &d))
+		return date_to_days(d) * 86400;
+	return (int64_t)time(NULL);
+}
+
 int date_today(void)
 {
 	const char *fake = hooks_test_now();

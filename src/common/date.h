@@ -41,4 +41,8 @@ int date_today(void);
 bool timestamp_parse(const char *s, size_t len, int64_t *out);
 void timestamp_format(int64_t t, char buf[21]);
 
+/* Now, seconds since the epoch, honouring VISURA_TEST_NOW like date_today
+ * (a date alone is its midnight): for the command line's account actions. */
+int64_t timestamp_now(void);
+
 #endif

@@ -122,12 +122,16 @@ vis_err gen_run(const struct refdata *rd, const struct gen_options *o, struct ge
 	for (int day = 1; !rc && day <= o->days; day++) {
 		x->today = date_add_days(x->full_date, day);
 		x->stamp = (uint32_t)day + 1;
-		for (size_t i = 0; i < x->nc && !x->err; i++) {
+		for (size_t i = 0; i < x->nc && !x->err; i++)
 			gen_day_reset(&x->c[i]);
-			gen_day_simulate(x, &x->c[i], i);
-		}
+		/* Those who left a municipality of the run yesterday are
+		 * registered today: the origin's delta that cancels them comes
+		 * first, as a provincial database requires (one registration
+		 * per codice fiscale at a time). */
 		if (!x->err)
 			gen_day_arrivals(x);
+		for (size_t i = 0; i < x->nc && !x->err; i++)
+			gen_day_simulate(x, &x->c[i], i);
 		rc = x->err;
 		for (size_t i = 0; !rc && i < x->nc; i++) {
 			x->c[i].seq++;

@@ -831,7 +831,8 @@ static void ev_immigration(struct gen_ctx *x, struct gen_comune *c, bool abroad,
 		gen_event_add(x, c, EVT_IMMIGRAZIONE, ids[k], pl.origin, GEN_NONE);
 }
 
-/* Arrivals of persons who left another municipality of the run today. */
+/* Arrivals of persons who left another municipality of the run the day
+ * before (registered today). */
 void gen_day_arrivals(struct gen_ctx *x)
 {
 	size_t k = 0;

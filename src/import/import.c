@@ -144,6 +144,45 @@ static void progress(struct run *r, int64_t bytes, bool last)
 	fflush(stderr);
 }
 
+/* A file named after the convention COMUNE-SEQUENCE-KIND.tsv (as `visura
+ * gen` writes them; a name that starts with 6 digits and '-' is taken to
+ * follow it) must say in its header what its name says.  False after
+ * recording a problem. */
+static bool name_agrees(struct run *r)
+{
+	const struct record_header *h = &r->res->hdr;
+	const char *name = r->opt->source ? r->opt->source : "";
+	char msg[200];
+	if (strlen(name) < 7 || strspn(name, "0123456789") != 6 || name[6] != '-')
+		return true;
+	if (memcmp(name, h->comune, 6)) {
+		snprintf(msg, sizeof msg, "the file name names municipality %.6s, the header %s",
+			 name, h->comune);
+		problem(r, 1, "HDR", "comune", msg);
+		return false;
+	}
+	const char *p = name + 7;
+	size_t digits = strspn(p, "0123456789");
+	if (!digits || digits > 9 || p[digits] != '-')
+		return true;
+	long long seq = strtoll(p, NULL, 10);
+	const char *kind = p + digits + 1;
+	bool full = !strncmp(kind, "FULL.", 5), delta = !strncmp(kind, "DELTA.", 6);
+	if (seq != h->seq) {
+		snprintf(msg, sizeof msg, "the file name names sequence %lld, the header %lld", seq,
+			 (long long)h->seq);
+		problem(r, 1, "HDR", "sequence", msg);
+		return false;
+	}
+	if ((full || delta) && full != h->full) {
+		snprintf(msg, sizeof msg, "the file name says %s, the header %s",
+			 full ? "FULL" : "DELTA", h->full ? "FULL" : "DELTA");
+		problem(r, 1, "HDR", "kind", msg);
+		return false;
+	}
+	return true;
+}
+
 /* Checks the header against the feed state.  Returns VIS_OK to go on,
  * VIS_ERR_INVALID after recording a problem, or a store error. */
 static vis_err check_sequence(struct run *r, FILE *in)
@@ -302,6 +341,23 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 			return VIS_OK;
 		}
 	}
+	if (!p->canc_reason) {
+		/* Registered here: not registered in another municipality too. */
+		char other[7];
+		bool found;
+		if (store_person_cf_elsewhere(r->s, p->comune, p->cf, other, &found, r->e))
+			return VIS_ERR_STORE;
+		if (found) {
+			const struct ref_comune *c = refdata_comune_by_istat(r->rd, other, 0);
+			char msg[200];
+			snprintf(msg, sizeof msg,
+				 "codice fiscale registered in municipality %s%s%s%s: it must be "
+				 "cancelled there (emigration) first", other, c ? " (" : "",
+				 c ? c->name : "", c ? ")" : "");
+			problem(r, line, "PER", "codice fiscale", msg);
+			return VIS_OK;
+		}
+	}
 	if (r->res->problems)
 		return VIS_OK;
 	struct vis_error local = {0};
@@ -394,6 +450,8 @@ static vis_err walk(struct run *r, struct line_reader *lr)
 		if (rec.type == REC_HDR) {
 			r->res->hdr = rec.u.hdr;
 			r->have_header = true;
+			if (!name_agrees(r))
+				return VIS_OK;
 			vis_err rc = check_sequence(r, lr->in);
 			if (rc == VIS_ERR_INVALID || r->res->already_loaded)
 				return VIS_OK;

@@ -31,6 +31,18 @@ void stats_suppress(long long *cells, int n, int threshold)
 		cells[best] = -1;
 }
 
+vis_err stats_threshold_check(int threshold, int floor, struct vis_error *e)
+{
+	if (threshold < floor)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "threshold %d is below the floor of %d set by the configuration "
+				     "(stats_threshold_min): smaller cells would identify persons",
+				     threshold, floor);
+	if (threshold > 1000)
+		return vis_error_set(e, VIS_ERR_INVALID, "threshold is at most 1000");
+	return VIS_OK;
+}
+
 struct family_count {
 	char key[28];         /* comune + family id */
 	int members;

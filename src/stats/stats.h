@@ -26,6 +26,11 @@ struct stats_query {
 	int events_to;       /* ... to (inclusive); 0 = the year before as_of */
 };
 
+/* Refuses a threshold below the configured floor (stats_threshold_min)
+ * or above 1000: VIS_ERR_INVALID with the reason.  Every entry point (API,
+ * CLI) asks before computing, whoever the caller. */
+vis_err stats_threshold_check(int threshold, int floor, struct vis_error *e);
+
 /* Computes every table and indicator into *out (a new JSON object). */
 vis_err stats_compute(struct store *s, const struct refdata *rd, const struct stats_query *q,
 		      int today, json_t **out, struct vis_error *e);

@@ -29,6 +29,7 @@
 	X(vis_err, family_exists, (const char *comune, const char *id, bool *found, struct vis_error *e), (comune, id, found, e)) \
 	X(vis_err, person_exists, (const char *comune, const char *id, bool *found, struct vis_error *e), (comune, id, found, e)) \
 	X(vis_err, person_cf_owner, (const char *comune, const char *cf, char id_out[STORE_ID_MAX], bool *found, struct vis_error *e), (comune, cf, id_out, found, e)) \
+	X(vis_err, person_cf_elsewhere, (const char *comune, const char *cf, char comune_out[7], bool *found, struct vis_error *e), (comune, cf, comune_out, found, e)) \
 	X(vis_err, import_finish, (int64_t import_id, const struct store_import *imp, int close_date, struct store_import_counts *counts, struct vis_error *e), (import_id, imp, close_date, counts, e)) \
 	X(vis_err, counts_get, (const char *comune, int date, struct store_counts *out, struct vis_error *e), (comune, date, out, e)) \
 	X(vis_err, person_by_cf, (const char *comune, const char *cf, int date, struct store_person *out, bool *found, struct vis_error *e), (comune, cf, date, out, found, e)) \

@@ -208,6 +208,12 @@ vis_err store_person_cf_owner(struct store *s, const char *comune, const char *c
 			      char id_out[STORE_ID_MAX], bool *found,
 			      struct vis_error *e);
 
+/* The municipality, other than `comune`, where `cf` is registered now (not
+ * cancelled, not dropped from its feed), if any: one codice fiscale is
+ * resident in one municipality at a time. */
+vis_err store_person_cf_elsewhere(struct store *s, const char *comune, const char *cf,
+				  char comune_out[7], bool *found, struct vis_error *e);
+
 /* Ends an import: for a FULL snapshot closes every person and household of
  * the municipality it did not list (on `close_date`), then records the
  * counts and the file's SHA-256 and moves the feed state forward. */

@@ -805,6 +805,12 @@ vis_err pg_person_cf_owner(struct pg_store *s, const char *comune, const char *c
 	return probe(s, SQL_PERSON_CF_OWNER, comune, cf, id_out, STORE_ID_MAX, found, e);
 }
 
+vis_err pg_person_cf_elsewhere(struct pg_store *s, const char *comune, const char *cf,
+			       char comune_out[7], bool *found, struct vis_error *e)
+{
+	return probe(s, SQL_PERSON_CF_ELSEWHERE, comune, cf, comune_out, 7, found, e);
+}
+
 /* ---- households and persons ---- */
 
 static void family_params(struct pg_params *p, const struct store_family *f)

@@ -403,8 +403,10 @@ vis_err sq_import_sha(struct sq_store *s, const char *comune, int64_t seq,
 }
 
 /* Runs a one-row probe; *found tells whether it returned a row. */
-static vis_err probe(struct sq_store *s, int id, const char *a, const char *b,
-		     bool *found, struct vis_error *e)
+/* Runs a look-up of one or two text parameters; the first column of the
+ * first row goes to out (cap bytes) when out is not NULL. */
+static vis_err probe(struct sq_store *s, int id, const char *a, const char *b, char *out,
+		     size_t cap, bool *found, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, id, e);
 	if (!st)
@@ -414,6 +416,8 @@ static vis_err probe(struct sq_store *s, int id, const char *a, const char *b,
 		bind_text(st, 2, b);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
+	if (*found && out)
+		copy_col(st, 0, out, cap);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "look-up");
 }
@@ -470,30 +474,26 @@ vis_err sq_import_start(struct sq_store *s, const struct store_import *imp,
 vis_err sq_family_exists(struct sq_store *s, const char *comune, const char *id,
 			    bool *found, struct vis_error *e)
 {
-	return probe(s, SQL_FAMILY_EXISTS, comune, id, found, e);
+	return probe(s, SQL_FAMILY_EXISTS, comune, id, NULL, 0, found, e);
 }
 
 vis_err sq_person_exists(struct sq_store *s, const char *comune, const char *id,
 			    bool *found, struct vis_error *e)
 {
-	return probe(s, SQL_PERSON_EXISTS, comune, id, found, e);
+	return probe(s, SQL_PERSON_EXISTS, comune, id, NULL, 0, found, e);
 }
 
 vis_err sq_person_cf_owner(struct sq_store *s, const char *comune, const char *cf,
 			      char id_out[STORE_ID_MAX], bool *found,
 			      struct vis_error *e)
 {
-	sqlite3_stmt *st = stmt_get(s, SQL_PERSON_CF_OWNER, e);
-	if (!st)
-		return VIS_ERR_STORE;
-	bind_text(st, 1, comune);
-	bind_text(st, 2, cf);
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	if (*found)
-		copy_col(st, 0, id_out, STORE_ID_MAX);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "cf look-up");
+	return probe(s, SQL_PERSON_CF_OWNER, comune, cf, id_out, STORE_ID_MAX, found, e);
+}
+
+vis_err sq_person_cf_elsewhere(struct sq_store *s, const char *comune, const char *cf,
+			       char comune_out[7], bool *found, struct vis_error *e)
+{
+	return probe(s, SQL_PERSON_CF_ELSEWHERE, comune, cf, comune_out, 7, found, e);
 }
 
 /* ---- households ---- */

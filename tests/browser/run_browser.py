@@ -112,6 +112,8 @@ def prepare(srv):
         "verify_operator": srv.user("operator", ente_v["id"], password=new_password()),
     }
     fresh, temp = srv.create_account("operator", ente["id"])
+    # the sessions flow logs this one in twice and ends its sessions
+    users["session_user"] = srv.user("auditor", None, password=new_password())
     # the lead flow disables this one (no other flow uses it)
     users["operator_to_disable"] = srv.user("operator", ente["id"], password=new_password())
     # a second body whose lead reports an incident that the admin flow

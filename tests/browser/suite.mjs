@@ -1278,8 +1278,58 @@ async function flowTotp(browser, fx) {
   }
 }
 
+// Sessions: "Il mio account" lists the user's live sessions; ending one
+// from another browser ends it at once; ending the current one logs out.
+async function flowSessions(browser, fx) {
+  // (the fixture's set-up logged the user in once: three sessions then)
+  const who = fx.session_user;
+  const first = await newPage(browser, fx.baseURL);
+  const page = await newPage(browser, fx.baseURL);
+  const ownSessions = (p) => p.evaluate(async () => {
+    const r = await fetch('/api/v1/auth/sessions', { credentials: 'same-origin', cache: 'no-store' });
+    return r.ok ? (await r.json()).sessions : r.status;
+  });
+  try {
+    let firstId;
+    await step('sessions: two logins of one user; "Il mio account" lists both, this one marked', page, async () => {
+      await login(first, who.username, who.password, 'Registro degli accessi');
+      const mine = await ownSessions(first);
+      check(Array.isArray(mine), `expected the first browser's sessions; saw ${JSON.stringify(mine)}`);
+      firstId = mine.find((s) => s.current).id;
+      await login(page, who.username, who.password, 'Registro degli accessi');
+      await openMenu(page, 'Il mio account', 'Il mio account');
+      // the two browsers' sessions, and the one the fixture's set-up left
+      const rows = await findInTable(page, 'Sessioni attive', (rs) => (rs.length === 3 ? rs : null), 'three sessions');
+      const marked = rows.filter((r) => r.Azioni.includes('questa sessione'));
+      check(marked.length === 1, `expected one row marked "questa sessione"; saw ${JSON.stringify(rows)}`);
+      check(rows.every((r) => r.Indirizzo === '127.0.0.1'), `expected the address of each session; saw ${JSON.stringify(rows)}`);
+    });
+    await look(page, 'account-sessions');
+    await step('sessions: "Termina" on the other session ends it at once', page, async () => {
+      await page.locator(`button[data-session="${firstId}"]`).click();
+      await textOf(page, mainOf(page).getByRole('status').first(), 'Sessione terminata.', 'the confirmation');
+      await findInTable(page, 'Sessioni attive', (rs) => (rs.length === 2 && rs.some((r) => r.Azioni.includes('questa sessione')) ? rs : null),
+        'two sessions left, this one among them');
+      const left = await ownSessions(first);
+      check(left === 401, `expected the ended session refused (401); saw ${JSON.stringify(left)}`);
+    });
+    await step('sessions: "Termina" on this session leads to "Accesso"', page, async () => {
+      await mainOf(page).getByRole('button', { name: 'Termina questa sessione ed esci', exact: true }).click();
+      await onScreen(page, 'Accesso');
+      await textOf(page, mainOf(page).getByRole('status').first(), 'Sessione terminata.', 'the reason on the login page');
+      const left = await ownSessions(page);
+      check(left === 401, `expected no session any more (401); saw ${JSON.stringify(left)}`);
+      clearProblems(page);
+      clearProblems(first);
+    });
+  } finally {
+    await first.context().close();
+    await page.context().close();
+  }
+}
+
 const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator,
-  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTotp];
+  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowSessions, flowTotp];
 
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;

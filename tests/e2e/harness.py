@@ -69,6 +69,9 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                      "runtime error:", "UndefinedBehaviorSanitizer", "==ERROR:")
 
 DAY = 86400
+# The first admin, as `visura init` is told (its name and e-mail are required).
+ADMIN_NAME = "Maria Rossi"
+ADMIN_EMAIL = "anagrafe@comune.example.it"
 
 
 class TestFailure(AssertionError):
@@ -477,7 +480,8 @@ class Server:
             self.population = self.share.population
             self._serve()
             return
-        p = subprocess.run([VISURA, "init", "--db", self.db], capture_output=True, text=True)
+        p = subprocess.run([VISURA, "init", "--db", self.db, "--admin-name", ADMIN_NAME,
+                            "--admin-email", ADMIN_EMAIL], capture_output=True, text=True)
         check(p.returncode == 0, f"visura init failed: {p.returncode}\n{p.stdout}\n{p.stderr}")
         m = re.search(r"first admin: (\S+)\s+temporary password .*?: (\S+)\s*$", p.stdout, re.M)
         check(m is not None, f"no first admin password in the output of init:\n{p.stdout}")

@@ -5,10 +5,12 @@ yearly renewal and reminders, disabling, operator requests.
 
 usage: test_lifecycle.py PATH/TO/visura [TEST...]
 """
+import re
 import sys
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
+import harness  # noqa: E402
 from harness import (DAY, Server, check, eq, expect, new_cf, new_password, parse_time,
                      run_tests)
 
@@ -198,6 +200,121 @@ def test_credentials_expire_after_12_months():
         expect(srv.admin().me(), 200, what="the renewed admin is fine")
 
 
+def _cli(srv, *args):
+    """`visura ARGS --db DB` on the server, at the server's (test) time."""
+    import datetime
+    import os
+    import subprocess
+    now = datetime.datetime.fromtimestamp(srv.now(), datetime.timezone.utc)
+    env = dict(os.environ, VISURA_TEST_NOW=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    p = subprocess.run([harness.VISURA, *args, "--db", srv.db], capture_output=True, text=True,
+                       env=env)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_only_admin_recovers_on_the_server():
+    """The only administrator's credentials expire after 12 months and the
+    account is disabled: on the server, `visura user reset` gives a
+    temporary password but leaves the state alone (and says so), `visura
+    user renew` makes an account disabled only by its expiry active again,
+    `visura user enable` re-enables an account disabled for any reason and
+    renews expired credentials, `visura user totp-reset` removes a lost
+    second factor."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        op1 = srv.user("operator", ente["id"])
+        op2 = srv.user("operator", ente["id"])
+        op3 = srv.user("operator", ente["id"])
+        admin = srv.admin()
+        expect(admin.post(f"/api/v1/accounts/{op1.account['id']}/disable", {"reason": "test"}),
+               200, what="disable op1")
+        exp = parse_time(admin.me()["expires_at"])
+        srv.advance_to(exp + DAY)
+        expect(srv.client().login(srv.admin_user, srv.admin_password), 403, "account_disabled",
+               "the only admin after 12 months")
+        # reset: a temporary password; the account stays disabled, and it is said
+        rc, out = _cli(srv, "user", "reset", srv.admin_user)
+        eq(rc, 0, f"user reset: {out}")
+        check(f"visura user enable {srv.admin_user}" in out, f"reset says what is missing: {out!r}")
+        temp = re.search(r"temporary password for \S+ \(.*\): (\S+)", out).group(1)
+        expect(srv.client().login(srv.admin_user, temp), 403, "account_disabled",
+               "a reset does not enable")
+        # renew: disabled only by the expiry, so active again
+        rc, out = _cli(srv, "user", "renew", srv.admin_user)
+        eq(rc, 0, f"user renew: {out}")
+        c = srv.client()
+        r = expect(c.login(srv.admin_user, temp), 200, what="login after renew")
+        check(r["must_change_password"], "the temporary password must be changed")
+        pw = new_password()
+        expect(c.change_password(temp, pw), 200, what="password change")
+        srv.admin_password, srv._admin = pw, None
+        me = expect(c.me(), 200, what="me").json
+        check(parse_time(me["expires_at"]) - srv.now() > 360 * DAY, f"renewed: {me['expires_at']}")
+        expect(c.get("/api/v1/accounts"), 200, what="the admin works again")
+        check(srv.has_event("renewal", account_id=me["id"]), "renewal event")
+        # renew leaves an account disabled by an admin disabled, and says so
+        rc, out = _cli(srv, "user", "renew", op1.username)
+        eq(rc, 0, f"renew op1: {out}")
+        check(f"visura user enable {op1.username}" in out, f"renew says it stays disabled: {out!r}")
+        expect(srv.client().login(op1.username, op1.password), 403, "account_disabled",
+               "renew does not lift an admin's disabling")
+        # enable: any disabled account; expired credentials renewed too
+        for u in (op1, op2):
+            rc, out = _cli(srv, "user", "enable", u.username)
+            eq(rc, 0, f"user enable {u.username}: {out}")
+            r = expect(srv.client().login(u.username, u.password), 200,
+                       what=f"login of {u.username} after enable")
+            a = expect(c.get(f"/api/v1/accounts/{u.account['id']}"), 200).json
+            eq((a["state"], a["disabled_reason"] or ""), ("active", ""), "state after enable")
+            check(parse_time(a["expires_at"]) > srv.now() + 300 * DAY,
+                  f"expired credentials renewed by enable: {a['expires_at']}")
+            check(srv.has_event("account_enabled", account_id=u.account["id"]),
+                  "account_enabled event")
+        # the API's renew does the same as the command line's
+        expect(c.post(f"/api/v1/accounts/{op3.account['id']}/renew"), 200, what="API renew")
+        expect(srv.client().login(op3.username, op3.password), 200,
+               what="login after the API renewed expired credentials")
+        rc, out = _cli(srv, "user", "enable", "nobody.here")
+        check(rc != 0 and "no account" in out, f"enable of an unknown user: {rc} {out!r}")
+        # a lost second factor is removed on the server too
+        secret = expect(c.post("/api/v1/auth/totp/setup"), 200, what="totp setup")["secret"]
+        expect(c.post("/api/v1/auth/totp/confirm", {"code": harness.totp(secret, srv.now())}), 200,
+               what="totp confirm")
+        expect(srv.client().login(srv.admin_user, pw), 401, "totp_required", "the code is asked")
+        rc, out = _cli(srv, "user", "totp-reset", srv.admin_user)
+        eq(rc, 0, f"user totp-reset: {out}")
+        expect(srv.client().login(srv.admin_user, pw), 200, what="login after totp-reset")
+
+
+def test_init_takes_the_first_admins_name_and_email():
+    import os
+    import subprocess
+    import tempfile
+    d = tempfile.mkdtemp(prefix="visura-init-")
+    db = harness.new_database(d, "init")
+
+    def init(*args):
+        p = subprocess.run([harness.VISURA, "init", "--db", db, *args], capture_output=True,
+                           text=True)
+        return p.returncode, p.stdout, p.stderr
+
+    for args in ((), ("--admin-email", "a.verdi@comune.example.it"), ("--admin-name", "Anna Verdi"),
+                 ("--admin-name", "Anna Verdi", "--admin-email", "admin@localhost"),
+                 ("--admin-name", "", "--admin-email", "a.verdi@comune.example.it")):
+        rc, out, err = init(*args)
+        eq(rc, 2, f"init {args}: {out} {err}")
+        check("first admin" not in out, f"no admin created by init {args}")
+        check("--admin-name" in err or "--admin-email" in err, f"a clear refusal: {err!r}")
+    rc, out, err = init("--admin-name", "Anna Verdi", "--admin-email", "a.verdi@comune.example.it")
+    eq(rc, 0, f"init: {err}")
+    rows = harness.db_query(db, "SELECT username, full_name, email FROM account WHERE role = 'admin'")
+    eq([(r["username"], r["full_name"], r["email"]) for r in rows],
+       [("admin", "Anna Verdi", "a.verdi@comune.example.it")], "the first admin")
+    rc, out, err = init()
+    eq(rc, 0, f"init again (an admin exists): {err}")
+    eq(len(harness.db_query(db, "SELECT id FROM account")), 1, "no second admin")
+
+
 def _login(c, username, password):
     """Logs in; changes an aged password.  Returns the password in use."""
     r = expect(c.login(username, password), 200, what=f"login of {username}")
@@ -237,7 +354,7 @@ def test_renewal_by_lead():
         srv.advance(2 * DAY)                 # 59 days before: the window is open
         rem = [m for m in srv.outbox(lead["email"]) if m["kind"] == "reminder"]
         eq(len(rem), 1, "reminders to the lead when renewal opens")
-        adm = [m for m in srv.outbox("admin@localhost") if m["kind"] == "reminder"]
+        adm = [m for m in srv.outbox(harness.ADMIN_EMAIL) if m["kind"] == "reminder"]
         eq(len(adm), 1, "reminders to the admin")
         check(srv.has_event("renewal_reminder", account_id=lead["id"]), "renewal_reminder event")
         srv.advance(DAY)
@@ -397,7 +514,7 @@ def test_operator_request_approved():
         eq((q["state"], q["ente_id"], q["requested_by"]), ("pending", e1["id"], lead.account["id"]),
            "request")
         check(srv.has_event("operator_requested", account_id=lead.account["id"]), "event")
-        notices = [m for m in srv.outbox("admin@localhost") if m["kind"] == "notice"]
+        notices = [m for m in srv.outbox(harness.ADMIN_EMAIL) if m["kind"] == "notice"]
         check(notices and "maria.rossi" in notices[0]["body"], "the admin is told")
         mine = expect(lead.get("/api/v1/ente/operator-requests"), 200, what="own list")["requests"]
         eq([x["id"] for x in mine], [q["id"]], "the lead sees the request")

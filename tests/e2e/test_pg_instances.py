@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end: two `visura serve` instances on one PostgreSQL database
 behave as one service — a session made on one works on the other, a rate
-limit counts the requests of both, an account disabled through one is
+limit and the anti-extraction counters count the requests of both, an account disabled through one is
 refused by the other at once, failed logins count on both, the access
 trail verifies after concurrent load on both, and two imports at once run
 one after the other.
@@ -24,10 +24,10 @@ POP = dict(persons=1500, comuni="036023,036005", seed=9)
 ALL = ["identity", "residence", "family", "citizenship", "civil_status", "vital_status"]
 
 
-def _pair():
-    a = Server(population=POP)
+def _pair(**options):
+    a = Server(population=POP, **options)
     a.start()
-    b = Server(share=a)
+    b = Server(share=a, **options)
     try:
         b.start()
     except Exception:
@@ -102,6 +102,33 @@ def test_disabled_on_one_refused_by_the_other():
               f"instance B still answers a disabled account: {r}")
         r = Client(b).login(op.username, op.password)
         check(r.status in (401, 403), f"login on B of the disabled account: {r}")
+    finally:
+        _stop(b, a)
+
+
+def test_anti_extraction_counts_both_instances_across_the_hour():
+    """The distinct persons of the last hour are counted across the
+    instances and across the clock hour: 19 persons on two instances just
+    before the hour and one more just after reach the hard threshold of 20."""
+    a, b = _pair(alert_persons_hour=10, alert_persons_hard=20)
+    try:
+        ente = a.create_ente()
+        pid = a.create_agreement(ente["id"], ALL)["purpose_id"]
+        people = _people(a)
+        left = 3600 - a.now() % 3600
+        a.advance(left - 20 if left > 25 else left + 3580)
+        b.advance_to(a.now())
+        op = a.user("operator", ente["id"])
+        for i in range(19):
+            c = op if i % 2 == 0 else _on(b, op)
+            expect(c.get(f"/api/v1/persons/{people[i]['cf']}?purpose={pid}&case_ref=W"), 200,
+                   what=f"distinct person {i + 1} before the hour")
+        a.advance(40)
+        b.advance_to(a.now())
+        expect(op.login(op.username, op.password), 200, what="login after the hour")
+        r = _on(b, op).get(f"/api/v1/persons/{people[19]['cf']}?purpose={pid}&case_ref=W")
+        expect(r, 403, "account_suspended", "the 20th distinct person within the hour, on the "
+                                            "other instance after the clock hour")
     finally:
         _stop(b, a)
 

@@ -43,6 +43,47 @@ def test_record_of_processing():
         expect(op.get("/api/v1/processing"), 403, "forbidden", "operators do not read it")
 
 
+def test_statistics_threshold_has_a_floor():
+    """Small-cell suppression cannot be switched off: a threshold below the
+    configured floor (stats_threshold_min, default 3) is refused for every
+    role, over the API and by `visura stats`."""
+    import subprocess
+    import harness
+    pop = {"persons": 600, "comuni": "036023", "seed": 4}
+    with Server(population=pop) as srv:
+        for who, c in (("admin", srv.admin()), ("auditor", srv.user("auditor"))):
+            for t in ("0", "1", "2", "-1", "1x"):
+                r = c.get(f"/api/v1/stats?threshold={t}")
+                expect(r, 400, "invalid_request", f"{who}: threshold={t}")
+            check(b"floor" in c.get("/api/v1/stats?threshold=1").body,
+                  "the error names the floor")
+            eq(expect(c.get("/api/v1/stats?threshold=3"), 200).json["threshold"], 3,
+               f"{who}: threshold 3")
+            eq(expect(c.get("/api/v1/stats"), 200).json["threshold"], 3, f"{who}: the default")
+            expect(c.get("/api/v1/stats?threshold=1&format=csv"), 400, "invalid_request",
+                   f"{who}: csv with threshold 1")
+        for t in ("1", "2", "0"):
+            p = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--threshold", t],
+                               capture_output=True, text=True)
+            eq(p.returncode, 2, f"visura stats --threshold {t}: {p.stderr}")
+            check("floor" in p.stderr and not p.stdout, f"a clear refusal: {p.stderr!r}")
+        cfg = os.path.join(srv.dir, "stats.conf")
+        with open(cfg, "w") as f:
+            f.write(f"db = {srv.db}\nstats_threshold_min = 5\n")
+        p = subprocess.run([harness.VISURA, "stats", "--config", cfg, "--threshold", "4"],
+                           capture_output=True, text=True)
+        eq(p.returncode, 2, f"threshold 4 under a floor of 5: {p.stderr}")
+        p = subprocess.run([harness.VISURA, "stats", "--config", cfg], capture_output=True,
+                           text=True)
+        eq(p.returncode, 0, f"the configured floor as default: {p.stderr}")
+        eq(json.loads(p.stdout)["threshold"], 5, "the default threshold is the floor")
+    with Server(population=pop, stats_threshold_min=5) as srv:
+        a = srv.admin()
+        expect(a.get("/api/v1/stats?threshold=4"), 400, "invalid_request", "4 under a floor of 5")
+        eq(expect(a.get("/api/v1/stats"), 200).json["threshold"], 5, "the default is the floor")
+        eq(expect(a.get("/api/v1/stats?threshold=7"), 200).json["threshold"], 7, "above the floor")
+
+
 def test_statistics_api():
     with Server(population={"persons": 1500, "comuni": "036023,036005", "seed": 2}) as srv:
         a = srv.admin()

@@ -305,6 +305,65 @@ def test_me_shows_recent_logins():
         check(me["previous_login_at"] is not None, "previous login")
 
 
+def test_sessions_per_user_are_capped():
+    """40 logins of one user leave 3 live sessions (max_sessions): each new
+    login ends the oldest; the user lists their sessions and ends them."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        op = srv.user("operator", ente["id"])   # session 1
+        clients = [op]
+        for i in range(39):
+            c = srv.client()
+            expect(c.login(op.username, op.password), 200, what=f"login {i + 2}")
+            clients.append(c)
+        alive = [i for i, c in enumerate(clients) if c.me().status == 200]
+        eq(alive, [37, 38, 39], "the live sessions after 40 logins: the 3 newest")
+        check(all(c.me().status == 401 for c in clients[:37]), "the others ended")
+        me = clients[39]
+        r = expect(me.get("/api/v1/auth/sessions"), 200, what="own sessions")
+        eq(r["max_sessions"], 3, "max_sessions")
+        sess = r["sessions"]
+        eq(len(sess), 3, f"three live sessions listed: {sess}")
+        eq([x["current"] for x in sess], [True, False, False], "the current one, newest first")
+        check(all(x["ip"] == "127.0.0.1" and x["created_at"] and x["last_seen_at"]
+                  and x["expires_at"] for x in sess), f"session fields: {sess}")
+        ended = srv.events("session_ended", account_id=op.account["id"])
+        eq(len(ended), 37, "a session_ended event for each session the limit ended")
+        # ending another of one's own sessions
+        other = sess[2]["id"]
+        r = expect(me.delete(f"/api/v1/auth/sessions/{other}"), 200, what="end a session")
+        eq((r["id"], r["ended"], r["current"]), (other, True, False), "the answer")
+        expect(clients[37].me(), 401, what="the ended session")
+        eq(len(expect(me.get("/api/v1/auth/sessions"), 200)["sessions"]), 2, "two left")
+        expect(me.delete(f"/api/v1/auth/sessions/{other}"), 404, "not_found", "ended already")
+        expect(me.request("DELETE", f"/api/v1/auth/sessions/{sess[1]['id']}", csrf=False), 403,
+               what="no CSRF token")
+        # another user's session is not theirs to see or end
+        op2 = srv.user("operator", ente["id"])
+        mine = expect(op2.get("/api/v1/auth/sessions"), 200)["sessions"]
+        check(all(x["id"] not in {y["id"] for y in sess} for x in mine), "own sessions only")
+        expect(op2.delete(f"/api/v1/auth/sessions/{sess[1]['id']}"), 404, "not_found",
+               "another user's session")
+        expect(clients[38].me(), 200, what="still alive")
+        # ending the current one logs out
+        cur = sess[0]["id"]
+        r = expect(me.delete(f"/api/v1/auth/sessions/{cur}"), 200, what="end the current one")
+        check(r["current"] and any("Max-Age=0" in h for h in r.header_all("Set-Cookie")),
+              "the cookie is cleared")
+        expect(me.me(), 401, what="after ending the current session")
+
+
+def test_session_cap_is_configurable():
+    with Server(max_sessions=1) as srv:
+        ente = srv.create_ente()
+        op = srv.user("operator", ente["id"])
+        c = srv.client()
+        expect(c.login(op.username, op.password), 200, what="a second login")
+        expect(op.me(), 401, what="the first session ends with max_sessions 1")
+        expect(c.me(), 200, what="the new one lives")
+        eq(len(expect(c.get("/api/v1/auth/sessions"), 200)["sessions"]), 1, "one session")
+
+
 def test_ended_sessions_say_why():
     """A session cut off by disabling the account or suspending its body is
     answered with that reason (so the browser goes to the login page with

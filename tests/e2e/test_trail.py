@@ -710,7 +710,7 @@ def test_break_glass():
         check(JUSTIFICATION[:100] in al[0]["detail"], f"the justification in the alert: {al[0]['detail']!r}")
         check(any(a["rule"] == "break_glass" for a in alerts(srv, env.lead)),
               "the body's lead sees the break_glass alert")
-        check(alert_mails(srv, "admin@localhost", env.op.account["username"]),
+        check(alert_mails(srv, harness.ADMIN_EMAIL, env.op.account["username"]),
               "an alert mail to the registry office")
         mails = alert_mails(srv, env.lead.account["email"], env.op.account["username"])
         check(mails and "break_glass" in mails[0]["subject"] + mails[0]["body"],
@@ -766,7 +766,6 @@ def test_alert_sequential_cf():
         places = ["A944", "B819", "F257", "H501", "L219", "G393", "C573", "D548", "E512", "M102"]
         seq = [cf_with_check(base[:11] + pl) for pl in places if base[:11] + pl != base[:15]]
         check(all(len(c) == 16 and c[:11] == base[:11] for c in seq), "crafted codici fiscali")
-        unrelated = next(p["cf"] for p in regs if p["cf"][:11] != base[:11])
         acc = env.op.account["id"]
         fresh_window(srv, 3600, env.op)
 
@@ -776,20 +775,34 @@ def test_alert_sequential_cf():
             r = env.op.get(path)
             check(r.status in (200, 404), f"look-up {cf}: {r}")
 
+        others = [p["cf"] for p in regs if p["cf"][:11] != base[:11]]
         for i in range(4):
             look(i, seq[i])
+            look(i + 1, others[i])   # interleaved: an enumeration with look-ups in between
         check(not alerts(srv, rule="sequential_cf", account_id=acc),
-              "no alert after 4 consecutive look-ups")
-        look(0, unrelated)   # the run is broken
-        for i in range(4):
-            look(i, seq[4 + i])
+              "no alert after 4 look-ups of one prefix among unrelated ones")
+        for i in range(3):
+            look(i, others[4 + i])
         check(not alerts(srv, rule="sequential_cf", account_id=acc),
-              "no alert for 4 + 1 unrelated + 4 look-ups")
-        look(1, seq[8])
+              "no alert for unrelated look-ups")
+        look(1, seq[4])
         al = alerts(srv, rule="sequential_cf", account_id=acc)
-        eq(len(al), 1, "a sequential_cf alert after 5 consecutive look-ups")
+        eq(len(al), 1, "a sequential_cf alert at the 5th look-up of one prefix, unrelated "
+                       "look-ups interleaved")
         check(base[:11] in al[0]["detail"], f"the shared prefix in the detail: {al[0]['detail']!r}")
         eq(al[0]["ente_id"], env.ente["id"], "the alert's body")
+        # another account, each step separated by two unrelated look-ups
+        op2 = env.operator()
+        acc2 = op2.account["id"]
+        for i in range(5):
+            expect(op2.get(f"/api/v1/persons/{others[10 + 2 * i]}?purpose={pid}"), 200,
+                   what="unrelated")
+            expect(op2.get(f"/api/v1/persons/{others[11 + 2 * i]}?purpose={pid}"), 200,
+                   what="unrelated")
+            r = op2.get(f"/api/v1/persons?purpose={pid}&cf={seq[i]}")
+            check(r.status in (200, 404), f"look-up {seq[i]}: {r}")
+        eq(len(alerts(srv, rule="sequential_cf", account_id=acc2)), 1,
+           "a sequential_cf alert with two unrelated look-ups between the steps")
 
 
 def test_sequential_rule_ignores_one_person_looked_up_again():
@@ -832,6 +845,133 @@ def test_alert_no_results():
                    what="a search that finds the person")
         check(not alerts(srv, rule="no_results", account_id=op2.account["id"]),
               "no alert for searches that find people")
+
+
+def absent_cfs(n):
+    """n well-formed codici fiscali of nobody, no two sharing a prefix."""
+    return [cf_with_check(f"QXZWKJ{10 + i:02d}A01F205") for i in range(n)]
+
+
+def test_no_results_counts_lookups_by_cf():
+    """Not-found look-ups by codice fiscale (consultation, household,
+    history, search by cf) count in the no-result rule like searches."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        acc = env.op.account["id"]
+        fresh_window(srv, 3600, env.op)
+        cfs = absent_cfs(20)
+        kinds = ["", "/household", "/history"]
+        for i, cf in enumerate(cfs[:19]):
+            expect(env.op.get(f"/api/v1/persons/{cf}{kinds[i % 3]}?purpose={pid}"), 404,
+                   "not_found", f"look-up {i + 1} of nobody")
+        check(not alerts(srv, rule="no_results", account_id=acc),
+              "no alert after 19 look-ups of nobody")
+        expect(env.op.get(f"/api/v1/persons?purpose={pid}&cf={cfs[19]}"), 404, "not_found",
+               "look-up 20")
+        al = alerts(srv, rule="no_results", account_id=acc)
+        eq(len(al), 1, "a no_results alert after 20 look-ups by codice fiscale finding nobody")
+
+
+def before_boundary(srv, period, seconds):
+    """Moves the test clock to `seconds` before the next multiple of period."""
+    left = period - srv.now() % period
+    srv.advance(left - seconds if left > seconds + 5 else left + period - seconds)
+
+
+def test_windows_slide_across_the_clock_hour():
+    """A burst split across the hour (or midnight) is counted whole: the
+    hard threshold suspends at 20 distinct persons within an hour even when
+    19 of them came just before the hour; refusals and repeated look-ups
+    without a case likewise."""
+    with Server(population=POP, alert_persons_hour=10, alert_persons_hard=20) as srv:
+        env = Env(srv, lead=False)
+        # a profile that shows no one but the person asked for: one person
+        # per consultation (parentage would add the parents)
+        pid = env.purpose(["identity", "residence"])
+        narrow = env.purpose(["identity"])
+        op, acc = env.op, env.op.account["id"]
+        regs = registered(env.pop)
+        before_boundary(srv, 3600, 20)
+        relogin(op)
+        conn = Conn(srv, op)
+        try:
+            for i, p in enumerate(regs[:19]):
+                expect(conn.get(f"/api/v1/persons/{p['cf']}?purpose={pid}&case_ref=W"), 200,
+                       what=f"distinct person {i + 1} before the hour")
+            for i in range(3):
+                expect(conn.get(f"/api/v1/persons/{regs[0]['cf']}/household?purpose={narrow}"),
+                       403, "category_not_permitted", f"refusal {i + 1} before the hour")
+        finally:
+            conn.close()
+        check(not alerts(srv, rule="refused", account_id=acc), "no refused alert yet")
+        check(not [a for a in alerts(srv, rule="persons_hour", account_id=acc)
+                   if a["severity"] == "critical"], "no suspension at 19 persons")
+        srv.advance(40)   # past the hour
+        relogin(op)
+        for i in range(2):
+            expect(op.get(f"/api/v1/persons/{regs[0]['cf']}/household?purpose={narrow}"), 403,
+                   "category_not_permitted", f"refusal {i + 4} after the hour")
+        eq(len(alerts(srv, rule="refused", account_id=acc)), 1,
+           "a refused alert for 3 + 2 refusals across the hour")
+        r = op.get(f"/api/v1/persons/{regs[19]['cf']}?purpose={pid}&case_ref=W")
+        expect(r, 403, "account_suspended", "the 20th distinct person within the hour, across "
+                                            "the clock hour")
+        check(regs[19]["surname"].encode() not in r.body, "no data in the refusal")
+        crit = [a for a in alerts(srv, rule="persons_hour", account_id=acc)
+                if a["severity"] == "critical"]
+        eq(len(crit), 1, "one critical persons_hour alert")
+        # the same person without a case, 3 times before midnight and twice after
+        op2 = env.operator()
+        acc2 = op2.account["id"]
+        before_boundary(srv, DAY, 30)
+        relogin(op2)
+        p = regs[40]
+        for i in range(3):
+            expect(op2.get(f"/api/v1/persons/{p['cf']}?purpose={pid}"), 200,
+                   what=f"consultation {i + 1} before midnight")
+        srv.advance(60)
+        relogin(op2)
+        for i in range(2):
+            expect(op2.get(f"/api/v1/persons/{p['cf']}?purpose={pid}"), 200,
+                   what=f"consultation {i + 4} after midnight")
+        eq(len(alerts(srv, rule="repeat_no_case", account_id=acc2)), 1,
+           "a repeat_no_case alert for 3 + 2 consultations across midnight")
+
+
+def test_alert_counters_belong_to_one_account():
+    """Two accounts whose ids differ by 4096 keep their own counters: one
+    cannot reset the other's by making a request."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        acc = env.op.account["id"]
+        # the next account gets the id acc + 4096
+        cols = [c for c, _ in harness.db_columns(srv.db, "account") if c not in ("id", "username")]
+        db_exec(srv.db, (f"INSERT INTO account (id, username, {', '.join(cols)}) "
+                         f"SELECT ?, 'placeholder.4096', {', '.join(cols)} FROM account WHERE id = ?",
+                         (acc + 4095, acc)))
+        if srv.db.startswith("postgres:"):
+            db_exec(srv.db, ("SELECT setval(pg_get_serial_sequence('account', 'id'), ?)",
+                             (acc + 4095,)))
+        op2 = env.operator()
+        eq(op2.account["id"], acc + 4096, "the second operator's id")
+        regs = registered(env.pop)
+        base = regs[0]["cf"]
+        places = ["A944", "B819", "F257", "H501", "L219", "G393", "C573"]
+        seq = [cf_with_check(base[:11] + pl) for pl in places if base[:11] + pl != base[:15]]
+        fresh_window(srv, 3600, env.op, op2)
+        for i in range(4):
+            r = env.op.get(f"/api/v1/persons/{seq[i]}?purpose={pid}")
+            check(r.status in (200, 404), f"look-up {seq[i]}: {r}")
+            expect(op2.get(f"/api/v1/persons/{regs[5 + i]['cf']}?purpose={pid}&case_ref=X"), 200,
+                   what="the other account's request")
+        r = env.op.get(f"/api/v1/persons/{seq[4]}?purpose={pid}")
+        check(r.status in (200, 404), f"look-up {seq[4]}: {r}")
+        eq(len(alerts(srv, rule="sequential_cf", account_id=acc)), 1,
+           "a sequential_cf alert for the first account despite the other's requests")
+        check(not alerts(srv, rule="sequential_cf", account_id=acc + 4096),
+              "none for the other")
 
 
 def test_alert_same_person_without_case():
@@ -965,7 +1105,7 @@ def test_hard_threshold_suspends_account():
         eq(len(crit), 1, "one critical persons_hour alert")
         check(any(a["id"] == crit[0]["id"] for a in alerts(srv, env.lead)), "the lead sees it")
         check(alert_mails(srv, env.lead.account["email"], op.username), "mail to the lead")
-        check(alert_mails(srv, "admin@localhost", op.username), "mail to the registry office")
+        check(alert_mails(srv, harness.ADMIN_EMAIL, op.username), "mail to the registry office")
         # only the registry office reviews
         expect(env.lead.post(f"/api/v1/alerts/{crit[0]['id']}/review",
                              {"note": "ok", "reactivate": True}), 403, "forbidden", "lead review")
@@ -1012,7 +1152,7 @@ def test_alerts_visibility_and_mail():
         check(alert_mails(srv, a.lead.account["email"], ua), "lead A got mail about operator A")
         check(not alert_mails(srv, a.lead.account["email"], ub), "lead A got no mail about operator B")
         check(not alert_mails(srv, b.lead.account["email"], ua), "lead B got no mail about operator A")
-        check(alert_mails(srv, "admin@localhost", ua) and alert_mails(srv, "admin@localhost", ub),
+        check(alert_mails(srv, harness.ADMIN_EMAIL, ua) and alert_mails(srv, harness.ADMIN_EMAIL, ub),
               "the registry office got both")
         # review without reactivation; state filters
         one = sorted(ids_a)[0]

@@ -82,7 +82,7 @@ def test_serves_the_interface_files():
 def test_a_named_directory_must_load():
     d = tempfile.mkdtemp(prefix="visura-ui-empty-")
     db = os.path.join(d, "v.db")
-    p = subprocess.run([harness.VISURA, "init", "--db", db], capture_output=True, text=True)
+    p = subprocess.run([harness.VISURA, "init", "--db", db, "--admin-name", "Maria Rossi", "--admin-email", "anagrafe@comune.example.it"], capture_output=True, text=True)
     eq(p.returncode, 0, "init")
     p = subprocess.run([harness.VISURA, "serve", "--db", db, "--self-signed", os.path.join(d, "tls"),
                         "--listen", f"127.0.0.1:{free_port()}", "--metrics-listen", "",

@@ -84,7 +84,8 @@ def ca_issue(work):
         check(p.returncode == 0, f"visura {' '.join(args)}: {p.returncode} {p.stderr}")
         return p
 
-    ok("init", "--admin-user", "admin")
+    ok("init", "--admin-user", "admin", "--admin-name", "Maria Rossi",
+       "--admin-email", "anagrafe@comune.example.it")
     ok("ente", "add", "--name", "Polizia locale", "--kind", "police", "--tax-code", "80012345678")
     ok("ca", "init")
     out = os.path.join(work, "new", "certs")

@@ -487,6 +487,122 @@ static void test_bad_person_rules(void **state)
 	}
 }
 
+/* Imports `text` as the file named `name`, writing the reject report;
+ * returns the result code and the report's text in `report` (cap bytes). */
+static vis_err import_named(struct fixture *f, const char *text, const char *name,
+			    char *report, size_t cap)
+{
+	unlink(f->report);
+	FILE *in = fmemopen((void *)text, strlen(text), "rb");
+	assert_non_null(in);
+	struct import_options opt = {.source = name, .rejects_path = f->report};
+	struct import_result res;
+	struct vis_error e = {0};
+	vis_err rc = import_stream(f->s, f->rd, in, &opt, &res, &e);
+	fclose(in);
+	report[0] = '\0';
+	FILE *rf = fopen(f->report, "r");
+	if (rf) {
+		size_t n = fread(report, 1, cap - 1, rf);
+		report[n] = '\0';
+		fclose(rf);
+	}
+	if (rc == VIS_OK)
+		assert_true(res.applied);
+	else if (rc != VIS_ERR_INVALID || !res.problems)
+		fail_msg("%s: error %d: %s", name, rc, e.msg);
+	return rc;
+}
+
+#define HDR_CARPI_FULL "HDR\tVISURA-ANAGRAFE\t1\t036005\t2026-11-22T23:00:00Z\t1\tFULL\ttest\n"
+#define HDR_CARPI_DELTA2 "HDR\tVISURA-ANAGRAFE\t1\t036005\t2026-11-23T23:00:00Z\t2\tDELTA\ttest\n"
+#define FAM_CARPI "FAM\tC1\t1\t2019-05-02\tVIA\tROMA\t1\t\t\t\t41012\t\t\n"
+
+/* One codice fiscale is registered in one municipality at a time: a file of
+ * 036005 registering a person still registered in 036023 is refused, by a
+ * reject line naming 036023, whether it is the first FULL or a DELTA; once
+ * 036023 has cancelled the person (emigration to 036005) it is accepted. */
+static void test_cf_registered_in_another_municipality(void **state)
+{
+	struct fixture *f = *state;
+	load_full1(f);
+	char verdi[17], text[2048], report[4096];
+	assert_true(cf_compute("VERDI", "ELISA", 'F', 1990, 5, 5, "F257", verdi));
+	/* the first file of 036005, a FULL */
+	char per[512];
+	snprintf(per, sizeof per,
+		 "PER\tR1\t2026-11-22\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12"
+		 "\t\t\t3\t2026-11-22\t\t\t\tC1\t2\n", cf_rossi);
+	snprintf(text, sizeof text,
+		 HDR_CARPI_FULL FAM_CARPI
+		 "PER\tV1\t2019-05-02\t%s\tVERDI\tELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1"
+		 "\t1990-05-06\t\t\t\tC1\t1\n%sEND\t3\n", verdi, per);
+	uint64_t before = testdb_fingerprint(&f->db);
+	assert_int_equal(import_named(f, text, "036005-000001-FULL.tsv", report, sizeof report),
+			 VIS_ERR_INVALID);
+	if (!strstr(report, "\n4\tPER\tcodice fiscale\t") || !strstr(report, "036023"))
+		fail_msg("the reject line names the other municipality:\n%s", report);
+	assert_int_equal(testdb_fingerprint(&f->db), before);
+	/* without Rossi the FULL loads; a DELTA adding him is refused */
+	snprintf(text, sizeof text,
+		 HDR_CARPI_FULL FAM_CARPI
+		 "PER\tV1\t2019-05-02\t%s\tVERDI\tELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1"
+		 "\t1990-05-06\t\t\t\tC1\t1\nEND\t2\n", verdi);
+	assert_int_equal(import_named(f, text, "036005-000001-FULL.tsv", report, sizeof report),
+			 VIS_OK);
+	char delta[1024];
+	snprintf(delta, sizeof delta, HDR_CARPI_DELTA2 "%sEND\t1\n", per);
+	before = testdb_fingerprint(&f->db);
+	assert_int_equal(import_named(f, delta, "036005-000002-DELTA.tsv", report, sizeof report),
+			 VIS_ERR_INVALID);
+	if (!strstr(report, "\n2\tPER\tcodice fiscale\t") || !strstr(report, "036023 (MODENA)"))
+		fail_msg("the reject line names the other municipality:\n%s", report);
+	assert_int_equal(testdb_fingerprint(&f->db), before);
+	/* a cancelled record of the person is no second registration */
+	char cancelled[2048];
+	snprintf(cancelled, sizeof cancelled, HDR_CARPI_DELTA2
+		 "PER\tR1\t2000-01-01\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t1\t\t\t\t3"
+		 "\t1999-01-01\t3\t2000-01-01\t036023\tC1\t2\nEND\t1\n", cf_rossi);
+	assert_int_equal(import_named(f, cancelled, "036005-000002-DELTA.tsv", report,
+				      sizeof report), VIS_OK);
+	/* 036023 cancels him (emigration to 036005): 036005 registers him */
+	snprintf(text, sizeof text, HDR_DELTA2
+		 "PER\tP1\t2026-11-23\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12"
+		 "\t\t\t1\t1980-01-05\t3\t2026-11-23\t036005\tF1\t1\nEND\t1\n", cf_rossi);
+	if (import_named(f, text, "036023-000002-DELTA.tsv", report, sizeof report))
+		fail_msg("the emigration refused:\n%s", report);
+	snprintf(delta, sizeof delta,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036005\t2026-11-24T23:00:00Z\t3\tDELTA\ttest\n%sEND\t1\n",
+		 per);
+	if (import_named(f, delta, "036005-000003-DELTA.tsv", report, sizeof report))
+		fail_msg("the registration after the emigration refused:\n%s", report);
+}
+
+/* A file named after the convention says in its header what its name says:
+ * municipality, sequence, kind. */
+static void test_name_and_header_agree(void **state)
+{
+	struct fixture *f = *state;
+	load_full1(f);
+	static const char *const bad[][2] = {
+		{"036005-000002-DELTA.tsv", "names municipality 036005, the header 036023"},
+		{"036023-000003-DELTA.tsv", "names sequence 3, the header 2"},
+		{"036023-000002-FULL.tsv", "says FULL, the header DELTA"},
+	};
+	const char *text = HDR_DELTA2 "END\t0\n";
+	char report[4096];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint64_t before = testdb_fingerprint(&f->db);
+		assert_int_equal(import_named(f, text, bad[i][0], report, sizeof report),
+				 VIS_ERR_INVALID);
+		if (!strstr(report, "\n1\tHDR\t") || !strstr(report, bad[i][1]))
+			fail_msg("%s: report lacks '%s':\n%s", bad[i][0], bad[i][1], report);
+		assert_int_equal(testdb_fingerprint(&f->db), before);
+	}
+	/* a name outside the convention says nothing to check */
+	assert_int_equal(import_named(f, text, "export.tsv", report, sizeof report), VIS_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +626,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_missing_household, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_various_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_person_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cf_registered_in_another_municipality, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_name_and_header_agree, setup, teardown),
 	};
 	return TESTDB_RUN("import", tests, group_setup, group_teardown, &use_pg);
 }

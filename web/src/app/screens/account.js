@@ -1,6 +1,6 @@
 // Screens every role has: login (with the office's notices), the forced
 // password change, second-factor enrolment, and the own account.
-import { h, FormError, field, formValues, notice, submit, card, facts, table, fmtTime, clear } from '../dom.js';
+import { h, FormError, field, formValues, notice, submit, card, facts, table, fmtTime, clear, button, badge } from '../dom.js';
 import { api, session, login, loadMe, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -102,7 +102,40 @@ async function totpScreen(params, body) {
     out, form);
 }
 
-function accountScreen() {
+// The user's live sessions, each of which they may end (the current one
+// too: that is a logout).
+async function sessionsCard() {
+  const { data } = await api.get('/api/v1/auth/sessions');
+  const out = h('div', { 'aria-live': 'polite' });
+  const end = (s) => async () => {
+    clear(out);
+    try {
+      await api.del(`/api/v1/auth/sessions/${s.id}`);
+    } catch (e) {
+      out.append(notice('danger', e instanceof ApiError ? e.text : e.message));
+      return;
+    }
+    if (s.current) {
+      session.me = null;
+      session.csrf = null;
+      session.flash = t('account.session_ended');
+      go('login');
+      return;
+    }
+    go('account', null, t('account.session_ended'));
+  };
+  return card(t('account.sessions'), h('p', {}, t('account.sessions_intro', { n: data.max_sessions })), out,
+    table(t('account.sessions'), [
+      [t('account.session_opened'), (s) => fmtTime(s.created_at)], [t('account.session_seen'), (s) => fmtTime(s.last_seen_at)],
+      [t('account.session_until'), (s) => fmtTime(s.expires_at)], [t('account.ip'), (s) => s.ip],
+      [t('common.actions'), (s) => h('span', {}, s.current ? badge(t('account.session_this'), 'primary') : null, ' ',
+        button(t('account.session_end'), end(s), 'btn-outline-danger btn-sm',
+          { 'aria-label': s.current ? t('account.session_end_this') : t('account.session_end_label', { id: s.id, when: fmtTime(s.created_at), ip: s.ip }),
+            dataset: { session: String(s.id) } }))]],
+    data.sessions));
+}
+
+async function accountScreen() {
   const me = session.me;
   return h('div', {},
     card(t('account.details'), facts([
@@ -115,6 +148,7 @@ function accountScreen() {
     card(t('account.logins'), table(t('account.logins'), [
       [t('account.when'), (l) => fmtTime(l.at)], [t('account.outcome'), (l) => t(`outcome.${l.outcome}`)], [t('account.ip'), (l) => l.ip]],
     me.recent_logins || [])),
+    await sessionsCard(),
     h('p', {},
       h('a', { href: '#/password', class: 'btn btn-outline-primary me-2' }, t('account.change_password')),
       me.totp_enabled ? null : h('a', { href: '#/totp', class: 'btn btn-outline-primary' }, t('account.setup_totp'))));
