@@ -6,8 +6,9 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev python3
       libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev zlib1g-dev
-      libpq-dev postgresql)
+      libpq-dev postgresql testssl.sh)
 # postgresql: the tests start their own throwaway server (scripts/pg.sh).
+# testssl.sh: tests/e2e/test_tls.py scans the server's TLS with it.
 # Extra packages named by the caller (scripts/test.sh adds chromium).
 PKGS+=("$@")
 missing=()

@@ -65,16 +65,19 @@ void api_import_push(struct http_request *r)
 		return;
 	}
 	/* The file's own header must name this municipality. */
-	char expect[32];
+	char expect[32], head[32];
 	int hn = snprintf(expect, sizeof expect, "HDR\tVISURA-ANAGRAFE\t1\t%s\t", en.comune);
-	bool own = r->body_len > (size_t)hn && !memcmp(r->body, expect, (size_t)hn);
+	FILE *in = http_body_stream(r);
+	bool own = in && fread(head, 1, (size_t)hn, in) == (size_t)hn &&
+		   !memcmp(head, expect, (size_t)hn) && !fseek(in, 0, SEEK_SET);
 	char rejects[] = "/tmp/visura-push-XXXXXX";
 	int fd = mkstemp(rejects);
 	if (fd >= 0)
 		close(fd);
-	FILE *in = own ? fmemopen(r->body, r->body_len, "rb") : NULL;
 	int64_t now = api_now(r);
-	if (!own || !in) {
+	if (!own) {
+		if (in)
+			fclose(in);
 		if (fd >= 0)
 			unlink(rejects);
 		alert_raise(s, now, "feed_rejected", "medium", a, "a pushed file names another municipality or version", NULL);

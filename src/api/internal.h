@@ -93,6 +93,9 @@ char *api_print_html(json_t *body, const struct api_print_meta *m);
 
 #define HANDLER(name) void name(struct http_request *r)
 HANDLER(api_healthz);
+/* Until every listener is up (app->serving) replies 503 "starting" and
+ * returns true: a probe answered 200 means the whole service is up. */
+bool api_starting(struct http_request *r);
 HANDLER(api_login);
 HANDLER(api_logout);
 HANDLER(api_me);

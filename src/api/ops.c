@@ -1,5 +1,6 @@
 /* Operations endpoints: /readyz (on both listeners) and /metrics (on the
  * operations listener, loopback by default). */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,11 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "audit/audit.h"
+#include "common/log.h"
 #include "metrics/metrics.h"
 #include "common/str.h"
+
+#define READINESS_BYTES 65536
 
 struct last_cp {
 	int64_t at, last_id;
@@ -24,8 +28,30 @@ static int last_checkpoint(void *ctx, const struct store_checkpoint *c)
 	return 0;
 }
 
+/* 64 KiB of fresh random text (more than an access record and its
+ * indexes need). */
+static const char *readiness_filler(void)
+{
+	static _Thread_local char hex[READINESS_BYTES + 1];
+	unsigned char raw[READINESS_BYTES / 2];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+	return hex;
+}
+
+bool api_starting(struct http_request *r)
+{
+	if (atomic_load(&r->app->serving))
+		return false;
+	http_reply_json(r, 503, json_pack("{s:s,s:s}", "status", "starting", "problem",
+					  "not every listener is up yet"));
+	return true;
+}
+
 void api_readyz(struct http_request *r)
 {
+	if (api_starting(r))
+		return;
 	struct store *s = app_store(r->app);
 	struct vis_error e = {0};
 	const char *problem = NULL;
@@ -39,12 +65,21 @@ void api_readyz(struct http_request *r)
 		problem = "database unreadable";
 	else if (store_begin(s, &e))
 		problem = "database not writable (the access trail could not be written)";
-	else
+	else if (store_readiness_write(s, (int64_t)time(NULL), readiness_filler(), &e) ||
+		 store_commit(s, &e)) {
+		/* A write committed, as the access trail's are, and larger
+		 * than a look-up's: a full disk, a read-only database or a
+		 * standby fail here. */
 		store_rollback(s);
+		problem = "database not writable (the access trail could not be written)";
+	}
 	/* Records newer than the last checkpoint must not wait long for one. */
 	int64_t now = (int64_t)time(NULL);
 	if (!problem && last_id > cp.last_id && cp.at && now - cp.at > 5 * AUDIT_CHECKPOINT_SECONDS)
 		problem = "no recent signed checkpoint of the access trail";
+	if (problem)
+		log_warn("not ready", "request_id=%s problem=\"%s\" error=\"%s\"", r->request_id,
+			 problem, e.msg);
 	json_t *doc = problem ? json_pack("{s:s,s:s}", "status", "not_ready", "problem", problem)
 			      : json_pack("{s:s,s:I,s:I}", "status", "ready", "access_records",
 					  (json_int_t)last_id, "last_checkpoint", (json_int_t)cp.last_id);

@@ -87,7 +87,7 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/alerts/:id/review", api_alert_review, ADMIN},
 	{"GET", "/api/v1/usage", api_usage, ADMIN | LEAD},
 
-	{"POST", "/api/v1/imports", api_import_push, ROUTE_API},
+	{"POST", "/api/v1/imports", api_import_push, ROUTE_API | ROUTE_FILE_BODY},
 	{"GET", "/api/v1/feeds", api_feeds, ADMIN},
 	{"GET", "/api/v1/imports", api_imports_list, ADMIN},
 	{"GET", "/api/v1/stats", api_stats, ADMIN | ROUTE_AUDITOR},

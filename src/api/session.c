@@ -19,6 +19,8 @@
 
 void api_healthz(struct http_request *r)
 {
+	if (api_starting(r))
+		return;
 	http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 

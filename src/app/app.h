@@ -41,6 +41,8 @@ struct app {
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
 	atomic_int in_flight;         /* requests being answered */
 	atomic_bool stopping;
+	atomic_bool serving;          /* every listener is up: /healthz and /readyz
+				         answer 503 "starting" until then */
 	uint64_t instance_id;         /* random: this process among the instances */
 	/* Every store a thread opened, so that app_release() closes them. */
 	pthread_mutex_t stores_lock;

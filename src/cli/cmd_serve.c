@@ -199,6 +199,10 @@ int cmd_serve(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct vis_error e = {0};
+	if (config_check(&cfg, &e)) {
+		fprintf(stderr, "visura: serve: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
 	if (cfg.smtp_url[0] &&
 	    outbound_check(cfg.smtp_url, OUTBOUND_SMTP, cfg.smtp_plain_loopback, &e)) {
 		fprintf(stderr, "visura: serve: smtp_url: %s\n", e.msg);
@@ -275,6 +279,7 @@ int cmd_serve(int argc, char **argv)
 	if (user.drop)
 		log_info("privileges dropped", "user=%s uid=%u gid=%u", user.name, (unsigned)user.uid,
 			 (unsigned)user.gid);
+	atomic_store(&app.serving, true);
 	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
 		 cfg.threads, cfg.test_clock ? "ON" : "off");
 	if (cfg.test_clock)

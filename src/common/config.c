@@ -47,7 +47,8 @@ static const struct option_row rows[] = {
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
 	INT(connection_timeout, 1, 3600, "30", "seconds of inactivity before a connection is closed"),
 	INT(max_body_kb, 1, 1048576, "256", "largest request body accepted, KiB"),
-	INT(max_import_mb, 1, 4096, "256", "largest daily file pushed to POST /api/v1/imports, MiB (held in memory)"),
+	INT(max_import_mb, 1, 4096, "256", "largest daily file pushed to POST /api/v1/imports, MiB (streamed to a temporary file beside the database)"),
+	INT(max_uploads_mb, 1, 1048576, "1024", "all pushed files being received at once, MiB at most (their temporary files); beyond it 503"),
 	INT(feed_deadline_hours, 1, 720, "30", "a municipality whose last daily file is older than this is overdue (alert)"),
 	INT(session_idle_minutes, 1, 1440, "15", "a browser session ends after this much inactivity"),
 	INT(session_absolute_hours, 1, 72, "8", "a browser session ends this long after login"),
@@ -89,6 +90,16 @@ static const struct option_row *find(const char *name)
 bool config_has(const char *name)
 {
 	return find(name) != NULL;
+}
+
+vis_err config_check(const struct config *c, struct vis_error *e)
+{
+	if (c->max_uploads_mb < c->max_import_mb)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "
+				     "a file of the largest size could never be received",
+				     c->max_uploads_mb, c->max_import_mb);
+	return VIS_OK;
 }
 
 static vis_err apply(struct config *c, const struct option_row *r, const char *value,

@@ -37,6 +37,7 @@ struct config {
 	int connection_timeout;     /* seconds */
 	int max_body_kb;
 	int max_import_mb;          /* largest daily file pushed over HTTPS */
+	int max_uploads_mb;         /* all pushed files being received at once */
 	int feed_deadline_hours;    /* a municipality's feed is overdue after this */
 	int session_idle_minutes;
 	int session_absolute_hours;
@@ -75,5 +76,8 @@ vis_err config_load_file(struct config *c, const char *path, struct vis_error *e
 void config_print(const struct config *c, FILE *out);
 /* True when `name` is an option. */
 bool config_has(const char *name);
+/* What no single option's bounds can say: the options that must agree
+ * with each other do. */
+vis_err config_check(const struct config *c, struct vis_error *e);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/err.h"
 #include "store/store.h"
@@ -42,13 +43,20 @@ struct http_request {
 	char ip[64];
 	char request_id[17];
 	char client_cert[41];         /* serial (hex) of a verified client certificate */
-	/* body, bounded by the configuration */
+	/* body, bounded by its route (see ROUTE_FILE_BODY): in memory, or
+	 * streamed to an unlinked temporary file */
 	char *body;
 	size_t body_len;
 	size_t body_cap;
+	int body_fd;                  /* ROUTE_FILE_BODY: the file, or -1 */
+	size_t body_reserved;         /* bytes of the server's upload quota held */
 	bool body_too_large;
+	bool upload_refused;          /* no room for it (quota or disk): 503 */
 	bool url_too_long;
+	bool answered;                /* refused before its body was read */
+	bool framing_bad;             /* where the request ends is ambiguous */
 	bool arrived_stopping;        /* came in after shutdown began: 503 */
+	const struct http_route *found;
 	json_t *json;                 /* the body parsed as a JSON object */
 	/* route parameters (":id") */
 	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX];
@@ -90,17 +98,26 @@ enum {
 	ROUTE_TEST = 1 << 10,            /* exists only with test_clock on */
 	ROUTE_OWN_ARGS = 1 << 11,        /* the handler checks its query arguments
 					    itself (http_args_valid), to record refusals */
+	/* The body limit: at most max_body_kb, held in memory, unless
+	 * ROUTE_FILE_BODY: a pushed file, at most max_import_mb, streamed to a
+	 * temporary file beside the database (0600, unlinked at once; read it
+	 * with http_body_stream), all such bodies together at most
+	 * max_uploads_mb.  A declared Content-Length over the limit is refused
+	 * with 413 before any byte of the body is read. */
+	ROUTE_FILE_BODY = 1 << 12,
 };
 
 struct http_route {
-	const char *method;
+	const char *method;           /* "GET" routes answer HEAD too */
 	const char *pattern;          /* "/api/v1/accounts/:id/disable" */
 	http_handler handler;
 	unsigned access;
 };
 
 /* Decides whether a request may reach its route's handler (authentication,
- * account state, CSRF, roles); on refusal it has already replied. */
+ * account state, CSRF, roles); on refusal it has already replied.  It runs
+ * on the request's headers, before any byte of its body is read, so that
+ * no one uploads anything before being recognised. */
 typedef bool (*http_gate)(struct http_request *r, const struct http_route *route);
 
 /* Starts listening with the routes (terminated by a NULL method); every
@@ -154,6 +171,10 @@ bool http_args_valid(struct http_request *r);
 
 /* A query-string argument, or NULL. */
 const char *http_query(struct http_request *r, const char *name);
+
+/* The body of a ROUTE_FILE_BODY route as a stream from its start (the
+ * caller closes it), or NULL when there is none or it cannot be read. */
+FILE *http_body_stream(struct http_request *r);
 
 /* The JSON body as an object; on a missing or malformed body replies 400
  * and returns NULL. */

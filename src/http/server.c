@@ -2,16 +2,22 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,10 +38,26 @@ struct http_server {
 	http_gate gate;
 	char *cert;
 	char *key;
+	char upload_dir[CONFIG_PATH_MAX];  /* temporary files of ROUTE_FILE_BODY bodies */
+	atomic_size_t uploads;             /* bytes of such bodies held now */
+	pthread_mutex_t ticket_lock;
+	gnutls_datum_t ticket_key;         /* session tickets' master key */
+	int64_t ticket_key_at;             /* when it was made (monotonic, s) */
 };
 
-/* TLS 1.3 preferred, 1.2 accepted, nothing older. */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+/* Mozilla's "intermediate" server profile: TLS 1.3 and 1.2 only, AEAD
+ * ciphers only (AES-GCM, ChaCha20-Poly1305: no CBC), ephemeral ECDH on
+ * X25519, P-256 or P-384, no SHA-1 signatures; the client's order. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:" \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:" \
+	"+GROUP-SECP384R1:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1"
+
+/* Session tickets: a ticket lives TICKET_SECONDS (GnuTLS also rotates the
+ * keys it derives from the master key on that period); the master key,
+ * only ever in memory, is replaced every TICKET_MASTER_SECONDS. */
+#define TICKET_SECONDS 3600
+#define TICKET_MASTER_SECONDS (12 * 3600)
 
 static const char csp[] =
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -267,48 +289,282 @@ bool http_args_valid(struct http_request *r)
 	return !bad && !strchr(r->path, 0x7f);
 }
 
-static void dispatch(struct http_server *srv, struct http_request *r, const char **route_name)
+/* ---- request framing: one way to tell where a request ends ---- */
+
+struct framing {
+	int host, content_length, transfer_encoding;
+	const char *te;
+	bool bad_name, bad_host;
+};
+
+/* RFC 9110 §5.6.2: a field name is a token. */
+static bool token_valid(const char *s, size_t n)
 {
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') ||
+		      (c && strchr(extra, c))))
+			return false;
+	}
+	return true;
+}
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+				     size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	struct framing *f = cls;
+	if (!token_valid(key, key_size))
+		f->bad_name = true;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_HOST)) {
+		f->host++;
+		/* host [":" port], or an IPv6 literal: nothing else */
+		if (!value || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789-._:[]") != value_size)
+			f->bad_host = true;
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		f->content_length++;
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->transfer_encoding++;
+		f->te = value;
+	}
+	return MHD_YES;
+}
+
+/* What makes the request's framing ambiguous (RFC 9112 §6.3), so that a
+ * proxy in front could see another request than we do, or NULL.  An
+ * HTTP/1.1 request without Host never gets here (libmicrohttpd, strict). */
+static const char *framing_problem(struct MHD_Connection *c, const char *version)
+{
+	struct framing f = {0};
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_count, &f);
+	if (f.bad_name)
+		return "a header name is not a token";
+	if (f.host > 1)
+		return "more than one Host header";
+	if (f.bad_host)
+		return "the Host header is not a host name or address";
+	if (f.content_length > 1)
+		return "more than one Content-Length header";
+	if (f.transfer_encoding) {
+		if (strcmp(version, MHD_HTTP_VERSION_1_1))
+			return "Transfer-Encoding in an HTTP/1.0 request";
+		if (f.content_length)
+			return "both Transfer-Encoding and Content-Length";
+		if (f.transfer_encoding > 1 || !f.te || strcasecmp(f.te, "chunked"))
+			return "the only transfer coding accepted is chunked";
+	}
+	return NULL;
+}
+
+/* ---- routing and admission ---- */
+
+/* RFC 9110 §9.3.2: HEAD wherever GET. */
+static bool method_fits(const char *route_method, const char *method)
+{
+	return !strcmp(route_method, method) ||
+	       (!strcmp(method, "HEAD") && !strcmp(route_method, "GET"));
+}
+
+static bool route_enabled(const struct http_server *srv, const struct http_route *rt)
+{
+	return !(rt->access & ROUTE_TEST) || srv->app->cfg.test_clock;
+}
+
+/* 405 with the methods the path has (RFC 9110 §15.5.6). */
+static void reply_not_allowed(struct http_server *srv, struct http_request *r)
+{
+	char allow[64] = "";
+	for (const struct http_route *rt = srv->routes; rt->method; rt++) {
+		struct http_request scratch = {0};
+		if (!route_enabled(srv, rt) || !route_match(rt->pattern, r->path, &scratch))
+			continue;
+		const char *m[2] = {rt->method, !strcmp(rt->method, "GET") ? "HEAD" : NULL};
+		for (int i = 0; i < 2 && m[i]; i++) {
+			size_t n = strlen(allow);
+			if (!strstr(allow, m[i]) && n + strlen(m[i]) + 3 < sizeof allow)
+				snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", m[i]);
+		}
+	}
+	http_header_add(r, "Allow", allow);
+	http_reply_error(r, 405, "method_not_allowed", "method not allowed here");
+}
+
+static size_t body_limit(const struct http_server *srv, const struct http_route *rt)
+{
+	if (rt->access & ROUTE_FILE_BODY)
+		return (size_t)srv->app->cfg.max_import_mb << 20;
+	return (size_t)srv->app->cfg.max_body_kb * 1024;
+}
+
+/* Takes `n` bytes of the server's quota of bodies being uploaded. */
+static bool upload_reserve(struct http_server *srv, struct http_request *r, size_t n)
+{
+	size_t quota = (size_t)srv->app->cfg.max_uploads_mb << 20;
+	size_t before = atomic_fetch_add(&srv->uploads, n);
+	if (before + n > quota) {
+		atomic_fetch_sub(&srv->uploads, n);
+		return false;
+	}
+	r->body_reserved += n;
+	return true;
+}
+
+/* Decided on the request line and headers alone, before any byte of the
+ * body is read: framing, route, arguments, declared size, quota, gate.
+ * False when the request has been answered (refused). */
+static bool admit(struct http_server *srv, struct http_request *r, const char *version)
+{
+	const char *why = framing_problem(r->conn, version);
+	if (why) {
+		r->framing_bad = true;
+		http_header_add(r, "Connection", "close");
+		http_reply_error(r, 400, "invalid_request", why);
+		return false;
+	}
 	if (r->url_too_long) {
 		http_reply_error(r, 414, "uri_too_long", "the request URI is too long");
-		return;
+		return false;
 	}
+	bool path_known = false;
+	for (const struct http_route *rt = srv->routes; rt->method && !r->found; rt++) {
+		if (!route_enabled(srv, rt) || !route_match(rt->pattern, r->path, r))
+			continue;
+		path_known = true;
+		if (method_fits(rt->method, r->method))
+			r->found = rt;
+	}
+	if (!r->found) {
+		if (path_known)
+			reply_not_allowed(srv, r);
+		else
+			http_reply_error(r, 404, "not_found", "no such resource");
+		return false;
+	}
+	r->route = r->found->pattern;
+	if (!(r->found->access & ROUTE_OWN_ARGS) && !http_args_valid(r)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "the path and query parameters must be UTF-8 text without control "
+				 "characters, at most 1024 bytes each");
+		return false;
+	}
+	r->body_cap = body_limit(srv, r->found);
+	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+	if (declared > r->body_cap) {
+		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
+		return false;
+	}
+	if (!srv->gate(r, r->found))
+		return false;
+	if ((r->found->access & ROUTE_FILE_BODY) && declared && !upload_reserve(srv, r, declared)) {
+		http_header_add(r, "Retry-After", "60");
+		http_reply_error(r, 503, "uploads_busy",
+				 "too many uploads are under way; try again later");
+		return false;
+	}
+	return true;
+}
+
+/* Runs the handler once the whole body is in. */
+static void dispatch(struct http_request *r)
+{
 	if (r->body_too_large) {
 		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
 		return;
 	}
-	const struct http_route *found = NULL;
-	bool path_known = false;
-	for (const struct http_route *rt = srv->routes; rt->method; rt++) {
-		if ((rt->access & ROUTE_TEST) && !srv->app->cfg.test_clock)
-			continue;
-		if (!route_match(rt->pattern, r->path, r))
-			continue;
-		path_known = true;
-		if (!strcmp(rt->method, r->method)) {
-			found = rt;
-			break;
-		}
-	}
-	if (!found) {
-		if (path_known)
-			http_reply_error(r, 405, "method_not_allowed", "method not allowed here");
-		else
-			http_reply_error(r, 404, "not_found", "no such resource");
+	if (r->upload_refused) {
+		http_header_add(r, "Retry-After", "60");
+		http_reply_error(r, 503, "uploads_busy",
+				 "the upload cannot be stored now; try again later");
 		return;
 	}
-	*route_name = found->pattern;
-	if (!(found->access & ROUTE_OWN_ARGS) && !http_args_valid(r)) {
-		http_reply_error(r, 400, "invalid_request",
-				 "the path and query parameters must be UTF-8 text without control "
-				 "characters, at most 1024 bytes each");
-		return;
-	}
-	if (!srv->gate(r, found))
-		return;
-	found->handler(r);
+	r->found->handler(r);
 	if (!r->status && !r->deferred)
 		http_reply_error(r, 500, "internal_error", "the handler gave no answer");
+}
+
+/* ---- bodies ---- */
+
+static void body_drop(struct http_request *r)
+{
+	free(r->body);
+	r->body = NULL;
+	if (r->body_fd >= 0)
+		close(r->body_fd);
+	r->body_fd = -1;
+}
+
+/* An unlinked temporary file beside the database, readable by us only. */
+static int upload_file_open(const struct http_server *srv)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	if ((size_t)snprintf(path, sizeof path, "%s/.visura-upload-XXXXXX", srv->upload_dir) >=
+	    sizeof path)
+		return -1;
+	int fd = mkstemp(path);
+	if (fd >= 0) {
+		unlink(path);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	return fd;
+}
+
+static void body_to_file(struct http_server *srv, struct http_request *r, const char *data,
+			 size_t n)
+{
+	if (r->body_len + n > r->body_reserved &&
+	    !upload_reserve(srv, r, r->body_len + n - r->body_reserved)) {
+		r->upload_refused = true;
+		body_drop(r);
+		return;
+	}
+	if (r->body_fd < 0 && (r->body_fd = upload_file_open(srv)) < 0) {
+		log_warn("cannot create an upload file", "request_id=%s dir=%s", r->request_id,
+			 srv->upload_dir);
+		r->upload_refused = true;
+		return;
+	}
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(r->body_fd, data + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_warn("cannot write an upload file", "request_id=%s dir=%s error=\"%s\"",
+				 r->request_id, srv->upload_dir, strerror(errno));
+			r->upload_refused = true;
+			body_drop(r);
+			return;
+		}
+		done += (size_t)w;
+	}
+	r->body_len += n;
+}
+
+static bool body_to_memory(struct http_request *r, const char *data, size_t n)
+{
+	char *nb = realloc(r->body, r->body_len + n + 1);
+	if (!nb)
+		return false;
+	r->body = nb;
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return true;
+}
+
+FILE *http_body_stream(struct http_request *r)
+{
+	if (r->body_fd < 0 || lseek(r->body_fd, 0, SEEK_SET) != 0)
+		return NULL;
+	int fd = dup(r->body_fd);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -434,16 +690,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
 	return ret;
 }
 
-static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *conn,
-			      struct http_request *r)
+static enum MHD_Result answer(struct MHD_Connection *conn, struct http_request *r)
 {
-	r->route = "-";
-	if (r->arrived_stopping) {
-		http_header_add(r, "Connection", "close");
-		http_reply_error(r, 503, "service_stopping", "the service is restarting; try again");
-		return send_response(conn, r);
-	}
-	dispatch(srv, r, &r->route);
+	dispatch(r);
 	if (r->deferred) {
 		/* Park first, then start the work: its completion may resume
 		 * the connection at once, from another thread. */
@@ -459,7 +708,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
-	(void)version;
 	struct http_server *srv = cls;
 	struct http_request *r = *con_cls;
 	if (!r) {
@@ -488,39 +736,43 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		} else {
 			STR_COPY_KNOWN(r->path, url); /* its length was checked above */
 		}
-		r->body_cap = (size_t)srv->app->cfg.max_body_kb * 1024;
-		/* Daily files pushed by municipalities are larger than requests. */
-		if (!strcmp(r->path, "/api/v1/imports") && !strcmp(method, "POST"))
-			r->body_cap = (size_t)srv->app->cfg.max_import_mb << 20;
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > r->body_cap)
-			r->body_too_large = true;
+		r->body_fd = -1;
+		r->route = "-";
+		if (r->arrived_stopping) {
+			http_header_add(r, "Connection", "close");
+			http_reply_error(r, 503, "service_stopping", "the service is restarting; try again");
+		} else if (admit(srv, r, version)) {
+			return MHD_YES;
+		}
+		/* Refused.  With a body to come, the answer goes now:
+		 * libmicrohttpd then reads none of it (no "100 Continue") and
+		 * closes the connection.  Without, at the next call, so that the
+		 * connection may stay open. */
+		r->answered = true;
+		const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (r->framing_bad || http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+		    (cl && strcmp(cl, "0")))
+			return send_response(conn, r);
 		return MHD_YES;
 	}
-	if (r->resumed)
+	if (r->resumed || r->answered)
 		return send_response(conn, r);
 	if (*upload_data_size) {
-		if (!r->body_too_large) {
-			if (r->body_len + *upload_data_size > r->body_cap) {
-				r->body_too_large = true;
-				free(r->body);
-				r->body = NULL;
-				r->body_len = 0;
-			} else {
-				char *nb = realloc(r->body, r->body_len + *upload_data_size + 1);
-				if (!nb)
-					return MHD_NO;
-				r->body = nb;
-				memcpy(r->body + r->body_len, upload_data, *upload_data_size);
-				r->body_len += *upload_data_size;
-				r->body[r->body_len] = '\0';
-			}
-		}
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (r->body_too_large || r->upload_refused)
+			return MHD_YES;      /* the rest is read and thrown away */
+		if (r->body_len + n > r->body_cap) {
+			r->body_too_large = true;
+			body_drop(r);
+		} else if ((r->found->access & ROUTE_FILE_BODY)) {
+			body_to_file(srv, r, upload_data, n);
+		} else if (!body_to_memory(r, upload_data, n)) {
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
-	return answer(srv, conn, r);
+	return answer(conn, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -536,7 +788,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->handler_ctx_free)
 		r->handler_ctx_free(r->handler_ctx);
 	json_decref(r->json);
-	free(r->body);
+	body_drop(r);
+	atomic_fetch_sub(&srv->uploads, r->body_reserved);
 	free(r->resp);
 	for (int i = 0; i < r->nheaders; i++) {
 		free(r->headers[i][0]);
@@ -586,6 +839,126 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		if (*p == '"')
 			*p = '\'';
 	log_debug("libmicrohttpd", "detail=\"%s\"", msg);
+}
+
+/* ---- TLS sessions: tickets, no client-initiated renegotiation ---- */
+
+/* libmicrohttpd hands the socket to GnuTLS as is; this sits between them
+ * on every TLS connection.  It follows the record headers the client
+ * sends (their type is in clear).  After the client's ChangeCipherSpec the
+ * one handshake record to come is its Finished (TLS 1.2; in TLS 1.3 what
+ * follows is hidden as application data, or is the second ClientHello
+ * after a HelloRetryRequest): another one can only start a renegotiation,
+ * which would cost the server a handshake for nothing, so the connection
+ * is cut at once. */
+struct tls_guard {
+	int fd;
+	unsigned char head[5];
+	size_t head_have;
+	size_t body_left;           /* bytes of the current record still to come */
+	bool ccs_seen;
+	int handshakes_after_ccs;
+	bool refused;               /* cut: nothing more is sent, not even close_notify */
+};
+
+static bool guard_follow(struct tls_guard *g, const unsigned char *p, size_t n)
+{
+	while (n) {
+		if (g->body_left) {
+			size_t k = n < g->body_left ? n : g->body_left;
+			g->body_left -= k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		g->head[g->head_have++] = *p++;
+		n--;
+		if (g->head_have < sizeof g->head)
+			continue;
+		g->head_have = 0;
+		g->body_left = (size_t)g->head[3] << 8 | g->head[4];
+		if (g->head[0] == 20)
+			g->ccs_seen = true;
+		else if (g->head[0] == 22 && g->ccs_seen && ++g->handshakes_after_ccs > 1)
+			return false;
+	}
+	return true;
+}
+
+static ssize_t guard_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct tls_guard *g = ptr;
+	ssize_t n = recv(g->fd, buf, len, 0);
+	if (n > 0 && !guard_follow(g, buf, (size_t)n)) {
+		/* Reset rather than closed: the client sees an error, not an end. */
+		struct linger hard = {1, 0};
+		setsockopt(g->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+		log_warn("client-initiated TLS renegotiation refused", "%s", "");
+		g->refused = true;
+		errno = ECONNRESET;
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t guard_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct tls_guard *g = ptr;
+	if (g->refused) {
+		errno = EPIPE;
+		return -1;
+	}
+	struct msghdr m = {.msg_iov = (struct iovec *)(void *)iov, .msg_iovlen = (size_t)iovcnt};
+	return sendmsg(g->fd, &m, MSG_NOSIGNAL);
+}
+
+/* The ticket master key, replaced when it is older than its period. */
+static bool ticket_key_fresh(struct http_server *srv)
+{
+	int64_t now = mono_ns() / 1000000000;
+	if (srv->ticket_key.data && now - srv->ticket_key_at < TICKET_MASTER_SECONDS)
+		return true;
+	gnutls_datum_t key = {NULL, 0};
+	if (gnutls_session_ticket_key_generate(&key) < 0)
+		return srv->ticket_key.data != NULL;
+	if (srv->ticket_key.data) {
+		gnutls_memset(srv->ticket_key.data, 0, srv->ticket_key.size);
+		gnutls_free(srv->ticket_key.data);
+	}
+	srv->ticket_key = key;
+	srv->ticket_key_at = now;
+	return true;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_ctx);
+		*socket_ctx = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ti =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const union MHD_ConnectionInfo *fi =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ti || !ti->tls_session || !fi)
+		return;
+	gnutls_session_t tls = (gnutls_session_t)ti->tls_session;
+	/* Called before the handshake: what is set here applies to it. */
+	struct tls_guard *g = calloc(1, sizeof *g);
+	if (g) {
+		g->fd = fi->connect_fd;
+		*socket_ctx = g;
+		gnutls_transport_set_ptr(tls, g);
+		gnutls_transport_set_pull_function(tls, guard_pull);
+		gnutls_transport_set_vec_push_function(tls, guard_push);
+	}
+	pthread_mutex_lock(&srv->ticket_lock);
+	if (ticket_key_fresh(srv) && gnutls_session_ticket_enable_server(tls, &srv->ticket_key) >= 0)
+		gnutls_db_set_cache_expiration(tls, TICKET_SECONDS);
+	pthread_mutex_unlock(&srv->ticket_lock);
 }
 
 /* ---- start and stop ---- */
@@ -663,6 +1036,14 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 	srv->app = app;
 	srv->routes = routes;
 	srv->gate = gate;
+	pthread_mutex_init(&srv->ticket_lock, NULL);
+	/* Uploads go beside the database (the state directory), not to /tmp. */
+	char prefix[CONFIG_PATH_MAX];
+	store_files_prefix(cfg->db, prefix, sizeof prefix);
+	char *slash = strrchr(prefix, '/');
+	if (slash)
+		*(slash == prefix ? slash + 1 : slash) = '\0';
+	STR_COPY_KNOWN(srv->upload_dir, slash ? prefix : "."); /* both CONFIG_PATH_MAX */
 	size_t clen = 0, klen = 0;
 	if (tls) {
 		srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
@@ -674,7 +1055,6 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		char derived[CONFIG_PATH_MAX + 32];
 		const char *ca = cfg->client_ca;
 		if (!ca[0]) {
-			char prefix[CONFIG_PATH_MAX];
 			store_files_prefix(cfg->db, prefix, sizeof prefix);
 			snprintf(derived, sizeof derived, "%s.ca-cert.pem", prefix);
 			ca = derived;
@@ -719,8 +1099,11 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		/* Bounds the request line and headers of one connection. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, tls ? on_connection : NULL, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		/* HTTP/1.1 without Host, spaces in the request target: 400. */
+		MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		free(srv->trust);
@@ -750,5 +1133,10 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 	free(srv->trust);
 	if (srv->key)
 		free_secret(srv->key, strlen(srv->key));
+	if (srv->ticket_key.data) {
+		gnutls_memset(srv->ticket_key.data, 0, srv->ticket_key.size);
+		gnutls_free(srv->ticket_key.data);
+	}
+	pthread_mutex_destroy(&srv->ticket_lock);
 	free(srv);
 }

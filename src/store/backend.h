@@ -72,7 +72,8 @@
 	X(vis_err, state_put, (const char *key, const char *value, int64_t now, struct vis_error *e), (key, value, now, e)) \
 	X(vis_err, state_lock_n, (const char *const *keys, int n, char *out, size_t cap, struct vis_error *e), (keys, n, out, cap, e)) \
 	X(vis_err, state_put_n, (const char *const *keys, const char *const *values, int n, int64_t now, struct vis_error *e), (keys, values, n, now, e)) \
-	X(vis_err, setting_put, (const char *key, const char *value, struct vis_error *e), (key, value, e))
+	X(vis_err, setting_put, (const char *key, const char *value, struct vis_error *e), (key, value, e)) \
+	X(vis_err, readiness_write, (int64_t now, const char *filler, struct vis_error *e), (now, filler, e))
 
 struct sq_store;
 struct pg_store;

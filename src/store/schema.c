@@ -365,6 +365,11 @@ static const char migration_8[] =
 	"CREATE @UNLOGGED TABLE shared_state ("
 	" key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);";
 
+/* What /readyz writes and commits to prove the database takes writes. */
+static const char migration_9[] =
+	"CREATE TABLE readiness (id INTEGER PRIMARY KEY, written_at INTEGER NOT NULL,"
+	" filler TEXT NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -374,6 +379,7 @@ const struct schema_migration schema_migrations[] = {
 	{6, "formal list requests", migration_6},
 	{7, "webhook push of event notifications", migration_7},
 	{8, "state shared by the instances on one database", migration_8},
+	{9, "readiness probe", migration_9},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -123,6 +123,10 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
 	[SQL_SETTING_PUT] = "INSERT INTO setting VALUES (?1, ?2) ON CONFLICT (key)"
 		" DO UPDATE SET value = excluded.value",
+	/* /readyz: one row, rewritten and committed by every probe. */
+	[SQL_READINESS_WRITE] = "INSERT INTO readiness (id, written_at, filler) VALUES (1, ?1, ?2)"
+		" ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at,"
+		" filler = excluded.filler",
 	[SQL_SUBJECT_CODE_PUT] = "INSERT INTO subject_code (code_hash, cf, created_by,"
 		" created_at, expires_at, used_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
 	[SQL_SUBJECT_CODE_USE] = "UPDATE subject_code SET used_at = ?2 WHERE code_hash = ?1"

@@ -778,6 +778,15 @@ vis_err store_state_lock_n(struct store *s, const char *const *keys, int n, char
 vis_err store_state_put_n(struct store *s, const char *const *keys, const char *const *values,
 			  int n, int64_t now, struct vis_error *e);
 
+/* Readiness: rewrites one row with `filler` (inside the caller's
+ * transaction), so that a commit after it proves the database, and the
+ * disk under it, take writes as large as `filler`.  A write of one small
+ * row would not do: SQLite reuses the space of its write-ahead log, so a
+ * one-page commit may still fit on a full disk where a look-up's record
+ * does not. */
+vis_err store_readiness_write(struct store *s, int64_t now, const char *filler,
+			      struct vis_error *e);
+
 /* Settings: small named values (e.g. roles that must use TOTP). */
 vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,
 			  bool *found, struct vis_error *e);

@@ -1804,6 +1804,15 @@ vis_err pg_setting_put(struct pg_store *s, const char *key, const char *value,
 	return run_done(s, store_sql[SQL_SETTING_PUT], &p, "setting", NULL, e);
 }
 
+vis_err pg_readiness_write(struct pg_store *s, int64_t now, const char *filler,
+			   struct vis_error *e)
+{
+	struct pg_params p = {0};
+	pp_i64(&p, now);
+	pp_text(&p, filler);
+	return run_done(s, store_sql[SQL_READINESS_WRITE], &p, "readiness", NULL, e);
+}
+
 /* ---- shared state ---- */
 
 vis_err pg_state_lock(struct pg_store *s, const char *key, char *out, size_t cap,

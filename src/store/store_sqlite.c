@@ -1740,6 +1740,17 @@ vis_err sq_webhook_put(struct sq_store *s, const struct store_webhook *w, struct
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
 }
 
+vis_err sq_readiness_write(struct sq_store *s, int64_t now, const char *filler,
+			   struct vis_error *e)
+{
+	sqlite3_stmt *st = stmt_get(s, SQL_READINESS_WRITE, e);
+	if (!st)
+		return VIS_ERR_STORE;
+	sqlite3_bind_int64(st, 1, now);
+	bind_text(st, 2, filler);
+	return stmt_done(s, st, e, "readiness");
+}
+
 /* ---- shared state ---- */
 
 vis_err sq_state_lock(struct sq_store *s, const char *key, char *out, size_t cap,

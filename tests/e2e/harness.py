@@ -508,6 +508,11 @@ class Server:
                 args += ["--test-clock", "true"]
             args += serve_user_args()
             give_to_test_user(self.dir)
+            if self.db.startswith("postgres:") and serve_user_args():
+                # pushed files are received in the state directory
+                import pwd
+                pw = pwd.getpwnam(TEST_USER)
+                os.chown(os.environ["VISURA_STATE_DIR"], pw.pw_uid, pw.pw_gid)
             for k, v in self.options.items():
                 flag = "--" + k.replace("_", "-")
                 if flag in args:   # an option given by the test wins
