@@ -167,22 +167,16 @@ def test_unused_accounts_noticed_then_disabled():
 
 
 
-def test_webhook_push_with_retries():
+def hook_receiver(on_post):
+    """A webhook receiver on loopback: on_post(body bytes, headers) gives the
+    status of each answer.  Returns (server, port); shutdown() when done."""
     import http.server
     import threading
-    received, lock = [], threading.Lock()
-    fail = {"left": 2}
 
     class Hook(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            with lock:
-                if fail["left"] > 0:
-                    fail["left"] -= 1
-                    self.send_response(500)
-                else:
-                    received.append((json.loads(body), self.headers.get("X-Visura-Signature")))
-                    self.send_response(200)
+            self.send_response(on_post(body, self.headers))
             self.end_headers()
 
         def log_message(self, *a):
@@ -191,6 +185,23 @@ def test_webhook_push_with_retries():
     port = free_port()
     httpd = http.server.HTTPServer(("127.0.0.1", port), Hook)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, port
+
+
+def test_webhook_push_with_retries():
+    import threading
+    received, lock = [], threading.Lock()
+    fail = {"left": 2}
+
+    def on_post(body, headers):
+        with lock:
+            if fail["left"] > 0:
+                fail["left"] -= 1
+                return 500
+            received.append((json.loads(body), headers.get("X-Visura-Signature")))
+            return 200
+
+    httpd, port = hook_receiver(on_post)
     try:
         with Server(population=POP) as srv:
             ente = srv.create_ente(kind="health")
@@ -230,27 +241,18 @@ def test_webhook_push_with_retries():
 def test_every_agreement_gets_its_push():
     """However many agreements subscribe (the push once kept 64 and dropped the
     rest without a word), each one is pushed its events."""
-    import http.server
     import threading
     seen, lock, go = set(), threading.Lock(), threading.Event()
 
-    class Hook(http.server.BaseHTTPRequestHandler):
-        # Until every agreement exists, pushes fail (and are retried later):
-        # only the pushes made with all 70 agreements present count.
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with lock:
-                if go.is_set():
-                    seen.add(body["convenzione_id"])
-            self.send_response(200 if go.is_set() else 500)
-            self.end_headers()
+    # Until every agreement exists, pushes fail (and are retried later):
+    # only the pushes made with all 70 agreements present count.
+    def on_post(body, headers):
+        with lock:
+            if go.is_set():
+                seen.add(json.loads(body)["convenzione_id"])
+        return 200 if go.is_set() else 500
 
-        def log_message(self, *a):
-            pass
-
-    port = free_port()
-    httpd = http.server.HTTPServer(("127.0.0.1", port), Hook)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, port = hook_receiver(on_post)
     try:
         with Server(population=POP) as srv:
             ente = srv.create_ente(kind="health")
