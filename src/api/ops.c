@@ -1,5 +1,6 @@
 /* Operations endpoints: /readyz (on both listeners) and /metrics (on the
  * operations listener, loopback by default). */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,38 @@ static const char *readiness_filler(void)
 	return hex;
 }
 
+/* The durable write of /readyz, run at most once a second whoever asks:
+ * the route is public, and each probe is a 64 KiB commit under the write
+ * lock the access trail needs, so a flood of probes must not become a flood
+ * of commits.  Callers within the second share the last probe's outcome. */
+static bool readiness_probe(struct store *s, struct vis_error *e)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t probed_at_ms;
+	static bool probed_ok;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	pthread_mutex_lock(&mu);
+	if (probed_at_ms && now_ms - probed_at_ms < 1000) {
+		bool ok = probed_ok;
+		pthread_mutex_unlock(&mu);
+		return ok;
+	}
+	bool ok = true;
+	if (store_begin(s, e))
+		ok = false;
+	else if (store_readiness_write(s, (int64_t)time(NULL), readiness_filler(), e) ||
+		 store_commit(s, e)) {
+		store_rollback(s);
+		ok = false;
+	}
+	probed_at_ms = now_ms;
+	probed_ok = ok;
+	pthread_mutex_unlock(&mu);
+	return ok;
+}
+
 bool api_starting(struct http_request *r)
 {
 	if (atomic_load(&r->app->serving))
@@ -63,16 +96,11 @@ void api_readyz(struct http_request *r)
 	else if (store_access_last(s, &last_id, hash, &e) ||
 		 store_checkpoint_each(s, last_checkpoint, &cp, &e))
 		problem = "database unreadable";
-	else if (store_begin(s, &e))
-		problem = "database not writable (the access trail could not be written)";
-	else if (store_readiness_write(s, (int64_t)time(NULL), readiness_filler(), &e) ||
-		 store_commit(s, &e)) {
+	else if (!readiness_probe(s, &e))
 		/* A write committed, as the access trail's are, and larger
 		 * than a look-up's: a full disk, a read-only database or a
 		 * standby fail here. */
-		store_rollback(s);
 		problem = "database not writable (the access trail could not be written)";
-	}
 	/* Records newer than the last checkpoint must not wait long for one. */
 	int64_t now = (int64_t)time(NULL);
 	if (!problem && last_id > cp.last_id && cp.at && now - cp.at > 5 * AUDIT_CHECKPOINT_SECONDS)
