@@ -154,6 +154,7 @@ HANDLER(api_person_print);
 HANDLER(api_print_css);
 HANDLER(api_ui_index);
 HANDLER(api_ui_asset);
+HANDLER(api_openapi);
 HANDLER(api_readyz);
 HANDLER(api_import_push);
 HANDLER(api_feeds);

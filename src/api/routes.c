@@ -14,6 +14,7 @@ const struct http_route api_routes[] = {
 	{"GET", "/ui/*", api_ui_asset, ROUTE_PUBLIC},
 	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC},
 	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC},
+	{"GET", "/api/v1/openapi.json", api_openapi, ROUTE_PUBLIC},
 	{"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC},
 	{"POST", "/api/v1/auth/logout", api_logout, SELF},
 	{"GET", "/api/v1/auth/me", api_me, SELF},

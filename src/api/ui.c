@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/openapi.h"
 #include "app/app.h"
 #include "web/web.h"
 
@@ -59,4 +60,11 @@ void api_ui_asset(struct http_request *r)
 	/* Exact names only: the set was fixed at start, so no "..", no
 	 * directory listing, nothing else on disk is reachable. */
 	send_file(r, r->path + strlen("/ui/"));
+}
+
+/* The API's contract, as this build knows it (docs/openapi.yaml). */
+void api_openapi(struct http_request *r)
+{
+	r->cacheable = true;
+	http_reply_static(r, 200, "application/json", openapi_json, openapi_json_len);
 }

@@ -62,6 +62,9 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import contract  # noqa: E402  (the API contract: every answer is checked against it)
+
 VISURA = None            # path of the binary, set by run_tests()
 SANITIZER_FINDINGS = []  # (log path, excerpt) of every sanitizer report seen
 
@@ -623,7 +626,15 @@ class Server:
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
-            return Result(r.status, r.getheaders(), r.read())
+            res = Result(r.status, r.getheaders(), r.read())
+            # Every answer is held to the API contract (docs/openapi.yaml).
+            bad = contract.contract().problems(method, path, res.status,
+                                               res.header("Content-Type"), res.json,
+                                               bool(res.body))
+            if bad:
+                raise TestFailure("answer outside the API contract (docs/openapi.yaml):\n  "
+                                  + "\n  ".join(bad) + f"\n  answer: {res.body[:600]!r}")
+            return res
         finally:
             c.close()
 
