@@ -41,39 +41,14 @@
 	X(vis_err, person_versions_at, (const char *cf, int date, store_person_fn fn, void *ctx, struct vis_error *e), (cf, date, fn, ctx, e)) \
 	X(vis_err, person_search, (const struct store_search *q, store_person_fn fn, void *ctx, struct vis_error *e), (q, fn, ctx, e)) \
 	X(vis_err, events_after, (int64_t after_rowid, const char *comuni, const char *types, int limit, store_feed_event_fn fn, void *ctx, struct vis_error *e), (after_rowid, comuni, types, limit, fn, ctx, e)) \
-	X(vis_err, webhook_get, (int64_t convenzione_id, struct store_webhook *out, struct vis_error *e), (convenzione_id, out, e)) \
-	X(vis_err, webhook_put, (const struct store_webhook *w, struct vis_error *e), (w, e)) \
 	X(vis_err, access_last, (int64_t *id, char hash[65], struct vis_error *e), (id, hash, e)) \
 	X(vis_err, access_insert, (const struct store_access *a, struct vis_error *e), (a, e)) \
 	X(vis_err, access_each, (int64_t from_id, store_access_fn fn, void *ctx, struct vis_error *e), (from_id, fn, ctx, e)) \
 	X(vis_err, access_search, (const struct store_access_filter *f, store_access_fn fn, void *ctx, struct vis_error *e), (f, fn, ctx, e)) \
 	X(vis_err, access_purge, (int64_t up_to_id, int64_t *removed, struct vis_error *e), (up_to_id, removed, e)) \
-	X(vis_err, control_purge, (const int64_t before[3], int64_t now, int64_t removed[3], struct vis_error *e), (before, now, removed, e)) \
-	X(vis_err, subject_code_put, (const char *code_hash, const char *cf, int64_t created_by, int64_t now, int64_t expires_at, struct vis_error *e), (code_hash, cf, created_by, now, expires_at, e)) \
-	X(vis_err, subject_code_use, (const char *code_hash, int64_t now, char cf[17], bool *ok, struct vis_error *e), (code_hash, now, cf, ok, e)) \
 	X(vis_err, checkpoint_insert, (const struct store_checkpoint *c, struct vis_error *e), (c, e)) \
 	X(vis_err, checkpoint_each, (store_checkpoint_fn fn, void *ctx, struct vis_error *e), (fn, ctx, e)) \
-	X(vis_err, access_get, (int64_t id, struct store_access *out, bool *found, struct vis_error *e), (id, out, found, e)) \
-	X(vis_err, rec_insert, (enum store_kind k, const void *rec, int64_t *id, struct vis_error *e), (k, rec, id, e)) \
-	X(vis_err, rec_update, (enum store_kind k, const void *rec, struct vis_error *e), (k, rec, e)) \
-	X(vis_err, rec_get, (enum store_kind k, const char *col, const char *text, int64_t num, void *out, bool *found, struct vis_error *e), (k, col, text, num, out, found, e)) \
-	X(vis_err, rec_list, (enum store_kind k, const struct store_filter *filters, int limit, store_rec_fn fn, void *ctx, struct vis_error *e), (k, filters, limit, fn, ctx, e)) \
-	X(vis_err, account_totp_advance, (int64_t account_id, int64_t step, bool *advanced, struct vis_error *e), (account_id, step, advanced, e)) \
-	X(vis_err, rec_delete, (enum store_kind k, int64_t id, struct vis_error *e), (k, id, e)) \
-	X(vis_err, sessions_revoke_others, (int64_t account_id, int64_t keep_id, int64_t now, struct vis_error *e), (account_id, keep_id, now, e)) \
-	X(vis_err, sessions_revoke_account, (int64_t account_id, int64_t now, struct vis_error *e), (account_id, now, e)) \
-	X(vis_err, tokens_revoke_account, (int64_t account_id, int64_t now, struct vis_error *e), (account_id, now, e)) \
-	X(vis_err, password_history, (int64_t account_id, char (*hashes)[128], int max, int *n, struct vis_error *e), (account_id, hashes, max, n, e)) \
-	X(vis_err, password_history_add, (int64_t account_id, const char *hash, int64_t at, struct vis_error *e), (account_id, hash, at, e)) \
-	X(vis_err, throttle_get, (const char *key, struct store_throttle *out, struct vis_error *e), (key, out, e)) \
-	X(vis_err, throttle_put, (const char *key, const struct store_throttle *t, struct vis_error *e), (key, t, e)) \
-	X(vis_err, setting_get, (const char *key, char *out, size_t cap, bool *found, struct vis_error *e), (key, out, cap, found, e)) \
-	X(vis_err, state_lock, (const char *key, char *out, size_t cap, struct vis_error *e), (key, out, cap, e)) \
-	X(vis_err, state_put, (const char *key, const char *value, int64_t now, struct vis_error *e), (key, value, now, e)) \
-	X(vis_err, state_lock_n, (const char *const *keys, int n, char *out, size_t cap, struct vis_error *e), (keys, n, out, cap, e)) \
-	X(vis_err, state_put_n, (const char *const *keys, const char *const *values, int n, int64_t now, struct vis_error *e), (keys, values, n, now, e)) \
-	X(vis_err, setting_put, (const char *key, const char *value, struct vis_error *e), (key, value, e)) \
-	X(vis_err, readiness_write, (int64_t now, const char *filler, struct vis_error *e), (now, filler, e))
+	X(vis_err, access_get, (int64_t id, struct store_access *out, bool *found, struct vis_error *e), (id, out, found, e))
 
 struct sq_store;
 struct pg_store;
@@ -118,5 +93,8 @@ int pg_schema_version(struct pg_store *s);
 void pg_rollback(struct pg_store *s);
 /* "visura-DBNAME" (the conninfo's dbname, or "visura" when it names none). */
 void pg_files_name(const char *conninfo, char *out, size_t cap);
+/* The driver (store/driver.h) of a connection. */
+struct drv *sq_drv(struct sq_store *s);
+struct drv *pg_drv(struct pg_store *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* The front of store.h: opens the back end a URI names and forwards every
  * call to it (the list of calls is STORE_OPS in store/backend.h). */
 #include "store/backend.h"
+#include "store/ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,13 @@
 struct store {
 	struct sq_store *sq;    /* exactly one of the two is set */
 	struct pg_store *pg;
+	struct drv *d;          /* the driver of the one set */
 };
+
+struct drv *store_drv(struct store *s)
+{
+	return s->d;
+}
 
 /* The PostgreSQL conninfo of a URI ("postgres:CONNINFO" or
  * "postgresql:CONNINFO"), NULL for any other URI. */
@@ -46,6 +53,7 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 		free(s);
 		return rc;
 	}
+	s->d = s->pg ? pg_drv(s->pg) : sq_drv(s->sq);
 	*out = s;
 	return VIS_OK;
 }

@@ -19,6 +19,7 @@
  * When the server goes away, calls fail (VIS_ERR_STORE) and the next call
  * outside a transaction connects again. */
 #include "store/backend.h"
+#include "store/driver.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -51,7 +52,12 @@ struct pg_stmt {
 };
 
 
+struct pq_stmt;
+
 struct pg_store {
+	struct drv base;         /* first: the driver of store/driver.h */
+	struct pq_stmt *objs[PG_MAX_STMTS];   /* the driver's statement of stmts[i] */
+	int by_id[SQL__COUNT];   /* index + 1 in stmts of a sql.c statement */
 	PGconn *conn;
 	int schema_version;
 	bool in_txn;
@@ -102,6 +108,9 @@ static void get_text(const PGresult *r, int row, int col, char *dst, size_t cap)
 {
 	snprintf(dst, cap, "%s", PQgetvalue(r, row, col));
 }
+
+static const struct drv_ops pq_drv_ops;
+static void pq_stmt_free(struct pq_stmt *st);
 
 static void quiet(void *arg, const char *message)
 {
@@ -505,6 +514,7 @@ vis_err pg_open(const char *conninfo, struct pg_store **out, struct vis_error *e
 	struct pg_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	s->base.ops = &pq_drv_ops;
 	s->conn = PQconnectdb(conninfo);
 	if (!s->conn) {
 		free(s);
@@ -546,8 +556,10 @@ void pg_close(struct pg_store *s)
 		return;
 	PQfinish(s->conn);
 	free(s->copy);
-	for (int i = 0; i < s->nstmts; i++)
+	for (int i = 0; i < s->nstmts; i++) {
+		pq_stmt_free(s->objs[i]);
 		free(s->stmts[i].sql);
+	}
 	free(s->copybuf);
 	free(s);
 }
@@ -1264,39 +1276,6 @@ vis_err pg_events_after(struct pg_store *s, int64_t after_rowid, const char *com
 	return VIS_OK;
 }
 
-vis_err pg_webhook_get(struct pg_store *s, int64_t convenzione_id, struct store_webhook *out,
-		       struct vis_error *e)
-{
-	memset(out, 0, sizeof *out);
-	out->convenzione_id = convenzione_id;
-	struct pg_params p = {0};
-	pp_i64(&p, convenzione_id);
-	PGresult *r = run(s, store_sql[SQL_WEBHOOK_GET], &p, "webhook state", e);
-	if (!r)
-		return VIS_ERR_STORE;
-	if (PQntuples(r) > 0) {
-		out->cursor = get_i64(r, 0, 0);
-		out->attempts = get_int(r, 0, 1);
-		out->next_attempt_at = get_i64(r, 0, 2);
-		get_text(r, 0, 3, out->last_error, sizeof out->last_error);
-		out->delivered = get_i64(r, 0, 4);
-	}
-	PQclear(r);
-	return VIS_OK;
-}
-
-vis_err pg_webhook_put(struct pg_store *s, const struct store_webhook *w, struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_i64(&p, w->convenzione_id);
-	pp_i64(&p, w->cursor);
-	pp_i64(&p, w->attempts);
-	pp_i64(&p, w->next_attempt_at);
-	pp_text(&p, w->last_error);
-	pp_i64(&p, w->delivered);
-	return run_done(s, store_sql[SQL_WEBHOOK_PUT], &p, "webhook state", NULL, e);
-}
-
 /* ---- the access trail ---- */
 
 vis_err pg_access_last(struct pg_store *s, int64_t *id, char hash[65], struct vis_error *e)
@@ -1489,51 +1468,6 @@ vis_err pg_access_purge(struct pg_store *s, int64_t up_to_id, int64_t *removed,
 	return pg_commit(s, e);
 }
 
-vis_err pg_control_purge(struct pg_store *s, const int64_t before[3], int64_t now,
-			 int64_t removed[3], struct vis_error *e)
-{
-	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
-					   SQL_PURGE_THROTTLE};
-	for (int i = 0; i < 3; i++) {
-		struct pg_params p = {0};
-		pp_i64(&p, before[i]);
-		if (ids[i] == SQL_PURGE_THROTTLE)
-			pp_i64(&p, now);
-		if (run_done(s, store_sql[ids[i]], &p, "purge", &removed[i], e))
-			return VIS_ERR_STORE;
-	}
-	return VIS_OK;
-}
-
-vis_err pg_subject_code_put(struct pg_store *s, const char *code_hash, const char *cf,
-			    int64_t created_by, int64_t now, int64_t expires_at,
-			    struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_text(&p, code_hash);
-	pp_text(&p, cf);
-	pp_i64(&p, created_by);
-	pp_i64(&p, now);
-	pp_i64(&p, expires_at);
-	return run_done(s, store_sql[SQL_SUBJECT_CODE_PUT], &p, "subject code", NULL, e);
-}
-
-vis_err pg_subject_code_use(struct pg_store *s, const char *code_hash, int64_t now, char cf[17],
-			    bool *ok, struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_text(&p, code_hash);
-	pp_i64(&p, now);
-	PGresult *r = run(s, store_sql[SQL_SUBJECT_CODE_USE], &p, "subject code", e);
-	if (!r)
-		return VIS_ERR_STORE;
-	*ok = PQntuples(r) > 0;
-	if (*ok)
-		get_text(r, 0, 0, cf, 17);
-	PQclear(r);
-	return VIS_OK;
-}
-
 vis_err pg_checkpoint_insert(struct pg_store *s, const struct store_checkpoint *c,
 			     struct vis_error *e)
 {
@@ -1562,337 +1496,6 @@ vis_err pg_checkpoint_each(struct pg_store *s, store_checkpoint_fn fn, void *ctx
 			break;
 	}
 	PQclear(r);
-	return VIS_OK;
-}
-
-/* ---- control records (generic over store/records.h) ---- */
-
-/* Parameters of fields [first, ncols) of rec. */
-static vis_err rec_params(const struct rec_desc *d, const void *rec, size_t first,
-			  struct pg_params *p, struct vis_error *e)
-{
-	for (size_t i = first; i < d->ncols; i++) {
-		const struct rec_col *col = &d->cols[i];
-		const char *f = (const char *)rec + col->offset;
-		switch (col->type) {
-		case RC_I64: pp_i64(p, *(const int64_t *)f); break;
-		case RC_INT: pp_i64(p, *(const int *)f); break;
-		case RC_BOOL: pp_i64(p, *(const bool *)f); break;
-		case RC_TEXT:
-			if (strnlen(f, col->size) == col->size)
-				return vis_error_set(e, VIS_ERR_INVALID, "%s.%s is not terminated",
-						     d->table, col->name);
-			pp_text(p, f);
-			break;
-		}
-	}
-	return VIS_OK;
-}
-
-static void rec_read(const struct rec_desc *d, const PGresult *r, int row, void *rec)
-{
-	memset(rec, 0, d->struct_size);
-	for (size_t i = 0; i < d->ncols; i++) {
-		const struct rec_col *col = &d->cols[i];
-		char *f = (char *)rec + col->offset;
-		switch (col->type) {
-		case RC_I64: *(int64_t *)f = get_i64(r, row, (int)i); break;
-		case RC_INT: *(int *)f = get_int(r, row, (int)i); break;
-		case RC_BOOL: *(bool *)f = get_i64(r, row, (int)i) != 0; break;
-		case RC_TEXT: get_text(r, row, (int)i, f, col->size); break;
-		}
-	}
-}
-
-vis_err pg_rec_insert(struct pg_store *s, enum store_kind k, const void *rec, int64_t *id,
-		      struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	char sql[PG_SQL_MAX];
-	struct pg_params p = {0};
-	rec_sql_insert(d, sql, sizeof sql - 16);
-	strcat(sql, " RETURNING id");
-	if (rec_params(d, rec, 1, &p, e))
-		return VIS_ERR_INVALID;
-	PGresult *r = run(s, sql, &p, d->table, e);
-	if (!r)
-		return e && e->code ? e->code : VIS_ERR_STORE;
-	if (id)
-		*id = get_i64(r, 0, 0);
-	PQclear(r);
-	return VIS_OK;
-}
-
-vis_err pg_rec_update(struct pg_store *s, enum store_kind k, const void *rec,
-		      struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	char sql[PG_SQL_MAX];
-	struct pg_params p = {0};
-	rec_sql_update(d, sql, sizeof sql);
-	if (rec_params(d, rec, 1, &p, e))
-		return VIS_ERR_INVALID;
-	pp_i64(&p, *(const int64_t *)rec);
-	return run_done(s, sql, &p, d->table, NULL, e);
-}
-
-vis_err pg_rec_get(struct pg_store *s, enum store_kind k, const char *colname, const char *text,
-		   int64_t num, void *out, bool *found, struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	const struct rec_col *col = rec_col_find(d, colname);
-	if (!col)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table, colname);
-	char sql[PG_SQL_MAX];
-	rec_sql_get(d, col, sql, sizeof sql);
-	struct pg_params p = {0};
-	if (text)
-		pp_text(&p, text);
-	else
-		pp_i64(&p, num);
-	PGresult *r = run(s, sql, &p, d->table, e);
-	if (!r)
-		return VIS_ERR_STORE;
-	*found = PQntuples(r) > 0;
-	if (*found)
-		rec_read(d, r, 0, out);
-	PQclear(r);
-	return VIS_OK;
-}
-
-vis_err pg_rec_list(struct pg_store *s, enum store_kind k, const struct store_filter *filters,
-		    int limit, store_rec_fn fn, void *ctx, struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	char sql[PG_SQL_MAX];
-	int nf = rec_sql_list(d, filters, limit, sql, sizeof sql, e);
-	if (nf < 0)
-		return VIS_ERR_INTERNAL;
-	struct pg_params p = {0};
-	for (int i = 0; i < nf; i++) {
-		if (filters[i].text)
-			pp_text(&p, filters[i].text);
-		else
-			pp_i64(&p, filters[i].num);
-	}
-	PGresult *r = run(s, sql, &p, d->table, e);
-	if (!r)
-		return VIS_ERR_STORE;
-	void *rec = malloc(d->struct_size);
-	for (int i = 0; rec && i < PQntuples(r); i++) {
-		rec_read(d, r, i, rec);
-		if (fn(ctx, rec) != 0)
-			break;
-	}
-	PQclear(r);
-	if (!rec)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	free(rec);
-	return VIS_OK;
-}
-
-vis_err pg_rec_delete(struct pg_store *s, enum store_kind k, int64_t id, struct vis_error *e)
-{
-	if (k != STORE_PROCESSING)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
-	struct pg_params p = {0};
-	pp_i64(&p, id);
-	return run_done(s, store_sql[SQL_REC_DELETE], &p, "delete", NULL, e);
-}
-
-vis_err pg_account_totp_advance(struct pg_store *s, int64_t account_id, int64_t step,
-				bool *advanced, struct vis_error *e)
-{
-	struct pg_params p = {0};
-	int64_t n = 0;
-	pp_i64(&p, account_id);
-	pp_i64(&p, step);
-	*advanced = false;
-	if (run_done(s, store_sql[SQL_ACCOUNT_TOTP_ADVANCE], &p, "totp", &n, e))
-		return VIS_ERR_STORE;
-	*advanced = n == 1;
-	return VIS_OK;
-}
-
-vis_err pg_sessions_revoke_others(struct pg_store *s, int64_t account_id, int64_t keep_id,
-				  int64_t now, struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_i64(&p, account_id);
-	pp_i64(&p, keep_id);
-	pp_i64(&p, now);
-	return run_done(s, store_sql[SQL_SESSIONS_REVOKE_OTHERS], &p, "revoke sessions", NULL, e);
-}
-
-vis_err pg_sessions_revoke_account(struct pg_store *s, int64_t account_id, int64_t now,
-				   struct vis_error *e)
-{
-	return id_pair(s, SQL_SESSIONS_REVOKE_ACCOUNT, account_id, now, "revoke sessions", e);
-}
-
-vis_err pg_tokens_revoke_account(struct pg_store *s, int64_t account_id, int64_t now,
-				 struct vis_error *e)
-{
-	return id_pair(s, SQL_TOKENS_REVOKE_ACCOUNT, account_id, now, "revoke tokens", e);
-}
-
-vis_err pg_password_history(struct pg_store *s, int64_t account_id, char (*hashes)[128],
-			    int max, int *n, struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_i64(&p, account_id);
-	pp_i64(&p, max);
-	*n = 0;
-	PGresult *r = run(s, store_sql[SQL_PASSWORD_HISTORY], &p, "password history", e);
-	if (!r)
-		return VIS_ERR_STORE;
-	for (int i = 0; i < PQntuples(r) && *n < max; i++)
-		get_text(r, i, 0, hashes[(*n)++], 128);
-	PQclear(r);
-	return VIS_OK;
-}
-
-vis_err pg_password_history_add(struct pg_store *s, int64_t account_id, const char *hash,
-				int64_t at, struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_i64(&p, account_id);
-	pp_text(&p, hash);
-	pp_i64(&p, at);
-	return run_done(s, store_sql[SQL_PASSWORD_HISTORY_ADD], &p, "password history", NULL, e);
-}
-
-vis_err pg_throttle_get(struct pg_store *s, const char *key, struct store_throttle *out,
-			struct vis_error *e)
-{
-	memset(out, 0, sizeof *out);
-	PGresult *r = run_text2(s, SQL_THROTTLE_GET, key, NULL, "throttle", e);
-	if (!r)
-		return VIS_ERR_STORE;
-	if (PQntuples(r) > 0) {
-		out->failures = get_int(r, 0, 0);
-		out->last_failure_at = get_i64(r, 0, 1);
-		out->locked_until = get_i64(r, 0, 2);
-	}
-	PQclear(r);
-	return VIS_OK;
-}
-
-vis_err pg_throttle_put(struct pg_store *s, const char *key, const struct store_throttle *t,
-			struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_text(&p, key);
-	pp_i64(&p, t->failures);
-	pp_i64(&p, t->last_failure_at);
-	pp_i64(&p, t->locked_until);
-	return run_done(s, store_sql[SQL_THROTTLE_PUT], &p, "throttle", NULL, e);
-}
-
-vis_err pg_setting_get(struct pg_store *s, const char *key, char *out, size_t cap, bool *found,
-		       struct vis_error *e)
-{
-	return probe(s, SQL_SETTING_GET, key, NULL, out, cap, found, e);
-}
-
-vis_err pg_setting_put(struct pg_store *s, const char *key, const char *value,
-		       struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_text(&p, key);
-	pp_text(&p, value);
-	return run_done(s, store_sql[SQL_SETTING_PUT], &p, "setting", NULL, e);
-}
-
-vis_err pg_readiness_write(struct pg_store *s, int64_t now, const char *filler,
-			   struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_i64(&p, now);
-	pp_text(&p, filler);
-	return run_done(s, store_sql[SQL_READINESS_WRITE], &p, "readiness", NULL, e);
-}
-
-/* ---- shared state ---- */
-
-vis_err pg_state_lock(struct pg_store *s, const char *key, char *out, size_t cap,
-		      struct vis_error *e)
-{
-	PGresult *r = run_text2(s, SQL_STATE_LOCK, key, NULL, "shared state", e);
-	if (!r)
-		return VIS_ERR_STORE;
-	vis_err rc = VIS_OK;
-	if (PQntuples(r) != 1)
-		rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: no row", key);
-	else if ((size_t)PQgetlength(r, 0, 0) >= cap)
-		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
-	else
-		get_text(r, 0, 0, out, cap);
-	PQclear(r);
-	return rc;
-}
-
-vis_err pg_state_put(struct pg_store *s, const char *key, const char *value, int64_t now,
-		     struct vis_error *e)
-{
-	struct pg_params p = {0};
-	pp_text(&p, key);
-	pp_text(&p, value);
-	pp_i64(&p, now);
-	return run_done(s, store_sql[SQL_STATE_PUT], &p, "shared state", NULL, e);
-}
-
-struct lock_n {
-	const char *const *keys;
-	char *out;
-	size_t cap;
-};
-
-static vis_err lock_n_take(void *ctx, int i, const PGresult *r, struct vis_error *e)
-{
-	struct lock_n *ln = ctx;
-	if (PQntuples(r) != 1 || (size_t)PQgetlength(r, 0, 0) >= ln->cap)
-		return vis_error_set(e, VIS_ERR_LIMIT, "shared state %s: no row or too large",
-				     ln->keys[i]);
-	get_text(r, 0, 0, ln->out + (size_t)i * ln->cap, ln->cap);
-	return VIS_OK;
-}
-
-/* The n values in one pipeline: sent together, read in order. */
-vis_err pg_state_lock_n(struct pg_store *s, const char *const *keys, int n, char *out,
-			size_t cap, struct vis_error *e)
-{
-	/* Prepared (and any earlier pipeline read) first, so that the n
-	 * statements go out in one pipeline. */
-	int idx;
-	if (copy_end(s, e) || conn_ready(s, e) || !stmt_get(s, store_sql[SQL_STATE_LOCK], &idx, e))
-		return VIS_ERR_STORE;
-	memset(out, 0, (size_t)n * cap);
-	for (int i = 0; i < n; i++) {
-		struct pg_params p = {0};
-		pp_text(&p, keys[i]);
-		if (pipe_send(s, store_sql[SQL_STATE_LOCK], &p, e))
-			return VIS_ERR_STORE;
-	}
-	if (s->piped != n)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "shared state: %d of %d in the pipeline",
-				     s->piped, n);
-	struct lock_n ln = {keys, out, cap};
-	return pipe_read(s, lock_n_take, &ln, e);
-}
-
-/* Pipelined too: a failure shows at the commit. */
-vis_err pg_state_put_n(struct pg_store *s, const char *const *keys, const char *const *values,
-		       int n, int64_t now, struct vis_error *e)
-{
-	for (int i = 0; i < n; i++) {
-		struct pg_params p = {0};
-		pp_text(&p, keys[i]);
-		pp_text(&p, values[i]);
-		pp_i64(&p, now);
-		if (pipe_send(s, store_sql[SQL_STATE_PUT], &p, e))
-			return VIS_ERR_STORE;
-	}
 	return VIS_OK;
 }
 
@@ -2002,4 +1605,391 @@ vis_err pg_load_finish(struct pg_store *s, struct vis_error *e)
 	}
 	PQclear(cols);
 	return rc;
+}
+
+/* ---- the driver (store/driver.h) ---- */
+
+struct pq_stmt {
+	struct drv_stmt base;
+	int index;             /* in s->stmts */
+	struct pg_params p;
+	char *texts[PG_MAX_PARAMS];   /* copies of text bound with a length */
+	char *copy;            /* drv_load: the COPY of this INSERT, built once */
+	PGresult *res;         /* after the first step */
+	int row;
+	int64_t changes;
+	bool busy, owned;
+	bool batch;            /* res is a pipeline's, freed by it */
+};
+
+static void pq_params_clear(struct pq_stmt *st)
+{
+	for (int i = 0; i < st->p.n; i++) {
+		free(st->texts[i]);
+		st->texts[i] = NULL;
+		st->p.v[i] = NULL;
+	}
+	st->p.n = 0;
+}
+
+static void pq_stmt_free(struct pq_stmt *st)
+{
+	if (!st)
+		return;
+	pq_params_clear(st);
+	PQclear(st->res);
+	free(st->copy);
+	free(st);
+}
+
+/* The index in s->stmts of sql, added (not yet prepared) when new. */
+static int stmt_find(struct pg_store *s, const char *sql, struct vis_error *e)
+{
+	unsigned h = text_hash(sql);
+	int i = 0;
+	while (i < s->nstmts && (s->stmts[i].hash != h || strcmp(s->stmts[i].sql, sql)))
+		i++;
+	if (i < s->nstmts)
+		return i;
+	if (s->nstmts == PG_MAX_STMTS)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "too many distinct statements"), -1;
+	if (!(s->stmts[i].sql = strdup(sql)))
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory"), -1;
+	s->stmts[i].hash = h;
+	s->stmts[i].prepared = false;
+	s->nstmts++;
+	return i;
+}
+
+static struct drv_stmt *pq_prepare(struct drv *d, int id, const char *sql, struct vis_error *e)
+{
+	struct pg_store *s = (struct pg_store *)d;
+	int i = id >= 0 ? s->by_id[id] - 1 : -1;
+	if (i < 0) {
+		if ((i = stmt_find(s, id >= 0 ? store_sql[id] : sql, e)) < 0)
+			return NULL;
+		if (id >= 0)
+			s->by_id[id] = i + 1;
+	}
+	struct pq_stmt *st = s->objs[i];
+	if (st && !st->busy) {
+		st->busy = true;
+		return &st->base;
+	}
+	/* In use already (a nested use): one of its own, same server statement. */
+	if (!(st = calloc(1, sizeof *st))) {
+		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	st->base.d = d;
+	st->index = i;
+	st->busy = true;
+	if (s->objs[i])
+		st->owned = true;
+	else
+		s->objs[i] = st;
+	return &st->base;
+}
+
+static void pq_bind_set(struct pq_stmt *st, int i, const char *v)
+{
+	if (i < 1 || i > PG_MAX_PARAMS)
+		return;
+	for (; st->p.n < i; st->p.n++)
+		st->p.v[st->p.n] = NULL;
+	free(st->texts[i - 1]);
+	st->texts[i - 1] = NULL;
+	st->p.v[i - 1] = v;
+}
+
+static void pq_bind_text(struct drv_stmt *b, int i, const char *v, size_t n)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	if (n == (size_t)-1 || i < 1 || i > PG_MAX_PARAMS) {
+		pq_bind_set(st, i, v);
+		return;
+	}
+	char *copy = strndup(v, n);
+	pq_bind_set(st, i, copy ? copy : "");   /* out of memory: the statement's checks refuse "" */
+	st->texts[i - 1] = copy;
+}
+
+static void pq_bind_i64(struct drv_stmt *b, int i, int64_t v)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	if (i < 1 || i > PG_MAX_PARAMS)
+		return;
+	pq_bind_set(st, i, NULL);
+	snprintf(st->p.num[i - 1], sizeof st->p.num[0], "%lld", (long long)v);
+	st->p.v[i - 1] = st->p.num[i - 1];
+}
+
+static void pq_bind_null(struct drv_stmt *b, int i)
+{
+	pq_bind_set((struct pq_stmt *)b, i, NULL);
+}
+
+/* Parameters never bound are NULL. */
+static void pq_params_pad(struct pq_stmt *st)
+{
+	for (; st->p.n < PG_MAX_PARAMS; st->p.n++)
+		st->p.v[st->p.n] = NULL;
+}
+
+static enum drv_step pq_step(struct drv_stmt *b, struct vis_error *e)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	struct pg_store *s = (struct pg_store *)b->d;
+	if (!st->res) {
+		pq_params_pad(st);
+		PGresult *r = run(s, s->stmts[st->index].sql, &st->p, b->what ? b->what : "statement", e);
+		if (!r) {
+			b->err = e && e->code ? e->code : VIS_ERR_STORE;
+			return DRV_ERROR;
+		}
+		st->res = r;
+		st->row = -1;
+		st->changes = strtoll(PQcmdTuples(r), NULL, 10);
+	}
+	if (st->row + 1 < PQntuples(st->res)) {
+		st->row++;
+		return DRV_ROW;
+	}
+	st->row = PQntuples(st->res);
+	return DRV_DONE;
+}
+
+static void pq_reset(struct drv_stmt *b)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	if (st->batch) {
+		st->res = NULL;
+		return;
+	}
+	if (st->owned) {
+		pq_stmt_free(st);
+		return;
+	}
+	PQclear(st->res);
+	st->res = NULL;
+	st->changes = 0;
+	pq_params_clear(st);
+	st->busy = false;
+	b->err = VIS_OK;
+}
+
+/* Inside a transaction the statement is pipelined: a failure shows at the
+ * next statement run otherwise, or at the commit. */
+static vis_err pq_send(struct drv_stmt *b, struct vis_error *e)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	struct pg_store *s = (struct pg_store *)b->d;
+	if (!s->in_txn)
+		return drv_done(b, e);
+	pq_params_pad(st);
+	vis_err rc = pipe_send(s, s->stmts[st->index].sql, &st->p, e);
+	pq_reset(b);
+	return rc;
+}
+
+/* "INSERT INTO t (cols) VALUES (...)" becomes "COPY t (cols) FROM STDIN". */
+static vis_err pq_load(struct drv_stmt *b, struct vis_error *e)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	struct pg_store *s = (struct pg_store *)b->d;
+	vis_err rc = VIS_OK;
+	if (!st->copy) {
+		const char *sql = s->stmts[st->index].sql;
+		const char *end = strstr(sql, ") VALUES (");
+		if (strncmp(sql, "INSERT INTO ", 12) || !end) {
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "a bulk load of a statement not an INSERT");
+		} else {
+			size_t n = (size_t)(end - (sql + 12)) + 1;
+			struct strbuf sb;
+			strbuf_init(&sb, PG_SQL_MAX);
+			strbuf_adds(&sb, "COPY ");
+			strbuf_add(&sb, sql + 12, n);
+			if ((rc = strbuf_adds(&sb, " FROM STDIN")))
+				vis_error_set(e, rc, "bulk load: statement too long");
+			else
+				st->copy = strbuf_detach(&sb, NULL);
+			strbuf_release(&sb);
+		}
+	}
+	if (rc == VIS_OK)
+		rc = copy_start(s, st->copy, e);
+	if (rc == VIS_OK)
+		rc = copy_row(s, &st->p, e);
+	pq_reset(b);
+	return rc;
+}
+
+static int64_t pq_changes(struct drv_stmt *b)
+{
+	return ((struct pq_stmt *)b)->changes;
+}
+
+static const char *pq_col_text(struct drv_stmt *b, int c, size_t *len)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	if (len)
+		*len = (size_t)PQgetlength(st->res, st->row, c);
+	return PQgetvalue(st->res, st->row, c);
+}
+
+static int64_t pq_col_i64(struct drv_stmt *b, int c)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	return strtoll(PQgetvalue(st->res, st->row, c), NULL, 10);
+}
+
+static bool pq_col_null(struct drv_stmt *b, int c)
+{
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	return PQgetisnull(st->res, st->row, c);
+}
+
+static void pq_drv_close(struct drv *d)
+{
+	pg_close((struct pg_store *)d);
+}
+
+static int pq_drv_schema_version(struct drv *d)
+{
+	return pg_schema_version((struct pg_store *)d);
+}
+
+static vis_err pq_drv_begin(struct drv *d, struct vis_error *e)
+{
+	return pg_begin((struct pg_store *)d, e);
+}
+
+static vis_err pq_drv_commit(struct drv *d, struct vis_error *e)
+{
+	return pg_commit((struct pg_store *)d, e);
+}
+
+static void pq_drv_rollback(struct drv *d)
+{
+	pg_rollback((struct pg_store *)d);
+}
+
+static bool pq_in_txn(struct drv *d)
+{
+	return ((struct pg_store *)d)->in_txn;
+}
+
+static vis_err pq_lock(struct drv *d, enum drv_lock which, struct vis_error *e)
+{
+	return lock_xact((struct pg_store *)d, which == DRV_LOCK_TRAIL ? LOCK_TRAIL : LOCK_IMPORT, e);
+}
+
+static vis_err pq_exec(struct drv *d, const char *sql, struct vis_error *e)
+{
+	struct pg_store *s = (struct pg_store *)d;
+	if (copy_end(s, e))
+		return VIS_ERR_STORE;
+	return exec_simple(s, sql, e);
+}
+
+/* One import at a time on the database: event row ids then grow in commit
+ * order, which the event feed's cursor relies on. */
+static vis_err pq_load_begin(struct drv *d, bool first, struct vis_error *e)
+{
+	(void)first;   /* the caller's rows go by COPY (drv_load) */
+	struct pg_store *s = (struct pg_store *)d;
+	if (pg_begin(s, e))
+		return VIS_ERR_STORE;
+	return lock_xact(s, LOCK_IMPORT, e);
+}
+
+static vis_err pq_load_end(struct drv *d, struct vis_error *e)
+{
+	return copy_end((struct pg_store *)d, e);
+}
+
+struct pq_batch {
+	struct pq_stmt *st;
+	vis_err (*take)(void *ctx, int i, struct drv_stmt *st, struct vis_error *e);
+	void *ctx;
+};
+
+static vis_err pq_batch_take(void *ctx, int i, const PGresult *r, struct vis_error *e)
+{
+	struct pq_batch *bt = ctx;
+	bt->st->res = (PGresult *)r;   /* read only, and dropped by the reset */
+	bt->st->row = -1;
+	return bt->take(bt->ctx, i, &bt->st->base, e);
+}
+
+/* The n statements go out in one pipeline, their results are read in
+ * order. */
+static vis_err pq_batch(struct drv *d, enum sql_id id, const char *what, int n,
+			void (*bind)(void *ctx, int i, struct drv_stmt *st),
+			vis_err (*take)(void *ctx, int i, struct drv_stmt *st, struct vis_error *e),
+			void *ctx, struct vis_error *e)
+{
+	struct pg_store *s = (struct pg_store *)d;
+	struct drv_stmt *b = drv_prepare(d, id, what, e);
+	if (!b)
+		return VIS_ERR_STORE;
+	struct pq_stmt *st = (struct pq_stmt *)b;
+	const char *sql = s->stmts[st->index].sql;
+	int idx;
+	/* Prepared (and any earlier pipeline read) first, so that the n
+	 * statements go out in one pipeline. */
+	vis_err rc = VIS_OK;
+	if (copy_end(s, e) || conn_ready(s, e) || !stmt_get(s, sql, &idx, e))
+		rc = VIS_ERR_STORE;
+	for (int i = 0; rc == VIS_OK && i < n; i++) {
+		pq_params_clear(st);
+		bind(ctx, i, b);
+		pq_params_pad(st);
+		rc = pipe_send(s, sql, &st->p, e);
+	}
+	if (rc == VIS_OK && s->piped != n)
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%s: %d of %d in the pipeline", what,
+				   s->piped, n);
+	if (rc == VIS_OK) {
+		struct pq_batch bt = {st, take, ctx};
+		st->batch = true;
+		rc = pipe_read(s, pq_batch_take, &bt, e);
+		st->batch = false;
+		st->res = NULL;
+	} else if (s->piped) {
+		pipe_flush(s, NULL);
+	}
+	pq_reset(b);
+	return rc;
+}
+
+static const struct drv_ops pq_drv_ops = {
+	.close = pq_drv_close,
+	.schema_version = pq_drv_schema_version,
+	.begin = pq_drv_begin,
+	.commit = pq_drv_commit,
+	.rollback = pq_drv_rollback,
+	.in_txn = pq_in_txn,
+	.lock = pq_lock,
+	.exec = pq_exec,
+	.prepare = pq_prepare,
+	.bind_text = pq_bind_text,
+	.bind_i64 = pq_bind_i64,
+	.bind_null = pq_bind_null,
+	.step = pq_step,
+	.send = pq_send,
+	.load = pq_load,
+	.changes = pq_changes,
+	.col_text = pq_col_text,
+	.col_i64 = pq_col_i64,
+	.col_null = pq_col_null,
+	.reset = pq_reset,
+	.batch = pq_batch,
+	.load_begin = pq_load_begin,
+	.load_end = pq_load_end,
+};
+
+struct drv *pg_drv(struct pg_store *s)
+{
+	return &s->base;
 }

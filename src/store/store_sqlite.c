@@ -1,6 +1,7 @@
 /* The SQLite back end of store.h (see store/backend.h): one file, WAL,
  * foreign keys on, every statement prepared once and reused. */
 #include "store/backend.h"
+#include "store/driver.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -26,12 +27,17 @@ static const char *const txn_sql[] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
 
 #define P_NCOLS 21
 
-struct rec_cache;
+struct sq_stmt;
+
+#define SQ_TEXT_CACHE 256
 
 struct sq_store {
+	struct drv base;         /* first: the driver of store/driver.h */
 	sqlite3 *db;
+	struct sq_stmt *by_id[SQL__COUNT];       /* the driver's statements */
+	struct sq_stmt *by_text[SQ_TEXT_CACHE];
+	int ntext;
 	sqlite3_stmt *stmt[ST__COUNT];
-	struct rec_cache *recs;
 	int schema_version;
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
@@ -40,7 +46,8 @@ struct sq_store {
 	char load_table[64];
 };
 
-static void rec_cache_free(struct rec_cache *c);
+static const struct drv_ops sq_drv_ops;
+static void sq_stmt_free(struct sq_stmt *st);
 
 static vis_err db_error(struct sq_store *s, struct vis_error *e, const char *what)
 {
@@ -163,6 +170,7 @@ vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e)
 	struct sq_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	s->base.ops = &sq_drv_ops;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		vis_error_set(e, VIS_ERR_STORE, "cannot open database '%s': %s", path,
@@ -193,7 +201,10 @@ void sq_close(struct sq_store *s)
 		return;
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
-	rec_cache_free(s->recs);
+	for (int i = 0; i < SQL__COUNT; i++)
+		sq_stmt_free(s->by_id[i]);
+	for (int i = 0; i < s->ntext; i++)
+		sq_stmt_free(s->by_text[i]);
 	for (int i = 0; i < 8; i++)
 		sqlite3_finalize(s->search[i]);
 	sqlite3_finalize(s->load);
@@ -951,43 +962,6 @@ vis_err sq_family_members(struct sq_store *s, const char *comune, const char *id
 	return each_person(s, st, fn, ctx, e);
 }
 
-/* ---- control records (generic over store/records.h) ---- */
-
-enum rec_op { RO_INSERT, RO_UPDATE, RO__COUNT };
-
-#define REC_GET_CACHE 32
-
-struct rec_get_entry {
-	enum store_kind kind;
-	const char *col;      /* the descriptor's name pointer: compared by address */
-	sqlite3_stmt *st;
-};
-
-struct rec_cache {
-	sqlite3_stmt *op[STORE_KIND__COUNT][RO__COUNT];
-	struct rec_get_entry get[REC_GET_CACHE];
-	int nget;
-};
-
-static struct rec_cache *rec_cache(struct sq_store *s)
-{
-	if (!s->recs)
-		s->recs = calloc(1, sizeof *s->recs);
-	return s->recs;
-}
-
-static void rec_cache_free(struct rec_cache *c)
-{
-	if (!c)
-		return;
-	for (int k = 0; k < STORE_KIND__COUNT; k++)
-		for (int o = 0; o < RO__COUNT; o++)
-			sqlite3_finalize(c->op[k][o]);
-	for (int i = 0; i < c->nget; i++)
-		sqlite3_finalize(c->get[i].st);
-	free(c);
-}
-
 static sqlite3_stmt *rec_prepare(struct sq_store *s, const char *sql, struct vis_error *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -998,181 +972,8 @@ static sqlite3_stmt *rec_prepare(struct sq_store *s, const char *sql, struct vis
 	return st;
 }
 
-static sqlite3_stmt *rec_op_stmt(struct sq_store *s, enum store_kind k, enum rec_op op,
-				 struct vis_error *e)
-{
-	struct rec_cache *c = rec_cache(s);
-	if (!c) {
-		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-		return NULL;
-	}
-	if (c->op[k][op]) {
-		sqlite3_reset(c->op[k][op]);
-		sqlite3_clear_bindings(c->op[k][op]);
-		return c->op[k][op];
-	}
-	char sql[2048];
-	if (op == RO_INSERT)
-		rec_sql_insert(&store_rec_descs[k], sql, sizeof sql);
-	else
-		rec_sql_update(&store_rec_descs[k], sql, sizeof sql);
-	c->op[k][op] = rec_prepare(s, sql, e);
-	return c->op[k][op];
-}
-
-/* Binds fields [first, ncols) of rec from parameter 1 on. */
-static vis_err rec_bind(const struct rec_desc *d, sqlite3_stmt *st, const void *rec,
-			size_t first, struct vis_error *e)
-{
-	int p = 1;
-	for (size_t i = first; i < d->ncols; i++, p++) {
-		const struct rec_col *col = &d->cols[i];
-		const char *f = (const char *)rec + col->offset;
-		switch (col->type) {
-		case RC_I64: sqlite3_bind_int64(st, p, *(const int64_t *)f); break;
-		case RC_INT: sqlite3_bind_int(st, p, *(const int *)f); break;
-		case RC_BOOL: sqlite3_bind_int(st, p, *(const bool *)f); break;
-		case RC_TEXT:
-			if (strnlen(f, col->size) == col->size)
-				return vis_error_set(e, VIS_ERR_INVALID, "%s.%s is not terminated",
-						     d->table, col->name);
-			bind_text(st, p, f);
-			break;
-		}
-	}
-	return VIS_OK;
-}
-
-static void rec_read(const struct rec_desc *d, sqlite3_stmt *st, void *rec)
-{
-	memset(rec, 0, d->struct_size);
-	for (size_t i = 0; i < d->ncols; i++) {
-		const struct rec_col *col = &d->cols[i];
-		char *f = (char *)rec + col->offset;
-		switch (col->type) {
-		case RC_I64: *(int64_t *)f = sqlite3_column_int64(st, (int)i); break;
-		case RC_INT: *(int *)f = sqlite3_column_int(st, (int)i); break;
-		case RC_BOOL: *(bool *)f = sqlite3_column_int(st, (int)i) != 0; break;
-		case RC_TEXT: copy_col(st, (int)i, f, col->size); break;
-		}
-	}
-}
-
-vis_err sq_rec_insert(struct sq_store *s, enum store_kind k, const void *rec,
-			 int64_t *id, struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	sqlite3_stmt *st = rec_op_stmt(s, k, RO_INSERT, e);
-	if (!st)
-		return VIS_ERR_STORE;
-	vis_err rc = rec_bind(d, st, rec, 1, e);
-	if (rc == VIS_OK)
-		rc = stmt_done(s, st, e, d->table);
-	if (rc == VIS_OK && id)
-		*id = sqlite3_last_insert_rowid(s->db);
-	return rc;
-}
-
-vis_err sq_rec_update(struct sq_store *s, enum store_kind k, const void *rec,
-			 struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	sqlite3_stmt *st = rec_op_stmt(s, k, RO_UPDATE, e);
-	if (!st)
-		return VIS_ERR_STORE;
-	vis_err rc = rec_bind(d, st, rec, 1, e);
-	if (rc != VIS_OK)
-		return rc;
-	sqlite3_bind_int64(st, (int)d->ncols, *(const int64_t *)rec);
-	return stmt_done(s, st, e, d->table);
-}
-
-vis_err sq_rec_get(struct sq_store *s, enum store_kind k, const char *colname,
-		      const char *text, int64_t num, void *out, bool *found,
-		      struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	const struct rec_col *col = rec_col_find(d, colname);
-	struct rec_cache *c = rec_cache(s);
-	if (!col)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table, colname);
-	if (!c)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	sqlite3_stmt *st = NULL;
-	for (int i = 0; i < c->nget && !st; i++)
-		if (c->get[i].kind == k && c->get[i].col == col->name)
-			st = c->get[i].st;
-	if (st) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-	} else {
-		char sql[2048];
-		rec_sql_get(d, col, sql, sizeof sql);
-		if (!(st = rec_prepare(s, sql, e)))
-			return VIS_ERR_STORE;
-		if (c->nget < REC_GET_CACHE)
-			c->get[c->nget++] = (struct rec_get_entry){k, col->name, st};
-	}
-	if (text)
-		bind_text(st, 1, text);
-	else
-		sqlite3_bind_int64(st, 1, num);
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	if (*found)
-		rec_read(d, st, out);
-	sqlite3_reset(st);
-	bool cached = false;
-	for (int i = 0; i < c->nget; i++)
-		cached = cached || c->get[i].st == st;
-	if (!cached)
-		sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, d->table);
-}
-
-vis_err sq_rec_list(struct sq_store *s, enum store_kind k,
-		       const struct store_filter *filters, int limit,
-		       store_rec_fn fn, void *ctx, struct vis_error *e)
-{
-	const struct rec_desc *d = &store_rec_descs[k];
-	char sql[2048];
-	int nf = rec_sql_list(d, filters, limit, sql, sizeof sql, e);
-	if (nf < 0)
-		return VIS_ERR_INTERNAL;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare list");
-	for (int i = 0; i < nf; i++) {
-		if (filters[i].text)
-			bind_text(st, i + 1, filters[i].text);
-		else
-			sqlite3_bind_int64(st, i + 1, filters[i].num);
-	}
-	void *rec = malloc(d->struct_size);
-	int rc = SQLITE_DONE;
-	while (rec && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rec_read(d, st, rec);
-		if (fn(ctx, rec) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	free(rec);
-	sqlite3_finalize(st);
-	if (!rec)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, d->table);
-}
-
 static vis_err exec_bound(struct sq_store *s, const char *sql, int64_t a, int64_t b,
 			  struct vis_error *e);
-
-vis_err sq_rec_delete(struct sq_store *s, enum store_kind k, int64_t id, struct vis_error *e)
-{
-	if (k != STORE_PROCESSING)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
-	return exec_bound(s, store_sql[SQL_REC_DELETE], id, 0, e);
-}
 
 static vis_err exec_bound(struct sq_store *s, const char *sql, int64_t a, int64_t b,
 			  struct vis_error *e)
@@ -1185,136 +986,6 @@ static vis_err exec_bound(struct sq_store *s, const char *sql, int64_t a, int64_
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "update");
-}
-
-vis_err sq_sessions_revoke_account(struct sq_store *s, int64_t account_id,
-				      int64_t now, struct vis_error *e)
-{
-	return exec_bound(s, store_sql[SQL_SESSIONS_REVOKE_ACCOUNT], account_id, now, e);
-}
-
-vis_err sq_account_totp_advance(struct sq_store *s, int64_t account_id, int64_t step,
-				   bool *advanced, struct vis_error *e)
-{
-	*advanced = false;
-	vis_err rc = exec_bound(s, store_sql[SQL_ACCOUNT_TOTP_ADVANCE], account_id, step, e);
-	if (rc == VIS_OK)
-		*advanced = sqlite3_changes(s->db) == 1;
-	return rc;
-}
-
-vis_err sq_sessions_revoke_others(struct sq_store *s, int64_t account_id, int64_t keep_id,
-				    int64_t now, struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SESSIONS_REVOKE_OTHERS], -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, keep_id);
-	sqlite3_bind_int64(st, 3, now);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "revoke sessions");
-}
-
-vis_err sq_tokens_revoke_account(struct sq_store *s, int64_t account_id,
-				    int64_t now, struct vis_error *e)
-{
-	return exec_bound(s, store_sql[SQL_TOKENS_REVOKE_ACCOUNT], account_id, now, e);
-}
-
-vis_err sq_password_history(struct sq_store *s, int64_t account_id,
-			       char (*hashes)[128], int max, int *n,
-			       struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	*n = 0;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_PASSWORD_HISTORY], -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int(st, 2, max);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		copy_col(st, 0, hashes[(*n)++], 128);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? VIS_OK : db_error(s, e, "password history");
-}
-
-vis_err sq_password_history_add(struct sq_store *s, int64_t account_id,
-				   const char *hash, int64_t at, struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_PASSWORD_HISTORY_ADD], -1,
-			       &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	sqlite3_bind_int64(st, 1, account_id);
-	bind_text(st, 2, hash);
-	sqlite3_bind_int64(st, 3, at);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "password history");
-}
-
-vis_err sq_throttle_get(struct sq_store *s, const char *key, struct store_throttle *out,
-			   struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	memset(out, 0, sizeof *out);
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_THROTTLE_GET], -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->failures = sqlite3_column_int(st, 0);
-		out->last_failure_at = sqlite3_column_int64(st, 1);
-		out->locked_until = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "throttle");
-}
-
-vis_err sq_throttle_put(struct sq_store *s, const char *key,
-			   const struct store_throttle *t, struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_THROTTLE_PUT], -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	bind_text(st, 1, key);
-	sqlite3_bind_int(st, 2, t->failures);
-	sqlite3_bind_int64(st, 3, t->last_failure_at);
-	sqlite3_bind_int64(st, 4, t->locked_until);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "throttle");
-}
-
-vis_err sq_setting_get(struct sq_store *s, const char *key, char *out, size_t cap,
-			  bool *found, struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SETTING_GET], -1, &st,
-			       NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	if (*found)
-		copy_col(st, 0, out, cap);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "setting");
-}
-
-vis_err sq_setting_put(struct sq_store *s, const char *key, const char *value,
-			  struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SETTING_PUT], -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	bind_text(st, 1, key);
-	bind_text(st, 2, value);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "setting");
 }
 
 /* ---- register searches ---- */
@@ -1491,57 +1162,6 @@ vis_err sq_access_purge(struct sq_store *s, int64_t up_to_id, int64_t *removed,
 	return sq_commit(s, e);
 }
 
-vis_err sq_control_purge(struct sq_store *s, const int64_t before[3], int64_t now,
-			  int64_t removed[3], struct vis_error *e)
-{
-	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
-					   SQL_PURGE_THROTTLE};
-	for (int i = 0; i < 3; i++) {
-		if (exec_bound(s, store_sql[ids[i]], before[i], now, e))
-			return VIS_ERR_STORE;
-		removed[i] = sqlite3_changes(s->db);
-	}
-	return VIS_OK;
-}
-
-vis_err sq_subject_code_put(struct sq_store *s, const char *code_hash, const char *cf,
-			       int64_t created_by, int64_t now, int64_t expires_at,
-			       struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SUBJECT_CODE_PUT],
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	bind_text(st, 1, code_hash);
-	bind_text(st, 2, cf);
-	sqlite3_bind_int64(st, 3, created_by);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, expires_at);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "subject code");
-}
-
-vis_err sq_subject_code_use(struct sq_store *s, const char *code_hash, int64_t now,
-			       char cf[17], bool *ok, struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	*ok = false;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_SUBJECT_CODE_USE], -1, &st,
-			       NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	bind_text(st, 1, code_hash);
-	sqlite3_bind_int64(st, 2, now);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_col(st, 0, cf, 17);
-		*ok = true;
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "subject code");
-}
-
 struct access_one {
 	struct store_access *out;
 	bool found;
@@ -1702,108 +1322,6 @@ vis_err sq_events_after(struct sq_store *s, int64_t after_rowid, const char *com
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "events");
 }
 
-vis_err sq_webhook_get(struct sq_store *s, int64_t convenzione_id, struct store_webhook *out,
-			  struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	memset(out, 0, sizeof *out);
-	out->convenzione_id = convenzione_id;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_WEBHOOK_GET], -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	sqlite3_bind_int64(st, 1, convenzione_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->cursor = sqlite3_column_int64(st, 0);
-		out->attempts = sqlite3_column_int(st, 1);
-		out->next_attempt_at = sqlite3_column_int64(st, 2);
-		copy_col(st, 3, out->last_error, sizeof out->last_error);
-		out->delivered = sqlite3_column_int64(st, 4);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
-}
-
-vis_err sq_webhook_put(struct sq_store *s, const struct store_webhook *w, struct vis_error *e)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, store_sql[SQL_WEBHOOK_PUT],
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "prepare");
-	sqlite3_bind_int64(st, 1, w->convenzione_id);
-	sqlite3_bind_int64(st, 2, w->cursor);
-	sqlite3_bind_int(st, 3, w->attempts);
-	sqlite3_bind_int64(st, 4, w->next_attempt_at);
-	bind_text(st, 5, w->last_error);
-	sqlite3_bind_int64(st, 6, w->delivered);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "webhook state");
-}
-
-vis_err sq_readiness_write(struct sq_store *s, int64_t now, const char *filler,
-			   struct vis_error *e)
-{
-	sqlite3_stmt *st = stmt_get(s, SQL_READINESS_WRITE, e);
-	if (!st)
-		return VIS_ERR_STORE;
-	sqlite3_bind_int64(st, 1, now);
-	bind_text(st, 2, filler);
-	return stmt_done(s, st, e, "readiness");
-}
-
-/* ---- shared state ---- */
-
-vis_err sq_state_lock(struct sq_store *s, const char *key, char *out, size_t cap,
-		      struct vis_error *e)
-{
-	sqlite3_stmt *st = stmt_get(s, SQL_STATE_LOCK, e);
-	if (!st)
-		return VIS_ERR_STORE;
-	bind_text(st, 1, key);
-	vis_err rc = VIS_OK;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		rc = db_error(s, e, "shared state");
-	else if ((size_t)sqlite3_column_bytes(st, 0) >= cap)
-		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
-	else
-		copy_col(st, 0, out, cap);
-	/* RETURNING: the statement is done only when stepped to its end. */
-	if (rc == VIS_OK && sqlite3_step(st) != SQLITE_DONE)
-		rc = db_error(s, e, "shared state");
-	sqlite3_reset(st);
-	return rc;
-}
-
-vis_err sq_state_put(struct sq_store *s, const char *key, const char *value, int64_t now,
-		     struct vis_error *e)
-{
-	sqlite3_stmt *st = stmt_get(s, SQL_STATE_PUT, e);
-	if (!st)
-		return VIS_ERR_STORE;
-	bind_text(st, 1, key);
-	bind_text(st, 2, value);
-	sqlite3_bind_int64(st, 3, now);
-	return stmt_done(s, st, e, "shared state");
-}
-
-vis_err sq_state_lock_n(struct sq_store *s, const char *const *keys, int n, char *out,
-			size_t cap, struct vis_error *e)
-{
-	for (int i = 0; i < n; i++)
-		if (sq_state_lock(s, keys[i], out + (size_t)i * cap, cap, e))
-			return e && e->code ? e->code : VIS_ERR_STORE;
-	return VIS_OK;
-}
-
-vis_err sq_state_put_n(struct sq_store *s, const char *const *keys, const char *const *values,
-		       int n, int64_t now, struct vis_error *e)
-{
-	for (int i = 0; i < n; i++)
-		if (sq_state_put(s, keys[i], values[i], now, e))
-			return VIS_ERR_STORE;
-	return VIS_OK;
-}
-
 /* ---- copying a whole database (store_copy) ---- */
 
 vis_err sq_table_each(struct sq_store *s, const char *table, bool with_rowid, store_row_fn fn,
@@ -1891,4 +1409,278 @@ vis_err sq_load_finish(struct sq_store *s, struct vis_error *e)
 	sqlite3_finalize(s->load);
 	s->load = NULL;
 	return VIS_OK;
+}
+
+/* ---- the driver (store/driver.h) ---- */
+
+struct sq_stmt {
+	struct drv_stmt base;
+	sqlite3_stmt *st;
+	char *sql;      /* the text of a statement built at run time, owned */
+	unsigned hash;
+	bool busy;      /* between prepare and reset */
+	bool owned;     /* prepared for one nested use: finalized at reset */
+};
+
+static void sq_stmt_free(struct sq_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_finalize(st->st);
+	free(st->sql);
+	free(st);
+}
+
+static unsigned sq_hash(const char *t)
+{
+	unsigned h = 2166136261u;
+	for (; *t; t++)
+		h = (h ^ (unsigned char)*t) * 16777619u;
+	return h;
+}
+
+static struct sq_stmt *sq_stmt_new(struct sq_store *s, const char *sql, bool persistent,
+				   struct vis_error *e)
+{
+	struct sq_stmt *st = calloc(1, sizeof *st);
+	if (!st) {
+		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	st->base.d = &s->base;
+	if (sqlite3_prepare_v3(s->db, sql, -1, persistent ? SQLITE_PREPARE_PERSISTENT : 0,
+			       &st->st, NULL) != SQLITE_OK) {
+		db_error(s, e, "prepare");
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static struct drv_stmt *sq_prepare(struct drv *d, int id, const char *sql, struct vis_error *e)
+{
+	struct sq_store *s = (struct sq_store *)d;
+	struct sq_stmt **slot = NULL;
+	unsigned h = 0;
+	if (id >= 0) {
+		sql = store_sql[id];
+		slot = &s->by_id[id];
+	} else {
+		h = sq_hash(sql);
+		for (int i = 0; i < s->ntext && !slot; i++)
+			if (s->by_text[i]->hash == h && !strcmp(s->by_text[i]->sql, sql))
+				slot = &s->by_text[i];
+		if (!slot && s->ntext < SQ_TEXT_CACHE)
+			slot = &s->by_text[s->ntext];
+	}
+	if (slot && *slot && !(*slot)->busy) {
+		sqlite3_reset((*slot)->st);
+		sqlite3_clear_bindings((*slot)->st);
+		(*slot)->busy = true;
+		return &(*slot)->base;
+	}
+	/* In use already (a nested use), or beyond the cache: one of its own. */
+	bool cache = slot && !*slot;
+	struct sq_stmt *st = sq_stmt_new(s, sql, cache, e);
+	if (!st)
+		return NULL;
+	st->busy = true;
+	if (cache) {
+		if (id < 0) {
+			if (!(st->sql = strdup(sql))) {
+				sq_stmt_free(st);
+				vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				return NULL;
+			}
+			st->hash = h;
+			s->ntext++;
+		}
+		*slot = st;
+	} else {
+		st->owned = true;
+	}
+	return &st->base;
+}
+
+static void sq_bind_text(struct drv_stmt *b, int i, const char *v, size_t n)
+{
+	struct sq_stmt *st = (struct sq_stmt *)b;
+	if (n == (size_t)-1)
+		sqlite3_bind_text(st->st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st->st, i, v, (int)n, SQLITE_TRANSIENT);
+}
+
+static void sq_bind_i64(struct drv_stmt *b, int i, int64_t v)
+{
+	sqlite3_bind_int64(((struct sq_stmt *)b)->st, i, v);
+}
+
+static void sq_bind_null(struct drv_stmt *b, int i)
+{
+	sqlite3_bind_null(((struct sq_stmt *)b)->st, i);
+}
+
+static enum drv_step sq_step(struct drv_stmt *b, struct vis_error *e)
+{
+	struct sq_stmt *st = (struct sq_stmt *)b;
+	int rc = sqlite3_step(st->st);
+	if (rc == SQLITE_ROW)
+		return DRV_ROW;
+	if (rc == SQLITE_DONE)
+		return DRV_DONE;
+	sqlite3 *db = sqlite3_db_handle(st->st);
+	b->err = vis_error_set(e, rc == SQLITE_CONSTRAINT ? VIS_ERR_CONFLICT : VIS_ERR_STORE,
+			       "%s: %s", b->what ? b->what : "statement", sqlite3_errmsg(db));
+	return DRV_ERROR;
+}
+
+static void sq_reset(struct drv_stmt *b)
+{
+	struct sq_stmt *st = (struct sq_stmt *)b;
+	if (st->owned) {
+		sq_stmt_free(st);
+		return;
+	}
+	sqlite3_reset(st->st);
+	st->busy = false;
+}
+
+static vis_err sq_send(struct drv_stmt *b, struct vis_error *e)
+{
+	return drv_done(b, e);
+}
+
+static int64_t sq_changes(struct drv_stmt *b)
+{
+	return sqlite3_changes64(sqlite3_db_handle(((struct sq_stmt *)b)->st));
+}
+
+static const char *sq_col_text(struct drv_stmt *b, int c, size_t *len)
+{
+	sqlite3_stmt *st = ((struct sq_stmt *)b)->st;
+	const char *v = (const char *)sqlite3_column_text(st, c);
+	if (len)
+		*len = v ? (size_t)sqlite3_column_bytes(st, c) : 0;
+	return v ? v : "";
+}
+
+static int64_t sq_col_i64(struct drv_stmt *b, int c)
+{
+	return sqlite3_column_int64(((struct sq_stmt *)b)->st, c);
+}
+
+static bool sq_col_null(struct drv_stmt *b, int c)
+{
+	return sqlite3_column_type(((struct sq_stmt *)b)->st, c) == SQLITE_NULL;
+}
+
+static void sq_drv_close(struct drv *d)
+{
+	sq_close((struct sq_store *)d);
+}
+
+static int sq_drv_schema_version(struct drv *d)
+{
+	return sq_schema_version((struct sq_store *)d);
+}
+
+static vis_err sq_drv_begin(struct drv *d, struct vis_error *e)
+{
+	return sq_begin((struct sq_store *)d, e);
+}
+
+static vis_err sq_drv_commit(struct drv *d, struct vis_error *e)
+{
+	return sq_commit((struct sq_store *)d, e);
+}
+
+static void sq_drv_rollback(struct drv *d)
+{
+	sq_rollback((struct sq_store *)d);
+}
+
+static bool sq_in_txn(struct drv *d)
+{
+	return !sqlite3_get_autocommit(((struct sq_store *)d)->db);
+}
+
+/* BEGIN IMMEDIATE took the database's only write lock already. */
+static vis_err sq_lock(struct drv *d, enum drv_lock which, struct vis_error *e)
+{
+	(void)which;
+	if (!sq_in_txn(d))
+		return vis_error_set(e, VIS_ERR_INTERNAL, "a lock outside a transaction");
+	return VIS_OK;
+}
+
+static vis_err sq_exec(struct drv *d, const char *sql, struct vis_error *e)
+{
+	return exec_sql((struct sq_store *)d, sql, e);
+}
+
+static vis_err sq_load_begin(struct drv *d, bool first, struct vis_error *e)
+{
+	struct sq_store *s = (struct sq_store *)d;
+	/* A first snapshot into empty tables: build the indexes once, sorted,
+	 * after the rows (the transaction undoes the drop if the file fails).
+	 * Foreign keys need those indexes, so their enforcement pauses for the
+	 * load (it can change only outside a transaction); it is back on when
+	 * the transaction ends. */
+	s->indexes_dropped = false;
+	if (first && exec_sql(s, "PRAGMA foreign_keys = OFF", e))
+		return VIS_ERR_STORE;
+	s->fk_paused = first;
+	if (sq_begin(s, e)) {
+		fk_resume(s);
+		return VIS_ERR_STORE;
+	}
+	if (first) {
+		if (exec_sql(s, schema_register_indexes_drop, e))
+			return VIS_ERR_STORE;
+		s->indexes_dropped = true;
+	}
+	return VIS_OK;
+}
+
+static vis_err sq_load_end(struct drv *d, struct vis_error *e)
+{
+	struct sq_store *s = (struct sq_store *)d;
+	if (s->indexes_dropped) {
+		s->indexes_dropped = false;
+		if (exec_sql(s, schema_register_indexes, e))
+			return vis_error_set(e, VIS_ERR_CONFLICT, "rebuilding indexes: %s", e ? e->msg : "");
+	}
+	return VIS_OK;
+}
+
+static const struct drv_ops sq_drv_ops = {
+	.close = sq_drv_close,
+	.schema_version = sq_drv_schema_version,
+	.begin = sq_drv_begin,
+	.commit = sq_drv_commit,
+	.rollback = sq_drv_rollback,
+	.in_txn = sq_in_txn,
+	.lock = sq_lock,
+	.exec = sq_exec,
+	.prepare = sq_prepare,
+	.bind_text = sq_bind_text,
+	.bind_i64 = sq_bind_i64,
+	.bind_null = sq_bind_null,
+	.step = sq_step,
+	.send = sq_send,
+	.load = sq_send,
+	.changes = sq_changes,
+	.col_text = sq_col_text,
+	.col_i64 = sq_col_i64,
+	.col_null = sq_col_null,
+	.reset = sq_reset,
+	.batch = drv_batch_serial,
+	.load_begin = sq_load_begin,
+	.load_end = sq_load_end,
+};
+
+struct drv *sq_drv(struct sq_store *s)
+{
+	return &s->base;
 }

@@ -1,0 +1,47 @@
+/* The helpers of store/driver.h written once over a driver's verbs. */
+#include "store/driver.h"
+
+#include "common/str.h"
+
+void drv_col_copy(struct drv_stmt *st, int c, char *dst, size_t cap)
+{
+	str_copy_known(dst, cap, drv_col_text(st, c), __FILE__, __LINE__);
+}
+
+vis_err drv_done(struct drv_stmt *st, struct vis_error *e)
+{
+	enum drv_step rc;
+	while ((rc = drv_step(st, e)) == DRV_ROW)
+		;
+	vis_err err = rc == DRV_DONE ? VIS_OK : st->err;
+	drv_reset(st);
+	return err;
+}
+
+vis_err drv_one(struct drv_stmt *st, bool *found, struct vis_error *e)
+{
+	enum drv_step rc = drv_step(st, e);
+	*found = rc == DRV_ROW;
+	if (rc != DRV_ERROR)
+		return VIS_OK;
+	vis_err err = st->err;
+	drv_reset(st);
+	return err;
+}
+
+vis_err drv_batch_serial(struct drv *d, enum sql_id id, const char *what, int n,
+			 void (*bind)(void *ctx, int i, struct drv_stmt *st),
+			 vis_err (*take)(void *ctx, int i, struct drv_stmt *st, struct vis_error *e),
+			 void *ctx, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++) {
+		struct drv_stmt *st = drv_prepare(d, id, what, e);
+		if (!st)
+			return e && e->code ? e->code : VIS_ERR_STORE;
+		bind(ctx, i, st);
+		vis_err rc = take(ctx, i, st, e);
+		if (rc)
+			return rc;
+	}
+	return VIS_OK;
+}
