@@ -28,20 +28,3 @@ vis_err drv_one(struct drv_stmt *st, bool *found, struct vis_error *e)
 	drv_reset(st);
 	return err;
 }
-
-vis_err drv_batch_serial(struct drv *d, enum sql_id id, const char *what, int n,
-			 void (*bind)(void *ctx, int i, struct drv_stmt *st),
-			 vis_err (*take)(void *ctx, int i, struct drv_stmt *st, struct vis_error *e),
-			 void *ctx, struct vis_error *e)
-{
-	for (int i = 0; i < n; i++) {
-		struct drv_stmt *st = drv_prepare(d, id, what, e);
-		if (!st)
-			return e && e->code ? e->code : VIS_ERR_STORE;
-		bind(ctx, i, st);
-		vis_err rc = take(ctx, i, st, e);
-		if (rc)
-			return rc;
-	}
-	return VIS_OK;
-}

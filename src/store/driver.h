@@ -74,6 +74,21 @@ struct drv_ops {
 	vis_err (*load_end)(struct drv *d, struct vis_error *e);
 };
 
+/* The drv_ops of a driver whose verbs are named P_prepare, P_step, ...
+ * (and P_drv_close, P_drv_begin, ... for the connection's). */
+#define DRV_OPS_OF(P)                                                          \
+	{                                                                      \
+		.close = P##_drv_close, .schema_version = P##_drv_schema_version, \
+		.begin = P##_drv_begin, .commit = P##_drv_commit,              \
+		.rollback = P##_drv_rollback, .in_txn = P##_in_txn, .lock = P##_lock, \
+		.exec = P##_exec, .prepare = P##_prepare, .bind_text = P##_bind_text, \
+		.bind_i64 = P##_bind_i64, .bind_null = P##_bind_null, .step = P##_step, \
+		.send = P##_send, .load = P##_load, .changes = P##_changes,    \
+		.col_text = P##_col_text, .col_i64 = P##_col_i64, .col_null = P##_col_null, \
+		.reset = P##_reset, .batch = P##_batch, .load_begin = P##_load_begin, \
+		.load_end = P##_load_end,                                      \
+	}
+
 /* A connection: each driver's own struct starts with this. */
 struct drv {
 	const struct drv_ops *ops;
@@ -315,13 +330,6 @@ static inline vis_err drv_load_end(struct drv *d, struct vis_error *e)
  * cut at a character boundary). */
 void drv_col_copy(struct drv_stmt *st, int c, char *dst, size_t cap);
 #define DRV_COL_COPY(st, c, arr) drv_col_copy((st), (c), (arr), sizeof(arr))
-
-/* drv_batch one run after the other (a driver's batch when its database
- * has no pipeline). */
-vis_err drv_batch_serial(struct drv *d, enum sql_id id, const char *what, int n,
-			 void (*bind)(void *ctx, int i, struct drv_stmt *st),
-			 vis_err (*take)(void *ctx, int i, struct drv_stmt *st, struct vis_error *e),
-			 void *ctx, struct vis_error *e);
 
 /* Steps a statement that returns no row to its end and resets it. */
 vis_err drv_done(struct drv_stmt *st, struct vis_error *e);

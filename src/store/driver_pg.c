@@ -26,9 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/text.h"
-#include "refdata/refdata.h"
-#include "store/records.h"
+#include "store/store.h"
 #include "store/schema.h"
 #include "store/sql.h"
 #include "common/str.h"
@@ -1054,31 +1052,7 @@ static vis_err pq_batch(struct drv *d, enum sql_id id, const char *what, int n,
 	return rc;
 }
 
-static const struct drv_ops pq_drv_ops = {
-	.close = pq_drv_close,
-	.schema_version = pq_drv_schema_version,
-	.begin = pq_drv_begin,
-	.commit = pq_drv_commit,
-	.rollback = pq_drv_rollback,
-	.in_txn = pq_in_txn,
-	.lock = pq_lock,
-	.exec = pq_exec,
-	.prepare = pq_prepare,
-	.bind_text = pq_bind_text,
-	.bind_i64 = pq_bind_i64,
-	.bind_null = pq_bind_null,
-	.step = pq_step,
-	.send = pq_send,
-	.load = pq_load,
-	.changes = pq_changes,
-	.col_text = pq_col_text,
-	.col_i64 = pq_col_i64,
-	.col_null = pq_col_null,
-	.reset = pq_reset,
-	.batch = pq_batch,
-	.load_begin = pq_load_begin,
-	.load_end = pq_load_end,
-};
+static const struct drv_ops pq_drv_ops = DRV_OPS_OF(pq);
 
 vis_err drv_pg_open(const char *conninfo, struct drv **out, struct vis_error *e)
 {

@@ -9,11 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/date.h"
 #include "common/fsmode.h"
-#include "common/text.h"
-#include "refdata/refdata.h"
-#include "store/records.h"
+#include "store/store.h"
 #include "store/schema.h"
 #include "store/sql.h"
 #include "common/str.h"
@@ -461,6 +458,29 @@ static vis_err sq_send(struct drv_stmt *b, struct vis_error *e)
 	return drv_done(b, e);
 }
 
+static vis_err sq_load(struct drv_stmt *b, struct vis_error *e)
+{
+	return drv_done(b, e);
+}
+
+/* One run after the other: SQLite has no round trips to save. */
+static vis_err sq_batch(struct drv *d, enum sql_id id, const char *what, int n,
+			void (*bind)(void *ctx, int i, struct drv_stmt *st),
+			vis_err (*take)(void *ctx, int i, struct drv_stmt *st, struct vis_error *e),
+			void *ctx, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++) {
+		struct drv_stmt *st = drv_prepare(d, id, what, e);
+		if (!st)
+			return e && e->code ? e->code : VIS_ERR_STORE;
+		bind(ctx, i, st);
+		vis_err rc = take(ctx, i, st, e);
+		if (rc)
+			return rc;
+	}
+	return VIS_OK;
+}
+
 static int64_t sq_changes(struct drv_stmt *b)
 {
 	return sqlite3_changes64(sqlite3_db_handle(((struct sq_stmt *)b)->st));
@@ -564,31 +584,7 @@ static vis_err sq_load_end(struct drv *d, struct vis_error *e)
 	return VIS_OK;
 }
 
-static const struct drv_ops sq_drv_ops = {
-	.close = sq_drv_close,
-	.schema_version = sq_drv_schema_version,
-	.begin = sq_drv_begin,
-	.commit = sq_drv_commit,
-	.rollback = sq_drv_rollback,
-	.in_txn = sq_in_txn,
-	.lock = sq_lock,
-	.exec = sq_exec,
-	.prepare = sq_prepare,
-	.bind_text = sq_bind_text,
-	.bind_i64 = sq_bind_i64,
-	.bind_null = sq_bind_null,
-	.step = sq_step,
-	.send = sq_send,
-	.load = sq_send,
-	.changes = sq_changes,
-	.col_text = sq_col_text,
-	.col_i64 = sq_col_i64,
-	.col_null = sq_col_null,
-	.reset = sq_reset,
-	.batch = drv_batch_serial,
-	.load_begin = sq_load_begin,
-	.load_end = sq_load_end,
-};
+static const struct drv_ops sq_drv_ops = DRV_OPS_OF(sq);
 
 vis_err drv_sqlite_open(const char *path, struct drv **out, struct vis_error *e)
 {

