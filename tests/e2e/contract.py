@@ -25,6 +25,8 @@ class Contract:
         self._routes = []
         for template, item in self.doc["paths"].items():
             pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+            if item.get("x-visura-rest-of-path"):
+                pattern = pattern[:-len("[^/]+$")] + ".+$"
             # literal segments before parameters: /persons/{cf} must not
             # swallow /persons/x/household (the pattern has no slash in [^/]+)
             self._routes.append((template, re.compile(pattern), item))
