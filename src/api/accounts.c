@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/oprequest.h"
 #include "auth/sealed.h"
 #include "auth/password.h"
 #include "cf/cf.h"
@@ -52,27 +53,6 @@ void api_accounts_list(struct http_request *r)
 	if (ente && n < 2)
 		f[n++] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
 	api_reply_list(r, s, STORE_ACCOUNT, f, 1000, "accounts", api_account_view);
-}
-
-/* Mails the temporary password to the account holder (through the outbox). */
-vis_err api_mail_credentials(struct http_request *r, struct store *s,
-				const struct store_account *a, const char *password,
-				int64_t now, struct vis_error *e)
-{
-	/* The outbox keeps the password sealed: it is opened only to send the
-	 * message (mail/mail.c) and never shown to admins. */
-	char body[2048], sealed[512];
-	if (sealed_seal(r->app->secrets, password, sealed, sizeof sealed, e))
-		return VIS_ERR_INTERNAL;
-	snprintf(body, sizeof body,
-		 "Gentile %s,\n\nper l'accesso a visura sono state emesse le credenziali:\n"
-		 "  utente: %s\n  password temporanea: " SEALED_MARK "%s}\n\n"
-		 "La password vale solo per il primo accesso ed entro %d giorni; al primo accesso "
-		 "va sostituita con una personale.\n%s%s\n",
-		 a->full_name, a->username, sealed, r->app->cfg.temp_password_days,
-		 r->app->cfg.public_url[0] ? "Indirizzo del servizio: " : "", r->app->cfg.public_url);
-	return auth_mail_queue(s, a->email, "visura: credenziali di accesso", body, "credentials",
-			       now, e);
 }
 
 bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, char *cf,
@@ -149,7 +129,7 @@ void api_accounts_create(struct http_request *r)
 	if (rc == VIS_OK)
 		rc = auth_account_create(s, &r->app->cfg, &a, now, password, sizeof password, &e);
 	if (rc == VIS_OK && person)
-		rc = api_mail_credentials(r, s, &a, password, now, &e);
+		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
 	sodium_memzero(password, sizeof password);
@@ -252,7 +232,7 @@ void api_account_reset(struct http_request *r)
 	if (rc == VIS_OK)
 		rc = store_sessions_revoke_account(s, a.id, now, &e);
 	if (rc == VIS_OK)
-		rc = api_mail_credentials(r, s, &a, password, now, &e);
+		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
 	sodium_memzero(password, sizeof password);

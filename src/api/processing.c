@@ -241,11 +241,3 @@ void api_processing_delete(struct http_request *r)
 	auth_event(s, api_now(r), "processing_deleted", &r->auth.account, NULL, r->ip, p.number);
 	http_reply_json(r, 200, json_pack("{s:I,s:b}", "id", (json_int_t)p.id, "deleted", 1));
 }
-
-bool api_processing_exists(struct store *s, const char *number)
-{
-	struct store_processing p;
-	bool found = false;
-	return store_rec_get(s, STORE_PROCESSING, "number", number, 0, &p, &found, NULL) == VIS_OK &&
-	       found;
-}

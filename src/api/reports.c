@@ -11,6 +11,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "audit/audit.h"
+#include "audit/export.h"
 #include "auth/auth.h"
 #include "common/date.h"
 #include "common/str.h"
@@ -93,19 +94,7 @@ static int collect_access(void *ctx, const struct store_access *a)
 		json_array_append_new(c->arr, access_json(a));
 		return 0;
 	}
-	char num[8][32], at[21];
-	timestamp_format(a->at / 1000, at);
-	snprintf(num[0], 32, "%lld", (long long)a->id);
-	snprintf(num[1], 32, "%lld", (long long)a->account_id);
-	snprintf(num[2], 32, "%lld", (long long)a->ente_id);
-	snprintf(num[3], 32, "%lld", (long long)a->purpose_id);
-	snprintf(num[4], 32, "%d", a->status);
-	const char *f[] = {num[0], at, num[1], a->username, num[2], num[3], a->case_ref,
-			   a->on_behalf_of, a->ip, a->operation, a->query, a->subjects,
-			   a->categories, a->outcome, num[4], a->flags, a->hash};
-	size_t nf = sizeof f / sizeof f[0];
-	for (size_t i = 0; i < nf; i++)
-		strbuf_add_csv(&c->csv, f[i], i == nf - 1);
+	audit_export_csv_row(&c->csv, a); /* a failure is kept in c->csv.err */
 	return 0;
 }
 
@@ -141,9 +130,7 @@ void api_audit_access(struct http_request *r)
 	struct collect c = {.arr = csv ? NULL : json_array()};
 	strbuf_init(&c.csv, API_EXPORT_MAX);
 	if (csv)
-		strbuf_adds(&c.csv, "id,at,account_id,username,ente_id,purpose_id,case_ref,"
-			    "on_behalf_of,ip,operation,query,subjects,categories,outcome,status,"
-			    "flags,hash\n");
+		strbuf_adds(&c.csv, audit_export_csv_header);
 	struct vis_error e = {0};
 	if (store_access_search(s, &f, collect_access, &c, &e)) {
 		json_decref(c.arr);
