@@ -24,7 +24,7 @@ static bool is_role(const char *role)
  * accounts of their own body. */
 static bool may_manage(struct http_request *r, const struct store_account *a)
 {
-	const struct store_account *me = &r->auth.account;
+	const struct store_account *me = &r->auth->account;
 	if (!strcmp(me->role, "admin"))
 		return true;
 	if (!strcmp(me->role, "lead") && me->ente_id && me->ente_id == a->ente_id)
@@ -141,7 +141,7 @@ void api_accounts_create(struct http_request *r)
 			api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
 	if (person)
 		auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
 	http_reply_json(r, 201, json_pack("{s:o,s:s}", "account", api_account_json(&a),
@@ -177,7 +177,7 @@ static void account_changed(struct http_request *r, struct store *s, vis_err rc,
 		api_fail(r, e);
 		return;
 	}
-	auth_event(s, now, event, a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, event, a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 200, api_account_json(a));
 }
 
@@ -191,7 +191,7 @@ void api_account_disable(struct http_request *r)
 	const char *reason = body ? http_body_string(r, "reason", false, 60) : "";
 	if (!reason || !target(r, &s, &a))
 		return;
-	if (a.id == r->auth.account.id) {
+	if (a.id == r->auth->account.id) {
 		http_reply_error(r, 409, "conflict", "an admin cannot disable their own account");
 		return;
 	}
@@ -241,7 +241,7 @@ void api_account_reset(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 200, json_pack("{s:o,s:s}", "account", api_account_json(&a),
 					  "credentials", "sent to the outbox"));
 }
@@ -321,7 +321,7 @@ void api_token_create(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "token_created", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "token_created", &a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "token", token,
 					  "note", "the token is shown only once"));
 	sodium_memzero(token, sizeof token);
@@ -354,7 +354,7 @@ void api_token_revoke(struct http_request *r)
 			api_fail(r, &e);
 			return;
 		}
-		auth_event(s, now, "token_revoked", &a, NULL, r->ip, r->auth.account.username);
+		auth_event(s, now, "token_revoked", &a, NULL, r->ip, r->auth->account.username);
 	}
 	http_reply_json(r, 200, json_pack("{s:I,s:o}", "id", (json_int_t)t.id, "revoked_at",
 					  api_time(t.revoked_at)));

@@ -53,7 +53,7 @@ void api_request_approve(struct http_request *r)
 	struct store_account a;
 	bool taken;
 	struct vis_error e = {0};
-	vis_err rc = oprequest_approve(s, &r->app->cfg, r->app->secrets, &q, r->auth.account.id, now,
+	vis_err rc = oprequest_approve(s, &r->app->cfg, r->app->secrets, &q, r->auth->account.id, now,
 				       &a, &taken, &e);
 	if (rc == VIS_ERR_CONFLICT && taken) {
 		http_reply_error(r, 409, "username_taken", "the requested username is in use");
@@ -63,7 +63,7 @@ void api_request_approve(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
 	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
 	http_reply_json(r, 200, json_pack("{s:o,s:o}", "request", api_request_json(&q),
 					  "account", api_account_json(&a)));
@@ -78,12 +78,12 @@ void api_request_reject(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	vis_err rc = oprequest_reject(s, &q, note, r->auth.account.id, now, &e);
+	vis_err rc = oprequest_reject(s, &q, note, r->auth->account.id, now, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "operator_request_rejected", &r->auth.account, NULL, r->ip, q.username);
+	auth_event(s, now, "operator_request_rejected", &r->auth->account, NULL, r->ip, q.username);
 	http_reply_json(r, 200, api_request_json(&q));
 }
 
@@ -194,6 +194,6 @@ void api_settings_totp(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, api_now(r), "setting_changed", &r->auth.account, NULL, r->ip, list);
+	auth_event(s, api_now(r), "setting_changed", &r->auth->account, NULL, r->ip, list);
 	http_reply_json(r, 200, json_pack("{s:O}", "roles", roles));
 }

@@ -228,8 +228,8 @@ void api_convenzioni_list(struct http_request *r)
 		return;
 	struct store_filter f[2] = {{0}};
 	const char *ente = http_query(r, "ente_id");
-	if (!strcmp(r->auth.account.role, "lead"))
-		f[0] = (struct store_filter){"ente_id", NULL, r->auth.account.ente_id};
+	if (!strcmp(r->auth->account.role, "lead"))
+		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	else if (ente)
 		f[0] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
 	struct list_ctx ids = {json_array()};
@@ -277,7 +277,7 @@ void api_convenzioni_create(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, c.created_at, "agreement_created", &r->auth.account, NULL, r->ip, c.reference);
+	auth_event(s, c.created_at, "agreement_created", &r->auth->account, NULL, r->ip, c.reference);
 	http_reply_json(r, 201, conv_json(s, &c));
 }
 
@@ -292,7 +292,7 @@ static bool conv_load(struct http_request *r, struct store **s, struct store_con
 		api_fail(r, &e);
 		return false;
 	}
-	if (!found || (!strcmp(r->auth.account.role, "lead") && c->ente_id != r->auth.account.ente_id)) {
+	if (!found || (!strcmp(r->auth->account.role, "lead") && c->ente_id != r->auth->account.ente_id)) {
 		http_reply_error(r, 404, "not_found", "no such agreement");
 		return false;
 	}
@@ -319,7 +319,7 @@ void api_convenzione_update(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, api_now(r), "agreement_changed", &r->auth.account, NULL, r->ip, c.reference);
+	auth_event(s, api_now(r), "agreement_changed", &r->auth->account, NULL, r->ip, c.reference);
 	http_reply_json(r, 200, conv_json(s, &c));
 }
 
@@ -347,7 +347,7 @@ void api_purpose_create(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, p.created_at, "purpose_created", &r->auth.account, NULL, r->ip, p.code);
+	auth_event(s, p.created_at, "purpose_created", &r->auth->account, NULL, r->ip, p.code);
 	http_reply_json(r, 201, purpose_json(&p));
 }
 
@@ -382,7 +382,7 @@ void api_own_purposes(struct http_request *r)
 	if (!s)
 		return;
 	struct own o = {s, app_today(r->app), json_array(), r->app->rd};
-	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_CONVENZIONE, f, 0, add_own, &o, &e)) {
 		json_decref(o.arr);

@@ -29,7 +29,7 @@ void api_incident_report(struct http_request *r)
 	if (!s)
 		return;
 	struct vis_error e = {0};
-	vis_err rc = incident_report(s, &r->auth.account, what, when, accounts, api_now(r), &i, &e);
+	vis_err rc = incident_report(s, &r->auth->account, what, when, accounts, api_now(r), &i, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;
@@ -64,8 +64,8 @@ void api_incidents_list(struct http_request *r)
 	if (!s)
 		return;
 	struct store_filter f[2] = {{0}};
-	if (!strcmp(r->auth.account.role, "lead"))
-		f[0] = (struct store_filter){"ente_id", NULL, r->auth.account.ente_id};
+	if (!strcmp(r->auth->account.role, "lead"))
+		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	struct list_ctx l = {json_array()};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_INCIDENT, f, 1000, add_incident, &l, &e)) {
@@ -103,12 +103,12 @@ void api_incident_state(struct http_request *r)
 	int64_t now = api_now(r);
 	struct store_incident i;
 	struct vis_error e = {0};
-	vis_err rc = incident_state_set(s, id, state, note, r->auth.account.id, now, &i, &e);
+	vis_err rc = incident_state_set(s, id, state, note, r->auth->account.id, now, &i, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "incident_state", &r->auth.account, NULL, r->ip, state);
+	auth_event(s, now, "incident_state", &r->auth->account, NULL, r->ip, state);
 	http_reply_json(r, 200, incident_json(&i));
 }
 
@@ -130,7 +130,7 @@ void api_ente_suspend(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "ente_suspended", &r->auth.account, NULL, r->ip, reason);
+	auth_event(s, now, "ente_suspended", &r->auth->account, NULL, r->ip, reason);
 	http_reply_json(r, 200, json_pack("{s:o,s:i}", "ente", api_ente_json(&en),
 					  "accounts_cut_off", n));
 }

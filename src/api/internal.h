@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/str.h"
+#include "api/api.h"
 #include "http/http.h"
 #include "store/store.h"
 

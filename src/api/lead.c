@@ -17,7 +17,7 @@ void api_own_operators(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
 	api_reply_list(r, s, STORE_ACCOUNT, f, 0, "accounts", api_account_view);
 }
 
@@ -28,7 +28,7 @@ void api_own_operator_disable(struct http_request *r)
 	struct store_account a;
 	if (!s || !api_account_load(r, s, id, &a))
 		return;
-	if (a.ente_id != r->auth.account.ente_id ||
+	if (a.ente_id != r->auth->account.ente_id ||
 	    (strcmp(a.role, "operator") && strcmp(a.role, "api"))) {
 		http_reply_error(r, 403, "forbidden", "a lead disables only operators of their own body");
 		return;
@@ -39,7 +39,7 @@ void api_own_operator_disable(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "account_disabled", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "account_disabled", &a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 200, api_account_json(&a));
 }
 
@@ -48,7 +48,7 @@ void api_own_requests(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
 	api_reply_list(r, s, STORE_OPERATOR_REQUEST, f, 500, "requests", api_request_view);
 }
 
@@ -71,12 +71,12 @@ void api_own_request_create(struct http_request *r)
 	if (!s)
 		return;
 	struct vis_error e = {0};
-	vis_err rc = oprequest_create(s, &r->auth.account, &q, api_now(r), &e);
+	vis_err rc = oprequest_create(s, &r->auth->account, &q, api_now(r), &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, q.created_at, "operator_requested", &r->auth.account, NULL, r->ip, q.username);
+	auth_event(s, q.created_at, "operator_requested", &r->auth->account, NULL, r->ip, q.username);
 	http_reply_json(r, 201, api_request_json(&q));
 }
 
@@ -131,7 +131,7 @@ void api_own_renewal(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_account *me = &r->auth.account;
+	struct store_account *me = &r->auth->account;
 	int64_t now = api_now(r);
 	int64_t window = (int64_t)r->app->cfg.renewal_window_days * DAY;
 	if (me->expires_at - window > now) {

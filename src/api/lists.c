@@ -47,20 +47,20 @@ void api_list_request_create(struct http_request *r)
 	struct policy_refusal no;
 	struct vis_error e = {0};
 	unsigned cats;
-	if (!policy_grant_for(s, &r->auth.account, json_integer_value(pid), app_today(r->app), &g, &no,
+	if (!policy_grant_for(s, &r->auth->account, json_integer_value(pid), app_today(r->app), &g, &no,
 			      &e) ||
 	    !listreq_agreement_allows(&g.conv, &cats, &no)) {
 		http_reply_error(r, no.status, no.code, no.message);
 		return;
 	}
 	struct store_list_request q;
-	vis_err rc = listreq_create(s, &r->auth.account, &g, criteria, why, r->app->rd, api_now(r),
+	vis_err rc = listreq_create(s, &r->auth->account, &g, criteria, why, r->app->rd, api_now(r),
 				    &q, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, q.created_at, "list_requested", &r->auth.account, NULL, r->ip, q.criteria);
+	auth_event(s, q.created_at, "list_requested", &r->auth->account, NULL, r->ip, q.criteria);
 	http_reply_json(r, 201, request_json(&q));
 }
 
@@ -70,8 +70,8 @@ void api_list_requests(struct http_request *r)
 	if (!s)
 		return;
 	struct store_filter f[2] = {{0}};
-	if (r->auth.account.ente_id)
-		f[0] = (struct store_filter){"ente_id", NULL, r->auth.account.ente_id};
+	if (r->auth->account.ente_id)
+		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	api_reply_list(r, s, STORE_LIST_REQUEST, f, 500, "requests", request_json);
 }
 
@@ -87,11 +87,11 @@ void api_list_request_decide(struct http_request *r)
 		return;
 	struct store_list_request q;
 	struct vis_error e = {0};
-	vis_err rc = listreq_decide(s, id, decision, note, r->auth.account.id, api_now(r), &q, &e);
+	vis_err rc = listreq_decide(s, id, decision, note, r->auth->account.id, api_now(r), &q, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, q.decided_at, "list_request_decided", &r->auth.account, NULL, r->ip, q.state);
+	auth_event(s, q.decided_at, "list_request_decided", &r->auth->account, NULL, r->ip, q.state);
 	http_reply_json(r, 200, request_json(&q));
 }

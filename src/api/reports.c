@@ -142,7 +142,7 @@ void api_audit_access(struct http_request *r)
 		api_reply_export_failed(r, &c.csv);
 		return;
 	}
-	auth_event(s, api_now(r), "audit_report", &r->auth.account, NULL, r->ip, f.cf);
+	auth_event(s, api_now(r), "audit_report", &r->auth->account, NULL, r->ip, f.cf);
 	if (csv) {
 		reply_signed(r, "text/csv; charset=utf-8", c.csv.buf, c.csv.len);
 		strbuf_release(&c.csv);
@@ -227,7 +227,7 @@ void api_audit_subject(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "not a codice fiscale");
 		return;
 	}
-	auth_event(s, api_now(r), "subject_report", &r->auth.account, NULL, r->ip, r->params[0]);
+	auth_event(s, api_now(r), "subject_report", &r->auth->account, NULL, r->ip, r->params[0]);
 	subject_report(r, s, r->params[0], false);
 }
 
@@ -251,11 +251,11 @@ void api_subject_code_create(struct http_request *r)
 	code[12] = '\0';
 	auth_token_hash(code, hash);
 	int64_t now = api_now(r);
-	if (store_subject_code_put(s, hash, cf, r->auth.account.id, now, now + 30 * 86400, NULL)) {
+	if (store_subject_code_put(s, hash, cf, r->auth->account.id, now, now + 30 * 86400, NULL)) {
 		http_reply_error(r, 503, "service_unavailable", "the database is unreachable");
 		return;
 	}
-	auth_event(s, now, "subject_code_issued", &r->auth.account, NULL, r->ip, cf);
+	auth_event(s, now, "subject_code_issued", &r->auth->account, NULL, r->ip, cf);
 	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s}", "code", code,
 					  "expires_at", api_time(now + 30 * 86400),
 					  "use", "GET /citizen/access-report?code=<code> (once)"));
@@ -345,8 +345,8 @@ void api_alerts_list(struct http_request *r)
 	struct store_filter f[2] = {{0}};
 	if (state && (!strcmp(state, "open") || !strcmp(state, "reviewed")))
 		f[0] = (struct store_filter){"state", state, 0};
-	struct alerts_ctx c = {json_array(), strcmp(r->auth.account.role, "lead") ? 0
-								  : r->auth.account.ente_id};
+	struct alerts_ctx c = {json_array(), strcmp(r->auth->account.role, "lead") ? 0
+								  : r->auth->account.ente_id};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_ALERT, f, 1000, add_alert, &c, &e)) {
 		json_decref(c.arr);
@@ -380,7 +380,7 @@ void api_alert_review(struct http_request *r)
 	int64_t now = api_now(r);
 	snprintf(a.state, sizeof a.state, "reviewed");
 	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
-	a.reviewed_by = r->auth.account.id;
+	a.reviewed_by = r->auth->account.id;
 	a.reviewed_at = now;
 	if (store_rec_update(s, STORE_ALERT, &a, &e)) {
 		api_fail(r, &e);
@@ -398,7 +398,7 @@ void api_alert_review(struct http_request *r)
 			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "after alert review");
 		}
 	}
-	auth_event(s, now, "alert_reviewed", &r->auth.account, NULL, r->ip, a.rule);
+	auth_event(s, now, "alert_reviewed", &r->auth->account, NULL, r->ip, a.rule);
 	http_reply_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)a.id, "state", a.state));
 }
 
@@ -438,8 +438,8 @@ void api_usage(struct http_request *r)
 	if (!num_param(r, "ente_id", &f.ente_id) || !date_param(r, "from", &f.from_ms) ||
 	    !date_param(r, "to", &f.to_ms))
 		return;
-	if (!strcmp(r->auth.account.role, "lead"))
-		f.ente_id = r->auth.account.ente_id;
+	if (!strcmp(r->auth->account.role, "lead"))
+		f.ente_id = r->auth->account.ente_id;
 	if (!f.ente_id) {
 		http_reply_error(r, 400, "invalid_request", "'ente_id' is required");
 		return;

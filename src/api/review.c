@@ -76,7 +76,7 @@ void api_notices_create(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, x.created_at, "notice_published", &r->auth.account, NULL, r->ip, x.title);
+	auth_event(s, x.created_at, "notice_published", &r->auth->account, NULL, r->ip, x.title);
 	http_reply_json(r, 201, json_pack("{s:I,s:s}", "id", (json_int_t)x.id, "title", x.title));
 }
 
@@ -116,12 +116,12 @@ void api_review_decide(struct http_request *r)
 	struct store_review d;
 	struct store_convenzione c;
 	struct vis_error e = {0};
-	vis_err rc = review_decide(s, id, decision, note, r->auth.account.id, now, &d, &c, &e);
+	vis_err rc = review_decide(s, id, decision, note, r->auth->account.id, now, &d, &c, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "review_decision", &r->auth.account, NULL, r->ip, decision);
+	auth_event(s, now, "review_decision", &r->auth->account, NULL, r->ip, decision);
 	http_reply_json(r, 200, json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)d.id,
 					  "convenzione_id", (json_int_t)c.id, "decision", d.decision,
 					  "agreement_state", c.state));
