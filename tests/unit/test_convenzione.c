@@ -5,25 +5,8 @@
 #include "workflow.h"
 
 #include "policy/convenzione.h"
-#include "refdata/refdata.h"
 
 static bool use_pg;
-static struct refdata *rd;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	struct vis_error e = {0};
-	return refdata_load(refdata_default_dir(), &rd, &e) ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	refdata_free(rd);
-	return 0;
-}
-
 static int setup(void **state)
 {
 	return (*state = wf_open(use_pg, "convenzione")) ? 0 : -1;
@@ -83,7 +66,7 @@ static void test_create_with_first_purpose(void **state)
 	filled(&c, ente);
 	purpose(&p, "DICH", "");
 	struct vis_error e = {0};
-	assert_int_equal(convenzione_create(w->s, rd, &c, &p, WF_NOW, &e), VIS_OK);
+	assert_int_equal(convenzione_create(w->s, wf_rd, &c, &p, WF_NOW, &e), VIS_OK);
 	assert_true(c.id > 0 && p.id > 0);
 	assert_int_equal(p.convenzione_id, c.id);
 	assert_string_equal(p.processing_ref, "1"); /* entry 1 by default */
@@ -100,10 +83,10 @@ static void test_create_with_first_purpose(void **state)
 	/* changed: checked again */
 	c.max_results = 0;
 	vis_error_clear(&e);
-	assert_int_equal(convenzione_update(w->s, rd, &c, &e), VIS_ERR_INVALID);
+	assert_int_equal(convenzione_update(w->s, wf_rd, &c, &e), VIS_ERR_INVALID);
 	assert_non_null(strstr(e.msg, "max_results"));
 	c.max_results = 50;
-	assert_int_equal(convenzione_update(w->s, rd, &c, &e), VIS_OK);
+	assert_int_equal(convenzione_update(w->s, wf_rd, &c, &e), VIS_OK);
 }
 
 static void test_refusals_store_nothing(void **state)
@@ -125,22 +108,22 @@ static void test_refusals_store_nothing(void **state)
 		if (k == 3)
 			c.valid_from = 0;
 		vis_error_clear(&e);
-		assert_int_equal(convenzione_create(w->s, rd, &c, NULL, WF_NOW, &e), VIS_ERR_INVALID);
+		assert_int_equal(convenzione_create(w->s, wf_rd, &c, NULL, WF_NOW, &e), VIS_ERR_INVALID);
 		assert_non_null(strstr(e.msg, "required"));
 	}
 	/* the rules of policy_convenzione_check */
 	filled(&c, ente);
 	STR_COPY_KNOWN(c.mode, "browse");
 	vis_error_clear(&e);
-	assert_int_equal(convenzione_create(w->s, rd, &c, NULL, WF_NOW, &e), VIS_ERR_INVALID);
+	assert_int_equal(convenzione_create(w->s, wf_rd, &c, NULL, WF_NOW, &e), VIS_ERR_INVALID);
 	filled(&c, ente);
 	STR_COPY_KNOWN(c.comuni, "999999");
 	vis_error_clear(&e);
-	assert_int_equal(convenzione_create(w->s, rd, &c, NULL, WF_NOW, &e), VIS_ERR_INVALID);
+	assert_int_equal(convenzione_create(w->s, wf_rd, &c, NULL, WF_NOW, &e), VIS_ERR_INVALID);
 	/* no such body */
 	filled(&c, ente + 10);
 	vis_error_clear(&e);
-	assert_int_equal(convenzione_create(w->s, rd, &c, NULL, WF_NOW, &e), VIS_ERR_NOTFOUND);
+	assert_int_equal(convenzione_create(w->s, wf_rd, &c, NULL, WF_NOW, &e), VIS_ERR_NOTFOUND);
 	/* a first purpose that is refused takes its agreement with it */
 	const char *refs[] = {"99", "1"};
 	const char *codes[] = {"DICH", ""};
@@ -148,7 +131,7 @@ static void test_refusals_store_nothing(void **state)
 		filled(&c, ente);
 		purpose(&p, codes[k], refs[k]);
 		vis_error_clear(&e);
-		assert_int_equal(convenzione_create(w->s, rd, &c, &p, WF_NOW, &e), VIS_ERR_INVALID);
+		assert_int_equal(convenzione_create(w->s, wf_rd, &c, &p, WF_NOW, &e), VIS_ERR_INVALID);
 	}
 	assert_int_equal(wf_count(w, STORE_CONVENZIONE, NULL), 0);
 	assert_int_equal(wf_count(w, STORE_PURPOSE, NULL), 0);
@@ -161,5 +144,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_with_first_purpose, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_store_nothing, setup, teardown),
 	};
-	return TESTDB_RUN("convenzione", tests, group_setup, group_teardown, &use_pg);
+	return TESTDB_RUN("convenzione", tests, wf_refdata_load, wf_refdata_free, &use_pg);
 }

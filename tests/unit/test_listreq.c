@@ -7,25 +7,8 @@
 #include <jansson.h>
 
 #include "listreq/listreq.h"
-#include "refdata/refdata.h"
 
 static bool use_pg;
-static struct refdata *rd;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	struct vis_error e = {0};
-	return refdata_load(refdata_default_dir(), &rd, &e) ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	refdata_free(rd);
-	return 0;
-}
-
 static int setup(void **state)
 {
 	return (*state = wf_open(use_pg, "listreq")) ? 0 : -1;
@@ -118,7 +101,7 @@ static struct store_list_request filed(struct wf *w, struct scene *x, const char
 	struct store_list_request q;
 	struct vis_error e = {0};
 	vis_err rc = listreq_create(w->s, &x->lead, &x->g, c, "verifica dei requisiti di residenza",
-				    rd, WF_NOW, &q, &e);
+				    wf_rd, WF_NOW, &q, &e);
 	json_decref(c);
 	assert_int_equal(rc, VIS_OK);
 	return q;
@@ -155,12 +138,12 @@ static void test_create(void **state)
 		json_t *c = json_loads(bad[k], 0, &jerr);
 		vis_error_clear(&e);
 		assert_int_equal(listreq_create(w->s, &x.lead, &x.g, c, "verifica dei requisiti di "
-						"residenza", rd, WF_NOW, &q, &e), VIS_ERR_INVALID);
+						"residenza", wf_rd, WF_NOW, &q, &e), VIS_ERR_INVALID);
 		json_decref(c);
 	}
 	json_t *c = json_pack("{s:s}", "comune", "036023");
 	vis_error_clear(&e);
-	assert_int_equal(listreq_create(w->s, &x.lead, &x.g, c, "troppo breve", rd, WF_NOW, &q, &e),
+	assert_int_equal(listreq_create(w->s, &x.lead, &x.g, c, "troppo breve", wf_rd, WF_NOW, &q, &e),
 			 VIS_ERR_INVALID);
 	json_decref(c);
 	assert_int_equal(wf_count(w, STORE_LIST_REQUEST, NULL), 1);
@@ -255,5 +238,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decide, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extraction, setup, teardown),
 	};
-	return TESTDB_RUN("listreq", tests, group_setup, group_teardown, &use_pg);
+	return TESTDB_RUN("listreq", tests, wf_refdata_load, wf_refdata_free, &use_pg);
 }

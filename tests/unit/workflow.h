@@ -17,6 +17,7 @@
 
 #include "common/config.h"
 #include "common/str.h"
+#include "refdata/refdata.h"
 #include "store/store.h"
 #include "testdb.h"
 
@@ -27,6 +28,24 @@ struct wf {
 	struct store *s;
 	struct config cfg;
 };
+
+/* The reference tables, for a group that needs them (group setup and
+ * teardown of cmocka). */
+static struct refdata *wf_rd __attribute__((unused));
+
+static inline int wf_refdata_load(void **state)
+{
+	(void)state;
+	struct vis_error e = {0};
+	return refdata_load(refdata_default_dir(), &wf_rd, &e) ? -1 : 0;
+}
+
+static inline int wf_refdata_free(void **state)
+{
+	(void)state;
+	refdata_free(wf_rd);
+	return 0;
+}
 
 static inline struct wf *wf_open(bool pg, const char *tag)
 {
