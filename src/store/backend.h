@@ -112,6 +112,9 @@ vis_err sq_open(const char *path, struct sq_store **out, struct vis_error *e);
 void sq_close(struct sq_store *s);
 int sq_schema_version(struct sq_store *s);
 void sq_rollback(struct sq_store *s);
+/* A transaction that takes the write lock of the trail's file only. */
+vis_err sq_begin_trail(struct sq_store *s, struct vis_error *e);
+void sq_nowait(struct sq_store *s, bool on);
 vis_err pg_open(const char *conninfo, struct pg_store **out, struct vis_error *e);
 void pg_close(struct pg_store *s);
 int pg_schema_version(struct pg_store *s);

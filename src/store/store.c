@@ -102,6 +102,17 @@ void store_rollback(struct store *s)
 		sq_rollback(s->sq);
 }
 
+void store_nowait(struct store *s, bool on)
+{
+	if (!s->pg)
+		sq_nowait(s->sq, on);
+}
+
+vis_err store_begin_trail(struct store *s, struct vis_error *e)
+{
+	return s->pg ? pg_begin(s->pg, e) : sq_begin_trail(s->sq, e);
+}
+
 #define STORE_FORWARD(ret, name, params, args)                                 \
 	ret store_##name(struct store *s, STORE_STRIP params)                  \
 	{                                                                      \
