@@ -61,6 +61,8 @@ struct pg_store {
 	char *copybuf;           /* rows not yet sent */
 	size_t copylen, copycap;
 	int piped;               /* statements sent in pipeline mode, results unread */
+	bool register_empty;     /* the import under way began on a register without
+				  * persons: every person row is its own */
 };
 
 /* Parameters of one statement, as text (NULL = SQL NULL). */
@@ -567,6 +569,7 @@ vis_err pg_begin(struct pg_store *s, struct vis_error *e)
 
 vis_err pg_commit(struct pg_store *s, struct vis_error *e)
 {
+	s->register_empty = false;
 	vis_err rc = copy_end(s, e);
 	if (rc == VIS_OK)
 		rc = exec_simple(s, "COMMIT", e);
@@ -579,6 +582,7 @@ vis_err pg_commit(struct pg_store *s, struct vis_error *e)
 
 void pg_rollback(struct pg_store *s)
 {
+	s->register_empty = false;
 	if (s->piped)
 		pipe_flush(s, NULL);
 	copy_end(s, NULL);
@@ -769,6 +773,8 @@ vis_err pg_import_start(struct pg_store *s, const struct store_import *imp, int6
 	if (!r)
 		return VIS_ERR_STORE;
 	*empty = PQgetisnull(r, 0, 0);
+	/* Under the import lock no other import adds persons meanwhile. */
+	s->register_empty = PQgetisnull(r, 0, 1);
 	PQclear(r);
 	struct pg_params p = {0};
 	pp_text(&p, imp->comune);
@@ -808,6 +814,12 @@ vis_err pg_person_cf_owner(struct pg_store *s, const char *comune, const char *c
 vis_err pg_person_cf_elsewhere(struct pg_store *s, const char *comune, const char *cf,
 			       char comune_out[7], bool *found, struct vis_error *e)
 {
+	/* Nothing elsewhere when the register was empty as the import began
+	 * (and the look-up would end the COPY of a first snapshot). */
+	if (s->register_empty) {
+		*found = false;
+		return VIS_OK;
+	}
 	return probe(s, SQL_PERSON_CF_ELSEWHERE, comune, cf, comune_out, 7, found, e);
 }
 

@@ -35,6 +35,8 @@ struct sq_store {
 	int schema_version;
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
+	bool register_empty;     /* the import under way began on a register without
+				  * persons: every person row is its own */
 	sqlite3_stmt *search[8]; /* searches and the access trail, prepared on first use */
 	sqlite3_stmt *load;      /* store_copy: the INSERT of load_table */
 	char load_table[64];
@@ -217,6 +219,7 @@ static void fk_resume(struct sq_store *s)
 
 vis_err sq_commit(struct sq_store *s, struct vis_error *e)
 {
+	s->register_empty = false;
 	sqlite3_stmt *st = stmt_get(s, ST_COMMIT, e);
 	vis_err rc = st ? stmt_done(s, st, e, "commit") : VIS_ERR_STORE;
 	fk_resume(s);
@@ -226,6 +229,7 @@ vis_err sq_commit(struct sq_store *s, struct vis_error *e)
 void sq_rollback(struct sq_store *s)
 {
 	s->indexes_dropped = false;
+	s->register_empty = false;
 	if (!sqlite3_get_autocommit(s->db)) {
 		sqlite3_stmt *st = stmt_get(s, ST_ROLLBACK, NULL);
 		if (st)
@@ -445,6 +449,7 @@ vis_err sq_import_start(struct sq_store *s, const struct store_import *imp,
 	 * is back on when the transaction ends. */
 	s->indexes_dropped = false;
 	bool bulk = tables_empty && imp->full;
+	s->register_empty = tables_empty;
 	if (bulk && exec_sql(s, "PRAGMA foreign_keys = OFF", e))
 		return VIS_ERR_STORE;
 	s->fk_paused = bulk;
@@ -493,6 +498,12 @@ vis_err sq_person_cf_owner(struct sq_store *s, const char *comune, const char *c
 vis_err sq_person_cf_elsewhere(struct sq_store *s, const char *comune, const char *cf,
 			       char comune_out[7], bool *found, struct vis_error *e)
 {
+	/* Nothing elsewhere when the register was empty as the import began
+	 * (and without the index on cf of a bulk load the look-up would scan). */
+	if (s->register_empty) {
+		*found = false;
+		return VIS_OK;
+	}
 	return probe(s, SQL_PERSON_CF_ELSEWHERE, comune, cf, comune_out, 7, found, e);
 }
 
