@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "import/import.h"
 
 #include <pthread.h>
@@ -756,6 +757,7 @@ static vis_err write_all(struct run *r, struct ring *q)
 static void *reader_main(void *arg)
 {
 	struct reader *d = arg;
+	pthread_setname_np(pthread_self(), "import-reader");
 	while (rd_line(d))
 		;
 	struct item *it = ring_slot(d->q);
