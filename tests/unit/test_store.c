@@ -15,6 +15,7 @@
 
 #include "audit/audit.h"
 #include "audit/subjects.h"
+#include "common/str.h"
 #include "store/store.h"
 #include "testdb.h"
 
@@ -443,6 +444,78 @@ static int first_subjects(void *ctx, const struct store_access *a)
 	return 1;
 }
 
+/* A callback that lists the same records again (the same statement, in
+ * use by the outer listing) and looks one up by id. */
+struct nested {
+	struct store *s;
+	int outer, inner;
+	vis_err rc;
+};
+
+static int nested_inner(void *ctx, const void *rec)
+{
+	(void)rec;
+	((struct nested *)ctx)->inner++;
+	return 0;
+}
+
+static int nested_outer(void *ctx, const void *rec)
+{
+	struct nested *n = ctx;
+	const struct store_processing *p = rec;
+	struct store_processing again;
+	bool found = false;
+	n->outer++;
+	if (!n->rc)
+		n->rc = store_rec_list(n->s, STORE_PROCESSING, NULL, 3, nested_inner, n, NULL);
+	if (!n->rc)
+		n->rc = store_processing_get(n->s, p->id, &again, &found, NULL);
+	if (!n->rc && (!found || strcmp(again.number, p->number)))
+		n->rc = VIS_ERR_INTERNAL;
+	return 0;
+}
+
+static void test_typed_records(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	bool found;
+	struct store_ente ente = {.created_at = 1};
+	assert_true(STR_COPY(ente.name, "Comando"));
+	assert_true(STR_COPY(ente.kind, "police"));
+	assert_true(STR_COPY(ente.state, "active"));
+	int64_t ente_id, acct_id;
+	OK(store_ente_insert(f->s, &ente, &ente_id, &e));
+	struct store_account a = {.ente_id = ente_id, .expires_at = 99, .created_at = 1};
+	assert_true(STR_COPY(a.username, "luca.bianchi"));
+	assert_true(STR_COPY(a.role, "operator"));
+	assert_true(STR_COPY(a.state, "active"));
+	OK(store_account_insert(f->s, &a, &acct_id, &e));
+	struct store_account got;
+	OK(store_account_by_username(f->s, "luca.bianchi", &got, &found, &e));
+	assert_true(found);
+	assert_int_equal(got.id, acct_id);
+	assert_int_equal(got.ente_id, ente_id);
+	assert_true(STR_COPY(got.state, "disabled"));
+	OK(store_account_update(f->s, &got, &e));
+	OK(store_account_get(f->s, acct_id, &got, &found, &e));
+	assert_true(found);
+	assert_string_equal(got.state, "disabled");
+	OK(store_account_get(f->s, acct_id + 1000, &got, &found, &e));
+	assert_false(found);
+	struct store_ente ge;
+	OK(store_ente_get(f->s, ente_id, &ge, &found, &e));
+	assert_true(found);
+	assert_string_equal(ge.name, "Comando");
+
+	/* Uses of one statement nest: a listing inside a listing. */
+	struct nested n = {f->s, 0, 0, VIS_OK};
+	OK(store_rec_list(f->s, STORE_PROCESSING, NULL, 3, nested_outer, &n, &e));
+	assert_int_equal(n.rc, VIS_OK);
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 9);
+}
+
 static void test_trail(void **state)
 {
 	struct fixture *f = *state;
@@ -695,6 +768,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_typed_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_many_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
