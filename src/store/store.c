@@ -129,6 +129,16 @@ void store_rollback(struct store *s)
 	drv_rollback(s->d);
 }
 
+void store_nowait(struct store *s, bool on)
+{
+	drv_nowait(s->d, on);
+}
+
+vis_err store_begin_trail(struct store *s, struct vis_error *e)
+{
+	return drv_begin_trail(s->d, e);
+}
+
 /* The copy operations of the store's driver (internal to this file). */
 #define front_table_each(s, ...) (s)->copy->table_each((s)->d, __VA_ARGS__)
 #define front_table_insert(s, ...) (s)->copy->table_insert((s)->d, __VA_ARGS__)
