@@ -129,7 +129,8 @@ static int check_file_modes(const struct config *cfg)
 	char prefix[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX + 32];
 	struct vis_error e = {0};
 	store_files_prefix(cfg->db, prefix, sizeof prefix);
-	static const char *const data[] = {"", "-wal", "-shm", "-journal"};
+	static const char *const data[] = {"", "-wal", "-shm", "-journal", ".trail",
+					   ".trail-wal", ".trail-shm", ".trail-journal"};
 	for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
 		snprintf(path, sizeof path, "%s%s", prefix, data[i]);
 		fsmode_check(path, FSMODE_DATA_TOLERATED, false, "database file", NULL);
@@ -251,14 +252,17 @@ int cmd_serve(int argc, char **argv)
 	/* Until the privileges are dropped, requests get 503. */
 	atomic_store(&app.stopping, true);
 	struct http_server *srv;
-	if (http_server_start(&app, api_routes, api_gate, &srv, &e)) {
+	static struct api_listener main_l, ops_l;
+	api_listener_init(&main_l, &app, cfg.listen, true);
+	api_listener_init(&ops_l, &app, cfg.metrics_listen, false);
+	if (http_server_start(&main_l.http, api_routes, api_gate, &srv, &e)) {
 		cli_error("serve", &e);
 		app_release(&app);
 		return EXIT_RUNTIME;
 	}
 	struct http_server *ops = NULL;
 	if (cfg.metrics_listen[0] &&
-	    http_server_start_plain(&app, cfg.metrics_listen, api_ops_routes, api_ops_gate, &ops, &e)) {
+	    http_server_start(&ops_l.http, api_ops_routes, api_ops_gate, &ops, &e)) {
 		cli_error("serve (metrics listener)", &e);
 		http_server_stop(srv, 0);
 		app_release(&app);

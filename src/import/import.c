@@ -1,5 +1,7 @@
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "import/import.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,347 @@ static vis_err file_sha256(FILE *in, char out[65], struct vis_error *e)
 	return VIS_OK;
 }
 
+static void progress(const struct import_options *opt, int64_t bytes, int64_t records, bool last)
+{
+	if (!opt->progress)
+		return;
+	int64_t total = opt->size_hint;
+	int pct = total > 0 ? (int)(bytes * 100 / total) : 0;
+	if (last)
+		pct = 100;
+	char bar[41];
+	int fill = pct * 40 / 100;
+	for (int i = 0; i < 40; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[40] = '\0';
+	fprintf(stderr, "\rimport [%s] %3d%%  %lld records", bar, pct, (long long)records);
+	if (last)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* The file is read by two threads: the reader (parsing, per-record rules,
+ * duplicates, order, the END count: everything that needs no database) and
+ * the writer (the caller's thread: the header's checks against the feed,
+ * the look-ups in the register, the writes, the reject report).  The reader
+ * hands the writer one item per line, in line order, through a bounded
+ * ring, so the writer sees what a single pass would see and every problem
+ * is reported in line order by the writer alone. */
+
+enum item_kind {
+	ITEM_RECORD,   /* a record that passed the reader's rules */
+	ITEM_PROBLEM,  /* a problem of that line */
+	ITEM_STOP,     /* nothing more: the reader has finished */
+	ITEM_ERROR,    /* the reader failed (read error, memory) */
+};
+
+struct item {
+	enum item_kind kind;
+	int64_t line;
+	bool unknown_ref;  /* PER: household not in the file; EVT: person not in the file */
+	union {
+		struct record rec;
+		struct {
+			char type[4];
+			char field[32];
+			char reason[200];
+		} prob;
+		struct {
+			vis_err code;
+			char msg[sizeof(((struct vis_error *)0)->msg)];
+		} err;
+	} u;
+};
+
+#define RING_ITEMS 2048u  /* power of two: about 1.5 MB of records in flight */
+#define RING_BATCH 64u    /* items published or released at once */
+
+/* One producer (the reader), one consumer (the writer). */
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t can_put, can_take;
+	struct item *items;
+	uint64_t head;      /* items published */
+	uint64_t tail;      /* items released */
+	bool stop;          /* the writer is done: the reader stops */
+	int verdict;        /* after the header: 0 pending, 1 go on, -1 stop */
+	/* reader side, unlocked */
+	uint64_t next, tail_seen;
+	/* writer side, unlocked */
+	uint64_t pos, head_seen;
+};
+
+/* The reader's state: everything it owns while it walks the file. */
+struct reader {
+	struct line_reader lr;
+	const struct refdata *rd;
+	const struct import_options *opt;
+	struct ring *q;
+	struct record_header hdr;
+	bool have_header;
+	bool ended;
+	int phase;               /* highest record type seen so far */
+	int64_t lineno;
+	int64_t records;
+	int64_t families, persons, events;  /* records counted, as in the result */
+	struct strset ids[3], cfs;          /* families, persons, events */
+};
+
+/* A slot for the next item, or NULL when the writer has stopped. */
+static struct item *ring_slot(struct ring *q)
+{
+	if (q->next - q->tail_seen >= RING_ITEMS) {
+		pthread_mutex_lock(&q->mu);
+		q->head = q->next;
+		pthread_cond_signal(&q->can_take);
+		while (q->next - q->tail >= RING_ITEMS && !q->stop)
+			pthread_cond_wait(&q->can_put, &q->mu);
+		q->tail_seen = q->tail;
+		pthread_mutex_unlock(&q->mu);
+	}
+	if (__atomic_load_n(&q->stop, __ATOMIC_RELAXED))
+		return NULL;
+	return &q->items[q->next & (RING_ITEMS - 1)];
+}
+
+static void ring_publish(struct ring *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->head = q->next;
+	pthread_cond_signal(&q->can_take);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Commits the slot of ring_slot(). */
+static void ring_put(struct ring *q)
+{
+	q->next++;
+	if (q->next % RING_BATCH == 0)
+		ring_publish(q);
+}
+
+/* The next item for the writer (waits for the reader). */
+static const struct item *ring_take(struct ring *q)
+{
+	if (q->pos == q->head_seen) {
+		pthread_mutex_lock(&q->mu);
+		q->tail = q->pos;
+		pthread_cond_signal(&q->can_put);
+		while (q->head == q->pos)
+			pthread_cond_wait(&q->can_take, &q->mu);
+		q->head_seen = q->head;
+		pthread_mutex_unlock(&q->mu);
+	}
+	return &q->items[q->pos & (RING_ITEMS - 1)];
+}
+
+static void ring_done(struct ring *q)
+{
+	q->pos++;
+	if (q->pos % RING_BATCH == 0) {
+		pthread_mutex_lock(&q->mu);
+		q->tail = q->pos;
+		pthread_cond_signal(&q->can_put);
+		pthread_mutex_unlock(&q->mu);
+	}
+}
+
+/* The writer tells the reader to stop (after an error or a refused header). */
+static void ring_stop(struct ring *q)
+{
+	pthread_mutex_lock(&q->mu);
+	__atomic_store_n(&q->stop, true, __ATOMIC_RELAXED);
+	if (q->verdict == 0)
+		q->verdict = -1;
+	pthread_cond_broadcast(&q->can_put);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* ---- the reader ---- */
+
+static bool rd_problem(struct reader *d, int64_t line, const char *type, const char *field,
+		       const char *reason)
+{
+	struct item *it = ring_slot(d->q);
+	if (!it)
+		return false;
+	it->kind = ITEM_PROBLEM;
+	it->line = line;
+	STR_COPY_KNOWN(it->u.prob.type, type);   /* record tags, at most 3 bytes */
+	STR_COPY_KNOWN(it->u.prob.field, field); /* field names of the format */
+	STR_COPY_KNOWN(it->u.prob.reason, reason); /* reasons are built in 200 bytes */
+	ring_put(d->q);
+	return true;
+}
+
+static void rd_error(struct reader *d, vis_err code, const char *msg)
+{
+	struct item *it = ring_slot(d->q);
+	if (!it)
+		return;
+	it->kind = ITEM_ERROR;
+	it->line = d->lineno;
+	it->u.err.code = code;
+	STR_COPY_KNOWN(it->u.err.msg, msg); /* short messages of this file */
+	ring_put(d->q);
+}
+
+/* Adds s to set: 1 added, 0 a duplicate (problem recorded), -1 out of memory. */
+static int rd_unique(struct reader *d, struct strset *set, const char *s, const char *type,
+		     const char *field, const char *reason)
+{
+	int added = strset_add(set, s, strlen(s));
+	if (added < 0)
+		rd_error(d, VIS_ERR_NOMEM, "out of memory");
+	else if (added == 0)
+		rd_problem(d, d->lineno, type, field, reason);
+	return added;
+}
+
+/* The reader's rules for one record; false to stop. */
+static bool rd_record(struct reader *d, struct record *rec)
+{
+	bool unknown = false;
+	int added;
+	switch (rec->type) {
+	case REC_FAM:
+		added = rd_unique(d, &d->ids[0], rec->u.fam.id, "FAM", "family id",
+				  "duplicate family id in the file");
+		if (added <= 0)
+			return added == 0;
+		d->families++;
+		break;
+	case REC_PER: {
+		const struct store_person *p = &rec->u.per;
+		added = rd_unique(d, &d->ids[1], p->id, "PER", "person id",
+				  "duplicate person id in the file");
+		if (added > 0)
+			added = rd_unique(d, &d->cfs, p->cf, "PER", "codice fiscale",
+					  "duplicate codice fiscale in the file");
+		if (added <= 0)
+			return added == 0;
+		d->persons++;
+		unknown = p->family_id[0] &&
+			  !strset_has(&d->ids[0], p->family_id, strlen(p->family_id));
+		break;
+	}
+	case REC_EVT:
+		added = rd_unique(d, &d->ids[2], rec->u.evt.id, "EVT", "event id",
+				  "duplicate event id in the file");
+		if (added <= 0)
+			return added == 0;
+		d->events++;
+		unknown = !strset_has(&d->ids[1], rec->u.evt.person_id,
+				      strlen(rec->u.evt.person_id));
+		break;
+	case REC_HDR:
+	case REC_END:
+		break;
+	}
+	struct item *it = ring_slot(d->q);
+	if (!it)
+		return false;
+	it->kind = ITEM_RECORD;
+	it->line = d->lineno;
+	it->unknown_ref = unknown;
+	it->u.rec = *rec;
+	ring_put(d->q);
+	return true;
+}
+
+/* Waits for the writer's verdict on the header: true to go on. */
+static bool rd_header_verdict(struct reader *d)
+{
+	struct ring *q = d->q;
+	ring_publish(q);
+	pthread_mutex_lock(&q->mu);
+	while (q->verdict == 0)
+		pthread_cond_wait(&q->can_put, &q->mu);
+	bool go = q->verdict > 0;
+	pthread_mutex_unlock(&q->mu);
+	return go;
+}
+
+/* One line; false when the walk is over. */
+static bool rd_line(struct reader *d)
+{
+	const char *line;
+	size_t len;
+	enum line_status ls = line_next(&d->lr, &line, &len);
+	if (ls == LINE_EOF) {
+		if (!d->have_header && d->lineno == 0)
+			rd_problem(d, 0, "", "", "the file is empty");
+		else if (!d->ended)
+			rd_problem(d, d->lineno, "", "", "no END record: the file is truncated");
+		return false;
+	}
+	if (ls == LINE_IO) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "read error after line %lld", (long long)d->lineno);
+		rd_error(d, VIS_ERR_IO, msg);
+		return false;
+	}
+	d->lineno++;
+	if ((d->lineno & 0xFFFF) == 0)
+		progress(d->opt, d->lr.bytes, d->records, false);
+	if (ls == LINE_TOO_LONG) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "line longer than %d bytes", IMPORT_MAX_LINE);
+		return rd_problem(d, d->lineno, "", "", msg) && d->have_header;
+	}
+	if (ls == LINE_NO_LF) {
+		rd_problem(d, d->lineno, "", "", "the last line has no LF: the file is truncated");
+		return false;
+	}
+	if (d->ended) {
+		rd_problem(d, d->lineno, "", "", "data after the END record");
+		return false;
+	}
+	struct record rec;
+	struct record_problem why;
+	if (!record_parse(line, len, d->rd, d->have_header ? &d->hdr : NULL, &rec, &why)) {
+		const char *type = d->have_header ? "" : "HDR";
+		char tag[4] = "";
+		if (len >= 3 && (len == 3 || line[3] == '\t')) {
+			memcpy(tag, line, 3);
+			type = tag;
+		}
+		return rd_problem(d, d->lineno, type, why.field, why.reason) && d->have_header;
+	}
+	if (rec.type == REC_HDR) {
+		d->hdr = rec.u.hdr;
+		d->have_header = true;
+		struct item *it = ring_slot(d->q);
+		if (!it)
+			return false;
+		it->kind = ITEM_RECORD;
+		it->line = d->lineno;
+		it->u.rec = rec;
+		ring_put(d->q);
+		return rd_header_verdict(d);
+	}
+	if ((int)rec.type < d->phase) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "%s records must come before %s records",
+			 record_type_name(rec.type), record_type_name((enum record_type)d->phase));
+		return rd_problem(d, d->lineno, record_type_name(rec.type), "", msg);
+	}
+	d->phase = (int)rec.type;
+	if (rec.type == REC_END) {
+		d->ended = true;
+		if (rec.u.end_count != d->records) {
+			char msg[128];
+			snprintf(msg, sizeof msg,
+				 "END counts %lld records but the file has %lld: truncated or altered",
+				 (long long)rec.u.end_count, (long long)d->records);
+			return rd_problem(d, d->lineno, "END", "record count", msg);
+		}
+		return true;
+	}
+	d->records++;
+	return rd_record(d, &rec);
+}
+
 /* Everything one import run keeps while it walks the file. */
 struct run {
 	struct store *s;
@@ -99,15 +442,12 @@ struct run {
 	const struct import_options *opt;
 	struct import_result *res;
 	struct vis_error *e;
+	FILE *in;                /* the file, re-read to recognise one already loaded */
 	FILE *rejects;
-	bool have_header;
 	bool in_txn;
 	bool bulk;
 	int64_t import_id;
 	struct store_import imp;
-	int phase;               /* highest record type seen so far */
-	int64_t records;
-	struct strset families, persons, events, cfs;
 };
 
 static void problem(struct run *r, int64_t line, const char *type, const char *field,
@@ -123,25 +463,6 @@ static void problem(struct run *r, int64_t line, const char *type, const char *f
 		fputs("line\trecord\tfield\treason\n", r->rejects);
 	}
 	fprintf(r->rejects, "%lld\t%s\t%s\t%s\n", (long long)line, type, field, reason);
-}
-
-static void progress(struct run *r, int64_t bytes, bool last)
-{
-	if (!r->opt->progress)
-		return;
-	int64_t total = r->opt->size_hint;
-	int pct = total > 0 ? (int)(bytes * 100 / total) : 0;
-	if (last)
-		pct = 100;
-	char bar[41];
-	int fill = pct * 40 / 100;
-	for (int i = 0; i < 40; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[40] = '\0';
-	fprintf(stderr, "\rimport [%s] %3d%%  %lld records", bar, pct, (long long)r->records);
-	if (last)
-		fputc('\n', stderr);
-	fflush(stderr);
 }
 
 /* A file named after the convention COMUNE-SEQUENCE-KIND.tsv (as `visura
@@ -281,16 +602,11 @@ static vis_err put_result(struct run *r, vis_err rc, int64_t line, const char *t
 	return rc;
 }
 
+
+/* ---- the writer ---- */
+
 static vis_err take_family(struct run *r, int64_t line, const struct store_family *f)
 {
-	int added = strset_add(&r->families, f->id, strlen(f->id));
-	if (added < 0)
-		return vis_error_set(r->e, VIS_ERR_NOMEM, "out of memory");
-	if (added == 0) {
-		problem(r, line, "FAM", "family id", "duplicate family id in the file");
-		return VIS_OK;
-	}
-	r->res->counts.families++;
 	if (r->res->problems)
 		return VIS_OK;
 	struct vis_error local = {0};
@@ -301,24 +617,10 @@ static vis_err take_family(struct run *r, int64_t line, const struct store_famil
 	return put_result(r, rc, line, "FAM", &local);
 }
 
-static vis_err take_person(struct run *r, int64_t line, const struct store_person *p)
+static vis_err take_person(struct run *r, int64_t line, const struct store_person *p,
+			   bool unknown_family)
 {
-	int added = strset_add(&r->persons, p->id, strlen(p->id));
-	if (added < 0)
-		return vis_error_set(r->e, VIS_ERR_NOMEM, "out of memory");
-	if (added == 0) {
-		problem(r, line, "PER", "person id", "duplicate person id in the file");
-		return VIS_OK;
-	}
-	added = strset_add(&r->cfs, p->cf, strlen(p->cf));
-	if (added < 0)
-		return vis_error_set(r->e, VIS_ERR_NOMEM, "out of memory");
-	if (added == 0) {
-		problem(r, line, "PER", "codice fiscale", "duplicate codice fiscale in the file");
-		return VIS_OK;
-	}
-	r->res->counts.persons++;
-	if (p->family_id[0] && !strset_has(&r->families, p->family_id, strlen(p->family_id))) {
+	if (unknown_family) {
 		bool found = false;
 		if (!r->res->hdr.full &&
 		    store_family_exists(r->s, p->comune, p->family_id, &found, r->e))
@@ -368,17 +670,10 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 	return put_result(r, rc, line, "PER", &local);
 }
 
-static vis_err take_event(struct run *r, int64_t line, const struct store_event *ev)
+static vis_err take_event(struct run *r, int64_t line, const struct store_event *ev,
+			  bool unknown_person)
 {
-	int added = strset_add(&r->events, ev->id, strlen(ev->id));
-	if (added < 0)
-		return vis_error_set(r->e, VIS_ERR_NOMEM, "out of memory");
-	if (added == 0) {
-		problem(r, line, "EVT", "event id", "duplicate event id in the file");
-		return VIS_OK;
-	}
-	r->res->counts.events++;
-	if (!strset_has(&r->persons, ev->person_id, strlen(ev->person_id))) {
+	if (unknown_person) {
 		bool found = false;
 		if (!r->bulk && store_person_exists(r->s, ev->comune, ev->person_id, &found, r->e))
 			return VIS_ERR_STORE;
@@ -398,109 +693,81 @@ static vis_err take_event(struct run *r, int64_t line, const struct store_event 
 	return put_result(r, rc, line, "EVT", &local);
 }
 
-/* Walks every line.  Returns a runtime error, or VIS_OK with problems
- * recorded in r->res. */
-static vis_err walk(struct run *r, struct line_reader *lr)
+/* The header's checks against the feed; tells the reader whether to go on. */
+static vis_err take_header(struct run *r, struct ring *q, const struct record_header *h)
 {
-	const char *line;
-	size_t len;
-	int64_t lineno = 0;
-	bool ended = false;
+	r->res->hdr = *h;
+	vis_err rc = VIS_OK;
+	bool go = name_agrees(r);
+	if (go) {
+		rc = check_sequence(r, r->in);
+		go = rc == VIS_OK && !r->res->already_loaded;
+		if (rc == VIS_ERR_INVALID)
+			rc = VIS_OK;
+		if (go && (rc = start(r)) != VIS_OK)
+			go = false;
+	}
+	pthread_mutex_lock(&q->mu);
+	q->verdict = go ? 1 : -1;
+	pthread_cond_broadcast(&q->can_put);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* Takes the reader's items in line order.  Returns a runtime error, or
+ * VIS_OK with problems recorded in r->res. */
+static vis_err write_all(struct run *r, struct ring *q)
+{
 	for (;;) {
-		enum line_status ls = line_next(lr, &line, &len);
-		if (ls == LINE_EOF)
-			break;
-		if (ls == LINE_IO)
-			return vis_error_set(r->e, VIS_ERR_IO, "read error after line %lld",
-					     (long long)lineno);
-		lineno++;
-		r->res->lines = lineno;
-		if ((lineno & 0xFFFF) == 0)
-			progress(r, lr->bytes, false);
-		if (ls == LINE_TOO_LONG) {
-			char msg[64];
-			snprintf(msg, sizeof msg, "line longer than %d bytes", IMPORT_MAX_LINE);
-			problem(r, lineno, "", "", msg);
-			if (!r->have_header)
-				return VIS_OK;
-			continue;
-		}
-		if (ls == LINE_NO_LF) {
-			problem(r, lineno, "", "", "the last line has no LF: the file is truncated");
-			return VIS_OK;
-		}
-		if (ended) {
-			problem(r, lineno, "", "", "data after the END record");
-			return VIS_OK;
-		}
-		struct record rec;
-		struct record_problem why;
-		if (!record_parse(line, len, r->rd, r->have_header ? &r->res->hdr : NULL, &rec, &why)) {
-			const char *type = r->have_header ? "" : "HDR";
-			char tag[4] = "";
-			if (len >= 3 && (len == 3 || line[3] == '\t')) {
-				memcpy(tag, line, 3);
-				type = tag;
-			}
-			problem(r, lineno, type, why.field, why.reason);
-			if (!r->have_header)
-				return VIS_OK; /* nothing can be read without a header */
-			continue;
-		}
-		if (rec.type == REC_HDR) {
-			r->res->hdr = rec.u.hdr;
-			r->have_header = true;
-			if (!name_agrees(r))
-				return VIS_OK;
-			vis_err rc = check_sequence(r, lr->in);
-			if (rc == VIS_ERR_INVALID || r->res->already_loaded)
-				return VIS_OK;
-			if (rc != VIS_OK || (rc = start(r)) != VIS_OK)
-				return rc;
-			continue;
-		}
-		if ((int)rec.type < r->phase) {
-			char msg[96];
-			snprintf(msg, sizeof msg, "%s records must come before %s records",
-				 record_type_name(rec.type), record_type_name((enum record_type)r->phase));
-			problem(r, lineno, record_type_name(rec.type), "", msg);
-			continue;
-		}
-		r->phase = (int)rec.type;
+		const struct item *it = ring_take(q);
 		vis_err rc = VIS_OK;
-		switch (rec.type) {
-		case REC_FAM:
-			rc = take_family(r, lineno, &rec.u.fam);
+		switch (it->kind) {
+		case ITEM_STOP:
+			return VIS_OK;
+		case ITEM_ERROR:
+			return vis_error_set(r->e, it->u.err.code, "%s", it->u.err.msg);
+		case ITEM_PROBLEM:
+			problem(r, it->line, it->u.prob.type, it->u.prob.field, it->u.prob.reason);
 			break;
-		case REC_PER:
-			rc = take_person(r, lineno, &rec.u.per);
-			break;
-		case REC_EVT:
-			rc = take_event(r, lineno, &rec.u.evt);
-			break;
-		case REC_END:
-			ended = true;
-			if (rec.u.end_count != r->records) {
-				char msg[128];
-				snprintf(msg, sizeof msg,
-					 "END counts %lld records but the file has %lld: truncated or altered",
-					 (long long)rec.u.end_count, (long long)r->records);
-				problem(r, lineno, "END", "record count", msg);
+		case ITEM_RECORD:
+			switch (it->u.rec.type) {
+			case REC_HDR:
+				rc = take_header(r, q, &it->u.rec.u.hdr);
+				break;
+			case REC_FAM:
+				rc = take_family(r, it->line, &it->u.rec.u.fam);
+				break;
+			case REC_PER:
+				rc = take_person(r, it->line, &it->u.rec.u.per, it->unknown_ref);
+				break;
+			case REC_EVT:
+				rc = take_event(r, it->line, &it->u.rec.u.evt, it->unknown_ref);
+				break;
+			case REC_END:
+				break;
 			}
-			break;
-		case REC_HDR:
 			break;
 		}
 		if (rc != VIS_OK)
 			return rc;
-		if (rec.type != REC_END)
-			r->records++;
+		ring_done(q);
 	}
-	if (!r->have_header && lineno == 0)
-		problem(r, 0, "", "", "the file is empty");
-	else if (!ended)
-		problem(r, lineno, "", "", "no END record: the file is truncated");
-	return VIS_OK;
+}
+
+static void *reader_main(void *arg)
+{
+	struct reader *d = arg;
+	pthread_setname_np(pthread_self(), "import-reader");
+	while (rd_line(d))
+		;
+	struct item *it = ring_slot(d->q);
+	if (it) {
+		it->kind = ITEM_STOP;
+		it->line = d->lineno;
+		ring_put(d->q);
+	}
+	ring_publish(d->q);
+	return NULL;
 }
 
 vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
@@ -510,29 +777,45 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 	if (sodium_init() < 0)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "libsodium failed to start");
 	memset(res, 0, sizeof *res);
-	struct run r = {.s = s, .rd = rd, .opt = opt, .res = res, .e = e};
-	strset_init(&r.families);
-	strset_init(&r.persons);
-	strset_init(&r.events);
-	strset_init(&r.cfs);
-	struct line_reader lr = {.in = in, .buf = malloc(READ_CHUNK)};
+	struct run r = {.s = s, .rd = rd, .opt = opt, .res = res, .e = e, .in = in};
+	struct ring q = {.items = malloc(RING_ITEMS * sizeof(struct item))};
+	struct reader d = {.lr = {.in = in, .buf = malloc(READ_CHUNK)}, .rd = rd, .opt = opt,
+			   .q = &q};
+	for (int i = 0; i < 3; i++)
+		strset_init(&d.ids[i]);
+	strset_init(&d.cfs);
 	vis_err rc;
-	if (!lr.buf) {
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (!d.lr.buf || !q.items) {
+		free(d.lr.buf);
+		free(q.items);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	crypto_hash_sha256_init(&d.lr.sha);
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.can_put, NULL);
+	pthread_cond_init(&q.can_take, NULL);
+	pthread_t reader;
+	if (pthread_create(&reader, NULL, reader_main, &d) != 0) {
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "the import's reader thread cannot start");
 		goto out;
 	}
-	crypto_hash_sha256_init(&lr.sha);
-	rc = walk(&r, &lr);
+	rc = write_all(&r, &q);
+	ring_stop(&q);
+	pthread_join(reader, NULL);
+	res->lines = d.lineno;
+	res->counts.families = d.families;
+	res->counts.persons = d.persons;
+	res->counts.events = d.events;
 	if (rc != VIS_OK || res->already_loaded)
 		goto out;
-	progress(&r, lr.bytes, true);
+	progress(opt, d.lr.bytes, d.records, true);
 	if (res->problems) {
 		rc = vis_error_set(e, VIS_ERR_INVALID, "file refused: %lld problem(s)",
 				   (long long)res->problems);
 		goto out;
 	}
 	unsigned char digest[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_final(&lr.sha, digest);
+	crypto_hash_sha256_final(&d.lr.sha, digest);
 	hex(digest, sizeof digest, res->sha256);
 	memcpy(r.imp.sha256, res->sha256, sizeof r.imp.sha256);
 	if (store_import_finish(s, r.import_id, &r.imp, res->hdr.extract_date, &res->counts, e) ||
@@ -547,10 +830,13 @@ out:
 		store_rollback(s);
 	if (r.rejects)
 		fclose(r.rejects);
-	free(lr.buf);
-	strset_release(&r.families);
-	strset_release(&r.persons);
-	strset_release(&r.events);
-	strset_release(&r.cfs);
+	pthread_cond_destroy(&q.can_take);
+	pthread_cond_destroy(&q.can_put);
+	pthread_mutex_destroy(&q.mu);
+	free(q.items);
+	free(d.lr.buf);
+	for (int i = 0; i < 3; i++)
+		strset_release(&d.ids[i]);
+	strset_release(&d.cfs);
 	return rc;
 }

@@ -3,7 +3,9 @@
  *
  * Owns: reading the file (bounded lines, SHA-256), the rules that span
  * records (order, duplicates, references, sequence), the all-or-nothing
- * transaction and the reject report.  Per-record rules live in record.h. */
+ * transaction and the reject report.  Per-record rules live in record.h.
+ * The file is read and checked on a thread of its own while the caller's
+ * thread looks up and writes; the store is used from the caller's only. */
 #ifndef VISURA_IMPORT_IMPORT_H
 #define VISURA_IMPORT_IMPORT_H
 

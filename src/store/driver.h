@@ -34,9 +34,10 @@ struct drv_stmt;
 
 /* The locks of a transaction: one writer at a time appends to the trail
  * (after the head it read), one import at a time writes (event row ids,
- * the feed's cursor, grow in commit order).  SQLite's BEGIN IMMEDIATE
- * already holds the database's only write lock; PostgreSQL takes a
- * transaction-scoped advisory lock, shared by every instance. */
+ * the feed's cursor, grow in commit order).  SQLite's transactions begin
+ * holding the write lock of their file (drv_begin: the database's,
+ * drv_begin_trail: the trail's); PostgreSQL takes a transaction-scoped
+ * advisory lock, shared by every instance. */
 enum drv_lock { DRV_LOCK_TRAIL, DRV_LOCK_IMPORT };
 
 /* What drv_step() found. */
@@ -46,6 +47,8 @@ struct drv_ops {
 	void (*close)(struct drv *d);
 	int (*schema_version)(struct drv *d);
 	vis_err (*begin)(struct drv *d, struct vis_error *e);
+	vis_err (*begin_trail)(struct drv *d, struct vis_error *e);
+	void (*nowait)(struct drv *d, bool on);
 	vis_err (*commit)(struct drv *d, struct vis_error *e);
 	void (*rollback)(struct drv *d);
 	bool (*in_txn)(struct drv *d);
@@ -80,6 +83,7 @@ struct drv_ops {
 	{                                                                      \
 		.close = P##_drv_close, .schema_version = P##_drv_schema_version, \
 		.begin = P##_drv_begin, .commit = P##_drv_commit,              \
+		.begin_trail = P##_drv_begin_trail, .nowait = P##_nowait,      \
 		.rollback = P##_drv_rollback, .in_txn = P##_in_txn, .lock = P##_lock, \
 		.exec = P##_exec, .prepare = P##_prepare, .bind_text = P##_bind_text, \
 		.bind_i64 = P##_bind_i64, .bind_null = P##_bind_null, .step = P##_step, \
@@ -142,10 +146,23 @@ static inline int drv_schema_version(struct drv *d)
 	return d->ops->schema_version(d);
 }
 
-/* SQLite: BEGIN IMMEDIATE (the write lock at once). */
+/* SQLite: the database file's write lock at once (not the trail's). */
 static inline vis_err drv_begin(struct drv *d, struct vis_error *e)
 {
 	return d->ops->begin(d, e);
+}
+
+/* A transaction that writes the access trail only (store_begin_trail):
+ * SQLite: the trail file's write lock at once; PostgreSQL: drv_begin. */
+static inline vis_err drv_begin_trail(struct drv *d, struct vis_error *e)
+{
+	return d->ops->begin_trail(d, e);
+}
+
+/* store_nowait: SQLite, a write waits for no other writer while on. */
+static inline void drv_nowait(struct drv *d, bool on)
+{
+	d->ops->nowait(d, on);
 }
 
 static inline vis_err drv_commit(struct drv *d, struct vis_error *e)

@@ -953,6 +953,21 @@ static vis_err pq_drv_begin(struct drv *d, struct vis_error *e)
 	return pg_begin((struct pg_store *)d, e);
 }
 
+/* One database: the trail's transactions are any other's (its appends
+ * take DRV_LOCK_TRAIL). */
+static vis_err pq_drv_begin_trail(struct drv *d, struct vis_error *e)
+{
+	return pg_begin((struct pg_store *)d, e);
+}
+
+/* Rows, not the database, are locked: an import holds none a request
+ * writes. */
+static void pq_nowait(struct drv *d, bool on)
+{
+	(void)d;
+	(void)on;
+}
+
 static vis_err pq_drv_commit(struct drv *d, struct vis_error *e)
 {
 	return pg_commit((struct pg_store *)d, e);

@@ -1,6 +1,11 @@
-/* The SQLite driver of store/driver.h: one file, WAL, foreign keys on,
- * every statement prepared once and reused; BEGIN IMMEDIATE, the bulk
- * tricks of a first load, and the table operations of store_copy(). */
+/* The SQLite driver of store/driver.h: the register and control data in
+ * the database file, the access trail (schema_trail_tables) in a second
+ * file beside it, PATH.trail, attached as "trail" so that the statements of
+ * sql.c name its tables unqualified; WAL, foreign keys on, every statement
+ * prepared once and reused; transactions that lock one file, the bulk
+ * tricks of a first load, and the table operations of store_copy().  The
+ * trail has its own write lock: its records commit while an import holds
+ * the register's. */
 #include "store/driver.h"
 
 #include <sqlite3.h>
@@ -16,8 +21,16 @@
 #include "common/str.h"
 
 /* SQLite's own transaction statements. */
-enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST__COUNT };
-static const char *const txn_sql[] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_MAIN_LOCK, ST_TRAIL_LOCK, ST__COUNT };
+/* BEGIN IMMEDIATE would take the write lock of every attached file: a
+ * transaction begins deferred and takes the lock of one file with its
+ * first statement, a write that changes nothing (the database file's for
+ * drv_begin, the trail's for drv_begin_trail).  A transaction of the
+ * database file that writes the trail too (store_copy into a new database)
+ * takes the trail's lock when it first writes there. */
+static const char *const txn_sql[] = {"BEGIN", "COMMIT", "ROLLBACK",
+				      "DELETE FROM main.schema_migrations WHERE 0",
+				      "DELETE FROM trail.readiness WHERE 0"};
 
 struct sq_stmt;
 
@@ -137,6 +150,118 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 	return VIS_OK;
 }
 
+/* How many rows table t holds in schema db ("main" or "trail"); -1: no
+ * such table. */
+static int64_t table_rows_in(struct sq_store *s, const char *db, const char *t)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = '%s'", db, t);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	bool exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	if (!exists)
+		return -1;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.%s", db, t);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Creates table t and its indexes in the trail file as the migrations made
+ * them in the database file, and copies its rows there. */
+static vis_err trail_copy_table(struct sq_store *s, const char *t, struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT sql FROM main.sqlite_master WHERE tbl_name = ?"
+			       " AND sql IS NOT NULL ORDER BY type = 'index', rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "trail schema");
+	bind_text(st, 1, t);
+	vis_err rc = VIS_OK;
+	while (rc == VIS_OK && sqlite3_step(st) == SQLITE_ROW) {
+		/* "CREATE [UNIQUE] TABLE|INDEX name ..." → "... trail.name ..." */
+		const char *sql = (const char *)sqlite3_column_text(st, 0);
+		const char *kw = strstr(sql, "TABLE ");
+		const char *ix = strstr(sql, "INDEX ");
+		if (!kw || (ix && ix < kw))
+			kw = ix;
+		if (!kw) {
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "trail schema: %s", sql);
+			break;
+		}
+		struct strbuf b;
+		strbuf_init(&b, 1 << 16);
+		size_t head = (size_t)(kw - sql) + 6;
+		strbuf_add(&b, sql, head);
+		strbuf_adds(&b, "trail.");
+		if (strbuf_adds(&b, sql + head))
+			rc = vis_error_set(e, VIS_ERR_LIMIT, "trail schema: statement too long");
+		else
+			rc = exec_sql(s, b.buf, e);
+		strbuf_release(&b);
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	char sql[160];
+	snprintf(sql, sizeof sql, "INSERT INTO trail.%s SELECT * FROM main.%s", t, t);
+	return exec_sql(s, sql, e);
+}
+
+/* Moves the access trail's tables that the migrations created in the
+ * database file (every table of a database made before the trail had its
+ * own file, and those a new migration adds) into the trail file: one
+ * transaction copies them, a second drops them from the database file (the
+ * two files do not commit atomically together); a copy that is already
+ * complete is recognised by its row counts. */
+static vis_err trail_move(struct sq_store *s, struct vis_error *e)
+{
+	bool in_main[SCHEMA_TRAIL_MAX] = {0}, copied[SCHEMA_TRAIL_MAX] = {0};
+	bool any = false, copy = false;
+	for (int i = 0; i < schema_trail_table_count; i++) {
+		const char *t = schema_trail_tables[i];
+		int64_t m = table_rows_in(s, "main", t), tr = table_rows_in(s, "trail", t);
+		in_main[i] = m >= 0;
+		copied[i] = tr >= 0;
+		if (in_main[i] && copied[i] && m != tr)
+			return vis_error_set(e, VIS_ERR_CONFLICT,
+					     "table %s is in the database file (%lld rows) and in the"
+					     " trail file (%lld rows)", t, (long long)m, (long long)tr);
+		any |= in_main[i];
+		copy |= in_main[i] && !copied[i];
+	}
+	if (!any)
+		return VIS_OK;
+	if (copy) {
+		if (exec_sql(s, "BEGIN IMMEDIATE", e))
+			return VIS_ERR_STORE;
+		for (int i = 0; i < schema_trail_table_count; i++)
+			if (in_main[i] && !copied[i] &&
+			    trail_copy_table(s, schema_trail_tables[i], e)) {
+				exec_sql(s, "ROLLBACK", NULL);
+				return VIS_ERR_STORE;
+			}
+		if (exec_sql(s, "COMMIT", e))
+			return VIS_ERR_STORE;
+	}
+	if (exec_sql(s, "BEGIN IMMEDIATE", e))
+		return VIS_ERR_STORE;
+	/* Children before parents (the list is in creation order). */
+	for (int i = schema_trail_table_count - 1; i >= 0; i--) {
+		char sql[96];
+		snprintf(sql, sizeof sql, "DROP TABLE main.%s", schema_trail_tables[i]);
+		if (in_main[i] && exec_sql(s, sql, e)) {
+			exec_sql(s, "ROLLBACK", NULL);
+			return VIS_ERR_STORE;
+		}
+	}
+	return exec_sql(s, "COMMIT", e);
+}
+
 static int sq_schema_version(struct sq_store *s)
 {
 	return s->schema_version;
@@ -160,15 +285,51 @@ static vis_err sq_open(const char *path, struct sq_store **out, struct vis_error
 		return VIS_ERR_STORE;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	/* The trail's file: PATH.trail (an in-memory database: another). */
+	bool memory = !strcmp(path, ":memory:") || !strncmp(path, "file::memory:", 13);
+	struct strbuf trail;
+	strbuf_init(&trail, 4096);
+	strbuf_adds(&trail, memory ? ":memory:" : path);
+	if ((!memory && strbuf_adds(&trail, ".trail")) || trail.err) {
+		vis_error_set(e, VIS_ERR_LIMIT, "database path too long");
+		strbuf_release(&trail);
+		sq_close(s);
+		return VIS_ERR_STORE;
+	}
+	if (!memory && fsmode_create_beside(trail.buf, path, e)) {
+		strbuf_release(&trail);
+		sq_close(s);
+		return VIS_ERR_STORE;
+	}
+	sqlite3_stmt *att;
+	if (sqlite3_prepare_v2(s->db, "ATTACH DATABASE ? AS trail", -1, &att, NULL) != SQLITE_OK) {
+		db_error(s, e, "attach the trail");
+		strbuf_release(&trail);
+		sq_close(s);
+		return VIS_ERR_STORE;
+	}
+	bind_text(att, 1, trail.buf);
+	int arc = sqlite3_step(att);
+	sqlite3_finalize(att);
+	if (arc != SQLITE_DONE)
+		vis_error_set(e, VIS_ERR_STORE, "cannot open the access trail '%s': %s", trail.buf,
+			      sqlite3_errmsg(s->db));
+	strbuf_release(&trail);
+	if (arc != SQLITE_DONE) {
+		sq_close(s);
+		return VIS_ERR_STORE;
+	}
 	/* WAL: readers never block the writer; synchronous FULL: a committed
 	 * import survives a power cut. */
 	/* secure_delete: the bytes of a row changed or deleted (a secret sealed
 	 * in place, a purged record) are zeroed, not left in the page. */
-	if (exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			"PRAGMA secure_delete = FAST;"
+	if (exec_sql(s, "PRAGMA main.journal_mode = WAL; PRAGMA main.synchronous = FULL;"
+			"PRAGMA main.secure_delete = FAST;"
+			"PRAGMA trail.journal_mode = WAL; PRAGMA trail.synchronous = FULL;"
+			"PRAGMA trail.secure_delete = FAST;"
 			"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-			"PRAGMA cache_size = -131072;", e) ||
-	    migrate(s, e)) {
+			"PRAGMA main.cache_size = -131072; PRAGMA trail.cache_size = -16384;", e) ||
+	    migrate(s, e) || trail_move(s, e)) {
 		sq_close(s);
 		return VIS_ERR_STORE;
 	}
@@ -191,10 +352,25 @@ static void sq_close(struct sq_store *s)
 	free(s);
 }
 
-static vis_err sq_begin(struct sq_store *s, struct vis_error *e)
+static void sq_rollback(struct sq_store *s);
+
+/* BEGIN, then the write lock of one file (ST_MAIN_LOCK, ST_TRAIL_LOCK). */
+static vis_err begin_locking(struct sq_store *s, int lock, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
-	return st ? stmt_done(s, st, e, "begin") : VIS_ERR_STORE;
+	if (!st || stmt_done(s, st, e, "begin"))
+		return VIS_ERR_STORE;
+	st = stmt_get(s, lock, e);
+	if (!st || stmt_done(s, st, e, "begin")) {
+		sq_rollback(s);
+		return VIS_ERR_STORE;
+	}
+	return VIS_OK;
+}
+
+static vis_err sq_begin(struct sq_store *s, struct vis_error *e)
+{
+	return begin_locking(s, ST_MAIN_LOCK, e);
 }
 
 static void fk_resume(struct sq_store *s)
@@ -520,6 +696,16 @@ static vis_err sq_drv_begin(struct drv *d, struct vis_error *e)
 	return sq_begin((struct sq_store *)d, e);
 }
 
+static vis_err sq_drv_begin_trail(struct drv *d, struct vis_error *e)
+{
+	return begin_locking((struct sq_store *)d, ST_TRAIL_LOCK, e);
+}
+
+static void sq_nowait(struct drv *d, bool on)
+{
+	sqlite3_busy_timeout(((struct sq_store *)d)->db, on ? 0 : 10000);
+}
+
 static vis_err sq_drv_commit(struct drv *d, struct vis_error *e)
 {
 	return sq_commit((struct sq_store *)d, e);
@@ -535,7 +721,7 @@ static bool sq_in_txn(struct drv *d)
 	return !sqlite3_get_autocommit(((struct sq_store *)d)->db);
 }
 
-/* BEGIN IMMEDIATE took the database's only write lock already. */
+/* The transaction took its file's write lock when it began. */
 static vis_err sq_lock(struct drv *d, enum drv_lock which, struct vis_error *e)
 {
 	(void)which;

@@ -221,6 +221,14 @@ vis_err store_person_cf_owner(struct store *s, const char *comune, const char *c
 vis_err store_person_cf_elsewhere(struct store *s, const char *comune, const char *cf,
 				  char comune_out[7], bool *found, struct vis_error *e)
 {
+	/* Nowhere, when the register was empty as the import began: and a
+	 * first snapshot's bulk load has no index on cf (SQLite: every look-up
+	 * would scan) or a COPY under way (PostgreSQL: every look-up would end
+	 * it). */
+	if (store_register_empty(s)) {
+		*found = false;
+		return VIS_OK;
+	}
 	return probe(s, SQL_PERSON_CF_ELSEWHERE, comune, cf, comune_out, 7, found, e);
 }
 
@@ -254,6 +262,7 @@ vis_err store_import_start(struct store *s, const struct store_import *imp, int6
 	    drv_load_begin(d, tables_empty && imp->full, e) ||
 	    register_probe(d, imp->comune, empty, &tables_empty, e))
 		return ops_err(e);
+	store_register_empty_set(s, tables_empty);
 	struct drv_stmt *st = drv_prepare(d, SQL_IMPORT_INSERT, "record import", e);
 	if (!st)
 		return ops_err(e);

@@ -210,7 +210,7 @@ vis_err store_access_purge(struct store *s, int64_t up_to_id, int64_t *removed,
 			   struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
-	if (drv_begin(d, e))
+	if (drv_begin_trail(d, e))
 		return ops_err(e);
 	if (purge_rows(d, up_to_id, removed, e)) {
 		drv_rollback(d);

@@ -14,11 +14,22 @@ struct store {
 	struct drv *d;
 	const struct drv_copy_ops *copy;   /* the driver's table operations */
 	bool shared;                       /* PostgreSQL: other instances may use it */
+	bool register_empty;               /* see store_register_empty() */
 };
 
 struct drv *store_drv(struct store *s)
 {
 	return s->d;
+}
+
+void store_register_empty_set(struct store *s, bool empty)
+{
+	s->register_empty = empty;
+}
+
+bool store_register_empty(const struct store *s)
+{
+	return s->register_empty;
 }
 
 /* The PostgreSQL conninfo of a URI ("postgres:CONNINFO" or
@@ -108,12 +119,24 @@ vis_err store_begin(struct store *s, struct vis_error *e)
 
 vis_err store_commit(struct store *s, struct vis_error *e)
 {
+	s->register_empty = false;
 	return drv_commit(s->d, e);
 }
 
 void store_rollback(struct store *s)
 {
+	s->register_empty = false;
 	drv_rollback(s->d);
+}
+
+void store_nowait(struct store *s, bool on)
+{
+	drv_nowait(s->d, on);
+}
+
+vis_err store_begin_trail(struct store *s, struct vis_error *e)
+{
+	return drv_begin_trail(s->d, e);
 }
 
 /* The copy operations of the store's driver (internal to this file). */

@@ -56,6 +56,19 @@ vis_err store_begin(struct store *s, struct vis_error *e);
 vis_err store_commit(struct store *s, struct vis_error *e);
 void store_rollback(struct store *s);
 
+/* A transaction that writes the access trail only (its records and their
+ * subjects, checkpoints, the readiness probe's row; schema_trail_tables)
+ * and may read anything.  On SQLite the trail is a file of its own and
+ * this takes that file's write lock alone, so that it commits while an
+ * import holds the register's; on PostgreSQL it is store_begin. */
+vis_err store_begin_trail(struct store *s, struct vis_error *e);
+
+/* While on, a write that would wait for another connection's write lock
+ * (SQLite: an import's, which may hold it for minutes) fails at once
+ * instead, for writes a request may skip (a session's last-seen time).
+ * PostgreSQL locks rows, which an import does not hold: nothing changes. */
+void store_nowait(struct store *s, bool on);
+
 /* ---- register records (field sizes include the NUL) ---- */
 
 #define STORE_ID_MAX 21      /* local ids: 1-20 characters */

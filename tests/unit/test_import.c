@@ -578,6 +578,73 @@ static void test_cf_registered_in_another_municipality(void **state)
 		fail_msg("the registration after the emigration refused:\n%s", report);
 }
 
+/* More records than the reader hands the writer at once (the ring holds
+ * 2048): problems far apart are reported at their own lines, in line order,
+ * and the good file loads whole on an empty register (the bulk path). */
+#define MANY 6000
+static char *many_file(int dup_id, int dup_cf, int no_household)
+{
+	size_t cap = (size_t)MANY * 160 + 1024, n = 0;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	n += (size_t)snprintf(buf + n, cap - n, "%s%s", HDR_FULL1, FAM1);
+	for (int k = 0; k < MANY; k++) {
+		int j = k == dup_cf ? 0 : k; /* born the same day as person 0 */
+		int y = 1940 + j / 300, m = 1 + (j / 25) % 12, d = 1 + j % 25;
+		char cf[17];
+		assert_true(cf_compute("ROSSI", "MARIO", 'M', y, m, d, "F257", cf));
+		n += (size_t)snprintf(buf + n, cap - n,
+				      "PER\tP%d\t2019-05-02\t%s\tROSSI\tMARIO\tM\t%04d-%02d-%02d\t036023"
+				      "\t100\t1\t\t\t\t1\t%04d-%02d-%02d\t\t\t\t%s\t1\n",
+				      k == dup_id ? 1 : k + 1, cf, y, m, d,
+				      y, m, d + 3, k == no_household ? "F9" : "F1");
+	}
+	snprintf(buf + n, cap - n, "END\t%d\n", MANY + 1);
+	return buf;
+}
+
+static void test_many_records_in_line_order(void **state)
+{
+	struct fixture *f = *state;
+	/* person k is on line k + 3 */
+	char *bad = many_file(2500, 4100, 5900);
+	uint64_t before = testdb_fingerprint(&f->db);
+	FILE *in = fmemopen(bad, strlen(bad), "rb");
+	struct import_options opt = {.source = "test", .rejects_path = f->report};
+	struct import_result res;
+	struct vis_error e = {0};
+	assert_int_equal(import_stream(f->s, f->rd, in, &opt, &res, &e), VIS_ERR_INVALID);
+	fclose(in);
+	free(bad);
+	char content[2048];
+	FILE *rf = fopen(f->report, "r");
+	assert_non_null(rf);
+	size_t len = fread(content, 1, sizeof content - 1, rf);
+	content[len] = '\0';
+	fclose(rf);
+	if (res.problems != 3)
+		fail_msg("3 problems expected:\n%s", content);
+	assert_int_equal(res.lines, MANY + 3);
+	assert_int_equal(testdb_fingerprint(&f->db), before);
+	assert_string_equal(content,
+			    "line\trecord\tfield\treason\n"
+			    "2503\tPER\tperson id\tduplicate person id in the file\n"
+			    "4103\tPER\tcodice fiscale\tduplicate codice fiscale in the file\n"
+			    "5903\tPER\tfamily id\thousehold not in the file\n");
+	char *good = many_file(-1, -1, -1);
+	in = fmemopen(good, strlen(good), "rb");
+	opt.rejects_path = NULL;
+	assert_int_equal(import_stream(f->s, f->rd, in, &opt, &res, &e), VIS_OK);
+	fclose(in);
+	free(good);
+	assert_true(res.applied);
+	assert_int_equal(res.counts.persons, MANY);
+	assert_int_equal(res.counts.inserted, MANY + 1);
+	struct store_counts c;
+	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
+	assert_int_equal(c.persons, MANY);
+}
+
 /* A file named after the convention says in its header what its name says:
  * municipality, sequence, kind. */
 static void test_name_and_header_agree(void **state)
@@ -629,6 +696,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cf_registered_in_another_municipality, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_name_and_header_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_records_in_line_order, setup, teardown),
 	};
 	return TESTDB_RUN("import", tests, group_setup, group_teardown, &use_pg);
 }
