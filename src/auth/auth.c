@@ -63,8 +63,11 @@ bool auth_totp_required(struct store *s, const struct store_account *a)
 {
 	char roles[256];
 	bool found = false;
-	if (store_setting_get(s, "totp_required_roles", roles, sizeof roles, &found, NULL) ||
-	    !found)
+	/* A setting that cannot be read asks for the second factor: a security
+	 * rule fails closed. */
+	if (store_setting_get(s, "totp_required_roles", roles, sizeof roles, &found, NULL))
+		return true;
+	if (!found)
 		return false;
 	/* A comma-separated list of role names. */
 	size_t n = strlen(a->role);

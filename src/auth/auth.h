@@ -33,7 +33,8 @@ enum account_standing auth_standing(const struct config *cfg,
 const char *auth_standing_code(enum account_standing s);
 const char *auth_standing_message(enum account_standing s);
 
-/* True when roles that must use TOTP include a's role. */
+/* True when roles that must use TOTP include a's role, or when that setting
+ * cannot be read (fails closed). */
 bool auth_totp_required(struct store *s, const struct store_account *a);
 
 /* Records a security event (login, lockout, password change, disable...).
