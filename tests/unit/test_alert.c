@@ -177,7 +177,7 @@ static void test_many_persons(void **state)
 {
 	struct fx *f = *state;
 	struct store_account a = account(f);
-	const int n = use_pg ? 3000 : 30000;
+	const int n = use_pg ? 500 : 30000;
 	struct alert_tracker *t = tracker(n + 1, n + 2);
 	for (int i = 0; i < n; i++)
 		assert_false(person(f, t, &a, T0 + (int64_t)i * 3000 / n, i));
