@@ -623,11 +623,6 @@ void access_finish(struct access_call *c, access_done_fn done, void *arg)
 		recorded(c, VIS_ERR_STORE);
 }
 
-const char *access_call_outcome(const struct access_call *c)
-{
-	return c->stage == STAGE_RECORD ? c->rec.outcome : "";
-}
-
 void access_call_free(struct access_call *c)
 {
 	if (!c)

@@ -134,10 +134,6 @@ void access_finish(struct access_call *c, access_done_fn done, void *arg);
 /* Frees a call (NULL is a no-op); not before done was called. */
 void access_call_free(struct access_call *c);
 
-/* The outcome word a call records ("ok", "not_found", "refused:<code>",
- * ...), or "" when it records nothing. */
-const char *access_call_outcome(const struct access_call *c);
-
 /* ---- the printable visura ----
  *
  * An HTML page of one consultation, carrying who asked, for which body,

@@ -708,6 +708,22 @@ static void test_record_failure(void **state)
 	assert_int_equal(trail_new(f).n, 1);
 }
 
+/* A failure of ours before the record (the store cannot read the grant):
+ * 500, no record, nothing sent. */
+static void test_store_failure(void **state)
+{
+	struct fx *f = *state;
+	struct access_who who = who_of(f, f->purpose);
+	struct result r;
+	assert_true(testdb_exec(&f->db, "ALTER TABLE purpose RENAME TO purpose_away;"));
+	call(f, &who, &person_anna, &r);
+	assert_true(testdb_exec(&f->db, "ALTER TABLE purpose_away RENAME TO purpose;"));
+	assert_int_equal(r.status, 500);
+	assert_true(r.internal);
+	assert_null(r.bytes);
+	assert_int_equal(trail_new(f).n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +743,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_broad_and_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_suspended_by_alert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
 	};
 	return TESTDB_RUN("access", tests, group_setup, group_teardown, &use_pg);
 }
