@@ -160,7 +160,7 @@ vis_err audit_append(struct store *s, struct store_access *rec, struct vis_error
 {
 	record_scrub(rec);
 	int64_t last_id;
-	if (store_begin(s, e))
+	if (store_begin_trail(s, e))
 		return VIS_ERR_STORE;
 	if (store_access_last(s, &last_id, rec->prev_hash, e))
 		goto fail;
@@ -340,7 +340,7 @@ static vis_err commit_batch(struct audit_writer *w, struct pending **batch, int 
 	struct vis_error e = {0};
 	int64_t last_id;
 	char prev[65];
-	if (store_begin(w->s, &e))
+	if (store_begin_trail(w->s, &e))
 		return VIS_ERR_STORE;
 	if (store_access_last(w->s, &last_id, prev, &e))
 		goto fail;
