@@ -678,9 +678,9 @@ static void trail_refuses(struct fx *f, bool on)
 			: "DROP TRIGGER no_trail ON access_log; DROP FUNCTION no_trail();"));
 	else
 		assert_true(testdb_exec(&f->db, on ?
-			"CREATE TRIGGER no_trail BEFORE INSERT ON access_log "
+			"CREATE TRIGGER trail.no_trail BEFORE INSERT ON access_log "
 			"BEGIN SELECT RAISE(ABORT, 'trail refused'); END;"
-			: "DROP TRIGGER no_trail;"));
+			: "DROP TRIGGER trail.no_trail;"));
 }
 
 static void test_record_failure(void **state)
