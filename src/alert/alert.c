@@ -51,6 +51,12 @@ struct acct {
 	/* not part of the fixed layout: */
 	struct seen *persons;
 	int npersons, cap;
+	/* An open-addressing index of `persons` by hash (slot = position + 1,
+	 * 0 = empty; never more than half full), rebuilt whenever persons
+	 * leave the set, and when the persons last left it. */
+	uint32_t *index;
+	uint32_t index_mask;
+	int64_t expired_at;
 };
 
 #define ACCT_FIXED offsetof(struct acct, persons)
@@ -98,6 +104,7 @@ void alert_tracker_free(struct alert_tracker *t)
 		for (struct slot *s = t->table[i], *next; s; s = next) {
 			next = s->next;
 			free(s->a.persons);
+			free(s->a.index);
 			free(s);
 		}
 	pthread_mutex_destroy(&t->lock);
@@ -116,6 +123,7 @@ static struct acct *tracker_find(struct alert_tracker *t, int64_t id, int64_t no
 		if (now - s->a.last_seen > DAY) {
 			*pp = s->next;
 			free(s->a.persons);
+			free(s->a.index);
 			free(s);
 			continue;
 		}
@@ -150,19 +158,74 @@ static bool within(uint32_t at, int64_t now, int64_t window)
 static void acct_clear(struct acct *a, int64_t id)
 {
 	free(a->persons);
+	free(a->index);
 	memset(a, 0, sizeof *a);
 	a->layout = ACCT_LAYOUT;
 	a->id = id;
 }
 
-/* Drops the persons not seen within the hour: what remains is the count. */
-static void persons_expire(struct acct *a, int64_t now)
+/* ---- the distinct persons of the hour ----
+ *
+ * A set of (hash, last seen) with a hash index: a request looks up each
+ * person it names in constant time.  Persons older than the hour leave the
+ * set in one pass at most once a minute (persons_expire), and at once
+ * before a decision depends on the count (persons_exact): the count a rule
+ * reads is always the persons of the hour before the request. */
+
+static uint32_t *index_slot(const struct acct *a, uint64_t h)
 {
+	uint32_t i = (uint32_t)(h ^ h >> 32) & a->index_mask;
+	while (a->index[i] && a->persons[a->index[i] - 1].h != h)
+		i = (i + 1) & a->index_mask;
+	return &a->index[i];
+}
+
+/* Rebuilds the index for room of at least `want` persons.  False when out
+ * of memory (the old index is kept). */
+static bool index_build(struct acct *a, int want)
+{
+	uint32_t size = 16;
+	while (size < 2 * (uint32_t)want)
+		size *= 2;
+	uint32_t *ix = calloc(size, sizeof *ix);
+	if (!ix)
+		return false;
+	free(a->index);
+	a->index = ix;
+	a->index_mask = size - 1;
+	for (int i = 0; i < a->npersons; i++)
+		*index_slot(a, a->persons[i].h) = (uint32_t)i + 1;
+	return true;
+}
+
+/* Drops the persons not seen within the hour, and rebuilds the index. */
+static void persons_drop_old(struct acct *a, int64_t now)
+{
+	int before = a->npersons;
 	for (int i = 0; i < a->npersons;)
 		if (now - a->persons[i].at >= HOUR)
 			a->persons[i] = a->persons[--a->npersons];
 		else
 			i++;
+	a->expired_at = now;
+	if (a->npersons != before || !a->index)
+		index_build(a, a->cap);
+}
+
+/* At most once a minute: what remains may hold persons seen up to a
+ * minute beyond the hour, until persons_exact. */
+static void persons_expire(struct acct *a, int64_t now)
+{
+	if (!a->index || now - a->expired_at >= 60 || now < a->expired_at)
+		persons_drop_old(a, now);
+}
+
+/* The count of the persons of the hour, exactly. */
+static int persons_exact(struct acct *a, int64_t now)
+{
+	if (a->expired_at != now)
+		persons_drop_old(a, now);
+	return a->npersons;
 }
 
 /* Notes a person consulted.  The set holds `limit` persons at most (the
@@ -170,13 +233,19 @@ static void persons_expire(struct acct *a, int64_t now)
  * memory. */
 static bool add_person(struct acct *a, uint64_t h, int64_t now, int limit)
 {
-	for (int i = 0; i < a->npersons; i++)
-		if (a->persons[i].h == h) {
-			a->persons[i].at = now;
-			return true;
-		}
-	if (a->npersons >= limit)
+	if (!a->index && !index_build(a, a->cap))
+		return false;
+	uint32_t *slot = index_slot(a, h);
+	if (*slot) {
+		a->persons[*slot - 1].at = now;
 		return true;
+	}
+	if (a->npersons >= limit) {
+		/* Full: only persons of the hour may keep a newcomer out. */
+		if (a->expired_at == now || persons_exact(a, now) >= limit)
+			return true;
+		slot = index_slot(a, h);
+	}
 	if (a->npersons == a->cap) {
 		int cap = a->cap ? (a->cap > limit / 2 ? limit : 2 * a->cap) : (limit < 64 ? limit : 64);
 		struct seen *p = realloc(a->persons, (size_t)cap * sizeof *p);
@@ -184,8 +253,14 @@ static bool add_person(struct acct *a, uint64_t h, int64_t now, int limit)
 			return false;
 		a->persons = p;
 		a->cap = cap;
+		if ((uint32_t)cap * 2 > a->index_mask + 1) {
+			if (!index_build(a, cap))
+				return false;
+			slot = index_slot(a, h);
+		}
 	}
 	a->persons[a->npersons++] = (struct seen){h, now};
+	*slot = (uint32_t)a->npersons;
 	return true;
 }
 
@@ -371,6 +446,13 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 		p += n + (p[n] == ',');
 	}
 	int persons = a->npersons;
+	/* The count may hold persons up to a minute beyond the hour: when a
+	 * rule could fire on it, count exactly first. */
+	bool hard_armed = !a->fired_at[R_HARD] || now - a->fired_at[R_HARD] >= HOUR;
+	bool soft_armed = !a->fired_at[R_PERSONS] || now - a->fired_at[R_PERSONS] >= HOUR;
+	if ((persons >= L->persons_hour_hard && (hard_armed || soft_armed)) ||
+	    (persons >= L->persons_hour && soft_armed))
+		persons = persons_exact(a, now);
 	if (persons >= L->persons_hour_hard) {
 		/* Suspend once, at the crossing; an admin's review decides after. */
 		*suspend = !a->fired_at[R_HARD] || now - a->fired_at[R_HARD] >= HOUR;
@@ -483,8 +565,10 @@ fail:
 	store_rollback(s);
 out:
 	free(hex);
-	if (a)
+	if (a) {
 		free(a->persons);
+		free(a->index);
+	}
 	free(a);
 	return rc;
 }

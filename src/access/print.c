@@ -2,14 +2,17 @@
  * consultation, carrying who asked, for which body, purpose and case, when,
  * and the access record that proves it.  Every value is HTML-escaped; the
  * page has no script and only the same-origin style sheet, so it renders
- * under the strict Content-Security-Policy. */
+ * under the strict Content-Security-Policy.  Part of the corridor (access.h):
+ * the page is built once the access record is durable, and the receipt
+ * signs its bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "access/access.h"
+#include "common/str.h"
 
-static const char print_css[] =
+const char access_print_css[] =
 	"body{font-family:'Titillium Web',Geneva,Tahoma,sans-serif;color:#1a1a1a;margin:2rem;}"
 	"header{border-bottom:3px solid #0066cc;margin-bottom:1rem;padding-bottom:.5rem}"
 	"h1{font-size:1.5rem;margin:0;color:#0066cc}h2{font-size:1.1rem;margin:1.2rem 0 .3rem;"
@@ -20,11 +23,7 @@ static const char print_css[] =
 	"word-break:break-all}footer{margin-top:2rem;font-size:.8rem;color:#5c6f82}"
 	"@media print{body{margin:1cm}a{color:inherit}}";
 
-void api_print_css(struct http_request *r)
-{
-	r->cacheable = true;
-	http_reply_bytes(r, 200, "text/css; charset=utf-8", print_css, sizeof print_css - 1);
-}
+const size_t access_print_css_len = sizeof access_print_css - 1;
 
 /* Labels in Italian, the language of the people who print this. */
 static const char *label(const char *key)
@@ -200,10 +199,10 @@ static void section(struct strbuf *h, const char *key, json_t *obj)
 	strbuf_adds(h, "</table>");
 }
 
-char *api_print_html(json_t *body, const struct api_print_meta *m)
+char *access_print_html(json_t *body, const struct access_print_meta *m)
 {
 	struct strbuf h;
-	strbuf_init(&h, API_EXPORT_MAX);
+	strbuf_init(&h, ACCESS_PRINT_MAX);
 	json_t *person = json_object_get(body, "person");
 	strbuf_adds(&h, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
 		"<title>Visura anagrafica</title>"

@@ -1,0 +1,634 @@
+/* The corridor of access.h: grant → workstation certificate → verify-only →
+ * break-glass → limits → query → alerts → record → receipt → answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "access/access.h"
+#include "alert/alert.h"
+#include "audit/audit.h"
+#include "audit/subjects.h"
+#include "auth/auth.h"
+#include "common/date.h"
+#include "common/str.h"
+#include "common/text.h"
+#include "metrics/metrics.h"
+#include "notify/notify.h"
+#include "policy/policy.h"
+#include "policy/ratelimit.h"
+#include "query/query.h"
+
+/* Where a call stands once access_prepare() returns. */
+enum stage {
+	STAGE_OPEN,       /* still walking the corridor */
+	STAGE_RECORD,     /* the outcome is decided: the record is to be written */
+	STAGE_FAILED,     /* a failure of ours: no record, 500 */
+};
+
+struct access_call {
+	struct access_env env;
+	struct store_account account;
+	enum access_op op;
+	enum stage stage;
+	struct policy_grant grant;
+	struct store_access rec;
+	struct subjects subjects;  /* the persons of the answer: rec.subjects is its text */
+	bool break_glass;
+	bool suspended;          /* the alert rules suspended the account now */
+	char justification[301];
+	char query_cf[17];
+	char ente_name[201];     /* the printable page's body */
+	int64_t retry_after;
+	/* the answer that leaves once the record is durable */
+	int status;
+	json_t *body;            /* success: the data */
+	const char *code;        /* refusal: error code and message */
+	char message[200];
+	struct vis_error err;    /* STAGE_FAILED, or the record's failure */
+	char *bytes;             /* the answer's bytes, built in the writer's callback */
+	char receipt[400];
+	access_done_fn done;
+	void *done_arg;
+};
+
+static const char *const op_names[] = {
+	[ACCESS_SEARCH] = "search", [ACCESS_PERSON] = "consult",
+	[ACCESS_HOUSEHOLD] = "household", [ACCESS_HISTORY] = "history",
+	[ACCESS_PRINT] = "print", [ACCESS_VERIFY] = "verify", [ACCESS_EVENTS] = "events",
+};
+
+static int64_t now_ms(const struct access_call *c)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	/* The test clock shifts whole seconds; keep the milliseconds. */
+	return c->env.now * 1000 + tv.tv_usec / 1000;
+}
+
+static void fail(struct access_call *c, const struct vis_error *e)
+{
+	c->err = *e;
+	if (!c->err.code)
+		vis_error_set(&c->err, VIS_ERR_STORE, "corridor");
+	c->stage = STAGE_FAILED;
+}
+
+/* The trail holds text only: a control character that slipped into a
+ * refused request is replaced, so records stay one line and unambiguous. */
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/* Feeds the anti-extraction rules; past the hard threshold the account is
+ * suspended at once (the answer then carries no data). */
+static void observe(struct access_call *c, const char *outcome)
+{
+	struct alert_obs o = {
+		.account = &c->account, .ip = c->rec.ip, .operation = c->rec.operation,
+		.outcome = outcome, .subjects = c->rec.subjects, .case_ref = c->rec.case_ref,
+		.query_cf = c->query_cf, .break_glass = c->break_glass,
+		.justification = c->justification,
+	};
+	if (!c->env.alerts || !alert_observe(c->env.alerts, c->env.s, c->env.now, &o))
+		return;
+	struct vis_error e = {0};
+	auth_account_disable(c->env.s, &c->account, "suspended by alert", c->env.now, &e);
+	auth_event(c->env.s, c->env.now, "account_suspended", &c->account, NULL, c->rec.ip,
+		   "alert");
+	if (c->body) {
+		json_decref(c->body);
+		c->body = NULL;
+		c->suspended = true;
+	}
+}
+
+/* Decides the outcome: the record to write, and the answer once it is. */
+static void record(struct access_call *c, const char *outcome, int status)
+{
+	clean(c->rec.case_ref);
+	clean(c->rec.on_behalf_of);
+	clean(c->rec.query);
+	/* Only an answer names persons; a refusal names none. */
+	if (!c->body)
+		subjects_release(&c->subjects);
+	c->rec.subjects = subjects_text(&c->subjects);
+	observe(c, outcome);
+	if (c->suspended) {
+		/* This request crossed the hard threshold: no data leaves. */
+		outcome = "refused:account_suspended";
+		status = 403;
+		c->code = "account_suspended";
+		STR_COPY_KNOWN(c->message,
+			       "the account is suspended pending review by the registry office");
+		subjects_release(&c->subjects);
+		c->rec.subjects = subjects_text(&c->subjects);
+	}
+	STR_COPY_KNOWN(c->rec.outcome, outcome); /* "refused:" + a short code, or a word */
+	c->rec.status = status;
+	c->status = status;
+	c->rec.at = now_ms(c);
+	c->stage = STAGE_RECORD;
+}
+
+static void refuse(struct access_call *c, int status, const char *code, const char *message)
+{
+	char outcome[64];
+	snprintf(outcome, sizeof outcome, "refused:%s", code);
+	c->code = code;
+	STR_COPY_KNOWN(c->message, message); /* the constant messages of the corridor */
+	record(c, outcome, status);
+}
+
+/* Counts the request against the agreement's limits (operator, body,
+ * purpose; per minute and per day) unless this is a break-glass request. */
+static bool within_limits(struct access_call *c)
+{
+	const struct store_convenzione *cv = &c->grant.conv;
+	struct rl_rule rules[6];
+	int64_t acc = c->account.id;
+	snprintf(rules[0].key, sizeof rules[0].key, "op:%lld", (long long)acc);
+	snprintf(rules[1].key, sizeof rules[1].key, "op:%lld", (long long)acc);
+	snprintf(rules[2].key, sizeof rules[2].key, "body:%lld", (long long)cv->id);
+	snprintf(rules[3].key, sizeof rules[3].key, "body:%lld", (long long)cv->id);
+	snprintf(rules[4].key, sizeof rules[4].key, "purpose:%lld", (long long)c->grant.purpose.id);
+	snprintf(rules[5].key, sizeof rules[5].key, "purpose:%lld", (long long)c->grant.purpose.id);
+	const int lim[6] = {cv->per_minute, cv->per_day, cv->body_per_minute, cv->body_per_day,
+			    cv->purpose_per_minute, cv->purpose_per_day};
+	for (int i = 0; i < 6; i++) {
+		rules[i].limit = lim[i];
+		rules[i].window = i % 2 ? 86400 : 60;
+	}
+	if (c->break_glass)
+		return true;
+	struct vis_error e = {0};
+	int took = ratelimit_take(c->env.rl, store_shared(c->env.s) ? c->env.s : NULL, rules, 6,
+				  c->env.now, &c->retry_after, &e);
+	if (took > 0)
+		return true;
+	if (took < 0) {
+		fail(c, &e);
+		return false;
+	}
+	if (c->env.metrics)
+		metrics_rate_limited(c->env.metrics);
+	refuse(c, 429, "rate_limited",
+	       "too many requests for the agreement's limits: wait before trying again");
+	return false;
+}
+
+/* The agreement requires a workstation certificate: one issued by the
+ * municipality's CA to this body, not revoked, not expired. */
+static bool workstation_ok(struct access_call *c)
+{
+	struct store_workstation w;
+	bool found = false;
+	struct vis_error e = {0};
+	if (!c->rec.workstation[0]) {
+		refuse(c, 403, "workstation_certificate_required",
+		       "this agreement requires a workstation certificate issued by the municipality");
+		return false;
+	}
+	if (store_rec_get(c->env.s, STORE_WORKSTATION, "serial", c->rec.workstation, 0, &w,
+			  &found, &e) || !found || w.ente_id != c->account.ente_id) {
+		refuse(c, 403, "workstation_certificate_unknown",
+		       "the workstation certificate is not registered for this body");
+		return false;
+	}
+	if (w.revoked_at || w.expires_at <= c->env.now) {
+		refuse(c, 403, "workstation_certificate_revoked",
+		       "the workstation certificate is revoked or expired");
+		return false;
+	}
+	return true;
+}
+
+/* Fills the record's who/why; refuses a malformed request.  False once
+ * the outcome is decided. */
+static bool corridor_start(struct access_call *c, const struct access_who *who,
+			   const struct access_what *what)
+{
+	const struct store_account *a = who->account;
+	struct store_access *rec = &c->rec;
+	rec->account_id = a->id;
+	STR_COPY_KNOWN(rec->username, a->username); /* the same size */
+	rec->ente_id = a->ente_id;
+	rec->purpose_id = who->purpose_id;
+	/* A case_ref that does not fit is refused below; the refusal is
+	 * recorded without it (str_copy leaves it empty). */
+	if (!STR_COPY(rec->case_ref, who->case_ref ? who->case_ref : ""))
+		rec->case_ref[0] = '\0';
+	STR_COPY_KNOWN(rec->ip, who->ip ? who->ip : "");          /* at most 63 bytes */
+	STR_COPY_KNOWN(rec->operation, op_names[what->op]);      /* the constants above */
+	if (what->malformed_code) {
+		STR_COPY_KNOWN(rec->query, what->malformed_query ? what->malformed_query : "");
+		rec->case_ref[0] = '\0';
+		refuse(c, 400, what->malformed_code, what->malformed_message);
+		return false;
+	}
+	return true;
+}
+
+static bool corridor_open(struct access_call *c, const struct access_who *who,
+			  const struct access_what *what)
+{
+	if (!corridor_start(c, who, what))
+		return false;
+	struct store_access *rec = &c->rec;
+	const char *case_ref = who->case_ref;
+	/* An API client acts for a person of its body, who must be named. */
+	if (who->via_token) {
+		const char *u = who->on_behalf_of;
+		if (!u || !*u || strlen(u) >= sizeof rec->on_behalf_of || !utf8_valid(u, strlen(u))) {
+			refuse(c, 400, "on_behalf_of_required",
+			       "API clients must name the end user in X-Visura-On-Behalf-Of");
+			return false;
+		}
+		STR_COPY_KNOWN(rec->on_behalf_of, u); /* its length was checked above */
+	}
+	uint32_t bidi;
+	if (case_ref && text_bidi_find(case_ref, strlen(case_ref), &bidi)) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "'case_ref' holds the direction control U+%04X (text shown "
+			 "in another order than written)", (unsigned)bidi);
+		refuse(c, 400, "invalid_request", msg);
+		return false;
+	}
+	if (case_ref && (strlen(case_ref) > 100 || !utf8_valid(case_ref, strlen(case_ref)))) {
+		refuse(c, 400, "invalid_request", "'case_ref' must be text of at most 100 bytes");
+		return false;
+	}
+	struct policy_refusal why;
+	struct vis_error e = {0};
+	if (!policy_grant_for(c->env.s, &c->account, who->purpose_id, c->env.today, &c->grant,
+			      &why, &e)) {
+		if (why.status >= 500) {
+			fail(c, &e);
+			return false;
+		}
+		refuse(c, why.status, why.code, why.message);
+		return false;
+	}
+	rec->convenzione_id = c->grant.conv.id;
+	STR_COPY_KNOWN(rec->workstation, who->workstation ? who->workstation : ""); /* 40 at most */
+	if (c->grant.conv.workstation_cert && !workstation_ok(c))
+		return false;
+	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
+	/* Every operation of the corridor but "verify" answers with the
+	 * register's data (persons, households, histories, pages, events):
+	 * deny by default what a verify_only agreement may not read. */
+	if (c->grant.verify_only && what->op != ACCESS_VERIFY) {
+		refuse(c, 403, "mode_verify_only",
+		       "the agreement allows only the verification of declared facts");
+		return false;
+	}
+	/* Break-glass: an urgent request beyond the normal limits, with a
+	 * written justification, flagged in the record and alerted at once. */
+	if (who->break_glass) {
+		const char *j = who->justification;
+		if (!c->grant.conv.break_glass) {
+			refuse(c, 403, "break_glass_not_allowed",
+			       "the agreement does not allow urgent access beyond its limits");
+			return false;
+		}
+		if (!j || strlen(j) < 20 || strlen(j) > 300 || !utf8_valid(j, strlen(j))) {
+			refuse(c, 400, "justification_required",
+			       "break-glass needs a written justification of 20 to 300 characters");
+			return false;
+		}
+		c->break_glass = true;
+		STR_COPY_KNOWN(c->justification, j); /* at most 300, checked above */
+		snprintf(rec->flags, sizeof rec->flags, "break_glass");
+	}
+	return within_limits(c);
+}
+
+/* A query's outcome becomes the call's. */
+static void corridor_close(struct access_call *c, struct query_ctx *q, enum query_status st)
+{
+	switch (st) {
+	case QUERY_OK:
+		c->body = q->body;
+		record(c, "ok", 200);
+		return;
+	case QUERY_NOT_FOUND:
+		c->code = "not_found";
+		STR_COPY_KNOWN(c->message, "no person found within the agreement's municipalities");
+		record(c, "not_found", 404);
+		return;
+	case QUERY_TOO_BROAD:
+		c->code = "query_too_broad";
+		STR_COPY_KNOWN(c->message, q->message); /* query's constant messages */
+		record(c, "too_broad", 422);
+		return;
+	case QUERY_INVALID:
+		refuse(c, 400, "invalid_request", q->message);
+		return;
+	case QUERY_NOT_PERMITTED:
+		refuse(c, 403, "category_not_permitted", q->message);
+		return;
+	case QUERY_TOO_LARGE:
+		refuse(c, 422, "answer_too_large", q->message);
+		return;
+	case QUERY_FAILED:
+		json_decref(q->body);
+		fail(c, &q->err);
+		return;
+	}
+}
+
+static bool as_of_param(struct access_call *c, const char *v, int *out)
+{
+	*out = 0;
+	if (!v || !*v)
+		return true;
+	if (!date_parse(v, strlen(v), out)) {
+		refuse(c, 400, "invalid_request", "'as_of' must be YYYY-MM-DD");
+		return false;
+	}
+	return true;
+}
+
+static void query_start(struct query_ctx *q, struct access_call *c, int as_of)
+{
+	memset(q, 0, sizeof *q);
+	q->s = c->env.s;
+	q->rd = c->env.rd;
+	q->grant = &c->grant;
+	q->as_of = as_of;
+	q->subjects = &c->subjects;
+}
+
+/* The normalised query parameters of a consultation, for the record. */
+static void note_query(struct access_call *c, const char *cf, const char *as_of)
+{
+	snprintf(c->rec.query, sizeof c->rec.query, "cf=%.16s as_of=%.10s", cf ? cf : "",
+		 as_of ? as_of : "");
+}
+
+static void run_search(struct access_call *c, const struct access_what *w)
+{
+	struct query_search p = {0};
+	const char *cf = w->cf, *surname = w->surname, *name = w->name, *bd = w->birth_date;
+	const char *by = w->birth_year, *comune = w->comune;
+	char q1[300];
+	snprintf(q1, sizeof q1, "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s birth_year=%.4s comune=%.6s",
+		 cf ? cf : "", surname ? surname : "", name ? name : "", bd ? bd : "",
+		 by ? by : "", comune ? comune : "");
+	STR_COPY_KNOWN(c->rec.query, q1); /* q1[300] < query[512] */
+	if (w->street) {
+		refuse(c, 400, "invalid_request",
+		       "no search by address: lists of people are a formal request to the registry office");
+		return;
+	}
+	if (cf && *cf) {
+		if (strlen(cf) != 16) {
+			refuse(c, 400, "invalid_request", "'cf' must be a 16-character codice fiscale");
+			return;
+		}
+		STR_COPY_KNOWN(p.cf, cf); /* 16 characters, checked above */
+		STR_COPY_KNOWN(c->query_cf, cf);
+	} else {
+		if (!surname || !name || strlen(surname) > 100 || strlen(name) > 100) {
+			refuse(c, 400, "invalid_request",
+			       "search by 'cf', or by 'surname' and 'name' with 'birth_date', "
+			       "'birth_year' or 'comune'");
+			return;
+		}
+		STR_COPY_KNOWN(p.surname, surname); /* at most 100, checked above */
+		STR_COPY_KNOWN(p.name, name);
+		if (bd && *bd && !date_parse(bd, strlen(bd), &p.birth_date)) {
+			refuse(c, 400, "invalid_request", "'birth_date' must be YYYY-MM-DD");
+			return;
+		}
+		if (by && *by) {
+			char *end;
+			long y = strtol(by, &end, 10);
+			if (*end || strlen(by) != 4 || y < 1800 || y > 2999) {
+				refuse(c, 400, "invalid_request", "'birth_year' must be a year YYYY");
+				return;
+			}
+			p.birth_year = (int)y;
+		}
+		if (comune && *comune) {
+			if (strlen(comune) != 6 || strspn(comune, "0123456789") != 6) {
+				refuse(c, 400, "invalid_request", "'comune' must be a 6-digit ISTAT code");
+				return;
+			}
+			STR_COPY_KNOWN(p.comune, comune); /* 6 digits, checked above */
+		}
+	}
+	struct query_ctx q;
+	query_start(&q, c, 0);
+	corridor_close(c, &q, query_search(&q, &p));
+}
+
+static void run_consult(struct access_call *c, const struct access_what *w)
+{
+	const char *cf = w->cf ? w->cf : "";
+	note_query(c, cf, w->as_of);
+	snprintf(c->query_cf, sizeof c->query_cf, "%.16s", cf);
+	int as_of;
+	if (!as_of_param(c, w->as_of, &as_of))
+		return;
+	struct query_ctx q;
+	query_start(&q, c, as_of);
+	enum query_status st;
+	switch (c->op) {
+	case ACCESS_HOUSEHOLD: st = query_household(&q, cf); break;
+	case ACCESS_HISTORY: st = query_history(&q, cf); break;
+	default: st = query_person(&q, cf); break;
+	}
+	corridor_close(c, &q, st);
+}
+
+static void run_verify(struct access_call *c, const struct access_what *w)
+{
+	const char *cf = w->cf;
+	note_query(c, cf, w->as_of);
+	int as_of;
+	if (!as_of_param(c, w->as_of, &as_of))
+		return;
+	if (!cf || strlen(cf) != 16) {
+		refuse(c, 400, "invalid_request", "'codice_fiscale' must be a 16-character code");
+		return;
+	}
+	/* The facts checked are part of the record; their values are not. */
+	if (json_is_object(w->declared)) {
+		size_t len = strlen(c->rec.query);
+		const char *key;
+		json_t *v;
+		json_object_foreach(w->declared, key, v) {
+			int n = snprintf(c->rec.query + len, sizeof c->rec.query - len, " %s", key);
+			if (n < 0 || (size_t)n >= sizeof c->rec.query - len)
+				break;
+			len += (size_t)n;
+		}
+	}
+	struct query_ctx q;
+	query_start(&q, c, as_of);
+	corridor_close(c, &q, query_verify(&q, cf, w->declared));
+}
+
+/* ---- the pull feed of event notifications ---- */
+
+struct feed_ctx {
+	struct access_call *c;
+	struct query_ctx *q;
+	json_t *arr;
+	int64_t last;
+};
+
+static int feed_event(void *ctx, int64_t rowid, const struct store_event *ev, const char *cf)
+{
+	struct feed_ctx *f = ctx;
+	json_t *j = notify_event_json(rowid, ev, cf, f->c->grant.categories, f->q->subjects,
+				      &f->q->err);
+	if (!j)
+		return 1;
+	json_array_append_new(f->arr, j);
+	f->last = rowid;
+	return 0;
+}
+
+/* The events of the agreement's municipalities and subscribed types, after
+ * a cursor, in order.  The client keeps the last cursor it processed:
+ * delivery is at least once. */
+static void run_events(struct access_call *c, const struct access_what *w)
+{
+	const char *after_s = w->after, *limit_s = w->limit;
+	snprintf(c->rec.query, sizeof c->rec.query, "after=%.20s limit=%.6s", after_s ? after_s : "",
+		 limit_s ? limit_s : "");
+	char *end;
+	long long after = after_s && *after_s ? strtoll(after_s, &end, 10) : 0;
+	long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 100;
+	if (after < 0 || limit < 1 || limit > 1000 ||
+	    (after_s && *after_s && strspn(after_s, "0123456789") != strlen(after_s))) {
+		refuse(c, 400, "invalid_request", "'after' is a cursor, 'limit' 1 to 1000");
+		return;
+	}
+	if (!c->grant.conv.event_types[0]) {
+		refuse(c, 403, "not_subscribed", "the agreement subscribes to no event type");
+		return;
+	}
+	struct query_ctx q;
+	query_start(&q, c, 0);
+	struct feed_ctx f = {c, &q, json_array(), after};
+	if (store_events_after(c->env.s, after, c->grant.conv.comuni, c->grant.conv.event_types,
+			       (int)limit, feed_event, &f, &q.err) && !q.err.code)
+		vis_error_set(&q.err, VIS_ERR_STORE, "events");
+	if (q.err.code) {
+		json_decref(f.arr);
+		q.message = QUERY_TOO_LARGE_MESSAGE;
+		corridor_close(c, &q, q.err.code == VIS_ERR_LIMIT ? QUERY_TOO_LARGE : QUERY_FAILED);
+		return;
+	}
+	q.body = json_pack("{s:o,s:I}", "events", f.arr, "next_after", (json_int_t)f.last);
+	corridor_close(c, &q, QUERY_OK);
+}
+
+struct access_call *access_prepare(const struct access_env *env, const struct access_who *who,
+				   const struct access_what *what)
+{
+	struct access_call *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->env = *env;
+	c->account = *who->account;
+	c->op = what->op;
+	subjects_init(&c->subjects);
+	if (!corridor_open(c, who, what))
+		return c;
+	switch (what->op) {
+	case ACCESS_SEARCH: run_search(c, what); break;
+	case ACCESS_PERSON:
+	case ACCESS_HOUSEHOLD:
+	case ACCESS_HISTORY:
+	case ACCESS_PRINT: run_consult(c, what); break;
+	case ACCESS_VERIFY: run_verify(c, what); break;
+	case ACCESS_EVENTS: run_events(c, what); break;
+	}
+	if (c->stage == STAGE_RECORD && c->body && c->op == ACCESS_PRINT) {
+		/* The page names the body: read now, on the caller's thread. */
+		struct store_ente en = {0};
+		bool found = false;
+		store_rec_get(c->env.s, STORE_ENTE, "id", NULL, c->account.ente_id, &en, &found, NULL);
+		STR_COPY_KNOWN(c->ente_name, found ? en.name : ""); /* the same size */
+	}
+	return c;
+}
+
+static char *print_page(struct access_call *c)
+{
+	char when[21], id[32], who[300], purpose[400];
+	timestamp_format(c->rec.at / 1000, when);
+	snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
+	snprintf(who, sizeof who, "%s (%s)", c->account.full_name, c->account.username);
+	snprintf(purpose, sizeof purpose, "%s — %s", c->grant.purpose.code,
+		 c->grant.purpose.description);
+	json_t *as_of = json_object_get(c->body, "as_of");
+	struct access_print_meta m = {who, c->ente_name, purpose, c->rec.case_ref, when, id,
+				      json_is_string(as_of) ? json_string_value(as_of) : "oggi"};
+	return access_print_html(c->body, &m);
+}
+
+/* Called by the audit writer once the record is durable or failed: only
+ * now is the answer built, and only if the record made it. */
+static void recorded(void *ctx, vis_err rc)
+{
+	struct access_call *c = ctx;
+	struct access_answer a = {.status = c->status, .code = c->code, .message = c->message,
+				  .retry_after = c->retry_after};
+	if (rc != VIS_OK) {
+		vis_error_set(&c->err, VIS_ERR_STORE, "access trail not writable");
+		a = (struct access_answer){.status = 500, .err = &c->err};
+	} else if (c->body) {
+		json_object_set_new(c->body, "access_id", json_integer(c->rec.id));
+		json_object_set_new(c->body, "purpose", json_pack("{s:I,s:s}", "id",
+			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
+		/* The receipt signs the exact bytes that leave. */
+		bool print = c->op == ACCESS_PRINT;
+		c->bytes = print ? print_page(c) : json_dumps(c->body, JSON_COMPACT | JSON_ENSURE_ASCII);
+		if (!c->bytes) {
+			vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
+			a = (struct access_answer){.status = 500, .err = &c->err};
+		} else {
+			audit_receipt(c->env.key, &c->rec, c->bytes, strlen(c->bytes), c->receipt,
+				      sizeof c->receipt);
+			a = (struct access_answer){
+				.status = c->status, .bytes = c->bytes, .len = strlen(c->bytes),
+				.content_type = print ? "text/html; charset=utf-8" : "application/json",
+				.access_id = c->rec.id, .receipt = c->receipt};
+		}
+	}
+	c->done(c->done_arg, &a);
+}
+
+void access_finish(struct access_call *c, access_done_fn done, void *arg)
+{
+	c->done = done;
+	c->done_arg = arg;
+	if (c->stage != STAGE_RECORD) {
+		if (c->stage == STAGE_OPEN)
+			vis_error_set(&c->err, VIS_ERR_STORE, "the corridor decided nothing");
+		struct access_answer a = {.status = 500, .err = &c->err};
+		done(arg, &a);
+		return;
+	}
+	struct vis_error e = {0};
+	if (audit_submit_async(c->env.audit, &c->rec, recorded, c, &e) != VIS_OK)
+		recorded(c, VIS_ERR_STORE);
+}
+
+void access_call_free(struct access_call *c)
+{
+	if (!c)
+		return;
+	json_decref(c->body);
+	subjects_release(&c->subjects);
+	free(c->bytes);
+	free(c);
+}

@@ -1,0 +1,154 @@
+/* access — the corridor every read of personal data walks, without HTTP.
+ *
+ * Owns: the order of the corridor and its refusals.  Who is asking (an
+ * account, how it signed in, its address, its workstation certificate,
+ * the declared purpose, case reference, justification and end user) and
+ * what (a search, a person, a household, a history, a printable page, a
+ * verification, the events feed) go through:
+ *
+ *   grant (the purpose → an agreement in force of the caller's body)
+ *   → workstation certificate (when the agreement requires one)
+ *   → verify-only mode → break-glass → limits (operator, body, purpose)
+ *   → the query, within the profile → the anti-extraction rules
+ *   → the access record, durable (the audit writer's group commit)
+ *   → the receipt over the exact bytes → the answer.
+ *
+ * Every refusal after the caller is known is recorded too.  Nothing leaves
+ * before its record is durable: the answer's bytes are built in the audit
+ * writer's callback, and only when the record made it.  A failure of ours
+ * before the record (the store, the shared counters) answers 500 with no
+ * record and no data.  The HTTP layer fills the plain structs below,
+ * calls access_prepare() in its handler and access_finish() once it has
+ * parked the connection, and turns the answer into a response. */
+#ifndef VISURA_ACCESS_ACCESS_H
+#define VISURA_ACCESS_ACCESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+struct audit_key;
+struct audit_writer;
+struct ratelimit;
+struct alert_tracker;
+struct refdata;
+struct metrics;
+
+/* The service's parts the corridor uses, borrowed for the call. */
+struct access_env {
+	struct store *s;               /* the calling thread's store */
+	struct audit_writer *audit;    /* the group-commit writer of the trail */
+	const struct audit_key *key;   /* signs the receipts */
+	struct ratelimit *rl;
+	struct alert_tracker *alerts;
+	const struct refdata *rd;
+	struct metrics *metrics;       /* counts refusals by limit; may be NULL */
+	int64_t now;                   /* seconds, the service's clock */
+	int today;                     /* YYYYMMDD on that clock */
+};
+
+/* Who is asking and why.  Strings are borrowed for access_prepare() only;
+ * NULL means "not given". */
+struct access_who {
+	const struct store_account *account;
+	bool via_token;                /* an API client: must name its end user */
+	const char *ip;                /* at most 63 bytes */
+	const char *workstation;       /* serial of a verified client certificate
+					  (at most 40 hex digits), "" or NULL */
+	int64_t purpose_id;            /* 0: none given, -1: not a number */
+	const char *case_ref;
+	const char *on_behalf_of;      /* the end user of an API client */
+	bool break_glass;              /* urgent access beyond the limits asked */
+	const char *justification;     /* its written reason */
+};
+
+enum access_op {
+	ACCESS_SEARCH,     /* "search": by cf, or by surname and name and more */
+	ACCESS_PERSON,     /* "consult" */
+	ACCESS_HOUSEHOLD,  /* "household" */
+	ACCESS_HISTORY,    /* "history" */
+	ACCESS_PRINT,      /* "print": the person as a printable HTML page */
+	ACCESS_VERIFY,     /* "verify": declared facts against the register */
+	ACCESS_EVENTS,     /* "events": the pull feed of event notifications */
+};
+
+/* What is asked.  Strings are borrowed for access_prepare() only. */
+struct access_what {
+	enum access_op op;
+	/* The request is malformed before the corridor could read it (bad
+	 * parameters, a body that is not JSON): refused with this code and
+	 * message, and recorded with `malformed_query` (or nothing) as its
+	 * query and no case reference.  NULL for a well-formed request. */
+	const char *malformed_code;
+	const char *malformed_message;
+	const char *malformed_query;
+	/* search: cf alone, or surname and name with birth_date (YYYY-MM-DD),
+	 * birth_year or comune (ISTAT code); street is always refused */
+	const char *cf;                /* also of person/household/history/print/verify */
+	const char *surname, *name, *birth_date, *birth_year, *comune, *street;
+	/* person/household/history/print/verify: the register as of (YYYY-MM-DD) */
+	const char *as_of;
+	/* verify: the declared facts (a JSON object, borrowed), see docs/api.md */
+	json_t *declared;
+	/* events: the cursor and how many (text, as given) */
+	const char *after, *limit;
+};
+
+/* The outcome, for the caller to send.  Valid during the done callback. */
+struct access_answer {
+	int status;                    /* 200, a refusal's 4xx, or 500 */
+	/* 200: the bytes the receipt signs */
+	const char *content_type;
+	const char *bytes;
+	size_t len;
+	int64_t access_id;
+	const char *receipt;
+	/* a refusal (and 404 / 422 answers without data) */
+	const char *code;
+	const char *message;
+	int64_t retry_after;           /* > 0: seconds until the limit's window ends */
+	/* 500, a failure of ours: the detail is for the log, never the client */
+	const struct vis_error *err;
+};
+
+typedef void (*access_done_fn)(void *arg, const struct access_answer *a);
+
+struct access_call;
+
+/* Walks the corridor up to the access record: the outcome is decided and
+ * the record filled, nothing has been released.  NULL only when out of
+ * memory (nothing recorded). */
+struct access_call *access_prepare(const struct access_env *env, const struct access_who *who,
+				   const struct access_what *what);
+
+/* Submits the record to the audit writer; done(arg, answer) is called once:
+ * from the writer's thread once the record is durable (or failed; then
+ * 500 and no data), or at once when there is no record to write (a
+ * failure of ours before it).  The call stays the caller's. */
+void access_finish(struct access_call *c, access_done_fn done, void *arg);
+
+/* Frees a call (NULL is a no-op); not before done was called. */
+void access_call_free(struct access_call *c);
+
+/* ---- the printable visura ----
+ *
+ * An HTML page of one consultation, carrying who asked, for which body,
+ * purpose and case, when, and the access record that proves it.  Every
+ * value is HTML-escaped; the page has no script and only the same-origin
+ * style sheet (access_print_css), so it renders under a strict
+ * Content-Security-Policy. */
+struct access_print_meta {
+	const char *operator_name, *ente, *purpose, *case_ref, *when, *access_id, *as_of;
+};
+/* The most bytes a printable page may have. */
+#define ACCESS_PRINT_MAX (64u << 20)
+/* A malloc'd page, or NULL (out of memory, or past ACCESS_PRINT_MAX). */
+char *access_print_html(json_t *body, const struct access_print_meta *m);
+extern const char access_print_css[];
+extern const size_t access_print_css_len;
+
+#endif

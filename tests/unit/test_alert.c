@@ -1,0 +1,285 @@
+/* Unit tests: the anti-extraction rules (alert.h) — each rule raises its
+ * alert, the hard threshold suspends once, every window slides (a person
+ * leaves the count exactly an hour after they were last consulted, though
+ * the set is swept at most once a minute), and the set of distinct persons
+ * stays right at tens of thousands; on SQLite (counters in memory), and on
+ * PostgreSQL (counters in the shared state) when $VISURA_TEST_PG is set. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/alert.h"
+#include "common/str.h"
+#include "seed.h"
+#include "store/store.h"
+#include "testdb.h"
+
+#define OK(x) assert_int_equal((x), VIS_OK)
+#define T0 1767268800
+
+struct fx {
+	struct testdb db;
+	struct store *s;
+	int64_t ente;
+	int accounts;
+};
+
+static bool use_pg;
+
+static int group_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	if (!f || testdb_open(&f->db, use_pg, "alert", &f->s))
+		return -1;
+	f->ente = seed_body(f->s, "Questura di Modena");
+	*state = f;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	struct fx *f = *state;
+	testdb_close(&f->db, f->s);
+	free(f);
+	return 0;
+}
+
+/* A fresh account per test: the shared counters are keyed by its id. */
+static struct store_account account(struct fx *f)
+{
+	struct store_account a;
+	char name[32];
+	snprintf(name, sizeof name, "op%d", ++f->accounts);
+	seed_account(f->s, f->ente, name, &a);
+	return a;
+}
+
+static struct alert_tracker *tracker(int persons_hour, int hard)
+{
+	struct alert_limits l;
+	alert_limits_default(&l);
+	l.persons_hour = persons_hour;
+	l.persons_hour_hard = hard;
+	struct alert_tracker *t = alert_tracker_new(&l);
+	assert_non_null(t);
+	return t;
+}
+
+static void code(int i, char out[17])
+{
+	snprintf(out, 17, "P%010dX%04d", i, i % 10000);
+}
+
+static bool consult(struct fx *f, struct alert_tracker *t, const struct store_account *a,
+		    int64_t now, const char *cf)
+{
+	struct alert_obs o = {.account = a, .ip = "10.0.0.1", .operation = "consult",
+			      .outcome = "ok", .subjects = cf, .case_ref = "RG 1",
+			      .query_cf = ""};
+	return alert_observe(t, f->s, now, &o);
+}
+
+static bool person(struct fx *f, struct alert_tracker *t, const struct store_account *a,
+		   int64_t now, int i)
+{
+	char cf[17];
+	code(i, cf);
+	return consult(f, t, a, now, cf);
+}
+
+struct count {
+	const char *rule, *severity;
+	int n;
+};
+
+static int count_row(void *ctx, const void *rec)
+{
+	struct count *c = ctx;
+	const struct store_alert *al = rec;
+	c->n += !strcmp(al->rule, c->rule) && (!c->severity || !strcmp(al->severity, c->severity));
+	return 0;
+}
+
+static int alerts(struct fx *f, const struct store_account *a, const char *rule,
+		  const char *severity)
+{
+	struct count c = {rule, severity, 0};
+	struct store_filter by[] = {{"account_id", NULL, a->id}, {NULL, NULL, 0}};
+	struct vis_error e = {0};
+	OK(store_rec_list(f->s, STORE_ALERT, by, 0, count_row, &c, &e));
+	return c.n;
+}
+
+static void test_persons_hour(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a = account(f);
+	struct alert_tracker *t = tracker(3, 5);
+	for (int i = 0; i < 2; i++)
+		assert_false(person(f, t, &a, T0 + i, i));
+	assert_int_equal(alerts(f, &a, "persons_hour", NULL), 0);
+	/* The same persons again are not more persons. */
+	assert_false(person(f, t, &a, T0 + 2, 0));
+	assert_false(person(f, t, &a, T0 + 3, 1));
+	assert_int_equal(alerts(f, &a, "persons_hour", NULL), 0);
+	assert_false(person(f, t, &a, T0 + 4, 2));
+	assert_int_equal(alerts(f, &a, "persons_hour", "high"), 1);
+	assert_false(person(f, t, &a, T0 + 5, 3));
+	assert_int_equal(alerts(f, &a, "persons_hour", "high"), 1);   /* once per window */
+	assert_true(person(f, t, &a, T0 + 6, 4));                   /* the hard threshold */
+	assert_int_equal(alerts(f, &a, "persons_hour", "critical"), 1);
+	assert_false(person(f, t, &a, T0 + 7, 5));                  /* suspended once */
+	alert_tracker_free(t);
+}
+
+/* A person leaves the count exactly an hour after their last consultation. */
+static void test_window_slides(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a = account(f);
+	struct alert_tracker *t = tracker(3, 3);
+	assert_false(person(f, t, &a, T0, 0));
+	assert_false(person(f, t, &a, T0 + 10, 1));
+	assert_false(person(f, t, &a, T0 + 3600, 2));      /* person 0 is an hour old */
+	assert_true(person(f, t, &a, T0 + 3605, 3));       /* 1, 2, 3 within the hour */
+	alert_tracker_free(t);
+
+	/* Between two sweeps (at most a minute apart) a person past the hour
+	 * still sits in the set: the count a rule reads is exact all the same. */
+	a = account(f);
+	t = tracker(3, 100);
+	assert_false(person(f, t, &a, T0, 0));
+	assert_false(person(f, t, &a, T0 + 30, 1));
+	assert_false(person(f, t, &a, T0 + 3610, 2));      /* swept: 0 leaves, 1 stays */
+	assert_false(person(f, t, &a, T0 + 3640, 3));      /* 1 is past the hour now */
+	assert_int_equal(alerts(f, &a, "persons_hour", NULL), 0);
+	assert_false(person(f, t, &a, T0 + 3641, 4));      /* 2, 3 and 4 */
+	assert_int_equal(alerts(f, &a, "persons_hour", NULL), 1);
+	/* Re-consulting keeps a person in the window. */
+	alert_tracker_free(t);
+	a = account(f);
+	t = tracker(2, 100);
+	assert_false(person(f, t, &a, T0, 0));
+	assert_false(person(f, t, &a, T0 + 3000, 0));
+	assert_false(person(f, t, &a, T0 + 3700, 1));
+	assert_int_equal(alerts(f, &a, "persons_hour", NULL), 1);
+	alert_tracker_free(t);
+}
+
+/* Tens of thousands of distinct persons: the index grows and is rebuilt,
+ * repeated persons are found, the threshold fires at the exact count. */
+static void test_many_persons(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a = account(f);
+	const int n = use_pg ? 500 : 30000;
+	struct alert_tracker *t = tracker(n + 1, n + 2);
+	for (int i = 0; i < n; i++)
+		assert_false(person(f, t, &a, T0 + (int64_t)i * 3000 / n, i));
+	for (int i = 0; i < n; i += 7)
+		assert_false(person(f, t, &a, T0 + 3000, i));
+	assert_int_equal(alerts(f, &a, "persons_hour", NULL), 0);
+	assert_false(person(f, t, &a, T0 + 3001, n));
+	assert_int_equal(alerts(f, &a, "persons_hour", "high"), 1);
+	assert_true(person(f, t, &a, T0 + 3002, n + 1));
+	alert_tracker_free(t);
+}
+
+static bool observe(struct fx *f, struct alert_tracker *t, const struct store_account *a,
+		    int64_t now, const char *op, const char *outcome, const char *subjects,
+		    const char *case_ref, const char *query_cf, const char *ip)
+{
+	struct alert_obs o = {.account = a, .ip = ip, .operation = op, .outcome = outcome,
+			      .subjects = subjects, .case_ref = case_ref, .query_cf = query_cf};
+	return alert_observe(t, f->s, now, &o);
+}
+
+static void test_rules(void **state)
+{
+	struct fx *f = *state;
+	struct alert_limits l;
+	alert_limits_default(&l);
+	l.refused_hour = 2;
+	l.no_results_min = 3;
+	l.no_results_pct = 60;
+	l.sequential_run = 3;
+	l.repeat_no_case = 3;
+	l.addresses = 3;
+	struct alert_tracker *t = alert_tracker_new(&l);
+	assert_non_null(t);
+	struct store_account a = account(f);
+	const char *ip = "10.0.0.1";
+	/* refused */
+	observe(f, t, &a, T0, "consult", "refused:purpose_required", "", "", "", ip);
+	assert_int_equal(alerts(f, &a, "refused", NULL), 0);
+	observe(f, t, &a, T0 + 1, "consult", "refused:purpose_required", "", "", "", ip);
+	assert_int_equal(alerts(f, &a, "refused", NULL), 1);
+	/* no_results: 3 look-ups, 2 finding nobody (67% >= 60%) */
+	observe(f, t, &a, T0 + 2, "search", "ok", SEED_ANNA, "RG 1", "", ip);
+	observe(f, t, &a, T0 + 3, "search", "not_found", "", "RG 1", "", ip);
+	assert_int_equal(alerts(f, &a, "no_results", NULL), 0);
+	observe(f, t, &a, T0 + 4, "search", "not_found", "", "RG 1", "", ip);
+	assert_int_equal(alerts(f, &a, "no_results", NULL), 1);
+	/* sequential_cf: three codes sharing their first 11 characters,
+	 * another look-up in between */
+	observe(f, t, &a, T0 + 5, "consult", "not_found", "", "RG 1", "RSSMRA80A01F257A", ip);
+	observe(f, t, &a, T0 + 6, "consult", "ok", SEED_LUCA, "RG 1", SEED_LUCA, ip);
+	observe(f, t, &a, T0 + 7, "consult", "not_found", "", "RG 1", "RSSMRA80A01F257B", ip);
+	assert_int_equal(alerts(f, &a, "sequential_cf", NULL), 0);
+	observe(f, t, &a, T0 + 8, "consult", "not_found", "", "RG 1", "RSSMRA80A01F257C", ip);
+	assert_int_equal(alerts(f, &a, "sequential_cf", NULL), 1);
+	/* repeat_no_case: the same person three times without a case */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(alerts(f, &a, "repeat_no_case", NULL), 0);
+		observe(f, t, &a, T0 + 9 + i, "consult", "ok", SEED_ANNA, "", SEED_ANNA, ip);
+	}
+	assert_int_equal(alerts(f, &a, "repeat_no_case", NULL), 1);
+	/* many_addresses: three addresses within ten minutes */
+	observe(f, t, &a, T0 + 20, "search", "ok", SEED_ANNA, "RG 1", "", "10.0.0.2");
+	assert_int_equal(alerts(f, &a, "many_addresses", NULL), 0);
+	observe(f, t, &a, T0 + 21, "search", "ok", SEED_ANNA, "RG 1", "", "10.0.0.3");
+	assert_int_equal(alerts(f, &a, "many_addresses", NULL), 1);
+	/* break_glass: at once */
+	struct alert_obs o = {.account = &a, .ip = ip, .operation = "consult", .outcome = "ok",
+			      .subjects = SEED_ANNA, .case_ref = "RG 1", .query_cf = SEED_ANNA,
+			      .break_glass = true, .justification = "persona scomparsa"};
+	alert_observe(t, f->s, T0 + 22, &o);
+	assert_int_equal(alerts(f, &a, "break_glass", "high"), 1);
+	alert_tracker_free(t);
+}
+
+static void test_forget(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a = account(f);
+	struct alert_tracker *t = tracker(3, 3);
+	assert_false(person(f, t, &a, T0, 0));
+	assert_false(person(f, t, &a, T0 + 1, 1));
+	alert_tracker_forget(t, f->s, a.id);
+	assert_false(person(f, t, &a, T0 + 2, 2));     /* one person, not three */
+	assert_false(person(f, t, &a, T0 + 3, 3));
+	assert_true(person(f, t, &a, T0 + 4, 4));
+	alert_tracker_free(t);
+	/* Thresholds beyond what the counters hold are refused. */
+	struct alert_limits l;
+	alert_limits_default(&l);
+	l.sequential_run = ALERT_SEQUENTIAL_MAX + 1;
+	assert_null(alert_tracker_new(&l));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_persons_hour),
+		cmocka_unit_test(test_window_slides),
+		cmocka_unit_test(test_many_persons),
+		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_forget),
+	};
+	return TESTDB_RUN("alert", tests, group_setup, group_teardown, &use_pg);
+}
