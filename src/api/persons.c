@@ -93,11 +93,15 @@ static void recorded(void *ctx, vis_err rc)
 			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
 		/* The receipt signs the exact bytes that leave. */
 		char *text = c->print ? print_page(c) : json_dumps(c->body, JSON_COMPACT | JSON_ENSURE_ASCII);
+		char receipt[AUDIT_RECEIPT_MAX], id[32];
+		struct vis_error re = {0};
 		if (!text) {
 			http_reply_internal(r, &(struct vis_error){VIS_ERR_NOMEM, "out of memory"});
+		} else if (audit_receipt(r->app->audit, &c->rec, text, strlen(text), receipt,
+					 sizeof receipt, &re)) {
+			http_reply_internal(r, &re);
+			free(text);
 		} else {
-			char receipt[400], id[32];
-			audit_receipt(r->app->key, &c->rec, text, strlen(text), receipt, sizeof receipt);
 			snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
 			http_header_add(r, "X-Visura-Access-Id", id);
 			http_header_add(r, "X-Visura-Receipt", receipt);

@@ -318,7 +318,7 @@ void api_audit_verify(struct http_request *r)
 		return;
 	struct audit_verify_result res;
 	struct vis_error e = {0};
-	if (audit_verify(s, &res, &e)) {
+	if (audit_verify(s, NULL, &res, &e)) {
 		api_fail(r, &e);
 		return;
 	}

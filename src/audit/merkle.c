@@ -192,6 +192,32 @@ bool merkle_consistency_verify(uint64_t m, uint64_t n, const uint8_t root_m[MERK
 	       sodium_memcmp(sr, root_n, MERKLE_HASH) == 0;
 }
 
+void merkle_frontier_append(struct merkle_frontier *f, const uint8_t leaf[MERKLE_HASH])
+{
+	uint8_t carry[MERKLE_HASH];
+	memcpy(carry, leaf, MERKLE_HASH);
+	int l = 0;
+	while ((f->size >> l) & 1) {
+		merkle_node_hash(f->node[l], carry, carry);
+		l++;
+	}
+	memcpy(f->node[l], carry, MERKLE_HASH);
+	f->size++;
+}
+
+void merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH])
+{
+	if (f->size == 0) {
+		crypto_hash_sha256(out, NULL, 0);
+		return;
+	}
+	int l = __builtin_ctzll(f->size);
+	memcpy(out, f->node[l], MERKLE_HASH);
+	for (l++; l < 64; l++)
+		if ((f->size >> l) & 1)
+			merkle_node_hash(f->node[l], out, out);
+}
+
 int merkle_frontier_levels(uint64_t size, int levels[64])
 {
 	int n = 0;

@@ -58,6 +58,10 @@ struct merkle_frontier {
 	uint8_t node[64][MERKLE_HASH];
 };
 
+/* Appends one leaf / the root of the frontier's tree. */
+void merkle_frontier_append(struct merkle_frontier *f, const uint8_t leaf[MERKLE_HASH]);
+void merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH]);
+
 /* The levels of the frontier's nodes, lowest first; returns their count. */
 int merkle_frontier_levels(uint64_t size, int levels[64]);
 

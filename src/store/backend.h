@@ -53,6 +53,11 @@
 	X(vis_err, subject_code_use, (const char *code_hash, int64_t now, char cf[17], bool *ok, struct vis_error *e), (code_hash, now, cf, ok, e)) \
 	X(vis_err, checkpoint_insert, (const struct store_checkpoint *c, struct vis_error *e), (c, e)) \
 	X(vis_err, checkpoint_each, (store_checkpoint_fn fn, void *ctx, struct vis_error *e), (fn, ctx, e)) \
+	X(vis_err, tree_put, (int level, int64_t idx, const char hash[65], struct vis_error *e), (level, idx, hash, e)) \
+	X(vis_err, tree_get, (int level, int64_t idx, char hash[65], bool *found, struct vis_error *e), (level, idx, hash, found, e)) \
+	X(vis_err, head_insert, (const struct store_head *h, struct vis_error *e), (h, e)) \
+	X(vis_err, head_last, (struct store_head *out, bool *found, struct vis_error *e), (out, found, e)) \
+	X(vis_err, head_each, (store_head_fn fn, void *ctx, struct vis_error *e), (fn, ctx, e)) \
 	X(vis_err, access_get, (int64_t id, struct store_access *out, bool *found, struct vis_error *e), (id, out, found, e)) \
 	X(vis_err, rec_insert, (enum store_kind k, const void *rec, int64_t *id, struct vis_error *e), (k, rec, id, e)) \
 	X(vis_err, rec_update, (enum store_kind k, const void *rec, struct vis_error *e), (k, rec, e)) \

@@ -1565,6 +1565,90 @@ vis_err pg_checkpoint_each(struct pg_store *s, store_checkpoint_fn fn, void *ctx
 	return VIS_OK;
 }
 
+vis_err pg_tree_put(struct pg_store *s, int level, int64_t idx, const char hash[65],
+		    struct vis_error *e)
+{
+	struct pg_params p = {0};
+	pp_i64(&p, level);
+	pp_i64(&p, idx);
+	pp_text(&p, hash);
+	/* In the group commit, pipelined with its records. */
+	return s->in_txn ? pipe_send(s, store_sql[SQL_TREE_PUT], &p, e)
+			 : run_done(s, store_sql[SQL_TREE_PUT], &p, "trail tree", NULL, e);
+}
+
+vis_err pg_tree_get(struct pg_store *s, int level, int64_t idx, char hash[65], bool *found,
+		    struct vis_error *e)
+{
+	struct pg_params p = {0};
+	pp_i64(&p, level);
+	pp_i64(&p, idx);
+	PGresult *r = run(s, store_sql[SQL_TREE_GET], &p, "trail tree", e);
+	if (!r)
+		return VIS_ERR_STORE;
+	*found = PQntuples(r) > 0;
+	hash[0] = '\0';
+	if (*found)
+		get_text(r, 0, 0, hash, 65);
+	PQclear(r);
+	return VIS_OK;
+}
+
+vis_err pg_head_insert(struct pg_store *s, const struct store_head *h, struct vis_error *e)
+{
+	struct pg_params p = {0};
+	pp_i64(&p, h->size);
+	pp_i64(&p, h->at);
+	pp_text(&p, h->root);
+	pp_text(&p, h->note);
+	return s->in_txn ? pipe_send(s, store_sql[SQL_HEAD_INSERT], &p, e)
+			 : run_done(s, store_sql[SQL_HEAD_INSERT], &p, "trail head", NULL, e);
+}
+
+static vis_err head_rows(struct pg_store *s, enum sql_id q, store_head_fn fn, void *ctx,
+			 struct vis_error *e)
+{
+	PGresult *r = run(s, store_sql[q], NULL, "trail heads", e);
+	if (!r)
+		return VIS_ERR_STORE;
+	struct store_head *h = malloc(sizeof *h);
+	if (!h) {
+		PQclear(r);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		h->size = get_i64(r, i, 0);
+		h->at = get_i64(r, i, 1);
+		get_text(r, i, 2, h->root, sizeof h->root);
+		get_text(r, i, 3, h->note, sizeof h->note);
+		if (fn(ctx, h) != 0)
+			break;
+	}
+	free(h);
+	PQclear(r);
+	return VIS_OK;
+}
+
+static int head_copy(void *ctx, const struct store_head *h)
+{
+	memcpy(ctx, h, sizeof *h);
+	return 1;
+}
+
+vis_err pg_head_last(struct pg_store *s, struct store_head *out, bool *found,
+		     struct vis_error *e)
+{
+	out->size = -1;
+	vis_err rc = head_rows(s, SQL_HEAD_LAST, head_copy, out, e);
+	*found = out->size >= 0;
+	return rc;
+}
+
+vis_err pg_head_each(struct pg_store *s, store_head_fn fn, void *ctx, struct vis_error *e)
+{
+	return head_rows(s, SQL_HEAD_EACH, fn, ctx, e);
+}
+
 /* ---- control records (generic over store/records.h) ---- */
 
 /* Parameters of fields [first, ncols) of rec. */

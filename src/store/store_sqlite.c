@@ -35,7 +35,7 @@ struct sq_store {
 	int schema_version;
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
-	sqlite3_stmt *search[8]; /* searches and the access trail, prepared on first use */
+	sqlite3_stmt *search[11]; /* searches and the access trail, prepared on first use */
 	sqlite3_stmt *load;      /* store_copy: the INSERT of load_table */
 	char load_table[64];
 };
@@ -194,7 +194,7 @@ void sq_close(struct sq_store *s)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	rec_cache_free(s->recs);
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < sizeof s->search / sizeof s->search[0]; i++)
 		sqlite3_finalize(s->search[i]);
 	sqlite3_finalize(s->load);
 	sqlite3_close(s->db);
@@ -1418,6 +1418,93 @@ vis_err sq_access_insert(struct sq_store *s, const struct store_access *a,
 		p += n + (end ? 1 : 0);
 	}
 	return VIS_OK;
+}
+
+vis_err sq_tree_put(struct sq_store *s, int level, int64_t idx, const char hash[65],
+		    struct vis_error *e)
+{
+	sqlite3_stmt *st = s->search[8];
+	if (!st && !(st = s->search[8] = rec_prepare(s, store_sql[SQL_TREE_PUT], e)))
+		return VIS_ERR_STORE;
+	sqlite3_reset(st);
+	sqlite3_bind_int(st, 1, level);
+	sqlite3_bind_int64(st, 2, idx);
+	bind_text(st, 3, hash);
+	return stmt_done(s, st, e, "trail tree") ? VIS_ERR_STORE : VIS_OK;
+}
+
+vis_err sq_tree_get(struct sq_store *s, int level, int64_t idx, char hash[65], bool *found,
+		    struct vis_error *e)
+{
+	sqlite3_stmt *st = s->search[9];
+	if (!st && !(st = s->search[9] = rec_prepare(s, store_sql[SQL_TREE_GET], e)))
+		return VIS_ERR_STORE;
+	sqlite3_reset(st);
+	sqlite3_bind_int(st, 1, level);
+	sqlite3_bind_int64(st, 2, idx);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	hash[0] = '\0';
+	if (*found)
+		copy_col(st, 0, hash, 65);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "trail tree");
+}
+
+vis_err sq_head_insert(struct sq_store *s, const struct store_head *h, struct vis_error *e)
+{
+	sqlite3_stmt *st = s->search[10];
+	if (!st && !(st = s->search[10] = rec_prepare(s, store_sql[SQL_HEAD_INSERT], e)))
+		return VIS_ERR_STORE;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, h->size);
+	sqlite3_bind_int64(st, 2, h->at);
+	bind_text(st, 3, h->root);
+	bind_text(st, 4, h->note);
+	return stmt_done(s, st, e, "trail head") ? VIS_ERR_STORE : VIS_OK;
+}
+
+static vis_err head_rows(struct sq_store *s, enum sql_id q, store_head_fn fn, void *ctx,
+			 struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, store_sql[q], -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	struct store_head *h = malloc(sizeof *h);
+	int rc = SQLITE_NOMEM;
+	while (h && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h->size = sqlite3_column_int64(st, 0);
+		h->at = sqlite3_column_int64(st, 1);
+		copy_col(st, 2, h->root, sizeof h->root);
+		copy_col(st, 3, h->note, sizeof h->note);
+		if (fn(ctx, h) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(h);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "trail heads");
+}
+
+static int head_copy(void *ctx, const struct store_head *h)
+{
+	memcpy(ctx, h, sizeof *h);
+	return 1;
+}
+
+vis_err sq_head_last(struct sq_store *s, struct store_head *out, bool *found,
+		     struct vis_error *e)
+{
+	out->size = -1;
+	vis_err rc = head_rows(s, SQL_HEAD_LAST, head_copy, out, e);
+	*found = out->size >= 0;
+	return rc;
+}
+
+vis_err sq_head_each(struct sq_store *s, store_head_fn fn, void *ctx, struct vis_error *e)
+{
+	return head_rows(s, SQL_HEAD_EACH, fn, ctx, e);
 }
 
 static void access_read(sqlite3_stmt *st, struct store_access *a);

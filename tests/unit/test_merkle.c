@@ -214,6 +214,12 @@ static void test_batches_from_the_frontier(void **state)
 				assert_true(merkle_inclusion_verify(leaves[i], i, size, proof, len,
 								    root));
 			}
+			struct merkle_frontier g = f;
+			for (uint64_t i = f.size; i < size; i++)
+				merkle_frontier_append(&g, leaves[i]);
+			uint8_t groot[MERKLE_HASH];
+			merkle_frontier_root(&g, groot);
+			assert_memory_equal(groot, root, MERKLE_HASH);
 			f = b.now;
 			merkle_batch_release(&b);
 		}

@@ -450,11 +450,11 @@ static void test_trail(void **state)
 	for (int i = 0; i < 6; i++) {
 		struct store_access a;
 		fill(&a, i);
-		OK(audit_append(f->s, &a, &e));
+		OK(audit_append(f->s, NULL, &a, &e));
 		assert_int_equal(a.id, i + 1);
 	}
 	struct audit_verify_result res;
-	OK(audit_verify(f->s, &res, &e));
+	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 6);
 	assert_int_equal(res.first_bad_id, 0);
 	struct store_access_filter flt = {.limit = 10};
@@ -524,15 +524,15 @@ static void test_trail_many_subjects(void **state)
 	struct store_access a;
 	fill(&a, 0);
 	a.subjects = subjects_text(&subj);
-	OK(audit_append(f->s, &a, &e));
+	OK(audit_append(f->s, NULL, &a, &e));
 	fill(&a, 1);
-	OK(audit_append(f->s, &a, &e));
+	OK(audit_append(f->s, NULL, &a, &e));
 	struct subjects_seen seen = {0};
 	OK(store_access_each(f->s, 1, first_subjects, &seen, &e));
 	assert_string_equal(seen.text, subjects_text(&subj));
 	free(seen.text);
 	struct audit_verify_result res;
-	OK(audit_verify(f->s, &res, &e));
+	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 2);
 	assert_int_equal(res.first_bad_id, 0);
 	struct store_access_filter flt = {.limit = 10};
@@ -568,7 +568,7 @@ static void test_trail_failed_batch(void **state)
 	OK(store_access_each(f->s, 1, count_access, &n, &e));
 	assert_int_equal(n, 0);
 	/* The handle is usable after it. */
-	OK(audit_append(f->s, &a, &e));
+	OK(audit_append(f->s, NULL, &a, &e));
 	OK(store_access_each(f->s, 1, count_access, &n, &e));
 	assert_int_equal(n, 1);
 }
@@ -590,7 +590,7 @@ static void *append_many(void *arg)
 	for (int i = 0; i < ap->n && !ap->rc; i++) {
 		struct store_access a;
 		fill(&a, i);
-		ap->rc = audit_append(s, &a, &e);
+		ap->rc = audit_append(s, NULL, &a, &e);
 	}
 	store_close(s);
 	return NULL;
@@ -609,7 +609,7 @@ static void test_trail_concurrent(void **state)
 	}
 	struct audit_verify_result res;
 	struct vis_error e = {0};
-	OK(audit_verify(f->s, &res, &e));
+	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 300);
 	assert_int_equal(res.first_bad_id, 0);
 }
