@@ -504,6 +504,7 @@ struct audit_writer {
 	bool signing;
 	char origin[CHECKPOINT_NAME_MAX + 1];
 	char heads_file[4096];
+	int heads_fd;                   /* opened at start, before privileges drop */
 	struct merkle_frontier front;   /* the tree as of the last commit */
 	bool front_ok;
 	/* While the callbacks of a committed batch run: its tree and head. */
@@ -630,15 +631,12 @@ static vis_err frontier_load(struct audit_writer *w, int64_t last_id, struct cat
 /* Appends a committed head to the file outside the database. */
 static void head_publish(struct audit_writer *w)
 {
-	if (!w->heads_file[0])
+	if (w->heads_fd < 0)
 		return;
-	int fd = open(w->heads_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	size_t len = strlen(w->signed_head.text);
-	if (fd < 0 || write(fd, w->signed_head.text, len) != (ssize_t)len || fsync(fd) != 0)
+	if (write(w->heads_fd, w->signed_head.text, len) != (ssize_t)len || fsync(w->heads_fd) != 0)
 		log_warn("trail head not appended to the heads file", "file=%s size=%llu",
 			 w->heads_file, (unsigned long long)w->signed_head.size);
-	if (fd >= 0)
-		close(fd);
 }
 
 /* Commits one batch: ids and hashes follow the chain in queue order; the
@@ -794,6 +792,16 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* A writer whose thread never started. */
+static void writer_free_early(struct audit_writer *w)
+{
+	store_close(w->s);
+	if (w->heads_fd >= 0)
+		close(w->heads_fd);
+	sodium_memzero(&w->key, sizeof w->key);
+	free(w);
+}
+
 vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 			   const struct audit_trail_config *tc, struct audit_writer **out,
 			   struct vis_error *e)
@@ -820,7 +828,17 @@ vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 			return vis_error_set(e, VIS_ERR_LIMIT, "trail_heads_file: too long");
 		}
 	}
+	w->heads_fd = -1;
+	if (w->heads_file[0] &&
+	    (w->heads_fd = open(w->heads_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		vis_error_set(e, VIS_ERR_IO, "trail_heads_file: cannot open '%s' for appending",
+			      w->heads_file);
+		free(w);
+		return VIS_ERR_IO;
+	}
 	if (store_open(db_uri, &w->s, e)) {
+		if (w->heads_fd >= 0)
+			close(w->heads_fd);
 		free(w);
 		return VIS_ERR_STORE;
 	}
@@ -832,13 +850,11 @@ vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 	    (store_setting_get(w->s, "trail_origin", stored, sizeof stored, &found, e) ||
 	     ((!found || strcmp(stored, w->origin)) &&
 	      store_setting_put(w->s, "trail_origin", w->origin, e)))) {
-		store_close(w->s);
-		free(w);
+		writer_free_early(w);
 		return VIS_ERR_STORE;
 	}
 	if (w->signing && commit_batch(w, NULL, 0)) {
-		store_close(w->s);
-		free(w);
+		writer_free_early(w);
 		return vis_error_set(e, VIS_ERR_STORE, "the access trail's tree cannot be brought "
 				     "up to date (see the log)");
 	}
@@ -846,8 +862,7 @@ vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		store_close(w->s);
-		free(w);
+		writer_free_early(w);
 		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot start the audit writer");
 	}
 	*out = w;
@@ -868,6 +883,8 @@ void audit_writer_stop(struct audit_writer *w)
 	if (w->signing && commit_batch(w, NULL, 0))
 		log_warn("no trail head at shutdown", "origin=%s", w->origin);
 	store_close(w->s);
+	if (w->heads_fd >= 0)
+		close(w->heads_fd);
 	sodium_memzero(&w->key, sizeof w->key);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->work);
@@ -1178,6 +1195,7 @@ fail:
 	if (!w)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	w->s = s;
+	w->heads_fd = -1;
 	w->key = *key;
 	w->signing = true;
 	w->checkpoint_at = (int64_t)time(NULL);
