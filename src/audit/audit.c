@@ -251,7 +251,168 @@ struct head_root {
 	uint8_t root[MERKLE_HASH];
 };
 
+/* The per-person index against the records. */
+struct subject_row {
+	int64_t id;
+	char cf[40];
+};
+
+#define INDEX_PROBLEMS 8
+struct index_check {
+	struct subject_row *rows;
+	size_t n, cap, pos;
+	struct subject_row missing[INDEX_PROBLEMS], extra[INDEX_PROBLEMS];
+	int nmissing, nextra;
+	int64_t total, first_id;
+	bool oom;
+};
+
+static int index_row(void *ctx, int64_t access_id, const char *cf)
+{
+	struct index_check *x = ctx;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 1024;
+		void *p = realloc(x->rows, cap * sizeof *x->rows);
+		if (!p) {
+			x->oom = true;
+			return 1;
+		}
+		x->rows = p;
+		x->cap = cap;
+	}
+	x->rows[x->n].id = access_id;
+	if (!STR_COPY(x->rows[x->n].cf, cf))
+		STR_COPY_KNOWN(x->rows[x->n].cf, "(too long)");
+	x->n++;
+	return 0;
+}
+
+static void index_problem(struct index_check *x, bool missing, int64_t id, const char *cf,
+			  size_t len)
+{
+	struct subject_row *list = missing ? x->missing : x->extra;
+	int *n = missing ? &x->nmissing : &x->nextra;
+	x->total++;
+	if (!x->first_id || id < x->first_id)
+		x->first_id = id;
+	if (*n == INDEX_PROBLEMS)
+		return;
+	list[*n].id = id;
+	if (len >= sizeof list[*n].cf)
+		len = sizeof list[*n].cf - 1;
+	memcpy(list[*n].cf, cf, len);
+	list[*n].cf[len] = '\0';
+	(*n)++;
+}
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static int span_row_cmp(const struct span *s, const char *cf)
+{
+	struct span r = {cf, strlen(cf)};
+	return span_cmp(s, &r);
+}
+
+/* The record's subjects against its index rows (sorted by cf). */
+static void index_record(struct index_check *x, const struct store_access *a)
+{
+	while (x->pos < x->n && x->rows[x->pos].id < a->id) {
+		index_problem(x, false, x->rows[x->pos].id, x->rows[x->pos].cf,
+			      strlen(x->rows[x->pos].cf));
+		x->pos++;
+	}
+	size_t start = x->pos;
+	while (x->pos < x->n && x->rows[x->pos].id == a->id)
+		x->pos++;
+	size_t ns = 0;
+	const char *subj = a->subjects ? a->subjects : "";
+	for (const char *c = subj; *c; c++)
+		ns += *c == ',';
+	ns += *subj ? 1 : 0;
+	struct span *sp = ns ? malloc(ns * sizeof *sp) : NULL;
+	if (ns && !sp) {
+		x->oom = true;
+		return;
+	}
+	size_t k = 0;
+	for (const char *c = subj; *c && k < ns;) {
+		const char *end = strchr(c, ',');
+		sp[k].p = c;
+		sp[k].n = end ? (size_t)(end - c) : strlen(c);
+		k++;
+		c += sp[k - 1].n + (end ? 1 : 0);
+	}
+	qsort(sp, k, sizeof *sp, span_cmp);
+	size_t i = 0, j = start;
+	while (i < k || j < x->pos) {
+		int c = i == k ? 1 : j == x->pos ? -1 : span_row_cmp(&sp[i], x->rows[j].cf);
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c < 0) {
+			index_problem(x, true, a->id, sp[i].p, sp[i].n);
+			i++;
+		} else {
+			index_problem(x, false, a->id, x->rows[j].cf, strlen(x->rows[j].cf));
+			j++;
+		}
+	}
+	free(sp);
+}
+
+/* Names what is wrong with the index: rows missing, extra, re-pointed
+ * (the same person missing from one record and extra on another). */
+static void index_report(struct index_check *x, struct audit_verify_result *res)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, sizeof res->why - 1);
+	strbuf_addf(&sb, "the per-person index does not match the records (%lld rows): ",
+		    (long long)x->total);
+	int shown = 0;
+	bool used[INDEX_PROBLEMS] = {0};
+	for (int i = 0; i < x->nmissing && shown < 3; i++) {
+		int moved = -1;
+		for (int j = 0; j < x->nextra && moved < 0; j++)
+			if (!used[j] && !strcmp(x->missing[i].cf, x->extra[j].cf))
+				moved = j;
+		if (moved >= 0) {
+			used[moved] = true;
+			strbuf_addf(&sb, "%s%s re-pointed from record %lld to %lld", shown ? "; " : "",
+				    x->missing[i].cf, (long long)x->missing[i].id,
+				    (long long)x->extra[moved].id);
+		} else {
+			strbuf_addf(&sb, "%srow of record %lld for %s missing", shown ? "; " : "",
+				    (long long)x->missing[i].id, x->missing[i].cf);
+		}
+		shown++;
+	}
+	for (int j = 0; j < x->nextra && shown < 3; j++) {
+		if (used[j])
+			continue;
+		strbuf_addf(&sb, "%sextra row: record %lld, %s", shown ? "; " : "",
+			    (long long)x->extra[j].id, x->extra[j].cf);
+		shown++;
+	}
+	if (!sb.err)
+		memcpy(res->why, sb.buf, sb.len + 1);
+	else
+		str_copy_cut(res->why, sizeof res->why, sb.buf);
+	strbuf_release(&sb);
+	res->first_bad_id = x->first_id > 0 ? x->first_id : 1;
+}
+
 struct tree_walk {
+	struct index_check index;
 	struct store *s;
 	struct audit_verify_result *res;
 	uint8_t pk[32];
@@ -340,7 +501,10 @@ static int tree_leaf(void *ctx, const struct store_access *a)
 	uint8_t leaf[MERKLE_HASH];
 	audit_leaf_hash(a, leaf);
 	merkle_frontier_append(&t->f, leaf);
-	return tree_check(t) ? 0 : 1;
+	if (!tree_check(t))
+		return 1;
+	index_record(&t->index, a);
+	return t->index.oom ? 1 : 0;
 }
 
 static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
@@ -435,10 +599,25 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	}
 	if (!tree_check(&t))
 		goto done;
-	if (store_access_each(s, 1, tree_leaf, &t, e))
+	if (store_access_subject_each(s, index_row, &t.index, e) ||
+	    store_access_each(s, 1, tree_leaf, &t, e)) {
 		rc = VIS_ERR_STORE;
+		goto done;
+	}
+	if (res->first_bad_id)
+		goto done;
+	if (t.index.oom) {
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (; t.index.pos < t.index.n; t.index.pos++)
+		index_problem(&t.index, false, t.index.rows[t.index.pos].id,
+			      t.index.rows[t.index.pos].cf, strlen(t.index.rows[t.index.pos].cf));
+	if (t.index.total)
+		index_report(&t.index, res);
 done:
 	free(t.heads);
+	free(t.index.rows);
 	return rc;
 }
 

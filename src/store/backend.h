@@ -55,6 +55,7 @@
 	X(vis_err, checkpoint_each, (store_checkpoint_fn fn, void *ctx, struct vis_error *e), (fn, ctx, e)) \
 	X(vis_err, tree_put, (int level, int64_t idx, const char hash[65], struct vis_error *e), (level, idx, hash, e)) \
 	X(vis_err, tree_get, (int level, int64_t idx, char hash[65], bool *found, struct vis_error *e), (level, idx, hash, found, e)) \
+	X(vis_err, access_subject_each, (store_subject_row_fn fn, void *ctx, struct vis_error *e), (fn, ctx, e)) \
 	X(vis_err, head_insert, (const struct store_head *h, struct vis_error *e), (h, e)) \
 	X(vis_err, head_last, (struct store_head *out, bool *found, struct vis_error *e), (out, found, e)) \
 	X(vis_err, head_each, (store_head_fn fn, void *ctx, struct vis_error *e), (fn, ctx, e)) \

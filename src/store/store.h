@@ -418,6 +418,12 @@ vis_err store_tree_put(struct store *s, int level, int64_t idx, const char hash[
 vis_err store_tree_get(struct store *s, int level, int64_t idx, char hash[65], bool *found,
 		       struct vis_error *e);
 
+/* Every row of the per-person index (access_subject), by record then
+ * codice fiscale: what audit_verify checks against the records. */
+typedef int (*store_subject_row_fn)(void *ctx, int64_t access_id, const char *cf);
+vis_err store_access_subject_each(struct store *s, store_subject_row_fn fn, void *ctx,
+				  struct vis_error *e);
+
 /* Signed tree heads (audit/checkpoint.h), one per size. */
 #define STORE_HEAD_NOTE_MAX 4096
 struct store_head {

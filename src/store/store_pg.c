@@ -1605,6 +1605,19 @@ vis_err pg_head_insert(struct pg_store *s, const struct store_head *h, struct vi
 			 : run_done(s, store_sql[SQL_HEAD_INSERT], &p, "trail head", NULL, e);
 }
 
+vis_err pg_access_subject_each(struct pg_store *s, store_subject_row_fn fn, void *ctx,
+			       struct vis_error *e)
+{
+	PGresult *r = run(s, store_sql[SQL_ACCESS_SUBJECT_EACH], NULL, "access subjects", e);
+	if (!r)
+		return VIS_ERR_STORE;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (fn(ctx, get_i64(r, i, 0), PQgetvalue(r, i, 1)) != 0)
+			break;
+	PQclear(r);
+	return VIS_OK;
+}
+
 static vis_err head_rows(struct pg_store *s, enum sql_id q, store_head_fn fn, void *ctx,
 			 struct vis_error *e)
 {

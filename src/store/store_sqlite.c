@@ -1507,6 +1507,24 @@ vis_err sq_head_each(struct sq_store *s, store_head_fn fn, void *ctx, struct vis
 	return head_rows(s, SQL_HEAD_EACH, fn, ctx, e);
 }
 
+vis_err sq_access_subject_each(struct sq_store *s, store_subject_row_fn fn, void *ctx,
+			       struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, store_sql[SQL_ACCESS_SUBJECT_EACH], -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, e, "prepare");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *cf = (const char *)sqlite3_column_text(st, 1);
+		if (fn(ctx, sqlite3_column_int64(st, 0), cf ? cf : "") != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? VIS_OK : db_error(s, e, "access subjects");
+}
+
 static void access_read(sqlite3_stmt *st, struct store_access *a);
 
 /* Runs a prepared, bound statement over access records, handing each to

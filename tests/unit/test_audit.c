@@ -478,6 +478,32 @@ static void test_edit_with_recomputed_hashes(void **state)
 	assert_int_not_equal(bad, 0);
 }
 
+static void test_per_person_index(void **state)
+{
+	/* access_subject, which the art. 15 and citizen reports read, is
+	 * checked against the records: every row missing, extra or
+	 * re-pointed is named. */
+	struct fx *f = *state;
+	int64_t bad;
+	append_n(f, 6);
+	verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 0);
+	sql(f, "DELETE FROM access_subject WHERE access_id = 3");
+	const char *why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 3);
+	assert_non_null(strstr(why, "row of record 3 for RSSMRA80A01F257G missing"));
+	sql(f, "INSERT INTO access_subject (access_id, cf) VALUES (3, 'RSSMRA80A01F257G');"
+	       "INSERT INTO access_subject (access_id, cf) VALUES (4, 'BNCNNA82C55F257X')");
+	why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 4);
+	assert_non_null(strstr(why, "extra row: record 4, BNCNNA82C55F257X"));
+	sql(f, "DELETE FROM access_subject WHERE cf = 'BNCNNA82C55F257X';"
+	       "UPDATE access_subject SET access_id = 5 WHERE access_id = 2");
+	why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 2);
+	assert_non_null(strstr(why, "RSSMRA80A01F257G re-pointed from record 2 to 5"));
+}
+
 static void test_fork_against_kept_head(void **state)
 {
 	/* Two heads of the same size signed with the deployment's key: the
@@ -526,6 +552,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deleted_heads_and_added_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_with_recomputed_hashes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_against_kept_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_person_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_instances_one_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_mismatch_refused, setup, teardown),
 	};
