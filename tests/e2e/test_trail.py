@@ -1740,6 +1740,8 @@ def _restart(srv):
         args = [harness.VISURA, "serve", "--db", srv.db, "--self-signed", srv.tls_dir,
                 "--listen", f"127.0.0.1:{srv.port}", "--test-clock", "true",
                 "--metrics-listen", f"127.0.0.1:{free_port()}"] + harness.serve_user_args()
+        for k, v in srv.options.items():
+            args += ["--" + k.replace("_", "-"), str(v)]
         srv.log = open(srv.log_path, "ab")
         srv.proc = subprocess.Popen(args, stdout=srv.log, stderr=subprocess.STDOUT)
         if srv._wait_ready():
@@ -1750,8 +1752,25 @@ def _restart(srv):
     raise harness.TestFailure(f"the server did not restart:\n{srv.log_text()[-3000:]}")
 
 
+def _notes(path):
+    """The complete signed heads of a heads file (a crash may cut the last)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    notes, cur = [], []
+    for line in text.split("\n"):
+        if len(cur) >= 5 and not line.startswith("\u2014 "):
+            notes.append("\n".join(cur) + "\n")
+            cur = []
+        if line or len(cur) == 3:
+            cur.append(line)
+    return notes
+
+
 def test_kill9_under_load_keeps_acknowledged_records():
-    with Server(population=POP) as srv:
+    srv = Server(population=POP)
+    heads_file = os.path.join(srv.dir, "heads.txt")
+    srv.options["trail_heads_file"] = heads_file
+    with srv:
         env = Env(srv, lead=False)
         pid = env.purpose(ALL)
         ops = [env.op] + [env.operator() for _ in range(7)]
@@ -1802,6 +1821,8 @@ def test_kill9_under_load_keeps_acknowledged_records():
             eq(a[6], a[0], "the body's access_id equals X-Visura-Access-Id")
         rc, out = harness.audit_verify(srv.db)
         eq(rc, 0, f"audit verify right after kill -9: {out}")
+        published = _notes(heads_file)
+        check(published, "heads were published before the crash")
         _restart(srv)
         log = {r["id"]: r for r in srv.access_log()}
         if os.environ.get("VISURA_E2E_VERBOSE"):
@@ -1834,6 +1855,24 @@ def test_kill9_under_load_keeps_acknowledged_records():
         rc, out = harness.audit_verify(srv.db)
         eq(rc, 0, f"audit verify after the restart: {out}")
         check(expect(admin.get("/api/v1/audit/verify"), 200, what="verify")["intact"], "intact")
+        # every answer that left is under a signed head after the restart, its
+        # receipt verifies offline, and every head published before the crash
+        # is one the trail after it extends
+        pk = public_key(srv.db)
+        last = db_rows(srv.db, "SELECT size, note FROM audit_head ORDER BY size DESC LIMIT 1")[0]
+        check(last["size"] >= max(ids), f"the last head ({last['size']}) covers every answer")
+        pkhex = pk.hex()
+        for aid, cf, case, user, receipt, body, _ in acked[::max(1, len(acked) // 3)][:3]:
+            rc, out = cli("audit", "verify-receipt", "--key", pkhex, receipt)
+            eq(rc, 0, f"receipt of {aid}, offline, after the crash: {out}")
+        for note in (published[0], published[len(published) // 2], published[-1]):
+            check(head_signed(note, pk), f"a published head is signed: {note!r}")
+            path = os.path.join(srv.dir, "kept.txt")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(note)
+            rc, out = cli("audit", "verify", "--db", srv.db, "--head", path)
+            eq(rc, 0, f"the trail after the crash extends the head of {parse_head(note)[1]} "
+                      f"published before it: {out}")
 
 
 # ---------------------------------------------------------------- usage

@@ -259,6 +259,19 @@ def test_attacks_named_against_a_kept_head():
                                 "DELETE FROM audit_tree", "DELETE FROM audit_head",
                                 "DELETE FROM audit_checkpoint")
         check(rc == 1 and "wiped" in out, f"a wiped trail: {rc} {out}")
+        # the per-person index (what the art. 15 and citizen reports read)
+        _, (rc, out) = attacked("index-del", "DELETE FROM access_subject WHERE access_id = 7",
+                                head=None)
+        check(rc == 1 and "per-person index" in out and "missing" in out,
+              f"index rows deleted: {rc} {out}")
+        _, (rc, out) = attacked("index-add", "INSERT INTO access_subject (access_id, cf) "
+                                "VALUES (8, 'RSSMRA80A01F257X')", head=None)
+        check(rc == 1 and "extra row: record 8, RSSMRA80A01F257X" in out,
+              f"an index row added: {rc} {out}")
+        _, (rc, out) = attacked("index-move", "UPDATE access_subject SET access_id = 9 "
+                                "WHERE access_id = 7", head=None)
+        check(rc == 1 and "re-pointed from record 7 to 9" in out,
+              f"index rows re-pointed: {rc} {out}")
         # a fork: another head of the same size, signed with the deployment's key
         fork = keep(srv, "fork.txt", forged_head(srv, origin, size,
                                                  hashlib.sha256(b"altro ramo").digest()))
