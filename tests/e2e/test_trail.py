@@ -1860,7 +1860,7 @@ def test_kill9_under_load_keeps_acknowledged_records():
         # is one the trail after it extends
         pk = public_key(srv.db)
         last = db_rows(srv.db, "SELECT size, note FROM audit_head ORDER BY size DESC LIMIT 1")[0]
-        check(last["size"] >= max(ids), f"the last head ({last['size']}) covers every answer")
+        check(int(last["size"]) >= max(ids), f"the last head ({last['size']}) covers every answer")
         pkhex = pk.hex()
         for aid, cf, case, user, receipt, body, _ in acked[::max(1, len(acked) // 3)][:3]:
             rc, out = cli("audit", "verify-receipt", "--key", pkhex, receipt)

@@ -154,7 +154,7 @@ def test_heads_file_and_consistency():
         eq(sizes, sorted(sizes), "the heads file grows in order")
         for n in notes[:: max(1, len(notes) // 5)]:
             check(head_signed(n, pk), f"a head of the file is signed: {n!r}")
-        eq(rows[-1]["size"], len(srv.access_log()), "the last head covers every record")
+        eq(int(rows[-1]["size"]), len(srv.access_log()), "the last head covers every record")
         # consistency, by the API (auditor role) and the CLI, checked here
         _, m, root_m, _, _ = parse_head(early)
         latest = rows[-1]["note"]
@@ -219,7 +219,7 @@ def test_attacks_named_against_a_kept_head():
         path, (rc, out) = attacked(
             "rollback", f"DELETE FROM access_subject WHERE access_id > {k1}",
             f"DELETE FROM access_log WHERE id > {k1}",
-            f"DELETE FROM audit_tree WHERE ((idx + 1) << level) > {k1}",
+            f"DELETE FROM audit_tree WHERE ((idx + 1) << CAST(level AS INTEGER)) > {k1}",
             f"DELETE FROM audit_head WHERE size > {k1}",
             f"DELETE FROM audit_checkpoint WHERE last_id > {k1}")
         check(rc == 1 and "truncation or rollback" in out,
