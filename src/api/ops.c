@@ -59,7 +59,7 @@ static bool readiness_probe(struct store *s, struct vis_error *e)
 		return ok;
 	}
 	bool ok = true;
-	if (store_begin(s, e))
+	if (store_begin_trail(s, e))
 		ok = false;
 	else if (store_readiness_write(s, (int64_t)time(NULL), readiness_filler(), e) ||
 		 store_commit(s, e)) {

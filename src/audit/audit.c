@@ -829,7 +829,7 @@ static vis_err commit_batch(struct audit_writer *w, struct pending **batch, int 
 	char prev[65];
 	struct catch_up c = {0};
 	w->batch_ok = false;
-	if (store_begin(w->s, &e))
+	if (store_begin_trail(w->s, &e))
 		return VIS_ERR_STORE;
 	if (store_access_last(w->s, &last_id, prev, &e))
 		goto fail;
@@ -1355,7 +1355,7 @@ vis_err audit_append(struct store *s, const struct audit_key *key, struct store_
 	if (!key) {
 		int64_t last_id;
 		record_scrub(rec);
-		if (store_begin(s, e))
+		if (store_begin_trail(s, e))
 			return VIS_ERR_STORE;
 		if (store_access_last(s, &last_id, rec->prev_hash, e))
 			goto fail;

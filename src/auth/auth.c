@@ -477,6 +477,20 @@ vis_err auth_session_create(struct store *s, const struct config *cfg,
 	return sessions_cap(s, cfg, a, now, e);
 }
 
+/* Records when a session or token was last used, at most once a minute.
+ * The answer does not wait for it: while another writer (an import) holds
+ * the database, the time is recorded at a later request. */
+static void touch(struct store *s, enum store_kind k, void *rec, int64_t *at, int64_t now)
+{
+	int64_t was = *at;
+	struct vis_error e = {0};
+	*at = now;
+	store_nowait(s, true);
+	if (store_rec_update(s, k, rec, &e))
+		*at = was;
+	store_nowait(s, false);
+}
+
 vis_err auth_session_find(struct store *s, const struct config *cfg, const char *token,
 			  int64_t now, struct store_session *out, bool *found,
 			  struct vis_error *e)
@@ -493,10 +507,8 @@ vis_err auth_session_find(struct store *s, const struct config *cfg, const char 
 	if (!exists || !auth_session_live(cfg, out, now))
 		return VIS_OK;
 	*found = true;
-	if (now - out->last_seen_at >= 60) {
-		out->last_seen_at = now;
-		return store_rec_update(s, STORE_SESSION, out, e);
-	}
+	if (now - out->last_seen_at >= 60)
+		touch(s, STORE_SESSION, out, &out->last_seen_at, now);
 	return VIS_OK;
 }
 
@@ -534,10 +546,8 @@ vis_err auth_token_find(struct store *s, const char *token, int64_t now,
 	if (!exists || out->revoked_at)
 		return VIS_OK;
 	*found = true;
-	if (now - out->last_used_at >= 60) {
-		out->last_used_at = now;
-		return store_rec_update(s, STORE_TOKEN, out, e);
-	}
+	if (now - out->last_used_at >= 60)
+		touch(s, STORE_TOKEN, out, &out->last_used_at, now);
 	return VIS_OK;
 }
 

@@ -129,7 +129,8 @@ static int check_file_modes(const struct config *cfg)
 	char prefix[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX + 32];
 	struct vis_error e = {0};
 	store_files_prefix(cfg->db, prefix, sizeof prefix);
-	static const char *const data[] = {"", "-wal", "-shm", "-journal"};
+	static const char *const data[] = {"", "-wal", "-shm", "-journal", ".trail",
+					   ".trail-wal", ".trail-shm", ".trail-journal"};
 	for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
 		snprintf(path, sizeof path, "%s%s", prefix, data[i]);
 		fsmode_check(path, FSMODE_DATA_TOLERATED, false, "database file", NULL);

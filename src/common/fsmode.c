@@ -39,6 +39,23 @@ vis_err fsmode_create_private(const char *path, struct vis_error *e)
 	return vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
 }
 
+vis_err fsmode_create_beside(const char *path, const char *beside, struct vis_error *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? VIS_OK
+				       : vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", path,
+						       strerror(errno));
+	struct stat st;
+	vis_err rc = VIS_OK;
+	if (geteuid() == 0 && stat(beside, &st) == 0 && st.st_uid != 0 &&
+	    fchown(fd, st.st_uid, st.st_gid) != 0)
+		rc = vis_error_set(e, VIS_ERR_IO, "cannot give '%s' to the owner of '%s': %s",
+				   path, beside, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 vis_err fsmode_key_write(const char *path, const unsigned char *key, size_t len,
 			 const char *what, struct vis_error *e)
 {

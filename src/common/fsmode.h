@@ -39,4 +39,9 @@ vis_err fsmode_key_read(const char *path, unsigned char *out, size_t len, const 
  * library creates it with its own default). */
 vis_err fsmode_create_private(const char *path, struct vis_error *e);
 
+/* fsmode_create_private for a file that belongs with `beside` (the access
+ * trail's file beside the database): created by root, it is given to
+ * beside's owner, as SQLite gives its WAL and SHM files. */
+vis_err fsmode_create_beside(const char *path, const char *beside, struct vis_error *e);
+
 #endif

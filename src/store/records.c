@@ -272,7 +272,7 @@ void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap)
 	sql_columns(d, 1, "", sql, cap, &len);
 	sql_append(sql, cap, &len, ") VALUES (");
 	sql_params(d, 1, false, sql, cap, &len);
-	sql_append(sql, cap, &len, ")");
+	sql_append(sql, cap, &len, ") RETURNING id");
 }
 
 void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap)

@@ -34,7 +34,7 @@ extern const struct rec_desc store_rec_descs[STORE_KIND__COUNT];
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name);
 
 /* Statements over a record's table, with ?N parameters: INSERT of every
- * column but id (?1..), UPDATE of every column but id (?1..) by id (the
+ * column but id (?1..) returning the new id, UPDATE of every column but id (?1..) by id (the
  * last parameter), SELECT of every column by one column (?1). */
 void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap);
 void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap);

@@ -410,3 +410,12 @@ const struct schema_table schema_tables[] = {
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];
+
+const char *const schema_trail_tables[] = {
+	"access_log", "access_subject", "audit_checkpoint", "audit_tree", "audit_head", "readiness",
+};
+
+const int schema_trail_table_count =
+	sizeof schema_trail_tables / sizeof schema_trail_tables[0];
+_Static_assert(sizeof schema_trail_tables / sizeof schema_trail_tables[0] <= SCHEMA_TRAIL_MAX,
+	       "SCHEMA_TRAIL_MAX");

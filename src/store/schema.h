@@ -40,6 +40,17 @@ struct schema_table {
 extern const struct schema_table schema_tables[];
 extern const int schema_table_count;
 
+/* The access trail's tables, in creation order (parents first).  SQLite
+ * keeps them in a file of their own beside the database (PATH.trail,
+ * attached as "trail"): the migrations create them in the database file
+ * like any other table, and opening moves them (store_sqlite.c).  A
+ * migration may alter or index such a table only by naming its schema on
+ * SQLite ("CREATE INDEX trail.x ON t"), which PostgreSQL does not take:
+ * add new tables rather than indexes to existing ones. */
+#define SCHEMA_TRAIL_MAX 16
+extern const char *const schema_trail_tables[];
+extern const int schema_trail_table_count;
+
 /* The table that records the migrations applied (in the neutral DDL). */
 extern const char schema_migrations_table[];
 

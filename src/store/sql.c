@@ -32,7 +32,7 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_FEED_GET] = "SELECT last_seq, last_extract, last_import_id FROM feed WHERE comune = ?1",
 	[SQL_IMPORT_SHA] = "SELECT sha256 FROM import WHERE comune = ?1 AND seq = ?2",
 	[SQL_IMPORT_INSERT] = "INSERT INTO import (comune, seq, kind, extract_at, sha256, source, started_at)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
 	[SQL_COMUNE_HAS_PERSON] = "SELECT (SELECT 1 FROM person WHERE comune = ?1 LIMIT 1),"
 				 " (SELECT 1 FROM person LIMIT 1), (SELECT 1 FROM family LIMIT 1)",
 	[SQL_FAMILY_GET_CURRENT] = "SELECT id, " F_COLS ", dropped FROM family WHERE comune = ?1 AND local_id = ?2",
@@ -168,7 +168,8 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_PURGE_SESSIONS] = "DELETE FROM session WHERE last_seen_at < ?1 OR expires_at < ?1"
 		" OR (revoked_at > 0 AND revoked_at < ?1)",
 	[SQL_PURGE_THROTTLE] = "DELETE FROM throttle WHERE last_failure_at < ?1 AND locked_until < ?2",
-	[SQL_ACCESS_EACH] = "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id",
+	/* The trail is read in pages of ?2 records. */
+	[SQL_ACCESS_EACH] = "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id LIMIT ?2",
 	[SQL_ACCESS_GET] = "SELECT " ACCESS_COLS " FROM access_log WHERE id = ?1",
 	[SQL_ACCESS_LAST] = "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1",
 	[SQL_ACCESS_INSERT] = "INSERT INTO access_log (" ACCESS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
@@ -191,6 +192,12 @@ const char *const store_sql[SQL__COUNT] = {
 		" AND (purpose_id = ?4 OR ?4 = 0) AND (at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
 		" ORDER BY id LIMIT ?7",
 	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
+	/* The bulk load of a first snapshot: one parameter per column, in
+	 * order (PostgreSQL sends the rows by COPY). */
+	[SQL_FAMILY_LOAD] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("
+			   F_PARAMS ", ?14, ?15)",
+	[SQL_PERSON_LOAD] = "INSERT INTO person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
+			   " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?25)",
 };
 
 int sql_to_pg(const char *sql, char *out, size_t cap)

@@ -1,6 +1,7 @@
-/* The front of store.h: opens the back end a URI names and forwards every
- * call to it (the list of calls is STORE_OPS in store/backend.h). */
-#include "store/backend.h"
+/* The front of store.h: opens the driver (store/driver.h) a URI names;
+ * the operations, written once over it, are in ops_*.c.  Also the copy of
+ * a whole database (visura migrate). */
+#include "store/ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,15 @@
 #include "common/str.h"
 
 struct store {
-	struct sq_store *sq;    /* exactly one of the two is set */
-	struct pg_store *pg;
+	struct drv *d;
+	const struct drv_copy_ops *copy;   /* the driver's table operations */
+	bool shared;                       /* PostgreSQL: other instances may use it */
 };
+
+struct drv *store_drv(struct store *s)
+{
+	return s->d;
+}
 
 /* The PostgreSQL conninfo of a URI ("postgres:CONNINFO" or
  * "postgresql:CONNINFO"), NULL for any other URI. */
@@ -36,11 +43,14 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 	const char *conninfo = pg_conninfo(uri);
 	vis_err rc;
 	if (conninfo) {
-		rc = pg_open(conninfo, &s->pg, e);
+		rc = drv_pg_open(conninfo, &s->d, e);
+		s->copy = &drv_pg_copy_ops;
+		s->shared = true;
 	} else {
 		const char *path = !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri;
-		rc = *path ? sq_open(path, &s->sq, e)
+		rc = *path ? drv_sqlite_open(path, &s->d, e)
 			   : vis_error_set(e, VIS_ERR_INVALID, "empty database path");
+		s->copy = &drv_sqlite_copy_ops;
 	}
 	if (rc != VIS_OK) {
 		free(s);
@@ -61,7 +71,7 @@ void store_files_prefix(const char *uri, char *out, size_t cap)
 	}
 	char name[128];
 	const char *dir = getenv("VISURA_STATE_DIR");
-	pg_files_name(conninfo, name, sizeof name);
+	drv_pg_files_name(conninfo, name, sizeof name);
 	if (dir && *dir)
 		snprintf(out, cap, "%s/%s", dir, name);
 	else
@@ -72,10 +82,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->pg)
-		pg_close(s->pg);
-	else
-		sq_close(s->sq);
+	drv_close(s->d);
 	free(s);
 }
 
@@ -86,38 +93,45 @@ int store_schema_latest(void)
 
 int store_schema_version(struct store *s)
 {
-	return s->pg ? pg_schema_version(s->pg) : sq_schema_version(s->sq);
+	return drv_schema_version(s->d);
 }
 
 bool store_shared(struct store *s)
 {
-	return s->pg != NULL;
+	return s->shared;
+}
+
+vis_err store_begin(struct store *s, struct vis_error *e)
+{
+	return drv_begin(s->d, e);
+}
+
+vis_err store_commit(struct store *s, struct vis_error *e)
+{
+	return drv_commit(s->d, e);
 }
 
 void store_rollback(struct store *s)
 {
-	if (s->pg)
-		pg_rollback(s->pg);
-	else
-		sq_rollback(s->sq);
+	drv_rollback(s->d);
 }
 
-#define STORE_FORWARD(ret, name, params, args)                                 \
-	ret store_##name(struct store *s, STORE_STRIP params)                  \
-	{                                                                      \
-		return s->pg ? pg_##name(s->pg, STORE_STRIP args)              \
-			     : sq_##name(s->sq, STORE_STRIP args);             \
-	}
-STORE_OPS(STORE_FORWARD)
+void store_nowait(struct store *s, bool on)
+{
+	drv_nowait(s->d, on);
+}
 
-/* The copy operations, forwarded the same way (internal to this file). */
-#define STORE_FORWARD_STATIC(ret, name, params, args)                          \
-	static ret front_##name(struct store *s, STORE_STRIP params)           \
-	{                                                                      \
-		return s->pg ? pg_##name(s->pg, STORE_STRIP args)              \
-			     : sq_##name(s->sq, STORE_STRIP args);             \
-	}
-STORE_COPY_OPS(STORE_FORWARD_STATIC)
+vis_err store_begin_trail(struct store *s, struct vis_error *e)
+{
+	return drv_begin_trail(s->d, e);
+}
+
+/* The copy operations of the store's driver (internal to this file). */
+#define front_table_each(s, ...) (s)->copy->table_each((s)->d, __VA_ARGS__)
+#define front_table_insert(s, ...) (s)->copy->table_insert((s)->d, __VA_ARGS__)
+#define front_table_rows(s, ...) (s)->copy->table_rows((s)->d, __VA_ARGS__)
+#define front_table_clear(s, ...) (s)->copy->table_clear((s)->d, __VA_ARGS__)
+#define front_load_finish(s, ...) (s)->copy->load_finish((s)->d, __VA_ARGS__)
 
 struct copy_ctx {
 	struct store *to;

@@ -56,6 +56,19 @@ vis_err store_begin(struct store *s, struct vis_error *e);
 vis_err store_commit(struct store *s, struct vis_error *e);
 void store_rollback(struct store *s);
 
+/* A transaction that writes the access trail only (its records and their
+ * subjects, checkpoints, the readiness probe's row; schema_trail_tables)
+ * and may read anything.  On SQLite the trail is a file of its own and
+ * this takes that file's write lock alone, so that it commits while an
+ * import holds the register's; on PostgreSQL it is store_begin. */
+vis_err store_begin_trail(struct store *s, struct vis_error *e);
+
+/* While on, a write that would wait for another connection's write lock
+ * (SQLite: an import's, which may hold it for minutes) fails at once
+ * instead, for writes a request may skip (a session's last-seen time).
+ * PostgreSQL locks rows, which an import does not hold: nothing changes. */
+void store_nowait(struct store *s, bool on);
+
 /* ---- register records (field sizes include the NUL) ---- */
 
 #define STORE_ID_MAX 21      /* local ids: 1-20 characters */
@@ -744,6 +757,41 @@ typedef int (*store_rec_fn)(void *ctx, const void *rec);
 vis_err store_rec_list(struct store *s, enum store_kind k,
 		       const struct store_filter *filters, int limit,
 		       store_rec_fn fn, void *ctx, struct vis_error *e);
+
+/* The same calls typed, one set per kind (the compiler checks the struct):
+ *   store_NAME_get(s, id, &out, &found, e)      the record by id
+ *   store_NAME_insert(s, &rec, &id, e)          as store_rec_insert
+ *   store_NAME_update(s, &rec, e)               as store_rec_update
+ * and the look-ups by a unique text column below. */
+#define STORE_RECORDS(X)                                                      \
+	X(ente, STORE_ENTE) X(account, STORE_ACCOUNT) X(session, STORE_SESSION) \
+	X(token, STORE_TOKEN) X(operator_request, STORE_OPERATOR_REQUEST)     \
+	X(mail, STORE_MAIL) X(security_event, STORE_SECURITY_EVENT)           \
+	X(convenzione, STORE_CONVENZIONE) X(purpose, STORE_PURPOSE)           \
+	X(alert, STORE_ALERT) X(incident, STORE_INCIDENT)                     \
+	X(incident_step, STORE_INCIDENT_STEP) X(workstation, STORE_WORKSTATION) \
+	X(processing, STORE_PROCESSING) X(notice, STORE_NOTICE)               \
+	X(review, STORE_REVIEW) X(list_request, STORE_LIST_REQUEST)
+#define STORE_REC_TYPED_DECLARE(name, kind)                                    \
+	vis_err store_##name##_get(struct store *s, int64_t id, struct store_##name *out, \
+				   bool *found, struct vis_error *e);                  \
+	vis_err store_##name##_insert(struct store *s, const struct store_##name *rec, \
+				      int64_t *id, struct vis_error *e);               \
+	vis_err store_##name##_update(struct store *s, const struct store_##name *rec, \
+				      struct vis_error *e);
+STORE_RECORDS(STORE_REC_TYPED_DECLARE)
+vis_err store_account_by_username(struct store *s, const char *username,
+				  struct store_account *out, bool *found, struct vis_error *e);
+vis_err store_session_by_token(struct store *s, const char *token_hash,
+			       struct store_session *out, bool *found, struct vis_error *e);
+vis_err store_token_by_hash(struct store *s, const char *token_hash, struct store_token *out,
+			    bool *found, struct vis_error *e);
+vis_err store_workstation_by_serial(struct store *s, const char *serial,
+				    struct store_workstation *out, bool *found,
+				    struct vis_error *e);
+vis_err store_processing_by_number(struct store *s, const char *number,
+				   struct store_processing *out, bool *found,
+				   struct vis_error *e);
 
 /* Records that a TOTP step was used, only if it is newer than the last one
  * used: *advanced is false when another request got there first (replay). */

@@ -271,11 +271,24 @@ _INT_COLUMNS = {"id", "rowid", "import_id", "seq", "at", "account_id", "ente_id"
                 "last_id", "access_id", "created_at", "expires_at", "used_at", "created_by"}
 
 
+def _sqlite(db, ro=False):
+    """A connection to a SQLite database with its access trail's file
+    attached, as the server attaches it (unqualified names reach both)."""
+    import sqlite3
+    if ro:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        con.execute("ATTACH DATABASE ? AS trail", (f"file:{db}.trail?mode=ro",))
+    else:
+        con = sqlite3.connect(db)
+        con.execute("ATTACH DATABASE ? AS trail", (db + ".trail",))
+    return con
+
+
 def db_query(db, sql, params=()):
     """Rows of a read-only query as dicts; ? parameters (text or int)."""
     if not db.startswith("postgres:"):
         import sqlite3
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        con = _sqlite(db, ro=True)
         try:
             con.row_factory = sqlite3.Row
             return [dict(r) for r in con.execute(sql, params).fetchall()]
@@ -307,8 +320,7 @@ def db_exec(db, *statements):
     statement is SQL text or (SQL, parameters) with ? parameters."""
     statements = [st if isinstance(st, tuple) else (st, ()) for st in statements]
     if not db.startswith("postgres:"):
-        import sqlite3
-        con = sqlite3.connect(db)
+        con = _sqlite(db)
         try:
             for st in statements:
                 con.execute(*st)
@@ -328,8 +340,7 @@ def db_exec(db, *statements):
 def db_columns(db, table):
     """(name, is_integer) of every column of a table."""
     if not db.startswith("postgres:"):
-        import sqlite3
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        con = _sqlite(db, ro=True)
         try:
             return [(c[1], "INT" in c[2].upper()) for c in con.execute(f"PRAGMA table_info({table})")]
         finally:
@@ -345,13 +356,14 @@ def db_copy(db, work_dir, tag):
     dst = new_database(work_dir, tag)
     if not db.startswith("postgres:"):
         import sqlite3
-        a = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        b = sqlite3.connect(dst)
-        try:
-            a.backup(b)
-        finally:
-            a.close()
-            b.close()
+        for src, to in ((db, dst), (db + ".trail", dst + ".trail")):  # the trail's file too
+            a = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+            b = sqlite3.connect(to)
+            try:
+                a.backup(b)
+            finally:
+                a.close()
+                b.close()
     else:
         dump = subprocess.run(["pg_dump", "--no-owner", _conninfo(db)], capture_output=True)
         check(dump.returncode == 0, f"pg_dump failed: {dump.stderr!r}")

@@ -31,7 +31,8 @@ def test_created_owner_only():
             _started(srv)
             files = [log, srv.cert.replace("cert.pem", "key.pem")]
             if not srv.db.startswith("postgres:"):
-                files += [srv.db, srv.db + "-wal", srv.db + "-shm"]
+                files += [srv.db, srv.db + "-wal", srv.db + "-shm",
+                          srv.db + ".trail", srv.db + ".trail-wal", srv.db + ".trail-shm"]
             files.append(harness.files_prefix(srv.db) + ".signing-key")
             for f in files:
                 check(os.path.exists(f), f"{f} exists")

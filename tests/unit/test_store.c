@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "audit/audit.h"
 #include "audit/subjects.h"
+#include "common/str.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "testdb.h"
 
@@ -443,6 +447,78 @@ static int first_subjects(void *ctx, const struct store_access *a)
 	return 1;
 }
 
+/* A callback that lists the same records again (the same statement, in
+ * use by the outer listing) and looks one up by id. */
+struct nested {
+	struct store *s;
+	int outer, inner;
+	vis_err rc;
+};
+
+static int nested_inner(void *ctx, const void *rec)
+{
+	(void)rec;
+	((struct nested *)ctx)->inner++;
+	return 0;
+}
+
+static int nested_outer(void *ctx, const void *rec)
+{
+	struct nested *n = ctx;
+	const struct store_processing *p = rec;
+	struct store_processing again;
+	bool found = false;
+	n->outer++;
+	if (!n->rc)
+		n->rc = store_rec_list(n->s, STORE_PROCESSING, NULL, 3, nested_inner, n, NULL);
+	if (!n->rc)
+		n->rc = store_processing_get(n->s, p->id, &again, &found, NULL);
+	if (!n->rc && (!found || strcmp(again.number, p->number)))
+		n->rc = VIS_ERR_INTERNAL;
+	return 0;
+}
+
+static void test_typed_records(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	bool found;
+	struct store_ente ente = {.created_at = 1};
+	assert_true(STR_COPY(ente.name, "Comando"));
+	assert_true(STR_COPY(ente.kind, "police"));
+	assert_true(STR_COPY(ente.state, "active"));
+	int64_t ente_id, acct_id;
+	OK(store_ente_insert(f->s, &ente, &ente_id, &e));
+	struct store_account a = {.ente_id = ente_id, .expires_at = 99, .created_at = 1};
+	assert_true(STR_COPY(a.username, "luca.bianchi"));
+	assert_true(STR_COPY(a.role, "operator"));
+	assert_true(STR_COPY(a.state, "active"));
+	OK(store_account_insert(f->s, &a, &acct_id, &e));
+	struct store_account got;
+	OK(store_account_by_username(f->s, "luca.bianchi", &got, &found, &e));
+	assert_true(found);
+	assert_int_equal(got.id, acct_id);
+	assert_int_equal(got.ente_id, ente_id);
+	assert_true(STR_COPY(got.state, "disabled"));
+	OK(store_account_update(f->s, &got, &e));
+	OK(store_account_get(f->s, acct_id, &got, &found, &e));
+	assert_true(found);
+	assert_string_equal(got.state, "disabled");
+	OK(store_account_get(f->s, acct_id + 1000, &got, &found, &e));
+	assert_false(found);
+	struct store_ente ge;
+	OK(store_ente_get(f->s, ente_id, &ge, &found, &e));
+	assert_true(found);
+	assert_string_equal(ge.name, "Comando");
+
+	/* Uses of one statement nest: a listing inside a listing. */
+	struct nested n = {f->s, 0, 0, VIS_OK};
+	OK(store_rec_list(f->s, STORE_PROCESSING, NULL, 3, nested_outer, &n, &e));
+	assert_int_equal(n.rc, VIS_OK);
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 9);
+}
+
 static void test_trail(void **state)
 {
 	struct fixture *f = *state;
@@ -687,6 +763,118 @@ static void test_shared_state(void **state)
 	assert_string_equal(n, "200");
 }
 
+/* An import holds the register's write lock for its whole transaction:
+ * access records and the readiness probe's write still commit (SQLite: the trail is a file of its own), and a write a
+ * request may skip fails at once rather than wait. */
+static void test_trail_beside_import(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	struct store *imp;
+	OK(store_open(f->db.uri, &imp, &e));
+	OK(store_begin(imp, &e));
+	OK(store_setting_put(imp, "held", "by an import", &e));
+	struct store_access a;
+	fill(&a, 0);
+	OK(audit_append(f->s, NULL, &a, &e));
+	OK(store_begin_trail(f->s, &e));
+	OK(store_readiness_write(f->s, 1, "probe", &e));
+	OK(store_commit(f->s, &e));
+	store_nowait(f->s, true);
+	vis_err rc = store_setting_put(f->s, "skippable", "x", &e);
+	store_nowait(f->s, false);
+	/* SQLite: the database file is locked; PostgreSQL: rows, not this one. */
+	assert_int_equal(rc != VIS_OK, !use_pg);
+	e = (struct vis_error){0};
+	OK(store_commit(imp, &e));
+	store_close(imp);
+	struct audit_verify_result res;
+	OK(audit_verify(f->s, NULL, &res, &e));
+	assert_int_equal(res.checked, 1);
+	assert_int_equal(res.first_bad_id, 0);
+}
+
+static int exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s: %s\n", sql, msg);
+	sqlite3_free(msg);
+	return rc;
+}
+
+/* SQLite: a database made before the trail had its own file (every table
+ * in the database file, as the migrations create them) has its trail moved
+ * to PATH.trail when opened, rows and indexes with it, the chain intact. */
+static void test_trail_moved(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	if (use_pg)
+		return;   /* one database: nothing to move */
+	for (int i = 0; i < 5; i++) {
+		struct store_access a;
+		fill(&a, i);
+		OK(audit_append(f->s, NULL, &a, &e));
+	}
+	struct testdb old;
+	assert_int_equal(testdb_create(&old, false, "oldtrail"), 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(old.path, &db), SQLITE_OK);
+	assert_int_equal(exec_ok(db, schema_migrations_table), SQLITE_OK);
+	for (int i = 0; i < schema_migration_count; i++) {
+		char *sql = schema_sql(schema_migrations[i].sql, SCHEMA_SQLITE), rec[128];
+		assert_non_null(sql);
+		assert_int_equal(exec_ok(db, sql), SQLITE_OK);
+		free(sql);
+		snprintf(rec, sizeof rec, "INSERT INTO schema_migrations VALUES (%d, 'm', 0)",
+			 schema_migrations[i].version);
+		assert_int_equal(exec_ok(db, rec), SQLITE_OK);
+	}
+	char sql[512];
+	snprintf(sql, sizeof sql, "ATTACH DATABASE '%s.trail' AS src;"
+		 "INSERT INTO main.access_log SELECT * FROM src.access_log;"
+		 "INSERT INTO main.access_subject SELECT * FROM src.access_subject;"
+		 "DETACH DATABASE src", f->db.path);
+	assert_int_equal(exec_ok(db, sql), SQLITE_OK);
+	sqlite3_close(db);
+	struct store *s;
+	OK(store_open(old.uri, &s, &e));
+	struct audit_verify_result res;
+	OK(audit_verify(s, NULL, &res, &e));
+	assert_int_equal(res.checked, 5);
+	assert_int_equal(res.first_bad_id, 0);
+	struct store_access a;
+	fill(&a, 5);
+	OK(audit_append(s, NULL, &a, &e));
+	assert_int_equal(a.id, 6);
+	store_close(s);
+	/* The tables and their indexes are in the trail's file alone. */
+	assert_int_equal(sqlite3_open(old.path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "ATTACH DATABASE '%s.trail' AS trail", old.path);
+	assert_int_equal(exec_ok(db, sql), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM main.sqlite_master"
+					    " WHERE tbl_name IN ('access_log', 'access_subject',"
+					    " 'audit_checkpoint', 'readiness')),"
+					    " (SELECT count(*) FROM trail.sqlite_master WHERE name ="
+					    " 'access_subject_cf'), (SELECT count(*) FROM trail.access_log)",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	assert_int_equal(sqlite3_column_int(st, 1), 1);
+	assert_int_equal(sqlite3_column_int(st, 2), 6);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	/* Opened again: nothing left to move. */
+	OK(store_open(old.uri, &s, &e));
+	OK(audit_verify(s, NULL, &res, &e));
+	assert_int_equal(res.checked, 6);
+	store_close(s);
+	testdb_drop(&old);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -695,11 +883,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_typed_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_many_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_moved, setup, teardown),
 	};
 	return TESTDB_RUN("store", tests, NULL, NULL, &use_pg);
 }

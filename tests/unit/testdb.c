@@ -83,6 +83,12 @@ static void sqlite_remove(const char *path)
 	unlink(p);
 	snprintf(p, sizeof p, "%s-shm", path);
 	unlink(p);
+	snprintf(p, sizeof p, "%s.trail", path);   /* the access trail's file */
+	unlink(p);
+	snprintf(p, sizeof p, "%s.trail-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s.trail-shm", path);
+	unlink(p);
 }
 
 int testdb_create(struct testdb *d, bool pg, const char *tag)
@@ -140,13 +146,22 @@ void testdb_close(struct testdb *d, struct store *s)
 	testdb_drop(d);
 }
 
+/* The database file with the access trail's file attached as the store
+ * attaches it. */
+static bool open_sqlite(const char *path, sqlite3 **db)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "ATTACH DATABASE '%s.trail' AS trail", path);
+	return sqlite3_open(path, db) == SQLITE_OK &&
+	       sqlite3_exec(*db, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
 bool testdb_exec(const struct testdb *d, const char *sql)
 {
 	if (!d->pg) {
 		sqlite3 *db;
 		char *err = NULL;
-		bool ok = sqlite3_open(d->path, &db) == SQLITE_OK &&
-			  sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK;
+		bool ok = open_sqlite(d->path, &db) && sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK;
 		if (!ok)
 			fprintf(stderr, "%s: %s\n", sql, err ? err : sqlite3_errmsg(db));
 		sqlite3_free(err);
@@ -178,9 +193,10 @@ static uint64_t fingerprint_sqlite(const char *path)
 	sqlite3 *db;
 	sqlite3_stmt *tables, *rows;
 	uint64_t sum = 0;
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1,
-			       &tables, NULL) != SQLITE_OK)
+	if (!open_sqlite(path, &db) ||
+	    sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_master WHERE type = 'table'"
+			       " UNION ALL SELECT name FROM trail.sqlite_master WHERE type = 'table'",
+			       -1, &tables, NULL) != SQLITE_OK)
 		abort();
 	while (sqlite3_step(tables) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(tables, 0);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench/import-serving — look-ups while a municipality's FULL snapshot is
+# imported into the same deployment.  Sets up a register of PERSONS
+# (default 200,000) with an operator as bench/lookup does, generates a FULL
+# snapshot of IMPORTED persons (default 1,000,000) for another municipality,
+# then runs wrk -t2 -c64 look-ups by codice fiscale, once without an import
+# (DURATION) and once for exactly as long as `visura import` of the
+# snapshot takes.  Reports req/s, p50/p99 and non-2xx answers of both runs,
+# and the import's time; fails when any answer during the import was not a
+# 200.
+#   [BACKEND=postgres] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+persons=${1:-200000}
+imported=${2:-1000000}
+build=${3:-build}
+dur=${4:-10s}
+for p in wrk; do command -v $p >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk >/dev/null; }; done
+[ -x "$build/visura" ] || scripts/build.sh "$build"
+V=$PWD/$build/visura
+work=$(mktemp -d /tmp/visura-bench-impserv.XXXXXX)
+cleanup() {
+  [ -n "${wrkpid:-}" ] && kill "$wrkpid" 2>/dev/null || true
+  [ -f "$work/server.pid" ] && kill "$(cat "$work/server.pid")" 2>/dev/null || true
+  sleep 0.5
+  [ -n "${pgdir:-}" ] && scripts/pg.sh stop "$pgdir"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [ -n "${KEEP:-}" ]; then trap - EXIT; echo "work dir: $work"; fi
+vport=18610
+db=$work/v.db
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+  pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
+  db="postgres:$(scripts/pg.sh start "$pgdir")"
+  export VISURA_STATE_DIR=$work
+fi
+echo "back end: ${BACKEND:-sqlite}"
+echo "== setting up $persons persons"
+python3 bench/lookup/setup.py "$V" "$work" "$persons" "$vport" "$db"
+echo "== generating a FULL snapshot of $imported persons (Bologna)"
+"$V" gen --persons "$imported" --comune 037006 --seed 6 --out "$work/feed2" >/dev/null
+snap=$work/feed2/037006-000001-FULL.tsv
+[ "$(id -u)" -eq 0 ] && chown -R visura-bench "$work" 2>/dev/null || true
+
+out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors|requests in" "$1" | sed 's/^/    /'; }
+lookups() {  # $1: output file, $2...: extra wrk arguments
+  local f=$1; shift
+  COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
+    wrk -t2 -c64 --latency -s bench/lookup/lookup.lua "$@" "https://127.0.0.1:$vport" > "$f"
+}
+echo "-- look-ups by codice fiscale, no import (wrk -t2 -c64 -d$dur)"
+lookups "$work/quiet.txt" -d"$dur"; out "$work/quiet.txt"
+
+echo "-- look-ups by codice fiscale while the snapshot is imported"
+# wrk itself in the background (not a subshell) under job control, so that
+# SIGINT reaches it: it stops and prints what it measured.
+set -m
+COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
+  wrk -t2 -c64 --latency -s bench/lookup/lookup.lua -d600s "https://127.0.0.1:$vport" > "$work/busy.txt" &
+wrkpid=$!
+set +m
+sleep 1
+t0=$(date +%s.%N)
+if [ "$(id -u)" -eq 0 ] && [ "${BACKEND:-sqlite}" != postgres ]; then
+  runuser -u visura-bench -- "$V" import --db "$db" --quiet "$snap"
+else
+  "$V" import --db "$db" --quiet "$snap"
+fi
+t1=$(date +%s.%N)
+kill -INT "$wrkpid"; wait "$wrkpid" || true; wrkpid=
+out "$work/busy.txt"
+echo "import of $imported persons: $(echo "$t1 - $t0" | bc -l | cut -c1-5) s"
+"$V" audit verify --db "$db" | tail -n 1
+if grep -q "Non-2xx\|Socket errors" "$work/busy.txt"; then echo "FAILED: answers lost during the import"; exit 1; fi

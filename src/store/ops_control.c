@@ -1,0 +1,542 @@
+/* The control data of store.h written once over store/driver.h: settings,
+ * login throttling, password history, sessions and tokens, one-time
+ * subject codes, webhook cursors, the shared state, readiness, the purge
+ * of control rows, and the generic records of store/records.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/ops.h"
+#include "store/records.h"
+#include "store/sql.h"
+
+/* Runs statement id with two integer parameters (b only when two). */
+static vis_err run_ids(struct drv *d, enum sql_id id, int np, int64_t a, int64_t b,
+		       const char *what, int64_t *changed, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(d, id, what, e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, a);
+	if (np > 1)
+		drv_bind_i64(st, 2, b);
+	enum drv_step r = drv_step(st, e);
+	if (r == DRV_ERROR) {
+		vis_err rc = st->err;
+		drv_reset(st);
+		return rc;
+	}
+	if (changed)
+		*changed = drv_changes(st);
+	drv_reset(st);
+	return VIS_OK;
+}
+
+/* ---- settings, throttling, passwords, sessions ---- */
+
+vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap, bool *found,
+			  struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_GET, "setting", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	if (drv_one(st, found, e))
+		return ops_err(e);
+	if (*found)
+		drv_col_copy(st, 0, out, cap);   /* callers size out for the values they write */
+	drv_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_setting_put(struct store *s, const char *key, const char *value,
+			  struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_PUT, "setting", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	drv_bind_text(st, 2, value);
+	return drv_done(st, e);
+}
+
+vis_err store_throttle_get(struct store *s, const char *key, struct store_throttle *out,
+			   struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_GET, "throttle", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	bool found;
+	if (drv_one(st, &found, e))
+		return ops_err(e);
+	if (found) {
+		out->failures = drv_col_int(st, 0);
+		out->last_failure_at = drv_col_i64(st, 1);
+		out->locked_until = drv_col_i64(st, 2);
+	}
+	drv_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_throttle_put(struct store *s, const char *key, const struct store_throttle *t,
+			   struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_PUT, "throttle", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	drv_bind_i64(st, 2, t->failures);
+	drv_bind_i64(st, 3, t->last_failure_at);
+	drv_bind_i64(st, 4, t->locked_until);
+	return drv_done(st, e);
+}
+
+vis_err store_password_history(struct store *s, int64_t account_id, char (*hashes)[128], int max,
+			       int *n, struct vis_error *e)
+{
+	*n = 0;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PASSWORD_HISTORY, "password history", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, account_id);
+	drv_bind_i64(st, 2, max);
+	enum drv_step r = DRV_DONE;
+	while (*n < max && (r = drv_step(st, e)) == DRV_ROW)
+		drv_col_copy(st, 0, hashes[(*n)++], 128);
+	vis_err rc = *n < max && r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	return rc;
+}
+
+vis_err store_password_history_add(struct store *s, int64_t account_id, const char *hash,
+				   int64_t at, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PASSWORD_HISTORY_ADD,
+					  "password history", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, account_id);
+	drv_bind_text(st, 2, hash);
+	drv_bind_i64(st, 3, at);
+	return drv_done(st, e);
+}
+
+vis_err store_sessions_revoke_others(struct store *s, int64_t account_id, int64_t keep_id,
+				     int64_t now, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SESSIONS_REVOKE_OTHERS,
+					  "revoke sessions", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, account_id);
+	drv_bind_i64(st, 2, keep_id);
+	drv_bind_i64(st, 3, now);
+	return drv_done(st, e);
+}
+
+vis_err store_sessions_revoke_account(struct store *s, int64_t account_id, int64_t now,
+				      struct vis_error *e)
+{
+	return run_ids(store_drv(s), SQL_SESSIONS_REVOKE_ACCOUNT, 2, account_id, now,
+		       "revoke sessions", NULL, e);
+}
+
+vis_err store_tokens_revoke_account(struct store *s, int64_t account_id, int64_t now,
+				    struct vis_error *e)
+{
+	return run_ids(store_drv(s), SQL_TOKENS_REVOKE_ACCOUNT, 2, account_id, now,
+		       "revoke tokens", NULL, e);
+}
+
+vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t step,
+				   bool *advanced, struct vis_error *e)
+{
+	int64_t n = 0;
+	*advanced = false;
+	if (run_ids(store_drv(s), SQL_ACCOUNT_TOTP_ADVANCE, 2, account_id, step, "totp", &n, e))
+		return ops_err(e);
+	*advanced = n == 1;
+	return VIS_OK;
+}
+
+vis_err store_control_purge(struct store *s, const int64_t before[3], int64_t now,
+			    int64_t removed[3], struct vis_error *e)
+{
+	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
+					   SQL_PURGE_THROTTLE};
+	for (int i = 0; i < 3; i++)
+		if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1, before[i],
+			    now, "purge", &removed[i], e))
+			return ops_err(e);
+	return VIS_OK;
+}
+
+/* ---- one-time subject codes, webhooks, readiness ---- */
+
+vis_err store_subject_code_put(struct store *s, const char *code_hash, const char *cf,
+			       int64_t created_by, int64_t now, int64_t expires_at,
+			       struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SUBJECT_CODE_PUT, "subject code", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, code_hash);
+	drv_bind_text(st, 2, cf);
+	drv_bind_i64(st, 3, created_by);
+	drv_bind_i64(st, 4, now);
+	drv_bind_i64(st, 5, expires_at);
+	return drv_done(st, e);
+}
+
+vis_err store_subject_code_use(struct store *s, const char *code_hash, int64_t now, char cf[17],
+			       bool *ok, struct vis_error *e)
+{
+	*ok = false;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SUBJECT_CODE_USE, "subject code", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, code_hash);
+	drv_bind_i64(st, 2, now);
+	if (drv_one(st, ok, e))
+		return ops_err(e);
+	if (*ok)
+		drv_col_copy(st, 0, cf, 17);
+	/* RETURNING: the update is done when the statement is. */
+	return drv_done(st, e);
+}
+
+vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_webhook *out,
+			  struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	out->convenzione_id = convenzione_id;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_WEBHOOK_GET, "webhook state", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, convenzione_id);
+	bool found;
+	if (drv_one(st, &found, e))
+		return ops_err(e);
+	if (found) {
+		out->cursor = drv_col_i64(st, 0);
+		out->attempts = drv_col_int(st, 1);
+		out->next_attempt_at = drv_col_i64(st, 2);
+		DRV_COL_COPY(st, 3, out->last_error);
+		out->delivered = drv_col_i64(st, 4);
+	}
+	drv_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_webhook_put(struct store *s, const struct store_webhook *w, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_WEBHOOK_PUT, "webhook state", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, w->convenzione_id);
+	drv_bind_i64(st, 2, w->cursor);
+	drv_bind_i64(st, 3, w->attempts);
+	drv_bind_i64(st, 4, w->next_attempt_at);
+	drv_bind_text(st, 5, w->last_error);
+	drv_bind_i64(st, 6, w->delivered);
+	return drv_done(st, e);
+}
+
+vis_err store_readiness_write(struct store *s, int64_t now, const char *filler,
+			      struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_READINESS_WRITE, "readiness", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, now);
+	drv_bind_text(st, 2, filler);
+	return drv_done(st, e);
+}
+
+/* ---- shared state ---- */
+
+/* Reads the value a state lock returned into out (cap bytes). */
+static vis_err state_read(struct drv_stmt *st, const char *key, char *out, size_t cap,
+			  struct vis_error *e)
+{
+	bool found;
+	if (drv_one(st, &found, e))
+		return ops_err(e);
+	vis_err rc = VIS_OK;
+	if (!found)
+		rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: no row", key);
+	else if (drv_col_bytes(st, 0) >= cap)
+		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
+	else
+		drv_col_copy(st, 0, out, cap);
+	/* RETURNING: the upsert is done when the statement is. */
+	if (rc == VIS_OK)
+		return drv_done(st, e);
+	drv_reset(st);
+	return rc;
+}
+
+vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
+			 struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_LOCK, "shared state", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	return state_read(st, key, out, cap, e);
+}
+
+vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
+			struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_PUT, "shared state", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	drv_bind_text(st, 2, value);
+	drv_bind_i64(st, 3, now);
+	return drv_done(st, e);
+}
+
+struct lock_n {
+	const char *const *keys;
+	char *out;
+	size_t cap;
+};
+
+static void lock_n_bind(void *ctx, int i, struct drv_stmt *st)
+{
+	struct lock_n *ln = ctx;
+	drv_bind_text(st, 1, ln->keys[i]);
+}
+
+static vis_err lock_n_take(void *ctx, int i, struct drv_stmt *st, struct vis_error *e)
+{
+	struct lock_n *ln = ctx;
+	return state_read(st, ln->keys[i], ln->out + (size_t)i * ln->cap, ln->cap, e);
+}
+
+vis_err store_state_lock_n(struct store *s, const char *const *keys, int n, char *out, size_t cap,
+			   struct vis_error *e)
+{
+	memset(out, 0, (size_t)n * cap);
+	struct lock_n ln = {keys, out, cap};
+	return drv_batch(store_drv(s), SQL_STATE_LOCK, "shared state", n, lock_n_bind, lock_n_take,
+			 &ln, e);
+}
+
+/* Sent without waiting (PostgreSQL: pipelined): a failure shows at the
+ * commit. */
+vis_err store_state_put_n(struct store *s, const char *const *keys, const char *const *values,
+			  int n, int64_t now, struct vis_error *e)
+{
+	for (int i = 0; i < n; i++) {
+		struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_PUT, "shared state", e);
+		if (!st)
+			return ops_err(e);
+		drv_bind_text(st, 1, keys[i]);
+		drv_bind_text(st, 2, values[i]);
+		drv_bind_i64(st, 3, now);
+		if (drv_send(st, e))
+			return ops_err(e);
+	}
+	return VIS_OK;
+}
+
+/* ---- control records (generic over store/records.h) ---- */
+
+/* Binds fields [first, ncols) of rec from parameter 1 on. */
+static vis_err rec_bind(const struct rec_desc *d, struct drv_stmt *st, const void *rec,
+			size_t first, struct vis_error *e)
+{
+	int p = 1;
+	for (size_t i = first; i < d->ncols; i++, p++) {
+		const struct rec_col *col = &d->cols[i];
+		const char *f = (const char *)rec + col->offset;
+		switch (col->type) {
+		case RC_I64: drv_bind_i64(st, p, *(const int64_t *)f); break;
+		case RC_INT: drv_bind_i64(st, p, *(const int *)f); break;
+		case RC_BOOL: drv_bind_i64(st, p, *(const bool *)f); break;
+		case RC_TEXT:
+			if (strnlen(f, col->size) == col->size)
+				return vis_error_set(e, VIS_ERR_INVALID, "%s.%s is not terminated",
+						     d->table, col->name);
+			drv_bind_text(st, p, f);
+			break;
+		}
+	}
+	return VIS_OK;
+}
+
+static void rec_read(const struct rec_desc *d, struct drv_stmt *st, void *rec)
+{
+	memset(rec, 0, d->struct_size);
+	for (size_t i = 0; i < d->ncols; i++) {
+		const struct rec_col *col = &d->cols[i];
+		char *f = (char *)rec + col->offset;
+		switch (col->type) {
+		case RC_I64: *(int64_t *)f = drv_col_i64(st, (int)i); break;
+		case RC_INT: *(int *)f = drv_col_int(st, (int)i); break;
+		case RC_BOOL: *(bool *)f = drv_col_i64(st, (int)i) != 0; break;
+		case RC_TEXT: drv_col_copy(st, (int)i, f, col->size); break;
+		}
+	}
+}
+
+#define REC_SQL_MAX 4096
+
+vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec, int64_t *id,
+			 struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	char sql[REC_SQL_MAX];
+	rec_sql_insert(d, sql, sizeof sql);
+	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
+	if (!st)
+		return ops_err(e);
+	if (rec_bind(d, st, rec, 1, e)) {
+		drv_reset(st);
+		return VIS_ERR_INVALID;
+	}
+	bool found;
+	if (drv_one(st, &found, e))
+		return ops_err(e);
+	if (found && id)
+		*id = drv_col_i64(st, 0);   /* RETURNING id */
+	return drv_done(st, e);
+}
+
+vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
+			 struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	char sql[REC_SQL_MAX];
+	rec_sql_update(d, sql, sizeof sql);
+	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
+	if (!st)
+		return ops_err(e);
+	if (rec_bind(d, st, rec, 1, e)) {
+		drv_reset(st);
+		return VIS_ERR_INVALID;
+	}
+	drv_bind_i64(st, (int)d->ncols, *(const int64_t *)rec);
+	return drv_done(st, e);
+}
+
+vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, const char *text,
+		      int64_t num, void *out, bool *found, struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	const struct rec_col *col = rec_col_find(d, colname);
+	if (!col)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table, colname);
+	char sql[REC_SQL_MAX];
+	rec_sql_get(d, col, sql, sizeof sql);
+	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
+	if (!st)
+		return ops_err(e);
+	if (text)
+		drv_bind_text(st, 1, text);
+	else
+		drv_bind_i64(st, 1, num);
+	if (drv_one(st, found, e))
+		return ops_err(e);
+	if (*found)
+		rec_read(d, st, out);
+	drv_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_rec_list(struct store *s, enum store_kind k, const struct store_filter *filters,
+		       int limit, store_rec_fn fn, void *ctx, struct vis_error *e)
+{
+	const struct rec_desc *d = &store_rec_descs[k];
+	char sql[REC_SQL_MAX];
+	int nf = rec_sql_list(d, filters, limit, sql, sizeof sql, e);
+	if (nf < 0)
+		return VIS_ERR_INTERNAL;
+	void *rec = malloc(d->struct_size);
+	if (!rec)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
+	if (!st) {
+		free(rec);
+		return ops_err(e);
+	}
+	for (int i = 0; i < nf; i++) {
+		if (filters[i].text)
+			drv_bind_text(st, i + 1, filters[i].text);
+		else
+			drv_bind_i64(st, i + 1, filters[i].num);
+	}
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		rec_read(d, st, rec);
+		if (fn(ctx, rec) != 0)
+			break;
+	}
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	free(rec);
+	return rc;
+}
+
+vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e)
+{
+	if (k != STORE_PROCESSING)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
+	return run_ids(store_drv(s), SQL_REC_DELETE, 1, id, 0, "delete", NULL, e);
+}
+
+/* ---- the same, typed (store.h: STORE_RECORDS) ---- */
+
+#define STORE_REC_TYPED_DEFINE(name, kind)                                     \
+	vis_err store_##name##_get(struct store *s, int64_t id, struct store_##name *out, \
+				   bool *found, struct vis_error *e)                   \
+	{                                                                      \
+		return store_rec_get(s, kind, "id", NULL, id, out, found, e);  \
+	}                                                                      \
+	vis_err store_##name##_insert(struct store *s, const struct store_##name *rec, \
+				      int64_t *id, struct vis_error *e)                \
+	{                                                                      \
+		return store_rec_insert(s, kind, rec, id, e);                  \
+	}                                                                      \
+	vis_err store_##name##_update(struct store *s, const struct store_##name *rec, \
+				      struct vis_error *e)                             \
+	{                                                                      \
+		return store_rec_update(s, kind, rec, e);                      \
+	}
+STORE_RECORDS(STORE_REC_TYPED_DEFINE)
+
+vis_err store_account_by_username(struct store *s, const char *username,
+				  struct store_account *out, bool *found, struct vis_error *e)
+{
+	return store_rec_get(s, STORE_ACCOUNT, "username", username, 0, out, found, e);
+}
+
+vis_err store_session_by_token(struct store *s, const char *token_hash,
+			       struct store_session *out, bool *found, struct vis_error *e)
+{
+	return store_rec_get(s, STORE_SESSION, "token_hash", token_hash, 0, out, found, e);
+}
+
+vis_err store_token_by_hash(struct store *s, const char *token_hash, struct store_token *out,
+			    bool *found, struct vis_error *e)
+{
+	return store_rec_get(s, STORE_TOKEN, "token_hash", token_hash, 0, out, found, e);
+}
+
+vis_err store_workstation_by_serial(struct store *s, const char *serial,
+				    struct store_workstation *out, bool *found,
+				    struct vis_error *e)
+{
+	return store_rec_get(s, STORE_WORKSTATION, "serial", serial, 0, out, found, e);
+}
+
+vis_err store_processing_by_number(struct store *s, const char *number,
+				   struct store_processing *out, bool *found,
+				   struct vis_error *e)
+{
+	return store_rec_get(s, STORE_PROCESSING, "number", number, 0, out, found, e);
+}
