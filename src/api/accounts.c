@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/oprequest.h"
 #include "auth/sealed.h"
 #include "auth/password.h"
 #include "cf/cf.h"
@@ -23,7 +24,7 @@ static bool is_role(const char *role)
  * accounts of their own body. */
 static bool may_manage(struct http_request *r, const struct store_account *a)
 {
-	const struct store_account *me = &r->auth.account;
+	const struct store_account *me = &r->auth->account;
 	if (!strcmp(me->role, "admin"))
 		return true;
 	if (!strcmp(me->role, "lead") && me->ente_id && me->ente_id == a->ente_id)
@@ -52,27 +53,6 @@ void api_accounts_list(struct http_request *r)
 	if (ente && n < 2)
 		f[n++] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
 	api_reply_list(r, s, STORE_ACCOUNT, f, 1000, "accounts", api_account_view);
-}
-
-/* Mails the temporary password to the account holder (through the outbox). */
-vis_err api_mail_credentials(struct http_request *r, struct store *s,
-				const struct store_account *a, const char *password,
-				int64_t now, struct vis_error *e)
-{
-	/* The outbox keeps the password sealed: it is opened only to send the
-	 * message (mail/mail.c) and never shown to admins. */
-	char body[2048], sealed[512];
-	if (sealed_seal(r->app->secrets, password, sealed, sizeof sealed, e))
-		return VIS_ERR_INTERNAL;
-	snprintf(body, sizeof body,
-		 "Gentile %s,\n\nper l'accesso a visura sono state emesse le credenziali:\n"
-		 "  utente: %s\n  password temporanea: " SEALED_MARK "%s}\n\n"
-		 "La password vale solo per il primo accesso ed entro %d giorni; al primo accesso "
-		 "va sostituita con una personale.\n%s%s\n",
-		 a->full_name, a->username, sealed, r->app->cfg.temp_password_days,
-		 r->app->cfg.public_url[0] ? "Indirizzo del servizio: " : "", r->app->cfg.public_url);
-	return auth_mail_queue(s, a->email, "visura: credenziali di accesso", body, "credentials",
-			       now, e);
 }
 
 bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, char *cf,
@@ -149,7 +129,7 @@ void api_accounts_create(struct http_request *r)
 	if (rc == VIS_OK)
 		rc = auth_account_create(s, &r->app->cfg, &a, now, password, sizeof password, &e);
 	if (rc == VIS_OK && person)
-		rc = api_mail_credentials(r, s, &a, password, now, &e);
+		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
 	sodium_memzero(password, sizeof password);
@@ -161,7 +141,7 @@ void api_accounts_create(struct http_request *r)
 			api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
 	if (person)
 		auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
 	http_reply_json(r, 201, json_pack("{s:o,s:s}", "account", api_account_json(&a),
@@ -197,7 +177,7 @@ static void account_changed(struct http_request *r, struct store *s, vis_err rc,
 		api_fail(r, e);
 		return;
 	}
-	auth_event(s, now, event, a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, event, a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 200, api_account_json(a));
 }
 
@@ -211,7 +191,7 @@ void api_account_disable(struct http_request *r)
 	const char *reason = body ? http_body_string(r, "reason", false, 60) : "";
 	if (!reason || !target(r, &s, &a))
 		return;
-	if (a.id == r->auth.account.id) {
+	if (a.id == r->auth->account.id) {
 		http_reply_error(r, 409, "conflict", "an admin cannot disable their own account");
 		return;
 	}
@@ -252,7 +232,7 @@ void api_account_reset(struct http_request *r)
 	if (rc == VIS_OK)
 		rc = store_sessions_revoke_account(s, a.id, now, &e);
 	if (rc == VIS_OK)
-		rc = api_mail_credentials(r, s, &a, password, now, &e);
+		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
 	sodium_memzero(password, sizeof password);
@@ -261,7 +241,7 @@ void api_account_reset(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 200, json_pack("{s:o,s:s}", "account", api_account_json(&a),
 					  "credentials", "sent to the outbox"));
 }
@@ -341,7 +321,7 @@ void api_token_create(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "token_created", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "token_created", &a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "token", token,
 					  "note", "the token is shown only once"));
 	sodium_memzero(token, sizeof token);
@@ -374,7 +354,7 @@ void api_token_revoke(struct http_request *r)
 			api_fail(r, &e);
 			return;
 		}
-		auth_event(s, now, "token_revoked", &a, NULL, r->ip, r->auth.account.username);
+		auth_event(s, now, "token_revoked", &a, NULL, r->ip, r->auth->account.username);
 	}
 	http_reply_json(r, 200, json_pack("{s:I,s:o}", "id", (json_int_t)t.id, "revoked_at",
 					  api_time(t.revoked_at)));

@@ -1,5 +1,5 @@
-/* Handlers for the registry office: operator requests, the mail outbox,
- * security events and settings. */
+/* Handlers for the registry office: operator requests (decided by
+ * auth/oprequest), the mail outbox, security events and settings. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/oprequest.h"
 #include "auth/sealed.h"
 #include "common/str.h"
 #include "mail/mail.h"
@@ -36,20 +37,10 @@ static bool load_pending(struct http_request *r, struct store **s,
 	if (!id || !(*s = api_store(r)))
 		return false;
 	struct vis_error e = {0};
-	bool found;
-	if (store_rec_get(*s, STORE_OPERATOR_REQUEST, "id", NULL, id, q, &found, &e)) {
-		api_fail(r, &e);
-		return false;
-	}
-	if (!found) {
-		http_reply_error(r, 404, "not_found", "no such request");
-		return false;
-	}
-	if (strcmp(q->state, "pending")) {
-		http_reply_error(r, 409, "conflict", "the request was already decided");
-		return false;
-	}
-	return true;
+	vis_err rc = oprequest_pending(*s, id, q, &e);
+	if (rc)
+		api_reply_refusal(r, rc, &e);
+	return rc == VIS_OK;
 }
 
 void api_request_approve(struct http_request *r)
@@ -59,41 +50,20 @@ void api_request_approve(struct http_request *r)
 	if (!load_pending(r, &s, &q))
 		return;
 	int64_t now = api_now(r);
-	struct store_account a = {0};
-	/* an operator request's fields have the sizes of an account's */
-	STR_COPY_KNOWN(a.username, q.username);
-	snprintf(a.role, sizeof a.role, "operator");
-	a.ente_id = q.ente_id;
-	STR_COPY_KNOWN(a.full_name, q.full_name);
-	STR_COPY_KNOWN(a.cf, q.cf);
-	STR_COPY_KNOWN(a.email, q.email);
-	STR_COPY_KNOWN(a.appointment_ref, q.appointment_ref);
-	char password[64];
+	struct store_account a;
+	bool taken;
 	struct vis_error e = {0};
-	vis_err rc = store_begin(s, &e);
-	if (rc == VIS_OK)
-		rc = auth_account_create(s, &r->app->cfg, &a, now, password, sizeof password, &e);
-	if (rc == VIS_OK)
-		rc = api_mail_credentials(r, s, &a, password, now, &e);
-	if (rc == VIS_OK) {
-		snprintf(q.state, sizeof q.state, "approved");
-		q.decided_by = r->auth.account.id;
-		q.decided_at = now;
-		q.account_id = a.id;
-		rc = store_rec_update(s, STORE_OPERATOR_REQUEST, &q, &e);
-	}
-	if (rc == VIS_OK)
-		rc = store_commit(s, &e);
-	sodium_memzero(password, sizeof password);
-	if (rc != VIS_OK) {
-		store_rollback(s);
-		if (rc == VIS_ERR_CONFLICT)
-			http_reply_error(r, 409, "username_taken", "the requested username is in use");
-		else
-			api_fail(r, &e);
+	vis_err rc = oprequest_approve(s, &r->app->cfg, r->app->secrets, &q, r->auth->account.id, now,
+				       &a, &taken, &e);
+	if (rc == VIS_ERR_CONFLICT && taken) {
+		http_reply_error(r, 409, "username_taken", "the requested username is in use");
 		return;
 	}
-	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth.account.username);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
+		return;
+	}
+	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
 	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
 	http_reply_json(r, 200, json_pack("{s:o,s:o}", "request", api_request_json(&q),
 					  "account", api_account_json(&a)));
@@ -108,15 +78,12 @@ void api_request_reject(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	snprintf(q.state, sizeof q.state, "rejected");
-	STR_COPY_KNOWN(q.note, note); /* http_body_string: at most 500 */
-	q.decided_by = r->auth.account.id;
-	q.decided_at = now;
-	if (store_rec_update(s, STORE_OPERATOR_REQUEST, &q, &e)) {
-		api_fail(r, &e);
+	vis_err rc = oprequest_reject(s, &q, note, r->auth->account.id, now, &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "operator_request_rejected", &r->auth.account, NULL, r->ip, q.username);
+	auth_event(s, now, "operator_request_rejected", &r->auth->account, NULL, r->ip, q.username);
 	http_reply_json(r, 200, api_request_json(&q));
 }
 
@@ -227,6 +194,6 @@ void api_settings_totp(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, api_now(r), "setting_changed", &r->auth.account, NULL, r->ip, list);
+	auth_event(s, api_now(r), "setting_changed", &r->auth->account, NULL, r->ip, list);
 	http_reply_json(r, 200, json_pack("{s:O}", "roles", roles));
 }

@@ -1,6 +1,7 @@
 /* Handlers of /api/v1/convenzioni (agreements and their purposes), for the
  * registry office, and /api/v1/purposes, the purposes a body's people may
- * declare. */
+ * declare: the JSON read and written here, the rules and the defaults in
+ * policy/convenzione (shared with `visura convenzione`). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include "common/date.h"
 #include "import/record.h"
 #include "net/outbound.h"
-#include "policy/policy.h"
+#include "policy/convenzione.h"
 #include "common/str.h"
 
 static json_t *split_list(const char *list)
@@ -206,17 +207,11 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		}
 		*fdst[i] = json_is_true(v);
 	}
-	if (create && (!c->reference[0] || !c->comuni[0] || !c->profile[0] || !c->valid_from)) {
-		http_reply_error(r, 400, "invalid_request",
-				 "'reference', 'comuni', 'profile' and 'valid_from' are required");
-		return false;
-	}
-	const char *why = policy_convenzione_check(c, r->app->rd);
-	if (why) {
-		http_reply_error(r, 400, "invalid_request", why);
-		return false;
-	}
-	return true;
+	struct vis_error e = {0};
+	vis_err rc = convenzione_check(c, create, r->app->rd, &e);
+	if (rc)
+		api_reply_refusal(r, rc, &e);
+	return rc == VIS_OK;
 }
 
 static int add_conv(void *ctx, const void *rec)
@@ -233,8 +228,8 @@ void api_convenzioni_list(struct http_request *r)
 		return;
 	struct store_filter f[2] = {{0}};
 	const char *ente = http_query(r, "ente_id");
-	if (!strcmp(r->auth.account.role, "lead"))
-		f[0] = (struct store_filter){"ente_id", NULL, r->auth.account.ente_id};
+	if (!strcmp(r->auth->account.role, "lead"))
+		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	else if (ente)
 		f[0] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
 	struct list_ctx ids = {json_array()};
@@ -260,11 +255,8 @@ void api_convenzioni_list(struct http_request *r)
 
 void api_convenzioni_create(struct http_request *r)
 {
-	struct store_convenzione c = {.max_results = 20, .per_minute = 30, .per_day = 1000,
-				      .body_per_minute = 300, .body_per_day = 20000,
-				      .purpose_per_minute = 300, .purpose_per_day = 20000};
-	snprintf(c.state, sizeof c.state, "active");
-	snprintf(c.mode, sizeof c.mode, "consult");
+	struct store_convenzione c;
+	convenzione_defaults(&c);
 	json_t *b = http_body_object(r);
 	if (!b)
 		return;
@@ -276,17 +268,16 @@ void api_convenzioni_create(struct http_request *r)
 	if (!conv_fields(r, &c, true))
 		return;
 	struct store *s = api_store(r);
-	struct store_ente en;
-	if (!s || !api_ente_load(r, s, json_integer_value(ente), &en))
+	if (!s)
 		return;
-	c.ente_id = en.id;
-	c.created_at = api_now(r);
+	c.ente_id = json_integer_value(ente);
 	struct vis_error e = {0};
-	if (store_rec_insert(s, STORE_CONVENZIONE, &c, &c.id, &e)) {
-		api_fail(r, &e);
+	vis_err rc = convenzione_create(s, r->app->rd, &c, NULL, api_now(r), &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, c.created_at, "agreement_created", &r->auth.account, NULL, r->ip, c.reference);
+	auth_event(s, c.created_at, "agreement_created", &r->auth->account, NULL, r->ip, c.reference);
 	http_reply_json(r, 201, conv_json(s, &c));
 }
 
@@ -301,7 +292,7 @@ static bool conv_load(struct http_request *r, struct store **s, struct store_con
 		api_fail(r, &e);
 		return false;
 	}
-	if (!found || (!strcmp(r->auth.account.role, "lead") && c->ente_id != r->auth.account.ente_id)) {
+	if (!found || (!strcmp(r->auth->account.role, "lead") && c->ente_id != r->auth->account.ente_id)) {
 		http_reply_error(r, 404, "not_found", "no such agreement");
 		return false;
 	}
@@ -323,11 +314,12 @@ void api_convenzione_update(struct http_request *r)
 	if (!conv_load(r, &s, &c) || !conv_fields(r, &c, false))
 		return;
 	struct vis_error e = {0};
-	if (store_rec_update(s, STORE_CONVENZIONE, &c, &e)) {
-		api_fail(r, &e);
+	vis_err rc = convenzione_update(s, r->app->rd, &c, &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, api_now(r), "agreement_changed", &r->auth.account, NULL, r->ip, c.reference);
+	auth_event(s, api_now(r), "agreement_changed", &r->auth->account, NULL, r->ip, c.reference);
 	http_reply_json(r, 200, conv_json(s, &c));
 }
 
@@ -348,26 +340,14 @@ void api_purpose_create(struct http_request *r)
 	STR_COPY_KNOWN(p.code, code);
 	STR_COPY_KNOWN(p.description, desc);
 	STR_COPY_KNOWN(p.legal_basis, basis);
-	/* Every purpose points at an entry of the record of processing; by
-	 * default the consultation by external bodies (entry 1). */
-	STR_COPY_KNOWN(p.processing_ref, ref[0] ? ref : "1");
-	if (!api_processing_exists(s, p.processing_ref)) {
-		http_reply_error(r, 400, "invalid_request",
-				 "'processing_ref' must be the number of an entry of the record of processing");
-		return;
-	}
-	p.created_at = api_now(r);
+	STR_COPY_KNOWN(p.processing_ref, ref);
 	struct vis_error e = {0};
-	vis_err rc = store_rec_insert(s, STORE_PURPOSE, &p, &p.id, &e);
-	if (rc == VIS_ERR_CONFLICT) {
-		http_reply_error(r, 409, "conflict", "the agreement already has a purpose with this code");
-		return;
-	}
+	vis_err rc = convenzione_purpose_add(s, &p, api_now(r), &e);
 	if (rc) {
-		api_fail(r, &e);
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, p.created_at, "purpose_created", &r->auth.account, NULL, r->ip, p.code);
+	auth_event(s, p.created_at, "purpose_created", &r->auth->account, NULL, r->ip, p.code);
 	http_reply_json(r, 201, purpose_json(&p));
 }
 
@@ -402,7 +382,7 @@ void api_own_purposes(struct http_request *r)
 	if (!s)
 		return;
 	struct own o = {s, app_today(r->app), json_array(), r->app->rd};
-	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_CONVENZIONE, f, 0, add_own, &o, &e)) {
 		json_decref(o.arr);

@@ -8,8 +8,34 @@
 #define VISURA_API_API_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
+#include "common/config.h"
 #include "http/http.h"
+#include "store/store.h"
+
+/* Who is calling, once the gate has looked at the request (r->auth: the
+ * http layer keeps it opaque, sized by http_config.auth_size). */
+struct http_auth {
+	bool authenticated;
+	bool via_token;               /* bearer token (API client) */
+	bool must_change_password;    /* only the password change is allowed */
+	bool totp_enrolment_required; /* only TOTP setup is allowed */
+	struct store_account account;
+	struct store_session session; /* when !via_token */
+	int64_t token_id;             /* when via_token */
+};
+
+/* A listener of the service: the http_config built from the app's
+ * configuration (limits, paths, proxies, the request hook: metrics and the
+ * request log), with the paths it points at. */
+struct api_listener {
+	struct http_config http;
+	char upload_dir[CONFIG_PATH_MAX];
+	char client_ca[CONFIG_PATH_MAX + 32];
+};
+struct app;
+void api_listener_init(struct api_listener *l, struct app *a, const char *listen, bool tls);
 
 extern const struct http_route api_routes[];
 /* The operations listener: /metrics, /healthz, /readyz. */

@@ -110,6 +110,24 @@ void api_fail(struct http_request *r, const struct vis_error *e)
 	http_reply_internal(r, e);
 }
 
+void api_reply_refusal(struct http_request *r, vis_err rc, const struct vis_error *e)
+{
+	switch (rc) {
+	case VIS_ERR_INVALID:
+	case VIS_ERR_LIMIT:
+		http_reply_error(r, 400, "invalid_request", e->msg);
+		break;
+	case VIS_ERR_NOTFOUND:
+		http_reply_error(r, 404, "not_found", e->msg);
+		break;
+	case VIS_ERR_CONFLICT:
+		http_reply_error(r, 409, "conflict", e->msg);
+		break;
+	default:
+		api_fail(r, e);
+	}
+}
+
 bool api_account_load(struct http_request *r, struct store *s, int64_t id,
 		      struct store_account *out)
 {

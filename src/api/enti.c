@@ -121,7 +121,7 @@ void api_enti_create(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, en.created_at, "ente_created", &r->auth.account, NULL, r->ip, en.name);
+	auth_event(s, en.created_at, "ente_created", &r->auth->account, NULL, r->ip, en.name);
 	http_reply_json(r, 201, api_ente_json(&en));
 }
 
@@ -132,7 +132,7 @@ void api_ente_get(struct http_request *r)
 	struct store_ente en;
 	if (!s)
 		return;
-	if (!strcmp(r->auth.account.role, "lead") && r->auth.account.ente_id != id) {
+	if (!strcmp(r->auth->account.role, "lead") && r->auth->account.ente_id != id) {
 		http_reply_error(r, 403, "forbidden", "this is another body");
 		return;
 	}
@@ -177,6 +177,6 @@ void api_ente_update(struct http_request *r)
 		struct store_filter f[] = {{"ente_id", NULL, en.id}, {NULL, NULL, 0}};
 		store_rec_list(s, STORE_ACCOUNT, f, 0, end_sessions, &c, NULL);
 	}
-	auth_event(s, now, "ente_changed", &r->auth.account, NULL, r->ip, en.name);
+	auth_event(s, now, "ente_changed", &r->auth->account, NULL, r->ip, en.name);
 	http_reply_json(r, 200, api_ente_json(&en));
 }

@@ -51,7 +51,7 @@ void api_import_push(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	const struct store_account *a = &r->auth.account;
+	const struct store_account *a = &r->auth->account;
 	struct store_ente en;
 	if (!api_ente_load(r, s, a->ente_id, &en))
 		return;

@@ -35,7 +35,7 @@ static bool session_ended_why(struct http_request *r, struct store *s, int64_t n
 {
 	struct store_account a;
 	bool found = false;
-	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth.session.account_id, &a, &found,
+	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth->session.account_id, &a, &found,
 			  NULL) || !found)
 		return false;
 	enum account_standing st = auth_standing(&r->app->cfg, &a, now);
@@ -70,36 +70,36 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 			return false;
 		}
 		if (found && store_rec_get(s, STORE_ACCOUNT, "id", NULL, t.account_id,
-					   &r->auth.account, &found, &e)) {
+					   &r->auth->account, &found, &e)) {
 			api_fail(r, &e);
 			return false;
 		}
-		if (!found || strcmp(r->auth.account.role, "api")) {
+		if (!found || strcmp(r->auth->account.role, "api")) {
 			http_reply_error(r, 401, "unauthenticated", "invalid or revoked token");
 			return false;
 		}
-		r->auth.via_token = true;
-		r->auth.token_id = t.id;
+		r->auth->via_token = true;
+		r->auth->token_id = t.id;
 	} else {
 		const char *cookie = http_cookie(r, SESSION_COOKIE);
-		if (cookie && auth_session_find(s, &r->app->cfg, cookie, now, &r->auth.session,
+		if (cookie && auth_session_find(s, &r->app->cfg, cookie, now, &r->auth->session,
 						&found, &e)) {
 			api_fail(r, &e);
 			return false;
 		}
-		if (found && store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth.session.account_id,
-					   &r->auth.account, &found, &e)) {
+		if (found && store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth->session.account_id,
+					   &r->auth->account, &found, &e)) {
 			api_fail(r, &e);
 			return false;
 		}
 		if (!found) {
-			if (!(r->auth.session.revoked_at && session_ended_why(r, s, now)))
+			if (!(r->auth->session.revoked_at && session_ended_why(r, s, now)))
 				http_reply_error(r, 401, "unauthenticated",
 						 "login required (no session, or it has expired)");
 			return false;
 		}
 	}
-	r->auth.authenticated = true;
+	r->auth->authenticated = true;
 	return true;
 }
 
@@ -113,22 +113,22 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 	int64_t now = app_now(r->app);
 	if (!authenticate(r, s, now))
 		return false;
-	struct store_account *a = &r->auth.account;
+	struct store_account *a = &r->auth->account;
 	enum account_standing st = auth_standing(&r->app->cfg, a, now);
 	if (st == STANDING_DISABLED || st == STANDING_CREDENTIALS_EXPIRED ||
 	    st == STANDING_TEMP_EXPIRED) {
 		struct vis_error e = {0};
-		if (!r->auth.via_token)
-			auth_session_revoke(s, &r->auth.session, now, &e);
+		if (!r->auth->via_token)
+			auth_session_revoke(s, &r->auth->session, now, &e);
 		auth_event(s, now, "request_refused", a, NULL, r->ip, auth_standing_code(st));
 		http_reply_error(r, 401, auth_standing_code(st), auth_standing_message(st));
 		return false;
 	}
 	if (!api_body_open(r, s, now, a, r->path))
 		return false;
-	if (state_changing(r->method) && !r->auth.via_token) {
+	if (state_changing(r->method) && !r->auth->via_token) {
 		const char *csrf = http_header(r, "X-CSRF-Token");
-		if (!csrf || !auth_equal(csrf, r->auth.session.csrf)) {
+		if (!csrf || !auth_equal(csrf, r->auth->session.csrf)) {
 			auth_event(s, now, "csrf_refused", a, NULL, r->ip, r->path);
 			http_reply_error(r, 403, "csrf_failed",
 					 "missing or wrong X-CSRF-Token header");
@@ -141,15 +141,15 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 		return false;
 	}
 	if (st == STANDING_MUST_CHANGE) {
-		r->auth.must_change_password = true;
+		r->auth->must_change_password = true;
 		if (!(route->access & ROUTE_PASSWORD_CHANGE)) {
 			http_reply_error(r, 403, "password_change_required",
 					 auth_standing_message(st));
 			return false;
 		}
 	}
-	if (!r->auth.via_token && !a->totp_enabled && auth_totp_required(s, a)) {
-		r->auth.totp_enrolment_required = true;
+	if (!r->auth->via_token && !a->totp_enabled && auth_totp_required(s, a)) {
+		r->auth->totp_enrolment_required = true;
 		if (!(route->access & (ROUTE_TOTP_SETUP | ROUTE_PASSWORD_CHANGE))) {
 			http_reply_error(r, 403, "totp_enrolment_required",
 					 "a second factor must be set up before anything else");

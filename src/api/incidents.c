@@ -1,16 +1,14 @@
-/* Security incidents: a body's lead reports one (what, when, which
- * accounts); admins are alerted at once, follow it through its states
- * (open → handled → closed) with a history, and can suspend the whole body
- * in one action, which stops every session and token of its accounts. */
+/* Handlers of /api/v1/incidents and /api/v1/enti/:id/suspend: parse, call
+ * the incident workflow (src/incident), reply. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert/alert.h"
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
 #include "common/str.h"
+#include "incident/incident.h"
 
 static json_t *incident_json(const struct store_incident *i)
 {
@@ -21,46 +19,21 @@ static json_t *incident_json(const struct store_incident *i)
 			 "updated_at", api_time(i->updated_at));
 }
 
-static vis_err step(struct store *s, const struct store_incident *i, int64_t by, int64_t now,
-		    const char *note, struct vis_error *e)
-{
-	struct store_incident_step st = {.incident_id = i->id, .at = now, .by_account = by};
-	if (STR_SET(st.state, i->state, "stato", e) || STR_SET(st.note, note, "nota", e))
-		return VIS_ERR_LIMIT;
-	return store_rec_insert(s, STORE_INCIDENT_STEP, &st, NULL, e);
-}
-
 void api_incident_report(struct http_request *r)
 {
-	struct store_incident i = {0};
+	struct store_incident i;
 	const char *what = http_body_string(r, "what", true, sizeof i.what - 1);
 	const char *when = what ? http_body_string(r, "occurred_at", true, sizeof i.occurred_at - 1) : NULL;
 	const char *accounts = when ? http_body_string(r, "accounts", false, sizeof i.accounts - 1) : NULL;
-	if (!accounts)
-		return;
-	struct store *s = api_store(r);
+	struct store *s = accounts ? api_store(r) : NULL;
 	if (!s)
 		return;
-	int64_t now = api_now(r);
-	const struct store_account *a = &r->auth.account;
-	i.ente_id = a->ente_id;
-	i.reported_by = a->id;
-	/* http_body_string bounded each to its field */
-	STR_COPY_KNOWN(i.what, what);
-	STR_COPY_KNOWN(i.occurred_at, when);
-	STR_COPY_KNOWN(i.accounts, accounts);
-	snprintf(i.state, sizeof i.state, "open");
-	i.created_at = i.updated_at = now;
 	struct vis_error e = {0};
-	if (store_rec_insert(s, STORE_INCIDENT, &i, &i.id, &e) ||
-	    step(s, &i, a->id, now, "reported", &e)) {
-		api_fail(r, &e);
+	vis_err rc = incident_report(s, &r->auth->account, what, when, accounts, api_now(r), &i, &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	char detail[256];
-	snprintf(detail, sizeof detail, "incident %lld reported by %s: %.150s", (long long)i.id,
-		 a->username, what);
-	alert_raise(s, now, "incident", "high", a, detail, NULL);
 	http_reply_json(r, 201, incident_json(&i));
 }
 
@@ -91,8 +64,8 @@ void api_incidents_list(struct http_request *r)
 	if (!s)
 		return;
 	struct store_filter f[2] = {{0}};
-	if (!strcmp(r->auth.account.role, "lead"))
-		f[0] = (struct store_filter){"ente_id", NULL, r->auth.account.ente_id};
+	if (!strcmp(r->auth->account.role, "lead"))
+		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	struct list_ctx l = {json_array()};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_INCIDENT, f, 1000, add_incident, &l, &e)) {
@@ -120,50 +93,23 @@ void api_incident_state(struct http_request *r)
 	const char *note = state ? http_body_string(r, "note", true, 500) : NULL;
 	if (!note)
 		return;
-	if (strcmp(state, "open") && strcmp(state, "handled") && strcmp(state, "closed")) {
+	if (!incident_state_valid(state)) {
 		http_reply_error(r, 400, "invalid_request", "'state' must be open, handled or closed");
 		return;
 	}
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_incident i;
-	bool found;
-	struct vis_error e = {0};
-	if (store_rec_get(s, STORE_INCIDENT, "id", NULL, id, &i, &found, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	if (!found) {
-		http_reply_error(r, 404, "not_found", "no such incident");
-		return;
-	}
 	int64_t now = api_now(r);
-	STR_COPY_KNOWN(i.state, state); /* one of the three words checked above */
-	i.updated_at = now;
-	if (store_rec_update(s, STORE_INCIDENT, &i, &e) ||
-	    step(s, &i, r->auth.account.id, now, note, &e)) {
-		api_fail(r, &e);
+	struct store_incident i;
+	struct vis_error e = {0};
+	vis_err rc = incident_state_set(s, id, state, note, r->auth->account.id, now, &i, &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "incident_state", &r->auth.account, NULL, r->ip, state);
+	auth_event(s, now, "incident_state", &r->auth->account, NULL, r->ip, state);
 	http_reply_json(r, 200, incident_json(&i));
-}
-
-struct revoke_ctx {
-	struct store *s;
-	int64_t now;
-	int n;
-};
-
-static int revoke_all(void *ctx, const void *rec)
-{
-	struct revoke_ctx *c = ctx;
-	const struct store_account *a = rec;
-	store_sessions_revoke_account(c->s, a->id, c->now, NULL);
-	store_tokens_revoke_account(c->s, a->id, c->now, NULL);
-	c->n++;
-	return 0;
 }
 
 /* One action: the body is suspended, every session and token of its
@@ -173,21 +119,18 @@ void api_ente_suspend(struct http_request *r)
 	int64_t id = api_param_id(r, 0);
 	const char *reason = id ? http_body_string(r, "reason", true, 200) : NULL;
 	struct store *s = reason ? api_store(r) : NULL;
-	struct store_ente en;
-	if (!s || !api_ente_load(r, s, id, &en))
+	if (!s)
 		return;
 	int64_t now = api_now(r);
+	struct store_ente en;
+	int n;
 	struct vis_error e = {0};
-	snprintf(en.state, sizeof en.state, "suspended");
-	struct revoke_ctx c = {s, now, 0};
-	struct store_filter f[] = {{"ente_id", NULL, en.id}, {NULL, NULL, 0}};
-	if (store_begin(s, &e) || store_rec_update(s, STORE_ENTE, &en, &e) ||
-	    store_rec_list(s, STORE_ACCOUNT, f, 0, revoke_all, &c, &e) || store_commit(s, &e)) {
-		store_rollback(s);
-		api_fail(r, &e);
+	vis_err rc = incident_ente_suspend(s, id, now, &en, &n, &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "ente_suspended", &r->auth.account, NULL, r->ip, reason);
+	auth_event(s, now, "ente_suspended", &r->auth->account, NULL, r->ip, reason);
 	http_reply_json(r, 200, json_pack("{s:o,s:i}", "ente", api_ente_json(&en),
-					  "accounts_cut_off", c.n));
+					  "accounts_cut_off", n));
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/str.h"
+#include "api/api.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -56,9 +57,6 @@ json_t *api_comune_names(const struct refdata *rd, const json_t *codes);
 /* The current name of the municipality with this ISTAT code, or "". */
 const char *api_comune_name(const struct refdata *rd, const char *istat);
 
-/* Does an entry of the record of processing with this number exist? */
-bool api_processing_exists(struct store *s, const char *number);
-
 /* The most bytes an export (CSV, printable page) built in memory may have. */
 #define API_EXPORT_MAX (64u << 20)
 
@@ -69,17 +67,18 @@ void api_reply_export_failed(struct http_request *r, struct strbuf *sb);
 /* Sends a store failure as 503/500. */
 void api_fail(struct http_request *r, const struct vis_error *e);
 
+/* The one reply of a workflow's refusal (src/incident, src/review,
+ * policy/convenzione, auth/oprequest): VIS_ERR_INVALID and VIS_ERR_LIMIT
+ * 400 invalid_request, VIS_ERR_NOTFOUND 404 not_found, VIS_ERR_CONFLICT
+ * 409 conflict, each with e's message; anything else api_fail. */
+void api_reply_refusal(struct http_request *r, vis_err rc, const struct vis_error *e);
+
 /* Reads the personal fields shared by account creation and operator
  * requests (full_name, codice_fiscale, email, appointment_ref); replies
  * 400 on a bad one. */
 bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, char *cf,
 		       char *email, size_t em_cap, char *appointment, size_t ap_cap,
 		       bool cf_required);
-
-/* Queues the mail that carries a temporary password to its holder. */
-vis_err api_mail_credentials(struct http_request *r, struct store *s,
-			     const struct store_account *a, const char *password,
-			     int64_t now, struct vis_error *e);
 
 /* Checks the shape of a username: 3-64 of [a-z0-9._-], starting with a letter. */
 bool api_username_valid(const char *u);

@@ -7,6 +7,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "auth/auth.h"
+#include "auth/oprequest.h"
 #include "common/str.h"
 
 #define DAY 86400
@@ -16,7 +17,7 @@ void api_own_operators(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
 	api_reply_list(r, s, STORE_ACCOUNT, f, 0, "accounts", api_account_view);
 }
 
@@ -27,7 +28,7 @@ void api_own_operator_disable(struct http_request *r)
 	struct store_account a;
 	if (!s || !api_account_load(r, s, id, &a))
 		return;
-	if (a.ente_id != r->auth.account.ente_id ||
+	if (a.ente_id != r->auth->account.ente_id ||
 	    (strcmp(a.role, "operator") && strcmp(a.role, "api"))) {
 		http_reply_error(r, 403, "forbidden", "a lead disables only operators of their own body");
 		return;
@@ -38,7 +39,7 @@ void api_own_operator_disable(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "account_disabled", &a, NULL, r->ip, r->auth.account.username);
+	auth_event(s, now, "account_disabled", &a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 200, api_account_json(&a));
 }
 
@@ -47,23 +48,8 @@ void api_own_requests(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_filter f[] = {{"ente_id", NULL, r->auth.account.ente_id}, {NULL, NULL, 0}};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
 	api_reply_list(r, s, STORE_OPERATOR_REQUEST, f, 500, "requests", api_request_view);
-}
-
-struct emails {
-	struct store *s;
-	const char *subject, *body;
-	int64_t now;
-};
-
-static int mail_admin(void *ctx, const void *rec)
-{
-	struct emails *m = ctx;
-	const struct store_account *a = rec;
-	if (a->email[0])
-		auth_mail_queue(m->s, a->email, m->subject, m->body, "notice", m->now, NULL);
-	return 0;
 }
 
 void api_own_request_create(struct http_request *r)
@@ -80,32 +66,17 @@ void api_own_request_create(struct http_request *r)
 				 "'username' must be 3-64 of a-z 0-9 . _ - starting with a letter");
 		return;
 	}
-	if (!q.appointment_ref[0]) {
-		http_reply_error(r, 400, "invalid_request",
-				 "'appointment_ref' (the formal appointment of the operator) is required");
-		return;
-	}
+	STR_COPY_KNOWN(q.username, username); /* api_username_valid: at most 64 */
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	int64_t now = api_now(r);
-	STR_COPY_KNOWN(q.username, username); /* api_username_valid: at most 64 */
-	snprintf(q.state, sizeof q.state, "pending");
-	q.ente_id = r->auth.account.ente_id;
-	q.requested_by = r->auth.account.id;
-	q.created_at = now;
 	struct vis_error e = {0};
-	if (store_rec_insert(s, STORE_OPERATOR_REQUEST, &q, &q.id, &e)) {
-		api_fail(r, &e);
+	vis_err rc = oprequest_create(s, &r->auth->account, &q, api_now(r), &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	char body[512];
-	snprintf(body, sizeof body, "Il responsabile %s chiede un nuovo incaricato: %s (%s).\n",
-		 r->auth.account.username, q.full_name, q.username);
-	struct emails m = {s, "visura: richiesta di nuovo incaricato", body, now};
-	struct store_filter f[] = {{"role", "admin", 0}, {"state", "active", 0}, {NULL, NULL, 0}};
-	store_rec_list(s, STORE_ACCOUNT, f, 0, mail_admin, &m, NULL);
-	auth_event(s, now, "operator_requested", &r->auth.account, NULL, r->ip, q.username);
+	auth_event(s, q.created_at, "operator_requested", &r->auth->account, NULL, r->ip, q.username);
 	http_reply_json(r, 201, api_request_json(&q));
 }
 
@@ -160,7 +131,7 @@ void api_own_renewal(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_account *me = &r->auth.account;
+	struct store_account *me = &r->auth->account;
 	int64_t now = api_now(r);
 	int64_t window = (int64_t)r->app->cfg.renewal_window_days * DAY;
 	if (me->expires_at - window > now) {

@@ -66,11 +66,11 @@ static char *print_page(struct corridor *c)
 	struct http_request *r = c->r;
 	struct store_ente en = {0};
 	bool found;
-	store_rec_get(c->s, STORE_ENTE, "id", NULL, r->auth.account.ente_id, &en, &found, NULL);
+	store_rec_get(c->s, STORE_ENTE, "id", NULL, r->auth->account.ente_id, &en, &found, NULL);
 	char when[21], id[32], who[300], purpose[400];
 	timestamp_format(c->rec.at / 1000, when);
 	snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
-	snprintf(who, sizeof who, "%s (%s)", r->auth.account.full_name, r->auth.account.username);
+	snprintf(who, sizeof who, "%s (%s)", r->auth->account.full_name, r->auth->account.username);
 	snprintf(purpose, sizeof purpose, "%s — %s", c->grant.purpose.code,
 		 c->grant.purpose.description);
 	json_t *as_of = json_object_get(c->body, "as_of");
@@ -183,7 +183,7 @@ static void observe(struct corridor *c, const char *outcome)
 {
 	struct http_request *r = c->r;
 	struct alert_obs o = {
-		.account = &r->auth.account, .ip = r->ip, .operation = c->rec.operation,
+		.account = &r->auth->account, .ip = r->ip, .operation = c->rec.operation,
 		.outcome = outcome, .subjects = c->rec.subjects, .case_ref = c->rec.case_ref,
 		.query_cf = c->query_cf, .break_glass = c->break_glass,
 		.justification = c->justification,
@@ -192,8 +192,8 @@ static void observe(struct corridor *c, const char *outcome)
 	if (!alert_observe(r->app->alerts, c->s, now, &o))
 		return;
 	struct vis_error e = {0};
-	auth_account_disable(c->s, &r->auth.account, "suspended by alert", now, &e);
-	auth_event(c->s, now, "account_suspended", &r->auth.account, NULL, r->ip, "alert");
+	auth_account_disable(c->s, &r->auth->account, "suspended by alert", now, &e);
+	auth_event(c->s, now, "account_suspended", &r->auth->account, NULL, r->ip, "alert");
 	if (c->body) {
 		json_decref(c->body);
 		c->body = NULL;
@@ -207,7 +207,7 @@ static bool within_limits(struct corridor *c)
 {
 	const struct store_convenzione *cv = &c->grant.conv;
 	struct rl_rule rules[6];
-	int64_t acc = c->r->auth.account.id;
+	int64_t acc = c->r->auth->account.id;
 	snprintf(rules[0].key, sizeof rules[0].key, "op:%lld", (long long)acc);
 	snprintf(rules[1].key, sizeof rules[1].key, "op:%lld", (long long)acc);
 	snprintf(rules[2].key, sizeof rules[2].key, "body:%lld", (long long)cv->id);
@@ -251,7 +251,7 @@ static bool workstation_ok(struct corridor *c)
 		return false;
 	}
 	if (store_rec_get(c->s, STORE_WORKSTATION, "serial", r->client_cert, 0, &w, &found, &e) ||
-	    !found || w.ente_id != r->auth.account.ente_id) {
+	    !found || w.ente_id != r->auth->account.ente_id) {
 		refuse(c, 403, "workstation_certificate_unknown",
 		       "the workstation certificate is not registered for this body");
 		return false;
@@ -280,7 +280,7 @@ static struct corridor *corridor_start(struct http_request *r, const char *opera
 	c->r = r;
 	if (!(c->s = api_store(r)))
 		return NULL;
-	const struct store_account *a = &r->auth.account;
+	const struct store_account *a = &r->auth->account;
 	struct store_access *rec = &c->rec;
 	rec->account_id = a->id;
 	STR_COPY_KNOWN(rec->username, a->username); /* the same size */
@@ -309,10 +309,10 @@ static struct corridor *corridor_open(struct http_request *r, const char *operat
 	struct corridor *c = corridor_start(r, operation, purpose_id, case_ref);
 	if (!c)
 		return NULL;
-	const struct store_account *a = &r->auth.account;
+	const struct store_account *a = &r->auth->account;
 	struct store_access *rec = &c->rec;
 	/* An API client acts for a person of its body, who must be named. */
-	if (r->auth.via_token) {
+	if (r->auth->via_token) {
 		const char *who = http_header(r, "X-Visura-On-Behalf-Of");
 		if (!who || !*who || strlen(who) >= sizeof rec->on_behalf_of ||
 		    !utf8_valid(who, strlen(who))) {

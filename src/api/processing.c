@@ -165,7 +165,7 @@ void api_processing_create(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, p.updated_at, "processing_changed", &r->auth.account, NULL, r->ip, p.number);
+	auth_event(s, p.updated_at, "processing_changed", &r->auth->account, NULL, r->ip, p.number);
 	http_reply_json(r, 201, entry_json(&p));
 }
 
@@ -205,7 +205,7 @@ void api_processing_update(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, p.updated_at, "processing_changed", &r->auth.account, NULL, r->ip, p.number);
+	auth_event(s, p.updated_at, "processing_changed", &r->auth->account, NULL, r->ip, p.number);
 	http_reply_json(r, 200, entry_json(&p));
 }
 
@@ -238,14 +238,6 @@ void api_processing_delete(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, api_now(r), "processing_deleted", &r->auth.account, NULL, r->ip, p.number);
+	auth_event(s, api_now(r), "processing_deleted", &r->auth->account, NULL, r->ip, p.number);
 	http_reply_json(r, 200, json_pack("{s:I,s:b}", "id", (json_int_t)p.id, "deleted", 1));
-}
-
-bool api_processing_exists(struct store *s, const char *number)
-{
-	struct store_processing p;
-	bool found = false;
-	return store_rec_get(s, STORE_PROCESSING, "number", number, 0, &p, &found, NULL) == VIS_OK &&
-	       found;
 }

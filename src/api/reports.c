@@ -11,6 +11,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "audit/audit.h"
+#include "audit/export.h"
 #include "auth/auth.h"
 #include "common/date.h"
 #include "common/str.h"
@@ -93,19 +94,7 @@ static int collect_access(void *ctx, const struct store_access *a)
 		json_array_append_new(c->arr, access_json(a));
 		return 0;
 	}
-	char num[8][32], at[21];
-	timestamp_format(a->at / 1000, at);
-	snprintf(num[0], 32, "%lld", (long long)a->id);
-	snprintf(num[1], 32, "%lld", (long long)a->account_id);
-	snprintf(num[2], 32, "%lld", (long long)a->ente_id);
-	snprintf(num[3], 32, "%lld", (long long)a->purpose_id);
-	snprintf(num[4], 32, "%d", a->status);
-	const char *f[] = {num[0], at, num[1], a->username, num[2], num[3], a->case_ref,
-			   a->on_behalf_of, a->ip, a->operation, a->query, a->subjects,
-			   a->categories, a->outcome, num[4], a->flags, a->hash};
-	size_t nf = sizeof f / sizeof f[0];
-	for (size_t i = 0; i < nf; i++)
-		strbuf_add_csv(&c->csv, f[i], i == nf - 1);
+	audit_export_csv_row(&c->csv, a); /* a failure is kept in c->csv.err */
 	return 0;
 }
 
@@ -141,9 +130,7 @@ void api_audit_access(struct http_request *r)
 	struct collect c = {.arr = csv ? NULL : json_array()};
 	strbuf_init(&c.csv, API_EXPORT_MAX);
 	if (csv)
-		strbuf_adds(&c.csv, "id,at,account_id,username,ente_id,purpose_id,case_ref,"
-			    "on_behalf_of,ip,operation,query,subjects,categories,outcome,status,"
-			    "flags,hash\n");
+		strbuf_adds(&c.csv, audit_export_csv_header);
 	struct vis_error e = {0};
 	if (store_access_search(s, &f, collect_access, &c, &e)) {
 		json_decref(c.arr);
@@ -155,7 +142,7 @@ void api_audit_access(struct http_request *r)
 		api_reply_export_failed(r, &c.csv);
 		return;
 	}
-	auth_event(s, api_now(r), "audit_report", &r->auth.account, NULL, r->ip, f.cf);
+	auth_event(s, api_now(r), "audit_report", &r->auth->account, NULL, r->ip, f.cf);
 	if (csv) {
 		reply_signed(r, "text/csv; charset=utf-8", c.csv.buf, c.csv.len);
 		strbuf_release(&c.csv);
@@ -240,7 +227,7 @@ void api_audit_subject(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "not a codice fiscale");
 		return;
 	}
-	auth_event(s, api_now(r), "subject_report", &r->auth.account, NULL, r->ip, r->params[0]);
+	auth_event(s, api_now(r), "subject_report", &r->auth->account, NULL, r->ip, r->params[0]);
 	subject_report(r, s, r->params[0], false);
 }
 
@@ -264,11 +251,11 @@ void api_subject_code_create(struct http_request *r)
 	code[12] = '\0';
 	auth_token_hash(code, hash);
 	int64_t now = api_now(r);
-	if (store_subject_code_put(s, hash, cf, r->auth.account.id, now, now + 30 * 86400, NULL)) {
+	if (store_subject_code_put(s, hash, cf, r->auth->account.id, now, now + 30 * 86400, NULL)) {
 		http_reply_error(r, 503, "service_unavailable", "the database is unreachable");
 		return;
 	}
-	auth_event(s, now, "subject_code_issued", &r->auth.account, NULL, r->ip, cf);
+	auth_event(s, now, "subject_code_issued", &r->auth->account, NULL, r->ip, cf);
 	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s}", "code", code,
 					  "expires_at", api_time(now + 30 * 86400),
 					  "use", "GET /citizen/access-report?code=<code> (once)"));
@@ -406,8 +393,8 @@ void api_alerts_list(struct http_request *r)
 	struct store_filter f[2] = {{0}};
 	if (state && (!strcmp(state, "open") || !strcmp(state, "reviewed")))
 		f[0] = (struct store_filter){"state", state, 0};
-	struct alerts_ctx c = {json_array(), strcmp(r->auth.account.role, "lead") ? 0
-								  : r->auth.account.ente_id};
+	struct alerts_ctx c = {json_array(), strcmp(r->auth->account.role, "lead") ? 0
+								  : r->auth->account.ente_id};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_ALERT, f, 1000, add_alert, &c, &e)) {
 		json_decref(c.arr);
@@ -441,7 +428,7 @@ void api_alert_review(struct http_request *r)
 	int64_t now = api_now(r);
 	snprintf(a.state, sizeof a.state, "reviewed");
 	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
-	a.reviewed_by = r->auth.account.id;
+	a.reviewed_by = r->auth->account.id;
 	a.reviewed_at = now;
 	if (store_rec_update(s, STORE_ALERT, &a, &e)) {
 		api_fail(r, &e);
@@ -459,7 +446,7 @@ void api_alert_review(struct http_request *r)
 			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "after alert review");
 		}
 	}
-	auth_event(s, now, "alert_reviewed", &r->auth.account, NULL, r->ip, a.rule);
+	auth_event(s, now, "alert_reviewed", &r->auth->account, NULL, r->ip, a.rule);
 	http_reply_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)a.id, "state", a.state));
 }
 
@@ -499,8 +486,8 @@ void api_usage(struct http_request *r)
 	if (!num_param(r, "ente_id", &f.ente_id) || !date_param(r, "from", &f.from_ms) ||
 	    !date_param(r, "to", &f.to_ms))
 		return;
-	if (!strcmp(r->auth.account.role, "lead"))
-		f.ente_id = r->auth.account.ente_id;
+	if (!strcmp(r->auth->account.role, "lead"))
+		f.ente_id = r->auth->account.ente_id;
 	if (!f.ente_id) {
 		http_reply_error(r, 400, "invalid_request", "'ente_id' is required");
 		return;

@@ -1,9 +1,8 @@
 /* Scheduled-interruption notices, and the yearly review of agreements:
  * purposes, profile, active accounts with their last access, accesses in
  * the year by purpose, alerts; accounts unused for review_unused_days are
- * flagged; the admin records a decision per agreement (confirm, restrict,
- * revoke), and revocation ends the agreement and cuts the body's accounts
- * off at once. */
+ * flagged; the admin records a decision per agreement (src/review decides
+ * what it does). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +76,7 @@ void api_notices_create(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, x.created_at, "notice_published", &r->auth.account, NULL, r->ip, x.title);
+	auth_event(s, x.created_at, "notice_published", &r->auth->account, NULL, r->ip, x.title);
 	http_reply_json(r, 201, json_pack("{s:I,s:s}", "id", (json_int_t)x.id, "title", x.title));
 }
 
@@ -99,20 +98,6 @@ void api_review_report(struct http_request *r)
 	http_reply_json(r, 200, out);
 }
 
-struct cut {
-	struct store *s;
-	int64_t now;
-};
-
-static int cut_off(void *ctx, const void *rec)
-{
-	struct cut *c = ctx;
-	struct store_account a = *(const struct store_account *)rec;
-	if (!strcmp(a.state, "active"))
-		auth_account_disable(c->s, &a, "agreement revoked at review", c->now, NULL);
-	return 0;
-}
-
 void api_review_decide(struct http_request *r)
 {
 	int64_t id = api_param_id(r, 0);
@@ -120,48 +105,23 @@ void api_review_decide(struct http_request *r)
 	const char *note = decision ? http_body_string(r, "note", true, 1000) : NULL;
 	if (!note)
 		return;
-	if (strcmp(decision, "confirm") && strcmp(decision, "restrict") && strcmp(decision, "revoke")) {
+	if (!review_decision_valid(decision)) {
 		http_reply_error(r, 400, "invalid_request", "'decision' is confirm, restrict or revoke");
 		return;
 	}
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_convenzione c;
-	bool found;
-	struct vis_error e = {0};
-	if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, id, &c, &found, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	if (!found) {
-		http_reply_error(r, 404, "not_found", "no such agreement");
-		return;
-	}
 	int64_t now = api_now(r);
-	struct store_review d = {.convenzione_id = c.id, .decided_by = r->auth.account.id,
-				 .decided_at = now};
-	STR_COPY_KNOWN(d.decision, decision); /* one of the three words above */
-	STR_COPY_KNOWN(d.note, note);         /* http_body_string: at most 1000 */
-	vis_err rc = store_begin(s, &e);
-	if (!rc)
-		rc = store_rec_insert(s, STORE_REVIEW, &d, &d.id, &e);
-	if (!rc && !strcmp(decision, "revoke")) {
-		snprintf(c.state, sizeof c.state, "ended");
-		rc = store_rec_update(s, STORE_CONVENZIONE, &c, &e);
-		struct cut cut = {s, now};
-		struct store_filter f[] = {{"ente_id", NULL, c.ente_id}, {NULL, NULL, 0}};
-		if (!rc)
-			rc = store_rec_list(s, STORE_ACCOUNT, f, 0, cut_off, &cut, &e);
-	}
-	if (!rc)
-		rc = store_commit(s, &e);
+	struct store_review d;
+	struct store_convenzione c;
+	struct vis_error e = {0};
+	vis_err rc = review_decide(s, id, decision, note, r->auth->account.id, now, &d, &c, &e);
 	if (rc) {
-		store_rollback(s);
-		api_fail(r, &e);
+		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "review_decision", &r->auth.account, NULL, r->ip, decision);
+	auth_event(s, now, "review_decision", &r->auth->account, NULL, r->ip, decision);
 	http_reply_json(r, 200, json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)d.id,
 					  "convenzione_id", (json_int_t)c.id, "decision", d.decision,
 					  "agreement_state", c.state));

@@ -157,11 +157,11 @@ void api_logout(struct http_request *r)
 		return;
 	struct vis_error e = {0};
 	int64_t now = api_now(r);
-	if (!r->auth.via_token && auth_session_revoke(s, &r->auth.session, now, &e)) {
+	if (!r->auth->via_token && auth_session_revoke(s, &r->auth->session, now, &e)) {
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "logout", &r->auth.account, NULL, r->ip, "");
+	auth_event(s, now, "logout", &r->auth->account, NULL, r->ip, "");
 	set_session_cookie(r, "", 0);
 	http_reply_json(r, 200, json_pack("{s:b}", "logged_out", 1));
 }
@@ -193,8 +193,8 @@ void api_sessions_list(struct http_request *r)
 	if (!s)
 		return;
 	struct vis_error e = {0};
-	struct session_list l = {json_array(), r->auth.via_token ? 0 : r->auth.session.id};
-	if (auth_sessions_each(s, &r->app->cfg, r->auth.account.id, api_now(r), add_session, &l,
+	struct session_list l = {json_array(), r->auth->via_token ? 0 : r->auth->session.id};
+	if (auth_sessions_each(s, &r->app->cfg, r->auth->account.id, api_now(r), add_session, &l,
 			       &e)) {
 		json_decref(l.arr);
 		api_fail(r, &e);
@@ -221,7 +221,7 @@ void api_session_end(struct http_request *r)
 		return;
 	}
 	/* Another account's session is not named: the same answer as none. */
-	if (!found || x.account_id != r->auth.account.id || !auth_session_live(&r->app->cfg, &x, now)) {
+	if (!found || x.account_id != r->auth->account.id || !auth_session_live(&r->app->cfg, &x, now)) {
 		http_reply_error(r, 404, "not_found", "no such session");
 		return;
 	}
@@ -229,8 +229,8 @@ void api_session_end(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "session_ended", &r->auth.account, NULL, r->ip, "ended by its holder");
-	bool current = !r->auth.via_token && x.id == r->auth.session.id;
+	auth_event(s, now, "session_ended", &r->auth->account, NULL, r->ip, "ended by its holder");
+	bool current = !r->auth->via_token && x.id == r->auth->session.id;
 	if (current)
 		set_session_cookie(r, "", 0);
 	http_reply_json(r, 200, json_pack("{s:I,s:b,s:b}", "id", (json_int_t)x.id, "ended", 1,
@@ -258,9 +258,9 @@ void api_me(struct http_request *r)
 	if (!s)
 		return;
 	struct vis_error e = {0};
-	json_t *me = api_account_json(&r->auth.account);
+	json_t *me = api_account_json(&r->auth->account);
 	struct logins l = {json_array()};
-	struct store_filter f[] = {{"account_id", NULL, r->auth.account.id}, {NULL, NULL, 0}};
+	struct store_filter f[] = {{"account_id", NULL, r->auth->account.id}, {NULL, NULL, 0}};
 	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 200, collect_login, &l, &e)) {
 		json_decref(me);
 		json_decref(l.arr);
@@ -268,17 +268,17 @@ void api_me(struct http_request *r)
 		return;
 	}
 	json_object_set_new(me, "recent_logins", l.arr);
-	json_object_set_new(me, "must_change_password", json_boolean(r->auth.must_change_password));
+	json_object_set_new(me, "must_change_password", json_boolean(r->auth->must_change_password));
 	json_object_set_new(me, "totp_enrolment_required",
-			    json_boolean(r->auth.totp_enrolment_required));
-	if (!r->auth.via_token) {
-		json_object_set_new(me, "csrf_token", json_string(r->auth.session.csrf));
-		json_object_set_new(me, "session_expires_at", api_time(r->auth.session.expires_at));
+			    json_boolean(r->auth->totp_enrolment_required));
+	if (!r->auth->via_token) {
+		json_object_set_new(me, "csrf_token", json_string(r->auth->session.csrf));
+		json_object_set_new(me, "session_expires_at", api_time(r->auth->session.expires_at));
 	}
-	if (r->auth.account.ente_id) {
+	if (r->auth->account.ente_id) {
 		struct store_ente en;
 		bool found;
-		if (store_rec_get(s, STORE_ENTE, "id", NULL, r->auth.account.ente_id, &en, &found,
+		if (store_rec_get(s, STORE_ENTE, "id", NULL, r->auth->account.ente_id, &en, &found,
 				  &e) == VIS_OK && found)
 			json_object_set_new(me, "ente", api_ente_json(&en));
 	}
@@ -294,7 +294,7 @@ void api_password_change(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_account *a = &r->auth.account;
+	struct store_account *a = &r->auth->account;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
 	/* Guessing the current password is throttled like a login. */
@@ -322,8 +322,8 @@ void api_password_change(struct http_request *r)
 		return;
 	}
 	/* Whoever else held a session of this account loses it. */
-	if (!r->auth.via_token &&
-	    store_sessions_revoke_others(s, a->id, r->auth.session.id, now, &e)) {
+	if (!r->auth->via_token &&
+	    store_sessions_revoke_others(s, a->id, r->auth->session.id, now, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -337,7 +337,7 @@ void api_totp_setup(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_account *a = &r->auth.account;
+	struct store_account *a = &r->auth->account;
 	struct vis_error e = {0};
 	if (a->totp_enabled) {
 		http_reply_error(r, 409, "totp_already_enabled",
@@ -368,7 +368,7 @@ void api_totp_confirm(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_account *a = &r->auth.account;
+	struct store_account *a = &r->auth->account;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
 	if (a->totp_enabled || !a->totp_secret[0]) {

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "audit/export.h"
 #include "common/config.h"
 #include "common/date.h"
 #include "common/str.h"
@@ -89,24 +90,25 @@ static void emit(struct export_ctx *x, const char *text)
 	crypto_sign_update(&x->st, (const unsigned char *)text, strlen(text));
 }
 
-/* One CSV line through the one writer (common/str); false when it does
- * not fit its maximum or memory runs out: the export then fails whole. */
-static bool emit_csv(struct export_ctx *x, const char *const *f, size_t nf)
-{
-	struct strbuf sb;
-	strbuf_init(&sb, EXPORT_LINE_MAX);
-	for (size_t i = 0; i < nf; i++)
-		strbuf_add_csv(&sb, f[i], i == nf - 1);
-	bool ok = !sb.err;
-	if (ok)
-		emit(x, sb.buf);
-	strbuf_release(&sb);
-	return ok;
-}
-
 static int export_one(void *ctx, const struct store_access *a)
 {
 	struct export_ctx *x = ctx;
+	if (x->csv) {
+		/* One line through the one CSV export (audit/export.h); a line
+		 * that does not fit its maximum fails the export whole. */
+		struct strbuf sb;
+		strbuf_init(&sb, EXPORT_LINE_MAX);
+		bool ok = audit_export_csv_row(&sb, a);
+		if (ok)
+			emit(x, sb.buf);
+		strbuf_release(&sb);
+		if (!ok) {
+			x->failed = true;
+			return 1;
+		}
+		x->n++;
+		return 0;
+	}
 	char num[6][32], at[21];
 	timestamp_format(a->at / 1000, at);
 	snprintf(num[0], 32, "%lld", (long long)a->id);
@@ -118,26 +120,18 @@ static int export_one(void *ctx, const struct store_access *a)
 	const char *f[] = {num[0], at, num[5], num[1], a->username, num[2], num[3], a->case_ref,
 			   a->on_behalf_of, a->ip, a->operation, a->query, a->subjects,
 			   a->categories, a->outcome, num[4], a->flags, a->prev_hash, a->hash};
-	size_t nf = sizeof f / sizeof f[0];
-	if (x->csv) {
-		if (!emit_csv(x, f, nf)) {
-			x->failed = true;
-			return 1;
-		}
-	} else {
-		static const char *const names[] = {"id", "at", "at_ms", "account_id", "username",
-			"ente_id", "purpose_id", "case_ref", "on_behalf_of", "ip", "operation", "query",
-			"subjects", "categories", "outcome", "status", "flags", "prev_hash", "hash"};
-		json_t *o = json_object();
-		for (size_t i = 0; i < nf; i++)
-			json_object_set_new(o, names[i], json_string(f[i]));
-		char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
-		json_decref(o);
-		if (line) {
-			emit(x, line);
-			emit(x, "\n");
-			free(line);
-		}
+	static const char *const names[] = {"id", "at", "at_ms", "account_id", "username",
+		"ente_id", "purpose_id", "case_ref", "on_behalf_of", "ip", "operation", "query",
+		"subjects", "categories", "outcome", "status", "flags", "prev_hash", "hash"};
+	json_t *o = json_object();
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		json_object_set_new(o, names[i], json_string(f[i]));
+	char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
+	json_decref(o);
+	if (line) {
+		emit(x, line);
+		emit(x, "\n");
+		free(line);
 	}
 	x->n++;
 	return 0;
@@ -184,8 +178,7 @@ static int audit_export(const char *db, const struct export_opts *o)
 	}
 	crypto_sign_init(&x.st);
 	if (x.csv)
-		emit(&x, "id,at,at_ms,account_id,username,ente_id,purpose_id,case_ref,on_behalf_of,"
-			 "ip,operation,query,subjects,categories,outcome,status,flags,prev_hash,hash\n");
+		emit(&x, audit_export_csv_header);
 	struct vis_error e = {0};
 	if (f.to_ms)
 		f.to_ms += 86400000; /* --to is inclusive */

@@ -1,5 +1,6 @@
 /* visura convenzione — agreements from the command line (the API has the
- * same, with more options): add one with its first purpose, list them. */
+ * same, with more options): add one with its first purpose, list them.
+ * Defaults and rules are policy/convenzione's, as for the API. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/date.h"
-#include "policy/policy.h"
+#include "auth/auth.h"
+#include "policy/convenzione.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
 
@@ -56,13 +58,9 @@ int cmd_convenzione(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct store_convenzione c = {.max_results = 20, .per_minute = 30, .per_day = 1000,
-				      .body_per_minute = 300, .body_per_day = 20000,
-				      .purpose_per_minute = 300, .purpose_per_day = 20000};
+	struct store_convenzione c;
+	convenzione_defaults(&c); /* the same as POST /api/v1/convenzioni */
 	struct store_purpose p = {0};
-	snprintf(c.state, sizeof c.state, "active");
-	snprintf(c.mode, sizeof c.mode, "consult");
-	snprintf(p.processing_ref, sizeof p.processing_ref, "1");
 	/* the text options and the fields they fill */
 	const struct {
 		int ch;
@@ -85,8 +83,21 @@ int cmd_convenzione(int argc, char **argv)
 		const char *v = optarg;
 		switch (ch) {
 		case 'd': db = v; break;
-		case 'e': c.ente_id = atoll(v); break;
-		case 'x': c.max_results = atoi(v); break;
+		case 'e':
+		case 'x': {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+			if (*end || n <= 0 || n > 1000000000) {
+				fprintf(stderr, "visura: convenzione: %s is a positive number\n",
+					ch == 'e' ? "--ente-id" : "--max-results");
+				return EXIT_USAGE;
+			}
+			if (ch == 'e')
+				c.ente_id = n;
+			else
+				c.max_results = (int)n;
+			break;
+		}
 		case 'r': case 'c': case 'p': case 'm': case 'C': case 'P': case 'L':
 			for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++)
 				if (texts[k].ch == ch && !cli_copy(texts[k].dst, texts[k].cap, v,
@@ -115,35 +126,21 @@ int cmd_convenzione(int argc, char **argv)
 											 : EXIT_OK;
 	} else if (!strcmp(argv[1], "add")) {
 		struct refdata *rd = NULL;
-		struct store_ente en;
-		bool found = false;
-		const char *why = NULL;
 		if ((rc = cli_refdata_load(&rd)) == EXIT_OK) {
-			why = policy_convenzione_check(&c, rd);
-			if (!why && (!c.reference[0] || !p.code[0] || !p.description[0] || !p.legal_basis[0]))
-				why = "--reference, --purpose-code, --purpose and --legal-basis are required";
-			if (!why && (store_rec_get(s, STORE_ENTE, "id", NULL, c.ente_id, &en, &found, &e) ||
-				     !found))
-				why = "no such body (--ente-id)";
-			if (why) {
-				fprintf(stderr, "visura: convenzione: %s\n", why);
-				rc = EXIT_INVALID;
-			}
-		}
-		refdata_free(rd);
-		if (rc == EXIT_OK) {
-			c.created_at = p.created_at = (int64_t)time(NULL);
-			if (store_begin(s, &e) || store_rec_insert(s, STORE_CONVENZIONE, &c, &c.id, &e) ||
-			    (p.convenzione_id = c.id, store_rec_insert(s, STORE_PURPOSE, &p, &p.id, &e)) ||
-			    store_commit(s, &e)) {
-				store_rollback(s);
+			int64_t now = (int64_t)time(NULL);
+			vis_err vrc = convenzione_create(s, rd, &c, &p, now, &e);
+			if (vrc) {
 				cli_error("convenzione add", &e);
-				rc = EXIT_RUNTIME;
+				rc = vrc == VIS_ERR_STORE || vrc == VIS_ERR_NOMEM ? EXIT_RUNTIME
+										   : EXIT_INVALID;
 			} else {
+				auth_event(s, now, "agreement_created", NULL, "visura convenzione add",
+					   "cli", c.reference);
 				printf("agreement %lld for body %lld, purpose %lld (%s)\n", (long long)c.id,
 				       (long long)c.ente_id, (long long)p.id, p.code);
 			}
 		}
+		refdata_free(rd);
 	} else {
 		usage(stderr);
 		rc = EXIT_USAGE;

@@ -4,7 +4,6 @@
  * The columns are those the agreement's profile may see (policy_may_see);
  * an agreement in verify_only mode, or without identity data, gets no list. */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "common/config.h"
 #include "common/date.h"
 #include "common/str.h"
+#include "listreq/listreq.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -125,31 +125,21 @@ int cmd_list_extract(int argc, char **argv)
 	int rc = cli_store_open(cli_db_uri(db), &s);
 	if (rc)
 		return rc;
-	struct store_list_request q;
-	struct store_purpose purpose;
-	bool found = false, pfound = false;
+	char *end;
+	long long id = strtoll(argv[optind], &end, 10);
+	if (*end || id <= 0) {
+		fprintf(stderr, "visura: list-extract: REQUEST_ID is a number\n");
+		store_close(s);
+		return EXIT_USAGE;
+	}
+	static struct listreq_extraction lx;
 	struct vis_error e = {0};
-	if (store_rec_get(s, STORE_LIST_REQUEST, "id", NULL, atoll(argv[optind]), &q, &found, &e) ||
-	    !found || strcmp(q.state, "approved") ||
-	    store_rec_get(s, STORE_PURPOSE, "id", NULL, q.purpose_id, &purpose, &pfound, &e) || !pfound) {
-		fprintf(stderr, "visura: list-extract: no approved request %s\n", argv[optind]);
+	vis_err lrc = listreq_extraction_open(s, id, &lx, &e);
+	if (lrc) {
+		cli_error("list-extract", &e);
 		store_close(s);
-		return EXIT_INVALID;
+		return lrc == VIS_ERR_STORE ? EXIT_RUNTIME : EXIT_INVALID;
 	}
-	/* The agreement decides what the list may hold, now, not at approval. */
-	struct store_convenzione conv;
-	bool cfound = false;
-	unsigned cats = 0;
-	if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, purpose.convenzione_id, &conv, &cfound,
-			  &e) || !cfound || !policy_categories_parse(conv.profile, &cats) ||
-	    !strcmp(conv.mode, "verify_only") || !policy_may_see(cats, FIELD_IDENTITY)) {
-		fprintf(stderr, "visura: list-extract: the agreement of request %s allows no list "
-			"(verify_only, or no identity data in its profile)\n", argv[optind]);
-		store_close(s);
-		return EXIT_INVALID;
-	}
-	json_error_t jerr;
-	json_t *crit = json_loads(q.criteria, 0, &jerr);
 	/* The database's signing key, when this user may read it: the records
 	 * go under a signed head now, else at the server's next commit. */
 	static struct audit_key key;
@@ -158,20 +148,17 @@ int cmd_list_extract(int argc, char **argv)
 	audit_key_path(cli_db_uri(db), kp, sizeof kp);
 	bool keyed = !audit_key_load(kp, &key, NULL) && audit_public_key(s, pk) &&
 		     !memcmp(pk, key.pk, sizeof pk);
-	struct extract x = {.today = date_today(), .s = s, .key = keyed ? &key : NULL, .age_to = 200,
+	struct store_list_request q = lx.q;
+	unsigned cats = lx.cats;
+	const struct listreq_criteria *crit = &lx.criteria;
+	struct extract x = {.today = date_today(), .s = s, .key = keyed ? &key : NULL,
+			    .comune = crit->comune,
+			    .age_from = crit->age_from, .age_to = crit->age_to, .sex = crit->sex,
+			    .citizenship = crit->citizenship,
 			    .with_comune = policy_may_see(cats, FIELD_COMUNE)};
 	subjects_init(&x.subjects);
-	const char *cz = json_string_value(json_object_get(crit, "citizenship"));
-	const char *sex = json_string_value(json_object_get(crit, "sex"));
-	x.comune = json_string_value(json_object_get(crit, "comune"));
-	if (json_is_integer(json_object_get(crit, "age_from")))
-		x.age_from = (int)json_integer_value(json_object_get(crit, "age_from"));
-	if (json_is_integer(json_object_get(crit, "age_to")))
-		x.age_to = (int)json_integer_value(json_object_get(crit, "age_to"));
-	x.sex = sex ? sex[0] : 0;
-	x.citizenship = !cz ? 0 : !strcmp(cz, "italian") ? 1 : 2;
 	x.rec.ente_id = q.ente_id;
-	x.rec.convenzione_id = purpose.convenzione_id;
+	x.rec.convenzione_id = lx.purpose.convenzione_id;
 	x.rec.purpose_id = q.purpose_id;
 	snprintf(x.rec.username, sizeof x.rec.username, "registry-office");
 	snprintf(x.rec.case_ref, sizeof x.rec.case_ref, "list-request %lld", (long long)q.id);
@@ -182,39 +169,25 @@ int cmd_list_extract(int argc, char **argv)
 				 x.rec.categories, sizeof x.rec.categories);
 	snprintf(x.rec.outcome, sizeof x.rec.outcome, "ok");
 	x.rec.status = 200;
-	x.out = x.comune ? fopen(out, "w") : NULL;
+	x.out = fopen(out, "w");
 	if (!x.out) {
 		fprintf(stderr, "visura: list-extract: cannot write '%s'\n", out);
-		json_decref(crit);
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
 	fprintf(x.out, x.with_comune ? "codice_fiscale,surname,name,sex,birth_date,comune\n"
 				     : "codice_fiscale,surname,name,sex,birth_date\n");
-	char comune[7];
-	if (!CLI_COPY(comune, x.comune, "comune of the request")) {
-		fclose(x.out);
-		remove(out);
-		json_decref(crit);
-		store_close(s);
-		return EXIT_INVALID;
-	}
-	if (store_person_each_at(s, comune, x.today, person, &x, &e) || x.failed ||
+	if (store_person_each_at(s, crit->comune, x.today, person, &x, &e) || x.failed ||
 	    flush(&x) != VIS_OK) {
 		subjects_release(&x.subjects);
 		fclose(x.out);
 		remove(out);
-		json_decref(crit);
 		cli_error("list-extract (nothing released)", &e);
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
 	int closed = fclose(x.out);
-	json_decref(crit);
-	q.extracted_at = (int64_t)time(NULL);
-	q.persons = x.persons;
-	snprintf(q.state, sizeof q.state, "extracted");
-	if (closed || store_rec_update(s, STORE_LIST_REQUEST, &q, &e)) {
+	if (closed || listreq_extracted(s, &q, x.persons, (int64_t)time(NULL), &e)) {
 		cli_error("list-extract", &e);
 		store_close(s);
 		return EXIT_RUNTIME;

@@ -1,43 +1,98 @@
-/* visura review — the yearly review report (JSON), as GET /api/v1/review. */
+/* visura review — the yearly review report (JSON), as GET /api/v1/review,
+ * and `visura review decide`, the decision on one agreement, as POST
+ * /api/v1/review/ID: both through src/review. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/config.h"
 #include "review/review.h"
 
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura review [--db URI] [--convenzione ID]\n"
+		"       visura review decide [--db URI] --convenzione ID\n"
+		"                            --decision confirm|restrict|revoke --note TEXT\n\n"
+		"The yearly review: per agreement, purposes, profile, active accounts\n"
+		"and their last access (unused ones flagged), accesses of the last year\n"
+		"by purpose, refused attempts, alerts.  `decide` records the decision on\n"
+		"one agreement (as POST /api/v1/review/ID): revoke ends it and disables\n"
+		"the active accounts of its body.\n");
+}
+
+static int decide(struct store *s, long long id, const char *decision, const char *note)
+{
+	if (!id || !decision || !note) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!cli_text_ok(note, "--note"))
+		return EXIT_USAGE;
+	int64_t now = (int64_t)time(NULL);
+	struct store_review d;
+	struct store_convenzione c;
+	struct vis_error e = {0};
+	vis_err rc = review_decide(s, id, decision, note, 0, now, &d, &c, &e);
+	if (rc) {
+		cli_error("review decide", &e);
+		return rc == VIS_ERR_STORE || rc == VIS_ERR_NOMEM ? EXIT_RUNTIME : EXIT_INVALID;
+	}
+	auth_event(s, now, "review_decision", NULL, "visura review decide", "cli", decision);
+	printf("agreement %lld: %s recorded (decision %lld), agreement %s\n", (long long)c.id,
+	       d.decision, (long long)d.id, c.state);
+	return EXIT_OK;
+}
+
 int cmd_review(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'}, {"convenzione", required_argument, NULL, 'c'},
+		{"decision", required_argument, NULL, 'D'}, {"note", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
 	};
-	const char *db = NULL;
+	bool deciding = argc > 1 && !strcmp(argv[1], "decide");
+	const char *db = NULL, *decision = NULL, *note = NULL;
 	long long only = 0;
 	int c;
-	optind = 1;
+	optind = deciding ? 2 : 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'd') {
 			db = optarg;
 		} else if (c == 'c') {
-			only = atoll(optarg);
+			char *end;
+			only = strtoll(optarg, &end, 10);
+			if (*end || only <= 0) {
+				fprintf(stderr, "visura: review: --convenzione is an agreement's id\n");
+				return EXIT_USAGE;
+			}
+		} else if (deciding && c == 'D') {
+			decision = optarg;
+		} else if (deciding && c == 'n') {
+			note = optarg;
 		} else {
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: visura review [--db URI] [--convenzione ID]\n\n"
-				"The yearly review: per agreement, purposes, profile, active accounts\n"
-				"and their last access (unused ones flagged), accesses of the last year\n"
-				"by purpose, refused attempts, alerts.  Decisions are recorded with\n"
-				"POST /api/v1/review/ID.\n");
+			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? EXIT_OK : EXIT_USAGE;
 		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
 	struct store *s;
 	int rc = cli_store_open(cli_db_uri(db), &s);
 	if (rc)
 		return rc;
+	if (deciding) {
+		rc = decide(s, only, decision, note);
+		store_close(s);
+		return rc;
+	}
 	struct config cfg;
 	config_defaults(&cfg);
 	json_t *out;

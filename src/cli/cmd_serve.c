@@ -252,14 +252,17 @@ int cmd_serve(int argc, char **argv)
 	/* Until the privileges are dropped, requests get 503. */
 	atomic_store(&app.stopping, true);
 	struct http_server *srv;
-	if (http_server_start(&app, api_routes, api_gate, &srv, &e)) {
+	static struct api_listener main_l, ops_l;
+	api_listener_init(&main_l, &app, cfg.listen, true);
+	api_listener_init(&ops_l, &app, cfg.metrics_listen, false);
+	if (http_server_start(&main_l.http, api_routes, api_gate, &srv, &e)) {
 		cli_error("serve", &e);
 		app_release(&app);
 		return EXIT_RUNTIME;
 	}
 	struct http_server *ops = NULL;
 	if (cfg.metrics_listen[0] &&
-	    http_server_start_plain(&app, cfg.metrics_listen, api_ops_routes, api_ops_gate, &ops, &e)) {
+	    http_server_start(&ops_l.http, api_ops_routes, api_ops_gate, &ops, &e)) {
 		cli_error("serve (metrics listener)", &e);
 		http_server_stop(srv, 0);
 		app_release(&app);

@@ -4,39 +4,35 @@
  *
  * Owns: the listening daemon, the per-request state (body buffer, parsed
  * JSON, response under construction) and its lifetime: everything a request
- * allocates is freed when the connection reports it complete. */
+ * allocates is freed when the connection reports it complete.
+ *
+ * Knows nothing of the layers above it: what it needs from them comes in
+ * struct http_config (limits, paths, addresses, and the hooks it calls),
+ * the routes (each with its own body limit) and the gate; the caller's
+ * context and its view of who is calling ride on each request as opaque
+ * pointers the server never looks inside. */
 #ifndef VISURA_HTTP_HTTP_H
 #define VISURA_HTTP_HTTP_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "common/err.h"
-#include "store/store.h"
 
 struct app;
+struct http_auth;
 struct http_server;
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_PARAM_MAX 128
 #define HTTP_MAX_HEADERS 8
 
-/* Who is calling, once the auth layer has looked at the request. */
-struct http_auth {
-	bool authenticated;
-	bool via_token;               /* bearer token (API client) */
-	bool must_change_password;    /* only the password change is allowed */
-	bool totp_enrolment_required; /* only TOTP setup is allowed */
-	struct store_account account;
-	struct store_session session; /* when !via_token */
-	int64_t token_id;             /* when via_token */
-};
-
 struct http_request {
-	struct app *app;
+	struct app *app;              /* the caller's context (http_config.owner), opaque here */
 	struct MHD_Connection *conn;
 	const char *method;
 	char path[1024];
@@ -61,7 +57,10 @@ struct http_request {
 	/* route parameters (":id") */
 	char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX];
 	int nparams;
-	struct http_auth auth;
+	/* Who is calling, as the gate found it: defined by the layer above
+	 * (api/api.h), http_config.auth_size bytes zeroed for each request and
+	 * wiped when it completes. */
+	struct http_auth *auth;
 	/* the response under construction */
 	int status;
 	char *resp;
@@ -98,12 +97,10 @@ enum {
 	ROUTE_TEST = 1 << 10,            /* exists only with test_clock on */
 	ROUTE_OWN_ARGS = 1 << 11,        /* the handler checks its query arguments
 					    itself (http_args_valid), to record refusals */
-	/* The body limit: at most max_body_kb, held in memory, unless
-	 * ROUTE_FILE_BODY: a pushed file, at most max_import_mb, streamed to a
-	 * temporary file beside the database (0600, unlinked at once; read it
-	 * with http_body_stream), all such bodies together at most
-	 * max_uploads_mb.  A declared Content-Length over the limit is refused
-	 * with 413 before any byte of the body is read. */
+	/* The body is held in memory, unless ROUTE_FILE_BODY: a pushed file,
+	 * streamed to a temporary file in http_config.upload_dir (0600,
+	 * unlinked at once; read it with http_body_stream), all such bodies
+	 * together at most http_config.max_uploads. */
 	ROUTE_FILE_BODY = 1 << 12,
 };
 
@@ -112,6 +109,38 @@ struct http_route {
 	const char *pattern;          /* "/api/v1/accounts/:id/disable" */
 	http_handler handler;
 	unsigned access;
+	/* The largest body the route takes, in bytes; 0: the server's default
+	 * (http_config.max_body, or max_file_body with ROUTE_FILE_BODY).  A
+	 * declared Content-Length over it is refused with 413 before any byte
+	 * of the body is read; a body that grows past it, when it does. */
+	size_t body_max;
+};
+
+/* What the server needs from the layers above, given at start. */
+struct http_config {
+	const char *listen;           /* "address:port" */
+	bool tls;                     /* HTTPS (cert and key below), or plain HTTP */
+	const char *tls_cert, *tls_key; /* PEM files */
+	/* CA of client certificates (PEM file): requested, not required,
+	 * when it exists; client_ca_required: its absence is an error. */
+	const char *client_ca;
+	bool client_ca_required;
+	const char *upload_dir;       /* temporary files of ROUTE_FILE_BODY bodies */
+	size_t max_body, max_file_body, max_uploads;    /* bytes */
+	int threads, max_connections, per_ip_connections, connection_timeout;
+	/* The client address from client_ip_header when the peer is one of
+	 * trusted_proxies (CIDR list); "" for none. */
+	const char *trusted_proxies, *client_ip_header;
+	bool test_routes;             /* ROUTE_TEST routes exist */
+	struct app *owner;            /* handed to every request as r->app */
+	size_t auth_size;             /* sizeof(struct http_auth) */
+	/* Requests in flight (kept by the server); requests arriving while
+	 * *stopping is true are answered 503. */
+	atomic_int *in_flight;
+	atomic_bool *stopping;
+	/* Called once per response, after it is queued, with its latency: the
+	 * owner's metrics and request log.  May be NULL. */
+	void (*on_response)(struct http_request *r, double seconds);
 };
 
 /* Decides whether a request may reach its route's handler (authentication,
@@ -121,14 +150,12 @@ struct http_route {
 typedef bool (*http_gate)(struct http_request *r, const struct http_route *route);
 
 /* Starts listening with the routes (terminated by a NULL method); every
- * matched request passes through `gate` first. */
-vis_err http_server_start(struct app *app, const struct http_route *routes,
-			  http_gate gate, struct http_server **out, struct vis_error *e);
-/* A plain-HTTP listener for operations (metrics, health), meant for
+ * matched request passes through `gate` first.  cfg's strings are copied
+ * or read before it returns; routes must outlive the server.  A plain-HTTP
+ * listener (cfg->tls false) is for operations (metrics, health), meant for
  * loopback or a management network only. */
-vis_err http_server_start_plain(struct app *app, const char *listen,
-				const struct http_route *routes, http_gate gate,
-				struct http_server **out, struct vis_error *e);
+vis_err http_server_start(const struct http_config *cfg, const struct http_route *routes,
+			  http_gate gate, struct http_server **out, struct vis_error *e);
 /* Stops accepting, lets requests in flight finish (up to `grace_ms`), stops. */
 void http_server_stop(struct http_server *srv, int grace_ms);
 

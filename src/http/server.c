@@ -21,24 +21,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/app.h"
 #include "common/cidr.h"
 #include "common/csv.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "metrics/metrics.h"
-#include "store/store.h"
 #include "common/str.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
 	char *trust;              /* CA of client certificates, PEM */
-	struct app *app;
+	struct http_config cfg;   /* its strings below, owned */
 	const struct http_route *routes;
 	http_gate gate;
 	char *cert;
 	char *key;
-	char upload_dir[CONFIG_PATH_MAX];  /* temporary files of ROUTE_FILE_BODY bodies */
+	char *upload_dir;                  /* temporary files of ROUTE_FILE_BODY bodies */
+	char *trusted_proxies, *client_ip_header;
 	atomic_size_t uploads;             /* bytes of such bodies held now */
 	pthread_mutex_t ticket_lock;
 	gnutls_datum_t ticket_key;         /* session tickets' master key */
@@ -371,7 +369,7 @@ static bool method_fits(const char *route_method, const char *method)
 
 static bool route_enabled(const struct http_server *srv, const struct http_route *rt)
 {
-	return !(rt->access & ROUTE_TEST) || srv->app->cfg.test_clock;
+	return !(rt->access & ROUTE_TEST) || srv->cfg.test_routes;
 }
 
 /* 405 with the methods the path has (RFC 9110 §15.5.6). */
@@ -395,15 +393,15 @@ static void reply_not_allowed(struct http_server *srv, struct http_request *r)
 
 static size_t body_limit(const struct http_server *srv, const struct http_route *rt)
 {
-	if (rt->access & ROUTE_FILE_BODY)
-		return (size_t)srv->app->cfg.max_import_mb << 20;
-	return (size_t)srv->app->cfg.max_body_kb * 1024;
+	if (rt->body_max)
+		return rt->body_max;
+	return rt->access & ROUTE_FILE_BODY ? srv->cfg.max_file_body : srv->cfg.max_body;
 }
 
 /* Takes `n` bytes of the server's quota of bodies being uploaded. */
 static bool upload_reserve(struct http_server *srv, struct http_request *r, size_t n)
 {
-	size_t quota = (size_t)srv->app->cfg.max_uploads_mb << 20;
+	size_t quota = srv->cfg.max_uploads;
 	size_t before = atomic_fetch_add(&srv->uploads, n);
 	if (before + n > quota) {
 		atomic_fetch_sub(&srv->uploads, n);
@@ -501,7 +499,7 @@ static void body_drop(struct http_request *r)
 /* An unlinked temporary file beside the database, readable by us only. */
 static int upload_file_open(const struct http_server *srv)
 {
-	char path[CONFIG_PATH_MAX + 32];
+	char path[4096 + 32];
 	if ((size_t)snprintf(path, sizeof path, "%s/.visura-upload-XXXXXX", srv->upload_dir) >=
 	    sizeof path)
 		return -1;
@@ -588,12 +586,12 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
 /* Behind a reverse proxy: when the peer is a trusted proxy, the client is
  * the right-most address of the configured header (the one that proxy
  * added); from anyone else the header is ignored. */
-static void proxied_ip(struct app *app, struct MHD_Connection *c, char *ip, size_t cap)
+static void proxied_ip(const struct http_server *srv, struct MHD_Connection *c, char *ip,
+		       size_t cap)
 {
-	const struct config *cfg = &app->cfg;
-	if (!cfg->trusted_proxies[0] || !cidr_list_contains(cfg->trusted_proxies, ip))
+	if (!srv->trusted_proxies[0] || !cidr_list_contains(srv->trusted_proxies, ip))
 		return;
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, cfg->client_ip_header);
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, srv->client_ip_header);
 	if (!h)
 		return;
 	const char *last = strrchr(h, ',');
@@ -664,7 +662,8 @@ void http_resume(struct http_request *r)
 	MHD_resume_connection(r->conn);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_request *r)
+static enum MHD_Result send_response(const struct http_server *srv, struct MHD_Connection *conn,
+				       struct http_request *r)
 {
 	struct MHD_Response *resp =
 		r->resp ? MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE)
@@ -681,16 +680,13 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
 		MHD_add_response_header(resp, r->headers[i][0], r->headers[i][1]);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
-	metrics_request(r->app->metrics, r->route ? r->route : "-", r->status,
-			(double)(mono_ns() - r->started_ns) / 1e9);
-	log_info("request", "request_id=%s method=%s route=%s status=%d ms=%.2f account=%lld ip=%s",
-		 r->request_id, r->method, r->route, r->status,
-		 (double)(mono_ns() - r->started_ns) / 1e6,
-		 (long long)(r->auth.authenticated ? r->auth.account.id : 0), r->ip);
+	if (srv->cfg.on_response)
+		srv->cfg.on_response(r, (double)(mono_ns() - r->started_ns) / 1e9);
 	return ret;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *conn, struct http_request *r)
+static enum MHD_Result answer(const struct http_server *srv, struct MHD_Connection *conn,
+				struct http_request *r)
 {
 	dispatch(r);
 	if (r->deferred) {
@@ -700,7 +696,19 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct http_request *
 		r->deferred(r);
 		return MHD_YES;
 	}
-	return send_response(conn, r);
+	return send_response(srv, conn, r);
+}
+
+/* A request with room for the caller's view of who is calling after it
+ * (aligned for any type), all zero. */
+static struct http_request *request_new(const struct http_server *srv)
+{
+	size_t align = _Alignof(max_align_t);
+	size_t at = (sizeof(struct http_request) + align - 1) / align * align;
+	struct http_request *r = calloc(1, at + srv->cfg.auth_size);
+	if (r)
+		r->auth = (struct http_auth *)(void *)((char *)r + at);
+	return r;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -711,23 +719,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct http_server *srv = cls;
 	struct http_request *r = *con_cls;
 	if (!r) {
-		r = calloc(1, sizeof *r);
+		r = request_new(srv);
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
-		atomic_fetch_add(&srv->app->in_flight, 1);
+		atomic_fetch_add(srv->cfg.in_flight, 1);
 		r->started_ns = mono_ns();
-		r->app = srv->app;
+		r->app = srv->cfg.owner;
 		/* Requests that arrive after shutdown began are refused; those
 		 * already under way finish normally. */
-		r->arrived_stopping = atomic_load(&srv->app->stopping);
+		r->arrived_stopping = atomic_load(srv->cfg.stopping);
 		r->conn = conn;
 		r->method = method;
 		unsigned char id[8];
 		randombytes_buf(id, sizeof id);
 		sodium_bin2hex(r->request_id, sizeof r->request_id, id, sizeof id);
 		client_ip(conn, r->ip, sizeof r->ip);
-		proxied_ip(srv->app, conn, r->ip, sizeof r->ip);
+		proxied_ip(srv, conn, r->ip, sizeof r->ip);
 		if (srv->trust)
 			client_cert(conn, r->client_cert);
 		if (strlen(url) >= sizeof r->path) {
@@ -752,11 +760,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (r->framing_bad || http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
 		    (cl && strcmp(cl, "0")))
-			return send_response(conn, r);
+			return send_response(srv, conn, r);
 		return MHD_YES;
 	}
 	if (r->resumed || r->answered)
-		return send_response(conn, r);
+		return send_response(srv, conn, r);
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
@@ -772,7 +780,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		return MHD_YES;
 	}
-	return answer(conn, r);
+	return answer(srv, conn, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -795,9 +803,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->headers[i][0]);
 		free(r->headers[i][1]);
 	}
-	sodium_memzero(&r->auth, sizeof r->auth);
+	sodium_memzero(r->auth, srv->cfg.auth_size);
 	free(r);
-	atomic_fetch_sub(&srv->app->in_flight, 1);
+	atomic_fetch_sub(srv->cfg.in_flight, 1);
 }
 
 /* Percent-decoding of the path and query: as usual, except that %00 becomes
@@ -1005,74 +1013,66 @@ static void free_secret(char *s, size_t len)
 	}
 }
 
-static vis_err start(struct app *app, const char *listen, bool tls,
-		     const struct http_route *routes, http_gate gate, struct http_server **out,
-		     struct vis_error *e);
+static void server_free(struct http_server *srv, size_t klen)
+{
+	free(srv->trust);
+	free(srv->cert);
+	free_secret(srv->key, klen);
+	free(srv->upload_dir);
+	free(srv->trusted_proxies);
+	free(srv->client_ip_header);
+	free(srv);
+}
 
-vis_err http_server_start(struct app *app, const struct http_route *routes,
+vis_err http_server_start(const struct http_config *cfg, const struct http_route *routes,
 			  http_gate gate, struct http_server **out, struct vis_error *e)
 {
-	return start(app, app->cfg.listen, true, routes, gate, out, e);
-}
-
-vis_err http_server_start_plain(struct app *app, const char *listen,
-				const struct http_route *routes, http_gate gate,
-				struct http_server **out, struct vis_error *e)
-{
-	return start(app, listen, false, routes, gate, out, e);
-}
-
-static vis_err start(struct app *app, const char *listen, bool tls,
-		     const struct http_route *routes, http_gate gate, struct http_server **out,
-		     struct vis_error *e)
-{
-	const struct config *cfg = &app->cfg;
+	const char *listen = cfg->listen;
+	bool tls = cfg->tls;
 	struct sockaddr_storage ss;
 	if (parse_listen(listen, &ss, e))
 		return VIS_ERR_INVALID;
 	struct http_server *srv = calloc(1, sizeof *srv);
 	if (!srv)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	srv->app = app;
+	srv->cfg = *cfg;
 	srv->routes = routes;
 	srv->gate = gate;
+	srv->upload_dir = strdup(cfg->upload_dir && cfg->upload_dir[0] ? cfg->upload_dir : ".");
+	srv->trusted_proxies = strdup(cfg->trusted_proxies ? cfg->trusted_proxies : "");
+	srv->client_ip_header = strdup(cfg->client_ip_header ? cfg->client_ip_header : "");
+	if (!srv->upload_dir || !srv->trusted_proxies || !srv->client_ip_header) {
+		server_free(srv, 0);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	/* Only the copies stay. */
+	srv->cfg.listen = srv->cfg.tls_cert = srv->cfg.tls_key = srv->cfg.client_ca = NULL;
+	srv->cfg.upload_dir = srv->upload_dir;
+	srv->cfg.trusted_proxies = srv->trusted_proxies;
+	srv->cfg.client_ip_header = srv->client_ip_header;
 	pthread_mutex_init(&srv->ticket_lock, NULL);
-	/* Uploads go beside the database (the state directory), not to /tmp. */
-	char prefix[CONFIG_PATH_MAX];
-	store_files_prefix(cfg->db, prefix, sizeof prefix);
-	char *slash = strrchr(prefix, '/');
-	if (slash)
-		*(slash == prefix ? slash + 1 : slash) = '\0';
-	STR_COPY_KNOWN(srv->upload_dir, slash ? prefix : "."); /* both CONFIG_PATH_MAX */
 	size_t clen = 0, klen = 0;
 	if (tls) {
 		srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
 		srv->key = file_read_all(cfg->tls_key, 1 << 20, &klen);
-	}
-	if (tls) {
 		/* Workstation certificates: requested (not required) when the
 		 * municipality's CA exists; each request checks them. */
-		char derived[CONFIG_PATH_MAX + 32];
-		const char *ca = cfg->client_ca;
-		if (!ca[0]) {
-			store_files_prefix(cfg->db, prefix, sizeof prefix);
-			snprintf(derived, sizeof derived, "%s.ca-cert.pem", prefix);
-			ca = derived;
-		}
 		size_t tl;
-		srv->trust = file_read_all(ca, 1 << 20, &tl);
-		if (!srv->trust && cfg->client_ca[0]) {
-			free(srv);
-			return vis_error_set(e, VIS_ERR_IO, "cannot read client_ca '%s'", ca);
+		if (cfg->client_ca && cfg->client_ca[0])
+			srv->trust = file_read_all(cfg->client_ca, 1 << 20, &tl);
+		if (!srv->trust && cfg->client_ca_required) {
+			vis_error_set(e, VIS_ERR_IO, "cannot read client_ca '%s'", cfg->client_ca);
+			pthread_mutex_destroy(&srv->ticket_lock);
+			server_free(srv, klen);
+			return VIS_ERR_IO;
 		}
 	}
 	if (tls && (!srv->cert || !srv->key)) {
-		free(srv->trust);
-		free(srv->cert);
-		free_secret(srv->key, klen);
-		free(srv);
-		return vis_error_set(e, VIS_ERR_IO, "cannot read the TLS certificate '%s' or key '%s'",
-				     cfg->tls_cert, cfg->tls_key);
+		vis_error_set(e, VIS_ERR_IO, "cannot read the TLS certificate '%s' or key '%s'",
+			      cfg->tls_cert, cfg->tls_key);
+		pthread_mutex_destroy(&srv->ticket_lock);
+		server_free(srv, klen);
+		return VIS_ERR_IO;
 	}
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -1106,12 +1106,11 @@ static vis_err start(struct app *app, const char *listen, bool tls,
 		MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
-		free(srv->trust);
-		free(srv->cert);
-		free_secret(srv->key, klen);
-		free(srv);
-		return vis_error_set(e, VIS_ERR_IO, "cannot listen on %s (address in use, or a bad certificate)",
-				     listen);
+		vis_error_set(e, VIS_ERR_IO, "cannot listen on %s (address in use, or a bad certificate)",
+			      listen);
+		pthread_mutex_destroy(&srv->ticket_lock);
+		server_free(srv, klen);
+		return VIS_ERR_IO;
 	}
 	*out = srv;
 	return VIS_OK;
@@ -1124,19 +1123,15 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 	/* No MHD_quiesce_daemon(): with a thread pool on epoll, libmicrohttpd
 	 * 0.9.75 can abort while taking the listening socket out of the
 	 * workers' epoll sets.  New requests are answered 503 from here on
-	 * (app->stopping) while those in flight finish. */
-	atomic_store(&srv->app->stopping, true);
-	for (int waited = 0; waited < grace_ms && atomic_load(&srv->app->in_flight) > 0; waited += 10)
+	 * (*cfg.stopping) while those in flight finish. */
+	atomic_store(srv->cfg.stopping, true);
+	for (int waited = 0; waited < grace_ms && atomic_load(srv->cfg.in_flight) > 0; waited += 10)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
-	free(srv->cert);
-	free(srv->trust);
-	if (srv->key)
-		free_secret(srv->key, strlen(srv->key));
 	if (srv->ticket_key.data) {
 		gnutls_memset(srv->ticket_key.data, 0, srv->ticket_key.size);
 		gnutls_free(srv->ticket_key.data);
 	}
 	pthread_mutex_destroy(&srv->ticket_lock);
-	free(srv);
+	server_free(srv, srv->key ? strlen(srv->key) : 0);
 }

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "common/date.h"
+#include "common/str.h"
 
 static json_t *when(int64_t t)
 {
@@ -119,5 +121,67 @@ vis_err review_report(struct store *s, int64_t now, int unused_days, int64_t onl
 		return VIS_ERR_STORE;
 	}
 	*out = json_pack("{s:o,s:i}", "agreements", rc.out, "unused_after_days", unused_days);
+	return VIS_OK;
+}
+
+bool review_decision_valid(const char *decision)
+{
+	return decision && (!strcmp(decision, "confirm") || !strcmp(decision, "restrict") ||
+			    !strcmp(decision, "revoke"));
+}
+
+struct cut {
+	struct store *s;
+	int64_t now;
+	struct vis_error *e;
+	vis_err rc;
+};
+
+static int cut_off(void *ctx, const void *rec)
+{
+	struct cut *c = ctx;
+	struct store_account a = *(const struct store_account *)rec;
+	if (strcmp(a.state, "active"))
+		return 0;
+	c->rc = auth_account_disable(c->s, &a, "agreement revoked at review", c->now, c->e);
+	return c->rc != VIS_OK;
+}
+
+vis_err review_decide(struct store *s, int64_t convenzione_id, const char *decision,
+		      const char *note, int64_t by_id, int64_t now, struct store_review *out,
+		      struct store_convenzione *c, struct vis_error *e)
+{
+	if (!review_decision_valid(decision))
+		return vis_error_set(e, VIS_ERR_INVALID, "'decision' is confirm, restrict or revoke");
+	struct store_review d = {.convenzione_id = convenzione_id, .decided_by = by_id,
+				 .decided_at = now};
+	STR_COPY_KNOWN(d.decision, decision); /* one of the three words above */
+	if (STR_SET(d.note, note, "note", e))
+		return VIS_ERR_LIMIT;
+	bool found;
+	if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, convenzione_id, c, &found, e))
+		return VIS_ERR_STORE;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such agreement");
+	vis_err rc = store_begin(s, e);
+	if (!rc)
+		rc = store_rec_insert(s, STORE_REVIEW, &d, &d.id, e);
+	if (!rc && !strcmp(decision, "revoke")) {
+		STR_COPY_KNOWN(c->state, "ended"); /* a constant */
+		rc = store_rec_update(s, STORE_CONVENZIONE, c, e);
+		struct cut cut = {s, now, e, VIS_OK};
+		struct store_filter f[] = {{"ente_id", NULL, c->ente_id}, {NULL, NULL, 0}};
+		if (!rc && store_rec_list(s, STORE_ACCOUNT, f, 0, cut_off, &cut, e))
+			rc = VIS_ERR_STORE;
+		if (!rc)
+			rc = cut.rc;
+	}
+	if (!rc)
+		rc = store_commit(s, e);
+	if (rc) {
+		store_rollback(s);
+		return rc;
+	}
+	*out = d;
 	return VIS_OK;
 }

@@ -106,6 +106,66 @@ def test_yearly_review_and_revocation():
 
 
 
+def test_review_decided_from_the_command_line():
+    """`visura review decide` is POST /api/v1/review/ID: the same refusals,
+    and a revocation cuts the body's accounts off the same way."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+        op = srv.user("operator", ente["id"])
+
+        def decide(*args):
+            return subprocess.run([harness.VISURA, "review", "decide", "--db", srv.db, *args],
+                                  capture_output=True, text=True)
+        p = decide("--convenzione", str(conv["id"]), "--decision", "maybe", "--note", "x")
+        eq(p.returncode, 1, f"not a decision: {p.stderr}")
+        p = decide("--convenzione", str(conv["id"] + 100), "--decision", "revoke", "--note", "x")
+        eq(p.returncode, 1, f"no such agreement: {p.stderr}")
+        p = decide("--convenzione", str(conv["id"]), "--decision", "revoke")
+        eq(p.returncode, 2, "the note is required")
+        p = decide("--convenzione", str(conv["id"]), "--decision", "revoke", "--note", "cessata")
+        eq(p.returncode, 0, f"revoked: {p.stderr}")
+        got = expect(srv.admin().get(f"/api/v1/convenzioni/{conv['id']}"), 200).json
+        eq(got["state"], "ended", "the agreement ended")
+        c = srv.client()
+        expect(c.login(op.account["username"], op.password), 403, "account_disabled",
+               "the body's accounts are cut off")
+
+
+def test_agreement_rules_shared_by_the_command_line():
+    """`visura convenzione add` and POST /api/v1/convenzioni take the same
+    defaults and rules (policy/convenzione); where they disagreed, the
+    stricter one holds for both."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        base = ["convenzione", "add", "--db", srv.db, "--ente-id", str(ente["id"]),
+                "--comuni", "036023", "--profile", "identity", "--valid-from", "2026-01-01",
+                "--purpose-code", "P", "--purpose", "verifica", "--legal-basis", "art. 1"]
+
+        def run(*args):
+            return subprocess.run([harness.VISURA, *args], capture_output=True, text=True)
+        p = run(*base, "--reference", "CLI-1")
+        eq(p.returncode, 0, f"added: {p.stderr}")
+        conv = [c for c in expect(srv.admin().get(f"/api/v1/convenzioni?ente_id={ente['id']}"),
+                                  200).json["convenzioni"] if c["reference"] == "CLI-1"][0]
+        eq((conv["max_results"], conv["per_minute"], conv["per_day"], conv["body_per_minute"],
+            conv["body_per_day"], conv["purpose_per_minute"], conv["purpose_per_day"],
+            conv["mode"], conv["state"]), (20, 30, 1000, 300, 20000, 300, 20000, "consult",
+                                            "active"), "the defaults of the API")
+        eq(conv["purposes"][0]["processing_ref"], "1", "entry 1 of the record of processing")
+        ev = db_query(srv.db, "SELECT detail FROM security_event WHERE kind = 'agreement_created'")
+        check(any(e["detail"] == "CLI-1" for e in ev), f"recorded as the API records it: {ev}")
+        p = run(*base, "--reference", "CLI-2", "--max-results", "many")
+        eq(p.returncode, 2, f"--max-results is a number: {p.stderr}")
+        p = run(*base, "--reference", "")
+        eq(p.returncode, 1, f"the reference is required: {p.stderr}")
+        check("'reference'" in p.stderr, f"the API's reason: {p.stderr}")
+        # an empty description: refused by the command line, and now by the API too
+        expect(srv.admin().post(f"/api/v1/convenzioni/{conv['id']}/purposes",
+                                {"code": "P2", "description": "", "legal_basis": "art. 1"}),
+               400, "invalid_request", "a purpose without a description")
+
+
 def test_formal_list_request():
     with Server(population={"persons": 800, "comuni": "036023", "seed": 5}) as srv:
         ente = srv.create_ente()

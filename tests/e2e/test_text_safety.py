@@ -84,6 +84,12 @@ def test_every_csv_export_neutralises_formulas():
         with open(out, encoding="utf-8", newline="") as fh:
             text = fh.read()
         eq(live_cells(text, "trail CSV (CLI)"), [], "trail CSV (CLI): no live formula")
+        eq(text.splitlines()[0], body.splitlines()[0],
+           "one column set for the trail CSV, API and command line (audit/export)")
+        eq(body.splitlines()[0].split(","), ["id", "at", "at_ms", "account_id", "username",
+           "ente_id", "purpose_id", "case_ref", "on_behalf_of", "ip", "operation", "query",
+           "subjects", "categories", "outcome", "status", "flags", "prev_hash", "hash"],
+           "the columns of docs/api.md")
         check("'=1+1" in text, "trail CSV (CLI): the formula is kept, neutralised")
         rc, so, se = cli("audit", "verify-export", "--db", srv.db, out)
         eq(rc, 0, f"the signed CSV export verifies: {so}{se}")

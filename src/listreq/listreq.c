@@ -1,0 +1,181 @@
+#include "listreq/listreq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/str.h"
+#include "refdata/refdata.h"
+
+static bool age_ok(const json_t *v, int *out)
+{
+	if (!v)
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 130)
+		return false;
+	*out = (int)json_integer_value(v);
+	return true;
+}
+
+vis_err listreq_criteria_read(const json_t *c, struct listreq_criteria *out,
+			      struct vis_error *e)
+{
+	*out = (struct listreq_criteria){.age_to = 200};
+	if (!json_is_object(c))
+		return vis_error_set(e, VIS_ERR_INVALID, "'criteria' must be an object");
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)c, key, v)
+		if (strcmp(key, "comune") && strcmp(key, "age_from") && strcmp(key, "age_to") &&
+		    strcmp(key, "sex") && strcmp(key, "citizenship"))
+			return vis_error_set(e, VIS_ERR_INVALID, "'criteria' holds an unknown key");
+	const char *comune = json_string_value(json_object_get(c, "comune"));
+	if (!comune || !STR_COPY(out->comune, comune))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "'criteria.comune' must be a municipality of the agreement");
+	const json_t *sex = json_object_get(c, "sex"), *cz = json_object_get(c, "citizenship");
+	const char *sv = json_string_value(sex), *cv = json_string_value(cz);
+	if (!age_ok(json_object_get(c, "age_from"), &out->age_from) ||
+	    !age_ok(json_object_get(c, "age_to"), &out->age_to) ||
+	    (sex && (!sv || (strcmp(sv, "M") && strcmp(sv, "F")))) ||
+	    (cz && (!cv || (strcmp(cv, "italian") && strcmp(cv, "foreign")))))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "criteria: age_from/age_to 0-130, sex M|F, citizenship italian|foreign");
+	out->sex = sv ? sv[0] : 0;
+	out->citizenship = !cv ? 0 : !strcmp(cv, "italian") ? 1 : 2;
+	return VIS_OK;
+}
+
+static bool refuse(struct policy_refusal *no, int status, const char *code, const char *message)
+{
+	*no = (struct policy_refusal){status, code, message};
+	return false;
+}
+
+bool listreq_agreement_allows(const struct store_convenzione *c, unsigned *cats,
+			      struct policy_refusal *no)
+{
+	if (!policy_categories_parse(c->profile, cats))
+		return refuse(no, 500, "internal_error", "the agreement's profile is damaged");
+	/* A list is data: not for a verify_only agreement, nor without identity. */
+	if (!strcmp(c->mode, "verify_only"))
+		return refuse(no, 403, "mode_verify_only",
+			      "the agreement allows only the verification of declared facts");
+	if (!policy_may_see(*cats, FIELD_IDENTITY))
+		return refuse(no, 403, "category_not_permitted",
+			      "the agreement's profile does not include identity data");
+	return true;
+}
+
+vis_err listreq_create(struct store *s, const struct store_account *by,
+		       const struct policy_grant *g, const json_t *criteria,
+		       const char *justification, const struct refdata *rd, int64_t now,
+		       struct store_list_request *out, struct vis_error *e)
+{
+	struct store_list_request q = {.ente_id = by->ente_id, .requested_by = by->id,
+				       .purpose_id = g->purpose.id, .created_at = now};
+	if (strlen(justification) < 20)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "'purpose', 'criteria' (object) and a 'justification' of 20+ characters");
+	if (STR_SET(q.justification, justification, "justification", e))
+		return VIS_ERR_LIMIT;
+	struct listreq_criteria c;
+	if (listreq_criteria_read(criteria, &c, e))
+		return VIS_ERR_INVALID;
+	if (!policy_covers(g, c.comune) || !refdata_comune_by_istat(rd, c.comune, 0))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "'criteria.comune' must be a municipality of the agreement");
+	/* Stored as read back: compact, keys sorted. */
+	char *text = json_dumps(criteria, JSON_COMPACT | JSON_SORT_KEYS);
+	bool fits = text && STR_COPY(q.criteria, text);
+	free(text);
+	if (!fits)
+		return vis_error_set(e, VIS_ERR_INVALID, "'criteria' too long");
+	STR_COPY_KNOWN(q.state, "pending"); /* a constant */
+	vis_err rc = store_rec_insert(s, STORE_LIST_REQUEST, &q, &q.id, e);
+	if (rc)
+		return rc;
+	*out = q;
+	return VIS_OK;
+}
+
+static vis_err load(struct store *s, int64_t id, struct store_list_request *q,
+		    struct vis_error *e)
+{
+	bool found;
+	if (store_rec_get(s, STORE_LIST_REQUEST, "id", NULL, id, q, &found, e))
+		return VIS_ERR_STORE;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such request");
+	return VIS_OK;
+}
+
+vis_err listreq_decide(struct store *s, int64_t id, const char *decision, const char *note,
+		       int64_t by_id, int64_t now, struct store_list_request *out,
+		       struct vis_error *e)
+{
+	if (!decision || (strcmp(decision, "approve") && strcmp(decision, "reject")))
+		return vis_error_set(e, VIS_ERR_INVALID, "'decision' is approve or reject");
+	struct store_list_request q;
+	vis_err rc = load(s, id, &q, e);
+	if (rc)
+		return rc;
+	if (strcmp(q.state, "pending"))
+		return vis_error_set(e, VIS_ERR_CONFLICT, "the request was already decided");
+	if (STR_SET(q.note, note, "note", e))
+		return VIS_ERR_LIMIT;
+	STR_COPY_KNOWN(q.state, !strcmp(decision, "approve") ? "approved" : "rejected");
+	q.decided_by = by_id;
+	q.decided_at = now;
+	if ((rc = store_rec_update(s, STORE_LIST_REQUEST, &q, e)))
+		return rc;
+	*out = q;
+	return VIS_OK;
+}
+
+vis_err listreq_extraction_open(struct store *s, int64_t id, struct listreq_extraction *x,
+				struct vis_error *e)
+{
+	memset(x, 0, sizeof *x);
+	bool found;
+	vis_err rc = load(s, id, &x->q, e);
+	if (rc)
+		return rc;
+	if (strcmp(x->q.state, "approved"))
+		return vis_error_set(e, VIS_ERR_CONFLICT, "request %lld is %s, not approved",
+				     (long long)id, x->q.state);
+	if (store_rec_get(s, STORE_PURPOSE, "id", NULL, x->q.purpose_id, &x->purpose, &found, e))
+		return VIS_ERR_STORE;
+	if (found && store_rec_get(s, STORE_CONVENZIONE, "id", NULL, x->purpose.convenzione_id,
+				   &x->conv, &found, e))
+		return VIS_ERR_STORE;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "the purpose of request %lld is gone",
+				     (long long)id);
+	/* The agreement decides what the list may hold, now, not at approval. */
+	struct policy_refusal no;
+	if (!listreq_agreement_allows(&x->conv, &x->cats, &no))
+		return vis_error_set(e, VIS_ERR_CONFLICT, "the agreement of request %lld allows no "
+				     "list: %s", (long long)id, no.message);
+	json_error_t jerr;
+	json_t *crit = json_loads(x->q.criteria, 0, &jerr);
+	rc = listreq_criteria_read(crit, &x->criteria, e);
+	json_decref(crit);
+	return rc;
+}
+
+vis_err listreq_extracted(struct store *s, struct store_list_request *q, int64_t persons,
+			  int64_t now, struct vis_error *e)
+{
+	if (strcmp(q->state, "approved"))
+		return vis_error_set(e, VIS_ERR_CONFLICT, "request %lld is %s, not approved",
+				     (long long)q->id, q->state);
+	struct store_list_request done = *q;
+	done.extracted_at = now;
+	done.persons = persons;
+	STR_COPY_KNOWN(done.state, "extracted"); /* a constant */
+	vis_err rc = store_rec_update(s, STORE_LIST_REQUEST, &done, e);
+	if (!rc)
+		*q = done;
+	return rc;
+}

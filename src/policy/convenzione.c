@@ -1,0 +1,102 @@
+#include "policy/convenzione.h"
+
+#include <string.h>
+
+#include "common/str.h"
+#include "policy/policy.h"
+
+void convenzione_defaults(struct store_convenzione *c)
+{
+	*c = (struct store_convenzione){.max_results = 20, .per_minute = 30, .per_day = 1000,
+					.body_per_minute = 300, .body_per_day = 20000,
+					.purpose_per_minute = 300, .purpose_per_day = 20000};
+	STR_COPY_KNOWN(c->state, "active"); /* constants */
+	STR_COPY_KNOWN(c->mode, "consult");
+}
+
+vis_err convenzione_check(const struct store_convenzione *c, bool create,
+			  const struct refdata *rd, struct vis_error *e)
+{
+	if (create && (!c->reference[0] || !c->comuni[0] || !c->profile[0] || !c->valid_from))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "'reference', 'comuni', 'profile' and 'valid_from' are required");
+	const char *why = policy_convenzione_check(c, rd);
+	return why ? vis_error_set(e, VIS_ERR_INVALID, "%s", why) : VIS_OK;
+}
+
+vis_err convenzione_purpose_check(struct store *s, struct store_purpose *p, struct vis_error *e)
+{
+	if (!p->code[0] || !p->description[0] || !p->legal_basis[0])
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "a purpose needs 'code', 'description' and 'legal_basis'");
+	/* By default the consultation by external bodies (entry 1). */
+	if (!p->processing_ref[0])
+		STR_COPY_KNOWN(p->processing_ref, "1"); /* a constant */
+	struct store_processing entry;
+	bool found = false;
+	if (store_rec_get(s, STORE_PROCESSING, "number", p->processing_ref, 0, &entry, &found, e))
+		return VIS_ERR_STORE;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_INVALID, "'processing_ref' must be the number of an "
+				     "entry of the record of processing");
+	return VIS_OK;
+}
+
+static vis_err purpose_insert(struct store *s, struct store_purpose *p, struct vis_error *e)
+{
+	vis_err rc = store_rec_insert(s, STORE_PURPOSE, p, &p->id, e);
+	if (rc == VIS_ERR_CONFLICT) {
+		vis_error_clear(e);
+		return vis_error_set(e, VIS_ERR_CONFLICT,
+				     "the agreement already has a purpose with this code");
+	}
+	return rc;
+}
+
+vis_err convenzione_create(struct store *s, const struct refdata *rd,
+			   struct store_convenzione *c, struct store_purpose *first, int64_t now,
+			   struct vis_error *e)
+{
+	vis_err rc = convenzione_check(c, true, rd, e);
+	if (rc)
+		return rc;
+	struct store_ente en;
+	bool found;
+	if (store_rec_get(s, STORE_ENTE, "id", NULL, c->ente_id, &en, &found, e))
+		return VIS_ERR_STORE;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such body");
+	if (first && (rc = convenzione_purpose_check(s, first, e)))
+		return rc;
+	c->created_at = now;
+	rc = store_begin(s, e);
+	if (!rc)
+		rc = store_rec_insert(s, STORE_CONVENZIONE, c, &c->id, e);
+	if (!rc && first) {
+		first->convenzione_id = c->id;
+		first->created_at = now;
+		rc = purpose_insert(s, first, e);
+	}
+	if (!rc)
+		rc = store_commit(s, e);
+	if (rc)
+		store_rollback(s);
+	return rc;
+}
+
+vis_err convenzione_update(struct store *s, const struct refdata *rd,
+			   const struct store_convenzione *c, struct vis_error *e)
+{
+	vis_err rc = convenzione_check(c, false, rd, e);
+	return rc ? rc : store_rec_update(s, STORE_CONVENZIONE, c, e);
+}
+
+vis_err convenzione_purpose_add(struct store *s, struct store_purpose *p, int64_t now,
+				struct vis_error *e)
+{
+	vis_err rc = convenzione_purpose_check(s, p, e);
+	if (rc)
+		return rc;
+	p->created_at = now;
+	return purpose_insert(s, p, e);
+}
