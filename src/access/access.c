@@ -47,7 +47,7 @@ struct access_call {
 	char message[200];
 	struct vis_error err;    /* STAGE_FAILED, or the record's failure */
 	char *bytes;             /* the answer's bytes, built in the writer's callback */
-	char receipt[400];
+	char receipt[AUDIT_RECEIPT_MAX];
 	access_done_fn done;
 	void *done_arg;
 };
@@ -595,9 +595,11 @@ static void recorded(void *ctx, vis_err rc)
 		if (!c->bytes) {
 			vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
 			a = (struct access_answer){.status = 500, .err = &c->err};
+		} else if (audit_receipt(c->env.audit, &c->rec, c->bytes, strlen(c->bytes),
+					 c->receipt, sizeof c->receipt, &c->err)) {
+			/* No answer leaves without its receipt (leaf, head, proof). */
+			a = (struct access_answer){.status = 500, .err = &c->err};
 		} else {
-			audit_receipt(c->env.key, &c->rec, c->bytes, strlen(c->bytes), c->receipt,
-				      sizeof c->receipt);
 			a = (struct access_answer){
 				.status = c->status, .bytes = c->bytes, .len = strlen(c->bytes),
 				.content_type = print ? "text/html; charset=utf-8" : "application/json",

@@ -42,7 +42,6 @@ struct metrics;
 struct access_env {
 	struct store *s;               /* the calling thread's store */
 	struct audit_writer *audit;    /* the group-commit writer of the trail */
-	const struct audit_key *key;   /* signs the receipts */
 	struct ratelimit *rl;
 	struct alert_tracker *alerts;
 	const struct refdata *rd;

@@ -144,6 +144,7 @@ HANDLER(api_own_purposes);
 HANDLER(api_audit_access);
 HANDLER(api_audit_subject);
 HANDLER(api_audit_verify);
+HANDLER(api_audit_consistency);
 HANDLER(api_subject_code_create);
 HANDLER(api_citizen_report);
 HANDLER(api_alerts_list);

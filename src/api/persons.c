@@ -95,7 +95,7 @@ static void run(struct http_request *r, const struct access_who *who,
 		return;
 	struct app *app = r->app;
 	struct access_env env = {
-		.s = s, .audit = app->audit, .key = app->key, .rl = app->rl, .alerts = app->alerts,
+		.s = s, .audit = app->audit, .rl = app->rl, .alerts = app->alerts,
 		.rd = app->rd, .metrics = app->metrics, .now = api_now(r), .today = app_today(app),
 	};
 	struct access_call *c = access_prepare(&env, who, what);

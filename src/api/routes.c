@@ -83,6 +83,7 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/audit/access", api_audit_access, ADMIN | ROUTE_AUDITOR, 0},
 	{"GET", "/api/v1/audit/subject/:cf", api_audit_subject, ADMIN | ROUTE_AUDITOR, 0},
 	{"GET", "/api/v1/audit/verify", api_audit_verify, ADMIN | ROUTE_AUDITOR, 0},
+	{"GET", "/api/v1/audit/consistency", api_audit_consistency, ADMIN | ROUTE_AUDITOR, 0},
 	{"POST", "/api/v1/audit/subject-codes", api_subject_code_create, ADMIN, 0},
 	{"GET", "/citizen/access-report", api_citizen_report, ROUTE_PUBLIC, 0},
 	{"GET", "/api/v1/alerts", api_alerts_list, ADMIN | LEAD, 0},

@@ -80,7 +80,8 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 		return e && e->code ? e->code : VIS_ERR_STORE;
 	if (sealed > 0)
 		log_info("totp secrets sealed", "accounts=%d", sealed);
-	return audit_writer_start(a->cfg.db, a->key, &a->audit, e);
+	struct audit_trail_config tc = {a->cfg.trail_origin, a->cfg.trail_heads_file};
+	return audit_writer_start(a->cfg.db, a->key, &tc, &a->audit, e);
 }
 
 void app_release(struct app *a)

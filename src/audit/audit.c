@@ -8,34 +8,71 @@
 #include <string.h>
 
 #include "common/fsmode.h"
+#include "common/log.h"
+#include "common/str.h"
 #include "common/text.h"
 
 /* Field separator of the canonical encoding: never present in a field
  * (the fields are validated text without control characters). */
 #define SEP "\x1f"
 
-void audit_hash(const struct store_access *a, const char *prev_hash, char out[65])
+/* The canonical bytes of a record after its predecessor's hash, into st. */
+static void canonical(crypto_hash_sha256_state *st, const struct store_access *a,
+		      const char *prev_hash)
 {
-	crypto_hash_sha256_state st;
 	char num[160];
-	unsigned char d[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_init(&st);
 	snprintf(num, sizeof num, "visura-access-v1" SEP "%lld" SEP "%lld" SEP "%lld" SEP "%lld"
 		 SEP "%lld" SEP "%lld" SEP "%d" SEP, (long long)a->id, (long long)a->at,
 		 (long long)a->account_id, (long long)a->ente_id, (long long)a->convenzione_id,
 		 (long long)a->purpose_id, a->status);
-	crypto_hash_sha256_update(&st, (const unsigned char *)prev_hash, strlen(prev_hash));
-	crypto_hash_sha256_update(&st, (const unsigned char *)SEP, 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)num, strlen(num));
+	crypto_hash_sha256_update(st, (const unsigned char *)prev_hash, strlen(prev_hash));
+	crypto_hash_sha256_update(st, (const unsigned char *)SEP, 1);
+	crypto_hash_sha256_update(st, (const unsigned char *)num, strlen(num));
 	const char *text[] = {a->username, a->case_ref, a->on_behalf_of, a->ip, a->operation,
 			      a->query, a->subjects, a->categories, a->outcome, a->flags,
 			      a->workstation};
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
-		crypto_hash_sha256_update(&st, (const unsigned char *)text[i], strlen(text[i]));
-		crypto_hash_sha256_update(&st, (const unsigned char *)SEP, 1);
+		crypto_hash_sha256_update(st, (const unsigned char *)text[i], strlen(text[i]));
+		crypto_hash_sha256_update(st, (const unsigned char *)SEP, 1);
 	}
+}
+
+void audit_hash(const struct store_access *a, const char *prev_hash, char out[65])
+{
+	crypto_hash_sha256_state st;
+	unsigned char d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_init(&st);
+	canonical(&st, a, prev_hash);
 	crypto_hash_sha256_final(&st, d);
 	sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+void audit_leaf_hash(const struct store_access *a, uint8_t out[MERKLE_HASH])
+{
+	crypto_hash_sha256_state st;
+	const unsigned char prefix = 0x00;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, &prefix, 1);
+	canonical(&st, a, a->prev_hash);
+	crypto_hash_sha256_final(&st, out);
+}
+
+void audit_origin_default(const uint8_t pk[32], char out[CHECKPOINT_NAME_MAX + 1])
+{
+	char hex[65];
+	sodium_bin2hex(hex, sizeof hex, pk, 32);
+	hex[16] = '\0';
+	memcpy(out, "visura/", 7);
+	memcpy(out + 7, hex, 17);
+}
+
+bool audit_public_key(struct store *s, uint8_t pk[32])
+{
+	char pkhex[65];
+	size_t n;
+	bool found;
+	return !store_setting_get(s, "signing_public_key", pkhex, sizeof pkhex, &found, NULL) &&
+	       found && !sodium_hex2bin(pk, 32, pkhex, strlen(pkhex), NULL, &n, NULL) && n == 32;
 }
 
 void audit_key_path(const char *db_uri, char *out, size_t cap)
@@ -96,52 +133,6 @@ bool audit_signature_ok(struct store *s, const char *msg, size_t len, const char
 	return crypto_sign_verify_detached(raw, (const unsigned char *)msg, len, pk) == 0;
 }
 
-static void body_sha(const char *body, size_t len, char out[65])
-{
-	unsigned char d[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(d, (const unsigned char *)body, len);
-	sodium_bin2hex(out, 65, d, sizeof d);
-}
-
-void audit_receipt(const struct audit_key *k, const struct store_access *rec,
-		   const char *body, size_t len, char *out, size_t cap)
-{
-	char sha[65], msg[256], sig[100];
-	body_sha(body, len, sha);
-	int n = snprintf(msg, sizeof msg, "v1.%lld.%lld.%lld.%s", (long long)rec->id,
-			 (long long)rec->at, (long long)rec->purpose_id, sha);
-	audit_sign(k, msg, (size_t)n, sig);
-	snprintf(out, cap, "%s.%s", msg, sig);
-}
-
-const char *audit_receipt_check(struct store *s, const char *receipt, const char *body,
-				size_t len, struct vis_error *e)
-{
-	long long id, at, purpose;
-	char sha[65], sig[100];
-	int consumed = 0;
-	if (sscanf(receipt, "v1.%lld.%lld.%lld.%64[0-9a-f].%99[A-Za-z0-9_-]%n", &id, &at, &purpose,
-		   sha, sig, &consumed) != 5 || receipt[consumed] != '\0' || strlen(sha) != 64)
-		return "not a visura receipt";
-	const char *dot = strrchr(receipt, '.');
-	if (!audit_signature_ok(s, receipt, (size_t)(dot - receipt), sig))
-		return "the signature does not match this database's key";
-	struct store_access rec;
-	bool found;
-	if (store_access_get(s, id, &rec, &found, e))
-		return "the database cannot be read";
-	if (!found)
-		return "no such access record";
-	if (rec.at != at || rec.purpose_id != purpose)
-		return "the access record does not match the receipt";
-	if (body) {
-		char mine[65];
-		body_sha(body, len, mine);
-		if (strcmp(mine, sha))
-			return "the answer was altered: its hash does not match the receipt";
-	}
-	return NULL;
-}
 
 /* A record's text is kept as valid UTF-8 (a refused request may carry
  * any bytes): what is hashed is what every back end stores.  The subjects
@@ -154,24 +145,6 @@ static void record_scrub(struct store_access *r)
 		utf8_scrub(text[i]);
 	if (!r->subjects)
 		r->subjects = "";
-}
-
-vis_err audit_append(struct store *s, struct store_access *rec, struct vis_error *e)
-{
-	record_scrub(rec);
-	int64_t last_id;
-	if (store_begin_trail(s, e))
-		return VIS_ERR_STORE;
-	if (store_access_last(s, &last_id, rec->prev_hash, e))
-		goto fail;
-	rec->id = last_id + 1;
-	audit_hash(rec, rec->prev_hash, rec->hash);
-	if (store_access_insert(s, rec, e) || store_commit(s, e))
-		goto fail;
-	return VIS_OK;
-fail:
-	store_rollback(s);
-	return e && e->code ? e->code : VIS_ERR_STORE;
 }
 
 struct walk {
@@ -259,7 +232,397 @@ static int first_record(void *ctx, const struct store_access *a)
 	return 1;
 }
 
-vis_err audit_verify(struct store *s, struct audit_verify_result *res, struct vis_error *e)
+static void hex_of(const uint8_t h[MERKLE_HASH], char out[65])
+{
+	sodium_bin2hex(out, 65, h, MERKLE_HASH);
+}
+
+static bool bin_of(const char *hex, uint8_t h[MERKLE_HASH])
+{
+	size_t n;
+	return strlen(hex) == 64 &&
+	       !sodium_hex2bin(h, MERKLE_HASH, hex, 64, NULL, &n, NULL) && n == MERKLE_HASH;
+}
+
+/* ---- the tree against its signed heads ---- */
+
+struct head_root {
+	uint64_t size;
+	uint8_t root[MERKLE_HASH];
+};
+
+/* The per-person index against the records. */
+struct subject_row {
+	int64_t id;
+	char cf[40];
+};
+
+#define INDEX_PROBLEMS 8
+struct index_check {
+	struct subject_row *rows;
+	size_t n, cap, pos;
+	struct subject_row missing[INDEX_PROBLEMS], extra[INDEX_PROBLEMS];
+	int nmissing, nextra;
+	int64_t total, first_id;
+	bool oom;
+};
+
+static int index_row(void *ctx, int64_t access_id, const char *cf)
+{
+	struct index_check *x = ctx;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 1024;
+		void *p = realloc(x->rows, cap * sizeof *x->rows);
+		if (!p) {
+			x->oom = true;
+			return 1;
+		}
+		x->rows = p;
+		x->cap = cap;
+	}
+	x->rows[x->n].id = access_id;
+	if (!STR_COPY(x->rows[x->n].cf, cf))
+		STR_COPY_KNOWN(x->rows[x->n].cf, "(too long)");
+	x->n++;
+	return 0;
+}
+
+static void index_problem(struct index_check *x, bool missing, int64_t id, const char *cf,
+			  size_t len)
+{
+	struct subject_row *list = missing ? x->missing : x->extra;
+	int *n = missing ? &x->nmissing : &x->nextra;
+	x->total++;
+	if (!x->first_id || id < x->first_id)
+		x->first_id = id;
+	if (*n == INDEX_PROBLEMS)
+		return;
+	list[*n].id = id;
+	if (len >= sizeof list[*n].cf)
+		len = sizeof list[*n].cf - 1;
+	memcpy(list[*n].cf, cf, len);
+	list[*n].cf[len] = '\0';
+	(*n)++;
+}
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static int span_row_cmp(const struct span *s, const char *cf)
+{
+	struct span r = {cf, strlen(cf)};
+	return span_cmp(s, &r);
+}
+
+/* The record's subjects against its index rows (sorted by cf). */
+static void index_record(struct index_check *x, const struct store_access *a)
+{
+	while (x->pos < x->n && x->rows[x->pos].id < a->id) {
+		index_problem(x, false, x->rows[x->pos].id, x->rows[x->pos].cf,
+			      strlen(x->rows[x->pos].cf));
+		x->pos++;
+	}
+	size_t start = x->pos;
+	while (x->pos < x->n && x->rows[x->pos].id == a->id)
+		x->pos++;
+	size_t ns = 0;
+	const char *subj = a->subjects ? a->subjects : "";
+	for (const char *c = subj; *c; c++)
+		ns += *c == ',';
+	ns += *subj ? 1 : 0;
+	struct span *sp = ns ? malloc(ns * sizeof *sp) : NULL;
+	if (ns && !sp) {
+		x->oom = true;
+		return;
+	}
+	size_t k = 0;
+	for (const char *c = subj; *c && k < ns;) {
+		const char *end = strchr(c, ',');
+		sp[k].p = c;
+		sp[k].n = end ? (size_t)(end - c) : strlen(c);
+		k++;
+		c += sp[k - 1].n + (end ? 1 : 0);
+	}
+	qsort(sp, k, sizeof *sp, span_cmp);
+	size_t i = 0, j = start;
+	while (i < k || j < x->pos) {
+		int c = i == k ? 1 : j == x->pos ? -1 : span_row_cmp(&sp[i], x->rows[j].cf);
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c < 0) {
+			index_problem(x, true, a->id, sp[i].p, sp[i].n);
+			i++;
+		} else {
+			index_problem(x, false, a->id, x->rows[j].cf, strlen(x->rows[j].cf));
+			j++;
+		}
+	}
+	free(sp);
+}
+
+/* Names what is wrong with the index: rows missing, extra, re-pointed
+ * (the same person missing from one record and extra on another). */
+static void index_report(struct index_check *x, struct audit_verify_result *res)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, sizeof res->why - 1);
+	strbuf_addf(&sb, "the per-person index does not match the records (%lld rows): ",
+		    (long long)x->total);
+	int shown = 0;
+	bool used[INDEX_PROBLEMS] = {0};
+	for (int i = 0; i < x->nmissing && shown < 3; i++) {
+		int moved = -1;
+		for (int j = 0; j < x->nextra && moved < 0; j++)
+			if (!used[j] && !strcmp(x->missing[i].cf, x->extra[j].cf))
+				moved = j;
+		if (moved >= 0) {
+			used[moved] = true;
+			strbuf_addf(&sb, "%s%s re-pointed from record %lld to %lld", shown ? "; " : "",
+				    x->missing[i].cf, (long long)x->missing[i].id,
+				    (long long)x->extra[moved].id);
+		} else {
+			strbuf_addf(&sb, "%srow of record %lld for %s missing", shown ? "; " : "",
+				    (long long)x->missing[i].id, x->missing[i].cf);
+		}
+		shown++;
+	}
+	for (int j = 0; j < x->nextra && shown < 3; j++) {
+		if (used[j])
+			continue;
+		strbuf_addf(&sb, "%sextra row: record %lld, %s", shown ? "; " : "",
+			    (long long)x->extra[j].id, x->extra[j].cf);
+		shown++;
+	}
+	if (!sb.err)
+		memcpy(res->why, sb.buf, sb.len + 1);
+	else
+		str_copy_cut(res->why, sizeof res->why, sb.buf);
+	strbuf_release(&sb);
+	res->first_bad_id = x->first_id > 0 ? x->first_id : 1;
+}
+
+struct tree_walk {
+	struct index_check index;
+	struct store *s;
+	struct audit_verify_result *res;
+	uint8_t pk[32];
+	struct head_root *heads;
+	size_t nheads, cap, next;
+	const struct checkpoint *kept;
+	bool kept_matched;
+	struct merkle_frontier f;
+	struct vis_error *e;
+};
+
+static int head_load(void *ctx, const struct store_head *h)
+{
+	struct tree_walk *t = ctx;
+	struct checkpoint c;
+	const char *why = checkpoint_parse(&c, h->note, strlen(h->note));
+	uint8_t root[MERKLE_HASH];
+	if (!why)
+		why = checkpoint_verify(&c, t->pk);
+	if (!why && (c.size != (uint64_t)h->size || !bin_of(h->root, root) ||
+		     memcmp(root, c.root, MERKLE_HASH)))
+		why = "its columns do not match its signed text";
+	if (why) {
+		snprintf(t->res->why, sizeof t->res->why, "signed tree head %lld is not valid: %s",
+			 (long long)h->size, why);
+		t->res->first_bad_id = h->size > 0 ? h->size : 1;
+		return 1;
+	}
+	if (t->nheads == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		void *p = realloc(t->heads, cap * sizeof *t->heads);
+		if (!p) {
+			snprintf(t->res->why, sizeof t->res->why, "out of memory");
+			t->res->first_bad_id = 1;
+			return 1;
+		}
+		t->heads = p;
+		t->cap = cap;
+	}
+	t->heads[t->nheads].size = c.size;
+	memcpy(t->heads[t->nheads].root, c.root, MERKLE_HASH);
+	t->nheads++;
+	t->res->heads++;
+	return 0;
+}
+
+/* Compares the tree of the leaves so far with the heads of this size. */
+static bool tree_check(struct tree_walk *t)
+{
+	uint8_t root[MERKLE_HASH];
+	bool have = false;
+	while (t->next < t->nheads && t->heads[t->next].size == t->f.size) {
+		if (!have)
+			merkle_frontier_root(&t->f, root);
+		have = true;
+		if (memcmp(root, t->heads[t->next].root, MERKLE_HASH)) {
+			snprintf(t->res->why, sizeof t->res->why,
+				 "the first %llu records do not match the signed tree head of that "
+				 "size: a record up to %llu was altered, removed or inserted",
+				 (unsigned long long)t->f.size, (unsigned long long)t->f.size);
+			t->res->first_bad_id = (int64_t)t->f.size;
+			return false;
+		}
+		t->next++;
+	}
+	if (t->kept && t->kept->size == t->f.size) {
+		if (!have)
+			merkle_frontier_root(&t->f, root);
+		if (memcmp(root, t->kept->root, MERKLE_HASH)) {
+			snprintf(t->res->why, sizeof t->res->why,
+				 "the trail does not extend the kept head: its first %llu records "
+				 "differ from those the kept head signed (history rewritten, or a "
+				 "fork: two different heads of size %llu)",
+				 (unsigned long long)t->f.size, (unsigned long long)t->f.size);
+			t->res->first_bad_id = (int64_t)t->f.size > 0 ? (int64_t)t->f.size : 1;
+			return false;
+		}
+		t->kept_matched = true;
+	}
+	return true;
+}
+
+static int tree_leaf(void *ctx, const struct store_access *a)
+{
+	struct tree_walk *t = ctx;
+	uint8_t leaf[MERKLE_HASH];
+	audit_leaf_hash(a, leaf);
+	merkle_frontier_append(&t->f, leaf);
+	if (!tree_check(t))
+		return 1;
+	index_record(&t->index, a);
+	return t->index.oom ? 1 : 0;
+}
+
+static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
+			   const struct checkpoint *kept, struct audit_verify_result *res,
+			   struct vis_error *e)
+{
+	struct tree_walk t = {.s = s, .res = res, .kept = kept, .e = e};
+	vis_err rc = VIS_OK;
+	if (!audit_public_key(s, t.pk)) {
+		/* A trail no server ever signed (no key yet) has no heads to
+		 * check; heads without the key that signed them are a removal. */
+		struct store_head h;
+		bool found;
+		if (store_head_last(s, &h, &found, e))
+			return VIS_ERR_STORE;
+		if (found || kept) {
+			snprintf(res->why, sizeof res->why, "the database's signing public key was "
+				 "removed: its signed tree heads cannot be checked");
+			res->first_bad_id = 1;
+		}
+		return VIS_OK;
+	}
+	if (kept) {
+		const char *why = checkpoint_verify(kept, t.pk);
+		if (why) {
+			snprintf(res->why, sizeof res->why, "the kept head is not this trail's: %s",
+				 why);
+			res->first_bad_id = 1;
+			return VIS_OK;
+		}
+	}
+	if (store_head_each(s, head_load, &t, e)) {
+		rc = VIS_ERR_STORE;
+		goto done;
+	}
+	if (res->first_bad_id)
+		goto done;
+	uint64_t records = last_id > 0 ? (uint64_t)last_id : 0;
+	uint64_t top = t.nheads ? t.heads[t.nheads - 1].size : 0;
+	if (kept && kept->size > records) {
+		snprintf(res->why, sizeof res->why,
+			 "the trail holds %llu records but a kept head signed %llu: records were "
+			 "removed from the end (%s)", (unsigned long long)records,
+			 (unsigned long long)kept->size,
+			 records == 0 ? "the trail was wiped" : "truncation or rollback");
+		res->first_bad_id = (int64_t)records + 1;
+		goto done;
+	}
+	if (top > records) {
+		snprintf(res->why, sizeof res->why,
+			 "the trail holds %llu records but a signed tree head covers %llu: "
+			 "records were removed from the end", (unsigned long long)records,
+			 (unsigned long long)top);
+		res->first_bad_id = (int64_t)records + 1;
+		goto done;
+	}
+	if (records > 0 && t.nheads == 0) {
+		snprintf(res->why, sizeof res->why,
+			 "no signed tree head covers the %llu records: the heads were deleted",
+			 (unsigned long long)records);
+		res->first_bad_id = 1;
+		goto done;
+	}
+	if (top < records) {
+		snprintf(res->why, sizeof res->why,
+			 "records %llu to %llu are under no signed tree head: they were added "
+			 "outside visura, or the heads after %llu were deleted",
+			 (unsigned long long)top + 1, (unsigned long long)records,
+			 (unsigned long long)top);
+		res->first_bad_id = (int64_t)top + 1;
+		goto done;
+	}
+	/* Purged records: their leaves stay in the tree. */
+	for (int64_t id = 1; first_id > 0 && id < first_id; id++) {
+		char hex[65];
+		uint8_t leaf[MERKLE_HASH];
+		bool found;
+		if (store_tree_get(s, 0, id - 1, hex, &found, e)) {
+			rc = VIS_ERR_STORE;
+			goto done;
+		}
+		if (!found || !bin_of(hex, leaf)) {
+			snprintf(res->why, sizeof res->why,
+				 "record %lld was purged and its leaf is missing from the tree",
+				 (long long)id);
+			res->first_bad_id = id;
+			goto done;
+		}
+		merkle_frontier_append(&t.f, leaf);
+		if (!tree_check(&t))
+			goto done;
+	}
+	if (!tree_check(&t))
+		goto done;
+	if (store_access_subject_each(s, index_row, &t.index, e) ||
+	    store_access_each(s, 1, tree_leaf, &t, e)) {
+		rc = VIS_ERR_STORE;
+		goto done;
+	}
+	if (res->first_bad_id)
+		goto done;
+	if (t.index.oom) {
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (; t.index.pos < t.index.n; t.index.pos++)
+		index_problem(&t.index, false, t.index.rows[t.index.pos].id,
+			      t.index.rows[t.index.pos].cf, strlen(t.index.rows[t.index.pos].cf));
+	if (t.index.total)
+		index_report(&t.index, res);
+done:
+	free(t.heads);
+	free(t.index.rows);
+	return rc;
+}
+
+vis_err audit_verify(struct store *s, const struct checkpoint *kept,
+		     struct audit_verify_result *res, struct vis_error *e)
 {
 	memset(res, 0, sizeof *res);
 	struct cp_walk cw = {.s = s, .res = res, .e = e};
@@ -292,7 +655,9 @@ vis_err audit_verify(struct store *s, struct audit_verify_result *res, struct vi
 			 (long long)cw.max_checkpoint);
 		res->first_bad_id = cw.last_id + 1;
 	}
-	return VIS_OK;
+	if (res->first_bad_id)
+		return VIS_OK;
+	return verify_tree(s, cw.first_id, cw.last_id, kept, res, e);
 }
 
 /* ---- group commit ---- */
@@ -316,6 +681,15 @@ struct audit_writer {
 	struct store *s;
 	struct audit_key key;
 	bool signing;
+	char origin[CHECKPOINT_NAME_MAX + 1];
+	char heads_file[4096];
+	int heads_fd;                   /* opened at start, before privileges drop */
+	struct merkle_frontier front;   /* the tree as of the last commit */
+	bool front_ok;
+	/* While the callbacks of a committed batch run: its tree and head. */
+	struct merkle_batch batch;
+	bool batch_ok;
+	struct checkpoint signed_head;
 	int64_t since_checkpoint;     /* records since the last checkpoint */
 	int64_t checkpoint_at;
 	pthread_t thread;
@@ -334,16 +708,151 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Commits one batch: ids and hashes follow the chain in queue order. */
+/* A merkle_node_fn over the nodes the store keeps. */
+static int store_node(void *ctx, int level, uint64_t idx, uint8_t out[MERKLE_HASH])
+{
+	char hex[65];
+	bool found;
+	if (idx > INT64_MAX || store_tree_get(ctx, level, (int64_t)idx, hex, &found, NULL) ||
+	    !found)
+		return -1;
+	return bin_of(hex, out) ? 0 : -1;
+}
+
+vis_err audit_tree_root(struct store *s, uint64_t n, uint8_t root[MERKLE_HASH],
+			struct vis_error *e)
+{
+	if (merkle_root(store_node, s, n, root))
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has fewer than %llu leaves",
+				     (unsigned long long)n);
+	return VIS_OK;
+}
+
+vis_err audit_tree_consistency(struct store *s, uint64_t m, uint64_t n,
+			       uint8_t proof[][MERKLE_HASH], int *len, struct vis_error *e)
+{
+	if (m > n)
+		return vis_error_set(e, VIS_ERR_INVALID, "from is larger than to");
+	if (merkle_consistency_proof(store_node, s, m, n, proof, len))
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has fewer than %llu leaves",
+				     (unsigned long long)n);
+	return VIS_OK;
+}
+
+/* The frontier of the tree of `size` leaves from the store, inside the
+ * writer's transaction; the leaves of records the tree does not have yet
+ * (a trail from before the tree) are added to `leaves` first. */
+struct catch_up {
+	uint8_t (*leaves)[MERKLE_HASH];
+	uint64_t n, cap;
+	int64_t expect;
+	bool gap;
+};
+
+static int catch_one(void *ctx, const struct store_access *a)
+{
+	struct catch_up *c = ctx;
+	if (a->id != c->expect) {
+		c->gap = true;
+		return 1;
+	}
+	if (c->n == c->cap) {
+		uint64_t cap = c->cap ? c->cap * 2 : 1024;
+		void *p = realloc(c->leaves, (size_t)cap * MERKLE_HASH);
+		if (!p) {
+			c->gap = true;
+			return 1;
+		}
+		c->leaves = p;
+		c->cap = cap;
+	}
+	audit_leaf_hash(a, c->leaves[c->n++]);
+	c->expect++;
+	return 0;
+}
+
+static vis_err frontier_load(struct audit_writer *w, int64_t last_id, struct catch_up *c,
+			     struct vis_error *e)
+{
+	struct store_head h;
+	bool found;
+	if (w->front_ok && w->front.size == (uint64_t)last_id)
+		return VIS_OK;
+	if (store_head_last(w->s, &h, &found, e))
+		return VIS_ERR_STORE;
+	uint64_t size = found ? (uint64_t)h.size : 0;
+	if (size > (uint64_t)last_id)
+		return vis_error_set(e, VIS_ERR_CONFLICT,
+				     "the trail ends at record %lld but a signed head covers %llu: "
+				     "records were removed", (long long)last_id,
+				     (unsigned long long)size);
+	memset(&w->front, 0, sizeof w->front);
+	w->front.size = size;
+	int lv[64], nl = merkle_frontier_levels(size, lv);
+	for (int i = 0; i < nl; i++)
+		if (store_node(w->s, lv[i], (size >> lv[i]) - 1, w->front.node[lv[i]]))
+			return vis_error_set(e, VIS_ERR_CONFLICT,
+					     "the trail's tree lacks node %d/%llu", lv[i],
+					     (unsigned long long)((size >> lv[i]) - 1));
+	if (size < (uint64_t)last_id) {
+		c->expect = (int64_t)size + 1;
+		if (store_access_each(w->s, c->expect, catch_one, c, e))
+			return VIS_ERR_STORE;
+		if (c->gap || c->n != (uint64_t)last_id - size)
+			return vis_error_set(e, VIS_ERR_CONFLICT,
+					     "records %llu to %lld have no leaves and cannot be read",
+					     (unsigned long long)size + 1, (long long)last_id);
+	}
+	w->front_ok = true;
+	return VIS_OK;
+}
+
+/* Appends a committed head to the file outside the database. */
+static void head_publish(struct audit_writer *w)
+{
+	if (w->heads_fd < 0)
+		return;
+	size_t len = strlen(w->signed_head.text);
+	if (write(w->heads_fd, w->signed_head.text, len) != (ssize_t)len || fsync(w->heads_fd) != 0)
+		log_warn("trail head not appended to the heads file", "file=%s size=%llu",
+			 w->heads_file, (unsigned long long)w->signed_head.size);
+}
+
+/* Commits one batch: ids and hashes follow the chain in queue order; the
+ * tree grows by the batch's leaves and its new head is signed in the same
+ * transaction.  n == 0: only a head for the trail as it is, when it has
+ * none (start, clean shutdown, a trail from before the tree). */
 static vis_err commit_batch(struct audit_writer *w, struct pending **batch, int n)
 {
 	struct vis_error e = {0};
 	int64_t last_id;
 	char prev[65];
+	struct catch_up c = {0};
+	w->batch_ok = false;
 	if (store_begin_trail(w->s, &e))
 		return VIS_ERR_STORE;
 	if (store_access_last(w->s, &last_id, prev, &e))
 		goto fail;
+	if (w->signing && frontier_load(w, last_id, &c, &e))
+		goto fail;
+	if (w->signing && n == 0 && c.n == 0) {
+		/* Nothing to add: a head exists for this size unless the
+		 * trail is empty and unsigned. */
+		struct store_head h;
+		bool found;
+		if (store_head_last(w->s, &h, &found, &e))
+			goto fail;
+		if (found || last_id > 0) {
+			store_rollback(w->s);
+			return VIS_OK;
+		}
+	}
+	if (c.n + (uint64_t)n > c.cap && c.n + (uint64_t)n > 0) {
+		void *p = realloc(c.leaves, (size_t)(c.n + (uint64_t)n) * MERKLE_HASH);
+		if (!p)
+			goto fail;
+		c.leaves = p;
+	}
 	for (int i = 0; i < n; i++) {
 		struct store_access *r = batch[i]->rec;
 		record_scrub(r);
@@ -351,7 +860,30 @@ static vis_err commit_batch(struct audit_writer *w, struct pending **batch, int 
 		memcpy(r->prev_hash, prev, sizeof prev);
 		audit_hash(r, prev, r->hash);
 		memcpy(prev, r->hash, sizeof prev);
+		audit_leaf_hash(r, c.leaves[c.n + (uint64_t)i]);
 		if (store_access_insert(w->s, r, &e))
+			goto fail;
+	}
+	if (w->signing) {
+		if (merkle_batch_build(&w->batch, &w->front, (const uint8_t(*)[MERKLE_HASH])c.leaves,
+				       c.n + (uint64_t)n))
+			goto fail;
+		w->batch_ok = true;
+		for (int l = 0; l < w->batch.levels; l++)
+			for (uint64_t j = 0; j < w->batch.count[l]; j++) {
+				char hex[65];
+				hex_of(w->batch.node[l][j], hex);
+				if (store_tree_put(w->s, l, (int64_t)(w->batch.lo[l] + j), hex, &e))
+					goto fail;
+			}
+		struct store_head h = {.size = (int64_t)w->batch.now.size};
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		h.at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		hex_of(w->batch.root, h.root);
+		if (checkpoint_sign(&w->signed_head, w->origin, w->batch.now.size, w->batch.root,
+				    w->key.sk) ||
+		    !STR_COPY(h.note, w->signed_head.text) || store_head_insert(w->s, &h, &e))
 			goto fail;
 	}
 	w->since_checkpoint += n;
@@ -371,9 +903,21 @@ static vis_err commit_batch(struct audit_writer *w, struct pending **batch, int 
 	}
 	if (store_commit(w->s, &e))
 		goto fail;
+	free(c.leaves);
+	if (w->batch_ok) {
+		w->front = w->batch.now;
+		head_publish(w);
+	}
 	return VIS_OK;
 fail:
 	store_rollback(w->s);
+	free(c.leaves);
+	if (w->batch_ok)
+		merkle_batch_release(&w->batch);
+	w->batch_ok = false;
+	w->front_ok = false;
+	if (e.code)
+		log_error("access trail commit failed", "records=%d why=%s", n, e.msg);
 	return VIS_ERR_STORE;
 }
 
@@ -406,6 +950,9 @@ static void *writer_main(void *arg)
 				batch[i] = NULL;
 			}
 		}
+		if (w->batch_ok)
+			merkle_batch_release(&w->batch);
+		w->batch_ok = false;
 		pthread_mutex_lock(&w->lock);
 		for (int i = 0; i < n; i++) {
 			if (!batch[i])
@@ -424,8 +971,19 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* A writer whose thread never started. */
+static void writer_free_early(struct audit_writer *w)
+{
+	store_close(w->s);
+	if (w->heads_fd >= 0)
+		close(w->heads_fd);
+	sodium_memzero(&w->key, sizeof w->key);
+	free(w);
+}
+
 vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
-			   struct audit_writer **out, struct vis_error *e)
+			   const struct audit_trail_config *tc, struct audit_writer **out,
+			   struct vis_error *e)
 {
 	struct audit_writer *w = calloc(1, sizeof *w);
 	if (!w)
@@ -434,17 +992,56 @@ vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 		w->key = *key;
 		w->signing = true;
 		w->checkpoint_at = (int64_t)time(NULL);
+		if (tc && tc->origin && tc->origin[0]) {
+			if (!checkpoint_name_ok(tc->origin) || !STR_COPY(w->origin, tc->origin)) {
+				free(w);
+				return vis_error_set(e, VIS_ERR_INVALID,
+						     "trail_origin: printable ASCII without spaces, "
+						     "at most %d bytes", CHECKPOINT_NAME_MAX);
+			}
+		} else {
+			audit_origin_default(key->pk, w->origin);
+		}
+		if (tc && tc->heads_file && !STR_COPY(w->heads_file, tc->heads_file)) {
+			free(w);
+			return vis_error_set(e, VIS_ERR_LIMIT, "trail_heads_file: too long");
+		}
+	}
+	w->heads_fd = -1;
+	if (w->heads_file[0] &&
+	    (w->heads_fd = open(w->heads_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		vis_error_set(e, VIS_ERR_IO, "trail_heads_file: cannot open '%s' for appending",
+			      w->heads_file);
+		free(w);
+		return VIS_ERR_IO;
 	}
 	if (store_open(db_uri, &w->s, e)) {
+		if (w->heads_fd >= 0)
+			close(w->heads_fd);
 		free(w);
 		return VIS_ERR_STORE;
+	}
+	/* The origin, for those appending outside the server; then a trail
+	 * from before the tree gets its leaves and a head. */
+	char stored[CHECKPOINT_NAME_MAX + 1];
+	bool found;
+	if (w->signing &&
+	    (store_setting_get(w->s, "trail_origin", stored, sizeof stored, &found, e) ||
+	     ((!found || strcmp(stored, w->origin)) &&
+	      store_setting_put(w->s, "trail_origin", w->origin, e)))) {
+		writer_free_early(w);
+		return VIS_ERR_STORE;
+	}
+	if (w->signing && commit_batch(w, NULL, 0)) {
+		writer_free_early(w);
+		return vis_error_set(e, VIS_ERR_STORE, "the access trail's tree cannot be brought "
+				     "up to date (see the log)");
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		store_close(w->s);
-		free(w);
+		writer_free_early(w);
 		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot start the audit writer");
 	}
 	*out = w;
@@ -460,7 +1057,13 @@ void audit_writer_stop(struct audit_writer *w)
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	/* A head for the trail as it is (another instance may have added
+	 * records after this one's last head). */
+	if (w->signing && commit_batch(w, NULL, 0))
+		log_warn("no trail head at shutdown", "origin=%s", w->origin);
 	store_close(w->s);
+	if (w->heads_fd >= 0)
+		close(w->heads_fd);
 	sodium_memzero(&w->key, sizeof w->key);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->work);
@@ -520,4 +1123,270 @@ void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out)
 	pthread_mutex_lock(&w->lock);
 	*out = w->stats;
 	pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- receipts ---- */
+
+#define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
+
+static void body_sha(const char *body, size_t len, char out[65])
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, (const unsigned char *)body, len);
+	sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+vis_err audit_receipt(struct audit_writer *w, const struct store_access *rec,
+		      const char *body, size_t len, char *out, size_t cap, struct vis_error *e)
+{
+	uint64_t index = (uint64_t)rec->id - 1;
+	if (!w->batch_ok || rec->id < 1 || index < w->batch.old.size ||
+	    index >= w->batch.now.size)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "record %lld is not in the batch just "
+				     "committed", (long long)rec->id);
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH], leaf[MERKLE_HASH];
+	int plen;
+	if (merkle_inclusion_proof(merkle_batch_node, &w->batch, index, w->batch.now.size, proof,
+				   &plen) ||
+	    merkle_batch_node(&w->batch, 0, index, leaf))
+		return vis_error_set(e, VIS_ERR_INTERNAL, "no inclusion proof for record %lld",
+				     (long long)rec->id);
+	char sha[65], leafhex[65], sig[100];
+	char note[sodium_base64_ENCODED_LEN(CHECKPOINT_TEXT_MAX, B64URL)];
+	char pr[sodium_base64_ENCODED_LEN(MERKLE_PROOF_MAX * MERKLE_HASH, B64URL)];
+	body_sha(body, len, sha);
+	hex_of(leaf, leafhex);
+	sodium_bin2base64(note, sizeof note, (const unsigned char *)w->signed_head.text,
+			  strlen(w->signed_head.text), B64URL);
+	sodium_bin2base64(pr, sizeof pr, (const unsigned char *)proof, (size_t)plen * MERKLE_HASH,
+			  B64URL);
+	struct strbuf sb;
+	strbuf_init(&sb, cap > 0 ? cap - 1 : 0);
+	strbuf_addf(&sb, "v2.%lld.%lld.%lld.%s.%s.%s.%s", (long long)rec->id, (long long)rec->at,
+		    (long long)rec->purpose_id, sha, leafhex, note, pr);
+	if (!sb.err) {
+		audit_sign(&w->key, sb.buf, sb.len, sig);
+		strbuf_addf(&sb, ".%s", sig);
+	}
+	vis_err rc = sb.err;
+	if (!rc)
+		memcpy(out, sb.buf, sb.len + 1);
+	strbuf_release(&sb);
+	return rc ? vis_error_set(e, rc, "the receipt does not fit %zu bytes", cap) : VIS_OK;
+}
+
+static bool dec_i64(const char *s, size_t n, int64_t *out)
+{
+	if (n == 0 || n > 18 || (n > 1 && s[0] == '0'))
+		return false;
+	int64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static bool hex64(const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], const char *body,
+				 size_t len, struct audit_receipt_info *out)
+{
+	/* v2 . id . at . purpose . body sha . leaf . head . proof . signature */
+	const char *f[9];
+	size_t fl[9];
+	int nf = 0;
+	size_t total = strlen(receipt);
+	if (total > AUDIT_RECEIPT_MAX)
+		return "not a visura receipt: too long";
+	for (const char *p = receipt;; nf++) {
+		const char *dot = strchr(p, '.');
+		if (nf == 9)
+			return "not a visura receipt: too many fields";
+		f[nf] = p;
+		fl[nf] = dot ? (size_t)(dot - p) : strlen(p);
+		if (!dot) {
+			nf++;
+			break;
+		}
+		p = dot + 1;
+	}
+	if (nf != 9 || fl[0] != 2 || memcmp(f[0], "v2", 2))
+		return "not a visura receipt (v2): nine fields expected";
+	memset(out, 0, sizeof *out);
+	if (!dec_i64(f[1], fl[1], &out->id) || out->id < 1 || !dec_i64(f[2], fl[2], &out->at) ||
+	    !dec_i64(f[3], fl[3], &out->purpose_id))
+		return "not a visura receipt: its numbers are malformed";
+	if (!hex64(f[4], fl[4]) || !hex64(f[5], fl[5]))
+		return "not a visura receipt: its hashes are malformed";
+	static char note[CHECKPOINT_TEXT_MAX + 1];
+	uint8_t proof[MERKLE_PROOF_MAX + 1][MERKLE_HASH], sig[crypto_sign_BYTES];
+	size_t n, pn;
+	if (sodium_base642bin((unsigned char *)note, CHECKPOINT_TEXT_MAX, f[6], fl[6], NULL, &n,
+			      NULL, B64URL))
+		return "the receipt's head is not base64url";
+	const char *why = checkpoint_parse(&out->head, note, n);
+	if (why)
+		return why;
+	if (sodium_base642bin((unsigned char *)proof, sizeof proof, f[7], fl[7], NULL, &pn, NULL,
+			      B64URL) || pn % MERKLE_HASH || pn / MERKLE_HASH > MERKLE_PROOF_MAX)
+		return "the receipt's inclusion proof is malformed";
+	if (sodium_base642bin(sig, sizeof sig, f[8], fl[8], NULL, &n, NULL, B64URL) ||
+	    n != sizeof sig)
+		return "the receipt's signature is malformed";
+	if ((why = checkpoint_verify(&out->head, pk)))
+		return why;
+	out->index = (uint64_t)out->id - 1;
+	sodium_hex2bin(out->leaf, sizeof out->leaf, f[5], 64, NULL, &n, NULL);
+	if (!merkle_inclusion_verify(out->leaf, out->index, out->head.size,
+				     (const uint8_t(*)[MERKLE_HASH])proof, (int)(pn / MERKLE_HASH),
+				     out->head.root))
+		return "the inclusion proof does not lead from the record's leaf to the head's "
+		       "root: the receipt's record, proof or head was altered";
+	if (crypto_sign_verify_detached(sig, (const unsigned char *)receipt,
+					(size_t)(f[8] - 1 - receipt), pk) != 0)
+		return "the receipt's signature does not verify: it was altered";
+	if (body) {
+		char mine[65];
+		body_sha(body, len, mine);
+		if (memcmp(mine, f[4], 64))
+			return "the answer was altered: its hash does not match the receipt";
+	}
+	return NULL;
+}
+
+static const char *receipt_check_v1(struct store *s, const char *receipt, const char *body,
+				    size_t len, struct vis_error *e)
+{
+	long long id, at, purpose;
+	char sha[65], sig[100];
+	int consumed = 0;
+	if (sscanf(receipt, "v1.%lld.%lld.%lld.%64[0-9a-f].%99[A-Za-z0-9_-]%n", &id, &at, &purpose,
+		   sha, sig, &consumed) != 5 || receipt[consumed] != '\0' || strlen(sha) != 64)
+		return "not a visura receipt";
+	const char *dot = strrchr(receipt, '.');
+	if (!audit_signature_ok(s, receipt, (size_t)(dot - receipt), sig))
+		return "the signature does not match this database's key";
+	struct store_access rec;
+	bool found;
+	if (store_access_get(s, id, &rec, &found, e))
+		return "the database cannot be read";
+	if (!found)
+		return "no such access record";
+	if (rec.at != at || rec.purpose_id != purpose)
+		return "the access record does not match the receipt";
+	if (body) {
+		char mine[65];
+		body_sha(body, len, mine);
+		if (strcmp(mine, sha))
+			return "the answer was altered: its hash does not match the receipt";
+	}
+	return NULL;
+}
+
+/* The subjects are not needed for the leaf: store_access_each gives them. */
+struct leaf_of {
+	int64_t id;
+	bool found;
+	uint8_t leaf[MERKLE_HASH];
+	int64_t at, purpose_id;
+};
+
+static int leaf_one(void *ctx, const struct store_access *a)
+{
+	struct leaf_of *l = ctx;
+	if (a->id == l->id) {
+		l->found = true;
+		l->at = a->at;
+		l->purpose_id = a->purpose_id;
+		audit_leaf_hash(a, l->leaf);
+	}
+	return 1;
+}
+
+const char *audit_receipt_check(struct store *s, const char *receipt, const char *body,
+				size_t len, struct vis_error *e)
+{
+	if (!strncmp(receipt, "v1.", 3))
+		return receipt_check_v1(s, receipt, body, len, e);
+	uint8_t pk[32];
+	if (!audit_public_key(s, pk))
+		return "the database has no signing public key";
+	static struct audit_receipt_info info;
+	const char *why = audit_receipt_verify(receipt, pk, body, len, &info);
+	if (why)
+		return why;
+	struct leaf_of l = {.id = info.id};
+	if (store_access_each(s, info.id, leaf_one, &l, e))
+		return "the database cannot be read";
+	if (!l.found) {
+		/* Purged: the tree keeps its leaf. */
+		char hex[65];
+		uint8_t leaf[MERKLE_HASH];
+		bool found;
+		if (store_tree_get(s, 0, (int64_t)info.index, hex, &found, e))
+			return "the database cannot be read";
+		if (!found || !bin_of(hex, leaf) || memcmp(leaf, info.leaf, MERKLE_HASH))
+			return "no such access record, and the trail's tree does not hold its leaf: "
+			       "the trail was cut";
+		return NULL;
+	}
+	if (l.at != info.at || l.purpose_id != info.purpose_id ||
+	    memcmp(l.leaf, info.leaf, MERKLE_HASH))
+		return "the access record in the trail does not match the receipt: it was altered";
+	return NULL;
+}
+
+/* ---- one record outside the server (list extraction, the push) ---- */
+
+vis_err audit_append(struct store *s, const struct audit_key *key, struct store_access *rec,
+		     struct vis_error *e)
+{
+	if (!key) {
+		int64_t last_id;
+		record_scrub(rec);
+		if (store_begin_trail(s, e))
+			return VIS_ERR_STORE;
+		if (store_access_last(s, &last_id, rec->prev_hash, e))
+			goto fail;
+		rec->id = last_id + 1;
+		audit_hash(rec, rec->prev_hash, rec->hash);
+		if (store_access_insert(s, rec, e) || store_commit(s, e))
+			goto fail;
+		return VIS_OK;
+fail:
+		store_rollback(s);
+		return e && e->code ? e->code : VIS_ERR_STORE;
+	}
+	/* The writer's commit, for one record, on the caller's handle: the
+	 * record, its leaf and a signed head in one transaction. */
+	struct audit_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	w->s = s;
+	w->heads_fd = -1;
+	w->key = *key;
+	w->signing = true;
+	w->checkpoint_at = (int64_t)time(NULL);
+	bool found;
+	if (store_setting_get(s, "trail_origin", w->origin, sizeof w->origin, &found, NULL) ||
+	    !found || !checkpoint_name_ok(w->origin))
+		audit_origin_default(key->pk, w->origin);
+	struct pending p = {.rec = rec}, *batch[1] = {&p};
+	vis_err rc = commit_batch(w, batch, 1);
+	if (w->batch_ok)
+		merkle_batch_release(&w->batch);
+	sodium_memzero(&w->key, sizeof w->key);
+	free(w);
+	return rc ? vis_error_set(e, rc, "the access record could not be committed") : VIS_OK;
 }

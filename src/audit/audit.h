@@ -1,7 +1,10 @@
 /* audit — the access trail: who saw which persons, when and why.
  *
  * Owns: appending access records (one per request that reads personal data,
- * and one per refused attempt), their hash chain, and its verification.
+ * and one per refused attempt), their hash chain, the Merkle tree over them
+ * (audit/merkle.h) with a signed tree head after every group commit
+ * (audit/checkpoint.h), receipts that carry an inclusion proof, and the
+ * verification of all of it.
  * Fail-closed: audit_append() returns only after the record is durable;
  * a caller that gets an error must not release the data.  Records are
  * never updated or deleted by visura; any edit, deletion or reordering
@@ -11,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "audit/checkpoint.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -36,17 +40,63 @@ void audit_sign(const struct audit_key *k, const char *msg, size_t len, char out
 /* Checks a signature against the public key stored in the database. */
 bool audit_signature_ok(struct store *s, const char *msg, size_t len, const char *sig);
 
-/* A receipt for an answer that carried personal data:
- *   v1.<access id>.<at ms>.<purpose id>.<sha256 of the body>.<signature> */
-void audit_receipt(const struct audit_key *k, const struct store_access *rec,
-		   const char *body, size_t len, char *out, size_t cap);
-/* Verifies a receipt against the trail (and the body when given).  Returns
- * NULL when valid, else the reason. */
+/* A receipt for an answer that carried personal data, one line:
+ *   v2.<access id>.<at ms>.<purpose id>.<sha256 of the body, hex>
+ *     .<leaf hash, hex>.<signed tree head, base64url>.<inclusion proof,
+ *     base64url of the concatenated hashes>.<signature>
+ * The record is leaf <access id> - 1 of the tree; the head is the one its
+ * group commit signed; the signature (Ed25519, base64url) covers every
+ * field before it.  (v1 receipts, without tree, are still checked against
+ * a database.) */
+#define AUDIT_RECEIPT_MAX 8192
+struct audit_writer;
+/* Only in an audit_done_fn of a committed record (the writer thread):
+ * its head and proof are those of the batch just committed.  Returns
+ * VIS_OK, or an error when rec is not in that batch or out is too small. */
+vis_err audit_receipt(struct audit_writer *w, const struct store_access *rec,
+		      const char *body, size_t len, char *out, size_t cap, struct vis_error *e);
+
+struct audit_receipt_info {
+	int64_t id, at, purpose_id;
+	uint64_t index;
+	uint8_t leaf[MERKLE_HASH];
+	struct checkpoint head;
+};
+/* Checks a receipt offline, with the deployment's public key only: its
+ * head's signature, the inclusion proof of its leaf under that head, its
+ * own signature, and (body given) the answer's bytes.  Returns NULL when
+ * valid, else why. */
+const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], const char *body,
+				 size_t len, struct audit_receipt_info *out);
+/* Verifies a receipt against the trail (and the body when given): the
+ * offline checks with the database's key, then its record and leaf.
+ * Returns NULL when valid, else the reason. */
 const char *audit_receipt_check(struct store *s, const char *receipt, const char *body,
 				size_t len, struct vis_error *e);
 
-/* Appends rec (its id and hashes are set here) in its own transaction. */
-vis_err audit_append(struct store *s, struct store_access *rec, struct vis_error *e);
+/* The leaf of a record: RFC 9162's hash of its canonical bytes, the same
+ * bytes the chain hashes (audit_hash). */
+void audit_leaf_hash(const struct store_access *rec, uint8_t out[MERKLE_HASH]);
+/* The deployment's public key, from the database. */
+bool audit_public_key(struct store *s, uint8_t pk[32]);
+/* The trail's origin when trail_origin is empty: "visura/" and the first
+ * 16 hex digits of the public key. */
+void audit_origin_default(const uint8_t pk[32], char out[CHECKPOINT_NAME_MAX + 1]);
+
+/* Proofs from the tree the store keeps: the root of size n, a
+ * consistency proof from m to n.  VIS_ERR_NOTFOUND when the tree has
+ * fewer than n leaves. */
+vis_err audit_tree_root(struct store *s, uint64_t n, uint8_t root[MERKLE_HASH],
+			struct vis_error *e);
+vis_err audit_tree_consistency(struct store *s, uint64_t m, uint64_t n,
+			       uint8_t proof[][MERKLE_HASH], int *len, struct vis_error *e);
+
+/* Appends rec (its id and hashes are set here) in its own transaction;
+ * with a key, also its leaf and a signed tree head (the origin the server
+ * keeps in the setting trail_origin).  Without one, the record waits for
+ * the server's next commit to be put under a head. */
+vis_err audit_append(struct store *s, const struct audit_key *key, struct store_access *rec,
+		     struct vis_error *e);
 
 /* The hash of a record given its predecessor's hash (hex SHA-256 over a
  * canonical encoding of every field, the id included). */
@@ -58,14 +108,17 @@ void audit_hash(const struct store_access *rec, const char *prev_hash, char out[
  * while the previous batch was being committed and commits them together:
  * one fsync for many requests.  audit_submit() returns only when its record
  * is durable (or failed), so fail-closed holds. */
-struct audit_writer;
-
 /* With a key, the writer also signs a checkpoint (last id and hash) at
  * least every AUDIT_CHECKPOINT_RECORDS records or AUDIT_CHECKPOINT_SECONDS. */
 #define AUDIT_CHECKPOINT_RECORDS 1000
 #define AUDIT_CHECKPOINT_SECONDS 60
+struct audit_trail_config {
+	const char *origin;       /* "" or NULL: audit_origin_default */
+	const char *heads_file;   /* "" or NULL: none */
+};
 vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
-			   struct audit_writer **out, struct vis_error *e);
+			   const struct audit_trail_config *tc, struct audit_writer **out,
+			   struct vis_error *e);
 /* Commits what is queued, then stops the thread. */
 void audit_writer_stop(struct audit_writer *w);
 /* Queues rec and waits until it is committed; sets its id and hashes. */
@@ -89,11 +142,15 @@ void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
 struct audit_verify_result {
 	int64_t checked;        /* records read */
 	int64_t checkpoints;    /* signed checkpoints verified */
+	int64_t heads;          /* signed tree heads verified */
 	int64_t first_bad_id;   /* 0 when the chain holds */
-	char why[200];
+	char why[400];
 };
 
-/* Walks the whole trail and checks every link. */
-vis_err audit_verify(struct store *s, struct audit_verify_result *res, struct vis_error *e);
+/* Walks the whole trail and checks every link, recomputes the Merkle tree
+ * and checks it against every signed tree head, and (kept non-NULL)
+ * against a head kept outside the database: the trail must extend it. */
+vis_err audit_verify(struct store *s, const struct checkpoint *kept,
+		     struct audit_verify_result *res, struct vis_error *e);
 
 #endif

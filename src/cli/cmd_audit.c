@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/csv.h"
 #include <jansson.h>
@@ -21,17 +22,31 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura audit verify [--db URI]\n"
-		"       visura audit verify-receipt [--db URI] RECEIPT [BODY_FILE]\n"
+		"usage: visura audit verify [--db URI] [--head FILE]\n"
+		"       visura audit verify-receipt [--db URI | --key PUBKEY] RECEIPT [BODY_FILE]\n"
+		"       visura audit head [--db URI]\n"
+		"       visura audit key [--db URI]\n"
+		"       visura audit consistency [--db URI] --from N --to M\n"
 		"       visura audit export [--db URI] [--from DATE] [--to DATE] [--cf CF]\n"
 		"                           [--format json|csv] --out FILE\n"
 		"       visura audit purge [--db URI] [--before DATE | --months N]\n\n"
-		"  verify          checks every link of the access trail's hash chain and\n"
-		"                  every signed checkpoint; names the first record that was\n"
-		"                  altered, removed, reordered, or cut from the end\n"
-		"  verify-receipt  checks a receipt (the X-Visura-Receipt header of an\n"
-		"                  answer): its signature, its access record and, with\n"
-		"                  BODY_FILE, that the answer's bytes are unchanged\n"
+		"  verify          checks every link of the access trail's hash chain, every\n"
+		"                  signed checkpoint, and the Merkle tree against every\n"
+		"                  signed tree head; names the first record that was altered,\n"
+		"                  removed, reordered, or cut from the end.  --head FILE: a\n"
+		"                  head kept outside (visura audit head, the trail_heads_file,\n"
+		"                  a witness): the trail must extend it, or the truncation,\n"
+		"                  rollback, wipe or fork is named\n"
+		"  verify-receipt  checks a receipt (the X-Visura-Receipt header of an answer,\n"
+		"                  or a file holding it): its signed head, the inclusion proof\n"
+		"                  of its record, its signature and, with BODY_FILE, that the\n"
+		"                  answer's bytes are unchanged.  --key PUBKEY (hex, or a file\n"
+		"                  holding it; visura audit key prints it): offline, no\n"
+		"                  database; otherwise also its record in the trail\n"
+		"  head            prints the latest signed tree head (keep it somewhere else)\n"
+		"  key             prints the deployment's public key (hex)\n"
+		"  consistency     the proof that the tree of M records extends that of N\n"
+		"                  (RFC 9162), as JSON\n"
 		"  export          writes the records (filtered) to FILE and its Ed25519\n"
 		"                  signature to FILE.sig, for the judicial authority;\n"
 		"                  check with: visura audit verify-export FILE\n"
@@ -292,6 +307,166 @@ static int audit_purge(const char *db, const struct export_opts *o)
 	return EXIT_OK;
 }
 
+/* A receipt or a key given inline or as a file: the text without its
+ * final newline, the caller's to free. */
+static char *inline_or_file(const char *arg, const char *inline_prefix, size_t max)
+{
+	size_t len;
+	char *t;
+	if (inline_prefix && (!strncmp(arg, inline_prefix, strlen(inline_prefix)) ||
+			      access(arg, F_OK) != 0))
+		return strdup(arg);   /* a receipt given inline, or no such file */
+	if (!inline_prefix && strlen(arg) == 64 && strspn(arg, "0123456789abcdef") == 64)
+		return strdup(arg);
+	if (!(t = file_read_all(arg, max, &len)))
+		return NULL;
+	while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r'))
+		t[--len] = '\0';
+	if (strlen(t) != len) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static bool pubkey_read(const char *arg, uint8_t pk[32])
+{
+	char *t = inline_or_file(arg, NULL, 1024);
+	size_t n = 0;
+	bool ok = t && strlen(t) == 64 &&
+		  !sodium_hex2bin(pk, 32, t, 64, NULL, &n, NULL) && n == 32;
+	free(t);
+	return ok;
+}
+
+static int verify_receipt(const char *db, const char *key, const char *receipt_arg,
+			  const char *body_file)
+{
+	size_t len = 0;
+	char *body = NULL, *receipt = inline_or_file(receipt_arg, "v2.", AUDIT_RECEIPT_MAX + 2);
+	uint8_t pk[32];
+	int rc = EXIT_OK;
+	if (!receipt) {
+		fprintf(stderr, "visura: cannot read the receipt '%s'\n", receipt_arg);
+		return EXIT_RUNTIME;
+	}
+	if (body_file && !(body = file_read_all(body_file, 64u << 20, &len))) {
+		fprintf(stderr, "visura: cannot read '%s'\n", body_file);
+		free(receipt);
+		return EXIT_RUNTIME;
+	}
+	const char *why;
+	static struct audit_receipt_info info;
+	if (key) {
+		if (!pubkey_read(key, pk)) {
+			fprintf(stderr, "visura: --key: 64 hex digits, or a file holding them\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		why = audit_receipt_verify(receipt, pk, body, len, &info);
+	} else {
+		struct store *s;
+		if ((rc = cli_store_open(cli_db_uri(db), &s)))
+			goto out;
+		struct vis_error e = {0};
+		why = audit_receipt_check(s, receipt, body, len, &e);
+		store_close(s);
+	}
+	if (why) {
+		printf("INVALID: %s\n", why);
+		rc = EXIT_INVALID;
+	} else if (key) {
+		printf("ok: receipt valid: access record %lld is leaf %llu of the signed tree head "
+		       "of %llu records of %s%s\n", (long long)info.id,
+		       (unsigned long long)info.index, (unsigned long long)info.head.size,
+		       info.head.origin, body ? ", answer unchanged" : "");
+	} else {
+		printf("ok: receipt valid%s\n", body ? ", answer unchanged" : "");
+	}
+out:
+	free(body);
+	free(receipt);
+	return rc;
+}
+
+static int print_head(const char *db, bool key_only)
+{
+	struct store *s;
+	int rc = cli_store_open(cli_db_uri(db), &s);
+	if (rc)
+		return rc;
+	struct vis_error e = {0};
+	static struct store_head h;
+	bool found;
+	uint8_t pk[32];
+	if (key_only) {
+		char hex[65];
+		if (!audit_public_key(s, pk)) {
+			fprintf(stderr, "visura: the database has no signing key yet\n");
+			rc = EXIT_RUNTIME;
+		} else {
+			sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+			printf("%s\n", hex);
+		}
+	} else if (store_head_last(s, &h, &found, &e)) {
+		cli_error("audit head", &e);
+		rc = EXIT_RUNTIME;
+	} else if (!found) {
+		fprintf(stderr, "visura: no signed tree head yet (start the server once)\n");
+		rc = EXIT_RUNTIME;
+	} else {
+		fputs(h.note, stdout);
+	}
+	store_close(s);
+	return rc;
+}
+
+static bool u64_arg(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return false;
+	unsigned long long v = strtoull(s, &end, 10);
+	*out = v;
+	return *end == '\0' && v < (1ULL << 62);
+}
+
+static int consistency(const char *db, const char *from, const char *to)
+{
+	uint64_t m, n;
+	if (!u64_arg(from, &m) || !u64_arg(to, &n) || m > n) {
+		fprintf(stderr, "visura: audit consistency: --from N --to M, 0 <= N <= M\n");
+		return EXIT_USAGE;
+	}
+	struct store *s;
+	int rc = cli_store_open(cli_db_uri(db), &s);
+	if (rc)
+		return rc;
+	struct vis_error e = {0};
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH], rm[MERKLE_HASH], rn[MERKLE_HASH];
+	int len;
+	if (audit_tree_root(s, m, rm, &e) || audit_tree_root(s, n, rn, &e) ||
+	    audit_tree_consistency(s, m, n, proof, &len, &e)) {
+		cli_error("audit consistency", &e);
+		store_close(s);
+		return e.code == VIS_ERR_NOTFOUND ? EXIT_INVALID : EXIT_RUNTIME;
+	}
+	store_close(s);
+	char b64[64];
+	printf("{\"from\":%llu,\"to\":%llu,", (unsigned long long)m, (unsigned long long)n);
+	sodium_bin2base64(b64, sizeof b64, rm, MERKLE_HASH, sodium_base64_VARIANT_ORIGINAL);
+	printf("\"from_root\":\"%s\",", b64);
+	sodium_bin2base64(b64, sizeof b64, rn, MERKLE_HASH, sodium_base64_VARIANT_ORIGINAL);
+	printf("\"to_root\":\"%s\",\"proof\":[", b64);
+	for (int i = 0; i < len; i++) {
+		sodium_bin2base64(b64, sizeof b64, proof[i], MERKLE_HASH,
+				  sodium_base64_VARIANT_ORIGINAL);
+		printf("%s\"%s\"", i ? "," : "", b64);
+	}
+	printf("]}\n");
+	return EXIT_OK;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -303,11 +478,13 @@ int cmd_audit(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"before", required_argument, NULL, 'b'},
 		{"months", required_argument, NULL, 'm'},
+		{"head", required_argument, NULL, 'H'},
+		{"key", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct export_opts x = {.format = "json"};
-	const char *db = NULL;
+	const char *db = NULL, *head = NULL, *key = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -320,6 +497,8 @@ int cmd_audit(int argc, char **argv)
 		case 'o': x.out = optarg; break;
 		case 'b': x.before = optarg; break;
 		case 'm': x.months = atoi(optarg); break;
+		case 'H': head = optarg; break;
+		case 'k': key = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -330,37 +509,38 @@ int cmd_audit(int argc, char **argv)
 		return audit_verify_export(cli_db_uri(db), argv[optind + 1]);
 	if (optind == argc - 1 && !strcmp(argv[optind], "purge"))
 		return audit_purge(cli_db_uri(db), &x);
+	if (optind == argc - 1 && !strcmp(argv[optind], "head"))
+		return print_head(db, false);
+	if (optind == argc - 1 && !strcmp(argv[optind], "key"))
+		return print_head(db, true);
+	if (optind == argc - 1 && !strcmp(argv[optind], "consistency"))
+		return consistency(db, x.from, x.to);
 	bool receipt = optind < argc && !strcmp(argv[optind], "verify-receipt");
-	if (!(optind == argc - 1 && !strcmp(argv[optind], "verify")) &&
-	    !(receipt && argc - optind >= 2 && argc - optind <= 3)) {
+	if (receipt && argc - optind >= 2 && argc - optind <= 3)
+		return verify_receipt(db, key, argv[optind + 1],
+				      argc - optind == 3 ? argv[optind + 2] : NULL);
+	if (!(optind == argc - 1 && !strcmp(argv[optind], "verify"))) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	static struct checkpoint kept;
+	if (head) {
+		size_t len;
+		char *t = file_read_all(head, CHECKPOINT_TEXT_MAX, &len);
+		const char *why = t ? checkpoint_parse(&kept, t, len) : "cannot be read";
+		free(t);
+		if (why) {
+			printf("INVALID: the kept head '%s': %s\n", head, why);
+			return EXIT_INVALID;
+		}
 	}
 	struct store *s;
 	int rc = cli_store_open(cli_db_uri(db), &s);
 	if (rc)
 		return rc;
-	if (receipt) {
-		size_t len = 0;
-		char *body = NULL;
-		if (argc - optind == 3 && !(body = file_read_all(argv[optind + 2], 64u << 20, &len))) {
-			fprintf(stderr, "visura: cannot read '%s'\n", argv[optind + 2]);
-			store_close(s);
-			return EXIT_RUNTIME;
-		}
-		struct vis_error e = {0};
-		const char *why = audit_receipt_check(s, argv[optind + 1], body, len, &e);
-		if (why)
-			printf("INVALID: %s\n", why);
-		else
-			printf("ok: receipt valid%s\n", body ? ", answer unchanged" : "");
-		free(body);
-		store_close(s);
-		return why ? EXIT_INVALID : EXIT_OK;
-	}
 	struct audit_verify_result res;
 	struct vis_error e = {0};
-	if (audit_verify(s, &res, &e)) {
+	if (audit_verify(s, head ? &kept : NULL, &res, &e)) {
 		cli_error("audit verify", &e);
 		rc = EXIT_RUNTIME;
 	} else if (res.first_bad_id) {
@@ -368,8 +548,10 @@ int cmd_audit(int argc, char **argv)
 		       (long long)res.checked, res.why);
 		rc = EXIT_INVALID;
 	} else {
-		printf("ok: %lld access records, hash chain intact, %lld signed checkpoints verified\n",
-		       (long long)res.checked, (long long)res.checkpoints);
+		printf("ok: %lld access records, hash chain intact, %lld signed checkpoints verified, "
+		       "%lld signed tree heads verified%s\n", (long long)res.checked,
+		       (long long)res.checkpoints, (long long)res.heads,
+		       head ? ", the trail extends the kept head" : "");
 	}
 	store_close(s);
 	return rc;

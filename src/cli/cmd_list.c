@@ -14,6 +14,7 @@
 #include "audit/subjects.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/config.h"
 #include "common/date.h"
 #include "common/str.h"
 #include "listreq/listreq.h"
@@ -35,6 +36,7 @@ struct extract {
 	int in_chunk;
 	int64_t persons;
 	struct store *s;
+	const struct audit_key *key;   /* signs the trail's heads, when readable */
 	bool failed;
 };
 
@@ -47,7 +49,7 @@ static vis_err flush(struct extract *x)
 	gettimeofday(&tv, NULL);
 	x->rec.at = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	x->rec.subjects = subjects_text(&x->subjects);
-	vis_err rc = audit_append(x->s, &x->rec, &e);
+	vis_err rc = audit_append(x->s, x->key, &x->rec, &e);
 	subjects_release(&x->subjects);
 	x->rec.subjects = NULL;
 	x->in_chunk = 0;
@@ -138,10 +140,19 @@ int cmd_list_extract(int argc, char **argv)
 		store_close(s);
 		return lrc == VIS_ERR_STORE ? EXIT_RUNTIME : EXIT_INVALID;
 	}
+	/* The database's signing key, when this user may read it: the records
+	 * go under a signed head now, else at the server's next commit. */
+	static struct audit_key key;
+	char kp[CONFIG_PATH_MAX + 32];
+	uint8_t pk[32];
+	audit_key_path(cli_db_uri(db), kp, sizeof kp);
+	bool keyed = !audit_key_load(kp, &key, NULL) && audit_public_key(s, pk) &&
+		     !memcmp(pk, key.pk, sizeof pk);
 	struct store_list_request q = lx.q;
 	unsigned cats = lx.cats;
 	const struct listreq_criteria *crit = &lx.criteria;
-	struct extract x = {.today = date_today(), .s = s, .comune = crit->comune,
+	struct extract x = {.today = date_today(), .s = s, .key = keyed ? &key : NULL,
+			    .comune = crit->comune,
 			    .age_from = crit->age_from, .age_to = crit->age_to, .sex = crit->sex,
 			    .citizenship = crit->citizenship,
 			    .with_comune = policy_may_see(cats, FIELD_COMUNE)};

@@ -110,7 +110,7 @@ int cmd_migrate(int argc, char **argv)
 	}
 	if (rc == EXIT_OK) {
 		struct audit_verify_result res;
-		if (audit_verify(dst, &res, &e)) {
+		if (audit_verify(dst, NULL, &res, &e)) {
 			cli_error("migrate: verify", &e);
 			rc = EXIT_RUNTIME;
 		} else if (res.first_bad_id) {

@@ -34,6 +34,8 @@ static const struct option_row rows[] = {
 	STR(client_ca, "", "CA certificate of workstation certificates (empty: the database file + .ca-cert.pem, PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, when it exists)"),
 	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
 	STR(signing_key, "", "Ed25519 key signing receipts, checkpoints and exports (empty: the database file + .signing-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.signing-key)"),
+	STR(trail_origin, "", "the name of this deployment's access trail, the first line of every signed tree head (printable ASCII without spaces, e.g. anagrafe.comune.example/visura; empty: visura/ and the first 16 hex digits of the signing key's public half)"),
+	STR(trail_heads_file, "", "a file, on another disk or mount, every signed tree head is appended to once committed (empty: none); keep it: `visura audit verify --head FILE` proves the trail extends it"),
 	STR(secrets_key, "", "key sealing TOTP secrets and queued temporary passwords in the database (empty: the database file + .secrets-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.secrets-key)"),
 	STR(trusted_proxies, "", "reverse proxies (CIDR list) whose client_ip_header is believed"),
 	STR(client_ip_header, "X-Forwarded-For", "header a trusted proxy puts the client address in (right-most entry used)"),

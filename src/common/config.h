@@ -23,6 +23,8 @@ struct config {
 	char client_ca[CONFIG_PATH_MAX];  /* CA of workstation certificates */
 	char log_file[CONFIG_PATH_MAX];
 	char signing_key[CONFIG_PATH_MAX];
+	char trail_origin[129];
+	char trail_heads_file[CONFIG_PATH_MAX];
 	char secrets_key[CONFIG_PATH_MAX];
 	char trusted_proxies[512];  /* CIDR list of reverse proxies */
 	char client_ip_header[64];  /* header naming the client, from a trusted proxy */

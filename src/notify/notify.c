@@ -202,7 +202,7 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 		rec.subjects = subjects_text(&b.subjects);
 		policy_categories_format(cats, rec.categories, sizeof rec.categories);
 		snprintf(rec.outcome, sizeof rec.outcome, "ok");
-		if (!body || audit_append(s, &rec, e) != VIS_OK) {
+		if (!body || audit_append(s, key, &rec, e) != VIS_OK) {
 			free(body);
 			subjects_release(&b.subjects);
 			continue;

@@ -253,3 +253,111 @@ vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx
 	drv_reset(st);
 	return rc;
 }
+
+/* ---- the trail's Merkle tree and signed heads ---- */
+
+vis_err store_tree_put(struct store *s, int level, int64_t idx, const char hash[65],
+		       struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_TREE_PUT, "trail tree", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, level);
+	drv_bind_i64(st, 2, idx);
+	drv_bind_text(st, 3, hash);
+	/* In the group commit, sent with its records. */
+	return drv_send(st, e) ? ops_err(e) : VIS_OK;
+}
+
+vis_err store_tree_get(struct store *s, int level, int64_t idx, char hash[65], bool *found,
+		       struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_TREE_GET, "trail tree", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, level);
+	drv_bind_i64(st, 2, idx);
+	hash[0] = '\0';
+	if (drv_one(st, found, e))
+		return ops_err(e);
+	if (*found)
+		drv_col_copy(st, 0, hash, 65);
+	drv_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_head_insert(struct store *s, const struct store_head *h, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_HEAD_INSERT, "trail head", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, h->size);
+	drv_bind_i64(st, 2, h->at);
+	drv_bind_text(st, 3, h->root);
+	drv_bind_text(st, 4, h->note);
+	return drv_send(st, e) ? ops_err(e) : VIS_OK;
+}
+
+static vis_err head_rows(struct store *s, enum sql_id q, store_head_fn fn, void *ctx,
+			 struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), q, "trail heads", e);
+	if (!st)
+		return ops_err(e);
+	struct store_head *h = malloc(sizeof *h);
+	if (!h) {
+		drv_reset(st);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		h->size = drv_col_i64(st, 0);
+		h->at = drv_col_i64(st, 1);
+		DRV_COL_COPY(st, 2, h->root);
+		DRV_COL_COPY(st, 3, h->note);
+		if (fn(ctx, h) != 0)
+			break;
+	}
+	free(h);
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	return rc;
+}
+
+static int head_copy(void *ctx, const struct store_head *h)
+{
+	memcpy(ctx, h, sizeof *h);
+	return 1;
+}
+
+vis_err store_head_last(struct store *s, struct store_head *out, bool *found,
+			struct vis_error *e)
+{
+	out->size = -1;
+	vis_err rc = head_rows(s, SQL_HEAD_LAST, head_copy, out, e);
+	*found = out->size >= 0;
+	return rc;
+}
+
+vis_err store_head_each(struct store *s, store_head_fn fn, void *ctx, struct vis_error *e)
+{
+	return head_rows(s, SQL_HEAD_EACH, fn, ctx, e);
+}
+
+vis_err store_access_subject_each(struct store *s, store_subject_row_fn fn, void *ctx,
+				  struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SUBJECT_EACH, "access subjects",
+					  e);
+	if (!st)
+		return ops_err(e);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		const char *cf = drv_col_text(st, 1);
+		if (fn(ctx, drv_col_i64(st, 0), cf ? cf : "") != 0)
+			break;
+	}
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	return rc;
+}

@@ -370,6 +370,15 @@ static const char migration_9[] =
 	"CREATE TABLE readiness (id INTEGER PRIMARY KEY, written_at INTEGER NOT NULL,"
 	" filler TEXT NOT NULL);";
 
+/* The access trail as a Merkle tree (audit/merkle.h): every complete node
+ * (leaves included, kept when their records are purged) and every signed
+ * tree head, one per group commit. */
+static const char migration_10[] =
+	"CREATE TABLE audit_tree (level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+	" hash TEXT NOT NULL, PRIMARY KEY (level, idx));"
+	"CREATE TABLE audit_head (size INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" root TEXT NOT NULL, note TEXT NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -380,6 +389,7 @@ const struct schema_migration schema_migrations[] = {
 	{7, "webhook push of event notifications", migration_7},
 	{8, "state shared by the instances on one database", migration_8},
 	{9, "readiness probe", migration_9},
+	{10, "Merkle tree and signed heads of the access trail", migration_10},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -392,6 +402,7 @@ const struct schema_table schema_tables[] = {
 	{"operator_request", false}, {"mail", false}, {"security_event", false},
 	{"throttle", false}, {"setting", false}, {"convenzione", false}, {"purpose", false},
 	{"access_log", false}, {"access_subject", false}, {"audit_checkpoint", false},
+	{"audit_tree", false}, {"audit_head", false},
 	{"alert", false}, {"subject_code", false}, {"incident", false},
 	{"incident_history", false}, {"workstation", false}, {"processing", false},
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
@@ -401,7 +412,7 @@ const struct schema_table schema_tables[] = {
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];
 
 const char *const schema_trail_tables[] = {
-	"access_log", "access_subject", "audit_checkpoint", "readiness",
+	"access_log", "access_subject", "audit_checkpoint", "audit_tree", "audit_head", "readiness",
 };
 
 const int schema_trail_table_count =

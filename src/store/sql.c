@@ -135,6 +135,13 @@ const char *const store_sql[SQL__COUNT] = {
 		" signature) VALUES (?1, ?2, ?3, ?4)",
 	[SQL_CHECKPOINT_EACH] = "SELECT id, at, last_id, last_hash, signature FROM"
 		" audit_checkpoint ORDER BY id",
+	/* The trail's Merkle tree: complete nodes (level, idx) and signed heads. */
+	[SQL_TREE_PUT] = "INSERT INTO audit_tree (level, idx, hash) VALUES (?1, ?2, ?3)",
+	[SQL_TREE_GET] = "SELECT hash FROM audit_tree WHERE level = ?1 AND idx = ?2",
+	[SQL_HEAD_INSERT] = "INSERT INTO audit_head (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_HEAD_LAST] = "SELECT size, at, root, note FROM audit_head ORDER BY size DESC LIMIT 1",
+	[SQL_HEAD_EACH] = "SELECT size, at, root, note FROM audit_head ORDER BY size",
+	[SQL_ACCESS_SUBJECT_EACH] = "SELECT access_id, cf FROM access_subject ORDER BY access_id, cf",
 	[SQL_EVENT_EACH] = "SELECT comune, type, date FROM event WHERE (?1 = '' OR comune = ?1)"
 		" AND date >= ?2 AND date <= ?3",
 	[SQL_EVENTS_AFTER] = "SELECT e.rowid, e.comune, e.local_id, e.type, e.date,"

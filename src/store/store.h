@@ -423,6 +423,35 @@ vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *
 typedef int (*store_checkpoint_fn)(void *ctx, const struct store_checkpoint *c);
 vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx,
 			      struct vis_error *e);
+/* The trail's Merkle tree: complete node (level, idx) as hex SHA-256;
+ * node (0, i) is the leaf of access record i + 1.  Written in the group
+ * commit's transaction, never updated; purges leave them. */
+vis_err store_tree_put(struct store *s, int level, int64_t idx, const char hash[65],
+		       struct vis_error *e);
+vis_err store_tree_get(struct store *s, int level, int64_t idx, char hash[65], bool *found,
+		       struct vis_error *e);
+
+/* Every row of the per-person index (access_subject), by record then
+ * codice fiscale: what audit_verify checks against the records. */
+typedef int (*store_subject_row_fn)(void *ctx, int64_t access_id, const char *cf);
+vis_err store_access_subject_each(struct store *s, store_subject_row_fn fn, void *ctx,
+				  struct vis_error *e);
+
+/* Signed tree heads (audit/checkpoint.h), one per size. */
+#define STORE_HEAD_NOTE_MAX 4096
+struct store_head {
+	int64_t size;
+	int64_t at;                          /* ms */
+	char root[65];                       /* hex */
+	char note[STORE_HEAD_NOTE_MAX + 1];  /* the checkpoint's text */
+};
+vis_err store_head_insert(struct store *s, const struct store_head *h, struct vis_error *e);
+/* The largest head; *found false when none. */
+vis_err store_head_last(struct store *s, struct store_head *out, bool *found,
+			struct vis_error *e);
+typedef int (*store_head_fn)(void *ctx, const struct store_head *h);
+vis_err store_head_each(struct store *s, store_head_fn fn, void *ctx, struct vis_error *e);
+
 /* One access record by id, without its subjects (""; read them with
  * store_access_each or store_access_search); *found false when absent. */
 vis_err store_access_get(struct store *s, int64_t id, struct store_access *out, bool *found,

@@ -29,6 +29,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -334,15 +335,70 @@ _TEXT = ("username", "case_ref", "on_behalf_of", "ip", "operation", "query", "su
          "categories", "outcome", "flags", "workstation")
 
 
+def canonical(rec, prev):
+    """The canonical bytes of an access record (docs/design.md, the log)."""
+    out = prev.encode() + _SEP.encode()
+    out += ("visura-access-v1" + _SEP + _SEP.join(str(rec[k]) for k in _NUM) + _SEP).encode()
+    for k in _TEXT:
+        out += rec[k].encode() + _SEP.encode()
+    return out
+
+
 def chain_hash(rec, prev):
     """The hash of an access record as the server computes it (what an
     attacker with write access but without the signing key can redo)."""
-    h = hashlib.sha256()
-    h.update(prev.encode() + _SEP.encode())
-    h.update(("visura-access-v1" + _SEP + _SEP.join(str(rec[k]) for k in _NUM) + _SEP).encode())
-    for k in _TEXT:
-        h.update(rec[k].encode() + _SEP.encode())
-    return h.hexdigest()
+    return hashlib.sha256(canonical(rec, prev)).hexdigest()
+
+
+def leaf_hash(rec):
+    """Its leaf in the Merkle tree: RFC 9162, SHA-256(0x00 || bytes)."""
+    return hashlib.sha256(b"\x00" + canonical(rec, rec["prev_hash"])).digest()
+
+
+# ---------------------------------------------------------------- the log (RFC 9162, C2SP checkpoints), verification only
+
+def _node(a, b):
+    return hashlib.sha256(b"\x01" + a + b).digest()
+
+
+def inclusion_ok(leaf, index, size, proof, root):
+    """RFC 9162 2.1.3.2, written here apart from the server's C."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = _node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def parse_head(text):
+    """A checkpoint note: (origin, size, root, signed body, [(name, bytes)])."""
+    body, _, sigs = text.partition("\n\n")
+    lines = body.split("\n")
+    eq(len(lines), 3, f"a checkpoint's three lines: {text!r}")
+    out = []
+    for line in sigs.splitlines():
+        check(line.startswith("\u2014 "), f"a signature line: {line!r}")
+        name, b64 = line[2:].split(" ")
+        out.append((name, base64.b64decode(b64)))
+    return lines[0], int(lines[1]), base64.b64decode(lines[2]), (body + "\n").encode(), out
+
+
+def head_signed(text, pk):
+    """The log's Ed25519 note signature: key id SHA-256(name || 0x0A || 0x01 || pk)[:4]."""
+    origin, _, _, body, sigs = parse_head(text)
+    kid = hashlib.sha256(origin.encode() + b"\n\x01" + pk).digest()[:4]
+    return any(n == origin and s[:4] == kid and ed25519_verify(pk, body, s[4:]) for n, s in sigs)
 
 
 # ---------------------------------------------------------------- receipts
@@ -392,10 +448,20 @@ def test_receipt_verifies_exact_body():
         rec = srv.access_log(int(aid) - 1)[0]
         eq(rec["id"], int(aid), "the access record exists")
         parts = receipt.split(".")
-        eq(len(parts), 6, f"receipt shape {receipt!r}")
-        eq(parts[:5], ["v1", aid, str(rec["at"]), str(pid), hashlib.sha256(r.body).hexdigest()],
+        eq(len(parts), 9, f"receipt shape {receipt!r}")
+        eq(parts[:5], ["v2", aid, str(rec["at"]), str(pid), hashlib.sha256(r.body).hexdigest()],
            "receipt fields (version, id, time, purpose, SHA-256 of the exact body)")
-        check(ed25519_verify(public_key(srv.db), ".".join(parts[:5]).encode(), b64url(parts[5])),
+        pk = public_key(srv.db)
+        eq(bytes.fromhex(parts[5]), leaf_hash(rec), "the leaf is the record's canonical bytes")
+        head = b64url(parts[6]).decode()
+        check(head_signed(head, pk), f"the head is signed by the deployment's key: {head!r}")
+        origin, size, root, _, _ = parse_head(head)
+        proof = b64url(parts[7])
+        check(len(proof) % 32 == 0, "the proof is whole hashes")
+        check(inclusion_ok(leaf_hash(rec), int(aid) - 1, size,
+                           [proof[i:i + 32] for i in range(0, len(proof), 32)], root),
+              f"the inclusion proof leads from the leaf to the head's root ({size} leaves)")
+        check(ed25519_verify(pk, ".".join(parts[:8]).encode(), b64url(parts[8])),
               "the receipt's signature verifies with the database's public key")
         body_file = os.path.join(srv.dir, "answer.json")
         with open(body_file, "wb") as f:
@@ -418,12 +484,13 @@ def test_receipt_verifies_exact_body():
         # tampered receipts
         other = expect(env.op.get(f"/api/v1/persons/{registered(env.pop)[1]['cf']}?purpose={pid}"),
                        200, what="second consult")
-        sig = parts[5]
+        sig = parts[8]
         flipped = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
         sha = parts[4]
         tampered = {
-            "signature changed": ".".join(parts[:5] + [flipped]),
-            "body hash changed": ".".join(parts[:4] + [("0" if sha[0] != "0" else "1") + sha[1:], sig]),
+            "signature changed": ".".join(parts[:8] + [flipped]),
+            "body hash changed": ".".join(parts[:4] + [("0" if sha[0] != "0" else "1") + sha[1:]]
+                                          + parts[5:]),
             "other access id": ".".join([parts[0], other.header("X-Visura-Access-Id")] + parts[2:]),
             "time changed": ".".join(parts[:2] + [str(rec["at"] + 1000)] + parts[3:]),
             "purpose changed": ".".join(parts[:3] + [str(pid + 1)] + parts[4:]),
@@ -431,9 +498,39 @@ def test_receipt_verifies_exact_body():
             "another answer's receipt": other.header("X-Visura-Receipt"),
             "garbage": "not-a-receipt",
         }
+        oparts = other.header("X-Visura-Receipt").split(".")
+        tampered["another answer's head"] = ".".join(parts[:6] + [oparts[6]] + parts[7:])
+        tampered["another answer's proof"] = ".".join(parts[:7] + [oparts[7]] + parts[8:])
+        tampered["another answer's leaf"] = ".".join(parts[:5] + [oparts[5]] + parts[6:])
         for what, bad in tampered.items():
             rc, out = cli("audit", "verify-receipt", "--db", srv.db, bad, body_file)
             eq(rc, 1, f"verify-receipt with a tampered receipt ({what}): {out}")
+            check(out.startswith("INVALID: "), f"the reason is given ({what}): {out}")
+        # offline: a copy of the receipt and the answer, the public key, no database
+        offline = tempfile.mkdtemp(prefix="visura-offline-")
+        with open(os.path.join(offline, "receipt.txt"), "w") as f:
+            f.write(receipt + "\n")
+        with open(os.path.join(offline, "answer.json"), "wb") as f:
+            f.write(r.body)
+        rc, pkhex = cli("audit", "key", "--db", srv.db)
+        eq(rc, 0, f"audit key: {pkhex}")
+        with open(os.path.join(offline, "key.txt"), "w") as f:
+            f.write(pkhex)
+        p_ = subprocess.run([harness.VISURA, "audit", "verify-receipt", "--key", "key.txt",
+                             "receipt.txt", "answer.json"], cwd=offline, capture_output=True,
+                            text=True, env={"PATH": os.environ.get("PATH", "")})
+        eq(p_.returncode, 0, f"offline verify-receipt: {p_.stdout}{p_.stderr}")
+        check(f"leaf {int(aid) - 1}" in p_.stdout and origin in p_.stdout,
+              f"it names the leaf and the deployment: {p_.stdout}")
+        eq(sorted(os.listdir(offline)), ["answer.json", "key.txt", "receipt.txt"],
+           "no database was opened or created")
+        for what, bad in tampered.items():
+            rc, out = cli("audit", "verify-receipt", "--key", pkhex.strip(), bad,
+                          os.path.join(offline, "answer.json"))
+            eq(rc, 1, f"offline, a tampered receipt ({what}): {out}")
+        rc, out = cli("audit", "verify-receipt", "--key", pkhex.strip(),
+                      tampered["another answer's head"])
+        check(rc == 1 and "inclusion proof" in out, f"a proof against the wrong head: {out}")
         # other personal-data answers carry receipts too
         members = expect(env.op.get(f"/api/v1/persons/{p['cf']}/household?purpose={pid}"), 200,
                          what="household")
@@ -451,6 +548,10 @@ def test_receipt_verifies_exact_body():
         with Server() as other_srv:
             rc, out = cli("audit", "verify-receipt", "--db", other_srv.db, receipt)
             eq(rc, 1, f"a receipt checked against another database: {out}")
+            rc, okey = cli("audit", "key", "--db", other_srv.db)
+            rc, out = cli("audit", "verify-receipt", "--key", okey.strip(), receipt)
+            check(rc == 1 and "another deployment" in out,
+                  f"offline, with another deployment's key: {out}")
 
 
 # ---------------------------------------------------------------- the access record
@@ -1639,6 +1740,8 @@ def _restart(srv):
         args = [harness.VISURA, "serve", "--db", srv.db, "--self-signed", srv.tls_dir,
                 "--listen", f"127.0.0.1:{srv.port}", "--test-clock", "true",
                 "--metrics-listen", f"127.0.0.1:{free_port()}"] + harness.serve_user_args()
+        for k, v in srv.options.items():
+            args += ["--" + k.replace("_", "-"), str(v)]
         srv.log = open(srv.log_path, "ab")
         srv.proc = subprocess.Popen(args, stdout=srv.log, stderr=subprocess.STDOUT)
         if srv._wait_ready():
@@ -1649,8 +1752,25 @@ def _restart(srv):
     raise harness.TestFailure(f"the server did not restart:\n{srv.log_text()[-3000:]}")
 
 
+def _notes(path):
+    """The complete signed heads of a heads file (a crash may cut the last)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    notes, cur = [], []
+    for line in text.split("\n"):
+        if len(cur) >= 5 and not line.startswith("\u2014 "):
+            notes.append("\n".join(cur) + "\n")
+            cur = []
+        if line or len(cur) == 3:
+            cur.append(line)
+    return notes
+
+
 def test_kill9_under_load_keeps_acknowledged_records():
-    with Server(population=POP) as srv:
+    srv = Server(population=POP)
+    heads_file = os.path.join(srv.dir, "heads.txt")
+    srv.options["trail_heads_file"] = heads_file
+    with srv:
         env = Env(srv, lead=False)
         pid = env.purpose(ALL)
         ops = [env.op] + [env.operator() for _ in range(7)]
@@ -1701,6 +1821,8 @@ def test_kill9_under_load_keeps_acknowledged_records():
             eq(a[6], a[0], "the body's access_id equals X-Visura-Access-Id")
         rc, out = harness.audit_verify(srv.db)
         eq(rc, 0, f"audit verify right after kill -9: {out}")
+        published = _notes(heads_file)
+        check(published, "heads were published before the crash")
         _restart(srv)
         log = {r["id"]: r for r in srv.access_log()}
         if os.environ.get("VISURA_E2E_VERBOSE"):
@@ -1733,6 +1855,24 @@ def test_kill9_under_load_keeps_acknowledged_records():
         rc, out = harness.audit_verify(srv.db)
         eq(rc, 0, f"audit verify after the restart: {out}")
         check(expect(admin.get("/api/v1/audit/verify"), 200, what="verify")["intact"], "intact")
+        # every answer that left is under a signed head after the restart, its
+        # receipt verifies offline, and every head published before the crash
+        # is one the trail after it extends
+        pk = public_key(srv.db)
+        last = db_rows(srv.db, "SELECT size, note FROM audit_head ORDER BY size DESC LIMIT 1")[0]
+        check(int(last["size"]) >= max(ids), f"the last head ({last['size']}) covers every answer")
+        pkhex = pk.hex()
+        for aid, cf, case, user, receipt, body, _ in acked[::max(1, len(acked) // 3)][:3]:
+            rc, out = cli("audit", "verify-receipt", "--key", pkhex, receipt)
+            eq(rc, 0, f"receipt of {aid}, offline, after the crash: {out}")
+        for note in (published[0], published[len(published) // 2], published[-1]):
+            check(head_signed(note, pk), f"a published head is signed: {note!r}")
+            path = os.path.join(srv.dir, "kept.txt")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(note)
+            rc, out = cli("audit", "verify", "--db", srv.db, "--head", path)
+            eq(rc, 0, f"the trail after the crash extends the head of {parse_head(note)[1]} "
+                      f"published before it: {out}")
 
 
 # ---------------------------------------------------------------- usage

@@ -63,7 +63,7 @@ static int group_setup(void **state)
 	audit_key_path(f->db.uri, f->keypath, sizeof f->keypath);
 	unlink(f->keypath);
 	if (audit_key_ensure(f->s, f->keypath, &f->key, &e) ||
-	    audit_writer_start(f->db.uri, &f->key, &f->w, &e))
+	    audit_writer_start(f->db.uri, &f->key, NULL, &f->w, &e))
 		return -1;
 	f->ente = seed_body(f->s, "Questura di Modena");
 	f->other_ente = seed_body(f->s, "Comando di Bologna");
@@ -116,7 +116,7 @@ struct result {
 	char *bytes;
 	char content_type[64];
 	int64_t access_id;
-	char receipt[400];
+	char receipt[AUDIT_RECEIPT_MAX];
 	int64_t retry_after;
 	bool internal;
 };
@@ -149,7 +149,7 @@ static void call_at(struct fx *f, int64_t now, const struct access_who *who,
 	memset(r, 0, sizeof *r);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
-	struct access_env env = {.s = f->s, .audit = f->w, .key = &f->key, .rl = f->rl,
+	struct access_env env = {.s = f->s, .audit = f->w, .rl = f->rl,
 				 .alerts = f->alerts, .rd = f->rd, .now = now,
 				 .today = TODAY};
 	struct access_call *c = access_prepare(&env, who, what);

@@ -1,5 +1,6 @@
-/* Unit tests: the access trail — hash chain, signed checkpoints, receipts,
- * and every kind of tampering with the database; on SQLite, and on
+/* Unit tests: the access trail — hash chain, signed checkpoints, the
+ * Merkle tree and its signed heads, receipts (offline too), and every kind
+ * of tampering with the database, with and without a head kept outside; on SQLite, and on
  * PostgreSQL too when $VISURA_TEST_PG is set (see testdb.h). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -72,7 +74,7 @@ static void append_n(struct fx *f, int n)
 	for (int i = 0; i < n; i++) {
 		struct store_access a;
 		fill(&a, i);
-		assert_int_equal(audit_append(f->s, &a, &e), VIS_OK);
+		assert_int_equal(audit_append(f->s, &f->k, &a, &e), VIS_OK);
 	}
 }
 
@@ -80,7 +82,7 @@ static int64_t verify_bad(struct fx *f, char *why, size_t cap)
 {
 	struct audit_verify_result res;
 	struct vis_error e = {0};
-	assert_int_equal(audit_verify(f->s, &res, &e), VIS_OK);
+	assert_int_equal(audit_verify(f->s, NULL, &res, &e), VIS_OK);
 	if (why)
 		snprintf(why, cap, "%s", res.why);
 	return res.first_bad_id;
@@ -102,7 +104,7 @@ static void test_chain_ok(void **state)
 static void test_edit_detected(void **state)
 {
 	struct fx *f = *state;
-	char why[200];
+	char why[400];
 	append_n(f, 10);
 	sql(f, "UPDATE access_log SET subjects = 'BNCNNA82C55F257X' WHERE id = 4");
 	assert_int_equal(verify_bad(f, why, sizeof why), 4);
@@ -133,7 +135,7 @@ static void test_checkpoints_and_truncation(void **state)
 	struct fx *f = *state;
 	struct vis_error e = {0};
 	struct audit_writer *w;
-	assert_int_equal(audit_writer_start(f->db.uri, &f->k, &w, &e), VIS_OK);
+	assert_int_equal(audit_writer_start(f->db.uri, &f->k, NULL, &w, &e), VIS_OK);
 	for (int i = 0; i < AUDIT_CHECKPOINT_RECORDS + 5; i++) {
 		struct store_access a;
 		fill(&a, i);
@@ -141,12 +143,12 @@ static void test_checkpoints_and_truncation(void **state)
 	}
 	audit_writer_stop(w);
 	struct audit_verify_result res;
-	assert_int_equal(audit_verify(f->s, &res, &e), VIS_OK);
+	assert_int_equal(audit_verify(f->s, NULL, &res, &e), VIS_OK);
 	assert_int_equal(res.first_bad_id, 0);
 	assert_true(res.checkpoints >= 1);
 	/* Truncating the end is caught by the checkpoint. */
 	sql(f, "DELETE FROM access_subject WHERE access_id > 500; DELETE FROM access_log WHERE id > 500");
-	char why[200];
+	char why[400];
 	assert_int_equal(verify_bad(f, why, sizeof why), 501);
 	assert_non_null(strstr(why, "removed from the end"));
 }
@@ -166,7 +168,7 @@ static void test_purge_keeps_chain_verifiable(void **state)
 	struct fx *f = *state;
 	struct vis_error e = {0};
 	struct audit_writer *w;
-	assert_int_equal(audit_writer_start(f->db.uri, &f->k, &w, &e), VIS_OK);
+	assert_int_equal(audit_writer_start(f->db.uri, &f->k, NULL, &w, &e), VIS_OK);
 	for (int i = 0; i < AUDIT_CHECKPOINT_RECORDS + 20; i++) {
 		struct store_access a;
 		fill(&a, i);
@@ -182,7 +184,7 @@ static void test_purge_keeps_chain_verifiable(void **state)
 	assert_int_equal(verify_bad(f, NULL, 0), 0);
 	/* Cutting more, where no checkpoint vouches, is detected. */
 	assert_int_equal(store_access_purge(f->s, cp.last_id + 3, &removed, &e), VIS_OK);
-	char why[200];
+	char why[400];
 	assert_int_equal(verify_bad(f, why, sizeof why), cp.last_id + 4);
 	assert_non_null(strstr(why, "missing"));
 }
@@ -193,33 +195,331 @@ static void test_forged_checkpoint_detected(void **state)
 	append_n(f, 3);
 	sql(f, "INSERT INTO audit_checkpoint (at, last_id, last_hash, signature) VALUES "
 	       "(1, 2, 'ab', 'AAAA')");
-	char why[200];
+	char why[400];
 	assert_int_not_equal(verify_bad(f, why, sizeof why), 0);
 	assert_non_null(strstr(why, "bad signature"));
+}
+
+struct receipt_ctx {
+	struct audit_writer *w;
+	struct store_access rec;
+	const char *body;
+	char receipt[AUDIT_RECEIPT_MAX];
+	vis_err rc;
+	bool done;
+};
+
+static void receipt_done(void *ctx, vis_err rc)
+{
+	struct receipt_ctx *r = ctx;
+	struct vis_error e = {0};
+	r->rc = rc ? rc : audit_receipt(r->w, &r->rec, r->body, strlen(r->body), r->receipt,
+					sizeof r->receipt, &e);
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+}
+
+/* Records through the writer, each with its receipt; n at a time in one
+ * group commit when the writer is slow enough, one by one otherwise. */
+static void receipts_n(struct fx *f, struct receipt_ctx *r, int n, const char *body)
+{
+	struct vis_error e = {0};
+	struct audit_writer *w;
+	assert_int_equal(audit_writer_start(f->db.uri, &f->k, NULL, &w, &e), VIS_OK);
+	for (int i = 0; i < n; i++) {
+		r[i].w = w;
+		r[i].body = body;
+		fill(&r[i].rec, i);
+		assert_int_equal(audit_submit_async(w, &r[i].rec, receipt_done, &r[i], &e), VIS_OK);
+	}
+	for (int i = 0; i < n; i++) {
+		while (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		assert_int_equal(r[i].rc, VIS_OK);
+	}
+	audit_writer_stop(w);
 }
 
 static void test_receipt(void **state)
 {
 	struct fx *f = *state;
 	struct vis_error e = {0};
-	struct store_access a;
-	fill(&a, 1);
-	assert_int_equal(audit_append(f->s, &a, &e), VIS_OK);
 	const char body[] = "{\"person\":{\"identity\":{}}}";
-	char receipt[400];
-	audit_receipt(&f->k, &a, body, strlen(body), receipt, sizeof receipt);
-	assert_null(audit_receipt_check(f->s, receipt, body, strlen(body), &e));
-	assert_null(audit_receipt_check(f->s, receipt, NULL, 0, &e));
+	static struct receipt_ctx r[9];
+	static struct audit_receipt_info info;
+	receipts_n(f, r, 9, body);
+	for (int i = 0; i < 9; i++) {
+		assert_null(audit_receipt_check(f->s, r[i].receipt, body, strlen(body), &e));
+		assert_null(audit_receipt_check(f->s, r[i].receipt, NULL, 0, &e));
+		/* Offline: the public key only. */
+		assert_null(audit_receipt_verify(r[i].receipt, f->k.pk, body, strlen(body), &info));
+		assert_int_equal(info.index, r[i].rec.id - 1);
+	}
 	const char other[] = "{\"person\":{\"identity\":{\"x\":1}}}";
-	assert_non_null(audit_receipt_check(f->s, receipt, other, strlen(other), &e));
-	/* A tampered signature or id. */
-	char bad[420];
-	snprintf(bad, sizeof bad, "%s", receipt);
+	assert_non_null(audit_receipt_check(f->s, r[0].receipt, other, strlen(other), &e));
+	/* A tampered signature, id or proof. */
+	static char bad[AUDIT_RECEIPT_MAX];
+	strcpy(bad, r[3].receipt);
 	bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
-	assert_non_null(audit_receipt_check(f->s, bad, body, strlen(body), &e));
-	snprintf(bad, sizeof bad, "v1.99%.380s", receipt + 4);
-	assert_non_null(audit_receipt_check(f->s, bad, body, strlen(body), &e));
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, body, strlen(body), &info));
+	strcpy(bad, r[3].receipt);
+	bad[3] = bad[3] == '4' ? '5' : '4';
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, body, strlen(body), &info));
 	assert_non_null(audit_receipt_check(f->s, "garbage", NULL, 0, &e));
+	/* Another deployment's key. */
+	struct audit_key other_key;
+	crypto_sign_keypair(other_key.pk, other_key.sk);
+	const char *why = audit_receipt_verify(r[3].receipt, other_key.pk, body, strlen(body),
+					       &info);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "another deployment"));
+	/* The record behind it altered in the database. */
+	sql(f, "UPDATE access_log SET case_ref = 'x' WHERE id = 4");
+	assert_non_null(audit_receipt_check(f->s, r[3].receipt, body, strlen(body), &e));
+}
+
+/* Two writers on one database, as two instances of the server: one tree,
+ * one head per commit, every receipt valid. */
+struct instance {
+	struct fx *f;
+	struct receipt_ctx *r;
+	int n;
+};
+
+static void *instance_run(void *arg)
+{
+	struct instance *in = arg;
+	struct vis_error e = {0};
+	struct audit_writer *w;
+	if (audit_writer_start(in->f->db.uri, &in->f->k, NULL, &w, &e))
+		return NULL;
+	for (int i = 0; i < in->n; i++) {
+		in->r[i].w = w;
+		in->r[i].body = "{}";
+		fill(&in->r[i].rec, i);
+		if (i % 7 == 0) {
+			/* Now and then one waits: the other's commits interleave. */
+			while (i > 0 && !__atomic_load_n(&in->r[i - 1].done, __ATOMIC_ACQUIRE))
+				usleep(200);
+		}
+		if (audit_submit_async(w, &in->r[i].rec, receipt_done, &in->r[i], &e))
+			break;
+	}
+	for (int i = 0; i < in->n; i++)
+		while (!__atomic_load_n(&in->r[i].done, __ATOMIC_ACQUIRE))
+			usleep(1000);
+	audit_writer_stop(w);
+	return NULL;
+}
+
+static int count_heads(void *ctx, const struct store_head *h)
+{
+	(void)h;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_two_instances_one_tree(void **state)
+{
+	struct fx *f = *state;
+	static struct receipt_ctx r[2][120];
+	struct instance in[2] = {{f, r[0], 120}, {f, r[1], 120}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, instance_run, &in[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	static struct audit_verify_result res;
+	struct vis_error e = {0};
+	assert_int_equal(audit_verify(f->s, NULL, &res, &e), VIS_OK);
+	assert_int_equal(res.first_bad_id, 0);
+	assert_int_equal(res.checked, 240);
+	int heads = 0;
+	assert_int_equal(store_head_each(f->s, count_heads, &heads, &e), VIS_OK);
+	assert_int_equal(res.heads, heads);
+	assert_true(heads >= 2);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 120; i++) {
+			assert_int_equal(r[k][i].rc, VIS_OK);
+			assert_null(audit_receipt_check(f->s, r[k][i].receipt, "{}", 2, &e));
+		}
+}
+
+/* A head kept outside the database: the latest, as `visura audit head`
+ * prints it. */
+static int last_head(void *ctx, const struct store_head *h)
+{
+	struct checkpoint *c = ctx;
+	assert_null(checkpoint_parse(c, h->note, strlen(h->note)));
+	return 0;
+}
+
+static const char *verify_kept(struct fx *f, const struct checkpoint *kept, int64_t *bad)
+{
+	static struct audit_verify_result res;
+	struct vis_error e = {0};
+	assert_int_equal(audit_verify(f->s, kept, &res, &e), VIS_OK);
+	*bad = res.first_bad_id;
+	return res.why;
+}
+
+static void test_tree_heads_and_kept_head(void **state)
+{
+	struct fx *f = *state;
+	static struct checkpoint kept, early;
+	int64_t bad;
+	append_n(f, 5);
+	assert_int_equal(store_head_each(f->s, last_head, &early, NULL), VIS_OK);
+	append_n(f, 7);
+	assert_int_equal(store_head_each(f->s, last_head, &kept, NULL), VIS_OK);
+	assert_int_equal(kept.size, 12);
+	verify_kept(f, &kept, &bad);
+	assert_int_equal(bad, 0);
+	verify_kept(f, &early, &bad);
+	assert_int_equal(bad, 0);
+	/* Consistency proofs from the tree the store keeps. */
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH], r5[MERKLE_HASH], r12[MERKLE_HASH];
+	int len;
+	struct vis_error e = {0};
+	assert_int_equal(audit_tree_root(f->s, 5, r5, &e), VIS_OK);
+	assert_int_equal(audit_tree_root(f->s, 12, r12, &e), VIS_OK);
+	assert_memory_equal(r5, early.root, MERKLE_HASH);
+	assert_int_equal(audit_tree_consistency(f->s, 5, 12, proof, &len, &e), VIS_OK);
+	assert_true(merkle_consistency_verify(5, 12, early.root, kept.root, proof, len));
+	assert_int_equal(audit_tree_consistency(f->s, 5, 13, proof, &len, &e), VIS_ERR_NOTFOUND);
+	/* A head kept from another deployment is refused. */
+	static struct checkpoint foreign;
+	uint8_t pk[32], sk[64];
+	crypto_sign_keypair(pk, sk);
+	assert_int_equal(checkpoint_sign(&foreign, kept.origin, 12, kept.root, sk), 0);
+	const char *why = verify_kept(f, &foreign, &bad);
+	assert_int_not_equal(bad, 0);
+	assert_non_null(strstr(why, "not this trail's"));
+}
+
+static void test_truncation_and_wipe_against_kept_head(void **state)
+{
+	struct fx *f = *state;
+	static struct checkpoint kept;
+	int64_t bad;
+	append_n(f, 10);
+	assert_int_equal(store_head_each(f->s, last_head, &kept, NULL), VIS_OK);
+	/* Rollback: the records and every head after 6 removed, consistently. */
+	sql(f, "DELETE FROM access_subject WHERE access_id > 6; DELETE FROM access_log WHERE id > 6;"
+	       " DELETE FROM audit_head WHERE size > 6; DELETE FROM audit_tree WHERE idx >= 6");
+	int64_t inside;
+	verify_kept(f, NULL, &inside);
+	assert_int_equal(inside, 0);   /* undetectable from inside: why heads leave */
+	const char *why = verify_kept(f, &kept, &bad);
+	assert_int_equal(bad, 7);
+	assert_non_null(strstr(why, "truncation or rollback"));
+	/* Wipe. */
+	sql(f, "DELETE FROM access_subject; DELETE FROM access_log; DELETE FROM audit_head;"
+	       " DELETE FROM audit_tree; DELETE FROM audit_checkpoint");
+	why = verify_kept(f, &kept, &bad);
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(why, "wiped"));
+}
+
+static void test_deleted_heads_and_added_records(void **state)
+{
+	struct fx *f = *state;
+	int64_t bad;
+	append_n(f, 4);
+	sql(f, "DELETE FROM audit_head");
+	const char *why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(why, "heads were deleted"));
+}
+
+/* Rewrites record `id` and recomputes the chain after it, as an attacker
+ * with the database would. */
+struct rewrite {
+	struct fx *f;
+	int64_t id;
+	char prev[65];
+};
+
+static int rewrite_one(void *ctx, const struct store_access *a)
+{
+	struct rewrite *r = ctx;
+	struct store_access b = *a;
+	if (a->id == r->id)
+		snprintf(b.case_ref, sizeof b.case_ref, "ritoccato");
+	if (a->id >= r->id) {
+		memcpy(b.prev_hash, r->prev, sizeof b.prev_hash);
+		audit_hash(&b, b.prev_hash, b.hash);
+		char q[512];
+		snprintf(q, sizeof q, "UPDATE access_log SET case_ref = '%s', prev_hash = '%s',"
+			 " hash = '%s' WHERE id = %lld", b.case_ref, b.prev_hash, b.hash,
+			 (long long)b.id);
+		sql(r->f, q);
+	}
+	memcpy(r->prev, b.hash, sizeof r->prev);
+	return 0;
+}
+
+static void test_edit_with_recomputed_hashes(void **state)
+{
+	struct fx *f = *state;
+	static struct checkpoint kept;
+	int64_t bad;
+	append_n(f, 8);
+	assert_int_equal(store_head_each(f->s, last_head, &kept, NULL), VIS_OK);
+	struct rewrite r = {.f = f, .id = 3};
+	struct vis_error e = {0};
+	assert_int_equal(store_access_each(f->s, 1, rewrite_one, &r, &e), VIS_OK);
+	/* The chain holds; the signed heads do not. */
+	const char *why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 3);
+	assert_non_null(strstr(why, "signed tree head"));
+	/* Even with every head of size >= 3 deleted, the kept head names it. */
+	sql(f, "DELETE FROM audit_head WHERE size >= 3");
+	why = verify_kept(f, &kept, &bad);
+	assert_int_not_equal(bad, 0);
+}
+
+static void test_per_person_index(void **state)
+{
+	/* access_subject, which the art. 15 and citizen reports read, is
+	 * checked against the records: every row missing, extra or
+	 * re-pointed is named. */
+	struct fx *f = *state;
+	int64_t bad;
+	append_n(f, 6);
+	verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 0);
+	sql(f, "DELETE FROM access_subject WHERE access_id = 3");
+	const char *why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 3);
+	assert_non_null(strstr(why, "row of record 3 for RSSMRA80A01F257G missing"));
+	sql(f, "INSERT INTO access_subject (access_id, cf) VALUES (3, 'RSSMRA80A01F257G');"
+	       "INSERT INTO access_subject (access_id, cf) VALUES (4, 'BNCNNA82C55F257X')");
+	why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 4);
+	assert_non_null(strstr(why, "extra row: record 4, BNCNNA82C55F257X"));
+	sql(f, "DELETE FROM access_subject WHERE cf = 'BNCNNA82C55F257X';"
+	       "UPDATE access_subject SET access_id = 5 WHERE access_id = 2");
+	why = verify_kept(f, NULL, &bad);
+	assert_int_equal(bad, 2);
+	assert_non_null(strstr(why, "RSSMRA80A01F257G re-pointed from record 2 to 5"));
+}
+
+static void test_fork_against_kept_head(void **state)
+{
+	/* Two heads of the same size signed with the deployment's key: the
+	 * one kept outside and the database's. */
+	struct fx *f = *state;
+	static struct checkpoint kept;
+	int64_t bad;
+	append_n(f, 6);
+	uint8_t other_root[MERKLE_HASH];
+	memset(other_root, 0x42, sizeof other_root);
+	char origin[CHECKPOINT_NAME_MAX + 1];
+	audit_origin_default(f->k.pk, origin);
+	assert_int_equal(checkpoint_sign(&kept, origin, 6, other_root, f->k.sk), 0);
+	const char *why = verify_kept(f, &kept, &bad);
+	assert_int_equal(bad, 6);
+	assert_non_null(strstr(why, "fork"));
 }
 
 static void test_key_mismatch_refused(void **state)
@@ -246,6 +546,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_checkpoint_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_keeps_chain_verifiable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_heads_and_kept_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncation_and_wipe_against_kept_head, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_heads_and_added_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_with_recomputed_hashes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_against_kept_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_person_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_instances_one_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_mismatch_refused, setup, teardown),
 	};
 	return TESTDB_RUN("audit", tests, NULL, NULL, &use_pg);

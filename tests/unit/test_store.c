@@ -526,11 +526,11 @@ static void test_trail(void **state)
 	for (int i = 0; i < 6; i++) {
 		struct store_access a;
 		fill(&a, i);
-		OK(audit_append(f->s, &a, &e));
+		OK(audit_append(f->s, NULL, &a, &e));
 		assert_int_equal(a.id, i + 1);
 	}
 	struct audit_verify_result res;
-	OK(audit_verify(f->s, &res, &e));
+	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 6);
 	assert_int_equal(res.first_bad_id, 0);
 	struct store_access_filter flt = {.limit = 10};
@@ -600,15 +600,15 @@ static void test_trail_many_subjects(void **state)
 	struct store_access a;
 	fill(&a, 0);
 	a.subjects = subjects_text(&subj);
-	OK(audit_append(f->s, &a, &e));
+	OK(audit_append(f->s, NULL, &a, &e));
 	fill(&a, 1);
-	OK(audit_append(f->s, &a, &e));
+	OK(audit_append(f->s, NULL, &a, &e));
 	struct subjects_seen seen = {0};
 	OK(store_access_each(f->s, 1, first_subjects, &seen, &e));
 	assert_string_equal(seen.text, subjects_text(&subj));
 	free(seen.text);
 	struct audit_verify_result res;
-	OK(audit_verify(f->s, &res, &e));
+	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 2);
 	assert_int_equal(res.first_bad_id, 0);
 	struct store_access_filter flt = {.limit = 10};
@@ -644,7 +644,7 @@ static void test_trail_failed_batch(void **state)
 	OK(store_access_each(f->s, 1, count_access, &n, &e));
 	assert_int_equal(n, 0);
 	/* The handle is usable after it. */
-	OK(audit_append(f->s, &a, &e));
+	OK(audit_append(f->s, NULL, &a, &e));
 	OK(store_access_each(f->s, 1, count_access, &n, &e));
 	assert_int_equal(n, 1);
 }
@@ -666,7 +666,7 @@ static void *append_many(void *arg)
 	for (int i = 0; i < ap->n && !ap->rc; i++) {
 		struct store_access a;
 		fill(&a, i);
-		ap->rc = audit_append(s, &a, &e);
+		ap->rc = audit_append(s, NULL, &a, &e);
 	}
 	store_close(s);
 	return NULL;
@@ -685,7 +685,7 @@ static void test_trail_concurrent(void **state)
 	}
 	struct audit_verify_result res;
 	struct vis_error e = {0};
-	OK(audit_verify(f->s, &res, &e));
+	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 300);
 	assert_int_equal(res.first_bad_id, 0);
 }
@@ -776,7 +776,7 @@ static void test_trail_beside_import(void **state)
 	OK(store_setting_put(imp, "held", "by an import", &e));
 	struct store_access a;
 	fill(&a, 0);
-	OK(audit_append(f->s, &a, &e));
+	OK(audit_append(f->s, NULL, &a, &e));
 	OK(store_begin_trail(f->s, &e));
 	OK(store_readiness_write(f->s, 1, "probe", &e));
 	OK(store_commit(f->s, &e));
@@ -789,7 +789,7 @@ static void test_trail_beside_import(void **state)
 	OK(store_commit(imp, &e));
 	store_close(imp);
 	struct audit_verify_result res;
-	OK(audit_verify(f->s, &res, &e));
+	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 1);
 	assert_int_equal(res.first_bad_id, 0);
 }
@@ -816,7 +816,7 @@ static void test_trail_moved(void **state)
 	for (int i = 0; i < 5; i++) {
 		struct store_access a;
 		fill(&a, i);
-		OK(audit_append(f->s, &a, &e));
+		OK(audit_append(f->s, NULL, &a, &e));
 	}
 	struct testdb old;
 	assert_int_equal(testdb_create(&old, false, "oldtrail"), 0);
@@ -842,12 +842,12 @@ static void test_trail_moved(void **state)
 	struct store *s;
 	OK(store_open(old.uri, &s, &e));
 	struct audit_verify_result res;
-	OK(audit_verify(s, &res, &e));
+	OK(audit_verify(s, NULL, &res, &e));
 	assert_int_equal(res.checked, 5);
 	assert_int_equal(res.first_bad_id, 0);
 	struct store_access a;
 	fill(&a, 5);
-	OK(audit_append(s, &a, &e));
+	OK(audit_append(s, NULL, &a, &e));
 	assert_int_equal(a.id, 6);
 	store_close(s);
 	/* The tables and their indexes are in the trail's file alone. */
@@ -869,7 +869,7 @@ static void test_trail_moved(void **state)
 	sqlite3_close(db);
 	/* Opened again: nothing left to move. */
 	OK(store_open(old.uri, &s, &e));
-	OK(audit_verify(s, &res, &e));
+	OK(audit_verify(s, NULL, &res, &e));
 	assert_int_equal(res.checked, 6);
 	store_close(s);
 	testdb_drop(&old);

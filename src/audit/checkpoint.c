@@ -1,0 +1,269 @@
+#include "audit/checkpoint.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/str.h"
+
+#define DASH "\xe2\x80\x94"   /* U+2014, the em dash of a signature line */
+#define SIG_ED25519 0x01
+#define SIG_COSIGNATURE 0x04
+
+bool checkpoint_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > CHECKPOINT_NAME_MAX || !strncmp(name, DASH, 3))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= 0x20 || name[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+void checkpoint_key_id(const char *name, uint8_t type, const uint8_t pk[32], uint8_t out[4])
+{
+	crypto_hash_sha256_state st;
+	uint8_t d[32];
+	const uint8_t nl = 0x0a;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)name, strlen(name));
+	crypto_hash_sha256_update(&st, &nl, 1);
+	crypto_hash_sha256_update(&st, &type, 1);
+	crypto_hash_sha256_update(&st, pk, 32);
+	crypto_hash_sha256_final(&st, d);
+	memcpy(out, d, 4);
+}
+
+int checkpoint_text_rebuild(struct checkpoint *c)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, CHECKPOINT_TEXT_MAX);
+	strbuf_add(&sb, c->text, c->body_len);
+	strbuf_adds(&sb, "\n");
+	for (int i = 0; i < c->nsigs; i++) {
+		uint8_t raw[4 + sizeof c->sigs[i].sig];
+		char b64[sizeof raw * 2];
+		memcpy(raw, c->sigs[i].key_id, 4);
+		memcpy(raw + 4, c->sigs[i].sig, c->sigs[i].sig_len);
+		sodium_bin2base64(b64, sizeof b64, raw, 4 + c->sigs[i].sig_len,
+				  sodium_base64_VARIANT_ORIGINAL);
+		strbuf_addf(&sb, DASH " %s %s\n", c->sigs[i].name, b64);
+	}
+	int rc = sb.err ? -1 : 0;
+	if (!rc) {
+		memcpy(c->text, sb.buf, sb.len + 1);
+	}
+	strbuf_release(&sb);
+	return rc;
+}
+
+static int body_build(struct checkpoint *c, const char *origin, uint64_t size,
+		      const uint8_t root[MERKLE_HASH])
+{
+	char b64[sodium_base64_ENCODED_LEN(MERKLE_HASH, sodium_base64_VARIANT_ORIGINAL)];
+	if (!checkpoint_name_ok(origin))
+		return -1;
+	memset(c, 0, sizeof *c);
+	STR_COPY_KNOWN(c->origin, origin);
+	c->size = size;
+	memcpy(c->root, root, MERKLE_HASH);
+	sodium_bin2base64(b64, sizeof b64, root, MERKLE_HASH, sodium_base64_VARIANT_ORIGINAL);
+	int n = snprintf(c->text, sizeof c->text, "%s\n%llu\n%s\n", origin,
+			 (unsigned long long)size, b64);
+	if (n < 0 || (size_t)n >= sizeof c->text)
+		return -1;
+	c->body_len = (size_t)n;
+	return 0;
+}
+
+int checkpoint_sign(struct checkpoint *c, const char *origin, uint64_t size,
+		    const uint8_t root[MERKLE_HASH], const uint8_t sk[64])
+{
+	if (body_build(c, origin, size, root))
+		return -1;
+	uint8_t pk[32];
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	struct checkpoint_sig *s = &c->sigs[0];
+	STR_COPY_KNOWN(s->name, origin);
+	checkpoint_key_id(origin, SIG_ED25519, pk, s->key_id);
+	crypto_sign_detached(s->sig, NULL, (const unsigned char *)c->text, c->body_len, sk);
+	s->sig_len = 64;
+	c->nsigs = 1;
+	return checkpoint_text_rebuild(c);
+}
+
+static bool decimal(const char *s, size_t n, uint64_t *out)
+{
+	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Strict base64: only the one canonical encoding of the bytes. */
+static bool base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size_t *got)
+{
+	char again[4 * ((CHECKPOINT_TEXT_MAX + 2) / 3) + 1];
+	if (n >= sizeof again ||
+	    sodium_base642bin(out, cap, b, n, NULL, got, NULL, sodium_base64_VARIANT_ORIGINAL))
+		return false;
+	sodium_bin2base64(again, sizeof again, out, *got, sodium_base64_VARIANT_ORIGINAL);
+	return strlen(again) == n && !memcmp(again, b, n);
+}
+
+/* The next line of text[*at, len), newline excluded; false when none. */
+static bool line(const char *text, size_t len, size_t *at, const char **start, size_t *n)
+{
+	if (*at >= len)
+		return false;
+	const char *nl = memchr(text + *at, '\n', len - *at);
+	if (!nl)
+		return false;
+	*start = text + *at;
+	*n = (size_t)(nl - *start);
+	*at += *n + 1;
+	return true;
+}
+
+const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
+{
+	memset(c, 0, sizeof *c);
+	if (len > CHECKPOINT_TEXT_MAX)
+		return "the checkpoint is too long";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)text[i] < 0x20 && text[i] != '\n')
+			return "the checkpoint contains control characters";
+	size_t at = 0, n;
+	const char *l;
+	if (!line(text, len, &at, &l, &n) || n == 0 || n > CHECKPOINT_NAME_MAX)
+		return "the checkpoint has no origin line";
+	memcpy(c->origin, l, n);
+	c->origin[n] = '\0';
+	if (!checkpoint_name_ok(c->origin))
+		return "the checkpoint's origin is not a valid name";
+	if (!line(text, len, &at, &l, &n) || !decimal(l, n, &c->size))
+		return "the checkpoint's size is not a decimal number";
+	size_t got;
+	if (!line(text, len, &at, &l, &n) || n != 44 ||
+	    !base64_exact(l, n, c->root, sizeof c->root, &got) || got != MERKLE_HASH)
+		return "the checkpoint's root is not a base64 SHA-256 hash";
+	c->body_len = at;
+	if (!line(text, len, &at, &l, &n) || n != 0)
+		return "the checkpoint has extension lines or no blank line before its signatures";
+	while (line(text, len, &at, &l, &n)) {
+		if (c->nsigs == CHECKPOINT_SIGS_MAX)
+			return "the checkpoint has too many signatures";
+		struct checkpoint_sig *s = &c->sigs[c->nsigs];
+		if (n < 5 || memcmp(l, DASH " ", 4))
+			return "a signature line does not begin with an em dash";
+		const char *name = l + 4, *sp = memchr(name, ' ', n - 4);
+		if (!sp || (size_t)(sp - name) > CHECKPOINT_NAME_MAX)
+			return "a signature line has no key name";
+		memcpy(s->name, name, (size_t)(sp - name));
+		s->name[sp - name] = '\0';
+		if (!checkpoint_name_ok(s->name))
+			return "a signature line's key name is not valid";
+		uint8_t raw[4 + sizeof s->sig];
+		const char *b = sp + 1;
+		size_t bn = n - (size_t)(b - l);
+		if (!base64_exact(b, bn, raw, sizeof raw, &got) || got < 5)
+			return "a signature is not base64 of a key id and a signature";
+		memcpy(s->key_id, raw, 4);
+		s->sig_len = got - 4;
+		memcpy(s->sig, raw + 4, s->sig_len);
+		c->nsigs++;
+	}
+	if (at != len)
+		return "the checkpoint does not end with a newline";
+	if (c->nsigs == 0)
+		return "the checkpoint is not signed";
+	memcpy(c->text, text, len);
+	c->text[len] = '\0';
+	return NULL;
+}
+
+const char *checkpoint_verify(const struct checkpoint *c, const uint8_t pk[32])
+{
+	uint8_t id[4];
+	checkpoint_key_id(c->origin, SIG_ED25519, pk, id);
+	for (int i = 0; i < c->nsigs; i++) {
+		const struct checkpoint_sig *s = &c->sigs[i];
+		if (strcmp(s->name, c->origin) || memcmp(s->key_id, id, 4))
+			continue;
+		if (s->sig_len != 64 ||
+		    crypto_sign_verify_detached(s->sig, (const unsigned char *)c->text, c->body_len,
+						pk) != 0)
+			return "the checkpoint's signature does not verify: it was altered";
+		return NULL;
+	}
+	return "the checkpoint is not signed by this key for its origin "
+	       "(another deployment, or another key)";
+}
+
+static void cosign_message(const struct checkpoint *c, uint64_t t, unsigned char **msg,
+			   size_t *len, unsigned char *buf, size_t cap)
+{
+	int n = snprintf((char *)buf, cap, "cosignature/v1\ntime %llu\n", (unsigned long long)t);
+	memcpy(buf + n, c->text, c->body_len);
+	*msg = buf;
+	*len = (size_t)n + c->body_len;
+}
+
+int checkpoint_cosign(struct checkpoint *c, const char *witness, const uint8_t sk[64],
+		      uint64_t now)
+{
+	if (!checkpoint_name_ok(witness) || c->nsigs == CHECKPOINT_SIGS_MAX)
+		return -1;
+	uint8_t pk[32];
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	struct checkpoint_sig *s = &c->sigs[c->nsigs];
+	memset(s, 0, sizeof *s);
+	STR_COPY_KNOWN(s->name, witness);
+	checkpoint_key_id(witness, SIG_COSIGNATURE, pk, s->key_id);
+	for (int i = 0; i < 8; i++)
+		s->sig[i] = (uint8_t)(now >> (56 - 8 * i));
+	unsigned char buf[64 + CHECKPOINT_TEXT_MAX], *msg;
+	size_t len;
+	cosign_message(c, now, &msg, &len, buf, sizeof buf);
+	crypto_sign_detached(s->sig + 8, NULL, msg, len, sk);
+	s->sig_len = 72;
+	c->nsigs++;
+	if (checkpoint_text_rebuild(c)) {
+		c->nsigs--;
+		return -1;
+	}
+	return 0;
+}
+
+const char *checkpoint_cosigned(const struct checkpoint *c, const char *witness,
+				const uint8_t pk[32], uint64_t *time)
+{
+	uint8_t id[4];
+	checkpoint_key_id(witness, SIG_COSIGNATURE, pk, id);
+	for (int i = 0; i < c->nsigs; i++) {
+		const struct checkpoint_sig *s = &c->sigs[i];
+		if (strcmp(s->name, witness) || memcmp(s->key_id, id, 4))
+			continue;
+		if (s->sig_len != 72)
+			return "the witness's cosignature is malformed";
+		uint64_t t = 0;
+		for (int k = 0; k < 8; k++)
+			t = t << 8 | s->sig[k];
+		unsigned char buf[64 + CHECKPOINT_TEXT_MAX], *msg;
+		size_t len;
+		cosign_message(c, t, &msg, &len, buf, sizeof buf);
+		if (crypto_sign_verify_detached(s->sig + 8, msg, len, pk) != 0)
+			return "the witness's cosignature does not verify";
+		if (time)
+			*time = t;
+		return NULL;
+	}
+	return "the checkpoint has no cosignature of this witness";
+}
