@@ -352,7 +352,8 @@ static void index_record(struct index_check *x, const struct store_access *a)
 		k++;
 		c += sp[k - 1].n + (end ? 1 : 0);
 	}
-	qsort(sp, k, sizeof *sp, span_cmp);
+	if (k > 1)
+		qsort(sp, k, sizeof *sp, span_cmp);
 	size_t i = 0, j = start;
 	while (i < k || j < x->pos) {
 		int c = i == k ? 1 : j == x->pos ? -1 : span_row_cmp(&sp[i], x->rows[j].cf);
