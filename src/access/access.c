@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include "access/access.h"
+#include "cf/cf.h"
 #include "alert/alert.h"
 #include "audit/audit.h"
 #include "audit/subjects.h"
@@ -374,6 +375,10 @@ static void run_search(struct access_call *c, const struct access_what *w)
 	struct query_search p = {0};
 	const char *cf = w->cf, *surname = w->surname, *name = w->name, *bd = w->birth_date;
 	const char *by = w->birth_year, *comune = w->comune;
+	char typed[CF_LEN + 1];
+	bool cf_ok = cf && *cf && cf_normalize(cf, typed);
+	if (cf_ok)
+		cf = typed;
 	char q1[300];
 	snprintf(q1, sizeof q1, "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s birth_year=%.4s comune=%.6s",
 		 cf ? cf : "", surname ? surname : "", name ? name : "", bd ? bd : "",
@@ -385,11 +390,11 @@ static void run_search(struct access_call *c, const struct access_what *w)
 		return;
 	}
 	if (cf && *cf) {
-		if (strlen(cf) != 16) {
-			refuse(c, 400, "invalid_request", "'cf' must be a 16-character codice fiscale");
+		if (!cf_ok) {
+			refuse(c, 400, "invalid_request", CF_TYPED_RULE("cf"));
 			return;
 		}
-		STR_COPY_KNOWN(p.cf, cf); /* 16 characters, checked above */
+		STR_COPY_KNOWN(p.cf, cf); /* 16 characters, normalised above */
 		STR_COPY_KNOWN(c->query_cf, cf);
 	} else {
 		if (!surname || !name || strlen(surname) > 100 || strlen(name) > 100) {
@@ -428,7 +433,12 @@ static void run_search(struct access_call *c, const struct access_what *w)
 
 static void run_consult(struct access_call *c, const struct access_what *w)
 {
+	/* A code as typed is normalised; anything else goes on as given, and the
+	 * query refuses it as not a codice fiscale. */
+	char typed[CF_LEN + 1];
 	const char *cf = w->cf ? w->cf : "";
+	if (cf_normalize(cf, typed))
+		cf = typed;
 	note_query(c, cf, w->as_of);
 	snprintf(c->query_cf, sizeof c->query_cf, "%.16s", cf);
 	int as_of;
@@ -447,13 +457,17 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 
 static void run_verify(struct access_call *c, const struct access_what *w)
 {
+	char typed[CF_LEN + 1];
 	const char *cf = w->cf;
+	bool cf_ok = cf && cf_normalize(cf, typed);
+	if (cf_ok)
+		cf = typed;
 	note_query(c, cf, w->as_of);
 	int as_of;
 	if (!as_of_param(c, w->as_of, &as_of))
 		return;
-	if (!cf || strlen(cf) != 16) {
-		refuse(c, 400, "invalid_request", "'codice_fiscale' must be a 16-character code");
+	if (!cf_ok) {
+		refuse(c, 400, "invalid_request", CF_TYPED_RULE("codice_fiscale"));
 		return;
 	}
 	/* The facts checked are part of the record; their values are not. */

@@ -60,12 +60,13 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 		       bool cf_required)
 {
 	const char *name = http_body_string(r, "full_name", true, fn_cap - 1);
-	const char *code = name ? http_body_string(r, "codice_fiscale", cf_required, 16) : NULL;
+	const char *code = name ? http_body_string(r, "codice_fiscale", cf_required, CF_TYPED_MAX) : NULL;
 	const char *mail = code ? http_body_string(r, "email", true, em_cap - 1) : NULL;
 	const char *appt = mail ? http_body_string(r, "appointment_ref", false, ap_cap - 1) : NULL;
 	if (!appt)
 		return false;
-	if (code[0] && cf_decode(code, strlen(code), NULL) != CF_OK) {
+	char typed[CF_LEN + 1] = "";
+	if (code[0] && (!cf_normalize(code, typed) || cf_decode(typed, CF_LEN, NULL) != CF_OK)) {
 		http_reply_error(r, 400, "invalid_request", "'codice_fiscale' is not a valid codice fiscale");
 		return false;
 	}
@@ -75,10 +76,7 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 	}
 	/* http_body_string bounded each to its field */
 	str_copy_known(full_name, fn_cap, name, __FILE__, __LINE__);
-	str_copy_known(cf, 17, code, __FILE__, __LINE__);
-	for (char *p = cf; *p; p++)
-		if (*p >= 'a' && *p <= 'z')
-			*p = (char)(*p - 32);
+	str_copy_known(cf, 17, typed, __FILE__, __LINE__);
 	str_copy_known(email, em_cap, mail, __FILE__, __LINE__);
 	str_copy_known(appointment, ap_cap, appt, __FILE__, __LINE__);
 	return true;

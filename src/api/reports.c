@@ -12,6 +12,7 @@
 #include "app/app.h"
 #include "audit/audit.h"
 #include "audit/export.h"
+#include "cf/cf.h"
 #include "auth/auth.h"
 #include "common/date.h"
 #include "common/str.h"
@@ -116,12 +117,9 @@ void api_audit_access(struct http_request *r)
 	    !num_param(r, "purpose_id", &f.purpose_id) || !date_param(r, "from", &f.from_ms) ||
 	    !date_param(r, "to", &f.to_ms))
 		return;
-	if (cf && *cf) {
-		if (strlen(cf) != 16) {
-			http_reply_error(r, 400, "invalid_request", "'cf' must be a codice fiscale");
-			return;
-		}
-		STR_COPY_KNOWN(f.cf, cf); /* 16 characters, checked above */
+	if (cf && *cf && !cf_normalize(cf, f.cf)) {
+		http_reply_error(r, 400, "invalid_request", CF_TYPED_RULE("cf"));
+		return;
 	}
 	bool csv = format && !strcmp(format, "csv");
 	struct store *s = api_store(r);
@@ -223,21 +221,23 @@ void api_audit_subject(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	if (strlen(r->params[0]) != 16) {
-		http_reply_error(r, 400, "invalid_request", "not a codice fiscale");
+	char cf[CF_LEN + 1];
+	if (!cf_normalize(r->params[0], cf)) {
+		http_reply_error(r, 400, "invalid_request", CF_TYPED_RULE("cf"));
 		return;
 	}
-	auth_event(s, api_now(r), "subject_report", &r->auth->account, NULL, r->ip, r->params[0]);
-	subject_report(r, s, r->params[0], false);
+	auth_event(s, api_now(r), "subject_report", &r->auth->account, NULL, r->ip, cf);
+	subject_report(r, s, cf, false);
 }
 
 void api_subject_code_create(struct http_request *r)
 {
-	const char *cf = http_body_string(r, "codice_fiscale", true, 16);
-	if (!cf)
+	const char *typed = http_body_string(r, "codice_fiscale", true, CF_TYPED_MAX);
+	char cf[CF_LEN + 1];
+	if (!typed)
 		return;
-	if (strlen(cf) != 16) {
-		http_reply_error(r, 400, "invalid_request", "'codice_fiscale' must be 16 characters");
+	if (!cf_normalize(typed, cf)) {
+		http_reply_error(r, 400, "invalid_request", CF_TYPED_RULE("codice_fiscale"));
 		return;
 	}
 	struct store *s = api_store(r);

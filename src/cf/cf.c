@@ -109,6 +109,32 @@ static int cf_month_days(int month)
 	return dim[month - 1];
 }
 
+bool cf_normalize(const char *in, char out[CF_LEN + 1])
+{
+	size_t n = 0;
+	out[0] = '\0';
+	if (!in || strnlen(in, CF_TYPED_MAX + 1) > CF_TYPED_MAX)
+		return false;
+	for (const char *p = in; *p; p++) {
+		char c = *p;
+		if (c == ' ' || c == '-' || c == '.')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) || n == CF_LEN) {
+			out[0] = '\0';
+			return false;
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (n != CF_LEN) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
 cf_status cf_decode(const char *code, size_t len, struct cf_decoded *out)
 {
 	char c[CF_LEN + 1], canon[CF_LEN + 1];

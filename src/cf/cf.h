@@ -41,6 +41,17 @@ struct cf_decoded {
  * that the place code exists: that needs the reference tables. */
 cf_status cf_decode(const char *code, size_t len, struct cf_decoded *out);
 
+/* A code as people type or paste it ("rss mra 80a01 f205x",
+ * "RSS-MRA-80A01-F205X"): spaces, hyphens and dots are left out and letters
+ * upper-cased into out.  Returns false (out then empty) when anything else
+ * is there or what remains is not 16 characters; the code is not validated
+ * (cf_decode does that).  Input longer than CF_TYPED_MAX is refused. */
+#define CF_TYPED_MAX 40
+/* The refusal that names the rule, for a parameter PARAM (a literal). */
+#define CF_TYPED_RULE(param) \
+	"'" param "' is not a codice fiscale: 16 letters and digits (spaces, hyphens and dots are ignored)"
+bool cf_normalize(const char *in, char out[CF_LEN + 1]);
+
 /* Full birth year for a decoded code: the latest year ending in year2 that is
  * not after `max_year` (e.g. the current year). */
 int cf_birth_year(const struct cf_decoded *d, int max_year);

@@ -31,7 +31,8 @@ static void cf_usage(FILE *out, bool full)
 	fprintf(out,
 		"\n"
 		"The first form validates and decodes each codice fiscale, one line\n"
-		"per code:\n"
+		"per code (written as people do: \"rss mra 80a01 f205x\" and\n"
+		"\"RSS-MRA-80A01-F205X\" are read as RSSMRA80A01F205X):\n"
 		"  CODE<TAB>valid<TAB>sex=M birth=YYYY-MM-DD place=XNNN (NAME, PR) omocodia=N\n"
 		"  CODE<TAB>invalid<TAB>reason\n"
 		"The birth year is the latest one that is not in the future; a\n"
@@ -108,7 +109,10 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 			 int *runtime)
 {
 	struct cf_decoded d;
-	cf_status st = cf_decode(arg, strlen(arg), &d);
+	char typed[CF_LEN + 1];
+	/* As people write it: spaces, hyphens, dots and lower case are fine. */
+	cf_status st = cf_normalize(arg, typed) ? cf_decode(typed, CF_LEN, &d)
+						: cf_decode(arg, strlen(arg), &d);
 
 	if (st != CF_OK) {
 		cf_print_arg(arg);
@@ -118,7 +122,7 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 	int birth = cf_cli_birth(&d, today);
 	if (!birth) {
 		printf("%s\tinvalid\tbirth date does not exist (29 february of a "
-		       "non-leap year)\n", arg);
+		       "non-leap year)\n", d.code);
 		return false;
 	}
 	if (!cf_refdata(rd)) {
@@ -138,11 +142,11 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 		snprintf(place, sizeof place, "%s (%s)", d.place,
 			 s->name ? s->name : "?");
 	} else {
-		printf("%s\tinvalid\tunknown birth place code %s\n", arg, d.place);
+		printf("%s\tinvalid\tunknown birth place code %s\n", d.code, d.place);
 		return false;
 	}
 	date_format(birth, when);
-	printf("%s\tvalid\tsex=%c birth=%s place=%s omocodia=%d\n", arg, d.sex,
+	printf("%s\tvalid\tsex=%c birth=%s place=%s omocodia=%d\n", d.code, d.sex,
 	       when, place, d.omocodia);
 	return true;
 }

@@ -145,7 +145,6 @@ static int user_add(struct cli *c)
 	}
 	if (!CLI_COPY(a.username, c->username, "--username") ||
 	    !CLI_COPY(a.role, c->role, "--role") || !CLI_COPY(a.full_name, c->name, "--name") ||
-	    !CLI_COPY(a.cf, c->cf ? c->cf : "", "--cf") ||
 	    !CLI_COPY(a.email, c->email, "--email") ||
 	    !CLI_COPY(a.appointment_ref, c->appointment ? c->appointment : "", "--appointment"))
 		return EXIT_USAGE;
@@ -154,7 +153,8 @@ static int user_add(struct cli *c)
 		fprintf(stderr, "visura: --email is not a valid address\n");
 		return EXIT_INVALID;
 	}
-	if (a.cf[0] && cf_decode(a.cf, strlen(a.cf), NULL) != CF_OK) {
+	if (c->cf && *c->cf &&
+	    (!cf_normalize(c->cf, a.cf) || cf_decode(a.cf, CF_LEN, NULL) != CF_OK)) {
 		fprintf(stderr, "visura: --cf is not a valid codice fiscale\n");
 		return EXIT_INVALID;
 	}

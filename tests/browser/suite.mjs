@@ -459,7 +459,9 @@ async function flowOperator(browser, fx) {
     await look(page, 'operator-search');
     await step('operator: search by codice fiscale finds the person', page, async () => {
       const form = page.getByRole('form', { name: 'Per codice fiscale' });
-      await field(form, 'Codice fiscale').fill(p.cf.toLowerCase());   // typed in lower case: the UI upper-cases
+      // typed as people do, in lower case with spaces and a hyphen: read as the code
+      const typed = `${p.cf.slice(0, 3)} ${p.cf.slice(3, 6)}-${p.cf.slice(6, 11)} ${p.cf.slice(11)}`.toLowerCase();
+      await field(form, 'Codice fiscale').fill(typed);
       await button(form, 'Cerca').click();
       const rows = await eventually(async () => {
         const r = await readTable(page, 'Risultati', 'the search results');

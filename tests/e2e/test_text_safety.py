@@ -10,8 +10,14 @@
    apostrophe.  The signed export still verifies.
 2. Unicode direction controls (U+202A-E, U+2066-9, U+200E/F, U+061C) in
    every text the API takes: refused with 400 naming the control; on the
-   command line refused with exit 2."""
+   command line refused with exit 2.
+3. A codice fiscale as people type or paste it ("rss mra 80a01 f205x",
+   "RSS-MRA-80A01-F205X") is read as the code wherever one is entered —
+   search, consultation, verification, the trail's filter, the subject
+   report, the citizen's code, accounts (API and command line), `visura cf`
+   — and anything else is refused with 400 naming the rule."""
 import csv
+import json
 import io
 import os
 import re
@@ -237,6 +243,72 @@ def test_bidi_controls_refused_on_the_command_line():
             rc, so, se = cli(*args[:2], "--db", srv.db, *args[2:])
             eq(rc, 2, f"visura {' '.join(args[:2])} with U+202E: {so}{se}")
             check("U+202E" in se, f"visura {' '.join(args[:2])}: the reason names it: {se!r}")
+
+
+def typed_forms(cf):
+    """The ways a person writes the code cf."""
+    spaced = f"{cf[:3]} {cf[3:6]} {cf[6:11]} {cf[11:]}"
+    return [spaced.lower(), spaced.replace(" ", "-"), f" {cf.lower()} ", cf[:8] + "." + cf[8:]]
+
+
+def test_codice_fiscale_as_typed_everywhere():
+    with Server(population=POP) as srv:
+        a, ente, lead, op, conv, pid, cf = body_with_agreement(srv)
+        auditor = srv.user("auditor")
+        q = urllib.parse.quote
+        for typed in typed_forms(cf):
+            r = expect(op.get(f"/api/v1/persons?purpose={pid}&cf={q(typed)}"), 200,
+                       what=f"search by {typed!r}")
+            eq([p["identity"]["codice_fiscale"] for p in r["results"]], [cf], f"search {typed!r}")
+            r = expect(op.get(f"/api/v1/persons/{q(typed)}?purpose={pid}"), 200,
+                       what=f"consult {typed!r}")
+            eq(r["person"]["identity"]["codice_fiscale"] if "person" in r.json
+               else r["identity"]["codice_fiscale"], cf, f"consult {typed!r}")
+            r = expect(op.post("/api/v1/verify", {"purpose": pid, "codice_fiscale": typed,
+                                                  "declared": {"alive": True}}), 200,
+                       what=f"verify {typed!r}")
+            r = expect(auditor.get(f"/api/v1/audit/access?cf={q(typed)}"), 200,
+                       what=f"trail filter {typed!r}")
+            check(len(r["accesses"] if "accesses" in r.json else r.json) > 0,
+                  f"trail filter {typed!r} finds the consultations")
+            r = expect(auditor.get(f"/api/v1/audit/subject/{q(typed)}"), 200,
+                       what=f"subject report {typed!r}")
+            eq(r["codice_fiscale"], cf, f"subject report {typed!r}")
+            check(len(r["accesses"]) >= 2, f"subject report {typed!r} lists the consultations")
+        r = expect(a.post("/api/v1/audit/subject-codes", {"codice_fiscale": typed_forms(cf)[0]}),
+                   201, what="citizen's code")
+        r = expect(srv.client().get(f"/citizen/access-report?code={r['code']}"), 200,
+                   what="citizen's report")
+        eq(r["codice_fiscale"], cf, "the citizen's code was issued for the code as typed")
+        # accounts: the holder's code as typed is stored as the code
+        holder = "RSSMRA80A01F205X"
+        r = expect(a.post("/api/v1/accounts", {
+            "username": "typed.cf", "role": "auditor", "full_name": "Mario Rossi",
+            "codice_fiscale": "rss-mra-80a01-f205x", "email": "typed@example.org"}), 201,
+            what="account with a typed code")
+        acc = r["account"] if "account" in r.json else r.json
+        eq(acc["codice_fiscale"], holder, "the account's code as stored")
+        rc, so, se = cli("user", "add", "--db", srv.db, "--username", "typed.cli",
+                         "--role", "auditor", "--name", "Mario Rossi",
+                         "--cf", "rss mra 80a01 f205x", "--email", "t2@example.org")
+        eq(rc, 0, f"user add --cf as typed: {so}{se}")
+        rc, so, se = cli("cf", "rss mra 80a01 f205x", "RSS-MRA-80A01-F205X")
+        eq(rc, 0, f"visura cf as typed: {so}{se}")
+        eq([line.split("\t")[0] for line in so.splitlines()], [holder, holder], "visura cf prints the code")
+        # what is not a code after that is refused, naming the rule
+        for bad in ("RSS_MRA80A01F205X", cf[:15], cf + "X", cf[:8] + "/" + cf[8:], "x" * 41):
+            r = expect(op.get(f"/api/v1/persons?purpose={pid}&cf={q(bad)}"), 400,
+                       what=f"search by {bad!r}")
+            check("16 letters and digits" in json.dumps(r.json), f"the refusal names the rule: {r.json}")
+            r = expect(op.post("/api/v1/verify", {"purpose": pid, "codice_fiscale": bad,
+                                                  "declared": {"alive": True}}), 400,
+                       what=f"verify {bad!r}")
+            r = expect(auditor.get(f"/api/v1/audit/access?cf={q(bad)}"), 400,
+                       what=f"trail filter {bad!r}")
+        expect(a.post("/api/v1/accounts", {
+            "username": "typed.bad", "role": "auditor", "full_name": "Mario Rossi",
+            "codice_fiscale": "rss-mra-80a01-f205y", "email": "bad@example.org"}), 400,
+            what="account with a wrong check character")
 
 
 if __name__ == "__main__":

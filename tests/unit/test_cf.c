@@ -652,6 +652,41 @@ static void test_matches(void **state)
 				2001, 2, 28, "Z404"));
 }
 
+/* Codes as people type them are normalised; anything else is refused. */
+static void test_normalize(void **state)
+{
+	(void)state;
+	char out[CF_LEN + 1];
+	static const char *const ok[] = {
+		"rss mra 80a01 f205x", "RSS-MRA-80A01-F205X", "RSSMRA80A01F205X",
+		"  rssmra80a01f205x ", "RSS.MRA.80A01.F205X", "r-s s.m r a 8 0 a 0 1 f 2 0 5 x",
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+		assert_true(cf_normalize(ok[i], out));
+		assert_string_equal(out, "RSSMRA80A01F205X");
+	}
+	static const char *const bad[] = {
+		"", "   ", "RSSMRA80A01F205", "RSSMRA80A01F205XX", "RSSMRA80A01F205X\t",
+		"RSS_MRA80A01F205X", "RSSMRA80A01F2\303\2405X", "RSSMRA80A01F205X/",
+		"RSSMRA80A01F205X%00", "RSS MRA 80A01 F205X                          x",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		strcpy(out, "untouched");
+		assert_false(cf_normalize(bad[i], out));
+		assert_string_equal(out, "");
+	}
+	assert_false(cf_normalize(NULL, out));
+	/* exactly CF_TYPED_MAX bytes is still read; one more is refused */
+	char longest[CF_TYPED_MAX + 2];
+	memset(longest, ' ', sizeof longest);
+	memcpy(longest, "RSSMRA80A01F205X", 16);
+	longest[CF_TYPED_MAX] = '\0';
+	assert_true(cf_normalize(longest, out));
+	longest[CF_TYPED_MAX] = ' ';
+	longest[CF_TYPED_MAX + 1] = '\0';
+	assert_false(cf_normalize(longest, out));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_foreign_and_suppressed),
 		cmocka_unit_test(test_compute_invalid),
 		cmocka_unit_test(test_matches),
+		cmocka_unit_test(test_normalize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,7 +204,7 @@ async function accountsScreen(params) {
       h('div', { class: 'col-md-4' }, field('role', t('account.role'), { options: roles.map((r) => [r, t(`role.${r}`)]) })),
       h('div', { class: 'col-md-4' }, field('ente_id', t('account.ente'), { options: [['', t('account.no_ente')], ...enti.enti.map((e) => [e.id, e.name])] })),
       h('div', { class: 'col-md-4' }, field('full_name', t('account.name'), { required: true, maxlength: 200 })),
-      h('div', { class: 'col-md-4' }, field('codice_fiscale', t('field.codice_fiscale'), { maxlength: 16 })),
+      h('div', { class: 'col-md-4' }, field('codice_fiscale', t('field.codice_fiscale'), { maxlength: 40 })),
       h('div', { class: 'col-md-4' }, field('email', t('account.email'), { type: 'email', required: true })),
       h('div', { class: 'col-md-12' }, field('appointment_ref', t('account.appointment'), { maxlength: 200 }))),
     submit(t('account.create')));

@@ -12,7 +12,7 @@ async function trailScreen(params) {
   const q = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
   const form = h('form', { novalidate: true, class: 'mb-4' },
     h('div', { class: 'row' },
-      h('div', { class: 'col-md-4' }, field('cf', t('field.codice_fiscale'), { value: q.cf, maxlength: 16 })),
+      h('div', { class: 'col-md-4' }, field('cf', t('field.codice_fiscale'), { value: q.cf, maxlength: 40 })),
       h('div', { class: 'col-md-4' }, field('account_id', t('trail.account_id'), { value: q.account_id, inputmode: 'numeric' })),
       h('div', { class: 'col-md-4' }, field('ente_id', t('trail.ente_id'), { value: q.ente_id, inputmode: 'numeric' })),
       h('div', { class: 'col-md-4' }, field('purpose_id', t('trail.purpose_id'), { value: q.purpose_id, inputmode: 'numeric' })),
@@ -49,13 +49,13 @@ async function trailScreen(params) {
 async function subjectScreen(params) {
   const cf = (params.get('cf') || '').toUpperCase();
   const form = h('form', { novalidate: true, class: 'row g-2 align-items-end mb-4' },
-    h('div', { class: 'col-md-4' }, field('cf', t('field.codice_fiscale'), { value: cf, maxlength: 16, required: true })),
+    h('div', { class: 'col-md-4' }, field('cf', t('field.codice_fiscale'), { value: cf, maxlength: 40, required: true })),
     h('div', { class: 'col-md-2' }, submit(t('common.show'))));
   form.addEventListener('submit', (ev) => { ev.preventDefault(); go('subject', { cf: form.elements.cf.value.trim().toUpperCase() }); });
   if (!cf) return h('div', {}, h('p', {}, t('subject.intro')), form);
   const { data } = await api.get(`/api/v1/audit/subject/${encodeURIComponent(cf)}`);
   return h('div', {}, h('p', {}, t('subject.intro')), form,
-    table(t('subject.accesses', { cf }), [
+    table(t('subject.accesses', { cf: data.codice_fiscale }), [
       [t('trail.when'), (a) => fmtTime(a.at)], [t('conv.ente'), (a) => a.ente], [t('trail.purpose'), (a) => a.purpose],
       [t('trail.operation'), (a) => t(`operation.${a.operation}`, {}, null) || a.operation], [t('account.username'), (a) => a.username], [t('trail.case'), (a) => a.case_ref],
       [t('subject.embargo'), (a) => (a.embargoed_for_citizen ? badge(t('subject.embargoed'), 'warning') : '')]],

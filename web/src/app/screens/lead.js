@@ -59,7 +59,7 @@ async function requestsScreen() {
   const form = h('form', { novalidate: true, class: 'col-lg-8' },
     h('div', { class: 'row' },
       h('div', { class: 'col-md-6' }, field('full_name', t('account.name'), { required: true, maxlength: 200 })),
-      h('div', { class: 'col-md-6' }, field('codice_fiscale', t('field.codice_fiscale'), { required: true, maxlength: 16 })),
+      h('div', { class: 'col-md-6' }, field('codice_fiscale', t('field.codice_fiscale'), { required: true, maxlength: 40 })),
       h('div', { class: 'col-md-6' }, field('email', t('account.email'), { type: 'email', required: true, maxlength: 200 })),
       h('div', { class: 'col-md-6' }, field('username', t('account.username'), { required: true, maxlength: 64, help: t('lead.username_help') })),
       h('div', { class: 'col-md-12' }, field('appointment_ref', t('account.appointment'), { required: true, maxlength: 200, help: t('lead.appointment_help') }))),

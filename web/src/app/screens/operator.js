@@ -77,7 +77,7 @@ async function searchScreen(params) {
   const results = h('div', { id: 'results', 'aria-live': 'polite' });
   const byCf = h('form', { novalidate: true, class: 'col-lg-6 mb-4', 'aria-labelledby': 'by-cf' },
     h('h2', { class: 'h5', id: 'by-cf' }, t('search.by_cf')),
-    field('cf', t('field.codice_fiscale'), { maxlength: 16, required: true, value: params.get('cf') || '', autocomplete: 'off' }),
+    field('cf', t('field.codice_fiscale'), { maxlength: 40, required: true, value: params.get('cf') || '', autocomplete: 'off' }),
     submit(t('search.submit')));
   const byName = h('form', { novalidate: true, class: 'col-lg-8 mb-4', 'aria-labelledby': 'by-name' },
     h('h2', { class: 'h5', id: 'by-name' }, t('search.by_name')),
@@ -102,7 +102,7 @@ async function searchScreen(params) {
         [t('field.comune'), (p) => p.comune.name]], data.results, { empty: t('search.nothing'), captionVisible: true }));
   };
   const out = h('div', { 'aria-live': 'assertive' });
-  onSubmit(byCf, out, (v) => show({ cf: v.cf.toUpperCase() }));
+  onSubmit(byCf, out, (v) => show({ cf: v.cf }));
   onSubmit(byName, out, (v) => {
     if (!v.birth_date && !v.birth_year && !v.comune) throw new FormError(t('search.need_more'));
     return show({ surname: v.surname, name: v.name, birth_date: v.birth_date, birth_year: v.birth_year, comune: v.comune });
@@ -229,7 +229,7 @@ async function verifyScreen(params) {
   const civil = [['', t('verify.not_declared')], ...['free', 'married', 'widowed', 'divorced', 'civil_union'].map((k) => [k, t(`civil.${k}`)])];
   const form = h('form', { novalidate: true },
     h('div', { class: 'row' },
-      h('div', { class: 'col-md-4' }, field('codice_fiscale', t('field.codice_fiscale'), { required: true, maxlength: 16, value: params.get('cf') || '' })),
+      h('div', { class: 'col-md-4' }, field('codice_fiscale', t('field.codice_fiscale'), { required: true, maxlength: 40, value: params.get('cf') || '' })),
       h('div', { class: 'col-md-4' }, field('as_of', t('person.as_of'), { type: 'date' }))),
     h('fieldset', {}, h('legend', { class: 'h5' }, t('verify.declared')),
       h('p', { class: 'small' }, t('verify.help')),
