@@ -309,8 +309,9 @@ void api_audit_verify(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:I,s:s}", "intact", !res.first_bad_id,
-					  "records", (json_int_t)res.checked,
+	http_reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s}", "intact",
+					  !res.first_bad_id, "records", (json_int_t)res.checked,
+					  "purged", (json_int_t)res.purged,
 					  "checkpoints", (json_int_t)res.checkpoints,
 					  "heads", (json_int_t)res.heads,
 					  "first_bad_id", (json_int_t)res.first_bad_id, "why", res.why));

@@ -70,9 +70,11 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 				 size_t len, struct audit_receipt_info *out);
 /* Verifies a receipt against the trail (and the body when given): the
  * offline checks with the database's key, then its record and leaf.
- * Returns NULL when valid, else the reason. */
+ * Returns NULL when valid, else the reason.  *purged_at (may be NULL):
+ * 0 when the record is in the trail, else the day (ms) a signed
+ * retention purge removed it (its leaf still in the tree). */
 const char *audit_receipt_check(struct store *s, const char *receipt, const char *body,
-				size_t len, struct vis_error *e);
+				size_t len, int64_t *purged_at, struct vis_error *e);
 
 /* The leaf of a record: RFC 9162's hash of its canonical bytes, the same
  * bytes the chain hashes (audit_hash). */
@@ -139,8 +141,22 @@ struct audit_writer_stats {
 };
 void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
 
+/* ---- retention ----
+ *
+ * A purge removes the records older than a cutoff and their per-person
+ * index rows; their leaves stay in the tree, so every head, every proof
+ * and every receipt still verifies.  Each purge is recorded and signed
+ * ("visura-purge-v1.<up_to>.<at ms>.<last purged record's chain hash>"):
+ * records missing with no signed purge covering them were deleted.  Only
+ * records under a signed head (whose leaves the tree holds) are purged,
+ * and only those whose content still matches their leaf. */
+vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
+		    int64_t now_ms, int64_t *up_to, int64_t *removed, struct vis_error *e);
+
 struct audit_verify_result {
 	int64_t checked;        /* records read */
+	int64_t purged;         /* records 1..purged removed by retention, leaves kept */
+	int64_t purged_at;      /* the last purge (ms), 0 when none recorded */
 	int64_t checkpoints;    /* signed checkpoints verified */
 	int64_t heads;          /* signed tree heads verified */
 	int64_t first_bad_id;   /* 0 when the chain holds */

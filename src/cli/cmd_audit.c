@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/csv.h"
@@ -52,8 +53,10 @@ static void usage(FILE *out)
 		"                  check with: visura audit verify-export FILE\n"
 		"  verify-export   checks FILE against FILE.sig and this database's key\n"
 		"  purge           removes records older than the retention period (default\n"
-		"                  24 months), only up to a signed checkpoint, so that the\n"
-		"                  rest stays verifiable\n"
+		"                  24 months) and their per-person index rows, only those\n"
+		"                  under a signed tree head; their leaves stay in the tree\n"
+		"                  (heads, proofs and receipts still verify) and the purge\n"
+		"                  is recorded, signed\n"
 		"exit status: 0 valid, 1 broken or invalid, 2 usage, 3 runtime failure\n");
 }
 
@@ -249,21 +252,7 @@ static int audit_verify_export(const char *db, const char *file)
 	return ok ? EXIT_OK : EXIT_INVALID;
 }
 
-struct purge_ctx {
-	int64_t cutoff_s;
-	int64_t up_to;      /* the newest checkpoint older than the cutoff */
-	char hash[65];
-};
-
-static int pick_checkpoint(void *ctx, const struct store_checkpoint *c)
-{
-	struct purge_ctx *p = ctx;
-	if (c->at < p->cutoff_s && c->last_id > p->up_to)
-		p->up_to = c->last_id;
-	return 0;
-}
-
-static int audit_purge(const char *db, const struct export_opts *o)
+static int purge_cmd(const char *db, const struct export_opts *o)
 {
 	struct config cfg;
 	config_defaults(&cfg);
@@ -287,23 +276,25 @@ static int audit_purge(const char *db, const struct export_opts *o)
 	int rc = cli_store_open(db, &s);
 	if (rc)
 		return rc;
-	struct purge_ctx p = {.cutoff_s = cutoff_ms / 1000};
+	struct audit_key key;
+	if ((rc = load_key(s, db, &key))) {
+		store_close(s);
+		return rc;
+	}
 	struct vis_error e = {0};
-	int64_t removed = 0;
-	if (store_checkpoint_each(s, pick_checkpoint, &p, &e)) {
-		cli_error("purge", &e);
-		store_close(s);
-		return EXIT_RUNTIME;
-	}
-	/* Only records older than the cutoff, and only up to a checkpoint. */
-	if (p.up_to > 0 && store_access_purge(s, p.up_to, &removed, &e)) {
-		cli_error("purge", &e);
-		store_close(s);
-		return EXIT_RUNTIME;
-	}
-	printf("%lld access records removed (up to record %lld, the last signed checkpoint "
-	       "before the cutoff)\n", (long long)removed, (long long)p.up_to);
+	int64_t removed = 0, up_to = 0;
+	/* Only records older than the cutoff, under a signed head; their
+	 * leaves stay in the tree and the purge is signed. */
+	vis_err err = audit_purge(s, &key, cutoff_ms, (int64_t)time(NULL) * 1000, &up_to, &removed,
+				  &e);
+	sodium_memzero(&key, sizeof key);
 	store_close(s);
+	if (err) {
+		cli_error("purge", &e);
+		return EXIT_RUNTIME;
+	}
+	printf("%lld access records removed (up to record %lld); their leaves stay in the "
+	       "trail's tree, the purge is signed\n", (long long)removed, (long long)up_to);
 	return EXIT_OK;
 }
 
@@ -356,6 +347,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		return EXIT_RUNTIME;
 	}
 	const char *why;
+	int64_t purged_at = 0;
 	static struct audit_receipt_info info;
 	if (key) {
 		if (!pubkey_read(key, pk)) {
@@ -369,7 +361,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		if ((rc = cli_store_open(cli_db_uri(db), &s)))
 			goto out;
 		struct vis_error e = {0};
-		why = audit_receipt_check(s, receipt, body, len, &e);
+		why = audit_receipt_check(s, receipt, body, len, &purged_at, &e);
 		store_close(s);
 	}
 	if (why) {
@@ -380,6 +372,12 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		       "of %llu records of %s%s\n", (long long)info.id,
 		       (unsigned long long)info.index, (unsigned long long)info.head.size,
 		       info.head.origin, body ? ", answer unchanged" : "");
+	} else if (purged_at) {
+		char day[21];
+		timestamp_format(purged_at / 1000, day);
+		day[10] = '\0';
+		printf("ok: receipt valid%s: the access record existed, purged on %s by retention "
+		       "(its leaf is kept in the trail's tree)\n", body ? ", answer unchanged" : "", day);
 	} else {
 		printf("ok: receipt valid%s\n", body ? ", answer unchanged" : "");
 	}
@@ -508,7 +506,7 @@ int cmd_audit(int argc, char **argv)
 	if (optind == argc - 2 && !strcmp(argv[optind], "verify-export"))
 		return audit_verify_export(cli_db_uri(db), argv[optind + 1]);
 	if (optind == argc - 1 && !strcmp(argv[optind], "purge"))
-		return audit_purge(cli_db_uri(db), &x);
+		return purge_cmd(cli_db_uri(db), &x);
 	if (optind == argc - 1 && !strcmp(argv[optind], "head"))
 		return print_head(db, false);
 	if (optind == argc - 1 && !strcmp(argv[optind], "key"))
@@ -548,8 +546,18 @@ int cmd_audit(int argc, char **argv)
 		       (long long)res.checked, res.why);
 		rc = EXIT_INVALID;
 	} else {
-		printf("ok: %lld access records, hash chain intact, %lld signed checkpoints verified, "
-		       "%lld signed tree heads verified%s\n", (long long)res.checked,
+		char purged[96] = "";
+		if (res.purged) {
+			char day[21] = "an unrecorded day";
+			if (res.purged_at) {
+				timestamp_format(res.purged_at / 1000, day);
+				day[10] = '\0';
+			}
+			snprintf(purged, sizeof purged, ", %lld purged by retention (last purge %s; "
+				 "leaves kept)", (long long)res.purged, day);
+		}
+		printf("ok: %lld access records%s, hash chain intact, %lld signed checkpoints "
+		       "verified, %lld signed tree heads verified%s\n", (long long)res.checked, purged,
 		       (long long)res.checkpoints, (long long)res.heads,
 		       head ? ", the trail extends the kept head" : "");
 	}
