@@ -883,6 +883,18 @@ vis_err audit_tree_consistency(struct store *s, uint64_t m, uint64_t n,
 	return VIS_OK;
 }
 
+vis_err audit_tree_inclusion(struct store *s, uint64_t index, uint64_t n,
+			     uint8_t leaf[MERKLE_HASH], uint8_t proof[][MERKLE_HASH], int *len,
+			     struct vis_error *e)
+{
+	if (store_node(s, 0, index, leaf) ||
+	    merkle_inclusion_proof(store_node, s, index, n, proof, len))
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has no leaf %llu under "
+				     "a head of %llu", (unsigned long long)index,
+				     (unsigned long long)n);
+	return VIS_OK;
+}
+
 /* The frontier of the tree of `size` leaves from the store, inside the
  * writer's transaction; the leaves of records the tree does not have yet
  * (a trail from before the tree) are added to `leaves` first. */

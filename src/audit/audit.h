@@ -92,6 +92,11 @@ vis_err audit_tree_root(struct store *s, uint64_t n, uint8_t root[MERKLE_HASH],
 			struct vis_error *e);
 vis_err audit_tree_consistency(struct store *s, uint64_t m, uint64_t n,
 			       uint8_t proof[][MERKLE_HASH], int *len, struct vis_error *e);
+/* The inclusion proof of leaf `index` in the tree of n leaves, and the
+ * leaf the tree keeps (also for a purged record). */
+vis_err audit_tree_inclusion(struct store *s, uint64_t index, uint64_t n,
+			     uint8_t leaf[MERKLE_HASH], uint8_t proof[][MERKLE_HASH], int *len,
+			     struct vis_error *e);
 
 /* Appends rec (its id and hashes are set here) in its own transaction;
  * with a key, also its leaf and a signed tree head (the origin the server
