@@ -122,7 +122,8 @@ vis_err audit_bundle_write(struct store *s, const struct audit_bundle_query *q, 
 		return vis_error_set(e, VIS_ERR_INVALID, "the latest signed tree head: %s",
 				     why ? why : "no public key");
 	struct bundle_walk w = {.records = json_array(), .limit = (int64_t)head.size,
-				.range = !q->filter.cf[0]};
+				.range = !q->filter.cf[0] && !q->filter.account_id &&
+					 !q->filter.ente_id && !q->filter.purpose_id};
 	if (!w.records)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	vis_err rc = VIS_OK;

@@ -48,15 +48,16 @@ bool audit_export_csv_row(struct strbuf *sb, const struct store_access *a);
  *                 "proof": [base64 hashes], "record": {every field the leaf
  *                 hashes, and hash}}]}
  *
- * Without a person, the records are every one from the first to the last
- * matching, none left out (the range), so that a record removed from the
- * file is named. */
+ * Filtered by period only, the records are every one from the first to
+ * the last matching, none left out (the range), so that a record removed
+ * from the file is named; filtered by person, account, body or purpose,
+ * they are a selection (range null). */
 #define AUDIT_BUNDLE_FORMAT "visura-trail-export/v1"
 /* The largest bundle verify-export reads. */
 #define AUDIT_BUNDLE_MAX (512u << 20)
 
 struct audit_bundle_query {
-	struct store_access_filter filter;   /* cf, from_ms, to_ms used */
+	struct store_access_filter filter;
 	const char *from, *to;               /* as given, for "selection" (or NULL) */
 };
 /* Writes the bundle to out; *n: the records written.  VIS_ERR_NOTFOUND

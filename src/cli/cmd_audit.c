@@ -287,13 +287,13 @@ static int verify_bundle(const char *db, const char *file, const char *key)
 		printf("INVALID: %s\n", res.why);
 		return EXIT_INVALID;
 	}
-	char what[96];
+	char what[128];
 	if (res.first)
 		snprintf(what, sizeof what, "the range of records %lld to %lld complete",
 			 (long long)res.first, (long long)res.last);
 	else
-		snprintf(what, sizeof what, "a selection (by person): its completeness cannot be "
-			 "shown");
+		snprintf(what, sizeof what, "a selection (by person, account, body or purpose): its "
+			 "completeness cannot be shown");
 	printf("ok: %lld records of %s, each in the signed tree head of %llu records; %s%s%s\n",
 	       (long long)res.records, res.head.origin, (unsigned long long)res.head.size, what,
 	       res.cosigners[0] ? "; cosigned by " : "", res.cosigners);

@@ -521,6 +521,16 @@ def test_export_bundle_offline():
         eq(rc, 0, f"export by person: {out}")
         rc, out = cli("audit", "verify-export", sel, "--key", pk)
         check(rc == 0 and "completeness cannot be shown" in out, f"a selection: {rc} {out}")
+        # the same bundle from the API
+        for query, what in (("", f"records 1 to "), (f"&purpose_id={pid}", "a selection")):
+            r = expect(srv.admin().get(f"/api/v1/audit/access?format=bundle{query}"), 200,
+                       what="the bundle from the API")
+            eq(r.header("Content-Type"), "application/vnd.visura.trail-export+json", "its type")
+            path = os.path.join(srv.dir, "api-bundle.json")
+            with open(path, "wb") as f:
+                f.write(r.body)
+            rc, out = cli("audit", "verify-export", path, "--key", pk)
+            check(rc == 0 and what in out, f"the API's bundle{query} verifies offline: {out}")
         # the CSV and its signature as before
         csv_path = os.path.join(srv.dir, "export.csv")
         rc, out = cli("audit", "export", "--db", srv.db, "--format", "csv", "--out", csv_path)
