@@ -3,12 +3,13 @@
  * Owns: appending access records (one per request that reads personal data,
  * and one per refused attempt), their hash chain, the Merkle tree over them
  * (audit/merkle.h) with a signed tree head after every group commit
- * (audit/checkpoint.h), receipts that carry an inclusion proof, and the
- * verification of all of it.
+ * (audit/checkpoint.h), receipts that carry an inclusion proof, the
+ * signed retention purge, and the verification of all of it.
  * Fail-closed: audit_append() returns only after the record is durable;
  * a caller that gets an error must not release the data.  Records are
- * never updated or deleted by visura; any edit, deletion or reordering
- * breaks the chain, and audit_verify() names the first bad record. */
+ * never updated by visura, and deleted only by a signed retention purge
+ * that keeps their leaves; any other edit, deletion or reordering breaks
+ * the chain or the tree, and audit_verify() names it. */
 #ifndef VISURA_AUDIT_AUDIT_H
 #define VISURA_AUDIT_AUDIT_H
 
