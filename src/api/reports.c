@@ -109,6 +109,40 @@ static void reply_signed(struct http_request *r, const char *type, const char *b
 	http_reply_bytes(r, 200, type, body, len);
 }
 
+/* The records with their proofs, head and key (audit/export.h), checked
+ * offline by `visura audit verify-export FILE --key PUBKEY`. */
+static void access_bundle(struct http_request *r, struct store *s,
+			  const struct store_access_filter *f)
+{
+	struct audit_bundle_query q = {.filter = *f, .from = http_query(r, "from"),
+				       .to = http_query(r, "to")};
+	char *buf = NULL;
+	size_t len = 0;
+	int64_t n;
+	struct vis_error e = {0};
+	FILE *out = open_memstream(&buf, &len);
+	if (!out) {
+		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		return;
+	}
+	vis_err rc = audit_bundle_write(s, &q, out, &n, &e);
+	if (fclose(out) && !rc)
+		rc = vis_error_set(&e, VIS_ERR_NOMEM, "out of memory");
+	if (rc == VIS_ERR_NOTFOUND)
+		http_reply_error(r, 409, "conflict", "il registro degli accessi non ha ancora una "
+				 "testa firmata");
+	else if (rc)
+		api_fail(r, &e);
+	else if (len > API_EXPORT_MAX)
+		http_reply_error(r, 422, "result_too_large",
+				 "il risultato supera il limite di 64 MB: restringere i filtri");
+	else {
+		auth_event(s, api_now(r), "audit_report", &r->auth->account, NULL, r->ip, f->cf);
+		reply_signed(r, "application/vnd.visura.trail-export+json", buf, len);
+	}
+	free(buf);
+}
+
 void api_audit_access(struct http_request *r)
 {
 	struct store_access_filter f = {.limit = REPORT_MAX};
@@ -125,6 +159,10 @@ void api_audit_access(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	if (format && !strcmp(format, "bundle")) {
+		access_bundle(r, s, &f);
+		return;
+	}
 	struct collect c = {.arr = csv ? NULL : json_array()};
 	strbuf_init(&c.csv, API_EXPORT_MAX);
 	if (csv)
@@ -309,8 +347,9 @@ void api_audit_verify(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:I,s:s}", "intact", !res.first_bad_id,
-					  "records", (json_int_t)res.checked,
+	http_reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s}", "intact",
+					  !res.first_bad_id, "records", (json_int_t)res.checked,
+					  "purged", (json_int_t)res.purged,
 					  "checkpoints", (json_int_t)res.checkpoints,
 					  "heads", (json_int_t)res.heads,
 					  "first_bad_id", (json_int_t)res.first_bad_id, "why", res.why));

@@ -622,20 +622,158 @@ done:
 	return rc;
 }
 
+/* ---- retention purges ---- */
+
+/* The records a purge removes: from the first present, every one older
+ * than the cutoff up to `limit`, with their leaves. */
+struct purge_pick {
+	struct store *s;
+	int64_t cutoff_ms, limit;
+	int64_t first, n;
+	char last_hash[65];
+	uint8_t (*leaves)[MERKLE_HASH];
+	int64_t cap;
+	bool oom;
+};
+
+static int purge_pick_one(void *ctx, const struct store_access *a)
+{
+	struct purge_pick *p = ctx;
+	if (a->id > p->limit || a->at >= p->cutoff_ms)
+		return 1;
+	if (!p->n)
+		p->first = a->id;
+	if (p->n == p->cap) {
+		int64_t cap = p->cap ? p->cap * 2 : 1024;
+		void *q = realloc(p->leaves, (size_t)cap * MERKLE_HASH);
+		if (!q) {
+			p->oom = true;
+			return 1;
+		}
+		p->leaves = q;
+		p->cap = cap;
+	}
+	audit_leaf_hash(a, p->leaves[p->n++]);
+	memcpy(p->last_hash, a->hash, sizeof p->last_hash);
+	return 0;
+}
+
+
+static int purge_message(const struct store_purge *p, char *msg, size_t cap)
+{
+	return snprintf(msg, cap, "visura-purge-v1.%lld.%lld.%s", (long long)p->up_to,
+			(long long)p->at, p->last_hash);
+}
+
+struct purge_walk {
+	struct store *s;
+	int64_t id;                  /* purge_walk_find: the record looked for */
+	struct store_purge last;     /* the newest purge (or the one covering id) */
+	bool found;
+	int64_t bad;                 /* up_to of a purge whose signature fails */
+};
+
+static int purge_load(void *ctx, const struct store_purge *p)
+{
+	struct purge_walk *w = ctx;
+	char msg[160];
+	int m = purge_message(p, msg, sizeof msg);
+	if (!audit_signature_ok(w->s, msg, (size_t)m, p->signature)) {
+		w->bad = p->up_to > 0 ? p->up_to : 1;
+		return 1;
+	}
+	if (w->id > 0 && w->found)
+		return 0;
+	w->last = *p;
+	w->found = true;
+	if (w->id > 0 && p->up_to < w->id)
+		w->found = false;
+	return 0;
+}
+
+vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
+		    int64_t now_ms, int64_t *up_to, int64_t *removed, struct vis_error *e)
+{
+	*up_to = *removed = 0;
+	int64_t last_id;
+	char hash[65];
+	struct store_head h;
+	bool found;
+	if (store_access_last(s, &last_id, hash, e) || store_head_last(s, &h, &found, e))
+		return VIS_ERR_STORE;
+	struct purge_pick p = {.s = s, .cutoff_ms = cutoff_ms,
+			       .limit = found && h.size < last_id ? h.size : last_id};
+	if (!found)
+		p.limit = 0;   /* no head: no leaf is signed yet */
+	if (p.limit > 0 && store_access_each(s, 1, purge_pick_one, &p, e))
+		return VIS_ERR_STORE;
+	if (p.oom)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	/* Only records whose leaf the tree keeps, and unchanged. */
+	for (int64_t i = 0; i < p.n; i++) {
+		char hex[65];
+		uint8_t leaf[MERKLE_HASH];
+		if (store_tree_get(s, 0, p.first + i - 1, hex, &found, e)) {
+			free(p.leaves);
+			return VIS_ERR_STORE;
+		}
+		if (!found || !bin_of(hex, leaf) || memcmp(leaf, p.leaves[i], MERKLE_HASH)) {
+			free(p.leaves);
+			return vis_error_set(e, VIS_ERR_CONFLICT,
+					     "record %lld does not match its leaf in the trail's tree "
+					     "(run visura audit verify): nothing purged",
+					     (long long)(p.first + i));
+		}
+	}
+	free(p.leaves);
+	if (p.n == 0)
+		return VIS_OK;
+	struct store_purge rec = {.up_to = p.first + p.n - 1, .at = now_ms};
+	memcpy(rec.last_hash, p.last_hash, sizeof rec.last_hash);
+	char msg[160];
+	int m = purge_message(&rec, msg, sizeof msg);
+	audit_sign(key, msg, (size_t)m, rec.signature);
+	if (store_access_purge(s, rec.up_to, &rec, removed, e))
+		return VIS_ERR_STORE;
+	*up_to = rec.up_to;
+	return VIS_OK;
+}
+
 vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 		     struct audit_verify_result *res, struct vis_error *e)
 {
 	memset(res, 0, sizeof *res);
 	struct cp_walk cw = {.s = s, .res = res, .e = e};
+	struct purge_walk pw = {.s = s};
 	char last_hash[65];
 	if (store_access_each(s, 1, first_record, &cw, e) ||
-	    store_access_last(s, &cw.last_id, last_hash, e))
+	    store_access_last(s, &cw.last_id, last_hash, e) ||
+	    store_purge_each(s, purge_load, &pw, e))
 		return VIS_ERR_STORE;
-	/* After a retention purge the trail starts later: the first record
-	 * must then follow a signed checkpoint. */
+	if (pw.bad) {
+		snprintf(res->why, sizeof res->why, "the retention purge up to record %lld has a bad "
+			 "signature: it was forged or altered", (long long)pw.bad);
+		res->first_bad_id = pw.bad;
+		return VIS_OK;
+	}
+	/* Every record purged: the trail starts after the last one. */
+	if (!cw.first_id && pw.found)
+		cw.first_id = cw.last_id + 1;
+	/* After a retention purge the trail starts later: a signed purge
+	 * covers the records before the first (older trails: the first
+	 * record follows a signed checkpoint), and the first points at the
+	 * last purged record's hash. */
 	struct walk w = {.res = res, .expect_id = cw.first_id ? cw.first_id : 1};
 	if (cw.first_id > 1)
 		memcpy(w.prev, cw.first_prev, sizeof w.prev);
+	bool purged = cw.first_id > 1 && pw.found && pw.last.up_to >= cw.first_id - 1;
+	if (purged && pw.last.up_to == cw.first_id - 1 && cw.first_id <= cw.last_id &&
+	    strcmp(cw.first_prev, pw.last.last_hash)) {
+		snprintf(res->why, sizeof res->why, "record %lld does not point at the hash of the "
+			 "last purged record", (long long)cw.first_id);
+		res->first_bad_id = cw.first_id;
+		return VIS_OK;
+	}
 	if (store_access_each(s, 1, check, &w, e))
 		return VIS_ERR_STORE;
 	if (res->first_bad_id)
@@ -644,10 +782,15 @@ vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 		return VIS_ERR_STORE;
 	if (res->first_bad_id)
 		return VIS_OK;
-	if (cw.first_id > 1 && !cw.start_anchored) {
+	if (cw.first_id > 1 && (purged || cw.start_anchored)) {
+		res->purged = cw.first_id - 1;
+		res->purged_at = pw.found ? pw.last.at : 0;
+	}
+	if (cw.first_id > 1 && !purged && !cw.start_anchored) {
 		snprintf(res->why, sizeof res->why,
-			 "records before %lld are missing and no signed checkpoint vouches for the gap",
-			 (long long)cw.first_id);
+			 "records 1 to %lld are missing and no signed retention purge covers them "
+			 "(nor a signed checkpoint): they were deleted",
+			 (long long)cw.first_id - 1);
 		res->first_bad_id = cw.first_id;
 	} else if (cw.max_checkpoint > cw.last_id) {
 		snprintf(res->why, sizeof res->why,
@@ -736,6 +879,18 @@ vis_err audit_tree_consistency(struct store *s, uint64_t m, uint64_t n,
 		return vis_error_set(e, VIS_ERR_INVALID, "from is larger than to");
 	if (merkle_consistency_proof(store_node, s, m, n, proof, len))
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has fewer than %llu leaves",
+				     (unsigned long long)n);
+	return VIS_OK;
+}
+
+vis_err audit_tree_inclusion(struct store *s, uint64_t index, uint64_t n,
+			     uint8_t leaf[MERKLE_HASH], uint8_t proof[][MERKLE_HASH], int *len,
+			     struct vis_error *e)
+{
+	if (store_node(s, 0, index, leaf) ||
+	    merkle_inclusion_proof(store_node, s, index, n, proof, len))
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has no leaf %llu under "
+				     "a head of %llu", (unsigned long long)index,
 				     (unsigned long long)n);
 	return VIS_OK;
 }
@@ -1316,8 +1471,10 @@ static int leaf_one(void *ctx, const struct store_access *a)
 }
 
 const char *audit_receipt_check(struct store *s, const char *receipt, const char *body,
-				size_t len, struct vis_error *e)
+				size_t len, int64_t *purged_at, struct vis_error *e)
 {
+	if (purged_at)
+		*purged_at = 0;
 	if (!strncmp(receipt, "v1.", 3))
 		return receipt_check_v1(s, receipt, body, len, e);
 	uint8_t pk[32];
@@ -1340,6 +1497,16 @@ const char *audit_receipt_check(struct store *s, const char *receipt, const char
 		if (!found || !bin_of(hex, leaf) || memcmp(leaf, info.leaf, MERKLE_HASH))
 			return "no such access record, and the trail's tree does not hold its leaf: "
 			       "the trail was cut";
+		struct purge_walk pw = {.s = s, .id = info.id};
+		if (store_purge_each(s, purge_load, &pw, e))
+			return "the database cannot be read";
+		if (pw.bad)
+			return "a retention purge of the trail has a bad signature: it was forged";
+		if (!pw.found)
+			return "the access record was deleted from the trail: no signed retention "
+			       "purge covers it (its leaf is still in the tree)";
+		if (purged_at)
+			*purged_at = pw.last.at;
 		return NULL;
 	}
 	if (l.at != info.at || l.purpose_id != info.purpose_id ||

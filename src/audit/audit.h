@@ -3,12 +3,13 @@
  * Owns: appending access records (one per request that reads personal data,
  * and one per refused attempt), their hash chain, the Merkle tree over them
  * (audit/merkle.h) with a signed tree head after every group commit
- * (audit/checkpoint.h), receipts that carry an inclusion proof, and the
- * verification of all of it.
+ * (audit/checkpoint.h), receipts that carry an inclusion proof, the
+ * signed retention purge, and the verification of all of it.
  * Fail-closed: audit_append() returns only after the record is durable;
  * a caller that gets an error must not release the data.  Records are
- * never updated or deleted by visura; any edit, deletion or reordering
- * breaks the chain, and audit_verify() names the first bad record. */
+ * never updated by visura, and deleted only by a signed retention purge
+ * that keeps their leaves; any other edit, deletion or reordering breaks
+ * the chain or the tree, and audit_verify() names it. */
 #ifndef VISURA_AUDIT_AUDIT_H
 #define VISURA_AUDIT_AUDIT_H
 
@@ -70,9 +71,11 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 				 size_t len, struct audit_receipt_info *out);
 /* Verifies a receipt against the trail (and the body when given): the
  * offline checks with the database's key, then its record and leaf.
- * Returns NULL when valid, else the reason. */
+ * Returns NULL when valid, else the reason.  *purged_at (may be NULL):
+ * 0 when the record is in the trail, else the day (ms) a signed
+ * retention purge removed it (its leaf still in the tree). */
 const char *audit_receipt_check(struct store *s, const char *receipt, const char *body,
-				size_t len, struct vis_error *e);
+				size_t len, int64_t *purged_at, struct vis_error *e);
 
 /* The leaf of a record: RFC 9162's hash of its canonical bytes, the same
  * bytes the chain hashes (audit_hash). */
@@ -90,6 +93,11 @@ vis_err audit_tree_root(struct store *s, uint64_t n, uint8_t root[MERKLE_HASH],
 			struct vis_error *e);
 vis_err audit_tree_consistency(struct store *s, uint64_t m, uint64_t n,
 			       uint8_t proof[][MERKLE_HASH], int *len, struct vis_error *e);
+/* The inclusion proof of leaf `index` in the tree of n leaves, and the
+ * leaf the tree keeps (also for a purged record). */
+vis_err audit_tree_inclusion(struct store *s, uint64_t index, uint64_t n,
+			     uint8_t leaf[MERKLE_HASH], uint8_t proof[][MERKLE_HASH], int *len,
+			     struct vis_error *e);
 
 /* Appends rec (its id and hashes are set here) in its own transaction;
  * with a key, also its leaf and a signed tree head (the origin the server
@@ -139,8 +147,22 @@ struct audit_writer_stats {
 };
 void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
 
+/* ---- retention ----
+ *
+ * A purge removes the records older than a cutoff and their per-person
+ * index rows; their leaves stay in the tree, so every head, every proof
+ * and every receipt still verifies.  Each purge is recorded and signed
+ * ("visura-purge-v1.<up_to>.<at ms>.<last purged record's chain hash>"):
+ * records missing with no signed purge covering them were deleted.  Only
+ * records under a signed head (whose leaves the tree holds) are purged,
+ * and only those whose content still matches their leaf. */
+vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
+		    int64_t now_ms, int64_t *up_to, int64_t *removed, struct vis_error *e);
+
 struct audit_verify_result {
 	int64_t checked;        /* records read */
+	int64_t purged;         /* records 1..purged removed by retention, leaves kept */
+	int64_t purged_at;      /* the last purge (ms), 0 when none recorded */
 	int64_t checkpoints;    /* signed checkpoints verified */
 	int64_t heads;          /* signed tree heads verified */
 	int64_t first_bad_id;   /* 0 when the chain holds */

@@ -1,7 +1,13 @@
 #include "audit/export.h"
 
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "audit/audit.h"
 #include "common/date.h"
 
 const char audit_export_csv_header[] =
@@ -26,4 +32,313 @@ bool audit_export_csv_row(struct strbuf *sb, const struct store_access *a)
 	for (size_t i = 0; i < nf; i++)
 		strbuf_add_csv(sb, f[i], i == nf - 1);
 	return !sb->err;
+}
+
+/* ---- the bundle ---- */
+
+#define B64 sodium_base64_VARIANT_ORIGINAL
+
+static json_t *record_json(const struct store_access *a)
+{
+	return json_pack("{s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,"
+			 "s:s,s:s,s:s,s:s}",
+			 "id", (json_int_t)a->id, "at", (json_int_t)a->at,
+			 "account_id", (json_int_t)a->account_id, "username", a->username,
+			 "ente_id", (json_int_t)a->ente_id,
+			 "convenzione_id", (json_int_t)a->convenzione_id,
+			 "purpose_id", (json_int_t)a->purpose_id, "case_ref", a->case_ref,
+			 "on_behalf_of", a->on_behalf_of, "ip", a->ip, "operation", a->operation,
+			 "query", a->query, "subjects", a->subjects ? a->subjects : "",
+			 "categories", a->categories, "outcome", a->outcome, "status", a->status,
+			 "flags", a->flags, "workstation", a->workstation, "prev_hash", a->prev_hash,
+			 "hash", a->hash);
+}
+
+struct bundle_walk {
+	json_t *records;     /* record objects, in id order */
+	int64_t min, max, limit;
+	bool range, failed;
+};
+
+/* The search: every match (a selection by person), or only its bounds. */
+static int bundle_match(void *ctx, const struct store_access *a)
+{
+	struct bundle_walk *w = ctx;
+	if (a->id > w->limit)
+		return 1;
+	if (!w->min)
+		w->min = a->id;
+	w->max = a->id;
+	if (!w->range) {
+		json_t *o = record_json(a);
+		if (!o || json_array_append_new(w->records, o)) {
+			w->failed = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The range: every record from the first match to the last. */
+static int bundle_range(void *ctx, const struct store_access *a)
+{
+	struct bundle_walk *w = ctx;
+	if (a->id > w->max)
+		return 1;
+	json_t *o = record_json(a);
+	if (!o || json_array_append_new(w->records, o)) {
+		w->failed = true;
+		return 1;
+	}
+	return 0;
+}
+
+static json_t *hash_b64(const uint8_t h[MERKLE_HASH])
+{
+	char b64[sodium_base64_ENCODED_LEN(MERKLE_HASH, B64)];
+	sodium_bin2base64(b64, sizeof b64, h, MERKLE_HASH, B64);
+	return json_string(b64);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+vis_err audit_bundle_write(struct store *s, const struct audit_bundle_query *q, FILE *out,
+			   int64_t *n, struct vis_error *e)
+{
+	static _Thread_local struct store_head h;
+	static _Thread_local struct checkpoint head;
+	bool found;
+	uint8_t pk[32];
+	*n = 0;
+	if (store_head_last(s, &h, &found, e))
+		return VIS_ERR_STORE;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail has no signed tree head yet");
+	const char *why = checkpoint_parse(&head, h.note, strlen(h.note));
+	if (why || !audit_public_key(s, pk))
+		return vis_error_set(e, VIS_ERR_INVALID, "the latest signed tree head: %s",
+				     why ? why : "no public key");
+	struct bundle_walk w = {.records = json_array(), .limit = (int64_t)head.size,
+				.range = !q->filter.cf[0] && !q->filter.account_id &&
+					 !q->filter.ente_id && !q->filter.purpose_id};
+	if (!w.records)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	vis_err rc = VIS_OK;
+	json_t *doc = NULL;
+	if (store_access_search(s, &q->filter, bundle_match, &w, e) ||
+	    (w.range && w.min && store_access_each(s, w.min, bundle_range, &w, e))) {
+		rc = VIS_ERR_STORE;
+		goto done;
+	}
+	if (w.failed) {
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	size_t i;
+	json_t *r;
+	json_array_foreach(w.records, i, r) {
+		int64_t id = json_integer_value(json_object_get(r, "id"));
+		uint8_t leaf[MERKLE_HASH], proof[MERKLE_PROOF_MAX][MERKLE_HASH];
+		int len;
+		if (audit_tree_inclusion(s, (uint64_t)id - 1, head.size, leaf, proof, &len, e)) {
+			rc = VIS_ERR_STORE;
+			goto done;
+		}
+		char hex[65];
+		sodium_bin2hex(hex, sizeof hex, leaf, MERKLE_HASH);
+		json_t *pr = json_array();
+		for (int k = 0; k < len; k++)
+			json_array_append_new(pr, hash_b64(proof[k]));
+		json_t *entry = json_pack("{s:I,s:s,s:o,s:O}", "index", (json_int_t)(id - 1),
+					  "leaf", hex, "proof", pr, "record", r);
+		if (!entry || json_array_set_new(w.records, i, entry)) {
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+	char pkhex[65];
+	sodium_bin2hex(pkhex, sizeof pkhex, pk, sizeof pk);
+	json_t *range = w.range && w.min ? json_pack("{s:I,s:I}", "first", (json_int_t)w.min,
+						     "last", (json_int_t)w.max)
+					 : json_null();
+	doc = json_pack("{s:s,s:s,s:s,s:s,s:{s:o,s:o,s:o},s:o,s:O}", "format",
+			AUDIT_BUNDLE_FORMAT, "origin", head.origin, "public_key", pkhex, "head",
+			h.note, "selection", "from", str_or_null(q->from), "to", str_or_null(q->to),
+			"cf", str_or_null(q->filter.cf), "range", range, "records", w.records);
+	if (!doc || json_dumpf(doc, out, JSON_INDENT(1) | JSON_ENSURE_ASCII) || fputc('\n', out) == EOF) {
+		rc = vis_error_set(e, VIS_ERR_IO, "the bundle cannot be written");
+		goto done;
+	}
+	*n = (int64_t)json_array_size(w.records);
+done:
+	json_decref(doc);
+	json_decref(w.records);
+	return rc;
+}
+
+/* ---- verification ---- */
+
+static bool fail(struct audit_bundle_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static bool fail(struct audit_bundle_result *res, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->why, sizeof res->why, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* A text field of a record: present, a string, fitting. */
+static bool text_field(json_t *o, const char *name, char *dst, size_t cap)
+{
+	json_t *v = json_object_get(o, name);
+	return json_is_string(v) && str_copy(dst, cap, json_string_value(v));
+}
+
+static bool int_field(json_t *o, const char *name, int64_t *out)
+{
+	json_t *v = json_object_get(o, name);
+	if (!json_is_integer(v))
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+static bool record_of(json_t *o, struct store_access *a)
+{
+	int64_t status;
+	memset(a, 0, sizeof *a);
+	json_t *subj = json_object_get(o, "subjects");
+	if (!json_is_object(o) || !json_is_string(subj) || json_object_size(o) != 20)
+		return false;
+	a->subjects = json_string_value(subj);
+	if (!int_field(o, "id", &a->id) || !int_field(o, "at", &a->at) ||
+	    !int_field(o, "account_id", &a->account_id) ||
+	    !int_field(o, "ente_id", &a->ente_id) ||
+	    !int_field(o, "convenzione_id", &a->convenzione_id) ||
+	    !int_field(o, "purpose_id", &a->purpose_id) || !int_field(o, "status", &status) ||
+	    status < 0 || status > 999)
+		return false;
+	a->status = (int)status;
+#define TEXT(f) text_field(o, #f, a->f, sizeof a->f)
+	return TEXT(username) && TEXT(case_ref) && TEXT(on_behalf_of) && TEXT(ip) &&
+	       TEXT(operation) && TEXT(query) && TEXT(categories) && TEXT(outcome) &&
+	       TEXT(flags) && TEXT(workstation) && TEXT(prev_hash) && TEXT(hash);
+#undef TEXT
+}
+
+static bool hex_leaf(json_t *v, uint8_t out[MERKLE_HASH])
+{
+	size_t n;
+	const char *s = json_string_value(v);
+	return s && strlen(s) == 64 &&
+	       !sodium_hex2bin(out, MERKLE_HASH, s, 64, NULL, &n, NULL) && n == MERKLE_HASH;
+}
+
+static bool proof_of(json_t *v, uint8_t proof[][MERKLE_HASH], int *len)
+{
+	size_t i, n;
+	json_t *x;
+	if (!json_is_array(v) || json_array_size(v) > MERKLE_PROOF_MAX)
+		return false;
+	json_array_foreach(v, i, x) {
+		const char *s = json_string_value(x);
+		if (!s || sodium_base642bin(proof[i], MERKLE_HASH, s, strlen(s), NULL, &n, NULL, B64) ||
+		    n != MERKLE_HASH)
+			return false;
+	}
+	*len = (int)json_array_size(v);
+	return true;
+}
+
+static bool bundle_check(json_t *doc, const uint8_t pk[32], struct audit_bundle_result *res)
+{
+	json_t *fmt = json_object_get(doc, "format");
+	if (!json_is_string(fmt) || strcmp(json_string_value(fmt), AUDIT_BUNDLE_FORMAT))
+		return fail(res, "not a visura export bundle (%s)", AUDIT_BUNDLE_FORMAT);
+	const char *note = json_string_value(json_object_get(doc, "head"));
+	json_t *records = json_object_get(doc, "records"), *range = json_object_get(doc, "range");
+	if (!note || !json_is_array(records) || !(json_is_null(range) || json_is_object(range)))
+		return fail(res, "not a visura export bundle: head, range or records malformed");
+	const char *why = checkpoint_parse(&res->head, note, strlen(note));
+	if (why)
+		return fail(res, "the bundle's head is malformed: %s", why);
+	if ((why = checkpoint_verify(&res->head, pk)))
+		return fail(res, "the bundle's head is not signed by this key: it is from another "
+			    "deployment, or altered (%s)", why);
+	for (int i = 0; i < res->head.nsigs; i++) {
+		if (!strcmp(res->head.sigs[i].name, res->head.origin))
+			continue;
+		size_t l = strlen(res->cosigners);
+		snprintf(res->cosigners + l, sizeof res->cosigners - l, "%s%s", l ? ", " : "",
+			 res->head.sigs[i].name);
+	}
+	if (json_is_object(range) &&
+	    (!int_field(range, "first", &res->first) || !int_field(range, "last", &res->last) ||
+	     res->first < 1 || res->last < res->first))
+		return fail(res, "the bundle's range is malformed");
+	size_t i;
+	json_t *entry;
+	int64_t expect = res->first;
+	char prev[65] = "";
+	json_array_foreach(records, i, entry) {
+		static _Thread_local struct store_access a;
+		uint8_t leaf[MERKLE_HASH], mine[MERKLE_HASH], proof[MERKLE_PROOF_MAX][MERKLE_HASH];
+		int64_t index;
+		int len;
+		char h[65];
+		if (!json_is_object(entry) || !int_field(entry, "index", &index) ||
+		    !hex_leaf(json_object_get(entry, "leaf"), leaf) ||
+		    !proof_of(json_object_get(entry, "proof"), proof, &len) ||
+		    !record_of(json_object_get(entry, "record"), &a) || index != a.id - 1 || a.id < 1)
+			return fail(res, "entry %zu of the bundle is malformed", i + 1);
+		if (res->first && a.id != expect)
+			return fail(res, "record %lld is missing from the exported range (records "
+				    "%lld to %lld)", (long long)(a.id > expect ? expect : a.id),
+				    (long long)res->first, (long long)res->last);
+		if (res->first && a.id > res->first && strcmp(a.prev_hash, prev))
+			return fail(res, "record %lld does not follow record %lld in the chain: the "
+				    "range was altered", (long long)a.id, (long long)a.id - 1);
+		audit_leaf_hash(&a, mine);
+		audit_hash(&a, a.prev_hash, h);
+		if (memcmp(mine, leaf, MERKLE_HASH) || strcmp(h, a.hash))
+			return fail(res, "record %lld was altered: its content does not match its "
+				    "leaf", (long long)a.id);
+		if ((uint64_t)index >= res->head.size)
+			return fail(res, "record %lld is beyond the head's %llu records",
+				    (long long)a.id, (unsigned long long)res->head.size);
+		if (!merkle_inclusion_verify(leaf, (uint64_t)index, res->head.size,
+					     (const uint8_t(*)[MERKLE_HASH])proof, len,
+					     res->head.root))
+			return fail(res, "the inclusion proof of record %lld does not lead to the "
+				    "head's root: a proof against another head, or the record's leaf "
+				    "or proof was altered", (long long)a.id);
+		memcpy(prev, a.hash, sizeof prev);
+		expect = a.id + 1;
+		res->records++;
+	}
+	if (res->first && expect != res->last + 1)
+		return fail(res, "record %lld is missing from the exported range (records %lld to "
+			    "%lld)", (long long)expect, (long long)res->first, (long long)res->last);
+	return true;
+}
+
+bool audit_bundle_verify(const char *text, size_t len, const uint8_t pk[32],
+			 struct audit_bundle_result *res)
+{
+	memset(res, 0, sizeof *res);
+	json_error_t err;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	if (!doc)
+		return fail(res, "not a visura export bundle: JSON error at line %d: %s", err.line,
+			    err.text);
+	bool ok = json_is_object(doc) && bundle_check(doc, pk, res);
+	if (json_is_object(doc) == false)
+		fail(res, "not a visura export bundle: not a JSON object");
+	json_decref(doc);
+	return ok;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/csv.h"
@@ -28,7 +29,8 @@ static void usage(FILE *out)
 		"       visura audit key [--db URI]\n"
 		"       visura audit consistency [--db URI] --from N --to M\n"
 		"       visura audit export [--db URI] [--from DATE] [--to DATE] [--cf CF]\n"
-		"                           [--format json|csv] --out FILE\n"
+		"                           [--format json|csv|bundle] --out FILE\n"
+		"       visura audit verify-export FILE [--db URI | --key PUBKEY]\n"
 		"       visura audit purge [--db URI] [--before DATE | --months N]\n\n"
 		"  verify          checks every link of the access trail's hash chain, every\n"
 		"                  signed checkpoint, and the Merkle tree against every\n"
@@ -49,11 +51,20 @@ static void usage(FILE *out)
 		"                  (RFC 9162), as JSON\n"
 		"  export          writes the records (filtered) to FILE and its Ed25519\n"
 		"                  signature to FILE.sig, for the judicial authority;\n"
-		"                  check with: visura audit verify-export FILE\n"
-		"  verify-export   checks FILE against FILE.sig and this database's key\n"
+		"                  check with: visura audit verify-export FILE.  --format\n"
+		"                  bundle: one JSON file with, for each record, its leaf\n"
+		"                  index and inclusion proof, the signed tree head they\n"
+		"                  verify against and the public key (no FILE.sig); without\n"
+		"                  --cf, every record from the first match to the last\n"
+		"  verify-export   checks FILE against FILE.sig and this database's key; a\n"
+		"                  bundle with --key PUBKEY offline, no database: names a\n"
+		"                  record altered or missing from the range, a proof against\n"
+		"                  another head, a head from another deployment\n"
 		"  purge           removes records older than the retention period (default\n"
-		"                  24 months), only up to a signed checkpoint, so that the\n"
-		"                  rest stays verifiable\n"
+		"                  24 months) and their per-person index rows, only those\n"
+		"                  under a signed tree head; their leaves stay in the tree\n"
+		"                  (heads, proofs and receipts still verify) and the purge\n"
+		"                  is recorded, signed\n"
 		"exit status: 0 valid, 1 broken or invalid, 2 usage, 3 runtime failure\n");
 }
 
@@ -149,10 +160,36 @@ static int load_key(struct store *s, const char *db, struct audit_key *k)
 	return EXIT_OK;
 }
 
+/* The bundle: records, proofs, head and key in one file (audit/export.h). */
+static int export_bundle(struct store *s, const struct export_opts *o,
+			 const struct store_access_filter *f)
+{
+	struct audit_bundle_query q = {.filter = *f, .from = o->from, .to = o->to};
+	FILE *out = fopen(o->out, "w");
+	if (!out) {
+		fprintf(stderr, "visura: cannot write '%s'\n", o->out);
+		return EXIT_RUNTIME;
+	}
+	struct vis_error e = {0};
+	int64_t n;
+	vis_err rc = audit_bundle_write(s, &q, out, &n, &e);
+	if (fclose(out) && !rc)
+		rc = vis_error_set(&e, VIS_ERR_IO, "cannot write '%s'", o->out);
+	if (rc) {
+		cli_error("export", &e);
+		return EXIT_RUNTIME;
+	}
+	printf("%lld records written to %s with their inclusion proofs and the signed tree head; "
+	       "check with: visura audit verify-export %s --key PUBKEY\n", (long long)n, o->out,
+	       o->out);
+	return EXIT_OK;
+}
+
 static int audit_export(const char *db, const struct export_opts *o)
 {
 	struct store_access_filter f = {.limit = 0};
-	if (!o->out || (strcmp(o->format, "json") && strcmp(o->format, "csv")) ||
+	bool bundle = !strcmp(o->format, "bundle");
+	if (!o->out || (strcmp(o->format, "json") && strcmp(o->format, "csv") && !bundle) ||
 	    !ms_of(o->from, &f.from_ms) || !ms_of(o->to, &f.to_ms) ||
 	    (o->cf && strlen(o->cf) != 16)) {
 		usage(stderr);
@@ -164,6 +201,13 @@ static int audit_export(const char *db, const struct export_opts *o)
 	int rc = cli_store_open(db, &s);
 	if (rc)
 		return rc;
+	if (f.to_ms)
+		f.to_ms += 86400000; /* --to is inclusive */
+	if (bundle) {
+		rc = export_bundle(s, o, &f);
+		store_close(s);
+		return rc;
+	}
 	struct audit_key key;
 	if ((rc = load_key(s, db, &key))) {
 		store_close(s);
@@ -180,8 +224,6 @@ static int audit_export(const char *db, const struct export_opts *o)
 	if (x.csv)
 		emit(&x, audit_export_csv_header);
 	struct vis_error e = {0};
-	if (f.to_ms)
-		f.to_ms += 86400000; /* --to is inclusive */
 	if (store_access_search(s, &f, export_one, &x, &e) || x.failed) {
 		if (x.failed)
 			vis_error_set(&e, VIS_ERR_LIMIT, "record %lld does not fit a CSV line",
@@ -209,8 +251,71 @@ static int audit_export(const char *db, const struct export_opts *o)
 	return EXIT_OK;
 }
 
-static int audit_verify_export(const char *db, const char *file)
+static bool pubkey_read(const char *arg, uint8_t pk[32]);
+
+/* A bundle, offline: the public key given, no database. */
+static int verify_bundle(const char *db, const char *file, const char *key)
 {
+	uint8_t pk[32];
+	if (key && !pubkey_read(key, pk)) {
+		fprintf(stderr, "visura: --key: 64 hex digits, or a file holding them\n");
+		return EXIT_USAGE;
+	}
+	if (!key) {
+		struct store *s;
+		int rc = cli_store_open(db, &s);
+		if (rc)
+			return rc;
+		bool ok = audit_public_key(s, pk);
+		store_close(s);
+		if (!ok) {
+			fprintf(stderr, "visura: the database has no signing public key\n");
+			return EXIT_RUNTIME;
+		}
+	}
+	size_t len;
+	char *text = file_read_all(file, AUDIT_BUNDLE_MAX, &len);
+	if (!text) {
+		fprintf(stderr, "visura: cannot read '%s' (or larger than %u MiB)\n", file,
+			AUDIT_BUNDLE_MAX >> 20);
+		return EXIT_RUNTIME;
+	}
+	static struct audit_bundle_result res;
+	bool ok = audit_bundle_verify(text, len, pk, &res);
+	free(text);
+	if (!ok) {
+		printf("INVALID: %s\n", res.why);
+		return EXIT_INVALID;
+	}
+	char what[128];
+	if (res.first)
+		snprintf(what, sizeof what, "the range of records %lld to %lld complete",
+			 (long long)res.first, (long long)res.last);
+	else
+		snprintf(what, sizeof what, "a selection (by person, account, body or purpose): its "
+			 "completeness cannot be shown");
+	printf("ok: %lld records of %s, each in the signed tree head of %llu records; %s%s%s\n",
+	       (long long)res.records, res.head.origin, (unsigned long long)res.head.size, what,
+	       res.cosigners[0] ? "; cosigned by " : "", res.cosigners);
+	return EXIT_OK;
+}
+
+static bool is_bundle(const char *file)
+{
+	char start[64] = "";
+	FILE *f = fopen(file, "rb");
+	if (!f)
+		return false;
+	size_t n = fread(start, 1, sizeof start - 1, f);
+	fclose(f);
+	start[n] = '\0';
+	return strstr(start, "\"format\"") != NULL && strstr(start, AUDIT_BUNDLE_FORMAT) != NULL;
+}
+
+static int audit_verify_export(const char *db, const char *file, const char *key)
+{
+	if (key || is_bundle(file))
+		return verify_bundle(db, file, key);
 	char sigpath[4200], line[256], pkhex[65];
 	unsigned char sig[crypto_sign_BYTES], pk[32], buf[65536];
 	size_t n;
@@ -249,21 +354,7 @@ static int audit_verify_export(const char *db, const char *file)
 	return ok ? EXIT_OK : EXIT_INVALID;
 }
 
-struct purge_ctx {
-	int64_t cutoff_s;
-	int64_t up_to;      /* the newest checkpoint older than the cutoff */
-	char hash[65];
-};
-
-static int pick_checkpoint(void *ctx, const struct store_checkpoint *c)
-{
-	struct purge_ctx *p = ctx;
-	if (c->at < p->cutoff_s && c->last_id > p->up_to)
-		p->up_to = c->last_id;
-	return 0;
-}
-
-static int audit_purge(const char *db, const struct export_opts *o)
+static int purge_cmd(const char *db, const struct export_opts *o)
 {
 	struct config cfg;
 	config_defaults(&cfg);
@@ -287,23 +378,25 @@ static int audit_purge(const char *db, const struct export_opts *o)
 	int rc = cli_store_open(db, &s);
 	if (rc)
 		return rc;
-	struct purge_ctx p = {.cutoff_s = cutoff_ms / 1000};
+	struct audit_key key;
+	if ((rc = load_key(s, db, &key))) {
+		store_close(s);
+		return rc;
+	}
 	struct vis_error e = {0};
-	int64_t removed = 0;
-	if (store_checkpoint_each(s, pick_checkpoint, &p, &e)) {
-		cli_error("purge", &e);
-		store_close(s);
-		return EXIT_RUNTIME;
-	}
-	/* Only records older than the cutoff, and only up to a checkpoint. */
-	if (p.up_to > 0 && store_access_purge(s, p.up_to, &removed, &e)) {
-		cli_error("purge", &e);
-		store_close(s);
-		return EXIT_RUNTIME;
-	}
-	printf("%lld access records removed (up to record %lld, the last signed checkpoint "
-	       "before the cutoff)\n", (long long)removed, (long long)p.up_to);
+	int64_t removed = 0, up_to = 0;
+	/* Only records older than the cutoff, under a signed head; their
+	 * leaves stay in the tree and the purge is signed. */
+	vis_err err = audit_purge(s, &key, cutoff_ms, (int64_t)time(NULL) * 1000, &up_to, &removed,
+				  &e);
+	sodium_memzero(&key, sizeof key);
 	store_close(s);
+	if (err) {
+		cli_error("purge", &e);
+		return EXIT_RUNTIME;
+	}
+	printf("%lld access records removed (up to record %lld); their leaves stay in the "
+	       "trail's tree, the purge is signed\n", (long long)removed, (long long)up_to);
 	return EXIT_OK;
 }
 
@@ -356,6 +449,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		return EXIT_RUNTIME;
 	}
 	const char *why;
+	int64_t purged_at = 0;
 	static struct audit_receipt_info info;
 	if (key) {
 		if (!pubkey_read(key, pk)) {
@@ -369,7 +463,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		if ((rc = cli_store_open(cli_db_uri(db), &s)))
 			goto out;
 		struct vis_error e = {0};
-		why = audit_receipt_check(s, receipt, body, len, &e);
+		why = audit_receipt_check(s, receipt, body, len, &purged_at, &e);
 		store_close(s);
 	}
 	if (why) {
@@ -380,6 +474,12 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		       "of %llu records of %s%s\n", (long long)info.id,
 		       (unsigned long long)info.index, (unsigned long long)info.head.size,
 		       info.head.origin, body ? ", answer unchanged" : "");
+	} else if (purged_at) {
+		char day[21];
+		timestamp_format(purged_at / 1000, day);
+		day[10] = '\0';
+		printf("ok: receipt valid%s: the access record existed, purged on %s by retention "
+		       "(its leaf is kept in the trail's tree)\n", body ? ", answer unchanged" : "", day);
 	} else {
 		printf("ok: receipt valid%s\n", body ? ", answer unchanged" : "");
 	}
@@ -506,9 +606,9 @@ int cmd_audit(int argc, char **argv)
 	if (optind == argc - 1 && !strcmp(argv[optind], "export"))
 		return audit_export(cli_db_uri(db), &x);
 	if (optind == argc - 2 && !strcmp(argv[optind], "verify-export"))
-		return audit_verify_export(cli_db_uri(db), argv[optind + 1]);
+		return audit_verify_export(cli_db_uri(db), argv[optind + 1], key);
 	if (optind == argc - 1 && !strcmp(argv[optind], "purge"))
-		return audit_purge(cli_db_uri(db), &x);
+		return purge_cmd(cli_db_uri(db), &x);
 	if (optind == argc - 1 && !strcmp(argv[optind], "head"))
 		return print_head(db, false);
 	if (optind == argc - 1 && !strcmp(argv[optind], "key"))
@@ -548,8 +648,18 @@ int cmd_audit(int argc, char **argv)
 		       (long long)res.checked, res.why);
 		rc = EXIT_INVALID;
 	} else {
-		printf("ok: %lld access records, hash chain intact, %lld signed checkpoints verified, "
-		       "%lld signed tree heads verified%s\n", (long long)res.checked,
+		char purged[96] = "";
+		if (res.purged) {
+			char day[21] = "an unrecorded day";
+			if (res.purged_at) {
+				timestamp_format(res.purged_at / 1000, day);
+				day[10] = '\0';
+			}
+			snprintf(purged, sizeof purged, ", %lld purged by retention (last purge %s; "
+				 "leaves kept)", (long long)res.purged, day);
+		}
+		printf("ok: %lld access records%s, hash chain intact, %lld signed checkpoints "
+		       "verified, %lld signed tree heads verified%s\n", (long long)res.checked, purged,
 		       (long long)res.checkpoints, (long long)res.heads,
 		       head ? ", the trail extends the kept head" : "");
 	}

@@ -30,6 +30,18 @@ vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vi
 		drv_col_copy(st, 1, hash, 65);
 	}
 	drv_reset(st);
+	/* Every record purged: the ids go on after the last purged one, and
+	 * the chain from its hash. */
+	if (!found) {
+		if (!(st = drv_prepare(d, SQL_PURGE_LAST, "access trail", e)) ||
+		    drv_one(st, &found, e))
+			return ops_err(e);
+		if (found) {
+			*id = drv_col_i64(st, 0);
+			drv_col_copy(st, 1, hash, 65);
+		}
+		drv_reset(st);
+	}
 	return VIS_OK;
 }
 
@@ -206,17 +218,49 @@ static vis_err purge_rows(struct drv *d, int64_t up_to_id, int64_t *removed,
 	return VIS_OK;
 }
 
-vis_err store_access_purge(struct store *s, int64_t up_to_id, int64_t *removed,
-			   struct vis_error *e)
+static vis_err purge_record(struct drv *d, const struct store_purge *p, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(d, SQL_PURGE_INSERT, "purge", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, p->up_to);
+	drv_bind_i64(st, 2, p->at);
+	drv_bind_text(st, 3, p->last_hash);
+	drv_bind_text(st, 4, p->signature);
+	return drv_done(st, e);
+}
+
+vis_err store_access_purge(struct store *s, int64_t up_to_id, const struct store_purge *p,
+			   int64_t *removed, struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
 	if (drv_begin_trail(d, e))
 		return ops_err(e);
-	if (purge_rows(d, up_to_id, removed, e)) {
+	if (purge_rows(d, up_to_id, removed, e) || (p && purge_record(d, p, e))) {
 		drv_rollback(d);
 		return ops_err(e);
 	}
 	return drv_commit(d, e);
+}
+
+vis_err store_purge_each(struct store *s, store_purge_fn fn, void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PURGE_EACH, "purges", e);
+	if (!st)
+		return ops_err(e);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		struct store_purge p;
+		p.up_to = drv_col_i64(st, 0);
+		p.at = drv_col_i64(st, 1);
+		DRV_COL_COPY(st, 2, p.last_hash);
+		DRV_COL_COPY(st, 3, p.signature);
+		if (fn(ctx, &p) != 0)
+			break;
+	}
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	return rc;
 }
 
 vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *c,

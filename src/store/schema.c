@@ -379,6 +379,13 @@ static const char migration_10[] =
 	"CREATE TABLE audit_head (size INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
 	" root TEXT NOT NULL, note TEXT NOT NULL);";
 
+/* The retention purges of the access trail, signed: records 1..up_to
+ * were removed on `at` (ms), the last one's chain hash kept; their leaves
+ * stay in audit_tree. */
+static const char migration_11[] =
+	"CREATE TABLE audit_purge (up_to INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" last_hash TEXT NOT NULL, signature TEXT NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -390,6 +397,7 @@ const struct schema_migration schema_migrations[] = {
 	{8, "state shared by the instances on one database", migration_8},
 	{9, "readiness probe", migration_9},
 	{10, "Merkle tree and signed heads of the access trail", migration_10},
+	{11, "signed retention purges of the access trail", migration_11},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -402,7 +410,7 @@ const struct schema_table schema_tables[] = {
 	{"operator_request", false}, {"mail", false}, {"security_event", false},
 	{"throttle", false}, {"setting", false}, {"convenzione", false}, {"purpose", false},
 	{"access_log", false}, {"access_subject", false}, {"audit_checkpoint", false},
-	{"audit_tree", false}, {"audit_head", false},
+	{"audit_tree", false}, {"audit_head", false}, {"audit_purge", false},
 	{"alert", false}, {"subject_code", false}, {"incident", false},
 	{"incident_history", false}, {"workstation", false}, {"processing", false},
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
@@ -413,6 +421,7 @@ const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];
 
 const char *const schema_trail_tables[] = {
 	"access_log", "access_subject", "audit_checkpoint", "audit_tree", "audit_head", "readiness",
+	"audit_purge",
 };
 
 const int schema_trail_table_count =

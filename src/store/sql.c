@@ -163,6 +163,11 @@ const char *const store_sql[SQL__COUNT] = {
 		" AND revoked_at = 0",
 	[SQL_ACCESS_PURGE_SUBJECTS] = "DELETE FROM access_subject WHERE access_id <= ?1",
 	[SQL_ACCESS_PURGE] = "DELETE FROM access_log WHERE id <= ?1",
+	/* The signed retention purges: records up to up_to removed at `at`. */
+	[SQL_PURGE_INSERT] = "INSERT INTO audit_purge (up_to, at, last_hash, signature)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[SQL_PURGE_EACH] = "SELECT up_to, at, last_hash, signature FROM audit_purge ORDER BY up_to",
+	[SQL_PURGE_LAST] = "SELECT up_to, last_hash FROM audit_purge ORDER BY up_to DESC LIMIT 1",
 	[SQL_PURGE_SECURITY_EVENTS] = "DELETE FROM security_event WHERE at < ?1",
 	/* Ended (idle, expired or revoked) before ?1. */
 	[SQL_PURGE_SESSIONS] = "DELETE FROM session WHERE last_seen_at < ?1 OR expires_at < ?1"

@@ -362,8 +362,9 @@ struct store_access {
 	char hash[65];
 };
 
-/* The hash of the newest access record ("" when none), read inside the
- * caller's transaction. */
+/* The id and hash of the newest access record (0 and "" when none; when
+ * every record was purged, the last purged one's, from audit_purge), read
+ * inside the caller's transaction. */
 vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vis_error *e);
 /* Inserts a record whose id and hashes the caller has set, with one
  * subject row per codice fiscale. */
@@ -387,10 +388,24 @@ struct store_access_filter {
 vis_err store_access_search(struct store *s, const struct store_access_filter *f,
 			    store_access_fn fn, void *ctx, struct vis_error *e);
 
-/* Removes access records with id <= up_to_id (retention purge); the caller
- * has checked that a signed checkpoint vouches for up_to_id. */
-vis_err store_access_purge(struct store *s, int64_t up_to_id, int64_t *removed,
-			   struct vis_error *e);
+/* A retention purge of the access trail: records 1..up_to removed at
+ * `at` (ms), the last one's chain hash kept (the next record points at
+ * it), signed by the deployment's key (audit_purge). */
+struct store_purge {
+	int64_t up_to;
+	int64_t at;
+	char last_hash[65];
+	char signature[100];
+};
+/* Removes access records with id <= up_to_id and their per-person index
+ * rows (retention purge), and records `p` (NULL: none) in the same
+ * transaction; the caller has checked that the tree keeps their leaves
+ * under a signed head.  The tree and the heads are left as they are. */
+vis_err store_access_purge(struct store *s, int64_t up_to_id, const struct store_purge *p,
+			   int64_t *removed, struct vis_error *e);
+typedef int (*store_purge_fn)(void *ctx, const struct store_purge *p);
+/* Every recorded purge, by up_to. */
+vis_err store_purge_each(struct store *s, store_purge_fn fn, void *ctx, struct vis_error *e);
 
 /* What retention lets go (auth_retention_purge): before[0]: security events
  * older than it; before[1]: sessions ended (idle, expired, revoked) before

@@ -14,7 +14,9 @@ named.
 usage: test_trail_log.py PATH/TO/visura [TEST...]
 """
 import base64
+import datetime
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -23,8 +25,9 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
 import harness
 from harness import Server, check, eq, expect, run_tests
-from test_trail import (ALL, POP, Env, _G, _L, _P, _load, _mul, _node, chain_hash, db_copy,
-                        db_exec, db_rows, head_signed, parse_head, public_key, registered)
+from test_trail import (ALL, POP, Conn, Env, _G, _L, _P, _load, _mul, _node, b64url, chain_hash,
+                        db_copy, db_exec, db_rows, head_signed, inclusion_ok, leaf_hash,
+                        parse_head, public_key, registered, relogin)
 
 
 def cli(*args):
@@ -125,6 +128,44 @@ def keep(srv, name, text):
 def verify(db, head=None):
     args = ["audit", "verify", "--db", db] + (["--head", head] if head else [])
     return cli(*args)
+
+
+def lookups(srv, client, pid, cfs, n, case):
+    """n consultations, one after the other: [(access id, receipt, answer file)]."""
+    conn = Conn(srv, client)
+    out = []
+    try:
+        for i in range(n):
+            r = conn.get(f"/api/v1/persons/{cfs[i % len(cfs)]}?purpose={pid}&case_ref={case}-{i}")
+            expect(r, 200, what=f"look-up {case}-{i}")
+            path = os.path.join(srv.dir, f"answer-{case}-{i}.json")
+            with open(path, "wb") as f:
+                f.write(r.body)
+            out.append((int(r.header("X-Visura-Access-Id")), r.header("X-Visura-Receipt"), path))
+    finally:
+        conn.close()
+    return out
+
+
+def mth(leaves):
+    """RFC 9162 2.1.1: the root of a tree of these leaves."""
+    n = len(leaves)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return leaves[0]
+    k = 1 << ((n - 1).bit_length() - 1)
+    return _node(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def tree_nodes(leaves):
+    """Every complete node (level, idx, hash) of the tree of these leaves."""
+    out, level, cur = [], 0, list(leaves)
+    while cur:
+        out += [(level, i, h) for i, h in enumerate(cur)]
+        cur = [_node(cur[i], cur[i + 1]) for i in range(0, len(cur) - 1, 2)]
+        level += 1
+    return out
 
 
 # ---------------------------------------------------------------- tests
@@ -250,26 +291,39 @@ def test_attacks_named_against_a_kept_head():
         rc, out = verify(path, kept_path)
         check(rc == 1 and "no signed tree head" in out,
               f"and with the heads after it deleted too: {rc} {out}")
+        # truncated to other earlier sizes, tree and heads cut to match
+        for cut in sorted({1, size // 2, size - 1}):
+            _, (rc, out) = attacked(
+                f"cut{cut}", f"DELETE FROM access_subject WHERE access_id > {cut}",
+                f"DELETE FROM access_log WHERE id > {cut}",
+                f"DELETE FROM audit_tree WHERE ((idx + 1) << CAST(level AS INTEGER)) > {cut}",
+                f"DELETE FROM audit_head WHERE size > {cut}",
+                f"DELETE FROM audit_checkpoint WHERE last_id > {cut}")
+            check(rc == 1 and f"holds {cut} records but a kept head signed {size}" in out
+                  and "truncation or rollback" in out, f"truncated to {cut}: {rc} {out}")
         # every checkpoint and head deleted
         _, (rc, out) = attacked("noheads", "DELETE FROM audit_checkpoint",
                                 "DELETE FROM audit_head", head=None)
         check(rc == 1 and "heads were deleted" in out, f"heads deleted: {rc} {out}")
+        _, (rc, out) = attacked("noheads-kept", "DELETE FROM audit_checkpoint",
+                                "DELETE FROM audit_head")
+        check(rc == 1 and "heads were deleted" in out,
+              f"heads deleted, against the kept head: {rc} {out}")
         # wiped
         _, (rc, out) = attacked("wipe", "DELETE FROM access_subject", "DELETE FROM access_log",
                                 "DELETE FROM audit_tree", "DELETE FROM audit_head",
                                 "DELETE FROM audit_checkpoint")
         check(rc == 1 and "wiped" in out, f"a wiped trail: {rc} {out}")
         # the per-person index (what the art. 15 and citizen reports read)
-        _, (rc, out) = attacked("index-del", "DELETE FROM access_subject WHERE access_id = 7",
-                                head=None)
+        _, (rc, out) = attacked("index-del", "DELETE FROM access_subject WHERE access_id = 7")
         check(rc == 1 and "per-person index" in out and "missing" in out,
               f"index rows deleted: {rc} {out}")
         _, (rc, out) = attacked("index-add", "INSERT INTO access_subject (access_id, cf) "
-                                "VALUES (8, 'RSSMRA80A01F257X')", head=None)
+                                "VALUES (8, 'RSSMRA80A01F257X')")
         check(rc == 1 and "extra row: record 8, RSSMRA80A01F257X" in out,
               f"an index row added: {rc} {out}")
         _, (rc, out) = attacked("index-move", "UPDATE access_subject SET access_id = 9 "
-                                "WHERE access_id = 7", head=None)
+                                "WHERE access_id = 7")
         check(rc == 1 and "re-pointed from record 7 to 9" in out,
               f"index rows re-pointed: {rc} {out}")
         # a fork: another head of the same size, signed with the deployment's key
@@ -277,6 +331,37 @@ def test_attacks_named_against_a_kept_head():
                                                  hashlib.sha256(b"altro ramo").digest()))
         rc, out = verify(srv.db, fork)
         check(rc == 1 and "fork" in out, f"two heads of size {size}: {rc} {out}")
+        # a fork inside the database: history rewritten from record 10 by
+        # someone who also holds the signing key — chain, tree and every
+        # head redone and re-signed; only the kept head shows it
+        path = db_copy(srv, "fork-db")
+        rows = db_rows(path, "SELECT * FROM access_log ORDER BY id")
+        prev, updates = "", []
+        for row in rows:
+            if row["id"] == 10:
+                row["case_ref"] = "ALTRO-RAMO"
+            if row["id"] >= 10:
+                row["prev_hash"] = prev
+                row["hash"] = chain_hash(row, prev)
+                updates.append(("UPDATE access_log SET case_ref = ?, prev_hash = ?, hash = ? "
+                                "WHERE id = ?", (row["case_ref"], row["prev_hash"], row["hash"],
+                                                 row["id"])))
+            prev = row["hash"]
+        leaves = [leaf_hash(row) for row in rows]
+        updates += ["DELETE FROM audit_tree", "DELETE FROM audit_checkpoint"]
+        updates += [("INSERT INTO audit_tree (level, idx, hash) VALUES (?, ?, ?)",
+                     (lv, i, h.hex())) for lv, i, h in tree_nodes(leaves)]
+        for hr in db_rows(path, "SELECT size FROM audit_head"):
+            n = int(hr["size"])
+            updates.append(("UPDATE audit_head SET root = ?, note = ? WHERE size = ?",
+                            (mth(leaves[:n]).hex(), forged_head(srv, origin, n, mth(leaves[:n])),
+                             n)))
+        db_exec(path, *updates)
+        rc, out = verify(path)
+        eq(rc, 0, f"a history re-signed with the key is consistent from inside: {out}")
+        rc, out = verify(path, kept_path)
+        check(rc == 1 and "does not extend the kept head" in out and "fork" in out,
+              f"the re-signed fork against the kept head: {rc} {out}")
         # a head from another deployment
         with Server() as other:
             rc, other_head = cli("audit", "head", "--db", other.db)
@@ -287,6 +372,171 @@ def test_attacks_named_against_a_kept_head():
         bad = kept.replace(f"\n{size}\n", f"\n{size - 1}\n")
         rc, out = verify(srv.db, keep(srv, "bad.txt", bad))
         check(rc == 1 and "not this trail's" in out, f"a kept head altered: {rc} {out}")
+
+
+def test_purge_keeps_heads_and_receipts():
+    """Retention purges old records (while the server runs): their content
+    and per-person index rows go, their leaves stay; every kept head still
+    verifies, the count of purged records is reported, their receipts
+    verify ("purged on"), and a record removed outside a signed purge is
+    named."""
+    srv = Server(population=POP)
+    heads_file = os.path.join(srv.dir, "heads.txt")
+    srv.options["trail_heads_file"] = heads_file
+    with srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        cfs = [p["cf"] for p in registered(env.pop)[:10]]
+        old = lookups(srv, env.op, pid, cfs, 8, "OLD")
+        rc, early = cli("audit", "head", "--db", srv.db)
+        eq(rc, 0, f"audit head: {early}")
+        cutoff_day = datetime.date.fromtimestamp(srv.now()) + datetime.timedelta(days=1)
+        cutoff_ms = int(datetime.datetime.combine(
+            cutoff_day, datetime.time(), datetime.timezone.utc).timestamp()) * 1000
+        srv.advance(3 * harness.DAY)
+        relogin(env.op)
+        new = lookups(srv, env.op, pid, cfs, 5, "NEW")
+        rc, kept = cli("audit", "head", "--db", srv.db)
+        kept_path, early_path = keep(srv, "kept.txt", kept), keep(srv, "early.txt", early)
+        n_old = len([r for r in srv.access_log() if r["at"] < cutoff_ms])
+        last_old = max(r["id"] for r in srv.access_log() if r["at"] < cutoff_ms)
+        check(n_old >= len(old) and last_old == n_old, f"old records 1..{last_old}")
+        rc, out = cli("audit", "purge", "--db", srv.db, "--before", cutoff_day.isoformat())
+        eq(rc, 0, f"audit purge: {out}")
+        check(out.startswith(f"{n_old} access records removed (up to record {n_old})"),
+              f"the records before the cutoff: {out}")
+        after = lookups(srv, env.op, pid, cfs, 3, "AFTER")
+        eq(after[0][0], max(a for a, _, _ in new) + 1, "the ids go on after the purge")
+        count = lambda sql: int(db_rows(srv.db, "SELECT count(*) AS n FROM " + sql)[0]["n"])
+        eq(count(f"access_log WHERE id <= {n_old}"), 0, "the purged records' content is gone")
+        eq(count(f"access_subject WHERE access_id <= {n_old}"), 0, "and their index rows")
+        eq(count(f"audit_tree WHERE level = 0 AND idx < {n_old}"), n_old, "their leaves stay")
+        check(count("access_log") >= len(new) + len(after), "the rest stays")
+        today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        for head in (kept_path, early_path):
+            rc, out = verify(srv.db, head)
+            eq(rc, 0, f"the trail still extends the head kept before the purge: {out}")
+            check(f"{n_old} purged by retention (last purge {today}" in out, out)
+        notes = heads_in(heads_file)
+        for note in notes[:: max(1, len(notes) // 6)] + notes[-1:]:
+            rc, out = verify(srv.db, keep(srv, "published.txt", note))
+            eq(rc, 0, f"a published head verifies after the purge: {out}")
+        r = expect(srv.admin().get("/api/v1/audit/verify"), 200, what="verify").json
+        check(r["intact"] and r["purged"] == n_old, f"the API counts the purged records: {r}")
+        rc, pk = cli("audit", "key", "--db", srv.db)
+        for aid, receipt, body in old:
+            rc, out = cli("audit", "verify-receipt", "--db", srv.db, receipt, body)
+            check(rc == 0 and f"existed, purged on {today}" in out,
+                  f"the receipt of purged record {aid}: {rc} {out}")
+            rc, out = cli("audit", "verify-receipt", "--key", pk.strip(), receipt, body)
+            eq(rc, 0, f"and offline, proof against its head: {out}")
+        rc, out = cli("audit", "verify-receipt", "--db", srv.db, new[0][1], new[0][2])
+        check(rc == 0 and "purged" not in out, f"a kept record's receipt: {out}")
+        # a record removed outside a purge; a purge forged or moved
+        first = n_old + 1
+        path = db_copy(srv, "deleted")
+        db_exec(path, f"DELETE FROM access_subject WHERE access_id = {first}",
+                f"DELETE FROM access_log WHERE id = {first}")
+        rc, out = verify(path, kept_path)
+        check(rc == 1 and f"records 1 to {first} are missing and no signed retention purge"
+              in out, f"a record deleted beyond the purge: {rc} {out}")
+        rc, out = cli("audit", "verify-receipt", "--db", path, new[0][1], new[0][2])
+        check(rc == 1 and "no signed retention purge covers it" in out,
+              f"its receipt names the deletion: {rc} {out}")
+        path = db_copy(srv, "forged-purge")
+        db_exec(path, f"UPDATE audit_purge SET up_to = {first}",
+                f"DELETE FROM access_subject WHERE access_id = {first}",
+                f"DELETE FROM access_log WHERE id = {first}")
+        rc, out = verify(path, kept_path)
+        check(rc == 1 and f"retention purge up to record {first} has a bad signature" in out,
+              f"a purge moved forward by hand: {rc} {out}")
+
+
+def test_export_bundle_offline():
+    """`audit export --format bundle`: records, proofs, head and key in one
+    file; `verify-export --key` checks it with no database and names what
+    fails: an altered record, a record missing from the range, a proof
+    against another head, a head from another deployment."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        cfs = [p["cf"] for p in registered(env.pop)[:4]]
+        lookups(srv, env.op, pid, cfs, 12, "EXP")
+        rc, pk = cli("audit", "key", "--db", srv.db)
+        pk = pk.strip()
+        bundle = os.path.join(srv.dir, "export.json")
+        rc, out = cli("audit", "export", "--db", srv.db, "--format", "bundle", "--out", bundle)
+        eq(rc, 0, f"export bundle: {out}")
+        with open(bundle, encoding="utf-8") as f:
+            doc = json.load(f)
+        n = len(doc["records"])
+        check(n >= 12, f"every record: {n}")
+        eq(doc["public_key"], pk, "the public key")
+        check(head_signed(doc["head"], bytes.fromhex(pk)), "the head is signed")
+        _, size, root, _, _ = parse_head(doc["head"])
+        eq(doc["range"], {"first": 1, "last": n}, "a range, complete")
+        for e in doc["records"]:
+            leaf = bytes.fromhex(e["leaf"])
+            eq(leaf, leaf_hash(e["record"]), f"record {e['record']['id']}: its leaf")
+            check(inclusion_ok(leaf, e["index"], size, [base64.b64decode(x) for x in e["proof"]],
+                               root), f"record {e['record']['id']}: its proof (RFC 9162)")
+        rc, out = cli("audit", "verify-export", bundle, "--key", pk)
+        check(rc == 0 and f"ok: {n} records" in out and f"records 1 to {n} complete" in out,
+              f"verify-export offline: {rc} {out}")
+
+        def tampered(name, change):
+            d = json.loads(json.dumps(doc))
+            change(d)
+            path = os.path.join(srv.dir, name)
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(d, f)
+            return cli("audit", "verify-export", path, "--key", pk)
+
+        rc, out = tampered("altered.json",
+                           lambda d: d["records"][3]["record"].update(case_ref="RITOCCATO"))
+        check(rc == 1 and "record 4 was altered" in out, f"an altered record: {rc} {out}")
+        rc, out = tampered("missing.json", lambda d: d["records"].pop(5))
+        check(rc == 1 and "record 6 is missing from the exported range" in out,
+              f"a record removed from the file: {rc} {out}")
+        rc, out = tampered("short.json", lambda d: d["records"].pop())
+        check(rc == 1 and f"record {n} is missing from the exported range" in out,
+              f"the last record removed from the file: {rc} {out}")
+        lookups(srv, env.op, pid, cfs, 3, "LATER")
+        rc, later = cli("audit", "head", "--db", srv.db)
+        check(parse_head(later)[1] > size, "a later head")
+        rc, out = tampered("wrong-head.json", lambda d: d.update(head=later))
+        check(rc == 1 and "does not lead to the head's root" in out
+              and "another head" in out, f"the proofs against another head: {rc} {out}")
+        with Server() as other:
+            rc, other_head = cli("audit", "head", "--db", other.db)
+            rc, other_pk = cli("audit", "key", "--db", other.db)
+        rc, out = tampered("other-head.json", lambda d: d.update(head=other_head))
+        check(rc == 1 and "another deployment" in out, f"another deployment's head: {rc} {out}")
+        rc, out = cli("audit", "verify-export", bundle, "--key", other_pk.strip())
+        check(rc == 1 and "another deployment" in out, f"checked with another key: {rc} {out}")
+        # by person: a selection, its completeness not claimed
+        sel = os.path.join(srv.dir, "person.json")
+        rc, out = cli("audit", "export", "--db", srv.db, "--format", "bundle", "--cf", cfs[0],
+                      "--out", sel)
+        eq(rc, 0, f"export by person: {out}")
+        rc, out = cli("audit", "verify-export", sel, "--key", pk)
+        check(rc == 0 and "completeness cannot be shown" in out, f"a selection: {rc} {out}")
+        # the same bundle from the API
+        for query, what in (("", f"records 1 to "), (f"&purpose_id={pid}", "a selection")):
+            r = expect(srv.admin().get(f"/api/v1/audit/access?format=bundle{query}"), 200,
+                       what="the bundle from the API")
+            eq(r.header("Content-Type"), "application/vnd.visura.trail-export+json", "its type")
+            path = os.path.join(srv.dir, "api-bundle.json")
+            with open(path, "wb") as f:
+                f.write(r.body)
+            rc, out = cli("audit", "verify-export", path, "--key", pk)
+            check(rc == 0 and what in out, f"the API's bundle{query} verifies offline: {out}")
+        # the CSV and its signature as before
+        csv_path = os.path.join(srv.dir, "export.csv")
+        rc, out = cli("audit", "export", "--db", srv.db, "--format", "csv", "--out", csv_path)
+        eq(rc, 0, f"export csv: {out}")
+        rc, out = cli("audit", "verify-export", "--db", srv.db, csv_path)
+        eq(rc, 0, f"the CSV verifies as before: {out}")
 
 
 if __name__ == "__main__":

@@ -255,8 +255,8 @@ static void test_answer_after_record(void **state)
 	assert_null(json_object_get(person, "parentage"));   /* outside the profile */
 	json_decref(body);
 	struct vis_error e = {0};
-	assert_null(audit_receipt_check(f->s, r.receipt, r.bytes, strlen(r.bytes), &e));
-	assert_non_null(audit_receipt_check(f->s, r.receipt, "{}", 2, &e));
+	assert_null(audit_receipt_check(f->s, r.receipt, r.bytes, strlen(r.bytes), NULL, &e));
+	assert_non_null(audit_receipt_check(f->s, r.receipt, "{}", 2, NULL, &e));
 	free(r.bytes);
 }
 
@@ -275,7 +275,7 @@ static void test_print_page(void **state)
 	assert_int_equal(t.n, 1);
 	assert_string_equal(t.last.operation, "print");
 	struct vis_error e = {0};
-	assert_null(audit_receipt_check(f->s, r.receipt, r.bytes, strlen(r.bytes), &e));
+	assert_null(audit_receipt_check(f->s, r.receipt, r.bytes, strlen(r.bytes), NULL, &e));
 	free(r.bytes);
 }
 

@@ -179,11 +179,11 @@ static void test_purge_keeps_chain_verifiable(void **state)
 	assert_int_equal(store_checkpoint_each(f->s, first_cp, &cp, &e), VIS_OK);
 	assert_true(cp.last_id >= AUDIT_CHECKPOINT_RECORDS);
 	int64_t removed = 0;
-	assert_int_equal(store_access_purge(f->s, cp.last_id, &removed, &e), VIS_OK);
+	assert_int_equal(store_access_purge(f->s, cp.last_id, NULL, &removed, &e), VIS_OK);
 	assert_int_equal(removed, cp.last_id);
 	assert_int_equal(verify_bad(f, NULL, 0), 0);
 	/* Cutting more, where no checkpoint vouches, is detected. */
-	assert_int_equal(store_access_purge(f->s, cp.last_id + 3, &removed, &e), VIS_OK);
+	assert_int_equal(store_access_purge(f->s, cp.last_id + 3, NULL, &removed, &e), VIS_OK);
 	char why[400];
 	assert_int_equal(verify_bad(f, why, sizeof why), cp.last_id + 4);
 	assert_non_null(strstr(why, "missing"));
@@ -248,14 +248,14 @@ static void test_receipt(void **state)
 	static struct audit_receipt_info info;
 	receipts_n(f, r, 9, body);
 	for (int i = 0; i < 9; i++) {
-		assert_null(audit_receipt_check(f->s, r[i].receipt, body, strlen(body), &e));
-		assert_null(audit_receipt_check(f->s, r[i].receipt, NULL, 0, &e));
+		assert_null(audit_receipt_check(f->s, r[i].receipt, body, strlen(body), NULL, &e));
+		assert_null(audit_receipt_check(f->s, r[i].receipt, NULL, 0, NULL, &e));
 		/* Offline: the public key only. */
 		assert_null(audit_receipt_verify(r[i].receipt, f->k.pk, body, strlen(body), &info));
 		assert_int_equal(info.index, r[i].rec.id - 1);
 	}
 	const char other[] = "{\"person\":{\"identity\":{\"x\":1}}}";
-	assert_non_null(audit_receipt_check(f->s, r[0].receipt, other, strlen(other), &e));
+	assert_non_null(audit_receipt_check(f->s, r[0].receipt, other, strlen(other), NULL, &e));
 	/* A tampered signature, id or proof. */
 	static char bad[AUDIT_RECEIPT_MAX];
 	strcpy(bad, r[3].receipt);
@@ -264,7 +264,7 @@ static void test_receipt(void **state)
 	strcpy(bad, r[3].receipt);
 	bad[3] = bad[3] == '4' ? '5' : '4';
 	assert_non_null(audit_receipt_verify(bad, f->k.pk, body, strlen(body), &info));
-	assert_non_null(audit_receipt_check(f->s, "garbage", NULL, 0, &e));
+	assert_non_null(audit_receipt_check(f->s, "garbage", NULL, 0, NULL, &e));
 	/* Another deployment's key. */
 	struct audit_key other_key;
 	crypto_sign_keypair(other_key.pk, other_key.sk);
@@ -274,7 +274,55 @@ static void test_receipt(void **state)
 	assert_non_null(strstr(why, "another deployment"));
 	/* The record behind it altered in the database. */
 	sql(f, "UPDATE access_log SET case_ref = 'x' WHERE id = 4");
-	assert_non_null(audit_receipt_check(f->s, r[3].receipt, body, strlen(body), &e));
+	assert_non_null(audit_receipt_check(f->s, r[3].receipt, body, strlen(body), NULL, &e));
+}
+
+/* A retention purge through audit_purge: the records before the cutoff
+ * go with their index rows, their leaves stay; verify counts them, their
+ * receipts still verify ("purged on"), the ids go on after a purge of
+ * everything, and records removed outside a signed purge are named. */
+static void test_purge_signed(void **state)
+{
+	struct fx *f = *state;
+	struct vis_error e = {0};
+	const char body[] = "{}";
+	static struct receipt_ctx r[9];
+	static struct audit_receipt_info info;
+	receipts_n(f, r, 9, body);
+	int64_t up_to, removed, at = 1800000000000, purged_at;
+	assert_int_equal(audit_purge(f->s, &f->k, 1700000000005, at, &up_to, &removed, &e), VIS_OK);
+	assert_int_equal(up_to, 5);
+	assert_int_equal(removed, 5);
+	struct audit_verify_result res;
+	assert_int_equal(audit_verify(f->s, NULL, &res, &e), VIS_OK);
+	assert_int_equal(res.first_bad_id, 0);
+	assert_int_equal(res.purged, 5);
+	assert_int_equal(res.purged_at, at);
+	assert_int_equal(res.checked, 4);
+	assert_null(audit_receipt_check(f->s, r[2].receipt, body, 2, &purged_at, &e));
+	assert_int_equal(purged_at, at);
+	assert_null(audit_receipt_verify(r[2].receipt, f->k.pk, body, 2, &info));
+	assert_null(audit_receipt_check(f->s, r[7].receipt, body, 2, &purged_at, &e));
+	assert_int_equal(purged_at, 0);
+	/* Everything, then more records: the ids and the chain go on. */
+	assert_int_equal(audit_purge(f->s, &f->k, 1900000000000, at + 1, &up_to, &removed, &e), VIS_OK);
+	assert_int_equal(up_to, 9);
+	assert_int_equal(removed, 4);
+	append_n(f, 3);
+	assert_int_equal(audit_verify(f->s, NULL, &res, &e), VIS_OK);
+	assert_int_equal(res.first_bad_id, 0);
+	assert_int_equal(res.purged, 9);
+	assert_int_equal(res.checked, 3);
+	assert_null(audit_receipt_check(f->s, r[8].receipt, body, 2, &purged_at, &e));
+	assert_int_equal(purged_at, at + 1);
+	/* A record deleted outside a purge; a forged purge. */
+	sql(f, "DELETE FROM access_subject WHERE access_id = 10; DELETE FROM access_log WHERE id = 10");
+	char why[400];
+	assert_int_equal(verify_bad(f, why, sizeof why), 11);
+	assert_non_null(strstr(why, "no signed retention purge covers them"));
+	sql(f, "UPDATE audit_purge SET up_to = 10 WHERE up_to = 9");
+	assert_int_equal(verify_bad(f, why, sizeof why), 10);
+	assert_non_null(strstr(why, "retention purge up to record 10 has a bad signature"));
 }
 
 /* Two writers on one database, as two instances of the server: one tree,
@@ -340,7 +388,7 @@ static void test_two_instances_one_tree(void **state)
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < 120; i++) {
 			assert_int_equal(r[k][i].rc, VIS_OK);
-			assert_null(audit_receipt_check(f->s, r[k][i].receipt, "{}", 2, &e));
+			assert_null(audit_receipt_check(f->s, r[k][i].receipt, "{}", 2, NULL, &e));
 		}
 }
 
@@ -546,6 +594,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_checkpoint_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_keeps_chain_verifiable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_signed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_heads_and_kept_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation_and_wipe_against_kept_head, setup,
 						teardown),

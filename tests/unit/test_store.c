@@ -563,7 +563,7 @@ static void test_trail(void **state)
 	OK(store_checkpoint_each(f->s, (store_checkpoint_fn)count_access, &n, &e));
 	assert_int_equal(n, 1);
 	int64_t removed;
-	OK(store_access_purge(f->s, 2, &removed, &e));
+	OK(store_access_purge(f->s, 2, NULL, &removed, &e));
 	assert_int_equal(removed, 2);
 	n = 0;
 	OK(store_access_each(f->s, 1, count_access, &n, &e));
