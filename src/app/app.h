@@ -19,6 +19,7 @@ struct alert_tracker;
 struct metrics;
 struct audit_key;
 struct audit_writer;
+struct publisher;
 struct ratelimit;
 struct sealed_key;
 struct refdata;
@@ -30,6 +31,7 @@ struct app {
 	struct refdata *rd;
 	struct audit_writer *audit;   /* group commit of the access trail */
 	struct audit_key *key;        /* signs receipts and checkpoints */
+	struct publisher *publisher;  /* heads to the witnesses; NULL: none configured */
 	struct sealed_key *secrets;   /* seals TOTP secrets and queued passwords */
 	struct ratelimit *rl;         /* request counters per operator, body, purpose */
 	struct alert_tracker *alerts; /* anti-extraction rules */

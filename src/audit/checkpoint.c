@@ -107,8 +107,7 @@ static bool decimal(const char *s, size_t n, uint64_t *out)
 	return true;
 }
 
-/* Strict base64: only the one canonical encoding of the bytes. */
-static bool base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size_t *got)
+bool checkpoint_base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size_t *got)
 {
 	char again[4 * ((CHECKPOINT_TEXT_MAX + 2) / 3) + 1];
 	if (n >= sizeof again ||
@@ -152,7 +151,7 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
 		return "the checkpoint's size is not a decimal number";
 	size_t got;
 	if (!line(text, len, &at, &l, &n) || n != 44 ||
-	    !base64_exact(l, n, c->root, sizeof c->root, &got) || got != MERKLE_HASH)
+	    !checkpoint_base64_exact(l, n, c->root, sizeof c->root, &got) || got != MERKLE_HASH)
 		return "the checkpoint's root is not a base64 SHA-256 hash";
 	c->body_len = at;
 	if (!line(text, len, &at, &l, &n) || n != 0)
@@ -173,7 +172,7 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
 		uint8_t raw[4 + sizeof s->sig];
 		const char *b = sp + 1;
 		size_t bn = n - (size_t)(b - l);
-		if (!base64_exact(b, bn, raw, sizeof raw, &got) || got < 5)
+		if (!checkpoint_base64_exact(b, bn, raw, sizeof raw, &got) || got < 5)
 			return "a signature is not base64 of a key id and a signature";
 		memcpy(s->key_id, raw, 4);
 		s->sig_len = got - 4;

@@ -62,6 +62,10 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
  * not. */
 const char *checkpoint_verify(const struct checkpoint *c, const uint8_t pk[32]);
 
+/* Strict base64 (standard, padded): only the one canonical encoding of
+ * the bytes; *got bytes of at most cap decoded into out. */
+bool checkpoint_base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size_t *got);
+
 /* Witness cosignatures. */
 int checkpoint_cosign(struct checkpoint *c, const char *witness, const uint8_t sk[64],
 		      uint64_t now);
