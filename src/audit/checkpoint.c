@@ -93,7 +93,7 @@ int checkpoint_sign(struct checkpoint *c, const char *origin, uint64_t size,
 	return checkpoint_text_rebuild(c);
 }
 
-static bool decimal(const char *s, size_t n, uint64_t *out)
+bool checkpoint_decimal(const char *s, size_t n, uint64_t *out)
 {
 	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
 		return false;
@@ -117,8 +117,7 @@ bool checkpoint_base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, 
 	return strlen(again) == n && !memcmp(again, b, n);
 }
 
-/* The next line of text[*at, len), newline excluded; false when none. */
-static bool line(const char *text, size_t len, size_t *at, const char **start, size_t *n)
+bool checkpoint_line(const char *text, size_t len, size_t *at, const char **start, size_t *n)
 {
 	if (*at >= len)
 		return false;
@@ -141,22 +140,22 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
 			return "the checkpoint contains control characters";
 	size_t at = 0, n;
 	const char *l;
-	if (!line(text, len, &at, &l, &n) || n == 0 || n > CHECKPOINT_NAME_MAX)
+	if (!checkpoint_line(text, len, &at, &l, &n) || n == 0 || n > CHECKPOINT_NAME_MAX)
 		return "the checkpoint has no origin line";
 	memcpy(c->origin, l, n);
 	c->origin[n] = '\0';
 	if (!checkpoint_name_ok(c->origin))
 		return "the checkpoint's origin is not a valid name";
-	if (!line(text, len, &at, &l, &n) || !decimal(l, n, &c->size))
+	if (!checkpoint_line(text, len, &at, &l, &n) || !checkpoint_decimal(l, n, &c->size))
 		return "the checkpoint's size is not a decimal number";
 	size_t got;
-	if (!line(text, len, &at, &l, &n) || n != 44 ||
+	if (!checkpoint_line(text, len, &at, &l, &n) || n != 44 ||
 	    !checkpoint_base64_exact(l, n, c->root, sizeof c->root, &got) || got != MERKLE_HASH)
 		return "the checkpoint's root is not a base64 SHA-256 hash";
 	c->body_len = at;
-	if (!line(text, len, &at, &l, &n) || n != 0)
+	if (!checkpoint_line(text, len, &at, &l, &n) || n != 0)
 		return "the checkpoint has extension lines or no blank line before its signatures";
-	while (line(text, len, &at, &l, &n)) {
+	while (checkpoint_line(text, len, &at, &l, &n)) {
 		if (c->nsigs == CHECKPOINT_SIGS_MAX)
 			return "the checkpoint has too many signatures";
 		struct checkpoint_sig *s = &c->sigs[c->nsigs];

@@ -13,34 +13,6 @@
 #include "common/csv.h"
 #include "common/str.h"
 
-/* The next line of text[*at, len), newline excluded; false when none. */
-static bool next_line(const char *text, size_t len, size_t *at, const char **start, size_t *n)
-{
-	if (*at >= len)
-		return false;
-	const char *nl = memchr(text + *at, '\n', len - *at);
-	if (!nl)
-		return false;
-	*start = text + *at;
-	*n = (size_t)(nl - *start);
-	*at += *n + 1;
-	return true;
-}
-
-static bool decimal(const char *s, size_t n, uint64_t *out)
-{
-	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
-		return false;
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 const char *witness_request_parse(struct witness_request *r, const char *body, size_t len)
 {
 	memset(r, 0, sizeof *r);
@@ -48,11 +20,11 @@ const char *witness_request_parse(struct witness_request *r, const char *body, s
 		return "the request is too long";
 	size_t at = 0, n;
 	const char *l;
-	if (!next_line(body, len, &at, &l, &n) || n < 5 || memcmp(l, "old ", 4) ||
-	    !decimal(l + 4, n - 4, &r->old_size))
+	if (!checkpoint_line(body, len, &at, &l, &n) || n < 5 || memcmp(l, "old ", 4) ||
+	    !checkpoint_decimal(l + 4, n - 4, &r->old_size))
 		return "the request does not begin with \"old <size>\"";
 	for (;;) {
-		if (!next_line(body, len, &at, &l, &n))
+		if (!checkpoint_line(body, len, &at, &l, &n))
 			return "the request has no blank line before its checkpoint";
 		if (n == 0)
 			break;

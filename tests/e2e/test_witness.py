@@ -160,6 +160,14 @@ def cosigned_by_witness(note, w):
     return None
 
 
+def wait_cosigned(srv, w, n):
+    """Polls until the newest head covers n records and is cosigned: its row."""
+    def ready():
+        h = last_head(srv)
+        return h if int(h["size"]) >= n and cosigned_by_witness(h["note"], w) else None
+    return poll(f"the head of size >= {n} cosigned", ready)
+
+
 def last_head(srv):
     return db_rows(srv.db, "SELECT size, note FROM audit_head ORDER BY size DESC LIMIT 1")[0]
 
@@ -185,9 +193,7 @@ def test_witness_cosigns_while_consistent():
             expect(consult(env, pid, cf, f"W-{i}"), 200, what="a consultation")
             n = srv.access_last_id()
             # each newest head, cosigned in turn (the proof from the last one)
-            row = poll(f"the head of size >= {n} cosigned",
-                       lambda: (lambda h: h if int(h["size"]) >= n and
-                                cosigned_by_witness(h["note"], w) else None)(last_head(srv)))
+            row = wait_cosigned(srv, w, n)
             sizes.append(int(row["size"]))
         eq(sizes, sorted(sizes), "cosigned heads grow")
         check(parse_head(row["note"])[0] == origin, "the cosigned head is the log's")
@@ -240,9 +246,7 @@ def test_witness_refuses_rollback_and_fork():
         for i, cf in enumerate(cfs[:3]):
             expect(consult(env, pid, cf, f"R-{i}"), 200, what="a consultation")
         n = srv.access_last_id()
-        row = poll("cosigned", lambda: (lambda h: h if int(h["size"]) >= n and
-                                        cosigned_by_witness(h["note"], w) else None)(
-            last_head(srv)))
+        row = wait_cosigned(srv, w, n)
         srv.stop()      # no more heads: the witness's size stays put
         size = int(row["size"])
         _, _, root, _, _ = parse_head(row["note"])
@@ -324,9 +328,7 @@ def test_unpublished_heads_refuse_personal_data():
         poll("/readyz ready again", lambda: readyz(srv).status == 200)
         expect(consult(env, pid, cfs[3], "G-3"), 200, what="after the witness returned")
         n = srv.access_last_id()
-        poll("the newest head cosigned", lambda: (lambda h: int(h["size"]) >= n and
-                                                  cosigned_by_witness(h["note"], w))(
-            last_head(srv)))
+        wait_cosigned(srv, w, n)
     finally:
         done(srv, w)
 
