@@ -126,6 +126,13 @@ void app_release(struct app *a)
 	a->rd = NULL;
 }
 
+bool app_trail_late(struct app *a)
+{
+	bool late;
+	publish_problem(a->publisher, &late);
+	return late;
+}
+
 int64_t app_now(const struct app *a)
 {
 	return (int64_t)time(NULL) + atomic_load(&a->clock_offset);

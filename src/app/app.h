@@ -69,6 +69,11 @@ int app_today(const struct app *a);
 #define APP_DUTIES_LEASE 20
 bool app_duties_mine(struct app *a, struct store *s);
 
+/* Whether the trail's newest head has waited longer than
+ * trail_publish_grace for its witnesses or the heads file: then no
+ * personal data leaves (the corridor refuses, event pushes wait). */
+bool app_trail_late(struct app *a);
+
 /* The calling thread's store handle, opened on first use; NULL (with the
  * reason logged) when the database cannot be opened. */
 struct store *app_store(struct app *a);

@@ -167,7 +167,7 @@ static void tick(struct app *app)
 		log_info("credentials expired", "disabled=%d", n);
 	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
-	n = notify_push(s, app->key, app_now(app), &e);
+	n = app_trail_late(app) ? 0 : notify_push(s, app->key, app_now(app), &e);
 	if (n < 0)
 		log_warn("event push failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
