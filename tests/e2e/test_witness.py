@@ -94,9 +94,17 @@ class Witness:
     def stop(self):
         if self.proc:
             self.proc.terminate()
-            self.proc.wait(timeout=20)
+            eq(self.proc.wait(timeout=20), 0, "the witness stops cleanly on SIGTERM")
             self.log.close()
             self.proc = None
+            with open(os.path.join(self.dir, "witness.log"), "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            for marker in harness.SANITIZER_MARKERS:
+                i = text.find(marker)
+                if i >= 0:
+                    harness.SANITIZER_FINDINGS.append((self.dir, text[i:i + 4000]))
+                    raise harness.TestFailure(f"sanitizer report in the witness log:\n"
+                                              f"{text[max(0, i - 200):i + 4000]}")
 
     @property
     def cert(self):
@@ -329,6 +337,50 @@ def test_unpublished_heads_refuse_personal_data():
         expect(consult(env, pid, cfs[3], "G-3"), 200, what="after the witness returned")
         n = srv.access_last_id()
         wait_cosigned(srv, w, n)
+    finally:
+        done(srv, w)
+
+
+def test_rolled_back_server_is_held_to_its_witness():
+    """An attacker puts back an earlier copy of the database (records,
+    tree, heads, cosignatures and key all consistent): the server cannot
+    tell, but its witness has cosigned a larger head: it refuses every new
+    head, and past the grace personal data is refused; audit verify
+    against the cosigned head names the rollback."""
+    srv = Server(population=POP)
+    origin, w = setup(srv, grace=2)
+    try:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        cfs = [p["cf"] for p in registered(env.pop)[:10]]
+        expect(consult(env, pid, cfs[0], "B-0"), 200, what="a consultation")
+        wait_cosigned(srv, w, srv.access_last_id())
+        early = harness.db_copy(srv.db, srv.dir, "early")
+        prefix = harness.files_prefix(early)
+        for path in (prefix, prefix + ".trail", prefix + ".signing-key", prefix + ".secrets-key"):
+            if os.path.exists(path) and (early.startswith("postgres:") is False or
+                                         path.endswith("-key")):
+                os.chmod(path, 0o600)
+        for i in range(1, 4):
+            expect(consult(env, pid, cfs[i], f"B-{i}"), 200, what="more consultations")
+        later = wait_cosigned(srv, w, srv.access_last_id())
+        kept = os.path.join(srv.dir, "cosigned.txt")
+        with open(kept, "w") as f:
+            f.write(later["note"])
+        srv.stop()
+        srv.db = early          # the attacker's rollback
+        srv._serve()
+        consult(env, pid, cfs[4], "B-4")   # a new head the witness must refuse
+        r = poll("/readyz says not ready",
+                 lambda: (lambda r: r if r.status == 503 else None)(readyz(srv)))
+        check(WNAME in r.json["problem"] and "rollback" in r.json["problem"],
+              f"/readyz names the witness and the rollback: {r.json}")
+        expect(consult(env, pid, cfs[5], "B-5"), 503, "trail_unpublished",
+               what="personal data from a rolled-back trail")
+        rc, out = cli("audit", "verify", "--db", srv.db, "--head", kept,
+                      "--witness", f"{WNAME}={w.pub}")
+        eq(rc, 1, f"verify against the cosigned head: {out}")
+        check("rollback" in out or "truncation" in out, out)
     finally:
         done(srv, w)
 
