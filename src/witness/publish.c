@@ -81,9 +81,10 @@ vis_err publish_witnesses_parse(const char *spec, struct publish_witness *out, i
 		size_t ul = strlen(url);
 		while (ul && url[ul - 1] == '/')
 			url[--ul] = '\0';
-		if (!STR_COPY(w->url, url) || outbound_check(url, OUTBOUND_WEBHOOK, false, e))
+		struct vis_error ue = {0};
+		if (!STR_COPY(w->url, url) || outbound_check(url, OUTBOUND_WEBHOOK, false, &ue))
 			return vis_error_set(e, VIS_ERR_INVALID, "trail_witnesses: %s: the URL is "
-					     "refused (%s)", name, e && e->msg[0] ? e->msg : "too long");
+					     "refused (%s)", name, ue.msg[0] ? ue.msg : "too long");
 		if (witness_pubkey_read(key, w->pk, e))
 			return VIS_ERR_INVALID;
 		(*n)++;

@@ -134,7 +134,9 @@ vis_err witness_state_load(const char *path, struct witness_log *logs, int nlogs
 		unsigned long long size;
 		uint8_t root[MERKLE_HASH];
 		size_t got;
-		if (sscanf(line, "%128s %llu %64s", origin, &size, hex) != 3 ||
+		int end = 0;
+		if (sscanf(line, "%128s %llu %64s%n", origin, &size, hex, &end) != 3 ||
+		    line[end] != '\0' || strlen(hex) != 64 ||
 		    sodium_hex2bin(root, sizeof root, hex, strlen(hex), NULL, &got, NULL) ||
 		    got != MERKLE_HASH) {
 			rc = vis_error_set(e, VIS_ERR_INVALID, "%s:%d: not \"origin size root\"",

@@ -385,5 +385,28 @@ def test_rolled_back_server_is_held_to_its_witness():
         done(srv, w)
 
 
+def test_heads_file_failing_refuses_personal_data():
+    """No witness, but a heads file that takes nothing (/dev/full: every
+    append fails): past the grace, personal data is refused and /readyz
+    names the heads file; a bad trail_witnesses is refused at --check."""
+    srv = Server(population=POP, trail_heads_file="/dev/full", trail_publish_grace=1)
+    with srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        cfs = [p["cf"] for p in registered(env.pop)[:4]]
+        consult(env, pid, cfs[0], "F-0")     # a head the file cannot take
+        r = poll("/readyz says not ready",
+                 lambda: (lambda r: r if r.status == 503 else None)(readyz(srv)))
+        check("trail_heads_file" in r.json["problem"], f"/readyz names the file: {r.json}")
+        expect(consult(env, pid, cfs[1], "F-1"), 503, "trail_unpublished",
+               what="personal data while no head reaches the heads file")
+    for bad in ("w1 https://127.0.0.1:1", "w1 ftp://127.0.0.1:1 /dev/null",
+                "w1 https://127.0.0.1:1 /nonexistent.pub"):
+        p = subprocess.run([harness.VISURA, "serve", "--check", "--tls-cert", "x", "--tls-key",
+                            "y", "--trail-witnesses", bad], capture_output=True, text=True)
+        eq(p.returncode, 2, f"serve --check with trail_witnesses = {bad!r}: {p.stderr}")
+        check("trail_witnesses" in p.stderr or "public key" in p.stderr, p.stderr)
+
+
 if __name__ == "__main__":
     run_tests(globals())
