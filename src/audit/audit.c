@@ -819,13 +819,14 @@ static void head_publish(struct audit_writer *w)
 	bool ok = write(w->heads_fd, w->signed_head.text, len) == (ssize_t)len &&
 		  fsync(w->heads_fd) == 0;
 	int64_t none = 0;
-	if (ok)
+	if (ok) {
 		atomic_store(&w->heads_failing, 0);
-	else
-		atomic_compare_exchange_strong(&w->heads_failing, &none, mono_us() / 1000000 + 1);
-	if (!ok)
-		log_warn("trail head not appended to the heads file", "file=%s size=%llu",
-			 w->heads_file, (unsigned long long)w->signed_head.size);
+		return;
+	}
+	/* Since the first failure (the publisher's grace rule reads it). */
+	atomic_compare_exchange_strong(&w->heads_failing, &none, mono_us() / 1000000 + 1);
+	log_warn("trail head not appended to the heads file", "file=%s size=%llu",
+		 w->heads_file, (unsigned long long)w->signed_head.size);
 }
 
 /* Commits one batch: ids and hashes follow the chain in queue order; the

@@ -25,6 +25,8 @@ struct witness_state {
 	uint64_t size;              /* the size it cosigned last, as it told us */
 	int64_t behind_since;       /* monotonic s since it lacks the newest head; 0 */
 	char why[200];              /* its last failure */
+	char logged[200];           /* the failure last logged, and when: */
+	int64_t logged_at;          /* once a minute, or when it changes */
 };
 
 struct publisher {
@@ -285,11 +287,15 @@ static void publish_round(struct publisher *p, struct store **st)
 		if (publish_one(p, *st, s, &head, &note)) {
 			added = true;
 			s->behind_since = 0;
+			s->logged[0] = '\0';
 			log_info("trail head cosigned", "witness=%s size=%llu", s->w.name,
 				 (unsigned long long)head.size);
-		} else {
-			log_warn("trail head not cosigned", "witness=%s size=%llu why=\"%s\"",
-				 s->w.name, (unsigned long long)head.size, s->why);
+		} else if (strcmp(s->logged, s->why) || now - s->logged_at >= 60) {
+			log_warn("trail head not cosigned", "witness=%s size=%llu behind_s=%lld "
+				 "why=\"%s\"", s->w.name, (unsigned long long)head.size,
+				 (long long)(now - s->behind_since), s->why);
+			STR_COPY_KNOWN(s->logged, s->why);
+			s->logged_at = now;
 		}
 		if (s->behind_since && (!oldest || s->behind_since < oldest))
 			oldest = s->behind_since;
