@@ -19,6 +19,7 @@
 #include "policy/policy.h"
 #include "policy/ratelimit.h"
 #include "query/query.h"
+#include "witness/publish.h"
 
 /* Where a call stands once access_prepare() returns. */
 enum stage {
@@ -238,6 +239,16 @@ static bool corridor_open(struct access_call *c, const struct access_who *who,
 {
 	if (!corridor_start(c, who, what))
 		return false;
+	/* Personal data leaves only while the trail's heads leave the
+	 * machine: a trail nobody outside can hold to account is refused. */
+	bool late;
+	publish_problem(c->env.publisher, &late);
+	if (late) {
+		refuse(c, 503, "trail_unpublished",
+		       "registro degli accessi non pubblicato oltre il tempo di tolleranza "
+		       "(testimoni o file delle teste): dati personali non disponibili");
+		return false;
+	}
 	struct store_access *rec = &c->rec;
 	const char *case_ref = who->case_ref;
 	/* An API client acts for a person of its body, who must be named. */

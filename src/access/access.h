@@ -6,7 +6,8 @@
  * what (a search, a person, a household, a history, a printable page, a
  * verification, the events feed) go through:
  *
- *   grant (the purpose → an agreement in force of the caller's body)
+ *   the trail's heads published (witness/publish.h: else 503, whoever asks)
+ *   → grant (the purpose → an agreement in force of the caller's body)
  *   → workstation certificate (when the agreement requires one)
  *   → verify-only mode → break-glass → limits (operator, body, purpose)
  *   → the query, within the profile → the anti-extraction rules
@@ -37,6 +38,7 @@ struct ratelimit;
 struct alert_tracker;
 struct refdata;
 struct metrics;
+struct publisher;
 
 /* The service's parts the corridor uses, borrowed for the call. */
 struct access_env {
@@ -46,6 +48,7 @@ struct access_env {
 	struct alert_tracker *alerts;
 	const struct refdata *rd;
 	struct metrics *metrics;       /* counts refusals by limit; may be NULL */
+	struct publisher *publisher;   /* heads published in time? NULL: nothing asked */
 	int64_t now;                   /* seconds, the service's clock */
 	int today;                     /* YYYYMMDD on that clock */
 };

@@ -13,6 +13,7 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "metrics/metrics.h"
+#include "witness/publish.h"
 #include "common/str.h"
 
 #define READINESS_BYTES 65536
@@ -105,6 +106,11 @@ void api_readyz(struct http_request *r)
 	int64_t now = (int64_t)time(NULL);
 	if (!problem && last_id > cp.last_id && cp.at && now - cp.at > 5 * AUDIT_CHECKPOINT_SECONDS)
 		problem = "no recent signed checkpoint of the access trail";
+	/* Heads unpublished past the grace: personal data is refused. */
+	bool late;
+	const char *unpublished = publish_problem(r->app->publisher, &late);
+	if (!problem && late)
+		problem = unpublished;
 	if (problem)
 		log_warn("not ready", "request_id=%s problem=\"%s\" error=\"%s\"", r->request_id,
 			 problem, e.msg);

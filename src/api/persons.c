@@ -97,6 +97,7 @@ static void run(struct http_request *r, const struct access_who *who,
 	struct access_env env = {
 		.s = s, .audit = app->audit, .rl = app->rl, .alerts = app->alerts,
 		.rd = app->rd, .metrics = app->metrics, .now = api_now(r), .today = app_today(app),
+		.publisher = app->publisher,
 	};
 	struct access_call *c = access_prepare(&env, who, what);
 	if (!c) {

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "web/web.h"
 #include "common/str.h"
+#include "witness/publish.h"
 
 #define APP_MAX_STORES ((int)(sizeof ((struct app *)0)->stores / sizeof(struct store *)))
 
@@ -81,11 +82,24 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	if (sealed > 0)
 		log_info("totp secrets sealed", "accounts=%d", sealed);
 	struct audit_trail_config tc = {a->cfg.trail_origin, a->cfg.trail_heads_file};
-	return audit_writer_start(a->cfg.db, a->key, &tc, &a->audit, e);
+	if (audit_writer_start(a->cfg.db, a->key, &tc, &a->audit, e))
+		return e && e->code ? e->code : VIS_ERR_STORE;
+	/* Heads leave the machine off the corridor's path: the publisher's
+	 * own thread and store handle. */
+	struct publish_config pc = {
+		.db_uri = a->cfg.db,
+		.witnesses = a->cfg.trail_witnesses,
+		.ca_file = a->cfg.trail_witness_ca,
+		.heads_file = a->cfg.trail_heads_file,
+		.grace = a->cfg.trail_publish_grace,
+	};
+	return publish_start(&pc, a->audit, &a->publisher, e);
 }
 
 void app_release(struct app *a)
 {
+	publish_stop(a->publisher);
+	a->publisher = NULL;
 	audit_writer_stop(a->audit);
 	a->audit = NULL;
 	if (a->key)
@@ -110,6 +124,13 @@ void app_release(struct app *a)
 	thread_store = NULL;
 	refdata_free(a->rd);
 	a->rd = NULL;
+}
+
+bool app_trail_late(struct app *a)
+{
+	bool late;
+	publish_problem(a->publisher, &late);
+	return late;
 }
 
 int64_t app_now(const struct app *a)

@@ -19,6 +19,7 @@ struct alert_tracker;
 struct metrics;
 struct audit_key;
 struct audit_writer;
+struct publisher;
 struct ratelimit;
 struct sealed_key;
 struct refdata;
@@ -30,6 +31,7 @@ struct app {
 	struct refdata *rd;
 	struct audit_writer *audit;   /* group commit of the access trail */
 	struct audit_key *key;        /* signs receipts and checkpoints */
+	struct publisher *publisher;  /* heads to the witnesses; NULL: none configured */
 	struct sealed_key *secrets;   /* seals TOTP secrets and queued passwords */
 	struct ratelimit *rl;         /* request counters per operator, body, purpose */
 	struct alert_tracker *alerts; /* anti-extraction rules */
@@ -66,6 +68,11 @@ int app_today(const struct app *a);
  * lapses), so that mail and event pushes are not sent twice. */
 #define APP_DUTIES_LEASE 20
 bool app_duties_mine(struct app *a, struct store *s);
+
+/* Whether the trail's newest head has waited longer than
+ * trail_publish_grace for its witnesses or the heads file: then no
+ * personal data leaves (the corridor refuses, event pushes wait). */
+bool app_trail_late(struct app *a);
 
 /* The calling thread's store handle, opened on first use; NULL (with the
  * reason logged) when the database cannot be opened. */

@@ -807,6 +807,7 @@ vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 /* ---- group commit ---- */
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -828,6 +829,7 @@ struct audit_writer {
 	char origin[CHECKPOINT_NAME_MAX + 1];
 	char heads_file[4096];
 	int heads_fd;                   /* opened at start, before privileges drop */
+	_Atomic int64_t heads_failing;  /* monotonic s of the first failed append, or 0 */
 	struct merkle_frontier front;   /* the tree as of the last commit */
 	bool front_ok;
 	/* While the callbacks of a committed batch run: its tree and head. */
@@ -969,9 +971,17 @@ static void head_publish(struct audit_writer *w)
 	if (w->heads_fd < 0)
 		return;
 	size_t len = strlen(w->signed_head.text);
-	if (write(w->heads_fd, w->signed_head.text, len) != (ssize_t)len || fsync(w->heads_fd) != 0)
-		log_warn("trail head not appended to the heads file", "file=%s size=%llu",
-			 w->heads_file, (unsigned long long)w->signed_head.size);
+	bool ok = write(w->heads_fd, w->signed_head.text, len) == (ssize_t)len &&
+		  fsync(w->heads_fd) == 0;
+	int64_t none = 0;
+	if (ok) {
+		atomic_store(&w->heads_failing, 0);
+		return;
+	}
+	/* Since the first failure (the publisher's grace rule reads it). */
+	atomic_compare_exchange_strong(&w->heads_failing, &none, mono_us() / 1000000 + 1);
+	log_warn("trail head not appended to the heads file", "file=%s size=%llu",
+		 w->heads_file, (unsigned long long)w->signed_head.size);
 }
 
 /* Commits one batch: ids and hashes follow the chain in queue order; the
@@ -1272,6 +1282,11 @@ vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
 	return VIS_OK;
+}
+
+int64_t audit_writer_heads_failing(struct audit_writer *w)
+{
+	return w ? atomic_load(&w->heads_failing) : 0;
 }
 
 void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out)

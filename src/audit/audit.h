@@ -139,6 +139,10 @@ typedef void (*audit_done_fn)(void *ctx, vis_err rc);
 vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
 			   audit_done_fn done, void *ctx, struct vis_error *e);
 
+/* 0 while trail_heads_file takes every head; else since when (CLOCK_MONOTONIC
+ * seconds, plus one) its appends fail. */
+int64_t audit_writer_heads_failing(struct audit_writer *w);
+
 struct audit_writer_stats {
 	int64_t records;
 	int64_t batches;

@@ -93,7 +93,7 @@ int checkpoint_sign(struct checkpoint *c, const char *origin, uint64_t size,
 	return checkpoint_text_rebuild(c);
 }
 
-static bool decimal(const char *s, size_t n, uint64_t *out)
+bool checkpoint_decimal(const char *s, size_t n, uint64_t *out)
 {
 	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
 		return false;
@@ -107,8 +107,7 @@ static bool decimal(const char *s, size_t n, uint64_t *out)
 	return true;
 }
 
-/* Strict base64: only the one canonical encoding of the bytes. */
-static bool base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size_t *got)
+bool checkpoint_base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size_t *got)
 {
 	char again[4 * ((CHECKPOINT_TEXT_MAX + 2) / 3) + 1];
 	if (n >= sizeof again ||
@@ -118,8 +117,7 @@ static bool base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size
 	return strlen(again) == n && !memcmp(again, b, n);
 }
 
-/* The next line of text[*at, len), newline excluded; false when none. */
-static bool line(const char *text, size_t len, size_t *at, const char **start, size_t *n)
+bool checkpoint_line(const char *text, size_t len, size_t *at, const char **start, size_t *n)
 {
 	if (*at >= len)
 		return false;
@@ -142,22 +140,22 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
 			return "the checkpoint contains control characters";
 	size_t at = 0, n;
 	const char *l;
-	if (!line(text, len, &at, &l, &n) || n == 0 || n > CHECKPOINT_NAME_MAX)
+	if (!checkpoint_line(text, len, &at, &l, &n) || n == 0 || n > CHECKPOINT_NAME_MAX)
 		return "the checkpoint has no origin line";
 	memcpy(c->origin, l, n);
 	c->origin[n] = '\0';
 	if (!checkpoint_name_ok(c->origin))
 		return "the checkpoint's origin is not a valid name";
-	if (!line(text, len, &at, &l, &n) || !decimal(l, n, &c->size))
+	if (!checkpoint_line(text, len, &at, &l, &n) || !checkpoint_decimal(l, n, &c->size))
 		return "the checkpoint's size is not a decimal number";
 	size_t got;
-	if (!line(text, len, &at, &l, &n) || n != 44 ||
-	    !base64_exact(l, n, c->root, sizeof c->root, &got) || got != MERKLE_HASH)
+	if (!checkpoint_line(text, len, &at, &l, &n) || n != 44 ||
+	    !checkpoint_base64_exact(l, n, c->root, sizeof c->root, &got) || got != MERKLE_HASH)
 		return "the checkpoint's root is not a base64 SHA-256 hash";
 	c->body_len = at;
-	if (!line(text, len, &at, &l, &n) || n != 0)
+	if (!checkpoint_line(text, len, &at, &l, &n) || n != 0)
 		return "the checkpoint has extension lines or no blank line before its signatures";
-	while (line(text, len, &at, &l, &n)) {
+	while (checkpoint_line(text, len, &at, &l, &n)) {
 		if (c->nsigs == CHECKPOINT_SIGS_MAX)
 			return "the checkpoint has too many signatures";
 		struct checkpoint_sig *s = &c->sigs[c->nsigs];
@@ -173,7 +171,7 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
 		uint8_t raw[4 + sizeof s->sig];
 		const char *b = sp + 1;
 		size_t bn = n - (size_t)(b - l);
-		if (!base64_exact(b, bn, raw, sizeof raw, &got) || got < 5)
+		if (!checkpoint_base64_exact(b, bn, raw, sizeof raw, &got) || got < 5)
 			return "a signature is not base64 of a key id and a signature";
 		memcpy(s->key_id, raw, 4);
 		s->sig_len = got - 4;

@@ -62,6 +62,16 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
  * not. */
 const char *checkpoint_verify(const struct checkpoint *c, const uint8_t pk[32]);
 
+/* Strict base64 (standard, padded): only the one canonical encoding of
+ * the bytes; *got bytes of at most cap decoded into out. */
+bool checkpoint_base64_exact(const char *b, size_t n, uint8_t *out, size_t cap, size_t *got);
+
+/* The text helpers of the note, for the formats that carry one (the
+ * witness's request): a decimal without sign or leading zero; the next
+ * line of text[*at, len), newline excluded (false when none). */
+bool checkpoint_decimal(const char *s, size_t n, uint64_t *out);
+bool checkpoint_line(const char *text, size_t len, size_t *at, const char **start, size_t *n);
+
 /* Witness cosignatures. */
 int checkpoint_cosign(struct checkpoint *c, const char *witness, const uint8_t sk[64],
 		      uint64_t now);

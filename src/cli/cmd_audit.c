@@ -19,11 +19,13 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "store/store.h"
+#include "witness/publish.h"
+#include "witness/witness.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura audit verify [--db URI] [--head FILE]\n"
+		"usage: visura audit verify [--db URI] [--head FILE] [--witness NAME=PUBKEYFILE ...]\n"
 		"       visura audit verify-receipt [--db URI | --key PUBKEY] RECEIPT [BODY_FILE]\n"
 		"       visura audit head [--db URI]\n"
 		"       visura audit key [--db URI]\n"
@@ -38,7 +40,10 @@ static void usage(FILE *out)
 		"                  removed, reordered, or cut from the end.  --head FILE: a\n"
 		"                  head kept outside (visura audit head, the trail_heads_file,\n"
 		"                  a witness): the trail must extend it, or the truncation,\n"
-		"                  rollback, wipe or fork is named\n"
+		"                  rollback, wipe or fork is named.  --witness NAME=PUBKEYFILE\n"
+		"                  (repeatable): every cosignature of that witness, on the\n"
+		"                  heads in the database and on the kept head, must verify;\n"
+		"                  says which heads each witness cosigned\n"
 		"  verify-receipt  checks a receipt (the X-Visura-Receipt header of an answer,\n"
 		"                  or a file holding it): its signed head, the inclusion proof\n"
 		"                  of its record, its signature and, with BODY_FILE, that the\n"
@@ -567,6 +572,79 @@ static int consistency(const char *db, const char *from, const char *to)
 	return EXIT_OK;
 }
 
+/* Witnesses named by --witness, and what verify found of them. */
+static struct witness_tally tallies[PUBLISH_WITNESSES_MAX];
+static int ntallies;
+
+static bool witness_arg(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct vis_error e = {0};
+	if (ntallies == PUBLISH_WITNESSES_MAX || !eq ||
+	    (size_t)(eq - arg) > CHECKPOINT_NAME_MAX) {
+		fprintf(stderr, "visura: audit verify: --witness NAME=PUBKEYFILE (at most %d)\n",
+			PUBLISH_WITNESSES_MAX);
+		return false;
+	}
+	struct witness_tally *t = &tallies[ntallies];
+	memset(t, 0, sizeof *t);
+	memcpy(t->name, arg, (size_t)(eq - arg));
+	if (witness_pubkey_read(eq + 1, t->pk, &e)) {
+		cli_error("audit verify", &e);
+		return false;
+	}
+	ntallies++;
+	return true;
+}
+
+struct cosig_walk {
+	int64_t unknown;
+	const char *bad;
+	char why[400];
+};
+
+static int cosig_head(void *ctx, const struct store_head *h)
+{
+	struct cosig_walk *w = ctx;
+	static struct checkpoint c;
+	if (checkpoint_parse(&c, h->note, strlen(h->note)))
+		return 0;   /* audit_verify names a head that does not parse */
+	w->bad = witness_note_check(&c, tallies, ntallies, &w->unknown, w->why, sizeof w->why);
+	return w->bad ? 1 : 0;
+}
+
+/* The witnesses' cosignatures, on the database's heads and the kept one:
+ * 0 when every one verifies (what each witness cosigned printed), else
+ * the exit status. */
+static int verify_cosignatures(struct store *s, const struct checkpoint *kept)
+{
+	struct cosig_walk w = {0};
+	struct vis_error e = {0};
+	if (store_head_each(s, cosig_head, &w, &e) && !w.bad) {
+		cli_error("audit verify", &e);
+		return EXIT_RUNTIME;
+	}
+	if (!w.bad && kept)
+		w.bad = witness_note_check(kept, tallies, ntallies, &w.unknown, w.why,
+					   sizeof w.why);
+	if (w.bad) {
+		printf("BROKEN: %s\n", w.bad);
+		return EXIT_INVALID;
+	}
+	for (int i = 0; i < ntallies; i++) {
+		if (tallies[i].heads)
+			printf("witness %s: %lld cosignatures verified, the latest on the head of "
+			       "size %llu\n", tallies[i].name, (long long)tallies[i].heads,
+			       (unsigned long long)tallies[i].latest);
+		else
+			printf("witness %s: no head cosigned\n", tallies[i].name);
+	}
+	if (w.unknown)
+		printf("%lld cosignatures of witnesses not given with --witness (not checked)\n",
+		       (long long)w.unknown);
+	return EXIT_OK;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -580,6 +658,7 @@ int cmd_audit(int argc, char **argv)
 		{"months", required_argument, NULL, 'm'},
 		{"head", required_argument, NULL, 'H'},
 		{"key", required_argument, NULL, 'k'},
+		{"witness", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -599,6 +678,10 @@ int cmd_audit(int argc, char **argv)
 		case 'm': x.months = atoi(optarg); break;
 		case 'H': head = optarg; break;
 		case 'k': key = optarg; break;
+		case 'W':
+			if (!witness_arg(optarg))
+				return EXIT_USAGE;
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -647,7 +730,7 @@ int cmd_audit(int argc, char **argv)
 		printf("BROKEN at record %lld (%lld records read): %s\n", (long long)res.first_bad_id,
 		       (long long)res.checked, res.why);
 		rc = EXIT_INVALID;
-	} else {
+	} else if (!(rc = verify_cosignatures(s, head ? &kept : NULL))) {
 		char purged[96] = "";
 		if (res.purged) {
 			char day[21] = "an unrecorded day";

@@ -29,6 +29,7 @@
 #include "refdata/refdata.h"
 #include "store/store.h"
 #include "common/str.h"
+#include "witness/publish.h"
 
 static void usage(FILE *out)
 {
@@ -167,7 +168,7 @@ static void tick(struct app *app)
 		log_info("credentials expired", "disabled=%d", n);
 	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
-	n = notify_push(s, app->key, app_now(app), &e);
+	n = app_trail_late(app) ? 0 : notify_push(s, app->key, app_now(app), &e);
 	if (n < 0)
 		log_warn("event push failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
@@ -207,6 +208,12 @@ int cmd_serve(int argc, char **argv)
 	if (cfg.smtp_url[0] &&
 	    outbound_check(cfg.smtp_url, OUTBOUND_SMTP, cfg.smtp_plain_loopback, &e)) {
 		fprintf(stderr, "visura: serve: smtp_url: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	static struct publish_witness ws[PUBLISH_WITNESSES_MAX];
+	int nws;
+	if (publish_witnesses_parse(cfg.trail_witnesses, ws, &nws, &e)) {
+		fprintf(stderr, "visura: serve: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
 	struct priv_user user;

@@ -30,5 +30,6 @@ int cmd_list_extract(int argc, char **argv);
 int cmd_review(int argc, char **argv);
 int cmd_convenzione(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 
 #endif

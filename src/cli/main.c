@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{"list-extract", cmd_list_extract, "extract an approved formal list request"},
 	{"review", cmd_review, "the yearly review of agreements"},
 	{"stats", cmd_stats, "demographic statistics with small-cell protection"},
+	{"witness", cmd_witness, "cosign other deployments' trail heads (a witness service)"},
 	{"ca", cmd_ca, "workstation certificates: init, issue, revoke, list"},
 };
 

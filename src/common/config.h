@@ -25,6 +25,9 @@ struct config {
 	char signing_key[CONFIG_PATH_MAX];
 	char trail_origin[129];
 	char trail_heads_file[CONFIG_PATH_MAX];
+	char trail_witnesses[2048];   /* "NAME URL PUBKEYFILE; ..." */
+	char trail_witness_ca[CONFIG_PATH_MAX];
+	int trail_publish_grace;    /* seconds */
 	char secrets_key[CONFIG_PATH_MAX];
 	char trusted_proxies[512];  /* CIDR list of reverse proxies */
 	char client_ip_header[64];  /* header naming the client, from a trusted proxy */

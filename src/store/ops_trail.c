@@ -342,6 +342,18 @@ vis_err store_head_insert(struct store *s, const struct store_head *h, struct vi
 	return drv_send(st, e) ? ops_err(e) : VIS_OK;
 }
 
+vis_err store_head_cosigned(struct store *s, int64_t size, const char *root, const char *note,
+			    struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_HEAD_COSIGNED, "trail head", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, size);
+	drv_bind_text(st, 2, root);
+	drv_bind_text(st, 3, note);
+	return drv_send(st, e) ? ops_err(e) : VIS_OK;
+}
+
 static vis_err head_rows(struct store *s, enum sql_id q, store_head_fn fn, void *ctx,
 			 struct vis_error *e)
 {

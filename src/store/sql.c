@@ -141,6 +141,9 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_HEAD_INSERT] = "INSERT INTO audit_head (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
 	[SQL_HEAD_LAST] = "SELECT size, at, root, note FROM audit_head ORDER BY size DESC LIMIT 1",
 	[SQL_HEAD_EACH] = "SELECT size, at, root, note FROM audit_head ORDER BY size",
+	/* A head's note with witnesses' cosignature lines added: the same
+	 * signed body (size and root), more signatures. */
+	[SQL_HEAD_COSIGNED] = "UPDATE audit_head SET note = ?3 WHERE size = ?1 AND root = ?2",
 	[SQL_ACCESS_SUBJECT_EACH] = "SELECT access_id, cf FROM access_subject ORDER BY access_id, cf",
 	[SQL_EVENT_EACH] = "SELECT comune, type, date FROM event WHERE (?1 = '' OR comune = ?1)"
 		" AND date >= ?2 AND date <= ?3",

@@ -461,6 +461,10 @@ struct store_head {
 	char note[STORE_HEAD_NOTE_MAX + 1];  /* the checkpoint's text */
 };
 vis_err store_head_insert(struct store *s, const struct store_head *h, struct vis_error *e);
+/* Replaces the note of the head (size, root: hex) with the same note
+ * carrying witnesses' cosignatures (the caller checked them). */
+vis_err store_head_cosigned(struct store *s, int64_t size, const char *root, const char *note,
+			    struct vis_error *e);
 /* The largest head; *found false when none. */
 vis_err store_head_last(struct store *s, struct store_head *out, bool *found,
 			struct vis_error *e);

@@ -1,0 +1,251 @@
+/* visura witness — a small HTTPS service that cosigns other deployments'
+ * signed tree heads while they stay consistent (witness/witness.h), and
+ * its key. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/fsmode.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "http/http.h"
+#include "http/tls.h"
+#include "witness/witness.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura witness keygen --key FILE\n"
+		"       visura witness serve --listen ADDR:PORT --key FILE --name NAME --state DIR\n"
+		"                            --log-key ORIGIN=PUBKEYFILE [--log-key ...]\n"
+		"                            [--tls-cert FILE --tls-key FILE]\n\n"
+		"  keygen  creates the witness's Ed25519 key in FILE (0600, never over an\n"
+		"          existing one) and its public half in FILE.pub (64 hex digits,\n"
+		"          printed too): give it to the deployments this witness serves\n"
+		"          (option trail_witnesses)\n"
+		"  serve   answers POST /add-checkpoint (C2SP tlog-witness): cosigns a\n"
+		"          head of a log it follows (--log-key: the origin, the first line\n"
+		"          of its heads, and a file holding its public key, from\n"
+		"          `visura audit key`) when its signature verifies and it extends\n"
+		"          the head cosigned last (consistency proof); refuses a rollback\n"
+		"          or a fork.  DIR keeps the last head cosigned of each log\n"
+		"          (witness.state: keep it, with the key) and, without --tls-cert,\n"
+		"          a self-signed certificate.  NAME is the key's name in the\n"
+		"          cosignature lines\n"
+		"exit status: 0 ok, 2 usage, 3 runtime failure\n");
+}
+
+static int keygen(const char *path)
+{
+	uint8_t pk[32], sk[64];
+	char pub[4096], hex[65];
+	struct vis_error e = {0};
+	if (!path || snprintf(pub, sizeof pub, "%s.pub", path) >= (int)sizeof pub) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	crypto_sign_keypair(pk, sk);
+	int rc = EXIT_OK;
+	if (fsmode_key_write(path, sk, sizeof sk, "the witness key", &e) ||
+	    fsmode_key_write(pub, pk, sizeof pk, "the witness's public key", &e)) {
+		cli_error("witness keygen", &e);
+		rc = EXIT_RUNTIME;
+	} else {
+		sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+		printf("%s\n", hex);
+	}
+	sodium_memzero(sk, sizeof sk);
+	return rc;
+}
+
+static struct witness_service svc;
+
+static void add_checkpoint(struct http_request *r)
+{
+	static _Thread_local char out[CHECKPOINT_TEXT_MAX + 512];
+	int status;
+	const char *type;
+	witness_add_checkpoint(&svc, r->body ? r->body : "", r->body_len, &status, out, sizeof out,
+			       &type);
+	if (status != 200)
+		log_info("add-checkpoint refused", "status=%d ip=%s why=\"%.*s\"", status, r->ip,
+			 (int)strcspn(out, "\n"), out);
+	http_reply_bytes(r, status, type, out, strlen(out));
+}
+
+static const struct http_route routes[] = {
+	{"POST", "/add-checkpoint", add_checkpoint, ROUTE_PUBLIC, WITNESS_BODY_MAX},
+	{NULL, NULL, NULL, 0, 0},
+};
+
+static bool gate(struct http_request *r, const struct http_route *route)
+{
+	(void)r;
+	(void)route;
+	return true;   /* anyone may ask; only a log's own signature gets a cosignature */
+}
+
+static bool log_key_add(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct vis_error e = {0};
+	if (svc.nlogs == WITNESS_LOGS_MAX) {
+		fprintf(stderr, "visura: witness: at most %d logs\n", WITNESS_LOGS_MAX);
+		return false;
+	}
+	struct witness_log *g = &svc.logs[svc.nlogs];
+	memset(g, 0, sizeof *g);
+	if (!eq || (size_t)(eq - arg) > CHECKPOINT_NAME_MAX) {
+		fprintf(stderr, "visura: witness: --log-key ORIGIN=PUBKEYFILE\n");
+		return false;
+	}
+	memcpy(g->origin, arg, (size_t)(eq - arg));
+	if (!checkpoint_name_ok(g->origin)) {
+		fprintf(stderr, "visura: witness: '%s' is not a valid origin\n", g->origin);
+		return false;
+	}
+	for (int i = 0; i < svc.nlogs; i++)
+		if (!strcmp(svc.logs[i].origin, g->origin)) {
+			fprintf(stderr, "visura: witness: origin '%s' given twice\n", g->origin);
+			return false;
+		}
+	if (witness_pubkey_read(eq + 1, g->pk, &e)) {
+		cli_error("witness", &e);
+		return false;
+	}
+	svc.nlogs++;
+	return true;
+}
+
+static int serve(const char *listen, const char *key, const char *name, const char *dir,
+		 const char *cert, const char *tkey)
+{
+	char certbuf[4096], keybuf[4096];
+	struct vis_error e = {0};
+	if (!listen || !key || !name || !dir || !svc.nlogs || (!cert != !tkey)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!checkpoint_name_ok(name) || !STR_COPY(svc.name, name)) {
+		fprintf(stderr, "visura: witness: --name: printable ASCII without spaces, at most "
+			"%d bytes\n", CHECKPOINT_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	if (!cli_dir_ensure(dir, 0700))
+		return EXIT_RUNTIME;
+	if (snprintf(svc.state_path, sizeof svc.state_path, "%s/witness.state", dir) >=
+	    (int)sizeof svc.state_path) {
+		fprintf(stderr, "visura: witness: --state: path too long\n");
+		return EXIT_USAGE;
+	}
+	if (fsmode_key_read(key, svc.sk, sizeof svc.sk, "the witness key", &e) ||
+	    witness_state_load(svc.state_path, svc.logs, svc.nlogs, &e)) {
+		cli_error("witness", &e);
+		return EXIT_RUNTIME;
+	}
+	if (!cert) {
+		snprintf(certbuf, sizeof certbuf, "%s/cert.pem", dir); /* dir fit above */
+		snprintf(keybuf, sizeof keybuf, "%s/key.pem", dir);
+		if ((access(certbuf, R_OK) || access(keybuf, R_OK)) &&
+		    tls_selfsigned_write(certbuf, keybuf, "localhost", &e)) {
+			cli_error("witness", &e);
+			return EXIT_RUNTIME;
+		}
+		cert = certbuf;
+		tkey = keybuf;
+	}
+	pthread_mutex_init(&svc.lock, NULL);
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	static atomic_int in_flight;
+	static atomic_bool stopping;
+	struct http_config hc = {
+		.listen = listen,
+		.tls = true,
+		.tls_cert = cert,
+		.tls_key = tkey,
+		.upload_dir = dir,
+		.max_body = WITNESS_BODY_MAX,
+		.max_file_body = WITNESS_BODY_MAX,
+		.max_uploads = WITNESS_BODY_MAX,
+		.threads = 2,
+		.max_connections = 256,
+		.per_ip_connections = 32,
+		.connection_timeout = 30,
+		.trusted_proxies = "",
+		.client_ip_header = "",
+		.auth_size = 8,
+		.in_flight = &in_flight,
+		.stopping = &stopping,
+	};
+	struct http_server *srv;
+	if (http_server_start(&hc, routes, gate, &srv, &e)) {
+		cli_error("witness", &e);
+		return EXIT_RUNTIME;
+	}
+	log_info("witness listening", "url=https://%s name=%s logs=%d", listen, svc.name,
+		 svc.nlogs);
+	printf("visura witness listening on https://%s\n", listen);
+	fflush(stdout);
+	int sig;
+	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
+	http_server_stop(srv, 5000);
+	sodium_memzero(svc.sk, sizeof svc.sk);
+	return EXIT_OK;
+}
+
+int cmd_witness(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"key", required_argument, NULL, 'k'},
+		{"name", required_argument, NULL, 'n'},
+		{"state", required_argument, NULL, 's'},
+		{"log-key", required_argument, NULL, 'L'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *listen = NULL, *key = NULL, *name = NULL, *dir = NULL, *cert = NULL,
+		   *tkey = NULL;
+	int c;
+	optind = 1;
+	svc.nlogs = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen = optarg; break;
+		case 'k': key = optarg; break;
+		case 'n': name = optarg; break;
+		case 's': dir = optarg; break;
+		case 'L':
+			if (!log_key_add(optarg))
+				return EXIT_USAGE;
+			break;
+		case 'c': cert = optarg; break;
+		case 'K': tkey = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind == argc - 1 && !strcmp(argv[optind], "keygen"))
+		return keygen(key);
+	if (optind == argc - 1 && !strcmp(argv[optind], "serve"))
+		return serve(listen, key, name, dir, cert, tkey);
+	usage(stderr);
+	return EXIT_USAGE;
+}
