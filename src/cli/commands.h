@@ -30,5 +30,7 @@ int cmd_list_extract(int argc, char **argv);
 int cmd_review(int argc, char **argv);
 int cmd_convenzione(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif
