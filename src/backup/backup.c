@@ -54,19 +54,20 @@ static void site_paths(const struct backup_site *s, struct site_paths *p)
 	memset(p, 0, sizeof *p);
 	store_files_prefix(s->db, prefix, sizeof prefix);
 	if (!store_pg_conninfo(s->db)) {
-		snprintf(p->db, sizeof p->db, "%s", store_sqlite_path(s->db));
+		if (!STR_COPY(p->db, store_sqlite_path(s->db)))
+			p->db[0] = '\0';
 		int n = snprintf(p->trail, sizeof p->trail, "%s.trail", p->db);
 		if (n < 0 || n >= (int)sizeof p->trail)
 			p->trail[0] = '\0';
 	}
 	if (s->signing_key && *s->signing_key)
-		snprintf(p->key[P_SIGNING], PATH_CAP, "%s", s->signing_key);
+		STR_COPY_KNOWN(p->key[P_SIGNING], s->signing_key); /* CONFIG_PATH_MAX, smaller */
 	else
 		audit_key_path(s->db, p->key[P_SIGNING], PATH_CAP);
 	sealed_key_path(s->db, s->secrets_key, p->key[P_SECRETS], PATH_CAP);
 	snprintf(p->key[P_CAKEY], PATH_CAP, "%s.ca-key.pem", prefix);
 	if (s->client_ca && *s->client_ca)
-		snprintf(p->key[P_CACERT], PATH_CAP, "%s", s->client_ca);
+		STR_COPY_KNOWN(p->key[P_CACERT], s->client_ca); /* CONFIG_PATH_MAX, smaller */
 	else
 		snprintf(p->key[P_CACERT], PATH_CAP, "%s.ca-cert.pem", prefix);
 }
@@ -414,7 +415,7 @@ static vis_err take_database(const struct backup_site *site, const struct site_p
 		return rc;
 	r->schema = store_schema_version(s);
 	const char *conninfo = store_pg_conninfo(site->db);
-	snprintf(r->backend, sizeof r->backend, "%s", conninfo ? "postgres" : "sqlite");
+	STR_COPY_KNOWN(r->backend, conninfo ? "postgres" : "sqlite");
 	char a[PATH_CAP], b[PATH_CAP];
 	if (!conninfo) {
 		join(a, tmp, part_name[P_DB]);
@@ -558,7 +559,7 @@ static vis_err check(const char *dest, const char *pass, struct manifest *m,
 	text[len] = '\0';
 	if ((rc = manifest_parse(text, len, m, e)))
 		return rc;
-	snprintf(r->backend, sizeof r->backend, "%s", m->backend);
+	STR_COPY_KNOWN(r->backend, m->backend); /* both [16] */
 	r->schema = m->schema;
 	r->files = m->nfiles;
 	bool sqlite = !strcmp(m->backend, "sqlite");
