@@ -456,7 +456,9 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 		PQclear(r);
 		if (s->schema_version > store_schema_latest()) {
 			rc = vis_error_set(e, VIS_ERR_CONFLICT,
-					   "database schema version %d is newer than this visura (%d)",
+					   "database schema version %d is newer than this visura (%d): "
+					   "it was written by a later release; run that release (visura "
+					   "does not downgrade a database)",
 					   s->schema_version, store_schema_latest());
 			break;
 		}

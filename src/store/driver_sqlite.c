@@ -122,7 +122,9 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 	sqlite3_finalize(st);
 	if (s->schema_version > store_schema_latest())
 		return vis_error_set(e, VIS_ERR_CONFLICT,
-				     "database schema version %d is newer than this visura (%d)",
+				     "database schema version %d is newer than this visura (%d): it "
+				     "was written by a later release; run that release (visura does not "
+				     "downgrade a database)",
 				     s->schema_version, store_schema_latest());
 	for (int i = 0; i < schema_migration_count; i++) {
 		const struct schema_migration *m = &schema_migrations[i];
