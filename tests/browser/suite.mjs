@@ -1398,8 +1398,44 @@ async function flowTempPassword(browser, fx) {
   }
 }
 
+// The help page, before login: reached from the footer; the help desk's
+// hours (the default: Monday to Friday 8-14); a guide drawn from its
+// Markdown as text; the way back.
+async function flowHelp(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  try {
+    await step('help: the footer leads to "Aiuto" before login', page, async () => {
+      await page.goto('/');
+      await onScreen(page, 'Accesso');
+      await page.getByRole('link', { name: 'Aiuto, guide, accessibilità e privacy', exact: true }).click();
+      await onScreen(page, 'Aiuto');
+      await textOf(page, mainOf(page).locator('[data-help="hours"]'), 'lunedì-venerdì 8:00-14:00', 'the help desk\'s hours');
+      const text = squash(await mainText(page, 3000));
+      check(text.includes('Dichiarazione di accessibilità') && text.includes('Informativa sul trattamento dei dati personali'),
+        `expected the accessibility and privacy entries; saw ${text}`);
+    });
+    await look(page, 'help');
+    await step('help: "Guida dell\'incaricato" opens as a page of text', page, async () => {
+      await link(mainOf(page), 'Guida dell\'incaricato').click();
+      const guide = mainOf(page).locator('article[data-guide="guida-operatore"]');
+      await visible(page, guide, 'the guide');
+      await textOf(page, guide.getByRole('heading').first(), 'Guida dell\'incaricato', 'its title');
+      check(await guide.locator('script, iframe, [onclick]').count() === 0, 'expected nothing but text in the guide');
+      check(await guide.locator('li').count() > 5, 'expected its lists drawn as lists');
+    });
+    await look(page, 'help-guide');
+    await step('help: back to the page of guides', page, async () => {
+      await link(mainOf(page), '← Tutte le guide e i contatti').click();
+      await visible(page, mainOf(page).locator('[data-help="hours"]'), 'the help page again');
+    });
+    await step('help: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
 const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator,
-  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp];
+  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp];
 
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;

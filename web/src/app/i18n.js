@@ -3,7 +3,7 @@
 const it = {
   common: { none: 'Nessun elemento.', never: 'mai', yes: 'sì', no: 'no', any: 'qualsiasi', cancel: 'Annulla', actions: 'Azioni',
     filter: 'Filtra', show: 'Mostra', save: 'Salva', saved: 'Modifiche salvate.', not_given: 'non indicato', csv: 'Scarica CSV', access_record: 'Registrazione di accesso n. {id}' },
-  nav: { logout: 'Esci', account: 'Il mio account', work: 'Finalità', search: 'Ricerca', verify: 'Verifica dichiarazione',
+  nav: { logout: 'Esci', help: 'Aiuto', account: 'Il mio account', work: 'Finalità', search: 'Ricerca', verify: 'Verifica dichiarazione',
     lists: 'Richieste di elenchi', operators: 'Operatori', requests: 'Richieste', renewal: 'Rinnovo annuale', usage: 'Utilizzo',
     alerts: 'Segnalazioni', incidents: 'Incidenti', home: 'Cruscotto', enti: 'Enti', convenzioni: 'Convenzioni', accounts: 'Account',
     imports: 'Importazioni', notices: 'Avvisi', outbox: 'Posta in uscita', review: 'Revisione annuale', processing: 'Registro dei trattamenti',
@@ -182,6 +182,15 @@ const it = {
     CITTADINANZA: 'Cittadinanze' },
   cstat: { celibe_nubile: 'Celibi/nubili', coniugato: 'Coniugati', vedovo: 'Vedovi', divorziato: 'Divorziati', unito_civilmente: 'Uniti civilmente',
     libero_decesso_unito: 'Liberi per decesso dell\'unito', libero_scioglimento: 'Liberi per scioglimento', non_classificabile: 'Non classificabili' },
+  help: { title: 'Aiuto', missing: 'Questa guida non è inclusa in questa installazione.', back: '← Tutte le guide e i contatti', not_set: 'non indicato', desk: 'Assistenza',
+    desk_text: 'Per problemi di accesso, credenziali o funzionamento del servizio rivolgersi all\'assistenza dell\'ufficio anagrafe.',
+    hours: 'Orari', contact: 'Contatti', guides: 'Guide', legal: 'Note legali',
+    accessibility: 'Dichiarazione di accessibilità', privacy: 'Informativa sul trattamento dei dati personali',
+    guide_guida_operatore: 'Guida dell\'incaricato', guide_guida_responsabile: 'Guida del responsabile dell\'ente',
+    guide_guida_ufficio_anagrafe: 'Guida dell\'ufficio anagrafe', guide_installazione: 'Installazione e gestione del servizio',
+    guide_backup: 'Backup e ripristino', guide_aggiornamento: 'Aggiornamento a una nuova versione',
+    for_operator: 'per chi consulta i dati', for_lead: 'per chi gestisce l\'ente convenzionato',
+    for_admin: 'per l\'ufficio anagrafe del Comune', for_it: 'per l\'ufficio informatico' },
 };
 
 export const strings = { it };
