@@ -409,8 +409,21 @@ static vis_err take_database(const struct backup_site *site, const struct site_p
 			     const char *tmp, struct strbuf *mf, struct backup_report *r,
 			     struct vis_error *e)
 {
+	/* Opening would migrate: a backup is taken by the release that runs
+	 * the database (the backup before an upgrade must be of the old
+	 * schema), and of a database that exists. */
+	struct store_probe probe;
+	vis_err rc = store_probe(site->db, &probe, e);
+	if (rc)
+		return rc;
+	if (probe.version <= 0)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "no visura database at %s", site->db);
+	if (probe.version != store_schema_latest())
+		return vis_error_set(e, VIS_ERR_CONFLICT, "the database's schema version (%d) is not "
+				     "this visura's (%d): take the backup with the release that runs it",
+				     probe.version, store_schema_latest());
 	struct store *s = NULL;
-	vis_err rc = store_open(site->db, &s, e);
+	rc = store_open(site->db, &s, e);
 	if (rc)
 		return rc;
 	r->schema = store_schema_version(s);

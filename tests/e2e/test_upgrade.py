@@ -116,6 +116,15 @@ def test_init_check_names_the_migrations():
     check(f"schema version {top - 1}" in out and f"migration {top}: {name[0]}" in out,
           f"the migration it would apply: {out}")
     eq(snapshot(work), files, "init --check changed nothing on disk")
+    # A backup is taken by the release that runs the database: this one
+    # would migrate it first, so it refuses.
+    pf = os.path.join(tempfile.mkdtemp(), "passphrase")
+    with open(pf, "w") as f:
+        f.write("frase di prova per il backup\n")
+    rc, out = visura("backup", "--db", db, "--passphrase-file", pf, os.path.join(work, "bk"))
+    eq(rc, 1, f"backup of a database of another schema version: {out}")
+    check("release that runs it" in out, out)
+    eq(snapshot(work), files, "the refused backup changed nothing")
     shutil.rmtree(work, ignore_errors=True)
 
 
