@@ -12,6 +12,10 @@ bi=node_modules/bootstrap-italia/dist
 rm -rf dist.new
 mkdir -p dist.new/vendor/fonts
 cp -r src/. dist.new/
+# The guides in Italian, shown by the help page (#/aiuto) as text drawn
+# with the DOM (web/src/app/screens/help.js), never as HTML.
+mkdir -p dist.new/guide
+cp ../docs/it/*.md dist.new/guide/
 # Bootstrap Italia's own script is left out: it injects <style> elements,
 # which the Content-Security-Policy (style-src 'self') refuses; the
 # interface uses the library's markup and CSS and needs none of its widgets.

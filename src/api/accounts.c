@@ -82,6 +82,24 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 	return true;
 }
 
+/* The answer that issues a temporary password.  With an SMTP relay it
+ * goes to the holder by mail (the outbox keeps it sealed, never shown);
+ * without one the mail could never leave, so the answer carries the
+ * password this once (the reply is no-store; it is not kept anywhere in
+ * clear) for the admin to hand over in person, as the CLI prints it. */
+static json_t *credentials_answer(struct http_request *r, const struct store_account *a,
+				  bool person, const char *password)
+{
+	bool relay = r->app->cfg.smtp_url[0] != '\0';
+	json_t *j = json_pack("{s:o,s:s}", "account", api_account_json(a), "credentials",
+			      !person ? "none: use API tokens"
+			      : relay ? "sent to the outbox"
+				      : "shown once: hand it over in person");
+	if (person && !relay)
+		json_object_set_new(j, "temporary_password", json_string(password));
+	return j;
+}
+
 void api_accounts_create(struct http_request *r)
 {
 	struct store_account a = {0};
@@ -130,6 +148,7 @@ void api_accounts_create(struct http_request *r)
 		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
+	json_t *answer = rc == VIS_OK ? credentials_answer(r, &a, person, password) : NULL;
 	sodium_memzero(password, sizeof password);
 	if (rc != VIS_OK) {
 		store_rollback(s);
@@ -141,9 +160,9 @@ void api_accounts_create(struct http_request *r)
 	}
 	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
 	if (person)
-		auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
-	http_reply_json(r, 201, json_pack("{s:o,s:s}", "account", api_account_json(&a),
-					  "credentials", person ? "sent to the outbox" : "none: use API tokens"));
+		auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip,
+			   json_object_get(answer, "temporary_password") ? "shown once" : "mailed");
+	http_reply_json(r, 201, answer);
 }
 
 void api_account_get(struct http_request *r)
@@ -233,6 +252,7 @@ void api_account_reset(struct http_request *r)
 		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
+	json_t *answer = rc == VIS_OK ? credentials_answer(r, &a, true, password) : NULL;
 	sodium_memzero(password, sizeof password);
 	if (rc != VIS_OK) {
 		store_rollback(s);
@@ -240,8 +260,7 @@ void api_account_reset(struct http_request *r)
 		return;
 	}
 	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, r->auth->account.username);
-	http_reply_json(r, 200, json_pack("{s:o,s:s}", "account", api_account_json(&a),
-					  "credentials", "sent to the outbox"));
+	http_reply_json(r, 200, answer);
 }
 
 void api_account_renew(struct http_request *r)

@@ -153,6 +153,7 @@ HANDLER(api_usage);
 HANDLER(api_person_print);
 HANDLER(api_print_css);
 HANDLER(api_ui_index);
+HANDLER(api_help);
 HANDLER(api_ui_asset);
 HANDLER(api_openapi);
 HANDLER(api_readyz);

@@ -22,7 +22,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: visura init [--db URI] --admin-name \"Nome Cognome\" --admin-email ADDRESS\n"
-		"                   [--admin-user NAME]\n\n"
+		"                   [--admin-user NAME]\n"
+		"       visura init [--db URI] --check\n\n"
 		"Creates the database (or migrates it to this version's schema), loads\n"
 		"the reference tables of municipalities and foreign states from the data\n"
 		"directory ($VISURA_DATA_DIR, default: the one built in) and, when the\n"
@@ -34,7 +35,53 @@ static void usage(FILE *out)
 		"                       (default $VISURA_DB or visura.db)\n"
 		"  --admin-name NAME    first admin's full name (required for the first admin)\n"
 		"  --admin-email ADDR   first admin's e-mail (required for the first admin)\n"
-		"  --admin-user NAME    first admin's user id (default admin)\n");
+		"  --admin-user NAME    first admin's user id (default admin)\n"
+		"  --check              say what init would do to the database (create it,\n"
+		"                       or the migrations it would apply) and change nothing;\n"
+		"                       exit 1 when the database is newer than this visura\n");
+}
+
+static void pending_line(void *ctx, int version, const char *name)
+{
+	(void)ctx;
+	printf("  migration %d: %s\n", version, name);
+}
+
+/* visura init --check: what opening the database would do, without
+ * opening it for writing. */
+static int init_check(const char *uri)
+{
+	struct store_probe p;
+	struct vis_error e = {0};
+	if (store_probe(uri, &p, &e)) {
+		cli_error("init --check", &e);
+		return EXIT_RUNTIME;
+	}
+	int latest = store_schema_latest();
+	if (p.version > latest) {
+		fprintf(stderr, "visura: init --check: database %s has schema version %d, newer than "
+				"this visura (%d, version %s): it was written by a later release; run that "
+				"release (visura does not downgrade a database)\n", uri, p.version, latest,
+			VISURA_VERSION);
+		return EXIT_INVALID;
+	}
+	if (p.version < 0)
+		printf("database %s does not exist: init would create it at schema version %d\n", uri,
+		       latest);
+	else if (p.version == latest)
+		printf("database %s: schema version %d, this visura's: no migration to apply\n", uri,
+		       p.version);
+	else
+		printf("database %s: schema version %d; this visura (schema version %d) would apply, "
+		       "each in one transaction:\n", uri, p.version, latest);
+	if (p.version >= 0 && p.version < latest)
+		store_schema_pending(p.version, pending_line, NULL);
+	if (p.live)
+		printf("a server is using it now: a migration runs when a server or command opens it; "
+		       "take a backup first (visura backup)\n");
+	printf("init would also reload the reference tables and create the first administrator "
+	       "and the keys when missing; nothing was changed\n");
+	return EXIT_OK;
 }
 
 static int has_admin(void *ctx, const void *rec)
@@ -115,10 +162,12 @@ int cmd_init(int argc, char **argv)
 		{"admin-user", required_argument, NULL, 'u'},
 		{"admin-email", required_argument, NULL, 'm'},
 		{"admin-name", required_argument, NULL, 'n'},
+		{"check", no_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *db = NULL, *admin = "admin", *email = NULL, *name = NULL;
+	bool check = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -130,6 +179,8 @@ int cmd_init(int argc, char **argv)
 			email = optarg;
 		} else if (c == 'n') {
 			name = optarg;
+		} else if (c == 'c') {
+			check = true;
 		} else if (c == 'h') {
 			usage(stdout);
 			return EXIT_OK;
@@ -142,6 +193,8 @@ int cmd_init(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (check)
+		return init_check(cli_db_uri(db));
 	struct refdata *rd = NULL;
 	struct store *s = NULL;
 	int rc = cli_refdata_load(&rd);

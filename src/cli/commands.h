@@ -31,5 +31,7 @@ int cmd_review(int argc, char **argv);
 int cmd_convenzione(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const struct command commands[] = {
 	{"import", cmd_import, "load daily export files into the register replica"},
 	{"init", cmd_init, "create or migrate the database, load reference tables"},
 	{"migrate", cmd_migrate, "copy a deployment to another database (SQLite to PostgreSQL)"},
+	{"backup", cmd_backup, "back up a running deployment, or --verify a backup"},
+	{"restore", cmd_restore, "bring a deployment back from a backup"},
 	{"query", cmd_query, "read persons, households, history and counts"},
 	{"serve", cmd_serve, "run the HTTPS server"},
 	{"user", cmd_user, "add, list, disable, reset or renew accounts"},

@@ -46,6 +46,10 @@ static const struct option_row rows[] = {
 	BOOL(smtp_plain_loopback, "false", "the relay is on this host (smtp://127.0.0.1...): plain SMTP allowed, and only to a loopback address"),
 	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
 	STR(public_url, "", "the address users reach the service at (used in mail)"),
+	STR(help_desk_contact, "", "the help desk's contacts shown on the interface's help page (telephone, e-mail, office)"),
+	STR(help_desk_hours, "lunedì-venerdì 8:00-14:00", "the help desk's hours shown on the help page"),
+	STR(accessibility_url, "", "https address of the accessibility statement, linked from the help page"),
+	STR(privacy_url, "", "https address of the privacy notice, linked from the help page"),
 	STR(ui_dir, VISURA_UI_DIR, "directory of the browser interface (index.html and its assets), read at start; empty: no interface"),
 	INT(threads, 1, 64, "2", "worker threads"),
 	INT(max_connections, 1, 100000, "1024", "open connections at most"),
@@ -97,8 +101,25 @@ bool config_has(const char *name)
 	return find(name) != NULL;
 }
 
+/* An address the interface may link to: empty, or https:// and nothing
+ * a link could be made to run (no space, quote or angle bracket). */
+static bool link_ok(const char *u)
+{
+	if (!*u)
+		return true;
+	if (strncmp(u, "https://", 8) || !u[8])
+		return false;
+	for (const char *p = u; *p; p++)
+		if ((unsigned char)*p <= ' ' || strchr("\"'<>\\`", *p))
+			return false;
+	return true;
+}
+
 vis_err config_check(const struct config *c, struct vis_error *e)
 {
+	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
+		return vis_error_set(e, VIS_ERR_INVALID, "accessibility_url and privacy_url must be "
+				     "empty or an https:// address");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "

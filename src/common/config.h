@@ -35,6 +35,10 @@ struct config {
 	char smtp_from[256];
 	bool smtp_plain_loopback;   /* the relay is on loopback: no TLS required */
 	char public_url[256];
+	char help_desk_contact[256];  /* the help page: who to call or write */
+	char help_desk_hours[128];    /* and when */
+	char accessibility_url[256];  /* the accessibility statement (https) */
+	char privacy_url[256];        /* the privacy notice (https) */
 	char ui_dir[CONFIG_PATH_MAX];  /* files of the browser interface, "" = none */
 	int threads;
 	int max_connections;

@@ -112,6 +112,17 @@ vis_err drv_pg_open(const char *conninfo, struct drv **out, struct vis_error *e)
 /* "visura-DBNAME" (the conninfo's dbname, or "visura" when it names none). */
 void drv_pg_files_name(const char *conninfo, char *out, size_t cap);
 
+/* Backups (store_snapshot, store_probe, store_file_check): SQLite's online
+ * backup of both files in one read transaction; what a database holds and
+ * whether a server has it open, without migrating it; the integrity check
+ * of a copy. */
+vis_err drv_sqlite_snapshot(struct drv *d, const char *dst, const char *dst_trail,
+			    struct vis_error *e);
+vis_err drv_sqlite_probe(const char *path, int *version, bool *live, struct vis_error *e);
+vis_err drv_pg_probe(const char *conninfo, int *version, bool *live, struct vis_error *e);
+vis_err drv_sqlite_file_check(const char *path, const char *trail, int *version, char *why,
+			      size_t cap, struct vis_error *e);
+
 /* The operations of store_copy() (visura migrate), each driver's own:
  *   table_each    every row of a table, values as text (NULL for SQL NULL);
  *                 with_rowid: the insertion-order "rowid" too (see @ROWID)

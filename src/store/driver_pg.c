@@ -456,7 +456,9 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 		PQclear(r);
 		if (s->schema_version > store_schema_latest()) {
 			rc = vis_error_set(e, VIS_ERR_CONFLICT,
-					   "database schema version %d is newer than this visura (%d)",
+					   "database schema version %d is newer than this visura (%d): "
+					   "it was written by a later release; run that release (visura "
+					   "does not downgrade a database)",
 					   s->schema_version, store_schema_latest());
 			break;
 		}
@@ -1081,3 +1083,51 @@ vis_err drv_pg_open(const char *conninfo, struct drv **out, struct vis_error *e)
 const struct drv_copy_ops drv_pg_copy_ops = {
 	pg_table_each, pg_table_insert, pg_table_rows, pg_table_clear, pg_load_finish,
 };
+
+/* ---- store_probe: what a database holds, without migrating it ---- */
+
+static PGresult *probe_one(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+vis_err drv_pg_probe(const char *conninfo, int *version, bool *live, struct vis_error *e)
+{
+	*version = -1;
+	*live = false;
+	PGconn *c = PQconnectdb(conninfo);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		pg_fail(e, VIS_ERR_STORE, "cannot connect to PostgreSQL",
+			c ? PQerrorMessage(c) : "out of memory");
+		PQfinish(c);
+		return VIS_ERR_STORE;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	vis_err rc = VIS_OK;
+	PGresult *r = probe_one(c, "SELECT to_regclass('schema_migrations') IS NOT NULL,"
+				   " (SELECT count(*) FROM pg_stat_activity WHERE datname ="
+				   " current_database() AND pid <> pg_backend_pid())");
+	if (!r) {
+		rc = pg_fail(e, VIS_ERR_STORE, "probe", PQerrorMessage(c));
+	} else {
+		bool has = !strcmp(PQgetvalue(r, 0, 0), "t");
+		*live = get_int(r, 0, 1) > 0;
+		PQclear(r);
+		*version = 0;
+		if (has) {
+			r = probe_one(c, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+			if (!r)
+				rc = pg_fail(e, VIS_ERR_STORE, "schema version", PQerrorMessage(c));
+			else
+				*version = get_int(r, 0, 0);
+			PQclear(r);
+		}
+	}
+	PQfinish(c);
+	return rc;
+}

@@ -8,11 +8,13 @@
  * the register's. */
 #include "store/driver.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/fsmode.h"
 #include "store/store.h"
@@ -120,7 +122,9 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 	sqlite3_finalize(st);
 	if (s->schema_version > store_schema_latest())
 		return vis_error_set(e, VIS_ERR_CONFLICT,
-				     "database schema version %d is newer than this visura (%d)",
+				     "database schema version %d is newer than this visura (%d): it "
+				     "was written by a later release; run that release (visura does not "
+				     "downgrade a database)",
 				     s->schema_version, store_schema_latest());
 	for (int i = 0; i < schema_migration_count; i++) {
 		const struct schema_migration *m = &schema_migrations[i];
@@ -784,3 +788,183 @@ vis_err drv_sqlite_open(const char *path, struct drv **out, struct vis_error *e)
 const struct drv_copy_ops drv_sqlite_copy_ops = {
 	sq_table_each, sq_table_insert, sq_table_rows, sq_table_clear, sq_load_finish,
 };
+
+/* ---- backups (store_snapshot, store_probe, store_file_check) ---- */
+
+/* Copies schema `name` of s ("main" or "trail") into the file dst with
+ * SQLite's online backup API, in the read transaction the caller holds;
+ * the copy is left in rollback-journal mode (no WAL beside it). */
+static vis_err snapshot_one(struct sq_store *s, const char *name, const char *dst,
+			    struct vis_error *e)
+{
+	if (fsmode_create_private(dst, e))
+		return VIS_ERR_IO;
+	sqlite3 *to = NULL;
+	if (sqlite3_open_v2(dst, &to, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		vis_error_set(e, VIS_ERR_IO, "cannot open '%s': %s", dst,
+			      to ? sqlite3_errmsg(to) : "out of memory");
+		sqlite3_close(to);
+		return VIS_ERR_IO;
+	}
+	vis_err rc = VIS_OK;
+	sqlite3_backup *b = sqlite3_backup_init(to, "main", s->db, name);
+	if (!b) {
+		rc = vis_error_set(e, VIS_ERR_STORE, "backup of %s: %s", name, sqlite3_errmsg(to));
+	} else {
+		int step = sqlite3_backup_step(b, -1);
+		int fin = sqlite3_backup_finish(b);
+		if (step != SQLITE_DONE || fin != SQLITE_OK)
+			rc = vis_error_set(e, VIS_ERR_STORE, "backup of %s: %s", name,
+					   sqlite3_errstr(step != SQLITE_DONE ? step : fin));
+	}
+	char *msg = NULL;
+	if (!rc && sqlite3_exec(to, "PRAGMA journal_mode = DELETE", NULL, NULL, &msg) != SQLITE_OK)
+		rc = vis_error_set(e, VIS_ERR_STORE, "backup of %s: %s", name, msg ? msg : "?");
+	sqlite3_free(msg);
+	if (sqlite3_close(to) != SQLITE_OK && !rc)
+		rc = vis_error_set(e, VIS_ERR_IO, "cannot close '%s'", dst);
+	return rc;
+}
+
+vis_err drv_sqlite_snapshot(struct drv *d, const char *dst, const char *dst_trail,
+			    struct vis_error *e)
+{
+	struct sq_store *s = (struct sq_store *)d;
+	if (sqlite3_get_autocommit(s->db) == 0)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "snapshot inside a transaction");
+	/* One read transaction over both files: the register and the trail as
+	 * they were at one moment, while writers go on (WAL). */
+	vis_err rc = exec_sql(s, "BEGIN; SELECT count(*) FROM main.schema_migrations;"
+				 " SELECT count(*) FROM trail.readiness", e);
+	if (rc)
+		return rc;
+	rc = snapshot_one(s, "main", dst, e);
+	if (!rc)
+		rc = snapshot_one(s, "trail", dst_trail, e);
+	exec_sql(s, "COMMIT", NULL);
+	return rc;
+}
+
+/* Does another process hold the SHM file of a WAL database open?  Every
+ * SQLite connection keeps a shared lock on byte 128 of PATH-shm (the unix
+ * VFS's "DMS" slot) for as long as it is open. */
+static bool shm_in_use(const char *db_path)
+{
+	char shm[4200];
+	if ((size_t)snprintf(shm, sizeof shm, "%s-shm", db_path) >= sizeof shm)
+		return false;
+	int fd = open(shm, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
+	bool used = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return used;
+}
+
+/* The schema version of an open read-only connection: -1 when the file
+ * holds no visura schema. */
+static int ro_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			       " AND name = 'schema_migrations'", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	if (has && sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+				      -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return v;
+}
+
+vis_err drv_sqlite_probe(const char *path, int *version, bool *live, struct vis_error *e)
+{
+	char trail[4200];
+	snprintf(trail, sizeof trail, "%s.trail", path);
+	*live = shm_in_use(path) || shm_in_use(trail);
+	*version = -1;
+	if (access(path, F_OK) != 0)
+		return VIS_OK;
+	/* Read-only, and when no process uses it and no WAL is left, as an
+	 * immutable file: a read-only connection would leave WAL and SHM files
+	 * behind (it may not delete them), and probing changes nothing. */
+	char wal[4200];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	struct strbuf uri;
+	strbuf_init(&uri, 3 * 4096 + 64);
+	strbuf_adds(&uri, "file:");
+	for (const char *c = path; *c; c++) {
+		if (strchr("%?#", *c))
+			strbuf_addf(&uri, "%%%02X", (unsigned char)*c);
+		else
+			strbuf_add(&uri, c, 1);
+	}
+	strbuf_adds(&uri, !*live && access(wal, F_OK) != 0 ? "?immutable=1" : "?mode=ro");
+	if (uri.err) {
+		strbuf_release(&uri);
+		return vis_error_set(e, VIS_ERR_LIMIT, "database path too long");
+	}
+	sqlite3 *db = NULL;
+	int orc = sqlite3_open_v2(uri.buf, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	strbuf_release(&uri);
+	if (orc != SQLITE_OK) {
+		vis_error_set(e, VIS_ERR_STORE, "cannot open database '%s': %s", path,
+			      db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return VIS_ERR_STORE;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	*version = ro_version(db);
+	if (*version < 0)
+		*version = 0;   /* a file, not (yet) a visura database */
+	sqlite3_close(db);
+	return VIS_OK;
+}
+
+/* PRAGMA integrity_check of one read-only file: "ok" or the first problem
+ * in why. */
+static vis_err integrity(const char *path, int *version, char *why, size_t cap,
+			 struct vis_error *e)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(why, cap, "'%s' does not open: %s", path, db ? sqlite3_errmsg(db) : "?");
+		sqlite3_close(db);
+		return VIS_OK;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(why, cap, "'%s' is not a database: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return VIS_OK;
+	}
+	int rc = sqlite3_step(st);
+	const char *r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (!r || strcmp(r, "ok"))
+		snprintf(why, cap, "'%s' fails the integrity check: %s", path,
+			 r ? r : sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (version)
+		*version = ro_version(db);
+	sqlite3_close(db);
+	(void)e;
+	return VIS_OK;
+}
+
+vis_err drv_sqlite_file_check(const char *path, const char *trail, int *version, char *why,
+			      size_t cap, struct vis_error *e)
+{
+	why[0] = '\0';
+	if (integrity(path, version, why, cap, e) || why[0])
+		return VIS_OK;
+	if (*version <= 0) {
+		snprintf(why, cap, "'%s' holds no visura schema", path);
+		return VIS_OK;
+	}
+	return integrity(trail, NULL, why, cap, e);
+}

@@ -34,7 +34,7 @@ bool store_register_empty(const struct store *s)
 
 /* The PostgreSQL conninfo of a URI ("postgres:CONNINFO" or
  * "postgresql:CONNINFO"), NULL for any other URI. */
-static const char *pg_conninfo(const char *uri)
+const char *store_pg_conninfo(const char *uri)
 {
 	/* libpq takes its own URIs as they are. */
 	if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13))
@@ -51,7 +51,7 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 	struct store *s = calloc(1, sizeof *s);
 	if (!s)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	const char *conninfo = pg_conninfo(uri);
+	const char *conninfo = store_pg_conninfo(uri);
 	vis_err rc;
 	if (conninfo) {
 		rc = drv_pg_open(conninfo, &s->d, e);
@@ -73,7 +73,7 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 
 void store_files_prefix(const char *uri, char *out, size_t cap)
 {
-	const char *conninfo = pg_conninfo(uri);
+	const char *conninfo = store_pg_conninfo(uri);
 	if (!conninfo) {
 		/* callers give buffers of 4096 bytes, any file path fits */
 		str_copy_known(out, cap, !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri, __FILE__,
@@ -222,4 +222,39 @@ vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress,
 					   t, (long long)b, (long long)a);
 	}
 	return rc;
+}
+
+const char *store_sqlite_path(const char *uri)
+{
+	return !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri;
+}
+
+vis_err store_snapshot(struct store *s, const char *dst, const char *dst_trail,
+		       struct vis_error *e)
+{
+	if (s->shared)
+		return vis_error_set(e, VIS_ERR_INVALID, "not a SQLite database");
+	return drv_sqlite_snapshot(s->d, dst, dst_trail, e);
+}
+
+vis_err store_probe(const char *uri, struct store_probe *p, struct vis_error *e)
+{
+	const char *conninfo = store_pg_conninfo(uri);
+	if (conninfo)
+		return drv_pg_probe(conninfo, &p->version, &p->live, e);
+	return drv_sqlite_probe(store_sqlite_path(uri), &p->version, &p->live, e);
+}
+
+vis_err store_file_check(const char *path, const char *trail, int *version, char *why,
+			 size_t cap, struct vis_error *e)
+{
+	return drv_sqlite_file_check(path, trail, version, why, cap, e);
+}
+
+void store_schema_pending(int from, void (*fn)(void *ctx, int version, const char *name),
+			  void *ctx)
+{
+	for (int i = 0; i < schema_migration_count; i++)
+		if (schema_migrations[i].version > from)
+			fn(ctx, schema_migrations[i].version, schema_migrations[i].name);
 }

@@ -47,6 +47,43 @@ typedef void (*store_copy_fn)(void *ctx, const char *table, int64_t rows);
 vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress, void *ctx,
 		   struct vis_error *e);
 
+/* ---- backups and upgrades (src/backup, visura init --check) ---- */
+
+/* The PostgreSQL conninfo of a URI ("postgres:CONNINFO", "postgresql:...",
+ * or a libpq URI), NULL when the URI names a SQLite file; the SQLite path
+ * of a URI otherwise (store_sqlite_path). */
+const char *store_pg_conninfo(const char *uri);
+const char *store_sqlite_path(const char *uri);
+
+/* A consistent copy of a SQLite deployment while it runs (the online
+ * backup API, one read transaction over the database file and the trail's
+ * file): dst and dst_trail are created (they must not exist).  On
+ * PostgreSQL: VIS_ERR_INVALID (a backup uses pg_dump there). */
+vis_err store_snapshot(struct store *s, const char *dst, const char *dst_trail,
+		       struct vis_error *e);
+
+/* What the database of uri holds, without creating or migrating it:
+ * version -1 when there is no database (SQLite: no file), 0 when it holds
+ * no visura schema, else its schema version; live when another process has
+ * it open (SQLite: a connection holds its WAL index; PostgreSQL: another
+ * session on the database). */
+struct store_probe {
+	int version;
+	bool live;
+};
+vis_err store_probe(const char *uri, struct store_probe *p, struct vis_error *e);
+
+/* Opens a SQLite file and its trail file read-only and runs SQLite's
+ * integrity check on both: why is "" when they pass, else the first
+ * problem; version: the file's schema version. */
+vis_err store_file_check(const char *path, const char *trail, int *version, char *why,
+			 size_t cap, struct vis_error *e);
+
+/* The migrations a database at schema version `from` would be given, in
+ * order: fn(ctx, version, name). */
+void store_schema_pending(int from, void (*fn)(void *ctx, int version, const char *name),
+			  void *ctx);
+
 /* Replaces the reference tables (municipalities, states) with rd's rows. */
 vis_err store_refdata_replace(struct store *s, const struct refdata *rd,
 			      struct vis_error *e);

@@ -32,6 +32,7 @@ static const struct {
 	{".ico", "image/x-icon"},
 	{".woff2", "font/woff2"},
 	{".json", "application/json"},
+	{".md", "text/plain; charset=utf-8"},   /* the guides: shown as text by the help page */
 };
 
 static const char *type_of(const char *name)

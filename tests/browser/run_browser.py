@@ -156,6 +156,11 @@ def prepare(srv):
                              "email": "giulia.richiesta@example.org",
                              "username": srv.unique("richiesta."),
                              "appointment_ref": "Decreto di nomina n. 12/2026"},
+        # an account the admin creates in the form (no SMTP relay: its
+        # temporary password is shown once)
+        "temp_account": {"full_name": "Paolo Consegna", "codice_fiscale": new_cf(),
+                         "email": "paolo.consegna@example.org",
+                         "username": srv.unique("consegna.")},
         "comuni": ["036023", "036005"],
         "persons": persons,
         "population_total": len(current),

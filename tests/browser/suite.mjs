@@ -1344,8 +1344,114 @@ async function flowSessions(browser, fx) {
   }
 }
 
+// Without an SMTP relay (the suite's server has none) the admin sees a new
+// account's temporary password once, with the instruction to hand it over
+// in person; a reload, or coming back to the screen, shows it no more; the
+// password shown is the one that works; a reset shows a new one, once.
+async function flowTempPassword(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const holder = await newPage(browser, fx.baseURL);
+  const acc = fx.temp_account;
+  const panel = () => mainOf(page).locator('[data-temp-password-panel]');
+  const shown = async (what) => {
+    await visible(page, panel(), what);
+    await textOf(page, panel().getByRole('heading'), `Password temporanea di ${acc.username}`, 'the panel\'s title');
+    const text = squash(await panel().innerText());
+    check(text.includes('Consegnarla di persona al titolare'), `expected the instruction to hand it over in person; saw ${text}`);
+    check(text.includes('mostrata una sola volta'), `expected "mostrata una sola volta"; saw ${text}`);
+    const pw = squash(await panel().locator('[data-temp-password]').innerText());
+    check(pw.length >= 12, `expected a password; saw ${JSON.stringify(pw)}`);
+    return pw;
+  };
+  const gone = async (what) => {
+    await findInTable(page, 'Account', (rs) => (rs.some((r) => r['Nome utente'] === acc.username) ? rs : null), 'the new account');
+    check(await panel().count() === 0, `expected no password any more ${what}`);
+    const html = await page.content();
+    check(!html.includes(first) && (!second || !html.includes(second)), `expected the password nowhere in the page ${what}`);
+  };
+  let first = null;
+  let second = null;
+  try {
+    await step('temp password: the admin creates an account in the form', page, async () => {
+      await login(page, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
+      await openMenu(page, 'Account', 'Account');
+      const form = page.locator('form').filter({ has: page.getByRole('button', { name: 'Crea account', exact: true }) });
+      await field(form, 'Nome utente').fill(acc.username);
+      await field(form, 'Ruolo').selectOption({ label: 'Incaricato' });
+      await field(form, 'Ente').selectOption({ label: fx.ente.name });
+      await field(form, 'Nome e cognome').fill(acc.full_name);
+      await field(form, 'Codice fiscale').fill(acc.codice_fiscale);
+      await field(form, 'Posta elettronica').fill(acc.email);
+      await button(form, 'Crea account').click();
+      first = await shown('the temporary password, once');
+    });
+    await look(page, 'admin-temp-password');
+    await step('temp password: not shown again after a reload', page, async () => {
+      await page.reload();
+      await onScreen(page, 'Account');
+      await gone('after the reload');
+    });
+    await step('temp password: not shown again coming back to "Account"', page, async () => {
+      await openMenu(page, 'Cruscotto', 'Cruscotto dell\'ufficio anagrafe');
+      await openMenu(page, 'Account', 'Account');
+      await gone('coming back');
+    });
+    await step('temp password: the password shown is the holder\'s first access', holder, async () => {
+      await login(holder, acc.username, first, 'Cambio password');
+    });
+    await step('temp password: "Nuova password temporanea" shows a new one, once', page, async () => {
+      await rowWith(page, 'Account', acc.username).getByRole('button', { name: 'Nuova password temporanea', exact: true }).click();
+      second = await shown('the new temporary password');
+      check(second !== first, 'expected a new password');
+      await page.reload();
+      await onScreen(page, 'Account');
+      await gone('after the reset and a reload');
+    });
+    await step('temp password: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await holder.context().close();
+    await page.context().close();
+  }
+}
+
+// The help page, before login: reached from the footer; the help desk's
+// hours (the default: Monday to Friday 8-14); a guide drawn from its
+// Markdown as text; the way back.
+async function flowHelp(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  try {
+    await step('help: the footer leads to "Aiuto" before login', page, async () => {
+      await page.goto('/');
+      await onScreen(page, 'Accesso');
+      await page.getByRole('link', { name: 'Aiuto, guide, accessibilità e privacy', exact: true }).click();
+      await onScreen(page, 'Aiuto');
+      await textOf(page, mainOf(page).locator('[data-help="hours"]'), 'lunedì-venerdì 8:00-14:00', 'the help desk\'s hours');
+      const text = squash(await mainText(page, 3000));
+      check(text.includes('Dichiarazione di accessibilità') && text.includes('Informativa sul trattamento dei dati personali'),
+        `expected the accessibility and privacy entries; saw ${text}`);
+    });
+    await look(page, 'help');
+    await step('help: "Guida dell\'incaricato" opens as a page of text', page, async () => {
+      await link(mainOf(page), 'Guida dell\'incaricato').click();
+      const guide = mainOf(page).locator('article[data-guide="guida-operatore"]');
+      await visible(page, guide, 'the guide');
+      await textOf(page, guide.getByRole('heading').first(), 'Guida dell\'incaricato', 'its title');
+      check(await guide.locator('script, iframe, [onclick]').count() === 0, 'expected nothing but text in the guide');
+      check(await guide.locator('li').count() > 5, 'expected its lists drawn as lists');
+    });
+    await look(page, 'help-guide');
+    await step('help: back to the page of guides', page, async () => {
+      await link(mainOf(page), '← Tutte le guide e i contatti').click();
+      await visible(page, mainOf(page).locator('[data-help="hours"]'), 'the help page again');
+    });
+    await step('help: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
 const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator,
-  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowSessions, flowTotp];
+  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp];
 
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;

@@ -3,7 +3,7 @@
 const it = {
   common: { none: 'Nessun elemento.', never: 'mai', yes: 'sì', no: 'no', any: 'qualsiasi', cancel: 'Annulla', actions: 'Azioni',
     filter: 'Filtra', show: 'Mostra', save: 'Salva', saved: 'Modifiche salvate.', not_given: 'non indicato', csv: 'Scarica CSV', access_record: 'Registrazione di accesso n. {id}' },
-  nav: { logout: 'Esci', account: 'Il mio account', work: 'Finalità', search: 'Ricerca', verify: 'Verifica dichiarazione',
+  nav: { logout: 'Esci', help: 'Aiuto', account: 'Il mio account', work: 'Finalità', search: 'Ricerca', verify: 'Verifica dichiarazione',
     lists: 'Richieste di elenchi', operators: 'Operatori', requests: 'Richieste', renewal: 'Rinnovo annuale', usage: 'Utilizzo',
     alerts: 'Segnalazioni', incidents: 'Incidenti', home: 'Cruscotto', enti: 'Enti', convenzioni: 'Convenzioni', accounts: 'Account',
     imports: 'Importazioni', notices: 'Avvisi', outbox: 'Posta in uscita', review: 'Revisione annuale', processing: 'Registro dei trattamenti',
@@ -58,7 +58,9 @@ const it = {
     session_end: 'Termina', session_end_label: 'Termina la sessione n. {id}, aperta il {when} da {ip}', session_end_this: 'Termina questa sessione ed esci', session_ended: 'Sessione terminata.',
     disable: 'Disabilita', disable_confirm: 'Conferma disabilitazione', disable_reason: 'Motivo', enable: 'Riabilita', reset: 'Nuova password temporanea',
     renew: 'Rinnova 12 mesi', create: 'Crea account', new: 'Nuovo account', no_ente: '— nessuno (ufficio) —',
-    new_help: 'La password temporanea arriva al titolare per posta elettronica; non viene mai mostrata qui.' },
+    new_help: 'Se è configurato il server di posta, la password temporanea arriva al titolare per posta elettronica e non viene mai mostrata qui. Altrimenti viene mostrata qui una sola volta, da consegnare di persona.',
+    temp_title: 'Password temporanea di {username}', temp_once: 'Questa password è mostrata una sola volta e non è conservata in chiaro: non sarà più visibile dopo aver lasciato o ricaricato la pagina.',
+    temp_in_person: 'Consegnarla di persona al titolare (non per posta elettronica né per telefono), dopo averne verificato l\'identità. Vale solo per il primo accesso, per pochi giorni; al primo accesso va sostituita con una personale.' },
   outcome: { login_success: 'accesso riuscito', login_failure: 'accesso non riuscito' },
   work: { title: 'Finalità del trattamento', intro: 'Prima di consultare dichiarare per quale finalità si lavora e, se c\'è, il riferimento della pratica. Ogni richiesta sarà registrata con questi dati.',
     purpose: 'Finalità', case: 'Riferimento pratica', case_help: 'Numero del verbale, del fascicolo o della pratica (facoltativo, max 100 caratteri).',
@@ -180,6 +182,15 @@ const it = {
     CITTADINANZA: 'Cittadinanze' },
   cstat: { celibe_nubile: 'Celibi/nubili', coniugato: 'Coniugati', vedovo: 'Vedovi', divorziato: 'Divorziati', unito_civilmente: 'Uniti civilmente',
     libero_decesso_unito: 'Liberi per decesso dell\'unito', libero_scioglimento: 'Liberi per scioglimento', non_classificabile: 'Non classificabili' },
+  help: { title: 'Aiuto', missing: 'Questa guida non è inclusa in questa installazione.', back: '← Tutte le guide e i contatti', not_set: 'non indicato', desk: 'Assistenza',
+    desk_text: 'Per problemi di accesso, credenziali o funzionamento del servizio rivolgersi all\'assistenza dell\'ufficio anagrafe.',
+    hours: 'Orari', contact: 'Contatti', guides: 'Guide', legal: 'Note legali',
+    accessibility: 'Dichiarazione di accessibilità', privacy: 'Informativa sul trattamento dei dati personali',
+    guide_guida_operatore: 'Guida dell\'incaricato', guide_guida_responsabile: 'Guida del responsabile dell\'ente',
+    guide_guida_ufficio_anagrafe: 'Guida dell\'ufficio anagrafe', guide_installazione: 'Installazione e gestione del servizio',
+    guide_backup: 'Backup e ripristino', guide_aggiornamento: 'Aggiornamento a una nuova versione',
+    for_operator: 'per chi consulta i dati', for_lead: 'per chi gestisce l\'ente convenzionato',
+    for_admin: 'per l\'ufficio anagrafe del Comune', for_it: 'per l\'ufficio informatico' },
 };
 
 export const strings = { it };

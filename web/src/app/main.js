@@ -9,9 +9,10 @@ import { leadRoutes } from './screens/lead.js';
 import { adminRoutes } from './screens/admin.js';
 import { auditRoutes } from './screens/audit.js';
 import { statsRoutes } from './screens/stats.js';
+import { helpRoutes } from './screens/help.js';
 
 // name -> { roles, title, menu (shown in the menu of those roles), render(params) }
-const routes = { ...operatorRoutes, ...leadRoutes, ...adminRoutes, ...auditRoutes, ...statsRoutes, ...accountRoutes };
+const routes = { ...operatorRoutes, ...leadRoutes, ...adminRoutes, ...auditRoutes, ...statsRoutes, ...accountRoutes, ...helpRoutes };
 
 const HOME = { operator: 'work', lead: 'operators', admin: 'home', auditor: 'trail' };
 
@@ -38,6 +39,7 @@ function parseHash() {
 // second-factor enrolment comes before anything else.
 function allowed(name) {
   const me = session.me;
+  if (routes[name] && routes[name].public) return name;   // the help page, before login too
   if (!me) return 'login';
   if (me.must_change_password) return 'password';
   if (me.totp_enrolment_required) return 'totp';

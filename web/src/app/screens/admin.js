@@ -177,7 +177,28 @@ async function convenzioniScreen() {
     h('h2', { class: 'h4 mt-4' }, t('conv.new')), out, form);
 }
 
+/* A temporary password the server answered with (no SMTP relay): kept in
+ * memory only until the accounts screen shows it, once. */
+let tempShown = null;
+
+function tempPasswordPanel(once) {
+  return h('div', { class: 'alert alert-warning', role: 'alert', 'data-temp-password-panel': '' },
+    h('h2', { class: 'h5' }, t('account.temp_title', { username: once.username })),
+    h('p', { class: 'fs-4' }, h('code', { class: 'user-select-all', 'data-temp-password': '' }, once.password)),
+    h('p', {}, t('account.temp_in_person')),
+    h('p', { class: 'small mb-0' }, t('account.temp_once')));
+}
+
+/* Remembers the password of an answer, if it carries one. */
+function keepTemp(answer) {
+  const d = answer && answer.data;
+  tempShown = d && typeof d.temporary_password === 'string'
+    ? { username: d.account.username, password: d.temporary_password } : null;
+}
+
 async function accountsScreen(params) {
+  const once = tempShown;
+  tempShown = null;
   const role = params.get('role') || '';
   const state = params.get('state') || '';
   const [{ data }, { data: enti }] = await Promise.all([api.get(`/api/v1/accounts${qs({ role, state })}`), api.get('/api/v1/enti')]);
@@ -190,7 +211,7 @@ async function accountsScreen(params) {
   filter.addEventListener('submit', (ev) => { ev.preventDefault(); go('accounts', { role: filter.elements.role.value, state: filter.elements.state.value }); });
   const act = (a) => {
     const box = h('div', { class: 'd-flex flex-wrap gap-1' });
-    const post = (path, body) => async () => { await api.post(`/api/v1/accounts/${a.id}/${path}`, body || {}); go('accounts', { role, state }); };
+    const post = (path, body) => async () => { keepTemp(await api.post(`/api/v1/accounts/${a.id}/${path}`, body || {})); go('accounts', { role, state }); };
     if (a.state === 'active') put(box, confirmAction(t('account.disable'), t('account.disable_confirm'), async (reason) => post('disable', { reason: reason || '' })(), { reason: t('account.disable_reason') }));
     else put(box, button(t('account.enable'), post('enable'), 'btn-outline-primary btn-sm'));
     if (a.role !== 'api') put(box, button(t('account.reset'), post('reset'), 'btn-outline-secondary btn-sm'));
@@ -213,10 +234,10 @@ async function accountsScreen(params) {
     if (v.codice_fiscale) body.codice_fiscale = v.codice_fiscale.toUpperCase();
     if (v.appointment_ref) body.appointment_ref = v.appointment_ref;
     if (v.ente_id) body.ente_id = Number(v.ente_id);
-    await api.post('/api/v1/accounts', body);
+    keepTemp(await api.post('/api/v1/accounts', body));
     go('accounts');
   });
-  return h('div', {}, filter,
+  return h('div', {}, once ? tempPasswordPanel(once) : null, filter,
     table(t('nav.accounts'), [
       [t('account.username'), (a) => a.username], [t('account.name'), (a) => a.full_name], [t('account.role'), (a) => t(`role.${a.role}`)],
       [t('account.ente'), (a) => enteName(a.ente_id)], [t('account.state'), (a) => stateBadge(a.state)],

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Upgrades: a database made by the previous release's own binary
+(tests/fixtures/upgrade, see its README) is opened and migrated by this one
+with its data intact and its access trail verifying; `visura init --check`
+says what a migration would do and changes nothing on disk; a database
+newer than this binary is refused with a clear message (on the suite's
+back end: SQLite, or PostgreSQL as e2e_pg.test_upgrade).
+
+usage: test_upgrade.py PATH/TO/visura [TEST...]
+"""
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
+import harness  # noqa: E402
+from harness import check, eq, run_tests  # noqa: E402
+
+FIXTURE = os.path.join(harness.REPO, "tests", "fixtures", "upgrade")
+
+
+def visura(*args):
+    p = subprocess.run([harness.VISURA, *args], capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def unpack(work):
+    """The fixture's database and trail file, unpacked into work."""
+    db = os.path.join(work, "visura.db")
+    for name in ("visura.db", "visura.db.trail"):
+        with gzip.open(os.path.join(FIXTURE, name + ".gz")) as src, \
+                open(os.path.join(work, name), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return db
+
+
+def snapshot(work):
+    """Every file of a directory and its SHA-256."""
+    out = {}
+    for name in sorted(os.listdir(work)):
+        with open(os.path.join(work, name), "rb") as f:
+            out[name] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def latest():
+    rc, out = visura("init", "--check", "--db", os.path.join(tempfile.mkdtemp(), "none.db"))
+    eq(rc, 0, out)
+    return int(re.search(r"at schema version (\d+)", out).group(1))
+
+
+def table_counts(db):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.execute("ATTACH DATABASE ? AS trail", (f"file:{db}.trail?mode=ro",))
+    try:
+        names = [r[0] for r in con.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table'"
+            " UNION SELECT name FROM trail.sqlite_master WHERE type = 'table'")]
+        return {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
+                for n in names if n != "schema_migrations"}
+    finally:
+        con.close()
+
+
+def test_previous_release_database_migrated():
+    work = tempfile.mkdtemp(prefix="visura-upgrade-")
+    db = unpack(work)
+    before = table_counts(db)
+    check(before["access_log"] == 5 and before["person"] > 100, f"the fixture: {before}")
+    version = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+        "SELECT max(version) FROM schema_migrations").fetchone()[0]
+
+    files = snapshot(work)
+    rc, out = visura("init", "--check", "--db", db)
+    eq(rc, 0, f"init --check: {out}")
+    check(f"schema version {version}" in out and "nothing was changed" in out, out)
+    eq(snapshot(work), files, "init --check changed nothing on disk")
+
+    # Opened by this binary: migrated, nothing lost, the trail verifies.
+    rc, out = visura("query", "--db", db, "counts")
+    eq(rc, 0, f"this visura opens the previous release's database: {out}")
+    after = table_counts(db)
+    for table, n in before.items():
+        eq(after.get(table), n, f"rows of {table} after the upgrade")
+    now = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+        "SELECT max(version) FROM schema_migrations").fetchone()[0]
+    eq(now, latest(), "migrated to this visura's schema")
+    rc, out = harness.audit_verify(db)
+    eq(rc, 0, f"audit verify of the upgraded trail: {out}")
+    check("5 records" in out or re.search(r"\b5\b", out), f"the 5 access records: {out}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def test_init_check_names_the_migrations():
+    """A database one migration behind: --check lists that migration and
+    leaves every file as it was."""
+    work = tempfile.mkdtemp(prefix="visura-upgrade-")
+    db = unpack(work)
+    top = latest()
+    con = sqlite3.connect(db)
+    name = con.execute("SELECT name FROM schema_migrations WHERE version = ?", (top,)).fetchone()
+    check(name is not None, "the fixture has the latest migration")
+    con.execute("DELETE FROM schema_migrations WHERE version = ?", (top,))
+    con.commit()
+    con.close()
+    files = snapshot(work)
+    rc, out = visura("init", "--check", "--db", db)
+    eq(rc, 0, f"init --check: {out}")
+    check(f"schema version {top - 1}" in out and f"migration {top}: {name[0]}" in out,
+          f"the migration it would apply: {out}")
+    eq(snapshot(work), files, "init --check changed nothing on disk")
+    # A backup is taken by the release that runs the database: this one
+    # would migrate it first, so it refuses.
+    pf = os.path.join(tempfile.mkdtemp(), "passphrase")
+    with open(pf, "w") as f:
+        f.write("frase di prova per il backup\n")
+    rc, out = visura("backup", "--db", db, "--passphrase-file", pf, os.path.join(work, "bk"))
+    eq(rc, 1, f"backup of a database of another schema version: {out}")
+    check("release that runs it" in out, out)
+    eq(snapshot(work), files, "the refused backup changed nothing")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def test_newer_database_refused():
+    work = tempfile.mkdtemp(prefix="visura-upgrade-")
+    db = harness.new_database(work, "newer")
+    rc, out = visura("init", "--db", db, "--admin-name", harness.ADMIN_NAME,
+                     "--admin-email", harness.ADMIN_EMAIL)
+    eq(rc, 0, f"init: {out}")
+    top = latest()
+    harness.db_exec(db, ("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                         (top + 1, "a migration of a later release", 0)))
+    rc, out = visura("init", "--check", "--db", db)
+    eq(rc, 1, f"init --check on a newer database: {out}")
+    check(f"schema version {top + 1}, newer than this visura ({top}" in out, out)
+    for args in (["query", "--db", db, "counts"], ["audit", "verify", "--db", db]):
+        rc, out = visura(*args)
+        check(rc != 0, f"{args[0]} refuses a newer database: {out}")
+        check(f"schema version {top + 1} is newer than this visura ({top})" in out and
+              "later release" in out, f"a clear message: {out}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    run_tests(globals())
