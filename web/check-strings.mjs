@@ -1,5 +1,5 @@
 // Every literal string key the interface asks for exists in every language
-// table (run by the test suite: `node web/check-strings.mjs`).
+// table, and no screen appends with the DOM's el.append() (run by the test suite: `node web/check-strings.mjs`).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,5 +25,17 @@ for (const f of files) {
     }
   }
 }
+// el.append(x) writes "null" or "undefined" on the screen when x is
+// missing; the screens add children with put() (dom.js), which leaves them out.
+let rawAppends = 0;
+for (const f of files) {
+  if (path.basename(f) === 'dom.js') continue;
+  fs.readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+    if (/\.append\(/.test(line)) {
+      console.error(`${path.relative(root, f)}:${i + 1}: el.append() — use put() from dom.js`);
+      rawAppends++;
+    }
+  });
+}
 console.log(`${used} string uses checked in ${files.length} files, ${missing} missing`);
-process.exit(missing ? 1 : 0);
+process.exit(missing || rawAppends ? 1 : 0);

@@ -14,7 +14,7 @@ build=${2:-build}
 dur=${3:-10s}
 for p in wrk nginx; do command -v $p >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx-light >/dev/null; }; done
 [ -x "$build/visura" ] || scripts/build.sh "$build"
-V=$PWD/$build/visura
+case $build in /*) V=$build/visura ;; *) V=$PWD/$build/visura ;; esac
 work=$(mktemp -d /tmp/visura-bench-lookup.XXXXXX)
 cleanup() {
   [ -f "$work/server.pid" ] && kill "$(cat "$work/server.pid")" 2>/dev/null || true
@@ -47,13 +47,21 @@ nginx -c "$work/nginx/nginx.conf"
 sleep 0.5
 
 out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors" "$1" | sed 's/^/    /'; }
+# The server's CPU (user+system, all threads, in clock ticks) from /proc: CPU
+# per answer holds up on a busy machine where requests/second does not.
+ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/server.pid")/stat"; }
+cpu_per() {  # cpu_per TICKS_BEFORE WRK_OUTPUT
+  local t1 reqs; t1=$(ticks); reqs=$(awk '/requests in/ {print $1}' "$2")
+  echo "    server CPU per answer: $(echo "($t1 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs ($reqs answers)"
+}
 # Every answer must be a 200 with data: a benchmark of refusals measures nothing.
 require_ok() { if grep -q "Non-2xx" "$1"; then echo "FAILED: non-2xx answers in $1"; exit 1; fi; }
 echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
 wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
 echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur)"
+t0=$(ticks)
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
-  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"; require_ok "$work/cf.txt"
+  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt"
 echo "-- visura name search surname+name+birth_year (wrk -t2 -c64 -d$dur)"
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
   wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name.txt"; out "$work/name.txt"; require_ok "$work/name.txt"

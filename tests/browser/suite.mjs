@@ -181,10 +181,24 @@ async function tick(page, scope, label) {
   check(await box.isChecked(), `expected "${label}" ticked after clicking its label`);
 }
 
+// What a person must never read: a missing value rendered by JavaScript, an
+// object printed as such, a timestamp in ISO form (times are Europe/Rome,
+// dd/mm/yyyy).  Checked on the text of every screen looked at.
+const RAW_VALUE = /\b(null|undefined|NaN)\b|\[object Object\]|\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+async function noRawValues(page, name) {
+  const text = await page.evaluate(() => document.body.innerText);
+  for (const line of text.split('\n')) {
+    const m = RAW_VALUE.exec(line);
+    if (m) throw new Error(`${name}: the screen shows "${m[0]}" in: ${line.trim().slice(0, 160)}`);
+  }
+}
+
 // Screenshot and accessibility check of the screen in its current state.  An
-// axe violation is recorded as a failed step but does not stop the flow.
+// axe violation or a raw value on screen is recorded as a failed step but
+// does not stop the flow.
 async function look(page, name) {
   await step(`${name}: screenshot`, page, () => screenshot(page, name));
+  await step(`${name}: no raw values`, page, () => noRawValues(page, name)).catch(() => {});
   await step(`${name}: accessibility`, page, () => checkA11y(page, name)).catch(() => {});
 }
 

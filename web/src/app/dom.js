@@ -23,6 +23,14 @@ function append(el, children) {
   }
 }
 
+// Adds children to an element the way h() does: null, undefined and false
+// are left out.  The DOM's own el.append(null) writes the text "null" on the
+// screen, so the screens never call it (web/check-strings.mjs refuses it).
+export function put(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

@@ -1,6 +1,6 @@
 // The interface's entry point: who is logged in, the frame (header, menu
 // for the role), and the hash router that draws one screen at a time.
-import { h, clear, notice } from './dom.js';
+import { h, clear, notice, put } from './dom.js';
 import { session, loadMe, login, api, ApiError } from './api.js';
 import { t } from './i18n.js';
 import { accountRoutes } from './screens/account.js';
@@ -55,11 +55,11 @@ function menu() {
   for (const [name, r] of Object.entries(routes)) {
     if (!r.menu || !r.roles.includes(me.role)) continue;
     const active = name === current;
-    nav.append(h('li', { class: 'nav-item' },
+    put(nav, h('li', { class: 'nav-item' },
       h('a', { class: `nav-link${active ? ' active' : ''}`, href: `#/${name}`, 'aria-current': active ? 'page' : null },
         h('span', {}, r.menu))));
   }
-  zone.append(
+  put(zone,
     h('span', { class: 'me-3 text-white', id: 'whoami' },
       `${me.full_name} · ${t(`role.${me.role}`)}${me.ente ? ` · ${me.ente.name}` : ''}`),
     h('button', { type: 'button', class: 'btn btn-primary btn-sm', id: 'logout', onclick: logout }, t('nav.logout')));
@@ -88,18 +88,18 @@ export async function render() {
   document.title = `${r.title} — visura`;
   const body = h('div', {});
   const title = h('h1', { class: 'h2 mb-4', id: 'screen-title', tabindex: '-1' }, r.title);
-  clear(main).append(title, body);
-  if (pendingFlash) body.append(notice('success', pendingFlash));
+  put(clear(main), title, body);
+  if (pendingFlash) put(body, notice('success', pendingFlash));
   pendingFlash = null;
   main.dataset.screen = target;
   main.setAttribute('aria-busy', 'true');
   try {
     const node = await r.render(params, body);
     if (ticket !== drawing) return;
-    if (node) body.append(node);
+    if (node) put(body, node);
   } catch (e) {
     if (ticket !== drawing) return;
-    body.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
+    put(body, notice('danger', e instanceof ApiError ? e.text : String(e)));
     if (!(e instanceof ApiError)) console.error(e);
   }
   main.setAttribute('aria-busy', 'false');
@@ -130,7 +130,7 @@ function reloginDialog() {
     // readers) until the new login.
     const behind = [...document.body.children];
     behind.forEach((el) => el.setAttribute('inert', ''));
-    document.body.append(dialog);
+    put(document.body, dialog);
     // Tab and Shift+Tab cycle inside the dialog.
     dialog.addEventListener('keydown', (ev) => {
       if (ev.key !== 'Tab') return;
@@ -153,7 +153,7 @@ function reloginDialog() {
         menu();
         resolve();
       } catch (e) {
-        err.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
+        put(err, notice('danger', e instanceof ApiError ? e.text : String(e)));
       }
     });
   });

@@ -1,6 +1,6 @@
 // Screens every role has: login (with the office's notices), the forced
 // password change, second-factor enrolment, and the own account.
-import { h, FormError, field, formValues, notice, submit, card, facts, table, fmtTime, clear, button, badge } from '../dom.js';
+import { h, FormError, field, formValues, notice, submit, card, facts, table, fmtTime, clear, button, badge, put } from '../dom.js';
 import { api, session, login, loadMe, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -14,9 +14,9 @@ export function onSubmit(form, out, action) {
     if (btn) btn.disabled = true;
     try {
       const msg = await action(formValues(form));
-      if (msg) out.append(typeof msg === 'string' ? notice('success', msg) : msg);
+      if (msg) put(out, typeof msg === 'string' ? notice('success', msg) : msg);
     } catch (e) {
-      out.append(notice('danger', e instanceof ApiError ? e.text : e.message));
+      put(out, notice('danger', e instanceof ApiError ? e.text : e.message));
       if (!(e instanceof ApiError) && !(e instanceof FormError)) console.error(e);
     } finally {
       if (btn) btn.disabled = false;
@@ -93,7 +93,7 @@ async function totpScreen(params, body) {
   onSubmit(form, out, async (v) => {
     await api.post('/api/v1/auth/totp/confirm', { code: v.code });
     await loadMe();
-    clear(body).append(notice('success', t('totp.done')));
+    put(clear(body), notice('success', t('totp.done')));
   });
   return h('div', {},
     me.totp_enrolment_required ? notice('info', t('totp.required')) : null,
@@ -112,7 +112,7 @@ async function sessionsCard() {
     try {
       await api.del(`/api/v1/auth/sessions/${s.id}`);
     } catch (e) {
-      out.append(notice('danger', e instanceof ApiError ? e.text : e.message));
+      put(out, notice('danger', e instanceof ApiError ? e.text : e.message));
       return;
     }
     if (s.current) {

@@ -2,7 +2,7 @@
 // feeds, alerts, requests, incidents), bodies, agreements, accounts,
 // requests, imports, alerts, incidents, notices, mail outbox, yearly review,
 // record of processing.
-import { h, FormError, field, notice, submit, table, fmtTime, fmtDate, clear, button, card, facts } from '../dom.js';
+import { h, FormError, field, notice, submit, table, fmtTime, fmtDate, clear, button, card, facts, put } from '../dom.js';
 import { api, qs, session } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -191,10 +191,10 @@ async function accountsScreen(params) {
   const act = (a) => {
     const box = h('div', { class: 'd-flex flex-wrap gap-1' });
     const post = (path, body) => async () => { await api.post(`/api/v1/accounts/${a.id}/${path}`, body || {}); go('accounts', { role, state }); };
-    if (a.state === 'active') box.append(confirmAction(t('account.disable'), t('account.disable_confirm'), async (reason) => post('disable', { reason: reason || '' })(), { reason: t('account.disable_reason') }));
-    else box.append(button(t('account.enable'), post('enable'), 'btn-outline-primary btn-sm'));
-    if (a.role !== 'api') box.append(button(t('account.reset'), post('reset'), 'btn-outline-secondary btn-sm'));
-    box.append(button(t('account.renew'), post('renew'), 'btn-outline-secondary btn-sm'));
+    if (a.state === 'active') put(box, confirmAction(t('account.disable'), t('account.disable_confirm'), async (reason) => post('disable', { reason: reason || '' })(), { reason: t('account.disable_reason') }));
+    else put(box, button(t('account.enable'), post('enable'), 'btn-outline-primary btn-sm'));
+    if (a.role !== 'api') put(box, button(t('account.reset'), post('reset'), 'btn-outline-secondary btn-sm'));
+    put(box, button(t('account.renew'), post('renew'), 'btn-outline-secondary btn-sm'));
     return box;
   };
   const out = h('div', { 'aria-live': 'assertive' });

@@ -1,6 +1,6 @@
 // The auditor (and the office): the access trail searched and exported
 // with its signature, the per-person report, the verification of the chain.
-import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card } from '../dom.js';
+import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card, put } from '../dom.js';
 import { api, qs } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -31,7 +31,7 @@ async function trailScreen(params) {
   const exportCsv = async () => {
     const r = await api.get(`/api/v1/audit/access${qs({ ...query, format: 'csv' })}`);
     download('registro-accessi.csv', r.data);
-    clear(out).append(notice('success', t('trail.exported', { sig: r.headers.get('X-Visura-Signature') || '' })));
+    put(clear(out), notice('success', t('trail.exported', { sig: r.headers.get('X-Visura-Signature') || '' })));
   };
   return h('div', {}, form,
     h('p', {}, t('trail.count', { n: data.count }), data.truncated ? ` ${t('trail.truncated')}` : '', ' ',

@@ -1,7 +1,7 @@
 // The body's lead (Responsabile del trattamento): the body's operators and
 // their expiry, new-operator requests, disabling, the yearly renewal, the
 // body's usage and alerts, security incidents.
-import { h, FormError, field, notice, submit, table, fmtTime, clear, button, badge } from '../dom.js';
+import { h, FormError, field, notice, submit, table, fmtTime, clear, button, badge, put } from '../dom.js';
 import { api, session, qs, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -17,17 +17,17 @@ export function stateBadge(state) {
 // turns into "confirm / cancel" with an optional reason field.
 export function confirmAction(label, confirmLabel, action, opts = {}) {
   const box = h('div', { class: 'd-inline-block' });
-  const reset = () => clear(box).append(button(label, ask, 'btn-outline-danger btn-sm'));
+  const reset = () => put(clear(box), button(label, ask, 'btn-outline-danger btn-sm'));
   const ask = () => {
     const id = `reason-${Math.random().toString(36).slice(2)}`;
     const reason = opts.reason ? h('input', { id, class: 'form-control form-control-sm d-inline-block w-auto me-1', maxlength: 300 }) : null;
-    clear(box).append(
+    put(clear(box),
       reason ? h('label', { for: id, class: 'visually-hidden' }, opts.reason) : null, reason,
       button(confirmLabel, async () => {
         try {
           await action(reason ? reason.value.trim() : undefined);
         } catch (e) {
-          box.append(notice('danger', e instanceof ApiError ? e.text : String(e)));
+          put(box, notice('danger', e instanceof ApiError ? e.text : String(e)));
         }
       }, 'btn-danger btn-sm me-1'),
       button(t('common.cancel'), reset, 'btn-outline-secondary btn-sm'));

@@ -2,7 +2,7 @@
 // read the person's card within the profile, household, history, "as of" a
 // date, verify a self-declaration, print the visura.  Every request names
 // the purpose; the server records each one.
-import { h, FormError, field, notice, submit, card, facts, table, fmtDate, clear, badge, button } from '../dom.js';
+import { h, FormError, field, notice, submit, card, facts, table, fmtDate, clear, badge, button, put } from '../dom.js';
 import { api, qs, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -92,7 +92,7 @@ async function searchScreen(params) {
   const show = async (query) => {
     clear(results);
     const { data, headers } = await api.get(`/api/v1/persons${qs(ctxParams(c, query))}`);
-    results.append(
+    put(results,
       h('p', { class: 'small text-muted' }, t('common.access_record', { id: headers.get('X-Visura-Access-Id') || data.access_id })),
       data.approximate ? notice('warning', t('search.approximate')) : null,
       table(t('search.results'), [
@@ -107,7 +107,7 @@ async function searchScreen(params) {
     if (!v.birth_date && !v.birth_year && !v.comune) throw new FormError(t('search.need_more'));
     return show({ surname: v.surname, name: v.name, birth_date: v.birth_date, birth_year: v.birth_year, comune: v.comune });
   });
-  if (params.get('cf')) show({ cf: params.get('cf') }).catch((e) => out.append(notice('danger', e.text || String(e))));
+  if (params.get('cf')) show({ cf: params.get('cf') }).catch((e) => put(out, notice('danger', e.text || String(e))));
   return h('div', {}, contextBar(c), out, h('div', { class: 'row' }, byCf, byName), results);
 }
 
