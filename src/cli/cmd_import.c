@@ -24,7 +24,7 @@ static void usage(FILE *out)
 		"reject report (FILE.rejects, or PATH with one FILE) and the command\n"
 		"stops there.  Loading a file that is already loaded changes nothing.\n\n"
 		"  --db URI        sqlite:PATH, a path, or postgres:CONNINFO\n"
-		"                  (default $VISURA_DB or visura.db)\n"
+		"                  (default $VISURA_DB or " VISURA_DB_DEFAULT ")\n"
 		"  --rejects PATH  where to write the reject report (one FILE only)\n"
 		"  --quiet         no progress bar\n\n"
 		"exit status: 0 all files loaded, 1 a file was refused, 2 usage,\n"

@@ -32,7 +32,7 @@ static void usage(FILE *out)
 		"are then required (the office's recovery path, docs/deployment.md, and\n"
 		"every alert and reminder reach that person).\n\n"
 		"  --db URI             sqlite:PATH, a path, or postgres:CONNINFO\n"
-		"                       (default $VISURA_DB or visura.db)\n"
+		"                       (default $VISURA_DB or " VISURA_DB_DEFAULT ")\n"
 		"  --admin-name NAME    first admin's full name (required for the first admin)\n"
 		"  --admin-email ADDR   first admin's e-mail (required for the first admin)\n"
 		"  --admin-user NAME    first admin's user id (default admin)\n"

@@ -45,7 +45,8 @@ static void usage(FILE *out)
 		"  --check            validate the configuration and exit\n"
 		"  --print-config     print the effective configuration and exit\n\n"
 		"Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish);\n"
-		"SIGHUP reopens the log file.\n");
+		"SIGHUP reopens the log file and reads the TLS certificate and key again\n"
+		"(connections already open keep theirs; a bad pair is refused, the old stays).\n");
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg, const char **selfsigned,
@@ -151,6 +152,19 @@ static int check_file_modes(const struct config *cfg)
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
+}
+
+/* SIGHUP: the certificate and key again (a renewed certificate), checked
+ * as at start; a pair that does not do leaves the current one serving. */
+static void reload_tls(struct http_server *srv, const struct config *cfg)
+{
+	struct vis_error e = {0};
+	if (fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "the TLS key", &e) ||
+	    http_server_tls_reload(srv, &e))
+		log_error("TLS certificate not reloaded: the previous one stays", "cert=%s error=\"%s\"",
+			  cfg->tls_cert, e.msg);
+	else
+		log_info("TLS certificate reloaded", "cert=%s", cfg->tls_cert);
 }
 
 /* Periodic duties: credential expiry and renewal reminders, overdue
@@ -308,6 +322,7 @@ int cmd_serve(int argc, char **argv)
 					  cfg.log_file, strerror(errno));
 			else
 				log_info("log reopened", "%s", "");
+			reload_tls(srv, &cfg);
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)

@@ -17,7 +17,7 @@ const char *cli_db_uri(const char *flag)
 	if (flag && *flag)
 		return flag;
 	const char *env = getenv("VISURA_DB");
-	return env && *env ? env : "visura.db";
+	return env && *env ? env : VISURA_DB_DEFAULT;
 }
 
 void cli_error(const char *what, const struct vis_error *e)

@@ -12,7 +12,14 @@
 struct refdata;
 struct store;
 
-/* The database URI: --db when given, else $VISURA_DB, else "visura.db". */
+/* The database when nothing names one, set by the build (CMakeLists.txt,
+ * VISURA_LAYOUT). */
+#ifndef VISURA_DB_DEFAULT
+#define VISURA_DB_DEFAULT "visura.db"
+#endif
+
+/* The database URI: --db when given, else $VISURA_DB, else the built-in
+ * default ("visura.db"; /var/lib/visura/visura.db in the system layout). */
 const char *cli_db_uri(const char *flag);
 
 /* Opens the store or prints why not; returns the exit status to use on

@@ -8,6 +8,12 @@
 #include "common/csv.h"
 #include "hooks/hooks.h"
 
+/* Built-in defaults that depend on where the build installs (CMakeLists.txt,
+ * VISURA_LAYOUT): the source tree, or the system's paths. */
+#ifndef VISURA_DB_DEFAULT
+#define VISURA_DB_DEFAULT "visura.db"
+#endif
+
 enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
 
 struct option_row {
@@ -28,7 +34,7 @@ static const struct option_row rows[] = {
 	STR(listen, "127.0.0.1:8443", "address:port of the HTTPS listener (IPv4 or [IPv6])"),
 	STR(user, "", "started as root: the user to become once ports are bound and keys and certificates read (required as root; docs/deployment.md)"),
 	STR(metrics_listen, "127.0.0.1:9464", "plain-HTTP listener for /metrics, /healthz, /readyz (keep it on loopback or a management network; empty: off)"),
-	STR(db, "visura.db", "database: sqlite:PATH, a path, or postgres:CONNINFO (docs/deployment.md)"),
+	STR(db, VISURA_DB_DEFAULT, "database: sqlite:PATH, a path, or postgres:CONNINFO (docs/deployment.md)"),
 	STR(tls_cert, "", "PEM certificate chain file"),
 	STR(tls_key, "", "PEM private key file"),
 	STR(client_ca, "", "CA certificate of workstation certificates (empty: the database file + .ca-cert.pem, PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, when it exists)"),

@@ -158,6 +158,11 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 			  http_gate gate, struct http_server **out, struct vis_error *e);
 /* Stops accepting, lets requests in flight finish (up to `grace_ms`), stops. */
 void http_server_stop(struct http_server *srv, int grace_ms);
+/* Reads the certificate and key again from the files given at start: new
+ * handshakes present them, connections already made are untouched.  When
+ * they cannot be read, do not parse, do not belong together or have
+ * expired, the current ones stay and `e` says why. */
+vis_err http_server_tls_reload(struct http_server *srv, struct vis_error *e);
 
 /* ---- building responses: the only way handlers answer ---- */
 

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "common/str.h"
+#include "http/tls.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -33,8 +34,7 @@ struct http_server {
 	struct http_config cfg;   /* its strings below, owned */
 	const struct http_route *routes;
 	http_gate gate;
-	char *cert;
-	char *key;
+	char *tls_cert, *tls_key;          /* paths, read again by http_server_tls_reload */
 	char *upload_dir;                  /* temporary files of ROUTE_FILE_BODY bodies */
 	char *trusted_proxies, *client_ip_header;
 	atomic_size_t uploads;             /* bytes of such bodies held now */
@@ -1005,19 +1005,11 @@ static vis_err parse_listen(const char *listen, struct sockaddr_storage *ss,
 	return VIS_OK;
 }
 
-static void free_secret(char *s, size_t len)
-{
-	if (s) {
-		sodium_memzero(s, len);
-		free(s);
-	}
-}
-
-static void server_free(struct http_server *srv, size_t klen)
+static void server_free(struct http_server *srv)
 {
 	free(srv->trust);
-	free(srv->cert);
-	free_secret(srv->key, klen);
+	free(srv->tls_cert);
+	free(srv->tls_key);
 	free(srv->upload_dir);
 	free(srv->trusted_proxies);
 	free(srv->client_ip_header);
@@ -1042,7 +1034,7 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 	srv->trusted_proxies = strdup(cfg->trusted_proxies ? cfg->trusted_proxies : "");
 	srv->client_ip_header = strdup(cfg->client_ip_header ? cfg->client_ip_header : "");
 	if (!srv->upload_dir || !srv->trusted_proxies || !srv->client_ip_header) {
-		server_free(srv, 0);
+		server_free(srv);
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
 	/* Only the copies stay. */
@@ -1051,10 +1043,21 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 	srv->cfg.trusted_proxies = srv->trusted_proxies;
 	srv->cfg.client_ip_header = srv->client_ip_header;
 	pthread_mutex_init(&srv->ticket_lock, NULL);
-	size_t clen = 0, klen = 0;
 	if (tls) {
-		srv->cert = file_read_all(cfg->tls_cert, 1 << 20, &clen);
-		srv->key = file_read_all(cfg->tls_key, 1 << 20, &klen);
+		/* The certificate comes from tls_identity_retrieve at each
+		 * handshake, so that SIGHUP can replace it. */
+		srv->tls_cert = strdup(cfg->tls_cert ? cfg->tls_cert : "");
+		srv->tls_key = strdup(cfg->tls_key ? cfg->tls_key : "");
+		if (!srv->tls_cert || !srv->tls_key) {
+			pthread_mutex_destroy(&srv->ticket_lock);
+			server_free(srv);
+			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		}
+		if (tls_identity_load(srv->tls_cert, srv->tls_key, e)) {
+			pthread_mutex_destroy(&srv->ticket_lock);
+			server_free(srv);
+			return VIS_ERR_IO;
+		}
 		/* Workstation certificates: requested (not required) when the
 		 * municipality's CA exists; each request checks them. */
 		size_t tl;
@@ -1063,16 +1066,10 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		if (!srv->trust && cfg->client_ca_required) {
 			vis_error_set(e, VIS_ERR_IO, "cannot read client_ca '%s'", cfg->client_ca);
 			pthread_mutex_destroy(&srv->ticket_lock);
-			server_free(srv, klen);
+			tls_identity_release();
+			server_free(srv);
 			return VIS_ERR_IO;
 		}
-	}
-	if (tls && (!srv->cert || !srv->key)) {
-		vis_error_set(e, VIS_ERR_IO, "cannot read the TLS certificate '%s' or key '%s'",
-			      cfg->tls_cert, cfg->tls_key);
-		pthread_mutex_destroy(&srv->ticket_lock);
-		server_free(srv, klen);
-		return VIS_ERR_IO;
 	}
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -1082,8 +1079,7 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem tls_opts[] = {
 		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL},
-		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
+		{MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_identity_retrieve},
 		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
 		{srv->trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, srv->trust},
 		{MHD_OPTION_END, 0, NULL},
@@ -1109,7 +1105,9 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		vis_error_set(e, VIS_ERR_IO, "cannot listen on %s (address in use, or a bad certificate)",
 			      listen);
 		pthread_mutex_destroy(&srv->ticket_lock);
-		server_free(srv, klen);
+		if (tls)
+			tls_identity_release();
+		server_free(srv);
 		return VIS_ERR_IO;
 	}
 	*out = srv;
@@ -1133,5 +1131,14 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 		gnutls_free(srv->ticket_key.data);
 	}
 	pthread_mutex_destroy(&srv->ticket_lock);
-	server_free(srv, srv->key ? strlen(srv->key) : 0);
+	if (srv->tls_cert)
+		tls_identity_release();
+	server_free(srv);
+}
+
+vis_err http_server_tls_reload(struct http_server *srv, struct vis_error *e)
+{
+	if (!srv->tls_cert)
+		return vis_error_set(e, VIS_ERR_INVALID, "not an HTTPS listener");
+	return tls_identity_load(srv->tls_cert, srv->tls_key, e);
 }

@@ -5,10 +5,139 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* ---- the certificate the listener presents ---- */
+
+#define CHAIN_MAX 8
+
+struct identity {
+	gnutls_pcert_st chain[CHAIN_MAX];
+	unsigned int n;
+	gnutls_privkey_t key;
+	struct identity *older;       /* the one it replaced, kept until release */
+};
+
+static _Atomic(struct identity *) current;
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void identity_free(struct identity *id)
+{
+	for (unsigned int i = 0; i < id->n; i++)
+		gnutls_pcert_deinit(&id->chain[i]);
+	if (id->key)
+		gnutls_privkey_deinit(id->key);
+	free(id);
+}
+
+/* Does `key` sign for the public key of `cert`? */
+static bool key_matches(gnutls_privkey_t key, gnutls_pcert_st *cert)
+{
+	gnutls_pubkey_t pub = NULL;
+	unsigned char a[64], b[64];
+	size_t alen = sizeof a, blen = sizeof b;
+	bool ok = gnutls_pubkey_init(&pub) >= 0 &&
+		  gnutls_pubkey_import_privkey(pub, key, 0, 0) >= 0 &&
+		  gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &alen) >= 0 &&
+		  gnutls_pubkey_get_key_id(cert->pubkey, GNUTLS_KEYID_USE_SHA256, b, &blen) >= 0 &&
+		  alen == blen && !memcmp(a, b, alen);
+	gnutls_pubkey_deinit(pub);
+	return ok;
+}
+
+static time_t expiry(const gnutls_pcert_st *cert)
+{
+	gnutls_x509_crt_t crt;
+	time_t t = (time_t)-1;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return t;
+	if (gnutls_x509_crt_import(crt, &cert->cert, GNUTLS_X509_FMT_DER) >= 0)
+		t = gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	return t;
+}
+
+vis_err tls_identity_load(const char *cert_path, const char *key_path, struct vis_error *e)
+{
+	gnutls_datum_t cpem = {0}, kpem = {0};
+	struct identity *id = calloc(1, sizeof *id);
+	vis_err rc = VIS_OK;
+	if (!id)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	id->n = CHAIN_MAX;
+	if (gnutls_load_file(cert_path, &cpem) < 0) {
+		id->n = 0;
+		rc = vis_error_set(e, VIS_ERR_IO, "cannot read the TLS certificate '%s'", cert_path);
+	} else if (gnutls_load_file(key_path, &kpem) < 0) {
+		id->n = 0;
+		rc = vis_error_set(e, VIS_ERR_IO, "cannot read the TLS key '%s'", key_path);
+	} else if (gnutls_pcert_list_import_x509_raw(id->chain, &id->n, &cpem,
+						     GNUTLS_X509_FMT_PEM, 0) < 0 || id->n == 0) {
+		id->n = 0;
+		rc = vis_error_set(e, VIS_ERR_INVALID,
+				   "'%s' is not a PEM certificate chain (of at most %d certificates)",
+				   cert_path, CHAIN_MAX);
+	} else if (gnutls_privkey_init(&id->key) < 0 ||
+		   gnutls_privkey_import_x509_raw(id->key, &kpem, GNUTLS_X509_FMT_PEM, NULL, 0) < 0) {
+		rc = vis_error_set(e, VIS_ERR_INVALID, "'%s' is not a PEM private key", key_path);
+	} else if (!key_matches(id->key, &id->chain[0])) {
+		rc = vis_error_set(e, VIS_ERR_INVALID,
+				   "the key '%s' is not the one the certificate '%s' certifies",
+				   key_path, cert_path);
+	} else if (expiry(&id->chain[0]) <= time(NULL)) {
+		rc = vis_error_set(e, VIS_ERR_INVALID, "the certificate '%s' has expired", cert_path);
+	}
+	if (kpem.data) {
+		gnutls_memset(kpem.data, 0, kpem.size);
+		gnutls_free(kpem.data);
+	}
+	gnutls_free(cpem.data);
+	if (rc) {
+		identity_free(id);
+		return rc;
+	}
+	pthread_mutex_lock(&load_lock);
+	id->older = atomic_load(&current);
+	atomic_store(&current, id);
+	pthread_mutex_unlock(&load_lock);
+	return VIS_OK;
+}
+
+int tls_identity_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+			  const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+			  gnutls_pcert_st **pcert, unsigned int *pcert_length,
+			  gnutls_privkey_t *pkey)
+{
+	(void)session, (void)req_ca_dn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+	struct identity *id = atomic_load(&current);
+	if (!id)
+		return -1;
+	*pcert = id->chain;
+	*pcert_length = id->n;
+	*pkey = id->key;
+	return 0;
+}
+
+void tls_identity_release(void)
+{
+	pthread_mutex_lock(&load_lock);
+	struct identity *id = atomic_exchange(&current, NULL);
+	pthread_mutex_unlock(&load_lock);
+	while (id) {
+		struct identity *older = id->older;
+		identity_free(id);
+		id = older;
+	}
+}
+
+/* ---- certificates made here ---- */
 
 static vis_err write_file(const char *path, const gnutls_datum_t *d, int mode,
 			  struct vis_error *e)
