@@ -98,23 +98,45 @@ def test_previous_release_database_migrated():
     shutil.rmtree(work, ignore_errors=True)
 
 
+def migration_names(top):
+    """{version: name} of every migration of this release, from a database
+    it makes."""
+    work = tempfile.mkdtemp(prefix="visura-upgrade-new-")
+    db = harness.new_database(work, "latest")
+    rc, out = visura("init", "--db", db, "--admin-name", harness.ADMIN_NAME,
+                     "--admin-email", harness.ADMIN_EMAIL)
+    eq(rc, 0, f"init: {out}")
+    con = sqlite3.connect(db)
+    names = dict(con.execute("SELECT version, name FROM schema_migrations"))
+    con.close()
+    shutil.rmtree(work, ignore_errors=True)
+    eq(max(names), top, "a new database is at the latest schema version")
+    return names
+
+
 def test_init_check_names_the_migrations():
-    """A database one migration behind: --check lists that migration and
-    leaves every file as it was."""
+    """The previous release's database (or, when it already has every
+    migration of this release, the same with its latest one taken back):
+    --check lists each migration it would apply and leaves every file as
+    it was."""
     work = tempfile.mkdtemp(prefix="visura-upgrade-")
     db = unpack(work)
     top = latest()
+    names = migration_names(top)
     con = sqlite3.connect(db)
-    name = con.execute("SELECT name FROM schema_migrations WHERE version = ?", (top,)).fetchone()
-    check(name is not None, "the fixture has the latest migration")
-    con.execute("DELETE FROM schema_migrations WHERE version = ?", (top,))
-    con.commit()
+    have = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    check(have <= top, f"the fixture ({have}) is not newer than this release ({top})")
+    if have == top:
+        con.execute("DELETE FROM schema_migrations WHERE version = ?", (top,))
+        con.commit()
+        have = top - 1
     con.close()
     files = snapshot(work)
     rc, out = visura("init", "--check", "--db", db)
     eq(rc, 0, f"init --check: {out}")
-    check(f"schema version {top - 1}" in out and f"migration {top}: {name[0]}" in out,
-          f"the migration it would apply: {out}")
+    check(f"schema version {have}" in out, f"the version it is at: {out}")
+    for v in range(have + 1, top + 1):
+        check(f"migration {v}: {names[v]}" in out, f"migration {v} it would apply: {out}")
     eq(snapshot(work), files, "init --check changed nothing on disk")
     # A backup is taken by the release that runs the database: this one
     # would migrate it first, so it refuses.
