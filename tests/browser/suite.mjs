@@ -991,6 +991,15 @@ async function flowAdmin(browser, fx) {
         `expected the request pending with ${req.codice_fiscale} and "${req.appointment_ref}"; saw ${JSON.stringify(r0)}`);
       await look(page, 'admin-requests');
       await button(row, 'Approva').click();
+      // No SMTP relay here: the new operator's temporary password is shown
+      // once, on the accounts screen, then the request reads "approvata".
+      const panel = mainOf(page).locator('[data-temp-password-panel]');
+      await visible(page, panel, 'the new operator\'s temporary password, once');
+      await textOf(page, panel.getByRole('heading'), `Password temporanea di ${req.username}`, 'the panel\'s title');
+      const pw = squash(await panel.locator('[data-temp-password]').innerText());
+      check(pw.length >= 12, `expected a password; saw ${JSON.stringify(pw)}`);
+      await openMenu(page, 'Richieste', 'Richieste');
+      check(!(await page.content()).includes(pw), 'expected the password nowhere once the screen is left');
       await findInTable(page, 'Richieste di nuovi incaricati',
         (rs) => rs.find((x) => x['Nome utente'] === req.username && x.Stato === 'approvata'), `the request for ${req.username} "approvata"`);
     });

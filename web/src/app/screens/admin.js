@@ -249,7 +249,9 @@ async function accountsScreen(params) {
 async function requestsScreen() {
   const [{ data: ops }, { data: lists }] = await Promise.all([api.get('/api/v1/operator-requests'), api.get('/api/v1/list-requests')]);
   const decide = (q) => (q.state !== 'pending' ? '' : h('div', { class: 'd-flex gap-1' },
-    button(t('requests.approve'), async () => { await api.post(`/api/v1/operator-requests/${q.id}/approve`); go('admin-requests'); }, 'btn-primary btn-sm'),
+    // Without an SMTP relay the answer carries the new operator's temporary
+    // password: the accounts screen shows it, once.
+    button(t('requests.approve'), async () => { keepTemp(await api.post(`/api/v1/operator-requests/${q.id}/approve`)); go(tempShown ? 'accounts' : 'admin-requests'); }, 'btn-primary btn-sm'),
     confirmAction(t('requests.reject'), t('requests.reject_confirm'), async (note) => {
       await api.post(`/api/v1/operator-requests/${q.id}/reject`, { note: note || '' });
       go('admin-requests');
