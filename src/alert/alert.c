@@ -432,10 +432,10 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 	struct bucket h = hour_sum(a, now);
 	if (refused && h.refused >= L->refused_hour)
 		FIRE(R_REFUSED, HOUR, "refused", "medium",
-		     "%d refused attempts within the hour (last: %s)", h.refused, o->outcome + 8);
+		     "%d tentativi respinti nell'ultima ora (l'ultimo: %s)", h.refused, o->outcome + 8);
 	if (lookup && h.lookups >= L->no_results_min &&
 	    (int64_t)h.no_results * 100 >= (int64_t)h.lookups * L->no_results_pct)
-		FIRE(R_NORES, HOUR, "no_results", "medium", "%d of %d look-ups found nobody",
+		FIRE(R_NORES, HOUR, "no_results", "medium", "%d ricerche su %d senza alcun risultato",
 		     h.no_results, h.lookups);
 	persons_expire(a, now);
 	for (const char *p = o->subjects; p && *p;) {
@@ -457,9 +457,9 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 		/* Suspend once, at the crossing; an admin's review decides after. */
 		*suspend = !a->fired_at[R_HARD] || now - a->fired_at[R_HARD] >= HOUR;
 		FIRE(R_HARD, HOUR, "persons_hour", "critical",
-		     "%d distinct persons within the hour: account suspended", persons);
+		     "%d persone diverse nell'ultima ora: account sospeso", persons);
 	} else if (persons >= L->persons_hour) {
-		FIRE(R_PERSONS, HOUR, "persons_hour", "high", "%d distinct persons within the hour",
+		FIRE(R_PERSONS, HOUR, "persons_hour", "high", "%d persone diverse nell'ultima ora",
 		     persons);
 	}
 	if (o->query_cf && strlen(o->query_cf) == 16) {
@@ -468,7 +468,7 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 		int run = seq_note(a, o->query_cf, now);
 		if (run >= L->sequential_run)
 			FIRE(R_SEQ, HOUR, "sequential_cf", "high",
-			     "%d look-ups within the hour of codici fiscali starting %.11s", run,
+			     "%d consultazioni nell'ultima ora di codici fiscali che iniziano per %.11s", run,
 			     o->query_cf);
 	}
 	if ((!o->case_ref || !*o->case_ref) && !strcmp(o->outcome, "ok") && o->subjects &&
@@ -476,12 +476,12 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 		size_t n = strcspn(o->subjects, ",");
 		if (repeat_note(a, h64(o->subjects, n), now) >= L->repeat_no_case)
 			FIRE(R_REPEAT, DAY, "repeat_no_case", "medium",
-			     "the same person consulted %d times within a day without a case reference",
+			     "la stessa persona consultata %d volte in un giorno senza riferimento di pratica",
 			     L->repeat_no_case);
 	}
 	if (o->ip && distinct_addresses(a, o->ip, now) >= L->addresses)
 		FIRE(R_ADDR, HOUR, "many_addresses", "high",
-		     "the account is used from %d addresses within 10 minutes", L->addresses);
+		     "l'account è usato da %d indirizzi di rete in 10 minuti", L->addresses);
 #undef FIRE
 	*nfires = nf;
 }
@@ -613,6 +613,35 @@ static int collect(void *ctx, const void *rec)
 	return 0;
 }
 
+/* The rules and severities as the people who read the mail call them
+ * (the same words as the interface's, web/src/app/i18n.js). */
+const char *alert_rule_label(const char *rule)
+{
+	static const char *const map[][2] = {
+		{"persons_hour", "molte persone in un'ora"}, {"persons_hard", "soglia di blocco superata"},
+		{"sequential_cf", "codici fiscali in sequenza"}, {"no_results", "molte ricerche senza esito"},
+		{"repeat_no_case", "stessa persona senza pratica"}, {"refused", "tentativi respinti"},
+		{"many_addresses", "più indirizzi di rete"}, {"break_glass", "accesso in emergenza"},
+		{"incident", "incidente di sicurezza"}, {"feed_overdue", "flusso giornaliero in ritardo"},
+		{"feed_rejected", "flusso giornaliero respinto"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i][0], rule))
+			return map[i][1];
+	return rule;
+}
+
+const char *alert_severity_label(const char *severity)
+{
+	static const char *const map[][2] = {
+		{"low", "bassa"}, {"medium", "media"}, {"high", "alta"}, {"critical", "critica"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i][0], severity))
+			return map[i][1];
+	return severity;
+}
+
 vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *severity,
 		    const struct store_account *a, const char *detail, struct vis_error *e)
 {
@@ -629,10 +658,11 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	if (rc)
 		return rc;
 	char subject[200], body[600];
-	snprintf(subject, sizeof subject, "visura: allerta %s (%s) per l'utente %s", rule, severity,
-		 a->username);
-	snprintf(body, sizeof body, "Allerta n. %lld, regola %s, gravita' %s.\nUtente: %s\n%s\n",
-		 (long long)al.id, rule, severity, a->username, detail);
+	snprintf(subject, sizeof subject, "visura: segnalazione \"%s\" (gravità %s), utente %s",
+		 alert_rule_label(rule), alert_severity_label(severity), a->username);
+	snprintf(body, sizeof body, "Segnalazione n. %lld: %s.\nGravità: %s.\nUtente: %s.\n%s\n",
+		 (long long)al.id, alert_rule_label(rule), alert_severity_label(severity), a->username,
+		 detail);
 	struct recipients r = {.n = 0};
 	struct store_filter admins[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
 	store_rec_list(s, STORE_ACCOUNT, admins, 0, collect, &r, NULL);

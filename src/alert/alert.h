@@ -77,6 +77,11 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
  * the store that holds them when shared. */
 void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t account_id);
 
+/* A rule's and a severity's name in Italian, as people read them; an
+ * unknown code comes back as given. */
+const char *alert_rule_label(const char *rule);
+const char *alert_severity_label(const char *severity);
+
 /* Raises one alert: stored, mailed to admins and the body's lead. */
 vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *severity,
 		    const struct store_account *a, const char *detail, struct vis_error *e);

@@ -87,8 +87,8 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
  * without one the mail could never leave, so the answer carries the
  * password this once (the reply is no-store; it is not kept anywhere in
  * clear) for the admin to hand over in person, as the CLI prints it. */
-static json_t *credentials_answer(struct http_request *r, const struct store_account *a,
-				  bool person, const char *password)
+json_t *api_credentials_answer(struct http_request *r, const struct store_account *a,
+			       bool person, const char *password)
 {
 	bool relay = r->app->cfg.smtp_url[0] != '\0';
 	json_t *j = json_pack("{s:o,s:s}", "account", api_account_json(a), "credentials",
@@ -148,7 +148,7 @@ void api_accounts_create(struct http_request *r)
 		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
-	json_t *answer = rc == VIS_OK ? credentials_answer(r, &a, person, password) : NULL;
+	json_t *answer = rc == VIS_OK ? api_credentials_answer(r, &a, person, password) : NULL;
 	sodium_memzero(password, sizeof password);
 	if (rc != VIS_OK) {
 		store_rollback(s);
@@ -252,7 +252,7 @@ void api_account_reset(struct http_request *r)
 		rc = oprequest_credentials_mail(s, &r->app->cfg, r->app->secrets, &a, password, now, &e);
 	if (rc == VIS_OK)
 		rc = store_commit(s, &e);
-	json_t *answer = rc == VIS_OK ? credentials_answer(r, &a, true, password) : NULL;
+	json_t *answer = rc == VIS_OK ? api_credentials_answer(r, &a, true, password) : NULL;
 	sodium_memzero(password, sizeof password);
 	if (rc != VIS_OK) {
 		store_rollback(s);

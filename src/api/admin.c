@@ -52,9 +52,12 @@ void api_request_approve(struct http_request *r)
 	int64_t now = api_now(r);
 	struct store_account a;
 	bool taken;
+	char password[64];
 	struct vis_error e = {0};
 	vis_err rc = oprequest_approve(s, &r->app->cfg, r->app->secrets, &q, r->auth->account.id, now,
-				       &a, &taken, &e);
+				       &a, &taken, password, sizeof password, &e);
+	json_t *answer = rc == VIS_OK ? api_credentials_answer(r, &a, true, password) : NULL;
+	sodium_memzero(password, sizeof password);
 	if (rc == VIS_ERR_CONFLICT && taken) {
 		http_reply_error(r, 409, "username_taken", "the requested username is in use");
 		return;
@@ -64,9 +67,10 @@ void api_request_approve(struct http_request *r)
 		return;
 	}
 	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
-	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip, "mailed");
-	http_reply_json(r, 200, json_pack("{s:o,s:o}", "request", api_request_json(&q),
-					  "account", api_account_json(&a)));
+	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip,
+		   json_object_get(answer, "temporary_password") ? "shown once" : "mailed");
+	json_object_set_new(answer, "request", api_request_json(&q));
+	http_reply_json(r, 200, answer);
 }
 
 void api_request_reject(struct http_request *r)

@@ -80,7 +80,7 @@ void api_import_push(struct http_request *r)
 			fclose(in);
 		if (fd >= 0)
 			unlink(rejects);
-		alert_raise(s, now, "feed_rejected", "medium", a, "a pushed file names another municipality or version", NULL);
+		alert_raise(s, now, "feed_rejected", "medium", a, "un file inviato indica un altro comune o un'altra versione", NULL);
 		metrics_import(r->app->metrics, "refused");
 		http_reply_error(r, 403, "forbidden",
 				 "the file's header must name this body's municipality and format version 1");
@@ -95,7 +95,7 @@ void api_import_push(struct http_request *r)
 		json_t *list = problems(rejects, 100);
 		unlink(rejects);
 		char detail[200];
-		snprintf(detail, sizeof detail, "comune %s: file refused, %lld problem(s)", en.comune,
+		snprintf(detail, sizeof detail, "comune %s: file respinto (problemi: %lld)", en.comune,
 			 (long long)res.problems);
 		alert_raise(s, now, "feed_rejected", "medium", a, detail, NULL);
 		metrics_import(r->app->metrics, "refused");
@@ -217,7 +217,7 @@ static int watch_feed(void *ctx, const struct store_feed *f)
 	struct store_account system = {.id = 0};
 	snprintf(system.username, sizeof system.username, "feed:%s", f->comune);
 	char detail[200];
-	snprintf(detail, sizeof detail, "municipality %s: last daily file %lld hours ago (sequence %lld)",
+	snprintf(detail, sizeof detail, "comune %s: ultimo flusso giornaliero %lld ore fa (sequenza %lld)",
 		 f->comune, (long long)((w->now - f->last_extract) / 3600), (long long)f->last_seq);
 	alert_raise(w->s, w->now, "feed_overdue", "high", &system, detail, NULL);
 	return 0;

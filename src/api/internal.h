@@ -80,6 +80,11 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 		       char *email, size_t em_cap, char *appointment, size_t ap_cap,
 		       bool cf_required);
 
+/* The answer that issues a temporary password: {"account","credentials"}
+ * and, without an SMTP relay, "temporary_password" (this answer only). */
+json_t *api_credentials_answer(struct http_request *r, const struct store_account *a,
+			       bool person, const char *password);
+
 /* Checks the shape of a username: 3-64 of [a-z0-9._-], starting with a letter. */
 bool api_username_valid(const char *u);
 

@@ -85,7 +85,7 @@ vis_err oprequest_pending(struct store *s, int64_t id, struct store_operator_req
 vis_err oprequest_approve(struct store *s, const struct config *cfg,
 			  const struct sealed_key *secrets, struct store_operator_request *q,
 			  int64_t by_id, int64_t now, struct store_account *a, bool *username_taken,
-			  struct vis_error *e)
+			  char *password_out, size_t password_cap, struct vis_error *e)
 {
 	*username_taken = false;
 	if (strcmp(q->state, "pending"))
@@ -114,8 +114,12 @@ vis_err oprequest_approve(struct store *s, const struct config *cfg,
 		done.account_id = a->id;
 		rc = store_rec_update(s, STORE_OPERATOR_REQUEST, &done, e);
 	}
+	if (rc == VIS_OK && password_out && !str_copy(password_out, password_cap, password))
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "the temporary password does not fit");
 	if (rc == VIS_OK)
 		rc = store_commit(s, e);
+	if (rc != VIS_OK && password_out && password_cap > 0)
+		sodium_memzero(password_out, password_cap);
 	sodium_memzero(password, sizeof password);
 	if (rc != VIS_OK) {
 		store_rollback(s);

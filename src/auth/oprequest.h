@@ -43,11 +43,13 @@ vis_err oprequest_pending(struct store *s, int64_t id, struct store_operator_req
 /* Approves pending request q by account `by_id`: the operator's account
  * (into *a) and its credentials mail, and q approved, in one transaction.
  * VIS_ERR_CONFLICT when q is not pending or its username is taken
- * (*username_taken says which). */
+ * (*username_taken says which).  password (NULL: not wanted) receives the
+ * temporary password, for an office without SMTP relay to hand over in
+ * person; the caller wipes it. */
 vis_err oprequest_approve(struct store *s, const struct config *cfg,
 			  const struct sealed_key *secrets, struct store_operator_request *q,
 			  int64_t by_id, int64_t now, struct store_account *a, bool *username_taken,
-			  struct vis_error *e);
+			  char *password, size_t password_cap, struct vis_error *e);
 
 /* Rejects pending request q with `note`; VIS_ERR_CONFLICT when q is not
  * pending, VIS_ERR_LIMIT when the note does not fit. */

@@ -791,7 +791,7 @@ static const struct ref_stato *stato_by_name(const struct refdata *rd, const cha
 	size_t n = refdata_stato_count(rd);
 	for (size_t i = 0; i < n; i++) {
 		const struct ref_stato *s = refdata_stato_at(rd, i);
-		if (s->istat[0] && s->belfiore[0] && s->valid_to == 0 && fold_eq(s->name, want))
+		if (s->istat[0] && s->belfiore[0] && s->valid_to == 0 && fold_eq(s->anpr_name, want))
 			return s;
 	}
 	return NULL;

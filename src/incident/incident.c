@@ -48,7 +48,7 @@ vis_err incident_report(struct store *s, const struct store_account *by, const c
 		return rc;
 	}
 	char detail[256];
-	snprintf(detail, sizeof detail, "incident %lld reported by %s: %.150s", (long long)i.id,
+	snprintf(detail, sizeof detail, "incidente n. %lld segnalato da %s: %.150s", (long long)i.id,
 		 by->username, what);
 	alert_raise(s, now, "incident", "high", by, detail, NULL);
 	*out = i;

@@ -156,11 +156,12 @@ static vis_err load_stati(struct refdata *rd, const char *dir, struct vis_error 
 	char *f[CSV_MAX_FIELDS];
 	int nf;
 	csv_reader_init(&r, rd->stati_buf, len);
-	if (csv_reader_next(&r, f) != 15 || strcmp(f[0], "codice_belfiore"))
+	if (csv_reader_next(&r, f) != 16 || strcmp(f[0], "codice_belfiore") ||
+	    strcmp(f[15], "denominazione_attuale"))
 		return vis_error_set(e, VIS_ERR_INVALID, "stati_esteri.csv: unexpected header");
 	while ((nf = csv_reader_next(&r, f)) != 0) {
 		struct ref_stato *s = &rd->stati[rd->nstati];
-		bool ok = nf == 15;
+		bool ok = nf == 16 && *f[15];
 		ok = ok && (!*f[4] || copy_code(s->istat, sizeof s->istat, f[4], 3));
 		ok = ok && (!*f[0] || copy_code(s->belfiore, sizeof s->belfiore, f[0], 4));
 		ok = ok && (!*f[5] || copy_code(s->iso3, sizeof s->iso3, f[5], 3));
@@ -168,7 +169,8 @@ static vis_err load_stati(struct refdata *rd, const char *dir, struct vis_error 
 			s->valid_from = opt_date(f[8], &ok);
 			s->valid_to = opt_date(f[9], &ok);
 			s->eu = is_eu(s->iso3);
-			s->name = f[1];
+			s->name = f[15];
+			s->anpr_name = f[1];
 		}
 		if (!ok)
 			return vis_error_set(e, VIS_ERR_INVALID, "stati_esteri.csv: bad record at line %zu", r.line);

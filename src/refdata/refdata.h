@@ -33,7 +33,8 @@ struct ref_stato {
 	int valid_from;
 	int valid_to;        /* 0 = open */
 	bool eu;             /* member of the European Union today */
-	const char *name;
+	const char *name;    /* the name in use today (denominazione_attuale): shown to people */
+	const char *anpr_name; /* the name of ANPR's 2018 table (denominazione) */
 };
 
 /* The data directory: $VISURA_DATA_DIR, else the one chosen at build time. */

@@ -183,8 +183,10 @@ async function tick(page, scope, label) {
 
 // What a person must never read: a missing value rendered by JavaScript, an
 // object printed as such, a timestamp in ISO form (times are Europe/Rome,
-// dd/mm/yyyy).  Checked on the text of every screen looked at.
-const RAW_VALUE = /\b(null|undefined|NaN)\b|\[object Object\]|\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+// dd/mm/yyyy), a code meant for programs.  Checked on the text of every screen looked at.
+// A program's code (snake_case such as on_behalf_of_required, or a trail
+// outcome "refused:...") is not Italian either.
+const RAW_VALUE = /\b(null|undefined|NaN)\b|\[object Object\]|\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\b[a-z]+(?:_[a-z]+)+\b|\brefused:/;
 async function noRawValues(page, name) {
   const text = await page.evaluate(() => document.body.innerText);
   for (const line of text.split('\n')) {
@@ -249,7 +251,7 @@ async function verdict(page, fact) {
 async function reportIncident(page, fx, who, accounts) {
   await openMenu(page, 'Incidenti', 'Incidenti');
   const when = romeLocal(minuteFloor(Date.now() - 2 * 3600 * 1000));
-  const what = `Postazione lasciata incustodita (${who}, ${Date.now()})`;
+  const what = `Postazione lasciata incustodita (${who.replace(/_/g, '-')}, ${Date.now()})`;
   await field(page, 'Che cosa è successo').fill(what);
   await field(page, 'Quando (data e ora)').fill(when.input);
   await field(page, 'Account coinvolti').fill(accounts);
@@ -991,6 +993,15 @@ async function flowAdmin(browser, fx) {
         `expected the request pending with ${req.codice_fiscale} and "${req.appointment_ref}"; saw ${JSON.stringify(r0)}`);
       await look(page, 'admin-requests');
       await button(row, 'Approva').click();
+      // No SMTP relay here: the new operator's temporary password is shown
+      // once, on the accounts screen, then the request reads "approvata".
+      const panel = mainOf(page).locator('[data-temp-password-panel]');
+      await visible(page, panel, 'the new operator\'s temporary password, once');
+      await textOf(page, panel.getByRole('heading'), `Password temporanea di ${req.username}`, 'the panel\'s title');
+      const pw = squash(await panel.locator('[data-temp-password]').innerText());
+      check(pw.length >= 12, `expected a password; saw ${JSON.stringify(pw)}`);
+      await openMenu(page, 'Richieste', 'Richieste');
+      check(!(await page.content()).includes(pw), 'expected the password nowhere once the screen is left');
       await findInTable(page, 'Richieste di nuovi incaricati',
         (rs) => rs.find((x) => x['Nome utente'] === req.username && x.Stato === 'approvata'), `the request for ${req.username} "approvata"`);
     });
@@ -1006,8 +1017,9 @@ async function flowAdmin(browser, fx) {
       await field(form, 'Comune (per gli enti comunali)').fill('036023');
       await button(form, 'Crea ente').click();
       const r = await findInTable(page, 'Enti', (rs) => rs.find((x) => x.Denominazione === enteName), `the new ente "${enteName}"`);
-      check(r.Tipo === 'comune' && r.Stato === 'attivo' && r['Orario di servizio'] === 'mon-fri 08:00-14:00',
-        `expected the new ente: comune, attivo, mon-fri 08:00-14:00; saw ${JSON.stringify(r)}`);
+      // the schedule as people read it, not its syntax
+      check(r.Tipo === 'comune' && r.Stato === 'attivo' && r['Orario di servizio'] === 'lun-ven 08:00–14:00; chiuso nei giorni festivi',
+        `expected the new ente: comune, attivo, lun-ven 08:00–14:00; saw ${JSON.stringify(r)}`);
     });
     await look(page, 'admin-enti');
     await softStep('admin: "Modifica" changes the new ente\'s hours', page, async () => {
@@ -1018,7 +1030,7 @@ async function flowAdmin(browser, fx) {
       await textOf(page, mainOf(page).getByRole('status'), 'Modifiche salvate.', 'the confirmation of the change');
       await screenshot(page, 'admin-enti-edited');
       const r = await findInTable(page, 'Enti', (rs) => rs.find((x) => x.Denominazione === enteName), `the ente "${enteName}"`);
-      check(r['Orario di servizio'] === 'always', `expected the list to show the new hours "always" after saving; it shows "${r['Orario di servizio']}"`);
+      check(r['Orario di servizio'] === 'sempre, festivi compresi', `expected the list to show the new hours "always" as "sempre, festivi compresi" after saving; it shows "${r['Orario di servizio']}"`);
     });
     await step('admin: an agreement created through the form, with a purpose', page, async () => {
       await openMenu(page, 'Convenzioni', 'Convenzioni');

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end: without an SMTP relay, the temporary password of an account
-created or reset through the API is in that answer once — for the admin to
+created, reset or approved (a lead's operator request) through the API is
+in that answer once — for the admin to
 hand over in person — and nowhere else: not in any later answer, not in the
 outbox, not in clear in the database.  With a relay it is never in an
 answer (it goes by mail).
@@ -77,6 +78,32 @@ def test_shown_once_without_relay():
         check("temporary_password" not in r.json, "no password for an api account")
 
 
+def test_approved_operator_request_shown_once_without_relay():
+    """An account made by approving a lead's request is an account created
+    in the interface too: its password is in the approval's answer once."""
+    with Server() as srv:
+        admin = srv.admin()
+        ente = srv.create_ente()
+        lead = srv.user("lead", ente["id"])
+        req = {"full_name": "Maria Rossi", "codice_fiscale": harness.new_cf(),
+               "email": "maria.rossi@example.org", "appointment_ref": "prot. 123/2026",
+               "username": srv.unique("mrossi")}
+        q = expect(lead.post("/api/v1/ente/operator-requests", req), 201, what="request").json
+        r = expect(admin.post(f"/api/v1/operator-requests/{q['id']}/approve"), 200, what="approve")
+        eq(r["credentials"], "shown once: hand it over in person", "where the password went")
+        eq(r.header("Cache-Control"), "no-store", "the answer is not cached")
+        eq(r["request"]["state"], "approved", "the request is approved")
+        temp = r["temporary_password"]
+        eq(srv.temp_password(req["email"]), temp, "the outbox's sealed copy is the same one")
+        acc = r["account"]
+        for path in (f"/api/v1/accounts/{acc['id']}", "/api/v1/operator-requests",
+                     "/api/v1/outbox", f"/api/v1/security-events?account_id={acc['id']}"):
+            check(temp.encode() not in admin.get(path).body, f"the password again in {path}")
+        check(temp.encode() not in database_bytes(srv.db), "the password in clear in the database")
+        r = expect(Client(srv).login(req["username"], temp), 200, what="first login with it")
+        check(r["must_change_password"], "it is temporary")
+
+
 def test_never_in_the_answer_with_relay():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -87,6 +114,16 @@ def test_never_in_the_answer_with_relay():
         r = expect(srv.admin().post(f"/api/v1/accounts/{acc['id']}/reset"), 200, what="reset")
         eq(r["credentials"], "sent to the outbox", "with a relay, by mail")
         check("temporary_password" not in r.json, "never in the answer with a relay")
+        ente = srv.create_ente()
+        lead = srv.user("lead", ente["id"])
+        q = expect(lead.post("/api/v1/ente/operator-requests", {
+            "full_name": "Maria Rossi", "codice_fiscale": harness.new_cf(),
+            "email": "maria.rossi@example.org", "appointment_ref": "prot. 1/2026",
+            "username": srv.unique("mrossi")}), 201).json
+        r = expect(srv.admin().post(f"/api/v1/operator-requests/{q['id']}/approve"), 200,
+                   what="approve with a relay")
+        eq(r["credentials"], "sent to the outbox", "approval with a relay: by mail")
+        check("temporary_password" not in r.json, "never in the approval's answer with a relay")
 
 
 if __name__ == "__main__":

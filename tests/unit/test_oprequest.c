@@ -86,7 +86,7 @@ static void test_approve_once(void **state)
 	assert_int_equal(oprequest_pending(w->s, q.id, &p, &e), VIS_OK);
 	struct store_account a;
 	bool taken = true;
-	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &p, 77, WF_NOW, &a, &taken, &e),
+	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &p, 77, WF_NOW, &a, &taken, NULL, 0, &e),
 			 VIS_OK);
 	assert_false(taken);
 	assert_string_equal(p.state, "approved");
@@ -103,7 +103,7 @@ static void test_approve_once(void **state)
 	assert_int_equal(oprequest_pending(w->s, q.id, &p, &e), VIS_ERR_CONFLICT);
 	struct store_operator_request again = p;
 	vis_error_clear(&e);
-	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &again, 77, WF_NOW, &a, &taken, &e),
+	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &again, 77, WF_NOW, &a, &taken, NULL, 0, &e),
 			 VIS_ERR_CONFLICT);
 	assert_false(taken);
 	vis_error_clear(&e);
@@ -121,7 +121,7 @@ static void test_username_taken_changes_nothing(void **state)
 	struct store_account a;
 	bool taken = false;
 	struct vis_error e = {0};
-	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &q, 77, WF_NOW, &a, &taken, &e),
+	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &q, 77, WF_NOW, &a, &taken, NULL, 0, &e),
 			 VIS_ERR_CONFLICT);
 	assert_true(taken);
 	struct store_operator_request p;
@@ -149,7 +149,7 @@ static void test_reject(void **state)
 	struct store_account a;
 	bool taken;
 	vis_error_clear(&e);
-	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &q, 77, WF_NOW, &a, &taken, &e),
+	assert_int_equal(oprequest_approve(w->s, &w->cfg, &key, &q, 77, WF_NOW, &a, &taken, NULL, 0, &e),
 			 VIS_ERR_CONFLICT);
 	assert_int_equal(wf_count(w, STORE_ACCOUNT, NULL), 4);
 }

@@ -79,6 +79,17 @@ static void test_stati(void **state)
 	assert_true(s->eu); /* Romania */
 	assert_null(refdata_stato_by_istat(rd, "1000"));
 	assert_null(refdata_stato_by_belfiore(rd, "Z999"));
+	/* People read today's names; ANPR's 2018 table keeps the old ones. */
+	s = refdata_stato_by_belfiore(rd, "Z148");
+	assert_non_null(s);
+	assert_string_equal(s->name, "MACEDONIA DEL NORD");
+	assert_string_equal(s->anpr_name, "REPUBBLICA DI MACEDONIA");
+	s = refdata_stato_by_istat(rd, "456");
+	assert_non_null(s);
+	assert_string_equal(s->name, "ESWATINI");
+	assert_string_equal(s->anpr_name, "SWAZILAND");
+	for (size_t i = 0; i < refdata_stato_count(rd); i++)
+		assert_true(refdata_stato_at(rd, i)->name[0] != '\0');
 }
 
 int main(void)

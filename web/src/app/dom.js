@@ -145,6 +145,27 @@ export function fmtDate(ymd) {
   return m ? `${m[3]}/${m[2]}/${m[1]}` : ymd;
 }
 
+// A working-hours schedule (src/auth/hours.h: "mon-fri 08:00-14:00; sat
+// 08:00-12:00; closed 2026-12-24" or "always") as people read it:
+// "lun-ven 08:00–14:00; sab 08:00–12:00; chiuso il 24/12/2026; chiuso nei
+// giorni festivi".  A token it does not know is shown as written.
+const DAY = /\b(mon|tue|wed|thu|fri|sat|sun)\b/g;
+export function fmtHours(spec) {
+  const text = String(spec || '').trim();
+  if (text === 'always') return t('hours.always');
+  let holidaysOpen = false;
+  const parts = text.split(';').map((s) => s.trim()).filter(Boolean).map((tok) => {
+    if (tok === 'holidays open') { holidaysOpen = true; return t('hours.holidays_open'); }
+    const closed = /^closed\s+(.+)$/.exec(tok);
+    if (closed) return t('hours.closed', { dates: closed[1].split(',').map((d) => fmtDate(d.trim())).join(', ') });
+    const m = /^([a-z,-]+)\s+(.+)$/.exec(tok);
+    if (!m) return tok;
+    return `${m[1].replace(DAY, (d) => t(`hours.day.${d}`)).replace(/,/g, ', ')} ${m[2].replace(/-/g, '–').replace(/,/g, ', ')}`;
+  });
+  if (!holidaysOpen && parts.length) parts.push(t('hours.holidays_closed'));
+  return parts.join('; ');
+}
+
 // Saves text as a file (CSV downloads) without leaving the page.
 export function download(filename, text, type = 'text/csv;charset=utf-8') {
   const url = URL.createObjectURL(new Blob([text], { type }));

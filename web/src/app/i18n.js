@@ -1,6 +1,9 @@
 // Every string the interface shows, in one place.  Italian first; another
 // language is another table of the same keys (check: web/check-strings.mjs).
 const it = {
+  hours: { always: 'sempre, festivi compresi', closed: 'chiuso il {dates}', holidays_open: 'aperto anche nei giorni festivi',
+    holidays_closed: 'chiuso nei giorni festivi',
+    day: { mon: 'lun', tue: 'mar', wed: 'mer', thu: 'gio', fri: 'ven', sat: 'sab', sun: 'dom' } },
   common: { none: 'Nessun elemento.', never: 'mai', yes: 'sì', no: 'no', any: 'qualsiasi', cancel: 'Annulla', actions: 'Azioni',
     filter: 'Filtra', show: 'Mostra', save: 'Salva', saved: 'Modifiche salvate.', not_given: 'non indicato', csv: 'Scarica CSV', access_record: 'Registrazione di accesso n. {id}' },
   nav: { logout: 'Esci', help: 'Aiuto', account: 'Il mio account', work: 'Finalità', search: 'Ricerca', verify: 'Verifica dichiarazione',
@@ -176,7 +179,20 @@ const it = {
     request: 'richiesta', renewal: 'rinnovo' },
   operation: { search: 'ricerca', consult: 'consultazione', household: 'famiglia', history: 'storico', verify: 'verifica',
     print: 'stampa visura', events: 'notifiche eventi', events_push: 'invio eventi', list_extract: 'estrazione elenco' },
-  trailoutcome: { ok: 'eseguita', refused: 'respinta', not_found: 'nessun risultato', error: 'errore' },
+  trailoutcome: { ok: 'eseguita', refused: 'respinta', not_found: 'nessun risultato', error: 'errore',
+    unknown_reason: 'motivo {code}' },
+  // Why a consultation was refused, as the trail records it ("refused:<code>").
+  refusal: { account_suspended: 'account sospeso', agreement_not_active: 'convenzione non in vigore',
+    answer_too_large: 'troppe persone in una risposta', break_glass_not_allowed: 'accesso d\'urgenza non consentito',
+    category_not_permitted: 'dato fuori profilo', internal_error: 'errore interno', invalid_request: 'richiesta non valida',
+    justification_required: 'motivazione mancante', mode_verify_only: 'convenzione di sola verifica',
+    not_subscribed: 'eventi non sottoscritti', on_behalf_of_required: 'utente finale non indicato',
+    purpose_not_allowed: 'finalità non consentita', purpose_required: 'finalità non indicata',
+    rate_limited: 'limite di richieste', service_unavailable: 'servizio non disponibile',
+    trail_unpublished: 'registro degli accessi non pubblicato', query_too_broad: 'troppi risultati',
+    workstation_certificate_required: 'certificato della postazione mancante',
+    workstation_certificate_revoked: 'certificato della postazione revocato',
+    workstation_certificate_unknown: 'certificato della postazione sconosciuto' },
   event: { NASCITA: 'Nascite', DECESSO: 'Decessi', IMMIGRAZIONE: 'Immigrazioni', EMIGRAZIONE: 'Emigrazioni', CAMBIO_INDIRIZZO: 'Cambi di indirizzo',
     MATRIMONIO: 'Matrimoni', DIVORZIO: 'Divorzi', VEDOVANZA: 'Vedovanze', UNIONE_CIVILE: 'Unioni civili', SCIOGLIMENTO_UNIONE: 'Scioglimenti di unioni',
     CITTADINANZA: 'Cittadinanze' },

@@ -2,7 +2,7 @@
 // feeds, alerts, requests, incidents), bodies, agreements, accounts,
 // requests, imports, alerts, incidents, notices, mail outbox, yearly review,
 // record of processing.
-import { h, FormError, field, notice, submit, table, fmtTime, fmtDate, clear, button, card, facts, put } from '../dom.js';
+import { h, FormError, field, notice, submit, table, fmtTime, fmtDate, fmtHours, clear, button, card, facts, put } from '../dom.js';
 import { api, qs, session } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -89,7 +89,7 @@ async function entiScreen() {
   return h('div', {},
     table(t('nav.enti'), [
       ['#', (e) => e.id], [t('ente.name'), (e) => e.name], [t('ente.kind'), (e) => t(`kind.${e.kind}`)],
-      [t('ente.hours'), (e) => e.hours], [t('ente.networks'), (e) => e.networks || t('common.any')],
+      [t('ente.hours'), (e) => fmtHours(e.hours)], [t('ente.networks'), (e) => e.networks || t('common.any')],
       [t('account.state'), (e) => stateBadge(e.state)],
       [t('ente.edit'), enteEdit],
       [t('common.actions'), (e) => (e.state === 'active' ? confirmAction(t('ente.suspend'), t('ente.suspend_confirm'), async (reason) => {
@@ -249,7 +249,9 @@ async function accountsScreen(params) {
 async function requestsScreen() {
   const [{ data: ops }, { data: lists }] = await Promise.all([api.get('/api/v1/operator-requests'), api.get('/api/v1/list-requests')]);
   const decide = (q) => (q.state !== 'pending' ? '' : h('div', { class: 'd-flex gap-1' },
-    button(t('requests.approve'), async () => { await api.post(`/api/v1/operator-requests/${q.id}/approve`); go('admin-requests'); }, 'btn-primary btn-sm'),
+    // Without an SMTP relay the answer carries the new operator's temporary
+    // password: the accounts screen shows it, once.
+    button(t('requests.approve'), async () => { keepTemp(await api.post(`/api/v1/operator-requests/${q.id}/approve`)); go(tempShown ? 'accounts' : 'admin-requests'); }, 'btn-primary btn-sm'),
     confirmAction(t('requests.reject'), t('requests.reject_confirm'), async (note) => {
       await api.post(`/api/v1/operator-requests/${q.id}/reject`, { note: note || '' });
       go('admin-requests');

@@ -6,6 +6,16 @@ import { t } from '../i18n.js';
 import { go } from '../main.js';
 import { onSubmit } from './account.js';
 
+// The outcome of a trail record in words: "respinta: utente finale non
+// indicato" for "refused:on_behalf_of_required" (the HTTP status is for
+// programs, not shown).
+function trailOutcome(outcome) {
+  const [kind, code] = String(outcome).split(':');
+  const word = t(`trailoutcome.${kind}`, {}, null) || outcome;
+  if (!code) return word;
+  return `${word}: ${t(`refusal.${code}`, {}, null) || t('trailoutcome.unknown_reason', { code })}`;
+}
+
 const FILTERS = ['cf', 'account_id', 'ente_id', 'purpose_id', 'from', 'to'];
 
 async function trailScreen(params) {
@@ -42,7 +52,7 @@ async function trailScreen(params) {
       ['#', (r) => r.id], [t('trail.when'), (r) => fmtTime(r.at)], [t('account.username'), (r) => r.username],
       [t('trail.ente_id'), (r) => r.ente_id], [t('trail.purpose_id'), (r) => r.purpose_id], [t('trail.case'), (r) => r.case_ref],
       [t('trail.operation'), (r) => t(`operation.${r.operation}`, {}, null) || r.operation], [t('trail.subjects'), (r) => (r.subjects || []).join(', ')],
-      [t('trail.outcome'), (r) => badge(`${t(`trailoutcome.${r.outcome}`, {}, null) || r.outcome} (${r.status})`, r.outcome === 'ok' ? 'success' : 'danger')],
+      [t('trail.outcome'), (r) => badge(trailOutcome(r.outcome), r.outcome === 'ok' ? 'success' : 'danger')],
       [t('trail.flags'), (r) => r.flags]], data.records, { captionVisible: true }));
 }
 
