@@ -814,8 +814,10 @@ def test_break_glass():
         check(alert_mails(srv, harness.ADMIN_EMAIL, env.op.account["username"]),
               "an alert mail to the registry office")
         mails = alert_mails(srv, env.lead.account["email"], env.op.account["username"])
-        check(mails and "break_glass" in mails[0]["subject"] + mails[0]["body"],
-              f"an alert mail to the body's lead: {mails}")
+        check(mails and "accesso in emergenza" in mails[0]["subject"] + mails[0]["body"],
+              f"an alert mail to the body's lead, naming the rule in Italian: {mails}")
+        check("break_glass" not in mails[0]["subject"] + mails[0]["body"],
+              f"no rule code in the mail the lead reads: {mails}")
         # every break-glass request is flagged and alerted, also verification
         r = env.op.post("/api/v1/verify", {"purpose": pid, "codice_fiscale": cfs[4],
                                           "declared": {"alive": True}, "break_glass": True,
