@@ -35,8 +35,9 @@ static void cf_usage(FILE *out, bool full)
 		"\"RSS-MRA-80A01-F205X\" are read as RSSMRA80A01F205X):\n"
 		"  CODE<TAB>valid<TAB>sex=M birth=YYYY-MM-DD place=XNNN (NAME, PR) omocodia=N\n"
 		"  CODE<TAB>invalid<TAB>reason\n"
-		"The birth year is the latest one that is not in the future; a\n"
-		"municipality whose record at the birth date is closed is marked\n"
+		"The birth year is the latest one that is not in the future; the\n"
+		"name and province are those at the birth date, and a municipality\n"
+		"whose code names none today (merged or suppressed since) is marked\n"
 		"\"suppressed\".  Exits 0 when all codes are valid, 1 otherwise.\n"
 		"\n"
 		"The second form prints the code of a person.  PLACE is the birth\n"
@@ -134,7 +135,11 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 	const struct ref_comune *c = refdata_comune_by_belfiore(*rd, d.place, birth);
 	const struct ref_stato *s = NULL;
 	if (c) {
-		bool gone = !c->active || c->valid_to != 0;
+		/* Suppressed: the code names no municipality today (Milano's
+		 * closed rows of boundary changes, or Agrate Brianza's move to
+		 * another province, are not suppressions). */
+		const struct ref_comune *now = refdata_comune_by_belfiore(*rd, d.place, 0);
+		bool gone = !now || !now->active || now->valid_to != 0;
 		snprintf(place, sizeof place, "%s (%s, %s%s)", d.place,
 			 c->name ? c->name : "?", c->province,
 			 gone ? ", suppressed" : "");
