@@ -15,7 +15,7 @@ const it = {
   error: {
     network: 'Il server non risponde. Controllare la connessione e riprovare.',
     invalid_credentials: 'Nome utente o password non corretti.',
-    too_many_attempts: 'Troppi tentativi: riprovare tra {s} secondi.',
+    too_many_attempts: 'Troppi tentativi: riprovare tra {s} {s|secondo|secondi}.',
     totp_required: 'Inserire il codice del secondo fattore.',
     invalid_totp: 'Codice del secondo fattore non valido.',
     account_disabled: 'Account disabilitato: rivolgersi al proprio responsabile.',
@@ -35,7 +35,7 @@ const it = {
     agreement_not_active: 'La convenzione non è in vigore.',
     mode_verify_only: 'La convenzione consente solo la verifica delle dichiarazioni.',
     category_not_permitted: 'Dato non compreso nel profilo della convenzione.',
-    rate_limited: 'Limite di richieste raggiunto: riprovare tra {s} secondi.',
+    rate_limited: 'Limite di richieste raggiunto: riprovare tra {s} {s|secondo|secondi}.',
     account_suspended: 'Account sospeso per attività anomala: rivolgersi all\'ufficio anagrafe.',
     renewal_not_open: 'Il rinnovo annuale non è ancora aperto.',
     workstation_certificate_required: 'È richiesto il certificato della postazione di lavoro.',
@@ -114,7 +114,7 @@ const it = {
     username_help: '3-64 caratteri: lettere minuscole, cifre, punto, trattino.', appointment_help: 'Estremi dell\'atto di nomina a incaricato.' },
   renewal: { title: 'Rinnovo annuale', intro: 'Ogni anno il responsabile conferma l\'elenco degli incaricati e le finalità. Le proprie credenziali scadono il {date}; il rinnovo si apre 60 giorni prima.',
     keep: 'Incaricati da mantenere', purposes: 'Finalità in vigore', confirm_purposes: 'Confermo che le finalità sono ancora necessarie',
-    submit: 'Conferma il rinnovo', must_confirm: 'Confermare le finalità per procedere.', done: 'Rinnovo registrato: {renewed} account rinnovati, {disabled} disabilitati.' },
+    submit: 'Conferma il rinnovo', must_confirm: 'Confermare le finalità per procedere.', done: 'Rinnovo registrato: {renewed} account {renewed|rinnovato|rinnovati}, {disabled} {disabled|disabilitato|disabilitati}.' },
   usage: { title: 'Utilizzo del servizio', total: 'Richieste registrate: {n}.', by_operator: 'Accessi per incaricato e finalità', purpose_id: 'Finalità (n.)',
     count: 'Numero', refused: 'Tentativi respinti per incaricato' },
   alerts: { when: 'Quando', rule: 'Regola', severity: 'Gravità', detail: 'Dettaglio', lead_intro: 'Segnalazioni automatiche sull\'uso del servizio da parte degli incaricati dell\'ente.',
@@ -130,7 +130,7 @@ const it = {
   home: { title: 'Cruscotto dell\'ufficio anagrafe', stale: 'Flussi giornalieri in ritardo: {list}.', feeds_ok: 'Tutti i flussi giornalieri sono regolari.',
     open_alerts: 'segnalazioni da esaminare', pending_requests: 'richieste di incaricati in attesa', open_incidents: 'incidenti aperti', pending_lists: 'richieste di elenchi in attesa' },
   feeds: { title: 'Flussi giornalieri per comune', sequence: 'Ultima sequenza', extract: 'Estratto il', lag: 'Ritardo', changed: 'Inseriti / aggiornati / chiusi',
-    refused: 'Invii respinti', deadline: 'Un flusso è in ritardo dopo {n} ore senza un nuovo file.', hours: '{n} ore', days: '{n} giorni' },
+    refused: 'Invii respinti', deadline: 'Un flusso è in ritardo dopo {n} ore senza un nuovo file.', hours: '{n} {n|ora|ore}', days: '{n} {n|giorno|giorni}' },
   ente: { name: 'Denominazione', kind: 'Tipo', tax_code: 'Codice fiscale dell\'ente', pec: 'PEC', hours: 'Orario di servizio', networks: 'Reti ammesse',
     comune: 'Comune (per gli enti comunali)', hours_help: 'Es. "mon-fri 08:00-14:00,15:00-18:00; sat 08:00-12:00" oppure "always".',
     networks_help: 'CIDR separati da virgola; vuoto = qualsiasi.', comune_help: 'Codice ISTAT del comune di cui l\'ente invia il flusso.', create: 'Crea ente', new: 'Nuovo ente',
@@ -145,7 +145,7 @@ const it = {
   requests: { title: 'Richieste', operators: 'Richieste di nuovi incaricati', lists: 'Richieste di elenchi', approve: 'Approva', reject: 'Respingi',
     reject_confirm: 'Conferma rifiuto', note: 'Nota', lists_help: 'Un elenco approvato si estrae con "visura list-extract": ogni persona estratta viene registrata.' },
   imports: { title: 'Importazioni', history: 'Storico delle importazioni', kind: 'Tipo', source: 'Origine', finished: 'Completata', counts: 'Record',
-    counts_text: '{persons} persone: {inserted} nuove, {updated} aggiornate, {closed} chiuse', rejects: 'Flussi respinti o in ritardo',
+    counts_text: '{persons} {persons|persona|persone}: {inserted} {inserted|nuova|nuove}, {updated} {updated|aggiornata|aggiornate}, {closed} {closed|chiusa|chiuse}', rejects: 'Flussi respinti o in ritardo',
     rejects_help: 'Un file respinto non modifica nulla; i dettagli (riga, campo, motivo) sono nella risposta all\'invio e nella segnalazione.' },
   notices: { title: 'Avvisi di interruzione programmata', field_title: 'Titolo', body: 'Testo', starts: 'Dal', ends: 'Al', create: 'Pubblica avviso',
     new: 'Nuovo avviso', need_dates: 'Indicare inizio e fine.' },
@@ -159,16 +159,16 @@ const it = {
     data_categories: 'Categorie di dati', special: 'Categorie particolari', retention: 'Conservazione', subjects: 'Interessati', recipients: 'Destinatari',
     transfers: 'Trasferimenti verso paesi terzi', measures: 'Misure tecniche e organizzative', mode: 'Modalità' },
   trail: { title: 'Registro degli accessi', account_id: 'Account (n.)', ente_id: 'Ente (n.)', purpose_id: 'Finalità (n.)', from: 'Dal', to: 'Al',
-    search: 'Cerca', count: '{n} registrazioni.', truncated: 'Elenco troncato: restringere i filtri.', export: 'Esporta CSV firmato',
+    search: 'Cerca', count: '{n} {n|registrazione|registrazioni}.', truncated: 'Elenco troncato: restringere i filtri.', export: 'Esporta CSV firmato',
     exported: 'Esportazione scaricata. Firma Ed25519: {sig}', signature: 'Firma Ed25519 di questa risposta:', records: 'Registrazioni di accesso',
     when: 'Quando', case: 'Pratica', operation: 'Operazione', subjects: 'Persone', outcome: 'Esito', flags: 'Note', purpose: 'Finalità' },
   subject: { title: 'Report degli accessi a una persona', intro: 'Chi ha consultato i dati della persona, quando, per quale finalità (art. 15 GDPR).',
     accesses: 'Accessi ai dati di {cf}', embargo: 'Riservatezza', embargoed: 'escluso dal report al cittadino' },
-  chain: { title: 'Verifica di integrità del registro', intact: 'Registro integro: {n} registrazioni verificate.', broken: 'Registro alterato a partire dalla registrazione {id}: {why}',
+  chain: { title: 'Verifica di integrità del registro', intact: 'Registro integro: {n} {n|registrazione verificata|registrazioni verificate}.', broken: 'Registro alterato a partire dalla registrazione {id}: {why}',
     details: 'Dettagli', records: 'Registrazioni', checkpoints: 'Punti di controllo firmati', first_bad: 'Prima registrazione alterata', why: 'Motivo',
     how: 'La verifica ricalcola la catena di hash e controlla le firme dei punti di controllo; la stessa verifica si esegue con "visura audit verify".' },
   stats: { title: 'Statistiche demografiche', comuni: 'Comuni (codici ISTAT)', comuni_help: 'Vuoto: tutti; più codici separati da virgola.', age_step: 'Classi (anni)',
-    as_of: 'Popolazione al {date}: {total} residenti.', pyramid: 'Piramide delle età', pyramid_label: 'Piramide delle età: maschi a sinistra, femmine a destra, per classe di età',
+    as_of: 'Popolazione al {date}: {total} {total|residente|residenti}.', pyramid: 'Piramide delle età', pyramid_label: 'Piramide delle età: maschi a sinistra, femmine a destra, per classe di età',
     series: 'Eventi demografici per mese ({from} – {to})', series_label: 'Eventi demografici per mese, una linea per tipo di evento', series_table: 'Eventi per mese',
     table: 'Tabella dei dati', age: 'Età', male: 'Maschi', female: 'Femmine', month: 'Mese', no_events: 'Nessun evento nel periodo.',
     suppressed: '<{n}', indicators: 'Indicatori', old_age_index: 'Indice di vecchiaia', dependency_ratio: 'Indice di dipendenza', average_age: 'Età media',
@@ -212,7 +212,8 @@ const it = {
 export const strings = { it };
 let lang = strings.it;
 
-// t('a.b', {x: 1}) → the string with {x} replaced.  A missing key is a bug:
+// t('a.b', {x: 1}) → the string with {x} replaced; {x|uno|molti} is the
+// word for one when x is 1, else the other ("{n} {n|persona|persone}").  A missing key is a bug:
 // logged as an error (the browser tests fail on console errors) and shown
 // as the key, unless a fallback is given (null: "ask whether it exists").
 export function t(key, vars = {}, fallback) {
@@ -222,6 +223,8 @@ export function t(key, vars = {}, fallback) {
     console.error(`missing string: ${key}`);
     return key;
   }
+  s = s.replace(/\{(\w+)\|([^|}]*)\|([^}]*)\}/g, (m, k, one, many) =>
+    (k in (vars || {}) ? (Number(vars[k]) === 1 ? one : many) : m));
   for (const [k, v] of Object.entries(vars || {})) s = s.split(`{${k}}`).join(String(v ?? ''));
   return s;
 }
