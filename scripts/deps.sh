@@ -7,14 +7,15 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev python3
       libjansson-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev zlib1g-dev
       libpq-dev postgresql testssl.sh python3-yaml python3-jsonschema
-      debhelper lintian curl openssl logrotate)
+      debhelper lintian curl openssl logrotate systemd)
 # postgresql: the tests start their own throwaway server (scripts/pg.sh).
 # testssl.sh: tests/e2e/test_tls.py scans the server's TLS with it.
 # python3-yaml: the API contract (docs/openapi.yaml) is built into the server;
 # python3-jsonschema: the e2e suites check every answer against it.
 # debhelper, lintian: the Debian package (debian/) is built and linted by
 # tests/package/run.sh, which smoke-tests the installed server with curl
-# and openssl, and checks its logrotate file.
+# and openssl, and checks its logrotate file and its units (systemd-analyze,
+# from the systemd package, which a container image may not have).
 # Extra packages named by the caller (scripts/test.sh adds chromium).
 PKGS+=("$@")
 missing=()
