@@ -195,7 +195,11 @@ static bool workstation_ok(struct access_call *c)
 		return false;
 	}
 	if (store_rec_get(c->env.s, STORE_WORKSTATION, "serial", c->rec.workstation, 0, &w,
-			  &found, &e) || !found || w.ente_id != c->account.ente_id) {
+			  &found, &e)) {
+		fail(c, &e); /* a store that cannot answer is not an unknown certificate */
+		return false;
+	}
+	if (!found || w.ente_id != c->account.ente_id) {
 		refuse(c, 403, "workstation_certificate_unknown",
 		       "the workstation certificate is not registered for this body");
 		return false;

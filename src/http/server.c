@@ -625,12 +625,8 @@ static void client_cert(struct MHD_Connection *c, char serial_hex[41])
 	gnutls_x509_crt_t crt;
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return;
-	unsigned char serial[40];
-	size_t len = sizeof serial;
-	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) >= 0 &&
-	    gnutls_x509_crt_get_serial(crt, serial, &len) >= 0 && len <= 20)
-		for (size_t i = 0; i < len; i++)
-			snprintf(serial_hex + 2 * i, 3, "%02x", serial[i]);
+	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) >= 0)
+		tls_crt_serial_hex(crt, serial_hex);
 	gnutls_x509_crt_deinit(crt);
 }
 

@@ -153,6 +153,18 @@ static vis_err write_file(const char *path, const gnutls_datum_t *d, int mode,
 	return VIS_OK;
 }
 
+int tls_crt_serial_hex(gnutls_x509_crt_t crt, char serial_hex[41])
+{
+	unsigned char serial[40];
+	size_t len = sizeof serial;
+	serial_hex[0] = '\0';
+	if (gnutls_x509_crt_get_serial(crt, serial, &len) < 0 || len == 0 || len > 20)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		snprintf(serial_hex + 2 * i, 3, "%02x", serial[i]);
+	return 0;
+}
+
 /* A new ECDSA P-256 key and an unsigned version-3 certificate for it with
  * a random positive serial, a validity and a common name.  Returns < 0 on
  * failure (the caller deinits both). */
@@ -164,7 +176,11 @@ static int cert_start(gnutls_x509_privkey_t *key, gnutls_x509_crt_t *crt, const 
 					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
 	    gnutls_rnd(GNUTLS_RND_NONCE, serial, 16) < 0)
 		return -1;
+	/* Positive, and no leading zero byte: DER keeps integers minimal, so a
+	 * first byte of 0 would leave a 15-byte serial in the certificate. */
 	serial[0] &= 0x7f;
+	if (!serial[0])
+		serial[0] = 0x01;
 	if (gnutls_x509_crt_set_version(*crt, 3) < 0 ||
 	    gnutls_x509_crt_set_serial(*crt, serial, 16) < 0 ||
 	    gnutls_x509_crt_set_activation_time(*crt, from) < 0 ||
@@ -272,9 +288,9 @@ vis_err tls_client_issue(const char *ca_cert_path, const char *ca_key_path,
 		   gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0) < 0 ||
 		   gnutls_x509_crt_sign2(crt, ca, ca_key, GNUTLS_DIG_SHA256, 0) < 0) {
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "cannot issue the workstation certificate");
+	} else if (tls_crt_serial_hex(crt, serial_hex) < 0) {
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "cannot read the certificate's serial");
 	} else {
-		for (size_t i = 0; i < sizeof serial; i++)
-			snprintf(serial_hex + 2 * i, 3, "%02x", serial[i]);
 		rc = write_pair(key, crt, key_out, cert_out, e);
 	}
 	if (ca_key_pem.data) {

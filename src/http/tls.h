@@ -44,6 +44,11 @@ vis_err tls_selfsigned_write(const char *cert_path, const char *key_path,
 
 /* ---- the municipality's small CA for workstation certificates ---- */
 
+/* The certificate's serial as it is encoded in it, lowercase hex (at most
+ * 20 bytes): the one form a workstation is registered and recognised by.
+ * Returns < 0 when the serial is missing or longer. */
+int tls_crt_serial_hex(gnutls_x509_crt_t crt, char serial_hex[41]);
+
 /* Creates a CA key (mode 0600) and self-signed CA certificate (10 years). */
 vis_err tls_ca_create(const char *cert_path, const char *key_path, const char *name,
 		      struct vis_error *e);
