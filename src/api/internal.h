@@ -170,6 +170,7 @@ HANDLER(api_incidents_list);
 HANDLER(api_incident_state);
 HANDLER(api_ente_suspend);
 HANDLER(api_stats);
+HANDLER(api_stats_tables);
 HANDLER(api_processing_list);
 HANDLER(api_processing_create);
 HANDLER(api_processing_update);

@@ -86,6 +86,15 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_COUNT_EVENTS] = "SELECT count(*) FROM event WHERE (?1 = '' OR comune = ?1) AND date <= ?2",
 	[SQL_PERSON_BY_CF] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v"
 			    " ORDER BY canc_reason <> 0, valid_from DESC LIMIT 1",
+	/* Every version of every person of ?1 ("" = all), a record's versions
+	 * together and oldest first: the register's history, for statistics. */
+	[SQL_PERSON_VERSIONS_EACH] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
+			      " WHERE (?1 = '' OR comune = ?1) UNION ALL SELECT " P_COLS ", dropped AS valid_to"
+			      " FROM person WHERE (?1 = '' OR comune = ?1)) AS v"
+			      " ORDER BY comune, local_id, valid_from, valid_to = 0",
+	/* The extract dates of each municipality's first and last import. */
+	[SQL_IMPORT_SPAN_EACH] = "SELECT comune, min(extract_at), max(extract_at) FROM import"
+			      " WHERE finished_at IS NOT NULL GROUP BY comune ORDER BY comune",
 	[SQL_PERSON_HISTORY] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
 			      " WHERE person = (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
 			      " UNION ALL SELECT " P_COLS ", dropped AS valid_to FROM person WHERE comune = ?1"

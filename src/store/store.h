@@ -302,6 +302,17 @@ vis_err store_person_history(struct store *s, const char *comune, const char *id
 vis_err store_person_each_at(struct store *s, const char *comune, int date,
 			     store_person_fn fn, void *ctx, struct vis_error *e);
 
+/* Every version of every person of `comune` ("" = all), each record's
+ * versions together, oldest first (the history the statistics read). */
+vis_err store_person_versions_each(struct store *s, const char *comune, store_person_fn fn,
+				   void *ctx, struct vis_error *e);
+
+/* For each municipality with a finished import: the extract times (Unix
+ * seconds) of its first and last import, by ISTAT code. */
+typedef int (*store_import_span_fn)(void *ctx, const char *comune, int64_t first, int64_t last);
+vis_err store_import_span_each(struct store *s, store_import_span_fn fn, void *ctx,
+			       struct vis_error *e);
+
 /* Events of `comune` ("" = all) with from <= date <= to; fn gets the type
  * and the date. */
 typedef int (*store_event_fn)(void *ctx, const char *comune, const char *type, int date);
