@@ -92,7 +92,7 @@ static long long *at(struct grid *g, int r, int c)
 static void set_label(struct grid *g, int r, int i, const char *text)
 {
 	/* labels are names of the reference data and dates: they fit */
-	snprintf(g->label[r * g->labels + i], LABEL_MAX, "%s", text);
+	str_copy_known(g->label[r * g->labels + i], LABEL_MAX, text, __FILE__, __LINE__);
 }
 
 /* An identity over the cells (r, c) given as pairs, ending with -1. */
@@ -221,7 +221,7 @@ static void territory(const struct refdata *rd, const char *comuni, int date, ch
 		n += *p == ',';
 	/* the label of a row holds a few codes; the header has them all */
 	if (strlen(comuni) >= LABEL_MAX || !comuni[0]) {
-		snprintf(code, LABEL_MAX, "%s", comuni[0] ? "insieme" : "tutti");
+		str_copy_known(code, LABEL_MAX, comuni[0] ? "insieme" : "tutti", __FILE__, __LINE__);
 		if (comuni[0])
 			snprintf(name, LABEL_MAX, "Insieme di %d comuni", n);
 		else
