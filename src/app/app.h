@@ -37,6 +37,10 @@ struct app {
 	struct alert_tracker *alerts; /* anti-extraction rules */
 	struct metrics *metrics;      /* counters for /metrics */
 	struct web_assets *ui;        /* the browser interface, or NULL */
+	char *crest;                  /* print_crest's bytes, or NULL: the emblem */
+	size_t crest_len;
+	const char *crest_type;       /* its content type */
+	char verify_url[300];         /* public_url + "/verifica", or "" */
 	/* overdue feeds already alerted today (municipality, day) */
 	struct { char comune[7]; int64_t day; } feed_alerted[256];
 	int nfeed_alerted;
