@@ -88,13 +88,6 @@ json_t *api_credentials_answer(struct http_request *r, const struct store_accoun
 /* Checks the shape of a username: 3-64 of [a-z0-9._-], starting with a letter. */
 bool api_username_valid(const char *u);
 
-/* The printable visura: metadata of the consultation (text, escaped by the
- * renderer).  Returns a malloc'd HTML page or NULL. */
-struct api_print_meta {
-	const char *operator_name, *ente, *purpose, *case_ref, *when, *access_id, *as_of;
-};
-char *api_print_html(json_t *body, const struct api_print_meta *m);
-
 #define HANDLER(name) void name(struct http_request *r)
 HANDLER(api_healthz);
 HANDLER(api_pdnd_purposes_list);
@@ -160,6 +153,9 @@ HANDLER(api_alert_review);
 HANDLER(api_usage);
 HANDLER(api_person_print);
 HANDLER(api_print_css);
+HANDLER(api_print_crest);
+HANDLER(api_verifica_page);
+HANDLER(api_receipt_verify);
 HANDLER(api_ui_index);
 HANDLER(api_help);
 HANDLER(api_ui_asset);

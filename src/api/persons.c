@@ -97,7 +97,8 @@ static void run(struct http_request *r, const struct access_who *who,
 	struct access_env env = {
 		.s = s, .audit = app->audit, .rl = app->rl, .alerts = app->alerts,
 		.rd = app->rd, .metrics = app->metrics, .now = api_now(r), .today = app_today(app),
-		.publisher = app->publisher,
+		.publisher = app->publisher, .print_heading = app->cfg.print_heading,
+		.verify_url = app->verify_url,
 	};
 	/* A PDND call's purpose is the one its voucher's purposeId is mapped
 	 * to, whatever the request says. */
@@ -162,6 +163,18 @@ void api_print_css(struct http_request *r)
 	r->cacheable = true;
 	http_reply_bytes(r, 200, "text/css; charset=utf-8", access_print_css,
 			 access_print_css_len);
+}
+
+/* The crest beside the printed visura's heading: print_crest, or the
+ * neutral emblem. */
+void api_print_crest(struct http_request *r)
+{
+	r->cacheable = true;
+	if (r->app->crest)
+		http_reply_bytes(r, 200, r->app->crest_type, r->app->crest, r->app->crest_len);
+	else
+		http_reply_bytes(r, 200, "image/svg+xml", access_print_emblem,
+				 access_print_emblem_len);
 }
 
 /* POST /api/v1/verify: the purpose, case and break-glass come in the JSON

@@ -191,7 +191,7 @@ def main():
             os.remove(os.path.join(artifacts, name))
 
     pop = dict(persons=2000, comuni="036023,036005", seed=7, days=3)
-    with Server(population=pop, ui_dir=ui_dir) as srv, \
+    with Server(population=pop, ui_dir=ui_dir, print_heading="Comune di Valdoria") as srv, \
             tempfile.TemporaryDirectory(prefix="visura-browser-") as tmp:
         fixture = prepare(srv)
         path = os.path.join(tmp, "fixture.json")

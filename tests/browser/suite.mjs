@@ -17,6 +17,7 @@
 // are looked up by the auditor; the admin flow, last, suspends the second body
 // (fx.ente_incident), which no other flow uses.
 import { strings } from '../../web/src/app/i18n.js';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -566,13 +567,76 @@ async function flowOperator(browser, fx) {
       const text = squash(await tab.locator('body').innerText());
       for (const want of [p.cf, 'Registrazione di accesso', caseRef, p.surname, fx.operator.username])
         check(text.includes(want), `expected the printed visura to contain "${want}"; it reads: ${text.slice(0, 800)}`);
-      check(text.includes(asOf) || text.includes(fmtDate(asOf)),
+      check(text.includes('Dati alla data del 1 gennaio 2010'),
         `expected the visura printed from the card as of ${fmtDate(asOf)} to be as of that date; it reads: ${text.slice(0, 800)}`);
       const id = /Registrazione di accesso n\.? ?(\d+)/.exec(text);
       check(id, `expected the access record number on the visura; it reads: ${text.slice(0, 800)}`);
       note('print', Number(id[1]));
       await screenshot(tab, 'operator-print');
+      // A document for a case file: the heading, Italian dates and
+      // Europe/Rome times, codes in words, and at the foot the seal.
+      check(text.includes('Comune di Valdoria'), `expected the configured heading; it reads: ${text.slice(0, 300)}`);
+      check(await tab.locator('header img[alt="Stemma"]').evaluate((i) => i.complete && i.naturalWidth > 0),
+        'expected the crest beside the heading');
+      const months = 'gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre';
+      check(new RegExp(`\\d{1,2} (${months}) \\d{4}, ore \\d\\d:\\d\\d:\\d\\d`).test(text),
+        `expected the time of the consultation in Italian; it reads: ${text.slice(-900)}`);
+      check(!/\d{4}-\d\d-\d\d|UTC|\bCodice \d/.test(text),
+        `expected no ISO date, no UTC, no bare code; it reads: ${text}`);
+      for (const want of ['Stato civile', 'Cittadinanza', 'Finalità', 'Operatore', 'Riferimento pratica'])
+        check(text.includes(want), `expected "${want}" on the visura`);
+      const f = await tab.locator('main').evaluate((m) => Object.fromEntries(
+        [...m.querySelectorAll('tr')].filter((r) => r.cells.length === 2)
+          .map((r) => [r.cells[0].innerText.trim(), r.cells[1].innerText.trim()])));
+      check(/^(maschile|femminile)$/.test(f.Sesso), `expected the sex in words; saw ${JSON.stringify(f.Sesso)}`);
+      check(!f.Indirizzo || /[A-Z]{3,}$/.test(f.Indirizzo), `expected the address to end with its municipality's name; saw ${JSON.stringify(f.Indirizzo)}`);
+      const printed = /Impronta del contenuto: ((?:[0-9a-f]{8} ){7}[0-9a-f]{8})/.exec(text);
+      check(printed, `expected the content hash under the QR code; it reads: ${text.slice(-900)}`);
+      // The QR code as printed, drawn large and decoded (zbarimg).
+      const svg = await tab.locator('.contrassegno svg').evaluate((e) => e.outerHTML);
+      const big = await page.context().newPage();
+      await big.setContent(`<body style="margin:0;background:#fff">${svg.replace('<svg ', '<svg width="1200" height="1200" ')}</body>`);
+      const png = path.join(ARTIFACTS, 'screens', 'operator-print-qr.png');
+      await big.locator('svg').screenshot({ path: png });
+      await big.close();
+      const qr = execFileSync('zbarimg', ['--raw', '-q', png], { encoding: 'utf8' }).trim();
+      const receipt = qr.includes('ricevuta=') ? new URL(qr).searchParams.get('ricevuta') : qr;
+      check(/^v2\.\d+\./.test(receipt) && receipt.split('.')[1] === id[1],
+        `expected the QR code to hold the receipt of access ${id[1]}; it holds ${qr.slice(0, 80)}`);
+      fx.printed = { receipt, hash: printed[1], id: id[1] };
+      // The same document as PDF, through the browser's print path.
+      const pdf = await tab.pdf({ format: 'A4', printBackground: true });
+      check(pdf.subarray(0, 5).toString() === '%PDF-' && pdf.length > 20000, `expected a PDF of the visura; got ${pdf.length} bytes`);
+      fs.mkdirSync(path.join(ARTIFACTS, 'downloads'), { recursive: true });
+      fs.writeFileSync(path.join(ARTIFACTS, 'downloads', 'visura.pdf'), pdf);
       await tab.close();
+    });
+    await step('anyone: the QR code opens /verifica, which confirms the receipt without personal data', page, async () => {
+      const v = await page.context().newPage();
+      const { receipt, hash } = fx.printed;
+      const r = await v.goto(`${fx.baseURL}/verifica?ricevuta=${encodeURIComponent(receipt)}`);
+      check(r.status() === 200, `expected 200; got ${r.status()}`);
+      let text = squash(await v.locator('body').innerText());
+      check(text.includes('La ricevuta è autentica') && text.includes(`Registrazione di accesso n. ${fx.printed.id}`),
+        `expected the receipt confirmed with its access number; it reads: ${text}`);
+      check(text.includes(hash) && text.includes('Comune di Valdoria'), `expected the content hash and the heading; it reads: ${text}`);
+      check(!text.includes(p.cf) && !text.includes(p.surname) && !text.includes(fx.operator.username),
+        `expected no personal data on /verifica; it reads: ${text}`);
+      await v.getByLabel('Impronta del contenuto stampata sul documento (facoltativa)').fill(hash);
+      await v.getByRole('button', { name: 'Verifica' }).click();
+      await v.waitForLoadState('load');
+      text = squash(await v.locator('body').innerText());
+      check(text.includes("L'impronta indicata corrisponde"), `expected the printed hash to match; it reads: ${text}`);
+      await screenshot(v, 'verifica-ok');
+      // one digit of the time changed: refused, in Italian
+      const parts = receipt.split('.');
+      parts[2] = String(Number(parts[2]) + 1000);
+      const bad = await v.goto(`${fx.baseURL}/verifica?ricevuta=${encodeURIComponent(parts.join('.'))}`);
+      check(bad.status() === 422, `expected 422 for a tampered receipt; got ${bad.status()}`);
+      text = squash(await v.locator('body').innerText());
+      check(text.includes('La ricevuta non è valida'), `expected the refusal in Italian; it reads: ${text}`);
+      await screenshot(v, 'verifica-tampered');
+      await v.close();
     });
     await step('operator: "Verifica dichiarazione" with the right surname says "corrisponde"', page, async () => {
       await link(mainOf(page), 'Verifica dichiarazione').click();
