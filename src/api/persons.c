@@ -101,10 +101,13 @@ static void run(struct http_request *r, const struct access_who *who,
 		.verify_url = app->verify_url,
 	};
 	/* A PDND call's purpose is the one its voucher's purposeId is mapped
-	 * to, whatever the request says. */
+	 * to, whatever the request says, */
 	struct access_who w = *who;
-	if (r->auth->via_voucher)
+	if (r->auth->via_voucher) {
+		/* and its end user the one its tracking evidence names, signed */
 		w.purpose_id = r->auth->voucher_purpose;
+		w.on_behalf_of = r->auth->evidence.user_id;
+	}
 	struct access_call *c = access_prepare(&env, &w, what);
 	if (!c) {
 		http_reply_error(r, 503, "service_unavailable", "out of memory");

@@ -228,6 +228,7 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 	if (!c->citizen) {
 		json_object_set_new(j, "access_id", json_integer(a->id));
 		json_object_set_new(j, "username", json_string(a->username));
+		json_object_set_new(j, "on_behalf_of", json_string(a->on_behalf_of));
 		json_object_set_new(j, "case_ref", json_string(a->case_ref));
 		json_object_set_new(j, "embargoed_for_citizen", json_boolean(embargoed));
 	}

@@ -144,6 +144,12 @@ static const struct rec_col pdnd_purpose_cols[] = {
 	I64(store_pdnd_purpose, revoked_at),
 };
 
+static const struct rec_col pdnd_key_cols[] = {
+	I64(store_pdnd_key, id), I64(store_pdnd_key, ente_id), TEXT(store_pdnd_key, kid),
+	TEXT(store_pdnd_key, jwk), I64(store_pdnd_key, created_at),
+	I64(store_pdnd_key, revoked_at),
+};
+
 static const struct rec_col list_request_cols[] = {
 	I64(store_list_request, id), I64(store_list_request, ente_id),
 	I64(store_list_request, requested_by), I64(store_list_request, purpose_id),
@@ -173,6 +179,7 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_REVIEW] = DESC("review_decision", store_review, review_cols),
 	[STORE_LIST_REQUEST] = DESC("list_request", store_list_request, list_request_cols),
 	[STORE_PDND_PURPOSE] = DESC("pdnd_purpose", store_pdnd_purpose, pdnd_purpose_cols),
+	[STORE_PDND_KEY] = DESC("pdnd_key", store_pdnd_key, pdnd_key_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

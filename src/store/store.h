@@ -732,6 +732,17 @@ struct store_pdnd_purpose {
 	int64_t revoked_at;     /* 0: in force */
 };
 
+/* A public key of a body's PDND client (a JWK), with which it signs its
+ * Agid-JWT-TrackingEvidence (AUDIT_REST_02); ended, never deleted. */
+struct store_pdnd_key {
+	int64_t id;
+	int64_t ente_id;
+	char kid[65];
+	char jwk[2048];         /* the public JWK, JSON */
+	int64_t created_at;
+	int64_t revoked_at;     /* 0: in force */
+};
+
 /* An entry of the record of processing activities (GDPR art. 30). */
 struct store_processing {
 	int64_t id;
@@ -812,6 +823,7 @@ enum store_kind {
 	STORE_REVIEW,
 	STORE_LIST_REQUEST,
 	STORE_PDND_PURPOSE,
+	STORE_PDND_KEY,
 	STORE_KIND__COUNT,
 };
 
@@ -854,7 +866,7 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
 	X(incident_step, STORE_INCIDENT_STEP) X(workstation, STORE_WORKSTATION) \
 	X(processing, STORE_PROCESSING) X(notice, STORE_NOTICE)               \
 	X(review, STORE_REVIEW) X(list_request, STORE_LIST_REQUEST)               \
-	X(pdnd_purpose, STORE_PDND_PURPOSE)
+	X(pdnd_purpose, STORE_PDND_PURPOSE) X(pdnd_key, STORE_PDND_KEY)
 #define STORE_REC_TYPED_DECLARE(name, kind)                                    \
 	vis_err store_##name##_get(struct store *s, int64_t id, struct store_##name *out, \
 				   bool *found, struct vis_error *e);                  \

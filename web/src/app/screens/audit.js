@@ -67,7 +67,8 @@ async function subjectScreen(params) {
   return h('div', {}, h('p', {}, t('subject.intro')), form,
     table(t('subject.accesses', { cf: data.codice_fiscale }), [
       [t('trail.when'), (a) => fmtTime(a.at)], [t('conv.ente'), (a) => a.ente], [t('trail.purpose'), (a) => a.purpose],
-      [t('trail.operation'), (a) => t(`operation.${a.operation}`, {}, null) || a.operation], [t('account.username'), (a) => a.username], [t('trail.case'), (a) => a.case_ref],
+      [t('trail.operation'), (a) => t(`operation.${a.operation}`, {}, null) || a.operation], [t('account.username'), (a) => a.username],
+      [t('subject.on_behalf_of'), (a) => a.on_behalf_of], [t('trail.case'), (a) => a.case_ref],
       [t('subject.embargo'), (a) => (a.embargoed_for_citizen ? badge(t('subject.embargoed'), 'warning') : '')]],
     data.accesses, { captionVisible: true }));
 }
