@@ -386,6 +386,18 @@ static const char migration_11[] =
 	"CREATE TABLE audit_purge (up_to INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
 	" last_hash TEXT NOT NULL, signature TEXT NOT NULL);";
 
+/* PDND (src/pdnd/pdnd.h): the registry office's mapping of PDND purposes
+ * to visura purposes and API accounts, and the ids (jti) of the signed
+ * tokens seen, each kept until it expires, so that none is taken twice on
+ * any instance. */
+static const char migration_12[] =
+	"CREATE TABLE pdnd_purpose (id @ID, pdnd_purpose TEXT NOT NULL,"
+	" client_id TEXT NOT NULL, purpose_id INTEGER NOT NULL REFERENCES purpose(id),"
+	" account_id INTEGER NOT NULL REFERENCES account(id), created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX pdnd_purpose_by_id ON pdnd_purpose (pdnd_purpose);"
+	"CREATE TABLE pdnd_jti (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -398,6 +410,7 @@ const struct schema_migration schema_migrations[] = {
 	{9, "readiness probe", migration_9},
 	{10, "Merkle tree and signed heads of the access trail", migration_10},
 	{11, "signed retention purges of the access trail", migration_11},
+	{12, "PDND purposes and the signed tokens seen", migration_12},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -414,7 +427,8 @@ const struct schema_table schema_tables[] = {
 	{"alert", false}, {"subject_code", false}, {"incident", false},
 	{"incident_history", false}, {"workstation", false}, {"processing", false},
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
-	{"webhook_state", false}, {"shared_state", false},
+	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
+	{"pdnd_jti", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];
