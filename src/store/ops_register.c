@@ -120,8 +120,8 @@ static void counts_read(struct drv_stmt *st, int c, struct store_import_counts *
 		*cols[i] = drv_col_i64(st, c + i);
 }
 
-vis_err store_import_each(struct store *s, const char *comune, int limit, store_import_fn fn,
-			  void *ctx, struct vis_error *e)
+vis_err store_import_each(struct store *s, const char *comune, int64_t before, int limit,
+			  store_import_fn fn, void *ctx, struct vis_error *e)
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_EACH, "import history", e);
 	if (!st)
@@ -131,6 +131,7 @@ vis_err store_import_each(struct store *s, const char *comune, int limit, store_
 	else
 		drv_bind_null(st, 1);
 	drv_bind_i64(st, 2, limit);
+	drv_bind_i64(st, 3, before);
 	enum drv_step r;
 	while ((r = drv_step(st, e)) == DRV_ROW) {
 		struct store_import_row row = {.id = drv_col_i64(st, 0)};

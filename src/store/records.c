@@ -311,8 +311,8 @@ void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, char *sql,
 	sql_append(sql, cap, &len, " = ?1 LIMIT 1");
 }
 
-int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, int limit,
-		 char *sql, size_t cap, struct vis_error *e)
+int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, bool below,
+		 int limit, char *sql, size_t cap, struct vis_error *e)
 {
 	char part[96];
 	size_t len = rec_select(d, sql, cap);
@@ -325,6 +325,10 @@ int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, i
 		}
 		snprintf(part, sizeof part, "%s%s = ?%d", nf ? " AND " : " WHERE ", filters[nf].col,
 			 nf + 1);
+		sql_append(sql, cap, &len, part);
+	}
+	if (below) {
+		snprintf(part, sizeof part, "%sid < ?%d", nf ? " AND " : " WHERE ", nf + 1);
 		sql_append(sql, cap, &len, part);
 	}
 	sql_append(sql, cap, &len, " ORDER BY id DESC");

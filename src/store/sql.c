@@ -114,7 +114,7 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_IMPORT_EACH] = "SELECT id, comune, seq, kind, extract_at, sha256, source,"
 		" started_at, finished_at, inserted, updated, unchanged, closed,"
 		" families, persons, events FROM import WHERE finished_at IS NOT NULL"
-		" AND (comune = ?1 OR ?1 IS NULL) ORDER BY id DESC LIMIT ?2",
+		" AND (comune = ?1 OR ?1 IS NULL) AND (id < ?3 OR ?3 = 0) ORDER BY id DESC LIMIT ?2",
 	[SQL_IMPORT_LAST_COUNTS] = "SELECT inserted, updated, unchanged, closed, families,"
 		" persons, events FROM import WHERE comune = ?1 AND finished_at IS NOT NULL"
 		" ORDER BY id DESC LIMIT 1",
@@ -207,7 +207,7 @@ const char *const store_sql[SQL__COUNT] = {
 		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
 		" AND (account_id = ?2 OR ?2 = 0) AND (ente_id = ?3 OR ?3 = 0)"
 		" AND (purpose_id = ?4 OR ?4 = 0) AND (at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
-		" ORDER BY id LIMIT ?7",
+		" AND id > ?8 ORDER BY id LIMIT ?7",
 	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
 	/* The bulk load of a first snapshot: one parameter per column, in
 	 * order (PostgreSQL sends the rows by COPY). */

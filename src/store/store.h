@@ -211,9 +211,11 @@ struct store_import_row {
 	struct store_import_counts counts;
 };
 /* Finished imports, newest first, at most `limit`; of one municipality
- * when comune is not NULL. */
+ * when comune is not NULL; only those with an id below `before` when it
+ * is not 0 (the keyset cursor of a page). */
 typedef int (*store_import_fn)(void *ctx, const struct store_import_row *row);
-vis_err store_import_each(struct store *s, const char *comune, int limit, store_import_fn fn,
+vis_err store_import_each(struct store *s, const char *comune, int64_t before, int limit,
+			  store_import_fn fn,
 			  void *ctx, struct vis_error *e);
 
 /* The counts of a municipality's last import (zeros when none). */
@@ -431,6 +433,7 @@ struct store_access_filter {
 	int64_t ente_id;
 	int64_t purpose_id;
 	int64_t from_ms, to_ms;     /* [from, to) */
+	int64_t after;              /* ids above it only (keyset cursor of a page; 0: all) */
 	int limit;
 };
 vis_err store_access_search(struct store *s, const struct store_access_filter *f,
@@ -851,6 +854,10 @@ typedef int (*store_rec_fn)(void *ctx, const void *rec);
 vis_err store_rec_list(struct store *s, enum store_kind k,
 		       const struct store_filter *filters, int limit,
 		       store_rec_fn fn, void *ctx, struct vis_error *e);
+/* The same, only records with an id below `before` (0: all): one page of
+ * the list after the one that ended at `before` (keyset, not offset). */
+vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_filter *filters,
+		       int64_t before, int limit, store_rec_fn fn, void *ctx, struct vis_error *e);
 
 /* The same calls typed, one set per kind (the compiler checks the struct):
  *   store_NAME_get(s, id, &out, &found, e)      the record by id
