@@ -274,8 +274,26 @@ static void test_print_page(void **state)
 	struct trail t = trail_new(f);
 	assert_int_equal(t.n, 1);
 	assert_string_equal(t.last.operation, "print");
+	/* The receipt signs the page with its seal emptied: the page as sent
+	 * (seal filled in) checks once unsealed, and a seal visura did not
+	 * write is refused. */
+	assert_non_null(strstr(r.bytes, "<svg"));
 	struct vis_error e = {0};
-	assert_null(audit_receipt_check(f->s, r.receipt, r.bytes, strlen(r.bytes), NULL, &e));
+	size_t len = strlen(r.bytes);
+	char *forged = malloc(len + 64);
+	assert_non_null(forged);
+	const char *seal = strstr(r.bytes, ACCESS_SEAL_OPEN);
+	assert_non_null(seal);
+	size_t at = (size_t)(seal - r.bytes) + sizeof ACCESS_SEAL_OPEN - 1;
+	memcpy(forged, r.bytes, at);
+	strcpy(forged + at, "<b>aggiunto</b>");
+	strcat(forged, r.bytes + at);
+	size_t flen = strlen(forged);
+	assert_non_null(access_print_unseal(forged, &flen));
+	free(forged);
+	assert_null(access_print_unseal(r.bytes, &len));
+	assert_null(strstr(r.bytes, "<svg"));
+	assert_null(audit_receipt_check(f->s, r.receipt, r.bytes, len, NULL, &e));
 	free(r.bytes);
 }
 
