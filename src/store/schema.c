@@ -386,6 +386,13 @@ static const char migration_11[] =
 	"CREATE TABLE audit_purge (up_to INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
 	" last_hash TEXT NOT NULL, signature TEXT NOT NULL);";
 
+/* The generation of the control records the gate and the corridor read on
+ * every request (store_cache_*): one row, moved in the same transaction
+ * as any change to them, so that every process's cache drops what it
+ * holds at its next request. */
+static const char migration_12[] =
+	"CREATE TABLE control_gen (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -398,6 +405,7 @@ const struct schema_migration schema_migrations[] = {
 	{9, "readiness probe", migration_9},
 	{10, "Merkle tree and signed heads of the access trail", migration_10},
 	{11, "signed retention purges of the access trail", migration_11},
+	{12, "generation of the control records", migration_12},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -414,7 +422,7 @@ const struct schema_table schema_tables[] = {
 	{"alert", false}, {"subject_code", false}, {"incident", false},
 	{"incident_history", false}, {"workstation", false}, {"processing", false},
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
-	{"webhook_state", false}, {"shared_state", false},
+	{"webhook_state", false}, {"shared_state", false}, {"control_gen", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];

@@ -407,6 +407,48 @@ static void test_agreement_not_in_force(void **state)
 	refused(f, &r, 403, "agreement_not_active");
 }
 
+/* With the process's cache of control records (store_cache_*), as the
+ * server runs it: a request reads its grant from the cache, and a change
+ * made by another instance or the CLI (a second handle) is refused at the
+ * very next request. */
+static void test_cached_grant_follows_changes(void **state)
+{
+	struct fx *f = *state;
+	struct result r;
+	struct vis_error e = {0};
+	struct store *other;
+	OK(store_open(f->db.uri, &other, &e));
+	struct store_cache *cache = store_cache_new();
+	assert_non_null(cache);
+	store_cache_attach(f->s, cache);
+	int64_t purpose;
+	int64_t conv = seed_agreement(f->s, f->ente, "identity", &purpose);
+	struct access_who who = who_of(f, purpose);
+	for (int i = 0; i < 2; i++) {
+		store_cache_fresh(f->s);
+		call(f, &who, &person_anna, &r);
+		assert_int_equal(r.status, 200);
+		free(r.bytes);
+		trail_new(f);
+	}
+	struct store_cache_stats st;
+	store_cache_stats(cache, &st);
+	assert_true(st.hits >= 2);   /* the second request read purpose and agreement from it */
+	seed_agreement_edit(other, conv, set_state, "suspended");
+	store_cache_fresh(f->s);
+	call(f, &who, &person_anna, &r);
+	refused(f, &r, 403, "agreement_not_active");
+	seed_agreement_edit(other, conv, set_state, "active");
+	store_cache_fresh(f->s);
+	call(f, &who, &person_anna, &r);
+	assert_int_equal(r.status, 200);
+	free(r.bytes);
+	trail_new(f);
+	store_cache_attach(f->s, NULL);
+	store_cache_free(cache);
+	store_close(other);
+}
+
 /* ---- workstation certificate ---- */
 
 static void set_workstation(struct store_convenzione *c, void *ctx)
@@ -735,6 +777,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_case_ref_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_grant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agreement_not_in_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_grant_follows_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workstation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_break_glass, setup, teardown),
