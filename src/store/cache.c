@@ -27,7 +27,7 @@ struct slot {
 	int64_t num;
 	int64_t gen;
 	size_t size;              /* of rec: the record's struct, or a setting's text + NUL */
-	void *rec;
+	void *rec;                /* NULL: there is no such record (inserts move the generation) */
 };
 
 struct store_cache {
@@ -129,16 +129,20 @@ static bool slot_is(const struct slot *sl, int k, const char *col, const char *t
 }
 
 bool store_cache_hold(struct store *s, int k, const char *col, const char *text, int64_t num,
-		      int64_t gen, void *out, size_t size)
+		      int64_t gen, void *out, size_t size, bool *found)
 {
 	struct store_cache *c = store_cache_of(s);
 	struct slot *sl = slot_of(c, k, col, text, num);
 	pthread_mutex_lock(&c->lock);
-	/* a setting's text fits the caller's buffer; a record is its struct */
+	/* absent (no record), or: a setting's text fits the caller's buffer,
+	 * a record is its struct */
 	bool hit = slot_is(sl, k, col, text, num) && sl->gen == gen &&
-		   (k == STORE_CACHE_SETTING ? sl->size <= size : sl->size == size);
-	if (hit)
-		memcpy(out, sl->rec, sl->size);
+		   (!sl->rec || (k == STORE_CACHE_SETTING ? sl->size <= size : sl->size == size));
+	if (hit) {
+		*found = sl->rec != NULL;
+		if (sl->rec)
+			memcpy(out, sl->rec, sl->size);
+	}
 	if (hit)
 		c->stats.hits++;
 	else
@@ -157,12 +161,13 @@ void store_cache_keep(struct store *s, int k, const char *col, const char *text,
 	pthread_mutex_lock(&c->lock);
 	/* Never replaced by an older generation's copy. */
 	if (!(sl->used && sl->gen > gen)) {
-		if (!sl->rec || sl->size != size) {
+		if (!rec || !sl->rec || sl->size != size) {
 			slot_clear(sl);
-			sl->rec = malloc(size);
+			sl->rec = rec ? malloc(size) : NULL;
 		}
-		if (sl->rec) {
-			memcpy(sl->rec, rec, size);
+		if (sl->rec || !rec) {
+			if (rec)
+				memcpy(sl->rec, rec, size);
 			sl->used = true;
 			sl->kind = k;
 			sl->col = col;
@@ -171,7 +176,7 @@ void store_cache_keep(struct store *s, int k, const char *col, const char *text,
 				memcpy(sl->text, text, strlen(text) + 1);
 			sl->num = text ? 0 : num;
 			sl->gen = gen;
-			sl->size = size;
+			sl->size = rec ? size : 0;
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

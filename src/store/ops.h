@@ -23,13 +23,14 @@ bool store_register_empty(const struct store *s);
  * not know it yet; *gen is it.  Errors of that read are returned (and the
  * caller reads the database).  store_cache_hold: the record of kind k
  * whose column col (NULL for a setting's key) is text (or num), copied
- * into out (size bytes), when the cache holds it for generation gen;
- * store_cache_keep puts it there. */
+ * into out (size bytes), when the cache holds it for generation gen
+ * (*found false: it holds that there is none); store_cache_keep puts it
+ * there (rec NULL: there is none). */
 #define STORE_CACHE_SETTING STORE_KIND__COUNT
 bool store_cache_kind(int k);
 bool store_cache_use(struct store *s, int64_t *gen);
 bool store_cache_hold(struct store *s, int k, const char *col, const char *text, int64_t num,
-		      int64_t gen, void *out, size_t size);
+		      int64_t gen, void *out, size_t size, bool *found);
 void store_cache_keep(struct store *s, int k, const char *col, const char *text, int64_t num,
 		      int64_t gen, const void *rec, size_t size);
 /* A change to control records begins (a transaction is opened when none

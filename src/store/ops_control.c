@@ -38,22 +38,19 @@ vis_err store_setting_get(struct store *s, const char *key, char *out, size_t ca
 {
 	int64_t gen;
 	bool cached = store_cache_use(s, &gen);
-	if (cached && store_cache_hold(s, STORE_CACHE_SETTING, NULL, key, 0, gen, out, cap)) {
-		*found = true;
+	if (cached && store_cache_hold(s, STORE_CACHE_SETTING, NULL, key, 0, gen, out, cap, found))
 		return VIS_OK;
-	}
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_GET, "setting", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
 	if (drv_one(st, found, e))
 		return ops_err(e);
-	if (*found) {
+	if (*found)
 		drv_col_copy(st, 0, out, cap);   /* callers size out for the values they write */
-		if (cached)
-			store_cache_keep(s, STORE_CACHE_SETTING, NULL, key, 0, gen, out,
-					 strlen(out) + 1);
-	}
+	if (cached)
+		store_cache_keep(s, STORE_CACHE_SETTING, NULL, key, 0, gen, *found ? out : NULL,
+				 *found ? strlen(out) + 1 : 0);
 	drv_reset(st);
 	return VIS_OK;
 }
@@ -478,10 +475,8 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, c
 		return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table, colname);
 	int64_t gen;
 	bool cached = store_cache_kind(k) && store_cache_use(s, &gen);
-	if (cached && store_cache_hold(s, k, col->name, text, num, gen, out, d->struct_size)) {
-		*found = true;
+	if (cached && store_cache_hold(s, k, col->name, text, num, gen, out, d->struct_size, found))
 		return VIS_OK;
-	}
 	char sql[REC_SQL_MAX];
 	rec_sql_get(d, col, sql, sizeof sql);
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
@@ -493,11 +488,10 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, c
 		drv_bind_i64(st, 1, num);
 	if (drv_one(st, found, e))
 		return ops_err(e);
-	if (*found) {
+	if (*found)
 		rec_read(d, st, out);
-		if (cached)
-			store_cache_keep(s, k, col->name, text, num, gen, out, d->struct_size);
-	}
+	if (cached)
+		store_cache_keep(s, k, col->name, text, num, gen, *found ? out : NULL, d->struct_size);
 	drv_reset(st);
 	return VIS_OK;
 }

@@ -141,6 +141,12 @@ int store_schema_version(struct store *s)
 	return drv_schema_version(s->d);
 }
 
+void store_io_get(struct store *s, struct store_io *out)
+{
+	out->statements = s->d->statements;
+	out->round_trips = s->d->round_trips;
+}
+
 bool store_shared(struct store *s)
 {
 	return s->shared;

@@ -950,6 +950,16 @@ struct store_cache_stats {
 };
 void store_cache_stats(const struct store_cache *c, struct store_cache_stats *out);
 
+/* What a handle asked of its database so far (a deterministic count, for
+ * tests and measurements): statements run, and round trips — the times
+ * the thread waited for the database server (PostgreSQL: each statement
+ * run or prepared, one per pipeline of statements; SQLite: 0). */
+struct store_io {
+	uint64_t statements;
+	uint64_t round_trips;
+};
+void store_io_get(struct store *s, struct store_io *out);
+
 /* Settings: small named values (e.g. roles that must use TOTP). */
 vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,
 			  bool *found, struct vis_error *e);
