@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "http/http.h"
+#include "pdnd/pdnd.h"
 #include "store/store.h"
 
 /* Who is calling, once the gate has looked at the request (r->auth: the
@@ -24,6 +25,11 @@ struct http_auth {
 	struct store_account account;
 	struct store_session session; /* when !via_token */
 	int64_t token_id;             /* when via_token */
+	/* A PDND voucher (via_token is true too): its claims, and the visura
+	 * purpose its purposeId is mapped to, which the request's is. */
+	bool via_voucher;
+	int64_t voucher_purpose;
+	struct pdnd_voucher voucher;
 };
 
 /* A listener of the service: the http_config built from the app's

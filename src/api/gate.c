@@ -3,12 +3,17 @@
  * account usable now, is the body active and inside its working hours, is
  * the CSRF token right for a state change, does the role fit the route,
  * and is a password change or TOTP enrolment due first. */
+#include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "api/api.h"
 #include "api/internal.h"
 #include "app/app.h"
+#include "audit/audit.h"
 #include "auth/auth.h"
+#include "common/log.h"
+#include "pdnd/pdnd.h"
 
 #define SESSION_COOKIE "visura_session"
 
@@ -53,6 +58,97 @@ static bool session_ended_why(struct http_request *r, struct store *s, int64_t n
 	return false;
 }
 
+/* A PDND call refused before it reached the corridor: recorded in the
+ * access trail (who PDND says is calling, as far as the voucher could be
+ * read; the account of the purpose's mapping when there is one), then
+ * answered.  A trail that cannot take the record answers 500. */
+static void voucher_refused(struct http_request *r, int64_t now, const struct pdnd_voucher *v,
+			    const struct store_pdnd_purpose *m, const struct store_account *a,
+			    const struct pdnd_refusal *why)
+{
+	struct store_access rec = {0};
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	rec.at = now * 1000 + tv.tv_usec / 1000;
+	rec.account_id = a ? a->id : 0;
+	rec.ente_id = a ? a->ente_id : 0;
+	rec.purpose_id = m ? m->purpose_id : 0;
+	snprintf(rec.username, sizeof rec.username, "pdnd:%.58s", v->client_id);
+	STR_COPY_KNOWN(rec.ip, r->ip); /* the same size */
+	STR_COPY_KNOWN(rec.operation, "voucher");
+	snprintf(rec.query, sizeof rec.query, "kid=%.64s client_id=%.64s purposeId=%.64s path=%.200s",
+		 v->kid, v->client_id, v->purpose_id, r->path);
+	for (char *p = rec.query; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	rec.subjects = "";
+	snprintf(rec.outcome, sizeof rec.outcome, "refused:%s", why->code);
+	rec.status = why->status;
+	struct vis_error e = {0};
+	if (audit_submit(r->app->audit, &rec, &e)) {
+		http_reply_internal(r, &e);
+		return;
+	}
+	http_reply_error(r, why->status, why->code, why->message);
+}
+
+/* A PDND voucher: checked (pdnd.h), its purpose mapped, its jti taken;
+ * the call is then the mapped API account's, for the mapped purpose. */
+static bool authenticate_voucher(struct http_request *r, struct store *s, int64_t now,
+				 const char *token)
+{
+	struct http_auth *au = r->auth;
+	struct pdnd_checks checks = pdnd_checks_from(&r->app->cfg);
+	struct pdnd_refusal why;
+	struct vis_error e = {0};
+	bool found = false;
+	if (!pdnd_voucher_check(r->app->pdnd, &checks, token, strlen(token), now, &au->voucher,
+				&why)) {
+		voucher_refused(r, now, &au->voucher, NULL, NULL, &why);
+		return false;
+	}
+	struct store_pdnd_purpose m;
+	if (pdnd_purpose_find(s, au->voucher.purpose_id, &m, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found) {
+		why = (struct pdnd_refusal){403, "pdnd_purpose_unknown",
+			"the voucher's purpose (purposeId) is not mapped to an agreement of this register"};
+		voucher_refused(r, now, &au->voucher, NULL, NULL, &why);
+		return false;
+	}
+	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, m.account_id, &au->account, &found, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!found || strcmp(au->account.role, "api")) {
+		vis_error_set(&e, VIS_ERR_INTERNAL, "PDND purpose %s maps to no API account",
+			      m.pdnd_purpose);
+		api_fail(r, &e);
+		return false;
+	}
+	if (strcmp(m.client_id, au->voucher.client_id)) {
+		why = (struct pdnd_refusal){403, "pdnd_client_mismatch",
+			"the voucher's client (client_id) is not the one the purpose is mapped for"};
+		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
+		return false;
+	}
+	bool fresh;
+	if (pdnd_jti_take(s, &au->voucher, checks.skew, now, &fresh, &why, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!fresh) {
+		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
+		return false;
+	}
+	au->via_token = true;
+	au->via_voucher = true;
+	au->voucher_purpose = m.purpose_id;
+	return true;
+}
+
 /* Who is calling: fills r->auth or replies 401. */
 static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 {
@@ -63,6 +159,13 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 		if (strncmp(authz, "Bearer ", 7)) {
 			http_reply_error(r, 401, "unauthenticated", "unsupported authorization scheme");
 			return false;
+		}
+		/* visura's own tokens are base64url: a dot makes it a JWT. */
+		if (r->app->pdnd && strchr(authz + 7, '.')) {
+			if (!authenticate_voucher(r, s, now, authz + 7))
+				return false;
+			r->auth->authenticated = true;
+			return true;
 		}
 		struct store_token t;
 		if (auth_token_find(s, authz + 7, now, &t, &found, &e)) {

@@ -97,6 +97,9 @@ char *api_print_html(json_t *body, const struct api_print_meta *m);
 
 #define HANDLER(name) void name(struct http_request *r)
 HANDLER(api_healthz);
+HANDLER(api_pdnd_purposes_list);
+HANDLER(api_pdnd_purpose_map);
+HANDLER(api_pdnd_purpose_unmap);
 /* Until every listener is up (app->serving) replies 503 "starting" and
  * returns true: a probe answered 200 means the whole service is up. */
 bool api_starting(struct http_request *r);

@@ -99,7 +99,12 @@ static void run(struct http_request *r, const struct access_who *who,
 		.rd = app->rd, .metrics = app->metrics, .now = api_now(r), .today = app_today(app),
 		.publisher = app->publisher,
 	};
-	struct access_call *c = access_prepare(&env, who, what);
+	/* A PDND call's purpose is the one its voucher's purposeId is mapped
+	 * to, whatever the request says. */
+	struct access_who w = *who;
+	if (r->auth->via_voucher)
+		w.purpose_id = r->auth->voucher_purpose;
+	struct access_call *c = access_prepare(&env, &w, what);
 	if (!c) {
 		http_reply_error(r, 503, "service_unavailable", "out of memory");
 		return;

@@ -100,6 +100,10 @@ const struct http_route api_routes[] = {
 	{"PUT", "/api/v1/processing/:id", api_processing_update, ADMIN, 0},
 	{"DELETE", "/api/v1/processing/:id", api_processing_delete, ADMIN, 0},
 
+	{"GET", "/api/v1/pdnd/purposes", api_pdnd_purposes_list, ADMIN | ROUTE_AUDITOR, 0},
+	{"POST", "/api/v1/pdnd/purposes", api_pdnd_purpose_map, ADMIN, 0},
+	{"DELETE", "/api/v1/pdnd/purposes/:id", api_pdnd_purpose_unmap, ADMIN, 0},
+
 	{"GET", "/api/v1/outbox", api_outbox, ADMIN, 0},
 	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR, 0},
 	{"PUT", "/api/v1/settings/totp-required", api_settings_totp, ADMIN, 0},

@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "auth/sealed.h"
 #include "metrics/metrics.h"
+#include "pdnd/pdnd.h"
 #include "policy/ratelimit.h"
 #include "common/date.h"
 #include "common/log.h"
@@ -61,6 +62,9 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 		log_warn("no browser interface", "reason=\"%s\"", e->msg);
 		a->ui = NULL;
 	}
+	/* PDND's public keys: vouchers are accepted only when they load. */
+	if (a->cfg.pdnd_jwks[0] && pdnd_keys_open(a->cfg.pdnd_jwks, &a->pdnd, e))
+		return e->code;
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
 		STR_COPY_KNOWN(path, a->cfg.signing_key); /* CONFIG_PATH_MAX < sizeof path */
@@ -109,6 +113,8 @@ void app_release(struct app *a)
 	if (a->secrets)
 		sodium_free(a->secrets);
 	a->secrets = NULL;
+	pdnd_keys_free(a->pdnd);
+	a->pdnd = NULL;
 	ratelimit_free(a->rl);
 	a->rl = NULL;
 	alert_tracker_free(a->alerts);

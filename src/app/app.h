@@ -20,6 +20,7 @@ struct metrics;
 struct audit_key;
 struct audit_writer;
 struct publisher;
+struct pdnd_keys;
 struct ratelimit;
 struct sealed_key;
 struct refdata;
@@ -39,6 +40,7 @@ struct app {
 	struct metrics *metrics;      /* counters for /metrics */
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
+	struct pdnd_keys *pdnd;       /* PDND's public keys (pdnd_jwks), or NULL: no vouchers */
 	/* overdue feeds already alerted today (municipality, day) */
 	struct { char comune[7]; int64_t day; } feed_alerted[256];
 	int nfeed_alerted;

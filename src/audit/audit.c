@@ -1400,7 +1400,7 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 		return "not a visura receipt: its numbers are malformed";
 	if (!hex64(f[4], fl[4]) || !hex64(f[5], fl[5]))
 		return "not a visura receipt: its hashes are malformed";
-	static char note[CHECKPOINT_TEXT_MAX + 1];
+	static _Thread_local char note[CHECKPOINT_TEXT_MAX + 1];
 	uint8_t proof[MERKLE_PROOF_MAX + 1][MERKLE_HASH], sig[crypto_sign_BYTES];
 	size_t n, pn;
 	if (sodium_base642bin((unsigned char *)note, CHECKPOINT_TEXT_MAX, f[6], fl[6], NULL, &n,
@@ -1495,7 +1495,7 @@ const char *audit_receipt_check(struct store *s, const char *receipt, const char
 	uint8_t pk[32];
 	if (!audit_public_key(s, pk))
 		return "the database has no signing public key";
-	static struct audit_receipt_info info;
+	static _Thread_local struct audit_receipt_info info;
 	const char *why = audit_receipt_verify(receipt, pk, body, len, &info);
 	if (why)
 		return why;

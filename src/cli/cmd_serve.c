@@ -26,6 +26,7 @@
 #include "mail/mail.h"
 #include "net/outbound.h"
 #include "notify/notify.h"
+#include "pdnd/pdnd.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
 #include "common/str.h"
@@ -46,7 +47,8 @@ static void usage(FILE *out)
 		"  --print-config     print the effective configuration and exit\n\n"
 		"Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish);\n"
 		"SIGHUP reopens the log file and reads the TLS certificate and key again\n"
-		"(connections already open keep theirs; a bad pair is refused, the old stays).\n");
+		"(connections already open keep theirs; a bad pair is refused, the old stays),\n"
+		"and PDND's public keys (pdnd_jwks; a file that does not load leaves the old).\n");
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg, const char **selfsigned,
@@ -165,6 +167,21 @@ static void reload_tls(struct http_server *srv, const struct config *cfg)
 			  cfg->tls_cert, e.msg);
 	else
 		log_info("TLS certificate reloaded", "cert=%s", cfg->tls_cert);
+}
+
+/* SIGHUP: PDND's public keys again (pdnd_jwks); keys that do not load
+ * leave the current ones. */
+static void reload_pdnd(struct app *app)
+{
+	struct vis_error e = {0};
+	if (!app->pdnd)
+		return;
+	if (pdnd_keys_reload(app->pdnd, &e))
+		log_error("PDND keys not reloaded: the previous ones stay", "file=%s error=\"%s\"",
+			  app->cfg.pdnd_jwks, e.msg);
+	else
+		log_info("PDND keys reloaded", "file=%s keys=%d", app->cfg.pdnd_jwks,
+			 pdnd_keys_count(app->pdnd));
 }
 
 /* Periodic duties: credential expiry and renewal reminders, overdue
@@ -323,6 +340,7 @@ int cmd_serve(int argc, char **argv)
 			else
 				log_info("log reopened", "%s", "");
 			reload_tls(srv, &cfg);
+			reload_pdnd(&app);
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)

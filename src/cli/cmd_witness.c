@@ -17,6 +17,7 @@
 #include "common/fsmode.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/priv.h"
 #include "http/http.h"
 #include "http/tls.h"
 #include "witness/witness.h"
@@ -27,7 +28,7 @@ static void usage(FILE *out)
 		"usage: visura witness keygen --key FILE\n"
 		"       visura witness serve --listen ADDR:PORT --key FILE --name NAME --state DIR\n"
 		"                            --log-key ORIGIN=PUBKEYFILE [--log-key ...]\n"
-		"                            [--tls-cert FILE --tls-key FILE]\n\n"
+		"                            [--tls-cert FILE --tls-key FILE] [--user USER]\n\n"
 		"  keygen  creates the witness's Ed25519 key in FILE (0600, never over an\n"
 		"          existing one) and its public half in FILE.pub (64 hex digits,\n"
 		"          printed too): give it to the deployments this witness serves\n"
@@ -40,7 +41,9 @@ static void usage(FILE *out)
 		"          or a fork.  DIR keeps the last head cosigned of each log\n"
 		"          (witness.state: keep it, with the key) and, without --tls-cert,\n"
 		"          a self-signed certificate.  NAME is the key's name in the\n"
-		"          cosignature lines\n"
+		"          cosignature lines.  Started as root it needs --user, the\n"
+		"          account it becomes once the port is bound and the keys read\n"
+		"          (DIR is given to it)\n"
 		"exit status: 0 ok, 2 usage, 3 runtime failure\n");
 }
 
@@ -127,12 +130,18 @@ static bool log_key_add(const char *arg)
 }
 
 static int serve(const char *listen, const char *key, const char *name, const char *dir,
-		 const char *cert, const char *tkey)
+		 const char *cert, const char *tkey, const char *user)
 {
 	char certbuf[4096], keybuf[4096];
 	struct vis_error e = {0};
+	struct priv_user pu;
 	if (!listen || !key || !name || !dir || !svc.nlogs || (!cert != !tkey)) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* As the server: started as root, it must be told whom to become. */
+	if (priv_user_resolve(user ? user : "", &pu, &e)) {
+		cli_error("witness", &e);
 		return EXIT_USAGE;
 	}
 	if (!checkpoint_name_ok(name) || !STR_COPY(svc.name, name)) {
@@ -148,7 +157,9 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 		return EXIT_USAGE;
 	}
 	if (fsmode_key_read(key, svc.sk, sizeof svc.sk, "the witness key", &e) ||
-	    witness_state_load(svc.state_path, svc.logs, svc.nlogs, &e)) {
+	    witness_state_load(svc.state_path, svc.logs, svc.nlogs, &e) ||
+	    priv_chown(&pu, dir, &e) ||
+	    (access(svc.state_path, F_OK) == 0 && priv_chown(&pu, svc.state_path, &e))) {
 		cli_error("witness", &e);
 		return EXIT_RUNTIME;
 	}
@@ -196,6 +207,14 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 		cli_error("witness", &e);
 		return EXIT_RUNTIME;
 	}
+	/* Port bound, keys and certificates read: root is given up for good
+	 * before the first request is answered. */
+	if (priv_drop(&pu, &e)) {
+		cli_error("witness", &e);
+		http_server_stop(srv, 0);
+		sodium_memzero(svc.sk, sizeof svc.sk);
+		return EXIT_RUNTIME;
+	}
 	log_info("witness listening", "url=https://%s name=%s logs=%d", listen, svc.name,
 		 svc.nlogs);
 	printf("visura witness listening on https://%s\n", listen);
@@ -218,11 +237,12 @@ int cmd_witness(int argc, char **argv)
 		{"log-key", required_argument, NULL, 'L'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'K'},
+		{"user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *listen = NULL, *key = NULL, *name = NULL, *dir = NULL, *cert = NULL,
-		   *tkey = NULL;
+		   *tkey = NULL, *user = NULL;
 	int c;
 	optind = 1;
 	svc.nlogs = 0;
@@ -238,6 +258,7 @@ int cmd_witness(int argc, char **argv)
 			break;
 		case 'c': cert = optarg; break;
 		case 'K': tkey = optarg; break;
+		case 'u': user = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -245,7 +266,7 @@ int cmd_witness(int argc, char **argv)
 	if (optind == argc - 1 && !strcmp(argv[optind], "keygen"))
 		return keygen(key);
 	if (optind == argc - 1 && !strcmp(argv[optind], "serve"))
-		return serve(listen, key, name, dir, cert, tkey);
+		return serve(listen, key, name, dir, cert, tkey, user);
 	usage(stderr);
 	return EXIT_USAGE;
 }

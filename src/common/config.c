@@ -57,6 +57,11 @@ static const struct option_row rows[] = {
 	STR(accessibility_url, "", "https address of the accessibility statement, linked from the help page"),
 	STR(privacy_url, "", "https address of the privacy notice, linked from the help page"),
 	STR(ui_dir, VISURA_UI_DIR, "directory of the browser interface (index.html and its assets), read at start; empty: no interface"),
+	STR(pdnd_jwks, "", "PDND vouchers: a JWKS file of PDND's public keys (empty: no voucher accepted); read at start, on SIGHUP, and again when a voucher names a key (kid) it does not hold and the file changed (docs/pdnd.md)"),
+	STR(pdnd_issuer, "", "PDND vouchers: the issuer (iss) they must carry, as PDND's documentation gives it for the environment (required with pdnd_jwks)"),
+	STR(pdnd_audience, "", "PDND vouchers: this e-service's audience (aud), as registered on PDND (required with pdnd_jwks)"),
+	INT(pdnd_clock_skew, 0, 300, "60", "PDND vouchers: seconds of clock difference tolerated on exp, nbf and iat"),
+	INT(pdnd_token_max_bytes, 512, 16384, "4096", "PDND vouchers: the longest voucher accepted, bytes"),
 	INT(threads, 1, 64, "2", "worker threads"),
 	INT(max_connections, 1, 100000, "1024", "open connections at most"),
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
@@ -126,6 +131,10 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
 		return vis_error_set(e, VIS_ERR_INVALID, "accessibility_url and privacy_url must be "
 				     "empty or an https:// address");
+	if (c->pdnd_jwks[0] && (!c->pdnd_issuer[0] || !c->pdnd_audience[0]))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "pdnd_jwks needs pdnd_issuer and pdnd_audience: a voucher is "
+				     "checked against both");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "

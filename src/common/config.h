@@ -40,6 +40,11 @@ struct config {
 	char accessibility_url[256];  /* the accessibility statement (https) */
 	char privacy_url[256];        /* the privacy notice (https) */
 	char ui_dir[CONFIG_PATH_MAX];  /* files of the browser interface, "" = none */
+	char pdnd_jwks[CONFIG_PATH_MAX];  /* PDND's public keys, "" = no vouchers */
+	char pdnd_issuer[256];      /* the iss of a voucher */
+	char pdnd_audience[256];    /* the aud of a voucher: this e-service */
+	int pdnd_clock_skew;        /* seconds tolerated on exp, nbf, iat */
+	int pdnd_token_max_bytes;   /* the longest voucher */
 	int threads;
 	int max_connections;
 	int per_ip_connections;

@@ -186,3 +186,76 @@ void outbound_release(struct outbound *o)
 	curl_url_cleanup(o->url);
 	o->url = NULL;
 }
+
+static size_t keep_answer(char *data, size_t size, size_t n, void *ud)
+{
+	struct outbound_post *p = ud;
+	size_t k = size * n;
+	if (!p->answer)
+		return k;
+	if (p->answer_len + k >= p->answer_cap) {
+		p->answer_over = true;
+		return 0;
+	}
+	memcpy(p->answer + p->answer_len, data, k);
+	p->answer_len += k;
+	p->answer[p->answer_len] = '\0';
+	return k;
+}
+
+long outbound_post(struct outbound_post *p, char *why, size_t cap)
+{
+	p->answer_len = 0;
+	p->answer_over = false;
+	if (p->answer && p->answer_cap)
+		p->answer[0] = '\0';
+	CURL *c = curl_easy_init();
+	if (!c) {
+		str_copy_cut(why, cap, "curl init failed"); /* a message: cut on purpose */
+		return 0;
+	}
+	struct outbound o;
+	struct vis_error e = {0};
+	if (outbound_prepare(c, &o, p->url, OUTBOUND_WEBHOOK, false, &e)) {
+		snprintf(why, cap, "URL refused: %.150s", e.msg);
+		curl_easy_cleanup(c);
+		return 0;
+	}
+	struct curl_slist *hs = NULL;
+	for (const char *const *h = p->headers; h && *h; h++) {
+		struct curl_slist *more = curl_slist_append(hs, *h);
+		if (!more) {
+			curl_slist_free_all(hs);
+			curl_easy_cleanup(c);
+			outbound_release(&o);
+			str_copy_cut(why, cap, "out of memory"); /* a message: cut on purpose */
+			return 0;
+		}
+		hs = more;
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)p->len);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, p->timeout > 0 ? p->timeout : 10L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (p->ca_file && p->ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_answer);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, p);
+	CURLcode rc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hs);
+	curl_easy_cleanup(c);
+	outbound_release(&o);
+	if (o.refused[0]) {
+		snprintf(why, cap, "address %s refused (webhook rules)", o.refused);
+		return 0;
+	}
+	if (rc != CURLE_OK) {
+		str_copy_cut(why, cap, curl_easy_strerror(rc)); /* a message: cut on purpose */
+		return 0;
+	}
+	return status;
+}

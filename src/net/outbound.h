@@ -45,6 +45,25 @@ vis_err outbound_prepare(CURL *c, struct outbound *o, const char *url, enum outb
 			 bool plain_loopback, struct vis_error *e);
 void outbound_release(struct outbound *o);
 
+/* A POST by the webhook rules (one place for webhooks and witnesses). */
+struct outbound_post {
+	const char *url;
+	const char *const *headers; /* "Name: value" lines, NULL-terminated */
+	const char *body;
+	size_t len;
+	const char *ca_file;        /* NULL or "": the system's trust store */
+	long timeout;               /* seconds for the whole transfer */
+	char *answer;               /* NULL: the answer's body is discarded */
+	size_t answer_cap;          /* room in answer, its NUL included */
+	size_t answer_len;          /* out: the bytes kept */
+	bool answer_over;           /* out: the answer did not fit (transfer cut) */
+};
+
+/* Sends p; returns the HTTP status, or 0 when no answer came back, with
+ * why saying so (the URL or the address refused by the rules, or curl's
+ * message). */
+long outbound_post(struct outbound_post *p, char *why, size_t cap);
+
 /* Whether the address (text, IPv4 or IPv6) may be connected to. */
 bool outbound_address_allowed(const char *ip, bool loopback_only);
 

@@ -1,6 +1,5 @@
 #include "notify/notify.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,54 +52,19 @@ static int add_event(void *ctx, int64_t rowid, const struct store_event *ev, con
 	return 0;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *ud)
-{
-	(void)p;
-	(void)ud;
-	return size * n;
-}
-
 /* POSTs body; returns 0 on a 2xx answer, else fills err. */
 static int post(const char *url, const char *body, const char *sig, int64_t conv, char *err,
 		size_t cap)
 {
-	CURL *c = curl_easy_init();
-	if (!c) {
-		snprintf(err, cap, "curl init failed");
-		return -1;
-	}
 	char h1[160], h2[64];
 	snprintf(h1, sizeof h1, "X-Visura-Signature: %s", sig);
 	snprintf(h2, sizeof h2, "X-Visura-Agreement: %lld", (long long)conv);
-	struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
-	hs = curl_slist_append(hs, h1);
-	hs = curl_slist_append(hs, h2);
-	struct outbound o;
-	struct vis_error e = {0};
-	if (outbound_prepare(c, &o, url, OUTBOUND_WEBHOOK, false, &e)) {
-		snprintf(err, cap, "webhook_url refused: %.150s", e.msg);
-		curl_slist_free_all(hs);
-		curl_easy_cleanup(c);
+	const char *const headers[] = {"Content-Type: application/json", h1, h2, NULL};
+	struct outbound_post req = {.url = url, .headers = headers, .body = body,
+				    .len = strlen(body), .timeout = 10};
+	long status = outbound_post(&req, err, cap);
+	if (!status)
 		return -1;
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	CURLcode rc = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
-	outbound_release(&o);
-	if (o.refused[0]) {
-		snprintf(err, cap, "address %s refused (webhook rules)", o.refused);
-		return -1;
-	}
-	if (rc != CURLE_OK) {
-		str_copy_cut(err, cap, curl_easy_strerror(rc)); /* a message: cut on purpose */
-		return -1;
-	}
 	if (status < 200 || status > 299) {
 		snprintf(err, cap, "HTTP %ld", status);
 		return -1;

@@ -538,6 +538,32 @@ vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct 
 	return run_ids(store_drv(s), SQL_REC_DELETE, 1, id, 0, "delete", NULL, e);
 }
 
+/* ---- PDND: the signed tokens seen ---- */
+
+vis_err store_pdnd_jti_take(struct store *s, const char *jti, int64_t expires_at, bool *fresh,
+			    struct vis_error *e)
+{
+	*fresh = false;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_TAKE, "token id", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, jti);
+	drv_bind_i64(st, 2, expires_at);
+	if (drv_step(st, e) == DRV_ERROR) {
+		vis_err rc = st->err;
+		drv_reset(st);
+		return rc;
+	}
+	*fresh = drv_changes(st) == 1;
+	drv_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e)
+{
+	return run_ids(store_drv(s), SQL_PDND_JTI_PURGE, 1, now, 0, "token ids", NULL, e);
+}
+
 /* ---- the same, typed (store.h: STORE_RECORDS) ---- */
 
 #define STORE_REC_TYPED_DEFINE(name, kind)                                     \

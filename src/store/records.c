@@ -137,6 +137,13 @@ static const struct rec_col review_cols[] = {
 	TEXT(store_review, note), I64(store_review, decided_by), I64(store_review, decided_at),
 };
 
+static const struct rec_col pdnd_purpose_cols[] = {
+	I64(store_pdnd_purpose, id), TEXT(store_pdnd_purpose, pdnd_purpose),
+	TEXT(store_pdnd_purpose, client_id), I64(store_pdnd_purpose, purpose_id),
+	I64(store_pdnd_purpose, account_id), I64(store_pdnd_purpose, created_at),
+	I64(store_pdnd_purpose, revoked_at),
+};
+
 static const struct rec_col list_request_cols[] = {
 	I64(store_list_request, id), I64(store_list_request, ente_id),
 	I64(store_list_request, requested_by), I64(store_list_request, purpose_id),
@@ -165,6 +172,7 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_NOTICE] = DESC("notice", store_notice, notice_cols),
 	[STORE_REVIEW] = DESC("review_decision", store_review, review_cols),
 	[STORE_LIST_REQUEST] = DESC("list_request", store_list_request, list_request_cols),
+	[STORE_PDND_PURPOSE] = DESC("pdnd_purpose", store_pdnd_purpose, pdnd_purpose_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)

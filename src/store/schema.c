@@ -386,11 +386,23 @@ static const char migration_11[] =
 	"CREATE TABLE audit_purge (up_to INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
 	" last_hash TEXT NOT NULL, signature TEXT NOT NULL);";
 
+/* PDND (src/pdnd/pdnd.h): the registry office's mapping of PDND purposes
+ * to visura purposes and API accounts, and the ids (jti) of the signed
+ * tokens seen, each kept until it expires, so that none is taken twice on
+ * any instance. */
+static const char migration_12[] =
+	"CREATE TABLE pdnd_purpose (id @ID, pdnd_purpose TEXT NOT NULL,"
+	" client_id TEXT NOT NULL, purpose_id INTEGER NOT NULL REFERENCES purpose(id),"
+	" account_id INTEGER NOT NULL REFERENCES account(id), created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX pdnd_purpose_by_id ON pdnd_purpose (pdnd_purpose);"
+	"CREATE TABLE pdnd_jti (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);";
+
 /* The generation of the control records the gate and the corridor read on
  * every request (store_cache_*): one row, moved in the same transaction
  * as any change to them, so that every process's cache drops what it
  * holds at its next request. */
-static const char migration_12[] =
+static const char migration_13[] =
 	"CREATE TABLE control_gen (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL);";
 
 const struct schema_migration schema_migrations[] = {
@@ -405,7 +417,8 @@ const struct schema_migration schema_migrations[] = {
 	{9, "readiness probe", migration_9},
 	{10, "Merkle tree and signed heads of the access trail", migration_10},
 	{11, "signed retention purges of the access trail", migration_11},
-	{12, "generation of the control records", migration_12},
+	{12, "PDND purposes and the signed tokens seen", migration_12},
+	{13, "generation of the control records", migration_13},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -422,7 +435,8 @@ const struct schema_table schema_tables[] = {
 	{"alert", false}, {"subject_code", false}, {"incident", false},
 	{"incident_history", false}, {"workstation", false}, {"processing", false},
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
-	{"webhook_state", false}, {"shared_state", false}, {"control_gen", false},
+	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
+	{"pdnd_jti", false}, {"control_gen", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];

@@ -204,6 +204,9 @@ const char *const store_sql[SQL__COUNT] = {
 	 * order (PostgreSQL sends the rows by COPY). */
 	[SQL_FAMILY_LOAD] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("
 			   F_PARAMS ", ?14, ?15)",
+	[SQL_PDND_JTI_TAKE] = "INSERT INTO pdnd_jti (jti, expires_at) VALUES (?1, ?2)"
+			     " ON CONFLICT (jti) DO NOTHING",
+	[SQL_PDND_JTI_PURGE] = "DELETE FROM pdnd_jti WHERE expires_at < ?1",
 	[SQL_PERSON_LOAD] = "INSERT INTO person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
 			   " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?25)",
 	/* The generation of the control records (store_cache_*): 0 before

@@ -707,6 +707,20 @@ struct store_workstation {
 	int64_t revoked_at;
 };
 
+/* A PDND purpose (the purposeId of a voucher) mapped by the registry
+ * office to one visura purpose (and so one agreement and body) and to the
+ * body's API account the calls are made as; never deleted: an ended
+ * mapping keeps its revoked_at (src/pdnd/pdnd.h). */
+struct store_pdnd_purpose {
+	int64_t id;
+	char pdnd_purpose[65];  /* PDND's purposeId (a UUID) */
+	char client_id[65];     /* PDND's client_id the voucher must carry */
+	int64_t purpose_id;
+	int64_t account_id;
+	int64_t created_at;
+	int64_t revoked_at;     /* 0: in force */
+};
+
 /* An entry of the record of processing activities (GDPR art. 30). */
 struct store_processing {
 	int64_t id;
@@ -786,6 +800,7 @@ enum store_kind {
 	STORE_NOTICE,
 	STORE_REVIEW,
 	STORE_LIST_REQUEST,
+	STORE_PDND_PURPOSE,
 	STORE_KIND__COUNT,
 };
 
@@ -827,7 +842,8 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
 	X(alert, STORE_ALERT) X(incident, STORE_INCIDENT)                     \
 	X(incident_step, STORE_INCIDENT_STEP) X(workstation, STORE_WORKSTATION) \
 	X(processing, STORE_PROCESSING) X(notice, STORE_NOTICE)               \
-	X(review, STORE_REVIEW) X(list_request, STORE_LIST_REQUEST)
+	X(review, STORE_REVIEW) X(list_request, STORE_LIST_REQUEST)               \
+	X(pdnd_purpose, STORE_PDND_PURPOSE)
 #define STORE_REC_TYPED_DECLARE(name, kind)                                    \
 	vis_err store_##name##_get(struct store *s, int64_t id, struct store_##name *out, \
 				   bool *found, struct vis_error *e);                  \
@@ -853,6 +869,14 @@ vis_err store_processing_by_number(struct store *s, const char *number,
  * used: *advanced is false when another request got there first (replay). */
 vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t step,
 				   bool *advanced, struct vis_error *e);
+
+/* Takes the id of a signed token (PDND voucher, tracking evidence) until
+ * expires_at: *fresh is false when it was taken before (a replay), by
+ * this instance or another on the same database. */
+vis_err store_pdnd_jti_take(struct store *s, const char *jti, int64_t expires_at, bool *fresh,
+			    struct vis_error *e);
+/* Forgets the ids that expired before `now`. */
+vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e);
 
 /* Deletes a record by id (only processing entries may be deleted, and
  * only by a caller that checked no purpose points at them). */

@@ -1,6 +1,5 @@
 #include "witness/publish.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -97,22 +96,7 @@ vis_err publish_witnesses_parse(const char *spec, struct publish_witness *out, i
 struct answer {
 	char buf[ANSWER_MAX + 1];
 	size_t len;
-	bool over;
 };
-
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-	struct answer *a = ud;
-	size_t k = size * n;
-	if (a->len + k > ANSWER_MAX) {
-		a->over = true;
-		return 0;
-	}
-	memcpy(a->buf + a->len, p, k);
-	a->len += k;
-	a->buf[a->len] = '\0';
-	return k;
-}
 
 /* POSTs body to the witness; returns the HTTP status (0: no answer, why
  * set). */
@@ -121,46 +105,12 @@ static long post(struct publisher *p, struct witness_state *s, const char *body,
 {
 	char url[sizeof s->w.url + 32];
 	snprintf(url, sizeof url, "%s/add-checkpoint", s->w.url); /* url fits: sizes above */
-	CURL *c = curl_easy_init();
-	if (!c) {
-		STR_COPY_KNOWN(s->why, "curl init failed");
-		return 0;
-	}
-	struct outbound o;
-	struct vis_error e = {0};
-	if (outbound_prepare(c, &o, url, OUTBOUND_WEBHOOK, false, &e)) {
-		snprintf(s->why, sizeof s->why, "URL refused: %.150s", e.msg);
-		curl_easy_cleanup(c);
-		return 0;
-	}
-	struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: text/plain");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (p->ca_file[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-	a->len = 0;
-	a->over = false;
-	a->buf[0] = '\0';
-	CURLcode rc = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
-	outbound_release(&o);
-	if (o.refused[0]) {
-		snprintf(s->why, sizeof s->why, "address %s refused", o.refused);
-		return 0;
-	}
-	if (rc != CURLE_OK) {
-		str_copy_cut(s->why, sizeof s->why, curl_easy_strerror(rc)); /* a message: cut on purpose */
-		return 0;
-	}
+	static const char *const headers[] = {"Content-Type: text/plain", NULL};
+	struct outbound_post req = {.url = url, .headers = headers, .body = body, .len = len,
+				    .ca_file = p->ca_file, .timeout = 10, .answer = a->buf,
+				    .answer_cap = sizeof a->buf};
+	long status = outbound_post(&req, s->why, sizeof s->why);
+	a->len = req.answer_len;
 	return status;
 }
 

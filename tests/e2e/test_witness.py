@@ -79,7 +79,7 @@ class Witness:
         self.proc = subprocess.Popen(
             [harness.VISURA, "witness", "serve", "--listen", f"127.0.0.1:{self.port}",
              "--key", self.key, "--name", WNAME, "--state", self.state,
-             "--log-key", f"{self.origin}={self.log_pub}"],
+             "--log-key", f"{self.origin}={self.log_pub}", *harness.serve_user_args()],
             stdout=self.log, stderr=subprocess.STDOUT)
         poll("the witness listens", lambda: self.proc.poll() is not None or self._up())
         check(self.proc.poll() is None, "the witness runs")
@@ -307,6 +307,19 @@ def test_witness_refuses_rollback_and_fork():
         eq(st, 422, f"a fork after the witness's restart: {body}")
         st, body = w.post(f"old 0\n\n" + bare)
         eq((st, body), (409, f"{size}\n"), "the restarted witness remembers its size")
+        if os.geteuid() == 0:
+            # a witness started as root never answers as root
+            with open(f"/proc/{w.proc.pid}/status") as f:
+                uid = next(l.split()[1] for l in f if l.startswith("Uid:"))
+            check(uid != "0", "the running witness has given up root")
+            w.stop()
+            p = subprocess.run(
+                [harness.VISURA, "witness", "serve", "--listen", f"127.0.0.1:{w.port}",
+                 "--key", w.key, "--name", WNAME, "--state", w.state,
+                 "--log-key", f"{origin}={w.log_pub}"], capture_output=True, text=True,
+                timeout=30)
+            eq(p.returncode, 2, f"a witness started as root without --user: {p.stderr}")
+            check("root" in p.stderr, f"the refusal says why: {p.stderr}")
     finally:
         done(srv, w)
 

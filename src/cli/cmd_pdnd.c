@@ -1,0 +1,119 @@
+/* visura pdnd — the registry office's PDND purposes from the command line
+ * (the API has the same: /api/v1/pdnd/purposes): map a PDND purpose (a
+ * voucher's purposeId) to a visura purpose and an API account of its
+ * body, end a mapping, list them.  The rules are pdnd/pdnd.h's. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "pdnd/pdnd.h"
+#include "store/store.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: visura pdnd map [--db URI] --pdnd-purpose ID --client-id ID\n"
+		"           --purpose N --account USERNAME\n"
+		"       visura pdnd unmap [--db URI] --pdnd-purpose ID\n"
+		"       visura pdnd list [--db URI]\n\n"
+		"A PDND voucher whose purposeId is ID, issued to client ID, is a call of\n"
+		"the API account USERNAME for visura purpose N (of that account's body).\n"
+		"The vouchers themselves: options pdnd_jwks, pdnd_issuer, pdnd_audience\n"
+		"of visura serve (docs/pdnd.md).\n");
+}
+
+static int print_mapping(void *ctx, const void *rec)
+{
+	(void)ctx;
+	const struct store_pdnd_purpose *m = rec;
+	printf("%lld\t%s\t%s\t%lld\t%lld\t%s\n", (long long)m->id, m->pdnd_purpose, m->client_id,
+	       (long long)m->purpose_id, (long long)m->account_id, m->revoked_at ? "ended" : "in force");
+	return 0;
+}
+
+int cmd_pdnd(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'}, {"pdnd-purpose", required_argument, NULL, 'P'},
+		{"client-id", required_argument, NULL, 'c'}, {"purpose", required_argument, NULL, 'p'},
+		{"account", required_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	if (argc < 2 || cli_help_arg(argv[1])) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "map") && strcmp(sub, "unmap") && strcmp(sub, "list")) {
+		fprintf(stderr, "visura: pdnd: unknown sub-command '%s'\n", sub);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *db = NULL, *pdnd = NULL, *client = NULL, *account = NULL;
+	long long purpose = 0;
+	int ch;
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db = optarg; break;
+		case 'P': pdnd = optarg; break;
+		case 'c': client = optarg; break;
+		case 'a': account = optarg; break;
+		case 'p': {
+			char *end;
+			purpose = strtoll(optarg, &end, 10);
+			if (*end || purpose <= 0) {
+				fprintf(stderr, "visura: pdnd: --purpose is a positive number\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if ((!strcmp(sub, "map") && (!pdnd || !client || !purpose || !account)) ||
+	    (!strcmp(sub, "unmap") && !pdnd)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct store *s;
+	int rc = cli_store_open(cli_db_uri(db), &s);
+	if (rc)
+		return rc;
+	struct vis_error e = {0};
+	int64_t now = (int64_t)time(NULL);
+	vis_err vrc = VIS_OK;
+	if (!strcmp(sub, "list")) {
+		printf("id\tpdnd_purpose\tclient_id\tpurpose_id\taccount_id\tstate\n");
+		vrc = store_rec_list(s, STORE_PDND_PURPOSE, NULL, 0, print_mapping, NULL, &e);
+	} else if (!strcmp(sub, "map")) {
+		struct store_pdnd_purpose m;
+		vrc = pdnd_purpose_map(s, pdnd, client, purpose, account, now, &m, &e);
+		if (!vrc) {
+			auth_event(s, now, "pdnd_purpose_mapped", NULL, "visura pdnd map", "cli",
+				   m.pdnd_purpose);
+			printf("PDND purpose %s (client %s) mapped to purpose %lld, account %s\n",
+			       m.pdnd_purpose, m.client_id, (long long)m.purpose_id, account);
+		}
+	} else {
+		vrc = pdnd_purpose_unmap(s, pdnd, now, &e);
+		if (!vrc) {
+			auth_event(s, now, "pdnd_purpose_unmapped", NULL, "visura pdnd unmap", "cli",
+				   pdnd);
+			printf("PDND purpose %s: mapping ended\n", pdnd);
+		}
+	}
+	if (vrc) {
+		cli_error("pdnd", &e);
+		rc = vrc == VIS_ERR_STORE || vrc == VIS_ERR_NOMEM || vrc == VIS_ERR_IO ? EXIT_RUNTIME
+										       : EXIT_INVALID;
+	}
+	store_close(s);
+	return rc;
+}

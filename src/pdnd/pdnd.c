@@ -1,0 +1,491 @@
+/* PDND vouchers and purposes (pdnd.h).  The JOSE work — base64url, the
+ * RS256 signature over the JWK — is libjose's. */
+#include "pdnd/pdnd.h"
+
+#include <jansson.h>
+#include <jose/b64.h>
+#include <jose/jws.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/config.h"
+#include "common/str.h"
+
+/* The largest JWKS file read: PDND publishes a handful of keys. */
+#define JWKS_MAX_BYTES (256u << 10)
+#define JWKS_MAX_KEYS 64
+
+struct pdnd_keys {
+	char path[CONFIG_PATH_MAX];
+	pthread_rwlock_t lock;
+	json_t *keys;              /* array of RSA public JWKs, each with a kid */
+	struct stat seen;          /* the file as last read */
+	pthread_mutex_t reloading; /* one reload at a time */
+};
+
+/* ---- the keys ---- */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The RSA public keys of a JWKS file. */
+static json_t *jwks_read(const char *path, struct stat *st, struct vis_error *e)
+{
+	if (stat(path, st)) {
+		vis_error_set(e, VIS_ERR_IO, "cannot read the PDND keys '%s'", path);
+		return NULL;
+	}
+	if (st->st_size > (off_t)JWKS_MAX_BYTES) {
+		vis_error_set(e, VIS_ERR_INVALID, "the PDND keys '%s' exceed %u bytes", path,
+			      JWKS_MAX_BYTES);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!doc) {
+		vis_error_set(e, VIS_ERR_INVALID, "the PDND keys '%s' are not JSON: %s (line %d)",
+			      path, je.text, je.line);
+		return NULL;
+	}
+	json_t *in = json_object_get(doc, "keys");
+	json_t *keys = json_array();
+	size_t i;
+	json_t *k;
+	const char *problem = NULL;
+	if (!json_is_array(in))
+		problem = "no \"keys\" array";
+	json_array_foreach(problem ? NULL : in, i, k) {
+		const char *kty = json_string_value(json_object_get(k, "kty"));
+		const char *kid = json_string_value(json_object_get(k, "kid"));
+		const char *use = json_string_value(json_object_get(k, "use"));
+		const char *alg = json_string_value(json_object_get(k, "alg"));
+		if (!json_is_object(k) || !kty || strcmp(kty, "RSA"))
+			continue;   /* keys for other uses are not ours to judge */
+		if (json_object_get(k, "d")) {
+			problem = "a private key (\"d\"): publish only public keys";
+			break;
+		}
+		if ((use && strcmp(use, "sig")) || (alg && strcmp(alg, "RS256")))
+			continue;
+		if (!kid || !*kid || strlen(kid) >= sizeof ((struct pdnd_voucher *)0)->kid) {
+			problem = "an RSA key without a usable \"kid\"";
+			break;
+		}
+		size_t j;
+		json_t *o;
+		json_array_foreach(keys, j, o)
+			if (!strcmp(kid, json_string_value(json_object_get(o, "kid"))))
+				problem = "a \"kid\" named twice";
+		if (problem)
+			break;
+		if (json_array_size(keys) >= JWKS_MAX_KEYS) {
+			problem = "too many keys";
+			break;
+		}
+		json_array_append(keys, k);
+	}
+	if (!problem && !json_array_size(keys))
+		problem = "no RSA signing key";
+	json_decref(doc);
+	if (problem) {
+		json_decref(keys);
+		vis_error_set(e, VIS_ERR_INVALID, "the PDND keys '%s': %s", path, problem);
+		return NULL;
+	}
+	return keys;
+}
+
+vis_err pdnd_keys_open(const char *path, struct pdnd_keys **out, struct vis_error *e)
+{
+	*out = NULL;
+	struct pdnd_keys *k = calloc(1, sizeof *k);
+	if (!k)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (!STR_COPY(k->path, path)) {
+		free(k);
+		return vis_error_set(e, VIS_ERR_INVALID, "pdnd_jwks: path too long");
+	}
+	k->keys = jwks_read(path, &k->seen, e);
+	if (!k->keys) {
+		free(k);
+		return e->code;
+	}
+	pthread_rwlock_init(&k->lock, NULL);
+	pthread_mutex_init(&k->reloading, NULL);
+	*out = k;
+	return VIS_OK;
+}
+
+/* Reads the file again; when `if_changed`, only if it is another file
+ * than the one last read. */
+static vis_err keys_refresh(struct pdnd_keys *k, bool if_changed, struct vis_error *e)
+{
+	pthread_mutex_lock(&k->reloading);
+	struct stat st;
+	if (if_changed && !stat(k->path, &st) && same_file(&st, &k->seen)) {
+		pthread_mutex_unlock(&k->reloading);
+		return VIS_OK;
+	}
+	json_t *keys = jwks_read(k->path, &st, e);
+	if (keys) {
+		pthread_rwlock_wrlock(&k->lock);
+		json_decref(k->keys);
+		k->keys = keys;
+		k->seen = st;
+		pthread_rwlock_unlock(&k->lock);
+	}
+	pthread_mutex_unlock(&k->reloading);
+	return keys ? VIS_OK : e->code;
+}
+
+vis_err pdnd_keys_reload(struct pdnd_keys *k, struct vis_error *e)
+{
+	return keys_refresh(k, false, e);
+}
+
+int pdnd_keys_count(struct pdnd_keys *k)
+{
+	pthread_rwlock_rdlock(&k->lock);
+	int n = (int)json_array_size(k->keys);
+	pthread_rwlock_unlock(&k->lock);
+	return n;
+}
+
+void pdnd_keys_free(struct pdnd_keys *k)
+{
+	if (!k)
+		return;
+	json_decref(k->keys);
+	pthread_rwlock_destroy(&k->lock);
+	pthread_mutex_destroy(&k->reloading);
+	free(k);
+}
+
+/* The key named kid, under the read lock the caller holds. */
+static const json_t *key_find(struct pdnd_keys *k, const char *kid)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(k->keys, i, o)
+		if (!strcmp(kid, json_string_value(json_object_get(o, "kid"))))
+			return o;
+	return NULL;
+}
+
+/* ---- the voucher ---- */
+
+struct pdnd_checks pdnd_checks_from(const struct config *cfg)
+{
+	return (struct pdnd_checks){.issuer = cfg->pdnd_issuer, .audience = cfg->pdnd_audience,
+				    .skew = cfg->pdnd_clock_skew,
+				    .max_bytes = (size_t)cfg->pdnd_token_max_bytes};
+}
+
+static bool b64url_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* Splits a compact JWS into its three parts' lengths; false unless it is
+ * three parts of base64url characters (the last may be empty). */
+static bool jws_split(const char *t, size_t len, size_t part[3])
+{
+	int n = 0;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || t[i] == '.') {
+			if (n == 3)
+				return false;
+			part[n++] = i - start;
+			start = i + 1;
+		} else if (!b64url_char(t[i])) {
+			return false;
+		}
+	}
+	return n == 3 && part[0] && part[1];
+}
+
+bool pdnd_is_jwt(const char *token)
+{
+	size_t part[3];
+	return token && jws_split(token, strlen(token), part);
+}
+
+/* A base64url part decoded and parsed as a JSON object, or NULL. */
+static json_t *part_json(const char *p, size_t len)
+{
+	size_t n = jose_b64_dec_buf(p, len, NULL, 0);
+	if (n == SIZE_MAX || n == 0)
+		return NULL;
+	char *buf = malloc(n);
+	if (!buf)
+		return NULL;
+	json_t *j = NULL;
+	if (jose_b64_dec_buf(p, len, buf, n) == n)
+		j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+	free(buf);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+static bool refuse(struct pdnd_refusal *why, int status, const char *code, const char *message)
+{
+	*why = (struct pdnd_refusal){status, code, message};
+	return false;
+}
+
+/* A claim that must be a string of at most cap-1 bytes of [A-Za-z0-9-]
+ * (ids) or any printable ASCII (jti): copied into out. */
+static bool claim_text(const json_t *payload, const char *name, char *out, size_t cap,
+		       bool id)
+{
+	const char *v = json_string_value(json_object_get(payload, name));
+	if (!v || !*v || strlen(v) >= cap)
+		return false;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return false;
+	if (id && !pdnd_id_valid(v))
+		return false;
+	memcpy(out, v, strlen(v) + 1);
+	return true;
+}
+
+static bool claim_time(const json_t *payload, const char *name, int64_t *out, bool required)
+{
+	json_t *v = json_object_get(payload, name);
+	*out = 0;
+	if (!v)
+		return !required;
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+static bool audience_ok(const json_t *aud, const char *want)
+{
+	if (json_is_string(aud))
+		return !strcmp(json_string_value(aud), want);
+	size_t i;
+	json_t *a;
+	json_array_foreach(aud, i, a)
+		if (json_is_string(a) && !strcmp(json_string_value(a), want))
+			return true;
+	return false;
+}
+
+/* The claims of a payload whose signature is good. */
+static bool claims_ok(const struct pdnd_checks *c, const json_t *payload, int64_t now,
+		      struct pdnd_voucher *out, struct pdnd_refusal *why)
+{
+	/* What identifies the caller is read first: a refusal is recorded with it. */
+	bool ids = claim_text(payload, "client_id", out->client_id, sizeof out->client_id, true);
+	ids = claim_text(payload, "purposeId", out->purpose_id, sizeof out->purpose_id, true) &&
+	      ids;
+	const char *iss = json_string_value(json_object_get(payload, "iss"));
+	if (!iss || strcmp(iss, c->issuer))
+		return refuse(why, 401, "voucher_wrong_issuer",
+			      "the voucher was not issued by the PDND this service trusts (iss)");
+	if (!audience_ok(json_object_get(payload, "aud"), c->audience))
+		return refuse(why, 401, "voucher_wrong_audience",
+			      "the voucher is not meant for this e-service (aud)");
+	if (!claim_time(payload, "exp", &out->exp, true) ||
+	    !claim_time(payload, "iat", &out->iat, true) ||
+	    !claim_time(payload, "nbf", &out->nbf, false))
+		return refuse(why, 401, "voucher_malformed",
+			      "the voucher's exp and iat must be times in seconds (nbf too, when given)");
+	if (out->exp + c->skew <= now)
+		return refuse(why, 401, "voucher_expired", "the voucher has expired: ask PDND for a new one");
+	if (out->iat > now + c->skew || (out->nbf && out->nbf > now + c->skew))
+		return refuse(why, 401, "voucher_not_yet_valid",
+			      "the voucher is not valid yet (iat or nbf in the future)");
+	if (!ids)
+		return refuse(why, 401, "voucher_malformed",
+			      "the voucher must carry client_id and purposeId (1 to 64 of A-Z, a-z, 0-9, -)");
+	if (!claim_text(payload, "jti", out->jti, sizeof out->jti, false))
+		return refuse(why, 401, "voucher_malformed",
+			      "the voucher must carry a jti of 1 to 128 printable characters");
+	json_t *digest = json_object_get(payload, "digest");
+	if (digest) {
+		const char *alg = json_string_value(json_object_get(digest, "alg"));
+		const char *val = json_string_value(json_object_get(digest, "value"));
+		if (!alg || strcmp(alg, "SHA256") || !val || strlen(val) != 64 ||
+		    strspn(val, "0123456789abcdefABCDEF") != 64)
+			return refuse(why, 401, "voucher_malformed",
+				      "the voucher's digest must be {\"alg\":\"SHA256\",\"value\":<64 hex digits>}");
+		memcpy(out->digest, val, 65);
+	}
+	return true;
+}
+
+bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const char *token,
+			size_t len, int64_t now, struct pdnd_voucher *out,
+			struct pdnd_refusal *why)
+{
+	memset(out, 0, sizeof *out);
+	if (len > c->max_bytes)
+		return refuse(why, 401, "voucher_too_large", "the voucher is longer than this service accepts");
+	size_t part[3];
+	if (!jws_split(token, len, part))
+		return refuse(why, 401, "voucher_malformed",
+			      "the voucher is not a JWT (three base64url parts)");
+	json_t *hdr = part_json(token, part[0]);
+	if (!hdr)
+		return refuse(why, 401, "voucher_malformed", "the voucher's header is not a JSON object");
+	const char *alg = json_string_value(json_object_get(hdr, "alg"));
+	const char *kid = json_string_value(json_object_get(hdr, "kid"));
+	bool alg_ok = alg && !strcmp(alg, "RS256") && !json_object_get(hdr, "crit");
+	bool kid_ok = kid && *kid && strlen(kid) < sizeof out->kid;
+	if (kid_ok)
+		memcpy(out->kid, kid, strlen(kid) + 1);
+	json_decref(hdr);
+	if (!alg_ok)
+		return refuse(why, 401, "voucher_algorithm", "only vouchers signed with RS256 are accepted");
+	if (!kid_ok)
+		return refuse(why, 401, "voucher_malformed", "the voucher's header names no key (kid)");
+	if (!part[2])
+		return refuse(why, 401, "voucher_bad_signature", "the voucher is not signed");
+	json_t *payload = part_json(token + part[0] + 1, part[1]);
+	if (!payload)
+		return refuse(why, 401, "voucher_malformed", "the voucher's payload is not a JSON object");
+	/* The flattened form of the same JWS, for libjose. */
+	json_t *jws = json_pack("{s:s%,s:s%,s:s%}", "protected", token, part[0], "payload",
+				token + part[0] + 1, part[1], "signature",
+				token + part[0] + part[1] + 2, part[2]);
+	bool ok = false, known = false;
+	for (int round = 0; round < 2 && !known; round++) {
+		struct vis_error e = {0};
+		/* A kid not held: PDND may have rotated its keys since the file was read. */
+		if (round && keys_refresh(k, true, &e))
+			break;
+		pthread_rwlock_rdlock(&k->lock);
+		const json_t *jwk = key_find(k, out->kid);
+		known = jwk != NULL;
+		ok = jwk && jws && jose_jws_ver(NULL, jws, NULL, jwk, false);
+		pthread_rwlock_unlock(&k->lock);
+	}
+	json_decref(jws);
+	if (!known) {
+		json_decref(payload);
+		return refuse(why, 401, "voucher_unknown_key",
+			      "the voucher is signed with a key PDND has not published (kid)");
+	}
+	if (!ok) {
+		json_decref(payload);
+		return refuse(why, 401, "voucher_bad_signature", "the voucher's signature is not valid");
+	}
+	bool good = claims_ok(c, payload, now, out, why);
+	json_decref(payload);
+	return good;
+}
+
+vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, int64_t now,
+		      bool *fresh, struct pdnd_refusal *why, struct vis_error *e)
+{
+	char key[160];
+	snprintf(key, sizeof key, "voucher:%s", v->jti); /* jti < 129 bytes */
+	if (store_pdnd_jti_take(s, key, v->exp + skew, fresh, e))
+		return e->code;
+	if (!*fresh)
+		refuse(why, 401, "voucher_replayed",
+		       "this voucher (jti) was used already: ask PDND for a new one for each call");
+	else if (now % 64 == 0)
+		store_pdnd_jti_purge(s, now, e); /* now and then: nothing depends on it */
+	return VIS_OK;
+}
+
+/* ---- the registry office's mapping ---- */
+
+bool pdnd_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	return n >= 1 && n <= 64 &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+struct find_ctx {
+	struct store_pdnd_purpose *out;
+	bool *found;
+};
+
+static int take_first(void *ctx, const void *rec)
+{
+	struct find_ctx *f = ctx;
+	*f->out = *(const struct store_pdnd_purpose *)rec;
+	*f->found = true;
+	return 1;
+}
+
+vis_err pdnd_purpose_find(struct store *s, const char *pdnd_purpose,
+			  struct store_pdnd_purpose *out, bool *found, struct vis_error *e)
+{
+	*found = false;
+	const struct store_filter f[] = {{"pdnd_purpose", pdnd_purpose, 0},
+					 {"revoked_at", NULL, 0}, {NULL, NULL, 0}};
+	struct find_ctx ctx = {out, found};
+	return store_rec_list(s, STORE_PDND_PURPOSE, f, 1, take_first, &ctx, e) ? e->code : VIS_OK;
+}
+
+vis_err pdnd_purpose_map(struct store *s, const char *pdnd_purpose, const char *client_id,
+			 int64_t purpose_id, const char *username, int64_t now,
+			 struct store_pdnd_purpose *out, struct vis_error *e)
+{
+	if (!pdnd_id_valid(pdnd_purpose) || !pdnd_id_valid(client_id))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "'pdnd_purpose' and 'client_id' must be 1 to 64 of A-Z, a-z, 0-9, -");
+	bool found;
+	struct store_purpose p;
+	struct store_convenzione cv;
+	struct store_account a;
+	if (store_purpose_get(s, purpose_id, &p, &found, e))
+		return e->code;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_INVALID, "no purpose %lld", (long long)purpose_id);
+	if (store_convenzione_get(s, p.convenzione_id, &cv, &found, e))
+		return e->code;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_INVALID, "the purpose's agreement is missing");
+	if (store_account_by_username(s, username, &a, &found, e))
+		return e->code;
+	if (!found || strcmp(a.role, "api") || a.ente_id != cv.ente_id)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "'%s' is not an API account of the body of purpose %lld", username,
+				     (long long)purpose_id);
+	struct store_pdnd_purpose old;
+	if (pdnd_purpose_find(s, pdnd_purpose, &old, &found, e))
+		return e->code;
+	if (found)
+		return vis_error_set(e, VIS_ERR_CONFLICT,
+				     "PDND purpose %s is mapped already (to purpose %lld): end that first",
+				     pdnd_purpose, (long long)old.purpose_id);
+	*out = (struct store_pdnd_purpose){.purpose_id = purpose_id, .account_id = a.id,
+					   .created_at = now};
+	STR_COPY_KNOWN(out->pdnd_purpose, pdnd_purpose); /* 64 at most, checked above */
+	STR_COPY_KNOWN(out->client_id, client_id);
+	return store_pdnd_purpose_insert(s, out, &out->id, e);
+}
+
+vis_err pdnd_purpose_unmap(struct store *s, const char *pdnd_purpose, int64_t now,
+			   struct vis_error *e)
+{
+	struct store_pdnd_purpose m;
+	bool found;
+	if (pdnd_purpose_find(s, pdnd_purpose, &m, &found, e))
+		return e->code;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "PDND purpose %s is not mapped",
+				     pdnd_purpose);
+	m.revoked_at = now;
+	return store_pdnd_purpose_update(s, &m, e);
+}

@@ -1,0 +1,106 @@
+/* pdnd — calls that come through PDND (Piattaforma Digitale Nazionale
+ * Dati) under the ModI security patterns, without HTTP.
+ *
+ * Owns: PDND's public keys (a JWKS file, pdnd_jwks: read at start, on
+ * SIGHUP, and again when a voucher names a key id it does not hold and
+ * the file changed, so that PDND's key rotation needs no restart); the
+ * checks of a voucher (ID_AUTH_CHANNEL_01 / ID_AUTH_REST_01): its size,
+ * its shape, its header (RS256 only, a known kid), its signature (libjose,
+ * no JOSE code of ours), its claims (iss, aud, exp/nbf/iat within
+ * pdnd_clock_skew, client_id, purposeId, jti), and its jti taken once on
+ * the database (ID_AUTH_REST_02: a replay is refused on every instance);
+ * the registry office's mapping of a PDND purpose to one visura purpose
+ * and one API account of the purpose's body (never deleted: ended).
+ *
+ * A refusal carries an HTTP status, a code and an English message (the
+ * API's convention); the gate answers it and records it in the access
+ * trail. */
+#ifndef VISURA_PDND_PDND_H
+#define VISURA_PDND_PDND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+struct config;
+struct pdnd_keys;
+
+/* Reads the JWKS file of path: an object with "keys", each an RSA public
+ * key with a "kid" (keys of another type are left out; none left, or a
+ * kid twice, is an error). */
+vis_err pdnd_keys_open(const char *path, struct pdnd_keys **out, struct vis_error *e);
+/* Reads the file again; on failure the keys held stay and e says why. */
+vis_err pdnd_keys_reload(struct pdnd_keys *k, struct vis_error *e);
+/* How many keys are held. */
+int pdnd_keys_count(struct pdnd_keys *k);
+void pdnd_keys_free(struct pdnd_keys *k);
+
+/* What a voucher is checked against (borrowed for the call). */
+struct pdnd_checks {
+	const char *issuer;
+	const char *audience;
+	int skew;           /* seconds */
+	size_t max_bytes;
+};
+/* pdnd_checks from the configuration's pdnd_* options. */
+struct pdnd_checks pdnd_checks_from(const struct config *cfg);
+
+/* A voucher's claims once checked. */
+struct pdnd_voucher {
+	char kid[65];
+	char client_id[65];
+	char purpose_id[65];   /* PDND's purposeId */
+	char jti[129];
+	char digest[129];      /* the tracking evidence's digest (ModI), "" if none */
+	int64_t iat, nbf, exp;
+};
+
+/* Why a voucher or a mapping was refused: status, code, message are
+ * constants. */
+struct pdnd_refusal {
+	int status;
+	const char *code;
+	const char *message;
+};
+
+/* Does this bearer credential look like a JWT (three base64url parts)?
+ * visura's own API tokens never do. */
+bool pdnd_is_jwt(const char *token);
+
+/* Checks a voucher (its compact serialisation, `len` bytes) at `now`.
+ * True with *out filled; false with *why set.  When the signature is good
+ * but a claim is not, *out holds what could be read (client_id,
+ * purposeId) for the record. */
+bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const char *token,
+			size_t len, int64_t now, struct pdnd_voucher *out,
+			struct pdnd_refusal *why);
+
+/* Takes the voucher's jti on the database until it expires (plus the
+ * skew); false with *why set on a replay; a store failure is an error. */
+vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, int64_t now,
+		      bool *fresh, struct pdnd_refusal *why, struct vis_error *e);
+
+/* ---- the registry office's mapping ---- */
+
+/* Maps a PDND purpose to a visura purpose and the API account `username`
+ * of its body, for the calls of PDND client `client_id`.  VIS_ERR_INVALID
+ * (with the reason) for a malformed id, an unknown purpose or account, an
+ * account that is not an API account of the purpose's body;
+ * VIS_ERR_CONFLICT when the PDND purpose is mapped already. */
+vis_err pdnd_purpose_map(struct store *s, const char *pdnd_purpose, const char *client_id,
+			 int64_t purpose_id, const char *username, int64_t now,
+			 struct store_pdnd_purpose *out, struct vis_error *e);
+/* Ends the mapping in force of a PDND purpose; VIS_ERR_NOTFOUND if none. */
+vis_err pdnd_purpose_unmap(struct store *s, const char *pdnd_purpose, int64_t now,
+			   struct vis_error *e);
+/* The mapping in force of a PDND purpose (*found false when none). */
+vis_err pdnd_purpose_find(struct store *s, const char *pdnd_purpose,
+			  struct store_pdnd_purpose *out, bool *found, struct vis_error *e);
+
+/* A PDND purpose id or client id as accepted: 1 to 64 of [A-Za-z0-9-]. */
+bool pdnd_id_valid(const char *id);
+
+#endif

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""PDND vouchers (ModI ID_AUTH_CHANNEL_01 / ID_AUTH_REST_01 / ID_AUTH_REST_02):
+real RSA keys made here (one pair standing in for PDND's signing key, a
+second published later for its rotation, a stranger's), vouchers signed
+with them; one server.
+
+- a voucher whose purposeId the office mapped is a call of the mapped API
+  account for the mapped purpose: answered, recorded with the end user;
+- every bad voucher is refused with its code and recorded in the access
+  trail: too large, malformed, alg=none, HS256 with the public key as the
+  secret, unknown kid, bad signature, wrong issuer, wrong audience,
+  expired, not yet valid, unknown purpose, another client, a jti seen
+  before;
+- PDND's key rotation: a voucher signed with a key added to the JWKS file
+  is taken without restart (the file is read again for an unknown kid);
+  a key removed and SIGHUP: refused;
+- the mapping through the API and the command line, ended mappings refused."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+import harness
+from harness import *
+
+ISSUER = "pdnd-test-issuer"
+AUDIENCE = "visura-test/e-service/anpr-lookup"
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def new_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwk(key, kid):
+    n = key.public_key().public_numbers()
+    def num(x):
+        return b64u(x.to_bytes((x.bit_length() + 7) // 8, "big"))
+    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": num(n.n), "e": num(n.e)}
+
+
+def write_jwks(path, keys):
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
+        json.dump({"keys": [jwk(k, kid) for kid, k in keys]}, f)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def compact(header, claims, sign):
+    h = b64u(json.dumps(header).encode())
+    p = b64u(json.dumps(claims).encode())
+    return f"{h}.{p}.{sign((h + '.' + p).encode())}"
+
+
+def rs256(key):
+    return lambda msg: b64u(key.sign(msg, padding.PKCS1v15(), hashes.SHA256()))
+
+
+class Pdnd:
+    """PDND as the test plays it: its keys, and vouchers at the server's time."""
+
+    def __init__(self, srv, key, kid, client_id, purpose_id):
+        self.srv, self.key, self.kid = srv, key, kid
+        self.client_id, self.purpose_id = client_id, purpose_id
+
+    def claims(self, **over):
+        now = self.srv.now()
+        c = {"iss": ISSUER, "aud": AUDIENCE, "sub": self.client_id, "client_id": self.client_id,
+             "purposeId": self.purpose_id, "jti": str(uuid.uuid4()), "iat": now, "nbf": now,
+             "exp": now + 600}
+        c.update(over)
+        return {k: v for k, v in c.items() if v is not None}
+
+    def voucher(self, key=None, kid=None, alg="RS256", **over):
+        hdr = {"alg": alg, "kid": kid or self.kid, "typ": "at+jwt"}
+        return compact(hdr, self.claims(**over), rs256(key or self.key))
+
+
+def lookup(srv, voucher, cf, user="mario.bianchi@asl.example"):
+    h = {"Authorization": "Bearer " + voucher}
+    if user:
+        h["X-Visura-On-Behalf-Of"] = user
+    return srv.request("GET", f"/api/v1/persons/{cf}", headers=h)
+
+
+def refused(srv, res, status, code):
+    """The refusal answered, and the trail's newest record says it."""
+    expect(res, status, code, what=code)
+    last = srv.access_log_tail(1)[0]
+    eq(last["outcome"], "refused:" + code, f"trail record of {code}")
+    eq(last["operation"], "voucher", f"trail operation of {code}")
+    eq(last["status"], status, f"trail status of {code}")
+    return last
+
+
+def test_vouchers():
+    pdnd_key, rotated_key, stranger = new_key(), new_key(), new_key()
+    srv = Server(population=dict(persons=60, seed=7), pdnd_issuer=ISSUER,
+                 pdnd_audience=AUDIENCE)
+    # In the server's directory: readable by the account it serves as.
+    jwks = os.path.join(srv.dir, "pdnd-jwks.json")
+    write_jwks(jwks, [("k1", pdnd_key)])
+    srv.options["pdnd_jwks"] = jwks
+    with srv:
+        admin = srv.admin()
+        ente = srv.create_ente(kind="health")
+        acc, _ = srv.create_account("api", ente["id"])
+        conv = srv.create_agreement(ente["id"], ["identity", "residence"])
+        client_id, pdnd_purpose = str(uuid.uuid4()), str(uuid.uuid4())
+        m = expect(admin.post("/api/v1/pdnd/purposes",
+                              {"pdnd_purpose": pdnd_purpose, "client_id": client_id,
+                               "purpose_id": conv["purpose_id"], "username": acc["username"]}),
+                   201, what="map the PDND purpose").json
+        eq(m["revoked_at"], None, "a new mapping is in force")
+        expect(admin.post("/api/v1/pdnd/purposes",
+                          {"pdnd_purpose": pdnd_purpose, "client_id": client_id,
+                           "purpose_id": conv["purpose_id"], "username": acc["username"]}),
+               409, "conflict", what="mapped twice")
+        other_ente = srv.create_ente()
+        other_acc, _ = srv.create_account("api", other_ente["id"])
+        expect(admin.post("/api/v1/pdnd/purposes",
+                          {"pdnd_purpose": str(uuid.uuid4()), "client_id": client_id,
+                           "purpose_id": conv["purpose_id"], "username": other_acc["username"]}),
+               400, "invalid_request", what="an account of another body")
+        listed = expect(admin.get("/api/v1/pdnd/purposes"), 200).json["purposes"]
+        check(any(x["pdnd_purpose"] == pdnd_purpose for x in listed), "the mapping is listed")
+
+        p = Pdnd(srv, pdnd_key, "k1", client_id, pdnd_purpose)
+        cf = sorted(x["cf"] for x in srv.population.current_persons()
+                    if not x["canc_reason"] and x["comune"] in ("036023", "036005"))[0]
+
+        # A good look-up: the mapped account, the mapped purpose, the end user.
+        v = p.voucher()
+        r = expect(lookup(srv, v, cf), 200, what="look-up with a voucher")
+        eq(r.json["purpose"]["id"], conv["purpose_id"], "the mapped purpose")
+        rec = srv.access_log_tail(1)[0]
+        eq(rec["outcome"], "ok", "recorded")
+        eq(rec["account_id"], acc["id"], "as the mapped API account")
+        eq(rec["on_behalf_of"], "mario.bianchi@asl.example", "the end user in the trail")
+        check(cf in (rec["subjects"] or ""), "the person in the trail")
+
+        # The same voucher again: its jti was taken (ID_AUTH_REST_02).
+        refused(srv, lookup(srv, v, cf), 401, "voucher_replayed")
+
+        # Every bad voucher, refused and recorded.
+        now = srv.now()
+        refused(srv, lookup(srv, p.voucher(pad="x" * 5000), cf), 401, "voucher_too_large")
+        refused(srv, lookup(srv, "abc.def.ghi", cf), 401, "voucher_malformed")
+        refused(srv, lookup(srv, "e30.e30.%%%", cf), 401, "voucher_malformed")
+        none = compact({"alg": "none", "kid": "k1"}, p.claims(), lambda m: "")
+        refused(srv, lookup(srv, none, cf), 401, "voucher_algorithm")
+        pem = pdnd_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        hs = compact({"alg": "HS256", "kid": "k1"}, p.claims(),
+                     lambda m: b64u(hmac.new(pem, m, hashlib.sha256).digest()))
+        refused(srv, lookup(srv, hs, cf), 401, "voucher_algorithm")
+        refused(srv, lookup(srv, p.voucher(kid="k9"), cf), 401, "voucher_unknown_key")
+        refused(srv, lookup(srv, p.voucher(key=stranger), cf), 401, "voucher_bad_signature")
+        good = p.voucher().split(".")
+        tampered = json.loads(base64.urlsafe_b64decode(good[1] + "=="))
+        tampered["purposeId"] = str(uuid.uuid4())
+        forged = ".".join([good[0], b64u(json.dumps(tampered).encode()), good[2]])
+        refused(srv, lookup(srv, forged, cf), 401, "voucher_bad_signature")
+        refused(srv, lookup(srv, p.voucher(iss="someone-else"), cf), 401, "voucher_wrong_issuer")
+        refused(srv, lookup(srv, p.voucher(aud="another/e-service"), cf), 401,
+                "voucher_wrong_audience")
+        refused(srv, lookup(srv, p.voucher(iat=now - 3600, nbf=now - 3600, exp=now - 120), cf),
+                401, "voucher_expired")
+        refused(srv, lookup(srv, p.voucher(iat=now + 600, nbf=now + 600, exp=now + 1200), cf),
+                401, "voucher_not_yet_valid")
+        refused(srv, lookup(srv, p.voucher(client_id=None), cf), 401, "voucher_malformed")
+        rec = refused(srv, lookup(srv, p.voucher(purposeId=str(uuid.uuid4())), cf), 403,
+                      "pdnd_purpose_unknown")
+        eq(rec["username"], "pdnd:" + client_id, "the client PDND named, in the trail")
+        refused(srv, lookup(srv, p.voucher(client_id=str(uuid.uuid4())), cf), 403,
+                "pdnd_client_mismatch")
+        # Within the skew: an expiry 30 s ago is still taken (pdnd_clock_skew 60).
+        now = srv.now()
+        expect(lookup(srv, p.voucher(iat=now - 100, nbf=now - 100, exp=now - 30), cf), 200,
+               what="within the skew")
+        # The end user is still required of a PDND call (until AUDIT_REST_02).
+        r = lookup(srv, p.voucher(), cf, user=None)
+        expect(r, 400, "on_behalf_of_required")
+
+        # PDND rotates: a key added to the file is taken at its first use.
+        write_jwks(jwks, [("k1", pdnd_key), ("k2", rotated_key)])
+        p2 = Pdnd(srv, rotated_key, "k2", client_id, pdnd_purpose)
+        expect(lookup(srv, p2.voucher(), cf), 200, what="a voucher signed with the new key")
+        # The old key withdrawn, SIGHUP: its vouchers are refused.
+        write_jwks(jwks, [("k2", rotated_key)])
+        srv.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while "PDND keys reloaded" not in srv.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        check("PDND keys reloaded" in srv.log_text(), "SIGHUP reloaded the keys")
+        refused(srv, lookup(srv, p.voucher(), cf), 401, "voucher_unknown_key")
+        expect(lookup(srv, p2.voucher(), cf), 200, what="the new key after SIGHUP")
+
+        # The mapping ended (command line), its vouchers refused.
+        out = subprocess.run([harness.VISURA, "pdnd", "list", "--db", srv.db], capture_output=True,
+                             text=True)
+        eq(out.returncode, 0, f"visura pdnd list: {out.stderr}")
+        check(pdnd_purpose in out.stdout and "in force" in out.stdout, "listed in force")
+        out = subprocess.run([harness.VISURA, "pdnd", "unmap", "--db", srv.db, "--pdnd-purpose",
+                              pdnd_purpose], capture_output=True, text=True)
+        eq(out.returncode, 0, f"visura pdnd unmap: {out.stderr}")
+        refused(srv, lookup(srv, p2.voucher(), cf), 403, "pdnd_purpose_unknown")
+        expect(admin.delete(f"/api/v1/pdnd/purposes/{pdnd_purpose}"), 404, "not_found",
+               what="an ended mapping")
+        # Mapped again through the command line, then ended through the API.
+        out = subprocess.run([harness.VISURA, "pdnd", "map", "--db", srv.db, "--pdnd-purpose",
+                              pdnd_purpose, "--client-id", client_id, "--purpose",
+                              str(conv["purpose_id"]), "--account", acc["username"]],
+                             capture_output=True, text=True)
+        eq(out.returncode, 0, f"visura pdnd map: {out.stdout}{out.stderr}")
+        expect(lookup(srv, p2.voucher(), cf), 200, what="mapped again")
+        r = expect(admin.delete(f"/api/v1/pdnd/purposes/{pdnd_purpose}"), 200).json
+        check(r["revoked_at"] is not None, "ended through the API")
+        refused(srv, lookup(srv, p2.voucher(), cf), 403, "pdnd_purpose_unknown")
+        rc, out = audit_verify(srv.db)
+        eq(rc, 0, f"the access trail verifies: {out}")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
