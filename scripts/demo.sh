@@ -90,4 +90,8 @@ cat <<SUMMARY
 ================================================================
 SUMMARY
 [ "$state" = "$out" ] || chown -R visura:visura "$state"
-exec $V serve --db "$db" --self-signed "$state/tls" --listen "$listen" "${serve_user[@]}"
+# A fictional municipality heads the printed visura, with visura's neutral
+# emblem (print_crest empty: the arms of no real municipality); the QR code
+# of its receipt opens this server's /verifica.
+exec $V serve --db "$db" --self-signed "$state/tls" --listen "$listen" "${serve_user[@]}" \
+  --print-heading "Comune di Valdoria (dimostrazione)" --public-url "https://$listen"

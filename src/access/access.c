@@ -49,6 +49,8 @@ struct access_call {
 	char message[200];
 	struct vis_error err;    /* STAGE_FAILED, or the record's failure */
 	char *bytes;             /* the answer's bytes, built in the writer's callback */
+	char *sealed;            /* the printed visura with its seal (what leaves) */
+	size_t sealed_len;
 	char receipt[AUDIT_RECEIPT_MAX];
 	access_done_fn done;
 	void *done_arg;
@@ -592,15 +594,20 @@ struct access_call *access_prepare(const struct access_env *env, const struct ac
 
 static char *print_page(struct access_call *c)
 {
-	char when[21], id[32], who[300], purpose[400];
-	timestamp_format(c->rec.at / 1000, when);
+	char when[64], id[32], who[300], purpose[400], as_of[32] = "oggi";
+	access_print_when(c->rec.at, when);
 	snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
 	snprintf(who, sizeof who, "%s (%s)", c->account.full_name, c->account.username);
 	snprintf(purpose, sizeof purpose, "%s — %s", c->grant.purpose.code,
 		 c->grant.purpose.description);
-	json_t *as_of = json_object_get(c->body, "as_of");
-	struct access_print_meta m = {who, c->ente_name, purpose, c->rec.case_ref, when, id,
-				      json_is_string(as_of) ? json_string_value(as_of) : "oggi"};
+	const char *d = json_string_value(json_object_get(c->body, "as_of"));
+	int date;
+	if (d && date_parse(d, strlen(d), &date))
+		access_print_day(date, as_of);
+	struct access_print_meta m = {
+		.heading = c->env.print_heading, .operator_name = who, .ente = c->ente_name,
+		.purpose = purpose, .case_ref = c->rec.case_ref, .when = when, .access_id = id,
+		.as_of = as_of, .verify_url = c->env.verify_url};
 	return access_print_html(c->body, &m);
 }
 
@@ -628,9 +635,16 @@ static void recorded(void *ctx, vis_err rc)
 					 c->receipt, sizeof c->receipt, &c->err)) {
 			/* No answer leaves without its receipt (leaf, head, proof). */
 			a = (struct access_answer){.status = 500, .err = &c->err};
+		} else if (print && !(c->sealed = access_print_seal(c->bytes, c->receipt,
+				c->env.verify_url, &c->sealed_len))) {
+			/* The receipt signs the page with an empty seal; the page
+			 * that leaves carries it (access.h). */
+			vis_error_set(&c->err, VIS_ERR_NOMEM, "the printed visura cannot be sealed");
+			a = (struct access_answer){.status = 500, .err = &c->err};
 		} else {
 			a = (struct access_answer){
-				.status = c->status, .bytes = c->bytes, .len = strlen(c->bytes),
+				.status = c->status, .bytes = print ? c->sealed : c->bytes,
+				.len = print ? c->sealed_len : strlen(c->bytes),
 				.content_type = print ? "text/html; charset=utf-8" : "application/json",
 				.access_id = c->rec.id, .receipt = c->receipt};
 		}
@@ -661,5 +675,6 @@ void access_call_free(struct access_call *c)
 	json_decref(c->body);
 	subjects_release(&c->subjects);
 	free(c->bytes);
+	free(c->sealed);
 	free(c);
 }

@@ -51,6 +51,8 @@ struct access_env {
 	struct publisher *publisher;   /* heads published in time? NULL: nothing asked */
 	int64_t now;                   /* seconds, the service's clock */
 	int today;                     /* YYYYMMDD on that clock */
+	const char *print_heading;     /* the printed visura's heading (print_heading) */
+	const char *verify_url;        /* public_url + "/verifica", or "" */
 };
 
 /* Who is asking and why.  Strings are borrowed for access_prepare() only;
@@ -138,19 +140,52 @@ void access_call_free(struct access_call *c);
 
 /* ---- the printable visura ----
  *
- * An HTML page of one consultation, carrying who asked, for which body,
- * purpose and case, when, and the access record that proves it.  Every
- * value is HTML-escaped; the page has no script and only the same-origin
- * style sheet (access_print_css), so it renders under a strict
- * Content-Security-Policy. */
+ * An HTML page of one consultation, a document for a case file: the
+ * deployment's heading and crest, the record within the profile with every
+ * code in words, and at its foot who asked, for which body, purpose and
+ * case, when (Europe/Rome), the access record, and the seal: a QR code of
+ * the signed receipt with the content hash.  Every value is HTML-escaped;
+ * the page has no script and only same-origin style sheet and image
+ * (access_print_css, /static/stemma), so it renders under a strict
+ * Content-Security-Policy.
+ *
+ * The receipt cannot sign the page that carries it: it signs the page with
+ * an empty seal (ACCESS_SEAL_OPEN ACCESS_SEAL_CLOSE, as access_print_html
+ * writes it), and access_print_seal() then fills the seal in.  Whoever
+ * checks the page against its receipt empties the seal first
+ * (access_print_unseal), which refuses a seal visura did not write. */
 struct access_print_meta {
-	const char *operator_name, *ente, *purpose, *case_ref, *when, *access_id, *as_of;
+	const char *heading;           /* print_heading: "Comune di ..." */
+	const char *operator_name, *ente, *purpose, *case_ref;
+	const char *when;              /* access_print_when() */
+	const char *access_id;
+	const char *as_of;             /* access_print_day(), or "oggi" */
+	const char *verify_url;        /* public_url + "/verifica", or "" */
 };
+#define ACCESS_SEAL_OPEN "<!--contrassegno-->"
+#define ACCESS_SEAL_CLOSE "<!--/contrassegno-->"
 /* The most bytes a printable page may have. */
 #define ACCESS_PRINT_MAX (64u << 20)
-/* A malloc'd page, or NULL (out of memory, or past ACCESS_PRINT_MAX). */
+/* A malloc'd page with an empty seal, or NULL (out of memory, or past
+ * ACCESS_PRINT_MAX). */
 char *access_print_html(json_t *body, const struct access_print_meta *m);
+/* The page with its seal: the QR code of verify_url?ricevuta=RECEIPT (of the
+ * receipt alone when verify_url is empty) and the receipt's content hash.
+ * Malloc'd (its length in *len), or NULL. */
+char *access_print_seal(const char *page, const char *receipt, const char *verify_url,
+			size_t *len);
+/* Empties the seal of page[0..*len) in place (NUL-terminated, *len updated):
+ * the bytes the receipt signs.  A page without a seal is left as it is.
+ * Returns NULL, or why the seal is not one visura writes. */
+const char *access_print_unseal(char *page, size_t *len);
+/* "2 dicembre 2026" of a YYYYMMDD date; "2 dicembre 2026, ore 04:13:30" of
+ * an instant (ms), Europe/Rome. */
+void access_print_day(int date, char out[32]);
+void access_print_when(int64_t ms, char out[64]);
 extern const char access_print_css[];
 extern const size_t access_print_css_len;
+/* The neutral emblem (SVG) printed when print_crest is empty. */
+extern const char access_print_emblem[];
+extern const size_t access_print_emblem_len;
 
 #endif

@@ -42,7 +42,10 @@ void api_accounts_list(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct store_filter f[3] = {{0}};
+	struct api_page pg;
+	if (!api_page_params(r, 1000, 1000, &pg))
+		return;
+	struct store_filter f[4] = {{0}};
 	int n = 0;
 	const char *role = http_query(r, "role"), *state = http_query(r, "state");
 	const char *ente = http_query(r, "ente_id");
@@ -52,7 +55,7 @@ void api_accounts_list(struct http_request *r)
 		f[n++] = (struct store_filter){"state", state, 0};
 	if (ente && n < 2)
 		f[n++] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
-	api_reply_list(r, s, STORE_ACCOUNT, f, 1000, "accounts", api_account_view);
+	api_reply_page(r, s, STORE_ACCOUNT, f, &pg, "accounts", api_account_view);
 }
 
 bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, char *cf,

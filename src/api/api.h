@@ -30,6 +30,7 @@ struct http_auth {
 	bool via_voucher;
 	int64_t voucher_purpose;
 	struct pdnd_voucher voucher;
+	struct pdnd_evidence evidence; /* who asked: the end user, signed */
 };
 
 /* A listener of the service: the http_config built from the app's

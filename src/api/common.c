@@ -215,18 +215,72 @@ static int list_one(void *ctx, const void *rec)
 	return 0;
 }
 
+static json_t *list_json(struct http_request *r, struct store *s, enum store_kind kind,
+			 const struct store_filter *filters, int64_t before, int limit,
+			 json_t *(*to_json)(const void *rec))
+{
+	struct list_ctx l = {json_array(), to_json};
+	struct vis_error e = {0};
+	if (store_rec_page(s, kind, filters, before, limit, list_one, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return NULL;
+	}
+	return l.arr;
+}
+
 void api_reply_list(struct http_request *r, struct store *s, enum store_kind kind,
 		    const struct store_filter *filters, int limit, const char *key,
 		    json_t *(*to_json)(const void *rec))
 {
-	struct list_ctx l = {json_array(), to_json};
-	struct vis_error e = {0};
-	if (store_rec_list(s, kind, filters, limit, list_one, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
+	json_t *arr = list_json(r, s, kind, filters, 0, limit, to_json);
+	if (arr)
+		http_reply_json(r, 200, json_pack("{s:o}", key, arr));
+}
+
+bool api_page_params(struct http_request *r, int def, int max, struct api_page *p)
+{
+	const char *lim = http_query(r, "limit"), *cur = http_query(r, "cursor");
+	char *end = NULL;
+	long n = lim && *lim ? strtol(lim, &end, 10) : def;
+	p->limit = (int)n;
+	p->cursor = 0;
+	bool ok = !(end && *end) && n >= 1 && n <= max;
+	if (ok && cur && *cur) {
+		ok = strlen(cur) <= 18 && strspn(cur, "0123456789") == strlen(cur);
+		p->cursor = ok ? strtoll(cur, NULL, 10) : 0;
 	}
-	http_reply_json(r, 200, json_pack("{s:o}", key, l.arr));
+	if (!ok) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "'limit' must be 1-%d and 'cursor' the next_cursor of a "
+			 "previous page", max);
+		http_reply_error(r, 400, "invalid_request", msg);
+	}
+	return ok;
+}
+
+bool api_page_finish(json_t *out, json_t *items, const struct api_page *p)
+{
+	if (json_array_size(items) <= (size_t)p->limit)
+		return false;
+	json_array_remove(items, (size_t)p->limit);
+	json_int_t last = json_integer_value(json_object_get(json_array_get(items, (size_t)p->limit - 1), "id"));
+	char buf[24];
+	snprintf(buf, sizeof buf, "%lld", (long long)last);
+	json_object_set_new(out, "next_cursor", json_string(buf));
+	return true;
+}
+
+void api_reply_page(struct http_request *r, struct store *s, enum store_kind kind,
+		    const struct store_filter *filters, const struct api_page *p, const char *key,
+		    json_t *(*to_json)(const void *rec))
+{
+	json_t *arr = list_json(r, s, kind, filters, p->cursor, p->limit + 1, to_json);
+	if (!arr)
+		return;
+	json_t *out = json_pack("{s:o}", key, arr);
+	api_page_finish(out, arr, p);
+	http_reply_json(r, 200, out);
 }
 
 json_t *api_account_view(const void *rec)

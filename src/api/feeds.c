@@ -254,13 +254,12 @@ static int add_import(void *ctx, const struct store_import_row *row)
 
 void api_imports_list(struct http_request *r)
 {
-	const char *comune = http_query(r, "comune"), *limit_s = http_query(r, "limit");
-	char *end = NULL;
-	long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 100;
-	if ((end && *end) || limit < 1 || limit > 1000 ||
-	    (comune && (strlen(comune) != 6 || strspn(comune, "0123456789") != 6))) {
-		http_reply_error(r, 400, "invalid_request",
-				 "'limit' must be 1-1000 and 'comune' an ISTAT code of 6 digits");
+	const char *comune = http_query(r, "comune");
+	struct api_page pg;
+	if (!api_page_params(r, 100, 1000, &pg))
+		return;
+	if (comune && (strlen(comune) != 6 || strspn(comune, "0123456789") != 6)) {
+		http_reply_error(r, 400, "invalid_request", "'comune' must be an ISTAT code of 6 digits");
 		return;
 	}
 	struct store *s = api_store(r);
@@ -268,10 +267,12 @@ void api_imports_list(struct http_request *r)
 		return;
 	struct imports_ctx c = {json_array(), r->app->rd};
 	struct vis_error e = {0};
-	if (store_import_each(s, comune, (int)limit, add_import, &c, &e)) {
+	if (store_import_each(s, comune, pg.cursor, pg.limit + 1, add_import, &c, &e)) {
 		json_decref(c.arr);
 		api_fail(r, &e);
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:o}", "imports", c.arr));
+	json_t *out = json_pack("{s:o}", "imports", c.arr);
+	api_page_finish(out, c.arr, &pg);
+	http_reply_json(r, 200, out);
 }

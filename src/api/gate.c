@@ -143,6 +143,18 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
 		return false;
 	}
+	/* Who asked (AUDIT_REST_02): signed by the body's client, bound to the voucher. */
+	bool ok;
+	if (pdnd_evidence_check(s, au->account.ente_id, &checks, &au->voucher,
+				http_header(r, "Agid-JWT-TrackingEvidence"), now, &au->evidence, &ok,
+				&why, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!ok) {
+		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
+		return false;
+	}
 	au->via_token = true;
 	au->via_voucher = true;
 	au->voucher_purpose = m.purpose_id;

@@ -40,10 +40,29 @@ bool api_ente_load(struct http_request *r, struct store *s, int64_t id,
 bool api_body_open(struct http_request *r, struct store *s, int64_t now,
 		   const struct store_account *a, const char *context);
 
+/* A page of a list (docs/api.md, "Pages"): `limit` items (1..max,
+ * default def) after `cursor` (the opaque key the previous page ended at,
+ * "" or absent: the first page). */
+struct api_page {
+	int limit;
+	int64_t cursor;
+};
+/* Reads `limit` and `cursor`; false after replying 400. */
+bool api_page_params(struct http_request *r, int def, int max, struct api_page *p);
+/* A page is read with one item more than asked: when `items` has it,
+ * drops it and sets out's "next_cursor" to the "id" of the last item kept
+ * (the next page starts after it).  True when there is a next page. */
+bool api_page_finish(json_t *out, json_t *items, const struct api_page *p);
+
 /* Replies {key: [...]} with the JSON view of every record of `kind`
  * matching `filters` (newest first, at most `limit`, 0 = all). */
 void api_reply_list(struct http_request *r, struct store *s, enum store_kind kind,
 		    const struct store_filter *filters, int limit, const char *key,
+		    json_t *(*to_json)(const void *rec));
+/* The same, one page of it (newest first), with "next_cursor" when
+ * another follows. */
+void api_reply_page(struct http_request *r, struct store *s, enum store_kind kind,
+		    const struct store_filter *filters, const struct api_page *p, const char *key,
 		    json_t *(*to_json)(const void *rec));
 /* The views above, typed for api_reply_list. */
 json_t *api_account_view(const void *rec);
@@ -87,13 +106,6 @@ json_t *api_credentials_answer(struct http_request *r, const struct store_accoun
 
 /* Checks the shape of a username: 3-64 of [a-z0-9._-], starting with a letter. */
 bool api_username_valid(const char *u);
-
-/* The printable visura: metadata of the consultation (text, escaped by the
- * renderer).  Returns a malloc'd HTML page or NULL. */
-struct api_print_meta {
-	const char *operator_name, *ente, *purpose, *case_ref, *when, *access_id, *as_of;
-};
-char *api_print_html(json_t *body, const struct api_print_meta *m);
 
 #define HANDLER(name) void name(struct http_request *r)
 HANDLER(api_healthz);
@@ -160,6 +172,9 @@ HANDLER(api_alert_review);
 HANDLER(api_usage);
 HANDLER(api_person_print);
 HANDLER(api_print_css);
+HANDLER(api_print_crest);
+HANDLER(api_verifica_page);
+HANDLER(api_receipt_verify);
 HANDLER(api_ui_index);
 HANDLER(api_help);
 HANDLER(api_ui_asset);
@@ -173,6 +188,7 @@ HANDLER(api_incidents_list);
 HANDLER(api_incident_state);
 HANDLER(api_ente_suspend);
 HANDLER(api_stats);
+HANDLER(api_stats_tables);
 HANDLER(api_processing_list);
 HANDLER(api_processing_create);
 HANDLER(api_processing_update);

@@ -97,13 +97,17 @@ static void run(struct http_request *r, const struct access_who *who,
 	struct access_env env = {
 		.s = s, .audit = app->audit, .rl = app->rl, .alerts = app->alerts,
 		.rd = app->rd, .metrics = app->metrics, .now = api_now(r), .today = app_today(app),
-		.publisher = app->publisher,
+		.publisher = app->publisher, .print_heading = app->cfg.print_heading,
+		.verify_url = app->verify_url,
 	};
 	/* A PDND call's purpose is the one its voucher's purposeId is mapped
-	 * to, whatever the request says. */
+	 * to, whatever the request says, */
 	struct access_who w = *who;
-	if (r->auth->via_voucher)
+	if (r->auth->via_voucher) {
+		/* and its end user the one its tracking evidence names, signed */
 		w.purpose_id = r->auth->voucher_purpose;
+		w.on_behalf_of = r->auth->evidence.user_id;
+	}
 	struct access_call *c = access_prepare(&env, &w, what);
 	if (!c) {
 		http_reply_error(r, 503, "service_unavailable", "out of memory");
@@ -162,6 +166,18 @@ void api_print_css(struct http_request *r)
 	r->cacheable = true;
 	http_reply_bytes(r, 200, "text/css; charset=utf-8", access_print_css,
 			 access_print_css_len);
+}
+
+/* The crest beside the printed visura's heading: print_crest, or the
+ * neutral emblem. */
+void api_print_crest(struct http_request *r)
+{
+	r->cacheable = true;
+	if (r->app->crest)
+		http_reply_bytes(r, 200, r->app->crest_type, r->app->crest, r->app->crest_len);
+	else
+		http_reply_bytes(r, 200, "image/svg+xml", access_print_emblem,
+				 access_print_emblem_len);
 }
 
 /* POST /api/v1/verify: the purpose, case and break-glass come in the JSON

@@ -147,6 +147,14 @@ void api_audit_access(struct http_request *r)
 {
 	struct store_access_filter f = {.limit = REPORT_MAX};
 	const char *cf = http_query(r, "cf"), *format = http_query(r, "format");
+	bool paged = !format || !strcmp(format, "json");
+	struct api_page pg = {REPORT_MAX, 0};
+	if (paged && !api_page_params(r, REPORT_MAX, REPORT_MAX, &pg))
+		return;
+	if (paged) { /* one more than asked, to know whether another page follows */
+		f.limit = pg.limit + 1;
+		f.after = pg.cursor;
+	}
 	if (!num_param(r, "account_id", &f.account_id) || !num_param(r, "ente_id", &f.ente_id) ||
 	    !num_param(r, "purpose_id", &f.purpose_id) || !date_param(r, "from", &f.from_ms) ||
 	    !date_param(r, "to", &f.to_ms))
@@ -184,8 +192,10 @@ void api_audit_access(struct http_request *r)
 		strbuf_release(&c.csv);
 		return;
 	}
-	json_t *out = json_pack("{s:o,s:i,s:b}", "records", c.arr, "count", c.n, "truncated",
-				c.n >= REPORT_MAX);
+	json_t *out = json_pack("{s:o}", "records", c.arr);
+	bool more = api_page_finish(out, c.arr, &pg);
+	json_object_set_new(out, "count", json_integer((json_int_t)json_array_size(c.arr)));
+	json_object_set_new(out, "truncated", json_boolean(more));
 	char *text = json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(out);
 	if (!text) {
@@ -228,6 +238,7 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 	if (!c->citizen) {
 		json_object_set_new(j, "access_id", json_integer(a->id));
 		json_object_set_new(j, "username", json_string(a->username));
+		json_object_set_new(j, "on_behalf_of", json_string(a->on_behalf_of));
 		json_object_set_new(j, "case_ref", json_string(a->case_ref));
 		json_object_set_new(j, "embargoed_for_citizen", json_boolean(embargoed));
 	}
@@ -404,22 +415,24 @@ void api_audit_consistency(struct http_request *r)
 
 /* ---- alerts ---- */
 
-struct alerts_ctx {
+static json_t *alert_json(const void *rec)
+{
+	const struct store_alert *a = rec;
+	return json_pack("{s:I,s:o,s:s,s:I,s:s,s:I,s:s,s:s,s:s,s:o,s:s}",
+		"id", (json_int_t)a->id, "at", api_time(a->at), "rule", a->rule,
+		"account_id", (json_int_t)a->account_id, "username", a->username,
+		"ente_id", (json_int_t)a->ente_id, "severity", a->severity, "detail", a->detail,
+		"state", a->state, "reviewed_at", api_time(a->reviewed_at), "note", a->note);
+}
+
+struct list_ctx {
 	json_t *arr;
-	int64_t ente_only;
 };
 
 static int add_alert(void *ctx, const void *rec)
 {
-	struct alerts_ctx *c = ctx;
-	const struct store_alert *a = rec;
-	if (c->ente_only && a->ente_id != c->ente_only)
-		return 0;
-	json_array_append_new(c->arr, json_pack("{s:I,s:o,s:s,s:I,s:s,s:I,s:s,s:s,s:s,s:o,s:s}",
-		"id", (json_int_t)a->id, "at", api_time(a->at), "rule", a->rule,
-		"account_id", (json_int_t)a->account_id, "username", a->username,
-		"ente_id", (json_int_t)a->ente_id, "severity", a->severity, "detail", a->detail,
-		"state", a->state, "reviewed_at", api_time(a->reviewed_at), "note", a->note));
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, alert_json(rec));
 	return 0;
 }
 
@@ -428,19 +441,17 @@ void api_alerts_list(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	const char *state = http_query(r, "state");
-	struct store_filter f[2] = {{0}};
-	if (state && (!strcmp(state, "open") || !strcmp(state, "reviewed")))
-		f[0] = (struct store_filter){"state", state, 0};
-	struct alerts_ctx c = {json_array(), strcmp(r->auth->account.role, "lead") ? 0
-								  : r->auth->account.ente_id};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_ALERT, f, 1000, add_alert, &c, &e)) {
-		json_decref(c.arr);
-		api_fail(r, &e);
+	struct api_page pg;
+	if (!api_page_params(r, 1000, 1000, &pg))
 		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "alerts", c.arr));
+	const char *state = http_query(r, "state");
+	struct store_filter f[4] = {{0}};
+	int n = 0;
+	if (state && (!strcmp(state, "open") || !strcmp(state, "reviewed")))
+		f[n++] = (struct store_filter){"state", state, 0};
+	if (!strcmp(r->auth->account.role, "lead")) /* a lead sees their own body's */
+		f[n++] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
+	api_reply_page(r, s, STORE_ALERT, f, &pg, "alerts", alert_json);
 }
 
 void api_alert_review(struct http_request *r)
@@ -542,8 +553,9 @@ void api_usage(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	struct alerts_ctx ac = {json_array(), f.ente_id};
-	store_rec_list(s, STORE_ALERT, NULL, 1000, add_alert, &ac, NULL);
+	struct store_filter af[] = {{"ente_id", NULL, f.ente_id}, {NULL, NULL, 0}};
+	struct list_ctx ac = {json_array()};
+	store_rec_list(s, STORE_ALERT, af, 1000, add_alert, &ac, NULL);
 	http_reply_json(r, 200, json_pack("{s:I,s:i,s:o,s:o,s:o}", "ente_id", (json_int_t)f.ente_id,
 					  "requests", u.total,
 					  "accesses_by_operator_and_purpose", u.by_operator,

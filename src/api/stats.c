@@ -1,4 +1,5 @@
-/* GET /api/v1/stats: the statistics of stats.h, JSON or CSV. */
+/* GET /api/v1/stats: the statistics of stats.h, JSON or CSV;
+ * GET /api/v1/stats/tables: the standard tables of stats/tables.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "app/app.h"
 #include "common/date.h"
 #include "stats/stats.h"
+#include "stats/tables.h"
 #include "common/str.h"
 
 /* A whole decimal number of at most 9 digits. */
@@ -19,10 +21,53 @@ static bool int_param(const char *v, int *out)
 	return true;
 }
 
+/* The query's threshold and municipalities, shared by both routes; false
+ * when refused (the answer is sent). */
+static bool common_params(struct http_request *r, int *threshold, char comuni[4096])
+{
+	const char *thr = http_query(r, "threshold"), *c = http_query(r, "comuni");
+	struct vis_error e = {0};
+	*threshold = r->app->cfg.stats_threshold_min;
+	if (thr && !int_param(thr, threshold)) {
+		http_reply_error(r, 400, "invalid_request", "threshold is a number");
+		return false;
+	}
+	if (stats_threshold_check(*threshold, r->app->cfg.stats_threshold_min, &e)) {
+		http_reply_error(r, 400, "invalid_request", e.msg);
+		return false;
+	}
+	comuni[0] = 0;
+	if (c) {
+		if (strlen(c) >= 4096 || strspn(c, "0123456789,") != strlen(c)) {
+			http_reply_error(r, 400, "invalid_request", "'comuni' is a list of ISTAT codes");
+			return false;
+		}
+		memcpy(comuni, c, strlen(c) + 1);
+	}
+	return true;
+}
+
+/* Sends doc as JSON, or as CSV (csv makes it) with format=csv; takes doc. */
+static void reply(struct http_request *r, json_t *doc, const char *format, char *(*csv)(json_t *))
+{
+	if (format && !strcmp(format, "csv")) {
+		char *text = csv(doc);
+		json_decref(doc);
+		if (!text) {
+			http_reply_error(r, 503, "service_unavailable", "out of memory");
+			return;
+		}
+		http_reply_bytes(r, 200, "text/csv; charset=utf-8", text, strlen(text));
+		free(text);
+		return;
+	}
+	http_reply_json(r, 200, doc);
+}
+
 void api_stats(struct http_request *r)
 {
-	struct stats_query q = {.age_step = 5, .threshold = r->app->cfg.stats_threshold_min};
-	const char *comuni = http_query(r, "comuni"), *format = http_query(r, "format");
+	struct stats_query q = {.age_step = 5};
+	const char *format = http_query(r, "format");
 	static const char *const dates[] = {"as_of", "from", "to"};
 	int *ddst[] = {&q.as_of, &q.events_from, &q.events_to};
 	for (int i = 0; i < 3; i++) {
@@ -32,27 +77,14 @@ void api_stats(struct http_request *r)
 			return;
 		}
 	}
-	const char *step = http_query(r, "age_step"), *thr = http_query(r, "threshold");
+	const char *step = http_query(r, "age_step");
 	if ((step && !int_param(step, &q.age_step)) || q.age_step < 1 || q.age_step > 50) {
 		http_reply_error(r, 400, "invalid_request", "age_step is a number from 1 to 50");
 		return;
 	}
+	if (!common_params(r, &q.threshold, q.comuni))
+		return;
 	struct vis_error e = {0};
-	if (thr && !int_param(thr, &q.threshold)) {
-		http_reply_error(r, 400, "invalid_request", "threshold is a number");
-		return;
-	}
-	if (stats_threshold_check(q.threshold, r->app->cfg.stats_threshold_min, &e)) {
-		http_reply_error(r, 400, "invalid_request", e.msg);
-		return;
-	}
-	if (comuni) {
-		if (strlen(comuni) >= sizeof q.comuni || strspn(comuni, "0123456789,") != strlen(comuni)) {
-			http_reply_error(r, 400, "invalid_request", "'comuni' is a list of ISTAT codes");
-			return;
-		}
-		STR_COPY_KNOWN(q.comuni, comuni); /* its length was checked above */
-	}
 	struct store *s = api_store(r);
 	if (!s)
 		return;
@@ -61,16 +93,48 @@ void api_stats(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	if (format && !strcmp(format, "csv")) {
-		char *csv = stats_to_csv(doc);
-		json_decref(doc);
-		if (!csv) {
-			http_reply_error(r, 503, "service_unavailable", "out of memory");
-			return;
-		}
-		http_reply_bytes(r, 200, "text/csv; charset=utf-8", csv, strlen(csv));
-		free(csv);
+	reply(r, doc, format, stats_to_csv);
+}
+
+void api_stats_tables(struct http_request *r)
+{
+	struct stats_table_query q = {0};
+	const char *table = http_query(r, "table"), *format = http_query(r, "format");
+	const char *year = http_query(r, "year"), *period = http_query(r, "period");
+	if (!table || !stats_table_parse(table, &q.table)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "table: una tra posas, strasa, strasa_cittadinanza, bilancio, famiglie");
 		return;
 	}
-	http_reply_json(r, 200, doc);
+	if (!common_params(r, &q.threshold, q.comuni))
+		return;
+	static const char *const dates[] = {"date", "from", "to"};
+	int *ddst[] = {&q.date, &q.from, &q.to};
+	for (int i = 0; i < 3; i++) {
+		const char *v = http_query(r, dates[i]);
+		if (v && *v && !date_parse(v, strlen(v), ddst[i])) {
+			http_reply_error(r, 400, "invalid_request", "dates must be YYYY-MM-DD");
+			return;
+		}
+	}
+	if (year && (!int_param(year, &q.year) || q.year < 1900 || q.year > 2999)) {
+		http_reply_error(r, 400, "invalid_request", "year: un anno dal 1900 al 2999");
+		return;
+	}
+	if (period && strcmp(period, "mese") && strcmp(period, "anno")) {
+		http_reply_error(r, 400, "invalid_request", "period: mese oppure anno");
+		return;
+	}
+	q.yearly = period && !strcmp(period, "anno");
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	json_t *doc;
+	struct vis_error e = {0};
+	vis_err rc = stats_table_compute(s, r->app->rd, &q, app_today(r->app), &doc, &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
+		return;
+	}
+	reply(r, doc, format, stats_table_csv);
 }

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "app/app.h"
 
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "alert/alert.h"
+#include "common/csv.h"
 #include "audit/audit.h"
 #include "auth/sealed.h"
 #include "metrics/metrics.h"
@@ -65,6 +67,25 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	/* PDND's public keys: vouchers are accepted only when they load. */
 	if (a->cfg.pdnd_jwks[0] && pdnd_keys_open(a->cfg.pdnd_jwks, &a->pdnd, e))
 		return e->code;
+	if (a->cfg.print_crest[0]) {
+		a->crest = file_read_all(a->cfg.print_crest, 256u << 10, &a->crest_len);
+		if (!a->crest)
+			return vis_error_set(e, VIS_ERR_INVALID, "print_crest: cannot read '%s' "
+					     "(a PNG or SVG file of at most 256 KiB)", a->cfg.print_crest);
+		bool png = a->crest_len > 8 && !memcmp(a->crest, "\x89PNG\r\n\x1a\n", 8);
+		bool svg = memmem(a->crest, a->crest_len, "<svg", 4) != NULL;
+		if (!png && !svg)
+			return vis_error_set(e, VIS_ERR_INVALID, "print_crest: '%s' is neither PNG "
+					     "nor SVG", a->cfg.print_crest);
+		a->crest_type = png ? "image/png" : "image/svg+xml";
+	}
+	size_t ul = strlen(a->cfg.public_url);
+	while (ul && a->cfg.public_url[ul - 1] == '/')
+		ul--;
+	if (ul && (size_t)snprintf(a->verify_url, sizeof a->verify_url, "%.*s/verifica", (int)ul,
+				   a->cfg.public_url) >= sizeof a->verify_url)
+		return vis_error_set(e, VIS_ERR_INVALID, "public_url: at most %zu characters",
+				     sizeof a->verify_url - sizeof "/verifica");
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
 		STR_COPY_KNOWN(path, a->cfg.signing_key); /* CONFIG_PATH_MAX < sizeof path */
@@ -107,6 +128,8 @@ void app_release(struct app *a)
 	a->publisher = NULL;
 	audit_writer_stop(a->audit);
 	a->audit = NULL;
+	free(a->crest);
+	a->crest = NULL;
 	if (a->key)
 		sodium_free(a->key);
 	a->key = NULL;

@@ -41,6 +41,10 @@ struct app {
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct pdnd_keys *pdnd;       /* PDND's public keys (pdnd_jwks), or NULL: no vouchers */
+	char *crest;                  /* print_crest's bytes, or NULL: the emblem */
+	size_t crest_len;
+	const char *crest_type;       /* its content type */
+	char verify_url[300];         /* public_url + "/verifica", or "" */
 	/* overdue feeds already alerted today (municipality, day) */
 	struct { char comune[7]; int64_t day; } feed_alerted[256];
 	int nfeed_alerted;

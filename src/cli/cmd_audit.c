@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "access/access.h"
 #include "audit/audit.h"
 #include "audit/export.h"
 #include "common/config.h"
@@ -454,6 +455,13 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		return EXIT_RUNTIME;
 	}
 	const char *why;
+	/* A printed visura carries its receipt in its seal: the receipt signs
+	 * the page with the seal empty (access.h). */
+	if (body && (why = access_print_unseal(body, &len))) {
+		printf("INVALID: %s\n", why);
+		rc = EXIT_INVALID;
+		goto out;
+	}
 	int64_t purged_at = 0;
 	static struct audit_receipt_info info;
 	if (key) {

@@ -20,11 +20,41 @@ static void usage(FILE *out)
 		"usage: visura pdnd map [--db URI] --pdnd-purpose ID --client-id ID\n"
 		"           --purpose N --account USERNAME\n"
 		"       visura pdnd unmap [--db URI] --pdnd-purpose ID\n"
-		"       visura pdnd list [--db URI]\n\n"
+		"       visura pdnd list [--db URI]\n"
+		"       visura pdnd key-add [--db URI] --ente-id N --jwk FILE\n"
+		"       visura pdnd key-list [--db URI]\n\n"
 		"A PDND voucher whose purposeId is ID, issued to client ID, is a call of\n"
 		"the API account USERNAME for visura purpose N (of that account's body).\n"
+		"key-add registers the public key (a JWK with its kid) with which body N's\n"
+		"PDND client signs its Agid-JWT-TrackingEvidence (who asked).\n"
 		"The vouchers themselves: options pdnd_jwks, pdnd_issuer, pdnd_audience\n"
 		"of visura serve (docs/pdnd.md).\n");
+}
+
+static int print_key(void *ctx, const void *rec)
+{
+	(void)ctx;
+	const struct store_pdnd_key *k = rec;
+	printf("%lld\t%lld\t%s\t%s\n", (long long)k->id, (long long)k->ente_id, k->kid,
+	       k->revoked_at ? "ended" : "in force");
+	return 0;
+}
+
+/* The JWK file of key-add, at most cap-1 bytes. */
+static bool read_jwk(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "visura: pdnd: cannot read '%s'\n", path);
+		return false;
+	}
+	size_t n = fread(out, 1, cap - 1, f);
+	bool whole = feof(f) || fgetc(f) == EOF;
+	fclose(f);
+	out[n] = '\0';
+	if (!whole)
+		fprintf(stderr, "visura: pdnd: '%s' is longer than %zu bytes\n", path, cap - 1);
+	return whole;
 }
 
 static int print_mapping(void *ctx, const void *rec)
@@ -41,7 +71,8 @@ int cmd_pdnd(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'}, {"pdnd-purpose", required_argument, NULL, 'P'},
 		{"client-id", required_argument, NULL, 'c'}, {"purpose", required_argument, NULL, 'p'},
-		{"account", required_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'},
+		{"account", required_argument, NULL, 'a'}, {"ente-id", required_argument, NULL, 'e'},
+		{"jwk", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	if (argc < 2 || cli_help_arg(argv[1])) {
@@ -49,13 +80,14 @@ int cmd_pdnd(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	const char *sub = argv[1];
-	if (strcmp(sub, "map") && strcmp(sub, "unmap") && strcmp(sub, "list")) {
+	if (strcmp(sub, "map") && strcmp(sub, "unmap") && strcmp(sub, "list") &&
+	    strcmp(sub, "key-add") && strcmp(sub, "key-list")) {
 		fprintf(stderr, "visura: pdnd: unknown sub-command '%s'\n", sub);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *db = NULL, *pdnd = NULL, *client = NULL, *account = NULL;
-	long long purpose = 0;
+	const char *db = NULL, *pdnd = NULL, *client = NULL, *account = NULL, *jwk = NULL;
+	long long purpose = 0, ente = 0;
 	int ch;
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -64,13 +96,16 @@ int cmd_pdnd(int argc, char **argv)
 		case 'P': pdnd = optarg; break;
 		case 'c': client = optarg; break;
 		case 'a': account = optarg; break;
-		case 'p': {
+		case 'j': jwk = optarg; break;
+		case 'p':
+		case 'e': {
 			char *end;
-			purpose = strtoll(optarg, &end, 10);
-			if (*end || purpose <= 0) {
-				fprintf(stderr, "visura: pdnd: --purpose is a positive number\n");
+			long long n = strtoll(optarg, &end, 10);
+			if (*end || n <= 0) {
+				fprintf(stderr, "visura: pdnd: --purpose and --ente-id are positive numbers\n");
 				return EXIT_USAGE;
 			}
+			*(ch == 'p' ? &purpose : &ente) = n;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -78,7 +113,7 @@ int cmd_pdnd(int argc, char **argv)
 		}
 	}
 	if ((!strcmp(sub, "map") && (!pdnd || !client || !purpose || !account)) ||
-	    (!strcmp(sub, "unmap") && !pdnd)) {
+	    (!strcmp(sub, "unmap") && !pdnd) || (!strcmp(sub, "key-add") && (!ente || !jwk))) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -92,6 +127,21 @@ int cmd_pdnd(int argc, char **argv)
 	if (!strcmp(sub, "list")) {
 		printf("id\tpdnd_purpose\tclient_id\tpurpose_id\taccount_id\tstate\n");
 		vrc = store_rec_list(s, STORE_PDND_PURPOSE, NULL, 0, print_mapping, NULL, &e);
+	} else if (!strcmp(sub, "key-list")) {
+		printf("id\tente_id\tkid\tstate\n");
+		vrc = store_rec_list(s, STORE_PDND_KEY, NULL, 0, print_key, NULL, &e);
+	} else if (!strcmp(sub, "key-add")) {
+		static struct store_pdnd_key k;
+		static char text[sizeof k.jwk];
+		if (!read_jwk(jwk, text, sizeof text)) {
+			store_close(s);
+			return EXIT_INVALID;
+		}
+		vrc = pdnd_key_add(s, ente, text, now, &k, &e);
+		if (!vrc) {
+			auth_event(s, now, "pdnd_key_added", NULL, "visura pdnd key-add", "cli", k.kid);
+			printf("key %s registered for body %lld\n", k.kid, ente);
+		}
 	} else if (!strcmp(sub, "map")) {
 		struct store_pdnd_purpose m;
 		vrc = pdnd_purpose_map(s, pdnd, client, purpose, account, now, &m, &e);

@@ -10,6 +10,7 @@
 #include "common/date.h"
 #include "refdata/refdata.h"
 #include "stats/stats.h"
+#include "stats/tables.h"
 #include "store/store.h"
 
 static void usage(FILE *out)
@@ -18,12 +19,22 @@ static void usage(FILE *out)
 		"usage: visura stats [--db URI] [--config FILE] [--comune ISTAT[,ISTAT...]]\n"
 		"                    [--as-of YYYY-MM-DD]\n"
 		"                    [--age-step N] [--threshold N] [--from DATE --to DATE]\n"
-		"                    [--format json|csv]\n\n"
+		"                    [--format json|csv]\n"
+		"       visura stats --table NAME [--comune ISTAT[,ISTAT...]] [--year YYYY]\n"
+		"                    [--date YYYY-MM-DD] [--from DATE --to DATE] [--period mese|anno]\n"
+		"                    [--threshold N] [--format json|csv]\n\n"
 		"Population by sex and age class, citizenship, civil status, household size;\n"
 		"events per month; old-age index, dependency ratio, average age, natural and\n"
 		"migratory balance, crude birth and death rates.  Cells of 1 to threshold-1\n"
 		"persons (default 3) are suppressed, with secondary suppression; a threshold\n"
-		"below stats_threshold_min of the configuration (FILE; default 3) is refused.\n");
+		"below stats_threshold_min of the configuration (FILE; default 3) is refused.\n\n"
+		"--table gives one standard table, in ISTAT's layout: posas (residents by sex\n"
+		"and single year of age at 1 January of --year), strasa (foreign residents by\n"
+		"sex and age), strasa_cittadinanza (by citizenship and sex), famiglie\n"
+		"(households by size; --date instead of 1 January), bilancio (demographic\n"
+		"balance by month, or by year with --period anno, over --from..--to within the\n"
+		"period the register covers).  Every row and column total keeps at least two\n"
+		"hidden cells adding up to the threshold (secondary suppression).\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -34,9 +45,13 @@ int cmd_stats(int argc, char **argv)
 		{"threshold", required_argument, NULL, 't'}, {"from", required_argument, NULL, 'f'},
 		{"to", required_argument, NULL, 'T'}, {"format", required_argument, NULL, 'F'},
 		{"config", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
+		{"table", required_argument, NULL, 'b'}, {"year", required_argument, NULL, 'y'},
+		{"date", required_argument, NULL, 'D'}, {"period", required_argument, NULL, 'p'},
 		{0, 0, 0, 0},
 	};
 	struct stats_query q = {.age_step = 5, .threshold = -1};   /* -1: the floor */
+	struct stats_table_query tq = {0};
+	bool table = false;
 	const char *db = NULL, *format = "json", *config = NULL;
 	struct config cfg;
 	config_defaults(&cfg);
@@ -60,7 +75,30 @@ int cmd_stats(int argc, char **argv)
 			q.threshold = atoi(v);
 			break;
 		case 'F': format = v; break;
+		case 'b':
+			if (!stats_table_parse(v, &tq.table)) {
+				fprintf(stderr, "visura: stats: --table: una tra posas, strasa, "
+						"strasa_cittadinanza, bilancio, famiglie\n");
+				return EXIT_USAGE;
+			}
+			table = true;
+			break;
+		case 'y':
+			tq.year = atoi(v);
+			if (strlen(v) != 4 || strspn(v, "0123456789") != 4 || tq.year < 1900) {
+				fprintf(stderr, "visura: stats: --year: un anno (AAAA)\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			if (strcmp(v, "mese") && strcmp(v, "anno")) {
+				fprintf(stderr, "visura: stats: --period: mese oppure anno\n");
+				return EXIT_USAGE;
+			}
+			tq.yearly = !strcmp(v, "anno");
+			break;
 		case 'a':
+		case 'D':
 		case 'f':
 		case 'T': {
 			int d;
@@ -68,7 +106,8 @@ int cmd_stats(int argc, char **argv)
 				fprintf(stderr, "visura: stats: dates are YYYY-MM-DD\n");
 				return EXIT_USAGE;
 			}
-			*(c == 'a' ? &q.as_of : c == 'f' ? &q.events_from : &q.events_to) = d;
+			*(c == 'a' ? &q.as_of : c == 'D' ? &tq.date : c == 'f' ? &q.events_from
+									       : &q.events_to) = d;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -98,15 +137,24 @@ int cmd_stats(int argc, char **argv)
 	if (rc == EXIT_OK)
 		rc = cli_store_open(cli_db_uri(db), &s);
 	json_t *doc = NULL;
-	if (rc == EXIT_OK && stats_compute(s, rd, &q, date_today(), &doc, &e)) {
+	if (table) {
+		memcpy(tq.comuni, q.comuni, sizeof tq.comuni);
+		tq.from = q.events_from;
+		tq.to = q.events_to;
+		tq.threshold = q.threshold;
+	}
+	if (rc == EXIT_OK && (table ? stats_table_compute(s, rd, &tq, date_today(), &doc, &e)
+				    : stats_compute(s, rd, &q, date_today(), &doc, &e))) {
 		cli_error("stats", &e);
 		rc = EXIT_RUNTIME;
 	}
 	if (doc) {
-		char *text = !strcmp(format, "csv") ? stats_to_csv(doc)
+		char *text = !strcmp(format, "csv") ? (table ? stats_table_csv(doc) : stats_to_csv(doc))
 						    : json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		if (text)
-			puts(text);
+			fputs(text, stdout);
+		if (text && strcmp(format, "csv"))
+			putchar('\n');
 		free(text);
 		json_decref(doc);
 	}

@@ -52,6 +52,8 @@ static const struct option_row rows[] = {
 	BOOL(smtp_plain_loopback, "false", "the relay is on this host (smtp://127.0.0.1...): plain SMTP allowed, and only to a loopback address"),
 	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
 	STR(public_url, "", "the address users reach the service at (used in mail)"),
+	STR(print_heading, "Servizio anagrafico", "the heading of the printed visura and of the public verification page /verifica: the municipality's (or the union's) name as it heads its documents, e.g. Comune di Valdoria"),
+	STR(print_crest, "", "the crest printed beside print_heading: a PNG or SVG file of at most 256 KiB, read at start (empty: visura's neutral emblem, the arms of no municipality)"),
 	STR(help_desk_contact, "", "the help desk's contacts shown on the interface's help page (telephone, e-mail, office)"),
 	STR(help_desk_hours, "lunedì-venerdì 8:00-14:00", "the help desk's hours shown on the help page"),
 	STR(accessibility_url, "", "https address of the accessibility statement, linked from the help page"),

@@ -35,6 +35,8 @@ struct config {
 	char smtp_from[256];
 	bool smtp_plain_loopback;   /* the relay is on loopback: no TLS required */
 	char public_url[256];
+	char print_heading[201];      /* heads the printed visura and /verifica */
+	char print_crest[CONFIG_PATH_MAX]; /* PNG or SVG beside it, "" = the neutral emblem */
 	char help_desk_contact[256];  /* the help page: who to call or write */
 	char help_desk_hours[128];    /* and when */
 	char accessibility_url[256];  /* the accessibility statement (https) */

@@ -6,9 +6,11 @@
 #include <jose/b64.h>
 #include <jose/jws.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/config.h"
@@ -329,20 +331,34 @@ static bool claims_ok(const struct pdnd_checks *c, const json_t *payload, int64_
 	return true;
 }
 
-bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const char *token,
-			size_t len, int64_t now, struct pdnd_voucher *out,
-			struct pdnd_refusal *why)
+/* A compact JWS opened: its header read (RS256 only, a kid), its
+ * flattened form for libjose, its payload.  Nothing is verified yet. */
+struct jws {
+	char kid[65];
+	json_t *flat;
+	json_t *payload;
+};
+
+enum jws_fail { JWS_OK, JWS_TOO_LARGE, JWS_MALFORMED, JWS_ALGORITHM, JWS_NO_KID, JWS_UNSIGNED };
+
+static void jws_close(struct jws *j)
+{
+	json_decref(j->flat);
+	json_decref(j->payload);
+	j->flat = j->payload = NULL;
+}
+
+static enum jws_fail jws_open(const char *token, size_t len, size_t max, struct jws *out)
 {
 	memset(out, 0, sizeof *out);
-	if (len > c->max_bytes)
-		return refuse(why, 401, "voucher_too_large", "the voucher is longer than this service accepts");
+	if (len > max)
+		return JWS_TOO_LARGE;
 	size_t part[3];
 	if (!jws_split(token, len, part))
-		return refuse(why, 401, "voucher_malformed",
-			      "the voucher is not a JWT (three base64url parts)");
+		return JWS_MALFORMED;
 	json_t *hdr = part_json(token, part[0]);
 	if (!hdr)
-		return refuse(why, 401, "voucher_malformed", "the voucher's header is not a JSON object");
+		return JWS_MALFORMED;
 	const char *alg = json_string_value(json_object_get(hdr, "alg"));
 	const char *kid = json_string_value(json_object_get(hdr, "kid"));
 	bool alg_ok = alg && !strcmp(alg, "RS256") && !json_object_get(hdr, "crit");
@@ -351,18 +367,43 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 		memcpy(out->kid, kid, strlen(kid) + 1);
 	json_decref(hdr);
 	if (!alg_ok)
-		return refuse(why, 401, "voucher_algorithm", "only vouchers signed with RS256 are accepted");
+		return JWS_ALGORITHM;
 	if (!kid_ok)
-		return refuse(why, 401, "voucher_malformed", "the voucher's header names no key (kid)");
+		return JWS_NO_KID;
 	if (!part[2])
+		return JWS_UNSIGNED;
+	out->payload = part_json(token + part[0] + 1, part[1]);
+	out->flat = json_pack("{s:s%,s:s%,s:s%}", "protected", token, part[0], "payload",
+			      token + part[0] + 1, part[1], "signature",
+			      token + part[0] + part[1] + 2, part[2]);
+	if (!out->payload || !out->flat) {
+		jws_close(out);
+		return JWS_MALFORMED;
+	}
+	return JWS_OK;
+}
+
+bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const char *token,
+			size_t len, int64_t now, struct pdnd_voucher *out,
+			struct pdnd_refusal *why)
+{
+	memset(out, 0, sizeof *out);
+	struct jws j;
+	switch (jws_open(token, len, c->max_bytes, &j)) {
+	case JWS_OK: break;
+	case JWS_TOO_LARGE:
+		return refuse(why, 401, "voucher_too_large", "the voucher is longer than this service accepts");
+	case JWS_MALFORMED:
+		return refuse(why, 401, "voucher_malformed",
+			      "the voucher is not a JWT (three base64url parts, a JSON header and payload)");
+	case JWS_ALGORITHM:
+		return refuse(why, 401, "voucher_algorithm", "only vouchers signed with RS256 are accepted");
+	case JWS_NO_KID:
+		return refuse(why, 401, "voucher_malformed", "the voucher's header names no key (kid)");
+	case JWS_UNSIGNED:
 		return refuse(why, 401, "voucher_bad_signature", "the voucher is not signed");
-	json_t *payload = part_json(token + part[0] + 1, part[1]);
-	if (!payload)
-		return refuse(why, 401, "voucher_malformed", "the voucher's payload is not a JSON object");
-	/* The flattened form of the same JWS, for libjose. */
-	json_t *jws = json_pack("{s:s%,s:s%,s:s%}", "protected", token, part[0], "payload",
-				token + part[0] + 1, part[1], "signature",
-				token + part[0] + part[1] + 2, part[2]);
+	}
+	memcpy(out->kid, j.kid, sizeof out->kid);
 	bool ok = false, known = false;
 	for (int round = 0; round < 2 && !known; round++) {
 		struct vis_error e = {0};
@@ -372,21 +413,18 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 		pthread_rwlock_rdlock(&k->lock);
 		const json_t *jwk = key_find(k, out->kid);
 		known = jwk != NULL;
-		ok = jwk && jws && jose_jws_ver(NULL, jws, NULL, jwk, false);
+		ok = jwk && jose_jws_ver(NULL, j.flat, NULL, jwk, false);
 		pthread_rwlock_unlock(&k->lock);
 	}
-	json_decref(jws);
-	if (!known) {
-		json_decref(payload);
-		return refuse(why, 401, "voucher_unknown_key",
+	bool good;
+	if (!known)
+		good = refuse(why, 401, "voucher_unknown_key",
 			      "the voucher is signed with a key PDND has not published (kid)");
-	}
-	if (!ok) {
-		json_decref(payload);
-		return refuse(why, 401, "voucher_bad_signature", "the voucher's signature is not valid");
-	}
-	bool good = claims_ok(c, payload, now, out, why);
-	json_decref(payload);
+	else if (!ok)
+		good = refuse(why, 401, "voucher_bad_signature", "the voucher's signature is not valid");
+	else
+		good = claims_ok(c, j.payload, now, out, why);
+	jws_close(&j);
 	return good;
 }
 
@@ -403,6 +441,177 @@ vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, i
 	else if (now % 64 == 0)
 		store_pdnd_jti_purge(s, now, e); /* now and then: nothing depends on it */
 	return VIS_OK;
+}
+
+/* ---- who asked: the tracking evidence ---- */
+
+struct key_ctx {
+	struct store_pdnd_key *out;
+	bool *found;
+};
+
+static int take_key(void *ctx, const void *rec)
+{
+	struct key_ctx *k = ctx;
+	*k->out = *(const struct store_pdnd_key *)rec;
+	*k->found = true;
+	return 1;
+}
+
+/* The body's key in force named kid. */
+static vis_err body_key(struct store *s, int64_t ente_id, const char *kid,
+			struct store_pdnd_key *out, bool *found, struct vis_error *e)
+{
+	*found = false;
+	const struct store_filter f[] = {{"ente_id", NULL, ente_id}, {"kid", kid, 0},
+					 {"revoked_at", NULL, 0}, {NULL, NULL, 0}};
+	struct key_ctx ctx = {out, found};
+	return store_rec_list(s, STORE_PDND_KEY, f, 1, take_key, &ctx, e) ? e->code : VIS_OK;
+}
+
+static bool evidence_claims(const struct pdnd_checks *c, const struct pdnd_voucher *v,
+			    const json_t *p, int64_t now, struct pdnd_evidence *out,
+			    struct pdnd_refusal *why)
+{
+	if (!audience_ok(json_object_get(p, "aud"), c->audience))
+		return refuse(why, 401, "tracking_evidence_wrong_audience",
+			      "the tracking evidence is not meant for this e-service (aud)");
+	const char *purpose = json_string_value(json_object_get(p, "purposeId"));
+	if (!purpose || strcmp(purpose, v->purpose_id))
+		return refuse(why, 401, "tracking_evidence_not_bound",
+			      "the tracking evidence names another purpose than the voucher (purposeId)");
+	int64_t iat;
+	if (!claim_time(p, "exp", &out->exp, true) || !claim_time(p, "iat", &iat, true))
+		return refuse(why, 400, "tracking_evidence_malformed",
+			      "the tracking evidence's exp and iat must be times in seconds");
+	if (out->exp + c->skew <= now)
+		return refuse(why, 401, "tracking_evidence_expired", "the tracking evidence has expired");
+	if (iat > now + c->skew)
+		return refuse(why, 401, "tracking_evidence_not_yet_valid",
+			      "the tracking evidence is not valid yet (iat in the future)");
+	const char *user = json_string_value(json_object_get(p, "userID"));
+	bool user_ok = user && *user && strlen(user) < sizeof out->user_id;
+	for (const char *q = user_ok ? user : ""; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			user_ok = false;
+	if (!user_ok ||
+	    !claim_text(p, "userLocation", out->user_location, sizeof out->user_location, false) ||
+	    !claim_text(p, "LoA", out->loa, sizeof out->loa, false) ||
+	    !claim_text(p, "jti", out->jti, sizeof out->jti, false))
+		return refuse(why, 400, "tracking_evidence_malformed",
+			      "the tracking evidence must carry userID (at most 100 bytes of text), "
+			      "userLocation, LoA and jti");
+	memcpy(out->user_id, user, strlen(user) + 1);
+	return true;
+}
+
+vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_checks *c,
+			    const struct pdnd_voucher *v, const char *token, int64_t now,
+			    struct pdnd_evidence *out, bool *ok, struct pdnd_refusal *why,
+			    struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	*ok = false;
+	if (!token || !*token) {
+		refuse(why, 400, "tracking_evidence_required",
+		       "a call through PDND must carry Agid-JWT-TrackingEvidence naming the end user");
+		return VIS_OK;
+	}
+	struct jws j;
+	switch (jws_open(token, strlen(token), c->max_bytes, &j)) {
+	case JWS_OK: break;
+	case JWS_ALGORITHM:
+		refuse(why, 401, "tracking_evidence_algorithm",
+		       "the tracking evidence must be signed with RS256");
+		return VIS_OK;
+	case JWS_UNSIGNED:
+		refuse(why, 401, "tracking_evidence_bad_signature", "the tracking evidence is not signed");
+		return VIS_OK;
+	default:
+		refuse(why, 400, "tracking_evidence_malformed",
+		       "the tracking evidence is not a JWT with a key (kid), at most the voucher's size");
+		return VIS_OK;
+	}
+	memcpy(out->kid, j.kid, sizeof out->kid);
+	struct store_pdnd_key key;
+	bool found;
+	if (body_key(s, ente_id, j.kid, &key, &found, e)) {
+		jws_close(&j);
+		return e->code;
+	}
+	json_t *jwk = found ? json_loads(key.jwk, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	bool good;
+	if (!found || !jwk)
+		good = refuse(why, 401, "tracking_evidence_unknown_key",
+			      "the tracking evidence is signed with a key not registered for this body (kid)");
+	else if (!jose_jws_ver(NULL, j.flat, NULL, jwk, false))
+		good = refuse(why, 401, "tracking_evidence_bad_signature",
+			      "the tracking evidence's signature is not valid");
+	else
+		good = evidence_claims(c, v, j.payload, now, out, why);
+	json_decref(jwk);
+	jws_close(&j);
+	if (!good)
+		return VIS_OK;
+	/* Bound to the voucher: the voucher carries the SHA-256 of this evidence. */
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[2 * sizeof h + 1];
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	if (!v->digest[0] || strcasecmp(hex, v->digest)) {
+		refuse(why, 401, "tracking_evidence_not_bound",
+		       "the tracking evidence is not the one the voucher's digest names");
+		return VIS_OK;
+	}
+	char jti[160];
+	snprintf(jti, sizeof jti, "evidence:%s", out->jti); /* jti < 129 bytes */
+	bool fresh;
+	if (store_pdnd_jti_take(s, jti, out->exp + c->skew, &fresh, e))
+		return e->code;
+	if (!fresh) {
+		refuse(why, 401, "tracking_evidence_replayed",
+		       "this tracking evidence (jti) was used already");
+		return VIS_OK;
+	}
+	*ok = true;
+	return VIS_OK;
+}
+
+vis_err pdnd_key_add(struct store *s, int64_t ente_id, const char *jwk, int64_t now,
+		     struct store_pdnd_key *out, struct vis_error *e)
+{
+	json_t *k = strlen(jwk) < sizeof out->jwk ? json_loads(jwk, JSON_REJECT_DUPLICATES, NULL)
+						    : NULL;
+	const char *kty = json_string_value(json_object_get(k, "kty"));
+	const char *kid = json_string_value(json_object_get(k, "kid"));
+	bool ok = json_is_object(k) && kty && !strcmp(kty, "RSA") && kid && *kid &&
+		  strlen(kid) < sizeof out->kid && json_is_string(json_object_get(k, "n")) &&
+		  json_is_string(json_object_get(k, "e")) && !json_object_get(k, "d");
+	*out = (struct store_pdnd_key){.ente_id = ente_id, .created_at = now};
+	if (ok) {
+		STR_COPY_KNOWN(out->kid, kid); /* its length was checked above */
+		char *text = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+		ok = text && STR_COPY(out->jwk, text);
+		free(text);
+	}
+	json_decref(k);
+	if (!ok)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "the key must be a public RSA JWK with a kid (kty, kid, n, e; no d), "
+				     "of at most %zu bytes", sizeof out->jwk - 1);
+	struct store_ente en;
+	bool found;
+	if (store_ente_get(s, ente_id, &en, &found, e))
+		return e->code;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_INVALID, "no body %lld", (long long)ente_id);
+	struct store_pdnd_key old;
+	if (body_key(s, ente_id, out->kid, &old, &found, e))
+		return e->code;
+	if (found)
+		return vis_error_set(e, VIS_ERR_CONFLICT, "body %lld has a key '%s' already",
+				     (long long)ente_id, out->kid);
+	return store_pdnd_key_insert(s, out, &out->id, e);
 }
 
 /* ---- the registry office's mapping ---- */

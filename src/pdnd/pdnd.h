@@ -83,6 +83,35 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, int64_t now,
 		      bool *fresh, struct pdnd_refusal *why, struct vis_error *e);
 
+/* ---- who asked: the tracking evidence (AUDIT_REST_02) ---- */
+
+/* The Agid-JWT-TrackingEvidence of a call, once checked. */
+struct pdnd_evidence {
+	char kid[65];
+	char user_id[101];       /* the end user: the access record's on_behalf_of */
+	char user_location[101];
+	char loa[33];
+	char jti[129];
+	int64_t exp;
+};
+
+/* Checks the evidence `token` (NULL: absent) of a call whose voucher `v`
+ * is good, for the body `ente_id`: RS256 with one of the body's keys in
+ * force (pdnd_key_add), aud and purposeId those of the voucher, exp/iat
+ * within the skew, userID, userLocation and LoA given, its SHA-256 the
+ * voucher's digest (bound to this voucher), its jti never seen.  *ok
+ * false with *why set when refused; an error only when the store fails. */
+vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_checks *c,
+			    const struct pdnd_voucher *v, const char *token, int64_t now,
+			    struct pdnd_evidence *out, bool *ok, struct pdnd_refusal *why,
+			    struct vis_error *e);
+
+/* Registers a public key (a JWK: RSA, with a kid, no private part) of a
+ * body's PDND client.  VIS_ERR_INVALID with the reason, VIS_ERR_CONFLICT
+ * when the body has a key in force with that kid. */
+vis_err pdnd_key_add(struct store *s, int64_t ente_id, const char *jwk, int64_t now,
+		     struct store_pdnd_key *out, struct vis_error *e);
+
 /* ---- the registry office's mapping ---- */
 
 /* Maps a PDND purpose to a visura purpose and the API account `username`

@@ -139,6 +139,10 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 				"civic", f.civic ? json_integer(f.civic) : json_null(),
 				"civic_ext", f.civic_ext, "scala", f.scala, "interno", f.interno,
 				"cap", f.cap, "locality", f.locality));
+			/* a care home's (an institution's) name is part of its address */
+			if (f.kind == 2 && f.convivenza[0])
+				json_object_set_new(json_object_get(res, "address"), "convivenza",
+						    json_string(f.convivenza));
 			json_object_set_new(res, "address_since", date_json(f.valid_from));
 		}
 		json_object_set_new(j, "residence", res);

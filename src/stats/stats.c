@@ -7,6 +7,7 @@
 #include "common/date.h"
 #include "common/str.h"
 #include "refdata/refdata.h"
+#include "stats/tables.h"
 
 #define MAX_AGE 120
 #define MAX_SIZE 12          /* households of 12 or more in the last cell */
@@ -64,13 +65,13 @@ struct acc {
 	bool oom;
 };
 
-static bool covered(const struct stats_query *q, const char *comune)
+bool stats_covered(const char *comuni, const char *comune)
 {
-	if (!q->comuni[0])
+	if (!comuni[0])
 		return true;
 	size_t n = strlen(comune);
-	for (const char *p = q->comuni; (p = strstr(p, comune)); p += n)
-		if ((p == q->comuni || p[-1] == ',') && (p[n] == ',' || !p[n]))
+	for (const char *p = comuni; (p = strstr(p, comune)); p += n)
+		if ((p == comuni || p[-1] == ',') && (p[n] == ',' || !p[n]))
 			return true;
 	return false;
 }
@@ -78,7 +79,7 @@ static bool covered(const struct stats_query *q, const char *comune)
 static int add_person(void *ctx, const struct store_person *p)
 {
 	struct acc *a = ctx;
-	if (!covered(a->q, p->comune))
+	if (!stats_covered(a->q->comuni, p->comune))
 		return 0;
 	/* Residents on the date: registered by then, not cancelled by then. */
 	if (p->reg_date > a->on || (p->canc_reason && p->canc_date <= a->on))
@@ -167,7 +168,7 @@ struct ev {
 static int add_event(void *ctx, const char *comune, const char *type, int date)
 {
 	struct ev *v = ctx;
-	if (!covered(v->q, comune))
+	if (!stats_covered(v->q->comuni, comune))
 		return 0;
 	char month[16];
 	snprintf(month, sizeof month, "%04u-%02u", (unsigned)DATE_YEAR(date) % 10000u,
@@ -300,11 +301,23 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 	json_object_set_new(doc, "households", json_pack("{s:I,s:o}", "total", (json_int_t)households,
 				"by_size", table(hs_keys, sizes, MAX_SIZE, threshold)));
 
-	/* Events per month over a year (default: the year up to the date). */
+	/* Events per month over a year (default: the year up to the date),
+	 * within the period the register covers: the day after the first
+	 * import to the last one.  Before it the register knows no event. */
 	struct ev v = {.q = q, .months = json_object()};
 	int to = q->events_to ? q->events_to : a->on;
 	int from = q->events_from ? q->events_from : date_add_days(to, -364);
-	rc = store_event_each(s, one, from, to, add_event, &v, e);
+	int cov_from = 0, cov_to = 0;
+	rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
+	if (!rc && cov_from) {
+		if (from <= cov_from)
+			from = date_add_days(cov_from, 1);
+		if (to > cov_to)
+			to = cov_to;
+	}
+	bool window = cov_from && from <= to;
+	if (!rc && window)
+		rc = store_event_each(s, one, from, to, add_event, &v, e);
 	if (rc) {
 		json_decref(v.months);
 		json_decref(doc);
@@ -332,15 +345,17 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 			json_object_set_new(counts, keys[i], cell(cells[i]));
 	}
 	char df[11], dt[11];
-	date_format(from, df);
-	date_format(to, dt);
-	json_object_set_new(doc, "events", json_pack("{s:s,s:s,s:o}", "from", df, "to", dt,
-						     "by_month", v.months));
+	date_format(window ? from : a->on, df);
+	date_format(window ? to : a->on, dt);
+	int days = window ? (int)(date_to_days(to) - date_to_days(from) + 1) : 0;
+	json_object_set_new(doc, "events", json_pack("{s:s,s:s,s:i,s:o}", "from", df, "to", dt,
+						     "days", days, "by_month", v.months));
 
 	/* Indicators (over the whole population: totals, not cells); the
-	 * crude rates are per 1,000 residents per year, scaled from the
-	 * events window. */
-	double year_share = 365.0 / (double)(date_to_days(to) - date_to_days(from) + 1);
+	 * crude rates are per 1,000 residents per year over the days of the
+	 * events window actually covered by the register (stated in
+	 * "events": from, to, days); none without a covered day. */
+	double year_share = days ? 365.0 / (double)days : 0;
 	long long young = 0, old = 0, working = 0;
 	for (int age = 0; age <= MAX_AGE; age++) {
 		long long n = a->age_sex[0][age] + a->age_sex[1][age];
@@ -352,14 +367,16 @@ vis_err stats_compute(struct store *s, const struct refdata *rd, const struct st
 			working += n;
 	}
 	json_object_set_new(doc, "indicators", json_pack(
-		"{s:o,s:o,s:o,s:I,s:I,s:o,s:o}",
+		"{s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o}",
 		"old_age_index", ratio(old, young, 100),
 		"dependency_ratio", ratio(young + old, working, 100),
+		"youth_dependency_ratio", ratio(young, working, 100),
+		"old_age_dependency_ratio", ratio(old, working, 100),
 		"average_age", ratio(a->age_sum, a->total, 1),
 		"natural_balance", (json_int_t)(v.births - v.deaths),
 		"migratory_balance", (json_int_t)(v.immigrations - v.emigrations),
-		"crude_birth_rate", ratio(v.births, a->total, 1000 * year_share),
-		"crude_death_rate", ratio(v.deaths, a->total, 1000 * year_share)));
+		"crude_birth_rate", days ? ratio(v.births, a->total, 1000 * year_share) : json_null(),
+		"crude_death_rate", days ? ratio(v.deaths, a->total, 1000 * year_share) : json_null()));
 	free(a->fam);
 	free(a);
 	*out = doc;

@@ -35,6 +35,9 @@ vis_err stats_threshold_check(int threshold, int floor, struct vis_error *e);
 vis_err stats_compute(struct store *s, const struct refdata *rd, const struct stats_query *q,
 		      int today, json_t **out, struct vis_error *e);
 
+/* True when `comune` is one of the comma-separated `comuni` ("" = all). */
+bool stats_covered(const char *comuni, const char *comune);
+
 /* Suppresses small cells of a one-dimensional table of counts in place:
  * values 1..threshold-1 become -1, then, when exactly one cell is
  * suppressed, the smallest other non-zero cell too.  Exposed for tests. */

@@ -499,9 +499,15 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, c
 vis_err store_rec_list(struct store *s, enum store_kind k, const struct store_filter *filters,
 		       int limit, store_rec_fn fn, void *ctx, struct vis_error *e)
 {
+	return store_rec_page(s, k, filters, 0, limit, fn, ctx, e);
+}
+
+vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_filter *filters,
+		       int64_t before, int limit, store_rec_fn fn, void *ctx, struct vis_error *e)
+{
 	const struct rec_desc *d = &store_rec_descs[k];
 	char sql[REC_SQL_MAX];
-	int nf = rec_sql_list(d, filters, limit, sql, sizeof sql, e);
+	int nf = rec_sql_list(d, filters, before != 0, limit, sql, sizeof sql, e);
 	if (nf < 0)
 		return VIS_ERR_INTERNAL;
 	void *rec = malloc(d->struct_size);
@@ -518,6 +524,8 @@ vis_err store_rec_list(struct store *s, enum store_kind k, const struct store_fi
 		else
 			drv_bind_i64(st, i + 1, filters[i].num);
 	}
+	if (before)
+		drv_bind_i64(st, nf + 1, before);
 	enum drv_step r;
 	while ((r = drv_step(st, e)) == DRV_ROW) {
 		rec_read(d, st, rec);

@@ -120,8 +120,8 @@ static void counts_read(struct drv_stmt *st, int c, struct store_import_counts *
 		*cols[i] = drv_col_i64(st, c + i);
 }
 
-vis_err store_import_each(struct store *s, const char *comune, int limit, store_import_fn fn,
-			  void *ctx, struct vis_error *e)
+vis_err store_import_each(struct store *s, const char *comune, int64_t before, int limit,
+			  store_import_fn fn, void *ctx, struct vis_error *e)
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_EACH, "import history", e);
 	if (!st)
@@ -131,6 +131,7 @@ vis_err store_import_each(struct store *s, const char *comune, int limit, store_
 	else
 		drv_bind_null(st, 1);
 	drv_bind_i64(st, 2, limit);
+	drv_bind_i64(st, 3, before);
 	enum drv_step r;
 	while ((r = drv_step(st, e)) == DRV_ROW) {
 		struct store_import_row row = {.id = drv_col_i64(st, 0)};
@@ -696,6 +697,28 @@ vis_err store_person_history(struct store *s, const char *comune, const char *id
 		drv_bind_text(st, 2, id);
 	}
 	return each_person(st, fn, ctx, e);
+}
+
+vis_err store_person_versions_each(struct store *s, const char *comune, store_person_fn fn,
+				   void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PERSON_VERSIONS_EACH, "person versions", e);
+	if (st)
+		drv_bind_text(st, 1, comune);
+	return each_person(st, fn, ctx, e);
+}
+
+vis_err store_import_span_each(struct store *s, store_import_span_fn fn, void *ctx,
+			       struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_SPAN_EACH, "import span", e);
+	if (!st)
+		return ops_err(e);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW)
+		if (fn(ctx, drv_col_text(st, 0), drv_col_i64(st, 1), drv_col_i64(st, 2)) != 0)
+			break;
+	return finish(st, r);
 }
 
 vis_err store_person_each_at(struct store *s, const char *comune, int date, store_person_fn fn,

@@ -175,6 +175,7 @@ vis_err store_access_search(struct store *s, const struct store_access_filter *f
 	drv_bind_i64(st, 5, f->from_ms);
 	drv_bind_i64(st, 6, f->to_ms);
 	drv_bind_i64(st, 7, f->limit > 0 ? f->limit : 1000000);
+	drv_bind_i64(st, 8, f->after);
 	int rows = 0;
 	int64_t last;
 	bool stopped;

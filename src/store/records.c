@@ -144,6 +144,12 @@ static const struct rec_col pdnd_purpose_cols[] = {
 	I64(store_pdnd_purpose, revoked_at),
 };
 
+static const struct rec_col pdnd_key_cols[] = {
+	I64(store_pdnd_key, id), I64(store_pdnd_key, ente_id), TEXT(store_pdnd_key, kid),
+	TEXT(store_pdnd_key, jwk), I64(store_pdnd_key, created_at),
+	I64(store_pdnd_key, revoked_at),
+};
+
 static const struct rec_col list_request_cols[] = {
 	I64(store_list_request, id), I64(store_list_request, ente_id),
 	I64(store_list_request, requested_by), I64(store_list_request, purpose_id),
@@ -173,6 +179,7 @@ const struct rec_desc store_rec_descs[STORE_KIND__COUNT] = {
 	[STORE_REVIEW] = DESC("review_decision", store_review, review_cols),
 	[STORE_LIST_REQUEST] = DESC("list_request", store_list_request, list_request_cols),
 	[STORE_PDND_PURPOSE] = DESC("pdnd_purpose", store_pdnd_purpose, pdnd_purpose_cols),
+	[STORE_PDND_KEY] = DESC("pdnd_key", store_pdnd_key, pdnd_key_cols),
 };
 
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name)
@@ -304,8 +311,8 @@ void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, char *sql,
 	sql_append(sql, cap, &len, " = ?1 LIMIT 1");
 }
 
-int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, int limit,
-		 char *sql, size_t cap, struct vis_error *e)
+int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, bool below,
+		 int limit, char *sql, size_t cap, struct vis_error *e)
 {
 	char part[96];
 	size_t len = rec_select(d, sql, cap);
@@ -318,6 +325,10 @@ int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, i
 		}
 		snprintf(part, sizeof part, "%s%s = ?%d", nf ? " AND " : " WHERE ", filters[nf].col,
 			 nf + 1);
+		sql_append(sql, cap, &len, part);
+	}
+	if (below) {
+		snprintf(part, sizeof part, "%sid < ?%d", nf ? " AND " : " WHERE ", nf + 1);
 		sql_append(sql, cap, &len, part);
 	}
 	sql_append(sql, cap, &len, " ORDER BY id DESC");

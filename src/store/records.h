@@ -40,9 +40,10 @@ void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap);
 void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap);
 void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, char *sql, size_t cap);
 /* The SELECT of store_rec_list: returns the number of filters (their values
- * are ?1..), or -1 (with e set) for a column the record does not have. */
-int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, int limit,
-		 char *sql, size_t cap, struct vis_error *e);
+ * are ?1..; with `below`, "id < ?N" follows, N = that number + 1), or -1
+ * (with e set) for a column the record does not have. */
+int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, bool below,
+		 int limit, char *sql, size_t cap, struct vis_error *e);
 
 /* Two versions of a household / person hold the same data (valid dates
  * and ids aside). */

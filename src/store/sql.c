@@ -86,6 +86,15 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_COUNT_EVENTS] = "SELECT count(*) FROM event WHERE (?1 = '' OR comune = ?1) AND date <= ?2",
 	[SQL_PERSON_BY_CF] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v"
 			    " ORDER BY canc_reason <> 0, valid_from DESC LIMIT 1",
+	/* Every version of every person of ?1 ("" = all), a record's versions
+	 * together and oldest first: the register's history, for statistics. */
+	[SQL_PERSON_VERSIONS_EACH] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
+			      " WHERE (?1 = '' OR comune = ?1) UNION ALL SELECT " P_COLS ", dropped AS valid_to"
+			      " FROM person WHERE (?1 = '' OR comune = ?1)) AS v"
+			      " ORDER BY comune, local_id, valid_from, valid_to = 0",
+	/* The extract dates of each municipality's first and last import. */
+	[SQL_IMPORT_SPAN_EACH] = "SELECT comune, min(extract_at), max(extract_at) FROM import"
+			      " WHERE finished_at IS NOT NULL GROUP BY comune ORDER BY comune",
 	[SQL_PERSON_HISTORY] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
 			      " WHERE person = (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
 			      " UNION ALL SELECT " P_COLS ", dropped AS valid_to FROM person WHERE comune = ?1"
@@ -105,7 +114,7 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_IMPORT_EACH] = "SELECT id, comune, seq, kind, extract_at, sha256, source,"
 		" started_at, finished_at, inserted, updated, unchanged, closed,"
 		" families, persons, events FROM import WHERE finished_at IS NOT NULL"
-		" AND (comune = ?1 OR ?1 IS NULL) ORDER BY id DESC LIMIT ?2",
+		" AND (comune = ?1 OR ?1 IS NULL) AND (id < ?3 OR ?3 = 0) ORDER BY id DESC LIMIT ?2",
 	[SQL_IMPORT_LAST_COUNTS] = "SELECT inserted, updated, unchanged, closed, families,"
 		" persons, events FROM import WHERE comune = ?1 AND finished_at IS NOT NULL"
 		" ORDER BY id DESC LIMIT 1",
@@ -198,7 +207,7 @@ const char *const store_sql[SQL__COUNT] = {
 		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
 		" AND (account_id = ?2 OR ?2 = 0) AND (ente_id = ?3 OR ?3 = 0)"
 		" AND (purpose_id = ?4 OR ?4 = 0) AND (at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
-		" ORDER BY id LIMIT ?7",
+		" AND id > ?8 ORDER BY id LIMIT ?7",
 	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
 	/* The bulk load of a first snapshot: one parameter per column, in
 	 * order (PostgreSQL sends the rows by COPY). */

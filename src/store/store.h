@@ -211,9 +211,11 @@ struct store_import_row {
 	struct store_import_counts counts;
 };
 /* Finished imports, newest first, at most `limit`; of one municipality
- * when comune is not NULL. */
+ * when comune is not NULL; only those with an id below `before` when it
+ * is not 0 (the keyset cursor of a page). */
 typedef int (*store_import_fn)(void *ctx, const struct store_import_row *row);
-vis_err store_import_each(struct store *s, const char *comune, int limit, store_import_fn fn,
+vis_err store_import_each(struct store *s, const char *comune, int64_t before, int limit,
+			  store_import_fn fn,
 			  void *ctx, struct vis_error *e);
 
 /* The counts of a municipality's last import (zeros when none). */
@@ -301,6 +303,17 @@ vis_err store_person_history(struct store *s, const char *comune, const char *id
  * `comune` ("" = every municipality), registered or not; for statistics. */
 vis_err store_person_each_at(struct store *s, const char *comune, int date,
 			     store_person_fn fn, void *ctx, struct vis_error *e);
+
+/* Every version of every person of `comune` ("" = all), each record's
+ * versions together, oldest first (the history the statistics read). */
+vis_err store_person_versions_each(struct store *s, const char *comune, store_person_fn fn,
+				   void *ctx, struct vis_error *e);
+
+/* For each municipality with a finished import: the extract times (Unix
+ * seconds) of its first and last import, by ISTAT code. */
+typedef int (*store_import_span_fn)(void *ctx, const char *comune, int64_t first, int64_t last);
+vis_err store_import_span_each(struct store *s, store_import_span_fn fn, void *ctx,
+			       struct vis_error *e);
 
 /* Events of `comune` ("" = all) with from <= date <= to; fn gets the type
  * and the date. */
@@ -420,6 +433,7 @@ struct store_access_filter {
 	int64_t ente_id;
 	int64_t purpose_id;
 	int64_t from_ms, to_ms;     /* [from, to) */
+	int64_t after;              /* ids above it only (keyset cursor of a page; 0: all) */
 	int limit;
 };
 vis_err store_access_search(struct store *s, const struct store_access_filter *f,
@@ -721,6 +735,17 @@ struct store_pdnd_purpose {
 	int64_t revoked_at;     /* 0: in force */
 };
 
+/* A public key of a body's PDND client (a JWK), with which it signs its
+ * Agid-JWT-TrackingEvidence (AUDIT_REST_02); ended, never deleted. */
+struct store_pdnd_key {
+	int64_t id;
+	int64_t ente_id;
+	char kid[65];
+	char jwk[2048];         /* the public JWK, JSON */
+	int64_t created_at;
+	int64_t revoked_at;     /* 0: in force */
+};
+
 /* An entry of the record of processing activities (GDPR art. 30). */
 struct store_processing {
 	int64_t id;
@@ -801,6 +826,7 @@ enum store_kind {
 	STORE_REVIEW,
 	STORE_LIST_REQUEST,
 	STORE_PDND_PURPOSE,
+	STORE_PDND_KEY,
 	STORE_KIND__COUNT,
 };
 
@@ -828,6 +854,10 @@ typedef int (*store_rec_fn)(void *ctx, const void *rec);
 vis_err store_rec_list(struct store *s, enum store_kind k,
 		       const struct store_filter *filters, int limit,
 		       store_rec_fn fn, void *ctx, struct vis_error *e);
+/* The same, only records with an id below `before` (0: all): one page of
+ * the list after the one that ended at `before` (keyset, not offset). */
+vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_filter *filters,
+		       int64_t before, int limit, store_rec_fn fn, void *ctx, struct vis_error *e);
 
 /* The same calls typed, one set per kind (the compiler checks the struct):
  *   store_NAME_get(s, id, &out, &found, e)      the record by id
@@ -843,7 +873,7 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
 	X(incident_step, STORE_INCIDENT_STEP) X(workstation, STORE_WORKSTATION) \
 	X(processing, STORE_PROCESSING) X(notice, STORE_NOTICE)               \
 	X(review, STORE_REVIEW) X(list_request, STORE_LIST_REQUEST)               \
-	X(pdnd_purpose, STORE_PDND_PURPOSE)
+	X(pdnd_purpose, STORE_PDND_PURPOSE) X(pdnd_key, STORE_PDND_KEY)
 #define STORE_REC_TYPED_DECLARE(name, kind)                                    \
 	vis_err store_##name##_get(struct store *s, int64_t id, struct store_##name *out, \
 				   bool *found, struct vis_error *e);                  \

@@ -48,10 +48,12 @@ function cspListener() {
 
 // A page in a new context: Italian locale, Rome time, the self-signed
 // certificate accepted (no bypassCSP: the CSP is under test).
-export async function newPage(browser, baseURL) {
+// screen: { width, height, deviceScaleFactor } (default a 1280-px desktop).
+export async function newPage(browser, baseURL, screen = {}) {
   const context = await browser.newContext({
     baseURL, ignoreHTTPSErrors: true, locale: 'it-IT', timezoneId: 'Europe/Rome',
-    viewport: { width: 1280, height: 900 }, acceptDownloads: true,
+    viewport: { width: screen.width || 1280, height: screen.height || 900 },
+    deviceScaleFactor: screen.deviceScaleFactor || 1, acceptDownloads: true,
   });
   // an action that cannot happen fails in 10 s, not Playwright's 30
   context.setDefaultTimeout(10000);

@@ -96,6 +96,34 @@ def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
+LONG_TRAIL = 120   # consultations of one body: three pages of the trail (50 a page)
+
+
+def long_trail_fixture(srv, pop, current, persons):
+    """A body of its own whose operator consulted one person LONG_TRAIL
+    times and looked up one household of four or more: the trail screen
+    pages through its records (filtered by body) and shows the household's
+    codici fiscali as a count.  None of the flows' persons is involved."""
+    picked = {c for p in persons for c in [p["cf"], *p["household"]]}
+    households = {}
+    for p in current:
+        if p["family_id"]:
+            households.setdefault((p["comune"], p["family_id"]), []).append(p)
+    big = next(ms for ms in sorted(households.values(), key=len, reverse=True)
+               if len(ms) >= 4 and not picked & {m["cf"] for m in ms})
+    who = next(p for p in current if p["cf"] not in picked and p not in big)
+    ente = srv.create_ente(name="Ufficio Tributi di Prova", hours="always", kind="tax")
+    conv = srv.create_agreement(ente["id"], FULL_PROFILE, purpose_code="T1")
+    op = srv.user("operator", ente["id"], password=new_password())
+    for k in range(LONG_TRAIL - 1):
+        expect(op.get(f"/api/v1/persons/{who['cf']}?purpose={conv['purpose_id']}"
+                      f"&case_ref=TRIB-{k:03d}"), 200, what="a consultation of the long trail")
+    expect(op.get(f"/api/v1/persons/{big[0]['cf']}/household?purpose={conv['purpose_id']}"
+                  "&case_ref=TRIB-FAM"), 200, what="a household look-up")
+    return {"ente_id": ente["id"], "records": LONG_TRAIL, "household_size": len(big),
+            "household_cf": big[0]["cf"], "operator": op.account["username"]}
+
+
 def prepare(srv):
     """Creates the fixtures through the API; returns the fixture dict."""
     srv.admin()   # the first admin gets a personal password (srv.admin_password)
@@ -134,7 +162,9 @@ def prepare(srv):
     expect(users["operator"].get(f"/api/v1/persons?purpose={conv['purpose_id']}"
                                  f"&case_ref=FIXTURE-1&cf={persons[0]['cf']}"),
            200, what="fixture consultation")
+    long_trail = long_trail_fixture(srv, pop, current, persons)
     return {
+        "long_trail": long_trail,
         "baseURL": f"https://127.0.0.1:{srv.port}",
         "admin": {"id": srv.admin_id, "username": srv.admin_user, "password": srv.admin_password,
                   "role": "admin", "ente_id": None},
@@ -191,7 +221,7 @@ def main():
             os.remove(os.path.join(artifacts, name))
 
     pop = dict(persons=2000, comuni="036023,036005", seed=7, days=3)
-    with Server(population=pop, ui_dir=ui_dir) as srv, \
+    with Server(population=pop, ui_dir=ui_dir, print_heading="Comune di Valdoria") as srv, \
             tempfile.TemporaryDirectory(prefix="visura-browser-") as tmp:
         fixture = prepare(srv)
         path = os.path.join(tmp, "fixture.json")

@@ -17,6 +17,7 @@
 // are looked up by the auditor; the admin flow, last, suspends the second body
 // (fx.ente_incident), which no other flow uses.
 import { strings } from '../../web/src/app/i18n.js';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -100,7 +101,15 @@ const mainOf = (page) => page.getByRole('main');
 const menu = (page) => page.getByRole('navigation', { name: 'Menu principale' });
 
 async function openMenu(page, label, title) {
-  await menu(page).getByRole('link', { name: label, exact: true }).click();
+  const link = menu(page).getByRole('link', { name: label, exact: true });
+  // the office's menu is in groups: open the one that holds the screen
+  if (!(await link.count())) {
+    const group = await page.evaluate((l) => [...document.querySelectorAll('#nav details.visura-group')]
+      .findIndex((d) => [...d.querySelectorAll('a')].some((a) => a.textContent.trim() === l)), label);
+    check(group >= 0, `expected "${label}" in the menu or one of its groups`);
+    await menu(page).locator('details.visura-group > summary').nth(group).click();
+  }
+  await link.click();
   if (title) await onScreen(page, title);
 }
 
@@ -113,8 +122,12 @@ async function readTable(page, caption, what) {
     throw new Error(`expected the table "${caption}" (${what}); the page shows: ${await mainText(page)}`);
   return table.first().evaluate((t) => {
     const heads = [...t.tHead.rows[0].cells].map((c) => c.innerText.trim());
+    // a cell of many values shows their count and the values on demand
+    // (a closed <details>): its text is the count and the values
+    const text = (c) => (c.querySelector('details.many')
+      ? `${c.querySelector('details.many > summary').innerText} ${c.querySelector('details.many > span').textContent}` : c.innerText);
     return [...t.tBodies[0].rows].map((r) =>
-      Object.fromEntries([...r.cells].map((c, i) => [heads[i], c.innerText.replace(/\s+/g, ' ').trim()])));
+      Object.fromEntries([...r.cells].map((c, i) => [heads[i], text(c).replace(/\s+/g, ' ').trim()])));
   });
 }
 
@@ -428,7 +441,15 @@ async function flowForcedPasswordChange(browser, fx) {
       await textOf(page, mainOf(page).getByRole('alert'), 'Le due nuove password non coincidono.', 'the mismatch error');
       await onScreen(page, 'Cambio password');
     });
+    await step('password change: a too common password is refused saying which rule it breaks', page, async () => {
+      await field(page, 'Nuova password').fill('1qaz2wsx3edc');
+      await field(page, 'Ripetere la nuova password').fill('1qaz2wsx3edc');
+      await button(page, 'Cambia password').click();
+      await textOf(page, mainOf(page).getByRole('alert'), /^La nuova password non va bene: è troppo comune/, 'the rule the password breaks');
+      await onScreen(page, 'Cambio password');
+    });
     await step('password change: a valid new password leads to "Finalità del trattamento"', page, async () => {
+      await field(page, 'Nuova password').fill(acc.new_password);
       await field(page, 'Ripetere la nuova password').fill(acc.new_password);
       await button(page, 'Cambia password').click();
       await onScreen(page, 'Finalità del trattamento');
@@ -440,7 +461,8 @@ async function flowForcedPasswordChange(browser, fx) {
       await logout(page);
       await login(page, acc.username, acc.new_password, 'Finalità del trattamento');
     });
-    await step('password change: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+    // the too common password is refused on purpose (400)
+    await step('password change: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401, http(400, '/api/v1/auth/password')] }));
   } finally {
     await page.context().close();
   }
@@ -504,6 +526,14 @@ async function flowOperator(browser, fx) {
       check(fam['Scheda famiglia'] === p.family_id, `expected the household ${p.family_id}; saw ${JSON.stringify(fam)}`);
       note('consult', await shownId('the card'));
     });
+    await step('operator: the card is one compact card, each fact said once (#21 item 6)', page, async () => {
+      const cards = await mainOf(page).locator('section').evaluateAll((ss) => new Set(ss.map((x) => x.closest('.card'))).size);
+      check(cards === 1, `expected the sections in one card; they are in ${cards}`);
+      const cs = await factsOf(section(page, 'Stato civile'));
+      check(!('Stato civile' in cs) && Object.keys(cs).length === 1, `expected one line under "Stato civile", not its title again; saw ${JSON.stringify(cs)}`);
+      const cit = await factsOf(section(page, 'Cittadinanza'));
+      check(Object.keys(cit).every((k) => /^Cittadinanz[ae]$/.test(k)), `expected "Cittadinanza" without a number; saw ${JSON.stringify(cit)}`);
+    });
     await look(page, 'operator-person');
     await softStep('operator: every section of the card has content', page, async () => {
       const empty = await mainOf(page).locator('section').evaluateAll((ss) => ss
@@ -566,13 +596,76 @@ async function flowOperator(browser, fx) {
       const text = squash(await tab.locator('body').innerText());
       for (const want of [p.cf, 'Registrazione di accesso', caseRef, p.surname, fx.operator.username])
         check(text.includes(want), `expected the printed visura to contain "${want}"; it reads: ${text.slice(0, 800)}`);
-      check(text.includes(asOf) || text.includes(fmtDate(asOf)),
+      check(text.includes('Dati alla data del 1 gennaio 2010'),
         `expected the visura printed from the card as of ${fmtDate(asOf)} to be as of that date; it reads: ${text.slice(0, 800)}`);
       const id = /Registrazione di accesso n\.? ?(\d+)/.exec(text);
       check(id, `expected the access record number on the visura; it reads: ${text.slice(0, 800)}`);
       note('print', Number(id[1]));
       await screenshot(tab, 'operator-print');
+      // A document for a case file: the heading, Italian dates and
+      // Europe/Rome times, codes in words, and at the foot the seal.
+      check(text.includes('Comune di Valdoria'), `expected the configured heading; it reads: ${text.slice(0, 300)}`);
+      check(await tab.locator('header img[alt="Stemma"]').evaluate((i) => i.complete && i.naturalWidth > 0),
+        'expected the crest beside the heading');
+      const months = 'gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre';
+      check(new RegExp(`\\d{1,2} (${months}) \\d{4}, ore \\d\\d:\\d\\d:\\d\\d`).test(text),
+        `expected the time of the consultation in Italian; it reads: ${text.slice(-900)}`);
+      check(!/\d{4}-\d\d-\d\d|UTC|\bCodice \d/.test(text),
+        `expected no ISO date, no UTC, no bare code; it reads: ${text}`);
+      for (const want of ['Stato civile', 'Cittadinanza', 'Finalità', 'Operatore', 'Riferimento pratica'])
+        check(text.includes(want), `expected "${want}" on the visura`);
+      const f = await tab.locator('main').evaluate((m) => Object.fromEntries(
+        [...m.querySelectorAll('tr')].filter((r) => r.cells.length === 2)
+          .map((r) => [r.cells[0].innerText.trim(), r.cells[1].innerText.trim()])));
+      check(/^(maschile|femminile)$/.test(f.Sesso), `expected the sex in words; saw ${JSON.stringify(f.Sesso)}`);
+      check(!f.Indirizzo || /[A-Z]{3,}$/.test(f.Indirizzo), `expected the address to end with its municipality's name; saw ${JSON.stringify(f.Indirizzo)}`);
+      const printed = /Impronta del contenuto: ((?:[0-9a-f]{8} ){7}[0-9a-f]{8})/.exec(text);
+      check(printed, `expected the content hash under the QR code; it reads: ${text.slice(-900)}`);
+      // The QR code as printed, drawn large and decoded (zbarimg).
+      const svg = await tab.locator('.contrassegno svg').evaluate((e) => e.outerHTML);
+      const big = await page.context().newPage();
+      await big.setContent(`<body style="margin:0;background:#fff">${svg.replace('<svg ', '<svg width="1200" height="1200" ')}</body>`);
+      const png = path.join(ARTIFACTS, 'screens', 'operator-print-qr.png');
+      await big.locator('svg').screenshot({ path: png });
+      await big.close();
+      const qr = execFileSync('zbarimg', ['--raw', '-q', png], { encoding: 'utf8' }).trim();
+      const receipt = qr.includes('ricevuta=') ? new URL(qr).searchParams.get('ricevuta') : qr;
+      check(/^v2\.\d+\./.test(receipt) && receipt.split('.')[1] === id[1],
+        `expected the QR code to hold the receipt of access ${id[1]}; it holds ${qr.slice(0, 80)}`);
+      fx.printed = { receipt, hash: printed[1], id: id[1] };
+      // The same document as PDF, through the browser's print path.
+      const pdf = await tab.pdf({ format: 'A4', printBackground: true });
+      check(pdf.subarray(0, 5).toString() === '%PDF-' && pdf.length > 20000, `expected a PDF of the visura; got ${pdf.length} bytes`);
+      fs.mkdirSync(path.join(ARTIFACTS, 'downloads'), { recursive: true });
+      fs.writeFileSync(path.join(ARTIFACTS, 'downloads', 'visura.pdf'), pdf);
       await tab.close();
+    });
+    await step('anyone: the QR code opens /verifica, which confirms the receipt without personal data', page, async () => {
+      const v = await page.context().newPage();
+      const { receipt, hash } = fx.printed;
+      const r = await v.goto(`${fx.baseURL}/verifica?ricevuta=${encodeURIComponent(receipt)}`);
+      check(r.status() === 200, `expected 200; got ${r.status()}`);
+      let text = squash(await v.locator('body').innerText());
+      check(text.includes('La ricevuta è autentica') && text.includes(`Registrazione di accesso n. ${fx.printed.id}`),
+        `expected the receipt confirmed with its access number; it reads: ${text}`);
+      check(text.includes(hash) && text.includes('Comune di Valdoria'), `expected the content hash and the heading; it reads: ${text}`);
+      check(!text.includes(p.cf) && !text.includes(p.surname) && !text.includes(fx.operator.username),
+        `expected no personal data on /verifica; it reads: ${text}`);
+      await v.getByLabel('Impronta del contenuto stampata sul documento (facoltativa)').fill(hash);
+      await v.getByRole('button', { name: 'Verifica' }).click();
+      await v.waitForLoadState('load');
+      text = squash(await v.locator('body').innerText());
+      check(text.includes("L'impronta indicata corrisponde"), `expected the printed hash to match; it reads: ${text}`);
+      await screenshot(v, 'verifica-ok');
+      // one digit of the time changed: refused, in Italian
+      const parts = receipt.split('.');
+      parts[2] = String(Number(parts[2]) + 1000);
+      const bad = await v.goto(`${fx.baseURL}/verifica?ricevuta=${encodeURIComponent(parts.join('.'))}`);
+      check(bad.status() === 422, `expected 422 for a tampered receipt; got ${bad.status()}`);
+      text = squash(await v.locator('body').innerText());
+      check(text.includes('La ricevuta non è valida'), `expected the refusal in Italian; it reads: ${text}`);
+      await screenshot(v, 'verifica-tampered');
+      await v.close();
     });
     await step('operator: "Verifica dichiarazione" with the right surname says "corrisponde"', page, async () => {
       await link(mainOf(page), 'Verifica dichiarazione').click();
@@ -882,6 +975,51 @@ async function flowLead(browser, fx) {
   }
 }
 
+// The trail of a body with many records, page by page (50 a page, read by
+// key on the server): every record once, in order, the pages' links
+// forward and back; a household look-up's codici fiscali as a count that
+// opens on demand; the operator of each record.
+async function trailPages(page, fx) {
+  const lt = fx.long_trail;
+  const seen = [];
+  const pageRows = async (n) => {
+    await textOf(page, mainOf(page).getByRole('navigation', { name: 'Pagine del registro' }).first(), `Pagina ${n}`, `page ${n} of the trail`);
+    return findInTable(page, 'Registrazioni di accesso',
+      (rs) => (rs.length && !seen.includes(rs[0]['#']) ? rs : null), `the records of page ${n}`);
+  };
+  await step('auditor: the trail of a body goes page by page, 50 records a page', page, async () => {
+    await page.evaluate((id) => { location.hash = `#/trail?ente_id=${id}`; }, lt.ente_id);
+    const pages = Math.ceil(lt.records / 50);
+    for (let n = 1; n <= pages; n++) {
+      const rows = await pageRows(n);
+      check(rows.length === (n < pages ? 50 : lt.records - 50 * (pages - 1)), `expected ${n < pages ? 50 : lt.records % 50} records on page ${n}; saw ${rows.length}`);
+      check(rows.every((r) => r['Nome utente'] === lt.operator), `expected only ${lt.operator}'s records on page ${n}`);
+      seen.push(...rows.map((r) => r['#']));
+      const next = mainOf(page).getByRole('link', { name: 'Pagina successiva', exact: true });
+      if (n < pages) await next.first().click();
+      else check(!(await next.count()), 'expected no "Pagina successiva" on the last page');
+    }
+    const ids = seen.map(Number);
+    check(new Set(ids).size === lt.records && ids.every((v, i) => !i || v > ids[i - 1]),
+      `expected ${lt.records} different records in order over the pages; saw ${ids.length}`);
+  });
+  await step('auditor: a household look-up\'s codici fiscali are a count that opens', page, async () => {
+    const cell = mainOf(page).locator('td details.many').first();
+    await textOf(page, cell.locator('summary'), `${lt.household_size} persone`, 'the count of the household look-up');
+    check(!(await cell.locator('span').isVisible()), 'expected the codici fiscali hidden until asked for');
+    await cell.locator('summary').click();
+    await textOf(page, cell.locator('span'), lt.household_cf, 'the codici fiscali, opened');
+  });
+  await look(page, 'auditor-trail-last-page');
+  await step('auditor: "Pagina precedente" and "Prima pagina" go back', page, async () => {
+    await mainOf(page).getByRole('link', { name: 'Pagina precedente', exact: true }).first().click();
+    const rows = await findInTable(page, 'Registrazioni di accesso', (rs) => (rs[0] && rs[0]['#'] === seen[50] ? rs : null), 'page 2 again');
+    check(rows.length === 50, `expected 50 records on page 2; saw ${rows.length}`);
+    await mainOf(page).getByRole('link', { name: 'Prima pagina', exact: true }).first().click();
+    await findInTable(page, 'Registrazioni di accesso', (rs) => (rs[0] && rs[0]['#'] === seen[0] ? rs : null), 'page 1 again');
+  });
+}
+
 // 8. The auditor: the trail, filtered and exported; the per-person report;
 // the integrity check.
 async function flowAuditor(browser, fx) {
@@ -892,7 +1030,7 @@ async function flowAuditor(browser, fx) {
     await step('auditor: "Registro accessi" lists the records', page, async () => {
       await login(page, fx.auditor.username, fx.auditor.password, 'Registro degli accessi');
       const rows = await findInTable(page, 'Registrazioni di accesso', (rs) => (rs.length ? rs : null), 'some access records');
-      const count = await textOf(page, mainOf(page).getByText(/^\d+ registrazion[ei]\./), /\d+/, 'the record count');
+      const count = await textOf(page, mainOf(page).getByText(/^\d+ registrazion[ei]( in questa pagina)?\./), /\d+/, 'the record count');
       check(Number(/\d+/.exec(count)[0]) === rows.length, `expected "${rows.length} registrazioni."; saw "${count}"`);
       if (!shared.operatorConsulted) cf = rows.map((r) => r.Persone.split(', ')[0]).find(Boolean) || cf;
       const sig = squash(await page.locator('#trail-signature').innerText());
@@ -919,6 +1057,7 @@ async function flowAuditor(browser, fx) {
       await textOf(page, mainOf(page).getByRole('status'), /^Esportazione scaricata\. Firma Ed25519: \S{40,}/, 'the export confirmation');
     });
     await look(page, 'auditor-trail-filtered');
+    await trailPages(page, fx);
     if (!shared.operatorConsulted) console.log('skip auditor: the operator\'s accesses (needs flowOperator before)');
     else await step('auditor: "Report per persona" lists the operator\'s accesses', page, async () => {
       await openMenu(page, 'Report per persona', 'Report degli accessi a una persona');
@@ -970,7 +1109,8 @@ async function flowAdmin(browser, fx) {
       for (const [comune, seq] of Object.entries(lastSeq)) {
         // the comune by its code, with its name when the server knows it: "CARPI (036005)"
         const r = feeds.find((x) => x.Comune === comune || x.Comune.endsWith(` (${comune})`));
-        check(r && Number(r['Ultima sequenza']) === seq, `expected comune ${comune} at sequence ${seq}; saw ${JSON.stringify(r || feeds)}`);
+        // the file's sequence number means nothing to the office: not shown (#21 item 10)
+        check(r && r['Estratto il'] && !('Ultima sequenza' in r), `expected comune ${comune} (of sequence ${seq}) without its sequence; saw ${JSON.stringify(r || feeds)}`);
       }
       const tile = async (label) => {
         const t = await textOf(page, mainOf(page).getByRole('link').filter({ hasText: label }), label, `the counter "${label}"`);
@@ -1469,8 +1609,57 @@ async function flowHelp(browser, fx) {
   }
 }
 
+// Narrow screens (WCAG 1.4.10, reflow): a 360-px phone, and a 1280-px
+// screen at 200% zoom (640 CSS px at two device pixels each).  The office's
+// screens reflow without scrolling sideways (a wide table scrolls inside
+// its own box), the menu is there, the user's name stays on its line.
+async function flowNarrow(browser, fx) {
+  for (const [tag, screen] of [['360', { width: 360, height: 780 }], ['zoom200', { width: 640, height: 450, deviceScaleFactor: 2 }]]) {
+    const page = await newPage(browser, fx.baseURL, screen);
+    try {
+      const fits = async (what) => {
+        const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+        check(scroll <= width, `${what}: the page scrolls sideways (${scroll} px of content in ${width} px)`);
+      };
+      await step(`narrow ${tag}: the login page fits`, page, async () => {
+        await page.goto('/');
+        await onScreen(page, 'Accesso');
+        await fits('login');
+      });
+      await look(page, `narrow-${tag}-login`);
+      const screens = [['home', 'Cruscotto dell\'ufficio anagrafe'], ['accounts', 'Account'],
+        [`trail?ente_id=${fx.long_trail.ente_id}`, 'Registro degli accessi'], ['imports', 'Importazioni'], ['alerts', 'Segnalazioni']];
+      await step(`narrow ${tag}: the office logs in; name and menu are there`, page, async () => {
+        await login(page, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
+        const who = page.locator('#whoami');
+        await visible(page, who, 'who is logged in');
+        const [h, line] = await who.evaluate((el) => [el.getBoundingClientRect().height, parseFloat(getComputedStyle(el).lineHeight) || 24]);
+        check(h <= 2.2 * line, `expected the user's name on one or two lines; it is ${h} px high (line ${line} px)`);
+        await visible(page, menu(page).locator('summary').first(), 'the menu\'s groups');
+      });
+      for (const [route, title] of screens) {
+        const name = `narrow-${tag}-${route.split('?')[0]}`;
+        await step(`narrow ${tag}: "${title}" reflows`, page, async () => {
+          await page.evaluate((r) => { location.hash = `#/${r}`; }, route);
+          await onScreen(page, title);
+          await page.waitForFunction(() => document.getElementById('main').getAttribute('aria-busy') === 'false');
+          await fits(title);
+        });
+        await look(page, name);
+      }
+      await step(`narrow ${tag}: a menu group opens and leads to its screen`, page, async () => {
+        await openMenu(page, 'Report per persona', 'Report degli accessi a una persona');
+        await fits('the opened menu');
+      });
+      await step(`narrow ${tag}: no problems`, page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+    } finally {
+      await page.context().close();
+    }
+  }
+}
+
 const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator,
-  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp];
+  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp, flowNarrow];
 
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;

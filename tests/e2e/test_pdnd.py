@@ -14,7 +14,12 @@ with them; one server.
 - PDND's key rotation: a voucher signed with a key added to the JWKS file
   is taken without restart (the file is read again for an unknown kid);
   a key removed and SIGHUP: refused;
-- the mapping through the API and the command line, ended mappings refused."""
+- the mapping through the API and the command line, ended mappings refused;
+- who asked (AUDIT_REST_02): the Agid-JWT-TrackingEvidence signed with the
+  body's registered key and bound to the voucher by its digest names the
+  end user of the record and of the per-person report; absent, unsigned,
+  badly signed, unknown key, bound to another voucher, replayed: refused
+  and recorded."""
 import base64
 import hashlib
 import hmac
@@ -83,16 +88,44 @@ class Pdnd:
         c.update(over)
         return {k: v for k, v in c.items() if v is not None}
 
-    def voucher(self, key=None, kid=None, alg="RS256", **over):
+    def voucher(self, key=None, kid=None, alg="RS256", evidence=None, **over):
+        """A voucher; bound (its digest claim) to the evidence when given."""
         hdr = {"alg": alg, "kid": kid or self.kid, "typ": "at+jwt"}
+        if evidence is not None and "digest" not in over:
+            over["digest"] = {"alg": "SHA256",
+                              "value": hashlib.sha256(evidence.encode()).hexdigest()}
         return compact(hdr, self.claims(**over), rs256(key or self.key))
 
 
-def lookup(srv, voucher, cf, user="mario.bianchi@asl.example"):
+class Consumer:
+    """The body's PDND client: signs who asked (Agid-JWT-TrackingEvidence)."""
+
+    def __init__(self, srv, key, kid, purpose_id):
+        self.srv, self.key, self.kid, self.purpose_id = srv, key, kid, purpose_id
+
+    def evidence(self, user="mario.bianchi@asl.example", key=None, alg="RS256", **over):
+        now = self.srv.now()
+        c = {"aud": AUDIENCE, "purposeId": self.purpose_id, "jti": str(uuid.uuid4()),
+             "iat": now, "exp": now + 600, "userID": user, "userLocation": "postazione-12",
+             "LoA": "substantial", "dnonce": 1234567890123}
+        c.update(over)
+        c = {k: v for k, v in c.items() if v is not None}
+        return compact({"alg": alg, "kid": self.kid, "typ": "JWT"}, c, rs256(key or self.key))
+
+
+def lookup(srv, voucher, cf, evidence=None, user=None):
     h = {"Authorization": "Bearer " + voucher}
+    if evidence:
+        h["Agid-JWT-TrackingEvidence"] = evidence
     if user:
         h["X-Visura-On-Behalf-Of"] = user
     return srv.request("GET", f"/api/v1/persons/{cf}", headers=h)
+
+
+def call(srv, p, consumer, cf, **ev):
+    """A look-up with a fresh evidence and a voucher bound to it."""
+    e = consumer.evidence(**ev)
+    return lookup(srv, p.voucher(evidence=e), cf, e)
 
 
 def refused(srv, res, status, code):
@@ -106,7 +139,7 @@ def refused(srv, res, status, code):
 
 
 def test_vouchers():
-    pdnd_key, rotated_key, stranger = new_key(), new_key(), new_key()
+    pdnd_key, rotated_key, stranger, asl_key = new_key(), new_key(), new_key(), new_key()
     srv = Server(population=dict(persons=60, seed=7), pdnd_issuer=ISSUER,
                  pdnd_audience=AUDIENCE)
     # In the server's directory: readable by the account it serves as.
@@ -138,12 +171,22 @@ def test_vouchers():
         check(any(x["pdnd_purpose"] == pdnd_purpose for x in listed), "the mapping is listed")
 
         p = Pdnd(srv, pdnd_key, "k1", client_id, pdnd_purpose)
+        # The body's client key, registered from the command line.
+        asl = Consumer(srv, asl_key, "asl-1", pdnd_purpose)
+        jwk_path = os.path.join(srv.dir, "asl-1.jwk")
+        with open(jwk_path, "w") as f:
+            json.dump(jwk(asl_key, "asl-1"), f)
+        out = subprocess.run([harness.VISURA, "pdnd", "key-add", "--db", srv.db, "--ente-id",
+                              str(ente["id"]), "--jwk", jwk_path], capture_output=True, text=True)
+        eq(out.returncode, 0, f"visura pdnd key-add: {out.stdout}{out.stderr}")
         cf = sorted(x["cf"] for x in srv.population.current_persons()
                     if not x["canc_reason"] and x["comune"] in ("036023", "036005"))[0]
 
-        # A good look-up: the mapped account, the mapped purpose, the end user.
-        v = p.voucher()
-        r = expect(lookup(srv, v, cf), 200, what="look-up with a voucher")
+        # A good look-up: the mapped account, the mapped purpose, the end
+        # user the signed evidence names (not the unsigned header's).
+        ev = asl.evidence()
+        v = p.voucher(evidence=ev)
+        r = expect(lookup(srv, v, cf, ev, user="someone.else"), 200, what="look-up with a voucher")
         eq(r.json["purpose"]["id"], conv["purpose_id"], "the mapped purpose")
         rec = srv.access_log_tail(1)[0]
         eq(rec["outcome"], "ok", "recorded")
@@ -151,8 +194,40 @@ def test_vouchers():
         eq(rec["on_behalf_of"], "mario.bianchi@asl.example", "the end user in the trail")
         check(cf in (rec["subjects"] or ""), "the person in the trail")
 
+        report = expect(admin.get(f"/api/v1/audit/subject/{cf}"), 200).json
+        check("mario.bianchi@asl.example" in json.dumps(report),
+              f"the end user in the per-person report: {report}")
+
         # The same voucher again: its jti was taken (ID_AUTH_REST_02).
-        refused(srv, lookup(srv, v, cf), 401, "voucher_replayed")
+        refused(srv, lookup(srv, v, cf, ev), 401, "voucher_replayed")
+        # The same evidence with a new voucher bound to it: its jti too.
+        refused(srv, lookup(srv, p.voucher(evidence=ev), cf, ev), 401,
+                "tracking_evidence_replayed")
+
+        # Who asked (AUDIT_REST_02): absent, unsigned, badly signed, bound
+        # to another voucher, unbound, malformed — refused and recorded.
+        refused(srv, lookup(srv, p.voucher(), cf), 400, "tracking_evidence_required")
+        e1, e2 = asl.evidence(), asl.evidence()
+        refused(srv, lookup(srv, p.voucher(evidence=e2), cf, e1), 401,
+                "tracking_evidence_not_bound")
+        refused(srv, lookup(srv, p.voucher(), cf, asl.evidence()), 401,
+                "tracking_evidence_not_bound")
+        e = asl.evidence(alg="none")
+        refused(srv, lookup(srv, p.voucher(evidence=e), cf, e), 401, "tracking_evidence_algorithm")
+        e = asl.evidence().rsplit(".", 1)[0] + "."
+        refused(srv, lookup(srv, p.voucher(evidence=e), cf, e), 401,
+                "tracking_evidence_bad_signature")
+        e = asl.evidence(key=stranger)
+        refused(srv, lookup(srv, p.voucher(evidence=e), cf, e), 401,
+                "tracking_evidence_bad_signature")
+        e = asl.evidence(purposeId=str(uuid.uuid4()))
+        refused(srv, lookup(srv, p.voucher(evidence=e), cf, e), 401, "tracking_evidence_not_bound")
+        e = asl.evidence(user=None)
+        refused(srv, lookup(srv, p.voucher(evidence=e), cf, e), 400, "tracking_evidence_malformed")
+        other_key_consumer = Consumer(srv, asl_key, "not-registered", pdnd_purpose)
+        e = other_key_consumer.evidence()
+        refused(srv, lookup(srv, p.voucher(evidence=e), cf, e), 401,
+                "tracking_evidence_unknown_key")
 
         # Every bad voucher, refused and recorded.
         now = srv.now()
@@ -188,16 +263,14 @@ def test_vouchers():
                 "pdnd_client_mismatch")
         # Within the skew: an expiry 30 s ago is still taken (pdnd_clock_skew 60).
         now = srv.now()
-        expect(lookup(srv, p.voucher(iat=now - 100, nbf=now - 100, exp=now - 30), cf), 200,
-               what="within the skew")
-        # The end user is still required of a PDND call (until AUDIT_REST_02).
-        r = lookup(srv, p.voucher(), cf, user=None)
-        expect(r, 400, "on_behalf_of_required")
+        e = asl.evidence()
+        expect(lookup(srv, p.voucher(iat=now - 100, nbf=now - 100, exp=now - 30, evidence=e),
+                      cf, e), 200, what="within the skew")
 
         # PDND rotates: a key added to the file is taken at its first use.
         write_jwks(jwks, [("k1", pdnd_key), ("k2", rotated_key)])
         p2 = Pdnd(srv, rotated_key, "k2", client_id, pdnd_purpose)
-        expect(lookup(srv, p2.voucher(), cf), 200, what="a voucher signed with the new key")
+        expect(call(srv, p2, asl, cf), 200, what="a voucher signed with the new key")
         # The old key withdrawn, SIGHUP: its vouchers are refused.
         write_jwks(jwks, [("k2", rotated_key)])
         srv.signal(signal.SIGHUP)
@@ -206,7 +279,7 @@ def test_vouchers():
             time.sleep(0.05)
         check("PDND keys reloaded" in srv.log_text(), "SIGHUP reloaded the keys")
         refused(srv, lookup(srv, p.voucher(), cf), 401, "voucher_unknown_key")
-        expect(lookup(srv, p2.voucher(), cf), 200, what="the new key after SIGHUP")
+        expect(call(srv, p2, asl, cf), 200, what="the new key after SIGHUP")
 
         # The mapping ended (command line), its vouchers refused.
         out = subprocess.run([harness.VISURA, "pdnd", "list", "--db", srv.db], capture_output=True,
@@ -225,7 +298,7 @@ def test_vouchers():
                               str(conv["purpose_id"]), "--account", acc["username"]],
                              capture_output=True, text=True)
         eq(out.returncode, 0, f"visura pdnd map: {out.stdout}{out.stderr}")
-        expect(lookup(srv, p2.voucher(), cf), 200, what="mapped again")
+        expect(call(srv, p2, asl, cf), 200, what="mapped again")
         r = expect(admin.delete(f"/api/v1/pdnd/purposes/{pdnd_purpose}"), 200).json
         check(r["revoked_at"] is not None, "ended through the API")
         refused(srv, lookup(srv, p2.voucher(), cf), 403, "pdnd_purpose_unknown")

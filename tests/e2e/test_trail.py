@@ -419,14 +419,54 @@ def test_printable_visura():
         for want in (p["cf"], p["surname"], "Visura anagrafica", f"{d}/{m}/{y}", "VERB-9",
                      "Registrazione di accesso n.", "Residenza", "iscritto/a"):
             check(want in page, f"the page shows {want!r}")
-        check(re.search(r"Relazione con l&#39;intestatario</th><td>[a-z/ ]+ \(\d+\)", page),
-              "the relationship is named, not just a code")
+        check(re.search(r"Relazione con l&#39;intestatario</th><td>[a-z/ ]+</td>", page),
+              "the relationship is named, not a code")
         check("<script" not in page.lower() and "/static/print.css" in page, "no script, the print style")
         body_file = os.path.join(srv.dir, "visura.html")
         with open(body_file, "wb") as f:
             f.write(r.body)
         rc, out = cli("audit", "verify-receipt", "--db", srv.db, r.header("X-Visura-Receipt"), body_file)
         eq(rc, 0, f"the receipt proves the printed page: {out}")
+        # The seal: the page carries its receipt's content hash under the QR
+        # code, and the receipt signs the page with the seal empty.
+        receipt = r.header("X-Visura-Receipt")
+        sha = receipt.split(".")[4]
+        grouped = " ".join(sha[i:i + 8] for i in range(0, 64, 8))
+        check(f"Impronta del contenuto: {grouped}" in page and '<svg xmlns="http://www.w3.org/2000/svg"' in page,
+              "the seal: the QR code and the content hash")
+        sealed = page.split("<!--contrassegno-->")
+        check(len(sealed) == 2, "one seal")
+        empty = sealed[0] + "<!--contrassegno-->" + sealed[1].split("<!--/contrassegno-->")[0][:0] + \
+            "<!--/contrassegno-->" + sealed[1].split("<!--/contrassegno-->")[1]
+        eq(hashlib.sha256(empty.encode()).hexdigest(), sha, "the receipt signs the page with the seal empty")
+        check(not re.search(r"\d{4}-\d\d-\d\d|UTC", page.split("<main>")[0] + page.split("</main>")[1].split("<!--contrassegno-->")[0]),
+              "no ISO date, no UTC in the heading and foot")
+        # An altered page: a surname changed, or something slipped into the seal.
+        for what, bad in (("a surname changed", page.replace(p["surname"], p["surname"] + "X", 1)),
+                          ("text in the seal", page.replace("<!--contrassegno-->", "<!--contrassegno--><p>annotazione</p>", 1))):
+            with open(body_file, "w") as f:
+                f.write(bad)
+            rc, out = cli("audit", "verify-receipt", "--db", srv.db, receipt, body_file)
+            check(rc != 0 and "INVALID" in out, f"{what}: refused ({out.strip()})")
+        # /verifica and its API: no login, no personal data, tampering refused.
+        anon = srv.client()
+        v = expect(anon.post("/api/v1/receipts/verify", {"receipt": receipt, "content_hash": grouped.upper()}),
+                   200, what="receipt verify").json
+        eq((v["valid"], v["access_id"], v["content_hash"], v["content_hash_matches"], v["purged_on"]),
+           (True, int(r.header("X-Visura-Access-Id")), sha, True, None), "the receipt is this deployment's")
+        check(re.fullmatch(r"\d{1,2} [a-z]+ \d{4}, ore \d\d:\d\d:\d\d", v["issued_at_text"]), "the time in Italian")
+        text = json.dumps(v)
+        check(p["cf"] not in text and p["surname"] not in text and "VERB-9" not in text, "no personal data")
+        v = expect(anon.post("/api/v1/receipts/verify", {"receipt": receipt, "content_hash": "0" * 64}), 200).json
+        eq(v["content_hash_matches"], False, "another content hash does not match")
+        f = receipt.split(".")
+        f[2] = str(int(f[2]) + 1)
+        bad = expect(anon.post("/api/v1/receipts/verify", {"receipt": ".".join(f)}), 422, what="tampered").json
+        eq(bad["error"]["code"], "receipt_invalid", "a tampered receipt is refused")
+        check("non è valida" in bad["error"]["message"], "in Italian")
+        pg = expect(anon.get("/verifica?ricevuta=" + receipt), 200, what="/verifica")
+        check("La ricevuta è autentica" in pg.body.decode() and p["cf"] not in pg.body.decode(), "the page confirms it")
+        expect(anon.get("/verifica?ricevuta=" + ".".join(f)), 422, what="/verifica tampered")
         narrow = env.purpose(["identity"])
         page = expect(env.op.get(f"/api/v1/persons/{p['cf']}/print?" + q(purpose=narrow)), 200).body.decode()
         check(p["cf"] in page and "Residenza" not in page and "Famiglia" not in page,

@@ -15,6 +15,7 @@
 #include "import/import.h"
 #include "refdata/refdata.h"
 #include "stats/stats.h"
+#include "stats/tables.h"
 #include "store/store.h"
 #include "testdb.h"
 
@@ -155,10 +156,149 @@ static void test_suppressed_in_output(void **state)
 	json_decref(doc);
 }
 
+
+/* A table of r x c counts with a total row and column: every row and
+ * column an identity.  Checks the protection's promises. */
+static void check_grid(const long long *v, int rows, int cols, int threshold)
+{
+	int n = (rows + 1) * (cols + 1), w = cols + 1;
+	long long *cells = calloc((size_t)n, sizeof *cells);
+	bool *hidden = calloc((size_t)n, sizeof *hidden);
+	int *eq = calloc((size_t)n * 2, sizeof *eq), *len = calloc((size_t)(rows + cols + 2), sizeof *len);
+	int k = 0, neq = 0;
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < cols; j++) {
+			cells[i * w + j] = v[i * cols + j];
+			cells[i * w + cols] += v[i * cols + j];
+			cells[rows * w + j] += v[i * cols + j];
+			cells[rows * w + cols] += v[i * cols + j];
+		}
+	for (int i = 0; i <= rows; i++, neq++)
+		for (int j = 0; j <= cols; j++, len[neq]++)
+			eq[k++] = i * w + j;
+	for (int j = 0; j <= cols; j++, neq++)
+		for (int i = 0; i <= rows; i++, len[neq]++)
+			eq[k++] = i * w + j;
+	stats_protect(cells, NULL, hidden, n, eq, len, neq, threshold);
+	for (int i = 0; i < n; i++) {
+		if (!hidden[i])
+			assert_true(cells[i] == 0 || cells[i] >= threshold);
+		else
+			assert_true(cells[i] > 0);   /* zeros are never hidden */
+	}
+	const int *e = eq;
+	for (int q = 0; q < neq; e += len[q++]) {
+		int count = 0, visible = 0;
+		long long sum = 0;
+		for (int j = 0; j < len[q]; j++) {
+			count += hidden[e[j]];
+			sum += hidden[e[j]] ? cells[e[j]] : 0;
+			visible += !hidden[e[j]] && cells[e[j]] > 0;
+		}
+		assert_true(count != 1);           /* no total gives a cell back */
+		assert_true(count == 0 || sum >= threshold || visible == 0);
+	}
+	free(cells);
+	free(hidden);
+	free(eq);
+	free(len);
+}
+
+static void test_protect(void **state)
+{
+	(void)state;
+	/* By hand: 2 hidden in row 0 (1 and 1: together 2 < 3), so the
+	 * smallest other non-zero cell of the row goes too (the 5). */
+	long long cells[] = {1, 1, 5, 7};
+	bool hidden[4];
+	int eq[] = {0, 1, 2, 3}, len[] = {4};
+	stats_protect(cells, NULL, hidden, 4, eq, len, 1, 3);
+	assert_true(hidden[0] && hidden[1] && hidden[2] && !hidden[3]);
+	/* A derived cell (a balance of -2) is not hidden for being small. */
+	long long bal[] = {10, 12, -2};
+	bool derived[] = {false, false, true}, h2[3];
+	int eq2[] = {0, 1, 2}, len2[] = {3};
+	stats_protect(bal, derived, h2, 3, eq2, len2, 1, 3);
+	assert_true(!h2[0] && !h2[1] && !h2[2]);
+	/* Random sparse tables, several thresholds. */
+	srand(17);
+	for (int t = 0; t < 400; t++) {
+		int rows = 1 + rand() % 8, cols = 1 + rand() % 6;
+		long long v[48];
+		for (int i = 0; i < rows * cols; i++)
+			v[i] = rand() % 3 ? rand() % 6 : rand() % 40;
+		check_grid(v, rows, cols, 2 + rand() % 5);
+	}
+}
+
+/* The balance from the register's history: a FULL snapshot, then a DELTA
+ * with a birth and a death; by hand. */
+static void test_balance_by_hand(void **state)
+{
+	struct fx *f = *state;
+	char baby[17], d[17], text[4096];
+	cf_compute("ROSSI", "PIETRO", 'M', 2026, 11, 24, "F257", baby);
+	cf_compute("VERDI", "ADA", 'F', 1950, 2, 2, "Z100", d);
+	snprintf(text, sizeof text,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-25T23:00:00Z\t2\tDELTA\ttest\n"
+		 "PER\tP5\t2026-11-24\t%s\tROSSI\tPIETRO\tM\t2026-11-24\t036023\t100\t1\t\t\t\t1\t2026-11-24\t\t\t\tF1\t3\n"
+		 "PER\tP4\t2026-11-25\t%s\tVERDI\tADA\tF\t1950-02-02\t201\t201\t3\t2001-01-01\t\t\t4\t2000-01-01\t1\t2026-11-25\t\tF2\t1\n"
+		 "END\t2\n", baby, d);
+	FILE *in = fmemopen(text, strlen(text), "rb");
+	struct import_options opt = {.source = "test"};
+	struct import_result res;
+	struct vis_error e = {0};
+	vis_err rc = import_stream(f->s, f->rd, in, &opt, &res, &e);
+	fclose(in);
+	if (rc)
+		print_error("import: %s\n", e.msg);
+	assert_int_equal(rc, VIS_OK);
+	int from, to;
+	assert_int_equal(stats_coverage(f->s, "036023", &from, &to, &e), VIS_OK);
+	assert_int_equal(from, 20261122);
+	assert_int_equal(to, 20261125);
+	struct stats_table_query q = {.table = STATS_BILANCIO, .threshold = 1};
+	json_t *doc;
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
+	json_t *rows = json_object_get(doc, "righe");
+	assert_int_equal(json_array_size(rows), 3);   /* one period: men, women, total */
+	/* start, births, deaths, natural, in x3, out x3, migratory, end */
+	static const long long want[3][12] = {{2, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3},
+					      {2, 0, 1, -1, 0, 0, 0, 0, 0, 0, 0, 1},
+					      {4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 4}};
+	for (int r = 0; r < 3; r++) {
+		json_t *row = json_array_get(rows, (size_t)r);
+		assert_string_equal(json_string_value(json_array_get(row, 2)), "novembre 2026");
+		assert_string_equal(json_string_value(json_array_get(row, 3)), "2026-11-23");
+		assert_string_equal(json_string_value(json_array_get(row, 4)), "2026-11-25");
+		for (int c = 0; c < 12; c++)
+			assert_int_equal(json_integer_value(json_array_get(row, (size_t)(6 + c))),
+					 want[r][c]);
+	}
+	json_decref(doc);
+	/* With the threshold of 3 every flow of 1 is hidden, never alone. */
+	q.threshold = 3;
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
+	json_t *total = json_array_get(json_object_get(doc, "righe"), 2);
+	assert_true(json_is_null(json_array_get(total, 6 + 1)));
+	assert_true(json_is_null(json_array_get(total, 6 + 2)));
+	char *csv = stats_table_csv(doc);
+	assert_non_null(strstr(csv, "\"Popolazione inizio periodo\""));
+	free(csv);
+	json_decref(doc);
+	/* Before the first import: refused, the period stated. */
+	q.table = STATS_POSAS;
+	q.year = 2026;
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_ERR_INVALID);
+	assert_non_null(strstr(e.msg, "2026-11-22"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_suppress),
+		cmocka_unit_test(test_protect),
+		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_suppressed_in_output, setup, teardown),
 	};

@@ -16,10 +16,19 @@ export class ApiError extends Error {
   }
   // The message to show: ours for known codes, the server's otherwise.
   get text() {
+    if (this.code === 'password_policy') {
+      const rule = POLICY.find(([words]) => String(this.message).includes(words));
+      if (rule) return t('error.password_rule', { why: t(`policy.${rule[1]}`) });
+    }
     const known = t(`error.${this.code}`, { s: this.retryAfter || '' }, null);
     return known || this.message;
   }
 }
+
+// Which rule a refused password broke: words of the server's message
+// (src/auth/password.c, password_policy_check) and the rule's key.
+const POLICY = [['is missing', 'missing'], ['longer than', 'long'], ['utf-8', 'utf8'], ['control characters', 'control'],
+  ['shorter than', 'short'], ['user id', 'user'], ['too common', 'common'], ['used recently', 'reused']];
 
 // Codes that mean "no session any more" (as opposed to "not allowed"):
 // the first can be cured by logging in again, the others end the work.

@@ -99,11 +99,55 @@ export function table(caption, cols, rows, opts = {}) {
     return h('div', {}, opts.captionVisible ? h('p', { class: 'fw-semibold mb-1' }, caption) : null,
       h('p', { class: 'text-muted' }, opts.empty || t('common.none')));
   }
-  return h('div', { class: 'table-responsive' },
-    h('table', { class: 'table table-sm table-striped' },
-      h('caption', { class: opts.captionVisible ? '' : 'visually-hidden' }, caption),
+  // labelledBy: the id of a heading above that names the table already (a
+  // caption too would say it twice)
+  // a table wider than a narrow screen scrolls in its box, which the
+  // keyboard reaches too (tabindex) and screen readers name (region)
+  return h('div', { class: 'table-responsive', tabindex: '0', role: 'region', 'aria-label': caption },
+    h('table', { class: 'table table-sm table-striped', 'aria-labelledby': opts.labelledBy },
+      opts.labelledBy ? null : h('caption', { class: opts.captionVisible ? '' : 'visually-hidden' }, caption),
       h('thead', {}, h('tr', {}, cols.map(([hd]) => h('th', { scope: 'col' }, hd)))),
       h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([, f]) => h('td', {}, f(r))))))));
+}
+
+// Links through a list the server gives in pages read by key (docs/api.md,
+// "Pages"): the first, previous and next page.  The cursors of the pages
+// before the current one travel in the address ("prev", comma-separated;
+// "-" for the first page), so the browser's back button and a bookmark
+// show the same page.  params: the screen's URLSearchParams.
+export function pager(route, params, nextCursor, label) {
+  const prev = (params.get('prev') || '').split(',').filter(Boolean);
+  const cursor = params.get('cursor') || '';
+  if (!nextCursor && !cursor) return null;
+  const link = (c, stack) => {
+    const p = new URLSearchParams(params);
+    p.delete('cursor'); p.delete('prev');
+    if (c && c !== '-') p.set('cursor', c);
+    if (stack.length) p.set('prev', stack.join(','));
+    const q = p.toString();
+    return `#/${route}${q ? `?${q}` : ''}`;
+  };
+  const item = (text, href, current) => h('li', { class: 'page-item' },
+    href ? h('a', { class: 'page-link', href }, text)
+      : h('span', { class: 'page-link', 'aria-current': current ? 'page' : null }, text));
+  return h('nav', { class: 'pagination-wrapper my-3', 'aria-label': label },
+    h('ul', { class: 'pagination flex-wrap' },
+      cursor ? item(t('pages.first'), link('', [])) : null,
+      cursor ? item(t('pages.previous'), link(prev[prev.length - 1] || '', prev.slice(0, -1))) : null,
+      item(t('pages.current', { n: prev.length + 1 }), null, true),
+      nextCursor ? item(t('pages.next'), link(nextCursor, [...prev, cursor || '-'])) : null));
+}
+
+// The page of a list to ask the server for: limit and cursor.
+export function pageQuery(params, limit) {
+  return { limit, cursor: params.get('cursor') || '' };
+}
+
+// A list of many values, compact: the count, the values on demand.
+export function many(values, countText) {
+  if (values.length <= 3) return values.join(', ');
+  return h('details', { class: 'many' }, h('summary', {}, countText),
+    h('span', { class: 'small text-break' }, values.join(', ')));
 }
 
 export function button(label, onclick, cls = 'btn-primary', attrs = {}) {
@@ -122,10 +166,14 @@ export function facts(pairs, narrow = false) {
     .map(([k, v]) => [h('dt', { class: dt }, k), h('dd', { class: dd }, v)]));
 }
 
+// titleId: the id of the title, for a table of the card named by it.
 export function card(title, ...body) {
+  return cardWithId(title, null, ...body);
+}
+export function cardWithId(title, titleId, ...body) {
   return h('section', { class: 'card-wrapper card-space mb-4' },
     h('div', { class: 'card card-bg no-after' },
-      h('div', { class: 'card-body' }, title ? h('h2', { class: 'h4 card-title' }, title) : null, ...body)));
+      h('div', { class: 'card-body' }, title ? h('h2', { class: 'h4 card-title', id: titleId }, title) : null, ...body)));
 }
 
 export function badge(text, kind = 'secondary') {

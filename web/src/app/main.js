@@ -48,18 +48,46 @@ function allowed(name) {
   return name;
 }
 
+// The office's menu in groups (the screens not named here stay on the bar).
+const MENU_FLAT = 9;
+const MENU_GROUPS = [
+  ['bodies', ['enti', 'convenzioni', 'accounts', 'admin-requests']],
+  ['register', ['imports', 'alerts', 'admin-incidents', 'notices', 'outbox']],
+  ['controls', ['trail', 'subject', 'chain', 'admin-usage', 'review', 'processing', 'stats']],
+];
+
 function menu() {
   const nav = clear(document.getElementById('nav'));
   const zone = clear(document.getElementById('user-zone'));
   const me = session.me;
   if (!me || me.must_change_password || me.totp_enrolment_required) return;
   const current = parseHash().name;
-  for (const [name, r] of Object.entries(routes)) {
-    if (!r.menu || !r.roles.includes(me.role)) continue;
-    const active = name === current;
-    put(nav, h('li', { class: 'nav-item' },
-      h('a', { class: `nav-link${active ? ' active' : ''}`, href: `#/${name}`, 'aria-current': active ? 'page' : null },
-        h('span', {}, r.menu))));
+  const mine = Object.entries(routes).filter(([, r]) => r.menu && r.roles.includes(me.role)).map(([name]) => name);
+  const link = (name) => h('a', { class: `nav-link${name === current ? ' active' : ''}`, href: `#/${name}`,
+    'aria-current': name === current ? 'page' : null }, h('span', {}, routes[name].menu));
+  // A long menu (the office's) in groups that open on demand; a short one flat.
+  const groups = mine.length > MENU_FLAT ? MENU_GROUPS.map(([key, names]) => [key, names.filter((n) => mine.includes(n))]) : [];
+  const grouped = new Set(groups.flatMap(([, names]) => names));
+  let placed = false;
+  for (const name of mine) {
+    if (!grouped.has(name)) {
+      put(nav, h('li', { class: 'nav-item' }, link(name)));
+      continue;
+    }
+    if (placed) continue;
+    placed = true;
+    for (const [key, names] of groups) {
+      if (!names.length) continue;
+      const open = names.includes(current);
+      const box = h('details', { class: 'visura-group' },
+        h('summary', { class: open ? 'active' : null }, t(`menu.${key}`)),
+        h('ul', { class: 'list-unstyled' }, names.map((n) => h('li', {}, link(n)))));
+      // one group open at a time
+      box.addEventListener('toggle', () => {
+        if (box.open) for (const d of nav.querySelectorAll('details.visura-group')) if (d !== box) d.open = false;
+      });
+      put(nav, h('li', { class: 'nav-item' }, box));
+    }
   }
   put(zone,
     h('span', { class: 'me-3 text-white', id: 'whoami' },

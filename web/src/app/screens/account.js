@@ -1,6 +1,6 @@
 // Screens every role has: login (with the office's notices), the forced
 // password change, second-factor enrolment, and the own account.
-import { h, FormError, field, formValues, notice, submit, card, facts, table, fmtTime, clear, button, badge, put } from '../dom.js';
+import { h, FormError, field, formValues, notice, submit, card, facts, table, fmtTime, clear, button, badge, put, cardWithId } from '../dom.js';
 import { api, session, login, loadMe, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -145,9 +145,9 @@ async function accountScreen() {
       [t('account.expires'), fmtTime(me.expires_at)], [t('account.password_set'), fmtTime(me.password_set_at)],
       [t('account.totp'), me.totp_enabled ? t('common.yes') : t('common.no')],
       [t('account.session_ends'), fmtTime(me.session_expires_at)]])),
-    card(t('account.logins'), table(t('account.logins'), [
+    cardWithId(t('account.logins'), 'logins-title', table(t('account.logins'), [
       [t('account.when'), (l) => fmtTime(l.at)], [t('account.outcome'), (l) => t(`outcome.${l.outcome}`)], [t('account.ip'), (l) => l.ip]],
-    me.recent_logins || [])),
+    me.recent_logins || [], { labelledBy: 'logins-title' })),
     await sessionsCard(),
     h('p', {},
       h('a', { href: '#/password', class: 'btn btn-outline-primary me-2' }, t('account.change_password')),

@@ -2,7 +2,7 @@
 // feeds, alerts, requests, incidents), bodies, agreements, accounts,
 // requests, imports, alerts, incidents, notices, mail outbox, yearly review,
 // record of processing.
-import { h, FormError, field, notice, submit, table, fmtTime, fmtDate, fmtHours, clear, button, card, facts, put } from '../dom.js';
+import { h, FormError, field, notice, submit, table, fmtTime, fmtDate, fmtHours, clear, button, card, facts, put, pager, pageQuery } from '../dom.js';
 import { api, qs, session } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -18,11 +18,14 @@ function lagText(seconds) {
   return hrs >= 48 ? t('feeds.days', { n: Math.floor(hrs / 24) }) : t('feeds.hours', { n: hrs });
 }
 
+// Rows per page of the long lists (the server pages them by key).
+const PAGE = { accounts: 50, imports: 20, alerts: 50 };
+
 const comuneLabel = (x) => (x.name ? `${x.name} (${x.comune})` : x.comune);
 
 function feedsTable(feeds) {
   return table(t('feeds.title'), [
-    [t('field.comune'), (f) => comuneLabel(f)], [t('feeds.sequence'), (f) => f.last_sequence],
+    [t('field.comune'), (f) => comuneLabel(f)],
     [t('feeds.extract'), (f) => fmtTime(f.last_extract)], [t('feeds.lag'), (f) => lagText(f.lag_seconds)],
     [t('feeds.changed'), (f) => (f.last_import ? `${f.last_import.inserted} / ${f.last_import.updated} / ${f.last_import.closed}` : '')],
     [t('feeds.refused'), (f) => f.refused_pushes],
@@ -201,7 +204,7 @@ async function accountsScreen(params) {
   tempShown = null;
   const role = params.get('role') || '';
   const state = params.get('state') || '';
-  const [{ data }, { data: enti }] = await Promise.all([api.get(`/api/v1/accounts${qs({ role, state })}`), api.get('/api/v1/enti')]);
+  const [{ data }, { data: enti }] = await Promise.all([api.get(`/api/v1/accounts${qs({ role, state, ...pageQuery(params, PAGE.accounts) })}`), api.get('/api/v1/enti')]);
   const enteName = (id) => (id ? (enti.enti.find((e) => e.id === id) || { name: `#${id}` }).name : '');
   const roles = ['admin', 'lead', 'operator', 'auditor', 'api'];
   const filter = h('form', { class: 'row g-2 align-items-end mb-3', novalidate: true },
@@ -243,6 +246,7 @@ async function accountsScreen(params) {
       [t('account.ente'), (a) => enteName(a.ente_id)], [t('account.state'), (a) => stateBadge(a.state)],
       [t('account.expires'), (a) => fmtTime(a.expires_at)], [t('account.last_login'), (a) => fmtTime(a.last_login_at)],
       [t('common.actions'), act]], data.accounts, { captionVisible: true }),
+    pager('accounts', params, data.next_cursor, t('account.pages')),
     h('h2', { class: 'h4 mt-4' }, t('account.new')), h('p', { class: 'small' }, t('account.new_help')), out, form);
 }
 
@@ -272,25 +276,26 @@ async function requestsScreen() {
     listRequestsTable(lists.requests, decideList));
 }
 
-async function importsScreen() {
+async function importsScreen(params) {
   const [{ data: feeds }, { data: imports }, { data: alerts }] = await Promise.all([
-    api.get('/api/v1/feeds'), api.get('/api/v1/imports?limit=100'), api.get('/api/v1/alerts')]);
+    api.get('/api/v1/feeds'), api.get(`/api/v1/imports${qs(pageQuery(params, PAGE.imports))}`), api.get('/api/v1/alerts')]);
   const rejected = alerts.alerts.filter((a) => a.rule === 'feed_rejected' || a.rule === 'feed_overdue');
   return h('div', {},
     feedsTable(feeds.feeds),
-    h('h2', { class: 'h4 mt-4' }, t('imports.history')),
+    h('h2', { class: 'h4 mt-4', id: 'imports-title' }, t('imports.history')),
     table(t('imports.history'), [
-      ['#', (i) => i.id], [t('field.comune'), (i) => comuneLabel(i)], [t('feeds.sequence'), (i) => i.seq], [t('imports.kind'), (i) => i.kind],
+      ['#', (i) => i.id], [t('field.comune'), (i) => comuneLabel(i)], [t('imports.kind'), (i) => i.kind],
       [t('feeds.extract'), (i) => fmtTime(i.extract_at)], [t('imports.source'), (i) => i.source],
       [t('imports.finished'), (i) => fmtTime(i.finished_at)],
-      [t('imports.counts'), (i) => t('imports.counts_text', i)]], imports.imports, { captionVisible: true }),
+      [t('imports.counts'), (i) => t('imports.counts_text', i)]], imports.imports, { labelledBy: 'imports-title' }),
+    pager('imports', params, imports.next_cursor, t('imports.pages')),
     h('h2', { class: 'h4 mt-4' }, t('imports.rejects')), h('p', { class: 'small' }, t('imports.rejects_help')),
     alertsTable(rejected));
 }
 
 async function alertsScreen(params) {
   const state = params.get('state') || 'open';
-  const { data } = await api.get(`/api/v1/alerts?state=${state}`);
+  const { data } = await api.get(`/api/v1/alerts${qs({ state, ...pageQuery(params, PAGE.alerts) })}`);
   const review = (a) => {
     if (a.state !== 'open') return a.note || '';
     const out = h('div', {});
@@ -306,7 +311,7 @@ async function alertsScreen(params) {
   };
   const tabs = h('ul', { class: 'nav nav-tabs mb-3' }, ['open', 'reviewed'].map((s) => h('li', { class: 'nav-item' },
     h('a', { class: `nav-link${s === state ? ' active' : ''}`, href: `#/alerts?state=${s}`, 'aria-current': s === state ? 'page' : null }, t(`alerts.${s}`)))));
-  return h('div', {}, tabs, alertsTable(data.alerts, review));
+  return h('div', {}, tabs, alertsTable(data.alerts, review), pager('alerts', params, data.next_cursor, t('alerts.pages')));
 }
 
 async function incidentsScreen() {

@@ -1,6 +1,6 @@
 // The auditor (and the office): the access trail searched and exported
 // with its signature, the per-person report, the verification of the chain.
-import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card, put } from '../dom.js';
+import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card, put, pager, pageQuery, many } from '../dom.js';
 import { api, qs } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -17,6 +17,7 @@ function trailOutcome(outcome) {
 }
 
 const FILTERS = ['cf', 'account_id', 'ente_id', 'purpose_id', 'from', 'to'];
+const TRAIL_PAGE = 50;
 
 async function trailScreen(params) {
   const q = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
@@ -36,7 +37,8 @@ async function trailScreen(params) {
     go('trail', v);
   });
   const query = { ...q, cf: q.cf.toUpperCase() };
-  const { data, headers } = await api.get(`/api/v1/audit/access${qs(query)}`);
+  const { data, headers } = await api.get(`/api/v1/audit/access${qs({ ...query, ...pageQuery(params, TRAIL_PAGE) })}`);
+  const pages = () => pager('trail', params, data.next_cursor, t('trail.pages'));
   const out = h('div', { 'aria-live': 'polite' });
   const exportCsv = async () => {
     const r = await api.get(`/api/v1/audit/access${qs({ ...query, format: 'csv' })}`);
@@ -44,16 +46,19 @@ async function trailScreen(params) {
     put(clear(out), notice('success', t('trail.exported', { sig: r.headers.get('X-Visura-Signature') || '' })));
   };
   return h('div', {}, form,
-    h('p', {}, t('trail.count', { n: data.count }), data.truncated ? ` ${t('trail.truncated')}` : '', ' ',
+    h('p', {}, t(data.next_cursor || params.get('cursor') ? 'trail.page_count' : 'trail.count', { n: data.count }), ' ',
       h('button', { type: 'button', class: 'btn btn-outline-primary btn-sm', onclick: exportCsv }, t('trail.export'))),
     out,
     h('p', { class: 'small text-break' }, t('trail.signature'), ' ', h('code', { id: 'trail-signature' }, headers.get('X-Visura-Signature') || '')),
+    pages(),
     table(t('trail.records'), [
       ['#', (r) => r.id], [t('trail.when'), (r) => fmtTime(r.at)], [t('account.username'), (r) => r.username],
       [t('trail.ente_id'), (r) => r.ente_id], [t('trail.purpose_id'), (r) => r.purpose_id], [t('trail.case'), (r) => r.case_ref],
-      [t('trail.operation'), (r) => t(`operation.${r.operation}`, {}, null) || r.operation], [t('trail.subjects'), (r) => (r.subjects || []).join(', ')],
+      [t('trail.operation'), (r) => t(`operation.${r.operation}`, {}, null) || r.operation], [t('trail.subjects'), (r) => many(r.subjects || [], t('trail.subjects_n', { n: (r.subjects || []).length }))],
+      [t('trail.on_behalf_of'), (r) => r.on_behalf_of],
       [t('trail.outcome'), (r) => badge(trailOutcome(r.outcome), r.outcome === 'ok' ? 'success' : 'danger')],
-      [t('trail.flags'), (r) => r.flags]], data.records, { captionVisible: true }));
+      [t('trail.flags'), (r) => r.flags]], data.records, { captionVisible: true }),
+    pages());
 }
 
 async function subjectScreen(params) {
@@ -67,7 +72,8 @@ async function subjectScreen(params) {
   return h('div', {}, h('p', {}, t('subject.intro')), form,
     table(t('subject.accesses', { cf: data.codice_fiscale }), [
       [t('trail.when'), (a) => fmtTime(a.at)], [t('conv.ente'), (a) => a.ente], [t('trail.purpose'), (a) => a.purpose],
-      [t('trail.operation'), (a) => t(`operation.${a.operation}`, {}, null) || a.operation], [t('account.username'), (a) => a.username], [t('trail.case'), (a) => a.case_ref],
+      [t('trail.operation'), (a) => t(`operation.${a.operation}`, {}, null) || a.operation], [t('account.username'), (a) => a.username],
+      [t('subject.on_behalf_of'), (a) => a.on_behalf_of], [t('trail.case'), (a) => a.case_ref],
       [t('subject.embargo'), (a) => (a.embargoed_for_citizen ? badge(t('subject.embargoed'), 'warning') : '')]],
     data.accesses, { captionVisible: true }));
 }

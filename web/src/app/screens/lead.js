@@ -1,7 +1,7 @@
 // The body's lead (Responsabile del trattamento): the body's operators and
 // their expiry, new-operator requests, disabling, the yearly renewal, the
 // body's usage and alerts, security incidents.
-import { h, FormError, field, notice, submit, table, fmtTime, clear, button, badge, put } from '../dom.js';
+import { h, FormError, field, notice, submit, table, fmtTime, clear, button, badge, put, pager, pageQuery } from '../dom.js';
 import { api, session, qs, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -123,9 +123,10 @@ async function usageScreen(params) {
   return usageView(session.me.ente_id, params);
 }
 
-async function alertsScreen() {
-  const { data } = await api.get('/api/v1/alerts');
-  return h('div', {}, h('p', {}, t('alerts.lead_intro')), alertsTable(data.alerts));
+async function alertsScreen(params) {
+  const { data } = await api.get(`/api/v1/alerts${qs(pageQuery(params, 50))}`);
+  return h('div', {}, h('p', {}, t('alerts.lead_intro')), alertsTable(data.alerts),
+    pager('lead-alerts', params, data.next_cursor, t('alerts.pages')));
 }
 
 export function incidentsTable(rows, actions) {

@@ -117,38 +117,46 @@ function address(a) {
   if (!a) return '';
   const civic = [a.civic, a.civic_ext].filter(Boolean).join('/');
   const inner = [a.scala && `${t('address.scala')} ${a.scala}`, a.interno && `${t('address.interno')} ${a.interno}`].filter(Boolean).join(', ');
-  return [`${a.dug} ${a.street} ${civic}`.trim(), inner, [a.cap, a.locality].filter(Boolean).join(' ')].filter(Boolean).join(', ');
+  // a care home's name comes first: "Casa di riposo San Giuseppe, Via Roma 3, 41012 Carpi"
+  return [a.convivenza, `${a.dug} ${a.street} ${civic}`.trim(), inner, [a.cap, a.locality].filter(Boolean).join(' ')].filter(Boolean).join(', ');
 }
 
-// The person's card: one section per category the profile allows, in the
-// order of the printed visura; absent categories are simply not there.
+// The person's card: one card, a compact section per category the profile
+// allows and the register fills, in the order of the printed visura (two
+// columns on wide screens); absent categories are simply not there.
 function personCard(p) {
   const sections = [];
+  const part = (title, pairs) => {
+    const list = pairs.filter(([, v]) => v !== undefined && v !== null && v !== '');
+    if (list.length) sections.push(h('section', { class: 'col-lg-6 mb-3' }, h('h2', { class: 'h5 mb-2' }, title), facts(list)));
+  };
   const id = p.identity;
-  if (id) sections.push(card(t('cat.identity'), facts([
+  if (id) part(t('cat.identity'), [
     [t('field.codice_fiscale'), id.codice_fiscale], [t('field.surname'), id.surname], [t('field.name'), id.name],
     [t('field.sex'), id.sex], [t('field.birth_date'), fmtDate(id.birth_date)],
-    [t('field.birth_place'), id.birth_place && `${id.birth_place.name} (${id.birth_place.code})`]])));
+    [t('field.birth_place'), id.birth_place && `${id.birth_place.name} (${id.birth_place.code})`]]);
   const r = p.residence;
-  if (r) sections.push(card(t('cat.residence'), facts([
+  if (r) part(t('cat.residence'), [
     [t('field.comune'), p.comune && p.comune.name], [t('field.address'), address(r.address)],
     [t('field.address_since'), fmtDate(r.address_since)],
     [t('field.registration_date'), fmtDate(r.registration_date)],
-    [t('field.registration_reason'), r.registration_reason !== undefined ? t(`registration.${r.registration_reason}`, {}, null) || String(r.registration_reason) : '']])));
+    [t('field.registration_reason'), r.registration_reason !== undefined ? t(`registration.${r.registration_reason}`, {}, null) || String(r.registration_reason) : '']]);
   const f = p.family;
-  if (f) sections.push(card(t('cat.family'), facts([
-    [t('field.household'), f.household_id], [t('field.relationship'), f.relationship !== undefined ? RELATIONSHIP(f.relationship) : '']])));
-  if (p.parentage) sections.push(card(t('cat.parentage'), facts([
-    [t('field.father'), p.parentage.father || t('common.not_given')], [t('field.mother'), p.parentage.mother || t('common.not_given')]])));
-  if (p.citizenship) sections.push(card(t('cat.citizenship'), facts(p.citizenship.map((s, i) => [`${t('field.citizenship')} ${i + 1}`, `${s.name} (${s.code})`]))));
-  if (p.civil_status) sections.push(card(t('cat.civil_status'), facts([
-    [t('field.civil_status'), p.civil_status.label], [t('field.date'), fmtDate(p.civil_status.date)]])));
+  if (f) part(t('cat.family'), [
+    [t('field.household'), f.household_id], [t('field.relationship'), f.relationship !== undefined ? RELATIONSHIP(f.relationship) : '']]);
+  if (p.parentage) part(t('cat.parentage'), [
+    [t('field.father'), p.parentage.father || t('common.not_given')], [t('field.mother'), p.parentage.mother || t('common.not_given')]]);
+  // one line: "ITALIA", or "ITALIA, FRANCIA" for more than one
+  if (p.citizenship && p.citizenship.length) part(t('cat.citizenship'), [
+    [t(p.citizenship.length > 1 ? 'person.citizenships' : 'person.citizenship'), p.citizenship.map((c) => c.name).join(', ')]]);
+  if (p.civil_status) part(t('cat.civil_status'), [
+    [t('person.condition'), p.civil_status.date ? t('person.since', { what: p.civil_status.label, date: fmtDate(p.civil_status.date) }) : p.civil_status.label]]);
   const v = p.vital_status;
-  if (v) sections.push(card(t('cat.vital_status'), facts([
-    [t('field.status'), t(`vital.${v.status}`, {}, null) || v.status], [t('field.date'), fmtDate(v.date)],
+  if (v) part(t('cat.vital_status'), [
+    [t('person.condition'), v.date ? t('person.since', { what: t(`vital.${v.status}`, {}, null) || v.status, date: fmtDate(v.date) }) : t(`vital.${v.status}`, {}, null) || v.status],
     [t('field.cancellation_reason'), v.cancellation_reason !== undefined ? String(v.cancellation_reason) : ''],
-    [t('field.destination'), v.destination && (v.destination.name || v.destination)]])));
-  return sections;
+    [t('field.destination'), v.destination && (v.destination.name || v.destination)]]);
+  return h('div', { class: 'card card-bg no-after mb-4' }, h('div', { class: 'card-body' }, h('div', { class: 'row' }, sections)));
 }
 
 function asOfForm(cf, asOf, screen) {

@@ -10,6 +10,10 @@ const MALE = '#0066cc';
 const FEMALE = '#d1344c';
 const SERIES = ['#0066cc', '#d1344c', '#008758', '#a66300', '#5c2f91', '#17324d', '#cc334d', '#00838f', '#6f7f8c'];
 
+// "2026-11" as the office reads it: "novembre 2026".
+const MONTHS = ['gennaio', 'febbraio', 'marzo', 'aprile', 'maggio', 'giugno', 'luglio', 'agosto', 'settembre', 'ottobre', 'novembre', 'dicembre'];
+const monthLabel = (ym) => `${MONTHS[Number(ym.slice(5, 7)) - 1] || ym.slice(5, 7)} ${ym.slice(0, 4)}`;
+
 // Suppressed cells (null) are drawn as 0 and written as "<n" in tables.
 const cell = (v, thr) => (v === null ? t('stats.suppressed', { n: thr }) : String(v));
 
@@ -50,7 +54,7 @@ function series(data) {
   chart(canvas, {
     type: 'line',
     data: {
-      labels: months,
+      labels: months.map(monthLabel),
       datasets: types.map((ty, i) => ({ label: t(`event.${ty}`, {}, null) || ty, data: months.map((m) => data.events.by_month[m][ty] ?? 0),
                                         borderColor: SERIES[i % SERIES.length], backgroundColor: SERIES[i % SERIES.length] })),
     },
@@ -58,7 +62,7 @@ function series(data) {
   });
   return card(t('stats.series', { from: fmtDate(data.events.from), to: fmtDate(data.events.to) }), months.length ? box : h('p', {}, t('stats.no_events')),
     h('details', { class: 'mt-2' }, h('summary', {}, t('stats.table')),
-      table(t('stats.series_table'), [[t('stats.month'), (m) => m], ...types.map((ty) => [t(`event.${ty}`, {}, null) || ty, (m) => cell(data.events.by_month[m][ty] ?? 0, data.threshold)])], months)));
+      table(t('stats.series_table'), [[t('stats.month'), (m) => monthLabel(m)], ...types.map((ty) => [t(`event.${ty}`, {}, null) || ty, (m) => cell(data.events.by_month[m][ty] ?? 0, data.threshold)])], months)));
 }
 
 async function statsScreen(params) {
@@ -80,6 +84,8 @@ async function statsScreen(params) {
   const csv = async () => download('statistiche.csv', (await api.get(`/api/v1/stats${qs({ ...q, format: 'csv' })}`)).data);
   const ind = data.indicators;
   const num = (v, d = 1) => (v === null || v === undefined ? t('stats.suppressed', { n: data.threshold }) : Number(v).toLocaleString('it-IT', { maximumFractionDigits: d }));
+  // Rates exist only over days the register covers: none is not "<3".
+  const rate = (v) => (data.events.days ? num(v, 2) : t('stats.no_rate'));
   return h('div', {}, form,
     h('p', {}, t('stats.as_of', { date: fmtDate(data.as_of), total: data.population.total }), ' ',
       h('button', { type: 'button', class: 'btn btn-outline-primary btn-sm', onclick: csv, id: 'stats-csv' }, t('common.csv'))),
@@ -89,8 +95,12 @@ async function statsScreen(params) {
     card(t('stats.indicators'), facts([
       [t('stats.old_age_index'), num(ind.old_age_index)], [t('stats.dependency_ratio'), num(ind.dependency_ratio)],
       [t('stats.average_age'), num(ind.average_age)], [t('stats.natural_balance'), num(ind.natural_balance, 0)],
-      [t('stats.migratory_balance'), num(ind.migratory_balance, 0)], [t('stats.birth_rate'), num(ind.crude_birth_rate, 2)],
-      [t('stats.death_rate'), num(ind.crude_death_rate, 2)]])),
+      [t('stats.youth_dependency'), num(ind.youth_dependency_ratio)], [t('stats.old_age_dependency'), num(ind.old_age_dependency_ratio)],
+      [t('stats.migratory_balance'), num(ind.migratory_balance, 0)], [t('stats.birth_rate'), rate(ind.crude_birth_rate)],
+      [t('stats.death_rate'), rate(ind.crude_death_rate)]]),
+      h('p', { class: 'small mb-0', id: 'stats-period' }, data.events.days
+        ? t('stats.rates_period', { from: fmtDate(data.events.from), to: fmtDate(data.events.to), days: data.events.days })
+        : t('stats.no_period'))),
     h('div', { class: 'row' },
       h('div', { class: 'col-md-4' }, card(t('cat.citizenship'), facts([[t('stats.italian'), cell(data.citizenship.italian, data.threshold)],
         [t('stats.eu'), cell(data.citizenship.eu, data.threshold)], [t('stats.non_eu'), cell(data.citizenship.non_eu, data.threshold)]], true))),

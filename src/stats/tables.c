@@ -1,0 +1,737 @@
+#include "stats/tables.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "common/str.h"
+#include "refdata/refdata.h"
+#include "stats/stats.h"
+
+#define AGES 101              /* 0..99 and "100 e oltre" (ISTAT: 100) */
+#define MAX_STATES 300        /* citizenships: every state of the ANPR table fits */
+#define MAX_PERIODS 240       /* a balance of at most 20 years of months */
+#define MAX_EQ_CELLS 200000   /* identities of a table: far below this */
+#define LABEL_MAX 128
+
+/* ------------------------------------------------------------ protection */
+
+static long long magnitude(long long v)
+{
+	return v < 0 ? -v : v;
+}
+
+void stats_protect(const long long *cells, const bool *derived, bool *hidden, int n,
+		   const int *eq_cells, const int *eq_len, int neq, int threshold)
+{
+	for (int i = 0; i < n; i++)
+		hidden[i] = !(derived && derived[i]) && cells[i] > 0 && cells[i] < threshold;
+	/* Each pass hides one more cell or stops: at most n passes. */
+	for (bool changed = true; changed;) {
+		changed = false;
+		const int *eq = eq_cells;
+		for (int k = 0; k < neq; eq += eq_len[k++]) {
+			int count = 0, best = -1;
+			long long sum = 0;
+			for (int j = 0; j < eq_len[k]; j++) {
+				long long v = magnitude(cells[eq[j]]);
+				if (hidden[eq[j]]) {
+					count++;
+					sum += v;
+				} else if (v > 0 && (best < 0 || v < magnitude(cells[best])))
+					best = eq[j];
+			}
+			/* One hidden cell is the total minus the others; several
+			 * adding up to less than the threshold are a small cell. */
+			if (count == 0 || (count >= 2 && sum >= threshold) || best < 0)
+				continue;
+			hidden[best] = true;
+			changed = true;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ a table */
+
+struct grid {
+	int rows, cols, labels;   /* cols: counts per row; labels: strings per row */
+	char (*label)[LABEL_MAX];
+	long long *v;
+	bool *derived;            /* cells computed from others (balances), or NULL */
+	int *eq_cells, *eq_len;
+	int neq, ncells, cap_eq, cap_cells;
+	bool oom;
+};
+
+static bool grid_init(struct grid *g, int rows, int cols, int labels)
+{
+	memset(g, 0, sizeof *g);
+	g->rows = rows;
+	g->cols = cols;
+	g->labels = labels;
+	g->label = calloc((size_t)rows * (size_t)labels, sizeof *g->label);
+	g->v = calloc((size_t)rows * (size_t)cols, sizeof *g->v);
+	return g->label && g->v;
+}
+
+static void grid_release(struct grid *g)
+{
+	free(g->label);
+	free(g->v);
+	free(g->derived);
+	free(g->eq_cells);
+	free(g->eq_len);
+}
+
+static long long *at(struct grid *g, int r, int c)
+{
+	return &g->v[r * g->cols + c];
+}
+
+static void set_label(struct grid *g, int r, int i, const char *text)
+{
+	/* labels are names of the reference data and dates: they fit */
+	str_copy_known(g->label[r * g->labels + i], LABEL_MAX, text, __FILE__, __LINE__);
+}
+
+/* An identity over the cells (r, c) given as pairs, ending with -1. */
+static void eq_add(struct grid *g, const int *rc, int n)
+{
+	if (g->oom)
+		return;
+	if (g->neq == g->cap_eq) {
+		int cap = g->cap_eq ? g->cap_eq * 2 : 64;
+		int *p = realloc(g->eq_len, (size_t)cap * sizeof *p);
+		if (!p) {
+			g->oom = true;
+			return;
+		}
+		g->eq_len = p;
+		g->cap_eq = cap;
+	}
+	if (g->ncells + n > g->cap_cells) {
+		int cap = g->cap_cells ? g->cap_cells * 2 : 512;
+		while (cap < g->ncells + n)
+			cap *= 2;
+		int *p = cap <= MAX_EQ_CELLS ? realloc(g->eq_cells, (size_t)cap * sizeof *p) : NULL;
+		if (!p) {
+			g->oom = true;
+			return;
+		}
+		g->eq_cells = p;
+		g->cap_cells = cap;
+	}
+	for (int i = 0; i < n; i++)
+		g->eq_cells[g->ncells++] = rc[2 * i] * g->cols + rc[2 * i + 1];
+	g->eq_len[g->neq++] = n;
+}
+
+/* A row: its cells. */
+static void eq_row(struct grid *g, int r, const int *cols, int n)
+{
+	int rc[64];
+	for (int i = 0; i < n && i < 32; i++) {
+		rc[2 * i] = r;
+		rc[2 * i + 1] = cols[i];
+	}
+	eq_add(g, rc, n < 32 ? n : 32);
+}
+
+/* A column over rows first..last (inclusive, step), the total among them. */
+static void eq_col(struct grid *g, int c, int first, int last, int step)
+{
+	int n = (last - first) / step + 1;
+	int *rc = malloc((size_t)n * 2 * sizeof *rc);
+	if (!rc) {
+		g->oom = true;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		rc[2 * i] = first + i * step;
+		rc[2 * i + 1] = c;
+	}
+	eq_add(g, rc, n);
+	free(rc);
+}
+
+/* ------------------------------------------------------------ territory */
+
+bool stats_table_parse(const char *name, enum stats_table *out)
+{
+	static const char *const names[] = {"posas", "strasa", "strasa_cittadinanza", "bilancio",
+					    "famiglie"};
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(name, names[i])) {
+			*out = (enum stats_table)i;
+			return true;
+		}
+	return false;
+}
+
+struct span {
+	const char *comuni;
+	int from, to;
+	bool any;
+};
+
+static int add_span(void *ctx, const char *comune, int64_t first, int64_t last)
+{
+	struct span *sp = ctx;
+	if (!stats_covered(sp->comuni, comune))
+		return 0;
+	int f = date_from_days(first / 86400), t = date_from_days(last / 86400);
+	if (!sp->any || f > sp->from)
+		sp->from = f;
+	if (!sp->any || t < sp->to)
+		sp->to = t;
+	sp->any = true;
+	return 0;
+}
+
+vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
+		       struct vis_error *e)
+{
+	struct span sp = {.comuni = comuni};
+	vis_err rc = store_import_span_each(s, add_span, &sp, e);
+	if (rc)
+		return rc;
+	/* A municipality asked for and never imported: nothing is covered. */
+	for (const char *p = comuni; *p;) {
+		size_t n = strcspn(p, ",");
+		char code[8];
+		snprintf(code, sizeof code, "%.*s", (int)(n < 7 ? n : 7), p);
+		struct span one = {.comuni = code};
+		if ((rc = store_import_span_each(s, add_span, &one, e)))
+			return rc;
+		if (!one.any)
+			sp.any = false;
+		p += n + (p[n] == ',');
+	}
+	*from = sp.any && sp.from <= sp.to ? sp.from : 0;
+	*to = sp.any ? sp.to : 0;
+	return VIS_OK;
+}
+
+static void territory(const struct refdata *rd, const char *comuni, int date, char code[LABEL_MAX],
+		      char name[LABEL_MAX])
+{
+	int n = 1;
+	for (const char *p = comuni; *p; p++)
+		n += *p == ',';
+	/* the label of a row holds a few codes; the header has them all */
+	if (strlen(comuni) >= LABEL_MAX || !comuni[0]) {
+		str_copy_known(code, LABEL_MAX, comuni[0] ? "insieme" : "tutti", __FILE__, __LINE__);
+		if (comuni[0])
+			snprintf(name, LABEL_MAX, "Insieme di %d comuni", n);
+		else
+			snprintf(name, LABEL_MAX, "Tutti i comuni");
+		return;
+	}
+	snprintf(code, LABEL_MAX, "%.*s", LABEL_MAX - 1, comuni);
+	struct strbuf sb;
+	strbuf_init(&sb, LABEL_MAX - 1);
+	for (const char *p = comuni; *p;) {
+		size_t len = strcspn(p, ",");
+		char c[8];
+		snprintf(c, sizeof c, "%.*s", (int)(len < 7 ? len : 7), p);
+		const struct ref_comune *rc = refdata_comune_by_istat(rd, c, date);
+		if (sb.len)
+			strbuf_adds(&sb, ", ");
+		strbuf_adds(&sb, rc ? rc->name : c);
+		p += len + (p[len] == ',');
+	}
+	if (sb.err)
+		snprintf(name, LABEL_MAX, "Insieme di %d comuni", n);
+	else
+		snprintf(name, LABEL_MAX, "%.*s", LABEL_MAX - 1, sb.buf);
+	strbuf_release(&sb);
+}
+
+/* ------------------------------------------------------------ persons on a date */
+
+struct on_date {
+	const struct stats_table_query *q;
+	const struct refdata *rd;
+	int on;
+	long long age[2][AGES];               /* [0] women, [1] men */
+	struct { char code[4]; long long n[2]; } st[MAX_STATES];
+	int nst;
+	struct { char key[40]; } *fam;
+	size_t nfam, capfam;
+	bool oom;
+};
+
+static bool foreign(const struct store_person *p)
+{
+	return !strstr(p->citizenships, "100");
+}
+
+static int add_resident(void *ctx, const struct store_person *p)
+{
+	struct on_date *a = ctx;
+	if (!stats_covered(a->q->comuni, p->comune) || p->reg_date > a->on ||
+	    (p->canc_reason && p->canc_date <= a->on))
+		return 0;
+	int age = date_age(p->birth_date, a->on);
+	if (age < 0)
+		return 0;
+	int sex = p->sex == 'M';
+	enum stats_table t = a->q->table;
+	if (t == STATS_POSAS || (t == STATS_STRASA && foreign(p)))
+		a->age[sex][age < AGES ? age : AGES - 1]++;
+	if (t == STATS_STRASA_CITT && foreign(p)) {
+		char first[4];
+		snprintf(first, sizeof first, "%.3s", p->citizenships);
+		int i = 0;
+		while (i < a->nst && strcmp(a->st[i].code, first))
+			i++;
+		if (i == a->nst) {
+			if (a->nst == MAX_STATES)
+				return 0;
+			memcpy(a->st[i].code, first, sizeof first);
+			a->nst++;
+		}
+		a->st[i].n[sex]++;
+	}
+	/* Households (famiglie anagrafiche): not the residents of a
+	 * convivenza (relationship 24 in charge, 25 member). */
+	if (t == STATS_FAMIGLIE && p->family_id[0] && p->relationship != 24 &&
+	    p->relationship != 25) {
+		if (a->nfam == a->capfam) {
+			size_t cap = a->capfam ? a->capfam * 2 : 4096;
+			void *f = realloc(a->fam, cap * sizeof *a->fam);
+			if (!f) {
+				a->oom = true;
+				return 1;
+			}
+			a->fam = f;
+			a->capfam = cap;
+		}
+		snprintf(a->fam[a->nfam++].key, sizeof a->fam[0].key, "%s:%s", p->comune,
+			 p->family_id);
+	}
+	return 0;
+}
+
+static int cmp_fam(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+/* Age by sex: rows 0..100, then 999 (Totale); columns men, women, total. */
+static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, const char *name)
+{
+	if (!grid_init(g, AGES + 1, 3, 3))
+		return false;
+	for (int r = 0; r <= AGES; r++) {
+		char a[8];
+		snprintf(a, sizeof a, "%d", r < AGES ? r : 999);
+		set_label(g, r, 0, code);
+		set_label(g, r, 1, name);
+		set_label(g, r, 2, a);
+		if (r < AGES) {
+			*at(g, r, 0) = age[1][r];
+			*at(g, r, 1) = age[0][r];
+			*at(g, r, 2) = age[0][r] + age[1][r];
+			for (int c = 0; c < 3; c++)
+				*at(g, AGES, c) += *at(g, r, c);
+		}
+		static const int mft[] = {0, 1, 2};
+		eq_row(g, r, mft, 3);
+	}
+	for (int c = 0; c < 3; c++)
+		eq_col(g, c, 0, AGES, 1);
+	return true;
+}
+
+/* ------------------------------------------------------------ the balance */
+
+enum { B_START, B_BIRTHS, B_DEATHS, B_NATURAL, B_IN_IT, B_IN_ABROAD, B_IN_OTHER, B_OUT_IT,
+       B_OUT_ABROAD, B_OUT_OTHER, B_MIGR, B_END, B_COLS };
+
+struct episode {
+	int reg, reg_reason, canc, canc_reason;
+};
+
+struct balance {
+	const struct stats_table_query *q;
+	int np;
+	int dal[MAX_PERIODS], al[MAX_PERIODS];
+	long long (*v)[3][B_COLS];            /* [period][men, women, total][column] */
+	char key[32];                          /* the record being read */
+	int sex;
+	struct episode ep[16];
+	int nep;
+};
+
+static int reg_class(int reason)
+{
+	/* ISTAT: 1 nascita; 3 da altro comune; 4 dall'estero, 6 rimpatrio da AIRE */
+	return reason == 1 ? B_BIRTHS : reason == 3 ? B_IN_IT
+		: reason == 4 || reason == 6 ? B_IN_ABROAD : B_IN_OTHER;
+}
+
+static int canc_class(int reason)
+{
+	/* 1 morte, 2 morte presunta; 3 verso altro comune; 5 straniero
+	 * all'estero, 8 trasferimento all'estero (AIRE) */
+	return reason == 1 || reason == 2 ? B_DEATHS : reason == 3 ? B_OUT_IT
+		: reason == 5 || reason == 8 ? B_OUT_ABROAD : B_OUT_OTHER;
+}
+
+static bool resident(const struct episode *x, int d)
+{
+	return x->reg <= d && !(x->canc_reason && x->canc <= d);
+}
+
+/* Adds the residence episodes of the record read so far. */
+static void balance_flush(struct balance *b)
+{
+	for (int i = 0; i < b->nep; i++) {
+		struct episode x = b->ep[i];
+		if (x.canc_reason && x.canc < x.reg)
+			x.canc = x.reg;        /* a cancellation before its registration */
+		for (int p = 0; p < b->np; p++) {
+			long long *m = b->v[p][b->sex ? 0 : 1], *t = b->v[p][2];
+			int d0 = date_add_days(b->dal[p], -1), d1 = b->al[p];
+			int add[4] = {-1, -1, -1, -1};
+			if (resident(&x, d0))
+				add[0] = B_START;
+			if (resident(&x, d1))
+				add[1] = B_END;
+			if (x.reg > d0 && x.reg <= d1)
+				add[2] = reg_class(x.reg_reason);
+			if (x.canc_reason && x.canc > d0 && x.canc <= d1)
+				add[3] = canc_class(x.canc_reason);
+			for (int k = 0; k < 4; k++)
+				if (add[k] >= 0) {
+					m[add[k]]++;
+					t[add[k]]++;
+				}
+		}
+	}
+	b->nep = 0;
+}
+
+static int add_version(void *ctx, const struct store_person *p)
+{
+	struct balance *b = ctx;
+	if (!stats_covered(b->q->comuni, p->comune))
+		return 0;
+	char key[32];
+	snprintf(key, sizeof key, "%s:%s", p->comune, p->id);
+	if (strcmp(key, b->key)) {
+		balance_flush(b);
+		memcpy(b->key, key, sizeof key);
+	}
+	b->sex = p->sex == 'M';
+	if (!p->reg_date)
+		return 0;
+	struct episode *last = b->nep ? &b->ep[b->nep - 1] : NULL;
+	/* A new registration after a cancellation is a new episode; another
+	 * registration date on an open one corrects it. */
+	if (!last || (last->reg != p->reg_date && last->canc_reason && p->reg_date >= last->canc)) {
+		if (b->nep == (int)(sizeof b->ep / sizeof b->ep[0])) {
+			memmove(b->ep, b->ep + 1, sizeof b->ep - sizeof b->ep[0]);
+			b->nep--;
+		}
+		last = &b->ep[b->nep++];
+	}
+	*last = (struct episode){p->reg_date, p->reg_reason, p->canc_date, p->canc_reason};
+	return 0;
+}
+
+static const char *const mesi[] = {"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+				   "luglio", "agosto", "settembre", "ottobre", "novembre",
+				   "dicembre"};
+
+static vis_err balance_table(struct store *s, const struct stats_table_query *q, int from, int to,
+			     struct grid *g, const char *code, const char *name, struct vis_error *e)
+{
+	struct balance *b = calloc(1, sizeof *b);
+	if (!b)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	b->q = q;
+	for (int d = from; d <= to && b->np < MAX_PERIODS;) {
+		int y = DATE_YEAR(d), m = DATE_MONTH(d);
+		int end = q->yearly ? y * 10000 + 1231 : y * 10000 + m * 100 + date_days_in_month(y, m);
+		b->dal[b->np] = d;
+		b->al[b->np++] = end < to ? end : to;
+		d = date_add_days(end, 1);
+	}
+	b->v = calloc((size_t)b->np + 1, sizeof *b->v);
+	if (!b->v) {
+		free(b);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
+	vis_err rc = store_person_versions_each(s, one, add_version, b, e);
+	balance_flush(b);
+	if (!rc && (!grid_init(g, b->np * 3, B_COLS, 6) ||
+		    !(g->derived = calloc((size_t)b->np * 3 * B_COLS, sizeof *g->derived))))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (int p = 0; !rc && p < b->np; p++) {
+		static const char *const sexes[] = {"Maschi", "Femmine", "Totale"};
+		char period[48], dal[11], al[11];
+		if (q->yearly)
+			snprintf(period, sizeof period, "%d", DATE_YEAR(b->dal[p]));
+		else
+			snprintf(period, sizeof period, "%s %d", mesi[DATE_MONTH(b->dal[p]) - 1],
+				 DATE_YEAR(b->dal[p]));
+		date_format(b->dal[p], dal);
+		date_format(b->al[p], al);
+		for (int sx = 0; sx < 3; sx++) {
+			int r = p * 3 + sx;
+			long long *v = b->v[p][sx];
+			v[B_NATURAL] = v[B_BIRTHS] - v[B_DEATHS];
+			v[B_MIGR] = v[B_IN_IT] + v[B_IN_ABROAD] + v[B_IN_OTHER] - v[B_OUT_IT] -
+				    v[B_OUT_ABROAD] - v[B_OUT_OTHER];
+			const char *lab[] = {code, name, period, dal, al, sexes[sx]};
+			for (int i = 0; i < 6; i++)
+				set_label(g, r, i, lab[i]);
+			for (int c = 0; c < B_COLS; c++)
+				*at(g, r, c) = v[c];
+			/* the balances are differences, not counts of persons */
+			g->derived[r * B_COLS + B_NATURAL] = g->derived[r * B_COLS + B_MIGR] = true;
+			static const int identity[] = {B_START, B_BIRTHS, B_DEATHS, B_IN_IT, B_IN_ABROAD,
+						       B_IN_OTHER, B_OUT_IT, B_OUT_ABROAD, B_OUT_OTHER,
+						       B_END};
+			static const int natural[] = {B_BIRTHS, B_DEATHS, B_NATURAL};
+			static const int migr[] = {B_IN_IT, B_IN_ABROAD, B_IN_OTHER, B_OUT_IT,
+						   B_OUT_ABROAD, B_OUT_OTHER, B_MIGR};
+			static const int saldi[] = {B_START, B_NATURAL, B_MIGR, B_END};
+			eq_row(g, r, identity, 10);
+			eq_row(g, r, natural, 3);
+			eq_row(g, r, migr, 7);
+			eq_row(g, r, saldi, 4);
+			/* the end of a period is the start of the next */
+			if (p + 1 < b->np) {
+				int rc2[] = {r, B_END, r + 3, B_START};
+				eq_add(g, rc2, 2);
+			}
+		}
+		for (int c = 0; c < B_COLS; c++)
+			eq_col(g, c, p * 3, p * 3 + 2, 1);
+	}
+	free(b->v);
+	free(b);
+	return rc;
+}
+
+/* ------------------------------------------------------------ output */
+
+static const char *const age_cols[] = {"Codice territorio", "Territorio", "Età", "Totale maschi",
+				       "Totale femmine", "Totale"};
+
+static json_t *grid_json(struct grid *g, int threshold, const char *const *colnames)
+{
+	int n = g->rows * g->cols;
+	bool *hidden = calloc((size_t)n + 1, sizeof *hidden);
+	if (!hidden)
+		return NULL;
+	stats_protect(g->v, g->derived, hidden, n, g->eq_cells, g->eq_len, g->neq, threshold);
+	json_t *cols = json_array(), *rows = json_array();
+	for (int i = 0; i < g->labels + g->cols; i++)
+		json_array_append_new(cols, json_string(colnames[i]));
+	for (int r = 0; r < g->rows; r++) {
+		json_t *row = json_array();
+		for (int i = 0; i < g->labels; i++)
+			json_array_append_new(row, json_string(g->label[r * g->labels + i]));
+		for (int c = 0; c < g->cols; c++)
+			json_array_append_new(row, hidden[r * g->cols + c] ? json_null()
+							: json_integer(*at(g, r, c)));
+		json_array_append_new(rows, row);
+	}
+	free(hidden);
+	return json_pack("{s:o,s:o}", "colonne", cols, "righe", rows);
+}
+
+vis_err stats_table_compute(struct store *s, const struct refdata *rd,
+			    const struct stats_table_query *q, int today, json_t **out,
+			    struct vis_error *e)
+{
+	int threshold = q->threshold > 0 ? q->threshold : 3;
+	int year = q->year ? q->year : DATE_YEAR(today);
+	int on = q->date ? q->date : year * 10000 + 101;
+	int cov_from, cov_to;
+	vis_err rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
+	if (rc)
+		return rc;
+	char code[LABEL_MAX], name[LABEL_MAX], df[11], dt[11];
+	territory(rd, q->comuni, q->table == STATS_BILANCIO ? today : on, code, name);
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	json_t *head = json_object();
+	if (cov_from) {
+		date_format(cov_from, df);
+		date_format(cov_to, dt);
+		json_object_set_new(head, "periodo_coperto", json_pack("{s:s,s:s}", "dal", df, "al", dt));
+	} else
+		json_object_set_new(head, "periodo_coperto", json_null());
+	static const char *const codes[] = {"POSAS", "STRASA", "STRASA_CITTADINANZA", "BILANCIO",
+					    "FAMIGLIE"};
+	json_object_set_new(head, "tavola", json_string(codes[q->table]));
+	json_object_set_new(head, "territorio", json_pack("{s:s,s:s}", "codici", q->comuni, "nome", name));
+	json_object_set_new(head, "soglia", json_integer(threshold));
+	const char *const *colnames = age_cols;
+	const char *title = "";
+
+	if (q->table == STATS_BILANCIO) {
+		int from = q->from ? q->from : date_add_days(cov_from, 1);
+		int to = q->to ? q->to : cov_to;
+		/* Flows before the first import are not in the register. */
+		if (!cov_from || from <= cov_from || to > cov_to || from > to) {
+			json_decref(head);
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     cov_from ? "il bilancio si calcola solo sul periodo coperto dal registro, "
+							"dal giorno dopo la prima importazione (%s) all'ultima (%s)"
+						      : "nessuna importazione per questi comuni: il registro non copre alcun periodo%s%s",
+					     cov_from ? df : "", cov_from ? dt : "");
+		}
+		rc = balance_table(s, q, from, to, &g, code, name, e);
+		static const char *const bc[] = {
+			"Codice territorio", "Territorio", "Periodo", "Dal", "Al", "Sesso",
+			"Popolazione inizio periodo", "Nati vivi", "Morti", "Saldo naturale",
+			"Iscritti da altri comuni", "Iscritti dall'estero", "Altri iscritti",
+			"Cancellati per altri comuni", "Cancellati per l'estero", "Altri cancellati",
+			"Saldo migratorio e per altri motivi", "Popolazione fine periodo"};
+		colnames = bc;
+		title = q->yearly ? "Bilancio demografico annuale" : "Bilancio demografico mensile";
+		date_format(from, df);
+		date_format(to, dt);
+		json_object_set_new(head, "riferimento", json_pack("{s:s,s:s}", "dal", df, "al", dt));
+	} else {
+		char d[11];
+		date_format(on, d);
+		/* Before the first import the register does not know who lived there. */
+		if (!cov_from || on < cov_from) {
+			json_decref(head);
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     cov_from ? "il registro copre questi comuni dal %s: non prima (%s)"
+						      : "nessuna importazione per questi comuni%s%s",
+					     cov_from ? df : "", cov_from ? d : "");
+		}
+		struct on_date *a = calloc(1, sizeof *a);
+		if (!a) {
+			json_decref(head);
+			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		}
+		a->q = q;
+		a->rd = rd;
+		a->on = on;
+		const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
+		rc = store_person_each_at(s, one, on, add_resident, a, e);
+		if (!rc && a->oom)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		json_object_set_new(head, "riferimento", json_string(d));
+		if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {
+			if (!fill_ages(&g, a->age, code, name))
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			title = q->table == STATS_POSAS
+				? "Popolazione residente per sesso ed età"
+				: "Cittadini stranieri residenti per sesso ed età";
+		} else if (!rc && q->table == STATS_STRASA_CITT) {
+			static const char *const cc[] = {"Codice territorio", "Territorio",
+							 "Codice cittadinanza", "Paese di cittadinanza",
+							 "Maschi", "Femmine", "Totale"};
+			colnames = cc;
+			title = "Cittadini stranieri residenti per cittadinanza e sesso";
+			if (!grid_init(&g, a->nst + 1, 3, 4))
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			for (int i = 0; !rc && i <= a->nst; i++) {
+				const struct ref_stato *st = i < a->nst
+					? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
+				const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
+						     i < a->nst ? (st ? st->name : a->st[i].code)
+								: "Totale"};
+				for (int k = 0; k < 4; k++)
+					set_label(&g, i, k, lab[k]);
+				if (i < a->nst) {
+					*at(&g, i, 0) = a->st[i].n[1];
+					*at(&g, i, 1) = a->st[i].n[0];
+					*at(&g, i, 2) = a->st[i].n[0] + a->st[i].n[1];
+					for (int c = 0; c < 3; c++)
+						*at(&g, a->nst, c) += *at(&g, i, c);
+				}
+				static const int mft[] = {0, 1, 2};
+				eq_row(&g, i, mft, 3);
+			}
+			for (int c = 0; !rc && c < 3; c++)
+				eq_col(&g, c, 0, a->nst, 1);
+		} else if (!rc) {
+			static const char *const fc[] = {"Codice territorio", "Territorio",
+							 "Numero di componenti", "Famiglie"};
+			colnames = fc;
+			title = "Famiglie per numero di componenti";
+			if (a->nfam)
+				qsort(a->fam, a->nfam, sizeof *a->fam, cmp_fam);
+			if (!grid_init(&g, 7, 1, 3))
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			for (size_t i = 0; !rc && i < a->nfam;) {
+				size_t j = i;
+				while (j < a->nfam && !strcmp(a->fam[j].key, a->fam[i].key))
+					j++;
+				size_t n = j - i;
+				(*at(&g, (n > 6 ? 6 : (int)n) - 1, 0))++;
+				(*at(&g, 6, 0))++;
+				i = j;
+			}
+			static const char *const sizes[] = {"1", "2", "3", "4", "5", "6 e più",
+							    "Totale"};
+			for (int r = 0; !rc && r < 7; r++) {
+				set_label(&g, r, 0, code);
+				set_label(&g, r, 1, name);
+				set_label(&g, r, 2, sizes[r]);
+			}
+			if (!rc)
+				eq_col(&g, 0, 0, 6, 1);
+		}
+		free(a->fam);
+		free(a);
+	}
+	if (!rc && g.oom)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	json_t *body = rc ? NULL : grid_json(&g, threshold, colnames);
+	grid_release(&g);
+	if (!rc && !body)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (rc) {
+		json_decref(head);
+		return rc;
+	}
+	json_object_set_new(head, "titolo", json_string(title));
+	json_object_update(head, body);
+	json_decref(body);
+	*out = head;
+	return VIS_OK;
+}
+
+/* A table has at most a few thousand rows: far below this. */
+#define TABLE_CSV_MAX (16u << 20)
+
+char *stats_table_csv(json_t *table)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, TABLE_CSV_MAX);
+	json_t *cols = json_object_get(table, "colonne"), *rows = json_object_get(table, "righe");
+	size_t i, j;
+	json_t *x, *row;
+	json_array_foreach(cols, i, x)
+		strbuf_add_csv(&sb, json_string_value(x), i + 1 == json_array_size(cols));
+	vis_err rc = VIS_OK;
+	json_array_foreach(rows, i, row) {
+		json_array_foreach(row, j, x) {
+			char num[24] = "";
+			if (json_is_integer(x))
+				snprintf(num, sizeof num, "%lld", (long long)json_integer_value(x));
+			rc = strbuf_add_csv(&sb, json_is_string(x) ? json_string_value(x) : num,
+					    j + 1 == json_array_size(row));
+		}
+	}
+	if (rc || !sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}

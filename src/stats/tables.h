@@ -1,0 +1,75 @@
+/* stats/tables — the standard tables of Italian demographic statistics,
+ * computed from the register: aggregates only, never a person.
+ *
+ * Owns: the tables in the layouts and with the names ISTAT uses
+ * (POSAS: residents by sex and single year of age at 1 January; STRASA:
+ * foreign residents by sex and age, and by citizenship; the monthly or
+ * yearly demographic balance; households by size), the period the
+ * register covers (from each municipality's first import to its last),
+ * and protection of small cells over tables with totals: a cell of 1 to
+ * threshold-1 is hidden (primary), and in every row, column or balance
+ * identity of the table the hidden cells are at least two and add up to
+ * the threshold or more (secondary), so no total gives one back.
+ *
+ * A table is a JSON object {tavola, titolo, territorio, riferimento,
+ * soglia, colonne, righe}: righe are arrays, label cells first (strings),
+ * then counts (null when hidden).  The CSV is the same table. */
+#ifndef VISURA_STATS_TABLES_H
+#define VISURA_STATS_TABLES_H
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+struct refdata;
+
+enum stats_table {
+	STATS_POSAS,            /* residents by single year of age and sex, 1 January */
+	STATS_STRASA,           /* foreign residents by single year of age and sex */
+	STATS_STRASA_CITT,      /* foreign residents by citizenship and sex */
+	STATS_BILANCIO,         /* demographic balance by month or year, by sex */
+	STATS_FAMIGLIE,         /* households by number of members */
+};
+
+struct stats_table_query {
+	enum stats_table table;
+	char comuni[4096];      /* ISTAT codes, comma-separated; "" = every municipality */
+	int year;               /* POSAS/STRASA/famiglie: 1 January of this year; 0 = this year */
+	int date;               /* famiglie: this date instead (YYYYMMDD), 0 = 1 January */
+	int from, to;           /* balance: YYYYMMDD; 0 = the whole period covered */
+	bool yearly;            /* balance by year rather than by month */
+	int threshold;          /* smallest count published */
+};
+
+/* The table by its name ("posas", "strasa", "strasa_cittadinanza",
+ * "bilancio", "famiglie"); false when unknown. */
+bool stats_table_parse(const char *name, enum stats_table *out);
+
+/* Computes the table into *out (a new JSON object). */
+vis_err stats_table_compute(struct store *s, const struct refdata *rd,
+			    const struct stats_table_query *q, int today, json_t **out,
+			    struct vis_error *e);
+
+/* The period the register covers for these municipalities ("" = all): from
+ * the latest of their first imports to the earliest of their last ones
+ * (YYYYMMDD, UTC dates of the extracts); *from = 0 when one has none. */
+vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
+		       struct vis_error *e);
+
+/* Small-cell protection of a table of n cells whose linear identities
+ * are given as sets of cell indices: eq_cells holds the indices of every
+ * identity one after the other, eq_len the size of each.  A count of 1 to
+ * threshold-1 is hidden, unless derived[i] (a balance: a difference, not
+ * persons; derived may be NULL); then, in every identity, one hidden cell
+ * or hidden cells adding up (in absolute value) to less than the
+ * threshold get the smallest other non-zero cell hidden too, until none
+ * is left.  hidden[i] is set for the cells to suppress; zeros never are. */
+void stats_protect(const long long *cells, const bool *derived, bool *hidden, int n,
+		   const int *eq_cells, const int *eq_len, int neq, int threshold);
+
+/* The table as CSV (header and rows; hidden cells empty); NULL when out of
+ * memory.  The caller frees it. */
+char *stats_table_csv(json_t *table);
+
+#endif

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""End-to-end: the standard tables (POSAS, STRASA, bilancio demografico,
+famiglie) over the API and `visura stats --table`, each checked against a
+separate computation straight from the files `visura gen` wrote (the
+harness's Population model, never visura's database): every published cell
+is the true count, no published cell is below the threshold, and in every
+row, column and balance identity the hidden cells are none or at least two
+(so no total gives one back), adding up to the threshold or more unless
+nothing else is left to hide; the
+balance identity start + flows = end holds for every municipality and
+month; the end of a month is the start of the next."""
+import csv
+import datetime
+import io
+import subprocess
+
+import harness
+from harness import *  # noqa: F401,F403
+
+COMUNI = ("036023", "036005")
+START = "2026-01-01"          # the FULL snapshot of `visura gen`
+
+
+def resident(v, d):
+    return (v is not None and v["reg_date"] and v["reg_date"] <= d
+            and not (v["canc_reason"] and v["canc_date"] <= d))
+
+
+def age_on(birth, d):
+    b, o = datetime.date.fromisoformat(birth), datetime.date.fromisoformat(d)
+    return o.year - b.year - ((o.month, o.day) < (b.month, b.day))
+
+
+def residents(pop, comuni, d):
+    """(record key, version valid on d) of the persons resident on d."""
+    out = []
+    for key, vs in pop.persons.items():
+        if key[0] in comuni:
+            v = pop._at(vs, d)
+            if resident(v, d):
+                out.append((key, v))
+    return out
+
+
+def foreign(v):
+    return "100" not in v["citizenships"].split(",")
+
+
+def expected_ages(pop, comuni, d, only_foreign=False):
+    rows = {a: [0, 0] for a in range(101)}
+    for _, v in residents(pop, comuni, d):
+        if only_foreign and not foreign(v):
+            continue
+        rows[min(age_on(v["birth_date"], d), 100)][0 if v["sex"] == "M" else 1] += 1
+    table = {str(a): [m, f, m + f] for a, (m, f) in rows.items()}
+    table["999"] = [sum(r[i] for r in table.values()) for i in range(3)]
+    return table
+
+
+def expected_households(pop, comuni, d):
+    sizes = {}
+    for (comune, _), v in residents(pop, comuni, d):
+        fam = pop.family(comune, v["family_id"], d) if v["family_id"] else None
+        if fam and fam["kind"] == "1":
+            sizes[(comune, v["family_id"])] = sizes.get((comune, v["family_id"]), 0) + 1
+    rows = {k: 0 for k in ("1", "2", "3", "4", "5", "6 e più")}
+    for n in sizes.values():
+        rows[str(n) if n < 6 else "6 e più"] += 1
+    rows["Totale"] = len(sizes)
+    return {k: [v] for k, v in rows.items()}
+
+
+REG = {"1": 1, "3": 4, "4": 5, "6": 5}          # column of the balance by reason
+CANC = {"1": 2, "2": 2, "3": 7, "5": 8, "8": 8}
+
+
+def expected_balance(pop, comuni, periods):
+    """{(period, sex): 12 counts}: populations from the versions valid on
+    the day before and the last day; flows from each distinct registration
+    and cancellation any version of a record carries."""
+    out = {}
+    for dal, al in periods:
+        before = (datetime.date.fromisoformat(dal) - datetime.timedelta(days=1)).isoformat()
+        for sex in ("Maschi", "Femmine", "Totale"):
+            out[(dal, sex)] = [0] * 12
+        for key, vs in pop.persons.items():
+            if key[0] not in comuni:
+                continue
+            sx = "Maschi" if vs[-1]["sex"] == "M" else "Femmine"
+            rows = (out[(dal, sx)], out[(dal, "Totale")])
+            regs = {(v["reg_date"], v["reg_reason"]) for v in vs if v["reg_date"]}
+            cancs = {(v["canc_date"], v["canc_reason"]) for v in vs if v["canc_reason"]}
+            for r in rows:
+                r[0] += resident(pop._at(vs, before), before)
+                r[11] += resident(pop._at(vs, al), al)
+                for d, why in regs:
+                    if dal <= d <= al:
+                        r[REG.get(why, 6)] += 1
+                for d, why in cancs:
+                    if dal <= d <= al:
+                        r[CANC.get(why, 9)] += 1
+        for sex in ("Maschi", "Femmine", "Totale"):
+            r = out[(dal, sex)]
+            r[3] = r[1] - r[2]
+            r[10] = r[4] + r[5] + r[6] - r[7] - r[8] - r[9]
+    return out
+
+
+def check_protected(cells, truth, identities, threshold, what, derived=lambda c: False):
+    """cells/truth: {cell id: published value or None / true count}."""
+    for c, v in cells.items():
+        if v is not None:
+            eq(v, truth[c], f"{what}: cell {c}")
+            check(v <= 0 or v >= threshold or derived(c),
+                  f"{what}: published {c} = {v} under {threshold}")
+        else:
+            check(truth[c] != 0, f"{what}: a zero is never hidden ({c})")
+    for ident in identities:
+        hidden = [truth[c] for c in ident if cells[c] is None]
+        check(len(hidden) != 1, f"{what}: an identity gives a hidden cell back: {ident}")
+        # Hidden cells adding up to a small count: only when no other
+        # non-zero cell of the identity was left to hide with them.
+        if hidden and sum(abs(x) for x in hidden) < threshold:
+            check(all(cells[c] is None or cells[c] == 0 for c in ident),
+                  f"{what}: hidden cells of {ident} add up to a small count")
+
+
+def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=()):
+    """Checks a table whose rows are keyed by key_cols label columns and
+    whose rows and columns are identities (the last row the total)."""
+    nlab = len(doc["colonne"]) - len(next(iter(truth_rows.values())))
+    cells, truth, rows = {}, {}, []
+    for row in doc["righe"]:
+        key = tuple(row[i] for i in key_cols)
+        k = key[0] if len(key) == 1 else key
+        check(k in truth_rows, f"{what}: unexpected row {k}")
+        rows.append(k)
+        for j, v in enumerate(row[nlab:]):
+            cells[(k, j)] = v
+            truth[(k, j)] = truth_rows[k][j]
+    eq(len(rows), len(truth_rows), f"{what}: every row")
+    ncols = len(doc["colonne"]) - nlab
+    idents = [[(k, j) for j in range(ncols)] for k in rows] if ncols > 1 else []
+    idents += [[(k, j) for k in rows] for j in range(ncols)]
+    check_protected(cells, truth, idents + list(extra_identities), threshold, what)
+    return cells
+
+
+def test_standard_tables():
+    pop = {"persons": 1400, "comuni": ",".join(COMUNI), "seed": 7, "days": 45}
+    with Server(population=pop) as srv:
+        a = srv.admin()
+        p = srv.population
+        last = (datetime.date.fromisoformat(START) + datetime.timedelta(days=45)).isoformat()
+
+        def table(name, **params):
+            q = "&".join(f"{k}={v}" for k, v in params.items())
+            return expect(a.get(f"/api/v1/stats/tables?table={name}&{q}"), 200).json
+
+        for comuni in (COMUNI[:1], COMUNI[1:], COMUNI):
+            c = ",".join(comuni)
+            for thr in (3, 5):
+                doc = table("posas", comuni=c, year=2026, threshold=thr)
+                eq(doc["tavola"], "POSAS", "name")
+                eq(doc["riferimento"], START, "1 January")
+                eq(doc["periodo_coperto"], {"dal": START, "al": last}, "the period covered")
+                grid_check(doc, expected_ages(p, comuni, START), [2], thr, f"POSAS {c} t{thr}")
+            doc = table("strasa", comuni=c, year=2026)
+            grid_check(doc, expected_ages(p, comuni, START, True), [2], 3, f"STRASA {c}")
+            # By citizenship: the first listed state of each foreign resident.
+            truth = {}
+            for _, v in residents(p, comuni, START):
+                if foreign(v):
+                    r = truth.setdefault(v["citizenships"][:3], [0, 0, 0])
+                    r[0 if v["sex"] == "M" else 1] += 1
+                    r[2] += 1
+            truth["999"] = [sum(r[i] for r in truth.values()) for i in range(3)]
+            doc = table("strasa_cittadinanza", comuni=c, year=2026)
+            grid_check(doc, truth, [2], 3, f"STRASA cittadinanza {c}")
+            day = "2026-02-01"
+            doc = table("famiglie", comuni=c, date=day)
+            eq(doc["riferimento"], day, "the date asked for")
+            grid_check(doc, expected_households(p, comuni, day), [2], 3, f"famiglie {c}")
+
+            # The monthly balance over the whole period covered.
+            doc = table("bilancio", comuni=c)
+            eq(doc["riferimento"], {"dal": "2026-01-02", "al": last}, "from the day after the snapshot")
+            periods = sorted({(r[3], r[4]) for r in doc["righe"]})
+            eq(periods, [("2026-01-02", "2026-01-31"), ("2026-02-01", last)], "months")
+            eq(sorted({r[2] for r in doc["righe"]}), ["febbraio 2026", "gennaio 2026"],
+               "Italian month names")
+            truth = expected_balance(p, comuni, periods)
+            for (dal, sex), r in truth.items():
+                eq(r[0] + r[1] - r[2] + r[4] + r[5] + r[6] - r[7] - r[8] - r[9], r[11],
+                   f"{c} {dal} {sex}: start + flows = end (independent count)")
+            for (d0, _), (d1, _) in zip(periods, periods[1:]):
+                for sex in ("Maschi", "Femmine", "Totale"):
+                    eq(truth[(d0, sex)][11], truth[(d1, sex)][0], "end = next start")
+            rows = {(r[3], r[5]): r for r in doc["righe"]}
+            cells, tr = {}, {}
+            for k, row in rows.items():
+                for j, v in enumerate(row[6:]):
+                    cells[(k, j)] = v
+                    tr[(k, j)] = truth[k][j]
+            idents = []
+            for k in rows:
+                idents += [[(k, j) for j in (0, 1, 2, 4, 5, 6, 7, 8, 9, 11)],
+                           [(k, j) for j in (1, 2, 3)], [(k, j) for j in range(4, 11)],
+                           [(k, j) for j in (0, 3, 10, 11)]]
+            for dal, _ in periods:
+                idents += [[((dal, s), j) for s in ("Maschi", "Femmine", "Totale")]
+                           for j in range(12)]
+            for (d0, _), (d1, _) in zip(periods, periods[1:]):
+                idents += [[((d0, s), 11), ((d1, s), 0)] for s in ("Maschi", "Femmine", "Totale")]
+            check_protected(cells, tr, idents, 3, f"bilancio {c}",
+                            derived=lambda cell: cell[1] in (3, 10))
+            # Published identities hold on what is published.
+            for k, row in rows.items():
+                v = row[6:]
+                if None not in v:
+                    eq(v[0] + v[3] + v[10], v[11], f"{k}: published start + balances = end")
+
+        # The yearly balance: one period, the year.
+        y = table("bilancio", comuni=",".join(COMUNI), period="anno")
+        eq([r[2] for r in y["righe"]], ["2026"] * 3, "one year")
+        # CSV: the same table.
+        res = a.get("/api/v1/stats/tables?table=posas&year=2026&format=csv")
+        eq(res.status, 200, "csv")
+        rows = list(csv.reader(io.StringIO(res.body.decode())))
+        doc = table("posas", year=2026)
+        eq(rows[0], doc["colonne"], "csv header")
+        eq(rows[1:], [[x if isinstance(x, str) else "" if x is None else str(x) for x in r]
+                      for r in doc["righe"]], "csv rows")
+        eq(rows[-1][2:], ["999"] + [str(x) for x in expected_ages(p, COMUNI, START)["999"]],
+           "the total row")
+        # The command line gives the same table.
+        out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table", "bilancio",
+                              "--comune", COMUNI[0]], capture_output=True, text=True)
+        eq(out.returncode, 0, out.stderr)
+        eq(json.loads(out.stdout)["righe"], table("bilancio", comuni=COMUNI[0])["righe"],
+           "visura stats --table bilancio = the API")
+        # The indicators: rates over the days the register covers, stated
+        # (#21 item 8: not a one-year window holding a few weeks of events).
+        d = expect(a.get(f"/api/v1/stats?as_of={last}"), 200).json
+        eq((d["events"]["from"], d["events"]["to"], d["events"]["days"]),
+           ("2026-01-02", last, 45), "the window is the period covered")
+        total = len(residents(p, COMUNI, last))
+        births = sum(1 for e in p.events if e["type"] == "NASCITA" and "2026-01-02" <= e["date"] <= last)
+        deaths = sum(1 for e in p.events if e["type"] == "DECESSO" and "2026-01-02" <= e["date"] <= last)
+        ind = d["indicators"]
+        check(abs(ind["crude_birth_rate"] - births * 1000 * 365 / 45 / total) < 1e-6,
+              f"birth rate {ind['crude_birth_rate']} from {births} births, {total} residents, 45 days")
+        check(abs(ind["crude_death_rate"] - deaths * 1000 * 365 / 45 / total) < 1e-6, "death rate")
+        ages = [age_on(v["birth_date"], last) for _, v in residents(p, COMUNI, last)]
+        young, old = sum(x < 15 for x in ages), sum(x >= 65 for x in ages)
+        check(abs(ind["old_age_index"] - 100 * old / young) < 1e-6, "old-age index")
+        check(abs(ind["youth_dependency_ratio"] - 100 * young / (total - young - old)) < 1e-6,
+              "youth dependency")
+        check(abs(ind["old_age_dependency_ratio"] - 100 * old / (total - young - old)) < 1e-6,
+              "old-age dependency")
+        check(abs(ind["average_age"] - sum(ages) / total) < 1e-6, "average age")
+        d = expect(a.get("/api/v1/stats?as_of=2026-01-01"), 200).json
+        eq(d["events"]["days"], 0, "no day covered before the first delta")
+        eq(d["indicators"]["crude_birth_rate"], None, "no rate without a covered day")
+        # Refusals: before the register's first import, unknown tables, the floor.
+        expect(a.get("/api/v1/stats/tables?table=posas&year=2025"), 400, "invalid_request",
+               "1 January 2025 is before the first import")
+        expect(a.get("/api/v1/stats/tables?table=bilancio&from=2025-12-01"), 400,
+               "invalid_request", "flows before the first import")
+        expect(a.get("/api/v1/stats/tables?table=nope"), 400, "invalid_request")
+        expect(a.get("/api/v1/stats/tables?table=posas&threshold=2"), 400, "invalid_request")
+        expect(a.get("/api/v1/stats/tables?table=bilancio&period=week"), 400, "invalid_request")
+        ente = srv.create_ente()
+        expect(srv.user("operator", ente["id"]).get("/api/v1/stats/tables?table=posas"), 403,
+               "forbidden", "operators do not read statistics")
+
+
+if __name__ == "__main__":
+    run_tests(globals())
