@@ -220,6 +220,10 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 
 bool api_gate(struct http_request *r, const struct http_route *route)
 {
+	/* A request begins: the control records this thread reads (here and
+	 * in the handler) are those of the generation read now, so a change
+	 * committed by any process is seen from this request on. */
+	app_request_begin(r->app);
 	if (route->access & ROUTE_PUBLIC)
 		return true;
 	struct store *s = api_store(r);

@@ -52,7 +52,8 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->rl = ratelimit_new();
 	a->metrics = metrics_new();
 	a->alerts = alert_tracker_new(&lim);
-	if (!a->rl || !a->alerts || !a->metrics)
+	a->cache = store_cache_new();
+	if (!a->rl || !a->alerts || !a->metrics || !a->cache)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	/* The interface: a directory named in the configuration must load; the
 	 * built-in default may be absent (a server built without the web
@@ -151,6 +152,8 @@ void app_release(struct app *a)
 	a->nstores = 0;
 	pthread_mutex_unlock(&a->stores_lock);
 	thread_store = NULL;
+	store_cache_free(a->cache);
+	a->cache = NULL;
 	refdata_free(a->rd);
 	a->rd = NULL;
 }
@@ -191,9 +194,16 @@ struct store *app_store(struct app *a)
 	}
 	a->stores[a->nstores++] = s;
 	pthread_mutex_unlock(&a->stores_lock);
+	store_cache_attach(s, a->cache);
 	thread_store = s;
 	thread_store_app = a;
 	return s;
+}
+
+void app_request_begin(struct app *a)
+{
+	if (thread_store && thread_store_app == a)
+		store_cache_fresh(thread_store);
 }
 
 bool app_duties_mine(struct app *a, struct store *s)

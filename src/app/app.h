@@ -25,6 +25,7 @@ struct ratelimit;
 struct sealed_key;
 struct refdata;
 struct store;
+struct store_cache;
 struct web_assets;
 
 struct app {
@@ -38,6 +39,7 @@ struct app {
 	struct alert_tracker *alerts; /* anti-extraction rules */
 	struct metrics *metrics;      /* counters for /metrics */
 	struct web_assets *ui;        /* the browser interface, or NULL */
+	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct pdnd_keys *pdnd;       /* PDND's public keys (pdnd_jwks), or NULL: no vouchers */
 	char *crest;                  /* print_crest's bytes, or NULL: the emblem */
 	size_t crest_len;
@@ -83,5 +85,11 @@ bool app_trail_late(struct app *a);
 /* The calling thread's store handle, opened on first use; NULL (with the
  * reason logged) when the database cannot be opened. */
 struct store *app_store(struct app *a);
+
+/* A request begins on the calling thread: the control records its store
+ * reads from now on are those of the generation it reads next
+ * (store_cache_fresh).  A store opened later in the request reads through
+ * until the next request. */
+void app_request_begin(struct app *a);
 
 #endif

@@ -93,9 +93,16 @@ struct drv_ops {
 		.load_end = P##_load_end,                                      \
 	}
 
-/* A connection: each driver's own struct starts with this. */
+/* A connection: each driver's own struct starts with this.  The counts
+ * (store_io_get) are kept by the driver: statements run (each execution
+ * of a statement, and the transaction statements), and round trips, the
+ * times the calling thread waited for the database server (PostgreSQL:
+ * a statement run, a statement prepared, a pipeline's results; SQLite has
+ * no server: none). */
 struct drv {
 	const struct drv_ops *ops;
+	uint64_t statements;
+	uint64_t round_trips;
 };
 
 /* A statement: each driver's own struct starts with this. */

@@ -201,6 +201,7 @@ static struct pg_stmt *stmt_get(struct pg_store *s, const char *sql, int *index,
 			return NULL;
 		}
 		snprintf(name, sizeof name, "v%d", i);
+		s->base.round_trips++;
 		PGresult *r = result_ok(s, PQprepare(s->conn, name, pgsql, 0, NULL), "prepare", e);
 		if (!r)
 			return NULL;
@@ -228,6 +229,8 @@ static PGresult *run(struct pg_store *s, const char *sql, const struct pg_params
 	int n = p ? p->n : 0;
 	if (n > st->nparams)
 		n = st->nparams;
+	s->base.statements++;
+	s->base.round_trips++;
 	return result_ok(s, PQexecPrepared(s->conn, name, n, p ? p->v : NULL, NULL, NULL, 0),
 			 what, e);
 }
@@ -243,6 +246,7 @@ static vis_err pipe_read(struct pg_store *s, pipe_take_fn take, void *ctx, struc
 	int n = s->piped;
 	s->piped = 0;
 	vis_err rc = VIS_OK;
+	s->base.round_trips++;   /* the statements sent, their results at once */
 	if (PQpipelineSync(s->conn) != 1)
 		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
 	for (int i = 0; i < n && PQstatus(s->conn) == CONNECTION_OK; i++) {
@@ -301,6 +305,7 @@ static vis_err pipe_send(struct pg_store *s, const char *sql, const struct pg_pa
 	snprintf(name, sizeof name, "v%d", i);
 	int n = p->n < st->nparams ? p->n : st->nparams;
 	s->piped++;
+	s->base.statements++;
 	if (!PQsendQueryPrepared(s->conn, name, n, p->v, NULL, NULL, 0))
 		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
 	return VIS_OK;
@@ -324,6 +329,8 @@ static vis_err exec_simple(struct pg_store *s, const char *sql, struct vis_error
 {
 	if (conn_ready(s, e))
 		return VIS_ERR_STORE;
+	s->base.statements++;
+	s->base.round_trips++;
 	PGresult *r = result_ok(s, PQexec(s->conn, sql), "database", e);
 	if (!r)
 		return VIS_ERR_STORE;

@@ -83,6 +83,7 @@ static sqlite3_stmt *stmt_get(struct sq_store *s, int id, struct vis_error *e)
 static vis_err stmt_done(struct sq_store *s, sqlite3_stmt *st, struct vis_error *e,
 			 const char *what)
 {
+	s->base.statements++;
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -102,6 +103,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 static vis_err exec_sql(struct sq_store *s, const char *sql, struct vis_error *e)
 {
 	char *msg = NULL;
+	s->base.statements++;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		vis_error_set(e, VIS_ERR_STORE, "%s", msg ? msg : "sql error");
 		sqlite3_free(msg);
@@ -611,6 +613,8 @@ static void sq_bind_null(struct drv_stmt *b, int i)
 static enum drv_step sq_step(struct drv_stmt *b, struct vis_error *e)
 {
 	struct sq_stmt *st = (struct sq_stmt *)b;
+	if (!sqlite3_stmt_busy(st->st))
+		b->d->statements++;   /* its first step runs it */
 	int rc = sqlite3_step(st->st);
 	if (rc == SQLITE_ROW)
 		return DRV_ROW;

@@ -17,6 +17,35 @@ struct drv *store_drv(struct store *s);
 void store_register_empty_set(struct store *s, bool empty);
 bool store_register_empty(const struct store *s);
 
+/* The cache of control records (cache.c).  store_cache_use: whether a read
+ * of kind k may use the cache now (a cache attached and made fresh, no
+ * transaction open), reading the generation first when the handle does
+ * not know it yet; *gen is it.  Errors of that read are returned (and the
+ * caller reads the database).  store_cache_hold: the record of kind k
+ * whose column col (NULL for a setting's key) is text (or num), copied
+ * into out (size bytes), when the cache holds it for generation gen
+ * (*found false: it holds that there is none); store_cache_keep puts it
+ * there (rec NULL: there is none). */
+#define STORE_CACHE_SETTING STORE_KIND__COUNT
+bool store_cache_kind(int k);
+bool store_cache_use(struct store *s, int64_t *gen);
+bool store_cache_hold(struct store *s, int k, const char *col, const char *text, int64_t num,
+		      int64_t gen, void *out, size_t size, bool *found);
+void store_cache_keep(struct store *s, int k, const char *col, const char *text, int64_t num,
+		      int64_t gen, const void *rec, size_t size);
+/* A change to control records begins (a transaction is opened when none
+ * is, *own tells) and ends: the generation is moved in the change's
+ * transaction, which is committed (when own) if rc is VIS_OK and rolled
+ * back otherwise; returns the outcome. */
+vis_err store_control_begin(struct store *s, bool *own, struct vis_error *e);
+vis_err store_control_end(struct store *s, bool own, vis_err rc, struct vis_error *e);
+
+/* The handle's view of the generation (store.c): the cache, whether the
+ * handle was made fresh, whether it read the generation since. */
+struct store_cache *store_cache_of(struct store *s);
+bool store_gen_get(struct store *s, bool *fresh, int64_t *gen);
+void store_gen_set(struct store *s, bool known, int64_t gen);
+
 /* The code of a failure reported in e (VIS_ERR_STORE when e is NULL or
  * holds none). */
 static inline vis_err ops_err(struct vis_error *e)

@@ -36,6 +36,10 @@ static vis_err run_ids(struct drv *d, enum sql_id id, int np, int64_t a, int64_t
 vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap, bool *found,
 			  struct vis_error *e)
 {
+	int64_t gen;
+	bool cached = store_cache_use(s, &gen);
+	if (cached && store_cache_hold(s, STORE_CACHE_SETTING, NULL, key, 0, gen, out, cap, found))
+		return VIS_OK;
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_GET, "setting", e);
 	if (!st)
 		return ops_err(e);
@@ -44,6 +48,9 @@ vis_err store_setting_get(struct store *s, const char *key, char *out, size_t ca
 		return ops_err(e);
 	if (*found)
 		drv_col_copy(st, 0, out, cap);   /* callers size out for the values they write */
+	if (cached)
+		store_cache_keep(s, STORE_CACHE_SETTING, NULL, key, 0, gen, *found ? out : NULL,
+				 *found ? strlen(out) + 1 : 0);
 	drv_reset(st);
 	return VIS_OK;
 }
@@ -51,12 +58,17 @@ vis_err store_setting_get(struct store *s, const char *key, char *out, size_t ca
 vis_err store_setting_put(struct store *s, const char *key, const char *value,
 			  struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_PUT, "setting", e);
-	if (!st)
+	bool own;
+	if (store_control_begin(s, &own, e))
 		return ops_err(e);
-	drv_bind_text(st, 1, key);
-	drv_bind_text(st, 2, value);
-	return drv_done(st, e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_PUT, "setting", e);
+	vis_err rc = ops_err(e);
+	if (st) {
+		drv_bind_text(st, 1, key);
+		drv_bind_text(st, 2, value);
+		rc = drv_done(st, e);
+	}
+	return store_control_end(s, own, rc, e);
 }
 
 vis_err store_throttle_get(struct store *s, const char *key, struct store_throttle *out,
@@ -153,8 +165,13 @@ vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t 
 				   bool *advanced, struct vis_error *e)
 {
 	int64_t n = 0;
+	bool own;
 	*advanced = false;
-	if (run_ids(store_drv(s), SQL_ACCOUNT_TOTP_ADVANCE, 2, account_id, step, "totp", &n, e))
+	if (store_control_begin(s, &own, e))
+		return ops_err(e);
+	vis_err rc = run_ids(store_drv(s), SQL_ACCOUNT_TOTP_ADVANCE, 2, account_id, step, "totp",
+			     &n, e);
+	if (store_control_end(s, own, rc, e))
 		return ops_err(e);
 	*advanced = n == 1;
 	return VIS_OK;
@@ -386,8 +403,8 @@ static void rec_read(const struct rec_desc *d, struct drv_stmt *st, void *rec)
 
 #define REC_SQL_MAX 4096
 
-vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec, int64_t *id,
-			 struct vis_error *e)
+static vis_err rec_insert(struct store *s, enum store_kind k, const void *rec, int64_t *id,
+			  struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
 	char sql[REC_SQL_MAX];
@@ -407,8 +424,8 @@ vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec, in
 	return drv_done(st, e);
 }
 
-vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
-			 struct vis_error *e)
+static vis_err rec_update(struct store *s, enum store_kind k, const void *rec,
+			  struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
 	char sql[REC_SQL_MAX];
@@ -424,6 +441,31 @@ vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
 	return drv_done(st, e);
 }
 
+/* A change to a kind the cache holds moves the generation in its
+ * transaction (store_control_begin/end); other kinds are written as they
+ * are. */
+vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec, int64_t *id,
+			 struct vis_error *e)
+{
+	bool own;
+	if (!store_cache_kind(k))
+		return rec_insert(s, k, rec, id, e);
+	if (store_control_begin(s, &own, e))
+		return ops_err(e);
+	return store_control_end(s, own, rec_insert(s, k, rec, id, e), e);
+}
+
+vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
+			 struct vis_error *e)
+{
+	bool own;
+	if (!store_cache_kind(k))
+		return rec_update(s, k, rec, e);
+	if (store_control_begin(s, &own, e))
+		return ops_err(e);
+	return store_control_end(s, own, rec_update(s, k, rec, e), e);
+}
+
 vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, const char *text,
 		      int64_t num, void *out, bool *found, struct vis_error *e)
 {
@@ -431,6 +473,10 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, c
 	const struct rec_col *col = rec_col_find(d, colname);
 	if (!col)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table, colname);
+	int64_t gen;
+	bool cached = store_cache_kind(k) && store_cache_use(s, &gen);
+	if (cached && store_cache_hold(s, k, col->name, text, num, gen, out, d->struct_size, found))
+		return VIS_OK;
 	char sql[REC_SQL_MAX];
 	rec_sql_get(d, col, sql, sizeof sql);
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
@@ -444,6 +490,8 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, c
 		return ops_err(e);
 	if (*found)
 		rec_read(d, st, out);
+	if (cached)
+		store_cache_keep(s, k, col->name, text, num, gen, *found ? out : NULL, d->struct_size);
 	drv_reset(st);
 	return VIS_OK;
 }
@@ -492,7 +540,8 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
 
 vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e)
 {
-	if (k != STORE_PROCESSING)
+	/* processing is not a kind the cache holds: no generation to move */
+	if (k != STORE_PROCESSING || store_cache_kind(k))
 		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
 	return run_ids(store_drv(s), SQL_REC_DELETE, 1, id, 0, "delete", NULL, e);
 }

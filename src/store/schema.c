@@ -405,6 +405,13 @@ static const char migration_13[] =
 	" kid TEXT NOT NULL, jwk TEXT NOT NULL, created_at INTEGER NOT NULL,"
 	" revoked_at INTEGER NOT NULL DEFAULT 0);";
 
+/* The generation of the control records the gate and the corridor read on
+ * every request (store_cache_*): one row, moved in the same transaction
+ * as any change to them, so that every process's cache drops what it
+ * holds at its next request. */
+static const char migration_14[] =
+	"CREATE TABLE control_gen (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -419,6 +426,7 @@ const struct schema_migration schema_migrations[] = {
 	{11, "signed retention purges of the access trail", migration_11},
 	{12, "PDND purposes and the signed tokens seen", migration_12},
 	{13, "public keys of the PDND clients", migration_13},
+	{14, "generation of the control records", migration_14},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -436,7 +444,7 @@ const struct schema_table schema_tables[] = {
 	{"incident_history", false}, {"workstation", false}, {"processing", false},
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
 	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
-	{"pdnd_jti", false}, {"pdnd_key", false},
+	{"pdnd_jti", false}, {"pdnd_key", false}, {"control_gen", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];

@@ -15,7 +15,41 @@ struct store {
 	const struct drv_copy_ops *copy;   /* the driver's table operations */
 	bool shared;                       /* PostgreSQL: other instances may use it */
 	bool register_empty;               /* see store_register_empty() */
+	struct store_cache *cache;         /* the process's control records, or NULL */
+	bool fresh;                        /* store_cache_fresh() was called */
+	bool gen_known;                    /* the generation was read since */
+	int64_t gen;
 };
+
+void store_cache_attach(struct store *s, struct store_cache *c)
+{
+	s->cache = c;
+	s->fresh = s->gen_known = false;
+}
+
+void store_cache_fresh(struct store *s)
+{
+	s->fresh = s->cache != NULL;
+	s->gen_known = false;
+}
+
+struct store_cache *store_cache_of(struct store *s)
+{
+	return s->cache;
+}
+
+bool store_gen_get(struct store *s, bool *fresh, int64_t *gen)
+{
+	*fresh = s->fresh;
+	*gen = s->gen;
+	return s->gen_known;
+}
+
+void store_gen_set(struct store *s, bool known, int64_t gen)
+{
+	s->gen_known = known;
+	s->gen = gen;
+}
 
 struct drv *store_drv(struct store *s)
 {
@@ -105,6 +139,12 @@ int store_schema_latest(void)
 int store_schema_version(struct store *s)
 {
 	return drv_schema_version(s->d);
+}
+
+void store_io_get(struct store *s, struct store_io *out)
+{
+	out->statements = s->d->statements;
+	out->round_trips = s->d->round_trips;
 }
 
 bool store_shared(struct store *s)

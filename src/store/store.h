@@ -974,6 +974,46 @@ vis_err store_state_put_n(struct store *s, const char *const *keys, const char *
 vis_err store_readiness_write(struct store *s, int64_t now, const char *filler,
 			      struct vis_error *e);
 
+/* ---- the per-process cache of control records ----
+ *
+ * The records the gate and the corridor read on every request (bodies,
+ * accounts, agreements, purposes, workstation certificates, settings)
+ * are kept in memory, shared by every thread of the process, and valid
+ * for one generation: a counter in the database that every change to
+ * such a record moves in the same transaction as the change (the store's
+ * own writes do it; no other code writes these tables).  A handle reads
+ * the counter once after store_cache_fresh() (one cheap statement, at the
+ * first cached read), so a change committed by any process, another
+ * instance or the CLI is seen at the next request of every instance.
+ * Sessions and API tokens are not cached (their last-use time is written
+ * as they are used).  Reads inside a transaction, and reads of a handle
+ * without a cache or never made fresh, go to the database. */
+struct store_cache;
+/* NULL when out of memory. */
+struct store_cache *store_cache_new(void);
+/* Frees the cache (NULL is a no-op); no handle may use it any more. */
+void store_cache_free(struct store_cache *c);
+/* Lets handle s use c (NULL: none); c must outlive the handle's use. */
+void store_cache_attach(struct store *s, struct store_cache *c);
+/* A request begins on s: its first cached read reads the generation. */
+void store_cache_fresh(struct store *s);
+/* What the cache did so far (tests, metrics). */
+struct store_cache_stats {
+	uint64_t hits, misses;
+	uint64_t gen_reads;     /* statements that read the generation */
+};
+void store_cache_stats(const struct store_cache *c, struct store_cache_stats *out);
+
+/* What a handle asked of its database so far (a deterministic count, for
+ * tests and measurements): statements run, and round trips — the times
+ * the thread waited for the database server (PostgreSQL: each statement
+ * run or prepared, one per pipeline of statements; SQLite: 0). */
+struct store_io {
+	uint64_t statements;
+	uint64_t round_trips;
+};
+void store_io_get(struct store *s, struct store_io *out);
+
 /* Settings: small named values (e.g. roles that must use TOTP). */
 vis_err store_setting_get(struct store *s, const char *key, char *out, size_t cap,
 			  bool *found, struct vis_error *e);

@@ -286,6 +286,29 @@ def test_only_admin_recovers_on_the_server():
         expect(srv.client().login(srv.admin_user, pw), 200, what="login after totp-reset")
 
 
+def test_cli_disable_refused_at_next_request():
+    """An account disabled with `visura user disable` while the server runs
+    is refused at its very next request, with its reason: the server keeps
+    the account in its cache of control records, and the change moves the
+    generation that cache is valid for.  `visura user enable` lets it log in
+    again at once."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        op = srv.user("operator", ente["id"])
+        for _ in range(2):
+            expect(op.me(), 200, what="before (the account read, then kept)")
+        rc, out = _cli(srv, "user", "disable", op.username)
+        eq(rc, 0, f"visura user disable: {out}")
+        expect(op.me(), 401, "account_disabled", "the very next request, with its reason")
+        expect(srv.client().login(op.username, op.password), 403, "account_disabled",
+               "login while disabled")
+        rc, out = _cli(srv, "user", "enable", op.username)
+        eq(rc, 0, f"visura user enable: {out}")
+        c = srv.client()
+        expect(c.login(op.username, op.password), 200, what="login at once after enable")
+        expect(c.me(), 200, what="and a request")
+
+
 def test_init_takes_the_first_admins_name_and_email():
     import os
     import subprocess

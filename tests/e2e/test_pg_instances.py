@@ -102,6 +102,26 @@ def test_disabled_on_one_refused_by_the_other():
               f"instance B still answers a disabled account: {r}")
         r = Client(b).login(op.username, op.password)
         check(r.status in (401, 403), f"login on B of the disabled account: {r}")
+        # Each instance keeps the control records in its cache: a change
+        # through the other instance, or the CLI, moves the generation
+        # they are valid for, and the very next request sees it.
+        conv = a.create_agreement(ente["id"], ALL)
+        op2 = a.user("operator", ente["id"])
+        op2_b = _on(b, op2)
+        url = f"/api/v1/persons/{cf}?purpose={conv['purpose_id']}"
+        for c in (op2, op2_b, op2, op2_b):
+            expect(c.get(url), 200, what="the agreement read, then kept, on both")
+        expect(a.admin().patch(f"/api/v1/convenzioni/{conv['id']}", {"state": "suspended"}),
+               200, what="agreement suspended through A")
+        expect(op2_b.get(url), 403, "agreement_not_active", "refused by B at once")
+        expect(b.admin().patch(f"/api/v1/convenzioni/{conv['id']}", {"state": "active"}),
+               200, what="agreement active again through B")
+        expect(op2.get(url), 200, what="answered by A at once")
+        p = subprocess.run([harness.VISURA, "user", "disable", op2.username, "--db", a.db],
+                           capture_output=True, text=True)
+        eq(p.returncode, 0, f"visura user disable: {p.stdout}{p.stderr}")
+        expect(op2.get(url), 401, "account_disabled", "A refuses the CLI's change at once")
+        expect(op2_b.get(url), 401, "account_disabled", "and so does B")
     finally:
         _stop(b, a)
 

@@ -20,6 +20,8 @@
 #include "alert/alert.h"
 #include "audit/audit.h"
 #include "audit/subjects.h"
+#include "auth/auth.h"
+#include "common/config.h"
 #include "common/str.h"
 #include "policy/ratelimit.h"
 #include "refdata/refdata.h"
@@ -425,6 +427,120 @@ static void test_agreement_not_in_force(void **state)
 	refused(f, &r, 403, "agreement_not_active");
 }
 
+/* With the process's cache of control records (store_cache_*), as the
+ * server runs it: a request reads its grant from the cache, and a change
+ * made by another instance or the CLI (a second handle) is refused at the
+ * very next request. */
+static void test_cached_grant_follows_changes(void **state)
+{
+	struct fx *f = *state;
+	struct result r;
+	struct vis_error e = {0};
+	struct store *other;
+	OK(store_open(f->db.uri, &other, &e));
+	struct store_cache *cache = store_cache_new();
+	assert_non_null(cache);
+	store_cache_attach(f->s, cache);
+	int64_t purpose;
+	int64_t conv = seed_agreement(f->s, f->ente, "identity", &purpose);
+	struct access_who who = who_of(f, purpose);
+	for (int i = 0; i < 2; i++) {
+		store_cache_fresh(f->s);
+		call(f, &who, &person_anna, &r);
+		assert_int_equal(r.status, 200);
+		free(r.bytes);
+		trail_new(f);
+	}
+	struct store_cache_stats st;
+	store_cache_stats(cache, &st);
+	assert_true(st.hits >= 2);   /* the second request read purpose and agreement from it */
+	seed_agreement_edit(other, conv, set_state, "suspended");
+	store_cache_fresh(f->s);
+	call(f, &who, &person_anna, &r);
+	refused(f, &r, 403, "agreement_not_active");
+	seed_agreement_edit(other, conv, set_state, "active");
+	store_cache_fresh(f->s);
+	call(f, &who, &person_anna, &r);
+	assert_int_equal(r.status, 200);
+	free(r.bytes);
+	trail_new(f);
+	store_cache_attach(f->s, NULL);
+	store_cache_free(cache);
+	store_close(other);
+}
+
+/* The store's work for one look-up by codice fiscale on a session, as
+ * the server does it: the gate's reads (src/api/gate.c: the session, the
+ * account, the body, the TOTP rule), then the corridor (access_prepare:
+ * purpose, agreement, limits, the query, the alert rules); the access
+ * record is written by the audit writer's own handle, not counted. */
+static struct store_io lookup_io(struct fx *f, const struct config *cfg, const char *token)
+{
+	struct store_io a, b;
+	struct vis_error e = {0};
+	struct store_session sess;
+	struct store_account acc;
+	struct store_ente en;
+	bool found;
+	store_io_get(f->s, &a);
+	store_cache_fresh(f->s);
+	OK(auth_session_find(f->s, cfg, token, NOW, &sess, &found, &e));
+	assert_true(found);
+	OK(store_account_get(f->s, sess.account_id, &acc, &found, &e));
+	assert_true(found);
+	OK(store_ente_get(f->s, acc.ente_id, &en, &found, &e));
+	assert_true(found);
+	auth_totp_required(f->s, &acc);
+	struct access_who who = who_of(f, f->purpose);
+	who.account = &acc;
+	struct result r;
+	call(f, &who, &person_anna, &r);
+	assert_int_equal(r.status, 200);
+	free(r.bytes);
+	trail_new(f);
+	store_io_get(f->s, &b);
+	return (struct store_io){b.statements - a.statements, b.round_trips - a.round_trips};
+}
+
+/* Counted by the driver, so the same on every run: the cache of control
+ * records takes the gate's and the grant's reads off every request but
+ * the first of a generation, for one read of the generation. */
+static void test_lookup_statements(void **state)
+{
+	struct fx *f = *state;
+	struct vis_error e = {0};
+	struct config cfg;
+	config_defaults(&cfg);
+	char token[AUTH_TOKEN_MAX];
+	struct store_session sess;
+	OK(auth_session_create(f->s, &cfg, &f->acc, "10.1.2.3", NOW, token, &sess, &e));
+	lookup_io(f, &cfg, token);   /* statements prepared on first use */
+	struct store_io off = lookup_io(f, &cfg, token);
+	struct store_cache *cache = store_cache_new();
+	assert_non_null(cache);
+	store_cache_attach(f->s, cache);
+	struct store_io first = lookup_io(f, &cfg, token);
+	struct store_io on = lookup_io(f, &cfg, token);
+	struct store_io again = lookup_io(f, &cfg, token);
+	store_cache_attach(f->s, NULL);
+	store_cache_free(cache);
+	fprintf(stderr, "look-up by codice fiscale (%s): without the cache %llu statements, "
+		"%llu round trips; with it %llu statements, %llu round trips (first request of "
+		"a generation: %llu, %llu)\n", use_pg ? "PostgreSQL" : "SQLite",
+		(unsigned long long)off.statements, (unsigned long long)off.round_trips,
+		(unsigned long long)on.statements, (unsigned long long)on.round_trips,
+		(unsigned long long)first.statements, (unsigned long long)first.round_trips);
+	/* account, body, TOTP rule, purpose, agreement: five reads, for one */
+	assert_int_equal(on.statements, off.statements - 4);
+	assert_int_equal(again.statements, on.statements);
+	assert_int_equal(first.statements, off.statements + 1);
+	if (use_pg) {
+		assert_int_equal(on.round_trips, off.round_trips - 4);
+	} else {
+		assert_int_equal(on.round_trips, 0);
+	}
+}
+
 /* ---- workstation certificate ---- */
 
 static void set_workstation(struct store_convenzione *c, void *ctx)
@@ -753,6 +869,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_case_ref_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_grant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agreement_not_in_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_grant_follows_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_statements, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workstation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_break_glass, setup, teardown),
