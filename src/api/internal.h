@@ -109,6 +109,7 @@ bool api_username_valid(const char *u);
 
 #define HANDLER(name) void name(struct http_request *r)
 HANDLER(api_healthz);
+HANDLER(api_pdnd_jwks);
 HANDLER(api_pdnd_purposes_list);
 HANDLER(api_pdnd_purpose_map);
 HANDLER(api_pdnd_purpose_unmap);

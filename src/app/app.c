@@ -67,6 +67,9 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	/* PDND's public keys: vouchers are accepted only when they load. */
 	if (a->cfg.pdnd_jwks[0] && pdnd_keys_open(a->cfg.pdnd_jwks, &a->pdnd, e))
 		return e->code;
+	if (a->cfg.pdnd_signing_key[0] &&
+	    pdnd_signer_open(a->cfg.pdnd_signing_key, &a->signer, e))
+		return e->code;
 	if (a->cfg.print_crest[0]) {
 		a->crest = file_read_all(a->cfg.print_crest, 256u << 10, &a->crest_len);
 		if (!a->crest)
@@ -138,6 +141,8 @@ void app_release(struct app *a)
 	a->secrets = NULL;
 	pdnd_keys_free(a->pdnd);
 	a->pdnd = NULL;
+	pdnd_signer_free(a->signer);
+	a->signer = NULL;
 	ratelimit_free(a->rl);
 	a->rl = NULL;
 	alert_tracker_free(a->alerts);
