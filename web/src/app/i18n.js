@@ -91,7 +91,7 @@ const it = {
   vital: { registered: 'iscritto/a', deceased: 'deceduto/a', emigrated: 'emigrato/a', cancelled: 'cancellato/a' },
   person: { citizenship: 'Cittadinanza', citizenships: 'Cittadinanze', condition: 'Condizione', since: '{what} dal {date}', title: 'Scheda della persona', as_of: 'Dati alla data', as_of_apply: 'Mostra', as_of_shown: 'dati al {date}', household: 'Famiglia',
     history: 'Storico', verify: 'Verifica dichiarazione', print: 'Stampa visura', back: 'Torna alla scheda' },
-  household: { title: 'Famiglia anagrafica', members: 'Componenti' },
+  household: { title: 'Famiglia anagrafica', members: 'Componenti', pages: 'Pagine dei componenti', convivenza: 'Convivenza' },
   history: { title: 'Storico della persona', versions: 'Versioni', current: 'in corso' },
   verify: { title: 'Verifica di una dichiarazione sostitutiva', intro: 'Si inseriscono i dati dichiarati: il registro risponde solo "corrisponde" o "non corrisponde", senza mostrare i propri dati.',
     declared: 'Dati dichiarati', help: 'Compilare solo i dati da verificare.', not_declared: '— non dichiarato —', birth_place_code: 'Luogo di nascita (codice ISTAT)',
