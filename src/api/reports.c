@@ -320,9 +320,19 @@ void api_subject_code_create(struct http_request *r)
 		return;
 	}
 	auth_event(s, now, "subject_code_issued", &r->auth->account, NULL, r->ip, cf);
-	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s}", "code", code,
+	/* The address the citizen opens in a browser: the deployment's public
+	 * one when configured. */
+	const char *pub = r->app->cfg.public_url;
+	size_t ul = strlen(pub);
+	while (ul && pub[ul - 1] == '/')
+		ul--;
+	char page[400];
+	snprintf(page, sizeof page, "%.*s/citizen/access-report?code=%s", (int)ul, pub, code);
+	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s,s:s}", "code", code,
 					  "expires_at", api_time(now + 30 * 86400),
-					  "use", "GET /citizen/access-report?code=<code> (once)"));
+					  "use", "GET /citizen/access-report?code=<code> (once)",
+					  "page", page));
+	sodium_memzero(page, sizeof page);
 	sodium_memzero(code, sizeof code);
 }
 

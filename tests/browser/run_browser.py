@@ -120,13 +120,11 @@ def long_trail_fixture(srv, pop, current, persons):
                       f"&case_ref=TRIB-{k:03d}"), 200, what="a consultation of the long trail")
     expect(op.get(f"/api/v1/persons/{big[0]['cf']}/household?purpose={conv['purpose_id']}"
                   "&case_ref=TRIB-FAM"), 200, what="a household look-up")
-    # the citizen consulted so often asks who it was: a one-time code
-    code = expect(srv.admin().post("/api/v1/audit/subject-codes", {"codice_fiscale": who["cf"]}),
-                  201, what="a citizen's code")["code"]
     return {"ente_id": ente["id"], "records": LONG_TRAIL, "household_size": len(big),
             "household_cf": big[0]["cf"], "household": sorted(m["cf"] for m in big),
             "operator": op.account["username"], "operator_name": op.account["full_name"],
-            "citizen_cf": who["cf"], "citizen_code": code}
+            # consulted so often, this citizen asks who it was (flowCitizen)
+            "citizen_cf": who["cf"]}
 
 
 def prepare(srv):

@@ -743,10 +743,26 @@ async function flowOperator(browser, fx) {
 // them, in Italian, printable on A4; and a household paged on the screen.
 async function flowCitizen(browser, fx) {
   const lt = fx.long_trail;
+  let address = null;
+  const office = await newPage(browser, fx.baseURL);
+  try {
+    await step('admin: "Report per persona" issues the citizen a one-time code and its address', office, async () => {
+      await login(office, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
+      await openMenu(office, 'Report per persona', 'Report degli accessi a una persona');
+      await field(office, 'Codice fiscale').fill(lt.citizen_cf);
+      await button(mainOf(office), 'Mostra').click();
+      await button(mainOf(office), 'Rilascia un codice al cittadino').click();
+      address = await textOf(office, mainOf(office).locator('.alert-success code'), /\/citizen\/access-report\?code=[A-Z0-9]{12}$/, 'the address for the citizen');
+      check(address.startsWith(fx.baseURL), `expected the address on this server; saw ${address}`);
+      await noRawValues(office, 'admin-citizen-code'); // the screen's axe check is the auditor's
+    });
+  } finally {
+    await office.context().close();
+  }
   const v = await newPage(browser, fx.baseURL);
   try {
     await step('citizen: the one-time code opens an Italian page of who consulted them', v, async () => {
-      const r = await v.goto(`${fx.baseURL}/citizen/access-report?code=${lt.citizen_code}`);
+      const r = await v.goto(address);
       check(r.status() === 200, `expected 200; got ${r.status()}`);
       const text = squash(await v.locator('body').innerText());
       for (const want of ['Comune di Valdoria', 'Chi ha consultato i miei dati anagrafici', lt.citizen_cf,
@@ -777,7 +793,7 @@ async function flowCitizen(browser, fx) {
       await v.emulateMedia({ media: 'screen' });
     });
     await step('citizen: the code works once; then a page says so, with the form', v, async () => {
-      const r = await v.goto(`${fx.baseURL}/citizen/access-report?code=${lt.citizen_code}`);
+      const r = await v.goto(address);
       check(r.status() === 404, `expected 404 for a used code; got ${r.status()}`);
       const text = squash(await v.locator('body').innerText());
       check(text.includes('già stato usato') && (await v.getByLabel(/Codice ricevuto/).count()) === 1,

@@ -1444,6 +1444,8 @@ def _code(srv, cf):
     r = expect(srv.admin().post("/api/v1/audit/subject-codes", {"codice_fiscale": cf}), 201,
                what="subject code")
     check(re.fullmatch(r"[A-Z0-9]{12}", r["code"]) is not None, f"code {r['code']!r}")
+    check(r["page"].endswith("/citizen/access-report?code=" + r["code"]),
+          f"the address for the citizen: {r['page']!r}")
     return r["code"]
 
 
