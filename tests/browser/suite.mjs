@@ -1399,6 +1399,15 @@ async function flowAdmin(browser, fx) {
       await textOf(page, map.locator('#map-info'), `Modena: ${fmt(fx.population_by_comune['036023'])}`, 'the focused municipality\'s value');
       check(/nessun dato/.test(await map.locator('#map-choropleth path[data-comune="036001"]').getAttribute('aria-label')),
         'a municipality without data says so');
+      // Density: the population over the boundary's area (Carpi: about 131 km²).
+      await map.getByLabel('Indicatore', { exact: true }).selectOption('density');
+      await textOf(page, map.locator('#map-legend'), 'residenti per km²', 'the density\'s unit in the legend');
+      const carpi = fx.population_by_comune['036005'] / 131;
+      const row = map.locator('table tbody tr').filter({ hasText: '036005' });
+      await eventually(async () => {
+        const v = Number(squash(await row.locator('td').nth(2).innerText()).replace(',', '.'));
+        check(Math.abs(v - carpi) < 0.2, `expected Carpi's density near ${carpi.toFixed(1)}; the table says ${v}`);
+      });
     });
     await look(page, 'admin-stats');
     await step('admin: "Scarica CSV" downloads the statistics', page, async () => {
