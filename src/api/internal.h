@@ -200,6 +200,7 @@ HANDLER(api_incident_state);
 HANDLER(api_ente_suspend);
 HANDLER(api_stats);
 HANDLER(api_stats_tables);
+HANDLER(api_stats_series);
 HANDLER(api_processing_list);
 HANDLER(api_processing_create);
 HANDLER(api_processing_update);

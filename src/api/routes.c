@@ -100,6 +100,7 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/imports", api_imports_list, ADMIN, 0},
 	{"GET", "/api/v1/stats", api_stats, ADMIN | ROUTE_AUDITOR, 0},
 	{"GET", "/api/v1/stats/tables", api_stats_tables, ADMIN | ROUTE_AUDITOR, 0},
+	{"GET", "/api/v1/stats/series", api_stats_series, ADMIN | ROUTE_AUDITOR, 0},
 	{"GET", "/api/v1/processing", api_processing_list, ADMIN | ROUTE_AUDITOR | LEAD, 0},
 	{"POST", "/api/v1/processing", api_processing_create, ADMIN, 0},
 	{"PUT", "/api/v1/processing/:id", api_processing_update, ADMIN, 0},

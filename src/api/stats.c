@@ -1,5 +1,6 @@
 /* GET /api/v1/stats: the statistics of stats.h, JSON or CSV;
- * GET /api/v1/stats/tables: the standard tables of stats/tables.h. */
+ * GET /api/v1/stats/tables: the standard tables of stats/tables.h;
+ * GET /api/v1/stats/series: the indicators over time of stats/series.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "common/date.h"
+#include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
 #include "common/str.h"
@@ -137,4 +139,50 @@ void api_stats_tables(struct http_request *r)
 		return;
 	}
 	reply(r, doc, format, stats_table_csv);
+}
+
+void api_stats_series(struct http_request *r)
+{
+	struct stats_series_query q = {0};
+	const char *ind = http_query(r, "indicator"), *format = http_query(r, "format");
+	const char *step = http_query(r, "step"), *by = http_query(r, "by");
+	if (!ind || strlen(ind) >= sizeof q.indicator || !stats_series_known(ind)) {
+		char msg[512];
+		snprintf(msg, sizeof msg, "indicator: uno tra %s", stats_series_indicators());
+		http_reply_error(r, 400, "invalid_request", msg);
+		return;
+	}
+	memcpy(q.indicator, ind, strlen(ind) + 1);
+	if (!common_params(r, &q.threshold, q.comuni))
+		return;
+	static const char *const months[] = {"from", "to"};
+	int *dst[] = {&q.from, &q.to};
+	for (int i = 0; i < 2; i++) {
+		const char *v = http_query(r, months[i]);
+		if (v && *v && !stats_month_parse(v, dst[i])) {
+			http_reply_error(r, 400, "invalid_request", "from e to sono mesi: AAAA-MM");
+			return;
+		}
+	}
+	if (step && strcmp(step, "month") && strcmp(step, "year")) {
+		http_reply_error(r, 400, "invalid_request", "step: month oppure year");
+		return;
+	}
+	if (by && strcmp(by, "comune")) {
+		http_reply_error(r, 400, "invalid_request", "by: comune (una serie per comune)");
+		return;
+	}
+	q.yearly = step && !strcmp(step, "year");
+	q.by_comune = by != NULL;
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	json_t *doc;
+	struct vis_error e = {0};
+	vis_err rc = stats_series_compute(s, r->app->rd, &q, app_today(r->app), &doc, &e);
+	if (rc) {
+		api_reply_refusal(r, rc, &e);
+		return;
+	}
+	reply(r, doc, format, stats_series_csv);
 }

@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/date.h"
 #include "refdata/refdata.h"
+#include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
 #include "store/store.h"
@@ -22,6 +23,9 @@ static void usage(FILE *out)
 		"                    [--format json|csv]\n"
 		"       visura stats --table NAME [--comune ISTAT[,ISTAT...]] [--year YYYY]\n"
 		"                    [--date YYYY-MM-DD] [--from DATE --to DATE] [--period mese|anno]\n"
+		"                    [--threshold N] [--format json|csv]\n"
+		"       visura stats --series INDICATOR [--comune ISTAT[,ISTAT...]] [--by-comune]\n"
+		"                    [--from YYYY-MM --to YYYY-MM] [--step month|year]\n"
 		"                    [--threshold N] [--format json|csv]\n\n"
 		"Population by sex and age class, citizenship, civil status, household size;\n"
 		"events per month; old-age index, dependency ratio, average age, natural and\n"
@@ -34,7 +38,11 @@ static void usage(FILE *out)
 		"(households by size; --date instead of 1 January), bilancio (demographic\n"
 		"balance by month, or by year with --period anno, over --from..--to within the\n"
 		"period the register covers).  Every row and column total keeps at least two\n"
-		"hidden cells adding up to the threshold (secondary suppression).\n");
+		"hidden cells adding up to the threshold (secondary suppression).\n\n"
+		"--series follows one indicator over months (or years with --step year),\n"
+		"computed as of each period's last day from the register's history, within\n"
+		"the period it covers; --by-comune gives one series per municipality.\n"
+		"Indicators: %s.\n", stats_series_indicators());
 }
 
 int cmd_stats(int argc, char **argv)
@@ -47,11 +55,15 @@ int cmd_stats(int argc, char **argv)
 		{"config", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
 		{"table", required_argument, NULL, 'b'}, {"year", required_argument, NULL, 'y'},
 		{"date", required_argument, NULL, 'D'}, {"period", required_argument, NULL, 'p'},
+		{"series", required_argument, NULL, 'S'}, {"step", required_argument, NULL, 'P'},
+		{"by-comune", no_argument, NULL, 'B'},
 		{0, 0, 0, 0},
 	};
 	struct stats_query q = {.age_step = 5, .threshold = -1};   /* -1: the floor */
 	struct stats_table_query tq = {0};
-	bool table = false;
+	struct stats_series_query sq = {0};
+	const char *from = NULL, *to = NULL;
+	bool table = false, series = false;
 	const char *db = NULL, *format = "json", *config = NULL;
 	struct config cfg;
 	config_defaults(&cfg);
@@ -83,6 +95,23 @@ int cmd_stats(int argc, char **argv)
 			}
 			table = true;
 			break;
+		case 'S':
+			if (strlen(v) >= sizeof sq.indicator || !stats_series_known(v)) {
+				fprintf(stderr, "visura: stats: --series: uno tra %s\n",
+					stats_series_indicators());
+				return EXIT_USAGE;
+			}
+			memcpy(sq.indicator, v, strlen(v) + 1);
+			series = true;
+			break;
+		case 'P':
+			if (strcmp(v, "month") && strcmp(v, "year")) {
+				fprintf(stderr, "visura: stats: --step: month oppure year\n");
+				return EXIT_USAGE;
+			}
+			sq.yearly = !strcmp(v, "year");
+			break;
+		case 'B': sq.by_comune = true; break;
 		case 'y':
 			tq.year = atoi(v);
 			if (strlen(v) != 4 || strspn(v, "0123456789") != 4 || tq.year < 1900) {
@@ -97,26 +126,39 @@ int cmd_stats(int argc, char **argv)
 			}
 			tq.yearly = !strcmp(v, "anno");
 			break;
+		case 'f': from = v; break;
+		case 'T': to = v; break;
 		case 'a':
-		case 'D':
-		case 'f':
-		case 'T': {
+		case 'D': {
 			int d;
 			if (!date_parse(v, strlen(v), &d)) {
 				fprintf(stderr, "visura: stats: dates are YYYY-MM-DD\n");
 				return EXIT_USAGE;
 			}
-			*(c == 'a' ? &q.as_of : c == 'D' ? &tq.date : c == 'f' ? &q.events_from
-									       : &q.events_to) = d;
+			*(c == 'a' ? &q.as_of : &tq.date) = d;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || q.age_step < 1 || (strcmp(format, "json") && strcmp(format, "csv"))) {
+	if (optind != argc || q.age_step < 1 || (strcmp(format, "json") && strcmp(format, "csv")) ||
+	    (table && series)) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	/* --from/--to: months for a series, days otherwise */
+	const char *ends[] = {from, to};
+	int *days[] = {&q.events_from, &q.events_to}, *months[] = {&sq.from, &sq.to};
+	for (int i = 0; i < 2; i++) {
+		if (!ends[i])
+			continue;
+		if (series ? !stats_month_parse(ends[i], months[i])
+			   : !date_parse(ends[i], strlen(ends[i]), days[i])) {
+			fprintf(stderr, series ? "visura: stats: --series: --from e --to sono mesi (AAAA-MM)\n"
+					       : "visura: stats: dates are YYYY-MM-DD\n");
+			return EXIT_USAGE;
+		}
 	}
 	struct vis_error e = {0};
 	if (config && config_load_file(&cfg, config, &e)) {
@@ -143,13 +185,20 @@ int cmd_stats(int argc, char **argv)
 		tq.to = q.events_to;
 		tq.threshold = q.threshold;
 	}
-	if (rc == EXIT_OK && (table ? stats_table_compute(s, rd, &tq, date_today(), &doc, &e)
-				    : stats_compute(s, rd, &q, date_today(), &doc, &e))) {
+	if (series) {
+		memcpy(sq.comuni, q.comuni, sizeof sq.comuni);
+		sq.threshold = q.threshold;
+	}
+	if (rc == EXIT_OK &&
+	    (series  ? stats_series_compute(s, rd, &sq, date_today(), &doc, &e)
+	     : table ? stats_table_compute(s, rd, &tq, date_today(), &doc, &e)
+		     : stats_compute(s, rd, &q, date_today(), &doc, &e))) {
 		cli_error("stats", &e);
 		rc = EXIT_RUNTIME;
 	}
 	if (doc) {
-		char *text = !strcmp(format, "csv") ? (table ? stats_table_csv(doc) : stats_to_csv(doc))
+		char *text = !strcmp(format, "csv")
+			? (series ? stats_series_csv(doc) : table ? stats_table_csv(doc) : stats_to_csv(doc))
 						    : json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		if (text)
 			fputs(text, stdout);

@@ -7,13 +7,14 @@
 #include "common/date.h"
 #include "common/str.h"
 #include "refdata/refdata.h"
+#include "stats/history.h"
 #include "stats/stats.h"
 
 #define AGES 101              /* 0..99 and "100 e oltre" (ISTAT: 100) */
 #define MAX_STATES 300        /* citizenships: every state of the ANPR table fits */
 #define MAX_PERIODS 240       /* a balance of at most 20 years of months */
 #define MAX_EQ_CELLS 200000   /* identities of a table: far below this */
-#define LABEL_MAX 128
+#define LABEL_MAX STATS_LABEL_MAX
 
 /* ------------------------------------------------------------ protection */
 
@@ -213,8 +214,8 @@ vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
 	return VIS_OK;
 }
 
-static void territory(const struct refdata *rd, const char *comuni, int date, char code[LABEL_MAX],
-		      char name[LABEL_MAX])
+void stats_territory(const struct refdata *rd, const char *comuni, int date,
+		     char code[STATS_LABEL_MAX], char name[STATS_LABEL_MAX])
 {
 	int n = 1;
 	for (const char *p = comuni; *p; p++)
@@ -347,98 +348,23 @@ static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, 
 
 /* ------------------------------------------------------------ the balance */
 
-enum { B_START, B_BIRTHS, B_DEATHS, B_NATURAL, B_IN_IT, B_IN_ABROAD, B_IN_OTHER, B_OUT_IT,
-       B_OUT_ABROAD, B_OUT_OTHER, B_MIGR, B_END, B_COLS };
-
-struct episode {
-	int reg, reg_reason, canc, canc_reason;
-};
 
 struct balance {
 	const struct stats_table_query *q;
 	int np;
 	int dal[MAX_PERIODS], al[MAX_PERIODS];
-	long long (*v)[3][B_COLS];            /* [period][men, women, total][column] */
-	char key[32];                          /* the record being read */
-	int sex;
-	struct episode ep[16];
-	int nep;
+	long long (*v)[3][STATS_B_COLS];      /* [period][men, women, total][column] */
 };
 
-static int reg_class(int reason)
-{
-	/* ISTAT: 1 nascita; 3 da altro comune; 4 dall'estero, 6 rimpatrio da AIRE */
-	return reason == 1 ? B_BIRTHS : reason == 3 ? B_IN_IT
-		: reason == 4 || reason == 6 ? B_IN_ABROAD : B_IN_OTHER;
-}
-
-static int canc_class(int reason)
-{
-	/* 1 morte, 2 morte presunta; 3 verso altro comune; 5 straniero
-	 * all'estero, 8 trasferimento all'estero (AIRE) */
-	return reason == 1 || reason == 2 ? B_DEATHS : reason == 3 ? B_OUT_IT
-		: reason == 5 || reason == 8 ? B_OUT_ABROAD : B_OUT_OTHER;
-}
-
-static bool resident(const struct episode *x, int d)
-{
-	return x->reg <= d && !(x->canc_reason && x->canc <= d);
-}
-
-/* Adds the residence episodes of the record read so far. */
-static void balance_flush(struct balance *b)
-{
-	for (int i = 0; i < b->nep; i++) {
-		struct episode x = b->ep[i];
-		if (x.canc_reason && x.canc < x.reg)
-			x.canc = x.reg;        /* a cancellation before its registration */
-		for (int p = 0; p < b->np; p++) {
-			long long *m = b->v[p][b->sex ? 0 : 1], *t = b->v[p][2];
-			int d0 = date_add_days(b->dal[p], -1), d1 = b->al[p];
-			int add[4] = {-1, -1, -1, -1};
-			if (resident(&x, d0))
-				add[0] = B_START;
-			if (resident(&x, d1))
-				add[1] = B_END;
-			if (x.reg > d0 && x.reg <= d1)
-				add[2] = reg_class(x.reg_reason);
-			if (x.canc_reason && x.canc > d0 && x.canc <= d1)
-				add[3] = canc_class(x.canc_reason);
-			for (int k = 0; k < 4; k++)
-				if (add[k] >= 0) {
-					m[add[k]]++;
-					t[add[k]]++;
-				}
-		}
-	}
-	b->nep = 0;
-}
-
-static int add_version(void *ctx, const struct store_person *p)
+/* Adds the residence episodes of one record to every period. */
+static int add_record(void *ctx, const struct stats_record *r)
 {
 	struct balance *b = ctx;
-	if (!stats_covered(b->q->comuni, p->comune))
-		return 0;
-	char key[32];
-	snprintf(key, sizeof key, "%s:%s", p->comune, p->id);
-	if (strcmp(key, b->key)) {
-		balance_flush(b);
-		memcpy(b->key, key, sizeof key);
-	}
-	b->sex = p->sex == 'M';
-	if (!p->reg_date)
-		return 0;
-	struct episode *last = b->nep ? &b->ep[b->nep - 1] : NULL;
-	/* A new registration after a cancellation is a new episode; another
-	 * registration date on an open one corrects it. */
-	if (!last || (last->reg != p->reg_date && last->canc_reason && p->reg_date >= last->canc)) {
-		if (b->nep == (int)(sizeof b->ep / sizeof b->ep[0])) {
-			memmove(b->ep, b->ep + 1, sizeof b->ep - sizeof b->ep[0]);
-			b->nep--;
+	for (int i = 0; i < r->nep; i++)
+		for (int p = 0; p < b->np; p++) {
+			stats_episode_count(&r->ep[i], b->dal[p], b->al[p], b->v[p][r->sex ? 0 : 1]);
+			stats_episode_count(&r->ep[i], b->dal[p], b->al[p], b->v[p][2]);
 		}
-		last = &b->ep[b->nep++];
-	}
-	*last = (struct episode){p->reg_date, p->reg_reason, p->canc_date, p->canc_reason};
 	return 0;
 }
 
@@ -453,23 +379,15 @@ static vis_err balance_table(struct store *s, const struct stats_table_query *q,
 	if (!b)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	b->q = q;
-	for (int d = from; d <= to && b->np < MAX_PERIODS;) {
-		int y = DATE_YEAR(d), m = DATE_MONTH(d);
-		int end = q->yearly ? y * 10000 + 1231 : y * 10000 + m * 100 + date_days_in_month(y, m);
-		b->dal[b->np] = d;
-		b->al[b->np++] = end < to ? end : to;
-		d = date_add_days(end, 1);
-	}
+	b->np = stats_periods(from, to, q->yearly, b->dal, b->al, MAX_PERIODS);
 	b->v = calloc((size_t)b->np + 1, sizeof *b->v);
 	if (!b->v) {
 		free(b);
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
-	const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
-	vis_err rc = store_person_versions_each(s, one, add_version, b, e);
-	balance_flush(b);
-	if (!rc && (!grid_init(g, b->np * 3, B_COLS, 6) ||
-		    !(g->derived = calloc((size_t)b->np * 3 * B_COLS, sizeof *g->derived))))
+	vis_err rc = stats_history_each(s, q->comuni, add_record, b, e);
+	if (!rc && (!grid_init(g, b->np * 3, STATS_B_COLS, 6) ||
+		    !(g->derived = calloc((size_t)b->np * 3 * STATS_B_COLS, sizeof *g->derived))))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	for (int p = 0; !rc && p < b->np; p++) {
 		static const char *const sexes[] = {"Maschi", "Femmine", "Totale"};
@@ -484,34 +402,24 @@ static vis_err balance_table(struct store *s, const struct stats_table_query *q,
 		for (int sx = 0; sx < 3; sx++) {
 			int r = p * 3 + sx;
 			long long *v = b->v[p][sx];
-			v[B_NATURAL] = v[B_BIRTHS] - v[B_DEATHS];
-			v[B_MIGR] = v[B_IN_IT] + v[B_IN_ABROAD] + v[B_IN_OTHER] - v[B_OUT_IT] -
-				    v[B_OUT_ABROAD] - v[B_OUT_OTHER];
+			stats_balance_close(v);
 			const char *lab[] = {code, name, period, dal, al, sexes[sx]};
 			for (int i = 0; i < 6; i++)
 				set_label(g, r, i, lab[i]);
-			for (int c = 0; c < B_COLS; c++)
+			for (int c = 0; c < STATS_B_COLS; c++)
 				*at(g, r, c) = v[c];
 			/* the balances are differences, not counts of persons */
-			g->derived[r * B_COLS + B_NATURAL] = g->derived[r * B_COLS + B_MIGR] = true;
-			static const int identity[] = {B_START, B_BIRTHS, B_DEATHS, B_IN_IT, B_IN_ABROAD,
-						       B_IN_OTHER, B_OUT_IT, B_OUT_ABROAD, B_OUT_OTHER,
-						       B_END};
-			static const int natural[] = {B_BIRTHS, B_DEATHS, B_NATURAL};
-			static const int migr[] = {B_IN_IT, B_IN_ABROAD, B_IN_OTHER, B_OUT_IT,
-						   B_OUT_ABROAD, B_OUT_OTHER, B_MIGR};
-			static const int saldi[] = {B_START, B_NATURAL, B_MIGR, B_END};
-			eq_row(g, r, identity, 10);
-			eq_row(g, r, natural, 3);
-			eq_row(g, r, migr, 7);
-			eq_row(g, r, saldi, 4);
+			g->derived[r * STATS_B_COLS + STATS_B_NATURAL] = true;
+			g->derived[r * STATS_B_COLS + STATS_B_MIGR] = true;
+			for (int k = 0; k < STATS_BALANCE_IDENTITIES; k++)
+				eq_row(g, r, stats_balance_identity[k].cols, stats_balance_identity[k].n);
 			/* the end of a period is the start of the next */
 			if (p + 1 < b->np) {
-				int rc2[] = {r, B_END, r + 3, B_START};
+				int rc2[] = {r, STATS_B_END, r + 3, STATS_B_START};
 				eq_add(g, rc2, 2);
 			}
 		}
-		for (int c = 0; c < B_COLS; c++)
+		for (int c = 0; c < STATS_B_COLS; c++)
 			eq_col(g, c, p * 3, p * 3 + 2, 1);
 	}
 	free(b->v);
@@ -559,7 +467,7 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 	if (rc)
 		return rc;
 	char code[LABEL_MAX], name[LABEL_MAX], df[11], dt[11];
-	territory(rd, q->comuni, q->table == STATS_BILANCIO ? today : on, code, name);
+	stats_territory(rd, q->comuni, q->table == STATS_BILANCIO ? today : on, code, name);
 	struct grid g;
 	memset(&g, 0, sizeof g);
 	json_t *head = json_object();

@@ -51,6 +51,12 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			    const struct stats_table_query *q, int today, json_t **out,
 			    struct vis_error *e);
 
+/* The code and the name of a territory ("tutti", one or a few
+ * municipalities by name, "Insieme di N comuni"), names as of `date`. */
+#define STATS_LABEL_MAX 128
+void stats_territory(const struct refdata *rd, const char *comuni, int date,
+		     char code[STATS_LABEL_MAX], char name[STATS_LABEL_MAX]);
+
 /* The period the register covers for these municipalities ("" = all): from
  * the latest of their first imports to the earliest of their last ones
  * (YYYYMMDD, UTC dates of the extracts); *from = 0 when one has none. */

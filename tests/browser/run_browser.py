@@ -197,6 +197,9 @@ def prepare(srv):
         "comuni": ["036023", "036005"],
         "persons": persons,
         "population_total": len(current),
+        # residents by municipality today, from the files (the map's values)
+        "population_by_comune": {c: sum(p["comune"] == c for p in current)
+                                 for c in ("036023", "036005")},
         "imports": [os.path.basename(f) for f in pop.files()],
     }
 

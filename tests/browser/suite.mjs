@@ -1474,6 +1474,35 @@ async function flowAdmin(browser, fx) {
       for (const k of ['Indice di vecchiaia', 'Indice di dipendenza', 'Età media', 'Saldo naturale', 'Saldo migratorio'])
         check(/^-?[\d.,]+$/.test(ind[k] || ''), `expected a number for "${k}"; the indicators are ${JSON.stringify(ind)}`);
     });
+    await step('admin: the map of the province: legend, data table, a municipality\'s value on focus', page, async () => {
+      const map = section(page, 'I comuni sulla mappa');
+      const paths = map.locator('#map-choropleth path');
+      await visible(page, paths, 'the municipalities drawn on the map');
+      const n = await paths.count();
+      check(n === 47, `expected the 47 municipalities of the province of Modena; drew ${n}`);
+      await textOf(page, map.locator('#map-legend'), 'Popolazione residente', 'the legend names the indicator');
+      check(await map.locator('#map-legend li').count() >= 2, 'expected classes and "no data" in the legend');
+      await textOf(page, map.locator('#map-attribution'), 'ISTAT (CC-BY 4.0), elaborazione openpolis', 'the attribution');
+      const fmt = (v) => Number(v).toLocaleString('it-IT');
+      for (const [code, total] of Object.entries(fx.population_by_comune)) {
+        const row = map.locator('table tbody tr').filter({ hasText: code });
+        await textOf(page, row, fmt(total), `the data table's population of ${code}`);
+      }
+      const modena = map.locator('#map-choropleth path[data-comune="036023"]');
+      await modena.focus();
+      await textOf(page, map.locator('#map-info'), `Modena: ${fmt(fx.population_by_comune['036023'])}`, 'the focused municipality\'s value');
+      check(/nessun dato/.test(await map.locator('#map-choropleth path[data-comune="036001"]').getAttribute('aria-label')),
+        'a municipality without data says so');
+      // Density: the population over the boundary's area (Carpi: about 131 km²).
+      await map.getByLabel('Indicatore', { exact: true }).selectOption('density');
+      await textOf(page, map.locator('#map-legend'), 'residenti per km²', 'the density\'s unit in the legend');
+      const carpi = fx.population_by_comune['036005'] / 131;
+      const row = map.locator('table tbody tr').filter({ hasText: '036005' });
+      await eventually(async () => {
+        const v = Number(squash(await row.locator('td').nth(2).innerText()).replace(',', '.'));
+        check(Math.abs(v - carpi) < 0.2, `expected Carpi's density near ${carpi.toFixed(1)}; the table says ${v}`);
+      });
+    });
     await look(page, 'admin-stats');
     await step('admin: "Scarica CSV" downloads the statistics', page, async () => {
       const dl = await download(page, () => button(mainOf(page), 'Scarica CSV').click(), 'statistiche.csv');

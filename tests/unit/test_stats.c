@@ -14,6 +14,7 @@
 #include "cf/cf.h"
 #include "import/import.h"
 #include "refdata/refdata.h"
+#include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
 #include "store/store.h"
@@ -233,9 +234,10 @@ static void test_protect(void **state)
 
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
-static void test_balance_by_hand(void **state)
+/* A delta on the register of setup: Pietro born on 24 November, Ada dead
+ * on 25 November. */
+static void import_birth_and_death(struct fx *f)
 {
-	struct fx *f = *state;
 	char baby[17], d[17], text[4096];
 	cf_compute("ROSSI", "PIETRO", 'M', 2026, 11, 24, "F257", baby);
 	cf_compute("VERDI", "ADA", 'F', 1950, 2, 2, "Z100", d);
@@ -253,6 +255,13 @@ static void test_balance_by_hand(void **state)
 	if (rc)
 		print_error("import: %s\n", e.msg);
 	assert_int_equal(rc, VIS_OK);
+}
+
+static void test_balance_by_hand(void **state)
+{
+	struct fx *f = *state;
+	import_birth_and_death(f);
+	struct vis_error e = {0};
 	int from, to;
 	assert_int_equal(stats_coverage(f->s, "036023", &from, &to, &e), VIS_OK);
 	assert_int_equal(from, 20261122);
@@ -293,12 +302,87 @@ static void test_balance_by_hand(void **state)
 	assert_non_null(strstr(e.msg, "2026-11-22"));
 }
 
+
+/* The tiny register of setup, then a birth on 24 November and Ada's death
+ * on 25 November: the series by hand. */
+static json_t *series_point(struct fx *f, const char *indicator, int threshold, size_t i)
+{
+	struct stats_series_query q = {.threshold = threshold, .from = 202611, .to = 202611};
+	snprintf(q.indicator, sizeof q.indicator, "%s", indicator);
+	json_t *doc;
+	struct vis_error e = {0};
+	assert_int_equal(stats_series_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
+	json_t *pts = json_object_get(json_array_get(json_object_get(doc, "serie"), 0), "punti");
+	json_t *v = json_incref(json_object_get(json_array_get(pts, i), "valore"));
+	json_decref(doc);
+	return v;
+}
+
+static void test_series_by_hand(void **state)
+{
+	struct fx *f = *state;
+	import_birth_and_death(f);
+	struct vis_error e = {0};
+	/* One period, 23-25 November; on the 25th: Mario 46, Anna 44, Luca
+	 * 14, Pietro 0 (Ada died): young 2, working 2, old 0. */
+	json_t *v = series_point(f, "population", 1, 0);
+	assert_int_equal(json_integer_value(v), 4);
+	json_decref(v);
+	v = series_point(f, "youth_dependency_ratio", 1, 0);
+	assert_true(fabs(json_real_value(v) - 100.0) < 1e-9);
+	json_decref(v);
+	v = series_point(f, "average_age", 1, 0);
+	assert_true(fabs(json_real_value(v) - 26.0) < 1e-9);
+	json_decref(v);
+	v = series_point(f, "old_age_index", 1, 0);   /* no one over 65: 0 per 100 young */
+	assert_true(fabs(json_real_value(v)) < 1e-9);
+	json_decref(v);
+	v = series_point(f, "births", 1, 0);
+	assert_int_equal(json_integer_value(v), 1);
+	json_decref(v);
+	v = series_point(f, "natural_balance", 1, 0);
+	assert_int_equal(json_integer_value(v), 0);
+	json_decref(v);
+	/* births 1 per mean population 4 over 3 days, per 1,000 per year */
+	v = series_point(f, "crude_birth_rate", 1, 0);
+	assert_true(fabs(json_real_value(v) - 1000.0 * 365.0 / 3.0 / 4.0) < 1e-6);
+	json_decref(v);
+	/* Threshold 3: one birth and one death are hidden, and so is their
+	 * balance (0, not a small count, but the last cell of the identity);
+	 * the population of 4 stays, and the rate made of a hidden count goes. */
+	v = series_point(f, "births", 3, 0);
+	assert_true(json_is_null(v));
+	json_decref(v);
+	v = series_point(f, "population", 3, 0);
+	assert_int_equal(json_integer_value(v), 4);
+	json_decref(v);
+	v = series_point(f, "crude_death_rate", 3, 0);
+	assert_true(json_is_null(v));
+	json_decref(v);
+	v = series_point(f, "males", 3, 0);           /* 3 men (Mario, Luca, Pietro), 1 woman */
+	assert_true(json_is_null(v));
+	json_decref(v);
+	/* Before the first import: refused, the period stated in Italian. */
+	struct stats_series_query q = {.threshold = 3, .from = 202610, .to = 202610};
+	snprintf(q.indicator, sizeof q.indicator, "births");
+	json_t *doc;
+	assert_int_equal(stats_series_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_ERR_INVALID);
+	assert_non_null(strstr(e.msg, "periodo coperto"));
+	assert_non_null(strstr(e.msg, "2026-11-22"));
+	int m;
+	assert_true(stats_month_parse("2026-11", &m));
+	assert_int_equal(m, 202611);
+	assert_false(stats_month_parse("2026-13", &m));
+	assert_false(stats_month_parse("2026-1", &m));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_suppress),
 		cmocka_unit_test(test_protect),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_suppressed_in_output, setup, teardown),
 	};

@@ -5,6 +5,7 @@ import { h, field, submit, table, download, facts, card, fmtDate } from '../dom.
 import { api, qs } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
+import { mapCard } from './map.js';
 
 const MALE = '#0066cc';
 const FEMALE = '#d1344c';
@@ -101,6 +102,7 @@ async function statsScreen(params) {
       h('p', { class: 'small mb-0', id: 'stats-period' }, data.events.days
         ? t('stats.rates_period', { from: fmtDate(data.events.from), to: fmtDate(data.events.to), days: data.events.days })
         : t('stats.no_period'))),
+    mapCard(q),
     h('div', { class: 'row' },
       h('div', { class: 'col-md-4' }, card(t('cat.citizenship'), facts([[t('stats.italian'), cell(data.citizenship.italian, data.threshold)],
         [t('stats.eu'), cell(data.citizenship.eu, data.threshold)], [t('stats.non_eu'), cell(data.citizenship.non_eu, data.threshold)]], true))),

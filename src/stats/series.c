@@ -1,0 +1,503 @@
+#include "stats/series.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "common/str.h"
+#include "refdata/refdata.h"
+#include "stats/history.h"
+#include "stats/stats.h"
+#include "stats/tables.h"
+
+#define MAX_PERIODS 240          /* 20 years of months */
+#define MAX_UNITS 2000           /* municipalities of one answer: a region fits */
+#define MAX_POINTS 200000        /* periods x municipalities of one answer */
+
+/* The stock cells of a date: the population by sex, by age group and by
+ * citizenship, each group adding up to the total. */
+enum { S_TOT, S_MEN, S_WOMEN, S_YOUNG, S_WORKING, S_OLD, S_FOREIGN, S_ITALIAN, S_COLS };
+
+enum ind_kind { STOCK, FLOW, RATE };
+
+static const struct indicator {
+	const char *name, *title, *unit;
+	enum ind_kind kind;
+} indicators[] = {
+	{"population", "Popolazione residente", "persone", STOCK},
+	{"males", "Maschi residenti", "persone", STOCK},
+	{"females", "Femmine residenti", "persone", STOCK},
+	{"foreigners", "Stranieri residenti", "persone", STOCK},
+	{"foreign_share", "Incidenza degli stranieri", "per 100 residenti", STOCK},
+	{"old_age_index", "Indice di vecchiaia", "65 anni e più per 100 sotto i 15", STOCK},
+	{"dependency_ratio", "Indice di dipendenza strutturale",
+	 "sotto i 15 e 65 e più per 100 tra 15 e 64 anni", STOCK},
+	{"youth_dependency_ratio", "Indice di dipendenza giovanile",
+	 "sotto i 15 per 100 tra 15 e 64 anni", STOCK},
+	{"old_age_dependency_ratio", "Indice di dipendenza degli anziani",
+	 "65 e più per 100 tra 15 e 64 anni", STOCK},
+	{"average_age", "Età media", "anni", STOCK},
+	{"births", "Nati vivi", "persone", FLOW},
+	{"deaths", "Morti", "persone", FLOW},
+	{"natural_balance", "Saldo naturale", "persone", FLOW},
+	{"registrations", "Iscritti", "persone", FLOW},
+	{"cancellations", "Cancellati", "persone", FLOW},
+	{"migratory_balance", "Saldo migratorio e per altri motivi", "persone", FLOW},
+	{"crude_birth_rate", "Tasso di natalità", "per 1.000 residenti all'anno", RATE},
+	{"crude_death_rate", "Tasso di mortalità", "per 1.000 residenti all'anno", RATE},
+	{"natural_growth_rate", "Tasso di crescita naturale", "per 1.000 residenti all'anno", RATE},
+	{"migratory_rate", "Tasso migratorio", "per 1.000 residenti all'anno", RATE},
+};
+#define NIND ((int)(sizeof indicators / sizeof indicators[0]))
+
+static const struct indicator *indicator_find(const char *name)
+{
+	for (int i = 0; i < NIND; i++)
+		if (!strcmp(indicators[i].name, name))
+			return &indicators[i];
+	return NULL;
+}
+
+bool stats_series_known(const char *name)
+{
+	return indicator_find(name) != NULL;
+}
+
+const char *stats_series_indicators(void)
+{
+	return "population, males, females, foreigners, foreign_share, old_age_index, "
+	       "dependency_ratio, youth_dependency_ratio, old_age_dependency_ratio, average_age, "
+	       "births, deaths, natural_balance, registrations, cancellations, migratory_balance, "
+	       "crude_birth_rate, crude_death_rate, natural_growth_rate, migratory_rate";
+}
+
+bool stats_month_parse(const char *s, int *out)
+{
+	if (strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789") != 4 ||
+	    strspn(s + 5, "0123456789") != 2)
+		return false;
+	int y = atoi(s), m = atoi(s + 5);
+	if (y < 1900 || y > 2999 || m < 1 || m > 12)
+		return false;
+	*out = y * 100 + m;
+	return true;
+}
+
+/* ------------------------------------------------------------ counting */
+
+/* One territory: the stocks on np+1 dates (the day before the first
+ * period, then the last day of each) and the balance of each period. */
+struct unit {
+	char code[7];
+	long long *stock;          /* [np + 1][S_COLS] */
+	long long *age_sum;        /* [np + 1] */
+	long long *bal;            /* [np][STATS_B_COLS] */
+};
+
+struct walk {
+	const char *comuni;
+	int np;
+	int dal[MAX_PERIODS], al[MAX_PERIODS], on[MAX_PERIODS + 1];
+	struct unit *u;
+	int nu, last;
+	bool pooled;
+};
+
+static struct unit *unit_of(struct walk *w, const char *comune)
+{
+	if (w->pooled)
+		return &w->u[0];
+	if (w->last < w->nu && !strcmp(w->u[w->last].code, comune))
+		return &w->u[w->last];
+	for (int i = 0; i < w->nu; i++)
+		if (!strcmp(w->u[i].code, comune)) {
+			w->last = i;
+			return &w->u[i];
+		}
+	return NULL;
+}
+
+static int add_record(void *ctx, const struct stats_record *r)
+{
+	struct walk *w = ctx;
+	struct unit *u = unit_of(w, r->v[0].comune);
+	if (!u)
+		return 0;
+	for (int k = 0; k <= w->np; k++) {
+		const struct store_person *v = stats_record_at(r, w->on[k]);
+		if (!stats_version_resident(v, w->on[k]))
+			continue;
+		int age = date_age(v->birth_date, w->on[k]);
+		if (age < 0)
+			continue;
+		long long *c = &u->stock[k * S_COLS];
+		c[S_TOT]++;
+		c[v->sex == 'M' ? S_MEN : S_WOMEN]++;
+		c[age < 15 ? S_YOUNG : age < 65 ? S_WORKING : S_OLD]++;
+		c[strstr(v->citizenships, "100") ? S_ITALIAN : S_FOREIGN]++;
+		u->age_sum[k] += age;
+	}
+	for (int i = 0; i < r->nep; i++)
+		for (int p = 0; p < w->np; p++)
+			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &u->bal[p * STATS_B_COLS]);
+	return 0;
+}
+
+/* ------------------------------------------------------------ protection */
+
+struct eqs {
+	int *cells, *len;
+	int n, ncells;
+};
+
+static void eq_push(struct eqs *q, const int *cells, int n)
+{
+	memcpy(q->cells + q->ncells, cells, (size_t)n * sizeof *cells);
+	q->ncells += n;
+	q->len[q->n++] = n;
+}
+
+/* The identities of a period's flows.  Its start and end are the
+ * population on two dates, published as stocks (and by POSAS): their
+ * difference, the flows' net, counts as known, so the flows are protected
+ * among themselves and never by hiding the population. */
+#define FLOW_IDENTITIES 4
+static const struct stats_identity flow_identity[FLOW_IDENTITIES] = {
+	{8, {STATS_B_BIRTHS, STATS_B_DEATHS, STATS_B_IN_IT, STATS_B_IN_ABROAD, STATS_B_IN_OTHER,
+	     STATS_B_OUT_IT, STATS_B_OUT_ABROAD, STATS_B_OUT_OTHER}},
+	{3, {STATS_B_BIRTHS, STATS_B_DEATHS, STATS_B_NATURAL}},
+	{7, {STATS_B_IN_IT, STATS_B_IN_ABROAD, STATS_B_IN_OTHER, STATS_B_OUT_IT, STATS_B_OUT_ABROAD,
+	     STATS_B_OUT_OTHER, STATS_B_MIGR}},
+	{2, {STATS_B_NATURAL, STATS_B_MIGR}},
+};
+
+/* Hides the cells of one territory: stocks first ([np+1][S_COLS]), then
+ * the balances ([np][STATS_B_COLS]); hidden[] has as many flags. */
+static bool unit_protect(const struct unit *u, int np, int threshold, bool *hidden)
+{
+	int ns = (np + 1) * S_COLS, n = ns + np * STATS_B_COLS;
+	long long *cells = malloc((size_t)n * sizeof *cells);
+	bool *derived = calloc((size_t)n, sizeof *derived);
+	struct eqs q = {.cells = malloc((size_t)(np + 1) * 10 * sizeof(int) +
+					(size_t)np * 20 * sizeof(int)),
+			.len = malloc((size_t)(np + 1) * 3 * sizeof(int) + (size_t)np * 4 * sizeof(int))};
+	bool ok = cells && derived && q.cells && q.len;
+	if (ok) {
+		memcpy(cells, u->stock, (size_t)ns * sizeof *cells);
+		memcpy(cells + ns, u->bal, (size_t)np * STATS_B_COLS * sizeof *cells);
+		for (int k = 0; k <= np; k++) {
+			int b = k * S_COLS;
+			int sex[] = {b + S_MEN, b + S_WOMEN, b + S_TOT};
+			int age[] = {b + S_YOUNG, b + S_WORKING, b + S_OLD, b + S_TOT};
+			int cit[] = {b + S_FOREIGN, b + S_ITALIAN, b + S_TOT};
+			eq_push(&q, sex, 3);
+			eq_push(&q, age, 4);
+			eq_push(&q, cit, 3);
+		}
+		for (int p = 0; p < np; p++) {
+			int b = ns + p * STATS_B_COLS;
+			derived[b + STATS_B_NATURAL] = derived[b + STATS_B_MIGR] = true;
+			for (int k = 0; k < FLOW_IDENTITIES; k++) {
+				int c[10];
+				for (int j = 0; j < flow_identity[k].n; j++)
+					c[j] = b + flow_identity[k].cols[j];
+				eq_push(&q, c, flow_identity[k].n);
+			}
+		}
+		stats_protect(cells, derived, hidden, n, q.cells, q.len, q.n, threshold);
+	}
+	free(cells);
+	free(derived);
+	free(q.cells);
+	free(q.len);
+	return ok;
+}
+
+/* The value of indicator `ind` for period p of u, NULL (JSON null) when
+ * one of the counts it is made of is hidden or its base is zero. */
+static json_t *value(const struct indicator *ind, const struct unit *u, const bool *hidden,
+		     int np, int p, int days)
+{
+	int k = p + 1, ns = (np + 1) * S_COLS;
+	const long long *s = &u->stock[k * S_COLS], *b = &u->bal[p * STATS_B_COLS];
+	const bool *hs = &hidden[k * S_COLS], *hb = &hidden[ns + p * STATS_B_COLS];
+	const char *n = ind->name;
+#define SH(c) hs[c]
+#define BH(c) hb[STATS_B_##c]
+	long long num = 0, den = 1;
+	double scale = 1;
+	bool hide = false;
+	if (!strcmp(n, "population") || !strcmp(n, "males") || !strcmp(n, "females") ||
+	    !strcmp(n, "foreigners")) {
+		int c = n[0] == 'p' ? S_TOT : n[0] == 'm' ? S_MEN : n[1] == 'e' ? S_WOMEN : S_FOREIGN;
+		return hs[c] ? json_null() : json_integer(s[c]);
+	} else if (!strcmp(n, "foreign_share")) {
+		num = s[S_FOREIGN], den = s[S_TOT], scale = 100;
+		hide = SH(S_FOREIGN) || SH(S_TOT);
+	} else if (!strcmp(n, "old_age_index")) {
+		num = s[S_OLD], den = s[S_YOUNG], scale = 100;
+		hide = SH(S_OLD) || SH(S_YOUNG);
+	} else if (!strcmp(n, "dependency_ratio")) {
+		num = s[S_YOUNG] + s[S_OLD], den = s[S_WORKING], scale = 100;
+		hide = SH(S_YOUNG) || SH(S_OLD) || SH(S_WORKING);
+	} else if (!strcmp(n, "youth_dependency_ratio")) {
+		num = s[S_YOUNG], den = s[S_WORKING], scale = 100;
+		hide = SH(S_YOUNG) || SH(S_WORKING);
+	} else if (!strcmp(n, "old_age_dependency_ratio")) {
+		num = s[S_OLD], den = s[S_WORKING], scale = 100;
+		hide = SH(S_OLD) || SH(S_WORKING);
+	} else if (!strcmp(n, "average_age")) {
+		num = u->age_sum[k], den = s[S_TOT];
+		hide = SH(S_TOT);
+	} else if (ind->kind == FLOW) {
+		long long v;
+		if (!strcmp(n, "births"))
+			v = b[STATS_B_BIRTHS], hide = BH(BIRTHS);
+		else if (!strcmp(n, "deaths"))
+			v = b[STATS_B_DEATHS], hide = BH(DEATHS);
+		else if (!strcmp(n, "natural_balance"))
+			v = b[STATS_B_NATURAL], hide = BH(NATURAL);
+		else if (!strcmp(n, "migratory_balance"))
+			v = b[STATS_B_MIGR], hide = BH(MIGR);
+		else if (!strcmp(n, "registrations"))
+			v = b[STATS_B_IN_IT] + b[STATS_B_IN_ABROAD] + b[STATS_B_IN_OTHER],
+			hide = BH(IN_IT) || BH(IN_ABROAD) || BH(IN_OTHER);
+		else
+			v = b[STATS_B_OUT_IT] + b[STATS_B_OUT_ABROAD] + b[STATS_B_OUT_OTHER],
+			hide = BH(OUT_IT) || BH(OUT_ABROAD) || BH(OUT_OTHER);
+		return hide ? json_null() : json_integer(v);
+	} else {
+		/* Crude rates: per 1,000 of the mean population (the day
+		 * before and the last day), per year over the days of the
+		 * period. */
+		int c = !strcmp(n, "crude_birth_rate") ? STATS_B_BIRTHS
+			: !strcmp(n, "crude_death_rate") ? STATS_B_DEATHS
+			: !strcmp(n, "natural_growth_rate") ? STATS_B_NATURAL : STATS_B_MIGR;
+		const long long *s0 = &u->stock[p * S_COLS];
+		num = 2 * b[c], den = s0[S_TOT] + s[S_TOT];
+		scale = 1000.0 * 365.0 / days;
+		hide = hb[c] || hidden[p * S_COLS + S_TOT] || SH(S_TOT);
+	}
+#undef SH
+#undef BH
+	if (hide || den <= 0)
+		return json_null();
+	return json_real((double)num * scale / (double)den);
+}
+
+/* ------------------------------------------------------------ the series */
+
+static int add_span_unit(void *ctx, const char *comune, int64_t first, int64_t last)
+{
+	(void)first;
+	(void)last;
+	struct walk *w = ctx;
+	if (w->nu < MAX_UNITS && stats_covered(w->comuni, comune))
+		str_copy_known(w->u[w->nu++].code, sizeof w->u[0].code, comune, __FILE__, __LINE__);
+	return 0;
+}
+
+static vis_err units_init(struct store *s, struct walk *w, bool by_comune, struct vis_error *e)
+{
+	w->u = calloc(MAX_UNITS, sizeof *w->u);
+	if (!w->u)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	w->pooled = !by_comune;
+	if (w->pooled)
+		w->nu = 1;
+	else {
+		/* every municipality asked for (or imported), in code order */
+		vis_err rc = store_import_span_each(s, add_span_unit, w, e);
+		if (rc)
+			return rc;
+	}
+	if ((long long)w->nu * w->np > MAX_POINTS)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "troppi punti in una risposta (%d comuni per %d periodi): "
+				     "al massimo %d", w->nu, w->np, MAX_POINTS);
+	for (int i = 0; i < w->nu; i++) {
+		struct unit *u = &w->u[i];
+		u->stock = calloc((size_t)(w->np + 1) * S_COLS, sizeof *u->stock);
+		u->age_sum = calloc((size_t)w->np + 1, sizeof *u->age_sum);
+		u->bal = calloc((size_t)w->np * STATS_B_COLS, sizeof *u->bal);
+		if (!u->stock || !u->age_sum || !u->bal)
+			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	return VIS_OK;
+}
+
+static void units_release(struct walk *w)
+{
+	for (int i = 0; w->u && i < w->nu; i++) {
+		free(w->u[i].stock);
+		free(w->u[i].age_sum);
+		free(w->u[i].bal);
+	}
+	free(w->u);
+}
+
+/* The periods asked for, within the covered one; false (with the refusal
+ * in e) when outside it. */
+static bool periods(const struct stats_series_query *q, int cov_from, int cov_to, struct walk *w,
+		    struct vis_error *e)
+{
+	char df[11], dt[11];
+	date_format(cov_from, df);
+	date_format(cov_to, dt);
+	int fm = q->from ? q->from : DATE_YEAR(date_add_days(cov_from, 1)) * 100 +
+					     DATE_MONTH(date_add_days(cov_from, 1));
+	int tm = q->to ? q->to : DATE_YEAR(cov_to) * 100 + DATE_MONTH(cov_to);
+	if (fm > tm) {
+		vis_error_set(e, VIS_ERR_INVALID, "from (%04d-%02d) è dopo to (%04d-%02d)", fm / 100,
+			      fm % 100, tm / 100, tm % 100);
+		return false;
+	}
+	int first = fm * 100 + 1;
+	int last = tm * 100 + date_days_in_month(tm / 100, tm % 100);
+	/* The stocks are known from the first import, the flows from the
+	 * day after: the first period starts then at the earliest. */
+	int from = first > cov_from ? first : date_add_days(cov_from, 1);
+	int to = last < cov_to ? last : cov_to;
+	if (from > to) {
+		vis_error_set(e, VIS_ERR_INVALID,
+			      "la serie si calcola solo sul periodo coperto dal registro, dal giorno "
+			      "dopo la prima importazione (%s) all'ultima (%s): il periodo chiesto, "
+			      "da %04d-%02d a %04d-%02d, ne è fuori", df, dt, fm / 100, fm % 100,
+			      tm / 100, tm % 100);
+		return false;
+	}
+	w->np = stats_periods(from, to, q->yearly, w->dal, w->al, MAX_PERIODS);
+	if (w->al[w->np - 1] != to) {
+		vis_error_set(e, VIS_ERR_INVALID, "al massimo %d periodi in una serie", MAX_PERIODS);
+		return false;
+	}
+	w->on[0] = date_add_days(from, -1);
+	for (int p = 0; p < w->np; p++)
+		w->on[p + 1] = w->al[p];
+	return true;
+}
+
+static json_t *unit_json(const struct indicator *ind, const struct walk *w, const struct unit *u,
+			 const char *code, const char *name, bool yearly, const bool *hidden)
+{
+	json_t *points = json_array();
+	for (int p = 0; p < w->np; p++) {
+		char period[16], dal[11], al[11];
+		if (yearly)
+			snprintf(period, sizeof period, "%04d", DATE_YEAR(w->dal[p]) % 10000);
+		else
+			snprintf(period, sizeof period, "%04d-%02d", DATE_YEAR(w->dal[p]) % 10000,
+				 DATE_MONTH(w->dal[p]) % 100);
+		date_format(w->dal[p], dal);
+		date_format(w->al[p], al);
+		int days = (int)(date_to_days(w->al[p]) - date_to_days(w->dal[p]) + 1);
+		json_array_append_new(points, json_pack("{s:s,s:s,s:s,s:o}", "periodo", period, "dal",
+							dal, "al", al, "valore",
+							value(ind, u, hidden, w->np, p, days)));
+	}
+	return json_pack("{s:s,s:s,s:o}", "codice", code, "nome", name, "punti", points);
+}
+
+vis_err stats_series_compute(struct store *s, const struct refdata *rd,
+			     const struct stats_series_query *q, int today, json_t **out,
+			     struct vis_error *e)
+{
+	const struct indicator *ind = indicator_find(q->indicator);
+	if (!ind)
+		return vis_error_set(e, VIS_ERR_INVALID, "indicator: uno tra %s",
+				     stats_series_indicators());
+	int threshold = q->threshold > 0 ? q->threshold : 3;
+	int cov_from, cov_to;
+	vis_err rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
+	if (rc)
+		return rc;
+	if (!cov_from)
+		return vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per questi comuni: "
+					"il registro non copre alcun periodo");
+	struct walk *w = calloc(1, sizeof *w);
+	if (!w)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	w->comuni = q->comuni;
+	if (!periods(q, cov_from, cov_to, w, e))
+		rc = VIS_ERR_INVALID;
+	if (!rc)
+		rc = units_init(s, w, q->by_comune, e);
+	if (!rc)
+		rc = stats_history_each(s, q->comuni, add_record, w, e);
+	int ncells = (w->np + 1) * S_COLS + w->np * STATS_B_COLS;
+	bool *hidden = rc ? NULL : malloc((size_t)ncells * sizeof *hidden);
+	if (!rc && !hidden)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	json_t *series = json_array();
+	for (int i = 0; !rc && i < w->nu; i++) {
+		struct unit *u = &w->u[i];
+		for (int p = 0; p < w->np; p++)
+			stats_balance_close(&u->bal[p * STATS_B_COLS]);
+		if (!unit_protect(u, w->np, threshold, hidden)) {
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			break;
+		}
+		char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX];
+		stats_territory(rd, w->pooled ? q->comuni : u->code, today, code, name);
+		json_array_append_new(series, unit_json(ind, w, u, code, name, q->yearly, hidden));
+	}
+	free(hidden);
+	units_release(w);
+	free(w);
+	if (rc) {
+		json_decref(series);
+		return rc;
+	}
+	char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX], df[11], dt[11];
+	stats_territory(rd, q->comuni, today, code, name);
+	date_format(cov_from, df);
+	date_format(cov_to, dt);
+	*out = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:i,s:{s:s,s:s},s:o}", "indicatore",
+			 ind->name, "titolo", ind->title, "unita", ind->unit, "passo",
+			 q->yearly ? "year" : "month", "periodo_coperto", "dal", df, "al", dt,
+			 "soglia", threshold, "territorio", "codici", q->comuni, "nome", name,
+			 "serie", series);
+	if (!*out)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	return VIS_OK;
+}
+
+/* A series has at most MAX_POINTS lines: far below this. */
+#define SERIES_CSV_MAX (32u << 20)
+
+char *stats_series_csv(json_t *doc)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, SERIES_CSV_MAX);
+	static const char *const head[] = {"Codice territorio", "Territorio", "Indicatore",
+					   "Periodo", "Dal", "Al", "Valore"};
+	for (int i = 0; i < 7; i++)
+		strbuf_add_csv(&sb, head[i], i == 6);
+	const char *ind = json_string_value(json_object_get(doc, "indicatore"));
+	size_t i, j;
+	json_t *unit, *pt;
+	vis_err rc = VIS_OK;
+	json_array_foreach(json_object_get(doc, "serie"), i, unit) {
+		json_array_foreach(json_object_get(unit, "punti"), j, pt) {
+			json_t *v = json_object_get(pt, "valore");
+			char num[32] = "";
+			if (json_is_integer(v))
+				snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			else if (json_is_real(v))
+				snprintf(num, sizeof num, "%.4f", json_real_value(v));
+			const char *cells[] = {json_string_value(json_object_get(unit, "codice")),
+					       json_string_value(json_object_get(unit, "nome")), ind,
+					       json_string_value(json_object_get(pt, "periodo")),
+					       json_string_value(json_object_get(pt, "dal")),
+					       json_string_value(json_object_get(pt, "al")), num};
+			for (int k = 0; k < 7 && !rc; k++)
+				rc = strbuf_add_csv(&sb, cells[k], k == 6);
+		}
+	}
+	if (rc || !sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}

@@ -1,0 +1,56 @@
+/* stats/series — indicators over time, computed as of past dates from the
+ * register's history (the stored versions), never from today's rows alone.
+ *
+ * Owns: the indicators a series can follow (stocks on the last day of each
+ * period: population, men, women, foreigners and their share, old-age
+ * index, dependency ratios, average age; flows over each period: births,
+ * deaths, registrations, cancellations, natural and migratory balance and
+ * their crude rates per 1,000 residents per year), the periods (calendar
+ * months or years within the period the register covers), and their
+ * protection: per territory every count the indicators are made of (the
+ * stocks by sex, age group and citizenship, the balance of each period)
+ * is protected as a table with its identities (stats_protect), and a value
+ * is published only when none of the counts it is computed from is hidden.
+ *
+ * A series is a JSON object {indicatore, titolo, unita, passo,
+ * periodo_coperto, soglia, territorio, serie: [{codice, nome, punti:
+ * [{periodo, dal, al, valore}]}]}; the CSV is the same points, one a line. */
+#ifndef VISURA_STATS_SERIES_H
+#define VISURA_STATS_SERIES_H
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+struct refdata;
+
+struct stats_series_query {
+	char indicator[40];     /* a name of stats_series_indicators() */
+	char comuni[4096];      /* ISTAT codes, comma-separated; "" = every municipality */
+	int from, to;           /* YYYYMM; 0 = the first / last month covered */
+	bool yearly;            /* periods of a year rather than a month */
+	bool by_comune;         /* one series per municipality rather than the pool */
+	int threshold;          /* smallest count published */
+};
+
+/* True when `name` is an indicator a series can follow. */
+bool stats_series_known(const char *name);
+
+/* The indicators' names, comma-separated (for messages and help). */
+const char *stats_series_indicators(void);
+
+/* "YYYY-MM" into YYYYMM; false when not a month. */
+bool stats_month_parse(const char *s, int *out);
+
+/* Computes the series into *out (a new JSON object).  A period outside
+ * the one the register covers is VIS_ERR_INVALID naming that period. */
+vis_err stats_series_compute(struct store *s, const struct refdata *rd,
+			     const struct stats_series_query *q, int today, json_t **out,
+			     struct vis_error *e);
+
+/* The series as CSV (header and one line per point; hidden values empty);
+ * NULL when out of memory.  The caller frees it. */
+char *stats_series_csv(json_t *series);
+
+#endif
