@@ -21,6 +21,7 @@ struct audit_key;
 struct audit_writer;
 struct publisher;
 struct pdnd_keys;
+struct oidc;
 struct ratelimit;
 struct sealed_key;
 struct refdata;
@@ -41,6 +42,7 @@ struct app {
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct pdnd_keys *pdnd;       /* PDND's public keys (pdnd_jwks), or NULL: no vouchers */
+	struct oidc *oidc;            /* the SPID/CIE relying party, or NULL: not configured */
 	char *crest;                  /* print_crest's bytes, or NULL: the emblem */
 	size_t crest_len;
 	const char *crest_type;       /* its content type */

@@ -64,6 +64,19 @@ static const struct option_row rows[] = {
 	STR(pdnd_audience, "", "PDND vouchers: this e-service's audience (aud), as registered on PDND (required with pdnd_jwks)"),
 	INT(pdnd_clock_skew, 0, 300, "60", "PDND vouchers: seconds of clock difference tolerated on exp, nbf and iat"),
 	INT(pdnd_token_max_bytes, 512, 16384, "4096", "PDND vouchers: the longest voucher accepted, bytes"),
+	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer (empty: no SPID/CIE login; docs/spid-cie.md)"),
+	STR(oidc_authorization_endpoint, "", "SPID/CIE login: the provider's authorization endpoint (https, or http on loopback)"),
+	STR(oidc_token_endpoint, "", "SPID/CIE login: the provider's token endpoint"),
+	STR(oidc_userinfo_endpoint, "", "SPID/CIE login: the provider's userinfo endpoint"),
+	STR(oidc_jwks, "", "SPID/CIE login: a JWKS file of the provider's public signing keys"),
+	STR(oidc_client_id, "", "SPID/CIE login: this relying party's client_id as registered"),
+	STR(oidc_redirect_uri, "", "SPID/CIE login: the redirect URI as registered (https://HOST/api/v1/auth/spid/callback)"),
+	STR(oidc_key, "", "SPID/CIE login: the relying party's private key (a JWK, made at the first start when missing; empty: beside the database, .oidc-key)"),
+	STR(oidc_ca_file, "", "SPID/CIE login: CA certificates for the provider's endpoints (empty: the system's)"),
+	STR(oidc_log_dir, "", "SPID/CIE login: the directory of the transaction log (empty: beside the database, .oidc-log)"),
+	INT(oidc_level, 2, 3, "2", "SPID/CIE login: the lowest SPID level accepted (2 or 3); a body may ask for more"),
+	INT(oidc_clock_skew, 0, 300, "60", "SPID/CIE login: seconds of clock difference tolerated on exp and iat"),
+	INT(oidc_log_days, 1, 3650, "730", "SPID/CIE login: days the transaction log is kept"),
 	INT(threads, 1, 64, "2", "worker threads"),
 	INT(max_connections, 1, 100000, "1024", "open connections at most"),
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
@@ -137,6 +150,13 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "pdnd_jwks needs pdnd_issuer and pdnd_audience: a voucher is "
 				     "checked against both");
+	if (c->oidc_issuer[0] &&
+	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
+	     !c->oidc_userinfo_endpoint[0] || !c->oidc_jwks[0] || !c->oidc_client_id[0] ||
+	     !c->oidc_redirect_uri[0]))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_issuer needs oidc_authorization_endpoint, oidc_token_endpoint, "
+				     "oidc_userinfo_endpoint, oidc_jwks, oidc_client_id and oidc_redirect_uri");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "
