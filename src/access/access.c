@@ -464,8 +464,23 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 	struct query_ctx q;
 	query_start(&q, c, as_of);
 	enum query_status st;
+	struct query_page pg = {0, w->cursor};
+	if (c->op == ACCESS_HOUSEHOLD) {
+		size_t len = strlen(c->rec.query);
+		snprintf(c->rec.query + len, sizeof c->rec.query - len, " limit=%.6s cursor=%.40s",
+			 w->limit ? w->limit : "", w->cursor ? w->cursor : "");
+		if (w->limit && *w->limit) {
+			char *end;
+			long n = strtol(w->limit, &end, 10);
+			if (*end || n < 1 || n > QUERY_MEMBERS_MAX) {
+				refuse(c, 400, "invalid_request", "'limit' must be 1-1000 members");
+				return;
+			}
+			pg.limit = (int)n;
+		}
+	}
 	switch (c->op) {
-	case ACCESS_HOUSEHOLD: st = query_household(&q, cf); break;
+	case ACCESS_HOUSEHOLD: st = query_household(&q, cf, &pg); break;
 	case ACCESS_HISTORY: st = query_history(&q, cf); break;
 	default: st = query_person(&q, cf); break;
 	}

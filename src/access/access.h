@@ -98,8 +98,9 @@ struct access_what {
 	const char *as_of;
 	/* verify: the declared facts (a JSON object, borrowed), see docs/api.md */
 	json_t *declared;
-	/* events: the cursor and how many (text, as given) */
-	const char *after, *limit;
+	/* events: the cursor and how many (text, as given); household: how
+	 * many members (`limit`) after `cursor` */
+	const char *after, *limit, *cursor;
 };
 
 /* The outcome, for the caller to send.  Valid during the done callback. */

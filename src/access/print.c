@@ -33,7 +33,10 @@ const char access_print_css[] =
 	".contrassegno svg{width:14rem;height:14rem}.contrassegno path{fill:#000}"
 	".impronta{font-family:monospace;font-size:.75rem;word-spacing:.2rem;margin:.2rem 0}"
 	".nota{color:#333}"
+	".elenco th{width:auto;border-bottom:2px solid #ccc}.elenco tr{break-inside:avoid}"
+	".elenco thead{display:table-header-group}.tipo{color:#5c6f82}"
 	"@media print{body{margin:0;max-width:none}a{color:inherit;text-decoration:none}"
+	".no-print{display:none}"
 	"@page{size:A4;margin:1.5cm}}";
 
 const size_t access_print_css_len = sizeof access_print_css - 1;

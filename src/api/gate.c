@@ -176,6 +176,70 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 	return true;
 }
 
+/* INTEGRITY_REST_02: a PDND call with a body carries Digest and an
+ * Agid-JWT-Signature of its body's client over it. */
+bool api_body_gate(struct http_request *r)
+{
+	struct http_auth *au = r->auth;
+	if (!au->via_voucher || !r->app->signer)
+		return true;
+	bool body = r->body_len > 0 || r->body_fd >= 0 || !strcmp(r->method, "POST") ||
+		    !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
+	if (!body)
+		return true;
+	struct store *s = api_store(r);
+	if (!s)
+		return false;
+	int64_t now = app_now(r->app);
+	struct store_pdnd_purpose m = {.purpose_id = au->voucher_purpose};
+	struct pdnd_refusal why;
+	if (r->body_fd >= 0) { /* a file upload: not an e-service of PDND */
+		why = (struct pdnd_refusal){403, "pdnd_route_not_offered",
+			"this resource is not offered to calls through PDND"};
+		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
+		return false;
+	}
+	struct pdnd_checks checks = pdnd_checks_from(&r->app->cfg);
+	struct vis_error e = {0};
+	bool ok;
+	if (pdnd_integrity_check(s, au->account.ente_id, &checks, http_header(r, "Digest"),
+				 http_header(r, "Agid-JWT-Signature"),
+				 http_header(r, "Content-Type"), r->body ? r->body : "", r->body_len,
+				 now, &ok, &why, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!ok)
+		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
+	return ok;
+}
+
+/* The answer to a PDND call, signed with the deployment's key: Digest of
+ * its bytes, and Agid-JWT-Signature naming it, for the caller's client. */
+void api_answer_sign(struct http_request *r)
+{
+	struct http_auth *au = r->auth;
+	if (!au->via_voucher || !r->app->signer)
+		return;
+	const char *body = r->resp ? r->resp : r->resp_static ? r->resp_static : "";
+	char digest[PDND_DIGEST_MAX];
+	pdnd_digest(body, r->resp_len, digest);
+	char *jwt = NULL;
+	struct vis_error e = {0};
+	if (pdnd_answer_sign(r->app->signer, r->app->cfg.pdnd_audience, au->voucher.client_id,
+			     digest, r->content_type, app_now(r->app), &jwt, &e) ||
+	    !http_header_add(r, "Digest", digest) ||
+	    !http_header_add(r, "Agid-JWT-Signature", jwt)) {
+		/* An answer the e-service promises signed does not leave unsigned. */
+		au->via_voucher = false;
+		log_error("PDND answer not signed", "request_id=%s error=\"%s\"", r->request_id,
+			  e.msg[0] ? e.msg : "no room for the headers");
+		http_reply_error(r, 500, "internal_error",
+				 "the answer could not be signed; nothing was sent");
+	}
+	free(jwt);
+}
+
 /* Who is calling: fills r->auth or replies 401. */
 static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 {

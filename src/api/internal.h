@@ -109,6 +109,7 @@ bool api_username_valid(const char *u);
 
 #define HANDLER(name) void name(struct http_request *r)
 HANDLER(api_healthz);
+HANDLER(api_pdnd_jwks);
 HANDLER(api_pdnd_purposes_list);
 HANDLER(api_pdnd_purpose_map);
 HANDLER(api_pdnd_purpose_unmap);
@@ -184,6 +185,16 @@ HANDLER(api_audit_verify);
 HANDLER(api_audit_consistency);
 HANDLER(api_subject_code_create);
 HANDLER(api_citizen_report);
+/* The citizen's page (citizen.c): true when the client asks for HTML (a
+ * browser); the page of accesses (the entries of the citizen's report);
+ * the form asking for the code, with a problem (NULL: none). */
+bool api_wants_html(struct http_request *r);
+void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses);
+void api_citizen_page_ask(struct http_request *r, int status, const char *problem);
+/* Italian words for a body's kind and an operation; the embargo note. */
+const char *api_citizen_kind(const char *kind);
+const char *api_citizen_operation(const char *op);
+void api_citizen_note(int embargo_days, char *out, size_t size);
 HANDLER(api_alerts_list);
 HANDLER(api_alert_review);
 HANDLER(api_usage);

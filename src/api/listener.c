@@ -61,5 +61,7 @@ void api_listener_init(struct api_listener *l, struct app *a, const char *listen
 		.in_flight = &a->in_flight,
 		.stopping = &a->stopping,
 		.on_response = on_response,
+		.on_body = api_body_gate,
+		.on_send = api_answer_sign,
 	};
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "app/app.h"
 #include "auth/auth.h"
 #include "pdnd/pdnd.h"
 
@@ -20,6 +21,19 @@ static json_t *mapping_json(const struct store_pdnd_purpose *m)
 static json_t *mapping_view(const void *rec)
 {
 	return mapping_json(rec);
+}
+
+/* GET /.well-known/jwks.json: the key that signs answers to PDND calls
+ * (INTEGRITY_REST_02), public; 404 when pdnd_signing_key is not set. */
+void api_pdnd_jwks(struct http_request *r)
+{
+	if (!r->app->signer) {
+		http_reply_error(r, 404, "not_found", "no signing key is published (pdnd_signing_key)");
+		return;
+	}
+	size_t len;
+	const char *doc = pdnd_signer_jwks(r->app->signer, &len);
+	http_reply_static(r, 200, "application/json", doc, len);
 }
 
 void api_pdnd_purposes_list(struct http_request *r)

@@ -137,6 +137,10 @@ static void consult(struct http_request *r, enum access_op op)
 	struct access_who who;
 	who_from_query(r, &who);
 	struct access_what what = {.op = op, .cf = r->params[0], .as_of = http_query(r, "as_of")};
+	if (op == ACCESS_HOUSEHOLD) {
+		what.limit = http_query(r, "limit");
+		what.cursor = http_query(r, "cursor");
+	}
 	check_args(r, &what);
 	run(r, &who, &what);
 }

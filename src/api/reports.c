@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access/access.h"
 #include "alert/alert.h"
 #include "api/internal.h"
 #include "app/app.h"
@@ -235,7 +236,14 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 	}
 	json_t *j = json_pack("{s:o,s:s,s:s,s:s,s:s}", "at", ms_time(a->at), "ente", en.name,
 			      "ente_kind", en.kind, "purpose", p.description, "operation", a->operation);
-	if (!c->citizen) {
+	if (c->citizen) {
+		/* what the citizen reads, in Italian */
+		char when[64];
+		access_print_when(a->at, when);
+		json_object_set_new(j, "data_ora", json_string(when));
+		json_object_set_new(j, "tipo_ente", json_string(api_citizen_kind(en.kind)));
+		json_object_set_new(j, "operazione", json_string(api_citizen_operation(a->operation)));
+	} else {
 		json_object_set_new(j, "access_id", json_integer(a->id));
 		json_object_set_new(j, "username", json_string(a->username));
 		json_object_set_new(j, "on_behalf_of", json_string(a->on_behalf_of));
@@ -258,10 +266,17 @@ static void subject_report(struct http_request *r, struct store *s, const char *
 		api_fail(r, &e);
 		return;
 	}
+	if (citizen && api_wants_html(r)) {
+		api_citizen_page(r, cf, c.arr);
+		json_decref(c.arr);
+		return;
+	}
 	json_t *out = json_pack("{s:s,s:o}", "codice_fiscale", cf, "accesses", c.arr);
-	if (citizen)
-		json_object_set_new(out, "note", json_string(
-			"consultations by police or judicial bodies appear after their embargo period"));
+	if (citizen) {
+		char note[600];
+		api_citizen_note(r->app->cfg.embargo_days, note, sizeof note);
+		json_object_set_new(out, "note", json_string(note));
+	}
 	http_reply_json(r, 200, out);
 }
 
@@ -305,15 +320,30 @@ void api_subject_code_create(struct http_request *r)
 		return;
 	}
 	auth_event(s, now, "subject_code_issued", &r->auth->account, NULL, r->ip, cf);
-	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s}", "code", code,
+	/* The address the citizen opens in a browser: the deployment's public
+	 * one when configured. */
+	const char *pub = r->app->cfg.public_url;
+	size_t ul = strlen(pub);
+	while (ul && pub[ul - 1] == '/')
+		ul--;
+	char page[400];
+	snprintf(page, sizeof page, "%.*s/citizen/access-report?code=%s", (int)ul, pub, code);
+	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s,s:s}", "code", code,
 					  "expires_at", api_time(now + 30 * 86400),
-					  "use", "GET /citizen/access-report?code=<code> (once)"));
+					  "use", "GET /citizen/access-report?code=<code> (once)",
+					  "page", page));
+	sodium_memzero(page, sizeof page);
 	sodium_memzero(code, sizeof code);
 }
 
 void api_citizen_report(struct http_request *r)
 {
 	const char *code = http_query(r, "code");
+	bool html = api_wants_html(r);
+	if (html && (!code || !*code)) {
+		api_citizen_page_ask(r, 200, NULL); /* a person in a browser: the form */
+		return;
+	}
 	struct store *s = api_store(r);
 	if (!s)
 		return;
@@ -327,7 +357,11 @@ void api_citizen_report(struct http_request *r)
 		char ra[32];
 		snprintf(ra, sizeof ra, "%lld", (long long)wait);
 		http_header_add(r, "Retry-After", ra);
-		http_reply_error(r, 429, "too_many_attempts", "wait before trying again");
+		if (html)
+			api_citizen_page_ask(r, 429, "Troppi codici errati da questo indirizzo: "
+					     "riprovare più tardi.");
+		else
+			http_reply_error(r, 429, "too_many_attempts", "wait before trying again");
 		return;
 	}
 	char hash[65], cf[17];
@@ -341,7 +375,11 @@ void api_citizen_report(struct http_request *r)
 	}
 	if (!ok) {
 		auth_throttle_fail(s, &r->app->cfg, key, r->ip, now);
-		http_reply_error(r, 404, "invalid_code", "the code is wrong, expired or already used");
+		if (html)
+			api_citizen_page_ask(r, 404, "Il codice non è valido: è errato, scaduto "
+					     "oppure è già stato usato. Ogni codice vale una volta sola.");
+		else
+			http_reply_error(r, 404, "invalid_code", "the code is wrong, expired or already used");
 		return;
 	}
 	subject_report(r, s, cf, true);

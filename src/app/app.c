@@ -68,6 +68,9 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	/* PDND's public keys: vouchers are accepted only when they load. */
 	if (a->cfg.pdnd_jwks[0] && pdnd_keys_open(a->cfg.pdnd_jwks, &a->pdnd, e))
 		return e->code;
+	if (a->cfg.pdnd_signing_key[0] &&
+	    pdnd_signer_open(a->cfg.pdnd_signing_key, &a->signer, e))
+		return e->code;
 	/* SPID/CIE login: its key and transaction log beside the database's
 	 * other keys unless configured elsewhere. */
 	if (a->cfg.oidc_issuer[0]) {
@@ -152,6 +155,8 @@ void app_release(struct app *a)
 	a->secrets = NULL;
 	pdnd_keys_free(a->pdnd);
 	a->pdnd = NULL;
+	pdnd_signer_free(a->signer);
+	a->signer = NULL;
 	oidc_free(a->oidc);
 	a->oidc = NULL;
 	ratelimit_free(a->rl);

@@ -21,6 +21,7 @@ struct audit_key;
 struct audit_writer;
 struct publisher;
 struct pdnd_keys;
+struct pdnd_signer;
 struct oidc;
 struct ratelimit;
 struct sealed_key;
@@ -42,6 +43,7 @@ struct app {
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct pdnd_keys *pdnd;       /* PDND's public keys (pdnd_jwks), or NULL: no vouchers */
+	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */
 	struct oidc *oidc;            /* the SPID/CIE relying party, or NULL: not configured */
 	char *crest;                  /* print_crest's bytes, or NULL: the emblem */
 	size_t crest_len;

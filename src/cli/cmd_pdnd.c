@@ -22,11 +22,17 @@ static void usage(FILE *out)
 		"       visura pdnd unmap [--db URI] --pdnd-purpose ID\n"
 		"       visura pdnd list [--db URI]\n"
 		"       visura pdnd key-add [--db URI] --ente-id N --jwk FILE\n"
-		"       visura pdnd key-list [--db URI]\n\n"
+		"       visura pdnd key-list [--db URI]\n"
+		"       visura pdnd keygen --out FILE\n\n"
 		"A PDND voucher whose purposeId is ID, issued to client ID, is a call of\n"
 		"the API account USERNAME for visura purpose N (of that account's body).\n"
 		"key-add registers the public key (a JWK with its kid) with which body N's\n"
-		"PDND client signs its Agid-JWT-TrackingEvidence (who asked).\n"
+		"PDND client signs its Agid-JWT-TrackingEvidence (who asked) and its\n"
+		"Agid-JWT-Signature (INTEGRITY_REST_02).\n"
+		"keygen makes the deployment's key that signs answers to PDND calls\n"
+		"(EC P-256, ES256), written to FILE (mode 0600, never replaced) for the\n"
+		"option pdnd_signing_key; it prints the public key, published by visura\n"
+		"at /.well-known/jwks.json.\n"
 		"The vouchers themselves: options pdnd_jwks, pdnd_issuer, pdnd_audience\n"
 		"of visura serve (docs/pdnd.md).\n");
 }
@@ -72,7 +78,8 @@ int cmd_pdnd(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'}, {"pdnd-purpose", required_argument, NULL, 'P'},
 		{"client-id", required_argument, NULL, 'c'}, {"purpose", required_argument, NULL, 'p'},
 		{"account", required_argument, NULL, 'a'}, {"ente-id", required_argument, NULL, 'e'},
-		{"jwk", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+		{"jwk", required_argument, NULL, 'j'}, {"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	if (argc < 2 || cli_help_arg(argv[1])) {
@@ -81,12 +88,13 @@ int cmd_pdnd(int argc, char **argv)
 	}
 	const char *sub = argv[1];
 	if (strcmp(sub, "map") && strcmp(sub, "unmap") && strcmp(sub, "list") &&
-	    strcmp(sub, "key-add") && strcmp(sub, "key-list")) {
+	    strcmp(sub, "key-add") && strcmp(sub, "key-list") && strcmp(sub, "keygen")) {
 		fprintf(stderr, "visura: pdnd: unknown sub-command '%s'\n", sub);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *db = NULL, *pdnd = NULL, *client = NULL, *account = NULL, *jwk = NULL;
+	const char *db = NULL, *pdnd = NULL, *client = NULL, *account = NULL, *jwk = NULL,
+		   *out = NULL;
 	long long purpose = 0, ente = 0;
 	int ch;
 	optind = 2;
@@ -97,6 +105,7 @@ int cmd_pdnd(int argc, char **argv)
 		case 'c': client = optarg; break;
 		case 'a': account = optarg; break;
 		case 'j': jwk = optarg; break;
+		case 'o': out = optarg; break;
 		case 'p':
 		case 'e': {
 			char *end;
@@ -113,15 +122,26 @@ int cmd_pdnd(int argc, char **argv)
 		}
 	}
 	if ((!strcmp(sub, "map") && (!pdnd || !client || !purpose || !account)) ||
-	    (!strcmp(sub, "unmap") && !pdnd) || (!strcmp(sub, "key-add") && (!ente || !jwk))) {
+	    (!strcmp(sub, "unmap") && !pdnd) || (!strcmp(sub, "key-add") && (!ente || !jwk)) ||
+	    (!strcmp(sub, "keygen") && (!out || optind != argc))) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	struct vis_error e = {0};
+	if (!strcmp(sub, "keygen")) {
+		char *pub = NULL;
+		if (pdnd_signer_generate(out, &pub, &e)) {
+			cli_error("pdnd keygen", &e);
+			return EXIT_RUNTIME;
+		}
+		printf("%s\n", pub);
+		free(pub);
+		return EXIT_OK;
 	}
 	struct store *s;
 	int rc = cli_store_open(cli_db_uri(db), &s);
 	if (rc)
 		return rc;
-	struct vis_error e = {0};
 	int64_t now = (int64_t)time(NULL);
 	vis_err vrc = VIS_OK;
 	if (!strcmp(sub, "list")) {

@@ -64,6 +64,7 @@ static const struct option_row rows[] = {
 	STR(pdnd_audience, "", "PDND vouchers: this e-service's audience (aud), as registered on PDND (required with pdnd_jwks)"),
 	INT(pdnd_clock_skew, 0, 300, "60", "PDND vouchers: seconds of clock difference tolerated on exp, nbf and iat"),
 	INT(pdnd_token_max_bytes, 512, 16384, "4096", "PDND vouchers: the longest voucher accepted, bytes"),
+	STR(pdnd_signing_key, "", "PDND calls, INTEGRITY_REST_02: the deployment's signing key (an EC P-256 private JWK made by visura pdnd keygen); with it, a PDND call with a body must carry Digest and Agid-JWT-Signature, every answer to a PDND call carries both, and /.well-known/jwks.json publishes the public key (empty: the pattern is not offered)"),
 	INT(pdnd_daily_calls_per_consumer, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsPerConsumer, calls a day (Italian calendar day) from one body, on every instance; beyond it 429 until midnight (0: no such quota, only the agreements' own limits)"),
 	INT(pdnd_daily_calls_total, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsTotal, calls a day (Italian calendar day) from all bodies together, on every instance; beyond it 429 until midnight (0: no such quota)"),
 	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer (empty: no SPID/CIE login; docs/spid-cie.md)"),
@@ -152,6 +153,9 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "pdnd_jwks needs pdnd_issuer and pdnd_audience: a voucher is "
 				     "checked against both");
+	if (c->pdnd_signing_key[0] && !c->pdnd_jwks[0])
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "pdnd_signing_key signs answers to PDND calls: it needs pdnd_jwks");
 	if (c->oidc_issuer[0] &&
 	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
 	     !c->oidc_userinfo_endpoint[0] || !c->oidc_jwks[0] || !c->oidc_client_id[0] ||

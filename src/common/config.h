@@ -47,6 +47,7 @@ struct config {
 	char pdnd_audience[256];    /* the aud of a voucher: this e-service */
 	int pdnd_clock_skew;        /* seconds tolerated on exp, nbf, iat */
 	int pdnd_token_max_bytes;   /* the longest voucher */
+	char pdnd_signing_key[CONFIG_PATH_MAX]; /* INTEGRITY_REST_02's key, "" = none */
 	int pdnd_daily_calls_per_consumer; /* calls a day from one body, 0 = none */
 	int pdnd_daily_calls_total;        /* calls a day from all bodies, 0 = none */
 	char oidc_issuer[256];      /* SPID/CIE OpenID Provider: its issuer, "" = no SPID/CIE login */

@@ -141,6 +141,14 @@ struct http_config {
 	/* Called once per response, after it is queued, with its latency: the
 	 * owner's metrics and request log.  May be NULL. */
 	void (*on_response)(struct http_request *r, double seconds);
+	/* Called once a request's whole body is in, before its handler: the
+	 * owner's checks of the body (a signature over it); false when it has
+	 * answered.  May be NULL. */
+	bool (*on_body)(struct http_request *r);
+	/* Called as an answer is about to be sent, its bytes final
+	 * (r->resp or r->resp_static, r->resp_len): the owner may add headers
+	 * (a signature over the body) or replace the answer.  May be NULL. */
+	void (*on_send)(struct http_request *r);
 };
 
 /* Decides whether a request may reach its route's handler (authentication,
@@ -184,8 +192,9 @@ void http_reply_bytes(struct http_request *r, int status, const char *content_ty
 void http_defer(struct http_request *r, void (*start)(struct http_request *r));
 void http_resume(struct http_request *r);
 
-/* Adds a response header (copied). */
-void http_header_add(struct http_request *r, const char *name, const char *value);
+/* Adds a response header (copied); false when it could not be (no room,
+ * no memory): the answer goes without it. */
+bool http_header_add(struct http_request *r, const char *name, const char *value);
 
 /* 500 for a failure of ours: logs the detail with the request id, sends the
  * client nothing but the id. */

@@ -132,19 +132,20 @@ void http_reply_internal(struct http_request *r, const struct vis_error *e)
 				 "an internal error occurred; quote the request id to support");
 }
 
-void http_header_add(struct http_request *r, const char *name, const char *value)
+bool http_header_add(struct http_request *r, const char *name, const char *value)
 {
 	if (r->nheaders == HTTP_MAX_HEADERS)
-		return;
+		return false;
 	char *n = strdup(name), *v = strdup(value);
 	if (!n || !v) {
 		free(n);
 		free(v);
-		return;
+		return false;
 	}
 	r->headers[r->nheaders][0] = n;
 	r->headers[r->nheaders][1] = v;
 	r->nheaders++;
+	return true;
 }
 
 /* ---- requests ---- */
@@ -468,7 +469,7 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 }
 
 /* Runs the handler once the whole body is in. */
-static void dispatch(struct http_request *r)
+static void dispatch(const struct http_server *srv, struct http_request *r)
 {
 	if (r->body_too_large) {
 		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
@@ -480,6 +481,8 @@ static void dispatch(struct http_request *r)
 				 "the upload cannot be stored now; try again later");
 		return;
 	}
+	if (srv->cfg.on_body && !srv->cfg.on_body(r))
+		return;
 	r->found->handler(r);
 	if (!r->status && !r->deferred)
 		http_reply_error(r, 500, "internal_error", "the handler gave no answer");
@@ -661,6 +664,8 @@ void http_resume(struct http_request *r)
 static enum MHD_Result send_response(const struct http_server *srv, struct MHD_Connection *conn,
 				       struct http_request *r)
 {
+	if (srv->cfg.on_send)
+		srv->cfg.on_send(r);
 	struct MHD_Response *resp =
 		r->resp ? MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE)
 			: MHD_create_response_from_buffer(r->resp_len,
@@ -684,7 +689,7 @@ static enum MHD_Result send_response(const struct http_server *srv, struct MHD_C
 static enum MHD_Result answer(const struct http_server *srv, struct MHD_Connection *conn,
 				struct http_request *r)
 {
-	dispatch(r);
+	dispatch(srv, r);
 	if (r->deferred) {
 		/* Park first, then start the work: its completion may resume
 		 * the connection at once, from another thread. */

@@ -3,7 +3,10 @@
 #include "pdnd/pdnd.h"
 
 #include <jansson.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jose/b64.h>
+#include <jose/jwk.h>
 #include <jose/jws.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -12,9 +15,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth/hours.h"
 #include "common/config.h"
+#include "common/csv.h"
 #include "common/date.h"
 #include "policy/ratelimit.h"
 #include "common/str.h"
@@ -530,6 +535,67 @@ static vis_err body_key(struct store *s, int64_t ente_id, const char *kid,
 	return store_rec_list(s, STORE_PDND_KEY, f, 1, take_key, &ctx, e) ? e->code : VIS_OK;
 }
 
+/* The refusals of a JWS a body's PDND client signs (who asked; integrity). */
+struct client_jws_kind {
+	const char *algorithm, *m_algorithm;
+	const char *bad_signature, *m_unsigned, *m_bad_signature;
+	const char *malformed, *m_malformed;
+	const char *unknown_key, *m_unknown_key;
+};
+
+static const struct client_jws_kind evidence_kind = {
+	"tracking_evidence_algorithm", "the tracking evidence must be signed with RS256",
+	"tracking_evidence_bad_signature", "the tracking evidence is not signed",
+	"the tracking evidence's signature is not valid",
+	"tracking_evidence_malformed",
+	"the tracking evidence is not a JWT with a key (kid), at most the voucher's size",
+	"tracking_evidence_unknown_key",
+	"the tracking evidence is signed with a key not registered for this body (kid)",
+};
+
+static const struct client_jws_kind signature_kind = {
+	"integrity_signature_algorithm", "the Agid-JWT-Signature must be signed with RS256",
+	"integrity_signature_bad_signature", "the Agid-JWT-Signature is not signed",
+	"the Agid-JWT-Signature's signature is not valid",
+	"integrity_signature_malformed",
+	"the Agid-JWT-Signature is not a JWT with a key (kid), at most the voucher's size",
+	"integrity_signature_unknown_key",
+	"the Agid-JWT-Signature is signed with a key not registered for this body (kid)",
+};
+
+/* Opens `token`, a JWS RS256 of one of the body's keys in force: true with
+ * *j open (the caller closes it) when its signature verifies; false with
+ * *why set, or with *rc set when the store failed (e says why). */
+static bool client_jws(struct store *s, int64_t ente_id, const struct pdnd_checks *c,
+		       const char *token, const struct client_jws_kind *k, struct jws *j,
+		       struct pdnd_refusal *why, vis_err *rc, struct vis_error *e)
+{
+	*rc = VIS_OK;
+	switch (jws_open(token, strlen(token), c->max_bytes, j)) {
+	case JWS_OK: break;
+	case JWS_ALGORITHM: return refuse(why, 401, k->algorithm, k->m_algorithm);
+	case JWS_UNSIGNED: return refuse(why, 401, k->bad_signature, k->m_unsigned);
+	default: return refuse(why, 400, k->malformed, k->m_malformed);
+	}
+	struct store_pdnd_key key;
+	bool found;
+	if (body_key(s, ente_id, j->kid, &key, &found, e)) {
+		jws_close(j);
+		*rc = e->code;
+		return false;
+	}
+	json_t *jwk = found ? json_loads(key.jwk, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	bool good = true;
+	if (!found || !jwk)
+		good = refuse(why, 401, k->unknown_key, k->m_unknown_key);
+	else if (!jose_jws_ver(NULL, j->flat, NULL, jwk, false))
+		good = refuse(why, 401, k->bad_signature, k->m_bad_signature);
+	json_decref(jwk);
+	if (!good)
+		jws_close(j);
+	return good;
+}
+
 static bool evidence_claims(const struct pdnd_checks *c, const struct pdnd_voucher *v,
 			    const json_t *p, int64_t now, struct pdnd_evidence *out,
 			    struct pdnd_refusal *why)
@@ -579,38 +645,11 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
 		return VIS_OK;
 	}
 	struct jws j;
-	switch (jws_open(token, strlen(token), c->max_bytes, &j)) {
-	case JWS_OK: break;
-	case JWS_ALGORITHM:
-		refuse(why, 401, "tracking_evidence_algorithm",
-		       "the tracking evidence must be signed with RS256");
-		return VIS_OK;
-	case JWS_UNSIGNED:
-		refuse(why, 401, "tracking_evidence_bad_signature", "the tracking evidence is not signed");
-		return VIS_OK;
-	default:
-		refuse(why, 400, "tracking_evidence_malformed",
-		       "the tracking evidence is not a JWT with a key (kid), at most the voucher's size");
-		return VIS_OK;
-	}
+	vis_err rc;
+	if (!client_jws(s, ente_id, c, token, &evidence_kind, &j, why, &rc, e))
+		return rc;
 	memcpy(out->kid, j.kid, sizeof out->kid);
-	struct store_pdnd_key key;
-	bool found;
-	if (body_key(s, ente_id, j.kid, &key, &found, e)) {
-		jws_close(&j);
-		return e->code;
-	}
-	json_t *jwk = found ? json_loads(key.jwk, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	bool good;
-	if (!found || !jwk)
-		good = refuse(why, 401, "tracking_evidence_unknown_key",
-			      "the tracking evidence is signed with a key not registered for this body (kid)");
-	else if (!jose_jws_ver(NULL, j.flat, NULL, jwk, false))
-		good = refuse(why, 401, "tracking_evidence_bad_signature",
-			      "the tracking evidence's signature is not valid");
-	else
-		good = evidence_claims(c, v, j.payload, now, out, why);
-	json_decref(jwk);
+	bool good = evidence_claims(c, v, j.payload, now, out, why);
 	jws_close(&j);
 	if (!good)
 		return VIS_OK;
@@ -632,6 +671,248 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
 	if (!fresh) {
 		refuse(why, 401, "tracking_evidence_replayed",
 		       "this tracking evidence (jti) was used already");
+		return VIS_OK;
+	}
+	*ok = true;
+	return VIS_OK;
+}
+
+/* ---- integrity (INTEGRITY_REST_02) ---- */
+
+struct pdnd_signer {
+	json_t *jwk;        /* the private key */
+	char kid[65];
+	char *jwks;         /* the public JWKS document */
+	size_t jwks_len;
+};
+
+vis_err pdnd_signer_generate(const char *path, char **public_jwk, struct vis_error *e)
+{
+	*public_jwk = NULL;
+	json_t *k = json_pack("{s:s}", "alg", "ES256");
+	json_t *thp = k && jose_jwk_gen(NULL, k) ? jose_jwk_thp(NULL, k, "S256") : NULL;
+	const char *kid = json_string_value(thp);
+	char *text = NULL;
+	if (kid && !json_object_set_new(k, "kid", json_string(kid)) &&
+	    !json_object_set_new(k, "use", json_string("sig")))
+		text = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *pub = text ? json_deep_copy(k) : NULL;
+	if (pub && jose_jwk_pub(NULL, pub))
+		*public_jwk = json_dumps(pub, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(pub);
+	json_decref(thp);
+	json_decref(k);
+	if (!text || !*public_jwk) {
+		free(text);
+		free(*public_jwk);
+		*public_jwk = NULL;
+		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot make an ES256 key (libjose)");
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+	bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
+		  !fsync(fd);
+	int err = errno;
+	if (fd >= 0 && close(fd) && ok) {
+		ok = false;
+		err = errno;
+	}
+	free(text);
+	if (!ok) {
+		if (fd >= 0)
+			unlink(path);
+		free(*public_jwk);
+		*public_jwk = NULL;
+		return vis_error_set(e, VIS_ERR_IO, "cannot write the key '%s': %s", path,
+				     strerror(err));
+	}
+	return VIS_OK;
+}
+
+vis_err pdnd_signer_open(const char *path, struct pdnd_signer **out, struct vis_error *e)
+{
+	*out = NULL;
+	size_t len = 0;
+	char *text = file_read_all(path, 8192, &len);
+	json_t *k = text && strlen(text) == len ? json_loads(text, JSON_REJECT_DUPLICATES, NULL)
+						: NULL;
+	if (text)
+		sodium_memzero(text, len);
+	free(text);
+	const char *kty = json_string_value(json_object_get(k, "kty"));
+	const char *crv = json_string_value(json_object_get(k, "crv"));
+	const char *kid = json_string_value(json_object_get(k, "kid"));
+	struct pdnd_signer *sg = NULL;
+	json_t *pub = NULL;
+	if (!kty || strcmp(kty, "EC") || !crv || strcmp(crv, "P-256") || !kid || !*kid ||
+	    strlen(kid) >= sizeof sg->kid || !json_is_string(json_object_get(k, "d"))) {
+		json_decref(k);
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "pdnd_signing_key '%s': not an EC P-256 private JWK with a kid "
+				     "(make one with: visura pdnd keygen --out FILE)", path);
+	}
+	sg = calloc(1, sizeof *sg);
+	pub = json_deep_copy(k);
+	json_t *doc = pub && jose_jwk_pub(NULL, pub) ? json_pack("{s:[O]}", "keys", pub) : NULL;
+	if (sg && doc)
+		sg->jwks = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(doc);
+	json_decref(pub);
+	if (!sg || !sg->jwks) {
+		free(sg);
+		json_decref(k);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	json_object_set_new(k, "alg", json_string("ES256"));
+	memcpy(sg->kid, kid, strlen(kid) + 1);
+	sg->jwk = k;
+	sg->jwks_len = strlen(sg->jwks);
+	*out = sg;
+	return VIS_OK;
+}
+
+void pdnd_signer_free(struct pdnd_signer *sg)
+{
+	if (!sg)
+		return;
+	json_decref(sg->jwk);
+	free(sg->jwks);
+	free(sg);
+}
+
+const char *pdnd_signer_jwks(const struct pdnd_signer *sg, size_t *len)
+{
+	*len = sg->jwks_len;
+	return sg->jwks;
+}
+
+void pdnd_digest(const void *body, size_t len, char out[PDND_DIGEST_MAX])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, body, len);
+	memcpy(out, "SHA-256=", 8);
+	sodium_bin2base64(out + 8, PDND_DIGEST_MAX - 8, h, sizeof h,
+			  sodium_base64_VARIANT_ORIGINAL);
+}
+
+vis_err pdnd_answer_sign(const struct pdnd_signer *sg, const char *iss, const char *aud,
+			 const char *digest, const char *content_type, int64_t now, char **jwt,
+			 struct vis_error *e)
+{
+	*jwt = NULL;
+	unsigned char r[16];
+	char jti[33];
+	randombytes_buf(r, sizeof r);
+	sodium_bin2hex(jti, sizeof jti, r, sizeof r);
+	json_t *claims = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:[{s:s},{s:s}]}", "iss", iss, "aud",
+				   aud, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
+				   (json_int_t)(now + 300), "jti", jti, "signed_headers", "digest",
+				   digest, "content-type", content_type ? content_type : "");
+	char *payload = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
+	json_decref(claims);
+	json_t *jws = payload ? json_pack("{s:o}", "payload", jose_b64_enc(payload, strlen(payload)))
+			      : NULL;
+	free(payload);
+	json_t *tmpl = json_pack("{s:{s:s,s:s,s:s}}", "protected", "alg", "ES256", "kid", sg->kid,
+				 "typ", "JWT");
+	const char *p = NULL, *b = NULL, *sig = NULL;
+	if (jws && tmpl && jose_jws_sig(NULL, jws, tmpl, sg->jwk)) {
+		p = json_string_value(json_object_get(jws, "protected"));
+		b = json_string_value(json_object_get(jws, "payload"));
+		sig = json_string_value(json_object_get(jws, "signature"));
+	}
+	if (p && b && sig) {
+		size_t n = strlen(p) + strlen(b) + strlen(sig) + 3;
+		if ((*jwt = malloc(n)))
+			snprintf(*jwt, n, "%s.%s.%s", p, b, sig);
+	}
+	json_decref(tmpl);
+	json_decref(jws);
+	if (!*jwt)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot sign the answer (libjose)");
+	return VIS_OK;
+}
+
+/* The value signed_headers gives `name` (an array of one-member objects),
+ * or NULL. */
+static const char *signed_header(const json_t *payload, const char *name)
+{
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(payload, "signed_headers"), i, h) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(h, k, v)
+			if (!strcasecmp(k, name) && json_is_string(v))
+				return json_string_value(v);
+	}
+	return NULL;
+}
+
+static bool integrity_claims(const struct pdnd_checks *c, const json_t *p, const char *digest,
+			     const char *content_type, int64_t now, char jti[129], int64_t *exp,
+			     struct pdnd_refusal *why)
+{
+	if (!audience_ok(json_object_get(p, "aud"), c->audience))
+		return refuse(why, 401, "integrity_signature_wrong_audience",
+			      "the Agid-JWT-Signature is not meant for this e-service (aud)");
+	int64_t iat;
+	if (!claim_time(p, "exp", exp, true) || !claim_time(p, "iat", &iat, true) ||
+	    !claim_text(p, "jti", jti, 129, false))
+		return refuse(why, 400, "integrity_signature_malformed",
+			      "the Agid-JWT-Signature must carry exp and iat (seconds) and jti");
+	if (*exp + c->skew <= now)
+		return refuse(why, 401, "integrity_signature_expired",
+			      "the Agid-JWT-Signature has expired");
+	if (iat > now + c->skew)
+		return refuse(why, 401, "integrity_signature_not_yet_valid",
+			      "the Agid-JWT-Signature is not valid yet (iat in the future)");
+	const char *d = signed_header(p, "digest");
+	const char *ct = signed_header(p, "content-type");
+	if (!d || strcmp(d, digest) || (ct && (!content_type || strcasecmp(ct, content_type))))
+		return refuse(why, 401, "integrity_signature_not_bound",
+			      "the Agid-JWT-Signature's signed_headers do not name this request's "
+			      "Digest (and Content-Type)");
+	return true;
+}
+
+vis_err pdnd_integrity_check(struct store *s, int64_t ente_id, const struct pdnd_checks *c,
+			     const char *digest, const char *token, const char *content_type,
+			     const void *body, size_t len, int64_t now, bool *ok,
+			     struct pdnd_refusal *why, struct vis_error *e)
+{
+	*ok = false;
+	char want[PDND_DIGEST_MAX];
+	pdnd_digest(body, len, want);
+	if (!token || !*token || !digest) {
+		refuse(why, 400, "integrity_signature_required",
+		       "a call through PDND with a body must carry Digest and Agid-JWT-Signature "
+		       "(INTEGRITY_REST_02)");
+		return VIS_OK;
+	}
+	/* The algorithm's name is case-insensitive (RFC 3230); the value is not. */
+	if (strncasecmp(digest, "SHA-256=", 8) || strcmp(digest + 8, want + 8)) {
+		refuse(why, 400, "digest_mismatch",
+		       "the Digest header is not SHA-256=<base64 of the SHA-256 of the body>");
+		return VIS_OK;
+	}
+	struct jws j;
+	vis_err rc;
+	if (!client_jws(s, ente_id, c, token, &signature_kind, &j, why, &rc, e))
+		return rc;
+	char jti[129], tkey[160];
+	int64_t exp = 0;
+	bool good = integrity_claims(c, j.payload, digest, content_type, now, jti, &exp, why);
+	jws_close(&j);
+	if (!good)
+		return VIS_OK;
+	snprintf(tkey, sizeof tkey, "signature:%s", jti); /* jti < 129 bytes */
+	bool fresh;
+	if (store_pdnd_jti_take(s, tkey, exp + c->skew, &fresh, e))
+		return e->code;
+	if (!fresh) {
+		refuse(why, 401, "integrity_signature_replayed",
+		       "this Agid-JWT-Signature (jti) was used already");
 		return VIS_OK;
 	}
 	*ok = true;

@@ -139,6 +139,46 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
 vis_err pdnd_key_add(struct store *s, int64_t ente_id, const char *jwk, int64_t now,
 		     struct store_pdnd_key *out, struct vis_error *e);
 
+/* ---- integrity (INTEGRITY_REST_02) ---- */
+
+/* The deployment's signing key for answers to PDND calls: an EC P-256
+ * private JWK (ES256) whose kid is its RFC 7638 thumbprint. */
+struct pdnd_signer;
+
+/* Makes a new key and writes it to `path` (created, mode 0600; an existing
+ * file is not replaced).  *public_jwk (caller frees) is its public part. */
+vis_err pdnd_signer_generate(const char *path, char **public_jwk, struct vis_error *e);
+/* Reads the key of pdnd_signing_key: refused unless it is an EC P-256
+ * private JWK with a kid. */
+vis_err pdnd_signer_open(const char *path, struct pdnd_signer **out, struct vis_error *e);
+void pdnd_signer_free(struct pdnd_signer *sg);
+/* The public key as a JWKS document ({"keys":[...]}), owned by sg. */
+const char *pdnd_signer_jwks(const struct pdnd_signer *sg, size_t *len);
+
+/* The Digest header of a body: "SHA-256=<base64 of its SHA-256>". */
+#define PDND_DIGEST_MAX 60
+void pdnd_digest(const void *body, size_t len, char out[PDND_DIGEST_MAX]);
+
+/* Signs an answer: *jwt (caller frees) is the Agid-JWT-Signature, ES256,
+ * with iss (this e-service), aud (the caller's client_id), iat, nbf, exp
+ * (iat + 5 minutes), a fresh jti, and signed_headers naming its Digest
+ * (`digest`, from pdnd_digest) and Content-Type. */
+vis_err pdnd_answer_sign(const struct pdnd_signer *sg, const char *iss, const char *aud,
+			 const char *digest, const char *content_type, int64_t now, char **jwt,
+			 struct vis_error *e);
+
+/* Checks the integrity of a PDND call with a body (INTEGRITY_REST_02) of
+ * the body `ente_id`: the Digest header (`digest`, NULL when absent) is
+ * the SHA-256 of the body, and the Agid-JWT-Signature (`token`) is RS256
+ * with one of the body's keys in force, aud this e-service, exp/iat within
+ * the skew, a jti never seen, and signed_headers naming that Digest (and
+ * the Content-Type `content_type` when it names one).  *ok false with *why
+ * set when refused; an error only when the store fails. */
+vis_err pdnd_integrity_check(struct store *s, int64_t ente_id, const struct pdnd_checks *c,
+			     const char *digest, const char *token, const char *content_type,
+			     const void *body, size_t len, int64_t now, bool *ok,
+			     struct pdnd_refusal *why, struct vis_error *e);
+
 /* ---- the registry office's mapping ---- */
 
 /* Maps a PDND purpose to a visura purpose and the API account `username`

@@ -1,5 +1,6 @@
 #include "query/query.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +372,9 @@ enum query_status query_person(struct query_ctx *q, const char *cf)
 struct members {
 	struct query_ctx *q;
 	json_t *arr;
+	int limit;                      /* a page: members kept; 0 = all */
+	bool more;                      /* a page: one more member follows */
+	struct store_member_key last;   /* of the last member kept */
 };
 
 /* A household member or a version of a person: its view, with the
@@ -378,6 +382,13 @@ struct members {
 static int add_member(void *ctx, const struct store_person *p)
 {
 	struct members *m = ctx;
+	if (m->limit && json_array_size(m->arr) == (size_t)m->limit) {
+		m->more = true; /* read, neither shown nor recorded */
+		return 1;
+	}
+	m->last.relationship = p->relationship;
+	m->last.birth_date = p->birth_date;
+	STR_COPY_KNOWN(m->last.id, p->id);
 	add_subject(m->q, p->cf);
 	json_t *v = person_view(m->q, p);
 	if (sees(m->q, FIELD_RELATIONSHIP))
@@ -386,8 +397,36 @@ static int add_member(void *ctx, const struct store_person *p)
 	return m->q->err.code != 0; /* stop at the first failure */
 }
 
-enum query_status query_household(struct query_ctx *q, const char *cf)
+/* The cursor of a page of members: "relationship.birth date.local id" of
+ * the last member of the previous page. */
+bool query_member_cursor(const char *text, struct store_member_key *out)
 {
+	memset(out, 0, sizeof *out);
+	size_t d1 = text ? strspn(text, "0123456789") : 0;
+	if (d1 < 1 || d1 > 2 || text[d1] != '.')
+		return false;
+	const char *b = text + d1 + 1;
+	size_t d2 = strspn(b, "0123456789");
+	if (d2 != 8 || b[d2] != '.')
+		return false;
+	const char *id = b + d2 + 1;
+	size_t len = strlen(id);
+	if (!len || len >= sizeof out->id || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789-_") != len)
+		return false;
+	out->relationship = atoi(text);
+	out->birth_date = atoi(b);
+	memcpy(out->id, id, len + 1);
+	return true;
+}
+
+enum query_status query_household(struct query_ctx *q, const char *cf, const struct query_page *pg)
+{
+	struct store_member_key after;
+	if (pg->after && *pg->after && !query_member_cursor(pg->after, &after)) {
+		q->message = "'cursor' must be the next_cursor of a previous page";
+		return QUERY_INVALID;
+	}
 	struct store_person p;
 	enum query_status st = need(q, CAT_FAMILY, "the profile does not include family data");
 	if (st == QUERY_OK)
@@ -402,10 +441,12 @@ enum query_status query_household(struct query_ctx *q, const char *cf)
 		return QUERY_FAILED;
 	if (!found)
 		return QUERY_NOT_FOUND;
-	struct members m = {q, json_array()};
+	struct members m = {q, json_array(), pg->limit, false, {0}};
 	add_subject(q, p.cf);
-	if (store_family_members(q->s, p.comune, p.family_id, q->as_of, add_member, &m, &q->err) &&
-	    !q->err.code)
+	if (store_family_members_page(q->s, p.comune, p.family_id, q->as_of,
+				      pg->after && *pg->after ? &after : NULL,
+				      pg->limit ? pg->limit + 1 : INT32_MAX,
+				      add_member, &m, &q->err) && !q->err.code)
 		vis_error_set(&q->err, VIS_ERR_STORE, "household members");
 	q->body = json_object();
 	if (sees(q, FIELD_HOUSEHOLD))
@@ -415,6 +456,12 @@ enum query_status query_household(struct query_ctx *q, const char *cf)
 			"since", date_json(f.valid_from), "members", m.arr));
 	else
 		json_decref(m.arr);
+	if (m.more) {
+		char next[48];
+		snprintf(next, sizeof next, "%d.%d.%s", m.last.relationship, m.last.birth_date,
+			 m.last.id);
+		json_object_set_new(q->body, "next_cursor", json_string(next));
+	}
 	json_object_set_new(q->body, "as_of", date_json(q->as_of));
 	return settle(q);
 }
@@ -429,7 +476,7 @@ enum query_status query_history(struct query_ctx *q, const char *cf)
 		st = find_person(q, cf, &p);
 	if (st != QUERY_OK)
 		return st;
-	struct members m = {q, json_array()};
+	struct members m = {.q = q, .arr = json_array()};
 	int as_of = q->as_of;
 	q->as_of = 0;
 	if (store_person_history(q->s, p.comune, p.id, add_member, &m, &q->err) && !q->err.code)

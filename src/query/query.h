@@ -60,7 +60,19 @@ struct query_search {
 
 enum query_status query_search(struct query_ctx *q, const struct query_search *p);
 enum query_status query_person(struct query_ctx *q, const char *cf);
-enum query_status query_household(struct query_ctx *q, const char *cf);
+/* A page of a household's members (docs/api.md, "Pages"): at most `limit`
+ * members (0: all of them) after the cursor `after` (the next_cursor of
+ * the previous page, NULL or "" for the first).  The answer carries "next_cursor" when more
+ * follow; its subjects are the person asked for and the members of the
+ * page (and the parents their views show), no one else. */
+struct query_page {
+	int limit;
+	const char *after;
+};
+#define QUERY_MEMBERS_MAX 1000
+/* A cursor as a member's key; false when it is not one visura wrote. */
+bool query_member_cursor(const char *text, struct store_member_key *out);
+enum query_status query_household(struct query_ctx *q, const char *cf, const struct query_page *pg);
 enum query_status query_history(struct query_ctx *q, const char *cf);
 /* `declared` is the JSON object of declared facts (see docs/api.md). */
 enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *declared);

@@ -749,6 +749,22 @@ vis_err store_family_members(struct store *s, const char *comune, const char *id
 				      e), fn, ctx, e);
 }
 
+vis_err store_family_members_page(struct store *s, const char *comune, const char *id,
+				  int date, const struct store_member_key *after, int limit,
+				  store_person_fn fn, void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = prepare_at(s, SQL_FAMILY_MEMBERS_PAGE, comune, date, id,
+					 "household members", e);
+	if (st) {
+		/* no key sorts before the first member's: relationships start at 1 */
+		drv_bind_i64(st, 4, after ? after->relationship : -1);
+		drv_bind_i64(st, 5, after ? after->birth_date : 0);
+		drv_bind_text(st, 6, after ? after->id : "");
+		drv_bind_i64(st, 7, limit);
+	}
+	return each_person(st, fn, ctx, e);
+}
+
 vis_err store_person_versions_at(struct store *s, const char *cf, int date, store_person_fn fn,
 				 void *ctx, struct vis_error *e)
 {

@@ -17,6 +17,11 @@
 	" UNION ALL SELECT " P_COLS ", valid_to FROM person_history WHERE " where \
 	" AND valid_from <= ?2 AND valid_to > ?2"
 
+/* The members of household ?3 of municipality ?1 on date ?2. */
+#define FAMILY_MEMBERS_AT(more)                                             \
+	"SELECT * FROM (" PERSON_AT("comune = ?1 AND family_id = ?3") ") AS v" \
+	" WHERE reg_date <= ?2 AND (canc_reason = 0 OR canc_date > ?2)" more
+
 #define ACCESS_COLS                                                         \
 	"id, at, account_id, username, ente_id, convenzione_id, purpose_id, case_ref," \
 	" on_behalf_of, ip, operation, query, subjects, categories, outcome, status," \
@@ -103,9 +108,11 @@ const char *const store_sql[SQL__COUNT] = {
 			 " AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"
 			 " UNION ALL SELECT " F_COLS ", valid_to FROM family_history WHERE comune = ?1"
 			 " AND local_id = ?3 AND valid_from <= ?2 AND valid_to > ?2",
-	[SQL_FAMILY_MEMBERS] = "SELECT * FROM (" PERSON_AT("comune = ?1 AND family_id = ?3") ") AS v"
-			      " WHERE reg_date <= ?2 AND (canc_reason = 0 OR canc_date > ?2)"
-			      " ORDER BY relationship, birth_date, local_id",
+	[SQL_FAMILY_MEMBERS] = FAMILY_MEMBERS_AT("") " ORDER BY relationship, birth_date, local_id",
+	/* A page of them: after the key (?4, ?5, ?6) of the previous page's
+	 * last member, at most ?7. */
+	[SQL_FAMILY_MEMBERS_PAGE] = FAMILY_MEMBERS_AT(" AND (relationship, birth_date, local_id) > (?4, ?5, ?6)")
+			      " ORDER BY relationship, birth_date, local_id LIMIT ?7",
 	[SQL_COMUNE_INSERT] = "INSERT INTO comune VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
 	[SQL_STATO_INSERT] = "INSERT INTO stato (istat, belfiore, iso3, name,"
 		" valid_from, valid_to, eu) VALUES (?1,?2,?3,?4,?5,?6,?7)",

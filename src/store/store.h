@@ -330,6 +330,17 @@ vis_err store_family_get(struct store *s, const char *comune, const char *id,
 vis_err store_family_members(struct store *s, const char *comune, const char *id,
 			     int date, store_person_fn fn, void *ctx,
 			     struct vis_error *e);
+/* A page of them in the same order: at most `limit` members after the
+ * one whose key (relationship, birth date, local id) is `after` (NULL:
+ * from the head). */
+struct store_member_key {
+	int relationship;
+	int birth_date;
+	char id[STORE_ID_MAX];
+};
+vis_err store_family_members_page(struct store *s, const char *comune, const char *id,
+				  int date, const struct store_member_key *after, int limit,
+				  store_person_fn fn, void *ctx, struct vis_error *e);
 
 /* Every version of any person with this codice fiscale valid on `date`
  * (0 = now), one per municipality holding a record of them. */

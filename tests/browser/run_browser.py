@@ -121,7 +121,10 @@ def long_trail_fixture(srv, pop, current, persons):
     expect(op.get(f"/api/v1/persons/{big[0]['cf']}/household?purpose={conv['purpose_id']}"
                   "&case_ref=TRIB-FAM"), 200, what="a household look-up")
     return {"ente_id": ente["id"], "records": LONG_TRAIL, "household_size": len(big),
-            "household_cf": big[0]["cf"], "operator": op.account["username"]}
+            "household_cf": big[0]["cf"], "household": sorted(m["cf"] for m in big),
+            "operator": op.account["username"], "operator_name": op.account["full_name"],
+            # consulted so often, this citizen asks who it was (flowCitizen)
+            "citizen_cf": who["cf"]}
 
 
 def prepare(srv):

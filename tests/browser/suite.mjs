@@ -739,6 +739,100 @@ async function flowOperator(browser, fx) {
   }
 }
 
+// 3b. The citizen's own page (the one-time code, no login): who consulted
+// them, in Italian, printable on A4; and a household paged on the screen.
+async function flowCitizen(browser, fx) {
+  const lt = fx.long_trail;
+  let address = null;
+  const office = await newPage(browser, fx.baseURL);
+  try {
+    await step('admin: "Report per persona" issues the citizen a one-time code and its address', office, async () => {
+      await login(office, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
+      await openMenu(office, 'Report per persona', 'Report degli accessi a una persona');
+      await field(office, 'Codice fiscale').fill(lt.citizen_cf);
+      await button(mainOf(office), 'Mostra').click();
+      await button(mainOf(office), 'Rilascia un codice al cittadino').click();
+      address = await textOf(office, mainOf(office).locator('.alert-success code'), /\/citizen\/access-report\?code=[A-Z0-9]{12}$/, 'the address for the citizen');
+      check(address.startsWith(fx.baseURL), `expected the address on this server; saw ${address}`);
+      await noRawValues(office, 'admin-citizen-code'); // the screen's axe check is the auditor's
+    });
+  } finally {
+    await office.context().close();
+  }
+  const v = await newPage(browser, fx.baseURL);
+  try {
+    await step('citizen: the one-time code opens an Italian page of who consulted them', v, async () => {
+      const r = await v.goto(address);
+      check(r.status() === 200, `expected 200; got ${r.status()}`);
+      const text = squash(await v.locator('body').innerText());
+      for (const want of ['Comune di Valdoria', 'Chi ha consultato i miei dati anagrafici', lt.citizen_cf,
+        'Ufficio Tributi di Prova', 'test purpose', 'consultazione della scheda anagrafica', `Consultazioni (${lt.records - 1})`,
+        'forze di polizia e autorità giudiziarie', '365 giorni']) {
+        check(text.includes(want), `expected "${want}" on the citizen's page; it reads: ${text.slice(0, 900)}`);
+      }
+      check(/\d{1,2} (gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre) \d{4}, ore \d\d:\d\d:\d\d/.test(text),
+        `expected dates and times in Italian; it reads: ${text.slice(0, 600)}`);
+      check(!text.includes(lt.operator) && !text.includes(lt.operator_name) && !text.includes('TRIB-'),
+        `expected no operator and no case reference; it reads: ${text.slice(0, 900)}`);
+      await noRawValues(v, 'citizen');
+      const headers = await v.locator('table.elenco th').allInnerTexts();
+      check(JSON.stringify(headers) === JSON.stringify(['Data e ora', 'Ente', 'Finalità', 'Operazione']),
+        `expected the table's heading; saw ${JSON.stringify(headers)}`);
+      await screenshot(v, 'citizen-report');
+      await checkA11y(v, 'citizen-report');
+    });
+    await step('citizen: the page prints on A4, without the on-screen hint', v, async () => {
+      await v.emulateMedia({ media: 'print' });
+      const hint = v.getByText('Il codice è stato usato');
+      check(!(await hint.isVisible()), 'expected the hint about the used code hidden in print');
+      check(await v.locator('table.elenco').isVisible(), 'expected the table in print');
+      const pdf = await v.pdf({ format: 'A4', printBackground: true });
+      check(pdf.subarray(0, 5).toString() === '%PDF-' && pdf.length > 5000, `expected a PDF; got ${pdf.length} bytes`);
+      fs.mkdirSync(path.join(ARTIFACTS, 'downloads'), { recursive: true });
+      fs.writeFileSync(path.join(ARTIFACTS, 'downloads', 'cittadino.pdf'), pdf);
+      await v.emulateMedia({ media: 'screen' });
+    });
+    await step('citizen: the code works once; then a page says so, with the form', v, async () => {
+      const r = await v.goto(address);
+      check(r.status() === 404, `expected 404 for a used code; got ${r.status()}`);
+      const text = squash(await v.locator('body').innerText());
+      check(text.includes('già stato usato') && (await v.getByLabel(/Codice ricevuto/).count()) === 1,
+        `expected the used code explained and the form; it reads: ${text}`);
+      await noRawValues(v, 'citizen-used');
+    });
+  } finally {
+    await v.context().close();
+  }
+  const page = await newPage(browser, fx.baseURL);
+  try {
+    await step('operator: a household is paged on its screen, each member once', page, async () => {
+      await login(page, fx.operator.username, fx.operator.password, 'Finalità del trattamento');
+      await startWork(page, 'P1', 'PAGINE-1', 'Ricerca');
+      await page.goto(`${fx.baseURL}/#/household?cf=${lt.household_cf}&limit=2`);
+      await onScreen(page, 'Famiglia anagrafica');
+      const seen = [];
+      for (let n = 1; n <= 10; n++) {
+        const rows = await eventually(async () => {
+          const r = await readTable(page, 'Componenti', `page ${n} of the members`);
+          check(r.length > 0 && !r.some((x) => seen.includes(x['Codice fiscale'])), 'not yet the new page');
+          return r;
+        });
+        check(rows.length <= 2, `expected at most 2 members a page; saw ${rows.length}`);
+        seen.push(...rows.map((r) => r['Codice fiscale']));
+        await noRawValues(page, 'household-pages');
+        const next = mainOf(page).getByRole('link', { name: 'Pagina successiva' }).first();
+        if (!(await next.count())) break;
+        await next.click();
+      }
+      check(JSON.stringify([...seen].sort()) === JSON.stringify(lt.household),
+        `expected each member once (${lt.household.join(', ')}); saw ${seen.join(', ')}`);
+    });
+    await look(page, 'operator-household-pages');
+  } finally {
+    await page.context().close();
+  }
+}
+
 // 4. The session ends while the operator is filling the verification form:
 // the re-login dialog opens over it, and after logging in again the request
 // completes with what was typed still there.
@@ -1658,7 +1752,7 @@ async function flowNarrow(browser, fx) {
   }
 }
 
-const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator,
+const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator, flowCitizen,
   flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp, flowNarrow];
 
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));

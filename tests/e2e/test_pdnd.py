@@ -23,7 +23,14 @@ with them; one server.
 - the e-service's daily quotas (dailyCallsPerConsumer, dailyCallsTotal):
   a body over its quota, then all bodies over the total, refused with 429
   until the next Italian midnight (Retry-After), recorded; taken again
-  after midnight."""
+  after midnight;
+- integrity (INTEGRITY_REST_02): with pdnd_signing_key (made by `visura
+  pdnd keygen`), /.well-known/jwks.json publishes the public key, every
+  answer to a PDND call carries Digest and an ES256 Agid-JWT-Signature
+  that verifies with it, and a call with a body must carry a Digest of it
+  and an Agid-JWT-Signature by the body's client naming that Digest:
+  absent, another body, a signature naming another digest, a stranger's
+  key, replayed: refused and recorded."""
 import base64
 import datetime
 import hashlib
@@ -37,7 +44,8 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 import harness
 from harness import *
@@ -173,6 +181,8 @@ def test_vouchers():
                           {"pdnd_purpose": str(uuid.uuid4()), "client_id": client_id,
                            "purpose_id": conv["purpose_id"], "username": other_acc["username"]}),
                400, "invalid_request", what="an account of another body")
+        expect(srv.request("GET", "/.well-known/jwks.json"), 404, "not_found",
+               what="no signing key, no JWKS")
         listed = expect(admin.get("/api/v1/pdnd/purposes"), 200).json["purposes"]
         check(any(x["pdnd_purpose"] == pdnd_purpose for x in listed), "the mapping is listed")
 
@@ -375,15 +385,131 @@ def test_daily_quotas():
         refused(srv, call(srv, pb, cb, cf), 429, "pdnd_daily_quota")
         # A refused call took nothing: still refused, not counted twice.
         refused(srv, call(srv, pa, ca, cf), 429, "pdnd_daily_quota")
-        # A second before midnight: still the same day.
-        srv.advance(midnight - srv.now() - 1)
+        # A minute before midnight (the server's clock runs on): the same day.
+        srv.advance(midnight - srv.now() - 60)
         refused(srv, call(srv, pb, cb, cf), 429, "pdnd_daily_quota")
         # After midnight in Italy: a new day's quotas.
-        srv.advance(2)
+        srv.advance_to(midnight + 1)
         expect(call(srv, pa, ca, cf), 200, what="A after midnight")
         expect(call(srv, pb, cb, cf), 200, what="B after midnight")
         expect(call(srv, pa, ca, cf), 200, what="A's second call of the new day")
         refused(srv, call(srv, pb, cb, cf), 429, "pdnd_daily_quota")
+        rc, out = audit_verify(srv.db)
+        eq(rc, 0, f"the access trail verifies: {out}")
+
+
+def b64u_dec(t):
+    return base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+
+
+def digest_of(body):
+    return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def signed_answer(res, jwks, client_id):
+    """The answer's Digest is its body's, its Agid-JWT-Signature verifies
+    with the published key and names that Digest, for this client."""
+    d, sig = res.header("Digest"), res.header("Agid-JWT-Signature")
+    check(d and sig, f"the answer is signed: {res.headers}")
+    eq(d, digest_of(res.body), "Digest: the SHA-256 of the answer's bytes")
+    h, p, s = sig.split(".")
+    hdr, claims = json.loads(b64u_dec(h)), json.loads(b64u_dec(p))
+    key = next(k for k in jwks["keys"] if k["kid"] == hdr["kid"])
+    eq(hdr["alg"], "ES256", "signed with ES256")
+    pub = ec.EllipticCurvePublicNumbers(int.from_bytes(b64u_dec(key["x"]), "big"),
+                                        int.from_bytes(b64u_dec(key["y"]), "big"),
+                                        ec.SECP256R1()).public_key()
+    raw = b64u_dec(s)
+    pub.verify(encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")),
+               (h + "." + p).encode(), ec.ECDSA(hashes.SHA256()))
+    eq(claims["aud"], client_id, "for the caller's client")
+    eq(claims["iss"], AUDIENCE, "by this e-service")
+    check({"digest": d} in claims["signed_headers"], f"names the Digest: {claims}")
+    check(claims["exp"] > claims["iat"] and claims["jti"], f"exp, iat, jti: {claims}")
+    return claims
+
+
+def test_integrity():
+    pdnd_key, stranger = new_key(), new_key()
+    srv = Server(population=dict(persons=30, seed=13), pdnd_issuer=ISSUER,
+                 pdnd_audience=AUDIENCE)
+    jwks = os.path.join(srv.dir, "pdnd-jwks.json")
+    write_jwks(jwks, [("k1", pdnd_key)])
+    srv.options["pdnd_jwks"] = jwks
+    keyfile = os.path.join(srv.dir, "answers.jwk")
+    out = subprocess.run([harness.VISURA, "pdnd", "keygen", "--out", keyfile],
+                         capture_output=True, text=True)
+    eq(out.returncode, 0, f"visura pdnd keygen: {out.stderr}")
+    printed = json.loads(out.stdout)
+    check("d" not in printed and printed["crv"] == "P-256", f"keygen prints the public key: {printed}")
+    eq(os.stat(keyfile).st_mode & 0o777, 0o600, "the key file is the owner's only")
+    out = subprocess.run([harness.VISURA, "pdnd", "keygen", "--out", keyfile],
+                         capture_output=True, text=True)
+    check(out.returncode != 0, "keygen never replaces a key")
+    srv.options["pdnd_signing_key"] = keyfile
+    with srv:
+        admin = srv.admin()
+        p, c, _ = mapped_body(srv, admin, pdnd_key, "asl-i")
+        published = expect(srv.request("GET", "/.well-known/jwks.json"), 200).json
+        eq(published["keys"][0]["kid"], printed["kid"], "the published key is keygen's")
+        check("d" not in published["keys"][0], "no private part published")
+        cf = sorted(x["cf"] for x in srv.population.current_persons()
+                    if not x["canc_reason"] and x["comune"] in ("036023", "036005"))[0]
+
+        # A look-up (no body): the answer is signed.
+        r = expect(call(srv, p, c, cf), 200, what="look-up")
+        signed_answer(r, published, p.client_id)
+
+        def post(body, digest=None, sig=None, key=None, **claims):
+            raw = json.dumps(body).encode()
+            ev = c.evidence()
+            h = {"Authorization": "Bearer " + p.voucher(evidence=ev),
+                 "Agid-JWT-TrackingEvidence": ev, "Content-Type": "application/json"}
+            d = digest_of(raw) if digest is None else digest
+            if digest is not False:
+                h["Digest"] = d
+            if sig is not False:
+                now = srv.now()
+                cl = {"aud": AUDIENCE, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4()),
+                      "signed_headers": [{"digest": d}, {"content-type": "application/json"}]}
+                cl.update(claims)
+                h["Agid-JWT-Signature"] = sig or compact({"alg": "RS256", "kid": c.kid}, cl,
+                                                         rs256(key or c.key))
+            return srv.request("POST", "/api/v1/verify", raw, h), h
+
+        body = {"codice_fiscale": cf, "declared": {"alive": True}}
+        r, h = post(body)
+        expect(r, 200, what="verify with Digest and signature")
+        signed_answer(r, published, p.client_id)
+        eq(srv.access_log_tail(1)[0]["outcome"], "ok", "recorded")
+        # The same signature again (its jti): replayed.
+        ev = c.evidence()
+        h2 = dict(h, **{"Authorization": "Bearer " + p.voucher(evidence=ev),
+                        "Agid-JWT-TrackingEvidence": ev})
+        refused(srv, srv.request("POST", "/api/v1/verify", json.dumps(body).encode(), h2), 401,
+                "integrity_signature_replayed")
+        res = post(body, sig=False)[0]
+        refused(srv, res, 400, "integrity_signature_required")
+        signed_answer(res, published, p.client_id)  # refusals are signed too
+        refused(srv, post(body, digest=False, sig=False)[0], 400, "integrity_signature_required")
+        # The body changed on the way: its Digest no longer holds.
+        refused(srv, post(body, digest=digest_of(b'{"codice_fiscale":"x"}'))[0], 400,
+                "digest_mismatch")
+        # A signature naming another digest than the body's.
+        refused(srv, post(body, signed_headers=[{"digest": digest_of(b"other")}])[0], 401,
+                "integrity_signature_not_bound")
+        refused(srv, post(body, signed_headers=[{"digest": digest_of(json.dumps(body).encode())},
+                                                {"content-type": "text/plain"}])[0], 401,
+                "integrity_signature_not_bound")
+        refused(srv, post(body, key=stranger)[0], 401, "integrity_signature_bad_signature")
+        refused(srv, post(body, aud="another/e-service")[0], 401,
+                "integrity_signature_wrong_audience")
+        now = srv.now()
+        refused(srv, post(body, iat=now - 900, exp=now - 300)[0], 401,
+                "integrity_signature_expired")
+        refused(srv, post(body, sig="abc.def.ghi")[0], 400, "integrity_signature_malformed")
+        none = compact({"alg": "none", "kid": c.kid}, {"aud": AUDIENCE}, lambda m: "")
+        refused(srv, post(body, sig=none)[0], 401, "integrity_signature_algorithm")
         rc, out = audit_verify(srv.db)
         eq(rc, 0, f"the access trail verifies: {out}")
 

@@ -1444,6 +1444,8 @@ def _code(srv, cf):
     r = expect(srv.admin().post("/api/v1/audit/subject-codes", {"codice_fiscale": cf}), 201,
                what="subject code")
     check(re.fullmatch(r"[A-Z0-9]{12}", r["code"]) is not None, f"code {r['code']!r}")
+    check(r["page"].endswith("/citizen/access-report?code=" + r["code"]),
+          f"the address for the citizen: {r['page']!r}")
     return r["code"]
 
 
@@ -1558,6 +1560,13 @@ def test_police_embargo_default():
            "the office sees both, the police one marked embargoed_for_citizen")
         r = expect(_citizen(srv, _code(srv, p["cf"])), 200, what="citizen now")
         eq([e["ente"] for e in r["accesses"]], [oth.ente["name"]], "the police consultation is hidden")
+        e = r["accesses"][0]
+        check(re.fullmatch(r"\d{1,2} [a-z]+ \d{4}, ore \d\d:\d\d:\d\d", e["data_ora"]),
+              f"the time in Italian: {e['data_ora']!r}")
+        eq((e["tipo_ente"], e["operazione"]), ("altro", "consultazione della scheda anagrafica"),
+           "the body's kind and the operation in Italian")
+        check("polizia" in r["note"] and "365 giorni" in r["note"], f"the note in Italian: {r['note']}")
+        _citizen_page(srv, p, oth, pol)
         # 364 days later: still hidden (the admin renews itself on the way)
         srv.advance(300 * DAY)
         srv.admin()
@@ -1570,6 +1579,34 @@ def test_police_embargo_default():
            "the police consultation appears after the embargo")
         office = expect(srv.admin().get(f"/api/v1/audit/subject/{p['cf']}"), 200, what="office").json
         eq({e["embargoed_for_citizen"] for e in office["accesses"]}, {False}, "embargo over")
+
+
+def _citizen_page(srv, p, shown, hidden):
+    """The same report as a page, for a person in a browser: Italian,
+    printable, the embargoed consultation neither listed nor counted, no
+    operator; a form without a code, a page for a used code."""
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    code = _code(srv, p["cf"])
+    path = "/citizen/access-report?" + q(code=code)
+    r = expect(srv.request("GET", path, headers=html), 200, what="the citizen's page")
+    check((r.header("Content-Type") or "").startswith("text/html"), "an HTML page")
+    page = r.body.decode()
+    for want in ("<html lang=\"it\">", "Servizio anagrafico", "Chi ha consultato i miei dati",
+                 p["cf"], shown.ente["name"], "test purpose", "Data e ora", "Consultazioni (1)",
+                 "/static/print.css", "365 giorni", "polizia"):
+        check(want in page, f"the page shows {want!r}")
+    check(re.search(r"\d{1,2} (gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|"
+                    r"settembre|ottobre|novembre|dicembre) \d{4}, ore \d\d:\d\d", page),
+          "dates and times in Italian")
+    for never in (hidden.ente["name"], "INDAGINE-1", shown.op.account["username"],
+                  hidden.op.account["full_name"], shown.op.account["full_name"],
+                  "<script", "null", "undefined"):
+        check(never not in page, f"the page does not show {never!r}")
+    r = expect(srv.request("GET", path, headers=html), 404, what="the used code, as a page")
+    check("già stato usato" in r.body.decode() and "<form" in r.body.decode(), "a page and a form")
+    r = expect(srv.request("GET", "/citizen/access-report", headers=html), 200, what="the form")
+    check("name=\"code\"" in r.body.decode(), "the form asks for the code")
+    expect(srv.request("GET", "/citizen/access-report"), 404, "invalid_code", "JSON without a code")
 
 
 def test_police_embargo_zero_days():

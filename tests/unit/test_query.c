@@ -117,11 +117,12 @@ static void test_person_view(void **state)
 static void test_household_history(void **state)
 {
 	struct fx *f = *state;
+	const struct query_page all = {QUERY_MEMBERS_MAX, NULL};
 	struct query_ctx *q = ctx(f, CAT_IDENTITY);
-	assert_int_equal(query_household(q, SEED_ANNA), QUERY_NOT_PERMITTED);
+	assert_int_equal(query_household(q, SEED_ANNA, &all), QUERY_NOT_PERMITTED);
 	assert_int_equal(query_history(q, SEED_ANNA), QUERY_NOT_PERMITTED);
 	q = ctx(f, CAT_IDENTITY | CAT_FAMILY);
-	assert_int_equal(query_household(q, SEED_LUCA), QUERY_OK);
+	assert_int_equal(query_household(q, SEED_LUCA, &all), QUERY_OK);
 	assert_int_equal(json_array_size(json_object_get(q->body, "members")), 2);
 	assert_true(subjects_has(&f->subjects, SEED_ANNA));
 	assert_true(subjects_has(&f->subjects, SEED_LUCA));
@@ -130,6 +131,46 @@ static void test_household_history(void **state)
 	q = ctx(f, CAT_IDENTITY | CAT_HISTORY);
 	assert_int_equal(query_history(q, SEED_ANNA), QUERY_OK);
 	done(f);
+}
+
+/* A page of one member, then the next: each names the person asked for
+ * and its own member only; the second is the last. */
+static void test_household_pages(void **state)
+{
+	struct fx *f = *state;
+	struct query_ctx *q = ctx(f, CAT_IDENTITY | CAT_FAMILY);
+	struct query_page pg = {1, NULL};
+	assert_int_equal(query_household(q, SEED_LUCA, &pg), QUERY_OK);
+	json_t *m = json_object_get(q->body, "members");
+	assert_int_equal(json_array_size(m), 1);
+	char first[17], next[48];
+	assert_true(STR_COPY(first, json_string_value(json_object_get(json_object_get(json_array_get(m, 0),
+		"identity"), "codice_fiscale"))));
+	assert_true(STR_COPY(next, json_string_value(json_object_get(q->body, "next_cursor"))));
+	assert_true(subjects_has(&f->subjects, first));
+	assert_true(subjects_has(&f->subjects, SEED_LUCA));
+	assert_int_equal(subjects_count(&f->subjects), strcmp(first, SEED_LUCA) ? 2 : 1);
+	done(f);
+	q = ctx(f, CAT_IDENTITY | CAT_FAMILY);
+	pg.after = next;
+	assert_int_equal(query_household(q, SEED_LUCA, &pg), QUERY_OK);
+	m = json_object_get(q->body, "members");
+	assert_int_equal(json_array_size(m), 1);
+	const char *second = json_string_value(json_object_get(json_object_get(json_array_get(m, 0),
+		"identity"), "codice_fiscale"));
+	assert_string_not_equal(second, first);
+	assert_false(subjects_has(&f->subjects, first) && strcmp(first, SEED_LUCA));
+	assert_null(json_object_get(q->body, "next_cursor"));
+	done(f);
+	struct store_member_key k;
+	assert_true(query_member_cursor("25.19400101.P0001", &k));
+	assert_int_equal(k.relationship, 25);
+	assert_int_equal(k.birth_date, 19400101);
+	assert_string_equal(k.id, "P0001");
+	static const char *const bad[] = {"", "5", "25.1940.P1", "+5.19400101.P1", "1.19400101.",
+					  "1.19400101.P 1", "123.19400101.P1", "1.19400101.ABCDEFGHIJKLMNOPQRSTU"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_false(query_member_cursor(bad[i], &k));
 }
 
 static struct query_search named(const char *surname, const char *name, int year)
@@ -222,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_one_edit),
 		cmocka_unit_test(test_person_view),
 		cmocka_unit_test(test_household_history),
+		cmocka_unit_test(test_household_pages),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_verify),
 	};

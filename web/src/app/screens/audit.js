@@ -1,7 +1,7 @@
 // The auditor (and the office): the access trail searched and exported
 // with its signature, the per-person report, the verification of the chain.
-import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card, put, pager, pageQuery, many } from '../dom.js';
-import { api, qs } from '../api.js';
+import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card, put, pager, pageQuery, many, button } from '../dom.js';
+import { api, qs, session } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
 import { onSubmit } from './account.js';
@@ -69,7 +69,17 @@ async function subjectScreen(params) {
   form.addEventListener('submit', (ev) => { ev.preventDefault(); go('subject', { cf: form.elements.cf.value.trim().toUpperCase() }); });
   if (!cf) return h('div', {}, h('p', {}, t('subject.intro')), form);
   const { data } = await api.get(`/api/v1/audit/subject/${encodeURIComponent(cf)}`);
+  // The office hands the citizen a one-time code for their own page (shown once).
+  const issued = h('div', { 'aria-live': 'polite' });
+  const issue = async () => {
+    const r = (await api.post('/api/v1/audit/subject-codes', { codice_fiscale: data.codice_fiscale })).data;
+    clear(issued);
+    put(issued, notice('success', t('subject.code_issued', { code: r.code, date: fmtTime(r.expires_at) }),
+      h('p', { class: 'mb-0 mt-2' }, t('subject.code_page'), ' ', h('code', {}, r.page.startsWith('/') ? `${location.origin}${r.page}` : r.page))));
+  };
+  const admin = session.me && session.me.role === 'admin';
   return h('div', {}, h('p', {}, t('subject.intro')), form,
+    admin ? h('div', { class: 'mb-3' }, button(t('subject.code'), issue, 'btn-outline-primary'), issued) : null,
     table(t('subject.accesses', { cf: data.codice_fiscale }), [
       [t('trail.when'), (a) => fmtTime(a.at)], [t('conv.ente'), (a) => a.ente], [t('trail.purpose'), (a) => a.purpose],
       [t('trail.operation'), (a) => t(`operation.${a.operation}`, {}, null) || a.operation], [t('account.username'), (a) => a.username],

@@ -2,7 +2,7 @@
 // read the person's card within the profile, household, history, "as of" a
 // date, verify a self-declaration, print the visura.  Every request names
 // the purpose; the server records each one.
-import { h, FormError, field, notice, submit, card, facts, table, fmtDate, clear, badge, button, put } from '../dom.js';
+import { h, FormError, field, notice, submit, card, facts, table, fmtDate, clear, badge, button, put, pager, pageQuery } from '../dom.js';
 import { api, qs, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -10,6 +10,8 @@ import { onSubmit } from './account.js';
 
 // The declared work context lives for the browser tab only.
 const CTX = 'visura.context';
+const HOUSEHOLD_PAGE = 50; // members per page of the household screen
+
 export function context() {
   try { return JSON.parse(sessionStorage.getItem(CTX)) || null; } catch { return null; }
 }
@@ -199,15 +201,22 @@ async function householdScreen(params) {
   if (!c) return null;
   const cf = params.get('cf');
   const asOf = params.get('as_of');
-  const { data } = await api.get(`/api/v1/persons/${encodeURIComponent(cf)}/household${qs(ctxParams(c, { as_of: asOf }))}`);
+  // A care home may have hundreds of members: a page at a time, each page
+  // its own access (its record names that page's members).
+  const limit = Math.min(Math.max(Number(params.get('limit')) || HOUSEHOLD_PAGE, 1), 1000);
+  const { data } = await api.get(`/api/v1/persons/${encodeURIComponent(cf)}/household${qs(ctxParams(c, { as_of: asOf, ...pageQuery(params, limit) }))}`);
+  const pages = () => pager('household', params, data.next_cursor, t('household.pages'));
   return h('div', {}, contextBar(c),
     h('p', { class: 'small text-muted' }, t('common.access_record', { id: data.access_id })),
     asOfForm(cf, asOf, 'household'),
-    facts([[t('field.household'), data.household_id], [t('field.since'), fmtDate(data.since)]]),
+    facts([[t('field.household'), data.household_id], [t('household.convivenza'), data.convivenza || ''],
+      [t('field.since'), fmtDate(data.since)]]),
+    pages(),
     table(t('household.members'), [
       [t('field.codice_fiscale'), personLink], [t('field.surname'), (p) => p.identity && p.identity.surname],
       [t('field.name'), (p) => p.identity && p.identity.name], [t('field.birth_date'), (p) => p.identity && fmtDate(p.identity.birth_date)],
       [t('field.relationship'), (p) => RELATIONSHIP(p.relationship)]], data.members, { captionVisible: true }),
+    pages(),
     h('a', { href: `#/person?cf=${encodeURIComponent(cf)}` }, t('person.back')));
 }
 
