@@ -853,7 +853,7 @@ static bool integrity_claims(const struct pdnd_checks *c, const json_t *p, const
 			     const char *content_type, int64_t now, char jti[129], int64_t *exp,
 			     struct pdnd_refusal *why)
 {
-	if (!audience_ok(json_object_get(p, "aud"), c->audience))
+	if (!pdnd_audience_has(json_object_get(p, "aud"), c->audience))
 		return refuse(why, 401, "integrity_signature_wrong_audience",
 			      "the Agid-JWT-Signature is not meant for this e-service (aud)");
 	int64_t iat;
