@@ -117,6 +117,23 @@ HANDLER(api_pdnd_purpose_unmap);
  * returns true: a probe answered 200 means the whole service is up. */
 bool api_starting(struct http_request *r);
 HANDLER(api_login);
+HANDLER(api_spid_start);
+HANDLER(api_spid_callback);
+HANDLER(api_spid_jwks);
+HANDLER(api_spid_required_account);
+HANDLER(api_spid_required_ente);
+#include "auth/auth.h"
+/* Sets a cookie: HttpOnly, Secure, for path, max_age seconds (0: ends it). */
+void api_cookie_set(struct http_request *r, const char *name, const char *value,
+		    const char *path, int max_age, const char *same_site);
+/* Whether the account may log in now (its standing, its body open, within
+ * its hours): false after replying with the refusal. */
+bool api_login_allowed(struct http_request *r, struct store *s, const struct store_account *a,
+		       int64_t now, enum account_standing *st);
+/* The end of a successful login: session, cookie, answer (how: "" for a
+ * password, else the way, for the security event). */
+void api_session_open(struct http_request *r, struct store *s, struct store_account *a,
+		      enum account_standing st, int64_t now, const char *how);
 HANDLER(api_logout);
 HANDLER(api_me);
 HANDLER(api_sessions_list);

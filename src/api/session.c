@@ -24,13 +24,18 @@ void api_healthz(struct http_request *r)
 	http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+void api_cookie_set(struct http_request *r, const char *name, const char *value,
+		    const char *path, int max_age, const char *same_site)
+{
+	char cookie[1024];
+	snprintf(cookie, sizeof cookie, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; Secure; SameSite=%s",
+		 name, value, path, max_age, same_site);
+	http_header_add(r, "Set-Cookie", cookie);
+}
+
 static void set_session_cookie(struct http_request *r, const char *token, int max_age)
 {
-	char cookie[256];
-	snprintf(cookie, sizeof cookie,
-		 "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=Strict",
-		 SESSION_COOKIE, token, max_age);
-	http_header_add(r, "Set-Cookie", cookie);
+	api_cookie_set(r, SESSION_COOKIE, token, "/", max_age, "Strict");
 }
 
 /* The same answer for an unknown user and a wrong password. */
@@ -61,6 +66,47 @@ static bool totp_check(struct http_request *r, struct store_account *a, const ch
 	bool ok = totp_verify(secret, code, now, &a->totp_last_step);
 	sodium_memzero(secret, sizeof secret);
 	return ok;
+}
+
+/* The end of a successful login (password or SPID/CIE): the account's
+ * last login moved, a session made, its cookie set, the answer. */
+void api_session_open(struct http_request *r, struct store *s, struct store_account *a,
+		      enum account_standing st, int64_t now, const char *how)
+{
+	struct vis_error e = {0};
+	a->prev_login_at = a->last_login_at;
+	a->last_login_at = now;
+	char token[AUTH_TOKEN_MAX];
+	struct store_session sess;
+	if (store_rec_update(s, STORE_ACCOUNT, a, &e) ||
+	    auth_session_create(s, &r->app->cfg, a, r->ip, now, token, &sess, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	auth_event(s, now, "login_success", a, NULL, r->ip, how);
+	metrics_login(r->app->metrics, "success");
+	set_session_cookie(r, token, r->app->cfg.session_absolute_hours * 3600);
+	sodium_memzero(token, sizeof token);
+	bool must_change = st == STANDING_MUST_CHANGE;
+	bool enrol = !a->totp_enabled && auth_totp_required(s, a);
+	http_reply_json(r, 200, json_pack("{s:o,s:s,s:b,s:b,s:o}", "account", api_account_json(a),
+					  "csrf_token", sess.csrf, "must_change_password", must_change,
+					  "totp_enrolment_required", enrol,
+					  "session_expires_at", api_time(sess.expires_at)));
+}
+
+bool api_login_allowed(struct http_request *r, struct store *s, const struct store_account *a,
+		       int64_t now, enum account_standing *st)
+{
+	*st = auth_standing(&r->app->cfg, a, now);
+	if (*st == STANDING_DISABLED || *st == STANDING_CREDENTIALS_EXPIRED ||
+	    *st == STANDING_TEMP_EXPIRED) {
+		auth_event(s, now, "login_refused", a, NULL, r->ip, auth_standing_code(*st));
+		metrics_login(r->app->metrics, "refused");
+		http_reply_error(r, 403, auth_standing_code(*st), auth_standing_message(*st));
+		return false;
+	}
+	return api_body_open(r, s, now, a, "login");
 }
 
 void api_login(struct http_request *r)
@@ -103,15 +149,8 @@ void api_login(struct http_request *r)
 		reply_bad_credentials(r);
 		return;
 	}
-	enum account_standing st = auth_standing(&r->app->cfg, &a, now);
-	if (st == STANDING_DISABLED || st == STANDING_CREDENTIALS_EXPIRED ||
-	    st == STANDING_TEMP_EXPIRED) {
-		auth_event(s, now, "login_refused", &a, NULL, r->ip, auth_standing_code(st));
-		metrics_login(r->app->metrics, "refused");
-		http_reply_error(r, 403, auth_standing_code(st), auth_standing_message(st));
-		return;
-	}
-	if (!api_body_open(r, s, now, &a, "login"))
+	enum account_standing st;
+	if (!api_login_allowed(r, s, &a, now, &st))
 		return;
 	if (a.totp_enabled) {
 		if (!code[0]) {
@@ -128,26 +167,15 @@ void api_login(struct http_request *r)
 			return;
 		}
 	}
-	auth_throttle_clear(s, username, now);
-	a.prev_login_at = a.last_login_at;
-	a.last_login_at = now;
-	char token[AUTH_TOKEN_MAX];
-	struct store_session sess;
-	if (store_rec_update(s, STORE_ACCOUNT, &a, &e) ||
-	    auth_session_create(s, &r->app->cfg, &a, r->ip, now, token, &sess, &e)) {
-		api_fail(r, &e);
+	if (auth_spid_level(s, &r->app->cfg, &a)) {
+		auth_event(s, now, "login_refused", &a, NULL, r->ip, "spid_required");
+		metrics_login(r->app->metrics, "refused");
+		http_reply_error(r, 403, "spid_required",
+				 "per questa utenza l'accesso è solo con SPID o CIE");
 		return;
 	}
-	auth_event(s, now, "login_success", &a, NULL, r->ip, "");
-	metrics_login(r->app->metrics, "success");
-	set_session_cookie(r, token, r->app->cfg.session_absolute_hours * 3600);
-	sodium_memzero(token, sizeof token);
-	bool must_change = st == STANDING_MUST_CHANGE;
-	bool enrol = !a.totp_enabled && auth_totp_required(s, &a);
-	http_reply_json(r, 200, json_pack("{s:o,s:s,s:b,s:b,s:o}", "account", api_account_json(&a),
-					  "csrf_token", sess.csrf, "must_change_password", must_change,
-					  "totp_enrolment_required", enrol,
-					  "session_expires_at", api_time(sess.expires_at)));
+	auth_throttle_clear(s, username, now);
+	api_session_open(r, s, &a, st, now, "");
 }
 
 void api_logout(struct http_request *r)

@@ -13,6 +13,7 @@
 #include "audit/audit.h"
 #include "auth/sealed.h"
 #include "metrics/metrics.h"
+#include "oidc/oidc.h"
 #include "pdnd/pdnd.h"
 #include "policy/ratelimit.h"
 #include "common/date.h"
@@ -70,6 +71,19 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	if (a->cfg.pdnd_signing_key[0] &&
 	    pdnd_signer_open(a->cfg.pdnd_signing_key, &a->signer, e))
 		return e->code;
+	/* SPID/CIE login: its key and transaction log beside the database's
+	 * other keys unless configured elsewhere. */
+	if (a->cfg.oidc_issuer[0]) {
+		char prefix[CONFIG_PATH_MAX], key[CONFIG_PATH_MAX + 16], logdir[CONFIG_PATH_MAX + 16];
+		store_files_prefix(a->cfg.db, prefix, sizeof prefix);
+		snprintf(key, sizeof key, "%s%s", a->cfg.oidc_key[0] ? a->cfg.oidc_key : prefix,
+			 a->cfg.oidc_key[0] ? "" : ".oidc-key");
+		snprintf(logdir, sizeof logdir, "%s%s",
+			 a->cfg.oidc_log_dir[0] ? a->cfg.oidc_log_dir : prefix,
+			 a->cfg.oidc_log_dir[0] ? "" : ".oidc-log");
+		if (oidc_open(&a->cfg, key, logdir, &a->oidc, e))
+			return e->code;
+	}
 	if (a->cfg.print_crest[0]) {
 		a->crest = file_read_all(a->cfg.print_crest, 256u << 10, &a->crest_len);
 		if (!a->crest)
@@ -143,6 +157,8 @@ void app_release(struct app *a)
 	a->pdnd = NULL;
 	pdnd_signer_free(a->signer);
 	a->signer = NULL;
+	oidc_free(a->oidc);
+	a->oidc = NULL;
 	ratelimit_free(a->rl);
 	a->rl = NULL;
 	alert_tracker_free(a->alerts);

@@ -22,6 +22,7 @@ struct audit_writer;
 struct publisher;
 struct pdnd_keys;
 struct pdnd_signer;
+struct oidc;
 struct ratelimit;
 struct sealed_key;
 struct refdata;
@@ -43,6 +44,7 @@ struct app {
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct pdnd_keys *pdnd;       /* PDND's public keys (pdnd_jwks), or NULL: no vouchers */
 	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */
+	struct oidc *oidc;            /* the SPID/CIE relying party, or NULL: not configured */
 	char *crest;                  /* print_crest's bytes, or NULL: the emblem */
 	size_t crest_len;
 	const char *crest_type;       /* its content type */

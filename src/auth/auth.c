@@ -77,6 +77,38 @@ bool auth_totp_required(struct store *s, const struct store_account *a)
 	return false;
 }
 
+/* The mark of one account or body: 0, 2 or 3; -1 unreadable. */
+static int spid_mark(struct store *s, const char *what, int64_t id)
+{
+	char key[64], v[8] = "";
+	bool found = false;
+	snprintf(key, sizeof key, "spid_required:%s:%lld", what, (long long)id);
+	if (store_setting_get(s, key, v, sizeof v, &found, NULL))
+		return -1;
+	return found && (!strcmp(v, "2") || !strcmp(v, "3")) ? v[0] - '0' : 0;
+}
+
+int auth_spid_level(struct store *s, const struct config *cfg, const struct store_account *a)
+{
+	int acc = spid_mark(s, "account", a->id);
+	int body = a->ente_id ? spid_mark(s, "ente", a->ente_id) : 0;
+	if (acc < 0 || body < 0)
+		return cfg->oidc_level > 2 ? cfg->oidc_level : 2;
+	int level = acc > body ? acc : body;
+	if (!level)
+		return 0;
+	return level > cfg->oidc_level ? level : cfg->oidc_level;
+}
+
+vis_err auth_spid_mark(struct store *s, const char *what, int64_t id, int level,
+		       struct vis_error *e)
+{
+	char key[64], v[8];
+	snprintf(key, sizeof key, "spid_required:%s:%lld", what, (long long)id);
+	snprintf(v, sizeof v, "%d", level);
+	return store_setting_put(s, key, level ? v : "0", e);
+}
+
 static int newest_event(void *ctx, const void *rec)
 {
 	*(struct store_security_event *)ctx = *(const struct store_security_event *)rec;

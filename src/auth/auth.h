@@ -37,6 +37,16 @@ const char *auth_standing_message(enum account_standing s);
  * cannot be read (fails closed). */
 bool auth_totp_required(struct store *s, const struct store_account *a);
 
+/* The SPID level an account must log in with (2 or 3; the higher of the
+ * account's mark and its body's, at least oidc_level), or 0 when neither
+ * is marked "SPID/CIE required" (then passwords are accepted).  A mark
+ * that cannot be read counts as level 2 (fails closed). */
+int auth_spid_level(struct store *s, const struct config *cfg, const struct store_account *a);
+/* Marks (level 2 or 3) or unmarks (0) an account ("account") or a body
+ * ("ente") as SPID/CIE required. */
+vis_err auth_spid_mark(struct store *s, const char *what, int64_t id, int level,
+		       struct vis_error *e);
+
 /* Records a security event (login, lockout, password change, disable...).
  * Without an account (a == NULL: unauthenticated traffic), events of one
  * kind from one address within AUTH_COALESCE_SECONDS share one row whose

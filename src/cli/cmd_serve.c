@@ -26,6 +26,7 @@
 #include "mail/mail.h"
 #include "net/outbound.h"
 #include "notify/notify.h"
+#include "oidc/oidc.h"
 #include "pdnd/pdnd.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
@@ -285,6 +286,12 @@ int cmd_serve(int argc, char **argv)
 	static struct app app;
 	if (app_init(&app, &cfg, &e)) {
 		cli_error("serve", &e);
+		return EXIT_RUNTIME;
+	}
+	/* The SPID/CIE transaction log is written as the service user. */
+	if (app.oidc && priv_chown(&user, oidc_log_path(app.oidc), &e)) {
+		cli_error("serve", &e);
+		app_release(&app);
 		return EXIT_RUNTIME;
 	}
 	/* Until the privileges are dropped, requests get 503. */

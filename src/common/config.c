@@ -67,6 +67,19 @@ static const struct option_row rows[] = {
 	STR(pdnd_signing_key, "", "PDND calls, INTEGRITY_REST_02: the deployment's signing key (an EC P-256 private JWK made by visura pdnd keygen); with it, a PDND call with a body must carry Digest and Agid-JWT-Signature, every answer to a PDND call carries both, and /.well-known/jwks.json publishes the public key (empty: the pattern is not offered)"),
 	INT(pdnd_daily_calls_per_consumer, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsPerConsumer, calls a day (Italian calendar day) from one body, on every instance; beyond it 429 until midnight (0: no such quota, only the agreements' own limits)"),
 	INT(pdnd_daily_calls_total, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsTotal, calls a day (Italian calendar day) from all bodies together, on every instance; beyond it 429 until midnight (0: no such quota)"),
+	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer (empty: no SPID/CIE login; docs/spid-cie.md)"),
+	STR(oidc_authorization_endpoint, "", "SPID/CIE login: the provider's authorization endpoint (https, or http on loopback)"),
+	STR(oidc_token_endpoint, "", "SPID/CIE login: the provider's token endpoint"),
+	STR(oidc_userinfo_endpoint, "", "SPID/CIE login: the provider's userinfo endpoint"),
+	STR(oidc_jwks, "", "SPID/CIE login: a JWKS file of the provider's public signing keys"),
+	STR(oidc_client_id, "", "SPID/CIE login: this relying party's client_id as registered"),
+	STR(oidc_redirect_uri, "", "SPID/CIE login: the redirect URI as registered (https://HOST/api/v1/auth/spid/callback)"),
+	STR(oidc_key, "", "SPID/CIE login: the relying party's private key (a JWK, made at the first start when missing; empty: beside the database, .oidc-key)"),
+	STR(oidc_ca_file, "", "SPID/CIE login: CA certificates for the provider's endpoints (empty: the system's)"),
+	STR(oidc_log_dir, "", "SPID/CIE login: the directory of the transaction log (empty: beside the database, .oidc-log)"),
+	INT(oidc_level, 2, 3, "2", "SPID/CIE login: the lowest SPID level accepted (2 or 3); a body may ask for more"),
+	INT(oidc_clock_skew, 0, 300, "60", "SPID/CIE login: seconds of clock difference tolerated on exp and iat"),
+	INT(oidc_log_days, 1, 3650, "730", "SPID/CIE login: days the transaction log is kept"),
 	INT(threads, 1, 64, "2", "worker threads"),
 	INT(max_connections, 1, 100000, "1024", "open connections at most"),
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
@@ -143,6 +156,13 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 	if (c->pdnd_signing_key[0] && !c->pdnd_jwks[0])
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "pdnd_signing_key signs answers to PDND calls: it needs pdnd_jwks");
+	if (c->oidc_issuer[0] &&
+	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
+	     !c->oidc_userinfo_endpoint[0] || !c->oidc_jwks[0] || !c->oidc_client_id[0] ||
+	     !c->oidc_redirect_uri[0]))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_issuer needs oidc_authorization_endpoint, oidc_token_endpoint, "
+				     "oidc_userinfo_endpoint, oidc_jwks, oidc_client_id and oidc_redirect_uri");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "

@@ -50,6 +50,19 @@ struct config {
 	char pdnd_signing_key[CONFIG_PATH_MAX]; /* INTEGRITY_REST_02's key, "" = none */
 	int pdnd_daily_calls_per_consumer; /* calls a day from one body, 0 = none */
 	int pdnd_daily_calls_total;        /* calls a day from all bodies, 0 = none */
+	char oidc_issuer[256];      /* SPID/CIE OpenID Provider: its issuer, "" = no SPID/CIE login */
+	char oidc_authorization_endpoint[512];
+	char oidc_token_endpoint[512];
+	char oidc_userinfo_endpoint[512];
+	char oidc_jwks[CONFIG_PATH_MAX];  /* the provider's public keys (a JWKS file) */
+	char oidc_client_id[256];   /* this relying party's client_id */
+	char oidc_redirect_uri[512];  /* .../api/v1/auth/spid/callback as registered */
+	char oidc_key[CONFIG_PATH_MAX];   /* the relying party's private key, "" = beside the db */
+	char oidc_ca_file[CONFIG_PATH_MAX]; /* CA for the provider's endpoints, "" = system's */
+	char oidc_log_dir[CONFIG_PATH_MAX]; /* the transaction log, "" = beside the db */
+	int oidc_level;             /* the lowest SPID level accepted (2 or 3) */
+	int oidc_clock_skew;        /* seconds tolerated on exp and iat */
+	int oidc_log_days;          /* days the transaction log is kept */
 	int threads;
 	int max_connections;
 	int per_ip_connections;

@@ -285,7 +285,7 @@ static bool claim_time(const json_t *payload, const char *name, int64_t *out, bo
 	return true;
 }
 
-static bool audience_ok(const json_t *aud, const char *want)
+bool pdnd_audience_has(const json_t *aud, const char *want)
 {
 	if (json_is_string(aud))
 		return !strcmp(json_string_value(aud), want);
@@ -309,7 +309,7 @@ static bool claims_ok(const struct pdnd_checks *c, const json_t *payload, int64_
 	if (!iss || strcmp(iss, c->issuer))
 		return refuse(why, 401, "voucher_wrong_issuer",
 			      "the voucher was not issued by the PDND this service trusts (iss)");
-	if (!audience_ok(json_object_get(payload, "aud"), c->audience))
+	if (!pdnd_audience_has(json_object_get(payload, "aud"), c->audience))
 		return refuse(why, 401, "voucher_wrong_audience",
 			      "the voucher is not meant for this e-service (aud)");
 	if (!claim_time(payload, "exp", &out->exp, true) ||
@@ -600,7 +600,7 @@ static bool evidence_claims(const struct pdnd_checks *c, const struct pdnd_vouch
 			    const json_t *p, int64_t now, struct pdnd_evidence *out,
 			    struct pdnd_refusal *why)
 {
-	if (!audience_ok(json_object_get(p, "aud"), c->audience))
+	if (!pdnd_audience_has(json_object_get(p, "aud"), c->audience))
 		return refuse(why, 401, "tracking_evidence_wrong_audience",
 			      "the tracking evidence is not meant for this e-service (aud)");
 	const char *purpose = json_string_value(json_object_get(p, "purposeId"));
@@ -853,7 +853,7 @@ static bool integrity_claims(const struct pdnd_checks *c, const json_t *p, const
 			     const char *content_type, int64_t now, char jti[129], int64_t *exp,
 			     struct pdnd_refusal *why)
 {
-	if (!audience_ok(json_object_get(p, "aud"), c->audience))
+	if (!pdnd_audience_has(json_object_get(p, "aud"), c->audience))
 		return refuse(why, 401, "integrity_signature_wrong_audience",
 			      "the Agid-JWT-Signature is not meant for this e-service (aud)");
 	int64_t iat;

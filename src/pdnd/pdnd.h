@@ -68,6 +68,11 @@ struct pdnd_refusal {
 	const char *message;
 };
 
+/* Whether a JWT's aud (a string or an array of strings) names want; the
+ * SPID/CIE relying party (oidc/oidc.h) checks its tokens with it too. */
+struct json_t;
+bool pdnd_audience_has(const struct json_t *aud, const char *want);
+
 /* Does this bearer credential look like a JWT (three base64url parts)?
  * visura's own API tokens never do. */
 bool pdnd_is_jwt(const char *token);

@@ -1,0 +1,233 @@
+/* Handlers of /api/v1/auth/spid: operators log in with SPID or CIE
+ * through the provider (oidc/oidc.h); the session made is an ordinary one,
+ * under the same gate.  And the office's "SPID/CIE required" marks.
+ *
+ * The flow lives in the browser between start and callback: a cookie
+ * (visura_spid, SameSite=Lax so that the provider's redirect brings it
+ * back, 10 minutes) sealed under the secrets key holds its end, level,
+ * state and the account's user id; the nonce and the PKCE verifier are
+ * derived from the state.  The state is taken once on the database: a
+ * replayed answer is refused on every instance. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/internal.h"
+#include "app/app.h"
+#include "auth/auth.h"
+#include "auth/sealed.h"
+#include "metrics/metrics.h"
+#include "oidc/oidc.h"
+
+#define FLOW_COOKIE "visura_spid"
+#define FLOW_SECONDS 600
+
+static bool configured(struct http_request *r)
+{
+	if (r->app->oidc)
+		return true;
+	http_reply_error(r, 404, "spid_not_configured",
+			 "l'accesso con SPID o CIE non è configurato su questo servizio");
+	return false;
+}
+
+static void flow_cookie(struct http_request *r, const char *value, int max_age)
+{
+	api_cookie_set(r, FLOW_COOKIE, value, "/api/v1/auth/spid/", max_age, "Lax");
+}
+
+/* GET /api/v1/auth/spid/start?username=U: the provider's URL to send the
+ * browser to, for the account U at the level it must use. */
+void api_spid_start(struct http_request *r)
+{
+	if (!configured(r))
+		return;
+	const char *username = http_query(r, "username");
+	if (!username || !api_username_valid(username)) {
+		http_reply_error(r, 400, "invalid_request", "'username' must be a user id");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	struct store_account a;
+	bool found;
+	if (store_rec_get(s, STORE_ACCOUNT, "username", username, 0, &a, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	/* An unknown user id goes on like a known one: refused at the end. */
+	int level = found ? auth_spid_level(s, &r->app->cfg, &a) : 0;
+	if (level < r->app->cfg.oidc_level)
+		level = r->app->cfg.oidc_level;
+	struct oidc_flow f;
+	oidc_flow_new(r->app->secrets->k, level, &f);
+	char plain[200], sealed[512];
+	snprintf(plain, sizeof plain, "%lld %d %s %s", (long long)(now + FLOW_SECONDS), level,
+		 f.state, username);
+	char *url = oidc_authorization_url(r->app->oidc, &f, now, &e);
+	if (!url || sealed_seal(r->app->secrets, plain, sealed, sizeof sealed, &e)) {
+		free(url);
+		api_fail(r, &e);
+		return;
+	}
+	flow_cookie(r, sealed, FLOW_SECONDS);
+	http_reply_json(r, 200, json_pack("{s:s,s:i}", "authorization_url", url, "level", level));
+	free(url);
+	sodium_memzero(&f, sizeof f);
+}
+
+static void refused(struct http_request *r, struct store *s, int64_t now,
+		    const struct store_account *a, const char *username, const char *kind,
+		    const struct oidc_refusal *why)
+{
+	metrics_login(r->app->metrics, "refused");
+	auth_event(s, now, kind, a, username, r->ip, why->code);
+	flow_cookie(r, "", 0);
+	http_reply_error(r, why->status, why->code, why->message);
+}
+
+/* GET /api/v1/auth/spid/callback?code=C&state=S: the provider's answer. */
+void api_spid_callback(struct http_request *r)
+{
+	if (!configured(r))
+		return;
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	int64_t now = api_now(r);
+	struct vis_error e = {0};
+	const char *code = http_query(r, "code");
+	const char *state = http_query(r, "state");
+	const char *cookie = http_cookie(r, FLOW_COOKIE);
+	char plain[256] = "", username[65] = "", st_cookie[64] = "";
+	long long until = 0;
+	int level = 0;
+	if (cookie && strlen(cookie) < 512)
+		sealed_open(r->app->secrets, cookie, plain, sizeof plain, &e);
+	struct oidc_refusal why = {400, "spid_flow_unknown",
+				   "questo accesso SPID/CIE non è stato avviato da questo browser "
+				   "o è scaduto: ricominci"};
+	if (sscanf(plain, "%lld %d %63s %64s", &until, &level, st_cookie, username) != 4 ||
+	    until < now || !state || !auth_equal(state, st_cookie) || (level != 2 && level != 3)) {
+		refused(r, s, now, NULL, username[0] ? username : "-", "login_failure", &why);
+		return;
+	}
+	if (!code || !*code || strlen(code) > 1024) {
+		why = (struct oidc_refusal){401, "spid_denied",
+					    "l'accesso con SPID o CIE non è stato completato"};
+		refused(r, s, now, NULL, username, "login_failure", &why);
+		return;
+	}
+	struct oidc_flow f;
+	if (!oidc_flow_from_state(r->app->secrets->k, state, level, &f)) {
+		refused(r, s, now, NULL, username, "login_failure", &why);
+		return;
+	}
+	/* The state once: a replayed answer is refused. */
+	char key[80];
+	bool fresh = false;
+	snprintf(key, sizeof key, "oidc-state:%s", f.state);
+	if (store_pdnd_jti_take(s, key, until + r->app->cfg.oidc_clock_skew, &fresh, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	if (!fresh) {
+		why = (struct oidc_refusal){401, "spid_replayed",
+					    "questa risposta del gestore dell'identità è già stata "
+					    "usata: ricominci l'accesso"};
+		refused(r, s, now, NULL, username, "login_failure", &why);
+		return;
+	}
+	struct oidc_identity id;
+	bool ok = oidc_complete(r->app->oidc, &f, code, now, &id, &why);
+	sodium_memzero(&f, sizeof f);
+	struct store_account a;
+	bool found = false;
+	if (store_rec_get(s, STORE_ACCOUNT, "username", username, 0, &a, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	if (!ok) {
+		refused(r, s, now, found ? &a : NULL, username, "login_failure", &why);
+		return;
+	}
+	/* The person who logged in must be the account's named person. */
+	if (!found || !a.cf[0] || strcmp(a.cf, id.fiscal_code)) {
+		why = (struct oidc_refusal){403, "spid_person_mismatch",
+					    "l'identità SPID/CIE usata non è quella della persona "
+					    "intestataria di questa utenza"};
+		refused(r, s, now, found ? &a : NULL, username, "spid_person_mismatch", &why);
+		return;
+	}
+	enum account_standing st;
+	if (!api_login_allowed(r, s, &a, now, &st))
+		return;
+	flow_cookie(r, "", 0);
+	char how[32];
+	snprintf(how, sizeof how, "spid level=%d", id.level);
+	api_session_open(r, s, &a, st, now, how);
+}
+
+/* GET /api/v1/auth/spid/jwks: the relying party's public keys, for the
+ * provider's registration (docs/spid-cie.md). */
+void api_spid_jwks(struct http_request *r)
+{
+	if (!configured(r))
+		return;
+	json_t *j = oidc_rp_jwks(r->app->oidc);
+	if (!j) {
+		struct vis_error e = {0};
+		vis_error_set(&e, VIS_ERR_INTERNAL, "cannot read the relying party's key");
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, j);
+}
+
+/* PUT .../spid-required {"level": 0|2|3}. */
+static void mark(struct http_request *r, const char *what)
+{
+	json_t *body = http_body_object(r);
+	if (!body)
+		return;
+	json_t *lv = json_object_get(body, "level");
+	int level = json_is_integer(lv) ? (int)json_integer_value(lv) : -1;
+	if (level != 0 && level != 2 && level != 3) {
+		http_reply_error(r, 400, "invalid_request",
+				 "'level' must be 0 (passwords accepted), 2 or 3 (SPID/CIE required)");
+		return;
+	}
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	int64_t id = api_param_id(r, 0);
+	struct store_account a;
+	struct store_ente en;
+	if (!strcmp(what, "account") ? !api_account_load(r, s, id, &a)
+				     : !api_ente_load(r, s, id, &en))
+		return;
+	struct vis_error e = {0};
+	if (auth_spid_mark(s, what, id, level, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	char detail[64];
+	snprintf(detail, sizeof detail, "spid_required %s %lld level=%d", what, (long long)id, level);
+	auth_event(s, api_now(r), "setting_changed", &r->auth->account, NULL, r->ip, detail);
+	http_reply_json(r, 200, json_pack("{s:I,s:i}", "id", (json_int_t)id, "level", level));
+}
+
+void api_spid_required_account(struct http_request *r)
+{
+	mark(r, "account");
+}
+
+void api_spid_required_ente(struct http_request *r)
+{
+	mark(r, "ente");
+}

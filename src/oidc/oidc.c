@@ -1,0 +1,612 @@
+/* The SPID/CIE relying party (oidc.h).  The JOSE work — signatures,
+ * keys, base64url — is libjose's. */
+#define _GNU_SOURCE /* asprintf */
+#include "oidc/oidc.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jose/b64.h>
+#include <jose/jwk.h>
+#include <jose/jws.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/str.h"
+#include "net/outbound.h"
+#include "pdnd/pdnd.h"
+
+#define JWKS_MAX_BYTES (256u << 10)
+#define ANSWER_MAX (64u << 10)
+#define TOKEN_MAX (16u << 10)
+#define ACR_PREFIX "https://www.spid.gov.it/SpidL"
+
+struct oidc {
+	const struct config *cfg;
+	json_t *op_keys;   /* the provider's public keys (array) */
+	json_t *rp_key;    /* ours, with its private part */
+	char kid[64];
+	char log_dir[CONFIG_PATH_MAX];
+	pthread_mutex_t log_lock;
+};
+
+/* ---- keys ---- */
+
+static json_t *op_keys_read(const char *path, struct vis_error *e)
+{
+	struct stat st;
+	if (stat(path, &st) || st.st_size > (off_t)JWKS_MAX_BYTES) {
+		vis_error_set(e, VIS_ERR_IO, "oidc_jwks: cannot read '%s' (at most %u bytes)", path,
+			      JWKS_MAX_BYTES);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	json_t *in = json_object_get(doc, "keys");
+	json_t *keys = json_array();
+	size_t i;
+	json_t *k;
+	json_array_foreach(in, i, k) {
+		const char *kid = json_string_value(json_object_get(k, "kid"));
+		const char *use = json_string_value(json_object_get(k, "use"));
+		if (!kid || !*kid || (use && strcmp(use, "sig")) || json_object_get(k, "d"))
+			continue;
+		json_array_append(keys, k);
+	}
+	json_decref(doc);
+	if (!json_array_size(keys)) {
+		json_decref(keys);
+		vis_error_set(e, VIS_ERR_INVALID,
+			      "oidc_jwks: '%s' holds no public signing key with a kid", path);
+		return NULL;
+	}
+	return keys;
+}
+
+/* Our key: read, or made (ES256, 0600) when the file does not exist. */
+static json_t *rp_key_ensure(const char *path, struct vis_error *e)
+{
+	json_t *k = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	if (k) {
+		if (!json_is_string(json_object_get(k, "d")) ||
+		    !json_is_string(json_object_get(k, "kid"))) {
+			json_decref(k);
+			vis_error_set(e, VIS_ERR_INVALID, "oidc_key: '%s' is not a private JWK with a kid",
+				      path);
+			return NULL;
+		}
+		return k;
+	}
+	if (access(path, F_OK) == 0) {
+		vis_error_set(e, VIS_ERR_INVALID, "oidc_key: '%s' is not JSON", path);
+		return NULL;
+	}
+	k = json_pack("{s:s}", "alg", "ES256");
+	unsigned char thp[32];
+	char kid[64];
+	if (!k || !jose_jwk_gen(NULL, k) ||
+	    jose_jwk_thp_buf(NULL, k, "S256", thp, sizeof thp) != sizeof thp ||
+	    jose_b64_enc_buf(thp, sizeof thp, kid, sizeof kid) == SIZE_MAX) {
+		json_decref(k);
+		vis_error_set(e, VIS_ERR_INTERNAL, "oidc_key: cannot make a key");
+		return NULL;
+	}
+	kid[43] = '\0';
+	json_object_set_new(k, "kid", json_string(kid));
+	json_object_set_new(k, "use", json_string("sig"));
+	char *text = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	bool ok = text && fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (fd >= 0 && close(fd))
+		ok = false;
+	free(text);
+	if (!ok) {
+		json_decref(k);
+		vis_error_set(e, VIS_ERR_IO, "oidc_key: cannot write '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	return k;
+}
+
+vis_err oidc_open(const struct config *cfg, const char *key_path, const char *log_dir,
+		  struct oidc **out, struct vis_error *e)
+{
+	*out = NULL;
+	struct oidc *o = calloc(1, sizeof *o);
+	if (!o)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	o->cfg = cfg;
+	if (!STR_COPY(o->log_dir, log_dir)) {
+		free(o);
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_log_dir: path too long");
+	}
+	if (mkdir(log_dir, 0700) && errno != EEXIST) {
+		free(o);
+		return vis_error_set(e, VIS_ERR_IO, "oidc_log_dir: cannot make '%s': %s", log_dir,
+				     strerror(errno));
+	}
+	o->op_keys = op_keys_read(cfg->oidc_jwks, e);
+	o->rp_key = o->op_keys ? rp_key_ensure(key_path, e) : NULL;
+	if (!o->rp_key) {
+		json_decref(o->op_keys);
+		free(o);
+		return e->code;
+	}
+	pthread_mutex_init(&o->log_lock, NULL);
+	if (!STR_COPY(o->kid, json_string_value(json_object_get(o->rp_key, "kid")))) {
+		oidc_free(o);
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_key: its kid is too long");
+	}
+	*out = o;
+	return VIS_OK;
+}
+
+void oidc_free(struct oidc *o)
+{
+	if (!o)
+		return;
+	json_decref(o->op_keys);
+	json_decref(o->rp_key);
+	pthread_mutex_destroy(&o->log_lock);
+	free(o);
+}
+
+const char *oidc_log_path(const struct oidc *o)
+{
+	return o->log_dir;
+}
+
+json_t *oidc_rp_jwks(struct oidc *o)
+{
+	json_t *pub = json_deep_copy(o->rp_key);
+	if (!pub || !jose_jwk_pub(NULL, pub)) {
+		json_decref(pub);
+		return NULL;
+	}
+	return json_pack("{s:[o]}", "keys", pub);
+}
+
+/* ---- the flow ---- */
+
+static void b64url(const unsigned char *in, size_t n, char *out, size_t cap)
+{
+	size_t k = jose_b64_enc_buf(in, n, out, cap - 1);
+	out[k == SIZE_MAX ? 0 : k] = '\0';
+}
+
+/* nonce and verifier: HMAC-SHA-256 of the state under the secret. */
+static void flow_derive(const unsigned char secret[32], struct oidc_flow *f)
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	char msg[OIDC_STATE_CHARS + 16];
+	snprintf(msg, sizeof msg, "nonce:%s", f->state);
+	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, strlen(msg), secret);
+	b64url(mac, sizeof mac, f->nonce, sizeof f->nonce);
+	snprintf(msg, sizeof msg, "pkce:%s", f->state);
+	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, strlen(msg), secret);
+	b64url(mac, sizeof mac, f->verifier, sizeof f->verifier);
+	sodium_memzero(mac, sizeof mac);
+}
+
+void oidc_flow_new(const unsigned char secret[32], int level, struct oidc_flow *f)
+{
+	unsigned char r[32];
+	randombytes_buf(r, sizeof r);
+	b64url(r, sizeof r, f->state, sizeof f->state);
+	f->level = level;
+	flow_derive(secret, f);
+}
+
+bool oidc_flow_from_state(const unsigned char secret[32], const char *state, int level,
+			  struct oidc_flow *f)
+{
+	memset(f, 0, sizeof *f);
+	if (strlen(state) != OIDC_STATE_CHARS ||
+	    strspn(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+		    OIDC_STATE_CHARS)
+		return false;
+	memcpy(f->state, state, OIDC_STATE_CHARS + 1);
+	f->level = level;
+	flow_derive(secret, f);
+	return true;
+}
+
+/* A compact JWS of claims signed with our key (ES256). */
+static char *sign_compact(struct oidc *o, json_t *claims)
+{
+	json_t *jws = json_pack("{s:o}", "payload", jose_b64_enc_dump(claims));
+	json_t *sig = json_pack("{s:{s:s,s:s}}", "protected", "alg", "ES256", "kid", o->kid);
+	char *out = NULL;
+	if (jws && sig && jose_jws_sig(NULL, jws, sig, o->rp_key)) {
+		const char *p = json_string_value(json_object_get(jws, "protected"));
+		const char *b = json_string_value(json_object_get(jws, "payload"));
+		const char *s = json_string_value(json_object_get(jws, "signature"));
+		if (p && b && s && asprintf(&out, "%s.%s.%s", p, b, s) < 0)
+			out = NULL;
+	}
+	json_decref(jws);
+	json_decref(sig);
+	json_decref(claims);
+	return out;
+}
+
+static void jti_new(char out[OIDC_STATE_CHARS + 1])
+{
+	unsigned char r[32];
+	randombytes_buf(r, sizeof r);
+	b64url(r, sizeof r, out, OIDC_STATE_CHARS + 1);
+}
+
+static char *acr_for(int level, char *buf, size_t cap)
+{
+	snprintf(buf, cap, ACR_PREFIX "%d", level);
+	return buf;
+}
+
+void oidc_digest(const char *text, char out[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
+	sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t now,
+			     struct vis_error *e)
+{
+	const struct config *c = o->cfg;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char challenge[OIDC_STATE_CHARS + 1], jti[OIDC_STATE_CHARS + 1], acr[64];
+	crypto_hash_sha256(h, (const unsigned char *)f->verifier, strlen(f->verifier));
+	b64url(h, sizeof h, challenge, sizeof challenge);
+	jti_new(jti);
+	acr_for(f->level, acr, sizeof acr);
+	json_t *claims = json_pack(
+		"{s:s,s:s,s:[s,s],s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:{s:{s:b}},s:{}},s:I,s:I,s:s}",
+		"iss", c->oidc_client_id, "sub", c->oidc_client_id, "aud", c->oidc_issuer,
+		c->oidc_authorization_endpoint, "client_id", c->oidc_client_id, "response_type",
+		"code", "scope", "openid", "redirect_uri", c->oidc_redirect_uri, "state", f->state,
+		"nonce", f->nonce, "code_challenge", challenge, "code_challenge_method", "S256",
+		"acr_values", acr, "prompt", "login", "claims", "userinfo", OIDC_CLAIM_FISCAL,
+		"essential", 1, "id_token", "iat", (json_int_t)now, "exp", (json_int_t)now + 300,
+		"jti", jti);
+	char *request = claims ? sign_compact(o, claims) : NULL;
+	if (!request) {
+		vis_error_set(e, VIS_ERR_INTERNAL, "cannot sign the request object");
+		return NULL;
+	}
+	char *q_client = curl_easy_escape(NULL, c->oidc_client_id, 0);
+	char *q_redirect = curl_easy_escape(NULL, c->oidc_redirect_uri, 0);
+	char *q_acr = curl_easy_escape(NULL, acr, 0);
+	char *url = NULL;
+	if (q_client && q_redirect && q_acr &&
+	    asprintf(&url,
+		     "%s%cclient_id=%s&response_type=code&scope=openid&redirect_uri=%s&state=%s"
+		     "&nonce=%s&code_challenge=%s&code_challenge_method=S256&acr_values=%s"
+		     "&prompt=login&request=%s",
+		     c->oidc_authorization_endpoint,
+		     strchr(c->oidc_authorization_endpoint, '?') ? '&' : '?', q_client, q_redirect,
+		     f->state, f->nonce, challenge, q_acr, request) < 0)
+		url = NULL;
+	curl_free(q_client);
+	curl_free(q_redirect);
+	curl_free(q_acr);
+	char dreq[65], dstate[65];
+	oidc_digest(request, dreq);
+	oidc_digest(f->state, dstate);
+	free(request);
+	if (!url) {
+		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	oidc_log(o, now, "authn_request",
+		 json_pack("{s:s,s:s,s:s,s:s}", "state_sha256", dstate, "request_sha256", dreq,
+			   "acr_values", acr, "client_id", c->oidc_client_id));
+	return url;
+}
+
+/* ---- checking what the provider sends ---- */
+
+static bool refuse(struct oidc_refusal *why, int status, const char *code, const char *message)
+{
+	*why = (struct oidc_refusal){status, code, message};
+	return false;
+}
+
+/* A compact JWS signed by one of the provider's keys (RS256 or ES256):
+ * its payload, or NULL. */
+static json_t *op_verified(struct oidc *o, const char *token)
+{
+	size_t len = strlen(token);
+	const char *d1 = memchr(token, '.', len);
+	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+	if (!d1 || !d2 || len > TOKEN_MAX || strchr(d2 + 1, '.') || !d2[1])
+		return NULL;
+	json_t *flat = json_pack("{s:s%,s:s%,s:s}", "protected", token, (size_t)(d1 - token),
+				 "payload", d1 + 1, (size_t)(d2 - d1 - 1), "signature", d2 + 1);
+	json_t *hdr = flat ? jose_b64_dec_load(json_object_get(flat, "protected")) : NULL;
+	const char *alg = json_string_value(json_object_get(hdr, "alg"));
+	const char *kid = json_string_value(json_object_get(hdr, "kid"));
+	json_t *payload = NULL;
+	if (alg && kid && (!strcmp(alg, "RS256") || !strcmp(alg, "ES256")) &&
+	    !json_object_get(hdr, "crit")) {
+		size_t i;
+		json_t *k;
+		json_array_foreach(o->op_keys, i, k) {
+			const char *kk = json_string_value(json_object_get(k, "kid"));
+			if (kk && !strcmp(kk, kid) && jose_jws_ver(NULL, flat, NULL, k, false)) {
+				payload = jose_b64_dec_load(json_object_get(flat, "payload"));
+				break;
+			}
+		}
+	}
+	json_decref(hdr);
+	json_decref(flat);
+	if (payload && !json_is_object(payload)) {
+		json_decref(payload);
+		payload = NULL;
+	}
+	return payload;
+}
+
+/* iss, aud, exp, iat of an ID token or a signed userinfo. */
+static bool common_claims(struct oidc *o, const json_t *p, int64_t now, bool times)
+{
+	const char *iss = json_string_value(json_object_get(p, "iss"));
+	if (!iss || strcmp(iss, o->cfg->oidc_issuer) ||
+	    !pdnd_audience_has(json_object_get(p, "aud"), o->cfg->oidc_client_id))
+		return false;
+	if (!times)
+		return true;
+	json_t *exp = json_object_get(p, "exp"), *iat = json_object_get(p, "iat");
+	int skew = o->cfg->oidc_clock_skew;
+	return json_is_integer(exp) && json_is_integer(iat) &&
+	       json_integer_value(exp) + skew > now && json_integer_value(iat) <= now + skew &&
+	       json_integer_value(iat) > now - 600 - skew;
+}
+
+/* The level of an acr value, 0 if not one of SPID's. */
+static int acr_level(const char *acr)
+{
+	size_t n = strlen(ACR_PREFIX);
+	if (!acr || strncmp(acr, ACR_PREFIX, n) || strlen(acr) != n + 1 || acr[n] < '1' ||
+	    acr[n] > '3')
+		return 0;
+	return acr[n] - '0';
+}
+
+/* A POST to the provider; the status (0: no answer), the answer in buf. */
+static long op_post(struct oidc *o, const char *url, const char *const *headers,
+		    const char *body, char *buf, char *why, size_t why_cap)
+{
+	struct outbound_post p = {.url = url, .headers = headers, .body = body,
+				  .len = strlen(body), .ca_file = o->cfg->oidc_ca_file,
+				  .timeout = 15, .answer = buf, .answer_cap = ANSWER_MAX};
+	long st = outbound_post(&p, why, why_cap);
+	if (st && p.answer_over) {
+		str_copy_cut(why, why_cap, "answer too large");
+		return 0;
+	}
+	return st;
+}
+
+static char *token_request_body(struct oidc *o, const struct oidc_flow *f, const char *code,
+				int64_t now)
+{
+	const struct config *c = o->cfg;
+	char jti[OIDC_STATE_CHARS + 1];
+	jti_new(jti);
+	char *assertion = sign_compact(
+		o, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "iss", c->oidc_client_id, "sub",
+			     c->oidc_client_id, "aud", c->oidc_issuer, "jti", jti, "iat",
+			     (json_int_t)now, "exp", (json_int_t)now + 60));
+	char *q_code = curl_easy_escape(NULL, code, 0);
+	char *q_redirect = curl_easy_escape(NULL, c->oidc_redirect_uri, 0);
+	char *q_client = curl_easy_escape(NULL, c->oidc_client_id, 0);
+	char *body = NULL;
+	if (assertion && q_code && q_redirect && q_client &&
+	    asprintf(&body,
+		     "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s"
+		     "&code_verifier=%s&client_assertion_type="
+		     "urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type%%3Ajwt-bearer"
+		     "&client_assertion=%s",
+		     q_code, q_redirect, q_client, f->verifier, assertion) < 0)
+		body = NULL;
+	free(assertion);
+	curl_free(q_code);
+	curl_free(q_redirect);
+	curl_free(q_client);
+	return body;
+}
+
+/* The ID token of the token answer, checked. */
+static bool id_token_ok(struct oidc *o, const struct oidc_flow *f, const char *id_token,
+			int64_t now, struct oidc_identity *out, struct oidc_refusal *why)
+{
+	json_t *p = op_verified(o, id_token);
+	if (!p)
+		return refuse(why, 401, "spid_bad_token",
+			      "il gestore dell'identità ha risposto con un ID token non valido "
+			      "(firma o formato)");
+	bool ok = false;
+	const char *nonce = json_string_value(json_object_get(p, "nonce"));
+	const char *sub = json_string_value(json_object_get(p, "sub"));
+	if (!common_claims(o, p, now, true))
+		refuse(why, 401, "spid_bad_token",
+		       "l'ID token non è per questo servizio o è scaduto (iss, aud, exp, iat)");
+	else if (!nonce || strcmp(nonce, f->nonce))
+		refuse(why, 401, "spid_replayed",
+		       "l'ID token non appartiene a questo accesso (nonce): ricominci l'accesso");
+	else if (!sub || !*sub || !STR_COPY(out->sub, sub))
+		refuse(why, 401, "spid_bad_token", "l'ID token non indica il soggetto (sub)");
+	else if ((out->level = acr_level(json_string_value(json_object_get(p, "acr")))) <
+		 f->level)
+		refuse(why, 403, "spid_level_too_low",
+		       "il livello di autenticazione SPID/CIE usato è inferiore a quello richiesto");
+	else
+		ok = true;
+	json_decref(p);
+	return ok;
+}
+
+/* The signed userinfo, checked; the codice fiscale taken from it. */
+static bool userinfo_ok(struct oidc *o, const char *answer, int64_t now,
+			struct oidc_identity *out, struct oidc_refusal *why)
+{
+	char text[TOKEN_MAX + 1];
+	size_t n = strcspn(answer, "\r\n");
+	if (n > TOKEN_MAX)
+		return refuse(why, 502, "spid_bad_userinfo", "le informazioni sull'utente sono troppo grandi");
+	memcpy(text, answer, n);
+	text[n] = '\0';
+	json_t *p = op_verified(o, text);
+	if (!p)
+		return refuse(why, 401, "spid_bad_userinfo",
+			      "le informazioni sull'utente non sono firmate dal gestore dell'identità");
+	const char *sub = json_string_value(json_object_get(p, "sub"));
+	const char *cf = json_string_value(json_object_get(p, OIDC_CLAIM_FISCAL));
+	bool ok = false;
+	if (!common_claims(o, p, now, false) || !sub || strcmp(sub, out->sub))
+		refuse(why, 401, "spid_bad_userinfo",
+		       "le informazioni sull'utente non corrispondono all'ID token (iss, aud, sub)");
+	else if (!cf || strncmp(cf, "TINIT-", 6) || strlen(cf + 6) != 16)
+		refuse(why, 401, "spid_no_fiscal_code",
+		       "il gestore dell'identità non ha fornito il codice fiscale");
+	else {
+		for (int i = 0; i < 16; i++)
+			out->fiscal_code[i] = (char)(cf[6 + i] >= 'a' && cf[6 + i] <= 'z'
+							? cf[6 + i] - 32 : cf[6 + i]);
+		out->fiscal_code[16] = '\0';
+		ok = true;
+	}
+	json_decref(p);
+	return ok;
+}
+
+bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, int64_t now,
+		   struct oidc_identity *out, struct oidc_refusal *why)
+{
+	memset(out, 0, sizeof *out);
+	char dstate[65], dcode[65], why_net[200] = "";
+	oidc_digest(f->state, dstate);
+	oidc_digest(code, dcode);
+	oidc_log(o, now, "authn_response",
+		 json_pack("{s:s,s:s}", "state_sha256", dstate, "code_sha256", dcode));
+	char *body = token_request_body(o, f, code, now);
+	char *buf = malloc(ANSWER_MAX);
+	if (!body || !buf) {
+		free(body);
+		free(buf);
+		return refuse(why, 500, "internal_error", "errore interno");
+	}
+	static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded",
+					   "Accept: application/json", NULL};
+	long st = op_post(o, o->cfg->oidc_token_endpoint, form, body, buf, why_net, sizeof why_net);
+	free(body);
+	json_t *tok = st == 200 ? json_loads(buf, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	const char *id_token = json_string_value(json_object_get(tok, "id_token"));
+	const char *access = json_string_value(json_object_get(tok, "access_token"));
+	char did[65] = "", dat[65] = "";
+	if (id_token)
+		oidc_digest(id_token, did);
+	if (access)
+		oidc_digest(access, dat);
+	oidc_log(o, now, "token",
+		 json_pack("{s:s,s:I,s:s,s:s,s:s}", "state_sha256", dstate, "status", (json_int_t)st,
+			   "id_token_sha256", did, "access_token_sha256", dat, "error",
+			   st ? "" : why_net));
+	bool ok = false;
+	if (!id_token || !access || strlen(access) > 4096)
+		refuse(why, 502, "spid_provider_error",
+		       "il gestore dell'identità non ha concluso l'accesso: ricominci");
+	else if (id_token_ok(o, f, id_token, now, out, why)) {
+		char auth[4200];
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
+		const char *const hdrs[] = {auth, "Accept: application/jwt", NULL};
+		st = op_post(o, o->cfg->oidc_userinfo_endpoint, hdrs, "", buf, why_net,
+			     sizeof why_net);
+		sodium_memzero(auth, sizeof auth);
+		char dui[65] = "";
+		if (st == 200)
+			oidc_digest(buf, dui);
+		if (st != 200)
+			refuse(why, 502, "spid_provider_error",
+			       "il gestore dell'identità non ha fornito le informazioni sull'utente");
+		else
+			ok = userinfo_ok(o, buf, now, out, why);
+		oidc_log(o, now, "userinfo",
+			 json_pack("{s:s,s:I,s:s,s:s}", "state_sha256", dstate, "status",
+				   (json_int_t)st, "userinfo_sha256", dui, "outcome",
+				   ok ? "ok" : why->code));
+	}
+	json_decref(tok);
+	free(buf);
+	return ok;
+}
+
+/* ---- the transaction log ---- */
+
+/* Deletes the day files older than oidc_log_days. */
+static void log_purge(struct oidc *o, int64_t now)
+{
+	DIR *d = opendir(o->log_dir);
+	if (!d)
+		return;
+	time_t cut = (time_t)(now - (int64_t)o->cfg->oidc_log_days * 86400);
+	struct tm tm;
+	gmtime_r(&cut, &tm);
+	char oldest[16];
+	strftime(oldest, sizeof oldest, "%Y-%m-%d", &tm);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != 16 || strcmp(de->d_name + 10, ".jsonl") ||
+		    strncmp(de->d_name, oldest, 10) >= 0)
+			continue;
+		char path[CONFIG_PATH_MAX + 32];
+		snprintf(path, sizeof path, "%s/%s", o->log_dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+void oidc_log(struct oidc *o, int64_t now, const char *kind, json_t *fields)
+{
+	if (!fields)
+		return;
+	time_t t = (time_t)now;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char day[16], at[32];
+	strftime(day, sizeof day, "%Y-%m-%d", &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(fields, "at", json_string(at));
+	json_object_set_new(fields, "kind", json_string(kind));
+	char *line = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(fields);
+	if (!line)
+		return;
+	char path[CONFIG_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/%s.jsonl", o->log_dir, day);
+	pthread_mutex_lock(&o->log_lock);
+	bool fresh = access(path, F_OK) != 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		size_t n = strlen(line);
+		line[n] = '\n';
+		if (write(fd, line, n + 1) != (ssize_t)(n + 1))
+			fprintf(stderr, "oidc transaction log: write failed\n");
+		close(fd);
+	}
+	if (fresh)
+		log_purge(o, now);
+	pthread_mutex_unlock(&o->log_lock);
+	free(line);
+}

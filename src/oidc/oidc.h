@@ -1,0 +1,93 @@
+/* oidc — the relying party of the SPID/CIE OpenID Connect profile, for
+ * operators' logins (the citizens' part is a later slice).
+ *
+ * Owns: the relying party's key (an EC P-256 JWK, ES256, made at the first
+ * start when missing, 0600, kept beside the database like the other keys;
+ * oidc_key); the provider's public keys (oidc_jwks, a JWKS file); one
+ * login flow: state, nonce and PKCE verifier (S256), the nonce and the
+ * verifier derived from the state under the secrets key so that nothing
+ * but the state needs keeping; the signed request object; the token
+ * request with private_key_jwt; the checks of the ID token (signature by
+ * the provider's keys, iss, aud, exp/iat within oidc_clock_skew, nonce,
+ * acr at or above the level asked) and of the signed userinfo (signature,
+ * iss, aud, sub that of the ID token, the fiscal_number claim); and the
+ * transaction log the profile asks of a relying party, one JSON line per
+ * exchange in a file per day under oidc_log_dir, tokens only as SHA-256
+ * digests, files older than oidc_log_days deleted.  The JOSE work is
+ * libjose's. */
+#ifndef VISURA_OIDC_OIDC_H
+#define VISURA_OIDC_OIDC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+
+struct config;
+struct oidc;
+
+#define OIDC_STATE_CHARS 43   /* base64url of 32 random bytes */
+#define OIDC_CLAIM_FISCAL "https://attributes.eid.gov.it/fiscal_number"
+
+/* Opens the relying party of cfg (cfg->oidc_issuer set): the provider's
+ * keys read, the relying party's key read or made (key_path: oidc_key or
+ * the database's default); the log directory made when missing. */
+vis_err oidc_open(const struct config *cfg, const char *key_path, const char *log_dir,
+		  struct oidc **out, struct vis_error *e);
+void oidc_free(struct oidc *o);
+/* The directory of the transaction log (given to the service user by
+ * `visura serve` before it drops root). */
+const char *oidc_log_path(const struct oidc *o);
+/* The relying party's public keys (a JWKS), new reference. */
+json_t *oidc_rp_jwks(struct oidc *o);
+
+/* One login flow. */
+struct oidc_flow {
+	char state[OIDC_STATE_CHARS + 1];
+	char nonce[OIDC_STATE_CHARS + 1];
+	char verifier[OIDC_STATE_CHARS + 1];
+	int level;   /* the SPID level asked: 2 or 3 */
+};
+
+/* A new flow (a random state) at `level`, or the flow of a state received
+ * back (false when it is not one: wrong length or characters).  secret:
+ * 32 bytes (the secrets key). */
+void oidc_flow_new(const unsigned char secret[32], int level, struct oidc_flow *f);
+bool oidc_flow_from_state(const unsigned char secret[32], const char *state, int level,
+			  struct oidc_flow *f);
+
+/* The URL the browser is sent to: the authorization endpoint with the
+ * signed request object (and the same parameters in the query, as the
+ * profile asks).  Malloc'd; NULL with e set. */
+char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t now,
+			     struct vis_error *e);
+
+/* Who logged in, once every check passed. */
+struct oidc_identity {
+	char sub[256];
+	char fiscal_code[17];  /* without "TINIT-" */
+	int level;             /* from the ID token's acr */
+};
+
+/* Why a login was refused: status, code and an Italian message (constants). */
+struct oidc_refusal {
+	int status;
+	const char *code;
+	const char *message;
+};
+
+/* The answer of the provider to flow f: the code exchanged, the ID token
+ * and the userinfo checked.  False with *why set when refused. */
+bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, int64_t now,
+		   struct oidc_identity *out, struct oidc_refusal *why);
+
+/* A line of the transaction log: kind and the fields (stolen). */
+void oidc_log(struct oidc *o, int64_t now, const char *kind, json_t *fields);
+
+/* Hex SHA-256 of a text (what the log keeps of tokens and states). */
+void oidc_digest(const char *text, char out[65]);
+
+#endif
