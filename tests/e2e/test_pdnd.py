@@ -360,6 +360,8 @@ def test_daily_quotas():
     write_jwks(jwks, [("k1", pdnd_key)])
     srv.options["pdnd_jwks"] = jwks
     with srv:
+        # One in the morning in Italy: no midnight falls inside the steps below.
+        srv.advance_to(rome_midnight_after(srv.now()) + 3600)
         admin = srv.admin()
         pa, ca, _ = mapped_body(srv, admin, pdnd_key, "asl-a")
         pb, cb, _ = mapped_body(srv, admin, pdnd_key, "asl-b")
