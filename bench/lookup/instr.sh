@@ -4,13 +4,14 @@
 # (requests/second and CPU time do).
 #   bench/lookup/instr.sh [BUILD_DIR] [N] [PERSONS] [TOP]
 # Sets up a register of PERSONS (default 20,000) with bench/lookup/setup.py,
-# restarts the server twice under valgrind --tool=callgrind: each time WARM
-# look-ups (default 50: caches, prepared statements), then none the first
-# time and N (default 2,000) look-ups one after the other on
-# one keep-alive connection (so every group commit carries one record) the
-# second; prints, from the difference of the two counts, instructions per answer, in total and by area
-# (bench/lookup/instr_split.py); TOP > 0 also lists the TOP functions.
-# KEEP=1 leaves the work dir (callgrind.out.* for callgrind_annotate).
+# then runs the server twice under valgrind --tool=callgrind: WARM look-ups
+# (default 50: caches, prepared statements) and then none, and WARM and then
+# N (default 2,000), one after the other on one keep-alive connection (so
+# every group commit carries one record: the worst case for per-commit
+# costs).  Prints, from the difference of the two runs function by function,
+# instructions per answer in total and by area (bench/lookup/instr_split.py);
+# TOP > 0 also lists the TOP functions by own cost.  KEEP=1 leaves the work
+# dir (base.callgrind, lookups.callgrind for callgrind_annotate).
 # BUILD_DIR may be a build of an older commit: setup.py passes only the
 # options that build knows.
 set -euo pipefail
