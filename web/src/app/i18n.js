@@ -168,7 +168,7 @@ const it = {
   picker: { help: 'Scrivere parte del nome e scegliere dall\'elenco (frecce e Invio).', state: 'Stato estero',
     state_former: 'Stato estero (non più esistente)', suppressed: 'soppresso ({from}–{to})', chosen: '{label}: scelti',
     remove: 'Togli {label}', remove_short: 'togli', picked: 'Scelto: {label}.', found: '{n} {n|suggerimento|suggerimenti}: frecce per scorrerli, Invio per scegliere.',
-    nothing: 'Nessun suggerimento.', unchosen: '«{label}»: scegliere una voce dall\'elenco dei suggerimenti.' },
+    nothing: 'Nessun suggerimento.', suggestions: '{label}: suggerimenti', unchosen: '«{label}»: scegliere una voce dall\'elenco dei suggerimenti.' },
   trail: { title: 'Registro degli accessi', account_id: 'Account', ente_id: 'Ente', purpose_id: 'Finalità', from: 'Dal', to: 'Al',
     unknown_id: 'non più presente (n. {id})',
     search: 'Cerca', count: '{n} {n|registrazione|registrazioni}.', export: 'Esporta CSV firmato',

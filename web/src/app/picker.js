@@ -67,7 +67,7 @@ export function picker(name, label, opts = {}) {
     'aria-describedby': helpId, 'aria-required': opts.required ? 'true' : null,
     placeholder: opts.placeholder || null, dataset: { picker: name },
   });
-  const list = h('ul', { id: listId, role: 'listbox', class: 'visura-picker-list', 'aria-label': label, hidden: true });
+  const list = h('ul', { id: listId, role: 'listbox', class: 'visura-picker-list', 'aria-label': t('picker.suggestions', { label }), hidden: true });
   const status = h('div', { id: statusId, class: 'visually-hidden', 'aria-live': 'polite' });
   const chips = opts.multiple ? h('ul', { class: 'visura-picker-chosen list-unstyled mb-0', 'aria-label': t('picker.chosen', { label }) }) : null;
 
