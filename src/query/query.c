@@ -573,7 +573,7 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 			size_t i;
 			json_t *m;
 			json_array_foreach(val, i, m)
-				ok = ok && json_is_string(m) && json_string_length(m) == 16;
+				ok = ok && json_is_string(m) && json_string_length(m) <= CF_TYPED_MAX;
 		}
 		if (ok && !strcmp(key, "residence")) {
 			json_t *cm = json_object_get(val, "comune"), *st = json_object_get(val, "street");
