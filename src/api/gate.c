@@ -155,6 +155,21 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
 		return false;
 	}
+	/* The e-service's daily quotas, once the call is known good. */
+	struct pdnd_quota q;
+	int took = pdnd_quota_take(r->app->rl, store_shared(s) ? s : NULL, &checks,
+				   au->account.ente_id, now, &q, &why, &e);
+	if (took < 0) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!took) {
+		char ra[24];
+		snprintf(ra, sizeof ra, "%lld", (long long)(q.until - now));
+		http_header_add(r, "Retry-After", ra);
+		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
+		return false;
+	}
 	au->via_token = true;
 	au->via_voucher = true;
 	au->voucher_purpose = m.purpose_id;

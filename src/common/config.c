@@ -64,6 +64,8 @@ static const struct option_row rows[] = {
 	STR(pdnd_audience, "", "PDND vouchers: this e-service's audience (aud), as registered on PDND (required with pdnd_jwks)"),
 	INT(pdnd_clock_skew, 0, 300, "60", "PDND vouchers: seconds of clock difference tolerated on exp, nbf and iat"),
 	INT(pdnd_token_max_bytes, 512, 16384, "4096", "PDND vouchers: the longest voucher accepted, bytes"),
+	INT(pdnd_daily_calls_per_consumer, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsPerConsumer, calls a day (Italian calendar day) from one body, on every instance; beyond it 429 until midnight (0: no such quota, only the agreements' own limits)"),
+	INT(pdnd_daily_calls_total, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsTotal, calls a day (Italian calendar day) from all bodies together, on every instance; beyond it 429 until midnight (0: no such quota)"),
 	INT(threads, 1, 64, "2", "worker threads"),
 	INT(max_connections, 1, 100000, "1024", "open connections at most"),
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),

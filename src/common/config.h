@@ -47,6 +47,8 @@ struct config {
 	char pdnd_audience[256];    /* the aud of a voucher: this e-service */
 	int pdnd_clock_skew;        /* seconds tolerated on exp, nbf, iat */
 	int pdnd_token_max_bytes;   /* the longest voucher */
+	int pdnd_daily_calls_per_consumer; /* calls a day from one body, 0 = none */
+	int pdnd_daily_calls_total;        /* calls a day from all bodies, 0 = none */
 	int threads;
 	int max_connections;
 	int per_ip_connections;

@@ -13,7 +13,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "auth/hours.h"
 #include "common/config.h"
+#include "common/date.h"
+#include "policy/ratelimit.h"
 #include "common/str.h"
 
 /* The largest JWKS file read: PDND publishes a handful of keys. */
@@ -186,7 +189,9 @@ struct pdnd_checks pdnd_checks_from(const struct config *cfg)
 {
 	return (struct pdnd_checks){.issuer = cfg->pdnd_issuer, .audience = cfg->pdnd_audience,
 				    .skew = cfg->pdnd_clock_skew,
-				    .max_bytes = (size_t)cfg->pdnd_token_max_bytes};
+				    .max_bytes = (size_t)cfg->pdnd_token_max_bytes,
+				    .daily_per_consumer = cfg->pdnd_daily_calls_per_consumer,
+				    .daily_total = cfg->pdnd_daily_calls_total};
 }
 
 static bool b64url_char(char c)
@@ -441,6 +446,62 @@ vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, i
 	else if (now % 64 == 0)
 		store_pdnd_jti_purge(s, now, e); /* now and then: nothing depends on it */
 	return VIS_OK;
+}
+
+/* ---- the e-service's daily quotas ---- */
+
+/* The next midnight in Italy after `now` (epoch s), and its UTC offset. */
+static int64_t next_midnight(int64_t now, int *offset)
+{
+	int date, minute;
+	hours_local(now, &date, &minute, NULL);
+	int64_t u = (date_to_days(date) + 1) * 86400 - 3600; /* midnight at UTC+1 */
+	*offset = 3600;
+	hours_local(u, &date, &minute, NULL);
+	if (minute) { /* summer time: midnight is an hour earlier in UTC */
+		u -= 3600;
+		*offset = 7200;
+	}
+	return u;
+}
+
+int pdnd_quota_take(struct ratelimit *rl, struct store *shared, const struct pdnd_checks *c,
+		    int64_t ente_id, int64_t now, struct pdnd_quota *q, struct pdnd_refusal *why,
+		    struct vis_error *e)
+{
+	struct rl_rule rules[2];
+	int n = 0;
+	if (c->daily_per_consumer > 0) {
+		snprintf(rules[n].key, sizeof rules[n].key, "pdnd:body:%lld", (long long)ente_id);
+		rules[n].limit = c->daily_per_consumer;
+		rules[n++].window = 86400;
+	}
+	if (c->daily_total > 0) {
+		snprintf(rules[n].key, sizeof rules[n].key, "pdnd:total");
+		rules[n].limit = c->daily_total;
+		rules[n++].window = 86400;
+	}
+	if (!n)
+		return 1;
+	/* Days are counted from Italian midnights: the counters' windows run
+	 * on the local clock (local seconds since the epoch). */
+	int date, minute, offset;
+	hours_local(now, &date, &minute, NULL);
+	int64_t local = date_to_days(date) * 86400 + minute * 60 + (now % 60 + 60) % 60;
+	int64_t retry;
+	int took = ratelimit_take(rl, shared, rules, n, local, &retry, e);
+	if (took)
+		return took;
+	q->until = next_midnight(now, &offset);
+	hours_local(q->until, &date, &minute, NULL);
+	snprintf(q->message, sizeof q->message,
+		 "the e-service's daily quota is used up (dailyCallsPerConsumer %d a body, "
+		 "dailyCallsTotal %d in all; 0: none): calls are taken again from "
+		 "%04d-%02d-%02dT00:00:00+%02d:00",
+		 c->daily_per_consumer, c->daily_total, DATE_YEAR(date), date / 100 % 100,
+		 date % 100, offset / 3600);
+	refuse(why, 429, "pdnd_daily_quota", q->message);
+	return 0;
 }
 
 /* ---- who asked: the tracking evidence ---- */

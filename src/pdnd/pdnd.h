@@ -44,6 +44,8 @@ struct pdnd_checks {
 	const char *audience;
 	int skew;           /* seconds */
 	size_t max_bytes;
+	int daily_per_consumer;  /* dailyCallsPerConsumer, 0 = none */
+	int daily_total;         /* dailyCallsTotal, 0 = none */
 };
 /* pdnd_checks from the configuration's pdnd_* options. */
 struct pdnd_checks pdnd_checks_from(const struct config *cfg);
@@ -82,6 +84,26 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
  * skew); false with *why set on a replay; a store failure is an error. */
 vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, int64_t now,
 		      bool *fresh, struct pdnd_refusal *why, struct vis_error *e);
+
+/* ---- the e-service's daily quotas ---- */
+
+struct ratelimit;
+
+/* A call over quota: when the quotas start again, and why in words. */
+struct pdnd_quota {
+	int64_t until;        /* the next midnight, Italian time (epoch s) */
+	char message[256];
+};
+
+/* Counts one call of the body `ente_id` against the e-service's daily
+ * quotas (c->daily_per_consumer, c->daily_total; 0 = none), by Italian
+ * calendar day, on every instance when `shared` (a store for which
+ * store_shared() holds) is given.  1 when counted; 0 when a quota is used
+ * up (nothing counted; *why is 429 pdnd_daily_quota, *q says until when);
+ * -1 when the counters could not be used (e set). */
+int pdnd_quota_take(struct ratelimit *rl, struct store *shared, const struct pdnd_checks *c,
+		    int64_t ente_id, int64_t now, struct pdnd_quota *q, struct pdnd_refusal *why,
+		    struct vis_error *e);
 
 /* ---- who asked: the tracking evidence (AUDIT_REST_02) ---- */
 

@@ -194,8 +194,10 @@ int ratelimit_take(struct ratelimit *rl, struct store *shared, const struct rl_r
 		   int n, int64_t now, int64_t *retry_after, struct vis_error *e)
 {
 	*retry_after = 0;
-	if (n > 8)
-		n = 8;
+	if (n < 1 || n > 8) { /* never truncated: a rule left out would not count */
+		vis_error_set(e, VIS_ERR_INTERNAL, "ratelimit: %d rules (1 to 8)", n);
+		return -1;
+	}
 	return shared ? take_shared(shared, rules, n, now, retry_after, e)
 		      : take_local(rl, rules, n, now, retry_after);
 }

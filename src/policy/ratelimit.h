@@ -32,7 +32,7 @@ void ratelimit_free(struct ratelimit *rl);
 /* Counts one request against every rule, all or none: returns 1 when
  * counted; 0 when a rule is exhausted (nothing counted; *retry_after says
  * when that rule's window ends, in seconds); -1 when the counters in the
- * database could not be used (e set).  With `shared` (a store for which
+ * database could not be used, or n is not 1 to 8 (e set).  With `shared` (a store for which
  * store_shared() holds) the counters are the database's, otherwise this
  * process's. */
 int ratelimit_take(struct ratelimit *rl, struct store *shared, const struct rl_rule *rules,

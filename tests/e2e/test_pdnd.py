@@ -19,8 +19,13 @@ with them; one server.
   body's registered key and bound to the voucher by its digest names the
   end user of the record and of the per-person report; absent, unsigned,
   badly signed, unknown key, bound to another voucher, replayed: refused
-  and recorded."""
+  and recorded;
+- the e-service's daily quotas (dailyCallsPerConsumer, dailyCallsTotal):
+  a body over its quota, then all bodies over the total, refused with 429
+  until the next Italian midnight (Retry-After), recorded; taken again
+  after midnight."""
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -29,6 +34,7 @@ import signal
 import subprocess
 import time
 import uuid
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -302,6 +308,82 @@ def test_vouchers():
         r = expect(admin.delete(f"/api/v1/pdnd/purposes/{pdnd_purpose}"), 200).json
         check(r["revoked_at"] is not None, "ended through the API")
         refused(srv, lookup(srv, p2.voucher(), cf), 403, "pdnd_purpose_unknown")
+        rc, out = audit_verify(srv.db)
+        eq(rc, 0, f"the access trail verifies: {out}")
+
+
+def mapped_body(srv, admin, pdnd_key, kid, conv_comuni=("036023", "036005")):
+    """A body with an API account, an agreement, its PDND purpose mapped
+    and its client's key registered: (Pdnd, Consumer, ente)."""
+    ente = srv.create_ente(kind="health")
+    acc, _ = srv.create_account("api", ente["id"])
+    conv = srv.create_agreement(ente["id"], ["identity"], comuni=conv_comuni)
+    client_id, pdnd_purpose = str(uuid.uuid4()), str(uuid.uuid4())
+    expect(admin.post("/api/v1/pdnd/purposes",
+                      {"pdnd_purpose": pdnd_purpose, "client_id": client_id,
+                       "purpose_id": conv["purpose_id"], "username": acc["username"]}),
+           201, what="map the PDND purpose")
+    key = new_key()
+    jwk_path = os.path.join(srv.dir, f"{kid}.jwk")
+    with open(jwk_path, "w") as f:
+        json.dump(jwk(key, kid), f)
+    out = subprocess.run([harness.VISURA, "pdnd", "key-add", "--db", srv.db, "--ente-id",
+                          str(ente["id"]), "--jwk", jwk_path], capture_output=True, text=True)
+    eq(out.returncode, 0, f"visura pdnd key-add: {out.stdout}{out.stderr}")
+    return (Pdnd(srv, pdnd_key, "k1", client_id, pdnd_purpose),
+            Consumer(srv, key, kid, pdnd_purpose), ente)
+
+
+def rome_midnight_after(t):
+    """The next midnight in Italy after epoch t (CET/CEST by the EU rule)."""
+    rome = ZoneInfo("Europe/Rome")
+    d = datetime.datetime.fromtimestamp(t, rome).date() + datetime.timedelta(days=1)
+    return int(datetime.datetime(d.year, d.month, d.day, tzinfo=rome).timestamp())
+
+
+def test_daily_quotas():
+    pdnd_key = new_key()
+    srv = Server(population=dict(persons=30, seed=11), pdnd_issuer=ISSUER,
+                 pdnd_audience=AUDIENCE, pdnd_daily_calls_per_consumer=2,
+                 pdnd_daily_calls_total=3)
+    jwks = os.path.join(srv.dir, "pdnd-jwks.json")
+    write_jwks(jwks, [("k1", pdnd_key)])
+    srv.options["pdnd_jwks"] = jwks
+    with srv:
+        admin = srv.admin()
+        pa, ca, _ = mapped_body(srv, admin, pdnd_key, "asl-a")
+        pb, cb, _ = mapped_body(srv, admin, pdnd_key, "asl-b")
+        cf = sorted(x["cf"] for x in srv.population.current_persons()
+                    if not x["canc_reason"] and x["comune"] in ("036023", "036005"))[0]
+        # Body A: its two calls of the day, then over its quota.
+        expect(call(srv, pa, ca, cf), 200, what="A's first call")
+        expect(call(srv, pa, ca, cf), 200, what="A's second call")
+        now = srv.now()
+        midnight = rome_midnight_after(now)
+        res = call(srv, pa, ca, cf)
+        rec = refused(srv, res, 429, "pdnd_daily_quota")
+        after = srv.now()
+        check(midnight - after <= int(res.header("Retry-After")) <= midnight - now,
+              f"Retry-After: the seconds to the next midnight in Italy ({res.header('Retry-After')}"
+              f", midnight {midnight}, now {now}..{after})")
+        local = datetime.datetime.fromtimestamp(midnight, ZoneInfo("Europe/Rome"))
+        check(local.strftime("%Y-%m-%dT00:00:00") in res.json["error"]["message"],
+              f"the refusal says from when: {res.json}")
+        check(rec["username"].startswith("pdnd:"), "recorded as the PDND client's call")
+        # Body B: one call brings the total to 3, the next is over the total.
+        expect(call(srv, pb, cb, cf), 200, what="B's first call")
+        refused(srv, call(srv, pb, cb, cf), 429, "pdnd_daily_quota")
+        # A refused call took nothing: still refused, not counted twice.
+        refused(srv, call(srv, pa, ca, cf), 429, "pdnd_daily_quota")
+        # A second before midnight: still the same day.
+        srv.advance(midnight - srv.now() - 1)
+        refused(srv, call(srv, pb, cb, cf), 429, "pdnd_daily_quota")
+        # After midnight in Italy: a new day's quotas.
+        srv.advance(2)
+        expect(call(srv, pa, ca, cf), 200, what="A after midnight")
+        expect(call(srv, pb, cb, cf), 200, what="B after midnight")
+        expect(call(srv, pa, ca, cf), 200, what="A's second call of the new day")
+        refused(srv, call(srv, pb, cb, cf), 429, "pdnd_daily_quota")
         rc, out = audit_verify(srv.db)
         eq(rc, 0, f"the access trail verifies: {out}")
 
