@@ -55,7 +55,10 @@ static int add_purpose(void *ctx, const void *rec)
 	return 0;
 }
 
-static json_t *conv_json(struct store *s, const struct store_convenzione *c)
+/* An agreement as answered; its municipalities by code and by name
+ * (comuni_names: code → today's name). */
+static json_t *conv_json(struct http_request *r, struct store *s,
+			 const struct store_convenzione *c)
 {
 	json_t *j = json_pack("{s:I,s:I,s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:o}",
 			      "id", (json_int_t)c->id, "ente_id", (json_int_t)c->ente_id,
@@ -75,6 +78,8 @@ static json_t *conv_json(struct store *s, const struct store_convenzione *c)
 	json_object_set_new(j, "workstation_cert", json_boolean(c->workstation_cert));
 	json_object_set_new(j, "event_types", split_list(c->event_types));
 	json_object_set_new(j, "webhook_url", json_string(c->webhook_url));
+	json_object_set_new(j, "comuni_names",
+			    api_comune_names(r->app->rd, json_object_get(j, "comuni")));
 	return j;
 }
 
@@ -247,7 +252,7 @@ void api_convenzioni_list(struct http_request *r)
 		bool found;
 		if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, json_integer_value(v), &c,
 				  &found, &e) == VIS_OK && found)
-			json_array_append_new(arr, conv_json(s, &c));
+			json_array_append_new(arr, conv_json(r, s, &c));
 	}
 	json_decref(ids.arr);
 	http_reply_json(r, 200, json_pack("{s:o}", "convenzioni", arr));
@@ -278,7 +283,7 @@ void api_convenzioni_create(struct http_request *r)
 		return;
 	}
 	auth_event(s, c.created_at, "agreement_created", &r->auth->account, NULL, r->ip, c.reference);
-	http_reply_json(r, 201, conv_json(s, &c));
+	http_reply_json(r, 201, conv_json(r, s, &c));
 }
 
 static bool conv_load(struct http_request *r, struct store **s, struct store_convenzione *c)
@@ -304,7 +309,7 @@ void api_convenzione_get(struct http_request *r)
 	struct store *s;
 	struct store_convenzione c;
 	if (conv_load(r, &s, &c))
-		http_reply_json(r, 200, conv_json(s, &c));
+		http_reply_json(r, 200, conv_json(r, s, &c));
 }
 
 void api_convenzione_update(struct http_request *r)
@@ -320,7 +325,7 @@ void api_convenzione_update(struct http_request *r)
 		return;
 	}
 	auth_event(s, api_now(r), "agreement_changed", &r->auth->account, NULL, r->ip, c.reference);
-	http_reply_json(r, 200, conv_json(s, &c));
+	http_reply_json(r, 200, conv_json(r, s, &c));
 }
 
 void api_purpose_create(struct http_request *r)

@@ -70,6 +70,10 @@ const struct http_route api_routes[] = {
 	{"PATCH", "/api/v1/convenzioni/:id", api_convenzione_update, ADMIN, 0},
 	{"POST", "/api/v1/convenzioni/:id/purposes", api_purpose_create, ADMIN, 0},
 	{"GET", "/api/v1/purposes", api_own_purposes, LEAD | DATA, 0},
+	{"GET", "/api/v1/names/enti", api_names_enti, ADMIN | ROUTE_AUDITOR, 0},
+	{"GET", "/api/v1/names/accounts", api_names_accounts, ADMIN | ROUTE_AUDITOR, 0},
+	{"GET", "/api/v1/names/purposes", api_names_purposes, ADMIN | ROUTE_AUDITOR, 0},
+	{"GET", "/api/v1/places", api_places, ADMIN | ROUTE_OPERATOR, 0},
 
 	{"GET", "/api/v1/persons", api_persons_search, RECORDED, 0},
 	{"GET", "/api/v1/persons/:cf", api_person_get, RECORDED, 0},

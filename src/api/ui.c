@@ -70,12 +70,13 @@ void api_openapi(struct http_request *r)
 }
 
 /* GET /api/v1/help: what the interface's help page shows besides the
- * guides (configuration, not data: public, as the page is before login). */
+ * guides, and the heading of its pages (print_heading, as on the printed
+ * visura) — configuration, not data: public, as the page is before login. */
 void api_help(struct http_request *r)
 {
 	const struct config *c = &r->app->cfg;
-	http_reply_json(r, 200, json_pack("{s:{s:s,s:s},s:s,s:s}", "help_desk", "contact",
+	http_reply_json(r, 200, json_pack("{s:{s:s,s:s},s:s,s:s,s:s}", "help_desk", "contact",
 					  c->help_desk_contact, "hours", c->help_desk_hours,
 					  "accessibility_url", c->accessibility_url, "privacy_url",
-					  c->privacy_url));
+					  c->privacy_url, "heading", c->print_heading));
 }

@@ -523,23 +523,24 @@ static bool household_matches(struct query_ctx *q, const struct store_person *p,
 		  !store_family_members(q->s, p->comune, p->family_id, q->as_of, collect_cf, &c,
 					&q->err) &&
 		  !q->err.code && json_array_size(declared) == (size_t)subjects_count(&c.members);
-	/* Same size, every declared member present and none declared twice:
-	 * the two sets are equal. */
-	size_t i, k;
-	json_t *v, *w;
-	json_array_foreach(declared, i, v) {
-		const char *cf = json_string_value(v);
-		if (!ok)
-			break;
-		ok = cf && strlen(cf) == 16 && subjects_has(&c.members, cf);
-		json_array_foreach(declared, k, w)
-			if (k < i && !strcmp(json_string_value(w), cf))
+	/* Same size, every declared member present (as typed: spaces, hyphens,
+	 * dots and lower case do not count) and none declared twice: the two
+	 * sets are equal. */
+	size_t n = ok ? json_array_size(declared) : 0;
+	char(*cf)[CF_LEN + 1] = n ? calloc(n, sizeof *cf) : NULL;
+	if (n && !cf)
+		ok = false;
+	for (size_t i = 0; ok && i < n; i++) {
+		const char *typed = json_string_value(json_array_get(declared, i));
+		ok = typed && cf_normalize(typed, cf[i]) && subjects_has(&c.members, cf[i]);
+		for (size_t k = 0; ok && k < i; k++)
+			if (!strcmp(cf[k], cf[i]))
 				ok = false;
 	}
 	subjects_release(&c.members);
-	if (ok)
-		json_array_foreach(declared, i, v)
-			add_subject(q, json_string_value(v));
+	for (size_t i = 0; ok && i < n; i++)
+		add_subject(q, cf[i]);
+	free(cf);
 	return ok;
 }
 
@@ -619,7 +620,7 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 			size_t i;
 			json_t *m;
 			json_array_foreach(val, i, m)
-				ok = ok && json_is_string(m) && json_string_length(m) == 16;
+				ok = ok && json_is_string(m) && json_string_length(m) <= CF_TYPED_MAX;
 		}
 		if (ok && !strcmp(key, "residence")) {
 			json_t *cm = json_object_get(val, "comune"), *st = json_object_get(val, "street");
@@ -667,7 +668,9 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 			     json_is_true(val) == !dead);
 		} else if (!strcmp(key, "father") || !strcmp(key, "mother")) {
 			const char *parent = key[0] == 'f' ? p.father_cf : p.mother_cf;
-			bool match = sees(q, FIELD_PARENTAGE) && sv && parent[0] && !strcmp(sv, parent);
+			char typed[CF_LEN + 1];
+			bool match = sees(q, FIELD_PARENTAGE) && sv && parent[0] &&
+				     cf_normalize(sv, typed) && !strcmp(typed, parent);
 			fact(facts, key, sees(q, FIELD_PARENTAGE), match);
 			if (match) /* the parent is confirmed: named by the answer */
 				add_subject(q, parent);

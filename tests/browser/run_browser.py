@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 import harness  # noqa: E402
-from harness import Server, expect, new_cf, new_password  # noqa: E402
+from harness import Server, check, expect, new_cf, new_password  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FULL_PROFILE = ["identity", "residence", "family", "parentage", "citizenship",
@@ -120,7 +120,8 @@ def long_trail_fixture(srv, pop, current, persons):
                       f"&case_ref=TRIB-{k:03d}"), 200, what="a consultation of the long trail")
     expect(op.get(f"/api/v1/persons/{big[0]['cf']}/household?purpose={conv['purpose_id']}"
                   "&case_ref=TRIB-FAM"), 200, what="a household look-up")
-    return {"ente_id": ente["id"], "records": LONG_TRAIL, "household_size": len(big),
+    return {"ente_id": ente["id"], "ente_name": ente["name"], "records": LONG_TRAIL,
+            "household_size": len(big),
             "household_cf": big[0]["cf"], "household": sorted(m["cf"] for m in big),
             "operator": op.account["username"], "operator_name": op.account["full_name"],
             # consulted so often, this citizen asks who it was (flowCitizen)
@@ -160,6 +161,14 @@ def prepare(srv):
     pop = srv.population
     current = [p for p in pop.current_persons() if not p["canc_reason"]]
     persons = pick_persons(pop)
+    # the birth place as the verification form's picker offers it
+    for p in persons:
+        places = expect(srv.admin().get(f"/api/v1/places?q={p['birth_place']}"), 200,
+                        what="the birth place by code")["places"]
+        check(places, f"birth place {p['birth_place']} unknown to the reference data")
+        b = places[0]
+        p["birth_place_name"] = b["name"]
+        p["birth_place_label"] = b["name"] if b["kind"] == "stato" else f"{b['name']} ({b['province']})"
     # one consultation already in the access trail (the auditor flow has
     # something to show even when run alone)
     expect(users["operator"].get(f"/api/v1/persons?purpose={conv['purpose_id']}"
@@ -179,6 +188,7 @@ def prepare(srv):
         "ente": ente,
         "agreement": conv,
         "purpose_id": conv["purpose_id"],
+        "purpose_label": "P1 — test purpose",   # harness.create_agreement's purpose
         "ente_verify": ente_v,
         "agreement_verify": conv_v,
         "purpose_id_verify": conv_v["purpose_id"],

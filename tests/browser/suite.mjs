@@ -98,6 +98,27 @@ const field = (scope, label) => scope.getByLabel(label, { exact: true });
 const button = (scope, name) => scope.getByRole('button', { name, exact: true });
 const link = (scope, name) => scope.getByRole('link', { name, exact: true });
 const mainOf = (page) => page.getByRole('main');
+
+// Chooses in a picker (web/src/app/picker.js) as a person does with the
+// keyboard: types part of the name, moves down the suggestions to the
+// first one that starts with `choice`, Enter.  Returns the text chosen.
+async function pickByName(scope, label, typed, choice) {
+  const box = scope.getByRole('combobox', { name: label, exact: true });
+  await box.fill(typed);
+  const options = scope.getByRole('listbox', { name: `${label}: suggerimenti`, exact: true }).getByRole('option');
+  const index = await eventually(async () => {
+    const texts = await options.allInnerTexts();
+    const i = texts.findIndex((x) => x.startsWith(choice));
+    check(i >= 0, `expected a suggestion "${choice}" for "${typed}"; saw ${JSON.stringify(texts)}`);
+    return i;
+  });
+  for (let k = 0; k <= index; k++) await box.press('ArrowDown');
+  check(await box.getAttribute('aria-activedescendant') === await options.nth(index).getAttribute('id'),
+    `expected "${choice}" to be the active suggestion`);
+  await box.press('Enter');
+  check(await box.getAttribute('aria-expanded') === 'false', 'expected the suggestions closed once chosen');
+  return choice;
+}
 const menu = (page) => page.getByRole('navigation', { name: 'Menu principale' });
 
 async function openMenu(page, label, title) {
@@ -673,9 +694,12 @@ async function flowOperator(browser, fx) {
       const cf = await field(page, 'Codice fiscale').inputValue();
       check(cf === p.cf, `expected the codice fiscale ${p.cf} already in the form; saw "${cf}"`);
       await field(page, 'Cognome').fill(p.surname);
+      await pickByName(mainOf(page), 'Luogo di nascita (comune o Stato estero)', p.birth_place_name.toLowerCase(), p.birth_place_label);
       await button(page, 'Verifica').click();
       const v = await verdict(page, 'Cognome');
       check(v === 'corrisponde', `expected "corrisponde" for the right surname; saw "${v}"`);
+      const b = await verdict(page, 'Luogo di nascita');
+      check(b === 'corrisponde', `expected "corrisponde" for the birth place ${p.birth_place_label} chosen by name; saw "${b}"`);
       note('verify', await shownId('the verification'));
     });
     await look(page, 'operator-verify-match');
@@ -1002,8 +1026,8 @@ async function flowLead(browser, fx) {
       const n = Number(/\d+/.exec(total)[0]);
       const rows = await readTable(page, 'Accessi per incaricato e finalità', 'usage by operator');
       const mine = rows.filter((r) => r['Nome utente'] === fx.operator.username);
-      check(!shared.operatorConsulted || mine.length > 0 && mine.every((r) => Number(r['Finalità (n.)']) === fx.purpose_id),
-        `expected rows for ${fx.operator.username} with purpose ${fx.purpose_id}; saw ${JSON.stringify(rows)}`);
+      check(!shared.operatorConsulted || mine.length > 0 && mine.every((r) => r['Finalità'] === fx.purpose_label),
+        `expected rows for ${fx.operator.username} with purpose "${fx.purpose_label}"; saw ${JSON.stringify(rows)}`);
       const sum = rows.reduce((s, r) => s + Number(r.Numero), 0);
       check(sum === n, `expected the rows to add up to the total ${n}; they add up to ${sum}: ${JSON.stringify(rows)}`);
     });
@@ -1082,12 +1106,19 @@ async function trailPages(page, fx) {
       (rs) => (rs.length && !seen.includes(rs[0]['#']) ? rs : null), `the records of page ${n}`);
   };
   await step('auditor: the trail of a body goes page by page, 50 records a page', page, async () => {
-    await page.evaluate((id) => { location.hash = `#/trail?ente_id=${id}`; }, lt.ente_id);
+    await openMenu(page, 'Registro accessi', 'Registro degli accessi');
+    await pickByName(mainOf(page), 'Ente', lt.ente_name.slice(0, 12).toLowerCase(), lt.ente_name);
+    await button(mainOf(page), 'Cerca').click();
+    await eventually(async () => check(page.url().includes(`ente_id=${lt.ente_id}`), `expected ente_id=${lt.ente_id} in the address; it is ${page.url()}`));
+    check(await mainOf(page).getByRole('combobox', { name: 'Ente', exact: true }).inputValue() === lt.ente_name,
+      'expected the body\'s name to stay in its filter');
     const pages = Math.ceil(lt.records / 50);
     for (let n = 1; n <= pages; n++) {
       const rows = await pageRows(n);
       check(rows.length === (n < pages ? 50 : lt.records - 50 * (pages - 1)), `expected ${n < pages ? 50 : lt.records % 50} records on page ${n}; saw ${rows.length}`);
       check(rows.every((r) => r['Nome utente'] === lt.operator), `expected only ${lt.operator}'s records on page ${n}`);
+      check(rows.every((r) => r.Ente === lt.ente_name && r['Finalità'] === 'T1 — test purpose'),
+        `expected the body and purpose by name on page ${n}; saw ${JSON.stringify(rows[0])}`);
       seen.push(...rows.map((r) => r['#']));
       const next = mainOf(page).getByRole('link', { name: 'Pagina successiva', exact: true });
       if (n < pages) await next.first().click();
@@ -1255,7 +1286,7 @@ async function flowAdmin(browser, fx) {
       await field(form, 'Codice fiscale dell\'ente').fill('00012345678');
       await field(form, 'PEC').fill('protocollo@pec.comune.prova.it');
       await field(form, 'Orario di servizio').fill('mon-fri 08:00-14:00');
-      await field(form, 'Comune (per gli enti comunali)').fill('036023');
+      await pickByName(form, 'Comune (per gli enti comunali)', 'moden', 'MODENA (MO)');
       await button(form, 'Crea ente').click();
       const r = await findInTable(page, 'Enti', (rs) => rs.find((x) => x.Denominazione === enteName), `the new ente "${enteName}"`);
       // the schedule as people read it, not its syntax
@@ -1278,7 +1309,9 @@ async function flowAdmin(browser, fx) {
       const form = page.locator('form').filter({ has: button(page, 'Crea convenzione') });
       await field(form, 'Ente').selectOption({ label: enteName });
       await field(form, 'Riferimento della convenzione').fill(convRef);
-      await field(form, 'Comuni (codici ISTAT)').fill('036023');
+      await pickByName(form, 'Comuni', 'modena', 'MODENA (MO)');
+      await pickByName(form, 'Comuni', 'reggio nell', 'REGGIO NELL\'EMILIA (RE)');
+      await form.getByRole('button', { name: 'Togli REGGIO NELL\'EMILIA (RE)', exact: true }).click();
       await field(form, 'In vigore dal').fill('2026-01-01');
       await field(form, 'Modalità').selectOption({ label: 'consultazione' });
       await tick(page, form, 'Residenza');
@@ -1286,9 +1319,9 @@ async function flowAdmin(browser, fx) {
       const card = section(page, `${convRef} — ${enteName}`);
       await visible(page, card, `the card of the new agreement "${convRef} — ${enteName}"`);
       const f = await factsOf(card);
-      check(f['Comuni (codici ISTAT)'] === '036023' && f['Profilo (categorie di dati)'] === 'Dati anagrafici, Residenza' &&
+      check(f.Comuni === 'MODENA' && f['Profilo (categorie di dati)'] === 'Dati anagrafici, Residenza' &&
         f['Modalità'] === 'consultazione' && f['Validità'] === '01/01/2026 – a tempo indeterminato',
-      `expected 036023, "Dati anagrafici, Residenza", consultazione, from 01/01/2026; saw ${JSON.stringify(f)}`);
+      `expected MODENA, "Dati anagrafici, Residenza", consultazione, from 01/01/2026; saw ${JSON.stringify(f)}`);
       await field(card, 'Codice').fill('TRIB');
       await field(card, 'Descrizione').fill('accertamento dei tributi locali');
       await field(card, 'Base giuridica').fill('art. 1 c. 161 L. 296/2006');

@@ -473,6 +473,14 @@ def test_every_route_records_every_person_it_answers():
             eq(set(v["facts"].values()), {"match"}, f"verify facts {v['facts']}")
             check(not answer_cfs(v), "verify returns no codice fiscale")
             recorded_exactly(srv, v, fam_cfs, "verify confirming parents and household")
+            # The same as a person types them: spaces, hyphens, lower case.
+            typed = lambda cf: f"{cf[:3].lower()} {cf[3:6]}-{cf[6:11].lower()} {cf[11:]}"  # noqa: E731
+            v = expect(env.op.post("/api/v1/verify", {
+                "purpose": pid, "codice_fiscale": typed(child["cf"]),
+                "declared": {"father": typed(head["cf"]), "mother": typed(spouse["cf"]),
+                             "household": [typed(child["cf"])]}}), 200, what="verify, typed")
+            eq(set(v["facts"].values()), {"match"}, f"verify facts, typed {v['facts']}")
+            recorded_exactly(srv, v, fam_cfs, "verify with codes as typed")
             # The push: each delivery's persons are its record's.
             Hook.received.clear()
             expect(srv.admin().post("/api/v1/convenzioni", {

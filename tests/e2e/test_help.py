@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end: the help page's configuration (GET /api/v1/help, public):
 the help desk's contacts and hours (default: the municipal rules' Monday to
-Friday 8-14) and the accessibility and privacy links, as configured; only
+Friday 8-14), the accessibility and privacy links and the interface's
+heading (print_heading), as configured; only
 https links are accepted; the guides in Italian are served as plain text.
 
 usage: test_help.py PATH/TO/visura [TEST...]
@@ -26,6 +27,7 @@ def test_help_defaults_and_guides():
         eq(r["help_desk"]["hours"], "lunedì-venerdì 8:00-14:00", "the default hours")
         eq((r["help_desk"]["contact"], r["accessibility_url"], r["privacy_url"]), ("", "", ""),
            "nothing else configured")
+        eq(r["heading"], "Servizio anagrafico", "the header's heading: print_heading's default")
         for g in GUIDES:
             r = expect(srv.request("GET", f"/ui/guide/{g}.md"), 200, what=f"the guide {g}")
             eq(r.header("Content-Type"), "text/plain; charset=utf-8", f"{g} is served as text")
@@ -37,12 +39,13 @@ def test_help_configured():
     opts = dict(help_desk_contact="Ufficio anagrafe, tel. 059 000 0000, anagrafe@comune.example.it",
                 help_desk_hours="lunedì-venerdì 8:00-14:00, giovedì anche 15:00-17:00",
                 accessibility_url="https://comune.example.it/accessibilita",
-                privacy_url="https://comune.example.it/privacy")
+                privacy_url="https://comune.example.it/privacy", print_heading="Comune di Valdoria")
     with Server(test_clock=False, **opts) as srv:
         r = expect(srv.request("GET", "/api/v1/help"), 200, what="help")
         eq((r["help_desk"]["contact"], r["help_desk"]["hours"], r["accessibility_url"],
             r["privacy_url"]), (opts["help_desk_contact"], opts["help_desk_hours"],
                                 opts["accessibility_url"], opts["privacy_url"]), "as configured")
+        eq(r["heading"], "Comune di Valdoria", "the header's heading: print_heading")
 
 
 def test_only_https_links():

@@ -9,6 +9,9 @@ visura CMD SUB" lines of its own help, so a new command is walked too.
 
 `visura ca issue --out DIR` creates DIR (0700) when it does not exist.
 
+`visura cf` takes a codice fiscale as people type it (spaces, hyphens,
+dots, lower case) and refuses it only when it is wrong after that.
+
 usage: test_cli_help.py PATH/TO/visura
 """
 import os
@@ -101,6 +104,17 @@ def ca_issue(work):
              os.path.join(blocker, "sub")], work, env)
     check(p.returncode != 0 and "pl-02" not in p.stdout and p.stderr,
           f"--out under a file is refused with a reason: {p.returncode} {p.stderr}")
+
+
+def test_cf_as_typed():
+    with tempfile.TemporaryDirectory() as work:
+        for typed in ("rss mra 80a01 f205x", "RSS-MRA-80A01-F205X", " Rss.Mra.80A01.F205x "):
+            p = run(["cf", typed], work)
+            check(p.returncode == 0 and p.stdout.startswith("RSSMRA80A01F205X\tvalid"),
+                  f"visura cf {typed!r}: {p.returncode} {p.stdout} {p.stderr}")
+        p = run(["cf", "rss mra 80a01 f205y"], work)
+        check(p.returncode == 1 and "check character does not match" in p.stdout,
+              f"a wrong check character is refused with its reason: {p.returncode} {p.stdout}")
 
 
 if __name__ == "__main__":

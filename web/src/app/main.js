@@ -115,7 +115,7 @@ export async function render() {
   }
   const r = target === 'login' ? accountRoutes.login : routes[target];
   menu();
-  document.title = `${r.title} — visura`;
+  document.title = `${r.title} — ${brand}`;
   const body = h('div', {});
   const title = h('h1', { class: 'h2 mb-4', id: 'screen-title', tabindex: '-1' }, r.title);
   put(clear(main), title, body);
@@ -200,8 +200,26 @@ function skipLink() {
   });
 }
 
+// The header names the municipality as its printed visura does
+// (print_heading, from GET /api/v1/help); "visura" only when it is empty.
+let brand = 'visura';
+async function heading() {
+  try {
+    const { data } = await api.get('/api/v1/help');
+    if (!data.heading) return;
+    brand = data.heading;
+    const title = document.querySelector('.it-brand-title');
+    if (title) title.textContent = brand;
+    const screen = document.getElementById('screen-title');
+    if (screen) document.title = `${screen.textContent} — ${brand}`;
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+  }
+}
+
 async function boot() {
   skipLink();
+  heading();
   session.relogin = reloginDialog;
   try { await loadMe(); } catch (e) { if (!(e instanceof ApiError)) throw e; session.me = null; }
   window.addEventListener('hashchange', render);

@@ -9,6 +9,7 @@ import { go } from '../main.js';
 import { onSubmit } from './account.js';
 import { stateBadge, confirmAction, alertsTable, incidentsTable, usageView } from './lead.js';
 import { listRequestsTable } from './operator.js';
+import { picker, placeSource, unchosen } from '../picker.js';
 
 const CATEGORIES = ['identity', 'residence', 'family', 'parentage', 'citizenship', 'civil_status', 'vital_status', 'history'];
 const KINDS = ['police', 'health', 'pension', 'tax', 'court', 'municipality', 'service', 'other'];
@@ -81,9 +82,11 @@ async function entiScreen() {
       h('div', { class: 'col-md-6' }, field('pec', t('ente.pec'), { type: 'email', maxlength: 200 })),
       h('div', { class: 'col-md-6' }, field('hours', t('ente.hours'), { value: 'mon-fri 08:00-18:00', maxlength: 500, help: t('ente.hours_help') })),
       h('div', { class: 'col-md-6' }, field('networks', t('ente.networks'), { maxlength: 500, help: t('ente.networks_help') })),
-      h('div', { class: 'col-md-6' }, field('comune', t('ente.comune'), { maxlength: 6, help: t('ente.comune_help') }))),
+      h('div', { class: 'col-md-6' }, picker('comune', t('ente.comune'), { search: placeSource('comune'), help: t('ente.comune_help') }))),
     submit(t('ente.create')));
   onSubmit(form, out, async (v) => {
+    const missing = unchosen(form);
+    if (missing) throw new FormError(t('picker.unchosen', { label: missing }));
     const body = { name: v.name, kind: v.kind, tax_code: v.tax_code, hours: v.hours };
     for (const k of ['pec', 'networks', 'comune']) if (v[k]) body[k] = v[k];
     await api.post('/api/v1/enti', body);
@@ -123,13 +126,17 @@ function convEdit(c) {
   return h('details', { class: 'my-3' }, h('summary', {}, t('conv.edit')), out, form);
 }
 
-function purposeForm(conv) {
+// An entry of the record of processing as people name it: "1. Anagrafe".
+const registerLabel = (e) => `${e.number}. ${e.process}`;
+
+function purposeForm(conv, register) {
   const out = h('div', { 'aria-live': 'assertive' });
   const form = h('form', { novalidate: true, class: 'row g-2 align-items-end' },
     h('div', { class: 'col-md-2' }, field('code', t('purpose.code'), { required: true, maxlength: 20 })),
     h('div', { class: 'col-md-4' }, field('description', t('purpose.description'), { required: true, maxlength: 300 })),
-    h('div', { class: 'col-md-4' }, field('legal_basis', t('purpose.legal_basis'), { required: true, maxlength: 300 })),
-    h('div', { class: 'col-md-2' }, field('processing_ref', t('purpose.processing_ref'), { value: '1', maxlength: 10 })),
+    h('div', { class: 'col-md-3' }, field('legal_basis', t('purpose.legal_basis'), { required: true, maxlength: 300 })),
+    h('div', { class: 'col-md-3' }, field('processing_ref', t('purpose.processing_ref'),
+      { options: register.map((e) => [e.number, registerLabel(e)]), value: '1' })),
     h('div', { class: 'col-12' }, submit(t('purpose.add'), 'btn-outline-primary')));
   onSubmit(form, out, async (v) => {
     await api.post(`/api/v1/convenzioni/${conv.id}/purposes`, v);
@@ -139,14 +146,15 @@ function purposeForm(conv) {
 }
 
 async function convenzioniScreen() {
-  const [{ data }, { data: enti }] = await Promise.all([api.get('/api/v1/convenzioni'), api.get('/api/v1/enti')]);
+  const [{ data }, { data: enti }, { data: register }] = await Promise.all([api.get('/api/v1/convenzioni'), api.get('/api/v1/enti'),
+    api.get('/api/v1/processing')]);
   const name = (id) => (enti.enti.find((e) => e.id === id) || { name: `#${id}` }).name;
   const out = h('div', { 'aria-live': 'assertive' });
   const form = h('form', { novalidate: true },
     h('div', { class: 'row' },
       h('div', { class: 'col-md-6' }, field('ente_id', t('conv.ente'), { options: enti.enti.map((e) => [e.id, e.name]) })),
       h('div', { class: 'col-md-6' }, field('reference', t('conv.reference'), { required: true, maxlength: 200 })),
-      h('div', { class: 'col-md-6' }, field('comuni', t('conv.comuni'), { required: true, help: t('conv.comuni_help') })),
+      h('div', { class: 'col-md-6' }, picker('comuni', t('conv.comuni'), { search: placeSource('comune'), multiple: true, required: true, help: t('conv.comuni_help') })),
       h('div', { class: 'col-md-3' }, field('valid_from', t('conv.valid_from'), { type: 'date', required: true })),
       h('div', { class: 'col-md-3' }, field('valid_to', t('conv.valid_to'), { type: 'date' })),
       h('div', { class: 'col-md-3' }, field('mode', t('conv.mode'), { options: [['consult', t('mode.consult')], ['verify_only', t('mode.verify_only')]] })),
@@ -159,7 +167,10 @@ async function convenzioniScreen() {
     field('break_glass', t('conv.break_glass'), { type: 'checkbox' }),
     submit(t('conv.create')));
   onSubmit(form, out, async (v) => {
-    const body = { ente_id: Number(v.ente_id), reference: v.reference, comuni: v.comuni.split(/[\s,;]+/).filter(Boolean),
+    const missing = unchosen(form);
+    if (missing) throw new FormError(t('picker.unchosen', { label: missing }));
+    if (!v.comuni) throw new FormError(t('conv.comuni_needed'));
+    const body = { ente_id: Number(v.ente_id), reference: v.reference, comuni: v.comuni.split(',').filter(Boolean),
                    valid_from: v.valid_from, mode: v.mode, profile: CATEGORIES.filter((c) => v[`cat_${c}`]),
                    max_results: Number(v.max_results), per_minute: Number(v.per_minute), per_day: Number(v.per_day),
                    workstation_cert: v.workstation_cert, break_glass: v.break_glass };
@@ -169,14 +180,17 @@ async function convenzioniScreen() {
   });
   return h('div', {},
     data.convenzioni.map((c) => card(`${c.reference} — ${name(c.ente_id)}`,
-      facts([[t('account.state'), stateBadge(c.state)], [t('conv.comuni'), c.comuni.join(', ')],
+      facts([[t('account.state'), stateBadge(c.state)], [t('conv.comuni'), c.comuni.map((k) => c.comuni_names[k] || k).join(', ')],
         [t('conv.validity'), `${fmtDate(c.valid_from)} – ${c.valid_to ? fmtDate(c.valid_to) : t('conv.open_ended')}`],
         [t('conv.mode'), t(`mode.${c.mode}`)], [t('conv.profile'), c.profile.map((k) => t(`cat.${k}`)).join(', ')],
         [t('conv.limits'), t('conv.limits_text', c)], [t('conv.workstation_cert'), c.workstation_cert ? t('common.yes') : t('common.no')]]),
       h('h3', { class: 'h6 mt-3' }, t('conv.purposes')),
       table(t('conv.purposes'), [[t('purpose.code'), (p) => p.code], [t('purpose.description'), (p) => p.description],
-        [t('purpose.legal_basis'), (p) => p.legal_basis], [t('purpose.processing_ref'), (p) => p.processing_ref]], c.purposes),
-      convEdit(c), purposeForm(c))),
+        [t('purpose.legal_basis'), (p) => p.legal_basis], [t('purpose.processing_ref'), (p) => {
+          const e = register.entries.find((x) => x.number === p.processing_ref);
+          return e ? registerLabel(e) : p.processing_ref;
+        }]], c.purposes),
+      convEdit(c), purposeForm(c, register.entries))),
     h('h2', { class: 'h4 mt-4' }, t('conv.new')), out, form);
 }
 

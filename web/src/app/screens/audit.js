@@ -1,6 +1,7 @@
 // The auditor (and the office): the access trail searched and exported
 // with its signature, the per-person report, the verification of the chain.
 import { h, field, notice, submit, table, fmtTime, clear, download, facts, badge, card, put, pager, pageQuery, many, button } from '../dom.js';
+import { picker, listSource, unchosen } from '../picker.js';
 import { api, qs, session } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
@@ -19,19 +20,40 @@ function trailOutcome(outcome) {
 const FILTERS = ['cf', 'account_id', 'ente_id', 'purpose_id', 'from', 'to'];
 const TRAIL_PAGE = 50;
 
+// The bodies, accounts and purposes by name (id → label), for the
+// filters' pickers and the table's cells.
+async function trailNames() {
+  const [{ data: e }, { data: a }, { data: p }] = await Promise.all([
+    api.get('/api/v1/names/enti'), api.get('/api/v1/names/accounts'), api.get('/api/v1/names/purposes')]);
+  const map = (rows, label) => new Map(rows.map((r) => [String(r.id), label(r)]));
+  return {
+    ente: map(e.enti, (r) => r.name),
+    account: map(a.accounts, (r) => `${r.full_name} (${r.username})`),
+    purpose: map(p.purposes, (r) => `${r.code} — ${r.description}`),
+  };
+}
+
+const nameOf = (names, id) => (id ? names.get(String(id)) || t('trail.unknown_id', { id }) : '');
+
 async function trailScreen(params) {
   const q = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
+  const names = await trailNames();
+  const pick = (name, label, m) => picker(name, label, {
+    search: listSource([...m].map(([value, l]) => ({ value, label: l }))), value: q[name], valueLabel: nameOf(m, q[name]) });
+  const out = h('div', { 'aria-live': 'polite' });
   const form = h('form', { novalidate: true, class: 'mb-4' },
     h('div', { class: 'row' },
       h('div', { class: 'col-md-4' }, field('cf', t('field.codice_fiscale'), { value: q.cf, maxlength: 40 })),
-      h('div', { class: 'col-md-4' }, field('account_id', t('trail.account_id'), { value: q.account_id, inputmode: 'numeric' })),
-      h('div', { class: 'col-md-4' }, field('ente_id', t('trail.ente_id'), { value: q.ente_id, inputmode: 'numeric' })),
-      h('div', { class: 'col-md-4' }, field('purpose_id', t('trail.purpose_id'), { value: q.purpose_id, inputmode: 'numeric' })),
+      h('div', { class: 'col-md-4' }, pick('account_id', t('trail.account_id'), names.account)),
+      h('div', { class: 'col-md-4' }, pick('ente_id', t('trail.ente_id'), names.ente)),
+      h('div', { class: 'col-md-4' }, pick('purpose_id', t('trail.purpose_id'), names.purpose)),
       h('div', { class: 'col-md-4' }, field('from', t('trail.from'), { type: 'date', value: q.from })),
       h('div', { class: 'col-md-4' }, field('to', t('trail.to'), { type: 'date', value: q.to }))),
     submit(t('trail.search')));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    const missing = unchosen(form);
+    if (missing) { put(clear(out), notice('danger', t('picker.unchosen', { label: missing }))); return; }
     const v = {};
     for (const k of FILTERS) if (form.elements[k].value.trim()) v[k] = form.elements[k].value.trim().toUpperCase();
     go('trail', v);
@@ -39,7 +61,6 @@ async function trailScreen(params) {
   const query = { ...q, cf: q.cf.toUpperCase() };
   const { data, headers } = await api.get(`/api/v1/audit/access${qs({ ...query, ...pageQuery(params, TRAIL_PAGE) })}`);
   const pages = () => pager('trail', params, data.next_cursor, t('trail.pages'));
-  const out = h('div', { 'aria-live': 'polite' });
   const exportCsv = async () => {
     const r = await api.get(`/api/v1/audit/access${qs({ ...query, format: 'csv' })}`);
     download('registro-accessi.csv', r.data);
@@ -53,7 +74,7 @@ async function trailScreen(params) {
     pages(),
     table(t('trail.records'), [
       ['#', (r) => r.id], [t('trail.when'), (r) => fmtTime(r.at)], [t('account.username'), (r) => r.username],
-      [t('trail.ente_id'), (r) => r.ente_id], [t('trail.purpose_id'), (r) => r.purpose_id], [t('trail.case'), (r) => r.case_ref],
+      [t('trail.ente_id'), (r) => nameOf(names.ente, r.ente_id)], [t('trail.purpose_id'), (r) => nameOf(names.purpose, r.purpose_id)], [t('trail.case'), (r) => r.case_ref],
       [t('trail.operation'), (r) => t(`operation.${r.operation}`, {}, null) || r.operation], [t('trail.subjects'), (r) => many(r.subjects || [], t('trail.subjects_n', { n: (r.subjects || []).length }))],
       [t('trail.on_behalf_of'), (r) => r.on_behalf_of],
       [t('trail.outcome'), (r) => badge(trailOutcome(r.outcome), r.outcome === 'ok' ? 'success' : 'danger')],

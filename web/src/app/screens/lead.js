@@ -100,14 +100,16 @@ async function renewalScreen() {
 export async function usageView(enteId, params) {
   const from = params.get('from') || '';
   const to = params.get('to') || '';
-  const { data } = await api.get(`/api/v1/usage${qs({ ente_id: enteId, from, to })}`);
+  const [{ data }, { data: convs }] = await Promise.all([api.get(`/api/v1/usage${qs({ ente_id: enteId, from, to })}`),
+    api.get(`/api/v1/convenzioni${qs({ ente_id: enteId })}`)]);
+  const purposes = new Map(convs.convenzioni.flatMap((c) => c.purposes.map((p) => [String(p.id), `${p.code} — ${p.description}`])));
   const rows = [];
   for (const [user, byPurpose] of Object.entries(data.accesses_by_operator_and_purpose || {})) {
     for (const [purpose, n] of Object.entries(byPurpose)) rows.push({ user, purpose, n });
   }
   return h('div', {},
     h('p', {}, t('usage.total', { n: data.requests })),
-    table(t('usage.by_operator'), [[t('account.username'), (r) => r.user], [t('usage.purpose_id'), (r) => r.purpose], [t('usage.count'), (r) => r.n]], rows, { captionVisible: true }),
+    table(t('usage.by_operator'), [[t('account.username'), (r) => r.user], [t('usage.purpose_id'), (r) => purposes.get(String(r.purpose)) || t('trail.unknown_id', { id: r.purpose })], [t('usage.count'), (r) => r.n]], rows, { captionVisible: true }),
     table(t('usage.refused'), [[t('account.username'), ([u]) => u], [t('usage.count'), ([, n]) => n]], Object.entries(data.refused_by_operator || {}), { captionVisible: true }),
     h('h2', { class: 'h4 mt-4' }, t('nav.alerts')), alertsTable(data.alerts || []));
 }

@@ -7,6 +7,7 @@ import { api, qs, ApiError } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
 import { onSubmit } from './account.js';
+import { picker, placeSource, unchosen } from '../picker.js';
 
 // The declared work context lives for the browser tab only.
 const CTX = 'visura.context';
@@ -236,6 +237,16 @@ async function historyScreen(params) {
     h('a', { href: `#/person?cf=${encodeURIComponent(cf)}` }, t('person.back')));
 }
 
+// Codici fiscali as typed in one field: separated by commas, semicolons
+// or new lines; spaces, hyphens and dots inside one do not count, and
+// codes run together with spaces only are cut every 16 characters.
+function cfList(text) {
+  return text.split(/[,;\n]+/).flatMap((piece) => {
+    const k = piece.replace(/[\s.-]/g, '').toUpperCase();
+    return k.length > 16 && k.length % 16 === 0 ? k.match(/.{16}/g) : k ? [k] : [];
+  });
+}
+
 const VERDICT = { match: 'success', mismatch: 'danger', not_permitted: 'secondary' };
 
 async function verifyScreen(params) {
@@ -255,9 +266,9 @@ async function verifyScreen(params) {
         h('div', { class: 'col-md-4' }, field('name', t('field.name'))),
         h('div', { class: 'col-md-4' }, field('sex', t('field.sex'), { options: [['', t('verify.not_declared')], ['M', 'M'], ['F', 'F']] })),
         h('div', { class: 'col-md-4' }, field('birth_date', t('field.birth_date'), { type: 'date' })),
-        h('div', { class: 'col-md-4' }, field('birth_place', t('verify.birth_place_code'), { maxlength: 6, inputmode: 'numeric' })),
-        h('div', { class: 'col-md-4' }, field('citizenship', t('verify.citizenship_code'), { maxlength: 3, inputmode: 'numeric' })),
-        h('div', { class: 'col-md-4' }, field('res_comune', t('verify.residence_comune'), { maxlength: 6, inputmode: 'numeric' })),
+        h('div', { class: 'col-md-4' }, picker('birth_place', t('verify.birth_place_code'), { search: placeSource('any') })),
+        h('div', { class: 'col-md-4' }, picker('citizenship', t('verify.citizenship_code'), { search: placeSource('stato') })),
+        h('div', { class: 'col-md-4' }, picker('res_comune', t('verify.residence_comune'), { search: placeSource('comune') })),
         h('div', { class: 'col-md-4' }, field('res_street', t('verify.residence_street'), { maxlength: 200 })),
         h('div', { class: 'col-md-4' }, field('res_civic', t('verify.residence_civic'), { maxlength: 10 })),
         h('div', { class: 'col-md-4' }, field('civil_status', t('field.civil_status'), { options: civil })),
@@ -265,6 +276,8 @@ async function verifyScreen(params) {
         h('div', { class: 'col-md-8' }, field('household', t('verify.household'), { help: t('verify.household_help') })))),
     submit(t('verify.submit')));
   onSubmit(form, out, async (v) => {
+    const missing = unchosen(form);
+    if (missing) throw new FormError(t('picker.unchosen', { label: missing }));
     const declared = {};
     for (const k of ['surname', 'name', 'sex', 'birth_date', 'birth_place', 'citizenship', 'civil_status']) if (v[k]) declared[k] = v[k];
     if (v.alive) declared.alive = v.alive === 'true';
@@ -272,7 +285,7 @@ async function verifyScreen(params) {
       declared.residence = { comune: v.res_comune, street: v.res_street };
       if (v.res_civic) declared.residence.civic = v.res_civic;
     }
-    if (v.household) declared.household = v.household.split(/[\s,;]+/).filter(Boolean).map((s) => s.toUpperCase());
+    if (v.household) declared.household = cfList(v.household);
     if (!Object.keys(declared).length) throw new FormError(t('verify.nothing'));
     const body = { purpose: c.id, codice_fiscale: v.codice_fiscale.toUpperCase(), declared };
     if (c.case_ref) body.case_ref = c.case_ref;
