@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "audit/subjects.h"
 #include "auth/auth.h"
+#include "auth/hours.h"
 #include "common/date.h"
 #include "common/str.h"
 #include "common/text.h"
@@ -609,7 +610,7 @@ struct access_call *access_prepare(const struct access_env *env, const struct ac
 
 static char *print_page(struct access_call *c)
 {
-	char when[64], id[32], who[300], purpose[400], as_of[32] = "oggi";
+	char when[64], id[32], who[300], purpose[400], as_of[32];
 	access_print_when(c->rec.at, when);
 	snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
 	snprintf(who, sizeof who, "%s (%s)", c->account.full_name, c->account.username);
@@ -617,8 +618,11 @@ static char *print_page(struct access_call *c)
 		 c->grant.purpose.description);
 	const char *d = json_string_value(json_object_get(c->body, "as_of"));
 	int date;
-	if (d && date_parse(d, strlen(d), &date))
-		access_print_day(date, as_of);
+	/* without a date asked for, the data are those of the day of the
+	 * consultation (Italian calendar) */
+	if (!d || !date_parse(d, strlen(d), &date))
+		hours_local(c->rec.at / 1000, &date, NULL, NULL);
+	access_print_day(date, as_of);
 	struct access_print_meta m = {
 		.heading = c->env.print_heading, .operator_name = who, .ente = c->ente_name,
 		.purpose = purpose, .case_ref = c->rec.case_ref, .when = when, .access_id = id,

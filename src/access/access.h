@@ -160,7 +160,7 @@ struct access_print_meta {
 	const char *operator_name, *ente, *purpose, *case_ref;
 	const char *when;              /* access_print_when() */
 	const char *access_id;
-	const char *as_of;             /* access_print_day(), or "oggi" */
+	const char *as_of;             /* access_print_day(): the date asked for, or the consultation's */
 	const char *verify_url;        /* public_url + "/verifica", or "" */
 };
 #define ACCESS_SEAL_OPEN "<!--contrassegno-->"

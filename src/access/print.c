@@ -35,6 +35,13 @@ const char access_print_css[] =
 	".nota{color:#333}"
 	".elenco th{width:auto;border-bottom:2px solid #ccc}.elenco tr{break-inside:avoid}"
 	".elenco thead{display:table-header-group}.tipo{color:#5c6f82}"
+	/* a phone or 200% zoom (WCAG 1.4.10): one column, the seal under the
+	 * foot's table, long words and the hash wrap */
+	"@media screen and (max-width:40rem){body{margin:1rem}header,.piede{flex-direction:column;"
+	"align-items:flex-start}.contrassegno{width:auto;max-width:100%}"
+	"table:not(.elenco) th,table:not(.elenco) td{display:block;width:auto}"
+	"table:not(.elenco) th{border-bottom:0;padding-bottom:0}"
+	"td,.impronta{overflow-wrap:anywhere}.elenco{display:block;overflow-x:auto}}"
 	"@media print{body{margin:0;max-width:none}a{color:inherit;text-decoration:none}"
 	".no-print{display:none}"
 	"@page{size:A4;margin:1.5cm}}";
@@ -329,6 +336,7 @@ char *access_print_html(json_t *body, const struct access_print_meta *m)
 	strbuf_init(&h, ACCESS_PRINT_MAX);
 	json_t *person = json_object_get(body, "person");
 	strbuf_adds(&h, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		"<title>Visura anagrafica</title>"
 		"<link rel=\"stylesheet\" href=\"/static/print.css\"></head><body><header>"
 		"<img src=\"/static/stemma\" alt=\"Stemma\"><div><p class=\"emittente\">");

@@ -98,6 +98,7 @@ void api_processing_list(struct http_request *r)
 	bool html = !strcmp(format, "html");
 	if (html)
 		strbuf_adds(&sb, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
+			    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 			    "<title>Registro delle attività di trattamento</title><link rel=\"stylesheet\" "
 			    "href=\"/static/print.css\"></head><body><header><h1>Registro delle attività di "
 			    "trattamento (art. 30 GDPR)</h1></header><main>");

@@ -1784,7 +1784,8 @@ async function flowNarrow(browser, fx) {
       });
       await look(page, `narrow-${tag}-login`);
       const screens = [['home', 'Cruscotto dell\'ufficio anagrafe'], ['accounts', 'Account'],
-        [`trail?ente_id=${fx.long_trail.ente_id}`, 'Registro degli accessi'], ['imports', 'Importazioni'], ['alerts', 'Segnalazioni']];
+        [`trail?ente_id=${fx.long_trail.ente_id}`, 'Registro degli accessi'], ['imports', 'Importazioni'], ['alerts', 'Segnalazioni'],
+        ['stats', 'Statistiche demografiche']];
       await step(`narrow ${tag}: the office logs in; name and menu are there`, page, async () => {
         await login(page, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
         const who = page.locator('#whoami');
@@ -1811,6 +1812,48 @@ async function flowNarrow(browser, fx) {
     } finally {
       await page.context().close();
     }
+    await narrowOperator(browser, fx, tag, screen);
+  }
+}
+
+// The operator's work on a narrow screen: search, the person card and the
+// printed visura reflow too (#21: "the person card ... at phone widths").
+async function narrowOperator(browser, fx, tag, screen) {
+  const page = await newPage(browser, fx.baseURL, screen);
+  const p = fx.persons[0];
+  const fits = async (pg, what) => {
+    const [scroll, width] = await pg.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    check(scroll <= width, `${what}: the page scrolls sideways (${scroll} px of content in ${width} px)`);
+  };
+  try {
+    await step(`narrow ${tag}: the operator searches and opens the card`, page, async () => {
+      await login(page, fx.operator.username, fx.operator.password, 'Finalità del trattamento');
+      await startWork(page, 'P1', 'VERB-NARROW', 'Ricerca');
+      await fits(page, 'Ricerca');
+      const form = page.getByRole('form', { name: 'Per codice fiscale' });
+      await field(form, 'Codice fiscale').fill(p.cf);
+      await button(form, 'Cerca').click();
+      await link(page.getByRole('table', { name: 'Risultati' }), p.cf).click();
+      await onScreen(page, 'Scheda della persona');
+      await fits(page, 'Scheda della persona');
+    });
+    await look(page, `narrow-${tag}-person`);
+    await step(`narrow ${tag}: the printed visura reflows`, page, async () => {
+      const [tab] = await Promise.all([page.context().waitForEvent('page', { timeout: T }),
+        link(mainOf(page), 'Stampa visura').click()]);
+      adopt(tab, page);
+      await tab.waitForLoadState('load');
+      await textOf(tab, tab.locator('body'), 'Registrazione di accesso', 'the printed visura');
+      const head = squash(await tab.locator('.alla-data').innerText());
+      check(/^Dati alla data del \d{1,2} (gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre) \d{4}$/.test(head),
+        `expected the visura printed without a date asked for to say the day of the consultation; it says "${head}"`);
+      await fits(tab, 'the printed visura');
+      await screenshot(tab, `narrow-${tag}-print`);
+      await tab.close();
+    });
+    await step(`narrow ${tag}: the operator's screens, no problems`, page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
   }
 }
 
