@@ -38,32 +38,35 @@ static void flow_cookie(struct http_request *r, const char *value, int max_age)
 	api_cookie_set(r, FLOW_COOKIE, value, "/api/v1/auth/spid/", max_age, "Lax");
 }
 
-/* GET /api/v1/auth/spid/start?username=U: the provider's URL to send the
- * browser to, for the account U at the level it must use. */
+/* GET /api/v1/auth/spid/start?username=U[&level=2|3]: the provider's URL
+ * to send the browser to.  The level asked is the deployment's, or the
+ * one the browser asks when higher; it never depends on the account, so
+ * that the answer says nothing of which accounts exist or are marked
+ * (the account's own mark is checked at the callback, once the person is
+ * known to be its named person). */
 void api_spid_start(struct http_request *r)
 {
 	if (!configured(r))
 		return;
 	const char *username = http_query(r, "username");
 	if (!username || !api_username_valid(username)) {
-		http_reply_error(r, 400, "invalid_request", "'username' must be a user id");
+		http_reply_error(r, 400, "invalid_request",
+				 "il parametro \"username\" deve essere un nome utente");
 		return;
 	}
-	struct store *s = api_store(r);
-	if (!s)
-		return;
+	const char *asked = http_query(r, "level");
+	int level = r->app->cfg.oidc_level;
+	if (asked) {
+		if (strcmp(asked, "2") && strcmp(asked, "3")) {
+			http_reply_error(r, 400, "invalid_request",
+					 "il parametro \"level\" deve essere 2 o 3");
+			return;
+		}
+		if (asked[0] - '0' > level)
+			level = asked[0] - '0';
+	}
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	struct store_account a;
-	bool found;
-	if (store_rec_get(s, STORE_ACCOUNT, "username", username, 0, &a, &found, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	/* An unknown user id goes on like a known one: refused at the end. */
-	int level = found ? auth_spid_level(s, &r->app->cfg, &a) : 0;
-	if (level < r->app->cfg.oidc_level)
-		level = r->app->cfg.oidc_level;
 	struct oidc_flow f;
 	oidc_flow_new(r->app->secrets->k, level, &f);
 	char plain[200], sealed[512];
@@ -162,6 +165,18 @@ void api_spid_callback(struct http_request *r)
 					    "l'identità SPID/CIE usata non è quella della persona "
 					    "intestataria di questa utenza"};
 		refused(r, s, now, found ? &a : NULL, username, "spid_person_mismatch", &why);
+		return;
+	}
+	/* Its mark (or its body's), told only to its named person. */
+	int need = auth_spid_level(s, &r->app->cfg, &a);
+	if (id.level < need) {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+			 "questa utenza richiede SPID di livello %d o CIE: ricominci l'accesso "
+			 "chiedendo il livello %d",
+			 need, need);
+		why = (struct oidc_refusal){403, "spid_level_too_low", msg};
+		refused(r, s, now, &a, username, "login_failure", &why);
 		return;
 	}
 	enum account_standing st;

@@ -106,15 +106,16 @@ class Op:
         raise TestFailure("too many redirects at the provider")
 
 
-def start(c, username):
-    r = expect(c.get("/api/v1/auth/spid/start?username=" + username), 200, what="spid start")
+def start(c, username, ask=None):
+    q = "/api/v1/auth/spid/start?username=" + username + (f"&level={ask}" if ask else "")
+    r = expect(c.get(q), 200, what="spid start")
     check("request=" in r["authorization_url"], "a signed request object is sent")
     return r
 
 
-def login(op, c, username, sub, cf, level):
+def login(op, c, username, sub, cf, level, ask=None):
     op.post("/test/next", {"sub": sub, "fiscal_number": "TINIT-" + cf, "acr": L % level})
-    url = start(c, username)["authorization_url"]
+    url = start(c, username, ask)["authorization_url"]
     c.flow = c.cookies["visura_spid"]
     query = op.visit(url)
     r = c.get("/api/v1/auth/spid/callback?" + query)
@@ -188,11 +189,28 @@ def run(srv, op):
     # A body asking for level 3: level 2 refused.
     expect(admin.put(f"/api/v1/enti/{ente['id']}/spid-required", {"level": 3}), 200,
            what="body level 3")
-    c5 = Client(srv)
-    eq(start(c5, name)["level"], 3, "the body's level is asked")
-    _, r = login(op, c5, name, "sub-op-1", cf, 2)
+    # The start says nothing of the account: a marked one, an unmarked
+    # one and a user id nobody has get the same level asked.
+    plain_user = srv.user("operator", srv.create_ente()["id"]).account["username"]
+    for who in (name, plain_user, "nobody_at_all"):
+        eq(start(Client(srv), who)["level"], 2, f"the level asked at the start for {who}")
+    for bad in ("1", "4", "x", "23"):
+        expect(Client(srv).get(f"/api/v1/auth/spid/start?username={name}&level={bad}"), 400,
+               "invalid_request", what=f"level={bad}")
+    # Level 2 for a level-3 body: refused once the person is known to be
+    # the account's, with the level to ask for.
+    _, r = login(op, Client(srv), name, "sub-op-1", cf, 2)
     expect(r, 403, "spid_level_too_low", what="level 2 for a level-3 body")
-    _, r = login(op, Client(srv), name, "sub-op-1", cf, 3)
+    check("livello 3" in r.json["error"]["message"], f"the level to ask for is named: {r.json}")
+    # Another person's identity at level 2 for that account: the mismatch,
+    # not the account's level.
+    _, r = login(op, Client(srv), name, "sub-other", new_cf(), 2)
+    expect(r, 403, "spid_person_mismatch", what="another person, level-3 account")
+    # Level 3 asked, the provider answers 2: refused by the flow's own level.
+    c5 = Client(srv)
+    _, r = login(op, c5, name, "sub-op-1", cf, 2, ask=3)
+    expect(r, 403, "spid_level_too_low", what="level 3 asked, level 2 given")
+    _, r = login(op, Client(srv), name, "sub-op-1", cf, 3, ask=3)
     expect(r, 200, what="level 3 for a level-3 body")
     expect(admin.put(f"/api/v1/enti/{ente['id']}/spid-required", {"level": 0}), 200,
            what="body unmarked")
