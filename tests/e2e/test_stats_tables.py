@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end: the standard tables (POSAS, STRASA, bilancio demografico,
-famiglie) over the API and `visura stats --table`, each checked against a
+famiglie by size and by type) over the API and `visura stats --table`, each checked against a
 separate computation straight from the files `visura gen` wrote (the
 harness's Population model, never visura's database): every published cell
 is the true count, no published cell is below the threshold, and in every
@@ -58,16 +58,73 @@ def expected_ages(pop, comuni, d, only_foreign=False):
 
 
 def expected_households(pop, comuni, d):
-    sizes = {}
+    rows = {k: 0 for k in ("1", "2", "3", "4", "5", "6 e più")}
+    for n in map(len, households(pop, comuni, d).values()):
+        rows[str(n) if n < 6 else "6 e più"] += 1
+    rows["Totale"] = sum(rows.values())
+    return {k: [v] for k, v in rows.items()}
+
+
+TIPOLOGIE = ("Persona sola", "Altra famiglia senza nuclei", "Coppia senza figli",
+             "Coppia con figli", "Padre solo con figli", "Madre sola con figli",
+             "Famiglia con due o più nuclei")
+
+
+def household_type(members):
+    """ISTAT's type of a household from its members' versions, by the rules
+    of docs/api.md ("Famiglie per tipologia"): nuclei are the couples and
+    the parents with never-married children that the relationship to the
+    head shows."""
+    if len(members) == 1:
+        return "Persona sola"
+    heads = [v for v in members if v["relationship"] == "1"]
+    if not heads:
+        return "Altra famiglia senza nuclei"
+    head = heads[0]
+
+    def rel(*codes):
+        return [v for v in members if v["relationship"] in codes]
+
+    def unmarried(vs):
+        return [v for v in vs if v["civil_status"] in ("1", "9")]
+
+    nuclei = []
+    if rel("2", "22", "23", "28"):
+        nuclei.append("Coppia con figli" if unmarried(rel("3", "13", "27")) else "Coppia senza figli")
+    elif unmarried(rel("3", "13", "27")):
+        nuclei.append("Padre solo con figli" if head["sex"] == "M" else "Madre sola con figli")
+    for parent, sibling, head_child in (("6", "9", not nuclei and head["civil_status"] in ("1", "9")),
+                                        ("17", "15", False)):
+        parents, children = rel(parent), head_child or unmarried(rel(sibling))
+        if len(parents) >= 2:
+            nuclei.append("Coppia con figli" if children else "Coppia senza figli")
+        elif parents and children:
+            nuclei.append("Padre solo con figli" if parents[0]["sex"] == "M" else "Madre sola con figli")
+    for _ in rel("16"):
+        nuclei.append("Coppia con figli" if unmarried(rel("4")) else "Coppia senza figli")
+    if not nuclei:
+        return "Altra famiglia senza nuclei"
+    return nuclei[0] if len(nuclei) == 1 else "Famiglia con due o più nuclei"
+
+
+def households(pop, comuni, d):
+    """{(comune, family id): [member versions]} of the famiglie anagrafiche on d."""
+    out = {}
     for (comune, _), v in residents(pop, comuni, d):
         fam = pop.family(comune, v["family_id"], d) if v["family_id"] else None
         if fam and fam["kind"] == "1":
-            sizes[(comune, v["family_id"])] = sizes.get((comune, v["family_id"]), 0) + 1
-    rows = {k: 0 for k in ("1", "2", "3", "4", "5", "6 e più")}
-    for n in sizes.values():
-        rows[str(n) if n < 6 else "6 e più"] += 1
-    rows["Totale"] = len(sizes)
-    return {k: [v] for k, v in rows.items()}
+            out.setdefault((comune, v["family_id"]), []).append(v)
+    return out
+
+
+def expected_household_types(pop, comuni, d):
+    rows = {t: [0] * 7 for t in TIPOLOGIE + ("Totale",)}
+    for members in households(pop, comuni, d).values():
+        size = min(len(members), 6) - 1
+        for r in (rows[household_type(members)], rows["Totale"]):
+            r[size] += 1
+            r[6] += 1
+    return rows
 
 
 REG = {"1": 1, "3": 4, "4": 5, "6": 5}          # column of the balance by reason
@@ -181,6 +238,14 @@ def test_standard_tables():
             doc = table("famiglie", comuni=c, date=day)
             eq(doc["riferimento"], day, "the date asked for")
             grid_check(doc, expected_households(p, comuni, day), [2], 3, f"famiglie {c}")
+            for thr in (3, 5):
+                doc = table("famiglie_tipologia", comuni=c, date=day, threshold=thr)
+                eq((doc["tavola"], doc["riferimento"]), ("FAMIGLIE_TIPOLOGIA", day), "name, date")
+                eq([r[2] for r in doc["righe"]], list(TIPOLOGIE) + ["Totale"], "ISTAT's types, in order")
+                truth = expected_household_types(p, comuni, day)
+                grid_check(doc, truth, [2], thr, f"famiglie per tipologia {c} t{thr}")
+                eq(truth["Totale"][6], expected_households(p, comuni, day)["Totale"][0],
+                   "the same households as by size")
 
             # The monthly balance over the whole period covered.
             doc = table("bilancio", comuni=c)
@@ -233,6 +298,23 @@ def test_standard_tables():
                       for r in doc["righe"]], "csv rows")
         eq(rows[-1][2:], ["999"] + [str(x) for x in expected_ages(p, COMUNI, START)["999"]],
            "the total row")
+        # The generated population holds households of every type the
+        # register can show but two nuclei (docs/generator.md).
+        truth = expected_household_types(p, COMUNI, "2026-02-01")
+        for t in TIPOLOGIE[:-1]:
+            check(truth[t][6] > 0, f"the generated population has households of type {t}")
+        res = a.get("/api/v1/stats/tables?table=famiglie_tipologia&date=2026-02-01&format=csv")
+        eq(res.status, 200, "csv")
+        rows = list(csv.reader(io.StringIO(res.body.decode())))
+        doc = table("famiglie_tipologia", date="2026-02-01")
+        eq(rows[0], doc["colonne"], "csv header")
+        eq(rows[1:], [[x if isinstance(x, str) else "" if x is None else str(x) for x in r]
+                      for r in doc["righe"]], "csv rows")
+        out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table",
+                              "famiglie_tipologia", "--date", "2026-02-01", "--format", "csv"],
+                             capture_output=True, text=True)
+        eq(out.returncode, 0, out.stderr)
+        eq(out.stdout, res.body.decode(), "visura stats --table famiglie_tipologia = the API (CSV)")
         # The command line gives the same table.
         out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table", "bilancio",
                               "--comune", COMUNI[0]], capture_output=True, text=True)
