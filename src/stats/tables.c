@@ -13,7 +13,7 @@
 #define AGES 101              /* 0..99 and "100 e oltre" (ISTAT: 100) */
 #define MAX_STATES 300        /* citizenships: every state of the ANPR table fits */
 #define MAX_PERIODS 240       /* a balance of at most 20 years of months */
-#define MAX_EQ_CELLS 200000   /* identities of a table: far below this */
+#define MAX_EQ_CELLS (1 << 20) /* identities of a table: below this (citizenship by age: 300 x 102 x 9) */
 #define LABEL_MAX STATS_LABEL_MAX
 
 /* ------------------------------------------------------------ protection */
@@ -161,8 +161,8 @@ static void eq_col(struct grid *g, int c, int first, int last, int step)
 bool stats_table_parse(const char *name, enum stats_table *out)
 {
 	static const char *const names[] = {"posas", "strasa", "strasa_cittadinanza", "bilancio",
-					    "famiglie", "famiglie_tipologia"};
-	for (int i = 0; i < 6; i++)
+					    "famiglie", "famiglie_tipologia", "strasa_cittadinanza_eta"};
+	for (int i = 0; i < 7; i++)
 		if (!strcmp(name, names[i])) {
 			*out = (enum stats_table)i;
 			return true;
@@ -256,7 +256,7 @@ struct on_date {
 	const struct refdata *rd;
 	int on;
 	long long age[2][AGES];               /* [0] women, [1] men */
-	struct { char code[4]; long long n[2]; } st[MAX_STATES];
+	struct { char code[4]; long long n[2]; long long age[2][AGES]; } st[MAX_STATES];
 	int nst;
 	struct member { char key[40]; int rel, cs; char sex; } *fam;
 	size_t nfam, capfam;
@@ -281,7 +281,7 @@ static int add_resident(void *ctx, const struct store_person *p)
 	enum stats_table t = a->q->table;
 	if (t == STATS_POSAS || (t == STATS_STRASA && foreign(p)))
 		a->age[sex][age < AGES ? age : AGES - 1]++;
-	if (t == STATS_STRASA_CITT && foreign(p)) {
+	if ((t == STATS_STRASA_CITT || t == STATS_STRASA_CITT_ETA) && foreign(p)) {
 		char first[4];
 		snprintf(first, sizeof first, "%.3s", p->citizenships);
 		int i = 0;
@@ -294,6 +294,7 @@ static int add_resident(void *ctx, const struct store_person *p)
 			a->nst++;
 		}
 		a->st[i].n[sex]++;
+		a->st[i].age[sex][age < AGES ? age : AGES - 1]++;
 	}
 	/* Households (famiglie anagrafiche): not the residents of a
 	 * convivenza (relationship 24 in charge, 25 member). */
@@ -464,29 +465,63 @@ static bool fill_households(struct grid *g, struct on_date *a, bool by_type, con
 	return true;
 }
 
-/* Age by sex: rows 0..100, then 999 (Totale); columns men, women, total. */
-static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, const char *name)
+/* Age by sex from row r0: rows 0..100, then 999 (Totale), each with the
+ * labels lab[0..nlab) and the age; columns men, women, total. */
+static void age_block(struct grid *g, int r0, long long age[2][AGES], const char *const *lab,
+		      int nlab)
 {
-	if (!grid_init(g, AGES + 1, 3, 3))
-		return false;
-	for (int r = 0; r <= AGES; r++) {
-		char a[8];
-		snprintf(a, sizeof a, "%d", r < AGES ? r : 999);
-		set_label(g, r, 0, code);
-		set_label(g, r, 1, name);
-		set_label(g, r, 2, a);
-		if (r < AGES) {
-			*at(g, r, 0) = age[1][r];
-			*at(g, r, 1) = age[0][r];
-			*at(g, r, 2) = age[0][r] + age[1][r];
+	for (int r = r0; r <= r0 + AGES; r++) {
+		char a[12];
+		snprintf(a, sizeof a, "%d", r - r0 < AGES ? r - r0 : 999);
+		for (int i = 0; i < nlab; i++)
+			set_label(g, r, i, lab[i]);
+		set_label(g, r, nlab, a);
+		if (r - r0 < AGES) {
+			*at(g, r, 0) = age[1][r - r0];
+			*at(g, r, 1) = age[0][r - r0];
+			*at(g, r, 2) = age[0][r - r0] + age[1][r - r0];
 			for (int c = 0; c < 3; c++)
-				*at(g, AGES, c) += *at(g, r, c);
+				*at(g, r0 + AGES, c) += *at(g, r, c);
 		}
 		static const int mft[] = {0, 1, 2};
 		eq_row(g, r, mft, 3);
 	}
 	for (int c = 0; c < 3; c++)
-		eq_col(g, c, 0, AGES, 1);
+		eq_col(g, c, r0, r0 + AGES, 1);
+}
+
+static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, const char *name)
+{
+	if (!grid_init(g, AGES + 1, 3, 3))
+		return false;
+	const char *lab[] = {code, name};
+	age_block(g, 0, age, lab, 2);
+	return true;
+}
+
+/* Foreign residents by citizenship, sex and age: a block of ages per
+ * state, then the block of all states (999 Totale); every age is also an
+ * identity over the states. */
+static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struct refdata *rd,
+				  const char *code, const char *name)
+{
+	int block = AGES + 1;
+	if (!grid_init(g, (a->nst + 1) * block, 3, 5))
+		return false;
+	long long total[2][AGES];
+	memset(total, 0, sizeof total);
+	for (int i = 0; i <= a->nst; i++) {
+		const struct ref_stato *st = i < a->nst ? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
+		const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
+				     i < a->nst ? (st ? st->name : a->st[i].code) : "Totale"};
+		for (int sx = 0; i < a->nst && sx < 2; sx++)
+			for (int k = 0; k < AGES; k++)
+				total[sx][k] += a->st[i].age[sx][k];
+		age_block(g, i * block, i < a->nst ? a->st[i].age : total, lab, 4);
+	}
+	for (int r = 0; r < block; r++)
+		for (int c = 0; c < 3; c++)
+			eq_col(g, c, r, a->nst * block + r, block);
 	return true;
 }
 
@@ -622,7 +657,7 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 	} else
 		json_object_set_new(head, "periodo_coperto", json_null());
 	static const char *const codes[] = {"POSAS", "STRASA", "STRASA_CITTADINANZA", "BILANCIO",
-					    "FAMIGLIE", "FAMIGLIE_TIPOLOGIA"};
+					    "FAMIGLIE", "FAMIGLIE_TIPOLOGIA", "STRASA_CITTADINANZA_ETA"};
 	json_object_set_new(head, "tavola", json_string(codes[q->table]));
 	json_object_set_new(head, "territorio", json_pack("{s:s,s:s}", "codici", q->comuni, "nome", name));
 	json_object_set_new(head, "soglia", json_integer(threshold));
@@ -683,6 +718,14 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			title = q->table == STATS_POSAS
 				? "Popolazione residente per sesso ed età"
 				: "Cittadini stranieri residenti per sesso ed età";
+		} else if (!rc && q->table == STATS_STRASA_CITT_ETA) {
+			static const char *const ce[] = {"Codice territorio", "Territorio",
+							 "Codice cittadinanza", "Paese di cittadinanza",
+							 "Età", "Maschi", "Femmine", "Totale"};
+			colnames = ce;
+			title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
+			if (!fill_citizenship_ages(&g, a, rd, code, name))
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 		} else if (!rc && q->table == STATS_STRASA_CITT) {
 			static const char *const cc[] = {"Codice territorio", "Territorio",
 							 "Codice cittadinanza", "Paese di cittadinanza",

@@ -3,7 +3,7 @@
  *
  * Owns: the tables in the layouts and with the names ISTAT uses
  * (POSAS: residents by sex and single year of age at 1 January; STRASA:
- * foreign residents by sex and age, and by citizenship; the monthly or
+ * foreign residents by sex and age, by citizenship, and by both; the monthly or
  * yearly demographic balance; households by size, and by ISTAT's type
  * (persona sola, coppia senza/con figli, padre/madre solo/a con figli, ...)
  * and size), the period the
@@ -33,6 +33,7 @@ enum stats_table {
 	STATS_BILANCIO,         /* demographic balance by month or year, by sex */
 	STATS_FAMIGLIE,         /* households by number of members */
 	STATS_FAMIGLIE_TIPO,    /* households by type (ISTAT) and number of members */
+	STATS_STRASA_CITT_ETA,  /* foreign residents by citizenship, sex and single year of age */
 };
 
 struct stats_table_query {
@@ -46,7 +47,8 @@ struct stats_table_query {
 };
 
 /* The table by its name ("posas", "strasa", "strasa_cittadinanza",
- * "bilancio", "famiglie", "famiglie_tipologia"); false when unknown. */
+ * "bilancio", "famiglie", "famiglie_tipologia", "strasa_cittadinanza_eta");
+ * false when unknown. */
 bool stats_table_parse(const char *name, enum stats_table *out);
 
 /* Computes the table into *out (a new JSON object). */

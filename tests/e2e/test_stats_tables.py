@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""End-to-end: the standard tables (POSAS, STRASA, bilancio demografico,
+"""End-to-end: the standard tables (POSAS, STRASA by age, by citizenship and
+by both, bilancio demografico,
 famiglie by size and by type) over the API and `visura stats --table`, each checked against a
 separate computation straight from the files `visura gen` wrote (the
 harness's Population model, never visura's database): every published cell
@@ -182,9 +183,10 @@ def check_protected(cells, truth, identities, threshold, what, derived=lambda c:
                   f"{what}: hidden cells of {ident} add up to a small count")
 
 
-def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=()):
+def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=(), columns=True):
     """Checks a table whose rows are keyed by key_cols label columns and
-    whose rows and columns are identities (the last row the total)."""
+    whose rows and columns are identities (the last row the total; with
+    columns=False the columns are not, extra_identities say what is)."""
     nlab = len(doc["colonne"]) - len(next(iter(truth_rows.values())))
     cells, truth, rows = {}, {}, []
     for row in doc["righe"]:
@@ -198,7 +200,7 @@ def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=()):
     eq(len(rows), len(truth_rows), f"{what}: every row")
     ncols = len(doc["colonne"]) - nlab
     idents = [[(k, j) for j in range(ncols)] for k in rows] if ncols > 1 else []
-    idents += [[(k, j) for k in rows] for j in range(ncols)]
+    idents += [[(k, j) for k in rows] for j in range(ncols)] if columns else []
     check_protected(cells, truth, idents + list(extra_identities), threshold, what)
     return cells
 
@@ -234,6 +236,33 @@ def test_standard_tables():
             truth["999"] = [sum(r[i] for r in truth.values()) for i in range(3)]
             doc = table("strasa_cittadinanza", comuni=c, year=2026)
             grid_check(doc, truth, [2], 3, f"STRASA cittadinanza {c}")
+            # Crossed with single years of age: a block of ages per state,
+            # then the block of all states; every age of every block and
+            # every age over the states is an identity.
+            by_state = {}
+            for _, v in residents(p, comuni, START):
+                if foreign(v):
+                    for st in (v["citizenships"][:3], "999"):
+                        block = by_state.setdefault(st, {y: [0, 0, 0] for y in range(101)})
+                        r = block[min(age_on(v["birth_date"], START), 100)]
+                        r[0 if v["sex"] == "M" else 1] += 1
+                        r[2] += 1
+            truth = {}
+            for st, block in by_state.items():
+                for y, r in block.items():
+                    truth[(st, str(y))] = r
+                truth[(st, "999")] = [sum(r[i] for r in block.values()) for i in range(3)]
+            doc = table("strasa_cittadinanza_eta", comuni=c, year=2026)
+            eq(doc["tavola"], "STRASA_CITTADINANZA_ETA", "name")
+            eq([r[2] for r in doc["righe"][101::102]], [r[2] for r in
+               table("strasa_cittadinanza", comuni=c, year=2026)["righe"]], "the states, in order")
+            ages = [str(y) for y in range(101)] + ["999"]
+            idents = [[((st, y), j) for y in ages] for st in by_state for j in range(3)]
+            idents += [[((st, y), j) for st in by_state] for y in ages for j in range(3)]
+            cells = grid_check(doc, truth, [2, 4], 3, f"STRASA cittadinanza ed età {c}",
+                               idents, columns=False)
+            eq(sum(1 for x in cells.values() if x is not None and x > 0) > 0, True,
+               "some non-zero cells are published")
             day = "2026-02-01"
             doc = table("famiglie", comuni=c, date=day)
             eq(doc["riferimento"], day, "the date asked for")
