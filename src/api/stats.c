@@ -105,7 +105,8 @@ void api_stats_tables(struct http_request *r)
 	const char *year = http_query(r, "year"), *period = http_query(r, "period");
 	if (!table || !stats_table_parse(table, &q.table)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "table: una tra posas, strasa, strasa_cittadinanza, bilancio, famiglie");
+				 "table: una tra posas, strasa, strasa_cittadinanza, "
+				 "strasa_cittadinanza_eta, bilancio, famiglie, famiglie_tipologia");
 		return;
 	}
 	if (!common_params(r, &q.threshold, q.comuni))

@@ -34,8 +34,10 @@ static void usage(FILE *out)
 		"below stats_threshold_min of the configuration (FILE; default 3) is refused.\n\n"
 		"--table gives one standard table, in ISTAT's layout: posas (residents by sex\n"
 		"and single year of age at 1 January of --year), strasa (foreign residents by\n"
-		"sex and age), strasa_cittadinanza (by citizenship and sex), famiglie\n"
-		"(households by size; --date instead of 1 January), bilancio (demographic\n"
+		"sex and age), strasa_cittadinanza (by citizenship and sex),\n"
+		"strasa_cittadinanza_eta (by citizenship, sex and age), famiglie\n"
+		"(households by size; --date instead of 1 January), famiglie_tipologia\n"
+		"(households by ISTAT type and size; --date too), bilancio (demographic\n"
 		"balance by month, or by year with --period anno, over --from..--to within the\n"
 		"period the register covers).  Every row and column total keeps at least two\n"
 		"hidden cells adding up to the threshold (secondary suppression).\n\n"
@@ -90,7 +92,8 @@ int cmd_stats(int argc, char **argv)
 		case 'b':
 			if (!stats_table_parse(v, &tq.table)) {
 				fprintf(stderr, "visura: stats: --table: una tra posas, strasa, "
-						"strasa_cittadinanza, bilancio, famiglie\n");
+						"strasa_cittadinanza, strasa_cittadinanza_eta, bilancio, "
+						"famiglie, famiglie_tipologia\n");
 				return EXIT_USAGE;
 			}
 			table = true;

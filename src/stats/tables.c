@@ -13,7 +13,7 @@
 #define AGES 101              /* 0..99 and "100 e oltre" (ISTAT: 100) */
 #define MAX_STATES 300        /* citizenships: every state of the ANPR table fits */
 #define MAX_PERIODS 240       /* a balance of at most 20 years of months */
-#define MAX_EQ_CELLS 200000   /* identities of a table: far below this */
+#define MAX_EQ_CELLS (1 << 20) /* identities of a table: below this (citizenship by age: 300 x 102 x 9) */
 #define LABEL_MAX STATS_LABEL_MAX
 
 /* ------------------------------------------------------------ protection */
@@ -161,8 +161,8 @@ static void eq_col(struct grid *g, int c, int first, int last, int step)
 bool stats_table_parse(const char *name, enum stats_table *out)
 {
 	static const char *const names[] = {"posas", "strasa", "strasa_cittadinanza", "bilancio",
-					    "famiglie"};
-	for (int i = 0; i < 5; i++)
+					    "famiglie", "famiglie_tipologia", "strasa_cittadinanza_eta"};
+	for (int i = 0; i < 7; i++)
 		if (!strcmp(name, names[i])) {
 			*out = (enum stats_table)i;
 			return true;
@@ -256,9 +256,9 @@ struct on_date {
 	const struct refdata *rd;
 	int on;
 	long long age[2][AGES];               /* [0] women, [1] men */
-	struct { char code[4]; long long n[2]; } st[MAX_STATES];
+	struct { char code[4]; long long n[2]; long long age[2][AGES]; } st[MAX_STATES];
 	int nst;
-	struct { char key[40]; } *fam;
+	struct member { char key[40]; int rel, cs; char sex; } *fam;
 	size_t nfam, capfam;
 	bool oom;
 };
@@ -281,7 +281,7 @@ static int add_resident(void *ctx, const struct store_person *p)
 	enum stats_table t = a->q->table;
 	if (t == STATS_POSAS || (t == STATS_STRASA && foreign(p)))
 		a->age[sex][age < AGES ? age : AGES - 1]++;
-	if (t == STATS_STRASA_CITT && foreign(p)) {
+	if ((t == STATS_STRASA_CITT || t == STATS_STRASA_CITT_ETA) && foreign(p)) {
 		char first[4];
 		snprintf(first, sizeof first, "%.3s", p->citizenships);
 		int i = 0;
@@ -294,11 +294,12 @@ static int add_resident(void *ctx, const struct store_person *p)
 			a->nst++;
 		}
 		a->st[i].n[sex]++;
+		a->st[i].age[sex][age < AGES ? age : AGES - 1]++;
 	}
 	/* Households (famiglie anagrafiche): not the residents of a
 	 * convivenza (relationship 24 in charge, 25 member). */
-	if (t == STATS_FAMIGLIE && p->family_id[0] && p->relationship != 24 &&
-	    p->relationship != 25) {
+	if ((t == STATS_FAMIGLIE || t == STATS_FAMIGLIE_TIPO) && p->family_id[0] &&
+	    p->relationship != 24 && p->relationship != 25) {
 		if (a->nfam == a->capfam) {
 			size_t cap = a->capfam ? a->capfam * 2 : 4096;
 			void *f = realloc(a->fam, cap * sizeof *a->fam);
@@ -309,8 +310,11 @@ static int add_resident(void *ctx, const struct store_person *p)
 			a->fam = f;
 			a->capfam = cap;
 		}
-		snprintf(a->fam[a->nfam++].key, sizeof a->fam[0].key, "%s:%s", p->comune,
-			 p->family_id);
+		struct member *m = &a->fam[a->nfam++];
+		snprintf(m->key, sizeof m->key, "%s:%s", p->comune, p->family_id);
+		m->rel = p->relationship;
+		m->cs = p->civil_status;
+		m->sex = p->sex;
 	}
 	return 0;
 }
@@ -320,29 +324,204 @@ static int cmp_fam(const void *x, const void *y)
 	return strcmp(x, y);
 }
 
-/* Age by sex: rows 0..100, then 999 (Totale); columns men, women, total. */
-static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, const char *name)
+/* ------------------------------------------------------------ households by type */
+
+/* ISTAT's household typology (census; "Aspetti della vita quotidiana"):
+ * households without a nucleus (one person, or several), with one nucleus
+ * (a couple without or with children, a father or a mother with children),
+ * with two or more.  A nucleus is a couple, or a parent with children who
+ * never married; the register only says how each member is related to
+ * the head, so the nuclei are those that relationship shows (docs/api.md,
+ * "Famiglie per tipologia"). */
+enum tipo { T_SOLA, T_ALTRA, T_COPPIA, T_COPPIA_FIGLI, T_PADRE, T_MADRE, T_NUCLEI, TIPI };
+
+static const char *const tipologie[] = {
+	"Persona sola", "Altra famiglia senza nuclei", "Coppia senza figli", "Coppia con figli",
+	"Padre solo con figli", "Madre sola con figli", "Famiglia con due o più nuclei", "Totale"};
+
+static bool rel_in(int rel, const int *set, int n)
 {
-	if (!grid_init(g, AGES + 1, 3, 3))
+	for (int i = 0; i < n; i++)
+		if (rel == set[i])
+			return true;
+	return false;
+}
+
+/* Never married, or civil status not classifiable: a child of a nucleus. */
+static bool never_married(const struct member *m)
+{
+	return m->cs == 1 || m->cs == 9;
+}
+
+/* How many members of m[0..n) have a relationship in set, and how many of
+ * them never married; *sex is the sex of the first. */
+static int count_rel(const struct member *m, size_t n, const int *set, int nset, int *single,
+		     char *sex)
+{
+	int c = 0;
+	*single = 0;
+	for (size_t i = n; i-- > 0;)
+		if (rel_in(m[i].rel, set, nset)) {
+			c++;
+			*single += never_married(&m[i]);
+			*sex = m[i].sex;
+		}
+	return c;
+}
+
+/* The parents (or parents-in-law) of the head living with the household:
+ * a couple (two of them) or one parent, with their children who never
+ * married (the head's or partner's brothers and sisters, and the head
+ * when not in a nucleus of their own).  Counts their nucleus. */
+static void parents_nucleus(const struct member *m, size_t n, int parent, int sibling,
+			    bool head_child, int *nuclei, enum tipo *t)
+{
+	int single, sib_single;
+	char sex = 0, dummy = 0;
+	int np = count_rel(m, n, &parent, 1, &single, &sex);
+	count_rel(m, n, &sibling, 1, &sib_single, &dummy);
+	bool children = head_child || sib_single > 0;
+	if (np >= 2) {
+		(*nuclei)++;
+		*t = children ? T_COPPIA_FIGLI : T_COPPIA;
+	} else if (np == 1 && children) {
+		(*nuclei)++;
+		*t = sex == 'M' ? T_PADRE : T_MADRE;
+	}
+}
+
+static enum tipo household_type(const struct member *m, size_t n)
+{
+	if (n == 1)
+		return T_SOLA;
+	const struct member *head = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (m[i].rel == 1)
+			head = &m[i];
+	/* Without its head the relationships relate nobody to anybody. */
+	if (!head)
+		return T_ALTRA;
+	static const int partner[] = {2, 22, 23, 28}, child[] = {3, 13, 27}, in_law[] = {16},
+			 grandchild[] = {4};
+	int nuclei = 0, single, x;
+	char sex = 0;
+	enum tipo t = T_ALTRA;
+	int np = count_rel(m, n, partner, 4, &x, &sex);
+	count_rel(m, n, child, 3, &single, &sex);
+	if (np || single) {
+		nuclei++;
+		t = np ? (single ? T_COPPIA_FIGLI : T_COPPIA) : head->sex == 'M' ? T_PADRE : T_MADRE;
+	}
+	parents_nucleus(m, n, 6, 9, !nuclei && never_married(head), &nuclei, &t);
+	parents_nucleus(m, n, 17, 15, false, &nuclei, &t);
+	/* A son- or daughter-in-law: a couple with a child of the head, with
+	 * the grandchildren who never married. */
+	int sons_in_law = count_rel(m, n, in_law, 1, &x, &sex);
+	if (sons_in_law) {
+		nuclei += sons_in_law;
+		count_rel(m, n, grandchild, 1, &single, &sex);
+		t = single ? T_COPPIA_FIGLI : T_COPPIA;
+	}
+	return nuclei == 0 ? T_ALTRA : nuclei == 1 ? t : T_NUCLEI;
+}
+
+/* Households by size (one column) or by type and size (a row per type,
+ * a column per size): the members sorted by household, then counted. */
+static bool fill_households(struct grid *g, struct on_date *a, bool by_type, const char *code,
+			    const char *name)
+{
+	int rows = by_type ? TIPI + 1 : 7, cols = by_type ? 7 : 1;
+	if (a->nfam)
+		qsort(a->fam, a->nfam, sizeof *a->fam, cmp_fam);
+	if (!grid_init(g, rows, cols, 3))
 		return false;
-	for (int r = 0; r <= AGES; r++) {
-		char a[8];
-		snprintf(a, sizeof a, "%d", r < AGES ? r : 999);
+	for (size_t i = 0; i < a->nfam;) {
+		size_t j = i;
+		while (j < a->nfam && !strcmp(a->fam[j].key, a->fam[i].key))
+			j++;
+		int size = (j - i > 6 ? 6 : (int)(j - i)) - 1;
+		if (by_type) {
+			int r = household_type(&a->fam[i], j - i);
+			int cells[][2] = {{r, size}, {r, 6}, {TIPI, size}, {TIPI, 6}};
+			for (int k = 0; k < 4; k++)
+				(*at(g, cells[k][0], cells[k][1]))++;
+		} else {
+			(*at(g, size, 0))++;
+			(*at(g, 6, 0))++;
+		}
+		i = j;
+	}
+	static const char *const sizes[] = {"1", "2", "3", "4", "5", "6 e più", "Totale"};
+	for (int r = 0; r < rows; r++) {
 		set_label(g, r, 0, code);
 		set_label(g, r, 1, name);
-		set_label(g, r, 2, a);
-		if (r < AGES) {
-			*at(g, r, 0) = age[1][r];
-			*at(g, r, 1) = age[0][r];
-			*at(g, r, 2) = age[0][r] + age[1][r];
+		set_label(g, r, 2, by_type ? tipologie[r] : sizes[r]);
+	}
+	static const int all[] = {0, 1, 2, 3, 4, 5, 6};
+	for (int r = 0; by_type && r < rows; r++)
+		eq_row(g, r, all, cols);
+	for (int c = 0; c < cols; c++)
+		eq_col(g, c, 0, rows - 1, 1);
+	return true;
+}
+
+/* Age by sex from row r0: rows 0..100, then 999 (Totale), each with the
+ * labels lab[0..nlab) and the age; columns men, women, total. */
+static void age_block(struct grid *g, int r0, long long age[2][AGES], const char *const *lab,
+		      int nlab)
+{
+	for (int r = r0; r <= r0 + AGES; r++) {
+		char a[12];
+		snprintf(a, sizeof a, "%d", r - r0 < AGES ? r - r0 : 999);
+		for (int i = 0; i < nlab; i++)
+			set_label(g, r, i, lab[i]);
+		set_label(g, r, nlab, a);
+		if (r - r0 < AGES) {
+			*at(g, r, 0) = age[1][r - r0];
+			*at(g, r, 1) = age[0][r - r0];
+			*at(g, r, 2) = age[0][r - r0] + age[1][r - r0];
 			for (int c = 0; c < 3; c++)
-				*at(g, AGES, c) += *at(g, r, c);
+				*at(g, r0 + AGES, c) += *at(g, r, c);
 		}
 		static const int mft[] = {0, 1, 2};
 		eq_row(g, r, mft, 3);
 	}
 	for (int c = 0; c < 3; c++)
-		eq_col(g, c, 0, AGES, 1);
+		eq_col(g, c, r0, r0 + AGES, 1);
+}
+
+static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, const char *name)
+{
+	if (!grid_init(g, AGES + 1, 3, 3))
+		return false;
+	const char *lab[] = {code, name};
+	age_block(g, 0, age, lab, 2);
+	return true;
+}
+
+/* Foreign residents by citizenship, sex and age: a block of ages per
+ * state, then the block of all states (999 Totale); every age is also an
+ * identity over the states. */
+static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struct refdata *rd,
+				  const char *code, const char *name)
+{
+	int block = AGES + 1;
+	if (!grid_init(g, (a->nst + 1) * block, 3, 5))
+		return false;
+	long long total[2][AGES];
+	memset(total, 0, sizeof total);
+	for (int i = 0; i <= a->nst; i++) {
+		const struct ref_stato *st = i < a->nst ? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
+		const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
+				     i < a->nst ? (st ? st->name : a->st[i].code) : "Totale"};
+		for (int sx = 0; i < a->nst && sx < 2; sx++)
+			for (int k = 0; k < AGES; k++)
+				total[sx][k] += a->st[i].age[sx][k];
+		age_block(g, i * block, i < a->nst ? a->st[i].age : total, lab, 4);
+	}
+	for (int r = 0; r < block; r++)
+		for (int c = 0; c < 3; c++)
+			eq_col(g, c, r, a->nst * block + r, block);
 	return true;
 }
 
@@ -478,7 +657,7 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 	} else
 		json_object_set_new(head, "periodo_coperto", json_null());
 	static const char *const codes[] = {"POSAS", "STRASA", "STRASA_CITTADINANZA", "BILANCIO",
-					    "FAMIGLIE"};
+					    "FAMIGLIE", "FAMIGLIE_TIPOLOGIA", "STRASA_CITTADINANZA_ETA"};
 	json_object_set_new(head, "tavola", json_string(codes[q->table]));
 	json_object_set_new(head, "territorio", json_pack("{s:s,s:s}", "codici", q->comuni, "nome", name));
 	json_object_set_new(head, "soglia", json_integer(threshold));
@@ -539,6 +718,14 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			title = q->table == STATS_POSAS
 				? "Popolazione residente per sesso ed età"
 				: "Cittadini stranieri residenti per sesso ed età";
+		} else if (!rc && q->table == STATS_STRASA_CITT_ETA) {
+			static const char *const ce[] = {"Codice territorio", "Territorio",
+							 "Codice cittadinanza", "Paese di cittadinanza",
+							 "Età", "Maschi", "Femmine", "Totale"};
+			colnames = ce;
+			title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
+			if (!fill_citizenship_ages(&g, a, rd, code, name))
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 		} else if (!rc && q->table == STATS_STRASA_CITT) {
 			static const char *const cc[] = {"Codice territorio", "Territorio",
 							 "Codice cittadinanza", "Paese di cittadinanza",
@@ -568,32 +755,18 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			for (int c = 0; !rc && c < 3; c++)
 				eq_col(&g, c, 0, a->nst, 1);
 		} else if (!rc) {
+			bool by_type = q->table == STATS_FAMIGLIE_TIPO;
 			static const char *const fc[] = {"Codice territorio", "Territorio",
 							 "Numero di componenti", "Famiglie"};
-			colnames = fc;
-			title = "Famiglie per numero di componenti";
-			if (a->nfam)
-				qsort(a->fam, a->nfam, sizeof *a->fam, cmp_fam);
-			if (!grid_init(&g, 7, 1, 3))
+			static const char *const tc[] = {"Codice territorio", "Territorio",
+							 "Tipologia familiare", "1 componente",
+							 "2 componenti", "3 componenti", "4 componenti",
+							 "5 componenti", "6 componenti e più", "Totale"};
+			colnames = by_type ? tc : fc;
+			title = by_type ? "Famiglie per tipologia familiare e numero di componenti"
+					: "Famiglie per numero di componenti";
+			if (!fill_households(&g, a, by_type, code, name))
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-			for (size_t i = 0; !rc && i < a->nfam;) {
-				size_t j = i;
-				while (j < a->nfam && !strcmp(a->fam[j].key, a->fam[i].key))
-					j++;
-				size_t n = j - i;
-				(*at(&g, (n > 6 ? 6 : (int)n) - 1, 0))++;
-				(*at(&g, 6, 0))++;
-				i = j;
-			}
-			static const char *const sizes[] = {"1", "2", "3", "4", "5", "6 e più",
-							    "Totale"};
-			for (int r = 0; !rc && r < 7; r++) {
-				set_label(&g, r, 0, code);
-				set_label(&g, r, 1, name);
-				set_label(&g, r, 2, sizes[r]);
-			}
-			if (!rc)
-				eq_col(&g, 0, 0, 6, 1);
 		}
 		free(a->fam);
 		free(a);

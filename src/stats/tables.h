@@ -3,8 +3,10 @@
  *
  * Owns: the tables in the layouts and with the names ISTAT uses
  * (POSAS: residents by sex and single year of age at 1 January; STRASA:
- * foreign residents by sex and age, and by citizenship; the monthly or
- * yearly demographic balance; households by size), the period the
+ * foreign residents by sex and age, by citizenship, and by both; the monthly or
+ * yearly demographic balance; households by size, and by ISTAT's type
+ * (persona sola, coppia senza/con figli, padre/madre solo/a con figli, ...)
+ * and size), the period the
  * register covers (from each municipality's first import to its last),
  * and protection of small cells over tables with totals: a cell of 1 to
  * threshold-1 is hidden (primary), and in every row, column or balance
@@ -30,20 +32,23 @@ enum stats_table {
 	STATS_STRASA_CITT,      /* foreign residents by citizenship and sex */
 	STATS_BILANCIO,         /* demographic balance by month or year, by sex */
 	STATS_FAMIGLIE,         /* households by number of members */
+	STATS_FAMIGLIE_TIPO,    /* households by type (ISTAT) and number of members */
+	STATS_STRASA_CITT_ETA,  /* foreign residents by citizenship, sex and single year of age */
 };
 
 struct stats_table_query {
 	enum stats_table table;
 	char comuni[4096];      /* ISTAT codes, comma-separated; "" = every municipality */
-	int year;               /* POSAS/STRASA/famiglie: 1 January of this year; 0 = this year */
-	int date;               /* famiglie: this date instead (YYYYMMDD), 0 = 1 January */
+	int year;               /* all but the balance: 1 January of this year; 0 = this year */
+	int date;               /* famiglie*: this date instead (YYYYMMDD), 0 = 1 January */
 	int from, to;           /* balance: YYYYMMDD; 0 = the whole period covered */
 	bool yearly;            /* balance by year rather than by month */
 	int threshold;          /* smallest count published */
 };
 
 /* The table by its name ("posas", "strasa", "strasa_cittadinanza",
- * "bilancio", "famiglie"); false when unknown. */
+ * "bilancio", "famiglie", "famiglie_tipologia", "strasa_cittadinanza_eta");
+ * false when unknown. */
 bool stats_table_parse(const char *name, enum stats_table *out);
 
 /* Computes the table into *out (a new JSON object). */

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""End-to-end: the standard tables (POSAS, STRASA, bilancio demografico,
-famiglie) over the API and `visura stats --table`, each checked against a
+"""End-to-end: the standard tables (POSAS, STRASA by age, by citizenship and
+by both, bilancio demografico,
+famiglie by size and by type) over the API and `visura stats --table`, each checked against a
 separate computation straight from the files `visura gen` wrote (the
 harness's Population model, never visura's database): every published cell
 is the true count, no published cell is below the threshold, and in every
@@ -8,10 +9,13 @@ row, column and balance identity the hidden cells are none or at least two
 (so no total gives one back), adding up to the threshold or more unless
 nothing else is left to hide; the
 balance identity start + flows = end holds for every municipality and
-month; the end of a month is the start of the next."""
+month; the end of a month is the start of the next.  The household types
+are also checked on households written by hand, one of each rule of
+docs/api.md (two nuclei included: `visura gen` makes none)."""
 import csv
 import datetime
 import io
+import os
 import subprocess
 
 import harness
@@ -58,16 +62,73 @@ def expected_ages(pop, comuni, d, only_foreign=False):
 
 
 def expected_households(pop, comuni, d):
-    sizes = {}
+    rows = {k: 0 for k in ("1", "2", "3", "4", "5", "6 e più")}
+    for n in map(len, households(pop, comuni, d).values()):
+        rows[str(n) if n < 6 else "6 e più"] += 1
+    rows["Totale"] = sum(rows.values())
+    return {k: [v] for k, v in rows.items()}
+
+
+TIPOLOGIE = ("Persona sola", "Altra famiglia senza nuclei", "Coppia senza figli",
+             "Coppia con figli", "Padre solo con figli", "Madre sola con figli",
+             "Famiglia con due o più nuclei")
+
+
+def household_type(members):
+    """ISTAT's type of a household from its members' versions, by the rules
+    of docs/api.md ("Famiglie per tipologia"): nuclei are the couples and
+    the parents with never-married children that the relationship to the
+    head shows."""
+    if len(members) == 1:
+        return "Persona sola"
+    heads = [v for v in members if v["relationship"] == "1"]
+    if not heads:
+        return "Altra famiglia senza nuclei"
+    head = heads[0]
+
+    def rel(*codes):
+        return [v for v in members if v["relationship"] in codes]
+
+    def unmarried(vs):
+        return [v for v in vs if v["civil_status"] in ("1", "9")]
+
+    nuclei = []
+    if rel("2", "22", "23", "28"):
+        nuclei.append("Coppia con figli" if unmarried(rel("3", "13", "27")) else "Coppia senza figli")
+    elif unmarried(rel("3", "13", "27")):
+        nuclei.append("Padre solo con figli" if head["sex"] == "M" else "Madre sola con figli")
+    for parent, sibling, head_child in (("6", "9", not nuclei and head["civil_status"] in ("1", "9")),
+                                        ("17", "15", False)):
+        parents, children = rel(parent), head_child or unmarried(rel(sibling))
+        if len(parents) >= 2:
+            nuclei.append("Coppia con figli" if children else "Coppia senza figli")
+        elif parents and children:
+            nuclei.append("Padre solo con figli" if parents[0]["sex"] == "M" else "Madre sola con figli")
+    for _ in rel("16"):
+        nuclei.append("Coppia con figli" if unmarried(rel("4")) else "Coppia senza figli")
+    if not nuclei:
+        return "Altra famiglia senza nuclei"
+    return nuclei[0] if len(nuclei) == 1 else "Famiglia con due o più nuclei"
+
+
+def households(pop, comuni, d):
+    """{(comune, family id): [member versions]} of the famiglie anagrafiche on d."""
+    out = {}
     for (comune, _), v in residents(pop, comuni, d):
         fam = pop.family(comune, v["family_id"], d) if v["family_id"] else None
         if fam and fam["kind"] == "1":
-            sizes[(comune, v["family_id"])] = sizes.get((comune, v["family_id"]), 0) + 1
-    rows = {k: 0 for k in ("1", "2", "3", "4", "5", "6 e più")}
-    for n in sizes.values():
-        rows[str(n) if n < 6 else "6 e più"] += 1
-    rows["Totale"] = len(sizes)
-    return {k: [v] for k, v in rows.items()}
+            out.setdefault((comune, v["family_id"]), []).append(v)
+    return out
+
+
+def expected_household_types(pop, comuni, d):
+    rows = {t: [0] * 7 for t in TIPOLOGIE + ("Totale",)}
+    for members in households(pop, comuni, d).values():
+        size = min(len(members), 6) - 1
+        for r in (rows[household_type(members)], rows["Totale"]):
+            r[size] += 1
+            r[6] += 1
+    return rows
 
 
 REG = {"1": 1, "3": 4, "4": 5, "6": 5}          # column of the balance by reason
@@ -125,9 +186,10 @@ def check_protected(cells, truth, identities, threshold, what, derived=lambda c:
                   f"{what}: hidden cells of {ident} add up to a small count")
 
 
-def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=()):
+def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=(), columns=True):
     """Checks a table whose rows are keyed by key_cols label columns and
-    whose rows and columns are identities (the last row the total)."""
+    whose rows and columns are identities (the last row the total; with
+    columns=False the columns are not, extra_identities say what is)."""
     nlab = len(doc["colonne"]) - len(next(iter(truth_rows.values())))
     cells, truth, rows = {}, {}, []
     for row in doc["righe"]:
@@ -141,7 +203,7 @@ def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=()):
     eq(len(rows), len(truth_rows), f"{what}: every row")
     ncols = len(doc["colonne"]) - nlab
     idents = [[(k, j) for j in range(ncols)] for k in rows] if ncols > 1 else []
-    idents += [[(k, j) for k in rows] for j in range(ncols)]
+    idents += [[(k, j) for k in rows] for j in range(ncols)] if columns else []
     check_protected(cells, truth, idents + list(extra_identities), threshold, what)
     return cells
 
@@ -177,10 +239,45 @@ def test_standard_tables():
             truth["999"] = [sum(r[i] for r in truth.values()) for i in range(3)]
             doc = table("strasa_cittadinanza", comuni=c, year=2026)
             grid_check(doc, truth, [2], 3, f"STRASA cittadinanza {c}")
+            # Crossed with single years of age: a block of ages per state,
+            # then the block of all states; every age of every block and
+            # every age over the states is an identity.
+            by_state = {}
+            for _, v in residents(p, comuni, START):
+                if foreign(v):
+                    for st in (v["citizenships"][:3], "999"):
+                        block = by_state.setdefault(st, {y: [0, 0, 0] for y in range(101)})
+                        r = block[min(age_on(v["birth_date"], START), 100)]
+                        r[0 if v["sex"] == "M" else 1] += 1
+                        r[2] += 1
+            truth = {}
+            for st, block in by_state.items():
+                for y, r in block.items():
+                    truth[(st, str(y))] = r
+                truth[(st, "999")] = [sum(r[i] for r in block.values()) for i in range(3)]
+            doc = table("strasa_cittadinanza_eta", comuni=c, year=2026)
+            eq(doc["tavola"], "STRASA_CITTADINANZA_ETA", "name")
+            eq([r[2] for r in doc["righe"][101::102]], [r[2] for r in
+               table("strasa_cittadinanza", comuni=c, year=2026)["righe"]], "the states, in order")
+            ages = [str(y) for y in range(101)] + ["999"]
+            idents = [[((st, y), j) for y in ages] for st in by_state for j in range(3)]
+            idents += [[((st, y), j) for st in by_state] for y in ages for j in range(3)]
+            cells = grid_check(doc, truth, [2, 4], 3, f"STRASA cittadinanza ed età {c}",
+                               idents, columns=False)
+            eq(sum(1 for x in cells.values() if x is not None and x > 0) > 0, True,
+               "some non-zero cells are published")
             day = "2026-02-01"
             doc = table("famiglie", comuni=c, date=day)
             eq(doc["riferimento"], day, "the date asked for")
             grid_check(doc, expected_households(p, comuni, day), [2], 3, f"famiglie {c}")
+            for thr in (3, 5):
+                doc = table("famiglie_tipologia", comuni=c, date=day, threshold=thr)
+                eq((doc["tavola"], doc["riferimento"]), ("FAMIGLIE_TIPOLOGIA", day), "name, date")
+                eq([r[2] for r in doc["righe"]], list(TIPOLOGIE) + ["Totale"], "ISTAT's types, in order")
+                truth = expected_household_types(p, comuni, day)
+                grid_check(doc, truth, [2], thr, f"famiglie per tipologia {c} t{thr}")
+                eq(truth["Totale"][6], expected_households(p, comuni, day)["Totale"][0],
+                   "the same households as by size")
 
             # The monthly balance over the whole period covered.
             doc = table("bilancio", comuni=c)
@@ -233,6 +330,23 @@ def test_standard_tables():
                       for r in doc["righe"]], "csv rows")
         eq(rows[-1][2:], ["999"] + [str(x) for x in expected_ages(p, COMUNI, START)["999"]],
            "the total row")
+        # The generated population holds households of every type the
+        # register can show but two nuclei (docs/generator.md).
+        truth = expected_household_types(p, COMUNI, "2026-02-01")
+        for t in TIPOLOGIE[:-1]:
+            check(truth[t][6] > 0, f"the generated population has households of type {t}")
+        res = a.get("/api/v1/stats/tables?table=famiglie_tipologia&date=2026-02-01&format=csv")
+        eq(res.status, 200, "csv")
+        rows = list(csv.reader(io.StringIO(res.body.decode())))
+        doc = table("famiglie_tipologia", date="2026-02-01")
+        eq(rows[0], doc["colonne"], "csv header")
+        eq(rows[1:], [[x if isinstance(x, str) else "" if x is None else str(x) for x in r]
+                      for r in doc["righe"]], "csv rows")
+        out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table",
+                              "famiglie_tipologia", "--date", "2026-02-01", "--format", "csv"],
+                             capture_output=True, text=True)
+        eq(out.returncode, 0, out.stderr)
+        eq(out.stdout, res.body.decode(), "visura stats --table famiglie_tipologia = the API (CSV)")
         # The command line gives the same table.
         out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table", "bilancio",
                               "--comune", COMUNI[0]], capture_output=True, text=True)
@@ -273,6 +387,92 @@ def test_standard_tables():
         ente = srv.create_ente()
         expect(srv.user("operator", ente["id"]).get("/api/v1/stats/tables?table=posas"), 403,
                "forbidden", "operators do not read statistics")
+
+
+# Households written by hand, each with the type docs/api.md gives it (not
+# computed by household_type above): (members as (relationship, sex, civil
+# status), type).  Three of each, so every count is 0 or at least 3.
+BY_HAND = [
+    ([("1", "M", "1")], "Persona sola"),
+    ([("1", "M", "4"), ("9", "F", "1")], "Altra famiglia senza nuclei"),
+    ([("1", "M", "4"), ("6", "F", "3")], "Altra famiglia senza nuclei"),
+    ([("1", "M", "2"), ("2", "F", "2")], "Coppia senza figli"),
+    ([("1", "F", "6"), ("28", "F", "6")], "Coppia senza figli"),
+    ([("1", "M", "2"), ("2", "F", "2"), ("3", "M", "2")], "Coppia senza figli"),
+    ([("1", "F", "3"), ("3", "M", "2"), ("16", "F", "2")], "Coppia senza figli"),
+    ([("1", "M", "1"), ("23", "F", "1"), ("3", "F", "1")], "Coppia con figli"),
+    ([("1", "M", "1"), ("6", "M", "2"), ("6", "F", "2")], "Coppia con figli"),
+    ([("1", "F", "3"), ("3", "M", "2"), ("16", "F", "2"), ("4", "F", "1")], "Coppia con figli"),
+    ([("1", "M", "3"), ("3", "M", "1"), ("3", "F", "1")], "Padre solo con figli"),
+    ([("1", "F", "4"), ("13", "F", "1")], "Madre sola con figli"),
+    ([("1", "F", "1"), ("6", "F", "3")], "Madre sola con figli"),
+    ([("1", "M", "2"), ("2", "F", "2"), ("6", "M", "2"), ("6", "F", "2")],
+     "Famiglia con due o più nuclei"),
+    ([("1", "M", "2"), ("2", "F", "2"), ("3", "M", "2"), ("16", "F", "2"), ("4", "M", "1")],
+     "Famiglia con due o più nuclei"),
+    ([("1", "M", "2"), ("2", "F", "2"), ("17", "M", "2"), ("17", "F", "2"), ("15", "F", "1")],
+     "Famiglia con due o più nuclei"),
+]
+MONTHS = "ABCDEHLMPRST"
+
+
+class HandMade:
+    """One municipality's FULL file holding the households of BY_HAND."""
+
+    def load_into(self, db, work_dir):
+        os.makedirs(work_dir, exist_ok=True)
+        fams, pers, n = [], [], 0
+        for k, (members, _) in enumerate(BY_HAND * 3):
+            fid = f"F{k:03d}"
+            fams.append("\t".join(["FAM", fid, "1", "2020-01-01", "VIA", "EMILIA", str(k + 1), "",
+                                   "", "", "41121", "", ""]))
+            for rel, sex, cs in members:
+                n += 1
+                # born 1935.. the parents of the couple, 1960.. the couple and
+                # their brothers and sisters, 1985.. a married child and their
+                # partner, 2005.. the children who never married, 2012.. the
+                # grandchildren
+                if rel in ("6", "17"):
+                    year = 1935
+                elif rel == "4":
+                    year = 2012
+                elif rel in ("3", "16") and cs == "2":
+                    year = 1985
+                elif rel in ("3", "13", "15"):
+                    year = 2005
+                else:
+                    year = 1960
+                year += n % 5
+                month, day = n // 28 % 12, n % 28 + 1
+                birth = f"{year}-{month + 1:02d}-{day:02d}"
+                cf = cf_with_check(f"RSSMRA{year % 100:02d}{MONTHS[month]}"
+                                   f"{day + (40 if sex == 'F' else 0):02d}F257")
+                pers.append("\t".join([
+                    "PER", f"P{n:04d}", "2020-01-01", cf, "ROSSI", "MARIO" if sex == "M" else "MARIA",
+                    sex, birth, "036023", "100", cs, "" if cs in ("1", "9") else "2019-01-01", "", "",
+                    "1", birth, "", "", "", fid, rel]))
+        lines = ["\t".join(["HDR", "VISURA-ANAGRAFE", "1", "036023", "2026-01-01T12:00:00Z", "1",
+                            "FULL", "test"])] + fams + pers
+        lines.append(f"END\t{len(lines) - 1}")
+        path = os.path.join(work_dir, "036023-000001-FULL.tsv")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        p = subprocess.run([harness.VISURA, "import", "--quiet", "--db", db, path],
+                           capture_output=True, text=True)
+        rejects = open(path + ".rejects").read() if os.path.exists(path + ".rejects") else ""
+        check(p.returncode == 0, f"visura import failed: {p.returncode}\n{p.stderr}\n{rejects[:2000]}")
+
+
+def test_household_types_by_hand():
+    want = {t: [0] * 7 for t in TIPOLOGIE + ("Totale",)}
+    for members, t in BY_HAND:
+        for row in (want[t], want["Totale"]):
+            row[min(len(members), 6) - 1] += 3
+            row[6] += 3
+    with Server(population=HandMade()) as srv:
+        doc = expect(srv.admin().get("/api/v1/stats/tables?table=famiglie_tipologia&date=2026-01-01"),
+                     200).json
+        eq({r[2]: r[3:] for r in doc["righe"]}, want, "every type as docs/api.md derives it")
 
 
 if __name__ == "__main__":

@@ -158,28 +158,11 @@ static void test_suppressed_in_output(void **state)
 }
 
 
-/* A table of r x c counts with a total row and column: every row and
- * column an identity.  Checks the protection's promises. */
-static void check_grid(const long long *v, int rows, int cols, int threshold)
+/* The protection's promises over cells[0..n) and its identities. */
+static void check_promises(const long long *cells, int n, const int *eq, const int *len, int neq,
+			   int threshold)
 {
-	int n = (rows + 1) * (cols + 1), w = cols + 1;
-	long long *cells = calloc((size_t)n, sizeof *cells);
 	bool *hidden = calloc((size_t)n, sizeof *hidden);
-	int *eq = calloc((size_t)n * 2, sizeof *eq), *len = calloc((size_t)(rows + cols + 2), sizeof *len);
-	int k = 0, neq = 0;
-	for (int i = 0; i < rows; i++)
-		for (int j = 0; j < cols; j++) {
-			cells[i * w + j] = v[i * cols + j];
-			cells[i * w + cols] += v[i * cols + j];
-			cells[rows * w + j] += v[i * cols + j];
-			cells[rows * w + cols] += v[i * cols + j];
-		}
-	for (int i = 0; i <= rows; i++, neq++)
-		for (int j = 0; j <= cols; j++, len[neq]++)
-			eq[k++] = i * w + j;
-	for (int j = 0; j <= cols; j++, neq++)
-		for (int i = 0; i <= rows; i++, len[neq]++)
-			eq[k++] = i * w + j;
 	stats_protect(cells, NULL, hidden, n, eq, len, neq, threshold);
 	for (int i = 0; i < n; i++) {
 		if (!hidden[i])
@@ -199,8 +182,72 @@ static void check_grid(const long long *v, int rows, int cols, int threshold)
 		assert_true(count != 1);           /* no total gives a cell back */
 		assert_true(count == 0 || sum >= threshold || visible == 0);
 	}
-	free(cells);
 	free(hidden);
+}
+
+/* A table of r x c counts with a total row and column: every row and
+ * column an identity.  Checks the protection's promises. */
+static void check_grid(const long long *v, int rows, int cols, int threshold)
+{
+	int n = (rows + 1) * (cols + 1), w = cols + 1;
+	long long *cells = calloc((size_t)n, sizeof *cells);
+	int *eq = calloc((size_t)n * 2, sizeof *eq), *len = calloc((size_t)(rows + cols + 2), sizeof *len);
+	int k = 0, neq = 0;
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < cols; j++) {
+			cells[i * w + j] = v[i * cols + j];
+			cells[i * w + cols] += v[i * cols + j];
+			cells[rows * w + j] += v[i * cols + j];
+			cells[rows * w + cols] += v[i * cols + j];
+		}
+	for (int i = 0; i <= rows; i++, neq++)
+		for (int j = 0; j <= cols; j++, len[neq]++)
+			eq[k++] = i * w + j;
+	for (int j = 0; j <= cols; j++, neq++)
+		for (int i = 0; i <= rows; i++, len[neq]++)
+			eq[k++] = i * w + j;
+	check_promises(cells, n, eq, len, neq, threshold);
+	free(cells);
+	free(eq);
+	free(len);
+}
+
+/* A table of states x ages x 2 sexes with every margin, laid out as
+ * strasa_cittadinanza_eta: a block of ages (and their total) per state,
+ * then the block of all states; columns men, women, total.  Identities:
+ * every row (M + F = T), every column of a block (the ages add up to the
+ * block's total), every age over the states. */
+static void check_cube(const long long *v, int states, int ages, int threshold)
+{
+	int block = ages + 1, rows = (states + 1) * block, n = rows * 3;
+	long long *cells = calloc((size_t)n, sizeof *cells);
+	int *eq = calloc((size_t)n * 3, sizeof *eq);
+	int *len = calloc((size_t)(rows + (states + 1) * 3 + block * 3), sizeof *len);
+	for (int s = 0; s < states; s++)
+		for (int a = 0; a < ages; a++)
+			for (int x = 0; x < 2; x++) {
+				long long c = v[(s * ages + a) * 2 + x];
+				int rs[] = {s * block + a, s * block + ages, states * block + a,
+					    states * block + ages};
+				for (int k = 0; k < 4; k++) {
+					cells[rs[k] * 3 + x] += c;
+					cells[rs[k] * 3 + 2] += c;
+				}
+			}
+	int k = 0, neq = 0;
+	for (int r = 0; r < rows; r++, neq++)
+		for (int c = 0; c < 3; c++, len[neq]++)
+			eq[k++] = r * 3 + c;
+	for (int s = 0; s <= states; s++)
+		for (int c = 0; c < 3; c++, neq++)
+			for (int a = 0; a <= ages; a++, len[neq]++)
+				eq[k++] = (s * block + a) * 3 + c;
+	for (int a = 0; a <= ages; a++)
+		for (int c = 0; c < 3; c++, neq++)
+			for (int s = 0; s <= states; s++, len[neq]++)
+				eq[k++] = (s * block + a) * 3 + c;
+	check_promises(cells, n, eq, len, neq, threshold);
+	free(cells);
 	free(eq);
 	free(len);
 }
@@ -229,6 +276,14 @@ static void test_protect(void **state)
 		for (int i = 0; i < rows * cols; i++)
 			v[i] = rand() % 3 ? rand() % 6 : rand() % 40;
 		check_grid(v, rows, cols, 2 + rand() % 5);
+	}
+	/* Random sparse citizenship x age x sex tables (mostly 0, 1, 2). */
+	for (int t = 0; t < 200; t++) {
+		int states = 1 + rand() % 6, ages = 1 + rand() % 12;
+		long long v[6 * 12 * 2];
+		for (int i = 0; i < states * ages * 2; i++)
+			v[i] = rand() % 2 ? 0 : rand() % 4 ? rand() % 3 : rand() % 30;
+		check_cube(v, states, ages, 2 + rand() % 5);
 	}
 }
 
