@@ -25,13 +25,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 import harness  # noqa: E402
-from harness import Server, check, expect, new_cf, new_password  # noqa: E402
+from harness import Client, Server, check, expect, new_cf, new_password  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FULL_PROFILE = ["identity", "residence", "family", "parentage", "citizenship",
@@ -96,14 +97,16 @@ def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-LONG_TRAIL = 120   # consultations of one body: three pages of the trail (50 a page)
+LONG_TRAIL = 5000  # records of one body: a hundred pages of the trail (50 a page)
+CITIZEN_TRAIL = 119  # of which consultations of the citizen who asks who it was
 
 
 def long_trail_fixture(srv, pop, current, persons):
-    """A body of its own whose operator consulted one person LONG_TRAIL
-    times and looked up one household of four or more: the trail screen
-    pages through its records (filtered by body) and shows the household's
-    codici fiscali as a count.  None of the flows' persons is involved."""
+    """A body of its own whose operator made LONG_TRAIL - 1 consultations
+    (CITIZEN_TRAIL of one citizen, the rest of another person) and looked
+    up one household of four or more: the trail screen pages through its
+    records (filtered by body) and shows the household's codici fiscali as
+    a count.  None of the flows' persons is involved."""
     picked = {c for p in persons for c in [p["cf"], *p["household"]]}
     households = {}
     for p in current:
@@ -111,13 +114,39 @@ def long_trail_fixture(srv, pop, current, persons):
             households.setdefault((p["comune"], p["family_id"]), []).append(p)
     big = next(ms for ms in sorted(households.values(), key=len, reverse=True)
                if len(ms) >= 4 and not picked & {m["cf"] for m in ms})
-    who = next(p for p in current if p["cf"] not in picked and p not in big)
+    others = (p for p in current if p["cf"] not in picked and p not in big)
+    who, busy = next(others), next(others)
     ente = srv.create_ente(name="Ufficio Tributi di Prova", hours="always", kind="tax")
     conv = srv.create_agreement(ente["id"], FULL_PROFILE, purpose_code="T1")
-    op = srv.user("operator", ente["id"], password=new_password())
-    for k in range(LONG_TRAIL - 1):
-        expect(op.get(f"/api/v1/persons/{who['cf']}?purpose={conv['purpose_id']}"
-                      f"&case_ref=TRIB-{k:03d}"), 200, what="a consultation of the long trail")
+    password = new_password()
+    op = srv.user("operator", ente["id"], password=password)
+    # three sessions of the operator (max_sessions), each consulting in its
+    # own thread: real consultations, each with its durable record
+    clients = [op]
+    for _ in range(2):
+        c = Client(srv)
+        expect(c.login(op.account["username"], password), 200, what="another session")
+        clients.append(c)
+    failures = []
+
+    def consult(c, ks):
+        try:
+            for k in ks:
+                cf = who["cf"] if k < CITIZEN_TRAIL else busy["cf"]
+                expect(c.get(f"/api/v1/persons/{cf}?purpose={conv['purpose_id']}"
+                             f"&case_ref=TRIB-{k:04d}"), 200,
+                       what="a consultation of the long trail")
+        except Exception as e:   # noqa: BLE001 — reported after the join
+            failures.append(e)
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=consult, args=(c, range(i, LONG_TRAIL - 1, len(clients))))
+               for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not failures, f"the long trail's consultations: {failures[:1]}")
+    print(f"long trail: {LONG_TRAIL - 1} consultations in {time.monotonic() - t0:.1f} s", flush=True)
     expect(op.get(f"/api/v1/persons/{big[0]['cf']}/household?purpose={conv['purpose_id']}"
                   "&case_ref=TRIB-FAM"), 200, what="a household look-up")
     return {"ente_id": ente["id"], "ente_name": ente["name"], "records": LONG_TRAIL,
@@ -125,7 +154,7 @@ def long_trail_fixture(srv, pop, current, persons):
             "household_cf": big[0]["cf"], "household": sorted(m["cf"] for m in big),
             "operator": op.account["username"], "operator_name": op.account["full_name"],
             # consulted so often, this citizen asks who it was (flowCitizen)
-            "citizen_cf": who["cf"]}
+            "citizen_cf": who["cf"], "citizen_records": CITIZEN_TRAIL}
 
 
 def prepare(srv):
