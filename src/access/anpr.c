@@ -70,7 +70,8 @@ static json_t *place(json_t *p, const char *code_key, const char *name_key)
 static void copy(json_t *to, const char *to_key, json_t *from, const char *from_key)
 {
 	json_t *v = json_object_get(from, from_key);
-	if (v && !json_is_null(v))
+	/* what the register leaves empty is left out */
+	if (v && !json_is_null(v) && !(json_is_string(v) && !json_string_length(v)))
 		json_object_set(to, to_key, v);
 }
 

@@ -301,6 +301,11 @@ def test_pdnd_services():
             anomaly(srv, asl.post("verifica", body), 400, "VIS06", what, body=body)
         anomaly(srv, asl.post("ricerca", None, raw=b'{"idOperazioneClient": '), 400, "VIS06",
                 "not JSON", outcome="refused:invalid_json")
+        # The trail as the office reads it: the reason, the use case, the operation id.
+        trail = expect(admin.get(f"/api/v1/audit/access?cf={PERSON}"), 200, what="trail").body.decode()
+        for shown in ("Accertamento d'ufficio prot. 123", "caso_uso=C015",
+                      "id_operazione_client=100001"):
+            check(shown in trail, f"{shown!r} in GET /api/v1/audit/access")
         # A PDND call's end user is the evidence's: the person report shows it.
         rep = expect(admin.get(f"/api/v1/audit/subject/{PERSON}"), 200, what="per-person report")
         check("mario.bianchi@asl.example" in rep.body.decode(), "the end user in the report")
