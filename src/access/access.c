@@ -722,10 +722,10 @@ static void run_events(struct access_call *c, const struct access_what *w)
 	corridor_close(c, &q, QUERY_OK);
 }
 
-/* The ANPR shape of a decided call (access.h): the persons as
- * listaSoggetti, or the verification's outcome; a verification that holds
- * a fact outside the profile is refused, as a look-up of data outside it
- * is; the client's operation id and use case go into the record's query. */
+/* The ANPR shape of a decided call (access.h): the person as
+ * listaSoggetti, or the verification's one outcome (run_verify refused a
+ * fact outside the profile); the client's operation id and use case go
+ * into the record's query. */
 static void anpr_shape(struct access_call *c)
 {
 	if (c->anpr_id[0] || c->caso_uso[0]) {
