@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include "access/access.h"
+#include "access/anpr.h"
 #include "cf/cf.h"
 #include "alert/alert.h"
 #include "audit/audit.h"
@@ -53,6 +54,11 @@ struct access_call {
 	char *sealed;            /* the printed visura with its seal (what leaves) */
 	size_t sealed_len;
 	char receipt[AUDIT_RECEIPT_MAX];
+	/* an ANPR-shaped service (access.h): its answer's shape and the
+	 * client's operation id (echoed) and use case, each once well-formed */
+	bool anpr;
+	char anpr_id[65];
+	char caso_uso[17];
 	access_done_fn done;
 	void *done_arg;
 };
@@ -241,10 +247,41 @@ static bool corridor_start(struct access_call *c, const struct access_who *who,
 	return true;
 }
 
+/* printable ASCII of 1..max bytes, from `set` when given */
+static bool token_ok(const char *v, size_t max, const char *set)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (!n || n > max)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || (set && !strchr(set, *p)))
+			return false;
+	return true;
+}
+
+/* The ANPR request's operation id and use case: kept for the answer and
+ * the record once they are well-formed. */
+static bool anpr_fields(struct access_call *c, const struct access_anpr *a)
+{
+	static const char use_case[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	if (!token_ok(a->id_client, sizeof c->anpr_id - 1, NULL) ||
+	    !token_ok(a->caso_uso, sizeof c->caso_uso - 1, use_case)) {
+		refuse(c, 400, "invalid_request",
+		       "'idOperazioneClient' (1-64 printable characters) and 'casoUso' (1-16 "
+		       "letters, digits, '-' or '_') are required");
+		return false;
+	}
+	STR_COPY_KNOWN(c->caso_uso, a->caso_uso); /* its length checked above */
+	return true;
+}
+
 static bool corridor_open(struct access_call *c, const struct access_who *who,
 			  const struct access_what *what)
 {
 	if (!corridor_start(c, who, what))
+		return false;
+	if (what->anpr && !anpr_fields(c, what->anpr))
 		return false;
 	/* Personal data leaves only while the trail's heads leave the
 	 * machine: a trail nobody outside can hold to account is refused. */
@@ -359,9 +396,49 @@ static void corridor_close(struct access_call *c, struct query_ctx *q, enum quer
 	}
 }
 
+struct coverage {
+	const struct policy_grant *grant;
+	int from;                /* the latest first import of a covered municipality */
+};
+
+static int covered_span(void *ctx, const char *comune, int64_t first, int64_t last)
+{
+	(void)last;
+	struct coverage *cv = ctx;
+	int d = date_from_days(first / 86400);
+	if (policy_covers(cv->grant, comune) && d > cv->from)
+		cv->from = d;
+	return 0;
+}
+
+/* dataRiferimentoRichiesta: required, and within what the register
+ * covers for the agreement's municipalities (their first imports to today). */
+static bool reference_date(struct access_call *c, const char *v, int *out)
+{
+	if (!v || !date_parse(v, strlen(v), out)) {
+		refuse(c, 400, "reference_date_invalid",
+		       "'dataRiferimentoRichiesta' must be YYYY-MM-DD");
+		return false;
+	}
+	struct coverage cv = {&c->grant, 0};
+	struct vis_error e = {0};
+	if (store_import_span_each(c->env.s, covered_span, &cv, &e)) {
+		fail(c, &e);
+		return false;
+	}
+	if (!cv.from || *out < cv.from || *out > c->env.today) {
+		refuse(c, 400, "reference_date_uncovered",
+		       "'dataRiferimentoRichiesta' is outside the period the register covers");
+		return false;
+	}
+	return true;
+}
+
 static bool as_of_param(struct access_call *c, const char *v, int *out)
 {
 	*out = 0;
+	if (c->anpr)
+		return reference_date(c, v, out);
 	if (!v || !*v)
 		return true;
 	if (!date_parse(v, strlen(v), out)) {
@@ -386,6 +463,57 @@ static void note_query(struct access_call *c, const char *cf, const char *as_of)
 {
 	snprintf(c->rec.query, sizeof c->rec.query, "cf=%.16s as_of=%.10s", cf ? cf : "",
 		 as_of ? as_of : "");
+}
+
+/* An ANPR look-up by name: the search must find exactly one person (exact
+ * names, the sex when given), who is then read as of the reference date;
+ * the record names that person only. */
+static void search_one(struct access_call *c, struct query_ctx *q, const struct query_search *p,
+		       const struct access_what *w)
+{
+	int as_of;
+	if (!p->birth_date) {
+		refuse(c, 400, "invalid_request",
+		       "a look-up by name needs 'cognome', 'nome' and 'datiNascita.dataEvento'");
+		return;
+	}
+	if (!as_of_param(c, w->as_of, &as_of))
+		return;
+	enum query_status st = query_search(q, p);
+	if (st != QUERY_OK) {
+		corridor_close(c, q, st);
+		return;
+	}
+	char cf[CF_LEN + 1] = "";
+	int n = 0;
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(q->body, "results"), i, row) {
+		json_t *id = json_object_get(row, "identity");
+		const char *sex = json_string_value(json_object_get(id, "sex"));
+		const char *code = json_string_value(json_object_get(id, "codice_fiscale"));
+		if (!code || (w->anpr->sex && (!sex || strcmp(sex, w->anpr->sex))))
+			continue;
+		n++;
+		snprintf(cf, sizeof cf, "%.16s", code);
+	}
+	bool approximate = json_is_true(json_object_get(q->body, "approximate"));
+	json_decref(q->body);
+	q->body = NULL;
+	subjects_release(&c->subjects); /* nothing of the search leaves */
+	if (approximate || !n) {
+		corridor_close(c, q, QUERY_NOT_FOUND);
+		return;
+	}
+	if (n > 1) {
+		c->code = "several_results";
+		STR_COPY_KNOWN(c->message, "the criteria match more than one person");
+		record(c, "several_results", 422);
+		return;
+	}
+	STR_COPY_KNOWN(c->query_cf, cf); /* the same size */
+	q->as_of = as_of;
+	corridor_close(c, q, query_person(q, cf));
 }
 
 static void run_search(struct access_call *c, const struct access_what *w)
@@ -446,7 +574,10 @@ static void run_search(struct access_call *c, const struct access_what *w)
 	}
 	struct query_ctx q;
 	query_start(&q, c, 0);
-	corridor_close(c, &q, query_search(&q, &p));
+	if (c->anpr)
+		search_one(c, &q, &p, w);
+	else
+		corridor_close(c, &q, query_search(&q, &p));
 }
 
 static void run_consult(struct access_call *c, const struct access_what *w)
@@ -517,7 +648,22 @@ static void run_verify(struct access_call *c, const struct access_what *w)
 	}
 	struct query_ctx q;
 	query_start(&q, c, as_of);
-	corridor_close(c, &q, query_verify(&q, cf, w->declared));
+	enum query_status st = query_verify(&q, cf, w->declared);
+	if (st == QUERY_OK && c->anpr) {
+		/* One outcome for all the facts: a fact outside the profile
+		 * refuses the verification. */
+		const char *key;
+		json_t *v;
+		json_object_foreach(json_object_get(q.body, "facts"), key, v)
+			if (!strcmp(json_string_value(v), "not_permitted"))
+				st = QUERY_NOT_PERMITTED;
+		if (st == QUERY_NOT_PERMITTED) {
+			json_decref(q.body);
+			q.body = NULL;
+			q.message = "a declared fact is outside the agreement's profile";
+		}
+	}
+	corridor_close(c, &q, st);
 }
 
 /* ---- the pull feed of event notifications ---- */
@@ -577,6 +723,40 @@ static void run_events(struct access_call *c, const struct access_what *w)
 	corridor_close(c, &q, QUERY_OK);
 }
 
+/* The ANPR shape of a decided call (access.h): the person as
+ * listaSoggetti, or the verification's one outcome (run_verify refused a
+ * fact outside the profile); the client's operation id and use case go
+ * into the record's query. */
+static void anpr_shape(struct access_call *c)
+{
+	if (c->anpr_id[0] || c->caso_uso[0]) {
+		size_t len = strlen(c->rec.query);
+		snprintf(c->rec.query + len, sizeof c->rec.query - len,
+			 " id_operazione_client=%s caso_uso=%s", c->anpr_id, c->caso_uso);
+	}
+	if (c->stage != STAGE_RECORD || !c->body)
+		return;
+	json_t *soggetto;
+	if (c->op == ACCESS_VERIFY) {
+		bool holds = true;
+		const char *key;
+		json_t *v;
+		json_object_foreach(json_object_get(c->body, "facts"), key, v)
+			holds = holds && !strcmp(json_string_value(v), "match");
+		soggetto = json_pack("{s:[{s:s,s:s,s:s}]}", "infoSoggettoEnte", "id", "1", "chiave",
+				     "verificaDatiDichiarati", "valore", holds ? "S" : "N");
+	} else {
+		soggetto = access_anpr_subject(json_object_get(c->body, "person"));
+	}
+	json_decref(c->body);
+	c->body = json_pack("{s:{s:[o]}}", "listaSoggetti", "datiSoggetto", soggetto);
+	if (!c->body) {
+		struct vis_error e = {0};
+		vis_error_set(&e, VIS_ERR_NOMEM, "out of memory");
+		fail(c, &e);
+	}
+}
+
 struct access_call *access_prepare(const struct access_env *env, const struct access_who *who,
 				   const struct access_what *what)
 {
@@ -586,9 +766,16 @@ struct access_call *access_prepare(const struct access_env *env, const struct ac
 	c->env = *env;
 	c->account = *who->account;
 	c->op = what->op;
+	c->anpr = what->anpr != NULL;
+	/* echoed even when the rest of the request is refused */
+	if (c->anpr && token_ok(what->anpr->id_client, sizeof c->anpr_id - 1, NULL))
+		STR_COPY_KNOWN(c->anpr_id, what->anpr->id_client); /* its length checked */
 	subjects_init(&c->subjects);
-	if (!corridor_open(c, who, what))
+	if (!corridor_open(c, who, what)) {
+		if (c->anpr)
+			anpr_shape(c);
 		return c;
+	}
 	switch (what->op) {
 	case ACCESS_SEARCH: run_search(c, what); break;
 	case ACCESS_PERSON:
@@ -598,6 +785,8 @@ struct access_call *access_prepare(const struct access_env *env, const struct ac
 	case ACCESS_VERIFY: run_verify(c, what); break;
 	case ACCESS_EVENTS: run_events(c, what); break;
 	}
+	if (c->anpr)
+		anpr_shape(c);
 	if (c->stage == STAGE_RECORD && c->body && c->op == ACCESS_PRINT) {
 		/* The page names the body: read now, on the caller's thread. */
 		struct store_ente en = {0};
@@ -630,6 +819,28 @@ static char *print_page(struct access_call *c)
 	return access_print_html(c->body, &m);
 }
 
+/* An ANPR-shaped answer, refusals included: bytes signed by the receipt. */
+static void anpr_answer(struct access_call *c, struct access_answer *a)
+{
+	json_t *soggetti = c->body ? json_incref(json_object_get(c->body, "listaSoggetti")) : NULL;
+	json_t *j = access_anpr_answer(c->anpr_id[0] ? c->anpr_id : NULL, c->rec.id, soggetti,
+				       c->code);
+	c->bytes = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(j);
+	if (!c->bytes) {
+		vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
+		*a = (struct access_answer){.status = 500, .err = &c->err};
+	} else if (audit_receipt(c->env.audit, &c->rec, c->bytes, strlen(c->bytes), c->receipt,
+				 sizeof c->receipt, &c->err)) {
+		*a = (struct access_answer){.status = 500, .err = &c->err};
+	} else {
+		*a = (struct access_answer){
+			.status = c->status, .bytes = c->bytes, .len = strlen(c->bytes),
+			.content_type = "application/json", .access_id = c->rec.id,
+			.receipt = c->receipt, .code = c->code, .retry_after = c->retry_after};
+	}
+}
+
 /* Called by the audit writer once the record is durable or failed: only
  * now is the answer built, and only if the record made it. */
 static void recorded(void *ctx, vis_err rc)
@@ -640,6 +851,8 @@ static void recorded(void *ctx, vis_err rc)
 	if (rc != VIS_OK) {
 		vis_error_set(&c->err, VIS_ERR_STORE, "access trail not writable");
 		a = (struct access_answer){.status = 500, .err = &c->err};
+	} else if (c->anpr) {
+		anpr_answer(c, &a);
 	} else if (c->body) {
 		json_object_set_new(c->body, "access_id", json_integer(c->rec.id));
 		json_object_set_new(c->body, "purpose", json_pack("{s:I,s:s}", "id",

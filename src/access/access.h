@@ -101,6 +101,29 @@ struct access_what {
 	/* events: the cursor and how many (text, as given); household: how
 	 * many members (`limit`) after `cursor` */
 	const char *after, *limit, *cursor;
+	/* An ANPR-shaped service (access_anpr below), or NULL. */
+	const struct access_anpr *anpr;
+};
+
+/* ---- the ANPR-shaped services (access/anpr.c; docs/api.md, "ANPR") ----
+ *
+ * The same corridor, answered the way ANPR's e-services answer: the
+ * client's operation id echoed (idOperazioneClient), the access record's
+ * number as the operation id (idOperazioneANPR), the persons found
+ * (listaSoggetti: ACCESS_PERSON by codice fiscale, ACCESS_SEARCH by
+ * surname, name and birth date, which must find exactly one person) or
+ * the verification's outcome (ACCESS_VERIFY: "S" when every declared fact
+ * holds, "N" when one does not), and every refusal as listaAnomalie
+ * (codiceErroreAnomalia, tipoErroreAnomalia, testoErroreAnomalia in
+ * Italian), recorded and signed like an answer.  `as_of` (the request's
+ * dataRiferimentoRichiesta) is required and must fall within what the
+ * register covers: from the first import of the agreement's municipalities
+ * to today.  The reason (motivoRichiesta) is the record's case reference,
+ * the use case (casoUso) and the client's operation id are in its query. */
+struct access_anpr {
+	const char *id_client;         /* idOperazioneClient: 1-64 printable ASCII */
+	const char *caso_uso;          /* casoUso: 1-16 letters, digits, '-', '_' */
+	const char *sex;               /* search: "M", "F" or NULL */
 };
 
 /* The outcome, for the caller to send.  Valid during the done callback. */

@@ -173,6 +173,8 @@ HANDLER(api_person_get);
 HANDLER(api_person_household);
 HANDLER(api_person_history);
 HANDLER(api_verify);
+HANDLER(api_anpr_lookup);
+HANDLER(api_anpr_verify);
 HANDLER(api_convenzioni_list);
 HANDLER(api_convenzioni_create);
 HANDLER(api_convenzione_get);

@@ -1,6 +1,7 @@
 /* Handlers of the personal-data services: search, consultation (person,
  * household, history, print), verification of self-declarations, the
- * events feed.
+ * events feed, and the same services in ANPR's shape (look-up and
+ * verification, POST /api/v1/anpr/...).
  *
  * Each one reads who is asking and what from the request, hands both to
  * the corridor (access/access.h: grant → certificate → limits → query →
@@ -19,6 +20,11 @@
 static void answered(void *arg, const struct access_answer *a)
 {
 	struct http_request *r = arg;
+	if (a->retry_after > 0 && !a->err) {
+		char ra[32];
+		snprintf(ra, sizeof ra, "%lld", (long long)a->retry_after);
+		http_header_add(r, "Retry-After", ra);
+	}
 	if (a->err) {
 		http_reply_internal(r, a->err);
 	} else if (a->bytes) {
@@ -28,11 +34,6 @@ static void answered(void *arg, const struct access_answer *a)
 		http_header_add(r, "X-Visura-Receipt", a->receipt);
 		http_reply_bytes(r, a->status, a->content_type, a->bytes, a->len);
 	} else {
-		if (a->retry_after > 0) {
-			char ra[32];
-			snprintf(ra, sizeof ra, "%lld", (long long)a->retry_after);
-			http_header_add(r, "Retry-After", ra);
-		}
 		http_reply_error(r, a->status, a->code, a->message);
 	}
 	http_resume(r);
@@ -184,31 +185,44 @@ void api_print_crest(struct http_request *r)
 				 access_print_emblem_len);
 }
 
-/* POST /api/v1/verify: the purpose, case and break-glass come in the JSON
- * body.  A body that is not a JSON object is a refused attempt, recorded. */
-void api_verify(struct http_request *r)
+/* A service with a JSON body: who is asking as the request says (case and
+ * break-glass only from the body), and the body, kept on the request.  A
+ * body that is not a JSON object is a refused attempt: NULL, the request
+ * marked malformed (run() records it). */
+static json_t *json_call(struct http_request *r, struct access_who *who, struct access_what *what)
 {
-	struct access_who who;
-	who_from_query(r, &who);
-	who.purpose_id = 0;
-	who.case_ref = NULL;
-	who.break_glass = false;
-	who.justification = NULL;
-	struct access_what what = {.op = ACCESS_VERIFY};
-	check_args(r, &what);
+	who_from_query(r, who);
+	who->case_ref = NULL;
+	who->break_glass = false;
+	who->justification = NULL;
+	check_args(r, what);
 	json_error_t jerr;
 	json_t *body = r->body_len ? json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr)
 				   : NULL;
 	if (!json_is_object(body)) {
 		json_decref(body);
-		if (!what.malformed_code) {
-			what.malformed_code = "invalid_json";
-			what.malformed_message = "the body is not a valid JSON object";
+		if (!what->malformed_code) {
+			what->malformed_code = "invalid_json";
+			what->malformed_message = "the body is not a valid JSON object";
 		}
+		return NULL;
+	}
+	r->json = body;
+	return body;
+}
+
+/* POST /api/v1/verify: the purpose, case and break-glass come in the JSON
+ * body. */
+void api_verify(struct http_request *r)
+{
+	struct access_who who;
+	struct access_what what = {.op = ACCESS_VERIFY};
+	json_t *body = json_call(r, &who, &what);
+	who.purpose_id = 0;
+	if (!body) {
 		run(r, &who, &what);
 		return;
 	}
-	r->json = body;
 	json_t *pid = json_object_get(body, "purpose");
 	json_t *jcase = json_object_get(body, "case_ref"), *jasof = json_object_get(body, "as_of");
 	bool typed = !(jcase && !json_is_string(jcase)) && !(jasof && !json_is_string(jasof));
@@ -238,4 +252,162 @@ void api_events_feed(struct http_request *r)
 				   .limit = http_query(r, "limit")};
 	check_args(r, &what);
 	run(r, &who, &what);
+}
+
+/* ---- the ANPR-shaped services (access.h, "ANPR-shaped services") ----
+ *
+ * The request as ANPR's e-services take it: {"idOperazioneClient",
+ * "criteriRicerca": {"codiceFiscale"} or {"cognome","nome","sesso"?,
+ * "datiNascita":{"dataEvento"}}, "verifica"?: {...}, "datiRichiesta":
+ * {"dataRiferimentoRichiesta","motivoRichiesta","casoUso"}}.  Read here
+ * into the corridor's who and what; the corridor decides and shapes the
+ * answer.  A request that does not fit is a refused attempt, recorded and
+ * answered with its anomaly. */
+
+static const char *member(json_t *o, const char *path)
+{
+	char key[40];
+	while (json_is_object(o)) {
+		size_t n = strcspn(path, ".");
+		if (n >= sizeof key)
+			return NULL;
+		snprintf(key, sizeof key, "%.*s", (int)n, path);
+		o = json_object_get(o, key);
+		if (!path[n])
+			return json_string_value(o);
+		path += n + 1;
+	}
+	return NULL;
+}
+
+static bool anpr_malformed(struct access_what *what, const char *code, const char *message)
+{
+	if (!what->malformed_code) {
+		what->malformed_code = code;
+		what->malformed_message = message;
+	}
+	return false;
+}
+
+/* verifica → the declared facts of POST /api/v1/verify (docs/api.md,
+ * "ANPR").  False (the request refused) for a field it does not know or
+ * a value of another shape. */
+static bool anpr_declared(json_t *v, json_t *declared, struct access_what *what)
+{
+	static const char *const civil[][2] = {{"1", "free"}, {"2", "married"}, {"3", "widowed"},
+		{"4", "divorced"}, {"6", "civil_union"}, {"7", "free"}, {"8", "free"}};
+	const char *bad = "'verifica' holds a field visura does not verify, or a value of "
+			  "another shape (docs/api.md, \"ANPR\")";
+	if (!json_is_object(v) || !json_object_size(v))
+		return anpr_malformed(what, "invalid_request", bad);
+	const char *key;
+	json_t *f;
+	json_object_foreach(v, key, f) {
+		const char *sv = json_string_value(f);
+		if (!strcmp(key, "cognome") && sv)
+			json_object_set_new(declared, "surname", json_string(sv));
+		else if (!strcmp(key, "nome") && sv)
+			json_object_set_new(declared, "name", json_string(sv));
+		else if (!strcmp(key, "sesso") && sv)
+			json_object_set_new(declared, "sex", json_string(sv));
+		else if (!strcmp(key, "datiNascita") && json_is_object(f)) {
+			const char *d = member(f, "dataEvento");
+			const char *c = member(f, "luogoNascita.comune.codiceIstat");
+			const char *st = member(f, "luogoNascita.localita.codiceStato");
+			if (!d && !c && !st)
+				return anpr_malformed(what, "invalid_request", bad);
+			if (d)
+				json_object_set_new(declared, "birth_date", json_string(d));
+			if (c || st)
+				json_object_set_new(declared, "birth_place", json_string(c ? c : st));
+		} else if (!strcmp(key, "residenza") && json_is_object(f)) {
+			const char *c = member(f, "indirizzo.comune.codiceIstat");
+			const char *t = member(f, "indirizzo.toponimo.denominazioneToponimo");
+			const char *n = member(f, "indirizzo.numeroCivico.numero");
+			char *end = NULL;
+			long civic = n ? strtol(n, &end, 10) : 0;
+			if (!c || !t || (n && (!*n || *end || civic < 1 || civic > 1000000)))
+				return anpr_malformed(what, "invalid_request", bad);
+			json_t *res = json_pack("{s:s,s:s}", "comune", c, "street", t);
+			if (n)
+				json_object_set_new(res, "civic", json_integer(civic));
+			json_object_set_new(declared, "residence", res);
+		} else if (!strcmp(key, "cittadinanza") && member(f, "codiceStato"))
+			json_object_set_new(declared, "citizenship",
+					    json_string(member(f, "codiceStato")));
+		else if (!strcmp(key, "statoCivile") && sv) {
+			size_t i = 0;
+			while (i < sizeof civil / sizeof *civil && strcmp(civil[i][0], sv))
+				i++;
+			if (i == sizeof civil / sizeof *civil)
+				return anpr_malformed(what, "invalid_request", bad);
+			json_object_set_new(declared, "civil_status", json_string(civil[i][1]));
+		} else if (!strcmp(key, "esistenzaInVita") && sv && (!strcmp(sv, "S") || !strcmp(sv, "N")))
+			json_object_set_new(declared, "alive", json_boolean(sv[0] == 'S'));
+		else if (!strcmp(key, "componentiFamiglia") && json_is_array(f))
+			json_object_set(declared, "household", f);
+		else if (!strcmp(key, "genitori") && json_is_object(f) &&
+			 (member(f, "codiceFiscalePadre") || member(f, "codiceFiscaleMadre"))) {
+			if (member(f, "codiceFiscalePadre"))
+				json_object_set_new(declared, "father",
+						    json_string(member(f, "codiceFiscalePadre")));
+			if (member(f, "codiceFiscaleMadre"))
+				json_object_set_new(declared, "mother",
+						    json_string(member(f, "codiceFiscaleMadre")));
+		} else
+			return anpr_malformed(what, "invalid_request", bad);
+	}
+	return true;
+}
+
+static void anpr_service(struct http_request *r, bool verify)
+{
+	struct access_who who;
+	struct access_anpr anpr = {0};
+	struct access_what what = {.op = verify ? ACCESS_VERIFY : ACCESS_PERSON, .anpr = &anpr};
+	json_t *body = json_call(r, &who, &what);
+	if (!body) {
+		run(r, &who, &what);
+		return;
+	}
+	json_t *declared = json_object(); /* borrowed by the corridor until run() returns */
+	json_t *crit = json_object_get(body, "criteriRicerca");
+	anpr.id_client = json_string_value(json_object_get(body, "idOperazioneClient"));
+	anpr.caso_uso = member(body, "datiRichiesta.casoUso");
+	what.as_of = member(body, "datiRichiesta.dataRiferimentoRichiesta");
+	who.case_ref = member(body, "datiRichiesta.motivoRichiesta");
+	what.cf = member(crit, "codiceFiscale");
+	json_t *vf = json_object_get(body, "verifica");
+	if (!json_is_object(crit) || !who.case_ref || !*who.case_ref)
+		anpr_malformed(&what, "invalid_request",
+			       "'criteriRicerca' and 'datiRichiesta.motivoRichiesta' are required");
+	else if (verify ? !what.cf || !anpr_declared(vf, declared, &what) : vf != NULL)
+		anpr_malformed(&what, "invalid_request", verify
+			? "a verification needs 'criteriRicerca.codiceFiscale' and 'verifica'"
+			: "a look-up takes no 'verifica'");
+	else if (!verify && !what.cf) {
+		what.op = ACCESS_SEARCH;
+		what.surname = member(crit, "cognome");
+		what.name = member(crit, "nome");
+		what.birth_date = member(crit, "datiNascita.dataEvento");
+		anpr.sex = member(crit, "sesso");
+		if (anpr.sex && strcmp(anpr.sex, "M") && strcmp(anpr.sex, "F"))
+			anpr_malformed(&what, "invalid_request", "'sesso' must be M or F");
+	}
+	what.declared = declared;
+	run(r, &who, &what);
+	json_decref(declared);
+}
+
+/* POST /api/v1/anpr/ricerca: a look-up by codice fiscale or by surname,
+ * name and birth date (ANPR C015-C032) */
+void api_anpr_lookup(struct http_request *r)
+{
+	anpr_service(r, false);
+}
+
+/* POST /api/v1/anpr/verifica: declared facts, true or false (ANPR C003-C012) */
+void api_anpr_verify(struct http_request *r)
+{
+	anpr_service(r, true);
 }

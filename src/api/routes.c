@@ -80,6 +80,8 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/persons/:cf/household", api_person_household, RECORDED, 0},
 	{"GET", "/api/v1/persons/:cf/history", api_person_history, RECORDED, 0},
 	{"POST", "/api/v1/verify", api_verify, RECORDED, 0},
+	{"POST", "/api/v1/anpr/ricerca", api_anpr_lookup, RECORDED, 0},
+	{"POST", "/api/v1/anpr/verifica", api_anpr_verify, RECORDED, 0},
 	{"GET", "/api/v1/persons/:cf/print", api_person_print, RECORDED, 0},
 	{"GET", "/static/print.css", api_print_css, ROUTE_PUBLIC, 0},
 	{"GET", "/static/stemma", api_print_crest, ROUTE_PUBLIC, 0},

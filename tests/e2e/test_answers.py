@@ -374,6 +374,16 @@ def test_a_large_household_counts_every_member_against_extraction():
 
 # ---------------------------------------------------------------- 2. the class
 
+def anpr(criteri, verifica=None):
+    """A request to the ANPR-shaped services (docs/api.md, "ANPR")."""
+    body = {"idOperazioneClient": "1", "criteriRicerca": criteri,
+            "datiRichiesta": {"dataRiferimentoRichiesta": "2026-06-01",
+                              "motivoRichiesta": "verifica d'ufficio", "casoUso": "C015"}}
+    if verifica is not None:
+        body["verifica"] = verifica
+    return body
+
+
 def data_routes():
     """The routes of the corridor (RECORDED in src/api/routes.c)."""
     text = open(os.path.join(harness.REPO, "src", "api", "routes.c")).read()
@@ -448,9 +458,13 @@ def test_every_route_records_every_person_it_answers():
                 ("GET", "/api/v1/events"): [
                     ("events", lambda: env.op.get("/api/v1/events?" + q(purpose=pid, after=0, limit=300)),
                      set(reg.cfs(reg.groups["list5000"][:300])))],
+                ("POST", "/api/v1/anpr/ricerca"): [
+                    ("ANPR look-up", lambda: env.op.post(f"/api/v1/anpr/ricerca?purpose={pid}",
+                                                         anpr({"codiceFiscale": child["cf"]})),
+                     set(fam_cfs))],
             }
-            eq(sorted(calls) + [("POST", "/api/v1/verify")], data_routes(),
-               "every route of the corridor is walked here")
+            eq(sorted(calls) + [("POST", "/api/v1/anpr/verifica"), ("POST", "/api/v1/verify")],
+               data_routes(), "every route of the corridor is walked here")
             for route, cases in calls.items():
                 for what, call, want in cases:
                     r = expect(call(), 200, what=what)
@@ -473,6 +487,15 @@ def test_every_route_records_every_person_it_answers():
             eq(set(v["facts"].values()), {"match"}, f"verify facts {v['facts']}")
             check(not answer_cfs(v), "verify returns no codice fiscale")
             recorded_exactly(srv, v, fam_cfs, "verify confirming parents and household")
+            # The ANPR-shaped verification: the same, with one outcome.
+            v = expect(env.op.post(f"/api/v1/anpr/verifica?purpose={pid}", anpr(
+                {"codiceFiscale": child["cf"]},
+                {"genitori": {"codiceFiscalePadre": head["cf"], "codiceFiscaleMadre": spouse["cf"]},
+                 "componentiFamiglia": [child["cf"]]})), 200, what="ANPR verification")
+            eq(v["listaSoggetti"]["datiSoggetto"][0]["infoSoggettoEnte"][0]["valore"], "S",
+               "ANPR verification")
+            check(not answer_cfs(v), "the ANPR verification returns no codice fiscale")
+            recorded_exactly(srv, v, fam_cfs, "ANPR verification confirming parents and household")
             # The same as a person types them: spaces, hyphens, lower case.
             typed = lambda cf: f"{cf[:3].lower()} {cf[3:6]}-{cf[6:11].lower()} {cf[11:]}"  # noqa: E731
             v = expect(env.op.post("/api/v1/verify", {
@@ -528,8 +551,21 @@ def test_verify_only_reads_no_data_anywhere():
                 ("GET", "/api/v1/events"):
                     lambda: env.op.get("/api/v1/events?" + q(purpose=pid, after=0, limit=1000)),
             }
-            eq(sorted(calls) + [("POST", "/api/v1/verify")], data_routes(),
+            eq(sorted(calls) + [("POST", "/api/v1/anpr/ricerca"), ("POST", "/api/v1/anpr/verifica"),
+                                ("POST", "/api/v1/verify")], data_routes(),
                "every route of the corridor is tried here")
+            # The ANPR-shaped look-up: refused with its anomaly, recorded.
+            before = srv.access_last_id()
+            r = env.op.post(f"/api/v1/anpr/ricerca?purpose={pid}", anpr({"codiceFiscale": cf}))
+            eq((r.status, r.json["listaAnomalie"][0]["codiceErroreAnomalia"]), (403, "VIS02"),
+               "ANPR look-up under verify_only")
+            check(not answer_cfs(r), "ANPR look-up: a person in the refusal")
+            eq([(x["outcome"], x["subjects"]) for x in srv.access_log(before)],
+               [("refused:mode_verify_only", "")], "ANPR look-up: recorded, nobody named")
+            r = expect(env.op.post(f"/api/v1/anpr/verifica?purpose={pid}",
+                                   anpr({"codiceFiscale": cf}, {"cognome": "ROSSI"})), 200)
+            eq(r["listaSoggetti"]["datiSoggetto"][0]["infoSoggettoEnte"][0]["valore"], "S",
+               "ANPR verification under verify_only")
             api_acc, _ = srv.create_account("api", env.ente["id"])
             tok = expect(srv.admin().post(f"/api/v1/accounts/{api_acc['id']}/tokens", {"name": "t"}),
                          201).json["token"]

@@ -322,12 +322,13 @@ def test_vouchers():
         eq(rc, 0, f"the access trail verifies: {out}")
 
 
-def mapped_body(srv, admin, pdnd_key, kid, conv_comuni=("036023", "036005")):
+def mapped_body(srv, admin, pdnd_key, kid, conv_comuni=("036023", "036005"),
+                profile=("identity",)):
     """A body with an API account, an agreement, its PDND purpose mapped
     and its client's key registered: (Pdnd, Consumer, ente)."""
     ente = srv.create_ente(kind="health")
     acc, _ = srv.create_account("api", ente["id"])
-    conv = srv.create_agreement(ente["id"], ["identity"], comuni=conv_comuni)
+    conv = srv.create_agreement(ente["id"], list(profile), comuni=conv_comuni)
     client_id, pdnd_purpose = str(uuid.uuid4()), str(uuid.uuid4())
     expect(admin.post("/api/v1/pdnd/purposes",
                       {"pdnd_purpose": pdnd_purpose, "client_id": client_id,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "access/access.h"
+#include "access/anpr.h"
 #include "alert/alert.h"
 #include "audit/audit.h"
 #include "audit/subjects.h"
@@ -858,9 +859,121 @@ static void test_store_failure(void **state)
 	assert_int_equal(trail_new(f).n, 0);
 }
 
+/* ---- the ANPR shape (access/anpr.h): anomalies and field names ---- */
+
+static void test_anpr_anomalies(void **state)
+{
+	(void)state;
+	assert_string_equal(access_anpr_anomaly("not_found")->code, "EN122");
+	assert_string_equal(access_anpr_anomaly("several_results")->code, "VIS01");
+	assert_string_equal(access_anpr_anomaly("query_too_broad")->code, "VIS01");
+	assert_string_equal(access_anpr_anomaly("category_not_permitted")->code, "VIS02");
+	assert_string_equal(access_anpr_anomaly("mode_verify_only")->code, "VIS02");
+	assert_string_equal(access_anpr_anomaly("reference_date_invalid")->code, "VIS04");
+	assert_string_equal(access_anpr_anomaly("reference_date_uncovered")->code, "VIS05");
+	assert_string_equal(access_anpr_anomaly("rate_limited")->code, "VIS08");
+	/* a code the table does not know, or none: a generic refusal */
+	assert_string_equal(access_anpr_anomaly("workstation_certificate_required")->code, "VIS99");
+	assert_string_equal(access_anpr_anomaly(NULL)->code, "VIS99");
+	assert_string_equal(access_anpr_anomaly("not_found")->type, "E");
+	assert_string_equal(access_anpr_anomaly("not_found")->text,
+			    "La richiesta effettuata non produce alcun risultato");
+}
+
+/* The string at a dotted path of objects ("a.b.c"), or NULL. */
+static const char *at(json_t *j, const char *path)
+{
+	char key[64];
+	for (;;) {
+		size_t n = strcspn(path, ".");
+		snprintf(key, sizeof key, "%.*s", (int)n, path);
+		j = json_object_get(j, key);
+		if (!path[n])
+			return json_string_value(j);
+		path += n + 1;
+	}
+}
+
+static json_t *subject_of(const char *view)
+{
+	json_error_t e;
+	json_t *v = json_loads(view, 0, &e);
+	assert_non_null(v);
+	json_t *s = access_anpr_subject(v);
+	json_decref(v);
+	return s;
+}
+
+/* The answer holds what the view holds, and nothing a view without a
+ * category could give. */
+static void test_anpr_subject_follows_view(void **state)
+{
+	(void)state;
+	json_t *s = subject_of("{\"identity\":{\"codice_fiscale\":\"RSSMRA80E10F257Q\","
+		"\"surname\":\"ROSSI\",\"name\":\"MARIO\",\"sex\":\"M\",\"birth_date\":\"1980-05-10\","
+		"\"birth_place\":{\"code\":\"036023\",\"name\":\"MODENA\"}}}");
+	assert_int_equal(json_object_size(s), 2);
+	json_t *g = json_object_get(s, "generalita");
+	assert_string_equal(at(g, "codiceFiscale.codFiscale"), "RSSMRA80E10F257Q");
+	assert_string_equal(at(g, "cognome"), "ROSSI");
+	assert_string_equal(at(g, "luogoNascita.comune.codiceIstat"), "036023");
+	assert_non_null(json_object_get(s, "identificativi"));
+	json_decref(s);
+
+	/* a foreign birth place is a locality; residence with its municipality */
+	s = subject_of("{\"identity\":{\"birth_place\":{\"code\":\"203\"}},"
+		"\"comune\":{\"code\":\"036023\",\"name\":\"MODENA\"},"
+		"\"residence\":{\"registration_date\":\"2020-01-01\",\"address\":{\"dug\":\"VIA\","
+		"\"street\":\"EMILIA\",\"civic\":10,\"civic_ext\":\"\",\"scala\":\"B\",\"interno\":\"\","
+		"\"cap\":\"41121\",\"locality\":\"\"}}}");
+	assert_string_equal(at(s, "generalita.luogoNascita.localita.codiceStato"), "203");
+	json_t *ind = json_object_get(json_array_get(json_object_get(s, "residenza"), 0), "indirizzo");
+	assert_string_equal(at(ind, "comune.codiceIstat"), "036023");
+	json_t *civ = json_object_get(ind, "numeroCivico");
+	assert_string_equal(at(civ, "numero"), "10");
+	assert_null(json_object_get(civ, "esponente1"));    /* empty: left out */
+	assert_null(json_object_get(ind, "frazione"));
+	assert_string_equal(at(civ, "civicoInterno.scala"), "B");
+	assert_null(json_object_get(s, "cittadinanza"));
+	assert_null(json_object_get(s, "genitori"));
+	json_decref(s);
+
+	/* deceased: not alive, with the date */
+	s = subject_of("{\"vital_status\":{\"status\":\"deceased\",\"date\":\"2025-01-15\"}}");
+	assert_int_equal(json_object_size(s), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(s, "infoSoggettoEnte"), 0), "valore")), "N");
+	assert_string_equal(at(s, "datiDecesso.dataEvento"), "2025-01-15");
+	json_decref(s);
+	s = subject_of("{}");
+	assert_int_equal(json_object_size(s), 0);
+	json_decref(s);
+}
+
+static void test_anpr_answer(void **state)
+{
+	(void)state;
+	json_t *a = access_anpr_answer("op-1", 42, json_pack("{s:[]}", "datiSoggetto"), NULL);
+	assert_string_equal(at(a, "idOperazioneClient"), "op-1");
+	assert_string_equal(at(a, "idOperazioneANPR"), "42");
+	assert_int_equal(json_array_size(json_object_get(a, "listaAnomalie")), 0);
+	assert_non_null(json_object_get(a, "listaSoggetti"));
+	json_decref(a);
+	a = access_anpr_answer(NULL, 43, NULL, "not_found");
+	assert_true(json_is_null(json_object_get(a, "idOperazioneClient")));
+	assert_null(json_object_get(a, "listaSoggetti"));
+	json_t *an = json_array_get(json_object_get(a, "listaAnomalie"), 0);
+	assert_string_equal(at(an, "codiceErroreAnomalia"), "EN122");
+	assert_string_equal(at(an, "tipoErroreAnomalia"), "E");
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_anpr_anomalies),
+		cmocka_unit_test(test_anpr_subject_follows_view),
+		cmocka_unit_test(test_anpr_answer),
 		cmocka_unit_test_setup_teardown(test_answer_after_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_found_recorded, setup, teardown),
