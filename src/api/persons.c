@@ -294,8 +294,11 @@ static bool anpr_malformed(struct access_what *what, const char *code, const cha
  * a value of another shape. */
 static bool anpr_declared(json_t *v, json_t *declared, struct access_what *what)
 {
-	static const char *const civil[][2] = {{"1", "free"}, {"2", "married"}, {"3", "widowed"},
-		{"4", "divorced"}, {"6", "civil_union"}, {"7", "free"}, {"8", "free"}};
+	/* each ANPR code checked as itself: "1" (never married) is not
+	 * matched by a divorced person */
+	static const char *const civil[][2] = {{"1", "never_married"}, {"2", "married"},
+		{"3", "widowed"}, {"4", "divorced"}, {"6", "civil_union"},
+		{"7", "civil_union_partner_died"}, {"8", "civil_union_dissolved"}};
 	const char *bad = "'verifica' holds a field visura does not verify, or a value of "
 			  "another shape (docs/api.md, \"ANPR\")";
 	if (!json_is_object(v) || !json_object_size(v))

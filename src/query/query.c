@@ -568,6 +568,10 @@ static bool civil_matches(int code, const char *declared)
 	if (!strcmp(declared, "civil_union")) return code == 6;
 	if (!strcmp(declared, "free")) return code == 1 || code == 4 || code == 7 || code == 8;
 	if (!strcmp(declared, "divorced")) return code == 4;
+	/* ANPR's own codes, one each (a verification of ANPR's shape) */
+	if (!strcmp(declared, "never_married")) return code == 1;
+	if (!strcmp(declared, "civil_union_partner_died")) return code == 7;
+	if (!strcmp(declared, "civil_union_dissolved")) return code == 8;
 	return false;
 }
 

@@ -39,6 +39,7 @@ FATHER = cf_with_check("RSSMRA50A01F257")        # ROSSI MARIO, 1 January 1950
 TWIN_A = cf_with_check("RSSMRA75C03F257")        # ROSSI MARIO, 3 March 1975 ...
 TWIN_B = cf_with_check("RSSMRA75C03F25T")        # ... the same data, omocodia
 ABSENT = cf_with_check("RSSMRA81E10F257")        # valid, not in the register
+DIVORCED = cf_with_check("RSSMRA70L07F257")      # ROSSI MARIO, 7 July 1970, divorced
 MARRIED = "2026-02-14"
 
 
@@ -55,10 +56,12 @@ class Register:
             ["HDR", "VISURA-ANAGRAFE", "1", COMUNE, "2026-01-01T12:00:00Z", "1", "FULL", "test"],
             ["FAM", "F1", "1", "2020-01-01", "VIA", "EMILIA", "10", "", "", "", "41121", "", ""],
             ["FAM", "F2", "1", "2020-01-01", "VIA", "ROMA", "5", "", "", "", "41121", "", ""],
+            ["FAM", "F3", "1", "2020-01-01", "VIA", "MODENA", "7", "", "", "", "41121", "", ""],
             per("P1", "2020-01-01", PERSON, "1980-05-10", "1", "", FATHER, "F1", "1"),
             per("P2", "2020-01-01", FATHER, "1950-01-01", "3", "2010-06-01", "", "F1", "6"),
             per("P3", "2020-01-01", TWIN_A, "1975-03-03", "1", "", "", "F2", "1"),
             per("P4", "2020-01-01", TWIN_B, "1975-03-03", "1", "", "", "F2", "9"),
+            per("P5", "2020-01-01", DIVORCED, "1970-07-07", "4", "2015-09-01", "", "F3", "1"),
         ]
         later = [
             ["HDR", "VISURA-ANAGRAFE", "1", COMUNE, "2026-03-01T12:00:00Z", "2", "DELTA", "test"],
@@ -251,6 +254,12 @@ def test_pdnd_services():
         eq(verify({"statoCivile": "2"}, date="2026-02-13"), "N", "not married yet then")
         eq(verify({"statoCivile": "1"}, date="2026-02-13"), "S", "unmarried then")
         eq(verify({"esistenzaInVita": "N"}), "N", "declared dead, alive")
+        # each civil status code as itself: a divorced person is not
+        # "never married", a widower neither
+        eq(verify({"statoCivile": "1"}, cf=DIVORCED), "N", "divorced, declared never married")
+        eq(verify({"statoCivile": "4"}, cf=DIVORCED), "S", "divorced, declared divorced")
+        eq(verify({"statoCivile": "8"}, cf=DIVORCED), "N", "divorced, declared free after a union")
+        eq(verify({"statoCivile": "1"}, cf=FATHER), "N", "widowed, declared never married")
 
         # ---- anomalies
         body = request({"codiceFiscale": ABSENT})
