@@ -83,7 +83,8 @@ static void check_args(struct http_request *r, struct access_what *what)
 		return;
 	what->malformed_code = "invalid_request";
 	what->malformed_message =
-		"the path and query parameters must be UTF-8 text without control characters";
+		"il percorso e i parametri devono essere testo UTF-8 senza caratteri di "
+		"controllo";
 	what->malformed_query = "(malformed parameters)";
 }
 
@@ -110,7 +111,7 @@ static void run(struct http_request *r, const struct access_who *who,
 	}
 	struct access_call *c = access_prepare(&env, &w, what);
 	if (!c) {
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	r->handler_ctx = c;
@@ -203,7 +204,7 @@ void api_verify(struct http_request *r)
 		json_decref(body);
 		if (!what.malformed_code) {
 			what.malformed_code = "invalid_json";
-			what.malformed_message = "the body is not a valid JSON object";
+			what.malformed_message = "il corpo della richiesta non è un oggetto JSON valido";
 		}
 		run(r, &who, &what);
 		return;
@@ -214,7 +215,7 @@ void api_verify(struct http_request *r)
 	bool typed = !(jcase && !json_is_string(jcase)) && !(jasof && !json_is_string(jasof));
 	if (!typed && !what.malformed_code) {
 		what.malformed_code = "invalid_request";
-		what.malformed_message = "'case_ref' and 'as_of' must be strings";
+		what.malformed_message = "i campi \"case_ref\" e \"as_of\" devono essere testi";
 	}
 	if (typed) {
 		who.purpose_id = json_is_integer(pid) ? json_integer_value(pid) : 0;

@@ -46,7 +46,7 @@ void api_spid_start(struct http_request *r)
 		return;
 	const char *username = http_query(r, "username");
 	if (!username || !api_username_valid(username)) {
-		http_reply_error(r, 400, "invalid_request", "'username' must be a user id");
+		http_reply_error(r, 400, "invalid_request", "il campo \"username\" deve essere un nome utente");
 		return;
 	}
 	struct store *s = api_store(r);
@@ -199,7 +199,8 @@ static void mark(struct http_request *r, const char *what)
 	int level = json_is_integer(lv) ? (int)json_integer_value(lv) : -1;
 	if (level != 0 && level != 2 && level != 3) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'level' must be 0 (passwords accepted), 2 or 3 (SPID/CIE required)");
+				 "il campo \"level\" deve essere 0 (password ammesse), 2 o 3 (SPID/CIE "
+				 "obbligatori)");
 		return;
 	}
 	struct store *s = api_store(r);
