@@ -270,14 +270,16 @@ static bool corridor_open(struct access_call *c, const struct access_who *who,
 	uint32_t bidi;
 	if (case_ref && text_bidi_find(case_ref, strlen(case_ref), &bidi)) {
 		char msg[200];
-		snprintf(msg, sizeof msg, "il campo \"case_ref\" contiene il controllo di direzione "
+		snprintf(msg, sizeof msg,
+			 "il campo \"case_ref\" contiene il controllo di direzione "
 			 "U+%04X (testo mostrato in un ordine diverso da quello scritto)",
 			 (unsigned)bidi);
 		refuse(c, 400, "invalid_request", msg);
 		return false;
 	}
 	if (case_ref && (strlen(case_ref) > 100 || !utf8_valid(case_ref, strlen(case_ref)))) {
-		refuse(c, 400, "invalid_request", "il campo \"case_ref\" deve essere un testo di al massimo 100 byte");
+		refuse(c, 400, "invalid_request",
+		       "il campo \"case_ref\" deve essere un testo di al massimo 100 byte");
 		return false;
 	}
 	struct policy_refusal why;
@@ -366,7 +368,8 @@ static bool as_of_param(struct access_call *c, const char *v, int *out)
 	if (!v || !*v)
 		return true;
 	if (!date_parse(v, strlen(v), out)) {
-		refuse(c, 400, "invalid_request", "il campo \"as_of\" deve essere una data AAAA-MM-GG");
+		refuse(c, 400, "invalid_request",
+		       "il campo \"as_of\" deve essere una data AAAA-MM-GG");
 		return false;
 	}
 	return true;
@@ -426,21 +429,25 @@ static void run_search(struct access_call *c, const struct access_what *w)
 		STR_COPY_KNOWN(p.surname, surname); /* at most 100, checked above */
 		STR_COPY_KNOWN(p.name, name);
 		if (bd && *bd && !date_parse(bd, strlen(bd), &p.birth_date)) {
-			refuse(c, 400, "invalid_request", "il campo \"birth_date\" deve essere una data AAAA-MM-GG");
+			refuse(c, 400, "invalid_request",
+			       "il campo \"birth_date\" deve essere una data AAAA-MM-GG");
 			return;
 		}
 		if (by && *by) {
 			char *end;
 			long y = strtol(by, &end, 10);
 			if (*end || strlen(by) != 4 || y < 1800 || y > 2999) {
-				refuse(c, 400, "invalid_request", "il campo \"birth_year\" deve essere un anno AAAA");
+				refuse(c, 400, "invalid_request",
+				       "il campo \"birth_year\" deve essere un anno AAAA");
 				return;
 			}
 			p.birth_year = (int)y;
 		}
 		if (comune && *comune) {
 			if (strlen(comune) != 6 || strspn(comune, "0123456789") != 6) {
-				refuse(c, 400, "invalid_request", "il campo \"comune\" deve essere un codice ISTAT di 6 cifre");
+				refuse(c, 400, "invalid_request",
+				       "il campo \"comune\" deve essere un codice ISTAT di 6 "
+				       "cifre");
 				return;
 			}
 			STR_COPY_KNOWN(p.comune, comune); /* 6 digits, checked above */
@@ -476,7 +483,8 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 			char *end;
 			long n = strtol(w->limit, &end, 10);
 			if (*end || n < 1 || n > QUERY_MEMBERS_MAX) {
-				refuse(c, 400, "invalid_request", "il campo \"limit\" deve essere da 1 a 1000 componenti");
+				refuse(c, 400, "invalid_request",
+				       "il campo \"limit\" deve essere da 1 a 1000 componenti");
 				return;
 			}
 			pg.limit = (int)n;
@@ -556,11 +564,13 @@ static void run_events(struct access_call *c, const struct access_what *w)
 	long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 100;
 	if (after < 0 || limit < 1 || limit > 1000 ||
 	    (after_s && *after_s && strspn(after_s, "0123456789") != strlen(after_s))) {
-		refuse(c, 400, "invalid_request", "il campo \"after\" è un cursore, \"limit\" da 1 a 1000");
+		refuse(c, 400, "invalid_request",
+		       "il campo \"after\" è un cursore, \"limit\" da 1 a 1000");
 		return;
 	}
 	if (!c->grant.conv.event_types[0]) {
-		refuse(c, 403, "not_subscribed", "la convenzione non è abbonata ad alcun tipo di evento");
+		refuse(c, 403, "not_subscribed",
+		       "la convenzione non è abbonata ad alcun tipo di evento");
 		return;
 	}
 	struct query_ctx q;

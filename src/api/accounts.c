@@ -70,11 +70,13 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 		return false;
 	char typed[CF_LEN + 1] = "";
 	if (code[0] && (!cf_normalize(code, typed) || cf_decode(typed, CF_LEN, NULL) != CF_OK)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"codice_fiscale\" non è un codice fiscale valido");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"codice_fiscale\" non è un codice fiscale valido");
 		return false;
 	}
 	if (!auth_email_valid(mail)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"email\" non è un indirizzo di posta valido");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"email\" non è un indirizzo di posta valido");
 		return false;
 	}
 	/* http_body_string bounded each to its field */
@@ -157,7 +159,8 @@ void api_accounts_create(struct http_request *r)
 	if (rc != VIS_OK) {
 		store_rollback(s);
 		if (rc == VIS_ERR_CONFLICT)
-			http_reply_error(r, 409, "username_taken", "questo nome utente è già in uso");
+			http_reply_error(r, 409, "username_taken",
+					 "questo nome utente è già in uso");
 		else
 			api_fail(r, &e);
 		return;
@@ -213,7 +216,8 @@ void api_account_disable(struct http_request *r)
 	if (!reason || !target(r, &s, &a))
 		return;
 	if (a.id == r->auth->account.id) {
-		http_reply_error(r, 409, "conflict", "un amministratore non può disattivare la propria utenza");
+		http_reply_error(r, 409, "conflict",
+				 "un amministratore non può disattivare la propria utenza");
 		return;
 	}
 	int64_t now = api_now(r);
@@ -241,7 +245,8 @@ void api_account_reset(struct http_request *r)
 	if (!target(r, &s, &a))
 		return;
 	if (!strcmp(a.role, "api")) {
-		http_reply_error(r, 409, "conflict", "le utenze di sistema (api) hanno token, non password");
+		http_reply_error(r, 409, "conflict",
+				 "le utenze di sistema (api) hanno token, non password");
 		return;
 	}
 	int64_t now = api_now(r);
@@ -328,7 +333,8 @@ void api_token_create(struct http_request *r)
 	if (!name || !target(r, &s, &a))
 		return;
 	if (strcmp(a.role, "api")) {
-		http_reply_error(r, 409, "conflict", "i token sono solo per le utenze di sistema (api)");
+		http_reply_error(r, 409, "conflict",
+				 "i token sono solo per le utenze di sistema (api)");
 		return;
 	}
 	if (strcmp(a.state, "active")) {

@@ -175,7 +175,8 @@ void api_settings_totp(struct http_request *r)
 	size_t i, len = 0;
 	json_t *v;
 	if (!json_is_array(roles)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"roles\" deve essere un elenco di nomi di ruolo");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"roles\" deve essere un elenco di nomi di ruolo");
 		return;
 	}
 	json_array_foreach(roles, i, v) {

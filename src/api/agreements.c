@@ -118,12 +118,15 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		STR_COPY_KNOWN(c->reference, s); /* http_body_string bounded it */
 	}
 	if ((v = json_object_get(b, "comuni")) && !join_list(v, c->comuni, sizeof c->comuni)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"comuni\" deve essere un elenco di codici ISTAT");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"comuni\" deve essere un elenco di codici ISTAT");
 		return false;
 	}
 	if ((v = json_object_get(b, "event_types"))) {
 		if (!join_list(v, c->event_types, sizeof c->event_types)) {
-			http_reply_error(r, 400, "invalid_request", "il campo \"event_types\" deve essere un elenco di tipi di evento");
+			http_reply_error(r, 400, "invalid_request",
+					 "il campo \"event_types\" deve essere un elenco di tipi "
+					 "di evento");
 			return false;
 		}
 		for (const char *p = c->event_types; *p;) {
@@ -141,7 +144,8 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		}
 	}
 	if ((v = json_object_get(b, "profile")) && !join_list(v, c->profile, sizeof c->profile)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"profile\" deve essere un elenco di categorie");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"profile\" deve essere un elenco di categorie");
 		return false;
 	}
 	static const char *const texts[] = {"mode", "state"};

@@ -101,7 +101,8 @@ void api_reply_export_failed(struct http_request *r, struct strbuf *sb)
 		http_reply_error(r, 422, "result_too_large",
 				 "il risultato supera il limite di 64 MB: restringere i filtri");
 	else
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 	strbuf_release(sb);
 }
 
@@ -184,7 +185,8 @@ bool api_body_open(struct http_request *r, struct store *s, int64_t now,
 	}
 	if (!found || strcmp(en.state, "active")) {
 		auth_event(s, now, "request_refused", a, NULL, r->ip, "body not active");
-		http_reply_error(r, 403, "ente_not_active", "l'accesso dell'ente è sospeso o cessato");
+		http_reply_error(r, 403, "ente_not_active",
+				 "l'accesso dell'ente è sospeso o cessato");
 		return false;
 	}
 	if (en.networks[0] && !cidr_list_contains(en.networks, r->ip)) {
@@ -252,7 +254,8 @@ bool api_page_params(struct http_request *r, int def, int max, struct api_page *
 	}
 	if (!ok) {
 		char msg[120];
-		snprintf(msg, sizeof msg, "il campo \"limit\" deve essere tra 1 e %d e \"cursor\" il "
+		snprintf(msg, sizeof msg,
+			 "il campo \"limit\" deve essere tra 1 e %d e \"cursor\" il "
 			 "next_cursor di una pagina precedente", max);
 		http_reply_error(r, 400, "invalid_request", msg);
 	}

@@ -70,7 +70,8 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 	}
 	hours_format(&h, en->hours, sizeof en->hours);
 	if (strcmp(en->state, "active") && strcmp(en->state, "suspended") && strcmp(en->state, "ended")) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"state\" deve essere active, suspended o ended");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"state\" deve essere active, suspended o ended");
 		return false;
 	}
 	if (en->comune[0] && (strcmp(en->kind, "municipality") ||

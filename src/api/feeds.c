@@ -61,7 +61,9 @@ void api_import_push(struct http_request *r)
 		return;
 	}
 	if (!r->body_len) {
-		http_reply_error(r, 400, "invalid_request", "il corpo della richiesta deve essere un file di importazione (versione 1)");
+		http_reply_error(r, 400, "invalid_request",
+				 "il corpo della richiesta deve essere un file di importazione "
+				 "(versione 1)");
 		return;
 	}
 	/* The file's own header must name this municipality. */
@@ -103,7 +105,7 @@ void api_import_push(struct http_request *r)
 		auth_event(s, now, "import_refused", a, NULL, r->ip, detail);
 		http_reply_json(r, 422, json_pack("{s:{s:s,s:s,s:s},s:I,s:o}", "error", "code",
 						  "import_refused", "message",
-						  "the file was refused; nothing was written", "request_id",
+						  "il file è stato respinto: nulla è stato scritto", "request_id",
 						  r->request_id, "problems_total", (json_int_t)res.problems,
 						  "problems", list));
 		return;
@@ -260,7 +262,8 @@ void api_imports_list(struct http_request *r)
 	if (!api_page_params(r, 100, 1000, &pg))
 		return;
 	if (comune && (strlen(comune) != 6 || strspn(comune, "0123456789") != 6)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"comune\" deve essere un codice ISTAT di 6 cifre");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"comune\" deve essere un codice ISTAT di 6 cifre");
 		return;
 	}
 	struct store *s = api_store(r);

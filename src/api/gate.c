@@ -52,7 +52,8 @@ static bool session_ended_why(struct http_request *r, struct store *s, int64_t n
 	struct store_ente en;
 	if (a.ente_id && !store_rec_get(s, STORE_ENTE, "id", NULL, a.ente_id, &en, &found, NULL) &&
 	    found && strcmp(en.state, "active")) {
-		http_reply_error(r, 401, "ente_not_active", "l'accesso dell'ente è sospeso o cessato");
+		http_reply_error(r, 401, "ente_not_active",
+				 "l'accesso dell'ente è sospeso o cessato");
 		return true;
 	}
 	return false;
@@ -250,7 +251,8 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 	const char *authz = http_header(r, "Authorization");
 	if (authz) {
 		if (strncmp(authz, "Bearer ", 7)) {
-			http_reply_error(r, 401, "unauthenticated", "schema di autorizzazione non supportato (usare Bearer)");
+			http_reply_error(r, 401, "unauthenticated",
+					 "schema di autorizzazione non supportato (usare Bearer)");
 			return false;
 		}
 		/* visura's own tokens are base64url: a dot makes it a JWT. */
@@ -337,7 +339,8 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 	}
 	if (!(route->access & role_bit(a->role))) {
 		auth_event(s, now, "forbidden", a, NULL, r->ip, r->path);
-		http_reply_error(r, 403, "forbidden", "questo ruolo non può eseguire questa operazione");
+		http_reply_error(r, 403, "forbidden",
+				 "questo ruolo non può eseguire questa operazione");
 		return false;
 	}
 	if (st == STANDING_MUST_CHANGE) {

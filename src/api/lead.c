@@ -30,7 +30,8 @@ void api_own_operator_disable(struct http_request *r)
 		return;
 	if (a.ente_id != r->auth->account.ente_id ||
 	    (strcmp(a.role, "operator") && strcmp(a.role, "api"))) {
-		http_reply_error(r, 403, "forbidden", "un referente disattiva solo gli operatori del proprio ente");
+		http_reply_error(r, 403, "forbidden",
+				 "un referente disattiva solo gli operatori del proprio ente");
 		return;
 	}
 	int64_t now = api_now(r);

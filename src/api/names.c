@@ -130,12 +130,14 @@ void api_places(struct http_request *r)
 	}
 	int klen = text_fold_letters(q, strlen(q), key, sizeof key);
 	if (klen < 0) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"q\" non è testo UTF-8 valido");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"q\" non è testo UTF-8 valido");
 		return;
 	}
 	bool code = strspn(q, "0123456789") == strlen(q);
 	if (!code && klen == 0) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"q\" non contiene lettere e non è un codice");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"q\" non contiene lettere e non è un codice");
 		return;
 	}
 	const struct refdata *rd = r->app->rd;

@@ -28,7 +28,8 @@ static json_t *mapping_view(const void *rec)
 void api_pdnd_jwks(struct http_request *r)
 {
 	if (!r->app->signer) {
-		http_reply_error(r, 404, "not_found", "nessuna chiave di firma è pubblicata (pdnd_signing_key)");
+		http_reply_error(r, 404, "not_found",
+				 "nessuna chiave di firma è pubblicata (pdnd_signing_key)");
 		return;
 	}
 	size_t len;
@@ -89,7 +90,8 @@ void api_pdnd_purpose_unmap(struct http_request *r)
 		if (e.code)
 			api_fail(r, &e);
 		else
-			http_reply_error(r, 404, "not_found", "questa finalità PDND non è registrata");
+			http_reply_error(r, 404, "not_found",
+					 "questa finalità PDND non è registrata");
 		return;
 	}
 	vis_err rc = pdnd_purpose_unmap(s, pdnd, now, &e);

@@ -111,7 +111,8 @@ static void run(struct http_request *r, const struct access_who *who,
 	}
 	struct access_call *c = access_prepare(&env, &w, what);
 	if (!c) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	r->handler_ctx = c;

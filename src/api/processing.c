@@ -55,7 +55,8 @@ static bool read_fields(struct http_request *r, struct store_processing *p, bool
 	}
 	json_t *sc = json_object_get(b, "special_categories");
 	if (sc && !json_is_boolean(sc)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"special_categories\" deve essere true o false");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"special_categories\" deve essere true o false");
 		return false;
 	}
 	if (sc)
@@ -196,7 +197,9 @@ void api_processing_update(struct http_request *r)
 	if (!read_fields(r, &p, false))
 		return;
 	if (strcmp(number, p.number)) {
-		http_reply_error(r, 409, "conflict", "il numero di una voce non cambia (le finalità vi fanno riferimento)");
+		http_reply_error(r, 409, "conflict",
+				 "il numero di una voce non cambia (le finalità vi fanno "
+				 "riferimento)");
 		return;
 	}
 	p.updated_at = api_now(r);

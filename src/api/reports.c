@@ -123,7 +123,8 @@ static void access_bundle(struct http_request *r, struct store *s,
 	struct vis_error e = {0};
 	FILE *out = open_memstream(&buf, &len);
 	if (!out) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	vis_err rc = audit_bundle_write(s, &q, out, &n, &e);
@@ -200,7 +201,8 @@ void api_audit_access(struct http_request *r)
 	char *text = json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(out);
 	if (!text) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	reply_signed(r, "application/json", text, strlen(text));
@@ -316,7 +318,8 @@ void api_subject_code_create(struct http_request *r)
 	auth_token_hash(code, hash);
 	int64_t now = api_now(r);
 	if (store_subject_code_put(s, hash, cf, r->auth->account.id, now, now + 30 * 86400, NULL)) {
-		http_reply_error(r, 503, "service_unavailable", "la base dati non è raggiungibile: riprovare più tardi");
+		http_reply_error(r, 503, "service_unavailable",
+				 "la base dati non è raggiungibile: riprovare più tardi");
 		return;
 	}
 	auth_event(s, now, "subject_code_issued", &r->auth->account, NULL, r->ip, cf);
@@ -361,7 +364,8 @@ void api_citizen_report(struct http_request *r)
 			api_citizen_page_ask(r, 429, "Troppi codici errati da questo indirizzo: "
 					     "riprovare più tardi.");
 		else
-			http_reply_error(r, 429, "too_many_attempts", "troppi tentativi: attendere prima di riprovare");
+			http_reply_error(r, 429, "too_many_attempts",
+					 "troppi tentativi: attendere prima di riprovare");
 		return;
 	}
 	char hash[65], cf[17];
@@ -369,7 +373,8 @@ void api_citizen_report(struct http_request *r)
 	if (code && strlen(code) == 12) {
 		auth_token_hash(code, hash);
 		if (store_subject_code_use(s, hash, now, cf, &ok, NULL)) {
-			http_reply_error(r, 503, "service_unavailable", "la base dati non è raggiungibile: riprovare più tardi");
+			http_reply_error(r, 503, "service_unavailable",
+					 "la base dati non è raggiungibile: riprovare più tardi");
 			return;
 		}
 	}
@@ -379,7 +384,8 @@ void api_citizen_report(struct http_request *r)
 			api_citizen_page_ask(r, 404, "Il codice non è valido: è errato, scaduto "
 					     "oppure è già stato usato. Ogni codice vale una volta sola.");
 		else
-			http_reply_error(r, 404, "invalid_code", "il codice è errato, scaduto o già usato");
+			http_reply_error(r, 404, "invalid_code",
+					 "il codice è errato, scaduto o già usato");
 		return;
 	}
 	subject_report(r, s, cf, true);
@@ -432,7 +438,8 @@ void api_audit_consistency(struct http_request *r)
 	if (!http_query(r, "to") || !*http_query(r, "to"))
 		to = found ? h.size : 0;
 	if (from > to || !found || to > h.size) {
-		http_reply_error(r, 400, "invalid_request", "deve valere 0 <= \"from\" <= \"to\" <= la "
+		http_reply_error(r, 400, "invalid_request",
+				 "deve valere 0 <= \"from\" <= \"to\" <= la "
 				 "dimensione dell'ultima testa firmata");
 		return;
 	}

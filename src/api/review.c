@@ -107,7 +107,8 @@ void api_review_decide(struct http_request *r)
 	if (!note)
 		return;
 	if (!review_decision_valid(decision)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"decision\" deve essere confirm, restrict o revoke");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"decision\" deve essere confirm, restrict o revoke");
 		return;
 	}
 	struct store *s = api_store(r);

@@ -154,7 +154,8 @@ void api_login(struct http_request *r)
 		return;
 	if (a.totp_enabled) {
 		if (!code[0]) {
-			http_reply_error(r, 401, "totp_required", "serve il codice del secondo fattore");
+			http_reply_error(r, 401, "totp_required",
+					 "serve il codice del secondo fattore");
 			return;
 		}
 		/* The step is claimed atomically: two requests racing with the
@@ -163,7 +164,8 @@ void api_login(struct http_request *r)
 		if (!totp_check(r, &a, code, now) ||
 		    store_account_totp_advance(s, a.id, a.totp_last_step, &fresh, &e) || !fresh) {
 			login_failed(r, s, now, &a, username, "wrong second-factor code");
-			http_reply_error(r, 401, "invalid_totp", "codice del secondo fattore errato o già usato");
+			http_reply_error(r, 401, "invalid_totp",
+					 "codice del secondo fattore errato o già usato");
 			return;
 		}
 	}
@@ -400,11 +402,15 @@ void api_totp_confirm(struct http_request *r)
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
 	if (a->totp_enabled || !a->totp_secret[0]) {
-		http_reply_error(r, 409, "totp_not_pending", "nessuna attivazione in corso: iniziare da /api/v1/auth/totp/setup");
+		http_reply_error(r, 409, "totp_not_pending",
+				 "nessuna attivazione in corso: iniziare da "
+				 "/api/v1/auth/totp/setup");
 		return;
 	}
 	if (!totp_check(r, a, code, now)) {
-		http_reply_error(r, 400, "invalid_totp", "codice errato: controllare l'orologio dell'app di autenticazione");
+		http_reply_error(r, 400, "invalid_totp",
+				 "codice errato: controllare l'orologio dell'app di "
+				 "autenticazione");
 		return;
 	}
 	a->totp_enabled = true;
@@ -425,7 +431,8 @@ void api_test_clock(struct http_request *r)
 		return;
 	json_t *adv = json_object_get(body, "advance_seconds");
 	if (!json_is_integer(adv) || json_integer_value(adv) < 0) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"advance_seconds\" deve essere un intero non negativo");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"advance_seconds\" deve essere un intero non negativo");
 		return;
 	}
 	atomic_fetch_add(&r->app->clock_offset, (long long)json_integer_value(adv));

@@ -46,7 +46,8 @@ void api_spid_start(struct http_request *r)
 		return;
 	const char *username = http_query(r, "username");
 	if (!username || !api_username_valid(username)) {
-		http_reply_error(r, 400, "invalid_request", "il campo \"username\" deve essere un nome utente");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"username\" deve essere un nome utente");
 		return;
 	}
 	struct store *s = api_store(r);

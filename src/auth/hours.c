@@ -258,7 +258,9 @@ static vis_err parse_days(const struct tok *t, const char *w, size_t wlen,
 	} else {
 		from = to = day_index(w, wlen);
 		if (from < 0)
-			return bad(e, t, "parola sconosciuta '%.*s' (atteso un giorno come mon, un intervallo "
+			return bad(e, t,
+				   "parola sconosciuta '%.*s' (atteso un giorno come mon, un "
+				   "intervallo "
 				   "come mon-fri, 'closed', 'holidays open' o 'always')",
 				   (int)(wlen > 40 ? 40 : wlen), w);
 	}
@@ -283,7 +285,8 @@ static vis_err parse_days(const struct tok *t, const char *w, size_t wlen,
 			en = parse_hhmm(item + 6, true);
 		}
 		if (s < 0 || en < 0)
-			return bad(e, t, "'%.*s' non è una fascia oraria (HH:MM-HH:MM, da 00:00 a 24:00)",
+			return bad(e, t,
+				   "'%.*s' non è una fascia oraria (HH:MM-HH:MM, da 00:00 a 24:00)",
 				   (int)(ilen > 40 ? 40 : ilen), item);
 		if (s >= en)
 			return bad(e, t, "la fascia oraria '%.*s' deve finire dopo l'inizio", (int)ilen, item);
@@ -298,7 +301,9 @@ static vis_err parse_days(const struct tok *t, const char *w, size_t wlen,
 	qsort(r, (size_t)n, sizeof r[0], cmp_range);
 	for (int i = 1; i < n; i++)
 		if (r[i].start < r[i - 1].end)
-			return bad(e, t, "le fasce orarie %02d:%02d-%02d:%02d e %02d:%02d-%02d:%02d si sovrappongono",
+			return bad(e, t,
+				   "le fasce orarie %02d:%02d-%02d:%02d e %02d:%02d-%02d:%02d si "
+				   "sovrappongono",
 				   r[i - 1].start / 60, r[i - 1].start % 60, r[i - 1].end / 60,
 				   r[i - 1].end % 60, r[i].start / 60, r[i].start % 60, r[i].end / 60,
 				   r[i].end % 60);
@@ -338,7 +343,8 @@ vis_err hours_parse(const char *spec, struct hours_schedule *out, struct vis_err
 		next_item(&p, &rem, ';', &t.p, &t.len);
 		t.index = index;
 		if (t.len == 0) {
-			rc = vis_error_set(e, VIS_ERR_INVALID, "orario: l'elemento %d è vuoto (un ';' di troppo?)",
+			rc = vis_error_set(e, VIS_ERR_INVALID,
+					   "orario: l'elemento %d è vuoto (un ';' di troppo?)",
 					   index);
 			break;
 		}

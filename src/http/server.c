@@ -171,14 +171,16 @@ json_t *http_body_object(struct http_request *r)
 	if (r->json)
 		return r->json;
 	if (!r->body_len) {
-		http_reply_error(r, 400, "invalid_request", "serve un corpo della richiesta: un oggetto JSON");
+		http_reply_error(r, 400, "invalid_request",
+				 "serve un corpo della richiesta: un oggetto JSON");
 		return NULL;
 	}
 	json_error_t err;
 	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		http_reply_error(r, 400, "invalid_json", "il corpo della richiesta non è un oggetto JSON valido");
+		http_reply_error(r, 400, "invalid_json",
+				 "il corpo della richiesta non è un oggetto JSON valido");
 		return NULL;
 	}
 	r->json = j;
@@ -209,13 +211,15 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 	size_t len = json_string_length(v);
 	uint32_t cp;
 	if (len <= max && text_bidi_find(s, len, &cp)) {
-		snprintf(msg, sizeof msg, "il campo \"%s\" contiene il controllo di direzione U+%04X "
+		snprintf(msg, sizeof msg,
+			 "il campo \"%s\" contiene il controllo di direzione U+%04X "
 			 "(testo mostrato in un ordine diverso da quello scritto): toglierlo", field, (unsigned)cp);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
 	if (len > max || strlen(s) != len || !utf8_valid(s, len)) {
-		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un testo UTF-8 di al massimo %zu byte",
+		snprintf(msg, sizeof msg,
+			 "il campo \"%s\" deve essere un testo UTF-8 di al massimo %zu byte",
 			 field, max);
 
 		http_reply_error(r, 400, "invalid_request", msg);
@@ -391,7 +395,8 @@ static void reply_not_allowed(struct http_server *srv, struct http_request *r)
 		}
 	}
 	http_header_add(r, "Allow", allow);
-	http_reply_error(r, 405, "method_not_allowed", "metodo non ammesso per questo indirizzo (vedere l'intestazione Allow)");
+	http_reply_error(r, 405, "method_not_allowed",
+			 "metodo non ammesso per questo indirizzo (vedere l'intestazione Allow)");
 }
 
 static void reply_too_large(struct http_request *r)
@@ -435,7 +440,8 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 		return false;
 	}
 	if (r->url_too_long) {
-		http_reply_error(r, 414, "uri_too_long", "l'indirizzo della richiesta (URI) è troppo lungo");
+		http_reply_error(r, 414, "uri_too_long",
+				 "l'indirizzo della richiesta (URI) è troppo lungo");
 		return false;
 	}
 	bool path_known = false;
@@ -495,7 +501,8 @@ static void dispatch(const struct http_server *srv, struct http_request *r)
 		return;
 	r->found->handler(r);
 	if (!r->status && !r->deferred)
-		http_reply_error(r, 500, "internal_error", "il servizio non ha prodotto una risposta");
+		http_reply_error(r, 500, "internal_error",
+				 "il servizio non ha prodotto una risposta");
 }
 
 /* ---- bodies ---- */
@@ -759,7 +766,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->route = "-";
 		if (r->arrived_stopping) {
 			http_header_add(r, "Connection", "close");
-			http_reply_error(r, 503, "service_stopping", "il servizio si sta riavviando: riprovare tra poco");
+			http_reply_error(r, 503, "service_stopping",
+					 "il servizio si sta riavviando: riprovare tra poco");
 		} else if (admit(srv, r, version)) {
 			return MHD_YES;
 		}

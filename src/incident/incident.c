@@ -60,7 +60,8 @@ vis_err incident_state_set(struct store *s, int64_t id, const char *state, const
 			   struct vis_error *e)
 {
 	if (!incident_state_valid(state))
-		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"state\" deve essere open, handled o closed");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"state\" deve essere open, handled o closed");
 	struct store_incident i;
 	bool found;
 	if (store_rec_get(s, STORE_INCIDENT, "id", NULL, id, &i, &found, e))

@@ -22,13 +22,16 @@ vis_err listreq_criteria_read(const json_t *c, struct listreq_criteria *out,
 {
 	*out = (struct listreq_criteria){.age_to = 200};
 	if (!json_is_object(c))
-		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"criteria\" deve essere un oggetto");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"criteria\" deve essere un oggetto");
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)c, key, v)
 		if (strcmp(key, "comune") && strcmp(key, "age_from") && strcmp(key, "age_to") &&
 		    strcmp(key, "sex") && strcmp(key, "citizenship"))
-			return vis_error_set(e, VIS_ERR_INVALID, "il campo \"criteria\" contiene una chiave sconosciuta");
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "il campo \"criteria\" contiene una chiave "
+					     "sconosciuta");
 	const char *comune = json_string_value(json_object_get(c, "comune"));
 	if (!comune || !STR_COPY(out->comune, comune))
 		return vis_error_set(e, VIS_ERR_INVALID,
@@ -57,7 +60,8 @@ bool listreq_agreement_allows(const struct store_convenzione *c, unsigned *cats,
 			      struct policy_refusal *no)
 {
 	if (!policy_categories_parse(c->profile, cats))
-		return refuse(no, 500, "internal_error", "il profilo della convenzione è danneggiato");
+		return refuse(no, 500, "internal_error",
+			      "il profilo della convenzione è danneggiato");
 	/* A list is data: not for a verify_only agreement, nor without identity. */
 	if (!strcmp(c->mode, "verify_only"))
 		return refuse(no, 403, "mode_verify_only",
@@ -117,7 +121,8 @@ vis_err listreq_decide(struct store *s, int64_t id, const char *decision, const 
 		       struct vis_error *e)
 {
 	if (!decision || (strcmp(decision, "approve") && strcmp(decision, "reject")))
-		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"decision\" deve essere approve o reject");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"decision\" deve essere approve o reject");
 	struct store_list_request q;
 	vis_err rc = load(s, id, &q, e);
 	if (rc)
@@ -152,12 +157,14 @@ vis_err listreq_extraction_open(struct store *s, int64_t id, struct listreq_extr
 				   &x->conv, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "la finalità della richiesta %lld non esiste più",
+		return vis_error_set(e, VIS_ERR_NOTFOUND,
+				     "la finalità della richiesta %lld non esiste più",
 				     (long long)id);
 	/* The agreement decides what the list may hold, now, not at approval. */
 	struct policy_refusal no;
 	if (!listreq_agreement_allows(&x->conv, &x->cats, &no))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "la convenzione della richiesta %lld non consente "
+		return vis_error_set(e, VIS_ERR_CONFLICT,
+				     "la convenzione della richiesta %lld non consente "
 				     "elenchi: %s", (long long)id, no.message);
 	json_error_t jerr;
 	json_t *crit = json_loads(x->q.criteria, 0, &jerr);

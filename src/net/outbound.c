@@ -85,7 +85,8 @@ static vis_err parse(const char *url, enum outbound_use use, bool plain_loopback
 	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_OPTIONS, &part, 0) == CURLUE_OK) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "un nome utente o una password nell'URL non sono ammessi");
+		rc = vis_error_set(e, VIS_ERR_INVALID,
+				   "un nome utente o una password nell'URL non sono ammessi");
 		goto done;
 	}
 	bool secure;
@@ -106,7 +107,8 @@ static vis_err parse(const char *url, enum outbound_use use, bool plain_loopback
 	struct in6_addr any;
 	bool is_ip = inet_pton(AF_INET, literal, &any) == 1 || inet_pton(AF_INET6, literal, &any) == 1;
 	if (is_ip && !outbound_address_allowed(literal, false)) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "indirizzo '%s' rifiutato (link-local, non specificato "
+		rc = vis_error_set(e, VIS_ERR_INVALID,
+				   "indirizzo '%s' rifiutato (link-local, non specificato "
 				   "o multicast)", literal);
 		goto done;
 	}

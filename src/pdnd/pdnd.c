@@ -319,7 +319,8 @@ static bool claims_ok(const struct pdnd_checks *c, const json_t *payload, int64_
 			      "exp e iat del voucher devono essere istanti in secondi (anche nbf, se "
 			      "presente)");
 	if (out->exp + c->skew <= now)
-		return refuse(why, 401, "voucher_expired", "il voucher è scaduto: chiederne uno nuovo alla PDND");
+		return refuse(why, 401, "voucher_expired",
+			      "il voucher è scaduto: chiederne uno nuovo alla PDND");
 	if (out->iat > now + c->skew || (out->nbf && out->nbf > now + c->skew))
 		return refuse(why, 401, "voucher_not_yet_valid",
 			      "il voucher non è ancora valido (iat o nbf nel futuro)");
@@ -405,14 +406,17 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 	switch (jws_open(token, len, c->max_bytes, &j)) {
 	case JWS_OK: break;
 	case JWS_TOO_LARGE:
-		return refuse(why, 401, "voucher_too_large", "il voucher è più lungo di quanto questo servizio accetti");
+		return refuse(why, 401, "voucher_too_large",
+			      "il voucher è più lungo di quanto questo servizio accetti");
 	case JWS_MALFORMED:
 		return refuse(why, 401, "voucher_malformed",
 			      "il voucher non è un JWT (tre parti base64url, intestazione e contenuto JSON)");
 	case JWS_ALGORITHM:
-		return refuse(why, 401, "voucher_algorithm", "sono accettati solo voucher firmati con RS256");
+		return refuse(why, 401, "voucher_algorithm",
+			      "sono accettati solo voucher firmati con RS256");
 	case JWS_NO_KID:
-		return refuse(why, 401, "voucher_malformed", "l'intestazione del voucher non indica alcuna chiave (kid)");
+		return refuse(why, 401, "voucher_malformed",
+			      "l'intestazione del voucher non indica alcuna chiave (kid)");
 	case JWS_UNSIGNED:
 		return refuse(why, 401, "voucher_bad_signature", "il voucher non è firmato");
 	}
@@ -434,7 +438,8 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 		good = refuse(why, 401, "voucher_unknown_key",
 			      "il voucher è firmato con una chiave che la PDND non ha pubblicato (kid)");
 	else if (!ok)
-		good = refuse(why, 401, "voucher_bad_signature", "la firma del voucher non è valida");
+		good = refuse(why, 401, "voucher_bad_signature",
+			      "la firma del voucher non è valida");
 	else
 		good = claims_ok(c, j.payload, now, out, why);
 	jws_close(&j);
@@ -620,7 +625,8 @@ static bool evidence_claims(const struct pdnd_checks *c, const struct pdnd_vouch
 		return refuse(why, 400, "tracking_evidence_malformed",
 			      "exp e iat della tracking evidence devono essere istanti in secondi");
 	if (out->exp + c->skew <= now)
-		return refuse(why, 401, "tracking_evidence_expired", "la tracking evidence è scaduta");
+		return refuse(why, 401, "tracking_evidence_expired",
+			      "la tracking evidence è scaduta");
 	if (iat > now + c->skew)
 		return refuse(why, 401, "tracking_evidence_not_yet_valid",
 			      "la tracking evidence non è ancora valida (iat nel futuro)");
@@ -1016,7 +1022,8 @@ vis_err pdnd_purpose_map(struct store *s, const char *pdnd_purpose, const char *
 	if (store_convenzione_get(s, p.convenzione_id, &cv, &found, e))
 		return e->code;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_INVALID, "la convenzione della finalità non esiste");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "la convenzione della finalità non esiste");
 	if (store_account_by_username(s, username, &a, &found, e))
 		return e->code;
 	if (!found || strcmp(a.role, "api") || a.ente_id != cv.ente_id)

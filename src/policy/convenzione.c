@@ -39,7 +39,8 @@ vis_err convenzione_purpose_check(struct store *s, struct store_purpose *p, stru
 	if (store_rec_get(s, STORE_PROCESSING, "number", p->processing_ref, 0, &entry, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"processing_ref\" deve essere il numero di "
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"processing_ref\" deve essere il numero di "
 				     "una voce del registro dei trattamenti");
 	return VIS_OK;
 }

@@ -90,19 +90,24 @@ bool policy_grant_for(struct store *s, const struct store_account *a, int64_t pu
 			      "ogni richiesta di dati personali deve dichiarare una delle finalità "
 			      "della convenzione");
 	if (store_rec_get(s, STORE_PURPOSE, "id", NULL, purpose_id, &out->purpose, &found, e))
-		return refuse(why, 503, "service_unavailable", "la base dati non è raggiungibile: riprovare più tardi");
+		return refuse(why, 503, "service_unavailable",
+			      "la base dati non è raggiungibile: riprovare più tardi");
 	if (found && store_rec_get(s, STORE_CONVENZIONE, "id", NULL, out->purpose.convenzione_id,
 				   &out->conv, &found, e))
-		return refuse(why, 503, "service_unavailable", "la base dati non è raggiungibile: riprovare più tardi");
+		return refuse(why, 503, "service_unavailable",
+			      "la base dati non è raggiungibile: riprovare più tardi");
 	if (!found || out->conv.ente_id != a->ente_id || !a->ente_id)
 		return refuse(why, 403, "purpose_not_allowed",
 			      "questa finalità non appartiene alle convenzioni del suo ente");
 	if (strcmp(out->conv.state, "active"))
-		return refuse(why, 403, "agreement_not_active", "la convenzione è sospesa o cessata");
+		return refuse(why, 403, "agreement_not_active",
+			      "la convenzione è sospesa o cessata");
 	if (today < out->conv.valid_from || (out->conv.valid_to && today > out->conv.valid_to))
-		return refuse(why, 403, "agreement_not_active", "la convenzione oggi non è in vigore");
+		return refuse(why, 403, "agreement_not_active",
+			      "la convenzione oggi non è in vigore");
 	if (!policy_categories_parse(out->conv.profile, &out->categories))
-		return refuse(why, 500, "internal_error", "il profilo della convenzione è danneggiato");
+		return refuse(why, 500, "internal_error",
+			      "il profilo della convenzione è danneggiato");
 	out->verify_only = !strcmp(out->conv.mode, "verify_only");
 	return true;
 }

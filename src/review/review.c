@@ -152,7 +152,9 @@ vis_err review_decide(struct store *s, int64_t convenzione_id, const char *decis
 		      struct store_convenzione *c, struct vis_error *e)
 {
 	if (!review_decision_valid(decision))
-		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"decision\" deve essere confirm, restrict o revoke");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"decision\" deve essere confirm, restrict o "
+				     "revoke");
 	struct store_review d = {.convenzione_id = convenzione_id, .decided_by = by_id,
 				 .decided_at = now};
 	STR_COPY_KNOWN(d.decision, decision); /* one of the three words above */

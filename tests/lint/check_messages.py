@@ -34,7 +34,7 @@ VIS_FUNCS = {"pdnd/pdnd.c": ("pdnd_purpose_map", "pdnd_purpose_unmap")}
 # Calls whose string arguments are an answer's message.
 CALLS = re.compile(r"\b(http_reply_error|refuse|need|bad)\s*\(|"
                    r"\bsnprintf\s*\(\s*(?:msg|\w+->message)\s*,")
-ASSIGN = re.compile(r"(?:->|\.)(?:message|malformed_message)\s*=|"
+ASSIGN = re.compile(r"(?:->|\.)(?:message|malformed_message)\s*=|\"message\",(?=\s*\")|"
                     r"\(struct (?:pdnd|oidc|policy)_refusal\)\s*\{|"
                     r"struct (?:pdnd|oidc|policy)_refusal \w+ = \{")
 VIS = re.compile(r"\bvis_error_set\s*\(\s*[^,]+,\s*VIS_ERR_(INVALID|NOTFOUND|CONFLICT|LIMIT)\b")
