@@ -134,7 +134,7 @@ static void record(struct access_call *c, const char *outcome, int status)
 		status = 403;
 		c->code = "account_suspended";
 		STR_COPY_KNOWN(c->message,
-			       "the account is suspended pending review by the registry office");
+			       "l'utenza è sospesa in attesa della verifica dell'ufficio anagrafe");
 		subjects_release(&c->subjects);
 		c->rec.subjects = subjects_text(&c->subjects);
 	}
@@ -187,7 +187,7 @@ static bool within_limits(struct access_call *c)
 	if (c->env.metrics)
 		metrics_rate_limited(c->env.metrics);
 	refuse(c, 429, "rate_limited",
-	       "too many requests for the agreement's limits: wait before trying again");
+	       "troppe richieste per i limiti della convenzione: attendere prima di riprovare");
 	return false;
 }
 
@@ -200,7 +200,7 @@ static bool workstation_ok(struct access_call *c)
 	struct vis_error e = {0};
 	if (!c->rec.workstation[0]) {
 		refuse(c, 403, "workstation_certificate_required",
-		       "this agreement requires a workstation certificate issued by the municipality");
+		       "questa convenzione richiede un certificato di postazione rilasciato dal comune");
 		return false;
 	}
 	if (store_rec_get(c->env.s, STORE_WORKSTATION, "serial", c->rec.workstation, 0, &w,
@@ -210,12 +210,12 @@ static bool workstation_ok(struct access_call *c)
 	}
 	if (!found || w.ente_id != c->account.ente_id) {
 		refuse(c, 403, "workstation_certificate_unknown",
-		       "the workstation certificate is not registered for this body");
+		       "il certificato di postazione non è registrato per questo ente");
 		return false;
 	}
 	if (w.revoked_at || w.expires_at <= c->env.now) {
 		refuse(c, 403, "workstation_certificate_revoked",
-		       "the workstation certificate is revoked or expired");
+		       "il certificato di postazione è revocato o scaduto");
 		return false;
 	}
 	return true;
@@ -268,8 +268,8 @@ static bool anpr_fields(struct access_call *c, const struct access_anpr *a)
 	if (!token_ok(a->id_client, sizeof c->anpr_id - 1, NULL) ||
 	    !token_ok(a->caso_uso, sizeof c->caso_uso - 1, use_case)) {
 		refuse(c, 400, "invalid_request",
-		       "'idOperazioneClient' (1-64 printable characters) and 'casoUso' (1-16 "
-		       "letters, digits, '-' or '_') are required");
+		       "servono \"idOperazioneClient\" (da 1 a 64 caratteri stampabili) e "
+		       "\"casoUso\" (da 1 a 16 lettere, cifre, '-' o '_')");
 		return false;
 	}
 	STR_COPY_KNOWN(c->caso_uso, a->caso_uso); /* its length checked above */
@@ -300,21 +300,24 @@ static bool corridor_open(struct access_call *c, const struct access_who *who,
 		const char *u = who->on_behalf_of;
 		if (!u || !*u || strlen(u) >= sizeof rec->on_behalf_of || !utf8_valid(u, strlen(u))) {
 			refuse(c, 400, "on_behalf_of_required",
-			       "API clients must name the end user in X-Visura-On-Behalf-Of");
+			       "i client API devono indicare l'utente finale in X-Visura-On-Behalf-Of");
 			return false;
 		}
 		STR_COPY_KNOWN(rec->on_behalf_of, u); /* its length was checked above */
 	}
 	uint32_t bidi;
 	if (case_ref && text_bidi_find(case_ref, strlen(case_ref), &bidi)) {
-		char msg[120];
-		snprintf(msg, sizeof msg, "'case_ref' holds the direction control U+%04X (text shown "
-			 "in another order than written)", (unsigned)bidi);
+		char msg[200];
+		snprintf(msg, sizeof msg,
+			 "il campo \"case_ref\" contiene il controllo di direzione "
+			 "U+%04X (testo mostrato in un ordine diverso da quello scritto)",
+			 (unsigned)bidi);
 		refuse(c, 400, "invalid_request", msg);
 		return false;
 	}
 	if (case_ref && (strlen(case_ref) > 100 || !utf8_valid(case_ref, strlen(case_ref)))) {
-		refuse(c, 400, "invalid_request", "'case_ref' must be text of at most 100 bytes");
+		refuse(c, 400, "invalid_request",
+		       "il campo \"case_ref\" deve essere un testo di al massimo 100 byte");
 		return false;
 	}
 	struct policy_refusal why;
@@ -338,7 +341,7 @@ static bool corridor_open(struct access_call *c, const struct access_who *who,
 	 * deny by default what a verify_only agreement may not read. */
 	if (c->grant.verify_only && what->op != ACCESS_VERIFY) {
 		refuse(c, 403, "mode_verify_only",
-		       "the agreement allows only the verification of declared facts");
+		       "la convenzione consente solo la verifica di fatti dichiarati");
 		return false;
 	}
 	/* Break-glass: an urgent request beyond the normal limits, with a
@@ -347,12 +350,13 @@ static bool corridor_open(struct access_call *c, const struct access_who *who,
 		const char *j = who->justification;
 		if (!c->grant.conv.break_glass) {
 			refuse(c, 403, "break_glass_not_allowed",
-			       "the agreement does not allow urgent access beyond its limits");
+			       "la convenzione non consente l'accesso urgente oltre i suoi limiti");
 			return false;
 		}
 		if (!j || strlen(j) < 20 || strlen(j) > 300 || !utf8_valid(j, strlen(j))) {
 			refuse(c, 400, "justification_required",
-			       "break-glass needs a written justification of 20 to 300 characters");
+			       "l'accesso urgente (break-glass) richiede una motivazione scritta da 20 a 300 "
+			       "caratteri");
 			return false;
 		}
 		c->break_glass = true;
@@ -372,7 +376,7 @@ static void corridor_close(struct access_call *c, struct query_ctx *q, enum quer
 		return;
 	case QUERY_NOT_FOUND:
 		c->code = "not_found";
-		STR_COPY_KNOWN(c->message, "no person found within the agreement's municipalities");
+		STR_COPY_KNOWN(c->message, "nessuna persona trovata nei comuni della convenzione");
 		record(c, "not_found", 404);
 		return;
 	case QUERY_TOO_BROAD:
@@ -417,7 +421,7 @@ static bool reference_date(struct access_call *c, const char *v, int *out)
 {
 	if (!v || !date_parse(v, strlen(v), out)) {
 		refuse(c, 400, "reference_date_invalid",
-		       "'dataRiferimentoRichiesta' must be YYYY-MM-DD");
+		       "\"dataRiferimentoRichiesta\" deve essere una data AAAA-MM-GG");
 		return false;
 	}
 	struct coverage cv = {&c->grant, 0};
@@ -428,7 +432,7 @@ static bool reference_date(struct access_call *c, const char *v, int *out)
 	}
 	if (!cv.from || *out < cv.from || *out > c->env.today) {
 		refuse(c, 400, "reference_date_uncovered",
-		       "'dataRiferimentoRichiesta' is outside the period the register covers");
+		       "\"dataRiferimentoRichiesta\" è fuori dal periodo coperto dall'anagrafe");
 		return false;
 	}
 	return true;
@@ -442,7 +446,8 @@ static bool as_of_param(struct access_call *c, const char *v, int *out)
 	if (!v || !*v)
 		return true;
 	if (!date_parse(v, strlen(v), out)) {
-		refuse(c, 400, "invalid_request", "'as_of' must be YYYY-MM-DD");
+		refuse(c, 400, "invalid_request",
+		       "il campo \"as_of\" deve essere una data AAAA-MM-GG");
 		return false;
 	}
 	return true;
@@ -474,7 +479,8 @@ static void search_one(struct access_call *c, struct query_ctx *q, const struct 
 	int as_of;
 	if (!p->birth_date) {
 		refuse(c, 400, "invalid_request",
-		       "a look-up by name needs 'cognome', 'nome' and 'datiNascita.dataEvento'");
+		       "la ricerca per nome richiede \"cognome\", \"nome\" e "
+		       "\"datiNascita.dataEvento\"");
 		return;
 	}
 	if (!as_of_param(c, w->as_of, &as_of))
@@ -532,7 +538,8 @@ static void run_search(struct access_call *c, const struct access_what *w)
 	STR_COPY_KNOWN(c->rec.query, q1); /* q1[300] < query[512] */
 	if (w->street) {
 		refuse(c, 400, "invalid_request",
-		       "no search by address: lists of people are a formal request to the registry office");
+		       "nessuna ricerca per indirizzo: gli elenchi di persone si chiedono con una "
+		       "richiesta formale all'ufficio anagrafe");
 		return;
 	}
 	if (cf && *cf) {
@@ -545,28 +552,32 @@ static void run_search(struct access_call *c, const struct access_what *w)
 	} else {
 		if (!surname || !name || strlen(surname) > 100 || strlen(name) > 100) {
 			refuse(c, 400, "invalid_request",
-			       "search by 'cf', or by 'surname' and 'name' with 'birth_date', "
-			       "'birth_year' or 'comune'");
+			       "cercare per \"cf\", oppure per \"surname\" e \"name\" con "
+			       "\"birth_date\", \"birth_year\" o \"comune\"");
 			return;
 		}
 		STR_COPY_KNOWN(p.surname, surname); /* at most 100, checked above */
 		STR_COPY_KNOWN(p.name, name);
 		if (bd && *bd && !date_parse(bd, strlen(bd), &p.birth_date)) {
-			refuse(c, 400, "invalid_request", "'birth_date' must be YYYY-MM-DD");
+			refuse(c, 400, "invalid_request",
+			       "il campo \"birth_date\" deve essere una data AAAA-MM-GG");
 			return;
 		}
 		if (by && *by) {
 			char *end;
 			long y = strtol(by, &end, 10);
 			if (*end || strlen(by) != 4 || y < 1800 || y > 2999) {
-				refuse(c, 400, "invalid_request", "'birth_year' must be a year YYYY");
+				refuse(c, 400, "invalid_request",
+				       "il campo \"birth_year\" deve essere un anno AAAA");
 				return;
 			}
 			p.birth_year = (int)y;
 		}
 		if (comune && *comune) {
 			if (strlen(comune) != 6 || strspn(comune, "0123456789") != 6) {
-				refuse(c, 400, "invalid_request", "'comune' must be a 6-digit ISTAT code");
+				refuse(c, 400, "invalid_request",
+				       "il campo \"comune\" deve essere un codice ISTAT di 6 "
+				       "cifre");
 				return;
 			}
 			STR_COPY_KNOWN(p.comune, comune); /* 6 digits, checked above */
@@ -605,7 +616,8 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 			char *end;
 			long n = strtol(w->limit, &end, 10);
 			if (*end || n < 1 || n > QUERY_MEMBERS_MAX) {
-				refuse(c, 400, "invalid_request", "'limit' must be 1-1000 members");
+				refuse(c, 400, "invalid_request",
+				       "il campo \"limit\" deve essere da 1 a 1000 componenti");
 				return;
 			}
 			pg.limit = (int)n;
@@ -660,7 +672,7 @@ static void run_verify(struct access_call *c, const struct access_what *w)
 		if (st == QUERY_NOT_PERMITTED) {
 			json_decref(q.body);
 			q.body = NULL;
-			q.message = "a declared fact is outside the agreement's profile";
+			q.message = "un dato dichiarato è fuori dal profilo della convenzione";
 		}
 	}
 	corridor_close(c, &q, st);
@@ -700,11 +712,13 @@ static void run_events(struct access_call *c, const struct access_what *w)
 	long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 100;
 	if (after < 0 || limit < 1 || limit > 1000 ||
 	    (after_s && *after_s && strspn(after_s, "0123456789") != strlen(after_s))) {
-		refuse(c, 400, "invalid_request", "'after' is a cursor, 'limit' 1 to 1000");
+		refuse(c, 400, "invalid_request",
+		       "il campo \"after\" è un cursore, \"limit\" da 1 a 1000");
 		return;
 	}
 	if (!c->grant.conv.event_types[0]) {
-		refuse(c, 403, "not_subscribed", "the agreement subscribes to no event type");
+		refuse(c, 403, "not_subscribed",
+		       "la convenzione non è abbonata ad alcun tipo di evento");
 		return;
 	}
 	struct query_ctx q;

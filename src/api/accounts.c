@@ -29,7 +29,7 @@ static bool may_manage(struct http_request *r, const struct store_account *a)
 		return true;
 	if (!strcmp(me->role, "lead") && me->ente_id && me->ente_id == a->ente_id)
 		return true;
-	http_reply_error(r, 403, "forbidden", "this account belongs to another body");
+	http_reply_error(r, 403, "forbidden", "questa utenza appartiene a un altro ente");
 	return false;
 }
 
@@ -70,11 +70,13 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 		return false;
 	char typed[CF_LEN + 1] = "";
 	if (code[0] && (!cf_normalize(code, typed) || cf_decode(typed, CF_LEN, NULL) != CF_OK)) {
-		http_reply_error(r, 400, "invalid_request", "'codice_fiscale' is not a valid codice fiscale");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"codice_fiscale\" non è un codice fiscale valido");
 		return false;
 	}
 	if (!auth_email_valid(mail)) {
-		http_reply_error(r, 400, "invalid_request", "'email' is not a valid address");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"email\" non è un indirizzo di posta valido");
 		return false;
 	}
 	/* http_body_string bounded each to its field */
@@ -112,12 +114,13 @@ void api_accounts_create(struct http_request *r)
 		return;
 	if (!api_username_valid(username)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'username' must be 3-64 of a-z 0-9 . _ - starting with a letter");
+				 "il campo \"username\" deve avere da 3 a 64 caratteri tra a-z 0-9 . _ - "
+				 "e iniziare con una lettera");
 		return;
 	}
 	if (!is_role(role)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'role' must be admin, lead, operator, auditor or api");
+				 "il campo \"role\" deve essere admin, lead, operator, auditor o api");
 		return;
 	}
 	STR_COPY_KNOWN(a.username, username); /* api_username_valid: at most 64 */
@@ -130,8 +133,8 @@ void api_accounts_create(struct http_request *r)
 	bool needs_ente = !strcmp(role, "lead") || !strcmp(role, "operator") || !strcmp(role, "api");
 	if (needs_ente != json_is_integer(ente)) {
 		http_reply_error(r, 400, "invalid_request",
-				 needs_ente ? "'ente_id' is required for this role"
-					    : "'ente_id' must be absent for this role");
+				 needs_ente ? "il campo \"ente_id\" è obbligatorio per questo ruolo"
+					    : "il campo \"ente_id\" non è ammesso per questo ruolo");
 		return;
 	}
 	struct store *s = api_store(r);
@@ -156,7 +159,8 @@ void api_accounts_create(struct http_request *r)
 	if (rc != VIS_OK) {
 		store_rollback(s);
 		if (rc == VIS_ERR_CONFLICT)
-			http_reply_error(r, 409, "username_taken", "this username is already in use");
+			http_reply_error(r, 409, "username_taken",
+					 "questo nome utente è già in uso");
 		else
 			api_fail(r, &e);
 		return;
@@ -212,7 +216,8 @@ void api_account_disable(struct http_request *r)
 	if (!reason || !target(r, &s, &a))
 		return;
 	if (a.id == r->auth->account.id) {
-		http_reply_error(r, 409, "conflict", "an admin cannot disable their own account");
+		http_reply_error(r, 409, "conflict",
+				 "un amministratore non può disattivare la propria utenza");
 		return;
 	}
 	int64_t now = api_now(r);
@@ -240,7 +245,8 @@ void api_account_reset(struct http_request *r)
 	if (!target(r, &s, &a))
 		return;
 	if (!strcmp(a.role, "api")) {
-		http_reply_error(r, 409, "conflict", "system accounts have tokens, not passwords");
+		http_reply_error(r, 409, "conflict",
+				 "le utenze di sistema (api) hanno token, non password");
 		return;
 	}
 	int64_t now = api_now(r);
@@ -327,11 +333,12 @@ void api_token_create(struct http_request *r)
 	if (!name || !target(r, &s, &a))
 		return;
 	if (strcmp(a.role, "api")) {
-		http_reply_error(r, 409, "conflict", "tokens are for system (api) accounts only");
+		http_reply_error(r, 409, "conflict",
+				 "i token sono solo per le utenze di sistema (api)");
 		return;
 	}
 	if (strcmp(a.state, "active")) {
-		http_reply_error(r, 409, "conflict", "the account is disabled");
+		http_reply_error(r, 409, "conflict", "l'utenza è disattivata");
 		return;
 	}
 	int64_t now = api_now(r), id;
@@ -362,7 +369,7 @@ void api_token_revoke(struct http_request *r)
 		return;
 	}
 	if (!found) {
-		http_reply_error(r, 404, "not_found", "no such token");
+		http_reply_error(r, 404, "not_found", "token inesistente");
 		return;
 	}
 	if (!api_account_load(r, s, t.account_id, &a) || !may_manage(r, &a))

@@ -59,7 +59,7 @@ void api_request_approve(struct http_request *r)
 	json_t *answer = rc == VIS_OK ? api_credentials_answer(r, &a, true, password) : NULL;
 	sodium_memzero(password, sizeof password);
 	if (rc == VIS_ERR_CONFLICT && taken) {
-		http_reply_error(r, 409, "username_taken", "the requested username is in use");
+		http_reply_error(r, 409, "username_taken", "il nome utente richiesto è già in uso");
 		return;
 	}
 	if (rc) {
@@ -175,7 +175,8 @@ void api_settings_totp(struct http_request *r)
 	size_t i, len = 0;
 	json_t *v;
 	if (!json_is_array(roles)) {
-		http_reply_error(r, 400, "invalid_request", "'roles' must be a list of role names");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"roles\" deve essere un elenco di nomi di ruolo");
 		return;
 	}
 	json_array_foreach(roles, i, v) {
@@ -183,7 +184,7 @@ void api_settings_totp(struct http_request *r)
 		if (!role || (strcmp(role, "admin") && strcmp(role, "lead") && strcmp(role, "operator") &&
 			      strcmp(role, "auditor"))) {
 			http_reply_error(r, 400, "invalid_request",
-					 "roles must be admin, lead, operator or auditor");
+					 "il campo \"roles\" ammette solo admin, lead, operator o auditor");
 			return;
 		}
 		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? "," : "", role);

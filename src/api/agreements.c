@@ -118,12 +118,15 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		STR_COPY_KNOWN(c->reference, s); /* http_body_string bounded it */
 	}
 	if ((v = json_object_get(b, "comuni")) && !join_list(v, c->comuni, sizeof c->comuni)) {
-		http_reply_error(r, 400, "invalid_request", "'comuni' must be a list of ISTAT codes");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"comuni\" deve essere un elenco di codici ISTAT");
 		return false;
 	}
 	if ((v = json_object_get(b, "event_types"))) {
 		if (!join_list(v, c->event_types, sizeof c->event_types)) {
-			http_reply_error(r, 400, "invalid_request", "'event_types' must be a list of event types");
+			http_reply_error(r, 400, "invalid_request",
+					 "il campo \"event_types\" deve essere un elenco di tipi "
+					 "di evento");
 			return false;
 		}
 		for (const char *p = c->event_types; *p;) {
@@ -133,14 +136,16 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 				known = known || (strlen(*t) == n && !strncmp(*t, p, n));
 			if (!known) {
 				http_reply_error(r, 400, "invalid_request",
-						 "'event_types' holds an unknown type (see docs/import-format.md)");
+						 "il campo \"event_types\" contiene un tipo sconosciuto "
+						 "(vedere docs/import-format.md)");
 				return false;
 			}
 			p += n + (p[n] == ',');
 		}
 	}
 	if ((v = json_object_get(b, "profile")) && !join_list(v, c->profile, sizeof c->profile)) {
-		http_reply_error(r, 400, "invalid_request", "'profile' must be a list of categories");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"profile\" deve essere un elenco di categorie");
 		return false;
 	}
 	static const char *const texts[] = {"mode", "state"};
@@ -159,8 +164,8 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			return false;
 		struct vis_error e = {0};
 		if (u[0] && outbound_check(u, OUTBOUND_WEBHOOK, false, &e)) {
-			char msg[sizeof e.msg + 16];
-			snprintf(msg, sizeof msg, "'webhook_url': %s", e.msg);
+			char msg[sizeof e.msg + 32];
+			snprintf(msg, sizeof msg, "il campo \"webhook_url\": %s", e.msg);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
@@ -177,7 +182,7 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			*ddst[i] = 0;
 		} else if (!s || !date_parse(s, strlen(s), ddst[i])) {
 			char msg[80];
-			snprintf(msg, sizeof msg, "'%s' must be YYYY-MM-DD", dates[i]);
+			snprintf(msg, sizeof msg, "il campo \"%s\" deve essere una data AAAA-MM-GG", dates[i]);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
@@ -193,7 +198,7 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			continue;
 		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000) {
 			char msg[80];
-			snprintf(msg, sizeof msg, "'%s' must be a whole number", ints[i]);
+			snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un numero intero", ints[i]);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
@@ -206,7 +211,7 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			continue;
 		if (!json_is_boolean(v)) {
 			char msg[80];
-			snprintf(msg, sizeof msg, "'%s' must be true or false", flags[i]);
+			snprintf(msg, sizeof msg, "il campo \"%s\" deve essere true o false", flags[i]);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
@@ -267,7 +272,7 @@ void api_convenzioni_create(struct http_request *r)
 		return;
 	json_t *ente = json_object_get(b, "ente_id");
 	if (!json_is_integer(ente)) {
-		http_reply_error(r, 400, "invalid_request", "'ente_id' is required");
+		http_reply_error(r, 400, "invalid_request", "il campo \"ente_id\" è obbligatorio");
 		return;
 	}
 	if (!conv_fields(r, &c, true))
@@ -298,7 +303,7 @@ static bool conv_load(struct http_request *r, struct store **s, struct store_con
 		return false;
 	}
 	if (!found || (!strcmp(r->auth->account.role, "lead") && c->ente_id != r->auth->account.ente_id)) {
-		http_reply_error(r, 404, "not_found", "no such agreement");
+		http_reply_error(r, 404, "not_found", "convenzione inesistente");
 		return false;
 	}
 	return true;

@@ -83,7 +83,8 @@ static void reply(struct http_request *r, int status, struct strbuf *h)
 	strbuf_adds(h, "</main></body></html>\n");
 	if (h->err) {
 		strbuf_release(h);
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	http_reply_bytes(r, status, "text/html; charset=utf-8", h->buf, h->len);

@@ -17,7 +17,7 @@ struct store *api_store(struct http_request *r)
 	struct store *s = app_store(r->app);
 	if (!s)
 		http_reply_error(r, 503, "service_unavailable",
-				 "the service cannot reach its database; try again later");
+				 "il servizio non raggiunge la sua base dati: riprovare più tardi");
 	return s;
 }
 
@@ -37,7 +37,7 @@ int64_t api_param_id(struct http_request *r, int i)
 		v = v * 10 + (p[k] - '0');
 	}
 	if (!ok) {
-		http_reply_error(r, 404, "not_found", "no such resource");
+		http_reply_error(r, 404, "not_found", "risorsa inesistente");
 		return 0;
 	}
 	return v;
@@ -101,7 +101,8 @@ void api_reply_export_failed(struct http_request *r, struct strbuf *sb)
 		http_reply_error(r, 422, "result_too_large",
 				 "il risultato supera il limite di 64 MB: restringere i filtri");
 	else
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 	strbuf_release(sb);
 }
 
@@ -138,7 +139,7 @@ bool api_account_load(struct http_request *r, struct store *s, int64_t id,
 		return false;
 	}
 	if (!found)
-		http_reply_error(r, 404, "not_found", "no such account");
+		http_reply_error(r, 404, "not_found", "utenza inesistente");
 	return found;
 }
 
@@ -152,7 +153,7 @@ bool api_ente_load(struct http_request *r, struct store *s, int64_t id,
 		return false;
 	}
 	if (!found)
-		http_reply_error(r, 404, "not_found", "no such body");
+		http_reply_error(r, 404, "not_found", "ente inesistente");
 	return found;
 }
 
@@ -184,20 +185,21 @@ bool api_body_open(struct http_request *r, struct store *s, int64_t now,
 	}
 	if (!found || strcmp(en.state, "active")) {
 		auth_event(s, now, "request_refused", a, NULL, r->ip, "body not active");
-		http_reply_error(r, 403, "ente_not_active", "the body's access is suspended or ended");
+		http_reply_error(r, 403, "ente_not_active",
+				 "l'accesso dell'ente è sospeso o cessato");
 		return false;
 	}
 	if (en.networks[0] && !cidr_list_contains(en.networks, r->ip)) {
 		auth_event(s, now, "network_refused", a, NULL, r->ip, context);
 		http_reply_error(r, 403, "network_not_allowed",
-				 "access is allowed only from the body's registered networks");
+				 "l'accesso è ammesso solo dalle reti registrate dell'ente");
 		return false;
 	}
 	struct hours_schedule h;
 	if (hours_parse(en.hours, &h, &e) != VIS_OK || !hours_allows(&h, now)) {
 		auth_event(s, now, "outside_hours", a, NULL, r->ip, context);
 		http_reply_error(r, 403, "outside_hours",
-				 "access is allowed only during the body's working hours");
+				 "l'accesso è ammesso solo negli orari di servizio dell'ente");
 		return false;
 	}
 	return true;
@@ -252,8 +254,9 @@ bool api_page_params(struct http_request *r, int def, int max, struct api_page *
 	}
 	if (!ok) {
 		char msg[120];
-		snprintf(msg, sizeof msg, "'limit' must be 1-%d and 'cursor' the next_cursor of a "
-			 "previous page", max);
+		snprintf(msg, sizeof msg,
+			 "il campo \"limit\" deve essere tra 1 e %d e \"cursor\" il "
+			 "next_cursor di una pagina precedente", max);
 		http_reply_error(r, 400, "invalid_request", msg);
 	}
 	return ok;

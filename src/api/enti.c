@@ -56,37 +56,42 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 	}
 	if (!kind_valid(en->kind)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'kind' must be police, health, pension, tax, court, municipality, service or other");
+				 "il campo \"kind\" deve essere police, health, pension, tax, court, "
+				 "municipality, service o other");
 		return false;
 	}
 	struct hours_schedule h;
 	struct vis_error e = {0};
 	if (hours_parse(en->hours, &h, &e) != VIS_OK) {
 		char msg[600];
-		snprintf(msg, sizeof msg, "'hours': %s", e.msg);
+		snprintf(msg, sizeof msg, "il campo \"hours\": %s", e.msg);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
 	hours_format(&h, en->hours, sizeof en->hours);
 	if (strcmp(en->state, "active") && strcmp(en->state, "suspended") && strcmp(en->state, "ended")) {
-		http_reply_error(r, 400, "invalid_request", "'state' must be active, suspended or ended");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"state\" deve essere active, suspended o ended");
 		return false;
 	}
 	if (en->comune[0] && (strcmp(en->kind, "municipality") ||
 			      !refdata_comune_by_istat(r->app->rd, en->comune, 0))) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'comune' is the ISTAT code of a body of kind municipality");
+				 "il campo \"comune\" è il codice ISTAT, solo per un ente di tipo "
+				 "municipality");
 		return false;
 	}
 	if (!cidr_list_valid(en->networks)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'networks' must be IPv4/IPv6 addresses or networks (CIDR) separated by ','");
+				 "il campo \"networks\" deve contenere indirizzi o reti (CIDR) IPv4/IPv6 "
+				 "separati da virgole");
 		return false;
 	}
 	size_t tc = strlen(en->tax_code);
 	if (tc != 11 && tc != 16) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'tax_code' must be a partita IVA (11) or codice fiscale (16)");
+				 "il campo \"tax_code\" deve essere una partita IVA (11 cifre) o un codice "
+				 "fiscale (16 caratteri)");
 		return false;
 	}
 	return true;
@@ -114,7 +119,7 @@ void api_enti_create(struct http_request *r)
 	en.created_at = api_now(r);
 	vis_err rc = store_rec_insert(s, STORE_ENTE, &en, &en.id, &e);
 	if (rc == VIS_ERR_CONFLICT) {
-		http_reply_error(r, 409, "conflict", "a body with this name exists");
+		http_reply_error(r, 409, "conflict", "esiste già un ente con questo nome");
 		return;
 	}
 	if (rc) {
@@ -133,7 +138,7 @@ void api_ente_get(struct http_request *r)
 	if (!s)
 		return;
 	if (!strcmp(r->auth->account.role, "lead") && r->auth->account.ente_id != id) {
-		http_reply_error(r, 403, "forbidden", "this is another body");
+		http_reply_error(r, 403, "forbidden", "questo è un altro ente");
 		return;
 	}
 	if (api_ente_load(r, s, id, &en))
@@ -164,7 +169,7 @@ void api_ente_update(struct http_request *r)
 	int64_t now = api_now(r);
 	vis_err rc = store_rec_update(s, STORE_ENTE, &en, &e);
 	if (rc == VIS_ERR_CONFLICT) {
-		http_reply_error(r, 409, "conflict", "a body with this name exists");
+		http_reply_error(r, 409, "conflict", "esiste già un ente con questo nome");
 		return;
 	}
 	if (rc) {

@@ -57,11 +57,13 @@ void api_import_push(struct http_request *r)
 		return;
 	if (strcmp(en.kind, "municipality") || !en.comune[0]) {
 		http_reply_error(r, 403, "forbidden",
-				 "only a municipality's system account pushes daily files");
+				 "solo l'utenza di sistema di un comune invia i file giornalieri");
 		return;
 	}
 	if (!r->body_len) {
-		http_reply_error(r, 400, "invalid_request", "the body must be an import file (v1)");
+		http_reply_error(r, 400, "invalid_request",
+				 "il corpo della richiesta deve essere un file di importazione "
+				 "(versione 1)");
 		return;
 	}
 	/* The file's own header must name this municipality. */
@@ -83,7 +85,8 @@ void api_import_push(struct http_request *r)
 		alert_raise(s, now, "feed_rejected", "medium", a, "un file inviato indica un altro comune o un'altra versione", NULL);
 		metrics_import(r->app->metrics, "refused");
 		http_reply_error(r, 403, "forbidden",
-				 "the file's header must name this body's municipality and format version 1");
+				 "l'intestazione del file deve indicare il comune di questo ente e la "
+				 "versione 1 del formato");
 		return;
 	}
 	struct import_options opt = {.source = "https push", .rejects_path = fd >= 0 ? rejects : NULL};
@@ -102,7 +105,7 @@ void api_import_push(struct http_request *r)
 		auth_event(s, now, "import_refused", a, NULL, r->ip, detail);
 		http_reply_json(r, 422, json_pack("{s:{s:s,s:s,s:s},s:I,s:o}", "error", "code",
 						  "import_refused", "message",
-						  "the file was refused; nothing was written", "request_id",
+						  "il file è stato respinto: nulla è stato scritto", "request_id",
 						  r->request_id, "problems_total", (json_int_t)res.problems,
 						  "problems", list));
 		return;
@@ -259,7 +262,8 @@ void api_imports_list(struct http_request *r)
 	if (!api_page_params(r, 100, 1000, &pg))
 		return;
 	if (comune && (strlen(comune) != 6 || strspn(comune, "0123456789") != 6)) {
-		http_reply_error(r, 400, "invalid_request", "'comune' must be an ISTAT code of 6 digits");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"comune\" deve essere un codice ISTAT di 6 cifre");
 		return;
 	}
 	struct store *s = api_store(r);

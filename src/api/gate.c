@@ -52,7 +52,8 @@ static bool session_ended_why(struct http_request *r, struct store *s, int64_t n
 	struct store_ente en;
 	if (a.ente_id && !store_rec_get(s, STORE_ENTE, "id", NULL, a.ente_id, &en, &found, NULL) &&
 	    found && strcmp(en.state, "active")) {
-		http_reply_error(r, 401, "ente_not_active", "the body's access is suspended or ended");
+		http_reply_error(r, 401, "ente_not_active",
+				 "l'accesso dell'ente è sospeso o cessato");
 		return true;
 	}
 	return false;
@@ -114,7 +115,8 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 	}
 	if (!found) {
 		why = (struct pdnd_refusal){403, "pdnd_purpose_unknown",
-			"the voucher's purpose (purposeId) is not mapped to an agreement of this register"};
+			"la finalità del voucher (purposeId) non corrisponde a una convenzione di "
+			"questa anagrafe"};
 		voucher_refused(r, now, &au->voucher, NULL, NULL, &why);
 		return false;
 	}
@@ -130,7 +132,8 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 	}
 	if (strcmp(m.client_id, au->voucher.client_id)) {
 		why = (struct pdnd_refusal){403, "pdnd_client_mismatch",
-			"the voucher's client (client_id) is not the one the purpose is mapped for"};
+			"il client del voucher (client_id) non è quello per cui la finalità è "
+			"registrata"};
 		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
 		return false;
 	}
@@ -195,7 +198,7 @@ bool api_body_gate(struct http_request *r)
 	struct pdnd_refusal why;
 	if (r->body_fd >= 0) { /* a file upload: not an e-service of PDND */
 		why = (struct pdnd_refusal){403, "pdnd_route_not_offered",
-			"this resource is not offered to calls through PDND"};
+			"questa risorsa non è offerta alle chiamate tramite PDND"};
 		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
 		return false;
 	}
@@ -235,7 +238,7 @@ void api_answer_sign(struct http_request *r)
 		log_error("PDND answer not signed", "request_id=%s error=\"%s\"", r->request_id,
 			  e.msg[0] ? e.msg : "no room for the headers");
 		http_reply_error(r, 500, "internal_error",
-				 "the answer could not be signed; nothing was sent");
+				 "non è stato possibile firmare la risposta: nulla è stato inviato");
 	}
 	free(jwt);
 }
@@ -248,7 +251,8 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 	const char *authz = http_header(r, "Authorization");
 	if (authz) {
 		if (strncmp(authz, "Bearer ", 7)) {
-			http_reply_error(r, 401, "unauthenticated", "unsupported authorization scheme");
+			http_reply_error(r, 401, "unauthenticated",
+					 "schema di autorizzazione non supportato (usare Bearer)");
 			return false;
 		}
 		/* visura's own tokens are base64url: a dot makes it a JWT. */
@@ -269,7 +273,7 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 			return false;
 		}
 		if (!found || strcmp(r->auth->account.role, "api")) {
-			http_reply_error(r, 401, "unauthenticated", "invalid or revoked token");
+			http_reply_error(r, 401, "unauthenticated", "token non valido o revocato");
 			return false;
 		}
 		r->auth->via_token = true;
@@ -289,7 +293,7 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 		if (!found) {
 			if (!(r->auth->session.revoked_at && session_ended_why(r, s, now)))
 				http_reply_error(r, 401, "unauthenticated",
-						 "login required (no session, or it has expired)");
+						 "accesso richiesto: nessuna sessione, oppure la sessione è scaduta");
 			return false;
 		}
 	}
@@ -329,13 +333,14 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 		if (!csrf || !auth_equal(csrf, r->auth->session.csrf)) {
 			auth_event(s, now, "csrf_refused", a, NULL, r->ip, r->path);
 			http_reply_error(r, 403, "csrf_failed",
-					 "missing or wrong X-CSRF-Token header");
+					 "intestazione X-CSRF-Token assente o errata");
 			return false;
 		}
 	}
 	if (!(route->access & role_bit(a->role))) {
 		auth_event(s, now, "forbidden", a, NULL, r->ip, r->path);
-		http_reply_error(r, 403, "forbidden", "this role may not do this");
+		http_reply_error(r, 403, "forbidden",
+				 "questo ruolo non può eseguire questa operazione");
 		return false;
 	}
 	if (st == STANDING_MUST_CHANGE) {
@@ -350,7 +355,7 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 		r->auth->totp_enrolment_required = true;
 		if (!(route->access & (ROUTE_TOTP_SETUP | ROUTE_PASSWORD_CHANGE))) {
 			http_reply_error(r, 403, "totp_enrolment_required",
-					 "a second factor must be set up before anything else");
+					 "prima di tutto occorre attivare il secondo fattore di autenticazione");
 			return false;
 		}
 	}

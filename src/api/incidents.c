@@ -94,7 +94,8 @@ void api_incident_state(struct http_request *r)
 	if (!note)
 		return;
 	if (!incident_state_valid(state)) {
-		http_reply_error(r, 400, "invalid_request", "'state' must be open, handled or closed");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"state\" deve essere open, handled o closed");
 		return;
 	}
 	struct store *s = api_store(r);

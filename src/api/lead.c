@@ -30,7 +30,8 @@ void api_own_operator_disable(struct http_request *r)
 		return;
 	if (a.ente_id != r->auth->account.ente_id ||
 	    (strcmp(a.role, "operator") && strcmp(a.role, "api"))) {
-		http_reply_error(r, 403, "forbidden", "a lead disables only operators of their own body");
+		http_reply_error(r, 403, "forbidden",
+				 "un referente disattiva solo gli operatori del proprio ente");
 		return;
 	}
 	int64_t now = api_now(r);
@@ -63,7 +64,8 @@ void api_own_request_create(struct http_request *r)
 		return;
 	if (!api_username_valid(username)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'username' must be 3-64 of a-z 0-9 . _ - starting with a letter");
+				 "il campo \"username\" deve avere da 3 a 64 caratteri tra a-z 0-9 . _ - "
+				 "e iniziare con una lettera");
 		return;
 	}
 	STR_COPY_KNOWN(q.username, username); /* api_username_valid: at most 64 */
@@ -120,12 +122,12 @@ void api_own_renewal(struct http_request *r)
 	json_t *confirm = json_object_get(body, "purposes_confirmed");
 	if (!json_is_array(keep) || json_array_size(keep) > 512) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'keep' must list the ids of the operators that stay");
+				 "il campo \"keep\" deve elencare gli id degli operatori che restano");
 		return;
 	}
 	if (!json_is_true(confirm)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "the body's purposes must be confirmed ('purposes_confirmed': true)");
+				 "le finalità dell'ente devono essere confermate (\"purposes_confirmed\": true)");
 		return;
 	}
 	struct store *s = api_store(r);
@@ -136,7 +138,7 @@ void api_own_renewal(struct http_request *r)
 	int64_t window = (int64_t)r->app->cfg.renewal_window_days * DAY;
 	if (me->expires_at - window > now) {
 		http_reply_error(r, 409, "renewal_not_open",
-				 "renewal opens two months before the credentials expire");
+				 "il rinnovo si apre due mesi prima della scadenza delle credenziali");
 		return;
 	}
 	static _Thread_local struct renewal rn;

@@ -37,7 +37,8 @@ void api_list_request_create(struct http_request *r)
 		return;
 	if (!json_is_integer(pid) || !json_is_object(criteria) || strlen(why) < 20) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'purpose', 'criteria' (object) and a 'justification' of 20+ characters");
+				 "servono i campi \"purpose\", \"criteria\" (un oggetto) e \"justification\" "
+				 "(almeno 20 caratteri)");
 		return;
 	}
 	struct store *s = api_store(r);

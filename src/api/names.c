@@ -124,17 +124,20 @@ void api_places(struct http_request *r)
 	if (!q || strlen(q) > 100 || strlen(q) < 2 ||
 	    (strcmp(kind, "any") && strcmp(kind, "comune") && strcmp(kind, "stato"))) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'q' (2 to 100 characters) and 'kind' any, comune or stato");
+				 "il campo \"q\" deve avere da 2 a 100 caratteri e \"kind\" essere "
+				 "\"any\", \"comune\" o \"stato\"");
 		return;
 	}
 	int klen = text_fold_letters(q, strlen(q), key, sizeof key);
 	if (klen < 0) {
-		http_reply_error(r, 400, "invalid_request", "'q' is not valid UTF-8");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"q\" non è testo UTF-8 valido");
 		return;
 	}
 	bool code = strspn(q, "0123456789") == strlen(q);
 	if (!code && klen == 0) {
-		http_reply_error(r, 400, "invalid_request", "'q' holds no letter and is no code");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"q\" non contiene lettere e non è un codice");
 		return;
 	}
 	const struct refdata *rd = r->app->rd;

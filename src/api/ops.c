@@ -172,7 +172,8 @@ void api_metrics(struct http_request *r)
 	struct store *s = app_store(r->app);
 	char *text = metrics_render(r->app->metrics, s, app_now(r->app));
 	if (!text) {
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	/* Gauges and totals read from the database and the audit writer. */
@@ -209,7 +210,8 @@ void api_metrics(struct http_request *r)
 	char *all = malloc(tl + l.len + 1);
 	if (!all) {
 		free(text);
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	memcpy(all, text, tl);

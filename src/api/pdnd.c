@@ -28,7 +28,8 @@ static json_t *mapping_view(const void *rec)
 void api_pdnd_jwks(struct http_request *r)
 {
 	if (!r->app->signer) {
-		http_reply_error(r, 404, "not_found", "no signing key is published (pdnd_signing_key)");
+		http_reply_error(r, 404, "not_found",
+				 "nessuna chiave di firma è pubblicata (pdnd_signing_key)");
 		return;
 	}
 	size_t len;
@@ -59,8 +60,8 @@ void api_pdnd_purpose_map(struct http_request *r)
 	json_t *pid = json_object_get(b, "purpose_id");
 	if (!pdnd || !client || !user || !json_is_integer(pid)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'pdnd_purpose', 'client_id', 'username' (strings) and 'purpose_id' "
-				 "(a number) are required");
+				 "servono i campi \"pdnd_purpose\", \"client_id\", \"username\" (testi) e "
+				 "\"purpose_id\" (un numero)");
 		return;
 	}
 	struct store_pdnd_purpose m;
@@ -89,7 +90,8 @@ void api_pdnd_purpose_unmap(struct http_request *r)
 		if (e.code)
 			api_fail(r, &e);
 		else
-			http_reply_error(r, 404, "not_found", "this PDND purpose is not mapped");
+			http_reply_error(r, 404, "not_found",
+					 "questa finalità PDND non è registrata");
 		return;
 	}
 	vis_err rc = pdnd_purpose_unmap(s, pdnd, now, &e);

@@ -84,7 +84,8 @@ static void check_args(struct http_request *r, struct access_what *what)
 		return;
 	what->malformed_code = "invalid_request";
 	what->malformed_message =
-		"the path and query parameters must be UTF-8 text without control characters";
+		"il percorso e i parametri devono essere testo UTF-8 senza caratteri di "
+		"controllo";
 	what->malformed_query = "(malformed parameters)";
 }
 
@@ -111,7 +112,8 @@ static void run(struct http_request *r, const struct access_who *who,
 	}
 	struct access_call *c = access_prepare(&env, &w, what);
 	if (!c) {
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	r->handler_ctx = c;
@@ -203,7 +205,7 @@ static json_t *json_call(struct http_request *r, struct access_who *who, struct 
 		json_decref(body);
 		if (!what->malformed_code) {
 			what->malformed_code = "invalid_json";
-			what->malformed_message = "the body is not a valid JSON object";
+			what->malformed_message = "il corpo della richiesta non è un oggetto JSON valido";
 		}
 		return NULL;
 	}
@@ -228,7 +230,7 @@ void api_verify(struct http_request *r)
 	bool typed = !(jcase && !json_is_string(jcase)) && !(jasof && !json_is_string(jasof));
 	if (!typed && !what.malformed_code) {
 		what.malformed_code = "invalid_request";
-		what.malformed_message = "'case_ref' and 'as_of' must be strings";
+		what.malformed_message = "i campi \"case_ref\" e \"as_of\" devono essere testi";
 	}
 	if (typed) {
 		who.purpose_id = json_is_integer(pid) ? json_integer_value(pid) : 0;
@@ -299,8 +301,8 @@ static bool anpr_declared(json_t *v, json_t *declared, struct access_what *what)
 	static const char *const civil[][2] = {{"1", "never_married"}, {"2", "married"},
 		{"3", "widowed"}, {"4", "divorced"}, {"6", "civil_union"},
 		{"7", "civil_union_partner_died"}, {"8", "civil_union_dissolved"}};
-	const char *bad = "'verifica' holds a field visura does not verify, or a value of "
-			  "another shape (docs/api.md, \"ANPR\")";
+	const char *bad = "\"verifica\" contiene un campo che visura non verifica, o un valore "
+			  "di forma diversa (docs/api.md, \"ANPR\")";
 	if (!json_is_object(v) || !json_object_size(v))
 		return anpr_malformed(what, "invalid_request", bad);
 	const char *key;
@@ -383,11 +385,11 @@ static void anpr_service(struct http_request *r, bool verify)
 	json_t *vf = json_object_get(body, "verifica");
 	if (!json_is_object(crit) || !who.case_ref || !*who.case_ref)
 		anpr_malformed(&what, "invalid_request",
-			       "'criteriRicerca' and 'datiRichiesta.motivoRichiesta' are required");
+			       "servono \"criteriRicerca\" e \"datiRichiesta.motivoRichiesta\"");
 	else if (verify ? !what.cf || !anpr_declared(vf, declared, &what) : vf != NULL)
 		anpr_malformed(&what, "invalid_request", verify
-			? "a verification needs 'criteriRicerca.codiceFiscale' and 'verifica'"
-			: "a look-up takes no 'verifica'");
+			? "la verifica richiede \"criteriRicerca.codiceFiscale\" e \"verifica\""
+			: "la ricerca non accetta \"verifica\"");
 	else if (!verify && !what.cf) {
 		what.op = ACCESS_SEARCH;
 		what.surname = member(crit, "cognome");
@@ -395,7 +397,7 @@ static void anpr_service(struct http_request *r, bool verify)
 		what.birth_date = member(crit, "datiNascita.dataEvento");
 		anpr.sex = member(crit, "sesso");
 		if (anpr.sex && strcmp(anpr.sex, "M") && strcmp(anpr.sex, "F"))
-			anpr_malformed(&what, "invalid_request", "'sesso' must be M or F");
+			anpr_malformed(&what, "invalid_request", "\"sesso\" deve essere M o F");
 	}
 	what.declared = declared;
 	run(r, &who, &what);

@@ -55,7 +55,8 @@ static bool read_fields(struct http_request *r, struct store_processing *p, bool
 	}
 	json_t *sc = json_object_get(b, "special_categories");
 	if (sc && !json_is_boolean(sc)) {
-		http_reply_error(r, 400, "invalid_request", "'special_categories' must be true or false");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"special_categories\" deve essere true o false");
 		return false;
 	}
 	if (sc)
@@ -159,7 +160,7 @@ void api_processing_create(struct http_request *r)
 	struct vis_error e = {0};
 	vis_err rc = store_rec_insert(s, STORE_PROCESSING, &p, &p.id, &e);
 	if (rc == VIS_ERR_CONFLICT) {
-		http_reply_error(r, 409, "conflict", "an entry with this number exists");
+		http_reply_error(r, 409, "conflict", "esiste già una voce con questo numero");
 		return;
 	}
 	if (rc) {
@@ -182,7 +183,7 @@ static bool load(struct http_request *r, struct store **s, struct store_processi
 		return false;
 	}
 	if (!found)
-		http_reply_error(r, 404, "not_found", "no such entry");
+		http_reply_error(r, 404, "not_found", "voce inesistente");
 	return found;
 }
 
@@ -197,7 +198,9 @@ void api_processing_update(struct http_request *r)
 	if (!read_fields(r, &p, false))
 		return;
 	if (strcmp(number, p.number)) {
-		http_reply_error(r, 409, "conflict", "an entry's number does not change (purposes point at it)");
+		http_reply_error(r, 409, "conflict",
+				 "il numero di una voce non cambia (le finalità vi fanno "
+				 "riferimento)");
 		return;
 	}
 	p.updated_at = api_now(r);
@@ -232,7 +235,8 @@ void api_processing_delete(struct http_request *r)
 	}
 	if (used) {
 		http_reply_error(r, 409, "entry_in_use",
-				 "a purpose of an agreement points at this entry: it cannot be deleted");
+				 "una finalità di una convenzione fa riferimento a questa voce: non si può "
+				 "eliminare");
 		return;
 	}
 	if (store_rec_delete(s, STORE_PROCESSING, p.id, &e)) {

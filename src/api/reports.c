@@ -30,7 +30,7 @@ static bool num_param(struct http_request *r, const char *name, int64_t *out)
 	long long n = strtoll(v, &end, 10);
 	if (*end || n < 0 || strlen(v) > 18) {
 		char msg[80];
-		snprintf(msg, sizeof msg, "'%s' must be a number", name);
+		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un numero", name);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
@@ -49,7 +49,7 @@ static bool date_param(struct http_request *r, const char *name, int64_t *ms)
 		return true;
 	if (!date_parse(v, strlen(v), &d)) {
 		char msg[80];
-		snprintf(msg, sizeof msg, "'%s' must be YYYY-MM-DD", name);
+		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere una data AAAA-MM-GG", name);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
@@ -123,7 +123,8 @@ static void access_bundle(struct http_request *r, struct store *s,
 	struct vis_error e = {0};
 	FILE *out = open_memstream(&buf, &len);
 	if (!out) {
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	vis_err rc = audit_bundle_write(s, &q, out, &n, &e);
@@ -200,7 +201,8 @@ void api_audit_access(struct http_request *r)
 	char *text = json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(out);
 	if (!text) {
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	reply_signed(r, "application/json", text, strlen(text));
@@ -316,7 +318,8 @@ void api_subject_code_create(struct http_request *r)
 	auth_token_hash(code, hash);
 	int64_t now = api_now(r);
 	if (store_subject_code_put(s, hash, cf, r->auth->account.id, now, now + 30 * 86400, NULL)) {
-		http_reply_error(r, 503, "service_unavailable", "the database is unreachable");
+		http_reply_error(r, 503, "service_unavailable",
+				 "la base dati non è raggiungibile: riprovare più tardi");
 		return;
 	}
 	auth_event(s, now, "subject_code_issued", &r->auth->account, NULL, r->ip, cf);
@@ -361,7 +364,8 @@ void api_citizen_report(struct http_request *r)
 			api_citizen_page_ask(r, 429, "Troppi codici errati da questo indirizzo: "
 					     "riprovare più tardi.");
 		else
-			http_reply_error(r, 429, "too_many_attempts", "wait before trying again");
+			http_reply_error(r, 429, "too_many_attempts",
+					 "troppi tentativi: attendere prima di riprovare");
 		return;
 	}
 	char hash[65], cf[17];
@@ -369,7 +373,8 @@ void api_citizen_report(struct http_request *r)
 	if (code && strlen(code) == 12) {
 		auth_token_hash(code, hash);
 		if (store_subject_code_use(s, hash, now, cf, &ok, NULL)) {
-			http_reply_error(r, 503, "service_unavailable", "the database is unreachable");
+			http_reply_error(r, 503, "service_unavailable",
+					 "la base dati non è raggiungibile: riprovare più tardi");
 			return;
 		}
 	}
@@ -379,7 +384,8 @@ void api_citizen_report(struct http_request *r)
 			api_citizen_page_ask(r, 404, "Il codice non è valido: è errato, scaduto "
 					     "oppure è già stato usato. Ogni codice vale una volta sola.");
 		else
-			http_reply_error(r, 404, "invalid_code", "the code is wrong, expired or already used");
+			http_reply_error(r, 404, "invalid_code",
+					 "il codice è errato, scaduto o già usato");
 		return;
 	}
 	subject_report(r, s, cf, true);
@@ -432,8 +438,9 @@ void api_audit_consistency(struct http_request *r)
 	if (!http_query(r, "to") || !*http_query(r, "to"))
 		to = found ? h.size : 0;
 	if (from > to || !found || to > h.size) {
-		http_reply_error(r, 400, "invalid_request", "0 <= from <= to <= the size of the "
-				 "latest signed head");
+		http_reply_error(r, 400, "invalid_request",
+				 "deve valere 0 <= \"from\" <= \"to\" <= la "
+				 "dimensione dell'ultima testa firmata");
 		return;
 	}
 	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH], rf[MERKLE_HASH], rt[MERKLE_HASH];
@@ -510,7 +517,7 @@ void api_alert_review(struct http_request *r)
 		return;
 	}
 	if (!found) {
-		http_reply_error(r, 404, "not_found", "no such alert");
+		http_reply_error(r, 404, "not_found", "segnalazione inesistente");
 		return;
 	}
 	int64_t now = api_now(r);
@@ -577,7 +584,7 @@ void api_usage(struct http_request *r)
 	if (!strcmp(r->auth->account.role, "lead"))
 		f.ente_id = r->auth->account.ente_id;
 	if (!f.ente_id) {
-		http_reply_error(r, 400, "invalid_request", "'ente_id' is required");
+		http_reply_error(r, 400, "invalid_request", "il campo \"ente_id\" è obbligatorio");
 		return;
 	}
 	struct store *s = api_store(r);

@@ -61,7 +61,8 @@ void api_notices_create(struct http_request *r)
 	if (!timestamp_parse(from, strlen(from), &x.starts_at) ||
 	    !timestamp_parse(to, strlen(to), &x.ends_at) || x.ends_at <= x.starts_at) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'starts_at' and 'ends_at' are YYYY-MM-DDTHH:MM:SSZ, in that order");
+				 "i campi \"starts_at\" e \"ends_at\" sono AAAA-MM-GGTHH:MM:SSZ, in "
+				 "quest'ordine");
 		return;
 	}
 	/* http_body_string refused anything longer than the fields */
@@ -106,7 +107,8 @@ void api_review_decide(struct http_request *r)
 	if (!note)
 		return;
 	if (!review_decision_valid(decision)) {
-		http_reply_error(r, 400, "invalid_request", "'decision' is confirm, restrict or revoke");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"decision\" deve essere confirm, restrict o revoke");
 		return;
 	}
 	struct store *s = api_store(r);

@@ -41,7 +41,7 @@ static void set_session_cookie(struct http_request *r, const char *token, int ma
 /* The same answer for an unknown user and a wrong password. */
 static void reply_bad_credentials(struct http_request *r)
 {
-	http_reply_error(r, 401, "invalid_credentials", "wrong user id or password");
+	http_reply_error(r, 401, "invalid_credentials", "nome utente o password errati");
 }
 
 static void login_failed(struct http_request *r, struct store *s, int64_t now,
@@ -129,7 +129,7 @@ void api_login(struct http_request *r)
 		auth_event(s, now, "login_throttled", NULL, username, r->ip, "");
 		metrics_login(r->app->metrics, "throttled");
 		http_reply_error(r, 429, "too_many_attempts",
-				 "too many failed attempts: wait before trying again");
+				 "troppi tentativi non riusciti: attendere prima di riprovare");
 		return;
 	}
 	struct store_account a;
@@ -154,7 +154,8 @@ void api_login(struct http_request *r)
 		return;
 	if (a.totp_enabled) {
 		if (!code[0]) {
-			http_reply_error(r, 401, "totp_required", "the second-factor code is required");
+			http_reply_error(r, 401, "totp_required",
+					 "serve il codice del secondo fattore");
 			return;
 		}
 		/* The step is claimed atomically: two requests racing with the
@@ -163,7 +164,8 @@ void api_login(struct http_request *r)
 		if (!totp_check(r, &a, code, now) ||
 		    store_account_totp_advance(s, a.id, a.totp_last_step, &fresh, &e) || !fresh) {
 			login_failed(r, s, now, &a, username, "wrong second-factor code");
-			http_reply_error(r, 401, "invalid_totp", "wrong or already used second-factor code");
+			http_reply_error(r, 401, "invalid_totp",
+					 "codice del secondo fattore errato o già usato");
 			return;
 		}
 	}
@@ -250,7 +252,7 @@ void api_session_end(struct http_request *r)
 	}
 	/* Another account's session is not named: the same answer as none. */
 	if (!found || x.account_id != r->auth->account.id || !auth_session_live(&r->app->cfg, &x, now)) {
-		http_reply_error(r, 404, "not_found", "no such session");
+		http_reply_error(r, 404, "not_found", "sessione inesistente");
 		return;
 	}
 	if (auth_session_revoke(s, &x, now, &e)) {
@@ -332,12 +334,12 @@ void api_password_change(struct http_request *r)
 		snprintf(ra, sizeof ra, "%lld", (long long)wait);
 		http_header_add(r, "Retry-After", ra);
 		http_reply_error(r, 429, "too_many_attempts",
-				 "too many failed attempts: wait before trying again");
+				 "troppi tentativi non riusciti: attendere prima di riprovare");
 		return;
 	}
 	if (!a->password_hash[0] || !password_verify(a->password_hash, current)) {
 		login_failed(r, s, now, a, a->username, "wrong current password at change");
-		http_reply_error(r, 403, "invalid_credentials", "the current password is wrong");
+		http_reply_error(r, 403, "invalid_credentials", "la password attuale è errata");
 		return;
 	}
 	vis_err rc = auth_password_change(s, a, next, now, &e);
@@ -369,7 +371,7 @@ void api_totp_setup(struct http_request *r)
 	struct vis_error e = {0};
 	if (a->totp_enabled) {
 		http_reply_error(r, 409, "totp_already_enabled",
-				 "a second factor is already active; an admin can reset it");
+				 "un secondo fattore è già attivo: un amministratore può azzerarlo");
 		return;
 	}
 	char uri[512], secret[TOTP_SECRET_B32_MAX];
@@ -400,11 +402,15 @@ void api_totp_confirm(struct http_request *r)
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
 	if (a->totp_enabled || !a->totp_secret[0]) {
-		http_reply_error(r, 409, "totp_not_pending", "start with /api/v1/auth/totp/setup");
+		http_reply_error(r, 409, "totp_not_pending",
+				 "nessuna attivazione in corso: iniziare da "
+				 "/api/v1/auth/totp/setup");
 		return;
 	}
 	if (!totp_check(r, a, code, now)) {
-		http_reply_error(r, 400, "invalid_totp", "wrong code: check the authenticator's clock");
+		http_reply_error(r, 400, "invalid_totp",
+				 "codice errato: controllare l'orologio dell'app di "
+				 "autenticazione");
 		return;
 	}
 	a->totp_enabled = true;
@@ -425,7 +431,8 @@ void api_test_clock(struct http_request *r)
 		return;
 	json_t *adv = json_object_get(body, "advance_seconds");
 	if (!json_is_integer(adv) || json_integer_value(adv) < 0) {
-		http_reply_error(r, 400, "invalid_request", "'advance_seconds' must be a non-negative integer");
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"advance_seconds\" deve essere un intero non negativo");
 		return;
 	}
 	atomic_fetch_add(&r->app->clock_offset, (long long)json_integer_value(adv));

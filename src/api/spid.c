@@ -214,7 +214,8 @@ static void mark(struct http_request *r, const char *what)
 	int level = json_is_integer(lv) ? (int)json_integer_value(lv) : -1;
 	if (level != 0 && level != 2 && level != 3) {
 		http_reply_error(r, 400, "invalid_request",
-				 "'level' must be 0 (passwords accepted), 2 or 3 (SPID/CIE required)");
+				 "il campo \"level\" deve essere 0 (password ammesse), 2 o 3 (SPID/CIE "
+				 "obbligatori)");
 		return;
 	}
 	struct store *s = api_store(r);

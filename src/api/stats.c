@@ -31,7 +31,8 @@ static bool common_params(struct http_request *r, int *threshold, char comuni[40
 	struct vis_error e = {0};
 	*threshold = r->app->cfg.stats_threshold_min;
 	if (thr && !int_param(thr, threshold)) {
-		http_reply_error(r, 400, "invalid_request", "threshold is a number");
+		http_reply_error(r, 400, "invalid_request",
+				 "il parametro \"threshold\" deve essere un numero");
 		return false;
 	}
 	if (stats_threshold_check(*threshold, r->app->cfg.stats_threshold_min, &e)) {
@@ -41,7 +42,9 @@ static bool common_params(struct http_request *r, int *threshold, char comuni[40
 	comuni[0] = 0;
 	if (c) {
 		if (strlen(c) >= 4096 || strspn(c, "0123456789,") != strlen(c)) {
-			http_reply_error(r, 400, "invalid_request", "'comuni' is a list of ISTAT codes");
+			http_reply_error(r, 400, "invalid_request",
+					 "il parametro \"comuni\" è un elenco di codici ISTAT "
+					 "separati da virgole");
 			return false;
 		}
 		memcpy(comuni, c, strlen(c) + 1);
@@ -56,7 +59,8 @@ static void reply(struct http_request *r, json_t *doc, const char *format, char 
 		char *text = csv(doc);
 		json_decref(doc);
 		if (!text) {
-			http_reply_error(r, 503, "service_unavailable", "out of memory");
+			http_reply_error(r, 503, "service_unavailable",
+					 "memoria esaurita: riprovare più tardi");
 			return;
 		}
 		http_reply_bytes(r, 200, "text/csv; charset=utf-8", text, strlen(text));
@@ -75,13 +79,15 @@ void api_stats(struct http_request *r)
 	for (int i = 0; i < 3; i++) {
 		const char *v = http_query(r, dates[i]);
 		if (v && *v && !date_parse(v, strlen(v), ddst[i])) {
-			http_reply_error(r, 400, "invalid_request", "dates must be YYYY-MM-DD");
+			http_reply_error(r, 400, "invalid_request",
+					 "le date devono essere AAAA-MM-GG");
 			return;
 		}
 	}
 	const char *step = http_query(r, "age_step");
 	if ((step && !int_param(step, &q.age_step)) || q.age_step < 1 || q.age_step > 50) {
-		http_reply_error(r, 400, "invalid_request", "age_step is a number from 1 to 50");
+		http_reply_error(r, 400, "invalid_request",
+				 "il parametro \"age_step\" è un numero da 1 a 50");
 		return;
 	}
 	if (!common_params(r, &q.threshold, q.comuni))
@@ -116,7 +122,8 @@ void api_stats_tables(struct http_request *r)
 	for (int i = 0; i < 3; i++) {
 		const char *v = http_query(r, dates[i]);
 		if (v && *v && !date_parse(v, strlen(v), ddst[i])) {
-			http_reply_error(r, 400, "invalid_request", "dates must be YYYY-MM-DD");
+			http_reply_error(r, 400, "invalid_request",
+					 "le date devono essere AAAA-MM-GG");
 			return;
 		}
 	}
@@ -161,7 +168,8 @@ void api_stats_series(struct http_request *r)
 	for (int i = 0; i < 2; i++) {
 		const char *v = http_query(r, months[i]);
 		if (v && *v && !stats_month_parse(v, dst[i])) {
-			http_reply_error(r, 400, "invalid_request", "from e to sono mesi: AAAA-MM");
+			http_reply_error(r, 400, "invalid_request",
+					 "i parametri \"from\" e \"to\" sono mesi: AAAA-MM");
 			return;
 		}
 	}
@@ -170,7 +178,9 @@ void api_stats_series(struct http_request *r)
 		return;
 	}
 	if (by && strcmp(by, "comune")) {
-		http_reply_error(r, 400, "invalid_request", "by: comune (una serie per comune)");
+		http_reply_error(r, 400, "invalid_request",
+				 "il parametro \"by\" ammette solo \"comune\" (una serie per "
+				 "comune)");
 		return;
 	}
 	q.yearly = step && !strcmp(step, "year");

@@ -27,8 +27,8 @@ static void send_file(struct http_request *r, const char *path)
 {
 	const struct web_file *f = web_find(r->app->ui, path);
 	if (!f) {
-		http_reply_error(r, 404, "not_found", r->app->ui ? "no such resource"
-							       : "this server has no browser interface");
+		http_reply_error(r, 404, "not_found", r->app->ui ? "risorsa inesistente"
+							       : "questo servizio non ha un'interfaccia web");
 		return;
 	}
 	/* The page itself is always revalidated so that a new release takes

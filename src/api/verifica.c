@@ -229,7 +229,8 @@ void api_verifica_page(struct http_request *r)
 		    "verify-receipt</code>.</p></main></body></html>\n");
 	if (h.err) {
 		strbuf_release(&h);
-		http_reply_error(r, 503, "service_unavailable", "out of memory");
+		http_reply_error(r, 503, "service_unavailable",
+				 "memoria esaurita: riprovare più tardi");
 		return;
 	}
 	http_reply_bytes(r, status, "text/html; charset=utf-8", h.buf, h.len);

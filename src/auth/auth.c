@@ -49,12 +49,12 @@ const char *auth_standing_message(enum account_standing s)
 {
 	switch (s) {
 	case STANDING_OK: return "ok";
-	case STANDING_DISABLED: return "the account is disabled";
+	case STANDING_DISABLED: return "l'utenza è disattivata";
 	case STANDING_CREDENTIALS_EXPIRED:
-		return "the credentials have expired: the body's lead must renew them";
+		return "le credenziali sono scadute: il referente dell'ente deve rinnovarle";
 	case STANDING_TEMP_EXPIRED:
-		return "the temporary password has expired: ask the registry office for a new one";
-	case STANDING_MUST_CHANGE: return "the password must be changed before anything else";
+		return "la password temporanea è scaduta: chiederne una nuova all'ufficio anagrafe";
+	case STANDING_MUST_CHANGE: return "prima di tutto occorre cambiare la password";
 	}
 	return "unknown";
 }

@@ -139,7 +139,7 @@ static vis_err bad(struct vis_error *e, const struct tok *t, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	return vis_error_set(e, VIS_ERR_INVALID, "hours: token %d \"%.*s\": %s", t->index,
+	return vis_error_set(e, VIS_ERR_INVALID, "orario: elemento %d \"%.*s\": %s", t->index,
 			     (int)(t->len > 80 ? 80 : t->len), t->p, detail);
 }
 
@@ -218,7 +218,7 @@ static vis_err parse_closed(const struct tok *t, const char *rest, size_t rlen,
 			    struct hours_schedule *out, struct vis_error *e)
 {
 	if (rlen == 0)
-		return bad(e, t, "'closed' needs at least one date (YYYY-MM-DD)");
+		return bad(e, t, "'closed' vuole almeno una data (AAAA-MM-GG)");
 	while (true) {
 		const char *item;
 		size_t ilen;
@@ -226,15 +226,15 @@ static vis_err parse_closed(const struct tok *t, const char *rest, size_t rlen,
 		next_item(&rest, &rlen, ',', &item, &ilen);
 		int d;
 		if (ilen == 0)
-			return bad(e, t, "empty date in the list");
+			return bad(e, t, "data vuota nell'elenco");
 		if (!date_parse(item, ilen, &d))
-			return bad(e, t, "'%.*s' is not a date (YYYY-MM-DD)", (int)(ilen > 40 ? 40 : ilen),
+			return bad(e, t, "'%.*s' non è una data (AAAA-MM-GG)", (int)(ilen > 40 ? 40 : ilen),
 				   item);
 		for (int i = 0; i < out->nclosed; i++)
 			if (out->closed[i] == d)
-				return bad(e, t, "date %.*s given twice", (int)ilen, item);
+				return bad(e, t, "data %.*s indicata due volte", (int)ilen, item);
 		if (out->nclosed >= HOURS_MAX_CLOSED)
-			return bad(e, t, "more than %d closed dates", HOURS_MAX_CLOSED);
+			return bad(e, t, "più di %d date di chiusura", HOURS_MAX_CLOSED);
 		out->closed[out->nclosed++] = d;
 		if (last)
 			return VIS_OK;
@@ -252,21 +252,23 @@ static vis_err parse_days(const struct tok *t, const char *w, size_t wlen,
 		from = day_index(w, l1);
 		to = day_index(dash + 1, wlen - l1 - 1);
 		if (from < 0 || to < 0)
-			return bad(e, t, "'%.*s' is not a day range (like mon-fri)", (int)wlen, w);
+			return bad(e, t, "'%.*s' non è un intervallo di giorni (come mon-fri)", (int)wlen, w);
 		if (from >= to)
-			return bad(e, t, "day range '%.*s' must go forward from mon to sun", (int)wlen, w);
+			return bad(e, t, "l'intervallo di giorni '%.*s' deve andare in avanti da mon a sun", (int)wlen, w);
 	} else {
 		from = to = day_index(w, wlen);
 		if (from < 0)
-			return bad(e, t, "unknown word '%.*s' (expected a day such as mon, a day range "
-				   "such as mon-fri, 'closed', 'holidays open' or 'always')",
+			return bad(e, t,
+				   "parola sconosciuta '%.*s' (atteso un giorno come mon, un "
+				   "intervallo "
+				   "come mon-fri, 'closed', 'holidays open' o 'always')",
 				   (int)(wlen > 40 ? 40 : wlen), w);
 	}
 	for (int d = from; d <= to; d++)
 		if (out->nranges[d] > 0)
-			return bad(e, t, "%s is given twice", day_names[d]);
+			return bad(e, t, "%s è indicato due volte", day_names[d]);
 	if (rlen == 0)
-		return bad(e, t, "missing time ranges after '%.*s' (like 08:00-14:00)", (int)wlen, w);
+		return bad(e, t, "mancano le fasce orarie dopo '%.*s' (come 08:00-14:00)", (int)wlen, w);
 
 	struct hours_range r[HOURS_MAX_RANGES];
 	int n = 0;
@@ -276,19 +278,20 @@ static vis_err parse_days(const struct tok *t, const char *w, size_t wlen,
 		bool last = memchr(rest, ',', rlen) == NULL;
 		next_item(&rest, &rlen, ',', &item, &ilen);
 		if (ilen == 0)
-			return bad(e, t, "empty time range in the list");
+			return bad(e, t, "fascia oraria vuota nell'elenco");
 		int s = -1, en = -1;
 		if (ilen == 11 && item[5] == '-') {
 			s = parse_hhmm(item, false);
 			en = parse_hhmm(item + 6, true);
 		}
 		if (s < 0 || en < 0)
-			return bad(e, t, "'%.*s' is not a time range (HH:MM-HH:MM, 00:00 to 24:00)",
+			return bad(e, t,
+				   "'%.*s' non è una fascia oraria (HH:MM-HH:MM, da 00:00 a 24:00)",
 				   (int)(ilen > 40 ? 40 : ilen), item);
 		if (s >= en)
-			return bad(e, t, "time range '%.*s' must end after it starts", (int)ilen, item);
+			return bad(e, t, "la fascia oraria '%.*s' deve finire dopo l'inizio", (int)ilen, item);
 		if (n >= HOURS_MAX_RANGES)
-			return bad(e, t, "more than %d time ranges", HOURS_MAX_RANGES);
+			return bad(e, t, "più di %d fasce orarie", HOURS_MAX_RANGES);
 		r[n].start = (uint16_t)s;
 		r[n].end = (uint16_t)en;
 		n++;
@@ -298,7 +301,9 @@ static vis_err parse_days(const struct tok *t, const char *w, size_t wlen,
 	qsort(r, (size_t)n, sizeof r[0], cmp_range);
 	for (int i = 1; i < n; i++)
 		if (r[i].start < r[i - 1].end)
-			return bad(e, t, "time ranges %02d:%02d-%02d:%02d and %02d:%02d-%02d:%02d overlap",
+			return bad(e, t,
+				   "le fasce orarie %02d:%02d-%02d:%02d e %02d:%02d-%02d:%02d si "
+				   "sovrappongono",
 				   r[i - 1].start / 60, r[i - 1].start % 60, r[i - 1].end / 60,
 				   r[i - 1].end % 60, r[i].start / 60, r[i].start % 60, r[i].end / 60,
 				   r[i].end % 60);
@@ -312,13 +317,13 @@ static vis_err parse_days(const struct tok *t, const char *w, size_t wlen,
 vis_err hours_parse(const char *spec, struct hours_schedule *out, struct vis_error *e)
 {
 	if (!out)
-		return vis_error_set(e, VIS_ERR_INVALID, "hours: no schedule to fill");
+		return vis_error_set(e, VIS_ERR_INVALID, "orario: nessun orario da compilare");
 	memset(out, 0, sizeof *out);
 	if (!spec)
-		return vis_error_set(e, VIS_ERR_INVALID, "hours: no schedule given");
+		return vis_error_set(e, VIS_ERR_INVALID, "orario: nessun orario indicato");
 	size_t len = strnlen(spec, HOURS_SPEC_MAX);
 	if (len >= HOURS_SPEC_MAX)
-		return vis_error_set(e, VIS_ERR_LIMIT, "hours: schedule longer than %d bytes",
+		return vis_error_set(e, VIS_ERR_LIMIT, "orario: più lungo di %d byte",
 				     HOURS_SPEC_MAX - 1);
 	const char *p = spec;
 	size_t rem = len;
@@ -327,7 +332,7 @@ vis_err hours_parse(const char *spec, struct hours_schedule *out, struct vis_err
 		size_t alen = len;
 		trim(&all, &alen);
 		if (alen == 0)
-			return vis_error_set(e, VIS_ERR_INVALID, "hours: schedule is empty");
+			return vis_error_set(e, VIS_ERR_INVALID, "orario: vuoto");
 	}
 	bool always = false, others = false;
 	struct tok t = {0};
@@ -338,7 +343,8 @@ vis_err hours_parse(const char *spec, struct hours_schedule *out, struct vis_err
 		next_item(&p, &rem, ';', &t.p, &t.len);
 		t.index = index;
 		if (t.len == 0) {
-			rc = vis_error_set(e, VIS_ERR_INVALID, "hours: token %d is empty (stray ';'?)",
+			rc = vis_error_set(e, VIS_ERR_INVALID,
+					   "orario: l'elemento %d è vuoto (un ';' di troppo?)",
 					   index);
 			break;
 		}
@@ -352,17 +358,17 @@ vis_err hours_parse(const char *spec, struct hours_schedule *out, struct vis_err
 		trim(&rest, &rlen);
 		if (word_is(w, wlen, "always")) {
 			if (rlen != 0)
-				rc = bad(e, &t, "'always' takes nothing after it");
+				rc = bad(e, &t, "'always' non vuole nulla dopo di sé");
 			else if (always)
-				rc = bad(e, &t, "'always' is given twice");
+				rc = bad(e, &t, "'always' è indicato due volte");
 			always = true;
 			always_tok = t;
 		} else if (word_is(w, wlen, "holidays")) {
 			others = true;
 			if (!word_is(rest, rlen, "open"))
-				rc = bad(e, &t, "expected 'holidays open'");
+				rc = bad(e, &t, "atteso 'holidays open'");
 			else if (out->holidays_open)
-				rc = bad(e, &t, "'holidays open' is given twice");
+				rc = bad(e, &t, "'holidays open' è indicato due volte");
 			out->holidays_open = true;
 		} else if (word_is(w, wlen, "closed")) {
 			others = true;
@@ -375,7 +381,7 @@ vis_err hours_parse(const char *spec, struct hours_schedule *out, struct vis_err
 			break;
 	}
 	if (rc == VIS_OK && always && others)
-		rc = bad(e, &always_tok, "'always' cannot be combined with other tokens");
+		rc = bad(e, &always_tok, "'always' non si combina con altri elementi");
 	if (rc != VIS_OK) {
 		memset(out, 0, sizeof *out);
 		return rc;

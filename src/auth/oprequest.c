@@ -50,8 +50,8 @@ vis_err oprequest_create(struct store *s, const struct store_account *by,
 			 struct store_operator_request *q, int64_t now, struct vis_error *e)
 {
 	if (!q->appointment_ref[0])
-		return vis_error_set(e, VIS_ERR_INVALID, "'appointment_ref' (the formal appointment "
-				     "of the operator) is required");
+		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"appointment_ref\" (l'atto di "
+				     "nomina dell'operatore) è obbligatorio");
 	STR_COPY_KNOWN(q->state, "pending"); /* a constant */
 	q->ente_id = by->ente_id;
 	q->requested_by = by->id;
@@ -76,9 +76,9 @@ vis_err oprequest_pending(struct store *s, int64_t id, struct store_operator_req
 	if (store_rec_get(s, STORE_OPERATOR_REQUEST, "id", NULL, id, q, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such request");
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "richiesta inesistente");
 	if (strcmp(q->state, "pending"))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "the request was already decided");
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta è già stata decisa");
 	return VIS_OK;
 }
 
@@ -89,7 +89,7 @@ vis_err oprequest_approve(struct store *s, const struct config *cfg,
 {
 	*username_taken = false;
 	if (strcmp(q->state, "pending"))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "the request was already decided");
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta è già stata decisa");
 	*a = (struct store_account){.ente_id = q->ente_id};
 	/* an operator request's fields have the sizes of an account's */
 	STR_COPY_KNOWN(a->username, q->username);
@@ -133,7 +133,7 @@ vis_err oprequest_reject(struct store *s, struct store_operator_request *q, cons
 			 int64_t by_id, int64_t now, struct vis_error *e)
 {
 	if (strcmp(q->state, "pending"))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "the request was already decided");
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta è già stata decisa");
 	struct store_operator_request done = *q;
 	if (STR_SET(done.note, note, "note", e))
 		return VIS_ERR_LIMIT;

@@ -264,30 +264,30 @@ const char *password_policy_check(const char *pw, const char *user_id,
 				  const char *const *previous, size_t n)
 {
 	if (!pw)
-		return "password is missing";
+		return "password assente";
 	size_t len = strnlen(pw, PASSWORD_MAX_LEN + 1);
 	if (len > PASSWORD_MAX_LEN)
-		return "password is longer than " XSTR(PASSWORD_MAX_LEN) " bytes";
+		return "la password supera " XSTR(PASSWORD_MAX_LEN) " byte";
 	long chars = utf8_count(pw, len);
 	if (chars == -1)
-		return "password is not valid utf-8";
+		return "la password non è testo UTF-8 valido";
 	if (chars == -2)
-		return "password contains control characters";
+		return "la password contiene caratteri di controllo";
 	if (chars < PASSWORD_MIN_LEN)
-		return "password is shorter than " XSTR(PASSWORD_MIN_LEN) " characters";
+		return "la password è più corta di " XSTR(PASSWORD_MIN_LEN) " caratteri";
 	if (user_id) {
 		size_t ulen = strnlen(user_id, PASSWORD_MAX_LEN + 1);
 		long uchars = utf8_count(user_id, ulen);
 		if (uchars < 0)
 			uchars = (long)ulen;
 		if (uchars >= 3 && contains_nocase(pw, len, user_id, ulen))
-			return "password contains the user id";
+			return "la password contiene il nome utente";
 	}
 	if (password_is_common(pw))
-		return "password is too common";
+		return "la password è troppo comune";
 	for (size_t i = 0; previous && i < n; i++)
 		if (previous[i] && password_verify(previous[i], pw))
-			return "password was used recently";
+			return "la password è stata usata di recente";
 	return NULL;
 }
 

@@ -49,7 +49,8 @@ cf_status cf_decode(const char *code, size_t len, struct cf_decoded *out);
 #define CF_TYPED_MAX 40
 /* The refusal that names the rule, for a parameter PARAM (a literal). */
 #define CF_TYPED_RULE(param) \
-	"'" param "' is not a codice fiscale: 16 letters and digits (spaces, hyphens and dots are ignored)"
+	"il campo \"" param "\" non è un codice fiscale: 16 lettere e cifre (spazi, trattini " \
+	"e punti sono ignorati)"
 bool cf_normalize(const char *in, char out[CF_LEN + 1]);
 
 /* Full birth year for a decoded code: the latest year ending in year2 that is

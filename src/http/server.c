@@ -126,10 +126,11 @@ void http_reply_internal(struct http_request *r, const struct vis_error *e)
 		  e && e->msg[0] ? e->msg : "unknown");
 	if (e && e->code == VIS_ERR_STORE)
 		http_reply_error(r, 503, "service_unavailable",
-				 "the service cannot reach its database; try again later");
+				 "il servizio non raggiunge la sua base dati: riprovare più tardi");
 	else
 		http_reply_error(r, 500, "internal_error",
-				 "an internal error occurred; quote the request id to support");
+				 "errore interno: comunicare all'assistenza l'identificativo della richiesta "
+				 "(request_id)");
 }
 
 bool http_header_add(struct http_request *r, const char *name, const char *value)
@@ -170,14 +171,16 @@ json_t *http_body_object(struct http_request *r)
 	if (r->json)
 		return r->json;
 	if (!r->body_len) {
-		http_reply_error(r, 400, "invalid_request", "a JSON object body is required");
+		http_reply_error(r, 400, "invalid_request",
+				 "serve un corpo della richiesta: un oggetto JSON");
 		return NULL;
 	}
 	json_error_t err;
 	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		http_reply_error(r, 400, "invalid_json", "the body is not a valid JSON object");
+		http_reply_error(r, 400, "invalid_json",
+				 "il corpo della richiesta non è un oggetto JSON valido");
 		return NULL;
 	}
 	r->json = j;
@@ -195,12 +198,12 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 	if (!v || json_is_null(v)) {
 		if (!required)
 			return "";
-		snprintf(msg, sizeof msg, "'%s' is required", field);
+		snprintf(msg, sizeof msg, "il campo \"%s\" è obbligatorio", field);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
 	if (!json_is_string(v)) {
-		snprintf(msg, sizeof msg, "'%s' must be a string", field);
+		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un testo", field);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
@@ -208,19 +211,22 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 	size_t len = json_string_length(v);
 	uint32_t cp;
 	if (len <= max && text_bidi_find(s, len, &cp)) {
-		snprintf(msg, sizeof msg, "'%s' holds the direction control U+%04X (text shown "
-			 "in another order than written): remove it", field, (unsigned)cp);
+		snprintf(msg, sizeof msg,
+			 "il campo \"%s\" contiene il controllo di direzione U+%04X "
+			 "(testo mostrato in un ordine diverso da quello scritto): toglierlo", field, (unsigned)cp);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
 	if (len > max || strlen(s) != len || !utf8_valid(s, len)) {
-		snprintf(msg, sizeof msg, "'%s' must be text of at most %zu bytes", field, max);
+		snprintf(msg, sizeof msg,
+			 "il campo \"%s\" deve essere un testo UTF-8 di al massimo %zu byte",
+			 field, max);
 
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
 	if (required && len == 0) {
-		snprintf(msg, sizeof msg, "'%s' must not be empty", field);
+		snprintf(msg, sizeof msg, "il campo \"%s\" non può essere vuoto", field);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
@@ -341,20 +347,20 @@ static const char *framing_problem(struct MHD_Connection *c, const char *version
 	struct framing f = {0};
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_count, &f);
 	if (f.bad_name)
-		return "a header name is not a token";
+		return "un nome di intestazione contiene caratteri non ammessi";
 	if (f.host > 1)
-		return "more than one Host header";
+		return "più di un'intestazione Host";
 	if (f.bad_host)
-		return "the Host header is not a host name or address";
+		return "l'intestazione Host non è un nome di host né un indirizzo";
 	if (f.content_length > 1)
-		return "more than one Content-Length header";
+		return "più di un'intestazione Content-Length";
 	if (f.transfer_encoding) {
 		if (strcmp(version, MHD_HTTP_VERSION_1_1))
-			return "Transfer-Encoding in an HTTP/1.0 request";
+			return "Transfer-Encoding in una richiesta HTTP/1.0";
 		if (f.content_length)
-			return "both Transfer-Encoding and Content-Length";
+			return "Transfer-Encoding e Content-Length insieme";
 		if (f.transfer_encoding > 1 || !f.te || strcasecmp(f.te, "chunked"))
-			return "the only transfer coding accepted is chunked";
+			return "l'unica codifica di trasferimento ammessa è chunked";
 	}
 	return NULL;
 }
@@ -389,7 +395,16 @@ static void reply_not_allowed(struct http_server *srv, struct http_request *r)
 		}
 	}
 	http_header_add(r, "Allow", allow);
-	http_reply_error(r, 405, "method_not_allowed", "method not allowed here");
+	http_reply_error(r, 405, "method_not_allowed",
+			 "metodo non ammesso per questo indirizzo (vedere l'intestazione Allow)");
+}
+
+static void reply_too_large(struct http_request *r)
+{
+	char msg[96];
+	snprintf(msg, sizeof msg, "il corpo della richiesta supera il limite di %zu byte",
+		 r->body_cap);
+	http_reply_error(r, 413, "payload_too_large", msg);
 }
 
 static size_t body_limit(const struct http_server *srv, const struct http_route *rt)
@@ -425,7 +440,8 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 		return false;
 	}
 	if (r->url_too_long) {
-		http_reply_error(r, 414, "uri_too_long", "the request URI is too long");
+		http_reply_error(r, 414, "uri_too_long",
+				 "l'indirizzo della richiesta (URI) è troppo lungo");
 		return false;
 	}
 	bool path_known = false;
@@ -440,21 +456,21 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 		if (path_known)
 			reply_not_allowed(srv, r);
 		else
-			http_reply_error(r, 404, "not_found", "no such resource");
+			http_reply_error(r, 404, "not_found", "risorsa inesistente");
 		return false;
 	}
 	r->route = r->found->pattern;
 	if (!(r->found->access & ROUTE_OWN_ARGS) && !http_args_valid(r)) {
 		http_reply_error(r, 400, "invalid_request",
-				 "the path and query parameters must be UTF-8 text without control "
-				 "characters, at most 1024 bytes each");
+				 "il percorso e i parametri devono essere testo UTF-8 senza caratteri "
+				 "di controllo, di al massimo 1024 byte ciascuno");
 		return false;
 	}
 	r->body_cap = body_limit(srv, r->found);
 	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
 	if (declared > r->body_cap) {
-		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
+		reply_too_large(r);
 		return false;
 	}
 	if (!srv->gate(r, r->found))
@@ -462,7 +478,7 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 	if ((r->found->access & ROUTE_FILE_BODY) && declared && !upload_reserve(srv, r, declared)) {
 		http_header_add(r, "Retry-After", "60");
 		http_reply_error(r, 503, "uploads_busy",
-				 "too many uploads are under way; try again later");
+				 "troppi caricamenti in corso: riprovare più tardi");
 		return false;
 	}
 	return true;
@@ -472,20 +488,21 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 static void dispatch(const struct http_server *srv, struct http_request *r)
 {
 	if (r->body_too_large) {
-		http_reply_error(r, 413, "payload_too_large", "the request body is too large");
+		reply_too_large(r);
 		return;
 	}
 	if (r->upload_refused) {
 		http_header_add(r, "Retry-After", "60");
 		http_reply_error(r, 503, "uploads_busy",
-				 "the upload cannot be stored now; try again later");
+				 "il caricamento non può essere salvato ora: riprovare più tardi");
 		return;
 	}
 	if (srv->cfg.on_body && !srv->cfg.on_body(r))
 		return;
 	r->found->handler(r);
 	if (!r->status && !r->deferred)
-		http_reply_error(r, 500, "internal_error", "the handler gave no answer");
+		http_reply_error(r, 500, "internal_error",
+				 "il servizio non ha prodotto una risposta");
 }
 
 /* ---- bodies ---- */
@@ -749,7 +766,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->route = "-";
 		if (r->arrived_stopping) {
 			http_header_add(r, "Connection", "close");
-			http_reply_error(r, 503, "service_stopping", "the service is restarting; try again");
+			http_reply_error(r, 503, "service_stopping",
+					 "il servizio si sta riavviando: riprovare tra poco");
 		} else if (admit(srv, r, version)) {
 			return MHD_YES;
 		}

@@ -60,13 +60,14 @@ vis_err incident_state_set(struct store *s, int64_t id, const char *state, const
 			   struct vis_error *e)
 {
 	if (!incident_state_valid(state))
-		return vis_error_set(e, VIS_ERR_INVALID, "'state' must be open, handled or closed");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"state\" deve essere open, handled o closed");
 	struct store_incident i;
 	bool found;
 	if (store_rec_get(s, STORE_INCIDENT, "id", NULL, id, &i, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such incident");
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "incidente inesistente");
 	STR_COPY_KNOWN(i.state, state); /* one of the three words checked above */
 	i.updated_at = now;
 	vis_err rc = store_begin(s, e);
@@ -108,7 +109,7 @@ vis_err incident_ente_suspend(struct store *s, int64_t ente_id, int64_t now,
 	if (store_rec_get(s, STORE_ENTE, "id", NULL, ente_id, &en, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such body");
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "ente inesistente");
 	STR_COPY_KNOWN(en.state, "suspended"); /* a constant */
 	struct revoke_ctx c = {s, now, 0};
 	struct store_filter f[] = {{"ente_id", NULL, en.id}, {NULL, NULL, 0}};

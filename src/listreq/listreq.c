@@ -22,17 +22,20 @@ vis_err listreq_criteria_read(const json_t *c, struct listreq_criteria *out,
 {
 	*out = (struct listreq_criteria){.age_to = 200};
 	if (!json_is_object(c))
-		return vis_error_set(e, VIS_ERR_INVALID, "'criteria' must be an object");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"criteria\" deve essere un oggetto");
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)c, key, v)
 		if (strcmp(key, "comune") && strcmp(key, "age_from") && strcmp(key, "age_to") &&
 		    strcmp(key, "sex") && strcmp(key, "citizenship"))
-			return vis_error_set(e, VIS_ERR_INVALID, "'criteria' holds an unknown key");
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "il campo \"criteria\" contiene una chiave "
+					     "sconosciuta");
 	const char *comune = json_string_value(json_object_get(c, "comune"));
 	if (!comune || !STR_COPY(out->comune, comune))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'criteria.comune' must be a municipality of the agreement");
+				     "il campo \"criteria.comune\" deve essere un comune della convenzione");
 	const json_t *sex = json_object_get(c, "sex"), *cz = json_object_get(c, "citizenship");
 	const char *sv = json_string_value(sex), *cv = json_string_value(cz);
 	if (!age_ok(json_object_get(c, "age_from"), &out->age_from) ||
@@ -40,7 +43,8 @@ vis_err listreq_criteria_read(const json_t *c, struct listreq_criteria *out,
 	    (sex && (!sv || (strcmp(sv, "M") && strcmp(sv, "F")))) ||
 	    (cz && (!cv || (strcmp(cv, "italian") && strcmp(cv, "foreign")))))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "criteria: age_from/age_to 0-130, sex M|F, citizenship italian|foreign");
+				     "criteria: age_from/age_to da 0 a 130, sex M|F, "
+				     "citizenship italian|foreign");
 	out->sex = sv ? sv[0] : 0;
 	out->citizenship = !cv ? 0 : !strcmp(cv, "italian") ? 1 : 2;
 	return VIS_OK;
@@ -56,14 +60,15 @@ bool listreq_agreement_allows(const struct store_convenzione *c, unsigned *cats,
 			      struct policy_refusal *no)
 {
 	if (!policy_categories_parse(c->profile, cats))
-		return refuse(no, 500, "internal_error", "the agreement's profile is damaged");
+		return refuse(no, 500, "internal_error",
+			      "il profilo della convenzione è danneggiato");
 	/* A list is data: not for a verify_only agreement, nor without identity. */
 	if (!strcmp(c->mode, "verify_only"))
 		return refuse(no, 403, "mode_verify_only",
-			      "the agreement allows only the verification of declared facts");
+			      "la convenzione consente solo la verifica di fatti dichiarati");
 	if (!policy_may_see(*cats, FIELD_IDENTITY))
 		return refuse(no, 403, "category_not_permitted",
-			      "the agreement's profile does not include identity data");
+			      "il profilo della convenzione non comprende i dati anagrafici");
 	return true;
 }
 
@@ -76,7 +81,8 @@ vis_err listreq_create(struct store *s, const struct store_account *by,
 				       .purpose_id = g->purpose.id, .created_at = now};
 	if (strlen(justification) < 20)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'purpose', 'criteria' (object) and a 'justification' of 20+ characters");
+				     "servono i campi \"purpose\", \"criteria\" (un oggetto) e "
+				     "\"justification\" (almeno 20 caratteri)");
 	if (STR_SET(q.justification, justification, "justification", e))
 		return VIS_ERR_LIMIT;
 	struct listreq_criteria c;
@@ -84,13 +90,13 @@ vis_err listreq_create(struct store *s, const struct store_account *by,
 		return VIS_ERR_INVALID;
 	if (!policy_covers(g, c.comune) || !refdata_comune_by_istat(rd, c.comune, 0))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'criteria.comune' must be a municipality of the agreement");
+				     "il campo \"criteria.comune\" deve essere un comune della convenzione");
 	/* Stored as read back: compact, keys sorted. */
 	char *text = json_dumps(criteria, JSON_COMPACT | JSON_SORT_KEYS);
 	bool fits = text && STR_COPY(q.criteria, text);
 	free(text);
 	if (!fits)
-		return vis_error_set(e, VIS_ERR_INVALID, "'criteria' too long");
+		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"criteria\" è troppo lungo");
 	STR_COPY_KNOWN(q.state, "pending"); /* a constant */
 	vis_err rc = store_rec_insert(s, STORE_LIST_REQUEST, &q, &q.id, e);
 	if (rc)
@@ -106,7 +112,7 @@ static vis_err load(struct store *s, int64_t id, struct store_list_request *q,
 	if (store_rec_get(s, STORE_LIST_REQUEST, "id", NULL, id, q, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such request");
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "richiesta inesistente");
 	return VIS_OK;
 }
 
@@ -115,13 +121,14 @@ vis_err listreq_decide(struct store *s, int64_t id, const char *decision, const 
 		       struct vis_error *e)
 {
 	if (!decision || (strcmp(decision, "approve") && strcmp(decision, "reject")))
-		return vis_error_set(e, VIS_ERR_INVALID, "'decision' is approve or reject");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"decision\" deve essere approve o reject");
 	struct store_list_request q;
 	vis_err rc = load(s, id, &q, e);
 	if (rc)
 		return rc;
 	if (strcmp(q.state, "pending"))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "the request was already decided");
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta è già stata decisa");
 	if (STR_SET(q.note, note, "note", e))
 		return VIS_ERR_LIMIT;
 	STR_COPY_KNOWN(q.state, !strcmp(decision, "approve") ? "approved" : "rejected");
@@ -142,7 +149,7 @@ vis_err listreq_extraction_open(struct store *s, int64_t id, struct listreq_extr
 	if (rc)
 		return rc;
 	if (strcmp(x->q.state, "approved"))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "request %lld is %s, not approved",
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta %lld è %s, non approvata",
 				     (long long)id, x->q.state);
 	if (store_rec_get(s, STORE_PURPOSE, "id", NULL, x->q.purpose_id, &x->purpose, &found, e))
 		return VIS_ERR_STORE;
@@ -150,13 +157,15 @@ vis_err listreq_extraction_open(struct store *s, int64_t id, struct listreq_extr
 				   &x->conv, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "the purpose of request %lld is gone",
+		return vis_error_set(e, VIS_ERR_NOTFOUND,
+				     "la finalità della richiesta %lld non esiste più",
 				     (long long)id);
 	/* The agreement decides what the list may hold, now, not at approval. */
 	struct policy_refusal no;
 	if (!listreq_agreement_allows(&x->conv, &x->cats, &no))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "the agreement of request %lld allows no "
-				     "list: %s", (long long)id, no.message);
+		return vis_error_set(e, VIS_ERR_CONFLICT,
+				     "la convenzione della richiesta %lld non consente "
+				     "elenchi: %s", (long long)id, no.message);
 	json_error_t jerr;
 	json_t *crit = json_loads(x->q.criteria, 0, &jerr);
 	rc = listreq_criteria_read(crit, &x->criteria, e);
@@ -168,7 +177,7 @@ vis_err listreq_extracted(struct store *s, struct store_list_request *q, int64_t
 			  int64_t now, struct vis_error *e)
 {
 	if (strcmp(q->state, "approved"))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "request %lld is %s, not approved",
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta %lld è %s, non approvata",
 				     (long long)q->id, q->state);
 	struct store_list_request done = *q;
 	done.extracted_at = now;

@@ -79,13 +79,14 @@ static vis_err parse(const char *url, enum outbound_use use, bool plain_loopback
 	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "not a valid absolute URL");
+		rc = vis_error_set(e, VIS_ERR_INVALID, "non è un URL assoluto valido");
 		goto done;
 	}
 	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_OPTIONS, &part, 0) == CURLUE_OK) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "a user name or password in the URL is refused");
+		rc = vis_error_set(e, VIS_ERR_INVALID,
+				   "un nome utente o una password nell'URL non sono ammessi");
 		goto done;
 	}
 	bool secure;
@@ -94,9 +95,9 @@ static vis_err parse(const char *url, enum outbound_use use, bool plain_loopback
 	} else if (use == OUTBOUND_SMTP && (!strcmp(scheme, "smtps") || !strcmp(scheme, "smtp"))) {
 		secure = !strcmp(scheme, "smtps") || !plain_loopback;
 	} else {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "scheme '%s' refused (allowed: %s)", scheme,
-				   use == OUTBOUND_WEBHOOK ? "https, or http to loopback"
-							   : "smtps, smtp with STARTTLS");
+		rc = vis_error_set(e, VIS_ERR_INVALID, "schema '%s' rifiutato (ammessi: %s)", scheme,
+				   use == OUTBOUND_WEBHOOK ? "https, oppure http verso loopback"
+							   : "smtps, smtp con STARTTLS");
 		goto done;
 	}
 	char literal[64];
@@ -106,13 +107,14 @@ static vis_err parse(const char *url, enum outbound_use use, bool plain_loopback
 	struct in6_addr any;
 	bool is_ip = inet_pton(AF_INET, literal, &any) == 1 || inet_pton(AF_INET6, literal, &any) == 1;
 	if (is_ip && !outbound_address_allowed(literal, false)) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "address '%s' refused (link-local, unspecified "
-				   "or multicast)", literal);
+		rc = vis_error_set(e, VIS_ERR_INVALID,
+				   "indirizzo '%s' rifiutato (link-local, non specificato "
+				   "o multicast)", literal);
 		goto done;
 	}
 	if (!secure && !host_is_loopback(host)) {
 		rc = vis_error_set(e, VIS_ERR_INVALID,
-				   "plain text only to loopback (127.0.0.0/8, [::1], localhost), not '%s'",
+				   "in chiaro solo verso loopback (127.0.0.0/8, [::1], localhost), non '%s'",
 				   host);
 		goto done;
 	}

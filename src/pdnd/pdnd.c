@@ -308,26 +308,29 @@ static bool claims_ok(const struct pdnd_checks *c, const json_t *payload, int64_
 	const char *iss = json_string_value(json_object_get(payload, "iss"));
 	if (!iss || strcmp(iss, c->issuer))
 		return refuse(why, 401, "voucher_wrong_issuer",
-			      "the voucher was not issued by the PDND this service trusts (iss)");
+			      "il voucher non è emesso dalla PDND di cui questo servizio si fida (iss)");
 	if (!pdnd_audience_has(json_object_get(payload, "aud"), c->audience))
 		return refuse(why, 401, "voucher_wrong_audience",
-			      "the voucher is not meant for this e-service (aud)");
+			      "il voucher non è destinato a questo e-service (aud)");
 	if (!claim_time(payload, "exp", &out->exp, true) ||
 	    !claim_time(payload, "iat", &out->iat, true) ||
 	    !claim_time(payload, "nbf", &out->nbf, false))
 		return refuse(why, 401, "voucher_malformed",
-			      "the voucher's exp and iat must be times in seconds (nbf too, when given)");
+			      "exp e iat del voucher devono essere istanti in secondi (anche nbf, se "
+			      "presente)");
 	if (out->exp + c->skew <= now)
-		return refuse(why, 401, "voucher_expired", "the voucher has expired: ask PDND for a new one");
+		return refuse(why, 401, "voucher_expired",
+			      "il voucher è scaduto: chiederne uno nuovo alla PDND");
 	if (out->iat > now + c->skew || (out->nbf && out->nbf > now + c->skew))
 		return refuse(why, 401, "voucher_not_yet_valid",
-			      "the voucher is not valid yet (iat or nbf in the future)");
+			      "il voucher non è ancora valido (iat o nbf nel futuro)");
 	if (!ids)
 		return refuse(why, 401, "voucher_malformed",
-			      "the voucher must carry client_id and purposeId (1 to 64 of A-Z, a-z, 0-9, -)");
+			      "il voucher deve contenere client_id e purposeId (da 1 a 64 caratteri tra "
+			      "A-Z, a-z, 0-9, -)");
 	if (!claim_text(payload, "jti", out->jti, sizeof out->jti, false))
 		return refuse(why, 401, "voucher_malformed",
-			      "the voucher must carry a jti of 1 to 128 printable characters");
+			      "il voucher deve contenere un jti da 1 a 128 caratteri stampabili");
 	json_t *digest = json_object_get(payload, "digest");
 	if (digest) {
 		const char *alg = json_string_value(json_object_get(digest, "alg"));
@@ -335,7 +338,8 @@ static bool claims_ok(const struct pdnd_checks *c, const json_t *payload, int64_
 		if (!alg || strcmp(alg, "SHA256") || !val || strlen(val) != 64 ||
 		    strspn(val, "0123456789abcdefABCDEF") != 64)
 			return refuse(why, 401, "voucher_malformed",
-				      "the voucher's digest must be {\"alg\":\"SHA256\",\"value\":<64 hex digits>}");
+				      "il digest del voucher deve essere "
+				      "{\"alg\":\"SHA256\",\"value\":<64 cifre esadecimali>}");
 		memcpy(out->digest, val, 65);
 	}
 	return true;
@@ -402,16 +406,19 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 	switch (jws_open(token, len, c->max_bytes, &j)) {
 	case JWS_OK: break;
 	case JWS_TOO_LARGE:
-		return refuse(why, 401, "voucher_too_large", "the voucher is longer than this service accepts");
+		return refuse(why, 401, "voucher_too_large",
+			      "il voucher è più lungo di quanto questo servizio accetti");
 	case JWS_MALFORMED:
 		return refuse(why, 401, "voucher_malformed",
-			      "the voucher is not a JWT (three base64url parts, a JSON header and payload)");
+			      "il voucher non è un JWT (tre parti base64url, intestazione e contenuto JSON)");
 	case JWS_ALGORITHM:
-		return refuse(why, 401, "voucher_algorithm", "only vouchers signed with RS256 are accepted");
+		return refuse(why, 401, "voucher_algorithm",
+			      "sono accettati solo voucher firmati con RS256");
 	case JWS_NO_KID:
-		return refuse(why, 401, "voucher_malformed", "the voucher's header names no key (kid)");
+		return refuse(why, 401, "voucher_malformed",
+			      "l'intestazione del voucher non indica alcuna chiave (kid)");
 	case JWS_UNSIGNED:
-		return refuse(why, 401, "voucher_bad_signature", "the voucher is not signed");
+		return refuse(why, 401, "voucher_bad_signature", "il voucher non è firmato");
 	}
 	memcpy(out->kid, j.kid, sizeof out->kid);
 	bool ok = false, known = false;
@@ -429,9 +436,10 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 	bool good;
 	if (!known)
 		good = refuse(why, 401, "voucher_unknown_key",
-			      "the voucher is signed with a key PDND has not published (kid)");
+			      "il voucher è firmato con una chiave che la PDND non ha pubblicato (kid)");
 	else if (!ok)
-		good = refuse(why, 401, "voucher_bad_signature", "the voucher's signature is not valid");
+		good = refuse(why, 401, "voucher_bad_signature",
+			      "la firma del voucher non è valida");
 	else
 		good = claims_ok(c, j.payload, now, out, why);
 	jws_close(&j);
@@ -447,7 +455,8 @@ vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, i
 		return e->code;
 	if (!*fresh)
 		refuse(why, 401, "voucher_replayed",
-		       "this voucher (jti) was used already: ask PDND for a new one for each call");
+		       "questo voucher (jti) è già stato usato: chiederne uno nuovo alla PDND per "
+		       "ogni chiamata");
 	else if (now % 64 == 0)
 		store_pdnd_jti_purge(s, now, e); /* now and then: nothing depends on it */
 	return VIS_OK;
@@ -500,8 +509,9 @@ int pdnd_quota_take(struct ratelimit *rl, struct store *shared, const struct pdn
 	q->until = next_midnight(now, &offset);
 	hours_local(q->until, &date, &minute, NULL);
 	snprintf(q->message, sizeof q->message,
-		 "the e-service's daily quota is used up (dailyCallsPerConsumer %d a body, "
-		 "dailyCallsTotal %d in all; 0: none): calls are taken again from "
+		 "la quota giornaliera dell'e-service è esaurita (dailyCallsPerConsumer %d per "
+		 "ente, dailyCallsTotal %d in tutto; 0: nessuna): le chiamate sono di nuovo "
+		 "accettate da "
 		 "%04d-%02d-%02dT00:00:00+%02d:00",
 		 c->daily_per_consumer, c->daily_total, DATE_YEAR(date), date / 100 % 100,
 		 date % 100, offset / 3600);
@@ -544,23 +554,25 @@ struct client_jws_kind {
 };
 
 static const struct client_jws_kind evidence_kind = {
-	"tracking_evidence_algorithm", "the tracking evidence must be signed with RS256",
-	"tracking_evidence_bad_signature", "the tracking evidence is not signed",
-	"the tracking evidence's signature is not valid",
+	"tracking_evidence_algorithm", "la tracking evidence deve essere firmata con RS256",
+	"tracking_evidence_bad_signature", "la tracking evidence non è firmata",
+	"la firma della tracking evidence non è valida",
 	"tracking_evidence_malformed",
-	"the tracking evidence is not a JWT with a key (kid), at most the voucher's size",
+	"la tracking evidence non è un JWT con una chiave (kid), grande al più quanto "
+	"il voucher",
 	"tracking_evidence_unknown_key",
-	"the tracking evidence is signed with a key not registered for this body (kid)",
+	"la tracking evidence è firmata con una chiave non registrata per questo ente (kid)",
 };
 
 static const struct client_jws_kind signature_kind = {
-	"integrity_signature_algorithm", "the Agid-JWT-Signature must be signed with RS256",
-	"integrity_signature_bad_signature", "the Agid-JWT-Signature is not signed",
-	"the Agid-JWT-Signature's signature is not valid",
+	"integrity_signature_algorithm", "la Agid-JWT-Signature deve essere firmata con RS256",
+	"integrity_signature_bad_signature", "la Agid-JWT-Signature non è firmata",
+	"la firma della Agid-JWT-Signature non è valida",
 	"integrity_signature_malformed",
-	"the Agid-JWT-Signature is not a JWT with a key (kid), at most the voucher's size",
+	"la Agid-JWT-Signature non è un JWT con una chiave (kid), grande al più quanto "
+	"il voucher",
 	"integrity_signature_unknown_key",
-	"the Agid-JWT-Signature is signed with a key not registered for this body (kid)",
+	"la Agid-JWT-Signature è firmata con una chiave non registrata per questo ente (kid)",
 };
 
 /* Opens `token`, a JWS RS256 of one of the body's keys in force: true with
@@ -602,20 +614,22 @@ static bool evidence_claims(const struct pdnd_checks *c, const struct pdnd_vouch
 {
 	if (!pdnd_audience_has(json_object_get(p, "aud"), c->audience))
 		return refuse(why, 401, "tracking_evidence_wrong_audience",
-			      "the tracking evidence is not meant for this e-service (aud)");
+			      "la tracking evidence non è destinata a questo e-service (aud)");
 	const char *purpose = json_string_value(json_object_get(p, "purposeId"));
 	if (!purpose || strcmp(purpose, v->purpose_id))
 		return refuse(why, 401, "tracking_evidence_not_bound",
-			      "the tracking evidence names another purpose than the voucher (purposeId)");
+			      "la tracking evidence indica una finalità diversa da quella del voucher "
+			      "(purposeId)");
 	int64_t iat;
 	if (!claim_time(p, "exp", &out->exp, true) || !claim_time(p, "iat", &iat, true))
 		return refuse(why, 400, "tracking_evidence_malformed",
-			      "the tracking evidence's exp and iat must be times in seconds");
+			      "exp e iat della tracking evidence devono essere istanti in secondi");
 	if (out->exp + c->skew <= now)
-		return refuse(why, 401, "tracking_evidence_expired", "the tracking evidence has expired");
+		return refuse(why, 401, "tracking_evidence_expired",
+			      "la tracking evidence è scaduta");
 	if (iat > now + c->skew)
 		return refuse(why, 401, "tracking_evidence_not_yet_valid",
-			      "the tracking evidence is not valid yet (iat in the future)");
+			      "la tracking evidence non è ancora valida (iat nel futuro)");
 	const char *user = json_string_value(json_object_get(p, "userID"));
 	bool user_ok = user && *user && strlen(user) < sizeof out->user_id;
 	for (const char *q = user_ok ? user : ""; *q; q++)
@@ -626,8 +640,8 @@ static bool evidence_claims(const struct pdnd_checks *c, const struct pdnd_vouch
 	    !claim_text(p, "LoA", out->loa, sizeof out->loa, false) ||
 	    !claim_text(p, "jti", out->jti, sizeof out->jti, false))
 		return refuse(why, 400, "tracking_evidence_malformed",
-			      "the tracking evidence must carry userID (at most 100 bytes of text), "
-			      "userLocation, LoA and jti");
+			      "la tracking evidence deve contenere userID (testo di al massimo 100 "
+			      "byte), userLocation, LoA e jti");
 	memcpy(out->user_id, user, strlen(user) + 1);
 	return true;
 }
@@ -641,7 +655,8 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
 	*ok = false;
 	if (!token || !*token) {
 		refuse(why, 400, "tracking_evidence_required",
-		       "a call through PDND must carry Agid-JWT-TrackingEvidence naming the end user");
+		       "una chiamata tramite PDND deve portare Agid-JWT-TrackingEvidence con "
+		       "l'utente finale");
 		return VIS_OK;
 	}
 	struct jws j;
@@ -660,7 +675,7 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
 	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
 	if (!v->digest[0] || strcasecmp(hex, v->digest)) {
 		refuse(why, 401, "tracking_evidence_not_bound",
-		       "the tracking evidence is not the one the voucher's digest names");
+		       "la tracking evidence non è quella indicata dal digest del voucher");
 		return VIS_OK;
 	}
 	char jti[160];
@@ -670,7 +685,7 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
 		return e->code;
 	if (!fresh) {
 		refuse(why, 401, "tracking_evidence_replayed",
-		       "this tracking evidence (jti) was used already");
+		       "questa tracking evidence (jti) è già stata usata");
 		return VIS_OK;
 	}
 	*ok = true;
@@ -855,24 +870,24 @@ static bool integrity_claims(const struct pdnd_checks *c, const json_t *p, const
 {
 	if (!pdnd_audience_has(json_object_get(p, "aud"), c->audience))
 		return refuse(why, 401, "integrity_signature_wrong_audience",
-			      "the Agid-JWT-Signature is not meant for this e-service (aud)");
+			      "la Agid-JWT-Signature non è destinata a questo e-service (aud)");
 	int64_t iat;
 	if (!claim_time(p, "exp", exp, true) || !claim_time(p, "iat", &iat, true) ||
 	    !claim_text(p, "jti", jti, 129, false))
 		return refuse(why, 400, "integrity_signature_malformed",
-			      "the Agid-JWT-Signature must carry exp and iat (seconds) and jti");
+			      "la Agid-JWT-Signature deve contenere exp e iat (secondi) e jti");
 	if (*exp + c->skew <= now)
 		return refuse(why, 401, "integrity_signature_expired",
-			      "the Agid-JWT-Signature has expired");
+			      "la Agid-JWT-Signature è scaduta");
 	if (iat > now + c->skew)
 		return refuse(why, 401, "integrity_signature_not_yet_valid",
-			      "the Agid-JWT-Signature is not valid yet (iat in the future)");
+			      "la Agid-JWT-Signature non è ancora valida (iat nel futuro)");
 	const char *d = signed_header(p, "digest");
 	const char *ct = signed_header(p, "content-type");
 	if (!d || strcmp(d, digest) || (ct && (!content_type || strcasecmp(ct, content_type))))
 		return refuse(why, 401, "integrity_signature_not_bound",
-			      "the Agid-JWT-Signature's signed_headers do not name this request's "
-			      "Digest (and Content-Type)");
+			      "i signed_headers della Agid-JWT-Signature non indicano il Digest "
+			      "(e il Content-Type) di questa richiesta");
 	return true;
 }
 
@@ -886,14 +901,14 @@ vis_err pdnd_integrity_check(struct store *s, int64_t ente_id, const struct pdnd
 	pdnd_digest(body, len, want);
 	if (!token || !*token || !digest) {
 		refuse(why, 400, "integrity_signature_required",
-		       "a call through PDND with a body must carry Digest and Agid-JWT-Signature "
-		       "(INTEGRITY_REST_02)");
+		       "una chiamata tramite PDND con un corpo deve portare Digest e "
+		       "Agid-JWT-Signature (INTEGRITY_REST_02)");
 		return VIS_OK;
 	}
 	/* The algorithm's name is case-insensitive (RFC 3230); the value is not. */
 	if (strncasecmp(digest, "SHA-256=", 8) || strcmp(digest + 8, want + 8)) {
 		refuse(why, 400, "digest_mismatch",
-		       "the Digest header is not SHA-256=<base64 of the SHA-256 of the body>");
+		       "l'intestazione Digest non è SHA-256=<base64 dello SHA-256 del corpo>");
 		return VIS_OK;
 	}
 	struct jws j;
@@ -912,7 +927,7 @@ vis_err pdnd_integrity_check(struct store *s, int64_t ente_id, const struct pdnd
 		return e->code;
 	if (!fresh) {
 		refuse(why, 401, "integrity_signature_replayed",
-		       "this Agid-JWT-Signature (jti) was used already");
+		       "questa Agid-JWT-Signature (jti) è già stata usata");
 		return VIS_OK;
 	}
 	*ok = true;
@@ -939,19 +954,19 @@ vis_err pdnd_key_add(struct store *s, int64_t ente_id, const char *jwk, int64_t 
 	json_decref(k);
 	if (!ok)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "the key must be a public RSA JWK with a kid (kty, kid, n, e; no d), "
-				     "of at most %zu bytes", sizeof out->jwk - 1);
+				     "la chiave deve essere una JWK RSA pubblica con un kid (kty, kid, n, "
+				     "e; senza d), di al massimo %zu byte", sizeof out->jwk - 1);
 	struct store_ente en;
 	bool found;
 	if (store_ente_get(s, ente_id, &en, &found, e))
 		return e->code;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_INVALID, "no body %lld", (long long)ente_id);
+		return vis_error_set(e, VIS_ERR_INVALID, "ente %lld inesistente", (long long)ente_id);
 	struct store_pdnd_key old;
 	if (body_key(s, ente_id, out->kid, &old, &found, e))
 		return e->code;
 	if (found)
-		return vis_error_set(e, VIS_ERR_CONFLICT, "body %lld has a key '%s' already",
+		return vis_error_set(e, VIS_ERR_CONFLICT, "l'ente %lld ha già una chiave '%s'",
 				     (long long)ente_id, out->kid);
 	return store_pdnd_key_insert(s, out, &out->id, e);
 }
@@ -994,7 +1009,8 @@ vis_err pdnd_purpose_map(struct store *s, const char *pdnd_purpose, const char *
 {
 	if (!pdnd_id_valid(pdnd_purpose) || !pdnd_id_valid(client_id))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'pdnd_purpose' and 'client_id' must be 1 to 64 of A-Z, a-z, 0-9, -");
+				     "i campi \"pdnd_purpose\" e \"client_id\" devono avere da 1 a 64 "
+				     "caratteri tra A-Z, a-z, 0-9, -");
 	bool found;
 	struct store_purpose p;
 	struct store_convenzione cv;
@@ -1002,23 +1018,25 @@ vis_err pdnd_purpose_map(struct store *s, const char *pdnd_purpose, const char *
 	if (store_purpose_get(s, purpose_id, &p, &found, e))
 		return e->code;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_INVALID, "no purpose %lld", (long long)purpose_id);
+		return vis_error_set(e, VIS_ERR_INVALID, "finalità %lld inesistente", (long long)purpose_id);
 	if (store_convenzione_get(s, p.convenzione_id, &cv, &found, e))
 		return e->code;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_INVALID, "the purpose's agreement is missing");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "la convenzione della finalità non esiste");
 	if (store_account_by_username(s, username, &a, &found, e))
 		return e->code;
 	if (!found || strcmp(a.role, "api") || a.ente_id != cv.ente_id)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'%s' is not an API account of the body of purpose %lld", username,
+				     "'%s' non è un'utenza API dell'ente della finalità %lld", username,
 				     (long long)purpose_id);
 	struct store_pdnd_purpose old;
 	if (pdnd_purpose_find(s, pdnd_purpose, &old, &found, e))
 		return e->code;
 	if (found)
 		return vis_error_set(e, VIS_ERR_CONFLICT,
-				     "PDND purpose %s is mapped already (to purpose %lld): end that first",
+				     "la finalità PDND %s è già registrata (per la finalità %lld): chiudere prima "
+				     "quella",
 				     pdnd_purpose, (long long)old.purpose_id);
 	*out = (struct store_pdnd_purpose){.purpose_id = purpose_id, .account_id = a.id,
 					   .created_at = now};
@@ -1035,7 +1053,7 @@ vis_err pdnd_purpose_unmap(struct store *s, const char *pdnd_purpose, int64_t no
 	if (pdnd_purpose_find(s, pdnd_purpose, &m, &found, e))
 		return e->code;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "PDND purpose %s is not mapped",
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "la finalità PDND %s non è registrata",
 				     pdnd_purpose);
 	m.revoked_at = now;
 	return store_pdnd_purpose_update(s, &m, e);

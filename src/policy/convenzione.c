@@ -19,7 +19,8 @@ vis_err convenzione_check(const struct store_convenzione *c, bool create,
 {
 	if (create && (!c->reference[0] || !c->comuni[0] || !c->profile[0] || !c->valid_from))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'reference', 'comuni', 'profile' and 'valid_from' are required");
+				     "i campi \"reference\", \"comuni\", \"profile\" e \"valid_from\" "
+				     "sono obbligatori");
 	const char *why = policy_convenzione_check(c, rd);
 	return why ? vis_error_set(e, VIS_ERR_INVALID, "%s", why) : VIS_OK;
 }
@@ -28,7 +29,8 @@ vis_err convenzione_purpose_check(struct store *s, struct store_purpose *p, stru
 {
 	if (!p->code[0] || !p->description[0] || !p->legal_basis[0])
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "a purpose needs 'code', 'description' and 'legal_basis'");
+				     "una finalità richiede i campi \"code\", \"description\" e "
+				     "\"legal_basis\"");
 	/* By default the consultation by external bodies (entry 1). */
 	if (!p->processing_ref[0])
 		STR_COPY_KNOWN(p->processing_ref, "1"); /* a constant */
@@ -37,8 +39,9 @@ vis_err convenzione_purpose_check(struct store *s, struct store_purpose *p, stru
 	if (store_rec_get(s, STORE_PROCESSING, "number", p->processing_ref, 0, &entry, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_INVALID, "'processing_ref' must be the number of an "
-				     "entry of the record of processing");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"processing_ref\" deve essere il numero di "
+				     "una voce del registro dei trattamenti");
 	return VIS_OK;
 }
 
@@ -48,7 +51,7 @@ static vis_err purpose_insert(struct store *s, struct store_purpose *p, struct v
 	if (rc == VIS_ERR_CONFLICT) {
 		vis_error_clear(e);
 		return vis_error_set(e, VIS_ERR_CONFLICT,
-				     "the agreement already has a purpose with this code");
+				     "la convenzione ha già una finalità con questo codice");
 	}
 	return rc;
 }
@@ -65,7 +68,7 @@ vis_err convenzione_create(struct store *s, const struct refdata *rd,
 	if (store_rec_get(s, STORE_ENTE, "id", NULL, c->ente_id, &en, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such body");
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "ente inesistente");
 	if (first && (rc = convenzione_purpose_check(s, first, e)))
 		return rc;
 	c->created_at = now;

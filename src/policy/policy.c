@@ -87,21 +87,27 @@ bool policy_grant_for(struct store *s, const struct store_account *a, int64_t pu
 	memset(out, 0, sizeof *out);
 	if (purpose_id <= 0)
 		return refuse(why, 400, "purpose_required",
-			      "every request for personal data must declare one of the agreement's purposes");
+			      "ogni richiesta di dati personali deve dichiarare una delle finalità "
+			      "della convenzione");
 	if (store_rec_get(s, STORE_PURPOSE, "id", NULL, purpose_id, &out->purpose, &found, e))
-		return refuse(why, 503, "service_unavailable", "the database is unreachable");
+		return refuse(why, 503, "service_unavailable",
+			      "la base dati non è raggiungibile: riprovare più tardi");
 	if (found && store_rec_get(s, STORE_CONVENZIONE, "id", NULL, out->purpose.convenzione_id,
 				   &out->conv, &found, e))
-		return refuse(why, 503, "service_unavailable", "the database is unreachable");
+		return refuse(why, 503, "service_unavailable",
+			      "la base dati non è raggiungibile: riprovare più tardi");
 	if (!found || out->conv.ente_id != a->ente_id || !a->ente_id)
 		return refuse(why, 403, "purpose_not_allowed",
-			      "this purpose is not one of your body's agreements");
+			      "questa finalità non appartiene alle convenzioni del suo ente");
 	if (strcmp(out->conv.state, "active"))
-		return refuse(why, 403, "agreement_not_active", "the agreement is suspended or ended");
+		return refuse(why, 403, "agreement_not_active",
+			      "la convenzione è sospesa o cessata");
 	if (today < out->conv.valid_from || (out->conv.valid_to && today > out->conv.valid_to))
-		return refuse(why, 403, "agreement_not_active", "the agreement is not in force today");
+		return refuse(why, 403, "agreement_not_active",
+			      "la convenzione oggi non è in vigore");
 	if (!policy_categories_parse(out->conv.profile, &out->categories))
-		return refuse(why, 500, "internal_error", "the agreement's profile is damaged");
+		return refuse(why, 500, "internal_error",
+			      "il profilo della convenzione è danneggiato");
 	out->verify_only = !strcmp(out->conv.mode, "verify_only");
 	return true;
 }
@@ -122,37 +128,37 @@ const char *policy_convenzione_check(const struct store_convenzione *c,
 {
 	unsigned cats;
 	if (strcmp(c->mode, "consult") && strcmp(c->mode, "verify_only"))
-		return "'mode' must be consult or verify_only";
+		return "il campo \"mode\" deve essere consult o verify_only";
 	if (strcmp(c->state, "active") && strcmp(c->state, "suspended") && strcmp(c->state, "ended"))
-		return "'state' must be active, suspended or ended";
+		return "il campo \"state\" deve essere active, suspended o ended";
 	if (!policy_categories_parse(c->profile, &cats) || !cats)
-		return "'profile' must list categories among identity, residence, family, parentage, "
-		       "citizenship, civil_status, vital_status, history";
+		return "il campo \"profile\" deve elencare categorie tra identity, residence, family, "
+		       "parentage, citizenship, civil_status, vital_status, history";
 	if (!c->valid_from || (c->valid_to && c->valid_to < c->valid_from))
-		return "'valid_to' is before 'valid_from'";
+		return "il campo \"valid_to\" è prima di \"valid_from\"";
 	if (c->max_results < 1 || c->max_results > 100)
-		return "'max_results' must be 1 to 100";
+		return "il campo \"max_results\" deve essere da 1 a 100";
 	const int lim[6] = {c->per_minute, c->per_day, c->body_per_minute, c->body_per_day,
 			    c->purpose_per_minute, c->purpose_per_day};
 	for (int i = 0; i < 6; i++)
 		if (lim[i] < 1 || lim[i] > 1000000000)
-			return "the rate limits (per_minute, per_day, body_per_minute, body_per_day, "
-			       "purpose_per_minute, purpose_per_day) must be 1 to 1,000,000,000";
+			return "i limiti di frequenza (per_minute, per_day, body_per_minute, body_per_day, "
+			       "purpose_per_minute, purpose_per_day) devono essere da 1 a 1.000.000.000";
 	const char *p = c->comuni;
 	if (!*p)
-		return "'comuni' must list at least one municipality";
+		return "il campo \"comuni\" deve elencare almeno un comune";
 	while (*p) {
 		char code[7];
 		size_t n = strcspn(p, ",");
 		if (n != 6)
-			return "'comuni' must be 6-digit ISTAT codes separated by ','";
+			return "il campo \"comuni\" deve contenere codici ISTAT di 6 cifre separati da virgole";
 		memcpy(code, p, 6);
 		code[6] = '\0';
 		if (!refdata_comune_by_istat(rd, code, 0))
-			return "'comuni' holds an unknown ISTAT code";
+			return "il campo \"comuni\" contiene un codice ISTAT sconosciuto";
 		p += n;
 		if (*p == ',' && !*++p)
-			return "'comuni' ends with ','";
+			return "il campo \"comuni\" finisce con una virgola";
 	}
 	return NULL;
 }

@@ -211,7 +211,7 @@ static enum query_status find_person(struct query_ctx *q, const char *cf,
 {
 	struct pick pk = {.q = q};
 	if (cf_decode(cf, strlen(cf), NULL) != CF_OK) {
-		q->message = "not a valid codice fiscale";
+		q->message = "non è un codice fiscale valido";
 		return QUERY_INVALID;
 	}
 	char upper[17];
@@ -266,7 +266,8 @@ static enum query_status search_results(struct query_ctx *q, struct collect *c, 
 {
 	int cap = q->grant->conv.max_results;
 	if (c->n > cap) {
-		q->message = "the search matches more persons than the agreement allows: narrow it";
+		q->message = "la ricerca trova più persone di quante la convenzione ne consenta: "
+			     "restringerla";
 		return QUERY_TOO_BROAD;
 	}
 	if (c->n == 0)
@@ -283,7 +284,7 @@ static enum query_status search_results(struct query_ctx *q, struct collect *c, 
 enum query_status query_search(struct query_ctx *q, const struct query_search *p)
 {
 	if (!(q->grant->categories & CAT_IDENTITY)) {
-		q->message = "the agreement's profile does not include identity data";
+		q->message = "il profilo della convenzione non comprende i dati anagrafici";
 		return QUERY_NOT_PERMITTED;
 	}
 	if (p->cf[0]) {
@@ -304,12 +305,13 @@ enum query_status query_search(struct query_ctx *q, const struct query_search *p
 	int nk = text_fold_letters(p->name, strlen(p->name), s.name_key, sizeof s.name_key);
 	if (sk < 2 || nk < 2 || !text_name_valid(p->surname, strlen(p->surname)) ||
 	    !text_name_valid(p->name, strlen(p->name))) {
-		q->message = "search by codice fiscale, or by surname and name (letters only, no "
-			     "wildcards) plus birth date, birth year or municipality";
+		q->message = "cercare per codice fiscale, oppure per cognome e nome (solo lettere, "
+			     "senza caratteri jolly) con data o anno di nascita o comune";
 		return QUERY_INVALID;
 	}
 	if (!p->birth_date && !p->birth_year && !p->comune[0]) {
-		q->message = "a name search needs a birth date, a birth year or a municipality too";
+		q->message = "una ricerca per nome richiede anche la data o l'anno di nascita o il "
+			     "comune";
 		return QUERY_INVALID;
 	}
 	int cap = q->grant->conv.max_results;
@@ -358,7 +360,7 @@ static enum query_status need(struct query_ctx *q, unsigned cat, const char *wha
 enum query_status query_person(struct query_ctx *q, const char *cf)
 {
 	struct store_person p;
-	enum query_status st = need(q, CAT_IDENTITY, "the profile does not include identity data");
+	enum query_status st = need(q, CAT_IDENTITY, "il profilo non comprende i dati anagrafici");
 	if (st == QUERY_OK)
 		st = find_person(q, cf, &p);
 	if (st != QUERY_OK)
@@ -424,11 +426,11 @@ enum query_status query_household(struct query_ctx *q, const char *cf, const str
 {
 	struct store_member_key after;
 	if (pg->after && *pg->after && !query_member_cursor(pg->after, &after)) {
-		q->message = "'cursor' must be the next_cursor of a previous page";
+		q->message = "il campo \"cursor\" deve essere il next_cursor di una pagina precedente";
 		return QUERY_INVALID;
 	}
 	struct store_person p;
-	enum query_status st = need(q, CAT_FAMILY, "the profile does not include family data");
+	enum query_status st = need(q, CAT_FAMILY, "il profilo non comprende i dati di famiglia");
 	if (st == QUERY_OK)
 		st = find_person(q, cf, &p);
 	if (st != QUERY_OK)
@@ -469,9 +471,9 @@ enum query_status query_household(struct query_ctx *q, const char *cf, const str
 enum query_status query_history(struct query_ctx *q, const char *cf)
 {
 	struct store_person p;
-	enum query_status st = need(q, CAT_HISTORY, "the profile does not include history");
+	enum query_status st = need(q, CAT_HISTORY, "il profilo non comprende la storia anagrafica");
 	if (st == QUERY_OK)
-		st = need(q, CAT_IDENTITY, "the profile does not include identity data");
+		st = need(q, CAT_IDENTITY, "il profilo non comprende i dati anagrafici");
 	if (st == QUERY_OK)
 		st = find_person(q, cf, &p);
 	if (st != QUERY_OK)
@@ -595,7 +597,7 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 					    "residence", "household", "citizenship", "civil_status",
 					    "alive", "father", "mother", NULL};
 	if (!json_is_object(declared) || json_object_size(declared) == 0) {
-		q->message = "'declared' must be an object with at least one fact";
+		q->message = "il campo \"declared\" deve essere un oggetto con almeno un fatto";
 		return QUERY_INVALID;
 	}
 	const char *key;
@@ -605,7 +607,7 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 		for (const char *const *k = known; *k; k++)
 			ok = ok || !strcmp(*k, key);
 		if (!ok) {
-			q->message = "'declared' holds an unknown fact";
+			q->message = "il campo \"declared\" contiene un fatto sconosciuto";
 			return QUERY_INVALID;
 		}
 	}
@@ -632,7 +634,7 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 			ok = json_is_string(cm) && json_is_string(st) && (!cv || json_is_integer(cv));
 		}
 		if (!ok) {
-			q->message = "a declared fact has the wrong type (see docs/api.md)";
+			q->message = "un fatto dichiarato ha il tipo sbagliato (vedere docs/api.md)";
 			return QUERY_INVALID;
 		}
 	}

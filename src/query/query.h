@@ -35,7 +35,8 @@ enum query_status {
 
 /* Why QUERY_TOO_LARGE: the sentence the caller refuses with. */
 #define QUERY_TOO_LARGE_MESSAGE \
-	"the answer names more persons than one access record may hold: ask the registry office"
+	"la risposta nomina più persone di quante ne possa contenere una registrazione " \
+	"di accesso: rivolgersi all'ufficio anagrafe"
 
 struct query_ctx {
 	struct store *s;

@@ -152,7 +152,9 @@ vis_err review_decide(struct store *s, int64_t convenzione_id, const char *decis
 		      struct store_convenzione *c, struct vis_error *e)
 {
 	if (!review_decision_valid(decision))
-		return vis_error_set(e, VIS_ERR_INVALID, "'decision' is confirm, restrict or revoke");
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il campo \"decision\" deve essere confirm, restrict o "
+				     "revoke");
 	struct store_review d = {.convenzione_id = convenzione_id, .decided_by = by_id,
 				 .decided_at = now};
 	STR_COPY_KNOWN(d.decision, decision); /* one of the three words above */
@@ -162,7 +164,7 @@ vis_err review_decide(struct store *s, int64_t convenzione_id, const char *decis
 	if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, convenzione_id, c, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "no such agreement");
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "convenzione inesistente");
 	vis_err rc = store_begin(s, e);
 	if (!rc)
 		rc = store_rec_insert(s, STORE_REVIEW, &d, &d.id, e);

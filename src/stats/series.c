@@ -349,7 +349,7 @@ static bool periods(const struct stats_series_query *q, int cov_from, int cov_to
 					     DATE_MONTH(date_add_days(cov_from, 1));
 	int tm = q->to ? q->to : DATE_YEAR(cov_to) * 100 + DATE_MONTH(cov_to);
 	if (fm > tm) {
-		vis_error_set(e, VIS_ERR_INVALID, "from (%04d-%02d) è dopo to (%04d-%02d)", fm / 100,
+		vis_error_set(e, VIS_ERR_INVALID, "\"from\" (%04d-%02d) è dopo \"to\" (%04d-%02d)", fm / 100,
 			      fm % 100, tm / 100, tm % 100);
 		return false;
 	}

@@ -36,11 +36,11 @@ vis_err stats_threshold_check(int threshold, int floor, struct vis_error *e)
 {
 	if (threshold < floor)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "threshold %d is below the floor of %d set by the configuration "
-				     "(stats_threshold_min): smaller cells would identify persons",
+				     "la soglia %d è sotto il minimo di %d fissato dalla configurazione "
+				     "(stats_threshold_min): celle più piccole identificherebbero persone",
 				     threshold, floor);
 	if (threshold > 1000)
-		return vis_error_set(e, VIS_ERR_INVALID, "threshold is at most 1000");
+		return vis_error_set(e, VIS_ERR_INVALID, "la soglia è al massimo 1000");
 	return VIS_OK;
 }
 

@@ -64,6 +64,8 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import contract  # noqa: E402  (the API contract: every answer is checked against it)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lint"))
+from italian import english_words  # noqa: E402  (every error message is Italian)
 
 VISURA = None            # path of the binary, set by run_tests()
 SANITIZER_FINDINGS = []  # (log path, excerpt) of every sanitizer report seen
@@ -207,6 +209,15 @@ def expect(res, status, code=None, what=""):
         raise TestFailure(f"{what}: expected {status} {code or ''}, got {res.status} "
                           f"{res.body[:400]!r}")
     return res
+
+
+def english_message(res):
+    """The English words of an error answer's message (tests/lint/italian.py),
+    or []: every text a person reads is Italian, error messages too."""
+    j = res.json
+    if not (isinstance(j, dict) and isinstance(j.get("error"), dict)):
+        return []
+    return english_words(j["error"].get("message"))
 
 
 def error_shape_ok(res):
@@ -646,6 +657,10 @@ class Server:
             if bad:
                 raise TestFailure("answer outside the API contract (docs/openapi.yaml):\n  "
                                   + "\n  ".join(bad) + f"\n  answer: {res.body[:600]!r}")
+            english = english_message(res)
+            if english:
+                raise TestFailure(f"{method} {path}: the error message is not Italian (words "
+                                  f"{', '.join(english)}): {res.body[:400]!r}")
             return res
         finally:
             c.close()
@@ -933,6 +948,21 @@ def new_password():
     return "Vt!" + secrets.token_hex(6) + "-Qz9"
 
 
+def raw_english_check(head, body):
+    """The Italian check of english_message for an answer read off a raw
+    socket (framing tests): a JSON error body with an English message fails."""
+    if not re.search(rb"(?im)^content-type:\s*application/json", head):
+        return
+    try:
+        j = json.loads(body)
+    except ValueError:
+        return
+    english = english_message(Result(0, [], body)) if isinstance(j, dict) else []
+    if english:
+        raise TestFailure(f"the error message is not Italian (words {', '.join(english)}): "
+                          f"{body[:400]!r}")
+
+
 def read_http_answer(s):
     """Reads one HTTP answer (or whatever arrives until the peer closes)."""
     buf = b""
@@ -951,6 +981,7 @@ def read_http_answer(s):
                 if not chunk:
                     break
                 rest += chunk
+            raw_english_check(head, rest[:n])
             return head + b"\r\n\r\n" + rest
         while True:
             chunk = s.recv(65536)

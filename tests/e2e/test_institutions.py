@@ -159,7 +159,7 @@ def test_agreement_rules_shared_by_the_command_line():
         eq(p.returncode, 2, f"--max-results is a number: {p.stderr}")
         p = run(*base, "--reference", "")
         eq(p.returncode, 1, f"the reference is required: {p.stderr}")
-        check("'reference'" in p.stderr, f"the API's reason: {p.stderr}")
+        check('"reference"' in p.stderr, f"the API's reason: {p.stderr}")
         # an empty description: refused by the command line, and now by the API too
         expect(srv.admin().post(f"/api/v1/convenzioni/{conv['id']}/purposes",
                                 {"code": "P2", "description": "", "legal_basis": "art. 1"}),

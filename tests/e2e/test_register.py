@@ -55,7 +55,7 @@ def test_statistics_threshold_has_a_floor():
             for t in ("0", "1", "2", "-1", "1x"):
                 r = c.get(f"/api/v1/stats?threshold={t}")
                 expect(r, 400, "invalid_request", f"{who}: threshold={t}")
-            check(b"floor" in c.get("/api/v1/stats?threshold=1").body,
+            check(b"stats_threshold_min" in c.get("/api/v1/stats?threshold=1").body,
                   "the error names the floor")
             eq(expect(c.get("/api/v1/stats?threshold=3"), 200).json["threshold"], 3,
                f"{who}: threshold 3")
@@ -66,7 +66,7 @@ def test_statistics_threshold_has_a_floor():
             p = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--threshold", t],
                                capture_output=True, text=True)
             eq(p.returncode, 2, f"visura stats --threshold {t}: {p.stderr}")
-            check("floor" in p.stderr and not p.stdout, f"a clear refusal: {p.stderr!r}")
+            check("stats_threshold_min" in p.stderr and not p.stdout, f"a clear refusal: {p.stderr!r}")
         cfg = os.path.join(srv.dir, "stats.conf")
         with open(cfg, "w") as f:
             f.write(f"db = {srv.db}\nstats_threshold_min = 5\n")

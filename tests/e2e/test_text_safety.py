@@ -306,7 +306,7 @@ def test_codice_fiscale_as_typed_everywhere():
         for bad in ("RSS_MRA80A01F205X", cf[:15], cf + "X", cf[:8] + "/" + cf[8:], "x" * 41):
             r = expect(op.get(f"/api/v1/persons?purpose={pid}&cf={q(bad)}"), 400,
                        what=f"search by {bad!r}")
-            check("16 letters and digits" in json.dumps(r.json), f"the refusal names the rule: {r.json}")
+            check("16 lettere e cifre" in json.dumps(r.json), f"the refusal names the rule: {r.json}")
             r = expect(op.post("/api/v1/verify", {"purpose": pid, "codice_fiscale": bad,
                                                   "declared": {"alive": True}}), 400,
                        what=f"verify {bad!r}")

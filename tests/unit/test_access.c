@@ -420,7 +420,7 @@ static void test_agreement_not_in_force(void **state)
 	seed_agreement_edit(f->s, conv, set_ended, NULL);
 	call(f, &who, &person_anna, &r);
 	refused(f, &r, 403, "agreement_not_active");
-	assert_string_equal(r.message, "the agreement is not in force today");
+	assert_string_equal(r.message, "la convenzione oggi non è in vigore");
 	conv = seed_agreement(f->s, f->ente, "identity", &purpose);
 	seed_agreement_edit(f->s, conv, set_future, NULL);
 	who.purpose_id = purpose;

@@ -109,7 +109,7 @@ static void test_refusals_store_nothing(void **state)
 			c.valid_from = 0;
 		vis_error_clear(&e);
 		assert_int_equal(convenzione_create(w->s, wf_rd, &c, NULL, WF_NOW, &e), VIS_ERR_INVALID);
-		assert_non_null(strstr(e.msg, "required"));
+		assert_non_null(strstr(e.msg, "obbligatori"));
 	}
 	/* the rules of policy_convenzione_check */
 	filled(&c, ente);

@@ -194,47 +194,47 @@ static void parse_bad(const char *spec, const char *where, const char *what)
 static void test_parse_errors(void **state)
 {
 	(void)state;
-	parse_bad("", NULL, "empty");
-	parse_bad("   ", NULL, "empty");
-	parse_bad("mon-fri 08:00-14:00;", "token 2", "empty");
-	parse_bad("mon 08:00-09:00;; tue 08:00-09:00", "token 2", "empty");
-	parse_bad("mon-fri", "token 1", "missing time ranges");
-	parse_bad("sat 08:00-12:00; funday 08:00-10:00", "token 2", "unknown word 'funday'");
-	parse_bad("Mon 08:00-10:00", "token 1", "unknown word 'Mon'");
-	parse_bad("fri-mon 08:00-10:00", "token 1", "must go forward");
-	parse_bad("mon-mon 08:00-10:00", "token 1", "must go forward");
-	parse_bad("mon-xyz 08:00-10:00", "token 1", "not a day range");
-	parse_bad("mon 8:00-10:00", "token 1", "'8:00-10:00' is not a time range");
-	parse_bad("mon 08:00-25:00", "token 1", "is not a time range");
-	parse_bad("mon 08:60-10:00", "token 1", "is not a time range");
-	parse_bad("mon 24:00-24:00", "token 1", "is not a time range");
-	parse_bad("mon 08:00-24:01", "token 1", "is not a time range");
-	parse_bad("mon 08:00 10:00", "token 1", "is not a time range");
-	parse_bad("mon 08:00-10:00 x", "token 1", "is not a time range");
-	parse_bad("mon 10:00-08:00", "token 1", "must end after it starts");
-	parse_bad("mon 10:00-10:00", "token 1", "must end after it starts");
-	parse_bad("tue 22:00-02:00", "token 1", "must end after it starts");
-	parse_bad("mon 08:00-12:00,11:00-13:00", "token 1", "08:00-12:00 and 11:00-13:00 overlap");
-	parse_bad("mon 08:00-18:00,09:00-10:00", "token 1", "overlap");
-	parse_bad("mon 08:00-09:00,10:00-11:00,12:00-13:00,14:00-15:00,16:00-17:00", "token 1",
-		  "more than 4 time ranges");
-	parse_bad("mon 08:00-12:00,,13:00-14:00", "token 1", "empty time range");
-	parse_bad("mon 08:00-12:00,", "token 1", "empty time range");
-	parse_bad("mon 08:00-10:00; mon-fri 11:00-12:00", "token 2", "mon is given twice");
-	parse_bad("mon-wed 08:00-10:00; wed 11:00-12:00", "token 2", "wed is given twice");
-	parse_bad("closed", "token 1", "at least one date");
-	parse_bad("closed 2026-02-30", "token 1", "'2026-02-30' is not a date");
-	parse_bad("closed 26-12-24", "token 1", "is not a date");
-	parse_bad("closed 2026-12-24,2026-12-24", "token 1", "given twice");
-	parse_bad("closed 2026-12-24; closed 2026-12-24", "token 2", "given twice");
-	parse_bad("always; mon 08:00-10:00", "token 1", "cannot be combined");
-	parse_bad("closed 2026-12-24; always", "token 2", "cannot be combined");
-	parse_bad("always; always", "token 2", "twice");
-	parse_bad("always now", "token 1", "nothing after it");
-	parse_bad("holidays", "token 1", "expected 'holidays open'");
-	parse_bad("holidays closed", "token 1", "expected 'holidays open'");
-	parse_bad("holidays open; holidays open", "token 2", "twice");
-	parse_bad("mon 08:00-10:00\n", "token 1", "is not a time range");
+	parse_bad("", NULL, "vuoto");
+	parse_bad("   ", NULL, "vuoto");
+	parse_bad("mon-fri 08:00-14:00;", "elemento 2", "vuoto");
+	parse_bad("mon 08:00-09:00;; tue 08:00-09:00", "elemento 2", "vuoto");
+	parse_bad("mon-fri", "elemento 1", "mancano le fasce orarie");
+	parse_bad("sat 08:00-12:00; funday 08:00-10:00", "elemento 2", "parola sconosciuta 'funday'");
+	parse_bad("Mon 08:00-10:00", "elemento 1", "parola sconosciuta 'Mon'");
+	parse_bad("fri-mon 08:00-10:00", "elemento 1", "deve andare in avanti");
+	parse_bad("mon-mon 08:00-10:00", "elemento 1", "deve andare in avanti");
+	parse_bad("mon-xyz 08:00-10:00", "elemento 1", "non è un intervallo di giorni");
+	parse_bad("mon 8:00-10:00", "elemento 1", "'8:00-10:00' non è una fascia oraria");
+	parse_bad("mon 08:00-25:00", "elemento 1", "non è una fascia oraria");
+	parse_bad("mon 08:60-10:00", "elemento 1", "non è una fascia oraria");
+	parse_bad("mon 24:00-24:00", "elemento 1", "non è una fascia oraria");
+	parse_bad("mon 08:00-24:01", "elemento 1", "non è una fascia oraria");
+	parse_bad("mon 08:00 10:00", "elemento 1", "non è una fascia oraria");
+	parse_bad("mon 08:00-10:00 x", "elemento 1", "non è una fascia oraria");
+	parse_bad("mon 10:00-08:00", "elemento 1", "deve finire dopo l'inizio");
+	parse_bad("mon 10:00-10:00", "elemento 1", "deve finire dopo l'inizio");
+	parse_bad("tue 22:00-02:00", "elemento 1", "deve finire dopo l'inizio");
+	parse_bad("mon 08:00-12:00,11:00-13:00", "elemento 1", "08:00-12:00 e 11:00-13:00 si sovrappongono");
+	parse_bad("mon 08:00-18:00,09:00-10:00", "elemento 1", "si sovrappongono");
+	parse_bad("mon 08:00-09:00,10:00-11:00,12:00-13:00,14:00-15:00,16:00-17:00", "elemento 1",
+		  "più di 4 fasce orarie");
+	parse_bad("mon 08:00-12:00,,13:00-14:00", "elemento 1", "fascia oraria vuota");
+	parse_bad("mon 08:00-12:00,", "elemento 1", "fascia oraria vuota");
+	parse_bad("mon 08:00-10:00; mon-fri 11:00-12:00", "elemento 2", "mon è indicato due volte");
+	parse_bad("mon-wed 08:00-10:00; wed 11:00-12:00", "elemento 2", "wed è indicato due volte");
+	parse_bad("closed", "elemento 1", "almeno una data");
+	parse_bad("closed 2026-02-30", "elemento 1", "'2026-02-30' non è una data");
+	parse_bad("closed 26-12-24", "elemento 1", "non è una data");
+	parse_bad("closed 2026-12-24,2026-12-24", "elemento 1", "due volte");
+	parse_bad("closed 2026-12-24; closed 2026-12-24", "elemento 2", "due volte");
+	parse_bad("always; mon 08:00-10:00", "elemento 1", "non si combina");
+	parse_bad("closed 2026-12-24; always", "elemento 2", "non si combina");
+	parse_bad("always; always", "elemento 2", "due volte");
+	parse_bad("always now", "elemento 1", "nulla dopo di sé");
+	parse_bad("holidays", "elemento 1", "atteso 'holidays open'");
+	parse_bad("holidays closed", "elemento 1", "atteso 'holidays open'");
+	parse_bad("holidays open; holidays open", "elemento 2", "due volte");
+	parse_bad("mon 08:00-10:00\n", "elemento 1", "non è una fascia oraria");
 
 	char many[HOURS_SPEC_MAX];
 	size_t pos = (size_t)snprintf(many, sizeof many, "closed ");
@@ -244,13 +244,13 @@ static void test_parse_errors(void **state)
 		pos += (size_t)snprintf(many + pos, sizeof many - pos, "%s%s", i ? "," : "", d);
 	}
 	assert_true(pos < sizeof many);
-	parse_bad(many, "token 1", "more than 64 closed dates");
+	parse_bad(many, "elemento 1", "più di 64 date di chiusura");
 
 	char lng[HOURS_SPEC_MAX + 1];
 	memset(lng, ' ', sizeof lng - 1);
 	lng[sizeof lng - 1] = '\0';
 	memcpy(lng, "always", 6);
-	parse_bad(lng, NULL, "longer than 1023 bytes");
+	parse_bad(lng, NULL, "più lungo di 1023 byte");
 
 	struct vis_error e = {0};
 	struct hours_schedule s;

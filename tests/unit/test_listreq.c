@@ -225,7 +225,7 @@ static void test_extraction(void **state)
 	assert_int_equal(store_rec_update(w->s, STORE_CONVENZIONE, &x.g.conv, NULL), VIS_OK);
 	vis_error_clear(&e);
 	assert_int_equal(listreq_extraction_open(w->s, v.id, &lx, &e), VIS_ERR_CONFLICT);
-	assert_non_null(strstr(e.msg, "verification"));
+	assert_non_null(strstr(e.msg, "verifica"));
 	assert_string_equal(stored(w, v.id).state, "approved");
 }
 

@@ -133,20 +133,20 @@ static void test_policy_length(void **state)
 {
 	(void)state;
 	assert_string_equal(password_policy_check("Kq7#mZp2vR9", NULL, NULL, 0),
-			    "password is shorter than 12 characters");
+			    "la password è più corta di 12 caratteri");
 	assert_null(password_policy_check("Kq7#mZp2vR9w", NULL, NULL, 0));
 	/* Code points are counted, not bytes: 11 accented letters are 22 bytes. */
 	assert_string_equal(password_policy_check("àèìòùàèìòùà", NULL, NULL, 0),
-			    "password is shorter than 12 characters");
+			    "la password è più corta di 12 caratteri");
 	assert_null(password_policy_check("àèìòùàèìòùàè", NULL, NULL, 0));
 	char lng[PASSWORD_MAX_LEN + 2];
 	memset(lng, 'q', sizeof lng - 1);
 	lng[sizeof lng - 1] = '\0';
 	assert_string_equal(password_policy_check(lng, NULL, NULL, 0),
-			    "password is longer than 256 bytes");
+			    "la password supera 256 byte");
 	lng[PASSWORD_MAX_LEN] = '\0';
 	assert_null(password_policy_check(lng, NULL, NULL, 0));
-	assert_string_equal(password_policy_check(NULL, NULL, NULL, 0), "password is missing");
+	assert_string_equal(password_policy_check(NULL, NULL, NULL, 0), "password assente");
 }
 
 static void test_policy_encoding(void **state)
@@ -161,14 +161,14 @@ static void test_policy_encoding(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++)
 		assert_string_equal(password_policy_check(bad_utf8[i], NULL, NULL, 0),
-				    "password is not valid utf-8");
+				    "la password non è testo UTF-8 valido");
 	const char *controls[] = {
 		"abcdefghijkl\t", "abcdef\nghijkl", "abcdefghijkl\x7f",
 		"abcdefghijkl\xc2\x85", /* U+0085, a C1 control */
 	};
 	for (size_t i = 0; i < sizeof controls / sizeof controls[0]; i++)
 		assert_string_equal(password_policy_check(controls[i], NULL, NULL, 0),
-				    "password contains control characters");
+				    "la password contiene caratteri di controllo");
 	/* U+00A0 follows the C1 block and is an ordinary character. */
 	assert_null(password_policy_check("abcdefghijkl\xc2\xa0", NULL, NULL, 0));
 }
@@ -177,9 +177,9 @@ static void test_policy_user_id(void **state)
 {
 	(void)state;
 	assert_string_equal(password_policy_check("Xx-MARIO.Rossi-2026", "mario.rossi", NULL, 0),
-			    "password contains the user id");
+			    "la password contiene il nome utente");
 	assert_string_equal(password_policy_check("zq8bobzq8vwk", "Bob", NULL, 0),
-			    "password contains the user id");
+			    "la password contiene il nome utente");
 	assert_null(password_policy_check("Xx-MARIO.Rossi-2026", "mario.bianchi", NULL, 0));
 	/* Ids shorter than 3 characters are not searched for. */
 	assert_null(password_policy_check("zq8bozq8vwkt", "bo", NULL, 0));
@@ -198,9 +198,9 @@ static void test_common(void **state)
 	assert_false(password_is_common(NULL));
 	/* Long enough, so only the list refuses it. */
 	assert_string_equal(password_policy_check("QAZWSXEDCRFV", NULL, NULL, 0),
-			    "password is too common");
+			    "la password è troppo comune");
 	assert_string_equal(password_policy_check("administrator", NULL, NULL, 0),
-			    "password is too common");
+			    "la password è troppo comune");
 	assert_null(password_policy_check("administrator!", NULL, NULL, 0));
 }
 
@@ -263,9 +263,9 @@ static void test_history(void **state)
 	assert_int_equal(password_hash("Secondo-Segreto-2025", h2, &e), VIS_OK);
 	const char *prev[] = {h1, NULL, h2};
 	assert_string_equal(password_policy_check("Secondo-Segreto-2025", "mrossi", prev, 3),
-			    "password was used recently");
+			    "la password è stata usata di recente");
 	assert_string_equal(password_policy_check("Primo-Segreto-2025", "mrossi", prev, 3),
-			    "password was used recently");
+			    "la password è stata usata di recente");
 	assert_null(password_policy_check("Terzo-Segreto-2025", "mrossi", prev, 3));
 	/* Only the first n entries count. */
 	assert_null(password_policy_check("Secondo-Segreto-2025", "mrossi", prev, 2));

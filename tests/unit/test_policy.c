@@ -122,7 +122,7 @@ static void test_convenzione_check(void **state)
 	bad = c;
 	STR_COPY_KNOWN(bad.comuni, "999999");
 	assert_string_equal(policy_convenzione_check(&bad, f->rd),
-			    "'comuni' holds an unknown ISTAT code");
+			    "il campo \"comuni\" contiene un codice ISTAT sconosciuto");
 	STR_COPY_KNOWN(bad.comuni, "036023,");
 	assert_non_null(policy_convenzione_check(&bad, f->rd));
 }

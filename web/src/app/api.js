@@ -27,8 +27,8 @@ export class ApiError extends Error {
 
 // Which rule a refused password broke: words of the server's message
 // (src/auth/password.c, password_policy_check) and the rule's key.
-const POLICY = [['is missing', 'missing'], ['longer than', 'long'], ['utf-8', 'utf8'], ['control characters', 'control'],
-  ['shorter than', 'short'], ['user id', 'user'], ['too common', 'common'], ['used recently', 'reused']];
+const POLICY = [['password assente', 'missing'], ['supera', 'long'], ['UTF-8', 'utf8'], ['caratteri di controllo', 'control'],
+  ['più corta', 'short'], ['nome utente', 'user'], ['troppo comune', 'common'], ['usata di recente', 'reused']];
 
 // Codes that mean "no session any more" (as opposed to "not allowed"):
 // the first can be cured by logging in again, the others end the work.
