@@ -31,6 +31,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
@@ -515,8 +516,16 @@ def test_every_route_records_every_person_it_answers():
             for _ in range(5):
                 srv.advance(10)
             check(Hook.received, "the push delivered")
-            pushed = [json.loads(b) for b in Hook.received]
-            recs = [x for x in srv.access_log(before) if x["operation"] == "events_push"]
+            # A delivery's record is durable before it is sent: one may be
+            # recorded and still on its way.  Wait (10 s at most) until
+            # every record has arrived, then compare.
+            deadline = time.monotonic() + 10
+            while True:
+                recs = [x for x in srv.access_log(before) if x["operation"] == "events_push"]
+                pushed = [json.loads(b) for b in list(Hook.received)]
+                if len(recs) == len(pushed) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
             eq(len(recs), len(pushed), "one record per delivery")
             for body, rec in zip(pushed, recs):
                 cfs = [e["codice_fiscale"] for e in body["events"]]
