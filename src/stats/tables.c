@@ -670,11 +670,17 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 		/* Flows before the first import are not in the register. */
 		if (!cov_from || from <= cov_from || to > cov_to || from > to) {
 			json_decref(head);
+			if (!cov_from)
+				return vis_error_set(e, VIS_ERR_INVALID,
+						     "nessuna importazione per questi comuni: il registro "
+						     "non copre alcun periodo");
+			/* the first day that can be asked for, said as such */
+			char first[11];
+			date_format(date_add_days(cov_from, 1), first);
 			return vis_error_set(e, VIS_ERR_INVALID,
-					     cov_from ? "il bilancio si calcola solo sul periodo coperto dal registro, "
-							"dal giorno dopo la prima importazione (%s) all'ultima (%s)"
-						      : "nessuna importazione per questi comuni: il registro non copre alcun periodo%s%s",
-					     cov_from ? df : "", cov_from ? dt : "");
+					     "il bilancio si calcola solo sul periodo coperto dal registro: "
+					     "dal %s (il giorno dopo la prima importazione, del %s) al %s",
+					     first, df, dt);
 		}
 		rc = balance_table(s, q, from, to, &g, code, name, e);
 		static const char *const bc[] = {

@@ -379,8 +379,12 @@ def test_standard_tables():
         # Refusals: before the register's first import, unknown tables, the floor.
         expect(a.get("/api/v1/stats/tables?table=posas&year=2025"), 400, "invalid_request",
                "1 January 2025 is before the first import")
-        expect(a.get("/api/v1/stats/tables?table=bilancio&from=2025-12-01"), 400,
-               "invalid_request", "flows before the first import")
+        r = expect(a.get("/api/v1/stats/tables?table=bilancio&from=2025-12-01"), 400,
+                   "invalid_request", "flows before the first import")
+        day_after = (datetime.date.fromisoformat(START) + datetime.timedelta(days=1)).isoformat()
+        check(f"dal {day_after} (il giorno dopo la prima importazione, del {START})"
+              in r.json["error"]["message"],
+              f"the refusal names the first day that can be asked for: {r.json}")
         expect(a.get("/api/v1/stats/tables?table=nope"), 400, "invalid_request")
         expect(a.get("/api/v1/stats/tables?table=posas&threshold=2"), 400, "invalid_request")
         expect(a.get("/api/v1/stats/tables?table=bilancio&period=week"), 400, "invalid_request")
