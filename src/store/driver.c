@@ -1,7 +1,15 @@
 /* The helpers of store/driver.h written once over a driver's verbs. */
 #include "store/driver.h"
 
+#include "common/log.h"
 #include "common/str.h"
+
+vis_err drv_conflict(struct vis_error *e, const char *what, const char *db_text)
+{
+	log_warn("database refused a write", "what=\"%s\" error=\"%s\"", what ? what : "statement",
+		 db_text ? db_text : "");
+	return vis_error_set(e, VIS_ERR_CONFLICT, "%s", DRV_CONFLICT_MESSAGE);
+}
 
 void drv_col_copy(struct drv_stmt *st, int c, char *dst, size_t cap)
 {

@@ -366,6 +366,15 @@ static inline vis_err drv_load_end(struct drv *d, struct vis_error *e)
 void drv_col_copy(struct drv_stmt *st, int c, char *dst, size_t cap);
 #define DRV_COL_COPY(st, c, arr) drv_col_copy((st), (c), (arr), sizeof(arr))
 
+/* A write the database refused for an integrity constraint (a duplicate,
+ * a reference to a missing row): VIS_ERR_CONFLICT with an Italian message
+ * that may reach a client; the database's own text (English, naming
+ * tables and constraints) goes to the log only. */
+vis_err drv_conflict(struct vis_error *e, const char *what, const char *db_text);
+#define DRV_CONFLICT_MESSAGE \
+	"il dato contrasta con uno già registrato (un duplicato, o un riferimento a un dato " \
+	"che non esiste)"
+
 /* Steps a statement that returns no row to its end and resets it. */
 vis_err drv_done(struct drv_stmt *st, struct vis_error *e);
 

@@ -154,8 +154,11 @@ static PGresult *result_ok(struct pg_store *s, PGresult *r, const char *what, st
 		return r;
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	/* Class 23: integrity constraint violation (unique, foreign key, check). */
-	vis_err code = state && !strncmp(state, "23", 2) ? VIS_ERR_CONFLICT : VIS_ERR_STORE;
-	pg_fail(e, code, what, r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+	const char *text = r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
+	if (state && !strncmp(state, "23", 2))
+		drv_conflict(e, what, text);
+	else
+		pg_fail(e, VIS_ERR_STORE, what, text);
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		stmts_forget(s);
 	PQclear(r);
@@ -255,10 +258,11 @@ static vis_err pipe_read(struct pg_store *s, pipe_take_fn take, void *ctx, struc
 			ExecStatusType st = PQresultStatus(r);
 			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == VIS_OK) {
 				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-				rc = pg_fail(e, state && !strncmp(state, "23", 2) ? VIS_ERR_CONFLICT
-										 : VIS_ERR_STORE,
-					     "pipeline", st == PGRES_PIPELINE_ABORTED
-							     ? "aborted" : PQresultErrorMessage(r));
+				rc = state && !strncmp(state, "23", 2)
+					     ? drv_conflict(e, "pipeline", PQresultErrorMessage(r))
+					     : pg_fail(e, VIS_ERR_STORE, "pipeline",
+						       st == PGRES_PIPELINE_ABORTED ? "aborted"
+										    : PQresultErrorMessage(r));
 			} else if (take && rc == VIS_OK) {
 				rc = take(ctx, i, r, e);
 			}

@@ -88,8 +88,7 @@ static vis_err stmt_done(struct sq_store *s, sqlite3_stmt *st, struct vis_error 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT)
-			return vis_error_set(e, VIS_ERR_CONFLICT, "%s: %s", what,
-					     sqlite3_errmsg(s->db));
+			return drv_conflict(e, what, sqlite3_errmsg(s->db));
 		return db_error(s, e, what);
 	}
 	return VIS_OK;
@@ -621,8 +620,10 @@ static enum drv_step sq_step(struct drv_stmt *b, struct vis_error *e)
 	if (rc == SQLITE_DONE)
 		return DRV_DONE;
 	sqlite3 *db = sqlite3_db_handle(st->st);
-	b->err = vis_error_set(e, rc == SQLITE_CONSTRAINT ? VIS_ERR_CONFLICT : VIS_ERR_STORE,
-			       "%s: %s", b->what ? b->what : "statement", sqlite3_errmsg(db));
+	b->err = rc == SQLITE_CONSTRAINT
+			 ? drv_conflict(e, b->what, sqlite3_errmsg(db))
+			 : vis_error_set(e, VIS_ERR_STORE, "%s: %s", b->what ? b->what : "statement",
+					 sqlite3_errmsg(db));
 	return DRV_ERROR;
 }
 

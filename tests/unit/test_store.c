@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/driver.h"
+
 #include <sqlite3.h>
 
 #include "audit/audit.h"
@@ -319,6 +321,9 @@ static void test_records(void **state)
 	snprintf(a.full_name, sizeof a.full_name, "Mario Rossi, l'agente");
 	OK(store_rec_insert(f->s, STORE_ACCOUNT, &a, &acct_id, &e));
 	assert_int_equal(store_rec_insert(f->s, STORE_ACCOUNT, &a, &dup, &e), VIS_ERR_CONFLICT);
+	/* what may reach a client is Italian; the database's text (English,
+	 * naming tables and constraints) only in the log */
+	assert_string_equal(e.msg, DRV_CONFLICT_MESSAGE);
 	struct store_account got;
 	OK(store_rec_get(f->s, STORE_ACCOUNT, "username", "mario.rossi", 0, &got, &found, &e));
 	assert_true(found);
