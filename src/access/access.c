@@ -265,8 +265,8 @@ static bool anpr_fields(struct access_call *c, const struct access_anpr *a)
 {
 	static const char use_case[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	if (!token_ok(a->id_client, sizeof c->anpr_id - 1, NULL) ||
-	    !token_ok(a->caso_uso, sizeof c->caso_uso - 1, use_case)) {
+	/* the operation id was checked, and kept, by access_prepare */
+	if (!c->anpr_id[0] || !token_ok(a->caso_uso, sizeof c->caso_uso - 1, use_case)) {
 		refuse(c, 400, "invalid_request",
 		       "servono \"idOperazioneClient\" (da 1 a 64 caratteri stampabili) e "
 		       "\"casoUso\" (da 1 a 16 lettere, cifre, '-' o '_')");
@@ -513,7 +513,7 @@ static void search_one(struct access_call *c, struct query_ctx *q, const struct 
 	}
 	if (n > 1) {
 		c->code = "several_results";
-		STR_COPY_KNOWN(c->message, "the criteria match more than one person");
+		STR_COPY_KNOWN(c->message, "i criteri individuano più di una persona");
 		record(c, "several_results", 422);
 		return;
 	}

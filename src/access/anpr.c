@@ -75,6 +75,17 @@ static void copy(json_t *to, const char *to_key, json_t *from, const char *from_
 		json_object_set(to, to_key, v);
 }
 
+/* An integer of the view as ANPR's decimal text. */
+static void copy_number(json_t *to, const char *to_key, json_t *from, const char *from_key)
+{
+	json_t *v = json_object_get(from, from_key);
+	if (json_is_integer(v)) {
+		char num[24];
+		snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+		json_object_set_new(to, to_key, json_string(num));
+	}
+}
+
 static json_t *generalita(json_t *id)
 {
 	json_t *g = json_object();
@@ -113,21 +124,11 @@ static json_t *residenza(json_t *res, json_t *comune)
 		copy(top, "denominazioneToponimo", a, "street");
 		json_object_set_new(ind, "toponimo", top);
 		json_t *civ = json_object();
-		json_t *n = json_object_get(a, "civic");
-		if (json_is_integer(n)) {
-			char num[24];
-			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(n));
-			json_object_set_new(civ, "numero", json_string(num));
-		}
-		json_t *ext = json_object_get(a, "civic_ext");
-		if (json_is_string(ext) && json_string_length(ext))
-			json_object_set(civ, "esponente1", ext);
+		copy_number(civ, "numero", a, "civic");
+		copy(civ, "esponente1", a, "civic_ext");
 		json_t *in = json_object();
-		json_t *sc = json_object_get(a, "scala"), *it = json_object_get(a, "interno");
-		if (json_is_string(sc) && json_string_length(sc))
-			json_object_set(in, "scala", sc);
-		if (json_is_string(it) && json_string_length(it))
-			json_object_set(in, "interno1", it);
+		copy(in, "scala", a, "scala");
+		copy(in, "interno1", a, "interno");
 		if (json_object_size(in))
 			json_object_set_new(civ, "civicoInterno", in);
 		else
@@ -161,12 +162,7 @@ json_t *access_anpr_subject(json_t *view)
 	}
 	if (json_is_object(v = json_object_get(view, "civil_status"))) {
 		json_t *st = json_object();
-		json_t *code = json_object_get(v, "code");
-		if (json_is_integer(code)) {
-			char num[24];
-			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(code));
-			json_object_set_new(st, "statoCivile", json_string(num));
-		}
+		copy_number(st, "statoCivile", v, "code");
 		copy(st, "descrizioneStatoCivile", v, "label");
 		copy(st, "dataEvento", v, "date");
 		json_object_set_new(s, "statoCivile", st);
@@ -174,12 +170,7 @@ json_t *access_anpr_subject(json_t *view)
 	if (json_is_object(v = json_object_get(view, "family"))) {
 		json_t *f = json_object();
 		copy(f, "idFamiglia", v, "household_id");
-		json_t *rel = json_object_get(v, "relationship");
-		if (json_is_integer(rel)) {
-			char num[24];
-			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(rel));
-			json_object_set_new(f, "relazioneParentela", json_string(num));
-		}
+		copy_number(f, "relazioneParentela", v, "relationship");
 		json_object_set_new(s, "famiglia", f);
 	}
 	if (json_is_object(v = json_object_get(view, "parentage"))) {

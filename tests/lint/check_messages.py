@@ -33,7 +33,8 @@ VIS_NOT = {"http/server.c", "pdnd/pdnd.c", "oidc/oidc.c"}
 VIS_FUNCS = {"pdnd/pdnd.c": ("pdnd_purpose_map", "pdnd_purpose_unmap")}
 # Calls whose string arguments are an answer's message.
 CALLS = re.compile(r"\b(http_reply_error|refuse|need|bad)\s*\(|"
-                   r"\bsnprintf\s*\(\s*(?:msg|\w+->message)\s*,")
+                   r"\bsnprintf\s*\(\s*(?:msg|\w+->message)\s*,|"
+                   r"\bSTR_COPY_KNOWN\s*\(\s*\w+->message\s*,")
 ASSIGN = re.compile(r"(?:->|\.)(?:message|malformed_message)\s*=|\"message\",(?=\s*\")|"
                     r"\(struct (?:pdnd|oidc|policy)_refusal\)\s*\{|"
                     r"struct (?:pdnd|oidc|policy)_refusal \w+ = \{")
