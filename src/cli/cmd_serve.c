@@ -262,6 +262,15 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "visura: serve: smtp_url: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
+	/* The JWKS addresses are checked by the rules they are fetched by. */
+	const char *const jwks_urls[][2] = {{"pdnd_jwks_url", cfg.pdnd_jwks_url},
+					    {"oidc_jwks_url", cfg.oidc_jwks_url}};
+	for (int i = 0; i < 2; i++)
+		if (jwks_urls[i][1][0] &&
+		    outbound_check(jwks_urls[i][1], OUTBOUND_WEBHOOK, false, &e)) {
+			fprintf(stderr, "visura: serve: %s: %s\n", jwks_urls[i][0], e.msg);
+			return EXIT_USAGE;
+		}
 	static struct publish_witness ws[PUBLISH_WITNESSES_MAX];
 	int nws;
 	if (publish_witnesses_parse(cfg.trail_witnesses, ws, &nws, &e)) {

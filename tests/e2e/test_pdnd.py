@@ -589,6 +589,20 @@ def test_keys_from_address():
     srv = Server(population=dict(persons=30, seed=17), pdnd_issuer=ISSUER,
                  pdnd_audience=AUDIENCE, pdnd_jwks_url=pub.url, pdnd_jwks_refresh=3600,
                  jwks_unknown_kid_interval=30)
+    # `serve --check`: an address the outbound rules refuse; a file and an
+    # address both.
+    base = [harness.VISURA, "serve", "--db", srv.db, "--self-signed",
+            os.path.join(srv.dir, "check-tls"), "--check", "--pdnd-issuer", ISSUER,
+            "--pdnd-audience", AUDIENCE] + harness.serve_user_args()
+    for extra, says in ((["--pdnd-jwks-url", "http://pdnd.example/jwks"], "pdnd_jwks_url"),
+                        (["--oidc-jwks-url", "https://169.254.169.254/jwks"], "oidc_jwks_url"),
+                        (["--pdnd-jwks-url", pub.url, "--pdnd-jwks", "/etc/hostname"],
+                         "not both")):
+        out = subprocess.run(base + extra, capture_output=True, text=True)
+        check(out.returncode != 0 and says in out.stderr,
+              f"serve --check {extra}: {out.returncode} {out.stdout}{out.stderr}")
+    out = subprocess.run(base + ["--pdnd-jwks-url", pub.url], capture_output=True, text=True)
+    eq(out.returncode, 0, f"serve --check with pdnd_jwks_url: {out.stdout}{out.stderr}")
     try:
         with srv:
             wait_fetches(pub, 1)   # the first fetch, once listening
