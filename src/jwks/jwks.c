@@ -362,6 +362,7 @@ enum jwks_verdict jwks_verify(struct jwks *k, const char *kid, const json_t *jws
 
 void jwks_stats(struct jwks *k, struct jwks_stats *out)
 {
+	out->source = k->src.name;
 	pthread_rwlock_rdlock(&k->lock);
 	out->keys = (int)json_array_size(k->keys);
 	pthread_rwlock_unlock(&k->lock);

@@ -84,8 +84,9 @@ enum jwks_verdict { JWKS_VERIFIED, JWKS_KID_UNKNOWN, JWKS_BAD_SIGNATURE };
 enum jwks_verdict jwks_verify(struct jwks *k, const char *kid, const json_t *jws, int64_t now);
 
 /* How many keys are held; how many fetches of the address were tried and
- * how many failed (a file: 0). */
+ * how many failed (a file: 0); for /metrics. */
 struct jwks_stats {
+	const char *source;   /* the option set (jwks_source.name) */
 	int keys;
 	int64_t fetches, failures;
 };

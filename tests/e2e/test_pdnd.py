@@ -35,9 +35,11 @@ import base64
 import datetime
 import hashlib
 import hmac
+import http.client
 import http.server
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -682,6 +684,20 @@ def test_keys_from_address():
             wait_fetches(pub, n + 2)
             wait_log(srv, "answered HTTP 503", "keys_held=1")
             expect(call(srv, p3, c, cf), 200, what="the keys held after a failed SIGHUP")
+
+            # /metrics: the keys held, the fetches and the failures.
+            conn = http.client.HTTPConnection("127.0.0.1", srv.metrics_port, timeout=10)
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+            def metric(name):
+                m = re.search("^" + re.escape(name + '{source="pdnd_jwks_url"}') + r" (\d+)$",
+                              text, re.M)
+                check(m is not None, f"{name} in /metrics")
+                return int(m.group(1))
+            eq(metric("visura_jwks_keys"), 1, "keys held, in /metrics")
+            eq(metric("visura_jwks_fetches_total"), pub.fetches, "fetches, in /metrics")
+            eq(metric("visura_jwks_fetch_failures_total"), len(bad) + 1,
+               "failed fetches, in /metrics")
     finally:
         pub.stop()
 
