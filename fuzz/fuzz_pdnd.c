@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config.h"
+#include "jwks/jwks.h"
 #include "pdnd/pdnd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,9 +19,9 @@ static const char jwks[] =
 	"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"use\":\"sig\",\"alg\":\"RS256\",\"e\":\"AQAB\","
 	"\"n\":\"q3w-W-AjNNjQgQtt90q5OOeiUT9aPrZr1I2G6u3b8HPRv2f5oE-WGHOdtn0WLoo6SQLce2d-1uMWgyfhPzUYKoFiS7QtlV8u-CkUelLDLEvYMLKWBWTv6LqfkeoOHD-9yLkxETXKHBROmTUJ28pS_o1yiEXEUsv8Q81a6AO5EhkxkFpvYfWkEQbLc003v-vyTKUhUaN10TKGQ6NPum93ZeNgtOeD5ML5RlCoY9ndDTP6-sDqTBbEugV0_krMCibGtRV5Y-ctQl0oIZur4wjOH7wqw45hzgKCgfKcrlyYHQC12_rQCspt8BABGZjzj2ln4h5jC9JimlRZB05-lJWOAQ\"}]}";
 
-static struct pdnd_keys *keys(void)
+static struct jwks *keys(void)
 {
-	static struct pdnd_keys *k;
+	static struct jwks *k;
 	if (k)
 		return k;
 	char path[] = "/tmp/visura-fuzz-pdnd-XXXXXX";
@@ -28,7 +30,10 @@ static struct pdnd_keys *keys(void)
 		abort();
 	close(fd);
 	struct vis_error e = {0};
-	if (pdnd_keys_open(path, &k, &e))
+	static struct config cfg;
+	config_defaults(&cfg);
+	memcpy(cfg.pdnd_jwks, path, sizeof path);
+	if (pdnd_keys_open(&cfg, &k, &e))
 		abort();
 	/* Gone: an unknown kid's reload then fails, and the key read stays. */
 	unlink(path);

@@ -113,6 +113,9 @@ HANDLER(api_pdnd_jwks);
 HANDLER(api_pdnd_purposes_list);
 HANDLER(api_pdnd_purpose_map);
 HANDLER(api_pdnd_purpose_unmap);
+HANDLER(api_pdnd_keys_list);
+HANDLER(api_pdnd_key_add);
+HANDLER(api_pdnd_key_revoke);
 /* Until every listener is up (app->serving) replies 503 "starting" and
  * returns true: a probe answered 200 means the whole service is up. */
 bool api_starting(struct http_request *r);

@@ -12,7 +12,9 @@
 #include "app/app.h"
 #include "audit/audit.h"
 #include "common/log.h"
+#include "jwks/jwks.h"
 #include "metrics/metrics.h"
+#include "oidc/oidc.h"
 #include "witness/publish.h"
 #include "common/str.h"
 
@@ -200,6 +202,29 @@ void api_metrics(struct http_request *r)
 	for (int i = 0; i < t.n && l.len < sizeof extra - 100; i++)
 		l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
 					  "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
+	/* The public keys of PDND and of the SPID/CIE provider (jwks.h). */
+	struct jwks *sets[] = {r->app->pdnd, r->app->oidc ? oidc_keys(r->app->oidc) : NULL};
+	if (l.len < sizeof extra - 1024) /* the help lines and both sets fit */
+		l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
+		"# HELP visura_jwks_keys public keys held, per set (the option it comes from)\n"
+		"# TYPE visura_jwks_keys gauge\n"
+		"# HELP visura_jwks_fetches_total fetches of a JWKS address tried\n"
+		"# TYPE visura_jwks_fetches_total counter\n"
+		"# HELP visura_jwks_fetch_failures_total fetches of a JWKS address that failed or "
+		"brought a document refused (the keys held kept)\n"
+		"# TYPE visura_jwks_fetch_failures_total counter\n");
+	for (size_t i = 0; i < sizeof sets / sizeof sets[0] && l.len < sizeof extra - 400; i++) {
+		struct jwks_stats js;
+		if (!sets[i])
+			continue;
+		jwks_stats(sets[i], &js);
+		l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
+			"visura_jwks_keys{source=\"%s\"} %d\n"
+			"visura_jwks_fetches_total{source=\"%s\"} %lld\n"
+			"visura_jwks_fetch_failures_total{source=\"%s\"} %lld\n",
+			js.source, js.keys, js.source, (long long)js.fetches, js.source,
+			(long long)js.failures);
+	}
 	l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
 				  "# HELP visura_feed_lag_seconds age of the last daily file loaded, per municipality\n"
 				  "# TYPE visura_feed_lag_seconds gauge\n"

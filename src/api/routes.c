@@ -120,6 +120,9 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/pdnd/purposes", api_pdnd_purposes_list, ADMIN | ROUTE_AUDITOR, 0},
 	{"POST", "/api/v1/pdnd/purposes", api_pdnd_purpose_map, ADMIN, 0},
 	{"DELETE", "/api/v1/pdnd/purposes/:id", api_pdnd_purpose_unmap, ADMIN, 0},
+	{"GET", "/api/v1/pdnd/keys", api_pdnd_keys_list, ADMIN | ROUTE_AUDITOR, 0},
+	{"POST", "/api/v1/pdnd/keys", api_pdnd_key_add, ADMIN, 0},
+	{"DELETE", "/api/v1/pdnd/keys/:id", api_pdnd_key_revoke, ADMIN, 0},
 
 	{"GET", "/api/v1/outbox", api_outbox, ADMIN, 0},
 	{"GET", "/api/v1/security-events", api_security_events, ADMIN | ROUTE_AUDITOR, 0},

@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "web/web.h"
 #include "common/str.h"
+#include "jwks/jwks.h"
 #include "witness/publish.h"
 
 #define APP_MAX_STORES ((int)(sizeof ((struct app *)0)->stores / sizeof(struct store *)))
@@ -66,7 +67,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 		a->ui = NULL;
 	}
 	/* PDND's public keys: vouchers are accepted only when they load. */
-	if (a->cfg.pdnd_jwks[0] && pdnd_keys_open(a->cfg.pdnd_jwks, &a->pdnd, e))
+	if ((a->cfg.pdnd_jwks[0] || a->cfg.pdnd_jwks_url[0]) && pdnd_keys_open(&a->cfg, &a->pdnd, e))
 		return e->code;
 	if (a->cfg.pdnd_signing_key[0] &&
 	    pdnd_signer_open(a->cfg.pdnd_signing_key, &a->signer, e))
@@ -156,7 +157,7 @@ void app_release(struct app *a)
 	if (a->secrets)
 		sodium_free(a->secrets);
 	a->secrets = NULL;
-	pdnd_keys_free(a->pdnd);
+	jwks_free(a->pdnd);
 	a->pdnd = NULL;
 	pdnd_signer_free(a->signer);
 	a->signer = NULL;

@@ -20,7 +20,7 @@ struct metrics;
 struct audit_key;
 struct audit_writer;
 struct publisher;
-struct pdnd_keys;
+struct jwks;
 struct pdnd_signer;
 struct oidc;
 struct ratelimit;
@@ -42,7 +42,8 @@ struct app {
 	struct metrics *metrics;      /* counters for /metrics */
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
-	struct pdnd_keys *pdnd;       /* PDND's public keys (pdnd_jwks), or NULL: no vouchers */
+	struct jwks *pdnd;            /* PDND's public keys (pdnd_jwks or pdnd_jwks_url), or
+					 NULL: no vouchers */
 	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */
 	struct oidc *oidc;            /* the SPID/CIE relying party, or NULL: not configured */
 	char *crest;                  /* print_crest's bytes, or NULL: the emblem */

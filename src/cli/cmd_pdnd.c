@@ -1,7 +1,9 @@
-/* visura pdnd — the registry office's PDND purposes from the command line
- * (the API has the same: /api/v1/pdnd/purposes): map a PDND purpose (a
- * voucher's purposeId) to a visura purpose and an API account of its
- * body, end a mapping, list them.  The rules are pdnd/pdnd.h's. */
+/* visura pdnd — the registry office's PDND purposes and the bodies' client
+ * keys from the command line (the API has the same: /api/v1/pdnd/purposes,
+ * /api/v1/pdnd/keys): map a PDND purpose (a voucher's purposeId) to a
+ * visura purpose and an API account of its body, end a mapping, list them;
+ * register, list and revoke a body's client key.  The rules are
+ * pdnd/pdnd.h's. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +25,15 @@ static void usage(FILE *out)
 		"       visura pdnd list [--db URI]\n"
 		"       visura pdnd key-add [--db URI] --ente-id N --jwk FILE\n"
 		"       visura pdnd key-list [--db URI]\n"
+		"       visura pdnd key-revoke [--db URI] --id N\n"
 		"       visura pdnd keygen --out FILE\n\n"
 		"A PDND voucher whose purposeId is ID, issued to client ID, is a call of\n"
 		"the API account USERNAME for visura purpose N (of that account's body).\n"
 		"key-add registers the public key (a JWK with its kid) with which body N's\n"
 		"PDND client signs its Agid-JWT-TrackingEvidence (who asked) and its\n"
 		"Agid-JWT-Signature (INTEGRITY_REST_02).\n"
+		"key-revoke revokes key N (its id in key-list): from the next call, on\n"
+		"every instance, what it signs is refused (kept in key-list as revoked).\n"
 		"keygen makes the deployment's key that signs answers to PDND calls\n"
 		"(EC P-256, ES256), written to FILE (mode 0600, never replaced) for the\n"
 		"option pdnd_signing_key; it prints the public key, published by visura\n"
@@ -42,7 +47,7 @@ static int print_key(void *ctx, const void *rec)
 	(void)ctx;
 	const struct store_pdnd_key *k = rec;
 	printf("%lld\t%lld\t%s\t%s\n", (long long)k->id, (long long)k->ente_id, k->kid,
-	       k->revoked_at ? "ended" : "in force");
+	       k->revoked_at ? "revoked" : "in force");
 	return 0;
 }
 
@@ -79,6 +84,7 @@ int cmd_pdnd(int argc, char **argv)
 		{"client-id", required_argument, NULL, 'c'}, {"purpose", required_argument, NULL, 'p'},
 		{"account", required_argument, NULL, 'a'}, {"ente-id", required_argument, NULL, 'e'},
 		{"jwk", required_argument, NULL, 'j'}, {"out", required_argument, NULL, 'o'},
+		{"id", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -88,14 +94,15 @@ int cmd_pdnd(int argc, char **argv)
 	}
 	const char *sub = argv[1];
 	if (strcmp(sub, "map") && strcmp(sub, "unmap") && strcmp(sub, "list") &&
-	    strcmp(sub, "key-add") && strcmp(sub, "key-list") && strcmp(sub, "keygen")) {
+	    strcmp(sub, "key-add") && strcmp(sub, "key-list") && strcmp(sub, "key-revoke") &&
+	    strcmp(sub, "keygen")) {
 		fprintf(stderr, "visura: pdnd: unknown sub-command '%s'\n", sub);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	const char *db = NULL, *pdnd = NULL, *client = NULL, *account = NULL, *jwk = NULL,
 		   *out = NULL;
-	long long purpose = 0, ente = 0;
+	long long purpose = 0, ente = 0, key_id = 0;
 	int ch;
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -107,14 +114,16 @@ int cmd_pdnd(int argc, char **argv)
 		case 'j': jwk = optarg; break;
 		case 'o': out = optarg; break;
 		case 'p':
-		case 'e': {
+		case 'e':
+		case 'i': {
 			char *end;
 			long long n = strtoll(optarg, &end, 10);
 			if (*end || n <= 0) {
-				fprintf(stderr, "visura: pdnd: --purpose and --ente-id are positive numbers\n");
+				fprintf(stderr, "visura: pdnd: --purpose, --ente-id and --id are positive "
+					"numbers\n");
 				return EXIT_USAGE;
 			}
-			*(ch == 'p' ? &purpose : &ente) = n;
+			*(ch == 'p' ? &purpose : ch == 'e' ? &ente : &key_id) = n;
 			break;
 		}
 		case 'h': usage(stdout); return EXIT_OK;
@@ -123,6 +132,7 @@ int cmd_pdnd(int argc, char **argv)
 	}
 	if ((!strcmp(sub, "map") && (!pdnd || !client || !purpose || !account)) ||
 	    (!strcmp(sub, "unmap") && !pdnd) || (!strcmp(sub, "key-add") && (!ente || !jwk)) ||
+	    (!strcmp(sub, "key-revoke") && !key_id) ||
 	    (!strcmp(sub, "keygen") && (!out || optind != argc))) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -161,6 +171,15 @@ int cmd_pdnd(int argc, char **argv)
 		if (!vrc) {
 			auth_event(s, now, "pdnd_key_added", NULL, "visura pdnd key-add", "cli", k.kid);
 			printf("key %s registered for body %lld\n", k.kid, ente);
+		}
+	} else if (!strcmp(sub, "key-revoke")) {
+		static struct store_pdnd_key k;
+		vrc = pdnd_key_revoke(s, key_id, now, &k, &e);
+		if (!vrc) {
+			auth_event(s, now, "pdnd_key_revoked", NULL, "visura pdnd key-revoke", "cli",
+				   k.kid);
+			printf("key %lld (%s) of body %lld revoked\n", key_id, k.kid,
+			       (long long)k.ente_id);
 		}
 	} else if (!strcmp(sub, "map")) {
 		struct store_pdnd_purpose m;

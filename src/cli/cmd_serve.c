@@ -23,6 +23,7 @@
 #include "common/priv.h"
 #include "http/http.h"
 #include "http/tls.h"
+#include "jwks/jwks.h"
 #include "mail/mail.h"
 #include "net/outbound.h"
 #include "notify/notify.h"
@@ -49,7 +50,9 @@ static void usage(FILE *out)
 		"Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish);\n"
 		"SIGHUP reopens the log file and reads the TLS certificate and key again\n"
 		"(connections already open keep theirs; a bad pair is refused, the old stays),\n"
-		"and PDND's public keys (pdnd_jwks; a file that does not load leaves the old).\n");
+		"and the public keys of PDND and of the SPID/CIE provider (pdnd_jwks or\n"
+		"pdnd_jwks_url, oidc_jwks or oidc_jwks_url; keys that do not load or cannot be\n"
+		"fetched leave the ones held).\n");
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg, const char **selfsigned,
@@ -170,19 +173,36 @@ static void reload_tls(struct http_server *srv, const struct config *cfg)
 		log_info("TLS certificate reloaded", "cert=%s", cfg->tls_cert);
 }
 
-/* SIGHUP: PDND's public keys again (pdnd_jwks); keys that do not load
- * leave the current ones. */
-static void reload_pdnd(struct app *app)
+/* The public keys of PDND and of the SPID/CIE provider (jwks/jwks.h),
+ * each configured set in turn. */
+static int key_sets(struct app *app, struct jwks *sets[2])
 {
-	struct vis_error e = {0};
-	if (!app->pdnd)
-		return;
-	if (pdnd_keys_reload(app->pdnd, &e))
-		log_error("PDND keys not reloaded: the previous ones stay", "file=%s error=\"%s\"",
-			  app->cfg.pdnd_jwks, e.msg);
-	else
-		log_info("PDND keys reloaded", "file=%s keys=%d", app->cfg.pdnd_jwks,
-			 pdnd_keys_count(app->pdnd));
+	int n = 0;
+	if (app->pdnd)
+		sets[n++] = app->pdnd;
+	if (app->oidc)
+		sets[n++] = oidc_keys(app->oidc);
+	return n;
+}
+
+/* SIGHUP: the keys read or fetched again; a set that does not load leaves
+ * the keys held (the set logs either outcome). */
+static void reload_keys(struct app *app)
+{
+	struct jwks *sets[2];
+	for (int i = key_sets(app, sets) - 1; i >= 0; i--) {
+		struct vis_error e = {0};
+		jwks_reload(sets[i], app_now(app), &e);
+	}
+}
+
+/* On every instance, not only the one holding the duties: the keys
+ * fetched from an address when due. */
+static void refresh_keys(struct app *app)
+{
+	struct jwks *sets[2];
+	for (int i = key_sets(app, sets) - 1; i >= 0; i--)
+		jwks_tick(sets[i], app_now(app));
 }
 
 /* Periodic duties: credential expiry and renewal reminders, overdue
@@ -242,6 +262,15 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "visura: serve: smtp_url: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
+	/* The JWKS addresses are checked by the rules they are fetched by. */
+	const char *const jwks_urls[][2] = {{"pdnd_jwks_url", cfg.pdnd_jwks_url},
+					    {"oidc_jwks_url", cfg.oidc_jwks_url}};
+	for (int i = 0; i < 2; i++)
+		if (jwks_urls[i][1][0] &&
+		    outbound_check(jwks_urls[i][1], OUTBOUND_WEBHOOK, false, &e)) {
+			fprintf(stderr, "visura: serve: %s: %s\n", jwks_urls[i][0], e.msg);
+			return EXIT_USAGE;
+		}
 	static struct publish_witness ws[PUBLISH_WITNESSES_MAX];
 	int nws;
 	if (publish_witnesses_parse(cfg.trail_witnesses, ws, &nws, &e)) {
@@ -335,6 +364,7 @@ int cmd_serve(int argc, char **argv)
 		log_warn("TEST CLOCK ON", "%s", "any client may move this server's clock: never in production");
 	printf("visura listening on https://%s\n", cfg.listen);
 	fflush(stdout);
+	refresh_keys(&app);
 	tick(&app);
 	for (;;) {
 		/* Mail and event pushes retry on a short period. */
@@ -347,13 +377,14 @@ int cmd_serve(int argc, char **argv)
 			else
 				log_info("log reopened", "%s", "");
 			reload_tls(srv, &cfg);
-			reload_pdnd(&app);
+			reload_keys(&app);
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig < 0 && errno != EAGAIN && errno != EINTR)
 			break;
+		refresh_keys(&app);
 		tick(&app);
 	}
 	log_info("stopping", "in_flight=%d", atomic_load(&app.in_flight));

@@ -59,9 +59,12 @@ static const struct option_row rows[] = {
 	STR(accessibility_url, "", "https address of the accessibility statement, linked from the help page"),
 	STR(privacy_url, "", "https address of the privacy notice, linked from the help page"),
 	STR(ui_dir, VISURA_UI_DIR, "directory of the browser interface (index.html and its assets), read at start; empty: no interface"),
-	STR(pdnd_jwks, "", "PDND vouchers: a JWKS file of PDND's public keys (empty: no voucher accepted); read at start, on SIGHUP, and again when a voucher names a key (kid) it does not hold and the file changed (docs/pdnd.md)"),
-	STR(pdnd_issuer, "", "PDND vouchers: the issuer (iss) they must carry, as PDND's documentation gives it for the environment (required with pdnd_jwks)"),
-	STR(pdnd_audience, "", "PDND vouchers: this e-service's audience (aud), as registered on PDND (required with pdnd_jwks)"),
+	STR(pdnd_jwks, "", "PDND vouchers: a JWKS file of PDND's public keys (empty: no voucher accepted, unless pdnd_jwks_url); read at start, on SIGHUP, and again when a voucher names a key (kid) it does not hold and the file changed (docs/pdnd.md)"),
+	STR(pdnd_jwks_url, "", "PDND vouchers: the address of PDND's public keys (JWKS), instead of pdnd_jwks: https (plain http only to loopback); fetched after start, every pdnd_jwks_refresh seconds, on SIGHUP, and when a voucher names a key (kid) not held, at most once every jwks_unknown_kid_interval seconds; a failed fetch or a bad document keeps the keys held (docs/pdnd.md)"),
+	STR(pdnd_jwks_ca_file, "", "PDND vouchers: CA certificates for pdnd_jwks_url's https (empty: the system's)"),
+	INT(pdnd_jwks_refresh, 60, 86400, "3600", "PDND vouchers: seconds between two fetches of pdnd_jwks_url (default one hour; after a failed fetch, jwks_unknown_kid_interval)"),
+	STR(pdnd_issuer, "", "PDND vouchers: the issuer (iss) they must carry, as PDND's documentation gives it for the environment (required with pdnd_jwks or pdnd_jwks_url)"),
+	STR(pdnd_audience, "", "PDND vouchers: this e-service's audience (aud), as registered on PDND (required with pdnd_jwks or pdnd_jwks_url)"),
 	INT(pdnd_clock_skew, 0, 300, "60", "PDND vouchers: seconds of clock difference tolerated on exp, nbf and iat"),
 	INT(pdnd_token_max_bytes, 512, 16384, "4096", "PDND vouchers: the longest voucher accepted, bytes"),
 	STR(pdnd_signing_key, "", "PDND calls, INTEGRITY_REST_02: the deployment's signing key (an EC P-256 private JWK made by visura pdnd keygen); with it, a PDND call with a body must carry Digest and Agid-JWT-Signature, every answer to a PDND call carries both, and /.well-known/jwks.json publishes the public key (empty: the pattern is not offered)"),
@@ -71,7 +74,10 @@ static const struct option_row rows[] = {
 	STR(oidc_authorization_endpoint, "", "SPID/CIE login: the provider's authorization endpoint (https, or http on loopback)"),
 	STR(oidc_token_endpoint, "", "SPID/CIE login: the provider's token endpoint"),
 	STR(oidc_userinfo_endpoint, "", "SPID/CIE login: the provider's userinfo endpoint"),
-	STR(oidc_jwks, "", "SPID/CIE login: a JWKS file of the provider's public signing keys"),
+	STR(oidc_jwks, "", "SPID/CIE login: a JWKS file of the provider's public signing keys; read at start, on SIGHUP, and again when a token names a key (kid) not held and the file changed"),
+	STR(oidc_jwks_url, "", "SPID/CIE login: the address of the provider's public signing keys (JWKS), instead of oidc_jwks: https (plain http only to loopback), CAs of oidc_ca_file; fetched after start, every oidc_jwks_refresh seconds, on SIGHUP, and when a token names a key (kid) not held, at most once every jwks_unknown_kid_interval seconds; a failed fetch or a bad document keeps the keys held"),
+	INT(oidc_jwks_refresh, 60, 86400, "3600", "SPID/CIE login: seconds between two fetches of oidc_jwks_url (default one hour; after a failed fetch, jwks_unknown_kid_interval)"),
+	INT(jwks_unknown_kid_interval, 1, 3600, "60", "PDND vouchers and SPID/CIE login: seconds at least between two fetches of a JWKS address (pdnd_jwks_url, oidc_jwks_url) asked by a key (kid) not held, so that forged kids cannot make visura hammer the publisher; also the wait before a failed fetch is tried again"),
 	STR(oidc_client_id, "", "SPID/CIE login: this relying party's client_id as registered"),
 	STR(oidc_redirect_uri, "", "SPID/CIE login: the redirect URI as registered (https://HOST/api/v1/auth/spid/callback)"),
 	STR(oidc_key, "", "SPID/CIE login: the relying party's private key (a JWK, made at the first start when missing; empty: beside the database, .oidc-key)"),
@@ -150,20 +156,31 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
 		return vis_error_set(e, VIS_ERR_INVALID, "accessibility_url and privacy_url must be "
 				     "empty or an https:// address");
-	if (c->pdnd_jwks[0] && (!c->pdnd_issuer[0] || !c->pdnd_audience[0]))
+	bool pdnd = c->pdnd_jwks[0] || c->pdnd_jwks_url[0];
+	if (c->pdnd_jwks[0] && c->pdnd_jwks_url[0])
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "pdnd_jwks needs pdnd_issuer and pdnd_audience: a voucher is "
-				     "checked against both");
-	if (c->pdnd_signing_key[0] && !c->pdnd_jwks[0])
+				     "pdnd_jwks and pdnd_jwks_url: PDND's keys from a file or an "
+				     "address, not both");
+	if (pdnd && (!c->pdnd_issuer[0] || !c->pdnd_audience[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "pdnd_signing_key signs answers to PDND calls: it needs pdnd_jwks");
+				     "pdnd_jwks (or pdnd_jwks_url) needs pdnd_issuer and pdnd_audience: "
+				     "a voucher is checked against both");
+	if (c->pdnd_signing_key[0] && !pdnd)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "pdnd_signing_key signs answers to PDND calls: it needs pdnd_jwks "
+				     "or pdnd_jwks_url");
+	if (c->oidc_jwks[0] && c->oidc_jwks_url[0])
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_jwks and oidc_jwks_url: the provider's keys from a file or "
+				     "an address, not both");
 	if (c->oidc_issuer[0] &&
 	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
-	     !c->oidc_userinfo_endpoint[0] || !c->oidc_jwks[0] || !c->oidc_client_id[0] ||
-	     !c->oidc_redirect_uri[0]))
+	     !c->oidc_userinfo_endpoint[0] || (!c->oidc_jwks[0] && !c->oidc_jwks_url[0]) ||
+	     !c->oidc_client_id[0] || !c->oidc_redirect_uri[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "oidc_issuer needs oidc_authorization_endpoint, oidc_token_endpoint, "
-				     "oidc_userinfo_endpoint, oidc_jwks, oidc_client_id and oidc_redirect_uri");
+				     "oidc_userinfo_endpoint, oidc_jwks (or oidc_jwks_url), oidc_client_id "
+				     "and oidc_redirect_uri");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "

@@ -42,7 +42,10 @@ struct config {
 	char accessibility_url[256];  /* the accessibility statement (https) */
 	char privacy_url[256];        /* the privacy notice (https) */
 	char ui_dir[CONFIG_PATH_MAX];  /* files of the browser interface, "" = none */
-	char pdnd_jwks[CONFIG_PATH_MAX];  /* PDND's public keys, "" = no vouchers */
+	char pdnd_jwks[CONFIG_PATH_MAX];  /* PDND's public keys (a file), "" = none */
+	char pdnd_jwks_url[512];    /* ... or their address, "" = none; neither: no vouchers */
+	char pdnd_jwks_ca_file[CONFIG_PATH_MAX]; /* CA for its https, "" = the system's */
+	int pdnd_jwks_refresh;      /* seconds between two fetches of the address */
 	char pdnd_issuer[256];      /* the iss of a voucher */
 	char pdnd_audience[256];    /* the aud of a voucher: this e-service */
 	int pdnd_clock_skew;        /* seconds tolerated on exp, nbf, iat */
@@ -55,6 +58,9 @@ struct config {
 	char oidc_token_endpoint[512];
 	char oidc_userinfo_endpoint[512];
 	char oidc_jwks[CONFIG_PATH_MAX];  /* the provider's public keys (a JWKS file) */
+	char oidc_jwks_url[512];    /* ... or their address */
+	int oidc_jwks_refresh;      /* seconds between two fetches of the address */
+	int jwks_unknown_kid_interval; /* seconds at least between fetches for an unknown kid */
 	char oidc_client_id[256];   /* this relying party's client_id */
 	char oidc_redirect_uri[512];  /* .../api/v1/auth/spid/callback as registered */
 	char oidc_key[CONFIG_PATH_MAX];   /* the relying party's private key, "" = beside the db */

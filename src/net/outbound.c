@@ -205,7 +205,8 @@ static size_t keep_answer(char *data, size_t size, size_t n, void *ud)
 	return k;
 }
 
-long outbound_post(struct outbound_post *p, char *why, size_t cap)
+/* One request by the webhook rules: a POST of p->body, or a GET. */
+static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 {
 	p->answer_len = 0;
 	p->answer_over = false;
@@ -236,8 +237,10 @@ long outbound_post(struct outbound_post *p, char *why, size_t cap)
 		hs = more;
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)p->len);
+	if (!get) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)p->len);
+	}
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, p->timeout > 0 ? p->timeout : 10L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -260,4 +263,14 @@ long outbound_post(struct outbound_post *p, char *why, size_t cap)
 		return 0;
 	}
 	return status;
+}
+
+long outbound_post(struct outbound_post *p, char *why, size_t cap)
+{
+	return transfer(p, false, why, cap);
+}
+
+long outbound_get(struct outbound_post *p, char *why, size_t cap)
+{
+	return transfer(p, true, why, cap);
 }

@@ -1,5 +1,6 @@
 /* outbound — the rules for connections visura opens to other hosts
- * (webhook pushes, the SMTP relay), applied twice: to the URL when it is
+ * (webhook pushes, the SMTP relay, the SPID/CIE provider, the JWKS of PDND
+ * and of the provider), applied twice: to the URL when it is
  * configured (parsed by curl's URL API, never by string prefixes) and to
  * the address actually connected to (a curl socket hook), so that a name
  * that resolves somewhere else, a redirect or a proxy cannot move a
@@ -63,6 +64,9 @@ struct outbound_post {
  * why saying so (the URL or the address refused by the rules, or curl's
  * message). */
 long outbound_post(struct outbound_post *p, char *why, size_t cap);
+/* The same, a GET of p->url (body and len unused): what publishers of
+ * keys answer (jwks/jwks.h). */
+long outbound_get(struct outbound_post *p, char *why, size_t cap);
 
 /* Whether the address (text, IPv4 or IPv6) may be connected to. */
 bool outbound_address_allowed(const char *ip, bool loopback_only);

@@ -22,17 +22,17 @@
 
 #include "common/config.h"
 #include "common/str.h"
+#include "jwks/jwks.h"
 #include "net/outbound.h"
 #include "pdnd/pdnd.h"
 
-#define JWKS_MAX_BYTES (256u << 10)
 #define ANSWER_MAX (64u << 10)
 #define TOKEN_MAX (16u << 10)
 #define ACR_PREFIX "https://www.spid.gov.it/SpidL"
 
 struct oidc {
 	const struct config *cfg;
-	json_t *op_keys;   /* the provider's public keys (array) */
+	struct jwks *op_keys;  /* the provider's public keys */
 	json_t *rp_key;    /* ours, with its private part */
 	json_t *enc_key;   /* ours for the encrypted userinfo (RSA), private */
 	char kid[64];
@@ -41,37 +41,6 @@ struct oidc {
 };
 
 /* ---- keys ---- */
-
-static json_t *op_keys_read(const char *path, struct vis_error *e)
-{
-	struct stat st;
-	if (stat(path, &st) || st.st_size > (off_t)JWKS_MAX_BYTES) {
-		vis_error_set(e, VIS_ERR_IO, "oidc_jwks: cannot read '%s' (at most %u bytes)", path,
-			      JWKS_MAX_BYTES);
-		return NULL;
-	}
-	json_error_t je;
-	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	json_t *in = json_object_get(doc, "keys");
-	json_t *keys = json_array();
-	size_t i;
-	json_t *k;
-	json_array_foreach(in, i, k) {
-		const char *kid = json_string_value(json_object_get(k, "kid"));
-		const char *use = json_string_value(json_object_get(k, "use"));
-		if (!kid || !*kid || (use && strcmp(use, "sig")) || json_object_get(k, "d"))
-			continue;
-		json_array_append(keys, k);
-	}
-	json_decref(doc);
-	if (!json_array_size(keys)) {
-		json_decref(keys);
-		vis_error_set(e, VIS_ERR_INVALID,
-			      "oidc_jwks: '%s' holds no public signing key with a kid", path);
-		return NULL;
-	}
-	return keys;
-}
 
 /* One of our keys: read, or made (0600) when the file does not exist.
  * opt names the option in messages; enc: the RSA key of the encrypted
@@ -144,11 +113,16 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 		return vis_error_set(e, VIS_ERR_IO, "oidc_log_dir: cannot make '%s': %s", log_dir,
 				     strerror(errno));
 	}
-	o->op_keys = op_keys_read(cfg->oidc_jwks, e);
-	o->rp_key = o->op_keys ? rp_key_ensure(key_path, "oidc_key", false, e) : NULL;
+	bool url = cfg->oidc_jwks_url[0] != '\0';
+	struct jwks_source src = {
+		.name = url ? "oidc_jwks_url" : "oidc_jwks", .path = cfg->oidc_jwks,
+		.url = cfg->oidc_jwks_url, .ca_file = cfg->oidc_ca_file, .algs = "RS256 ES256",
+		.refresh = cfg->oidc_jwks_refresh, .kid_interval = cfg->jwks_unknown_kid_interval};
+	o->rp_key = jwks_open(&src, &o->op_keys, e) ? NULL
+		    : rp_key_ensure(key_path, "oidc_key", false, e);
 	o->enc_key = o->rp_key ? rp_key_ensure(enc_key_path, "oidc_enc_key", true, e) : NULL;
 	if (!o->enc_key) {
-		json_decref(o->op_keys);
+		jwks_free(o->op_keys);
 		json_decref(o->rp_key);
 		free(o);
 		return e->code;
@@ -166,11 +140,16 @@ void oidc_free(struct oidc *o)
 {
 	if (!o)
 		return;
-	json_decref(o->op_keys);
+	jwks_free(o->op_keys);
 	json_decref(o->rp_key);
 	json_decref(o->enc_key);
 	pthread_mutex_destroy(&o->log_lock);
 	free(o);
+}
+
+struct jwks *oidc_keys(struct oidc *o)
+{
+	return o->op_keys;
 }
 
 const char *oidc_log_path(const struct oidc *o)
@@ -337,7 +316,7 @@ static bool refuse(struct oidc_refusal *why, int status, const char *code, const
 
 /* A compact JWS signed by one of the provider's keys (RS256 or ES256):
  * its payload, or NULL. */
-static json_t *op_verified(struct oidc *o, const char *token)
+static json_t *op_verified(struct oidc *o, const char *token, int64_t now)
 {
 	size_t len = strlen(token);
 	const char *d1 = memchr(token, '.', len);
@@ -351,17 +330,8 @@ static json_t *op_verified(struct oidc *o, const char *token)
 	const char *kid = json_string_value(json_object_get(hdr, "kid"));
 	json_t *payload = NULL;
 	if (alg && kid && (!strcmp(alg, "RS256") || !strcmp(alg, "ES256")) &&
-	    !json_object_get(hdr, "crit")) {
-		size_t i;
-		json_t *k;
-		json_array_foreach(o->op_keys, i, k) {
-			const char *kk = json_string_value(json_object_get(k, "kid"));
-			if (kk && !strcmp(kk, kid) && jose_jws_ver(NULL, flat, NULL, k, false)) {
-				payload = jose_b64_dec_load(json_object_get(flat, "payload"));
-				break;
-			}
-		}
-	}
+	    !json_object_get(hdr, "crit") && jwks_verify(o->op_keys, kid, flat, now) == JWKS_VERIFIED)
+		payload = jose_b64_dec_load(json_object_get(flat, "payload"));
 	json_decref(hdr);
 	json_decref(flat);
 	if (payload && !json_is_object(payload)) {
@@ -405,7 +375,7 @@ static long op_post(struct oidc *o, const char *url, const char *const *headers,
 				  .len = strlen(body), .ca_file = o->cfg->oidc_ca_file,
 				  .timeout = 15, .answer = buf, .answer_cap = ANSWER_MAX};
 	long st = outbound_post(&p, why, why_cap);
-	if (st && p.answer_over) {
+	if (p.answer_over) { /* the transfer was cut there: no status */
 		str_copy_cut(why, why_cap, "answer too large");
 		return 0;
 	}
@@ -445,7 +415,7 @@ static char *token_request_body(struct oidc *o, const struct oidc_flow *f, const
 static bool id_token_ok(struct oidc *o, const struct oidc_flow *f, const char *id_token,
 			int64_t now, struct oidc_identity *out, struct oidc_refusal *why)
 {
-	json_t *p = op_verified(o, id_token);
+	json_t *p = op_verified(o, id_token, now);
 	if (!p)
 		return refuse(why, 401, "spid_bad_token",
 			      "il gestore dell'identità ha risposto con un ID token non valido "
@@ -495,7 +465,7 @@ static bool userinfo_ok(struct oidc *o, const char *answer, int64_t now,
 		return refuse(why, 401, "spid_bad_userinfo",
 			      "le informazioni sull'utente non si decifrano con la chiave di questo "
 			      "servizio (algoritmo, chiave o contenuto alterato)");
-	json_t *p = op_verified(o, inner);
+	json_t *p = op_verified(o, inner, now);
 	sodium_memzero(inner, inner_len);
 	free(inner);
 	if (!p)

@@ -5,7 +5,9 @@
  * ES256, oidc_key; an RSA JWK of 4096 bits for the userinfo the provider
  * encrypts to it, RSA-OAEP or RSA-OAEP-256, oidc_enc_key; each made at the
  * first start when missing, 0600, kept beside the database like the other
- * keys); the provider's public keys (oidc_jwks, a JWKS file); one
+ * keys); which of the provider's public keys are taken (RS256 and ES256;
+ * the set, from oidc_jwks or oidc_jwks_url and refreshed so that the
+ * provider's key rotation needs no restart, is jwks/jwks.h's); one
  * login flow: state, nonce and PKCE verifier (S256), the nonce and the
  * verifier derived from the state under the secrets key so that nothing
  * but the state needs keeping; the signed request object; the token
@@ -32,6 +34,7 @@
 
 struct config;
 struct oidc;
+struct jwks;
 
 #define OIDC_STATE_CHARS 43   /* base64url of 32 random bytes */
 #define OIDC_CLAIM_FISCAL "https://attributes.eid.gov.it/fiscal_number"
@@ -46,6 +49,9 @@ void oidc_free(struct oidc *o);
 /* The directory of the transaction log (given to the service user by
  * `visura serve` before it drops root). */
 const char *oidc_log_path(const struct oidc *o);
+/* The provider's public keys (owned by o): `visura serve` reloads them on
+ * SIGHUP and refreshes them on its ticks. */
+struct jwks *oidc_keys(struct oidc *o);
 /* The relying party's public keys (a JWKS: the signing key, "use":"sig",
  * and the encryption key, "use":"enc"), new reference. */
 json_t *oidc_rp_jwks(struct oidc *o);

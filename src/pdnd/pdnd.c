@@ -8,13 +8,11 @@
 #include <jose/b64.h>
 #include <jose/jwk.h>
 #include <jose/jws.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/hours.h"
@@ -23,169 +21,18 @@
 #include "common/date.h"
 #include "policy/ratelimit.h"
 #include "common/str.h"
-
-/* The largest JWKS file read: PDND publishes a handful of keys. */
-#define JWKS_MAX_BYTES (256u << 10)
-#define JWKS_MAX_KEYS 64
-
-struct pdnd_keys {
-	char path[CONFIG_PATH_MAX];
-	pthread_rwlock_t lock;
-	json_t *keys;              /* array of RSA public JWKs, each with a kid */
-	struct stat seen;          /* the file as last read */
-	pthread_mutex_t reloading; /* one reload at a time */
-};
+#include "jwks/jwks.h"
 
 /* ---- the keys ---- */
 
-static bool same_file(const struct stat *a, const struct stat *b)
+vis_err pdnd_keys_open(const struct config *cfg, struct jwks **out, struct vis_error *e)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/* The RSA public keys of a JWKS file. */
-static json_t *jwks_read(const char *path, struct stat *st, struct vis_error *e)
-{
-	if (stat(path, st)) {
-		vis_error_set(e, VIS_ERR_IO, "cannot read the PDND keys '%s'", path);
-		return NULL;
-	}
-	if (st->st_size > (off_t)JWKS_MAX_BYTES) {
-		vis_error_set(e, VIS_ERR_INVALID, "the PDND keys '%s' exceed %u bytes", path,
-			      JWKS_MAX_BYTES);
-		return NULL;
-	}
-	json_error_t je;
-	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!doc) {
-		vis_error_set(e, VIS_ERR_INVALID, "the PDND keys '%s' are not JSON: %s (line %d)",
-			      path, je.text, je.line);
-		return NULL;
-	}
-	json_t *in = json_object_get(doc, "keys");
-	json_t *keys = json_array();
-	size_t i;
-	json_t *k;
-	const char *problem = NULL;
-	if (!json_is_array(in))
-		problem = "no \"keys\" array";
-	json_array_foreach(problem ? NULL : in, i, k) {
-		const char *kty = json_string_value(json_object_get(k, "kty"));
-		const char *kid = json_string_value(json_object_get(k, "kid"));
-		const char *use = json_string_value(json_object_get(k, "use"));
-		const char *alg = json_string_value(json_object_get(k, "alg"));
-		if (!json_is_object(k) || !kty || strcmp(kty, "RSA"))
-			continue;   /* keys for other uses are not ours to judge */
-		if (json_object_get(k, "d")) {
-			problem = "a private key (\"d\"): publish only public keys";
-			break;
-		}
-		if ((use && strcmp(use, "sig")) || (alg && strcmp(alg, "RS256")))
-			continue;
-		if (!kid || !*kid || strlen(kid) >= sizeof ((struct pdnd_voucher *)0)->kid) {
-			problem = "an RSA key without a usable \"kid\"";
-			break;
-		}
-		size_t j;
-		json_t *o;
-		json_array_foreach(keys, j, o)
-			if (!strcmp(kid, json_string_value(json_object_get(o, "kid"))))
-				problem = "a \"kid\" named twice";
-		if (problem)
-			break;
-		if (json_array_size(keys) >= JWKS_MAX_KEYS) {
-			problem = "too many keys";
-			break;
-		}
-		json_array_append(keys, k);
-	}
-	if (!problem && !json_array_size(keys))
-		problem = "no RSA signing key";
-	json_decref(doc);
-	if (problem) {
-		json_decref(keys);
-		vis_error_set(e, VIS_ERR_INVALID, "the PDND keys '%s': %s", path, problem);
-		return NULL;
-	}
-	return keys;
-}
-
-vis_err pdnd_keys_open(const char *path, struct pdnd_keys **out, struct vis_error *e)
-{
-	*out = NULL;
-	struct pdnd_keys *k = calloc(1, sizeof *k);
-	if (!k)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	if (!STR_COPY(k->path, path)) {
-		free(k);
-		return vis_error_set(e, VIS_ERR_INVALID, "pdnd_jwks: path too long");
-	}
-	k->keys = jwks_read(path, &k->seen, e);
-	if (!k->keys) {
-		free(k);
-		return e->code;
-	}
-	pthread_rwlock_init(&k->lock, NULL);
-	pthread_mutex_init(&k->reloading, NULL);
-	*out = k;
-	return VIS_OK;
-}
-
-/* Reads the file again; when `if_changed`, only if it is another file
- * than the one last read. */
-static vis_err keys_refresh(struct pdnd_keys *k, bool if_changed, struct vis_error *e)
-{
-	pthread_mutex_lock(&k->reloading);
-	struct stat st;
-	if (if_changed && !stat(k->path, &st) && same_file(&st, &k->seen)) {
-		pthread_mutex_unlock(&k->reloading);
-		return VIS_OK;
-	}
-	json_t *keys = jwks_read(k->path, &st, e);
-	if (keys) {
-		pthread_rwlock_wrlock(&k->lock);
-		json_decref(k->keys);
-		k->keys = keys;
-		k->seen = st;
-		pthread_rwlock_unlock(&k->lock);
-	}
-	pthread_mutex_unlock(&k->reloading);
-	return keys ? VIS_OK : e->code;
-}
-
-vis_err pdnd_keys_reload(struct pdnd_keys *k, struct vis_error *e)
-{
-	return keys_refresh(k, false, e);
-}
-
-int pdnd_keys_count(struct pdnd_keys *k)
-{
-	pthread_rwlock_rdlock(&k->lock);
-	int n = (int)json_array_size(k->keys);
-	pthread_rwlock_unlock(&k->lock);
-	return n;
-}
-
-void pdnd_keys_free(struct pdnd_keys *k)
-{
-	if (!k)
-		return;
-	json_decref(k->keys);
-	pthread_rwlock_destroy(&k->lock);
-	pthread_mutex_destroy(&k->reloading);
-	free(k);
-}
-
-/* The key named kid, under the read lock the caller holds. */
-static const json_t *key_find(struct pdnd_keys *k, const char *kid)
-{
-	size_t i;
-	json_t *o;
-	json_array_foreach(k->keys, i, o)
-		if (!strcmp(kid, json_string_value(json_object_get(o, "kid"))))
-			return o;
-	return NULL;
+	bool url = cfg->pdnd_jwks_url[0] != '\0';
+	struct jwks_source src = {
+		.name = url ? "pdnd_jwks_url" : "pdnd_jwks", .path = cfg->pdnd_jwks,
+		.url = cfg->pdnd_jwks_url, .ca_file = cfg->pdnd_jwks_ca_file, .algs = "RS256",
+		.refresh = cfg->pdnd_jwks_refresh, .kid_interval = cfg->jwks_unknown_kid_interval};
+	return jwks_open(&src, out, e);
 }
 
 /* ---- the voucher ---- */
@@ -397,7 +244,7 @@ static enum jws_fail jws_open(const char *token, size_t len, size_t max, struct 
 	return JWS_OK;
 }
 
-bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const char *token,
+bool pdnd_voucher_check(struct jwks *k, const struct pdnd_checks *c, const char *token,
 			size_t len, int64_t now, struct pdnd_voucher *out,
 			struct pdnd_refusal *why)
 {
@@ -421,23 +268,12 @@ bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const 
 		return refuse(why, 401, "voucher_bad_signature", "il voucher non è firmato");
 	}
 	memcpy(out->kid, j.kid, sizeof out->kid);
-	bool ok = false, known = false;
-	for (int round = 0; round < 2 && !known; round++) {
-		struct vis_error e = {0};
-		/* A kid not held: PDND may have rotated its keys since the file was read. */
-		if (round && keys_refresh(k, true, &e))
-			break;
-		pthread_rwlock_rdlock(&k->lock);
-		const json_t *jwk = key_find(k, out->kid);
-		known = jwk != NULL;
-		ok = jwk && jose_jws_ver(NULL, j.flat, NULL, jwk, false);
-		pthread_rwlock_unlock(&k->lock);
-	}
+	enum jwks_verdict verdict = jwks_verify(k, out->kid, j.flat, now);
 	bool good;
-	if (!known)
+	if (verdict == JWKS_KID_UNKNOWN)
 		good = refuse(why, 401, "voucher_unknown_key",
 			      "il voucher è firmato con una chiave che la PDND non ha pubblicato (kid)");
-	else if (!ok)
+	else if (verdict == JWKS_BAD_SIGNATURE)
 		good = refuse(why, 401, "voucher_bad_signature",
 			      "la firma del voucher non è valida");
 	else
@@ -524,25 +360,38 @@ int pdnd_quota_take(struct ratelimit *rl, struct store *shared, const struct pdn
 struct key_ctx {
 	struct store_pdnd_key *out;
 	bool *found;
+	bool revoked;   /* a key of that kid was revoked */
 };
 
 static int take_key(void *ctx, const void *rec)
 {
 	struct key_ctx *k = ctx;
-	*k->out = *(const struct store_pdnd_key *)rec;
+	const struct store_pdnd_key *key = rec;
+	if (key->revoked_at) {
+		k->revoked = true;
+		return 0;
+	}
+	*k->out = *key;
 	*k->found = true;
 	return 1;
 }
 
-/* The body's key in force named kid. */
+/* The body's key in force named kid; *revoked (when given) says whether
+ * the body had one of that kid, revoked.  Read from the database at every
+ * call, never from a cache: a revocation is seen by the next call on
+ * every instance. */
 static vis_err body_key(struct store *s, int64_t ente_id, const char *kid,
-			struct store_pdnd_key *out, bool *found, struct vis_error *e)
+			struct store_pdnd_key *out, bool *found, bool *revoked, struct vis_error *e)
 {
 	*found = false;
 	const struct store_filter f[] = {{"ente_id", NULL, ente_id}, {"kid", kid, 0},
-					 {"revoked_at", NULL, 0}, {NULL, NULL, 0}};
-	struct key_ctx ctx = {out, found};
-	return store_rec_list(s, STORE_PDND_KEY, f, 1, take_key, &ctx, e) ? e->code : VIS_OK;
+					 {NULL, NULL, 0}};
+	struct key_ctx ctx = {out, found, false};
+	if (store_rec_list(s, STORE_PDND_KEY, f, 0, take_key, &ctx, e))
+		return e->code;
+	if (revoked)
+		*revoked = !*found && ctx.revoked;
+	return VIS_OK;
 }
 
 /* The refusals of a JWS a body's PDND client signs (who asked; integrity). */
@@ -551,6 +400,7 @@ struct client_jws_kind {
 	const char *bad_signature, *m_unsigned, *m_bad_signature;
 	const char *malformed, *m_malformed;
 	const char *unknown_key, *m_unknown_key;
+	const char *key_revoked, *m_key_revoked;
 };
 
 static const struct client_jws_kind evidence_kind = {
@@ -562,6 +412,9 @@ static const struct client_jws_kind evidence_kind = {
 	"il voucher",
 	"tracking_evidence_unknown_key",
 	"la tracking evidence è firmata con una chiave non registrata per questo ente (kid)",
+	"tracking_evidence_key_revoked",
+	"la tracking evidence è firmata con una chiave che l'ufficio ha revocato per questo ente "
+	"(kid): firmare con una chiave in vigore",
 };
 
 static const struct client_jws_kind signature_kind = {
@@ -573,6 +426,9 @@ static const struct client_jws_kind signature_kind = {
 	"il voucher",
 	"integrity_signature_unknown_key",
 	"la Agid-JWT-Signature è firmata con una chiave non registrata per questo ente (kid)",
+	"integrity_signature_key_revoked",
+	"la Agid-JWT-Signature è firmata con una chiave che l'ufficio ha revocato per questo ente "
+	"(kid): firmare con una chiave in vigore",
 };
 
 /* Opens `token`, a JWS RS256 of one of the body's keys in force: true with
@@ -590,15 +446,17 @@ static bool client_jws(struct store *s, int64_t ente_id, const struct pdnd_check
 	default: return refuse(why, 400, k->malformed, k->m_malformed);
 	}
 	struct store_pdnd_key key;
-	bool found;
-	if (body_key(s, ente_id, j->kid, &key, &found, e)) {
+	bool found, revoked = false;
+	if (body_key(s, ente_id, j->kid, &key, &found, &revoked, e)) {
 		jws_close(j);
 		*rc = e->code;
 		return false;
 	}
 	json_t *jwk = found ? json_loads(key.jwk, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	bool good = true;
-	if (!found || !jwk)
+	if (revoked)
+		good = refuse(why, 401, k->key_revoked, k->m_key_revoked);
+	else if (!found || !jwk)
 		good = refuse(why, 401, k->unknown_key, k->m_unknown_key);
 	else if (!jose_jws_ver(NULL, j->flat, NULL, jwk, false))
 		good = refuse(why, 401, k->bad_signature, k->m_bad_signature);
@@ -963,12 +821,28 @@ vis_err pdnd_key_add(struct store *s, int64_t ente_id, const char *jwk, int64_t 
 	if (!found)
 		return vis_error_set(e, VIS_ERR_INVALID, "ente %lld inesistente", (long long)ente_id);
 	struct store_pdnd_key old;
-	if (body_key(s, ente_id, out->kid, &old, &found, e))
+	if (body_key(s, ente_id, out->kid, &old, &found, NULL, e))
 		return e->code;
 	if (found)
 		return vis_error_set(e, VIS_ERR_CONFLICT, "l'ente %lld ha già una chiave '%s'",
 				     (long long)ente_id, out->kid);
 	return store_pdnd_key_insert(s, out, &out->id, e);
+}
+
+vis_err pdnd_key_revoke(struct store *s, int64_t key_id, int64_t now,
+			struct store_pdnd_key *out, struct vis_error *e)
+{
+	bool found;
+	if (store_pdnd_key_get(s, key_id, out, &found, e))
+		return e->code;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "la chiave %lld non esiste",
+				     (long long)key_id);
+	if (out->revoked_at)
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la chiave %lld ('%s') è già revocata",
+				     (long long)key_id, out->kid);
+	out->revoked_at = now;
+	return store_pdnd_key_update(s, out, e);
 }
 
 /* ---- the registry office's mapping ---- */

@@ -1,10 +1,9 @@
 /* pdnd — calls that come through PDND (Piattaforma Digitale Nazionale
  * Dati) under the ModI security patterns, without HTTP.
  *
- * Owns: PDND's public keys (a JWKS file, pdnd_jwks: read at start, on
- * SIGHUP, and again when a voucher names a key id it does not hold and
- * the file changed, so that PDND's key rotation needs no restart); the
- * checks of a voucher (ID_AUTH_CHANNEL_01 / ID_AUTH_REST_01): its size,
+ * Owns: which of PDND's public keys are taken (RS256; the set itself,
+ * from pdnd_jwks or pdnd_jwks_url and refreshed so that PDND's key
+ * rotation needs no restart, is jwks/jwks.h's); the checks of a voucher (ID_AUTH_CHANNEL_01 / ID_AUTH_REST_01): its size,
  * its shape, its header (RS256 only, a known kid), its signature (libjose,
  * no JOSE code of ours), its claims (iss, aud, exp/nbf/iat within
  * pdnd_clock_skew, client_id, purposeId, jti), and its jti taken once on
@@ -26,17 +25,11 @@
 #include "store/store.h"
 
 struct config;
-struct pdnd_keys;
+struct jwks;
 
-/* Reads the JWKS file of path: an object with "keys", each an RSA public
- * key with a "kid" (keys of another type are left out; none left, or a
- * kid twice, is an error). */
-vis_err pdnd_keys_open(const char *path, struct pdnd_keys **out, struct vis_error *e);
-/* Reads the file again; on failure the keys held stay and e says why. */
-vis_err pdnd_keys_reload(struct pdnd_keys *k, struct vis_error *e);
-/* How many keys are held. */
-int pdnd_keys_count(struct pdnd_keys *k);
-void pdnd_keys_free(struct pdnd_keys *k);
+/* PDND's public keys as the configuration gives them (pdnd_jwks, or
+ * pdnd_jwks_url refreshed: jwks/jwks.h), RSA keys for RS256 only. */
+vis_err pdnd_keys_open(const struct config *cfg, struct jwks **out, struct vis_error *e);
 
 /* What a voucher is checked against (borrowed for the call). */
 struct pdnd_checks {
@@ -81,7 +74,7 @@ bool pdnd_is_jwt(const char *token);
  * True with *out filled; false with *why set.  When the signature is good
  * but a claim is not, *out holds what could be read (client_id,
  * purposeId) for the record. */
-bool pdnd_voucher_check(struct pdnd_keys *k, const struct pdnd_checks *c, const char *token,
+bool pdnd_voucher_check(struct jwks *k, const struct pdnd_checks *c, const char *token,
 			size_t len, int64_t now, struct pdnd_voucher *out,
 			struct pdnd_refusal *why);
 
@@ -138,6 +131,13 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
  * when the body has a key in force with that kid. */
 vis_err pdnd_key_add(struct store *s, int64_t ente_id, const char *jwk, int64_t now,
 		     struct store_pdnd_key *out, struct vis_error *e);
+/* Revokes the key `key_id` (kept, with revoked_at): from the next call, on
+ * every instance (keys are read from the database, never cached), a
+ * tracking evidence or an Agid-JWT-Signature it signs is refused
+ * (*_key_revoked).  VIS_ERR_NOTFOUND when there is no such key,
+ * VIS_ERR_CONFLICT when it is revoked already; *out is the key. */
+vis_err pdnd_key_revoke(struct store *s, int64_t key_id, int64_t now,
+			struct store_pdnd_key *out, struct vis_error *e);
 
 /* ---- integrity (INTEGRITY_REST_02) ---- */
 

@@ -35,10 +35,14 @@ import base64
 import datetime
 import hashlib
 import hmac
+import http.client
+import http.server
 import json
 import os
+import re
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from zoneinfo import ZoneInfo
@@ -150,6 +154,16 @@ def refused(srv, res, status, code):
     eq(last["operation"], "voucher", f"trail operation of {code}")
     eq(last["status"], status, f"trail status of {code}")
     return last
+
+
+def wait_log(srv, *parts, timeout=20):
+    """Waits for a line of the server's log holding every part."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(all(p in line for p in parts) for line in srv.log_text().splitlines()):
+            return
+        time.sleep(0.05)
+    raise TestFailure(f"no log line with {parts}:\n{srv.log_text()[-2000:]}")
 
 
 def test_vouchers():
@@ -290,10 +304,7 @@ def test_vouchers():
         # The old key withdrawn, SIGHUP: its vouchers are refused.
         write_jwks(jwks, [("k2", rotated_key)])
         srv.signal(signal.SIGHUP)
-        deadline = time.monotonic() + 20
-        while "PDND keys reloaded" not in srv.log_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        check("PDND keys reloaded" in srv.log_text(), "SIGHUP reloaded the keys")
+        wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks ', 'cause="sighup"')
         refused(srv, lookup(srv, p.voucher(), cf), 401, "voucher_unknown_key")
         expect(call(srv, p2, asl, cf), 200, what="the new key after SIGHUP")
 
@@ -345,6 +356,27 @@ def mapped_body(srv, admin, pdnd_key, kid, conv_comuni=("036023", "036005"),
             Consumer(srv, key, kid, pdnd_purpose), ente)
 
 
+def file_keys_server(pdnd_key, seed, **options):
+    """A server whose PDND keys (k1: pdnd_key) are a JWKS file in its
+    directory (readable by the account it serves as)."""
+    srv = Server(population=dict(persons=30, seed=seed), pdnd_issuer=ISSUER,
+                 pdnd_audience=AUDIENCE, **options)
+    jwks = os.path.join(srv.dir, "pdnd-jwks.json")
+    write_jwks(jwks, [("k1", pdnd_key)])
+    srv.options["pdnd_jwks"] = jwks
+    return srv
+
+
+def answer_key(srv):
+    """`visura pdnd keygen` into the server's directory: the key file and
+    the public key printed."""
+    keyfile = os.path.join(srv.dir, "answers.jwk")
+    out = subprocess.run([harness.VISURA, "pdnd", "keygen", "--out", keyfile],
+                         capture_output=True, text=True)
+    eq(out.returncode, 0, f"visura pdnd keygen: {out.stderr}")
+    return keyfile, json.loads(out.stdout)
+
+
 def rome_midnight_after(t):
     """The next midnight in Italy after epoch t (CET/CEST by the EU rule)."""
     rome = ZoneInfo("Europe/Rome")
@@ -354,12 +386,8 @@ def rome_midnight_after(t):
 
 def test_daily_quotas():
     pdnd_key = new_key()
-    srv = Server(population=dict(persons=30, seed=11), pdnd_issuer=ISSUER,
-                 pdnd_audience=AUDIENCE, pdnd_daily_calls_per_consumer=2,
-                 pdnd_daily_calls_total=3)
-    jwks = os.path.join(srv.dir, "pdnd-jwks.json")
-    write_jwks(jwks, [("k1", pdnd_key)])
-    srv.options["pdnd_jwks"] = jwks
+    srv = file_keys_server(pdnd_key, 11, pdnd_daily_calls_per_consumer=2,
+                           pdnd_daily_calls_total=3)
     with srv:
         # One in the morning in Italy: no midnight falls inside the steps below.
         srv.advance_to(rome_midnight_after(srv.now()) + 3600)
@@ -434,16 +462,8 @@ def signed_answer(res, jwks, client_id):
 
 def test_integrity():
     pdnd_key, stranger = new_key(), new_key()
-    srv = Server(population=dict(persons=30, seed=13), pdnd_issuer=ISSUER,
-                 pdnd_audience=AUDIENCE)
-    jwks = os.path.join(srv.dir, "pdnd-jwks.json")
-    write_jwks(jwks, [("k1", pdnd_key)])
-    srv.options["pdnd_jwks"] = jwks
-    keyfile = os.path.join(srv.dir, "answers.jwk")
-    out = subprocess.run([harness.VISURA, "pdnd", "keygen", "--out", keyfile],
-                         capture_output=True, text=True)
-    eq(out.returncode, 0, f"visura pdnd keygen: {out.stderr}")
-    printed = json.loads(out.stdout)
+    srv = file_keys_server(pdnd_key, 13)
+    keyfile, printed = answer_key(srv)
     check("d" not in printed and printed["crv"] == "P-256", f"keygen prints the public key: {printed}")
     eq(os.stat(keyfile).st_mode & 0o777, 0o600, "the key file is the owner's only")
     out = subprocess.run([harness.VISURA, "pdnd", "keygen", "--out", keyfile],
@@ -513,6 +533,269 @@ def test_integrity():
         refused(srv, post(body, sig="abc.def.ghi")[0], 400, "integrity_signature_malformed")
         none = compact({"alg": "none", "kid": c.kid}, {"aud": AUDIENCE}, lambda m: "")
         refused(srv, post(body, sig=none)[0], 401, "integrity_signature_algorithm")
+        rc, out = audit_verify(srv.db)
+        eq(rc, 0, f"the access trail verifies: {out}")
+
+
+class JwksPublisher:
+    """PDND's JWKS address, played on loopback: serves `doc` (bytes) with
+    `status`, and counts the fetches."""
+
+    def __init__(self):
+        self.doc, self.status, self.fetches = b"{}", 200, 0
+        pub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                pub.fetches += 1
+                self.send_response(pub.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(pub.doc)))
+                self.end_headers()
+                self.wfile.write(pub.doc)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def publish(self, keys, extra=None):
+        doc = {"keys": [jwk(k, kid) for kid, k in keys] + (extra or [])}
+        self.doc, self.status = json.dumps(doc).encode(), 200
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def wait_fetches(pub, n, timeout=20):
+    """Waits until the publisher has been fetched n times."""
+    deadline = time.monotonic() + timeout
+    while pub.fetches < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    eq(pub.fetches, n, "fetches of the JWKS address")
+
+
+def test_keys_from_address():
+    """pdnd_jwks_url: PDND's keys fetched after start, rotated without
+    restart (a kid not held fetches again, at most once every
+    jwks_unknown_kid_interval on the server's clock), fetched every
+    pdnd_jwks_refresh and on SIGHUP; a failed fetch, a document with a
+    private key, one that is not a JWKS, one too large, one with no key:
+    refused, logged, the keys held kept."""
+    k1, k2, k3, k4 = new_key(), new_key(), new_key(), new_key()
+    pub = JwksPublisher()
+    pub.publish([("k1", k1)])
+    srv = Server(population=dict(persons=30, seed=17), pdnd_issuer=ISSUER,
+                 pdnd_audience=AUDIENCE, pdnd_jwks_url=pub.url, pdnd_jwks_refresh=3600,
+                 jwks_unknown_kid_interval=30)
+    # `serve --check`: an address the outbound rules refuse; a file and an
+    # address both.
+    base = [harness.VISURA, "serve", "--db", srv.db, "--self-signed",
+            os.path.join(srv.dir, "check-tls"), "--check", "--pdnd-issuer", ISSUER,
+            "--pdnd-audience", AUDIENCE] + harness.serve_user_args()
+    for extra, says in ((["--pdnd-jwks-url", "http://pdnd.example/jwks"], "pdnd_jwks_url"),
+                        (["--oidc-jwks-url", "https://169.254.169.254/jwks"], "oidc_jwks_url"),
+                        (["--pdnd-jwks-url", pub.url, "--pdnd-jwks", "/etc/hostname"],
+                         "not both")):
+        out = subprocess.run(base + extra, capture_output=True, text=True)
+        check(out.returncode != 0 and says in out.stderr,
+              f"serve --check {extra}: {out.returncode} {out.stdout}{out.stderr}")
+    out = subprocess.run(base + ["--pdnd-jwks-url", pub.url], capture_output=True, text=True)
+    eq(out.returncode, 0, f"serve --check with pdnd_jwks_url: {out.stdout}{out.stderr}")
+    try:
+        with srv:
+            wait_fetches(pub, 1)   # the first fetch, once listening
+            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', 'cause="first fetch"',
+                     "kids=k1")
+            admin = srv.admin()
+            p, c, _ = mapped_body(srv, admin, k1, "asl-u")
+            cf = sorted(x["cf"] for x in srv.population.current_persons()
+                        if not x["canc_reason"] and x["comune"] in ("036023", "036005"))[0]
+            expect(call(srv, p, c, cf), 200, what="a voucher of the key fetched")
+            p2 = Pdnd(srv, k2, "k2", p.client_id, p.purpose_id)
+
+            # PDND rotates: k2 published.  Within the interval of the last
+            # fetch, a kid not held fetches nothing; past it, one fetch.
+            pub.publish([("k1", k1), ("k2", k2)])
+            refused(srv, call(srv, p2, c, cf), 401, "voucher_unknown_key")
+            eq(pub.fetches, 1, "no fetch within jwks_unknown_kid_interval")
+            srv.advance(31)
+            expect(call(srv, p2, c, cf), 200, what="the new key, without restart")
+            eq(pub.fetches, 2, "one fetch for the kid not held")
+
+            # A flood of forged kids: at most one fetch per interval.
+            for i in range(12):
+                refused(srv, lookup(srv, p.voucher(kid=f"forged-{i}"), cf), 401,
+                        "voucher_unknown_key")
+            eq(pub.fetches, 2, "forged kids within the interval fetch nothing")
+            srv.advance(31)
+            for i in range(12):
+                refused(srv, lookup(srv, p.voucher(kid=f"forged-more-{i}"), cf), 401,
+                        "voucher_unknown_key")
+            eq(pub.fetches, 3, "forged kids past the interval: one fetch")
+
+            # Bad answers: each refused and logged, the keys held kept.
+            p3 = Pdnd(srv, k3, "k3", p.client_id, p.purpose_id)
+            private = dict(jwk(k3, "k3"), d=b64u(k3.private_numbers().d.to_bytes(256, "big")))
+            bad = [(500, b'{"error":"down"}', "answered HTTP 500"),
+                   (200, json.dumps({"keys": [private]}).encode(), "private"),
+                   (200, json.dumps(jwk(k3, "k3")).encode(), "not a JWKS"),
+                   (200, b"<html>maintenance</html>", "not JSON"),
+                   (200, json.dumps({"keys": [], "pad": "x" * (300 << 10)}).encode(),
+                    "larger than"),
+                   (200, b'{"keys":[]}', "no signing key")]
+            for status, doc, reason in bad:
+                pub.doc, pub.status = doc, status
+                srv.advance(31)
+                n = pub.fetches
+                refused(srv, call(srv, p3, c, cf), 401, "voucher_unknown_key")
+                eq(pub.fetches, n + 1, f"fetched ({reason})")
+                wait_log(srv, 'msg="keys not reloaded: the previous ones stay"',
+                         "source=pdnd_jwks_url", "keys_held=2", reason)
+                expect(call(srv, p2, c, cf), 200, what=f"the keys held after: {reason}")
+                expect(call(srv, p, c, cf), 200, what=f"k1 held after: {reason}")
+
+            # The periodic fetch (pdnd_jwks_refresh): k1 withdrawn, k4 added,
+            # taken without any voucher asking.
+            pub.publish([("k2", k2), ("k4", k4)])
+            n = pub.fetches
+            srv.advance(3601)
+            wait_fetches(pub, n + 1)
+            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', 'cause="refresh"',
+                     "kids=k2,k4")
+            p4 = Pdnd(srv, k4, "k4", p.client_id, p.purpose_id)
+            expect(call(srv, p4, c, cf), 200, what="a key taken by the periodic fetch")
+            refused(srv, call(srv, p, c, cf), 401, "voucher_unknown_key")
+
+            # SIGHUP fetches whatever the intervals.
+            pub.publish([("k3", k3)])
+            n = pub.fetches
+            srv.signal(signal.SIGHUP)
+            wait_fetches(pub, n + 1)
+            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', 'cause="sighup"',
+                     "kids=k3")
+            expect(call(srv, p3, c, cf), 200, what="the key fetched on SIGHUP")
+            # The address down at SIGHUP: the keys held stay.
+            pub.status = 503
+            srv.signal(signal.SIGHUP)
+            wait_fetches(pub, n + 2)
+            wait_log(srv, "answered HTTP 503", "keys_held=1")
+            expect(call(srv, p3, c, cf), 200, what="the keys held after a failed SIGHUP")
+
+            # /metrics: the keys held, the fetches and the failures.
+            conn = http.client.HTTPConnection("127.0.0.1", srv.metrics_port, timeout=10)
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+            def metric(name):
+                m = re.search("^" + re.escape(name + '{source="pdnd_jwks_url"}') + r" (\d+)$",
+                              text, re.M)
+                check(m is not None, f"{name} in /metrics")
+                return int(m.group(1))
+            eq(metric("visura_jwks_keys"), 1, "keys held, in /metrics")
+            eq(metric("visura_jwks_fetches_total"), pub.fetches, "fetches, in /metrics")
+            eq(metric("visura_jwks_fetch_failures_total"), len(bad) + 1,
+               "failed fetches, in /metrics")
+    finally:
+        pub.stop()
+
+
+def test_key_revocation():
+    """A body's client key revoked (API, then the command line while the
+    server runs): the tracking evidence and the Agid-JWT-Signature it signs
+    are refused at the next call with *_key_revoked, recorded; the
+    revocation is a security event; revoking twice is a conflict; the kid
+    may be registered again with a new key."""
+    pdnd_key = new_key()
+    srv = file_keys_server(pdnd_key, 19)
+    srv.options["pdnd_signing_key"] = answer_key(srv)[0]
+    with srv:
+        admin = srv.admin()
+        p, c1, ente = mapped_body(srv, admin, pdnd_key, "asl-r1")
+        cf = sorted(x["cf"] for x in srv.population.current_persons()
+                    if not x["canc_reason"] and x["comune"] in ("036023", "036005"))[0]
+        # A second key, registered through the API.
+        k2 = new_key()
+        r = expect(admin.post("/api/v1/pdnd/keys", {"ente_id": ente["id"],
+                                                     "jwk": jwk(k2, "asl-r2")}), 201,
+                   what="key added through the API").json
+        eq(r["kid"], "asl-r2", "the kid registered")
+        eq(r["revoked_at"], None, "in force")
+        check("d" not in r["jwk"] and r["jwk"]["kty"] == "RSA", f"the public key: {r}")
+        check(srv.has_event("pdnd_key_added"), "the addition is a security event")
+        expect(admin.post("/api/v1/pdnd/keys", {"ente_id": ente["id"],
+                                                "jwk": jwk(k2, "asl-r2")}), 409, "conflict",
+               what="the same kid twice")
+        expect(admin.post("/api/v1/pdnd/keys", {"ente_id": ente["id"],
+                                                "jwk": dict(jwk(k2, "asl-r3"), d="AQAB")}),
+               400, "invalid_request", what="a private key")
+        keys = expect(admin.get("/api/v1/pdnd/keys"), 200).json["keys"]
+        mine = {k["kid"]: k for k in keys if k["ente_id"] == ente["id"]}
+        eq(sorted(mine), ["asl-r1", "asl-r2"], "both keys listed")
+        c2 = Consumer(srv, k2, "asl-r2", p.purpose_id)
+
+        def post(evidence_by, signed_by):
+            body = json.dumps({"codice_fiscale": cf, "declared": {"alive": True}}).encode()
+            ev = evidence_by.evidence()
+            d = digest_of(body)
+            now = srv.now()
+            sig = compact({"alg": "RS256", "kid": signed_by.kid},
+                          {"aud": AUDIENCE, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4()),
+                           "signed_headers": [{"digest": d}, {"content-type": "application/json"}]},
+                          rs256(signed_by.key))
+            return srv.request("POST", "/api/v1/verify", body,
+                               {"Authorization": "Bearer " + p.voucher(evidence=ev),
+                                "Agid-JWT-TrackingEvidence": ev, "Digest": d,
+                                "Agid-JWT-Signature": sig, "Content-Type": "application/json"})
+
+        expect(call(srv, p, c1, cf), 200, what="evidence of key 1")
+        expect(post(c1, c1), 200, what="verify signed with key 1")
+
+        # Key 1 revoked through the API: refused at the next call.
+        r = expect(admin.delete(f"/api/v1/pdnd/keys/{mine['asl-r1']['id']}"), 200,
+                   what="revoke key 1").json
+        check(r["revoked_at"] is not None, f"revoked_at set: {r}")
+        check(srv.has_event("pdnd_key_revoked", account_id=srv.admin_id),
+              "the revocation is a security event of the admin")
+        refused(srv, call(srv, p, c1, cf), 401, "tracking_evidence_key_revoked")
+        refused(srv, post(c1, c2), 401, "tracking_evidence_key_revoked")
+        refused(srv, post(c2, c1), 401, "integrity_signature_key_revoked")
+        expect(call(srv, p, c2, cf), 200, what="evidence of key 2, in force")
+        expect(post(c2, c2), 200, what="verify signed with key 2")
+        expect(admin.delete(f"/api/v1/pdnd/keys/{mine['asl-r1']['id']}"), 409, "conflict",
+               what="revoked twice")
+        expect(admin.delete("/api/v1/pdnd/keys/999999"), 404, "not_found", what="no such key")
+
+        # Key 2 revoked from the command line, another process: the
+        # server refuses it at its next call.
+        out = subprocess.run([harness.VISURA, "pdnd", "key-revoke", "--db", srv.db, "--id",
+                              str(mine["asl-r2"]["id"])], capture_output=True, text=True)
+        eq(out.returncode, 0, f"visura pdnd key-revoke: {out.stdout}{out.stderr}")
+        refused(srv, call(srv, p, c2, cf), 401, "tracking_evidence_key_revoked")
+        check(any(ev.get("username") == "visura pdnd key-revoke" and ev.get("detail") == "asl-r2"
+                  for ev in srv.events("pdnd_key_revoked")),
+              f"the command line's revocation is a security event: "
+              f"{srv.events('pdnd_key_revoked')}")
+        out = subprocess.run([harness.VISURA, "pdnd", "key-list", "--db", srv.db],
+                             capture_output=True, text=True)
+        lines = [l.split("\t") for l in out.stdout.splitlines()]
+        eq(sorted(l[3] for l in lines if l[2] in ("asl-r1", "asl-r2")), ["revoked", "revoked"],
+           f"key-list says revoked: {out.stdout}")
+        out = subprocess.run([harness.VISURA, "pdnd", "key-revoke", "--db", srv.db, "--id",
+                              str(mine["asl-r2"]["id"])], capture_output=True, text=True)
+        check(out.returncode != 0 and "revocata" in out.stderr, f"revoked twice: {out.stderr}")
+
+        # The kid registered again with a new key: the new key is taken,
+        # the revoked one still refused (a bad signature, not the new key's).
+        k1b = new_key()
+        expect(admin.post("/api/v1/pdnd/keys", {"ente_id": ente["id"],
+                                                "jwk": jwk(k1b, "asl-r1")}), 201,
+               what="the kid registered again")
+        expect(call(srv, p, Consumer(srv, k1b, "asl-r1", p.purpose_id), cf), 200,
+               what="the new key of the kid")
+        refused(srv, call(srv, p, c1, cf), 401, "tracking_evidence_bad_signature")
         rc, out = audit_verify(srv.db)
         eq(rc, 0, f"the access trail verifies: {out}")
 

@@ -19,7 +19,11 @@ provider, one server.
   its ciphertext altered: refused (the profile asks it signed and
   encrypted; every good login above got it encrypted to visura's RSA key);
 - a password login for an account marked SPID/CIE required: refused; the
-  mark removed: accepted again."""
+  mark removed: accepted again;
+- the provider's keys from its own jwks_uri (oidc_jwks_url): the provider
+  rotates its signing key (started again with a new one), and the next
+  login is taken without restarting visura (a kid not held fetches the
+  keys again)."""
 import base64
 import glob
 import http.cookiejar
@@ -151,6 +155,47 @@ def test_spid_login():
         op = Op(srv.dir, port, op_full, rp)
         try:
             run(srv, op)
+        finally:
+            op.stop()
+
+
+def test_spid_key_rotation():
+    srv = Server(population=dict(persons=20, seed=6))
+    _, full1 = rsa_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048), "op-1")
+    _, full2 = rsa_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048), "op-2")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    srv.options.update(oidc_issuer=base, oidc_authorization_endpoint=base + "/auth",
+                       oidc_token_endpoint=base + "/token", oidc_userinfo_endpoint=base + "/me",
+                       oidc_jwks_url=base + "/jwks", oidc_client_id=CLIENT_ID,
+                       oidc_redirect_uri=REDIRECT, jwks_unknown_kid_interval=30)
+    with srv:
+        rp = expect(srv.request("GET", "/api/v1/auth/spid/jwks"), 200, what="rp jwks").json
+        ente = srv.create_ente()
+        user = srv.user("operator", ente["id"])
+        name, cf = user.account["username"], user.account["codice_fiscale"]
+        cf = cf["value"] if isinstance(cf, dict) else cf
+        op = Op(srv.dir, port, full1, rp)
+        try:
+            # The first fetch, at start, found no provider: a kid not held
+            # fetches again once jwks_unknown_kid_interval has passed.
+            srv.advance(31)
+            _, r = login(op, Client(srv), name, "sub-rot", cf, 2)
+            expect(r, 200, what="login with the provider's first key")
+        finally:
+            op.stop()
+        op = Op(srv.dir, port, full2, rp)   # the provider rotates its key
+        try:
+            _, r = login(op, Client(srv), name, "sub-rot", cf, 2)
+            expect(r, 401, "spid_bad_token",
+                   what="the new key within jwks_unknown_kid_interval: not fetched yet")
+            srv.advance(31)
+            _, r = login(op, Client(srv), name, "sub-rot", cf, 2)
+            expect(r, 200, what="login with the provider's new key, without restart")
+            log = srv.log_text()
+            check(any('msg="keys reloaded" source=oidc_jwks_url' in line and
+                      'cause="unknown kid"' in line and "kids=op-2" in line
+                      for line in log.splitlines()), "the keys fetched for the kid not held")
         finally:
             op.stop()
 
