@@ -12,6 +12,8 @@
 # Agid-JWT-TrackingEvidence, signed before the run with keys made here
 # (bench/lookup/vouchers.py; VOUCHERS pairs, default 6,000 a second of
 # DURATION); the run fails if they run out, as for any non-2xx answer.
+# wrk waits up to 10 s for a voucher look-up (its default, 2 s, would
+# drop the slowest answers from the latencies).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}
@@ -82,7 +84,7 @@ if [ "$auth" = voucher ]; then
   echo "-- visura GET /api/v1/persons?cf=... with a PDND voucher + tracking evidence per request (wrk -t2 -c64 -d$dur)"
   t0=$(ticks)
   LIST=$work/cfs.txt TOKENS=$work/tokens.txt \
-    wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$vport" -- 2 \
+    wrk -t2 -c64 -d"$dur" --timeout 10s --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$vport" -- 2 \
     > "$work/voucher.txt"; out "$work/voucher.txt"; require_ok "$work/voucher.txt"; cpu_per "$t0" "$work/voucher.txt"
 fi
 echo "-- visura name search surname+name+birth_year (wrk -t2 -c64 -d$dur)"
