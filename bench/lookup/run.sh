@@ -3,15 +3,26 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [BACKEND=postgres] [THREADS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [BACKEND=postgres] [THREADS=N] [AUTH=voucher [VOUCHERS=N]] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # BACKEND=postgres: the register on a throwaway PostgreSQL server
 # (scripts/pg.sh) on this machine instead of a SQLite file.  THREADS: the
-# server's worker threads (default 2).
+# server's worker threads (default 2).  AUTH=voucher: also, right after the
+# session's look-ups by codice fiscale, the same look-ups as a body calling
+# through PDND (docs/pdnd.md): every request with its own voucher and
+# Agid-JWT-TrackingEvidence, signed before the run with keys made here
+# (bench/lookup/vouchers.py; VOUCHERS pairs, default 6,000 a second of
+# DURATION); the run fails if they run out, as for any non-2xx answer.
+# wrk waits up to 10 s for a voucher look-up (its default, 2 s, would
+# drop the slowest answers from the latencies).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}
 build=${2:-build}
 dur=${3:-10s}
+case $dur in *[0-9]s) secs=${dur%s} ;; *[0-9]m) secs=$(( ${dur%m} * 60 )) ;; *[0-9]) secs=$dur ;;
+  *) echo "DURATION: seconds (10s) or minutes (2m)"; exit 2 ;; esac
+auth=${AUTH:-session}
+case $auth in session|voucher) ;; *) echo "AUTH: session or voucher"; exit 2 ;; esac
 for p in wrk nginx; do command -v $p >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx-light >/dev/null; }; done
 [ -x "$build/visura" ] || scripts/build.sh "$build"
 case $build in /*) V=$build/visura ;; *) V=$PWD/$build/visura ;; esac
@@ -35,7 +46,12 @@ fi
 echo "back end: ${BACKEND:-sqlite}"
 
 echo "== setting up $persons persons (takes a while)"
-python3 bench/lookup/setup.py "$V" "$work" "$persons" "$vport" "$db"
+AUTH=$auth python3 -B bench/lookup/setup.py "$V" "$work" "$persons" "$vport" "$db"
+if [ "$auth" = voucher ]; then
+  nv=${VOUCHERS:-$(( secs * 6000 ))}
+  echo "== signing $nv voucher + tracking evidence pairs"
+  python3 -B bench/lookup/vouchers.py "$work" "$nv" "$work/tokens.txt"
+fi
 
 echo "== nginx reference"
 mkdir -p "$work/nginx/www" "$work/nginx/tmp"
@@ -46,7 +62,9 @@ sed -e "s#@DIR@#$work/nginx#g" -e "s#@PORT@#$nport#g" bench/nginx-reference.conf
 nginx -c "$work/nginx/nginx.conf"
 sleep 0.5
 
-out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors" "$1" | sed 's/^/    /'; }
+out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors" "$1" | sed 's/^/    /'
+        echo "    load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"; }
+echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The server's CPU (user+system, all threads, in clock ticks) from /proc: CPU
 # per answer holds up on a busy machine where requests/second does not.
 ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/server.pid")/stat"; }
@@ -62,6 +80,13 @@ echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur)"
 t0=$(ticks)
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
   wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt"
+if [ "$auth" = voucher ]; then
+  echo "-- visura GET /api/v1/persons?cf=... with a PDND voucher + tracking evidence per request (wrk -t2 -c64 -d$dur)"
+  t0=$(ticks)
+  LIST=$work/cfs.txt TOKENS=$work/tokens.txt \
+    wrk -t2 -c64 -d"$dur" --timeout 10s --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$vport" -- 2 \
+    > "$work/voucher.txt"; out "$work/voucher.txt"; require_ok "$work/voucher.txt"; cpu_per "$t0" "$work/voucher.txt"
+fi
 echo "-- visura name search surname+name+birth_year (wrk -t2 -c64 -d$dur)"
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
   wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name.txt"; out "$work/name.txt"; require_ok "$work/name.txt"
@@ -71,4 +96,9 @@ COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
 n=$(grep Requests/sec "$work/nginx.txt" | awk '{print $2}')
 v=$(grep Requests/sec "$work/cf.txt" | awk '{print $2}')
 echo "ratio visura cf lookup / nginx static: $(echo "$v / $n" | bc -l | cut -c1-5)"
+if [ "$auth" = voucher ]; then
+  pv=$(grep Requests/sec "$work/voucher.txt" | awk '{print $2}')
+  echo "ratio visura cf lookup with a voucher / nginx static: $(echo "$pv / $n" | bc -l | cut -c1-5)"
+  echo "ratio voucher / session: $(echo "$pv / $v" | bc -l | cut -c1-5)"
+fi
 "$V" audit verify --db "$db"

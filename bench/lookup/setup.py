@@ -5,6 +5,13 @@ cookie.txt (session cookie), cfs.txt (codici fiscali to look up),
 names.txt (surname|name|birth_year to search).  Leaves the server running
 (pid in server.pid).
 
+With $AUTH=voucher also the PDND side (docs/pdnd.md): RSA keys made here,
+one standing in for PDND's signing key (its JWKS given to the server), one
+for the body's client; an API account of the body, the PDND purpose mapped
+to the benchmark's purpose and that account, the client's public key
+registered.  Writes pdnd-key.pem, consumer-key.pem and pdnd.json (what
+bench/lookup/vouchers.py needs to sign vouchers and tracking evidence).
+
 usage: setup.py VISURA WORK PERSONS PORT [DB]   (DB: a URI; default WORK/v.db)
 $THREADS: the server's worker threads (default 2).
 """
@@ -32,6 +39,29 @@ run("ente", "add", "--db", db, "--name", "Bench body", "--kind", "police",
 op_pw = run("user", "add", "--db", db, "--username", "bench.op", "--role", "operator",
             "--ente-id", "1", "--name", "Bench Operator", "--cf", "RSSMRA80A01F257G",
             "--email", "op@example.it").strip().rsplit(": ", 1)[1]
+voucher = os.environ.get("AUTH", "session") == "voucher"
+pdnd_args = []
+if voucher:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from vouchers import ISSUER, AUDIENCE, jwk, new_key
+    from cryptography.hazmat.primitives import serialization
+    keys = {"pdnd-key.pem": new_key(), "consumer-key.pem": new_key()}
+    for name, k in keys.items():
+        with open(os.path.join(work, name), "wb") as f:
+            f.write(k.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+        os.chmod(os.path.join(work, name), 0o600)
+    with open(os.path.join(work, "pdnd-jwks.json"), "w") as f:
+        json.dump({"keys": [jwk(keys["pdnd-key.pem"], "pdnd-1")]}, f)
+    with open(os.path.join(work, "consumer.jwk"), "w") as f:
+        json.dump(jwk(keys["consumer-key.pem"], "bench-client-1"), f)
+    # before the server starts: the command line writes the database as
+    # root, which must not leave it files the server's account cannot write
+    run("pdnd", "key-add", "--db", db, "--ente-id", "1",
+        "--jwk", os.path.join(work, "consumer.jwk"))
+    pdnd_args = ["--pdnd-jwks", os.path.join(work, "pdnd-jwks.json"),
+                 "--pdnd-issuer", ISSUER, "--pdnd-audience", AUDIENCE]
 # Run as root (this machine, CI), the server must be told the user to become
 # (docs/deployment.md): a system account made here when missing, owning WORK.
 user_args = []
@@ -58,7 +88,7 @@ server = subprocess.Popen([visura, "serve", *user_args, "--db", db, "--self-sign
                            # request) with thresholds it cannot reach.
                            "--alert-persons-hour", "100000000", "--alert-persons-hard", "100000000",
                            "--alert-sequential", "64", "--alert-repeat-no-case", "16",
-                           "--metrics-listen", "",
+                           "--metrics-listen", "", *pdnd_args,
                            "--log-file", os.path.join(work, "server.log")],
                           stdout=subprocess.DEVNULL)
 open(os.path.join(work, "server.pid"), "w").write(str(server.pid))
@@ -111,6 +141,18 @@ admin.call("POST", "/api/v1/convenzioni/1/purposes",
 op = Client()
 op.first_login("bench.op", op_pw)
 open(os.path.join(work, "cookie.txt"), "w").write(op.cookie)
+if voucher:
+    import uuid
+    admin.call("POST", "/api/v1/accounts", {"username": "bench.api", "role": "api",
+                                            "full_name": "Bench API", "email": "api@example.it",
+                                            "ente_id": 1})
+    client_id, pdnd_purpose = str(uuid.uuid4()), str(uuid.uuid4())
+    admin.call("POST", "/api/v1/pdnd/purposes", {"pdnd_purpose": pdnd_purpose,
+                                                 "client_id": client_id, "purpose_id": 1,
+                                                 "username": "bench.api"})
+    with open(os.path.join(work, "pdnd.json"), "w") as f:
+        json.dump({"client_id": client_id, "purpose_id": pdnd_purpose, "pdnd_kid": "pdnd-1",
+                   "consumer_kid": "bench-client-1"}, f)
 
 rnd = random.Random(7)
 rows = []

@@ -113,7 +113,7 @@ struct access_what {
  * (listaSoggetti: ACCESS_PERSON by codice fiscale, ACCESS_SEARCH by
  * surname, name and birth date, which must find exactly one person) or
  * the verification's outcome (ACCESS_VERIFY: "S" when every declared fact
- * holds, "N" when one does not), and every refusal as listaAnomalie
+ * holds, "N" when one does not), and every refusal as listaErrori
  * (codiceErroreAnomalia, tipoErroreAnomalia, testoErroreAnomalia in
  * Italian), recorded and signed like an answer.  `as_of` (the request's
  * dataRiferimentoRichiesta) is required and must fall within what the

@@ -144,12 +144,10 @@ json_t *access_anpr_subject(json_t *view)
 {
 	json_t *s = json_object();
 	json_t *v;
-	if (json_is_object(v = json_object_get(view, "identity"))) {
+	/* ANPR's identificativi holds its own idANPR, which visura has not:
+	 * the codice fiscale is in generalita */
+	if (json_is_object(v = json_object_get(view, "identity")))
 		json_object_set_new(s, "generalita", generalita(v));
-		json_t *cf = json_object_get(v, "codice_fiscale");
-		if (json_is_string(cf))
-			json_object_set_new(s, "identificativi", json_pack("{s:O}", "codiceFiscale", cf));
-	}
 	if (json_is_object(v = json_object_get(view, "residence")))
 		json_object_set_new(s, "residenza", residenza(v, json_object_get(view, "comune")));
 	if (json_is_array(v = json_object_get(view, "citizenship"))) {
@@ -204,8 +202,10 @@ json_t *access_anpr_answer(const char *id_client, int64_t access_id, json_t *sog
 		json_array_append_new(anomalie, json_pack("{s:s,s:s,s:s}", "codiceErroreAnomalia",
 			a->code, "tipoErroreAnomalia", a->type, "testoErroreAnomalia", a->text));
 	}
+	/* RispostaE002OK's list is listaAnomalie, RispostaKO's listaErrori */
 	json_t *j = json_pack("{s:s?,s:s,s:o}", "idOperazioneClient", id_client,
-			      "idOperazioneANPR", id, "listaAnomalie", anomalie);
+			      "idOperazioneANPR", id, soggetti ? "listaAnomalie" : "listaErrori",
+			      anomalie);
 	if (j && soggetti)
 		json_object_set_new(j, "listaSoggetti", soggetti);
 	else

@@ -26,9 +26,11 @@ const struct access_anpr_anomaly *access_anpr_anomaly(const char *corridor_code)
 /* datiSoggetto of one person view (query.h's "person"): a new object. */
 json_t *access_anpr_subject(json_t *view);
 
-/* The answer: {"idOperazioneClient", "idOperazioneANPR", "listaSoggetti"?,
- * "listaAnomalie"}; `soggetti` (listaSoggetti, stolen) on success, else
- * NULL and the corridor's code.  NULL when out of memory. */
+/* The answer: on success (`soggetti`, listaSoggetti, stolen) ANPR's
+ * RispostaE002OK {"idOperazioneClient", "idOperazioneANPR", "listaSoggetti",
+ * "listaAnomalie": []}; else (NULL and the corridor's code) its RispostaKO
+ * {"idOperazioneClient", "idOperazioneANPR", "listaErrori": [one anomaly]}.
+ * NULL when out of memory. */
 json_t *access_anpr_answer(const char *id_client, int64_t access_id, json_t *soggetti,
 			   const char *corridor_code);
 

@@ -65,11 +65,12 @@ static const char *civil_label(int code)
 	}
 }
 
-static const char *vital(const struct store_person *p, int on)
+/* The status a cancellation gives (NULL: none, registered). */
+static const char *vital(const struct store_person *c)
 {
-	if (!p->canc_reason || (on && p->canc_date > on))
+	if (!c)
 		return "registered";
-	switch (p->canc_reason) {
+	switch (c->canc_reason) {
 	case 1: case 2: return "deceased";
 	case 3: return "emigrated";
 	case 8: return "emigrated_abroad";
@@ -104,6 +105,50 @@ static enum query_status settle(struct query_ctx *q)
 static bool sees(const struct query_ctx *q, enum policy_field f)
 {
 	return policy_may_see(q->grant->categories, f);
+}
+
+static bool is_death(const struct store_person *v)
+{
+	return v->canc_reason == 1 || v->canc_reason == 2;
+}
+
+struct later_death {
+	int as_of;
+	bool found;
+	struct store_person v;
+};
+
+static int find_later_death(void *ctx, const struct store_person *v)
+{
+	struct later_death *d = ctx;
+	if (!d->found && v->valid_from > d->as_of && is_death(v) && v->canc_date <= d->as_of) {
+		d->v = *v;
+		d->found = true;
+	}
+	return 0;
+}
+
+/* The cancellation that holds on the as-of date, for a version valid that
+ * day: the version's own when its date is not after the as-of date (a
+ * version a file opened before the cancellation's date is not yet
+ * cancelled); else, for a version a later one closed, a death that later
+ * version records on or before the as-of date (a death recorded late is
+ * still a death that day).  NULL: registered that day (or the store
+ * failed: q->err). */
+static const struct store_person *cancellation(struct query_ctx *q, const struct store_person *p,
+					       struct store_person *later)
+{
+	if (p->canc_reason && (!q->as_of || p->canc_date <= q->as_of))
+		return p;
+	if (!q->as_of || !p->valid_to)
+		return NULL;
+	struct later_death d = {.as_of = q->as_of};
+	if (store_person_history(q->s, p->comune, p->id, find_later_death, &d, &q->err))
+		return NULL;
+	if (!d.found)
+		return NULL;
+	*later = d.v;
+	return later;
 }
 
 /* The view of one person version: the fields the profile may see.  The
@@ -173,12 +218,14 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 		json_object_set_new(j, "civil_status", json_pack("{s:i,s:s,s:o}", "code", p->civil_status,
 			"label", civil_label(p->civil_status), "date", date_json(p->civil_status_date)));
 	if (sees(q, FIELD_VITAL_STATUS)) {
-		json_t *v = json_pack("{s:s}", "status", vital(p, q->as_of));
-		if (p->canc_reason && (!q->as_of || p->canc_date <= q->as_of)) {
-			json_object_set_new(v, "cancellation_reason", json_integer(p->canc_reason));
-			json_object_set_new(v, "date", date_json(p->canc_date));
-			if (p->destination[0])
-				json_object_set_new(v, "destination", place_json(q->rd, p->destination, 0));
+		struct store_person later;
+		const struct store_person *c = cancellation(q, p, &later);
+		json_t *v = json_pack("{s:s}", "status", vital(c));
+		if (c) {
+			json_object_set_new(v, "cancellation_reason", json_integer(c->canc_reason));
+			json_object_set_new(v, "date", date_json(c->canc_date));
+			if (c->destination[0])
+				json_object_set_new(v, "destination", place_json(q->rd, c->destination, 0));
 		}
 		json_object_set_new(j, "vital_status", v);
 	}
@@ -669,7 +716,11 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 		else if (!strcmp(key, "civil_status"))
 			fact(facts, key, sees(q, FIELD_CIVIL_STATUS), sv && civil_matches(p.civil_status, sv));
 		else if (!strcmp(key, "alive")) {
-			bool dead = p.canc_reason == 1 || p.canc_reason == 2;
+			struct store_person later;
+			const struct store_person *c = NULL;
+			if (sees(q, FIELD_VITAL_STATUS))
+				c = cancellation(q, &p, &later);
+			bool dead = c && is_death(c);
 			fact(facts, key, sees(q, FIELD_VITAL_STATUS), json_is_boolean(val) &&
 			     json_is_true(val) == !dead);
 		} else if (!strcmp(key, "father") || !strcmp(key, "mother")) {

@@ -7,20 +7,28 @@ RSA keys made here) and by an API account with its token.
 A register made here: a snapshot (sequence 1, 1 January 2026) with a
 person, his father and two homonyms (same surname, name, sex and birth
 date, told apart by omocodia), and a later import (sequence 2, 1 March
-2026) in which the person marries on 14 February 2026.
+2026) in which the person marries on 14 February 2026 and three others
+die on 20 February 2026: one in a version from that day, one in a
+version the file opens earlier (10 February), one in a version the file
+opens later (25 February, the death recorded late).
 
 - verification: true, false, a fact outside the profile (an anomaly), as
   of a date before the marriage (the older state);
 - look-up by codice fiscale and by surname, name and birth date: the data
   the profile allows and nothing else, idOperazioneClient echoed,
   idOperazioneANPR the access record, as of a date the older state;
-- anomalies: no result (EN122), several results, outside the profile,
+- anomalies (RispostaKO: listaErrori): no result (EN122), several results, outside the profile,
   a verify_only agreement, a bad or uncovered dataRiferimentoRichiesta,
   malformed requests, an API client without its end user, the
   agreement's limits (429 with Retry-After);
 - the trail: motivoRichiesta as the record's case reference, casoUso and
   idOperazioneClient in its query, the end user of the evidence, the
-  persons of the answer, and only them."""
+  persons of the answer, and only them;
+- death and dataRiferimentoRichiesta: whatever version the later import
+  opened, a person who died after the as-of date is alive on it (the
+  look-up says esistenzaInVita S without datiDecesso, a verification of
+  esistenzaInVita "S" says S), and one who died on or before it is not
+  (N with datiDecesso, the verification of "S" says N)."""
 import json
 import os
 import subprocess
@@ -41,6 +49,11 @@ TWIN_B = cf_with_check("RSSMRA75C03F25T")        # ... the same data, omocodia
 ABSENT = cf_with_check("RSSMRA81E10F257")        # valid, not in the register
 DIVORCED = cf_with_check("RSSMRA70L07F257")      # ROSSI MARIO, 7 July 1970, divorced
 MARRIED = "2026-02-14"
+DIED = "2026-02-20"
+# Who dies on DIED, and the valid-from of the version the later import opens.
+DYING = ((cf_with_check("RSSMRA60A01F257"), "1960-01-01", DIED),          # on the day
+         (cf_with_check("RSSMRA62B02F257"), "1962-02-02", "2026-02-10"),  # opened earlier
+         (cf_with_check("RSSMRA64C03F257"), "1964-03-03", "2026-02-25"))  # recorded late
 
 
 class Register:
@@ -49,9 +62,9 @@ class Register:
     def load_into(self, db, work_dir):
         os.makedirs(work_dir, exist_ok=True)
 
-        def per(pid, valid, cf, birth, civil, civil_date, father, fam, rel):
+        def per(pid, valid, cf, birth, civil, civil_date, father, fam, rel, died=""):
             return ["PER", pid, valid, cf, "ROSSI", "MARIO", "M", birth, COMUNE, "100", civil,
-                    civil_date, father, "", "1", birth, "", "", "", fam, rel]
+                    civil_date, father, "", "1", birth, "1" if died else "", died, "", fam, rel]
         snapshot = [
             ["HDR", "VISURA-ANAGRAFE", "1", COMUNE, "2026-01-01T12:00:00Z", "1", "FULL", "test"],
             ["FAM", "F1", "1", "2020-01-01", "VIA", "EMILIA", "10", "", "", "", "41121", "", ""],
@@ -62,11 +75,13 @@ class Register:
             per("P3", "2020-01-01", TWIN_A, "1975-03-03", "1", "", "", "F2", "1"),
             per("P4", "2020-01-01", TWIN_B, "1975-03-03", "1", "", "", "F2", "9"),
             per("P5", "2020-01-01", DIVORCED, "1970-07-07", "4", "2015-09-01", "", "F3", "1"),
-        ]
+        ] + [per(f"D{i}", "2020-01-01", cf, birth, "1", "", "", "F3", "9")
+             for i, (cf, birth, _) in enumerate(DYING)]
         later = [
             ["HDR", "VISURA-ANAGRAFE", "1", COMUNE, "2026-03-01T12:00:00Z", "2", "DELTA", "test"],
             per("P1", MARRIED, PERSON, "1980-05-10", "2", MARRIED, FATHER, "F1", "1"),
-        ]
+        ] + [per(f"D{i}", valid, cf, birth, "1", "", "", "F3", "9", died=DIED)
+             for i, (cf, birth, valid) in enumerate(DYING)]
         paths = []
         for seq, kind, lines in ((1, "FULL", snapshot), (2, "DELTA", later)):
             lines = lines + [["END", str(len(lines) - 1)]]
@@ -141,8 +156,10 @@ def anomaly(srv, res, status, code, what, outcome=None, body=None):
     eq(res.status, status, f"{what}: status ({res.body[:300]!r})")
     j = res.json
     check(j and "listaSoggetti" not in j, f"{what}: no data ({res.body[:300]!r})")
-    eq([a["codiceErroreAnomalia"] for a in j["listaAnomalie"]], [code], f"{what}: anomaly")
-    a = j["listaAnomalie"][0]
+    # ANPR's RispostaKO: the list is listaErrori, not RispostaE002OK's listaAnomalie
+    check("listaAnomalie" not in j, f"{what}: a refusal is RispostaKO ({res.body[:300]!r})")
+    eq([a["codiceErroreAnomalia"] for a in j["listaErrori"]], [code], f"{what}: anomaly")
+    a = j["listaErrori"][0]
     eq(a["tipoErroreAnomalia"], "E", f"{what}: type")
     check(len(a["testoErroreAnomalia"]) > 10, f"{what}: its text {a!r}")
     if body is not None:
@@ -335,7 +352,8 @@ def test_api_account_limits_and_modes():
         r = api.post("ricerca", body)
         rec = answered(srv, r, body, "look-up by an API account")
         s = subject(r)
-        eq(set(s), {"generalita", "identificativi"}, "identity only: the profile")
+        # identificativi is ANPR's own idANPR, which visura has not
+        eq(set(s), {"generalita"}, "identity only: the profile")
         eq(rec["on_behalf_of"], "ufficio.tributi.7", "its end user")
         anomaly(srv, api.post("ricerca", request({"codiceFiscale": PERSON}), user=""), 400,
                 "VIS07", "no end user", outcome="refused:on_behalf_of_required")
@@ -359,6 +377,54 @@ def test_api_account_limits_and_modes():
         anomaly(srv, Caller(srv, token=tok2, purpose=conv["purpose_id"]).post(
             "ricerca", request({"codiceFiscale": PERSON})), 403, "VIS03", "another body's purpose",
             outcome="refused:purpose_not_allowed")
+
+
+def test_death_as_of():
+    with Server(population=Register()) as srv:
+        admin = srv.admin()
+        ente = srv.create_ente()
+        acc, _ = srv.create_account("api", ente["id"])
+        conv = srv.create_agreement(ente["id"], ["identity", "vital_status"], comuni=(COMUNE,))
+        tok = expect(admin.post(f"/api/v1/accounts/{acc['id']}/tokens", {"name": "t"}), 201,
+                     what="token").json["token"]
+        api = Caller(srv, token=tok, purpose=conv["purpose_id"])
+
+        def look(cf, date):
+            body = request({"codiceFiscale": cf}, date=date)
+            r = api.post("ricerca", body)
+            answered(srv, r, body, f"look-up of {cf} as of {date}")
+            return subject(r)
+
+        def verify(cf, date, declared):
+            body = request({"codiceFiscale": cf}, date=date, caso="C004",
+                           verifica={"esistenzaInVita": declared})
+            r = api.post("verifica", body)
+            answered(srv, r, body, f"verification of {cf} alive={declared} as of {date}")
+            return r.json["listaSoggetti"]["datiSoggetto"][0]["infoSoggettoEnte"][0]["valore"]
+
+        for cf, _, valid in DYING:
+            # as-of dates before the death: the day before, and (when the
+            # file opened the version earlier) a day inside that version
+            alive_on = ["2026-02-19"] + (["2026-02-15"] if valid < DIED else [])
+            # on the death's day, after it, and (recorded late) before the
+            # version the file opened
+            dead_on = [DIED, "2026-06-01"] + (["2026-02-22"] if valid > DIED else [])
+            for date in alive_on:
+                what = f"{cf} (version from {valid}) as of {date}, before the death"
+                s = look(cf, date)
+                eq(s["infoSoggettoEnte"], [{"id": "1", "chiave": "esistenzaInVita",
+                                            "valore": "S"}], what)
+                check("datiDecesso" not in s, f"{what}: no death data {s}")
+                eq(verify(cf, date, "S"), "S", f"{what}: declared alive")
+                eq(verify(cf, date, "N"), "N", f"{what}: declared dead")
+            for date in dead_on:
+                what = f"{cf} (version from {valid}) as of {date}, after the death"
+                s = look(cf, date)
+                eq(s["infoSoggettoEnte"], [{"id": "1", "chiave": "esistenzaInVita",
+                                            "valore": "N"}], what)
+                eq(s.get("datiDecesso"), {"dataEvento": DIED}, f"{what}: the death's date")
+                eq(verify(cf, date, "S"), "N", f"{what}: declared alive")
+                eq(verify(cf, date, "N"), "S", f"{what}: declared dead")
 
 
 def verify_value(srv, caller):

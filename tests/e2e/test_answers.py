@@ -566,7 +566,7 @@ def test_verify_only_reads_no_data_anywhere():
             # The ANPR-shaped look-up: refused with its anomaly, recorded.
             before = srv.access_last_id()
             r = env.op.post(f"/api/v1/anpr/ricerca?purpose={pid}", anpr({"codiceFiscale": cf}))
-            eq((r.status, r.json["listaAnomalie"][0]["codiceErroreAnomalia"]), (403, "VIS02"),
+            eq((r.status, r.json["listaErrori"][0]["codiceErroreAnomalia"]), (403, "VIS02"),
                "ANPR look-up under verify_only")
             check(not answer_cfs(r), "ANPR look-up: a person in the refusal")
             eq([(x["outcome"], x["subjects"]) for x in srv.access_log(before)],

@@ -912,12 +912,12 @@ static void test_anpr_subject_follows_view(void **state)
 	json_t *s = subject_of("{\"identity\":{\"codice_fiscale\":\"RSSMRA80E10F257Q\","
 		"\"surname\":\"ROSSI\",\"name\":\"MARIO\",\"sex\":\"M\",\"birth_date\":\"1980-05-10\","
 		"\"birth_place\":{\"code\":\"036023\",\"name\":\"MODENA\"}}}");
-	assert_int_equal(json_object_size(s), 2);
+	assert_int_equal(json_object_size(s), 1);
 	json_t *g = json_object_get(s, "generalita");
 	assert_string_equal(at(g, "codiceFiscale.codFiscale"), "RSSMRA80E10F257Q");
 	assert_string_equal(at(g, "cognome"), "ROSSI");
 	assert_string_equal(at(g, "luogoNascita.comune.codiceIstat"), "036023");
-	assert_non_null(json_object_get(s, "identificativi"));
+	assert_null(json_object_get(s, "identificativi"));   /* ANPR's holds idANPR only */
 	json_decref(s);
 
 	/* a foreign birth place is a locality; residence with its municipality */
@@ -962,7 +962,8 @@ static void test_anpr_answer(void **state)
 	a = access_anpr_answer(NULL, 43, NULL, "not_found");
 	assert_true(json_is_null(json_object_get(a, "idOperazioneClient")));
 	assert_null(json_object_get(a, "listaSoggetti"));
-	json_t *an = json_array_get(json_object_get(a, "listaAnomalie"), 0);
+	assert_null(json_object_get(a, "listaAnomalie"));   /* a refusal is RispostaKO */
+	json_t *an = json_array_get(json_object_get(a, "listaErrori"), 0);
 	assert_string_equal(at(an, "codiceErroreAnomalia"), "EN122");
 	assert_string_equal(at(an, "tipoErroreAnomalia"), "E");
 	json_decref(a);
