@@ -60,7 +60,7 @@ struct acct {
 };
 
 #define ACCT_FIXED offsetof(struct acct, persons)
-#define ACCT_LAYOUT 0x7669737572610002ull  /* "visura", counters version 2 */
+#define ACCT_LAYOUT 0x7669737572610003ull  /* "visura", counters version 3 */
 
 struct slot {
 	struct slot *next;
@@ -486,35 +486,110 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 	*nfires = nf;
 }
 
-/* The shared form of an account's counters: the fixed part, then the
- * persons of the hour, in hex.  False when `hex` is not such a text
- * (written by another build: the counters start afresh). */
-static bool acct_decode(struct acct *a, const char *hex, int limit)
+/* The shared form of an account's counters, compact (it goes to the
+ * database and back on every request): the fixed part, then each person
+ * of the hour as its hash (8 bytes) and when it was seen (4), runs of zero
+ * bytes written as a zero and their length (the fixed part is mostly
+ * zeros: empty windows and rings), in base64. */
+#define PERSON_BYTES 12
+
+/* The bytes before runs of zeros are folded: raw (n bytes) into out,
+ * which has room for 2n; returns the length written. */
+static size_t zeros_fold(const unsigned char *raw, size_t n, unsigned char *out)
 {
-	size_t len = strlen(hex), one = 2 * sizeof(struct seen);
-	if (len < 2 * ACCT_FIXED || (len - 2 * ACCT_FIXED) % one ||
-	    (len - 2 * ACCT_FIXED) / one > (size_t)limit ||
-	    sodium_hex2bin((unsigned char *)a, ACCT_FIXED, hex, 2 * ACCT_FIXED, NULL, NULL, NULL) ||
-	    a->layout != ACCT_LAYOUT)
-		return false;
-	a->npersons = a->cap = (int)((len - 2 * ACCT_FIXED) / one);
-	a->persons = a->cap ? malloc((size_t)a->cap * sizeof *a->persons) : NULL;
-	if (a->cap && (!a->persons ||
-		       sodium_hex2bin((unsigned char *)a->persons, (size_t)a->cap * sizeof *a->persons,
-				      hex + 2 * ACCT_FIXED, len - 2 * ACCT_FIXED, NULL, NULL, NULL)))
-		return false;
-	return true;
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		if (raw[i]) {
+			out[o++] = raw[i++];
+			continue;
+		}
+		size_t run = 1;
+		while (i + run < n && !raw[i + run] && run < 255)
+			run++;
+		out[o++] = 0;
+		out[o++] = (unsigned char)run;
+		i += run;
+	}
+	return o;
+}
+
+/* The length folded bytes unfold to (SIZE_MAX when malformed), and with
+ * out: the bytes. */
+static size_t zeros_unfold(const unsigned char *in, size_t n, unsigned char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i]) {
+			if (out)
+				out[o] = in[i];
+			o++;
+			continue;
+		}
+		if (i + 1 == n || !in[i + 1])
+			return SIZE_MAX;
+		if (out)
+			memset(out + o, 0, in[i + 1]);
+		o += in[++i];
+	}
+	return o;
+}
+
+/* False when `text` is not such a form of at most `limit` persons (written
+ * by another build: the counters start afresh). */
+static bool acct_decode(struct acct *a, const char *text, int limit)
+{
+	size_t len = strlen(text), n = 0, raw_len;
+	unsigned char *folded = malloc(len / 4 * 3 + 3), *raw = NULL;
+	bool ok = folded &&
+		  !sodium_base642bin(folded, len / 4 * 3 + 3, text, len, NULL, &n, NULL,
+				     sodium_base64_VARIANT_ORIGINAL_NO_PADDING) &&
+		  (raw_len = zeros_unfold(folded, n, NULL)) != SIZE_MAX && raw_len >= ACCT_FIXED &&
+		  (raw_len - ACCT_FIXED) % PERSON_BYTES == 0 &&
+		  (raw_len - ACCT_FIXED) / PERSON_BYTES <= (size_t)limit &&
+		  (raw = malloc(raw_len));
+	if (ok) {
+		zeros_unfold(folded, n, raw);
+		memcpy(a, raw, ACCT_FIXED);
+		ok = a->layout == ACCT_LAYOUT;
+	}
+	if (ok) {
+		a->npersons = a->cap = (int)((raw_len - ACCT_FIXED) / PERSON_BYTES);
+		a->persons = a->cap ? malloc((size_t)a->cap * sizeof *a->persons) : NULL;
+		ok = !a->cap || a->persons;
+		for (int i = 0; ok && i < a->npersons; i++) {
+			const unsigned char *p = raw + ACCT_FIXED + (size_t)i * PERSON_BYTES;
+			uint32_t at;
+			memcpy(&a->persons[i].h, p, 8);
+			memcpy(&at, p + 8, 4);
+			a->persons[i].at = at;
+		}
+	}
+	free(folded);
+	free(raw);
+	return ok;
 }
 
 static char *acct_encode(const struct acct *a)
 {
-	size_t np = (size_t)a->npersons * sizeof *a->persons;
-	char *hex = malloc(2 * (ACCT_FIXED + np) + 1);
-	if (!hex)
-		return NULL;
-	sodium_bin2hex(hex, 2 * ACCT_FIXED + 1, (const unsigned char *)a, ACCT_FIXED);
-	sodium_bin2hex(hex + 2 * ACCT_FIXED, 2 * np + 1, (const unsigned char *)a->persons, np);
-	return hex;
+	size_t raw_len = ACCT_FIXED + (size_t)a->npersons * PERSON_BYTES;
+	unsigned char *raw = malloc(raw_len), *folded = malloc(2 * raw_len);
+	char *text = NULL;
+	if (raw && folded) {
+		memcpy(raw, a, ACCT_FIXED);
+		for (int i = 0; i < a->npersons; i++) {
+			unsigned char *p = raw + ACCT_FIXED + (size_t)i * PERSON_BYTES;
+			uint32_t at = (uint32_t)a->persons[i].at;  /* seconds since 1970, as seq_at */
+			memcpy(p, &a->persons[i].h, 8);
+			memcpy(p + 8, &at, 4);
+		}
+		size_t n = zeros_fold(raw, raw_len, folded);
+		size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+		if ((text = malloc(cap)))
+			sodium_bin2base64(text, cap, folded, n, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	}
+	free(raw);
+	free(folded);
+	return text;
 }
 
 /* The shared counters of the account: read, updated, written back in one
@@ -524,47 +599,33 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 			      bool *suspend, struct vis_error *e)
 {
 	char key[32];
-	size_t most = 2 * (ACCT_FIXED + (size_t)L->persons_hour_hard * sizeof(struct seen)) + 1;
-	size_t cap = 2 * (ACCT_FIXED + 256 * sizeof(struct seen)) + 1;
+	/* the longest form: nothing folded, in base64 */
+	size_t most = 4 * (2 * (ACCT_FIXED + (size_t)L->persons_hour_hard * PERSON_BYTES) / 3 + 1);
 	struct acct *a = calloc(1, sizeof *a);
-	char *hex = NULL;
+	char *text = NULL;
 	vis_err rc = VIS_ERR_NOMEM;
 	state_key(o->account->id, key);
 	if (!a || (rc = store_begin(s, e)))
 		goto out;
-	/* The value grows with the persons of the hour: read it with room
-	 * enough, up to what the hard threshold allows. */
-	for (;;) {
-		char *h = realloc(hex, cap < most ? cap : most);
-		if (!h) {
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-			goto fail;
-		}
-		hex = h;
-		rc = store_state_lock(s, key, hex, cap < most ? cap : most, e);
-		if (rc != VIS_ERR_LIMIT || cap >= most)
-			break;
-		cap *= 4;
-		*e = (struct vis_error){0};
-	}
+	rc = store_state_lock_dup(s, key, most, &text, e);
 	if (rc && rc != VIS_ERR_LIMIT)
 		goto fail;
-	if (rc || !acct_decode(a, hex, L->persons_hour_hard))
+	if (rc || !acct_decode(a, text, L->persons_hour_hard))
 		acct_clear(a, o->account->id);
 	rules_apply(a, L, now, o, fires, nf, suspend);
-	free(hex);
-	hex = acct_encode(a);
-	if (!hex) {
+	free(text);
+	text = acct_encode(a);
+	if (!text) {
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = store_state_put(s, key, hex, now, e)) || (rc = store_commit(s, e)))
+	if ((rc = store_state_put(s, key, text, now, e)) || (rc = store_commit(s, e)))
 		goto fail;
 	goto out;
 fail:
 	store_rollback(s);
 out:
-	free(hex);
+	free(text);
 	if (a) {
 		free(a->persons);
 		free(a->index);

@@ -80,6 +80,23 @@ bool store_cache_kind(int k)
 	       k == STORE_PURPOSE || k == STORE_WORKSTATION || k == STORE_CACHE_SETTING;
 }
 
+bool store_cache_gen_due(struct store *s)
+{
+	bool fresh;
+	int64_t gen;
+	return store_cache_of(s) && !store_gen_get(s, &fresh, &gen) && fresh &&
+	       !drv_in_txn(store_drv(s));
+}
+
+void store_cache_gen_read(struct store *s, int64_t gen)
+{
+	struct store_cache *c = store_cache_of(s);
+	store_gen_set(s, true, gen);
+	pthread_mutex_lock(&c->lock);
+	c->stats.gen_reads++;
+	pthread_mutex_unlock(&c->lock);
+}
+
 bool store_cache_use(struct store *s, int64_t *gen)
 {
 	struct store_cache *c = store_cache_of(s);
@@ -101,10 +118,7 @@ bool store_cache_use(struct store *s, int64_t *gen)
 	}
 	*gen = found ? drv_col_i64(st, 0) : 0;
 	drv_reset(st);
-	store_gen_set(s, true, *gen);
-	pthread_mutex_lock(&c->lock);
-	c->stats.gen_reads++;
-	pthread_mutex_unlock(&c->lock);
+	store_cache_gen_read(s, *gen);
 	return true;
 }
 

@@ -164,7 +164,10 @@ static inline int drv_schema_version(struct drv *d)
 	return d->ops->schema_version(d);
 }
 
-/* SQLite: the database file's write lock at once (not the trail's). */
+/* SQLite: the database file's write lock at once (not the trail's).
+ * PostgreSQL: the BEGIN goes with the transaction's first statement, in
+ * its round trip, and statements sent without waiting (drv_send, locks)
+ * go with the next one run, or with the COMMIT. */
 static inline vis_err drv_begin(struct drv *d, struct vis_error *e)
 {
 	return d->ops->begin(d, e);

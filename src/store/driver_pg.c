@@ -36,6 +36,8 @@
 #define LOCK_TRAIL 0x7669737572610002LL
 #define LOCK_IMPORT 0x7669737572610003LL
 
+#define LOCK_SQL "SELECT pg_advisory_xact_lock(?1)"
+
 #define PG_MAX_STMTS 256
 #define PG_MAX_PARAMS 32
 #define PG_SQL_MAX 8192
@@ -64,6 +66,9 @@ struct pg_store {
 	char *copybuf;           /* rows not yet sent */
 	size_t copylen, copycap;
 	int piped;               /* statements sent in pipeline mode, results unread */
+	/* A transaction begun whose BEGIN is not sent yet: it goes out with
+	 * the transaction's first statement, in the same round trip. */
+	bool begin_pending;
 };
 
 /* Parameters of one statement, as text (NULL = SQL NULL). */
@@ -214,37 +219,16 @@ static struct pg_stmt *stmt_get(struct pg_store *s, const char *sql, int *index,
 	return st;
 }
 
-/* Runs sql with p; the result (rows or none) is the caller's to PQclear,
- * NULL on failure with e set. */
-static PGresult *run(struct pg_store *s, const char *sql, const struct pg_params *p,
-		     const char *what, struct vis_error *e)
-{
-	if (s->copy && copy_end(s, e))
-		return NULL;
-	if (conn_ready(s, e))
-		return NULL;
-	int i;
-	struct pg_stmt *st = stmt_get(s, sql, &i, e);
-	if (!st)
-		return NULL;
-	char name[16];
-	snprintf(name, sizeof name, "v%d", i);
-	int n = p ? p->n : 0;
-	if (n > st->nparams)
-		n = st->nparams;
-	s->base.statements++;
-	s->base.round_trips++;
-	return result_ok(s, PQexecPrepared(s->conn, name, n, p ? p->v : NULL, NULL, NULL, 0),
-			 what, e);
-}
-
-/* A consumer of each pipelined statement's result (i: its place). */
+/* A consumer of each pipelined statement's result (i: its place among
+ * the statements of the pipeline). */
 typedef vis_err (*pipe_take_fn)(void *ctx, int i, const PGresult *r, struct vis_error *e);
 
 /* Reads the results of the statements sent in pipeline mode (handing the
- * good ones to take, when given) and leaves the mode; the first failure is
- * the one reported. */
-static vis_err pipe_read(struct pg_store *s, pipe_take_fn take, void *ctx, struct vis_error *e)
+ * good ones from the first-th on to take, when given; the last one to
+ * *last, the caller's to PQclear, when last is given) and leaves the mode;
+ * the first failure is the one reported. */
+static vis_err pipe_read(struct pg_store *s, int first, pipe_take_fn take, void *ctx,
+			 PGresult **last, struct vis_error *e)
 {
 	int n = s->piped;
 	s->piped = 0;
@@ -263,8 +247,11 @@ static vis_err pipe_read(struct pg_store *s, pipe_take_fn take, void *ctx, struc
 					     : pg_fail(e, VIS_ERR_STORE, "pipeline",
 						       st == PGRES_PIPELINE_ABORTED ? "aborted"
 										    : PQresultErrorMessage(r));
-			} else if (take && rc == VIS_OK) {
-				rc = take(ctx, i, r, e);
+			} else if (last && i == n - 1 && rc == VIS_OK && !*last) {
+				*last = r;
+				continue;
+			} else if (take && i >= first && rc == VIS_OK) {
+				rc = take(ctx, i - first, r, e);
 			}
 			PQclear(r);
 		}
@@ -277,16 +264,52 @@ static vis_err pipe_read(struct pg_store *s, pipe_take_fn take, void *ctx, struc
 		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		stmts_forget(s);
+	if (rc && last) {
+		PQclear(*last);
+		*last = NULL;
+	}
 	return rc;
 }
 
 static vis_err pipe_flush(struct pg_store *s, struct vis_error *e)
 {
-	return pipe_read(s, NULL, NULL, e);
+	return pipe_read(s, 0, NULL, NULL, NULL, e);
 }
 
-/* Sends a statement in pipeline mode: its result is checked at the next
- * statement run otherwise, or at the commit. */
+/* Sends text without parameters (BEGIN, COMMIT, SET) in pipeline mode. */
+static vis_err pipe_text(struct pg_store *s, const char *sql, struct vis_error *e)
+{
+	if (!s->piped && PQenterPipelineMode(s->conn) != 1)
+		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	s->piped++;
+	s->base.statements++;
+	if (!PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	return VIS_OK;
+}
+
+static vis_err exec_simple(struct pg_store *s, const char *sql, struct vis_error *e);
+
+/* The BEGIN of a transaction begun, when it has not been sent: in the
+ * pipeline (ahead of the statement about to be sent), or at once. */
+static vis_err begin_piped(struct pg_store *s, struct vis_error *e)
+{
+	if (!s->begin_pending)
+		return VIS_OK;
+	s->begin_pending = false;
+	return pipe_text(s, "BEGIN", e);
+}
+
+static vis_err begin_sync(struct pg_store *s, struct vis_error *e)
+{
+	if (!s->begin_pending)
+		return VIS_OK;
+	s->begin_pending = false;
+	return exec_simple(s, "BEGIN", e);
+}
+
+/* Sends a statement in pipeline mode (after the transaction's BEGIN when
+ * that is still to be sent): its result is read with the pipeline's. */
 static vis_err pipe_send(struct pg_store *s, const char *sql, const struct pg_params *p,
 			 struct vis_error *e)
 {
@@ -305,14 +328,53 @@ static vis_err pipe_send(struct pg_store *s, const char *sql, const struct pg_pa
 		return VIS_ERR_STORE;
 	if (!s->piped && PQenterPipelineMode(s->conn) != 1)
 		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+	if (begin_piped(s, e))
+		return VIS_ERR_STORE;
 	char name[16];
 	snprintf(name, sizeof name, "v%d", i);
-	int n = p->n < st->nparams ? p->n : st->nparams;
+	int n = p ? (p->n < st->nparams ? p->n : st->nparams) : 0;
 	s->piped++;
 	s->base.statements++;
-	if (!PQsendQueryPrepared(s->conn, name, n, p->v, NULL, NULL, 0))
+	if (!PQsendQueryPrepared(s->conn, name, n, p ? p->v : NULL, NULL, NULL, 0))
 		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
 	return VIS_OK;
+}
+
+/* Runs sql with p; the result (rows or none) is the caller's to PQclear,
+ * NULL on failure with e set.  Statements sent in pipeline mode before it
+ * (and a BEGIN not sent yet) go in the same round trip, their failures
+ * reported as its own. */
+static PGresult *run(struct pg_store *s, const char *sql, const struct pg_params *p,
+		     const char *what, struct vis_error *e)
+{
+	if (s->copy && copy_end(s, e))
+		return NULL;
+	if (s->piped || s->begin_pending) {
+		PGresult *r = NULL;
+		if (pipe_send(s, sql, p, e)) {
+			if (s->piped)
+				pipe_flush(s, NULL);
+			return NULL;
+		}
+		if (pipe_read(s, 0, NULL, NULL, &r, e))
+			return NULL;
+		return r;
+	}
+	if (conn_ready(s, e))
+		return NULL;
+	int i;
+	struct pg_stmt *st = stmt_get(s, sql, &i, e);
+	if (!st)
+		return NULL;
+	char name[16];
+	snprintf(name, sizeof name, "v%d", i);
+	int n = p ? p->n : 0;
+	if (n > st->nparams)
+		n = st->nparams;
+	s->base.statements++;
+	s->base.round_trips++;
+	return result_ok(s, PQexecPrepared(s->conn, name, n, p ? p->v : NULL, NULL, NULL, 0),
+			 what, e);
 }
 
 /* Runs a statement whose rows the caller does not need. */
@@ -331,7 +393,7 @@ static vis_err run_done(struct pg_store *s, const char *sql, const struct pg_par
 /* Runs SQL text without parameters (transactions, DDL). */
 static vis_err exec_simple(struct pg_store *s, const char *sql, struct vis_error *e)
 {
-	if (conn_ready(s, e))
+	if (conn_ready(s, e) || begin_sync(s, e))
 		return VIS_ERR_STORE;
 	s->base.statements++;
 	s->base.round_trips++;
@@ -346,7 +408,7 @@ static vis_err lock_xact(struct pg_store *s, int64_t key, struct vis_error *e)
 {
 	struct pg_params p = {0};
 	pp_i64(&p, key);
-	return run_done(s, "SELECT pg_advisory_xact_lock(?1)", &p, "lock", NULL, e);
+	return run_done(s, LOCK_SQL, &p, "lock", NULL, e);
 }
 
 /* ---- COPY ---- */
@@ -385,7 +447,7 @@ static vis_err copy_start(struct pg_store *s, const char *sql, struct vis_error 
 {
 	if (s->copy && !strcmp(s->copy, sql))
 		return VIS_OK;
-	if (copy_end(s, e) || conn_ready(s, e))
+	if (copy_end(s, e) || conn_ready(s, e) || begin_sync(s, e))
 		return VIS_ERR_STORE;
 	PGresult *r = PQexec(s->conn, sql);
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
@@ -566,19 +628,34 @@ static int pg_schema_version(struct pg_store *s)
 	return s->schema_version;
 }
 
+/* The BEGIN waits for the transaction's first statement, and goes out
+ * with it (begin_piped, begin_sync): a transaction costs no round trip of
+ * its own. */
 static vis_err pg_begin(struct pg_store *s, struct vis_error *e)
 {
-	if (exec_simple(s, "BEGIN", e))
+	if (s->in_txn)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "a transaction is open already");
+	if (copy_end(s, e) || conn_ready(s, e))
 		return VIS_ERR_STORE;
-	s->in_txn = true;
+	s->in_txn = s->begin_pending = true;
 	return VIS_OK;
 }
 
+/* Statements sent in pipeline mode go with the COMMIT, in one round
+ * trip. */
 static vis_err pg_commit(struct pg_store *s, struct vis_error *e)
 {
+	if (s->begin_pending) {   /* nothing was run: nothing to commit */
+		s->begin_pending = s->in_txn = false;
+		return VIS_OK;
+	}
 	vis_err rc = copy_end(s, e);
-	if (rc == VIS_OK)
+	if (rc == VIS_OK && s->piped)
+		rc = pipe_text(s, "COMMIT", e) ? VIS_ERR_STORE : pipe_flush(s, e);
+	else if (rc == VIS_OK)
 		rc = exec_simple(s, "COMMIT", e);
+	if (s->piped)
+		pipe_flush(s, NULL);
 	if (rc != VIS_OK && PQstatus(s->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		exec_simple(s, "ROLLBACK", NULL);
@@ -588,6 +665,10 @@ static vis_err pg_commit(struct pg_store *s, struct vis_error *e)
 
 static void pg_rollback(struct pg_store *s)
 {
+	if (s->begin_pending) {
+		s->begin_pending = s->in_txn = false;
+		return;
+	}
 	if (s->piped)
 		pipe_flush(s, NULL);
 	copy_end(s, NULL);
@@ -605,7 +686,7 @@ static vis_err pg_table_each(struct drv *d, const char *table, bool with_rowid, 
 	(void)with_rowid;   /* the rowid column is one of the table's here */
 	char sql[128];
 	snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
-	if (copy_end(s, e) || conn_ready(s, e))
+	if (copy_end(s, e) || conn_ready(s, e) || begin_sync(s, e))
 		return VIS_ERR_STORE;
 	/* Row by row: a register does not fit in one result. */
 	if (!PQsendQuery(s->conn, sql) || !PQsetSingleRowMode(s->conn))
@@ -996,9 +1077,16 @@ static bool pq_in_txn(struct drv *d)
 	return ((struct pg_store *)d)->in_txn;
 }
 
+/* Pipelined: the lock is held once the statements after it run (the
+ * server runs them in order), and they go in the same round trip. */
 static vis_err pq_lock(struct drv *d, enum drv_lock which, struct vis_error *e)
 {
-	return lock_xact((struct pg_store *)d, which == DRV_LOCK_TRAIL ? LOCK_TRAIL : LOCK_IMPORT, e);
+	struct pg_store *s = (struct pg_store *)d;
+	struct pg_params p = {0};
+	pp_i64(&p, which == DRV_LOCK_TRAIL ? LOCK_TRAIL : LOCK_IMPORT);
+	if (!s->in_txn)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "a lock outside a transaction");
+	return pipe_send(s, LOCK_SQL, &p, e);
 }
 
 static vis_err pq_exec(struct drv *d, const char *sql, struct vis_error *e)
@@ -1053,10 +1141,15 @@ static vis_err pq_batch(struct drv *d, enum sql_id id, const char *what, int n,
 	struct pq_stmt *st = (struct pq_stmt *)b;
 	const char *sql = s->stmts[st->index].sql;
 	int idx;
-	/* Prepared (and any earlier pipeline read) first, so that the n
-	 * statements go out in one pipeline. */
+	/* Prepared first, so that the n statements go out in one pipeline
+	 * (with the statements sent before them, and the transaction's BEGIN
+	 * when it is still to be sent). */
 	vis_err rc = VIS_OK;
-	if (copy_end(s, e) || conn_ready(s, e) || !stmt_get(s, sql, &idx, e))
+	if (copy_end(s, e) || (!s->piped && conn_ready(s, e)))
+		rc = VIS_ERR_STORE;
+	else if (!s->stmts[st->index].prepared && s->piped && pipe_flush(s, e))
+		rc = VIS_ERR_STORE;
+	else if (!stmt_get(s, sql, &idx, e))
 		rc = VIS_ERR_STORE;
 	for (int i = 0; rc == VIS_OK && i < n; i++) {
 		pq_params_clear(st);
@@ -1064,13 +1157,13 @@ static vis_err pq_batch(struct drv *d, enum sql_id id, const char *what, int n,
 		pq_params_pad(st);
 		rc = pipe_send(s, sql, &st->p, e);
 	}
-	if (rc == VIS_OK && s->piped != n)
+	if (rc == VIS_OK && s->piped < n)
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%s: %d of %d in the pipeline", what,
 				   s->piped, n);
 	if (rc == VIS_OK) {
 		struct pq_batch bt = {st, take, ctx};
 		st->batch = true;
-		rc = pipe_read(s, pq_batch_take, &bt, e);
+		rc = pipe_read(s, s->piped - n, pq_batch_take, &bt, NULL, e);
 		st->batch = false;
 		st->res = NULL;
 	} else if (s->piped) {

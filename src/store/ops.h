@@ -33,6 +33,12 @@ bool store_cache_hold(struct store *s, int k, const char *col, const char *text,
 		      int64_t gen, void *out, size_t size, bool *found);
 void store_cache_keep(struct store *s, int k, const char *col, const char *text, int64_t num,
 		      int64_t gen, const void *rec, size_t size);
+/* Whether the handle's next cached read would read the generation first
+ * (attached, made fresh, not read yet, no transaction): a read of another
+ * record may read it along (SQL_CONTROL_GEN as a column) and hand it to
+ * store_cache_gen_read, which saves that statement. */
+bool store_cache_gen_due(struct store *s);
+void store_cache_gen_read(struct store *s, int64_t gen);
 /* A change to control records begins (a transaction is opened when none
  * is, *own tells) and ends: the generation is moved in the change's
  * transaction, which is committed (when own) if rc is VIS_OK and rolled

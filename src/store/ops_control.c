@@ -273,20 +273,26 @@ vis_err store_readiness_write(struct store *s, int64_t now, const char *filler,
 
 /* ---- shared state ---- */
 
-/* Reads the value a state lock returned into out (cap bytes). */
+/* Reads the value a state lock returned into out (cap bytes), or with
+ * dup into a copy of at most cap bytes, the caller's to free. */
 static vis_err state_read(struct drv_stmt *st, const char *key, char *out, size_t cap,
-			  struct vis_error *e)
+			  char **dup, struct vis_error *e)
 {
 	bool found;
 	if (drv_one(st, &found, e))
 		return ops_err(e);
 	vis_err rc = VIS_OK;
+	size_t n = found ? drv_col_bytes(st, 0) : 0;
 	if (!found)
 		rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: no row", key);
-	else if (drv_col_bytes(st, 0) >= cap)
+	else if (dup ? n > cap : n >= cap)
 		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
-	else
+	else if (!dup)
 		drv_col_copy(st, 0, out, cap);
+	else if ((*dup = malloc(n + 1)))
+		memcpy(*dup, drv_col_text(st, 0), n + 1);
+	else
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	/* RETURNING: the upsert is done when the statement is. */
 	if (rc == VIS_OK)
 		return drv_done(st, e);
@@ -294,14 +300,27 @@ static vis_err state_read(struct drv_stmt *st, const char *key, char *out, size_
 	return rc;
 }
 
-vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
-			 struct vis_error *e)
+static vis_err state_lock(struct store *s, const char *key, char *out, size_t cap, char **dup,
+			  struct vis_error *e)
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_LOCK, "shared state", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
-	return state_read(st, key, out, cap, e);
+	return state_read(st, key, out, cap, dup, e);
+}
+
+vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
+			 struct vis_error *e)
+{
+	return state_lock(s, key, out, cap, NULL, e);
+}
+
+vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char **out,
+			     struct vis_error *e)
+{
+	*out = NULL;
+	return state_lock(s, key, NULL, max, out, e);
 }
 
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
@@ -313,7 +332,7 @@ vis_err store_state_put(struct store *s, const char *key, const char *value, int
 	drv_bind_text(st, 1, key);
 	drv_bind_text(st, 2, value);
 	drv_bind_i64(st, 3, now);
-	return drv_done(st, e);
+	return drv_send(st, e);
 }
 
 struct lock_n {
@@ -331,7 +350,7 @@ static void lock_n_bind(void *ctx, int i, struct drv_stmt *st)
 static vis_err lock_n_take(void *ctx, int i, struct drv_stmt *st, struct vis_error *e)
 {
 	struct lock_n *ln = ctx;
-	return state_read(st, ln->keys[i], ln->out + (size_t)i * ln->cap, ln->cap, e);
+	return state_read(st, ln->keys[i], ln->out + (size_t)i * ln->cap, ln->cap, NULL, e);
 }
 
 vis_err store_state_lock_n(struct store *s, const char *const *keys, int n, char *out, size_t cap,
@@ -477,8 +496,11 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, c
 	bool cached = store_cache_kind(k) && store_cache_use(s, &gen);
 	if (cached && store_cache_hold(s, k, col->name, text, num, gen, out, d->struct_size, found))
 		return VIS_OK;
+	/* The first read of a request (its session or token, not cached)
+	 * brings the generation along, in its round trip. */
+	bool with_gen = !cached && store_cache_gen_due(s);
 	char sql[REC_SQL_MAX];
-	rec_sql_get(d, col, sql, sizeof sql);
+	rec_sql_get(d, col, with_gen, sql, sizeof sql);
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
 	if (!st)
 		return ops_err(e);
@@ -490,6 +512,9 @@ vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, c
 		return ops_err(e);
 	if (*found)
 		rec_read(d, st, out);
+	if (*found && with_gen)
+		store_cache_gen_read(s, drv_col_null(st, (int)d->ncols) ? 0
+					: drv_col_i64(st, (int)d->ncols));
 	if (cached)
 		store_cache_keep(s, k, col->name, text, num, gen, *found ? out : NULL, d->struct_size);
 	drv_reset(st);

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/sql.h"
+
 #define FAR_FUTURE 29991231
 
 #define I64(S, f) {#f, RC_I64, offsetof(struct S, f), 0}
@@ -303,9 +305,17 @@ void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap)
 	sql_append(sql, cap, &len, id);
 }
 
-void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, char *sql, size_t cap)
+void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, bool with_gen, char *sql,
+		 size_t cap)
 {
-	size_t len = rec_select(d, sql, cap);
+	size_t len = 0;
+	sql[0] = '\0';
+	sql_append(sql, cap, &len, "SELECT ");
+	sql_columns(d, 0, "", sql, cap, &len);
+	if (with_gen)
+		sql_append(sql, cap, &len, ", (" SQL_CONTROL_GEN ")");
+	sql_append(sql, cap, &len, " FROM ");
+	sql_append(sql, cap, &len, d->table);
 	sql_append(sql, cap, &len, " WHERE ");
 	sql_append(sql, cap, &len, col->name);
 	sql_append(sql, cap, &len, " = ?1 LIMIT 1");

@@ -35,10 +35,12 @@ const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name);
 
 /* Statements over a record's table, with ?N parameters: INSERT of every
  * column but id (?1..) returning the new id, UPDATE of every column but id (?1..) by id (the
- * last parameter), SELECT of every column by one column (?1). */
+ * last parameter), SELECT of every column by one column (?1) — with_gen:
+ * and the control generation after them (SQL_CONTROL_GEN). */
 void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap);
 void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap);
-void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, char *sql, size_t cap);
+void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, bool with_gen, char *sql,
+		 size_t cap);
 /* The SELECT of store_rec_list: returns the number of filters (their values
  * are ?1..; with `below`, "id < ?N" follows, N = that number + 1), or -1
  * (with e set) for a column the record does not have. */

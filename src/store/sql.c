@@ -227,7 +227,7 @@ const char *const store_sql[SQL__COUNT] = {
 			   " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?25)",
 	/* The generation of the control records (store_cache_*): 0 before
 	 * the first change; moved in the transaction of every change. */
-	[SQL_CONTROL_GEN_GET] = "SELECT gen FROM control_gen WHERE id = 1",
+	[SQL_CONTROL_GEN_GET] = SQL_CONTROL_GEN,
 	[SQL_CONTROL_GEN_BUMP] = "INSERT INTO control_gen (id, gen) VALUES (1, 1)"
 		" ON CONFLICT (id) DO UPDATE SET gen = control_gen.gen + 1",
 };

@@ -126,6 +126,11 @@ enum sql_id {
 
 extern const char *const store_sql[SQL__COUNT];
 
+/* The generation of the control records (store_cache_*), as a value:
+ * SQL_CONTROL_GEN_GET, and a column of the first record a request reads
+ * (rec_sql_get). */
+#define SQL_CONTROL_GEN "SELECT gen FROM control_gen WHERE id = 1"
+
 /* sql in PostgreSQL's notation ($N for ?N) into out (cap bytes); returns
  * the number of parameters (the highest N), or -1 when out is too small. */
 int sql_to_pg(const char *sql, char *out, size_t cap);

@@ -962,10 +962,15 @@ bool store_shared(struct store *s);
 /* Small named text values updated under a lock.  Inside the caller's
  * transaction: store_state_lock() locks key's value (creating it empty)
  * until the transaction ends and reads it ("" when new; VIS_ERR_LIMIT when
- * it does not fit in cap); store_state_put() replaces it.  Several keys
- * are locked in ascending order. */
+ * it does not fit in cap); store_state_put() replaces it (sent without
+ * waiting: PostgreSQL pipelines it with the commit, where a failure shows).
+ * Several keys are locked in ascending order. */
 vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
 			 struct vis_error *e);
+/* The same for a value of any length up to max bytes (VIS_ERR_LIMIT
+ * beyond): *out is the value, the caller's to free. */
+vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char **out,
+			     struct vis_error *e);
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
 			struct vis_error *e);
 /* The same for n keys at once (one round trip on PostgreSQL): locks and
