@@ -39,7 +39,10 @@ static void usage(FILE *out)
 		"(households by size; --date instead of 1 January), famiglie_tipologia\n"
 		"(households by ISTAT type and size; --date too), bilancio (demographic\n"
 		"balance by month, or by year with --period anno, over --from..--to within the\n"
-		"period the register covers).  Every row and column total keeps at least two\n"
+		"period the register covers), localita and strade (one --comune: residents\n"
+		"by sex, age group and citizenship, households, old-age index and average\n"
+		"age, by the locality or the street of their household's address).\n"
+		"Every row and column total keeps at least two\n"
 		"hidden cells adding up to the threshold (secondary suppression).\n\n"
 		"--series follows one indicator over months (or years with --step year),\n"
 		"computed as of each period's last day from the register's history, within\n"
@@ -91,9 +94,8 @@ int cmd_stats(int argc, char **argv)
 		case 'F': format = v; break;
 		case 'b':
 			if (!stats_table_parse(v, &tq.table)) {
-				fprintf(stderr, "visura: stats: --table: una tra posas, strasa, "
-						"strasa_cittadinanza, strasa_cittadinanza_eta, bilancio, "
-						"famiglie, famiglie_tipologia\n");
+				fprintf(stderr, "visura: stats: --table: una tra %s\n",
+					stats_table_names());
 				return EXIT_USAGE;
 			}
 			table = true;
