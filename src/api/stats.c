@@ -177,14 +177,15 @@ void api_stats_series(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "step: month oppure year");
 		return;
 	}
-	if (by && strcmp(by, "comune")) {
+	if (by && strcmp(by, "comune") && strcmp(by, "provincia")) {
 		http_reply_error(r, 400, "invalid_request",
-				 "il parametro \"by\" ammette solo \"comune\" (una serie per "
-				 "comune)");
+				 "il parametro \"by\" è \"comune\" (una serie per comune) oppure "
+				 "\"provincia\" (una per provincia)");
 		return;
 	}
 	q.yearly = step && !strcmp(step, "year");
-	q.by_comune = by != NULL;
+	q.by_comune = by && !strcmp(by, "comune");
+	q.by_provincia = by && !strcmp(by, "provincia");
 	struct store *s = api_store(r);
 	if (!s)
 		return;

@@ -10,7 +10,9 @@ every row (men + women, the three age groups, foreigners + Italians, each
 = total) and every column (the places add up to the total row) the hidden
 cells are none or at least two, adding up to the threshold or more unless
 nothing else is left to hide; the old-age index and the average age are
-the true ones (to two decimals), and published only when the counts they are made of are."""
+the true ones (to two decimals), and published only when the counts they are made of are.
+Also the series by province (`by=provincia`, the map's region view): each
+province the pool of its municipalities in the register."""
 import csv
 import io
 import json
@@ -21,6 +23,7 @@ from harness import *  # noqa: F401,F403
 from test_stats_tables import START, age_on, check_protected, foreign, residents
 
 COMUNI = ("036023", "036005")
+OTHER = "037006"    # Bologna: a second province of the region, for by=provincia
 COUNTS = 9          # Maschi .. Famiglie
 NOT_FOUND = "Indirizzo non indicato"
 
@@ -93,7 +96,7 @@ def check_table(doc, truth, street, threshold, what):
 
 
 def test_places():
-    pop = {"persons": 1400, "comuni": ",".join(COMUNI), "seed": 11, "days": 20}
+    pop = {"persons": 2000, "comuni": ",".join(COMUNI + (OTHER,)), "seed": 11, "days": 20}
     with Server(population=pop) as srv:
         a = srv.admin()
         p = srv.population
@@ -147,6 +150,45 @@ def test_places():
               f"the command line lists the same names: {out.stderr}")
         expect(a.get(f"/api/v1/stats/tables?table=strade&comuni={COMUNI[0]}&threshold=2"), 400,
                "invalid_request", "the floor")
+
+        # The provinces of the region (the map's region view): one series
+        # per province, its municipalities in the register pooled, the
+        # same as asking for the pool (protection included); populations
+        # recounted from the files.
+        provinces = {"036": COMUNI, "037": (OTHER,)}
+        for ind in ("population", "average_age"):
+            doc = expect(a.get(f"/api/v1/stats/series?indicator={ind}&by=provincia"), 200).json
+            eq([(x["codice"], x["nome"], x["comuni"]) for x in doc["serie"]],
+               [("036", "Provincia MO", 2), ("037", "Provincia BO", 1)], "one series per province")
+            for x in doc["serie"]:
+                members = provinces[x["codice"]]
+                pool = expect(a.get(f"/api/v1/stats/series?indicator={ind}"
+                                    f"&comuni={','.join(members)}"), 200).json["serie"][0]
+                eq(x["punti"], pool["punti"], f"{ind} {x['codice']}: the pool of its municipalities")
+                for pt in x["punti"]:
+                    people = residents(p, members, pt["al"])
+                    if pt["valore"] is None:
+                        continue
+                    want = (len(people) if ind == "population" else
+                            sum(age_on(v["birth_date"], pt["al"]) for _, v in people) / len(people))
+                    check(abs(pt["valore"] - want) < 1e-6,
+                          f"{ind} {x['codice']} {pt['periodo']}: {pt['valore']}, counted {want}")
+        doc = expect(a.get(f"/api/v1/stats/series?indicator=population&by=provincia"
+                           f"&comuni={COMUNI[0]},{OTHER}&threshold=5"), 200).json
+        eq([(x["codice"], x["comuni"]) for x in doc["serie"]], [("036", 1), ("037", 1)],
+           "only the municipalities asked for")
+        eq(doc["serie"][0]["punti"], expect(a.get(
+            f"/api/v1/stats/series?indicator=population&comuni={COMUNI[0]}&threshold=5"),
+            200).json["serie"][0]["punti"], "a province of one municipality asked for")
+        r = expect(a.get("/api/v1/stats/series?indicator=population&by=regione"), 400,
+                   "invalid_request")
+        check("provincia" in r.json["error"]["message"], r.json)
+        out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--series", "population",
+                              "--by-provincia"], capture_output=True, text=True)
+        eq(out.returncode, 0, out.stderr)
+        eq(json.loads(out.stdout)["serie"], expect(a.get(
+            "/api/v1/stats/series?indicator=population&by=provincia"), 200).json["serie"],
+           "visura stats --series population --by-provincia = the API")
 
 
 if __name__ == "__main__":
