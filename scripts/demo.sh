@@ -33,8 +33,10 @@ rm -rf "$out"
 mkdir -p "$out/feed"
 start=$(date -u -d "-$((days + 1)) days" +%F)
 
-echo "== generating $persons persons (Modena, Carpi, Sassuolo), snapshot $start + $days daily deltas"
-$V gen --persons "$persons" --comune 036023,036005,036040 --seed 42 --days "$days" \
+# Bologna (province 037) beside three of Modena's: the statistics map's
+# region view then has two provinces with data.
+echo "== generating $persons persons (Modena, Carpi, Sassuolo, Bologna), snapshot $start + $days daily deltas"
+$V gen --persons "$persons" --comune 036023,036005,036040,037006 --seed 42 --days "$days" \
   --date "$start" --out "$out/feed"
 echo "== creating the database"
 # Shown as it is, then read: `tee /dev/stderr` would reopen (and truncate) a

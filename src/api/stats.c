@@ -110,9 +110,9 @@ void api_stats_tables(struct http_request *r)
 	const char *table = http_query(r, "table"), *format = http_query(r, "format");
 	const char *year = http_query(r, "year"), *period = http_query(r, "period");
 	if (!table || !stats_table_parse(table, &q.table)) {
-		http_reply_error(r, 400, "invalid_request",
-				 "table: una tra posas, strasa, strasa_cittadinanza, "
-				 "strasa_cittadinanza_eta, bilancio, famiglie, famiglie_tipologia");
+		char msg[512];
+		snprintf(msg, sizeof msg, "table: una tra %s", stats_table_names());
+		http_reply_error(r, 400, "invalid_request", msg);
 		return;
 	}
 	if (!common_params(r, &q.threshold, q.comuni))
@@ -177,14 +177,15 @@ void api_stats_series(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "step: month oppure year");
 		return;
 	}
-	if (by && strcmp(by, "comune")) {
+	if (by && strcmp(by, "comune") && strcmp(by, "provincia")) {
 		http_reply_error(r, 400, "invalid_request",
-				 "il parametro \"by\" ammette solo \"comune\" (una serie per "
-				 "comune)");
+				 "il parametro \"by\" è \"comune\" (una serie per comune) oppure "
+				 "\"provincia\" (una per provincia)");
 		return;
 	}
 	q.yearly = step && !strcmp(step, "year");
-	q.by_comune = by != NULL;
+	q.by_comune = by && !strcmp(by, "comune");
+	q.by_provincia = by && !strcmp(by, "provincia");
 	struct store *s = api_store(r);
 	if (!s)
 		return;

@@ -24,7 +24,8 @@ static void usage(FILE *out)
 		"       visura stats --table NAME [--comune ISTAT[,ISTAT...]] [--year YYYY]\n"
 		"                    [--date YYYY-MM-DD] [--from DATE --to DATE] [--period mese|anno]\n"
 		"                    [--threshold N] [--format json|csv]\n"
-		"       visura stats --series INDICATOR [--comune ISTAT[,ISTAT...]] [--by-comune]\n"
+		"       visura stats --series INDICATOR [--comune ISTAT[,ISTAT...]]\n"
+		"                    [--by-comune | --by-provincia]\n"
 		"                    [--from YYYY-MM --to YYYY-MM] [--step month|year]\n"
 		"                    [--threshold N] [--format json|csv]\n\n"
 		"Population by sex and age class, citizenship, civil status, household size;\n"
@@ -39,11 +40,15 @@ static void usage(FILE *out)
 		"(households by size; --date instead of 1 January), famiglie_tipologia\n"
 		"(households by ISTAT type and size; --date too), bilancio (demographic\n"
 		"balance by month, or by year with --period anno, over --from..--to within the\n"
-		"period the register covers).  Every row and column total keeps at least two\n"
+		"period the register covers), localita and strade (one --comune: residents\n"
+		"by sex, age group and citizenship, households, old-age index and average\n"
+		"age, by the locality or the street of their household's address).\n"
+		"Every row and column total keeps at least two\n"
 		"hidden cells adding up to the threshold (secondary suppression).\n\n"
 		"--series follows one indicator over months (or years with --step year),\n"
 		"computed as of each period's last day from the register's history, within\n"
-		"the period it covers; --by-comune gives one series per municipality.\n"
+		"the period it covers; --by-comune gives one series per municipality,\n"
+		"--by-provincia one per province (its municipalities in the register pooled).\n"
 		"Indicators: %s.\n", stats_series_indicators());
 }
 
@@ -58,7 +63,7 @@ int cmd_stats(int argc, char **argv)
 		{"table", required_argument, NULL, 'b'}, {"year", required_argument, NULL, 'y'},
 		{"date", required_argument, NULL, 'D'}, {"period", required_argument, NULL, 'p'},
 		{"series", required_argument, NULL, 'S'}, {"step", required_argument, NULL, 'P'},
-		{"by-comune", no_argument, NULL, 'B'},
+		{"by-comune", no_argument, NULL, 'B'}, {"by-provincia", no_argument, NULL, 'R'},
 		{0, 0, 0, 0},
 	};
 	struct stats_query q = {.age_step = 5, .threshold = -1};   /* -1: the floor */
@@ -91,9 +96,8 @@ int cmd_stats(int argc, char **argv)
 		case 'F': format = v; break;
 		case 'b':
 			if (!stats_table_parse(v, &tq.table)) {
-				fprintf(stderr, "visura: stats: --table: una tra posas, strasa, "
-						"strasa_cittadinanza, strasa_cittadinanza_eta, bilancio, "
-						"famiglie, famiglie_tipologia\n");
+				fprintf(stderr, "visura: stats: --table: una tra %s\n",
+					stats_table_names());
 				return EXIT_USAGE;
 			}
 			table = true;
@@ -115,6 +119,7 @@ int cmd_stats(int argc, char **argv)
 			sq.yearly = !strcmp(v, "year");
 			break;
 		case 'B': sq.by_comune = true; break;
+		case 'R': sq.by_provincia = true; break;
 		case 'y':
 			tq.year = atoi(v);
 			if (strlen(v) != 4 || strspn(v, "0123456789") != 4 || tq.year < 1900) {

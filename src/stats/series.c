@@ -89,7 +89,9 @@ bool stats_month_parse(const char *s, int *out)
 /* One territory: the stocks on np+1 dates (the day before the first
  * period, then the last day of each) and the balance of each period. */
 struct unit {
-	char code[7];
+	char code[7];              /* a municipality, or a province (3 digits) */
+	int members;               /* municipalities pooled in it */
+	char first[7];             /* the first of them */
 	long long *stock;          /* [np + 1][S_COLS] */
 	long long *age_sum;        /* [np + 1] */
 	long long *bal;            /* [np][STATS_B_COLS] */
@@ -102,16 +104,17 @@ struct walk {
 	struct unit *u;
 	int nu, last;
 	bool pooled;
+	size_t code_len;           /* of a unit's code: 6, or 3 by province */
 };
 
 static struct unit *unit_of(struct walk *w, const char *comune)
 {
 	if (w->pooled)
 		return &w->u[0];
-	if (w->last < w->nu && !strcmp(w->u[w->last].code, comune))
+	if (w->last < w->nu && !strncmp(w->u[w->last].code, comune, w->code_len))
 		return &w->u[w->last];
 	for (int i = 0; i < w->nu; i++)
-		if (!strcmp(w->u[i].code, comune)) {
+		if (!strncmp(w->u[i].code, comune, w->code_len)) {
 			w->last = i;
 			return &w->u[i];
 		}
@@ -293,17 +296,30 @@ static int add_span_unit(void *ctx, const char *comune, int64_t first, int64_t l
 	(void)first;
 	(void)last;
 	struct walk *w = ctx;
-	if (w->nu < MAX_UNITS && stats_covered(w->comuni, comune))
-		str_copy_known(w->u[w->nu++].code, sizeof w->u[0].code, comune, __FILE__, __LINE__);
+	if (!stats_covered(w->comuni, comune))
+		return 0;
+	/* in code order: a province's municipalities one after the other */
+	if (w->nu && !strncmp(w->u[w->nu - 1].code, comune, w->code_len)) {
+		w->u[w->nu - 1].members++;
+		return 0;
+	}
+	if (w->nu < MAX_UNITS) {
+		struct unit *u = &w->u[w->nu++];
+		snprintf(u->code, sizeof u->code, "%.*s", (int)w->code_len, comune);
+		str_copy_known(u->first, sizeof u->first, comune, __FILE__, __LINE__);
+		u->members = 1;
+	}
 	return 0;
 }
 
-static vis_err units_init(struct store *s, struct walk *w, bool by_comune, struct vis_error *e)
+static vis_err units_init(struct store *s, struct walk *w, const struct stats_series_query *q,
+			  struct vis_error *e)
 {
 	w->u = calloc(MAX_UNITS, sizeof *w->u);
 	if (!w->u)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	w->pooled = !by_comune;
+	w->pooled = !q->by_comune && !q->by_provincia;
+	w->code_len = q->by_provincia ? 3 : 6;
 	if (w->pooled)
 		w->nu = 1;
 	else {
@@ -314,7 +330,7 @@ static vis_err units_init(struct store *s, struct walk *w, bool by_comune, struc
 	}
 	if ((long long)w->nu * w->np > MAX_POINTS)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "troppi punti in una risposta (%d comuni per %d periodi): "
+				     "troppi punti in una risposta (%d territori per %d periodi): "
 				     "al massimo %d", w->nu, w->np, MAX_POINTS);
 	for (int i = 0; i < w->nu; i++) {
 		struct unit *u = &w->u[i];
@@ -422,7 +438,7 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	if (!periods(q, cov_from, cov_to, w, e))
 		rc = VIS_ERR_INVALID;
 	if (!rc)
-		rc = units_init(s, w, q->by_comune, e);
+		rc = units_init(s, w, q, e);
 	if (!rc)
 		rc = stats_history_each(s, q->comuni, add_record, w, e);
 	int ncells = (w->np + 1) * S_COLS + w->np * STATS_B_COLS;
@@ -439,8 +455,19 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 			break;
 		}
 		char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX];
-		stats_territory(rd, w->pooled ? q->comuni : u->code, today, code, name);
-		json_array_append_new(series, unit_json(ind, w, u, code, name, q->yearly, hidden));
+		json_t *one;
+		if (q->by_provincia) {
+			/* a province: its plate, from the first municipality */
+			const struct ref_comune *c = refdata_comune_by_istat(rd, u->first, today);
+			str_copy_known(code, sizeof code, u->code, __FILE__, __LINE__);
+			snprintf(name, sizeof name, "Provincia %s", c && c->province[0] ? c->province : u->code);
+			one = unit_json(ind, w, u, code, name, q->yearly, hidden);
+			json_object_set_new(one, "comuni", json_integer(u->members));
+		} else {
+			stats_territory(rd, w->pooled ? q->comuni : u->code, today, code, name);
+			one = unit_json(ind, w, u, code, name, q->yearly, hidden);
+		}
+		json_array_append_new(series, one);
 	}
 	free(hidden);
 	units_release(w);

@@ -31,6 +31,7 @@ struct stats_series_query {
 	int from, to;           /* YYYYMM; 0 = the first / last month covered */
 	bool yearly;            /* periods of a year rather than a month */
 	bool by_comune;         /* one series per municipality rather than the pool */
+	bool by_provincia;      /* one series per province: its municipalities pooled */
 	int threshold;          /* smallest count published */
 };
 

@@ -63,6 +63,11 @@ struct grid {
 	int *eq_cells, *eq_len;
 	int neq, ncells, cap_eq, cap_cells;
 	bool oom;
+	/* values computed from a row's counts once protected (indicators):
+	 * nextra more cells appended to row r, or NULL */
+	int nextra;
+	void (*extra)(const struct grid *g, int r, const bool *hidden, json_t *row);
+	const void *extra_ctx;
 };
 
 static bool grid_init(struct grid *g, int rows, int cols, int labels)
@@ -158,16 +163,44 @@ static void eq_col(struct grid *g, int c, int first, int last, int step)
 
 /* ------------------------------------------------------------ territory */
 
+/* In the order of enum stats_table; a table's code (tavola) is its name in
+ * capitals. */
+static const char table_names[] = "posas, strasa, strasa_cittadinanza, bilancio, famiglie, "
+				  "famiglie_tipologia, strasa_cittadinanza_eta, localita, strade";
+
+const char *stats_table_names(void)
+{
+	return table_names;
+}
+
 bool stats_table_parse(const char *name, enum stats_table *out)
 {
-	static const char *const names[] = {"posas", "strasa", "strasa_cittadinanza", "bilancio",
-					    "famiglie", "famiglie_tipologia", "strasa_cittadinanza_eta"};
-	for (int i = 0; i < 7; i++)
-		if (!strcmp(name, names[i])) {
+	size_t len = strlen(name);
+	int i = 0;
+	for (const char *p = table_names; *p; i++) {
+		size_t n = strcspn(p, ",");
+		if (n == len && !strncmp(p, name, n)) {
 			*out = (enum stats_table)i;
 			return true;
 		}
+		p += n;
+		p += strspn(p, ", ");
+	}
 	return false;
+}
+
+/* The code of a table: its name in capitals. */
+static void table_code(enum stats_table t, char out[32])
+{
+	const char *p = table_names;
+	for (int i = 0; i < (int)t; i++) {
+		p += strcspn(p, ",");
+		p += strspn(p, ", ");
+	}
+	size_t n = strcspn(p, ",");
+	for (size_t i = 0; i < n && i < 31; i++)
+		out[i] = (char)(p[i] >= 'a' && p[i] <= 'z' ? p[i] - 'a' + 'A' : p[i]);
+	out[n < 31 ? n : 31] = 0;
 }
 
 struct span {
@@ -263,16 +296,37 @@ struct on_date {
 	bool oom;
 };
 
+/* Room for one more element in *arr (n used of *cap, each size bytes;
+ * first: the capacity of a new array); false when out of memory. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : first;
+	void *p = realloc(*arr, c * size);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = c;
+	return true;
+}
+
 static bool foreign(const struct store_person *p)
 {
 	return !strstr(p->citizenships, "100");
 }
 
+/* A person of the territory asked for, resident on `on`. */
+static bool resident_on(const struct stats_table_query *q, const struct store_person *p, int on)
+{
+	return stats_covered(q->comuni, p->comune) && p->reg_date <= on &&
+	       !(p->canc_reason && p->canc_date <= on);
+}
+
 static int add_resident(void *ctx, const struct store_person *p)
 {
 	struct on_date *a = ctx;
-	if (!stats_covered(a->q->comuni, p->comune) || p->reg_date > a->on ||
-	    (p->canc_reason && p->canc_date <= a->on))
+	if (!resident_on(a->q, p, a->on))
 		return 0;
 	int age = date_age(p->birth_date, a->on);
 	if (age < 0)
@@ -300,15 +354,9 @@ static int add_resident(void *ctx, const struct store_person *p)
 	 * convivenza (relationship 24 in charge, 25 member). */
 	if ((t == STATS_FAMIGLIE || t == STATS_FAMIGLIE_TIPO) && p->family_id[0] &&
 	    p->relationship != 24 && p->relationship != 25) {
-		if (a->nfam == a->capfam) {
-			size_t cap = a->capfam ? a->capfam * 2 : 4096;
-			void *f = realloc(a->fam, cap * sizeof *a->fam);
-			if (!f) {
-				a->oom = true;
-				return 1;
-			}
-			a->fam = f;
-			a->capfam = cap;
+		if (!grow((void **)&a->fam, &a->capfam, a->nfam, sizeof *a->fam, 4096)) {
+			a->oom = true;
+			return 1;
 		}
 		struct member *m = &a->fam[a->nfam++];
 		snprintf(m->key, sizeof m->key, "%s:%s", p->comune, p->family_id);
@@ -525,6 +573,190 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 	return true;
 }
 
+/* ------------------------------------------------------------ by locality and street */
+
+/* The counts of a row: persons by sex, by age group, by citizenship, and
+ * households (famiglie anagrafiche); then two indicators. */
+enum { A_MEN, A_WOMEN, A_TOT, A_YOUNG, A_WORKING, A_OLD, A_FOREIGN, A_ITALIAN, A_FAMILIES, A_COLS };
+
+struct address {
+	char key[STORE_ID_MAX + 8];            /* comune:family id */
+	char place[2][STORE_NAME_MAX];         /* the locality; or the DUG and the street */
+	int group;
+	bool family, counted;                  /* a famiglia anagrafica; counted once */
+};
+
+struct by_address {
+	const struct stats_table_query *q;
+	int on;
+	struct address *f;
+	size_t n, cap;
+	long long (*v)[A_COLS], *age_sum;      /* per group, the last "not found" */
+	int ng;
+	bool oom;
+};
+
+static int add_address(void *ctx, const struct store_family *f)
+{
+	struct by_address *b = ctx;
+	if (!grow((void **)&b->f, &b->cap, b->n, sizeof *b->f, 1024)) {
+		b->oom = true;
+		return 1;
+	}
+	struct address *a = &b->f[b->n++];
+	memset(a, 0, sizeof *a);
+	snprintf(a->key, sizeof a->key, "%s:%s", f->comune, f->id);
+	bool street = b->q->table == STATS_STRADE;
+	str_copy_known(a->place[0], STORE_NAME_MAX, street ? f->dug : f->locality, __FILE__, __LINE__);
+	if (street)
+		str_copy_known(a->place[1], STORE_NAME_MAX, f->street, __FILE__, __LINE__);
+	a->family = f->kind == 1;
+	return 0;
+}
+
+static int cmp_place(const void *x, const void *y)
+{
+	const struct address *a = *(struct address *const *)x, *b = *(struct address *const *)y;
+	int c = strcmp(a->place[0], b->place[0]);
+	return c ? c : strcmp(a->place[1], b->place[1]);
+}
+
+static int add_by_address(void *ctx, const struct store_person *p)
+{
+	struct by_address *b = ctx;
+	if (!resident_on(b->q, p, b->on))
+		return 0;
+	int age = date_age(p->birth_date, b->on);
+	if (age < 0)
+		return 0;
+	struct address key, *a = NULL;
+	snprintf(key.key, sizeof key.key, "%s:%s", p->comune, p->family_id);
+	if (p->family_id[0])
+		a = bsearch(&key, b->f, b->n, sizeof *b->f, cmp_fam);
+	int g = a ? a->group : b->ng;
+	long long *v = b->v[g];
+	v[p->sex == 'M' ? A_MEN : A_WOMEN]++;
+	v[A_TOT]++;
+	v[age < 15 ? A_YOUNG : age < 65 ? A_WORKING : A_OLD]++;
+	v[foreign(p) ? A_FOREIGN : A_ITALIAN]++;
+	b->age_sum[g] += age;
+	if (a && a->family && !a->counted) {
+		a->counted = true;
+		v[A_FAMILIES]++;
+	}
+	return 0;
+}
+
+/* Two decimals, as published. */
+static json_t *indicator(long long num, long long den, double scale, bool hide)
+{
+	if (hide || den <= 0)
+		return json_null();
+	return json_real((double)(long long)((double)num * scale * 100 / (double)den + 0.5) / 100);
+}
+
+/* The old-age index and the average age of row r, published only when the
+ * counts they are made of are. */
+static void address_indicators(const struct grid *g, int r, const bool *hidden, json_t *row)
+{
+	const long long *v = &g->v[r * g->cols], *age_sum = g->extra_ctx;
+	const bool *h = &hidden[r * g->cols];
+	json_array_append_new(row, indicator(v[A_OLD], v[A_YOUNG], 100, h[A_OLD] || h[A_YOUNG]));
+	json_array_append_new(row, indicator(age_sum[r], v[A_TOT], 1, h[A_TOT]));
+}
+
+/* One municipality's residents on `on` by the locality (or the street) of
+ * their household's address that day: a row per place with residents, in
+ * the order of the names, then the total.  *age_sum gets the sum of the
+ * ages of each row (the caller frees it). */
+static vis_err address_table(struct store *s, const struct stats_table_query *q, int on,
+			     struct grid *g, const char *code, const char *name,
+			     long long **age_sum, struct vis_error *e)
+{
+	struct by_address b = {.q = q, .on = on};
+	struct address **order = NULL;
+	int *row_of = NULL;
+	vis_err rc = store_family_each_at(s, q->comuni, on, add_address, &b, e);
+	if (!rc && !b.oom && b.n)
+		order = malloc(b.n * sizeof *order);
+	if (!rc && (b.oom || (b.n && !order)))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (!rc) {
+		qsort(b.f, b.n, sizeof *b.f, cmp_fam);
+		for (size_t i = 0; i < b.n; i++)
+			order[i] = &b.f[i];
+		if (b.n)
+			qsort(order, b.n, sizeof *order, cmp_place);
+		for (size_t i = 0; i < b.n; i++) {
+			b.ng += i && cmp_place(&order[i - 1], &order[i]) != 0;
+			order[i]->group = b.ng;
+		}
+		b.ng += b.n > 0;
+		b.v = calloc((size_t)b.ng + 1, sizeof *b.v);
+		b.age_sum = calloc((size_t)b.ng + 1, sizeof *b.age_sum);
+		row_of = calloc((size_t)b.ng + 1, sizeof *row_of);
+		if (!b.v || !b.age_sum || !row_of)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = store_person_each_at(s, q->comuni, on, add_by_address, &b, e);
+	/* the places with residents, in order; the households with none are
+	 * no row */
+	int rows = 0;
+	for (int k = 0; !rc && k <= b.ng; k++)
+		row_of[k] = b.v[k][A_TOT] ? rows++ : -1;
+	if (!rc && (!grid_init(g, rows + 1, A_COLS, q->table == STATS_STRADE ? 4 : 3) ||
+		    !(*age_sum = calloc((size_t)rows + 1, sizeof **age_sum))))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0, k = 0; !rc && k <= (size_t)b.ng; k++) {
+		while (i < b.n && order[i]->group < (int)k)
+			i++;
+		int r = row_of[k];
+		if (r < 0)
+			continue;
+		const char *lab[] = {code, name, "", ""};
+		if (k == (size_t)b.ng)
+			lab[q->table == STATS_STRADE ? 3 : 2] = "Indirizzo non indicato";
+		else if (q->table == STATS_STRADE) {
+			lab[2] = order[i]->place[0];
+			lab[3] = order[i]->place[1];
+		} else
+			lab[2] = order[i]->place[0][0] ? order[i]->place[0] : "Nessuna frazione indicata";
+		for (int c = 0; c < g->labels; c++)
+			set_label(g, r, c, lab[c]);
+		for (int c = 0; c < A_COLS; c++) {
+			*at(g, r, c) = b.v[k][c];
+			*at(g, rows, c) += b.v[k][c];
+		}
+		(*age_sum)[r] = b.age_sum[k];
+		(*age_sum)[rows] += b.age_sum[k];
+	}
+	if (!rc) {
+		const char *lab[] = {code, name, "", ""};
+		lab[g->labels - 1] = "Totale";
+		for (int c = 0; c < g->labels; c++)
+			set_label(g, rows, c, lab[c]);
+		static const int sex[] = {A_MEN, A_WOMEN, A_TOT}, ages[] = {A_YOUNG, A_WORKING, A_OLD, A_TOT},
+				 citizens[] = {A_FOREIGN, A_ITALIAN, A_TOT};
+		for (int r = 0; r <= rows; r++) {
+			eq_row(g, r, sex, 3);
+			eq_row(g, r, ages, 4);
+			eq_row(g, r, citizens, 3);
+		}
+		for (int c = 0; c < A_COLS; c++)
+			eq_col(g, c, 0, rows, 1);
+		g->nextra = 2;
+		g->extra = address_indicators;
+		g->extra_ctx = *age_sum;
+	}
+	free(order);
+	free(row_of);
+	free(b.f);
+	free(b.v);
+	free(b.age_sum);
+	return rc;
+}
+
 /* ------------------------------------------------------------ the balance */
 
 
@@ -619,7 +851,7 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 		return NULL;
 	stats_protect(g->v, g->derived, hidden, n, g->eq_cells, g->eq_len, g->neq, threshold);
 	json_t *cols = json_array(), *rows = json_array();
-	for (int i = 0; i < g->labels + g->cols; i++)
+	for (int i = 0; i < g->labels + g->cols + g->nextra; i++)
 		json_array_append_new(cols, json_string(colnames[i]));
 	for (int r = 0; r < g->rows; r++) {
 		json_t *row = json_array();
@@ -628,6 +860,8 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 		for (int c = 0; c < g->cols; c++)
 			json_array_append_new(row, hidden[r * g->cols + c] ? json_null()
 							: json_integer(*at(g, r, c)));
+		if (g->extra)
+			g->extra(g, r, hidden, row);
 		json_array_append_new(rows, row);
 	}
 	free(hidden);
@@ -641,7 +875,14 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 	int threshold = q->threshold > 0 ? q->threshold : 3;
 	int year = q->year ? q->year : DATE_YEAR(today);
 	int on = q->date ? q->date : year * 10000 + 101;
+	/* A street or a locality is a place of one municipality. */
+	if ((q->table == STATS_LOCALITA || q->table == STATS_STRADE) &&
+	    (!q->comuni[0] || strchr(q->comuni, ',')))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "le tavole per località e per via sono di un solo comune: "
+				     "indicare un codice ISTAT in \"comuni\"");
 	int cov_from, cov_to;
+	long long *age_sum = NULL;
 	vis_err rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
 	if (rc)
 		return rc;
@@ -656,9 +897,9 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 		json_object_set_new(head, "periodo_coperto", json_pack("{s:s,s:s}", "dal", df, "al", dt));
 	} else
 		json_object_set_new(head, "periodo_coperto", json_null());
-	static const char *const codes[] = {"POSAS", "STRASA", "STRASA_CITTADINANZA", "BILANCIO",
-					    "FAMIGLIE", "FAMIGLIE_TIPOLOGIA", "STRASA_CITTADINANZA_ETA"};
-	json_object_set_new(head, "tavola", json_string(codes[q->table]));
+	char tcode[32];
+	table_code(q->table, tcode);
+	json_object_set_new(head, "tavola", json_string(tcode));
 	json_object_set_new(head, "territorio", json_pack("{s:s,s:s}", "codici", q->comuni, "nome", name));
 	json_object_set_new(head, "soglia", json_integer(threshold));
 	const char *const *colnames = age_cols;
@@ -705,82 +946,99 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 						      : "nessuna importazione per questi comuni%s%s",
 					     cov_from ? df : "", cov_from ? d : "");
 		}
-		struct on_date *a = calloc(1, sizeof *a);
-		if (!a) {
-			json_decref(head);
-			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-		}
-		a->q = q;
-		a->rd = rd;
-		a->on = on;
-		const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
-		rc = store_person_each_at(s, one, on, add_resident, a, e);
-		if (!rc && a->oom)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 		json_object_set_new(head, "riferimento", json_string(d));
-		if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {
-			if (!fill_ages(&g, a->age, code, name))
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-			title = q->table == STATS_POSAS
-				? "Popolazione residente per sesso ed età"
-				: "Cittadini stranieri residenti per sesso ed età";
-		} else if (!rc && q->table == STATS_STRASA_CITT_ETA) {
-			static const char *const ce[] = {"Codice territorio", "Territorio",
-							 "Codice cittadinanza", "Paese di cittadinanza",
-							 "Età", "Maschi", "Femmine", "Totale"};
-			colnames = ce;
-			title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
-			if (!fill_citizenship_ages(&g, a, rd, code, name))
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-		} else if (!rc && q->table == STATS_STRASA_CITT) {
-			static const char *const cc[] = {"Codice territorio", "Territorio",
-							 "Codice cittadinanza", "Paese di cittadinanza",
-							 "Maschi", "Femmine", "Totale"};
-			colnames = cc;
-			title = "Cittadini stranieri residenti per cittadinanza e sesso";
-			if (!grid_init(&g, a->nst + 1, 3, 4))
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-			for (int i = 0; !rc && i <= a->nst; i++) {
-				const struct ref_stato *st = i < a->nst
-					? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
-				const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
-						     i < a->nst ? (st ? st->name : a->st[i].code)
-								: "Totale"};
-				for (int k = 0; k < 4; k++)
-					set_label(&g, i, k, lab[k]);
-				if (i < a->nst) {
-					*at(&g, i, 0) = a->st[i].n[1];
-					*at(&g, i, 1) = a->st[i].n[0];
-					*at(&g, i, 2) = a->st[i].n[0] + a->st[i].n[1];
-					for (int c = 0; c < 3; c++)
-						*at(&g, a->nst, c) += *at(&g, i, c);
-				}
-				static const int mft[] = {0, 1, 2};
-				eq_row(&g, i, mft, 3);
+		if (q->table == STATS_LOCALITA || q->table == STATS_STRADE) {
+			bool street = q->table == STATS_STRADE;
+			static const char *const lc[] = {
+				"Codice territorio", "Territorio", "Località (frazione)", "Maschi",
+				"Femmine", "Totale", "0-14 anni", "15-64 anni", "65 anni e più",
+				"Stranieri", "Italiani", "Famiglie", "Indice di vecchiaia", "Età media"};
+			static const char *const sc[] = {
+				"Codice territorio", "Territorio", "DUG", "Denominazione", "Maschi",
+				"Femmine", "Totale", "0-14 anni", "15-64 anni", "65 anni e più",
+				"Stranieri", "Italiani", "Famiglie", "Indice di vecchiaia", "Età media"};
+			colnames = street ? sc : lc;
+			title = street ? "Popolazione residente, famiglie e indicatori per via"
+				       : "Popolazione residente, famiglie e indicatori per località";
+			rc = address_table(s, q, on, &g, code, name, &age_sum, e);
+		} else {
+			struct on_date *a = calloc(1, sizeof *a);
+			if (!a) {
+				json_decref(head);
+				return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 			}
-			for (int c = 0; !rc && c < 3; c++)
-				eq_col(&g, c, 0, a->nst, 1);
-		} else if (!rc) {
-			bool by_type = q->table == STATS_FAMIGLIE_TIPO;
-			static const char *const fc[] = {"Codice territorio", "Territorio",
-							 "Numero di componenti", "Famiglie"};
-			static const char *const tc[] = {"Codice territorio", "Territorio",
-							 "Tipologia familiare", "1 componente",
-							 "2 componenti", "3 componenti", "4 componenti",
-							 "5 componenti", "6 componenti e più", "Totale"};
-			colnames = by_type ? tc : fc;
-			title = by_type ? "Famiglie per tipologia familiare e numero di componenti"
-					: "Famiglie per numero di componenti";
-			if (!fill_households(&g, a, by_type, code, name))
+			a->q = q;
+			a->rd = rd;
+			a->on = on;
+			const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
+			rc = store_person_each_at(s, one, on, add_resident, a, e);
+			if (!rc && a->oom)
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {
+				if (!fill_ages(&g, a->age, code, name))
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				title = q->table == STATS_POSAS
+					? "Popolazione residente per sesso ed età"
+					: "Cittadini stranieri residenti per sesso ed età";
+			} else if (!rc && q->table == STATS_STRASA_CITT_ETA) {
+				static const char *const ce[] = {"Codice territorio", "Territorio",
+								 "Codice cittadinanza", "Paese di cittadinanza",
+								 "Età", "Maschi", "Femmine", "Totale"};
+				colnames = ce;
+				title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
+				if (!fill_citizenship_ages(&g, a, rd, code, name))
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			} else if (!rc && q->table == STATS_STRASA_CITT) {
+				static const char *const cc[] = {"Codice territorio", "Territorio",
+								 "Codice cittadinanza", "Paese di cittadinanza",
+								 "Maschi", "Femmine", "Totale"};
+				colnames = cc;
+				title = "Cittadini stranieri residenti per cittadinanza e sesso";
+				if (!grid_init(&g, a->nst + 1, 3, 4))
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				for (int i = 0; !rc && i <= a->nst; i++) {
+					const struct ref_stato *st = i < a->nst
+						? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
+					const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
+							     i < a->nst ? (st ? st->name : a->st[i].code)
+									: "Totale"};
+					for (int k = 0; k < 4; k++)
+						set_label(&g, i, k, lab[k]);
+					if (i < a->nst) {
+						*at(&g, i, 0) = a->st[i].n[1];
+						*at(&g, i, 1) = a->st[i].n[0];
+						*at(&g, i, 2) = a->st[i].n[0] + a->st[i].n[1];
+						for (int c = 0; c < 3; c++)
+							*at(&g, a->nst, c) += *at(&g, i, c);
+					}
+					static const int mft[] = {0, 1, 2};
+					eq_row(&g, i, mft, 3);
+				}
+				for (int c = 0; !rc && c < 3; c++)
+					eq_col(&g, c, 0, a->nst, 1);
+			} else if (!rc) {
+				bool by_type = q->table == STATS_FAMIGLIE_TIPO;
+				static const char *const fc[] = {"Codice territorio", "Territorio",
+								 "Numero di componenti", "Famiglie"};
+				static const char *const tc[] = {"Codice territorio", "Territorio",
+								 "Tipologia familiare", "1 componente",
+								 "2 componenti", "3 componenti", "4 componenti",
+								 "5 componenti", "6 componenti e più", "Totale"};
+				colnames = by_type ? tc : fc;
+				title = by_type ? "Famiglie per tipologia familiare e numero di componenti"
+						: "Famiglie per numero di componenti";
+				if (!fill_households(&g, a, by_type, code, name))
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			}
+			free(a->fam);
+			free(a);
 		}
-		free(a->fam);
-		free(a);
 	}
 	if (!rc && g.oom)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	json_t *body = rc ? NULL : grid_json(&g, threshold, colnames);
 	grid_release(&g);
+	free(age_sum);
 	if (!rc && !body)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	if (rc) {
@@ -812,6 +1070,8 @@ char *stats_table_csv(json_t *table)
 			char num[24] = "";
 			if (json_is_integer(x))
 				snprintf(num, sizeof num, "%lld", (long long)json_integer_value(x));
+			else if (json_is_real(x))
+				snprintf(num, sizeof num, "%.2f", json_real_value(x));
 			rc = strbuf_add_csv(&sb, json_is_string(x) ? json_string_value(x) : num,
 					    j + 1 == json_array_size(row));
 		}

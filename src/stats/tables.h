@@ -6,7 +6,8 @@
  * foreign residents by sex and age, by citizenship, and by both; the monthly or
  * yearly demographic balance; households by size, and by ISTAT's type
  * (persona sola, coppia senza/con figli, padre/madre solo/a con figli, ...)
- * and size), the period the
+ * and size; within one municipality, the main indicators by locality
+ * (frazione) and by street, from the address of each household), the period the
  * register covers (from each municipality's first import to its last),
  * and protection of small cells over tables with totals: a cell of 1 to
  * threshold-1 is hidden (primary), and in every row, column or balance
@@ -34,6 +35,8 @@ enum stats_table {
 	STATS_FAMIGLIE,         /* households by number of members */
 	STATS_FAMIGLIE_TIPO,    /* households by type (ISTAT) and number of members */
 	STATS_STRASA_CITT_ETA,  /* foreign residents by citizenship, sex and single year of age */
+	STATS_LOCALITA,         /* one municipality's indicators by locality (frazione) */
+	STATS_STRADE,           /* one municipality's indicators by street (toponimo) */
 };
 
 struct stats_table_query {
@@ -46,10 +49,12 @@ struct stats_table_query {
 	int threshold;          /* smallest count published */
 };
 
-/* The table by its name ("posas", "strasa", "strasa_cittadinanza",
- * "bilancio", "famiglie", "famiglie_tipologia", "strasa_cittadinanza_eta");
- * false when unknown. */
+/* The table by its name (one of stats_table_names()); false when unknown. */
 bool stats_table_parse(const char *name, enum stats_table *out);
+
+/* The names of the tables, in the order of enum stats_table, separated by
+ * ", ": the one list the API, the command line and their messages use. */
+const char *stats_table_names(void);
 
 /* Computes the table into *out (a new JSON object). */
 vis_err stats_table_compute(struct store *s, const struct refdata *rd,

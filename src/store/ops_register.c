@@ -728,6 +728,22 @@ vis_err store_person_each_at(struct store *s, const char *comune, int date, stor
 			   ctx, e);
 }
 
+vis_err store_family_each_at(struct store *s, const char *comune, int date,
+			     store_family_fn fn, void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = prepare_at(s, SQL_FAMILY_EACH_AT, comune, date, NULL, "households", e);
+	if (!st)
+		return ops_err(e);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		struct store_family f;
+		family_read(st, 0, &f);
+		if (fn(ctx, &f) != 0)
+			break;
+	}
+	return finish(st, r);
+}
+
 vis_err store_family_get(struct store *s, const char *comune, const char *id, int date,
 			 struct store_family *out, bool *found, struct vis_error *e)
 {

@@ -17,6 +17,13 @@
 	" UNION ALL SELECT " P_COLS ", valid_to FROM person_history WHERE " where \
 	" AND valid_from <= ?2 AND valid_to > ?2"
 
+/* A version of a household valid on ?2 among current rows and history rows. */
+#define FAMILY_AT(where)                                                    \
+	"SELECT " F_COLS ", 0 FROM family WHERE " where                      \
+	" AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"             \
+	" UNION ALL SELECT " F_COLS ", valid_to FROM family_history WHERE " where \
+	" AND valid_from <= ?2 AND valid_to > ?2"
+
 /* The members of household ?3 of municipality ?1 on date ?2. */
 #define FAMILY_MEMBERS_AT(more)                                             \
 	"SELECT * FROM (" PERSON_AT("comune = ?1 AND family_id = ?3") ") AS v" \
@@ -104,10 +111,7 @@ const char *const store_sql[SQL__COUNT] = {
 			      " WHERE person = (SELECT id FROM person WHERE comune = ?1 AND local_id = ?2)"
 			      " UNION ALL SELECT " P_COLS ", dropped AS valid_to FROM person WHERE comune = ?1"
 			      " AND local_id = ?2) AS v ORDER BY valid_from, valid_to = 0",
-	[SQL_FAMILY_AT] = "SELECT " F_COLS ", 0 FROM family WHERE comune = ?1 AND local_id = ?3"
-			 " AND valid_from <= ?2 AND (dropped = 0 OR dropped > ?2)"
-			 " UNION ALL SELECT " F_COLS ", valid_to FROM family_history WHERE comune = ?1"
-			 " AND local_id = ?3 AND valid_from <= ?2 AND valid_to > ?2",
+	[SQL_FAMILY_AT] = FAMILY_AT("comune = ?1 AND local_id = ?3"),
 	[SQL_FAMILY_MEMBERS] = FAMILY_MEMBERS_AT("") " ORDER BY relationship, birth_date, local_id",
 	/* A page of them: after the key (?4, ?5, ?6) of the previous page's
 	 * last member, at most ?7. */
@@ -216,6 +220,7 @@ const char *const store_sql[SQL__COUNT] = {
 		" AND (purpose_id = ?4 OR ?4 = 0) AND (at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
 		" AND id > ?8 ORDER BY id LIMIT ?7",
 	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
+	[SQL_FAMILY_EACH_AT] = FAMILY_AT("(?1 = '' OR comune = ?1)"),
 	/* The bulk load of a first snapshot: one parameter per column, in
 	 * order (PostgreSQL sends the rows by COPY). */
 	[SQL_FAMILY_LOAD] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("

@@ -304,6 +304,12 @@ vis_err store_person_history(struct store *s, const char *comune, const char *id
 vis_err store_person_each_at(struct store *s, const char *comune, int date,
 			     store_person_fn fn, void *ctx, struct vis_error *e);
 
+/* Every household version valid on `date` (0 = now) whose record belongs
+ * to `comune` ("" = every municipality); for statistics by address. */
+typedef int (*store_family_fn)(void *ctx, const struct store_family *f);
+vis_err store_family_each_at(struct store *s, const char *comune, int date,
+			     store_family_fn fn, void *ctx, struct vis_error *e);
+
 /* Every version of every person of `comune` ("" = all), each record's
  * versions together, oldest first (the history the statistics read). */
 vis_err store_person_versions_each(struct store *s, const char *comune, store_person_fn fn,

@@ -1509,7 +1509,7 @@ async function flowAdmin(browser, fx) {
         check(/^-?[\d.,]+$/.test(ind[k] || ''), `expected a number for "${k}"; the indicators are ${JSON.stringify(ind)}`);
     });
     await step('admin: the map of the province: legend, data table, a municipality\'s value on focus', page, async () => {
-      const map = section(page, 'I comuni sulla mappa');
+      const map = section(page, 'Il territorio sulla mappa');
       const paths = map.locator('#map-choropleth path');
       await visible(page, paths, 'the municipalities drawn on the map');
       const n = await paths.count();
@@ -1766,6 +1766,56 @@ async function flowHelp(browser, fx) {
   }
 }
 
+// The region's provinces on the map (statistics screen): the demo's region,
+// each province the pool of its municipalities in the register (the
+// population's are all in Modena's), with legend, data table, attribution
+// and the focused province's value.
+async function flowRegionMap(browser, fx) {
+  const page = await newPage(browser, fx.baseURL);
+  const fmt = (v) => Number(v).toLocaleString('it-IT');
+  const pop = Object.values(fx.population_by_comune).reduce((a, b) => a + b, 0);
+  try {
+    await step('region map: the office opens the statistics and picks the region', page, async () => {
+      await login(page, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
+      await openMenu(page, 'Statistiche', 'Statistiche demografiche');
+      const map = section(page, 'Il territorio sulla mappa');
+      await visible(page, map.locator('#map-choropleth path[data-comune]').first(), 'the province\'s map first');
+      await map.getByLabel('Territorio', { exact: true }).selectOption('provincia');
+      const paths = map.locator('#map-choropleth path[data-provincia]');
+      await visible(page, paths.first(), 'the provinces drawn on the map');
+      const n = await paths.count();
+      check(n === 9, `expected the 9 provinces of Emilia-Romagna; drew ${n}`);
+    });
+    await step('region map: legend, data table, attribution, the focused province\'s value', page, async () => {
+      const map = section(page, 'Il territorio sulla mappa');
+      await textOf(page, map.locator('#map-legend'), 'Popolazione residente', 'the legend names the indicator');
+      check(await map.locator('#map-legend li').count() >= 2, 'expected a class and "no data" in the legend');
+      await textOf(page, map.locator('#map-attribution'), 'ISTAT (CC-BY 4.0), elaborazione openpolis', 'the attribution');
+      await textOf(page, map.locator('#map-pool'), 'soli comuni presenti nel registro', 'what a province\'s value counts');
+      await textOf(page, map.locator('table tbody tr').filter({ hasText: '036' }), fmt(pop), 'Modena\'s population in the data table');
+      const rows = await readTable(page, 'Dati della mappa: Popolazione residente', 'the data table of the region');
+      const want = { Provincia: 'Modena', 'Codice ISTAT': '036', 'Comuni nel registro': String(Object.keys(fx.population_by_comune).length), residenti: fmt(pop) };
+      check(rows.length === 1 && JSON.stringify(Object.values(rows[0])) === JSON.stringify(Object.values(want)),
+        `expected only Modena, ${JSON.stringify(Object.values(want))}, in the data table; saw ${JSON.stringify(rows)}`);
+      await map.locator('#map-choropleth path[data-provincia="036"]').focus();
+      await textOf(page, map.locator('#map-info'), `Modena: ${fmt(pop)}`, 'the focused province\'s value');
+      await map.locator('#map-choropleth path[data-provincia="037"]').focus();
+      await textOf(page, map.locator('#map-info'), 'Bologna: nessun dato', 'a province without data says so');
+      check(await map.locator('option[value="density"]').evaluate((o) => o.disabled), 'expected no density for provinces');
+    });
+    await look(page, 'admin-stats-region');
+    await step('region map: the variation over the period covered', page, async () => {
+      const map = section(page, 'Il territorio sulla mappa');
+      await map.getByLabel('Valore', { exact: true }).selectOption('variation');
+      await textOf(page, map.locator('#map-legend'), 'variazione', 'the legend says it is a variation');
+      await visible(page, map.locator('#map-choropleth path[data-provincia="036"]'), 'the provinces again');
+    });
+    await step('region map: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
+  } finally {
+    await page.context().close();
+  }
+}
+
 // Narrow screens (WCAG 1.4.10, reflow): a 360-px phone, and a 1280-px
 // screen at 200% zoom (640 CSS px at two device pixels each).  The office's
 // screens reflow without scrolling sideways (a wide table scrolls inside
@@ -1859,7 +1909,8 @@ async function narrowOperator(browser, fx, tag, screen) {
 }
 
 const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator, flowCitizen,
-  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp, flowNarrow];
+  flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp, flowNarrow,
+  flowRegionMap];
 
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;

@@ -1,16 +1,22 @@
-// The territory on a map: a choropleth of a province's municipalities
-// (web/src/geo: ISTAT boundaries via openpolis, CC-BY 4.0), drawn as SVG
-// with d3-geo and topojson-client (window.d3, window.topojson), no tiles.
-// The values come from GET /api/v1/stats/series?by=comune, so small-cell
-// protection is the server's: a hidden value is drawn as "no data".  Every
-// municipality is focusable (Tab) and shows its value on focus or hover;
-// the legend and a data table sit beside the map.
+// The territory on a map: a choropleth of a province's municipalities, or
+// of a region's provinces (web/src/geo: ISTAT boundaries via openpolis,
+// CC-BY 4.0), drawn as SVG with d3-geo and topojson-client (window.d3,
+// window.topojson), no tiles.  The values come from GET
+// /api/v1/stats/series?by=comune or by=provincia (a province: its
+// municipalities in the register pooled), so small-cell protection is the
+// server's: a hidden value is drawn as "no data".  Every area is focusable
+// (Tab) and shows its value on focus or hover; the legend and a data table
+// sit beside the map.
 import { h, put, field, table, card, fmtDate } from '../dom.js';
 import { api, qs } from '../api.js';
 import { t } from '../i18n.js';
 
-// The boundaries shipped, by province (ISTAT code): the demo's province.
-const GEO = { '036': '/ui/geo/comuni-036.topo.json' };
+// The boundaries shipped: the municipalities by province (ISTAT code), the
+// provinces by region; the demo's province and region.
+const LEVELS = {
+  comune: { geo: { '036': '/ui/geo/comuni-036.topo.json' }, layer: 'comuni', key: 'com_istat_code', parent: 3 },
+  provincia: { geo: { '08': '/ui/geo/province-08.topo.json' }, layer: 'province', key: 'prov_istat_code' },
+};
 const EARTH_KM = 6371.0088;      // mean radius: d3.geoArea gives steradians
 const CLASSES = ['#deebf7', '#9ecae1', '#6baed6', '#3182bd', '#08519c'];
 const NO_DATA = '#c5c7c9';
@@ -58,7 +64,7 @@ function swatch(color, label) {
 
 // The map for the values {code: number|null} of the features, with the
 // focus/hover read-out.
-function drawMap(features, values, bounds, label, describe) {
+function drawMap(level, features, values, bounds, label, describe) {
   const ns = 'http://www.w3.org/2000/svg';
   const { d3 } = window;
   const fc = { type: 'FeatureCollection', features };
@@ -70,14 +76,14 @@ function drawMap(features, values, bounds, label, describe) {
   svg.setAttribute('role', 'group');
   svg.setAttribute('aria-label', label);
   for (const f of features) {
-    const code = f.properties.com_istat_code;
+    const code = f.properties[LEVELS[level].key];
     const v = values[code];
     const p = document.createElementNS(ns, 'path');
     p.setAttribute('d', path(f));
     p.setAttribute('fill', v === null || v === undefined ? NO_DATA : classOf(bounds, v).color);
     p.setAttribute('tabindex', '0');
     p.setAttribute('role', 'img');
-    p.setAttribute('data-comune', code);
+    p.setAttribute(`data-${level}`, code);
     const text = `${f.properties.name}: ${describe(code)}`;
     p.setAttribute('aria-label', text);
     // the outline on focus and hover is app.css's (.choropleth path)
@@ -89,22 +95,37 @@ function drawMap(features, values, bounds, label, describe) {
   return h('div', {}, info, h('div', { class: 'map-box', id: 'map-choropleth' }, svg));
 }
 
+// The boundaries of the level for the areas of the series: the shipped
+// file (a province's, a region's) holding most of them, or null.
+async function boundaries(level, serie) {
+  const { geo, layer, key, parent } = LEVELS[level];
+  let best = null;
+  for (const [code, url] of Object.entries(geo)) {
+    // a province's file is known by its code; a region's by its provinces
+    if (parent && !serie.some((s) => s.codice.slice(0, parent) === code)) continue;
+    const topo = (await api.get(url)).data;
+    const features = window.topojson.feature(topo, topo.objects[layer]).features;
+    const have = new Set(features.map((f) => f.properties[key]));
+    const n = serie.filter((s) => have.has(s.codice)).length;
+    if (n && (!best || n > best.n)) best = { n, features };
+  }
+  return best && best.features;
+}
+
 async function render(box, q, opts) {
   const variation = opts.mode === 'variation';
+  const { level } = opts;
   const ind = opts.indicator === 'density' ? 'population' : opts.indicator;
-  const { data } = await api.get(`/api/v1/stats/series${qs({ indicator: ind, by: 'comune', comuni: q.comuni || '', step: variation ? 'month' : 'year' })}`);
-  // The province with most of the municipalities asked for, among those shipped.
-  const count = {};
-  for (const s of data.serie) count[s.codice.slice(0, 3)] = (count[s.codice.slice(0, 3)] || 0) + 1;
-  const prov = Object.keys(count).filter((p) => GEO[p]).sort((a, b) => count[b] - count[a])[0];
-  if (!prov || !window.d3 || !window.topojson) {
-    put(box, h('p', {}, t('map.no_boundaries')));
+  const { data } = await api.get(`/api/v1/stats/series${qs({ indicator: ind, by: level, comuni: q.comuni || '', step: variation ? 'month' : 'year' })}`);
+  const features = window.d3 && window.topojson ? await boundaries(level, data.serie) : null;
+  if (!features) {
+    put(box, h('p', {}, t(level === 'comune' ? 'map.no_boundaries' : 'map.no_region')));
     return;
   }
-  const topo = (await api.get(GEO[prov])).data;
-  const features = window.topojson.feature(topo, topo.objects.comuni).features;
-  const area = Object.fromEntries(features.map((f) => [f.properties.com_istat_code, window.d3.geoArea(f) * EARTH_KM * EARTH_KM]));
-  const names = Object.fromEntries(features.map((f) => [f.properties.com_istat_code, f.properties.name]));
+  const key = LEVELS[level].key;
+  const area = Object.fromEntries(features.map((f) => [f.properties[key], window.d3.geoArea(f) * EARTH_KM * EARTH_KM]));
+  const names = Object.fromEntries(features.map((f) => [f.properties[key], f.properties.name]));
+  const members = Object.fromEntries(data.serie.map((s) => [s.codice, s.comuni]));
   const per = (code, v) => (v === null || v === undefined ? null : opts.indicator === 'density' ? v / area[code] : v);
   const values = {};
   let first = null;
@@ -121,7 +142,7 @@ async function render(box, q, opts) {
   const digits = opts.indicator === 'population' || /balance/.test(opts.indicator) ? 0 : 1;
   const unit = opts.indicator === 'density' ? t('map.density_unit') : data.unita;
   const shown = (v) => (v === null || v === undefined ? t('map.no_value') : `${variation && v > 0 ? '+' : ''}${fmt(v, digits)}`);
-  const describe = (code) => (code in values ? shown(values[code]) : t('map.not_covered'));
+  const describe = (code) => (code in values ? shown(values[code]) : t(level === 'comune' ? 'map.not_covered' : 'map.not_covered_prov'));
   const bounds = classes(Object.values(values).filter((v) => v !== null));
   const title = opts.indicator === 'density' ? t('map.density') : data.titolo;
   const when = !last ? '' : variation
@@ -137,9 +158,13 @@ async function render(box, q, opts) {
   put(box,
     h('p', { class: 'small' }, when),
     h('div', { class: 'row' },
-      h('div', { class: 'col-lg-7' }, drawMap(features, values, bounds, label, describe)),
+      h('div', { class: 'col-lg-7' }, drawMap(level, features, values, bounds, label, describe)),
       h('div', { class: 'col-lg-5' }, legend,
-        table(t('map.table', { title }), [[t('map.comune'), (c) => names[c]], [t('map.code'), (c) => c], [unit, (c) => shown(values[c])]], rows, { captionVisible: true }))),
+        table(t('map.table', { title }), level === 'comune'
+          ? [[t('map.comune'), (c) => names[c]], [t('map.code'), (c) => c], [unit, (c) => shown(values[c])]]
+          : [[t('map.provincia'), (c) => names[c]], [t('map.code'), (c) => c], [t('map.members'), (c) => String(members[c])], [unit, (c) => shown(values[c])]],
+        rows, { captionVisible: true }))),
+    level === 'provincia' ? h('p', { class: 'small mb-0', id: 'map-pool' }, t('map.pool')) : null,
     h('p', { class: 'small text-muted mt-2 mb-0', id: 'map-attribution' }, t('map.attribution')));
 }
 
@@ -147,13 +172,20 @@ async function render(box, q, opts) {
 export function mapCard(q) {
   const box = h('div', { 'aria-busy': 'true' });
   const form = h('form', { novalidate: true, class: 'row g-2 align-items-end mb-3' },
-    h('div', { class: 'col-md-5' }, field('map_indicator', t('map.indicator'), { options: INDICATORS.map((k) => [k, t(`map.ind.${k}`)]), value: 'population' })),
-    h('div', { class: 'col-md-5' }, field('map_mode', t('map.mode'), { options: [['value', t('map.mode_value')], ['variation', t('map.mode_variation')]], value: 'value' })));
+    h('div', { class: 'col-md-4' }, field('map_level', t('map.level'), { options: [['comune', t('map.level_comune')], ['provincia', t('map.level_provincia')]], value: 'comune' })),
+    h('div', { class: 'col-md-4' }, field('map_indicator', t('map.indicator'), { options: INDICATORS.map((k) => [k, t(`map.ind.${k}`)]), value: 'population' })),
+    h('div', { class: 'col-md-4' }, field('map_mode', t('map.mode'), { options: [['value', t('map.mode_value')], ['variation', t('map.mode_variation')]], value: 'value' })));
   const draw = async () => {
     box.replaceChildren();
     box.setAttribute('aria-busy', 'true');
+    // Density needs the area of what is counted: a province's municipalities
+    // in the register are not the whole province, so not for provinces.
+    const { map_level: level, map_indicator: indicator } = form.elements;
+    const density = indicator.querySelector('option[value="density"]');
+    density.disabled = level.value === 'provincia';
+    if (density.disabled && indicator.value === 'density') indicator.value = 'population';
     try {
-      await render(box, q, { indicator: form.elements.map_indicator.value, mode: form.elements.map_mode.value });
+      await render(box, q, { level: level.value, indicator: indicator.value, mode: form.elements.map_mode.value });
     } catch (e) {
       put(box, h('p', { class: 'text-danger' }, e.text || e.message || String(e)));
     }
