@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "app/app.h"
+#include "bollettino/bollettino.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/password.h"
@@ -186,7 +187,8 @@ static void reload_pdnd(struct app *app)
 }
 
 /* Periodic duties: credential expiry and renewal reminders, overdue
- * feeds, event pushes, mail (on one instance at a time). */
+ * feeds, event pushes, mail, the monthly bulletins (on one instance at a
+ * time). */
 static void tick(struct app *app)
 {
 	struct store *s = app_store(app);
@@ -211,6 +213,12 @@ static void tick(struct app *app)
 		log_warn("mail delivery failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("mail sent", "messages=%d", n);
+	vis_error_clear(&e);
+	struct bollettino_opts bo = {.threshold = app->cfg.stats_threshold_min,
+				     .heading = app->cfg.print_heading, .today = app_today(app),
+				     .now = app_now(app)};
+	if (bollettino_due(s, app->rd, &bo, &e) < 0)
+		log_warn("monthly bulletins failed", "error=\"%s\"", e.msg);
 }
 
 int cmd_serve(int argc, char **argv)
