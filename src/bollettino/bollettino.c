@@ -90,6 +90,51 @@ static vis_err table(struct store *s, const struct refdata *rd, enum stats_table
 	return stats_table_compute(s, rd, &q, today, out, e);
 }
 
+/* The month's balance protected for the bulletin, in place (bil: the table
+ * computed without protection).  The bulletin publishes the population at
+ * the end as a stock (its residents by age group, on the same day): the
+ * end counts as known, so the balance's identities are protected without
+ * it (start + flows = known, start + balances = known, and the two
+ * balances'), with men + women = total in every column; hiding the end
+ * would be undone by the stock beside it, while the start is published
+ * nowhere else and may be hidden to protect the flows. */
+static void balance_protect(json_t *bil, int threshold)
+{
+	enum { N = 3 * STATS_B_COLS };
+	long long cells[N];
+	bool derived[N] = {0}, hidden[N];
+	int eq_cells[3 * 30 + STATS_B_COLS * 3], eq_len[3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS];
+	int neq = 0, nc = 0;
+	json_t *rows = json_object_get(bil, "righe");
+	for (int sx = 0; sx < 3; sx++) {
+		json_t *row = json_array_get(rows, (size_t)sx);
+		for (int c = 0; c < STATS_B_COLS; c++)
+			cells[sx * STATS_B_COLS + c] =
+				(long long)json_integer_value(json_array_get(row, (size_t)6 + c));
+		derived[sx * STATS_B_COLS + STATS_B_NATURAL] = true;
+		derived[sx * STATS_B_COLS + STATS_B_MIGR] = true;
+		for (int k = 0; k < STATS_BALANCE_IDENTITIES; k++) {
+			int n = 0;
+			for (int j = 0; j < stats_balance_identity[k].n; j++)
+				if (stats_balance_identity[k].cols[j] != STATS_B_END)
+					eq_cells[nc + n++] = sx * STATS_B_COLS + stats_balance_identity[k].cols[j];
+			nc += n;
+			eq_len[neq++] = n;
+		}
+	}
+	for (int c = 0; c < STATS_B_COLS; c++) {
+		for (int sx = 0; sx < 3; sx++)
+			eq_cells[nc++] = sx * STATS_B_COLS + c;
+		eq_len[neq++] = 3;
+	}
+	stats_protect(cells, derived, hidden, N, eq_cells, eq_len, neq, threshold);
+	for (int i = 0; i < N; i++)
+		if (hidden[i])
+			json_array_set_new(json_array_get(rows, (size_t)(i / STATS_B_COLS)),
+					   (size_t)6 + i % STATS_B_COLS, json_null());
+	json_object_set_new(bil, "soglia", json_integer(threshold));
+}
+
 /* The balance transposed: a row per item, columns men, women, total
  * (the table's rows are the sexes, its columns the items). */
 static json_t *balance_view(json_t *bil)
@@ -362,6 +407,40 @@ static void html_table(struct strbuf *h, json_t *t)
 	strbuf_adds(h, "</tbody></table>");
 }
 
+/* The map as inline SVG (no script, no style attribute: the page's CSP). */
+static void map_svg(struct strbuf *h, json_t *map, const char *name)
+{
+	if (!json_is_object(map))
+		return;
+	strbuf_addf(h, "<h2>Il territorio</h2><figure class=\"mappa\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
+		    "viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" role=\"img\" aria-labelledby=\"mappa-titolo\">"
+		    "<title id=\"mappa-titolo\">Mappa della provincia: il comune di ",
+		    json_number_value(json_object_get(map, "larghezza")),
+		    json_number_value(json_object_get(map, "altezza")));
+	strbuf_add_html(h, name);
+	strbuf_adds(h, " è evidenziato</title>");
+	size_t i, j;
+	json_t *u, *ring;
+	json_array_foreach(json_object_get(map, "comuni"), i, u) {
+		bool mine = json_is_true(json_object_get(u, "evidenziato"));
+		strbuf_addf(h, "<path fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"0.6\" "
+			    "fill-rule=\"evenodd\" d=\"", mine ? "#0066cc" : "#c5d7e8");
+		json_array_foreach(json_object_get(u, "anelli"), j, ring) {
+			for (size_t p = 0; p + 1 < json_array_size(ring); p += 2)
+				strbuf_addf(h, "%s%.1f %.1f", p ? "L" : "M",
+					    json_real_value(json_array_get(ring, p)),
+					    json_real_value(json_array_get(ring, p + 1)));
+			strbuf_adds(h, "Z");
+		}
+		strbuf_adds(h, "\"><title>");
+		strbuf_add_html(h, json_string_value(json_object_get(u, "nome")));
+		strbuf_adds(h, "</title></path>");
+	}
+	strbuf_adds(h, "</svg><figcaption>");
+	strbuf_add_html(h, json_string_value(json_object_get(map, "fonte")));
+	strbuf_adds(h, "</figcaption></figure>");
+}
+
 static char *page(json_t *d, const char *heading, size_t *len)
 {
 	struct strbuf h;
@@ -384,6 +463,7 @@ static char *page(json_t *d, const char *heading, size_t *len)
 	strbuf_adds(&h, "</p></div></header><main><h2>In sintesi</h2><p class=\"sintesi\">");
 	strbuf_add_html(&h, json_string_value(json_object_get(d, "sintesi")));
 	strbuf_adds(&h, "</p>");
+	map_svg(&h, json_object_get(d, "mappa"), name);
 	size_t i;
 	json_t *t;
 	json_array_foreach(json_object_get(d, "tavole"), i, t)
@@ -455,7 +535,9 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 		return rc;
 	json_t *bil = NULL, *posas = NULL, *st = NULL, *fam = NULL;
 	int thr = o->threshold;
-	if ((rc = table(s, rd, STATS_BILANCIO, comune, 0, from, to, thr, o->today, &bil, e)) ||
+	/* the balance counted as it is (a threshold of 1 hides nothing), then
+	 * protected for the bulletin (balance_protect) */
+	if ((rc = table(s, rd, STATS_BILANCIO, comune, 0, from, to, 1, o->today, &bil, e)) ||
 	    (rc = table(s, rd, STATS_POSAS, comune, to, 0, 0, thr, o->today, &posas, e)) ||
 	    (rc = table(s, rd, STATS_STRASA_CITT, comune, to, 0, 0, thr, o->today, &st, e)) ||
 	    (rc = table(s, rd, STATS_FAMIGLIE, comune, to, 0, 0, thr, o->today, &fam, e))) {
@@ -465,6 +547,7 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 		json_decref(fam);
 		return rc;
 	}
+	balance_protect(bil, thr);
 	/* the balance's total row */
 	struct totals t;
 	json_t *total = json_array_get(json_object_get(bil, "righe"), 2);
@@ -566,10 +649,11 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 		json_decref(ind);
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
-	out->data = json_pack("{s:{s:s,s:s},s:s,s:s,s:{s:s,s:s},s:s,s:i,s:s,s:o,s:o}", "comune",
+	json_t *map = bollettino_map(o->geo_dir, comune);
+	out->data = json_pack("{s:{s:s,s:s},s:s,s:s,s:{s:s,s:s},s:s,s:i,s:s,s:o,s:o,s:o}", "comune",
 			      "codice", comune, "nome", name, "mese", mm, "nome_mese", nm, "periodo",
 			      "dal", dal, "al", al, "inizio", start, "soglia", thr, "sintesi", text,
-			      "tavole", tavole, "indicatori", ind);
+			      "tavole", tavole, "indicatori", ind, "mappa", map ? map : json_null());
 	free(text);
 	if (!out->data)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");

@@ -18,7 +18,8 @@
  * period: the population at start), soglia, sintesi (the text), tavole:
  * [{id, titolo, colonne, righe}] (rows: a label, then counts, null when
  * hidden), indicatori: [{id, nome, valore (null when it would need a hidden
- * cell), unita}]}.  Both renderings are made from it. */
+ * cell), unita}], mappa: the province's map (map.c) or null}.  Both
+ * renderings are made from it. */
 #ifndef VISURA_BOLLETTINO_BOLLETTINO_H
 #define VISURA_BOLLETTINO_BOLLETTINO_H
 
@@ -38,6 +39,7 @@ struct bollettino_opts {
 	const char *heading;      /* the issuer printed on top (print_heading), "" = none */
 	int today;                /* YYYYMMDD */
 	int64_t now;              /* epoch seconds: generated_at */
+	const char *geo_dir;      /* the interface's boundaries (ui_dir/geo); NULL or "" = no map */
 };
 
 /* A bulletin built: its data and both renderings (the caller's). */
@@ -61,11 +63,22 @@ void bollettino_doc_release(struct bollettino_doc *d);
 vis_err bollettino_pdf(json_t *data, const char *heading, unsigned char **pdf, size_t *len,
 		       struct vis_error *e);
 
+/* The map of the municipality's province (map.c): {larghezza, altezza,
+ * comuni: [{codice, nome, evidenziato, anelli: [[x, y, x, y, ...]]}], fonte},
+ * from geo_dir/comuni-PPP.topo.json; NULL when there is no such file or the
+ * municipality is not in it. */
+json_t *bollettino_map(const char *geo_dir, const char *comune);
+
 /* What both renderings print: a table cell (a label; a count, 12.345; a
  * value, 163,2; "ris." for a hidden one), and the closing note (periods,
  * confidentiality). */
 void bollettino_cell_text(json_t *x, char out[64]);
 void bollettino_note(json_t *data, char *out, size_t cap);
+
+/* Releases what the PDF's text layout keeps for the whole process (pango's
+ * font map of the calling thread, cairo's and fontconfig's caches): once,
+ * at exit, from the thread that built the bulletins, none being built. */
+void bollettino_release(void);
 
 /* Builds and archives the bulletin of a month: the one function of the
  * scheduler, the command line and on-demand generation.  *stored is false

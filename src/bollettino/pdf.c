@@ -5,6 +5,7 @@
 #include "bollettino/bollettino.h"
 
 #include <cairo-pdf.h>
+#include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,50 @@ static void table(struct pdf *p, json_t *t)
 	p->y += 12;
 }
 
+/* The province's map, the municipality highlighted, with its source. */
+static void map(struct pdf *p, json_t *m)
+{
+	if (!json_is_object(m))
+		return;
+	double hh = json_number_value(json_object_get(m, "altezza"));
+	double scale = 0.6, x0 = MARGIN;
+	if (p->y + hh * scale + 40 > PAGE_H - MARGIN)
+		new_page(p);
+	para(p, "Il territorio", "Sans Bold 11", 0.09, 0.2, 0.3, 4);
+	double y0 = p->y;
+	size_t i, j;
+	json_t *u, *ring;
+	cairo_set_fill_rule(p->cr, CAIRO_FILL_RULE_EVEN_ODD);
+	json_array_foreach(json_object_get(m, "comuni"), i, u) {
+		json_array_foreach(json_object_get(u, "anelli"), j, ring) {
+			for (size_t k = 0; k + 1 < json_array_size(ring); k += 2) {
+				double x = x0 + json_real_value(json_array_get(ring, k)) * scale;
+				double y = y0 + json_real_value(json_array_get(ring, k + 1)) * scale;
+				if (k)
+					cairo_line_to(p->cr, x, y);
+				else
+					cairo_move_to(p->cr, x, y);
+			}
+			cairo_close_path(p->cr);
+		}
+		bool mine = json_is_true(json_object_get(u, "evidenziato"));
+		cairo_set_source_rgb(p->cr, mine ? 0.0 : 0.77, mine ? 0.4 : 0.84, mine ? 0.8 : 0.91);
+		cairo_fill_preserve(p->cr);
+		cairo_set_source_rgb(p->cr, 1, 1, 1);
+		cairo_set_line_width(p->cr, 0.4);
+		cairo_stroke(p->cr);
+	}
+	p->y = y0 + hh * scale + 4;
+	para(p, json_string_value(json_object_get(m, "fonte")), "Sans 7.5", 0.36, 0.44, 0.51, 12);
+}
+
+void bollettino_release(void)
+{
+	pango_cairo_font_map_set_default(NULL);
+	cairo_debug_reset_static_data();
+	FcFini();
+}
+
 vis_err bollettino_pdf(json_t *data, const char *heading, unsigned char **pdf, size_t *len,
 		       struct vis_error *e)
 {
@@ -177,6 +222,7 @@ vis_err bollettino_pdf(json_t *data, const char *heading, unsigned char **pdf, s
 	p.y += 10;
 	para(&p, "In sintesi", "Sans Bold 11", 0.09, 0.2, 0.3, 4);
 	para(&p, json_string_value(json_object_get(data, "sintesi")), "Sans 10", 0.1, 0.1, 0.1, 14);
+	map(&p, json_object_get(data, "mappa"));
 	size_t i;
 	json_t *t;
 	json_array_foreach(json_object_get(data, "tavole"), i, t)

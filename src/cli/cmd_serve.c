@@ -214,9 +214,11 @@ static void tick(struct app *app)
 	else if (n > 0)
 		log_info("mail sent", "messages=%d", n);
 	vis_error_clear(&e);
+	char geo[CONFIG_PATH_MAX + 8];
+	snprintf(geo, sizeof geo, "%s%s", app->cfg.ui_dir, app->cfg.ui_dir[0] ? "/geo" : "");
 	struct bollettino_opts bo = {.threshold = app->cfg.stats_threshold_min,
 				     .heading = app->cfg.print_heading, .today = app_today(app),
-				     .now = app_now(app)};
+				     .now = app_now(app), .geo_dir = geo};
 	if (bollettino_due(s, app->rd, &bo, &e) < 0)
 		log_warn("monthly bulletins failed", "error=\"%s\"", e.msg);
 }
@@ -371,6 +373,7 @@ int cmd_serve(int argc, char **argv)
 	app_release(&app);
 	password_shutdown();
 	curl_global_cleanup();
+	bollettino_release();
 	log_info("stopped", "%s", "");
 	return EXIT_OK;
 }

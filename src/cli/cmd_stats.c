@@ -196,12 +196,15 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		}
 	}
 	if (rc == EXIT_OK && report) {
+		char geo[CONFIG_PATH_MAX + 8];
+		snprintf(geo, sizeof geo, "%s%s", cfg.ui_dir, cfg.ui_dir[0] ? "/geo" : "");
 		struct bollettino_opts o = {.threshold = cfg.stats_threshold_min,
 					    .heading = cfg.print_heading, .today = date_today(),
-					    .now = time(NULL)};
+					    .now = time(NULL), .geo_dir = geo};
 		bool stored;
 		char sha[65];
 		vis_err v = bollettino_publish(s, rd, a.comune, mese, &o, &stored, sha, &e);
+		bollettino_release();
 		if (v) {
 			cli_error("stats report", &e);
 			rc = v == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;

@@ -121,6 +121,12 @@ def check_bulletin(srv, a, pop, comune, first, last):
     doc.feed(page.body.decode())
     eq(doc.scripts, 0, "no script on the printable page")
     check('href="/static/print.css"' in page.body.decode(), "the printed visura's style sheet")
+    # The province's map from the interface's boundaries, the municipality
+    # highlighted (one path), with the attribution of the source.
+    body = page.body.decode()
+    eq(body.count('<path fill="#0066cc"'), 1, "one municipality highlighted on the map")
+    check(body.count("<path ") > 40, "the province's municipalities on the map")
+    check("Confini: ISTAT (CC-BY 4.0), elaborazione openpolis" in body, "the map's attribution")
     T = {k: {r[0]: r[1:] for r in rows[1:]} for k, rows in doc.tables.items()}
     last_s, first_s = last.isoformat(), first.isoformat()
 
@@ -129,21 +135,35 @@ def check_bulletin(srv, a, pop, comune, first, last):
         return expect(a.get(f"/api/v1/stats/tables?table={name}&comuni={comune}"
                             f"&threshold={THRESHOLD}&{q}"), 200).json
 
-    # The balance: the API's table for the month, transposed; every
-    # published cell the independent count.
+    # The balance: the API's table for the month, transposed, protected for
+    # the bulletin with the end known (it is published as a stock beside
+    # it): every published cell the independent count and
+    # the API's where that publishes it too; no identity gives a hidden cell
+    # back.
     bil = table("bilancio", **{"from": first_s, "to": last_s})
     eq(len(bil["righe"]), 3, "one month, three sexes")
     truth = model.expected_balance(pop, (comune,), [(first_s, last_s)])
     items = bil["colonne"][6:]
-    hidden_total = []
+    sexes = ("Maschi", "Femmine", "Totale")
+    hidden_total, bcells, tr = [], {}, {}
     for j, item in enumerate(items):
         got = [num(x) for x in T["tavola-bilancio"][item]]
-        eq(got, [r[6 + j] for r in bil["righe"]], f"{comune} {mese} bilancio: {item}")
-        for sx, sex in enumerate(("Maschi", "Femmine", "Totale")):
-            if got[sx] is not None:
-                eq(got[sx], truth[(first_s, sex)][j], f"{item} {sex}: the independent count")
+        for sx, sex in enumerate(sexes):
+            bcells[(sex, j)], tr[(sex, j)] = got[sx], truth[(first_s, sex)][j]
+            api = bil["righe"][sx][6 + j]
+            if got[sx] is not None and api is not None:
+                eq(got[sx], api, f"{comune} {mese} bilancio {item} {sex}: the API's table")
         if got[2] is None:
             hidden_total.append(item)
+    # start + flows = end, start + balances = end with the end known
+    flows = (0, 1, 2, 4, 5, 6, 7, 8, 9)
+    idents = [[(sex, j) for j in ident] for sex in sexes
+              for ident in (flows, (1, 2, 3), (4, 5, 6, 7, 8, 9, 10), (0, 3, 10))]
+    idents += [[(sex, j) for sex in sexes] for j in range(12)]
+    model.check_protected(bcells, tr, idents, THRESHOLD, f"bulletin balance {comune} {mese}",
+                          derived=lambda cell: cell[1] in (3, 10))
+    for sex in sexes:
+        check(bcells[(sex, 11)] is not None, f"the population at the end is published ({sex})")
     tot = {item: num(T["tavola-bilancio"][item][2]) for item in items}
 
     # Residents by age group on the last day: the sums of POSAS's single
@@ -160,6 +180,8 @@ def check_bulletin(srv, a, pop, comune, first, last):
             if want is not None:
                 eq(want, sum(ages[str(y)][c] for y in years), f"{g}: the independent count")
     eq([num(x) for x in T["tavola-popolazione"]["Totale"]], rows["999"], "the total row")
+    eq([num(x) for x in T["tavola-popolazione"]["Totale"]],
+       [bcells[(sex, 11)] for sex in sexes], "the stock on the last day = the balance's end")
 
     # Households and foreigners on the last day.
     fam = table("famiglie", date=last_s)
