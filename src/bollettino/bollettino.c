@@ -346,16 +346,17 @@ static char *summary(const char *name, int to, int start_day, const struct total
 
 /* ------------------------------------------------------------ the page */
 
-void bollettino_cell_text(json_t *x, char out[64])
+void bollettino_cell_text(json_t *x, char out[BOLLETTINO_CELL_MAX])
 {
 	if (json_is_string(x))
-		snprintf(out, 64, "%s", json_string_value(x));
+		/* labels of stats/tables (below STATS_LABEL_MAX) and column names */
+		str_copy_known(out, BOLLETTINO_CELL_MAX, json_string_value(x), __FILE__, __LINE__);
 	else if (json_is_integer(x))
 		fmt_int((long long)json_integer_value(x), out);
 	else if (json_is_real(x))
 		fmt_real(json_real_value(x), out);
 	else
-		snprintf(out, 64, "ris.");
+		str_copy_known(out, BOLLETTINO_CELL_MAX, "ris.", __FILE__, __LINE__);
 }
 
 void bollettino_note(json_t *d, char *out, size_t cap)
@@ -392,7 +393,7 @@ static void html_table(struct strbuf *h, json_t *t)
 	json_array_foreach(json_object_get(t, "righe"), i, row) {
 		strbuf_adds(h, "<tr>");
 		json_array_foreach(row, j, x) {
-			char text[64];
+			char text[BOLLETTINO_CELL_MAX];
 			bollettino_cell_text(x, text);
 			if (json_is_null(x))
 				strbuf_adds(h, "<td class=\"numero\"><abbr title=\"dato riservato\">");

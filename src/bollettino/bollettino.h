@@ -72,7 +72,8 @@ json_t *bollettino_map(const char *geo_dir, const char *comune);
 /* What both renderings print: a table cell (a label; a count, 12.345; a
  * value, 163,2; "ris." for a hidden one), and the closing note (periods,
  * confidentiality). */
-void bollettino_cell_text(json_t *x, char out[64]);
+#define BOLLETTINO_CELL_MAX 128   /* a table's labels are below STATS_LABEL_MAX (128) */
+void bollettino_cell_text(json_t *x, char out[BOLLETTINO_CELL_MAX]);
 void bollettino_note(json_t *data, char *out, size_t cap);
 
 /* Releases what the PDF's text layout keeps for the whole process (pango's

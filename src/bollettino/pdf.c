@@ -93,7 +93,7 @@ static double row(struct pdf *p, json_t *cells, const double *w, int n, bool hea
 	PangoLayout *ls[MAX_COLS];
 	for (int i = 0; i < n; i++) {
 		json_t *c = json_array_get(cells, (size_t)i);
-		char text[64];
+		char text[BOLLETTINO_CELL_MAX];
 		bollettino_cell_text(c, text);
 		bool num = !json_is_string(c);
 		ls[i] = layout(p, text, head ? "Sans Bold 8.5" : "Sans 8.5", w[i] - 6,
