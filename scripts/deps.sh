@@ -6,9 +6,13 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev python3
       libjansson-dev libjose-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev zlib1g-dev
-      libpq-dev libqrencode-dev postgresql testssl.sh python3-yaml python3-jsonschema
+      libpq-dev libqrencode-dev libcairo2-dev libpango1.0-dev poppler-utils
+      postgresql testssl.sh python3-yaml python3-jsonschema
       debhelper lintian curl openssl logrotate systemd zbar-tools)
 # libqrencode-dev: the QR code of the printed visura's receipt (src/common/qr.c).
+# libcairo2-dev, libpango1.0-dev: the PDF of the monthly bulletin (cairo's PDF
+# surface, text laid out by pango: src/bollettino/pdf.c); poppler-utils: the
+# e2e suite reads that PDF back (pdftotext).
 # zbar-tools: the browser suite decodes that QR from a screenshot (zbarimg).
 # postgresql: the tests start their own throwaway server (scripts/pg.sh).
 # testssl.sh: tests/e2e/test_tls.py scans the server's TLS with it.

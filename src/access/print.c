@@ -35,6 +35,10 @@ const char access_print_css[] =
 	".nota{color:#333}"
 	".elenco th{width:auto;border-bottom:2px solid #ccc}.elenco tr{break-inside:avoid}"
 	".elenco thead{display:table-header-group}.tipo{color:#5c6f82}"
+	/* the monthly bulletin (src/bollettino): counts to the right, the map */
+	".elenco td.numero{text-align:right}.sintesi{font-size:1.05rem}"
+	"figure.mappa{margin:0}figure.mappa svg{max-width:24rem;height:auto}"
+	"figure.mappa figcaption{font-size:.8rem;color:#5c6f82}"
 	/* a phone or 200% zoom (WCAG 1.4.10): one column, the seal under the
 	 * foot's table, long words and the hash wrap */
 	"@media screen and (max-width:40rem){body{margin:1rem}header,.piede{flex-direction:column;"

@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "app/app.h"
+#include "bollettino/bollettino.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/password.h"
@@ -206,7 +207,8 @@ static void refresh_keys(struct app *app)
 }
 
 /* Periodic duties: credential expiry and renewal reminders, overdue
- * feeds, event pushes, mail (on one instance at a time). */
+ * feeds, event pushes, mail, the monthly bulletins (on one instance at a
+ * time). */
 static void tick(struct app *app)
 {
 	struct store *s = app_store(app);
@@ -231,6 +233,14 @@ static void tick(struct app *app)
 		log_warn("mail delivery failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("mail sent", "messages=%d", n);
+	vis_error_clear(&e);
+	char geo[CONFIG_PATH_MAX + 8];
+	snprintf(geo, sizeof geo, "%s%s", app->cfg.ui_dir, app->cfg.ui_dir[0] ? "/geo" : "");
+	struct bollettino_opts bo = {.threshold = app->cfg.stats_threshold_min,
+				     .heading = app->cfg.print_heading, .today = app_today(app),
+				     .now = app_now(app), .geo_dir = geo};
+	if (bollettino_due(s, app->rd, &bo, &e) < 0)
+		log_warn("monthly bulletins failed", "error=\"%s\"", e.msg);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -394,6 +404,7 @@ int cmd_serve(int argc, char **argv)
 	app_release(&app);
 	password_shutdown();
 	curl_global_cleanup();
+	bollettino_release();
 	log_info("stopped", "%s", "");
 	return EXIT_OK;
 }

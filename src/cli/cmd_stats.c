@@ -2,8 +2,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
+#include <time.h>
 
+#include "bollettino/bollettino.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/config.h"
@@ -27,7 +30,9 @@ static void usage(FILE *out)
 		"       visura stats --series INDICATOR [--comune ISTAT[,ISTAT...]]\n"
 		"                    [--by-comune | --by-provincia]\n"
 		"                    [--from YYYY-MM --to YYYY-MM] [--step month|year]\n"
-		"                    [--threshold N] [--format json|csv]\n\n"
+		"                    [--threshold N] [--format json|csv]\n"
+		"       visura stats report --comune ISTAT --month YYYY-MM [--out DIR]\n"
+		"       visura stats schedule [--enable ISTAT | --disable ISTAT]\n\n"
 		"Population by sex and age class, citizenship, civil status, household size;\n"
 		"events per month; old-age index, dependency ratio, average age, natural and\n"
 		"migratory balance, crude birth and death rates.  Cells of 1 to threshold-1\n"
@@ -49,11 +54,203 @@ static void usage(FILE *out)
 		"computed as of each period's last day from the register's history, within\n"
 		"the period it covers; --by-comune gives one series per municipality,\n"
 		"--by-provincia one per province (its municipalities in the register pooled).\n"
-		"Indicators: %s.\n", stats_series_indicators());
+		"Indicators: %s.\n\n"
+		"report builds the monthly bulletin of a municipality (the month's balance,\n"
+		"residents by age group, foreign residents, households, indicators and a short\n"
+		"text, with the same protection) and archives it, printable page and PDF, as\n"
+		"the server's scheduler does; a month archived already stays as it is.  --out\n"
+		"also writes DIR/bollettino-ISTAT-YYYY-MM.html and .pdf.  schedule enables or\n"
+		"stops the monthly bulletin of a municipality (the server archives each one\n"
+		"for the month just closed, once the register covers it), then lists them.\n",
+		stats_series_indicators());
+}
+
+/* The options shared by report and schedule. */
+struct bulletin_args {
+	const char *db, *config, *comune, *month, *out, *enable, *disable;
+};
+
+static int bulletin_args(int argc, char **argv, struct bulletin_args *a)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'C'},
+		{"comune", required_argument, NULL, 'c'}, {"month", required_argument, NULL, 'm'},
+		{"out", required_argument, NULL, 'o'}, {"enable", required_argument, NULL, 'e'},
+		{"disable", required_argument, NULL, 'x'}, {"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	memset(a, 0, sizeof *a);
+	const char **dst[] = {['d'] = &a->db, ['C'] = &a->config, ['c'] = &a->comune,
+			      ['m'] = &a->month, ['o'] = &a->out, ['e'] = &a->enable,
+			      ['x'] = &a->disable};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return -1;
+		}
+		if (c == '?' || c < 0 || c >= (int)(sizeof dst / sizeof dst[0]) || !dst[c]) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		*dst[c] = optarg;
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+		fprintf(stderr, "visura: stats report: --out: percorso troppo lungo\n");
+		return EXIT_USAGE;
+	}
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f)) {
+		fprintf(stderr, "visura: stats report: non posso scrivere %s\n", path);
+		if (f)
+			fclose(f);
+		return EXIT_RUNTIME;
+	}
+	printf("%s\n", path);
+	return EXIT_OK;
+}
+
+static int print_enabled(void *ctx, const char *comune, int64_t since)
+{
+	const struct refdata *rd = ctx;
+	const struct ref_comune *c = refdata_comune_by_istat(rd, comune, 0);
+	char d[11];
+	date_format(date_from_days(since / 86400), d);
+	printf("%s\t%s\tdal %s\n", comune, c ? c->name : "", d);
+	return 0;
+}
+
+static int print_archived(void *ctx, const struct store_bollettino *b)
+{
+	(void)ctx;
+	printf("  %s\t%04d-%02d\tPDF sha256 %s\n", b->comune, b->mese / 100, b->mese % 100,
+	       b->sha256);
+	return 0;
+}
+
+/* The municipalities enabled, then the archive. */
+static vis_err cli_bulletin_list(struct store *s, const struct refdata *rd, struct vis_error *e)
+{
+	printf("comuni con il bollettino mensile:\n");
+	vis_err rc = store_bollettino_comune_each(s, print_enabled, (void *)rd, e);
+	if (!rc) {
+		printf("archivio:\n");
+		rc = store_bollettino_each(s, "", print_archived, NULL, e);
+	}
+	return rc;
+}
+
+/* visura stats report / schedule */
+static int cmd_bulletin(int argc, char **argv, bool report)
+{
+	struct bulletin_args a;
+	int rc = bulletin_args(argc - 1, argv + 1, &a);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	int mese = 0;
+	if (report && (!a.comune || !a.month || !stats_month_parse(a.month, &mese))) {
+		fprintf(stderr, "visura: stats report: --comune ISTAT e --month AAAA-MM\n");
+		return EXIT_USAGE;
+	}
+	const char *which = a.enable ? a.enable : a.disable;
+	if (!report && which && (strlen(which) != 6 || strspn(which, "0123456789") != 6)) {
+		fprintf(stderr, "visura: stats schedule: il comune è un codice ISTAT di sei cifre\n");
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	config_defaults(&cfg);
+	struct vis_error e = {0};
+	if (a.config && config_load_file(&cfg, a.config, &e)) {
+		cli_error("config", &e);
+		return EXIT_USAGE;
+	}
+	struct refdata *rd = NULL;
+	struct store *s = NULL;
+	rc = cli_refdata_load(&rd);
+	if (rc == EXIT_OK)
+		rc = cli_store_open(cli_db_uri(a.db ? a.db : a.config ? cfg.db : NULL), &s);
+	if (rc == EXIT_OK && !report && which && !refdata_comune_by_istat(rd, which, 0)) {
+		fprintf(stderr, "visura: stats schedule: %s non è il codice ISTAT di un comune\n",
+			which);
+		rc = EXIT_INVALID;
+	}
+	if (rc == EXIT_OK && !report) {
+		bool changed = false;
+		if (which && store_bollettino_comune_set(s, which, a.enable != NULL, time(NULL),
+							 &changed, &e)) {
+			cli_error("stats schedule", &e);
+			rc = EXIT_RUNTIME;
+		}
+		if (rc == EXIT_OK && which)
+			printf("%s: bollettino mensile %s%s\n", which,
+			       a.enable ? "attivato" : "disattivato", changed ? "" : " (già così)");
+		if (rc == EXIT_OK && cli_bulletin_list(s, rd, &e)) {
+			cli_error("stats schedule", &e);
+			rc = EXIT_RUNTIME;
+		}
+	}
+	if (rc == EXIT_OK && report) {
+		char geo[CONFIG_PATH_MAX + 8];
+		snprintf(geo, sizeof geo, "%s%s", cfg.ui_dir, cfg.ui_dir[0] ? "/geo" : "");
+		struct bollettino_opts o = {.threshold = cfg.stats_threshold_min,
+					    .heading = cfg.print_heading, .today = date_today(),
+					    .now = time(NULL), .geo_dir = geo};
+		bool stored;
+		char sha[65];
+		vis_err v = bollettino_publish(s, rd, a.comune, mese, &o, &stored, sha, &e);
+		bollettino_release();
+		if (v) {
+			cli_error("stats report", &e);
+			rc = v == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
+		} else if (stored)
+			printf("bollettino %s %s archiviato (PDF sha256 %s)\n", a.comune, a.month, sha);
+		else
+			printf("bollettino %s %s già in archivio: resta quello\n", a.comune, a.month);
+		if (rc == EXIT_OK && a.out) {
+			struct store_bollettino b;
+			char *html, *pdf64;
+			bool found;
+			if (store_bollettino_get(s, a.comune, mese, &b, &html, &pdf64, &found, &e)) {
+				cli_error("stats report", &e);
+				rc = EXIT_RUNTIME;
+			} else {
+				size_t cap = strlen(pdf64), len = 0;
+				unsigned char *pdf = malloc(cap + 1);
+				char name[64];
+				snprintf(name, sizeof name, "bollettino-%s-%s.html", a.comune, a.month);
+				rc = write_file(a.out, name, html, strlen(html));
+				if (!pdf || sodium_base642bin(pdf, cap + 1, pdf64, cap, NULL, &len, NULL,
+							     sodium_base64_VARIANT_ORIGINAL))
+					rc = EXIT_RUNTIME;
+				snprintf(name, sizeof name, "bollettino-%s-%s.pdf", a.comune, a.month);
+				if (rc == EXIT_OK)
+					rc = write_file(a.out, name, pdf, len);
+				free(pdf);
+				free(html);
+				free(pdf64);
+			}
+		}
+	}
+	store_close(s);
+	refdata_free(rd);
+	return rc;
 }
 
 int cmd_stats(int argc, char **argv)
 {
+	if (argc > 1 && (!strcmp(argv[1], "report") || !strcmp(argv[1], "schedule")))
+		return cmd_bulletin(argc, argv, !strcmp(argv[1], "report"));
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'}, {"comune", required_argument, NULL, 'c'},
 		{"as-of", required_argument, NULL, 'a'}, {"age-step", required_argument, NULL, 's'},

@@ -412,6 +412,17 @@ static const char migration_13[] =
 static const char migration_14[] =
 	"CREATE TABLE control_gen (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL);";
 
+/* The monthly bulletin (src/bollettino): the municipalities the office
+ * publishes one for (since: when it was enabled), and the archive, one
+ * per municipality and month (YYYYMM), written once: the printable page,
+ * the PDF (base64: both back ends keep it as text) and the SHA-256 of the
+ * PDF's bytes. */
+static const char migration_15[] =
+	"CREATE TABLE bollettino_comune (comune TEXT PRIMARY KEY, since INTEGER NOT NULL);"
+	"CREATE TABLE bollettino (comune TEXT NOT NULL, mese INTEGER NOT NULL,"
+	" generated_at INTEGER NOT NULL, sha256 TEXT NOT NULL, html TEXT NOT NULL,"
+	" pdf TEXT NOT NULL, PRIMARY KEY (comune, mese));";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -427,6 +438,7 @@ const struct schema_migration schema_migrations[] = {
 	{12, "PDND purposes and the signed tokens seen", migration_12},
 	{13, "public keys of the PDND clients", migration_13},
 	{14, "generation of the control records", migration_14},
+	{15, "monthly bulletins and their archive", migration_15},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -445,6 +457,7 @@ const struct schema_table schema_tables[] = {
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
 	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
 	{"pdnd_jti", false}, {"pdnd_key", false}, {"control_gen", false},
+	{"bollettino_comune", false}, {"bollettino", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];

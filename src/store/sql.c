@@ -235,6 +235,20 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_CONTROL_GEN_GET] = SQL_CONTROL_GEN,
 	[SQL_CONTROL_GEN_BUMP] = "INSERT INTO control_gen (id, gen) VALUES (1, 1)"
 		" ON CONFLICT (id) DO UPDATE SET gen = control_gen.gen + 1",
+	/* The monthly bulletin (src/bollettino): the municipalities that get
+	 * one, and the archive, one row per municipality and month, written
+	 * once whoever gets there first (scheduler, command line, instances). */
+	[SQL_BOLLETTINO_COMUNE_ADD] = "INSERT INTO bollettino_comune (comune, since) VALUES (?1, ?2)"
+		" ON CONFLICT (comune) DO NOTHING",
+	[SQL_BOLLETTINO_COMUNE_DEL] = "DELETE FROM bollettino_comune WHERE comune = ?1",
+	[SQL_BOLLETTINO_COMUNE_EACH] = "SELECT comune, since FROM bollettino_comune ORDER BY comune",
+	[SQL_BOLLETTINO_PUT] = "INSERT INTO bollettino (comune, mese, generated_at, sha256, html, pdf)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (comune, mese) DO NOTHING",
+	[SQL_BOLLETTINO_HAS] = "SELECT 1 FROM bollettino WHERE comune = ?1 AND mese = ?2",
+	[SQL_BOLLETTINO_EACH] = "SELECT comune, mese, generated_at, sha256, length(html), length(pdf)"
+		" FROM bollettino WHERE (comune = ?1 OR ?1 = '') ORDER BY mese DESC, comune",
+	[SQL_BOLLETTINO_GET] = "SELECT comune, mese, generated_at, sha256, length(html), length(pdf),"
+		" html, pdf FROM bollettino WHERE comune = ?1 AND mese = ?2",
 };
 
 int sql_to_pg(const char *sql, char *out, size_t cap)

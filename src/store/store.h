@@ -925,6 +925,45 @@ vis_err store_pdnd_jti_take(struct store *s, const char *jti, int64_t expires_at
 /* Forgets the ids that expired before `now`. */
 vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e);
 
+/* ---- the monthly bulletin (src/bollettino) ----
+ *
+ * The municipalities the office publishes a monthly bulletin for, and the
+ * archive: one bulletin per municipality and month, written once. */
+struct store_bollettino {
+	char comune[7];
+	int mese;                /* YYYYMM */
+	int64_t generated_at;
+	char sha256[65];         /* of the PDF's bytes, hex */
+	int64_t html_len;        /* characters of the page */
+	int64_t pdf_len;         /* characters of the PDF in base64 */
+};
+/* Enables (on) or stops the bulletin of a municipality; *changed is false
+ * when it already was (or was not). */
+vis_err store_bollettino_comune_set(struct store *s, const char *comune, bool on, int64_t now,
+				    bool *changed, struct vis_error *e);
+/* Each municipality enabled, in code order; fn returns non-zero to stop. */
+typedef int (*store_bollettino_comune_fn)(void *ctx, const char *comune, int64_t since);
+vis_err store_bollettino_comune_each(struct store *s, store_bollettino_comune_fn fn, void *ctx,
+				     struct vis_error *e);
+/* Archives a bulletin: *stored is false when the municipality's month was
+ * archived already (by another instance, the scheduler or the command
+ * line): the first one stays. */
+vis_err store_bollettino_put(struct store *s, const struct store_bollettino *b, const char *html,
+			     const char *pdf_base64, bool *stored, struct vis_error *e);
+/* Whether the month (YYYYMM) of a municipality is archived. */
+vis_err store_bollettino_has(struct store *s, const char *comune, int mese, bool *found,
+			     struct vis_error *e);
+/* The archive, newest month first, of one municipality ("" = all), without
+ * the documents; fn returns non-zero to stop. */
+typedef int (*store_bollettino_fn)(void *ctx, const struct store_bollettino *b);
+vis_err store_bollettino_each(struct store *s, const char *comune, store_bollettino_fn fn,
+			      void *ctx, struct vis_error *e);
+/* One bulletin with its documents: *html and *pdf_base64 are the caller's
+ * (free them); both NULL when not found. */
+vis_err store_bollettino_get(struct store *s, const char *comune, int mese,
+			     struct store_bollettino *out, char **html, char **pdf_base64,
+			     bool *found, struct vis_error *e);
+
 /* Deletes a record by id (only processing entries may be deleted, and
  * only by a caller that checked no purpose points at them). */
 vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e);

@@ -1202,6 +1202,12 @@ async function flowAuditor(browser, fx) {
       await textOf(page, mainOf(page).getByRole('status'), /^Registro integro: \d+ registrazion[ei] verificat[ae]\.$/, 'the integrity result');
     });
     await look(page, 'auditor-chain');
+    await step('auditor: "Bollettini mensili" shows the archive of the monthly bulletins', page, async () => {
+      await openMenu(page, 'Bollettini mensili', 'Bollettini demografici mensili');
+      await visible(page, mainOf(page).getByRole('heading', { name: 'Archivio dei bollettini' }), 'the archive card');
+      await visible(page, mainOf(page).getByText('Nessun bollettino in archivio.'), 'the empty archive (no month of the fixture is closed and covered)');
+    });
+    await look(page, 'auditor-bollettini');
     await step('auditor: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
   } finally {
     await page.context().close();

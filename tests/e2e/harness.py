@@ -866,8 +866,8 @@ class Population:
     "comune"), oldest first; snapshot: the PER records of the FULL files;
     events: the EVT records (with "comune" and "seq")."""
 
-    def __init__(self, persons=3000, comuni="036023,036005", seed=1, days=0):
-        self.n, self.comuni, self.seed, self.days = persons, comuni, seed, days
+    def __init__(self, persons=3000, comuni="036023,036005", seed=1, days=0, date=None):
+        self.n, self.comuni, self.seed, self.days, self.date = persons, comuni, seed, days, date
         self.dir = None
         self.persons, self.families, self.events, self.snapshot = {}, {}, [], []
         self.by_cf = {}
@@ -879,6 +879,8 @@ class Population:
                 "--seed", str(self.seed), "--out", out_dir]
         if self.days:
             args += ["--days", str(self.days)]
+        if self.date:
+            args += ["--date", self.date]
         p = subprocess.run(args, capture_output=True, text=True)
         check(p.returncode == 0, f"visura gen failed: {p.returncode}\n{p.stderr}")
         self.dir = out_dir

@@ -9,10 +9,11 @@ import { leadRoutes } from './screens/lead.js';
 import { adminRoutes } from './screens/admin.js';
 import { auditRoutes } from './screens/audit.js';
 import { statsRoutes } from './screens/stats.js';
+import { bollettiniRoutes } from './screens/bollettini.js';
 import { helpRoutes } from './screens/help.js';
 
 // name -> { roles, title, menu (shown in the menu of those roles), render(params) }
-const routes = { ...operatorRoutes, ...leadRoutes, ...adminRoutes, ...auditRoutes, ...statsRoutes, ...accountRoutes, ...helpRoutes };
+const routes = { ...operatorRoutes, ...leadRoutes, ...adminRoutes, ...auditRoutes, ...statsRoutes, ...bollettiniRoutes, ...accountRoutes, ...helpRoutes };
 
 const HOME = { operator: 'work', lead: 'operators', admin: 'home', auditor: 'trail' };
 
@@ -53,7 +54,7 @@ const MENU_FLAT = 9;
 const MENU_GROUPS = [
   ['bodies', ['enti', 'convenzioni', 'accounts', 'admin-requests']],
   ['register', ['imports', 'alerts', 'admin-incidents', 'notices', 'outbox']],
-  ['controls', ['trail', 'subject', 'chain', 'admin-usage', 'review', 'processing', 'stats']],
+  ['controls', ['trail', 'subject', 'chain', 'admin-usage', 'review', 'processing', 'stats', 'bollettini']],
 ];
 
 function menu() {

@@ -1,0 +1,190 @@
+/* The monthly bulletins (src/bollettino): GET /api/v1/bollettini, the
+ * archive the caller may read; GET /api/v1/bollettini/:comune/:mese, one
+ * as its printable page or PDF; GET /api/v1/bollettini/comuni and PUT /
+ * DELETE /api/v1/bollettini/comuni/:comune, the municipalities the office
+ * publishes one for.  Who reads what: bollettino_may_read. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "app/app.h"
+#include "bollettino/bollettino.h"
+#include "common/date.h"
+#include "refdata/refdata.h"
+#include "stats/series.h"
+
+/* The caller's body, or none (*has false); false after replying. */
+static bool caller_ente(struct http_request *r, struct store *s, struct store_ente *en, bool *has)
+{
+	*has = false;
+	if (!r->auth->account.ente_id)
+		return true;
+	struct vis_error e = {0};
+	if (store_ente_get(s, r->auth->account.ente_id, en, has, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	return true;
+}
+
+static bool comune_param(struct http_request *r, const char *v)
+{
+	if (strlen(v) != 6 || strspn(v, "0123456789") != 6 ||
+	    !refdata_comune_by_istat(r->app->rd, v, 0)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "il comune è il codice ISTAT di sei cifre di un comune");
+		return false;
+	}
+	return true;
+}
+
+struct listing {
+	struct http_request *r;
+	const struct store_ente *en;
+	json_t *items;
+};
+
+static int add_item(void *ctx, const struct store_bollettino *b)
+{
+	struct listing *l = ctx;
+	if (!bollettino_may_read(l->r->auth->account.role, l->en, b->comune))
+		return 0;
+	char mese[16], base[64];
+	snprintf(mese, sizeof mese, "%04d-%02d", (b->mese / 100) % 10000, b->mese % 100);
+	snprintf(base, sizeof base, "/api/v1/bollettini/%s/%s", b->comune, mese);
+	json_t *item = json_pack("{s:s,s:s,s:s,s:o,s:s,s:I}", "comune", b->comune, "nome",
+				 api_comune_name(l->r->app->rd, b->comune), "mese", mese,
+				 "generated_at", api_time(b->generated_at), "pdf_sha256", b->sha256,
+				 "html_chars", (json_int_t)b->html_len);
+	char url[80];
+	snprintf(url, sizeof url, "%s?format=html", base);
+	json_object_set_new(item, "html_url", json_string(url));
+	snprintf(url, sizeof url, "%s?format=pdf", base);
+	json_object_set_new(item, "pdf_url", json_string(url));
+	json_array_append_new(l->items, item);
+	return 0;
+}
+
+void api_bollettini_list(struct http_request *r)
+{
+	const char *comune = http_query(r, "comune");
+	if (comune && !comune_param(r, comune))
+		return;
+	struct store *s = api_store(r);
+	struct store_ente en;
+	bool has;
+	if (!s || !caller_ente(r, s, &en, &has))
+		return;
+	struct listing l = {.r = r, .en = has ? &en : NULL, .items = json_array()};
+	struct vis_error e = {0};
+	if (store_bollettino_each(s, comune ? comune : "", add_item, &l, &e)) {
+		json_decref(l.items);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "bollettini", l.items));
+}
+
+void api_bollettino_get(struct http_request *r)
+{
+	const char *comune = r->params[0], *format = http_query(r, "format");
+	int mese;
+	if (!comune_param(r, comune))
+		return;
+	if (!stats_month_parse(r->params[1], &mese)) {
+		http_reply_error(r, 400, "invalid_request", "il mese si scrive AAAA-MM");
+		return;
+	}
+	if (format && strcmp(format, "html") && strcmp(format, "pdf")) {
+		http_reply_error(r, 400, "invalid_request", "format: html oppure pdf");
+		return;
+	}
+	struct store *s = api_store(r);
+	struct store_ente en;
+	bool has, found;
+	if (!s || !caller_ente(r, s, &en, &has))
+		return;
+	if (!bollettino_may_read(r->auth->account.role, has ? &en : NULL, comune)) {
+		http_reply_error(r, 403, "forbidden",
+				 "i bollettini di un comune li leggono l'ufficio anagrafe, i "
+				 "revisori e gli account del comune stesso");
+		return;
+	}
+	struct store_bollettino b;
+	char *html, *pdf64;
+	struct vis_error e = {0};
+	if (store_bollettino_get(s, comune, mese, &b, &html, &pdf64, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	if (!found) {
+		http_reply_error(r, 404, "not_found", "nessun bollettino in archivio per quel mese");
+		return;
+	}
+	char name[320];
+	if (format && !strcmp(format, "pdf")) {
+		size_t cap = strlen(pdf64), len = 0;
+		unsigned char *pdf = malloc(cap + 1);
+		if (!pdf || sodium_base642bin(pdf, cap + 1, pdf64, cap, NULL, &len, NULL,
+					      sodium_base64_VARIANT_ORIGINAL)) {
+			struct vis_error bad = {0};
+			vis_error_set(&bad, VIS_ERR_STORE, "archived bulletin %s %d: PDF not base64",
+				      comune, mese);
+			http_reply_internal(r, &bad);
+		} else {
+			snprintf(name, sizeof name, "attachment; filename=\"bollettino-%s-%s.pdf\"",
+				 comune, r->params[1]);
+			http_header_add(r, "Content-Disposition", name);
+			http_reply_bytes(r, 200, "application/pdf", pdf, len);
+		}
+		free(pdf);
+	} else
+		http_reply_bytes(r, 200, "text/html; charset=utf-8", html, strlen(html));
+	free(html);
+	free(pdf64);
+}
+
+static int add_enabled(void *ctx, const char *comune, int64_t since)
+{
+	struct listing *l = ctx;
+	json_array_append_new(l->items, json_pack("{s:s,s:s,s:o}", "comune", comune, "nome",
+						  api_comune_name(l->r->app->rd, comune), "since",
+						  api_time(since)));
+	return 0;
+}
+
+void api_bollettini_comuni(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	struct listing l = {.r = r, .items = json_array()};
+	struct vis_error e = {0};
+	if (store_bollettino_comune_each(s, add_enabled, &l, &e)) {
+		json_decref(l.items);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "comuni", l.items));
+}
+
+void api_bollettini_comune_set(struct http_request *r)
+{
+	const char *comune = r->params[0];
+	if (!comune_param(r, comune))
+		return;
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	bool on = !strcmp(r->method, "PUT"), changed;
+	struct vis_error e = {0};
+	if (store_bollettino_comune_set(s, comune, on, api_now(r), &changed, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:s,s:s,s:b,s:b}", "comune", comune, "nome",
+					  api_comune_name(r->app->rd, comune), "enabled", on,
+					  "changed", changed));
+}

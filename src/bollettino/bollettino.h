@@ -1,0 +1,110 @@
+/* bollettino — the monthly demographic bulletin of a municipality, and its
+ * archive: what the office publishes to each member municipality.
+ *
+ * Owns: the bulletin of one municipality and one month (the standard
+ * tables of stats/tables.h for that month — the balance, the residents by
+ * sex and broad age group, the foreign residents by citizenship, the
+ * households by size — the indicators computed from those tables' published
+ * cells only, and a short Italian text of the main figures written from
+ * the same cells, so that neither reveals a cell the tables hide); its two
+ * renderings, a printable HTML page (the printed visura's style sheet, A4,
+ * no script) and a PDF (cairo's PDF surface, text laid out by pango:
+ * pdf.c); the archive's workflow, shared by the scheduler of `visura
+ * serve`, `visura stats report` and the API: which month is due, generating
+ * it once, who may read it.
+ *
+ * A bulletin's data is a JSON object {comune: {codice, nome}, mese
+ * ("YYYY-MM"), nome_mese, periodo: {dal, al}, inizio (the day before the
+ * period: the population at start), soglia, sintesi (the text), tavole:
+ * [{id, titolo, colonne, righe}] (rows: a label, then counts, null when
+ * hidden), indicatori: [{id, nome, valore (null when it would need a hidden
+ * cell), unita}], mappa: the province's map (map.c) or null}.  Both
+ * renderings are made from it. */
+#ifndef VISURA_BOLLETTINO_BOLLETTINO_H
+#define VISURA_BOLLETTINO_BOLLETTINO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+struct refdata;
+
+/* What a bulletin needs besides its municipality and month. */
+struct bollettino_opts {
+	int threshold;            /* small-cell threshold (stats_threshold_min) */
+	const char *heading;      /* the issuer printed on top (print_heading), "" = none */
+	int today;                /* YYYYMMDD */
+	int64_t now;              /* epoch seconds: generated_at */
+	const char *geo_dir;      /* the interface's boundaries (ui_dir/geo); NULL or "" = no map */
+};
+
+/* A bulletin built: its data and both renderings (the caller's). */
+struct bollettino_doc {
+	json_t *data;
+	char *html;
+	size_t html_len;
+	unsigned char *pdf;
+	size_t pdf_len;
+};
+
+/* Builds the bulletin of `comune` (ISTAT code) for month `mese` (YYYYMM).
+ * A month the register does not cover to its last day (imports stop
+ * earlier), or not at all, is VIS_ERR_INVALID with the reason in Italian. */
+vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *comune, int mese,
+			 const struct bollettino_opts *o, struct bollettino_doc *out,
+			 struct vis_error *e);
+void bollettino_doc_release(struct bollettino_doc *d);
+
+/* The PDF of a bulletin's data (pdf.c): *pdf is the caller's. */
+vis_err bollettino_pdf(json_t *data, const char *heading, unsigned char **pdf, size_t *len,
+		       struct vis_error *e);
+
+/* The map of the municipality's province (map.c): {larghezza, altezza,
+ * comuni: [{codice, nome, evidenziato, anelli: [[x, y, x, y, ...]]}], fonte},
+ * from geo_dir/comuni-PPP.topo.json; NULL when there is no such file or the
+ * municipality is not in it. */
+json_t *bollettino_map(const char *geo_dir, const char *comune);
+
+/* What both renderings print: a table cell (a label; a count, 12.345; a
+ * value, 163,2; "ris." for a hidden one), and the closing note (periods,
+ * confidentiality). */
+#define BOLLETTINO_CELL_MAX 128   /* a table's labels are below STATS_LABEL_MAX (128) */
+void bollettino_cell_text(json_t *x, char out[BOLLETTINO_CELL_MAX]);
+void bollettino_note(json_t *data, char *out, size_t cap);
+
+/* Releases what the PDF's text layout keeps for the whole process (pango's
+ * font map of the calling thread, cairo's and fontconfig's caches): once,
+ * at exit, from the thread that built the bulletins, none being built. */
+void bollettino_release(void);
+
+/* Builds and archives the bulletin of a month: the one function of the
+ * scheduler, the command line and on-demand generation.  *stored is false
+ * when that month was archived already (the first one stays: the archive's
+ * key is the municipality and the month); *sha256 (65 bytes, may be NULL)
+ * gets the archived PDF's hash. */
+vis_err bollettino_publish(struct store *s, const struct refdata *rd, const char *comune,
+			   int mese, const struct bollettino_opts *o, bool *stored, char *sha256,
+			   struct vis_error *e);
+
+/* The scheduler's duty: for each municipality enabled, the bulletin of the
+ * month just closed (the one before `o->today`'s), once the register covers
+ * it to its last day, unless archived.  Returns how many were archived, or
+ * -1 (e set) on a failure of the database; a bulletin that cannot be built
+ * is logged once and left for the next call. */
+int bollettino_due(struct store *s, const struct refdata *rd, const struct bollettino_opts *o,
+		   struct vis_error *e);
+
+/* The month before the one of `date` (YYYYMMDD), as YYYYMM. */
+int bollettino_month_closed(int date);
+
+/* Who may read a municipality's bulletins (deny by default): the registry
+ * office's admins and the auditors, every one; an account of a body of
+ * kind "municipality" whose ISTAT code is that municipality (en: the
+ * account's body, NULL when it has none), its own; nobody else. */
+bool bollettino_may_read(const char *role, const struct store_ente *en, const char *comune);
+
+#endif
