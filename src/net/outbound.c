@@ -236,8 +236,12 @@ long outbound_post(struct outbound_post *p, char *why, size_t cap)
 		hs = more;
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)p->len);
+	if (p->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)p->len);
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	}
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, p->timeout > 0 ? p->timeout : 10L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

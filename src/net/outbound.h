@@ -45,11 +45,12 @@ vis_err outbound_prepare(CURL *c, struct outbound *o, const char *url, enum outb
 			 bool plain_loopback, struct vis_error *e);
 void outbound_release(struct outbound *o);
 
-/* A POST by the webhook rules (one place for webhooks and witnesses). */
+/* A POST by the webhook rules (one place for webhooks, witnesses and the
+ * SPID/CIE provider), or a GET when body is NULL. */
 struct outbound_post {
 	const char *url;
 	const char *const *headers; /* "Name: value" lines, NULL-terminated */
-	const char *body;
+	const char *body;           /* NULL: a GET */
 	size_t len;
 	const char *ca_file;        /* NULL or "": the system's trust store */
 	long timeout;               /* seconds for the whole transfer */

@@ -10,6 +10,9 @@
 // and at which level (the interaction then completes without a form).
 // POST /test/tamper {on} alters the next ID token in transit (a claim
 // changed after signing), as an attacker between the two would.
+// POST /test/federation {entity_configuration} sets the provider's entity
+// configuration (OpenID Federation), signed by the test with the
+// provider's federation key; GET /.well-known/openid-federation serves it.
 import fs from 'node:fs';
 import Provider from 'oidc-provider';
 
@@ -18,6 +21,7 @@ const FISCAL = 'https://attributes.eid.gov.it/fiscal_number';
 const people = new Map();
 let next = null;
 let tamper = false;
+let entityConfiguration = null;
 
 const provider = new Provider(cfg.issuer, {
   clients: [{
@@ -59,6 +63,17 @@ provider.use(async (ctx, nextMw) => {
     next = JSON.parse(await readBody(ctx.req));
     people.set(next.sub, next.fiscal_number);
     ctx.body = { ok: true };
+    return;
+  }
+  if (ctx.method === 'POST' && ctx.path === '/test/federation') {
+    entityConfiguration = JSON.parse(await readBody(ctx.req)).entity_configuration;
+    ctx.body = { ok: true };
+    return;
+  }
+  if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-federation') {
+    if (!entityConfiguration) { ctx.status = 404; return; }
+    ctx.type = 'application/entity-statement+jwt';
+    ctx.body = entityConfiguration;
     return;
   }
   if (ctx.method === 'POST' && ctx.path === '/test/tamper') {
