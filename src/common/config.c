@@ -67,7 +67,7 @@ static const struct option_row rows[] = {
 	STR(pdnd_signing_key, "", "PDND calls, INTEGRITY_REST_02: the deployment's signing key (an EC P-256 private JWK made by visura pdnd keygen); with it, a PDND call with a body must carry Digest and Agid-JWT-Signature, every answer to a PDND call carries both, and /.well-known/jwks.json publishes the public key (empty: the pattern is not offered)"),
 	INT(pdnd_daily_calls_per_consumer, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsPerConsumer, calls a day (Italian calendar day) from one body, on every instance; beyond it 429 until midnight (0: no such quota, only the agreements' own limits)"),
 	INT(pdnd_daily_calls_total, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsTotal, calls a day (Italian calendar day) from all bodies together, on every instance; beyond it 429 until midnight (0: no such quota)"),
-	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer (empty: no SPID/CIE login; docs/spid-cie.md)"),
+	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer, its entity id in the federation (empty: no SPID/CIE login; docs/spid-cie.md)"),
 	STR(oidc_authorization_endpoint, "", "SPID/CIE login: the provider's authorization endpoint (https, or http on loopback)"),
 	STR(oidc_token_endpoint, "", "SPID/CIE login: the provider's token endpoint"),
 	STR(oidc_userinfo_endpoint, "", "SPID/CIE login: the provider's userinfo endpoint"),

@@ -33,7 +33,10 @@ entity id and keys only (no endpoints, no provider keys):
   log says why;
 - a metadata policy that changes a value (the provider's userinfo
   endpoint, wrong in its own configuration, set right by the trust
-  anchor's `value`): the login works only with the policy applied."""
+  anchor's `value`): the login works only with the policy applied;
+- through an intermediate (provider → intermediate → anchor): logged in
+  with the two levels' policies merged; an intermediate's subset_of that
+  leaves nothing for the anchor's essential: refused."""
 import base64
 import glob
 import http.cookiejar
@@ -320,12 +323,14 @@ def es256_verified(token, keys):
     return header, json.loads(b64u_dec(body))
 
 
-class TrustAnchor:
-    """A trust anchor on loopback: its entity configuration and its fetch
-    endpoint (the subordinate statements the test sets)."""
+class Authority:
+    """A trust anchor (or, with a superior, an intermediate) on loopback:
+    its entity configuration and its fetch endpoint (the subordinate
+    statements the test sets)."""
 
-    def __init__(self):
-        self.key = FedKey("ta-1")
+    def __init__(self, kid="ta-1", superior=None):
+        self.key = FedKey(kid)
+        self.superior = superior
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.configuration = None
@@ -362,12 +367,15 @@ class TrustAnchor:
         self.httpd.server_close()
 
     def publish(self, now):
-        self.configuration = self.key.sign({
+        claims = {
             "iss": self.base, "sub": self.base, "iat": now, "exp": now + 3600,
             "jwks": {"keys": [self.key.jwk()]},
             "metadata": {"federation_entity": {
                 "federation_fetch_endpoint": self.base + "/fetch",
-                "organization_name": "Trust anchor di prova"}}})
+                "organization_name": "Autorità di prova"}}}
+        if self.superior:
+            claims["authority_hints"] = [self.superior.base]
+        self.configuration = self.key.sign(claims)
 
     def subordinate(self, sub, keys, iat, exp, policy=None, signer=None):
         claims = {"iss": self.base, "sub": sub, "iat": iat, "exp": exp, "jwks": {"keys": keys}}
@@ -376,7 +384,7 @@ class TrustAnchor:
         self.statements[sub] = (signer or self.key).sign(claims)
 
 
-def op_configuration(op, fed, op_pub, ta, now, userinfo="/me"):
+def op_configuration(op, fed, op_pub, superior, now, userinfo="/me"):
     """The provider's entity configuration, set on the provider."""
     md = {"issuer": op.base, "authorization_endpoint": op.base + "/auth",
           "token_endpoint": op.base + "/token", "userinfo_endpoint": op.base + userinfo,
@@ -385,7 +393,7 @@ def op_configuration(op, fed, op_pub, ta, now, userinfo="/me"):
           "acr_values_supported": [L % 1, L % 2, L % 3]}
     op.post("/test/federation", {"entity_configuration": fed.sign({
         "iss": op.base, "sub": op.base, "iat": now, "exp": now + 3600,
-        "jwks": {"keys": [fed.jwk()]}, "authority_hints": [ta.base],
+        "jwks": {"keys": [fed.jwk()]}, "authority_hints": [superior.base],
         "metadata": {"openid_provider": md}})})
 
 
@@ -397,7 +405,8 @@ def chain_log(srv):
 
 def test_spid_federation():
     srv = Server(population=dict(persons=20, seed=6))
-    ta = TrustAnchor()
+    ta = Authority()
+    inter = Authority("intermediate-1", superior=ta)
     ta_jwks = os.path.join(srv.dir, "ta-jwks.json")
     with open(ta_jwks, "w") as f:
         json.dump({"keys": [ta.key.jwk()]}, f)
@@ -425,11 +434,12 @@ def test_spid_federation():
             entity_configuration(srv, ta, rp, marks)
             op = Op(srv.dir, port, op_full, rp)
             try:
-                federation(srv, op, ta, op_pub)
+                federation(srv, op, ta, inter, op_pub)
             finally:
                 op.stop()
     finally:
         ta.stop()
+        inter.stop()
 
 
 def entity_configuration(srv, ta, rp, marks):
@@ -471,7 +481,7 @@ def entity_configuration(srv, ta, rp, marks):
     eq(again["sub"], CLIENT_ID, "a second fetch")
 
 
-def federation(srv, op, ta, op_pub):
+def federation(srv, op, ta, inter, op_pub):
     srv.admin()
     ente = srv.create_ente()
     user = srv.user("operator", ente["id"])
@@ -537,6 +547,31 @@ def federation(srv, op, ta, op_pub):
     _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
     expect(r, 200, what="login with the policy's userinfo endpoint")
     eq(chain_log(srv)[-1]["outcome"], "resolved", "the chain with the policy resolved")
+
+    # Through an intermediate: the provider's superior is the
+    # intermediate, whose superior is the anchor; the anchor's policy and
+    # the intermediate's merged (the anchor's value for the userinfo
+    # endpoint, the intermediate's subset_of on the provider's
+    # authentication methods, which the anchor's essential then needs).
+    t = srv.advance_to(t + 121)
+    inter.publish(t)
+    op_configuration(op, fed, op_pub, inter, t, userinfo="/non-esiste")
+    inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
+        "token_endpoint_auth_methods_supported": {"subset_of": ["private_key_jwt"]}})
+    ta.subordinate(inter.base, [inter.key.jwk()], t, t + 100, policy={
+        "userinfo_endpoint": {"value": op.base + "/me"},
+        "token_endpoint_auth_methods_supported": {"essential": True}})
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login through an intermediate")
+    last = chain_log(srv)[-1]
+    eq((last["outcome"], last["until"]), ("resolved", t + 90),
+       "the chain through the intermediate, kept until its earliest exp")
+    # The intermediate's subset_of leaves nothing the anchor's essential
+    # can accept: refused.
+    t = srv.advance_to(t + 91)
+    inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
+        "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"]}})
+    refused("the merged policies of two levels", "essential")
 
 
 if __name__ == "__main__":
