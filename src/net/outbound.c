@@ -209,6 +209,7 @@ long outbound_post(struct outbound_post *p, char *why, size_t cap)
 {
 	p->answer_len = 0;
 	p->answer_over = false;
+	p->content_type[0] = '\0';
 	if (p->answer && p->answer_cap)
 		p->answer[0] = '\0';
 	CURL *c = curl_easy_init();
@@ -252,6 +253,10 @@ long outbound_post(struct outbound_post *p, char *why, size_t cap)
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	char *ctype = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype &&
+	    !STR_COPY(p->content_type, ctype))
+		p->content_type[0] = '\0';
 	curl_slist_free_all(hs);
 	curl_easy_cleanup(c);
 	outbound_release(&o);

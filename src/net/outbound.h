@@ -58,6 +58,7 @@ struct outbound_post {
 	size_t answer_cap;          /* room in answer, its NUL included */
 	size_t answer_len;          /* out: the bytes kept */
 	bool answer_over;           /* out: the answer did not fit (transfer cut) */
+	char content_type[128];     /* out: the answer's Content-Type, or "" */
 };
 
 /* Sends p; returns the HTTP status, or 0 when no answer came back, with

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/config.h"
@@ -16,6 +17,7 @@
 #include "oidc/internal.h"
 
 #define FED_TYP "entity-statement+jwt"
+#define FED_CTYPE "application/entity-statement+jwt"
 #define STATEMENT_MAX (64u << 10)  /* one statement, bytes */
 #define CHAIN_DEPTH 4              /* superiors above the provider, at most */
 #define FETCHES_MAX 12             /* fetches for one resolution, at most */
@@ -138,12 +140,15 @@ static char *fetch(struct climb *c, const char *url)
 		no(c, "too many fetches for one chain", "at most 12");
 		return NULL;
 	}
-	char *buf = malloc(STATEMENT_MAX + 1), net[160] = "";
-	static const char *const hdrs[] = {"Accept: application/entity-statement+jwt", NULL};
-	long st = buf ? oidc_http(c->o, url, hdrs, NULL, buf, STATEMENT_MAX + 1, net, sizeof net)
+	char *buf = malloc(STATEMENT_MAX + 1), net[160] = "", ctype[128] = "";
+	static const char *const hdrs[] = {"Accept: " FED_CTYPE, NULL};
+	long st = buf ? oidc_http(c->o, url, hdrs, NULL, buf, STATEMENT_MAX + 1, ctype, net,
+				  sizeof net)
 		      : 0;
-	if (st != 200) {
-		snprintf(c->why, sizeof c->why, "%.120s: %.70s", url, st ? "not 200" : net);
+	size_t n = strlen(FED_CTYPE);
+	if (st != 200 || strncasecmp(ctype, FED_CTYPE, n) || (ctype[n] && ctype[n] != ';')) {
+		snprintf(c->why, sizeof c->why, "%.120s: %.70s", url,
+			 !st ? net : st != 200 ? "not 200" : "not application/entity-statement+jwt");
 		free(buf);
 		return NULL;
 	}

@@ -47,9 +47,10 @@ char *oidc_sign(const json_t *key, const char *kid, const char *typ, json_t *cla
 json_t *oidc_verified(const json_t *keys, const char *token, size_t max, const char *typ);
 
 /* A GET (body NULL) or POST through the outbound rules; the status (0: no
- * answer, why says so), the answer in buf (cap bytes with its NUL). */
+ * answer, why says so), the answer in buf (cap bytes with its NUL); when
+ * ctype is not NULL, the answer's Content-Type (128 bytes). */
 long oidc_http(struct oidc *o, const char *url, const char *const *headers, const char *body,
-	       char *buf, size_t cap, char *why, size_t why_cap);
+	       char *buf, size_t cap, char *ctype, char *why, size_t why_cap);
 
 /* The federation's settings read (trust marks); at the open. */
 vis_err oidc_federation_open(struct oidc *o, struct vis_error *e);

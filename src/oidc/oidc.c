@@ -462,7 +462,7 @@ static int acr_level(const char *acr)
 }
 
 long oidc_http(struct oidc *o, const char *url, const char *const *headers, const char *body,
-	       char *buf, size_t cap, char *why, size_t why_cap)
+	       char *buf, size_t cap, char *ctype, char *why, size_t why_cap)
 {
 	struct outbound_post p = {.url = url, .headers = headers, .body = body,
 				  .len = body ? strlen(body) : 0, .ca_file = o->cfg->oidc_ca_file,
@@ -472,13 +472,15 @@ long oidc_http(struct oidc *o, const char *url, const char *const *headers, cons
 		str_copy_cut(why, why_cap, "answer too large");
 		return 0;
 	}
+	if (ctype)
+		memcpy(ctype, p.content_type, sizeof p.content_type);
 	return st;
 }
 
 static long op_post(struct oidc *o, const char *url, const char *const *headers,
 		    const char *body, char *buf, char *why, size_t why_cap)
 {
-	return oidc_http(o, url, headers, body, buf, ANSWER_MAX, why, why_cap);
+	return oidc_http(o, url, headers, body, buf, ANSWER_MAX, NULL, why, why_cap);
 }
 
 static char *token_request_body(struct oidc *o, const struct oidc_flow *f, const char *code,

@@ -28,7 +28,9 @@ entity id and keys only (no endpoints, no provider keys):
   keys;
 - a login through the resolved trust chain;
 - the chain expired (a subordinate statement with exp in the past),
-  a statement signed by a stranger's key, a metadata policy that forbids
+  a statement signed by a stranger's key, one naming another key than
+  the one that signed the provider's configuration, one served with
+  another content type, a metadata policy that forbids
   the provider's value: login refused (spid_trust_chain), the transaction
   log says why;
 - a metadata policy that changes a value (the provider's userinfo
@@ -335,6 +337,7 @@ class Authority:
         self.base = f"http://127.0.0.1:{self.port}"
         self.configuration = None
         self.statements = {}
+        self.content_type = "application/entity-statement+jwt"
         ta = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -354,7 +357,7 @@ class Authority:
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", "application/entity-statement+jwt")
+                self.send_header("Content-Type", ta.content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body.encode())
@@ -475,6 +478,14 @@ def entity_configuration(srv, ta, rp, marks):
     eq(md["contacts"], ["anagrafe@comune.example.it", "ced@comune.example.it"], "contacts")
     eq(claims["metadata"]["federation_entity"]["organization_name"], "Comune di Valdoria",
        "federation_entity")
+    # The federation key beside the database, 0600, apart from the
+    # OpenID Connect key.
+    prefix = files_prefix(srv.db)
+    fed_file, rp_file = prefix + ".oidc-federation-key", prefix + ".oidc-key"
+    eq(oct(os.stat(fed_file).st_mode & 0o777), "0o600", "the federation key's mode")
+    eq({json.load(open(fed_file))["kid"]}, fed_kids, "the published federation key is the file's")
+    check(json.load(open(fed_file))["d"] != json.load(open(rp_file))["d"],
+          "two keys, not one")
     # Signed afresh: a second fetch verifies too, with the same key.
     _, again = es256_verified(srv.request("GET", "/.well-known/openid-federation").body.decode(),
                               claims["jwks"]["keys"])
@@ -522,6 +533,12 @@ def federation(srv, op, ta, inter, op_pub):
     t = srv.advance_to(t + 31)
     ta.subordinate(op.base, [FedKey("op-fed-1").jwk()], t, t + 120)
     refused("another key vouched for", "keys its superior names")
+    # A statement served as something else than an entity statement.
+    t = srv.advance_to(t + 31)
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+    ta.content_type = "application/json"
+    refused("a statement served as application/json", "not application/entity-statement+jwt")
+    ta.content_type = "application/entity-statement+jwt"
     # A policy that forbids the provider's value: only tls_client_auth,
     # essential.
     t = srv.advance_to(t + 31)
