@@ -5,7 +5,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev python3
-      libjansson-dev libjose-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev zlib1g-dev
+      libjansson-dev libjose-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev zlib1g-dev
       libpq-dev libqrencode-dev postgresql testssl.sh python3-yaml python3-jsonschema
       debhelper lintian curl openssl logrotate systemd zbar-tools)
 # libqrencode-dev: the QR code of the printed visura's receipt (src/common/qr.c).

@@ -75,6 +75,7 @@ static const struct option_row rows[] = {
 	STR(oidc_client_id, "", "SPID/CIE login: this relying party's client_id as registered"),
 	STR(oidc_redirect_uri, "", "SPID/CIE login: the redirect URI as registered (https://HOST/api/v1/auth/spid/callback)"),
 	STR(oidc_key, "", "SPID/CIE login: the relying party's private key (a JWK, made at the first start when missing; empty: beside the database, .oidc-key)"),
+	STR(oidc_enc_key, "", "SPID/CIE login: the relying party's private RSA key for the encrypted userinfo (a JWK, 4096 bits, made at the first start when missing; empty: beside the database, .oidc-enc-key)"),
 	STR(oidc_ca_file, "", "SPID/CIE login: CA certificates for the provider's endpoints (empty: the system's)"),
 	STR(oidc_log_dir, "", "SPID/CIE login: the directory of the transaction log (empty: beside the database, .oidc-log)"),
 	INT(oidc_level, 2, 3, "2", "SPID/CIE login: the lowest SPID level accepted (2 or 3); a body may ask for more"),

@@ -58,6 +58,7 @@ struct config {
 	char oidc_client_id[256];   /* this relying party's client_id */
 	char oidc_redirect_uri[512];  /* .../api/v1/auth/spid/callback as registered */
 	char oidc_key[CONFIG_PATH_MAX];   /* the relying party's private key, "" = beside the db */
+	char oidc_enc_key[CONFIG_PATH_MAX]; /* its RSA key for the encrypted userinfo, "" = beside the db */
 	char oidc_ca_file[CONFIG_PATH_MAX]; /* CA for the provider's endpoints, "" = system's */
 	char oidc_log_dir[CONFIG_PATH_MAX]; /* the transaction log, "" = beside the db */
 	int oidc_level;             /* the lowest SPID level accepted (2 or 3) */

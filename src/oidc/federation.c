@@ -90,6 +90,8 @@ char *oidc_entity_configuration(struct oidc *o, int64_t now, struct vis_error *e
 		"token_endpoint_auth_signing_alg", "ES256", "request_object_signing_alg", "ES256",
 		"id_token_signed_response_alg", "RS256", "userinfo_signed_response_alg", "RS256",
 		"application_type", "web", "contacts", list_array(c->oidc_contacts));
+	json_object_set_new(rp, "userinfo_encrypted_response_alg", json_string("RSA-OAEP-256"));
+	json_object_set_new(rp, "userinfo_encrypted_response_enc", json_string("A256CBC-HS512"));
 	json_t *entity = json_pack("{s:o}", "contacts", list_array(c->oidc_contacts));
 	if (c->oidc_organization_name[0]) {
 		json_object_set_new(rp, "organization_name", json_string(c->oidc_organization_name));

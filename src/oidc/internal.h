@@ -13,6 +13,7 @@
 struct oidc {
 	const struct config *cfg;
 	json_t *rp_key;    /* ours, with its private part (OpenID Connect) */
+	json_t *enc_key;   /* ours for the encrypted userinfo (RSA), private */
 	char kid[64];
 	json_t *fed_key;   /* the federation key: signs the entity configuration */
 	char fed_kid[64];
@@ -33,10 +34,6 @@ struct oidc {
 /* The public signing keys with a kid of a JWKS's "keys" (new array; none
  * with a private part). */
 json_t *oidc_public_sig_keys(const json_t *jwks);
-
-/* The key at path, read, or made (EC P-256, kid its RFC 7638 thumbprint,
- * 0600) when the file does not exist.  what names the option. */
-json_t *oidc_key_ensure(const char *path, const char *what, struct vis_error *e);
 
 /* A compact JWS of claims (stolen), signed ES256 with key; typ may be NULL. */
 char *oidc_sign(const json_t *key, const char *kid, const char *typ, json_t *claims);

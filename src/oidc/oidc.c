@@ -70,36 +70,46 @@ static json_t *keys_file_read(const char *path, const char *what, struct vis_err
 	return keys;
 }
 
-json_t *oidc_key_ensure(const char *path, const char *what, struct vis_error *e)
+/* One of our keys: read, or made (0600) when the file does not exist.
+ * opt names the option in messages; enc: the RSA key of the encrypted
+ * userinfo (RSA-OAEP-256, 4096 bits, the size the profile recommends),
+ * else the signing key (ES256). */
+static json_t *rp_key_ensure(const char *path, const char *opt, bool enc, struct vis_error *e)
 {
 	json_t *k = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
 	if (k) {
+		const char *kty = json_string_value(json_object_get(k, "kty"));
+		size_t nbytes = enc ? jose_b64_dec(json_object_get(k, "n"), NULL, 0) : 0;
 		if (!json_is_string(json_object_get(k, "d")) ||
-		    !json_is_string(json_object_get(k, "kid"))) {
+		    !json_is_string(json_object_get(k, "kid")) ||
+		    (enc && (!kty || strcmp(kty, "RSA") || nbytes == SIZE_MAX || nbytes < 256))) {
 			json_decref(k);
-			vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' is not a private JWK with a kid",
-				      what, path);
+			vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' is not a private %sJWK with a kid",
+				      opt, path, enc ? "RSA (2048 bits or more) " : "");
 			return NULL;
 		}
 		return k;
 	}
 	if (access(path, F_OK) == 0) {
-		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' is not JSON", what, path);
+		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' is not JSON", opt, path);
 		return NULL;
 	}
-	k = json_pack("{s:s}", "alg", "ES256");
+	k = enc ? json_pack("{s:s,s:i}", "kty", "RSA", "bits", 4096)
+		: json_pack("{s:s}", "alg", "ES256");
 	unsigned char thp[32];
 	char kid[64];
 	if (!k || !jose_jwk_gen(NULL, k) ||
 	    jose_jwk_thp_buf(NULL, k, "S256", thp, sizeof thp) != sizeof thp ||
 	    jose_b64_enc_buf(thp, sizeof thp, kid, sizeof kid) == SIZE_MAX) {
 		json_decref(k);
-		vis_error_set(e, VIS_ERR_INTERNAL, "%s: cannot make a key", what);
+		vis_error_set(e, VIS_ERR_INTERNAL, "%s: cannot make a key", opt);
 		return NULL;
 	}
 	kid[43] = '\0';
 	json_object_set_new(k, "kid", json_string(kid));
-	json_object_set_new(k, "use", json_string("sig"));
+	json_object_set_new(k, "use", json_string(enc ? "enc" : "sig"));
+	if (enc)
+		json_object_set_new(k, "alg", json_string("RSA-OAEP-256"));
 	char *text = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	bool ok = text && fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
@@ -108,7 +118,7 @@ json_t *oidc_key_ensure(const char *path, const char *what, struct vis_error *e)
 	free(text);
 	if (!ok) {
 		json_decref(k);
-		vis_error_set(e, VIS_ERR_IO, "%s: cannot write '%s': %s", what, path, strerror(errno));
+		vis_error_set(e, VIS_ERR_IO, "%s: cannot write '%s': %s", opt, path, strerror(errno));
 		return NULL;
 	}
 	return k;
@@ -130,7 +140,8 @@ static json_t *op_by_hand(const struct config *cfg, struct vis_error *e)
 			 "userinfo_endpoint", cfg->oidc_userinfo_endpoint);
 }
 
-vis_err oidc_open(const struct config *cfg, const char *key_path, const char *fed_key_path,
+vis_err oidc_open(const struct config *cfg, const char *key_path, const char *enc_key_path,
+		  const char *fed_key_path,
 		  const char *log_dir, struct oidc **out, struct vis_error *e)
 {
 	*out = NULL;
@@ -162,8 +173,10 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *fe
 	} else {
 		o->op_until = INT64_MAX;
 	}
-	o->rp_key = oidc_key_ensure(key_path, "oidc_key", e);
-	o->fed_key = o->rp_key ? oidc_key_ensure(fed_key_path, "oidc_federation_key", e) : NULL;
+	o->rp_key = rp_key_ensure(key_path, "oidc_key", false, e);
+	o->enc_key = o->rp_key ? rp_key_ensure(enc_key_path, "oidc_enc_key", true, e) : NULL;
+	o->fed_key = o->enc_key ? rp_key_ensure(fed_key_path, "oidc_federation_key", false, e)
+				: NULL;
 	if (!o->fed_key) {
 		oidc_free(o);
 		return e->code;
@@ -196,6 +209,7 @@ void oidc_free(struct oidc *o)
 	json_decref(o->trust_marks);
 	json_decref(o->rp_key);
 	json_decref(o->fed_key);
+	json_decref(o->enc_key);
 	pthread_mutex_destroy(&o->log_lock);
 	pthread_mutex_destroy(&o->op_lock);
 	free(o);
@@ -208,12 +222,13 @@ const char *oidc_log_path(const struct oidc *o)
 
 json_t *oidc_rp_jwks(struct oidc *o)
 {
-	json_t *pub = json_deep_copy(o->rp_key);
-	if (!pub || !jose_jwk_pub(NULL, pub)) {
+	json_t *pub = json_deep_copy(o->rp_key), *enc = json_deep_copy(o->enc_key);
+	if (!pub || !enc || !jose_jwk_pub(NULL, pub) || !jose_jwk_pub(NULL, enc)) {
 		json_decref(pub);
+		json_decref(enc);
 		return NULL;
 	}
-	return json_pack("{s:[o]}", "keys", pub);
+	return json_pack("{s:[o,o]}", "keys", pub, enc);
 }
 
 /* ---- the flow ---- */
@@ -543,17 +558,33 @@ static bool id_token_ok(struct oidc *o, const json_t *op, const struct oidc_flow
 	return ok;
 }
 
-/* The signed userinfo, checked; the codice fiscale taken from it. */
+/* The userinfo, encrypted for our key and signed by the provider, as the
+ * profile asks (a JWE holding a JWS), checked; the codice fiscale taken
+ * from it. */
 static bool userinfo_ok(struct oidc *o, const json_t *op, const char *answer, int64_t now,
 			struct oidc_identity *out, struct oidc_refusal *why)
 {
 	char text[TOKEN_MAX + 1];
-	size_t n = strcspn(answer, "\r\n");
+	size_t n = strcspn(answer, "\r\n"), dots = 0;
 	if (n > TOKEN_MAX)
 		return refuse(why, 502, "spid_bad_userinfo", "le informazioni sull'utente sono troppo grandi");
 	memcpy(text, answer, n);
 	text[n] = '\0';
-	json_t *p = op_verified(op, text);
+	for (size_t i = 0; i < n; i++)
+		dots += text[i] == '.';
+	if (dots != 4)
+		return refuse(why, 401, "spid_bad_userinfo",
+			      "le informazioni sull'utente non sono cifrate per questo servizio, "
+			      "come il profilo SPID/CIE chiede");
+	size_t inner_len;
+	char *inner = oidc_jwe_decrypt(o->enc_key, text, TOKEN_MAX, &inner_len);
+	if (!inner)
+		return refuse(why, 401, "spid_bad_userinfo",
+			      "le informazioni sull'utente non si decifrano con la chiave di questo "
+			      "servizio (algoritmo, chiave o contenuto alterato)");
+	json_t *p = op_verified(op, inner);
+	sodium_memzero(inner, inner_len);
+	free(inner);
 	if (!p)
 		return refuse(why, 401, "spid_bad_userinfo",
 			      "le informazioni sull'utente non sono firmate dal gestore dell'identità");

@@ -1,16 +1,20 @@
 /* oidc — the relying party of the SPID/CIE OpenID Connect profile, for
  * operators' logins (the citizens' part is a later slice).
  *
- * Owns: the relying party's key (an EC P-256 JWK, ES256, made at the first
- * start when missing, 0600, kept beside the database like the other keys;
- * oidc_key); the provider's public keys (oidc_jwks, a JWKS file); one
+ * Owns: the relying party's keys (an EC P-256 JWK for its signatures,
+ * ES256, oidc_key; an RSA JWK of 4096 bits for the userinfo the provider
+ * encrypts to it, RSA-OAEP or RSA-OAEP-256, oidc_enc_key; each made at the
+ * first start when missing, 0600, kept beside the database like the other
+ * keys); the provider's public keys (oidc_jwks, a JWKS file); one
  * login flow: state, nonce and PKCE verifier (S256), the nonce and the
  * verifier derived from the state under the secrets key so that nothing
  * but the state needs keeping; the signed request object; the token
  * request with private_key_jwt; the checks of the ID token (signature by
  * the provider's keys, iss, aud, exp/iat within oidc_clock_skew, nonce,
- * acr at or above the level asked) and of the signed userinfo (signature,
- * iss, aud, sub that of the ID token, the fiscal_number claim); and the
+ * acr at or above the level asked) and of the userinfo, encrypted and
+ * signed as the profile asks (decrypted with our RSA key, A128CBC-HS256 or
+ * A256CBC-HS512; then signature, iss, aud, sub that of the ID token, the
+ * fiscal_number claim); and the
  * transaction log the profile asks of a relying party, one JSON line per
  * exchange in a file per day under oidc_log_dir, tokens only as SHA-256
  * digests, files older than oidc_log_days deleted.  The JOSE work is
@@ -44,16 +48,27 @@ struct oidc;
 #define OIDC_CLAIM_FISCAL "https://attributes.eid.gov.it/fiscal_number"
 
 /* Opens the relying party of cfg (cfg->oidc_issuer set): the provider's
- * keys read, the relying party's key read or made (key_path: oidc_key or
- * the database's default); the log directory made when missing. */
-vis_err oidc_open(const struct config *cfg, const char *key_path, const char *fed_key_path,
+ * keys read, the relying party's keys read or made (key_path: oidc_key,
+ * enc_key_path: oidc_enc_key, fed_key_path: oidc_federation_key, or the
+ * database's defaults); the log directory made when missing. */
+vis_err oidc_open(const struct config *cfg, const char *key_path, const char *enc_key_path,
+		  const char *fed_key_path,
 		  const char *log_dir, struct oidc **out, struct vis_error *e);
 void oidc_free(struct oidc *o);
 /* The directory of the transaction log (given to the service user by
  * `visura serve` before it drops root). */
 const char *oidc_log_path(const struct oidc *o);
-/* The relying party's public keys (a JWKS), new reference. */
+/* The relying party's public keys (a JWKS: the signing key, "use":"sig",
+ * and the encryption key, "use":"enc"), new reference. */
 json_t *oidc_rp_jwks(struct oidc *o);
+
+/* The plaintext of a compact JWE for jwk (our private RSA key): key
+ * management RSA-OAEP or RSA-OAEP-256, content A128CBC-HS256 or
+ * A256CBC-HS512, no compression, no critical header, the kid (when named)
+ * that of jwk; at most max bytes in and out.  Malloc'd and NUL-terminated
+ * (*len its length), or NULL for anything else, a wrong key or an altered
+ * part alike. */
+char *oidc_jwe_decrypt(const json_t *jwk, const char *compact, size_t max, size_t *len);
 
 /* One login flow. */
 struct oidc_flow {

@@ -15,6 +15,9 @@ provider, one server.
 - another person's codice fiscale: refused, a security event;
 - the provider's answer replayed (same state): refused;
 - an ID token altered in transit (a claim changed after signing): refused;
+- the userinfo signed but not encrypted, encrypted to another key, or with
+  its ciphertext altered: refused (the profile asks it signed and
+  encrypted; every good login above got it encrypted to visura's RSA key);
 - a password login for an account marked SPID/CIE required: refused; the
   mark removed: accepted again.
 
@@ -168,6 +171,12 @@ def test_spid_login():
     with srv:
         rp = expect(srv.request("GET", "/api/v1/auth/spid/jwks"), 200, what="rp jwks").json
         check(all("d" not in k for k in rp["keys"]), "no private part published")
+        uses = {k.get("use"): k for k in rp["keys"]}
+        check(set(uses) == {"sig", "enc"}, f"a signing and an encryption key: {rp}")
+        enc = uses["enc"]
+        eq((enc["kty"], enc["alg"]), ("RSA", "RSA-OAEP-256"), "the encryption key")
+        check(len(base64.urlsafe_b64decode(enc["n"] + "==")) * 8 >= 4096,
+              "an RSA key of 4096 bits")
         op = Op(srv.dir, port, op_full, rp)
         try:
             run(srv, op)
@@ -253,6 +262,16 @@ def run(srv, op):
     op.post("/test/tamper", {"on": True})
     _, r = login(op, Client(srv), name, "sub-op-1", cf, 2)
     expect(r, 401, "spid_bad_token", what="tampered ID token")
+
+    # The userinfo not as the profile asks: refused, whatever the reason.
+    for mode, what in (("plain", "non sono cifrate"), ("stranger", "non si decifrano"),
+                       ("tamper", "non si decifrano")):
+        op.post("/test/userinfo", {"mode": mode})
+        _, r = login(op, Client(srv), name, "sub-op-1", cf, 2)
+        expect(r, 401, "spid_bad_userinfo", what=f"userinfo {mode}")
+        check(what in r.json["error"]["message"], f"userinfo {mode}: {r.json}")
+    _, r = login(op, Client(srv), name, "sub-op-1", cf, 2)
+    expect(r, 200, what="the provider's own encrypted userinfo again")
 
     # The mark removed: the password works again.
     expect(admin.put(f"/api/v1/accounts/{acc['id']}/spid-required", {"level": 0}), 200,
@@ -474,6 +493,8 @@ def entity_configuration(srv, ta, rp, marks):
     eq(md["response_types"], ["code"], "response_types")
     eq(md["request_object_signing_alg"], "ES256", "request_object_signing_alg")
     eq(md["userinfo_signed_response_alg"], "RS256", "userinfo_signed_response_alg")
+    eq((md["userinfo_encrypted_response_alg"], md["userinfo_encrypted_response_enc"]),
+       ("RSA-OAEP-256", "A256CBC-HS512"), "the userinfo encrypted as the profile asks")
     eq(md["organization_name"], "Comune di Valdoria", "organization_name")
     eq(md["contacts"], ["anagrafe@comune.example.it", "ced@comune.example.it"], "contacts")
     eq(claims["metadata"]["federation_entity"]["organization_name"], "Comune di Valdoria",

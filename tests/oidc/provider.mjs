@@ -1,7 +1,9 @@
 // A real OpenID Connect provider (oidc-provider) on loopback, set up as the
 // SPID/CIE profile asks of a provider: authorization code with PKCE (S256)
 // only, signed request objects required, private_key_jwt at the token
-// endpoint, SPID's acr values, the fiscal_number claim, signed userinfo.
+// endpoint, SPID's acr values, the fiscal_number claim, userinfo signed
+// and then encrypted to the relying party's RSA key (RSA-OAEP-256,
+// A256CBC-HS512).
 // Run by tests/e2e/test_spid.py as `node provider.mjs CONFIG.json`; prints
 // "ready" when it listens.
 //
@@ -13,8 +15,13 @@
 // POST /test/federation {entity_configuration} sets the provider's entity
 // configuration (OpenID Federation), signed by the test with the
 // provider's federation key; GET /.well-known/openid-federation serves it.
+// POST /test/userinfo {mode} changes the next userinfo answer: "plain"
+// signed by the provider but not encrypted; "stranger" signed and
+// encrypted to another RSA key; "tamper" the provider's own answer with
+// one byte of its ciphertext changed.
 import fs from 'node:fs';
 import Provider from 'oidc-provider';
+import * as jose from 'jose';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const FISCAL = 'https://attributes.eid.gov.it/fiscal_number';
@@ -22,6 +29,7 @@ const people = new Map();
 let next = null;
 let tamper = false;
 let entityConfiguration = null;
+let userinfoMode = null;
 
 const provider = new Provider(cfg.issuer, {
   clients: [{
@@ -34,6 +42,8 @@ const provider = new Provider(cfg.issuer, {
     request_object_signing_alg: 'ES256',
     id_token_signed_response_alg: 'RS256',
     userinfo_signed_response_alg: 'RS256',
+    userinfo_encrypted_response_alg: 'RSA-OAEP-256',
+    userinfo_encrypted_response_enc: 'A256CBC-HS512',
     jwks: cfg.client_jwks,
   }],
   jwks: { keys: [cfg.op_key] },
@@ -44,6 +54,7 @@ const provider = new Provider(cfg.issuer, {
     devInteractions: { enabled: false },
     claimsParameter: { enabled: true },
     jwtUserinfo: { enabled: true },
+    encryption: { enabled: true },
     requestObjects: { request: true, requireSignedRequestObject: true },
   },
   pkce: { required: () => true, methods: ['S256'] },
@@ -76,6 +87,11 @@ provider.use(async (ctx, nextMw) => {
     ctx.body = entityConfiguration;
     return;
   }
+  if (ctx.method === 'POST' && ctx.path === '/test/userinfo') {
+    userinfoMode = JSON.parse(await readBody(ctx.req)).mode;
+    ctx.body = { ok: true };
+    return;
+  }
   if (ctx.method === 'POST' && ctx.path === '/test/tamper') {
     tamper = JSON.parse(await readBody(ctx.req)).on;
     ctx.body = { ok: true };
@@ -94,6 +110,9 @@ provider.use(async (ctx, nextMw) => {
     return;
   }
   await nextMw();
+  if (userinfoMode && ctx.path === '/me' && typeof ctx.body === 'string') {
+    await alteredUserinfo(ctx);
+  }
   if (tamper && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
     // One claim changed after the provider signed: the signature no longer fits.
     const [h, p, s] = ctx.body.id_token.split('.');
@@ -104,6 +123,33 @@ provider.use(async (ctx, nextMw) => {
     tamper = false;
   }
 });
+
+// The next userinfo answer, altered as /test/userinfo asked.
+async function alteredUserinfo(ctx) {
+  const mode = userinfoMode;
+  userinfoMode = null;
+  if (mode === 'tamper') {
+    const parts = ctx.body.split('.');
+    const ct = Buffer.from(parts[3], 'base64url');
+    ct[0] ^= 1;
+    parts[3] = ct.toString('base64url');
+    ctx.body = parts.join('.');
+    return;
+  }
+  const key = await jose.importJWK(cfg.op_key, 'RS256');
+  const signed = await new jose.SignJWT({ [FISCAL]: people.get(next.sub) })
+    .setProtectedHeader({ alg: 'RS256', kid: cfg.op_key.kid, typ: 'JWT' })
+    .setIssuer(cfg.issuer).setAudience(cfg.client_id).setSubject(next.sub)
+    .setIssuedAt().sign(key);
+  if (mode === 'plain') {
+    ctx.body = signed;
+    return;
+  }
+  const { publicKey } = await jose.generateKeyPair('RSA-OAEP-256', { modulusLength: 2048 });
+  ctx.body = await new jose.CompactEncrypt(new TextEncoder().encode(signed))
+    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256CBC-HS512', cty: 'JWT' })
+    .encrypt(publicKey);
+}
 
 function readBody(req) {
   return new Promise((resolve, reject) => {
