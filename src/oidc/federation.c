@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/config.h"
 #include "common/str.h"
@@ -21,6 +22,7 @@
 #define STATEMENT_MAX (64u << 10)  /* one statement, bytes */
 #define CHAIN_DEPTH 4              /* superiors above the provider, at most */
 #define FETCHES_MAX 12             /* fetches for one resolution, at most */
+#define RESOLVE_SECONDS 20         /* no new fetch after this long */
 #define RETRY_SECONDS 30           /* a failed resolution is kept this long */
 #define MARKS_MAX (64u << 10)
 
@@ -122,6 +124,7 @@ struct climb {
 	struct oidc *o;
 	int64_t now;
 	int fetches;
+	struct timespec started; /* monotonic */
 	int64_t until;         /* the earliest exp seen */
 	json_t *policies;      /* openid_provider policies, the lowest superior's first */
 	json_t *over;          /* the provider's superior's metadata for it, or NULL */
@@ -138,8 +141,10 @@ static bool no(struct climb *c, const char *what, const char *who)
 /* A statement fetched: malloc'd text, or NULL with c->why. */
 static char *fetch(struct climb *c, const char *url)
 {
-	if (++c->fetches > FETCHES_MAX) {
-		no(c, "too many fetches for one chain", "at most 12");
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (++c->fetches > FETCHES_MAX || t.tv_sec - c->started.tv_sec > RESOLVE_SECONDS) {
+		no(c, "too many fetches or too long for one chain", "at most 12 in 20 s");
 		return NULL;
 	}
 	char *buf = malloc(STATEMENT_MAX + 1), net[160] = "", ctype[128] = "";
@@ -376,6 +381,7 @@ static json_t *op_from(struct climb *c, const json_t *md)
 static bool chain_resolve(struct oidc *o, int64_t now, char *why, size_t cap)
 {
 	struct climb c = {.o = o, .now = now, .until = INT64_MAX, .policies = json_array()};
+	clock_gettime(CLOCK_MONOTONIC, &c.started);
 	char *token = NULL;
 	json_t *op = NULL;
 	json_t *leaf = configuration(&c, o->cfg->oidc_issuer, NULL, &token);
