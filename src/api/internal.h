@@ -123,6 +123,7 @@ HANDLER(api_login);
 HANDLER(api_spid_start);
 HANDLER(api_spid_callback);
 HANDLER(api_spid_jwks);
+HANDLER(api_oidc_federation);
 HANDLER(api_spid_required_account);
 HANDLER(api_spid_required_ente);
 #include "auth/auth.h"

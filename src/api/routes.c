@@ -17,6 +17,7 @@ const struct http_route api_routes[] = {
 	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0},
 	{"GET", "/api/v1/openapi.json", api_openapi, ROUTE_PUBLIC, 0},
 	{"GET", "/.well-known/jwks.json", api_pdnd_jwks, ROUTE_PUBLIC, 0},
+	{"GET", "/.well-known/openid-federation", api_oidc_federation, ROUTE_PUBLIC, 0},
 	{"GET", "/api/v1/help", api_help, ROUTE_PUBLIC, 0},
 	{"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC, 0},
 	{"GET", "/api/v1/auth/spid/start", api_spid_start, ROUTE_PUBLIC, 0},

@@ -66,6 +66,11 @@ void api_spid_start(struct http_request *r)
 			level = asked[0] - '0';
 	}
 	int64_t now = api_now(r);
+	struct oidc_refusal chain;
+	if (!oidc_ready(r->app->oidc, now, &chain)) {
+		http_reply_error(r, chain.status, chain.code, chain.message);
+		return;
+	}
 	struct vis_error e = {0};
 	struct oidc_flow f;
 	oidc_flow_new(r->app->secrets->k, level, &f);

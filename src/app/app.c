@@ -76,16 +76,19 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	 * other keys unless configured elsewhere. */
 	if (a->cfg.oidc_issuer[0]) {
 		char prefix[CONFIG_PATH_MAX], key[CONFIG_PATH_MAX + 16], enc[CONFIG_PATH_MAX + 16],
-			logdir[CONFIG_PATH_MAX + 16];
+			logdir[CONFIG_PATH_MAX + 16], fedkey[CONFIG_PATH_MAX + 32];
 		store_files_prefix(a->cfg.db, prefix, sizeof prefix);
 		snprintf(key, sizeof key, "%s%s", a->cfg.oidc_key[0] ? a->cfg.oidc_key : prefix,
 			 a->cfg.oidc_key[0] ? "" : ".oidc-key");
 		snprintf(enc, sizeof enc, "%s%s", a->cfg.oidc_enc_key[0] ? a->cfg.oidc_enc_key : prefix,
 			 a->cfg.oidc_enc_key[0] ? "" : ".oidc-enc-key");
+		snprintf(fedkey, sizeof fedkey, "%s%s",
+			 a->cfg.oidc_federation_key[0] ? a->cfg.oidc_federation_key : prefix,
+			 a->cfg.oidc_federation_key[0] ? "" : ".oidc-federation-key");
 		snprintf(logdir, sizeof logdir, "%s%s",
 			 a->cfg.oidc_log_dir[0] ? a->cfg.oidc_log_dir : prefix,
 			 a->cfg.oidc_log_dir[0] ? "" : ".oidc-log");
-		if (oidc_open(&a->cfg, key, enc, logdir, &a->oidc, e))
+		if (oidc_open(&a->cfg, key, enc, fedkey, logdir, &a->oidc, e))
 			return e->code;
 	}
 	if (a->cfg.print_crest[0]) {

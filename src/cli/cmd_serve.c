@@ -181,7 +181,7 @@ static int key_sets(struct app *app, struct jwks *sets[2])
 	int n = 0;
 	if (app->pdnd)
 		sets[n++] = app->pdnd;
-	if (app->oidc)
+	if (app->oidc && oidc_keys(app->oidc)) /* by hand; a trust chain brings its own */
 		sets[n++] = oidc_keys(app->oidc);
 	return n;
 }

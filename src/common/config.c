@@ -70,7 +70,7 @@ static const struct option_row rows[] = {
 	STR(pdnd_signing_key, "", "PDND calls, INTEGRITY_REST_02: the deployment's signing key (an EC P-256 private JWK made by visura pdnd keygen); with it, a PDND call with a body must carry Digest and Agid-JWT-Signature, every answer to a PDND call carries both, and /.well-known/jwks.json publishes the public key (empty: the pattern is not offered)"),
 	INT(pdnd_daily_calls_per_consumer, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsPerConsumer, calls a day (Italian calendar day) from one body, on every instance; beyond it 429 until midnight (0: no such quota, only the agreements' own limits)"),
 	INT(pdnd_daily_calls_total, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsTotal, calls a day (Italian calendar day) from all bodies together, on every instance; beyond it 429 until midnight (0: no such quota)"),
-	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer (empty: no SPID/CIE login; docs/spid-cie.md)"),
+	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer, its entity id in the federation (empty: no SPID/CIE login; docs/spid-cie.md)"),
 	STR(oidc_authorization_endpoint, "", "SPID/CIE login: the provider's authorization endpoint (https, or http on loopback)"),
 	STR(oidc_token_endpoint, "", "SPID/CIE login: the provider's token endpoint"),
 	STR(oidc_userinfo_endpoint, "", "SPID/CIE login: the provider's userinfo endpoint"),
@@ -87,6 +87,14 @@ static const struct option_row rows[] = {
 	INT(oidc_level, 2, 3, "2", "SPID/CIE login: the lowest SPID level accepted (2 or 3); a body may ask for more"),
 	INT(oidc_clock_skew, 0, 300, "60", "SPID/CIE login: seconds of clock difference tolerated on exp and iat"),
 	INT(oidc_log_days, 1, 3650, "730", "SPID/CIE login: days the transaction log is kept"),
+	STR(oidc_federation_key, "", "SPID/CIE federation: the relying party's federation key, which signs its entity configuration (a JWK, made at the first start when missing; empty: beside the database, .oidc-federation-key)"),
+	STR(oidc_trust_anchor, "", "SPID/CIE federation: the trust anchor's entity id; when set, the provider's endpoints and keys come from its trust chain (empty: configured by hand)"),
+	STR(oidc_trust_anchor_jwks, "", "SPID/CIE federation: a JWKS file of the trust anchor's federation public keys"),
+	STR(oidc_authority_hints, "", "SPID/CIE federation: the relying party's superiors (entity ids, comma-separated) in its entity configuration"),
+	STR(oidc_organization_name, "", "SPID/CIE federation: the organization's name in the relying party's metadata"),
+	STR(oidc_contacts, "", "SPID/CIE federation: contact e-mail addresses in the relying party's metadata (comma-separated)"),
+	STR(oidc_trust_marks, "", "SPID/CIE federation: a file with the relying party's trust marks (a JSON array of {id, trust_mark}); empty: none"),
+	INT(oidc_entity_lifetime, 300, 2592000, "86400", "SPID/CIE federation: seconds the entity configuration is valid (its exp)"),
 	INT(threads, 1, 64, "2", "worker threads"),
 	INT(max_connections, 1, 100000, "1024", "open connections at most"),
 	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
@@ -173,14 +181,25 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "oidc_jwks and oidc_jwks_url: the provider's keys from a file or "
 				     "an address, not both");
-	if (c->oidc_issuer[0] &&
-	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
-	     !c->oidc_userinfo_endpoint[0] || (!c->oidc_jwks[0] && !c->oidc_jwks_url[0]) ||
-	     !c->oidc_client_id[0] || !c->oidc_redirect_uri[0]))
+	if (c->oidc_issuer[0] && (!c->oidc_client_id[0] || !c->oidc_redirect_uri[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_issuer needs oidc_authorization_endpoint, oidc_token_endpoint, "
-				     "oidc_userinfo_endpoint, oidc_jwks (or oidc_jwks_url), oidc_client_id "
-				     "and oidc_redirect_uri");
+				     "oidc_issuer needs oidc_client_id and oidc_redirect_uri");
+	if (c->oidc_issuer[0] && !c->oidc_trust_anchor[0] &&
+	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
+	     !c->oidc_userinfo_endpoint[0] || (!c->oidc_jwks[0] && !c->oidc_jwks_url[0])))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_issuer without oidc_trust_anchor needs oidc_authorization_endpoint, "
+				     "oidc_token_endpoint, oidc_userinfo_endpoint and oidc_jwks (or "
+				     "oidc_jwks_url)");
+	if (c->oidc_trust_anchor[0] &&
+	    (!c->oidc_issuer[0] || !c->oidc_trust_anchor_jwks[0] ||
+	     c->oidc_authorization_endpoint[0] || c->oidc_token_endpoint[0] ||
+	     c->oidc_userinfo_endpoint[0] || c->oidc_jwks[0] || c->oidc_jwks_url[0]))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_trust_anchor needs oidc_issuer (the provider's entity id) and "
+				     "oidc_trust_anchor_jwks; the provider's endpoints and keys then come "
+				     "from the trust chain: leave oidc_*_endpoint, oidc_jwks and "
+				     "oidc_jwks_url empty");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "

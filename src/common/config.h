@@ -70,6 +70,16 @@ struct config {
 	int oidc_level;             /* the lowest SPID level accepted (2 or 3) */
 	int oidc_clock_skew;        /* seconds tolerated on exp and iat */
 	int oidc_log_days;          /* days the transaction log is kept */
+	/* OpenID Federation (docs/spid-cie.md): the relying party's entity
+	 * configuration, and the provider's metadata from a trust chain. */
+	char oidc_federation_key[CONFIG_PATH_MAX]; /* federation key, "" = beside the db */
+	char oidc_trust_anchor[256];  /* the trust anchor's entity id, "" = provider by hand */
+	char oidc_trust_anchor_jwks[CONFIG_PATH_MAX]; /* its federation public keys */
+	char oidc_authority_hints[1024]; /* superiors of the relying party, comma-separated */
+	char oidc_organization_name[256];
+	char oidc_contacts[512];      /* e-mail addresses, comma-separated */
+	char oidc_trust_marks[CONFIG_PATH_MAX]; /* a JSON array of {id, trust_mark}, "" = none */
+	int oidc_entity_lifetime;     /* seconds the entity configuration is valid */
 	int threads;
 	int max_connections;
 	int per_ip_connections;

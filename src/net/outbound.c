@@ -205,11 +205,13 @@ static size_t keep_answer(char *data, size_t size, size_t n, void *ud)
 	return k;
 }
 
-/* One request by the webhook rules: a POST of p->body, or a GET. */
+/* One request by the webhook rules: a POST of p->body, or a GET (get, or
+ * no body). */
 static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 {
 	p->answer_len = 0;
 	p->answer_over = false;
+	p->content_type[0] = '\0';
 	if (p->answer && p->answer_cap)
 		p->answer[0] = '\0';
 	CURL *c = curl_easy_init();
@@ -237,9 +239,11 @@ static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 		hs = more;
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	if (!get) {
+	if (!get && p->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)p->len);
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, p->timeout > 0 ? p->timeout : 10L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
@@ -251,6 +255,10 @@ static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	char *ctype = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype &&
+	    !STR_COPY(p->content_type, ctype))
+		p->content_type[0] = '\0';
 	curl_slist_free_all(hs);
 	curl_easy_cleanup(c);
 	outbound_release(&o);

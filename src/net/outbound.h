@@ -46,11 +46,12 @@ vis_err outbound_prepare(CURL *c, struct outbound *o, const char *url, enum outb
 			 bool plain_loopback, struct vis_error *e);
 void outbound_release(struct outbound *o);
 
-/* A POST by the webhook rules (one place for webhooks and witnesses). */
+/* A POST by the webhook rules (one place for webhooks, witnesses and the
+ * SPID/CIE provider), or a GET when body is NULL. */
 struct outbound_post {
 	const char *url;
 	const char *const *headers; /* "Name: value" lines, NULL-terminated */
-	const char *body;
+	const char *body;           /* NULL: a GET */
 	size_t len;
 	const char *ca_file;        /* NULL or "": the system's trust store */
 	long timeout;               /* seconds for the whole transfer */
@@ -58,6 +59,7 @@ struct outbound_post {
 	size_t answer_cap;          /* room in answer, its NUL included */
 	size_t answer_len;          /* out: the bytes kept */
 	bool answer_over;           /* out: the answer did not fit (transfer cut) */
+	char content_type[128];     /* out: the answer's Content-Type, or "" */
 };
 
 /* Sends p; returns the HTTP status, or 0 when no answer came back, with

@@ -2,6 +2,7 @@
  * keys, base64url — is libjose's. */
 #define _GNU_SOURCE /* asprintf */
 #include "oidc/oidc.h"
+#include "oidc/internal.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -26,21 +27,49 @@
 #include "net/outbound.h"
 #include "pdnd/pdnd.h"
 
+#define JWKS_MAX_BYTES (256u << 10)
 #define ANSWER_MAX (64u << 10)
 #define TOKEN_MAX (16u << 10)
 #define ACR_PREFIX "https://www.spid.gov.it/SpidL"
 
-struct oidc {
-	const struct config *cfg;
-	struct jwks *op_keys;  /* the provider's public keys */
-	json_t *rp_key;    /* ours, with its private part */
-	json_t *enc_key;   /* ours for the encrypted userinfo (RSA), private */
-	char kid[64];
-	char log_dir[CONFIG_PATH_MAX];
-	pthread_mutex_t log_lock;
-};
-
 /* ---- keys ---- */
+
+json_t *oidc_public_sig_keys(const json_t *jwks)
+{
+	json_t *keys = json_array();
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(jwks, "keys"), i, k) {
+		const char *kid = json_string_value(json_object_get(k, "kid"));
+		const char *use = json_string_value(json_object_get(k, "use"));
+		if (!json_is_object(k) || !kid || !*kid || (use && strcmp(use, "sig")) ||
+		    json_object_get(k, "d"))
+			continue;
+		json_array_append(keys, k);
+	}
+	return keys;
+}
+
+/* The public signing keys of a JWKS file (what names the option). */
+static json_t *keys_file_read(const char *path, const char *what, struct vis_error *e)
+{
+	struct stat st;
+	if (stat(path, &st) || st.st_size > (off_t)JWKS_MAX_BYTES) {
+		vis_error_set(e, VIS_ERR_IO, "%s: cannot read '%s' (at most %u bytes)", what, path,
+			      JWKS_MAX_BYTES);
+		return NULL;
+	}
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	json_t *keys = oidc_public_sig_keys(doc);
+	json_decref(doc);
+	if (!json_array_size(keys)) {
+		json_decref(keys);
+		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' holds no public signing key with a kid",
+			      what, path);
+		return NULL;
+	}
+	return keys;
+}
 
 /* One of our keys: read, or made (0600) when the file does not exist.
  * opt names the option in messages; enc: the RSA key of the encrypted
@@ -96,7 +125,22 @@ static json_t *rp_key_ensure(const char *path, const char *opt, bool enc, struct
 	return k;
 }
 
+static bool kid_copy(char *dst, size_t cap, const json_t *key)
+{
+	return str_copy(dst, cap, json_string_value(json_object_get(key, "kid")));
+}
+
+/* The provider configured by hand: its endpoints never expire; its keys
+ * are o->op_keys (jwks.h: a file or an address, refreshed). */
+static json_t *op_by_hand(const struct config *cfg)
+{
+	return json_pack("{s:s,s:s,s:s}", "authorization_endpoint",
+			 cfg->oidc_authorization_endpoint, "token_endpoint", cfg->oidc_token_endpoint,
+			 "userinfo_endpoint", cfg->oidc_userinfo_endpoint);
+}
+
 vis_err oidc_open(const struct config *cfg, const char *key_path, const char *enc_key_path,
+		  const char *fed_key_path,
 		  const char *log_dir, struct oidc **out, struct vis_error *e)
 {
 	*out = NULL;
@@ -104,33 +148,59 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 	if (!o)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	o->cfg = cfg;
+	pthread_mutex_init(&o->log_lock, NULL);
+	pthread_mutex_init(&o->op_lock, NULL);
 	if (!STR_COPY(o->log_dir, log_dir)) {
-		free(o);
+		oidc_free(o);
 		return vis_error_set(e, VIS_ERR_INVALID, "oidc_log_dir: path too long");
 	}
 	if (mkdir(log_dir, 0700) && errno != EEXIST) {
-		free(o);
-		return vis_error_set(e, VIS_ERR_IO, "oidc_log_dir: cannot make '%s': %s", log_dir,
-				     strerror(errno));
-	}
-	bool url = cfg->oidc_jwks_url[0] != '\0';
-	struct jwks_source src = {
-		.name = url ? "oidc_jwks_url" : "oidc_jwks", .path = cfg->oidc_jwks,
-		.url = cfg->oidc_jwks_url, .ca_file = cfg->oidc_ca_file, .algs = "RS256 ES256",
-		.refresh = cfg->oidc_jwks_refresh, .kid_interval = cfg->jwks_unknown_kid_interval};
-	o->rp_key = jwks_open(&src, &o->op_keys, e) ? NULL
-		    : rp_key_ensure(key_path, "oidc_key", false, e);
-	o->enc_key = o->rp_key ? rp_key_ensure(enc_key_path, "oidc_enc_key", true, e) : NULL;
-	if (!o->enc_key) {
-		jwks_free(o->op_keys);
-		json_decref(o->rp_key);
-		free(o);
+		vis_error_set(e, VIS_ERR_IO, "oidc_log_dir: cannot make '%s': %s", log_dir,
+			      strerror(errno));
+		oidc_free(o);
 		return e->code;
 	}
-	pthread_mutex_init(&o->log_lock, NULL);
-	if (!STR_COPY(o->kid, json_string_value(json_object_get(o->rp_key, "kid")))) {
+	if (cfg->oidc_trust_anchor[0]) {
+		o->ta_keys = keys_file_read(cfg->oidc_trust_anchor_jwks, "oidc_trust_anchor_jwks", e);
+		if (!o->ta_keys) {
+			oidc_free(o);
+			return e->code;
+		}
+	} else {
+		bool url = cfg->oidc_jwks_url[0] != '\0';
+		struct jwks_source src = {
+			.name = url ? "oidc_jwks_url" : "oidc_jwks", .path = cfg->oidc_jwks,
+			.url = cfg->oidc_jwks_url, .ca_file = cfg->oidc_ca_file,
+			.algs = "RS256 ES256", .refresh = cfg->oidc_jwks_refresh,
+			.kid_interval = cfg->jwks_unknown_kid_interval};
+		if (jwks_open(&src, &o->op_keys, e) || !(o->op = op_by_hand(cfg))) {
+			oidc_free(o);
+			return e->code ? e->code : vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		}
+		o->op_until = INT64_MAX;
+	}
+	o->rp_key = rp_key_ensure(key_path, "oidc_key", false, e);
+	o->enc_key = o->rp_key ? rp_key_ensure(enc_key_path, "oidc_enc_key", true, e) : NULL;
+	o->fed_key = o->enc_key ? rp_key_ensure(fed_key_path, "oidc_federation_key", false, e)
+				: NULL;
+	if (!o->fed_key) {
 		oidc_free(o);
-		return vis_error_set(e, VIS_ERR_INVALID, "oidc_key: its kid is too long");
+		return e->code;
+	}
+	if (!kid_copy(o->kid, sizeof o->kid, o->rp_key) ||
+	    !kid_copy(o->fed_kid, sizeof o->fed_kid, o->fed_key)) {
+		oidc_free(o);
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_key, oidc_federation_key: kid too long");
+	}
+	if (oidc_federation_open(o, e)) {
+		oidc_free(o);
+		return e->code;
+	}
+	if (!strcmp(o->kid, o->fed_kid)) {
+		oidc_free(o);
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_federation_key must be another key than oidc_key: the "
+				     "profile keeps federation keys apart from OpenID Connect ones");
 	}
 	*out = o;
 	return VIS_OK;
@@ -140,10 +210,15 @@ void oidc_free(struct oidc *o)
 {
 	if (!o)
 		return;
+	json_decref(o->op);
 	jwks_free(o->op_keys);
+	json_decref(o->ta_keys);
+	json_decref(o->trust_marks);
 	json_decref(o->rp_key);
+	json_decref(o->fed_key);
 	json_decref(o->enc_key);
 	pthread_mutex_destroy(&o->log_lock);
+	pthread_mutex_destroy(&o->op_lock);
 	free(o);
 }
 
@@ -213,13 +288,14 @@ bool oidc_flow_from_state(const unsigned char secret[32], const char *state, int
 	return true;
 }
 
-/* A compact JWS of claims signed with our key (ES256). */
-static char *sign_compact(struct oidc *o, json_t *claims)
+char *oidc_sign(const json_t *key, const char *kid, const char *typ, json_t *claims)
 {
 	json_t *jws = json_pack("{s:o}", "payload", jose_b64_enc_dump(claims));
-	json_t *sig = json_pack("{s:{s:s,s:s}}", "protected", "alg", "ES256", "kid", o->kid);
+	json_t *sig = json_pack("{s:{s:s,s:s}}", "protected", "alg", "ES256", "kid", kid);
+	if (sig && typ)
+		json_object_set_new(json_object_get(sig, "protected"), "typ", json_string(typ));
 	char *out = NULL;
-	if (jws && sig && jose_jws_sig(NULL, jws, sig, o->rp_key)) {
+	if (jws && sig && jose_jws_sig(NULL, jws, sig, key)) {
 		const char *p = json_string_value(json_object_get(jws, "protected"));
 		const char *b = json_string_value(json_object_get(jws, "payload"));
 		const char *s = json_string_value(json_object_get(jws, "signature"));
@@ -230,6 +306,26 @@ static char *sign_compact(struct oidc *o, json_t *claims)
 	json_decref(sig);
 	json_decref(claims);
 	return out;
+}
+
+static char *sign_compact(struct oidc *o, json_t *claims)
+{
+	return oidc_sign(o->rp_key, o->kid, NULL, claims);
+}
+
+/* The provider's metadata in use (a new reference), or NULL. */
+static json_t *op_take(struct oidc *o)
+{
+	pthread_mutex_lock(&o->op_lock);
+	json_t *op = json_incref(o->op);
+	pthread_mutex_unlock(&o->op_lock);
+	return op;
+}
+
+static const char *op_str(const json_t *op, const char *name)
+{
+	const char *v = json_string_value(json_object_get(op, name));
+	return v ? v : "";
 }
 
 static void jti_new(char out[OIDC_STATE_CHARS + 1])
@@ -256,6 +352,18 @@ char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t 
 			     struct vis_error *e)
 {
 	const struct config *c = o->cfg;
+	json_t *op = op_take(o);
+	if (!op) {
+		vis_error_set(e, VIS_ERR_INTERNAL, "the provider's metadata is not resolved");
+		return NULL;
+	}
+	char endpoint[512];
+	bool fits = STR_COPY(endpoint, op_str(op, "authorization_endpoint"));
+	json_decref(op);
+	if (!fits) {
+		vis_error_set(e, VIS_ERR_LIMIT, "the provider's authorization endpoint is too long");
+		return NULL;
+	}
 	unsigned char h[crypto_hash_sha256_BYTES];
 	char challenge[OIDC_STATE_CHARS + 1], jti[OIDC_STATE_CHARS + 1], acr[64];
 	crypto_hash_sha256(h, (const unsigned char *)f->verifier, strlen(f->verifier));
@@ -265,7 +373,7 @@ char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t 
 	json_t *claims = json_pack(
 		"{s:s,s:s,s:[s,s],s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:{s:{s:b}},s:{}},s:I,s:I,s:s}",
 		"iss", c->oidc_client_id, "sub", c->oidc_client_id, "aud", c->oidc_issuer,
-		c->oidc_authorization_endpoint, "client_id", c->oidc_client_id, "response_type",
+		endpoint, "client_id", c->oidc_client_id, "response_type",
 		"code", "scope", "openid", "redirect_uri", c->oidc_redirect_uri, "state", f->state,
 		"nonce", f->nonce, "code_challenge", challenge, "code_challenge_method", "S256",
 		"acr_values", acr, "prompt", "login", "claims", "userinfo", OIDC_CLAIM_FISCAL,
@@ -285,8 +393,7 @@ char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t 
 		     "%s%cclient_id=%s&response_type=code&scope=openid&redirect_uri=%s&state=%s"
 		     "&nonce=%s&code_challenge=%s&code_challenge_method=S256&acr_values=%s"
 		     "&prompt=login&request=%s",
-		     c->oidc_authorization_endpoint,
-		     strchr(c->oidc_authorization_endpoint, '?') ? '&' : '?', q_client, q_redirect,
+		     endpoint, strchr(endpoint, '?') ? '&' : '?', q_client, q_redirect,
 		     f->state, f->nonce, challenge, q_acr, request) < 0)
 		url = NULL;
 	curl_free(q_client);
@@ -314,24 +421,35 @@ static bool refuse(struct oidc_refusal *why, int status, const char *code, const
 	return false;
 }
 
-/* A compact JWS signed by one of the provider's keys (RS256 or ES256):
- * its payload, or NULL. */
-static json_t *op_verified(struct oidc *o, const char *token, int64_t now)
+json_t *oidc_verified(const json_t *keys, struct jwks *set, int64_t now, const char *token,
+		      size_t max, const char *typ)
 {
 	size_t len = strlen(token);
 	const char *d1 = memchr(token, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
-	if (!d1 || !d2 || len > TOKEN_MAX || strchr(d2 + 1, '.') || !d2[1])
+	if (!d1 || !d2 || len > max || strchr(d2 + 1, '.') || !d2[1])
 		return NULL;
 	json_t *flat = json_pack("{s:s%,s:s%,s:s}", "protected", token, (size_t)(d1 - token),
 				 "payload", d1 + 1, (size_t)(d2 - d1 - 1), "signature", d2 + 1);
 	json_t *hdr = flat ? jose_b64_dec_load(json_object_get(flat, "protected")) : NULL;
 	const char *alg = json_string_value(json_object_get(hdr, "alg"));
 	const char *kid = json_string_value(json_object_get(hdr, "kid"));
+	const char *htyp = json_string_value(json_object_get(hdr, "typ"));
 	json_t *payload = NULL;
 	if (alg && kid && (!strcmp(alg, "RS256") || !strcmp(alg, "ES256")) &&
-	    !json_object_get(hdr, "crit") && jwks_verify(o->op_keys, kid, flat, now) == JWKS_VERIFIED)
-		payload = jose_b64_dec_load(json_object_get(flat, "payload"));
+	    !json_object_get(hdr, "crit") && (!typ || (htyp && !strcmp(htyp, typ)))) {
+		size_t i;
+		json_t *k;
+		if (set && jwks_verify(set, kid, flat, now) == JWKS_VERIFIED)
+			payload = jose_b64_dec_load(json_object_get(flat, "payload"));
+		json_array_foreach(keys, i, k) {
+			const char *kk = json_string_value(json_object_get(k, "kid"));
+			if (kk && !strcmp(kk, kid) && jose_jws_ver(NULL, flat, NULL, k, false)) {
+				payload = jose_b64_dec_load(json_object_get(flat, "payload"));
+				break;
+			}
+		}
+	}
 	json_decref(hdr);
 	json_decref(flat);
 	if (payload && !json_is_object(payload)) {
@@ -339,6 +457,14 @@ static json_t *op_verified(struct oidc *o, const char *token, int64_t now)
 		payload = NULL;
 	}
 	return payload;
+}
+
+/* A compact JWS signed by one of the provider's keys (by hand: the set,
+ * fetched again for an unknown kid; from a trust chain: its keys): its
+ * payload, or NULL. */
+static json_t *op_verified(struct oidc *o, const json_t *op, const char *token, int64_t now)
+{
+	return oidc_verified(json_object_get(op, "keys"), o->op_keys, now, token, TOKEN_MAX, NULL);
 }
 
 /* iss, aud, exp, iat of an ID token or a signed userinfo. */
@@ -367,19 +493,26 @@ static int acr_level(const char *acr)
 	return acr[n] - '0';
 }
 
-/* A POST to the provider; the status (0: no answer), the answer in buf. */
-static long op_post(struct oidc *o, const char *url, const char *const *headers,
-		    const char *body, char *buf, char *why, size_t why_cap)
+long oidc_http(struct oidc *o, const char *url, const char *const *headers, const char *body,
+	       char *buf, size_t cap, char *ctype, char *why, size_t why_cap)
 {
 	struct outbound_post p = {.url = url, .headers = headers, .body = body,
-				  .len = strlen(body), .ca_file = o->cfg->oidc_ca_file,
-				  .timeout = 15, .answer = buf, .answer_cap = ANSWER_MAX};
+				  .len = body ? strlen(body) : 0, .ca_file = o->cfg->oidc_ca_file,
+				  .timeout = 15, .answer = buf, .answer_cap = cap};
 	long st = outbound_post(&p, why, why_cap);
-	if (p.answer_over) { /* the transfer was cut there: no status */
+	if (st && p.answer_over) {
 		str_copy_cut(why, why_cap, "answer too large");
 		return 0;
 	}
+	if (ctype)
+		memcpy(ctype, p.content_type, sizeof p.content_type);
 	return st;
+}
+
+static long op_post(struct oidc *o, const char *url, const char *const *headers,
+		    const char *body, char *buf, char *why, size_t why_cap)
+{
+	return oidc_http(o, url, headers, body, buf, ANSWER_MAX, NULL, why, why_cap);
 }
 
 static char *token_request_body(struct oidc *o, const struct oidc_flow *f, const char *code,
@@ -412,10 +545,11 @@ static char *token_request_body(struct oidc *o, const struct oidc_flow *f, const
 }
 
 /* The ID token of the token answer, checked. */
-static bool id_token_ok(struct oidc *o, const struct oidc_flow *f, const char *id_token,
-			int64_t now, struct oidc_identity *out, struct oidc_refusal *why)
+static bool id_token_ok(struct oidc *o, const json_t *op, const struct oidc_flow *f,
+			const char *id_token, int64_t now, struct oidc_identity *out,
+			struct oidc_refusal *why)
 {
-	json_t *p = op_verified(o, id_token, now);
+	json_t *p = op_verified(o, op, id_token, now);
 	if (!p)
 		return refuse(why, 401, "spid_bad_token",
 			      "il gestore dell'identità ha risposto con un ID token non valido "
@@ -444,7 +578,7 @@ static bool id_token_ok(struct oidc *o, const struct oidc_flow *f, const char *i
 /* The userinfo, encrypted for our key and signed by the provider, as the
  * profile asks (a JWE holding a JWS), checked; the codice fiscale taken
  * from it. */
-static bool userinfo_ok(struct oidc *o, const char *answer, int64_t now,
+static bool userinfo_ok(struct oidc *o, const json_t *op, const char *answer, int64_t now,
 			struct oidc_identity *out, struct oidc_refusal *why)
 {
 	char text[TOKEN_MAX + 1];
@@ -465,7 +599,7 @@ static bool userinfo_ok(struct oidc *o, const char *answer, int64_t now,
 		return refuse(why, 401, "spid_bad_userinfo",
 			      "le informazioni sull'utente non si decifrano con la chiave di questo "
 			      "servizio (algoritmo, chiave o contenuto alterato)");
-	json_t *p = op_verified(o, inner, now);
+	json_t *p = op_verified(o, op, inner, now);
 	sodium_memzero(inner, inner_len);
 	free(inner);
 	if (!p)
@@ -495,6 +629,9 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
 		   struct oidc_identity *out, struct oidc_refusal *why)
 {
 	memset(out, 0, sizeof *out);
+	if (!oidc_ready(o, now, why))
+		return false;
+	json_t *op = op_take(o);
 	char dstate[65], dcode[65], why_net[200] = "";
 	oidc_digest(f->state, dstate);
 	oidc_digest(code, dcode);
@@ -502,14 +639,15 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
 		 json_pack("{s:s,s:s}", "state_sha256", dstate, "code_sha256", dcode));
 	char *body = token_request_body(o, f, code, now);
 	char *buf = malloc(ANSWER_MAX);
-	if (!body || !buf) {
+	if (!body || !buf || !op) {
 		free(body);
 		free(buf);
+		json_decref(op);
 		return refuse(why, 500, "internal_error", "errore interno");
 	}
 	static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded",
 					   "Accept: application/json", NULL};
-	long st = op_post(o, o->cfg->oidc_token_endpoint, form, body, buf, why_net, sizeof why_net);
+	long st = op_post(o, op_str(op, "token_endpoint"), form, body, buf, why_net, sizeof why_net);
 	free(body);
 	json_t *tok = st == 200 ? json_loads(buf, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	const char *id_token = json_string_value(json_object_get(tok, "id_token"));
@@ -527,11 +665,11 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
 	if (!id_token || !access || strlen(access) > 4096)
 		refuse(why, 502, "spid_provider_error",
 		       "il gestore dell'identità non ha concluso l'accesso: ricominci");
-	else if (id_token_ok(o, f, id_token, now, out, why)) {
+	else if (id_token_ok(o, op, f, id_token, now, out, why)) {
 		char auth[4200];
 		snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
 		const char *const hdrs[] = {auth, "Accept: application/jwt", NULL};
-		st = op_post(o, o->cfg->oidc_userinfo_endpoint, hdrs, "", buf, why_net,
+		st = op_post(o, op_str(op, "userinfo_endpoint"), hdrs, "", buf, why_net,
 			     sizeof why_net);
 		sodium_memzero(auth, sizeof auth);
 		char dui[65] = "";
@@ -541,13 +679,14 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
 			refuse(why, 502, "spid_provider_error",
 			       "il gestore dell'identità non ha fornito le informazioni sull'utente");
 		else
-			ok = userinfo_ok(o, buf, now, out, why);
+			ok = userinfo_ok(o, op, buf, now, out, why);
 		oidc_log(o, now, "userinfo",
 			 json_pack("{s:s,s:I,s:s,s:s}", "state_sha256", dstate, "status",
 				   (json_int_t)st, "userinfo_sha256", dui, "outcome",
 				   ok ? "ok" : why->code));
 	}
 	json_decref(tok);
+	json_decref(op);
 	free(buf);
 	return ok;
 }

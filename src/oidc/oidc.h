@@ -20,7 +20,18 @@
  * transaction log the profile asks of a relying party, one JSON line per
  * exchange in a file per day under oidc_log_dir, tokens only as SHA-256
  * digests, files older than oidc_log_days deleted.  The JOSE work is
- * libjose's. */
+ * libjose's.
+ *
+ * And the OpenID Federation part of the profile (federation.c, policy.c):
+ * the federation key (EC P-256, made like the relying party's key but
+ * apart from it: oidc_federation_key), which signs the relying party's
+ * entity configuration; and, when oidc_trust_anchor is set, the
+ * provider's metadata (endpoints, keys) from a trust chain resolved from
+ * the provider's entity configuration up its authority_hints to the trust
+ * anchor (every statement's signature checked, up to the anchor's
+ * configured keys; exp; the metadata policy applied), kept until the
+ * chain's earliest exp.  Without oidc_trust_anchor the provider is the one
+ * configured by hand. */
 #ifndef VISURA_OIDC_OIDC_H
 #define VISURA_OIDC_OIDC_H
 
@@ -41,15 +52,17 @@ struct jwks;
 
 /* Opens the relying party of cfg (cfg->oidc_issuer set): the provider's
  * keys read, the relying party's keys read or made (key_path: oidc_key,
- * enc_key_path: oidc_enc_key, or the database's defaults); the log
- * directory made when missing. */
+ * enc_key_path: oidc_enc_key, fed_key_path: oidc_federation_key, or the
+ * database's defaults); the log directory made when missing. */
 vis_err oidc_open(const struct config *cfg, const char *key_path, const char *enc_key_path,
+		  const char *fed_key_path,
 		  const char *log_dir, struct oidc **out, struct vis_error *e);
 void oidc_free(struct oidc *o);
 /* The directory of the transaction log (given to the service user by
  * `visura serve` before it drops root). */
 const char *oidc_log_path(const struct oidc *o);
-/* The provider's public keys (owned by o): `visura serve` reloads them on
+/* The provider's public keys (owned by o; NULL when a trust chain brings
+ * them): `visura serve` reloads them on
  * SIGHUP and refreshes them on its ticks. */
 struct jwks *oidc_keys(struct oidc *o);
 /* The relying party's public keys (a JWKS: the signing key, "use":"sig",
@@ -103,6 +116,27 @@ struct oidc_refusal {
  * and the userinfo checked.  False with *why set when refused. */
 bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, int64_t now,
 		   struct oidc_identity *out, struct oidc_refusal *why);
+
+/* Whether the provider's metadata can be used at `now`: by hand always;
+ * from a trust chain when the chain resolved and not expired, resolved
+ * again otherwise (a failure is kept for 30 s, so that a broken federation
+ * is not fetched again on every start).  False with *why set (502
+ * spid_trust_chain) when the chain is expired or broken; the reason goes
+ * to the transaction log. */
+bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why);
+
+/* The relying party's entity configuration (a compact JWS, typ
+ * entity-statement+jwt, signed with the federation key), valid from now
+ * for oidc_entity_lifetime seconds.  Malloc'd; NULL with e set. */
+char *oidc_entity_configuration(struct oidc *o, int64_t now, struct vis_error *e);
+
+/* The metadata policy (policy.c), for one entity type: {parameter:
+ * {operator: value}}.  merge: the upper policy (merged so far from the
+ * trust anchor down) with the lower one; apply: to the metadata.  Both
+ * return a new object, or NULL with why (English, for the log) set. */
+json_t *oidc_policy_merge(const json_t *upper, const json_t *lower, char *why, size_t cap);
+json_t *oidc_policy_apply(const json_t *policy, const json_t *metadata, char *why, size_t cap);
+bool oidc_policy_operator_known(const char *op);
 
 /* A line of the transaction log: kind and the fields (stolen). */
 void oidc_log(struct oidc *o, int64_t now, const char *kind, json_t *fields);

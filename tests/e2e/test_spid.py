@@ -23,7 +23,30 @@ provider, one server.
 - the provider's keys from its own jwks_uri (oidc_jwks_url): the provider
   rotates its signing key (started again with a new one), and the next
   login is taken without restarting visura (a kid not held fetches the
-  keys again)."""
+  keys again).
+
+
+OpenID Federation (test_spid_federation, another server): a trust anchor
+run here (its keys, its entity configuration and its fetch endpoint), the
+provider's entity configuration served by the provider, signed here with
+the provider's federation key; visura configured with the trust anchor's
+entity id and keys only (no endpoints, no provider keys):
+- the relying party's entity configuration is well formed and verifies
+  with its own published federation keys, apart from its OpenID Connect
+  keys;
+- a login through the resolved trust chain;
+- the chain expired (a subordinate statement with exp in the past),
+  a statement signed by a stranger's key, one naming another key than
+  the one that signed the provider's configuration, one served with
+  another content type, a metadata policy that forbids
+  the provider's value: login refused (spid_trust_chain), the transaction
+  log says why;
+- a metadata policy that changes a value (the provider's userinfo
+  endpoint, wrong in its own configuration, set right by the trust
+  anchor's `value`): the login works only with the policy applied;
+- through an intermediate (provider → intermediate → anchor): logged in
+  with the two levels' policies merged; an intermediate's subset_of that
+  leaves nothing for the anchor's essential: refused."""
 import base64
 import glob
 import http.cookiejar
@@ -34,7 +57,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
+                                                              encode_dss_signature)
 
 import harness
 from harness import *
@@ -302,6 +332,330 @@ def run(srv, op):
     for k in ("authn_request", "authn_response", "token", "userinfo"):
         check(k in kinds, f"the transaction log has {k}")
     check("eyJ" not in text and "TINIT-" not in text, "no token or identity in clear")
+
+
+# ---- OpenID Federation
+
+FED_TYP = "entity-statement+jwt"
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def b64u_dec(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+class FedKey:
+    """An EC P-256 federation key that signs entity statements (ES256)."""
+
+    def __init__(self, kid):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.kid = kid
+
+    def jwk(self):
+        n = self.key.public_key().public_numbers()
+        return {"kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig",
+                "x": b64u(n.x.to_bytes(32, "big")), "y": b64u(n.y.to_bytes(32, "big"))}
+
+    def sign(self, claims):
+        head = b64u(json.dumps({"alg": "ES256", "kid": self.kid, "typ": FED_TYP}).encode())
+        signing_input = head + "." + b64u(json.dumps(claims).encode())
+        r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
+                                                  ec.ECDSA(hashes.SHA256())))
+        return signing_input + "." + b64u(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+
+def es256_verified(token, keys):
+    """The header and claims of a compact JWS that verifies (ES256) with
+    the key of keys its kid names; fails the test otherwise."""
+    head, body, sig = token.split(".")
+    header = json.loads(b64u_dec(head))
+    eq(header.get("alg"), "ES256", "the statement's alg")
+    key = [k for k in keys if k["kid"] == header.get("kid")]
+    check(len(key) == 1, f"the kid {header.get('kid')} is among the keys")
+    k = key[0]
+    pub = ec.EllipticCurvePublicNumbers(int.from_bytes(b64u_dec(k["x"]), "big"),
+                                        int.from_bytes(b64u_dec(k["y"]), "big"),
+                                        ec.SECP256R1()).public_key()
+    raw = b64u_dec(sig)
+    check(len(raw) == 64, "an ES256 signature is 64 bytes")
+    try:
+        pub.verify(encode_dss_signature(int.from_bytes(raw[:32], "big"),
+                                        int.from_bytes(raw[32:], "big")),
+                   (head + "." + body).encode(), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise TestFailure("the entity configuration does not verify with its own keys")
+    return header, json.loads(b64u_dec(body))
+
+
+class Authority:
+    """A trust anchor (or, with a superior, an intermediate) on loopback:
+    its entity configuration and its fetch endpoint (the subordinate
+    statements the test sets)."""
+
+    def __init__(self, kid="ta-1", superior=None):
+        self.key = FedKey(kid)
+        self.superior = superior
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.configuration = None
+        self.statements = {}
+        self.content_type = "application/entity-statement+jwt"
+        ta = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                body = None
+                if url.path == "/.well-known/openid-federation":
+                    body = ta.configuration
+                elif url.path == "/fetch":
+                    sub = urllib.parse.parse_qs(url.query).get("sub", [""])[0]
+                    body = ta.statements.get(sub)
+                if body is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", ta.content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def publish(self, now):
+        claims = {
+            "iss": self.base, "sub": self.base, "iat": now, "exp": now + 3600,
+            "jwks": {"keys": [self.key.jwk()]},
+            "metadata": {"federation_entity": {
+                "federation_fetch_endpoint": self.base + "/fetch",
+                "organization_name": "Autorità di prova"}}}
+        if self.superior:
+            claims["authority_hints"] = [self.superior.base]
+        self.configuration = self.key.sign(claims)
+
+    def subordinate(self, sub, keys, iat, exp, policy=None, signer=None):
+        claims = {"iss": self.base, "sub": sub, "iat": iat, "exp": exp, "jwks": {"keys": keys}}
+        if policy:
+            claims["metadata_policy"] = {"openid_provider": policy}
+        self.statements[sub] = (signer or self.key).sign(claims)
+
+
+def op_configuration(op, fed, op_pub, superior, now, userinfo="/me"):
+    """The provider's entity configuration, set on the provider."""
+    md = {"issuer": op.base, "authorization_endpoint": op.base + "/auth",
+          "token_endpoint": op.base + "/token", "userinfo_endpoint": op.base + userinfo,
+          "jwks": {"keys": [op_pub]}, "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+          "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+          "acr_values_supported": [L % 1, L % 2, L % 3]}
+    op.post("/test/federation", {"entity_configuration": fed.sign({
+        "iss": op.base, "sub": op.base, "iat": now, "exp": now + 3600,
+        "jwks": {"keys": [fed.jwk()]}, "authority_hints": [superior.base],
+        "metadata": {"openid_provider": md}})})
+
+
+def chain_log(srv):
+    files = glob.glob(files_prefix(srv.db) + ".oidc-log/*.jsonl")
+    return [json.loads(line) for f in files for line in open(f).read().splitlines()
+            if json.loads(line)["kind"] == "trust_chain"]
+
+
+def test_spid_federation():
+    srv = Server(population=dict(persons=20, seed=6))
+    ta = Authority()
+    inter = Authority("intermediate-1", superior=ta)
+    ta_jwks = os.path.join(srv.dir, "ta-jwks.json")
+    with open(ta_jwks, "w") as f:
+        json.dump({"keys": [ta.key.jwk()]}, f)
+    os.chmod(ta_jwks, 0o644)
+    marks = [{"id": ta.base + "/trust-marks/public-sp",
+              "trust_mark": ta.key.sign({"iss": ta.base, "sub": CLIENT_ID,
+                                         "id": ta.base + "/trust-marks/public-sp"})}]
+    marks_file = os.path.join(srv.dir, "trust-marks.json")
+    with open(marks_file, "w") as f:
+        json.dump(marks, f)
+    os.chmod(marks_file, 0o644)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    srv.options.update(oidc_issuer=base, oidc_trust_anchor=ta.base,
+                       oidc_trust_anchor_jwks=ta_jwks, oidc_client_id=CLIENT_ID,
+                       oidc_redirect_uri=REDIRECT, oidc_authority_hints=ta.base,
+                       oidc_organization_name="Comune di Valdoria",
+                       oidc_contacts="anagrafe@comune.example.it, ced@comune.example.it",
+                       oidc_trust_marks=marks_file)
+    op_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    op_pub, op_full = rsa_jwk(op_key, "op-1")
+    try:
+        with srv:
+            rp = expect(srv.request("GET", "/api/v1/auth/spid/jwks"), 200, what="rp jwks").json
+            entity_configuration(srv, ta, rp, marks)
+            op = Op(srv.dir, port, op_full, rp)
+            try:
+                federation(srv, op, ta, inter, op_pub)
+            finally:
+                op.stop()
+    finally:
+        ta.stop()
+        inter.stop()
+
+
+def entity_configuration(srv, ta, rp, marks):
+    r = srv.request("GET", "/.well-known/openid-federation")
+    eq(r.status, 200, "the entity configuration")
+    eq(r.header("Content-Type").split(";")[0], "application/entity-statement+jwt",
+       "its content type")
+    token = r.body.decode()
+    claims = json.loads(b64u_dec(token.split(".")[1]))
+    header, claims = es256_verified(token, claims["jwks"]["keys"])
+    eq(header.get("typ"), FED_TYP, "typ")
+    eq((claims["iss"], claims["sub"]), (CLIENT_ID, CLIENT_ID), "iss and sub: the client_id")
+    now = srv.now()
+    check(claims["iat"] <= now < claims["exp"], f"iat/exp around now: {claims}")
+    eq(claims["exp"] - claims["iat"], 86400, "valid for oidc_entity_lifetime")
+    eq(claims["authority_hints"], [ta.base], "authority_hints as configured")
+    eq(claims["trust_marks"], marks, "the trust marks as configured")
+    check(all("d" not in k for k in claims["jwks"]["keys"]), "no private part")
+    fed_kids = {k["kid"] for k in claims["jwks"]["keys"]}
+    md = claims["metadata"]["openid_relying_party"]
+    eq(md["jwks"], rp, "the OpenID Connect keys are those of /api/v1/auth/spid/jwks")
+    check(not fed_kids & {k["kid"] for k in rp["keys"]},
+          "the federation key is not the OpenID Connect key")
+    eq(md["client_id"], CLIENT_ID, "client_id")
+    eq(md["redirect_uris"], [REDIRECT], "redirect_uris")
+    eq(md["client_registration_types"], ["automatic"], "client_registration_types")
+    eq(md["token_endpoint_auth_method"], "private_key_jwt", "token_endpoint_auth_method")
+    eq(md["grant_types"], ["authorization_code"], "grant_types")
+    eq(md["response_types"], ["code"], "response_types")
+    eq(md["request_object_signing_alg"], "ES256", "request_object_signing_alg")
+    eq(md["userinfo_signed_response_alg"], "RS256", "userinfo_signed_response_alg")
+    eq((md["userinfo_encrypted_response_alg"], md["userinfo_encrypted_response_enc"]),
+       ("RSA-OAEP-256", "A256CBC-HS512"), "the userinfo encrypted as the profile asks")
+    eq(md["organization_name"], "Comune di Valdoria", "organization_name")
+    eq(md["contacts"], ["anagrafe@comune.example.it", "ced@comune.example.it"], "contacts")
+    eq(claims["metadata"]["federation_entity"]["organization_name"], "Comune di Valdoria",
+       "federation_entity")
+    # The federation key beside the database, 0600, apart from the
+    # OpenID Connect key.
+    prefix = files_prefix(srv.db)
+    fed_file, rp_file = prefix + ".oidc-federation-key", prefix + ".oidc-key"
+    eq(oct(os.stat(fed_file).st_mode & 0o777), "0o600", "the federation key's mode")
+    eq({json.load(open(fed_file))["kid"]}, fed_kids, "the published federation key is the file's")
+    check(json.load(open(fed_file))["d"] != json.load(open(rp_file))["d"],
+          "two keys, not one")
+    # Signed afresh: a second fetch verifies too, with the same key.
+    _, again = es256_verified(srv.request("GET", "/.well-known/openid-federation").body.decode(),
+                              claims["jwks"]["keys"])
+    eq(again["sub"], CLIENT_ID, "a second fetch")
+
+
+def federation(srv, op, ta, inter, op_pub):
+    srv.admin()
+    ente = srv.create_ente()
+    user = srv.user("operator", ente["id"])
+    acc = user.account
+    name, cf = acc["username"], acc["codice_fiscale"]
+    cf = cf["value"] if isinstance(cf, dict) else cf
+    fed = FedKey("op-fed-1")
+
+    # A chain that holds: logged in with the provider's metadata from it.
+    t = srv.now()
+    ta.publish(t)
+    op_configuration(op, fed, op_pub, ta, t)
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login through the trust chain")
+    log = chain_log(srv)
+    eq([x["outcome"] for x in log], ["resolved"], "the chain resolved once, in the log")
+    eq(log[0]["until"], t + 120, "kept until the chain's earliest exp")
+
+    def refused(what, reason):
+        r = Client(srv).get("/api/v1/auth/spid/start?username=" + name)
+        expect(r, 502, "spid_trust_chain", what=what)
+        check("catena di fiducia" in r.json["error"]["message"], f"said in Italian: {r.json}")
+        last = chain_log(srv)[-1]
+        eq(last["outcome"], "refused", f"{what}: refused in the transaction log")
+        check(reason in last["reason"], f"{what}: the log says why ({reason}): {last}")
+
+    # The chain expires: resolved again, and the statement is now expired.
+    t = srv.advance_to(t + 121)
+    ta.subordinate(op.base, [fed.jwk()], t - 400, t - 100)  # beyond oidc_clock_skew
+    refused("expired subordinate statement", "expired")
+    # A statement signed by a stranger's key (with the anchor's kid).
+    t = srv.advance_to(t + 31)
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120, signer=FedKey("ta-1"))
+    refused("statement signed by a stranger", "not signed by its superior")
+    # A statement naming another key than the one that signed the
+    # provider's configuration.
+    t = srv.advance_to(t + 31)
+    ta.subordinate(op.base, [FedKey("op-fed-1").jwk()], t, t + 120)
+    refused("another key vouched for", "keys its superior names")
+    # A statement served as something else than an entity statement.
+    t = srv.advance_to(t + 31)
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+    ta.content_type = "application/json"
+    refused("a statement served as application/json", "not application/entity-statement+jwt")
+    ta.content_type = "application/entity-statement+jwt"
+    # A policy that forbids the provider's value: only tls_client_auth,
+    # essential.
+    t = srv.advance_to(t + 31)
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120, policy={
+        "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"],
+                                                  "essential": True}})
+    refused("a policy that forbids", "token_endpoint_auth_methods_supported")
+    # A policy that changes a value.  The provider's own userinfo
+    # endpoint is wrong: without a policy the login fails there ...
+    t = srv.advance_to(t + 31)
+    op_configuration(op, fed, op_pub, ta, t, userinfo="/non-esiste")
+    ta.subordinate(op.base, [fed.jwk()], t, t + 60)
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 502, "spid_provider_error", what="the provider's wrong userinfo endpoint")
+    # ... and with the anchor's value setting it right, it works (with a
+    # subset_of and a one_of that hold).
+    t = srv.advance_to(t + 61)
+    op_configuration(op, fed, op_pub, ta, t, userinfo="/non-esiste")
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120, policy={
+        "userinfo_endpoint": {"value": op.base + "/me"},
+        "id_token_signing_alg_values_supported": {"subset_of": ["RS256"]},
+        "issuer": {"one_of": [op.base]}})
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login with the policy's userinfo endpoint")
+    eq(chain_log(srv)[-1]["outcome"], "resolved", "the chain with the policy resolved")
+
+    # Through an intermediate: the provider's superior is the
+    # intermediate, whose superior is the anchor; the anchor's policy and
+    # the intermediate's merged (the anchor's value for the userinfo
+    # endpoint, the intermediate's subset_of on the provider's
+    # authentication methods, which the anchor's essential then needs).
+    t = srv.advance_to(t + 121)
+    inter.publish(t)
+    op_configuration(op, fed, op_pub, inter, t, userinfo="/non-esiste")
+    inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
+        "token_endpoint_auth_methods_supported": {"subset_of": ["private_key_jwt"]}})
+    ta.subordinate(inter.base, [inter.key.jwk()], t, t + 100, policy={
+        "userinfo_endpoint": {"value": op.base + "/me"},
+        "token_endpoint_auth_methods_supported": {"essential": True}})
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login through an intermediate")
+    last = chain_log(srv)[-1]
+    eq((last["outcome"], last["until"]), ("resolved", t + 90),
+       "the chain through the intermediate, kept until its earliest exp")
+    # The intermediate's subset_of leaves nothing the anchor's essential
+    # can accept: refused.
+    t = srv.advance_to(t + 91)
+    inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
+        "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"]}})
+    refused("the merged policies of two levels", "essential")
 
 
 if __name__ == "__main__":

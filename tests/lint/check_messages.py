@@ -25,11 +25,13 @@ src = root / "src"
 
 # Modules whose refusals and vis_error texts reach answers (api_reply_refusal,
 # e.msg); of pdnd.c only the mapping the API offers (its keys are the
-# configuration's, read by the technical staff).
+# configuration's, read by the technical staff); the vis_error texts of
+# oidc.c and federation.c are the configuration's too (their refusals to a
+# browser are held to Italian).
 ANSWERED = {"api", "http/server.c", "access", "query", "policy", "listreq", "incident",
             "review", "auth/oprequest.c", "auth/hours.c", "auth/auth.c", "net/outbound.c",
             "stats", "pdnd", "oidc", "common/str.c"}
-VIS_NOT = {"http/server.c", "pdnd/pdnd.c", "oidc/oidc.c"}
+VIS_NOT = {"http/server.c", "pdnd/pdnd.c", "oidc/oidc.c", "oidc/federation.c"}
 VIS_FUNCS = {"pdnd/pdnd.c": ("pdnd_purpose_map", "pdnd_purpose_unmap")}
 # Calls whose string arguments are an answer's message.
 CALLS = re.compile(r"\b(http_reply_error|refuse|need|bad)\s*\(|"

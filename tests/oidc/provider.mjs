@@ -12,6 +12,9 @@
 // and at which level (the interaction then completes without a form).
 // POST /test/tamper {on} alters the next ID token in transit (a claim
 // changed after signing), as an attacker between the two would.
+// POST /test/federation {entity_configuration} sets the provider's entity
+// configuration (OpenID Federation), signed by the test with the
+// provider's federation key; GET /.well-known/openid-federation serves it.
 // POST /test/userinfo {mode} changes the next userinfo answer: "plain"
 // signed by the provider but not encrypted; "stranger" signed and
 // encrypted to another RSA key; "tamper" the provider's own answer with
@@ -25,6 +28,7 @@ const FISCAL = 'https://attributes.eid.gov.it/fiscal_number';
 const people = new Map();
 let next = null;
 let tamper = false;
+let entityConfiguration = null;
 let userinfoMode = null;
 
 const provider = new Provider(cfg.issuer, {
@@ -70,6 +74,17 @@ provider.use(async (ctx, nextMw) => {
     next = JSON.parse(await readBody(ctx.req));
     people.set(next.sub, next.fiscal_number);
     ctx.body = { ok: true };
+    return;
+  }
+  if (ctx.method === 'POST' && ctx.path === '/test/federation') {
+    entityConfiguration = JSON.parse(await readBody(ctx.req)).entity_configuration;
+    ctx.body = { ok: true };
+    return;
+  }
+  if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-federation') {
+    if (!entityConfiguration) { ctx.status = 404; return; }
+    ctx.type = 'application/entity-statement+jwt';
+    ctx.body = entityConfiguration;
     return;
   }
   if (ctx.method === 'POST' && ctx.path === '/test/userinfo') {

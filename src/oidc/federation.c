@@ -1,0 +1,435 @@
+/* OpenID Federation (oidc.h): the relying party's entity configuration,
+ * and the provider's metadata from a trust chain to the configured trust
+ * anchor.  Statements are fetched through the outbound rules (oidc_http),
+ * checked with libjose (oidc_verified). */
+#define _GNU_SOURCE /* asprintf */
+#include <curl/curl.h>
+#include <jose/jwk.h>
+#include <jose/b64.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/config.h"
+#include "common/str.h"
+#include "oidc/internal.h"
+
+#define FED_TYP "entity-statement+jwt"
+#define FED_CTYPE "application/entity-statement+jwt"
+#define STATEMENT_MAX (64u << 10)  /* one statement, bytes */
+#define CHAIN_DEPTH 4              /* superiors above the provider, at most */
+#define FETCHES_MAX 12             /* fetches for one resolution, at most */
+#define RESOLVE_SECONDS 20         /* no new fetch after this long */
+#define RETRY_SECONDS 30           /* a failed resolution is kept this long */
+#define MARKS_MAX (64u << 10)
+
+/* "a, b,c" → ["a","b","c"] (empty items skipped). */
+static json_t *list_array(const char *list)
+{
+	json_t *out = json_array();
+	const char *p = list;
+	while (*p) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, ",");
+		size_t k = n;
+		while (k && p[k - 1] == ' ')
+			k--;
+		if (k)
+			json_array_append_new(out, json_stringn(p, k));
+		p += n;
+	}
+	return out;
+}
+
+vis_err oidc_federation_open(struct oidc *o, struct vis_error *e)
+{
+	const char *path = o->cfg->oidc_trust_marks;
+	if (!path[0])
+		return VIS_OK;
+	struct stat st;
+	json_t *marks = NULL;
+	if (!stat(path, &st) && st.st_size <= (off_t)MARKS_MAX)
+		marks = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	size_t i;
+	json_t *m;
+	bool ok = json_is_array(marks);
+	json_array_foreach(marks, i, m) {
+		if (!json_is_string(json_object_get(m, "id")) ||
+		    !json_is_string(json_object_get(m, "trust_mark")))
+			ok = false;
+	}
+	if (!ok) {
+		json_decref(marks);
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_trust_marks: '%s' is not a JSON array of {\"id\", "
+				     "\"trust_mark\"} (at most %u bytes)", path, MARKS_MAX);
+	}
+	o->trust_marks = marks;
+	return VIS_OK;
+}
+
+/* ---- the entity configuration ---- */
+
+char *oidc_entity_configuration(struct oidc *o, int64_t now, struct vis_error *e)
+{
+	const struct config *c = o->cfg;
+	json_t *fed = json_deep_copy(o->fed_key);
+	json_t *rp_jwks = oidc_rp_jwks(o);
+	if (!fed || !jose_jwk_pub(NULL, fed) || !rp_jwks) {
+		json_decref(fed);
+		json_decref(rp_jwks);
+		vis_error_set(e, VIS_ERR_INTERNAL, "cannot read the relying party's keys");
+		return NULL;
+	}
+	json_t *rp = json_pack(
+		"{s:s,s:[s],s:[s],s:o,s:[s],s:[s],s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "client_id",
+		c->oidc_client_id, "client_registration_types", "automatic", "redirect_uris",
+		c->oidc_redirect_uri, "jwks", rp_jwks, "grant_types", "authorization_code",
+		"response_types", "code", "token_endpoint_auth_method", "private_key_jwt",
+		"token_endpoint_auth_signing_alg", "ES256", "request_object_signing_alg", "ES256",
+		"id_token_signed_response_alg", "RS256", "userinfo_signed_response_alg", "RS256",
+		"application_type", "web", "contacts", list_array(c->oidc_contacts));
+	json_object_set_new(rp, "userinfo_encrypted_response_alg", json_string("RSA-OAEP-256"));
+	json_object_set_new(rp, "userinfo_encrypted_response_enc", json_string("A256CBC-HS512"));
+	json_t *entity = json_pack("{s:o}", "contacts", list_array(c->oidc_contacts));
+	if (c->oidc_organization_name[0]) {
+		json_object_set_new(rp, "organization_name", json_string(c->oidc_organization_name));
+		json_object_set_new(rp, "client_name", json_string(c->oidc_organization_name));
+		json_object_set_new(entity, "organization_name",
+				    json_string(c->oidc_organization_name));
+	}
+	json_t *claims = json_pack("{s:s,s:s,s:I,s:I,s:{s:[o]},s:{s:o,s:o}}", "iss",
+				   c->oidc_client_id, "sub", c->oidc_client_id, "iat", (json_int_t)now,
+				   "exp", (json_int_t)(now + c->oidc_entity_lifetime), "jwks", "keys",
+				   fed, "metadata", "federation_entity", entity,
+				   "openid_relying_party", rp);
+	json_t *hints = list_array(c->oidc_authority_hints);
+	if (claims && json_array_size(hints))
+		json_object_set(claims, "authority_hints", hints);
+	json_decref(hints);
+	if (claims && o->trust_marks)
+		json_object_set(claims, "trust_marks", o->trust_marks);
+	char *out = claims ? oidc_sign(o->fed_key, o->fed_kid, FED_TYP, claims) : NULL;
+	if (!out)
+		vis_error_set(e, VIS_ERR_INTERNAL, "cannot sign the entity configuration");
+	return out;
+}
+
+/* ---- the trust chain ---- */
+
+struct climb {
+	struct oidc *o;
+	int64_t now;
+	int fetches;
+	struct timespec started; /* monotonic */
+	int64_t until;         /* the earliest exp seen */
+	json_t *policies;      /* openid_provider policies, the lowest superior's first */
+	json_t *over;          /* the provider's superior's metadata for it, or NULL */
+	char why[200];
+};
+
+/* What failed (what), and about whom. */
+static bool no(struct climb *c, const char *what, const char *who)
+{
+	snprintf(c->why, sizeof c->why, "%.110s: %.85s", what, who);
+	return false;
+}
+
+/* A statement fetched: malloc'd text, or NULL with c->why. */
+static char *fetch(struct climb *c, const char *url)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (++c->fetches > FETCHES_MAX || t.tv_sec - c->started.tv_sec > RESOLVE_SECONDS) {
+		no(c, "too many fetches or too long for one chain", "at most 12 in 20 s");
+		return NULL;
+	}
+	char *buf = malloc(STATEMENT_MAX + 1), net[160] = "", ctype[128] = "";
+	static const char *const hdrs[] = {"Accept: " FED_CTYPE, NULL};
+	long st = buf ? oidc_http(c->o, url, hdrs, NULL, buf, STATEMENT_MAX + 1, ctype, net,
+				  sizeof net)
+		      : 0;
+	size_t n = strlen(FED_CTYPE);
+	if (st != 200 || strncasecmp(ctype, FED_CTYPE, n) || (ctype[n] && ctype[n] != ';')) {
+		snprintf(c->why, sizeof c->why, "%.120s: %.70s", url,
+			 !st ? net : st != 200 ? "not 200" : "not application/entity-statement+jwt");
+		free(buf);
+		return NULL;
+	}
+	buf[strcspn(buf, " \r\n")] = '\0';
+	return buf;
+}
+
+/* iss, sub and times of a statement; its exp counted. */
+static bool statement_ok(struct climb *c, const json_t *p, const char *iss, const char *sub)
+{
+	const char *i = json_string_value(json_object_get(p, "iss"));
+	const char *s = json_string_value(json_object_get(p, "sub"));
+	json_t *exp = json_object_get(p, "exp"), *iat = json_object_get(p, "iat");
+	int skew = c->o->cfg->oidc_clock_skew;
+	if (!i || !s || strcmp(i, iss) || strcmp(s, sub))
+		return no(c, "a statement names another iss or sub than expected; about", sub);
+	if (!json_is_integer(exp) || !json_is_integer(iat) ||
+	    json_integer_value(iat) > c->now + skew)
+		return no(c, "a statement has no valid iat/exp; about", sub);
+	if (json_integer_value(exp) + skew <= c->now)
+		return no(c, "a statement is expired; about", sub);
+	if (json_integer_value(exp) < c->until)
+		c->until = json_integer_value(exp);
+	return true;
+}
+
+/* The entity configuration of id, checked with keys (the trust anchor's
+ * configured ones) or with its own; *token keeps its text. */
+static json_t *configuration(struct climb *c, const char *id, const json_t *keys, char **token)
+{
+	char *url = NULL;
+	size_t n = strlen(id);
+	*token = NULL;
+	if (asprintf(&url, "%.*s/.well-known/openid-federation", (int)(n && id[n - 1] == '/' ? n - 1 : n),
+		     id) < 0)
+		return NULL;
+	char *t = fetch(c, url);
+	free(url);
+	if (!t)
+		return NULL;
+	json_t *own = NULL;
+	if (!keys) {
+		/* Its own keys, read before the signature is checked with them. */
+		const char *d1 = strchr(t, '.');
+		const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+		json_t *b = d2 ? json_stringn(d1 + 1, (size_t)(d2 - d1 - 1)) : NULL;
+		json_t *claims = b ? jose_b64_dec_load(b) : NULL;
+		own = oidc_public_sig_keys(json_object_get(claims, "jwks"));
+		json_decref(claims);
+		json_decref(b);
+		keys = own;
+	}
+	json_t *p = oidc_verified(keys, NULL, 0, t, STATEMENT_MAX, FED_TYP);
+	json_decref(own);
+	if (!p) {
+		free(t);
+		no(c, "an entity configuration is not signed by the expected keys; of", id);
+		return NULL;
+	}
+	if (!statement_ok(c, p, id, id)) {
+		json_decref(p);
+		free(t);
+		return NULL;
+	}
+	*token = t;
+	return p;
+}
+
+static bool climb(struct climb *c, const char *id, const json_t *ec, const char *ec_token,
+		  int depth);
+
+/* From entity id (its configuration ec, ec_token) to its superior sup. */
+static bool via(struct climb *c, const char *id, const char *ec_token, const char *sup, int depth)
+{
+	struct oidc *o = c->o;
+	bool anchor = !strcmp(sup, o->cfg->oidc_trust_anchor);
+	char *sup_token = NULL, *url = NULL, *ss_token = NULL;
+	json_t *sup_ec = configuration(c, sup, anchor ? o->ta_keys : NULL, &sup_token);
+	json_t *sup_keys = NULL, *ss = NULL, *id_keys = NULL, *verified = NULL;
+	bool ok = false;
+	size_t had = json_array_size(c->policies);
+	if (!sup_ec)
+		goto out;
+	const char *ep = json_string_value(json_object_get(
+		json_object_get(json_object_get(sup_ec, "metadata"), "federation_entity"),
+		"federation_fetch_endpoint"));
+	char *q = curl_easy_escape(NULL, id, 0);
+	if (!ep || !q || asprintf(&url, "%s%csub=%s", ep, strchr(ep, '?') ? '&' : '?', q) < 0) {
+		url = NULL;
+		curl_free(q);
+		no(c, "a superior has no federation_fetch_endpoint", sup);
+		goto out;
+	}
+	curl_free(q);
+	if (!(ss_token = fetch(c, url)))
+		goto out;
+	sup_keys = anchor ? json_incref(o->ta_keys)
+			  : oidc_public_sig_keys(json_object_get(sup_ec, "jwks"));
+	if (!(ss = oidc_verified(sup_keys, NULL, 0, ss_token, STATEMENT_MAX, FED_TYP))) {
+		no(c, "a subordinate statement is not signed by its superior's keys; about", id);
+		goto out;
+	}
+	if (!statement_ok(c, ss, sup, id))
+		goto out;
+	/* The keys the superior vouches for must be the ones that signed
+	 * the configuration below. */
+	id_keys = oidc_public_sig_keys(json_object_get(ss, "jwks"));
+	if (!(verified = oidc_verified(id_keys, NULL, 0, ec_token, STATEMENT_MAX, FED_TYP))) {
+		no(c, "an entity configuration is not signed by the keys its superior names; of", id);
+		goto out;
+	}
+	size_t i;
+	json_t *op;
+	json_array_foreach(json_object_get(ss, "metadata_policy_crit"), i, op) {
+		if (!json_is_string(op) || !oidc_policy_operator_known(json_string_value(op))) {
+			no(c, "a statement needs a policy operator not understood; about", id);
+			goto out;
+		}
+	}
+	json_t *pol = json_object_get(json_object_get(ss, "metadata_policy"), "openid_provider");
+	json_array_append(c->policies, pol ? pol : json_null());
+	if (depth == 0) {
+		json_decref(c->over);
+		c->over = json_incref(
+			json_object_get(json_object_get(ss, "metadata"), "openid_provider"));
+	}
+	ok = anchor || climb(c, sup, sup_ec, sup_token, depth + 1);
+	while (!ok && json_array_size(c->policies) > had)
+		json_array_remove(c->policies, json_array_size(c->policies) - 1);
+out:
+	json_decref(verified);
+	json_decref(id_keys);
+	json_decref(ss);
+	json_decref(sup_keys);
+	json_decref(sup_ec);
+	free(ss_token);
+	free(url);
+	free(sup_token);
+	return ok;
+}
+
+static bool climb(struct climb *c, const char *id, const json_t *ec, const char *ec_token,
+		  int depth)
+{
+	json_t *hints = json_object_get(ec, "authority_hints");
+	if (!json_array_size(hints))
+		return no(c, "no authority_hints and not the trust anchor", id);
+	if (depth >= CHAIN_DEPTH)
+		return no(c, "the chain is too long, from", c->o->cfg->oidc_issuer);
+	const char *ta = c->o->cfg->oidc_trust_anchor;
+	size_t i;
+	json_t *h;
+	/* The trust anchor first when it is named. */
+	json_array_foreach(hints, i, h) {
+		if (json_is_string(h) && !strcmp(json_string_value(h), ta))
+			return via(c, id, ec_token, ta, depth);
+	}
+	json_array_foreach(hints, i, h) {
+		if (json_is_string(h) && via(c, id, ec_token, json_string_value(h), depth))
+			return true;
+	}
+	return false;
+}
+
+/* The provider's metadata once the chain holds: policies merged from the
+ * trust anchor down, applied. */
+static json_t *resolved_metadata(struct climb *c, const json_t *leaf)
+{
+	json_t *md = json_deep_copy(json_object_get(json_object_get(leaf, "metadata"),
+						    "openid_provider"));
+	if (!json_is_object(md)) {
+		json_decref(md);
+		no(c, "no openid_provider metadata", c->o->cfg->oidc_issuer);
+		return NULL;
+	}
+	if (json_is_object(c->over))
+		json_object_update(md, c->over);
+	json_t *merged = json_object();
+	for (size_t i = json_array_size(c->policies); merged && i-- > 0;) {
+		json_t *p = json_array_get(c->policies, i);
+		json_t *m = json_is_null(p) ? json_incref(merged)
+					    : oidc_policy_merge(merged, p, c->why, sizeof c->why);
+		json_decref(merged);
+		merged = m;
+	}
+	json_t *out = merged ? oidc_policy_apply(merged, md, c->why, sizeof c->why) : NULL;
+	json_decref(merged);
+	json_decref(md);
+	return out;
+}
+
+/* The provider's metadata in use, from md. */
+static json_t *op_from(struct climb *c, const json_t *md)
+{
+	const char *iss = json_string_value(json_object_get(md, "issuer"));
+	if (iss && strcmp(iss, c->o->cfg->oidc_issuer)) {
+		no(c, "the provider's metadata names another issuer", iss);
+		return NULL;
+	}
+	static const char *const EP[] = {"authorization_endpoint", "token_endpoint",
+					 "userinfo_endpoint", NULL};
+	json_t *op = json_object();
+	for (const char *const *k = EP; *k; k++) {
+		const char *v = json_string_value(json_object_get(md, *k));
+		if (!v || !*v || strlen(v) >= 512) {
+			json_decref(op);
+			no(c, "the provider's metadata has no valid endpoint", *k);
+			return NULL;
+		}
+		json_object_set_new(op, *k, json_string(v));
+	}
+	json_t *keys = oidc_public_sig_keys(json_object_get(md, "jwks"));
+	if (!json_array_size(keys)) {
+		json_decref(keys);
+		json_decref(op);
+		no(c, "the provider's metadata has no signing key", "jwks");
+		return NULL;
+	}
+	json_object_set_new(op, "keys", keys);
+	return op;
+}
+
+static bool chain_resolve(struct oidc *o, int64_t now, char *why, size_t cap)
+{
+	struct climb c = {.o = o, .now = now, .until = INT64_MAX, .policies = json_array()};
+	clock_gettime(CLOCK_MONOTONIC, &c.started);
+	char *token = NULL;
+	json_t *op = NULL;
+	json_t *leaf = configuration(&c, o->cfg->oidc_issuer, NULL, &token);
+	if (leaf && climb(&c, o->cfg->oidc_issuer, leaf, token, 0)) {
+		json_t *md = resolved_metadata(&c, leaf);
+		op = md ? op_from(&c, md) : NULL;
+		json_decref(md);
+	}
+	json_decref(leaf);
+	json_decref(c.policies);
+	json_decref(c.over);
+	free(token);
+	if (!op) {
+		str_copy_cut(why, cap, c.why);
+		return false;
+	}
+	json_decref(o->op);
+	o->op = op;
+	o->op_until = c.until;
+	return true;
+}
+
+bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why)
+{
+	pthread_mutex_lock(&o->op_lock);
+	bool ok = o->op && now < o->op_until;
+	if (!ok && now >= o->op_retry) {
+		json_decref(o->op);
+		o->op = NULL;
+		ok = chain_resolve(o, now, o->op_why, sizeof o->op_why);
+		if (ok)
+			oidc_log(o, now, "trust_chain",
+				 json_pack("{s:s,s:s,s:I}", "outcome", "resolved", "trust_anchor",
+					   o->cfg->oidc_trust_anchor, "until",
+					   (json_int_t)o->op_until));
+		else {
+			o->op_retry = now + RETRY_SECONDS;
+			oidc_log(o, now, "trust_chain",
+				 json_pack("{s:s,s:s,s:s}", "outcome", "refused", "trust_anchor",
+					   o->cfg->oidc_trust_anchor, "reason", o->op_why));
+		}
+	}
+	pthread_mutex_unlock(&o->op_lock);
+	if (!ok)
+		*why = (struct oidc_refusal){
+			502, "spid_trust_chain",
+			"la catena di fiducia della federazione SPID/CIE verso il gestore "
+			"dell'identità non è valida o è scaduta: l'accesso con SPID o CIE non è "
+			"possibile ora"};
+	return ok;
+}
