@@ -256,7 +256,11 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 	return 0;
 }
 
-static void subject_report(struct http_request *r, struct store *s, const char *cf, bool citizen)
+/* The report of one person: for the office (citizen false), or for the
+ * citizen themselves, by a one-time code or in their session (session:
+ * NULL for a code). */
+static void subject_report(struct http_request *r, struct store *s, const char *cf, bool citizen,
+			   const struct store_citizen_session *session)
 {
 	struct store_access_filter f = {.limit = REPORT_MAX};
 	/* both callers checked that cf has 16 characters */
@@ -269,7 +273,7 @@ static void subject_report(struct http_request *r, struct store *s, const char *
 		return;
 	}
 	if (citizen && api_wants_html(r)) {
-		api_citizen_page(r, cf, c.arr);
+		api_citizen_page(r, cf, c.arr, session);
 		json_decref(c.arr);
 		return;
 	}
@@ -278,6 +282,10 @@ static void subject_report(struct http_request *r, struct store *s, const char *
 		char note[600];
 		api_citizen_note(r->app->cfg.embargo_days, note, sizeof note);
 		json_object_set_new(out, "note", json_string(note));
+	}
+	if (session) {
+		json_object_set_new(out, "level", json_integer(session->level));
+		json_object_set_new(out, "session_expires_at", api_time(session->expires_at));
 	}
 	http_reply_json(r, 200, out);
 }
@@ -293,7 +301,7 @@ void api_audit_subject(struct http_request *r)
 		return;
 	}
 	auth_event(s, api_now(r), "subject_report", &r->auth->account, NULL, r->ip, cf);
-	subject_report(r, s, cf, false);
+	subject_report(r, s, cf, false, NULL);
 }
 
 void api_subject_code_create(struct http_request *r)
@@ -339,18 +347,54 @@ void api_subject_code_create(struct http_request *r)
 	sodium_memzero(code, sizeof code);
 }
 
+/* A citizen in their SPID/CIE session: their own report, and nothing
+ * else (no argument picks another person).  False when there is no
+ * session: the one-time code's way. */
+static bool citizen_in_session(struct http_request *r, struct store *s, int64_t now, bool html)
+{
+	struct store_citizen_session cs;
+	bool stale;
+	int got = api_citizen_session_find(r, s, now, &cs, &stale);
+	if (got < 0)
+		return true;
+	if (!got) {
+		if (!stale)
+			return false;
+		if (html)
+			api_citizen_page_ask(r, 401, "La sessione è terminata o è scaduta: entri di "
+					     "nuovo con SPID/CIE oppure usi un codice.");
+		else
+			http_reply_error(r, 401, "citizen_session_expired",
+					 "la sessione del cittadino è terminata o è scaduta: entrare "
+					 "di nuovo con SPID/CIE");
+		return true;
+	}
+	if (http_query_count(r)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "questa pagina mostra soltanto le consultazioni del codice fiscale "
+				 "con cui si è entrati: non accetta parametri");
+		return true;
+	}
+	subject_report(r, s, cs.cf, true, &cs);
+	return true;
+}
+
 void api_citizen_report(struct http_request *r)
 {
 	const char *code = http_query(r, "code");
 	bool html = api_wants_html(r);
+	struct store *s = NULL;
+	int64_t now = api_now(r);
+	if (!code) {
+		if (!(s = api_store(r)) || citizen_in_session(r, s, now, html))
+			return;
+	}
 	if (html && (!code || !*code)) {
 		api_citizen_page_ask(r, 200, NULL); /* a person in a browser: the form */
 		return;
 	}
-	struct store *s = api_store(r);
-	if (!s)
+	if (!s && !(s = api_store(r)))
 		return;
-	int64_t now = api_now(r);
 	/* Guessing codes is throttled per address like logins (the key names
 	 * the address, so one guesser does not lock out other citizens). */
 	char key[96];
@@ -388,7 +432,7 @@ void api_citizen_report(struct http_request *r)
 					 "il codice è errato, scaduto o già usato");
 		return;
 	}
-	subject_report(r, s, cf, true);
+	subject_report(r, s, cf, true, NULL);
 }
 
 void api_audit_verify(struct http_request *r)

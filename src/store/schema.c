@@ -412,6 +412,14 @@ static const char migration_13[] =
 static const char migration_14[] =
 	"CREATE TABLE control_gen (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL);";
 
+/* Citizens' sessions (SPID/CIE): one row per session, its cookie only as
+ * a hash, the codice fiscale it may read the access report of; deleted at
+ * logout and once expired. */
+static const char migration_15[] =
+	"CREATE TABLE citizen_session (id @ID, token_hash TEXT NOT NULL UNIQUE,"
+	" cf TEXT NOT NULL, level INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -427,6 +435,7 @@ const struct schema_migration schema_migrations[] = {
 	{12, "PDND purposes and the signed tokens seen", migration_12},
 	{13, "public keys of the PDND clients", migration_13},
 	{14, "generation of the control records", migration_14},
+	{15, "citizen sessions from SPID/CIE", migration_15},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -445,6 +454,7 @@ const struct schema_table schema_tables[] = {
 	{"notice", false}, {"review_decision", false}, {"list_request", false},
 	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
 	{"pdnd_jti", false}, {"pdnd_key", false}, {"control_gen", false},
+	{"citizen_session", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];
