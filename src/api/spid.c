@@ -22,6 +22,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/sealed.h"
+#include "common/str.h"
 #include "metrics/metrics.h"
 #include "oidc/oidc.h"
 
@@ -74,6 +75,8 @@ static void as_page(struct http_request *r, const char *back)
 	char text[600];
 	str_copy_cut(text, sizeof text, msg ? msg : "errore interno");
 	json_decref(j);
+	if (text[0] >= 'a' && text[0] <= 'z')
+		text[0] = (char)(text[0] - 'a' + 'A'); /* a sentence on the page */
 	api_spid_page_refused(r, r->status, text, back);
 }
 
