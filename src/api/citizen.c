@@ -216,7 +216,11 @@ void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses,
 	strbuf_adds(&h, "); la sessione termina il ");
 	strbuf_add_html(&h, until);
 	strbuf_adds(&h, ". Per conservare questo elenco lo stampi o lo salvi come PDF (comando "
-		    "Stampa del browser).</p><form class=\"no-print\" method=\"post\" "
+		    "Stampa del browser), oppure scarichi l'elenco firmato dal Comune: un file che "
+		    "chiunque può verificare con la chiave pubblica del servizio.</p>"
+		    "<p class=\"no-print\"><a class=\"pulsante\" "
+		    "href=\"/citizen/access-report?formato=firmato\">Scarica l'elenco firmato</a></p>"
+		    "<form class=\"no-print\" method=\"post\" "
 		    "action=\"/citizen/logout\"><p><button type=\"submit\">Esci</button></p></form>");
 	reply(r, 200, &h);
 }

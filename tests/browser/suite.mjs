@@ -920,6 +920,13 @@ async function flowSpid(browser, fx) {
       await screenshot(v, 'citizen-spid');
       await checkA11y(v, 'citizen-spid');
     });
+    await step('spid: the citizen downloads the list signed by the Comune', v, async () => {
+      const dl = await download(v, () => link(v, 'Scarica l\'elenco firmato').click(), 'consultazioni-firmate.json');
+      check(dl.suggested === `consultazioni-${lt.citizen_cf}.json`, `expected the file consultazioni-${lt.citizen_cf}.json; got ${dl.suggested}`);
+      const doc = JSON.parse(dl.text);
+      check(doc.documento.codice_fiscale === lt.citizen_cf && doc.documento.accesses.length === lt.citizen_records &&
+        /^ed25519:[A-Za-z0-9_-]{86}$/.test(doc.firma), `expected the citizen's ${lt.citizen_records} entries, signed; got ${dl.text.slice(0, 300)}`);
+    });
     await step('spid: "Esci" ends the citizen\'s session: the page asks again', v, async () => {
       await button(v, 'Esci').click();
       await visible(v, v.getByLabel(/Codice ricevuto/), 'the form asking for a code');

@@ -25,7 +25,9 @@ codice fiscale of the assertion, that reads exactly the accesses on it
 (one made a minute before included; police ones hidden until the embargo
 ends, then shown: both clocks moved), takes no parameter that could name
 another person, is refused by every other route, ends at logout and after
-15 minutes; a replayed state and level 1 are refused; the one-time code
+15 minutes; downloads the list as a document signed by the deployment
+(checked offline by `visura audit verify-document --key`, an altered one
+refused); a replayed state and level 1 are refused; the one-time code
 still works; the transaction log records the citizen's login."""
 import base64
 import glob
@@ -306,6 +308,12 @@ def page_says(r, *texts):
     return page
 
 
+def cli(*args):
+    """`visura ARGS...`: (exit status, stdout + stderr)."""
+    p = subprocess.run([harness.VISURA] + list(args), capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
 def citizen_login(op, c, cf, level, ask=None, via=""):
     """A citizen at the provider with cf at level: the callback's answer."""
     op.post("/test/next", {"sub": "cit-" + cf, "fiscal_number": "TINIT-" + cf, "acr": L % level})
@@ -379,6 +387,30 @@ def run_citizen(srv, op):
                      me, oth["name"], "Consultazioni (2)", "action=\"/citizen/logout\"",
                      "livello 2")
     check(pol["name"] not in page and "PRATICA" not in page, "no police body, no case on the page")
+    check('href="/citizen/access-report?formato=firmato"' in page, "the signed list offered")
+
+    # The list as a document signed by the deployment, checked offline.
+    r = expect(c.get("/citizen/access-report?formato=firmato"), 200, what="the signed list")
+    eq(r.header("Content-Disposition"), f'attachment; filename="consultazioni-{me}.json"',
+       "a download")
+    doc = r.json["documento"]
+    eq((doc["codice_fiscale"], doc["accesses"]), (me, report(c, "the list")["accesses"]),
+       "the document holds the same entries")
+    check(pol["name"] not in r.body.decode(), "the document leaves the police one out too")
+    path = os.path.join(srv.dir, "elenco.json")
+    with open(path, "wb") as f:
+        f.write(r.body)
+    rc, pk = cli("audit", "key", "--db", srv.db)
+    eq(rc, 0, f"the deployment's key: {pk}")
+    rc, out = cli("audit", "verify-document", "--key", pk.strip(), path)
+    eq((rc, out.strip()), (0, "ok: the document is intact and signed by this key"),
+       "the signed list verifies offline")
+    with open(path, "w") as f:
+        f.write(r.body.decode().replace(oth["name"], "Un altro ente"))
+    rc, out = cli("audit", "verify-document", "--key", pk.strip(), path)
+    check(rc == 1 and out.startswith("INVALID"), f"an altered list does not verify: {rc} {out}")
+    expect(c.get("/citizen/access-report?formato=firmato&cf=" + other), 400, "invalid_request",
+           what="the signed list of anyone else")
 
     # It cannot ask for anyone else.
     for q in (f"cf={other}", f"codice_fiscale={other}", "x=1"):
