@@ -211,7 +211,7 @@ void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses,
 	}
 	char until[64];
 	access_print_when(session->expires_at * 1000, until);
-	strbuf_adds(&h, "<p class=\"nota no-print\">È entrato con SPID/CIE (livello ");
+	strbuf_adds(&h, "<p class=\"nota no-print\">Ha effettuato l'accesso con SPID/CIE (livello ");
 	strbuf_addf(&h, "%d", session->level);
 	strbuf_adds(&h, "); la sessione termina il ");
 	strbuf_add_html(&h, until);

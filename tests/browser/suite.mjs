@@ -913,7 +913,7 @@ async function flowSpid(browser, fx) {
       await visible(v, v.getByRole('heading', { name: 'Chi ha consultato i miei dati anagrafici' }), 'the citizen\'s page');
       check(v.url() === `${fx.baseURL}/citizen/access-report`, `expected the citizen's page; the address is ${v.url()}`);
       const text = squash(await v.locator('body').innerText());
-      for (const want of [lt.citizen_cf, 'Ufficio Tributi di Prova', `Consultazioni (${lt.citizen_records})`, 'È entrato con SPID/CIE (livello 2)'])
+      for (const want of [lt.citizen_cf, 'Ufficio Tributi di Prova', `Consultazioni (${lt.citizen_records})`, 'Ha effettuato l\'accesso con SPID/CIE (livello 2)'])
         check(text.includes(want), `expected "${want}" on the citizen's page; it reads: ${text.slice(0, 900)}`);
       check(!text.includes(lt.operator) && !text.includes('TRIB-'), 'expected no operator and no case reference');
       await noRawValues(v, 'citizen-spid');
