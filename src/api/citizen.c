@@ -1,16 +1,24 @@
-/* The citizen's own page of who consulted them (GDPR art. 15): the HTML
- * face of GET /citizen/access-report, for a person opening the one-time
- * code in a browser.  Printable (print style sheet, A4), no script, no
- * operator names or case references: the same entries as the JSON report
- * for the citizen, police and judicial consultations under embargo left
- * out exactly as there (reports.c decides; this only renders). */
+/* The citizen's side.  Their own page of who consulted them (GDPR art.
+ * 15): the HTML face of GET /citizen/access-report, for a person opening
+ * the one-time code, or logged in with SPID/CIE, in a browser.  Printable
+ * (print style sheet, A4), no script, no operator names or case
+ * references: the same entries as the JSON report for the citizen, police
+ * and judicial consultations under embargo left out exactly as there
+ * (reports.c decides; this only renders).  The citizen's session from
+ * SPID/CIE (internal.h: cookie, look-up, logout), and the page that tells
+ * a browser why a SPID/CIE login was refused. */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "access/access.h"
 #include "api/internal.h"
 #include "app/app.h"
+#include "auth/auth.h"
 #include "common/str.h"
+
+#define CITIZEN_COOKIE "visura_cittadino"
+#define CITIZEN_PATH "/citizen/"
 
 const char *api_citizen_kind(const char *kind)
 {
@@ -56,15 +64,33 @@ bool api_wants_html(struct http_request *r)
 	return a && strstr(a, "text/html");
 }
 
-static void head(struct strbuf *h, const struct http_request *r)
+#define TITLE "Chi ha consultato i miei dati anagrafici"
+
+static void head(struct strbuf *h, const struct http_request *r, const char *title)
 {
 	strbuf_adds(h, "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\">"
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-		    "<title>Chi ha consultato i miei dati anagrafici</title>"
-		    "<link rel=\"stylesheet\" href=\"/static/print.css\"></head><body><header>"
-		    "<img src=\"/static/stemma\" alt=\"Stemma\"><div><p class=\"emittente\">");
+		    "<title>");
+	strbuf_add_html(h, title);
+	strbuf_adds(h, "</title><link rel=\"stylesheet\" href=\"/static/print.css\"></head><body>"
+		    "<header><img src=\"/static/stemma\" alt=\"Stemma\"><div><p class=\"emittente\">");
 	strbuf_add_html(h, r->app->cfg.print_heading);
-	strbuf_adds(h, "</p><h1>Chi ha consultato i miei dati anagrafici</h1></div></header><main>");
+	strbuf_adds(h, "</p><h1>");
+	strbuf_add_html(h, title);
+	strbuf_adds(h, "</h1></div></header><main>");
+}
+
+/* The way in with SPID/CIE, when the service offers it. */
+static void spid_button(struct strbuf *h, const struct http_request *r)
+{
+	if (!r->app->oidc)
+		return;
+	strbuf_adds(h, "<p class=\"no-print\"><a class=\"pulsante\" "
+		    "href=\"/api/v1/auth/spid/start?for=cittadino&amp;via=browser\">"
+		    "Entra con SPID/CIE</a></p><p class=\"nota no-print\">Con SPID (livello 2 o 3) "
+		    "o con la Carta d'identità elettronica vede subito le consultazioni del suo codice "
+		    "fiscale, senza chiedere un codice all'ufficio. Chi non ha SPID né CIE usa il "
+		    "codice qui sotto.</p>");
 }
 
 static void form(struct strbuf *h)
@@ -95,13 +121,31 @@ void api_citizen_page_ask(struct http_request *r, int status, const char *proble
 {
 	struct strbuf h;
 	strbuf_init(&h, 1u << 16);
-	head(&h, r);
+	head(&h, r, TITLE);
 	if (problem) {
 		strbuf_adds(&h, "<p class=\"esito esito-no\" role=\"alert\">");
 		strbuf_add_html(&h, problem);
 		strbuf_adds(&h, "</p>");
 	}
+	spid_button(&h, r);
 	form(&h);
+	reply(r, status, &h);
+}
+
+void api_spid_page_refused(struct http_request *r, int status, const char *message,
+			   const char *back)
+{
+	struct strbuf h;
+	strbuf_init(&h, 1u << 16);
+	head(&h, r, "Accesso con SPID/CIE non riuscito");
+	strbuf_adds(&h, "<p class=\"esito esito-no\" role=\"alert\">");
+	strbuf_add_html(&h, message);
+	strbuf_adds(&h, ".</p><p><a class=\"pulsante\" href=\"");
+	strbuf_add_html(&h, back);
+	strbuf_adds(&h, "\">");
+	strbuf_adds(&h, strcmp(back, "/") ? "Torna alla pagina delle consultazioni"
+					  : "Torna alla pagina di accesso");
+	strbuf_adds(&h, "</a></p>");
 	reply(r, status, &h);
 }
 
@@ -111,11 +155,12 @@ static const char *text(json_t *o, const char *key)
 	return v && *v ? v : "—";
 }
 
-void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses)
+void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses,
+		      const struct store_citizen_session *session)
 {
 	struct strbuf h;
 	strbuf_init(&h, 4u << 20);
-	head(&h, r);
+	head(&h, r, TITLE);
 	char now[64], note[600];
 	access_print_when(api_now(r) * 1000, now);
 	strbuf_adds(&h, "<table class=\"meta\"><tr><th>Codice fiscale</th><td>");
@@ -156,8 +201,102 @@ void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses)
 		    "dati, con la finalità dichiarata e la data; non i nomi dei singoli operatori. "
 		    "Per chiarimenti, o se ritiene che una consultazione non fosse dovuta, può "
 		    "rivolgersi all'ufficio anagrafe o al responsabile della protezione dei dati del "
-		    "Comune.</p><p class=\"nota no-print\">Il codice è stato usato e non vale più: "
-		    "per conservare questo elenco lo stampi o lo salvi come PDF (comando Stampa del "
-		    "browser).</p>");
+		    "Comune.</p>");
+	if (!session) {
+		strbuf_adds(&h, "<p class=\"nota no-print\">Il codice è stato usato e non vale più: "
+			    "per conservare questo elenco lo stampi o lo salvi come PDF (comando Stampa "
+			    "del browser).</p>");
+		reply(r, 200, &h);
+		return;
+	}
+	char until[64];
+	access_print_when(session->expires_at * 1000, until);
+	strbuf_adds(&h, "<p class=\"nota no-print\">Ha effettuato l'accesso con SPID/CIE (livello ");
+	strbuf_addf(&h, "%d", session->level);
+	strbuf_adds(&h, "); la sessione termina il ");
+	strbuf_add_html(&h, until);
+	strbuf_adds(&h, ". Per conservare questo elenco lo stampi o lo salvi come PDF (comando "
+		    "Stampa del browser), oppure scarichi l'elenco firmato dal Comune: un file che "
+		    "chiunque può verificare con la chiave pubblica del servizio.</p>"
+		    "<p class=\"no-print\"><a class=\"pulsante\" "
+		    "href=\"/citizen/access-report?formato=firmato\">Scarica l'elenco firmato</a></p>"
+		    "<form class=\"no-print\" method=\"post\" "
+		    "action=\"/citizen/logout\"><p><button type=\"submit\">Esci</button></p></form>");
 	reply(r, 200, &h);
+}
+
+/* ---- the citizen's session ---- */
+
+static void session_cookie(struct http_request *r, const char *value, int max_age)
+{
+	api_cookie_set(r, CITIZEN_COOKIE, value, CITIZEN_PATH, max_age, "Lax");
+}
+
+bool api_citizen_session_open(struct http_request *r, struct store *s, const char *cf,
+			      int level, int64_t now, int64_t *until)
+{
+	unsigned char raw[32];
+	char token[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)], hash[65];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(token, sizeof token, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+	auth_token_hash(token, hash);
+	*until = now + CITIZEN_SESSION_SECONDS;
+	struct vis_error e = {0};
+	if (store_citizen_session_put(s, hash, cf, level, now, *until, &e)) {
+		sodium_memzero(token, sizeof token);
+		api_fail(r, &e);
+		return false;
+	}
+	session_cookie(r, token, CITIZEN_SESSION_SECONDS);
+	sodium_memzero(token, sizeof token);
+	return true;
+}
+
+int api_citizen_session_find(struct http_request *r, struct store *s, int64_t now,
+			     struct store_citizen_session *out, bool *stale)
+{
+	*stale = false;
+	const char *cookie = http_cookie(r, CITIZEN_COOKIE);
+	if (!cookie || !*cookie)
+		return 0;
+	if (strlen(cookie) > 64) {
+		*stale = true;
+		return 0;
+	}
+	char hash[65];
+	bool found = false;
+	struct vis_error e = {0};
+	auth_token_hash(cookie, hash);
+	if (store_citizen_session_get(s, hash, now, out, &found, &e)) {
+		api_fail(r, &e);
+		return -1;
+	}
+	*stale = !found;
+	return found ? 1 : 0;
+}
+
+/* POST /citizen/logout: the session ends (on the database: the cookie is
+ * worth nothing from now on, wherever it is). */
+void api_citizen_logout(struct http_request *r)
+{
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	const char *cookie = http_cookie(r, CITIZEN_COOKIE);
+	if (cookie && *cookie && strlen(cookie) <= 64) {
+		char hash[65];
+		struct vis_error e = {0};
+		auth_token_hash(cookie, hash);
+		if (store_citizen_session_end(s, hash, &e)) {
+			api_fail(r, &e);
+			return;
+		}
+	}
+	session_cookie(r, "", 0);
+	if (api_wants_html(r))
+		api_redirect(r, "/citizen/access-report");
+	else
+		http_reply_json(r, 200, json_pack("{s:b}", "ended", 1));
 }

@@ -106,6 +106,15 @@ void api_reply_export_failed(struct http_request *r, struct strbuf *sb)
 	strbuf_release(sb);
 }
 
+void api_redirect(struct http_request *r, const char *location)
+{
+	if (!http_header_add(r, "Location", location)) {
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+		return;
+	}
+	http_reply_static(r, 303, "text/plain; charset=utf-8", "", 0);
+}
+
 void api_fail(struct http_request *r, const struct vis_error *e)
 {
 	http_reply_internal(r, e);

@@ -85,6 +85,9 @@ void api_reply_export_failed(struct http_request *r, struct strbuf *sb);
 
 /* Sends a store failure as 503/500. */
 void api_fail(struct http_request *r, const struct vis_error *e);
+/* 303 See Other to location (a browser's next page), replacing any answer
+ * made so far; the headers set stay. */
+void api_redirect(struct http_request *r, const char *location);
 
 /* The one reply of a workflow's refusal (src/incident, src/review,
  * policy/convenzione, auth/oprequest): VIS_ERR_INVALID and VIS_ERR_LIMIT
@@ -195,8 +198,27 @@ HANDLER(api_citizen_report);
  * browser); the page of accesses (the entries of the citizen's report);
  * the form asking for the code, with a problem (NULL: none). */
 bool api_wants_html(struct http_request *r);
-void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses);
+void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses,
+		      const struct store_citizen_session *session);
 void api_citizen_page_ask(struct http_request *r, int status, const char *problem);
+/* A login with SPID/CIE refused, as a page for a browser: the message and
+ * a link to `back` to start again. */
+void api_spid_page_refused(struct http_request *r, int status, const char *message,
+			   const char *back);
+/* The citizen's session from SPID/CIE (citizen.c): a cookie (visura_cittadino,
+ * path /citizen/, HttpOnly, Secure, SameSite=Lax so that the provider's
+ * redirect reaches the page with it) of CITIZEN_SESSION_SECONDS bound to
+ * one codice fiscale, that can do exactly one thing: read that person's
+ * own access report (GET /citizen/access-report), and end (POST
+ * /citizen/logout).  _open: made and set (false after replying with the
+ * failure); _find: 1 live (*out), 0 none (*stale: a cookie came that is
+ * no longer a session), -1 after replying with a failure. */
+#define CITIZEN_SESSION_SECONDS (15 * 60)
+bool api_citizen_session_open(struct http_request *r, struct store *s, const char *cf,
+			      int level, int64_t now, int64_t *until);
+int api_citizen_session_find(struct http_request *r, struct store *s, int64_t now,
+			     struct store_citizen_session *out, bool *stale);
+HANDLER(api_citizen_logout);
 /* Italian words for a body's kind and an operation; the embargo note. */
 const char *api_citizen_kind(const char *kind);
 const char *api_citizen_operation(const char *op);

@@ -256,7 +256,35 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 	return 0;
 }
 
-static void subject_report(struct http_request *r, struct store *s, const char *cf, bool citizen)
+/* The citizen's list as a document signed with the deployment's key
+ * (audit_document_sign), to download and keep: the report, who issues it
+ * and when; checked offline by `visura audit verify-document`. */
+static void reply_document(struct http_request *r, json_t *report)
+{
+	json_object_set_new(report, "emittente", json_string(r->app->cfg.print_heading));
+	json_object_set_new(report, "emesso_il", api_time(api_now(r)));
+	json_object_set_new(report, "verifica",
+			    json_string("visura audit verify-document FILE --key CHIAVE_PUBBLICA"));
+	size_t len = 0;
+	char *text = audit_document_sign(r->app->key, report, &len);
+	char disp[96];
+	snprintf(disp, sizeof disp, "attachment; filename=\"consultazioni-%s.json\"",
+		 json_string_value(json_object_get(report, "codice_fiscale")));
+	json_decref(report);
+	if (!text) {
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+		return;
+	}
+	http_header_add(r, "Content-Disposition", disp);
+	http_reply_bytes(r, 200, "application/vnd.visura.signed-document+json", text, len);
+	free(text);
+}
+
+/* The report of one person: for the office (citizen false), or for the
+ * citizen themselves, by a one-time code or in their session (session:
+ * NULL for a code; signed: the signed document, in a session only). */
+static void subject_report(struct http_request *r, struct store *s, const char *cf, bool citizen,
+			   const struct store_citizen_session *session, bool signed_doc)
 {
 	struct store_access_filter f = {.limit = REPORT_MAX};
 	/* both callers checked that cf has 16 characters */
@@ -268,8 +296,8 @@ static void subject_report(struct http_request *r, struct store *s, const char *
 		api_fail(r, &e);
 		return;
 	}
-	if (citizen && api_wants_html(r)) {
-		api_citizen_page(r, cf, c.arr);
+	if (citizen && !signed_doc && api_wants_html(r)) {
+		api_citizen_page(r, cf, c.arr, session);
 		json_decref(c.arr);
 		return;
 	}
@@ -279,7 +307,14 @@ static void subject_report(struct http_request *r, struct store *s, const char *
 		api_citizen_note(r->app->cfg.embargo_days, note, sizeof note);
 		json_object_set_new(out, "note", json_string(note));
 	}
-	http_reply_json(r, 200, out);
+	if (session) {
+		json_object_set_new(out, "level", json_integer(session->level));
+		json_object_set_new(out, "session_expires_at", api_time(session->expires_at));
+	}
+	if (signed_doc)
+		reply_document(r, out);
+	else
+		http_reply_json(r, 200, out);
 }
 
 void api_audit_subject(struct http_request *r)
@@ -293,7 +328,7 @@ void api_audit_subject(struct http_request *r)
 		return;
 	}
 	auth_event(s, api_now(r), "subject_report", &r->auth->account, NULL, r->ip, cf);
-	subject_report(r, s, cf, false);
+	subject_report(r, s, cf, false, NULL, false);
 }
 
 void api_subject_code_create(struct http_request *r)
@@ -339,18 +374,57 @@ void api_subject_code_create(struct http_request *r)
 	sodium_memzero(code, sizeof code);
 }
 
+/* A citizen in their SPID/CIE session: their own report, and nothing
+ * else (no argument picks another person).  False when there is no
+ * session: the one-time code's way. */
+static bool citizen_in_session(struct http_request *r, struct store *s, int64_t now, bool html)
+{
+	struct store_citizen_session cs;
+	bool stale;
+	int got = api_citizen_session_find(r, s, now, &cs, &stale);
+	if (got < 0)
+		return true;
+	if (!got) {
+		if (!stale)
+			return false;
+		if (html)
+			api_citizen_page_ask(r, 401, "La sessione è terminata o è scaduta: entri di "
+					     "nuovo con SPID/CIE oppure usi un codice.");
+		else
+			http_reply_error(r, 401, "citizen_session_expired",
+					 "la sessione del cittadino è terminata o è scaduta: entrare "
+					 "di nuovo con SPID/CIE");
+		return true;
+	}
+	const char *format = http_query(r, "formato");
+	bool signed_doc = format && !strcmp(format, "firmato");
+	if (http_query_count(r) != (signed_doc ? 1 : 0)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "questa pagina mostra soltanto le consultazioni del codice fiscale "
+				 "con cui si è entrati: accetta solo \"formato=firmato\" (l'elenco "
+				 "firmato da scaricare)");
+		return true;
+	}
+	subject_report(r, s, cs.cf, true, &cs, signed_doc);
+	return true;
+}
+
 void api_citizen_report(struct http_request *r)
 {
 	const char *code = http_query(r, "code");
 	bool html = api_wants_html(r);
+	struct store *s = NULL;
+	int64_t now = api_now(r);
+	if (!code) {
+		if (!(s = api_store(r)) || citizen_in_session(r, s, now, html))
+			return;
+	}
 	if (html && (!code || !*code)) {
 		api_citizen_page_ask(r, 200, NULL); /* a person in a browser: the form */
 		return;
 	}
-	struct store *s = api_store(r);
-	if (!s)
+	if (!s && !(s = api_store(r)))
 		return;
-	int64_t now = api_now(r);
 	/* Guessing codes is throttled per address like logins (the key names
 	 * the address, so one guesser does not lock out other citizens). */
 	char key[96];
@@ -388,7 +462,7 @@ void api_citizen_report(struct http_request *r)
 					 "il codice è errato, scaduto o già usato");
 		return;
 	}
-	subject_report(r, s, cf, true);
+	subject_report(r, s, cf, true, NULL, false);
 }
 
 void api_audit_verify(struct http_request *r)

@@ -103,6 +103,7 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/audit/consistency", api_audit_consistency, ADMIN | ROUTE_AUDITOR, 0},
 	{"POST", "/api/v1/audit/subject-codes", api_subject_code_create, ADMIN, 0},
 	{"GET", "/citizen/access-report", api_citizen_report, ROUTE_PUBLIC, 0},
+	{"POST", "/citizen/logout", api_citizen_logout, ROUTE_PUBLIC, 0},
 	{"GET", "/api/v1/alerts", api_alerts_list, ADMIN | LEAD, 0},
 	{"POST", "/api/v1/alerts/:id/review", api_alert_review, ADMIN, 0},
 	{"GET", "/api/v1/usage", api_usage, ADMIN | LEAD, 0},

@@ -1,13 +1,17 @@
-/* Handlers of /api/v1/auth/spid: operators log in with SPID or CIE
- * through the provider (oidc/oidc.h); the session made is an ordinary one,
- * under the same gate.  And the office's "SPID/CIE required" marks.
+/* Handlers of /api/v1/auth/spid: operators and citizens log in with SPID
+ * or CIE through the provider (oidc/oidc.h).  An operator's session is an
+ * ordinary one, under the same gate; a citizen's is a session of its own
+ * (citizen.c) that can only read that person's access report.  And the
+ * office's "SPID/CIE required" marks.
  *
  * The flow lives in the browser between start and callback: a cookie
  * (visura_spid, SameSite=Lax so that the provider's redirect brings it
  * back, 10 minutes) sealed under the secrets key holds its end, level,
- * state and the account's user id; the nonce and the PKCE verifier are
- * derived from the state.  The state is taken once on the database: a
- * replayed answer is refused on every instance. */
+ * state, who logs in (operatore: the account's user id; cittadino) and
+ * how it answers (api: JSON; browser: redirects into the interface and
+ * Italian pages for refusals); the nonce and the PKCE verifier are derived
+ * from the state.  The state is taken once on the database: a replayed
+ * answer is refused on every instance. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +22,37 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/sealed.h"
+#include "common/str.h"
 #include "metrics/metrics.h"
 #include "oidc/oidc.h"
 
 #define FLOW_COOKIE "visura_spid"
 #define FLOW_SECONDS 600
+#define FOR_OPERATOR "operatore"
+#define FOR_CITIZEN "cittadino"
+#define VIA_API "api"
+#define VIA_BROWSER "browser"
+
+/* A flow as the sealed cookie holds it. */
+struct flow {
+	long long until;
+	int level;
+	char state[64];
+	char who[16];        /* FOR_OPERATOR or FOR_CITIZEN */
+	char via[16];        /* VIA_API or VIA_BROWSER */
+	char username[65];   /* "-" for a citizen */
+};
+
+static bool for_citizen(const struct flow *fl)
+{
+	return !strcmp(fl->who, FOR_CITIZEN);
+}
+
+/* Where a browser goes back to start again. */
+static const char *back_to(const struct flow *fl)
+{
+	return for_citizen(fl) ? "/citizen/access-report" : "/";
+}
 
 static bool configured(struct http_request *r)
 {
@@ -33,23 +63,57 @@ static bool configured(struct http_request *r)
 	return false;
 }
 
+/* A refusal already answered as JSON becomes, for a browser, an Italian
+ * page with its message and the way back. */
+static void as_page(struct http_request *r, const char *back)
+{
+	if (r->status < 400 || !r->resp || !r->content_type ||
+	    strcmp(r->content_type, "application/json"))
+		return;
+	json_t *j = json_loadb(r->resp, r->resp_len, 0, NULL);
+	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+	char text[600];
+	str_copy_cut(text, sizeof text, msg ? msg : "errore interno");
+	json_decref(j);
+	if (text[0] >= 'a' && text[0] <= 'z')
+		text[0] = (char)(text[0] - 'a' + 'A'); /* a sentence on the page */
+	api_spid_page_refused(r, r->status, text, back);
+}
+
 static void flow_cookie(struct http_request *r, const char *value, int max_age)
 {
 	api_cookie_set(r, FLOW_COOKIE, value, "/api/v1/auth/spid/", max_age, "Lax");
 }
 
-/* GET /api/v1/auth/spid/start?username=U[&level=2|3]: the provider's URL
- * to send the browser to.  The level asked is the deployment's, or the
- * one the browser asks when higher; it never depends on the account, so
- * that the answer says nothing of which accounts exist or are marked
+/* GET /api/v1/auth/spid/start?username=U | for=cittadino [&level=2|3]
+ * [&via=browser]: the provider's URL to send the browser to (JSON), or,
+ * via=browser, a redirect to it.  The level asked is the deployment's, or
+ * the one the browser asks when higher; it never depends on the account,
+ * so that the answer says nothing of which accounts exist or are marked
  * (the account's own mark is checked at the callback, once the person is
  * known to be its named person). */
-void api_spid_start(struct http_request *r)
+static void start(struct http_request *r, struct flow *fl)
 {
 	if (!configured(r))
 		return;
+	const char *who = http_query(r, "for");
 	const char *username = http_query(r, "username");
-	if (!username || !api_username_valid(username)) {
+	if (who && strcmp(who, FOR_OPERATOR) && strcmp(who, FOR_CITIZEN)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "il parametro \"for\" deve essere \"operatore\" o \"cittadino\"");
+		return;
+	}
+	STR_COPY_KNOWN(fl->who, who ? who : FOR_OPERATOR);
+	if (for_citizen(fl)) {
+		if (username) {
+			http_reply_error(r, 400, "invalid_request",
+					 "un cittadino non indica un nome utente: tolga il parametro "
+					 "\"username\"");
+			return;
+		}
+		STR_COPY_KNOWN(fl->username, "-");
+	} else if (!username || !api_username_valid(username) ||
+		   !STR_COPY(fl->username, username)) {
 		http_reply_error(r, 400, "invalid_request",
 				 "il parametro \"username\" deve essere un nome utente");
 		return;
@@ -75,8 +139,8 @@ void api_spid_start(struct http_request *r)
 	struct oidc_flow f;
 	oidc_flow_new(r->app->secrets->k, level, &f);
 	char plain[200], sealed[512];
-	snprintf(plain, sizeof plain, "%lld %d %s %s", (long long)(now + FLOW_SECONDS), level,
-		 f.state, username);
+	snprintf(plain, sizeof plain, "%lld %d %s %s %s %s", (long long)(now + FLOW_SECONDS), level,
+		 f.state, fl->who, fl->via, fl->username);
 	char *url = oidc_authorization_url(r->app->oidc, &f, now, &e);
 	if (!url || sealed_seal(r->app->secrets, plain, sealed, sizeof sealed, &e)) {
 		free(url);
@@ -84,23 +148,120 @@ void api_spid_start(struct http_request *r)
 		return;
 	}
 	flow_cookie(r, sealed, FLOW_SECONDS);
-	http_reply_json(r, 200, json_pack("{s:s,s:i}", "authorization_url", url, "level", level));
+	if (!strcmp(fl->via, VIA_BROWSER))
+		api_redirect(r, url);
+	else
+		http_reply_json(r, 200,
+				json_pack("{s:s,s:i}", "authorization_url", url, "level", level));
 	free(url);
 	sodium_memzero(&f, sizeof f);
 }
 
+void api_spid_start(struct http_request *r)
+{
+	struct flow fl = {0};
+	const char *via = http_query(r, "via");
+	if (via && strcmp(via, VIA_API) && strcmp(via, VIA_BROWSER)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "il parametro \"via\" deve essere \"api\" o \"browser\"");
+		return;
+	}
+	STR_COPY_KNOWN(fl.via, via ? via : VIA_API);
+	start(r, &fl);
+	if (!strcmp(fl.via, VIA_BROWSER))
+		as_page(r, back_to(&fl));
+}
+
 static void refused(struct http_request *r, struct store *s, int64_t now,
-		    const struct store_account *a, const char *username, const char *kind,
+		    const struct store_account *a, const struct flow *fl, const char *kind,
 		    const struct oidc_refusal *why)
 {
 	metrics_login(r->app->metrics, "refused");
-	auth_event(s, now, kind, a, username, r->ip, why->code);
+	auth_event(s, now, kind, a, fl->username[0] ? fl->username : "-", r->ip, why->code);
+	if (fl->state[0]) {
+		char dstate[65];
+		oidc_digest(fl->state, dstate);
+		oidc_log(r->app->oidc, now, "login",
+			 json_pack("{s:s,s:s,s:s}", "state_sha256", dstate, "for", fl->who,
+				   "outcome", why->code));
+	}
 	flow_cookie(r, "", 0);
 	http_reply_error(r, why->status, why->code, why->message);
 }
 
+/* The line of the transaction log that ends a flow that let someone in. */
+static void logged_in(struct http_request *r, int64_t now, const struct flow *fl, int level)
+{
+	char dstate[65];
+	oidc_digest(fl->state, dstate);
+	oidc_log(r->app->oidc, now, "login",
+		 json_pack("{s:s,s:s,s:s,s:i}", "state_sha256", dstate, "for", fl->who, "outcome",
+			   "ok", "level", level));
+	flow_cookie(r, "", 0);
+}
+
+/* The operator's account: the person who logged in must be its named
+ * person, at the level it and its body ask; then an ordinary session. */
+static void operator_in(struct http_request *r, struct store *s, int64_t now,
+			const struct flow *fl, const struct oidc_identity *id)
+{
+	struct vis_error e = {0};
+	struct store_account a;
+	bool found = false;
+	if (store_rec_get(s, STORE_ACCOUNT, "username", fl->username, 0, &a, &found, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	struct oidc_refusal why;
+	if (!found || !a.cf[0] || strcmp(a.cf, id->fiscal_code)) {
+		why = (struct oidc_refusal){403, "spid_person_mismatch",
+					    "l'identità SPID/CIE usata non è quella della persona "
+					    "intestataria di questa utenza"};
+		refused(r, s, now, found ? &a : NULL, fl, "spid_person_mismatch", &why);
+		return;
+	}
+	/* Its mark (or its body's), told only to its named person. */
+	int need = auth_spid_level(s, &r->app->cfg, &a);
+	if (id->level < need) {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+			 "questa utenza richiede SPID di livello %d o CIE: ricominci l'accesso "
+			 "chiedendo il livello %d",
+			 need, need);
+		why = (struct oidc_refusal){403, "spid_level_too_low", msg};
+		refused(r, s, now, &a, fl, "login_failure", &why);
+		return;
+	}
+	enum account_standing st;
+	if (!api_login_allowed(r, s, &a, now, &st))
+		return;
+	logged_in(r, now, fl, id->level);
+	char how[32];
+	snprintf(how, sizeof how, "spid level=%d", id->level);
+	api_session_open(r, s, &a, st, now, how);
+	if (r->status == 200 && !strcmp(fl->via, VIA_BROWSER))
+		api_redirect(r, "/");
+}
+
+/* The citizen: a session of their own, bound to the codice fiscale of
+ * the assertion (citizen.c). */
+static void citizen_in(struct http_request *r, struct store *s, int64_t now,
+		       const struct flow *fl, const struct oidc_identity *id)
+{
+	int64_t until;
+	if (!api_citizen_session_open(r, s, id->fiscal_code, id->level, now, &until))
+		return;
+	logged_in(r, now, fl, id->level);
+	if (!strcmp(fl->via, VIA_BROWSER))
+		api_redirect(r, "/citizen/access-report");
+	else
+		http_reply_json(r, 200, json_pack("{s:s,s:i,s:o}", "codice_fiscale", id->fiscal_code,
+						  "level", id->level, "session_expires_at",
+						  api_time(until)));
+}
+
 /* GET /api/v1/auth/spid/callback?code=C&state=S: the provider's answer. */
-void api_spid_callback(struct http_request *r)
+static void callback(struct http_request *r, struct flow *fl)
 {
 	if (!configured(r))
 		return;
@@ -112,35 +273,43 @@ void api_spid_callback(struct http_request *r)
 	const char *code = http_query(r, "code");
 	const char *state = http_query(r, "state");
 	const char *cookie = http_cookie(r, FLOW_COOKIE);
-	char plain[256] = "", username[65] = "", st_cookie[64] = "";
-	long long until = 0;
-	int level = 0;
+	char plain[256] = "";
 	if (cookie && strlen(cookie) < 512)
 		sealed_open(r->app->secrets, cookie, plain, sizeof plain, &e);
 	struct oidc_refusal why = {400, "spid_flow_unknown",
 				   "questo accesso SPID/CIE non è stato avviato da questo browser "
 				   "o è scaduto: ricominci"};
-	if (sscanf(plain, "%lld %d %63s %64s", &until, &level, st_cookie, username) != 4 ||
-	    until < now || !state || !auth_equal(state, st_cookie) || (level != 2 && level != 3)) {
-		refused(r, s, now, NULL, username[0] ? username : "-", "login_failure", &why);
+	struct flow got = {0};
+	if (sscanf(plain, "%lld %d %63s %15s %15s %64s", &got.until, &got.level, got.state,
+		   got.who, got.via, got.username) != 6 ||
+	    (strcmp(got.who, FOR_OPERATOR) && strcmp(got.who, FOR_CITIZEN)) ||
+	    (strcmp(got.via, VIA_API) && strcmp(got.via, VIA_BROWSER))) {
+		refused(r, s, now, NULL, fl, "login_failure", &why);
+		return;
+	}
+	*fl = got; /* from here on, the flow's own way of answering */
+	if (got.until < now || !state || !auth_equal(state, got.state) ||
+	    (got.level != 2 && got.level != 3)) {
+		fl->state[0] = '\0';
+		refused(r, s, now, NULL, fl, "login_failure", &why);
 		return;
 	}
 	if (!code || !*code || strlen(code) > 1024) {
 		why = (struct oidc_refusal){401, "spid_denied",
 					    "l'accesso con SPID o CIE non è stato completato"};
-		refused(r, s, now, NULL, username, "login_failure", &why);
+		refused(r, s, now, NULL, fl, "login_failure", &why);
 		return;
 	}
 	struct oidc_flow f;
-	if (!oidc_flow_from_state(r->app->secrets->k, state, level, &f)) {
-		refused(r, s, now, NULL, username, "login_failure", &why);
+	if (!oidc_flow_from_state(r->app->secrets->k, state, fl->level, &f)) {
+		refused(r, s, now, NULL, fl, "login_failure", &why);
 		return;
 	}
 	/* The state once: a replayed answer is refused. */
 	char key[80];
 	bool fresh = false;
 	snprintf(key, sizeof key, "oidc-state:%s", f.state);
-	if (store_pdnd_jti_take(s, key, until + r->app->cfg.oidc_clock_skew, &fresh, &e)) {
+	if (store_pdnd_jti_take(s, key, fl->until + r->app->cfg.oidc_clock_skew, &fresh, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -148,49 +317,40 @@ void api_spid_callback(struct http_request *r)
 		why = (struct oidc_refusal){401, "spid_replayed",
 					    "questa risposta del gestore dell'identità è già stata "
 					    "usata: ricominci l'accesso"};
-		refused(r, s, now, NULL, username, "login_failure", &why);
+		refused(r, s, now, NULL, fl, "login_failure", &why);
 		return;
 	}
 	struct oidc_identity id;
 	bool ok = oidc_complete(r->app->oidc, &f, code, now, &id, &why);
 	sodium_memzero(&f, sizeof f);
-	struct store_account a;
-	bool found = false;
-	if (store_rec_get(s, STORE_ACCOUNT, "username", username, 0, &a, &found, &e)) {
-		api_fail(r, &e);
-		return;
-	}
 	if (!ok) {
-		refused(r, s, now, found ? &a : NULL, username, "login_failure", &why);
+		struct store_account a;
+		bool found = false;
+		if (!for_citizen(fl) &&
+		    store_rec_get(s, STORE_ACCOUNT, "username", fl->username, 0, &a, &found, &e)) {
+			api_fail(r, &e);
+			return;
+		}
+		refused(r, s, now, found ? &a : NULL, fl, "login_failure", &why);
 		return;
 	}
-	/* The person who logged in must be the account's named person. */
-	if (!found || !a.cf[0] || strcmp(a.cf, id.fiscal_code)) {
-		why = (struct oidc_refusal){403, "spid_person_mismatch",
-					    "l'identità SPID/CIE usata non è quella della persona "
-					    "intestataria di questa utenza"};
-		refused(r, s, now, found ? &a : NULL, username, "spid_person_mismatch", &why);
-		return;
-	}
-	/* Its mark (or its body's), told only to its named person. */
-	int need = auth_spid_level(s, &r->app->cfg, &a);
-	if (id.level < need) {
-		char msg[200];
-		snprintf(msg, sizeof msg,
-			 "questa utenza richiede SPID di livello %d o CIE: ricominci l'accesso "
-			 "chiedendo il livello %d",
-			 need, need);
-		why = (struct oidc_refusal){403, "spid_level_too_low", msg};
-		refused(r, s, now, &a, username, "login_failure", &why);
-		return;
-	}
-	enum account_standing st;
-	if (!api_login_allowed(r, s, &a, now, &st))
-		return;
-	flow_cookie(r, "", 0);
-	char how[32];
-	snprintf(how, sizeof how, "spid level=%d", id.level);
-	api_session_open(r, s, &a, st, now, how);
+	if (for_citizen(fl))
+		citizen_in(r, s, now, fl, &id);
+	else
+		operator_in(r, s, now, fl, &id);
+	sodium_memzero(&id, sizeof id);
+}
+
+void api_spid_callback(struct http_request *r)
+{
+	/* Until the flow is known, a browser is told by what it accepts. */
+	struct flow fl = {0};
+	STR_COPY_KNOWN(fl.who, FOR_OPERATOR);
+	STR_COPY_KNOWN(fl.via, api_wants_html(r) ? VIA_BROWSER : VIA_API);
+	callback(r, &fl);
+	if (!strcmp(fl.via, VIA_BROWSER))
+		as_page(r, back_to(&fl));
+	sodium_memzero(&fl, sizeof fl);
 }
 
 /* GET /api/v1/auth/spid/jwks: the relying party's public keys, for the

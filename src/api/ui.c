@@ -75,8 +75,9 @@ void api_openapi(struct http_request *r)
 void api_help(struct http_request *r)
 {
 	const struct config *c = &r->app->cfg;
-	http_reply_json(r, 200, json_pack("{s:{s:s,s:s},s:s,s:s,s:s}", "help_desk", "contact",
+	http_reply_json(r, 200, json_pack("{s:{s:s,s:s},s:s,s:s,s:s,s:b}", "help_desk", "contact",
 					  c->help_desk_contact, "hours", c->help_desk_hours,
 					  "accessibility_url", c->accessibility_url, "privacy_url",
-					  c->privacy_url, "heading", c->print_heading));
+					  c->privacy_url, "heading", c->print_heading, "spid_cie",
+					  r->app->oidc != NULL));
 }

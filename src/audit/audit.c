@@ -1,6 +1,7 @@
 #include "audit/audit.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -117,6 +118,49 @@ void audit_sign(const struct audit_key *k, const char *msg, size_t len, char out
 	unsigned char sig[crypto_sign_BYTES];
 	crypto_sign_detached(sig, NULL, (const unsigned char *)msg, len, k->sk);
 	sodium_bin2base64(out, 100, sig, sizeof sig, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+#define DOC_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+#define DOC_SIG "ed25519:"
+
+char *audit_document_sign(const struct audit_key *k, json_t *doc, size_t *len)
+{
+	char *bytes = json_dumps(doc, DOC_FLAGS);
+	if (!bytes)
+		return NULL;
+	char sig[100], firma[120];
+	audit_sign(k, bytes, strlen(bytes), sig);
+	free(bytes);
+	snprintf(firma, sizeof firma, DOC_SIG "%s", sig);
+	json_t *out = json_pack("{s:O,s:s}", "documento", doc, "firma", firma);
+	char *text = out ? json_dumps(out, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
+	json_decref(out);
+	if (text)
+		*len = strlen(text);
+	return text;
+}
+
+const char *audit_document_verify(const char *text, size_t len, const uint8_t pk[32])
+{
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *doc = json_object_get(j, "documento");
+	const char *firma = json_string_value(json_object_get(j, "firma"));
+	const char *why = NULL;
+	unsigned char raw[crypto_sign_BYTES];
+	size_t n;
+	char *bytes = json_is_object(doc) ? json_dumps(doc, DOC_FLAGS) : NULL;
+	if (!json_is_object(j) || json_object_size(j) != 2 || !bytes || !firma)
+		why = "not a signed document of visura (documento, firma)";
+	else if (strncmp(firma, DOC_SIG, strlen(DOC_SIG)) ||
+		 sodium_base642bin(raw, sizeof raw, firma + strlen(DOC_SIG),
+				   strlen(firma + strlen(DOC_SIG)), NULL, &n, NULL,
+				   sodium_base64_VARIANT_URLSAFE_NO_PADDING) || n != sizeof raw)
+		why = "the signature is malformed";
+	else if (crypto_sign_verify_detached(raw, (const unsigned char *)bytes, strlen(bytes), pk))
+		why = "the signature does not verify: the document was altered, or another key signed it";
+	free(bytes);
+	json_decref(j);
+	return why;
 }
 
 bool audit_signature_ok(struct store *s, const char *msg, size_t len, const char *sig)

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "audit/checkpoint.h"
 #include "common/err.h"
 #include "store/store.h"
@@ -40,6 +42,16 @@ vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *
 void audit_sign(const struct audit_key *k, const char *msg, size_t len, char out[100]);
 /* Checks a signature against the public key stored in the database. */
 bool audit_signature_ok(struct store *s, const char *msg, size_t len, const char *sig);
+
+/* A document signed by the deployment, to keep and check offline (the
+ * citizen's list of who consulted them):
+ *   {"documento": DOC, "firma": "ed25519:<base64url>"}
+ * the signature over DOC serialised compact, keys sorted, ASCII (jansson's
+ * JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII).  _sign: the text
+ * (malloc'd; NULL without memory), doc borrowed.  _verify: NULL when text
+ * is such a document signed with pk, else why. */
+char *audit_document_sign(const struct audit_key *k, json_t *doc, size_t *len);
+const char *audit_document_verify(const char *text, size_t len, const uint8_t pk[32]);
 
 /* A receipt for an answer that carried personal data, one line:
  *   v2.<access id>.<at ms>.<purpose id>.<sha256 of the body, hex>

@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"       visura audit export [--db URI] [--from DATE] [--to DATE] [--cf CF]\n"
 		"                           [--format json|csv|bundle] --out FILE\n"
 		"       visura audit verify-export FILE [--db URI | --key PUBKEY]\n"
+		"       visura audit verify-document FILE [--db URI | --key PUBKEY]\n"
 		"       visura audit purge [--db URI] [--before DATE | --months N]\n\n"
 		"  verify          checks every link of the access trail's hash chain, every\n"
 		"                  signed checkpoint, and the Merkle tree against every\n"
@@ -66,6 +67,10 @@ static void usage(FILE *out)
 		"                  bundle with --key PUBKEY offline, no database: names a\n"
 		"                  record altered or missing from the range, a proof against\n"
 		"                  another head, a head from another deployment\n"
+		"  verify-document checks a document signed by the deployment (a citizen's\n"
+		"                  list of who consulted them, downloaded from\n"
+		"                  /citizen/access-report?formato=firmato): its signature over\n"
+		"                  its content; --key PUBKEY offline, no database\n"
 		"  purge           removes records older than the retention period (default\n"
 		"                  24 months) and their per-person index rows, only those\n"
 		"                  under a signed tree head; their leaves stay in the tree\n"
@@ -259,10 +264,10 @@ static int audit_export(const char *db, const struct export_opts *o)
 
 static bool pubkey_read(const char *arg, uint8_t pk[32]);
 
-/* A bundle, offline: the public key given, no database. */
-static int verify_bundle(const char *db, const char *file, const char *key)
+/* The public key to check with: --key's (offline), or the database's.
+ * 0, or the exit status after saying why not. */
+static int key_of(const char *db, const char *key, uint8_t pk[32])
 {
-	uint8_t pk[32];
 	if (key && !pubkey_read(key, pk)) {
 		fprintf(stderr, "visura: --key: 64 hex digits, or a file holding them\n");
 		return EXIT_USAGE;
@@ -279,6 +284,40 @@ static int verify_bundle(const char *db, const char *file, const char *key)
 			return EXIT_RUNTIME;
 		}
 	}
+	return 0;
+}
+
+/* A signed document (audit_document_sign): with the key given, offline;
+ * otherwise with the database's. */
+static int verify_document(const char *db, const char *file, const char *key)
+{
+	uint8_t pk[32];
+	int krc = key_of(db, key, pk);
+	if (krc)
+		return krc;
+	size_t len;
+	char *text = file_read_all(file, 64u << 20, &len);
+	if (!text) {
+		fprintf(stderr, "visura: cannot read '%s'\n", file);
+		return EXIT_RUNTIME;
+	}
+	const char *why = audit_document_verify(text, len, pk);
+	free(text);
+	if (why) {
+		printf("INVALID: %s\n", why);
+		return EXIT_INVALID;
+	}
+	printf("ok: the document is intact and signed by this key\n");
+	return EXIT_OK;
+}
+
+/* A bundle, offline: the public key given, no database. */
+static int verify_bundle(const char *db, const char *file, const char *key)
+{
+	uint8_t pk[32];
+	int krc = key_of(db, key, pk);
+	if (krc)
+		return krc;
 	size_t len;
 	char *text = file_read_all(file, AUDIT_BUNDLE_MAX, &len);
 	if (!text) {
@@ -698,6 +737,8 @@ int cmd_audit(int argc, char **argv)
 		return audit_export(cli_db_uri(db), &x);
 	if (optind == argc - 2 && !strcmp(argv[optind], "verify-export"))
 		return audit_verify_export(cli_db_uri(db), argv[optind + 1], key);
+	if (optind == argc - 2 && !strcmp(argv[optind], "verify-document"))
+		return verify_document(cli_db_uri(db), argv[optind + 1], key);
 	if (optind == argc - 1 && !strcmp(argv[optind], "purge"))
 		return purge_cmd(cli_db_uri(db), &x);
 	if (optind == argc - 1 && !strcmp(argv[optind], "head"))

@@ -210,6 +210,8 @@ const char *http_cookie(struct http_request *r, const char *name);
  * (a %00 included), at most 1024 bytes. */
 bool http_args_valid(struct http_request *r);
 
+/* How many query-string arguments the request has. */
+int http_query_count(struct http_request *r);
 /* A query-string argument, or NULL. */
 const char *http_query(struct http_request *r, const char *name);
 

@@ -286,6 +286,11 @@ static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
+int http_query_count(struct http_request *r)
+{
+	return MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+}
+
 bool http_args_valid(struct http_request *r)
 {
 	bool bad = false;

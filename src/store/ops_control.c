@@ -223,6 +223,53 @@ vis_err store_subject_code_use(struct store *s, const char *code_hash, int64_t n
 	return drv_done(st, e);
 }
 
+vis_err store_citizen_session_put(struct store *s, const char *token_hash, const char *cf,
+				  int level, int64_t now, int64_t expires_at,
+				  struct vis_error *e)
+{
+	struct drv *d = store_drv(s);
+	if (run_ids(d, SQL_CITIZEN_SESSION_PURGE, 1, now, 0, "citizen session", NULL, e))
+		return ops_err(e);
+	struct drv_stmt *st = drv_prepare(d, SQL_CITIZEN_SESSION_PUT, "citizen session", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, token_hash);
+	drv_bind_text(st, 2, cf);
+	drv_bind_i64(st, 3, level);
+	drv_bind_i64(st, 4, now);
+	drv_bind_i64(st, 5, expires_at);
+	return drv_done(st, e);
+}
+
+vis_err store_citizen_session_get(struct store *s, const char *token_hash, int64_t now,
+				  struct store_citizen_session *out, bool *found,
+				  struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_SESSION_GET, "citizen session", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, token_hash);
+	drv_bind_i64(st, 2, now);
+	if (drv_one(st, found, e))
+		return ops_err(e);
+	if (*found) {
+		drv_col_copy(st, 0, out->cf, sizeof out->cf);
+		out->level = drv_col_int(st, 1);
+		out->expires_at = drv_col_i64(st, 2);
+	}
+	return drv_done(st, e);
+}
+
+vis_err store_citizen_session_end(struct store *s, const char *token_hash, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_SESSION_END, "citizen session", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, token_hash);
+	return drv_done(st, e);
+}
+
 vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_webhook *out,
 			  struct vis_error *e)
 {

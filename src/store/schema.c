@@ -423,6 +423,14 @@ static const char migration_15[] =
 	" generated_at INTEGER NOT NULL, sha256 TEXT NOT NULL, html TEXT NOT NULL,"
 	" pdf TEXT NOT NULL, PRIMARY KEY (comune, mese));";
 
+/* Citizens' sessions (SPID/CIE): one row per session, its cookie only as
+ * a hash, the codice fiscale it may read the access report of; deleted at
+ * logout and once expired. */
+static const char migration_16[] =
+	"CREATE TABLE citizen_session (id @ID, token_hash TEXT NOT NULL UNIQUE,"
+	" cf TEXT NOT NULL, level INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -439,6 +447,7 @@ const struct schema_migration schema_migrations[] = {
 	{13, "public keys of the PDND clients", migration_13},
 	{14, "generation of the control records", migration_14},
 	{15, "monthly bulletins and their archive", migration_15},
+	{16, "citizen sessions from SPID/CIE", migration_16},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -458,6 +467,7 @@ const struct schema_table schema_tables[] = {
 	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
 	{"pdnd_jti", false}, {"pdnd_key", false}, {"control_gen", false},
 	{"bollettino_comune", false}, {"bollettino", false},
+	{"citizen_session", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];

@@ -151,6 +151,12 @@ const char *const store_sql[SQL__COUNT] = {
 		" created_at, expires_at, used_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
 	[SQL_SUBJECT_CODE_USE] = "UPDATE subject_code SET used_at = ?2 WHERE code_hash = ?1"
 		" AND used_at = 0 AND expires_at > ?2 RETURNING cf",
+	[SQL_CITIZEN_SESSION_PUT] = "INSERT INTO citizen_session (token_hash, cf, level,"
+		" created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_CITIZEN_SESSION_GET] = "SELECT cf, level, expires_at FROM citizen_session"
+		" WHERE token_hash = ?1 AND expires_at > ?2",
+	[SQL_CITIZEN_SESSION_END] = "DELETE FROM citizen_session WHERE token_hash = ?1",
+	[SQL_CITIZEN_SESSION_PURGE] = "DELETE FROM citizen_session WHERE expires_at <= ?1",
 	[SQL_CHECKPOINT_INSERT] = "INSERT INTO audit_checkpoint (at, last_id, last_hash,"
 		" signature) VALUES (?1, ?2, ?3, ?4)",
 	[SQL_CHECKPOINT_EACH] = "SELECT id, at, last_id, last_hash, signature FROM"

@@ -493,6 +493,23 @@ vis_err store_subject_code_put(struct store *s, const char *code_hash, const cha
 vis_err store_subject_code_use(struct store *s, const char *code_hash, int64_t now,
 			       char cf[17], bool *ok, struct vis_error *e);
 
+/* Citizens' sessions from SPID/CIE (api/spid.c): stored by the hash of
+ * their cookie, each bound to one codice fiscale.  _put also forgets the
+ * sessions expired by `now`; _get finds a live one (*found false when
+ * unknown or expired); _end deletes it (logout). */
+struct store_citizen_session {
+	char cf[17];
+	int level;
+	int64_t expires_at;
+};
+vis_err store_citizen_session_put(struct store *s, const char *token_hash, const char *cf,
+				  int level, int64_t now, int64_t expires_at,
+				  struct vis_error *e);
+vis_err store_citizen_session_get(struct store *s, const char *token_hash, int64_t now,
+				  struct store_citizen_session *out, bool *found,
+				  struct vis_error *e);
+vis_err store_citizen_session_end(struct store *s, const char *token_hash, struct vis_error *e);
+
 /* Signed checkpoints of the access trail. */
 struct store_checkpoint {
 	int64_t id;

@@ -2,7 +2,9 @@
 """Browser tests of the visura UI: `python3 tests/browser/run_browser.py PATH/TO/visura`.
 
 Starts a real `visura serve` (tests/e2e/harness.py) with a small population
-and the UI of web/dist (`--ui-dir`), prepares bodies, agreements, accounts,
+and the UI of web/dist (`--ui-dir`), logging in with SPID/CIE through a
+real OpenID provider of its own (tests/oidc, as tests/e2e/test_spid.py
+runs it: its login page asks the identity), prepares bodies, agreements, accounts,
 a service notice and one consultation through the API, writes them with the
 persons to look for (their household and versions as generated) to a JSON
 fixture and runs
@@ -32,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 import harness  # noqa: E402
+import test_spid  # noqa: E402
 from harness import Client, Server, check, expect, new_cf, new_password  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -91,6 +94,12 @@ def account(client):
     return {"id": a["id"], "username": a["username"], "password": client.password,
             "role": a["role"], "ente_id": a.get("ente_id"), "full_name": a.get("full_name"),
             "email": a.get("email"), "expires_at": a.get("expires_at")}
+
+
+def cf_of(acc):
+    """An account's codice fiscale (the API may give it as an object)."""
+    cf = acc["codice_fiscale"]
+    return cf["value"] if isinstance(cf, dict) else cf
 
 
 def iso(t):
@@ -173,6 +182,8 @@ def prepare(srv):
         "verify_operator": srv.user("operator", ente_v["id"], password=new_password()),
     }
     fresh, temp = srv.create_account("operator", ente["id"])
+    # the SPID/CIE flow logs this one in through the provider's page
+    users["spid_operator"] = srv.user("operator", ente["id"], password=new_password())
     # the sessions flow logs this one in twice and ends its sessions
     users["session_user"] = srv.user("auditor", None, password=new_password())
     # the lead flow disables this one (no other flow uses it)
@@ -210,6 +221,8 @@ def prepare(srv):
         "admin": {"id": srv.admin_id, "username": srv.admin_user, "password": srv.admin_password,
                   "role": "admin", "ente_id": None},
         **{k: account(c) for k, c in users.items()},
+        # the identity the SPID/CIE operator types at the provider
+        "spid_operator_cf": cf_of(users["spid_operator"].account),
         # never logged in: the first login must force a password change
         "fresh_operator": {"id": fresh["id"], "username": fresh["username"],
                            "temp_password": temp, "role": "operator",
@@ -266,18 +279,32 @@ def main():
             os.remove(os.path.join(artifacts, name))
 
     pop = dict(persons=2000, comuni="036023,036005", seed=7, days=3)
-    with Server(population=pop, ui_dir=ui_dir, print_heading="Comune di Valdoria") as srv, \
-            tempfile.TemporaryDirectory(prefix="visura-browser-") as tmp:
-        fixture = prepare(srv)
-        path = os.path.join(tmp, "fixture.json")
-        with open(path, "w") as f:
-            json.dump(fixture, f, indent=1)
-        sys.stdout.flush()
-        # node writes straight to our stdout/stderr: its output streams.
-        rc = subprocess.run(["node", os.path.join(HERE, "suite.mjs"), path]).returncode
+    srv = Server(population=pop, ui_dir=ui_dir, print_heading="Comune di Valdoria")
+    op_port, op_key = test_spid.provider_options(srv)
+    with srv, tempfile.TemporaryDirectory(prefix="visura-browser-") as tmp:
+        # the provider sends the browser back to this server: its port known, once started
+        redirect = f"https://127.0.0.1:{srv.port}/api/v1/auth/spid/callback"
+        srv.options["oidc_redirect_uri"] = redirect
+        srv.restart()
+        op = test_spid.provider_start(srv, op_port, op_key, redirect)
+        try:
+            rc = run_suite(srv, tmp)
+        finally:
+            op.stop()
     # leaving the with block stopped the server and checked its log
     print(f"browser artifacts: {artifacts}")
     return rc
+
+
+def run_suite(srv, tmp):
+    """The fixture prepared on srv, then the flows: node's exit status."""
+    fixture = prepare(srv)
+    path = os.path.join(tmp, "fixture.json")
+    with open(path, "w") as f:
+        json.dump(fixture, f, indent=1)
+    sys.stdout.flush()
+    # node writes straight to our stdout/stderr: its output streams.
+    return subprocess.run(["node", os.path.join(HERE, "suite.mjs"), path]).returncode
 
 
 if __name__ == "__main__":

@@ -857,6 +857,89 @@ async function flowCitizen(browser, fx) {
   }
 }
 
+// 3c. SPID/CIE through the provider's own login page (tests/oidc: the
+// identity typed, as a person does): the operator lands in the interface
+// logged in; another person's identity ends on an Italian page that leads
+// back; the citizen goes from their page's button to their own list, and
+// leaves it with "Esci".
+async function atProvider(page, cf, level) {
+  await visible(page, page.getByRole('heading', { name: 'Gestore dell\'identità di prova' }), 'the provider\'s login page');
+  await page.getByLabel('Codice fiscale', { exact: true }).fill(cf);
+  await page.getByLabel('Livello SPID', { exact: true }).selectOption(String(level));
+  await button(page, 'Entra').click();
+}
+
+async function flowSpid(browser, fx) {
+  const lt = fx.long_trail;
+  const page = await newPage(browser, fx.baseURL);
+  try {
+    await step('spid: the login screen offers "Entra con SPID/CIE" and asks for the user name first', page, async () => {
+      await page.goto('/');
+      await onScreen(page, 'Accesso');
+      await button(mainOf(page), 'Entra con SPID/CIE').click();
+      await textOf(page, mainOf(page).getByRole('alert'), 'Indicare il nome utente prima di entrare con SPID/CIE.', 'the message');
+    });
+    await step('spid: the operator types their identity at the provider and lands in the interface', page, async () => {
+      await field(page, 'Nome utente').fill(fx.spid_operator.username);
+      await button(mainOf(page), 'Entra con SPID/CIE').click();
+      await atProvider(page, fx.spid_operator_cf, 2);
+      await onScreen(page, 'Finalità del trattamento');
+      check(page.url().startsWith(fx.baseURL), `expected to be back on visura; the address is ${page.url()}`);
+      await textOf(page, page.locator('#user-zone'), fx.spid_operator.full_name, 'the user zone');
+    });
+    await look(page, 'spid-operator');
+    await step('spid: another person\'s identity ends on an Italian page that leads back to the login', page, async () => {
+      await logout(page);
+      await field(page, 'Nome utente').fill(fx.spid_operator.username);
+      await button(mainOf(page), 'Entra con SPID/CIE').click();
+      await atProvider(page, fx.persons[0].cf, 2);
+      await visible(page, page.getByRole('heading', { name: 'Accesso con SPID/CIE non riuscito' }), 'the page of the refusal');
+      await textOf(page, page.getByRole('alert'), 'non è quella della persona intestataria di questa utenza', 'the reason');
+      await checkA11y(page, 'spid-refused');
+      await screenshot(page, 'spid-refused');
+      await link(page, 'Torna alla pagina di accesso').click();
+      await onScreen(page, 'Accesso');
+    });
+    await step('spid: operator, no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401, http(403, '/api/v1/auth/spid/callback')] }));
+  } finally {
+    await page.context().close();
+  }
+  const v = await newPage(browser, fx.baseURL);
+  try {
+    await step('spid: the citizen enters from their page with SPID/CIE and sees who consulted them', v, async () => {
+      await v.goto('/citizen/access-report');
+      await link(v, 'Entra con SPID/CIE').click();
+      await atProvider(v, lt.citizen_cf, 2);
+      await visible(v, v.getByRole('heading', { name: 'Chi ha consultato i miei dati anagrafici' }), 'the citizen\'s page');
+      check(v.url() === `${fx.baseURL}/citizen/access-report`, `expected the citizen's page; the address is ${v.url()}`);
+      const text = squash(await v.locator('body').innerText());
+      for (const want of [lt.citizen_cf, 'Ufficio Tributi di Prova', `Consultazioni (${lt.citizen_records})`, 'Ha effettuato l\'accesso con SPID/CIE (livello 2)'])
+        check(text.includes(want), `expected "${want}" on the citizen's page; it reads: ${text.slice(0, 900)}`);
+      check(!text.includes(lt.operator) && !text.includes('TRIB-'), 'expected no operator and no case reference');
+      await noRawValues(v, 'citizen-spid');
+      await screenshot(v, 'citizen-spid');
+      await checkA11y(v, 'citizen-spid');
+    });
+    await step('spid: the citizen downloads the list signed by the Comune', v, async () => {
+      const dl = await download(v, () => link(v, 'Scarica l\'elenco firmato').click(), 'consultazioni-firmate.json');
+      check(dl.suggested === `consultazioni-${lt.citizen_cf}.json`, `expected the file consultazioni-${lt.citizen_cf}.json; got ${dl.suggested}`);
+      const doc = JSON.parse(dl.text);
+      check(doc.documento.codice_fiscale === lt.citizen_cf && doc.documento.accesses.length === lt.citizen_records &&
+        /^ed25519:[A-Za-z0-9_-]{86}$/.test(doc.firma), `expected the citizen's ${lt.citizen_records} entries, signed; got ${dl.text.slice(0, 300)}`);
+    });
+    await step('spid: "Esci" ends the citizen\'s session: the page asks again', v, async () => {
+      await button(v, 'Esci').click();
+      await visible(v, v.getByLabel(/Codice ricevuto/), 'the form asking for a code');
+      check(await link(v, 'Entra con SPID/CIE').count() === 1, 'expected the way in with SPID/CIE again');
+      const text = squash(await v.locator('body').innerText());
+      check(!text.includes(lt.citizen_cf), 'expected the list gone');
+    });
+    await step('spid: citizen, no problems', v, async () => assertNoProblems(v));
+  } finally {
+    await v.context().close();
+  }
+}
+
 // 4. The session ends while the operator is filling the verification form:
 // the re-login dialog opens over it, and after logging in again the request
 // completes with what was typed still there.
@@ -1914,7 +1997,7 @@ async function narrowOperator(browser, fx, tag, screen) {
   }
 }
 
-const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator, flowCitizen,
+const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange, flowOperator, flowCitizen, flowSpid,
   flowSessionExpiry, flowVerifyOnly, flowLead, flowAuditor, flowAdmin, flowTempPassword, flowSessions, flowTotp, flowHelp, flowNarrow,
   flowRegionMap];
 

@@ -28,6 +28,7 @@ def test_help_defaults_and_guides():
         eq((r["help_desk"]["contact"], r["accessibility_url"], r["privacy_url"]), ("", "", ""),
            "nothing else configured")
         eq(r["heading"], "Servizio anagrafico", "the header's heading: print_heading's default")
+        eq(r["spid_cie"], False, "no SPID/CIE login offered without oidc_issuer")
         for g in GUIDES:
             r = expect(srv.request("GET", f"/ui/guide/{g}.md"), 200, what=f"the guide {g}")
             eq(r.header("Content-Type"), "text/plain; charset=utf-8", f"{g} is served as text")

@@ -8,8 +8,11 @@
 // "ready" when it listens.
 //
 // Only the user's own authentication at the provider is played by the
-// test: POST /test/next {sub, fiscal_number, acr} names who logs in next
-// and at which level (the interaction then completes without a form).
+// test.  A browser gets a login form (GET /interaction/UID): the person
+// types their codice fiscale and picks the SPID level, as at a real
+// provider's page (tests/browser).  A test without a browser names who
+// logs in next instead: POST /test/next {sub, fiscal_number, acr} (the
+// next interaction then completes without the form, once).
 // POST /test/tamper {on} alters the next ID token in transit (a claim
 // changed after signing), as an attacker between the two would.
 // POST /test/federation {entity_configuration} sets the provider's entity
@@ -19,17 +22,24 @@
 // signed by the provider but not encrypted; "stranger" signed and
 // encrypted to another RSA key; "tamper" the provider's own answer with
 // one byte of its ciphertext changed.
+// POST /test/clock {advance_seconds} moves the provider's clock forward
+// as the tests move visura's (its tokens' iat and exp follow).
 import fs from 'node:fs';
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const FISCAL = 'https://attributes.eid.gov.it/fiscal_number';
+const ACR = 'https://www.spid.gov.it/SpidL';
 const people = new Map();
 let next = null;
+let lastSub = null; // who logged in last (the userinfo alterations speak for them)
 let tamper = false;
 let entityConfiguration = null;
 let userinfoMode = null;
+const realNow = Date.now;
+let offset = 0;
+Date.now = () => realNow() + offset;
 
 const provider = new Provider(cfg.issuer, {
   clients: [{
@@ -97,16 +107,36 @@ provider.use(async (ctx, nextMw) => {
     ctx.body = { ok: true };
     return;
   }
-  if (ctx.method === 'GET' && ctx.path.startsWith('/interaction/')) {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const grant = new provider.Grant({ accountId: next.sub, clientId: details.params.client_id });
-    grant.addOIDCScope('openid');
-    grant.addOIDCClaims([FISCAL]);
-    const grantId = await grant.save();
-    await provider.interactionFinished(ctx.req, ctx.res, {
-      login: { accountId: next.sub, acr: next.acr },
-      consent: { grantId },
-    }, { mergeWithLastSubmission: false });
+  if (ctx.method === 'POST' && ctx.path === '/test/clock') {
+    offset += 1000 * JSON.parse(await readBody(ctx.req)).advance_seconds;
+    ctx.body = { ok: true };
+    return;
+  }
+  const m = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/.exec(ctx.path);
+  if (m && ctx.method === 'GET' && next) {
+    const who = next;
+    next = null;
+    await finish(ctx, who.sub, who.acr);
+    return;
+  }
+  if (m && ctx.method === 'GET') {
+    await provider.interactionDetails(ctx.req, ctx.res);
+    ctx.type = 'html';
+    ctx.body = loginForm(m[1]);
+    return;
+  }
+  if (m && m[2] && ctx.method === 'POST') {
+    const form = new URLSearchParams(await readBody(ctx.req));
+    const cf = (form.get('codice_fiscale') || '').trim().toUpperCase();
+    const level = form.get('livello');
+    if (!/^[A-Z0-9]{16}$/.test(cf) || !['1', '2', '3'].includes(level)) {
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = loginForm(m[1], 'Codice fiscale o livello non validi.');
+      return;
+    }
+    people.set(`cf-${cf}`, `TINIT-${cf}`);
+    await finish(ctx, `cf-${cf}`, ACR + level);
     return;
   }
   await nextMw();
@@ -137,9 +167,9 @@ async function alteredUserinfo(ctx) {
     return;
   }
   const key = await jose.importJWK(cfg.op_key, 'RS256');
-  const signed = await new jose.SignJWT({ [FISCAL]: people.get(next.sub) })
+  const signed = await new jose.SignJWT({ [FISCAL]: people.get(lastSub) })
     .setProtectedHeader({ alg: 'RS256', kid: cfg.op_key.kid, typ: 'JWT' })
-    .setIssuer(cfg.issuer).setAudience(cfg.client_id).setSubject(next.sub)
+    .setIssuer(cfg.issuer).setAudience(cfg.client_id).setSubject(lastSub)
     .setIssuedAt().sign(key);
   if (mode === 'plain') {
     ctx.body = signed;
@@ -149,6 +179,33 @@ async function alteredUserinfo(ctx) {
   ctx.body = await new jose.CompactEncrypt(new TextEncoder().encode(signed))
     .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256CBC-HS512', cty: 'JWT' })
     .encrypt(publicKey);
+}
+
+// The person at the provider is `sub`, authenticated at `acr`.
+async function finish(ctx, sub, acr) {
+  lastSub = sub;
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  const grant = new provider.Grant({ accountId: sub, clientId: details.params.client_id });
+  grant.addOIDCScope('openid');
+  grant.addOIDCClaims([FISCAL]);
+  const grantId = await grant.save();
+  await provider.interactionFinished(ctx.req, ctx.res, {
+    login: { accountId: sub, acr },
+    consent: { grantId },
+  }, { mergeWithLastSubmission: false });
+}
+
+// The provider's login page: the identity typed, as a person would.
+function loginForm(uid, problem) {
+  return '<!DOCTYPE html><html lang="it"><head><meta charset="utf-8">' +
+    '<title>Gestore dell\'identità di prova</title></head><body><main>' +
+    '<h1>Gestore dell\'identità di prova</h1>' +
+    (problem ? `<p role="alert">${problem}</p>` : '') +
+    `<form method="post" action="/interaction/${uid}/login">` +
+    '<p><label for="cf">Codice fiscale</label> <input id="cf" name="codice_fiscale" required></p>' +
+    '<p><label for="livello">Livello SPID</label> <select id="livello" name="livello">' +
+    '<option value="1">1</option><option value="2" selected>2</option><option value="3">3</option>' +
+    '</select></p><p><button type="submit">Entra</button></p></form></main></body></html>';
 }
 
 function readBody(req) {

@@ -36,6 +36,30 @@ async function noticesBox() {
   }
 }
 
+// The way in with SPID/CIE, when the service offers it: the browser goes
+// to the provider (via=browser) and comes back logged in, or to an
+// Italian page that says why not.
+async function spidBox(form, out) {
+  let offered = false;
+  try {
+    offered = (await api.get('/api/v1/help')).data.spid_cie === true;
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+  }
+  if (!offered) return null;
+  const go = () => {
+    const username = form.querySelector('[name=username]').value.trim();
+    if (!username) {
+      put(out, notice('danger', t('login.spid_needs_username')));
+      form.querySelector('[name=username]').focus();
+      return;
+    }
+    window.location.assign(`/api/v1/auth/spid/start?username=${encodeURIComponent(username)}&via=browser`);
+  };
+  return h('div', { class: 'col-lg-6 mt-4' }, h('p', {}, t('login.spid_or')),
+    button(t('login.spid'), go, 'btn-outline-primary'));
+}
+
 async function loginScreen() {
   const out = h('div', { 'aria-live': 'assertive' });
   const totpField = field('totp', t('login.totp'), { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6 });
@@ -60,7 +84,8 @@ async function loginScreen() {
   });
   const flash = session.flash ? notice('warning', session.flash) : null;
   session.flash = null;
-  return h('div', {}, flash, await noticesBox(), h('p', {}, t('login.intro')), out, form);
+  return h('div', {}, flash, await noticesBox(), h('p', {}, t('login.intro')), out, form,
+    await spidBox(form, out));
 }
 
 function passwordScreen() {
