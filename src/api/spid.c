@@ -92,6 +92,22 @@ static void flow_cookie(struct http_request *r, const char *value, int max_age)
  * so that the answer says nothing of which accounts exist or are marked
  * (the account's own mark is checked at the callback, once the person is
  * known to be its named person). */
+/* An address with too many failed logins (passwords, SPID/CIE answers)
+ * waits before it may start or complete another: 429 + Retry-After.
+ * True when refused. */
+static bool throttled(struct http_request *r, struct store *s, int64_t now)
+{
+	int64_t wait = auth_throttle_ip_wait(s, r->ip, now);
+	if (wait <= 0)
+		return false;
+	char ra[32];
+	snprintf(ra, sizeof ra, "%lld", (long long)wait);
+	http_header_add(r, "Retry-After", ra);
+	http_reply_error(r, 429, "spid_throttled",
+			 "troppi accessi non riusciti da questo indirizzo: riprovi più tardi");
+	return true;
+}
+
 static void start(struct http_request *r, struct flow *fl)
 {
 	if (!configured(r))
@@ -130,6 +146,9 @@ static void start(struct http_request *r, struct flow *fl)
 			level = asked[0] - '0';
 	}
 	int64_t now = api_now(r);
+	struct store *s = api_store(r);
+	if (!s || throttled(r, s, now))
+		return;
 	struct oidc_refusal chain;
 	if (!oidc_ready(r->app->oidc, now, &chain)) {
 		http_reply_error(r, chain.status, chain.code, chain.message);
@@ -178,6 +197,11 @@ static void refused(struct http_request *r, struct store *s, int64_t now,
 {
 	metrics_login(r->app->metrics, "refused");
 	auth_event(s, now, kind, a, fl->username[0] ? fl->username : "-", r->ip, why->code);
+	/* Each refusal counts against the address (a guesser of states or
+	 * codes makes visura call the provider), but not "busy": that one is
+	 * visura's, not the caller's. */
+	if (strcmp(why->code, "spid_busy"))
+		auth_throttle_ip_fail(s, &r->app->cfg, r->ip, now);
 	if (fl->state[0]) {
 		char dstate[65];
 		oidc_digest(fl->state, dstate);
@@ -269,6 +293,8 @@ static void callback(struct http_request *r, struct flow *fl)
 	if (!s)
 		return;
 	int64_t now = api_now(r);
+	if (throttled(r, s, now))
+		return;
 	struct vis_error e = {0};
 	const char *code = http_query(r, "code");
 	const char *state = http_query(r, "state");

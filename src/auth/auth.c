@@ -178,17 +178,24 @@ static void throttle_key(char *out, size_t cap, const char *prefix, const char *
 	out[n] = '\0';
 }
 
+int64_t auth_throttle_ip_wait(struct store *s, const char *ip, int64_t now)
+{
+	char k[128];
+	struct store_throttle t;
+	throttle_key(k, sizeof k, "ip", ip);
+	if (store_throttle_get(s, k, &t, NULL) == VIS_OK && t.locked_until > now)
+		return t.locked_until - now;
+	return 0;
+}
+
 int64_t auth_throttle_wait(struct store *s, const struct config *cfg,
 			   const char *username, const char *ip, int64_t now)
 {
 	(void)cfg;
 	char k[128];
 	struct store_throttle t;
-	int64_t wait = 0;
+	int64_t wait = auth_throttle_ip_wait(s, ip, now);
 	throttle_key(k, sizeof k, "u", username);
-	if (store_throttle_get(s, k, &t, NULL) == VIS_OK && t.locked_until > now)
-		wait = t.locked_until - now;
-	throttle_key(k, sizeof k, "ip", ip);
 	if (store_throttle_get(s, k, &t, NULL) == VIS_OK && t.locked_until - now > wait)
 		wait = t.locked_until - now;
 	return wait;
@@ -223,6 +230,15 @@ static bool throttle_bump(struct store *s, const char *key, int threshold, int64
 	return locked;
 }
 
+bool auth_throttle_ip_fail(struct store *s, const struct config *cfg, const char *ip,
+			   int64_t now)
+{
+	char k[128];
+	throttle_key(k, sizeof k, "ip", ip);
+	return throttle_bump(s, k, cfg->ip_lock_failures, (int64_t)cfg->login_lock_minutes * 60,
+			     false, now);
+}
+
 bool auth_throttle_fail(struct store *s, const struct config *cfg,
 			const char *username, const char *ip, int64_t now)
 {
@@ -230,9 +246,7 @@ bool auth_throttle_fail(struct store *s, const struct config *cfg,
 	int64_t max_lock = (int64_t)cfg->login_lock_minutes * 60;
 	throttle_key(k, sizeof k, "u", username);
 	bool locked = throttle_bump(s, k, cfg->login_lock_failures, max_lock, true, now);
-	throttle_key(k, sizeof k, "ip", ip);
-	locked |= throttle_bump(s, k, cfg->ip_lock_failures, max_lock, false, now);
-	return locked;
+	return auth_throttle_ip_fail(s, cfg, ip, now) || locked;
 }
 
 void auth_throttle_clear(struct store *s, const char *username, int64_t now)

@@ -65,6 +65,12 @@ int64_t auth_throttle_wait(struct store *s, const struct config *cfg,
 bool auth_throttle_fail(struct store *s, const struct config *cfg,
 			const char *username, const char *ip, int64_t now);
 void auth_throttle_clear(struct store *s, const char *username, int64_t now);
+/* The address alone, for what names no account (a SPID/CIE callback
+ * before the provider has answered): its wait, and a failure counted
+ * with the failed logins from that address (ip_lock_failures). */
+int64_t auth_throttle_ip_wait(struct store *s, const char *ip, int64_t now);
+bool auth_throttle_ip_fail(struct store *s, const struct config *cfg, const char *ip,
+			   int64_t now);
 
 /* ---- credentials ---- */
 

@@ -6,6 +6,7 @@
 #define VISURA_OIDC_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "common/config.h"
 #include "oidc/oidc.h"
@@ -27,6 +28,7 @@ struct oidc {
 	/* The provider's metadata in use: {"keys":[...], "authorization_endpoint",
 	 * "token_endpoint", "userinfo_endpoint"}; by hand it never expires, from
 	 * a trust chain until the chain's earliest exp. */
+	atomic_int busy;   /* exchanges with the provider under way (oidc_complete) */
 	pthread_mutex_t op_lock;
 	json_t *op;
 	int64_t op_until;

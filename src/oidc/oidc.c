@@ -625,10 +625,9 @@ static bool userinfo_ok(struct oidc *o, const json_t *op, const char *answer, in
 	return ok;
 }
 
-bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, int64_t now,
-		   struct oidc_identity *out, struct oidc_refusal *why)
+static bool complete(struct oidc *o, const struct oidc_flow *f, const char *code, int64_t now,
+		     struct oidc_identity *out, struct oidc_refusal *why)
 {
-	memset(out, 0, sizeof *out);
 	if (!oidc_ready(o, now, why))
 		return false;
 	json_t *op = op_take(o);
@@ -688,6 +687,26 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
 	json_decref(tok);
 	json_decref(op);
 	free(buf);
+	return ok;
+}
+
+/* The exchanges with the provider hold a worker thread each (up to the
+ * outbound timeout): at most threads - 1 at once, so that a slow or
+ * stalled provider, or many answers sent at once, always leave a worker
+ * for everything else. */
+bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, int64_t now,
+		   struct oidc_identity *out, struct oidc_refusal *why)
+{
+	memset(out, 0, sizeof *out);
+	int cap = o->cfg->threads > 1 ? o->cfg->threads - 1 : 1;
+	if (atomic_fetch_add(&o->busy, 1) >= cap) {
+		atomic_fetch_sub(&o->busy, 1);
+		return refuse(why, 503, "spid_busy",
+			      "troppi accessi SPID/CIE in corso in questo momento: riprovi tra "
+			      "qualche secondo");
+	}
+	bool ok = complete(o, f, code, now, out, why);
+	atomic_fetch_sub(&o->busy, 1);
 	return ok;
 }
 

@@ -113,7 +113,9 @@ struct oidc_refusal {
 };
 
 /* The answer of the provider to flow f: the code exchanged, the ID token
- * and the userinfo checked.  False with *why set when refused. */
+ * and the userinfo checked.  False with *why set when refused; 503
+ * spid_busy when threads - 1 exchanges are already under way (each holds
+ * its worker thread until the provider answers). */
 bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, int64_t now,
 		   struct oidc_identity *out, struct oidc_refusal *why);
 

@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -293,8 +294,13 @@ vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, i
 		refuse(why, 401, "voucher_replayed",
 		       "questo voucher (jti) è già stato usato: chiederne uno nuovo alla PDND per "
 		       "ogni chiamata");
-	else if (now % 64 == 0)
-		store_pdnd_jti_purge(s, now, e); /* now and then: nothing depends on it */
+	else {
+		/* Now and then (once a minute per process): nothing depends on it. */
+		static _Atomic int64_t last_purge;
+		int64_t last = atomic_load(&last_purge);
+		if (now - last >= 60 && atomic_compare_exchange_strong(&last_purge, &last, now))
+			store_pdnd_jti_purge(s, now, e);
+	}
 	return VIS_OK;
 }
 

@@ -111,6 +111,23 @@ static vis_err exec_sql(struct sq_store *s, const char *sql, struct vis_error *e
 	return VIS_OK;
 }
 
+/* The row of a migration applied, its values bound (a name is any text). */
+static vis_err migration_record(struct sq_store *s, const struct schema_migration *m,
+				struct vis_error *e)
+{
+	sqlite3_stmt *st;
+	s->base.statements++;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO schema_migrations VALUES (?1, ?2, ?3)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_error(s, e, "record migration");
+	sqlite3_bind_int(st, 1, m->version);
+	bind_text(st, 2, m->name);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	vis_err rc = sqlite3_step(st) == SQLITE_DONE ? VIS_OK : db_error(s, e, "record migration");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static vis_err migrate(struct sq_store *s, struct vis_error *e)
 {
 	if (exec_sql(s, schema_migrations_table, e))
@@ -131,10 +148,6 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 		const struct schema_migration *m = &schema_migrations[i];
 		if (m->version <= s->schema_version)
 			continue;
-		char rec[256];
-		snprintf(rec, sizeof rec,
-			 "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)", m->version,
-			 m->name, (long long)time(NULL));
 		char *sql = schema_sql(m->sql, SCHEMA_SQLITE);
 		if (!sql)
 			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
@@ -144,7 +157,7 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 		}
 		vis_err rc = exec_sql(s, sql, e);
 		free(sql);
-		if (rc || exec_sql(s, rec, e)) {
+		if (rc || migration_record(s, m, e)) {
 			exec_sql(s, "ROLLBACK", NULL);
 			return VIS_ERR_STORE;
 		}

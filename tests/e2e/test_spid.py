@@ -59,7 +59,14 @@ another person, is refused by every other route, ends at logout and after
 15 minutes; downloads the list as a document signed by the deployment
 (checked offline by `visura audit verify-document --key`, an altered one
 refused); a replayed state and level 1 are refused; the one-time code
-still works; the transaction log records the citizen's login."""
+still works; the transaction log records the citizen's login.
+
+Limits (test_spid_limits): while the provider is slow to answer, the
+exchanges under way hold at most threads - 1 workers: one more answer is
+refused at once (503 spid_busy, not counted against the address) and the
+server keeps answering; refused answers count against the address like
+failed logins, and past ip_lock_failures the start and the callback
+answer 429 spid_throttled with Retry-After, until the lockout ends."""
 import base64
 import glob
 import http.cookiejar
@@ -68,6 +75,7 @@ import os
 import subprocess
 import urllib.error
 import urllib.parse
+import time
 import urllib.request
 
 import threading
@@ -420,6 +428,62 @@ def citizen_login(op, c, cf, level, ask=None, via=""):
 
 def report(c, what, status=200, code=None, path="/citizen/access-report"):
     return expect(c.get(path), status, code, what=what)
+
+
+def test_spid_limits():
+    srv = Server(population=dict(persons=20, seed=7))
+    port, op_full = provider_options(srv)
+    srv.options.update(ip_lock_failures=5, threads=2)
+    with srv:
+        op = provider_start(srv, port, op_full)
+        try:
+            run_limits(srv, op)
+        finally:
+            op.stop()
+
+
+def run_limits(srv, op):
+    ente = srv.create_ente()
+    user = srv.user("operator", ente["id"])
+    name, cf = user.account["username"], user.account["codice_fiscale"]
+    cf = cf["value"] if isinstance(cf, dict) else cf
+
+    def prepared(sub):
+        c = Client(srv)
+        op.post("/test/next", {"sub": sub, "fiscal_number": "TINIT-" + cf, "acr": L % 2})
+        url = start(c, name)["authorization_url"]
+        return c, op.visit(url)
+
+    # The provider takes 4 s for the next exchange: it holds the one
+    # worker visura lets such exchanges have (threads 2).
+    ca, qa = prepared("sub-a")
+    cb, qb = prepared("sub-b")
+    op.post("/test/slow", {"ms": 4000})
+    got = {}
+    slow = threading.Thread(target=lambda: got.update(
+        a=ca.get("/api/v1/auth/spid/callback?" + qa)))
+    slow.start()
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    rb = cb.get("/api/v1/auth/spid/callback?" + qb)
+    expect(rb, 503, "spid_busy", what="a second exchange while one is under way")
+    expect(srv.request("GET", "/healthz"), 200, what="the server answers meanwhile")
+    check(time.monotonic() - t0 < 2.0, "refused and answered at once, not after the provider")
+    slow.join(30)
+    expect(got["a"], 200, what="the slow exchange completes")
+
+    # Refused answers count against the address: ip_lock_failures (5).
+    for i in range(5):
+        expect(Client(srv).get("/api/v1/auth/spid/callback?code=x&state=y"), 400,
+               "spid_flow_unknown", what=f"a forged answer {i + 1}")
+    r = Client(srv).get("/api/v1/auth/spid/callback?code=x&state=y")
+    expect(r, 429, "spid_throttled", what="the address locked out")
+    check(int(r.header("Retry-After") or "0") > 0, f"Retry-After: {r.headers}")
+    r = Client(srv).get("/api/v1/auth/spid/start?username=" + name)
+    expect(r, 429, "spid_throttled", what="the start too, from that address")
+    srv.advance(61)
+    _, r = login(op, Client(srv), name, "sub-a", cf, 2)
+    expect(r, 200, what="once the lockout has passed")
 
 
 def test_spid_citizen():

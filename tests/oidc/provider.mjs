@@ -22,6 +22,8 @@
 // signed by the provider but not encrypted; "stranger" signed and
 // encrypted to another RSA key; "tamper" the provider's own answer with
 // one byte of its ciphertext changed.
+// POST /test/slow {ms} makes the token endpoint answer the next exchange
+// ms milliseconds late, as a provider under load would.
 // POST /test/clock {advance_seconds} moves the provider's clock forward
 // as the tests move visura's (its tokens' iat and exp follow).
 import fs from 'node:fs';
@@ -37,6 +39,7 @@ let lastSub = null; // who logged in last (the userinfo alterations speak for th
 let tamper = false;
 let entityConfiguration = null;
 let userinfoMode = null;
+let slowMs = 0;
 const realNow = Date.now;
 let offset = 0;
 Date.now = () => realNow() + offset;
@@ -101,6 +104,16 @@ provider.use(async (ctx, nextMw) => {
     userinfoMode = JSON.parse(await readBody(ctx.req)).mode;
     ctx.body = { ok: true };
     return;
+  }
+  if (ctx.method === 'POST' && ctx.path === '/test/slow') {
+    slowMs = JSON.parse(await readBody(ctx.req)).ms;
+    ctx.body = { ok: true };
+    return;
+  }
+  if (slowMs && ctx.path === '/token') {
+    const ms = slowMs;
+    slowMs = 0;
+    await new Promise((resolve) => { setTimeout(resolve, ms); });
   }
   if (ctx.method === 'POST' && ctx.path === '/test/tamper') {
     tamper = JSON.parse(await readBody(ctx.req)).on;
