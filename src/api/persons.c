@@ -365,6 +365,22 @@ static bool anpr_declared(json_t *v, json_t *declared, struct access_what *what)
 	return true;
 }
 
+/* The first member of obj (an object, or absent) that is not one of
+ * allowed (NULL-terminated), or NULL when every one is. */
+static const char *anpr_unknown(const json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, key))
+			a++;
+		if (!*a)
+			return key;
+	}
+	return NULL;
+}
+
 static void anpr_service(struct http_request *r, bool verify)
 {
 	struct access_who who;
@@ -383,7 +399,28 @@ static void anpr_service(struct http_request *r, bool verify)
 	who.case_ref = member(body, "datiRichiesta.motivoRichiesta");
 	what.cf = member(crit, "codiceFiscale");
 	json_t *vf = json_object_get(body, "verifica");
-	if (!json_is_object(crit) || !who.case_ref || !*who.case_ref)
+	/* What visura does not know is refused, not ignored: a criterion it
+	 * would leave out could widen or change the answer. */
+	static const char *const top[] = {"idOperazioneClient", "criteriRicerca", "datiRichiesta",
+					  "verifica", NULL};
+	static const char *const crits[] = {"codiceFiscale", "cognome", "nome", "sesso",
+					    "datiNascita", NULL};
+	static const char *const birth[] = {"dataEvento", NULL};
+	static const char *const req[] = {"dataRiferimentoRichiesta", "motivoRichiesta", "casoUso",
+					  NULL};
+	const char *unknown = anpr_unknown(body, top);
+	if (!unknown)
+		unknown = anpr_unknown(crit, crits);
+	if (!unknown)
+		unknown = anpr_unknown(json_object_get(crit, "datiNascita"), birth);
+	if (!unknown)
+		unknown = anpr_unknown(json_object_get(body, "datiRichiesta"), req);
+	char why[160];
+	if (unknown) {
+		snprintf(why, sizeof why, "il campo \"%.60s\" non è tra quelli che visura accetta "
+			 "(docs/pdnd.md, punto 7)", unknown);
+		anpr_malformed(&what, "invalid_request", why);
+	} else if (!json_is_object(crit) || !who.case_ref || !*who.case_ref)
 		anpr_malformed(&what, "invalid_request",
 			       "servono \"criteriRicerca\" e \"datiRichiesta.motivoRichiesta\"");
 	else if (verify ? !what.cf || !anpr_declared(vf, declared, &what) : vf != NULL)

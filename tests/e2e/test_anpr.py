@@ -311,7 +311,16 @@ def test_pdnd_services():
                     "cognome": "ROSSI", "nome": "MARIO", "sesso": "X",
                     "datiNascita": {"dataEvento": "1980-05-10"}})),
                 ("a name without birth date", lambda b: b.update(criteriRicerca={
-                    "cognome": "ROSSI", "nome": "MARIO"}))):
+                    "cognome": "ROSSI", "nome": "MARIO"})),
+                # What visura does not know is refused, not ignored.
+                ("an unknown criterion", lambda b: b["criteriRicerca"].update(idANPR="AB123")),
+                ("senzaCognome", lambda b: b["criteriRicerca"].update(senzaCognome="S")),
+                ("an unknown birth field", lambda b: b.update(criteriRicerca={
+                    "cognome": "ROSSI", "nome": "MARIO",
+                    "datiNascita": {"dataEvento": "1980-05-10", "luogoNascita": {}}})),
+                ("an unknown request field", lambda b: b["datiRichiesta"].update(
+                    tipoOperazione="R")),
+                ("an unknown top field", lambda b: b.update(idOperazioneANPR="1"))):
             body = request({"codiceFiscale": PERSON})
             change(body)
             rec = anomaly(srv, asl.post("ricerca", body), 400, "VIS06", what, body=body)
