@@ -149,25 +149,24 @@ static int tally_alert(void *ctx, const void *rec)
 }
 
 struct lag {
-	char *text;
-	size_t len, cap;
+	struct strbuf *sb;
 	int64_t now;
 };
 
 static int feed_lag(void *ctx, const struct store_feed *f)
 {
 	struct lag *l = ctx;
-	char line[200];
-	int n = snprintf(line, sizeof line,
-			 "visura_feed_lag_seconds{comune=\"%s\"} %lld\nvisura_feed_last_sequence{comune=\"%s\"} %lld\n",
-			 f->comune, (long long)(l->now - f->last_extract), f->comune,
-			 (long long)f->last_seq);
-	if (n > 0 && l->len + (size_t)n + 1 < l->cap) {
-		memcpy(l->text + l->len, line, (size_t)n + 1);
-		l->len += (size_t)n;
-	}
+	strbuf_addf(l->sb,
+		    "visura_feed_lag_seconds{comune=\"%s\"} %lld\nvisura_feed_last_sequence{comune=\"%s\"} %lld\n",
+		    f->comune, (long long)(l->now - f->last_extract), f->comune,
+		    (long long)f->last_seq);
 	return 0;
 }
+
+/* At most this much text: far above a province's (a few hundred
+ * municipalities' lines); beyond it the answer is an error, never a
+ * silently shortened page. */
+#define METRICS_MAX (4u << 20)
 
 void api_metrics(struct http_request *r)
 {
@@ -184,9 +183,11 @@ void api_metrics(struct http_request *r)
 	struct tally t = {.n = 0};
 	if (s)
 		store_rec_list(s, STORE_ALERT, NULL, 0, tally_alert, &t, NULL);
-	static _Thread_local char extra[16384];
-	struct lag l = {extra, 0, sizeof extra, app_now(r->app)};
-	l.len = (size_t)snprintf(extra, sizeof extra,
+	struct strbuf sb;
+	strbuf_init(&sb, METRICS_MAX);
+	strbuf_adds(&sb, text);
+	free(text);
+	strbuf_addf(&sb,
 		"# HELP visura_access_records_total access records committed by this process\n"
 		"# TYPE visura_access_records_total counter\nvisura_access_records_total %lld\n"
 		"# HELP visura_access_commits_total group commits of the access trail\n"
@@ -199,13 +200,11 @@ void api_metrics(struct http_request *r)
 		"# TYPE visura_alerts_stored gauge\n",
 		(long long)st.records, (long long)st.batches, st.commit_us_total / 1e6,
 		(long long)st.max_batch);
-	for (int i = 0; i < t.n && l.len < sizeof extra - 100; i++)
-		l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
-					  "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
+	for (int i = 0; i < t.n; i++)
+		strbuf_addf(&sb, "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
 	/* The public keys of PDND and of the SPID/CIE provider (jwks.h). */
 	struct jwks *sets[] = {r->app->pdnd, r->app->oidc ? oidc_keys(r->app->oidc) : NULL};
-	if (l.len < sizeof extra - 1024) /* the help lines and both sets fit */
-		l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
+	strbuf_adds(&sb,
 		"# HELP visura_jwks_keys public keys held, per set (the option it comes from)\n"
 		"# TYPE visura_jwks_keys gauge\n"
 		"# HELP visura_jwks_fetches_total fetches of a JWKS address tried\n"
@@ -213,36 +212,33 @@ void api_metrics(struct http_request *r)
 		"# HELP visura_jwks_fetch_failures_total fetches of a JWKS address that failed or "
 		"brought a document refused (the keys held kept)\n"
 		"# TYPE visura_jwks_fetch_failures_total counter\n");
-	for (size_t i = 0; i < sizeof sets / sizeof sets[0] && l.len < sizeof extra - 400; i++) {
+	for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
 		struct jwks_stats js;
 		if (!sets[i])
 			continue;
 		jwks_stats(sets[i], &js);
-		l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
+		strbuf_addf(&sb,
 			"visura_jwks_keys{source=\"%s\"} %d\n"
 			"visura_jwks_fetches_total{source=\"%s\"} %lld\n"
 			"visura_jwks_fetch_failures_total{source=\"%s\"} %lld\n",
 			js.source, js.keys, js.source, (long long)js.fetches, js.source,
 			(long long)js.failures);
 	}
-	l.len += (size_t)snprintf(extra + l.len, sizeof extra - l.len,
-				  "# HELP visura_feed_lag_seconds age of the last daily file loaded, per municipality\n"
-				  "# TYPE visura_feed_lag_seconds gauge\n"
-				  "# TYPE visura_feed_last_sequence gauge\n");
+	strbuf_adds(&sb, "# HELP visura_feed_lag_seconds age of the last daily file loaded, per municipality\n"
+			 "# TYPE visura_feed_lag_seconds gauge\n"
+			 "# TYPE visura_feed_last_sequence gauge\n");
+	struct lag l = {&sb, app_now(r->app)};
 	if (s)
 		store_feed_each(s, feed_lag, &l, NULL);
-	size_t tl = strlen(text);
-	char *all = malloc(tl + l.len + 1);
+	size_t len;
+	char *all = strbuf_detach(&sb, &len);
 	if (!all) {
-		free(text);
 		http_reply_error(r, 503, "service_unavailable",
-				 "memoria esaurita: riprovare più tardi");
+				 "le metriche non entrano nello spazio previsto o la memoria è "
+				 "esaurita: riprovare più tardi");
 		return;
 	}
-	memcpy(all, text, tl);
-	memcpy(all + tl, extra, l.len + 1);
-	http_reply_bytes(r, 200, "text/plain; version=0.0.4", all, tl + l.len);
-	free(text);
+	http_reply_bytes(r, 200, "text/plain; version=0.0.4", all, len);
 	free(all);
 }
 
