@@ -84,6 +84,15 @@ bool api_starting(struct http_request *r)
 	return true;
 }
 
+/* The public key sets of PDND and of the SPID/CIE provider (jwks.h);
+ * NULL where not configured. */
+#define KEY_SETS 2
+static void key_sets(struct app *a, struct jwks *sets[KEY_SETS])
+{
+	sets[0] = a->pdnd;
+	sets[1] = a->oidc ? oidc_keys(a->oidc) : NULL;
+}
+
 void api_readyz(struct http_request *r)
 {
 	if (api_starting(r))
@@ -119,6 +128,29 @@ void api_readyz(struct http_request *r)
 	json_t *doc = problem ? json_pack("{s:s,s:s}", "status", "not_ready", "problem", problem)
 			      : json_pack("{s:s,s:I,s:I}", "status", "ready", "access_records",
 					  (json_int_t)last_id, "last_checkpoint", (json_int_t)cp.last_id);
+	/* A key set from an address with no key yet (the first fetch failed):
+	 * the instance serves, but every call signed with those keys (a PDND
+	 * voucher, a SPID/CIE login) is refused until a fetch succeeds.  Said,
+	 * not a 503: the other instances have the same address, and taking
+	 * them all out of rotation would stop sessions too. */
+	struct jwks *sets[KEY_SETS];
+	key_sets(r->app, sets);
+	json_t *degraded = json_array();
+	for (size_t i = 0; i < KEY_SETS; i++) {
+		struct jwks_stats js;
+		if (!sets[i])
+			continue;
+		jwks_stats(sets[i], &js);
+		if (js.keys == 0)
+			json_array_append_new(degraded, json_sprintf(
+				"no public keys held from %s yet (%lld fetches failed): what they "
+				"sign is refused until a fetch succeeds", js.source,
+				(long long)js.failures));
+	}
+	if (json_array_size(degraded))
+		json_object_set_new(doc, "degraded", degraded);
+	else
+		json_decref(degraded);
 	/* A server whose clock any client may move says so on every answer. */
 	if (r->app->cfg.test_clock)
 		json_object_set_new(doc, "warning",
@@ -203,7 +235,8 @@ void api_metrics(struct http_request *r)
 	for (int i = 0; i < t.n; i++)
 		strbuf_addf(&sb, "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
 	/* The public keys of PDND and of the SPID/CIE provider (jwks.h). */
-	struct jwks *sets[] = {r->app->pdnd, r->app->oidc ? oidc_keys(r->app->oidc) : NULL};
+	struct jwks *sets[KEY_SETS];
+	key_sets(r->app, sets);
 	strbuf_adds(&sb,
 		"# HELP visura_jwks_keys public keys held, per set (the option it comes from)\n"
 		"# TYPE visura_jwks_keys gauge\n"
@@ -212,7 +245,7 @@ void api_metrics(struct http_request *r)
 		"# HELP visura_jwks_fetch_failures_total fetches of a JWKS address that failed or "
 		"brought a document refused (the keys held kept)\n"
 		"# TYPE visura_jwks_fetch_failures_total counter\n");
-	for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+	for (size_t i = 0; i < KEY_SETS; i++) {
 		struct jwks_stats js;
 		if (!sets[i])
 			continue;

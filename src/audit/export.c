@@ -270,13 +270,6 @@ static bool bundle_check(json_t *doc, const uint8_t pk[32], struct audit_bundle_
 	if ((why = checkpoint_verify(&res->head, pk)))
 		return fail(res, "the bundle's head is not signed by this key: it is from another "
 			    "deployment, or altered (%s)", why);
-	for (int i = 0; i < res->head.nsigs; i++) {
-		if (!strcmp(res->head.sigs[i].name, res->head.origin))
-			continue;
-		size_t l = strlen(res->cosigners);
-		snprintf(res->cosigners + l, sizeof res->cosigners - l, "%s%s", l ? ", " : "",
-			 res->head.sigs[i].name);
-	}
 	if (json_is_object(range) &&
 	    (!int_field(range, "first", &res->first) || !int_field(range, "last", &res->last) ||
 	     res->first < 1 || res->last < res->first))

@@ -69,7 +69,6 @@ struct audit_bundle_result {
 	int64_t records;
 	int64_t first, last;                 /* the range, 0 when a selection */
 	struct checkpoint head;
-	char cosigners[256];                 /* names of the cosignatures, ", " */
 	char why[400];                       /* "" when valid */
 };
 /* Verifies a bundle with the deployment's public key only; false (and

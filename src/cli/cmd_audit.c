@@ -27,13 +27,15 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: visura audit verify [--db URI] [--head FILE] [--witness NAME=PUBKEYFILE ...]\n"
-		"       visura audit verify-receipt [--db URI | --key PUBKEY] RECEIPT [BODY_FILE]\n"
+		"       visura audit verify-receipt [--db URI | --key PUBKEY] [--witness NAME=PUBKEYFILE ...]\n"
+		"                                   RECEIPT [BODY_FILE]\n"
 		"       visura audit head [--db URI]\n"
 		"       visura audit key [--db URI]\n"
 		"       visura audit consistency [--db URI] --from N --to M\n"
 		"       visura audit export [--db URI] [--from DATE] [--to DATE] [--cf CF]\n"
 		"                           [--format json|csv|bundle] --out FILE\n"
 		"       visura audit verify-export FILE [--db URI | --key PUBKEY]\n"
+		"                                  [--witness NAME=PUBKEYFILE ...]\n"
 		"       visura audit verify-document FILE [--db URI | --key PUBKEY]\n"
 		"       visura audit purge [--db URI] [--before DATE | --months N]\n\n"
 		"  verify          checks every link of the access trail's hash chain, every\n"
@@ -51,7 +53,9 @@ static void usage(FILE *out)
 		"                  of its record, its signature and, with BODY_FILE, that the\n"
 		"                  answer's bytes are unchanged.  --key PUBKEY (hex, or a file\n"
 		"                  holding it; visura audit key prints it): offline, no\n"
-		"                  database; otherwise also its record in the trail\n"
+		"                  database; otherwise also its record in the trail.\n"
+		"                  --witness: that witness must have cosigned the head the\n"
+		"                  receipt carries, and its cosignature must verify\n"
 		"  head            prints the latest signed tree head (keep it somewhere else)\n"
 		"  key             prints the deployment's public key (hex)\n"
 		"  consistency     the proof that the tree of M records extends that of N\n"
@@ -66,7 +70,11 @@ static void usage(FILE *out)
 		"  verify-export   checks FILE against FILE.sig and this database's key; a\n"
 		"                  bundle with --key PUBKEY offline, no database: names a\n"
 		"                  record altered or missing from the range, a proof against\n"
-		"                  another head, a head from another deployment\n"
+		"                  another head, a head from another deployment.  --witness\n"
+		"                  NAME=PUBKEYFILE (repeatable): that witness must have\n"
+		"                  cosigned the bundle's head, and its cosignature must\n"
+		"                  verify; cosignatures of witnesses not named are said\n"
+		"                  to be not checked\n"
 		"  verify-document checks a document signed by the deployment (a citizen's\n"
 		"                  list of who consulted them, downloaded from\n"
 		"                  /citizen/access-report?formato=firmato): its signature over\n"
@@ -311,6 +319,66 @@ static int verify_document(const char *db, const char *file, const char *key)
 	return EXIT_OK;
 }
 
+/* Witnesses named by --witness, and what verify found of them. */
+static struct witness_tally tallies[PUBLISH_WITNESSES_MAX];
+static int ntallies;
+
+static bool witness_arg(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct vis_error e = {0};
+	if (ntallies == PUBLISH_WITNESSES_MAX || !eq ||
+	    (size_t)(eq - arg) > CHECKPOINT_NAME_MAX) {
+		fprintf(stderr, "visura: audit: --witness NAME=PUBKEYFILE (at most %d)\n",
+			PUBLISH_WITNESSES_MAX);
+		return false;
+	}
+	struct witness_tally *t = &tallies[ntallies];
+	memset(t, 0, sizeof *t);
+	memcpy(t->name, arg, (size_t)(eq - arg));
+	if (witness_pubkey_read(eq + 1, t->pk, &e)) {
+		cli_error("audit verify", &e);
+		return false;
+	}
+	ntallies++;
+	return true;
+}
+
+/* The cosignatures on one head (a bundle's, a receipt's), against the
+ * witnesses named by --witness: each named witness must have cosigned it
+ * and its cosignature must verify, else INVALID naming it.  Without
+ * --witness the cosigners are named as not checked.  0 or the exit
+ * status; what was found is printed. */
+static int head_cosignatures(const struct checkpoint *c)
+{
+	int64_t unknown = 0;
+	char why[400];
+	for (int i = 0; i < ntallies; i++)
+		tallies[i].heads = 0;
+	const char *bad = witness_note_check(c, tallies, ntallies, &unknown, why, sizeof why);
+	if (bad) {
+		printf("INVALID: %s\n", bad);
+		return EXIT_INVALID;
+	}
+	for (int i = 0; i < ntallies; i++)
+		if (!tallies[i].heads) {
+			printf("INVALID: the head of size %llu is not cosigned by witness %s\n",
+			       (unsigned long long)c->size, tallies[i].name);
+			return EXIT_INVALID;
+		}
+	for (int i = 0; i < ntallies; i++)
+		printf("witness %s: cosignature verified\n", tallies[i].name);
+	for (int i = 0; unknown && i < c->nsigs; i++) {
+		bool known = !strcmp(c->sigs[i].name, c->origin);
+		for (int k = 0; k < ntallies && !known; k++)
+			known = !strcmp(tallies[k].name, c->sigs[i].name);
+		if (!known)
+			printf("witness %s: cosigned, not checked (give --witness %s=PUBKEYFILE)\n",
+			       c->sigs[i].name, c->sigs[i].name);
+	}
+	return EXIT_OK;
+}
+
 /* A bundle, offline: the public key given, no database. */
 static int verify_bundle(const char *db, const char *file, const char *key)
 {
@@ -339,9 +407,11 @@ static int verify_bundle(const char *db, const char *file, const char *key)
 	else
 		snprintf(what, sizeof what, "a selection (by person, account, body or purpose): its "
 			 "completeness cannot be shown");
-	printf("ok: %lld records of %s, each in the signed tree head of %llu records; %s%s%s\n",
-	       (long long)res.records, res.head.origin, (unsigned long long)res.head.size, what,
-	       res.cosigners[0] ? "; cosigned by " : "", res.cosigners);
+	int rc = head_cosignatures(&res.head);
+	if (rc)
+		return rc;
+	printf("ok: %lld records of %s, each in the signed tree head of %llu records; %s\n",
+	       (long long)res.records, res.head.origin, (unsigned long long)res.head.size, what);
 	return EXIT_OK;
 }
 
@@ -477,6 +547,95 @@ static bool pubkey_read(const char *arg, uint8_t pk[32])
 	return ok;
 }
 
+/* A receipt is issued as its record is committed, before any witness
+ * has cosigned the head it carries.  What a witness vouches for is a
+ * later head: for each witness named by --witness, the first head in the
+ * database at least as large, signed by the deployment, cosigned by the
+ * witness (the cosignature verified) and proven to extend the receipt's
+ * head (an RFC 9162 consistency proof between the two signed roots: the
+ * database cannot forge it).  0, or the exit status, said. */
+struct witnessed_walk {
+	const struct checkpoint *receipt_head;
+	const uint8_t *pk;
+	struct witness_tally *t;
+	struct checkpoint found;       /* the head found (size 0: none yet) */
+	uint64_t size;
+	const char *bad;
+	char why[400];
+};
+
+static int witnessed_head(void *ctx, const struct store_head *h)
+{
+	struct witnessed_walk *w = ctx;
+	static struct checkpoint c;
+	if ((uint64_t)h->size < w->receipt_head->size || checkpoint_parse(&c, h->note, strlen(h->note)))
+		return 0;
+	bool cosigned = false;
+	for (int i = 0; i < c.nsigs && !cosigned; i++)
+		cosigned = !strcmp(c.sigs[i].name, w->t->name);
+	if (!cosigned)
+		return 0;
+	uint64_t at;
+	const char *bad = checkpoint_verify(&c, w->pk);
+	if (bad) {
+		snprintf(w->why, sizeof w->why, "the head of size %llu in the database is not "
+			 "signed by this deployment (%s)", (unsigned long long)c.size, bad);
+		w->bad = w->why;
+		return 1;
+	}
+	if ((bad = checkpoint_cosigned(&c, w->t->name, w->t->pk, &at))) {
+		snprintf(w->why, sizeof w->why, "the head of size %llu carries a cosignature of "
+			 "witness %s that does not verify with its key (%s)",
+			 (unsigned long long)c.size, w->t->name, bad);
+		w->bad = w->why;
+		return 1;
+	}
+	w->found = c;
+	w->size = c.size;
+	return 1;
+}
+
+static int receipt_witnessed(struct store *s, const struct checkpoint *head, const uint8_t pk[32])
+{
+	for (int i = 0; i < ntallies; i++) {
+		static struct witnessed_walk w;
+		memset(&w, 0, sizeof w);
+		w.receipt_head = head;
+		w.pk = pk;
+		w.t = &tallies[i];
+		struct vis_error e = {0};
+		if (store_head_each(s, witnessed_head, &w, &e) && !w.bad && !w.size) {
+			cli_error("audit verify-receipt", &e);
+			return EXIT_RUNTIME;
+		}
+		uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH];
+		int len = 0;
+		if (!w.bad && w.size &&
+		    (audit_tree_consistency(s, head->size, w.size, proof, &len, &e) ||
+		     !merkle_consistency_verify(head->size, w.size, head->root, w.found.root, proof,
+						len))) {
+			printf("INVALID: the head of size %llu cosigned by witness %s does not extend "
+			       "the receipt's head of size %llu (%s)\n", (unsigned long long)w.size,
+			       tallies[i].name, (unsigned long long)head->size,
+			       e.msg[0] ? e.msg : "the consistency proof does not verify");
+			return EXIT_INVALID;
+		}
+		if (w.bad) {
+			printf("INVALID: %s\n", w.bad);
+			return EXIT_INVALID;
+		}
+		if (!w.size) {
+			printf("INVALID: no head cosigned by witness %s extends the receipt's head of "
+			       "size %llu yet\n", tallies[i].name, (unsigned long long)head->size);
+			return EXIT_INVALID;
+		}
+		printf("witness %s: cosigned the head of size %llu, which extends the receipt's "
+		       "head of size %llu (consistency proof verified)\n", tallies[i].name,
+		       (unsigned long long)w.size, (unsigned long long)head->size);
+	}
+	return EXIT_OK;
+}
+
 static int verify_receipt(const char *db, const char *key, const char *receipt_arg,
 			  const char *body_file)
 {
@@ -516,8 +675,19 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 			goto out;
 		struct vis_error e = {0};
 		why = audit_receipt_check(s, receipt, body, len, &purged_at, &e);
+		/* the head it carries, then the later heads the witnesses cosigned */
+		if (!why && ntallies && !audit_public_key(s, pk))
+			why = "the database has no signing key";
+		if (!why && ntallies)
+			why = audit_receipt_verify(receipt, pk, body, len, &info);
+		if (!why && ntallies)
+			rc = receipt_witnessed(s, &info.head, pk);
 		store_close(s);
+		if (rc)
+			goto out;
 	}
+	if (!why && key && (rc = head_cosignatures(&info.head)))
+		goto out;
 	if (why) {
 		printf("INVALID: %s\n", why);
 		rc = EXIT_INVALID;
@@ -617,31 +787,6 @@ static int consistency(const char *db, const char *from, const char *to)
 	}
 	printf("]}\n");
 	return EXIT_OK;
-}
-
-/* Witnesses named by --witness, and what verify found of them. */
-static struct witness_tally tallies[PUBLISH_WITNESSES_MAX];
-static int ntallies;
-
-static bool witness_arg(const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	struct vis_error e = {0};
-	if (ntallies == PUBLISH_WITNESSES_MAX || !eq ||
-	    (size_t)(eq - arg) > CHECKPOINT_NAME_MAX) {
-		fprintf(stderr, "visura: audit verify: --witness NAME=PUBKEYFILE (at most %d)\n",
-			PUBLISH_WITNESSES_MAX);
-		return false;
-	}
-	struct witness_tally *t = &tallies[ntallies];
-	memset(t, 0, sizeof *t);
-	memcpy(t->name, arg, (size_t)(eq - arg));
-	if (witness_pubkey_read(eq + 1, t->pk, &e)) {
-		cli_error("audit verify", &e);
-		return false;
-	}
-	ntallies++;
-	return true;
 }
 
 struct cosig_walk {

@@ -61,6 +61,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import contract  # noqa: E402  (the API contract: every answer is checked against it)
@@ -825,14 +826,14 @@ class Server:
         return list(reversed(rows))
 
     def events(self, kind=None, username=None, account_id=None):
-        q = []
+        q = {}
         if kind:
-            q.append("kind=" + kind)
+            q["kind"] = kind
         if account_id:
-            q.append(f"account_id={account_id}")
+            q["account_id"] = account_id
         elif username:
-            q.append("username=" + username)
-        path = "/api/v1/security-events" + ("?" + "&".join(q) if q else "")
+            q["username"] = username
+        path = "/api/v1/security-events" + ("?" + urllib.parse.urlencode(q) if q else "")
         return expect(self.admin().get(path), 200, what="security events")["events"]
 
     def has_event(self, kind, username=None, account_id=None):

@@ -702,6 +702,43 @@ def test_keys_from_address():
         pub.stop()
 
 
+def test_no_keys_yet():
+    """pdnd_jwks_url down at start: the server serves, /readyz stays 200 but
+    says which key set holds no key; a voucher is refused; once a fetch
+    succeeds (SIGHUP here) /readyz no longer says it and the voucher works."""
+    k1 = new_key()
+    pub = JwksPublisher()
+    pub.status, pub.doc = 503, b'{"error":"down"}'
+    srv = Server(population=dict(persons=30, seed=23), pdnd_issuer=ISSUER,
+                 pdnd_audience=AUDIENCE, pdnd_jwks_url=pub.url, pdnd_jwks_refresh=3600,
+                 jwks_unknown_kid_interval=30)
+    try:
+        with srv:
+            wait_fetches(pub, 1)
+            wait_log(srv, "answered HTTP 503")
+            r = srv.request("GET", "/readyz")
+            expect(r, 200, what="/readyz with no PDND key yet")
+            degraded = r.json.get("degraded") or []
+            check(len(degraded) == 1 and "pdnd_jwks_url" in degraded[0]
+                  and "1 fetches failed" in degraded[0], f"/readyz says it: {r.json}")
+            admin = srv.admin()
+            p, c, _ = mapped_body(srv, admin, k1, "asl-nokeys")
+            cf = sorted(x["cf"] for x in srv.population.current_persons()
+                        if not x["canc_reason"] and x["comune"] in ("036023", "036005"))[0]
+            refused(srv, call(srv, p, c, cf), 401, "voucher_unknown_key")
+            pub.publish([("k1", k1)])
+            n = pub.fetches
+            srv.signal(signal.SIGHUP)
+            wait_fetches(pub, n + 1)
+            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', "kids=k1")
+            r = srv.request("GET", "/readyz")
+            expect(r, 200, what="/readyz once the keys are held")
+            check("degraded" not in r.json, f"nothing degraded: {r.json}")
+            expect(call(srv, p, c, cf), 200, what="a voucher once the keys are held")
+    finally:
+        pub.stop()
+
+
 def test_key_revocation():
     """A body's client key revoked (API, then the command line while the
     server runs): the tracking evidence and the Agid-JWT-Signature it signs

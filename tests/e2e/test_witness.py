@@ -244,6 +244,87 @@ def test_witness_cosigns_while_consistent():
         done(srv, w)
 
 
+def test_receipts_and_bundles_checked_against_the_witness():
+    """verify-receipt --witness: a receipt is issued before any witness
+    cosigns; the database's later head the witness cosigned is proven to
+    extend the receipt's head.  verify-export --witness: the bundle's head
+    must carry the witness's cosignature, verified; without --witness the
+    cosigners are said to be not checked (before: named, never checked)."""
+    srv = Server(population=POP)
+    origin, w = setup(srv)
+    try:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        cf = registered(env.pop)[0]["cf"]
+        r = consult(env, pid, cf, "W-R")
+        expect(r, 200, what="a consultation")
+        receipt = os.path.join(srv.dir, "receipt.txt")
+        with open(receipt, "w") as f:
+            f.write(r.header("X-Visura-Receipt"))
+        answer = os.path.join(srv.dir, "answer.json")
+        with open(answer, "wb") as f:
+            f.write(r.body)
+        n = srv.access_last_id()
+        # one more access, so the cosigned head is larger than the receipt's
+        expect(consult(env, pid, registered(env.pop)[1]["cf"], "W-R2"), 200, what="another")
+        wait_cosigned(srv, w, n + 1)
+        other = Witness(os.path.join(srv.dir, "other"), origin, os.path.join(srv.dir, "log.pub"))
+        good, wrong = f"{WNAME}={w.pub}", f"{WNAME}={other.pub}"
+        rc, out = cli("audit", "verify-receipt", "--db", srv.db, "--witness", good, receipt, answer)
+        eq(rc, 0, f"verify-receipt --witness: {out}")
+        check("consistency proof verified" in out and f"witness {WNAME}: cosigned the head" in out,
+              out)
+        rc, out = cli("audit", "verify-receipt", "--db", srv.db, "--witness", wrong, receipt)
+        eq(rc, 1, f"verify-receipt with another key under the witness's name: {out}")
+        check("does not verify" in out, out)
+        rc, out = cli("audit", "verify-receipt", "--db", srv.db, "--witness",
+                      f"altro.testimone.example={w.pub}", receipt)
+        eq(rc, 1, f"verify-receipt with a witness that cosigned nothing: {out}")
+        check("no head cosigned by witness altro.testimone.example" in out, out)
+        # offline, the receipt's own head: signed before the witness saw it
+        log_key = open(os.path.join(srv.dir, "log.pub")).read().strip()
+        rc, out = cli("audit", "verify-receipt", "--key", log_key, "--witness", good, receipt)
+        eq(rc, 1, f"verify-receipt --key --witness on a head not cosigned: {out}")
+        check("is not cosigned by witness" in out, out)
+        rc, out = cli("audit", "verify-receipt", "--key", log_key, receipt, answer)
+        eq(rc, 0, f"verify-receipt --key without --witness: {out}")
+
+        # a bundle exported once the head is cosigned carries the cosignature
+        bundle = os.path.join(srv.dir, "bundle.json")
+        rc, out = cli("audit", "export", "--db", srv.db, "--format", "bundle", "--cf", cf,
+                      "--out", bundle)
+        eq(rc, 0, f"export bundle: {out}")
+        rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness", good)
+        eq(rc, 0, f"verify-export --witness: {out}")
+        check(f"witness {WNAME}: cosignature verified" in out, out)
+        rc, out = cli("audit", "verify-export", bundle, "--key", log_key)
+        eq(rc, 0, f"verify-export without --witness: {out}")
+        check(f"witness {WNAME}: cosigned, not checked" in out, out)
+        rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness", wrong)
+        eq(rc, 1, f"verify-export with another key under the witness's name: {out}")
+        check("does not verify" in out, out)
+        rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness",
+                      f"altro.testimone.example={w.pub}")
+        eq(rc, 1, f"verify-export with a witness that did not cosign: {out}")
+        check("not cosigned by witness altro.testimone.example" in out, out)
+        # a cosignature altered in the bundle is refused
+        import json
+        doc = json.load(open(bundle))
+        _, _, _, _, sigs = parse_head(doc["head"])
+        for name, raw in sigs:
+            if name == WNAME:
+                good_b64 = base64.b64encode(raw).decode()
+                flipped = raw[:20] + bytes([raw[20] ^ 1]) + raw[21:]
+                doc["head"] = doc["head"].replace(good_b64, base64.b64encode(flipped).decode())
+        with open(bundle, "w") as f:
+            json.dump(doc, f)
+        rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness", good)
+        eq(rc, 1, f"verify-export refuses an altered cosignature: {out}")
+        check(WNAME in out and "does not verify" in out, out)
+    finally:
+        done(srv, w)
+
+
 def test_witness_refuses_rollback_and_fork():
     srv = Server(population=POP)
     origin, w = setup(srv)
