@@ -203,8 +203,7 @@ static bool workstation_ok(struct access_call *c)
 		       "questa convenzione richiede un certificato di postazione rilasciato dal comune");
 		return false;
 	}
-	if (store_rec_get(c->env.s, STORE_WORKSTATION, "serial", c->rec.workstation, 0, &w,
-			  &found, &e)) {
+	if (store_workstation_by_serial(c->env.s, c->rec.workstation, &w, &found, &e)) {
 		fail(c, &e); /* a store that cannot answer is not an unknown certificate */
 		return false;
 	}
@@ -805,7 +804,7 @@ struct access_call *access_prepare(const struct access_env *env, const struct ac
 		/* The page names the body: read now, on the caller's thread. */
 		struct store_ente en = {0};
 		bool found = false;
-		store_rec_get(c->env.s, STORE_ENTE, "id", NULL, c->account.ente_id, &en, &found, NULL);
+		store_ente_get(c->env.s, c->account.ente_id, &en, &found, NULL);
 		STR_COPY_KNOWN(c->ente_name, found ? en.name : ""); /* the same size */
 	}
 	return c;

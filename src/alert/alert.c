@@ -715,7 +715,7 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	str_copy_cut(al.detail, sizeof al.detail, detail);
 	utf8_scrub(al.detail); /* it may quote a file name or a request */
 	snprintf(al.state, sizeof al.state, "open");
-	vis_err rc = store_rec_insert(s, STORE_ALERT, &al, &al.id, e);
+	vis_err rc = store_alert_insert(s, &al, &al.id, e);
 	if (rc)
 		return rc;
 	char subject[200], body[600];

@@ -364,7 +364,7 @@ void api_token_revoke(struct http_request *r)
 	struct store_account a;
 	struct vis_error e = {0};
 	bool found;
-	if (store_rec_get(s, STORE_TOKEN, "id", NULL, id, &t, &found, &e)) {
+	if (store_token_get(s, id, &t, &found, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -377,7 +377,7 @@ void api_token_revoke(struct http_request *r)
 	int64_t now = api_now(r);
 	if (!t.revoked_at) {
 		t.revoked_at = now;
-		if (store_rec_update(s, STORE_TOKEN, &t, &e)) {
+		if (store_token_update(s, &t, &e)) {
 			api_fail(r, &e);
 			return;
 		}

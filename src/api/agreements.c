@@ -255,8 +255,7 @@ void api_convenzioni_list(struct http_request *r)
 	json_array_foreach(ids.arr, i, v) {
 		struct store_convenzione c;
 		bool found;
-		if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, json_integer_value(v), &c,
-				  &found, &e) == VIS_OK && found)
+		if (store_convenzione_get(s, json_integer_value(v), &c, &found, &e) == VIS_OK && found)
 			json_array_append_new(arr, conv_json(r, s, &c));
 	}
 	json_decref(ids.arr);
@@ -298,7 +297,7 @@ static bool conv_load(struct http_request *r, struct store **s, struct store_con
 		return false;
 	struct vis_error e = {0};
 	bool found;
-	if (store_rec_get(*s, STORE_CONVENZIONE, "id", NULL, id, c, &found, &e)) {
+	if (store_convenzione_get(*s, id, c, &found, &e)) {
 		api_fail(r, &e);
 		return false;
 	}

@@ -143,7 +143,7 @@ bool api_account_load(struct http_request *r, struct store *s, int64_t id,
 {
 	struct vis_error e = {0};
 	bool found;
-	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, id, out, &found, &e)) {
+	if (store_account_get(s, id, out, &found, &e)) {
 		api_fail(r, &e);
 		return false;
 	}
@@ -157,7 +157,7 @@ bool api_ente_load(struct http_request *r, struct store *s, int64_t id,
 {
 	struct vis_error e = {0};
 	bool found;
-	if (store_rec_get(s, STORE_ENTE, "id", NULL, id, out, &found, &e)) {
+	if (store_ente_get(s, id, out, &found, &e)) {
 		api_fail(r, &e);
 		return false;
 	}
@@ -188,7 +188,7 @@ bool api_body_open(struct http_request *r, struct store *s, int64_t now,
 	struct store_ente en;
 	struct vis_error e = {0};
 	bool found;
-	if (store_rec_get(s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, &e)) {
+	if (store_ente_get(s, a->ente_id, &en, &found, &e)) {
 		api_fail(r, &e);
 		return false;
 	}

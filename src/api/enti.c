@@ -117,7 +117,7 @@ void api_enti_create(struct http_request *r)
 		return;
 	struct vis_error e = {0};
 	en.created_at = api_now(r);
-	vis_err rc = store_rec_insert(s, STORE_ENTE, &en, &en.id, &e);
+	vis_err rc = store_ente_insert(s, &en, &en.id, &e);
 	if (rc == VIS_ERR_CONFLICT) {
 		http_reply_error(r, 409, "conflict", "esiste già un ente con questo nome");
 		return;
@@ -167,7 +167,7 @@ void api_ente_update(struct http_request *r)
 		return;
 	struct vis_error e = {0};
 	int64_t now = api_now(r);
-	vis_err rc = store_rec_update(s, STORE_ENTE, &en, &e);
+	vis_err rc = store_ente_update(s, &en, &e);
 	if (rc == VIS_ERR_CONFLICT) {
 		http_reply_error(r, 409, "conflict", "esiste già un ente con questo nome");
 		return;

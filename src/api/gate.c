@@ -40,8 +40,7 @@ static bool session_ended_why(struct http_request *r, struct store *s, int64_t n
 {
 	struct store_account a;
 	bool found = false;
-	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth->session.account_id, &a, &found,
-			  NULL) || !found)
+	if (store_account_get(s, r->auth->session.account_id, &a, &found, NULL) || !found)
 		return false;
 	enum account_standing st = auth_standing(&r->app->cfg, &a, now);
 	if (st == STANDING_DISABLED || st == STANDING_CREDENTIALS_EXPIRED ||
@@ -50,7 +49,7 @@ static bool session_ended_why(struct http_request *r, struct store *s, int64_t n
 		return true;
 	}
 	struct store_ente en;
-	if (a.ente_id && !store_rec_get(s, STORE_ENTE, "id", NULL, a.ente_id, &en, &found, NULL) &&
+	if (a.ente_id && !store_ente_get(s, a.ente_id, &en, &found, NULL) &&
 	    found && strcmp(en.state, "active")) {
 		http_reply_error(r, 401, "ente_not_active",
 				 "l'accesso dell'ente è sospeso o cessato");
@@ -120,7 +119,7 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 		voucher_refused(r, now, &au->voucher, NULL, NULL, &why);
 		return false;
 	}
-	if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, m.account_id, &au->account, &found, &e)) {
+	if (store_account_get(s, m.account_id, &au->account, &found, &e)) {
 		api_fail(r, &e);
 		return false;
 	}
@@ -267,8 +266,7 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 			api_fail(r, &e);
 			return false;
 		}
-		if (found && store_rec_get(s, STORE_ACCOUNT, "id", NULL, t.account_id,
-					   &r->auth->account, &found, &e)) {
+		if (found && store_account_get(s, t.account_id, &r->auth->account, &found, &e)) {
 			api_fail(r, &e);
 			return false;
 		}
@@ -285,8 +283,7 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 			api_fail(r, &e);
 			return false;
 		}
-		if (found && store_rec_get(s, STORE_ACCOUNT, "id", NULL, r->auth->session.account_id,
-					   &r->auth->account, &found, &e)) {
+		if (found && store_account_get(s, r->auth->session.account_id, &r->auth->account, &found, &e)) {
 			api_fail(r, &e);
 			return false;
 		}

@@ -158,7 +158,7 @@ void api_processing_create(struct http_request *r)
 		return;
 	p.updated_at = api_now(r);
 	struct vis_error e = {0};
-	vis_err rc = store_rec_insert(s, STORE_PROCESSING, &p, &p.id, &e);
+	vis_err rc = store_processing_insert(s, &p, &p.id, &e);
 	if (rc == VIS_ERR_CONFLICT) {
 		http_reply_error(r, 409, "conflict", "esiste già una voce con questo numero");
 		return;
@@ -178,7 +178,7 @@ static bool load(struct http_request *r, struct store **s, struct store_processi
 		return false;
 	bool found;
 	struct vis_error e = {0};
-	if (store_rec_get(*s, STORE_PROCESSING, "id", NULL, id, p, &found, &e)) {
+	if (store_processing_get(*s, id, p, &found, &e)) {
 		api_fail(r, &e);
 		return false;
 	}
@@ -205,7 +205,7 @@ void api_processing_update(struct http_request *r)
 	}
 	p.updated_at = api_now(r);
 	struct vis_error e = {0};
-	if (store_rec_update(s, STORE_PROCESSING, &p, &e)) {
+	if (store_processing_update(s, &p, &e)) {
 		api_fail(r, &e);
 		return;
 	}

@@ -228,8 +228,8 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 	struct store_ente en = {0};
 	struct store_purpose p = {0};
 	bool found;
-	store_rec_get(c->s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, NULL);
-	store_rec_get(c->s, STORE_PURPOSE, "id", NULL, a->purpose_id, &p, &found, NULL);
+	store_ente_get(c->s, a->ente_id, &en, &found, NULL);
+	store_purpose_get(c->s, a->purpose_id, &p, &found, NULL);
 	bool sensitive = !strcmp(en.kind, "police") || !strcmp(en.kind, "court");
 	bool embargoed = sensitive && a->at / 1000 + (int64_t)c->embargo_days * 86400 > c->now;
 	if (c->citizen && embargoed) {
@@ -586,7 +586,7 @@ void api_alert_review(struct http_request *r)
 	struct store_alert a;
 	bool found;
 	struct vis_error e = {0};
-	if (store_rec_get(s, STORE_ALERT, "id", NULL, id, &a, &found, &e)) {
+	if (store_alert_get(s, id, &a, &found, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -599,18 +599,18 @@ void api_alert_review(struct http_request *r)
 	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
 	a.reviewed_by = r->auth->account.id;
 	a.reviewed_at = now;
-	if (store_rec_update(s, STORE_ALERT, &a, &e)) {
+	if (store_alert_update(s, &a, &e)) {
 		api_fail(r, &e);
 		return;
 	}
 	if (json_is_true(re)) {
 		struct store_account acc;
-		if (store_rec_get(s, STORE_ACCOUNT, "id", NULL, a.account_id, &acc, &found, &e) == VIS_OK &&
+		if (store_account_get(s, a.account_id, &acc, &found, &e) == VIS_OK &&
 		    found && !strcmp(acc.disabled_reason, "suspended by alert")) {
 			snprintf(acc.state, sizeof acc.state, "active");
 			acc.disabled_reason[0] = '\0';
 			acc.disabled_at = 0;
-			store_rec_update(s, STORE_ACCOUNT, &acc, &e);
+			store_account_update(s, &acc, &e);
 			alert_tracker_forget(r->app->alerts, s, acc.id);
 			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "after alert review");
 		}

@@ -73,7 +73,7 @@ void api_notices_create(struct http_request *r)
 		return;
 	x.created_at = api_now(r);
 	struct vis_error e = {0};
-	if (store_rec_insert(s, STORE_NOTICE, &x, &x.id, &e)) {
+	if (store_notice_insert(s, &x, &x.id, &e)) {
 		api_fail(r, &e);
 		return;
 	}

@@ -78,7 +78,7 @@ void api_session_open(struct http_request *r, struct store *s, struct store_acco
 	a->last_login_at = now;
 	char token[AUTH_TOKEN_MAX];
 	struct store_session sess;
-	if (store_rec_update(s, STORE_ACCOUNT, a, &e) ||
+	if (store_account_update(s, a, &e) ||
 	    auth_session_create(s, &r->app->cfg, a, r->ip, now, token, &sess, &e)) {
 		api_fail(r, &e);
 		return;
@@ -134,7 +134,7 @@ void api_login(struct http_request *r)
 	}
 	struct store_account a;
 	bool found;
-	if (store_rec_get(s, STORE_ACCOUNT, "username", username, 0, &a, &found, &e)) {
+	if (store_account_by_username(s, username, &a, &found, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -246,7 +246,7 @@ void api_session_end(struct http_request *r)
 	struct vis_error e = {0};
 	bool found;
 	int64_t now = api_now(r);
-	if (store_rec_get(s, STORE_SESSION, "id", NULL, id, &x, &found, &e)) {
+	if (store_session_get(s, id, &x, &found, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -308,8 +308,7 @@ void api_me(struct http_request *r)
 	if (r->auth->account.ente_id) {
 		struct store_ente en;
 		bool found;
-		if (store_rec_get(s, STORE_ENTE, "id", NULL, r->auth->account.ente_id, &en, &found,
-				  &e) == VIS_OK && found)
+		if (store_ente_get(s, r->auth->account.ente_id, &en, &found, &e) == VIS_OK && found)
 			json_object_set_new(me, "ente", api_ente_json(&en));
 	}
 	http_reply_json(r, 200, me);
@@ -379,7 +378,7 @@ void api_totp_setup(struct http_request *r)
 	if (totp_secret_new(secret, &e) ||
 	    totp_uri(secret, a->username, "visura", uri, sizeof uri, &e) ||
 	    sealed_seal(r->app->secrets, secret, a->totp_secret, sizeof a->totp_secret, &e) ||
-	    store_rec_update(s, STORE_ACCOUNT, a, &e)) {
+	    store_account_update(s, a, &e)) {
 		sodium_memzero(secret, sizeof secret);
 		api_fail(r, &e);
 		return;
@@ -414,7 +413,7 @@ void api_totp_confirm(struct http_request *r)
 		return;
 	}
 	a->totp_enabled = true;
-	if (store_rec_update(s, STORE_ACCOUNT, a, &e)) {
+	if (store_account_update(s, a, &e)) {
 		api_fail(r, &e);
 		return;
 	}

@@ -232,7 +232,7 @@ static void operator_in(struct http_request *r, struct store *s, int64_t now,
 	struct vis_error e = {0};
 	struct store_account a;
 	bool found = false;
-	if (store_rec_get(s, STORE_ACCOUNT, "username", fl->username, 0, &a, &found, &e)) {
+	if (store_account_by_username(s, fl->username, &a, &found, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -353,7 +353,7 @@ static void callback(struct http_request *r, struct flow *fl)
 		struct store_account a;
 		bool found = false;
 		if (!for_citizen(fl) &&
-		    store_rec_get(s, STORE_ACCOUNT, "username", fl->username, 0, &a, &found, &e)) {
+		    store_account_by_username(s, fl->username, &a, &found, &e)) {
 			api_fail(r, &e);
 			return;
 		}

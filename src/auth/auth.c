@@ -138,7 +138,7 @@ static bool event_coalesce(struct store *s, int64_t now, const char *kind, const
 	char detail[sizeof last.detail];
 	snprintf(detail, sizeof detail, "%.180s [repeated=%ld last=%s]", last.detail, n + 1, ts);
 	memcpy(last.detail, detail, sizeof detail);
-	return store_rec_update(s, STORE_SECURITY_EVENT, &last, NULL) == VIS_OK;
+	return store_security_event_update(s, &last, NULL) == VIS_OK;
 }
 
 void auth_event(struct store *s, int64_t now, const char *kind,
@@ -165,7 +165,7 @@ void auth_event(struct store *s, int64_t now, const char *kind,
 	/* typed text shown on the security screen: valid UTF-8, no bidi control */
 	utf8_scrub(ev.username);
 	utf8_scrub(ev.detail);
-	store_rec_insert(s, STORE_SECURITY_EVENT, &ev, NULL, NULL);
+	store_security_event_insert(s, &ev, NULL, NULL);
 }
 
 /* ---- throttling ---- */
@@ -283,7 +283,7 @@ vis_err auth_password_temporary(struct store *s, const struct config *cfg,
 	a->password_temporary = true;
 	a->password_set_at = now;
 	a->temp_expires_at = now + (int64_t)cfg->temp_password_days * DAY;
-	if (a->id && store_rec_update(s, STORE_ACCOUNT, a, e))
+	if (a->id && store_account_update(s, a, e))
 		return VIS_ERR_STORE;
 	return a->id ? store_password_history_add(s, a->id, a->password_hash, now, e) : VIS_OK;
 }
@@ -311,7 +311,7 @@ vis_err auth_password_change(struct store *s, struct store_account *a,
 	a->password_temporary = false;
 	a->temp_expires_at = 0;
 	a->password_set_at = now;
-	if (store_rec_update(s, STORE_ACCOUNT, a, e) ||
+	if (store_account_update(s, a, e) ||
 	    store_password_history_add(s, a->id, hash, now, e))
 		return VIS_ERR_STORE;
 	return VIS_OK;
@@ -324,7 +324,7 @@ vis_err auth_account_disable(struct store *s, struct store_account *a,
 	if (STR_SET(a->disabled_reason, reason, "motivo della disattivazione", e))
 		return VIS_ERR_LIMIT;
 	a->disabled_at = now;
-	if (store_rec_update(s, STORE_ACCOUNT, a, e) ||
+	if (store_account_update(s, a, e) ||
 	    store_sessions_revoke_account(s, a->id, now, e) ||
 	    store_tokens_revoke_account(s, a->id, now, e))
 		return VIS_ERR_STORE;
@@ -342,7 +342,7 @@ vis_err auth_account_renew(struct store *s, const struct config *cfg,
 		a->disabled_reason[0] = '\0';
 		a->disabled_at = 0;
 	}
-	return store_rec_update(s, STORE_ACCOUNT, a, e);
+	return store_account_update(s, a, e);
 }
 
 vis_err auth_account_enable(struct store *s, const struct config *cfg,
@@ -353,7 +353,7 @@ vis_err auth_account_enable(struct store *s, const struct config *cfg,
 	a->disabled_at = 0;
 	if (a->expires_at <= now)
 		return auth_account_renew(s, cfg, a, now, e);
-	return store_rec_update(s, STORE_ACCOUNT, a, e);
+	return store_account_update(s, a, e);
 }
 
 vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct vis_error *e)
@@ -361,7 +361,7 @@ vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct
 	a->totp_enabled = false;
 	a->totp_secret[0] = '\0';
 	a->totp_last_step = 0;
-	return store_rec_update(s, STORE_ACCOUNT, a, e);
+	return store_account_update(s, a, e);
 }
 
 bool auth_email_valid(const char *m)
@@ -388,7 +388,7 @@ vis_err auth_account_create(struct store *s, const struct config *cfg,
 	} else if (auth_password_temporary(s, cfg, a, now, password, cap, e)) {
 		return VIS_ERR_INTERNAL;
 	}
-	vis_err rc = store_rec_insert(s, STORE_ACCOUNT, a, &a->id, e);
+	vis_err rc = store_account_insert(s, a, &a->id, e);
 	if (rc == VIS_OK && a->password_hash[0])
 		rc = store_password_history_add(s, a->id, a->password_hash, now, e);
 	return rc;
@@ -521,7 +521,7 @@ vis_err auth_session_create(struct store *s, const struct config *cfg,
 	out->last_seen_at = now;
 	out->expires_at = now + (int64_t)cfg->session_absolute_hours * 3600;
 	STR_COPY_KNOWN(out->ip, ip); /* http_request's ip has the same size */
-	if (store_rec_insert(s, STORE_SESSION, out, &out->id, e))
+	if (store_session_insert(s, out, &out->id, e))
 		return VIS_ERR_STORE;
 	return sessions_cap(s, cfg, a, now, e);
 }
@@ -551,7 +551,7 @@ vis_err auth_session_find(struct store *s, const struct config *cfg, const char 
 		return VIS_OK;
 	auth_token_hash(token, hash);
 	bool exists;
-	if (store_rec_get(s, STORE_SESSION, "token_hash", hash, 0, out, &exists, e))
+	if (store_session_by_token(s, hash, out, &exists, e))
 		return VIS_ERR_STORE;
 	if (!exists || !auth_session_live(cfg, out, now))
 		return VIS_OK;
@@ -565,7 +565,7 @@ vis_err auth_session_revoke(struct store *s, struct store_session *sess, int64_t
 			    struct vis_error *e)
 {
 	sess->revoked_at = now;
-	return store_rec_update(s, STORE_SESSION, sess, e);
+	return store_session_update(s, sess, e);
 }
 
 vis_err auth_token_create(struct store *s, const struct store_account *a,
@@ -577,7 +577,7 @@ vis_err auth_token_create(struct store *s, const struct store_account *a,
 	auth_token_hash(token, t.token_hash);
 	if (STR_SET(t.name, name, "nome del token", e))
 		return VIS_ERR_LIMIT;
-	return store_rec_insert(s, STORE_TOKEN, &t, id, e);
+	return store_token_insert(s, &t, id, e);
 }
 
 vis_err auth_token_find(struct store *s, const char *token, int64_t now,
@@ -590,7 +590,7 @@ vis_err auth_token_find(struct store *s, const char *token, int64_t now,
 		return VIS_OK;
 	auth_token_hash(token, hash);
 	bool exists;
-	if (store_rec_get(s, STORE_TOKEN, "token_hash", hash, 0, out, &exists, e))
+	if (store_token_by_hash(s, hash, out, &exists, e))
 		return VIS_ERR_STORE;
 	if (!exists || out->revoked_at)
 		return VIS_OK;
@@ -612,7 +612,7 @@ vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subj
 	    STR_SET(m.kind, kind, "tipo di messaggio", e))
 		return VIS_ERR_LIMIT;
 	snprintf(m.state, sizeof m.state, "pending");
-	return store_rec_insert(s, STORE_MAIL, &m, NULL, e);
+	return store_mail_insert(s, &m, NULL, e);
 }
 
 struct maint {
@@ -756,7 +756,7 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		for (int k = 0; k < admins.n; k++)
 			auth_mail_queue(s, admins.addr[k], subject, body, "reminder", now, NULL);
 		a->reminded_at = now;
-		store_rec_update(s, STORE_ACCOUNT, a, e);
+		store_account_update(s, a, e);
 		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
 	}
 	int disabled = m.disabled + unused_accounts(s, cfg, now);

@@ -57,7 +57,7 @@ vis_err oprequest_create(struct store *s, const struct store_account *by,
 	q->requested_by = by->id;
 	q->created_at = now;
 	q->decided_by = q->decided_at = q->account_id = 0;
-	vis_err rc = store_rec_insert(s, STORE_OPERATOR_REQUEST, q, &q->id, e);
+	vis_err rc = store_operator_request_insert(s, q, &q->id, e);
 	if (rc)
 		return rc;
 	char body[512];
@@ -73,7 +73,7 @@ vis_err oprequest_pending(struct store *s, int64_t id, struct store_operator_req
 			  struct vis_error *e)
 {
 	bool found;
-	if (store_rec_get(s, STORE_OPERATOR_REQUEST, "id", NULL, id, q, &found, e))
+	if (store_operator_request_get(s, id, q, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "richiesta inesistente");
@@ -112,7 +112,7 @@ vis_err oprequest_approve(struct store *s, const struct config *cfg,
 		done.decided_by = by_id;
 		done.decided_at = now;
 		done.account_id = a->id;
-		rc = store_rec_update(s, STORE_OPERATOR_REQUEST, &done, e);
+		rc = store_operator_request_update(s, &done, e);
 	}
 	if (rc == VIS_OK && password_out && !str_copy(password_out, password_cap, password))
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "the temporary password does not fit");
@@ -140,7 +140,7 @@ vis_err oprequest_reject(struct store *s, struct store_operator_request *q, cons
 	STR_COPY_KNOWN(done.state, "rejected"); /* a constant */
 	done.decided_by = by_id;
 	done.decided_at = now;
-	vis_err rc = store_rec_update(s, STORE_OPERATOR_REQUEST, &done, e);
+	vis_err rc = store_operator_request_update(s, &done, e);
 	if (!rc)
 		*q = done;
 	return rc;

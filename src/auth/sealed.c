@@ -146,7 +146,7 @@ int sealed_migrate_totp(struct store *s, const struct sealed_key *k, struct vis_
 			if (sealed_seal(k, a->totp_secret, sealed, sizeof sealed, e))
 				return -1;
 			memcpy(a->totp_secret, sealed, sizeof sealed);
-			if (store_rec_update(s, STORE_ACCOUNT, a, e))
+			if (store_account_update(s, a, e))
 				return -1;
 			done++;
 		}

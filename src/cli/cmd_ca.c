@@ -109,7 +109,7 @@ int cmd_ca(int argc, char **argv)
 			    strlen(name)) {
 			usage(stderr);
 			rc = EXIT_USAGE;
-		} else if (store_rec_get(s, STORE_ENTE, "id", NULL, ente, &en, &found, &e) || !found) {
+		} else if (store_ente_get(s, ente, &en, &found, &e) || !found) {
 			fprintf(stderr, "visura: ca: no body %lld\n", ente);
 			rc = EXIT_INVALID;
 		} else if (!cli_dir_ensure(out, 0700)) { /* refuses paths of 4096 or more */
@@ -123,7 +123,7 @@ int cmd_ca(int argc, char **argv)
 			snprintf(kpath, sizeof kpath, "%s/%s.key.pem", out, name);
 			if (tls_client_issue(cert, key, name, ente, days, cpath, kpath, w.serial,
 					     &w.expires_at, &e) ||
-			    store_rec_insert(s, STORE_WORKSTATION, &w, NULL, &e)) {
+			    store_workstation_insert(s, &w, NULL, &e)) {
 				cli_error("ca issue", &e);
 				rc = EXIT_RUNTIME;
 			} else {
@@ -134,13 +134,13 @@ int cmd_ca(int argc, char **argv)
 	} else if (!strcmp(sub, "revoke") && optind == argc - 1) {
 		struct store_workstation w;
 		bool found = false;
-		if (store_rec_get(s, STORE_WORKSTATION, "serial", argv[optind], 0, &w, &found, &e) ||
+		if (store_workstation_by_serial(s, argv[optind], &w, &found, &e) ||
 		    !found) {
 			fprintf(stderr, "visura: ca: no certificate %s\n", argv[optind]);
 			rc = EXIT_INVALID;
 		} else {
 			w.revoked_at = (int64_t)time(NULL);
-			if (store_rec_update(s, STORE_WORKSTATION, &w, &e)) {
+			if (store_workstation_update(s, &w, &e)) {
 				cli_error("ca revoke", &e);
 				rc = EXIT_RUNTIME;
 			} else {

@@ -108,7 +108,7 @@ static int load_user(struct cli *c, const char *username, struct store_account *
 		fprintf(stderr, "visura: a username is required\n");
 		return EXIT_USAGE;
 	}
-	if (store_rec_get(c->s, STORE_ACCOUNT, "username", username, 0, a, &found, &e)) {
+	if (store_account_by_username(c->s, username, a, &found, &e)) {
 		cli_error("user", &e);
 		return EXIT_RUNTIME;
 	}
@@ -291,7 +291,7 @@ static int ente_add(struct cli *c)
 	}
 	hours_format(&h, en.hours, sizeof en.hours);
 	en.created_at = now_s();
-	if (store_rec_insert(c->s, STORE_ENTE, &en, &en.id, &e)) {
+	if (store_ente_insert(c->s, &en, &en.id, &e)) {
 		cli_error("ente add", &e);
 		return EXIT_INVALID;
 	}

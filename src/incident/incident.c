@@ -23,7 +23,7 @@ static vis_err step(struct store *s, const struct store_incident *i, int64_t by,
 	STR_COPY_KNOWN(st.state, i->state); /* the same size */
 	if (STR_SET(st.note, note, "nota", e))
 		return VIS_ERR_LIMIT;
-	return store_rec_insert(s, STORE_INCIDENT_STEP, &st, NULL, e);
+	return store_incident_step_insert(s, &st, NULL, e);
 }
 
 vis_err incident_report(struct store *s, const struct store_account *by, const char *what,
@@ -38,7 +38,7 @@ vis_err incident_report(struct store *s, const struct store_account *by, const c
 	STR_COPY_KNOWN(i.state, "open"); /* a constant */
 	vis_err rc = store_begin(s, e);
 	if (!rc)
-		rc = store_rec_insert(s, STORE_INCIDENT, &i, &i.id, e);
+		rc = store_incident_insert(s, &i, &i.id, e);
 	if (!rc)
 		rc = step(s, &i, by->id, now, "reported", e);
 	if (!rc)
@@ -64,7 +64,7 @@ vis_err incident_state_set(struct store *s, int64_t id, const char *state, const
 				     "il campo \"state\" deve essere open, handled o closed");
 	struct store_incident i;
 	bool found;
-	if (store_rec_get(s, STORE_INCIDENT, "id", NULL, id, &i, &found, e))
+	if (store_incident_get(s, id, &i, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "incidente inesistente");
@@ -72,7 +72,7 @@ vis_err incident_state_set(struct store *s, int64_t id, const char *state, const
 	i.updated_at = now;
 	vis_err rc = store_begin(s, e);
 	if (!rc)
-		rc = store_rec_update(s, STORE_INCIDENT, &i, e);
+		rc = store_incident_update(s, &i, e);
 	if (!rc)
 		rc = step(s, &i, by_id, now, note, e);
 	if (!rc)
@@ -106,7 +106,7 @@ vis_err incident_ente_suspend(struct store *s, int64_t ente_id, int64_t now,
 {
 	struct store_ente en;
 	bool found;
-	if (store_rec_get(s, STORE_ENTE, "id", NULL, ente_id, &en, &found, e))
+	if (store_ente_get(s, ente_id, &en, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "ente inesistente");
@@ -115,7 +115,7 @@ vis_err incident_ente_suspend(struct store *s, int64_t ente_id, int64_t now,
 	struct store_filter f[] = {{"ente_id", NULL, en.id}, {NULL, NULL, 0}};
 	vis_err rc = store_begin(s, e);
 	if (!rc)
-		rc = store_rec_update(s, STORE_ENTE, &en, e);
+		rc = store_ente_update(s, &en, e);
 	if (!rc && store_rec_list(s, STORE_ACCOUNT, f, 0, revoke_all, &c, e))
 		rc = VIS_ERR_STORE;
 	if (!rc)

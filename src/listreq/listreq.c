@@ -98,7 +98,7 @@ vis_err listreq_create(struct store *s, const struct store_account *by,
 	if (!fits)
 		return vis_error_set(e, VIS_ERR_INVALID, "il campo \"criteria\" è troppo lungo");
 	STR_COPY_KNOWN(q.state, "pending"); /* a constant */
-	vis_err rc = store_rec_insert(s, STORE_LIST_REQUEST, &q, &q.id, e);
+	vis_err rc = store_list_request_insert(s, &q, &q.id, e);
 	if (rc)
 		return rc;
 	*out = q;
@@ -109,7 +109,7 @@ static vis_err load(struct store *s, int64_t id, struct store_list_request *q,
 		    struct vis_error *e)
 {
 	bool found;
-	if (store_rec_get(s, STORE_LIST_REQUEST, "id", NULL, id, q, &found, e))
+	if (store_list_request_get(s, id, q, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "richiesta inesistente");
@@ -134,7 +134,7 @@ vis_err listreq_decide(struct store *s, int64_t id, const char *decision, const 
 	STR_COPY_KNOWN(q.state, !strcmp(decision, "approve") ? "approved" : "rejected");
 	q.decided_by = by_id;
 	q.decided_at = now;
-	if ((rc = store_rec_update(s, STORE_LIST_REQUEST, &q, e)))
+	if ((rc = store_list_request_update(s, &q, e)))
 		return rc;
 	*out = q;
 	return VIS_OK;
@@ -151,10 +151,9 @@ vis_err listreq_extraction_open(struct store *s, int64_t id, struct listreq_extr
 	if (strcmp(x->q.state, "approved"))
 		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta %lld è %s, non approvata",
 				     (long long)id, x->q.state);
-	if (store_rec_get(s, STORE_PURPOSE, "id", NULL, x->q.purpose_id, &x->purpose, &found, e))
+	if (store_purpose_get(s, x->q.purpose_id, &x->purpose, &found, e))
 		return VIS_ERR_STORE;
-	if (found && store_rec_get(s, STORE_CONVENZIONE, "id", NULL, x->purpose.convenzione_id,
-				   &x->conv, &found, e))
+	if (found && store_convenzione_get(s, x->purpose.convenzione_id, &x->conv, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND,
@@ -183,7 +182,7 @@ vis_err listreq_extracted(struct store *s, struct store_list_request *q, int64_t
 	done.extracted_at = now;
 	done.persons = persons;
 	STR_COPY_KNOWN(done.state, "extracted"); /* a constant */
-	vis_err rc = store_rec_update(s, STORE_LIST_REQUEST, &done, e);
+	vis_err rc = store_list_request_update(s, &done, e);
 	if (!rc)
 		*q = done;
 	return rc;

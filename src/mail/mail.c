@@ -184,7 +184,7 @@ int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_
 				m->next_attempt_at = now + wait;
 			}
 		}
-		if (store_rec_update(s, STORE_MAIL, m, e))
+		if (store_mail_update(s, m, e))
 			return -1;
 	}
 	return sent;

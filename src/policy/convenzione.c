@@ -36,7 +36,7 @@ vis_err convenzione_purpose_check(struct store *s, struct store_purpose *p, stru
 		STR_COPY_KNOWN(p->processing_ref, "1"); /* a constant */
 	struct store_processing entry;
 	bool found = false;
-	if (store_rec_get(s, STORE_PROCESSING, "number", p->processing_ref, 0, &entry, &found, e))
+	if (store_processing_by_number(s, p->processing_ref, &entry, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_INVALID,
@@ -47,7 +47,7 @@ vis_err convenzione_purpose_check(struct store *s, struct store_purpose *p, stru
 
 static vis_err purpose_insert(struct store *s, struct store_purpose *p, struct vis_error *e)
 {
-	vis_err rc = store_rec_insert(s, STORE_PURPOSE, p, &p->id, e);
+	vis_err rc = store_purpose_insert(s, p, &p->id, e);
 	if (rc == VIS_ERR_CONFLICT) {
 		vis_error_clear(e);
 		return vis_error_set(e, VIS_ERR_CONFLICT,
@@ -65,7 +65,7 @@ vis_err convenzione_create(struct store *s, const struct refdata *rd,
 		return rc;
 	struct store_ente en;
 	bool found;
-	if (store_rec_get(s, STORE_ENTE, "id", NULL, c->ente_id, &en, &found, e))
+	if (store_ente_get(s, c->ente_id, &en, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "ente inesistente");
@@ -74,7 +74,7 @@ vis_err convenzione_create(struct store *s, const struct refdata *rd,
 	c->created_at = now;
 	rc = store_begin(s, e);
 	if (!rc)
-		rc = store_rec_insert(s, STORE_CONVENZIONE, c, &c->id, e);
+		rc = store_convenzione_insert(s, c, &c->id, e);
 	if (!rc && first) {
 		first->convenzione_id = c->id;
 		first->created_at = now;
@@ -91,7 +91,7 @@ vis_err convenzione_update(struct store *s, const struct refdata *rd,
 			   const struct store_convenzione *c, struct vis_error *e)
 {
 	vis_err rc = convenzione_check(c, false, rd, e);
-	return rc ? rc : store_rec_update(s, STORE_CONVENZIONE, c, e);
+	return rc ? rc : store_convenzione_update(s, c, e);
 }
 
 vis_err convenzione_purpose_add(struct store *s, struct store_purpose *p, int64_t now,

@@ -89,11 +89,10 @@ bool policy_grant_for(struct store *s, const struct store_account *a, int64_t pu
 		return refuse(why, 400, "purpose_required",
 			      "ogni richiesta di dati personali deve dichiarare una delle finalità "
 			      "della convenzione");
-	if (store_rec_get(s, STORE_PURPOSE, "id", NULL, purpose_id, &out->purpose, &found, e))
+	if (store_purpose_get(s, purpose_id, &out->purpose, &found, e))
 		return refuse(why, 503, "service_unavailable",
 			      "la base dati non è raggiungibile: riprovare più tardi");
-	if (found && store_rec_get(s, STORE_CONVENZIONE, "id", NULL, out->purpose.convenzione_id,
-				   &out->conv, &found, e))
+	if (found && store_convenzione_get(s, out->purpose.convenzione_id, &out->conv, &found, e))
 		return refuse(why, 503, "service_unavailable",
 			      "la base dati non è raggiungibile: riprovare più tardi");
 	if (!found || out->conv.ente_id != a->ente_id || !a->ente_id)

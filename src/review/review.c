@@ -161,16 +161,16 @@ vis_err review_decide(struct store *s, int64_t convenzione_id, const char *decis
 	if (STR_SET(d.note, note, "note", e))
 		return VIS_ERR_LIMIT;
 	bool found;
-	if (store_rec_get(s, STORE_CONVENZIONE, "id", NULL, convenzione_id, c, &found, e))
+	if (store_convenzione_get(s, convenzione_id, c, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "convenzione inesistente");
 	vis_err rc = store_begin(s, e);
 	if (!rc)
-		rc = store_rec_insert(s, STORE_REVIEW, &d, &d.id, e);
+		rc = store_review_insert(s, &d, &d.id, e);
 	if (!rc && !strcmp(decision, "revoke")) {
 		STR_COPY_KNOWN(c->state, "ended"); /* a constant */
-		rc = store_rec_update(s, STORE_CONVENZIONE, c, e);
+		rc = store_convenzione_update(s, c, e);
 		struct cut cut = {s, now, e, VIS_OK};
 		struct store_filter f[] = {{"ente_id", NULL, c->ente_id}, {NULL, NULL, 0}};
 		if (!rc && store_rec_list(s, STORE_ACCOUNT, f, 0, cut_off, &cut, e))

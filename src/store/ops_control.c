@@ -532,8 +532,10 @@ vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
 	return store_control_end(s, own, rec_update(s, k, rec, e), e);
 }
 
-vis_err store_rec_get(struct store *s, enum store_kind k, const char *colname, const char *text,
-		      int64_t num, void *out, bool *found, struct vis_error *e)
+/* The one record whose column `colname` equals the text or integer value;
+ * outside src/store only through the typed look-ups of store.h. */
+static vis_err rec_get(struct store *s, enum store_kind k, const char *colname, const char *text,
+		       int64_t num, void *out, bool *found, struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
 	const struct rec_col *col = rec_col_find(d, colname);
@@ -650,7 +652,7 @@ vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e)
 	vis_err store_##name##_get(struct store *s, int64_t id, struct store_##name *out, \
 				   bool *found, struct vis_error *e)                   \
 	{                                                                      \
-		return store_rec_get(s, kind, "id", NULL, id, out, found, e);  \
+		return rec_get(s, kind, "id", NULL, id, out, found, e);  \
 	}                                                                      \
 	vis_err store_##name##_insert(struct store *s, const struct store_##name *rec, \
 				      int64_t *id, struct vis_error *e)                \
@@ -667,31 +669,31 @@ STORE_RECORDS(STORE_REC_TYPED_DEFINE)
 vis_err store_account_by_username(struct store *s, const char *username,
 				  struct store_account *out, bool *found, struct vis_error *e)
 {
-	return store_rec_get(s, STORE_ACCOUNT, "username", username, 0, out, found, e);
+	return rec_get(s, STORE_ACCOUNT, "username", username, 0, out, found, e);
 }
 
 vis_err store_session_by_token(struct store *s, const char *token_hash,
 			       struct store_session *out, bool *found, struct vis_error *e)
 {
-	return store_rec_get(s, STORE_SESSION, "token_hash", token_hash, 0, out, found, e);
+	return rec_get(s, STORE_SESSION, "token_hash", token_hash, 0, out, found, e);
 }
 
 vis_err store_token_by_hash(struct store *s, const char *token_hash, struct store_token *out,
 			    bool *found, struct vis_error *e)
 {
-	return store_rec_get(s, STORE_TOKEN, "token_hash", token_hash, 0, out, found, e);
+	return rec_get(s, STORE_TOKEN, "token_hash", token_hash, 0, out, found, e);
 }
 
 vis_err store_workstation_by_serial(struct store *s, const char *serial,
 				    struct store_workstation *out, bool *found,
 				    struct vis_error *e)
 {
-	return store_rec_get(s, STORE_WORKSTATION, "serial", serial, 0, out, found, e);
+	return rec_get(s, STORE_WORKSTATION, "serial", serial, 0, out, found, e);
 }
 
 vis_err store_processing_by_number(struct store *s, const char *number,
 				   struct store_processing *out, bool *found,
 				   struct vis_error *e)
 {
-	return store_rec_get(s, STORE_PROCESSING, "number", number, 0, out, found, e);
+	return rec_get(s, STORE_PROCESSING, "number", number, 0, out, found, e);
 }

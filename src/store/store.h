@@ -871,11 +871,6 @@ vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec,
 /* Rewrites every field of the record with rec's id. */
 vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
 			 struct vis_error *e);
-/* The one record whose column `col` equals the text or integer value. */
-vis_err store_rec_get(struct store *s, enum store_kind k, const char *col,
-		      const char *text, int64_t num, void *out, bool *found,
-		      struct vis_error *e);
-
 /* Lists records matching up to three "column = value" filters (a NULL
  * column ends the list; text when text != NULL, otherwise num), newest
  * first, at most `limit` (0 = no limit).  fn returns non-zero to stop. */
@@ -893,7 +888,9 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
 vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_filter *filters,
 		       int64_t before, int limit, store_rec_fn fn, void *ctx, struct vis_error *e);
 
-/* The same calls typed, one set per kind (the compiler checks the struct):
+/* The same calls typed, one set per kind (the compiler checks the struct;
+ * a look-up by any other column is not offered: the generic one, by a
+ * column name and a void *, stays inside src/store):
  *   store_NAME_get(s, id, &out, &found, e)      the record by id
  *   store_NAME_insert(s, &rec, &id, e)          as store_rec_insert
  *   store_NAME_update(s, &rec, e)               as store_rec_update

@@ -22,7 +22,7 @@ int64_t seed_body(struct store *s, const char *name)
 	STR_COPY_KNOWN(en.state, "active");
 	int64_t id;
 	struct vis_error e = {0};
-	OK(store_rec_insert(s, STORE_ENTE, &en, &id, &e));
+	OK(store_ente_insert(s, &en, &id, &e));
 	return id;
 }
 
@@ -37,7 +37,7 @@ void seed_account(struct store *s, int64_t ente_id, const char *username,
 	STR_COPY_KNOWN(a.state, "active");
 	STR_COPY_KNOWN(a.password_hash, "x");
 	struct vis_error e = {0};
-	OK(store_rec_insert(s, STORE_ACCOUNT, &a, &a.id, &e));
+	OK(store_account_insert(s, &a, &a.id, &e));
 	*out = a;
 }
 
@@ -57,12 +57,12 @@ int64_t seed_agreement(struct store *s, int64_t ente_id, const char *profile, in
 	STR_COPY_KNOWN(c.event_types, "");
 	int64_t id;
 	struct vis_error e = {0};
-	OK(store_rec_insert(s, STORE_CONVENZIONE, &c, &id, &e));
+	OK(store_convenzione_insert(s, &c, &id, &e));
 	struct store_purpose p = {.convenzione_id = id, .created_at = 1700000000};
 	STR_COPY_KNOWN(p.code, "IND-01");
 	STR_COPY_KNOWN(p.description, "indagini di polizia giudiziaria");
 	STR_COPY_KNOWN(p.legal_basis, "art. 55 c.p.p.");
-	OK(store_rec_insert(s, STORE_PURPOSE, &p, purpose, &e));
+	OK(store_purpose_insert(s, &p, purpose, &e));
 	return id;
 }
 
@@ -72,10 +72,10 @@ void seed_agreement_edit(struct store *s, int64_t id,
 	struct store_convenzione c;
 	bool found = false;
 	struct vis_error e = {0};
-	OK(store_rec_get(s, STORE_CONVENZIONE, "id", NULL, id, &c, &found, &e));
+	OK(store_convenzione_get(s, id, &c, &found, &e));
 	assert_true(found);
 	edit(&c, ctx);
-	OK(store_rec_update(s, STORE_CONVENZIONE, &c, &e));
+	OK(store_convenzione_update(s, &c, &e));
 }
 
 static struct store_person person(const char *comune, const char *id, const char *cf,

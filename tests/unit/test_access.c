@@ -578,26 +578,26 @@ static void test_workstation(void **state)
 				      .expires_at = NOW + 86400};
 	STR_COPY_KNOWN(w.serial, "0A0B0C");
 	STR_COPY_KNOWN(w.name, "altrui");
-	OK(store_rec_insert(f->s, STORE_WORKSTATION, &w, &w.id, &e));
+	OK(store_workstation_insert(f->s, &w, &w.id, &e));
 	call(f, &who, &person_anna, &r);             /* another body's */
 	refused(f, &r, 403, "workstation_certificate_unknown");
 	w.ente_id = f->ente;
 	STR_COPY_KNOWN(w.serial, "0D0E0F");
 	w.revoked_at = NOW - 1;
-	OK(store_rec_insert(f->s, STORE_WORKSTATION, &w, &w.id, &e));
+	OK(store_workstation_insert(f->s, &w, &w.id, &e));
 	who.workstation = "0D0E0F";
 	call(f, &who, &person_anna, &r);
 	refused(f, &r, 403, "workstation_certificate_revoked");
 	w.revoked_at = 0;
 	w.expires_at = NOW;
 	STR_COPY_KNOWN(w.serial, "0D0E10");
-	OK(store_rec_insert(f->s, STORE_WORKSTATION, &w, &w.id, &e));
+	OK(store_workstation_insert(f->s, &w, &w.id, &e));
 	who.workstation = "0D0E10";
 	call(f, &who, &person_anna, &r);
 	refused(f, &r, 403, "workstation_certificate_revoked");
 	w.expires_at = NOW + 60;
 	STR_COPY_KNOWN(w.serial, "0D0E11");
-	OK(store_rec_insert(f->s, STORE_WORKSTATION, &w, &w.id, &e));
+	OK(store_workstation_insert(f->s, &w, &w.id, &e));
 	who.workstation = "0D0E11";
 	call(f, &who, &person_anna, &r);
 	assert_int_equal(r.status, 200);
@@ -805,7 +805,7 @@ static void test_suspended_by_alert(void **state)
 	struct store_account now;
 	bool found = false;
 	struct vis_error e = {0};
-	OK(store_rec_get(f->s, STORE_ACCOUNT, "id", NULL, acc.id, &now, &found, &e));
+	OK(store_account_get(f->s, acc.id, &now, &found, &e));
 	assert_true(found);
 	assert_string_equal(now.state, "disabled");
 }

@@ -33,7 +33,7 @@ static struct store_incident stored(struct wf *w, int64_t id)
 {
 	struct store_incident i;
 	bool found = false;
-	assert_int_equal(store_rec_get(w->s, STORE_INCIDENT, "id", NULL, id, &i, &found, NULL), VIS_OK);
+	assert_int_equal(store_incident_get(w->s, id, &i, &found, NULL), VIS_OK);
 	assert_true(found);
 	return i;
 }
@@ -131,7 +131,7 @@ static void test_ente_suspend(void **state)
 	assert_string_equal(en.state, "suspended");
 	struct store_ente back;
 	bool found;
-	assert_int_equal(store_rec_get(w->s, STORE_ENTE, "id", NULL, other, &back, &found, NULL), VIS_OK);
+	assert_int_equal(store_ente_get(w->s, other, &back, &found, NULL), VIS_OK);
 	assert_string_equal(back.state, "active");
 	assert_int_equal(incident_ente_suspend(w->s, other + 100, WF_NOW, &en, &n, &e),
 			 VIS_ERR_NOTFOUND);

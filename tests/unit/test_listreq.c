@@ -111,7 +111,7 @@ static struct store_list_request stored(struct wf *w, int64_t id)
 {
 	struct store_list_request q;
 	bool found = false;
-	assert_int_equal(store_rec_get(w->s, STORE_LIST_REQUEST, "id", NULL, id, &q, &found, NULL),
+	assert_int_equal(store_list_request_get(w->s, id, &q, &found, NULL),
 			 VIS_OK);
 	assert_true(found);
 	return q;
@@ -222,7 +222,7 @@ static void test_extraction(void **state)
 	struct store_list_request v = filed(w, &x, "{\"comune\":\"036023\"}");
 	assert_int_equal(listreq_decide(w->s, v.id, "approve", "ok", 5, WF_NOW, &out, &e), VIS_OK);
 	STR_COPY_KNOWN(x.g.conv.mode, "verify_only");
-	assert_int_equal(store_rec_update(w->s, STORE_CONVENZIONE, &x.g.conv, NULL), VIS_OK);
+	assert_int_equal(store_convenzione_update(w->s, &x.g.conv, NULL), VIS_OK);
 	vis_error_clear(&e);
 	assert_int_equal(listreq_extraction_open(w->s, v.id, &lx, &e), VIS_ERR_CONFLICT);
 	assert_non_null(strstr(e.msg, "verifica"));

@@ -105,7 +105,7 @@ static void test_convenzione_check(void **state)
 	struct store_convenzione c;
 	bool found;
 	struct vis_error e = {0};
-	OK(store_rec_get(f->s, STORE_CONVENZIONE, "id", NULL, f->conv, &c, &found, &e));
+	OK(store_convenzione_get(f->s, f->conv, &c, &found, &e));
 	assert_null(policy_convenzione_check(&c, f->rd));
 	struct store_convenzione bad = c;
 	STR_COPY_KNOWN(bad.mode, "browse");

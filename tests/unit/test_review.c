@@ -40,7 +40,7 @@ static struct store_convenzione agreement(struct wf *w, int64_t id)
 {
 	struct store_convenzione c;
 	bool found = false;
-	assert_int_equal(store_rec_get(w->s, STORE_CONVENZIONE, "id", NULL, id, &c, &found, NULL),
+	assert_int_equal(store_convenzione_get(w->s, id, &c, &found, NULL),
 			 VIS_OK);
 	assert_true(found);
 	return c;

@@ -312,27 +312,27 @@ static void test_records(void **state)
 	snprintf(ente.kind, sizeof ente.kind, "police");
 	snprintf(ente.state, sizeof ente.state, "active");
 	int64_t ente_id, acct_id, dup;
-	OK(store_rec_insert(f->s, STORE_ENTE, &ente, &ente_id, &e));
+	OK(store_ente_insert(f->s, &ente, &ente_id, &e));
 	assert_true(ente_id > 0);
 	struct store_account a = {.ente_id = ente_id, .expires_at = 99, .created_at = 1};
 	snprintf(a.username, sizeof a.username, "mario.rossi");
 	snprintf(a.role, sizeof a.role, "operator");
 	snprintf(a.state, sizeof a.state, "active");
 	snprintf(a.full_name, sizeof a.full_name, "Mario Rossi, l'agente");
-	OK(store_rec_insert(f->s, STORE_ACCOUNT, &a, &acct_id, &e));
-	assert_int_equal(store_rec_insert(f->s, STORE_ACCOUNT, &a, &dup, &e), VIS_ERR_CONFLICT);
+	OK(store_account_insert(f->s, &a, &acct_id, &e));
+	assert_int_equal(store_account_insert(f->s, &a, &dup, &e), VIS_ERR_CONFLICT);
 	/* what may reach a client is Italian; the database's text (English,
 	 * naming tables and constraints) only in the log */
 	assert_string_equal(e.msg, DRV_CONFLICT_MESSAGE);
 	struct store_account got;
-	OK(store_rec_get(f->s, STORE_ACCOUNT, "username", "mario.rossi", 0, &got, &found, &e));
+	OK(store_account_by_username(f->s, "mario.rossi", &got, &found, &e));
 	assert_true(found);
 	assert_int_equal(got.id, acct_id);
 	assert_string_equal(got.full_name, "Mario Rossi, l'agente");
 	got.totp_enabled = true;
 	snprintf(got.state, sizeof got.state, "disabled");
-	OK(store_rec_update(f->s, STORE_ACCOUNT, &got, &e));
-	OK(store_rec_get(f->s, STORE_ACCOUNT, "id", NULL, acct_id, &got, &found, &e));
+	OK(store_account_update(f->s, &got, &e));
+	OK(store_account_get(f->s, acct_id, &got, &found, &e));
 	assert_true(got.totp_enabled);
 	assert_string_equal(got.state, "disabled");
 	struct store_filter flt[] = {{"ente_id", NULL, ente_id}, {"role", "operator", 0}, {NULL, NULL, 0}};
@@ -344,8 +344,7 @@ static void test_records(void **state)
 	OK(store_rec_list(f->s, STORE_PROCESSING, NULL, 3, count_rec, &n, &e));
 	assert_int_equal(n, 3);
 	OK(store_rec_delete(f->s, STORE_PROCESSING, 5, &e));
-	OK(store_rec_get(f->s, STORE_PROCESSING, "id", NULL, 5, &(struct store_processing){0},
-			 &found, &e));
+	OK(store_processing_get(f->s, 5, &(struct store_processing){0}, &found, &e));
 	assert_false(found);
 
 	bool advanced;
@@ -358,14 +357,14 @@ static void test_records(void **state)
 	for (int i = 0; i < 2; i++) {
 		struct store_session s = {.account_id = acct_id, .expires_at = 1000};
 		snprintf(s.token_hash, sizeof s.token_hash, "%064d", i);
-		OK(store_rec_insert(f->s, STORE_SESSION, &s, &sid[i], &e));
+		OK(store_session_insert(f->s, &s, &sid[i], &e));
 	}
 	OK(store_sessions_revoke_others(f->s, acct_id, sid[0], 50, &e));
 	struct store_session s;
-	OK(store_rec_get(f->s, STORE_SESSION, "id", NULL, sid[1], &s, &found, &e));
+	OK(store_session_get(f->s, sid[1], &s, &found, &e));
 	assert_int_equal(s.revoked_at, 50);
 	OK(store_sessions_revoke_account(f->s, acct_id, 60, &e));
-	OK(store_rec_get(f->s, STORE_SESSION, "id", NULL, sid[0], &s, &found, &e));
+	OK(store_session_get(f->s, sid[0], &s, &found, &e));
 	assert_int_equal(s.revoked_at, 60);
 	OK(store_tokens_revoke_account(f->s, acct_id, 60, &e));
 
@@ -401,7 +400,7 @@ static void test_records(void **state)
 	snprintf(conv.state, sizeof conv.state, "active");
 	snprintf(conv.mode, sizeof conv.mode, "consult");
 	int64_t conv_id;
-	OK(store_rec_insert(f->s, STORE_CONVENZIONE, &conv, &conv_id, &e));
+	OK(store_convenzione_insert(f->s, &conv, &conv_id, &e));
 	struct store_webhook w = {.convenzione_id = conv_id, .cursor = 9, .attempts = 1};
 	snprintf(w.last_error, sizeof w.last_error, "timeout");
 	OK(store_webhook_put(f->s, &w, &e));

@@ -74,7 +74,7 @@ static inline int64_t wf_ente(struct wf *w, const char *name)
 	STR_COPY_KNOWN(en.tax_code, "80012345678");
 	STR_COPY_KNOWN(en.hours, "mon-sun 00:00-24:00");
 	STR_COPY_KNOWN(en.state, "active");
-	assert_int_equal(store_rec_insert(w->s, STORE_ENTE, &en, &en.id, NULL), VIS_OK);
+	assert_int_equal(store_ente_insert(w->s, &en, &en.id, NULL), VIS_OK);
 	return en.id;
 }
 
@@ -89,7 +89,7 @@ static inline int64_t wf_account(struct wf *w, int64_t ente, const char *usernam
 	STR_COPY_KNOWN(a.full_name, username);
 	snprintf(a.email, sizeof a.email, "%s@example.org", username);
 	STR_COPY_KNOWN(a.state, state);
-	assert_int_equal(store_rec_insert(w->s, STORE_ACCOUNT, &a, &a.id, NULL), VIS_OK);
+	assert_int_equal(store_account_insert(w->s, &a, &a.id, NULL), VIS_OK);
 	return a.id;
 }
 
@@ -97,7 +97,7 @@ static inline struct store_account wf_get_account(struct wf *w, int64_t id)
 {
 	struct store_account a;
 	bool found = false;
-	assert_int_equal(store_rec_get(w->s, STORE_ACCOUNT, "id", NULL, id, &a, &found, NULL), VIS_OK);
+	assert_int_equal(store_account_get(w->s, id, &a, &found, NULL), VIS_OK);
 	assert_true(found);
 	return a;
 }
@@ -114,13 +114,13 @@ static inline void wf_agreement(struct wf *w, int64_t ente, const char *mode, co
 	STR_COPY_KNOWN(c->state, "active");
 	STR_COPY_KNOWN(c->mode, mode);
 	STR_COPY_KNOWN(c->profile, profile);
-	assert_int_equal(store_rec_insert(w->s, STORE_CONVENZIONE, c, &c->id, NULL), VIS_OK);
+	assert_int_equal(store_convenzione_insert(w->s, c, &c->id, NULL), VIS_OK);
 	*p = (struct store_purpose){.convenzione_id = c->id, .created_at = WF_NOW};
 	STR_COPY_KNOWN(p->code, "ORDPUB");
 	STR_COPY_KNOWN(p->description, "ordine pubblico");
 	STR_COPY_KNOWN(p->legal_basis, "art. 1");
 	STR_COPY_KNOWN(p->processing_ref, "1");
-	assert_int_equal(store_rec_insert(w->s, STORE_PURPOSE, p, &p->id, NULL), VIS_OK);
+	assert_int_equal(store_purpose_insert(w->s, p, &p->id, NULL), VIS_OK);
 }
 
 static inline int wf_count_cb(void *ctx, const void *rec)
