@@ -664,7 +664,7 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 		bollettino_doc_release(out);
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
-	if ((rc = bollettino_pdf(out->data, heading, &out->pdf, &out->pdf_len, e)))
+	if ((rc = bollettino_pdf(out->data, heading, o->now, &out->pdf, &out->pdf_len, e)))
 		bollettino_doc_release(out);
 	return rc;
 }
@@ -706,6 +706,41 @@ vis_err bollettino_publish(struct store *s, const struct refdata *rd, const char
 	if (!rc && sha256)
 		memcpy(sha256, b.sha256, sizeof b.sha256);
 	return rc;
+}
+
+vis_err bollettino_verify(struct store *s, const struct refdata *rd, const char *comune, int mese,
+			  const struct bollettino_opts *o, struct bollettino_check *out,
+			  struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	struct store_bollettino b;
+	char *html = NULL, *pdf64 = NULL;
+	bool found;
+	vis_err rc = store_bollettino_get(s, comune, mese, &b, &html, &pdf64, &found, e);
+	free(html);
+	free(pdf64);
+	if (rc)
+		return rc;
+	if (!found)
+		return vis_error_set(e, VIS_ERR_NOTFOUND,
+				     "il bollettino di %s del %04d-%02d non è in archivio", comune,
+				     mese / 100, mese % 100);
+	memcpy(out->archived, b.sha256, sizeof out->archived);
+	/* rendered again as of the archived generation */
+	struct bollettino_opts again = *o;
+	again.now = b.generated_at;
+	struct bollettino_doc d;
+	if ((rc = bollettino_build(s, rd, comune, mese, &again, &d, e)))
+		return rc;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, d.pdf, d.pdf_len);
+	sodium_bin2hex(out->fresh, sizeof out->fresh, h, sizeof h);
+	out->same = !strcmp(out->fresh, out->archived);
+	out->pdf = d.pdf;
+	out->pdf_len = d.pdf_len;
+	d.pdf = NULL;
+	bollettino_doc_release(&d);
+	return VIS_OK;
 }
 
 struct due {

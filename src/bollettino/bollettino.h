@@ -59,9 +59,12 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 			 struct vis_error *e);
 void bollettino_doc_release(struct bollettino_doc *d);
 
-/* The PDF of a bulletin's data (pdf.c): *pdf is the caller's. */
-vis_err bollettino_pdf(json_t *data, const char *heading, unsigned char **pdf, size_t *len,
-		       struct vis_error *e);
+/* The PDF of a bulletin's data (pdf.c): *pdf is the caller's.  `created`
+ * (epoch seconds) is its creation and modification date, the only thing
+ * besides the data and the heading it depends on: the same arguments give
+ * the same bytes. */
+vis_err bollettino_pdf(json_t *data, const char *heading, int64_t created, unsigned char **pdf,
+		       size_t *len, struct vis_error *e);
 
 /* The map of the municipality's province (map.c): {larghezza, altezza,
  * comuni: [{codice, nome, evidenziato, anelli: [[x, y, x, y, ...]]}], fonte},
@@ -89,6 +92,19 @@ void bollettino_release(void);
 vis_err bollettino_publish(struct store *s, const struct refdata *rd, const char *comune,
 			   int mese, const struct bollettino_opts *o, bool *stored, char *sha256,
 			   struct vis_error *e);
+
+/* An archived bulletin checked against a fresh rendering of its month,
+ * as of its archived generation time (o->now is not used). */
+struct bollettino_check {
+	bool same;                /* the fresh PDF has the archived bytes' hash */
+	char archived[65], fresh[65];
+	unsigned char *pdf;       /* the fresh PDF, the caller's */
+	size_t pdf_len;
+};
+/* VIS_ERR_NOTFOUND (Italian reason) when the month is not archived. */
+vis_err bollettino_verify(struct store *s, const struct refdata *rd, const char *comune, int mese,
+			  const struct bollettino_opts *o, struct bollettino_check *out,
+			  struct vis_error *e);
 
 /* The scheduler's duty: for each municipality enabled, the bulletin of the
  * month just closed (the one before `o->today`'s), once the register covers

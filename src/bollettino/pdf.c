@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/str.h"
 
@@ -197,8 +198,8 @@ void bollettino_release(void)
 	FcFini();
 }
 
-vis_err bollettino_pdf(json_t *data, const char *heading, unsigned char **pdf, size_t *len,
-		       struct vis_error *e)
+vis_err bollettino_pdf(json_t *data, const char *heading, int64_t created, unsigned char **pdf,
+		       size_t *len, struct vis_error *e)
 {
 	struct pdf p = {.y = MARGIN};
 	*pdf = NULL;
@@ -212,6 +213,22 @@ vis_err bollettino_pdf(json_t *data, const char *heading, unsigned char **pdf, s
 	snprintf(title, sizeof title, "Bollettino demografico mensile — %s, %s", name, month);
 	cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_TITLE, title);
 	cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_CREATOR, "visura");
+	/* cairo (1.16) would write the clock's time as the creation date: the
+	 * generation's instead, so the same bulletin gives the same bytes (1.16
+	 * writes a date set here without the "D:" prefix, optional in PDF 1.5,
+	 * and no ID: nothing else varies) */
+	char when[32];
+	time_t at = (time_t)created;
+	struct tm tm;
+	if (!gmtime_r(&at, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+		cairo_destroy(p.cr);
+		cairo_surface_destroy(p.surface);
+		strbuf_release(&p.out);
+		return vis_error_set(e, VIS_ERR_INVALID, "PDF not written: date %lld out of range",
+				     (long long)created);
+	}
+	cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_CREATE_DATE, when);
+	cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_MOD_DATE, when);
 	if (heading && *heading)
 		para(&p, heading, "Sans Bold 12", 0.09, 0.2, 0.3, 2);
 	para(&p, "Bollettino demografico mensile", "Sans Bold 18", 0.0, 0.4, 0.8, 2);

@@ -31,7 +31,7 @@ static void usage(FILE *out)
 		"                    [--by-comune | --by-provincia]\n"
 		"                    [--from YYYY-MM --to YYYY-MM] [--step month|year]\n"
 		"                    [--threshold N] [--format json|csv]\n"
-		"       visura stats report --comune ISTAT --month YYYY-MM [--out DIR]\n"
+		"       visura stats report --comune ISTAT --month YYYY-MM [--out DIR] [--verify]\n"
 		"       visura stats schedule [--enable ISTAT | --disable ISTAT]\n\n"
 		"Population by sex and age class, citizenship, civil status, household size;\n"
 		"events per month; old-age index, dependency ratio, average age, natural and\n"
@@ -59,7 +59,11 @@ static void usage(FILE *out)
 		"residents by age group, foreign residents, households, indicators and a short\n"
 		"text, with the same protection) and archives it, printable page and PDF, as\n"
 		"the server's scheduler does; a month archived already stays as it is.  --out\n"
-		"also writes DIR/bollettino-ISTAT-YYYY-MM.html and .pdf.  schedule enables or\n"
+		"also writes DIR/bollettino-ISTAT-YYYY-MM.html and .pdf.  --verify archives\n"
+		"nothing: it renders the archived month again, as of its generation time, and\n"
+		"compares the PDF's SHA-256 with the archived one (exit status 0 the same, 3\n"
+		"different); with --out it writes the fresh PDF as\n"
+		"DIR/bollettino-ISTAT-YYYY-MM-verifica.pdf.  schedule enables or\n"
 		"stops the monthly bulletin of a municipality (the server archives each one\n"
 		"for the month just closed, once the register covers it), then lists them.\n",
 		stats_series_indicators());
@@ -68,6 +72,7 @@ static void usage(FILE *out)
 /* The options shared by report and schedule. */
 struct bulletin_args {
 	const char *db, *config, *comune, *month, *out, *enable, *disable;
+	bool verify;
 };
 
 static int bulletin_args(int argc, char **argv, struct bulletin_args *a)
@@ -77,6 +82,7 @@ static int bulletin_args(int argc, char **argv, struct bulletin_args *a)
 		{"comune", required_argument, NULL, 'c'}, {"month", required_argument, NULL, 'm'},
 		{"out", required_argument, NULL, 'o'}, {"enable", required_argument, NULL, 'e'},
 		{"disable", required_argument, NULL, 'x'}, {"help", no_argument, NULL, 'h'},
+		{"verify", no_argument, NULL, 'v'},
 		{0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof *a);
@@ -89,6 +95,10 @@ static int bulletin_args(int argc, char **argv, struct bulletin_args *a)
 		if (c == 'h') {
 			usage(stdout);
 			return -1;
+		}
+		if (c == 'v') {
+			a->verify = true;
+			continue;
 		}
 		if (c == '?' || c < 0 || c >= (int)(sizeof dst / sizeof dst[0]) || !dst[c]) {
 			usage(stderr);
@@ -200,7 +210,33 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 			rc = EXIT_RUNTIME;
 		}
 	}
-	if (rc == EXIT_OK && report) {
+	if (rc == EXIT_OK && report && a.verify) {
+		char geo[CONFIG_PATH_MAX + 8];
+		snprintf(geo, sizeof geo, "%s%s", cfg.ui_dir, cfg.ui_dir[0] ? "/geo" : "");
+		struct bollettino_opts o = {.threshold = cfg.stats_threshold_min,
+					    .heading = cfg.print_heading, .today = date_today(),
+					    .now = time(NULL), .geo_dir = geo};
+		struct bollettino_check ck;
+		vis_err v = bollettino_verify(s, rd, a.comune, mese, &o, &ck, &e);
+		bollettino_release();
+		if (v) {
+			cli_error("stats report", &e);
+			rc = v == VIS_ERR_INVALID || v == VIS_ERR_NOTFOUND ? EXIT_INVALID : EXIT_RUNTIME;
+		} else {
+			printf("bollettino %s %s: PDF in archivio sha256 %s, rigenerato sha256 %s: %s\n",
+			       a.comune, a.month, ck.archived, ck.fresh,
+			       ck.same ? "identico" : "DIVERSO");
+			if (a.out) {
+				char name[80];
+				snprintf(name, sizeof name, "bollettino-%s-%s-verifica.pdf", a.comune,
+					 a.month);
+				rc = write_file(a.out, name, ck.pdf, ck.pdf_len);
+			}
+			if (rc == EXIT_OK && !ck.same)
+				rc = EXIT_RUNTIME;
+		}
+		free(ck.pdf);
+	} else if (rc == EXIT_OK && report) {
 		char geo[CONFIG_PATH_MAX + 8];
 		snprintf(geo, sizeof geo, "%s%s", cfg.ui_dir, cfg.ui_dir[0] ? "/geo" : "");
 		struct bollettino_opts o = {.threshold = cfg.stats_threshold_min,

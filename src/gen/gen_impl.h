@@ -296,6 +296,7 @@ struct gen_member {
 	uint8_t rel;
 	int16_t father, mother;      /* member index or -1 */
 	int16_t partner;             /* member index or -1 */
+	uint8_t couple;              /* with a partner: plan.couple's kinds */
 	int16_t surname_of;          /* copy the surname of this member, -1 free */
 	uint8_t cs;                  /* 0 = decide from age and role */
 	bool twin;                   /* same birth date as the previous member */
@@ -310,7 +311,7 @@ enum gen_plan_mode {
 
 struct gen_plan {
 	uint8_t kind;
-	uint8_t couple;              /* 0 none, 1 married, 2 cohabiting, 3 civil union */
+	uint8_t couple;              /* the head's: 0 none, 1 married, 2 cohabiting, 3 civil union */
 	uint16_t n;
 	uint32_t country;            /* d->ctry index for foreign members, GEN_NONE */
 	uint32_t absent_surname;     /* surname for children of an absent father */

@@ -15,6 +15,9 @@
 #define CIVIL_UNIONS_FROM 20160605 /* legge 76/2016 in force */
 #define DIVORCE_FROM 19701218      /* legge 898/1970 in force */
 #define NAMESAKE_P (1.0 / 2500.0)  /* a free-surname person copies an earlier one */
+/* Households with two nuclei (docs/generator.md, "Families with children") */
+#define ELDER_COUPLE_P 0.3         /* the parent living with a couple has a partner */
+#define MARRIED_CHILD_P 0.09       /* the oldest child, 25+, is married, spouse at home */
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -779,6 +782,11 @@ uint32_t gen_plan_realize(struct gen_ctx *x, struct gen_comune *c, struct gen_pl
 				reason = foreign ? 4 : 3;
 				origin = foreign ? ctry->istat : 0;
 			}
+		} else if (m->rel == 16) {
+			/* moved in with the spouse, a child of the household */
+			arr = rand_date(r, maxi(hh_arr, add_years(p->birth, 18)), ref);
+			reason = 3;
+			origin = 0;
 		} else if (pl->kind == 2) {
 			arr = gen_rng_chance(r, 0.5) ? 0 : rand_date(r, maxi(add_years(ref, -6), p->birth), ref);
 			reason = 3;
@@ -837,16 +845,17 @@ uint32_t gen_plan_realize(struct gen_ctx *x, struct gen_comune *c, struct gen_pl
 		}
 	}
 
-	/* civil status */
-	int couple_date = 0;
+	/* civil status; each couple's date is drawn for the first of the two */
+	int couple_dates[GEN_PLAN_MAX] = {0};
 	for (int i = 0; i < pl->n; i++) {
 		struct gen_person *p = &c->p[pid[i]];
 		const struct gen_member *m = &pl->m[i];
 		int age = date_age(p->birth, ref);
 		if (m->partner >= 0) {
 			struct gen_person *q = &c->p[pid[m->partner]];
+			int couple_date = couple_dates[m->partner];
 			p->partner = pid[m->partner];
-			if (pl->couple == 2) {
+			if (m->couple == 2) {
 				p->cs = (age >= 35 && gen_rng_chance(r, 0.25)) ? 4 : 1;
 				p->cs_date = p->cs == 4 ? cs_date_for(r, 4, p->birth, ref) : 0;
 				if (p->cs == 4 && !p->cs_date)
@@ -855,7 +864,7 @@ uint32_t gen_plan_realize(struct gen_ctx *x, struct gen_comune *c, struct gen_pl
 			}
 			if (!couple_date) {
 				int lo = maxi(add_years(p->birth, 18), add_years(q->birth, 18));
-				if (pl->couple == 3)
+				if (m->couple == 3)
 					lo = maxi(lo, CIVIL_UNIONS_FROM);
 				int hi = add_days(ref, -1);
 				int first = 0;
@@ -872,7 +881,8 @@ uint32_t gen_plan_realize(struct gen_ctx *x, struct gen_comune *c, struct gen_pl
 				if (lo > hi)
 					couple_date = ref;
 			}
-			p->cs = pl->couple == 3 ? 6 : 2;
+			couple_dates[i] = couple_date;
+			p->cs = m->couple == 3 ? 6 : 2;
 			p->cs_date = couple_date;
 			continue;
 		}
@@ -975,10 +985,17 @@ int gen_plan_add(struct gen_plan *pl, char sex, int age, uint8_t rel)
 	return pl->n++;
 }
 
-static void plan_couple(struct gen_plan *pl, int a, int b, uint8_t kind)
+/* A couple of members a and b: b becomes the partner of the head a. */
+static void plan_pair(struct gen_plan *pl, int a, int b, uint8_t kind)
 {
 	pl->m[a].partner = (int16_t)b;
 	pl->m[b].partner = (int16_t)a;
+	pl->m[a].couple = pl->m[b].couple = kind;
+}
+
+static void plan_couple(struct gen_plan *pl, int a, int b, uint8_t kind)
+{
+	plan_pair(pl, a, b, kind);
 	pl->couple = kind;
 	pl->m[b].rel = kind == 1 ? 2 : kind == 3 ? 28 : 23;
 }
@@ -1091,6 +1108,65 @@ static void elder_cs(struct gen_rng *r, struct gen_member *m)
 }
 
 enum { T_COUPLE, T_MOTHER, T_FATHER, T_GRAND };
+
+/* The partner of elder e (a parent of member child), married to e. */
+static void elder_partner(struct gen_plan *pl, struct pools *P, struct gen_rng *r, int e, int child)
+{
+	int es = pl->m[e].sex == 'F', ea = pl->m[e].age, ca = pl->m[child].age;
+	int t = ea + (es ? 3 : -3);
+	int a = pool_take_near(&P->adult, r, !es, maxi(ca + 19, ea - 10), mini(ca + 43, ea + 10), t);
+	if (a < 0)
+		return;
+	int o = gen_plan_add(pl, sexc(!es), a, pl->m[e].rel);
+	if (o < 0)
+		return;
+	pl->m[o].elder = true;
+	plan_pair(pl, es ? o : e, es ? e : o, 1);
+	if (es) {
+		pl->m[child].father = (int16_t)o;
+		pl->m[child].surname_of = (int16_t)o;
+	} else {
+		pl->m[child].mother = (int16_t)o;
+	}
+}
+
+/* The oldest child of the head (from member first_kid on) married, with
+ * the spouse (relationship 16) and, half the time, a child of theirs
+ * (relationship 4) from the pool of children. */
+static void married_child(struct gen_plan *pl, struct pools *P, struct gen_rng *r, int first_kid)
+{
+	int k = first_kid;
+	for (int i = first_kid; i < pl->n; i++)
+		if (pl->m[i].rel == 3 && pl->m[i].age > pl->m[k].age)
+			k = i;
+	if (pl->m[k].rel != 3 || pl->m[k].age < 25)
+		return;
+	int ks = pl->m[k].sex == 'F', ka = pl->m[k].age;
+	int sa = pool_take_near(&P->adult, r, !ks, maxi(20, ka - 8), ka + 10,
+				ka + (ks ? 3 : -3));
+	if (sa < 0)
+		return;
+	int sp = gen_plan_add(pl, sexc(!ks), sa, 16);
+	if (sp < 0)
+		return;
+	int husband = ks ? sp : k, wife = ks ? k : sp;
+	plan_pair(pl, husband, wife, 1);
+	pl->m[sp].cs = 0;
+	int young = mini(ka, sa) - 19;
+	if (young < 0 || !gen_rng_chance(r, 0.5))
+		return;
+	int gs = gen_rng_chance(r, 0.5);
+	int ga = pool_take_near(&P->child, r, gs, maxi(ka, sa) - 42, young, mini(young, 4));
+	if (ga < 0)
+		return;
+	int g = gen_plan_add(pl, sexc(gs), ga, 4);
+	if (g < 0)
+		return;
+	pl->m[g].father = (int16_t)husband;
+	pl->m[g].mother = (int16_t)wife;
+	pl->m[g].surname_of = (int16_t)husband;
+	pl->m[g].cs = 1;
+}
 
 static void full_child_family(struct gen_ctx *x, struct gen_comune *c, struct pools *P, int s0,
 			      int a0)
@@ -1258,9 +1334,17 @@ static void full_child_family(struct gen_ctx *x, struct gen_comune *c, struct po
 					pl.m[child].father = (int16_t)e;
 				if (!es)
 					pl.m[child].surname_of = (int16_t)e;
+				/* both parents, a second nucleus */
+				if (gen_rng_chance(r, ELDER_COUPLE_P))
+					elder_partner(&pl, P, r, e, child);
 			}
 		}
 	}
+	/* a married child living on with the parents, with the spouse and
+	 * perhaps a grandchild: a second nucleus */
+	if (!guardian && type != T_GRAND && head < first_kid && pl.m[head].rel == 1 &&
+	    old >= 25 && gen_rng_chance(r, MARRIED_CHILD_P))
+		married_child(&pl, P, r, first_kid);
 	double pf = mt < 50 ? 0.16 : mt < 65 ? 0.07 : 0.015;
 	if (gen_rng_chance(r, pf)) {
 		plan_foreign(x, c, &pl);

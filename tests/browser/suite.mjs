@@ -1863,6 +1863,9 @@ async function flowRegionMap(browser, fx) {
   const page = await newPage(browser, fx.baseURL);
   const fmt = (v) => Number(v).toLocaleString('it-IT');
   const pop = Object.values(fx.population_by_comune).reduce((a, b) => a + b, 0);
+  // every region's boundaries are shipped; only the register's are read
+  const geo = new Set();
+  page.on('request', (r) => { const m = /\/ui\/geo\/(.*)$/.exec(new URL(r.url()).pathname); if (m) geo.add(m[1]); });
   try {
     await step('region map: the office opens the statistics and picks the region', page, async () => {
       await login(page, fx.admin.username, fx.admin.password, 'Cruscotto dell\'ufficio anagrafe');
@@ -1874,6 +1877,9 @@ async function flowRegionMap(browser, fx) {
       await visible(page, paths.first(), 'the provinces drawn on the map');
       const n = await paths.count();
       check(n === 9, `expected the 9 provinces of Emilia-Romagna; drew ${n}`);
+      const read = [...geo].sort().join(' ');
+      check(read === 'comuni-036.topo.json index.json province-08.topo.json',
+        `expected only the index, Modena's municipalities and Emilia-Romagna's provinces read; read ${read}`);
     });
     await step('region map: legend, data table, attribution, the focused province\'s value', page, async () => {
       const map = section(page, 'Il territorio sulla mappa');

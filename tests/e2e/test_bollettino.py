@@ -9,7 +9,9 @@ tables equal the standard tables of the API for that month and, cell by
 cell, an independent count from the files (tests/e2e/test_stats_tables.py's
 model); its indicators are those of its published cells; the text's numbers
 are the table's, and a hidden cell is neither said nor computable from what
-is said; the PDF is a PDF whose text (pdftotext) says the same; only the
+is said; the PDF is a PDF whose text (pdftotext) says the same, and
+rendered again (`visura stats report --verify`) gives the archived bytes;
+only the
 office, the auditors and the municipality's own accounts read a
 municipality's bulletins; restarts and repeated duties archive nothing
 twice; moving the clock across a month end archives the next month once the
@@ -348,6 +350,38 @@ def test_bollettino():
                             COMUNI[0], "--month", mese], capture_output=True, text=True)
         eq(p.returncode, 0, p.stderr)
         check("già in archivio" in p.stdout, p.stdout)
+        # Reproducible: rendered again as of its generation, twice, the same
+        # bytes as the archive's (the PDF's dates are the generation's).
+        archived = res.body
+        # (cairo 1.16 writes a date set by the caller without the "D:" that
+        # PDF 1.5 calls optional; poppler reads it)
+        m = re.search(rb"/CreationDate \((?:D:)?(\d{14})Z\)", archived)
+        check(m, f"the PDF has a creation date: {archived[-600:]}")
+        gen_at = re.sub(r"\D", "", before[COMUNI[0]][0])[:14]
+        eq(m.group(1).decode(), gen_at, "the creation date is the generation's")
+        check(re.search(rb"/ModDate \((?:D:)?" + gen_at.encode(), archived), "the modification date too")
+        conf = os.path.join(srv.dir, "report.conf")
+        with open(conf, "w") as f:
+            f.write(f"stats_threshold_min = {THRESHOLD}\n")
+        fresh = []
+        for k in range(2):
+            time.sleep(1.1 * k)          # another second of the clock
+            p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--config", conf,
+                                "--comune", COMUNI[0], "--month", mese, "--verify", "--out",
+                                srv.dir], capture_output=True, text=True)
+            eq(p.returncode, 0, p.stdout + p.stderr)
+            check("identico" in p.stdout and before[COMUNI[0]][1] in p.stdout, p.stdout)
+            with open(os.path.join(srv.dir, f"bollettino-{COMUNI[0]}-{mese}-verifica.pdf"), "rb") as f:
+                fresh.append(f.read())
+        eq(fresh[0], fresh[1], "two renderings, the same bytes")
+        eq(hashlib.sha256(fresh[0]).hexdigest(), before[COMUNI[0]][1], "the archived hash")
+        eq(fresh[0], archived, "the archived bytes")
+        # A month not archived is said, not rendered.
+        p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--comune",
+                            COMUNI[0], "--month", "1999-01", "--verify"], capture_output=True,
+                           text=True)
+        eq(p.returncode, 1, p.stderr)
+        check("non è in archivio" in p.stderr, p.stderr)
         srv.restart()
         a = srv.admin()
         time.sleep(6)

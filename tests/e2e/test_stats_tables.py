@@ -278,6 +278,12 @@ def test_standard_tables():
                 grid_check(doc, truth, [2], thr, f"famiglie per tipologia {c} t{thr}")
                 eq(truth["Totale"][6], expected_households(p, comuni, day)["Totale"][0],
                    "the same households as by size")
+            # The generator makes households of two nuclei (a married child
+            # with the spouse, or the parents of a partner), so that row is
+            # tested here too, not only by hand.
+            if comuni == COMUNI:
+                check(truth["Famiglia con due o più nuclei"][6] >= 3,
+                      f"generated households of two nuclei: {truth}")
 
             # The monthly balance over the whole period covered.
             doc = table("bilancio", comuni=c)

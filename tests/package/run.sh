@@ -34,7 +34,7 @@ cleanup() {
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq visura >/dev/null 2>&1 || true
   fi
   # what a purge keeps on purpose (README.Debian), made by this test
-  rm -rf /var/lib/visura /var/backups/visura /etc/visura /var/log/visura "$work"
+  rm -rf /var/lib/visura /var/backups/visura /etc/visura /var/log/visura /var/cache/visura "$work"
 }
 trap cleanup EXIT
 
@@ -123,7 +123,27 @@ mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 # The one difference with the unit: free ports instead of 8443 and 9464.
 ports=(--listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$mport")
 as_visura=(setpriv --reuid=visura --regid=visura --init-groups --no-new-privs --)
-(cd / && umask 0077 && "${as_visura[@]}" $exec_pre "${ports[@]}") || fail "ExecStartPre (--check)"
+# the unit's environment (XDG_CACHE_HOME: fontconfig's cache), and its
+# CacheDirectory= made as systemd makes it
+unit_env=(HOME=/var/lib/visura $(sed -n 's/^Environment=//p' "$unit"))
+grep -qx 'CacheDirectory=visura' "$unit" || fail "the unit has no CacheDirectory=visura"
+grep -qx 'Environment=XDG_CACHE_HOME=/var/cache/visura' "$unit" || fail "XDG_CACHE_HOME is not the cache"
+install -d -o visura -g visura -m 0700 /var/cache/visura
+(cd / && umask 0077 && "${as_visura[@]}" env "${unit_env[@]}" $exec_pre "${ports[@]}") ||
+  fail "ExecStartPre (--check)"
+step "fontconfig's cache as the service: in /var/cache/visura, no warning"
+if command -v fc-cache >/dev/null; then
+  # -f: written again even when the system's cache is valid, so it shows
+  # where the service's copy goes
+  fc_out=$(cd / && "${as_visura[@]}" env -i "${unit_env[@]}" fc-cache -f 2>&1) ||
+    fail "fc-cache as visura: $fc_out"
+  [ -z "$fc_out" ] || fail "fc-cache as visura says: $fc_out"
+  ls /var/cache/visura/fontconfig/*.cache-* >/dev/null 2>&1 ||
+    fail "no fontconfig cache in /var/cache/visura: $(ls -la /var/cache/visura)"
+  [ ! -e /var/lib/visura/.cache ] || fail "a cache in the register's directory /var/lib/visura"
+else
+  echo "fc-cache not installed (package fontconfig): the cache's place is checked in the unit only"
+fi
 systemd_runs=false
 if [ -d /run/systemd/system ]; then
   systemd_runs=true
@@ -134,7 +154,7 @@ if [ -d /run/systemd/system ]; then
   systemctl start visura
   pid=$(systemctl show -p MainPID --value visura)
 else
-  (cd / && umask 0077 && exec "${as_visura[@]}" $exec_start "${ports[@]}") &
+  (cd / && umask 0077 && exec "${as_visura[@]}" env "${unit_env[@]}" $exec_start "${ports[@]}") &
   pid=$!
 fi
 u=https://localhost:$port
@@ -189,6 +209,7 @@ pid=""
 step "purge"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq visura >/dev/null
 for p in /usr/bin/visura /usr/share/visura /usr/share/doc/visura /etc/visura /var/log/visura \
+         /var/cache/visura \
          /lib/systemd/system/visura.service /lib/systemd/system/visura-backup.service \
          /lib/systemd/system/visura-backup.timer /etc/logrotate.d/visura \
          /usr/share/man/man8/visura.8.gz; do

@@ -11,12 +11,16 @@ import { h, put, field, table, card, fmtDate } from '../dom.js';
 import { api, qs } from '../api.js';
 import { t } from '../i18n.js';
 
-// The boundaries shipped: the municipalities by province (ISTAT code), the
-// provinces by region; the demo's province and region.
+// The boundaries shipped (web/src/geo/SOURCE.md): the municipalities of
+// each province (ISTAT code) and the provinces of each region, one file
+// each, and index.json giving each province's region.  `file` names the
+// file an area of the series is in.
+const GEO = '/ui/geo';
 const LEVELS = {
-  comune: { geo: { '036': '/ui/geo/comuni-036.topo.json' }, layer: 'comuni', key: 'com_istat_code', parent: 3 },
-  provincia: { geo: { '08': '/ui/geo/province-08.topo.json' }, layer: 'province', key: 'prov_istat_code' },
+  comune: { file: (code) => `comuni-${code.slice(0, 3)}`, layer: 'comuni', key: 'com_istat_code' },
+  provincia: { file: (code, region) => region[code] && `province-${region[code]}`, layer: 'province', key: 'prov_istat_code' },
 };
+let regionOf = null; // index.json's {province: region}, read once
 const EARTH_KM = 6371.0088;      // mean radius: d3.geoArea gives steradians
 const CLASSES = ['#deebf7', '#9ecae1', '#6baed6', '#3182bd', '#08519c'];
 const NO_DATA = '#c5c7c9';
@@ -95,21 +99,22 @@ function drawMap(level, features, values, bounds, label, describe) {
   return h('div', {}, info, h('div', { class: 'map-box', id: 'map-choropleth' }, svg));
 }
 
-// The boundaries of the level for the areas of the series: the shipped
-// file (a province's, a region's) holding most of them, or null.
+// The boundaries of the level for the areas of the series: only the file
+// (a province's, a region's) holding most of them is read, or null.
 async function boundaries(level, serie) {
-  const { geo, layer, key, parent } = LEVELS[level];
-  let best = null;
-  for (const [code, url] of Object.entries(geo)) {
-    // a province's file is known by its code; a region's by its provinces
-    if (parent && !serie.some((s) => s.codice.slice(0, parent) === code)) continue;
-    const topo = (await api.get(url)).data;
-    const features = window.topojson.feature(topo, topo.objects[layer]).features;
-    const have = new Set(features.map((f) => f.properties[key]));
-    const n = serie.filter((s) => have.has(s.codice)).length;
-    if (n && (!best || n > best.n)) best = { n, features };
+  const { file, layer, key } = LEVELS[level];
+  if (!regionOf) regionOf = (await api.get(`${GEO}/index.json`)).data.province;
+  const count = new Map();
+  for (const s of serie) {
+    const name = regionOf[s.codice.slice(0, 3)] ? file(s.codice, regionOf) : null;
+    if (name) count.set(name, (count.get(name) || 0) + 1);
   }
-  return best && best.features;
+  const best = [...count].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+  if (!best) return null;
+  const topo = (await api.get(`${GEO}/${best[0]}.topo.json`)).data;
+  const features = window.topojson.feature(topo, topo.objects[layer]).features;
+  const have = new Set(features.map((f) => f.properties[key]));
+  return serie.some((s) => have.has(s.codice)) ? features : null;
 }
 
 async function render(box, q, opts) {
