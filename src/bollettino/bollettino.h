@@ -79,10 +79,6 @@ json_t *bollettino_map(const char *geo_dir, const char *comune);
 void bollettino_cell_text(json_t *x, char out[BOLLETTINO_CELL_MAX]);
 void bollettino_note(json_t *data, char *out, size_t cap);
 
-/* Releases what the PDF's text layout keeps for the whole process (pango's
- * font map of the calling thread, cairo's and fontconfig's caches): once,
- * at exit, from the thread that built the bulletins, none being built. */
-void bollettino_release(void);
 
 /* Builds and archives the bulletin of a month: the one function of the
  * scheduler, the command line and on-demand generation.  *stored is false

@@ -404,7 +404,6 @@ int cmd_serve(int argc, char **argv)
 	app_release(&app);
 	password_shutdown();
 	curl_global_cleanup();
-	bollettino_release();
 	log_info("stopped", "%s", "");
 	return EXIT_OK;
 }

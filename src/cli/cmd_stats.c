@@ -218,8 +218,7 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 					    .now = time(NULL), .geo_dir = geo};
 		struct bollettino_check ck;
 		vis_err v = bollettino_verify(s, rd, a.comune, mese, &o, &ck, &e);
-		bollettino_release();
-		if (v) {
+			if (v) {
 			cli_error("stats report", &e);
 			rc = v == VIS_ERR_INVALID || v == VIS_ERR_NOTFOUND ? EXIT_INVALID : EXIT_RUNTIME;
 		} else {
@@ -245,8 +244,7 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		bool stored;
 		char sha[65];
 		vis_err v = bollettino_publish(s, rd, a.comune, mese, &o, &stored, sha, &e);
-		bollettino_release();
-		if (v) {
+			if (v) {
 			cli_error("stats report", &e);
 			rc = v == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
 		} else if (stored)
