@@ -565,9 +565,12 @@ static bool fill_households(struct grid *g, struct on_date *a, bool by_type, con
 		eq_row(g, r, all, cols);
 	for (int c = 0; c < cols; c++)
 		eq_col(g, c, 0, rows - 1, 1);
-	/* the households of the territory: in every table that counts them */
-	int total = cols - 1;
-	set_known(g, rows - 1, &total, 1);
+	/* the households of the territory by size: famiglie's column, the
+	 * total row of the table by type (the same identity, so the same
+	 * cells hidden in both); their total in every table that counts them */
+	for (int c = 0; c < cols; c++)
+		for (int r = by_type ? rows - 1 : 0; r < rows; r++)
+			set_known(g, r, &c, 1);
 	return true;
 }
 

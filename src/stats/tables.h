@@ -82,14 +82,14 @@ vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
  * or hidden cells adding up (in absolute value) to less than the
  * threshold get the smallest other non-zero cell hidden too, or, when a
  * hidden cell is alone and no non-zero cell is left, a zero (a zero as
- * the only complement gives the hidden cell back), until none is left.  known[i] (may be NULL) marks
- * the totals every table publishes alike (the population and the foreign
- * residents by sex, the households of a territory on a date: the rule of
- * docs/api.md, "Segreto statistico"): hidden below the threshold, or to
- * protect each other in an identity made of known cells alone (men +
- * women = total: decided on their values only, so alike in every
- * table), never to protect another cell.
- * hidden[i] is set for the cells to suppress. */
+ * the only complement gives the hidden cell back), until none is left.
+ * known[i] (may be NULL) marks the totals every table publishes alike
+ * (the population and the foreign residents by sex, the households by
+ * size of a territory on a date: the rule of docs/api.md, "Segreto
+ * statistico"): hidden below the threshold, or to protect each other in
+ * an identity made of known cells alone (men + women = total: decided on
+ * their values only, so alike in every table), never to protect another
+ * cell.  hidden[i] is set for the cells to suppress. */
 void stats_protect(const long long *cells, const bool *derived, const bool *known, bool *hidden,
 		   int n, const int *eq_cells, const int *eq_len, int neq, int threshold);
 

@@ -4,8 +4,8 @@ table and series the API publishes for one municipality and a few dates, and
 combines them.
 
 For small generated municipalities (several seeds, thresholds 3 and 5) the
-test reads POSAS, STRASA, STRASA by citizenship, households and the
-indicators by locality on the dates a balance touches (the day before its
+test reads POSAS, STRASA, STRASA by citizenship, households by size and by type
+and the indicators by locality on the dates a balance touches (the day before its
 first month, the last day of each month), the monthly balance and the
 series of the population, its sexes, the foreigners and every flow.  Each
 published cell is a value of one unknown of the register (the population
@@ -139,10 +139,27 @@ def read_all(get, comune, thr, atk):
         parts = []
         for r in doc["righe"]:
             v = ("famtot", d) if r[2] == "Totale" else ("fam", d, r[2])
+            check(r[2] == "Totale" or r[2] == ("1", "2", "3", "4", "5", "6 e più")[len(parts)],
+                  "famiglie: the sizes in order")
             atk.cell(v, r[3], f"famiglie {d}")
             if r[2] != "Totale":
                 parts.append(v)
         atk.total(parts, ("famtot", d))
+        # By type and size: the total row is the households by size.
+        doc = table("famiglie_tipologia", date=d)
+        cols = {k: [] for k in range(7)}
+        for r in doc["righe"]:
+            if r[2] == "Totale":
+                row = parts + [("famtot", d)]
+            else:
+                row = [("tipo", d, r[2], k) for k in range(7)]
+                for k in range(7):
+                    cols[k].append(row[k])
+            for v, x in zip(row, r[3:10]):
+                atk.cell(v, x, f"famiglie_tipologia {d}")
+            atk.total(row[:6], row[6])
+        for k in range(7):
+            atk.total(cols[k], (parts + [("famtot", d)])[k])
         # By locality: the total row is the population, the foreigners and
         # the households of the date, its age groups POSAS's sums.
         doc = table("localita", date=d)
