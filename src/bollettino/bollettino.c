@@ -91,47 +91,26 @@ static vis_err table(struct store *s, const struct refdata *rd, enum stats_table
 }
 
 /* The month's balance protected for the bulletin, in place (bil: the table
- * computed without protection).  The bulletin publishes the population at
- * the end as a stock (its residents by age group, on the same day): the
- * end counts as known, so the balance's identities are protected without
- * it (start + flows = known, start + balances = known, and the two
- * balances'), with men + women = total in every column; hiding the end
- * would be undone by the stock beside it, while the start is published
- * nowhere else and may be hidden to protect the flows. */
+ * computed without protection): as the balance table and the series
+ * protect the same month (stats_balance_protect), so that no cell hidden
+ * here is published there; the population at the start and at the end is
+ * published by every table (POSAS on any date) and is never hidden to
+ * protect a flow. */
 static void balance_protect(json_t *bil, int threshold)
 {
-	enum { N = 3 * STATS_B_COLS };
-	long long cells[N];
-	bool derived[N] = {0}, hidden[N];
-	int eq_cells[3 * 30 + STATS_B_COLS * 3], eq_len[3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS];
-	int neq = 0, nc = 0;
+	long long v[3][STATS_B_COLS];
+	bool hidden[3][STATS_B_COLS];
 	json_t *rows = json_object_get(bil, "righe");
-	for (int sx = 0; sx < 3; sx++) {
-		json_t *row = json_array_get(rows, (size_t)sx);
+	for (int sx = 0; sx < 3; sx++)
 		for (int c = 0; c < STATS_B_COLS; c++)
-			cells[sx * STATS_B_COLS + c] =
-				(long long)json_integer_value(json_array_get(row, (size_t)6 + c));
-		derived[sx * STATS_B_COLS + STATS_B_NATURAL] = true;
-		derived[sx * STATS_B_COLS + STATS_B_MIGR] = true;
-		for (int k = 0; k < STATS_BALANCE_IDENTITIES; k++) {
-			int n = 0;
-			for (int j = 0; j < stats_balance_identity[k].n; j++)
-				if (stats_balance_identity[k].cols[j] != STATS_B_END)
-					eq_cells[nc + n++] = sx * STATS_B_COLS + stats_balance_identity[k].cols[j];
-			nc += n;
-			eq_len[neq++] = n;
-		}
-	}
-	for (int c = 0; c < STATS_B_COLS; c++) {
-		for (int sx = 0; sx < 3; sx++)
-			eq_cells[nc++] = sx * STATS_B_COLS + c;
-		eq_len[neq++] = 3;
-	}
-	stats_protect(cells, derived, hidden, N, eq_cells, eq_len, neq, threshold);
-	for (int i = 0; i < N; i++)
-		if (hidden[i])
-			json_array_set_new(json_array_get(rows, (size_t)(i / STATS_B_COLS)),
-					   (size_t)6 + i % STATS_B_COLS, json_null());
+			v[sx][c] = (long long)json_integer_value(
+				json_array_get(json_array_get(rows, (size_t)sx), (size_t)6 + c));
+	stats_balance_protect((const long long(*)[STATS_B_COLS])v, hidden, threshold);
+	for (int sx = 0; sx < 3; sx++)
+		for (int c = 0; c < STATS_B_COLS; c++)
+			if (hidden[sx][c])
+				json_array_set_new(json_array_get(rows, (size_t)sx), (size_t)6 + c,
+						   json_null());
 	json_object_set_new(bil, "soglia", json_integer(threshold));
 }
 

@@ -94,7 +94,7 @@ struct unit {
 	char first[7];             /* the first of them */
 	long long *stock;          /* [np + 1][S_COLS] */
 	long long *age_sum;        /* [np + 1] */
-	long long *bal;            /* [np][STATS_B_COLS] */
+	long long *bal;            /* [np][men, women, total][STATS_B_COLS] */
 };
 
 struct walk {
@@ -142,8 +142,11 @@ static int add_record(void *ctx, const struct stats_record *r)
 		u->age_sum[k] += age;
 	}
 	for (int i = 0; i < r->nep; i++)
-		for (int p = 0; p < w->np; p++)
-			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &u->bal[p * STATS_B_COLS]);
+		for (int p = 0; p < w->np; p++) {
+			long long *b = &u->bal[p * 3 * STATS_B_COLS];
+			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &b[(r->sex ? 0 : 1) * STATS_B_COLS]);
+			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &b[2 * STATS_B_COLS]);
+		}
 	return 0;
 }
 
@@ -161,34 +164,23 @@ static void eq_push(struct eqs *q, const int *cells, int n)
 	q->len[q->n++] = n;
 }
 
-/* The identities of a period's flows.  Its start and end are the
- * population on two dates, published as stocks (and by POSAS): their
- * difference, the flows' net, counts as known, so the flows are protected
- * among themselves and never by hiding the population. */
-#define FLOW_IDENTITIES 4
-static const struct stats_identity flow_identity[FLOW_IDENTITIES] = {
-	{8, {STATS_B_BIRTHS, STATS_B_DEATHS, STATS_B_IN_IT, STATS_B_IN_ABROAD, STATS_B_IN_OTHER,
-	     STATS_B_OUT_IT, STATS_B_OUT_ABROAD, STATS_B_OUT_OTHER}},
-	{3, {STATS_B_BIRTHS, STATS_B_DEATHS, STATS_B_NATURAL}},
-	{7, {STATS_B_IN_IT, STATS_B_IN_ABROAD, STATS_B_IN_OTHER, STATS_B_OUT_IT, STATS_B_OUT_ABROAD,
-	     STATS_B_OUT_OTHER, STATS_B_MIGR}},
-	{2, {STATS_B_NATURAL, STATS_B_MIGR}},
-};
+/* The cells of a period's balance: [men, women, total][STATS_B_COLS]. */
+#define BAL_CELLS (3 * STATS_B_COLS)
 
 /* Hides the cells of one territory: stocks first ([np+1][S_COLS]), then
- * the balances ([np][STATS_B_COLS]); hidden[] has as many flags. */
+ * the balances ([np][BAL_CELLS]); hidden[] has as many flags.  The
+ * population by sex and the foreign residents are totals every table
+ * publishes (stats_protect's known); each period's balance is protected
+ * as the balance table and the bulletin protect it (stats_balance_protect),
+ * its start and end known, so a flow hidden here is hidden there. */
 static bool unit_protect(const struct unit *u, int np, int threshold, bool *hidden)
 {
-	int ns = (np + 1) * S_COLS, n = ns + np * STATS_B_COLS;
-	long long *cells = malloc((size_t)n * sizeof *cells);
-	bool *derived = calloc((size_t)n, sizeof *derived);
-	struct eqs q = {.cells = malloc((size_t)(np + 1) * 10 * sizeof(int) +
-					(size_t)np * 20 * sizeof(int)),
-			.len = malloc((size_t)(np + 1) * 3 * sizeof(int) + (size_t)np * 4 * sizeof(int))};
-	bool ok = cells && derived && q.cells && q.len;
+	int ns = (np + 1) * S_COLS;
+	bool *known = calloc((size_t)ns, sizeof *known);
+	struct eqs q = {.cells = malloc((size_t)(np + 1) * 10 * sizeof(int)),
+			.len = malloc((size_t)(np + 1) * 3 * sizeof(int))};
+	bool ok = known && q.cells && q.len;
 	if (ok) {
-		memcpy(cells, u->stock, (size_t)ns * sizeof *cells);
-		memcpy(cells + ns, u->bal, (size_t)np * STATS_B_COLS * sizeof *cells);
 		for (int k = 0; k <= np; k++) {
 			int b = k * S_COLS;
 			int sex[] = {b + S_MEN, b + S_WOMEN, b + S_TOT};
@@ -197,21 +189,16 @@ static bool unit_protect(const struct unit *u, int np, int threshold, bool *hidd
 			eq_push(&q, sex, 3);
 			eq_push(&q, age, 4);
 			eq_push(&q, cit, 3);
+			known[b + S_TOT] = known[b + S_MEN] = known[b + S_WOMEN] = true;
+			known[b + S_FOREIGN] = true;
 		}
-		for (int p = 0; p < np; p++) {
-			int b = ns + p * STATS_B_COLS;
-			derived[b + STATS_B_NATURAL] = derived[b + STATS_B_MIGR] = true;
-			for (int k = 0; k < FLOW_IDENTITIES; k++) {
-				int c[10];
-				for (int j = 0; j < flow_identity[k].n; j++)
-					c[j] = b + flow_identity[k].cols[j];
-				eq_push(&q, c, flow_identity[k].n);
-			}
-		}
-		stats_protect(cells, derived, hidden, n, q.cells, q.len, q.n, threshold);
+		stats_protect(u->stock, NULL, known, hidden, ns, q.cells, q.len, q.n, threshold);
+		for (int p = 0; p < np; p++)
+			stats_balance_protect((const long long(*)[STATS_B_COLS])&u->bal[p * BAL_CELLS],
+					      (bool(*)[STATS_B_COLS])&hidden[ns + p * BAL_CELLS],
+					      threshold);
 	}
-	free(cells);
-	free(derived);
+	free(known);
 	free(q.cells);
 	free(q.len);
 	return ok;
@@ -223,8 +210,9 @@ static json_t *value(const struct indicator *ind, const struct unit *u, const bo
 		     int np, int p, int days)
 {
 	int k = p + 1, ns = (np + 1) * S_COLS;
-	const long long *s = &u->stock[k * S_COLS], *b = &u->bal[p * STATS_B_COLS];
-	const bool *hs = &hidden[k * S_COLS], *hb = &hidden[ns + p * STATS_B_COLS];
+	/* the balance's total row */
+	const long long *s = &u->stock[k * S_COLS], *b = &u->bal[p * BAL_CELLS + 2 * STATS_B_COLS];
+	const bool *hs = &hidden[k * S_COLS], *hb = &hidden[ns + p * BAL_CELLS + 2 * STATS_B_COLS];
 	const char *n = ind->name;
 #define SH(c) hs[c]
 #define BH(c) hb[STATS_B_##c]
@@ -336,7 +324,7 @@ static vis_err units_init(struct store *s, struct walk *w, const struct stats_se
 		struct unit *u = &w->u[i];
 		u->stock = calloc((size_t)(w->np + 1) * S_COLS, sizeof *u->stock);
 		u->age_sum = calloc((size_t)w->np + 1, sizeof *u->age_sum);
-		u->bal = calloc((size_t)w->np * STATS_B_COLS, sizeof *u->bal);
+		u->bal = calloc((size_t)w->np * BAL_CELLS, sizeof *u->bal);
 		if (!u->stock || !u->age_sum || !u->bal)
 			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
@@ -441,14 +429,14 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		rc = units_init(s, w, q, e);
 	if (!rc)
 		rc = stats_history_each(s, q->comuni, add_record, w, e);
-	int ncells = (w->np + 1) * S_COLS + w->np * STATS_B_COLS;
+	int ncells = (w->np + 1) * S_COLS + w->np * BAL_CELLS;
 	bool *hidden = rc ? NULL : malloc((size_t)ncells * sizeof *hidden);
 	if (!rc && !hidden)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	json_t *series = json_array();
 	for (int i = 0; !rc && i < w->nu; i++) {
 		struct unit *u = &w->u[i];
-		for (int p = 0; p < w->np; p++)
+		for (int p = 0; p < 3 * w->np; p++)
 			stats_balance_close(&u->bal[p * STATS_B_COLS]);
 		if (!unit_protect(u, w->np, threshold, hidden)) {
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");

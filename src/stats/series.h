@@ -7,10 +7,12 @@
  * deaths, registrations, cancellations, natural and migratory balance and
  * their crude rates per 1,000 residents per year), the periods (calendar
  * months or years within the period the register covers), and their
- * protection: per territory every count the indicators are made of (the
- * stocks by sex, age group and citizenship, the balance of each period)
- * is protected as a table with its identities (stats_protect), and a value
- * is published only when none of the counts it is computed from is hidden.
+ * protection: per territory the stocks the indicators are made of (by
+ * sex, age group and citizenship) are protected as a table with their
+ * identities (stats_protect; the population, the sexes and the foreigners
+ * are known totals), the balance of each period by sex as the balance
+ * table and the bulletin protect it (stats_balance_protect), and a value
+ * is published only when none of the counts it is made of is hidden.
  *
  * A series is a JSON object {indicatore, titolo, unita, passo,
  * periodo_coperto, soglia, territorio, serie: [{codice, nome, punti:

@@ -23,8 +23,8 @@ static long long magnitude(long long v)
 	return v < 0 ? -v : v;
 }
 
-void stats_protect(const long long *cells, const bool *derived, bool *hidden, int n,
-		   const int *eq_cells, const int *eq_len, int neq, int threshold)
+void stats_protect(const long long *cells, const bool *derived, const bool *known, bool *hidden,
+		   int n, const int *eq_cells, const int *eq_len, int neq, int threshold)
 {
 	for (int i = 0; i < n; i++)
 		hidden[i] = !(derived && derived[i]) && cells[i] > 0 && cells[i] < threshold;
@@ -33,18 +33,34 @@ void stats_protect(const long long *cells, const bool *derived, bool *hidden, in
 		changed = false;
 		const int *eq = eq_cells;
 		for (int k = 0; k < neq; eq += eq_len[k++]) {
-			int count = 0, best = -1;
+			int count = 0, best = -1, zero = -1;
 			long long sum = 0;
+			/* an identity among known totals alone (men + women =
+			 * total) protects them from each other: decided on their
+			 * values only, so alike in every table */
+			bool among_known = known != NULL;
+			for (int j = 0; j < eq_len[k] && among_known; j++)
+				among_known = known[eq[j]];
 			for (int j = 0; j < eq_len[k]; j++) {
 				long long v = magnitude(cells[eq[j]]);
 				if (hidden[eq[j]]) {
 					count++;
 					sum += v;
-				} else if (v > 0 && (best < 0 || v < magnitude(cells[best])))
+				} else if (known && known[eq[j]] && !among_known)
+					continue;
+				else if (v == 0) {
+					if (zero < 0)
+						zero = eq[j];
+				} else if (best < 0 || v < magnitude(cells[best]))
 					best = eq[j];
 			}
 			/* One hidden cell is the total minus the others; several
-			 * adding up to less than the threshold are a small cell. */
+			 * adding up to less than the threshold are a small cell.
+			 * Known cells (published alike by every table) protect
+			 * none but each other; a zero protects a cell that would
+			 * be alone otherwise (it is the only complement). */
+			if (best < 0 && count == 1)
+				best = zero;
 			if (count == 0 || (count >= 2 && sum >= threshold) || best < 0)
 				continue;
 			hidden[best] = true;
@@ -53,13 +69,43 @@ void stats_protect(const long long *cells, const bool *derived, bool *hidden, in
 	}
 }
 
+void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STATS_B_COLS],
+			   int threshold)
+{
+	enum { N = 3 * STATS_B_COLS };
+	long long cells[N];
+	bool derived[N] = {0}, known[N] = {0}, h[N];
+	int eq_cells[3 * 30 + STATS_B_COLS * 3], eq_len[3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS];
+	int neq = 0, nc = 0;
+	for (int sx = 0; sx < 3; sx++) {
+		int b = sx * STATS_B_COLS;
+		memcpy(&cells[b], v[sx], sizeof v[sx]);
+		derived[b + STATS_B_NATURAL] = derived[b + STATS_B_MIGR] = true;
+		known[b + STATS_B_START] = known[b + STATS_B_END] = true;
+		for (int k = 0; k < STATS_BALANCE_IDENTITIES; k++) {
+			for (int j = 0; j < stats_balance_identity[k].n; j++)
+				eq_cells[nc++] = b + stats_balance_identity[k].cols[j];
+			eq_len[neq++] = stats_balance_identity[k].n;
+		}
+	}
+	for (int c = 0; c < STATS_B_COLS; c++) {
+		for (int sx = 0; sx < 3; sx++)
+			eq_cells[nc++] = sx * STATS_B_COLS + c;
+		eq_len[neq++] = 3;
+	}
+	stats_protect(cells, derived, known, h, N, eq_cells, eq_len, neq, threshold);
+	for (int i = 0; i < N; i++)
+		hidden[i / STATS_B_COLS][i % STATS_B_COLS] = h[i];
+}
+
 /* ------------------------------------------------------------ a table */
 
 struct grid {
 	int rows, cols, labels;   /* cols: counts per row; labels: strings per row */
 	char (*label)[LABEL_MAX];
 	long long *v;
-	bool *derived;            /* cells computed from others (balances), or NULL */
+	bool *known;              /* totals every table publishes alike (stats_protect) */
+	bool balance;             /* periods of a balance: 3 rows each, stats_balance_protect */
 	int *eq_cells, *eq_len;
 	int neq, ncells, cap_eq, cap_cells;
 	bool oom;
@@ -78,14 +124,15 @@ static bool grid_init(struct grid *g, int rows, int cols, int labels)
 	g->labels = labels;
 	g->label = calloc((size_t)rows * (size_t)labels, sizeof *g->label);
 	g->v = calloc((size_t)rows * (size_t)cols, sizeof *g->v);
-	return g->label && g->v;
+	g->known = calloc((size_t)rows * (size_t)cols, sizeof *g->known);
+	return g->label && g->v && g->known;
 }
 
 static void grid_release(struct grid *g)
 {
 	free(g->label);
 	free(g->v);
-	free(g->derived);
+	free(g->known);
 	free(g->eq_cells);
 	free(g->eq_len);
 }
@@ -93,6 +140,14 @@ static void grid_release(struct grid *g)
 static long long *at(struct grid *g, int r, int c)
 {
 	return &g->v[r * g->cols + c];
+}
+
+/* Marks the cells of row r in columns cols[0..n) as totals every table
+ * publishes alike (stats_protect's known). */
+static void set_known(struct grid *g, int r, const int *cols, int n)
+{
+	for (int i = 0; i < n; i++)
+		g->known[r * g->cols + cols[i]] = true;
 }
 
 static void set_label(struct grid *g, int r, int i, const char *text)
@@ -510,6 +565,12 @@ static bool fill_households(struct grid *g, struct on_date *a, bool by_type, con
 		eq_row(g, r, all, cols);
 	for (int c = 0; c < cols; c++)
 		eq_col(g, c, 0, rows - 1, 1);
+	/* the households of the territory by size: famiglie's column, the
+	 * total row of the table by type (the same identity, so the same
+	 * cells hidden in both); their total in every table that counts them */
+	for (int c = 0; c < cols; c++)
+		for (int r = by_type ? rows - 1 : 0; r < rows; r++)
+			set_known(g, r, &c, 1);
 	return true;
 }
 
@@ -544,6 +605,9 @@ static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, 
 		return false;
 	const char *lab[] = {code, name};
 	age_block(g, 0, age, lab, 2);
+	/* the residents (or the foreign residents) by sex: in every table */
+	static const int mft[] = {0, 1, 2};
+	set_known(g, AGES, mft, 3);
 	return true;
 }
 
@@ -570,6 +634,8 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 	for (int r = 0; r < block; r++)
 		for (int c = 0; c < 3; c++)
 			eq_col(g, c, r, a->nst * block + r, block);
+	static const int mft[] = {0, 1, 2};
+	set_known(g, a->nst * block + AGES, mft, 3);
 	return true;
 }
 
@@ -745,6 +811,8 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		}
 		for (int c = 0; c < A_COLS; c++)
 			eq_col(g, c, 0, rows, 1);
+		static const int known[] = {A_MEN, A_WOMEN, A_TOT, A_FOREIGN, A_FAMILIES};
+		set_known(g, rows, known, 5);
 		g->nextra = 2;
 		g->extra = address_indicators;
 		g->extra_ctx = *age_sum;
@@ -797,8 +865,7 @@ static vis_err balance_table(struct store *s, const struct stats_table_query *q,
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
 	vis_err rc = stats_history_each(s, q->comuni, add_record, b, e);
-	if (!rc && (!grid_init(g, b->np * 3, STATS_B_COLS, 6) ||
-		    !(g->derived = calloc((size_t)b->np * 3 * STATS_B_COLS, sizeof *g->derived))))
+	if (!rc && !grid_init(g, b->np * 3, STATS_B_COLS, 6))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	for (int p = 0; !rc && p < b->np; p++) {
 		static const char *const sexes[] = {"Maschi", "Femmine", "Totale"};
@@ -819,20 +886,11 @@ static vis_err balance_table(struct store *s, const struct stats_table_query *q,
 				set_label(g, r, i, lab[i]);
 			for (int c = 0; c < STATS_B_COLS; c++)
 				*at(g, r, c) = v[c];
-			/* the balances are differences, not counts of persons */
-			g->derived[r * STATS_B_COLS + STATS_B_NATURAL] = true;
-			g->derived[r * STATS_B_COLS + STATS_B_MIGR] = true;
-			for (int k = 0; k < STATS_BALANCE_IDENTITIES; k++)
-				eq_row(g, r, stats_balance_identity[k].cols, stats_balance_identity[k].n);
-			/* the end of a period is the start of the next */
-			if (p + 1 < b->np) {
-				int rc2[] = {r, STATS_B_END, r + 3, STATS_B_START};
-				eq_add(g, rc2, 2);
-			}
 		}
-		for (int c = 0; c < STATS_B_COLS; c++)
-			eq_col(g, c, p * 3, p * 3 + 2, 1);
 	}
+	/* each period protected alone (the same way as in the series and the
+	 * bulletin): its start and end are populations every table publishes */
+	g->balance = true;
 	free(b->v);
 	free(b);
 	return rc;
@@ -849,7 +907,13 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 	bool *hidden = calloc((size_t)n + 1, sizeof *hidden);
 	if (!hidden)
 		return NULL;
-	stats_protect(g->v, g->derived, hidden, n, g->eq_cells, g->eq_len, g->neq, threshold);
+	if (g->balance)
+		for (int r = 0; r + 3 <= g->rows; r += 3)
+			stats_balance_protect((const long long(*)[STATS_B_COLS])at(g, r, 0),
+					      (bool(*)[STATS_B_COLS])&hidden[r * g->cols], threshold);
+	else
+		stats_protect(g->v, NULL, g->known, hidden, n, g->eq_cells, g->eq_len, g->neq,
+			      threshold);
 	json_t *cols = json_array(), *rows = json_array();
 	for (int i = 0; i < g->labels + g->cols + g->nextra; i++)
 		json_array_append_new(cols, json_string(colnames[i]));
@@ -1016,6 +1080,9 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 				}
 				for (int c = 0; !rc && c < 3; c++)
 					eq_col(&g, c, 0, a->nst, 1);
+				static const int mft[] = {0, 1, 2};
+				if (!rc)
+					set_known(&g, a->nst, mft, 3);
 			} else if (!rc) {
 				bool by_type = q->table == STATS_FAMIGLIE_TIPO;
 				static const char *const fc[] = {"Codice territorio", "Territorio",

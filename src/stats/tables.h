@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "stats/history.h"
 #include "store/store.h"
 
 struct refdata;
@@ -79,10 +80,28 @@ vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
  * threshold-1 is hidden, unless derived[i] (a balance: a difference, not
  * persons; derived may be NULL); then, in every identity, one hidden cell
  * or hidden cells adding up (in absolute value) to less than the
- * threshold get the smallest other non-zero cell hidden too, until none
- * is left.  hidden[i] is set for the cells to suppress; zeros never are. */
-void stats_protect(const long long *cells, const bool *derived, bool *hidden, int n,
-		   const int *eq_cells, const int *eq_len, int neq, int threshold);
+ * threshold get the smallest other non-zero cell hidden too, or, when a
+ * hidden cell is alone and no non-zero cell is left, a zero (a zero as
+ * the only complement gives the hidden cell back), until none is left.
+ * known[i] (may be NULL) marks the totals every table publishes alike
+ * (the population and the foreign residents by sex, the households by
+ * size of a territory on a date: the rule of docs/api.md, "Segreto
+ * statistico"): hidden below the threshold, or to protect each other in
+ * an identity made of known cells alone (men + women = total: decided on
+ * their values only, so alike in every table), never to protect another
+ * cell.  hidden[i] is set for the cells to suppress. */
+void stats_protect(const long long *cells, const bool *derived, const bool *known, bool *hidden,
+		   int n, const int *eq_cells, const int *eq_len, int neq, int threshold);
+
+/* One period of the demographic balance, rows men, women, total (columns
+ * enum stats_flow), protected the one way the balance table, the series
+ * and the bulletin all use: the population at the start and at the end
+ * is known (every table publishes it), the balances are derived, and
+ * the identities are each row's (stats_balance_identity) and men + women
+ * = total in every column.  The same counts give the same hidden cells
+ * wherever the period is published. */
+void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STATS_B_COLS],
+			   int threshold);
 
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */

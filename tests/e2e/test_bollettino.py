@@ -137,11 +137,10 @@ def check_bulletin(srv, a, pop, comune, first, last):
         return expect(a.get(f"/api/v1/stats/tables?table={name}&comuni={comune}"
                             f"&threshold={THRESHOLD}&{q}"), 200).json
 
-    # The balance: the API's table for the month, transposed, protected for
-    # the bulletin with the end known (it is published as a stock beside
-    # it): every published cell the independent count and
-    # the API's where that publishes it too; no identity gives a hidden cell
-    # back.
+    # The balance: the API's table for the month, transposed, protected as
+    # the API protects the month, its start and end known: every published
+    # cell the independent count, every cell (hidden ones too) as the API's
+    # table of the month; no identity gives a hidden cell back.
     bil = table("bilancio", **{"from": first_s, "to": last_s})
     eq(len(bil["righe"]), 3, "one month, three sexes")
     truth = model.expected_balance(pop, (comune,), [(first_s, last_s)])
@@ -152,20 +151,26 @@ def check_bulletin(srv, a, pop, comune, first, last):
         got = [num(x) for x in T["tavola-bilancio"][item]]
         for sx, sex in enumerate(sexes):
             bcells[(sex, j)], tr[(sex, j)] = got[sx], truth[(first_s, sex)][j]
-            api = bil["righe"][sx][6 + j]
-            if got[sx] is not None and api is not None:
-                eq(got[sx], api, f"{comune} {mese} bilancio {item} {sex}: the API's table")
+            # the same cells published and hidden as the API's table of
+            # the month (and the series): nothing hidden here is shown there
+            eq(got[sx], bil["righe"][sx][6 + j],
+               f"{comune} {mese} bilancio {item} {sex}: the API's table")
         if got[2] is None:
             hidden_total.append(item)
-    # start + flows = end, start + balances = end with the end known
-    flows = (0, 1, 2, 4, 5, 6, 7, 8, 9)
+    # start + flows = end, start + balances = end, the start and the end
+    # known (POSAS publishes them for any date)
+    flows = (0, 1, 2, 4, 5, 6, 7, 8, 9, 11)
     idents = [[(sex, j) for j in ident] for sex in sexes
-              for ident in (flows, (1, 2, 3), (4, 5, 6, 7, 8, 9, 10), (0, 3, 10))]
+              for ident in (flows, (1, 2, 3), (4, 5, 6, 7, 8, 9, 10), (0, 3, 10, 11))]
     idents += [[(sex, j) for sex in sexes] for j in range(12)]
     model.check_protected(bcells, tr, idents, THRESHOLD, f"bulletin balance {comune} {mese}",
-                          derived=lambda cell: cell[1] in (3, 10))
+                          derived=lambda cell: cell[1] in (3, 10),
+                          known=lambda cell: cell[1] in (0, 11))
     for sex in sexes:
-        check(bcells[(sex, 11)] is not None, f"the population at the end is published ({sex})")
+        for j in (0, 11):
+            check(bcells[(sex, j)] is not None or 0 < tr[(sex, j)] < THRESHOLD
+                  or 0 < tr[("Maschi", j)] < THRESHOLD or 0 < tr[("Femmine", j)] < THRESHOLD,
+                  f"the population at the start and at the end is published ({sex}, {j})")
     tot = {item: num(T["tavola-bilancio"][item][2]) for item in items}
 
     # Residents by age group on the last day: the sums of POSAS's single

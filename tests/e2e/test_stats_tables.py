@@ -167,26 +167,54 @@ def expected_balance(pop, comuni, periods):
     return out
 
 
-def check_protected(cells, truth, identities, threshold, what, derived=lambda c: False):
-    """cells/truth: {cell id: published value or None / true count}."""
+def check_protected(cells, truth, identities, threshold, what, derived=lambda c: False,
+                    known=lambda c: False):
+    """cells/truth: {cell id: published value or None / true count}.  The
+    rule (docs/api.md, "Segreto statistico"): a count of 1 to threshold-1
+    is hidden (not a balance, derived); in every identity no hidden cell is
+    alone, and hidden cells adding up to less than the threshold get
+    another non-zero cell; a zero is hidden only as the last complement of
+    a cell that would be alone; the known totals (the population and the
+    foreign residents by sex, the households, published alike by every
+    table) are hidden only below the threshold or to protect each other in
+    an identity of known cells alone."""
     for c, v in cells.items():
         if v is not None:
             eq(v, truth[c], f"{what}: cell {c}")
             check(v <= 0 or v >= threshold or derived(c),
                   f"{what}: published {c} = {v} under {threshold}")
-        else:
-            check(truth[c] != 0, f"{what}: a zero is never hidden ({c})")
+    for c, v in cells.items():
+        if v is not None:
+            continue
+        mine = [i for i in identities if c in i]
+        if truth[c] == 0:
+            # some identity of it has no other non-zero cell left to hide
+            check(any(all(cells[x] is None or truth[x] == 0 or (known(x) and not
+                                                                 all(map(known, i)))
+                          for x in i if x != c) for i in mine),
+                  f"{what}: a zero hidden that protects nothing ({c})")
+        if known(c) and not 0 < truth[c] < threshold:
+            check(any(all(map(known, i)) for i in mine),
+                  f"{what}: a known total hidden to protect another cell ({c})")
     for ident in identities:
         hidden = [truth[c] for c in ident if cells[c] is None]
         check(len(hidden) != 1, f"{what}: an identity gives a hidden cell back: {ident}")
         # Hidden cells adding up to a small count: only when no other
         # non-zero cell of the identity was left to hide with them.
+        among_known = all(map(known, ident))
         if hidden and sum(abs(x) for x in hidden) < threshold:
-            check(all(cells[c] is None or cells[c] == 0 for c in ident),
+            check(all(cells[c] is None or cells[c] == 0 or (known(c) and not among_known)
+                      for c in ident),
                   f"{what}: hidden cells of {ident} add up to a small count")
 
 
-def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=(), columns=True):
+def TOTAL_ROW(c):
+    """The known totals of POSAS and the STRASA tables: the 999 row."""
+    return c[0] == "999"
+
+
+def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=(), columns=True,
+               known=lambda c: False):
     """Checks a table whose rows are keyed by key_cols label columns and
     whose rows and columns are identities (the last row the total; with
     columns=False the columns are not, extra_identities say what is)."""
@@ -204,7 +232,7 @@ def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=(), 
     ncols = len(doc["colonne"]) - nlab
     idents = [[(k, j) for j in range(ncols)] for k in rows] if ncols > 1 else []
     idents += [[(k, j) for k in rows] for j in range(ncols)] if columns else []
-    check_protected(cells, truth, idents + list(extra_identities), threshold, what)
+    check_protected(cells, truth, idents + list(extra_identities), threshold, what, known=known)
     return cells
 
 
@@ -226,9 +254,11 @@ def test_standard_tables():
                 eq(doc["tavola"], "POSAS", "name")
                 eq(doc["riferimento"], START, "1 January")
                 eq(doc["periodo_coperto"], {"dal": START, "al": last}, "the period covered")
-                grid_check(doc, expected_ages(p, comuni, START), [2], thr, f"POSAS {c} t{thr}")
+                grid_check(doc, expected_ages(p, comuni, START), [2], thr, f"POSAS {c} t{thr}",
+                           known=TOTAL_ROW)
             doc = table("strasa", comuni=c, year=2026)
-            grid_check(doc, expected_ages(p, comuni, START, True), [2], 3, f"STRASA {c}")
+            grid_check(doc, expected_ages(p, comuni, START, True), [2], 3, f"STRASA {c}",
+                       known=TOTAL_ROW)
             # By citizenship: the first listed state of each foreign resident.
             truth = {}
             for _, v in residents(p, comuni, START):
@@ -238,7 +268,7 @@ def test_standard_tables():
                     r[2] += 1
             truth["999"] = [sum(r[i] for r in truth.values()) for i in range(3)]
             doc = table("strasa_cittadinanza", comuni=c, year=2026)
-            grid_check(doc, truth, [2], 3, f"STRASA cittadinanza {c}")
+            grid_check(doc, truth, [2], 3, f"STRASA cittadinanza {c}", known=TOTAL_ROW)
             # Crossed with single years of age: a block of ages per state,
             # then the block of all states; every age of every block and
             # every age over the states is an identity.
@@ -263,19 +293,21 @@ def test_standard_tables():
             idents = [[((st, y), j) for y in ages] for st in by_state for j in range(3)]
             idents += [[((st, y), j) for st in by_state] for y in ages for j in range(3)]
             cells = grid_check(doc, truth, [2, 4], 3, f"STRASA cittadinanza ed età {c}",
-                               idents, columns=False)
+                               idents, columns=False, known=lambda c: c[0] == ("999", "999"))
             eq(sum(1 for x in cells.values() if x is not None and x > 0) > 0, True,
                "some non-zero cells are published")
             day = "2026-02-01"
             doc = table("famiglie", comuni=c, date=day)
             eq(doc["riferimento"], day, "the date asked for")
-            grid_check(doc, expected_households(p, comuni, day), [2], 3, f"famiglie {c}")
+            grid_check(doc, expected_households(p, comuni, day), [2], 3, f"famiglie {c}",
+                       known=lambda c: True)     # by size: known totals (docs/api.md)
             for thr in (3, 5):
                 doc = table("famiglie_tipologia", comuni=c, date=day, threshold=thr)
                 eq((doc["tavola"], doc["riferimento"]), ("FAMIGLIE_TIPOLOGIA", day), "name, date")
                 eq([r[2] for r in doc["righe"]], list(TIPOLOGIE) + ["Totale"], "ISTAT's types, in order")
                 truth = expected_household_types(p, comuni, day)
-                grid_check(doc, truth, [2], thr, f"famiglie per tipologia {c} t{thr}")
+                grid_check(doc, truth, [2], thr, f"famiglie per tipologia {c} t{thr}",
+                           known=lambda c: c[0] == "Totale")   # = famiglie, by size
                 eq(truth["Totale"][6], expected_households(p, comuni, day)["Totale"][0],
                    "the same households as by size")
             # The generator makes households of two nuclei (a married child
@@ -316,7 +348,8 @@ def test_standard_tables():
             for (d0, _), (d1, _) in zip(periods, periods[1:]):
                 idents += [[((d0, s), 11), ((d1, s), 0)] for s in ("Maschi", "Femmine", "Totale")]
             check_protected(cells, tr, idents, 3, f"bilancio {c}",
-                            derived=lambda cell: cell[1] in (3, 10))
+                            derived=lambda cell: cell[1] in (3, 10),
+                            known=lambda cell: cell[1] in (0, 11))
             # Published identities hold on what is published.
             for k, row in rows.items():
                 v = row[6:]

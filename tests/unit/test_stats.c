@@ -163,12 +163,26 @@ static void check_promises(const long long *cells, int n, const int *eq, const i
 			   int threshold)
 {
 	bool *hidden = calloc((size_t)n, sizeof *hidden);
-	stats_protect(cells, NULL, hidden, n, eq, len, neq, threshold);
-	for (int i = 0; i < n; i++) {
+	stats_protect(cells, NULL, NULL, hidden, n, eq, len, neq, threshold);
+	for (int i = 0; i < n; i++)
 		if (!hidden[i])
 			assert_true(cells[i] == 0 || cells[i] >= threshold);
-		else
-			assert_true(cells[i] > 0);   /* zeros are never hidden */
+	/* a zero is hidden only as the last complement of a hidden cell: in
+	 * one of its identities every non-zero cell is hidden */
+	for (int i = 0; i < n; i++) {
+		if (!hidden[i] || cells[i])
+			continue;
+		bool last = false;
+		const int *e = eq;
+		for (int q = 0; q < neq; e += len[q++]) {
+			bool in = false, visible = false;
+			for (int j = 0; j < len[q]; j++) {
+				in |= e[j] == i;
+				visible |= !hidden[e[j]] && cells[e[j]] != 0;
+			}
+			last |= in && !visible;
+		}
+		assert_true(last);
 	}
 	const int *e = eq;
 	for (int q = 0; q < neq; e += len[q++]) {
@@ -260,14 +274,32 @@ static void test_protect(void **state)
 	long long cells[] = {1, 1, 5, 7};
 	bool hidden[4];
 	int eq[] = {0, 1, 2, 3}, len[] = {4};
-	stats_protect(cells, NULL, hidden, 4, eq, len, 1, 3);
+	stats_protect(cells, NULL, NULL, hidden, 4, eq, len, 1, 3);
 	assert_true(hidden[0] && hidden[1] && hidden[2] && !hidden[3]);
 	/* A derived cell (a balance of -2) is not hidden for being small. */
 	long long bal[] = {10, 12, -2};
 	bool derived[] = {false, false, true}, h2[3];
 	int eq2[] = {0, 1, 2}, len2[] = {3};
-	stats_protect(bal, derived, h2, 3, eq2, len2, 1, 3);
+	stats_protect(bal, derived, NULL, h2, 3, eq2, len2, 1, 3);
 	assert_true(!h2[0] && !h2[1] && !h2[2]);
+	/* A hidden cell whose only complement is a zero: the zero is hidden
+	 * too (2 = births, 0 = deaths, known net 2: births - deaths = 2). */
+	long long z[] = {2, 0};
+	bool hz[2];
+	int eqz[] = {0, 1}, lenz[] = {2};
+	stats_protect(z, NULL, NULL, hz, 2, eqz, lenz, 1, 3);
+	assert_true(hz[0] && hz[1]);
+	/* A known total (published by every table) never protects a cell:
+	 * 2 + 9 = 11 known, so the 9 is hidden, never the 11. */
+	long long kc[] = {2, 9, 11};
+	bool known[] = {false, false, true}, hk[3];
+	int eqk[] = {0, 1, 2}, lenk[] = {3};
+	stats_protect(kc, NULL, known, hk, 3, eqk, lenk, 1, 3);
+	assert_true(hk[0] && hk[1] && !hk[2]);
+	/* ...and a known total below the threshold is hidden all the same. */
+	long long ks[] = {1, 1, 2};
+	stats_protect(ks, NULL, known, hk, 3, eqk, lenk, 1, 3);
+	assert_true(hk[0] && hk[1] && hk[2]);
 	/* Random sparse tables, several thresholds. */
 	srand(17);
 	for (int t = 0; t < 400; t++) {
