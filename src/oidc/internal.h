@@ -34,6 +34,7 @@ struct oidc {
 	int64_t op_until;
 	int64_t op_retry;  /* after a failed resolution, not before */
 	char op_why[200];  /* what failed */
+	bool op_mark;      /* it was a trust mark of the provider (spid_trust_mark) */
 };
 
 /* The public signing keys with a kid of a JWKS's "keys" (new array; none

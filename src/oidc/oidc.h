@@ -29,8 +29,10 @@
  * provider's metadata (endpoints, keys) from a trust chain resolved from
  * the provider's entity configuration up its authority_hints to the trust
  * anchor (every statement's signature checked, up to the anchor's
- * configured keys; exp; the metadata policy applied), kept until the
- * chain's earliest exp.  Without oidc_trust_anchor the provider is the one
+ * configured keys; exp; the metadata policy applied; the provider's
+ * trust marks of oidc_op_trust_marks, each signed by the anchor or an
+ * issuer it lists; the provider's keys from jwks or its signed_jwks_uri),
+ * kept until the chain's earliest exp.  Without oidc_trust_anchor the provider is the one
  * configured by hand. */
 #ifndef VISURA_OIDC_OIDC_H
 #define VISURA_OIDC_OIDC_H
@@ -123,8 +125,9 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
  * from a trust chain when the chain resolved and not expired, resolved
  * again otherwise (a failure is kept for 30 s, so that a broken federation
  * is not fetched again on every start).  False with *why set (502
- * spid_trust_chain) when the chain is expired or broken; the reason goes
- * to the transaction log. */
+ * spid_trust_chain) when the chain is expired or broken, (502
+ * spid_trust_mark) when the provider lacks a required trust mark; the
+ * reason goes to the transaction log. */
 bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why);
 
 /* The relying party's entity configuration (a compact JWS, typ

@@ -46,7 +46,15 @@ entity id and keys only (no endpoints, no provider keys):
   anchor's `value`): the login works only with the policy applied;
 - through an intermediate (provider → intermediate → anchor): logged in
   with the two levels' policies merged; an intermediate's subset_of that
-  leaves nothing for the anchor's essential: refused.
+  leaves nothing for the anchor's essential: refused;
+- the provider's trust marks (oidc_op_trust_marks): one of an issuer the
+  anchor lists (its keys from the anchor's statement about it) taken, its
+  exp bounding the chain's; missing, of another id only, expired, of an
+  issuer not listed, signed by a stranger in the issuer's name, for
+  another entity, altered: refused (spid_trust_mark), the log says why;
+- the provider's keys from its signed_jwks_uri (signed with its
+  federation key) taken; signed by another key, or only a jwks_uri:
+  refused.
 
 The browser (in test_spid_login): redirects to the provider and back into
   the interface; a refusal is an Italian page.
@@ -681,8 +689,8 @@ class FedKey:
         return {"kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig",
                 "x": b64u(n.x.to_bytes(32, "big")), "y": b64u(n.y.to_bytes(32, "big"))}
 
-    def sign(self, claims):
-        head = b64u(json.dumps({"alg": "ES256", "kid": self.kid, "typ": FED_TYP}).encode())
+    def sign(self, claims, typ=FED_TYP):
+        head = b64u(json.dumps({"alg": "ES256", "kid": self.kid, "typ": typ}).encode())
         signing_input = head + "." + b64u(json.dumps(claims).encode())
         r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
                                                   ec.ECDSA(hashes.SHA256())))
@@ -724,6 +732,8 @@ class Authority:
         self.base = f"http://127.0.0.1:{self.port}"
         self.configuration = None
         self.statements = {}
+        self.mark_issuers = None
+        self.documents = {}  # path: (content type, body), other documents it serves
         self.content_type = "application/entity-statement+jwt"
         ta = self
 
@@ -739,12 +749,15 @@ class Authority:
                 elif url.path == "/fetch":
                     sub = urllib.parse.parse_qs(url.query).get("sub", [""])[0]
                     body = ta.statements.get(sub)
+                ctype = ta.content_type
+                if url.path in ta.documents:
+                    ctype, body = ta.documents[url.path]
                 if body is None:
                     self.send_response(404)
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", ta.content_type)
+                self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body.encode())
@@ -765,6 +778,8 @@ class Authority:
                 "organization_name": "Autorità di prova"}}}
         if self.superior:
             claims["authority_hints"] = [self.superior.base]
+        if self.mark_issuers:
+            claims["trust_mark_issuers"] = self.mark_issuers
         self.configuration = self.key.sign(claims)
 
     def subordinate(self, sub, keys, iat, exp, policy=None, signer=None):
@@ -774,17 +789,33 @@ class Authority:
         self.statements[sub] = (signer or self.key).sign(claims)
 
 
-def op_configuration(op, fed, op_pub, superior, now, userinfo="/me"):
-    """The provider's entity configuration, set on the provider."""
+def mark_id(ta):
+    return ta.base + "/openid_provider/public/"
+
+
+def trust_mark(key, iss, sub, mid, iat, exp):
+    """A trust mark: a JWS signed by key (ES256)."""
+    return {"id": mid, "trust_mark": key.sign({"iss": iss, "sub": sub, "id": mid,
+                                                "iat": iat, "exp": exp,
+                                                "organization_type": "public"})}
+
+
+def op_configuration(op, fed, op_pub, superior, now, userinfo="/me", marks=None, keys=None):
+    """The provider's entity configuration, set on the provider; its
+    trust marks marks, by default one valid mark of the anchor op.ta;
+    keys: how its metadata gives its keys (by default {"jwks": ...})."""
+    if marks is None:
+        marks = [trust_mark(op.ta.key, op.ta.base, op.base, mark_id(op.ta), now, now + 3600)]
     md = {"issuer": op.base, "authorization_endpoint": op.base + "/auth",
           "token_endpoint": op.base + "/token", "userinfo_endpoint": op.base + userinfo,
-          "jwks": {"keys": [op_pub]}, "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+          "token_endpoint_auth_methods_supported": ["private_key_jwt"],
           "id_token_signing_alg_values_supported": ["RS256", "ES256"],
           "acr_values_supported": [L % 1, L % 2, L % 3]}
+    md.update(keys if keys is not None else {"jwks": {"keys": [op_pub]}})
     op.post("/test/federation", {"entity_configuration": fed.sign({
         "iss": op.base, "sub": op.base, "iat": now, "exp": now + 3600,
         "jwks": {"keys": [fed.jwk()]}, "authority_hints": [superior.base],
-        "metadata": {"openid_provider": md}})})
+        "trust_marks": marks, "metadata": {"openid_provider": md}})})
 
 
 def chain_log(srv):
@@ -815,7 +846,7 @@ def test_spid_federation():
                        oidc_redirect_uri=REDIRECT, oidc_authority_hints=ta.base,
                        oidc_organization_name="Comune di Valdoria",
                        oidc_contacts="anagrafe@comune.example.it, ced@comune.example.it",
-                       oidc_trust_marks=marks_file)
+                       oidc_trust_marks=marks_file, oidc_op_trust_marks=mark_id(ta))
     op_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     op_pub, op_full = rsa_jwk(op_key, "op-1")
     try:
@@ -823,6 +854,7 @@ def test_spid_federation():
             rp = expect(srv.request("GET", "/api/v1/auth/spid/jwks"), 200, what="rp jwks").json
             entity_configuration(srv, ta, rp, marks)
             op = Op(srv.dir, port, op_full, rp)
+            op.ta = ta
             try:
                 federation(srv, op, ta, inter, op_pub)
             finally:
@@ -901,10 +933,11 @@ def federation(srv, op, ta, inter, op_pub):
     eq([x["outcome"] for x in log], ["resolved"], "the chain resolved once, in the log")
     eq(log[0]["until"], t + 120, "kept until the chain's earliest exp")
 
-    def refused(what, reason):
+    def refused(what, reason, code="spid_trust_chain"):
         r = Client(srv).get("/api/v1/auth/spid/start?username=" + name)
-        expect(r, 502, "spid_trust_chain", what=what)
-        check("catena di fiducia" in r.json["error"]["message"], f"said in Italian: {r.json}")
+        expect(r, 502, code, what=what)
+        said = "catena di fiducia" if code == "spid_trust_chain" else "marchi di fiducia"
+        check(said in r.json["error"]["message"], f"said in Italian: {r.json}")
         last = chain_log(srv)[-1]
         eq(last["outcome"], "refused", f"{what}: refused in the transaction log")
         check(reason in last["reason"], f"{what}: the log says why ({reason}): {last}")
@@ -978,6 +1011,105 @@ def federation(srv, op, ta, inter, op_pub):
     inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
         "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"]}})
     refused("the merged policies of two levels", "essential")
+    t = trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
+    t = signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
+
+
+def signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t):
+    """The provider's keys from its metadata: signed_jwks_uri (a JWS
+    signed with its federation key, here served by the anchor's server)
+    taken; one signed by another key refused; jwks_uri alone refused
+    (the profile has the provider publish jwks)."""
+    path = "/op-signed-jwks"
+
+    def with_keys(keys, signer=fed):
+        nonlocal t
+        t = srv.advance_to(t + 31)
+        ta.documents[path] = ("application/jwk-set+jwt", signer.sign(
+            {"keys": [op_pub], "iss": op.base, "sub": op.base, "iat": t}, typ="jwk-set+jwt"))
+        op_configuration(op, fed, op_pub, ta, t, keys=keys)
+        ta.subordinate(op.base, [fed.jwk()], t, t + 60)
+
+    with_keys({"signed_jwks_uri": ta.base + path})
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login with the provider's keys from its signed_jwks_uri")
+    t = srv.advance_to(t + 30)
+    with_keys({"signed_jwks_uri": ta.base + path}, signer=FedKey(fed.kid))
+    refused("a signed JWKS signed by another key", "not signed by its federation keys")
+    with_keys({"jwks_uri": op.base + "/jwks"})
+    refused("jwks_uri alone", "jwks_uri but neither")
+    return t
+
+
+def both_to(srv, op, t):
+    """Moves visura's clock and the provider's to epoch t (if ahead)."""
+    d = t - srv.now()
+    if d > 0:
+        op.advance(srv, d)
+    return srv.now()
+
+
+def trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t):
+    """The provider's trust marks (oidc_op_trust_marks): one of a listed
+    issuer (its keys those the anchor's statement about it names) taken,
+    its exp bounding the chain's; missing, expired, of an issuer the
+    anchor does not list, for another entity, altered: refused."""
+    mid = mark_id(ta)
+    issuer = Authority("issuer-1")
+    try:
+        t = both_to(srv, op, t)
+        ta.mark_issuers = {mid: [issuer.base]}
+        ta.publish(t)
+        ta.subordinate(issuer.base, [issuer.key.jwk()], t, t + 3600)
+        op_configuration(op, fed, op_pub, ta, t, marks=[
+            trust_mark(issuer.key, issuer.base, op.base, mid, t, t + 50)])
+        ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+        _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+        expect(r, 200, what="login with a trust mark of a listed issuer")
+        last = chain_log(srv)[-1]
+        eq((last["outcome"], last["until"]), ("resolved", t + 50),
+           "the chain kept until the trust mark's exp")
+
+        def case(what, reason, marks):
+            nonlocal t
+            t = both_to(srv, op, t + 51)
+            op_configuration(op, fed, op_pub, ta, t, marks=marks(t))
+            ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+            refused(what, reason, "spid_trust_mark")
+
+        case("no trust mark", "does not hold", lambda t: [])
+        case("another id only", "does not hold", lambda t: [
+            trust_mark(ta.key, ta.base, op.base, ta.base + "/openid_provider/private/",
+                       t, t + 600)])
+        case("an expired trust mark", "expired", lambda t: [
+            trust_mark(ta.key, ta.base, op.base, mid, t - 400, t - 100)])
+        stranger = FedKey("stranger-1")
+        case("a trust mark of an issuer the anchor does not list", "nor listed by it",
+             lambda t: [trust_mark(stranger, "https://marchi.example.it", op.base, mid,
+                                   t, t + 600)])
+        case("a trust mark signed by a stranger in the issuer's name",
+             "not signed by its issuer", lambda t: [
+                 trust_mark(FedKey(issuer.key.kid), issuer.base, op.base, mid, t, t + 600)])
+        case("a trust mark for another entity", "another entity", lambda t: [
+            trust_mark(ta.key, ta.base, "https://altro-op.example.it", mid, t, t + 600)])
+
+        def altered(t):
+            m = trust_mark(ta.key, ta.base, op.base, mid, t, t + 60)
+            h, p, sig = m["trust_mark"].split(".")
+            claims = json.loads(b64u_dec(p))
+            claims["exp"] = t + 86400 * 365
+            m["trust_mark"] = ".".join([h, b64u(json.dumps(claims).encode()), sig])
+            return [m]
+        case("an altered trust mark", "not signed by its issuer", altered)
+        # A valid one again: taken.
+        t = both_to(srv, op, t + 31)
+        op_configuration(op, fed, op_pub, ta, t)
+        ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+        _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+        expect(r, 200, what="login with the anchor's own trust mark")
+    finally:
+        issuer.stop()
+    return t
 
 
 if __name__ == "__main__":
