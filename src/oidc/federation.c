@@ -26,6 +26,7 @@
 #define FETCHES_MAX 12             /* fetches for one resolution, at most */
 #define RESOLVE_SECONDS 20         /* no new fetch after this long */
 #define RETRY_SECONDS 30           /* a failed resolution is kept this long */
+#define REFRESH_AHEAD 300          /* a chain refreshed this long before its exp, at most */
 #define MARKS_MAX (64u << 10)
 
 /* "a, b,c" → ["a","b","c"] (empty items skipped). */
@@ -575,7 +576,11 @@ static json_t *op_from(struct climb *c, const json_t *md)
 	return op;
 }
 
-static bool chain_resolve(struct oidc *o, int64_t now, char *why, size_t cap)
+/* The provider's metadata from a chain resolved at now (touching nothing
+ * of o but its settings and keys: run without op_lock); *until its
+ * earliest exp.  NULL with why (and *mark when a trust mark failed). */
+static json_t *chain_resolve(struct oidc *o, int64_t now, int64_t *until, bool *mark,
+			     char *why, size_t cap)
 {
 	struct climb c = {.o = o, .now = now, .until = INT64_MAX, .policies = json_array()};
 	clock_gettime(CLOCK_MONOTONIC, &c.started);
@@ -593,39 +598,65 @@ static bool chain_resolve(struct oidc *o, int64_t now, char *why, size_t cap)
 	json_decref(c.ta_ec);
 	json_decref(c.op_fed_keys);
 	free(token);
-	o->op_mark = c.mark;
-	if (!op) {
+	*mark = c.mark;
+	*until = c.until;
+	if (!op)
 		str_copy_cut(why, cap, c.why);
-		return false;
+	return op;
+}
+
+/* A resolution by the caller, who set o->resolving: done without
+ * op_lock, so that logins on a chain still valid do not wait for the
+ * federation; the result published under it (a failure keeps a chain
+ * still valid, and is not tried again for RETRY_SECONDS).  ahead: a
+ * refresh before the chain expires (oidc_tick).  *mark: a trust mark
+ * failed. */
+static bool chain_refresh(struct oidc *o, int64_t now, bool ahead, bool *mark)
+{
+	int64_t until = 0;
+	char why[sizeof o->op_why] = "";
+	json_t *op = chain_resolve(o, now, &until, mark, why, sizeof why);
+	pthread_mutex_lock(&o->op_lock);
+	if (op) {
+		json_decref(o->op);
+		o->op = op;
+		o->op_from = now;
+		o->op_until = until;
+	} else {
+		o->op_retry = now + RETRY_SECONDS;
 	}
-	json_decref(o->op);
-	o->op = op;
-	o->op_until = c.until;
-	return true;
+	o->op_mark = !op && *mark;
+	memcpy(o->op_why, why, sizeof why);
+	o->resolving = false;
+	pthread_cond_broadcast(&o->op_done);
+	pthread_mutex_unlock(&o->op_lock);
+	json_t *line = op ? json_pack("{s:s,s:s,s:I}", "outcome", "resolved", "trust_anchor",
+				      o->cfg->oidc_trust_anchor, "until", (json_int_t)until)
+			  : json_pack("{s:s,s:s,s:s}", "outcome", "refused", "trust_anchor",
+				      o->cfg->oidc_trust_anchor, "reason", why);
+	if (line && ahead)
+		json_object_set_new(line, "ahead", json_true());
+	oidc_log(o, now, "trust_chain", line);
+	return op != NULL;
 }
 
 bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why)
 {
 	pthread_mutex_lock(&o->op_lock);
-	bool ok = o->op && now < o->op_until;
-	if (!ok && now >= o->op_retry) {
+	bool ok;
+	/* No chain to use and one resolution under way: its result. */
+	while (!(ok = o->op && now < o->op_until) && o->resolving)
+		pthread_cond_wait(&o->op_done, &o->op_lock);
+	bool go = !ok && now >= o->op_retry;
+	if (go) {
 		json_decref(o->op);
 		o->op = NULL;
-		ok = chain_resolve(o, now, o->op_why, sizeof o->op_why);
-		if (ok)
-			oidc_log(o, now, "trust_chain",
-				 json_pack("{s:s,s:s,s:I}", "outcome", "resolved", "trust_anchor",
-					   o->cfg->oidc_trust_anchor, "until",
-					   (json_int_t)o->op_until));
-		else {
-			o->op_retry = now + RETRY_SECONDS;
-			oidc_log(o, now, "trust_chain",
-				 json_pack("{s:s,s:s,s:s}", "outcome", "refused", "trust_anchor",
-					   o->cfg->oidc_trust_anchor, "reason", o->op_why));
-		}
+		o->resolving = true;
 	}
 	bool mark = o->op_mark;
 	pthread_mutex_unlock(&o->op_lock);
+	if (go)
+		ok = chain_refresh(o, now, false, &mark);
 	if (!ok && mark)
 		*why = (struct oidc_refusal){
 			502, "spid_trust_mark",
@@ -639,4 +670,22 @@ bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why)
 			"dell'identità non è valida o è scaduta: l'accesso con SPID o CIE non è "
 			"possibile ora"};
 	return ok;
+}
+
+void oidc_tick(struct oidc *o, int64_t now)
+{
+	if (!o->cfg->oidc_trust_anchor[0])
+		return;
+	pthread_mutex_lock(&o->op_lock);
+	int64_t ahead = (o->op_until - o->op_from) / 4;
+	if (ahead > REFRESH_AHEAD)
+		ahead = REFRESH_AHEAD;
+	bool go = o->op && now < o->op_until && now >= o->op_until - ahead &&
+		  now >= o->op_retry && !o->resolving;
+	if (go)
+		o->resolving = true;
+	pthread_mutex_unlock(&o->op_lock);
+	bool mark;
+	if (go)
+		chain_refresh(o, now, true, &mark);
 }

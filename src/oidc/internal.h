@@ -30,7 +30,10 @@ struct oidc {
 	 * a trust chain until the chain's earliest exp. */
 	atomic_int busy;   /* exchanges with the provider under way (oidc_complete) */
 	pthread_mutex_t op_lock;
+	pthread_cond_t op_done; /* a resolution ended (resolving went false) */
+	bool resolving;    /* a resolution is under way, outside op_lock */
 	json_t *op;
+	int64_t op_from;   /* when the chain in use was resolved */
 	int64_t op_until;
 	int64_t op_retry;  /* after a failed resolution, not before */
 	char op_why[200];  /* what failed */

@@ -150,6 +150,7 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 	o->cfg = cfg;
 	pthread_mutex_init(&o->log_lock, NULL);
 	pthread_mutex_init(&o->op_lock, NULL);
+	pthread_cond_init(&o->op_done, NULL);
 	if (!STR_COPY(o->log_dir, log_dir)) {
 		oidc_free(o);
 		return vis_error_set(e, VIS_ERR_INVALID, "oidc_log_dir: path too long");
@@ -219,6 +220,7 @@ void oidc_free(struct oidc *o)
 	json_decref(o->enc_key);
 	pthread_mutex_destroy(&o->log_lock);
 	pthread_mutex_destroy(&o->op_lock);
+	pthread_cond_destroy(&o->op_done);
 	free(o);
 }
 

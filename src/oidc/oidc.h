@@ -124,11 +124,21 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
 /* Whether the provider's metadata can be used at `now`: by hand always;
  * from a trust chain when the chain resolved and not expired, resolved
  * again otherwise (a failure is kept for 30 s, so that a broken federation
- * is not fetched again on every start).  False with *why set (502
+ * is not fetched again on every start).  The fetches are made without
+ * the lock on the chain in use: one resolution at a time (a caller with
+ * no chain to use waits for the one under way; one with a valid chain
+ * never waits).  False with *why set (502
  * spid_trust_chain) when the chain is expired or broken, (502
  * spid_trust_mark) when the provider lacks a required trust mark; the
  * reason goes to the transaction log. */
 bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why);
+
+/* With a trust anchor: the chain in use resolved again before it
+ * expires (in its last quarter, at most its last 300 s), by the caller
+ * (`visura serve`'s ticks), without making logins wait: they keep the
+ * chain in use until the new one is published; a failure keeps it until
+ * its exp and is tried again after 30 s. */
+void oidc_tick(struct oidc *o, int64_t now);
 
 /* The relying party's entity configuration (a compact JWS, typ
  * entity-statement+jwt, signed with the federation key), valid from now

@@ -54,7 +54,9 @@ entity id and keys only (no endpoints, no provider keys):
   another entity, altered: refused (spid_trust_mark), the log says why;
 - the provider's keys from its signed_jwks_uri (signed with its
   federation key) taken; signed by another key, or only a jwks_uri:
-  refused.
+  refused;
+- a slow trust anchor (8 s a statement) while the chain is refreshed
+  ahead of its exp: a login on the chain still valid does not wait.
 
 The browser (in test_spid_login): redirects to the provider and back into
   the interface; a refusal is an Italian page.
@@ -733,6 +735,8 @@ class Authority:
         self.configuration = None
         self.statements = {}
         self.mark_issuers = None
+        self.fetches = 0  # subordinate statements asked for
+        self.delay = 0    # seconds each waits, as a slow anchor would
         self.documents = {}  # path: (content type, body), other documents it serves
         self.content_type = "application/entity-statement+jwt"
         ta = self
@@ -749,6 +753,8 @@ class Authority:
                 elif url.path == "/fetch":
                     sub = urllib.parse.parse_qs(url.query).get("sub", [""])[0]
                     body = ta.statements.get(sub)
+                    ta.fetches += 1
+                    time.sleep(ta.delay)
                 ctype = ta.content_type
                 if url.path in ta.documents:
                     ctype, body = ta.documents[url.path]
@@ -943,41 +949,41 @@ def federation(srv, op, ta, inter, op_pub):
         check(reason in last["reason"], f"{what}: the log says why ({reason}): {last}")
 
     # The chain expires: resolved again, and the statement is now expired.
-    t = srv.advance_to(t + 121)
+    t = both_to(srv, op, t + 121)
     ta.subordinate(op.base, [fed.jwk()], t - 400, t - 100)  # beyond oidc_clock_skew
     refused("expired subordinate statement", "expired")
     # A statement signed by a stranger's key (with the anchor's kid).
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120, signer=FedKey("ta-1"))
     refused("statement signed by a stranger", "not signed by its superior")
     # A statement naming another key than the one that signed the
     # provider's configuration.
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [FedKey("op-fed-1").jwk()], t, t + 120)
     refused("another key vouched for", "keys its superior names")
     # A statement served as something else than an entity statement.
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120)
     ta.content_type = "application/json"
     refused("a statement served as application/json", "not application/entity-statement+jwt")
     ta.content_type = "application/entity-statement+jwt"
     # A policy that forbids the provider's value: only tls_client_auth,
     # essential.
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120, policy={
         "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"],
                                                   "essential": True}})
     refused("a policy that forbids", "token_endpoint_auth_methods_supported")
     # A policy that changes a value.  The provider's own userinfo
     # endpoint is wrong: without a policy the login fails there ...
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     op_configuration(op, fed, op_pub, ta, t, userinfo="/non-esiste")
     ta.subordinate(op.base, [fed.jwk()], t, t + 60)
     _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
     expect(r, 502, "spid_provider_error", what="the provider's wrong userinfo endpoint")
     # ... and with the anchor's value setting it right, it works (with a
     # subset_of and a one_of that hold).
-    t = srv.advance_to(t + 61)
+    t = both_to(srv, op, t + 61)
     op_configuration(op, fed, op_pub, ta, t, userinfo="/non-esiste")
     ta.subordinate(op.base, [fed.jwk()], t, t + 120, policy={
         "userinfo_endpoint": {"value": op.base + "/me"},
@@ -992,7 +998,7 @@ def federation(srv, op, ta, inter, op_pub):
     # the intermediate's merged (the anchor's value for the userinfo
     # endpoint, the intermediate's subset_of on the provider's
     # authentication methods, which the anchor's essential then needs).
-    t = srv.advance_to(t + 121)
+    t = both_to(srv, op, t + 121)
     inter.publish(t)
     op_configuration(op, fed, op_pub, inter, t, userinfo="/non-esiste")
     inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
@@ -1007,12 +1013,50 @@ def federation(srv, op, ta, inter, op_pub):
        "the chain through the intermediate, kept until its earliest exp")
     # The intermediate's subset_of leaves nothing the anchor's essential
     # can accept: refused.
-    t = srv.advance_to(t + 91)
+    t = both_to(srv, op, t + 91)
     inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
         "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"]}})
     refused("the merged policies of two levels", "essential")
     t = trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
     t = signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
+    cached_chain(srv, op, ta, fed, op_pub, name, cf, t + 31)
+
+
+def cached_chain(srv, op, ta, fed, op_pub, name, cf, t):
+    """A slow trust anchor does not delay a login on a chain still valid:
+    near its exp the chain is resolved again by visura's ticks, without
+    the lock logins take; they keep the chain in use until the new one is
+    published."""
+    t = both_to(srv, op, t)
+    op_configuration(op, fed, op_pub, ta, t)
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login (the chain resolved)")
+    eq(chain_log(srv)[-1]["until"], t + 120, "the chain until the statement's exp")
+    before = ta.fetches
+    ta.delay = 8
+    try:
+        ta.subordinate(op.base, [fed.jwk()], t + 90, t + 400)
+        # In the chain's last quarter: the next tick (every 5 s) resolves
+        # it again, and waits 8 s for the anchor.
+        both_to(srv, op, t + 95)
+        deadline = time.monotonic() + 15
+        while ta.fetches == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(ta.fetches > before, "the chain resolved again before its exp")
+        t0 = time.monotonic()
+        _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+        took = time.monotonic() - t0
+        expect(r, 200, what="login while the anchor is slow")
+        check(took < 4, f"the login did not wait for the slow anchor ({took:.1f} s)")
+        deadline = time.monotonic() + 20
+        while chain_log(srv)[-1].get("until") != t + 400 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        last = chain_log(srv)[-1]
+        eq((last["outcome"], last["until"], last.get("ahead")), ("resolved", t + 400, True),
+           "the new chain published, resolved ahead of the old one's exp")
+    finally:
+        ta.delay = 0
 
 
 def signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t):
@@ -1024,7 +1068,7 @@ def signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t):
 
     def with_keys(keys, signer=fed):
         nonlocal t
-        t = srv.advance_to(t + 31)
+        t = both_to(srv, op, t + 31)
         ta.documents[path] = ("application/jwk-set+jwt", signer.sign(
             {"keys": [op_pub], "iss": op.base, "sub": op.base, "iat": t}, typ="jwk-set+jwt"))
         op_configuration(op, fed, op_pub, ta, t, keys=keys)
@@ -1033,7 +1077,7 @@ def signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t):
     with_keys({"signed_jwks_uri": ta.base + path})
     _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
     expect(r, 200, what="login with the provider's keys from its signed_jwks_uri")
-    t = srv.advance_to(t + 30)
+    t = both_to(srv, op, t + 30)
     with_keys({"signed_jwks_uri": ta.base + path}, signer=FedKey(fed.kid))
     refused("a signed JWKS signed by another key", "not signed by its federation keys")
     with_keys({"jwks_uri": op.base + "/jwks"})
