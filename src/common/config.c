@@ -160,6 +160,18 @@ static bool link_ok(const char *u)
 	return true;
 }
 
+/* The segments of the path of a URL ("https://h/a/b/" → 2). */
+static int oidc_path_segments(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	const char *p = sep ? strchr(sep + 3, '/') : NULL;
+	int n = 0;
+	for (; p && *p && *p != '?' && *p != '#'; p++)
+		if (*p == '/' && p[1] && p[1] != '/' && p[1] != '?' && p[1] != '#')
+			n++;
+	return n;
+}
+
 vis_err config_check(const struct config *c, struct vis_error *e)
 {
 	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
@@ -185,6 +197,11 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 	if (c->oidc_issuer[0] && (!c->oidc_client_id[0] || !c->oidc_redirect_uri[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "oidc_issuer needs oidc_client_id and oidc_redirect_uri");
+	if (c->oidc_issuer[0] && oidc_path_segments(c->oidc_client_id) > 3)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_client_id: a path of at most three segments (the entity "
+				     "configuration is served at that path + "
+				     "/.well-known/openid-federation)");
 	if (c->oidc_issuer[0] && !c->oidc_trust_anchor[0] &&
 	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
 	     !c->oidc_userinfo_endpoint[0] || (!c->oidc_jwks[0] && !c->oidc_jwks_url[0])))

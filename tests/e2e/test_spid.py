@@ -33,7 +33,7 @@ the provider's federation key; visura configured with the trust anchor's
 entity id and keys only (no endpoints, no provider keys):
 - the relying party's entity configuration is well formed and verifies
   with its own published federation keys, apart from its OpenID Connect
-  keys;
+  keys; served at the root and at the client_id's path, not elsewhere;
 - a login through the resolved trust chain;
 - the chain expired (a subordinate statement with exp in the past),
   a statement signed by a stranger's key, one naming another key than
@@ -917,6 +917,18 @@ def entity_configuration(srv, ta, rp, marks):
     _, again = es256_verified(srv.request("GET", "/.well-known/openid-federation").body.decode(),
                               claims["jwks"]["keys"])
     eq(again["sub"], CLIENT_ID, "a second fetch")
+    # Also where the federation looks for it: the client_id's path
+    # (https://comune.example.it/visura) + /.well-known/openid-federation;
+    # not under another path.
+    r = srv.request("GET", "/visura/.well-known/openid-federation")
+    eq((r.status, r.header("Content-Type").split(";")[0]),
+       (200, "application/entity-statement+jwt"), "at the client_id's path")
+    _, at_path = es256_verified(r.body.decode(), claims["jwks"]["keys"])
+    eq((at_path["iss"], at_path["metadata"]["openid_relying_party"]["client_id"]),
+       (CLIENT_ID, CLIENT_ID), "the same entity configuration at the client_id's path")
+    for other in ("/altro", "/visura/altro", "/a/visura"):
+        expect(srv.request("GET", other + "/.well-known/openid-federation"), 404, "not_found",
+               what=f"the entity configuration under {other}")
 
 
 def federation(srv, op, ta, inter, op_pub):
