@@ -109,6 +109,10 @@ char *oidc_entity_configuration(struct oidc *o, int64_t now, struct vis_error *e
 				   "exp", (json_int_t)(now + c->oidc_entity_lifetime), "jwks", "keys",
 				   fed, "metadata", "federation_entity", entity,
 				   "openid_relying_party", rp);
+	/* The key rotated away, still published until its grace ends. */
+	if (claims && o->fed_prev && now < o->fed_prev_until)
+		json_array_append(json_object_get(json_object_get(claims, "jwks"), "keys"),
+				  o->fed_prev);
 	json_t *hints = list_array(c->oidc_authority_hints);
 	if (claims && json_array_size(hints))
 		json_object_set(claims, "authority_hints", hints);

@@ -21,6 +21,8 @@ struct oidc {
 	char kid[64];
 	json_t *fed_key;   /* the federation key: signs the entity configuration */
 	char fed_kid[64];
+	json_t *fed_prev;  /* the federation key rotated away (public), or NULL */
+	int64_t fed_prev_until; /* published beside fed_key until then */
 	json_t *ta_keys;   /* the trust anchor's federation keys (array), or NULL */
 	json_t *trust_marks; /* the relying party's (array), or NULL */
 	char log_dir[CONFIG_PATH_MAX];

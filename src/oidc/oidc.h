@@ -140,6 +140,14 @@ bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why);
  * its exp and is tried again after 30 s. */
 void oidc_tick(struct oidc *o, int64_t now);
 
+/* A new federation key at path (oidc_federation_key's file, which must
+ * hold one): the old key's public half kept in path + ".previous" with
+ * "until" = now + grace, published beside the new one until then; the
+ * new key made and put in place (it signs the entity configuration from
+ * the next start of `visura serve`).  The two kids in old_kid, new_kid. */
+vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
+				   char old_kid[64], char new_kid[64], struct vis_error *e);
+
 /* The relying party's entity configuration (a compact JWS, typ
  * entity-statement+jwt, signed with the federation key), valid from now
  * for oidc_entity_lifetime seconds.  Malloc'd; NULL with e set. */

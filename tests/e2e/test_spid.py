@@ -1168,5 +1168,46 @@ def trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t):
     return t
 
 
+def fed_configuration(srv):
+    """The header, claims and published kids of the relying party's entity
+    configuration, verified with the key its header names."""
+    r = srv.request("GET", "/.well-known/openid-federation")
+    eq(r.status, 200, "the entity configuration")
+    token = r.body.decode()
+    keys = json.loads(b64u_dec(token.split(".")[1]))["jwks"]["keys"]
+    header, claims = es256_verified(token, keys)
+    return header, claims, {k["kid"] for k in keys}
+
+
+def test_spid_federation_key_rotation():
+    """`visura spid federation-key-rotate`: the new federation key signs
+    the entity configuration from the next start, the old one stays
+    published beside it for the grace period, then goes; --grace is
+    required."""
+    srv = Server()
+    provider_options(srv)
+    with srv:
+        header, _, kids = fed_configuration(srv)
+        old = header["kid"]
+        eq(kids, {old}, "one federation key before the rotation")
+        key_file = files_prefix(srv.db) + ".oidc-federation-key"
+        rc, out = cli("spid", "federation-key-rotate", "--db", srv.db)
+        eq(rc, 2, f"--grace is required: {out}")
+        rc, out = cli("spid", "federation-key-rotate", "--db", srv.db, "--grace", "600")
+        eq(rc, 0, f"rotated: {out}")
+        new = json.load(open(key_file))["kid"]
+        check(new != old and new in out and old in out, f"the two kids said: {out}")
+        eq(oct(os.stat(key_file).st_mode & 0o777), "0o600", "the new key's mode")
+        check("d" not in json.load(open(key_file + ".previous"))["key"],
+              "only the old key's public half kept")
+        srv.restart()
+        header, _, kids = fed_configuration(srv)
+        eq(header["kid"], new, "signed with the new key (verified with it)")
+        eq(kids, {old, new}, "the old key still published beside the new one")
+        srv.advance(601)
+        header, _, kids = fed_configuration(srv)
+        eq((header["kid"], kids), (new, {new}), "after the grace, the new key only")
+
+
 if __name__ == "__main__":
     run_tests(globals())
