@@ -184,11 +184,34 @@ def rp_keys(srv):
     return oidc, claims["jwks"]
 
 
+def rp_key_files(db):
+    """The relying party's three keys beside db, as `visura serve` keeps
+    them (private JWKs with a kid, 0600), made here: a loaded machine can
+    take longer than the harness waits for a server to make a 4096-bit RSA
+    key at its first start."""
+    import test_spid
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    enc = test_spid.rsa_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                            "rp-enc-1")[1]
+    enc.update(use="enc", alg="RSA-OAEP-256")
+    keys = {".oidc-enc-key": enc}
+    for suffix, kid in ((".oidc-key", "rp-sig-1"), (".oidc-federation-key", "rp-fed-1")):
+        k = test_spid.FedKey(kid)
+        keys[suffix] = dict(k.jwk(), d=test_spid.b64u(
+            k.key.private_numbers().private_value.to_bytes(32, "big")))
+    prefix = harness.files_prefix(db)
+    for suffix, jwk in keys.items():
+        fd = os.open(prefix + suffix, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(jwk, f)
+
+
 def test_backup_restore():
     hook = WithCA()
     srv = Server(population=hook)
     import test_spid
-    test_spid.provider_options(srv)   # SPID/CIE: the server makes the relying party's keys
+    test_spid.provider_options(srv)   # SPID/CIE: the relying party's keys in use
+    rp_key_files(srv.db)
     with srv:
         published = rp_keys(srv)
         work = tempfile.mkdtemp(prefix="visura-backup-")
