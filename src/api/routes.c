@@ -18,6 +18,10 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/openapi.json", api_openapi, ROUTE_PUBLIC, 0},
 	{"GET", "/.well-known/jwks.json", api_pdnd_jwks, ROUTE_PUBLIC, 0},
 	{"GET", "/.well-known/openid-federation", api_oidc_federation, ROUTE_PUBLIC, 0},
+	/* and at oidc_client_id's path, up to three segments deep (config.c) */
+	{"GET", "/:p1/.well-known/openid-federation", api_oidc_federation, ROUTE_PUBLIC, 0},
+	{"GET", "/:p1/:p2/.well-known/openid-federation", api_oidc_federation, ROUTE_PUBLIC, 0},
+	{"GET", "/:p1/:p2/:p3/.well-known/openid-federation", api_oidc_federation, ROUTE_PUBLIC, 0},
 	{"GET", "/api/v1/help", api_help, ROUTE_PUBLIC, 0},
 	{"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC, 0},
 	{"GET", "/api/v1/auth/spid/start", api_spid_start, ROUTE_PUBLIC, 0},

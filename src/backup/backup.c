@@ -29,23 +29,33 @@ extern char **environ;
 #define SEAL_MAGIC "VBK1"
 #define KDF_OPS 3ULL                      /* Argon2id passes */
 #define KDF_MEM (64ULL * 1024 * 1024)     /* and memory */
-#define MAX_FILES 8
+#define MAX_FILES 11
 
 /* The files a backup may hold; nothing else is accepted in one. */
-enum part { P_DB, P_TRAIL, P_PGDUMP, P_SIGNING, P_SECRETS, P_CAKEY, P_CACERT, P_CONFIG, P__COUNT };
+enum part {
+	P_DB, P_TRAIL, P_PGDUMP, P_SIGNING, P_SECRETS, P_CAKEY, P_CACERT,
+	P_OIDC, P_OIDC_ENC, P_OIDC_FED, P_CONFIG, P__COUNT
+};
 static const char *const part_name[P__COUNT] = {
 	"database.sqlite", "database.sqlite.trail", "database.pgdump", "signing-key.enc",
-	"secrets-key.enc", "ca-key.pem.enc", "ca-cert.pem", "visura.conf",
+	"secrets-key.enc", "ca-key.pem.enc", "ca-cert.pem", "oidc-key.enc", "oidc-enc-key.enc",
+	"oidc-federation-key.enc", "visura.conf",
 };
 static bool part_encrypted(enum part p)
 {
-	return p == P_SIGNING || p == P_SECRETS || p == P_CAKEY;
+	return p == P_SIGNING || p == P_SECRETS || p == P_CAKEY || p == P_OIDC ||
+	       p == P_OIDC_ENC || p == P_OIDC_FED;
+}
+/* The files kept beside the database: keys and the CA's certificate. */
+static bool part_beside(int p)
+{
+	return p >= P_SIGNING && p <= P_OIDC_FED;
 }
 
 /* Where a deployment's pieces are. */
 struct site_paths {
 	char db[PATH_CAP], trail[PATH_CAP];
-	char key[P__COUNT][PATH_CAP];   /* P_SIGNING .. P_CACERT */
+	char key[P__COUNT][PATH_CAP];   /* P_SIGNING .. P_OIDC_FED */
 };
 
 static void site_paths(const struct backup_site *s, struct site_paths *p)
@@ -66,6 +76,17 @@ static void site_paths(const struct backup_site *s, struct site_paths *p)
 		audit_key_path(s->db, p->key[P_SIGNING], PATH_CAP);
 	sealed_key_path(s->db, s->secrets_key, p->key[P_SECRETS], PATH_CAP);
 	snprintf(p->key[P_CAKEY], PATH_CAP, "%s.ca-key.pem", prefix);
+	/* The SPID/CIE relying party's keys (oidc/oidc.h; app.c's defaults). */
+	const char *oidc[3] = {s->oidc_key, s->oidc_enc_key, s->oidc_federation_key};
+	static const char *const beside[3] = {".oidc-key", ".oidc-enc-key",
+					      ".oidc-federation-key"};
+	for (int i = 0; i < 3; i++) {
+		int n = oidc[i] && *oidc[i]
+				? snprintf(p->key[P_OIDC + i], PATH_CAP, "%s", oidc[i])
+				: snprintf(p->key[P_OIDC + i], PATH_CAP, "%s%s", prefix, beside[i]);
+		if (n < 0 || n >= PATH_CAP)
+			p->key[P_OIDC + i][0] = '\0';
+	}
 	if (s->client_ca && *s->client_ca)
 		STR_COPY_KNOWN(p->key[P_CACERT], s->client_ca); /* CONFIG_PATH_MAX, smaller */
 	else
@@ -492,9 +513,9 @@ vis_err backup_take(const struct backup_site *site, const char *dest, const char
 		rc = add_file(&mf, tmp, r->backend[0] == 's' ? P_DB : P_PGDUMP, e);
 	if (!rc && r->backend[0] == 's')
 		rc = add_file(&mf, tmp, P_TRAIL, e);
-	for (int p = P_SIGNING; !rc && p <= P_CACERT; p++) {
+	for (int p = P_SIGNING; !rc && part_beside(p); p++) {
 		if (access(sp->key[p], F_OK) != 0)
-			continue;   /* no CA yet, say */
+			continue;   /* no CA yet, no SPID/CIE, say */
 		char to[PATH_CAP];
 		join(to, tmp, part_name[p]);
 		rc = part_encrypted(p) ? seal_file(&k, sp->key[p], to, e) : copy_file(sp->key[p], to, e);
@@ -772,7 +793,7 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 				   "version %d): give --force to replace it", site->db, probe.version);
 	for (int i = 0; !rc && !force && i < m->nfiles; i++) {
 		enum part p = m->file[i].part;
-		if (p >= P_SIGNING && p <= P_CACERT && access(sp->key[p], F_OK) == 0)
+		if (part_beside(p) && access(sp->key[p], F_OK) == 0)
 			rc = vis_error_set(e, VIS_ERR_CONFLICT, "'%s' exists already: give --force to "
 					   "replace it", sp->key[p]);
 	}
@@ -791,7 +812,7 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 		enum part p = m->file[i].part;
 		char from[PATH_CAP];
 		join(from, src, part_name[p]);
-		if (p >= P_SIGNING && p <= P_CACERT)
+		if (part_beside(p))
 			rc = restore_key(&k, from, p, sp->key[p], force, e);
 		else if (p == P_CONFIG && site->config_file)
 			rc = restore_key(&k, from, p, site->config_file, force, e);

@@ -10,6 +10,11 @@
  *                          the signing key, the secrets key and the
  *                          workstation CA's key, encrypted (never in clear)
  *   ca-cert.pem            the workstation CA's certificate (public)
+ *   oidc-key.enc, oidc-enc-key.enc, oidc-federation-key.enc
+ *                          the SPID/CIE relying party's keys (signing,
+ *                          userinfo decryption, federation), encrypted,
+ *                          when the deployment has them: the federation's
+ *                          registration names their public halves
  *   visura.conf            the configuration file, when one was given
  *   MANIFEST               the format, back end, schema version, the key
  *                          derivation's parameters, the SHA-256 and size
@@ -37,6 +42,9 @@ struct backup_site {
 	const char *signing_key;   /* "" = default */
 	const char *secrets_key;   /* "" = default */
 	const char *client_ca;     /* "" = default */
+	const char *oidc_key;      /* SPID/CIE: oidc_key, "" or NULL = default */
+	const char *oidc_enc_key;  /* oidc_enc_key, likewise */
+	const char *oidc_federation_key; /* oidc_federation_key, likewise */
 	const char *config_file;   /* backup: the file to keep; restore: where to write it; NULL */
 };
 

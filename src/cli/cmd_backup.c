@@ -21,8 +21,9 @@ static void backup_usage(FILE *out)
 		"Takes a consistent backup of a deployment while its server runs, into\n"
 		"the new directory DEST: the database (SQLite: the database file and its\n"
 		"access trail through SQLite's online backup API; PostgreSQL: pg_dump,\n"
-		"custom format), the signing key, the secrets key and the workstation CA\n"
-		"(its key), each encrypted with the passphrase (Argon2id + secretbox:\n"
+		"custom format), the signing key, the secrets key, the workstation CA\n"
+		"(its key) and the SPID/CIE relying party's keys (oidc_key, oidc_enc_key,\n"
+		"oidc_federation_key, when made), each encrypted with the passphrase (Argon2id + secretbox:\n"
 		"never in clear), the CA certificate, the configuration file when given,\n"
 		"and MANIFEST: the SHA-256 of every file, authenticated with the\n"
 		"passphrase.\n\n"
@@ -33,7 +34,8 @@ static void backup_usage(FILE *out)
 		"  --db URI                the deployment's database (default: the\n"
 		"                          configuration's db, $VISURA_DB or visura.db)\n"
 		"  --config FILE           the server's configuration: kept in the backup;\n"
-		"                          its db, signing_key, secrets_key, client_ca used\n"
+		"                          its db, signing_key, secrets_key, client_ca,\n"
+		"                          oidc_key, oidc_enc_key, oidc_federation_key used\n"
 		"  --passphrase-file FILE  the passphrase (first line), else\n"
 		"                          $VISURA_BACKUP_PASSPHRASE; %d to %d bytes\n"
 		"exit status: 0 done / sound, 1 the backup is not sound, 2 usage, 3 failure\n",
@@ -56,7 +58,8 @@ static void restore_usage(FILE *out)
 		"key file or the --config-to file exists already, unless --force.\n\n"
 		"  --db URI                where to restore (default $VISURA_DB or visura.db)\n"
 		"  --config FILE           the target's configuration (its signing_key,\n"
-		"                          secrets_key, client_ca paths; its db)\n"
+		"                          secrets_key, client_ca, oidc_key, oidc_enc_key,\n"
+		"                          oidc_federation_key paths; its db)\n"
 		"  --config-to FILE        write the backup's configuration file there\n"
 		"  --passphrase-file FILE  the backup's passphrase, else $VISURA_BACKUP_PASSPHRASE\n"
 		"  --force                 replace an existing database and key files\n");
@@ -81,6 +84,9 @@ static int site_from(struct backup_site *site, struct config *cfg, const char *d
 	site->signing_key = cfg->signing_key;
 	site->secrets_key = cfg->secrets_key;
 	site->client_ca = cfg->client_ca;
+	site->oidc_key = cfg->oidc_key;
+	site->oidc_enc_key = cfg->oidc_enc_key;
+	site->oidc_federation_key = cfg->oidc_federation_key;
 	return EXIT_OK;
 }
 

@@ -204,6 +204,8 @@ static void refresh_keys(struct app *app)
 	struct jwks *sets[2];
 	for (int i = key_sets(app, sets) - 1; i >= 0; i--)
 		jwks_tick(sets[i], app_now(app));
+	if (app->oidc)
+		oidc_tick(app->oidc, app_now(app)); /* a trust chain refreshed before its exp */
 }
 
 /* Periodic duties: credential expiry and renewal reminders, overdue

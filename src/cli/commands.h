@@ -26,6 +26,7 @@ int cmd_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_pdnd(int argc, char **argv);
+int cmd_spid(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_list_extract(int argc, char **argv);
 int cmd_review(int argc, char **argv);

@@ -31,6 +31,7 @@ static const struct command commands[] = {
 	{"stats", cmd_stats, "demographic statistics with small-cell protection"},
 	{"witness", cmd_witness, "cosign other deployments' trail heads (a witness service)"},
 	{"ca", cmd_ca, "workstation certificates: init, issue, revoke, list"},
+	{"spid", cmd_spid, "the SPID/CIE relying party: federation-key-rotate"},
 	{"pdnd", cmd_pdnd, "PDND purposes mapped to agreements' purposes: map, unmap, list"},
 };
 

@@ -93,6 +93,7 @@ static const struct option_row rows[] = {
 	STR(oidc_authority_hints, "", "SPID/CIE federation: the relying party's superiors (entity ids, comma-separated) in its entity configuration"),
 	STR(oidc_organization_name, "", "SPID/CIE federation: the organization's name in the relying party's metadata"),
 	STR(oidc_contacts, "", "SPID/CIE federation: contact e-mail addresses in the relying party's metadata (comma-separated)"),
+	STR(oidc_op_trust_marks, "", "SPID/CIE federation: the trust mark ids the provider must hold (comma-separated; each a JWT signed by the trust anchor or an issuer it lists for that id), or none to require none; required with oidc_trust_anchor"),
 	STR(oidc_trust_marks, "", "SPID/CIE federation: a file with the relying party's trust marks (a JSON array of {id, trust_mark}); empty: none"),
 	INT(oidc_entity_lifetime, 300, 2592000, "86400", "SPID/CIE federation: seconds the entity configuration is valid (its exp)"),
 	INT(threads, 1, 64, "2", "worker threads"),
@@ -159,6 +160,18 @@ static bool link_ok(const char *u)
 	return true;
 }
 
+/* The segments of the path of a URL ("https://h/a/b/" → 2). */
+static int oidc_path_segments(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	const char *p = sep ? strchr(sep + 3, '/') : NULL;
+	int n = 0;
+	for (; p && *p && *p != '?' && *p != '#'; p++)
+		if (*p == '/' && p[1] && p[1] != '/' && p[1] != '?' && p[1] != '#')
+			n++;
+	return n;
+}
+
 vis_err config_check(const struct config *c, struct vis_error *e)
 {
 	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
@@ -184,6 +197,11 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 	if (c->oidc_issuer[0] && (!c->oidc_client_id[0] || !c->oidc_redirect_uri[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "oidc_issuer needs oidc_client_id and oidc_redirect_uri");
+	if (c->oidc_issuer[0] && oidc_path_segments(c->oidc_client_id) > 3)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_client_id: a path of at most three segments (the entity "
+				     "configuration is served at that path + "
+				     "/.well-known/openid-federation)");
 	if (c->oidc_issuer[0] && !c->oidc_trust_anchor[0] &&
 	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
 	     !c->oidc_userinfo_endpoint[0] || (!c->oidc_jwks[0] && !c->oidc_jwks_url[0])))
@@ -200,6 +218,10 @@ vis_err config_check(const struct config *c, struct vis_error *e)
 				     "oidc_trust_anchor_jwks; the provider's endpoints and keys then come "
 				     "from the trust chain: leave oidc_*_endpoint, oidc_jwks and "
 				     "oidc_jwks_url empty");
+	if (c->oidc_trust_anchor[0] && !c->oidc_op_trust_marks[0])
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_trust_anchor needs oidc_op_trust_marks: the trust mark ids "
+				     "the provider must hold (the profile requires them), or none");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "

@@ -78,6 +78,7 @@ struct config {
 	char oidc_authority_hints[1024]; /* superiors of the relying party, comma-separated */
 	char oidc_organization_name[256];
 	char oidc_contacts[512];      /* e-mail addresses, comma-separated */
+	char oidc_op_trust_marks[1024]; /* ids the provider must hold, comma-separated, or "none" */
 	char oidc_trust_marks[CONFIG_PATH_MAX]; /* a JSON array of {id, trust_mark}, "" = none */
 	int oidc_entity_lifetime;     /* seconds the entity configuration is valid */
 	int threads;

@@ -19,11 +19,14 @@
 
 #define FED_TYP "entity-statement+jwt"
 #define FED_CTYPE "application/entity-statement+jwt"
+#define JWKS_TYP "jwk-set+jwt"
+#define JWKS_CTYPE "application/jwk-set+jwt"
 #define STATEMENT_MAX (64u << 10)  /* one statement, bytes */
 #define CHAIN_DEPTH 4              /* superiors above the provider, at most */
 #define FETCHES_MAX 12             /* fetches for one resolution, at most */
 #define RESOLVE_SECONDS 20         /* no new fetch after this long */
 #define RETRY_SECONDS 30           /* a failed resolution is kept this long */
+#define REFRESH_AHEAD 300          /* a chain refreshed this long before its exp, at most */
 #define MARKS_MAX (64u << 10)
 
 /* "a, b,c" → ["a","b","c"] (empty items skipped). */
@@ -106,6 +109,10 @@ char *oidc_entity_configuration(struct oidc *o, int64_t now, struct vis_error *e
 				   "exp", (json_int_t)(now + c->oidc_entity_lifetime), "jwks", "keys",
 				   fed, "metadata", "federation_entity", entity,
 				   "openid_relying_party", rp);
+	/* The key rotated away, still published until its grace ends. */
+	if (claims && o->fed_prev && now < o->fed_prev_until)
+		json_array_append(json_object_get(json_object_get(claims, "jwks"), "keys"),
+				  o->fed_prev);
 	json_t *hints = list_array(c->oidc_authority_hints);
 	if (claims && json_array_size(hints))
 		json_object_set(claims, "authority_hints", hints);
@@ -128,6 +135,9 @@ struct climb {
 	int64_t until;         /* the earliest exp seen */
 	json_t *policies;      /* openid_provider policies, the lowest superior's first */
 	json_t *over;          /* the provider's superior's metadata for it, or NULL */
+	json_t *ta_ec;         /* the trust anchor's entity configuration, once reached */
+	json_t *op_fed_keys;   /* the provider's federation keys its superior vouches for */
+	bool mark;             /* what failed is a trust mark of the provider */
 	char why[200];
 };
 
@@ -138,8 +148,9 @@ static bool no(struct climb *c, const char *what, const char *who)
 	return false;
 }
 
-/* A statement fetched: malloc'd text, or NULL with c->why. */
-static char *fetch(struct climb *c, const char *url)
+/* A document of content type ctype fetched: malloc'd text, or NULL with
+ * c->why. */
+static char *fetch_typed(struct climb *c, const char *url, const char *want)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -148,19 +159,29 @@ static char *fetch(struct climb *c, const char *url)
 		return NULL;
 	}
 	char *buf = malloc(STATEMENT_MAX + 1), net[160] = "", ctype[128] = "";
-	static const char *const hdrs[] = {"Accept: " FED_CTYPE, NULL};
+	char accept[160];
+	snprintf(accept, sizeof accept, "Accept: %s", want);
+	const char *const hdrs[] = {accept, NULL};
 	long st = buf ? oidc_http(c->o, url, hdrs, NULL, buf, STATEMENT_MAX + 1, ctype, net,
 				  sizeof net)
 		      : 0;
-	size_t n = strlen(FED_CTYPE);
-	if (st != 200 || strncasecmp(ctype, FED_CTYPE, n) || (ctype[n] && ctype[n] != ';')) {
+	size_t n = strlen(want);
+	if (st != 200 || strncasecmp(ctype, want, n) || (ctype[n] && ctype[n] != ';')) {
+		char not[80];
+		snprintf(not, sizeof not, "not %s", want);
 		snprintf(c->why, sizeof c->why, "%.120s: %.70s", url,
-			 !st ? net : st != 200 ? "not 200" : "not application/entity-statement+jwt");
+			 !st ? net : st != 200 ? "not 200" : not);
 		free(buf);
 		return NULL;
 	}
 	buf[strcspn(buf, " \r\n")] = '\0';
 	return buf;
+}
+
+/* A statement fetched: malloc'd text, or NULL with c->why. */
+static char *fetch(struct climb *c, const char *url)
+{
+	return fetch_typed(c, url, FED_CTYPE);
 }
 
 /* iss, sub and times of a statement; its exp counted. */
@@ -182,6 +203,18 @@ static bool statement_ok(struct climb *c, const json_t *p, const char *iss, cons
 	return true;
 }
 
+/* The claims of a compact JWS, not verified (to learn which keys to
+ * verify it with); NULL when not JSON. */
+static json_t *unverified_claims(const char *token)
+{
+	const char *d1 = strchr(token, '.');
+	const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	json_t *b = d2 ? json_stringn(d1 + 1, (size_t)(d2 - d1 - 1)) : NULL;
+	json_t *claims = b ? jose_b64_dec_load(b) : NULL;
+	json_decref(b);
+	return claims;
+}
+
 /* The entity configuration of id, checked with keys (the trust anchor's
  * configured ones) or with its own; *token keeps its text. */
 static json_t *configuration(struct climb *c, const char *id, const json_t *keys, char **token)
@@ -199,13 +232,9 @@ static json_t *configuration(struct climb *c, const char *id, const json_t *keys
 	json_t *own = NULL;
 	if (!keys) {
 		/* Its own keys, read before the signature is checked with them. */
-		const char *d1 = strchr(t, '.');
-		const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-		json_t *b = d2 ? json_stringn(d1 + 1, (size_t)(d2 - d1 - 1)) : NULL;
-		json_t *claims = b ? jose_b64_dec_load(b) : NULL;
+		json_t *claims = unverified_claims(t);
 		own = oidc_public_sig_keys(json_object_get(claims, "jwks"));
 		json_decref(claims);
-		json_decref(b);
 		keys = own;
 	}
 	json_t *p = oidc_verified(keys, NULL, 0, t, STATEMENT_MAX, FED_TYP);
@@ -227,39 +256,54 @@ static json_t *configuration(struct climb *c, const char *id, const json_t *keys
 static bool climb(struct climb *c, const char *id, const json_t *ec, const char *ec_token,
 		  int depth);
 
+/* What superior sup (its configuration sup_ec, its keys sup_keys) states
+ * about id, from its fetch endpoint, verified; NULL with c->why. */
+static json_t *subordinate(struct climb *c, const char *sup, const json_t *sup_ec,
+			   const json_t *sup_keys, const char *id)
+{
+	const char *ep = json_string_value(json_object_get(
+		json_object_get(json_object_get(sup_ec, "metadata"), "federation_entity"),
+		"federation_fetch_endpoint"));
+	char *q = curl_easy_escape(NULL, id, 0), *url = NULL;
+	if (!ep || !q || asprintf(&url, "%s%csub=%s", ep, strchr(ep, '?') ? '&' : '?', q) < 0) {
+		curl_free(q);
+		no(c, "a superior has no federation_fetch_endpoint", sup);
+		return NULL;
+	}
+	curl_free(q);
+	char *token = fetch(c, url);
+	free(url);
+	json_t *ss = token ? oidc_verified(sup_keys, NULL, 0, token, STATEMENT_MAX, FED_TYP) : NULL;
+	if (token && !ss)
+		no(c, "a subordinate statement is not signed by its superior's keys; about", id);
+	free(token);
+	if (ss && !statement_ok(c, ss, sup, id)) {
+		json_decref(ss);
+		return NULL;
+	}
+	return ss;
+}
+
 /* From entity id (its configuration ec, ec_token) to its superior sup. */
 static bool via(struct climb *c, const char *id, const char *ec_token, const char *sup, int depth)
 {
 	struct oidc *o = c->o;
 	bool anchor = !strcmp(sup, o->cfg->oidc_trust_anchor);
-	char *sup_token = NULL, *url = NULL, *ss_token = NULL;
+	char *sup_token = NULL;
 	json_t *sup_ec = configuration(c, sup, anchor ? o->ta_keys : NULL, &sup_token);
 	json_t *sup_keys = NULL, *ss = NULL, *id_keys = NULL, *verified = NULL;
 	bool ok = false;
 	size_t had = json_array_size(c->policies);
 	if (!sup_ec)
 		goto out;
-	const char *ep = json_string_value(json_object_get(
-		json_object_get(json_object_get(sup_ec, "metadata"), "federation_entity"),
-		"federation_fetch_endpoint"));
-	char *q = curl_easy_escape(NULL, id, 0);
-	if (!ep || !q || asprintf(&url, "%s%csub=%s", ep, strchr(ep, '?') ? '&' : '?', q) < 0) {
-		url = NULL;
-		curl_free(q);
-		no(c, "a superior has no federation_fetch_endpoint", sup);
-		goto out;
-	}
-	curl_free(q);
-	if (!(ss_token = fetch(c, url)))
-		goto out;
 	sup_keys = anchor ? json_incref(o->ta_keys)
 			  : oidc_public_sig_keys(json_object_get(sup_ec, "jwks"));
-	if (!(ss = oidc_verified(sup_keys, NULL, 0, ss_token, STATEMENT_MAX, FED_TYP))) {
-		no(c, "a subordinate statement is not signed by its superior's keys; about", id);
+	if (!(ss = subordinate(c, sup, sup_ec, sup_keys, id)))
 		goto out;
+	if (anchor) {
+		json_decref(c->ta_ec);
+		c->ta_ec = json_incref(sup_ec);
 	}
-	if (!statement_ok(c, ss, sup, id))
-		goto out;
 	/* The keys the superior vouches for must be the ones that signed
 	 * the configuration below. */
 	id_keys = oidc_public_sig_keys(json_object_get(ss, "jwks"));
@@ -278,6 +322,8 @@ static bool via(struct climb *c, const char *id, const char *ec_token, const cha
 	json_t *pol = json_object_get(json_object_get(ss, "metadata_policy"), "openid_provider");
 	json_array_append(c->policies, pol ? pol : json_null());
 	if (depth == 0) {
+		json_decref(c->op_fed_keys);
+		c->op_fed_keys = json_incref(id_keys);
 		json_decref(c->over);
 		c->over = json_incref(
 			json_object_get(json_object_get(ss, "metadata"), "openid_provider"));
@@ -291,8 +337,6 @@ out:
 	json_decref(ss);
 	json_decref(sup_keys);
 	json_decref(sup_ec);
-	free(ss_token);
-	free(url);
 	free(sup_token);
 	return ok;
 }
@@ -318,6 +362,119 @@ static bool climb(struct climb *c, const char *id, const json_t *ec, const char 
 			return true;
 	}
 	return false;
+}
+
+/* ---- the provider's trust marks ---- */
+
+/* Whether the trust anchor lets iss issue trust marks of id: the anchor
+ * itself, or one its trust_mark_issuers lists for id. */
+static bool issuer_listed(struct climb *c, const char *id, const char *iss)
+{
+	if (!strcmp(iss, c->o->cfg->oidc_trust_anchor))
+		return true;
+	json_t *all = json_object_get(c->ta_ec, "trust_mark_issuers");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(all, id), i, v) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), iss))
+			return true;
+	}
+	return false;
+}
+
+/* One trust mark (a compact JWS) of id for the provider: its issuer
+ * listed, its signature by the issuer's federation keys (the anchor's
+ * configured ones, or those the anchor's subordinate statement about the
+ * issuer names), sub the provider, id, iat and exp.  Its exp counted. */
+static bool mark_ok(struct climb *c, const char *id, const char *token)
+{
+	const char *ta = c->o->cfg->oidc_trust_anchor;
+	json_t *claims = unverified_claims(token);
+	const char *iss = json_string_value(json_object_get(claims, "iss"));
+	json_t *keys = NULL, *p = NULL;
+	bool ok = false;
+	if (!iss || !issuer_listed(c, id, iss)) {
+		no(c, "a trust mark's issuer is not the trust anchor nor listed by it for", id);
+		goto out;
+	}
+	if (!strcmp(iss, ta)) {
+		keys = json_incref(c->o->ta_keys);
+	} else {
+		json_t *ss = subordinate(c, ta, c->ta_ec, c->o->ta_keys, iss);
+		if (!ss)
+			goto out;
+		keys = oidc_public_sig_keys(json_object_get(ss, "jwks"));
+		json_decref(ss);
+	}
+	if (!(p = oidc_verified(keys, NULL, 0, token, STATEMENT_MAX, NULL))) {
+		no(c, "a trust mark is not signed by its issuer's federation keys; of", id);
+		goto out;
+	}
+	const char *vi = json_string_value(json_object_get(p, "iss"));
+	const char *sub = json_string_value(json_object_get(p, "sub"));
+	const char *pid = json_string_value(json_object_get(p, "id"));
+	json_t *iat = json_object_get(p, "iat"), *exp = json_object_get(p, "exp");
+	int skew = c->o->cfg->oidc_clock_skew;
+	if (!vi || strcmp(vi, iss) || !pid || strcmp(pid, id)) {
+		no(c, "a trust mark names another iss or id than expected; of", id);
+		goto out;
+	}
+	if (!sub || strcmp(sub, c->o->cfg->oidc_issuer)) {
+		no(c, "a trust mark is for another entity than the provider; of", id);
+		goto out;
+	}
+	if (!json_is_integer(iat) || !json_is_integer(exp) ||
+	    json_integer_value(iat) > c->now + skew) {
+		no(c, "a trust mark has no valid iat/exp; of", id);
+		goto out;
+	}
+	if (json_integer_value(exp) + skew <= c->now) {
+		no(c, "a trust mark is expired; of", id);
+		goto out;
+	}
+	if (json_integer_value(exp) < c->until)
+		c->until = json_integer_value(exp);
+	ok = true;
+out:
+	json_decref(p);
+	json_decref(keys);
+	json_decref(claims);
+	return ok;
+}
+
+/* Every trust mark id of oidc_op_trust_marks held by the provider (its
+ * configuration leaf): one valid mark of that id each. */
+static bool marks_ok(struct climb *c, const json_t *leaf)
+{
+	const char *want = c->o->cfg->oidc_op_trust_marks;
+	if (!strcmp(want, "none"))
+		return true;
+	json_t *ids = list_array(want);
+	size_t i, j;
+	json_t *id, *m;
+	bool ok = true;
+	json_array_foreach(ids, i, id) {
+		const char *r = json_string_value(id);
+		bool held = false, seen = false;
+		json_array_foreach(json_object_get(leaf, "trust_marks"), j, m) {
+			const char *mid = json_string_value(json_object_get(m, "id"));
+			const char *t = json_string_value(json_object_get(m, "trust_mark"));
+			if (!mid || strcmp(mid, r) || !t)
+				continue;
+			seen = true;
+			if ((held = mark_ok(c, r, t)))
+				break;
+		}
+		if (!held) {
+			if (!seen)
+				no(c, "the provider does not hold the trust mark", r);
+			c->mark = true;
+			ok = false;
+			break;
+		}
+	}
+	json_decref(ids);
+	return ok;
 }
 
 /* The provider's metadata once the chain holds: policies merged from the
@@ -347,6 +504,50 @@ static json_t *resolved_metadata(struct climb *c, const json_t *leaf)
 	return out;
 }
 
+/* The provider's signing keys from its metadata md: jwks; else
+ * signed_jwks_uri, a JWS (typ jwk-set+jwt) fetched and verified with the
+ * provider's federation keys (those its superior vouches for), iss and
+ * sub the provider; jwks_uri alone is refused (the profile has the
+ * provider publish jwks instead).  A new array, or NULL with c->why. */
+static json_t *op_keys(struct climb *c, const json_t *md)
+{
+	const char *id = c->o->cfg->oidc_issuer;
+	if (json_object_get(md, "jwks"))
+		return oidc_public_sig_keys(json_object_get(md, "jwks"));
+	const char *url = json_string_value(json_object_get(md, "signed_jwks_uri"));
+	if (!url) {
+		no(c, json_object_get(md, "jwks_uri")
+			      ? "the provider's metadata has jwks_uri but neither jwks nor "
+				"signed_jwks_uri (the profile asks jwks)"
+			      : "the provider's metadata has neither jwks nor signed_jwks_uri",
+		   id);
+		return NULL;
+	}
+	char *t = fetch_typed(c, url, JWKS_CTYPE);
+	json_t *p = t ? oidc_verified(c->op_fed_keys, NULL, 0, t, STATEMENT_MAX, JWKS_TYP) : NULL;
+	json_t *keys = NULL;
+	if (t && !p)
+		no(c, "the provider's signed_jwks_uri is not signed by its federation keys", url);
+	else if (p) {
+		const char *iss = json_string_value(json_object_get(p, "iss"));
+		const char *sub = json_string_value(json_object_get(p, "sub"));
+		json_t *exp = json_object_get(p, "exp");
+		int skew = c->o->cfg->oidc_clock_skew;
+		if (!iss || !sub || strcmp(iss, id) || strcmp(sub, id))
+			no(c, "the provider's signed JWKS names another iss or sub", url);
+		else if (exp && (!json_is_integer(exp) || json_integer_value(exp) + skew <= c->now))
+			no(c, "the provider's signed JWKS is expired", url);
+		else {
+			if (exp && json_integer_value(exp) < c->until)
+				c->until = json_integer_value(exp);
+			keys = oidc_public_sig_keys(p);
+		}
+	}
+	json_decref(p);
+	free(t);
+	return keys;
+}
+
 /* The provider's metadata in use, from md. */
 static json_t *op_from(struct climb *c, const json_t *md)
 {
@@ -367,25 +568,30 @@ static json_t *op_from(struct climb *c, const json_t *md)
 		}
 		json_object_set_new(op, *k, json_string(v));
 	}
-	json_t *keys = oidc_public_sig_keys(json_object_get(md, "jwks"));
+	json_t *keys = op_keys(c, md);
 	if (!json_array_size(keys)) {
+		if (keys)
+			no(c, "the provider's metadata has no signing key", "jwks");
 		json_decref(keys);
 		json_decref(op);
-		no(c, "the provider's metadata has no signing key", "jwks");
 		return NULL;
 	}
 	json_object_set_new(op, "keys", keys);
 	return op;
 }
 
-static bool chain_resolve(struct oidc *o, int64_t now, char *why, size_t cap)
+/* The provider's metadata from a chain resolved at now (touching nothing
+ * of o but its settings and keys: run without op_lock); *until its
+ * earliest exp.  NULL with why (and *mark when a trust mark failed). */
+static json_t *chain_resolve(struct oidc *o, int64_t now, int64_t *until, bool *mark,
+			     char *why, size_t cap)
 {
 	struct climb c = {.o = o, .now = now, .until = INT64_MAX, .policies = json_array()};
 	clock_gettime(CLOCK_MONOTONIC, &c.started);
 	char *token = NULL;
 	json_t *op = NULL;
 	json_t *leaf = configuration(&c, o->cfg->oidc_issuer, NULL, &token);
-	if (leaf && climb(&c, o->cfg->oidc_issuer, leaf, token, 0)) {
+	if (leaf && climb(&c, o->cfg->oidc_issuer, leaf, token, 0) && marks_ok(&c, leaf)) {
 		json_t *md = resolved_metadata(&c, leaf);
 		op = md ? op_from(&c, md) : NULL;
 		json_decref(md);
@@ -393,43 +599,97 @@ static bool chain_resolve(struct oidc *o, int64_t now, char *why, size_t cap)
 	json_decref(leaf);
 	json_decref(c.policies);
 	json_decref(c.over);
+	json_decref(c.ta_ec);
+	json_decref(c.op_fed_keys);
 	free(token);
-	if (!op) {
+	*mark = c.mark;
+	*until = c.until;
+	if (!op)
 		str_copy_cut(why, cap, c.why);
-		return false;
+	return op;
+}
+
+/* A resolution by the caller, who set o->resolving: done without
+ * op_lock, so that logins on a chain still valid do not wait for the
+ * federation; the result published under it (a failure keeps a chain
+ * still valid, and is not tried again for RETRY_SECONDS).  ahead: a
+ * refresh before the chain expires (oidc_tick).  *mark: a trust mark
+ * failed. */
+static bool chain_refresh(struct oidc *o, int64_t now, bool ahead, bool *mark)
+{
+	int64_t until = 0;
+	char why[sizeof o->op_why] = "";
+	json_t *op = chain_resolve(o, now, &until, mark, why, sizeof why);
+	pthread_mutex_lock(&o->op_lock);
+	if (op) {
+		json_decref(o->op);
+		o->op = op;
+		o->op_from = now;
+		o->op_until = until;
+	} else {
+		o->op_retry = now + RETRY_SECONDS;
 	}
-	json_decref(o->op);
-	o->op = op;
-	o->op_until = c.until;
-	return true;
+	o->op_mark = !op && *mark;
+	memcpy(o->op_why, why, sizeof why);
+	o->resolving = false;
+	pthread_cond_broadcast(&o->op_done);
+	pthread_mutex_unlock(&o->op_lock);
+	json_t *line = op ? json_pack("{s:s,s:s,s:I}", "outcome", "resolved", "trust_anchor",
+				      o->cfg->oidc_trust_anchor, "until", (json_int_t)until)
+			  : json_pack("{s:s,s:s,s:s}", "outcome", "refused", "trust_anchor",
+				      o->cfg->oidc_trust_anchor, "reason", why);
+	if (line && ahead)
+		json_object_set_new(line, "ahead", json_true());
+	oidc_log(o, now, "trust_chain", line);
+	return op != NULL;
 }
 
 bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why)
 {
 	pthread_mutex_lock(&o->op_lock);
-	bool ok = o->op && now < o->op_until;
-	if (!ok && now >= o->op_retry) {
+	bool ok;
+	/* No chain to use and one resolution under way: its result. */
+	while (!(ok = o->op && now < o->op_until) && o->resolving)
+		pthread_cond_wait(&o->op_done, &o->op_lock);
+	bool go = !ok && now >= o->op_retry;
+	if (go) {
 		json_decref(o->op);
 		o->op = NULL;
-		ok = chain_resolve(o, now, o->op_why, sizeof o->op_why);
-		if (ok)
-			oidc_log(o, now, "trust_chain",
-				 json_pack("{s:s,s:s,s:I}", "outcome", "resolved", "trust_anchor",
-					   o->cfg->oidc_trust_anchor, "until",
-					   (json_int_t)o->op_until));
-		else {
-			o->op_retry = now + RETRY_SECONDS;
-			oidc_log(o, now, "trust_chain",
-				 json_pack("{s:s,s:s,s:s}", "outcome", "refused", "trust_anchor",
-					   o->cfg->oidc_trust_anchor, "reason", o->op_why));
-		}
+		o->resolving = true;
 	}
+	bool mark = o->op_mark;
 	pthread_mutex_unlock(&o->op_lock);
-	if (!ok)
+	if (go)
+		ok = chain_refresh(o, now, false, &mark);
+	if (!ok && mark)
+		*why = (struct oidc_refusal){
+			502, "spid_trust_mark",
+			"il gestore dell'identità non ha i marchi di fiducia (trust mark) che la "
+			"federazione SPID/CIE richiede, validi e rilasciati da chi il trust anchor "
+			"riconosce: l'accesso con SPID o CIE non è possibile ora"};
+	else if (!ok)
 		*why = (struct oidc_refusal){
 			502, "spid_trust_chain",
 			"la catena di fiducia della federazione SPID/CIE verso il gestore "
 			"dell'identità non è valida o è scaduta: l'accesso con SPID o CIE non è "
 			"possibile ora"};
 	return ok;
+}
+
+void oidc_tick(struct oidc *o, int64_t now)
+{
+	if (!o->cfg->oidc_trust_anchor[0])
+		return;
+	pthread_mutex_lock(&o->op_lock);
+	int64_t ahead = (o->op_until - o->op_from) / 4;
+	if (ahead > REFRESH_AHEAD)
+		ahead = REFRESH_AHEAD;
+	bool go = o->op && now < o->op_until && now >= o->op_until - ahead &&
+		  now >= o->op_retry && !o->resolving;
+	if (go)
+		o->resolving = true;
+	pthread_mutex_unlock(&o->op_lock);
+	bool mark;
+	if (go)
+		chain_refresh(o, now, true, &mark);
 }

@@ -21,6 +21,8 @@ struct oidc {
 	char kid[64];
 	json_t *fed_key;   /* the federation key: signs the entity configuration */
 	char fed_kid[64];
+	json_t *fed_prev;  /* the federation key rotated away (public), or NULL */
+	int64_t fed_prev_until; /* published beside fed_key until then */
 	json_t *ta_keys;   /* the trust anchor's federation keys (array), or NULL */
 	json_t *trust_marks; /* the relying party's (array), or NULL */
 	char log_dir[CONFIG_PATH_MAX];
@@ -30,10 +32,14 @@ struct oidc {
 	 * a trust chain until the chain's earliest exp. */
 	atomic_int busy;   /* exchanges with the provider under way (oidc_complete) */
 	pthread_mutex_t op_lock;
+	pthread_cond_t op_done; /* a resolution ended (resolving went false) */
+	bool resolving;    /* a resolution is under way, outside op_lock */
 	json_t *op;
+	int64_t op_from;   /* when the chain in use was resolved */
 	int64_t op_until;
 	int64_t op_retry;  /* after a failed resolution, not before */
 	char op_why[200];  /* what failed */
+	bool op_mark;      /* it was a trust mark of the provider (spid_trust_mark) */
 };
 
 /* The public signing keys with a kid of a JWKS's "keys" (new array; none

@@ -130,6 +130,79 @@ static bool kid_copy(char *dst, size_t cap, const json_t *key)
 	return str_copy(dst, cap, json_string_value(json_object_get(key, "kid")));
 }
 
+/* The federation key rotated away (oidc_federation_key_rotate): PATH
+ * + ".previous", {"key": its public JWK, "until": epoch}, published
+ * beside the current one until then.  None: nothing. */
+static vis_err fed_previous_read(struct oidc *o, const char *fed_key_path, struct vis_error *e)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	if (snprintf(path, sizeof path, "%s.previous", fed_key_path) >= (int)sizeof path)
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_federation_key: path too long");
+	if (access(path, F_OK) != 0)
+		return VIS_OK;
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	json_t *key = json_object_get(doc, "key"), *until = json_object_get(doc, "until");
+	if (!json_is_object(key) || json_object_get(key, "d") ||
+	    !json_is_string(json_object_get(key, "kid")) || !json_is_integer(until)) {
+		json_decref(doc);
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "oidc_federation_key: '%s' is not {\"key\": a public JWK with a "
+				     "kid, \"until\": an epoch}", path);
+	}
+	o->fed_prev = json_incref(key);
+	o->fed_prev_until = json_integer_value(until);
+	json_decref(doc);
+	return VIS_OK;
+}
+
+vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
+				   char old_kid[64], char new_kid[64], struct vis_error *e)
+{
+	json_t *old = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_string(json_object_get(old, "d")) ||
+	    !kid_copy(old_kid, 64, old)) {
+		json_decref(old);
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_federation_key: '%s' is not a private "
+				     "JWK with a kid (is the relying party set up? `visura serve` "
+				     "makes the key at its first start)", path);
+	}
+	char prev[CONFIG_PATH_MAX + 16], next[CONFIG_PATH_MAX + 16];
+	snprintf(prev, sizeof prev, "%s.previous", path);
+	snprintf(next, sizeof next, "%s.next", path);
+	unlink(next);
+	json_t *made = rp_key_ensure(next, "oidc_federation_key", false, e);
+	json_t *pub = json_deep_copy(old);
+	json_decref(old);
+	if (!made || !pub || !jose_jwk_pub(NULL, pub)) {
+		json_decref(made);
+		json_decref(pub);
+		unlink(next);
+		return e->code ? e->code : vis_error_set(e, VIS_ERR_INTERNAL, "cannot make a key");
+	}
+	bool kid_ok = kid_copy(new_kid, 64, made);
+	json_decref(made);
+	json_t *doc = json_pack("{s:o,s:I}", "key", pub, "until", (json_int_t)(now + grace));
+	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(doc);
+	char tmp[CONFIG_PATH_MAX + 32];
+	snprintf(tmp, sizeof tmp, "%s.previous.tmp", path);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	bool ok = kid_ok && text && fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (fd >= 0 && (fsync(fd) || close(fd)))
+		ok = false;
+	free(text);
+	/* The old key's public half kept first, then the new key in place. */
+	if (!ok || rename(tmp, prev) || rename(next, path)) {
+		unlink(tmp);
+		unlink(next);
+		return vis_error_set(e, VIS_ERR_IO, "oidc_federation_key: cannot write '%s' or '%s': %s",
+				     prev, path, strerror(errno));
+	}
+	return VIS_OK;
+}
+
+
 /* The provider configured by hand: its endpoints never expire; its keys
  * are o->op_keys (jwks.h: a file or an address, refreshed). */
 static json_t *op_by_hand(const struct config *cfg)
@@ -150,6 +223,7 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 	o->cfg = cfg;
 	pthread_mutex_init(&o->log_lock, NULL);
 	pthread_mutex_init(&o->op_lock, NULL);
+	pthread_cond_init(&o->op_done, NULL);
 	if (!STR_COPY(o->log_dir, log_dir)) {
 		oidc_free(o);
 		return vis_error_set(e, VIS_ERR_INVALID, "oidc_log_dir: path too long");
@@ -192,6 +266,10 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 		oidc_free(o);
 		return vis_error_set(e, VIS_ERR_INVALID, "oidc_key, oidc_federation_key: kid too long");
 	}
+	if (fed_previous_read(o, fed_key_path, e)) {
+		oidc_free(o);
+		return e->code;
+	}
 	if (oidc_federation_open(o, e)) {
 		oidc_free(o);
 		return e->code;
@@ -216,9 +294,11 @@ void oidc_free(struct oidc *o)
 	json_decref(o->trust_marks);
 	json_decref(o->rp_key);
 	json_decref(o->fed_key);
+	json_decref(o->fed_prev);
 	json_decref(o->enc_key);
 	pthread_mutex_destroy(&o->log_lock);
 	pthread_mutex_destroy(&o->op_lock);
+	pthread_cond_destroy(&o->op_done);
 	free(o);
 }
 

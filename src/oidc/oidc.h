@@ -29,8 +29,10 @@
  * provider's metadata (endpoints, keys) from a trust chain resolved from
  * the provider's entity configuration up its authority_hints to the trust
  * anchor (every statement's signature checked, up to the anchor's
- * configured keys; exp; the metadata policy applied), kept until the
- * chain's earliest exp.  Without oidc_trust_anchor the provider is the one
+ * configured keys; exp; the metadata policy applied; the provider's
+ * trust marks of oidc_op_trust_marks, each signed by the anchor or an
+ * issuer it lists; the provider's keys from jwks or its signed_jwks_uri),
+ * kept until the chain's earliest exp.  Without oidc_trust_anchor the provider is the one
  * configured by hand. */
 #ifndef VISURA_OIDC_OIDC_H
 #define VISURA_OIDC_OIDC_H
@@ -122,10 +124,29 @@ bool oidc_complete(struct oidc *o, const struct oidc_flow *f, const char *code, 
 /* Whether the provider's metadata can be used at `now`: by hand always;
  * from a trust chain when the chain resolved and not expired, resolved
  * again otherwise (a failure is kept for 30 s, so that a broken federation
- * is not fetched again on every start).  False with *why set (502
- * spid_trust_chain) when the chain is expired or broken; the reason goes
- * to the transaction log. */
+ * is not fetched again on every start).  The fetches are made without
+ * the lock on the chain in use: one resolution at a time (a caller with
+ * no chain to use waits for the one under way; one with a valid chain
+ * never waits).  False with *why set (502
+ * spid_trust_chain) when the chain is expired or broken, (502
+ * spid_trust_mark) when the provider lacks a required trust mark; the
+ * reason goes to the transaction log. */
 bool oidc_ready(struct oidc *o, int64_t now, struct oidc_refusal *why);
+
+/* With a trust anchor: the chain in use resolved again before it
+ * expires (in its last quarter, at most its last 300 s), by the caller
+ * (`visura serve`'s ticks), without making logins wait: they keep the
+ * chain in use until the new one is published; a failure keeps it until
+ * its exp and is tried again after 30 s. */
+void oidc_tick(struct oidc *o, int64_t now);
+
+/* A new federation key at path (oidc_federation_key's file, which must
+ * hold one): the old key's public half kept in path + ".previous" with
+ * "until" = now + grace, published beside the new one until then; the
+ * new key made and put in place (it signs the entity configuration from
+ * the next start of `visura serve`).  The two kids in old_kid, new_kid. */
+vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
+				   char old_kid[64], char new_kid[64], struct vis_error *e);
 
 /* The relying party's entity configuration (a compact JWS, typ
  * entity-statement+jwt, signed with the federation key), valid from now

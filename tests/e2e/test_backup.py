@@ -6,13 +6,16 @@ as e2e_pg.test_backup, on PostgreSQL).
 The restored deployment holds what the original held (every table's row
 count, the access trail record for record), its trail verifies, a receipt
 issued before the backup verifies on it, and a server started on it knows
-the sessions and the workstation CA of the original.  The keys are in the
-backup only encrypted; a changed backup is refused; a restore over a
+the sessions and the workstation CA of the original, and publishes the
+SPID/CIE relying party's keys of the original (OpenID Connect and
+federation: the registration in the federation names them).  The keys
+are in the backup only encrypted; a changed backup is refused; a restore over a
 deployment in use, or over an existing one without --force, is refused.
 
 usage: test_backup.py PATH/TO/visura [TEST...]
 """
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +30,8 @@ from harness import Client, Server, check, eq, expect, run_tests  # noqa: E402
 
 PASSPHRASE = "frase di prova per il backup 14"
 KEY_SUFFIXES = (".signing-key", ".secrets-key", ".ca-key.pem")
+# The SPID/CIE relying party's keys (JWKs), made by the server at its start.
+OIDC_SUFFIXES = (".oidc-key", ".oidc-enc-key", ".oidc-federation-key")
 
 
 class WithCA:
@@ -97,6 +102,12 @@ def secrets_of(db):
             lines = [ln for ln in text.splitlines() if ln and not ln.startswith(b"-----")]
             found += lines
             found.append(base64.b64decode(b"".join(lines)))
+    for suffix in OIDC_SUFFIXES:
+        with open(prefix + suffix, "rb") as f:
+            text = f.read()
+        jwk = json.loads(text)
+        found.append(text.strip())
+        found += [jwk[k].encode() for k in ("d", "p", "q") if k in jwk]
     return found
 
 
@@ -156,16 +167,53 @@ def start_on(srv, db):
     keep = srv.db
     srv.db = db
     try:
-        other = Server(share=srv)
+        other = Server(share=srv, **srv.options)
     finally:
         srv.db = keep
     other.start()
     return other
 
 
+def rp_keys(srv):
+    """The relying party's published keys: OpenID Connect and federation."""
+    import test_spid
+    oidc = expect(srv.request("GET", "/api/v1/auth/spid/jwks"), 200, what="rp jwks").json
+    r = srv.request("GET", "/.well-known/openid-federation")
+    eq(r.status, 200, "the entity configuration")
+    claims = json.loads(test_spid.b64u_dec(r.body.decode().split(".")[1]))
+    return oidc, claims["jwks"]
+
+
+def rp_key_files(db):
+    """The relying party's three keys beside db, as `visura serve` keeps
+    them (private JWKs with a kid, 0600), made here: a loaded machine can
+    take longer than the harness waits for a server to make a 4096-bit RSA
+    key at its first start."""
+    import test_spid
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    enc = test_spid.rsa_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                            "rp-enc-1")[1]
+    enc.update(use="enc", alg="RSA-OAEP-256")
+    keys = {".oidc-enc-key": enc}
+    for suffix, kid in ((".oidc-key", "rp-sig-1"), (".oidc-federation-key", "rp-fed-1")):
+        k = test_spid.FedKey(kid)
+        keys[suffix] = dict(k.jwk(), d=test_spid.b64u(
+            k.key.private_numbers().private_value.to_bytes(32, "big")))
+    prefix = harness.files_prefix(db)
+    for suffix, jwk in keys.items():
+        fd = os.open(prefix + suffix, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(jwk, f)
+
+
 def test_backup_restore():
     hook = WithCA()
-    with Server(population=hook) as srv:
+    srv = Server(population=hook)
+    import test_spid
+    test_spid.provider_options(srv)   # SPID/CIE: the relying party's keys in use
+    rp_key_files(srv.db)
+    with srv:
+        published = rp_keys(srv)
         work = tempfile.mkdtemp(prefix="visura-backup-")
         pf = passfile(work)
         ente = srv.create_ente(kind="police")
@@ -195,7 +243,7 @@ def test_backup_restore():
         eq(rc, 0, f"visura backup under load: {text}")
         rc, text = visura("backup", "--verify", "--passphrase-file", pf, under_load)
         eq(rc, 0, f"backup --verify: {text}")
-        check("3 keys decrypt" in text, f"the three keys decrypt: {text}")
+        check("6 keys decrypt" in text, f"the six keys decrypt: {text}")
 
         # The keys are never in clear in it.
         blob = backup_bytes(under_load)
@@ -232,7 +280,7 @@ def test_backup_restore():
                 f.write(body)
             rc, text = visura("audit", "verify-receipt", "--db", db, receipt, body_file)
             eq(rc, 0, f"a receipt issued before the backup: {text}")
-        for suffix in KEY_SUFFIXES + (".ca-cert.pem",):
+        for suffix in KEY_SUFFIXES + OIDC_SUFFIXES + (".ca-cert.pem",):
             with open(harness.files_prefix(srv.db) + suffix, "rb") as a, \
                     open(harness.files_prefix(dst_load) + suffix, "rb") as b:
                 eq(a.read() == b.read(), True, f"the restored {suffix}")
@@ -253,6 +301,8 @@ def test_backup_restore():
             st, answer = test_mtls.call(moved, f"/api/v1/persons?purpose={ws_conv['purpose_id']}"
                                                f"&cf={cf}", token)
             eq(st, 403, "and without it, refused")
+            eq(rp_keys(moved), published, "the SPID/CIE relying party's keys (OpenID Connect "
+                                          "and federation) are the original's")
         finally:
             moved.stop()
         rc, text = harness.audit_verify(dst_load)

@@ -33,7 +33,7 @@ the provider's federation key; visura configured with the trust anchor's
 entity id and keys only (no endpoints, no provider keys):
 - the relying party's entity configuration is well formed and verifies
   with its own published federation keys, apart from its OpenID Connect
-  keys;
+  keys; served at the root and at the client_id's path, not elsewhere;
 - a login through the resolved trust chain;
 - the chain expired (a subordinate statement with exp in the past),
   a statement signed by a stranger's key, one naming another key than
@@ -46,7 +46,17 @@ entity id and keys only (no endpoints, no provider keys):
   anchor's `value`): the login works only with the policy applied;
 - through an intermediate (provider → intermediate → anchor): logged in
   with the two levels' policies merged; an intermediate's subset_of that
-  leaves nothing for the anchor's essential: refused.
+  leaves nothing for the anchor's essential: refused;
+- the provider's trust marks (oidc_op_trust_marks): one of an issuer the
+  anchor lists (its keys from the anchor's statement about it) taken, its
+  exp bounding the chain's; missing, of another id only, expired, of an
+  issuer not listed, signed by a stranger in the issuer's name, for
+  another entity, altered: refused (spid_trust_mark), the log says why;
+- the provider's keys from its signed_jwks_uri (signed with its
+  federation key) taken; signed by another key, or only a jwks_uri:
+  refused;
+- a slow trust anchor (8 s a statement) while the chain is refreshed
+  ahead of its exp: a login on the chain still valid does not wait.
 
 The browser (in test_spid_login): redirects to the provider and back into
   the interface; a refusal is an Italian page.
@@ -681,8 +691,8 @@ class FedKey:
         return {"kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig",
                 "x": b64u(n.x.to_bytes(32, "big")), "y": b64u(n.y.to_bytes(32, "big"))}
 
-    def sign(self, claims):
-        head = b64u(json.dumps({"alg": "ES256", "kid": self.kid, "typ": FED_TYP}).encode())
+    def sign(self, claims, typ=FED_TYP):
+        head = b64u(json.dumps({"alg": "ES256", "kid": self.kid, "typ": typ}).encode())
         signing_input = head + "." + b64u(json.dumps(claims).encode())
         r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
                                                   ec.ECDSA(hashes.SHA256())))
@@ -724,6 +734,10 @@ class Authority:
         self.base = f"http://127.0.0.1:{self.port}"
         self.configuration = None
         self.statements = {}
+        self.mark_issuers = None
+        self.fetches = 0  # subordinate statements asked for
+        self.delay = 0    # seconds each waits, as a slow anchor would
+        self.documents = {}  # path: (content type, body), other documents it serves
         self.content_type = "application/entity-statement+jwt"
         ta = self
 
@@ -739,12 +753,17 @@ class Authority:
                 elif url.path == "/fetch":
                     sub = urllib.parse.parse_qs(url.query).get("sub", [""])[0]
                     body = ta.statements.get(sub)
+                    ta.fetches += 1
+                    time.sleep(ta.delay)
+                ctype = ta.content_type
+                if url.path in ta.documents:
+                    ctype, body = ta.documents[url.path]
                 if body is None:
                     self.send_response(404)
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", ta.content_type)
+                self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body.encode())
@@ -765,6 +784,8 @@ class Authority:
                 "organization_name": "Autorità di prova"}}}
         if self.superior:
             claims["authority_hints"] = [self.superior.base]
+        if self.mark_issuers:
+            claims["trust_mark_issuers"] = self.mark_issuers
         self.configuration = self.key.sign(claims)
 
     def subordinate(self, sub, keys, iat, exp, policy=None, signer=None):
@@ -774,17 +795,33 @@ class Authority:
         self.statements[sub] = (signer or self.key).sign(claims)
 
 
-def op_configuration(op, fed, op_pub, superior, now, userinfo="/me"):
-    """The provider's entity configuration, set on the provider."""
+def mark_id(ta):
+    return ta.base + "/openid_provider/public/"
+
+
+def trust_mark(key, iss, sub, mid, iat, exp):
+    """A trust mark: a JWS signed by key (ES256)."""
+    return {"id": mid, "trust_mark": key.sign({"iss": iss, "sub": sub, "id": mid,
+                                                "iat": iat, "exp": exp,
+                                                "organization_type": "public"})}
+
+
+def op_configuration(op, fed, op_pub, superior, now, userinfo="/me", marks=None, keys=None):
+    """The provider's entity configuration, set on the provider; its
+    trust marks marks, by default one valid mark of the anchor op.ta;
+    keys: how its metadata gives its keys (by default {"jwks": ...})."""
+    if marks is None:
+        marks = [trust_mark(op.ta.key, op.ta.base, op.base, mark_id(op.ta), now, now + 3600)]
     md = {"issuer": op.base, "authorization_endpoint": op.base + "/auth",
           "token_endpoint": op.base + "/token", "userinfo_endpoint": op.base + userinfo,
-          "jwks": {"keys": [op_pub]}, "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+          "token_endpoint_auth_methods_supported": ["private_key_jwt"],
           "id_token_signing_alg_values_supported": ["RS256", "ES256"],
           "acr_values_supported": [L % 1, L % 2, L % 3]}
+    md.update(keys if keys is not None else {"jwks": {"keys": [op_pub]}})
     op.post("/test/federation", {"entity_configuration": fed.sign({
         "iss": op.base, "sub": op.base, "iat": now, "exp": now + 3600,
         "jwks": {"keys": [fed.jwk()]}, "authority_hints": [superior.base],
-        "metadata": {"openid_provider": md}})})
+        "trust_marks": marks, "metadata": {"openid_provider": md}})})
 
 
 def chain_log(srv):
@@ -815,7 +852,7 @@ def test_spid_federation():
                        oidc_redirect_uri=REDIRECT, oidc_authority_hints=ta.base,
                        oidc_organization_name="Comune di Valdoria",
                        oidc_contacts="anagrafe@comune.example.it, ced@comune.example.it",
-                       oidc_trust_marks=marks_file)
+                       oidc_trust_marks=marks_file, oidc_op_trust_marks=mark_id(ta))
     op_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     op_pub, op_full = rsa_jwk(op_key, "op-1")
     try:
@@ -823,6 +860,7 @@ def test_spid_federation():
             rp = expect(srv.request("GET", "/api/v1/auth/spid/jwks"), 200, what="rp jwks").json
             entity_configuration(srv, ta, rp, marks)
             op = Op(srv.dir, port, op_full, rp)
+            op.ta = ta
             try:
                 federation(srv, op, ta, inter, op_pub)
             finally:
@@ -879,6 +917,18 @@ def entity_configuration(srv, ta, rp, marks):
     _, again = es256_verified(srv.request("GET", "/.well-known/openid-federation").body.decode(),
                               claims["jwks"]["keys"])
     eq(again["sub"], CLIENT_ID, "a second fetch")
+    # Also where the federation looks for it: the client_id's path
+    # (https://comune.example.it/visura) + /.well-known/openid-federation;
+    # not under another path.
+    r = srv.request("GET", "/visura/.well-known/openid-federation")
+    eq((r.status, r.header("Content-Type").split(";")[0]),
+       (200, "application/entity-statement+jwt"), "at the client_id's path")
+    _, at_path = es256_verified(r.body.decode(), claims["jwks"]["keys"])
+    eq((at_path["iss"], at_path["metadata"]["openid_relying_party"]["client_id"]),
+       (CLIENT_ID, CLIENT_ID), "the same entity configuration at the client_id's path")
+    for other in ("/altro", "/visura/altro", "/a/visura"):
+        expect(srv.request("GET", other + "/.well-known/openid-federation"), 404, "not_found",
+               what=f"the entity configuration under {other}")
 
 
 def federation(srv, op, ta, inter, op_pub):
@@ -901,50 +951,51 @@ def federation(srv, op, ta, inter, op_pub):
     eq([x["outcome"] for x in log], ["resolved"], "the chain resolved once, in the log")
     eq(log[0]["until"], t + 120, "kept until the chain's earliest exp")
 
-    def refused(what, reason):
+    def refused(what, reason, code="spid_trust_chain"):
         r = Client(srv).get("/api/v1/auth/spid/start?username=" + name)
-        expect(r, 502, "spid_trust_chain", what=what)
-        check("catena di fiducia" in r.json["error"]["message"], f"said in Italian: {r.json}")
+        expect(r, 502, code, what=what)
+        said = "catena di fiducia" if code == "spid_trust_chain" else "marchi di fiducia"
+        check(said in r.json["error"]["message"], f"said in Italian: {r.json}")
         last = chain_log(srv)[-1]
         eq(last["outcome"], "refused", f"{what}: refused in the transaction log")
         check(reason in last["reason"], f"{what}: the log says why ({reason}): {last}")
 
     # The chain expires: resolved again, and the statement is now expired.
-    t = srv.advance_to(t + 121)
+    t = both_to(srv, op, t + 121)
     ta.subordinate(op.base, [fed.jwk()], t - 400, t - 100)  # beyond oidc_clock_skew
     refused("expired subordinate statement", "expired")
     # A statement signed by a stranger's key (with the anchor's kid).
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120, signer=FedKey("ta-1"))
     refused("statement signed by a stranger", "not signed by its superior")
     # A statement naming another key than the one that signed the
     # provider's configuration.
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [FedKey("op-fed-1").jwk()], t, t + 120)
     refused("another key vouched for", "keys its superior names")
     # A statement served as something else than an entity statement.
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120)
     ta.content_type = "application/json"
     refused("a statement served as application/json", "not application/entity-statement+jwt")
     ta.content_type = "application/entity-statement+jwt"
     # A policy that forbids the provider's value: only tls_client_auth,
     # essential.
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120, policy={
         "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"],
                                                   "essential": True}})
     refused("a policy that forbids", "token_endpoint_auth_methods_supported")
     # A policy that changes a value.  The provider's own userinfo
     # endpoint is wrong: without a policy the login fails there ...
-    t = srv.advance_to(t + 31)
+    t = both_to(srv, op, t + 31)
     op_configuration(op, fed, op_pub, ta, t, userinfo="/non-esiste")
     ta.subordinate(op.base, [fed.jwk()], t, t + 60)
     _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
     expect(r, 502, "spid_provider_error", what="the provider's wrong userinfo endpoint")
     # ... and with the anchor's value setting it right, it works (with a
     # subset_of and a one_of that hold).
-    t = srv.advance_to(t + 61)
+    t = both_to(srv, op, t + 61)
     op_configuration(op, fed, op_pub, ta, t, userinfo="/non-esiste")
     ta.subordinate(op.base, [fed.jwk()], t, t + 120, policy={
         "userinfo_endpoint": {"value": op.base + "/me"},
@@ -959,7 +1010,7 @@ def federation(srv, op, ta, inter, op_pub):
     # the intermediate's merged (the anchor's value for the userinfo
     # endpoint, the intermediate's subset_of on the provider's
     # authentication methods, which the anchor's essential then needs).
-    t = srv.advance_to(t + 121)
+    t = both_to(srv, op, t + 121)
     inter.publish(t)
     op_configuration(op, fed, op_pub, inter, t, userinfo="/non-esiste")
     inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
@@ -974,10 +1025,188 @@ def federation(srv, op, ta, inter, op_pub):
        "the chain through the intermediate, kept until its earliest exp")
     # The intermediate's subset_of leaves nothing the anchor's essential
     # can accept: refused.
-    t = srv.advance_to(t + 91)
+    t = both_to(srv, op, t + 91)
     inter.subordinate(op.base, [fed.jwk()], t, t + 90, policy={
         "token_endpoint_auth_methods_supported": {"subset_of": ["tls_client_auth"]}})
     refused("the merged policies of two levels", "essential")
+    t = trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
+    t = signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
+    cached_chain(srv, op, ta, fed, op_pub, name, cf, t + 31)
+
+
+def cached_chain(srv, op, ta, fed, op_pub, name, cf, t):
+    """A slow trust anchor does not delay a login on a chain still valid:
+    near its exp the chain is resolved again by visura's ticks, without
+    the lock logins take; they keep the chain in use until the new one is
+    published."""
+    t = both_to(srv, op, t)
+    op_configuration(op, fed, op_pub, ta, t)
+    ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login (the chain resolved)")
+    eq(chain_log(srv)[-1]["until"], t + 120, "the chain until the statement's exp")
+    before = ta.fetches
+    ta.delay = 8
+    try:
+        ta.subordinate(op.base, [fed.jwk()], t + 90, t + 400)
+        # In the chain's last quarter: the next tick (every 5 s) resolves
+        # it again, and waits 8 s for the anchor.
+        both_to(srv, op, t + 95)
+        deadline = time.monotonic() + 15
+        while ta.fetches == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(ta.fetches > before, "the chain resolved again before its exp")
+        t0 = time.monotonic()
+        _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+        took = time.monotonic() - t0
+        expect(r, 200, what="login while the anchor is slow")
+        check(took < 4, f"the login did not wait for the slow anchor ({took:.1f} s)")
+        deadline = time.monotonic() + 20
+        while chain_log(srv)[-1].get("until") != t + 400 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        last = chain_log(srv)[-1]
+        eq((last["outcome"], last["until"], last.get("ahead")), ("resolved", t + 400, True),
+           "the new chain published, resolved ahead of the old one's exp")
+    finally:
+        ta.delay = 0
+
+
+def signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t):
+    """The provider's keys from its metadata: signed_jwks_uri (a JWS
+    signed with its federation key, here served by the anchor's server)
+    taken; one signed by another key refused; jwks_uri alone refused
+    (the profile has the provider publish jwks)."""
+    path = "/op-signed-jwks"
+
+    def with_keys(keys, signer=fed):
+        nonlocal t
+        t = both_to(srv, op, t + 31)
+        ta.documents[path] = ("application/jwk-set+jwt", signer.sign(
+            {"keys": [op_pub], "iss": op.base, "sub": op.base, "iat": t}, typ="jwk-set+jwt"))
+        op_configuration(op, fed, op_pub, ta, t, keys=keys)
+        ta.subordinate(op.base, [fed.jwk()], t, t + 60)
+
+    with_keys({"signed_jwks_uri": ta.base + path})
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login with the provider's keys from its signed_jwks_uri")
+    t = both_to(srv, op, t + 30)
+    with_keys({"signed_jwks_uri": ta.base + path}, signer=FedKey(fed.kid))
+    refused("a signed JWKS signed by another key", "not signed by its federation keys")
+    with_keys({"jwks_uri": op.base + "/jwks"})
+    refused("jwks_uri alone", "jwks_uri but neither")
+    return t
+
+
+def both_to(srv, op, t):
+    """Moves visura's clock and the provider's to epoch t (if ahead)."""
+    d = t - srv.now()
+    if d > 0:
+        op.advance(srv, d)
+    return srv.now()
+
+
+def trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t):
+    """The provider's trust marks (oidc_op_trust_marks): one of a listed
+    issuer (its keys those the anchor's statement about it names) taken,
+    its exp bounding the chain's; missing, expired, of an issuer the
+    anchor does not list, for another entity, altered: refused."""
+    mid = mark_id(ta)
+    issuer = Authority("issuer-1")
+    try:
+        t = both_to(srv, op, t)
+        ta.mark_issuers = {mid: [issuer.base]}
+        ta.publish(t)
+        ta.subordinate(issuer.base, [issuer.key.jwk()], t, t + 3600)
+        op_configuration(op, fed, op_pub, ta, t, marks=[
+            trust_mark(issuer.key, issuer.base, op.base, mid, t, t + 50)])
+        ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+        _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+        expect(r, 200, what="login with a trust mark of a listed issuer")
+        last = chain_log(srv)[-1]
+        eq((last["outcome"], last["until"]), ("resolved", t + 50),
+           "the chain kept until the trust mark's exp")
+
+        def case(what, reason, marks):
+            nonlocal t
+            t = both_to(srv, op, t + 51)
+            op_configuration(op, fed, op_pub, ta, t, marks=marks(t))
+            ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+            refused(what, reason, "spid_trust_mark")
+
+        case("no trust mark", "does not hold", lambda t: [])
+        case("another id only", "does not hold", lambda t: [
+            trust_mark(ta.key, ta.base, op.base, ta.base + "/openid_provider/private/",
+                       t, t + 600)])
+        case("an expired trust mark", "expired", lambda t: [
+            trust_mark(ta.key, ta.base, op.base, mid, t - 400, t - 100)])
+        stranger = FedKey("stranger-1")
+        case("a trust mark of an issuer the anchor does not list", "nor listed by it",
+             lambda t: [trust_mark(stranger, "https://marchi.example.it", op.base, mid,
+                                   t, t + 600)])
+        case("a trust mark signed by a stranger in the issuer's name",
+             "not signed by its issuer", lambda t: [
+                 trust_mark(FedKey(issuer.key.kid), issuer.base, op.base, mid, t, t + 600)])
+        case("a trust mark for another entity", "another entity", lambda t: [
+            trust_mark(ta.key, ta.base, "https://altro-op.example.it", mid, t, t + 600)])
+
+        def altered(t):
+            m = trust_mark(ta.key, ta.base, op.base, mid, t, t + 60)
+            h, p, sig = m["trust_mark"].split(".")
+            claims = json.loads(b64u_dec(p))
+            claims["exp"] = t + 86400 * 365
+            m["trust_mark"] = ".".join([h, b64u(json.dumps(claims).encode()), sig])
+            return [m]
+        case("an altered trust mark", "not signed by its issuer", altered)
+        # A valid one again: taken.
+        t = both_to(srv, op, t + 31)
+        op_configuration(op, fed, op_pub, ta, t)
+        ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+        _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+        expect(r, 200, what="login with the anchor's own trust mark")
+    finally:
+        issuer.stop()
+    return t
+
+
+def fed_configuration(srv):
+    """The header, claims and published kids of the relying party's entity
+    configuration, verified with the key its header names."""
+    r = srv.request("GET", "/.well-known/openid-federation")
+    eq(r.status, 200, "the entity configuration")
+    token = r.body.decode()
+    keys = json.loads(b64u_dec(token.split(".")[1]))["jwks"]["keys"]
+    header, claims = es256_verified(token, keys)
+    return header, claims, {k["kid"] for k in keys}
+
+
+def test_spid_federation_key_rotation():
+    """`visura spid federation-key-rotate`: the new federation key signs
+    the entity configuration from the next start, the old one stays
+    published beside it for the grace period, then goes; --grace is
+    required."""
+    srv = Server()
+    provider_options(srv)
+    with srv:
+        header, _, kids = fed_configuration(srv)
+        old = header["kid"]
+        eq(kids, {old}, "one federation key before the rotation")
+        key_file = files_prefix(srv.db) + ".oidc-federation-key"
+        rc, out = cli("spid", "federation-key-rotate", "--db", srv.db)
+        eq(rc, 2, f"--grace is required: {out}")
+        rc, out = cli("spid", "federation-key-rotate", "--db", srv.db, "--grace", "600")
+        eq(rc, 0, f"rotated: {out}")
+        new = json.load(open(key_file))["kid"]
+        check(new != old and new in out and old in out, f"the two kids said: {out}")
+        eq(oct(os.stat(key_file).st_mode & 0o777), "0o600", "the new key's mode")
+        check("d" not in json.load(open(key_file + ".previous"))["key"],
+              "only the old key's public half kept")
+        srv.restart()
+        header, _, kids = fed_configuration(srv)
+        eq(header["kid"], new, "signed with the new key (verified with it)")
+        eq(kids, {old, new}, "the old key still published beside the new one")
+        srv.advance(601)
+        header, _, kids = fed_configuration(srv)
+        eq((header["kid"], kids), (new, {new}), "after the grace, the new key only")
 
 
 if __name__ == "__main__":
