@@ -237,6 +237,14 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_ACCESS_SUBJECT_INSERT] = "INSERT INTO access_subject (access_id, cf) VALUES (?1, ?2)",
 	[SQL_PERSON_VERSIONS_AT] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v"
 				   " ORDER BY canc_reason <> 0, comune",
+	/* The same, each version beside its household on ?2 (NULLs when it
+	 * has none): a look-up's person and address in one statement. */
+	[SQL_PERSON_VERSIONS_HOME_AT] = "SELECT v.*, f.* FROM ("
+		PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v LEFT JOIN ("
+		FAMILY_AT("(comune, local_id) IN (SELECT comune, family_id FROM person WHERE cf = ?3"
+			  " UNION ALL SELECT comune, family_id FROM person_history WHERE cf = ?3)")
+		") AS f ON f.comune = v.comune AND f.local_id = v.family_id"
+		" ORDER BY v.canc_reason <> 0, v.comune",
 	[SQL_SEARCH_EXACT] = "SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND name_key = ?2"
 		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
 		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",

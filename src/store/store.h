@@ -353,6 +353,13 @@ vis_err store_family_members_page(struct store *s, const char *comune, const cha
 vis_err store_person_versions_at(struct store *s, const char *cf, int date,
 				 store_person_fn fn, void *ctx, struct vis_error *e);
 
+/* The same, each version with its household on `date` (f NULL when it
+ * has none), read in one statement. */
+typedef int (*store_person_home_fn)(void *ctx, const struct store_person *p,
+				    const struct store_family *f);
+vis_err store_person_versions_home_at(struct store *s, const char *cf, int date,
+				      store_person_home_fn fn, void *ctx, struct vis_error *e);
+
 /* Searches current records by folded name keys (see text_fold_letters).
  * With STORE_SEARCH_EXACT both keys must match; with
  * STORE_SEARCH_SURNAME only the surname key (for a typo in the name), with
