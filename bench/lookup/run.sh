@@ -3,9 +3,10 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [BACKEND=postgres] [THREADS=N] [AUTH=voucher [VOUCHERS=N]] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [VPORT=P NPORT=P] [BACKEND=postgres] [THREADS=N] [AUTH=voucher [VOUCHERS=N]] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # BACKEND=postgres: the register on a throwaway PostgreSQL server
-# (scripts/pg.sh) on this machine instead of a SQLite file.  THREADS: the
+# (scripts/pg.sh) on this machine instead of a SQLite file (its CPU per
+# look-up is printed beside the server's).  THREADS: the
 # server's worker threads (default 2).  AUTH=voucher: also, right after the
 # session's look-ups by codice fiscale, the same look-ups as a body calling
 # through PDND (docs/pdnd.md): every request with its own voucher and
@@ -36,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ -n "${KEEP:-}" ]; then trap - EXIT; echo "work dir: $work"; fi
-vport=18600; nport=18601
+vport=${VPORT:-18600}; nport=${NPORT:-18601}
 db=$work/v.db
 if [ "${BACKEND:-sqlite}" = postgres ]; then
   pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
@@ -68,18 +69,29 @@ echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The server's CPU (user+system, all threads, in clock ticks) from /proc: CPU
 # per answer holds up on a busy machine where requests/second does not.
 ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/server.pid")/stat"; }
-cpu_per() {  # cpu_per TICKS_BEFORE WRK_OUTPUT
-  local t1 reqs; t1=$(ticks); reqs=$(awk '/requests in/ {print $1}' "$2")
+# PostgreSQL's CPU: the postmaster's, its live children's and its reaped
+# ones' (the only server of $pgdir: other servers on the machine not counted).
+pg_ticks() {
+  [ -n "${pgdir:-}" ] || { echo 0; return; }
+  local pm; pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  # processes come and go while /proc is read: what vanished is skipped
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" '{ pid = $1; sub(/^[0-9]+ \(.*\) /, "")
+       if (pid == pm) t += $12 + $13 + $14 + $15; else if ($2 == pm) t += $12 + $13 }
+       END { print t + 0 }' || true
+}
+cpu_per() {  # cpu_per TICKS_BEFORE WRK_OUTPUT [PG_TICKS_BEFORE]
+  local t1 p1 reqs; t1=$(ticks); p1=$(pg_ticks); reqs=$(awk '/requests in/ {print $1}' "$2")
   echo "    server CPU per answer: $(echo "($t1 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs ($reqs answers)"
+  [ -z "${3:-}" ] || echo "    PostgreSQL CPU per answer: $(echo "($p1 - $3) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs"
 }
 # Every answer must be a 200 with data: a benchmark of refusals measures nothing.
 require_ok() { if grep -q "Non-2xx" "$1"; then echo "FAILED: non-2xx answers in $1"; exit 1; fi; }
 echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
 wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
 echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur)"
-t0=$(ticks)
+t0=$(ticks); pg0=$(pg_ticks)
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
-  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt"
+  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
 if [ "$auth" = voucher ]; then
   echo "-- visura GET /api/v1/persons?cf=... with a PDND voucher + tracking evidence per request (wrk -t2 -c64 -d$dur)"
   t0=$(ticks)

@@ -141,53 +141,32 @@ static int take_local(struct ratelimit *rl, const struct rl_rule *rules, int n, 
 }
 
 /* The counters in the database: each rule's "window-id count" under the
- * key rl:RULE:WINDOW, locked in key order for the transaction. */
+ * key rl:RULE:WINDOW, taken in one statement (store_counters_take). */
 static int take_shared(struct store *s, const struct rl_rule *rules, int n, int64_t now,
 		       int64_t *retry_after, struct vis_error *e)
 {
-	char keys[8][96], vals[8][64], next[8][64];
-	const char *k[8], *v[8];
-	int order[8];
-	long long wid[8];
-	int count[8];
-	bool ok = true;
+	char keys[8][96];
+	const char *k[8];
+	int64_t wid[8], lim[8];
+	bool taken, exhausted[8];
 	for (int i = 0; i < n; i++) {
 		int w = rules[i].window > 0 ? rules[i].window : 60;
 		snprintf(keys[i], sizeof keys[i], "rl:%s:%d", rules[i].key, w);
-		int j = i;
-		for (; j > 0 && strcmp(keys[order[j - 1]], keys[i]) > 0; j--)
-			order[j] = order[j - 1];
-		order[j] = i;
+		k[i] = keys[i];
+		wid[i] = now / w;
+		lim[i] = rules[i].limit;
 	}
-	for (int j = 0; j < n; j++)
-		k[j] = keys[order[j]];
-	if (store_begin(s, e))
+	if (store_counters_take(s, k, wid, lim, n, now, &taken, exhausted, e))
 		return -1;
-	if (store_state_lock_n(s, k, n, &vals[0][0], sizeof vals[0], e))
-		goto fail;
-	for (int j = 0; j < n; j++) {
-		int i = order[j], w = rules[i].window > 0 ? rules[i].window : 60;
-		if (sscanf(vals[j], "%lld %d", &wid[i], &count[i]) != 2 || wid[i] != now / w) {
-			wid[i] = now / w;
-			count[i] = 0;
-		}
-		if (count[i] >= rules[i].limit) {
-			ok = false;
-			int64_t wait = window_wait(wid[i], w, now);
-			if (wait > *retry_after)
-				*retry_after = wait;
-		}
-		snprintf(next[j], sizeof next[j], "%lld %d", wid[i], count[i] + 1);
-		v[j] = next[j];
+	if (taken)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		int w = rules[i].window > 0 ? rules[i].window : 60;
+		int64_t wait = window_wait(wid[i], w, now);
+		if (exhausted[i] && wait > *retry_after)
+			*retry_after = wait;
 	}
-	if (ok && store_state_put_n(s, k, v, n, now, e))
-		goto fail;
-	if (store_commit(s, e))
-		return -1;
-	return ok;
-fail:
-	store_rollback(s);
-	return -1;
+	return 0;
 }
 
 int ratelimit_take(struct ratelimit *rl, struct store *shared, const struct rl_rule *rules,

@@ -5,8 +5,10 @@
  * in memory, shared by the worker threads (bounded: expired windows are
  * dropped, and the table never grows past RATELIMIT_MAX_KEYS).  When
  * several instances share the database (store_shared), they live in the
- * database (store_state_*), so that a limit counts every instance's
- * requests. */
+ * database and are taken in one statement (store_counters_take), so that a
+ * limit counts every instance's requests exactly.  There they are lost if
+ * PostgreSQL crashes (an UNLOGGED table, docs/performance.md): the windows
+ * then start afresh. */
 #ifndef VISURA_POLICY_RATELIMIT_H
 #define VISURA_POLICY_RATELIMIT_H
 

@@ -154,7 +154,15 @@ static const struct store_person *cancellation(struct query_ctx *q, const struct
 /* The view of one person version: the fields the profile may see.  The
  * parents it names are subjects of the answer; the person is added by the
  * caller (a household names its members even without identity). */
-static json_t *person_view(struct query_ctx *q, const struct store_person *p)
+/* A person's household as found beside them (store_person_versions_home_at). */
+struct home {
+	struct store_family f;
+	bool found;
+};
+
+/* home: the household read with the person, NULL to read it here. */
+static json_t *person_view_home(struct query_ctx *q, const struct store_person *p,
+				const struct home *home)
 {
 	json_t *j = json_object();
 	/* Where the record is held is residence data; when it changed is
@@ -177,9 +185,16 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 					"registration_date", date_json(p->reg_date));
 		struct store_family f;
 		bool found = false;
-		if (p->family_id[0] &&
-		    store_family_get(q->s, p->comune, p->family_id, q->as_of, &f, &found, &q->err) == VIS_OK &&
-		    found) {
+		if (home) {
+			found = home->found;
+			if (found)
+				f = home->f;
+		} else if (p->family_id[0] &&
+			   store_family_get(q->s, p->comune, p->family_id, q->as_of, &f, &found,
+					    &q->err)) {
+			found = false;
+		}
+		if (found) {
 			json_object_set_new(res, "address", json_pack(
 				"{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "dug", f.dug, "street", f.street,
 				"civic", f.civic ? json_integer(f.civic) : json_null(),
@@ -232,12 +247,18 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p)
 	return j;
 }
 
+static json_t *person_view(struct query_ctx *q, const struct store_person *p)
+{
+	return person_view_home(q, p, NULL);
+}
+
 /* ---- finding the one person a codice fiscale names, within the grant ---- */
 
 struct pick {
 	struct query_ctx *q;
 	struct store_person best;
 	bool found;
+	struct home *home;   /* the household of the version picked */
 };
 
 static int pick_covered(void *ctx, const struct store_person *p)
@@ -253,8 +274,24 @@ static int pick_covered(void *ctx, const struct store_person *p)
 	return 0;
 }
 
-static enum query_status find_person(struct query_ctx *q, const char *cf,
-				     struct store_person *out)
+static int pick_covered_home(void *ctx, const struct store_person *p,
+			     const struct store_family *f)
+{
+	struct pick *pk = ctx;
+	bool first = !pk->found;
+	pick_covered(ctx, p);
+	if (first && pk->found) {
+		pk->home->found = f != NULL;
+		if (f)
+			pk->home->f = *f;
+	}
+	return 0;
+}
+
+/* home: when given, the household of the person found is read with them
+ * (one statement). */
+static enum query_status find_person_home(struct query_ctx *q, const char *cf,
+					  struct store_person *out, struct home *home)
 {
 	struct pick pk = {.q = q};
 	if (cf_decode(cf, strlen(cf), NULL) != CF_OK) {
@@ -266,12 +303,21 @@ static enum query_status find_person(struct query_ctx *q, const char *cf,
 	for (char *c = upper; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)(*c - 32);
-	if (store_person_versions_at(q->s, upper, q->as_of, pick_covered, &pk, &q->err))
+	pk.home = home;
+	if (home ? store_person_versions_home_at(q->s, upper, q->as_of, pick_covered_home, &pk,
+						 &q->err)
+		 : store_person_versions_at(q->s, upper, q->as_of, pick_covered, &pk, &q->err))
 		return QUERY_FAILED;
 	if (!pk.found)
 		return QUERY_NOT_FOUND;
 	*out = pk.best;
 	return QUERY_OK;
+}
+
+static enum query_status find_person(struct query_ctx *q, const char *cf,
+				     struct store_person *out)
+{
+	return find_person_home(q, cf, out, NULL);
 }
 
 /* ---- search ---- */
@@ -407,13 +453,17 @@ static enum query_status need(struct query_ctx *q, unsigned cat, const char *wha
 enum query_status query_person(struct query_ctx *q, const char *cf)
 {
 	struct store_person p;
+	struct home home = {0};
+	/* the address, when the profile shows it, comes with the person */
+	bool address = sees(q, FIELD_RESIDENCE);
 	enum query_status st = need(q, CAT_IDENTITY, "il profilo non comprende i dati anagrafici");
 	if (st == QUERY_OK)
-		st = find_person(q, cf, &p);
+		st = find_person_home(q, cf, &p, address ? &home : NULL);
 	if (st != QUERY_OK)
 		return st;
 	add_subject(q, p.cf);
-	q->body = json_pack("{s:o,s:o}", "person", person_view(q, &p), "as_of",
+	q->body = json_pack("{s:o,s:o}", "person", person_view_home(q, &p, address ? &home : NULL),
+			    "as_of",
 			    date_json(q->as_of));
 	return settle(q);
 }

@@ -2,6 +2,7 @@
  * login throttling, password history, sessions and tokens, one-time
  * subject codes, webhook cursors, the shared state, readiness, the purge
  * of control rows, and the generic records of store/records.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -382,49 +383,94 @@ vis_err store_state_put(struct store *s, const char *key, const char *value, int
 	return drv_send(st, e);
 }
 
-struct lock_n {
-	const char *const *keys;
-	char *out;
-	size_t cap;
-};
-
-static void lock_n_bind(void *ctx, int i, struct drv_stmt *st)
+/* A PostgreSQL array literal of n texts (each quoted) or numbers. */
+static vis_err array_text(char *out, size_t cap, int n, const char *const *txt,
+			  const int64_t *num, struct vis_error *e)
 {
-	struct lock_n *ln = ctx;
-	drv_bind_text(st, 1, ln->keys[i]);
-}
-
-static vis_err lock_n_take(void *ctx, int i, struct drv_stmt *st, struct vis_error *e)
-{
-	struct lock_n *ln = ctx;
-	return state_read(st, ln->keys[i], ln->out + (size_t)i * ln->cap, ln->cap, NULL, e);
-}
-
-vis_err store_state_lock_n(struct store *s, const char *const *keys, int n, char *out, size_t cap,
-			   struct vis_error *e)
-{
-	memset(out, 0, (size_t)n * cap);
-	struct lock_n ln = {keys, out, cap};
-	return drv_batch(store_drv(s), SQL_STATE_LOCK, "shared state", n, lock_n_bind, lock_n_take,
-			 &ln, e);
-}
-
-/* Sent without waiting (PostgreSQL: pipelined): a failure shows at the
- * commit. */
-vis_err store_state_put_n(struct store *s, const char *const *keys, const char *const *values,
-			  int n, int64_t now, struct vis_error *e)
-{
+	size_t o = 0;
+	out[o++] = '{';
 	for (int i = 0; i < n; i++) {
-		struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_PUT, "shared state", e);
+		char one[160];
+		size_t m = 0;
+		if (txt) {
+			one[m++] = '"';
+			for (const char *c = txt[i]; *c && m + 3 < sizeof one; c++) {
+				if (*c == '"' || *c == '\\')
+					one[m++] = '\\';
+				one[m++] = *c;
+			}
+			if (m + 3 >= sizeof one)
+				return vis_error_set(e, VIS_ERR_INTERNAL, "counter key too long: %s",
+						     txt[i]);
+			one[m++] = '"';
+		} else {
+			m = (size_t)snprintf(one, sizeof one, "%lld", (long long)num[i]);
+		}
+		if (o + m + 2 >= cap)
+			return vis_error_set(e, VIS_ERR_INTERNAL, "%d counters: too many", n);
+		if (i)
+			out[o++] = ',';
+		memcpy(out + o, one, m);
+		o += m;
+	}
+	out[o++] = '}';
+	out[o] = '\0';
+	return VIS_OK;
+}
+
+vis_err store_counters_take(struct store *s, const char *const *keys, const int64_t *windows,
+			    const int64_t *limits, int n, int64_t now, bool *taken,
+			    bool *exhausted, struct vis_error *e)
+{
+	char k[1024], w[256], l[256];
+	*taken = false;
+	if (n < 1 || n > STORE_COUNTERS_MAX)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d counters (1 to %d)", n,
+				     STORE_COUNTERS_MAX);
+	vis_err rc;
+	if ((rc = array_text(k, sizeof k, n, keys, NULL, e)) ||
+	    (rc = array_text(w, sizeof w, n, NULL, windows, e)) ||
+	    (rc = array_text(l, sizeof l, n, NULL, limits, e)))
+		return rc;
+	/* At most twice: a key seen for the first time is created, then
+	 * counted. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct drv_stmt *st = drv_prepare(store_drv(s), SQL_COUNTERS_TAKE, "counters", e);
 		if (!st)
 			return ops_err(e);
-		drv_bind_text(st, 1, keys[i]);
-		drv_bind_text(st, 2, values[i]);
-		drv_bind_i64(st, 3, now);
-		if (drv_send(st, e))
+		drv_bind_text(st, 1, k);
+		drv_bind_text(st, 2, w);
+		drv_bind_text(st, 3, l);
+		drv_bind_i64(st, 4, now);
+		int rows = 0, written = 0;
+		bool missing = false;
+		enum drv_step r;
+		while ((r = drv_step(st, e)) == DRV_ROW) {
+			int i = drv_col_int(st, 0) - 1;
+			if (i < 0 || i >= n)
+				continue;
+			exhausted[i] = drv_col_int(st, 1) != 0;
+			missing |= drv_col_int(st, 2) != 0;
+			written = drv_col_int(st, 3);
+			rows++;
+		}
+		drv_reset(st);
+		if (r == DRV_ERROR)
+			return ops_err(e);
+		if (rows != n)
+			return vis_error_set(e, VIS_ERR_STORE, "counters: %d rows for %d keys", rows, n);
+		if (!missing) {
+			*taken = written > 0;
+			return VIS_OK;
+		}
+		st = drv_prepare(store_drv(s), SQL_COUNTERS_CREATE, "counters", e);
+		if (!st)
+			return ops_err(e);
+		drv_bind_text(st, 1, k);
+		if (drv_done(st, e))
 			return ops_err(e);
 	}
-	return VIS_OK;
+	return vis_error_set(e, VIS_ERR_STORE, "counters: a key created is still missing");
 }
 
 /* ---- control records (generic over store/records.h) ---- */

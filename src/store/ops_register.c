@@ -781,6 +781,27 @@ vis_err store_family_members_page(struct store *s, const char *comune, const cha
 	return each_person(st, fn, ctx, e);
 }
 
+vis_err store_person_versions_home_at(struct store *s, const char *cf, int date,
+				      store_person_home_fn fn, void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = prepare_at(s, SQL_PERSON_VERSIONS_HOME_AT, "", date, cf,
+					 "person versions", e);
+	if (!st)
+		return ops_err(e);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		struct store_person p;
+		struct store_family f;
+		person_read(st, 0, &p);
+		bool home = !drv_col_null(st, 22);
+		if (home)
+			family_read(st, 22, &f);
+		if (fn(ctx, &p, home ? &f : NULL) != 0)
+			break;
+	}
+	return finish(st, r);
+}
+
 vis_err store_person_versions_at(struct store *s, const char *cf, int date, store_person_fn fn,
 				 void *ctx, struct vis_error *e)
 {

@@ -41,6 +41,32 @@ const char *const store_sql[SQL__COUNT] = {
 			   " ON CONFLICT (key) DO UPDATE SET updated_at = shared_state.updated_at"
 			   " RETURNING value",
 	[SQL_STATE_PUT] = "UPDATE shared_state SET value = ?2, updated_at = ?3 WHERE key = ?1",
+	/* The rate-limit counters of the instances on one database, all or
+	 * none in one statement (PostgreSQL only: used where store_shared
+	 * holds).  ?1 the keys, ?2 the current window of each, ?3 its limit
+	 * (arrays); a value is "WINDOW COUNT".  l locks the rows in key order
+	 * and, waiting for another instance's statement, reads its result;
+	 * every count is then known exactly, and u writes them all, only if no
+	 * rule is at its limit and every row exists (a missing one is created
+	 * by SQL_COUNTERS_CREATE and the statement run again).  A row per key:
+	 * its place in ?1, whether it is at its limit, whether it was missing,
+	 * and how many rows were written. */
+	[SQL_COUNTERS_TAKE] =
+		"WITH r AS (SELECT * FROM unnest(?1::text[], ?2::bigint[], ?3::bigint[])"
+		" WITH ORDINALITY AS r (key, wid, lim, i)),"
+		" l AS MATERIALIZED (SELECT key, value FROM shared_state WHERE key = ANY (?1::text[])"
+		" ORDER BY key FOR UPDATE),"
+		" c AS (SELECT r.key, r.wid, r.lim, r.i, l.key IS NULL AS missing,"
+		" CASE WHEN split_part(l.value, ' ', 1) = r.wid::text"
+		" THEN split_part(l.value, ' ', 2)::bigint ELSE 0 END AS n"
+		" FROM r LEFT JOIN l ON l.key = r.key),"
+		" u AS (UPDATE shared_state SET value = c.wid || ' ' || (c.n + 1), updated_at = ?4"
+		" FROM c WHERE shared_state.key = c.key"
+		" AND NOT EXISTS (SELECT 1 FROM c WHERE c.n >= c.lim OR c.missing) RETURNING 1)"
+		" SELECT i, (n >= lim)::int, missing::int, (SELECT count(*) FROM u) FROM c",
+	[SQL_COUNTERS_CREATE] = "INSERT INTO shared_state (key, value, updated_at)"
+		" SELECT key, '', 0 FROM unnest(?1::text[]) AS k (key) ORDER BY key"
+		" ON CONFLICT (key) DO NOTHING",
 	[SQL_FEED_GET] = "SELECT last_seq, last_extract, last_import_id FROM feed WHERE comune = ?1",
 	[SQL_IMPORT_SHA] = "SELECT sha256 FROM import WHERE comune = ?1 AND seq = ?2",
 	[SQL_IMPORT_INSERT] = "INSERT INTO import (comune, seq, kind, extract_at, sha256, source, started_at)"
@@ -211,6 +237,14 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_ACCESS_SUBJECT_INSERT] = "INSERT INTO access_subject (access_id, cf) VALUES (?1, ?2)",
 	[SQL_PERSON_VERSIONS_AT] = "SELECT * FROM (" PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v"
 				   " ORDER BY canc_reason <> 0, comune",
+	/* The same, each version beside its household on ?2 (NULLs when it
+	 * has none): a look-up's person and address in one statement. */
+	[SQL_PERSON_VERSIONS_HOME_AT] = "SELECT v.*, f.* FROM ("
+		PERSON_AT("cf = ?3 AND (?1 = '' OR comune = ?1)") ") AS v LEFT JOIN ("
+		FAMILY_AT("(comune, local_id) IN (SELECT comune, family_id FROM person WHERE cf = ?3"
+			  " UNION ALL SELECT comune, family_id FROM person_history WHERE cf = ?3)")
+		") AS f ON f.comune = v.comune AND f.local_id = v.family_id"
+		" ORDER BY v.canc_reason <> 0, v.comune",
 	[SQL_SEARCH_EXACT] = "SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND name_key = ?2"
 		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
 		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",

@@ -353,6 +353,13 @@ vis_err store_family_members_page(struct store *s, const char *comune, const cha
 vis_err store_person_versions_at(struct store *s, const char *cf, int date,
 				 store_person_fn fn, void *ctx, struct vis_error *e);
 
+/* The same, each version with its household on `date` (f NULL when it
+ * has none), read in one statement. */
+typedef int (*store_person_home_fn)(void *ctx, const struct store_person *p,
+				    const struct store_family *f);
+vis_err store_person_versions_home_at(struct store *s, const char *cf, int date,
+				      store_person_home_fn fn, void *ctx, struct vis_error *e);
+
 /* Searches current records by folded name keys (see text_fold_letters).
  * With STORE_SEARCH_EXACT both keys must match; with
  * STORE_SEARCH_SURNAME only the surname key (for a typo in the name), with
@@ -1022,8 +1029,7 @@ bool store_shared(struct store *s);
  * transaction: store_state_lock() locks key's value (creating it empty)
  * until the transaction ends and reads it ("" when new; VIS_ERR_LIMIT when
  * it does not fit in cap); store_state_put() replaces it (sent without
- * waiting: PostgreSQL pipelines it with the commit, where a failure shows).
- * Several keys are locked in ascending order. */
+ * waiting: PostgreSQL pipelines it with the commit, where a failure shows). */
 vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
 			 struct vis_error *e);
 /* The same for a value of any length up to max bytes (VIS_ERR_LIMIT
@@ -1032,13 +1038,19 @@ vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char 
 			     struct vis_error *e);
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
 			struct vis_error *e);
-/* The same for n keys at once (one round trip on PostgreSQL): locks and
- * reads them in the order given (give them sorted), each value into
- * out + i * cap; writes n values. */
-vis_err store_state_lock_n(struct store *s, const char *const *keys, int n, char *out,
-			   size_t cap, struct vis_error *e);
-vis_err store_state_put_n(struct store *s, const char *const *keys, const char *const *values,
-			  int n, int64_t now, struct vis_error *e);
+/* Rate-limit counters shared by the instances on one database, in one
+ * statement (PostgreSQL only, where store_shared holds; outside a
+ * transaction): n counters (at most STORE_COUNTERS_MAX) named keys[i],
+ * each counting in window windows[i] (a number that grows as windows
+ * pass) and allowing limits[i] a window.  All are counted (*taken) or
+ * none: exhausted[i] tells which are at their limit.  The rows are locked
+ * in key order for the statement and read after another instance's
+ * statement on them, so the instances together never count past a
+ * limit. */
+#define STORE_COUNTERS_MAX 8
+vis_err store_counters_take(struct store *s, const char *const *keys, const int64_t *windows,
+			    const int64_t *limits, int n, int64_t now, bool *taken,
+			    bool *exhausted, struct vis_error *e);
 
 /* Readiness: rewrites one row with `filler` (inside the caller's
  * transaction), so that a commit after it proves the database, and the

@@ -724,6 +724,84 @@ static void *increment_many(void *arg)
 	return NULL;
 }
 
+/* Rate-limit counters: two connections (as two instances would) take one
+ * counter of limit 37 and one of a larger limit at once, 60 times each. */
+struct taker {
+	const char *uri;
+	int tries, taken;
+	vis_err rc;
+};
+
+static void *take_many(void *arg)
+{
+	struct taker *t = arg;
+	struct store *s;
+	struct vis_error e = {0};
+	if ((t->rc = store_open(t->uri, &s, &e)))
+		return NULL;
+	const char *keys[] = {"rl:hot:60", "rl:wide:60"};
+	int64_t windows[] = {7, 7}, limits[] = {37, 1000};
+	for (int i = 0; i < t->tries && !t->rc; i++) {
+		bool taken, exhausted[2];
+		t->rc = store_counters_take(s, keys, windows, limits, 2, 1, &taken, exhausted, &e);
+		t->taken += taken;
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_counters(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	if (!use_pg)
+		skip();   /* the counters of instances sharing a database */
+	const char *keys[] = {"rl:b:60", "rl:a:86400"};
+	int64_t windows[] = {100, 3}, limits[] = {2, 3};
+	bool taken, exhausted[2];
+	for (int i = 0; i < 2; i++) {
+		OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+		assert_true(taken);
+		assert_false(exhausted[0] || exhausted[1]);
+	}
+	/* the first is at its limit: neither is counted */
+	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+	assert_false(taken);
+	assert_true(exhausted[0]);
+	assert_false(exhausted[1]);
+	char v[32];
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "rl:a:86400", v, sizeof v, &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(v, "3 2");
+	/* a new window starts afresh */
+	windows[0] = 101;
+	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+	assert_true(taken);
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "rl:a:86400", v, sizeof v, &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(v, "3 3");
+	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+	assert_false(taken);
+	assert_false(exhausted[0]);
+	assert_true(exhausted[1]);
+	/* two instances at once: exactly the limit, not one more */
+	struct taker t[2] = {{f->db.uri, 60, 0, 0}, {f->db.uri, 60, 0, 0}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, take_many, &t[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].rc, VIS_OK);
+	}
+	assert_int_equal(t[0].taken + t[1].taken, 37);
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "rl:wide:60", v, sizeof v, &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(v, "7 37");
+}
+
 static void test_shared_state(void **state)
 {
 	struct fixture *f = *state;
@@ -738,19 +816,6 @@ static void test_shared_state(void **state)
 	OK(store_begin(f->s, &e));
 	assert_int_equal(store_state_lock(f->s, "k", v, sizeof v, &e), VIS_ERR_LIMIT);
 	store_rollback(f->s);
-	const char *keys[] = {"a", "k"}, *vals[] = {"x", "y"};
-	char got[2][16];
-	OK(store_begin(f->s, &e));
-	OK(store_state_lock_n(f->s, keys, 2, &got[0][0], sizeof got[0], &e));
-	assert_string_equal(got[0], "");
-	assert_string_equal(got[1], "1234567890");
-	OK(store_state_put_n(f->s, keys, vals, 2, 2, &e));
-	OK(store_commit(f->s, &e));
-	OK(store_begin(f->s, &e));
-	OK(store_state_lock_n(f->s, keys, 2, &got[0][0], sizeof got[0], &e));
-	OK(store_commit(f->s, &e));
-	assert_string_equal(got[0], "x");
-	assert_string_equal(got[1], "y");
 	struct incrementer in[2] = {{f->db.uri, 100, 0}, {f->db.uri, 100, 0}};
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
@@ -897,6 +962,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_moved, setup, teardown),
 	};
