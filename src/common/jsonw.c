@@ -222,16 +222,8 @@ void jsonw_int(struct jsonw *w, int64_t v)
 {
 	if (!value_begin(w))
 		return;
-	char buf[24], *p = buf + sizeof buf;
-	/* the magnitude as unsigned: INT64_MIN has no positive twin */
-	uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + m % 10);
-		m /= 10;
-	} while (m);
-	if (v < 0)
-		*--p = '-';
-	put(w, p, (size_t)(buf + sizeof buf - p));
+	if (!w->err && strbuf_add_i64(w->sb, v))
+		w->err = w->sb->err;
 }
 
 bool jsonw_real_format(double v, char out[32])
