@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "auth/hours.h"
 #include "common/date.h"
+#include "common/jsonw.h"
 #include "common/str.h"
 #include "common/text.h"
 #include "metrics/metrics.h"
@@ -47,6 +48,11 @@ struct access_call {
 	/* the answer that leaves once the record is durable */
 	int status;
 	json_t *body;            /* success: the data */
+	/* or, for a search (not ANPR-shaped), the data already written as
+	 * JSON text: its object open, completed in recorded() */
+	struct strbuf out_sb;
+	struct jsonw out;
+	bool streamed;
 	const char *code;        /* refusal: error code and message */
 	char message[200];
 	struct vis_error err;    /* STAGE_FAILED, or the record's failure */
@@ -110,9 +116,11 @@ static void observe(struct access_call *c, const char *outcome)
 	auth_account_disable(c->env.s, &c->account, "suspended by alert", c->env.now, &e);
 	auth_event(c->env.s, c->env.now, "account_suspended", &c->account, NULL, c->rec.ip,
 		   "alert");
-	if (c->body) {
+	if (c->body || c->streamed) {
 		json_decref(c->body);
 		c->body = NULL;
+		strbuf_release(&c->out_sb);
+		c->streamed = false;
 		c->suspended = true;
 	}
 }
@@ -124,7 +132,7 @@ static void record(struct access_call *c, const char *outcome, int status)
 	clean(c->rec.on_behalf_of);
 	clean(c->rec.query);
 	/* Only an answer names persons; a refusal names none. */
-	if (!c->body)
+	if (!c->body && !c->streamed)
 		subjects_release(&c->subjects);
 	c->rec.subjects = subjects_text(&c->subjects);
 	observe(c, outcome);
@@ -371,6 +379,7 @@ static void corridor_close(struct access_call *c, struct query_ctx *q, enum quer
 	switch (st) {
 	case QUERY_OK:
 		c->body = q->body;
+		c->streamed = q->out != NULL;
 		record(c, "ok", 200);
 		return;
 	case QUERY_NOT_FOUND:
@@ -584,10 +593,14 @@ static void run_search(struct access_call *c, const struct access_what *w)
 	}
 	struct query_ctx q;
 	query_start(&q, c, 0);
-	if (c->anpr)
+	if (c->anpr) {
 		search_one(c, &q, &p, w);
-	else
+	} else {
+		/* the answer streamed as JSON text: no tree built and dumped */
+		jsonw_init(&c->out, &c->out_sb, JSONW_ASCII);
+		q.out = &c->out;
 		corridor_close(c, &q, query_search(&q, &p));
+	}
 }
 
 static void run_consult(struct access_call *c, const struct access_what *w)
@@ -784,6 +797,7 @@ struct access_call *access_prepare(const struct access_env *env, const struct ac
 	if (c->anpr && token_ok(what->anpr->id_client, sizeof c->anpr_id - 1, NULL))
 		STR_COPY_KNOWN(c->anpr_id, what->anpr->id_client); /* its length checked */
 	subjects_init(&c->subjects);
+	strbuf_init(&c->out_sb, QUERY_ANSWER_MAX);
 	if (!corridor_open(c, who, what)) {
 		if (c->anpr)
 			anpr_shape(c);
@@ -854,6 +868,38 @@ static void anpr_answer(struct access_call *c, struct access_answer *a)
 	}
 }
 
+/* The answer's JSON text: the data with the record's id and the purpose
+ * (a search's text was written by the query, its object left open). */
+static char *answer_text(struct access_call *c)
+{
+	struct jsonw w;
+	if (c->streamed) {
+		jsonw_resume(&w, &c->out_sb, JSONW_ASCII);
+	} else {
+		jsonw_init(&w, &c->out_sb, JSONW_ASCII);
+		jsonw_object_open(&w);
+		for (void *it = json_object_iter(c->body); it; it = json_object_iter_next(c->body, it)) {
+			jsonw_key(&w, json_object_iter_key(it));
+			jsonw_dump(&w, json_object_iter_value(it));
+		}
+	}
+	jsonw_key(&w, "access_id");
+	jsonw_int(&w, c->rec.id);
+	jsonw_key(&w, "purpose");
+	jsonw_object_open(&w);
+	jsonw_key(&w, "id");
+	jsonw_int(&w, c->grant.purpose.id);
+	jsonw_key(&w, "code");
+	jsonw_string(&w, c->grant.purpose.code);
+	jsonw_object_close(&w);
+	jsonw_object_close(&w);
+	if (jsonw_finish(&w)) {
+		strbuf_release(&c->out_sb);
+		return NULL;
+	}
+	return strbuf_detach(&c->out_sb, NULL);
+}
+
 /* Called by the audit writer once the record is durable or failed: only
  * now is the answer built, and only if the record made it. */
 static void recorded(void *ctx, vis_err rc)
@@ -866,13 +912,10 @@ static void recorded(void *ctx, vis_err rc)
 		a = (struct access_answer){.status = 500, .err = &c->err};
 	} else if (c->anpr) {
 		anpr_answer(c, &a);
-	} else if (c->body) {
-		json_object_set_new(c->body, "access_id", json_integer(c->rec.id));
-		json_object_set_new(c->body, "purpose", json_pack("{s:I,s:s}", "id",
-			(json_int_t)c->grant.purpose.id, "code", c->grant.purpose.code));
+	} else if (c->body || c->streamed) {
 		/* The receipt signs the exact bytes that leave. */
 		bool print = c->op == ACCESS_PRINT;
-		c->bytes = print ? print_page(c) : json_dumps(c->body, JSON_COMPACT | JSON_ENSURE_ASCII);
+		c->bytes = print ? print_page(c) : answer_text(c);
 		if (!c->bytes) {
 			vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
 			a = (struct access_answer){.status = 500, .err = &c->err};
@@ -918,6 +961,7 @@ void access_call_free(struct access_call *c)
 	if (!c)
 		return;
 	json_decref(c->body);
+	strbuf_release(&c->out_sb);
 	subjects_release(&c->subjects);
 	free(c->bytes);
 	free(c->sealed);

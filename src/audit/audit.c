@@ -1377,11 +1377,23 @@ vis_err audit_receipt(struct audit_writer *w, const struct store_access *rec,
 			  B64URL);
 	struct strbuf sb;
 	strbuf_init(&sb, cap > 0 ? cap - 1 : 0);
-	strbuf_addf(&sb, "v2.%lld.%lld.%lld.%s.%s.%s.%s", (long long)rec->id, (long long)rec->at,
-		    (long long)rec->purpose_id, sha, leafhex, note, pr);
+	/* v2.id.at.purpose.sha.leaf.head.proof, then .signature of all that
+	 * (pieces appended: no printf on every answer) */
+	const int64_t nums[] = {rec->id, rec->at, rec->purpose_id};
+	const char *texts[] = {sha, leafhex, note, pr};
+	strbuf_add(&sb, "v2", 2);
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+		strbuf_add(&sb, ".", 1);
+		strbuf_add_i64(&sb, nums[i]);
+	}
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		strbuf_add(&sb, ".", 1);
+		strbuf_adds(&sb, texts[i]);
+	}
 	if (!sb.err) {
 		audit_sign(&w->key, sb.buf, sb.len, sig);
-		strbuf_addf(&sb, ".%s", sig);
+		strbuf_add(&sb, ".", 1);
+		strbuf_adds(&sb, sig);
 	}
 	vis_err rc = sb.err;
 	if (!rc)

@@ -3,6 +3,7 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,12 +116,26 @@ vis_err strbuf_adds(struct strbuf *sb, const char *s)
 
 vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 {
+	if (sb->err)
+		return sb->err;
+	/* One pass when the text fits the room already there, two otherwise
+	 * (measure, grow, write). */
+	size_t room = sb->alloc ? sb->alloc - sb->len : 0;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(room ? sb->buf + sb->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return sb->err ? sb->err : (sb->err = VIS_ERR_INTERNAL);
+	if (n < 0) {
+		if (room)
+			sb->buf[sb->len] = '\0';
+		return sb->err = VIS_ERR_INTERNAL;
+	}
+	if ((size_t)n < room && (size_t)n <= sb->max - sb->len) {
+		sb->len += (size_t)n;
+		return VIS_OK;
+	}
+	if (room)
+		sb->buf[sb->len] = '\0'; /* what did not fit is not kept */
 	vis_err rc = grow(sb, (size_t)n);
 	if (rc)
 		return rc;
@@ -129,6 +144,20 @@ vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 	sb->len += (size_t)n;
 	return VIS_OK;
+}
+
+vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
+{
+	char buf[24], *p = buf + sizeof buf;
+	/* the magnitude as unsigned: INT64_MIN has no positive twin */
+	uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	if (v < 0)
+		*--p = '-';
+	return strbuf_add(sb, p, (size_t)(buf + sizeof buf - p));
 }
 
 /* A plain decimal number: optional '-', digits, optional '.' and digits. */

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -76,6 +77,8 @@ vis_err strbuf_add(struct strbuf *sb, const void *data, size_t n);
 vis_err strbuf_adds(struct strbuf *sb, const char *s);
 vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Appends v in decimal, as printf's %lld writes it (without printf). */
+vis_err strbuf_add_i64(struct strbuf *sb, int64_t v);
 
 /* Appends one CSV cell (RFC 4180: always quoted, quotes doubled), then ','
  * or, when last, "\n".  A cell a spreadsheet would run as a formula (it

@@ -177,7 +177,10 @@ vis_err http_server_tls_reload(struct http_server *srv, struct vis_error *e);
 /* Bytes that live as long as the server (not copied, not freed). */
 void http_reply_static(struct http_request *r, int status, const char *content_type,
 		       const void *data, size_t len);
-/* Sends obj (reference stolen) with `status`. */
+/* Sends obj (reference stolen) with `status`, written by common/jsonw
+ * (jansson's compact bytes, ASCII only; reals in their shortest form).
+ * A text past HTTP_JSON_MAX, or one that cannot be written, is a 500. */
+#define HTTP_JSON_MAX ((size_t)256 << 20)
 void http_reply_json(struct http_request *r, int status, json_t *obj);
 /* The one error shape: {"error":{"code":code,"message":message}}. */
 void http_reply_error(struct http_request *r, int status, const char *code,

@@ -23,6 +23,7 @@
 
 #include "common/cidr.h"
 #include "common/csv.h"
+#include "common/jsonw.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/str.h"
@@ -104,13 +105,17 @@ void http_reply_static(struct http_request *r, int status, const char *content_t
 
 void http_reply_json(struct http_request *r, int status, json_t *obj)
 {
-	char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	size_t len = 0;
+	vis_err rc = VIS_ERR_NOMEM;
+	char *text = obj ? jsonw_dumps(obj, JSONW_ASCII, HTTP_JSON_MAX, &len, &rc) : NULL;
 	json_decref(obj);
 	if (!text) {
+		log_error("answer not written", "request_id=%s error=\"%s\"", r->request_id,
+			  vis_strerror(rc));
 		reply_take(r, 500, "application/json", NULL, 0);
 		return;
 	}
-	reply_take(r, status, "application/json", text, strlen(text));
+	reply_take(r, status, "application/json", text, len);
 }
 
 void http_reply_error(struct http_request *r, int status, const char *code,

@@ -9,6 +9,7 @@
 #include "common/date.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
+#include "common/jsonw.h"
 #include "common/str.h"
 
 /* Candidates read for a one-typo search before giving up as too broad. */
@@ -38,17 +39,18 @@ static json_t *date_json(int d)
 	return json_string(buf);
 }
 
-static json_t *place_json(const struct refdata *rd, const char *code, int date)
+/* The name of a municipality (6 digits, as it was on `date`) or a state
+ * (3 digits); NULL when the reference data do not know it. */
+static const char *place_name(const struct refdata *rd, const char *code, int date)
 {
-	const char *name = NULL;
 	if (strlen(code) == 6) {
 		const struct ref_comune *c = refdata_comune_by_istat(rd, code, date);
-		name = c ? c->name : NULL;
+		return c ? c->name : NULL;
 	} else if (code[0]) {
 		const struct ref_stato *s = refdata_stato_by_istat(rd, code);
-		name = s ? s->name : NULL;
+		return s ? s->name : NULL;
 	}
-	return json_pack("{s:s,s:s?}", "code", code, "name", name);
+	return NULL;
 }
 
 static const char *civil_label(int code)
@@ -94,6 +96,10 @@ static enum query_status settle(struct query_ctx *q)
 		return QUERY_OK;
 	json_decref(q->body);
 	q->body = NULL;
+	if (q->out) { /* nothing of a failed view stays */
+		strbuf_release(q->out->sb);
+		jsonw_init(q->out, q->out->sb, q->out->flags);
+	}
 	if (q->err.code == VIS_ERR_LIMIT) {
 		q->message = QUERY_TOO_LARGE_MESSAGE;
 		return QUERY_TOO_LARGE;
@@ -151,38 +157,81 @@ static const struct store_person *cancellation(struct query_ctx *q, const struct
 	return later;
 }
 
-/* The view of one person version: the fields the profile may see.  The
- * parents it names are subjects of the answer; the person is added by the
- * caller (a household names its members even without identity). */
 /* A person's household as found beside them (store_person_versions_home_at). */
 struct home {
 	struct store_family f;
 	bool found;
 };
 
-/* home: the household read with the person, NULL to read it here. */
-static json_t *person_view_home(struct query_ctx *q, const struct store_person *p,
-				const struct home *home)
+static void date_write(struct jsonw *w, int d)
 {
-	json_t *j = json_object();
+	char buf[11];
+	if (!d) {
+		jsonw_null(w);
+		return;
+	}
+	date_format(d, buf);
+	jsonw_string(w, buf);
+}
+
+static void place_write(struct jsonw *w, const struct refdata *rd, const char *code, int date)
+{
+	const char *name = place_name(rd, code, date);
+	jsonw_object_open(w);
+	jsonw_key(w, "code");
+	jsonw_string(w, code);
+	jsonw_key(w, "name");
+	jsonw_string_or_null(w, name);
+	jsonw_object_close(w);
+}
+
+/* The view of one person version: the fields the profile may see, written
+ * as one JSON object (with the relationship to the head last, when asked
+ * and the profile may see it).  The parents it names are subjects of the
+ * answer; the person is added by the caller (a household names its
+ * members even without identity).  home: the household read with the
+ * person, NULL to read it here. */
+static void person_write(struct query_ctx *q, struct jsonw *w, const struct store_person *p,
+			 bool relationship, const struct home *home)
+{
+	jsonw_object_open(w);
 	/* Where the record is held is residence data; when it changed is
 	 * history: neither leaks to a profile without them. */
-	if (sees(q, FIELD_COMUNE))
-		json_object_set_new(j, "comune", place_json(q->rd, p->comune, p->valid_from));
+	if (sees(q, FIELD_COMUNE)) {
+		jsonw_key(w, "comune");
+		place_write(w, q->rd, p->comune, p->valid_from);
+	}
 	if (sees(q, FIELD_VALIDITY)) {
-		json_object_set_new(j, "valid_from", date_json(p->valid_from));
-		json_object_set_new(j, "valid_to", date_json(p->valid_to));
+		jsonw_key(w, "valid_from");
+		date_write(w, p->valid_from);
+		jsonw_key(w, "valid_to");
+		date_write(w, p->valid_to);
 	}
 	if (sees(q, FIELD_IDENTITY)) {
 		char sex[2] = {p->sex, 0};
-		json_object_set_new(j, "identity", json_pack(
-			"{s:s,s:s,s:s,s:s,s:o,s:o}", "codice_fiscale", p->cf, "surname", p->surname,
-			"name", p->name, "sex", sex, "birth_date", date_json(p->birth_date),
-			"birth_place", place_json(q->rd, p->birth_place, p->birth_date)));
+		jsonw_key(w, "identity");
+		jsonw_object_open(w);
+		jsonw_key(w, "codice_fiscale");
+		jsonw_string(w, p->cf);
+		jsonw_key(w, "surname");
+		jsonw_string(w, p->surname);
+		jsonw_key(w, "name");
+		jsonw_string(w, p->name);
+		jsonw_key(w, "sex");
+		jsonw_string(w, sex);
+		jsonw_key(w, "birth_date");
+		date_write(w, p->birth_date);
+		jsonw_key(w, "birth_place");
+		place_write(w, q->rd, p->birth_place, p->birth_date);
+		jsonw_object_close(w);
 	}
 	if (sees(q, FIELD_RESIDENCE)) {
-		json_t *res = json_pack("{s:i,s:o}", "registration_reason", p->reg_reason,
-					"registration_date", date_json(p->reg_date));
+		jsonw_key(w, "residence");
+		jsonw_object_open(w);
+		jsonw_key(w, "registration_reason");
+		jsonw_int(w, p->reg_reason);
+		jsonw_key(w, "registration_date");
+		date_write(w, p->reg_date);
 		struct store_family f;
 		bool found = false;
 		if (home) {
@@ -195,61 +244,132 @@ static json_t *person_view_home(struct query_ctx *q, const struct store_person *
 			found = false;
 		}
 		if (found) {
-			json_object_set_new(res, "address", json_pack(
-				"{s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "dug", f.dug, "street", f.street,
-				"civic", f.civic ? json_integer(f.civic) : json_null(),
-				"civic_ext", f.civic_ext, "scala", f.scala, "interno", f.interno,
-				"cap", f.cap, "locality", f.locality));
+			jsonw_key(w, "address");
+			jsonw_object_open(w);
+			jsonw_key(w, "dug");
+			jsonw_string(w, f.dug);
+			jsonw_key(w, "street");
+			jsonw_string(w, f.street);
+			jsonw_key(w, "civic");
+			if (f.civic)
+				jsonw_int(w, f.civic);
+			else
+				jsonw_null(w);
+			static const char *const rest[] = {"civic_ext", "scala", "interno", "cap",
+							   "locality"};
+			const char *vals[] = {f.civic_ext, f.scala, f.interno, f.cap, f.locality};
+			for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
+				jsonw_key(w, rest[i]);
+				jsonw_string(w, vals[i]);
+			}
 			/* a care home's (an institution's) name is part of its address */
-			if (f.kind == 2 && f.convivenza[0])
-				json_object_set_new(json_object_get(res, "address"), "convivenza",
-						    json_string(f.convivenza));
-			json_object_set_new(res, "address_since", date_json(f.valid_from));
+			if (f.kind == 2 && f.convivenza[0]) {
+				jsonw_key(w, "convivenza");
+				jsonw_string(w, f.convivenza);
+			}
+			jsonw_object_close(w);
+			jsonw_key(w, "address_since");
+			date_write(w, f.valid_from);
 		}
-		json_object_set_new(j, "residence", res);
+		jsonw_object_close(w);
 	}
-	if (sees(q, FIELD_FAMILY) && p->family_id[0])
-		json_object_set_new(j, "family", json_pack("{s:s,s:i}", "household_id", p->family_id,
-							   "relationship", p->relationship));
+	if (sees(q, FIELD_FAMILY) && p->family_id[0]) {
+		jsonw_key(w, "family");
+		jsonw_object_open(w);
+		jsonw_key(w, "household_id");
+		jsonw_string(w, p->family_id);
+		jsonw_key(w, "relationship");
+		jsonw_int(w, p->relationship);
+		jsonw_object_close(w);
+	}
 	if (sees(q, FIELD_PARENTAGE)) {
-		json_object_set_new(j, "parentage", json_pack("{s:s?,s:s?}",
-			"father", p->father_cf[0] ? p->father_cf : NULL,
-			"mother", p->mother_cf[0] ? p->mother_cf : NULL));
+		jsonw_key(w, "parentage");
+		jsonw_object_open(w);
+		jsonw_key(w, "father");
+		jsonw_string_or_null(w, p->father_cf[0] ? p->father_cf : NULL);
+		jsonw_key(w, "mother");
+		jsonw_string_or_null(w, p->mother_cf[0] ? p->mother_cf : NULL);
+		jsonw_object_close(w);
 		add_subject(q, p->father_cf);
 		add_subject(q, p->mother_cf);
 	}
 	if (sees(q, FIELD_CITIZENSHIP)) {
-		json_t *arr = json_array();
+		jsonw_key(w, "citizenship");
+		jsonw_array_open(w);
 		char code[4];
 		for (const char *c = p->citizenships; *c;) {
 			size_t n = strcspn(c, ",");
 			snprintf(code, sizeof code, "%.*s", (int)(n < 3 ? n : 3), c);
-			json_array_append_new(arr, place_json(q->rd, code, 0));
+			place_write(w, q->rd, code, 0);
 			c += n + (c[n] == ',');
 		}
-		json_object_set_new(j, "citizenship", arr);
+		jsonw_array_close(w);
 	}
-	if (sees(q, FIELD_CIVIL_STATUS))
-		json_object_set_new(j, "civil_status", json_pack("{s:i,s:s,s:o}", "code", p->civil_status,
-			"label", civil_label(p->civil_status), "date", date_json(p->civil_status_date)));
+	if (sees(q, FIELD_CIVIL_STATUS)) {
+		jsonw_key(w, "civil_status");
+		jsonw_object_open(w);
+		jsonw_key(w, "code");
+		jsonw_int(w, p->civil_status);
+		jsonw_key(w, "label");
+		jsonw_string(w, civil_label(p->civil_status));
+		jsonw_key(w, "date");
+		date_write(w, p->civil_status_date);
+		jsonw_object_close(w);
+	}
 	if (sees(q, FIELD_VITAL_STATUS)) {
 		struct store_person later;
 		const struct store_person *c = cancellation(q, p, &later);
-		json_t *v = json_pack("{s:s}", "status", vital(c));
+		jsonw_key(w, "vital_status");
+		jsonw_object_open(w);
+		jsonw_key(w, "status");
+		jsonw_string(w, vital(c));
 		if (c) {
-			json_object_set_new(v, "cancellation_reason", json_integer(c->canc_reason));
-			json_object_set_new(v, "date", date_json(c->canc_date));
-			if (c->destination[0])
-				json_object_set_new(v, "destination", place_json(q->rd, c->destination, 0));
+			jsonw_key(w, "cancellation_reason");
+			jsonw_int(w, c->canc_reason);
+			jsonw_key(w, "date");
+			date_write(w, c->canc_date);
+			if (c->destination[0]) {
+				jsonw_key(w, "destination");
+				place_write(w, q->rd, c->destination, 0);
+			}
 		}
-		json_object_set_new(j, "vital_status", v);
+		jsonw_object_close(w);
 	}
-	return j;
+	if (relationship && sees(q, FIELD_RELATIONSHIP)) {
+		jsonw_key(w, "relationship");
+		jsonw_int(w, p->relationship);
+	}
+	jsonw_object_close(w);
 }
 
-static json_t *person_view(struct query_ctx *q, const struct store_person *p)
+/* A failure of the writer (a text that is not UTF-8 in the register, no
+ * memory, the answer's bound) fails the query: never a view with a field
+ * left out. */
+static void writer_settle(struct query_ctx *q, const struct jsonw *w)
 {
-	return person_view_home(q, p, NULL);
+	vis_err rc = jsonw_error(w);
+	if (rc && !q->err.code)
+		vis_error_set(&q->err, rc == VIS_ERR_LIMIT ? VIS_ERR_LIMIT : VIS_ERR_INTERNAL,
+			      "the person's view cannot be written (%s)", vis_strerror(rc));
+}
+
+/* The same view as a jansson tree, for the answers still built as one
+ * (consultation, household, history, ANPR, the printed page); NULL when
+ * it failed (q->err says why). */
+static json_t *person_view(struct query_ctx *q, const struct store_person *p, bool relationship,
+			   const struct home *home)
+{
+	struct strbuf sb;
+	struct jsonw w;
+	strbuf_init(&sb, QUERY_ANSWER_MAX);
+	jsonw_init(&w, &sb, 0);
+	person_write(q, &w, p, relationship, home);
+	writer_settle(q, &w);
+	json_t *j = NULL;
+	if (!q->err.code && !(j = json_loadb(sb.buf, sb.len, 0, NULL)))
+		vis_error_set(&q->err, VIS_ERR_NOMEM, "out of memory");
+	strbuf_release(&sb);
+	return j;
 }
 
 /* ---- finding the one person a codice fiscale names, within the grant ---- */
@@ -355,6 +475,41 @@ static int collect_row(void *ctx, const struct store_person *p)
 	return 0;
 }
 
+/* The answer of a search: the persons' views, their count and whether the
+ * match was approximate; streamed into q->out (its object left open for
+ * the caller's members), else built as q->body. */
+static enum query_status results_write(struct query_ctx *q, const struct store_person *rows,
+				       int n, bool fuzzy, const struct home *home)
+{
+	struct strbuf own;
+	struct jsonw local, *w = q->out;
+	if (!w) {
+		strbuf_init(&own, QUERY_ANSWER_MAX);
+		jsonw_init(&local, &own, 0);
+		w = &local;
+	}
+	jsonw_object_open(w);
+	jsonw_key(w, "results");
+	jsonw_array_open(w);
+	for (int i = 0; i < n && !q->err.code; i++) {
+		add_subject(q, rows[i].cf);
+		person_write(q, w, &rows[i], false, n == 1 ? home : NULL);
+	}
+	jsonw_array_close(w);
+	jsonw_key(w, "count");
+	jsonw_int(w, n);
+	jsonw_key(w, "approximate");
+	jsonw_bool(w, fuzzy);
+	writer_settle(q, w);
+	if (!q->out) {
+		jsonw_object_close(w);
+		if (!q->err.code && !(q->body = json_loadb(own.buf, own.len, 0, NULL)))
+			vis_error_set(&q->err, VIS_ERR_NOMEM, "out of memory");
+		strbuf_release(&own);
+	}
+	return settle(q);
+}
+
 static enum query_status search_results(struct query_ctx *q, struct collect *c, bool fuzzy)
 {
 	int cap = q->grant->conv.max_results;
@@ -365,13 +520,7 @@ static enum query_status search_results(struct query_ctx *q, struct collect *c, 
 	}
 	if (c->n == 0)
 		return QUERY_NOT_FOUND;
-	json_t *arr = json_array();
-	for (int i = 0; i < c->n; i++) {
-		add_subject(q, c->rows[i].cf);
-		json_array_append_new(arr, person_view(q, &c->rows[i]));
-	}
-	q->body = json_pack("{s:o,s:i,s:b}", "results", arr, "count", c->n, "approximate", fuzzy);
-	return settle(q);
+	return results_write(q, c->rows, c->n, fuzzy, NULL);
 }
 
 enum query_status query_search(struct query_ctx *q, const struct query_search *p)
@@ -382,14 +531,13 @@ enum query_status query_search(struct query_ctx *q, const struct query_search *p
 	}
 	if (p->cf[0]) {
 		struct store_person person;
-		enum query_status st = find_person(q, p->cf, &person);
+		struct home home = {0};
+		/* the address, when the profile shows it, comes with the person */
+		bool address = sees(q, FIELD_RESIDENCE);
+		enum query_status st = find_person_home(q, p->cf, &person, address ? &home : NULL);
 		if (st != QUERY_OK)
 			return st;
-		add_subject(q, person.cf);
-		json_t *arr = json_array();
-		json_array_append_new(arr, person_view(q, &person));
-		q->body = json_pack("{s:o,s:i,s:b}", "results", arr, "count", 1, "approximate", 0);
-		return settle(q);
+		return results_write(q, &person, 1, false, address ? &home : NULL);
 	}
 	struct store_search s = {.mode = STORE_SEARCH_EXACT, .birth_date = p->birth_date,
 				 .birth_year = p->birth_year};
@@ -462,8 +610,8 @@ enum query_status query_person(struct query_ctx *q, const char *cf)
 	if (st != QUERY_OK)
 		return st;
 	add_subject(q, p.cf);
-	q->body = json_pack("{s:o,s:o}", "person", person_view_home(q, &p, address ? &home : NULL),
-			    "as_of",
+	q->body = json_pack("{s:o,s:o}", "person",
+			    person_view(q, &p, false, address ? &home : NULL), "as_of",
 			    date_json(q->as_of));
 	return settle(q);
 }
@@ -489,10 +637,7 @@ static int add_member(void *ctx, const struct store_person *p)
 	m->last.birth_date = p->birth_date;
 	STR_COPY_KNOWN(m->last.id, p->id);
 	add_subject(m->q, p->cf);
-	json_t *v = person_view(m->q, p);
-	if (sees(m->q, FIELD_RELATIONSHIP))
-		json_object_set_new(v, "relationship", json_integer(p->relationship));
-	json_array_append_new(m->arr, v);
+	json_array_append_new(m->arr, person_view(m->q, p, true, NULL));
 	return m->q->err.code != 0; /* stop at the first failure */
 }
 

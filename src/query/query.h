@@ -22,6 +22,11 @@
 #include "store/store.h"
 
 struct refdata;
+struct jsonw;
+
+/* The most bytes of one answer's JSON text: past it the query fails
+ * (QUERY_TOO_LARGE), nothing is cut. */
+#define QUERY_ANSWER_MAX (16u << 20)
 
 enum query_status {
 	QUERY_OK,
@@ -45,6 +50,11 @@ struct query_ctx {
 	int as_of;                  /* YYYYMMDD, 0 = now */
 	/* results */
 	json_t *body;               /* owned by the caller after the call */
+	/* When set (by the caller, before query_search), the search streams
+	 * its answer here instead of building `body`: one JSON object with
+	 * "results", "count" and "approximate", left open for the caller's
+	 * members (jsonw_resume); emptied when the query fails. */
+	struct jsonw *out;
 	struct subjects *subjects;  /* the caller's: every person the answer names */
 	const char *message;        /* for QUERY_INVALID / QUERY_NOT_PERMITTED */
 	struct vis_error err;

@@ -11,6 +11,8 @@ JSON, and a period outside the one the register covers refused by name."""
 import csv
 import datetime
 import io
+import json
+import re
 import subprocess
 
 import harness
@@ -92,6 +94,27 @@ def check_series(doc, want, thr, what):
     return published
 
 
+def digits(text):
+    """The significant digits of a number's text (sign, point, exponent and
+    leading or trailing zeros left out)."""
+    return re.sub(r"[-+.]", "", re.split(r"[eE]", text)[0]).strip("0")
+
+
+def reals_shortest(body, what):
+    """Every real of an answer is written in its shortest form, the one that
+    reads back as the same double (45.23, not jansson's %.17g
+    45.229999999999997); returns how many of them %.17g would have written
+    longer."""
+    reals = []
+    json.loads(body, parse_float=lambda t: reals.append(t) or float(t))
+    longer = 0
+    for t in reals:
+        check(len(digits(t)) <= len(digits(repr(float(t)))),
+              f"{what}: {t} is not the shortest text of {float(t)!r}")
+        longer += len(digits("%.17g" % float(t))) > len(digits(t))
+    return longer
+
+
 def test_series():
     pop = {"persons": 1400, "comuni": ",".join(COMUNI), "seed": 7, "days": DAYS}
     with Server(population=pop) as srv:
@@ -102,7 +125,7 @@ def test_series():
             q = "&".join(f"{k}={v}" for k, v in params.items())
             return expect(a.get(f"/api/v1/stats/series?{q}"), 200, None, q).json
 
-        published = 0
+        published = shorter = 0
         for comuni in (COMUNI[:1], COMUNI):
             c = ",".join(comuni)
             want = truth(p, comuni)
@@ -110,6 +133,8 @@ def test_series():
                 docs = {}
                 for name in STOCKS + FLOWS + RATES:
                     doc = series(indicator=name, comuni=c, threshold=thr)
+                    q = f"indicator={name}&comuni={c}&threshold={thr}"
+                    shorter += reals_shortest(a.get(f"/api/v1/stats/series?{q}").body, q)
                     eq(doc["indicatore"], name, "indicator")
                     published += check_series(doc, want[name], thr, f"{name} {c} t{thr}")
                     docs[name] = [x["valore"] for x in doc["serie"][0]["punti"]]
@@ -121,6 +146,8 @@ def test_series():
                         hidden = [n for n in ident if docs[n][k] is None]
                         check(len(hidden) != 1, f"{c} t{thr} month {k}: {hidden} alone hidden in {ident}")
         check(published > 100, f"most values are published ({published})")
+        # not vacuous: %.17g would have written some of them longer
+        check(shorter > 0, f"reals whose %.17g text is longer: {shorter}")
 
         # One series per municipality: each as asked for alone.
         both = series(indicator="population", comuni=",".join(COMUNI), by="comune")

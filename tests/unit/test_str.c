@@ -141,6 +141,56 @@ static char *csv(const char *cell)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* addf writes in place when the text fits the room already allocated,
+ * and otherwise grows: the text is whole either way, and what did not fit
+ * the room is not left behind the terminator. */
+static void test_buf_addf_in_place(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 1000);
+	assert_int_equal(strbuf_addf(&sb, "%s", "ab"), VIS_OK);   /* grows: 256 */
+	size_t alloc = sb.alloc;
+	assert_int_equal(strbuf_addf(&sb, "%d-%s", 42, "x"), VIS_OK);
+	assert_int_equal(sb.alloc, alloc);                           /* in place */
+	assert_string_equal(sb.buf, "ab42-x");
+	char big[400];
+	memset(big, 'y', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(strbuf_addf(&sb, "[%s]", big), VIS_OK);    /* past the room */
+	assert_int_equal(sb.len, 6 + 401);
+	assert_int_equal(sb.buf[6], '[');
+	assert_int_equal(sb.buf[sb.len - 1], ']');
+	assert_int_equal(strlen(sb.buf), sb.len);
+	/* past the maximum: refused, and the text written into the room
+	 * while trying is not kept */
+	strbuf_release(&sb);
+	strbuf_init(&sb, 300);
+	assert_int_equal(strbuf_addf(&sb, "%s", big + 150), VIS_OK); /* 249 bytes */
+	assert_int_equal(strbuf_addf(&sb, "%s", big + 300), VIS_ERR_LIMIT); /* 99 */
+	assert_int_equal(strlen(sb.buf), 249);
+	strbuf_release(&sb);
+}
+
+static void test_buf_add_i64(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 100);
+	const int64_t v[] = {0, 7, -7, 10, 1234567890123, INT64_MAX, INT64_MIN};
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "%lld", (long long)v[i]);
+		strbuf_release(&sb);
+		assert_int_equal(strbuf_add_i64(&sb, v[i]), VIS_OK);
+		assert_string_equal(sb.buf, want);
+	}
+	strbuf_release(&sb);
+	strbuf_init(&sb, 3);
+	assert_int_equal(strbuf_add_i64(&sb, 1234), VIS_ERR_LIMIT);
+	strbuf_release(&sb);
+}
+
 static void test_csv_quoting(void **state)
 {
 	(void)state;
@@ -213,6 +263,8 @@ int main(void)
 		cmocka_unit_test(test_buf_grows),
 		cmocka_unit_test(test_buf_maximum),
 		cmocka_unit_test(test_buf_addf_maximum),
+		cmocka_unit_test(test_buf_addf_in_place),
+		cmocka_unit_test(test_buf_add_i64),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_formulas),
 		cmocka_unit_test(test_html),
