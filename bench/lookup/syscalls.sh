@@ -4,9 +4,10 @@
 # that does not depend on what else the machine runs.
 #   [AUTH=voucher] [CONNS=64] bench/lookup/syscalls.sh [PERSONS] [BUILD_DIR] [DURATION]
 # Sets up PERSONS (default 20,000) with bench/lookup/setup.py, warms up for
-# 2 s, then attaches strace to every thread of the server for DURATION
+# 2 s (session look-ups), then attaches strace to every thread of the server for DURATION
 # (default 10s) of wrk -t2 -cCONNS look-ups (with AUTH=voucher: each with its
-# own PDND voucher and tracking evidence, bench/lookup/voucher.lua), and
+# own PDND voucher and tracking evidence, bench/lookup/voucher.lua; VOUCHERS
+# pairs, default 1,000 a second), and
 # prints the answers, the latencies wrk saw (under strace: slower than
 # bench/lookup/run.sh), the calls per answer of every system call made
 # more than once per 100 answers, and the load average.
@@ -31,16 +32,18 @@ AUTH=$auth python3 -B bench/lookup/setup.py "$V" "$work" "$persons" "$port" > "$
 pid=$(cat "$work/server.pid")
 secs=${dur%s}
 if [ "$auth" = voucher ]; then
-  python3 -B bench/lookup/vouchers.py "$work" $(( (secs + 3) * 2000 )) "$work/tokens.txt" >/dev/null
+  python3 -B bench/lookup/vouchers.py "$work" "${VOUCHERS:-$(( (secs + 3) * 1000 ))}" "$work/tokens.txt" >/dev/null
   run_wrk() { LIST=$work/cfs.txt TOKENS=$work/tokens.txt wrk -t$(( conns < 2 ? 1 : 2 )) -c"$conns" -d"$1" --timeout 10s \
-                --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$port" -- 2; }
+                --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$port" -- $(( conns < 2 ? 1 : 2 )); }
 else
   run_wrk() { COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf wrk -t$(( conns < 2 ? 1 : 2 )) -c"$conns" -d"$1" \
                 --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$port"; }
 fi
 echo "build $V ($(git -C "$(dirname "$V")/.." rev-parse --short HEAD 2>/dev/null || echo '?')), $persons persons, auth $auth, wrk -t2 -c$conns -d$dur"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run_wrk 2s > "$work/warm.txt"
+# The warm-up by session (a voucher is good once: the run needs them all).
+COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf wrk -t1 -c1 -d2s \
+  -s bench/lookup/lookup.lua "https://127.0.0.1:$port" > "$work/warm.txt"
 strace -c -f -p "$pid" -o "$work/strace.txt" &
 spid=$!
 sleep 1
