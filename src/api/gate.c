@@ -136,25 +136,25 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
 		return false;
 	}
-	bool fresh;
-	if (pdnd_jti_take(s, &au->voucher, checks.skew, now, &fresh, &why, &e)) {
-		api_fail(r, &e);
-		return false;
-	}
-	if (!fresh) {
-		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
-		return false;
-	}
 	/* Who asked (AUDIT_REST_02): signed by the body's client, bound to the voucher. */
 	bool ok;
+	struct pdnd_refusal evidence_why;
 	if (pdnd_evidence_check(s, au->account.ente_id, &checks, &au->voucher,
 				http_header(r, "Agid-JWT-TrackingEvidence"), now, &au->evidence, &ok,
-				&why, &e)) {
+				&evidence_why, &e)) {
 		api_fail(r, &e);
 		return false;
 	}
-	if (!ok) {
-		voucher_refused(r, now, &au->voucher, &m, &au->account, &why);
+	/* Both jti in one commit (the evidence's only when it is good): a
+	 * replayed voucher is refused as such before what its evidence says. */
+	bool fresh;
+	if (pdnd_jti_take(s, &au->voucher, ok ? &au->evidence : NULL, checks.skew, now, &fresh,
+			  &why, &e)) {
+		api_fail(r, &e);
+		return false;
+	}
+	if (!fresh || !ok) {
+		voucher_refused(r, now, &au->voucher, &m, &au->account, fresh ? &evidence_why : &why);
 		return false;
 	}
 	/* The e-service's daily quotas, once the call is known good. */

@@ -283,18 +283,35 @@ bool pdnd_voucher_check(struct jwks *k, const struct pdnd_checks *c, const char 
 	return good;
 }
 
-vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, int64_t now,
-		      bool *fresh, struct pdnd_refusal *why, struct vis_error *e)
+vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v,
+		      const struct pdnd_evidence *ev, int skew, int64_t now, bool *fresh,
+		      struct pdnd_refusal *why, struct vis_error *e)
 {
-	char key[160];
+	char key[160], ekey[160];
+	bool v_fresh, e_fresh = true;
 	snprintf(key, sizeof key, "voucher:%s", v->jti); /* jti < 129 bytes */
-	if (store_pdnd_jti_take(s, key, v->exp + skew, fresh, e))
+	if (ev) {
+		snprintf(ekey, sizeof ekey, "evidence:%s", ev->jti); /* jti < 129 bytes */
+		if (store_pdnd_jti_take_pair(s, key, v->exp + skew, ekey, ev->exp + skew, &v_fresh,
+					     &e_fresh, e))
+			return e->code;
+		/* Refused for the voucher: the evidence stays as if never
+		 * shown (one id taken alone, as when the voucher is checked
+		 * first). */
+		if (!v_fresh && e_fresh && store_pdnd_jti_give_back(s, ekey, e))
+			return e->code;
+	} else if (store_pdnd_jti_take(s, key, v->exp + skew, &v_fresh, e)) {
 		return e->code;
-	if (!*fresh)
+	}
+	*fresh = v_fresh && e_fresh;
+	if (!v_fresh)
 		refuse(why, 401, "voucher_replayed",
 		       "questo voucher (jti) è già stato usato: chiederne uno nuovo alla PDND per "
 		       "ogni chiamata");
-	else {
+	else if (!e_fresh)
+		refuse(why, 401, "tracking_evidence_replayed",
+		       "questa tracking evidence (jti) è già stata usata");
+	if (v_fresh) {
 		/* Now and then (once a minute per process): nothing depends on it. */
 		static _Atomic int64_t last_purge;
 		int64_t last = atomic_load(&last_purge);
@@ -542,17 +559,7 @@ vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_
 		       "la tracking evidence non è quella indicata dal digest del voucher");
 		return VIS_OK;
 	}
-	char jti[160];
-	snprintf(jti, sizeof jti, "evidence:%s", out->jti); /* jti < 129 bytes */
-	bool fresh;
-	if (store_pdnd_jti_take(s, jti, out->exp + c->skew, &fresh, e))
-		return e->code;
-	if (!fresh) {
-		refuse(why, 401, "tracking_evidence_replayed",
-		       "questa tracking evidence (jti) è già stata usata");
-		return VIS_OK;
-	}
-	*ok = true;
+	*ok = true;   /* its jti is taken with the voucher's (pdnd_jti_take) */
 	return VIS_OK;
 }
 

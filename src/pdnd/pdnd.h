@@ -78,10 +78,17 @@ bool pdnd_voucher_check(struct jwks *k, const struct pdnd_checks *c, const char 
 			size_t len, int64_t now, struct pdnd_voucher *out,
 			struct pdnd_refusal *why);
 
-/* Takes the voucher's jti on the database until it expires (plus the
- * skew); false with *why set on a replay; a store failure is an error. */
-vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, int skew, int64_t now,
-		      bool *fresh, struct pdnd_refusal *why, struct vis_error *e);
+struct pdnd_evidence;
+
+/* Takes the voucher's jti, and the jti of its tracking evidence `ev` when
+ * that was checked good (NULL: it was refused, or not checked), on the
+ * database until each expires (plus the skew), in one statement: one
+ * commit, one wait for the disk.  *fresh false with *why set on a replay
+ * (the voucher's first: a replayed voucher takes nothing, and leaves the
+ * evidence untaken); a store failure is an error. */
+vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v,
+		      const struct pdnd_evidence *ev, int skew, int64_t now, bool *fresh,
+		      struct pdnd_refusal *why, struct vis_error *e);
 
 /* ---- the e-service's daily quotas ---- */
 
@@ -119,8 +126,9 @@ struct pdnd_evidence {
  * is good, for the body `ente_id`: RS256 with one of the body's keys in
  * force (pdnd_key_add), aud and purposeId those of the voucher, exp/iat
  * within the skew, userID, userLocation and LoA given, its SHA-256 the
- * voucher's digest (bound to this voucher), its jti never seen.  *ok
- * false with *why set when refused; an error only when the store fails. */
+ * voucher's digest (bound to this voucher).  Its jti is not taken here:
+ * pdnd_jti_take takes it with the voucher's.  *ok false with *why set
+ * when refused; an error only when the store fails. */
 vis_err pdnd_evidence_check(struct store *s, int64_t ente_id, const struct pdnd_checks *c,
 			    const struct pdnd_voucher *v, const char *token, int64_t now,
 			    struct pdnd_evidence *out, bool *ok, struct pdnd_refusal *why,

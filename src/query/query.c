@@ -523,7 +523,7 @@ static enum query_status search_results(struct query_ctx *q, struct collect *c, 
 	return results_write(q, c->rows, c->n, fuzzy, NULL);
 }
 
-enum query_status query_search(struct query_ctx *q, const struct query_search *p)
+static enum query_status search_in(struct query_ctx *q, const struct query_search *p)
 {
 	if (!(q->grant->categories & CAT_IDENTITY)) {
 		q->message = "il profilo della convenzione non comprende i dati anagrafici";
@@ -588,6 +588,14 @@ out:
 	return st;
 }
 
+enum query_status query_search(struct query_ctx *q, const struct query_search *p)
+{
+	store_read_begin(q->s);
+	enum query_status st = search_in(q, p);
+	store_read_end(q->s);
+	return st;
+}
+
 /* ---- consultation ---- */
 
 static enum query_status need(struct query_ctx *q, unsigned cat, const char *what)
@@ -598,7 +606,7 @@ static enum query_status need(struct query_ctx *q, unsigned cat, const char *wha
 	return QUERY_NOT_PERMITTED;
 }
 
-enum query_status query_person(struct query_ctx *q, const char *cf)
+static enum query_status person_in(struct query_ctx *q, const char *cf)
 {
 	struct store_person p;
 	struct home home = {0};
@@ -614,6 +622,15 @@ enum query_status query_person(struct query_ctx *q, const char *cf)
 			    person_view(q, &p, false, address ? &home : NULL), "as_of",
 			    date_json(q->as_of));
 	return settle(q);
+}
+
+/* The reads of one answer in one snapshot (store_read_begin). */
+enum query_status query_person(struct query_ctx *q, const char *cf)
+{
+	store_read_begin(q->s);
+	enum query_status st = person_in(q, cf);
+	store_read_end(q->s);
+	return st;
 }
 
 struct members {
@@ -664,7 +681,8 @@ bool query_member_cursor(const char *text, struct store_member_key *out)
 	return true;
 }
 
-enum query_status query_household(struct query_ctx *q, const char *cf, const struct query_page *pg)
+static enum query_status household_in(struct query_ctx *q, const char *cf,
+				      const struct query_page *pg)
 {
 	struct store_member_key after;
 	if (pg->after && *pg->after && !query_member_cursor(pg->after, &after)) {
@@ -710,7 +728,15 @@ enum query_status query_household(struct query_ctx *q, const char *cf, const str
 	return settle(q);
 }
 
-enum query_status query_history(struct query_ctx *q, const char *cf)
+enum query_status query_household(struct query_ctx *q, const char *cf, const struct query_page *pg)
+{
+	store_read_begin(q->s);
+	enum query_status st = household_in(q, cf, pg);
+	store_read_end(q->s);
+	return st;
+}
+
+static enum query_status history_in(struct query_ctx *q, const char *cf)
 {
 	struct store_person p;
 	enum query_status st = need(q, CAT_HISTORY, "il profilo non comprende la storia anagrafica");
@@ -728,6 +754,14 @@ enum query_status query_history(struct query_ctx *q, const char *cf)
 	q->as_of = as_of;
 	q->body = json_pack("{s:o}", "versions", m.arr);
 	return settle(q);
+}
+
+enum query_status query_history(struct query_ctx *q, const char *cf)
+{
+	store_read_begin(q->s);
+	enum query_status st = history_in(q, cf);
+	store_read_end(q->s);
+	return st;
 }
 
 /* ---- verification of declared facts ---- */
@@ -833,7 +867,7 @@ static bool has_code(const char *list, const char *code)
 	return false;
 }
 
-enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *declared)
+static enum query_status verify_in(struct query_ctx *q, const char *cf, json_t *declared)
 {
 	static const char *const known[] = {"surname", "name", "sex", "birth_date", "birth_place",
 					    "residence", "household", "citizenship", "civil_status",
@@ -934,4 +968,12 @@ enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *decl
 	}
 	q->body = json_pack("{s:o,s:o}", "facts", facts, "as_of", date_json(q->as_of));
 	return QUERY_OK;
+}
+
+enum query_status query_verify(struct query_ctx *q, const char *cf, json_t *declared)
+{
+	store_read_begin(q->s);
+	enum query_status st = verify_in(q, cf, declared);
+	store_read_end(q->s);
+	return st;
 }

@@ -52,6 +52,8 @@ struct drv_ops {
 	vis_err (*commit)(struct drv *d, struct vis_error *e);
 	void (*rollback)(struct drv *d);
 	bool (*in_txn)(struct drv *d);
+	void (*read_begin)(struct drv *d);
+	void (*read_end)(struct drv *d);
 	vis_err (*lock)(struct drv *d, enum drv_lock which, struct vis_error *e);
 	/* Statements without parameters (several, separated by ';'). */
 	vis_err (*exec)(struct drv *d, const char *sql, struct vis_error *e);
@@ -85,6 +87,7 @@ struct drv_ops {
 		.begin = P##_drv_begin, .commit = P##_drv_commit,              \
 		.begin_trail = P##_drv_begin_trail, .nowait = P##_nowait,      \
 		.rollback = P##_drv_rollback, .in_txn = P##_in_txn, .lock = P##_lock, \
+		.read_begin = P##_read_begin, .read_end = P##_read_end,        \
 		.exec = P##_exec, .prepare = P##_prepare, .bind_text = P##_bind_text, \
 		.bind_i64 = P##_bind_i64, .bind_null = P##_bind_null, .step = P##_step, \
 		.send = P##_send, .load = P##_load, .changes = P##_changes,    \
@@ -200,6 +203,20 @@ static inline void drv_rollback(struct drv *d)
 static inline bool drv_in_txn(struct drv *d)
 {
 	return d->ops->in_txn(d);
+}
+
+/* store_read_begin/store_read_end: SQLite, one read transaction for the
+ * reads in between (outside a transaction; a no-op inside one);
+ * PostgreSQL, nothing (each statement its own snapshot: a BEGIN would
+ * cost a round trip). */
+static inline void drv_read_begin(struct drv *d)
+{
+	d->ops->read_begin(d);
+}
+
+static inline void drv_read_end(struct drv *d)
+{
+	d->ops->read_end(d);
 }
 
 /* Inside a transaction: waits for the lock, held until the transaction

@@ -48,6 +48,7 @@ struct sq_store {
 	int schema_version;
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
+	bool reading;            /* in the read transaction of sq_read_begin */
 	sqlite3_stmt *load;      /* store_copy: the INSERT of load_table */
 	char load_table[64];
 };
@@ -373,8 +374,11 @@ static void sq_close(struct sq_store *s)
 static void sq_rollback(struct sq_store *s);
 
 /* BEGIN, then the write lock of one file (ST_MAIN_LOCK, ST_TRAIL_LOCK). */
+static void sq_read_end(struct drv *d);
+
 static vis_err begin_locking(struct sq_store *s, int lock, struct vis_error *e)
 {
+	sq_read_end(&s->base);   /* a write ends the reads' snapshot */
 	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
 	if (!st || stmt_done(s, st, e, "begin"))
 		return VIS_ERR_STORE;
@@ -741,6 +745,31 @@ static void sq_drv_rollback(struct drv *d)
 static bool sq_in_txn(struct drv *d)
 {
 	return !sqlite3_get_autocommit(((struct sq_store *)d)->db);
+}
+
+/* Several reads in one transaction: one snapshot, and the WAL-index read
+ * lock taken and released once (two fcntl calls) instead of once per
+ * statement.  BEGIN is deferred: the snapshot begins at the first read. */
+static void sq_read_begin(struct drv *d)
+{
+	struct sq_store *s = (struct sq_store *)d;
+	if (s->reading || !sqlite3_get_autocommit(s->db))
+		return;
+	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, NULL);
+	s->reading = st && stmt_done(s, st, NULL, "begin") == VIS_OK;
+}
+
+static void sq_read_end(struct drv *d)
+{
+	struct sq_store *s = (struct sq_store *)d;
+	if (!s->reading)
+		return;
+	s->reading = false;
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	sqlite3_stmt *st = stmt_get(s, ST_COMMIT, NULL);
+	if (!st || stmt_done(s, st, NULL, "commit"))
+		sq_rollback(s);
 }
 
 /* The transaction took its file's write lock when it began. */

@@ -687,6 +687,42 @@ vis_err store_pdnd_jti_take(struct store *s, const char *jti, int64_t expires_at
 	return VIS_OK;
 }
 
+vis_err store_pdnd_jti_take_pair(struct store *s, const char *jti1, int64_t expires1,
+				 const char *jti2, int64_t expires2, bool *fresh1, bool *fresh2,
+				 struct vis_error *e)
+{
+	*fresh1 = *fresh2 = false;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_TAKE_PAIR, "token ids", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, jti1);
+	drv_bind_i64(st, 2, expires1);
+	drv_bind_text(st, 3, jti2);
+	drv_bind_i64(st, 4, expires2);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		const char *got = drv_col_text(st, 0);
+		if (!strcmp(got, jti1))
+			*fresh1 = true;
+		else if (!strcmp(got, jti2))
+			*fresh2 = true;
+	}
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	if (rc)
+		*fresh1 = *fresh2 = false;
+	return rc;
+}
+
+vis_err store_pdnd_jti_give_back(struct store *s, const char *jti, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_GIVE_BACK, "token id", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, jti);
+	return drv_done(st, e);
+}
+
 vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e)
 {
 	return run_ids(store_drv(s), SQL_PDND_JTI_PURGE, 1, now, 0, "token ids", NULL, e);

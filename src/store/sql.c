@@ -267,6 +267,11 @@ const char *const store_sql[SQL__COUNT] = {
 			   F_PARAMS ", ?14, ?15)",
 	[SQL_PDND_JTI_TAKE] = "INSERT INTO pdnd_jti (jti, expires_at) VALUES (?1, ?2)"
 			     " ON CONFLICT (jti) DO NOTHING",
+	/* Two ids in one statement (one commit): the rows of those not seen
+	 * before come back. */
+	[SQL_PDND_JTI_TAKE_PAIR] = "INSERT INTO pdnd_jti (jti, expires_at) VALUES (?1, ?2), (?3, ?4)"
+				  " ON CONFLICT (jti) DO NOTHING RETURNING jti",
+	[SQL_PDND_JTI_GIVE_BACK] = "DELETE FROM pdnd_jti WHERE jti = ?1",
 	[SQL_PDND_JTI_PURGE] = "DELETE FROM pdnd_jti WHERE expires_at < ?1",
 	[SQL_PERSON_LOAD] = "INSERT INTO person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
 			   " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?25)",

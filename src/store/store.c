@@ -174,6 +174,16 @@ void store_nowait(struct store *s, bool on)
 	drv_nowait(s->d, on);
 }
 
+void store_read_begin(struct store *s)
+{
+	drv_read_begin(s->d);
+}
+
+void store_read_end(struct store *s)
+{
+	drv_read_end(s->d);
+}
+
 vis_err store_begin_trail(struct store *s, struct vis_error *e)
 {
 	return drv_begin_trail(s->d, e);

@@ -93,6 +93,14 @@ vis_err store_begin(struct store *s, struct vis_error *e);
 vis_err store_commit(struct store *s, struct vis_error *e);
 void store_rollback(struct store *s);
 
+/* Reads in between see one snapshot of the database (SQLite: one read
+ * transaction, so its WAL-index lock is taken once, not per statement;
+ * PostgreSQL: nothing, each statement reads its own).  Outside a
+ * transaction only, with no write in between; store_read_end always
+ * follows. */
+void store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+
 /* A transaction that writes the access trail only (its records and their
  * subjects, checkpoints, the readiness probe's row; schema_trail_tables)
  * and may read anything.  On SQLite the trail is a file of its own and
@@ -943,6 +951,15 @@ vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t 
  * this instance or another on the same database. */
 vis_err store_pdnd_jti_take(struct store *s, const char *jti, int64_t expires_at, bool *fresh,
 			    struct vis_error *e);
+/* The same for two ids at once, in one statement and one commit (a PDND
+ * call's voucher and tracking evidence: one wait for the disk instead of
+ * two); the ids differ. */
+vis_err store_pdnd_jti_take_pair(struct store *s, const char *jti1, int64_t expires1,
+				 const char *jti2, int64_t expires2, bool *fresh1, bool *fresh2,
+				 struct vis_error *e);
+/* Gives back an id just taken (the call it came with was refused for
+ * another token's replay), so that it stays usable. */
+vis_err store_pdnd_jti_give_back(struct store *s, const char *jti, struct vis_error *e);
 /* Forgets the ids that expired before `now`. */
 vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e);
 

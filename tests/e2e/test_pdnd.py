@@ -233,6 +233,17 @@ def test_vouchers():
         # The same evidence with a new voucher bound to it: its jti too.
         refused(srv, lookup(srv, p.voucher(evidence=ev), cf, ev), 401,
                 "tracking_evidence_replayed")
+        # Both jti are taken in one statement: a replayed voucher takes
+        # nothing, and leaves its evidence usable.  vb is spent with an
+        # evidence it is not bound to (the voucher's jti taken alone), then
+        # shown again with its own: refused for the voucher, and that
+        # evidence still passes with a new voucher bound to it.
+        ev2 = asl.evidence()
+        vb = p.voucher(evidence=ev2)
+        refused(srv, lookup(srv, vb, cf, asl.evidence()), 401, "tracking_evidence_not_bound")
+        refused(srv, lookup(srv, vb, cf, ev2), 401, "voucher_replayed")
+        expect(lookup(srv, p.voucher(evidence=ev2), cf, ev2), 200,
+               what="an evidence shown with a replayed voucher is still fresh")
 
         # Who asked (AUDIT_REST_02): absent, unsigned, badly signed, bound
         # to another voucher, unbound, malformed — refused and recorded.
