@@ -24,7 +24,16 @@ feed = os.path.join(work, "feed")
 def run(*args):
     return subprocess.run([visura, *args], check=True, capture_output=True, text=True).stdout
 
-run("gen", "--persons", str(persons), "--comune", "036023", "--seed", "5", "--out", feed)
+# ALSO_COMUNE (bench/import-serving): a second municipality of as many
+# persons generated in the same run, so that no codice fiscale is in both
+# (two runs of the generator can give one to two persons); only Modena's
+# snapshot is imported here.
+also = os.environ.get("ALSO_COMUNE", "")
+if also:
+    run("gen", "--persons", str(2 * persons), "--comune", "036023," + also, "--seed", "5",
+        "--out", feed)
+else:
+    run("gen", "--persons", str(persons), "--comune", "036023", "--seed", "5", "--out", feed)
 import re
 # Older builds (bench/lookup/instr.sh measures them too) lack some options:
 # they are passed only where the build's help names them.

@@ -226,7 +226,8 @@ typedef vis_err (*pipe_take_fn)(void *ctx, int i, const PGresult *r, struct vis_
 /* Reads the results of the statements sent in pipeline mode (handing the
  * good ones from the first-th on to take, when given; the last one to
  * *last, the caller's to PQclear, when last is given) and leaves the mode;
- * the first failure is the one reported. */
+ * the first failure is the one reported, a constraint as a conflict only
+ * when it is the last statement's, the one the caller runs now. */
 static vis_err pipe_read(struct pg_store *s, int first, pipe_take_fn take, void *ctx,
 			 PGresult **last, struct vis_error *e)
 {
@@ -242,7 +243,10 @@ static vis_err pipe_read(struct pg_store *s, int first, pipe_take_fn take, void 
 			ExecStatusType st = PQresultStatus(r);
 			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == VIS_OK) {
 				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-				rc = state && !strncmp(state, "23", 2)
+				/* A constraint broken by a statement sent earlier
+				 * is not the conflict of the one run now (last):
+				 * the caller would blame the wrong record. */
+				rc = state && !strncmp(state, "23", 2) && (!last || i == n - 1)
 					     ? drv_conflict(e, "pipeline", PQresultErrorMessage(r))
 					     : pg_fail(e, VIS_ERR_STORE, "pipeline",
 						       st == PGRES_PIPELINE_ABORTED ? "aborted"

@@ -429,8 +429,15 @@ static vis_err id_pair(struct drv *d, enum sql_id id, int64_t a, int64_t b, cons
 		return ops_err(e);
 	drv_bind_i64(st, 1, a);
 	drv_bind_i64(st, 2, b);
-	return drv_done(st, e);
+	return drv_send(st, e);
 }
+
+/* The writes of an import (marking seen, closing into history, replacing,
+ * inserting) are sent with drv_send: on PostgreSQL they travel in the
+ * round trip of the next look-up instead of one each (the importer has
+ * checked every constraint they could break before writing; should one
+ * fail all the same, the import fails as a whole, see pipe_read in
+ * driver_pg.c). */
 
 /* The versioning rule, once.  A record the same as its current version is
  * only marked seen by this import (*st NULL).  Otherwise *st is the
@@ -497,7 +504,7 @@ vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
 	family_bind(st, &next);
 	drv_bind_i64(st, 14, import_id);
 	if (!bulk)
-		return drv_done(st, e);
+		return drv_send(st, e);
 	drv_bind_i64(st, 15, import_id);
 	return drv_load(st, e);
 }
@@ -526,7 +533,7 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 	drv_bind_text(st, 23, nkey);
 	drv_bind_i64(st, 24, import_id);
 	if (!bulk)
-		return drv_done(st, e);
+		return drv_send(st, e);
 	drv_bind_i64(st, 25, import_id);
 	return drv_load(st, e);
 }
@@ -567,7 +574,7 @@ vis_err store_event_put(struct store *s, int64_t import_id, const struct store_e
 	drv_bind_text(st, 7, ev->other_cf);
 	drv_bind_i64(st, 8, import_id);
 	*res = STORE_INSERTED;
-	return drv_done(st, e);
+	return drv_send(st, e);
 }
 
 vis_err store_import_finish(struct store *s, int64_t import_id, const struct store_import *imp,
