@@ -78,7 +78,7 @@ int cmd_spid(int argc, char **argv)
 	const char *uri = config_file && !db ? cfg.db : cli_db_uri(db);
 	char path[CONFIG_PATH_MAX + 32];
 	if (cfg.oidc_federation_key[0]) {
-		snprintf(path, sizeof path, "%s", cfg.oidc_federation_key);
+		STR_COPY_KNOWN(path, cfg.oidc_federation_key); /* CONFIG_PATH_MAX: fits */
 	} else {
 		char prefix[CONFIG_PATH_MAX];
 		store_files_prefix(uri, prefix, sizeof prefix);

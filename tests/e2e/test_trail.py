@@ -842,8 +842,11 @@ def test_break_glass():
         expect(r, 200, what="break-glass beyond the limit")
         eq(r["person"]["identity"]["codice_fiscale"], cfs[3], "break-glass: the data")
         check(r.header("X-Visura-Receipt"), "break-glass answer has a receipt")
+        # the person, and the parents the answer names (the trail's rule)
+        par = r["person"].get("parentage") or {}
+        named = [cfs[3]] + [c for c in (par.get("father"), par.get("mother")) if c]
         one_record(srv, before, "break-glass", flags="break_glass", outcome="ok", status=200,
-                   subjects=cfs[3], case_ref="URG-1")
+                   subjects=",".join(named), case_ref="URG-1")
         al = alerts(srv, rule="break_glass")
         eq(len(al), 1, "one break_glass alert")
         eq((al[0]["account_id"], al[0]["ente_id"], al[0]["state"]),
