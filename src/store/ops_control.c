@@ -273,7 +273,7 @@ static void citizen_mail_read(struct drv_stmt *st, struct store_citizen_mail *m)
 	DRV_COL_COPY(st, 5, m->unsub_nonce);
 	m->last_access_id = drv_col_i64(st, 6);
 	m->last_held_id = drv_col_i64(st, 7);
-	m->last_sent_at = drv_col_i64(st, 8);
+	m->last_checked_at = drv_col_i64(st, 8);
 }
 
 vis_err store_citizen_mail_get(struct store *s, const char *cf, int64_t id,
@@ -366,13 +366,14 @@ vis_err store_citizen_mail_expire(struct store *s, int64_t now, struct vis_error
 	return VIS_OK;
 }
 
-vis_err store_citizen_mail_due(struct store *s, int64_t sent_before, store_citizen_mail_fn fn,
-			       void *ctx, struct vis_error *e)
+vis_err store_citizen_mail_due(struct store *s, int64_t checked_before, int max,
+			       store_citizen_mail_fn fn, void *ctx, struct vis_error *e)
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_DUE, "citizen mail", e);
 	if (!st)
 		return ops_err(e);
-	drv_bind_i64(st, 1, sent_before);
+	drv_bind_i64(st, 1, checked_before);
+	drv_bind_i64(st, 2, max);
 	enum drv_step r;
 	while ((r = drv_step(st, e)) == DRV_ROW) {
 		struct store_citizen_mail m = {0};

@@ -436,15 +436,19 @@ static const char migration_16[] =
  * until then), `pending_address` waits for the confirmation link (its
  * token only as a hash, until confirm_expires_at); unsub_nonce enters the
  * signed unsubscribe links; last_access_id and last_held_id are the last
- * consultation notified (ordinary and under embargo); the row is deleted
- * when the citizen unsubscribes, or when a first address goes unconfirmed. */
+ * consultation notified (ordinary and under embargo), last_checked_at the
+ * last run of the notice on the row (once an interval); the row is deleted
+ * when the citizen unsubscribes, or when a first address goes unconfirmed.
+ * The indexes serve the duty's look-ups every few seconds. */
 static const char migration_17[] =
 	"CREATE TABLE citizen_mail (id @ID, cf TEXT NOT NULL UNIQUE, address TEXT NOT NULL,"
 	" pending_address TEXT NOT NULL, confirm_hash TEXT NOT NULL,"
 	" confirm_expires_at INTEGER NOT NULL, unsub_nonce TEXT NOT NULL,"
 	" last_access_id INTEGER NOT NULL, last_held_id INTEGER NOT NULL,"
-	" last_sent_at INTEGER NOT NULL, created_at INTEGER NOT NULL);"
-	"CREATE INDEX citizen_mail_confirm ON citizen_mail (confirm_hash);";
+	" last_checked_at INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+	"CREATE INDEX citizen_mail_confirm ON citizen_mail (confirm_hash);"
+	"CREATE INDEX citizen_mail_checked ON citizen_mail (last_checked_at);"
+	"CREATE INDEX citizen_mail_expiry ON citizen_mail (confirm_expires_at);";
 
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},

@@ -31,7 +31,7 @@
 
 #define CITIZEN_MAIL_COLS                                                   \
 	"id, cf, address, pending_address, confirm_expires_at, unsub_nonce,"    \
-	" last_access_id, last_held_id, last_sent_at"
+	" last_access_id, last_held_id, last_checked_at"
 
 #define ACCESS_COLS                                                         \
 	"id, at, account_id, username, ente_id, convenzione_id, purpose_id, case_ref," \
@@ -166,7 +166,7 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_CITIZEN_MAIL_BY_ID] = "SELECT " CITIZEN_MAIL_COLS " FROM citizen_mail WHERE id = ?1",
 	[SQL_CITIZEN_MAIL_ASK] = "INSERT INTO citizen_mail (cf, address, pending_address,"
 		" confirm_hash, confirm_expires_at, unsub_nonce, last_access_id, last_held_id,"
-		" last_sent_at, created_at) VALUES (?1, '', ?2, ?3, ?4, '', 0, 0, 0, ?5)"
+		" last_checked_at, created_at) VALUES (?1, '', ?2, ?3, ?4, '', 0, 0, 0, ?5)"
 		" ON CONFLICT (cf) DO UPDATE SET pending_address = excluded.pending_address,"
 		" confirm_hash = excluded.confirm_hash,"
 		" confirm_expires_at = excluded.confirm_expires_at",
@@ -188,9 +188,9 @@ const char *const store_sql[SQL__COUNT] = {
 		" confirm_hash = '', confirm_expires_at = 0 WHERE pending_address <> ''"
 		" AND confirm_expires_at <= ?1",
 	[SQL_CITIZEN_MAIL_DUE] = "SELECT " CITIZEN_MAIL_COLS " FROM citizen_mail"
-		" WHERE address <> '' AND last_sent_at <= ?1 ORDER BY id",
+		" WHERE address <> '' AND last_checked_at <= ?1 ORDER BY id LIMIT ?2",
 	[SQL_CITIZEN_MAIL_ADVANCE] = "UPDATE citizen_mail SET last_access_id = ?4,"
-		" last_held_id = ?5, last_sent_at = ?6 WHERE id = ?1 AND last_access_id = ?2"
+		" last_held_id = ?5, last_checked_at = ?6 WHERE id = ?1 AND last_access_id = ?2"
 		" AND last_held_id = ?3 AND address <> ''",
 	[SQL_CITIZEN_MAIL_DROP_PENDING] = "DELETE FROM mail WHERE recipient = ?1"
 		" AND state = 'pending' AND kind IN ('citizen_confirm', 'citizen_notice')",

@@ -521,10 +521,11 @@ vis_err store_citizen_session_end(struct store *s, const char *token_hash, struc
  * consultation recorded); *ok false when the token is unknown, used or
  * expired.  _delete: the subscription goes, with the citizen's messages
  * still waiting in the outbox.  _expire: unconfirmed addresses whose
- * token has expired are forgotten.  _due: each subscription with an
- * address whose last notice is at or before `sent_before`.  _advance: the
- * cursors moved, only if still at (from_access, from_held) (*ok false
- * otherwise: another instance moved them); in the caller's transaction. */
+ * token has expired are forgotten.  _due: the subscriptions with an
+ * address last checked at or before `checked_before`, in id order, at most
+ * `max`.  _advance: the cursors moved and the check's time set, only if
+ * the cursors are still at from's (*ok false otherwise: another instance
+ * moved them); in the caller's transaction. */
 struct store_citizen_mail {
 	int64_t id;
 	char cf[17];
@@ -534,7 +535,7 @@ struct store_citizen_mail {
 	char unsub_nonce[65];
 	int64_t last_access_id;      /* the last ordinary consultation notified */
 	int64_t last_held_id;        /* the last one under embargo notified */
-	int64_t last_sent_at;
+	int64_t last_checked_at;     /* the last run of the notice on it */
 };
 vis_err store_citizen_mail_get(struct store *s, const char *cf, int64_t id,
 			       struct store_citizen_mail *out, bool *found, struct vis_error *e);
@@ -547,8 +548,8 @@ vis_err store_citizen_mail_confirm(struct store *s, const char *confirm_hash, in
 vis_err store_citizen_mail_delete(struct store *s, const char *cf, struct vis_error *e);
 vis_err store_citizen_mail_expire(struct store *s, int64_t now, struct vis_error *e);
 typedef int (*store_citizen_mail_fn)(void *ctx, const struct store_citizen_mail *m);
-vis_err store_citizen_mail_due(struct store *s, int64_t sent_before, store_citizen_mail_fn fn,
-			       void *ctx, struct vis_error *e);
+vis_err store_citizen_mail_due(struct store *s, int64_t checked_before, int max,
+			       store_citizen_mail_fn fn, void *ctx, struct vis_error *e);
 vis_err store_citizen_mail_advance(struct store *s, const struct store_citizen_mail *from,
 				   int64_t to_access, int64_t to_held, int64_t now, bool *ok,
 				   struct vis_error *e);

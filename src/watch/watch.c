@@ -52,10 +52,15 @@ bool watch_address_valid(const char *a)
 	return labels >= 2;
 }
 
+/* Police and courts: their consultations wait for the embargo. */
+static bool held_kind(const char *kind)
+{
+	return !strcmp(kind, "police") || !strcmp(kind, "court");
+}
+
 bool watch_embargoed(const char *ente_kind, int64_t at_ms, int embargo_days, int64_t now)
 {
-	bool sensitive = !strcmp(ente_kind, "police") || !strcmp(ente_kind, "court");
-	return sensitive && at_ms / 1000 + (int64_t)embargo_days * 86400 > now;
+	return held_kind(ente_kind) && at_ms / 1000 + (int64_t)embargo_days * 86400 > now;
 }
 
 /* A random token for a link, base64url without padding (43 characters). */
@@ -201,6 +206,9 @@ vis_err watch_unsubscribe(struct store *s, const struct sealed_key *k, const cha
 
 /* ---- the periodic notice ---- */
 
+/* Subscriptions checked in one run (the next ones at the next run, a few
+ * seconds later: each is checked once an interval), and consultations
+ * read in one pass (the rest at the next check). */
 #define DUE_MAX 256
 #define SCAN_MAX 10000
 
@@ -220,41 +228,50 @@ struct scan {
 	struct store *s;
 	int64_t now;
 	int embargo_days;
-	int64_t from_access, from_held;  /* the cursors read */
-	int64_t to_access, to_held;      /* where they move */
-	bool blocked;                    /* a consultation still under embargo met */
+	bool held_pass;                  /* the second pass: police and courts */
+	int64_t to_access, to_held;      /* where the cursors move */
 	int count;
+	bool failed;                     /* a body could not be read */
 };
 
-/* In id order.  Ordinary consultations count once past last_access_id;
- * those of police and courts count past last_held_id once their embargo
- * is over, in order: the held cursor stops at the first still hidden. */
+/* The body of a consultation that returned the person (kind "" for any
+ * other outcome: not counted); false when it could not be read. */
+static bool ente_of(struct scan *c, const struct store_access *a, struct store_ente *en)
+{
+	memset(en, 0, sizeof *en);
+	if (strcmp(a->outcome, "ok"))
+		return true;
+	bool found = false;
+	if (store_rec_get(c->s, STORE_ENTE, "id", NULL, a->ente_id, en, &found, NULL)) {
+		c->failed = true;
+		return false;
+	}
+	return true;
+}
+
+/* In id order, two passes.  The first, past last_access_id, counts the
+ * ordinary consultations.  The second, past last_held_id, counts those of
+ * police and courts whose embargo is over, and stops at the first still
+ * hidden: the held cursor waits just before it until its embargo ends. */
 static int scan_one(void *ctx, const struct store_access *a)
 {
 	struct scan *c = ctx;
-	bool ok = !strcmp(a->outcome, "ok");
-	struct store_ente en = {0};
-	bool found = false;
-	if (ok && store_rec_get(c->s, STORE_ENTE, "id", NULL, a->ente_id, &en, &found, NULL))
-		return 1; /* the store failed: stop here, the cursors stay */
-	bool held = ok && (!strcmp(en.kind, "police") || !strcmp(en.kind, "court"));
-	if (held) {
-		if (a->id > c->from_held && !c->blocked) {
-			if (watch_embargoed(en.kind, a->at, c->embargo_days, c->now)) {
-				c->blocked = true;
-			} else {
-				c->count++;
-				c->to_held = a->id;
-			}
-		}
-	} else {
-		if (a->id > c->from_access && ok)
+	struct store_ente en;
+	if (!ente_of(c, a, &en))
+		return 1;
+	const char *kind = en.kind;
+	bool held = held_kind(kind);
+	if (!c->held_pass) {
+		if (!strcmp(a->outcome, "ok") && !held)
 			c->count++;
-		if (!c->blocked && a->id > c->to_held)
-			c->to_held = a->id;
-	}
-	if (a->id > c->to_access)
 		c->to_access = a->id;
+		return 0;
+	}
+	if (held && watch_embargoed(kind, a->at, c->embargo_days, c->now))
+		return 1;
+	if (held)
+		c->count++;
+	c->to_held = a->id;
 	return 0;
 }
 
@@ -288,29 +305,34 @@ static vis_err notice_body(const struct config *cfg, const struct sealed_key *k,
 	return VIS_OK;
 }
 
-/* One subscription: counts, then queues the notice and moves the cursors
- * in one transaction (only if nobody moved them meanwhile).  Returns 1
+/* One subscription, checked once an interval: counts, then queues the
+ * notice and moves the cursors and the time of the check in one
+ * transaction (only if nobody moved the cursors meanwhile).  Returns 1
  * when a notice was queued, 0 when none, -1 on a store failure. */
 static int notify_one(struct store *s, const struct config *cfg, const struct sealed_key *k,
 		      const struct store_citizen_mail *m, int64_t now, struct vis_error *e)
 {
-	struct scan c = {s, now, cfg->embargo_days, m->last_access_id, m->last_held_id,
-			 m->last_access_id, m->last_held_id, false, 0};
-	struct store_access_filter f = {.limit = SCAN_MAX};
+	struct scan c = {s, now, cfg->embargo_days, false, m->last_access_id, m->last_held_id, 0,
+			 false};
+	struct store_access_filter f = {.limit = SCAN_MAX, .after = m->last_access_id};
 	STR_COPY_KNOWN(f.cf, m->cf);
-	f.after = m->last_access_id < m->last_held_id ? m->last_access_id : m->last_held_id;
 	if (store_access_search(s, &f, scan_one, &c, e))
 		return -1;
-	if (c.to_access == m->last_access_id && c.to_held == m->last_held_id)
-		return 0;
+	c.held_pass = true;
+	f.after = m->last_held_id;
+	if (!c.failed && store_access_search(s, &f, scan_one, &c, e))
+		return -1;
+	if (c.failed) {
+		vis_error_set(e, VIS_ERR_STORE, "the bodies of the consultations could not be read");
+		return -1;
+	}
 	static _Thread_local char body[2048];
 	if (c.count && notice_body(cfg, k, m, c.count, body, sizeof body, e))
 		return -1;
 	bool moved;
 	if (store_begin(s, e))
 		return -1;
-	if (store_citizen_mail_advance(s, m, c.to_access, c.to_held,
-				       c.count ? now : m->last_sent_at, &moved, e) ||
+	if (store_citizen_mail_advance(s, m, c.to_access, c.to_held, now, &moved, e) ||
 	    (moved && c.count &&
 	     auth_mail_queue(s, m->address, "Nuove consultazioni dei suoi dati anagrafici", body,
 			     WATCH_KIND_NOTICE, now, e)) ||
@@ -330,8 +352,8 @@ int watch_due(struct store *s, const struct config *cfg, const struct sealed_key
 		return 0;
 	static _Thread_local struct due d;
 	d.n = 0;
-	if (store_citizen_mail_due(s, now - (int64_t)cfg->citizen_notice_minutes * 60, collect, &d,
-				   e))
+	if (store_citizen_mail_due(s, now - (int64_t)cfg->citizen_notice_minutes * 60, DUE_MAX,
+				   collect, &d, e))
 		return -1;
 	int queued = 0;
 	for (int i = 0; i < d.n; i++) {

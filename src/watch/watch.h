@@ -8,10 +8,10 @@
  * WATCH_CONFIRM_HOURS) goes through the outbox, and the address is used
  * only once the link is opened and confirmed.  Changing the address asks
  * for the same confirmation of the new one (the old keeps working until
- * then).  The duty (watch_due, on the instance holding the duties) counts,
- * per subscription, the consultations recorded after the last one
- * notified, and queues at most one message per citizen every
- * citizen_notice_minutes: the number only and the link to the page
+ * then).  The duty (watch_due, on the instance holding the duties) checks
+ * each subscription once every citizen_notice_minutes: it counts the
+ * consultations recorded after the last one notified and queues at most
+ * one message per citizen per check: the number only and the link to the page
  * (SPID/CIE needed there), never who, why or what.  Consultations under
  * embargo (police and judicial: watch_embargoed, the rule of the
  * citizen's report) are neither counted nor notified before the embargo
