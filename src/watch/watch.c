@@ -242,7 +242,7 @@ static bool ente_of(struct scan *c, const struct store_access *a, struct store_e
 	if (strcmp(a->outcome, "ok"))
 		return true;
 	bool found = false;
-	if (store_rec_get(c->s, STORE_ENTE, "id", NULL, a->ente_id, en, &found, NULL)) {
+	if (store_ente_get(c->s, a->ente_id, en, &found, NULL)) {
 		c->failed = true;
 		return false;
 	}
