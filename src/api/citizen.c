@@ -4,7 +4,8 @@
  * (print style sheet, A4), no script, no operator names or case
  * references: the same entries as the JSON report for the citizen, police
  * and judicial consultations under embargo left out exactly as there
- * (reports.c decides; this only renders).  The citizen's session from
+ * (reports.c decides; this only renders; in a session, the section of
+ * e-mail notices comes from citizen_mail.c).  The citizen's session from
  * SPID/CIE (internal.h: cookie, look-up, logout), and the page that tells
  * a browser why a SPID/CIE login was refused. */
 #include <sodium.h>
@@ -102,6 +103,17 @@ static void form(struct strbuf *h)
 		    "consultazioni</button></p></form><p class=\"nota\">Il codice vale una sola volta "
 		    "e per 30 giorni: lo chieda all'ufficio anagrafe del Comune, che lo rilascia a lei "
 		    "soltanto.</p>");
+}
+
+void api_citizen_html_head(struct strbuf *h, const struct http_request *r, const char *title)
+{
+	head(h, r, title);
+}
+
+static void reply(struct http_request *r, int status, struct strbuf *h);
+void api_citizen_html_send(struct http_request *r, int status, struct strbuf *h)
+{
+	reply(r, status, h);
 }
 
 static void reply(struct http_request *r, int status, struct strbuf *h)
@@ -219,8 +231,9 @@ void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses,
 		    "Stampa del browser), oppure scarichi l'elenco firmato dal Comune: un file che "
 		    "chiunque può verificare con la chiave pubblica del servizio.</p>"
 		    "<p class=\"no-print\"><a class=\"pulsante\" "
-		    "href=\"/citizen/access-report?formato=firmato\">Scarica l'elenco firmato</a></p>"
-		    "<form class=\"no-print\" method=\"post\" "
+		    "href=\"/citizen/access-report?formato=firmato\">Scarica l'elenco firmato</a></p>");
+	api_citizen_mail_section(&h, r, session);
+	strbuf_adds(&h, "<form class=\"no-print\" method=\"post\" "
 		    "action=\"/citizen/logout\"><p><button type=\"submit\">Esci</button></p></form>");
 	reply(r, 200, &h);
 }

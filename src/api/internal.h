@@ -208,9 +208,9 @@ void api_spid_page_refused(struct http_request *r, int status, const char *messa
 /* The citizen's session from SPID/CIE (citizen.c): a cookie (visura_cittadino,
  * path /citizen/, HttpOnly, Secure, SameSite=Lax so that the provider's
  * redirect reaches the page with it) of CITIZEN_SESSION_SECONDS bound to
- * one codice fiscale, that can do exactly one thing: read that person's
- * own access report (GET /citizen/access-report), and end (POST
- * /citizen/logout).  _open: made and set (false after replying with the
+ * one codice fiscale, that can only read that person's own access report
+ * (GET /citizen/access-report), manage that person's e-mail notices
+ * (/citizen/notifications, citizen_mail.c), and end (POST /citizen/logout).  _open: made and set (false after replying with the
  * failure); _find: 1 live (*out), 0 none (*stale: a cookie came that is
  * no longer a session), -1 after replying with a failure. */
 #define CITIZEN_SESSION_SECONDS (15 * 60)
@@ -219,6 +219,26 @@ bool api_citizen_session_open(struct http_request *r, struct store *s, const cha
 int api_citizen_session_find(struct http_request *r, struct store *s, int64_t now,
 			     struct store_citizen_session *out, bool *stale);
 HANDLER(api_citizen_logout);
+/* The citizen's pages as citizen.c builds them: the head with a title,
+ * and the end that sends the page (503 when it could not be built). */
+void api_citizen_html_head(struct strbuf *h, const struct http_request *r, const char *title);
+void api_citizen_html_send(struct http_request *r, int status, struct strbuf *h);
+/* E-mail notices of new consultations (citizen_mail.c; rules in
+ * watch/watch.h): the section of the citizen's page, and the routes under
+ * /citizen/notifications.  A change from the session needs its CSRF token
+ * (api_citizen_csrf, derived from the session's cookie: a form's hidden
+ * field csrf_token or the header X-CSRF-Token) and no cross-site
+ * Sec-Fetch-Site; confirming and unsubscribing need only the token of
+ * the message's link. */
+void api_citizen_mail_section(struct strbuf *h, struct http_request *r,
+			      const struct store_citizen_session *session);
+HANDLER(api_citizen_mail_get);
+HANDLER(api_citizen_mail_set);
+HANDLER(api_citizen_mail_delete);
+HANDLER(api_citizen_mail_confirm_page);
+HANDLER(api_citizen_mail_confirm);
+HANDLER(api_citizen_mail_unsub_page);
+HANDLER(api_citizen_mail_unsub);
 /* Italian words for a body's kind and an operation; the embargo note. */
 const char *api_citizen_kind(const char *kind);
 const char *api_citizen_operation(const char *op);

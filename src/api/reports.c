@@ -17,6 +17,7 @@
 #include "auth/auth.h"
 #include "common/date.h"
 #include "common/str.h"
+#include "watch/watch.h"
 
 #define REPORT_MAX 10000
 
@@ -230,8 +231,7 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 	bool found;
 	store_ente_get(c->s, a->ente_id, &en, &found, NULL);
 	store_purpose_get(c->s, a->purpose_id, &p, &found, NULL);
-	bool sensitive = !strcmp(en.kind, "police") || !strcmp(en.kind, "court");
-	bool embargoed = sensitive && a->at / 1000 + (int64_t)c->embargo_days * 86400 > c->now;
+	bool embargoed = watch_embargoed(en.kind, a->at, c->embargo_days, c->now);
 	if (c->citizen && embargoed) {
 		c->hidden++;
 		return 0;

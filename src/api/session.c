@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "metrics/metrics.h"
 #include "notify/notify.h"
+#include "watch/watch.h"
 
 #define SESSION_COOKIE "visura_session"
 
@@ -441,8 +442,10 @@ void api_test_clock(struct http_request *r)
 	struct vis_error e = {0};
 	int disabled = auth_maintenance(s, &r->app->cfg, api_now(r), &e);
 	api_feeds_watch(r->app, s, api_now(r));
-	if (!app_trail_late(r->app))
+	if (!app_trail_late(r->app)) {
 		notify_push(s, r->app->key, api_now(r), &e);
+		watch_due(s, &r->app->cfg, r->app->secrets, api_now(r), &e);
+	}
 	http_reply_json(r, 200, json_pack("{s:o,s:I,s:i}", "now", api_time(api_now(r)),
 					  "offset_seconds", (json_int_t)atomic_load(&r->app->clock_offset),
 					  "disabled", disabled));

@@ -33,6 +33,7 @@
 #include "refdata/refdata.h"
 #include "store/store.h"
 #include "common/str.h"
+#include "watch/watch.h"
 #include "witness/publish.h"
 
 static void usage(FILE *out)
@@ -209,8 +210,8 @@ static void refresh_keys(struct app *app)
 }
 
 /* Periodic duties: credential expiry and renewal reminders, overdue
- * feeds, event pushes, mail, the monthly bulletins (on one instance at a
- * time). */
+ * feeds, event pushes, citizens' notices, mail, the monthly bulletins (on
+ * one instance at a time). */
 static void tick(struct app *app)
 {
 	struct store *s = app_store(app);
@@ -229,6 +230,12 @@ static void tick(struct app *app)
 		log_warn("event push failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("events pushed", "events=%d", n);
+	vis_error_clear(&e);
+	n = app_trail_late(app) ? 0 : watch_due(s, &app->cfg, app->secrets, app_now(app), &e);
+	if (n < 0)
+		log_warn("citizens' notices failed", "error=\"%s\"", e.msg);
+	else if (n > 0)
+		log_info("citizens' notices queued", "messages=%d", n);
 	vis_error_clear(&e);
 	n = mail_deliver(s, &app->cfg, app->secrets, app_now(app), 32, &e);
 	if (n < 0)

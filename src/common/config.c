@@ -123,6 +123,7 @@ static const struct option_row rows[] = {
 	INT(alert_addresses, 2, 4, "3", "alert: addresses one account is used from within 10 minutes"),
 	INT(review_unused_days, 1, 3650, "182", "accounts unused this many days are flagged, and their holders noticed"),
 	INT(review_notice_days, 1, 365, "30", "an unused account is disabled this many days after its notice"),
+	INT(citizen_notice_minutes, 60, 10080, "60", "citizens' e-mail notices of new consultations (docs/spid-cie.md): one message per citizen at most every this many minutes, from 60 (an hour) to 10080 (a week); the consultations of the interval are counted in one message"),
 	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
 	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
 	INT(stats_threshold_min, 2, 1000, "3", "statistics: the smallest threshold of small-cell suppression a request may ask (API and visura stats)"),

@@ -108,6 +108,7 @@ struct config {
 	int alert_addresses;
 	int review_unused_days;     /* accounts unused this long are flagged */
 	int review_notice_days;     /* ... noticed, then disabled this long after */
+	int citizen_notice_minutes; /* one e-mail notice per citizen at most this often */
 	int embargo_days;           /* police/court consultations hidden from citizens */
 	int retention_months;       /* access records kept this long */
 	int stats_threshold_min;    /* smallest small-cell threshold a statistic may ask */

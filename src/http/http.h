@@ -226,6 +226,19 @@ FILE *http_body_stream(struct http_request *r);
  * and returns NULL. */
 json_t *http_body_object(struct http_request *r);
 
+/* The body of an HTML form (application/x-www-form-urlencoded) as a JSON
+ * object of strings (form.c): every field name=value, '+' a space, %XX a
+ * byte; refused (NULL, err says why in Italian) when a field has no '=' or
+ * no name, a %-escape is not two hex digits, a byte is NUL or the text not
+ * UTF-8, a name repeats or is longer than 63 bytes, or there are more
+ * than HTTP_FORM_FIELDS_MAX fields. */
+#define HTTP_FORM_FIELDS_MAX 16
+json_t *http_form_decode(const char *body, size_t len, char *err, size_t errcap);
+/* The body as an object, a JSON one or, when the request says
+ * application/x-www-form-urlencoded, a form's (http_form_decode); on a
+ * missing or malformed body replies 400 and returns NULL. */
+json_t *http_body_form(struct http_request *r);
+
 /* Reads a string member of the body: required or not, at most max bytes,
  * valid UTF-8 without control characters.  On a violation replies 400
  * naming the field and returns NULL.  An absent optional member gives "". */

@@ -198,6 +198,21 @@ json_t *http_body_object(struct http_request *r)
 	return j;
 }
 
+json_t *http_body_form(struct http_request *r)
+{
+	const char *type = http_header(r, "Content-Type");
+	if (r->json || !type || strncasecmp(type, "application/x-www-form-urlencoded", 33))
+		return http_body_object(r);
+	char err[160];
+	json_t *j = http_form_decode(r->body ? r->body : "", r->body_len, err, sizeof err);
+	if (!j) {
+		http_reply_error(r, 400, "invalid_request", err);
+		return NULL;
+	}
+	r->json = j;
+	return j;
+}
+
 const char *http_body_string(struct http_request *r, const char *field, bool required,
 			     size_t max)
 {

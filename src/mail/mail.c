@@ -9,6 +9,7 @@
 
 #include "auth/sealed.h"
 #include "net/outbound.h"
+#include "watch/watch.h"
 
 struct payload {
 	char buf[6144];
@@ -147,6 +148,17 @@ static void drop_sealed(struct store_mail *m, const char *text)
 		memcpy(m->body, body, sizeof body);
 }
 
+/* A citizen's address is kept only while they are subscribed (watch/
+ * watch.h): once their message is sent, or has failed for good, the outbox
+ * forgets where it went and what it said. */
+static void forget_citizen(struct store_mail *m)
+{
+	if (strcmp(m->kind, WATCH_KIND_CONFIRM) && strcmp(m->kind, WATCH_KIND_NOTICE))
+		return;
+	STR_COPY_KNOWN(m->recipient, MAIL_CITIZEN_SHOWN); /* a short constant */
+	STR_COPY_KNOWN(m->body, MAIL_CITIZEN_SHOWN);
+}
+
 int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_key *k,
 		 int64_t now, int max, struct vis_error *e)
 {
@@ -171,12 +183,14 @@ int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_
 			if (!strcmp(m->kind, "credentials"))
 				snprintf(m->body, sizeof m->body,
 					 "[delivered; the temporary password was removed from the outbox]");
+			forget_citizen(m);
 			sent++;
 		} else {
 			STR_COPY_KNOWN(m->last_error, err); /* err[200] < last_error[201] */
 			if (m->attempts >= MAIL_MAX_ATTEMPTS) {
 				snprintf(m->state, sizeof m->state, "failed");
 				drop_sealed(m, MAIL_SEALED_DROPPED);
+				forget_citizen(m);
 			} else {
 				int64_t wait = 60;
 				for (int j = 1; j < m->attempts && wait < 6 * 3600; j++)

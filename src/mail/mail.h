@@ -19,6 +19,10 @@
 /* What replaces it once the message can no longer be sent. */
 #define MAIL_SEALED_DROPPED "[non consegnata: emettere una nuova password temporanea]"
 
+/* What a citizen's message (address and text) becomes once sent or
+ * failed for good. */
+#define MAIL_CITIZEN_SHOWN "[cittadino: rimosso dopo l'invio]"
+
 struct sealed_key;
 
 /* Sends the pending messages whose time has come (at most `max`); a

@@ -26,6 +26,18 @@ vis_err drv_done(struct drv_stmt *st, struct vis_error *e)
 	return err;
 }
 
+vis_err drv_done_changes(struct drv_stmt *st, int64_t *changed, struct vis_error *e)
+{
+	enum drv_step rc;
+	while ((rc = drv_step(st, e)) == DRV_ROW)
+		;
+	vis_err err = rc == DRV_DONE ? VIS_OK : st->err;
+	if (!err && changed)
+		*changed = drv_changes(st);
+	drv_reset(st);
+	return err;
+}
+
 vis_err drv_one(struct drv_stmt *st, bool *found, struct vis_error *e)
 {
 	enum drv_step rc = drv_step(st, e);

@@ -397,6 +397,8 @@ vis_err drv_conflict(struct vis_error *e, const char *what, const char *db_text)
 
 /* Steps a statement that returns no row to its end and resets it. */
 vis_err drv_done(struct drv_stmt *st, struct vis_error *e);
+/* The same, and *changed (when not NULL) the rows it changed. */
+vis_err drv_done_changes(struct drv_stmt *st, int64_t *changed, struct vis_error *e);
 
 /* Steps a statement of at most one row: *found tells whether it had one,
  * left for the caller to read before drv_reset (on failure the statement

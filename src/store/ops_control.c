@@ -20,16 +20,7 @@ static vis_err run_ids(struct drv *d, enum sql_id id, int np, int64_t a, int64_t
 	drv_bind_i64(st, 1, a);
 	if (np > 1)
 		drv_bind_i64(st, 2, b);
-	enum drv_step r = drv_step(st, e);
-	if (r == DRV_ERROR) {
-		vis_err rc = st->err;
-		drv_reset(st);
-		return rc;
-	}
-	if (changed)
-		*changed = drv_changes(st);
-	drv_reset(st);
-	return VIS_OK;
+	return drv_done_changes(st, changed, e);
 }
 
 /* ---- settings, throttling, passwords, sessions ---- */
@@ -269,6 +260,152 @@ vis_err store_citizen_session_end(struct store *s, const char *token_hash, struc
 		return ops_err(e);
 	drv_bind_text(st, 1, token_hash);
 	return drv_done(st, e);
+}
+
+/* ---- citizens' e-mail notices ---- */
+
+static void citizen_mail_read(struct drv_stmt *st, struct store_citizen_mail *m)
+{
+	m->id = drv_col_i64(st, 0);
+	DRV_COL_COPY(st, 1, m->cf);
+	DRV_COL_COPY(st, 2, m->address);
+	DRV_COL_COPY(st, 3, m->pending_address);
+	m->confirm_expires_at = drv_col_i64(st, 4);
+	DRV_COL_COPY(st, 5, m->unsub_nonce);
+	m->last_access_id = drv_col_i64(st, 6);
+	m->last_held_id = drv_col_i64(st, 7);
+	m->last_checked_at = drv_col_i64(st, 8);
+}
+
+vis_err store_citizen_mail_get(struct store *s, const char *cf, int64_t id,
+			       struct store_citizen_mail *out, bool *found, struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	struct drv_stmt *st = drv_prepare(store_drv(s), cf ? SQL_CITIZEN_MAIL_GET
+							   : SQL_CITIZEN_MAIL_BY_ID,
+					  "citizen mail", e);
+	if (!st)
+		return ops_err(e);
+	if (cf)
+		drv_bind_text(st, 1, cf);
+	else
+		drv_bind_i64(st, 1, id);
+	if (drv_one(st, found, e))
+		return ops_err(e);
+	if (*found)
+		citizen_mail_read(st, out);
+	return drv_done(st, e);
+}
+
+vis_err store_citizen_mail_ask(struct store *s, const char *cf, const char *address,
+			       const char *confirm_hash, int64_t expires_at, int64_t now,
+			       struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_ASK, "citizen mail", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, cf);
+	drv_bind_text(st, 2, address);
+	drv_bind_text(st, 3, confirm_hash);
+	drv_bind_i64(st, 4, expires_at);
+	drv_bind_i64(st, 5, now);
+	return drv_done(st, e);
+}
+
+vis_err store_citizen_mail_confirm(struct store *s, const char *confirm_hash, int64_t now,
+				   const char *unsub_nonce, char cf[17], bool *ok,
+				   struct vis_error *e)
+{
+	*ok = false;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_CONFIRM, "citizen mail", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, confirm_hash);
+	drv_bind_i64(st, 2, now);
+	drv_bind_text(st, 3, unsub_nonce);
+	if (drv_one(st, ok, e))
+		return ops_err(e);
+	if (*ok)
+		drv_col_copy(st, 0, cf, 17);
+	return drv_done(st, e);
+}
+
+/* Runs one statement of a text parameter. */
+static vis_err run_text(struct drv *d, enum sql_id id, const char *v, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(d, id, "citizen mail", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, v);
+	return drv_done(st, e);
+}
+
+vis_err store_citizen_mail_delete(struct store *s, const char *cf, struct vis_error *e)
+{
+	struct drv *d = store_drv(s);
+	struct store_citizen_mail m;
+	bool found;
+	if (store_begin(s, e))
+		return ops_err(e);
+	if (store_citizen_mail_get(s, cf, 0, &m, &found, e) ||
+	    (found && m.address[0] && run_text(d, SQL_CITIZEN_MAIL_DROP_PENDING, m.address, e)) ||
+	    (found && m.pending_address[0] &&
+	     run_text(d, SQL_CITIZEN_MAIL_DROP_PENDING, m.pending_address, e)) ||
+	    run_text(d, SQL_CITIZEN_MAIL_DELETE, cf, e) || store_commit(s, e)) {
+		store_rollback(s);
+		return ops_err(e);
+	}
+	return VIS_OK;
+}
+
+vis_err store_citizen_mail_expire(struct store *s, int64_t now, struct vis_error *e)
+{
+	struct drv *d = store_drv(s);
+	if (run_ids(d, SQL_CITIZEN_MAIL_FORGET, 1, now, 0, "citizen mail", NULL, e) ||
+	    run_ids(d, SQL_CITIZEN_MAIL_UNPEND, 1, now, 0, "citizen mail", NULL, e))
+		return ops_err(e);
+	return VIS_OK;
+}
+
+vis_err store_citizen_mail_due(struct store *s, int64_t checked_before, int max,
+			       store_citizen_mail_fn fn, void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_DUE, "citizen mail", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, checked_before);
+	drv_bind_i64(st, 2, max);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		struct store_citizen_mail m = {0};
+		citizen_mail_read(st, &m);
+		if (fn(ctx, &m))
+			break;
+	}
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	return rc;
+}
+
+vis_err store_citizen_mail_advance(struct store *s, const struct store_citizen_mail *from,
+				   int64_t to_access, int64_t to_held, int64_t now, bool *ok,
+				   struct vis_error *e)
+{
+	*ok = false;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_ADVANCE, "citizen mail", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, from->id);
+	drv_bind_i64(st, 2, from->last_access_id);
+	drv_bind_i64(st, 3, from->last_held_id);
+	drv_bind_i64(st, 4, to_access);
+	drv_bind_i64(st, 5, to_held);
+	drv_bind_i64(st, 6, now);
+	int64_t changed = 0;
+	if (drv_done_changes(st, &changed, e))
+		return ops_err(e);
+	*ok = changed > 0;
+	return VIS_OK;
 }
 
 vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_webhook *out,

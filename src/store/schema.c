@@ -431,6 +431,31 @@ static const char migration_16[] =
 	" cf TEXT NOT NULL, level INTEGER NOT NULL, created_at INTEGER NOT NULL,"
 	" expires_at INTEGER NOT NULL);";
 
+/* Citizens' e-mail notices of new consultations (src/watch): one row per
+ * codice fiscale; `address` receives notices only once confirmed (empty
+ * until then), `pending_address` waits for the confirmation link (its
+ * token only as a hash, until confirm_expires_at); unsub_nonce enters the
+ * signed unsubscribe links; last_access_id and last_held_id are the last
+ * consultation notified (ordinary and under embargo), last_checked_at the
+ * last run of the notice on the row (once an interval); the row is deleted
+ * when the citizen unsubscribes, or when a first address goes unconfirmed.
+ * The indexes serve the duty's look-ups every few seconds. */
+static const char migration_17[] =
+	"CREATE TABLE citizen_mail (id @ID, cf TEXT NOT NULL UNIQUE, address TEXT NOT NULL,"
+	" pending_address TEXT NOT NULL, confirm_hash TEXT NOT NULL,"
+	" confirm_expires_at INTEGER NOT NULL, unsub_nonce TEXT NOT NULL,"
+	" last_access_id INTEGER NOT NULL, last_held_id INTEGER NOT NULL,"
+	" last_checked_at INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+	"CREATE INDEX citizen_mail_confirm ON citizen_mail (confirm_hash);"
+	"CREATE INDEX citizen_mail_checked ON citizen_mail (last_checked_at);"
+	"CREATE INDEX citizen_mail_expiry ON citizen_mail (confirm_expires_at);";
+
+/* A household's versions read by (comune, local_id): every look-up that
+ * shows an address read family_history without an index (a whole-table
+ * scan once the register has history). */
+static const char migration_18[] =
+	"CREATE INDEX family_history_local ON family_history (comune, local_id, valid_from);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -448,6 +473,8 @@ const struct schema_migration schema_migrations[] = {
 	{14, "generation of the control records", migration_14},
 	{15, "monthly bulletins and their archive", migration_15},
 	{16, "citizen sessions from SPID/CIE", migration_16},
+	{17, "citizens' e-mail notices of new consultations", migration_17},
+	{18, "index of the households' history by municipality and local id", migration_18},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -467,7 +494,7 @@ const struct schema_table schema_tables[] = {
 	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
 	{"pdnd_jti", false}, {"pdnd_key", false}, {"control_gen", false},
 	{"bollettino_comune", false}, {"bollettino", false},
-	{"citizen_session", false},
+	{"citizen_session", false}, {"citizen_mail", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];

@@ -29,6 +29,10 @@
 	"SELECT * FROM (" PERSON_AT("comune = ?1 AND family_id = ?3") ") AS v" \
 	" WHERE reg_date <= ?2 AND (canc_reason = 0 OR canc_date > ?2)" more
 
+#define CITIZEN_MAIL_COLS                                                   \
+	"id, cf, address, pending_address, confirm_expires_at, unsub_nonce,"    \
+	" last_access_id, last_held_id, last_checked_at"
+
 #define ACCESS_COLS                                                         \
 	"id, at, account_id, username, ente_id, convenzione_id, purpose_id, case_ref," \
 	" on_behalf_of, ip, operation, query, subjects, categories, outcome, status," \
@@ -183,6 +187,39 @@ const char *const store_sql[SQL__COUNT] = {
 		" WHERE token_hash = ?1 AND expires_at > ?2",
 	[SQL_CITIZEN_SESSION_END] = "DELETE FROM citizen_session WHERE token_hash = ?1",
 	[SQL_CITIZEN_SESSION_PURGE] = "DELETE FROM citizen_session WHERE expires_at <= ?1",
+	/* Citizens' e-mail notices (src/watch). */
+	[SQL_CITIZEN_MAIL_GET] = "SELECT " CITIZEN_MAIL_COLS " FROM citizen_mail WHERE cf = ?1",
+	[SQL_CITIZEN_MAIL_BY_ID] = "SELECT " CITIZEN_MAIL_COLS " FROM citizen_mail WHERE id = ?1",
+	[SQL_CITIZEN_MAIL_ASK] = "INSERT INTO citizen_mail (cf, address, pending_address,"
+		" confirm_hash, confirm_expires_at, unsub_nonce, last_access_id, last_held_id,"
+		" last_checked_at, created_at) VALUES (?1, '', ?2, ?3, ?4, '', 0, 0, 0, ?5)"
+		" ON CONFLICT (cf) DO UPDATE SET pending_address = excluded.pending_address,"
+		" confirm_hash = excluded.confirm_hash,"
+		" confirm_expires_at = excluded.confirm_expires_at",
+	/* The pending address becomes the one notices go to; a first one
+	 * starts after the last consultation recorded so far. */
+	[SQL_CITIZEN_MAIL_CONFIRM] = "UPDATE citizen_mail SET address = pending_address,"
+		" pending_address = '', confirm_hash = '', confirm_expires_at = 0,"
+		" unsub_nonce = ?3,"
+		" last_access_id = CASE WHEN address = '' THEN"
+		" (SELECT COALESCE(MAX(id), 0) FROM access_log) ELSE last_access_id END,"
+		" last_held_id = CASE WHEN address = '' THEN"
+		" (SELECT COALESCE(MAX(id), 0) FROM access_log) ELSE last_held_id END"
+		" WHERE confirm_hash = ?1 AND confirm_hash <> '' AND confirm_expires_at > ?2"
+		" RETURNING cf",
+	[SQL_CITIZEN_MAIL_DELETE] = "DELETE FROM citizen_mail WHERE cf = ?1",
+	[SQL_CITIZEN_MAIL_FORGET] = "DELETE FROM citizen_mail WHERE address = ''"
+		" AND confirm_expires_at <= ?1",
+	[SQL_CITIZEN_MAIL_UNPEND] = "UPDATE citizen_mail SET pending_address = '',"
+		" confirm_hash = '', confirm_expires_at = 0 WHERE pending_address <> ''"
+		" AND confirm_expires_at <= ?1",
+	[SQL_CITIZEN_MAIL_DUE] = "SELECT " CITIZEN_MAIL_COLS " FROM citizen_mail"
+		" WHERE address <> '' AND last_checked_at <= ?1 ORDER BY id LIMIT ?2",
+	[SQL_CITIZEN_MAIL_ADVANCE] = "UPDATE citizen_mail SET last_access_id = ?4,"
+		" last_held_id = ?5, last_checked_at = ?6 WHERE id = ?1 AND last_access_id = ?2"
+		" AND last_held_id = ?3 AND address <> ''",
+	[SQL_CITIZEN_MAIL_DROP_PENDING] = "DELETE FROM mail WHERE recipient = ?1"
+		" AND state = 'pending' AND kind IN ('citizen_confirm', 'citizen_notice')",
 	[SQL_CHECKPOINT_INSERT] = "INSERT INTO audit_checkpoint (at, last_id, last_hash,"
 		" signature) VALUES (?1, ?2, ?3, ?4)",
 	[SQL_CHECKPOINT_EACH] = "SELECT id, at, last_id, last_hash, signature FROM"

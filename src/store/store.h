@@ -525,6 +525,50 @@ vis_err store_citizen_session_get(struct store *s, const char *token_hash, int64
 				  struct vis_error *e);
 vis_err store_citizen_session_end(struct store *s, const char *token_hash, struct vis_error *e);
 
+/* Citizens' e-mail notices of new consultations (watch/watch.h owns the
+ * rules).  One subscription per codice fiscale: `address` gets notices
+ * ("" until a first address is confirmed), `pending_address` waits for
+ * the confirmation whose token is stored only as a hash.
+ * _get: by cf, or by id when cf is NULL (*found false when none).
+ * _ask: sets the pending address and its token (a new row, or beside the
+ * address already confirmed).  _confirm: a live token makes its pending
+ * address the one notified (a first one starting after the last
+ * consultation recorded); *ok false when the token is unknown, used or
+ * expired.  _delete: the subscription goes, with the citizen's messages
+ * still waiting in the outbox.  _expire: unconfirmed addresses whose
+ * token has expired are forgotten.  _due: the subscriptions with an
+ * address last checked at or before `checked_before`, in id order, at most
+ * `max`.  _advance: the cursors moved and the check's time set, only if
+ * the cursors are still at from's (*ok false otherwise: another instance
+ * moved them); in the caller's transaction. */
+struct store_citizen_mail {
+	int64_t id;
+	char cf[17];
+	char address[255];
+	char pending_address[255];
+	int64_t confirm_expires_at;
+	char unsub_nonce[65];
+	int64_t last_access_id;      /* the last ordinary consultation notified */
+	int64_t last_held_id;        /* the last one under embargo notified */
+	int64_t last_checked_at;     /* the last run of the notice on it */
+};
+vis_err store_citizen_mail_get(struct store *s, const char *cf, int64_t id,
+			       struct store_citizen_mail *out, bool *found, struct vis_error *e);
+vis_err store_citizen_mail_ask(struct store *s, const char *cf, const char *address,
+			       const char *confirm_hash, int64_t expires_at, int64_t now,
+			       struct vis_error *e);
+vis_err store_citizen_mail_confirm(struct store *s, const char *confirm_hash, int64_t now,
+				   const char *unsub_nonce, char cf[17], bool *ok,
+				   struct vis_error *e);
+vis_err store_citizen_mail_delete(struct store *s, const char *cf, struct vis_error *e);
+vis_err store_citizen_mail_expire(struct store *s, int64_t now, struct vis_error *e);
+typedef int (*store_citizen_mail_fn)(void *ctx, const struct store_citizen_mail *m);
+vis_err store_citizen_mail_due(struct store *s, int64_t checked_before, int max,
+			       store_citizen_mail_fn fn, void *ctx, struct vis_error *e);
+vis_err store_citizen_mail_advance(struct store *s, const struct store_citizen_mail *from,
+				   int64_t to_access, int64_t to_held, int64_t now, bool *ok,
+				   struct vis_error *e);
+
 /* Signed checkpoints of the access trail. */
 struct store_checkpoint {
 	int64_t id;
