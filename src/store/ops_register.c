@@ -788,9 +788,39 @@ vis_err store_family_members_page(struct store *s, const char *comune, const cha
 	return each_person(st, fn, ctx, e);
 }
 
+/* Without round trips (SQLite) the household is read after the person by
+ * its own indexed statement: SQLite cannot carry the join's key into the
+ * union of current and past households and would read them all. */
+struct with_home {
+	struct store *s;
+	int date;
+	store_person_home_fn fn;
+	void *ctx;
+	struct vis_error *e;
+	bool failed;
+};
+
+static int person_with_home(void *ctx, const struct store_person *p)
+{
+	struct with_home *h = ctx;
+	struct store_family f;
+	bool found = false;
+	if (p->family_id[0] &&
+	    store_family_get(h->s, p->comune, p->family_id, h->date, &f, &found, h->e)) {
+		h->failed = true;
+		return 1;
+	}
+	return h->fn(h->ctx, p, found ? &f : NULL);
+}
+
 vis_err store_person_versions_home_at(struct store *s, const char *cf, int date,
 				      store_person_home_fn fn, void *ctx, struct vis_error *e)
 {
+	if (!store_shared(s)) {
+		struct with_home h = {s, date, fn, ctx, e, false};
+		vis_err rc = store_person_versions_at(s, cf, date, person_with_home, &h, e);
+		return rc ? rc : h.failed ? ops_err(e) : VIS_OK;
+	}
 	struct drv_stmt *st = prepare_at(s, SQL_PERSON_VERSIONS_HOME_AT, "", date, cf,
 					 "person versions", e);
 	if (!st)
