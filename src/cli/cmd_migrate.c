@@ -1,6 +1,7 @@
 /* visura migrate — moves a deployment to another database (SQLite to
  * PostgreSQL): every record, the access trail and its signed checkpoints,
  * the files kept beside the database (signing key, secrets key, CA). */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,9 +25,9 @@ static void usage(FILE *out)
 		"Ids, the access trail and its signed checkpoints and the event feed's\n"
 		"cursors are kept; every table's row count is compared after the copy\n"
 		"and the access trail of the destination is verified.  The signing key,\n"
-		"the secrets key and the workstation CA (the files beside the database)\n"
-		"are copied next\n"
-		"to the destination (for PostgreSQL: $VISURA_STATE_DIR) unless present.\n"
+		"the secrets key, the workstation CA and the SPID/CIE keys (the files\n"
+		"beside the database) are copied next to the destination (for\n"
+		"PostgreSQL: $VISURA_STATE_DIR) unless present, mode 0600.\n"
 		"Stop every `visura serve` on the source first.\n");
 }
 
@@ -54,9 +55,10 @@ static int copy_beside(const char *from, const char *to, const char *suffix)
 		printf("kept %s (already there)\n", dst);
 		return EXIT_OK;
 	}
-	FILE *out = fopen(dst, "wbx");
-	if (out)
-		fchmod(fileno(out), 0600);
+	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (fd >= 0 && !out)
+		close(fd);
 	char buf[8192];
 	size_t n;
 	bool ok = out != NULL;
@@ -122,14 +124,16 @@ int cmd_migrate(int argc, char **argv)
 			       (long long)res.checked, (long long)res.checkpoints);
 		}
 	}
-	if (rc == EXIT_OK)
-		rc = copy_beside(from, to, ".signing-key");
-	if (rc == EXIT_OK)
-		rc = copy_beside(from, to, ".secrets-key");
-	if (rc == EXIT_OK)
-		rc = copy_beside(from, to, ".ca-cert.pem");
-	if (rc == EXIT_OK)
-		rc = copy_beside(from, to, ".ca-key.pem");
+	/* Every file a deployment keeps beside its database: a move that left
+	 * one behind would make a new one at the first start, and break what
+	 * the old one was registered for (the SPID/CIE keys: the provider's
+	 * and the federation's registration of the relying party). */
+	static const char *const beside[] = {".signing-key", ".secrets-key", ".ca-cert.pem",
+					     ".ca-key.pem", ".oidc-key", ".oidc-enc-key",
+					     ".oidc-federation-key",
+					     ".oidc-federation-key.previous"};
+	for (size_t i = 0; rc == EXIT_OK && i < sizeof beside / sizeof beside[0]; i++)
+		rc = copy_beside(from, to, beside[i]);
 	store_close(src);
 	store_close(dst);
 	return rc;

@@ -8,6 +8,7 @@ usage: test_pg_migrate.py PATH/TO/visura [TEST...]   (SQLite to PostgreSQL)
 """
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,9 +46,22 @@ def test_sqlite_to_postgres():
         before = srv.access_log()
         srv.stop()
 
+        # the SPID/CIE keys beside the database go with it (as the signing
+        # and secrets keys do): stand-ins, the copy is byte for byte
+        beside = {}
+        for suffix in (".oidc-key", ".oidc-enc-key", ".oidc-federation-key"):
+            beside[suffix] = os.urandom(64)
+            with open(srv.db + suffix, "wb") as f:
+                f.write(beside[suffix])
         dst = harness.new_database(srv.dir, "moved", backend="postgres")
         rc, out = migrate("sqlite:" + srv.db, dst)
         eq(rc, 0, f"visura migrate: {out}")
+        for suffix, data in beside.items():
+            m = re.search(r"^copied " + re.escape(srv.db + suffix) + r" to (\S+)$", out, re.M)
+            check(m is not None, f"{suffix} copied: {out}")
+            with open(m.group(1), "rb") as f:
+                eq(f.read(), data, f"{suffix}: the same bytes")
+            eq(os.stat(m.group(1)).st_mode & 0o777, 0o600, f"{suffix}: mode 0600")
         check(f"access trail verified: {len(before)} records" in out, f"migrate output: {out}")
         rc, out = migrate("sqlite:" + srv.db, dst)
         eq(rc, 1, f"a second migrate into the same database is refused: {out}")
