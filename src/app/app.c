@@ -261,3 +261,24 @@ fail:
 	log_warn("duties lease unavailable", "error=\"%s\"", e.msg);
 	return false;
 }
+
+void app_duties_release(struct app *a, struct store *s)
+{
+	if (!s || !store_shared(s))
+		return;
+	char v[64];
+	long long holder = 0, until = 0;
+	struct vis_error e = {0};
+	if (store_begin(s, &e) || store_state_lock(s, "duties", v, sizeof v, &e))
+		goto fail;
+	if (sscanf(v, "%llx %lld", (unsigned long long *)&holder, &until) == 2 &&
+	    (uint64_t)holder == a->instance_id &&
+	    store_state_put(s, "duties", "0 0", (int64_t)time(NULL), &e))
+		goto fail;
+	if (!store_commit(s, &e))
+		return;
+fail:
+	store_rollback(s);
+	log_warn("duties lease not released: another instance takes it when it lapses",
+		 "error=\"%s\"", e.msg);
+}

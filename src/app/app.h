@@ -81,6 +81,10 @@ int app_today(const struct app *a);
  * lapses), so that mail and event pushes are not sent twice. */
 #define APP_DUTIES_LEASE 20
 bool app_duties_mine(struct app *a, struct store *s);
+/* At a clean stop: gives the lease up if this instance holds it, so that
+ * the next instance (a restart, another node) takes the duties at once
+ * instead of after the lease lapses. */
+void app_duties_release(struct app *a, struct store *s);
 
 /* Whether the trail's newest head has waited longer than
  * trail_publish_grace for its witnesses or the heads file: then no

@@ -410,6 +410,7 @@ int cmd_serve(int argc, char **argv)
 	atomic_store(&app.stopping, true);
 	http_server_stop(srv, 10000);
 	http_server_stop(ops, 1000);
+	app_duties_release(&app, app_store(&app));
 	app_release(&app);
 	password_shutdown();
 	curl_global_cleanup();

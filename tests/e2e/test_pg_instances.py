@@ -11,6 +11,7 @@ usage: test_pg_instances.py PATH/TO/visura [TEST...]   (always PostgreSQL)
 import concurrent.futures
 import os
 import shutil
+import time
 import subprocess
 import sys
 
@@ -67,6 +68,25 @@ def test_session_made_on_one_works_on_the_other():
         expect(op.get("/api/v1/auth/me"), 401, what="the session ended everywhere")
     finally:
         _stop(b, a)
+
+
+def test_duties_lease_given_up_at_a_clean_stop():
+    """The instance holding the duties (mail, pushes, notices) gives the
+    lease up when it stops cleanly: the next instance takes them at once,
+    not after the lease lapses (APP_DUTIES_LEASE, 20 s)."""
+    a, b = _pair()
+    try:
+        def lease():
+            rows = harness.db_query(a.db, "SELECT value FROM shared_state WHERE key = 'duties'")
+            return rows[0]["value"] if rows else None
+        deadline = time.monotonic() + 30
+        while lease() in (None, "0 0") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        held = lease()
+        check(held and held != "0 0", f"an instance holds the duties: {held!r}")
+    finally:
+        _stop(b, a)
+    eq(lease(), "0 0", "the lease given up by the instance that held it")
 
 
 def test_rate_limit_counts_both_instances():
