@@ -342,6 +342,8 @@ static bool corridor_open(struct access_call *c, const struct access_who *who,
 	STR_COPY_KNOWN(rec->workstation, who->workstation ? who->workstation : ""); /* 40 at most */
 	if (c->grant.conv.workstation_cert && !workstation_ok(c))
 		return false;
+	_Static_assert(sizeof rec->categories >= POLICY_CATEGORIES_TEXT_MAX,
+		       "an access record holds every category's name");
 	policy_categories_format(c->grant.categories, rec->categories, sizeof rec->categories);
 	/* Every operation of the corridor but "verify" answers with the
 	 * register's data (persons, households, histories, pages, events):

@@ -29,6 +29,10 @@ enum {
 
 /* "identity,residence" -> mask; false on an unknown name. */
 bool policy_categories_parse(const char *list, unsigned *out);
+/* mask -> "identity,residence"; cap at least POLICY_CATEGORIES_TEXT_MAX,
+ * so that every mask fits (an access record's field is checked against it
+ * at compile time, and unit.test_policy checks the constant). */
+#define POLICY_CATEGORIES_TEXT_MAX 82
 void policy_categories_format(unsigned mask, char *out, size_t cap);
 
 /* ---- what a profile may see, field by field ----

@@ -128,6 +128,10 @@ static void stmts_forget(struct pg_store *s)
 
 static vis_err pipe_flush(struct pg_store *s, struct vis_error *e);
 
+/* Statements sent in one pipeline before their results are read: their
+ * results (a few dozen bytes each) stay well within the sockets' buffers. */
+#define PIPE_DEPTH 256
+
 /* A usable connection, with no pipelined results pending: the one we
  * have, or a new one when it was lost and no transaction was under way (a
  * lost transaction is lost). */
@@ -322,8 +326,11 @@ static vis_err pipe_send(struct pg_store *s, const char *sql, const struct pg_pa
 	int i = 0;
 	while (i < s->nstmts && strcmp(s->stmts[i].sql, sql))
 		i++;
-	/* Statements are prepared outside the pipeline. */
-	if (s->piped && (i == s->nstmts || !s->stmts[i].prepared) && pipe_flush(s, e))
+	/* Statements are prepared outside the pipeline; and a pipeline is
+	 * read back every PIPE_DEPTH statements: libpq blocks while it sends,
+	 * and a server whose results are not read stops reading too. */
+	if (s->piped && (i == s->nstmts || !s->stmts[i].prepared || s->piped >= PIPE_DEPTH) &&
+	    pipe_flush(s, e))
 		return VIS_ERR_STORE;
 	if (!s->piped && conn_ready(s, e))
 		return VIS_ERR_STORE;

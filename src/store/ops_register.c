@@ -23,6 +23,9 @@ static vis_err finish(struct drv_stmt *st, enum drv_step r)
 
 /* ---- reference data ---- */
 
+/* The rows are sent with drv_send: on PostgreSQL some ten thousand rows
+ * travel in pipelines, not one round trip each (a failure fails the
+ * commit). */
 static vis_err refdata_rows(struct drv *d, const struct refdata *rd, struct vis_error *e)
 {
 	if (drv_exec(d, "DELETE FROM comune; DELETE FROM stato", e))
@@ -40,7 +43,7 @@ static vis_err refdata_rows(struct drv *d, const struct refdata *rd, struct vis_
 		drv_bind_text(st, 6, c->province);
 		drv_bind_text(st, 7, c->region);
 		drv_bind_i64(st, 8, c->active);
-		if (drv_done(st, e))
+		if (drv_send(st, e))
 			return ops_err(e);
 	}
 	for (size_t i = 0; i < refdata_stato_count(rd); i++) {
@@ -55,7 +58,7 @@ static vis_err refdata_rows(struct drv *d, const struct refdata *rd, struct vis_
 		drv_bind_i64(st, 5, t->valid_from);
 		drv_bind_i64(st, 6, t->valid_to);
 		drv_bind_i64(st, 7, t->eu);
-		if (drv_done(st, e))
+		if (drv_send(st, e))
 			return ops_err(e);
 	}
 	return VIS_OK;

@@ -69,6 +69,13 @@ static void test_categories(void **state)
 	assert_true(policy_categories_parse("identity,residence,family,parentage,citizenship,"
 					    "civil_status,vital_status,history", &m));
 	assert_int_equal(m, CAT_ALL);
+	/* every category's name, and its terminator, in exactly the size
+	 * the callers are held to */
+	char all[POLICY_CATEGORIES_TEXT_MAX];
+	policy_categories_format(CAT_ALL, all, sizeof all);
+	assert_int_equal(strlen(all) + 1, POLICY_CATEGORIES_TEXT_MAX);
+	assert_true(policy_categories_parse(all, &m));
+	assert_int_equal(m, CAT_ALL);
 	assert_false(policy_categories_parse("identity,wealth", &m));
 }
 
