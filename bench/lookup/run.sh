@@ -3,7 +3,7 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [VPORT=P NPORT=P] [BACKEND=postgres] [THREADS=N] [AUTH=voucher [VOUCHERS=N]] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2]] [THREADS=N] [AUTH=voucher [VOUCHERS=N]] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # BACKEND=postgres: the register on a throwaway PostgreSQL server
 # (scripts/pg.sh) on this machine instead of a SQLite file (its CPU per
 # look-up is printed beside the server's).  THREADS: the
@@ -15,6 +15,11 @@
 # DURATION); the run fails if they run out, as for any non-2xx answer.
 # wrk waits up to 10 s for a voucher look-up (its default, 2 s, would
 # drop the slowest answers from the latencies).
+# INSTANCES=N (PostgreSQL): N visura servers on the one database, each its
+# own process and port (VPORT, VPORT+2, ...); each run at 64 connections is
+# then N wrk processes started together, one per instance with 64/N
+# connections and 2/N threads, their rates summed (the latencies printed
+# are each instance's), and the server CPU per answer sums the instances.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}
@@ -29,7 +34,7 @@ for p in wrk nginx; do command -v $p >/dev/null || { apt-get update -qq; apt-get
 case $build in /*) V=$build/visura ;; *) V=$PWD/$build/visura ;; esac
 work=$(mktemp -d /tmp/visura-bench-lookup.XXXXXX)
 cleanup() {
-  [ -f "$work/server.pid" ] && kill "$(cat "$work/server.pid")" 2>/dev/null || true
+  for f in "$work"/server*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   [ -f "$work/nginx/nginx.pid" ] && kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
   sleep 0.5
   [ -n "${pgdir:-}" ] && scripts/pg.sh stop "$pgdir"
@@ -38,16 +43,23 @@ cleanup() {
 trap cleanup EXIT
 if [ -n "${KEEP:-}" ]; then trap - EXIT; echo "work dir: $work"; fi
 vport=${VPORT:-18600}; nport=${NPORT:-18601}
+instances=${INSTANCES:-1}
+case $instances in 1|2|4) ;; *) echo "INSTANCES: 1, 2 or 4 (64 connections split evenly)"; exit 2 ;; esac
+ports=$vport; more_ports=""
+for ((i = 1; i < instances; i++)); do more_ports="$more_ports $((vport + 2 * i))"; done
+ports="$ports$more_ports"
 db=$work/v.db
 if [ "${BACKEND:-sqlite}" = postgres ]; then
   pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
   db="postgres:$(scripts/pg.sh start "$pgdir")"
   export VISURA_STATE_DIR=$work
 fi
-echo "back end: ${BACKEND:-sqlite}"
+[ "$instances" = 1 ] || [ "${BACKEND:-sqlite}" = postgres ] || { echo "INSTANCES: PostgreSQL only"; exit 2; }
+[ "$instances" = 1 ] || [ "$auth" = session ] || { echo "INSTANCES: with AUTH=session only"; exit 2; }
+echo "back end: ${BACKEND:-sqlite}, $instances instance(s) on port(s) $ports"
 
 echo "== setting up $persons persons (takes a while)"
-AUTH=$auth python3 -B bench/lookup/setup.py "$V" "$work" "$persons" "$vport" "$db"
+MORE_PORTS=$more_ports AUTH=$auth python3 -B bench/lookup/setup.py "$V" "$work" "$persons" "$vport" "$db"
 if [ "$auth" = voucher ]; then
   nv=${VOUCHERS:-$(( secs * 6000 ))}
   echo "== signing $nv voucher + tracking evidence pairs"
@@ -68,7 +80,9 @@ out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors" "$1" | sed 's/^
 echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The server's CPU (user+system, all threads, in clock ticks) from /proc: CPU
 # per answer holds up on a busy machine where requests/second does not.
-ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/server.pid")/stat"; }
+# With INSTANCES, the sum of theirs.
+ticks() { local f; for f in "$work"/server*.pid; do cat "/proc/$(cat "$f")/stat"; done |
+          awk '{ sub(/^[0-9]+ \(.*\) /, ""); t += $12 + $13 } END { print t }'; }
 # PostgreSQL's CPU: the postmaster's, its live children's and its reaped
 # ones' (the only server of $pgdir: other servers on the machine not counted).
 pg_ticks() {
@@ -80,33 +94,70 @@ pg_ticks() {
        END { print t + 0 }' || true
 }
 cpu_per() {  # cpu_per TICKS_BEFORE WRK_OUTPUT [PG_TICKS_BEFORE]
-  local t1 p1 reqs; t1=$(ticks); p1=$(pg_ticks); reqs=$(awk '/requests in/ {print $1}' "$2")
+  local t1 p1 reqs; t1=$(ticks); p1=$(pg_ticks); reqs=$(awk '/requests in/ {n = $1} END {print n}' "$2")
   echo "    server CPU per answer: $(echo "($t1 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs ($reqs answers)"
   [ -z "${3:-}" ] || echo "    PostgreSQL CPU per answer: $(echo "($p1 - $3) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs"
 }
 # Every answer must be a 200 with data: a benchmark of refusals measures nothing.
 require_ok() { if grep -q "Non-2xx" "$1"; then echo "FAILED: non-2xx answers in $1"; exit 1; fi; }
+# Before each run on visura: wait until the server has closed every
+# connection of the run before (ss: its sockets on the port(s), listening
+# ones aside).  wrk closes its connections when its time is up, but the
+# server keeps each one open until the request it holds is answered (on
+# PostgreSQL, up to a p99 of latency later); a wrk started at once opens
+# 64 more beside them, and past per_ip_connections (64) the server drops
+# the new ones at accept (wrk's "connect" errors, and its retries).
+settle() {
+  local p f n waited=0
+  f=$(for p in $ports; do printf ' or sport = :%s' "$p"; done); f="( ${f# or } )"
+  while n=$(ss -Htn state established state close-wait state syn-recv "$f" | wc -l); [ "$n" -gt 0 ]; do
+    [ $waited -lt 600 ] || { echo "FAILED: the server still holds $n connections after 60 s"; exit 1; }
+    sleep 0.1; waited=$((waited + 1))
+  done
+  [ $waited = 0 ] || echo "    (waited $((waited / 10)).$((waited % 10)) s for the connections of the run before to close)"
+}
+# wrk64 OUT [WRK OPTIONS]: 64 connections on visura, OUT its output.  With
+# INSTANCES, one wrk per instance, started together (64/N connections and
+# one thread each); OUT then holds each one's lines, prefixed by its port,
+# then the requests and the rate summed.
+wrk64() {
+  local f=$1; shift
+  if [ "$instances" = 1 ]; then
+    wrk -t2 -c64 -d"$dur" --latency "$@" "https://127.0.0.1:$vport" > "$f"; return
+  fi
+  local p pids=()
+  for p in $ports; do
+    wrk -t1 -c$((64 / instances)) -d"$dur" --latency "$@" "https://127.0.0.1:$p" > "$f.$p" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for p in $ports; do sed "s/^/[:$p] /" "$f.$p"; done > "$f"
+  for p in $ports; do cat "$f.$p"; done | awk '/requests in/ { n += $1 } /^Requests\/sec/ { r += $2 }
+    END { printf "  %d requests in all instances\nRequests/sec: %.2f (sum)\n", n, r }' >> "$f"
+}
 echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
 wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
 echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur)"
-t0=$(ticks); pg0=$(pg_ticks)
+settle; t0=$(ticks); pg0=$(pg_ticks)
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
-  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/cf.txt"; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
+  wrk64 "$work/cf.txt" -s bench/lookup/lookup.lua; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
 if [ "$auth" = voucher ]; then
   echo "-- visura GET /api/v1/persons?cf=... with a PDND voucher + tracking evidence per request (wrk -t2 -c64 -d$dur)"
-  t0=$(ticks)
+  settle; t0=$(ticks)
   LIST=$work/cfs.txt TOKENS=$work/tokens.txt \
     wrk -t2 -c64 -d"$dur" --timeout 10s --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$vport" -- 2 \
     > "$work/voucher.txt"; out "$work/voucher.txt"; require_ok "$work/voucher.txt"; cpu_per "$t0" "$work/voucher.txt"
 fi
 echo "-- visura name search surname+name+birth_year (wrk -t2 -c64 -d$dur)"
+settle; t0=$(ticks); pg0=$(pg_ticks)
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
-  wrk -t2 -c64 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name.txt"; out "$work/name.txt"; require_ok "$work/name.txt"
+  wrk64 "$work/name.txt" -s bench/lookup/lookup.lua; out "$work/name.txt"; require_ok "$work/name.txt"; cpu_per "$t0" "$work/name.txt" "$pg0"
 echo "-- visura name search, one connection (latency without queueing)"
+settle
 COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
   wrk -t1 -c1 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name1.txt"; out "$work/name1.txt"; require_ok "$work/name1.txt"
 n=$(grep Requests/sec "$work/nginx.txt" | awk '{print $2}')
-v=$(grep Requests/sec "$work/cf.txt" | awk '{print $2}')
+v=$(grep '^Requests/sec' "$work/cf.txt" | awk '{print $2}')
 echo "ratio visura cf lookup / nginx static: $(echo "$v / $n" | bc -l | cut -c1-5)"
 if [ "$auth" = voucher ]; then
   pv=$(grep Requests/sec "$work/voucher.txt" | awk '{print $2}')

@@ -13,7 +13,8 @@ registered.  Writes pdnd-key.pem, consumer-key.pem and pdnd.json (what
 bench/lookup/vouchers.py needs to sign vouchers and tracking evidence).
 
 usage: setup.py VISURA WORK PERSONS PORT [DB]   (DB: a URI; default WORK/v.db)
-$THREADS: the server's worker threads (default 2).
+$THREADS: the server's worker threads (default 2).  $MORE_PORTS: more
+instances on the same database, one per port (server2.pid, ...).
 """
 import http.client, json, os, random, ssl, subprocess, sys, time
 
@@ -89,27 +90,33 @@ if os.geteuid() == 0 and serve_knows_user():
         for n in [top] + [os.path.join(top, x) for x in dirs + files]:
             os.lchown(n, pw.pw_uid, pw.pw_gid)
     user_args = ["--user", "visura-bench"]
-server = subprocess.Popen([visura, "serve", *user_args, "--db", db, "--self-signed", os.path.join(work, "tls"),
-                           "--listen", f"127.0.0.1:{port}",
-                           "--threads", os.environ.get("THREADS", "2"),
-                           # A benchmark is an extraction by design: the
-                           # anti-extraction rules stay on (they run on every
-                           # request) with thresholds it cannot reach.
-                           "--alert-persons-hour", "100000000", "--alert-persons-hard", "100000000",
-                           "--alert-sequential", "64", "--alert-repeat-no-case", "16",
-                           "--metrics-listen", "", *pdnd_args,
-                           "--log-file", os.path.join(work, "server.log")],
-                          stdout=subprocess.DEVNULL)
-open(os.path.join(work, "server.pid"), "w").write(str(server.pid))
+def serve(port, name):
+    """One instance: server.pid and server.log (NAME "server"), or NAME.pid
+    and NAME.log."""
+    p = subprocess.Popen([visura, "serve", *user_args, "--db", db, "--self-signed", os.path.join(work, "tls"),
+                          "--listen", f"127.0.0.1:{port}",
+                          "--threads", os.environ.get("THREADS", "2"),
+                          # A benchmark is an extraction by design: the
+                          # anti-extraction rules stay on (they run on every
+                          # request) with thresholds it cannot reach.
+                          "--alert-persons-hour", "100000000", "--alert-persons-hard", "100000000",
+                          "--alert-sequential", "64", "--alert-repeat-no-case", "16",
+                          "--metrics-listen", "", *pdnd_args,
+                          "--log-file", os.path.join(work, name + ".log")],
+                         stdout=subprocess.DEVNULL)
+    open(os.path.join(work, name + ".pid"), "w").write(str(p.pid))
+    for _ in range(100):
+        try:
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return p
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the instance on port {port} did not answer")
+
 ctx = ssl._create_unverified_context()
-for _ in range(100):
-    try:
-        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
-        c.request("GET", "/healthz")
-        if c.getresponse().status == 200:
-            break
-    except OSError:
-        time.sleep(0.1)
+server = serve(port, "server")
 
 class Client:
     def __init__(self):
@@ -176,4 +183,9 @@ from urllib.parse import quote
 with open(os.path.join(work, "names.txt"), "w") as f:
     for r in rows:
         f.write(f"{quote(r[4])}|{quote(r[5])}|{r[7][:4]}\n")
+# $MORE_PORTS (bench/lookup INSTANCES=N, PostgreSQL): one more instance on
+# the same database per port, each its own process (server2.pid, ...),
+# sharing the keys of $VISURA_STATE_DIR and the certificate.
+for i, p in enumerate(os.environ.get("MORE_PORTS", "").split(), start=2):
+    serve(int(p), f"server{i}")
 print(f"ready: {len(rows)} codici fiscali, server pid {server.pid}")

@@ -618,6 +618,19 @@ vis_err store_import_finish(struct store *s, int64_t import_id, const struct sto
 	drv_bind_i64(st, 2, imp->seq);
 	drv_bind_i64(st, 3, imp->extract);
 	drv_bind_i64(st, 4, import_id);
+	if (drv_done(st, e))
+		return ops_err(e);
+	/* A FULL snapshot rewrites the municipality's tables: PostgreSQL has
+	 * no statistics of them until autovacuum's next pass, and a
+	 * statement planned without them may read a whole table (a look-up
+	 * scanned family: 545 ms, docs/performance.md).  ANALYZE in the
+	 * import's transaction: the statistics come with the rows.  SQLite's
+	 * plans do not depend on statistics (unit.test_plans), and ANALYZE
+	 * measured no gain there (docs/performance.md). */
+	if (!imp->full || !store_shared(s))
+		return VIS_OK;
+	if (!(st = drv_prepare(d, SQL_REGISTER_ANALYZE, "register statistics", e)))
+		return ops_err(e);
 	return drv_done(st, e);
 }
 

@@ -119,6 +119,11 @@ const char *const store_sql[SQL__COUNT] = {
 			" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (comune) DO UPDATE SET"
 			" last_seq = excluded.last_seq, last_extract = excluded.last_extract,"
 			" last_import_id = excluded.last_import_id",
+	/* The planner's statistics of the tables a FULL snapshot writes
+	 * (PostgreSQL only, where store_shared holds: store_import_finish). */
+	[SQL_REGISTER_ANALYZE] = "ANALYZE family, family_history, person, person_history, event",
+	/* The same for every table, after store_copy loaded them all. */
+	[SQL_DATABASE_ANALYZE] = "ANALYZE",
 	[SQL_COUNT_PERSONS] = "SELECT coalesce(sum(CASE WHEN canc_reason = 0 OR canc_date > ?2 THEN 1 ELSE 0 END), 0),"
 			     " coalesce(sum(CASE WHEN canc_reason <> 0 AND canc_date <= ?2 THEN 1 ELSE 0 END), 0)"
 			     " FROM (" PERSON_AT("(?1 = '' OR comune = ?1)") ") AS v WHERE reg_date <= ?2",

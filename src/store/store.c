@@ -257,6 +257,12 @@ vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress,
 	}
 	if (rc == VIS_OK)
 		rc = front_load_finish(to, e);
+	/* PostgreSQL: the planner's statistics of what was loaded, which
+	 * autovacuum would take only at its next pass (store_import_finish). */
+	struct drv_stmt *st;
+	if (rc == VIS_OK && to->shared)
+		rc = (st = drv_prepare(to->d, SQL_DATABASE_ANALYZE, "statistics", e)) ? drv_done(st, e)
+										 : VIS_ERR_STORE;
 	if (rc == VIS_OK)
 		rc = store_commit(to, e);
 	else

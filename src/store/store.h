@@ -42,6 +42,7 @@ int store_schema_latest(void);
  * database opened with store_open).  One transaction on each side; ids,
  * the access trail and its checkpoints, event row ids (the event feed's
  * cursors) are kept, and every table's row count is compared after.
+ * PostgreSQL's planner statistics are taken (ANALYZE) before the commit.
  * progress (may be NULL) is told each table when it is copied. */
 typedef void (*store_copy_fn)(void *ctx, const char *table, int64_t rows);
 vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress, void *ctx,
@@ -276,7 +277,9 @@ vis_err store_person_cf_elsewhere(struct store *s, const char *comune, const cha
 
 /* Ends an import: for a FULL snapshot closes every person and household of
  * the municipality it did not list (on `close_date`), then records the
- * counts and the file's SHA-256 and moves the feed state forward. */
+ * counts and the file's SHA-256 and moves the feed state forward; after a
+ * FULL snapshot, PostgreSQL's planner statistics of the register's tables
+ * are taken again (ANALYZE), in the same transaction. */
 vis_err store_import_finish(struct store *s, int64_t import_id,
 			    const struct store_import *imp, int close_date,
 			    struct store_import_counts *counts,

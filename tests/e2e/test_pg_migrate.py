@@ -63,6 +63,12 @@ def test_sqlite_to_postgres():
                 eq(f.read(), data, f"{suffix}: the same bytes")
             eq(os.stat(m.group(1)).st_mode & 0o777, 0o600, f"{suffix}: mode 0600")
         check(f"access trail verified: {len(before)} records" in out, f"migrate output: {out}")
+        # the planner's statistics came with the rows (ANALYZE by visura,
+        # not autovacuum's pass: last_analyze, not last_autoanalyze)
+        eq(sorted(r["relname"] for r in harness.db_query(
+            dst, "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+                 " AND relname IN ('person', 'family', 'access_log')")),
+           ["access_log", "family", "person"], "tables analyzed by the move")
         rc, out = migrate("sqlite:" + srv.db, dst)
         eq(rc, 1, f"a second migrate into the same database is refused: {out}")
 
