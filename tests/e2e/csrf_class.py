@@ -110,8 +110,8 @@ def refused(r, what):
 
 
 def snapshot(db):
-    """Every table's rows (the sessions' last use, the security events and
-    the duties' own bookkeeping apart)."""
+    """Every table's rows (the sessions' last use, the security events,
+    the rate-limit counters and the duties' own bookkeeping apart)."""
     if db.startswith("postgres:"):
         names = [r["name"] for r in db_query(
             db, "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()")]
@@ -121,8 +121,8 @@ def snapshot(db):
                 "SELECT name FROM trail.sqlite_master WHERE type = 'table'")]
     check("account" in names and "access_log" in names, f"the tables: {names}")
     out = {}
-    for t in sorted(set(names) - {"security_event", "throttle", "readiness", "control_gen",
-                                  "webhook_state", "audit_checkpoint"}):
+    for t in sorted(set(names) - {"security_event", "throttle", "shared_state", "readiness",
+                                  "control_gen", "webhook_state", "audit_checkpoint"}):
         cols = [c for c, _ in db_columns(db, t)]
         if t == "mail":   # a message's delivery moves on by itself; a new one counts
             cols = ["id", "kind"]
