@@ -36,8 +36,8 @@ static const struct {
 				   "chiede (X-Visura-On-Behalf-Of)"}},
 	{"rate_limited", {"VIS08", "E", "Superati i limiti di chiamate della convenzione: "
 			  "riprovare più tardi"}},
-	{"answer_too_large", {"VIS09", "E", "La risposta nominerebbe troppi soggetti: rivolgersi "
-			      "all'ufficio anagrafe"}},
+	{"answer_too_large", {"VIS09", "E", "La risposta sarebbe troppo grande (troppi soggetti "
+			      "o troppi dati): rivolgersi all'ufficio anagrafe"}},
 	{"account_suspended", {"VIS10", "E", "Account sospeso in attesa di verifica dell'ufficio "
 			       "anagrafe"}},
 	{"trail_unpublished", {"VIS11", "E", "Registro degli accessi non pubblicato: dati "

@@ -57,7 +57,8 @@ void api_feeds_watch(struct app *a, struct store *s, int64_t now);
 
 /* The http_gate of the service. */
 bool api_gate(struct http_request *r, const struct http_route *route);
-/* Once the body is in (http_config.on_body): a PDND call's integrity
+/* Once the body is in (http_config.on_body): a citizen's change carries
+ * their session's CSRF token (ROUTE_CITIZEN); a PDND call's integrity
  * (INTEGRITY_REST_02) when pdnd_signing_key is set; false when answered. */
 bool api_body_gate(struct http_request *r);
 /* As an answer leaves (http_config.on_send): the answer to a PDND call

@@ -233,12 +233,49 @@ void api_citizen_page(struct http_request *r, const char *cf, json_t *accesses,
 		    "<p class=\"no-print\"><a class=\"pulsante\" "
 		    "href=\"/citizen/access-report?formato=firmato\">Scarica l'elenco firmato</a></p>");
 	api_citizen_mail_section(&h, r, session);
-	strbuf_adds(&h, "<form class=\"no-print\" method=\"post\" "
-		    "action=\"/citizen/logout\"><p><button type=\"submit\">Esci</button></p></form>");
+	char csrf[65];
+	if (api_citizen_csrf(r, csrf)) /* the session was found by this cookie */
+		strbuf_addf(&h, "<form class=\"no-print\" method=\"post\" action=\"/citizen/logout\">"
+			    "<input type=\"hidden\" name=\"csrf_token\" value=\"%s\"><p><button "
+			    "type=\"submit\">Esci</button></p></form>", csrf);
 	reply(r, 200, &h);
 }
 
+void api_citizen_message(struct http_request *r, int status, const char *title,
+			 const char *message, bool ok)
+{
+	struct strbuf h;
+	strbuf_init(&h, 1u << 16);
+	head(&h, r, title);
+	strbuf_adds(&h, ok ? "<p class=\"esito\">" : "<p class=\"esito esito-no\" role=\"alert\">");
+	strbuf_add_html(&h, message);
+	strbuf_adds(&h, "</p><p><a class=\"pulsante\" href=\"/citizen/access-report\">"
+		    "Vai alla pagina delle consultazioni</a></p>");
+	reply(r, status, &h);
+}
+
+void api_citizen_refuse(struct http_request *r, int status, const char *code,
+			const char *message)
+{
+	if (api_wants_html(r))
+		api_citizen_message(r, status, "Richiesta non eseguita", message, false);
+	else
+		http_reply_error(r, status, code, message);
+}
+
 /* ---- the citizen's session ---- */
+
+bool api_citizen_csrf(struct http_request *r, char out[65])
+{
+	const char *cookie = http_cookie(r, CITIZEN_COOKIE);
+	if (!cookie || !*cookie || strlen(cookie) > 64)
+		return false;
+	char in[96];
+	snprintf(in, sizeof in, "visura-cittadino-csrf:%s", cookie);
+	auth_token_hash(in, out);
+	sodium_memzero(in, sizeof in);
+	return true;
+}
 
 static void session_cookie(struct http_request *r, const char *value, int max_age)
 {
@@ -291,7 +328,8 @@ int api_citizen_session_find(struct http_request *r, struct store *s, int64_t no
 }
 
 /* POST /citizen/logout: the session ends (on the database: the cookie is
- * worth nothing from now on, wherever it is). */
+ * worth nothing from now on, wherever it is).  Its CSRF token was asked
+ * by the gate (a page of another site cannot end the session). */
 void api_citizen_logout(struct http_request *r)
 {
 	struct store *s = api_store(r);

@@ -15,44 +15,6 @@
 #include "common/str.h"
 #include "watch/watch.h"
 
-#define COOKIE "visura_cittadino"
-
-/* The CSRF token of the session whose cookie the request carries: a hash
- * of the cookie, which a page of another site can neither read nor make. */
-static bool csrf_of(struct http_request *r, char out[65])
-{
-	const char *cookie = http_cookie(r, COOKIE);
-	if (!cookie || !*cookie || strlen(cookie) > 64)
-		return false;
-	char in[96];
-	snprintf(in, sizeof in, "visura-cittadino-csrf:%s", cookie);
-	auth_token_hash(in, out);
-	sodium_memzero(in, sizeof in);
-	return true;
-}
-
-static void page(struct http_request *r, int status, const char *title, const char *message,
-		 bool ok)
-{
-	struct strbuf h;
-	strbuf_init(&h, 1u << 16);
-	api_citizen_html_head(&h, r, title);
-	strbuf_adds(&h, ok ? "<p class=\"esito\">" : "<p class=\"esito esito-no\" role=\"alert\">");
-	strbuf_add_html(&h, message);
-	strbuf_adds(&h, "</p><p><a class=\"pulsante\" href=\"/citizen/access-report\">"
-		    "Vai alla pagina delle consultazioni</a></p>");
-	api_citizen_html_send(r, status, &h);
-}
-
-/* A refusal, as a page to a browser or as the one error shape. */
-static void refuse(struct http_request *r, int status, const char *code, const char *message)
-{
-	if (api_wants_html(r))
-		page(r, status, "Avvisi per posta elettronica", message, false);
-	else
-		http_reply_error(r, status, code, message);
-}
-
 /* The session of the request, or a 401 sent. */
 static bool session_of(struct http_request *r, struct store *s, struct store_citizen_session *cs)
 {
@@ -61,27 +23,9 @@ static bool session_of(struct http_request *r, struct store *s, struct store_cit
 	if (got < 0)
 		return false;
 	if (!got) {
-		refuse(r, 401, "citizen_session_expired",
+		api_citizen_refuse(r, 401, "citizen_session_expired",
 		       "serve la sessione del cittadino: entrare con SPID/CIE dalla pagina "
 		       "/citizen/access-report");
-		return false;
-	}
-	return true;
-}
-
-/* A change made in the session: its CSRF token, and not from another site. */
-static bool csrf_ok(struct http_request *r)
-{
-	const char *site = http_header(r, "Sec-Fetch-Site");
-	char want[65];
-	const char *got = http_header(r, "X-CSRF-Token");
-	if (!got)
-		got = json_string_value(json_object_get(r->json, "csrf_token"));
-	if ((site && strcmp(site, "same-origin") && strcmp(site, "none")) || !csrf_of(r, want) ||
-	    !got || !auth_equal(got, want)) {
-		refuse(r, 403, "csrf_failed",
-		       "richiesta rifiutata: deve partire dalla pagina delle consultazioni "
-		       "(manca il codice di sicurezza del modulo o non corrisponde)");
 		return false;
 	}
 	return true;
@@ -91,7 +35,7 @@ static bool offered(struct http_request *r)
 {
 	if (watch_offered(&r->app->cfg))
 		return true;
-	refuse(r, 404, "notifications_not_offered",
+	api_citizen_refuse(r, 404, "notifications_not_offered",
 	       "il Comune non offre gli avvisi per posta elettronica");
 	return false;
 }
@@ -101,7 +45,7 @@ void api_citizen_mail_section(struct strbuf *h, struct http_request *r,
 {
 	struct store *s = api_store(r);
 	char csrf[65];
-	if (!s || !watch_offered(&r->app->cfg) || !csrf_of(r, csrf))
+	if (!s || !watch_offered(&r->app->cfg) || !api_citizen_csrf(r, csrf))
 		return;
 	struct store_citizen_mail m;
 	bool found;
@@ -164,7 +108,7 @@ void api_citizen_mail_get(struct http_request *r)
 		return;
 	}
 	char csrf[65];
-	csrf_of(r, csrf); /* the session was found by this cookie */
+	api_citizen_csrf(r, csrf); /* the session was found by this cookie */
 	json_t *o = json_pack("{s:b,s:i,s:s}", "offered", watch_offered(&r->app->cfg),
 			      "interval_minutes", r->app->cfg.citizen_notice_minutes,
 			      "csrf_token", csrf);
@@ -194,7 +138,7 @@ void api_citizen_mail_set(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	struct store_citizen_session cs;
-	if (!s || !session_of(r, s, &cs) || !http_body_form(r) || !csrf_ok(r) || !offered(r))
+	if (!s || !session_of(r, s, &cs) || !http_body_form(r) || !offered(r))
 		return;
 	const char *address = http_body_string(r, "address", true, WATCH_ADDRESS_MAX);
 	if (!address)
@@ -204,15 +148,15 @@ void api_citizen_mail_set(struct http_request *r)
 	vis_err rc = watch_ask(s, &r->app->cfg, r->app->secrets, cs.cf, address, api_now(r), &until,
 			       &e);
 	if (rc == VIS_ERR_INVALID) {
-		refuse(r, 400, "invalid_request", e.msg);
+		api_citizen_refuse(r, 400, "invalid_request", e.msg);
 		return;
 	}
 	if (rc == VIS_ERR_CONFLICT) {
-		refuse(r, 409, "conflict", e.msg);
+		api_citizen_refuse(r, 409, "conflict", e.msg);
 		return;
 	}
 	if (rc == VIS_ERR_LIMIT) {
-		refuse(r, 429, "too_many_attempts", e.msg);
+		api_citizen_refuse(r, 429, "too_many_attempts", e.msg);
 		return;
 	}
 	if (rc) {
@@ -229,7 +173,7 @@ void api_citizen_mail_delete(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	struct store_citizen_session cs;
-	if (!s || !session_of(r, s, &cs) || !http_body_form(r) || !csrf_ok(r))
+	if (!s || !session_of(r, s, &cs) || !http_body_form(r))
 		return;
 	struct vis_error e = {0};
 	if (store_citizen_mail_delete(s, cs.cf, &e)) {
@@ -245,7 +189,7 @@ static void token_page(struct http_request *r, const char *title, const char *te
 {
 	const char *token = http_query(r, "token");
 	if (!token || !*token || strlen(token) > 100 || http_query_count(r) != 1) {
-		page(r, 400, title, "Il collegamento non è completo: lo copi per intero dal "
+		api_citizen_message(r, 400, title, "Il collegamento non è completo: lo copi per intero dal "
 		     "messaggio ricevuto.", false);
 		return;
 	}
@@ -304,7 +248,7 @@ static void token_use(struct http_request *r, bool confirm)
 		return;
 	}
 	if (!ok) {
-		refuse(r, 404, "invalid_token",
+		api_citizen_refuse(r, 404, "invalid_token",
 		       confirm ? "il collegamento non è valido: è già stato usato, è scaduto (vale "
 				 "24 ore) oppure è stato sostituito da una richiesta più recente"
 			       : "il collegamento non è valido: gli avvisi sono già stati fermati "
@@ -312,12 +256,12 @@ static void token_use(struct http_request *r, bool confirm)
 		return;
 	}
 	if (api_wants_html(r) && confirm)
-		page(r, 200, "Indirizzo confermato",
+		api_citizen_message(r, 200, "Indirizzo confermato",
 		     "Indirizzo confermato: riceverà un avviso quando i suoi dati anagrafici sono "
 		     "consultati. Ogni messaggio contiene il collegamento per non riceverne più.",
 		     true);
 	else if (api_wants_html(r))
-		page(r, 200, "Avvisi fermati",
+		api_citizen_message(r, 200, "Avvisi fermati",
 		     "Non riceverà più avvisi: l'indirizzo di posta elettronica è stato cancellato.",
 		     true);
 	else

@@ -2,7 +2,10 @@
  * handler.  Order: who is calling (session cookie or bearer token), is the
  * account usable now, is the body active and inside its working hours, is
  * the CSRF token right for a state change, does the role fit the route,
- * and is a password change or TOTP enrolment due first. */
+ * and is a password change or TOTP enrolment due first.  Before all: no
+ * change with a cookie from another site's page (Sec-Fetch-Site), on any
+ * route; once the body is in, a citizen's change carries their session's
+ * CSRF token (ROUTE_CITIZEN). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -30,6 +33,58 @@ static unsigned role_bit(const char *role)
 static bool state_changing(const char *method)
 {
 	return strcmp(method, "GET") && strcmp(method, "HEAD");
+}
+
+/* A browser's word (Sec-Fetch-Site) that the request comes from a page of
+ * another site, or of a sibling of ours under the same domain: anything
+ * but our own origin or the user's own typing.  Absent (a program, an old
+ * browser), the CSRF token alone decides. */
+static bool foreign(struct http_request *r)
+{
+	const char *site = http_header(r, "Sec-Fetch-Site");
+	return site && strcmp(site, "same-origin") && strcmp(site, "none");
+}
+
+#define CSRF_FOREIGN_MESSAGE "richiesta rifiutata: parte da una pagina di un altro sito " \
+	"(Sec-Fetch-Site), non da quelle di questo servizio"
+
+/* A change made with ambient credentials (a cookie, which the browser
+ * adds by itself; not an Authorization header, which a page of another
+ * site cannot set) from a foreign page is refused on every route, the
+ * public ones too (a login, a citizen's form, a message's link). */
+static bool change_from_foreign(struct http_request *r, const struct http_route *route)
+{
+	if (!state_changing(r->method) || http_header(r, "Authorization") || !foreign(r))
+		return false;
+	if (route->access & ROUTE_CITIZEN)
+		api_citizen_refuse(r, 403, "csrf_failed", CSRF_FOREIGN_MESSAGE);
+	else
+		http_reply_error(r, 403, "csrf_failed", CSRF_FOREIGN_MESSAGE);
+	return true;
+}
+
+/* A change on a citizen's route with their session's cookie carries the
+ * session's CSRF token: the header X-CSRF-Token, or the field csrf_token
+ * of the body (the page's plain HTML forms cannot send a header).  No such
+ * cookie: no session to act in, the handler answers. */
+static bool citizen_change_allowed(struct http_request *r)
+{
+	char want[65];
+	if (!(r->found->access & ROUTE_CITIZEN) || !state_changing(r->method) ||
+	    !api_citizen_csrf(r, want))
+		return true;
+	const char *got = http_header(r, "X-CSRF-Token");
+	if (!got && r->body_len) {
+		if (!http_body_form(r))
+			return false;
+		got = json_string_value(json_object_get(r->json, "csrf_token"));
+	}
+	if (got && auth_equal(got, want))
+		return true;
+	api_citizen_refuse(r, 403, "csrf_failed",
+			   "richiesta rifiutata: deve partire dalla pagina delle consultazioni "
+			   "(manca il codice di sicurezza del modulo o non corrisponde)");
+	return false;
 }
 
 /* A session revoked because its account was disabled or expired, or its
@@ -182,6 +237,8 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
  * Agid-JWT-Signature of its body's client over it. */
 bool api_body_gate(struct http_request *r)
 {
+	if (!citizen_change_allowed(r))
+		return false;
 	struct http_auth *au = r->auth;
 	if (!au->via_voucher || !r->app->signer)
 		return true;
@@ -304,6 +361,8 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 	 * in the handler) are those of the generation read now, so a change
 	 * committed by any process is seen from this request on. */
 	app_request_begin(r->app);
+	if (change_from_foreign(r, route))
+		return false;
 	if (route->access & ROUTE_PUBLIC)
 		return true;
 	struct store *s = api_store(r);
@@ -325,6 +384,14 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 	}
 	if (!api_body_open(r, s, now, a, r->path))
 		return false;
+	/* An operator's session acts only from its own pages: a read from a
+	 * sibling site (SameSite=Strict lets its requests carry the cookie)
+	 * could still record a consultation in the operator's name. */
+	if (!r->auth->via_token && foreign(r)) {
+		auth_event(s, now, "csrf_refused", a, NULL, r->ip, r->path);
+		http_reply_error(r, 403, "csrf_failed", CSRF_FOREIGN_MESSAGE);
+		return false;
+	}
 	if (state_changing(r->method) && !r->auth->via_token) {
 		const char *csrf = http_header(r, "X-CSRF-Token");
 		if (!csrf || !auth_equal(csrf, r->auth->session.csrf)) {

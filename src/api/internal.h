@@ -223,13 +223,25 @@ HANDLER(api_citizen_logout);
  * and the end that sends the page (503 when it could not be built). */
 void api_citizen_html_head(struct strbuf *h, const struct http_request *r, const char *title);
 void api_citizen_html_send(struct http_request *r, int status, struct strbuf *h);
+/* A page with one message (ok: an outcome, else a refusal, role=alert)
+ * and the way back to the citizen's page. */
+void api_citizen_message(struct http_request *r, int status, const char *title,
+			 const char *message, bool ok);
+/* A refusal on a citizen's route: that page to a browser, else the one
+ * error shape. */
+void api_citizen_refuse(struct http_request *r, int status, const char *code,
+			const char *message);
+/* The CSRF token of the citizen's session whose cookie the request
+ * carries (a hash of the cookie, which a page of another site can neither
+ * read nor make); false without such a cookie.  The gate asks it of every
+ * state change on a ROUTE_CITIZEN route (api_body_gate). */
+bool api_citizen_csrf(struct http_request *r, char out[65]);
 /* E-mail notices of new consultations (citizen_mail.c; rules in
  * watch/watch.h): the section of the citizen's page, and the routes under
  * /citizen/notifications.  A change from the session needs its CSRF token
- * (api_citizen_csrf, derived from the session's cookie: a form's hidden
- * field csrf_token or the header X-CSRF-Token) and no cross-site
- * Sec-Fetch-Site; confirming and unsubscribing need only the token of
- * the message's link. */
+ * (api_citizen_csrf: a form's hidden field csrf_token or the header
+ * X-CSRF-Token; checked by the gate) and no cross-site Sec-Fetch-Site;
+ * confirming and unsubscribing need only the token of the message's link. */
 void api_citizen_mail_section(struct strbuf *h, struct http_request *r,
 			      const struct store_citizen_session *session);
 HANDLER(api_citizen_mail_get);

@@ -9,6 +9,8 @@
 #define DATA (ROUTE_OPERATOR | ROUTE_API)
 #define RECORDED (DATA | ROUTE_OWN_ARGS)
 #define SELF (ROUTE_ANY_ROLE | ROUTE_PASSWORD_CHANGE | ROUTE_TOTP_SETUP)
+/* the citizen's SPID/CIE session (a cookie): the gate asks its CSRF token */
+#define CITIZEN (ROUTE_PUBLIC | ROUTE_CITIZEN)
 
 const struct http_route api_routes[] = {
 	{"GET", "/", api_ui_index, ROUTE_PUBLIC, 0},
@@ -106,11 +108,11 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/audit/verify", api_audit_verify, ADMIN | ROUTE_AUDITOR, 0},
 	{"GET", "/api/v1/audit/consistency", api_audit_consistency, ADMIN | ROUTE_AUDITOR, 0},
 	{"POST", "/api/v1/audit/subject-codes", api_subject_code_create, ADMIN, 0},
-	{"GET", "/citizen/access-report", api_citizen_report, ROUTE_PUBLIC, 0},
-	{"POST", "/citizen/logout", api_citizen_logout, ROUTE_PUBLIC, 0},
-	{"GET", "/citizen/notifications", api_citizen_mail_get, ROUTE_PUBLIC, 0},
-	{"POST", "/citizen/notifications", api_citizen_mail_set, ROUTE_PUBLIC, 4096},
-	{"POST", "/citizen/notifications/delete", api_citizen_mail_delete, ROUTE_PUBLIC, 4096},
+	{"GET", "/citizen/access-report", api_citizen_report, CITIZEN, 0},
+	{"POST", "/citizen/logout", api_citizen_logout, CITIZEN, 4096},
+	{"GET", "/citizen/notifications", api_citizen_mail_get, CITIZEN, 0},
+	{"POST", "/citizen/notifications", api_citizen_mail_set, CITIZEN, 4096},
+	{"POST", "/citizen/notifications/delete", api_citizen_mail_delete, CITIZEN, 4096},
 	{"GET", "/citizen/notifications/confirm", api_citizen_mail_confirm_page, ROUTE_PUBLIC, 0},
 	{"POST", "/citizen/notifications/confirm", api_citizen_mail_confirm, ROUTE_PUBLIC, 4096},
 	{"GET", "/citizen/notifications/unsubscribe", api_citizen_mail_unsub_page, ROUTE_PUBLIC, 0},

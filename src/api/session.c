@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/internal.h"
@@ -110,8 +111,29 @@ bool api_login_allowed(struct http_request *r, struct store *s, const struct sto
 	return api_body_open(r, s, now, a, "login");
 }
 
+/* Login CSRF (a victim logged into an account of the attacker's, whose
+ * actions then go in the attacker's trail): the gate refuses a change from
+ * another site's page when the browser says so (Sec-Fetch-Site); for a
+ * browser that does not, a login arrives only as JSON, which a form of
+ * another site cannot send (its bodies are text/plain, urlencoded or
+ * multipart; anything else asks the browser's CORS preflight, which this
+ * service never grants). */
+static bool login_from_form(struct http_request *r)
+{
+	const char *type = http_header(r, "Content-Type");
+	if (!type || (strncasecmp(type, "text/plain", 10) &&
+		      strncasecmp(type, "application/x-www-form-urlencoded", 33) &&
+		      strncasecmp(type, "multipart/form-data", 19)))
+		return false;
+	http_reply_error(r, 400, "invalid_request",
+			 "l'accesso si chiede con un corpo JSON (Content-Type: application/json)");
+	return true;
+}
+
 void api_login(struct http_request *r)
 {
+	if (login_from_form(r))
+		return;
 	const char *username = http_body_string(r, "username", true, 64);
 	const char *password = username ? http_body_string(r, "password", true, PASSWORD_MAX_LEN) : NULL;
 	const char *code = password ? http_body_string(r, "totp", false, 16) : NULL;

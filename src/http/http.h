@@ -102,6 +102,9 @@ enum {
 	 * unlinked at once; read it with http_body_stream), all such bodies
 	 * together at most http_config.max_uploads. */
 	ROUTE_FILE_BODY = 1 << 12,
+	/* Public, but a citizen's SPID/CIE session cookie may come with it: a
+	 * state change then needs the session's CSRF token (api_body_gate). */
+	ROUTE_CITIZEN = 1 << 13,
 };
 
 struct http_route {

@@ -101,7 +101,7 @@ static enum query_status settle(struct query_ctx *q)
 		jsonw_init(q->out, q->out->sb, q->out->flags);
 	}
 	if (q->err.code == VIS_ERR_LIMIT) {
-		q->message = QUERY_TOO_LARGE_MESSAGE;
+		q->message = q->over_bytes ? QUERY_ANSWER_BYTES_MESSAGE : QUERY_TOO_LARGE_MESSAGE;
 		return QUERY_TOO_LARGE;
 	}
 	return QUERY_FAILED;
@@ -348,9 +348,11 @@ static void person_write(struct query_ctx *q, struct jsonw *w, const struct stor
 static void writer_settle(struct query_ctx *q, const struct jsonw *w)
 {
 	vis_err rc = jsonw_error(w);
-	if (rc && !q->err.code)
+	if (rc && !q->err.code) {
+		q->over_bytes = rc == VIS_ERR_LIMIT;
 		vis_error_set(&q->err, rc == VIS_ERR_LIMIT ? VIS_ERR_LIMIT : VIS_ERR_INTERNAL,
 			      "the person's view cannot be written (%s)", vis_strerror(rc));
+	}
 }
 
 /* The same view as a jansson tree, for the answers still built as one

@@ -34,14 +34,21 @@ enum query_status {
 	QUERY_TOO_BROAD,
 	QUERY_INVALID,        /* bad parameters: see `message` */
 	QUERY_NOT_PERMITTED,  /* a category outside the profile */
-	QUERY_TOO_LARGE,      /* the answer would name more than SUBJECTS_MAX persons */
+	QUERY_TOO_LARGE,      /* the answer would name more than SUBJECTS_MAX persons,
+				 or exceed QUERY_ANSWER_MAX bytes: see `message` */
 	QUERY_FAILED,         /* the store failed: see the vis_error */
 };
 
-/* Why QUERY_TOO_LARGE: the sentence the caller refuses with. */
+/* Why QUERY_TOO_LARGE: the sentence the caller refuses with (`message`):
+ * too many persons for one access record, or (QUERY_ANSWER_BYTES_MESSAGE)
+ * more than QUERY_ANSWER_MAX bytes of JSON text. */
 #define QUERY_TOO_LARGE_MESSAGE \
 	"la risposta nomina più persone di quante ne possa contenere una registrazione " \
 	"di accesso: rivolgersi all'ufficio anagrafe"
+#define QUERY_ANSWER_BYTES_MESSAGE \
+	"la risposta supera la dimensione massima di una risposta (16 MiB di testo JSON): " \
+	"restringere la richiesta o rivolgersi all'ufficio anagrafe"
+_Static_assert(QUERY_ANSWER_MAX == 16u << 20, "QUERY_ANSWER_BYTES_MESSAGE names the bound");
 
 struct query_ctx {
 	struct store *s;
@@ -56,7 +63,8 @@ struct query_ctx {
 	 * members (jsonw_resume); emptied when the query fails. */
 	struct jsonw *out;
 	struct subjects *subjects;  /* the caller's: every person the answer names */
-	const char *message;        /* for QUERY_INVALID / QUERY_NOT_PERMITTED */
+	const char *message;        /* for QUERY_INVALID / QUERY_NOT_PERMITTED / QUERY_TOO_LARGE */
+	bool over_bytes;            /* VIS_ERR_LIMIT came from the answer's byte bound */
 	struct vis_error err;
 };
 

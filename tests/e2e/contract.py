@@ -110,6 +110,30 @@ class Contract:
                 for e in errs[:5]]
 
 
+ROUTES_C = os.path.join(ROOT, "src", "api", "routes.c")
+
+
+def route_table():
+    """(METHOD, pattern as routes.c writes it, set of ROUTE_* flags) of
+    every route of the service, the table's own #define'd names (ADMIN,
+    CITIZEN, ...) expanded."""
+    text = open(ROUTES_C, encoding="utf-8").read()
+    defines = {m.group(1): m.group(2) for m in
+               re.finditer(r"^#define (\w+) (.+)$", text, re.M)}
+
+    def expand(expr, depth=0):
+        out = set()
+        for name in re.findall(r"\w+", expr):
+            if name in defines and depth < 8:
+                out |= expand(defines[name], depth + 1)
+            else:
+                out.add(name)
+        return out
+
+    return [(m.group(1), m.group(2), expand(m.group(4))) for m in
+            re.finditer(r'\{"([A-Z]+)", "([^"]+)", (\w+), ([^,}]+),', text)]
+
+
 _contract = None
 
 

@@ -13,7 +13,6 @@
   refuse answers that break the contract.
 The lint (Redocly) is tests/api/lint.sh, a ctest of its own."""
 import json
-import os
 import re
 
 import yaml
@@ -22,15 +21,10 @@ import contract
 import harness
 from harness import *  # noqa: F401,F403
 
-ROUTES_C = os.path.join(contract.ROOT, "src", "api", "routes.c")
-
-
 def route_table():
     """(METHOD, template in OpenAPI form, flags) of every route."""
-    text = open(ROUTES_C, encoding="utf-8").read()
     out = []
-    for m in re.finditer(r'\{"([A-Z]+)", "([^"]+)", (\w+), ([^}]+)\}', text):
-        method, path, flags = m.group(1), m.group(2), m.group(4)
+    for method, path, flags in contract.route_table():
         path = re.sub(r":(\w+)", r"{\1}", path)
         if path.endswith("/*"):
             path = path[:-1] + "{file}"

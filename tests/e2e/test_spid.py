@@ -83,6 +83,7 @@ import http.cookiejar
 import json
 import os
 import subprocess
+import re
 import urllib.error
 import urllib.parse
 import time
@@ -97,6 +98,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
                                                               encode_dss_signature)
 
+import csrf_class
 import harness
 from harness import *
 
@@ -501,6 +503,9 @@ def test_spid_citizen():
 
 
 def run_citizen(srv, op):
+    # CSRF of both kinds of session, every route (csrf_class.py), first:
+    # before the clock moves, a citizen of its own.
+    csrf_class.check_class(srv, op, citizen_login, page_says)
     oth, pol = srv.create_ente(), srv.create_ente(kind="police")
     oth_pid = srv.create_agreement(oth["id"], ["identity"])["purpose_id"]
     pol_pid = srv.create_agreement(pol["id"], ["identity"])["purpose_id"]
@@ -619,8 +624,10 @@ def run_citizen(srv, op):
     eq(by_code["accesses"], report(c, "the session again")["accesses"],
        "the code and the session read the same entries")
 
-    # Logout: the session ends on the server.
-    expect(c.post("/citizen/logout", csrf=False), 200, what="logout")
+    # Logout: the session ends on the server (with its CSRF token: test_csrf).
+    tok = expect(c.get("/citizen/notifications"), 200, what="the session's token")["csrf_token"]
+    expect(c.post("/citizen/logout", csrf=False, headers={"X-CSRF-Token": tok}), 200,
+           what="logout")
     check("visura_cittadino" not in c.cookies, "the cookie ended")
     report(only, "the ended session", 401, "citizen_session_expired")
     page_says(expect(only.get("/citizen/access-report", headers=HTML), 401,
@@ -636,9 +643,16 @@ def run_citizen(srv, op):
     r = expect(b.get("/api/v1/auth/spid/callback?" + query, headers=HTML), 303,
                what="a browser's callback")
     eq(r.header("Location"), "/citizen/access-report", "to the citizen's page")
-    page_says(expect(b.get("/citizen/access-report", headers=HTML), 200, what="the page"),
-              me, "Consultazioni (2)", "livello 3")
-    r = expect(b.post("/citizen/logout", csrf=False, headers=HTML), 303, what="a browser's logout")
+    page = page_says(expect(b.get("/citizen/access-report", headers=HTML), 200, what="the page"),
+                     me, "Consultazioni (2)", "livello 3")
+    form = re.search(r'action="/citizen/logout"><input type="hidden" name="csrf_token" '
+                     r'value="([0-9a-f]{64})">', page)
+    check(form is not None, "the logout form carries the session's CSRF token")
+    r = expect(b.request("POST", "/citizen/logout", csrf=False, raw=b"csrf_token=" +
+                         form.group(1).encode(),
+                         headers={"Accept": "text/html",
+                                  "Content-Type": "application/x-www-form-urlencoded"}),
+               303, what="a browser's logout")
     eq(r.header("Location"), "/citizen/access-report", "back to the page")
 
     # The session is short: over after 15 minutes.
