@@ -232,7 +232,6 @@ static bool unit_protect(struct unit *u, const struct walk *w, int threshold, bo
 				stats_year_balance_protect(
 					(const long long(*)[3][STATS_B_COLS])&u->mbal[w->month_first[p] * BAL_CELLS],
 					w->month_first[p + 1] - w->month_first[p],
-					(const long long(*)[STATS_B_COLS])&u->bal[p * BAL_CELLS],
 					(bool(*)[STATS_B_COLS])&hidden[ns + p * BAL_CELLS], threshold);
 			else
 				stats_balance_protect((const long long(*)[STATS_B_COLS])&u->bal[p * BAL_CELLS],

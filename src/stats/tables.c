@@ -122,56 +122,21 @@ void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STAT
 }
 
 void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int nm,
-				const long long year[][STATS_B_COLS], bool hidden[][STATS_B_COLS],
-				int threshold)
+				bool hidden[][STATS_B_COLS], int threshold)
 {
-	enum { B = 3 * STATS_B_COLS };
-	int n = (nm + 1) * B, nflows = STATS_B_COLS - 2;
-	long long *cells = malloc((size_t)n * sizeof *cells);
-	bool *derived = calloc((size_t)n, sizeof *derived), *known = calloc((size_t)n, sizeof *known);
-	bool *fixed = calloc((size_t)n, sizeof *fixed), *h = calloc((size_t)n, sizeof *h);
-	int neq = 3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS + 3 * nflows;
-	int *eq_cells = malloc((size_t)(BALANCE_EQ_CELLS + 3 * nflows * (nm + 1)) * sizeof *eq_cells);
-	int *eq_len = malloc((size_t)neq * sizeof *eq_len);
-	if (!cells || !derived || !known || !fixed || !h || !eq_cells || !eq_len) {
-		/* out of memory: hide every flow rather than publish one
-		 * unprotected (the start and end are known populations) */
+	/* Every identity of the year is the sum of the months' same identity
+	 * (start + flows = end telescopes), and in each month's no hidden cell
+	 * is alone: so the year's hidden cells are never alone either, and
+	 * the year publishes nothing the months do not. */
+	memset(hidden, 0, 3 * sizeof *hidden);
+	for (int m = 0; m < nm; m++) {
+		bool h[3][STATS_B_COLS];
+		stats_balance_protect(months[m], h, threshold);
 		for (int sx = 0; sx < 3; sx++)
 			for (int c = 0; c < STATS_B_COLS; c++)
-				hidden[sx][c] = c != STATS_B_START && c != STATS_B_END;
-		goto out;
+				if ((c != STATS_B_START || m == 0) && (c != STATS_B_END || m == nm - 1))
+					hidden[sx][c] |= h[sx][c];
 	}
-	/* the months first, fixed as each is published alone */
-	for (int m = 0; m < nm; m++) {
-		bool mh[3][STATS_B_COLS];
-		stats_balance_protect(months[m], mh, threshold);
-		memcpy(&cells[m * B], months[m], sizeof months[m]);
-		for (int i = 0; i < B; i++) {
-			fixed[m * B + i] = true;
-			h[m * B + i] = mh[i / STATS_B_COLS][i % STATS_B_COLS];
-		}
-	}
-	/* then the year, its own identities as stats_balance_protect's */
-	int y = nm * B, nc = 0, k = 0;
-	balance_cells(year, y, cells, derived, known, eq_cells, &nc, eq_len, &k);
-	/* and every flow of the year, the sum of the months' */
-	for (int sx = 0; sx < 3; sx++)
-		for (int c = STATS_B_START + 1; c < STATS_B_END; c++) {
-			for (int m = 0; m <= nm; m++)
-				eq_cells[nc++] = m * B + sx * STATS_B_COLS + c;
-			eq_len[k++] = nm + 1;
-		}
-	stats_protect_fixed(cells, derived, known, fixed, h, n, eq_cells, eq_len, k, threshold);
-	for (int i = 0; i < B; i++)
-		hidden[i / STATS_B_COLS][i % STATS_B_COLS] = h[y + i];
-out:
-	free(cells);
-	free(derived);
-	free(known);
-	free(fixed);
-	free(h);
-	free(eq_cells);
-	free(eq_len);
 }
 
 /* ------------------------------------------------------------ a table */
@@ -1113,8 +1078,7 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 		for (int r = 0; r + 3 <= g->rows; r += 3)
 			stats_year_balance_protect(
 				(const long long(*)[3][STATS_B_COLS])&g->months[g->month_first[r / 3]],
-				g->month_n[r / 3], (const long long(*)[STATS_B_COLS])at(g, r, 0),
-				(bool(*)[STATS_B_COLS])&hidden[r * g->cols], threshold);
+				g->month_n[r / 3], (bool(*)[STATS_B_COLS])&hidden[r * g->cols], threshold);
 	else if (g->balance)
 		for (int r = 0; r + 3 <= g->rows; r += 3)
 			stats_balance_protect((const long long(*)[STATS_B_COLS])at(g, r, 0),

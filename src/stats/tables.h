@@ -12,7 +12,9 @@
  * and protection of small cells over tables with totals: a cell of 1 to
  * threshold-1 is hidden (primary), and in every row, column or balance
  * identity of the table the hidden cells are at least two and add up to
- * the threshold or more (secondary), so no total gives one back.
+ * the threshold or more (secondary), so no total gives one back; the
+ * cells another publication protects (STRASA's, the months of a year,
+ * POSAS's single years under the age groups) hidden as it hides them.
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
@@ -133,13 +135,13 @@ void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STAT
 
 /* A yearly balance's period (rows men, women, total), published beside
  * the nm months it is made of (months[m], each protected alone by
- * stats_balance_protect): the months' hidden cells are fixed, the year's
- * cells protected with the year's own identities and, for every flow and
- * balance by sex, year = the sum of the months, so that no hidden cell
- * of either comes back from the other (stats_protect_fixed). */
+ * stats_balance_protect): a cell of the year is hidden when the same cell
+ * of one of its months is (the start: the first month's; the end: the
+ * last one's).  Every identity of the year is the sum of the months'
+ * same identity, so no hidden cell of the year is alone in one, and the
+ * year publishes only sums of cells the months publish. */
 void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int nm,
-				const long long year[][STATS_B_COLS], bool hidden[][STATS_B_COLS],
-				int threshold);
+				bool hidden[][STATS_B_COLS], int threshold);
 
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */
