@@ -1,5 +1,6 @@
 #include "stats/series.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,13 +95,18 @@ struct unit {
 	char first[7];             /* the first of them */
 	long long *stock;          /* [np + 1][S_COLS] */
 	long long *age_sum;        /* [np + 1] */
+	int32_t *ages;             /* [np + 1][women, men][STATS_AGES]: POSAS's counts */
+	bool *ages_hidden;         /* [np + 1]: POSAS hides a single year (no average age) */
 	long long *bal;            /* [np][men, women, total][STATS_B_COLS] */
+	long long *mbal;           /* by year: the months', [nm][BAL_CELLS] */
 };
 
 struct walk {
 	const char *comuni;
 	int np;
 	int dal[MAX_PERIODS], al[MAX_PERIODS], on[MAX_PERIODS + 1];
+	/* by year: the months of the periods, month_first[p] the first of p's */
+	int nm, mdal[MAX_PERIODS], mal[MAX_PERIODS], month_first[MAX_PERIODS + 1];
 	struct unit *u;
 	int nu, last;
 	bool pooled;
@@ -140,12 +146,19 @@ static int add_record(void *ctx, const struct stats_record *r)
 		c[age < 15 ? S_YOUNG : age < 65 ? S_WORKING : S_OLD]++;
 		c[strstr(v->citizenships, "100") ? S_ITALIAN : S_FOREIGN]++;
 		u->age_sum[k] += age;
+		u->ages[(k * 2 + (v->sex == 'M')) * STATS_AGES + (age < STATS_AGES ? age : STATS_AGES - 1)]++;
 	}
 	for (int i = 0; i < r->nep; i++)
 		for (int p = 0; p < w->np; p++) {
 			long long *b = &u->bal[p * 3 * STATS_B_COLS];
 			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &b[(r->sex ? 0 : 1) * STATS_B_COLS]);
 			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &b[2 * STATS_B_COLS]);
+		}
+	for (int i = 0; i < r->nep; i++)
+		for (int m = 0; m < w->nm; m++) {
+			long long *b = &u->mbal[m * 3 * STATS_B_COLS];
+			stats_episode_count(&r->ep[i], w->mdal[m], w->mal[m], &b[(r->sex ? 0 : 1) * STATS_B_COLS]);
+			stats_episode_count(&r->ep[i], w->mdal[m], w->mal[m], &b[2 * STATS_B_COLS]);
 		}
 	return 0;
 }
@@ -172,14 +185,17 @@ static void eq_push(struct eqs *q, const int *cells, int n)
  * population by sex and the foreign residents are totals every table
  * publishes (stats_protect's known); each period's balance is protected
  * as the balance table and the bulletin protect it (stats_balance_protect),
- * its start and end known, so a flow hidden here is hidden there. */
-static bool unit_protect(const struct unit *u, int np, int threshold, bool *hidden)
+ * its start and end known, so a flow hidden here is hidden there; a year
+ * beside its months (stats_year_balance_protect), as the yearly balance
+ * table protects it.  The age groups are hidden as POSAS hides the single
+ * years they add up (stats_age_groups_hidden), fixed. */
+static bool unit_protect(struct unit *u, const struct walk *w, int threshold, bool *hidden)
 {
-	int ns = (np + 1) * S_COLS;
-	bool *known = calloc((size_t)ns, sizeof *known);
+	int np = w->np, ns = (np + 1) * S_COLS;
+	bool *known = calloc((size_t)ns, sizeof *known), *fixed = calloc((size_t)ns, sizeof *fixed);
 	struct eqs q = {.cells = malloc((size_t)(np + 1) * 10 * sizeof(int)),
 			.len = malloc((size_t)(np + 1) * 3 * sizeof(int))};
-	bool ok = known && q.cells && q.len;
+	bool ok = known && fixed && q.cells && q.len;
 	if (ok) {
 		for (int k = 0; k <= np; k++) {
 			int b = k * S_COLS;
@@ -191,14 +207,39 @@ static bool unit_protect(const struct unit *u, int np, int threshold, bool *hidd
 			eq_push(&q, cit, 3);
 			known[b + S_TOT] = known[b + S_MEN] = known[b + S_WOMEN] = true;
 			known[b + S_FOREIGN] = true;
+			/* the age groups are sums of POSAS's single years:
+			 * hidden as POSAS hides them */
+			long long ages[2][STATS_AGES];
+			bool h[STATS_AGES + 1][3], grp[3];
+			for (int i = 0; i < 2 * STATS_AGES; i++)
+				ages[i / STATS_AGES][i % STATS_AGES] = u->ages[k * 2 * STATS_AGES + i];
+			if (!stats_ages_protect((const long long(*)[STATS_AGES])ages, threshold, h)) {
+				ok = false;
+				break;
+			}
+			u->ages_hidden[k] = stats_age_groups_hidden((const bool(*)[3])h, grp);
+			for (int i = 0; i < 3; i++) {
+				fixed[b + S_YOUNG + i] = true;
+				hidden[b + S_YOUNG + i] = grp[i];
+			}
 		}
-		stats_protect(u->stock, NULL, known, hidden, ns, q.cells, q.len, q.n, threshold);
+	}
+	if (ok) {
+		stats_protect_fixed(u->stock, NULL, known, fixed, hidden, ns, q.cells, q.len, q.n,
+				    threshold);
 		for (int p = 0; p < np; p++)
-			stats_balance_protect((const long long(*)[STATS_B_COLS])&u->bal[p * BAL_CELLS],
-					      (bool(*)[STATS_B_COLS])&hidden[ns + p * BAL_CELLS],
-					      threshold);
+			if (w->nm)
+				stats_year_balance_protect(
+					(const long long(*)[3][STATS_B_COLS])&u->mbal[w->month_first[p] * BAL_CELLS],
+					w->month_first[p + 1] - w->month_first[p],
+					(bool(*)[STATS_B_COLS])&hidden[ns + p * BAL_CELLS], threshold);
+			else
+				stats_balance_protect((const long long(*)[STATS_B_COLS])&u->bal[p * BAL_CELLS],
+						      (bool(*)[STATS_B_COLS])&hidden[ns + p * BAL_CELLS],
+						      threshold);
 	}
 	free(known);
+	free(fixed);
 	free(q.cells);
 	free(q.len);
 	return ok;
@@ -239,8 +280,10 @@ static json_t *value(const struct indicator *ind, const struct unit *u, const bo
 		num = s[S_OLD], den = s[S_WORKING], scale = 100;
 		hide = SH(S_OLD) || SH(S_WORKING);
 	} else if (!strcmp(n, "average_age")) {
+		/* the sum of the ages: nothing beyond POSAS only when every
+		 * single year is published */
 		num = u->age_sum[k], den = s[S_TOT];
-		hide = SH(S_TOT);
+		hide = SH(S_TOT) || u->ages_hidden[k];
 	} else if (ind->kind == FLOW) {
 		long long v;
 		if (!strcmp(n, "births"))
@@ -324,8 +367,11 @@ static vis_err units_init(struct store *s, struct walk *w, const struct stats_se
 		struct unit *u = &w->u[i];
 		u->stock = calloc((size_t)(w->np + 1) * S_COLS, sizeof *u->stock);
 		u->age_sum = calloc((size_t)w->np + 1, sizeof *u->age_sum);
+		u->ages = calloc((size_t)(w->np + 1) * 2 * STATS_AGES, sizeof *u->ages);
+		u->ages_hidden = calloc((size_t)w->np + 1, sizeof *u->ages_hidden);
 		u->bal = calloc((size_t)w->np * BAL_CELLS, sizeof *u->bal);
-		if (!u->stock || !u->age_sum || !u->bal)
+		u->mbal = calloc((size_t)w->nm * BAL_CELLS + 1, sizeof *u->mbal);
+		if (!u->stock || !u->age_sum || !u->ages || !u->ages_hidden || !u->bal || !u->mbal)
 			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
 	return VIS_OK;
@@ -336,7 +382,10 @@ static void units_release(struct walk *w)
 	for (int i = 0; w->u && i < w->nu; i++) {
 		free(w->u[i].stock);
 		free(w->u[i].age_sum);
+		free(w->u[i].ages);
+		free(w->u[i].ages_hidden);
 		free(w->u[i].bal);
+		free(w->u[i].mbal);
 	}
 	free(w->u);
 }
@@ -379,6 +428,20 @@ static bool periods(const struct stats_series_query *q, int cov_from, int cov_to
 	w->on[0] = date_add_days(from, -1);
 	for (int p = 0; p < w->np; p++)
 		w->on[p + 1] = w->al[p];
+	/* a year is protected beside its months (as the balance table does) */
+	if (q->yearly) {
+		w->nm = stats_periods(from, to, false, w->mdal, w->mal, MAX_PERIODS);
+		if (w->mal[w->nm - 1] != to) {
+			vis_error_set(e, VIS_ERR_INVALID, "al massimo %d mesi in una serie annuale",
+				      MAX_PERIODS);
+			return false;
+		}
+		for (int p = 0, m = 0; p <= w->np; p++) {
+			w->month_first[p] = m;
+			while (p < w->np && m < w->nm && w->mal[m] <= w->al[p])
+				m++;
+		}
+	}
 	return true;
 }
 
@@ -438,7 +501,9 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		struct unit *u = &w->u[i];
 		for (int p = 0; p < 3 * w->np; p++)
 			stats_balance_close(&u->bal[p * STATS_B_COLS]);
-		if (!unit_protect(u, w->np, threshold, hidden)) {
+		for (int m = 0; m < 3 * w->nm; m++)
+			stats_balance_close(&u->mbal[m * STATS_B_COLS]);
+		if (!unit_protect(u, w, threshold, hidden)) {
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 			break;
 		}

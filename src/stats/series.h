@@ -11,8 +11,11 @@
  * sex, age group and citizenship) are protected as a table with their
  * identities (stats_protect; the population, the sexes and the foreigners
  * are known totals), the balance of each period by sex as the balance
- * table and the bulletin protect it (stats_balance_protect), and a value
- * is published only when none of the counts it is made of is hidden.
+ * table and the bulletin protect it (stats_balance_protect; a year beside
+ * its months, stats_year_balance_protect), the age groups as POSAS hides
+ * their single years, and a value is published only when none of the
+ * counts it is made of is hidden (the average age: no single year of
+ * POSAS).
  *
  * A series is a JSON object {indicatore, titolo, unita, passo,
  * periodo_coperto, soglia, territorio, serie: [{codice, nome, punti:

@@ -10,7 +10,7 @@
 #include "stats/history.h"
 #include "stats/stats.h"
 
-#define AGES 101              /* 0..99 and "100 e oltre" (ISTAT: 100) */
+#define AGES STATS_AGES       /* 0..99 and "100 e oltre" (ISTAT: 100) */
 #define MAX_STATES 300        /* citizenships: every state of the ANPR table fits */
 #define MAX_PERIODS 240       /* a balance of at most 20 years of months */
 #define MAX_EQ_CELLS (1 << 20) /* identities of a table: below this (citizenship by age: 300 x 102 x 9) */
@@ -26,8 +26,16 @@ static long long magnitude(long long v)
 void stats_protect(const long long *cells, const bool *derived, const bool *known, bool *hidden,
 		   int n, const int *eq_cells, const int *eq_len, int neq, int threshold)
 {
+	stats_protect_fixed(cells, derived, known, NULL, hidden, n, eq_cells, eq_len, neq, threshold);
+}
+
+void stats_protect_fixed(const long long *cells, const bool *derived, const bool *known,
+			 const bool *fixed, bool *hidden, int n, const int *eq_cells,
+			 const int *eq_len, int neq, int threshold)
+{
 	for (int i = 0; i < n; i++)
-		hidden[i] = !(derived && derived[i]) && cells[i] > 0 && cells[i] < threshold;
+		if (!(fixed && fixed[i]))
+			hidden[i] = !(derived && derived[i]) && cells[i] > 0 && cells[i] < threshold;
 	/* Each pass hides one more cell or stops: at most n passes. */
 	for (bool changed = true; changed;) {
 		changed = false;
@@ -46,7 +54,9 @@ void stats_protect(const long long *cells, const bool *derived, const bool *know
 				if (hidden[eq[j]]) {
 					count++;
 					sum += v;
-				} else if (known && known[eq[j]] && !among_known)
+				} else if (fixed && fixed[eq[j]])
+					continue;
+				else if (known && known[eq[j]] && !among_known)
 					continue;
 				else if (v == 0) {
 					if (zero < 0)
@@ -69,33 +79,64 @@ void stats_protect(const long long *cells, const bool *derived, const bool *know
 	}
 }
 
+/* One period's balance v (rows men, women, total) as cells from `base`:
+ * its values, the balances derived, the start and the end known, and its
+ * identities (each row's, men + women = total in every column) appended
+ * at eq_cells[*nc], eq_len[*neq]. */
+static void balance_cells(const long long v[][STATS_B_COLS], int base, long long *cells,
+			  bool *derived, bool *known, int *eq_cells, int *nc, int *eq_len, int *neq)
+{
+	for (int sx = 0; sx < 3; sx++) {
+		int b = base + sx * STATS_B_COLS;
+		memcpy(&cells[b], v[sx], sizeof v[sx]);
+		derived[b + STATS_B_NATURAL] = derived[b + STATS_B_MIGR] = true;
+		known[b + STATS_B_START] = known[b + STATS_B_END] = true;
+		for (int k = 0; k < STATS_BALANCE_IDENTITIES; k++) {
+			for (int j = 0; j < stats_balance_identity[k].n; j++)
+				eq_cells[(*nc)++] = b + stats_balance_identity[k].cols[j];
+			eq_len[(*neq)++] = stats_balance_identity[k].n;
+		}
+	}
+	for (int c = 0; c < STATS_B_COLS; c++) {
+		for (int sx = 0; sx < 3; sx++)
+			eq_cells[(*nc)++] = base + sx * STATS_B_COLS + c;
+		eq_len[(*neq)++] = 3;
+	}
+}
+
+/* Cells of balance_cells' identities: below this. */
+#define BALANCE_EQ_CELLS (3 * 30 + STATS_B_COLS * 3)
+
 void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STATS_B_COLS],
 			   int threshold)
 {
 	enum { N = 3 * STATS_B_COLS };
 	long long cells[N];
 	bool derived[N] = {0}, known[N] = {0}, h[N];
-	int eq_cells[3 * 30 + STATS_B_COLS * 3], eq_len[3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS];
+	int eq_cells[BALANCE_EQ_CELLS], eq_len[3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS];
 	int neq = 0, nc = 0;
-	for (int sx = 0; sx < 3; sx++) {
-		int b = sx * STATS_B_COLS;
-		memcpy(&cells[b], v[sx], sizeof v[sx]);
-		derived[b + STATS_B_NATURAL] = derived[b + STATS_B_MIGR] = true;
-		known[b + STATS_B_START] = known[b + STATS_B_END] = true;
-		for (int k = 0; k < STATS_BALANCE_IDENTITIES; k++) {
-			for (int j = 0; j < stats_balance_identity[k].n; j++)
-				eq_cells[nc++] = b + stats_balance_identity[k].cols[j];
-			eq_len[neq++] = stats_balance_identity[k].n;
-		}
-	}
-	for (int c = 0; c < STATS_B_COLS; c++) {
-		for (int sx = 0; sx < 3; sx++)
-			eq_cells[nc++] = sx * STATS_B_COLS + c;
-		eq_len[neq++] = 3;
-	}
+	balance_cells(v, 0, cells, derived, known, eq_cells, &nc, eq_len, &neq);
 	stats_protect(cells, derived, known, h, N, eq_cells, eq_len, neq, threshold);
 	for (int i = 0; i < N; i++)
 		hidden[i / STATS_B_COLS][i % STATS_B_COLS] = h[i];
+}
+
+void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int nm,
+				bool hidden[][STATS_B_COLS], int threshold)
+{
+	/* Every identity of the year is the sum of the months' same identity
+	 * (start + flows = end telescopes), and in each month's no hidden cell
+	 * is alone: so the year's hidden cells are never alone either, and
+	 * the year publishes nothing the months do not. */
+	memset(hidden, 0, 3 * sizeof *hidden);
+	for (int m = 0; m < nm; m++) {
+		bool h[3][STATS_B_COLS];
+		stats_balance_protect(months[m], h, threshold);
+		for (int sx = 0; sx < 3; sx++)
+			for (int c = 0; c < STATS_B_COLS; c++)
+				if ((c != STATS_B_START || m == 0) && (c != STATS_B_END || m == nm - 1))
+					hidden[sx][c] |= h[sx][c];
+	}
 }
 
 /* ------------------------------------------------------------ a table */
@@ -105,10 +146,16 @@ struct grid {
 	char (*label)[LABEL_MAX];
 	long long *v;
 	bool *known;              /* totals every table publishes alike (stats_protect) */
+	bool *fixed, *fixed_hidden; /* cells protected by another table (stats_protect_fixed) */
 	bool balance;             /* periods of a balance: 3 rows each, stats_balance_protect */
+	/* a yearly balance: the months of period p are
+	 * months[month_first[p] .. + month_n[p]) (stats_year_balance_protect) */
+	long long (*months)[3][STATS_B_COLS];
+	int *month_first, *month_n;
 	int *eq_cells, *eq_len;
 	int neq, ncells, cap_eq, cap_cells;
 	bool oom;
+	bool ages_hidden;         /* by address: POSAS hides a single year of the total row */
 	/* values computed from a row's counts once protected (indicators):
 	 * nextra more cells appended to row r, or NULL */
 	int nextra;
@@ -133,6 +180,11 @@ static void grid_release(struct grid *g)
 	free(g->label);
 	free(g->v);
 	free(g->known);
+	free(g->fixed);
+	free(g->fixed_hidden);
+	free(g->months);
+	free(g->month_first);
+	free(g->month_n);
 	free(g->eq_cells);
 	free(g->eq_len);
 }
@@ -148,6 +200,22 @@ static void set_known(struct grid *g, int r, const int *cols, int n)
 {
 	for (int i = 0; i < n; i++)
 		g->known[r * g->cols + cols[i]] = true;
+}
+
+/* Cell (r, c) hidden or published as another table decides it
+ * (stats_protect_fixed); false when out of memory. */
+static bool grid_fix(struct grid *g, int r, int c, bool hidden)
+{
+	size_t n = (size_t)g->rows * (size_t)g->cols;
+	if (!g->fixed)
+		g->fixed = calloc(n, sizeof *g->fixed);
+	if (!g->fixed_hidden)
+		g->fixed_hidden = calloc(n, sizeof *g->fixed_hidden);
+	if (!g->fixed || !g->fixed_hidden)
+		return false;
+	g->fixed[r * g->cols + c] = true;
+	g->fixed_hidden[r * g->cols + c] = hidden;
+	return true;
 }
 
 static void set_label(struct grid *g, int r, int i, const char *text)
@@ -611,6 +679,32 @@ static bool fill_ages(struct grid *g, long long age[2][AGES], const char *code, 
 	return true;
 }
 
+bool stats_ages_protect(const long long age[2][STATS_AGES], int threshold, bool hidden[][3])
+{
+	struct grid g;
+	long long a[2][AGES];
+	memcpy(a, age, sizeof a);
+	bool ok = fill_ages(&g, a, "", "") && !g.oom;
+	if (ok)
+		stats_protect(g.v, NULL, g.known, &hidden[0][0], g.rows * g.cols, g.eq_cells, g.eq_len,
+			      g.neq, threshold);
+	grid_release(&g);
+	return ok;
+}
+
+bool stats_age_groups_hidden(const bool hidden[][3], bool group[3])
+{
+	group[0] = group[1] = group[2] = false;
+	for (int a = 0; a < AGES; a++)
+		group[a < 15 ? 0 : a < 65 ? 1 : 2] |= hidden[a][2];
+	/* one group alone is the total minus the others: hidden for nothing
+	 * (its hidden years add up to what POSAS's total gives already) */
+	bool any = group[0] || group[1] || group[2];
+	if (group[0] + group[1] + group[2] == 1)
+		group[0] = group[1] = group[2] = false;
+	return any;
+}
+
 /* Foreign residents by citizenship, sex and age: a block of ages per
  * state, then the block of all states (999 Totale); every age is also an
  * identity over the states. */
@@ -639,6 +733,27 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 	return true;
 }
 
+/* The block of all states (the last) is STRASA: its cells hidden exactly
+ * as the strasa table hides them, fixed; the other blocks protect the
+ * identities over the states around it.  False when out of memory. */
+static bool strasa_block_fix(struct grid *g, int threshold)
+{
+	int r0 = g->rows - (AGES + 1);
+	long long age[2][AGES];
+	bool h[AGES + 1][3];
+	for (int k = 0; k < AGES; k++) {
+		age[1][k] = *at(g, r0 + k, 0);
+		age[0][k] = *at(g, r0 + k, 1);
+	}
+	if (!stats_ages_protect((const long long(*)[AGES])age, threshold, h))
+		return false;
+	for (int k = 0; k <= AGES; k++)
+		for (int c = 0; c < 3; c++)
+			if (!grid_fix(g, r0 + k, c, h[k][c]))
+				return false;
+	return true;
+}
+
 /* ------------------------------------------------------------ by locality and street */
 
 /* The counts of a row: persons by sex, by age group, by citizenship, and
@@ -658,6 +773,7 @@ struct by_address {
 	struct address *f;
 	size_t n, cap;
 	long long (*v)[A_COLS], *age_sum;      /* per group, the last "not found" */
+	long long ages[2][AGES];               /* the whole municipality, as POSAS counts it */
 	int ng;
 	bool oom;
 };
@@ -706,6 +822,7 @@ static int add_by_address(void *ctx, const struct store_person *p)
 	v[age < 15 ? A_YOUNG : age < 65 ? A_WORKING : A_OLD]++;
 	v[foreign(p) ? A_FOREIGN : A_ITALIAN]++;
 	b->age_sum[g] += age;
+	b->ages[p->sex == 'M'][age < AGES ? age : AGES - 1]++;
 	if (a && a->family && !a->counted) {
 		a->counted = true;
 		v[A_FAMILIES]++;
@@ -722,13 +839,19 @@ static json_t *indicator(long long num, long long den, double scale, bool hide)
 }
 
 /* The old-age index and the average age of row r, published only when the
- * counts they are made of are. */
+ * counts they are made of are: the old-age index, 65+ and 0-14; the
+ * average age, the total and the three age groups, and in the total row
+ * every single year of POSAS (the sum of the ages then adds nothing to
+ * POSAS; with two of its years hidden it would give both back). */
 static void address_indicators(const struct grid *g, int r, const bool *hidden, json_t *row)
 {
 	const long long *v = &g->v[r * g->cols], *age_sum = g->extra_ctx;
 	const bool *h = &hidden[r * g->cols];
 	json_array_append_new(row, indicator(v[A_OLD], v[A_YOUNG], 100, h[A_OLD] || h[A_YOUNG]));
-	json_array_append_new(row, indicator(age_sum[r], v[A_TOT], 1, h[A_TOT]));
+	bool ages = r == g->rows - 1 && g->ages_hidden;
+	json_array_append_new(row, indicator(age_sum[r], v[A_TOT], 1,
+					     ages || h[A_TOT] || h[A_YOUNG] || h[A_WORKING] ||
+						     h[A_OLD]));
 }
 
 /* One municipality's residents on `on` by the locality (or the street) of
@@ -736,7 +859,7 @@ static void address_indicators(const struct grid *g, int r, const bool *hidden, 
  * the order of the names, then the total.  *age_sum gets the sum of the
  * ages of each row (the caller frees it). */
 static vis_err address_table(struct store *s, const struct stats_table_query *q, int on,
-			     struct grid *g, const char *code, const char *name,
+			     int threshold, struct grid *g, const char *code, const char *name,
 			     long long **age_sum, struct vis_error *e)
 {
 	struct by_address b = {.q = q, .on = on};
@@ -816,6 +939,15 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		g->nextra = 2;
 		g->extra = address_indicators;
 		g->extra_ctx = *age_sum;
+		/* the total row's age groups are sums of POSAS's single years:
+		 * hidden as POSAS hides them (stats_age_groups_hidden) */
+		bool h[AGES + 1][3], grp[3];
+		if (!stats_ages_protect((const long long(*)[AGES])b.ages, threshold, h))
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		g->ages_hidden = stats_age_groups_hidden((const bool(*)[3])h, grp);
+		for (int i = 0; !rc && i < 3; i++)
+			if (!grid_fix(g, rows, A_YOUNG + i, grp[i]))
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
 	free(order);
 	free(row_of);
@@ -833,6 +965,9 @@ struct balance {
 	int np;
 	int dal[MAX_PERIODS], al[MAX_PERIODS];
 	long long (*v)[3][STATS_B_COLS];      /* [period][men, women, total][column] */
+	/* a yearly balance: the months of its periods, in order */
+	int nm, mdal[MAX_PERIODS], mal[MAX_PERIODS];
+	long long (*m)[3][STATS_B_COLS];
 };
 
 /* Adds the residence episodes of one record to every period. */
@@ -843,6 +978,11 @@ static int add_record(void *ctx, const struct stats_record *r)
 		for (int p = 0; p < b->np; p++) {
 			stats_episode_count(&r->ep[i], b->dal[p], b->al[p], b->v[p][r->sex ? 0 : 1]);
 			stats_episode_count(&r->ep[i], b->dal[p], b->al[p], b->v[p][2]);
+		}
+	for (int i = 0; i < r->nep; i++)
+		for (int p = 0; p < b->nm; p++) {
+			stats_episode_count(&r->ep[i], b->mdal[p], b->mal[p], b->m[p][r->sex ? 0 : 1]);
+			stats_episode_count(&r->ep[i], b->mdal[p], b->mal[p], b->m[p][2]);
 		}
 	return 0;
 }
@@ -860,7 +1000,14 @@ static vis_err balance_table(struct store *s, const struct stats_table_query *q,
 	b->q = q;
 	b->np = stats_periods(from, to, q->yearly, b->dal, b->al, MAX_PERIODS);
 	b->v = calloc((size_t)b->np + 1, sizeof *b->v);
-	if (!b->v) {
+	if (q->yearly) {
+		/* the months of the years, to protect each year beside them */
+		b->nm = stats_periods(from, to, false, b->mdal, b->mal, MAX_PERIODS);
+		b->m = calloc((size_t)b->nm + 1, sizeof *b->m);
+	}
+	if (!b->v || (q->yearly && !b->m)) {
+		free(b->v);
+		free(b->m);
 		free(b);
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	}
@@ -889,9 +1036,29 @@ static vis_err balance_table(struct store *s, const struct stats_table_query *q,
 		}
 	}
 	/* each period protected alone (the same way as in the series and the
-	 * bulletin): its start and end are populations every table publishes */
+	 * bulletin): its start and end are populations every table publishes;
+	 * a year beside its months, as they are protected alone */
 	g->balance = true;
+	if (!rc && q->yearly) {
+		g->month_first = calloc((size_t)b->np + 1, sizeof *g->month_first);
+		g->month_n = calloc((size_t)b->np + 1, sizeof *g->month_n);
+		if (!g->month_first || !g->month_n)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	for (int p = 0, m = 0; !rc && q->yearly && p < b->np; p++) {
+		g->month_first[p] = m;
+		for (; m < b->nm && b->mal[m] <= b->al[p]; m++) {
+			for (int sx = 0; sx < 3; sx++)
+				stats_balance_close(b->m[m][sx]);
+			g->month_n[p]++;
+		}
+	}
+	if (!rc && q->yearly) {
+		g->months = b->m;
+		b->m = NULL;
+	}
 	free(b->v);
+	free(b->m);
 	free(b);
 	return rc;
 }
@@ -907,13 +1074,21 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 	bool *hidden = calloc((size_t)n + 1, sizeof *hidden);
 	if (!hidden)
 		return NULL;
-	if (g->balance)
+	if (g->balance && g->months)
+		for (int r = 0; r + 3 <= g->rows; r += 3)
+			stats_year_balance_protect(
+				(const long long(*)[3][STATS_B_COLS])&g->months[g->month_first[r / 3]],
+				g->month_n[r / 3], (bool(*)[STATS_B_COLS])&hidden[r * g->cols], threshold);
+	else if (g->balance)
 		for (int r = 0; r + 3 <= g->rows; r += 3)
 			stats_balance_protect((const long long(*)[STATS_B_COLS])at(g, r, 0),
 					      (bool(*)[STATS_B_COLS])&hidden[r * g->cols], threshold);
-	else
-		stats_protect(g->v, NULL, g->known, hidden, n, g->eq_cells, g->eq_len, g->neq,
-			      threshold);
+	else {
+		if (g->fixed_hidden)
+			memcpy(hidden, g->fixed_hidden, (size_t)n * sizeof *hidden);
+		stats_protect_fixed(g->v, NULL, g->known, g->fixed, hidden, n, g->eq_cells, g->eq_len,
+				    g->neq, threshold);
+	}
 	json_t *cols = json_array(), *rows = json_array();
 	for (int i = 0; i < g->labels + g->cols + g->nextra; i++)
 		json_array_append_new(cols, json_string(colnames[i]));
@@ -1024,7 +1199,7 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			colnames = street ? sc : lc;
 			title = street ? "Popolazione residente, famiglie e indicatori per via"
 				       : "Popolazione residente, famiglie e indicatori per località";
-			rc = address_table(s, q, on, &g, code, name, &age_sum, e);
+			rc = address_table(s, q, on, threshold, &g, code, name, &age_sum, e);
 		} else {
 			struct on_date *a = calloc(1, sizeof *a);
 			if (!a) {
@@ -1050,7 +1225,8 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 								 "Età", "Maschi", "Femmine", "Totale"};
 				colnames = ce;
 				title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
-				if (!fill_citizenship_ages(&g, a, rd, code, name))
+				if (!fill_citizenship_ages(&g, a, rd, code, name) ||
+				    !strasa_block_fix(&g, threshold))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 			} else if (!rc && q->table == STATS_STRASA_CITT) {
 				static const char *const cc[] = {"Codice territorio", "Territorio",

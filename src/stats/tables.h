@@ -12,7 +12,9 @@
  * and protection of small cells over tables with totals: a cell of 1 to
  * threshold-1 is hidden (primary), and in every row, column or balance
  * identity of the table the hidden cells are at least two and add up to
- * the threshold or more (secondary), so no total gives one back.
+ * the threshold or more (secondary), so no total gives one back; the
+ * cells another publication protects (STRASA's, the months of a year,
+ * POSAS's single years under the age groups) hidden as it hides them.
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
@@ -93,6 +95,34 @@ vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
 void stats_protect(const long long *cells, const bool *derived, const bool *known, bool *hidden,
 		   int n, const int *eq_cells, const int *eq_len, int neq, int threshold);
 
+/* The same, with the cells marked fixed[i] (may be NULL) decided
+ * beforehand: hidden[i] as given on entry, never changed, and never
+ * chosen to protect another cell (the cells another publication protects
+ * its own way: STRASA's in the citizenship-by-age table, the months in a
+ * yearly balance, the age groups that are sums of POSAS's single years). */
+void stats_protect_fixed(const long long *cells, const bool *derived, const bool *known,
+			 const bool *fixed, bool *hidden, int n, const int *eq_cells,
+			 const int *eq_len, int neq, int threshold);
+
+/* Single years of age of POSAS and STRASA: 0..99 and 100 e oltre. */
+#define STATS_AGES 101
+
+/* The protection of POSAS (or STRASA) for the counts age[0] women,
+ * age[1] men by single year: hidden[a][men, women, total] for every age,
+ * then row STATS_AGES the totals — the cells the posas (strasa) table
+ * hides for the same counts.  False when out of memory. */
+bool stats_ages_protect(const long long age[2][STATS_AGES], int threshold, bool hidden[][3]);
+
+/* The age groups 0-14, 15-64, 65 and over published beside POSAS (by
+ * locality, in the series) are sums of its single years: group[g] hidden
+ * when one of the single years it adds up is hidden in POSAS's total
+ * column (hidden as stats_ages_protect gives it), unless it is the only
+ * such group (then the total minus the others, and its hidden years add
+ * up to what POSAS's total gives already).  True when POSAS hides any
+ * single year of the total: then the sum of the ages (the average age)
+ * is not published. */
+bool stats_age_groups_hidden(const bool hidden[][3], bool group[3]);
+
 /* One period of the demographic balance, rows men, women, total (columns
  * enum stats_flow), protected the one way the balance table, the series
  * and the bulletin all use: the population at the start and at the end
@@ -102,6 +132,16 @@ void stats_protect(const long long *cells, const bool *derived, const bool *know
  * wherever the period is published. */
 void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STATS_B_COLS],
 			   int threshold);
+
+/* A yearly balance's period (rows men, women, total), published beside
+ * the nm months it is made of (months[m], each protected alone by
+ * stats_balance_protect): a cell of the year is hidden when the same cell
+ * of one of its months is (the start: the first month's; the end: the
+ * last one's).  Every identity of the year is the sum of the months'
+ * same identity, so no hidden cell of the year is alone in one, and the
+ * year publishes only sums of cells the months publish. */
+void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int nm,
+				bool hidden[][STATS_B_COLS], int threshold);
 
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */

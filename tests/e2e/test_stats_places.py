@@ -74,8 +74,8 @@ def check_table(doc, truth, street, threshold, what):
         else:
             check(abs(old_idx - 100 * t[5] / t[3]) <= 0.005 + 1e-9,
                   f"{what} {key}: old-age index {old_idx}, true {100 * t[5] / t[3]}")
-        if cells[(key, 2)] is None:
-            eq(avg, None, f"{what} {key}: average age hidden with the total")
+        if None in (cells[(key, 2)], cells[(key, 3)], cells[(key, 4)], cells[(key, 5)]):
+            eq(avg, None, f"{what} {key}: average age hidden with the total or an age group")
         else:
             check(abs(avg - t[9] / t[2]) <= 0.005 + 1e-9,
                   f"{what} {key}: average age {avg}, true {t[9] / t[2]}")

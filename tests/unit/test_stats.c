@@ -319,6 +319,74 @@ static void test_protect(void **state)
 	}
 }
 
+static void test_protect_fixed(void **state)
+{
+	(void)state;
+	/* A fixed cell (another table's: published there) never protects
+	 * another: 2 + 9 = 11 with the 11 fixed published, so the 9 goes. */
+	long long c[] = {2, 9, 11};
+	bool fixed[] = {false, false, true}, h[3] = {false, false, false};
+	int eq[] = {0, 1, 2}, len[] = {3};
+	stats_protect_fixed(c, NULL, NULL, fixed, h, 3, eq, len, 1, 3);
+	assert_true(h[0] && h[1] && !h[2]);
+	/* A fixed hidden cell stays hidden, large as it is, and gets a
+	 * complement: 14 = 5 + 9 with the 14 hidden elsewhere. */
+	long long d[] = {5, 9, 14};
+	bool fd[] = {false, false, true}, hd[3] = {false, false, true};
+	stats_protect_fixed(d, NULL, NULL, fd, hd, 3, eq, len, 1, 3);
+	assert_true(hd[0] && !hd[1] && hd[2]);
+}
+
+/* A year beside its months: random small balances; in every flow by sex
+ * (year = the sum of the months) the hidden cells are never one alone. */
+static void test_year_beside_months(void **state)
+{
+	(void)state;
+	srand(29);
+	for (int t = 0; t < 300; t++) {
+		int nm = 1 + rand() % 12, thr = 2 + rand() % 4;
+		long long m[12][3][STATS_B_COLS];
+		memset(m, 0, sizeof m);
+		for (int sx = 0; sx < 2; sx++) {
+			long long pop = rand() % 30;
+			for (int k = 0; k < nm; k++) {
+				m[k][sx][STATS_B_START] = pop;
+				for (int c = STATS_B_BIRTHS; c <= STATS_B_OUT_OTHER; c++)
+					if (c != STATS_B_NATURAL)
+						m[k][sx][c] = rand() % 3 ? 0 : rand() % 4;
+				long long in = m[k][sx][STATS_B_BIRTHS] + m[k][sx][STATS_B_IN_IT] +
+					       m[k][sx][STATS_B_IN_ABROAD] + m[k][sx][STATS_B_IN_OTHER];
+				long long out = m[k][sx][STATS_B_DEATHS] + m[k][sx][STATS_B_OUT_IT] +
+						m[k][sx][STATS_B_OUT_ABROAD] + m[k][sx][STATS_B_OUT_OTHER];
+				long long short_by = out - in - pop;
+				if (short_by > 0) {
+					m[k][sx][STATS_B_IN_OTHER] += short_by;
+					in += short_by;
+				}
+				pop += in - out;
+				m[k][sx][STATS_B_END] = pop;
+			}
+		}
+		for (int k = 0; k < nm; k++) {
+			for (int c = 0; c < STATS_B_COLS; c++)
+				m[k][2][c] = m[k][0][c] + m[k][1][c];
+			for (int sx = 0; sx < 3; sx++)
+				stats_balance_close(m[k][sx]);
+		}
+		bool hm[12][3][STATS_B_COLS], hy[3][STATS_B_COLS];
+		for (int k = 0; k < nm; k++)
+			stats_balance_protect((const long long(*)[STATS_B_COLS])m[k], hm[k], thr);
+		stats_year_balance_protect((const long long(*)[3][STATS_B_COLS])m, nm, hy, thr);
+		for (int sx = 0; sx < 3; sx++)
+			for (int c = STATS_B_START + 1; c < STATS_B_END; c++) {
+				int n = hy[sx][c];
+				for (int k = 0; k < nm; k++)
+					n += hm[k][sx][c];
+				assert_int_not_equal(n, 1);
+			}
+	}
+}
+
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
@@ -468,6 +536,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_suppress),
 		cmocka_unit_test(test_protect),
+		cmocka_unit_test(test_protect_fixed),
+		cmocka_unit_test(test_year_beside_months),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
