@@ -208,8 +208,8 @@ struct receipt_ctx {
 	char receipt[AUDIT_RECEIPT_MAX];
 	vis_err rc;
 	bool done;
-	_Atomic bool *gate;   /* build waits for it: the next records queue */
-	_Atomic bool building;
+	bool *gate;   /* build waits for it: the next records queue */
+	bool building;
 };
 
 /* The writer's first step: the answer's bytes. */
@@ -267,7 +267,7 @@ static void receipts_batch(struct fx *f, struct receipt_ctx *r, int n, const cha
 {
 	struct vis_error e = {0};
 	struct audit_writer *w;
-	static _Atomic bool gate;
+	static bool gate;
 	__atomic_store_n(&gate, false, __ATOMIC_RELEASE);
 	assert_int_equal(audit_writer_start(f->db.uri, &f->k, NULL, &w, &e), VIS_OK);
 	for (int i = 0; i < n; i++) {
