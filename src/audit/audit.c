@@ -1460,7 +1460,8 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 	}
 	if (m == 0)
 		goto out;
-	char head[sodium_base64_ENCODED_LEN(CHECKPOINT_TEXT_MAX, B64URL)] = "";
+	char head[sodium_base64_ENCODED_LEN(CHECKPOINT_TEXT_MAX, B64URL)];
+	head[0] = '\0';   /* not zero-filled: this runs for every commit */
 	if (w->batch_ok)
 		sodium_bin2base64(head, sizeof head, (const unsigned char *)w->signed_head.text,
 				  strlen(w->signed_head.text), B64URL);
@@ -1479,7 +1480,7 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 	if (k == 0)
 		goto out;
 	struct merkle_batch tree;
-	struct merkle_frontier empty = {0};
+	static const struct merkle_frontier empty;
 	struct strbuf msg;
 	char sig[100];
 	if (merkle_batch_build(&tree, &empty, (const uint8_t(*)[MERKLE_HASH])leaves,
