@@ -12,6 +12,11 @@
 # instructions per answer in total and by area (bench/lookup/instr_split.py);
 # TOP > 0 also lists the TOP functions by own cost.  KEEP=1 leaves the work
 # dir (base.callgrind, lookups.callgrind for callgrind_annotate).
+# CONNS=C (default 1): the N look-ups on C connections at once instead (each
+# client sequential, N/C each), so that group commits carry several records
+# as under load; the answers per commit are printed (tree heads counted by
+# `visura audit verify`; callgrind runs one thread at a time, so batches stay
+# smaller than without it).
 # BUILD_DIR may be a build of an older commit: setup.py passes only the
 # options that build knows.
 set -euo pipefail
@@ -22,6 +27,8 @@ n=${2:-2000}
 persons=${3:-20000}
 top=${4:-0}
 warm=${WARM:-50}
+conns=${CONNS:-1}
+[ $((n % conns)) -eq 0 ] || { echo "N must be a multiple of CONNS"; exit 2; }
 case $build in /*) V=$build/visura ;; *) V=$PWD/$build/visura ;; esac
 [ -x "$V" ] || { echo "no $V: build it first (scripts/build.sh $build)"; exit 1; }
 command -v valgrind >/dev/null || { apt-get update -qq; apt-get install -y -qq valgrind >/dev/null; }
@@ -72,12 +79,24 @@ for _ in range(2400):
 sys.exit("server under valgrind did not answer")
 EOF
   python3 $c "$port" "$work/cookie.txt" "$work/cfs.txt" "$warm" 0 >/dev/null
-  if [ "$1" -gt 0 ]; then python3 $c "$port" "$work/cookie.txt" "$work/cfs.txt" "$1" "$warm" >/dev/null; fi
+  if [ "$1" -gt 0 ]; then
+    local k cpids=()
+    for ((k = 0; k < conns; k++)); do
+      python3 $c "$port" "$work/cookie.txt" "$work/cfs.txt" "$(( $1 / conns ))" "$(( warm + k * $1 / conns ))" >/dev/null &
+      cpids+=($!)
+    done
+    for k in "${cpids[@]}"; do wait "$k"; done
+  fi
   kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   pid=
   [ -s "$2" ] || { echo "no callgrind output $2"; cat "$work/valgrind.txt"; exit 1; }
 }
+heads() { "${as[@]}" "$V" audit verify --db "$work/v.db" | sed -n 's/.* \([0-9]*\) signed tree heads verified.*/\1/p'; }
 life 0 "$work/base.callgrind"
+h0=$(heads)
 life "$n" "$work/lookups.callgrind"
-echo "build: $V ($(git -C "$(dirname "$V")/.." rev-parse --short HEAD 2>/dev/null || echo '?')), $persons persons, $n look-ups after $warm (difference of two lives)"
+h1=$(heads)
+echo "build: $V ($(git -C "$(dirname "$V")/.." rev-parse --short HEAD 2>/dev/null || echo '?')), $persons persons, $n look-ups after $warm on $conns connection(s) (difference of two lives)"
+[ -n "$h0" ] && [ -n "$h1" ] && [ "$h1" -gt "$h0" ] &&
+  echo "answers per group commit in the second life: $(echo "scale=2; ($warm + $n) / ($h1 - $h0)" | bc) ($((warm + n)) records, $((h1 - h0)) tree heads)"
 python3 bench/lookup/instr_split.py "$work/lookups.callgrind" "$n" "$top" "$work/base.callgrind"

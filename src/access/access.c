@@ -848,28 +848,6 @@ static char *print_page(struct access_call *c)
 	return access_print_html(c->body, &m);
 }
 
-/* An ANPR-shaped answer, refusals included: bytes signed by the receipt. */
-static void anpr_answer(struct access_call *c, struct access_answer *a)
-{
-	json_t *soggetti = c->body ? json_incref(json_object_get(c->body, "listaSoggetti")) : NULL;
-	json_t *j = access_anpr_answer(c->anpr_id[0] ? c->anpr_id : NULL, c->rec.id, soggetti,
-				       c->code);
-	c->bytes = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-	json_decref(j);
-	if (!c->bytes) {
-		vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
-		*a = (struct access_answer){.status = 500, .err = &c->err};
-	} else if (audit_receipt(c->env.audit, &c->rec, c->bytes, strlen(c->bytes), c->receipt,
-				 sizeof c->receipt, &c->err)) {
-		*a = (struct access_answer){.status = 500, .err = &c->err};
-	} else {
-		*a = (struct access_answer){
-			.status = c->status, .bytes = c->bytes, .len = strlen(c->bytes),
-			.content_type = "application/json", .access_id = c->rec.id,
-			.receipt = c->receipt, .code = c->code, .retry_after = c->retry_after};
-	}
-}
-
 /* The answer's JSON text: the data with the record's id and the purpose
  * (a search's text was written by the query, its object left open). */
 static char *answer_text(struct access_call *c)
@@ -902,42 +880,72 @@ static char *answer_text(struct access_call *c)
 	return strbuf_detach(&c->out_sb, NULL);
 }
 
-/* Called by the audit writer once the record is durable or failed: only
- * now is the answer built, and only if the record made it. */
-static void recorded(void *ctx, vis_err rc)
+/* The writer's first step, once the record is durable: only now is the
+ * answer built.  Returns the bytes its receipt signs (an ANPR-shaped
+ * answer, refusals included; data; the printed page with its seal empty),
+ * or NULL: nothing to sign, or the building failed (c->err). */
+static const char *answer_build(void *ctx, size_t *len)
+{
+	struct access_call *c = ctx;
+	if (c->anpr) {
+		json_t *soggetti = c->body ? json_incref(json_object_get(c->body, "listaSoggetti"))
+					   : NULL;
+		json_t *j = access_anpr_answer(c->anpr_id[0] ? c->anpr_id : NULL, c->rec.id, soggetti,
+					       c->code);
+		c->bytes = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(j);
+	} else if (c->body || c->streamed) {
+		c->bytes = c->op == ACCESS_PRINT ? print_page(c) : answer_text(c);
+	} else {
+		return NULL;
+	}
+	if (!c->bytes) {
+		vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	*len = strlen(c->bytes);
+	return c->bytes;
+}
+
+/* The second: the record failed, or the answer leaves with its receipt
+ * (one signature for the batch's receipts, audit.h). */
+static void recorded(void *ctx, vis_err rc, const char *receipt, const struct vis_error *e)
 {
 	struct access_call *c = ctx;
 	struct access_answer a = {.status = c->status, .code = c->code, .message = c->message,
 				  .retry_after = c->retry_after};
+	bool print = c->op == ACCESS_PRINT && !c->anpr;
 	if (rc != VIS_OK) {
-		vis_error_set(&c->err, VIS_ERR_STORE, "access trail not writable");
+		/* The record failed, or no answer leaves without its receipt. */
+		c->err = *e;
+		a = (struct access_answer){.status = 500, .err = &c->err};
+	} else if (!(c->anpr || c->body || c->streamed)) {
+		/* a refusal without data: no receipt */
+	} else if (!c->bytes || !receipt) {
+		if (!c->err.code)
+			vis_error_set(&c->err, VIS_ERR_INTERNAL, "the answer has no receipt");
+		a = (struct access_answer){.status = 500, .err = &c->err};
+	} else if (!STR_COPY(c->receipt, receipt)) {
+		vis_error_set(&c->err, VIS_ERR_LIMIT, "the receipt does not fit %d bytes",
+			      AUDIT_RECEIPT_MAX);
+		a = (struct access_answer){.status = 500, .err = &c->err};
+	} else if (print && !(c->sealed = access_print_seal(c->bytes, c->receipt,
+			c->env.verify_url, &c->sealed_len))) {
+		/* The receipt signs the page with an empty seal; the page
+		 * that leaves carries it (access.h). */
+		vis_error_set(&c->err, VIS_ERR_NOMEM, "the printed visura cannot be sealed");
 		a = (struct access_answer){.status = 500, .err = &c->err};
 	} else if (c->anpr) {
-		anpr_answer(c, &a);
-	} else if (c->body || c->streamed) {
-		/* The receipt signs the exact bytes that leave. */
-		bool print = c->op == ACCESS_PRINT;
-		c->bytes = print ? print_page(c) : answer_text(c);
-		if (!c->bytes) {
-			vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
-			a = (struct access_answer){.status = 500, .err = &c->err};
-		} else if (audit_receipt(c->env.audit, &c->rec, c->bytes, strlen(c->bytes),
-					 c->receipt, sizeof c->receipt, &c->err)) {
-			/* No answer leaves without its receipt (leaf, head, proof). */
-			a = (struct access_answer){.status = 500, .err = &c->err};
-		} else if (print && !(c->sealed = access_print_seal(c->bytes, c->receipt,
-				c->env.verify_url, &c->sealed_len))) {
-			/* The receipt signs the page with an empty seal; the page
-			 * that leaves carries it (access.h). */
-			vis_error_set(&c->err, VIS_ERR_NOMEM, "the printed visura cannot be sealed");
-			a = (struct access_answer){.status = 500, .err = &c->err};
-		} else {
-			a = (struct access_answer){
-				.status = c->status, .bytes = print ? c->sealed : c->bytes,
-				.len = print ? c->sealed_len : strlen(c->bytes),
-				.content_type = print ? "text/html; charset=utf-8" : "application/json",
-				.access_id = c->rec.id, .receipt = c->receipt};
-		}
+		a = (struct access_answer){
+			.status = c->status, .bytes = c->bytes, .len = strlen(c->bytes),
+			.content_type = "application/json", .access_id = c->rec.id,
+			.receipt = c->receipt, .code = c->code, .retry_after = c->retry_after};
+	} else {
+		a = (struct access_answer){
+			.status = c->status, .bytes = print ? c->sealed : c->bytes,
+			.len = print ? c->sealed_len : strlen(c->bytes),
+			.content_type = print ? "text/html; charset=utf-8" : "application/json",
+			.access_id = c->rec.id, .receipt = c->receipt};
 	}
 	c->done(c->done_arg, &a);
 }
@@ -954,8 +962,8 @@ void access_finish(struct access_call *c, access_done_fn done, void *arg)
 		return;
 	}
 	struct vis_error e = {0};
-	if (audit_submit_async(c->env.audit, &c->rec, recorded, c, &e) != VIS_OK)
-		recorded(c, VIS_ERR_STORE);
+	if (audit_submit_async(c->env.audit, &c->rec, answer_build, recorded, c, &e) != VIS_OK)
+		recorded(c, VIS_ERR_STORE, NULL, &e);
 }
 
 void access_call_free(struct access_call *c)

@@ -16,7 +16,9 @@
  *
  * Every refusal after the caller is known is recorded too.  Nothing leaves
  * before its record is durable: the answer's bytes are built in the audit
- * writer's callback, and only when the record made it.  A failure of ours
+ * writer's first callback, and only when the record made it; the answer
+ * leaves in its second, with its receipt (one signature for the receipts
+ * of the whole group commit, audit.h), or not at all.  A failure of ours
  * before the record (the store, the shared counters) answers 500 with no
  * record and no data.  The HTTP layer fills the plain structs below,
  * calls access_prepare() in its handler and access_finish() once it has

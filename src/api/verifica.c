@@ -61,8 +61,9 @@ static bool check(struct http_request *r, struct store *s, const char *receipt,
 	static _Thread_local struct audit_receipt_info info;
 	struct vis_error e = {0};
 	int64_t purged = 0;
-	const char *why = strlen(receipt) > AUDIT_RECEIPT_MAX || strncmp(receipt, "v2.", 3)
-		? "not a v2 receipt"
+	const char *why = strlen(receipt) > AUDIT_RECEIPT_MAX ||
+				  (strncmp(receipt, "v2.", 3) && strncmp(receipt, "v3.", 3))
+		? "not a v2 or v3 receipt"
 		: !audit_public_key(s, pk) ? "no key"
 		: audit_receipt_verify(receipt, pk, NULL, 0, &info);
 	if (!why && (why = audit_receipt_check(s, receipt, NULL, 0, &purged, &e)) &&
@@ -82,7 +83,7 @@ static bool check(struct http_request *r, struct store *s, const char *receipt,
 	STR_COPY_KNOWN(c->origin, info.head.origin);
 	const char *f = receipt;
 	for (int i = 0; i < 4; i++)
-		f = strchr(f, '.') + 1; /* a valid receipt has its nine fields */
+		f = strchr(f, '.') + 1; /* a valid receipt has nine or twelve fields */
 	snprintf(c->content_hash, sizeof c->content_hash, "%.64s", f);
 	char mine[65];
 	if (typed && *typed)

@@ -855,14 +855,18 @@ vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 #include <stdlib.h>
 #include <time.h>
 
-#define AUDIT_MAX_BATCH 1024
-
 struct pending {
 	struct store_access *rec;
 	vis_err rc;
 	bool done;
-	audit_done_fn callback;   /* async: called, then the node is freed */
+	audit_build_fn build;     /* async: the answer's bytes, then */
+	audit_done_fn callback;   /* called, then the node is freed */
 	void *ctx;
+	/* While the batch's receipts are made (the writer thread): */
+	const char *body;         /* build's bytes, NULL when none */
+	size_t len;
+	char *receipt;            /* malloc'd; NULL until made */
+	struct vis_error err;     /* why there is no receipt */
 	struct pending *next;
 };
 
@@ -1131,6 +1135,8 @@ fail:
 	return VIS_ERR_STORE;
 }
 
+static void receipts_issue(struct audit_writer *w, struct pending **batch, int n, vis_err rc);
+
 static void *writer_main(void *arg)
 {
 	struct audit_writer *w = arg;
@@ -1152,11 +1158,19 @@ static void *writer_main(void *arg)
 		int64_t t0 = mono_us();
 		vis_err rc = commit_batch(w, batch, n);
 		int64_t dt = mono_us() - t0;
-		/* Asynchronous submitters are told outside the lock. */
+		/* Asynchronous submitters are told outside the lock: every
+		 * answer built, their receipts made under one signature, then
+		 * each sent. */
+		receipts_issue(w, batch, n, rc);
 		for (int i = 0; i < n; i++) {
-			if (batch[i]->callback) {
-				batch[i]->callback(batch[i]->ctx, rc);
-				free(batch[i]);
+			struct pending *p = batch[i];
+			if (p->callback) {
+				if (rc)
+					vis_error_set(&p->err, rc, "access trail not writable");
+				vis_err prc = rc ? rc : p->err.code;
+				p->callback(p->ctx, prc, p->receipt, prc ? &p->err : NULL);
+				free(p->receipt);
+				free(p);
 				batch[i] = NULL;
 			}
 		}
@@ -1304,12 +1318,14 @@ vis_err audit_submit(struct audit_writer *w, struct store_access *rec, struct vi
 }
 
 vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
-			   audit_done_fn done, void *ctx, struct vis_error *e)
+			   audit_build_fn build, audit_done_fn done, void *ctx,
+			   struct vis_error *e)
 {
 	struct pending *p = calloc(1, sizeof *p);
 	if (!p)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	p->rec = rec;
+	p->build = build;
 	p->callback = done;
 	p->ctx = ctx;
 	pthread_mutex_lock(&w->lock);
@@ -1351,8 +1367,40 @@ static void body_sha(const char *body, size_t len, char out[65])
 	sodium_bin2hex(out, 65, d, sizeof d);
 }
 
-vis_err audit_receipt(struct audit_writer *w, const struct store_access *rec,
-		      const char *body, size_t len, char *out, size_t cap, struct vis_error *e)
+/* The longest receipt the writer can make: a head of the longest origin
+ * with its one signature line, a proof of MERKLE_PROOF_MAX hashes, the
+ * path of a full batch; numbers of 19 digits.  It must fit, with its NUL. */
+#define B64URL_LEN(n) (((n) * 4 + 2) / 3)
+#define RECEIPT_PATH_MAX 10
+_Static_assert(((size_t)1 << RECEIPT_PATH_MAX) >= AUDIT_MAX_BATCH,
+	       "a batch's receipt path is at most RECEIPT_PATH_MAX hashes");
+#define RECEIPT_HEAD_MAX (2 * CHECKPOINT_NAME_MAX + 20 + 44 + 92 + 10)
+#define RECEIPT_LONGEST                                                                    \
+	(2 + 3 * 19 + 64 + 64 + B64URL_LEN(RECEIPT_HEAD_MAX) +                             \
+	 B64URL_LEN(MERKLE_PROOF_MAX * MERKLE_HASH) + 4 + 4 +                              \
+	 B64URL_LEN(RECEIPT_PATH_MAX * MERKLE_HASH) + B64URL_LEN(64) + 11)
+_Static_assert(RECEIPT_LONGEST < AUDIT_RECEIPT_MAX, "the longest receipt must fit");
+
+/* The message a batch's signature covers: spaces, no newline (a tree
+ * head's text always has one, its origin none), "visura " first (v1/v2
+ * receipts begin with "v1."/"v2.", checkpoints and purges with "visura-"). */
+#define RECEIPT_BATCH_PREFIX "visura receipt batch v1 "
+
+static void batch_message(uint64_t size, const uint8_t root[MERKLE_HASH], struct strbuf *sb)
+{
+	char hex[65];
+	hex_of(root, hex);
+	strbuf_adds(sb, RECEIPT_BATCH_PREFIX);
+	strbuf_add_i64(sb, (int64_t)size);
+	strbuf_add(sb, " ", 1);
+	strbuf_adds(sb, hex);
+}
+
+/* A receipt's first eight fields: v3.id.at.purpose.sha.leaf.head.proof
+ * (pieces appended: no printf on every answer). */
+static vis_err receipt_fields(struct audit_writer *w, const struct store_access *rec,
+			      const char *body, size_t len, const char *head_b64,
+			      struct strbuf *sb, struct vis_error *e)
 {
 	uint64_t index = (uint64_t)rec->id - 1;
 	if (!w->batch_ok || rec->id < 1 || index < w->batch.old.size ||
@@ -1366,40 +1414,124 @@ vis_err audit_receipt(struct audit_writer *w, const struct store_access *rec,
 	    merkle_batch_node(&w->batch, 0, index, leaf))
 		return vis_error_set(e, VIS_ERR_INTERNAL, "no inclusion proof for record %lld",
 				     (long long)rec->id);
-	char sha[65], leafhex[65], sig[100];
-	char note[sodium_base64_ENCODED_LEN(CHECKPOINT_TEXT_MAX, B64URL)];
+	char sha[65], leafhex[65];
 	char pr[sodium_base64_ENCODED_LEN(MERKLE_PROOF_MAX * MERKLE_HASH, B64URL)];
 	body_sha(body, len, sha);
 	hex_of(leaf, leafhex);
-	sodium_bin2base64(note, sizeof note, (const unsigned char *)w->signed_head.text,
-			  strlen(w->signed_head.text), B64URL);
 	sodium_bin2base64(pr, sizeof pr, (const unsigned char *)proof, (size_t)plen * MERKLE_HASH,
 			  B64URL);
-	struct strbuf sb;
-	strbuf_init(&sb, cap > 0 ? cap - 1 : 0);
-	/* v2.id.at.purpose.sha.leaf.head.proof, then .signature of all that
-	 * (pieces appended: no printf on every answer) */
 	const int64_t nums[] = {rec->id, rec->at, rec->purpose_id};
-	const char *texts[] = {sha, leafhex, note, pr};
-	strbuf_add(&sb, "v2", 2);
+	const char *texts[] = {sha, leafhex, head_b64, pr};
+	strbuf_add(sb, "v3", 2);
 	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
-		strbuf_add(&sb, ".", 1);
-		strbuf_add_i64(&sb, nums[i]);
+		strbuf_add(sb, ".", 1);
+		strbuf_add_i64(sb, nums[i]);
 	}
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
-		strbuf_add(&sb, ".", 1);
-		strbuf_adds(&sb, texts[i]);
+		strbuf_add(sb, ".", 1);
+		strbuf_adds(sb, texts[i]);
 	}
-	if (!sb.err) {
-		audit_sign(&w->key, sb.buf, sb.len, sig);
-		strbuf_add(&sb, ".", 1);
-		strbuf_adds(&sb, sig);
+	return sb->err ? vis_error_set(e, sb->err, "the receipt of record %lld does not fit %d "
+				       "bytes", (long long)rec->id, AUDIT_RECEIPT_MAX)
+		       : VIS_OK;
+}
+
+/* The receipts of a committed batch (the writer thread): every answer
+ * built first, each one's first fields and leaf, the receipt tree over
+ * them, its root signed once, then each receipt completed with its place,
+ * its path and that signature.  An answer with no bytes, or whose receipt
+ * fails, is left out; the others go on. */
+static void receipts_issue(struct audit_writer *w, struct pending **batch, int n, vis_err rc)
+{
+	if (rc)
+		return;
+	struct pending **got = malloc((size_t)n * sizeof *got);
+	struct strbuf *sb = malloc((size_t)n * sizeof *sb);
+	uint8_t(*leaves)[MERKLE_HASH] = malloc((size_t)n * MERKLE_HASH);
+	int m = 0, k = 0;
+	for (int i = 0; i < n; i++) {
+		struct pending *p = batch[i];
+		if (!p->callback || !p->build || !(p->body = p->build(p->ctx, &p->len)))
+			continue;
+		if (!got || !sb || !leaves)
+			vis_error_set(&p->err, VIS_ERR_NOMEM, "out of memory for the receipts");
+		else
+			got[m++] = p;
 	}
-	vis_err rc = sb.err;
-	if (!rc)
-		memcpy(out, sb.buf, sb.len + 1);
-	strbuf_release(&sb);
-	return rc ? vis_error_set(e, rc, "the receipt does not fit %zu bytes", cap) : VIS_OK;
+	if (m == 0)
+		goto out;
+	char head[sodium_base64_ENCODED_LEN(CHECKPOINT_TEXT_MAX, B64URL)];
+	head[0] = '\0';   /* not zero-filled: this runs for every commit */
+	if (w->batch_ok)
+		sodium_bin2base64(head, sizeof head, (const unsigned char *)w->signed_head.text,
+				  strlen(w->signed_head.text), B64URL);
+	for (int j = 0; j < m; j++) {
+		struct pending *p = got[j];
+		strbuf_init(&sb[k], AUDIT_RECEIPT_MAX - 1);
+		if (receipt_fields(w, p->rec, p->body, p->len, head, &sb[k], &p->err)) {
+			strbuf_release(&sb[k]);
+			log_error("no receipt for an answer", "access_id=%lld why=%s",
+				  (long long)p->rec->id, p->err.msg);
+			continue;
+		}
+		merkle_leaf_hash(sb[k].buf, sb[k].len, leaves[k]);
+		got[k++] = p;
+	}
+	if (k == 0)
+		goto out;
+	struct merkle_batch tree;
+	static const struct merkle_frontier empty;
+	struct strbuf msg;
+	char sig[100];
+	if (merkle_batch_build(&tree, &empty, (const uint8_t(*)[MERKLE_HASH])leaves,
+			       (uint64_t)k)) {
+		for (int j = 0; j < k; j++) {
+			vis_error_set(&got[j]->err, VIS_ERR_NOMEM, "out of memory for the receipts");
+			strbuf_release(&sb[j]);
+		}
+		goto out;
+	}
+	strbuf_init(&msg, 200);
+	batch_message((uint64_t)k, tree.root, &msg);
+	audit_sign(&w->key, msg.buf, msg.len, sig);
+	strbuf_release(&msg);
+	for (int j = 0; j < k; j++) {
+		struct pending *p = got[j];
+		uint8_t path[RECEIPT_PATH_MAX][MERKLE_HASH];
+		char pb[sodium_base64_ENCODED_LEN(RECEIPT_PATH_MAX * MERKLE_HASH, B64URL)];
+		int plen;
+		if (merkle_inclusion_proof(merkle_batch_node, &tree, (uint64_t)j, (uint64_t)k, path,
+					   &plen)) {
+			vis_error_set(&p->err, VIS_ERR_INTERNAL, "no path in the receipt tree");
+			strbuf_release(&sb[j]);
+			continue;
+		}
+		sodium_bin2base64(pb, sizeof pb, (const unsigned char *)path,
+				  (size_t)plen * MERKLE_HASH, B64URL);
+		const int64_t nums[] = {j, k};
+		for (size_t i = 0; i < 2; i++) {
+			strbuf_add(&sb[j], ".", 1);
+			strbuf_add_i64(&sb[j], nums[i]);
+		}
+		strbuf_add(&sb[j], ".", 1);
+		strbuf_adds(&sb[j], pb);
+		strbuf_add(&sb[j], ".", 1);
+		strbuf_adds(&sb[j], sig);
+		if (sb[j].err) {
+			vis_error_set(&p->err, sb[j].err, "the receipt of record %lld does not fit %d "
+				      "bytes", (long long)p->rec->id, AUDIT_RECEIPT_MAX);
+			log_error("no receipt for an answer", "access_id=%lld why=%s",
+				  (long long)p->rec->id, p->err.msg);
+			strbuf_release(&sb[j]);
+			continue;
+		}
+		p->receipt = strbuf_detach(&sb[j], NULL);
+	}
+	merkle_batch_release(&tree);
+out:
+	free(got);
+	free(sb);
+	free(leaves);
 }
 
 static bool dec_i64(const char *s, size_t n, int64_t *out)
@@ -1429,16 +1561,17 @@ static bool hex64(const char *s, size_t n)
 const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], const char *body,
 				 size_t len, struct audit_receipt_info *out)
 {
-	/* v2 . id . at . purpose . body sha . leaf . head . proof . signature */
-	const char *f[9];
-	size_t fl[9];
+	/* v2 . id . at . purpose . body sha . leaf . head . proof . signature
+	 * v3 . (the same seven) . index . size . path . batch signature */
+	const char *f[12];
+	size_t fl[12];
 	int nf = 0;
 	size_t total = strlen(receipt);
 	if (total > AUDIT_RECEIPT_MAX)
 		return "not a visura receipt: too long";
 	for (const char *p = receipt;; nf++) {
 		const char *dot = strchr(p, '.');
-		if (nf == 9)
+		if (nf == 12)
 			return "not a visura receipt: too many fields";
 		f[nf] = p;
 		fl[nf] = dot ? (size_t)(dot - p) : strlen(p);
@@ -1448,9 +1581,16 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 		}
 		p = dot + 1;
 	}
-	if (nf != 9 || fl[0] != 2 || memcmp(f[0], "v2", 2))
+	int version = fl[0] == 2 && !memcmp(f[0], "v2", 2) ? 2
+		      : fl[0] == 2 && !memcmp(f[0], "v3", 2) ? 3 : 0;
+	if (version == 2 && nf != 9)
 		return "not a visura receipt (v2): nine fields expected";
+	if (version == 3 && nf != 12)
+		return "not a visura receipt (v3): twelve fields expected";
+	if (!version)
+		return "not a visura receipt: v2 or v3 expected";
 	memset(out, 0, sizeof *out);
+	out->version = version;
 	if (!dec_i64(f[1], fl[1], &out->id) || out->id < 1 || !dec_i64(f[2], fl[2], &out->at) ||
 	    !dec_i64(f[3], fl[3], &out->purpose_id))
 		return "not a visura receipt: its numbers are malformed";
@@ -1468,9 +1608,21 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 	if (sodium_base642bin((unsigned char *)proof, sizeof proof, f[7], fl[7], NULL, &pn, NULL,
 			      B64URL) || pn % MERKLE_HASH || pn / MERKLE_HASH > MERKLE_PROOF_MAX)
 		return "the receipt's inclusion proof is malformed";
-	if (sodium_base642bin(sig, sizeof sig, f[8], fl[8], NULL, &n, NULL, B64URL) ||
+	int sf = nf - 1;   /* the signature's field */
+	if (sodium_base642bin(sig, sizeof sig, f[sf], fl[sf], NULL, &n, NULL, B64URL) ||
 	    n != sizeof sig)
 		return "the receipt's signature is malformed";
+	/* v3: its place in the batch's receipt tree, and the path there */
+	int64_t bi = 0, bs = 0;
+	uint8_t path[MERKLE_PROOF_MAX + 1][MERKLE_HASH];
+	size_t pl = 0;
+	if (version == 3 &&
+	    (!dec_i64(f[8], fl[8], &bi) || !dec_i64(f[9], fl[9], &bs) || bs < 1 || bi >= bs))
+		return "not a visura receipt: its place in the batch is malformed";
+	if (version == 3 &&
+	    (sodium_base642bin((unsigned char *)path, sizeof path, f[10], fl[10], NULL, &pl, NULL,
+			       B64URL) || pl % MERKLE_HASH || pl / MERKLE_HASH > MERKLE_PROOF_MAX))
+		return "the receipt's path in its batch is malformed";
 	if ((why = checkpoint_verify(&out->head, pk)))
 		return why;
 	out->index = (uint64_t)out->id - 1;
@@ -1480,9 +1632,29 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 				     out->head.root))
 		return "the inclusion proof does not lead from the record's leaf to the head's "
 		       "root: the receipt's record, proof or head was altered";
-	if (crypto_sign_verify_detached(sig, (const unsigned char *)receipt,
-					(size_t)(f[8] - 1 - receipt), pk) != 0)
-		return "the receipt's signature does not verify: it was altered";
+	if (version == 2) {
+		if (crypto_sign_verify_detached(sig, (const unsigned char *)receipt,
+						(size_t)(f[8] - 1 - receipt), pk) != 0)
+			return "the receipt's signature does not verify: it was altered";
+	} else {
+		uint8_t leaf[MERKLE_HASH], root[MERKLE_HASH];
+		merkle_leaf_hash(receipt, (size_t)(f[8] - 1 - receipt), leaf);
+		if (!merkle_inclusion_root(leaf, (uint64_t)bi, (uint64_t)bs,
+					   (const uint8_t(*)[MERKLE_HASH])path,
+					   (int)(pl / MERKLE_HASH), root))
+			return "the receipt's path does not fit a batch of that size: it was altered";
+		struct strbuf msg;
+		strbuf_init(&msg, 200);
+		batch_message((uint64_t)bs, root, &msg);
+		bool ok = !msg.err && crypto_sign_verify_detached(sig, (const unsigned char *)msg.buf,
+								 msg.len, pk) == 0;
+		strbuf_release(&msg);
+		if (!ok)
+			return "the batch signature does not verify over the root the receipt's path "
+			       "leads to: the receipt was altered, or moved from another batch";
+		out->batch_index = (uint64_t)bi;
+		out->batch_size = (uint64_t)bs;
+	}
 	if (body) {
 		char mine[65];
 		body_sha(body, len, mine);

@@ -53,31 +53,43 @@ bool audit_signature_ok(struct store *s, const char *msg, size_t len, const char
 char *audit_document_sign(const struct audit_key *k, json_t *doc, size_t *len);
 const char *audit_document_verify(const char *text, size_t len, const uint8_t pk[32]);
 
-/* A receipt for an answer that carried personal data, one line:
- *   v2.<access id>.<at ms>.<purpose id>.<sha256 of the body, hex>
+/* A receipt for an answer that carried personal data, one line (v3):
+ *   v3.<access id>.<at ms>.<purpose id>.<sha256 of the body, hex>
  *     .<leaf hash, hex>.<signed tree head, base64url>.<inclusion proof,
- *     base64url of the concatenated hashes>.<signature>
- * The record is leaf <access id> - 1 of the tree; the head is the one its
- * group commit signed; the signature (Ed25519, base64url) covers every
- * field before it.  (v1 receipts, without tree, are still checked against
- * a database.) */
+ *     base64url of the concatenated hashes>.<index in the batch>
+ *     .<receipts in the batch>.<receipt path, base64url>.<batch signature>
+ * The record is leaf <access id> - 1 of the trail's tree; the head is the
+ * one its group commit signed.  The text of the first eight fields (up to
+ * the proof, without the final dot) is a leaf (SHA-256(0x00 || text)) of
+ * the batch's receipt tree: every receipt of one group commit, in commit
+ * order, an RFC 9162 tree of <receipts in the batch> leaves (at most
+ * AUDIT_MAX_BATCH); the path is the leaf's inclusion proof in it.  The
+ * batch signature (Ed25519, base64url) covers
+ *   "visura receipt batch v1 <receipts in the batch> <root, hex>"
+ * (spaces and no newline: never a tree head's text, nor another receipt's):
+ * one signature per group commit, not one per answer.
+ * v2 receipts (the same first eight fields with "v2", then the signature
+ * of that text) still verify; v1 receipts, without tree, are still checked
+ * against a database.  The longest receipt the writer can make fits
+ * AUDIT_RECEIPT_MAX (checked at build time in audit.c); anything longer
+ * is refused, never cut. */
 #define AUDIT_RECEIPT_MAX 8192
+/* The most records one group commit takes (and so receipts per batch). */
+#define AUDIT_MAX_BATCH 1024
 struct audit_writer;
-/* Only in an audit_done_fn of a committed record (the writer thread):
- * its head and proof are those of the batch just committed.  Returns
- * VIS_OK, or an error when rec is not in that batch or out is too small. */
-vis_err audit_receipt(struct audit_writer *w, const struct store_access *rec,
-		      const char *body, size_t len, char *out, size_t cap, struct vis_error *e);
 
 struct audit_receipt_info {
+	int version;            /* 2 or 3 */
 	int64_t id, at, purpose_id;
 	uint64_t index;
 	uint8_t leaf[MERKLE_HASH];
 	struct checkpoint head;
+	uint64_t batch_index, batch_size;   /* v3: its place in the receipt tree */
 };
 /* Checks a receipt offline, with the deployment's public key only: its
  * head's signature, the inclusion proof of its leaf under that head, its
- * own signature, and (body given) the answer's bytes.  Returns NULL when
+ * own signature (v2) or its batch's signature over the root its path
+ * leads to (v3), and (body given) the answer's bytes.  Returns NULL when
  * valid, else why. */
 const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], const char *body,
 				 size_t len, struct audit_receipt_info *out);
@@ -144,12 +156,25 @@ void audit_writer_stop(struct audit_writer *w);
 /* Queues rec and waits until it is committed; sets its id and hashes. */
 vis_err audit_submit(struct audit_writer *w, struct store_access *rec, struct vis_error *e);
 
-/* The same without waiting: done(ctx, rc) is called from the writer thread
- * once the record is durable (rc == VIS_OK) or failed.  rec must stay
- * valid until then. */
-typedef void (*audit_done_fn)(void *ctx, vis_err rc);
+/* The same without waiting, for an answer that leaves with its receipt,
+ * in two steps on the writer thread once the batch is committed:
+ *   build(ctx, &len): the record is durable; the answer's bytes (borrowed
+ *     until done returns), or NULL when there is nothing to sign (an
+ *     answer without a receipt, or one whose building failed: it is left
+ *     out, the others go on).  Called for every record of the batch before
+ *     any done, so that one signature covers all their receipts.
+ *   done(ctx, rc, receipt, e): always, once.  rc == VIS_OK: the record is
+ *     durable and, when build gave bytes, receipt is theirs (borrowed for
+ *     the call), else NULL.  Otherwise e says why: the record failed
+ *     (VIS_ERR_STORE, build was not called) or its receipt could not be
+ *     made (the record is durable; the answer must not leave).
+ * build may be NULL (no receipts).  rec must stay valid until done. */
+typedef const char *(*audit_build_fn)(void *ctx, size_t *len);
+typedef void (*audit_done_fn)(void *ctx, vis_err rc, const char *receipt,
+			      const struct vis_error *e);
 vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
-			   audit_done_fn done, void *ctx, struct vis_error *e);
+			   audit_build_fn build, audit_done_fn done, void *ctx,
+			   struct vis_error *e);
 
 /* 0 while trail_heads_file takes every head; else since when (CLOCK_MONOTONIC
  * seconds, plus one) its appends fail. */

@@ -117,10 +117,9 @@ int merkle_consistency_proof(merkle_node_fn get, void *ctx, uint64_t m, uint64_t
 	return subproof(get, ctx, m, 0, n, true, proof, len);
 }
 
-/* RFC 9162, 2.1.3.2. */
-bool merkle_inclusion_verify(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t size,
-			     const uint8_t proof[][MERKLE_HASH], int len,
-			     const uint8_t root[MERKLE_HASH])
+/* RFC 9162, 2.1.3.2: the root the proof leads to. */
+bool merkle_inclusion_root(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t size,
+			   const uint8_t proof[][MERKLE_HASH], int len, uint8_t out[MERKLE_HASH])
 {
 	if (index >= size || len < 0 || len > MERKLE_PROOF_MAX)
 		return false;
@@ -142,7 +141,19 @@ bool merkle_inclusion_verify(const uint8_t leaf[MERKLE_HASH], uint64_t index, ui
 		fn >>= 1;
 		sn >>= 1;
 	}
-	return sn == 0 && sodium_memcmp(r, root, MERKLE_HASH) == 0;
+	if (sn != 0)
+		return false;
+	memcpy(out, r, MERKLE_HASH);
+	return true;
+}
+
+bool merkle_inclusion_verify(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t size,
+			     const uint8_t proof[][MERKLE_HASH], int len,
+			     const uint8_t root[MERKLE_HASH])
+{
+	uint8_t r[MERKLE_HASH];
+	return merkle_inclusion_root(leaf, index, size, proof, len, r) &&
+	       sodium_memcmp(r, root, MERKLE_HASH) == 0;
 }
 
 /* RFC 9162, 2.1.4.2. */

@@ -38,6 +38,10 @@ int merkle_inclusion_proof(merkle_node_fn get, void *ctx, uint64_t index, uint64
 int merkle_consistency_proof(merkle_node_fn get, void *ctx, uint64_t m, uint64_t n,
 			     uint8_t proof[][MERKLE_HASH], int *len);
 
+/* The root an inclusion proof leads to from the leaf (false when the
+ * proof has not the length of a tree of that size). */
+bool merkle_inclusion_root(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t size,
+			   const uint8_t proof[][MERKLE_HASH], int len, uint8_t out[MERKLE_HASH]);
 bool merkle_inclusion_verify(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t size,
 			     const uint8_t proof[][MERKLE_HASH], int len,
 			     const uint8_t root[MERKLE_HASH]);

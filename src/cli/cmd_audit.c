@@ -515,16 +515,16 @@ static int purge_cmd(const char *db, const struct export_opts *o)
 	return EXIT_OK;
 }
 
-/* A receipt or a key given inline or as a file: the text without its
- * final newline, the caller's to free. */
-static char *inline_or_file(const char *arg, const char *inline_prefix, size_t max)
+/* A receipt (receipt true) or a key given inline or as a file: the text
+ * without its final newline, the caller's to free. */
+static char *inline_or_file(const char *arg, bool receipt, size_t max)
 {
 	size_t len;
 	char *t;
-	if (inline_prefix && (!strncmp(arg, inline_prefix, strlen(inline_prefix)) ||
-			      access(arg, F_OK) != 0))
+	if (receipt && ((arg[0] == 'v' && arg[1] && strchr("123", arg[1]) && arg[2] == '.') ||
+			access(arg, F_OK) != 0))
 		return strdup(arg);   /* a receipt given inline, or no such file */
-	if (!inline_prefix && strlen(arg) == 64 && strspn(arg, "0123456789abcdef") == 64)
+	if (!receipt && strlen(arg) == 64 && strspn(arg, "0123456789abcdef") == 64)
 		return strdup(arg);
 	if (!(t = file_read_all(arg, max, &len)))
 		return NULL;
@@ -539,7 +539,7 @@ static char *inline_or_file(const char *arg, const char *inline_prefix, size_t m
 
 static bool pubkey_read(const char *arg, uint8_t pk[32])
 {
-	char *t = inline_or_file(arg, NULL, 1024);
+	char *t = inline_or_file(arg, false, 1024);
 	size_t n = 0;
 	bool ok = t && strlen(t) == 64 &&
 		  !sodium_hex2bin(pk, 32, t, 64, NULL, &n, NULL) && n == 32;
@@ -640,7 +640,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 			  const char *body_file)
 {
 	size_t len = 0;
-	char *body = NULL, *receipt = inline_or_file(receipt_arg, "v2.", AUDIT_RECEIPT_MAX + 2);
+	char *body = NULL, *receipt = inline_or_file(receipt_arg, true, AUDIT_RECEIPT_MAX + 2);
 	uint8_t pk[32];
 	int rc = EXIT_OK;
 	if (!receipt) {

@@ -651,7 +651,7 @@ async function flowOperator(browser, fx) {
       await big.close();
       const qr = execFileSync('zbarimg', ['--raw', '-q', png], { encoding: 'utf8' }).trim();
       const receipt = qr.includes('ricevuta=') ? new URL(qr).searchParams.get('ricevuta') : qr;
-      check(/^v2\.\d+\./.test(receipt) && receipt.split('.')[1] === id[1],
+      check(/^v3\.\d+\./.test(receipt) && receipt.split('.')[1] === id[1],
         `expected the QR code to hold the receipt of access ${id[1]}; it holds ${qr.slice(0, 80)}`);
       fx.printed = { receipt, hash: printed[1], id: id[1] };
       // The same document as PDF, through the browser's print path.

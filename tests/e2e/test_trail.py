@@ -361,14 +361,15 @@ def _node(a, b):
     return hashlib.sha256(b"\x01" + a + b).digest()
 
 
-def inclusion_ok(leaf, index, size, proof, root):
-    """RFC 9162 2.1.3.2, written here apart from the server's C."""
+def inclusion_root(leaf, index, size, proof):
+    """RFC 9162 2.1.3.2, written here apart from the server's C: the root
+    the proof leads to, or None."""
     if index >= size:
-        return False
+        return None
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
-            return False
+            return None
         if fn & 1 or fn == sn:
             r = _node(p, r)
             while not fn & 1 and fn != 0:
@@ -378,7 +379,30 @@ def inclusion_ok(leaf, index, size, proof, root):
             r = _node(r, p)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and r == root
+    return r if sn == 0 else None
+
+
+def inclusion_ok(leaf, index, size, proof, root):
+    return inclusion_root(leaf, index, size, proof) == root
+
+
+def receipt_batch_ok(pk, receipt):
+    """A v3 receipt's batch: its first eight fields are a leaf of the batch's
+    receipt tree, its path leads to the root, and the batch's signature
+    covers "visura receipt batch v1 <size> <root hex>" (written apart from
+    the server's C)."""
+    parts = receipt.split(".")
+    if len(parts) != 12 or parts[0] != "v3":
+        return False
+    index, size, path = int(parts[8]), int(parts[9]), b64url(parts[10])
+    if len(path) % 32:
+        return False
+    leaf = hashlib.sha256(b"\x00" + ".".join(parts[:8]).encode()).digest()
+    r = inclusion_root(leaf, index, size, [path[i:i + 32] for i in range(0, len(path), 32)])
+    if r is None:
+        return False
+    return ed25519_verify(pk, f"visura receipt batch v1 {size} {r.hex()}".encode(),
+                          b64url(parts[11]))
 
 
 def parse_head(text):
@@ -488,8 +512,8 @@ def test_receipt_verifies_exact_body():
         rec = srv.access_log(int(aid) - 1)[0]
         eq(rec["id"], int(aid), "the access record exists")
         parts = receipt.split(".")
-        eq(len(parts), 9, f"receipt shape {receipt!r}")
-        eq(parts[:5], ["v2", aid, str(rec["at"]), str(pid), hashlib.sha256(r.body).hexdigest()],
+        eq(len(parts), 12, f"receipt shape {receipt!r}")
+        eq(parts[:5], ["v3", aid, str(rec["at"]), str(pid), hashlib.sha256(r.body).hexdigest()],
            "receipt fields (version, id, time, purpose, SHA-256 of the exact body)")
         pk = public_key(srv.db)
         eq(bytes.fromhex(parts[5]), leaf_hash(rec), "the leaf is the record's canonical bytes")
@@ -501,8 +525,8 @@ def test_receipt_verifies_exact_body():
         check(inclusion_ok(leaf_hash(rec), int(aid) - 1, size,
                            [proof[i:i + 32] for i in range(0, len(proof), 32)], root),
               f"the inclusion proof leads from the leaf to the head's root ({size} leaves)")
-        check(ed25519_verify(pk, ".".join(parts[:8]).encode(), b64url(parts[8])),
-              "the receipt's signature verifies with the database's public key")
+        check(receipt_batch_ok(pk, receipt),
+              "the receipt's path leads to a root its batch's signature covers (database's key)")
         body_file = os.path.join(srv.dir, "answer.json")
         with open(body_file, "wb") as f:
             f.write(r.body)
@@ -524,11 +548,17 @@ def test_receipt_verifies_exact_body():
         # tampered receipts
         other = expect(env.op.get(f"/api/v1/persons/{registered(env.pop)[1]['cf']}?purpose={pid}"),
                        200, what="second consult")
-        sig = parts[8]
+        sig = parts[11]
         flipped = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
         sha = parts[4]
         tampered = {
-            "signature changed": ".".join(parts[:8] + [flipped]),
+            "signature changed": ".".join(parts[:11] + [flipped]),
+            "place in the batch changed": ".".join(parts[:8] + [str(int(parts[8]) + 1)] + parts[9:]),
+            "batch size changed": ".".join(parts[:9] + [str(int(parts[9]) + 1)] + parts[10:]),
+            "a path where there was none" if not parts[10] else "path changed":
+                ".".join(parts[:10] + [parts[10][:-1] + ("A" if parts[10][-1:] != "A" else "B")
+                                       if parts[10] else "A" * 43] + parts[11:]),
+            "v2 named on a v3 receipt": ".".join(["v2"] + parts[1:8] + [parts[11]]),
             "body hash changed": ".".join(parts[:4] + [("0" if sha[0] != "0" else "1") + sha[1:]]
                                           + parts[5:]),
             "other access id": ".".join([parts[0], other.header("X-Visura-Access-Id")] + parts[2:]),
@@ -542,6 +572,7 @@ def test_receipt_verifies_exact_body():
         tampered["another answer's head"] = ".".join(parts[:6] + [oparts[6]] + parts[7:])
         tampered["another answer's proof"] = ".".join(parts[:7] + [oparts[7]] + parts[8:])
         tampered["another answer's leaf"] = ".".join(parts[:5] + [oparts[5]] + parts[6:])
+        tampered["another batch's place, path and signature"] = ".".join(parts[:8] + oparts[8:])
         for what, bad in tampered.items():
             rc, out = cli("audit", "verify-receipt", "--db", srv.db, bad, body_file)
             eq(rc, 1, f"verify-receipt with a tampered receipt ({what}): {out}")
@@ -584,6 +615,11 @@ def test_receipt_verifies_exact_body():
                 f.write(res.body)
             rc, out = cli("audit", "verify-receipt", "--db", srv.db, rc_, body_file)
             eq(rc, 0, f"{what}: verify-receipt: {out}")
+        # concurrent answers: one group commit carries several, their receipts
+        # share one signature (over the batch's receipt tree), each has its own
+        # place and path, and every one verifies with its body
+        shared = _concurrent_receipts(srv, env, pid, pk, body_file)
+        check(shared >= 2, f"concurrent answers share a batch signature ({shared} at most)")
         # a receipt is bound to its database's key
         with Server() as other_srv:
             rc, out = cli("audit", "verify-receipt", "--db", other_srv.db, receipt)
@@ -592,6 +628,55 @@ def test_receipt_verifies_exact_body():
             rc, out = cli("audit", "verify-receipt", "--key", okey.strip(), receipt)
             check(rc == 1 and "another deployment" in out,
                   f"offline, with another deployment's key: {out}")
+
+
+def _concurrent_receipts(srv, env, pid, pk, body_file, rounds=5, width=12):
+    """Rounds of `width` look-ups sent at once, until two answers share a
+    batch; every receipt checked (offline in Python, and one per batch with
+    verify-receipt).  Returns the most answers one signature covered."""
+    cfs = [p["cf"] for p in registered(env.pop)[:width]]
+    most = 0
+    for rnd in range(rounds):
+        got, errors = [None] * width, []
+        gate = threading.Barrier(width)
+
+        def run(k):
+            conn = Conn(srv, env.op)
+            try:
+                conn.get("/api/v1/auth/me")
+                gate.wait()
+                got[k] = conn.get(f"/api/v1/persons/{cfs[k]}?purpose={pid}&case_ref=B-{rnd}-{k}")
+            except Exception as e:   # noqa: BLE001 - reported below
+                errors.append(e)
+            finally:
+                conn.close()
+
+        ts = [threading.Thread(target=run, args=(k,)) for k in range(width)]
+        for th in ts:
+            th.start()
+        for th in ts:
+            th.join()
+        check(not errors and all(r is not None and r.status == 200 for r in got),
+              f"concurrent look-ups: {errors[:3]} {[r.status for r in got if r is not None]}")
+        batches = {}
+        for r in got:
+            rc_ = r.header("X-Visura-Receipt")
+            parts = rc_.split(".")
+            eq(parts[4], hashlib.sha256(r.body).hexdigest(), "each receipt hashes its own body")
+            check(receipt_batch_ok(pk, rc_), f"each receipt's batch signature verifies: {rc_[:40]}")
+            batches.setdefault(parts[11], []).append((int(parts[8]), int(parts[9]), rc_, r.body))
+        for sig, members in batches.items():
+            eq(len({m[1] for m in members}), 1, "one batch size under one signature")
+            eq(len({m[0] for m in members}), len(members), "distinct places in the batch")
+            check(len(members) <= members[0][1], "no more receipts than the batch holds")
+            with open(body_file, "wb") as f:
+                f.write(members[-1][3])
+            rc, out = cli("audit", "verify-receipt", "--db", srv.db, members[-1][2], body_file)
+            eq(rc, 0, f"verify-receipt of a batch's receipt: {out}")
+        most = max(most, max(len(m) for m in batches.values()))
+        if most >= 2:
+            break
+    return most
 
 
 # ---------------------------------------------------------------- the access record

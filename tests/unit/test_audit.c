@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "common/str.h"
 #include "store/store.h"
 #include "testdb.h"
 
@@ -207,15 +208,39 @@ struct receipt_ctx {
 	char receipt[AUDIT_RECEIPT_MAX];
 	vis_err rc;
 	bool done;
+	bool *gate;   /* build waits for it: the next records queue */
+	bool building;
 };
 
-static void receipt_done(void *ctx, vis_err rc)
+/* The writer's first step: the answer's bytes. */
+static const char *receipt_build(void *ctx, size_t *len)
 {
 	struct receipt_ctx *r = ctx;
-	struct vis_error e = {0};
-	r->rc = rc ? rc : audit_receipt(r->w, &r->rec, r->body, strlen(r->body), r->receipt,
-					sizeof r->receipt, &e);
+	__atomic_store_n(&r->building, true, __ATOMIC_RELEASE);
+	while (r->gate && !__atomic_load_n(r->gate, __ATOMIC_ACQUIRE))
+		usleep(200);
+	*len = strlen(r->body);
+	return r->body;
+}
+
+static void receipt_done(void *ctx, vis_err rc, const char *receipt, const struct vis_error *e)
+{
+	struct receipt_ctx *r = ctx;
+	r->rc = rc;
+	if (!rc && !(receipt && STR_COPY(r->receipt, receipt)))
+		r->rc = VIS_ERR_INTERNAL;
+	if (rc)
+		assert_non_null(e);
 	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+}
+
+static void receipts_wait(struct receipt_ctx *r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		while (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		assert_int_equal(r[i].rc, VIS_OK);
+	}
 }
 
 /* Records through the writer, each with its receipt; n at a time in one
@@ -229,14 +254,44 @@ static void receipts_n(struct fx *f, struct receipt_ctx *r, int n, const char *b
 		r[i].w = w;
 		r[i].body = body;
 		fill(&r[i].rec, i);
-		assert_int_equal(audit_submit_async(w, &r[i].rec, receipt_done, &r[i], &e), VIS_OK);
+		assert_int_equal(audit_submit_async(w, &r[i].rec, receipt_build, receipt_done, &r[i],
+						    &e), VIS_OK);
 	}
-	for (int i = 0; i < n; i++) {
-		while (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE))
-			usleep(1000);
-		assert_int_equal(r[i].rc, VIS_OK);
-	}
+	receipts_wait(r, n);
 	audit_writer_stop(w);
+}
+
+/* One record whose answer is built only once the n - 1 after it are
+ * queued: those n - 1 are one group commit (r[1..n-1]), r[0] one alone. */
+static void receipts_batch(struct fx *f, struct receipt_ctx *r, int n, const char *const *bodies)
+{
+	struct vis_error e = {0};
+	struct audit_writer *w;
+	static bool gate;
+	__atomic_store_n(&gate, false, __ATOMIC_RELEASE);
+	assert_int_equal(audit_writer_start(f->db.uri, &f->k, NULL, &w, &e), VIS_OK);
+	for (int i = 0; i < n; i++) {
+		r[i] = (struct receipt_ctx){.w = w, .body = bodies[i], .gate = i ? NULL : &gate};
+		fill(&r[i].rec, i);
+		assert_int_equal(audit_submit_async(w, &r[i].rec, receipt_build, receipt_done, &r[i],
+						    &e), VIS_OK);
+		if (i == 0) /* the writer holds r[0]'s batch */
+			while (!__atomic_load_n(&r[0].building, __ATOMIC_ACQUIRE))
+				usleep(200);
+	}
+	__atomic_store_n(&gate, true, __ATOMIC_RELEASE);
+	receipts_wait(r, n);
+	audit_writer_stop(w);
+}
+
+/* The field `i` of a receipt (its text up to the next dot). */
+static const char *field(const char *receipt, int i, size_t *len)
+{
+	for (int k = 0; k < i; k++)
+		receipt = strchr(receipt, '.') + 1;
+	const char *dot = strchr(receipt, '.');
+	*len = dot ? (size_t)(dot - receipt) : strlen(receipt);
+	return receipt;
 }
 
 static void test_receipt(void **state)
@@ -275,6 +330,171 @@ static void test_receipt(void **state)
 	/* The record behind it altered in the database. */
 	sql(f, "UPDATE access_log SET case_ref = 'x' WHERE id = 4");
 	assert_non_null(audit_receipt_check(f->s, r[3].receipt, body, strlen(body), NULL, &e));
+}
+
+/* A receipt whose field i is replaced by `with` (NUL-terminated copy). */
+static void receipt_with(char *out, const char *receipt, int i, const char *with)
+{
+	size_t n;
+	const char *at = field(receipt, i, &n);
+	snprintf(out, AUDIT_RECEIPT_MAX, "%.*s%s%s", (int)(at - receipt), receipt, with, at + n);
+}
+
+/* The text of fields [from, 12) of a receipt, with its leading dot. */
+static const char *receipt_tail(const char *receipt, int from)
+{
+	size_t n;
+	return field(receipt, from, &n) - 1;
+}
+
+/* A group commit of several answers: their receipts share one signature
+ * (over the batch's receipt tree), each has its place and path, and every
+ * one verifies offline and against the database; a body, a field, the
+ * path, the signature, or the whole tail of another receipt or another
+ * batch, all refused. */
+static void test_receipt_batch_one_signature(void **state)
+{
+	struct fx *f = *state;
+	struct vis_error e = {0};
+	static struct receipt_ctx r[6], r2[6];
+	static struct audit_receipt_info info;
+	static char bodies[6][64], bad[AUDIT_RECEIPT_MAX];
+	const char *b[6];
+	for (int i = 0; i < 6; i++) {
+		snprintf(bodies[i], sizeof bodies[i], "{\"person\":{\"n\":%d}}", i);
+		b[i] = bodies[i];
+	}
+	receipts_batch(f, r, 6, b);
+	size_t n, n0;
+	const char *sig = field(r[1].receipt, 11, &n), *sig0 = field(r[0].receipt, 11, &n0);
+	assert_int_equal(n, 86);
+	assert_false(n == n0 && !memcmp(sig, sig0, n));   /* r[0]: a batch of its own */
+	assert_int_equal(strncmp(r[0].receipt, "v3.", 3), 0);
+	assert_int_equal(strncmp(receipt_tail(r[0].receipt, 8), ".0.1..", 6), 0); /* no path */
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(strncmp(r[i].receipt, "v3.", 3), 0);
+		assert_null(audit_receipt_verify(r[i].receipt, f->k.pk, b[i], strlen(b[i]), &info));
+		assert_int_equal(info.version, 3);
+		assert_int_equal(info.batch_size, i ? 5 : 1);
+		assert_int_equal(info.batch_index, i ? i - 1 : 0);
+		assert_null(audit_receipt_check(f->s, r[i].receipt, b[i], strlen(b[i]), NULL, &e));
+		if (i) {
+			/* one signature for the five */
+			size_t m;
+			const char *si = field(r[i].receipt, 11, &m);
+			assert_true(m == n && !memcmp(si, sig, n));
+		}
+	}
+	/* Another answer's body. */
+	assert_non_null(audit_receipt_verify(r[2].receipt, f->k.pk, b[3], strlen(b[3]), &info));
+	/* A field: the time; the index; the size. */
+	receipt_with(bad, r[2].receipt, 2, "1700000000009");
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info));
+	receipt_with(bad, r[2].receipt, 8, "2");
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info));
+	receipt_with(bad, r[2].receipt, 9, "6");
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info));
+	/* The path: one character; the signature: one character. */
+	const char *pf = field(r[2].receipt, 10, &n);
+	strcpy(bad, r[2].receipt);
+	bad[pf - r[2].receipt + 5] = bad[pf - r[2].receipt + 5] == 'A' ? 'B' : 'A';
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info));
+	strcpy(bad, r[2].receipt);
+	bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == 'A' ? 'B' : 'A';
+	const char *why = audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "batch signature"));
+	assert_non_null(audit_receipt_check(f->s, bad, b[2], strlen(b[2]), NULL, &e));
+	/* Another receipt's place and path in the same batch. */
+	size_t keep;
+	field(r[2].receipt, 8, &keep);
+	snprintf(bad, sizeof bad, "%.*s%s", (int)(receipt_tail(r[2].receipt, 8) - r[2].receipt),
+		 r[2].receipt, receipt_tail(r[3].receipt, 8));
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info));
+	/* Moved to another batch of the same size, at the same place. */
+	receipts_batch(f, r2, 6, b);
+	for (int i = 0; i < 6; i++)
+		assert_null(audit_receipt_check(f->s, r2[i].receipt, b[i], strlen(b[i]), NULL, &e));
+	snprintf(bad, sizeof bad, "%.*s%s", (int)(receipt_tail(r[2].receipt, 8) - r[2].receipt),
+		 r[2].receipt, receipt_tail(r2[2].receipt, 8));
+	why = audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "another batch"));
+	assert_non_null(audit_receipt_check(f->s, bad, b[2], strlen(b[2]), NULL, &e));
+	/* A v3 receipt cut to v2's shape, or v2 named on a v3 receipt. */
+	receipt_with(bad, r[2].receipt, 0, "v2");
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info));
+}
+
+/* v2 receipts (the format before one signature per batch: the first eight
+ * fields signed, one signature per answer) still verify, offline and
+ * against the database: one made here as the old writer made them, from
+ * the trail's tree and head, and one made by the old code (commit 1f68763,
+ * made by its audit_receipt() with
+ * a key of its own, and the answer's body). */
+static const char V2_PK[] = "6ff0a261fb35a25e1a161e3888cb00032d0ddf47dd1cfe4282afce8c2bcb76e8";
+static const char V2_RECEIPT[] =
+	"v2.2.1700000000001.2.063335a51295a2097d9e64ab993608cae393073e77aa06b521d"
+	"604b43dbf795b.490d7e83795da2a5695ace3fb4c5b229830bf4136382701f28dfad1d4d"
+	"1ea769.dmlzdXJhLzZmZjBhMjYxZmIzNWEyNWUKMgpHelBJdlU0b016UlNkNU5LTWdjL0pGW"
+	"khoWS9PTUFvUTh1SURkOTVOMWpVPQoK4oCUIHZpc3VyYS82ZmYwYTI2MWZiMzVhMjVlIDhBW"
+	"nlMTmZkTDhXQy85ekNQRXJrV2M2NThRN2JsaytaRC9wTEF3T0UwSlVRbCtveCtTeGVWcWFlN"
+	"jZtek9yQjBka1dIM3R1SXJ4SkZOdWMvUi84TUFhckJxd0U9Cg.H65YP51PvHdyGU8sHhdaLB"
+	"ZyrKpUEeMyFDJaKCXoIik.PDR0kxAFkIyeQMrTMbIg7_jjnQL1-bDrKSkytxCMW18ryDFtuZ"
+	"pAgPp-XqUzl3pf7M458ZKBSbMS-V3RkuweCA";
+static const char V2_BODY[] = "{\"person\":{\"identity\":{\"surname\":\"ROSSI\"}},\"access_id\":2}";
+
+static int head_of_size(void *ctx, const struct store_head *h)
+{
+	struct checkpoint *c = ctx;
+	if (c->size == 0)
+		assert_null(checkpoint_parse(c, h->note, strlen(h->note)));
+	return 0;
+}
+
+static void test_receipt_v2_still_verifies(void **state)
+{
+	struct fx *f = *state;
+	struct vis_error e = {0};
+	static struct receipt_ctx r[3];
+	static struct audit_receipt_info info;
+	static struct checkpoint head;
+	static char v2[AUDIT_RECEIPT_MAX], bad[AUDIT_RECEIPT_MAX];
+	const char body[] = "{\"person\":{}}";
+	receipts_n(f, r, 3, body);
+	/* The first head (size 1 or more) covers record 1. */
+	assert_int_equal(store_head_each(f->s, head_of_size, &head, &e), VIS_OK);
+	uint8_t leaf[32], proof[MERKLE_PROOF_MAX][32], d[32];
+	int plen;
+	assert_int_equal(audit_tree_inclusion(f->s, 0, head.size, leaf, proof, &plen, &e), VIS_OK);
+	char sha[65], leafhex[65], note[6000], pr[3000], sig[100];
+	crypto_hash_sha256(d, (const unsigned char *)body, strlen(body));
+	sodium_bin2hex(sha, sizeof sha, d, 32);
+	sodium_bin2hex(leafhex, sizeof leafhex, leaf, 32);
+	sodium_bin2base64(note, sizeof note, (const unsigned char *)head.text, strlen(head.text),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(pr, sizeof pr, (const unsigned char *)proof, (size_t)plen * 32,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int m = snprintf(v2, sizeof v2, "v2.%lld.%lld.%lld.%s.%s.%s.%s", (long long)r[0].rec.id,
+			 (long long)r[0].rec.at, (long long)r[0].rec.purpose_id, sha, leafhex, note,
+			 pr);
+	audit_sign(&f->k, v2, (size_t)m, sig);
+	snprintf(v2 + m, sizeof v2 - (size_t)m, ".%s", sig);
+	assert_null(audit_receipt_verify(v2, f->k.pk, body, strlen(body), &info));
+	assert_int_equal(info.version, 2);
+	assert_null(audit_receipt_check(f->s, v2, body, strlen(body), NULL, &e));
+	strcpy(bad, v2);
+	bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == 'A' ? 'B' : 'A';
+	assert_non_null(audit_receipt_verify(bad, f->k.pk, body, strlen(body), &info));
+	assert_non_null(audit_receipt_verify(v2, f->k.pk, "{}", 2, &info));
+	/* The old code's own receipt, offline. */
+	uint8_t pk[32];
+	size_t got;
+	assert_int_equal(sodium_hex2bin(pk, 32, V2_PK, 64, NULL, &got, NULL), 0);
+	assert_null(audit_receipt_verify(V2_RECEIPT, pk, V2_BODY, strlen(V2_BODY), &info));
+	assert_int_equal(info.version, 2);
+	assert_non_null(audit_receipt_verify(V2_RECEIPT, pk, "{}", 2, &info));
+	assert_non_null(audit_receipt_verify(V2_RECEIPT, f->k.pk, V2_BODY, strlen(V2_BODY), &info));
 }
 
 /* A retention purge through audit_purge: the records before the cutoff
@@ -349,7 +569,7 @@ static void *instance_run(void *arg)
 			while (i > 0 && !__atomic_load_n(&in->r[i - 1].done, __ATOMIC_ACQUIRE))
 				usleep(200);
 		}
-		if (audit_submit_async(w, &in->r[i].rec, receipt_done, &in->r[i], &e))
+		if (audit_submit_async(w, &in->r[i].rec, receipt_build, receipt_done, &in->r[i], &e))
 			break;
 	}
 	for (int i = 0; i < in->n; i++)
@@ -594,6 +814,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_checkpoint_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_keeps_chain_verifiable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_batch_one_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_v2_still_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_signed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_heads_and_kept_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation_and_wipe_against_kept_head, setup,
