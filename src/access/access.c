@@ -926,7 +926,7 @@ static void recorded(void *ctx, vis_err rc, const char *receipt, const struct vi
 			vis_error_set(&c->err, VIS_ERR_INTERNAL, "the answer has no receipt");
 		a = (struct access_answer){.status = 500, .err = &c->err};
 	} else if (!STR_COPY(c->receipt, receipt)) {
-		vis_error_set(&c->err, VIS_ERR_LIMIT, "the receipt does not fit %d bytes",
+		vis_error_set(&c->err, VIS_ERR_LIMIT, "la ricevuta supera i %d byte ammessi",
 			      AUDIT_RECEIPT_MAX);
 		a = (struct access_answer){.status = 500, .err = &c->err};
 	} else if (print && !(c->sealed = access_print_seal(c->bytes, c->receipt,
