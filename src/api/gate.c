@@ -18,8 +18,6 @@
 #include "common/log.h"
 #include "pdnd/pdnd.h"
 
-#define SESSION_COOKIE "visura_session"
-
 static unsigned role_bit(const char *role)
 {
 	if (!strcmp(role, "admin")) return ROUTE_ADMIN;
@@ -334,7 +332,7 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 		r->auth->via_token = true;
 		r->auth->token_id = t.id;
 	} else {
-		const char *cookie = http_cookie(r, SESSION_COOKIE);
+		const char *cookie = http_cookie(r, API_COOKIE_SESSION);
 		if (cookie && auth_session_find(s, &r->app->cfg, cookie, now, &r->auth->session,
 						&found, &e)) {
 			api_fail(r, &e);
