@@ -13,7 +13,8 @@ as it exists, or this test fails until it is classified here:
 - every ROUTE_CITIZEN change, with a citizen's SPID/CIE session: without
   the session's token (header or the form's csrf_token field), with a
   wrong one, or from a foreign page, refused `403 csrf_failed`; the page's
-  own forms carry the token and work;
+  own forms carry the token and work; the refusals for the token are a
+  `csrf_refused` security event, as an operator's are;
 - every other public change is in PUBLIC_CHANGES with the reason it needs
   no session token (there is no cookie to ride), and is still refused from
   a foreign page; every public read is in PUBLIC_READS with what it does;
@@ -215,6 +216,12 @@ def check_class(srv, op, citizen_login, page_says):
     check(not unclassified,
           f"public routes not classified in test_csrf.py (a change needs the session's "
           f"token or a reason in PUBLIC_CHANGES; a read a line in PUBLIC_READS): {unclassified}")
+    # A citizen's refusals are security events, like an operator's: no
+    # account, so one row for the address with a count.
+    ev = [e for e in srv.events("csrf_refused")
+          if e["account_id"] == 0 and e["detail"].startswith("/citizen/")]
+    check(len(ev) == 1 and "repeated=" in ev[0]["detail"],
+          f"the citizens' CSRF refusals recorded as one csrf_refused event: {ev}")
     after = snapshot(srv.db)
     changed = [t for t in before if before[t] != after.get(t)]
     check(not changed, f"refused requests changed tables: {changed}")
