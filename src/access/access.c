@@ -106,7 +106,8 @@ static void observe(struct access_call *c, const char *outcome)
 {
 	struct alert_obs o = {
 		.account = &c->account, .ip = c->rec.ip, .operation = c->rec.operation,
-		.outcome = outcome, .subjects = c->rec.subjects, .case_ref = c->rec.case_ref,
+		.outcome = outcome, .message = c->message,
+		.subjects = c->rec.subjects, .case_ref = c->rec.case_ref,
 		.query_cf = c->query_cf, .break_glass = c->break_glass,
 		.justification = c->justification,
 	};

@@ -64,6 +64,8 @@ struct alert_obs {
 	const char *ip;
 	const char *operation;     /* search, consult, household, history, verify */
 	const char *outcome;       /* ok, not_found, refused:..., too_broad */
+	const char *message;       /* a refusal's Italian message, as the caller was
+				      answered; NULL otherwise */
 	const char *subjects;
 	const char *case_ref;
 	const char *query_cf;      /* the codice fiscale asked for, if any */

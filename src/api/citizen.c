@@ -18,8 +18,6 @@
 #include "auth/auth.h"
 #include "common/str.h"
 
-#define CITIZEN_COOKIE "visura_cittadino"
-#define CITIZEN_PATH "/citizen/"
 
 const char *api_citizen_kind(const char *kind)
 {
@@ -267,7 +265,7 @@ void api_citizen_refuse(struct http_request *r, int status, const char *code,
 
 bool api_citizen_csrf(struct http_request *r, char out[65])
 {
-	const char *cookie = http_cookie(r, CITIZEN_COOKIE);
+	const char *cookie = http_cookie(r, API_COOKIE_CITIZEN);
 	if (!cookie || !*cookie || strlen(cookie) > 64)
 		return false;
 	char in[96];
@@ -279,7 +277,7 @@ bool api_citizen_csrf(struct http_request *r, char out[65])
 
 static void session_cookie(struct http_request *r, const char *value, int max_age)
 {
-	api_cookie_set(r, CITIZEN_COOKIE, value, CITIZEN_PATH, max_age, "Lax");
+	api_cookie_set(r, API_COOKIE_CITIZEN, value, max_age, "Lax");
 }
 
 bool api_citizen_session_open(struct http_request *r, struct store *s, const char *cf,
@@ -308,7 +306,7 @@ int api_citizen_session_find(struct http_request *r, struct store *s, int64_t no
 			     struct store_citizen_session *out, bool *stale)
 {
 	*stale = false;
-	const char *cookie = http_cookie(r, CITIZEN_COOKIE);
+	const char *cookie = http_cookie(r, API_COOKIE_CITIZEN);
 	if (!cookie || !*cookie)
 		return 0;
 	if (strlen(cookie) > 64) {
@@ -335,7 +333,7 @@ void api_citizen_logout(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	const char *cookie = http_cookie(r, CITIZEN_COOKIE);
+	const char *cookie = http_cookie(r, API_COOKIE_CITIZEN);
 	if (cookie && *cookie && strlen(cookie) <= 64) {
 		char hash[65];
 		struct vis_error e = {0};

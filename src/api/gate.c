@@ -5,7 +5,8 @@
  * and is a password change or TOTP enrolment due first.  Before all: no
  * change with a cookie from another site's page (Sec-Fetch-Site), on any
  * route; once the body is in, a citizen's change carries their session's
- * CSRF token (ROUTE_CITIZEN). */
+ * CSRF token (ROUTE_CITIZEN).  A CSRF token missing or wrong, an
+ * operator's or a citizen's, is a security event (csrf_refused). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -17,8 +18,6 @@
 #include "auth/auth.h"
 #include "common/log.h"
 #include "pdnd/pdnd.h"
-
-#define SESSION_COOKIE "visura_session"
 
 static unsigned role_bit(const char *role)
 {
@@ -81,6 +80,13 @@ static bool citizen_change_allowed(struct http_request *r)
 	}
 	if (got && auth_equal(got, want))
 		return true;
+	/* A security event like an operator's refusal: no account (the
+	 * citizen's session names a person, not kept here), so the refusals of
+	 * one address are one row with a count (auth_event). */
+	struct store *s = api_store(r);
+	if (!s)
+		return false;
+	auth_event(s, api_now(r), "csrf_refused", NULL, "-", r->ip, r->path);
 	api_citizen_refuse(r, 403, "csrf_failed",
 			   "richiesta rifiutata: deve partire dalla pagina delle consultazioni "
 			   "(manca il codice di sicurezza del modulo o non corrisponde)");
@@ -334,7 +340,7 @@ static bool authenticate(struct http_request *r, struct store *s, int64_t now)
 		r->auth->via_token = true;
 		r->auth->token_id = t.id;
 	} else {
-		const char *cookie = http_cookie(r, SESSION_COOKIE);
+		const char *cookie = http_cookie(r, API_COOKIE_SESSION);
 		if (cookie && auth_session_find(s, &r->app->cfg, cookie, now, &r->auth->session,
 						&found, &e)) {
 			api_fail(r, &e);

@@ -130,9 +130,18 @@ HANDLER(api_oidc_federation);
 HANDLER(api_spid_required_account);
 HANDLER(api_spid_required_ente);
 #include "auth/auth.h"
-/* Sets a cookie: HttpOnly, Secure, for path, max_age seconds (0: ends it). */
+/* The cookies visura sets, all named __Host-: the browser takes such a
+ * cookie only from our own host, over HTTPS, with Path=/ and no Domain, so
+ * that a sibling subdomain of the deployment cannot plant one for us (a
+ * session or a CSRF token of its choosing).  A cookie of the same name
+ * without the prefix is not read. */
+#define API_COOKIE_SESSION "__Host-visura_session"  /* an operator's session */
+#define API_COOKIE_CITIZEN "__Host-visura_cittadino" /* a citizen's (citizen.c) */
+#define API_COOKIE_SPID "__Host-visura_spid"       /* a SPID/CIE flow (spid.c) */
+/* Sets one of them: HttpOnly, Secure, Path=/, no Domain, max_age seconds
+ * (0: ends it). */
 void api_cookie_set(struct http_request *r, const char *name, const char *value,
-		    const char *path, int max_age, const char *same_site);
+		    int max_age, const char *same_site);
 /* Whether the account may log in now (its standing, its body open, within
  * its hours): false after replying with the refusal. */
 bool api_login_allowed(struct http_request *r, struct store *s, const struct store_account *a,
@@ -205,8 +214,8 @@ void api_citizen_page_ask(struct http_request *r, int status, const char *proble
  * a link to `back` to start again. */
 void api_spid_page_refused(struct http_request *r, int status, const char *message,
 			   const char *back);
-/* The citizen's session from SPID/CIE (citizen.c): a cookie (visura_cittadino,
- * path /citizen/, HttpOnly, Secure, SameSite=Lax so that the provider's
+/* The citizen's session from SPID/CIE (citizen.c): a cookie
+ * (API_COOKIE_CITIZEN, HttpOnly, Secure, SameSite=Lax so that the provider's
  * redirect reaches the page with it) of CITIZEN_SESSION_SECONDS bound to
  * one codice fiscale, that can only read that person's own access report
  * (GET /citizen/access-report), manage that person's e-mail notices

@@ -17,8 +17,6 @@
 #include "notify/notify.h"
 #include "watch/watch.h"
 
-#define SESSION_COOKIE "visura_session"
-
 void api_healthz(struct http_request *r)
 {
 	if (api_starting(r))
@@ -27,17 +25,17 @@ void api_healthz(struct http_request *r)
 }
 
 void api_cookie_set(struct http_request *r, const char *name, const char *value,
-		    const char *path, int max_age, const char *same_site)
+		    int max_age, const char *same_site)
 {
 	char cookie[1024];
-	snprintf(cookie, sizeof cookie, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; Secure; SameSite=%s",
-		 name, value, path, max_age, same_site);
+	snprintf(cookie, sizeof cookie, "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s",
+		 name, value, max_age, same_site);
 	http_header_add(r, "Set-Cookie", cookie);
 }
 
 static void set_session_cookie(struct http_request *r, const char *token, int max_age)
 {
-	api_cookie_set(r, SESSION_COOKIE, token, "/", max_age, "Strict");
+	api_cookie_set(r, API_COOKIE_SESSION, token, max_age, "Strict");
 }
 
 /* The same answer for an unknown user and a wrong password. */

@@ -5,7 +5,7 @@
  * office's "SPID/CIE required" marks.
  *
  * The flow lives in the browser between start and callback: a cookie
- * (visura_spid, SameSite=Lax so that the provider's redirect brings it
+ * (API_COOKIE_SPID, SameSite=Lax so that the provider's redirect brings it
  * back, 10 minutes) sealed under the secrets key holds its end, level,
  * state, who logs in (operatore: the account's user id; cittadino) and
  * how it answers (api: JSON; browser: redirects into the interface and
@@ -26,7 +26,6 @@
 #include "metrics/metrics.h"
 #include "oidc/oidc.h"
 
-#define FLOW_COOKIE "visura_spid"
 #define FLOW_SECONDS 600
 #define FOR_OPERATOR "operatore"
 #define FOR_CITIZEN "cittadino"
@@ -82,7 +81,7 @@ static void as_page(struct http_request *r, const char *back)
 
 static void flow_cookie(struct http_request *r, const char *value, int max_age)
 {
-	api_cookie_set(r, FLOW_COOKIE, value, "/api/v1/auth/spid/", max_age, "Lax");
+	api_cookie_set(r, API_COOKIE_SPID, value, max_age, "Lax");
 }
 
 /* GET /api/v1/auth/spid/start?username=U | for=cittadino [&level=2|3]
@@ -298,7 +297,7 @@ static void callback(struct http_request *r, struct flow *fl)
 	struct vis_error e = {0};
 	const char *code = http_query(r, "code");
 	const char *state = http_query(r, "state");
-	const char *cookie = http_cookie(r, FLOW_COOKIE);
+	const char *cookie = http_cookie(r, API_COOKIE_SPID);
 	char plain[256] = "";
 	if (cookie && strlen(cookie) < 512)
 		sealed_open(r->app->secrets, cookie, plain, sizeof plain, &e);

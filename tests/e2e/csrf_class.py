@@ -13,7 +13,8 @@ as it exists, or this test fails until it is classified here:
 - every ROUTE_CITIZEN change, with a citizen's SPID/CIE session: without
   the session's token (header or the form's csrf_token field), with a
   wrong one, or from a foreign page, refused `403 csrf_failed`; the page's
-  own forms carry the token and work;
+  own forms carry the token and work; the refusals for the token are a
+  `csrf_refused` security event, as an operator's are;
 - every other public change is in PUBLIC_CHANGES with the reason it needs
   no session token (there is no cookie to ride), and is still refused from
   a foreign page; every public read is in PUBLIC_READS with what it does;
@@ -23,8 +24,12 @@ as it exists, or this test fails until it is classified here:
   table of the database, the access trail included, compared before and
   after: the sessions' last use and the security events, where the
   refusals are recorded, apart);
-- every Set-Cookie seen is HttpOnly, Secure, SameSite=Strict or Lax, with
-  a Path (the operator's session Strict)."""
+- every Set-Cookie seen is named __Host- (the browser takes it only from
+  our own host: a sibling subdomain cannot plant it), HttpOnly, Secure,
+  Path=/, no Domain, SameSite=Strict or Lax (the operator's session Strict);
+- cookie tossing: a session's own valid value, planted under the name
+  without the prefix (what a sibling subdomain can set), authenticates
+  nobody."""
 import json
 import re
 
@@ -68,6 +73,7 @@ PUBLIC_READS = {
 }
 
 FOREIGN = ("cross-site", "same-site")
+SESSION, CITIZEN = "__Host-visura_session", "__Host-visura_cittadino"
 
 
 def fill(pattern, cf):
@@ -151,7 +157,7 @@ def check_class(srv, op, citizen_login, page_says):
     jar.note(expect(cit.get("/api/v1/auth/spid/start?for=cittadino"), 200, what="a start"))
     jar.note(expect(citizen_login(op, cit, cf, 2), 200, what="a citizen's session"))
     ctok = expect(cit.get("/citizen/notifications"), 200, what="the citizen's state")["csrf_token"]
-    ccookies = {"visura_cittadino": cit.cookies["visura_cittadino"]}
+    ccookies = {CITIZEN: cit.cookies[CITIZEN]}
     acookies = dict(admin.cookies)
 
     unclassified = []
@@ -210,10 +216,27 @@ def check_class(srv, op, citizen_login, page_says):
     check(not unclassified,
           f"public routes not classified in test_csrf.py (a change needs the session's "
           f"token or a reason in PUBLIC_CHANGES; a read a line in PUBLIC_READS): {unclassified}")
+    # A citizen's refusals are security events, like an operator's: no
+    # account, so one row for the address with a count.
+    ev = [e for e in srv.events("csrf_refused")
+          if e["account_id"] == 0 and e["detail"].startswith("/citizen/")]
+    check(len(ev) == 1 and "repeated=" in ev[0]["detail"],
+          f"the citizens' CSRF refusals recorded as one csrf_refused event: {ev}")
     after = snapshot(srv.db)
     changed = [t for t in before if before[t] != after.get(t)]
     check(not changed, f"refused requests changed tables: {changed}")
     check(n > 120, f"only {n} refusals tried")
+
+    # Cookie tossing: a sibling subdomain can set a cookie without the
+    # prefix (Domain= the parent domain) but never one named __Host-.  The
+    # sessions' own valid values under the names without it are not read.
+    planted = {SESSION[len("__Host-"):]: admin.cookies[SESSION]}
+    expect(send(srv, jar, "GET", "/api/v1/auth/me", planted), 401, "unauthenticated",
+           what="an operator's session value planted without the __Host- prefix")
+    planted = {CITIZEN[len("__Host-"):]: ccookies[CITIZEN]}
+    expect(send(srv, jar, "GET", "/citizen/notifications", planted), 401,
+           "citizen_session_expired",
+           what="a citizen's session value planted without the __Host- prefix")
 
     # The sessions were not touched, and the right token from our own page works.
     expect(admin.get("/api/v1/auth/me"), 200, what="the admin's session still there")
@@ -261,12 +284,14 @@ def check_class(srv, op, citizen_login, page_says):
     for sc in jar.seen:
         attrs = [a.strip().lower() for a in sc.split(";")[1:]]
         name = sc.split("=", 1)[0]
+        check(name.startswith("__Host-"), f"the __Host- prefix: {sc}")
         check("httponly" in attrs and "secure" in attrs, f"HttpOnly and Secure: {sc}")
-        check(any(a.startswith("path=") for a in attrs), f"a Path: {sc}")
+        check([a for a in attrs if a.startswith("path=")] == ["path=/"], f"Path=/: {sc}")
+        check(not any(a.startswith("domain=") for a in attrs), f"no Domain: {sc}")
         same = [a for a in attrs if a.startswith("samesite=")]
-        want = ("samesite=strict",) if name == "visura_session" else ("samesite=strict",
-                                                                      "samesite=lax")
+        want = ("samesite=strict",) if name == SESSION else ("samesite=strict", "samesite=lax")
         check(len(same) == 1 and same[0] in want, f"SameSite: {sc}")
     names = {sc.split("=", 1)[0] for sc in jar.seen}
-    check({"visura_session", "visura_cittadino"} <= names, f"both sessions' cookies seen: {names}")
+    check({SESSION, CITIZEN, "__Host-visura_spid"} <= names,
+          f"both sessions' cookies and the SPID/CIE flow's seen: {names}")
 

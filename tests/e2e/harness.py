@@ -1100,7 +1100,7 @@ class Client:
 
     @property
     def session(self):
-        return self.cookies.get("visura_session")
+        return self.cookies.get("__Host-visura_session")
 
 
 # ---------------------------------------------------------------- the runner

@@ -248,7 +248,7 @@ def run(srv, op, relay):
     eq((st["address"], st["pending_address"]), (None, None), "the address was deleted")
     r = srv.request("POST", "/citizen/notifications",
                     "address=" + urllib.parse.quote(addr2) + "&csrf_token=" + st["csrf_token"],
-                    dict(FORM, Cookie="visura_cittadino=" + c.cookies["visura_cittadino"]))
+                    dict(FORM, Cookie="__Host-visura_cittadino=" + c.cookies["__Host-visura_cittadino"]))
     expect(r, 303, what="the page's form")
     eq(r.header("Location"), "/citizen/access-report", "back to the page")
     settle(srv)

@@ -278,7 +278,8 @@ def test_oversized_headers_rejected():
         status, hdr, body = parse_raw(srv.raw_exchange(req))
         check(status in (400, 413, 431, None), f"3000 headers: status {status}")
         # A huge cookie too (the session lookup must not choke on it).
-        r = srv.request("GET", "/api/v1/auth/me", headers={"Cookie": "visura_session=" + "A" * 30000})
+        r = srv.request("GET", "/api/v1/auth/me",
+                        headers={"Cookie": "__Host-visura_session=" + "A" * 30000})
         check(r.status in (400, 401, 413, 431), f"30 KB cookie: {r.status}")
         # A very long path: refused with the error shape.
         r = srv.request("GET", "/api/v1/accounts/" + "1" * 5000)

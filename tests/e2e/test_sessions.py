@@ -26,7 +26,7 @@ def test_cookie_flags_and_login_answer():
         sc = cookies[0]
         parts = [p.strip() for p in sc.split(";")]
         name, _, value = parts[0].partition("=")
-        eq(name, "visura_session", "cookie name")
+        eq(name, "__Host-visura_session", "cookie name")
         check(re.fullmatch(r"[A-Za-z0-9_-]{43}", value), f"cookie value shape {value!r}")
         attrs = {p.split("=")[0].lower(): (p.split("=", 1)[1] if "=" in p else True) for p in parts[1:]}
         check(attrs.get("httponly") is True, f"HttpOnly missing: {sc}")
@@ -56,12 +56,12 @@ def test_session_fixation_impossible():
         srv.admin()
         chosen = secrets.token_urlsafe(32)[:43]
         c = srv.client()
-        c.cookies["visura_session"] = chosen
+        c.cookies["__Host-visura_session"] = chosen
         expect(c.login(srv.admin_user, srv.admin_password), 200, what="login")
         check(c.session != chosen, "the server kept a session id chosen by the client")
         expect(c.me(), 200, what="new session works")
         bad = srv.client()
-        bad.cookies["visura_session"] = chosen
+        bad.cookies["__Host-visura_session"] = chosen
         expect(bad.me(), 401, "unauthenticated", "chosen id")
 
 
@@ -108,9 +108,9 @@ def test_logout_revokes_session():
         token, csrf = a.session, a.csrf
         r = expect(a.post("/api/v1/auth/logout"), 200, what="logout")
         sc = r.header("Set-Cookie") or ""
-        check(sc.startswith("visura_session=;") and "Max-Age=0" in sc, f"cookie not cleared: {sc}")
+        check(sc.startswith("__Host-visura_session=;") and "Max-Age=0" in sc, f"cookie not cleared: {sc}")
         replay = srv.client()
-        replay.cookies["visura_session"] = token
+        replay.cookies["__Host-visura_session"] = token
         replay.csrf = csrf
         expect(replay.me(), 401, "unauthenticated", "old cookie after logout")
         expect(replay.post("/api/v1/enti", {"name": "x", "kind": "other",
@@ -158,12 +158,12 @@ def test_session_token_tampering():
                     "", "A" * 43, "' OR '1'='1", good + "' OR '1'='1", "A" * 5000, good[::-1]]
         for v in variants:
             c = srv.client()
-            c.cookies["visura_session"] = v
+            c.cookies["__Host-visura_session"] = v
             r = c.me()
             expect(r, 401, "unauthenticated", f"cookie {v[:50]!r}")
         # The CSRF token is not a session token; the session token is not a bearer token.
         c = srv.client()
-        c.cookies["visura_session"] = admin.csrf
+        c.cookies["__Host-visura_session"] = admin.csrf
         expect(c.me(), 401, "unauthenticated", "csrf token as cookie")
         expect(srv.client(bearer=good).me(), 401, "unauthenticated", "session token as bearer")
         for auth in ("Basic YWRtaW46YWRtaW4=", "Bearer", "Bearer ", "bearer " + good, "Token " + good):
@@ -384,7 +384,7 @@ def test_ended_sessions_say_why():
         expect(other.post("/api/v1/auth/logout"), 200)
         expect(other.me(), 401, "unauthenticated", "after logout")
         stranger = srv.client()
-        stranger.cookies["visura_session"] = "A" * 43
+        stranger.cookies["__Host-visura_session"] = "A" * 43
         expect(stranger.me(), 401, "unauthenticated", "an unknown cookie learns nothing")
 
 

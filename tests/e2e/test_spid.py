@@ -192,10 +192,10 @@ def start(c, username, ask=None):
 def login(op, c, username, sub, cf, level, ask=None):
     op.post("/test/next", {"sub": sub, "fiscal_number": "TINIT-" + cf, "acr": L % level})
     url = start(c, username, ask)["authorization_url"]
-    c.flow = c.cookies["visura_spid"]
+    c.flow = c.cookies["__Host-visura_spid"]
     query = op.visit(url)
     r = c.get("/api/v1/auth/spid/callback?" + query)
-    check("visura_spid" not in c.cookies, "the flow cookie ends with the flow")
+    check("__Host-visura_spid" not in c.cookies, "the flow cookie ends with the flow")
     return query, r
 
 
@@ -315,7 +315,7 @@ def run(srv, op):
 
     # The same answer again, with its flow cookie (state, code): refused.
     replay = Client(srv)
-    replay.cookies = {"visura_spid": c.flow}
+    replay.cookies = {"__Host-visura_spid": c.flow}
     expect(replay.get("/api/v1/auth/spid/callback?" + query), 401, "spid_replayed",
            what="a replayed answer")
     # Another flow's answer in this browser: refused.
@@ -399,7 +399,7 @@ def run(srv, op):
     r = expect(b.get("/api/v1/auth/spid/callback?" + query, headers=HTML), 303,
                what="a browser's callback")
     eq(r.header("Location"), "/", "into the interface")
-    check("visura_session" in b.cookies, "the session cookie set")
+    check("__Host-visura_session" in b.cookies, "the session cookie set")
     eq(expect(b.get("/api/v1/auth/me"), 200, what="the session")["id"], acc["id"],
        "the browser's session")
     r = expect(Client(srv).get("/api/v1/auth/spid/callback?" + query, headers=HTML), 400,
@@ -433,7 +433,7 @@ def citizen_login(op, c, cf, level, ask=None, via=""):
     op.post("/test/next", {"sub": "cit-" + cf, "fiscal_number": "TINIT-" + cf, "acr": L % level})
     q = "/api/v1/auth/spid/start?for=cittadino" + (f"&level={ask}" if ask else "")
     url = expect(c.get(q), 200, what="a citizen's start")["authorization_url"]
-    c.flow = c.cookies["visura_spid"]
+    c.flow = c.cookies["__Host-visura_spid"]
     c.query = op.visit(url)
     return c.get("/api/v1/auth/spid/callback?" + c.query)
 
@@ -531,18 +531,19 @@ def run_citizen(srv, op):
     # Level 1: refused, no session.
     c1 = Client(srv)
     expect(citizen_login(op, c1, me, 1), 403, "spid_level_too_low", what="a citizen at level 1")
-    check("visura_cittadino" not in c1.cookies, "no citizen's session at level 1")
+    check("__Host-visura_cittadino" not in c1.cookies, "no citizen's session at level 1")
 
     # Level 2: a citizen's session, bound to the codice fiscale asserted.
     c = Client(srv)
     r = expect(citizen_login(op, c, me, 2), 200, what="a citizen at level 2")
     eq((r["codice_fiscale"], r["level"]), (me, 2), "the session's person and level")
-    check("visura_spid" not in c.cookies, "the flow cookie ends with the flow")
-    cookie = next((x for x in r.header_all("Set-Cookie") if x.startswith("visura_cittadino=")), "")
-    for attr in ("visura_cittadino=", "Path=/citizen/", "HttpOnly", "Secure", "SameSite=Lax",
+    check("__Host-visura_spid" not in c.cookies, "the flow cookie ends with the flow")
+    cookie = next((x for x in r.header_all("Set-Cookie")
+                   if x.startswith("__Host-visura_cittadino=")), "")
+    for attr in ("__Host-visura_cittadino=", "Path=/;", "HttpOnly", "Secure", "SameSite=Lax",
                  "Max-Age=900"):
         check(attr in cookie, f"the citizen's cookie has {attr}: {cookie}")
-    token = c.cookies["visura_cittadino"]
+    token = c.cookies["__Host-visura_cittadino"]
     got = report(c, "the citizen's own report")
     eq(got["codice_fiscale"], me, "their own codice fiscale")
     eq([(e["ente"], e["operazione"]) for e in got["accesses"]],
@@ -591,7 +592,7 @@ def run_citizen(srv, op):
                what=f"the citizen's report with {q}")
     # Every other route refuses the citizen's session.
     only = Client(srv)
-    only.cookies = {"visura_cittadino": token}
+    only.cookies = {"__Host-visura_cittadino": token}
     doc = expect(srv.request("GET", "/api/v1/openapi.json"), 200, what="the contract").json
     tried = 0
     for path, item in doc["paths"].items():
@@ -609,7 +610,7 @@ def run_citizen(srv, op):
 
     # The same provider's answer again: refused.
     replay = Client(srv)
-    replay.cookies = {"visura_spid": c.flow}
+    replay.cookies = {"__Host-visura_spid": c.flow}
     expect(replay.get("/api/v1/auth/spid/callback?" + c.query), 401, "spid_replayed",
            what="a citizen's replayed answer")
     r = expect(replay.get("/api/v1/auth/spid/callback?" + c.query, headers=HTML), 400,
@@ -628,7 +629,7 @@ def run_citizen(srv, op):
     tok = expect(c.get("/citizen/notifications"), 200, what="the session's token")["csrf_token"]
     expect(c.post("/citizen/logout", csrf=False, headers={"X-CSRF-Token": tok}), 200,
            what="logout")
-    check("visura_cittadino" not in c.cookies, "the cookie ended")
+    check("__Host-visura_cittadino" not in c.cookies, "the cookie ended")
     report(only, "the ended session", 401, "citizen_session_expired")
     page_says(expect(only.get("/citizen/access-report", headers=HTML), 401,
                      what="the ended session, as a page"), "sessione è terminata",
