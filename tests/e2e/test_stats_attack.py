@@ -222,16 +222,20 @@ def read_all(get, get_text, comune, thr, atk):
 
     bil = table("bilancio")
     periods = sorted({(r[3], r[4]) for r in bil["righe"]})
-    # the stock tables are published on the first day of a month only
+    # the stock tables are published on the first day of a month only, as
+    # the population at its start: the first of every month from the one
+    # after the first import to the one after the last (the register's
+    # latest state, that of the last import, the end of the month not yet
+    # complete)
     cov = bil["periodo_coperto"]
-    dates = [d for d in sorted({day_before(dal) for dal, _ in periods} |
-                               {(datetime.date.fromisoformat(al) + datetime.timedelta(days=1))
-                                .isoformat() for _, al in periods})
-             if d.endswith("-01") and cov["dal"] <= day_before(d) <= cov["al"]]
+    dates, m = [], datetime.date.fromisoformat(cov["dal"][:8] + "01")
+    while m.isoformat() <= cov["al"]:
+        m = (m + datetime.timedelta(days=31)).replace(day=1)
+        dates.append(m.isoformat())
     for asked in dates:
         # a table of the first of a month is the population at its start:
         # the end of the day before, the previous month's balance's end
-        d = day_before(asked)
+        d = min(day_before(asked), cov["al"])
         pop = lambda s: ("pop", d, s)  # noqa: E731
         forr = lambda s: ("for", d, s)  # noqa: E731
         # POSAS and STRASA: ages x sexes, the 999 row the population (the
