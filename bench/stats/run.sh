@@ -56,7 +56,7 @@ done
 # 24 whole months inside the period the register covers (it starts the
 # day after the first import, 2026-01-01)
 measure "table bilancio, 24 months" "$V" stats --db "$work/v.db" --table bilancio \
-  --from 2026-02-01 --to 2028-01-31
+  --from 2026-02 --to 2028-01
 measure "series population, 24 months" "$V" stats --db "$work/v.db" --series population \
   --from 2026-02 --to 2028-01
 measure "series crude_birth_rate, 24 months" "$V" stats --db "$work/v.db" \

@@ -117,15 +117,11 @@ void api_stats_tables(struct http_request *r)
 	}
 	if (!common_params(r, &q.threshold, q.comuni))
 		return;
-	static const char *const dates[] = {"date", "from", "to"};
-	int *ddst[] = {&q.date, &q.from, &q.to};
-	for (int i = 0; i < 3; i++) {
-		const char *v = http_query(r, dates[i]);
-		if (v && *v && !date_parse(v, strlen(v), ddst[i])) {
-			http_reply_error(r, 400, "invalid_request",
-					 "le date devono essere AAAA-MM-GG");
-			return;
-		}
+	struct vis_error de = {0};
+	if (stats_table_dates(&q, http_query(r, "date"), http_query(r, "from"), http_query(r, "to"),
+			      &de)) {
+		http_reply_error(r, 400, "invalid_request", de.msg);
+		return;
 	}
 	if (year && (!int_param(year, &q.year) || q.year < 1900 || q.year > 2999)) {
 		http_reply_error(r, 400, "invalid_request", "year: un anno dal 1900 al 2999");

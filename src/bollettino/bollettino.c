@@ -514,13 +514,16 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 	if (rc)
 		return rc;
 	json_t *bil = NULL, *posas = NULL, *st = NULL, *fam = NULL;
+	/* the stocks of the last day: the tables of the first of the next
+	 * month, which are the population at its start */
+	int next = date_add_days(to, 1);
 	int thr = o->threshold;
 	/* the balance counted as it is (a threshold of 1 hides nothing), then
 	 * protected for the bulletin (balance_protect) */
-	if ((rc = table(s, rd, STATS_BILANCIO, comune, 0, from, to, 1, o->today, &bil, e)) ||
-	    (rc = table(s, rd, STATS_POSAS, comune, to, 0, 0, thr, o->today, &posas, e)) ||
-	    (rc = table(s, rd, STATS_STRASA_CITT, comune, to, 0, 0, thr, o->today, &st, e)) ||
-	    (rc = table(s, rd, STATS_FAMIGLIE, comune, to, 0, 0, thr, o->today, &fam, e))) {
+	if ((rc = table(s, rd, STATS_BILANCIO, comune, 0, mese, mese, 1, o->today, &bil, e)) ||
+	    (rc = table(s, rd, STATS_POSAS, comune, next, 0, 0, thr, o->today, &posas, e)) ||
+	    (rc = table(s, rd, STATS_STRASA_CITT, comune, next, 0, 0, thr, o->today, &st, e)) ||
+	    (rc = table(s, rd, STATS_FAMIGLIE, comune, next, 0, 0, thr, o->today, &fam, e))) {
 		json_decref(bil);
 		json_decref(posas);
 		json_decref(st);

@@ -25,7 +25,8 @@ static void usage(FILE *out)
 		"                    [--age-step N] [--threshold N] [--from DATE --to DATE]\n"
 		"                    [--format json|csv]\n"
 		"       visura stats --table NAME [--comune ISTAT[,ISTAT...]] [--year YYYY]\n"
-		"                    [--date YYYY-MM-DD] [--from DATE --to DATE] [--period mese|anno]\n"
+		"                    [--date YYYY-MM-01] [--from YYYY-MM --to YYYY-MM]\n"
+		"                    [--period mese|anno]\n"
 		"                    [--threshold N] [--format json|csv]\n"
 		"       visura stats --series INDICATOR [--comune ISTAT[,ISTAT...]]\n"
 		"                    [--by-comune | --by-provincia]\n"
@@ -42,12 +43,15 @@ static void usage(FILE *out)
 		"and single year of age at 1 January of --year), strasa (foreign residents by\n"
 		"sex and age), strasa_cittadinanza (by citizenship and sex),\n"
 		"strasa_cittadinanza_eta (by citizenship, sex and age), famiglie\n"
-		"(households by size; --date instead of 1 January), famiglie_tipologia\n"
-		"(households by ISTAT type and size; --date too), bilancio (demographic\n"
-		"balance by month, or by year with --period anno, over --from..--to within the\n"
-		"period the register covers), localita and strade (one --comune: residents\n"
+		"(households by size), famiglie_tipologia (households by ISTAT type and\n"
+		"size), bilancio (demographic balance by month, or by year with --period\n"
+		"anno, over the whole months --from..--to within the period the register\n"
+		"covers), localita and strade (one --comune: residents\n"
 		"by sex, age group and citizenship, households, old-age index and average\n"
 		"age, by the locality or the street of their household's address).\n"
+		"The stock tables are at 1 January of --year, or on --date, the first day\n"
+		"of a month (YYYY-MM-01); another day, or a balance from or to a day, is\n"
+		"refused: two days' tables would differ by unprotected flows.\n"
 		"Every row and column total keeps at least two\n"
 		"hidden cells adding up to the threshold (secondary suppression).\n\n"
 		"--series follows one indicator over months (or years with --step year),\n"
@@ -300,7 +304,7 @@ int cmd_stats(int argc, char **argv)
 	struct stats_query q = {.age_step = 5, .threshold = -1};   /* -1: the floor */
 	struct stats_table_query tq = {0};
 	struct stats_series_query sq = {0};
-	const char *from = NULL, *to = NULL;
+	const char *from = NULL, *to = NULL, *date = NULL;
 	bool table = false, series = false;
 	const char *db = NULL, *format = "json", *config = NULL;
 	struct config cfg;
@@ -367,16 +371,13 @@ int cmd_stats(int argc, char **argv)
 			break;
 		case 'f': from = v; break;
 		case 'T': to = v; break;
+		case 'D': date = v; break;
 		case 'a':
-		case 'D': {
-			int d;
-			if (!date_parse(v, strlen(v), &d)) {
-				fprintf(stderr, "visura: stats: dates are YYYY-MM-DD\n");
+			if (!date_parse(v, strlen(v), &q.as_of)) {
+				fprintf(stderr, "visura: stats: le date sono AAAA-MM-GG\n");
 				return EXIT_USAGE;
 			}
-			*(c == 'a' ? &q.as_of : &tq.date) = d;
 			break;
-		}
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -386,10 +387,16 @@ int cmd_stats(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* --from/--to: months for a series, days otherwise */
+	struct vis_error e = {0};
+	/* --date, --from, --to of a table: as the API takes them */
+	if (table && stats_table_dates(&tq, date, from, to, &e)) {
+		cli_error("stats", &e);
+		return EXIT_USAGE;
+	}
+	/* --from/--to: months for a series, days for the summary */
 	const char *ends[] = {from, to};
 	int *days[] = {&q.events_from, &q.events_to}, *months[] = {&sq.from, &sq.to};
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2 && !table; i++) {
 		if (!ends[i])
 			continue;
 		if (series ? !stats_month_parse(ends[i], months[i])
@@ -399,7 +406,6 @@ int cmd_stats(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	struct vis_error e = {0};
 	if (config && config_load_file(&cfg, config, &e)) {
 		cli_error("config", &e);
 		return EXIT_USAGE;
@@ -420,8 +426,6 @@ int cmd_stats(int argc, char **argv)
 	json_t *doc = NULL;
 	if (table) {
 		memcpy(tq.comuni, q.comuni, sizeof tq.comuni);
-		tq.from = q.events_from;
-		tq.to = q.events_to;
 		tq.threshold = q.threshold;
 	}
 	if (series) {

@@ -8,6 +8,7 @@
 #include "common/str.h"
 #include "refdata/refdata.h"
 #include "stats/history.h"
+#include "stats/series.h"
 #include "stats/stats.h"
 
 #define AGES STATS_AGES       /* 0..99 and "100 e oltre" (ISTAT: 100) */
@@ -294,6 +295,40 @@ static const char table_names[] = "posas, strasa, strasa_cittadinanza, bilancio,
 const char *stats_table_names(void)
 {
 	return table_names;
+}
+
+vis_err stats_table_dates(struct stats_table_query *q, const char *date, const char *from,
+			  const char *to, struct vis_error *e)
+{
+	bool balance = q->table == STATS_BILANCIO;
+	if (date && *date) {
+		int d;
+		if (balance)
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "il bilancio non prende \"date\": il periodo è dato in mesi "
+					     "interi con \"from\" e \"to\" (AAAA-MM)");
+		if (!date_parse(date, strlen(date), &d) || DATE_DAY(d) != 1)
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "\"date\" è il primo giorno di un mese (AAAA-MM-01), come "
+					     "ISTAT pubblica le tavole: non un altro giorno (%.32s)", date);
+		q->date = d;
+	}
+	const char *ends[] = {from, to}, *names[] = {"from", "to"};
+	int *dst[] = {&q->from, &q->to};
+	for (int i = 0; i < 2; i++) {
+		if (!ends[i] || !*ends[i])
+			continue;
+		if (!balance)
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "\"from\" e \"to\" sono del solo bilancio; le altre tavole "
+					     "prendono \"date\" (AAAA-MM-01) o \"year\"");
+		if (!stats_month_parse(ends[i], dst[i]))
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "\"%s\" è un mese, AAAA-MM: il bilancio si dà per mesi "
+					     "interi, dal primo all'ultimo giorno, non da un giorno "
+					     "qualsiasi (%.32s)", names[i], ends[i]);
+	}
+	return VIS_OK;
 }
 
 bool stats_table_parse(const char *name, enum stats_table *out)
@@ -1145,22 +1180,37 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 	const char *title = "";
 
 	if (q->table == STATS_BILANCIO) {
-		int from = q->from ? q->from : date_add_days(cov_from, 1);
-		int to = q->to ? q->to : cov_to;
-		/* Flows before the first import are not in the register. */
-		if (!cov_from || from <= cov_from || to > cov_to || from > to) {
+		/* Whole months, each from its first day to its last, cut to the
+		 * period covered: flows before the first import are not in the
+		 * register, the first month starts the day after it; the last
+		 * month ends at the last import, as in the series. */
+		if (!cov_from) {
 			json_decref(head);
-			if (!cov_from)
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "nessuna importazione per questi comuni: il registro "
+					     "non copre alcun periodo");
+		}
+		int next = date_add_days(cov_from, 1);
+		int fm = q->from ? q->from : DATE_YEAR(next) * 100 + DATE_MONTH(next);
+		int tm = q->to ? q->to : DATE_YEAR(cov_to) * 100 + DATE_MONTH(cov_to);
+		int first = fm * 100 + 1;
+		int last = tm * 100 + date_days_in_month(tm / 100, tm % 100);
+		int from = first > cov_from ? first : next;
+		int to = last < cov_to ? last : cov_to;
+		if (fm > tm || from > to) {
+			json_decref(head);
+			if (fm > tm)
 				return vis_error_set(e, VIS_ERR_INVALID,
-						     "nessuna importazione per questi comuni: il registro "
-						     "non copre alcun periodo");
+						     "\"from\" (%04d-%02d) è dopo \"to\" (%04d-%02d)",
+						     fm / 100, fm % 100, tm / 100, tm % 100);
 			/* the first day that can be asked for, said as such */
-			char first[11];
-			date_format(date_add_days(cov_from, 1), first);
+			char first_day[11];
+			date_format(next, first_day);
 			return vis_error_set(e, VIS_ERR_INVALID,
 					     "il bilancio si calcola solo sul periodo coperto dal registro: "
-					     "dal %s (il giorno dopo la prima importazione, del %s) al %s",
-					     first, df, dt);
+					     "dal %s (il giorno dopo la prima importazione, del %s) al %s; "
+					     "i mesi chiesti, da %04d-%02d a %04d-%02d, ne sono fuori",
+					     first_day, df, dt, fm / 100, fm % 100, tm / 100, tm % 100);
 		}
 		rc = balance_table(s, q, from, to, &g, code, name, e);
 		static const char *const bc[] = {
@@ -1177,14 +1227,35 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 	} else {
 		char d[11];
 		date_format(on, d);
-		/* Before the first import the register does not know who lived there. */
-		if (!cov_from || on < cov_from) {
+		/* On the first of a month only, at its start: the population at
+		 * the end of the day before, the end of the previous month's
+		 * balance and the series' stock of that month (one state per
+		 * month boundary, so no table differs from another by days of
+		 * flows). */
+		if (DATE_DAY(on) != 1) {
 			json_decref(head);
 			return vis_error_set(e, VIS_ERR_INVALID,
-					     cov_from ? "il registro copre questi comuni dal %s: non prima (%s)"
-						      : "nessuna importazione per questi comuni%s%s",
-					     cov_from ? df : "", cov_from ? d : "");
+					     "le tavole si danno al primo giorno di un mese (AAAA-MM-01), "
+					     "non al %s", d);
 		}
+		int state = date_add_days(on, -1);
+		/* Before the first import the register does not know who lived there. */
+		if (!cov_from || state < cov_from) {
+			json_decref(head);
+			if (!cov_from)
+				return vis_error_set(e, VIS_ERR_INVALID,
+						     "nessuna importazione per questi comuni");
+			int y = DATE_YEAR(cov_from), m = DATE_MONTH(cov_from) + 1;
+			if (m > 12) {
+				m = 1;
+				y++;
+			}
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "il registro copre questi comuni dal %s: la prima data è il "
+					     "%04d-%02d-01 (la popolazione all'inizio del giorno, cioè alla "
+					     "fine del giorno prima), non %s", df, y, m, d);
+		}
+		on = state;
 		json_object_set_new(head, "riferimento", json_string(d));
 		if (q->table == STATS_LOCALITA || q->table == STATS_STRADE) {
 			bool street = q->table == STATS_STRADE;

@@ -46,8 +46,10 @@ struct stats_table_query {
 	enum stats_table table;
 	char comuni[4096];      /* ISTAT codes, comma-separated; "" = every municipality */
 	int year;               /* all but the balance: 1 January of this year; 0 = this year */
-	int date;               /* famiglie*: this date instead (YYYYMMDD), 0 = 1 January */
-	int from, to;           /* balance: YYYYMMDD; 0 = the whole period covered */
+	int date;               /* this day instead (YYYYMMDD), 0 = 1 January; from outside
+				 * (stats_table_dates) the first of a month only */
+	int from, to;           /* balance: months YYYYMM, each whole, cut to the
+				 * period covered; 0 = the whole period covered */
 	bool yearly;            /* balance by year rather than by month */
 	int threshold;          /* smallest count published */
 };
@@ -58,6 +60,16 @@ bool stats_table_parse(const char *name, enum stats_table *out);
 /* The names of the tables, in the order of enum stats_table, separated by
  * ", ": the one list the API, the command line and their messages use. */
 const char *stats_table_names(void);
+
+/* The dates of a request as the API and the command line take them, into
+ * q (q->table set): `date` the first day of a month, YYYY-MM-01, for the
+ * stock tables; `from` and `to` months, YYYY-MM, for the balance (whole
+ * months).  A stock at any day, or a balance over any span of days, would
+ * differ from the next day's or the overlapping span's by a few days of
+ * flows that no protection sees (docs/api.md, "Segreto statistico").
+ * NULL or "" = not given.  VIS_ERR_INVALID naming what is allowed. */
+vis_err stats_table_dates(struct stats_table_query *q, const char *date, const char *from,
+			  const char *to, struct vis_error *e);
 
 /* Computes the table into *out (a new JSON object). */
 vis_err stats_table_compute(struct store *s, const struct refdata *rd,

@@ -5,8 +5,8 @@ combines them.
 
 For small generated municipalities (several seeds, thresholds 3 and 5) the
 test reads POSAS, STRASA, STRASA by citizenship, households by size and by type
-and the indicators by locality on the dates a balance touches (the day before its
-first month, the last day of each month), the monthly balance and the
+and the indicators by locality on the first day of each month a balance touches
+(the population at its start: the end of the month before), the monthly balance and the
 series of the population, its sexes, the foreigners and every flow.  Each
 published cell is a value of one unknown of the register (the population
 of a date by sex, a flow of a month by sex, the residents of an age, ...):
@@ -21,7 +21,13 @@ single-unknown elimination over all the relations at once, and fails when
 a hidden count of 1 to threshold-1 persons comes out exactly.  The
 monthly bulletin publishes the balance exactly as the monthly table does
 (test_bollettino checks it cell by cell, hidden ones included), its other
-tables are these tables: it adds nothing to what is read here."""
+tables are these tables: it adds nothing to what is read here.
+
+Over dates (read_days, issue #17): POSAS on consecutive days (a cell that
+changes by less than the threshold from one day to the next is a count of
+persons of that day) and the balance of each single day and of the spans
+from the first of the month to each day, linked cell by cell; the API
+takes the first of a month and whole months only, so each is refused."""
 import csv
 import datetime
 import io
@@ -49,6 +55,7 @@ class Attack:
         self.hidden = set()     # unknowns some publication hides
         self.rel = []           # ({unknown: coefficient}, constant): sum(c * x) = constant
         self.ratios = []        # published indicators: (num, den, scale, value, decimals)
+        self.day_leaks = []     # small changes of a cell between two consecutive days
 
     def cell(self, var, value, where):
         if value is None:
@@ -76,6 +83,27 @@ class Attack:
             return
         check(isinstance(value, (int, float)), f"{where}: a number")
         self.ratios.append((num, den, scale, value, decimals))
+
+    def balance_rows(self, rows, kind="bal"):
+        """A balance's rows (label cells, then the 12 counts): start and
+        end are the populations of POSAS, every row's identities, and men
+        + women = total in every column."""
+        for r in rows:
+            dal, al, s = r[3], r[4], BAL_SEX[r[5]]
+            v = [bvar(dal, al, s, j, kind) for j in range(12)]
+            for j in range(12):
+                self.cell(v[j], r[6 + j], f"bilancio {kind} {dal} {s}")
+            flows = {v[0]: 1, v[11]: -1}
+            for j, sign in FLOW_SIGN.items():
+                flows[v[j]] = sign
+            self.relation(flows)
+            self.relation({v[1]: 1, v[2]: -1, v[3]: -1})
+            self.relation({v[4]: 1, v[5]: 1, v[6]: 1, v[7]: -1, v[8]: -1, v[9]: -1, v[10]: -1})
+            self.relation({v[0]: 1, v[3]: 1, v[10]: 1, v[11]: -1})
+        for dal, al in sorted({(r[3], r[4]) for r in rows}):
+            for j in range(12):
+                self.total([bvar(dal, al, "M", j, kind), bvar(dal, al, "F", j, kind)],
+                           bvar(dal, al, "T", j, kind))
 
     def solve(self):
         """Repeated single-unknown elimination over every relation, pairs
@@ -168,6 +196,15 @@ class Attack:
         return sorted(out, key=str), len(set(val) - set(self.known))
 
 
+def bvar(dal, al, s, j, kind="bal"):
+    """A cell of a balance: the start and the end are populations."""
+    if j == 0:
+        return ("pop", day_before(dal), s)
+    if j == 11:
+        return ("pop", al, s)
+    return (kind, dal, al, s, j)
+
+
 def day_before(d):
     return (datetime.date.fromisoformat(d) - datetime.timedelta(days=1)).isoformat()
 
@@ -185,14 +222,26 @@ def read_all(get, get_text, comune, thr, atk):
 
     bil = table("bilancio")
     periods = sorted({(r[3], r[4]) for r in bil["righe"]})
-    dates = sorted({day_before(dal) for dal, _ in periods} | {al for _, al in periods})
-    for d in dates:
+    # the stock tables are published on the first day of a month only, as
+    # the population at its start: the first of every month from the one
+    # after the first import to the one after the last (the register's
+    # latest state, that of the last import, the end of the month not yet
+    # complete)
+    cov = bil["periodo_coperto"]
+    dates, m = [], datetime.date.fromisoformat(cov["dal"][:8] + "01")
+    while m.isoformat() <= cov["al"]:
+        m = (m + datetime.timedelta(days=31)).replace(day=1)
+        dates.append(m.isoformat())
+    for asked in dates:
+        # a table of the first of a month is the population at its start:
+        # the end of the day before, the previous month's balance's end
+        d = min(day_before(asked), cov["al"])
         pop = lambda s: ("pop", d, s)  # noqa: E731
         forr = lambda s: ("for", d, s)  # noqa: E731
         # POSAS and STRASA: ages x sexes, the 999 row the population (the
         # foreign residents) by sex.
         for name, tot, kind in (("posas", pop, "age"), ("strasa", forr, "fage")):
-            doc = table(name, date=d)
+            doc = table(name, date=asked)
             col = {s: [] for s in SEXES}
             for r in doc["righe"]:
                 a = r[2]
@@ -214,7 +263,7 @@ def read_all(get, get_text, comune, thr, atk):
         # (as CSV: the largest table, read without the JSON schema's check,
         # which would take most of the test's time)
         cells = {}
-        for r in table_csv("strasa_cittadinanza_eta", date=d)[1:]:
+        for r in table_csv("strasa_cittadinanza_eta", date=asked)[1:]:
             r = r[:5] + [int(x) if x != "" else None for x in r[5:8]]
             st, a = r[2], r[4]
             if st == "999":
@@ -233,7 +282,7 @@ def read_all(get, get_text, comune, thr, atk):
                 atk.total([cells[st, a, s] for a in ages if a != "999"], cells[st, "999", s])
             for a in ages:
                 atk.total([cells[st, a, s] for st in states if st != "999"], cells["999", a, s])
-        doc = table("strasa_cittadinanza", date=d)
+        doc = table("strasa_cittadinanza", date=asked)
         col = {s: [] for s in SEXES}
         for r in doc["righe"]:
             row = [forr(s) if r[2] == "999" else ("cit", d, r[2], s) for s in SEXES]
@@ -245,7 +294,7 @@ def read_all(get, get_text, comune, thr, atk):
                     col[s].append(v)
         for s in SEXES:
             atk.total(col[s], forr(s))
-        doc = table("famiglie", date=d)
+        doc = table("famiglie", date=asked)
         parts = []
         for r in doc["righe"]:
             v = ("famtot", d) if r[2] == "Totale" else ("fam", d, r[2])
@@ -256,7 +305,7 @@ def read_all(get, get_text, comune, thr, atk):
                 parts.append(v)
         atk.total(parts, ("famtot", d))
         # By type and size: the total row is the households by size.
-        doc = table("famiglie_tipologia", date=d)
+        doc = table("famiglie_tipologia", date=asked)
         cols = {k: [] for k in range(7)}
         for r in doc["righe"]:
             if r[2] == "Totale":
@@ -272,7 +321,7 @@ def read_all(get, get_text, comune, thr, atk):
             atk.total(cols[k], (parts + [("famtot", d)])[k])
         # By locality: the total row is the population, the foreigners and
         # the households of the date, its age groups POSAS's sums.
-        doc = table("localita", date=d)
+        doc = table("localita", date=asked)
         names = ("M", "F", "T", "Y", "W", "O", "FOR", "ITA", "FAM")
         cols = {n: [] for n in names}
         for r in doc["righe"]:
@@ -304,31 +353,8 @@ def read_all(get, get_text, comune, thr, atk):
         for g, years in (("Y", range(0, 15)), ("W", range(15, 65)), ("O", range(65, 101))):
             atk.total([("age", d, a, "T") for a in years], ("grp", d, g))
 
-    # The monthly balance: start and end are the populations of POSAS.
-    def bvar(dal, al, s, j, kind="bal"):
-        if j == 0:
-            return ("pop", day_before(dal), s)
-        if j == 11:
-            return ("pop", al, s)
-        return (kind, dal, al, s, j)
-
     def balance(doc, kind):
-        for r in doc["righe"]:
-            dal, al, s = r[3], r[4], BAL_SEX[r[5]]
-            v = [bvar(dal, al, s, j, kind) for j in range(12)]
-            for j in range(12):
-                atk.cell(v[j], r[6 + j], f"bilancio {kind} {dal} {s}")
-            flows = {v[0]: 1, v[11]: -1}
-            for j, sign in FLOW_SIGN.items():
-                flows[v[j]] = sign
-            atk.relation(flows)
-            atk.relation({v[1]: 1, v[2]: -1, v[3]: -1})
-            atk.relation({v[4]: 1, v[5]: 1, v[6]: 1, v[7]: -1, v[8]: -1, v[9]: -1, v[10]: -1})
-            atk.relation({v[0]: 1, v[3]: 1, v[10]: 1, v[11]: -1})
-        for dal, al in sorted({(r[3], r[4]) for r in doc["righe"]}):
-            for j in range(12):
-                atk.total([bvar(dal, al, "M", j, kind), bvar(dal, al, "F", j, kind)],
-                          bvar(dal, al, "T", j, kind))
+        atk.balance_rows(doc["righe"], kind)
 
     balance(bil, "bal")
     # The yearly balance beside the months: each flow of a year is the sum
@@ -399,10 +425,87 @@ def read_all(get, get_text, comune, thr, atk):
                 var = ("sum", ind, dal)
                 atk.cell(var, x, f"series {ind}")
                 atk.total([bvar(dal, al, "T", j) for j in sums[ind]], var)
+    return bil
+
+
+def read_days(get_text, comune, thr, atk, bil):
+    """The attacker over dates: the balance of each single day of the first
+    month and of the spans from its first day to each day, linked by their
+    identities (a balance over [a, c] = [a, b] + [b + 1, c], cell by cell),
+    beside the monthly balance (read_all's) of which they are parts.  The
+    API takes whole months only: each of these is refused.  Returns (asked,
+    refused)."""
+    dal, al = sorted({(r[3], r[4]) for r in bil["righe"]})[0]
+    first = datetime.date.fromisoformat(dal)
+    days = [(first + datetime.timedelta(days=k)).isoformat() for k in range(DAYS_ASKED)]
+    if days[-1] > al:
+        days = [d for d in days if d <= al]
+    asked = refused = 0
+
+    def rows(name, q):
+        """The table's rows (CSV), or None when the API refuses it."""
+        nonlocal asked, refused
+        asked += 1
+        url = f"/api/v1/stats/tables?table={name}&comuni={comune}&threshold={thr}&{q}&format=csv"
+        r = atk.client.get(url)
+        if r.status == 400:
+            check(r.json["error"]["code"] == "invalid_request", f"{url}: invalid_request")
+            refused += 1
+            return None
+        expect(r, 200, None, url)
+        return list(csv.reader(io.StringIO(r.body.decode())))[1:]
+
+    def balance(f, t):
+        got = rows("bilancio", f"from={f}&to={t}")
+        if got is not None:
+            atk.balance_rows([r[:6] + [int(x) if x != "" else None for x in r[6:18]] for r in got])
+        return got is not None
+
+    def posas(d):
+        got = rows("posas", f"date={d}")
+        if got is None:
+            return None
+        return {(row[2], s): int(x) for row in got if row[2] != "999"
+                for s, x in zip(SEXES[:2], row[3:5]) if x != ""}
+
+    # POSAS on consecutive days: a published cell that changes from one
+    # day to the next is the residents of that age and sex born on that
+    # day of the year (a birthday) or moved in, born or dead that day — a
+    # count of persons no protection sees (the small ones are the leaks).
+    before = posas(day_before(dal))
+    for d in days:
+        after = posas(d)
+        if before is not None and after is not None:
+            for k in before.keys() & after.keys():
+                if 0 < abs(after[k] - before[k]) < thr:
+                    atk.day_leaks.append(f"posas {day_before(d)} -> {d} age {k[0]} {k[1]}: "
+                                         f"{after[k] - before[k]:+d}")
+        before = after
+    for d in days:
+        one, span = balance(d, d), balance(dal, d)
+        if one and span and d != dal:
+            for s in SEXES:
+                for j in range(1, 11):
+                    atk.total([("bal", dal, day_before(d), s, j), ("bal", d, d, s, j)],
+                              ("bal", dal, d, s, j))
+    if al not in days and days[-1] < al:
+        # the rest of the month: the monthly balance less the last span
+        nxt = (datetime.date.fromisoformat(days[-1]) + datetime.timedelta(days=1)).isoformat()
+        if balance(nxt, al):
+            for s in SEXES:
+                for j in range(1, 11):
+                    atk.total([("bal", dal, days[-1], s, j), ("bal", nxt, al, s, j)],
+                              ("bal", dal, al, s, j))
+    return asked, refused
+
+
+DAYS_ASKED = 12
 
 
 def test_attack():
     found, solved, hidden = [], 0, 0
+    asked = refused = 0   # tables of single days and balances over days (read_days)
+    days_found = []
     both = {}   # unknowns one publication hides and another publishes, by kind
     for seed in (3, 11, 29):
         pop = {"persons": 260, "comuni": "036023,036005", "seed": seed, "days": DAYS}
@@ -418,7 +521,11 @@ def test_attack():
             for comune in ("036023", "036005"):
                 for thr in (3, 5):
                     atk = Attack(thr)
-                    read_all(get, get_text, comune, thr, atk)
+                    atk.client = a
+                    bil = read_all(get, get_text, comune, thr, atk)
+                    n_asked, n_refused = read_days(get_text, comune, thr, atk, bil)
+                    asked += n_asked
+                    refused += n_refused
                     leaks, n = atk.leaks()
                     for var in atk.hidden & set(atk.known):
                         both[var[0]] = both.get(var[0], 0) + 1
@@ -426,12 +533,18 @@ def test_attack():
                     hidden += len(atk.hidden - set(atk.known))
                     for var, v in leaks:
                         found.append(f"seed {seed} {comune} t{thr}: {var} = {v}")
+                    days_found += [f"seed {seed} {comune} t{thr}: {x}" for x in atk.day_leaks]
     print(f"hidden unknowns {hidden}, of which the attacker solves {solved}, "
           f"{len(found)} small counts among them; hidden in one publication and "
-          f"published in another: {both or 'none'}")
+          f"published in another: {both or 'none'}; tables of days asked {asked}, "
+          f"refused {refused}; small one-day changes of a published cell {len(days_found)}")
     check(hidden > 0, "the tables hide something (small municipalities)")
     check(not found, "hidden small counts recovered by combining what is published:\n"
           + "\n".join(found[:40]))
+    check(not days_found, "counts of persons of one day, as the difference of two days' tables:\n"
+          + "\n".join(days_found[:20]))
+    check(refused == asked, f"tables of single days, not of whole months: {asked - refused} of "
+          f"{asked} answered (the API takes date=AAAA-MM-01 and months)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import subprocess
 
 import harness
 from harness import *  # noqa: F401,F403
-from test_stats_tables import START, age_on, check_protected, foreign, residents
+from test_stats_tables import age_on, check_protected, foreign, residents
 
 COMUNI = ("036023", "036005")
 OTHER = "037006"    # Bologna: a second province of the region, for by=provincia
@@ -111,11 +111,12 @@ def test_places():
         localities = 0
         for comune in COMUNI:
             for name, street in (("localita", False), ("strade", True)):
-                for thr, when in ((3, {"year": 2026}), (5, {"date": "2026-01-15"})):
-                    d = when.get("date", START)
-                    doc = table(name, comuni=comune, threshold=thr, **when)
+                # on the first of a month, at its start: the end of the day before
+                for thr, asked in ((3, "2026-02-01"), (5, "2026-02-01")):
+                    d = "2026-01-31"
+                    doc = table(name, comuni=comune, threshold=thr, date=asked)
                     eq((doc["tavola"], doc["riferimento"], doc["soglia"]),
-                       (name.upper(), d, thr), "name, date, threshold")
+                       (name.upper(), asked, thr), "name, date, threshold")
                     truth = expected(p, comune, d, street)
                     cells = check_table(doc, truth, street, thr, f"{name} {comune} {d} t{thr}")
                     check(any(v is not None and v > 0 for v in cells.values()),
@@ -126,19 +127,19 @@ def test_places():
                                           and k[0] != "Nessuna frazione indicata")
         check(localities > 0, "the generated population has households in a frazione")
         # CSV and the command line: the same table.
-        res = a.get(f"/api/v1/stats/tables?table=strade&comuni={COMUNI[0]}&year=2026&format=csv")
+        res = a.get(f"/api/v1/stats/tables?table=strade&comuni={COMUNI[0]}&date=2026-02-01&format=csv")
         eq(res.status, 200, "csv")
-        doc = table("strade", comuni=COMUNI[0], year=2026)
+        doc = table("strade", comuni=COMUNI[0], date="2026-02-01")
         rows = list(csv.reader(io.StringIO(res.body.decode())))
         eq(rows[0], doc["colonne"], "csv header")
         eq(rows[1:], [[x if isinstance(x, str) else "" if x is None else
                        f"{x:.2f}" if isinstance(x, float) else str(x) for x in r]
                       for r in doc["righe"]], "csv rows")
         out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table", "localita",
-                              "--comune", COMUNI[1], "--year", "2026"],
+                              "--comune", COMUNI[1], "--date", "2026-02-01"],
                              capture_output=True, text=True)
         eq(out.returncode, 0, out.stderr)
-        eq(json.loads(out.stdout)["righe"], table("localita", comuni=COMUNI[1], year=2026)["righe"],
+        eq(json.loads(out.stdout)["righe"], table("localita", comuni=COMUNI[1], date="2026-02-01")["righe"],
            "visura stats --table localita = the API")
         # Refusals: a place belongs to one municipality; the names listed.
         for q in ("table=strade", f"table=localita&comuni={','.join(COMUNI)}"):

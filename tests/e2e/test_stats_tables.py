@@ -23,6 +23,10 @@ from harness import *  # noqa: F401,F403
 
 COMUNI = ("036023", "036005")
 START = "2026-01-01"          # the FULL snapshot of `visura gen`
+# The stock tables are on the first of a month, at its start: the
+# population at the end of the day before (1 January 2026 is before the
+# register covers it, the snapshot being of that day).
+FIRST, STATE = "2026-02-01", "2026-01-31"
 
 
 def resident(v, d):
@@ -250,34 +254,34 @@ def test_standard_tables():
         for comuni in (COMUNI[:1], COMUNI[1:], COMUNI):
             c = ",".join(comuni)
             for thr in (3, 5):
-                doc = table("posas", comuni=c, year=2026, threshold=thr)
+                doc = table("posas", comuni=c, date=FIRST, threshold=thr)
                 eq(doc["tavola"], "POSAS", "name")
-                eq(doc["riferimento"], START, "1 January")
+                eq(doc["riferimento"], FIRST, "the first of February")
                 eq(doc["periodo_coperto"], {"dal": START, "al": last}, "the period covered")
-                grid_check(doc, expected_ages(p, comuni, START), [2], thr, f"POSAS {c} t{thr}",
+                grid_check(doc, expected_ages(p, comuni, STATE), [2], thr, f"POSAS {c} t{thr}",
                            known=TOTAL_ROW)
-            doc = table("strasa", comuni=c, year=2026)
-            grid_check(doc, expected_ages(p, comuni, START, True), [2], 3, f"STRASA {c}",
+            doc = table("strasa", comuni=c, date=FIRST)
+            grid_check(doc, expected_ages(p, comuni, STATE, True), [2], 3, f"STRASA {c}",
                        known=TOTAL_ROW)
             # By citizenship: the first listed state of each foreign resident.
             truth = {}
-            for _, v in residents(p, comuni, START):
+            for _, v in residents(p, comuni, STATE):
                 if foreign(v):
                     r = truth.setdefault(v["citizenships"][:3], [0, 0, 0])
                     r[0 if v["sex"] == "M" else 1] += 1
                     r[2] += 1
             truth["999"] = [sum(r[i] for r in truth.values()) for i in range(3)]
-            doc = table("strasa_cittadinanza", comuni=c, year=2026)
+            doc = table("strasa_cittadinanza", comuni=c, date=FIRST)
             grid_check(doc, truth, [2], 3, f"STRASA cittadinanza {c}", known=TOTAL_ROW)
             # Crossed with single years of age: a block of ages per state,
             # then the block of all states; every age of every block and
             # every age over the states is an identity.
             by_state = {}
-            for _, v in residents(p, comuni, START):
+            for _, v in residents(p, comuni, STATE):
                 if foreign(v):
                     for st in (v["citizenships"][:3], "999"):
                         block = by_state.setdefault(st, {y: [0, 0, 0] for y in range(101)})
-                        r = block[min(age_on(v["birth_date"], START), 100)]
+                        r = block[min(age_on(v["birth_date"], STATE), 100)]
                         r[0 if v["sex"] == "M" else 1] += 1
                         r[2] += 1
             truth = {}
@@ -285,10 +289,10 @@ def test_standard_tables():
                 for y, r in block.items():
                     truth[(st, str(y))] = r
                 truth[(st, "999")] = [sum(r[i] for r in block.values()) for i in range(3)]
-            doc = table("strasa_cittadinanza_eta", comuni=c, year=2026)
+            doc = table("strasa_cittadinanza_eta", comuni=c, date=FIRST)
             eq(doc["tavola"], "STRASA_CITTADINANZA_ETA", "name")
             eq([r[2] for r in doc["righe"][101::102]], [r[2] for r in
-               table("strasa_cittadinanza", comuni=c, year=2026)["righe"]], "the states, in order")
+               table("strasa_cittadinanza", comuni=c, date=FIRST)["righe"]], "the states, in order")
             ages = [str(y) for y in range(101)] + ["999"]
             idents = [[((st, y), j) for y in ages] for st in by_state for j in range(3)]
             idents += [[((st, y), j) for st in by_state] for y in ages for j in range(3)]
@@ -299,16 +303,16 @@ def test_standard_tables():
             day = "2026-02-01"
             doc = table("famiglie", comuni=c, date=day)
             eq(doc["riferimento"], day, "the date asked for")
-            grid_check(doc, expected_households(p, comuni, day), [2], 3, f"famiglie {c}",
+            grid_check(doc, expected_households(p, comuni, STATE), [2], 3, f"famiglie {c}",
                        known=lambda c: True)     # by size: known totals (docs/api.md)
             for thr in (3, 5):
                 doc = table("famiglie_tipologia", comuni=c, date=day, threshold=thr)
                 eq((doc["tavola"], doc["riferimento"]), ("FAMIGLIE_TIPOLOGIA", day), "name, date")
                 eq([r[2] for r in doc["righe"]], list(TIPOLOGIE) + ["Totale"], "ISTAT's types, in order")
-                truth = expected_household_types(p, comuni, day)
+                truth = expected_household_types(p, comuni, STATE)
                 grid_check(doc, truth, [2], thr, f"famiglie per tipologia {c} t{thr}",
                            known=lambda c: c[0] == "Totale")   # = famiglie, by size
-                eq(truth["Totale"][6], expected_households(p, comuni, day)["Totale"][0],
+                eq(truth["Totale"][6], expected_households(p, comuni, STATE)["Totale"][0],
                    "the same households as by size")
             # The generator makes households of two nuclei (a married child
             # with the spouse, or the parents of a partner), so that row is
@@ -360,18 +364,18 @@ def test_standard_tables():
         y = table("bilancio", comuni=",".join(COMUNI), period="anno")
         eq([r[2] for r in y["righe"]], ["2026"] * 3, "one year")
         # CSV: the same table.
-        res = a.get("/api/v1/stats/tables?table=posas&year=2026&format=csv")
+        res = a.get(f"/api/v1/stats/tables?table=posas&date={FIRST}&format=csv")
         eq(res.status, 200, "csv")
         rows = list(csv.reader(io.StringIO(res.body.decode())))
-        doc = table("posas", year=2026)
+        doc = table("posas", date=FIRST)
         eq(rows[0], doc["colonne"], "csv header")
         eq(rows[1:], [[x if isinstance(x, str) else "" if x is None else str(x) for x in r]
                       for r in doc["righe"]], "csv rows")
-        eq(rows[-1][2:], ["999"] + [str(x) for x in expected_ages(p, COMUNI, START)["999"]],
+        eq(rows[-1][2:], ["999"] + [str(x) for x in expected_ages(p, COMUNI, STATE)["999"]],
            "the total row")
         # The generated population holds households of every type the
         # register can show but two nuclei (docs/generator.md).
-        truth = expected_household_types(p, COMUNI, "2026-02-01")
+        truth = expected_household_types(p, COMUNI, STATE)
         for t in TIPOLOGIE[:-1]:
             check(truth[t][6] > 0, f"the generated population has households of type {t}")
         res = a.get("/api/v1/stats/tables?table=famiglie_tipologia&date=2026-02-01&format=csv")
@@ -418,12 +422,40 @@ def test_standard_tables():
         # Refusals: before the register's first import, unknown tables, the floor.
         expect(a.get("/api/v1/stats/tables?table=posas&year=2025"), 400, "invalid_request",
                "1 January 2025 is before the first import")
-        r = expect(a.get("/api/v1/stats/tables?table=bilancio&from=2025-12-01"), 400,
+        r = expect(a.get("/api/v1/stats/tables?table=bilancio&from=2025-12&to=2025-12"), 400,
                    "invalid_request", "flows before the first import")
         day_after = (datetime.date.fromisoformat(START) + datetime.timedelta(days=1)).isoformat()
         check(f"dal {day_after} (il giorno dopo la prima importazione, del {START})"
               in r.json["error"]["message"],
               f"the refusal names the first day that can be asked for: {r.json}")
+        # Dates: the stock tables on the first of a month, the balance by
+        # whole months; another day is refused, never moved (issue #17: two
+        # days' tables differ by unprotected flows).
+        for q, says in (("posas&date=2026-01-10", "AAAA-MM-01"),
+                        ("famiglie&date=2026-02-15", "AAAA-MM-01"),
+                        ("posas&date=2026-02", "AAAA-MM-01"),
+                        ("bilancio&from=2026-01-02", "mesi"),
+                        ("bilancio&from=2026-01&to=2026-01-31", "mesi"),
+                        ("bilancio&from=2026-13", "AAAA-MM"),
+                        ("bilancio&to=26-01", "AAAA-MM"),
+                        ("bilancio&date=2026-02-01", "mesi"),
+                        ("posas&from=2026-01", "date")):
+            r = expect(a.get(f"/api/v1/stats/tables?table={q}"), 400, "invalid_request", q)
+            check(says in r.json["error"]["message"], f"{q}: the refusal says what is allowed: {r.json}")
+        out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table", "posas",
+                              "--date", "2026-01-10"], capture_output=True, text=True)
+        check(out.returncode == 2 and "AAAA-MM-01" in out.stderr,
+              f"visura stats --table refuses the same day: {out.returncode} {out.stderr}")
+        out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table", "bilancio",
+                              "--from", "2026-01-02"], capture_output=True, text=True)
+        check(out.returncode == 2 and "mesi" in out.stderr,
+              f"visura stats --table refuses a balance from a day: {out.returncode} {out.stderr}")
+        # Whole months: January from the day after the first import, the
+        # month not yet complete to the last import, as the series cut them.
+        doc = table("bilancio", comuni=COMUNI[0], **{"from": "2026-01", "to": "2026-02"})
+        eq(sorted({(r[3], r[4]) for r in doc["righe"]}),
+           [("2026-01-02", "2026-01-31"), ("2026-02-01", last)], "whole months, cut to the period")
+        eq(doc["righe"], table("bilancio", comuni=COMUNI[0])["righe"], "= the whole period")
         expect(a.get("/api/v1/stats/tables?table=nope"), 400, "invalid_request")
         expect(a.get("/api/v1/stats/tables?table=posas&threshold=2"), 400, "invalid_request")
         expect(a.get("/api/v1/stats/tables?table=bilancio&period=week"), 400, "invalid_request")
@@ -513,7 +545,7 @@ def test_household_types_by_hand():
             row[min(len(members), 6) - 1] += 3
             row[6] += 3
     with Server(population=HandMade()) as srv:
-        doc = expect(srv.admin().get("/api/v1/stats/tables?table=famiglie_tipologia&date=2026-01-01"),
+        doc = expect(srv.admin().get("/api/v1/stats/tables?table=famiglie_tipologia&date=2026-02-01"),
                      200).json
         eq({r[2]: r[3:] for r in doc["righe"]}, want, "every type as docs/api.md derives it")
 
