@@ -1291,6 +1291,10 @@ static int cmp_state(const void *x, const void *y)
 	return c ? c : a->i < b->i ? -1 : a->i > b->i;
 }
 
+static vis_err table_compute(struct store *s, const struct refdata *rd,
+			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
+			     json_t **out, struct vis_error *e);
+
 /* The table of a pool of municipalities (q->comuni "" or several): each
  * member's computed as when asked alone (same dates, same threshold),
  * then summed cell by cell, a cell hidden when one member's is
@@ -1318,7 +1322,8 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 		}
 		json_t *mdoc = NULL, *row;
 		size_t k;
-		rc = stats_table_compute(s, rd, one, today, &mdoc, e);
+		/* within the pool's period covered, so within the member's */
+		rc = table_compute(s, rd, one, today, cov_from, cov_to, &mdoc, e);
 		json_array_foreach(rc ? NULL : json_object_get(mdoc, "righe"), k, row)
 			if (!rc && !pool_row_add(rows, index, row, code, name))
 				rc = vis_error_set(e, VIS_ERR_INTERNAL,
@@ -1369,7 +1374,6 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			    const struct stats_table_query *q, int today, json_t **out,
 			    struct vis_error *e)
 {
-	int threshold = q->threshold > 0 ? q->threshold : 3;
 	int year = q->year ? q->year : DATE_YEAR(today);
 	int on = q->date ? q->date : year * 10000 + 101;
 	/* A street or a locality is a place of one municipality. */
@@ -1379,12 +1383,28 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 				     "le tavole per località e per via sono di un solo comune: "
 				     "indicare un codice ISTAT in \"comuni\"");
 	int cov_from, cov_to, from = 0, to = 0;
-	long long *age_sum = NULL;
 	vis_err rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
 	if (!rc)
 		rc = table_dates(q, cov_from, cov_to, on, &from, &to, e);
-	if (!rc && (!q->comuni[0] || strchr(q->comuni, ',')))
+	if (rc)
+		return rc;
+	if (!q->comuni[0] || strchr(q->comuni, ','))
 		return pool_table(s, rd, q, today, on, from, to, cov_from, cov_to, out, e);
+	return table_compute(s, rd, q, today, cov_from, cov_to, out, e);
+}
+
+/* One municipality's table (q's dates checked against cov_from..cov_to,
+ * the period covered, by the caller). */
+static vis_err table_compute(struct store *s, const struct refdata *rd,
+			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
+			     json_t **out, struct vis_error *e)
+{
+	int threshold = q->threshold > 0 ? q->threshold : 3;
+	int year = q->year ? q->year : DATE_YEAR(today);
+	int on = q->date ? q->date : year * 10000 + 101;
+	int from = 0, to = 0;
+	long long *age_sum = NULL;
+	vis_err rc = table_dates(q, cov_from, cov_to, on, &from, &to, e);
 	if (rc)
 		return rc;
 	char code[LABEL_MAX], name[LABEL_MAX], df[11], dt[11];
