@@ -10,12 +10,21 @@
 # same file (the sqlite3 shell: current residents by sex and birth date,
 # GROUP BY) — the floor of reading the register once.
 #   bench/stats/run.sh [PERSONS] [BUILD_DIR] [DAYS] [RUNS]
+# COMUNI=CODE,CODE,... (environment) spreads the persons over several
+# municipalities (e.g. a province's): the tables and series are then of
+# their pool, each municipality protected alone and summed (docs/api.md,
+# "Segreto statistico"), and the cells the pool's posas and series hide
+# are counted.  BASELINE=PATH (environment) measures a second visura
+# binary (e.g. the previous commit's) on the same database, each command
+# right after this build's.  Times are wall clock (best – worst) and CPU
+# (user + system, of the best run), which depends less on the load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}
 build=${2:-build}
 days=${3:-760}
 runs=${4:-3}
+comuni=${COMUNI:-036023}
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 [ -x "$build/visura" ] || scripts/build.sh "$build"
@@ -23,45 +32,66 @@ case $build in /*) V=$build/visura ;; *) V=$PWD/$build/visura ;; esac
 work=$(mktemp -d /tmp/visura-bench-stats.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 t0=$(date +%s.%N)
-"$V" gen --persons "$persons" --comune 036023 --seed 1 --days "$days" --out "$work/feed" 2>/dev/null
+"$V" gen --persons "$persons" --comune "$comuni" --seed 1 --days "$days" --out "$work/feed" 2>/dev/null
 "$V" init --db "$work/v.db" --admin-name "Bench Admin" --admin-email bench@example.org > /dev/null
-"$V" import --db "$work/v.db" --quiet "$work"/feed/*.tsv > /dev/null
-printf 'set-up (gen + import of %s persons, %s days): %s s, database %s\n' "$persons" "$days" \
+# in the order of the days (sequence, then municipality: a person moving
+# from one to another), in batches (a province's files are more than one
+# command line holds)
+(cd "$work/feed" && ls -- *.tsv) | sort -t- -k2,2 -k1,1 | sed "s|^|$work/feed/|" | tr '\n' '\0' |
+  xargs -0 "$V" import --db "$work/v.db" --quiet > /dev/null
+printf 'set-up (gen + import of %s persons in %s municipalities, %s days): %s s, database %s\n' \
+  "$persons" "$(echo "$comuni" | tr ',' '\n' | wc -l)" "$days" \
   "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" "$(du -h "$work/v.db" | cut -f1)"
 # one measured command: NAME then the command; prints the best and worst of RUNS
 measure() {
   local name=$1; shift
   local all=()
   for run in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" "$@" > "$work/out" 2> "$work/time" || {
+    /usr/bin/time -f "%e %M %U %S" "$@" > "$work/out" 2> "$work/time" || {
       echo "$name: failed"; cat "$work/time"; exit 1; }
     all+=("$(tail -1 "$work/time")")
   done
   printf '%s\n' "${all[@]}" | sort -n | awk -v n="$name" '
-    NR == 1 { lo = $1; rss = $2 } { hi = $1; if ($2 > rss) rss = $2 }
-    END { printf "%-44s %6.2f – %6.2f s   peak RSS %4d MB\n", n, lo, hi, rss / 1024 }'
+    NR == 1 { lo = $1; rss = $2; cpu = $3 + $4 } { hi = $1; if ($2 > rss) rss = $2 }
+    END { printf "%-44s %6.2f – %6.2f s   CPU %6.2f s   peak RSS %4d MB\n", n, lo, hi, cpu, rss / 1024 }'
+}
+# a visura command: this build's, then BASELINE's when given
+both() {
+  local name=$1; shift
+  measure "$name" "$V" "$@"
+  [ -z "${BASELINE:-}" ] || measure "$name [baseline]" "$BASELINE" "$@"
 }
 Q="SELECT sex, birth_date, count(*) FROM person WHERE canc_reason = 0 GROUP BY sex, birth_date;"
 measure "reference: sqlite3, one GROUP BY pass" sqlite3 "$work/v.db" "$Q"
-measure "summary (as of 2027-06-30)" "$V" stats --db "$work/v.db" --as-of 2027-06-30 \
+both "summary (as of 2027-06-30)" stats --db "$work/v.db" --as-of 2027-06-30 \
   --from 2027-06-01 --to 2027-06-30
 for t in posas strasa strasa_cittadinanza famiglie; do
-  measure "table $t (1 January 2027)" "$V" stats --db "$work/v.db" --table "$t" --year 2027
+  both "table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027
 done
 for t in famiglie_tipologia strasa_cittadinanza_eta; do   # when the build has them
   if "$V" stats --db "$work/v.db" --table "$t" --year 2027 > /dev/null 2>&1; then
-    measure "table $t (1 January 2027)" "$V" stats --db "$work/v.db" --table "$t" --year 2027
+    both "table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027
   fi
 done
 # 24 whole months inside the period the register covers (it starts the
 # day after the first import, 2026-01-01)
-measure "table bilancio, 24 months" "$V" stats --db "$work/v.db" --table bilancio \
+both "table bilancio, 24 months" stats --db "$work/v.db" --table bilancio \
   --from 2026-02 --to 2028-01
-measure "series population, 24 months" "$V" stats --db "$work/v.db" --series population \
+both "series population, 24 months" stats --db "$work/v.db" --series population \
   --from 2026-02 --to 2028-01
-measure "series crude_birth_rate, 24 months" "$V" stats --db "$work/v.db" \
+both "series crude_birth_rate, 24 months" stats --db "$work/v.db" \
   --series crude_birth_rate --from 2026-02 --to 2028-01
 "$V" stats --db "$work/v.db" --series population --from 2026-02 --to 2028-01 > "$work/s.json"
 python3 -c "
 import json; d = json.load(open('$work/s.json')); p = d['serie'][0]['punti']
 print('series check:', len(p), 'points,', p[0]['periodo'], p[0]['valore'], '...', p[-1]['periodo'], p[-1]['valore'])"
+for bin in "$V" ${BASELINE:+"$BASELINE"}; do
+"$bin" stats --db "$work/v.db" --table posas --year 2027 > "$work/p.json"
+"$bin" stats --db "$work/v.db" --series births --from 2026-02 --to 2028-01 > "$work/b.json"
+python3 -c "
+import json; d = json.load(open('$work/p.json')); s = json.load(open('$work/b.json'))
+cells = [x for r in d['righe'] for x in r[3:]]
+pts = [p['valore'] for u in s['serie'] for p in u['punti']]
+print('$bin hidden: posas', sum(x is None for x in cells), 'of', len(cells), 'cells;',
+      'series births', sum(x is None for x in pts), 'of', len(pts), 'points')"
+done

@@ -87,12 +87,11 @@ bool stats_month_parse(const char *s, int *out)
 
 /* ------------------------------------------------------------ counting */
 
-/* One territory: the stocks on np+1 dates (the day before the first
- * period, then the last day of each) and the balance of each period. */
+/* One municipality (or the sum of a pool's): the stocks on np+1 dates
+ * (the day before the first period, then the last day of each) and the
+ * balance of each period. */
 struct unit {
-	char code[7];              /* a municipality, or a province (3 digits) */
-	int members;               /* municipalities pooled in it */
-	char first[7];             /* the first of them */
+	char code[7];              /* a municipality */
 	long long *stock;          /* [np + 1][S_COLS] */
 	long long *age_sum;        /* [np + 1] */
 	int32_t *ages;             /* [np + 1][women, men][STATS_AGES]: POSAS's counts */
@@ -107,20 +106,16 @@ struct walk {
 	int dal[MAX_PERIODS], al[MAX_PERIODS], on[MAX_PERIODS + 1];
 	/* by year: the months of the periods, month_first[p] the first of p's */
 	int nm, mdal[MAX_PERIODS], mal[MAX_PERIODS], month_first[MAX_PERIODS + 1];
-	struct unit *u;
+	struct unit *u;            /* the municipalities, in code order */
 	int nu, last;
-	bool pooled;
-	size_t code_len;           /* of a unit's code: 6, or 3 by province */
 };
 
 static struct unit *unit_of(struct walk *w, const char *comune)
 {
-	if (w->pooled)
-		return &w->u[0];
-	if (w->last < w->nu && !strncmp(w->u[w->last].code, comune, w->code_len))
+	if (w->last < w->nu && !strcmp(w->u[w->last].code, comune))
 		return &w->u[w->last];
 	for (int i = 0; i < w->nu; i++)
-		if (!strncmp(w->u[i].code, comune, w->code_len)) {
+		if (!strcmp(w->u[i].code, comune)) {
 			w->last = i;
 			return &w->u[i];
 		}
@@ -330,65 +325,67 @@ static int add_span_unit(void *ctx, const char *comune, int64_t first, int64_t l
 	if (!stats_covered(w->comuni, comune))
 		return 0;
 	/* in code order: a province's municipalities one after the other */
-	if (w->nu && !strncmp(w->u[w->nu - 1].code, comune, w->code_len)) {
-		w->u[w->nu - 1].members++;
-		return 0;
+	if (w->nu == MAX_UNITS) {
+		w->nu++;
+		return 1;
 	}
-	if (w->nu < MAX_UNITS) {
-		struct unit *u = &w->u[w->nu++];
-		snprintf(u->code, sizeof u->code, "%.*s", (int)w->code_len, comune);
-		str_copy_known(u->first, sizeof u->first, comune, __FILE__, __LINE__);
-		u->members = 1;
-	}
+	str_copy_known(w->u[w->nu++].code, sizeof w->u->code, comune, __FILE__, __LINE__);
 	return 0;
 }
 
-static vis_err units_init(struct store *s, struct walk *w, const struct stats_series_query *q,
-			  struct vis_error *e)
+/* The arrays of u for w's periods; false when out of memory. */
+static bool unit_alloc(struct unit *u, const struct walk *w)
 {
-	w->u = calloc(MAX_UNITS, sizeof *w->u);
+	u->stock = calloc((size_t)(w->np + 1) * S_COLS, sizeof *u->stock);
+	u->age_sum = calloc((size_t)w->np + 1, sizeof *u->age_sum);
+	u->ages = calloc((size_t)(w->np + 1) * 2 * STATS_AGES, sizeof *u->ages);
+	u->ages_hidden = calloc((size_t)w->np + 1, sizeof *u->ages_hidden);
+	u->bal = calloc((size_t)w->np * BAL_CELLS, sizeof *u->bal);
+	u->mbal = calloc((size_t)w->nm * BAL_CELLS + 1, sizeof *u->mbal);
+	return u->stock && u->age_sum && u->ages && u->ages_hidden && u->bal && u->mbal;
+}
+
+static void unit_release(struct unit *u)
+{
+	free(u->stock);
+	free(u->age_sum);
+	free(u->ages);
+	free(u->ages_hidden);
+	free(u->bal);
+	free(u->mbal);
+}
+
+/* Every municipality asked for (or imported), in code order, each its own
+ * unit: a pool (and a province) is the sum of its municipalities, each
+ * protected alone (stats_pool_add). */
+static vis_err units_init(struct store *s, struct walk *w, struct vis_error *e)
+{
+	w->u = calloc(MAX_UNITS + 1, sizeof *w->u);
 	if (!w->u)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	w->pooled = !q->by_comune && !q->by_provincia;
-	w->code_len = q->by_provincia ? 3 : 6;
-	if (w->pooled)
-		w->nu = 1;
-	else {
-		/* every municipality asked for (or imported), in code order */
-		vis_err rc = store_import_span_each(s, add_span_unit, w, e);
-		if (rc)
-			return rc;
-	}
+	vis_err rc = store_import_span_each(s, add_span_unit, w, e);
+	if (rc)
+		return rc;
+	if (w->nu > MAX_UNITS)
+		return vis_error_set(e, VIS_ERR_INVALID, "al massimo %d comuni in una serie",
+				     MAX_UNITS);
 	if ((long long)w->nu * w->np > MAX_POINTS)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "troppi punti in una risposta (%d territori per %d periodi): "
+				     "troppi punti in una risposta (%d comuni per %d periodi): "
 				     "al massimo %d", w->nu, w->np, MAX_POINTS);
-	for (int i = 0; i < w->nu; i++) {
-		struct unit *u = &w->u[i];
-		u->stock = calloc((size_t)(w->np + 1) * S_COLS, sizeof *u->stock);
-		u->age_sum = calloc((size_t)w->np + 1, sizeof *u->age_sum);
-		u->ages = calloc((size_t)(w->np + 1) * 2 * STATS_AGES, sizeof *u->ages);
-		u->ages_hidden = calloc((size_t)w->np + 1, sizeof *u->ages_hidden);
-		u->bal = calloc((size_t)w->np * BAL_CELLS, sizeof *u->bal);
-		u->mbal = calloc((size_t)w->nm * BAL_CELLS + 1, sizeof *u->mbal);
-		if (!u->stock || !u->age_sum || !u->ages || !u->ages_hidden || !u->bal || !u->mbal)
+	for (int i = 0; i < w->nu; i++)
+		if (!unit_alloc(&w->u[i], w))
 			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	}
 	return VIS_OK;
 }
 
 static void units_release(struct walk *w)
 {
-	for (int i = 0; w->u && i < w->nu; i++) {
-		free(w->u[i].stock);
-		free(w->u[i].age_sum);
-		free(w->u[i].ages);
-		free(w->u[i].ages_hidden);
-		free(w->u[i].bal);
-		free(w->u[i].mbal);
-	}
+	for (int i = 0; w->u && i < w->nu && i < MAX_UNITS; i++)
+		unit_release(&w->u[i]);
 	free(w->u);
 }
+
 
 /* The periods asked for, within the covered one; false (with the refusal
  * in e) when outside it. */
@@ -489,15 +486,20 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	if (!periods(q, cov_from, cov_to, w, e))
 		rc = VIS_ERR_INVALID;
 	if (!rc)
-		rc = units_init(s, w, q, e);
+		rc = units_init(s, w, e);
 	if (!rc)
 		rc = stats_history_each(s, q->comuni, add_record, w, e);
-	int ncells = (w->np + 1) * S_COLS + w->np * BAL_CELLS;
+	int ns = (w->np + 1) * S_COLS, ncells = ns + w->np * BAL_CELLS;
 	bool *hidden = rc ? NULL : malloc((size_t)ncells * sizeof *hidden);
-	if (!rc && !hidden)
+	bool *sum_hidden = rc ? NULL : malloc((size_t)ncells * sizeof *sum_hidden);
+	struct unit sum = {0};
+	if (!rc && (!hidden || !sum_hidden || !unit_alloc(&sum, w)))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	json_t *series = json_array();
-	for (int i = 0; !rc && i < w->nu; i++) {
+	/* Each municipality protected alone; a territory (the pool, a
+	 * province, or one municipality) is the sum of its municipalities,
+	 * a count hidden when one of theirs is (stats_pool_add). */
+	for (int i = 0, first = 0, members = 0; !rc && i < w->nu; i++) {
 		struct unit *u = &w->u[i];
 		for (int p = 0; p < 3 * w->np; p++)
 			stats_balance_close(&u->bal[p * STATS_B_COLS]);
@@ -507,21 +509,46 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 			break;
 		}
+		if (!members++) {
+			first = i;
+			memset(sum.stock, 0, (size_t)ns * sizeof *sum.stock);
+			memset(sum.bal, 0, (size_t)w->np * BAL_CELLS * sizeof *sum.bal);
+			memset(sum.age_sum, 0, (size_t)(w->np + 1) * sizeof *sum.age_sum);
+			memset(sum.ages_hidden, 0, (size_t)(w->np + 1) * sizeof *sum.ages_hidden);
+			memset(sum_hidden, 0, (size_t)ncells * sizeof *sum_hidden);
+		}
+		stats_pool_add(sum.stock, sum_hidden, u->stock, hidden, ns);
+		stats_pool_add(sum.bal, &sum_hidden[ns], u->bal, &hidden[ns], w->np * BAL_CELLS);
+		/* the sum of the ages, and whether POSAS hides a single year:
+		 * the pool's POSAS hides one when a member's does */
+		for (int k = 0; k <= w->np; k++) {
+			sum.age_sum[k] += u->age_sum[k];
+			sum.ages_hidden[k] = sum.ages_hidden[k] || u->ages_hidden[k];
+		}
+		bool last = i + 1 == w->nu || q->by_comune ||
+			    (q->by_provincia && strncmp(w->u[i + 1].code, u->code, 3));
+		if (!last)
+			continue;
 		char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX];
 		json_t *one;
 		if (q->by_provincia) {
 			/* a province: its plate, from the first municipality */
-			const struct ref_comune *c = refdata_comune_by_istat(rd, u->first, today);
-			str_copy_known(code, sizeof code, u->code, __FILE__, __LINE__);
-			snprintf(name, sizeof name, "Provincia %s", c && c->province[0] ? c->province : u->code);
-			one = unit_json(ind, w, u, code, name, q->yearly, hidden);
-			json_object_set_new(one, "comuni", json_integer(u->members));
+			const struct ref_comune *c = refdata_comune_by_istat(rd, w->u[first].code, today);
+			char prov[4];
+			snprintf(prov, sizeof prov, "%.3s", u->code);
+			str_copy_known(code, sizeof code, prov, __FILE__, __LINE__);
+			snprintf(name, sizeof name, "Provincia %s", c && c->province[0] ? c->province : prov);
+			one = unit_json(ind, w, &sum, code, name, q->yearly, sum_hidden);
+			json_object_set_new(one, "comuni", json_integer(members));
 		} else {
-			stats_territory(rd, w->pooled ? q->comuni : u->code, today, code, name);
-			one = unit_json(ind, w, u, code, name, q->yearly, hidden);
+			stats_territory(rd, q->by_comune ? u->code : q->comuni, today, code, name);
+			one = unit_json(ind, w, &sum, code, name, q->yearly, sum_hidden);
 		}
 		json_array_append_new(series, one);
+		members = 0;
 	}
+	unit_release(&sum);
+	free(sum_hidden);
 	free(hidden);
 	units_release(w);
 	free(w);

@@ -140,6 +140,18 @@ void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int n
 	}
 }
 
+void stats_pool_add(long long *cells, bool *hidden, const long long *member,
+		    const bool *member_hidden, int n)
+{
+	/* The pool publishes only sums of cells its members publish (the
+	 * argument of stats_year_balance_protect, over places instead of
+	 * months). */
+	for (int i = 0; i < n; i++) {
+		cells[i] += member[i];
+		hidden[i] = hidden[i] || member_hidden[i];
+	}
+}
+
 /* ------------------------------------------------------------ a table */
 
 struct grid {
@@ -1142,11 +1154,291 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 	return json_pack("{s:o,s:o}", "colonne", cols, "righe", rows);
 }
 
+/* The period of a balance (*from, *to: q's months, or the whole period
+ * covered, each month from its first day to its last, cut to cov_from..
+ * cov_to) or, for the other tables, the day `on` (the first of a month)
+ * and *state, the day whose end is the population "at the start of"
+ * `on`; refused otherwise. */
+static vis_err table_dates(const struct stats_table_query *q, int cov_from, int cov_to, int on,
+			   int *from, int *to, int *state, struct vis_error *e)
+{
+	char df[11] = "", dt[11] = "", d[11];
+	if (cov_from) {
+		date_format(cov_from, df);
+		date_format(cov_to, dt);
+	}
+	if (q->table == STATS_BILANCIO) {
+		/* Whole months, each from its first day to its last, cut to the
+		 * period covered: flows before the first import are not in the
+		 * register, the first month starts the day after it; the last
+		 * month ends at the last import, as in the series. */
+		if (!cov_from)
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "nessuna importazione per questi comuni: il registro "
+					     "non copre alcun periodo");
+		int next = date_add_days(cov_from, 1);
+		int fm = q->from ? q->from : DATE_YEAR(next) * 100 + DATE_MONTH(next);
+		int tm = q->to ? q->to : DATE_YEAR(cov_to) * 100 + DATE_MONTH(cov_to);
+		int first = fm * 100 + 1;
+		int last = tm * 100 + date_days_in_month(tm / 100, tm % 100);
+		*from = first > cov_from ? first : next;
+		*to = last < cov_to ? last : cov_to;
+		if (fm > tm)
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "\"from\" (%04d-%02d) è dopo \"to\" (%04d-%02d)",
+					     fm / 100, fm % 100, tm / 100, tm % 100);
+		if (*from > *to) {
+			/* the first day that can be asked for, said as such */
+			char first_day[11];
+			date_format(next, first_day);
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "il bilancio si calcola solo sul periodo coperto dal registro: "
+					     "dal %s (il giorno dopo la prima importazione, del %s) al %s; "
+					     "i mesi chiesti, da %04d-%02d a %04d-%02d, ne sono fuori",
+					     first_day, df, dt, fm / 100, fm % 100, tm / 100, tm % 100);
+		}
+		return VIS_OK;
+	}
+	date_format(on, d);
+	/* On the first of a month only, at its start: the population at the
+	 * end of the day before, the end of the previous month's balance and
+	 * the series' stock of that month (one state per month boundary, so
+	 * no table differs from another by days of flows). */
+	if (DATE_DAY(on) != 1)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "le tavole si danno al primo giorno di un mese (AAAA-MM-01), "
+				     "non al %s", d);
+	*state = date_add_days(on, -1);
+	/* Before the first import the register does not know who lived there. */
+	if (!cov_from)
+		return vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per questi comuni");
+	if (*state < cov_from) {
+		int y = DATE_YEAR(cov_from), m = DATE_MONTH(cov_from) + 1;
+		if (m > 12) {
+			m = 1;
+			y++;
+		}
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il registro copre questi comuni dal %s: la prima data è il "
+				     "%04d-%02d-01 (la popolazione all'inizio del giorno, cioè alla "
+				     "fine del giorno prima), non %s", df, y, m, d);
+	}
+	return VIS_OK;
+}
+
+/* ------------------------------------------------------------ a pool */
+
+/* The municipalities of a pool, each once, in code order. */
+struct members {
+	char (*code)[8];
+	size_t n, cap;
+	bool bad, oom;
+};
+
+static int members_add(struct members *m, const char *code, size_t len)
+{
+	if (!len || len >= sizeof *m->code) {
+		m->bad = true;
+		return 1;
+	}
+	for (size_t i = 0; i < m->n; i++)
+		if (strlen(m->code[i]) == len && !strncmp(m->code[i], code, len))
+			return 0;
+	if (!grow((void **)&m->code, &m->cap, m->n, sizeof *m->code, 64)) {
+		m->oom = true;
+		return 1;
+	}
+	snprintf(m->code[m->n++], sizeof *m->code, "%.*s", (int)len, code);
+	return 0;
+}
+
+static int add_imported(void *ctx, const char *comune, int64_t first, int64_t last)
+{
+	(void)first;
+	(void)last;
+	return members_add(ctx, comune, strlen(comune));
+}
+
+static int cmp_code(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+/* The members of q's pool: its municipalities, or every one imported. */
+static vis_err pool_members(struct store *s, const char *comuni, struct members *m,
+			    struct vis_error *e)
+{
+	vis_err rc = VIS_OK;
+	if (!comuni[0])
+		rc = store_import_span_each(s, add_imported, m, e);
+	for (const char *p = comuni; !rc && *p;) {
+		size_t n = strcspn(p, ",");
+		if (members_add(m, p, n))
+			break;
+		p += n + (p[n] == ',');
+	}
+	if (!rc && m->bad)
+		return vis_error_set(e, VIS_ERR_INVALID, "comuni: codici ISTAT separati da virgole");
+	if (!rc && m->oom)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (!rc && !m->n)
+		return vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per questi comuni");
+	if (!rc)
+		qsort(m->code, m->n, sizeof *m->code, cmp_code);
+	return rc;
+}
+
+/* Counts of a row of a table: at most this many (the balance has 12). */
+#define ROW_COUNTS 16
+
+/* Adds one member's row to the pool's rows: the same row (its label cells
+ * after the territory's, the key in index) summed with stats_pool_add, or
+ * a new one (the members without it have none of those persons: 0,
+ * published).  False when a row is not counts after labels, or out of
+ * memory. */
+static bool pool_row_add(json_t *rows, json_t *index, json_t *row, const char *code,
+			 const char *name)
+{
+	size_t n = json_array_size(row), nlab = 0;
+	while (nlab < n && json_is_string(json_array_get(row, nlab)))
+		nlab++;
+	if (nlab < 2 || n - nlab > ROW_COUNTS)
+		return false;
+	struct strbuf key;
+	strbuf_init(&key, 4096);
+	strbuf_adds(&key, "|");
+	for (size_t i = 2; i < nlab; i++) {
+		strbuf_adds(&key, json_string_value(json_array_get(row, i)));
+		strbuf_add(&key, "\x1f", 1);
+	}
+	bool ok = !key.err;
+	json_t *at = ok ? json_object_get(index, key.buf) : NULL;
+	json_t *pooled = at ? json_array_get(rows, (size_t)json_integer_value(at)) : NULL;
+	if (ok && !pooled) {
+		pooled = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(pooled, i == 0 ? json_string(code)
+						      : i == 1 ? json_string(name)
+						      : i < nlab ? json_incref(json_array_get(row, i))
+								 : json_integer(0));
+		ok = !json_object_set_new(index, key.buf, json_integer((json_int_t)json_array_size(rows))) &&
+		     !json_array_append_new(rows, pooled);
+	}
+	long long v[ROW_COUNTS], mv[ROW_COUNTS];
+	bool h[ROW_COUNTS], mh[ROW_COUNTS];
+	size_t nc = n - nlab;
+	for (size_t j = 0; ok && j < nc; j++) {
+		json_t *x = json_array_get(pooled, nlab + j), *y = json_array_get(row, nlab + j);
+		ok = (json_is_integer(x) || json_is_null(x)) && (json_is_integer(y) || json_is_null(y)) &&
+		     json_array_size(pooled) == n;
+		v[j] = json_is_integer(x) ? (long long)json_integer_value(x) : 0;
+		h[j] = json_is_null(x);
+		mv[j] = json_is_integer(y) ? (long long)json_integer_value(y) : 0;
+		mh[j] = json_is_null(y);
+	}
+	if (ok)
+		stats_pool_add(v, h, mv, mh, (int)nc);
+	for (size_t j = 0; ok && j < nc; j++)
+		json_array_set_new(pooled, nlab + j, h[j] ? json_null() : json_integer(v[j]));
+	strbuf_release(&key);
+	return ok;
+}
+
+struct ordered {
+	json_t *row;
+	size_t i;
+};
+
+/* By citizenship code (999, the total, last), then as they came. */
+static int cmp_state(const void *x, const void *y)
+{
+	const struct ordered *a = x, *b = y;
+	int c = strcmp(json_string_value(json_array_get(a->row, 2)),
+		       json_string_value(json_array_get(b->row, 2)));
+	return c ? c : a->i < b->i ? -1 : a->i > b->i;
+}
+
+static vis_err table_compute(struct store *s, const struct refdata *rd,
+			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
+			     json_t **out, struct vis_error *e);
+
+/* The table of a pool of municipalities (q->comuni "" or several): each
+ * member's computed as when asked alone (same dates, same threshold),
+ * then summed cell by cell, a cell hidden when one member's is
+ * (stats_pool_add).  on: the day asked (the names as of it); the dates,
+ * checked for the pool by the caller, are checked again for each member
+ * against the pool's period covered. */
+static vis_err pool_table(struct store *s, const struct refdata *rd,
+			  const struct stats_table_query *q, int today, int on,
+			  int cov_from, int cov_to, json_t **out, struct vis_error *e)
+{
+	struct members m = {0};
+	vis_err rc = pool_members(s, q->comuni, &m, e);
+	struct stats_table_query *one = rc ? NULL : malloc(sizeof *one);
+	if (!rc && !one)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	char code[LABEL_MAX], name[LABEL_MAX];
+	stats_territory(rd, q->comuni, q->table == STATS_BILANCIO ? today : on, code, name);
+	json_t *doc = NULL, *rows = json_array(), *index = json_object();
+	if (!rc && (!rows || !index))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < m.n; i++) {
+		*one = *q;
+		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
+		json_t *mdoc = NULL, *row;
+		size_t k;
+		/* within the pool's period covered, so within the member's */
+		rc = table_compute(s, rd, one, today, cov_from, cov_to, &mdoc, e);
+		json_array_foreach(rc ? NULL : json_object_get(mdoc, "righe"), k, row)
+			if (!rc && !pool_row_add(rows, index, row, code, name))
+				rc = vis_error_set(e, VIS_ERR_INTERNAL,
+						   "tavola %s: righe non sommabili", m.code[i]);
+		if (!doc)
+			doc = mdoc;
+		else
+			json_decref(mdoc);
+	}
+	if (!rc && (q->table == STATS_STRASA_CITT || q->table == STATS_STRASA_CITT_ETA)) {
+		/* the states in code order (each member's: as it found them) */
+		size_t n = json_array_size(rows);
+		struct ordered *o = calloc(n + 1, sizeof *o);
+		json_t *sorted = json_array();
+		if (!o || !sorted)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		for (size_t i = 0; !rc && i < n; i++)
+			o[i] = (struct ordered){json_array_get(rows, i), i};
+		if (!rc)
+			qsort(o, n, sizeof *o, cmp_state);
+		for (size_t i = 0; !rc && i < n; i++)
+			json_array_append(sorted, o[i].row);
+		free(o);
+		json_decref(rows);
+		rows = sorted;
+	}
+	if (!rc) {
+		char df[11], dt[11];
+		date_format(cov_from, df);
+		date_format(cov_to, dt);
+		json_object_set_new(doc, "territorio",
+				    json_pack("{s:s,s:s}", "codici", q->comuni, "nome", name));
+		json_object_set_new(doc, "periodo_coperto",
+				    json_pack("{s:s,s:s}", "dal", df, "al", dt));
+		json_object_set(doc, "righe", rows);
+		*out = doc;
+		doc = NULL;
+	}
+	json_decref(doc);
+	json_decref(rows);
+	json_decref(index);
+	free(one);
+	free(m.code);
+	return rc;
+}
+
 vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			    const struct stats_table_query *q, int today, json_t **out,
 			    struct vis_error *e)
 {
-	int threshold = q->threshold > 0 ? q->threshold : 3;
 	int year = q->year ? q->year : DATE_YEAR(today);
 	int on = q->date ? q->date : year * 10000 + 101;
 	/* A street or a locality is a place of one municipality. */
@@ -1155,13 +1447,38 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "le tavole per località e per via sono di un solo comune: "
 				     "indicare un codice ISTAT in \"comuni\"");
-	int cov_from, cov_to;
-	long long *age_sum = NULL;
+	int cov_from, cov_to, from = 0, to = 0, state = 0;
 	vis_err rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
+	if (!rc)
+		rc = table_dates(q, cov_from, cov_to, on, &from, &to, &state, e);
 	if (rc)
 		return rc;
+	if (!q->comuni[0] || strchr(q->comuni, ','))
+		return pool_table(s, rd, q, today, on, cov_from, cov_to, out, e);
+	return table_compute(s, rd, q, today, cov_from, cov_to, out, e);
+}
+
+/* One municipality's table (q's dates checked against cov_from..cov_to,
+ * the period covered, by the caller). */
+static vis_err table_compute(struct store *s, const struct refdata *rd,
+			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
+			     json_t **out, struct vis_error *e)
+{
+	int threshold = q->threshold > 0 ? q->threshold : 3;
+	int year = q->year ? q->year : DATE_YEAR(today);
+	int on = q->date ? q->date : year * 10000 + 101;
+	int from = 0, to = 0, state = 0;
+	long long *age_sum = NULL;
+	vis_err rc = table_dates(q, cov_from, cov_to, on, &from, &to, &state, e);
+	if (rc)
+		return rc;
+	/* a stock table says "on" (the first of a month) and counts the
+	 * population at the end of the day before (table_dates) */
+	int shown = on;
+	if (q->table != STATS_BILANCIO)
+		on = state;
 	char code[LABEL_MAX], name[LABEL_MAX], df[11], dt[11];
-	stats_territory(rd, q->comuni, q->table == STATS_BILANCIO ? today : on, code, name);
+	stats_territory(rd, q->comuni, q->table == STATS_BILANCIO ? today : shown, code, name);
 	struct grid g;
 	memset(&g, 0, sizeof g);
 	json_t *head = json_object();
@@ -1180,38 +1497,6 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 	const char *title = "";
 
 	if (q->table == STATS_BILANCIO) {
-		/* Whole months, each from its first day to its last, cut to the
-		 * period covered: flows before the first import are not in the
-		 * register, the first month starts the day after it; the last
-		 * month ends at the last import, as in the series. */
-		if (!cov_from) {
-			json_decref(head);
-			return vis_error_set(e, VIS_ERR_INVALID,
-					     "nessuna importazione per questi comuni: il registro "
-					     "non copre alcun periodo");
-		}
-		int next = date_add_days(cov_from, 1);
-		int fm = q->from ? q->from : DATE_YEAR(next) * 100 + DATE_MONTH(next);
-		int tm = q->to ? q->to : DATE_YEAR(cov_to) * 100 + DATE_MONTH(cov_to);
-		int first = fm * 100 + 1;
-		int last = tm * 100 + date_days_in_month(tm / 100, tm % 100);
-		int from = first > cov_from ? first : next;
-		int to = last < cov_to ? last : cov_to;
-		if (fm > tm || from > to) {
-			json_decref(head);
-			if (fm > tm)
-				return vis_error_set(e, VIS_ERR_INVALID,
-						     "\"from\" (%04d-%02d) è dopo \"to\" (%04d-%02d)",
-						     fm / 100, fm % 100, tm / 100, tm % 100);
-			/* the first day that can be asked for, said as such */
-			char first_day[11];
-			date_format(next, first_day);
-			return vis_error_set(e, VIS_ERR_INVALID,
-					     "il bilancio si calcola solo sul periodo coperto dal registro: "
-					     "dal %s (il giorno dopo la prima importazione, del %s) al %s; "
-					     "i mesi chiesti, da %04d-%02d a %04d-%02d, ne sono fuori",
-					     first_day, df, dt, fm / 100, fm % 100, tm / 100, tm % 100);
-		}
 		rc = balance_table(s, q, from, to, &g, code, name, e);
 		static const char *const bc[] = {
 			"Codice territorio", "Territorio", "Periodo", "Dal", "Al", "Sesso",
@@ -1226,36 +1511,7 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 		json_object_set_new(head, "riferimento", json_pack("{s:s,s:s}", "dal", df, "al", dt));
 	} else {
 		char d[11];
-		date_format(on, d);
-		/* On the first of a month only, at its start: the population at
-		 * the end of the day before, the end of the previous month's
-		 * balance and the series' stock of that month (one state per
-		 * month boundary, so no table differs from another by days of
-		 * flows). */
-		if (DATE_DAY(on) != 1) {
-			json_decref(head);
-			return vis_error_set(e, VIS_ERR_INVALID,
-					     "le tavole si danno al primo giorno di un mese (AAAA-MM-01), "
-					     "non al %s", d);
-		}
-		int state = date_add_days(on, -1);
-		/* Before the first import the register does not know who lived there. */
-		if (!cov_from || state < cov_from) {
-			json_decref(head);
-			if (!cov_from)
-				return vis_error_set(e, VIS_ERR_INVALID,
-						     "nessuna importazione per questi comuni");
-			int y = DATE_YEAR(cov_from), m = DATE_MONTH(cov_from) + 1;
-			if (m > 12) {
-				m = 1;
-				y++;
-			}
-			return vis_error_set(e, VIS_ERR_INVALID,
-					     "il registro copre questi comuni dal %s: la prima data è il "
-					     "%04d-%02d-01 (la popolazione all'inizio del giorno, cioè alla "
-					     "fine del giorno prima), non %s", df, y, m, d);
-		}
-		on = state;
+		date_format(shown, d);
 		json_object_set_new(head, "riferimento", json_string(d));
 		if (q->table == STATS_LOCALITA || q->table == STATS_STRADE) {
 			bool street = q->table == STATS_STRADE;

@@ -14,7 +14,9 @@
  * identity of the table the hidden cells are at least two and add up to
  * the threshold or more (secondary), so no total gives one back; the
  * cells another publication protects (STRASA's, the months of a year,
- * POSAS's single years under the age groups) hidden as it hides them.
+ * POSAS's single years under the age groups) hidden as it hides them;
+ * a pool of municipalities as the sum of its members' tables, each
+ * protected alone (stats_pool_add).
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
@@ -154,6 +156,18 @@ void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STAT
  * year publishes only sums of cells the months publish. */
 void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int nm,
 				bool hidden[][STATS_B_COLS], int threshold);
+
+/* A pool of municipalities (comuni= with several, or "" with several
+ * imported) publishes only sums of what its members publish: each
+ * member's cells computed and protected exactly as when it is asked
+ * alone, then the pool's cell is the sum of its members' same cells,
+ * hidden when one of them is.  Adds one member: cells[i] += member[i],
+ * hidden[i] |= member_hidden[i] (cells and hidden start at 0 and false).
+ * Every identity of the pool is the sum of its members' same identities,
+ * in each of which no hidden cell is alone: so none is alone in the
+ * pool's, as for a year beside its months (stats_year_balance_protect). */
+void stats_pool_add(long long *cells, bool *hidden, const long long *member,
+		    const bool *member_hidden, int n);
 
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */

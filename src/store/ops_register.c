@@ -725,7 +725,9 @@ vis_err store_person_history(struct store *s, const char *comune, const char *id
 vis_err store_person_versions_each(struct store *s, const char *comune, store_person_fn fn,
 				   void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PERSON_VERSIONS_EACH, "person versions", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s),
+					  comune[0] ? SQL_PERSON_VERSIONS_COMUNE : SQL_PERSON_VERSIONS_EACH,
+					  "person versions", e);
 	if (st)
 		drv_bind_text(st, 1, comune);
 	return each_person(st, fn, ctx, e);
@@ -747,14 +749,16 @@ vis_err store_import_span_each(struct store *s, store_import_span_fn fn, void *c
 vis_err store_person_each_at(struct store *s, const char *comune, int date, store_person_fn fn,
 			     void *ctx, struct vis_error *e)
 {
-	return each_person(prepare_at(s, SQL_PERSON_EACH_AT, comune, date, NULL, "persons", e), fn,
-			   ctx, e);
+	return each_person(prepare_at(s, comune[0] ? SQL_PERSON_EACH_AT_COMUNE : SQL_PERSON_EACH_AT,
+				      comune, date, NULL, "persons", e),
+			   fn, ctx, e);
 }
 
 vis_err store_family_each_at(struct store *s, const char *comune, int date,
 			     store_family_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = prepare_at(s, SQL_FAMILY_EACH_AT, comune, date, NULL, "households", e);
+	struct drv_stmt *st = prepare_at(s, comune[0] ? SQL_FAMILY_EACH_AT_COMUNE : SQL_FAMILY_EACH_AT,
+					 comune, date, NULL, "households", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;

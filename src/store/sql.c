@@ -139,6 +139,10 @@ const char *const store_sql[SQL__COUNT] = {
 			      " WHERE (?1 = '' OR comune = ?1) UNION ALL SELECT " P_COLS ", dropped AS valid_to"
 			      " FROM person WHERE (?1 = '' OR comune = ?1)) AS v"
 			      " ORDER BY comune, local_id, valid_from, valid_to = 0",
+	[SQL_PERSON_VERSIONS_COMUNE] = "SELECT * FROM (SELECT " P_COLS ", valid_to FROM person_history"
+			      " WHERE comune = ?1 UNION ALL SELECT " P_COLS ", dropped AS valid_to"
+			      " FROM person WHERE comune = ?1) AS v"
+			      " ORDER BY comune, local_id, valid_from, valid_to = 0",
 	/* The extract dates of each municipality's first and last import. */
 	[SQL_IMPORT_SPAN_EACH] = "SELECT comune, min(extract_at), max(extract_at) FROM import"
 			      " WHERE finished_at IS NOT NULL GROUP BY comune ORDER BY comune",
@@ -307,6 +311,10 @@ const char *const store_sql[SQL__COUNT] = {
 		" AND id > ?8 ORDER BY id LIMIT ?7",
 	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
 	[SQL_FAMILY_EACH_AT] = FAMILY_AT("(?1 = '' OR comune = ?1)"),
+	/* One municipality: "comune = ?1" alone lets the planner use the
+	 * (comune, family_id) indexes, where the OR above reads every row. */
+	[SQL_PERSON_EACH_AT_COMUNE] = PERSON_AT("comune = ?1"),
+	[SQL_FAMILY_EACH_AT_COMUNE] = FAMILY_AT("comune = ?1"),
 	/* The bulk load of a first snapshot: one parameter per column, in
 	 * order (PostgreSQL sends the rows by COPY). */
 	[SQL_FAMILY_LOAD] = "INSERT INTO family (" F_COLS ", import_id, seen_import) VALUES ("

@@ -150,6 +150,11 @@ enum sql_id {
 	SQL_BOLLETTINO_HAS,
 	SQL_BOLLETTINO_EACH,
 	SQL_BOLLETTINO_GET,
+	/* the same three for one municipality, by its index (the
+	 * statistics of a pool read each member alone) */
+	SQL_PERSON_EACH_AT_COMUNE,
+	SQL_FAMILY_EACH_AT_COMUNE,
+	SQL_PERSON_VERSIONS_COMUNE,
 	SQL__COUNT
 };
 

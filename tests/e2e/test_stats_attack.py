@@ -27,7 +27,15 @@ Over dates (read_days, issue #17): POSAS on consecutive days (a cell that
 changes by less than the threshold from one day to the next is a count of
 persons of that day) and the balance of each single day and of the spans
 from the first of the month to each day, linked cell by cell; the API
-takes the first of a month and whole months only, so each is refused."""
+takes the first of a month and whole months only, so each is refused.
+
+Pools (comuni= with several municipalities, and "" for every one) are read
+beside their members: each territory's unknowns are its own, and a pool's
+is the sum of its members' same unknowns (a state a member's citizenship
+tables do not list: none of its citizens there, 0) -- the geographic
+differencing of issue #17 (a cell hidden in A, published in B and in A+B).
+by=provincia and by=comune series are the pool's and the members' (the
+province 036 is the pool of both municipalities here)."""
 import csv
 import datetime
 import io
@@ -190,7 +198,8 @@ class Attack:
         val = self.solve()
         out = []
         for var in self.hidden - set(self.known):
-            if var in val and not (var[0] in ("bal", "ybal") and var[-1] in DERIVED) \
+            core = var[1:]  # without the territory (Territory's)
+            if var in val and not (core[0] in ("bal", "ybal") and core[-1] in DERIVED) \
                     and 0 < val[var] < self.thr:
                 out.append((var, val[var]))
         return sorted(out, key=str), len(set(val) - set(self.known))
@@ -203,6 +212,50 @@ def bvar(dal, al, s, j, kind="bal"):
     if j == 11:
         return ("pop", al, s)
     return (kind, dal, al, s, j)
+
+
+class Territory:
+    """What one territory (a municipality, a pool) publishes, in atk: its
+    unknowns are (territory, unknown)."""
+
+    def __init__(self, atk, name):
+        self.atk, self.name, self.seen = atk, name, set()
+        self.day_leaks = atk.day_leaks
+        self.client = None
+
+    balance_rows = Attack.balance_rows
+
+    def _v(self, var):
+        self.seen.add(var)
+        return (self.name,) + var
+
+    def cell(self, var, value, where):
+        self.atk.cell(self._v(var), value, f"{self.name or 'tutti'} {where}")
+
+    def relation(self, coef, const=0):
+        self.atk.relation({self._v(v): c for v, c in coef.items()}, const)
+
+    def total(self, parts, whole):
+        c = {p: 1 for p in parts}
+        c[whole] = c.get(whole, 0) - 1
+        self.relation(c)
+
+    def ratio(self, num, den, scale, value, decimals, where):
+        self.atk.ratio({self._v(v): c for v, c in num.items()},
+                       {self._v(v): c for v, c in den.items()}, scale, value, decimals, where)
+
+
+def link(atk, pool, members):
+    """A pool's unknowns are the sums of its members' same ones (counts
+    all: persons, households, flows, sums of ages); a state a member's
+    citizenship tables do not list has none of its citizens there."""
+    for var in set().union(pool.seen, *(m.seen for m in members)):
+        if var[0] in ("loc", "locagesum"):
+            continue   # by locality: one municipality only
+        for t in (pool,) + tuple(members):
+            if var not in t.seen and var[0] in ("cit", "cite"):
+                atk.cell((t.name,) + var, 0, "absent")
+        atk.relation({(pool.name,) + var: 1, **{(m.name,) + var: -1 for m in members}})
 
 
 def day_before(d):
@@ -319,6 +372,10 @@ def read_all(get, get_text, comune, thr, atk):
             atk.total(row[:6], row[6])
         for k in range(7):
             atk.total(cols[k], (parts + [("famtot", d)])[k])
+        for g, years in (("Y", range(0, 15)), ("W", range(15, 65)), ("O", range(65, 101))):
+            atk.total([("age", d, a, "T") for a in years], ("grp", d, g))
+        if "," in comune or not comune:
+            continue   # by locality: one municipality only
         # By locality: the total row is the population, the foreigners and
         # the households of the date, its age groups POSAS's sums.
         doc = table("localita", date=asked)
@@ -350,8 +407,6 @@ def read_all(get, get_text, comune, thr, atk):
         for n in names:
             atk.total(cols[n], tot_row[n])
         atk.total(cols.get("AGESUM", []), ("agesum", d))
-        for g, years in (("Y", range(0, 15)), ("W", range(15, 65)), ("O", range(65, 101))):
-            atk.total([("age", d, a, "T") for a in years], ("grp", d, g))
 
     def balance(doc, kind):
         atk.balance_rows(doc["righe"], kind)
@@ -518,26 +573,49 @@ def test_attack():
             def get_text(url):
                 return expect(a.get(url), 200, None, url).body.decode()
 
-            for comune in ("036023", "036005"):
-                for thr in (3, 5):
-                    atk = Attack(thr)
-                    atk.client = a
-                    bil = read_all(get, get_text, comune, thr, atk)
-                    n_asked, n_refused = read_days(get_text, comune, thr, atk, bil)
+            for thr in (3, 5):
+                atk = Attack(thr)
+                one = {c: Territory(atk, c) for c in ("036023", "036005")}
+                for comune, t in one.items():
+                    t.client = a
+                    bil = read_all(get, get_text, comune, thr, t)
+                    n_asked, n_refused = read_days(get_text, comune, thr, t, bil)
                     asked += n_asked
                     refused += n_refused
-                    leaks, n = atk.leaks()
-                    for var in atk.hidden & set(atk.known):
-                        both[var[0]] = both.get(var[0], 0) + 1
-                    solved += n
-                    hidden += len(atk.hidden - set(atk.known))
-                    for var, v in leaks:
-                        found.append(f"seed {seed} {comune} t{thr}: {var} = {v}")
-                    days_found += [f"seed {seed} {comune} t{thr}: {x}" for x in atk.day_leaks]
+                # the pool, and every municipality (the same pool here):
+                # at one threshold, "" with one seed (the test's time)
+                pools = ("036023,036005", "") if seed == 3 else ("036023,036005",)
+                for pool in pools if thr == 3 else ():
+                    t = Territory(atk, pool)
+                    read_all(get, get_text, pool, thr, t)
+                    link(atk, t, tuple(one.values()))
+                    if not pool:
+                        # the map's series: by province (036: the pool of
+                        # both) and by municipality, the same unknowns
+                        for by, terr in (("provincia", {"036": t}), ("comune", one)):
+                            doc = get(f"/api/v1/stats/series?indicator=population&by={by}"
+                                      f"&threshold={thr}")
+                            for serie in doc["serie"]:
+                                for p in serie["punti"]:
+                                    terr[serie["codice"]].cell(("pop", p["al"], "T"), p["valore"],
+                                                               f"series by={by}")
+                leaks, n = atk.leaks()
+                for var in atk.hidden & set(atk.known):
+                    both[var[1]] = both.get(var[1], 0) + 1
+                solved += n
+                hidden += len(atk.hidden - set(atk.known))
+                for var, v in leaks:
+                    found.append(f"seed {seed} t{thr}: {var} = {v}")
+                days_found += [f"seed {seed} t{thr}: {x}" for x in atk.day_leaks]
+    where = {}
+    for f in found:
+        t = f.split("(", 1)[1].split(",", 1)[0]
+        where[t] = where.get(t, 0) + 1
     print(f"hidden unknowns {hidden}, of which the attacker solves {solved}, "
-          f"{len(found)} small counts among them; hidden in one publication and "
-          f"published in another: {both or 'none'}; tables of days asked {asked}, "
-          f"refused {refused}; small one-day changes of a published cell {len(days_found)}")
+          f"{len(found)} small counts among them (by territory: {where or 'none'}); "
+          f"hidden in one publication and published in another: {both or 'none'}; "
+          f"tables of days asked {asked}, refused {refused}; small one-day changes of a "
+          f"published cell {len(days_found)}")
     check(hidden > 0, "the tables hide something (small municipalities)")
     check(not found, "hidden small counts recovered by combining what is published:\n"
           + "\n".join(found[:40]))

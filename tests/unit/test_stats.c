@@ -20,6 +20,9 @@
 #include "store/store.h"
 #include "testdb.h"
 
+/* POSAS's cells: every age and the total, by men, women, total. */
+#define AGES_CELLS ((STATS_AGES + 1) * 3)
+
 static void test_suppress(void **state)
 {
 	(void)state;
@@ -387,6 +390,102 @@ static void test_year_beside_months(void **state)
 	}
 }
 
+/* A cell of a pool published while exactly one member hides it and the
+ * others publish it: pool minus the others gives it back (geographic
+ * differencing, issue #17). */
+static bool pool_differencing(const bool *pool, const bool (*member)[AGES_CELLS], int nm)
+{
+	for (int i = 0; i < AGES_CELLS; i++) {
+		int n = 0;
+		for (int k = 0; k < nm; k++)
+			n += member[k][i];
+		if (!pool[i] && n == 1)
+			return true;
+	}
+	return false;
+}
+
+/* No identity of POSAS (each age's men + women = total, each column over
+ * the ages) with one hidden cell alone. */
+static bool ages_lone_hidden(const bool (*h)[3])
+{
+	for (int a = 0; a <= STATS_AGES; a++)
+		if (h[a][0] + h[a][1] + h[a][2] == 1)
+			return true;
+	for (int c = 0; c < 3; c++) {
+		int n = 0;
+		for (int a = 0; a <= STATS_AGES; a++)
+			n += h[a][c];
+		if (n == 1)
+			return true;
+	}
+	return false;
+}
+
+/* A pool of municipalities: each member's POSAS protected alone, the
+ * pool's cell the sum, hidden exactly where a member's is
+ * (stats_pool_add); the old way (the summed table protected on its own)
+ * publishes 2 + 10 = 12 beside the 10, giving the 2 back. */
+static void test_pool_of_members(void **state)
+{
+	(void)state;
+	srand(17);
+	int old_leaks = 0;
+	for (int t = 0; t < 200; t++) {
+		int nm = 2 + rand() % 3, thr = 3 + rand() % 3;
+		long long age[4][2][STATS_AGES];
+		memset(age, 0, sizeof age);
+		for (int k = 0; k < nm; k++)
+			for (int sx = 0; sx < 2; sx++)
+				for (int a = 0; a < STATS_AGES; a++)
+					age[k][sx][a] = rand() % 4 ? rand() % (a < 80 ? 15 : 4) : 0;
+		if (t == 0) {
+			/* by hand: men of 87, 2 in the first, 10 in the second */
+			age[0][1][87] = 2;
+			age[1][1][87] = 10;
+		}
+		bool hm[4][AGES_CELLS], pool_h[AGES_CELLS] = {0}, old_h[AGES_CELLS];
+		long long cells[AGES_CELLS] = {0}, sum[2][STATS_AGES];
+		memset(sum, 0, sizeof sum);
+		for (int k = 0; k < nm; k++) {
+			assert_true(stats_ages_protect((const long long(*)[STATS_AGES])age[k], thr,
+						       (bool(*)[3])hm[k]));
+			long long mc[AGES_CELLS] = {0};
+			for (int a = 0; a < STATS_AGES; a++) {
+				mc[a * 3] = age[k][1][a];
+				mc[a * 3 + 1] = age[k][0][a];
+				mc[a * 3 + 2] = age[k][0][a] + age[k][1][a];
+				for (int c = 0; c < 3; c++)
+					mc[STATS_AGES * 3 + c] += mc[a * 3 + c];
+				sum[0][a] += age[k][0][a];
+				sum[1][a] += age[k][1][a];
+			}
+			stats_pool_add(cells, pool_h, mc, hm[k], AGES_CELLS);
+		}
+		for (int i = 0; i < AGES_CELLS; i++) {
+			bool any = false;
+			for (int k = 0; k < nm; k++)
+				any = any || hm[k][i];
+			assert_int_equal(pool_h[i], any);
+		}
+		assert_int_equal(cells[STATS_AGES * 3 + 2],
+				 cells[STATS_AGES * 3] + cells[STATS_AGES * 3 + 1]);
+		assert_false(ages_lone_hidden((const bool(*)[3])pool_h));
+		assert_false(pool_differencing(pool_h, (const bool(*)[AGES_CELLS])hm, nm));
+		/* the old way: the pool's table protected on its own */
+		assert_true(stats_ages_protect((const long long(*)[STATS_AGES])sum, thr,
+					       (bool(*)[3])old_h));
+		bool leak = pool_differencing(old_h, (const bool(*)[AGES_CELLS])hm, nm);
+		old_leaks += leak;
+		if (t == 0) {
+			assert_true(pool_h[87 * 3]);
+			assert_false(old_h[87 * 3]);
+			assert_true(leak);
+		}
+	}
+	assert_true(old_leaks > 100);
+}
+
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
@@ -538,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_protect),
 		cmocka_unit_test(test_protect_fixed),
 		cmocka_unit_test(test_year_beside_months),
+		cmocka_unit_test(test_pool_of_members),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
