@@ -1614,7 +1614,8 @@ async function flowAdmin(browser, fx) {
         const cells = posas.filter((r) => Number(r[2]) >= lo && Number(r[2]) <= hi && r[2] !== '999').map((r) => r[col]);
         return cells.some((v) => v === null) ? 'riservato' : String(cells.reduce((a, b) => a + b, 0));
       };
-      const title = `Piramide delle età al ${date.slice(8, 10)}/${date.slice(5, 7)}/${date.slice(0, 4)}`;
+      const shown = `${date.slice(8, 10)}/${date.slice(5, 7)}/${date.slice(0, 4)}`;
+      const title = `Piramide delle età al ${shown}`;
       await section(page, title).locator('details > summary').first().click();
       const rows = await readTable(page, title, 'the pyramid\'s data table');
       check(rows.length === 21, `expected 20 classes of 5 years and 100+; saw ${rows.length}`);
@@ -1624,7 +1625,7 @@ async function flowAdmin(browser, fx) {
           `class ${r['Età']}: expected ${want(lo, hi, 3)} / ${want(lo, hi, 4)} from posas; the screen says ${r.Maschi} / ${r.Femmine}`);
       }
       check(rows.some((r) => r.Maschi === 'riservato' || r.Femmine === 'riservato'), 'expected a class hidden where posas hides a single year');
-      const fam = await factsOf(section(page, 'Famiglie per numero di componenti'));
+      const fam = await factsOf(section(page, `Famiglie per numero di componenti al ${shown}`));
       check(/^\d+$/.test(fam.Totale || ''), `expected the households' total; saw ${JSON.stringify(fam)}`);
     });
     await step('admin: the map of the province: legend, data table, a municipality\'s value on focus', page, async () => {
