@@ -1,4 +1,4 @@
-/* GET /api/v1/stats: the statistics of stats.h, JSON or CSV;
+/* GET /api/v1/stats: the old summary, retired (410 pointing to the tables);
  * GET /api/v1/stats/tables: the standard tables of stats/tables.h;
  * GET /api/v1/stats/series: the indicators over time of stats/series.h. */
 #include <stdio.h>
@@ -70,38 +70,17 @@ static void reply(struct http_request *r, json_t *doc, const char *format, char 
 	http_reply_json(r, 200, doc);
 }
 
+/* The old summary (age classes of any width, civil status, events by
+ * type per day range, unrounded indicators) was protected by a rule of its
+ * own and gave back cells the standard tables hide: retired for good, so
+ * 410, and the answer names what replaces each part. */
 void api_stats(struct http_request *r)
 {
-	struct stats_query q = {.age_step = 5};
-	const char *format = http_query(r, "format");
-	static const char *const dates[] = {"as_of", "from", "to"};
-	int *ddst[] = {&q.as_of, &q.events_from, &q.events_to};
-	for (int i = 0; i < 3; i++) {
-		const char *v = http_query(r, dates[i]);
-		if (v && *v && !date_parse(v, strlen(v), ddst[i])) {
-			http_reply_error(r, 400, "invalid_request",
-					 "le date devono essere AAAA-MM-GG");
-			return;
-		}
-	}
-	const char *step = http_query(r, "age_step");
-	if ((step && !int_param(step, &q.age_step)) || q.age_step < 1 || q.age_step > 50) {
-		http_reply_error(r, 400, "invalid_request",
-				 "il parametro \"age_step\" è un numero da 1 a 50");
-		return;
-	}
-	if (!common_params(r, &q.threshold, q.comuni))
-		return;
-	struct vis_error e = {0};
-	struct store *s = api_store(r);
-	if (!s)
-		return;
-	json_t *doc;
-	if (stats_compute(s, r->app->rd, &q, app_today(r->app), &doc, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	reply(r, doc, format, stats_to_csv);
+	http_reply_error(r, 410, "gone",
+			 "il riepilogo statistico è stato ritirato: usare le tavole standard "
+			 "(/api/v1/stats/tables: posas per età e sesso, famiglie, bilancio, "
+			 "strasa_cittadinanza) e gli indicatori di /api/v1/stats/series, "
+			 "protetti da un'unica regola di segreto statistico");
 }
 
 void api_stats_tables(struct http_request *r)

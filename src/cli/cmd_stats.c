@@ -20,11 +20,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura stats [--db URI] [--config FILE] [--comune ISTAT[,ISTAT...]]\n"
-		"                    [--as-of YYYY-MM-DD]\n"
-		"                    [--age-step N] [--threshold N] [--from DATE --to DATE]\n"
-		"                    [--format json|csv]\n"
-		"       visura stats --table NAME [--comune ISTAT[,ISTAT...]] [--year YYYY]\n"
+		"usage: visura stats --table NAME [--comune ISTAT[,ISTAT...]] [--year YYYY]\n"
 		"                    [--date YYYY-MM-01] [--from YYYY-MM --to YYYY-MM]\n"
 		"                    [--period mese|anno]\n"
 		"                    [--threshold N] [--format json|csv]\n"
@@ -34,11 +30,10 @@ static void usage(FILE *out)
 		"                    [--threshold N] [--format json|csv]\n"
 		"       visura stats report --comune ISTAT --month YYYY-MM [--out DIR] [--verify]\n"
 		"       visura stats schedule [--enable ISTAT | --disable ISTAT]\n\n"
-		"Population by sex and age class, citizenship, civil status, household size;\n"
-		"events per month; old-age index, dependency ratio, average age, natural and\n"
-		"migratory balance, crude birth and death rates.  Cells of 1 to threshold-1\n"
-		"persons (default 3) are suppressed, with secondary suppression; a threshold\n"
-		"below stats_threshold_min of the configuration (FILE; default 3) is refused.\n\n"
+		"Cells of 1 to threshold-1 persons (default 3) are hidden, with secondary\n"
+		"suppression, by the one rule of every table, series and bulletin; a threshold\n"
+		"below stats_threshold_min of the configuration (FILE; default 3) is refused.\n"
+		"The old summary (without --table or --series) is retired.\n\n"
 		"--table gives one standard table, in ISTAT's layout: posas (residents by sex\n"
 		"and single year of age at 1 January of --year), strasa (foreign residents by\n"
 		"sex and age), strasa_cittadinanza (by citizenship and sex),\n"
@@ -291,7 +286,6 @@ int cmd_stats(int argc, char **argv)
 		return cmd_bulletin(argc, argv, !strcmp(argv[1], "report"));
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'}, {"comune", required_argument, NULL, 'c'},
-		{"as-of", required_argument, NULL, 'a'}, {"age-step", required_argument, NULL, 's'},
 		{"threshold", required_argument, NULL, 't'}, {"from", required_argument, NULL, 'f'},
 		{"to", required_argument, NULL, 'T'}, {"format", required_argument, NULL, 'F'},
 		{"config", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
@@ -301,8 +295,7 @@ int cmd_stats(int argc, char **argv)
 		{"by-comune", no_argument, NULL, 'B'}, {"by-provincia", no_argument, NULL, 'R'},
 		{0, 0, 0, 0},
 	};
-	struct stats_query q = {.age_step = 5, .threshold = -1};   /* -1: the floor */
-	struct stats_table_query tq = {0};
+	struct stats_table_query tq = {.threshold = -1};   /* -1: the floor */
 	struct stats_series_query sq = {0};
 	const char *from = NULL, *to = NULL, *date = NULL;
 	bool table = false, series = false;
@@ -317,16 +310,15 @@ int cmd_stats(int argc, char **argv)
 		case 'd': db = v; break;
 		case 'C': config = v; break;
 		case 'c':
-			if (!CLI_COPY(q.comuni, v, "--comuni"))
+			if (!CLI_COPY(tq.comuni, v, "--comuni"))
 				return EXIT_USAGE;
 			break;
-		case 's': q.age_step = atoi(v); break;
 		case 't':
 			if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v)) {
 				fprintf(stderr, "visura: stats: --threshold is a number\n");
 				return EXIT_USAGE;
 			}
-			q.threshold = atoi(v);
+			tq.threshold = atoi(v);
 			break;
 		case 'F': format = v; break;
 		case 'b':
@@ -372,19 +364,19 @@ int cmd_stats(int argc, char **argv)
 		case 'f': from = v; break;
 		case 'T': to = v; break;
 		case 'D': date = v; break;
-		case 'a':
-			if (!date_parse(v, strlen(v), &q.as_of)) {
-				fprintf(stderr, "visura: stats: le date sono AAAA-MM-GG\n");
-				return EXIT_USAGE;
-			}
-			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || q.age_step < 1 || (strcmp(format, "json") && strcmp(format, "csv")) ||
+	if (optind != argc || (strcmp(format, "json") && strcmp(format, "csv")) ||
 	    (table && series)) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!table && !series) {
+		fprintf(stderr, "visura: stats: il riepilogo statistico è stato ritirato: usare "
+			"--table NAME (posas, famiglie, bilancio, ...) o --series INDICATOR, "
+			"protetti da un'unica regola di segreto statistico\n");
 		return EXIT_USAGE;
 	}
 	struct vis_error e = {0};
@@ -393,16 +385,18 @@ int cmd_stats(int argc, char **argv)
 		cli_error("stats", &e);
 		return EXIT_USAGE;
 	}
-	/* --from/--to: months for a series, days for the summary */
+	if (series && date) {
+		fprintf(stderr, "visura: stats: --date è delle tavole (--table), non delle serie\n");
+		return EXIT_USAGE;
+	}
+	/* --from/--to of a series: months */
 	const char *ends[] = {from, to};
-	int *days[] = {&q.events_from, &q.events_to}, *months[] = {&sq.from, &sq.to};
-	for (int i = 0; i < 2 && !table; i++) {
+	int *months[] = {&sq.from, &sq.to};
+	for (int i = 0; i < 2 && series; i++) {
 		if (!ends[i])
 			continue;
-		if (series ? !stats_month_parse(ends[i], months[i])
-			   : !date_parse(ends[i], strlen(ends[i]), days[i])) {
-			fprintf(stderr, series ? "visura: stats: --series: --from e --to sono mesi (AAAA-MM)\n"
-					       : "visura: stats: dates are YYYY-MM-DD\n");
+		if (!stats_month_parse(ends[i], months[i])) {
+			fprintf(stderr, "visura: stats: --series: --from e --to sono mesi (AAAA-MM)\n");
 			return EXIT_USAGE;
 		}
 	}
@@ -410,9 +404,9 @@ int cmd_stats(int argc, char **argv)
 		cli_error("config", &e);
 		return EXIT_USAGE;
 	}
-	if (q.threshold < 0)
-		q.threshold = cfg.stats_threshold_min;
-	if (stats_threshold_check(q.threshold, cfg.stats_threshold_min, &e)) {
+	if (tq.threshold < 0)
+		tq.threshold = cfg.stats_threshold_min;
+	if (stats_threshold_check(tq.threshold, cfg.stats_threshold_min, &e)) {
 		cli_error("stats", &e);
 		return EXIT_USAGE;
 	}
@@ -424,24 +418,19 @@ int cmd_stats(int argc, char **argv)
 	if (rc == EXIT_OK)
 		rc = cli_store_open(cli_db_uri(db), &s);
 	json_t *doc = NULL;
-	if (table) {
-		memcpy(tq.comuni, q.comuni, sizeof tq.comuni);
-		tq.threshold = q.threshold;
-	}
 	if (series) {
-		memcpy(sq.comuni, q.comuni, sizeof sq.comuni);
-		sq.threshold = q.threshold;
+		memcpy(sq.comuni, tq.comuni, sizeof sq.comuni);
+		sq.threshold = tq.threshold;
 	}
 	if (rc == EXIT_OK &&
-	    (series  ? stats_series_compute(s, rd, &sq, date_today(), &doc, &e)
-	     : table ? stats_table_compute(s, rd, &tq, date_today(), &doc, &e)
-		     : stats_compute(s, rd, &q, date_today(), &doc, &e))) {
+	    (series ? stats_series_compute(s, rd, &sq, date_today(), &doc, &e)
+		    : stats_table_compute(s, rd, &tq, date_today(), &doc, &e))) {
 		cli_error("stats", &e);
 		rc = EXIT_RUNTIME;
 	}
 	if (doc) {
 		char *text = !strcmp(format, "csv")
-			? (series ? stats_series_csv(doc) : table ? stats_table_csv(doc) : stats_to_csv(doc))
+			? (series ? stats_series_csv(doc) : stats_table_csv(doc))
 						    : json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		if (text)
 			fputs(text, stdout);

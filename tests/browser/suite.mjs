@@ -1593,9 +1593,53 @@ async function flowAdmin(browser, fx) {
         });
         check(drawn.n > 0, 'blank');
       }
+      // from the yearly series: a number, or "riservato" where the series hides it
       const ind = await factsOf(section(page, 'Indicatori'));
-      for (const k of ['Indice di vecchiaia', 'Indice di dipendenza', 'Età media', 'Saldo naturale', 'Saldo migratorio'])
-        check(/^-?[\d.,]+$/.test(ind[k] || ''), `expected a number for "${k}"; the indicators are ${JSON.stringify(ind)}`);
+      const keys = ['Indice di vecchiaia', 'Indice di dipendenza', 'Età media', 'Saldo naturale', 'Saldo migratorio', 'Tasso di natalità (‰)'];
+      for (const k of keys)
+        check(/^(-?[\d.,]+|riservato)$/.test(ind[k] || ''), `expected a number or "riservato" for "${k}"; the indicators are ${JSON.stringify(ind)}`);
+      // each as the API's yearly series gives it for the same territory
+      // (all the municipalities: a pool publishes only what every member
+      // does, so an indicator may be hidden there): a number exactly when
+      // the series publishes one
+      const api = await page.evaluate(async () => {
+        const al = (await (await fetch('/api/v1/stats/tables?table=bilancio', { credentials: 'same-origin' })).json()).periodo_coperto.al;
+        const one = async (ind) => (await (await fetch(`/api/v1/stats/series?indicator=${ind}&step=year&from=${al.slice(0, 4)}-01&to=${al.slice(0, 7)}`,
+          { credentials: 'same-origin' })).json()).serie[0].punti.at(-1).valore;
+        return { 'Indice di vecchiaia': await one('old_age_index'), 'Indice di dipendenza': await one('dependency_ratio') };
+      });
+      for (const [k, v] of Object.entries(api))
+        check(v === null ? ind[k] === 'riservato' : /^[\d.,]+$/.test(ind[k] || ''),
+          `"${k}": the series says ${v}, the screen ${ind[k]}`);
+    });
+    await step('admin: the pyramid\'s classes are sums of posas\'s single years, households from famiglie', page, async () => {
+      // the screen's 5-year classes against the protected table the API gives
+      const date = await page.evaluate(async () => {
+        const r = await fetch('/api/v1/stats/tables?table=bilancio', { credentials: 'same-origin' });
+        const al = (await r.json()).periodo_coperto.al;
+        // the screen's default: the latest state, at the start of the month
+        // after the last import
+        const [y, m] = al.slice(0, 7).split('-').map(Number);
+        return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
+      });
+      const posas = await page.evaluate(async (d) => (await (await fetch(`/api/v1/stats/tables?table=posas&date=${d}`, { credentials: 'same-origin' })).json()).righe, date);
+      const want = (lo, hi, col) => {
+        const cells = posas.filter((r) => Number(r[2]) >= lo && Number(r[2]) <= hi && r[2] !== '999').map((r) => r[col]);
+        return cells.some((v) => v === null) ? 'riservato' : String(cells.reduce((a, b) => a + b, 0));
+      };
+      const shown = `${date.slice(8, 10)}/${date.slice(5, 7)}/${date.slice(0, 4)}`;
+      const title = `Piramide delle età al ${shown}`;
+      await section(page, title).locator('details > summary').first().click();
+      const rows = await readTable(page, title, 'the pyramid\'s data table');
+      check(rows.length === 21, `expected 20 classes of 5 years and 100+; saw ${rows.length}`);
+      for (const r of rows.slice(0, 20)) {
+        const [lo, hi] = r['Età'].split('-').map(Number);
+        check(r.Maschi === want(lo, hi, 3) && r.Femmine === want(lo, hi, 4),
+          `class ${r['Età']}: expected ${want(lo, hi, 3)} / ${want(lo, hi, 4)} from posas; the screen says ${r.Maschi} / ${r.Femmine}`);
+      }
+      check(rows.some((r) => r.Maschi === 'riservato' || r.Femmine === 'riservato'), 'expected a class hidden where posas hides a single year');
+      const fam = await factsOf(section(page, `Famiglie per numero di componenti al ${shown}`));
+      check(/^\d+$/.test(fam.Totale || ''), `expected the households' total; saw ${JSON.stringify(fam)}`);
     });
     await step('admin: the map of the province: legend, data table, a municipality\'s value on focus', page, async () => {
       const map = section(page, 'Il territorio sulla mappa');
@@ -1627,11 +1671,11 @@ async function flowAdmin(browser, fx) {
       });
     });
     await look(page, 'admin-stats');
-    await step('admin: "Scarica CSV" downloads the statistics', page, async () => {
-      const dl = await download(page, () => button(mainOf(page), 'Scarica CSV').click(), 'statistiche.csv');
+    await step('admin: "Scarica CSV" downloads posas', page, async () => {
+      const dl = await download(page, () => button(mainOf(page), 'Scarica CSV').click(), 'posas.csv');
       const lines = dl.text.trim().split(/\r?\n/);
-      check(dl.suggested === 'statistiche.csv' && lines.length > 10, `expected statistiche.csv with the tables; got ${dl.suggested}, ${lines.length} lines`);
-      check(lines.some((l) => l.includes(String(fx.population_total))), `expected the total ${fx.population_total} in the CSV; first lines: ${lines.slice(0, 5).join(' | ')}`);
+      check(/^posas-\d{4}-\d{2}-\d{2}\.csv$/.test(dl.suggested) && lines.length === 103, `expected posas-DATE.csv, header, 101 ages and the total; got ${dl.suggested}, ${lines.length} lines`);
+      check(lines[0].includes('Età') && /^"[^"]*","[^"]*","999"/.test(lines[102]), `expected posas's header and its total row; ${lines[0]} | ${lines[102]}`);
     });
     await step('admin: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
     await step('admin: suspended lead\'s page, no problems', lead2, async () => assertNoProblems(lead2, {

@@ -143,7 +143,7 @@ def test_the_check_refuses_what_breaks_the_contract():
           "a 200 on an unknown route")
     check(c.problems("POST", "/api/v1/auth/logout", 201, "application/json",
                      {"logged_out": True}, True), "a status the contract does not list")
-    check(c.problems("GET", "/api/v1/stats", 200, "text/plain", None, True),
+    check(c.problems("GET", "/api/v1/stats/tables", 200, "text/plain", None, True),
           "a content type the contract does not list")
 
 

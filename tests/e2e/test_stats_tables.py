@@ -396,29 +396,18 @@ def test_standard_tables():
         eq(out.returncode, 0, out.stderr)
         eq(json.loads(out.stdout)["righe"], table("bilancio", comuni=COMUNI[0])["righe"],
            "visura stats --table bilancio = the API")
-        # The indicators: rates over the days the register covers, stated
-        # (#21 item 8: not a one-year window holding a few weeks of events).
-        d = expect(a.get(f"/api/v1/stats?as_of={last}"), 200).json
-        eq((d["events"]["from"], d["events"]["to"], d["events"]["days"]),
-           ("2026-01-02", last, 45), "the window is the period covered")
-        total = len(residents(p, COMUNI, last))
-        births = sum(1 for e in p.events if e["type"] == "NASCITA" and "2026-01-02" <= e["date"] <= last)
-        deaths = sum(1 for e in p.events if e["type"] == "DECESSO" and "2026-01-02" <= e["date"] <= last)
-        ind = d["indicators"]
-        check(abs(ind["crude_birth_rate"] - births * 1000 * 365 / 45 / total) < 1e-6,
-              f"birth rate {ind['crude_birth_rate']} from {births} births, {total} residents, 45 days")
-        check(abs(ind["crude_death_rate"] - deaths * 1000 * 365 / 45 / total) < 1e-6, "death rate")
-        ages = [age_on(v["birth_date"], last) for _, v in residents(p, COMUNI, last)]
-        young, old = sum(x < 15 for x in ages), sum(x >= 65 for x in ages)
-        check(abs(ind["old_age_index"] - 100 * old / young) < 1e-6, "old-age index")
-        check(abs(ind["youth_dependency_ratio"] - 100 * young / (total - young - old)) < 1e-6,
-              "youth dependency")
-        check(abs(ind["old_age_dependency_ratio"] - 100 * old / (total - young - old)) < 1e-6,
-              "old-age dependency")
-        check(abs(ind["average_age"] - sum(ages) / total) < 1e-6, "average age")
-        d = expect(a.get("/api/v1/stats?as_of=2026-01-01"), 200).json
-        eq(d["events"]["days"], 0, "no day covered before the first delta")
-        eq(d["indicators"]["crude_birth_rate"], None, "no rate without a covered day")
+        # The old summary is retired: 410 naming the tables, for both roles
+        # that read statistics; the command line refuses it too.
+        for who, c in (("admin", a), ("auditor", srv.user("auditor"))):
+            for q in ("", "?age_step=1", "?format=csv"):
+                r = expect(c.get(f"/api/v1/stats{q}"), 410, "gone", f"{who}: /api/v1/stats{q}")
+                check("/api/v1/stats/tables" in r.json["error"]["message"]
+                      and "/api/v1/stats/series" in r.json["error"]["message"],
+                      f"the refusal names the tables and the series: {r.json}")
+        out = subprocess.run([harness.VISURA, "stats", "--db", srv.db], capture_output=True,
+                             text=True)
+        check(out.returncode == 2 and "--table" in out.stderr and not out.stdout,
+              f"visura stats without --table or --series is refused: {out.returncode} {out.stderr!r}")
         # Refusals: before the register's first import, unknown tables, the floor.
         expect(a.get("/api/v1/stats/tables?table=posas&year=2025"), 400, "invalid_request",
                "1 January 2025 is before the first import")

@@ -1,5 +1,5 @@
 /* Unit tests: statistics against hand-computed values on a tiny register,
- * and small-cell suppression. */
+ * and small-cell protection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,31 +22,6 @@
 
 /* POSAS's cells: every age and the total, by men, women, total. */
 #define AGES_CELLS ((STATS_AGES + 1) * 3)
-
-static void test_suppress(void **state)
-{
-	(void)state;
-	long long a[] = {10, 2, 7, 0, 30};
-	stats_suppress(a, 5, 3);
-	/* 2 hidden; alone it could be recovered from the total, so the
-	 * smallest other non-zero cell (7) goes too; zeros stay. */
-	assert_int_equal(a[1], -1);
-	assert_int_equal(a[2], -1);
-	assert_int_equal(a[0], 10);
-	assert_int_equal(a[3], 0);
-	assert_int_equal(a[4], 30);
-	long long b[] = {1, 2, 50};
-	stats_suppress(b, 3, 3);
-	assert_int_equal(b[0], -1);
-	assert_int_equal(b[1], -1);
-	assert_int_equal(b[2], 50); /* two hidden cells: their sum is known, not each */
-	long long c[] = {5, 6, 7};
-	stats_suppress(c, 3, 3);
-	assert_int_equal(c[0], 5);
-	long long d[] = {1};
-	stats_suppress(d, 1, 3);
-	assert_int_equal(d[0], -1);
-}
 
 struct fx {
 	struct testdb db;
@@ -99,66 +74,56 @@ static int teardown(void **state)
 	return 0;
 }
 
-static json_t *get(json_t *doc, const char *a, const char *b)
+/* The count of a table's row whose label cell `col` is `label`, in
+ * column `k` (counting from the first count); -1 when hidden, -2 when no
+ * such row. */
+static long long row_count(json_t *doc, int col, const char *label, int k)
 {
-	json_t *x = json_object_get(doc, a);
-	return b ? json_object_get(x, b) : x;
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(doc, "righe"), i, r)
+		if (!strcmp(json_string_value(json_array_get(r, (size_t)col)), label)) {
+			json_t *v = json_array_get(r, (size_t)(col + 1 + k));
+			return json_is_null(v) ? -1 : json_integer_value(v);
+		}
+	return -2;
 }
 
+/* What the retired summary showed, from the standard tables: residents by
+ * sex and single year (posas) and households by size (famiglie). */
 static void test_hand_computed(void **state)
 {
 	struct fx *f = *state;
-	struct stats_query q = {.as_of = 20261122, .age_step = 5, .threshold = 1};
+	struct stats_table_query q = {.table = STATS_POSAS, .date = 20261201, .threshold = 1};
 	json_t *doc;
 	struct vis_error e = {0};
-	assert_int_equal(stats_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
-	/* Ages on 2026-11-22: Mario 46, Anna 44, Luca 14, Ada 76. */
-	assert_int_equal(json_integer_value(get(doc, "population", "total")), 4);
-	assert_int_equal(json_integer_value(get(doc, "population", "male")), 2);
-	json_t *pyr = json_object_get(doc, "age_sex");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 2), "male")), 1);   /* 10-14 */
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 8), "female")), 1); /* 40-44 */
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 9), "male")), 1);   /* 45-49 */
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(pyr, 15), "female")), 1); /* 75-79 */
-	/* Indicators: young 1 (14), old 1 (76), working 2. */
-	json_t *ind = json_object_get(doc, "indicators");
-	assert_true(fabs(json_real_value(json_object_get(ind, "old_age_index")) - 100.0) < 1e-9);
-	assert_true(fabs(json_real_value(json_object_get(ind, "dependency_ratio")) - 100.0) < 1e-9);
-	assert_true(fabs(json_real_value(json_object_get(ind, "average_age")) - 45.0) < 1e-9);
-	/* Citizenship: Anna holds Italian and Romanian: Italian; Ada Albanian. */
-	assert_int_equal(json_integer_value(get(doc, "citizenship", "italian")), 3);
-	assert_int_equal(json_integer_value(get(doc, "citizenship", "non_eu")), 1);
-	assert_int_equal(json_integer_value(get(doc, "civil_status", "coniugato")), 2);
-	assert_int_equal(json_integer_value(get(doc, "civil_status", "vedovo")), 1);
-	json_t *sizes = json_object_get(json_object_get(doc, "households"), "by_size");
-	assert_int_equal(json_integer_value(json_object_get(sizes, "3")), 1);
-	assert_int_equal(json_integer_value(json_object_get(sizes, "1")), 1);
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
+	/* At the start of 2026-12-01 (the end of 11-30; imported on 11-22):
+	 * Mario 46, Anna 44, Luca 14, Ada 76. */
+	assert_int_equal(row_count(doc, 2, "999", 2), 4);
+	assert_int_equal(row_count(doc, 2, "999", 0), 2);
+	assert_int_equal(row_count(doc, 2, "14", 0), 1);
+	assert_int_equal(row_count(doc, 2, "44", 1), 1);
+	assert_int_equal(row_count(doc, 2, "46", 0), 1);
+	assert_int_equal(row_count(doc, 2, "76", 1), 1);
+	assert_int_equal(row_count(doc, 2, "45", 2), 0);
 	json_decref(doc);
-	/* Before anyone was registered in the replica (valid from 2019). */
-	q.as_of = 20180101;
-	assert_int_equal(stats_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
-	assert_int_equal(json_integer_value(get(doc, "population", "total")), 0);
+	/* With the threshold at 3 every single year of 1 is hidden; the
+	 * totals by sex are known totals, published. */
+	q.threshold = 3;
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
+	assert_int_equal(row_count(doc, 2, "46", 0), -1);
+	assert_int_equal(row_count(doc, 2, "999", 2), 4);
+	json_decref(doc);
+	/* Households: F1 of three, F2 of one. */
+	q = (struct stats_table_query){.table = STATS_FAMIGLIE, .date = 20261201, .threshold = 1};
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
+	assert_int_equal(row_count(doc, 2, "1", 0), 1);
+	assert_int_equal(row_count(doc, 2, "3", 0), 1);
+	assert_int_equal(row_count(doc, 2, "Totale", 0), 2);
 	json_decref(doc);
 }
 
-static void test_suppressed_in_output(void **state)
-{
-	struct fx *f = *state;
-	struct stats_query q = {.as_of = 20261122, .threshold = 3};
-	json_t *doc;
-	struct vis_error e = {0};
-	assert_int_equal(stats_compute(f->s, f->rd, &q, 20261122, &doc, &e), VIS_OK);
-	assert_true(json_is_null(get(doc, "civil_status", "coniugato")));
-	assert_true(json_is_null(get(doc, "civil_status", "vedovo")));
-	assert_true(json_is_null(get(doc, "citizenship", "non_eu")));
-	/* Italian 3 stays, but alone with non_eu hidden it would reveal it
-	 * through the total: secondary suppression hides it too. */
-	assert_true(json_is_null(get(doc, "citizenship", "italian")));
-	char *csv = stats_to_csv(doc);
-	assert_non_null(strstr(csv, "\"civil_status.coniugato\",\"suppressed\""));
-	free(csv);
-	json_decref(doc);
-}
 
 
 /* The protection's promises over cells[0..n) and its identities. */
@@ -633,7 +598,6 @@ static void test_series_by_hand(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_suppress),
 		cmocka_unit_test(test_protect),
 		cmocka_unit_test(test_protect_fixed),
 		cmocka_unit_test(test_year_beside_months),
@@ -641,7 +605,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_suppressed_in_output, setup, teardown),
 	};
 	return TESTDB_RUN("stats", tests, NULL, NULL, &use_pg);
 }
