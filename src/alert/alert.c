@@ -64,11 +64,13 @@ struct acct {
 
 /* An account's counters.  When the database is shared they are this
  * instance's copy of the shared value, valid while `known`: the value of
- * `version`, as this instance last wrote or read it. */
+ * `version`, as this instance last wrote or read it; until
+ * `contended_until` another instance counts the account too. */
 struct slot {
 	struct slot *next;
 	int64_t version;
 	bool known;
+	int64_t contended_until;
 	struct acct a;
 };
 
@@ -635,8 +637,9 @@ static void acct_load(struct acct *a, const char *text, int limit, int64_t id)
  * statement, no lock held in between); when another instance wrote
  * since, that statement brings the value as it is now and the request
  * counts again on it.  The first request of the account here, or the
- * third attempt, reads and writes under the value's lock (two round
- * trips, the lock held between them), which always ends. */
+ * third attempt, or any within a minute of a refused swap, reads and
+ * writes under the value's lock (two round trips, the lock held between
+ * them), which always ends. */
 static vis_err observe_shared(struct store *s, const struct alert_limits *L, int64_t now,
 			      const struct alert_obs *o, struct slot *sl, struct fire *fires,
 			      int *nf, bool *suspend, struct vis_error *e)
@@ -650,7 +653,7 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 	bool done = false;
 	state_key(o->account->id, key);
 	for (int attempt = 0; !done; attempt++) {
-		bool locked = !sl->known || attempt == 2;
+		bool locked = !sl->known || attempt == 2 || now < sl->contended_until;
 		*nf = 0;
 		*suspend = false;
 		if (locked) {
@@ -684,8 +687,13 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 			sl->known = false;   /* no value any more (PostgreSQL restarted) */
 			continue;
 		}
-		if (!done)
+		if (!done) {
+			/* Another instance counts this account too: its copy here
+			 * would mostly be stale, and each refused swap an encoding
+			 * wasted, so for a minute it goes under the lock. */
+			sl->contended_until = now + 60;
 			acct_load(a, rc ? NULL : now_text, L->persons_hour_hard, o->account->id);
+		}
 		free(now_text);
 		now_text = NULL;
 		rc = VIS_OK;
