@@ -3,10 +3,17 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2]] [THREADS=N] [AUTH=voucher [VOUCHERS=N]] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [PGSTAT=1]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # BACKEND=postgres: the register on a throwaway PostgreSQL server
 # (scripts/pg.sh) on this machine instead of a SQLite file (its CPU per
-# look-up is printed beside the server's).  THREADS: the
+# look-up is printed beside the server's; PGSTAT=1: with pg_stat_statements,
+# the statements of the look-ups by codice fiscale that took most of its
+# time, their calls per answer and time, after a VACUUM ANALYZE of the
+# register just loaded).  ACCOUNTS: operators of the body
+# with a session (default 1), the requests of the runs with a session
+# taken by each in turn, so that one account's serialisation (its
+# anti-extraction counters are one locked row) can be told from the rest.
+# THREADS: the
 # server's worker threads (default 2).  AUTH=voucher: also, right after the
 # session's look-ups by codice fiscale, the same look-ups as a body calling
 # through PDND (docs/pdnd.md): every request with its own voucher and
@@ -52,6 +59,11 @@ db=$work/v.db
 if [ "${BACKEND:-sqlite}" = postgres ]; then
   pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
   db="postgres:$(scripts/pg.sh start "$pgdir")"
+  if [ -n "${PGSTAT:-}" ]; then
+    psql "${db#postgres:}" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
+    scripts/pg.sh halt "$pgdir"; scripts/pg.sh resume "$pgdir"
+    psql "${db#postgres:}" -qc "CREATE EXTENSION pg_stat_statements"
+  fi
   export VISURA_STATE_DIR=$work
 fi
 [ "$instances" = 1 ] || [ "${BACKEND:-sqlite}" = postgres ] || { echo "INSTANCES: PostgreSQL only"; exit 2; }
@@ -137,10 +149,28 @@ wrk64() {
 }
 echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
 wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
-echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur)"
+echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur, ${ACCOUNTS:-1} account(s))"
+# PGSTAT: the register's vacuum and statistics after its load done first,
+# not spread over the answers' CPU (autovacuum's work otherwise).
+[ -z "${PGSTAT:-}" ] || psql "${db#postgres:}" -qc "VACUUM ANALYZE" -c "CHECKPOINT" \
+  -c "SELECT pg_stat_statements_reset()" >/dev/null
 settle; t0=$(ticks); pg0=$(pg_ticks)
-COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
+COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/cfs.txt KIND=cf \
   wrk64 "$work/cf.txt" -s bench/lookup/lookup.lua; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
+if [ -n "${PGSTAT:-}" ]; then
+  nreq=$(awk '/requests in/ {n = $1} END {print n}' "$work/cf.txt")
+  echo "    PostgreSQL statements by total time (calls per answer, µs per call, ms in all):"
+  psql "${db#postgres:}" -qAt -F' | ' -c "SELECT round(calls::numeric / $nreq, 2),
+    round((total_exec_time / calls * 1000)::numeric), round(total_exec_time::numeric),
+    left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
+    ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/      /'
+  # Blocks dirtied and statement time per answer do not depend on the
+  # machine's load as requests/second do (time includes lock waits).
+  psql "${db#postgres:}" -qAt -F' ' -c "SELECT 'all statements: ' || round((sum(total_exec_time) * 1000 / $nreq)::numeric)
+    || ' µs, ' || round(sum(shared_blks_hit + shared_blks_read)::numeric / $nreq, 1)
+    || ' blocks read, ' || round(sum(shared_blks_dirtied)::numeric / $nreq, 2)
+    || ' dirtied per answer' FROM pg_stat_statements" | sed 's/^/    /'
+fi
 if [ "$auth" = voucher ]; then
   echo "-- visura GET /api/v1/persons?cf=... with a PDND voucher + tracking evidence per request (wrk -t2 -c64 -d$dur)"
   settle; t0=$(ticks)
@@ -150,7 +180,7 @@ if [ "$auth" = voucher ]; then
 fi
 echo "-- visura name search surname+name+birth_year (wrk -t2 -c64 -d$dur)"
 settle; t0=$(ticks); pg0=$(pg_ticks)
-COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
+COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/names.txt KIND=name \
   wrk64 "$work/name.txt" -s bench/lookup/lookup.lua; out "$work/name.txt"; require_ok "$work/name.txt"; cpu_per "$t0" "$work/name.txt" "$pg0"
 echo "-- visura name search, one connection (latency without queueing)"
 settle

@@ -15,6 +15,7 @@ bench/lookup/vouchers.py needs to sign vouchers and tracking evidence).
 usage: setup.py VISURA WORK PERSONS PORT [DB]   (DB: a URI; default WORK/v.db)
 $THREADS: the server's worker threads (default 2).  $MORE_PORTS: more
 instances on the same database, one per port (server2.pid, ...).
+$ACCOUNTS: operators with a session (cookies.txt), default 1.
 """
 import http.client, json, os, random, ssl, subprocess, sys, time
 
@@ -157,6 +158,17 @@ admin.call("POST", "/api/v1/convenzioni/1/purposes",
 op = Client()
 op.first_login("bench.op", op_pw)
 open(os.path.join(work, "cookie.txt"), "w").write(op.cookie)
+# $ACCOUNTS (default 1): as many operators of the body, each with a live
+# session; cookies.txt holds one cookie a line, bench.op's first.
+cookies = [op.cookie]
+for i in range(2, int(os.environ.get("ACCOUNTS", "1")) + 1):
+    pw = run("user", "add", "--db", db, "--username", f"bench.op{i}", "--role", "operator",
+             "--ente-id", "1", "--name", f"Bench Operator {i}", "--cf", "RSSMRA80A01F257G",
+             "--email", f"op{i}@example.it").strip().rsplit(": ", 1)[1]
+    o = Client()
+    o.first_login(f"bench.op{i}", pw)
+    cookies.append(o.cookie)
+open(os.path.join(work, "cookies.txt"), "w").write("\n".join(cookies) + "\n")
 if voucher:
     import uuid
     admin.call("POST", "/api/v1/accounts", {"username": "bench.api", "role": "api",

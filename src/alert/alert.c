@@ -62,15 +62,30 @@ struct acct {
 #define ACCT_FIXED offsetof(struct acct, persons)
 #define ACCT_LAYOUT 0x7669737572610003ull  /* "visura", counters version 3 */
 
+/* An account's counters.  When the database is shared they are this
+ * instance's copy of the shared value, valid while `known`: the value of
+ * `version`, as this instance last wrote or read it; until
+ * `contended_until` another instance counts the account too. */
 struct slot {
 	struct slot *next;
+	int64_t version;
+	bool known;
+	int64_t contended_until;
 	struct acct a;
 };
 
-struct alert_tracker {
+/* The accounts whose id falls in one bucket of the table, and the lock
+ * of their counters: held while a request of one of them counts (with a
+ * shared database, across its statement), so that the threads of the
+ * process count an account's requests one at a time. */
+struct chain {
 	pthread_mutex_t lock;
+	struct slot *head;
+};
+
+struct alert_tracker {
 	struct alert_limits lim;
-	struct slot *table[TABLE_SIZE];  /* chained by the account's real id */
+	struct chain table[TABLE_SIZE];  /* by the account's real id */
 };
 
 enum { R_PERSONS, R_SEQ, R_NORES, R_REPEAT, R_REFUSED, R_ADDR, R_HARD };
@@ -92,7 +107,8 @@ struct alert_tracker *alert_tracker_new(const struct alert_limits *l)
 	if (!t)
 		return NULL;
 	t->lim = *l;
-	pthread_mutex_init(&t->lock, NULL);
+	for (int i = 0; i < TABLE_SIZE; i++)
+		pthread_mutex_init(&t->table[i].lock, NULL);
 	return t;
 }
 
@@ -100,26 +116,36 @@ void alert_tracker_free(struct alert_tracker *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < TABLE_SIZE; i++)
-		for (struct slot *s = t->table[i], *next; s; s = next) {
+	for (int i = 0; i < TABLE_SIZE; i++) {
+		for (struct slot *s = t->table[i].head, *next; s; s = next) {
 			next = s->next;
 			free(s->a.persons);
 			free(s->a.index);
 			free(s);
 		}
-	pthread_mutex_destroy(&t->lock);
+		pthread_mutex_destroy(&t->table[i].lock);
+	}
 	free(t);
 }
 
-/* The counters of an account, created when missing (NULL: no memory).
- * Accounts idle for a day (every window empty) are dropped on the way. */
-static struct acct *tracker_find(struct alert_tracker *t, int64_t id, int64_t now, bool create)
+/* The chain of an account's counters: its lock taken. */
+static struct chain *chain_lock(struct alert_tracker *t, int64_t id)
 {
-	struct slot **pp = &t->table[(uint64_t)id % TABLE_SIZE];
+	struct chain *c = &t->table[(uint64_t)id % TABLE_SIZE];
+	pthread_mutex_lock(&c->lock);
+	return c;
+}
+
+/* The counters of an account, created when missing (NULL: no memory),
+ * under the chain's lock.  Accounts idle for a day (every window empty)
+ * are dropped on the way. */
+static struct slot *tracker_find(struct chain *c, int64_t id, int64_t now, bool create)
+{
+	struct slot **pp = &c->head;
 	while (*pp) {
 		struct slot *s = *pp;
 		if (s->a.id == id)
-			return &s->a;
+			return s;
 		if (now - s->a.last_seen > DAY) {
 			*pp = s->next;
 			free(s->a.persons);
@@ -136,9 +162,9 @@ static struct acct *tracker_find(struct alert_tracker *t, int64_t id, int64_t no
 		return NULL;
 	s->a.layout = ACCT_LAYOUT;
 	s->a.id = id;
-	s->next = t->table[(uint64_t)id % TABLE_SIZE];
-	t->table[(uint64_t)id % TABLE_SIZE] = s;
-	return &s->a;
+	s->next = c->head;
+	c->head = s;
+	return s;
 }
 
 static uint64_t h64(const char *s, size_t n)
@@ -374,7 +400,10 @@ static void state_key(int64_t account_id, char key[32])
 
 void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t account_id)
 {
+	struct chain *c = chain_lock(t, account_id);
 	if (s && store_shared(s)) {
+		/* The shared value emptied moves its version on: every
+		 * instance's copy is stale from then on. */
 		char key[32], v[8];
 		struct vis_error e = {0};
 		state_key(account_id, key);
@@ -384,13 +413,13 @@ void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t acco
 			log_warn("alert counters not reset", "account=%lld error=\"%s\"",
 				 (long long)account_id, e.msg);
 		}
-		return;
 	}
-	pthread_mutex_lock(&t->lock);
-	struct acct *a = tracker_find(t, account_id, 0, false);
-	if (a)
-		acct_clear(a, account_id);
-	pthread_mutex_unlock(&t->lock);
+	struct slot *sl = tracker_find(c, account_id, 0, false);
+	if (sl) {
+		acct_clear(&sl->a, account_id);
+		sl->known = false;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* Applies the rules to one request of the account whose counters are a;
@@ -595,45 +624,92 @@ static char *acct_encode(const struct acct *a)
 	return text;
 }
 
-/* The shared counters of the account: read, updated, written back in one
- * transaction under the lock of their key. */
+/* a: the counters of a shared value (text), or none when there is no
+ * text or it is not such a value (written by another build: the
+ * counters start afresh). */
+static void acct_load(struct acct *a, const char *text, int limit, int64_t id)
+{
+	acct_clear(a, id);
+	if (!text || !acct_decode(a, text, limit))
+		acct_clear(a, id);
+}
+
+/* The shared counters of the account, sl this instance's copy (its chain
+ * locked).  While the copy is known, the request counts on it and the
+ * result is written only if the value is still the copy's version (one
+ * statement, no lock held in between); when another instance wrote
+ * since, that statement brings the value as it is now and the request
+ * counts again on it.  The first request of the account here, or the
+ * third attempt, or any within a minute of a refused swap, reads and
+ * writes under the value's lock (two round trips, the lock held between
+ * them), which always ends. */
 static vis_err observe_shared(struct store *s, const struct alert_limits *L, int64_t now,
-			      const struct alert_obs *o, struct fire *fires, int *nf,
-			      bool *suspend, struct vis_error *e)
+			      const struct alert_obs *o, struct slot *sl, struct fire *fires,
+			      int *nf, bool *suspend, struct vis_error *e)
 {
 	char key[32];
 	/* the longest form: nothing folded, in base64 */
 	size_t most = 4 * (2 * (ACCT_FIXED + (size_t)L->persons_hour_hard * PERSON_BYTES) / 3 + 1);
-	struct acct *a = calloc(1, sizeof *a);
-	char *text = NULL;
-	vis_err rc = VIS_ERR_NOMEM;
+	struct acct *a = &sl->a;
+	char *text = NULL, *now_text = NULL;
+	vis_err rc = VIS_OK;
+	bool done = false;
 	state_key(o->account->id, key);
-	if (!a || (rc = store_begin(s, e)))
-		goto out;
-	rc = store_state_lock_dup(s, key, most, &text, e);
-	if (rc && rc != VIS_ERR_LIMIT)
-		goto fail;
-	if (rc || !acct_decode(a, text, L->persons_hour_hard))
+	for (int attempt = 0; !done; attempt++) {
+		bool locked = !sl->known || attempt == 2 || now < sl->contended_until;
+		*nf = 0;
+		*suspend = false;
+		if (locked) {
+			if ((rc = store_begin(s, e)))
+				break;
+			rc = store_state_lock_dup(s, key, most, &now_text, &sl->version, e);
+			if (rc && rc != VIS_ERR_LIMIT)
+				break;
+			acct_load(a, rc ? NULL : now_text, L->persons_hour_hard, o->account->id);
+			free(now_text);
+			now_text = NULL;
+		}
+		rules_apply(a, L, now, o, fires, nf, suspend);
+		free(text);
+		if (!(text = acct_encode(a))) {
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			break;
+		}
+		if (locked) {
+			if ((rc = store_state_put(s, key, text, now, e)) || (rc = store_commit(s, e)))
+				break;
+			sl->version++;
+			sl->known = done = true;
+			continue;
+		}
+		rc = store_state_swap(s, key, text, now, sl->version, most, &done, &now_text,
+				      &sl->version, e);
+		if (rc && rc != VIS_ERR_LIMIT)
+			break;
+		if (!done && !rc && !now_text) {
+			sl->known = false;   /* no value any more (PostgreSQL restarted) */
+			continue;
+		}
+		if (!done) {
+			/* Another instance counts this account too: its copy here
+			 * would mostly be stale, and each refused swap an encoding
+			 * wasted, so for a minute it goes under the lock. */
+			sl->contended_until = now + 60;
+			acct_load(a, rc ? NULL : now_text, L->persons_hour_hard, o->account->id);
+		}
+		free(now_text);
+		now_text = NULL;
+		rc = VIS_OK;
+	}
+	if (!done) {
+		/* What the copy holds is not the value: it is read again.  The
+		 * rules that fired on this request's count still raise. */
+		store_rollback(s);
 		acct_clear(a, o->account->id);
-	rules_apply(a, L, now, o, fires, nf, suspend);
-	free(text);
-	text = acct_encode(a);
-	if (!text) {
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-		goto fail;
+		sl->known = false;
 	}
-	if ((rc = store_state_put(s, key, text, now, e)) || (rc = store_commit(s, e)))
-		goto fail;
-	goto out;
-fail:
-	store_rollback(s);
-out:
 	free(text);
-	if (a) {
-		free(a->persons);
-		free(a->index);
-	}
-	free(a);
+	free(now_text);
 	return rc;
 }
 
@@ -643,21 +719,20 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 	struct fire fires[8];
 	int nf = 0;
 	bool suspend = false;
-	if (store_shared(s)) {
-		struct vis_error e = {0};
-		if (observe_shared(s, &t->lim, now, o, fires, &nf, &suspend, &e))
+	struct vis_error e = {0};
+	struct chain *c = chain_lock(t, o->account->id);
+	struct slot *sl = tracker_find(c, o->account->id, now, true);
+	if (sl && store_shared(s)) {
+		if (observe_shared(s, &t->lim, now, o, sl, fires, &nf, &suspend, &e))
 			log_warn("alert counters unavailable", "account=%lld error=\"%s\"",
 				 (long long)o->account->id, e.msg);
-	} else {
-		pthread_mutex_lock(&t->lock);
-		struct acct *a = tracker_find(t, o->account->id, now, true);
-		if (a)
-			rules_apply(a, &t->lim, now, o, fires, &nf, &suspend);
-		pthread_mutex_unlock(&t->lock);
-		if (!a)
-			log_warn("alert counters unavailable", "account=%lld error=\"out of memory\"",
-				 (long long)o->account->id);
+	} else if (sl) {
+		rules_apply(&sl->a, &t->lim, now, o, fires, &nf, &suspend);
 	}
+	pthread_mutex_unlock(&c->lock);
+	if (!sl)
+		log_warn("alert counters unavailable", "account=%lld error=\"out of memory\"",
+			 (long long)o->account->id);
 	for (int i = 0; i < nf; i++)
 		alert_raise(s, now, fires[i].rule, fires[i].severity, o->account, fires[i].detail, NULL);
 	return suspend;

@@ -9,7 +9,12 @@
  * Every window slides: "within an hour" is the hour before each request,
  * never since a clock boundary.  Counters are kept per account id (a hash
  * table, accounts idle for a day dropped; the shared state keyed by the
- * id when the database is shared).
+ * id when the database is shared, the table then holding this instance's
+ * copy of each account's value with its version: a request counts on the
+ * copy and writes the result only if the value is still that version, in
+ * one statement, so no lock is held across a round trip; an account
+ * another instance counts too goes under the value's lock for a minute;
+ * the threads of one instance count an account's requests one at a time).
  *
  * Rules (thresholds in struct alert_limits):
  *   persons_hour      many distinct persons consulted within an hour

@@ -3,6 +3,7 @@
  * subject codes, webhook cursors, the shared state, readiness, the purge
  * of control rows, and the generic records of store/records.h. */
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -458,26 +459,42 @@ vis_err store_readiness_write(struct store *s, int64_t now, const char *filler,
 
 /* ---- shared state ---- */
 
-/* Reads the value a state lock returned into out (cap bytes), or with
- * dup into a copy of at most cap bytes, the caller's to free. */
-static vis_err state_read(struct drv_stmt *st, const char *key, char *out, size_t cap,
-			  char **dup, struct vis_error *e)
+/* Reads a value in column c into out (cap bytes), or with dup into a
+ * copy of at most cap bytes, the caller's to free. */
+static vis_err state_value(struct drv_stmt *st, int c, const char *key, char *out, size_t cap,
+			   char **dup, struct vis_error *e)
 {
+	size_t n = drv_col_bytes(st, c);
+	if (dup ? n > cap : n >= cap)
+		return vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
+	if (!dup)
+		drv_col_copy(st, c, out, cap);
+	else if ((*dup = malloc(n + 1)))
+		memcpy(*dup, drv_col_text(st, c), n + 1);
+	else
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	return VIS_OK;
+}
+
+static vis_err state_lock(struct store *s, const char *key, char *out, size_t cap, char **dup,
+			  int64_t *version, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_LOCK, "shared state", e);
+	if (!st)
+		return ops_err(e);
+	/* A value created starts at a random version, below 2^62: its
+	 * successors never wrap. */
+	int64_t first;
+	randombytes_buf(&first, sizeof first);
+	drv_bind_text(st, 1, key);
+	drv_bind_i64(st, 2, (int64_t)((uint64_t)first >> 2));
 	bool found;
 	if (drv_one(st, &found, e))
 		return ops_err(e);
-	vis_err rc = VIS_OK;
-	size_t n = found ? drv_col_bytes(st, 0) : 0;
-	if (!found)
-		rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: no row", key);
-	else if (dup ? n > cap : n >= cap)
-		rc = vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
-	else if (!dup)
-		drv_col_copy(st, 0, out, cap);
-	else if ((*dup = malloc(n + 1)))
-		memcpy(*dup, drv_col_text(st, 0), n + 1);
-	else
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	vis_err rc = found ? state_value(st, 0, key, out, cap, dup, e)
+			   : vis_error_set(e, VIS_ERR_STORE, "shared state %s: no row", key);
+	if (version)
+		*version = found ? drv_col_i64(st, 1) : 0;
 	/* RETURNING: the upsert is done when the statement is. */
 	if (rc == VIS_OK)
 		return drv_done(st, e);
@@ -485,27 +502,17 @@ static vis_err state_read(struct drv_stmt *st, const char *key, char *out, size_
 	return rc;
 }
 
-static vis_err state_lock(struct store *s, const char *key, char *out, size_t cap, char **dup,
-			  struct vis_error *e)
-{
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_LOCK, "shared state", e);
-	if (!st)
-		return ops_err(e);
-	drv_bind_text(st, 1, key);
-	return state_read(st, key, out, cap, dup, e);
-}
-
 vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
 			 struct vis_error *e)
 {
-	return state_lock(s, key, out, cap, NULL, e);
+	return state_lock(s, key, out, cap, NULL, NULL, e);
 }
 
 vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char **out,
-			     struct vis_error *e)
+			     int64_t *version, struct vis_error *e)
 {
 	*out = NULL;
-	return state_lock(s, key, NULL, max, out, e);
+	return state_lock(s, key, NULL, max, out, version, e);
 }
 
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
@@ -518,6 +525,36 @@ vis_err store_state_put(struct store *s, const char *key, const char *value, int
 	drv_bind_text(st, 2, value);
 	drv_bind_i64(st, 3, now);
 	return drv_send(st, e);
+}
+
+vis_err store_state_swap(struct store *s, const char *key, const char *value, int64_t now,
+			 int64_t expect, size_t max, bool *written, char **out,
+			 int64_t *version, struct vis_error *e)
+{
+	*written = false;
+	*out = NULL;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_SWAP, "shared state", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	drv_bind_text(st, 2, value);
+	drv_bind_i64(st, 3, now);
+	drv_bind_i64(st, 4, expect);
+	bool found;
+	if (drv_one(st, &found, e))
+		return ops_err(e);
+	vis_err rc = VIS_OK;
+	if (found && !drv_col_null(st, 0)) {
+		*written = true;
+		*version = drv_col_i64(st, 0);
+	} else if (found) {
+		*version = drv_col_i64(st, 2);
+		rc = state_value(st, 1, key, NULL, max, out, e);
+	}
+	if (rc == VIS_OK)
+		return drv_done(st, e);
+	drv_reset(st);
+	return rc;
 }
 
 /* A PostgreSQL array literal of n texts (each quoted) or numbers. */

@@ -456,6 +456,13 @@ static const char migration_17[] =
 static const char migration_18[] =
 	"CREATE INDEX family_history_local ON family_history (comune, local_id, valid_from);";
 
+/* The shared state's values carry a version, moved on by every write:
+ * an instance that remembers a value writes its successor only if the
+ * version is still the one it read (store_state_swap), with no lock held
+ * between the two. */
+static const char migration_19[] =
+	"ALTER TABLE shared_state ADD COLUMN version INTEGER NOT NULL DEFAULT 0;";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -475,6 +482,7 @@ const struct schema_migration schema_migrations[] = {
 	{16, "citizen sessions from SPID/CIE", migration_16},
 	{17, "citizens' e-mail notices of new consultations", migration_17},
 	{18, "index of the households' history by municipality and local id", migration_18},
+	{19, "versions of the shared state", migration_19},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

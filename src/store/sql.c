@@ -39,12 +39,30 @@
 	" flags, workstation, prev_hash, hash"
 
 const char *const store_sql[SQL__COUNT] = {
-	/* One statement creates the value if needed, locks it (the upsert
-	 * writes the row) and reads it. */
-	[SQL_STATE_LOCK] = "INSERT INTO shared_state (key, value, updated_at) VALUES (?1, '', 0)"
+	/* One statement creates the value if needed (its version starting
+	 * at ?2, drawn at random), locks it (the upsert writes the row) and
+	 * reads it with its version. */
+	[SQL_STATE_LOCK] = "INSERT INTO shared_state (key, value, updated_at, version)"
+			   " VALUES (?1, '', 0, ?2)"
 			   " ON CONFLICT (key) DO UPDATE SET updated_at = shared_state.updated_at"
-			   " RETURNING value",
-	[SQL_STATE_PUT] = "UPDATE shared_state SET value = ?2, updated_at = ?3 WHERE key = ?1",
+			   " RETURNING value, version",
+	/* Every write moves the version on by one. */
+	[SQL_STATE_PUT] = "UPDATE shared_state SET value = ?2, updated_at = ?3,"
+			  " version = version + 1 WHERE key = ?1",
+	/* Compare and set, outside a transaction (PostgreSQL only: used where
+	 * store_shared holds): writes ?2 only if the value's version is still
+	 * ?4.  l locks the row for the statement and, waiting for another
+	 * statement or transaction on it, reads what that one wrote; u
+	 * writes.  One row (none when the key has no row): the new version,
+	 * or NULL and then the value as it is, with its version. */
+	[SQL_STATE_SWAP] =
+		"WITH l AS MATERIALIZED (SELECT key, value, version FROM shared_state"
+		" WHERE key = ?1 FOR UPDATE),"
+		" u AS (UPDATE shared_state SET value = ?2, updated_at = ?3, version = l.version + 1"
+		" FROM l WHERE shared_state.key = l.key AND l.version = ?4"
+		" RETURNING shared_state.version)"
+		" SELECT (SELECT version FROM u),"
+		" CASE WHEN EXISTS (SELECT 1 FROM u) THEN '' ELSE l.value END, l.version FROM l",
 	/* The rate-limit counters of the instances on one database, all or
 	 * none in one statement (PostgreSQL only: used where store_shared
 	 * holds).  ?1 the keys, ?2 the current window of each, ?3 its limit

@@ -1093,15 +1093,29 @@ bool store_shared(struct store *s);
  * transaction: store_state_lock() locks key's value (creating it empty)
  * until the transaction ends and reads it ("" when new; VIS_ERR_LIMIT when
  * it does not fit in cap); store_state_put() replaces it (sent without
- * waiting: PostgreSQL pipelines it with the commit, where a failure shows). */
+ * waiting: PostgreSQL pipelines it with the commit, where a failure shows).
+ * Every value has a version, which every write moves on by one (a value
+ * created starts at a random one: never one an instance remembers from
+ * before a crash of PostgreSQL emptied the table). */
 vis_err store_state_lock(struct store *s, const char *key, char *out, size_t cap,
 			 struct vis_error *e);
 /* The same for a value of any length up to max bytes (VIS_ERR_LIMIT
- * beyond): *out is the value, the caller's to free. */
+ * beyond): *out is the value, the caller's to free, *version its version
+ * (after a store_state_put() and the commit: *version + 1). */
 vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char **out,
-			     struct vis_error *e);
+			     int64_t *version, struct vis_error *e);
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
 			struct vis_error *e);
+/* Compare and set, in one statement outside a transaction (PostgreSQL
+ * only, where store_shared holds): replaces key's value by `value` if its
+ * version is still `expect`, with no lock held before or after.  Then
+ * *written and *version the new version; otherwise *out (the caller's to
+ * free, NULL when key has no value: store_state_lock() creates it) and
+ * *version are what the value is now, the write of another instance or
+ * thread (VIS_ERR_LIMIT when past max bytes). */
+vis_err store_state_swap(struct store *s, const char *key, const char *value, int64_t now,
+			 int64_t expect, size_t max, bool *written, char **out,
+			 int64_t *version, struct vis_error *e);
 /* Rate-limit counters shared by the instances on one database, in one
  * statement (PostgreSQL only, where store_shared holds; outside a
  * transaction): n counters (at most STORE_COUNTERS_MAX) named keys[i],

@@ -4,6 +4,7 @@
  * the set is swept at most once a minute), and the set of distinct persons
  * stays right at tens of thousands; on SQLite (counters in memory), and on
  * PostgreSQL (counters in the shared state) when $VISURA_TEST_PG is set. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,9 +71,9 @@ static struct alert_tracker *tracker(int persons_hour, int hard)
 	return t;
 }
 
-static void code(int i, char out[17])
+static void code(unsigned i, char out[17])
 {
-	snprintf(out, 17, "P%010dX%04d", i, i % 10000);
+	snprintf(out, 17, "P%010uX%04u", i % 1000000000u, i % 10000);
 }
 
 static bool consult(struct fx *f, struct alert_tracker *t, const struct store_account *a,
@@ -272,6 +273,68 @@ static void test_forget(void **state)
 	assert_null(alert_tracker_new(&l));
 }
 
+/* Two instances (a tracker and a connection each) count one account's
+ * requests at once, each its own persons: the count is exact (no request
+ * lost when one writes over the other's), the threshold fires once at
+ * the exact count, and the next person past the hard one suspends the
+ * account on either instance. */
+struct racer {
+	const char *uri;
+	struct alert_tracker *t;
+	const struct store_account *a;
+	int first, n;
+	vis_err rc;
+	int suspended;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct store *s;
+	struct vis_error e = {0};
+	if ((r->rc = store_open(r->uri, &s, &e)))
+		return NULL;
+	for (int i = 0; i < r->n; i++) {
+		char cf[17];
+		code(r->first + i, cf);
+		struct alert_obs o = {.account = r->a, .ip = "10.0.0.1", .operation = "consult",
+				      .outcome = "ok", .subjects = cf, .case_ref = "RG 1",
+				      .query_cf = ""};
+		r->suspended += alert_observe(r->t, s, T0 + 1, &o);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_instances_race(void **state)
+{
+	struct fx *f = *state;
+	struct store_account a = account(f);
+	const int n = use_pg ? 150 : 1500;
+	/* on SQLite each process counts alone: one tracker for both threads */
+	struct alert_tracker *t1 = tracker(2 * n, 2 * n + 1), *t2 = use_pg ? tracker(2 * n, 2 * n + 1) : t1;
+	struct racer r[2] = {{f->db.uri, t1, &a, 0, n, 0, 0}, {f->db.uri, t2, &a, n, n, 0, 0}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(r[i].rc, VIS_OK);
+		assert_int_equal(r[i].suspended, 0);
+	}
+	assert_int_equal(alerts(f, &a, "persons_hour", "high"), 1);
+	assert_int_equal(alerts(f, &a, "persons_hour", "critical"), 0);
+	/* the same persons again are not more: then one more is past the hard
+	 * threshold, wherever it is asked */
+	assert_false(person(f, t2, &a, T0 + 2, 0));
+	assert_false(person(f, t1, &a, T0 + 2, n));
+	assert_true(person(f, t2, &a, T0 + 3, 2 * n));
+	assert_int_equal(alerts(f, &a, "persons_hour", "critical"), 1);
+	if (t2 != t1)
+		alert_tracker_free(t2);
+	alert_tracker_free(t1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_many_persons),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_instances_race),
 	};
 	return TESTDB_RUN("alert", tests, group_setup, group_teardown, &use_pg);
 }

@@ -832,6 +832,105 @@ static void test_shared_state(void **state)
 	assert_string_equal(n, "200");
 }
 
+/* Compare and set: two connections (as two instances) increment one
+ * counter, each from the value and version it last saw, taking the
+ * value as it is whenever the other wrote since.  Every increment counts
+ * once: without the version's test the same run loses some. */
+struct swapper {
+	const char *uri;
+	int n, conflicts;
+	vis_err rc;
+};
+
+static void *swap_many(void *arg)
+{
+	struct swapper *sw = arg;
+	struct store *s;
+	struct vis_error e = {0};
+	if ((sw->rc = store_open(sw->uri, &s, &e)))
+		return NULL;
+	char v[32] = "", *now = NULL;
+	int64_t version = -1;   /* never a version: the first swap reads */
+	for (int i = 0; i < sw->n && !sw->rc;) {
+		char next[32];
+		bool written;
+		snprintf(next, sizeof next, "%d", atoi(v) + 1);
+		if ((sw->rc = store_state_swap(s, "swapped", next, i, version, sizeof v - 1, &written,
+					       &now, &version, &e)))
+			break;
+		if (written) {
+			memcpy(v, next, sizeof v);
+			i++;
+			continue;
+		}
+		if (!now) {
+			sw->rc = VIS_ERR_STORE;   /* the row was created before */
+			break;
+		}
+		snprintf(v, sizeof v, "%s", now);
+		free(now);
+		now = NULL;
+		sw->conflicts++;
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_state_swap(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	if (!use_pg)
+		skip();   /* shared state of instances sharing a database */
+	char v[8], *now;
+	bool written;
+	int64_t version, was;
+	/* no value yet: nothing written, nothing read */
+	OK(store_state_swap(f->s, "swapped", "1", 1, 0, 16, &written, &now, &version, &e));
+	assert_false(written);
+	assert_null(now);
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock_dup(f->s, "swapped", 16, &now, &was, &e));
+	assert_string_equal(now, "");
+	free(now);
+	OK(store_state_put(f->s, "swapped", "0", 1, &e));
+	OK(store_commit(f->s, &e));
+	/* a stale version: the value and version as they are */
+	OK(store_state_swap(f->s, "swapped", "1", 1, was, 16, &written, &now, &version, &e));
+	assert_false(written);
+	assert_string_equal(now, "0");
+	free(now);
+	assert_int_equal(version, was + 1);
+	OK(store_state_swap(f->s, "swapped", "1", 1, version, 16, &written, &now, &version, &e));
+	assert_true(written);
+	assert_null(now);
+	assert_int_equal(version, was + 2);
+	/* a value past max is refused, its version given */
+	OK(store_state_swap(f->s, "swapped", "1234567890", 1, version, 16, &written, &now,
+			    &version, &e));
+	assert_int_equal(store_state_swap(f->s, "swapped", "2", 1, 0, 4, &written, &now, &version,
+					  &e), VIS_ERR_LIMIT);
+	assert_false(written);
+	assert_null(now);
+	assert_int_equal(version, was + 3);
+	OK(store_state_swap(f->s, "swapped", "0", 1, version, 16, &written, &now, &version, &e));
+	assert_true(written);
+	struct swapper sw[2] = {{f->db.uri, 150, 0, 0}, {f->db.uri, 150, 0, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, swap_many, &sw[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(sw[i].rc, VIS_OK);
+	}
+	fprintf(stderr, "two connections swapping: %d and %d conflicts\n", sw[0].conflicts,
+		sw[1].conflicts);
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "swapped", v, sizeof v, &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(v, "300");
+}
+
 /* An import holds the register's write lock for its whole transaction:
  * access records and the readiness probe's write still commit (SQLite: the trail is a file of its own), and a write a
  * request may skip fails at once rather than wait. */
@@ -963,6 +1062,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_moved, setup, teardown),
 	};
