@@ -138,9 +138,11 @@ void stats_episode_count(const struct stats_episode *x, int dal, int al, long lo
 int stats_periods(int from, int to, bool yearly, int *dal, int *al, int max)
 {
 	int np = 0;
-	for (int d = from; d <= to && np < max;) {
+	for (int d = from; d <= to;) {
 		int y = DATE_YEAR(d), m = DATE_MONTH(d);
 		int end = yearly ? y * 10000 + 1231 : y * 10000 + m * 100 + date_days_in_month(y, m);
+		if (np == max)
+			return -1;
 		dal[np] = d;
 		al[np++] = end < to ? end : to;
 		d = date_add_days(end, 1);

@@ -69,8 +69,8 @@ extern const struct stats_identity {
 } stats_balance_identity[STATS_BALANCE_IDENTITIES];
 
 /* Cuts from..to (YYYYMMDD) into calendar months (or years), the first and
- * last cut to from and to: at most max periods into dal[], al[]; returns
- * how many. */
+ * last cut to from and to, into dal[], al[] (room for max); returns how
+ * many, or -1 when from..to needs more than max (nothing is cut short). */
 int stats_periods(int from, int to, bool yearly, int *dal, int *al, int max);
 
 #endif

@@ -418,7 +418,7 @@ static bool periods(const struct stats_series_query *q, int cov_from, int cov_to
 		return false;
 	}
 	w->np = stats_periods(from, to, q->yearly, w->dal, w->al, MAX_PERIODS);
-	if (w->al[w->np - 1] != to) {
+	if (w->np < 0) {
 		vis_error_set(e, VIS_ERR_INVALID, "al massimo %d periodi in una serie", MAX_PERIODS);
 		return false;
 	}
@@ -428,7 +428,7 @@ static bool periods(const struct stats_series_query *q, int cov_from, int cov_to
 	/* a year is protected beside its months (as the balance table does) */
 	if (q->yearly) {
 		w->nm = stats_periods(from, to, false, w->mdal, w->mal, MAX_PERIODS);
-		if (w->mal[w->nm - 1] != to) {
+		if (w->nm < 0) {
 			vis_error_set(e, VIS_ERR_INVALID, "al massimo %d mesi in una serie annuale",
 				      MAX_PERIODS);
 			return false;

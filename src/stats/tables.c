@@ -1046,12 +1046,17 @@ static vis_err balance_table(struct store *s, const struct stats_table_query *q,
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	b->q = q;
 	b->np = stats_periods(from, to, q->yearly, b->dal, b->al, MAX_PERIODS);
-	b->v = calloc((size_t)b->np + 1, sizeof *b->v);
-	if (q->yearly) {
-		/* the months of the years, to protect each year beside them */
-		b->nm = stats_periods(from, to, false, b->mdal, b->mal, MAX_PERIODS);
-		b->m = calloc((size_t)b->nm + 1, sizeof *b->m);
+	/* the months of the years, to protect each year beside them */
+	b->nm = q->yearly ? stats_periods(from, to, false, b->mdal, b->mal, MAX_PERIODS) : 0;
+	if (b->np < 0 || b->nm < 0) {
+		free(b);
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "un bilancio ha al massimo %d mesi (%d anni): indicare \"from\" e "
+				     "\"to\" (AAAA-MM) più vicini", MAX_PERIODS, MAX_PERIODS / 12);
 	}
+	b->v = calloc((size_t)b->np + 1, sizeof *b->v);
+	if (q->yearly)
+		b->m = calloc((size_t)b->nm + 1, sizeof *b->m);
 	if (!b->v || (q->yearly && !b->m)) {
 		free(b->v);
 		free(b->m);

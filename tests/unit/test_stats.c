@@ -14,6 +14,7 @@
 #include "cf/cf.h"
 #include "import/import.h"
 #include "refdata/refdata.h"
+#include "stats/history.h"
 #include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
@@ -595,10 +596,28 @@ static void test_series_by_hand(void **state)
 	assert_false(stats_month_parse("2026-1", &m));
 }
 
+/* Periods are never cut short: a span that needs more than the room
+ * given is refused (-1), not answered with its first periods. */
+static void test_periods_not_cut(void **state)
+{
+	(void)state;
+	int dal[400], al[400];
+	/* 2006-01-02 .. 2025-12-31: 240 months, the first cut to its day */
+	assert_int_equal(stats_periods(20060102, 20251231, false, dal, al, 240), 240);
+	assert_int_equal(dal[0], 20060102);
+	assert_int_equal(al[239], 20251231);
+	/* one day more is a 241st month */
+	assert_int_equal(stats_periods(20060102, 20260101, false, dal, al, 240), -1);
+	assert_int_equal(stats_periods(20000101, 20301231, false, dal, al, 400), 372);
+	assert_int_equal(stats_periods(20000101, 20301231, true, dal, al, 240), 31);
+	assert_int_equal(al[30], 20301231);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_protect),
+		cmocka_unit_test(test_periods_not_cut),
 		cmocka_unit_test(test_protect_fixed),
 		cmocka_unit_test(test_year_beside_months),
 		cmocka_unit_test(test_pool_of_members),
