@@ -212,7 +212,10 @@ struct audit_verify_result {
 
 /* Walks the whole trail and checks every link, recomputes the Merkle tree
  * and checks it against every signed tree head, and (kept non-NULL)
- * against a head kept outside the database: the trail must extend it. */
+ * against a head kept outside the database: the trail must extend it.
+ * Everything is read in one snapshot (store_begin_snapshot), so a server
+ * writing meanwhile is seen before or after a commit, never in between;
+ * outside a transaction only. */
 vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 		     struct audit_verify_result *res, struct vis_error *e);
 

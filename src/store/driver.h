@@ -54,6 +54,7 @@ struct drv_ops {
 	bool (*in_txn)(struct drv *d);
 	void (*read_begin)(struct drv *d);
 	void (*read_end)(struct drv *d);
+	vis_err (*begin_snapshot)(struct drv *d, struct vis_error *e);
 	vis_err (*lock)(struct drv *d, enum drv_lock which, struct vis_error *e);
 	/* Statements without parameters (several, separated by ';'). */
 	vis_err (*exec)(struct drv *d, const char *sql, struct vis_error *e);
@@ -88,6 +89,7 @@ struct drv_ops {
 		.begin_trail = P##_drv_begin_trail, .nowait = P##_nowait,      \
 		.rollback = P##_drv_rollback, .in_txn = P##_in_txn, .lock = P##_lock, \
 		.read_begin = P##_read_begin, .read_end = P##_read_end,        \
+		.begin_snapshot = P##_begin_snapshot,                          \
 		.exec = P##_exec, .prepare = P##_prepare, .bind_text = P##_bind_text, \
 		.bind_i64 = P##_bind_i64, .bind_null = P##_bind_null, .step = P##_step, \
 		.send = P##_send, .load = P##_load, .changes = P##_changes,    \
@@ -217,6 +219,14 @@ static inline void drv_read_begin(struct drv *d)
 static inline void drv_read_end(struct drv *d)
 {
 	d->ops->read_end(d);
+}
+
+/* store_begin_snapshot: a read-only transaction whose every statement
+ * sees one snapshot (SQLite: a deferred BEGIN; PostgreSQL: REPEATABLE
+ * READ, READ ONLY), ended by drv_commit or drv_rollback. */
+static inline vis_err drv_begin_snapshot(struct drv *d, struct vis_error *e)
+{
+	return d->ops->begin_snapshot(d, e);
 }
 
 /* Inside a transaction: waits for the lock, held until the transaction

@@ -60,6 +60,7 @@ struct pg_store {
 	PGconn *conn;
 	int schema_version;
 	bool in_txn;
+	const char *begin_sql;   /* the BEGIN that begin_pending will send */
 	struct pg_stmt stmts[PG_MAX_STMTS];
 	int nstmts;
 	char *copy;              /* the COPY ... FROM STDIN under way, or NULL */
@@ -305,7 +306,7 @@ static vis_err begin_piped(struct pg_store *s, struct vis_error *e)
 	if (!s->begin_pending)
 		return VIS_OK;
 	s->begin_pending = false;
-	return pipe_text(s, "BEGIN", e);
+	return pipe_text(s, s->begin_sql, e);
 }
 
 static vis_err begin_sync(struct pg_store *s, struct vis_error *e)
@@ -313,7 +314,7 @@ static vis_err begin_sync(struct pg_store *s, struct vis_error *e)
 	if (!s->begin_pending)
 		return VIS_OK;
 	s->begin_pending = false;
-	return exec_simple(s, "BEGIN", e);
+	return exec_simple(s, s->begin_sql, e);
 }
 
 /* Sends a statement in pipeline mode (after the transaction's BEGIN when
@@ -649,6 +650,7 @@ static vis_err pg_begin(struct pg_store *s, struct vis_error *e)
 	if (copy_end(s, e) || conn_ready(s, e))
 		return VIS_ERR_STORE;
 	s->in_txn = s->begin_pending = true;
+	s->begin_sql = "BEGIN";
 	return VIS_OK;
 }
 
@@ -1097,6 +1099,17 @@ static void pq_read_begin(struct drv *d)
 static void pq_read_end(struct drv *d)
 {
 	(void)d;
+}
+
+/* The snapshot is taken at the transaction's first statement, which the
+ * BEGIN goes out with. */
+static vis_err pq_begin_snapshot(struct drv *d, struct vis_error *e)
+{
+	struct pg_store *s = (struct pg_store *)d;
+	vis_err rc = pg_begin(s, e);
+	if (!rc)
+		s->begin_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+	return rc;
 }
 
 /* Pipelined: the lock is held once the statements after it run (the

@@ -772,6 +772,17 @@ static void sq_read_end(struct drv *d)
 		sq_rollback(s);
 }
 
+/* A deferred BEGIN: the snapshot begins at the first read, of each file
+ * at its first read (the trail's tables are all in its own file). */
+static vis_err sq_begin_snapshot(struct drv *d, struct vis_error *e)
+{
+	struct sq_store *s = (struct sq_store *)d;
+	if (!sqlite3_get_autocommit(s->db))
+		return vis_error_set(e, VIS_ERR_INTERNAL, "a transaction is open already");
+	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
+	return st ? stmt_done(s, st, e, "begin") : VIS_ERR_STORE;
+}
+
 /* The transaction took its file's write lock when it began. */
 static vis_err sq_lock(struct drv *d, enum drv_lock which, struct vis_error *e)
 {

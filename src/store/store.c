@@ -184,6 +184,11 @@ void store_read_end(struct store *s)
 	drv_read_end(s->d);
 }
 
+vis_err store_begin_snapshot(struct store *s, struct vis_error *e)
+{
+	return drv_begin_snapshot(s->d, e);
+}
+
 vis_err store_begin_trail(struct store *s, struct vis_error *e)
 {
 	return drv_begin_trail(s->d, e);

@@ -102,6 +102,13 @@ void store_rollback(struct store *s);
 void store_read_begin(struct store *s);
 void store_read_end(struct store *s);
 
+/* A read-only transaction in which every read sees one snapshot of the
+ * database, on both back ends (PostgreSQL: REPEATABLE READ), for reads
+ * that must agree with each other while servers write: a trail's records
+ * and its signed heads (audit_verify).  End it with store_commit or
+ * store_rollback; outside a transaction only. */
+vis_err store_begin_snapshot(struct store *s, struct vis_error *e);
+
 /* A transaction that writes the access trail only (its records and their
  * subjects, checkpoints, the readiness probe's row; schema_trail_tables)
  * and may read anything.  On SQLite the trail is a file of its own and

@@ -1781,9 +1781,9 @@ def test_verify_endpoint_and_signed_export():
             eq(rc, 1, f"verify-export against another database: {out}")
 
 
-def _load(srv, clients, pid, cfs, n_each, case):
-    """n_each consultations per client, in parallel over keep-alive
-    connections; returns the number of 200 answers."""
+def _start_load(srv, clients, pid, cfs, n_each, case):
+    """Starts n_each consultations per client, in parallel over keep-alive
+    connections; returns (threads, 200 answers per client, errors)."""
     ok = [0] * len(clients)
     errors = []
 
@@ -1798,7 +1798,7 @@ def _load(srv, clients, pid, cfs, n_each, case):
                 else:
                     errors.append(r)
                     return
-        except Exception as e:   # noqa: BLE001 - reported below
+        except Exception as e:   # noqa: BLE001 - reported by the caller
             errors.append(e)
         finally:
             conn.close()
@@ -1806,6 +1806,13 @@ def _load(srv, clients, pid, cfs, n_each, case):
     ts = [threading.Thread(target=run, args=(k, c)) for k, c in enumerate(clients)]
     for th in ts:
         th.start()
+    return ts, ok, errors
+
+
+def _load(srv, clients, pid, cfs, n_each, case):
+    """n_each consultations per client, in parallel; returns the number of
+    200 answers."""
+    ts, ok, errors = _start_load(srv, clients, pid, cfs, n_each, case)
     for th in ts:
         th.join()
     check(not errors, f"load: {errors[:3]}")
@@ -1898,6 +1905,36 @@ def test_tampered_trail_detected():
         # and the live trail is still intact
         r = expect(srv.admin().get("/api/v1/audit/verify"), 200, what="live verify").json
         check(r["intact"] and r["checkpoints"] >= 1, f"live trail: {r}")
+
+
+def test_verify_while_writing():
+    """`audit verify` of a live trail, by the API and by the CLI, while
+    consultations commit: the records and the signed heads are read in one
+    snapshot, so a verification never sees a head covering records its walk
+    had not read (before: "a signed tree head covers N records" on an intact
+    trail, with the server writing)."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        ops = [env.op] + [env.operator() for _ in range(3)]
+        cfs = [p["cf"] for p in registered(env.pop)[:30]]
+        _load(srv, ops, pid, cfs, 60, "V")   # a history, so that a walk takes a while
+        ts, done, errors = _start_load(srv, ops, pid, cfs, 250, "W")
+        admin, broken, during = srv.admin(), [], 0
+        while any(th.is_alive() for th in ts):
+            before = sum(done)
+            r = expect(admin.get("/api/v1/audit/verify"), 200, what="live verify").json
+            if not r["intact"]:
+                broken.append(r["why"])
+            rc, out = harness.audit_verify(srv.db)
+            if rc != 0:
+                broken.append(out)
+            during += sum(done) > before
+        for th in ts:
+            th.join()
+        check(not errors, f"load: {errors[:3]}")
+        check(during >= 3, f"verifications while records were committed: {during}")
+        check(not broken, f"an intact live trail verified as broken: {broken[:3]}")
 
 
 # ---------------------------------------------------------------- crash
