@@ -73,16 +73,25 @@ static bool change_from_foreign(struct http_request *r, const struct http_route 
 	return true;
 }
 
-/* A change on a citizen's route with their session's cookie carries the
- * session's CSRF token: the header X-CSRF-Token, or the field csrf_token
- * of the body (the page's plain HTML forms cannot send a header).  No such
- * cookie: no session to act in, the handler answers. */
+/* A change on a citizen's route with their live session's cookie carries
+ * the session's CSRF token: the header X-CSRF-Token, or the field
+ * csrf_token of the body (the page's plain HTML forms cannot send a
+ * header).  No such cookie, or one whose session is over: no session to
+ * act in, nothing to forge, the handler answers (401). */
 static bool citizen_change_allowed(struct http_request *r)
 {
 	char want[65];
 	if (!(r->found->access & ROUTE_CITIZEN) || !state_changing(r->method) ||
 	    !api_citizen_csrf(r, want))
 		return true;
+	struct store *s = api_store(r);
+	if (!s)
+		return false;
+	struct store_citizen_session cs;
+	bool stale;
+	int live = api_citizen_session_find(r, s, api_now(r), &cs, &stale);
+	if (live <= 0)
+		return live == 0;
 	const char *got = http_header(r, "X-CSRF-Token");
 	if (!got && r->body_len) {
 		if (!http_body_form(r))
@@ -94,9 +103,6 @@ static bool citizen_change_allowed(struct http_request *r)
 	/* A security event like an operator's refusal: no account (the
 	 * citizen's session names a person, not kept here), so the refusals of
 	 * one address are one row with a count (auth_event). */
-	struct store *s = api_store(r);
-	if (!s)
-		return false;
 	auth_event(s, api_now(r), "csrf_refused", NULL, "-", r->ip, r->path);
 	api_citizen_refuse(r, 403, "csrf_failed",
 			   "richiesta rifiutata: deve partire dalla pagina delle consultazioni "

@@ -14,7 +14,8 @@ as it exists, or this test fails until it is classified here:
   the session's token (header or the form's csrf_token field), with a
   wrong one, or from a foreign page, refused `403 csrf_failed`; the page's
   own forms carry the token and work; the refusals for the token are a
-  `csrf_refused` security event, as an operator's are;
+  `csrf_refused` security event, as an operator's are; a cookie whose
+  session is over is no session: the route answers 401, no event;
 - every other public change is in PUBLIC_CHANGES with the reason it needs
   no session token (there is no cookie to ride), and is still refused from
   a foreign page; every public read is in PUBLIC_READS with what it does;
@@ -218,6 +219,11 @@ def check_class(srv, op, citizen_login, page_says):
                         f"{what}: the page's form sent from a {site} page")
             n += 6
             anon += 6
+            # A cookie whose session is over: nothing to forge, the route
+            # answers (401; a logout has nothing to end), no event.
+            r = send(srv, jar, method, path, {CITIZEN: "x" * 43}, {"X-CSRF-Token": "0" * 64}, {})
+            check(r.status == (200 if pattern == "/citizen/logout" else 401),
+                  f"{what}: a wrong token with a cookie of no session: {r.status} {r.body[:200]}")
         elif method in CHANGES:
             if (method, pattern) not in PUBLIC_CHANGES:
                 unclassified.append(what)
