@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/operation.h"
 #include "auth/auth.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -446,8 +447,9 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 	if (o->break_glass && nf < 8) {
 		fires[nf].rule = "break_glass";
 		fires[nf].severity = "high";
-		snprintf(fires[nf].detail, sizeof fires[nf].detail, "%s: %.150s", o->operation,
-			 o->justification ? o->justification : "");
+		/* the operation as the reviewer calls it, never its internal name */
+		snprintf(fires[nf].detail, sizeof fires[nf].detail, "%s: %.150s",
+			 audit_operation_label(o->operation), o->justification ? o->justification : "");
 		nf++;
 	}
 	struct bucket *b = minute_bucket(a, now);
@@ -812,6 +814,11 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	}
 	for (int i = 0; i < r.n; i++)
 		auth_mail_queue(s, r.addr[i], subject, body, "alert", now, NULL);
-	auth_event(s, now, "alert", a, NULL, NULL, rule);
+	/* the security event as the office reads it: the alert's number and
+	 * its rule in Italian (the rule's own name is the alert's field) */
+	char note[160];
+	snprintf(note, sizeof note, "segnalazione n. %lld: %s", (long long)al.id,
+		 alert_rule_label(rule));
+	auth_event(s, now, "alert", a, NULL, NULL, note);
 	return VIS_OK;
 }

@@ -30,21 +30,6 @@ const char *api_citizen_kind(const char *kind)
 	return "altro";
 }
 
-const char *api_citizen_operation(const char *op)
-{
-	static const char *const o[][2] = {{"search", "ricerca"},
-		{"consult", "consultazione della scheda anagrafica"},
-		{"household", "consultazione della famiglia anagrafica"},
-		{"history", "consultazione dello storico anagrafico"},
-		{"print", "stampa della visura anagrafica"},
-		{"verify", "verifica di una dichiarazione sostitutiva"},
-		{"events", "comunicazione di un evento anagrafico"}};
-	for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
-		if (!strcmp(op, o[i][0]))
-			return o[i][1];
-	return "consultazione";
-}
-
 void api_citizen_note(int embargo_days, char *out, size_t size)
 {
 	if (embargo_days <= 0)

@@ -6,7 +6,8 @@
  * change with a cookie from another site's page (Sec-Fetch-Site), on any
  * route; once the body is in, a citizen's change carries their session's
  * CSRF token (ROUTE_CITIZEN).  A CSRF token missing or wrong, an
- * operator's or a citizen's, is a security event (csrf_refused). */
+ * operator's or a citizen's, and a change from a foreign page, before
+ * anyone is authenticated, are a security event (csrf_refused). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -50,11 +51,21 @@ static bool foreign(struct http_request *r)
 /* A change made with ambient credentials (a cookie, which the browser
  * adds by itself; not an Authorization header, which a page of another
  * site cannot set) from a foreign page is refused on every route, the
- * public ones too (a login, a citizen's form, a message's link). */
+ * public ones too (a login, a citizen's form, a message's link).  It is
+ * a security event (csrf_refused) like a wrong token's: no one is
+ * authenticated yet, so the refusals of one address are one row with a
+ * count (auth_event), whatever a page sends.  Without the database the
+ * request is refused all the same. */
 static bool change_from_foreign(struct http_request *r, const struct http_route *route)
 {
 	if (!state_changing(r->method) || http_header(r, "Authorization") || !foreign(r))
 		return false;
+	struct store *s = app_store(r->app);
+	if (s)
+		auth_event(s, api_now(r), "csrf_refused", NULL, "-", r->ip, r->path);
+	else
+		log_warn("csrf refusal not recorded", "request_id=%s reason=no_database",
+			 r->request_id);
 	if (route->access & ROUTE_CITIZEN)
 		api_citizen_refuse(r, 403, "csrf_failed", CSRF_FOREIGN_MESSAGE);
 	else
@@ -62,16 +73,25 @@ static bool change_from_foreign(struct http_request *r, const struct http_route 
 	return true;
 }
 
-/* A change on a citizen's route with their session's cookie carries the
- * session's CSRF token: the header X-CSRF-Token, or the field csrf_token
- * of the body (the page's plain HTML forms cannot send a header).  No such
- * cookie: no session to act in, the handler answers. */
+/* A change on a citizen's route with their live session's cookie carries
+ * the session's CSRF token: the header X-CSRF-Token, or the field
+ * csrf_token of the body (the page's plain HTML forms cannot send a
+ * header).  No such cookie, or one whose session is over: no session to
+ * act in, nothing to forge, the handler answers (401). */
 static bool citizen_change_allowed(struct http_request *r)
 {
 	char want[65];
 	if (!(r->found->access & ROUTE_CITIZEN) || !state_changing(r->method) ||
 	    !api_citizen_csrf(r, want))
 		return true;
+	struct store *s = api_store(r);
+	if (!s)
+		return false;
+	struct store_citizen_session cs;
+	bool stale;
+	int live = api_citizen_session_find(r, s, api_now(r), &cs, &stale);
+	if (live <= 0)
+		return live == 0;
 	const char *got = http_header(r, "X-CSRF-Token");
 	if (!got && r->body_len) {
 		if (!http_body_form(r))
@@ -83,9 +103,6 @@ static bool citizen_change_allowed(struct http_request *r)
 	/* A security event like an operator's refusal: no account (the
 	 * citizen's session names a person, not kept here), so the refusals of
 	 * one address are one row with a count (auth_event). */
-	struct store *s = api_store(r);
-	if (!s)
-		return false;
 	auth_event(s, api_now(r), "csrf_refused", NULL, "-", r->ip, r->path);
 	api_citizen_refuse(r, 403, "csrf_failed",
 			   "richiesta rifiutata: deve partire dalla pagina delle consultazioni "

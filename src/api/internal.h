@@ -260,9 +260,9 @@ HANDLER(api_citizen_mail_confirm_page);
 HANDLER(api_citizen_mail_confirm);
 HANDLER(api_citizen_mail_unsub_page);
 HANDLER(api_citizen_mail_unsub);
-/* Italian words for a body's kind and an operation; the embargo note. */
+/* Italian words for a body's kind (an operation's: audit/operation.h);
+ * the embargo note. */
 const char *api_citizen_kind(const char *kind);
-const char *api_citizen_operation(const char *op);
 void api_citizen_note(int embargo_days, char *out, size_t size);
 HANDLER(api_alerts_list);
 HANDLER(api_bollettini_list);

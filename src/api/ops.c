@@ -84,8 +84,8 @@ bool api_starting(struct http_request *r)
 	return true;
 }
 
-/* The public key sets of PDND and of the SPID/CIE provider (jwks.h);
- * NULL where not configured. */
+/* The public key sets of PDND and of the SPID/CIE provider, or of its
+ * trust anchor (jwks.h); NULL where not configured. */
 #define KEY_SETS 2
 static void key_sets(struct app *a, struct jwks *sets[KEY_SETS])
 {

@@ -13,6 +13,7 @@
 #include "app/app.h"
 #include "audit/audit.h"
 #include "audit/export.h"
+#include "audit/operation.h"
 #include "cf/cf.h"
 #include "auth/auth.h"
 #include "common/date.h"
@@ -244,7 +245,7 @@ static int add_subject_entry(void *ctx, const struct store_access *a)
 		access_print_when(a->at, when);
 		json_object_set_new(j, "data_ora", json_string(when));
 		json_object_set_new(j, "tipo_ente", json_string(api_citizen_kind(en.kind)));
-		json_object_set_new(j, "operazione", json_string(api_citizen_operation(a->operation)));
+		json_object_set_new(j, "operazione", json_string(audit_operation_label(a->operation)));
 	} else {
 		json_object_set_new(j, "access_id", json_integer(a->id));
 		json_object_set_new(j, "username", json_string(a->username));

@@ -175,14 +175,14 @@ static void reload_tls(struct http_server *srv, const struct config *cfg)
 		log_info("TLS certificate reloaded", "cert=%s", cfg->tls_cert);
 }
 
-/* The public keys of PDND and of the SPID/CIE provider (jwks/jwks.h),
- * each configured set in turn. */
+/* The public keys of PDND and of the SPID/CIE provider, or with a trust
+ * chain its trust anchor's (jwks/jwks.h), each configured set in turn. */
 static int key_sets(struct app *app, struct jwks *sets[2])
 {
 	int n = 0;
 	if (app->pdnd)
 		sets[n++] = app->pdnd;
-	if (app->oidc && oidc_keys(app->oidc)) /* by hand; a trust chain brings its own */
+	if (app->oidc && oidc_keys(app->oidc)) /* the provider's, or the trust anchor's */
 		sets[n++] = oidc_keys(app->oidc);
 	return n;
 }

@@ -89,7 +89,7 @@ static const struct option_row rows[] = {
 	INT(oidc_log_days, 1, 3650, "730", "SPID/CIE login: days the transaction log is kept"),
 	STR(oidc_federation_key, "", "SPID/CIE federation: the relying party's federation key, which signs its entity configuration (a JWK, made at the first start when missing; empty: beside the database, .oidc-federation-key)"),
 	STR(oidc_trust_anchor, "", "SPID/CIE federation: the trust anchor's entity id; when set, the provider's endpoints and keys come from its trust chain (empty: configured by hand)"),
-	STR(oidc_trust_anchor_jwks, "", "SPID/CIE federation: a JWKS file of the trust anchor's federation public keys"),
+	STR(oidc_trust_anchor_jwks, "", "SPID/CIE federation: a JWKS file of the trust anchor's federation public keys; read again on SIGHUP, and when a statement names a key (kid) not held and the file has changed since it was read (a rotation needs no restart; an unknown kid alone never rereads it); a bad document keeps the keys held"),
 	STR(oidc_authority_hints, "", "SPID/CIE federation: the relying party's superiors (entity ids, comma-separated) in its entity configuration"),
 	STR(oidc_organization_name, "", "SPID/CIE federation: the organization's name in the relying party's metadata"),
 	STR(oidc_contacts, "", "SPID/CIE federation: contact e-mail addresses in the relying party's metadata (comma-separated)"),

@@ -1,7 +1,8 @@
 /* jwks — a set of public keys (a JWKS) another party signs with, read
  * from a file or fetched from an address, kept true without a restart.
- * PDND's keys (pdnd_jwks or pdnd_jwks_url) and the SPID/CIE provider's
- * (oidc_jwks or oidc_jwks_url) are each one of these; pdnd/ and oidc/
+ * PDND's keys (pdnd_jwks or pdnd_jwks_url), the SPID/CIE provider's
+ * (oidc_jwks or oidc_jwks_url) and the SPID/CIE trust anchor's federation
+ * keys (oidc_trust_anchor_jwks) are each one of these; pdnd/ and oidc/
  * only say which algorithms they take.
  *
  * Owns: the keys held (replaced whole, behind a read-write lock) and when

@@ -215,9 +215,9 @@ static json_t *unverified_claims(const char *token)
 	return claims;
 }
 
-/* The entity configuration of id, checked with keys (the trust anchor's
- * configured ones) or with its own; *token keeps its text. */
-static json_t *configuration(struct climb *c, const char *id, const json_t *keys, char **token)
+/* The entity configuration of id, checked with set (the trust anchor's
+ * configured keys) or, NULL, with its own; *token keeps its text. */
+static json_t *configuration(struct climb *c, const char *id, struct jwks *set, char **token)
 {
 	char *url = NULL;
 	size_t n = strlen(id);
@@ -230,14 +230,13 @@ static json_t *configuration(struct climb *c, const char *id, const json_t *keys
 	if (!t)
 		return NULL;
 	json_t *own = NULL;
-	if (!keys) {
+	if (!set) {
 		/* Its own keys, read before the signature is checked with them. */
 		json_t *claims = unverified_claims(t);
 		own = oidc_public_sig_keys(json_object_get(claims, "jwks"));
 		json_decref(claims);
-		keys = own;
 	}
-	json_t *p = oidc_verified(keys, NULL, 0, t, STATEMENT_MAX, FED_TYP);
+	json_t *p = oidc_verified(own, set, c->now, t, STATEMENT_MAX, FED_TYP);
 	json_decref(own);
 	if (!p) {
 		free(t);
@@ -256,10 +255,11 @@ static json_t *configuration(struct climb *c, const char *id, const json_t *keys
 static bool climb(struct climb *c, const char *id, const json_t *ec, const char *ec_token,
 		  int depth);
 
-/* What superior sup (its configuration sup_ec, its keys sup_keys) states
- * about id, from its fetch endpoint, verified; NULL with c->why. */
+/* What superior sup (its configuration sup_ec, its keys sup_keys, or the
+ * trust anchor's configured set) states about id, from its fetch
+ * endpoint, verified; NULL with c->why. */
 static json_t *subordinate(struct climb *c, const char *sup, const json_t *sup_ec,
-			   const json_t *sup_keys, const char *id)
+			   const json_t *sup_keys, struct jwks *sup_set, const char *id)
 {
 	const char *ep = json_string_value(json_object_get(
 		json_object_get(json_object_get(sup_ec, "metadata"), "federation_entity"),
@@ -273,7 +273,8 @@ static json_t *subordinate(struct climb *c, const char *sup, const json_t *sup_e
 	curl_free(q);
 	char *token = fetch(c, url);
 	free(url);
-	json_t *ss = token ? oidc_verified(sup_keys, NULL, 0, token, STATEMENT_MAX, FED_TYP) : NULL;
+	json_t *ss = token ? oidc_verified(sup_keys, sup_set, c->now, token, STATEMENT_MAX, FED_TYP)
+			   : NULL;
 	if (token && !ss)
 		no(c, "a subordinate statement is not signed by its superior's keys; about", id);
 	free(token);
@@ -296,9 +297,8 @@ static bool via(struct climb *c, const char *id, const char *ec_token, const cha
 	size_t had = json_array_size(c->policies);
 	if (!sup_ec)
 		goto out;
-	sup_keys = anchor ? json_incref(o->ta_keys)
-			  : oidc_public_sig_keys(json_object_get(sup_ec, "jwks"));
-	if (!(ss = subordinate(c, sup, sup_ec, sup_keys, id)))
+	sup_keys = anchor ? NULL : oidc_public_sig_keys(json_object_get(sup_ec, "jwks"));
+	if (!(ss = subordinate(c, sup, sup_ec, sup_keys, anchor ? o->ta_keys : NULL, id)))
 		goto out;
 	if (anchor) {
 		json_decref(c->ta_ec);
@@ -392,21 +392,22 @@ static bool mark_ok(struct climb *c, const char *id, const char *token)
 	json_t *claims = unverified_claims(token);
 	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	json_t *keys = NULL, *p = NULL;
+	struct jwks *set = NULL;
 	bool ok = false;
 	if (!iss || !issuer_listed(c, id, iss)) {
 		no(c, "a trust mark's issuer is not the trust anchor nor listed by it for", id);
 		goto out;
 	}
 	if (!strcmp(iss, ta)) {
-		keys = json_incref(c->o->ta_keys);
+		set = c->o->ta_keys;
 	} else {
-		json_t *ss = subordinate(c, ta, c->ta_ec, c->o->ta_keys, iss);
+		json_t *ss = subordinate(c, ta, c->ta_ec, NULL, c->o->ta_keys, iss);
 		if (!ss)
 			goto out;
 		keys = oidc_public_sig_keys(json_object_get(ss, "jwks"));
 		json_decref(ss);
 	}
-	if (!(p = oidc_verified(keys, NULL, 0, token, STATEMENT_MAX, NULL))) {
+	if (!(p = oidc_verified(keys, set, c->now, token, STATEMENT_MAX, NULL))) {
 		no(c, "a trust mark is not signed by its issuer's federation keys; of", id);
 		goto out;
 	}

@@ -23,7 +23,9 @@ struct oidc {
 	char fed_kid[64];
 	json_t *fed_prev;  /* the federation key rotated away (public), or NULL */
 	int64_t fed_prev_until; /* published beside fed_key until then */
-	json_t *ta_keys;   /* the trust anchor's federation keys (array), or NULL */
+	struct jwks *ta_keys; /* the trust anchor's federation keys (oidc_trust_anchor_jwks,
+			       * jwks.h: read again on SIGHUP and at a kid not held once the
+			       * file changed), or NULL */
 	json_t *trust_marks; /* the relying party's (array), or NULL */
 	char log_dir[CONFIG_PATH_MAX];
 	pthread_mutex_t log_lock;

@@ -27,7 +27,6 @@
 #include "net/outbound.h"
 #include "pdnd/pdnd.h"
 
-#define JWKS_MAX_BYTES (256u << 10)
 #define ANSWER_MAX (64u << 10)
 #define TOKEN_MAX (16u << 10)
 #define ACR_PREFIX "https://www.spid.gov.it/SpidL"
@@ -46,27 +45,6 @@ json_t *oidc_public_sig_keys(const json_t *jwks)
 		    json_object_get(k, "d"))
 			continue;
 		json_array_append(keys, k);
-	}
-	return keys;
-}
-
-/* The public signing keys of a JWKS file (what names the option). */
-static json_t *keys_file_read(const char *path, const char *what, struct vis_error *e)
-{
-	struct stat st;
-	if (stat(path, &st) || st.st_size > (off_t)JWKS_MAX_BYTES) {
-		vis_error_set(e, VIS_ERR_IO, "%s: cannot read '%s' (at most %u bytes)", what, path,
-			      JWKS_MAX_BYTES);
-		return NULL;
-	}
-	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
-	json_t *keys = oidc_public_sig_keys(doc);
-	json_decref(doc);
-	if (!json_array_size(keys)) {
-		json_decref(keys);
-		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' holds no public signing key with a kid",
-			      what, path);
-		return NULL;
 	}
 	return keys;
 }
@@ -235,8 +213,15 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 		return e->code;
 	}
 	if (cfg->oidc_trust_anchor[0]) {
-		o->ta_keys = keys_file_read(cfg->oidc_trust_anchor_jwks, "oidc_trust_anchor_jwks", e);
-		if (!o->ta_keys) {
+		/* The anchor's keys are a file the operator edits at a rotation:
+		 * read again on SIGHUP, and when a statement names a kid not held
+		 * and the file is another than the one read (jwks.h). */
+		struct jwks_source src = {
+			.name = "oidc_trust_anchor_jwks", .path = cfg->oidc_trust_anchor_jwks,
+			.url = "", .ca_file = "", .algs = "RS256 ES256",
+			.refresh = cfg->oidc_jwks_refresh,
+			.kid_interval = cfg->jwks_unknown_kid_interval};
+		if (jwks_open(&src, &o->ta_keys, e)) {
 			oidc_free(o);
 			return e->code;
 		}
@@ -290,7 +275,7 @@ void oidc_free(struct oidc *o)
 		return;
 	json_decref(o->op);
 	jwks_free(o->op_keys);
-	json_decref(o->ta_keys);
+	jwks_free(o->ta_keys);
 	json_decref(o->trust_marks);
 	json_decref(o->rp_key);
 	json_decref(o->fed_key);
@@ -304,7 +289,7 @@ void oidc_free(struct oidc *o)
 
 struct jwks *oidc_keys(struct oidc *o)
 {
-	return o->op_keys;
+	return o->op_keys ? o->op_keys : o->ta_keys;
 }
 
 const char *oidc_log_path(const struct oidc *o)

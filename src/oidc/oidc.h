@@ -63,9 +63,10 @@ void oidc_free(struct oidc *o);
 /* The directory of the transaction log (given to the service user by
  * `visura serve` before it drops root). */
 const char *oidc_log_path(const struct oidc *o);
-/* The provider's public keys (owned by o; NULL when a trust chain brings
- * them): `visura serve` reloads them on
- * SIGHUP and refreshes them on its ticks. */
+/* The keys of the party trusted (owned by o): the provider's by hand; with
+ * a trust chain, which brings the provider's, the trust anchor's
+ * federation keys.  `visura serve` reloads them on SIGHUP and refreshes
+ * them on its ticks (a file: nothing to tick). */
 struct jwks *oidc_keys(struct oidc *o);
 /* The relying party's public keys (a JWKS: the signing key, "use":"sig",
  * and the encryption key, "use":"enc"), new reference. */

@@ -14,12 +14,17 @@ as it exists, or this test fails until it is classified here:
   the session's token (header or the form's csrf_token field), with a
   wrong one, or from a foreign page, refused `403 csrf_failed`; the page's
   own forms carry the token and work; the refusals for the token are a
-  `csrf_refused` security event, as an operator's are;
+  `csrf_refused` security event, as an operator's are; a cookie whose
+  session is over is no session: the route answers 401, no event;
 - every other public change is in PUBLIC_CHANGES with the reason it needs
   no session token (there is no cookie to ride), and is still refused from
   a foreign page; every public read is in PUBLIC_READS with what it does;
 - login CSRF: a login from a foreign page, or as a form body (an old
   browser that sends no Sec-Fetch-Site), is refused and sets no cookie;
+- every refusal before anyone is authenticated (a change from a foreign
+  page, any cookie or none) and every citizen's is a `csrf_refused` event
+  naming no one, and all of them from one address are one row with their
+  exact count (a page sending many cannot flood the events);
 - nothing the refused requests could have changed has changed (every
   table of the database, the access trail included, compared before and
   after: the sessions' last use and the security events, where the
@@ -139,6 +144,16 @@ def snapshot(db):
     return out
 
 
+def anonymous_refusals(srv):
+    """The csrf_refused events that name no one: (rows, refusals counted)."""
+    ev = [e for e in srv.events("csrf_refused") if e["account_id"] == 0]
+    n = 0
+    for e in ev:
+        m = re.search(r" \[repeated=(\d+) ", e["detail"])
+        n += int(m.group(1)) if m else 1
+    return ev, n
+
+
 def check_class(srv, op, citizen_login, page_says):
     """The whole class against srv (SPID/CIE set up, its provider op)."""
     jar = Cookies()
@@ -162,7 +177,8 @@ def check_class(srv, op, citizen_login, page_says):
 
     unclassified = []
     before = snapshot(srv.db)
-    n = 0
+    ev0, anon0 = anonymous_refusals(srv)
+    n = anon = 0
     for i, (method, pattern, flags) in enumerate(routes):
         path = fill(pattern, cf)
         what = f"{method} {pattern}"
@@ -181,6 +197,7 @@ def check_class(srv, op, citizen_login, page_says):
             refused(send(srv, jar, method, path, acookies, h, {} if method in CHANGES else None),
                     f"{what}: the right token from a {site} page")
             n += 1
+            anon += method in CHANGES   # refused before the session is read
         elif "ROUTE_CITIZEN" in flags and method in CHANGES:
             refused(send(srv, jar, method, path, ccookies, {"Accept": "application/json"}),
                     what + ": a citizen's cookie, no token")
@@ -201,6 +218,12 @@ def check_class(srv, op, citizen_login, page_says):
                              b"address=b%40posta.example&csrf_token=" + ctok.encode()),
                         f"{what}: the page's form sent from a {site} page")
             n += 6
+            anon += 6
+            # A cookie whose session is over: nothing to forge, the route
+            # answers (401; a logout has nothing to end), no event.
+            r = send(srv, jar, method, path, {CITIZEN: "x" * 43}, {"X-CSRF-Token": "0" * 64}, {})
+            check(r.status == (200 if pattern == "/citizen/logout" else 401),
+                  f"{what}: a wrong token with a cookie of no session: {r.status} {r.body[:200]}")
         elif method in CHANGES:
             if (method, pattern) not in PUBLIC_CHANGES:
                 unclassified.append(what)
@@ -209,6 +232,7 @@ def check_class(srv, op, citizen_login, page_says):
                 refused(send(srv, jar, method, path, ccookies, {"Sec-Fetch-Site": site}, {}),
                         f"{what}: from a {site} page")
                 n += 1
+                anon += 1
         elif pattern not in PUBLIC_READS:
             unclassified.append(what)
     check(not HOLES, f"{len(HOLES)} requests not refused 403 csrf_failed:\n  " +
@@ -216,12 +240,13 @@ def check_class(srv, op, citizen_login, page_says):
     check(not unclassified,
           f"public routes not classified in test_csrf.py (a change needs the session's "
           f"token or a reason in PUBLIC_CHANGES; a read a line in PUBLIC_READS): {unclassified}")
-    # A citizen's refusals are security events, like an operator's: no
-    # account, so one row for the address with a count.
-    ev = [e for e in srv.events("csrf_refused")
-          if e["account_id"] == 0 and e["detail"].startswith("/citizen/")]
-    check(len(ev) == 1 and "repeated=" in ev[0]["detail"],
-          f"the citizens' CSRF refusals recorded as one csrf_refused event: {ev}")
+    # A citizen's refusals and those made before anyone is authenticated
+    # (a change from a foreign page) are security events, like an
+    # operator's: no account, so one row for the address with the count.
+    ev, got = anonymous_refusals(srv)
+    check(len(ev) == len(ev0) + 1 and got - anon0 == anon and anon > 20,
+          f"the {anon} refusals naming no one recorded as one csrf_refused event "
+          f"counting them ({got - anon0}): {ev}")
     after = snapshot(srv.db)
     changed = [t for t in before if before[t] != after.get(t)]
     check(not changed, f"refused requests changed tables: {changed}")
@@ -264,6 +289,9 @@ def check_class(srv, op, citizen_login, page_says):
                      {"Sec-Fetch-Site": site, "Content-Type": "application/json"}, body),
                 f"a login from a {site} page")
     check(not HOLES, f"logins from foreign pages not refused: {HOLES}")
+    ev, got = anonymous_refusals(srv)
+    check(len(ev) == len(ev0) + 1 and got - anon0 == anon + len(FOREIGN),
+          f"the logins from foreign pages counted in the address's csrf_refused event: {ev}")
     for ctype in ("text/plain", "application/x-www-form-urlencoded",
                   "multipart/form-data; boundary=x"):
         r = send(srv, jar, "POST", "/api/v1/auth/login", {}, {"Content-Type": ctype}, body)

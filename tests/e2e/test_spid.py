@@ -84,6 +84,7 @@ import json
 import os
 import subprocess
 import re
+import signal
 import urllib.error
 import urllib.parse
 import time
@@ -1046,7 +1047,60 @@ def federation(srv, op, ta, inter, op_pub):
     refused("the merged policies of two levels", "essential")
     t = trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
     t = signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
+    t = anchor_rotation(srv, op, ta, fed, op_pub, name, cf, refused, t + 31)
     cached_chain(srv, op, ta, fed, op_pub, name, cf, t + 31)
+
+
+def anchor_rotation(srv, op, ta, fed, op_pub, name, cf, refused, t):
+    """The trust anchor rotates its federation key, and the operator
+    writes it into oidc_trust_anchor_jwks: no restart.  Statements signed
+    with a kid not held are refused while the file is unchanged, and read
+    it again nowhere (a flood of unknown kids cannot make visura reread
+    it); once the file has the new key, the next statement naming it reads
+    the file once and the chain resolves; the old key, removed from the
+    file, is refused after SIGHUP."""
+    path = srv.options["oidc_trust_anchor_jwks"]
+    old, new = ta.key, FedKey("ta-2")
+
+    def reloads():
+        return len(re.findall(r"keys reloaded.*source=oidc_trust_anchor_jwks", srv.log_text()))
+
+    def signed_by(key, t):
+        ta.key = key
+        ta.publish(t)
+        op_configuration(op, fed, op_pub, ta, t)   # its trust mark signed by key too
+        ta.subordinate(op.base, [fed.jwk()], t, t + 120)
+
+    def keys_file(keys):
+        with open(path, "w") as f:
+            json.dump({"keys": [k.jwk() for k in keys]}, f)
+
+    before = reloads()
+    t = both_to(srv, op, t)
+    signed_by(new, t)
+    for i in range(3):   # a resolution a try (RETRY_SECONDS apart), several statements each
+        refused("the anchor's new key, not yet in the file", "not signed by the expected keys")
+        t = both_to(srv, op, t + 31)
+        signed_by(new, t)
+    eq(reloads(), before, "kids not held, the file unchanged: not read again")
+    keys_file([old, new])   # both while the anchor rotates
+    _, r = login(op, Client(srv), name, "sub-fed-1", cf, 2)
+    expect(r, 200, what="login through the anchor's new key, without a restart")
+    eq(chain_log(srv)[-1]["outcome"], "resolved", "the chain through the new key")
+    eq(reloads(), before + 1, "the file read again once, at the first statement naming ta-2")
+    # The old key, removed: taken until the file is read again (SIGHUP).
+    keys_file([new])
+    srv.signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while reloads() < before + 2 and time.time() < deadline:
+        time.sleep(0.05)
+    eq(reloads(), before + 2, "the file read again on SIGHUP")
+    t = both_to(srv, op, t + 121)
+    signed_by(old, t)
+    refused("the anchor's old key, removed from the file", "not signed by the expected keys")
+    t = both_to(srv, op, t + 31)
+    signed_by(new, t)   # the anchor's configuration under its new key from now on
+    return t
 
 
 def cached_chain(srv, op, ta, fed, op_pub, name, cf, t):

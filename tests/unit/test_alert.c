@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "audit/operation.h"
 #include "common/str.h"
 #include "seed.h"
 #include "store/store.h"
@@ -254,6 +255,64 @@ static void test_rules(void **state)
 	alert_tracker_free(t);
 }
 
+/* The internal names a reader must never meet in an alert's detail: the
+ * trail's operations and the refusals' codes (whole words: "consultazioni"
+ * is Italian, "consult" is not). */
+static const char *const internal_names[] = {
+	"search", "consult", "household", "history", "print", "verify", "events",
+	"events_push", "voucher", "list_extract", "refused", "not_found", "ok",
+	"purpose_required", "break_glass",
+};
+
+static int italian_row(void *ctx, const void *rec)
+{
+	int *rules = ctx;
+	const struct store_alert *al = rec;
+	const char *p = al->detail;
+	while (*p) {
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:");
+		if (!n) {
+			p++;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof internal_names / sizeof internal_names[0]; i++) {
+			size_t k = strlen(internal_names[i]);
+			if ((n == k || (n == k + 1 && p[k] == ':')) && !strncmp(p, internal_names[i], k))
+				fail_msg("alert %s: its detail names \"%s\": %s", al->rule,
+					 internal_names[i], al->detail);
+		}
+		p += n;
+	}
+	(*rules)++;
+	return 0;
+}
+
+/* Every alert the rules raised above (each kind of the corridor's), read
+ * as the reviewer and the mail read it: Italian, no internal name.  And
+ * every operation has its Italian label. */
+static void test_details_italian(void **state)
+{
+	struct fx *f = *state;
+	int rules = 0;
+	struct vis_error e = {0};
+	struct store_filter all[] = {{NULL, NULL, 0}};
+	OK(store_rec_list(f->s, STORE_ALERT, all, 0, italian_row, &rules, &e));
+	assert_true(rules >= 7);
+	const char *kinds[] = {"persons_hour", "refused", "no_results", "sequential_cf",
+			       "repeat_no_case", "many_addresses", "break_glass"};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		struct count c = {kinds[i], NULL, 0};
+		OK(store_rec_list(f->s, STORE_ALERT, all, 0, count_row, &c, &e));
+		if (!c.n)
+			fail_msg("no %s alert raised to read", kinds[i]);
+	}
+	for (size_t i = 0; i < 10; i++) {
+		const char *l = audit_operation_label(internal_names[i]);
+		assert_string_not_equal(l, "altra operazione");
+		assert_string_not_equal(l, internal_names[i]);
+	}
+}
+
 static void test_forget(void **state)
 {
 	struct fx *f = *state;
@@ -342,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_window_slides),
 		cmocka_unit_test(test_many_persons),
 		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_details_italian),
 		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_instances_race),
 	};
