@@ -530,7 +530,8 @@ vis_err store_state_put(struct store *s, const char *key, const char *value, int
 /* A PostgreSQL array literal of n numbers, the caller's to free. */
 static char *array_i64(const int64_t *v, int n)
 {
-	char *out = malloc(2 + (size_t)n * 21), *p = out;
+	/* braces, NUL, and each number (20 characters at most) with its comma */
+	char *out = malloc(3 + (size_t)n * 21), *p = out;
 	if (!out)
 		return NULL;
 	*p++ = '{';
