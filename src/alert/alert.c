@@ -35,8 +35,10 @@ struct seen {
 };
 
 /* One account's counters: a fixed part, then the persons of the last hour
- * (as many as the hard threshold at most).  Written as they are into the
- * shared state when several instances share the database. */
+ * (as many as the hard threshold at most).  When several instances share
+ * the database the fixed part is written as it is into the shared state,
+ * and the persons beside it a row each (store_seen_delta): a request
+ * writes the persons it changed, noted here as it counts. */
 struct acct {
 	uint64_t layout;                       /* ACCT_LAYOUT: this build's shape */
 	int64_t id;
@@ -58,10 +60,18 @@ struct acct {
 	uint32_t *index;
 	uint32_t index_mask;
 	int64_t expired_at;
+	/* What the request being counted changed in `persons`: the hashes
+	 * of those it added or saw again, the persons seen at or before
+	 * drop_upto that left (-1: none), and whether the set was emptied
+	 * (all the persons written before leave). */
+	int64_t *seen;
+	int nseen, seen_cap;
+	int64_t drop_upto;
+	bool cleared;
 };
 
 #define ACCT_FIXED offsetof(struct acct, persons)
-#define ACCT_LAYOUT 0x7669737572610003ull  /* "visura", counters version 3 */
+#define ACCT_LAYOUT 0x7669737572610004ull  /* "visura", counters version 4 */
 
 /* An account's counters.  When the database is shared they are this
  * instance's copy of the shared value, valid while `known`: the value of
@@ -88,6 +98,13 @@ struct alert_tracker {
 	struct alert_limits lim;
 	struct chain table[TABLE_SIZE];  /* by the account's real id */
 };
+
+static void acct_release(struct acct *a)
+{
+	free(a->persons);
+	free(a->index);
+	free(a->seen);
+}
 
 enum { R_PERSONS, R_SEQ, R_NORES, R_REPEAT, R_REFUSED, R_ADDR, R_HARD };
 
@@ -120,8 +137,7 @@ void alert_tracker_free(struct alert_tracker *t)
 	for (int i = 0; i < TABLE_SIZE; i++) {
 		for (struct slot *s = t->table[i].head, *next; s; s = next) {
 			next = s->next;
-			free(s->a.persons);
-			free(s->a.index);
+			acct_release(&s->a);
 			free(s);
 		}
 		pthread_mutex_destroy(&t->table[i].lock);
@@ -149,8 +165,7 @@ static struct slot *tracker_find(struct chain *c, int64_t id, int64_t now, bool 
 			return s;
 		if (now - s->a.last_seen > DAY) {
 			*pp = s->next;
-			free(s->a.persons);
-			free(s->a.index);
+			acct_release(&s->a);
 			free(s);
 			continue;
 		}
@@ -181,14 +196,37 @@ static bool within(uint32_t at, int64_t now, int64_t window)
 	return at && now - (int64_t)at < window;
 }
 
-/* Forgets every count of the account. */
+/* Forgets every count of the account (the room for what changes is
+ * kept). */
 static void acct_clear(struct acct *a, int64_t id)
 {
+	int64_t *seen = a->seen;
+	int seen_cap = a->seen_cap;
 	free(a->persons);
 	free(a->index);
 	memset(a, 0, sizeof *a);
 	a->layout = ACCT_LAYOUT;
 	a->id = id;
+	a->seen = seen;
+	a->seen_cap = seen_cap;
+	a->drop_upto = -1;
+	a->cleared = true;
+}
+
+/* Notes a person the request added or saw again.  False when out of
+ * memory. */
+static bool seen_note(struct acct *a, uint64_t h)
+{
+	if (a->nseen == a->seen_cap) {
+		int cap = a->seen_cap ? 2 * a->seen_cap : 16;
+		int64_t *p = realloc(a->seen, (size_t)cap * sizeof *p);
+		if (!p)
+			return false;
+		a->seen = p;
+		a->seen_cap = cap;
+	}
+	a->seen[a->nseen++] = (int64_t)h;
+	return true;
 }
 
 /* ---- the distinct persons of the hour ----
@@ -235,6 +273,8 @@ static void persons_drop_old(struct acct *a, int64_t now)
 		else
 			i++;
 	a->expired_at = now;
+	if (a->npersons != before && now - HOUR > a->drop_upto)
+		a->drop_upto = now - HOUR;
 	if (a->npersons != before || !a->index)
 		index_build(a, a->cap);
 }
@@ -264,6 +304,8 @@ static bool add_person(struct acct *a, uint64_t h, int64_t now, int limit)
 		return false;
 	uint32_t *slot = index_slot(a, h);
 	if (*slot) {
+		if (!seen_note(a, h))
+			return false;
 		a->persons[*slot - 1].at = now;
 		return true;
 	}
@@ -286,6 +328,8 @@ static bool add_person(struct acct *a, uint64_t h, int64_t now, int limit)
 			slot = index_slot(a, h);
 		}
 	}
+	if (!seen_note(a, h))
+		return false;
 	a->persons[a->npersons++] = (struct seen){h, now};
 	*slot = (uint32_t)a->npersons;
 	return true;
@@ -431,6 +475,8 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 	int nf = 0;
 	if (a->id != o->account->id)
 		acct_clear(a, o->account->id);
+	a->nseen = 0;
+	a->drop_upto = -1;
 	a->last_seen = now;
 	/* A rule fires once per window; it fires again once a window has
 	 * passed and it still holds. */
@@ -520,12 +566,10 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 	*nfires = nf;
 }
 
-/* The shared form of an account's counters, compact (it goes to the
- * database and back on every request): the fixed part, then each person
- * of the hour as its hash (8 bytes) and when it was seen (4), runs of zero
- * bytes written as a zero and their length (the fixed part is mostly
- * zeros: empty windows and rings), in base64. */
-#define PERSON_BYTES 12
+/* The shared form of an account's fixed counters, compact (it goes to
+ * the database on every request): runs of zero bytes written as a zero
+ * and their length (the fixed part is mostly zeros: empty windows and
+ * rings), in base64.  The persons go beside it, a row each. */
 
 /* The bytes before runs of zeros are folded: raw (n bytes) into out,
  * which has room for 2n; returns the length written. */
@@ -568,36 +612,24 @@ static size_t zeros_unfold(const unsigned char *in, size_t n, unsigned char *out
 	return o;
 }
 
-/* False when `text` is not such a form of at most `limit` persons (written
- * by another build: the counters start afresh). */
-static bool acct_decode(struct acct *a, const char *text, int limit)
+/* False when `text` is not such a form (written by another build: the
+ * counters start afresh). */
+static bool acct_decode(struct acct *a, const char *text)
 {
-	size_t len = strlen(text), n = 0, raw_len;
+	size_t len = strlen(text), n = 0;
 	unsigned char *folded = malloc(len / 4 * 3 + 3), *raw = NULL;
 	bool ok = folded &&
 		  !sodium_base642bin(folded, len / 4 * 3 + 3, text, len, NULL, &n, NULL,
 				     sodium_base64_VARIANT_ORIGINAL_NO_PADDING) &&
-		  (raw_len = zeros_unfold(folded, n, NULL)) != SIZE_MAX && raw_len >= ACCT_FIXED &&
-		  (raw_len - ACCT_FIXED) % PERSON_BYTES == 0 &&
-		  (raw_len - ACCT_FIXED) / PERSON_BYTES <= (size_t)limit &&
-		  (raw = malloc(raw_len));
+		  zeros_unfold(folded, n, NULL) == ACCT_FIXED && (raw = malloc(ACCT_FIXED));
 	if (ok) {
+		uint64_t layout;
 		zeros_unfold(folded, n, raw);
+		memcpy(&layout, raw, sizeof layout);   /* the first member */
+		ok = layout == ACCT_LAYOUT;
+	}
+	if (ok)
 		memcpy(a, raw, ACCT_FIXED);
-		ok = a->layout == ACCT_LAYOUT;
-	}
-	if (ok) {
-		a->npersons = a->cap = (int)((raw_len - ACCT_FIXED) / PERSON_BYTES);
-		a->persons = a->cap ? malloc((size_t)a->cap * sizeof *a->persons) : NULL;
-		ok = !a->cap || a->persons;
-		for (int i = 0; ok && i < a->npersons; i++) {
-			const unsigned char *p = raw + ACCT_FIXED + (size_t)i * PERSON_BYTES;
-			uint32_t at;
-			memcpy(&a->persons[i].h, p, 8);
-			memcpy(&at, p + 8, 4);
-			a->persons[i].at = at;
-		}
-	}
 	free(folded);
 	free(raw);
 	return ok;
@@ -605,60 +637,94 @@ static bool acct_decode(struct acct *a, const char *text, int limit)
 
 static char *acct_encode(const struct acct *a)
 {
-	size_t raw_len = ACCT_FIXED + (size_t)a->npersons * PERSON_BYTES;
-	unsigned char *raw = malloc(raw_len), *folded = malloc(2 * raw_len);
+	unsigned char *folded = malloc(2 * ACCT_FIXED);
 	char *text = NULL;
-	if (raw && folded) {
-		memcpy(raw, a, ACCT_FIXED);
-		for (int i = 0; i < a->npersons; i++) {
-			unsigned char *p = raw + ACCT_FIXED + (size_t)i * PERSON_BYTES;
-			uint32_t at = (uint32_t)a->persons[i].at;  /* seconds since 1970, as seq_at */
-			memcpy(p, &a->persons[i].h, 8);
-			memcpy(p + 8, &at, 4);
-		}
-		size_t n = zeros_fold(raw, raw_len, folded);
+	if (folded) {
+		size_t n = zeros_fold((const unsigned char *)a, ACCT_FIXED, folded);
 		size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 		if ((text = malloc(cap)))
 			sodium_bin2base64(text, cap, folded, n, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 	}
-	free(raw);
 	free(folded);
 	return text;
 }
 
-/* a: the counters of a shared value (text), or none when there is no
- * text or it is not such a value (written by another build: the
- * counters start afresh). */
-static void acct_load(struct acct *a, const char *text, int limit, int64_t id)
+/* The persons of a shared value read back, as many as the hard
+ * threshold at most. */
+struct persons_load {
+	struct acct *a;
+	int limit;
+};
+
+static int persons_take(void *ctx, int64_t h, int64_t at)
+{
+	struct persons_load *l = ctx;
+	struct acct *a = l->a;
+	if (a->npersons >= l->limit)
+		return VIS_ERR_LIMIT;
+	if (a->npersons == a->cap) {
+		int cap = a->cap ? (a->cap > l->limit / 2 ? l->limit : 2 * a->cap)
+				 : (l->limit < 64 ? l->limit : 64);
+		struct seen *p = realloc(a->persons, (size_t)cap * sizeof *p);
+		if (!p)
+			return VIS_ERR_NOMEM;
+		a->persons = p;
+		a->cap = cap;
+	}
+	a->persons[a->npersons++] = (struct seen){(uint64_t)h, at};
+	return VIS_OK;
+}
+
+/* a: the counters of a shared value (text) and its persons, read under
+ * its lock; none when there is no text or it is not such a value, or
+ * they are more than the hard threshold (written by another build or
+ * with other limits: the counters start afresh, and the persons written
+ * before leave with the next write). */
+static vis_err acct_load(struct store *s, const char *key, struct acct *a, const char *text,
+			 int limit, int64_t id, struct vis_error *e)
 {
 	acct_clear(a, id);
-	if (!text || !acct_decode(a, text, limit))
+	if (!text || !acct_decode(a, text)) {
 		acct_clear(a, id);
+		return VIS_OK;
+	}
+	struct persons_load l = {a, limit};
+	int rc = store_state_seen(s, key, persons_take, &l, e);
+	if (rc == VIS_ERR_LIMIT) {
+		acct_clear(a, id);
+		return VIS_OK;
+	}
+	if (rc) {
+		if (rc == VIS_ERR_NOMEM)
+			vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return rc;
+	}
+	a->cleared = false;   /* the copy is the value: index built on first use */
+	return VIS_OK;
 }
 
 /* The shared counters of the account, sl this instance's copy (its chain
  * locked).  While the copy is known, the request counts on it and the
  * result is written only if the value is still the copy's version (one
- * statement, no lock held in between); when another instance wrote
- * since, that statement brings the value as it is now and the request
- * counts again on it.  The first request of the account here, or the
- * third attempt, or any within a minute of a refused swap, reads and
- * writes under the value's lock (two round trips, the lock held between
- * them), which always ends. */
+ * statement, no lock held in between): the fixed part, and of the
+ * persons only what the request changed.  When another instance wrote
+ * since, or on the first request of the account here, or within a
+ * minute of a refused swap, the request reads the value and its persons
+ * and writes under the value's lock, which always ends. */
 static vis_err observe_shared(struct store *s, const struct alert_limits *L, int64_t now,
 			      const struct alert_obs *o, struct slot *sl, struct fire *fires,
 			      int *nf, bool *suspend, struct vis_error *e)
 {
 	char key[32];
 	/* the longest form: nothing folded, in base64 */
-	size_t most = 4 * (2 * (ACCT_FIXED + (size_t)L->persons_hour_hard * PERSON_BYTES) / 3 + 1);
+	size_t most = 4 * (2 * ACCT_FIXED / 3 + 1);
 	struct acct *a = &sl->a;
 	char *text = NULL, *now_text = NULL;
 	vis_err rc = VIS_OK;
 	bool done = false;
 	state_key(o->account->id, key);
-	for (int attempt = 0; !done; attempt++) {
-		bool locked = !sl->known || attempt == 2 || now < sl->contended_until;
+	for (int attempt = 0; !done && attempt < 3; attempt++) {
+		bool locked = !sl->known || attempt > 0 || now < sl->contended_until;
 		*nf = 0;
 		*suspend = false;
 		if (locked) {
@@ -667,9 +733,12 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 			rc = store_state_lock_dup(s, key, most, &now_text, &sl->version, e);
 			if (rc && rc != VIS_ERR_LIMIT)
 				break;
-			acct_load(a, rc ? NULL : now_text, L->persons_hour_hard, o->account->id);
+			rc = acct_load(s, key, a, rc ? NULL : now_text, L->persons_hour_hard,
+				       o->account->id, e);
 			free(now_text);
 			now_text = NULL;
+			if (rc)
+				break;
 		}
 		rules_apply(a, L, now, o, fires, nf, suspend);
 		free(text);
@@ -677,27 +746,29 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 			break;
 		}
-		if (locked) {
-			if ((rc = store_state_put(s, key, text, now, e)) || (rc = store_commit(s, e)))
-				break;
-			sl->version++;
-			sl->known = done = true;
-			continue;
-		}
-		rc = store_state_swap(s, key, text, now, sl->version, most, &done, &now_text,
+		struct store_seen_delta d = {a->cleared ? INT64_MAX : a->drop_upto, a->seen,
+					     a->nseen};
+		rc = store_state_swap(s, key, text, now, sl->version, &d, most, &done, &now_text,
 				      &sl->version, e);
 		if (rc && rc != VIS_ERR_LIMIT)
 			break;
-		if (!done && !rc && !now_text) {
-			sl->known = false;   /* no value any more (PostgreSQL restarted) */
-			continue;
+		if (locked && !done) {
+			rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: changed under its lock",
+					   key);
+			break;
 		}
-		if (!done) {
+		if (locked && (rc = store_commit(s, e)))
+			break;
+		if (done) {
+			a->cleared = false;
+			sl->known = true;
+		} else if (!rc && !now_text) {
+			sl->known = false;   /* no value any more (PostgreSQL restarted) */
+		} else {
 			/* Another instance counts this account too: its copy here
 			 * would mostly be stale, and each refused swap an encoding
 			 * wasted, so for a minute it goes under the lock. */
 			sl->contended_until = now + 60;
-			acct_load(a, rc ? NULL : now_text, L->persons_hour_hard, o->account->id);
 		}
 		free(now_text);
 		now_text = NULL;
@@ -709,6 +780,8 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 		store_rollback(s);
 		acct_clear(a, o->account->id);
 		sl->known = false;
+		if (!rc)
+			rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: not written", key);
 	}
 	free(text);
 	free(now_text);

@@ -12,7 +12,9 @@
  * id when the database is shared, the table then holding this instance's
  * copy of each account's value with its version: a request counts on the
  * copy and writes the result only if the value is still that version, in
- * one statement, so no lock is held across a round trip; an account
+ * one statement, so no lock is held across a round trip; the value holds
+ * the fixed counters and each person of the hour is a row beside it, so
+ * a request writes only the persons it changed; an account
  * another instance counts too goes under the value's lock for a minute;
  * the threads of one instance count an account's requests one at a time).
  *

@@ -527,21 +527,44 @@ vis_err store_state_put(struct store *s, const char *key, const char *value, int
 	return drv_send(st, e);
 }
 
+/* A PostgreSQL array literal of n numbers, the caller's to free. */
+static char *array_i64(const int64_t *v, int n)
+{
+	/* braces, NUL, and each number (20 characters at most) with its comma */
+	char *out = malloc(3 + (size_t)n * 21), *p = out;
+	if (!out)
+		return NULL;
+	*p++ = '{';
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, i ? ",%lld" : "%lld", (long long)v[i]);
+	strcpy(p, "}");
+	return out;
+}
+
 vis_err store_state_swap(struct store *s, const char *key, const char *value, int64_t now,
-			 int64_t expect, size_t max, bool *written, char **out,
-			 int64_t *version, struct vis_error *e)
+			 int64_t expect, const struct store_seen_delta *delta, size_t max,
+			 bool *written, char **out, int64_t *version, struct vis_error *e)
 {
 	*written = false;
 	*out = NULL;
+	char *seen = array_i64(delta ? delta->seen : NULL, delta ? delta->nseen : 0);
+	if (!seen)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_SWAP, "shared state", e);
-	if (!st)
+	if (!st) {
+		free(seen);
 		return ops_err(e);
+	}
 	drv_bind_text(st, 1, key);
 	drv_bind_text(st, 2, value);
 	drv_bind_i64(st, 3, now);
 	drv_bind_i64(st, 4, expect);
+	drv_bind_i64(st, 5, delta ? delta->drop_upto : -1);
+	drv_bind_text(st, 6, seen);
 	bool found;
-	if (drv_one(st, &found, e))
+	vis_err failed = drv_one(st, &found, e);
+	free(seen);
+	if (failed)
 		return ops_err(e);
 	vis_err rc = VIS_OK;
 	if (found && !drv_col_null(st, 0)) {
@@ -555,6 +578,25 @@ vis_err store_state_swap(struct store *s, const char *key, const char *value, in
 		return drv_done(st, e);
 	drv_reset(st);
 	return rc;
+}
+
+int store_state_seen(struct store *s, const char *key,
+		     int (*fn)(void *ctx, int64_t h, int64_t at), void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_SEEN, "shared state", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		int rc = fn(ctx, drv_col_i64(st, 0), drv_col_i64(st, 1));
+		if (rc) {
+			drv_reset(st);
+			return rc;
+		}
+	}
+	drv_reset(st);
+	return r == DRV_DONE ? VIS_OK : ops_err(e);
 }
 
 /* A PostgreSQL array literal of n texts (each quoted) or numbers. */

@@ -463,6 +463,14 @@ static const char migration_18[] =
 static const char migration_19[] =
 	"ALTER TABLE shared_state ADD COLUMN version INTEGER NOT NULL DEFAULT 0;";
 
+/* The persons an account's anti-extraction counters saw within the hour,
+ * a row each beside its shared value (store_state_swap): a request writes
+ * the persons it revealed, not the whole set.  Not WAL-logged, as the
+ * value (emptied together after a crash). */
+static const char migration_20[] =
+	"CREATE @UNLOGGED TABLE shared_seen ("
+	" key TEXT NOT NULL, h INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, h));";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -483,6 +491,7 @@ const struct schema_migration schema_migrations[] = {
 	{17, "citizens' e-mail notices of new consultations", migration_17},
 	{18, "index of the households' history by municipality and local id", migration_18},
 	{19, "versions of the shared state", migration_19},
+	{20, "persons seen by the shared anti-extraction counters", migration_20},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -502,7 +511,7 @@ const struct schema_table schema_tables[] = {
 	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
 	{"pdnd_jti", false}, {"pdnd_key", false}, {"control_gen", false},
 	{"bollettino_comune", false}, {"bollettino", false},
-	{"citizen_session", false}, {"citizen_mail", false},
+	{"citizen_session", false}, {"citizen_mail", false}, {"shared_seen", false},
 };
 
 const int schema_table_count = sizeof schema_tables / sizeof schema_tables[0];

@@ -49,20 +49,33 @@ const char *const store_sql[SQL__COUNT] = {
 	/* Every write moves the version on by one. */
 	[SQL_STATE_PUT] = "UPDATE shared_state SET value = ?2, updated_at = ?3,"
 			  " version = version + 1 WHERE key = ?1",
-	/* Compare and set, outside a transaction (PostgreSQL only: used where
-	 * store_shared holds): writes ?2 only if the value's version is still
-	 * ?4.  l locks the row for the statement and, waiting for another
-	 * statement or transaction on it, reads what that one wrote; u
-	 * writes.  One row (none when the key has no row): the new version,
-	 * or NULL and then the value as it is, with its version. */
+	/* Compare and set (PostgreSQL only: used where store_shared holds;
+	 * outside a transaction, or inside one holding the value's lock):
+	 * writes ?2 only if the value's version is still ?4, and with it the
+	 * change to the value's persons (shared_seen): the rows seen at or
+	 * before ?5 leave, those of ?6 (an array of hashes) are seen at ?3,
+	 * added or refreshed; a write of what changed, not of the whole set.
+	 * l locks the value for the statement and, waiting for another
+	 * statement or transaction on it, reads what that one wrote; u writes
+	 * it, d and i the persons, only if u did (a ?5 below every time
+	 * skips d's scan).  One row (none when the key has no row): the new
+	 * version, or NULL and then the value as it is, with its version. */
 	[SQL_STATE_SWAP] =
 		"WITH l AS MATERIALIZED (SELECT key, value, version FROM shared_state"
 		" WHERE key = ?1 FOR UPDATE),"
 		" u AS (UPDATE shared_state SET value = ?2, updated_at = ?3, version = l.version + 1"
 		" FROM l WHERE shared_state.key = l.key AND l.version = ?4"
-		" RETURNING shared_state.version)"
+		" RETURNING shared_state.version),"
+		" d AS (DELETE FROM shared_seen WHERE ?5::bigint >= 0 AND key = ?1 AND at <= ?5::bigint"
+		" AND NOT (h = ANY (?6::bigint[])) AND EXISTS (SELECT 1 FROM u) RETURNING 1),"
+		" i AS (INSERT INTO shared_seen (key, h, at)"
+		" SELECT DISTINCT ?1, h, ?3::bigint FROM unnest(?6::bigint[]) AS n (h)"
+		" WHERE EXISTS (SELECT 1 FROM u)"
+		" ON CONFLICT (key, h) DO UPDATE SET at = excluded.at RETURNING 1)"
 		" SELECT (SELECT version FROM u),"
 		" CASE WHEN EXISTS (SELECT 1 FROM u) THEN '' ELSE l.value END, l.version FROM l",
+	/* The persons of a value, read under its lock (store_state_lock). */
+	[SQL_STATE_SEEN] = "SELECT h, at FROM shared_seen WHERE key = ?1",
 	/* The rate-limit counters of the instances on one database, all or
 	 * none in one statement (PostgreSQL only: used where store_shared
 	 * holds).  ?1 the keys, ?2 the current window of each, ?3 its limit

@@ -1113,16 +1113,30 @@ vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char 
 			     int64_t *version, struct vis_error *e);
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
 			struct vis_error *e);
-/* Compare and set, in one statement outside a transaction (PostgreSQL
- * only, where store_shared holds): replaces key's value by `value` if its
- * version is still `expect`, with no lock held before or after.  Then
- * *written and *version the new version; otherwise *out (the caller's to
- * free, NULL when key has no value: store_state_lock() creates it) and
- * *version are what the value is now, the write of another instance or
- * thread (VIS_ERR_LIMIT when past max bytes). */
+/* The persons a value counts (the anti-extraction counters' distinct
+ * persons of the hour), kept as rows beside it, each a hash and when it
+ * was last seen: what a write changes in them. */
+struct store_seen_delta {
+	int64_t drop_upto;   /* the rows seen at or before it leave (-1: none) */
+	const int64_t *seen; /* seen now: added, or their time moved on */
+	int nseen;
+};
+/* Compare and set, in one statement (PostgreSQL only, where store_shared
+ * holds; outside a transaction, or inside one holding the value's lock):
+ * replaces key's value by `value` if its version is still `expect`, and
+ * applies `delta` (NULL: none) to its persons, with no lock held before
+ * or after.  Then *written and *version the new version; otherwise *out
+ * (the caller's to free, NULL when key has no value: store_state_lock()
+ * creates it) and *version are what the value is now, the write of
+ * another instance or thread (VIS_ERR_LIMIT when past max bytes). */
 vis_err store_state_swap(struct store *s, const char *key, const char *value, int64_t now,
-			 int64_t expect, size_t max, bool *written, char **out,
-			 int64_t *version, struct vis_error *e);
+			 int64_t expect, const struct store_seen_delta *delta, size_t max,
+			 bool *written, char **out, int64_t *version, struct vis_error *e);
+/* Calls fn for each person of key's value (as store_state_swap wrote
+ * them), inside the transaction holding its lock; fn's non-zero return
+ * stops and is returned. */
+int store_state_seen(struct store *s, const char *key,
+		     int (*fn)(void *ctx, int64_t h, int64_t at), void *ctx, struct vis_error *e);
 /* Rate-limit counters shared by the instances on one database, in one
  * statement (PostgreSQL only, where store_shared holds; outside a
  * transaction): n counters (at most STORE_COUNTERS_MAX) named keys[i],

@@ -394,6 +394,66 @@ static void test_instances_race(void **state)
 	alert_tracker_free(t1);
 }
 
+/* The length of the account's shared value, and how many persons sit
+ * beside it (PostgreSQL). */
+static int count_seen(void *ctx, int64_t h, int64_t at)
+{
+	(void)h;
+	(void)at;
+	++*(int *)ctx;
+	return 0;
+}
+
+static size_t shared_len(struct fx *f, const struct store_account *a, int *seen)
+{
+	struct vis_error e = {0};
+	char key[32], *v;
+	int64_t version;
+	snprintf(key, sizeof key, "alert:%lld", (long long)a->id);
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock_dup(f->s, key, 1 << 22, &v, &version, &e));
+	*seen = 0;
+	OK(store_state_seen(f->s, key, count_seen, seen, &e));
+	OK(store_commit(f->s, &e));
+	size_t n = strlen(v);
+	free(v);
+	return n;
+}
+
+/* What an answer writes of the shared counters does not grow with the
+ * persons of the hour (issue 20): the value holds the fixed counters and
+ * every person is a row beside it, written when seen.  Another instance
+ * reads them back exactly, and the persons past the hour leave them. */
+static void test_write_size(void **state)
+{
+	struct fx *f = *state;
+	if (!use_pg)
+		skip();   /* the counters of instances sharing a database */
+	struct store_account a = account(f);
+	struct alert_tracker *t1 = tracker(1000, 1001);
+	int seen;
+	for (int i = 0; i < 20; i++)
+		assert_false(person(f, t1, &a, T0 + i, i));
+	size_t few = shared_len(f, &a, &seen);
+	assert_int_equal(seen, 20);
+	for (int i = 20; i < 420; i++)
+		assert_false(person(f, t1, &a, T0 + 20 + (i - 20) / 4, i));
+	size_t many = shared_len(f, &a, &seen);
+	assert_int_equal(seen, 420);
+	fprintf(stderr, "shared value: %zu bytes with 20 persons, %zu with 420\n", few, many);
+	assert_true(many < few + 64);   /* before: 16 more bytes a person */
+	/* a second instance: 421 persons */
+	struct alert_tracker *t2 = tracker(421, 1001);
+	assert_false(person(f, t2, &a, T0 + 200, 420));
+	assert_int_equal(alerts(f, &a, "persons_hour", "high"), 1);
+	/* an hour after the last of them: they leave, one newcomer stays */
+	assert_false(person(f, t1, &a, T0 + 3800, 1000));
+	shared_len(f, &a, &seen);
+	assert_int_equal(seen, 1);
+	alert_tracker_free(t2);
+	alert_tracker_free(t1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_details_italian),
 		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_instances_race),
+		cmocka_unit_test(test_write_size),
 	};
 	return TESTDB_RUN("alert", tests, group_setup, group_teardown, &use_pg);
 }

@@ -855,7 +855,7 @@ static void *swap_many(void *arg)
 		char next[32];
 		bool written;
 		snprintf(next, sizeof next, "%d", atoi(v) + 1);
-		if ((sw->rc = store_state_swap(s, "swapped", next, i, version, sizeof v - 1, &written,
+		if ((sw->rc = store_state_swap(s, "swapped", next, i, version, NULL, sizeof v - 1, &written,
 					       &now, &version, &e)))
 			break;
 		if (written) {
@@ -886,7 +886,7 @@ static void test_state_swap(void **state)
 	bool written;
 	int64_t version, was;
 	/* no value yet: nothing written, nothing read */
-	OK(store_state_swap(f->s, "swapped", "1", 1, 0, 16, &written, &now, &version, &e));
+	OK(store_state_swap(f->s, "swapped", "1", 1, 0, NULL, 16, &written, &now, &version, &e));
 	assert_false(written);
 	assert_null(now);
 	OK(store_begin(f->s, &e));
@@ -896,24 +896,24 @@ static void test_state_swap(void **state)
 	OK(store_state_put(f->s, "swapped", "0", 1, &e));
 	OK(store_commit(f->s, &e));
 	/* a stale version: the value and version as they are */
-	OK(store_state_swap(f->s, "swapped", "1", 1, was, 16, &written, &now, &version, &e));
+	OK(store_state_swap(f->s, "swapped", "1", 1, was, NULL, 16, &written, &now, &version, &e));
 	assert_false(written);
 	assert_string_equal(now, "0");
 	free(now);
 	assert_int_equal(version, was + 1);
-	OK(store_state_swap(f->s, "swapped", "1", 1, version, 16, &written, &now, &version, &e));
+	OK(store_state_swap(f->s, "swapped", "1", 1, version, NULL, 16, &written, &now, &version, &e));
 	assert_true(written);
 	assert_null(now);
 	assert_int_equal(version, was + 2);
 	/* a value past max is refused, its version given */
-	OK(store_state_swap(f->s, "swapped", "1234567890", 1, version, 16, &written, &now,
+	OK(store_state_swap(f->s, "swapped", "1234567890", 1, version, NULL, 16, &written, &now,
 			    &version, &e));
-	assert_int_equal(store_state_swap(f->s, "swapped", "2", 1, 0, 4, &written, &now, &version,
+	assert_int_equal(store_state_swap(f->s, "swapped", "2", 1, 0, NULL, 4, &written, &now, &version,
 					  &e), VIS_ERR_LIMIT);
 	assert_false(written);
 	assert_null(now);
 	assert_int_equal(version, was + 3);
-	OK(store_state_swap(f->s, "swapped", "0", 1, version, 16, &written, &now, &version, &e));
+	OK(store_state_swap(f->s, "swapped", "0", 1, version, NULL, 16, &written, &now, &version, &e));
 	assert_true(written);
 	struct swapper sw[2] = {{f->db.uri, 150, 0, 0}, {f->db.uri, 150, 0, 0}};
 	pthread_t t[2];
