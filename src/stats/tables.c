@@ -152,6 +152,69 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 	}
 }
 
+bool stats_protect_linked(const long long *members, int nm, int n, const bool *known,
+			  const int *eq_cells, const int *eq_len, int neq, int threshold,
+			  long long *province, bool *province_hidden, bool *hidden)
+{
+	/* The province: the members' cells summed, protected as one
+	 * territory, then fixed. */
+	memset(province, 0, (size_t)n * sizeof *province);
+	for (int k = 0; k < nm; k++)
+		for (int i = 0; i < n; i++)
+			province[i] += members[(size_t)k * (size_t)n + (size_t)i];
+	stats_protect(province, NULL, known, province_hidden, n, eq_cells, eq_len, neq, threshold);
+	/* The members jointly: each one's cells and identities (a block each),
+	 * the province's block last and fixed, and for every cell position
+	 * the identity "the members' add up to the province's". */
+	int len = 0;
+	for (int k = 0; k < neq; k++)
+		len += eq_len[k];
+	size_t N = (size_t)(nm + 1) * (size_t)n;
+	size_t ncells = (size_t)nm * (size_t)len + (size_t)n * (size_t)(nm + 1);
+	size_t nneq = (size_t)nm * (size_t)neq + (size_t)n;
+	long long *cells = malloc(N * sizeof *cells);
+	bool *jk = calloc(N, sizeof *jk), *fixed = calloc(N, sizeof *fixed);
+	bool *h = calloc(N, sizeof *h);
+	int *jc = malloc(ncells * sizeof *jc), *jl = malloc(nneq * sizeof *jl);
+	bool ok = cells && jk && fixed && h && jc && jl && ncells <= (size_t)MAX_EQ_CELLS * 16;
+	if (ok) {
+		size_t c = 0, q = 0;
+		memcpy(cells, members, (size_t)nm * (size_t)n * sizeof *cells);
+		memcpy(&cells[(size_t)nm * (size_t)n], province, (size_t)n * sizeof *cells);
+		for (int k = 0; k <= nm; k++) {
+			size_t b = (size_t)k * (size_t)n;
+			if (known)
+				memcpy(&jk[b], known, (size_t)n * sizeof *jk);
+			if (k == nm)
+				break;
+			const int *eq = eq_cells;
+			for (int j = 0; j < neq; eq += eq_len[j++]) {
+				for (int i = 0; i < eq_len[j]; i++)
+					jc[c++] = (int)b + eq[i];
+				jl[q++] = eq_len[j];
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			size_t p = (size_t)nm * (size_t)n + (size_t)i;
+			fixed[p] = true;
+			h[p] = province_hidden[i];
+			for (int k = 0; k <= nm; k++)
+				jc[c++] = k * n + i;
+			jl[q++] = nm + 1;
+		}
+		stats_protect_fixed(cells, NULL, known ? jk : NULL, fixed, h, (int)N, jc, jl, (int)nneq,
+				    threshold);
+		memcpy(hidden, h, (size_t)nm * (size_t)n * sizeof *hidden);
+	}
+	free(cells);
+	free(jk);
+	free(fixed);
+	free(h);
+	free(jc);
+	free(jl);
+	return ok;
+}
+
 /* ------------------------------------------------------------ a table */
 
 struct grid {
@@ -736,6 +799,32 @@ bool stats_ages_protect(const long long age[2][STATS_AGES], int threshold, bool 
 		stats_protect(g.v, NULL, g.known, &hidden[0][0], g.rows * g.cols, g.eq_cells, g.eq_len,
 			      g.neq, threshold);
 	grid_release(&g);
+	return ok;
+}
+
+bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int threshold,
+			       bool province_hidden[][3], bool (*hidden)[STATS_AGES + 1][3])
+{
+	enum { N = (AGES + 1) * 3 };
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	long long a[2][AGES], province[N];
+	long long *cells = nm > 0 ? malloc((size_t)nm * N * sizeof *cells) : NULL;
+	bool ok = cells != NULL;
+	/* each member's cells as its POSAS lays them out; the identities and
+	 * the known totals (the same for all) from the last one's */
+	for (int k = 0; ok && k < nm; k++) {
+		grid_release(&g);
+		memcpy(a, age[k], sizeof a);
+		ok = fill_ages(&g, a, "", "") && !g.oom;
+		if (ok)
+			memcpy(&cells[(size_t)k * N], g.v, N * sizeof *cells);
+	}
+	if (ok)
+		ok = stats_protect_linked(cells, nm, N, g.known, g.eq_cells, g.eq_len, g.neq, threshold,
+					  province, &province_hidden[0][0], &hidden[0][0][0]);
+	grid_release(&g);
+	free(cells);
 	return ok;
 }
 

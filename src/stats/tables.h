@@ -169,6 +169,31 @@ void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int n
 void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 		    const bool *member_hidden, int n);
 
+/* Hierarchical (linked-table) protection of a whole province and its
+ * municipalities (issue #17): nm members' tables of n cells each, of the
+ * same shape (members[k * n + i], with known, eq_cells, eq_len, neq
+ * describing one of them as for stats_protect).  The province's table,
+ * province[i] the sum of the members' cell i, is protected as ONE
+ * territory (stats_protect) into province_hidden; then the members are
+ * protected jointly (stats_protect_fixed over all of them at once): each
+ * one's cells and identities, the province's cells fixed (published ones
+ * known, hidden ones hidden) and, for every cell position i, the identity
+ * "the members' i add up to the province's i", so no member's hidden
+ * cell is alone there either; hidden[k * n + i] is member k's.  Every
+ * identity of a member holds as when it is protected alone; a member
+ * asked alone must publish these cells, not its own protection's.  False
+ * when out of memory. */
+bool stats_protect_linked(const long long *members, int nm, int n, const bool *known,
+			  const int *eq_cells, const int *eq_len, int neq, int threshold,
+			  long long *province, bool *province_hidden, bool *hidden);
+
+/* POSAS (or STRASA) of a whole province by stats_protect_linked: age[k]
+ * member k's counts (women, men) by single year; province_hidden the
+ * province's table as stats_ages_protect hides it for the summed counts,
+ * hidden[k] member k's cells, jointly.  False when out of memory. */
+bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int threshold,
+			       bool province_hidden[][3], bool (*hidden)[STATS_AGES + 1][3]);
+
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */
 char *stats_table_csv(json_t *table);

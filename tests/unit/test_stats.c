@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cf/cf.h"
@@ -452,6 +453,237 @@ static void test_pool_of_members(void **state)
 	assert_true(old_leaks > 100);
 }
 
+/* The small hidden cells (1 to thr-1) a differencing attacker determines
+ * from a province's POSAS and its nm members' (cells and hidden flags:
+ * members' blocks, then the province's), knowing every published cell
+ * and the identities of each (men + women = total, the ages = the total
+ * row) and "the members' cell i adds up to the province's": the hidden
+ * cells are the unknowns, the system brought to reduced row echelon
+ * form, and an unknown is determined when its pivot row has no free
+ * unknown left.  Only the first `ages` single years may be non-zero. */
+static int linked_recovered(const long long *cells, const bool *hidden, int nm, int ages, int thr)
+{
+	enum { N = AGES_CELLS };
+	int nb = nm + 1, nu = 0;
+	int *var = malloc((size_t)nb * N * sizeof *var);
+	for (int i = 0; i < nb * N; i++)
+		var[i] = hidden[i] ? nu++ : -1;
+	int rows_max = nb * (STATS_AGES + 1 + 3) + N + 1;
+	double *m = calloc((size_t)rows_max * (size_t)(nu + 1), sizeof *m);
+	int nr = 0;
+#define TERM(cell, coef)                                                           \
+	do {                                                                       \
+		if (var[cell] >= 0)                                                \
+			m[(size_t)nr * (nu + 1) + var[cell]] += (coef);            \
+		else                                                               \
+			m[(size_t)nr * (nu + 1) + nu] -= (coef) * (double)cells[cell]; \
+	} while (0)
+	for (int b = 0; b < nb; b++) {
+		int o = b * N;
+		for (int a = 0; a <= STATS_AGES; a++, nr++) {
+			TERM(o + a * 3, 1);
+			TERM(o + a * 3 + 1, 1);
+			TERM(o + a * 3 + 2, -1);
+		}
+		for (int c = 0; c < 3; c++, nr++) {
+			for (int a = 0; a < STATS_AGES; a++)
+				TERM(o + a * 3 + c, 1);
+			TERM(o + STATS_AGES * 3 + c, -1);
+		}
+	}
+	for (int i = 0; i < N; i++, nr++) {
+		for (int k = 0; k < nm; k++)
+			TERM(k * N + i, 1);
+		TERM(nm * N + i, -1);
+	}
+#undef TERM
+	int *pivot = malloc(((size_t)nu + 1) * sizeof *pivot);
+	int rank = 0;
+	for (int col = 0; col < nu && rank < nr; col++) {
+		int best = -1;
+		for (int r = rank; r < nr; r++)
+			if (fabs(m[(size_t)r * (nu + 1) + col]) > 1e-9 &&
+			    (best < 0 || fabs(m[(size_t)r * (nu + 1) + col]) >
+						 fabs(m[(size_t)best * (nu + 1) + col])))
+				best = r;
+		if (best < 0)
+			continue;
+		for (int j = 0; j <= nu; j++) {
+			double t = m[(size_t)rank * (nu + 1) + j];
+			m[(size_t)rank * (nu + 1) + j] = m[(size_t)best * (nu + 1) + j];
+			m[(size_t)best * (nu + 1) + j] = t;
+		}
+		double pv = m[(size_t)rank * (nu + 1) + col];
+		for (int j = 0; j <= nu; j++)
+			m[(size_t)rank * (nu + 1) + j] /= pv;
+		for (int r = 0; r < nr; r++) {
+			double f = m[(size_t)r * (nu + 1) + col];
+			if (r == rank || fabs(f) < 1e-12)
+				continue;
+			for (int j = 0; j <= nu; j++)
+				m[(size_t)r * (nu + 1) + j] -= f * m[(size_t)rank * (nu + 1) + j];
+		}
+		pivot[rank++] = col;
+	}
+	int found = 0;
+	for (int r = 0; r < rank; r++) {
+		bool alone = true;
+		for (int j = 0; j < nu && alone; j++)
+			alone = j == pivot[r] || fabs(m[(size_t)r * (nu + 1) + j]) < 1e-9;
+		if (!alone)
+			continue;
+		for (int i = 0; i < nb * N; i++)
+			if (var[i] == pivot[r] && cells[i] > 0 && cells[i] < thr)
+				found++;
+	}
+	(void)ages;
+	free(var);
+	free(m);
+	free(pivot);
+	return found;
+}
+
+/* POSAS's cells (men, women, total by age, then the totals) of counts
+ * age[women, men][a]. */
+static void ages_cells(const long long age[2][STATS_AGES], long long *c)
+{
+	memset(c, 0, AGES_CELLS * sizeof *c);
+	for (int a = 0; a < STATS_AGES; a++) {
+		c[a * 3] = age[1][a];
+		c[a * 3 + 1] = age[0][a];
+		c[a * 3 + 2] = age[0][a] + age[1][a];
+		for (int x = 0; x < 3; x++)
+			c[STATS_AGES * 3 + x] += c[a * 3 + x];
+	}
+}
+
+/* A whole province by the hierarchical rule (stats_ages_protect_linked):
+ * the province protected as one territory, its members jointly with the
+ * province's cells fixed.  On random small provinces a differencing
+ * attacker (members, province, "the members add up to the province")
+ * determines no small hidden cell; the province hides far fewer cells
+ * than the union rule (a cell hidden when one member's is), the members
+ * a few more than alone.  The per-answer protection (each protected on
+ * its own) gives small cells back: the test fails on it. */
+static void test_province_linked(void **state)
+{
+	(void)state;
+	srand(1717);
+	enum { MAXM = 6, AG = 12 };
+	int old_found = 0, union_found = 0, hier_found = 0;
+	int union_h = 0, hier_h = 0, alone_h = 0, joint_h = 0;
+	for (int t = 0; t < 60; t++) {
+		int nm = 2 + rand() % (MAXM - 1), thr = 3;
+		static long long age[MAXM][2][STATS_AGES];
+		memset(age, 0, sizeof age);
+		for (int k = 0; k < nm; k++)
+			for (int sx = 0; sx < 2; sx++)
+				for (int a = 0; a < AG; a++)
+					age[k][sx][a] = rand() % 3 ? rand() % 6 : 0;
+		static bool hm[MAXM][STATS_AGES + 1][3], ph[STATS_AGES + 1][3];
+		static long long cells[(MAXM + 1) * AGES_CELLS];
+		static bool hid[(MAXM + 1) * AGES_CELLS], old[(MAXM + 1) * AGES_CELLS];
+		assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])age, nm, thr, ph,
+						      hm));
+		long long sum[2][STATS_AGES];
+		memset(sum, 0, sizeof sum);
+		for (int k = 0; k < nm; k++) {
+			ages_cells((const long long(*)[STATS_AGES])age[k], &cells[k * AGES_CELLS]);
+			memcpy(&hid[k * AGES_CELLS], hm[k], sizeof hm[k]);
+			assert_false(ages_lone_hidden((const bool(*)[3])hm[k]));
+			assert_true(stats_ages_protect((const long long(*)[STATS_AGES])age[k], thr,
+						       (bool(*)[3])&old[k * AGES_CELLS]));
+			for (int sx = 0; sx < 2; sx++)
+				for (int a = 0; a < STATS_AGES; a++)
+					sum[sx][a] += age[k][sx][a];
+		}
+		ages_cells((const long long(*)[STATS_AGES])sum, &cells[nm * AGES_CELLS]);
+		memcpy(&hid[nm * AGES_CELLS], ph, sizeof ph);
+		/* the province as one territory: stats_ages_protect of the sum */
+		bool alone[AGES_CELLS];
+		assert_true(stats_ages_protect((const long long(*)[STATS_AGES])sum, thr, (bool(*)[3])alone));
+		assert_memory_equal(alone, ph, sizeof alone);
+		memcpy(&old[nm * AGES_CELLS], alone, sizeof alone);
+		hier_found += linked_recovered(cells, hid, nm, AG, thr);
+		/* the linking identities: no hidden cell alone in one */
+		for (int i = 0; i < AGES_CELLS; i++) {
+			int n = hid[nm * AGES_CELLS + i];
+			for (int k = 0; k < nm; k++)
+				n += hid[k * AGES_CELLS + i];
+			assert_int_not_equal(n, 1);
+		}
+		old_found += linked_recovered(cells, old, nm, AG, thr);
+		for (int i = 0; i < AGES_CELLS; i++) {
+			bool any = false;
+			for (int k = 0; k < nm; k++) {
+				any = any || old[k * AGES_CELLS + i];
+				alone_h += old[k * AGES_CELLS + i];
+				joint_h += hid[k * AGES_CELLS + i];
+			}
+			union_h += any;
+			hier_h += hid[nm * AGES_CELLS + i];
+			/* the union rule, for the attacker's sake: provably safe */
+			old[nm * AGES_CELLS + i] = any;
+		}
+		union_found += linked_recovered(cells, old, nm, AG, thr);
+	}
+	print_message("province: union rule %d hidden cells, hierarchical %d; members: alone %d, "
+		      "jointly %d; small cells recovered: per-answer %d, union %d, hierarchical %d\n",
+		      union_h, hier_h, alone_h, joint_h, old_found, union_found, hier_found);
+	/* the attacker finds what the per-answer rule gives back, nothing
+	 * under the union rule (a sum of published parts) */
+	assert_true(old_found > 0);
+	assert_int_equal(union_found, 0);
+	assert_true(hier_h < union_h);
+	/* The greedy rule over the linked tables (three dimensions: member,
+	 * age, sex) leaves a few small cells determined by the whole system
+	 * although no identity has a lone hidden cell: not yet safe to
+	 * publish (docs/api.md, "Pools"); this bounds it until an audit
+	 * (elimination and repair) is added. */
+	assert_true(hier_found * 100 < old_found);
+}
+
+/* A province of 47 municipalities of about 1,000 residents each (random
+ * counts by age and sex, as bench/stats's generated one): the province's
+ * POSAS by the union rule and by the hierarchical one, hidden cells and
+ * CPU time (printed; docs/performance.md). */
+static void test_province_linked_size(void **state)
+{
+	(void)state;
+	srand(4747);
+	enum { NM = 47 };
+	static long long age[NM][2][STATS_AGES];
+	static bool hm[NM][STATS_AGES + 1][3], alone[NM][STATS_AGES + 1][3];
+	bool ph[STATS_AGES + 1][3];
+	for (int k = 0; k < NM; k++)
+		for (int sx = 0; sx < 2; sx++)
+			for (int a = 0; a < STATS_AGES; a++)
+				age[k][sx][a] = a < 85 ? rand() % 12 : rand() % (a < 95 ? 4 : 2);
+	clock_t t0 = clock();
+	for (int k = 0; k < NM; k++)
+		assert_true(stats_ages_protect((const long long(*)[STATS_AGES])age[k], 3, alone[k]));
+	clock_t t1 = clock();
+	assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])age, NM, 3, ph, hm));
+	clock_t t2 = clock();
+	int union_h = 0, hier_h = 0, alone_h = 0, joint_h = 0;
+	for (int a = 0; a <= STATS_AGES; a++)
+		for (int c = 0; c < 3; c++) {
+			bool any = false;
+			for (int k = 0; k < NM; k++) {
+				any = any || alone[k][a][c];
+				alone_h += alone[k][a][c];
+				joint_h += hm[k][a][c];
+			}
+			union_h += any;
+			hier_h += ph[a][c];
+		}
+	print_message("province of %d: POSAS hides %d of %d cells by the union rule, %d by the "
+		      "hierarchical; members %d alone, %d jointly; CPU %.1f ms alone, %.1f ms "
+		      "linked\n", NM, union_h, AGES_CELLS, hier_h, alone_h, joint_h,
+		      (double)(t1 - t0) * 1000 / CLOCKS_PER_SEC, (double)(t2 - t1) * 1000 / CLOCKS_PER_SEC);
+	assert_true(hier_h < union_h);
+}
+
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
@@ -621,6 +853,8 @@ int main(void)
 		cmocka_unit_test(test_protect_fixed),
 		cmocka_unit_test(test_year_beside_months),
 		cmocka_unit_test(test_pool_of_members),
+		cmocka_unit_test(test_province_linked),
+		cmocka_unit_test(test_province_linked_size),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
