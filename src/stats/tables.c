@@ -152,17 +152,99 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 	}
 }
 
-bool stats_protect_linked(const long long *members, int nm, int n, const bool *known,
-			  const int *eq_cells, const int *eq_len, int neq, int threshold,
-			  long long *province, bool *province_hidden, bool *hidden)
+/* Exact differencing over linked tables (members x rows x columns, the
+ * province the members' total): with rows and columns adding up, a
+ * hidden cell no identity leaves alone can still be determined by the
+ * system as a whole.  A 2 x 2 x 2 cube of hidden cells (two members, or
+ * a member and the province; two rows; two columns — one of each in a
+ * direction that has no identity) holds a direction of the identities'
+ * null space, +-1 on its corners: the cells can move along it, so none
+ * of them is determined.  Every small hidden cell (1 to threshold-1) gets
+ * such a cube: one already hidden, or the cheapest one (the fewest
+ * persons, then the fewest cells) whose corners still published are
+ * neither fixed nor known.  True when a cell was hidden. */
+static bool linked_cubes(const long long *cells, const bool *known, const bool *fixed, bool *h,
+			 int nm, int rows, int cols, bool rows_add_up, bool cols_add_up,
+			 int threshold)
 {
+	size_t n = (size_t)rows * (size_t)cols;
+	bool changed = false;
+	for (int k = 0; k <= nm; k++)
+		for (int r = 0; r < rows; r++)
+			for (int c = 0; c < cols; c++) {
+				size_t p = (size_t)k * n + (size_t)(r * cols + c);
+				if (!h[p] || cells[p] <= 0 || cells[p] >= threshold)
+					continue;
+				long long best = -1;
+				int ks[2] = {k, k}, rs[2] = {r, r}, cs[2] = {c, c}, bk = k, br = r, bc = c;
+				for (ks[1] = 0; ks[1] <= nm && best; ks[1]++) {
+					if (ks[1] == k)
+						continue;
+					for (rs[1] = cols_add_up ? 0 : r; rs[1] < (cols_add_up ? rows : r + 1) && best; rs[1]++) {
+						if (cols_add_up && rs[1] == r)
+							continue;
+						for (cs[1] = rows_add_up ? 0 : c; cs[1] < (rows_add_up ? cols : c + 1) && best; cs[1]++) {
+							if (rows_add_up && cs[1] == c)
+								continue;
+							long long cost = 0;
+							for (int x = 0; x < 8 && cost >= 0; x++) {
+								size_t q = (size_t)ks[x & 1] * n +
+									   (size_t)(rs[(x >> 1) & 1] * cols + cs[x >> 2]);
+								if (h[q])
+									continue;
+								if (fixed[q] || (known && known[q]))
+									cost = -1;
+								else
+									cost += magnitude(cells[q]) * 64 + 1;
+							}
+							if (cost >= 0 && (best < 0 || cost < best)) {
+								best = cost;
+								bk = ks[1];
+								br = rs[1];
+								bc = cs[1];
+							}
+						}
+					}
+				}
+				if (best <= 0)
+					continue;
+				int kk[2] = {k, bk}, rr[2] = {r, br}, cc[2] = {c, bc};
+				for (int x = 0; x < 8; x++)
+					h[(size_t)kk[x & 1] * n + (size_t)(rr[(x >> 1) & 1] * cols + cc[x >> 2])] = true;
+				changed = true;
+			}
+	return changed;
+}
+
+bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
+			  bool cols_add_up, const bool *known, const int *eq_cells,
+			  const int *eq_len, int neq, int threshold, long long *province,
+			  bool *province_hidden, bool *hidden)
+{
+	int n = rows * cols;
 	/* The province: the members' cells summed, protected as one
-	 * territory, then fixed. */
+	 * territory, then fixed; its known totals (published alike by every
+	 * table: decided on the values of known cells only) hidden where a
+	 * member's are, as in a pool (stats_pool_add), so that the members'
+	 * are hidden as when each is protected alone. */
+	bool *alone = known ? malloc((size_t)n * sizeof *alone) : NULL;
+	if (known && !alone)
+		return false;
 	memset(province, 0, (size_t)n * sizeof *province);
-	for (int k = 0; k < nm; k++)
+	memset(province_hidden, 0, (size_t)n * sizeof *province_hidden);
+	for (int k = 0; k < nm; k++) {
+		const long long *m = &members[(size_t)k * (size_t)n];
 		for (int i = 0; i < n; i++)
-			province[i] += members[(size_t)k * (size_t)n + (size_t)i];
-	stats_protect(province, NULL, known, province_hidden, n, eq_cells, eq_len, neq, threshold);
+			province[i] += m[i];
+		if (!known)
+			continue;
+		stats_protect(m, NULL, known, alone, n, eq_cells, eq_len, neq, threshold);
+		for (int i = 0; i < n; i++)
+			province_hidden[i] = province_hidden[i] || (known[i] && alone[i]);
+	}
+	free(alone);
+	stats_protect_fixed(province, NULL, known, known, province_hidden, n, eq_cells, eq_len, neq,
+			    threshold);
 	/* The members jointly: each one's cells and identities (a block each),
 	 * the province's block last and fixed, and for every cell position
 	 * the identity "the members' add up to the province's". */
@@ -202,8 +284,18 @@ bool stats_protect_linked(const long long *members, int nm, int n, const bool *k
 				jc[c++] = k * n + i;
 			jl[q++] = nm + 1;
 		}
-		stats_protect_fixed(cells, NULL, known ? jk : NULL, fixed, h, (int)N, jc, jl, (int)nneq,
-				    threshold);
+		const bool *jknown = known ? jk : NULL;
+		stats_protect_fixed(cells, NULL, jknown, fixed, h, (int)N, jc, jl, (int)nneq, threshold);
+		/* then no small cell determined by the system as a whole; the
+		 * cells hidden so far fixed, the identities protected again
+		 * around the cubes' */
+		if (linked_cubes(cells, jknown, fixed, h, nm, rows, cols, rows_add_up, cols_add_up,
+				 threshold)) {
+			for (size_t i = 0; i < N; i++)
+				fixed[i] = fixed[i] || h[i];
+			stats_protect_fixed(cells, NULL, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
+					    threshold);
+		}
 		memcpy(hidden, h, (size_t)nm * (size_t)n * sizeof *hidden);
 	}
 	free(cells);
@@ -821,8 +913,9 @@ bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, in
 			memcpy(&cells[(size_t)k * N], g.v, N * sizeof *cells);
 	}
 	if (ok)
-		ok = stats_protect_linked(cells, nm, N, g.known, g.eq_cells, g.eq_len, g.neq, threshold,
-					  province, &province_hidden[0][0], &hidden[0][0][0]);
+		ok = stats_protect_linked(cells, nm, AGES + 1, 3, true, true, g.known, g.eq_cells,
+					  g.eq_len, g.neq, threshold, province, &province_hidden[0][0],
+					  &hidden[0][0][0]);
 	grid_release(&g);
 	free(cells);
 	return ok;

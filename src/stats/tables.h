@@ -170,22 +170,33 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 		    const bool *member_hidden, int n);
 
 /* Hierarchical (linked-table) protection of a whole province and its
- * municipalities (issue #17): nm members' tables of n cells each, of the
- * same shape (members[k * n + i], with known, eq_cells, eq_len, neq
- * describing one of them as for stats_protect).  The province's table,
- * province[i] the sum of the members' cell i, is protected as ONE
- * territory (stats_protect) into province_hidden; then the members are
- * protected jointly (stats_protect_fixed over all of them at once): each
- * one's cells and identities, the province's cells fixed (published ones
- * known, hidden ones hidden) and, for every cell position i, the identity
- * "the members' i add up to the province's i", so no member's hidden
- * cell is alone there either; hidden[k * n + i] is member k's.  Every
+ * municipalities (issue #17): nm members' tables of the same shape,
+ * rows x cols cells each (members[k * rows * cols + r * cols + c]; known,
+ * eq_cells, eq_len, neq describe one of them as for stats_protect; each
+ * row adds up to its last column when rows_add_up, each column to its
+ * last row when cols_add_up).  The province's table, province[i] the sum
+ * of the members' cell i, is protected as ONE territory (stats_protect)
+ * into province_hidden, but for its known totals, hidden where a
+ * member's are when protected alone (as in a pool: the known totals are
+ * hidden alike in every table, the members' never to protect another
+ * cell); then the members are protected jointly
+ * (stats_protect_fixed over all of them at once): each one's cells and
+ * identities, the province's cells fixed (published ones known, hidden
+ * ones hidden) and, for every cell position i, the identity "the
+ * members' i add up to the province's i", so no member's hidden cell is
+ * alone there either; then every small hidden cell, of a member or of
+ * the province, gets a 2 x 2 x 2 cube of hidden cells (members or the
+ * province, rows, columns) so that the system as a whole determines none
+ * (a cell a differencing attacker would get from identities each with
+ * two hidden cells), and the identities are protected again around the
+ * cells it added.  hidden[k * rows * cols + i] is member k's.  Every
  * identity of a member holds as when it is protected alone; a member
  * asked alone must publish these cells, not its own protection's.  False
  * when out of memory. */
-bool stats_protect_linked(const long long *members, int nm, int n, const bool *known,
-			  const int *eq_cells, const int *eq_len, int neq, int threshold,
-			  long long *province, bool *province_hidden, bool *hidden);
+bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
+			  bool cols_add_up, const bool *known, const int *eq_cells,
+			  const int *eq_len, int neq, int threshold, long long *province,
+			  bool *province_hidden, bool *hidden);
 
 /* POSAS (or STRASA) of a whole province by stats_protect_linked: age[k]
  * member k's counts (women, men) by single year; province_hidden the
