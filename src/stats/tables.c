@@ -963,24 +963,148 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 }
 
 /* The block of all states (the last) is STRASA: its cells hidden exactly
- * as the strasa table hides them, fixed; the other blocks protect the
- * identities over the states around it.  False when out of memory. */
-static bool strasa_block_fix(struct grid *g, int threshold)
+ * as the strasa table hides them, fixed (ages_fix_linked, below); the
+ * other blocks protect the identities over the states around it. */
+static vis_err ages_fix_linked(struct store *s, struct grid *g, int r0, const char *comuni, int on,
+			       bool foreign, int threshold, struct vis_error *e);
+
+/* ------------------------------------------------------------ a whole province */
+
+struct siblings {
+	char prefix[4];
+	char (*code)[8];
+	size_t n, cap;
+	bool oom;
+};
+
+static int add_sibling(void *ctx, const char *comune, int64_t first, int64_t last)
 {
-	int r0 = g->rows - (AGES + 1);
-	long long age[2][AGES];
-	bool h[AGES + 1][3];
-	for (int k = 0; k < AGES; k++) {
-		age[1][k] = *at(g, r0 + k, 0);
-		age[0][k] = *at(g, r0 + k, 1);
+	(void)first;
+	(void)last;
+	struct siblings *sb = ctx;
+	if (strncmp(comune, sb->prefix, 3) || strlen(comune) >= sizeof *sb->code)
+		return 0;
+	if (!grow((void **)&sb->code, &sb->cap, sb->n, sizeof *sb->code, 64)) {
+		sb->oom = true;
+		return 1;
 	}
-	if (!stats_ages_protect((const long long(*)[AGES])age, threshold, h))
-		return false;
-	for (int k = 0; k <= AGES; k++)
+	snprintf(sb->code[sb->n++], sizeof *sb->code, "%s", comune);
+	return 0;
+}
+
+static int cmp_code8(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			  struct stats_linked_ages *l, struct vis_error *e)
+{
+	memset(l, 0, sizeof *l);
+	struct siblings sb = {0};
+	snprintf(sb.prefix, sizeof sb.prefix, "%.3s", comune);
+	vis_err rc = store_import_span_each(s, add_sibling, &sb, e);
+	if (!rc && sb.oom)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (!rc && !sb.n)
+		rc = vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per questi comuni");
+	if (rc) {
+		free(sb.code);
+		return rc;
+	}
+	qsort(sb.code, sb.n, sizeof *sb.code, cmp_code8);
+	l->nm = (int)sb.n;
+	l->code = sb.code;
+	l->age = calloc(sb.n, sizeof *l->age);
+	l->hidden = calloc(sb.n, sizeof *l->hidden);
+	struct on_date *a = malloc(sizeof *a);
+	struct stats_table_query *q = calloc(1, sizeof *q);
+	if (!l->age || !l->hidden || !a || !q)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (size_t k = 0; !rc && k < sb.n; k++) {
+		q->table = foreign ? STATS_STRASA : STATS_POSAS;
+		str_copy_known(q->comuni, sizeof q->comuni, sb.code[k], __FILE__, __LINE__);
+		memset(a, 0, sizeof *a);
+		a->q = q;
+		a->on = on;
+		rc = store_person_each_at(s, sb.code[k], on, add_resident, a, e);
+		memcpy(l->age[k], a->age, sizeof a->age);
+	}
+	/* one municipality imported: the province is that municipality, and
+	 * its table is protected alone */
+	if (!rc && !(l->nm == 1 ? stats_ages_protect((const long long(*)[AGES])l->age[0], threshold,
+						     l->hidden[0])
+				: stats_ages_protect_linked((const long long(*)[2][AGES])l->age, l->nm,
+							    threshold, l->province_hidden, l->hidden)))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (!rc && l->nm == 1)
+		memcpy(l->province_hidden, l->hidden[0], sizeof l->province_hidden);
+	free(a);
+	free(q);
+	if (rc)
+		stats_linked_ages_release(l);
+	return rc;
+}
+
+void stats_linked_ages_release(struct stats_linked_ages *l)
+{
+	free(l->code);
+	free(l->age);
+	free(l->hidden);
+	memset(l, 0, sizeof *l);
+}
+
+int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune)
+{
+	for (int k = 0; k < l->nm; k++)
+		if (!strcmp(l->code[k], comune))
+			return k;
+	return -1;
+}
+
+/* True when comuni (comma-separated) names exactly l's municipalities:
+ * the whole province. */
+static bool linked_whole(const struct stats_linked_ages *l, const char *comuni)
+{
+	int n = 0;
+	for (const char *p = comuni; *p;) {
+		size_t len = strcspn(p, ",");
+		char c[8];
+		if (len >= sizeof c)
+			return false;
+		snprintf(c, sizeof c, "%.*s", (int)len, p);
+		if (stats_linked_ages_find(l, c) < 0)
+			return false;
+		n++;
+		p += len + (p[len] == ',');
+	}
+	return n == l->nm;
+}
+
+/* The POSAS (foreign: STRASA) cells of g from row r0 for a municipality
+ * or a whole province (comuni), fixed as the linked protection hides
+ * them (stats_ages_linked); VIS_ERR_INTERNAL when comuni is neither. */
+static vis_err ages_fix_linked(struct store *s, struct grid *g, int r0, const char *comuni, int on,
+			       bool foreign, int threshold, struct vis_error *e)
+{
+	struct stats_linked_ages l;
+	vis_err rc = stats_ages_linked(s, comuni, on, foreign, threshold, &l, e);
+	if (rc)
+		return rc;
+	int k = strchr(comuni, ',') ? -1 : stats_linked_ages_find(&l, comuni);
+	bool whole = linked_whole(&l, comuni);
+	if (k < 0 && !whole)
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.64s: né un comune né una provincia intera",
+				   comuni);
+	const bool(*h)[3] = whole ? (const bool(*)[3])l.province_hidden : (const bool(*)[3])(k >= 0 ? l.hidden[k] : NULL);
+	for (int a = 0; !rc && a <= AGES; a++)
 		for (int c = 0; c < 3; c++)
-			if (!grid_fix(g, r0 + k, c, h[k][c]))
-				return false;
-	return true;
+			if (!grid_fix(g, r0 + a, c, h[a][c])) {
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				break;
+			}
+	stats_linked_ages_release(&l);
+	return rc;
 }
 
 /* ------------------------------------------------------------ by locality and street */
@@ -1170,10 +1294,17 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		g->extra_ctx = *age_sum;
 		/* the total row's age groups are sums of POSAS's single years:
 		 * hidden as POSAS hides them (stats_age_groups_hidden) */
-		bool h[AGES + 1][3], grp[3];
-		if (!stats_ages_protect((const long long(*)[AGES])b.ages, threshold, h))
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-		g->ages_hidden = stats_age_groups_hidden((const bool(*)[3])h, grp);
+		bool grp[3];
+		struct stats_linked_ages l;
+		vis_err lrc = stats_ages_linked(s, q->comuni, on, false, threshold, &l, e);
+		int k = lrc ? -1 : stats_linked_ages_find(&l, q->comuni);
+		rc = lrc;
+		if (!rc && k < 0)
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.8s: comune non importato", q->comuni);
+		if (!rc)
+			g->ages_hidden = stats_age_groups_hidden((const bool(*)[3])l.hidden[k], grp);
+		if (!lrc)
+			stats_linked_ages_release(&l);
 		for (int i = 0; !rc && i < 3; i++)
 			if (!grid_fix(g, rows, A_YOUNG + i, grp[i]))
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
@@ -1569,9 +1700,40 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < m.n; i++) {
+	/* POSAS and STRASA: a whole province (every municipality of it the
+	 * register imports) is one part, protected as one territory
+	 * (stats_ages_linked); the other members each a part */
+	bool by_province = q->table == STATS_POSAS || q->table == STATS_STRASA;
+	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
+		next = i + 1;
+		struct siblings sb = {0};
+		snprintf(sb.prefix, sizeof sb.prefix, "%.3s", m.code[i]);
+		if (by_province)
+			rc = store_import_span_each(s, add_sibling, &sb, e);
+		if (!rc && sb.oom)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		size_t j = i;
+		while (j < m.n && !strncmp(m.code[j], m.code[i], 3))
+			j++;
+		bool whole = !rc && by_province && sb.n > 1 && j - i == sb.n;
+		if (whole)
+			qsort(sb.code, sb.n, sizeof *sb.code, cmp_code8);
+		for (size_t x = 0; whole && x < sb.n; x++)
+			whole = !strcmp(sb.code[x], m.code[i + x]);
+		if (whole) {
+			/* the members are in code order, each once: all of the
+			 * province's when as many */
+			for (size_t x = i + 1; x < j; x++) {
+				size_t len = strlen(one->comuni);
+				snprintf(one->comuni + len, sizeof one->comuni - len, ",%s", m.code[x]);
+			}
+			next = j;
+		}
+		free(sb.code);
+		if (rc)
+			break;
 		json_t *mdoc = NULL, *row;
 		size_t k;
 		/* within the pool's period covered, so within the member's */
@@ -1730,6 +1892,11 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {
 				if (!fill_ages(&g, a->age, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				/* a municipality with its province, or the whole
+				 * province (docs/api.md, "Pools") */
+				if (!rc)
+					rc = ages_fix_linked(s, &g, 0, q->comuni, on,
+							     q->table == STATS_STRASA, threshold, e);
 				title = q->table == STATS_POSAS
 					? "Popolazione residente per sesso ed età"
 					: "Cittadini stranieri residenti per sesso ed età";
@@ -1739,9 +1906,11 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 								 "Età", "Maschi", "Femmine", "Totale"};
 				colnames = ce;
 				title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
-				if (!fill_citizenship_ages(&g, a, rd, code, name) ||
-				    !strasa_block_fix(&g, threshold))
+				if (!fill_citizenship_ages(&g, a, rd, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				if (!rc)
+					rc = ages_fix_linked(s, &g, g.rows - (AGES + 1), q->comuni, on,
+							     true, threshold, e);
 			} else if (!rc && q->table == STATS_STRASA_CITT) {
 				static const char *const cc[] = {"Codice territorio", "Territorio",
 								 "Codice cittadinanza", "Paese di cittadinanza",

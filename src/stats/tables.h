@@ -205,6 +205,25 @@ bool stats_protect_linked(const long long *members, int nm, int rows, int cols, 
 bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int threshold,
 			       bool province_hidden[][3], bool (*hidden)[STATS_AGES + 1][3]);
 
+/* POSAS (foreign: STRASA) of the whole province of `comune` (its first
+ * three digits: every municipality of it the register has imported) on
+ * the end of day `on`, by stats_ages_protect_linked: the one protection
+ * every publication of those municipalities' single years uses (the
+ * tables, the age groups by locality and in the series, the bulletin).
+ * A province with one municipality imported is protected alone. */
+struct stats_linked_ages {
+	int nm;                                   /* municipalities, in code order */
+	char (*code)[8];
+	long long (*age)[2][STATS_AGES];          /* [women, men][age] */
+	bool (*hidden)[STATS_AGES + 1][3];        /* as stats_ages_protect lays them out */
+	bool province_hidden[STATS_AGES + 1][3];
+};
+vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			  struct stats_linked_ages *l, struct vis_error *e);
+void stats_linked_ages_release(struct stats_linked_ages *l);
+/* The index of comune in l, -1 when not one of them. */
+int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune);
+
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */
 char *stats_table_csv(json_t *table);
