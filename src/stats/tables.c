@@ -965,8 +965,10 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 /* The block of all states (the last) is STRASA: its cells hidden exactly
  * as the strasa table hides them, fixed (ages_fix_linked, below); the
  * other blocks protect the identities over the states around it. */
-static vis_err ages_fix_linked(struct store *s, struct grid *g, int r0, const char *comuni, int on,
-			       bool foreign, int threshold, struct vis_error *e);
+struct linked_cache;
+static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
+			       const char *comuni, int on, bool foreign, int threshold,
+			       struct vis_error *e);
 
 /* ------------------------------------------------------------ a whole province */
 
@@ -1081,29 +1083,51 @@ static bool linked_whole(const struct stats_linked_ages *l, const char *comuni)
 	return n == l->nm;
 }
 
+/* The linked protection of the province last computed (a pool's members
+ * one after the other share it): valid when l.nm. */
+struct linked_cache {
+	char prefix[4];
+	int on, threshold;
+	bool foreign;
+	struct stats_linked_ages l;
+};
+
 /* The POSAS (foreign: STRASA) cells of g from row r0 for a municipality
  * or a whole province (comuni), fixed as the linked protection hides
- * them (stats_ages_linked); VIS_ERR_INTERNAL when comuni is neither. */
-static vis_err ages_fix_linked(struct store *s, struct grid *g, int r0, const char *comuni, int on,
-			       bool foreign, int threshold, struct vis_error *e)
+ * them (stats_ages_linked; kept in cache when not NULL);
+ * VIS_ERR_INTERNAL when comuni is neither. */
+static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
+			       const char *comuni, int on, bool foreign, int threshold,
+			       struct vis_error *e)
 {
-	struct stats_linked_ages l;
-	vis_err rc = stats_ages_linked(s, comuni, on, foreign, threshold, &l, e);
-	if (rc)
-		return rc;
-	int k = strchr(comuni, ',') ? -1 : stats_linked_ages_find(&l, comuni);
-	bool whole = linked_whole(&l, comuni);
+	struct linked_cache own = {0}, *c = cache ? cache : &own;
+	vis_err rc = VIS_OK;
+	if (!c->l.nm || strncmp(c->prefix, comuni, 3) || c->on != on || c->foreign != foreign ||
+	    c->threshold != threshold) {
+		stats_linked_ages_release(&c->l);
+		rc = stats_ages_linked(s, comuni, on, foreign, threshold, &c->l, e);
+		if (rc)
+			return rc;
+		snprintf(c->prefix, sizeof c->prefix, "%.3s", comuni);
+		c->on = on;
+		c->foreign = foreign;
+		c->threshold = threshold;
+	}
+	const struct stats_linked_ages *l = &c->l;
+	int k = strchr(comuni, ',') ? -1 : stats_linked_ages_find(l, comuni);
+	bool whole = linked_whole(l, comuni);
 	if (k < 0 && !whole)
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.64s: né un comune né una provincia intera",
 				   comuni);
-	const bool(*h)[3] = whole ? (const bool(*)[3])l.province_hidden : (const bool(*)[3])(k >= 0 ? l.hidden[k] : NULL);
+	const bool(*h)[3] = whole ? (const bool(*)[3])l->province_hidden
+				  : (const bool(*)[3])(k >= 0 ? l->hidden[k] : NULL);
 	for (int a = 0; !rc && a <= AGES; a++)
-		for (int c = 0; c < 3; c++)
-			if (!grid_fix(g, r0 + a, c, h[a][c])) {
+		for (int x = 0; x < 3; x++)
+			if (!grid_fix(g, r0 + a, x, h[a][x])) {
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 				break;
 			}
-	stats_linked_ages_release(&l);
+	stats_linked_ages_release(&own.l);
 	return rc;
 }
 
@@ -1678,7 +1702,7 @@ static int cmp_state(const void *x, const void *y)
 
 static vis_err table_compute(struct store *s, const struct refdata *rd,
 			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
-			     json_t **out, struct vis_error *e);
+			     struct linked_cache *cache, json_t **out, struct vis_error *e);
 
 /* The table of a pool of municipalities (q->comuni "" or several): each
  * member's computed as when asked alone (same dates, same threshold),
@@ -1691,6 +1715,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 			  int cov_from, int cov_to, json_t **out, struct vis_error *e)
 {
 	struct members m = {0};
+	struct linked_cache cache = {0};
 	vis_err rc = pool_members(s, q->comuni, &m, e);
 	struct stats_table_query *one = rc ? NULL : malloc(sizeof *one);
 	if (!rc && !one)
@@ -1737,7 +1762,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 		json_t *mdoc = NULL, *row;
 		size_t k;
 		/* within the pool's period covered, so within the member's */
-		rc = table_compute(s, rd, one, today, cov_from, cov_to, &mdoc, e);
+		rc = table_compute(s, rd, one, today, cov_from, cov_to, &cache, &mdoc, e);
 		json_array_foreach(rc ? NULL : json_object_get(mdoc, "righe"), k, row)
 			if (!rc && !pool_row_add(rows, index, row, code, name))
 				rc = vis_error_set(e, VIS_ERR_INTERNAL,
@@ -1781,6 +1806,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_decref(index);
 	free(one);
 	free(m.code);
+	stats_linked_ages_release(&cache.l);
 	return rc;
 }
 
@@ -1804,14 +1830,14 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 		return rc;
 	if (!q->comuni[0] || strchr(q->comuni, ','))
 		return pool_table(s, rd, q, today, on, cov_from, cov_to, out, e);
-	return table_compute(s, rd, q, today, cov_from, cov_to, out, e);
+	return table_compute(s, rd, q, today, cov_from, cov_to, NULL, out, e);
 }
 
 /* One municipality's table (q's dates checked against cov_from..cov_to,
  * the period covered, by the caller). */
 static vis_err table_compute(struct store *s, const struct refdata *rd,
 			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
-			     json_t **out, struct vis_error *e)
+			     struct linked_cache *cache, json_t **out, struct vis_error *e)
 {
 	int threshold = q->threshold > 0 ? q->threshold : 3;
 	int year = q->year ? q->year : DATE_YEAR(today);
@@ -1895,7 +1921,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				/* a municipality with its province, or the whole
 				 * province (docs/api.md, "Pools") */
 				if (!rc)
-					rc = ages_fix_linked(s, &g, 0, q->comuni, on,
+					rc = ages_fix_linked(s, cache, &g, 0, q->comuni, on,
 							     q->table == STATS_STRASA, threshold, e);
 				title = q->table == STATS_POSAS
 					? "Popolazione residente per sesso ed età"
@@ -1909,7 +1935,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				if (!fill_citizenship_ages(&g, a, rd, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 				if (!rc)
-					rc = ages_fix_linked(s, &g, g.rows - (AGES + 1), q->comuni, on,
+					rc = ages_fix_linked(s, cache, &g, g.rows - (AGES + 1), q->comuni, on,
 							     true, threshold, e);
 			} else if (!rc && q->table == STATS_STRASA_CITT) {
 				static const char *const cc[] = {"Codice territorio", "Territorio",
