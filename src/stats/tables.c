@@ -1008,9 +1008,7 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 	vis_err rc = store_import_span_each(s, add_sibling, &sb, e);
 	if (!rc && sb.oom)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	if (!rc && !sb.n)
-		rc = vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per questi comuni");
-	if (rc) {
+	if (rc || !sb.n) {
 		free(sb.code);
 		return rc;
 	}
@@ -1116,6 +1114,12 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
 	const struct stats_linked_ages *l = &c->l;
 	int k = strchr(comuni, ',') ? -1 : stats_linked_ages_find(l, comuni);
 	bool whole = linked_whole(l, comuni);
+	/* a municipality of a pool the register has not imported: nobody
+	 * lives there for it, no cell to protect */
+	if (k < 0 && !whole && !strchr(comuni, ',')) {
+		stats_linked_ages_release(&own.l);
+		return VIS_OK;
+	}
 	if (k < 0 && !whole)
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.64s: né un comune né una provincia intera",
 				   comuni);

@@ -213,7 +213,8 @@ bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, in
  * the end of day `on`, by stats_ages_protect_linked: the one protection
  * every publication of those municipalities' single years uses (the
  * tables, the age groups by locality and in the series, the bulletin).
- * A province with one municipality imported is protected alone. */
+ * A province with one municipality imported is protected alone; with
+ * none, l->nm is 0. */
 struct stats_linked_ages {
 	int nm;                                   /* municipalities, in code order */
 	char (*code)[8];
