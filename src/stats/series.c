@@ -518,7 +518,7 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	/* Each municipality protected alone; a territory (the pool, a
 	 * province, or one municipality) is the sum of its municipalities,
 	 * a count hidden when one of theirs is (stats_pool_add). */
-	for (int i = 0, first = 0, members = 0; !rc && i < w->nu; i++) {
+	for (int i = 0, first = 0, members = 0, province_members = 0; !rc && i < w->nu; i++) {
 		struct unit *u = &w->u[i];
 		for (int p = 0; p < 3 * w->np; p++)
 			stats_balance_close(&u->bal[p * STATS_B_COLS]);
@@ -545,6 +545,25 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		}
 		bool last = i + 1 == w->nu || q->by_comune ||
 			    (q->by_provincia && strncmp(w->u[i + 1].code, u->code, 3));
+		/* a whole province in the sum: its POSAS, protected as one
+		 * territory, may hide a single year none of its members hides
+		 * (a complement): its age groups and average age hidden as
+		 * that POSAS hides them too (a group published beside it would
+		 * give the year back) */
+		if (members == 1 || strncmp(w->u[i - 1].code, u->code, 3))
+			province_members = 0;
+		province_members++;
+		if ((last || strncmp(w->u[i + 1].code, u->code, 3)) && province_members > 1 &&
+		    province_members == w->linked[0].nm)
+			for (int k = 0; k <= w->np; k++) {
+				bool grp[3];
+				sum.ages_hidden[k] = stats_age_groups_hidden(
+					(const bool(*)[3])w->linked[k].province_hidden, grp) ||
+					sum.ages_hidden[k];
+				for (int g = 0; g < 3; g++)
+					sum_hidden[k * S_COLS + S_YOUNG + g] =
+						sum_hidden[k * S_COLS + S_YOUNG + g] || grp[g];
+			}
 		if (!last)
 			continue;
 		char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX];

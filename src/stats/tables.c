@@ -1729,10 +1729,14 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	/* POSAS and STRASA: a whole province (every municipality of it the
-	 * register imports) is one part, protected as one territory
-	 * (stats_ages_linked); the other members each a part */
-	bool by_province = q->table == STATS_POSAS || q->table == STATS_STRASA;
+	/* POSAS: a whole province (every municipality of it the register
+	 * imports) is one part, protected as one territory
+	 * (stats_ages_linked); the other members each a part.  Not STRASA:
+	 * a pool's block of all states of strasa_cittadinanza_eta is the
+	 * sum of its members', and a STRASA cell published there while that
+	 * block hides it would give back a state's cell hidden alone in
+	 * the identity over the states. */
+	bool by_province = q->table == STATS_POSAS;
 	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);

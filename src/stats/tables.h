@@ -16,10 +16,10 @@
  * cells another publication protects (STRASA's, the months of a year,
  * POSAS's single years under the age groups) hidden as it hides them;
  * a pool of municipalities as the sum of its members' tables, each
- * protected alone (stats_pool_add); POSAS and STRASA of a whole province
- * protected as one territory and its municipalities jointly with it
- * (stats_protect_linked, stats_ages_linked), a pool of them cut into
- * whole provinces and single municipalities.
+ * protected alone (stats_pool_add); POSAS and STRASA of a municipality
+ * protected jointly with its province (stats_protect_linked,
+ * stats_ages_linked), a pool's POSAS cut into whole provinces (each
+ * protected as one territory) and single municipalities.
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
