@@ -402,7 +402,6 @@ static void units_release(struct walk *w)
 	free(w->u);
 }
 
-
 /* The periods asked for, within the covered one; false (with the refusal
  * in e) when outside it. */
 static bool periods(const struct stats_series_query *q, int cov_from, int cov_to, struct walk *w,

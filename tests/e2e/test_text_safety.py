@@ -105,10 +105,11 @@ def test_every_csv_export_neutralises_formulas():
         eq(live_cells(text, "record of processing CSV"), [], "record of processing: no live formula")
         check("'=1+1" in text, "record of processing: the formula is kept, neutralised")
         # statistics, over the API and from the command line
-        r = expect(a.get("/api/v1/stats/tables?table=famiglie_tipologia&format=csv"), 200,
+        r = expect(a.get("/api/v1/stats/tables?table=famiglie_tipologia&date=2026-02-01&format=csv"), 200,
                    what="stats CSV")
         eq(live_cells(r.body.decode(), "stats CSV (API)"), [], "stats CSV (API): no live formula")
-        rc, so, se = cli("stats", "--db", srv.db, "--table", "famiglie_tipologia", "--format", "csv")
+        rc, so, se = cli("stats", "--db", srv.db, "--table", "famiglie_tipologia", "--date", "2026-02-01",
+                        "--format", "csv")
         eq(rc, 0, f"visura stats: {se}")
         eq(live_cells(so, "stats CSV (CLI)"), [], "stats CSV (CLI): no live formula")
         # the list extract
