@@ -162,10 +162,19 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
  * of them is determined.  Every small hidden cell (1 to threshold-1) gets
  * such a cube: one already hidden, or the cheapest one (the fewest
  * persons, then the fewest cells) whose corners still published are
- * neither fixed nor known.  True when a cell was hidden. */
-static bool linked_cubes(const long long *cells, const bool *known, const bool *fixed, bool *h,
-			 int nm, int rows, int cols, bool rows_add_up, bool cols_add_up,
-			 int threshold)
+ * neither fixed nor known.  pairs[c1 * cols + c2] (c1 != c2) marks
+ * the two columns a cube may take: any two when each row adds up to its
+ * last column; in a balance, two flows whose +-1 keeps every identity of
+ * the row (births and deaths, a registration and a cancellation, two
+ * registrations or two cancellations).  A derived cell (a balance) is
+ * no person: it gets no cube.  open_province: the province's cells (the
+ * last block, fixed) may be corners all the same, but for its known
+ * ones (a balance: the province's own protection leaves a small cell
+ * with no square of hidden cells around it).  True when a cell was
+ * hidden. */
+static bool linked_cubes(const long long *cells, const bool *derived, const bool *known,
+			 const bool *fixed, bool *h, int nm, int rows, int cols, const bool *pairs,
+			 bool cols_add_up, bool open_province, int threshold)
 {
 	size_t n = (size_t)rows * (size_t)cols;
 	bool changed = false;
@@ -173,7 +182,8 @@ static bool linked_cubes(const long long *cells, const bool *known, const bool *
 		for (int r = 0; r < rows; r++)
 			for (int c = 0; c < cols; c++) {
 				size_t p = (size_t)k * n + (size_t)(r * cols + c);
-				if (!h[p] || cells[p] <= 0 || cells[p] >= threshold)
+				if (!h[p] || cells[p] <= 0 || cells[p] >= threshold ||
+				    (derived && derived[p]))
 					continue;
 				long long best = -1;
 				int ks[2] = {k, k}, rs[2] = {r, r}, cs[2] = {c, c}, bk = k, br = r, bc = c;
@@ -183,8 +193,8 @@ static bool linked_cubes(const long long *cells, const bool *known, const bool *
 					for (rs[1] = cols_add_up ? 0 : r; rs[1] < (cols_add_up ? rows : r + 1) && best; rs[1]++) {
 						if (cols_add_up && rs[1] == r)
 							continue;
-						for (cs[1] = rows_add_up ? 0 : c; cs[1] < (rows_add_up ? cols : c + 1) && best; cs[1]++) {
-							if (rows_add_up && cs[1] == c)
+						for (cs[1] = 0; cs[1] < cols && best; cs[1]++) {
+							if (!pairs[c * cols + cs[1]])
 								continue;
 							long long cost = 0;
 							for (int x = 0; x < 8 && cost >= 0; x++) {
@@ -192,7 +202,9 @@ static bool linked_cubes(const long long *cells, const bool *known, const bool *
 									   (size_t)(rs[(x >> 1) & 1] * cols + cs[x >> 2]);
 								if (h[q])
 									continue;
-								if (fixed[q] || (known && known[q]))
+								bool shut = fixed[q] &&
+									    !(open_province && ks[x & 1] == nm);
+								if (shut || (known && known[q]))
 									cost = -1;
 								else
 									cost += magnitude(cells[q]) * 64 + 1;
@@ -216,10 +228,13 @@ static bool linked_cubes(const long long *cells, const bool *known, const bool *
 	return changed;
 }
 
-bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
-			  bool cols_add_up, const bool *known, const int *eq_cells,
-			  const int *eq_len, int neq, int threshold, long long *province,
-			  bool *province_hidden, bool *hidden)
+/* stats_protect_linked with derived cells (derived[i] of one member, as
+ * for stats_protect; may be NULL) and the cubes' column pairs (as for
+ * linked_cubes). */
+static bool protect_linked(const long long *members, const bool *derived, int nm, int rows,
+			   int cols, const bool *pairs, bool cols_add_up, bool open_province,
+			   const bool *known, const int *eq_cells, const int *eq_len, int neq,
+			   int threshold, long long *province, bool *province_hidden, bool *hidden)
 {
 	int n = rows * cols;
 	/* The province: the members' cells summed, protected as one
@@ -238,12 +253,12 @@ bool stats_protect_linked(const long long *members, int nm, int rows, int cols, 
 			province[i] += m[i];
 		if (!known)
 			continue;
-		stats_protect(m, NULL, known, alone, n, eq_cells, eq_len, neq, threshold);
+		stats_protect(m, derived, known, alone, n, eq_cells, eq_len, neq, threshold);
 		for (int i = 0; i < n; i++)
 			province_hidden[i] = province_hidden[i] || (known[i] && alone[i]);
 	}
 	free(alone);
-	stats_protect_fixed(province, NULL, known, known, province_hidden, n, eq_cells, eq_len, neq,
+	stats_protect_fixed(province, derived, known, known, province_hidden, n, eq_cells, eq_len, neq,
 			    threshold);
 	/* The members jointly: each one's cells and identities (a block each),
 	 * the province's block last and fixed, and for every cell position
@@ -256,9 +271,11 @@ bool stats_protect_linked(const long long *members, int nm, int rows, int cols, 
 	size_t nneq = (size_t)nm * (size_t)neq + (size_t)n;
 	long long *cells = malloc(N * sizeof *cells);
 	bool *jk = calloc(N, sizeof *jk), *fixed = calloc(N, sizeof *fixed);
+	bool *jd = calloc(N, sizeof *jd);
 	bool *h = calloc(N, sizeof *h);
 	int *jc = malloc(ncells * sizeof *jc), *jl = malloc(nneq * sizeof *jl);
-	bool ok = cells && jk && fixed && h && jc && jl && ncells <= (size_t)MAX_EQ_CELLS * 16;
+	bool ok = cells && jk && jd && fixed && h && jc && jl &&
+		  ncells <= (size_t)MAX_EQ_CELLS * 16;
 	if (ok) {
 		size_t c = 0, q = 0;
 		memcpy(cells, members, (size_t)nm * (size_t)n * sizeof *cells);
@@ -267,6 +284,8 @@ bool stats_protect_linked(const long long *members, int nm, int rows, int cols, 
 			size_t b = (size_t)k * (size_t)n;
 			if (known)
 				memcpy(&jk[b], known, (size_t)n * sizeof *jk);
+			if (derived)
+				memcpy(&jd[b], derived, (size_t)n * sizeof *jd);
 			if (k == nm)
 				break;
 			const int *eq = eq_cells;
@@ -284,27 +303,85 @@ bool stats_protect_linked(const long long *members, int nm, int rows, int cols, 
 				jc[c++] = k * n + i;
 			jl[q++] = nm + 1;
 		}
-		const bool *jknown = known ? jk : NULL;
-		stats_protect_fixed(cells, NULL, jknown, fixed, h, (int)N, jc, jl, (int)nneq, threshold);
+		const bool *jknown = known ? jk : NULL, *jderived = derived ? jd : NULL;
+		stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
+				    threshold);
 		/* then no small cell determined by the system as a whole; the
 		 * cells hidden so far fixed, the identities protected again
 		 * around the cubes' */
-		if (linked_cubes(cells, jknown, fixed, h, nm, rows, cols, rows_add_up, cols_add_up,
-				 threshold)) {
+		if (linked_cubes(cells, jderived, jknown, fixed, h, nm, rows, cols, pairs, cols_add_up,
+				 open_province, threshold)) {
 			for (size_t i = 0; i < N; i++)
 				fixed[i] = fixed[i] || h[i];
-			stats_protect_fixed(cells, NULL, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
+			stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
 					    threshold);
 		}
 		memcpy(hidden, h, (size_t)nm * (size_t)n * sizeof *hidden);
+		memcpy(province_hidden, &h[(size_t)nm * (size_t)n], (size_t)n * sizeof *hidden);
 	}
 	free(cells);
 	free(jk);
+	free(jd);
 	free(fixed);
 	free(h);
 	free(jc);
 	free(jl);
 	return ok;
+}
+
+bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
+			  bool cols_add_up, const bool *known, const int *eq_cells,
+			  const int *eq_len, int neq, int threshold, long long *province,
+			  bool *province_hidden, bool *hidden)
+{
+	bool *pairs = calloc((size_t)cols * (size_t)cols, sizeof *pairs);
+	if (!pairs)
+		return false;
+	for (int a = 0; rows_add_up && a < cols; a++)
+		for (int b = 0; b < cols; b++)
+			pairs[a * cols + b] = a != b;
+	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, false, known,
+				 eq_cells,
+				 eq_len, neq, threshold, province, province_hidden, hidden);
+	free(pairs);
+	return ok;
+}
+
+/* The two flows of a cube in a balance (linked_cubes' pairs): +-1 on both
+ * keeps start + flows = end and the natural and migratory balances. */
+static bool balance_pair(int a, int b)
+{
+	bool in_a = a == STATS_B_IN_IT || a == STATS_B_IN_ABROAD || a == STATS_B_IN_OTHER;
+	bool in_b = b == STATS_B_IN_IT || b == STATS_B_IN_ABROAD || b == STATS_B_IN_OTHER;
+	bool out_a = a == STATS_B_OUT_IT || a == STATS_B_OUT_ABROAD || a == STATS_B_OUT_OTHER;
+	bool out_b = b == STATS_B_OUT_IT || b == STATS_B_OUT_ABROAD || b == STATS_B_OUT_OTHER;
+	if (a == b)
+		return false;
+	if ((a == STATS_B_BIRTHS && b == STATS_B_DEATHS) || (a == STATS_B_DEATHS && b == STATS_B_BIRTHS))
+		return true;
+	return (in_a || out_a) && (in_b || out_b);
+}
+
+bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm, int threshold,
+				  bool province_hidden[][STATS_B_COLS],
+				  bool (*hidden)[3][STATS_B_COLS])
+{
+	enum { N = 3 * STATS_B_COLS };
+	long long one[N];
+	bool derived[N] = {0}, known[N] = {0}, pairs[STATS_B_COLS * STATS_B_COLS];
+	int eq_cells[BALANCE_EQ_CELLS], eq_len[3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS];
+	int neq = 0, nc = 0;
+	long long province[N];
+	if (nm <= 0)
+		return false;
+	/* the identities, derived and known cells: the same for every member */
+	balance_cells(v[0], 0, one, derived, known, eq_cells, &nc, eq_len, &neq);
+	for (int a = 0; a < STATS_B_COLS; a++)
+		for (int b = 0; b < STATS_B_COLS; b++)
+			pairs[a * STATS_B_COLS + b] = balance_pair(a, b);
+	return protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, known,
+			      eq_cells, eq_len, neq, threshold, province, &province_hidden[0][0],
+			      &hidden[0][0][0]);
 }
 
 /* ------------------------------------------------------------ a table */

@@ -208,6 +208,21 @@ bool stats_protect_linked(const long long *members, int nm, int rows, int cols, 
 bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int threshold,
 			       bool province_hidden[][3], bool (*hidden)[STATS_AGES + 1][3]);
 
+/* One period of the demographic balance of a whole province by
+ * stats_protect_linked: v[k] member k's (rows men, women, total, as for
+ * stats_balance_protect: the start and the end known, the natural and
+ * migratory balances derived, each row's identities and men + women =
+ * total); province_hidden the province's period protected as one
+ * territory, hidden[k] member k's, jointly; the cubes of hidden cells
+ * over two flows whose +-1 keeps every identity of the row (births and
+ * deaths, registrations and cancellations).  Each period alone: start
+ * and end are known, so no identity links two periods; a year beside
+ * its months hides a cell where one of its months does (as
+ * stats_year_balance_protect).  False when out of memory or nm < 1. */
+bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm, int threshold,
+				  bool province_hidden[][STATS_B_COLS],
+				  bool (*hidden)[3][STATS_B_COLS]);
+
 /* POSAS (foreign: STRASA) of the whole province of `comune` (its first
  * three digits: every municipality of it the register has imported) on
  * the end of day `on`, by stats_ages_protect_linked: the one protection
