@@ -19,7 +19,10 @@
  * protected alone (stats_pool_add); POSAS and STRASA of a municipality
  * protected jointly with its province (stats_protect_linked,
  * stats_ages_linked), a pool's POSAS cut into whole provinces (each
- * protected as one territory) and single municipalities.
+ * protected as one territory) and single municipalities; the balance of
+ * a whole province by the same rule (stats_balance_protect_linked, not
+ * yet used by a publication: the balances are still pooled by
+ * stats_pool_add).
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
