@@ -108,6 +108,11 @@ struct walk {
 	int nm, mdal[MAX_PERIODS], mal[MAX_PERIODS], month_first[MAX_PERIODS + 1];
 	struct unit *u;            /* the municipalities, in code order */
 	int nu, last;
+	/* POSAS of the province of the units being protected, on each date
+	 * (stats_ages_linked): computed once per province */
+	struct store *s;
+	char prefix[4];
+	struct stats_linked_ages *linked;  /* [np + 1] */
 };
 
 static struct unit *unit_of(struct walk *w, const char *comune)
@@ -184,8 +189,25 @@ static void eq_push(struct eqs *q, const int *cells, int n)
  * beside its months (stats_year_balance_protect), as the yearly balance
  * table protects it.  The age groups are hidden as POSAS hides the single
  * years they add up (stats_age_groups_hidden), fixed. */
-static bool unit_protect(struct unit *u, const struct walk *w, int threshold, bool *hidden)
+static vis_err unit_protect(struct unit *u, struct walk *w, int threshold, bool *hidden,
+			    struct vis_error *e)
 {
+	/* POSAS with the province (every publication of its single years
+	 * hides them alike: docs/api.md, "Pools"), once per province */
+	vis_err rc = VIS_OK;
+	if (strncmp(w->prefix, u->code, 3)) {
+		for (int k = 0; k <= w->np; k++)
+			stats_linked_ages_release(&w->linked[k]);
+		w->prefix[0] = 0;
+		for (int k = 0; !rc && k <= w->np; k++)
+			rc = stats_ages_linked(w->s, u->code, w->on[k], false, threshold, &w->linked[k], e);
+		if (rc)
+			return rc;
+		snprintf(w->prefix, sizeof w->prefix, "%.3s", u->code);
+	}
+	int member = stats_linked_ages_find(&w->linked[0], u->code);
+	if (member < 0)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s: comune non importato", u->code);
 	int np = w->np, ns = (np + 1) * S_COLS;
 	bool *known = calloc((size_t)ns, sizeof *known), *fixed = calloc((size_t)ns, sizeof *fixed);
 	struct eqs q = {.cells = malloc((size_t)(np + 1) * 10 * sizeof(int)),
@@ -204,15 +226,9 @@ static bool unit_protect(struct unit *u, const struct walk *w, int threshold, bo
 			known[b + S_FOREIGN] = true;
 			/* the age groups are sums of POSAS's single years:
 			 * hidden as POSAS hides them */
-			long long ages[2][STATS_AGES];
-			bool h[STATS_AGES + 1][3], grp[3];
-			for (int i = 0; i < 2 * STATS_AGES; i++)
-				ages[i / STATS_AGES][i % STATS_AGES] = u->ages[k * 2 * STATS_AGES + i];
-			if (!stats_ages_protect((const long long(*)[STATS_AGES])ages, threshold, h)) {
-				ok = false;
-				break;
-			}
-			u->ages_hidden[k] = stats_age_groups_hidden((const bool(*)[3])h, grp);
+			bool grp[3];
+			u->ages_hidden[k] = stats_age_groups_hidden(
+				(const bool(*)[3])w->linked[k].hidden[member], grp);
 			for (int i = 0; i < 3; i++) {
 				fixed[b + S_YOUNG + i] = true;
 				hidden[b + S_YOUNG + i] = grp[i];
@@ -237,7 +253,7 @@ static bool unit_protect(struct unit *u, const struct walk *w, int threshold, bo
 	free(fixed);
 	free(q.cells);
 	free(q.len);
-	return ok;
+	return ok ? VIS_OK : vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 }
 
 /* The value of indicator `ind` for period p of u, NULL (JSON null) when
@@ -482,10 +498,13 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	if (!w)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	w->comuni = q->comuni;
+	w->s = s;
 	if (!periods(q, cov_from, cov_to, w, e))
 		rc = VIS_ERR_INVALID;
 	if (!rc)
 		rc = units_init(s, w, e);
+	if (!rc && !(w->linked = calloc((size_t)w->np + 1, sizeof *w->linked)))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	if (!rc)
 		rc = stats_history_each(s, q->comuni, add_record, w, e);
 	int ns = (w->np + 1) * S_COLS, ncells = ns + w->np * BAL_CELLS;
@@ -498,16 +517,15 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	/* Each municipality protected alone; a territory (the pool, a
 	 * province, or one municipality) is the sum of its municipalities,
 	 * a count hidden when one of theirs is (stats_pool_add). */
-	for (int i = 0, first = 0, members = 0; !rc && i < w->nu; i++) {
+	for (int i = 0, first = 0, members = 0, province_members = 0; !rc && i < w->nu; i++) {
 		struct unit *u = &w->u[i];
 		for (int p = 0; p < 3 * w->np; p++)
 			stats_balance_close(&u->bal[p * STATS_B_COLS]);
 		for (int m = 0; m < 3 * w->nm; m++)
 			stats_balance_close(&u->mbal[m * STATS_B_COLS]);
-		if (!unit_protect(u, w, threshold, hidden)) {
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = unit_protect(u, w, threshold, hidden, e);
+		if (rc)
 			break;
-		}
 		if (!members++) {
 			first = i;
 			memset(sum.stock, 0, (size_t)ns * sizeof *sum.stock);
@@ -526,6 +544,25 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		}
 		bool last = i + 1 == w->nu || q->by_comune ||
 			    (q->by_provincia && strncmp(w->u[i + 1].code, u->code, 3));
+		/* a whole province in the sum: its POSAS, protected as one
+		 * territory, may hide a single year none of its members hides
+		 * (a complement): its age groups and average age hidden as
+		 * that POSAS hides them too (a group published beside it would
+		 * give the year back) */
+		if (members == 1 || strncmp(w->u[i - 1].code, u->code, 3))
+			province_members = 0;
+		province_members++;
+		if ((last || strncmp(w->u[i + 1].code, u->code, 3)) && province_members > 1 &&
+		    province_members == w->linked[0].nm)
+			for (int k = 0; k <= w->np; k++) {
+				bool grp[3];
+				sum.ages_hidden[k] = stats_age_groups_hidden(
+					(const bool(*)[3])w->linked[k].province_hidden, grp) ||
+					sum.ages_hidden[k];
+				for (int g = 0; g < 3; g++)
+					sum_hidden[k * S_COLS + S_YOUNG + g] =
+						sum_hidden[k * S_COLS + S_YOUNG + g] || grp[g];
+			}
 		if (!last)
 			continue;
 		char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX];
@@ -550,6 +587,9 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	free(sum_hidden);
 	free(hidden);
 	units_release(w);
+	for (int k = 0; w->linked && k <= w->np; k++)
+		stats_linked_ages_release(&w->linked[k]);
+	free(w->linked);
 	free(w);
 	if (rc) {
 		json_decref(series);

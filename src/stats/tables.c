@@ -152,6 +152,238 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 	}
 }
 
+/* Exact differencing over linked tables (members x rows x columns, the
+ * province the members' total): with rows and columns adding up, a
+ * hidden cell no identity leaves alone can still be determined by the
+ * system as a whole.  A 2 x 2 x 2 cube of hidden cells (two members, or
+ * a member and the province; two rows; two columns — one of each in a
+ * direction that has no identity) holds a direction of the identities'
+ * null space, +-1 on its corners: the cells can move along it, so none
+ * of them is determined.  Every small hidden cell (1 to threshold-1) gets
+ * such a cube: one already hidden, or the cheapest one (the fewest
+ * persons, then the fewest cells) whose corners still published are
+ * neither fixed nor known.  pairs[c1 * cols + c2] (c1 != c2) marks
+ * the two columns a cube may take: any two when each row adds up to its
+ * last column; in a balance, two flows whose +-1 keeps every identity of
+ * the row (births and deaths, a registration and a cancellation, two
+ * registrations or two cancellations).  A derived cell (a balance) is
+ * no person: it gets no cube.  open_province: the province's cells (the
+ * last block, fixed) may be corners all the same, but for its known
+ * ones (a balance: the province's own protection leaves a small cell
+ * with no square of hidden cells around it).  True when a cell was
+ * hidden. */
+static bool linked_cubes(const long long *cells, const bool *derived, const bool *known,
+			 const bool *fixed, bool *h, int nm, int rows, int cols, const bool *pairs,
+			 bool cols_add_up, bool open_province, int threshold)
+{
+	size_t n = (size_t)rows * (size_t)cols;
+	bool changed = false;
+	for (int k = 0; k <= nm; k++)
+		for (int r = 0; r < rows; r++)
+			for (int c = 0; c < cols; c++) {
+				size_t p = (size_t)k * n + (size_t)(r * cols + c);
+				if (!h[p] || cells[p] <= 0 || cells[p] >= threshold ||
+				    (derived && derived[p]))
+					continue;
+				long long best = -1;
+				int ks[2] = {k, k}, rs[2] = {r, r}, cs[2] = {c, c}, bk = k, br = r, bc = c;
+				for (ks[1] = 0; ks[1] <= nm && best; ks[1]++) {
+					if (ks[1] == k)
+						continue;
+					for (rs[1] = cols_add_up ? 0 : r; rs[1] < (cols_add_up ? rows : r + 1) && best; rs[1]++) {
+						if (cols_add_up && rs[1] == r)
+							continue;
+						for (cs[1] = 0; cs[1] < cols && best; cs[1]++) {
+							if (!pairs[c * cols + cs[1]])
+								continue;
+							long long cost = 0;
+							for (int x = 0; x < 8 && cost >= 0; x++) {
+								size_t q = (size_t)ks[x & 1] * n +
+									   (size_t)(rs[(x >> 1) & 1] * cols + cs[x >> 2]);
+								if (h[q])
+									continue;
+								bool shut = fixed[q] &&
+									    !(open_province && ks[x & 1] == nm);
+								if (shut || (known && known[q]))
+									cost = -1;
+								else
+									cost += magnitude(cells[q]) * 64 + 1;
+							}
+							if (cost >= 0 && (best < 0 || cost < best)) {
+								best = cost;
+								bk = ks[1];
+								br = rs[1];
+								bc = cs[1];
+							}
+						}
+					}
+				}
+				if (best <= 0)
+					continue;
+				int kk[2] = {k, bk}, rr[2] = {r, br}, cc[2] = {c, bc};
+				for (int x = 0; x < 8; x++)
+					h[(size_t)kk[x & 1] * n + (size_t)(rr[(x >> 1) & 1] * cols + cc[x >> 2])] = true;
+				changed = true;
+			}
+	return changed;
+}
+
+/* stats_protect_linked with derived cells (derived[i] of one member, as
+ * for stats_protect; may be NULL) and the cubes' column pairs (as for
+ * linked_cubes). */
+static bool protect_linked(const long long *members, const bool *derived, int nm, int rows,
+			   int cols, const bool *pairs, bool cols_add_up, bool open_province,
+			   const bool *known, const int *eq_cells, const int *eq_len, int neq,
+			   int threshold, long long *province, bool *province_hidden, bool *hidden)
+{
+	int n = rows * cols;
+	/* The province: the members' cells summed, protected as one
+	 * territory, then fixed; its known totals (published alike by every
+	 * table: decided on the values of known cells only) hidden where a
+	 * member's are, as in a pool (stats_pool_add), so that the members'
+	 * are hidden as when each is protected alone. */
+	bool *alone = known ? malloc((size_t)n * sizeof *alone) : NULL;
+	if (known && !alone)
+		return false;
+	memset(province, 0, (size_t)n * sizeof *province);
+	memset(province_hidden, 0, (size_t)n * sizeof *province_hidden);
+	for (int k = 0; k < nm; k++) {
+		const long long *m = &members[(size_t)k * (size_t)n];
+		for (int i = 0; i < n; i++)
+			province[i] += m[i];
+		if (!known)
+			continue;
+		stats_protect(m, derived, known, alone, n, eq_cells, eq_len, neq, threshold);
+		for (int i = 0; i < n; i++)
+			province_hidden[i] = province_hidden[i] || (known[i] && alone[i]);
+	}
+	free(alone);
+	stats_protect_fixed(province, derived, known, known, province_hidden, n, eq_cells, eq_len, neq,
+			    threshold);
+	/* The members jointly: each one's cells and identities (a block each),
+	 * the province's block last and fixed, and for every cell position
+	 * the identity "the members' add up to the province's". */
+	int len = 0;
+	for (int k = 0; k < neq; k++)
+		len += eq_len[k];
+	size_t N = (size_t)(nm + 1) * (size_t)n;
+	size_t ncells = (size_t)nm * (size_t)len + (size_t)n * (size_t)(nm + 1);
+	size_t nneq = (size_t)nm * (size_t)neq + (size_t)n;
+	long long *cells = malloc(N * sizeof *cells);
+	bool *jk = calloc(N, sizeof *jk), *fixed = calloc(N, sizeof *fixed);
+	bool *jd = calloc(N, sizeof *jd);
+	bool *h = calloc(N, sizeof *h);
+	int *jc = malloc(ncells * sizeof *jc), *jl = malloc(nneq * sizeof *jl);
+	bool ok = cells && jk && jd && fixed && h && jc && jl &&
+		  ncells <= (size_t)MAX_EQ_CELLS * 16;
+	if (ok) {
+		size_t c = 0, q = 0;
+		memcpy(cells, members, (size_t)nm * (size_t)n * sizeof *cells);
+		memcpy(&cells[(size_t)nm * (size_t)n], province, (size_t)n * sizeof *cells);
+		for (int k = 0; k <= nm; k++) {
+			size_t b = (size_t)k * (size_t)n;
+			if (known)
+				memcpy(&jk[b], known, (size_t)n * sizeof *jk);
+			if (derived)
+				memcpy(&jd[b], derived, (size_t)n * sizeof *jd);
+			if (k == nm)
+				break;
+			const int *eq = eq_cells;
+			for (int j = 0; j < neq; eq += eq_len[j++]) {
+				for (int i = 0; i < eq_len[j]; i++)
+					jc[c++] = (int)b + eq[i];
+				jl[q++] = eq_len[j];
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			size_t p = (size_t)nm * (size_t)n + (size_t)i;
+			fixed[p] = true;
+			h[p] = province_hidden[i];
+			for (int k = 0; k <= nm; k++)
+				jc[c++] = k * n + i;
+			jl[q++] = nm + 1;
+		}
+		const bool *jknown = known ? jk : NULL, *jderived = derived ? jd : NULL;
+		stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
+				    threshold);
+		/* then no small cell determined by the system as a whole; the
+		 * cells hidden so far fixed, the identities protected again
+		 * around the cubes' */
+		if (linked_cubes(cells, jderived, jknown, fixed, h, nm, rows, cols, pairs, cols_add_up,
+				 open_province, threshold)) {
+			for (size_t i = 0; i < N; i++)
+				fixed[i] = fixed[i] || h[i];
+			stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
+					    threshold);
+		}
+		memcpy(hidden, h, (size_t)nm * (size_t)n * sizeof *hidden);
+		memcpy(province_hidden, &h[(size_t)nm * (size_t)n], (size_t)n * sizeof *hidden);
+	}
+	free(cells);
+	free(jk);
+	free(jd);
+	free(fixed);
+	free(h);
+	free(jc);
+	free(jl);
+	return ok;
+}
+
+bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
+			  bool cols_add_up, const bool *known, const int *eq_cells,
+			  const int *eq_len, int neq, int threshold, long long *province,
+			  bool *province_hidden, bool *hidden)
+{
+	bool *pairs = calloc((size_t)cols * (size_t)cols, sizeof *pairs);
+	if (!pairs)
+		return false;
+	for (int a = 0; rows_add_up && a < cols; a++)
+		for (int b = 0; b < cols; b++)
+			pairs[a * cols + b] = a != b;
+	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, false, known,
+				 eq_cells,
+				 eq_len, neq, threshold, province, province_hidden, hidden);
+	free(pairs);
+	return ok;
+}
+
+/* The two flows of a cube in a balance (linked_cubes' pairs): +-1 on both
+ * keeps start + flows = end and the natural and migratory balances. */
+static bool balance_pair(int a, int b)
+{
+	bool in_a = a == STATS_B_IN_IT || a == STATS_B_IN_ABROAD || a == STATS_B_IN_OTHER;
+	bool in_b = b == STATS_B_IN_IT || b == STATS_B_IN_ABROAD || b == STATS_B_IN_OTHER;
+	bool out_a = a == STATS_B_OUT_IT || a == STATS_B_OUT_ABROAD || a == STATS_B_OUT_OTHER;
+	bool out_b = b == STATS_B_OUT_IT || b == STATS_B_OUT_ABROAD || b == STATS_B_OUT_OTHER;
+	if (a == b)
+		return false;
+	if ((a == STATS_B_BIRTHS && b == STATS_B_DEATHS) || (a == STATS_B_DEATHS && b == STATS_B_BIRTHS))
+		return true;
+	return (in_a || out_a) && (in_b || out_b);
+}
+
+bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm, int threshold,
+				  bool province_hidden[][STATS_B_COLS],
+				  bool (*hidden)[3][STATS_B_COLS])
+{
+	enum { N = 3 * STATS_B_COLS };
+	long long one[N];
+	bool derived[N] = {0}, known[N] = {0}, pairs[STATS_B_COLS * STATS_B_COLS];
+	int eq_cells[BALANCE_EQ_CELLS], eq_len[3 * STATS_BALANCE_IDENTITIES + STATS_B_COLS];
+	int neq = 0, nc = 0;
+	long long province[N];
+	if (nm <= 0)
+		return false;
+	/* the identities, derived and known cells: the same for every member */
+	balance_cells(v[0], 0, one, derived, known, eq_cells, &nc, eq_len, &neq);
+	for (int a = 0; a < STATS_B_COLS; a++)
+		for (int b = 0; b < STATS_B_COLS; b++)
+			pairs[a * STATS_B_COLS + b] = balance_pair(a, b);
+	return protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, known,
+			      eq_cells, eq_len, neq, threshold, province, &province_hidden[0][0],
+			      &hidden[0][0][0]);
+}
+
 /* ------------------------------------------------------------ a table */
 
 struct grid {
@@ -739,6 +971,33 @@ bool stats_ages_protect(const long long age[2][STATS_AGES], int threshold, bool 
 	return ok;
 }
 
+bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int threshold,
+			       bool province_hidden[][3], bool (*hidden)[STATS_AGES + 1][3])
+{
+	enum { N = (AGES + 1) * 3 };
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	long long a[2][AGES], province[N];
+	long long *cells = nm > 0 ? malloc((size_t)nm * N * sizeof *cells) : NULL;
+	bool ok = cells != NULL;
+	/* each member's cells as its POSAS lays them out; the identities and
+	 * the known totals (the same for all) from the last one's */
+	for (int k = 0; ok && k < nm; k++) {
+		grid_release(&g);
+		memcpy(a, age[k], sizeof a);
+		ok = fill_ages(&g, a, "", "") && !g.oom;
+		if (ok)
+			memcpy(&cells[(size_t)k * N], g.v, N * sizeof *cells);
+	}
+	if (ok)
+		ok = stats_protect_linked(cells, nm, AGES + 1, 3, true, true, g.known, g.eq_cells,
+					  g.eq_len, g.neq, threshold, province, &province_hidden[0][0],
+					  &hidden[0][0][0]);
+	grid_release(&g);
+	free(cells);
+	return ok;
+}
+
 bool stats_age_groups_hidden(const bool hidden[][3], bool group[3])
 {
 	group[0] = group[1] = group[2] = false;
@@ -781,24 +1040,176 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 }
 
 /* The block of all states (the last) is STRASA: its cells hidden exactly
- * as the strasa table hides them, fixed; the other blocks protect the
- * identities over the states around it.  False when out of memory. */
-static bool strasa_block_fix(struct grid *g, int threshold)
+ * as the strasa table hides them, fixed (ages_fix_linked, below); the
+ * other blocks protect the identities over the states around it. */
+struct linked_cache;
+static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
+			       const char *comuni, int on, bool foreign, int threshold,
+			       struct vis_error *e);
+
+/* ------------------------------------------------------------ a whole province */
+
+struct siblings {
+	char prefix[4];
+	char (*code)[8];
+	size_t n, cap;
+	bool oom;
+};
+
+static int add_sibling(void *ctx, const char *comune, int64_t first, int64_t last)
 {
-	int r0 = g->rows - (AGES + 1);
-	long long age[2][AGES];
-	bool h[AGES + 1][3];
-	for (int k = 0; k < AGES; k++) {
-		age[1][k] = *at(g, r0 + k, 0);
-		age[0][k] = *at(g, r0 + k, 1);
+	(void)first;
+	(void)last;
+	struct siblings *sb = ctx;
+	if (strncmp(comune, sb->prefix, 3) || strlen(comune) >= sizeof *sb->code)
+		return 0;
+	if (!grow((void **)&sb->code, &sb->cap, sb->n, sizeof *sb->code, 64)) {
+		sb->oom = true;
+		return 1;
 	}
-	if (!stats_ages_protect((const long long(*)[AGES])age, threshold, h))
-		return false;
-	for (int k = 0; k <= AGES; k++)
-		for (int c = 0; c < 3; c++)
-			if (!grid_fix(g, r0 + k, c, h[k][c]))
-				return false;
-	return true;
+	snprintf(sb->code[sb->n++], sizeof *sb->code, "%s", comune);
+	return 0;
+}
+
+static int cmp_code8(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			  struct stats_linked_ages *l, struct vis_error *e)
+{
+	memset(l, 0, sizeof *l);
+	struct siblings sb = {0};
+	snprintf(sb.prefix, sizeof sb.prefix, "%.3s", comune);
+	vis_err rc = store_import_span_each(s, add_sibling, &sb, e);
+	if (!rc && sb.oom)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (rc || !sb.n) {
+		free(sb.code);
+		return rc;
+	}
+	qsort(sb.code, sb.n, sizeof *sb.code, cmp_code8);
+	l->nm = (int)sb.n;
+	l->code = sb.code;
+	l->age = calloc(sb.n, sizeof *l->age);
+	l->hidden = calloc(sb.n, sizeof *l->hidden);
+	struct on_date *a = malloc(sizeof *a);
+	struct stats_table_query *q = calloc(1, sizeof *q);
+	if (!l->age || !l->hidden || !a || !q)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (size_t k = 0; !rc && k < sb.n; k++) {
+		q->table = foreign ? STATS_STRASA : STATS_POSAS;
+		str_copy_known(q->comuni, sizeof q->comuni, sb.code[k], __FILE__, __LINE__);
+		memset(a, 0, sizeof *a);
+		a->q = q;
+		a->on = on;
+		rc = store_person_each_at(s, sb.code[k], on, add_resident, a, e);
+		memcpy(l->age[k], a->age, sizeof a->age);
+	}
+	/* one municipality imported: the province is that municipality, and
+	 * its table is protected alone */
+	if (!rc && !(l->nm == 1 ? stats_ages_protect((const long long(*)[AGES])l->age[0], threshold,
+						     l->hidden[0])
+				: stats_ages_protect_linked((const long long(*)[2][AGES])l->age, l->nm,
+							    threshold, l->province_hidden, l->hidden)))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (!rc && l->nm == 1)
+		memcpy(l->province_hidden, l->hidden[0], sizeof l->province_hidden);
+	free(a);
+	free(q);
+	if (rc)
+		stats_linked_ages_release(l);
+	return rc;
+}
+
+void stats_linked_ages_release(struct stats_linked_ages *l)
+{
+	free(l->code);
+	free(l->age);
+	free(l->hidden);
+	memset(l, 0, sizeof *l);
+}
+
+int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune)
+{
+	for (int k = 0; k < l->nm; k++)
+		if (!strcmp(l->code[k], comune))
+			return k;
+	return -1;
+}
+
+/* True when comuni (comma-separated) names exactly l's municipalities:
+ * the whole province. */
+static bool linked_whole(const struct stats_linked_ages *l, const char *comuni)
+{
+	int n = 0;
+	for (const char *p = comuni; *p;) {
+		size_t len = strcspn(p, ",");
+		char c[8];
+		if (len >= sizeof c)
+			return false;
+		snprintf(c, sizeof c, "%.*s", (int)len, p);
+		if (stats_linked_ages_find(l, c) < 0)
+			return false;
+		n++;
+		p += len + (p[len] == ',');
+	}
+	return n == l->nm;
+}
+
+/* The linked protection of the province last computed (a pool's members
+ * one after the other share it): valid when l.nm. */
+struct linked_cache {
+	char prefix[4];
+	int on, threshold;
+	bool foreign;
+	struct stats_linked_ages l;
+};
+
+/* The POSAS (foreign: STRASA) cells of g from row r0 for a municipality
+ * or a whole province (comuni), fixed as the linked protection hides
+ * them (stats_ages_linked; kept in cache when not NULL);
+ * VIS_ERR_INTERNAL when comuni is neither. */
+static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
+			       const char *comuni, int on, bool foreign, int threshold,
+			       struct vis_error *e)
+{
+	struct linked_cache own = {0}, *c = cache ? cache : &own;
+	vis_err rc = VIS_OK;
+	if (!c->l.nm || strncmp(c->prefix, comuni, 3) || c->on != on || c->foreign != foreign ||
+	    c->threshold != threshold) {
+		stats_linked_ages_release(&c->l);
+		rc = stats_ages_linked(s, comuni, on, foreign, threshold, &c->l, e);
+		if (rc)
+			return rc;
+		snprintf(c->prefix, sizeof c->prefix, "%.3s", comuni);
+		c->on = on;
+		c->foreign = foreign;
+		c->threshold = threshold;
+	}
+	const struct stats_linked_ages *l = &c->l;
+	int k = strchr(comuni, ',') ? -1 : stats_linked_ages_find(l, comuni);
+	bool whole = linked_whole(l, comuni);
+	/* a municipality of a pool the register has not imported: nobody
+	 * lives there for it, no cell to protect */
+	if (k < 0 && !whole && !strchr(comuni, ',')) {
+		stats_linked_ages_release(&own.l);
+		return VIS_OK;
+	}
+	if (k < 0 && !whole)
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.64s: né un comune né una provincia intera",
+				   comuni);
+	const bool(*h)[3] = whole ? (const bool(*)[3])l->province_hidden
+				  : (const bool(*)[3])(k >= 0 ? l->hidden[k] : NULL);
+	for (int a = 0; !rc && a <= AGES; a++)
+		for (int x = 0; x < 3; x++)
+			if (!grid_fix(g, r0 + a, x, h[a][x])) {
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				break;
+			}
+	stats_linked_ages_release(&own.l);
+	return rc;
 }
 
 /* ------------------------------------------------------------ by locality and street */
@@ -988,10 +1399,17 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		g->extra_ctx = *age_sum;
 		/* the total row's age groups are sums of POSAS's single years:
 		 * hidden as POSAS hides them (stats_age_groups_hidden) */
-		bool h[AGES + 1][3], grp[3];
-		if (!stats_ages_protect((const long long(*)[AGES])b.ages, threshold, h))
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-		g->ages_hidden = stats_age_groups_hidden((const bool(*)[3])h, grp);
+		bool grp[3];
+		struct stats_linked_ages l;
+		vis_err lrc = stats_ages_linked(s, q->comuni, on, false, threshold, &l, e);
+		int k = lrc ? -1 : stats_linked_ages_find(&l, q->comuni);
+		rc = lrc;
+		if (!rc && k < 0)
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.8s: comune non importato", q->comuni);
+		if (!rc)
+			g->ages_hidden = stats_age_groups_hidden((const bool(*)[3])l.hidden[k], grp);
+		if (!lrc)
+			stats_linked_ages_release(&l);
 		for (int i = 0; !rc && i < 3; i++)
 			if (!grid_fix(g, rows, A_YOUNG + i, grp[i]))
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
@@ -1365,7 +1783,7 @@ static int cmp_state(const void *x, const void *y)
 
 static vis_err table_compute(struct store *s, const struct refdata *rd,
 			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
-			     json_t **out, struct vis_error *e);
+			     struct linked_cache *cache, json_t **out, struct vis_error *e);
 
 /* The table of a pool of municipalities (q->comuni "" or several): each
  * member's computed as when asked alone (same dates, same threshold),
@@ -1378,6 +1796,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 			  int cov_from, int cov_to, json_t **out, struct vis_error *e)
 {
 	struct members m = {0};
+	struct linked_cache cache = {0};
 	vis_err rc = pool_members(s, q->comuni, &m, e);
 	struct stats_table_query *one = rc ? NULL : malloc(sizeof *one);
 	if (!rc && !one)
@@ -1387,13 +1806,48 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < m.n; i++) {
+	/* POSAS: a whole province (every municipality of it the register
+	 * imports) is one part, protected as one territory
+	 * (stats_ages_linked); the other members each a part.  Not STRASA:
+	 * a pool's block of all states of strasa_cittadinanza_eta is the
+	 * sum of its members', and a STRASA cell published there while that
+	 * block hides it would give back a state's cell hidden alone in
+	 * the identity over the states. */
+	bool by_province = q->table == STATS_POSAS;
+	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
+		next = i + 1;
+		struct siblings sb = {0};
+		snprintf(sb.prefix, sizeof sb.prefix, "%.3s", m.code[i]);
+		if (by_province)
+			rc = store_import_span_each(s, add_sibling, &sb, e);
+		if (!rc && sb.oom)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		size_t j = i;
+		while (j < m.n && !strncmp(m.code[j], m.code[i], 3))
+			j++;
+		bool whole = !rc && by_province && sb.n > 1 && j - i == sb.n;
+		if (whole)
+			qsort(sb.code, sb.n, sizeof *sb.code, cmp_code8);
+		for (size_t x = 0; whole && x < sb.n; x++)
+			whole = !strcmp(sb.code[x], m.code[i + x]);
+		if (whole) {
+			/* the members are in code order, each once: all of the
+			 * province's when as many */
+			for (size_t x = i + 1; x < j; x++) {
+				size_t len = strlen(one->comuni);
+				snprintf(one->comuni + len, sizeof one->comuni - len, ",%s", m.code[x]);
+			}
+			next = j;
+		}
+		free(sb.code);
+		if (rc)
+			break;
 		json_t *mdoc = NULL, *row;
 		size_t k;
 		/* within the pool's period covered, so within the member's */
-		rc = table_compute(s, rd, one, today, cov_from, cov_to, &mdoc, e);
+		rc = table_compute(s, rd, one, today, cov_from, cov_to, &cache, &mdoc, e);
 		json_array_foreach(rc ? NULL : json_object_get(mdoc, "righe"), k, row)
 			if (!rc && !pool_row_add(rows, index, row, code, name))
 				rc = vis_error_set(e, VIS_ERR_INTERNAL,
@@ -1437,6 +1891,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_decref(index);
 	free(one);
 	free(m.code);
+	stats_linked_ages_release(&cache.l);
 	return rc;
 }
 
@@ -1460,14 +1915,14 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 		return rc;
 	if (!q->comuni[0] || strchr(q->comuni, ','))
 		return pool_table(s, rd, q, today, on, cov_from, cov_to, out, e);
-	return table_compute(s, rd, q, today, cov_from, cov_to, out, e);
+	return table_compute(s, rd, q, today, cov_from, cov_to, NULL, out, e);
 }
 
 /* One municipality's table (q's dates checked against cov_from..cov_to,
  * the period covered, by the caller). */
 static vis_err table_compute(struct store *s, const struct refdata *rd,
 			     const struct stats_table_query *q, int today, int cov_from, int cov_to,
-			     json_t **out, struct vis_error *e)
+			     struct linked_cache *cache, json_t **out, struct vis_error *e)
 {
 	int threshold = q->threshold > 0 ? q->threshold : 3;
 	int year = q->year ? q->year : DATE_YEAR(today);
@@ -1548,6 +2003,11 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {
 				if (!fill_ages(&g, a->age, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				/* a municipality with its province, or the whole
+				 * province (docs/api.md, "Pools") */
+				if (!rc)
+					rc = ages_fix_linked(s, cache, &g, 0, q->comuni, on,
+							     q->table == STATS_STRASA, threshold, e);
 				title = q->table == STATS_POSAS
 					? "Popolazione residente per sesso ed età"
 					: "Cittadini stranieri residenti per sesso ed età";
@@ -1557,9 +2017,11 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 								 "Età", "Maschi", "Femmine", "Totale"};
 				colnames = ce;
 				title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
-				if (!fill_citizenship_ages(&g, a, rd, code, name) ||
-				    !strasa_block_fix(&g, threshold))
+				if (!fill_citizenship_ages(&g, a, rd, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				if (!rc)
+					rc = ages_fix_linked(s, cache, &g, g.rows - (AGES + 1), q->comuni, on,
+							     true, threshold, e);
 			} else if (!rc && q->table == STATS_STRASA_CITT) {
 				static const char *const cc[] = {"Codice territorio", "Territorio",
 								 "Codice cittadinanza", "Paese di cittadinanza",

@@ -16,7 +16,13 @@
  * cells another publication protects (STRASA's, the months of a year,
  * POSAS's single years under the age groups) hidden as it hides them;
  * a pool of municipalities as the sum of its members' tables, each
- * protected alone (stats_pool_add).
+ * protected alone (stats_pool_add); POSAS and STRASA of a municipality
+ * protected jointly with its province (stats_protect_linked,
+ * stats_ages_linked), a pool's POSAS cut into whole provinces (each
+ * protected as one territory) and single municipalities; the balance of
+ * a whole province by the same rule (stats_balance_protect_linked, not
+ * yet used by a publication: the balances are still pooled by
+ * stats_pool_add).
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
@@ -168,6 +174,77 @@ void stats_year_balance_protect(const long long months[][3][STATS_B_COLS], int n
  * pool's, as for a year beside its months (stats_year_balance_protect). */
 void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 		    const bool *member_hidden, int n);
+
+/* Hierarchical (linked-table) protection of a whole province and its
+ * municipalities (issue #17): nm members' tables of the same shape,
+ * rows x cols cells each (members[k * rows * cols + r * cols + c]; known,
+ * eq_cells, eq_len, neq describe one of them as for stats_protect; each
+ * row adds up to its last column when rows_add_up, each column to its
+ * last row when cols_add_up).  The province's table, province[i] the sum
+ * of the members' cell i, is protected as ONE territory (stats_protect)
+ * into province_hidden, but for its known totals, hidden where a
+ * member's are when protected alone (as in a pool: the known totals are
+ * hidden alike in every table, the members' never to protect another
+ * cell); then the members are protected jointly
+ * (stats_protect_fixed over all of them at once): each one's cells and
+ * identities, the province's cells fixed (published ones known, hidden
+ * ones hidden) and, for every cell position i, the identity "the
+ * members' i add up to the province's i", so no member's hidden cell is
+ * alone there either; then every small hidden cell, of a member or of
+ * the province, gets a 2 x 2 x 2 cube of hidden cells (members or the
+ * province, rows, columns) so that the system as a whole determines none
+ * (a cell a differencing attacker would get from identities each with
+ * two hidden cells), and the identities are protected again around the
+ * cells it added.  hidden[k * rows * cols + i] is member k's.  Every
+ * identity of a member holds as when it is protected alone; a member
+ * asked alone must publish these cells, not its own protection's.  False
+ * when out of memory. */
+bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
+			  bool cols_add_up, const bool *known, const int *eq_cells,
+			  const int *eq_len, int neq, int threshold, long long *province,
+			  bool *province_hidden, bool *hidden);
+
+/* POSAS (or STRASA) of a whole province by stats_protect_linked: age[k]
+ * member k's counts (women, men) by single year; province_hidden the
+ * province's table as stats_ages_protect hides it for the summed counts,
+ * hidden[k] member k's cells, jointly.  False when out of memory. */
+bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int threshold,
+			       bool province_hidden[][3], bool (*hidden)[STATS_AGES + 1][3]);
+
+/* One period of the demographic balance of a whole province by
+ * stats_protect_linked: v[k] member k's (rows men, women, total, as for
+ * stats_balance_protect: the start and the end known, the natural and
+ * migratory balances derived, each row's identities and men + women =
+ * total); province_hidden the province's period protected as one
+ * territory, hidden[k] member k's, jointly; the cubes of hidden cells
+ * over two flows whose +-1 keeps every identity of the row (births and
+ * deaths, registrations and cancellations).  Each period alone: start
+ * and end are known, so no identity links two periods; a year beside
+ * its months hides a cell where one of its months does (as
+ * stats_year_balance_protect).  False when out of memory or nm < 1. */
+bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm, int threshold,
+				  bool province_hidden[][STATS_B_COLS],
+				  bool (*hidden)[3][STATS_B_COLS]);
+
+/* POSAS (foreign: STRASA) of the whole province of `comune` (its first
+ * three digits: every municipality of it the register has imported) on
+ * the end of day `on`, by stats_ages_protect_linked: the one protection
+ * every publication of those municipalities' single years uses (the
+ * tables, the age groups by locality and in the series, the bulletin).
+ * A province with one municipality imported is protected alone; with
+ * none, l->nm is 0. */
+struct stats_linked_ages {
+	int nm;                                   /* municipalities, in code order */
+	char (*code)[8];
+	long long (*age)[2][STATS_AGES];          /* [women, men][age] */
+	bool (*hidden)[STATS_AGES + 1][3];        /* as stats_ages_protect lays them out */
+	bool province_hidden[STATS_AGES + 1][3];
+};
+vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			  struct stats_linked_ages *l, struct vis_error *e);
+void stats_linked_ages_release(struct stats_linked_ages *l);
+/* The index of comune in l, -1 when not one of them. */
+int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune);
 
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */

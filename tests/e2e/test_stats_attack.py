@@ -35,7 +35,11 @@ is the sum of its members' same unknowns (a state a member's citizenship
 tables do not list: none of its citizens there, 0) -- the geographic
 differencing of issue #17 (a cell hidden in A, published in B and in A+B).
 by=provincia and by=comune series are the pool's and the members' (the
-province 036 is the pool of both municipalities here)."""
+province 036 is the pool of both municipalities here).  The pool is the
+whole province 036: its POSAS is protected as one territory, each
+municipality's POSAS and STRASA jointly with it (docs/api.md, "Pools"),
+and must hide fewer cells than the union of the members' (the rule
+before)."""
 import csv
 import datetime
 import io
@@ -609,6 +613,7 @@ def test_attack():
     asked = refused = 0   # tables of single days and balances over days (read_days)
     days_found = []
     both = {}   # unknowns one publication hides and another publishes, by kind
+    gain = [0, 0]   # the province's POSAS: hidden cells, and by the union rule
     for seed in (3, 11, 29):
         pop = {"persons": 260, "comuni": "036023,036005", "seed": seed, "days": DAYS}
         with Server(population=pop) as srv:
@@ -645,6 +650,19 @@ def test_attack():
                     t = Territory(atk, pool)
                     read_all(get, get_text, get_summary, pool, thr, t)
                     link(atk, t, tuple(one.values()))
+                    # the whole province 036 protected as one territory
+                    # (docs/api.md, "Pools"): its POSAS hides fewer cells
+                    # than the union of its members' hidden ones, which
+                    # the union rule hid
+                    for name in ("posas",):
+                        url = (f"/api/v1/stats/tables?table={name}&threshold={thr}"
+                               f"&date=2026-02-01&comuni=")
+                        cells = [[x is None for x in r[3:]] for r in get(url + pool)["righe"]]
+                        members = [[[x is None for x in r[3:]] for r in get(url + c)["righe"]]
+                                   for c in one]
+                        gain[0] += sum(map(sum, cells))
+                        gain[1] += sum(any(m[i][j] for m in members)
+                                       for i in range(len(cells)) for j in range(3))
                     if not pool:
                         # the map's series: by province (036: the pool of
                         # both) and by municipality, the same unknowns
@@ -671,7 +689,10 @@ def test_attack():
           f"{len(found)} small counts among them (by territory: {where or 'none'}); "
           f"hidden in one publication and published in another: {both or 'none'}; "
           f"tables of days asked {asked}, refused {refused}; small one-day changes of a "
-          f"published cell {len(days_found)}")
+          f"published cell {len(days_found)}; the province's posas hides {gain[0]} "
+          f"cells, {gain[1]} by the union rule")
+    check(gain[0] < gain[1], f"the whole province protected as one territory: {gain[0]} hidden "
+          f"cells, not fewer than the union of its members' ({gain[1]})")
     check(hidden > 0, "the tables hide something (small municipalities)")
     check(not found, "hidden small counts recovered by combining what is published:\n"
           + "\n".join(found[:40]))

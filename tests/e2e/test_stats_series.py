@@ -146,8 +146,10 @@ def test_series():
                         hidden = [n for n in ident if docs[n][k] is None]
                         check(len(hidden) != 1, f"{c} t{thr} month {k}: {hidden} alone hidden in {ident}")
         # (112 before the age groups and the average age followed POSAS's
-        # hidden single years, 84 since: the cost in these small ones)
-        check(published > 70, f"most values are published ({published})")
+        # hidden single years, 84 since, 70 since each municipality's POSAS
+        # is protected jointly with its province's: the cost in these
+        # small ones)
+        check(published > 60, f"most values are published ({published})")
         # not vacuous: %.17g would have written some of them longer
         check(shorter > 0, f"reals whose %.17g text is longer: {shorter}")
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cf/cf.h"
@@ -452,6 +453,562 @@ static void test_pool_of_members(void **state)
 	assert_true(old_leaks > 100);
 }
 
+/* The small hidden cells (1 to thr-1, not a balance) an exact attacker
+ * determines from n cells, the hidden ones the unknowns, under the nr
+ * identities coef[r * n + i] (sum of coef * cell = 0): the system
+ * brought to reduced row echelon form, an unknown is determined when its
+ * pivot row has no free unknown left. */
+static int exact_recovered(const long long *cells, const bool *hidden, const bool *derived, int n,
+			   const int *coef, int nr, int thr)
+{
+	int nu = 0;
+	int *var = malloc((size_t)n * sizeof *var);
+	for (int i = 0; i < n; i++)
+		var[i] = hidden[i] ? nu++ : -1;
+	double *m = calloc((size_t)nr * (size_t)(nu + 1) + 1, sizeof *m);
+	int rows = 0;
+	for (int r = 0; r < nr; r++) {
+		bool any = false;
+		double *row = &m[(size_t)rows * (nu + 1)];
+		for (int i = 0; i < n; i++) {
+			int c = coef[(size_t)r * n + i];
+			if (!c)
+				continue;
+			if (var[i] >= 0) {
+				row[var[i]] += c;
+				any = true;
+			} else {
+				row[nu] -= c * (double)cells[i];
+			}
+		}
+		if (any)
+			rows++;
+		else
+			memset(row, 0, (size_t)(nu + 1) * sizeof *row);
+	}
+	int *pivot = malloc(((size_t)nu + 1) * sizeof *pivot);
+	int rank = 0;
+	for (int col = 0; col < nu && rank < rows; col++) {
+		int best = -1;
+		for (int r = rank; r < rows; r++)
+			if (fabs(m[(size_t)r * (nu + 1) + col]) > 1e-9 &&
+			    (best < 0 || fabs(m[(size_t)r * (nu + 1) + col]) >
+						 fabs(m[(size_t)best * (nu + 1) + col])))
+				best = r;
+		if (best < 0)
+			continue;
+		for (int j = 0; j <= nu; j++) {
+			double t = m[(size_t)rank * (nu + 1) + j];
+			m[(size_t)rank * (nu + 1) + j] = m[(size_t)best * (nu + 1) + j];
+			m[(size_t)best * (nu + 1) + j] = t;
+		}
+		double pv = m[(size_t)rank * (nu + 1) + col];
+		for (int j = 0; j <= nu; j++)
+			m[(size_t)rank * (nu + 1) + j] /= pv;
+		for (int r = 0; r < rows; r++) {
+			double f = m[(size_t)r * (nu + 1) + col];
+			if (r == rank || fabs(f) < 1e-12)
+				continue;
+			for (int j = 0; j <= nu; j++)
+				m[(size_t)r * (nu + 1) + j] -= f * m[(size_t)rank * (nu + 1) + j];
+		}
+		pivot[rank++] = col;
+	}
+	int found = 0;
+	for (int r = 0; r < rank; r++) {
+		bool alone = true;
+		for (int j = 0; j < nu && alone; j++)
+			alone = j == pivot[r] || fabs(m[(size_t)r * (nu + 1) + j]) < 1e-9;
+		for (int i = 0; alone && i < n; i++)
+			if (var[i] == pivot[r] && !derived[i] && cells[i] > 0 && cells[i] < thr)
+				found++;
+	}
+	free(var);
+	free(m);
+	free(pivot);
+	return found;
+}
+
+/* The small hidden cells (1 to thr-1) a differencing attacker determines
+ * from a province's POSAS and its nm members' (cells and hidden flags:
+ * members' blocks, then the province's), knowing every published cell
+ * and the identities of each (men + women = total, the ages = the total
+ * row) and "the members' cell i adds up to the province's"
+ * (exact_recovered).  Only the first `ages` single years may be non-zero. */
+static int linked_recovered(const long long *cells, const bool *hidden, int nm, int ages, int thr)
+{
+	enum { N = AGES_CELLS };
+	int nb = nm + 1, n = nb * N, nr = 0;
+	int rows_max = nb * (STATS_AGES + 1 + 3) + N;
+	int *coef = calloc((size_t)rows_max * (size_t)n, sizeof *coef);
+	bool *derived = calloc((size_t)n, sizeof *derived);
+	assert_non_null(coef);
+	assert_non_null(derived);
+#define EQ(cell, c) (coef[(size_t)nr * n + (cell)] += (c))
+	for (int b = 0; b < nb; b++) {
+		int o = b * N;
+		for (int a = 0; a <= STATS_AGES; a++, nr++) {
+			EQ(o + a * 3, 1);
+			EQ(o + a * 3 + 1, 1);
+			EQ(o + a * 3 + 2, -1);
+		}
+		for (int c = 0; c < 3; c++, nr++) {
+			for (int a = 0; a < STATS_AGES; a++)
+				EQ(o + a * 3 + c, 1);
+			EQ(o + STATS_AGES * 3 + c, -1);
+		}
+	}
+	for (int i = 0; i < N; i++, nr++) {
+		for (int k = 0; k < nm; k++)
+			EQ(k * N + i, 1);
+		EQ(nm * N + i, -1);
+	}
+#undef EQ
+	int found = exact_recovered(cells, hidden, derived, n, coef, nr, thr);
+	(void)ages;
+	free(coef);
+	free(derived);
+	return found;
+}
+
+/* POSAS's cells (men, women, total by age, then the totals) of counts
+ * age[women, men][a]. */
+static void ages_cells(const long long age[2][STATS_AGES], long long *c)
+{
+	memset(c, 0, AGES_CELLS * sizeof *c);
+	for (int a = 0; a < STATS_AGES; a++) {
+		c[a * 3] = age[1][a];
+		c[a * 3 + 1] = age[0][a];
+		c[a * 3 + 2] = age[0][a] + age[1][a];
+		for (int x = 0; x < 3; x++)
+			c[STATS_AGES * 3 + x] += c[a * 3 + x];
+	}
+}
+
+/* A whole province by the hierarchical rule (stats_ages_protect_linked):
+ * the province protected as one territory, its members jointly with the
+ * province's cells fixed.  On random small provinces a differencing
+ * attacker (members, province, "the members add up to the province")
+ * determines no small hidden cell; the province hides far fewer cells
+ * than the union rule (a cell hidden when one member's is), the members
+ * a few more than alone.  The per-answer protection (each protected on
+ * its own) gives small cells back: the test fails on it. */
+static void test_province_linked(void **state)
+{
+	(void)state;
+	srand(1717);
+	enum { MAXM = 6, AG = 12 };
+	int old_found = 0, union_found = 0, hier_found = 0;
+	int union_h = 0, hier_h = 0, alone_h = 0, joint_h = 0;
+	for (int t = 0; t < 60; t++) {
+		int nm = 2 + rand() % (MAXM - 1), thr = 3 + rand() % 2;
+		static long long age[MAXM][2][STATS_AGES];
+		memset(age, 0, sizeof age);
+		for (int k = 0; k < nm; k++)
+			for (int sx = 0; sx < 2; sx++)
+				for (int a = 0; a < AG; a++)
+					age[k][sx][a] = rand() % 3 ? rand() % 6 : 0;
+		static bool hm[MAXM][STATS_AGES + 1][3], ph[STATS_AGES + 1][3];
+		static long long cells[(MAXM + 1) * AGES_CELLS];
+		static bool hid[(MAXM + 1) * AGES_CELLS], old[(MAXM + 1) * AGES_CELLS];
+		assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])age, nm, thr, ph,
+						      hm));
+		long long sum[2][STATS_AGES];
+		memset(sum, 0, sizeof sum);
+		for (int k = 0; k < nm; k++) {
+			ages_cells((const long long(*)[STATS_AGES])age[k], &cells[k * AGES_CELLS]);
+			memcpy(&hid[k * AGES_CELLS], hm[k], sizeof hm[k]);
+			assert_false(ages_lone_hidden((const bool(*)[3])hm[k]));
+			assert_true(stats_ages_protect((const long long(*)[STATS_AGES])age[k], thr,
+						       (bool(*)[3])&old[k * AGES_CELLS]));
+			for (int sx = 0; sx < 2; sx++)
+				for (int a = 0; a < STATS_AGES; a++)
+					sum[sx][a] += age[k][sx][a];
+		}
+		ages_cells((const long long(*)[STATS_AGES])sum, &cells[nm * AGES_CELLS]);
+		memcpy(&hid[nm * AGES_CELLS], ph, sizeof ph);
+		/* the province as one territory: stats_ages_protect of the sum */
+		bool alone[AGES_CELLS];
+		assert_true(stats_ages_protect((const long long(*)[STATS_AGES])sum, thr, (bool(*)[3])alone));
+		/* but its totals by sex (known), hidden where a member's are */
+		for (int c = 0; c < 3; c++) {
+			bool any = false;
+			for (int k = 0; k < nm; k++)
+				any = any || old[k * AGES_CELLS + STATS_AGES * 3 + c];
+			alone[STATS_AGES * 3 + c] = any;
+		}
+		assert_memory_equal(alone, ph, sizeof alone);
+		memcpy(&old[nm * AGES_CELLS], alone, sizeof alone);
+		hier_found += linked_recovered(cells, hid, nm, AG, thr);
+		/* the linking identities: no hidden cell alone in one */
+		for (int i = 0; i < AGES_CELLS; i++) {
+			int n = hid[nm * AGES_CELLS + i];
+			for (int k = 0; k < nm; k++)
+				n += hid[k * AGES_CELLS + i];
+			assert_int_not_equal(n, 1);
+		}
+		old_found += linked_recovered(cells, old, nm, AG, thr);
+		for (int i = 0; i < AGES_CELLS; i++) {
+			bool any = false;
+			for (int k = 0; k < nm; k++) {
+				any = any || old[k * AGES_CELLS + i];
+				alone_h += old[k * AGES_CELLS + i];
+				joint_h += hid[k * AGES_CELLS + i];
+			}
+			union_h += any;
+			hier_h += hid[nm * AGES_CELLS + i];
+			/* the union rule, for the attacker's sake: provably safe */
+			old[nm * AGES_CELLS + i] = any;
+		}
+		union_found += linked_recovered(cells, old, nm, AG, thr);
+	}
+	print_message("province: union rule %d hidden cells, hierarchical %d; members: alone %d, "
+		      "jointly %d; small cells recovered: per-answer %d, union %d, hierarchical %d\n",
+		      union_h, hier_h, alone_h, joint_h, old_found, union_found, hier_found);
+	/* the attacker finds what the per-answer rule gives back, nothing
+	 * under the union rule (a sum of published parts) */
+	assert_true(old_found > 0);
+	assert_int_equal(union_found, 0);
+	assert_true(hier_h < union_h);
+	/* the greedy rule alone over the linked tables (three dimensions:
+	 * member, age, sex) left 3 small cells determined by the whole system
+	 * although no identity had a lone hidden cell; the cubes leave none */
+	assert_int_equal(hier_found, 0);
+}
+
+/* The balance of a province: blocks of nm members then the province,
+ * each nper months then their year, each period men, women, total by
+ * column (enum stats_flow). */
+enum { BAL_MAXM = 4, BAL_MAXP = 3, BAL_CELLS = 3 * STATS_B_COLS };
+#define BAL_AT(b, p, sx, c) ((((b) * (BAL_MAXP + 1) + (p)) * 3 + (sx)) * STATS_B_COLS + (c))
+#define BAL_N ((BAL_MAXM + 1) * (BAL_MAXP + 1) * BAL_CELLS)
+
+/* Every identity an attacker of the balance knows, into coef (rows of
+ * BAL_N): each period's rows (start + flows = end, births - deaths =
+ * natural, registrations - cancellations = migratory, start + balances
+ * = end) and men + women = total; the members add up to the province in
+ * every cell; a year's flows are the sums of its months', its start the
+ * first month's, its end the last one's; a month's end the next one's
+ * start.  Returns how many. */
+static int balance_identities(int nm, int nper, int *coef)
+{
+	int nr = 0;
+#define EQ(cell, c) (coef[(size_t)nr * BAL_N + (cell)] += (c))
+	int sign[STATS_B_COLS] = {0};
+	sign[STATS_B_START] = sign[STATS_B_BIRTHS] = sign[STATS_B_IN_IT] = sign[STATS_B_IN_ABROAD] =
+		sign[STATS_B_IN_OTHER] = 1;
+	sign[STATS_B_DEATHS] = sign[STATS_B_OUT_IT] = sign[STATS_B_OUT_ABROAD] =
+		sign[STATS_B_OUT_OTHER] = sign[STATS_B_END] = -1;
+	for (int b = 0; b <= nm; b++)
+		for (int p = 0; p <= nper; p++) {
+			int pp = p == nper ? BAL_MAXP : p;
+			for (int sx = 0; sx < 3; sx++) {
+				for (int c = 0; c < STATS_B_COLS; c++)
+					EQ(BAL_AT(b, pp, sx, c), sign[c]);
+				nr++;
+				EQ(BAL_AT(b, pp, sx, STATS_B_BIRTHS), 1);
+				EQ(BAL_AT(b, pp, sx, STATS_B_DEATHS), -1);
+				EQ(BAL_AT(b, pp, sx, STATS_B_NATURAL), -1);
+				nr++;
+				for (int c = STATS_B_IN_IT; c <= STATS_B_OUT_OTHER; c++)
+					EQ(BAL_AT(b, pp, sx, c), sign[c]);
+				EQ(BAL_AT(b, pp, sx, STATS_B_MIGR), -1);
+				nr++;
+				EQ(BAL_AT(b, pp, sx, STATS_B_START), 1);
+				EQ(BAL_AT(b, pp, sx, STATS_B_NATURAL), 1);
+				EQ(BAL_AT(b, pp, sx, STATS_B_MIGR), 1);
+				EQ(BAL_AT(b, pp, sx, STATS_B_END), -1);
+				nr++;
+			}
+			for (int c = 0; c < STATS_B_COLS; c++, nr++) {
+				EQ(BAL_AT(b, pp, 0, c), 1);
+				EQ(BAL_AT(b, pp, 1, c), 1);
+				EQ(BAL_AT(b, pp, 2, c), -1);
+			}
+			if (b == nm)
+				for (int i = 0; i < BAL_CELLS; i++, nr++) {
+					for (int k = 0; k < nm; k++)
+						EQ(BAL_AT(k, pp, 0, 0) + i, 1);
+					EQ(BAL_AT(nm, pp, 0, 0) + i, -1);
+				}
+		}
+	for (int b = 0; b <= nm; b++)
+		for (int sx = 0; sx < 3; sx++) {
+			for (int c = 0; c < STATS_B_COLS; c++, nr++) {
+				EQ(BAL_AT(b, BAL_MAXP, sx, c), -1);
+				if (c == STATS_B_START)
+					EQ(BAL_AT(b, 0, sx, c), 1);
+				else if (c == STATS_B_END)
+					EQ(BAL_AT(b, nper - 1, sx, c), 1);
+				else
+					for (int p = 0; p < nper; p++)
+						EQ(BAL_AT(b, p, sx, c), 1);
+			}
+			for (int p = 0; p + 1 < nper; p++, nr++) {
+				EQ(BAL_AT(b, p, sx, STATS_B_END), 1);
+				EQ(BAL_AT(b, p + 1, sx, STATS_B_START), -1);
+			}
+		}
+#undef EQ
+	return nr;
+}
+
+/* The year of block b hidden where one of its months is (the start: the
+ * first month's; the end: the last one's), as stats_year_balance_protect. */
+static void year_from_months(bool *h, int b, int nper)
+{
+	for (int sx = 0; sx < 3; sx++)
+		for (int c = 0; c < STATS_B_COLS; c++) {
+			bool any = false;
+			for (int p = 0; p < nper; p++)
+				if ((c != STATS_B_START || p == 0) && (c != STATS_B_END || p == nper - 1))
+					any = any || h[BAL_AT(b, p, sx, c)];
+			h[BAL_AT(b, BAL_MAXP, sx, c)] = any;
+		}
+}
+
+/* The balance of a whole province by the hierarchical rule
+ * (stats_balance_protect_linked, each month; a year beside its months):
+ * on random small provinces the exact attacker, knowing every identity
+ * of the balance (each period's rows and sexes, the members adding up to
+ * the province, a year the sum of its months, a month's end the next
+ * one's start), determines no small hidden cell.  Each answer protected
+ * alone (the province's balance as one territory beside its members')
+ * gives small cells back: the test fails on it; the union rule gives
+ * none and hides more of the province's births. */
+static void test_province_balance_linked(void **state)
+{
+	(void)state;
+	srand(1718);
+	static long long cells[BAL_N];
+	static bool derived[BAL_N], hid[BAL_N], old[BAL_N], uni[BAL_N];
+	static int coef[2000 * BAL_N];
+	int old_found = 0, union_found = 0, hier_found = 0, union_births = 0, hier_births = 0;
+	for (int t = 0; t < 40; t++) {
+		int nm = 2 + rand() % (BAL_MAXM - 1), nper = 1 + rand() % BAL_MAXP;
+		int thr = 3 + rand() % 2;
+		static long long v[BAL_MAXP][BAL_MAXM][3][STATS_B_COLS];
+		memset(v, 0, sizeof v);
+		memset(cells, 0, sizeof cells);
+		memset(derived, 0, sizeof derived);
+		for (int k = 0; k < nm; k++)
+			for (int sx = 0; sx < 2; sx++) {
+				long long pop = 5 + rand() % 40;
+				for (int p = 0; p < nper; p++) {
+					long long *m = v[p][k][sx];
+					m[STATS_B_START] = pop;
+					for (int c = STATS_B_BIRTHS; c <= STATS_B_OUT_OTHER; c++)
+						if (c != STATS_B_NATURAL)
+							m[c] = rand() % 3 ? 0 : rand() % 4;
+					long long in = m[STATS_B_BIRTHS] + m[STATS_B_IN_IT] +
+						       m[STATS_B_IN_ABROAD] + m[STATS_B_IN_OTHER];
+					long long out = m[STATS_B_DEATHS] + m[STATS_B_OUT_IT] +
+							m[STATS_B_OUT_ABROAD] + m[STATS_B_OUT_OTHER];
+					pop += in - out;
+					if (pop < 0) {
+						m[STATS_B_IN_OTHER] -= pop;
+						pop = 0;
+					}
+					m[STATS_B_END] = pop;
+				}
+			}
+		for (int p = 0; p < nper; p++)
+			for (int k = 0; k < nm; k++) {
+				for (int c = 0; c < STATS_B_COLS; c++)
+					v[p][k][2][c] = v[p][k][0][c] + v[p][k][1][c];
+				for (int sx = 0; sx < 3; sx++)
+					stats_balance_close(v[p][k][sx]);
+			}
+		/* the cells: members' and the province's months, their years */
+		for (int p = 0; p < nper; p++)
+			for (int k = 0; k < nm; k++)
+				for (int sx = 0; sx < 3; sx++)
+					for (int c = 0; c < STATS_B_COLS; c++) {
+						long long x = v[p][k][sx][c];
+						cells[BAL_AT(k, p, sx, c)] = x;
+						cells[BAL_AT(nm, p, sx, c)] += x;
+						if (c == STATS_B_START && p > 0)
+							continue;
+						if (c != STATS_B_END || p == nper - 1) {
+							cells[BAL_AT(k, BAL_MAXP, sx, c)] += x;
+							cells[BAL_AT(nm, BAL_MAXP, sx, c)] += x;
+						}
+					}
+		for (int i = 0; i < BAL_N; i++)
+			derived[i] = i % STATS_B_COLS == STATS_B_NATURAL || i % STATS_B_COLS == STATS_B_MIGR;
+		memset(hid, 0, sizeof hid);
+		memset(old, 0, sizeof old);
+		memset(uni, 0, sizeof uni);
+		for (int p = 0; p < nper; p++) {
+			bool ph[3][STATS_B_COLS], hm[BAL_MAXM][3][STATS_B_COLS];
+			assert_true(stats_balance_protect_linked(
+				(const long long(*)[3][STATS_B_COLS])v[p], nm, thr, ph, hm));
+			for (int b = 0; b <= nm; b++) {
+				long long mine[3][STATS_B_COLS];
+				bool alone[3][STATS_B_COLS];
+				for (int sx = 0; sx < 3; sx++)
+					for (int c = 0; c < STATS_B_COLS; c++) {
+						mine[sx][c] = cells[BAL_AT(b, p, sx, c)];
+						hid[BAL_AT(b, p, sx, c)] = b < nm ? hm[b][sx][c] : ph[sx][c];
+					}
+				stats_balance_protect((const long long(*)[STATS_B_COLS])mine, alone, thr);
+				for (int sx = 0; sx < 3; sx++)
+					for (int c = 0; c < STATS_B_COLS; c++) {
+						old[BAL_AT(b, p, sx, c)] = alone[sx][c];
+						if (b < nm)
+							uni[BAL_AT(b, p, sx, c)] = alone[sx][c];
+						else
+							for (int k = 0; k < nm; k++)
+								uni[BAL_AT(b, p, sx, c)] |=
+									uni[BAL_AT(k, p, sx, c)];
+					}
+			}
+			/* the linking identities: no hidden cell alone in one */
+			for (int i = 0; i < BAL_CELLS; i++) {
+				int n = hid[BAL_AT(nm, p, 0, 0) + i];
+				for (int k = 0; k < nm; k++)
+					n += hid[BAL_AT(k, p, 0, 0) + i];
+				assert_int_not_equal(n, 1);
+			}
+			for (int sx = 0; sx < 3; sx++) {
+				union_births += uni[BAL_AT(nm, p, sx, STATS_B_BIRTHS)];
+				hier_births += hid[BAL_AT(nm, p, sx, STATS_B_BIRTHS)];
+			}
+		}
+		for (int b = 0; b <= nm; b++) {
+			year_from_months(hid, b, nper);
+			year_from_months(old, b, nper);
+			year_from_months(uni, b, nper);
+		}
+		memset(coef, 0, sizeof coef);
+		int nr = balance_identities(nm, nper, coef);
+		assert_true(nr <= 2000);
+		hier_found += exact_recovered(cells, hid, derived, BAL_N, coef, nr, thr);
+		old_found += exact_recovered(cells, old, derived, BAL_N, coef, nr, thr);
+		union_found += exact_recovered(cells, uni, derived, BAL_N, coef, nr, thr);
+	}
+	print_message("province's balance: births hidden %d by the union rule, %d hierarchical; "
+		      "small cells recovered: per-answer %d, union %d, hierarchical %d\n",
+		      union_births, hier_births, old_found, union_found, hier_found);
+	assert_true(old_found > 0);
+	assert_int_equal(union_found, 0);
+	assert_true(hier_births < union_births);
+	assert_int_equal(hier_found, 0);
+}
+
+/* A province of 47 municipalities of about 1,000 residents each (random
+ * counts by age and sex, as bench/stats's generated one): the province's
+ * POSAS by the union rule and by the hierarchical one, hidden cells and
+ * CPU time (printed; docs/performance.md). */
+static void test_province_linked_size(void **state)
+{
+	(void)state;
+	srand(4747);
+	enum { NM = 47 };
+	static long long age[NM][2][STATS_AGES];
+	static bool hm[NM][STATS_AGES + 1][3], alone[NM][STATS_AGES + 1][3];
+	bool ph[STATS_AGES + 1][3];
+	for (int k = 0; k < NM; k++)
+		for (int sx = 0; sx < 2; sx++)
+			for (int a = 0; a < STATS_AGES; a++)
+				age[k][sx][a] = a < 85 ? rand() % 12 : rand() % (a < 95 ? 4 : 2);
+	clock_t t0 = clock();
+	for (int k = 0; k < NM; k++)
+		assert_true(stats_ages_protect((const long long(*)[STATS_AGES])age[k], 3, alone[k]));
+	clock_t t1 = clock();
+	assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])age, NM, 3, ph, hm));
+	clock_t t2 = clock();
+	int union_h = 0, hier_h = 0, alone_h = 0, joint_h = 0;
+	for (int a = 0; a <= STATS_AGES; a++)
+		for (int c = 0; c < 3; c++) {
+			bool any = false;
+			for (int k = 0; k < NM; k++) {
+				any = any || alone[k][a][c];
+				alone_h += alone[k][a][c];
+				joint_h += hm[k][a][c];
+			}
+			union_h += any;
+			hier_h += ph[a][c];
+		}
+	print_message("province of %d: POSAS hides %d of %d cells by the union rule, %d by the "
+		      "hierarchical; members %d alone, %d jointly; CPU %.1f ms alone, %.1f ms "
+		      "linked\n", NM, union_h, AGES_CELLS, hier_h, alone_h, joint_h,
+		      (double)(t1 - t0) * 1000 / CLOCKS_PER_SEC, (double)(t2 - t1) * 1000 / CLOCKS_PER_SEC);
+	assert_true(hier_h < union_h);
+}
+
+/* The monthly balance of the same province (47 municipalities of about
+ * 1,000 residents, 24 months of random flows of about the generated
+ * province's rates: a birth and a death a month, a few moves): the months
+ * in which the province's total births are hidden by the union rule and
+ * by the hierarchical, and the CPU time (printed; docs/performance.md). */
+static void test_province_balance_size(void **state)
+{
+	(void)state;
+	srand(4748);
+	enum { NM = 47, MONTHS = 24 };
+	/* a flow's mean a month by sex, in quarters: binomial over 4 draws */
+	static const int quarters[STATS_B_COLS] = {
+		[STATS_B_BIRTHS] = 1, [STATS_B_DEATHS] = 2, [STATS_B_IN_IT] = 4,
+		[STATS_B_IN_ABROAD] = 1, [STATS_B_IN_OTHER] = 1, [STATS_B_OUT_IT] = 4,
+		[STATS_B_OUT_ABROAD] = 1, [STATS_B_OUT_OTHER] = 1};
+	static long long v[NM][3][STATS_B_COLS], pop[NM][2];
+	static bool hm[NM][3][STATS_B_COLS], alone[NM][3][STATS_B_COLS];
+	int union_months = 0, hier_months = 0, union_cells = 0, hier_cells = 0;
+	clock_t linked = 0, by_one = 0;
+	for (int k = 0; k < NM; k++)
+		pop[k][0] = pop[k][1] = 500 + rand() % 60;
+	for (int m = 0; m < MONTHS; m++) {
+		memset(v, 0, sizeof v);
+		for (int k = 0; k < NM; k++) {
+			for (int sx = 0; sx < 2; sx++) {
+				long long *r = v[k][sx];
+				r[STATS_B_START] = pop[k][sx];
+				for (int c = STATS_B_BIRTHS; c < STATS_B_END; c++)
+					for (int d = 0; d < 4; d++)
+						r[c] += rand() % 16 < quarters[c];
+				pop[k][sx] += r[STATS_B_BIRTHS] - r[STATS_B_DEATHS] + r[STATS_B_IN_IT] +
+					      r[STATS_B_IN_ABROAD] + r[STATS_B_IN_OTHER] -
+					      r[STATS_B_OUT_IT] - r[STATS_B_OUT_ABROAD] -
+					      r[STATS_B_OUT_OTHER];
+				r[STATS_B_END] = pop[k][sx];
+			}
+			for (int c = 0; c < STATS_B_COLS; c++)
+				v[k][2][c] = v[k][0][c] + v[k][1][c];
+			for (int sx = 0; sx < 3; sx++)
+				stats_balance_close(v[k][sx]);
+			clock_t t0 = clock();
+			stats_balance_protect((const long long(*)[STATS_B_COLS])v[k], alone[k], 3);
+			by_one += clock() - t0;
+		}
+		bool ph[3][STATS_B_COLS];
+		clock_t t0 = clock();
+		assert_true(stats_balance_protect_linked((const long long(*)[3][STATS_B_COLS])v, NM, 3,
+							 ph, hm));
+		linked += clock() - t0;
+		bool any = false;
+		for (int sx = 0; sx < 3; sx++)
+			for (int c = STATS_B_BIRTHS; c < STATS_B_END; c++) {
+				bool u = false;
+				for (int k = 0; k < NM; k++)
+					u = u || alone[k][sx][c];
+				union_cells += u;
+				hier_cells += ph[sx][c];
+				if (sx == 2 && c == STATS_B_BIRTHS)
+					any = u;
+			}
+		union_months += any;
+		hier_months += ph[2][STATS_B_BIRTHS];
+	}
+	print_message("province of %d, %d months: total births hidden in %d months by the union "
+		      "rule, %d by the hierarchical; flows hidden %d and %d of %d; CPU a month "
+		      "%.2f ms alone, %.2f ms linked\n", NM, MONTHS, union_months, hier_months,
+		      union_cells, hier_cells, MONTHS * 3 * (STATS_B_END - 1),
+		      (double)by_one * 1000 / CLOCKS_PER_SEC / MONTHS,
+		      (double)linked * 1000 / CLOCKS_PER_SEC / MONTHS);
+	assert_true(hier_months < union_months);
+}
+
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
@@ -621,6 +1178,10 @@ int main(void)
 		cmocka_unit_test(test_protect_fixed),
 		cmocka_unit_test(test_year_beside_months),
 		cmocka_unit_test(test_pool_of_members),
+		cmocka_unit_test(test_province_linked),
+		cmocka_unit_test(test_province_linked_size),
+		cmocka_unit_test(test_province_balance_linked),
+		cmocka_unit_test(test_province_balance_size),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
