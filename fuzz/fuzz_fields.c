@@ -1,10 +1,13 @@
 /* libFuzzer harness: the small text parsers a request reaches besides JSON
  * and the import — the citizen's HTML form body (http/form.c), the dates,
  * timestamps and months of query parameters (common/date.h,
- * stats/series.h), an agreement's categories (policy/policy.h) — and the
+ * stats/series.h), a series' list of indicators (stats_series_parse), an
+ * agreement's categories (policy/policy.h) — and the
  * key sets a federation publishes (jwks/jwks.h).  Whatever the input: no
  * crash, and what parses is canonical: a date, a timestamp, a month or a
  * list of categories formats back to text that parses to the same value;
+ * a list of indicators is taken whole or refused with a message a JSON
+ * answer can carry (valid UTF-8);
  * a form decodes to an object of strings that, encoded again, decodes to
  * the same object. */
 #include <stdbool.h>
@@ -137,6 +140,21 @@ static void check_categories(const char *text)
 		abort();
 }
 
+static void check_indicators(const char *text)
+{
+	struct stats_series_query q = {0};
+	struct vis_error e = {0};
+	if (stats_series_parse(text, &q, &e)) {
+		json_t *msg = json_string(e.msg);
+		if (e.code != VIS_ERR_INVALID || !msg)
+			abort();
+		json_decref(msg);
+		return;
+	}
+	if (strcmp(q.indicator, text))
+		abort();
+}
+
 static void check_jwks(const char *text, size_t size)
 {
 	char why[256] = "";
@@ -172,8 +190,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	check_form(text, size);
 	check_dates(text, size);
-	if (!memchr(data, '\0', size))
+	if (!memchr(data, '\0', size)) {
 		check_categories(text);
+		check_indicators(text);
+	}
 	check_jwks(text, size);
 	free(text);
 	return 0;

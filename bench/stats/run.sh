@@ -4,6 +4,8 @@
 # events from 2026-01-01.  Reports time and peak RSS of `visura stats`:
 #   - every standard table (`--table`), the yearly balance over two years;
 #   - a 24-month series (`--series population`, and a rate);
+#   - several indicators in one list against the same one by one (the
+#     statistics screen's 11 yearly ones; all 20 over 24 months);
 # and, as the reference in the same run, SQLite's own single pass over the
 # same file (the sqlite3 shell: current residents by sex and birth date,
 # GROUP BY) — the floor of reading the register once.
@@ -78,6 +80,59 @@ both "series population, 24 months" stats --db "$work/v.db" --series population 
   --from 2026-02 --to 2028-01
 both "series crude_birth_rate, 24 months" stats --db "$work/v.db" \
   --series crude_birth_rate --from 2026-02 --to 2028-01
+# Several indicators in one walk (issue #17): each indicator alone, one
+# command after the other (the sum: what asking them one by one costs),
+# against all of them in one list, each list's answer checked equal to the
+# singles' (the same values, the same hidden ones).  First the statistics
+# screen's 11 yearly indicators of the last year covered (one period: the
+# screen asked them in 11 requests, now in one), then all 20 over the 24
+# months.  For builds without lists only the singles run.
+SCREEN=population,old_age_index,dependency_ratio,youth_dependency_ratio,old_age_dependency_ratio
+SCREEN=$SCREEN,average_age,foreign_share,natural_balance,migratory_balance,crude_birth_rate,crude_death_rate
+ALL=population,males,females,foreigners,foreign_share,old_age_index,dependency_ratio
+ALL=$ALL,youth_dependency_ratio,old_age_dependency_ratio,average_age,births,deaths,natural_balance
+ALL=$ALL,registrations,cancellations,migratory_balance,crude_birth_rate,crude_death_rate
+ALL=$ALL,natural_growth_rate,migratory_rate
+last=$("$V" stats --db "$work/v.db" --table bilancio --from 2026-02 --to 2026-02 |
+  python3 -c "import json, sys; print(json.load(sys.stdin)['periodo_coperto']['al'][:7])")
+# one by one: NAME, BINARY, LIST, then the other arguments; the best and
+# worst of RUNS of the whole sequence, the CPU of the best
+singles() {
+  local name=$1 bin=$2 list=$3; shift 3
+  local all=()
+  for run in $(seq "$runs"); do
+    local wall=0 cpu=0
+    for ind in ${list//,/ }; do
+      /usr/bin/time -f "%e %M %U %S" "$bin" stats --db "$work/v.db" --series "$ind" "$@" \
+        > "$work/one-$ind.json" 2> "$work/time" || { echo "$name: failed"; cat "$work/time"; exit 1; }
+      read -r e _ u s < <(tail -1 "$work/time")
+      wall=$(python3 -c "print($wall + $e)"); cpu=$(python3 -c "print($cpu + $u + $s)")
+    done
+    all+=("$wall $cpu")
+  done
+  printf '%s\n' "${all[@]}" | sort -n | awk -v n="$name" '
+    NR == 1 { lo = $1; cpu = $2 } { hi = $1 }
+    END { printf "%-44s %6.2f – %6.2f s   CPU %6.2f s\n", n, lo, hi, cpu }'
+}
+for set in "screen:$SCREEN:--step year --from $last --to $last" "all:$ALL:--from 2026-02 --to 2028-01"; do
+  IFS=: read -r what list args <<< "$set"
+  n=$(echo "$list" | tr ',' '\n' | wc -l)
+  # shellcheck disable=SC2086  # args: several words
+  singles "$what: $n series one by one" "$V" "$list" $args
+  [ -z "${BASELINE:-}" ] || singles "$what: $n series one by one [baseline]" "$BASELINE" "$list" $args
+  # shellcheck disable=SC2086
+  measure "$what: the $n in one list" "$V" stats --db "$work/v.db" --series "$list" $args
+  # shellcheck disable=SC2086
+  "$V" stats --db "$work/v.db" --series "$list" $args > "$work/multi.json"
+  python3 -c "
+import json, sys
+m = json.load(open('$work/multi.json'))['indicatori']
+for x in m:
+    one = json.load(open('$work/one-' + x['indicatore'] + '.json'))
+    assert x['serie'] == one['serie'], x['indicatore']
+print('$what: the list equals the singles:', len(m), 'indicators,',
+      sum(p['valore'] is None for x in m for s in x['serie'] for p in s['punti']), 'values hidden')"
+done
 "$V" stats --db "$work/v.db" --series population --from 2026-02 --to 2028-01 > "$work/s.json"
 python3 -c "
 import json; d = json.load(open('$work/s.json')); p = d['serie'][0]['punti']

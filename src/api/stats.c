@@ -129,13 +129,17 @@ void api_stats_series(struct http_request *r)
 	struct stats_series_query q = {0};
 	const char *ind = http_query(r, "indicator"), *format = http_query(r, "format");
 	const char *step = http_query(r, "step"), *by = http_query(r, "by");
-	if (!ind || strlen(ind) >= sizeof q.indicator || !stats_series_known(ind)) {
-		char msg[512];
-		snprintf(msg, sizeof msg, "indicator: uno tra %s", stats_series_indicators());
-		http_reply_error(r, 400, "invalid_request", msg);
+	struct vis_error ie = {0};
+	if (!ind) {
+		vis_error_set(&ie, VIS_ERR_INVALID, "indicator: uno o più tra %s, separati da virgole",
+			      stats_series_indicators());
+		http_reply_error(r, 400, "invalid_request", ie.msg);
 		return;
 	}
-	memcpy(q.indicator, ind, strlen(ind) + 1);
+	if (stats_series_parse(ind, &q, &ie)) {
+		http_reply_error(r, 400, "invalid_request", ie.msg);
+		return;
+	}
 	if (!common_params(r, &q.threshold, q.comuni))
 		return;
 	static const char *const months[] = {"from", "to"};

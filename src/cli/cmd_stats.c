@@ -24,8 +24,8 @@ static void usage(FILE *out)
 		"                    [--date YYYY-MM-01] [--from YYYY-MM --to YYYY-MM]\n"
 		"                    [--period mese|anno]\n"
 		"                    [--threshold N] [--format json|csv]\n"
-		"       visura stats --series INDICATOR [--comune ISTAT[,ISTAT...]]\n"
-		"                    [--by-comune | --by-provincia]\n"
+		"       visura stats --series INDICATOR[,INDICATOR...]\n"
+		"                    [--comune ISTAT[,ISTAT...]] [--by-comune | --by-provincia]\n"
 		"                    [--from YYYY-MM --to YYYY-MM] [--step month|year]\n"
 		"                    [--threshold N] [--format json|csv]\n"
 		"       visura stats report --comune ISTAT --month YYYY-MM [--out DIR] [--verify]\n"
@@ -50,6 +50,7 @@ static void usage(FILE *out)
 		"Every row and column total keeps at least two\n"
 		"hidden cells adding up to the threshold (secondary suppression).\n\n"
 		"--series follows one indicator over months (or years with --step year),\n"
+		"or several, comma-separated, from one walk of the history, each as alone,\n"
 		"computed as of each period's last day from the register's history, within\n"
 		"the period it covers; --by-comune gives one series per municipality,\n"
 		"--by-provincia one per province (its municipalities in the register pooled).\n"
@@ -297,6 +298,7 @@ int cmd_stats(int argc, char **argv)
 	};
 	struct stats_table_query tq = {.threshold = -1};   /* -1: the floor */
 	struct stats_series_query sq = {0};
+	struct vis_error se = {0};
 	const char *from = NULL, *to = NULL, *date = NULL;
 	bool table = false, series = false;
 	const char *db = NULL, *format = "json", *config = NULL;
@@ -330,12 +332,10 @@ int cmd_stats(int argc, char **argv)
 			table = true;
 			break;
 		case 'S':
-			if (strlen(v) >= sizeof sq.indicator || !stats_series_known(v)) {
-				fprintf(stderr, "visura: stats: --series: uno tra %s\n",
-					stats_series_indicators());
+			if (stats_series_parse(v, &sq, &se)) {
+				cli_error("stats: --series", &se);
 				return EXIT_USAGE;
 			}
-			memcpy(sq.indicator, v, strlen(v) + 1);
 			series = true;
 			break;
 		case 'P':

@@ -52,25 +52,75 @@ static const struct indicator {
 };
 #define NIND ((int)(sizeof indicators / sizeof indicators[0]))
 
-static const struct indicator *indicator_find(const char *name)
-{
-	for (int i = 0; i < NIND; i++)
-		if (!strcmp(indicators[i].name, name))
-			return &indicators[i];
-	return NULL;
-}
-
-bool stats_series_known(const char *name)
-{
-	return indicator_find(name) != NULL;
-}
-
 const char *stats_series_indicators(void)
 {
 	return "population, males, females, foreigners, foreign_share, old_age_index, "
 	       "dependency_ratio, youth_dependency_ratio, old_age_dependency_ratio, average_age, "
 	       "births, deaths, natural_balance, registrations, cancellations, migratory_balance, "
 	       "crude_birth_rate, crude_death_rate, natural_growth_rate, migratory_rate";
+}
+
+/* The longest part of a bad value a refusal quotes. */
+#define QUOTE_MAX 60
+
+/* The indicators of `list` (names separated by commas) into out[] (room
+ * for NIND), in the order given; their number, or -1 with the refusal in
+ * e naming the bad value: an unknown name, one given twice, an empty one.
+ * Every indicator at most, each once: NIND bounds the list. */
+static int list_parse(const char *list, const struct indicator **out, struct vis_error *e)
+{
+	int n = 0;
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+		const struct indicator *ind = NULL;
+		for (int i = 0; i < NIND && !ind; i++)
+			if (strlen(indicators[i].name) == len && !strncmp(indicators[i].name, p, len))
+				ind = &indicators[i];
+		if (!len) {
+			vis_error_set(e, VIS_ERR_INVALID,
+				      "indicator: un nome vuoto nell'elenco (una virgola in testa, in coda "
+				      "o due di seguito); uno o più tra %s, separati da virgole",
+				      stats_series_indicators());
+			return -1;
+		}
+		if (!ind) {
+			/* quoted when printable ASCII (a refusal is JSON), cut at QUOTE_MAX */
+			bool plain = true;
+			for (size_t i = 0; i < len; i++)
+				plain = plain && p[i] > ' ' && p[i] < 0x7f && p[i] != '"' && p[i] != '\\';
+			if (plain)
+				vis_error_set(e, VIS_ERR_INVALID,
+					      "indicator: \"%.*s%s\" non è un indicatore; uno o più tra %s, "
+					      "separati da virgole", len > QUOTE_MAX ? QUOTE_MAX : (int)len,
+					      p, len > QUOTE_MAX ? "…" : "", stats_series_indicators());
+			else
+				vis_error_set(e, VIS_ERR_INVALID,
+					      "indicator: un nome con caratteri che nessun indicatore ha; "
+					      "uno o più tra %s, separati da virgole",
+					      stats_series_indicators());
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			if (out[i] == ind) {
+				vis_error_set(e, VIS_ERR_INVALID,
+					      "indicator: \"%s\" è nell'elenco più di una volta", ind->name);
+				return -1;
+			}
+		out[n++] = ind;    /* each at most once: n <= NIND */
+		p += len;
+		if (!*p)
+			return n;
+	}
+}
+
+vis_err stats_series_parse(const char *list, struct stats_series_query *q, struct vis_error *e)
+{
+	const struct indicator *ind[NIND];
+	if (list_parse(list, ind, e) < 0)
+		return VIS_ERR_INVALID;
+	/* known names, each once: the whole list fits (STATS_SERIES_LIST_MAX) */
+	str_copy_known(q->indicator, sizeof q->indicator, list, __FILE__, __LINE__);
+	return VIS_OK;
 }
 
 bool stats_month_parse(const char *s, int *out)
@@ -113,6 +163,7 @@ struct walk {
 	struct store *s;
 	char prefix[4];
 	struct stats_linked_ages *linked;  /* [np + 1] */
+	int nind;                  /* the indicators asked for, each computed from the same counts */
 };
 
 static struct unit *unit_of(struct walk *w, const char *comune)
@@ -385,10 +436,14 @@ static vis_err units_init(struct store *s, struct walk *w, struct vis_error *e)
 	if (w->nu > MAX_UNITS)
 		return vis_error_set(e, VIS_ERR_INVALID, "al massimo %d comuni in una serie",
 				     MAX_UNITS);
-	if ((long long)w->nu * w->np > MAX_POINTS)
+	if (w->nind == 1 && (long long)w->nu * w->np > MAX_POINTS)
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "troppi punti in una risposta (%d comuni per %d periodi): "
 				     "al massimo %d", w->nu, w->np, MAX_POINTS);
+	if ((long long)w->nu * w->np * w->nind > MAX_POINTS)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "troppi punti in una risposta (%d comuni per %d periodi per %d "
+				     "indicatori): al massimo %d", w->nu, w->np, w->nind, MAX_POINTS);
 	for (int i = 0; i < w->nu; i++)
 		if (!unit_alloc(&w->u[i], w))
 			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
@@ -482,10 +537,12 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 			     const struct stats_series_query *q, int today, json_t **out,
 			     struct vis_error *e)
 {
-	const struct indicator *ind = indicator_find(q->indicator);
-	if (!ind)
-		return vis_error_set(e, VIS_ERR_INVALID, "indicator: uno tra %s",
-				     stats_series_indicators());
+	/* Several indicators: one walk and one protection of the counts,
+	 * then each indicator's values from them, as when asked alone. */
+	const struct indicator *ind[NIND];
+	int nind = list_parse(q->indicator, ind, e);
+	if (nind < 0)
+		return VIS_ERR_INVALID;
 	int threshold = q->threshold > 0 ? q->threshold : 3;
 	int cov_from, cov_to;
 	vis_err rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
@@ -499,6 +556,7 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	w->comuni = q->comuni;
 	w->s = s;
+	w->nind = nind;
 	if (!periods(q, cov_from, cov_to, w, e))
 		rc = VIS_ERR_INVALID;
 	if (!rc)
@@ -513,7 +571,9 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	struct unit sum = {0};
 	if (!rc && (!hidden || !sum_hidden || !unit_alloc(&sum, w)))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	json_t *series = json_array();
+	json_t *series[NIND];
+	for (int j = 0; j < nind; j++)
+		series[j] = json_array();
 	/* Each municipality protected alone; a territory (the pool, a
 	 * province, or one municipality) is the sum of its municipalities,
 	 * a count hidden when one of theirs is (stats_pool_add). */
@@ -566,7 +626,6 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		if (!last)
 			continue;
 		char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX];
-		json_t *one;
 		if (q->by_provincia) {
 			/* a province: its plate, from the first municipality */
 			const struct ref_comune *c = refdata_comune_by_istat(rd, w->u[first].code, today);
@@ -574,13 +633,16 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 			snprintf(prov, sizeof prov, "%.3s", u->code);
 			str_copy_known(code, sizeof code, prov, __FILE__, __LINE__);
 			snprintf(name, sizeof name, "Provincia %s", c && c->province[0] ? c->province : prov);
-			one = unit_json(ind, w, &sum, code, name, q->yearly, sum_hidden);
-			json_object_set_new(one, "comuni", json_integer(members));
 		} else {
 			stats_territory(rd, q->by_comune ? u->code : q->comuni, today, code, name);
-			one = unit_json(ind, w, &sum, code, name, q->yearly, sum_hidden);
 		}
-		json_array_append_new(series, one);
+		/* every indicator from the same counts and the same hidden cells */
+		for (int j = 0; j < nind; j++) {
+			json_t *one = unit_json(ind[j], w, &sum, code, name, q->yearly, sum_hidden);
+			if (q->by_provincia)
+				json_object_set_new(one, "comuni", json_integer(members));
+			json_array_append_new(series[j], one);
+		}
 		members = 0;
 	}
 	unit_release(&sum);
@@ -592,18 +654,44 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	free(w->linked);
 	free(w);
 	if (rc) {
-		json_decref(series);
+		for (int j = 0; j < nind; j++)
+			json_decref(series[j]);
 		return rc;
 	}
 	char code[STATS_LABEL_MAX], name[STATS_LABEL_MAX], df[11], dt[11];
 	stats_territory(rd, q->comuni, today, code, name);
 	date_format(cov_from, df);
 	date_format(cov_to, dt);
-	*out = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:i,s:{s:s,s:s},s:o}", "indicatore",
-			 ind->name, "titolo", ind->title, "unita", ind->unit, "passo",
-			 q->yearly ? "year" : "month", "periodo_coperto", "dal", df, "al", dt,
-			 "soglia", threshold, "territorio", "codici", q->comuni, "nome", name,
-			 "serie", series);
+	json_t *head = json_pack("{s:s,s:{s:s,s:s},s:i,s:{s:s,s:s}}", "passo",
+				 q->yearly ? "year" : "month", "periodo_coperto", "dal", df, "al", dt,
+				 "soglia", threshold, "territorio", "codici", q->comuni, "nome", name);
+	json_t *list = json_array();
+	bool ok = head && list;
+	for (int j = 0; j < nind; j++) {
+		json_t *one = json_pack("{s:s,s:s,s:s,s:o}", "indicatore", ind[j]->name, "titolo",
+					ind[j]->title, "unita", ind[j]->unit, "serie", series[j]);
+		ok = !json_array_append_new(list, one) && ok;
+	}
+	/* One indicator: its name and series beside the rest, as before lists
+	 * existed; several: "indicatori", each as one alone would be. */
+	*out = NULL;
+	if (ok && nind == 1) {
+		json_t *one = json_array_get(list, 0);
+		*out = json_pack("{s:O,s:O,s:O}", "indicatore", json_object_get(one, "indicatore"),
+				 "titolo", json_object_get(one, "titolo"), "unita",
+				 json_object_get(one, "unita"));
+		ok = *out && !json_object_update(*out, head) &&
+		     !json_object_set(*out, "serie", json_object_get(one, "serie"));
+	} else if (ok) {
+		*out = json_incref(head);
+		ok = !json_object_set(*out, "indicatori", list);
+	}
+	json_decref(head);
+	json_decref(list);
+	if (!ok) {
+		json_decref(*out);
+		*out = NULL;
+	}
 	if (!*out)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	return VIS_OK;
@@ -612,19 +700,15 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 /* A series has at most MAX_POINTS lines: far below this. */
 #define SERIES_CSV_MAX (32u << 20)
 
-char *stats_series_csv(json_t *doc)
+/* The lines of one indicator's series (series: its "indicatore" and
+ * "serie"). */
+static vis_err csv_lines(struct strbuf *sb, json_t *series)
 {
-	struct strbuf sb;
-	strbuf_init(&sb, SERIES_CSV_MAX);
-	static const char *const head[] = {"Codice territorio", "Territorio", "Indicatore",
-					   "Periodo", "Dal", "Al", "Valore"};
-	for (int i = 0; i < 7; i++)
-		strbuf_add_csv(&sb, head[i], i == 6);
-	const char *ind = json_string_value(json_object_get(doc, "indicatore"));
+	const char *ind = json_string_value(json_object_get(series, "indicatore"));
 	size_t i, j;
 	json_t *unit, *pt;
 	vis_err rc = VIS_OK;
-	json_array_foreach(json_object_get(doc, "serie"), i, unit) {
+	json_array_foreach(json_object_get(series, "serie"), i, unit) {
 		json_array_foreach(json_object_get(unit, "punti"), j, pt) {
 			json_t *v = json_object_get(pt, "valore");
 			char num[32] = "";
@@ -638,9 +722,29 @@ char *stats_series_csv(json_t *doc)
 					       json_string_value(json_object_get(pt, "dal")),
 					       json_string_value(json_object_get(pt, "al")), num};
 			for (int k = 0; k < 7 && !rc; k++)
-				rc = strbuf_add_csv(&sb, cells[k], k == 6);
+				rc = strbuf_add_csv(sb, cells[k], k == 6);
 		}
 	}
+	return rc;
+}
+
+char *stats_series_csv(json_t *doc)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, SERIES_CSV_MAX);
+	static const char *const head[] = {"Codice territorio", "Territorio", "Indicatore",
+					   "Periodo", "Dal", "Al", "Valore"};
+	vis_err rc = VIS_OK;
+	for (int i = 0; i < 7 && !rc; i++)
+		rc = strbuf_add_csv(&sb, head[i], i == 6);
+	/* several indicators: each one's lines in the order asked */
+	json_t *list = json_object_get(doc, "indicatori");
+	size_t i;
+	json_t *one;
+	if (!list)
+		rc = rc ? rc : csv_lines(&sb, doc);
+	json_array_foreach(list, i, one)
+		rc = rc ? rc : csv_lines(&sb, one);
 	if (rc || !sb.len) {
 		strbuf_release(&sb);
 		return NULL;

@@ -17,9 +17,17 @@
  * counts it is made of is hidden (the average age: no single year of
  * POSAS).
  *
+ * Several indicators are computed from one walk of the history and one
+ * protection of its counts: each indicator's values are those it has when
+ * asked alone (the counts and their hidden cells do not depend on which
+ * indicators are asked).
+ *
  * A series is a JSON object {indicatore, titolo, unita, passo,
  * periodo_coperto, soglia, territorio, serie: [{codice, nome, punti:
- * [{periodo, dal, al, valore}]}]}; the CSV is the same points, one a line. */
+ * [{periodo, dal, al, valore}]}]}; several indicators are {passo,
+ * periodo_coperto, soglia, territorio, indicatori: [{indicatore, titolo,
+ * unita, serie}]}, in the order asked.  The CSV is the same points, one a
+ * line, with the indicator's name in a column. */
 #ifndef VISURA_STATS_SERIES_H
 #define VISURA_STATS_SERIES_H
 
@@ -30,8 +38,12 @@
 
 struct refdata;
 
+/* Room for every indicator's name once, with the commas between. */
+#define STATS_SERIES_LIST_MAX 512
+
 struct stats_series_query {
-	char indicator[40];     /* a name of stats_series_indicators() */
+	char indicator[STATS_SERIES_LIST_MAX]; /* names of stats_series_indicators(),
+						* comma-separated (stats_series_parse) */
 	char comuni[4096];      /* ISTAT codes, comma-separated; "" = every municipality */
 	int from, to;           /* YYYYMM; 0 = the first / last month covered */
 	bool yearly;            /* periods of a year rather than a month */
@@ -40,17 +52,22 @@ struct stats_series_query {
 	int threshold;          /* smallest count published */
 };
 
-/* True when `name` is an indicator a series can follow. */
-bool stats_series_known(const char *name);
-
 /* The indicators' names, comma-separated (for messages and help). */
 const char *stats_series_indicators(void);
+
+/* Checks `list`, one indicator or several separated by commas (each a
+ * name of stats_series_indicators(), none twice: all of them at most),
+ * and copies it into q->indicator.  VIS_ERR_INVALID, with an Italian
+ * message naming the bad value, for anything else; the API's indicator=
+ * and the CLI's --series both go through it. */
+vis_err stats_series_parse(const char *list, struct stats_series_query *q, struct vis_error *e);
 
 /* "YYYY-MM" into YYYYMM; false when not a month. */
 bool stats_month_parse(const char *s, int *out);
 
 /* Computes the series into *out (a new JSON object).  A period outside
- * the one the register covers is VIS_ERR_INVALID naming that period. */
+ * the one the register covers is VIS_ERR_INVALID naming that period, and
+ * so is q->indicator when stats_series_parse refuses it. */
 vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 			     const struct stats_series_query *q, int today, json_t **out,
 			     struct vis_error *e);

@@ -1067,7 +1067,7 @@ static int add_sibling(void *ctx, const char *comune, int64_t first, int64_t las
 		sb->oom = true;
 		return 1;
 	}
-	snprintf(sb->code[sb->n++], sizeof *sb->code, "%s", comune);
+	STR_COPY_KNOWN(sb->code[sb->n++], comune);   /* its length checked above */
 	return 0;
 }
 

@@ -1575,8 +1575,18 @@ async function flowAdmin(browser, fx) {
     });
     await look(page, 'admin-processing');
     await step('admin: "Statistiche" draws two charts and the indicators', page, async () => {
+      // the screen's series requests (the map's, by=comune or provincia, apart)
+      const asked = [];
+      const onRequest = (r) => {
+        const u = new URL(r.url());
+        if (u.pathname === '/api/v1/stats/series' && !u.searchParams.has('by')) asked.push(u.searchParams.get('indicator'));
+      };
+      page.on('request', onRequest);
       await openMenu(page, 'Statistiche', 'Statistiche demografiche');
       await textOf(page, mainOf(page), `${fx.population_total} residenti.`, 'the population total');
+      page.off('request', onRequest);
+      check(asked.length === 1 && asked[0].split(',').length === 11,
+        `expected one series request for the screen's 11 indicators; saw ${JSON.stringify(asked)}`);
       for (const id of ['chart-pyramid', 'chart-series']) {
         const canvas = page.locator(`#${id} canvas`);
         await visible(page, canvas, `a chart in #${id}`);
@@ -1606,10 +1616,12 @@ async function flowAdmin(browser, fx) {
         const al = (await (await fetch('/api/v1/stats/tables?table=bilancio', { credentials: 'same-origin' })).json()).periodo_coperto.al;
         const one = async (ind) => (await (await fetch(`/api/v1/stats/series?indicator=${ind}&step=year&from=${al.slice(0, 4)}-01&to=${al.slice(0, 7)}`,
           { credentials: 'same-origin' })).json()).serie[0].punti.at(-1).valore;
-        return { 'Indice di vecchiaia': await one('old_age_index'), 'Indice di dipendenza': await one('dependency_ratio') };
+        return { 'Indice di vecchiaia': await one('old_age_index'), 'Indice di dipendenza': await one('dependency_ratio'),
+          'Età media': await one('average_age'), 'Saldo naturale': await one('natural_balance'),
+          'Tasso di natalità (‰)': await one('crude_birth_rate') };
       });
       for (const [k, v] of Object.entries(api))
-        check(v === null ? ind[k] === 'riservato' : /^[\d.,]+$/.test(ind[k] || ''),
+        check(v === null ? ind[k] === 'riservato' : /^-?[\d.,]+$/.test(ind[k] || ''),
           `"${k}": the series says ${v}, the screen ${ind[k]}`);
     });
     await step('admin: the pyramid\'s classes are sums of posas\'s single years, households from famiglie', page, async () => {

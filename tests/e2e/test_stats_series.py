@@ -6,8 +6,10 @@ never visura's database): the stocks on the last day of each month, the
 flows of each month, the ratios and rates made of them; small-cell
 protection (no published count of 1 to threshold-1, no identity of the
 same period with exactly one hidden value), one series per municipality
-equal to asking for each alone, CSV and the command line equal to the
-JSON, and a period outside the one the register covers refused by name."""
+equal to asking for each alone, several indicators in one answer (one walk
+of the history) each equal to asking for it alone, CSV and the command line
+equal to the JSON, and a period outside the one the register covers
+refused by name."""
 import csv
 import datetime
 import io
@@ -115,6 +117,64 @@ def reals_shortest(body, what):
     return longer
 
 
+ALL = STOCKS + FLOWS + RATES
+
+
+def same_as_alone(series, alone, params, what):
+    """Asks for every indicator in one answer (in an order of its own) and
+    checks each against the answer asked alone: the same series, points,
+    values and hidden values.  Returns how many values were hidden."""
+    order = ALL[::2] + ALL[1::2]
+    doc = series(indicator=",".join(order), **params)
+    check("indicatore" not in doc and "serie" not in doc, f"{what}: several: the list only")
+    eq([x["indicatore"] for x in doc["indicatori"]], list(order), f"{what}: the order asked")
+    hidden = 0
+    for x in doc["indicatori"]:
+        one = alone[x["indicatore"]]
+        for k in ("passo", "periodo_coperto", "soglia", "territorio"):
+            eq(doc[k], one[k], f"{what}: {k} as alone")
+        for k in ("titolo", "unita", "serie"):
+            eq(x[k], one[k], f"{what} {x['indicatore']}: {k} as asked alone")
+        hidden += sum(p["valore"] is None for s in x["serie"] for p in s["punti"])
+    return hidden
+
+
+def multi_csv_cli(a, srv, series):
+    """The CSV of several indicators: each one's lines, as its own CSV, in
+    the order asked; `visura stats --series a,b` the same as the API."""
+    names = ["births", "population", "average_age"]
+    res = a.get(f"/api/v1/stats/series?indicator={','.join(names)}&by=comune&format=csv")
+    eq(res.status, 200, "csv of several")
+    want = []
+    for n in names:
+        one = a.get(f"/api/v1/stats/series?indicator={n}&by=comune&format=csv").body.decode()
+        want += one.splitlines()[1:] if want else one.splitlines()
+    eq(res.body.decode().splitlines(), want, "csv of several = each one's lines")
+    out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--series", ",".join(names),
+                          "--by-comune"], capture_output=True, text=True)
+    eq(out.returncode, 0, out.stderr)
+    eq(json.loads(out.stdout)["indicatori"],
+       series(indicator=",".join(names), by="comune")["indicatori"],
+       "visura stats --series a,b = the API")
+    out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--series", "births,births"],
+                         capture_output=True, text=True)
+    check(out.returncode == 2 and '"births"' in out.stderr and "più di una volta" in out.stderr,
+          f"the command line refuses a name given twice: {out.returncode} {out.stderr}")
+
+
+def multi_refused(a):
+    """A list with an unknown, repeated or empty name: refused, in Italian,
+    the bad value named; never answered without it."""
+    for q, bad in (("population,nope", '"nope"'), ("births,deaths,births", '"births"'),
+                   ("population,,births", "vuoto"), ("population,", "vuoto"),
+                   (",population", "vuoto"), ("Population", '"Population"'),
+                   (",".join(ALL + ("births",)), '"births"'),
+                   ("population,%C3%A8", "caratteri"), ("x" * 100, "\"" + "x" * 60 + "…\"")):
+        res = expect(a.get(f"/api/v1/stats/series?indicator={q}"), 400, "invalid_request", q)
+        msg = res.json["error"]["message"]
+        check(bad in msg, f"{q[:40]}: the bad value named ({msg})")
+
+
 def test_series():
     pop = {"persons": 1400, "comuni": ",".join(COMUNI), "seed": 7, "days": DAYS}
     with Server(population=pop) as srv:
@@ -125,14 +185,15 @@ def test_series():
             q = "&".join(f"{k}={v}" for k, v in params.items())
             return expect(a.get(f"/api/v1/stats/series?{q}"), 200, None, q).json
 
-        published = shorter = 0
+        published = shorter = hidden_all = 0
         for comuni in (COMUNI[:1], COMUNI):
             c = ",".join(comuni)
             want = truth(p, comuni)
             for thr in (3, 40):
-                docs = {}
+                docs, alone = {}, {}
                 for name in STOCKS + FLOWS + RATES:
                     doc = series(indicator=name, comuni=c, threshold=thr)
+                    alone[name] = doc
                     q = f"indicator={name}&comuni={c}&threshold={thr}"
                     shorter += reals_shortest(a.get(f"/api/v1/stats/series?{q}").body, q)
                     eq(doc["indicatore"], name, "indicator")
@@ -145,6 +206,11 @@ def test_series():
                     for k in range(len(PERIODS)):
                         hidden = [n for n in ident if docs[n][k] is None]
                         check(len(hidden) != 1, f"{c} t{thr} month {k}: {hidden} alone hidden in {ident}")
+                # Every indicator at once: each exactly as asked alone.
+                hidden_all += same_as_alone(series, alone, dict(comuni=c, threshold=thr),
+                                            f"{c} t{thr}")
+        # the comparison covers hidden values too (threshold 40 hides some)
+        check(hidden_all > 0, f"hidden values among the combined series: {hidden_all}")
         # (112 before the age groups and the average age followed POSAS's
         # hidden single years, 84 since, 70 since each municipality's POSAS
         # is protected jointly with its province's: the cost in these
@@ -159,6 +225,12 @@ def test_series():
         for s in both["serie"]:
             eq(s["punti"], series(indicator="population", comuni=s["codice"])["serie"][0]["punti"],
                f"{s['codice']}: as asked alone")
+        # By municipality and by year, several at once: each as alone.
+        for extra in (dict(by="comune"), dict(step="year"), dict(by="provincia", step="year")):
+            same_as_alone(series, {n: series(indicator=n, **extra) for n in ALL}, extra,
+                          str(extra))
+        multi_csv_cli(a, srv, series)
+        multi_refused(a)
         # By year: one period, the covered part of 2026.
         y = series(indicator="average_age", step="year")
         eq([(x["periodo"], x["dal"], x["al"]) for x in y["serie"][0]["punti"]],

@@ -126,11 +126,17 @@ async function statsScreen(params) {
   const [y, m] = cov.al.slice(0, 7).split('-').map(Number);
   const after = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
   const date = `${q.date || after}-01`;
-  // the last year covered only: one period per series, not the whole history
-  const series = (ind) => api.get(`/api/v1/stats/series${qs({ indicator: ind, comuni: q.comuni, step: 'year', from: `${cov.al.slice(0, 4)}-01`, to: cov.al.slice(0, 7) })}`)
-    .then((r) => r.data.serie[0].punti.at(-1));
-  const [posas, fam, citt, pop, ...ind] = await Promise.all([tab('posas', { date }), tab('famiglie', { date }),
-    tab('strasa_cittadinanza', { date }), series('population'), ...INDICATORS.map(([k]) => series(k))]);
+  // the last year covered only: one period per series, not the whole
+  // history; every indicator of the screen in one answer (one walk of the
+  // register's history on the server, each as if asked alone), the last
+  // point of each by name
+  const names = ['population', ...INDICATORS.map(([k]) => k)];
+  const series = api.get(`/api/v1/stats/series${qs({ indicator: names.join(','), comuni: q.comuni, step: 'year', from: `${cov.al.slice(0, 4)}-01`, to: cov.al.slice(0, 7) })}`)
+    .then((r) => new Map(r.data.indicatori.map((x) => [x.indicatore, x.serie[0].punti.at(-1)])));
+  const [posas, fam, citt, points] = await Promise.all([tab('posas', { date }), tab('famiglie', { date }),
+    tab('strasa_cittadinanza', { date }), series]);
+  const pop = points.get('population');
+  const ind = INDICATORS.map(([k]) => points.get(k));
   const csv = async () => download(`posas-${date}.csv`, (await api.get(`/api/v1/stats/tables${qs({ table: 'posas', comuni: q.comuni, date, format: 'csv' })}`)).data);
   const num = (v, d) => (v === null || v === undefined ? t('stats.hidden') : Number(v).toLocaleString('it-IT', { maximumFractionDigits: d }));
   const last = ind[0];
