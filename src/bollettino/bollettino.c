@@ -90,30 +90,6 @@ static vis_err table(struct store *s, const struct refdata *rd, enum stats_table
 	return stats_table_compute(s, rd, &q, today, out, e);
 }
 
-/* The month's balance protected for the bulletin, in place (bil: the table
- * computed without protection): as the balance table and the series
- * protect the same month (stats_balance_protect), so that no cell hidden
- * here is published there; the population at the start and at the end is
- * published by every table (POSAS on any date) and is never hidden to
- * protect a flow. */
-static void balance_protect(json_t *bil, int threshold)
-{
-	long long v[3][STATS_B_COLS];
-	bool hidden[3][STATS_B_COLS];
-	json_t *rows = json_object_get(bil, "righe");
-	for (int sx = 0; sx < 3; sx++)
-		for (int c = 0; c < STATS_B_COLS; c++)
-			v[sx][c] = (long long)json_integer_value(
-				json_array_get(json_array_get(rows, (size_t)sx), (size_t)6 + c));
-	stats_balance_protect((const long long(*)[STATS_B_COLS])v, hidden, threshold);
-	for (int sx = 0; sx < 3; sx++)
-		for (int c = 0; c < STATS_B_COLS; c++)
-			if (hidden[sx][c])
-				json_array_set_new(json_array_get(rows, (size_t)sx), (size_t)6 + c,
-						   json_null());
-	json_object_set_new(bil, "soglia", json_integer(threshold));
-}
-
 /* The balance transposed: a row per item, columns men, women, total
  * (the table's rows are the sexes, its columns the items). */
 static json_t *balance_view(json_t *bil)
@@ -518,9 +494,10 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 	 * month, which are the population at its start */
 	int next = date_add_days(to, 1);
 	int thr = o->threshold;
-	/* the balance counted as it is (a threshold of 1 hides nothing), then
-	 * protected for the bulletin (balance_protect) */
-	if ((rc = table(s, rd, STATS_BILANCIO, comune, 0, mese, mese, 1, o->today, &bil, e)) ||
+	/* the month's balance as the balance table publishes it: protected
+	 * jointly with the province (stats_balance_linked), as the series
+	 * and a pool publish it too */
+	if ((rc = table(s, rd, STATS_BILANCIO, comune, 0, mese, mese, thr, o->today, &bil, e)) ||
 	    (rc = table(s, rd, STATS_POSAS, comune, next, 0, 0, thr, o->today, &posas, e)) ||
 	    (rc = table(s, rd, STATS_STRASA_CITT, comune, next, 0, 0, thr, o->today, &st, e)) ||
 	    (rc = table(s, rd, STATS_FAMIGLIE, comune, next, 0, 0, thr, o->today, &fam, e))) {
@@ -530,7 +507,6 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 		json_decref(fam);
 		return rc;
 	}
-	balance_protect(bil, thr);
 	/* the balance's total row */
 	struct totals t;
 	json_t *total = json_array_get(json_object_get(bil, "righe"), 2);

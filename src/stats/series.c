@@ -147,15 +147,13 @@ struct unit {
 	int32_t *ages;             /* [np + 1][women, men][STATS_AGES]: POSAS's counts */
 	bool *ages_hidden;         /* [np + 1]: POSAS hides a single year (no average age) */
 	long long *bal;            /* [np][men, women, total][STATS_B_COLS] */
-	long long *mbal;           /* by year: the months', [nm][BAL_CELLS] */
 };
 
 struct walk {
 	const char *comuni;
 	int np;
 	int dal[MAX_PERIODS], al[MAX_PERIODS], on[MAX_PERIODS + 1];
-	/* by year: the months of the periods, month_first[p] the first of p's */
-	int nm, mdal[MAX_PERIODS], mal[MAX_PERIODS], month_first[MAX_PERIODS + 1];
+	bool yearly;               /* periods of a year, each protected beside its months */
 	struct unit *u;            /* the municipalities, in code order */
 	int nu, last;
 	/* POSAS of the province of the units being protected, on each date
@@ -163,6 +161,8 @@ struct walk {
 	struct store *s;
 	char prefix[4];
 	struct stats_linked_ages *linked;  /* [np + 1] */
+	/* the balance of that province, each period (stats_balance_linked) */
+	struct stats_linked_balance bal;
 	int nind;                  /* the indicators asked for, each computed from the same counts */
 };
 
@@ -205,12 +205,6 @@ static int add_record(void *ctx, const struct stats_record *r)
 			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &b[(r->sex ? 0 : 1) * STATS_B_COLS]);
 			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &b[2 * STATS_B_COLS]);
 		}
-	for (int i = 0; i < r->nep; i++)
-		for (int m = 0; m < w->nm; m++) {
-			long long *b = &u->mbal[m * 3 * STATS_B_COLS];
-			stats_episode_count(&r->ep[i], w->mdal[m], w->mal[m], &b[(r->sex ? 0 : 1) * STATS_B_COLS]);
-			stats_episode_count(&r->ep[i], w->mdal[m], w->mal[m], &b[2 * STATS_B_COLS]);
-		}
 	return 0;
 }
 
@@ -249,16 +243,33 @@ static vis_err unit_protect(struct unit *u, struct walk *w, int threshold, bool 
 	if (strncmp(w->prefix, u->code, 3)) {
 		for (int k = 0; k <= w->np; k++)
 			stats_linked_ages_release(&w->linked[k]);
+		stats_linked_balance_release(&w->bal);
 		w->prefix[0] = 0;
 		for (int k = 0; !rc && k <= w->np; k++)
 			rc = stats_ages_linked(w->s, u->code, w->on[k], false, threshold, &w->linked[k], e);
+		/* the balance with the province, as the balance table and
+		 * the bulletin publish it */
+		if (!rc)
+			rc = stats_balance_linked(w->s, u->code, w->dal[0], w->al[w->np - 1], w->yearly,
+						  threshold, &w->bal, e);
 		if (rc)
 			return rc;
 		snprintf(w->prefix, sizeof w->prefix, "%.3s", u->code);
 	}
 	int member = stats_linked_ages_find(&w->linked[0], u->code);
-	if (member < 0)
+	int bm = stats_linked_balance_find(&w->bal, u->code);
+	if (member < 0 || bm < 0)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "%s: comune non importato", u->code);
+	/* the same periods and the same counts, or the cells would not be
+	 * those the balance table publishes */
+	bool same = w->bal.np == w->np;
+	for (int p = 0; same && p < w->np; p++)
+		same = w->bal.dal[p] == w->dal[p] && w->bal.al[p] == w->al[p] &&
+		       !memcmp(w->bal.v[(size_t)bm * (size_t)w->np + (size_t)p], &u->bal[p * BAL_CELLS],
+			       BAL_CELLS * sizeof *u->bal);
+	if (!same)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s: bilancio diverso da quello della provincia",
+				     u->code);
 	int np = w->np, ns = (np + 1) * S_COLS;
 	bool *known = calloc((size_t)ns, sizeof *known), *fixed = calloc((size_t)ns, sizeof *fixed);
 	struct eqs q = {.cells = malloc((size_t)(np + 1) * 10 * sizeof(int)),
@@ -289,16 +300,8 @@ static vis_err unit_protect(struct unit *u, struct walk *w, int threshold, bool 
 	if (ok) {
 		stats_protect_fixed(u->stock, NULL, known, fixed, hidden, ns, q.cells, q.len, q.n,
 				    threshold);
-		for (int p = 0; p < np; p++)
-			if (w->nm)
-				stats_year_balance_protect(
-					(const long long(*)[3][STATS_B_COLS])&u->mbal[w->month_first[p] * BAL_CELLS],
-					w->month_first[p + 1] - w->month_first[p],
-					(bool(*)[STATS_B_COLS])&hidden[ns + p * BAL_CELLS], threshold);
-			else
-				stats_balance_protect((const long long(*)[STATS_B_COLS])&u->bal[p * BAL_CELLS],
-						      (bool(*)[STATS_B_COLS])&hidden[ns + p * BAL_CELLS],
-						      threshold);
+		memcpy(&hidden[ns], w->bal.hidden[(size_t)bm * (size_t)np],
+		       (size_t)np * BAL_CELLS * sizeof *hidden);
 	}
 	free(known);
 	free(fixed);
@@ -408,8 +411,7 @@ static bool unit_alloc(struct unit *u, const struct walk *w)
 	u->ages = calloc((size_t)(w->np + 1) * 2 * STATS_AGES, sizeof *u->ages);
 	u->ages_hidden = calloc((size_t)w->np + 1, sizeof *u->ages_hidden);
 	u->bal = calloc((size_t)w->np * BAL_CELLS, sizeof *u->bal);
-	u->mbal = calloc((size_t)w->nm * BAL_CELLS + 1, sizeof *u->mbal);
-	return u->stock && u->age_sum && u->ages && u->ages_hidden && u->bal && u->mbal;
+	return u->stock && u->age_sum && u->ages && u->ages_hidden && u->bal;
 }
 
 static void unit_release(struct unit *u)
@@ -419,7 +421,6 @@ static void unit_release(struct unit *u)
 	free(u->ages);
 	free(u->ages_hidden);
 	free(u->bal);
-	free(u->mbal);
 }
 
 /* Every municipality asked for (or imported), in code order, each its own
@@ -495,18 +496,15 @@ static bool periods(const struct stats_series_query *q, int cov_from, int cov_to
 	w->on[0] = date_add_days(from, -1);
 	for (int p = 0; p < w->np; p++)
 		w->on[p + 1] = w->al[p];
-	/* a year is protected beside its months (as the balance table does) */
+	/* a year is protected beside its months (as the balance table does):
+	 * at most MAX_PERIODS of them */
+	w->yearly = q->yearly;
 	if (q->yearly) {
-		w->nm = stats_periods(from, to, false, w->mdal, w->mal, MAX_PERIODS);
-		if (w->nm < 0) {
+		int mdal[MAX_PERIODS], mal[MAX_PERIODS];
+		if (stats_periods(from, to, false, mdal, mal, MAX_PERIODS) < 0) {
 			vis_error_set(e, VIS_ERR_INVALID, "al massimo %d mesi in una serie annuale",
 				      MAX_PERIODS);
 			return false;
-		}
-		for (int p = 0, m = 0; p <= w->np; p++) {
-			w->month_first[p] = m;
-			while (p < w->np && m < w->nm && w->mal[m] <= w->al[p])
-				m++;
 		}
 	}
 	return true;
@@ -568,21 +566,25 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	int ns = (w->np + 1) * S_COLS, ncells = ns + w->np * BAL_CELLS;
 	bool *hidden = rc ? NULL : malloc((size_t)ncells * sizeof *hidden);
 	bool *sum_hidden = rc ? NULL : malloc((size_t)ncells * sizeof *sum_hidden);
+	/* the balance of the municipalities of one province in the sum */
+	size_t nb = (size_t)w->np * BAL_CELLS;
+	long long *pbal = rc ? NULL : malloc(nb * sizeof *pbal);
+	bool *pbal_hidden = rc ? NULL : malloc(nb * sizeof *pbal_hidden);
 	struct unit sum = {0};
-	if (!rc && (!hidden || !sum_hidden || !unit_alloc(&sum, w)))
+	if (!rc && (!hidden || !sum_hidden || !pbal || !pbal_hidden || !unit_alloc(&sum, w)))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	json_t *series[NIND];
 	for (int j = 0; j < nind; j++)
 		series[j] = json_array();
-	/* Each municipality protected alone; a territory (the pool, a
-	 * province, or one municipality) is the sum of its municipalities,
-	 * a count hidden when one of theirs is (stats_pool_add). */
+	/* Each municipality protected with its province; a territory (the
+	 * pool, a province, or one municipality) is the sum of its parts, a
+	 * count hidden when one of theirs is (stats_pool_add): the balance of
+	 * a whole province is one part, as the province protects it
+	 * (stats_balance_linked), the other municipalities each a part. */
 	for (int i = 0, first = 0, members = 0, province_members = 0; !rc && i < w->nu; i++) {
 		struct unit *u = &w->u[i];
 		for (int p = 0; p < 3 * w->np; p++)
 			stats_balance_close(&u->bal[p * STATS_B_COLS]);
-		for (int m = 0; m < 3 * w->nm; m++)
-			stats_balance_close(&u->mbal[m * STATS_B_COLS]);
 		rc = unit_protect(u, w, threshold, hidden, e);
 		if (rc)
 			break;
@@ -595,7 +597,6 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 			memset(sum_hidden, 0, (size_t)ncells * sizeof *sum_hidden);
 		}
 		stats_pool_add(sum.stock, sum_hidden, u->stock, hidden, ns);
-		stats_pool_add(sum.bal, &sum_hidden[ns], u->bal, &hidden[ns], w->np * BAL_CELLS);
 		/* the sum of the ages, and whether POSAS hides a single year:
 		 * the pool's POSAS hides one when a member's does */
 		for (int k = 0; k <= w->np; k++) {
@@ -609,11 +610,23 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		 * (a complement): its age groups and average age hidden as
 		 * that POSAS hides them too (a group published beside it would
 		 * give the year back) */
-		if (members == 1 || strncmp(w->u[i - 1].code, u->code, 3))
+		if (members == 1 || strncmp(w->u[i - 1].code, u->code, 3)) {
 			province_members = 0;
+			memset(pbal, 0, nb * sizeof *pbal);
+			memset(pbal_hidden, 0, nb * sizeof *pbal_hidden);
+		}
 		province_members++;
-		if ((last || strncmp(w->u[i + 1].code, u->code, 3)) && province_members > 1 &&
-		    province_members == w->linked[0].nm)
+		stats_pool_add(pbal, pbal_hidden, u->bal, &hidden[ns], (int)nb);
+		bool province_end = last || strncmp(w->u[i + 1].code, u->code, 3);
+		bool whole = province_end && province_members > 1 &&
+			     province_members == w->linked[0].nm && province_members == w->bal.nm;
+		/* the province's balance protected as one territory, or the
+		 * municipalities of it in the sum each a part */
+		if (whole)
+			memcpy(pbal_hidden, w->bal.province_hidden, nb * sizeof *pbal_hidden);
+		if (province_end)
+			stats_pool_add(sum.bal, &sum_hidden[ns], pbal, pbal_hidden, (int)nb);
+		if (whole)
 			for (int k = 0; k <= w->np; k++) {
 				bool grp[3];
 				sum.ages_hidden[k] = stats_age_groups_hidden(
@@ -646,11 +659,14 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 		members = 0;
 	}
 	unit_release(&sum);
+	free(pbal);
+	free(pbal_hidden);
 	free(sum_hidden);
 	free(hidden);
 	units_release(w);
 	for (int k = 0; w->linked && k <= w->np; k++)
 		stats_linked_ages_release(&w->linked[k]);
+	stats_linked_balance_release(&w->bal);
 	free(w->linked);
 	free(w);
 	if (rc) {

@@ -392,11 +392,10 @@ struct grid {
 	long long *v;
 	bool *known;              /* totals every table publishes alike (stats_protect) */
 	bool *fixed, *fixed_hidden; /* cells protected by another table (stats_protect_fixed) */
-	bool balance;             /* periods of a balance: 3 rows each, stats_balance_protect */
-	/* a yearly balance: the months of period p are
-	 * months[month_first[p] .. + month_n[p]) (stats_year_balance_protect) */
-	long long (*months)[3][STATS_B_COLS];
-	int *month_first, *month_n;
+	/* periods of a balance, 3 rows each: every cell hidden as
+	 * bal_hidden says (stats_balance_linked) */
+	bool balance;
+	bool *bal_hidden;
 	int *eq_cells, *eq_len;
 	int neq, ncells, cap_eq, cap_cells;
 	bool oom;
@@ -427,9 +426,7 @@ static void grid_release(struct grid *g)
 	free(g->known);
 	free(g->fixed);
 	free(g->fixed_hidden);
-	free(g->months);
-	free(g->month_first);
-	free(g->month_n);
+	free(g->bal_hidden);
 	free(g->eq_cells);
 	free(g->eq_len);
 }
@@ -1076,20 +1073,61 @@ static int cmp_code8(const void *x, const void *y)
 	return strcmp(x, y);
 }
 
+/* The municipalities of comune's province the register has imported,
+ * in code order, into sb (sb->code the caller's: NULL when none). */
+static vis_err province_members(struct store *s, const char *comune, struct siblings *sb,
+				struct vis_error *e)
+{
+	snprintf(sb->prefix, sizeof sb->prefix, "%.3s", comune);
+	vis_err rc = store_import_span_each(s, add_sibling, sb, e);
+	if (!rc && sb->oom)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	if (rc || !sb->n) {
+		free(sb->code);
+		sb->code = NULL;
+		sb->n = 0;
+		return rc;
+	}
+	qsort(sb->code, sb->n, sizeof *sb->code, cmp_code8);
+	return VIS_OK;
+}
+
+/* The index of comune among code[0..n), -1 when not one of them. */
+static int code_find(const char (*code)[8], int n, const char *comune)
+{
+	for (int k = 0; k < n; k++)
+		if (!strcmp(code[k], comune))
+			return k;
+	return -1;
+}
+
+/* True when comuni (comma-separated) names exactly the n municipalities
+ * code[] (n > 1): the whole province. */
+static bool province_whole(const char (*code)[8], int n, const char *comuni)
+{
+	int found = 0;
+	for (const char *p = comuni; *p;) {
+		size_t len = strcspn(p, ",");
+		char c[8];
+		if (len >= sizeof c)
+			return false;
+		snprintf(c, sizeof c, "%.*s", (int)len, p);
+		if (code_find(code, n, c) < 0)
+			return false;
+		found++;
+		p += len + (p[len] == ',');
+	}
+	return n > 1 && found == n;
+}
+
 vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
 			  struct stats_linked_ages *l, struct vis_error *e)
 {
 	memset(l, 0, sizeof *l);
 	struct siblings sb = {0};
-	snprintf(sb.prefix, sizeof sb.prefix, "%.3s", comune);
-	vis_err rc = store_import_span_each(s, add_sibling, &sb, e);
-	if (!rc && sb.oom)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	if (rc || !sb.n) {
-		free(sb.code);
+	vis_err rc = province_members(s, comune, &sb, e);
+	if (rc || !sb.n)
 		return rc;
-	}
-	qsort(sb.code, sb.n, sizeof *sb.code, cmp_code8);
 	l->nm = (int)sb.n;
 	l->code = sb.code;
 	l->age = calloc(sb.n, sizeof *l->age);
@@ -1133,29 +1171,164 @@ void stats_linked_ages_release(struct stats_linked_ages *l)
 
 int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune)
 {
-	for (int k = 0; k < l->nm; k++)
-		if (!strcmp(l->code[k], comune))
-			return k;
-	return -1;
+	return code_find((const char(*)[8])l->code, l->nm, comune);
 }
 
-/* True when comuni (comma-separated) names exactly l's municipalities:
- * the whole province. */
-static bool linked_whole(const struct stats_linked_ages *l, const char *comuni)
+/* Counting a province's balance by month: member k's months from
+ * v[k * nmo]. */
+struct linked_count {
+	int nmo, k;
+	const int *dal, *al;
+	long long (*v)[3][STATS_B_COLS];
+};
+
+static int add_linked_record(void *ctx, const struct stats_record *r)
 {
-	int n = 0;
-	for (const char *p = comuni; *p;) {
-		size_t len = strcspn(p, ",");
-		char c[8];
-		if (len >= sizeof c)
-			return false;
-		snprintf(c, sizeof c, "%.*s", (int)len, p);
-		if (stats_linked_ages_find(l, c) < 0)
-			return false;
-		n++;
-		p += len + (p[len] == ',');
+	struct linked_count *c = ctx;
+	long long (*v)[3][STATS_B_COLS] = &c->v[(size_t)c->k * (size_t)c->nmo];
+	for (int i = 0; i < r->nep; i++)
+		for (int m = 0; m < c->nmo; m++) {
+			stats_episode_count(&r->ep[i], c->dal[m], c->al[m], v[m][r->sex ? 0 : 1]);
+			stats_episode_count(&r->ep[i], c->dal[m], c->al[m], v[m][2]);
+		}
+	return 0;
+}
+
+/* The periods of a yearly balance from its months (mdal, mv, mh: nmo of
+ * them, of member block `from` to `to`): each year the sum of its months
+ * (start + flows = end telescopes), a cell hidden where one of its months
+ * hides it (the start: the first month's, the end: the last one's). */
+static void linked_years(int np, const int *al, int nmo, const int *mal,
+			 const long long (*mv)[3][STATS_B_COLS], const bool (*mh)[3][STATS_B_COLS],
+			 long long (*v)[3][STATS_B_COLS], bool (*h)[3][STATS_B_COLS])
+{
+	for (int p = 0, m = 0; p < np; p++) {
+		memset(v[p], 0, sizeof v[p]);
+		memset(h[p], 0, sizeof h[p]);
+		for (int first = m; m < nmo && mal[m] <= al[p]; m++) {
+			bool last = m + 1 == nmo || mal[m + 1] > al[p];
+			for (int sx = 0; sx < 3; sx++)
+				for (int c = 0; c < STATS_B_COLS; c++) {
+					if (c == STATS_B_START && m != first)
+						continue;
+					if (c == STATS_B_END && !last)
+						continue;
+					if (c != STATS_B_NATURAL && c != STATS_B_MIGR)
+						v[p][sx][c] += mv[m][sx][c];
+					h[p][sx][c] = h[p][sx][c] || mh[m][sx][c];
+				}
+		}
+		for (int sx = 0; sx < 3; sx++)
+			stats_balance_close(v[p][sx]);
 	}
-	return n == l->nm;
+}
+
+vis_err stats_balance_linked(struct store *s, const char *comune, int from, int to, bool yearly,
+			     int threshold, struct stats_linked_balance *l, struct vis_error *e)
+{
+	memset(l, 0, sizeof *l);
+	struct siblings sb = {0};
+	vis_err rc = province_members(s, comune, &sb, e);
+	if (rc || !sb.n)
+		return rc;
+	l->nm = (int)sb.n;
+	l->code = sb.code;
+	int *mdal = malloc(MAX_PERIODS * sizeof *mdal), *mal = malloc(MAX_PERIODS * sizeof *mal);
+	l->dal = malloc(MAX_PERIODS * sizeof *l->dal);
+	l->al = malloc(MAX_PERIODS * sizeof *l->al);
+	if (!mdal || !mal || !l->dal || !l->al) {
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	int nmo = stats_periods(from, to, false, mdal, mal, MAX_PERIODS);
+	l->np = nmo < 0 ? -1 : stats_periods(from, to, yearly, l->dal, l->al, MAX_PERIODS);
+	if (nmo <= 0 || l->np <= 0) {
+		rc = vis_error_set(e, VIS_ERR_INVALID, "un bilancio ha da 1 a %d mesi", MAX_PERIODS);
+		goto done;
+	}
+	size_t nm = sb.n, np = (size_t)l->np;
+	/* the months of every member, counted one member at a time */
+	long long (*mv)[3][STATS_B_COLS] = calloc(nm * (size_t)nmo, sizeof *mv);
+	bool (*mh)[3][STATS_B_COLS] = calloc(nm * (size_t)nmo, sizeof *mh);
+	long long (*one)[3][STATS_B_COLS] = calloc(nm, sizeof *one);
+	bool (*oneh)[3][STATS_B_COLS] = calloc(nm, sizeof *oneh);
+	long long (*pm)[3][STATS_B_COLS] = calloc((size_t)nmo, sizeof *pm);
+	bool (*pmh)[3][STATS_B_COLS] = calloc((size_t)nmo, sizeof *pmh);
+	l->v = calloc(nm * np, sizeof *l->v);
+	l->hidden = calloc(nm * np, sizeof *l->hidden);
+	l->province = calloc(np, sizeof *l->province);
+	l->province_hidden = calloc(np, sizeof *l->province_hidden);
+	if (!mv || !mh || !one || !oneh || !pm || !pmh || !l->v || !l->hidden || !l->province ||
+	    !l->province_hidden)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	struct linked_count c = {.nmo = nmo, .dal = mdal, .al = mal, .v = mv};
+	for (c.k = 0; !rc && c.k < l->nm; c.k++)
+		rc = stats_history_each(s, l->code[c.k], add_linked_record, &c, e);
+	/* each month protected alone: its start and end are known, so no
+	 * identity links two months */
+	for (int m = 0; !rc && m < nmo; m++) {
+		for (size_t k = 0; k < nm; k++) {
+			for (int sx = 0; sx < 3; sx++)
+				stats_balance_close(mv[k * (size_t)nmo + (size_t)m][sx]);
+			memcpy(one[k], mv[k * (size_t)nmo + (size_t)m], sizeof one[k]);
+			for (int sx = 0; sx < 3; sx++)
+				for (int x = 0; x < STATS_B_COLS; x++)
+					pm[m][sx][x] += one[k][sx][x];
+		}
+		if (nm == 1) {
+			/* the province is that municipality, protected alone */
+			stats_balance_protect((const long long(*)[STATS_B_COLS])one[0], oneh[0], threshold);
+			memcpy(pmh[m], oneh[0], sizeof pmh[m]);
+		} else if (!stats_balance_protect_linked((const long long(*)[3][STATS_B_COLS])one, l->nm,
+							 threshold, pmh[m], oneh)) {
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		}
+		for (size_t k = 0; k < nm; k++)
+			memcpy(mh[k * (size_t)nmo + (size_t)m], oneh[k], sizeof oneh[k]);
+	}
+	for (size_t k = 0; !rc && k <= nm; k++) {
+		const long long(*v)[3][STATS_B_COLS] = k < nm ? (const void *)&mv[k * (size_t)nmo]
+							       : (const void *)pm;
+		const bool(*h)[3][STATS_B_COLS] = k < nm ? (const void *)&mh[k * (size_t)nmo]
+							  : (const void *)pmh;
+		long long(*ov)[3][STATS_B_COLS] = k < nm ? &l->v[k * np] : l->province;
+		bool(*oh)[3][STATS_B_COLS] = k < nm ? &l->hidden[k * np] : l->province_hidden;
+		if (yearly) {
+			linked_years(l->np, l->al, nmo, mal, v, h, ov, oh);
+		} else {
+			memcpy(ov, v, np * sizeof *ov);
+			memcpy(oh, h, np * sizeof *oh);
+		}
+	}
+	free(mv);
+	free(mh);
+	free(one);
+	free(oneh);
+	free(pm);
+	free(pmh);
+done:
+	free(mdal);
+	free(mal);
+	if (rc)
+		stats_linked_balance_release(l);
+	return rc;
+}
+
+void stats_linked_balance_release(struct stats_linked_balance *l)
+{
+	free(l->code);
+	free(l->dal);
+	free(l->al);
+	free(l->v);
+	free(l->hidden);
+	free(l->province);
+	free(l->province_hidden);
+	memset(l, 0, sizeof *l);
+}
+
+int stats_linked_balance_find(const struct stats_linked_balance *l, const char *comune)
+{
+	return code_find((const char(*)[8])l->code, l->nm, comune);
 }
 
 /* The linked protection of the province last computed (a pool's members
@@ -1165,6 +1338,11 @@ struct linked_cache {
 	int on, threshold;
 	bool foreign;
 	struct stats_linked_ages l;
+	/* the balance of the province last computed: valid when b.nm */
+	char bprefix[4];
+	int bfrom, bto, bthreshold;
+	bool byearly;
+	struct stats_linked_balance b;
 };
 
 /* The POSAS (foreign: STRASA) cells of g from row r0 for a municipality
@@ -1190,7 +1368,7 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
 	}
 	const struct stats_linked_ages *l = &c->l;
 	int k = strchr(comuni, ',') ? -1 : stats_linked_ages_find(l, comuni);
-	bool whole = linked_whole(l, comuni);
+	bool whole = province_whole((const char(*)[8])l->code, l->nm, comuni);
 	/* a municipality of a pool the register has not imported: nobody
 	 * lives there for it, no cell to protect */
 	if (k < 0 && !whole && !strchr(comuni, ',')) {
@@ -1424,112 +1602,82 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 
 /* ------------------------------------------------------------ the balance */
 
-
-struct balance {
-	const struct stats_table_query *q;
-	int np;
-	int dal[MAX_PERIODS], al[MAX_PERIODS];
-	long long (*v)[3][STATS_B_COLS];      /* [period][men, women, total][column] */
-	/* a yearly balance: the months of its periods, in order */
-	int nm, mdal[MAX_PERIODS], mal[MAX_PERIODS];
-	long long (*m)[3][STATS_B_COLS];
-};
-
-/* Adds the residence episodes of one record to every period. */
-static int add_record(void *ctx, const struct stats_record *r)
-{
-	struct balance *b = ctx;
-	for (int i = 0; i < r->nep; i++)
-		for (int p = 0; p < b->np; p++) {
-			stats_episode_count(&r->ep[i], b->dal[p], b->al[p], b->v[p][r->sex ? 0 : 1]);
-			stats_episode_count(&r->ep[i], b->dal[p], b->al[p], b->v[p][2]);
-		}
-	for (int i = 0; i < r->nep; i++)
-		for (int p = 0; p < b->nm; p++) {
-			stats_episode_count(&r->ep[i], b->mdal[p], b->mal[p], b->m[p][r->sex ? 0 : 1]);
-			stats_episode_count(&r->ep[i], b->mdal[p], b->mal[p], b->m[p][2]);
-		}
-	return 0;
-}
-
 static const char *const mesi[] = {"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
 				   "luglio", "agosto", "settembre", "ottobre", "novembre",
 				   "dicembre"};
 
-static vis_err balance_table(struct store *s, const struct stats_table_query *q, int from, int to,
+/* The balance of a municipality, or of a whole province (comuni), over
+ * from..to: the counts and the hidden cells of the linked protection
+ * (stats_balance_linked; kept in cache when not NULL), the one way every
+ * publication protects them (docs/api.md, "Pools").  VIS_ERR_INTERNAL
+ * when comuni is neither. */
+static vis_err balance_table(struct store *s, struct linked_cache *cache,
+			     const struct stats_table_query *q, int from, int to, int threshold,
 			     struct grid *g, const char *code, const char *name, struct vis_error *e)
 {
-	struct balance *b = calloc(1, sizeof *b);
-	if (!b)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	b->q = q;
-	b->np = stats_periods(from, to, q->yearly, b->dal, b->al, MAX_PERIODS);
-	/* the months of the years, to protect each year beside them */
-	b->nm = q->yearly ? stats_periods(from, to, false, b->mdal, b->mal, MAX_PERIODS) : 0;
-	if (b->np < 0 || b->nm < 0) {
-		free(b);
-		return vis_error_set(e, VIS_ERR_INVALID,
-				     "un bilancio ha al massimo %d mesi (%d anni): indicare \"from\" e "
-				     "\"to\" (AAAA-MM) più vicini", MAX_PERIODS, MAX_PERIODS / 12);
+	struct linked_cache own = {0}, *c = cache ? cache : &own;
+	vis_err rc = VIS_OK;
+	if (!c->b.nm || strncmp(c->bprefix, q->comuni, 3) || c->bfrom != from || c->bto != to ||
+	    c->byearly != q->yearly || c->bthreshold != threshold) {
+		stats_linked_balance_release(&c->b);
+		rc = stats_balance_linked(s, q->comuni, from, to, q->yearly, threshold, &c->b, e);
+		if (rc == VIS_ERR_INVALID)
+			rc = vis_error_set(e, VIS_ERR_INVALID,
+					   "un bilancio ha al massimo %d mesi (%d anni): indicare \"from\" "
+					   "e \"to\" (AAAA-MM) più vicini", MAX_PERIODS, MAX_PERIODS / 12);
+		if (rc)
+			return rc;
+		snprintf(c->bprefix, sizeof c->bprefix, "%.3s", q->comuni);
+		c->bfrom = from;
+		c->bto = to;
+		c->byearly = q->yearly;
+		c->bthreshold = threshold;
 	}
-	b->v = calloc((size_t)b->np + 1, sizeof *b->v);
-	if (q->yearly)
-		b->m = calloc((size_t)b->nm + 1, sizeof *b->m);
-	if (!b->v || (q->yearly && !b->m)) {
-		free(b->v);
-		free(b->m);
-		free(b);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	const struct stats_linked_balance *l = &c->b;
+	int k = strchr(q->comuni, ',') ? -1 : stats_linked_balance_find(l, q->comuni);
+	bool whole = province_whole((const char(*)[8])l->code, l->nm, q->comuni);
+	const long long(*v)[3][STATS_B_COLS] = NULL;
+	const bool(*h)[3][STATS_B_COLS] = NULL;
+	if (whole) {
+		v = (const void *)l->province;
+		h = (const void *)l->province_hidden;
+	} else if (k >= 0) {
+		v = (const void *)&l->v[(size_t)k * (size_t)l->np];
+		h = (const void *)&l->hidden[(size_t)k * (size_t)l->np];
+	} else if (!strchr(q->comuni, ',')) {
+		/* the period covered is refused first: not reached */
+		rc = vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per il comune %.8s",
+				   q->comuni);
+	} else {
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.64s: né un comune né una provincia intera",
+				   q->comuni);
 	}
-	vis_err rc = stats_history_each(s, q->comuni, add_record, b, e);
-	if (!rc && !grid_init(g, b->np * 3, STATS_B_COLS, 6))
+	if (!rc && (!grid_init(g, l->np * 3, STATS_B_COLS, 6) ||
+		    !(g->bal_hidden = calloc((size_t)l->np * 3 * STATS_B_COLS, sizeof *g->bal_hidden))))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	for (int p = 0; !rc && p < b->np; p++) {
+	for (int p = 0; !rc && p < l->np; p++) {
 		static const char *const sexes[] = {"Maschi", "Femmine", "Totale"};
 		char period[48], dal[11], al[11];
 		if (q->yearly)
-			snprintf(period, sizeof period, "%d", DATE_YEAR(b->dal[p]));
+			snprintf(period, sizeof period, "%d", DATE_YEAR(l->dal[p]));
 		else
-			snprintf(period, sizeof period, "%s %d", mesi[DATE_MONTH(b->dal[p]) - 1],
-				 DATE_YEAR(b->dal[p]));
-		date_format(b->dal[p], dal);
-		date_format(b->al[p], al);
+			snprintf(period, sizeof period, "%s %d", mesi[DATE_MONTH(l->dal[p]) - 1],
+				 DATE_YEAR(l->dal[p]));
+		date_format(l->dal[p], dal);
+		date_format(l->al[p], al);
 		for (int sx = 0; sx < 3; sx++) {
 			int r = p * 3 + sx;
-			long long *v = b->v[p][sx];
-			stats_balance_close(v);
 			const char *lab[] = {code, name, period, dal, al, sexes[sx]};
 			for (int i = 0; i < 6; i++)
 				set_label(g, r, i, lab[i]);
-			for (int c = 0; c < STATS_B_COLS; c++)
-				*at(g, r, c) = v[c];
+			for (int x = 0; x < STATS_B_COLS; x++) {
+				*at(g, r, x) = v[p][sx][x];
+				g->bal_hidden[r * STATS_B_COLS + x] = h[p][sx][x];
+			}
 		}
 	}
-	/* each period protected alone (the same way as in the series and the
-	 * bulletin): its start and end are populations every table publishes;
-	 * a year beside its months, as they are protected alone */
 	g->balance = true;
-	if (!rc && q->yearly) {
-		g->month_first = calloc((size_t)b->np + 1, sizeof *g->month_first);
-		g->month_n = calloc((size_t)b->np + 1, sizeof *g->month_n);
-		if (!g->month_first || !g->month_n)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	}
-	for (int p = 0, m = 0; !rc && q->yearly && p < b->np; p++) {
-		g->month_first[p] = m;
-		for (; m < b->nm && b->mal[m] <= b->al[p]; m++) {
-			for (int sx = 0; sx < 3; sx++)
-				stats_balance_close(b->m[m][sx]);
-			g->month_n[p]++;
-		}
-	}
-	if (!rc && q->yearly) {
-		g->months = b->m;
-		b->m = NULL;
-	}
-	free(b->v);
-	free(b->m);
-	free(b);
+	stats_linked_balance_release(&own.b);
 	return rc;
 }
 
@@ -1544,15 +1692,8 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 	bool *hidden = calloc((size_t)n + 1, sizeof *hidden);
 	if (!hidden)
 		return NULL;
-	if (g->balance && g->months)
-		for (int r = 0; r + 3 <= g->rows; r += 3)
-			stats_year_balance_protect(
-				(const long long(*)[3][STATS_B_COLS])&g->months[g->month_first[r / 3]],
-				g->month_n[r / 3], (bool(*)[STATS_B_COLS])&hidden[r * g->cols], threshold);
-	else if (g->balance)
-		for (int r = 0; r + 3 <= g->rows; r += 3)
-			stats_balance_protect((const long long(*)[STATS_B_COLS])at(g, r, 0),
-					      (bool(*)[STATS_B_COLS])&hidden[r * g->cols], threshold);
+	if (g->balance)
+		memcpy(hidden, g->bal_hidden, (size_t)n * sizeof *hidden);
 	else {
 		if (g->fixed_hidden)
 			memcpy(hidden, g->fixed_hidden, (size_t)n * sizeof *hidden);
@@ -1806,30 +1947,26 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	/* POSAS: a whole province (every municipality of it the register
-	 * imports) is one part, protected as one territory
-	 * (stats_ages_linked); the other members each a part.  Not STRASA:
+	/* POSAS and the balance: a whole province (every municipality of it
+	 * the register imports) is one part, protected as one territory
+	 * (stats_ages_linked, stats_balance_linked); the other members each
+	 * a part.  Not STRASA:
 	 * a pool's block of all states of strasa_cittadinanza_eta is the
 	 * sum of its members', and a STRASA cell published there while that
 	 * block hides it would give back a state's cell hidden alone in
 	 * the identity over the states. */
-	bool by_province = q->table == STATS_POSAS;
+	bool by_province = q->table == STATS_POSAS || q->table == STATS_BILANCIO;
 	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
 		next = i + 1;
 		struct siblings sb = {0};
-		snprintf(sb.prefix, sizeof sb.prefix, "%.3s", m.code[i]);
 		if (by_province)
-			rc = store_import_span_each(s, add_sibling, &sb, e);
-		if (!rc && sb.oom)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = province_members(s, m.code[i], &sb, e);
 		size_t j = i;
 		while (j < m.n && !strncmp(m.code[j], m.code[i], 3))
 			j++;
 		bool whole = !rc && by_province && sb.n > 1 && j - i == sb.n;
-		if (whole)
-			qsort(sb.code, sb.n, sizeof *sb.code, cmp_code8);
 		for (size_t x = 0; whole && x < sb.n; x++)
 			whole = !strcmp(sb.code[x], m.code[i + x]);
 		if (whole) {
@@ -1892,6 +2029,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	free(one);
 	free(m.code);
 	stats_linked_ages_release(&cache.l);
+	stats_linked_balance_release(&cache.b);
 	return rc;
 }
 
@@ -1957,7 +2095,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 	const char *title = "";
 
 	if (q->table == STATS_BILANCIO) {
-		rc = balance_table(s, q, from, to, &g, code, name, e);
+		rc = balance_table(s, cache, q, from, to, threshold, &g, code, name, e);
 		static const char *const bc[] = {
 			"Codice territorio", "Territorio", "Periodo", "Dal", "Al", "Sesso",
 			"Popolazione inizio periodo", "Nati vivi", "Morti", "Saldo naturale",

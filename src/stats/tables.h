@@ -20,9 +20,10 @@
  * protected jointly with its province (stats_protect_linked,
  * stats_ages_linked), a pool's POSAS cut into whole provinces (each
  * protected as one territory) and single municipalities; the balance of
- * a whole province by the same rule (stats_balance_protect_linked, not
- * yet used by a publication: the balances are still pooled by
- * stats_pool_add).
+ * a municipality by the same rule, jointly with its province
+ * (stats_balance_protect_linked, stats_balance_linked: the one way the
+ * balance table, the series and the bulletin publish it), a pool's
+ * balance cut into whole provinces and single municipalities as POSAS.
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
@@ -245,6 +246,34 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 void stats_linked_ages_release(struct stats_linked_ages *l);
 /* The index of comune in l, -1 when not one of them. */
 int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune);
+
+/* The demographic balance of the whole province of `comune` (its first
+ * three digits: every municipality of it the register has imported) over
+ * from..to (YYYYMMDD) cut into calendar months, each month protected by
+ * stats_balance_protect_linked (one municipality imported: alone, by
+ * stats_balance_protect): the one protection every publication of those
+ * municipalities' balances uses (the balance table, alone or in a pool,
+ * the series' flows, the bulletin).  yearly: the periods are the years
+ * (stats_periods), each the sum of its months, a cell hidden where the
+ * same cell of one of its months is (the start: the first month's; the
+ * end: the last one's), as stats_year_balance_protect.  The same month
+ * gives the same cells whoever asks and whatever else is asked.  With no
+ * municipality of the province imported, l->nm is 0. */
+struct stats_linked_balance {
+	int nm;                                   /* municipalities, in code order */
+	char (*code)[8];
+	int np;                                   /* periods */
+	int *dal, *al;                            /* [np] */
+	long long (*v)[3][STATS_B_COLS];          /* [k * np + p]: member k, period p */
+	bool (*hidden)[3][STATS_B_COLS];          /* [k * np + p] */
+	long long (*province)[3][STATS_B_COLS];   /* [p]: the members' sum */
+	bool (*province_hidden)[3][STATS_B_COLS]; /* [p]: the province as one territory */
+};
+vis_err stats_balance_linked(struct store *s, const char *comune, int from, int to, bool yearly,
+			     int threshold, struct stats_linked_balance *l, struct vis_error *e);
+void stats_linked_balance_release(struct stats_linked_balance *l);
+/* The index of comune in l, -1 when not one of them. */
+int stats_linked_balance_find(const struct stats_linked_balance *l, const char *comune);
 
 /* The table as CSV (header and rows; hidden cells empty); NULL when out of
  * memory.  The caller frees it. */

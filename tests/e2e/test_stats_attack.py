@@ -36,10 +36,11 @@ tables do not list: none of its citizens there, 0) -- the geographic
 differencing of issue #17 (a cell hidden in A, published in B and in A+B).
 by=provincia and by=comune series are the pool's and the members' (the
 province 036 is the pool of both municipalities here).  The pool is the
-whole province 036: its POSAS is protected as one territory, each
-municipality's POSAS and STRASA jointly with it (docs/api.md, "Pools"),
-and must hide fewer cells than the union of the members' (the rule
-before)."""
+whole province 036: its POSAS and its balance (monthly and yearly, the
+table and the series' flows) are protected as one territory, each
+municipality's POSAS, STRASA and balance jointly with it (docs/api.md,
+"Pools"), and the province's POSAS and monthly balance must hide fewer
+cells than the union of the members' (the rule before)."""
 import csv
 import datetime
 import io
@@ -613,7 +614,9 @@ def test_attack():
     asked = refused = 0   # tables of single days and balances over days (read_days)
     days_found = []
     both = {}   # unknowns one publication hides and another publishes, by kind
-    gain = [0, 0]   # the province's POSAS: hidden cells, and by the union rule
+    # the province's POSAS and monthly balance: hidden cells, and by the
+    # union rule
+    gain = {"posas": [0, 0], "bilancio": [0, 0]}
     for seed in (3, 11, 29):
         pop = {"persons": 260, "comuni": "036023,036005", "seed": seed, "days": DAYS}
         with Server(population=pop) as srv:
@@ -651,18 +654,21 @@ def test_attack():
                     read_all(get, get_text, get_summary, pool, thr, t)
                     link(atk, t, tuple(one.values()))
                     # the whole province 036 protected as one territory
-                    # (docs/api.md, "Pools"): its POSAS hides fewer cells
-                    # than the union of its members' hidden ones, which
-                    # the union rule hid
-                    for name in ("posas",):
-                        url = (f"/api/v1/stats/tables?table={name}&threshold={thr}"
-                               f"&date=2026-02-01&comuni=")
-                        cells = [[x is None for x in r[3:]] for r in get(url + pool)["righe"]]
-                        members = [[[x is None for x in r[3:]] for r in get(url + c)["righe"]]
-                                   for c in one]
-                        gain[0] += sum(map(sum, cells))
-                        gain[1] += sum(any(m[i][j] for m in members)
-                                       for i in range(len(cells)) for j in range(3))
+                    # (docs/api.md, "Pools"): its POSAS and its balance
+                    # hide fewer cells than the union of its members'
+                    # hidden ones, which the union rule hid
+                    for name, q in (("posas", "&date=2026-02-01"), ("bilancio", "")):
+                        url = f"/api/v1/stats/tables?table={name}&threshold={thr}{q}&comuni="
+
+                        def hid(c):
+                            return [[x is None for x in r if not isinstance(x, str)]
+                                    for r in get(url + c)["righe"]]
+                        cells = hid(pool)
+                        members = [hid(c) for c in one]
+                        gain[name][0] += sum(map(sum, cells))
+                        gain[name][1] += sum(any(m[i][j] for m in members)
+                                             for i in range(len(cells))
+                                             for j in range(len(cells[i])))
                     if not pool:
                         # the map's series: by province (036: the pool of
                         # both) and by municipality, the same unknowns
@@ -689,10 +695,12 @@ def test_attack():
           f"{len(found)} small counts among them (by territory: {where or 'none'}); "
           f"hidden in one publication and published in another: {both or 'none'}; "
           f"tables of days asked {asked}, refused {refused}; small one-day changes of a "
-          f"published cell {len(days_found)}; the province's posas hides {gain[0]} "
-          f"cells, {gain[1]} by the union rule")
-    check(gain[0] < gain[1], f"the whole province protected as one territory: {gain[0]} hidden "
-          f"cells, not fewer than the union of its members' ({gain[1]})")
+          f"published cell {len(days_found)}; the province hides, of posas and of the "
+          f"monthly balance, {gain['posas'][0]} and {gain['bilancio'][0]} cells, "
+          f"{gain['posas'][1]} and {gain['bilancio'][1]} by the union rule")
+    for name, (got, union) in gain.items():
+        check(got < union, f"the whole province's {name} protected as one territory: {got} "
+              f"hidden cells, not fewer than the union of its members' ({union})")
     check(hidden > 0, "the tables hide something (small municipalities)")
     check(not found, "hidden small counts recovered by combining what is published:\n"
           + "\n".join(found[:40]))
@@ -700,6 +708,64 @@ def test_attack():
           + "\n".join(days_found[:20]))
     check(refused == asked, f"tables of single days, not of whole months: {asked - refused} of "
           f"{asked} answered (the API takes date=AAAA-MM-01 and months)")
+
+
+def test_province_balance():
+    """The balance of a whole province beside its members' (issue #17), on
+    municipalities large enough for the province to publish flows its
+    members hide: the province's monthly and yearly balance, its series
+    of the flows (the pool's, by=provincia) and each member's, linked as
+    the province = the sum of its members, attacked as test_attack does.
+    Each member's balance is protected jointly with the province (the
+    province's cell hidden when a member's alone is), so a published
+    province less its published members gives no hidden small count."""
+    found, beside, cells = [], 0, 0
+    members = ("036005", "036023")
+    pool = ",".join(members)
+    flows = {"births": 1, "deaths": 2, "natural_balance": 3, "migratory_balance": 10}
+    for seed in (3, 11):
+        pop = {"persons": 3000, "comuni": pool, "seed": seed, "days": DAYS}
+        with Server(population=pop) as srv:
+            a = srv.admin()
+
+            def get(url):
+                return expect(a.get(url), 200, None, url).json
+
+            for thr in (3, 5):
+                atk = Attack(thr)
+                terr = {c: Territory(atk, c) for c in (pool,) + members}
+                rows = {}
+                for c, t in terr.items():
+                    url = f"/api/v1/stats/tables?table=bilancio&threshold={thr}&comuni={c}"
+                    rows[c] = get(url)["righe"]
+                    t.balance_rows(rows[c])
+                    t.balance_rows(get(url + "&period=anno")["righe"], "ybal")
+                    doc = get(f"/api/v1/stats/series?indicator={','.join(flows)}&comuni={c}"
+                              f"&threshold={thr}")
+                    for one in doc["indicatori"]:
+                        j = flows[one["indicatore"]]
+                        for p in one["serie"][0]["punti"]:
+                            t.cell(bvar(p["dal"], p["al"], "T", j), p["valore"], "series")
+                # the province's series by=provincia, the members' by=comune
+                for by in ("provincia", "comune"):
+                    doc = get(f"/api/v1/stats/series?indicator=births&by={by}&threshold={thr}")
+                    for serie in doc["serie"]:
+                        t = terr[pool] if by == "provincia" else terr[serie["codice"]]
+                        for p in serie["punti"]:
+                            t.cell(bvar(p["dal"], p["al"], "T", 1), p["valore"], f"by={by}")
+                link(atk, terr[pool], tuple(terr[c] for c in members))
+                # the cells where the province publishes what a member hides
+                for i, r in enumerate(rows[pool]):
+                    for j in range(6, 18):
+                        cells += 1
+                        beside += r[j] is not None and any(rows[c][i][j] is None for c in members)
+                leaks, _ = atk.leaks()
+                found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
+    print(f"the province's balance: {cells} cells, {beside} published where a member's is "
+          f"hidden; {len(found)} small counts recovered")
+    check(beside > 0, "the province publishes cells its members hide (what is attacked)")
+    check(not found, "hidden small counts recovered from the province's balance and its "
+          "members':\n" + "\n".join(found[:40]))
 
 
 if __name__ == "__main__":
