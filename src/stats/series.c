@@ -228,12 +228,11 @@ static void eq_push(struct eqs *q, const int *cells, int n)
 /* Hides the cells of one territory: stocks first ([np+1][S_COLS]), then
  * the balances ([np][BAL_CELLS]); hidden[] has as many flags.  The
  * population by sex and the foreign residents are totals every table
- * publishes (stats_protect's known); each period's balance is protected
- * as the balance table and the bulletin protect it (stats_balance_protect),
- * its start and end known, so a flow hidden here is hidden there; a year
- * beside its months (stats_year_balance_protect), as the yearly balance
- * table protects it.  The age groups are hidden as POSAS hides the single
- * years they add up (stats_age_groups_hidden), fixed. */
+ * publishes (stats_protect's known); each period's balance is the one
+ * the balance table and the bulletin publish (stats_balance_linked: with
+ * the province, a year beside its months), the same counts checked, so a
+ * flow hidden here is hidden there.  The age groups are hidden as POSAS
+ * hides the single years they add up (stats_age_groups_hidden), fixed. */
 static vis_err unit_protect(struct unit *u, struct walk *w, int threshold, bool *hidden,
 			    struct vis_error *e)
 {
@@ -424,8 +423,8 @@ static void unit_release(struct unit *u)
 }
 
 /* Every municipality asked for (or imported), in code order, each its own
- * unit: a pool (and a province) is the sum of its municipalities, each
- * protected alone (stats_pool_add). */
+ * unit: a pool (and a province) is the sum of its parts (stats_pool_add,
+ * in stats_series_compute). */
 static vis_err units_init(struct store *s, struct walk *w, struct vis_error *e)
 {
 	w->u = calloc(MAX_UNITS + 1, sizeof *w->u);

@@ -11,8 +11,9 @@
  * sex, age group and citizenship) are protected as a table with their
  * identities (stats_protect; the population, the sexes and the foreigners
  * are known totals), the balance of each period by sex as the balance
- * table and the bulletin protect it (stats_balance_protect; a year beside
- * its months, stats_year_balance_protect), the age groups as POSAS hides
+ * table and the bulletin publish it (jointly with the province,
+ * stats_balance_linked; a year beside its months; a whole province in a
+ * pool as one territory), the age groups as POSAS hides
  * their single years, and a value is published only when none of the
  * counts it is made of is hidden (the average age: no single year of
  * POSAS).

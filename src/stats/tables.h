@@ -145,12 +145,11 @@ bool stats_ages_protect(const long long age[2][STATS_AGES], int threshold, bool 
 bool stats_age_groups_hidden(const bool hidden[][3], bool group[3]);
 
 /* One period of the demographic balance, rows men, women, total (columns
- * enum stats_flow), protected the one way the balance table, the series
- * and the bulletin all use: the population at the start and at the end
- * is known (every table publishes it), the balances are derived, and
- * the identities are each row's (stats_balance_identity) and men + women
- * = total in every column.  The same counts give the same hidden cells
- * wherever the period is published. */
+ * enum stats_flow), protected alone: the population at the start and at
+ * the end is known (every table publishes it), the balances are derived,
+ * and the identities are each row's (stats_balance_identity) and men +
+ * women = total in every column.  The publications use it only for a
+ * province with one municipality imported (stats_balance_linked). */
 void stats_balance_protect(const long long v[][STATS_B_COLS], bool hidden[][STATS_B_COLS],
 			   int threshold);
 
