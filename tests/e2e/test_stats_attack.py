@@ -742,17 +742,24 @@ def test_province_balance():
                     t.balance_rows(get(url + "&period=anno")["righe"], "ybal")
                     doc = get(f"/api/v1/stats/series?indicator={','.join(flows)}&comuni={c}"
                               f"&threshold={thr}")
+                    total = {(r[3], r[4]): r for r in rows[c] if r[5] == "Totale"}
                     for one in doc["indicatori"]:
                         j = flows[one["indicatore"]]
                         for p in one["serie"][0]["punti"]:
                             t.cell(bvar(p["dal"], p["al"], "T", j), p["valore"], "series")
+                            # the same cell as the table's, hidden or not
+                            eq(p["valore"], total[p["dal"], p["al"]][6 + j],
+                               f"{c} {one['indicatore']} {p['dal']}: the series and bilancio")
                 # the province's series by=provincia, the members' by=comune
                 for by in ("provincia", "comune"):
                     doc = get(f"/api/v1/stats/series?indicator=births&by={by}&threshold={thr}")
                     for serie in doc["serie"]:
-                        t = terr[pool] if by == "provincia" else terr[serie["codice"]]
+                        c = pool if by == "provincia" else serie["codice"]
+                        total = {(r[3], r[4]): r for r in rows[c] if r[5] == "Totale"}
                         for p in serie["punti"]:
-                            t.cell(bvar(p["dal"], p["al"], "T", 1), p["valore"], f"by={by}")
+                            terr[c].cell(bvar(p["dal"], p["al"], "T", 1), p["valore"], f"by={by}")
+                            eq(p["valore"], total[p["dal"], p["al"]][7],
+                               f"{c} births by={by} {p['dal']}: the series and bilancio")
                 link(atk, terr[pool], tuple(terr[c] for c in members))
                 # the cells where the province publishes what a member hides
                 for i, r in enumerate(rows[pool]):
