@@ -116,7 +116,7 @@ static void observe(struct access_call *c, const char *outcome)
 	struct vis_error e = {0};
 	auth_account_disable(c->env.s, &c->account, "suspended by alert", c->env.now, &e);
 	auth_event(c->env.s, c->env.now, "account_suspended", &c->account, NULL, c->rec.ip,
-		   "alert");
+		   "sospesa per una segnalazione");
 	if (c->body || c->streamed) {
 		json_decref(c->body);
 		c->body = NULL;

@@ -168,7 +168,7 @@ void api_accounts_create(struct http_request *r)
 	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
 	if (person)
 		auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip,
-			   json_object_get(answer, "temporary_password") ? "shown once" : "mailed");
+			   json_object_get(answer, "temporary_password") ? "mostrata una sola volta" : "inviata per posta elettronica");
 	http_reply_json(r, 201, answer);
 }
 

@@ -68,7 +68,7 @@ void api_request_approve(struct http_request *r)
 	}
 	auth_event(s, now, "account_created", &a, NULL, r->ip, r->auth->account.username);
 	auth_event(s, now, "temporary_password_issued", &a, NULL, r->ip,
-		   json_object_get(answer, "temporary_password") ? "shown once" : "mailed");
+		   json_object_get(answer, "temporary_password") ? "mostrata una sola volta" : "inviata per posta elettronica");
 	json_object_set_new(answer, "request", api_request_json(&q));
 	http_reply_json(r, 200, answer);
 }

@@ -193,7 +193,7 @@ bool api_body_open(struct http_request *r, struct store *s, int64_t now,
 		return false;
 	}
 	if (!found || strcmp(en.state, "active")) {
-		auth_event(s, now, "request_refused", a, NULL, r->ip, "body not active");
+		auth_event(s, now, "request_refused", a, NULL, r->ip, "ente sospeso o cessato");
 		http_reply_error(r, 403, "ente_not_active",
 				 "l'accesso dell'ente è sospeso o cessato");
 		return false;

@@ -401,7 +401,7 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 		struct vis_error e = {0};
 		if (!r->auth->via_token)
 			auth_session_revoke(s, &r->auth->session, now, &e);
-		auth_event(s, now, "request_refused", a, NULL, r->ip, auth_standing_code(st));
+		auth_event(s, now, "request_refused", a, NULL, r->ip, auth_standing_message(st));
 		http_reply_error(r, 401, auth_standing_code(st), auth_standing_message(st));
 		return false;
 	}

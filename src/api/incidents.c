@@ -109,7 +109,8 @@ void api_incident_state(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "incident_state", &r->auth->account, NULL, r->ip, state);
+	auth_event(s, now, "incident_state", &r->auth->account, NULL, r->ip,
+		   incident_state_label(state));
 	http_reply_json(r, 200, incident_json(&i));
 }
 

@@ -173,7 +173,7 @@ void api_own_renewal(struct http_request *r)
 	for (int i = 0; i < rn.ntodo; i++)
 		if (what[i])
 			auth_event(s, now, what[i], &rn.todo[i], NULL, r->ip,
-				   "yearly renewal by the lead");
+				   "rinnovo annuale del responsabile");
 	http_reply_json(r, 200, json_pack("{s:i,s:i}", "renewed", rn.renewed, "disabled", rn.disabled));
 	return;
 fail:

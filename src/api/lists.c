@@ -93,6 +93,7 @@ void api_list_request_decide(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, q.decided_at, "list_request_decided", &r->auth->account, NULL, r->ip, q.state);
+	auth_event(s, q.decided_at, "list_request_decided", &r->auth->account, NULL, r->ip,
+		   listreq_state_label(q.state));
 	http_reply_json(r, 200, request_json(&q));
 }

@@ -613,10 +613,11 @@ void api_alert_review(struct http_request *r)
 			acc.disabled_at = 0;
 			store_account_update(s, &acc, &e);
 			alert_tracker_forget(r->app->alerts, s, acc.id);
-			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "after alert review");
+			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "dopo l'esame della segnalazione");
 		}
 	}
-	auth_event(s, now, "alert_reviewed", &r->auth->account, NULL, r->ip, a.rule);
+	auth_event(s, now, "alert_reviewed", &r->auth->account, NULL, r->ip,
+		   alert_rule_label(a.rule));
 	http_reply_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)a.id, "state", a.state));
 }
 

@@ -123,7 +123,8 @@ void api_review_decide(struct http_request *r)
 		api_reply_refusal(r, rc, &e);
 		return;
 	}
-	auth_event(s, now, "review_decision", &r->auth->account, NULL, r->ip, decision);
+	auth_event(s, now, "review_decision", &r->auth->account, NULL, r->ip,
+		   review_decision_label(decision));
 	http_reply_json(r, 200, json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)d.id,
 					  "convenzione_id", (json_int_t)c.id, "decision", d.decision,
 					  "agreement_state", c.state));

@@ -50,7 +50,7 @@ static void login_failed(struct http_request *r, struct store *s, int64_t now,
 	metrics_login(r->app->metrics, "failure");
 	auth_event(s, now, "login_failure", a, username, r->ip, why);
 	if (auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
-		auth_event(s, now, "lockout", a, username, r->ip, "too many failed logins");
+		auth_event(s, now, "lockout", a, username, r->ip, "troppi accessi non riusciti");
 }
 
 /* A code against an account's sealed secret. */
@@ -101,12 +101,12 @@ bool api_login_allowed(struct http_request *r, struct store *s, const struct sto
 	*st = auth_standing(&r->app->cfg, a, now);
 	if (*st == STANDING_DISABLED || *st == STANDING_CREDENTIALS_EXPIRED ||
 	    *st == STANDING_TEMP_EXPIRED) {
-		auth_event(s, now, "login_refused", a, NULL, r->ip, auth_standing_code(*st));
+		auth_event(s, now, "login_refused", a, NULL, r->ip, auth_standing_message(*st));
 		metrics_login(r->app->metrics, "refused");
 		http_reply_error(r, 403, auth_standing_code(*st), auth_standing_message(*st));
 		return false;
 	}
-	return api_body_open(r, s, now, a, "login");
+	return api_body_open(r, s, now, a, "accesso");
 }
 
 /* Login CSRF (a victim logged into an account of the attacker's, whose
@@ -161,12 +161,12 @@ void api_login(struct http_request *r)
 	}
 	if (!found || !a.password_hash[0]) {
 		password_burn(password);
-		login_failed(r, s, now, NULL, username, found ? "system account" : "unknown user");
+		login_failed(r, s, now, NULL, username, found ? "utenza di sistema" : "utente sconosciuto");
 		reply_bad_credentials(r);
 		return;
 	}
 	if (!password_verify(a.password_hash, password)) {
-		login_failed(r, s, now, &a, username, "wrong password");
+		login_failed(r, s, now, &a, username, "password errata");
 		reply_bad_credentials(r);
 		return;
 	}
@@ -184,14 +184,14 @@ void api_login(struct http_request *r)
 		bool fresh = false;
 		if (!totp_check(r, &a, code, now) ||
 		    store_account_totp_advance(s, a.id, a.totp_last_step, &fresh, &e) || !fresh) {
-			login_failed(r, s, now, &a, username, "wrong second-factor code");
+			login_failed(r, s, now, &a, username, "codice del secondo fattore errato");
 			http_reply_error(r, 401, "invalid_totp",
 					 "codice del secondo fattore errato o già usato");
 			return;
 		}
 	}
 	if (auth_spid_level(s, &r->app->cfg, &a)) {
-		auth_event(s, now, "login_refused", &a, NULL, r->ip, "spid_required");
+		auth_event(s, now, "login_refused", &a, NULL, r->ip, "accesso solo con SPID o CIE");
 		metrics_login(r->app->metrics, "refused");
 		http_reply_error(r, 403, "spid_required",
 				 "per questa utenza l'accesso è solo con SPID o CIE");
@@ -280,7 +280,7 @@ void api_session_end(struct http_request *r)
 		api_fail(r, &e);
 		return;
 	}
-	auth_event(s, now, "session_ended", &r->auth->account, NULL, r->ip, "ended by its holder");
+	auth_event(s, now, "session_ended", &r->auth->account, NULL, r->ip, "chiusa dal titolare");
 	bool current = !r->auth->via_token && x.id == r->auth->session.id;
 	if (current)
 		set_session_cookie(r, "", 0);
@@ -358,7 +358,7 @@ void api_password_change(struct http_request *r)
 		return;
 	}
 	if (!a->password_hash[0] || !password_verify(a->password_hash, current)) {
-		login_failed(r, s, now, a, a->username, "wrong current password at change");
+		login_failed(r, s, now, a, a->username, "password attuale errata al cambio");
 		http_reply_error(r, 403, "invalid_credentials", "la password attuale è errata");
 		return;
 	}

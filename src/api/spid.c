@@ -195,7 +195,7 @@ static void refused(struct http_request *r, struct store *s, int64_t now,
 		    const struct oidc_refusal *why)
 {
 	metrics_login(r->app->metrics, "refused");
-	auth_event(s, now, kind, a, fl->username[0] ? fl->username : "-", r->ip, why->code);
+	auth_event(s, now, kind, a, fl->username[0] ? fl->username : "-", r->ip, why->message);
 	/* Each refusal counts against the address (a guesser of states or
 	 * codes makes visura call the provider), but not "busy": that one is
 	 * visura's, not the caller's. */
@@ -260,7 +260,7 @@ static void operator_in(struct http_request *r, struct store *s, int64_t now,
 		return;
 	logged_in(r, now, fl, id->level);
 	char how[32];
-	snprintf(how, sizeof how, "spid level=%d", id->level);
+	snprintf(how, sizeof how, "SPID o CIE, livello %d", id->level);
 	api_session_open(r, s, &a, st, now, how);
 	if (r->status == 200 && !strcmp(fl->via, VIA_BROWSER))
 		api_redirect(r, "/");
@@ -422,8 +422,9 @@ static void mark(struct http_request *r, const char *what)
 		api_fail(r, &e);
 		return;
 	}
-	char detail[64];
-	snprintf(detail, sizeof detail, "spid_required %s %lld level=%d", what, (long long)id, level);
+	char detail[96];
+	snprintf(detail, sizeof detail, "SPID o CIE richiesto per %s %lld: livello %d",
+		 !strcmp(what, "account") ? "l'utenza" : "l'ente", (long long)id, level);
 	auth_event(s, api_now(r), "setting_changed", &r->auth->account, NULL, r->ip, detail);
 	http_reply_json(r, 200, json_pack("{s:I,s:i}", "id", (json_int_t)id, "level", level));
 }

@@ -127,16 +127,20 @@ static bool event_coalesce(struct store *s, int64_t now, const char *kind, const
 	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 1, newest_event, &last, NULL) ||
 	    !last.id || last.at < now - AUTH_COALESCE_SECONDS)
 		return false;
+	/* The count is Italian as all the detail; rows written before it
+	 * was ("[repeated=") are read too. */
 	long n = 1;
-	char *mark = strstr(last.detail, " [repeated=");
-	if (mark) {
-		n = strtol(mark + 11, NULL, 10);
-		*mark = '\0';
+	char *mark = strstr(last.detail, " [ripetuto=");
+	char *old = mark ? NULL : strstr(last.detail, " [repeated=");
+	if (mark || old) {
+		n = strtol(mark ? mark + 11 : old + 11, NULL, 10);
+		*(mark ? mark : old) = '\0';
 	}
 	char ts[21];
 	timestamp_format(now, ts);
 	char detail[sizeof last.detail];
-	snprintf(detail, sizeof detail, "%.180s [repeated=%ld last=%s]", last.detail, n + 1, ts);
+	snprintf(detail, sizeof detail, "%.180s [ripetuto=%ld volte, ultima %s]", last.detail, n + 1,
+		 ts);
 	memcpy(last.detail, detail, sizeof detail);
 	return store_security_event_update(s, &last, NULL) == VIS_OK;
 }
@@ -497,7 +501,7 @@ static vis_err sessions_cap(struct store *s, const struct config *cfg,
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	for (int i = 0; !rc && i < x.nend; i++) {
 		char detail[96];
-		snprintf(detail, sizeof detail, "session %lld: the oldest beyond %d sessions",
+		snprintf(detail, sizeof detail, "sessione %lld: la meno recente oltre le %d ammesse",
 			 (long long)x.end[i].id, cfg->max_sessions);
 		rc = auth_session_revoke(s, &x.end[i], now, e);
 		if (!rc)
@@ -713,7 +717,7 @@ static int unused_accounts(struct store *s, const struct config *cfg, int64_t no
 			auth_event(s, now, "unused_notice", a, NULL, NULL, "");
 		} else if (now - ln.at >= (int64_t)cfg->review_notice_days * DAY) {
 			if (auth_account_disable(s, a, "unused", now, NULL) == VIS_OK) {
-				auth_event(s, now, "account_disabled", a, NULL, NULL, "unused after notice");
+				auth_event(s, now, "account_disabled", a, NULL, NULL, "inutilizzata dopo l'avviso");
 				disabled++;
 			}
 		}
@@ -733,7 +737,7 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		if (a->expires_at <= now) {
 			if (auth_account_disable(s, a, "expired", now, e) == VIS_OK) {
 				auth_event(s, now, "credentials_expired", a, NULL, NULL,
-					   "disabled automatically at credential expiry");
+					   "disabilitata automaticamente alla scadenza delle credenziali");
 				m.disabled++;
 			}
 			continue;

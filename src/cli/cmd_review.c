@@ -43,7 +43,8 @@ static int decide(struct store *s, long long id, const char *decision, const cha
 		cli_error("review decide", &e);
 		return rc == VIS_ERR_STORE || rc == VIS_ERR_NOMEM ? EXIT_RUNTIME : EXIT_INVALID;
 	}
-	auth_event(s, now, "review_decision", NULL, "visura review decide", "cli", decision);
+	auth_event(s, now, "review_decision", NULL, "visura review decide", "cli",
+		   review_decision_label(decision));
 	printf("agreement %lld: %s recorded (decision %lld), agreement %s\n", (long long)c.id,
 	       d.decision, (long long)d.id, c.state);
 	return EXIT_OK;

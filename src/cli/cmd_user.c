@@ -175,7 +175,7 @@ static int user_add(struct cli *c)
 	auth_event(c->s, now, "account_created", &a, NULL, "cli", "visura user add");
 	printf("account %s (%s) created, id %lld\n", a.username, a.role, (long long)a.id);
 	if (password[0]) {
-		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "printed");
+		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "stampata sul terminale");
 		printf("temporary password (first access only, %d days): %s\n",
 		       c->cfg.temp_password_days, password);
 	}
@@ -221,7 +221,7 @@ static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
 		if (auth_password_temporary(c->s, &c->cfg, &a, now, password, sizeof password, &e) ||
 		    store_sessions_revoke_account(c->s, a.id, now, &e))
 			goto fail;
-		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "printed");
+		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "stampata sul terminale");
 		printf("temporary password for %s (first access only, %d days): %s\n", a.username,
 		       c->cfg.temp_password_days, password);
 		sodium_memzero(password, sizeof password);
@@ -233,7 +233,7 @@ static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
 		auth_event(c->s, now, "renewal", &a, NULL, "cli", "visura user renew");
 		if (was_expired)
 			auth_event(c->s, now, "account_enabled", &a, NULL, "cli",
-				   "visura user renew: credentials had expired");
+				   "visura user renew: le credenziali erano scadute");
 		print_user(&a);
 		if (was_expired)
 			printf("account %s active again: it was disabled only because its credentials "

@@ -16,6 +16,15 @@ bool incident_state_valid(const char *state)
 	return false;
 }
 
+const char *incident_state_label(const char *state)
+{
+	static const char *const label[] = {"aperto", "in gestione", "chiuso"};
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (!strcmp(state, states[i]))
+			return label[i];
+	return state;
+}
+
 static vis_err step(struct store *s, const struct store_incident *i, int64_t by, int64_t now,
 		    const char *note, struct vis_error *e)
 {

@@ -23,6 +23,10 @@
  * note.  Anything else is refused. */
 bool incident_state_valid(const char *state);
 
+/* A state as people read it ("aperto", "in gestione", "chiuso"); another
+ * string is returned as is. */
+const char *incident_state_label(const char *state);
+
 /* Records an incident reported by `by` (a lead, for their own body) as
  * "open", with its first step ("reported"), and raises the alert.  On
  * success *out is the stored incident.  VIS_ERR_LIMIT when a text does not

@@ -187,3 +187,15 @@ vis_err listreq_extracted(struct store *s, struct store_list_request *q, int64_t
 		*q = done;
 	return rc;
 }
+
+const char *listreq_state_label(const char *state)
+{
+	static const char *const map[][2] = {
+		{"pending", "in attesa"}, {"approved", "approvata"}, {"rejected", "respinta"},
+		{"extracted", "estratta"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i][0], state))
+			return map[i][1];
+	return state;
+}

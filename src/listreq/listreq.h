@@ -64,6 +64,10 @@ vis_err listreq_decide(struct store *s, int64_t id, const char *decision, const 
 		       int64_t by_id, int64_t now, struct store_list_request *out,
 		       struct vis_error *e);
 
+/* A request's state as people read it ("in attesa", "approvata",
+ * "respinta", "estratta"); another string is returned as is. */
+const char *listreq_state_label(const char *state);
+
 /* What an extraction of request `id` needs: the request (approved), its
  * purpose, its agreement (allowing a list now), the agreement's categories
  * and the criteria.  VIS_ERR_NOTFOUND: no such request or purpose;

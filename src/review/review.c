@@ -130,6 +130,17 @@ bool review_decision_valid(const char *decision)
 			    !strcmp(decision, "revoke"));
 }
 
+const char *review_decision_label(const char *decision)
+{
+	static const char *const map[][2] = {
+		{"confirm", "confermata"}, {"restrict", "limitata"}, {"revoke", "revocata"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i][0], decision))
+			return map[i][1];
+	return decision;
+}
+
 struct cut {
 	struct store *s;
 	int64_t now;

@@ -35,4 +35,8 @@ vis_err review_decide(struct store *s, int64_t convenzione_id, const char *decis
 		      const char *note, int64_t by_id, int64_t now, struct store_review *out,
 		      struct store_convenzione *c, struct vis_error *e);
 
+/* A decision as people read it ("confermata", "limitata", "revocata");
+ * another string is returned as is. */
+const char *review_decision_label(const char *decision);
+
 #endif

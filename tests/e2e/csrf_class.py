@@ -149,7 +149,7 @@ def anonymous_refusals(srv):
     ev = [e for e in srv.events("csrf_refused") if e["account_id"] == 0]
     n = 0
     for e in ev:
-        m = re.search(r" \[repeated=(\d+) ", e["detail"])
+        m = re.search(r" \[ripetuto=(\d+) ", e["detail"])
         n += int(m.group(1)) if m else 1
     return ev, n
 

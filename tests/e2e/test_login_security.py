@@ -183,7 +183,7 @@ def test_outside_working_hours():
         srv.advance(31)
         expect(c.login(acc["username"], temp), 403, "outside_hours", "login outside hours")
         ev = srv.events("outside_hours", account_id=acc["id"])
-        check(ev and ev[0]["detail"] == "login", f"outside_hours event at login: {ev}")
+        check(ev and ev[0]["detail"] == "accesso", f"outside_hours event at login: {ev}")
         srv.advance_to(open_at + 25 * 60)    # 10:55 Rome time
         loc = rome_local(srv.now())
         check((loc.hour, loc.minute // 5) == (10, 11), f"(clock at {loc} Rome time)")
@@ -274,7 +274,7 @@ def test_totp_enrolment_and_login():
         expect(srv.client().login(u.username, u.password, code2), 401, "invalid_totp",
                "replay of a login code")
         ev = srv.events("login_failure", account_id=u.account["id"])
-        check(any("second-factor" in e["detail"] for e in ev), "wrong codes are login failures")
+        check(any("secondo fattore" in e["detail"] for e in ev), "wrong codes are login failures")
         # The registry office resets a lost factor.
         admin = srv.admin()
         expect(admin.post(f"/api/v1/accounts/{u.account['id']}/totp/reset"), 200, what="reset")

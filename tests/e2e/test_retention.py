@@ -28,10 +28,10 @@ def test_unknown_names_bounded():
         check(len(added) <= 3, f"40 unknown names added {len(added)} security events: {added}")
         failures = [e for e in added if e["kind"] == "login_failure"]
         eq(len(failures), 1, "one row for the failures")
-        check("[repeated=" in failures[0]["detail"], f"with their count: {failures[0]}")
+        check("[ripetuto=" in failures[0]["detail"], f"with their count: {failures[0]}")
         def times(e):
             d = e["detail"]
-            return int(d.split("[repeated=")[1].split()[0]) if "[repeated=" in d else 1
+            return int(d.split("[ripetuto=")[1].split()[0]) if "[ripetuto=" in d else 1
         eq(sum(times(e) for e in added if e["kind"] in ("login_failure", "login_throttled")),
            40, "every attempt counted")
         check(count(srv, "throttle WHERE key LIKE 'u:ghost%'") >= 1, "throttled meanwhile")
