@@ -3,6 +3,7 @@
 // violations), steps with screenshots on failure, axe-core accessibility checks.
 //
 // playwright-core and axe-core come from web/node_modules (web/package.json).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -18,14 +19,31 @@ export const ARTIFACTS = process.env.VISURA_BROWSER_ARTIFACTS ||
   path.join(repo, 'build', 'browser-artifacts');
 fs.mkdirSync(path.join(ARTIFACTS, 'screens'), { recursive: true });
 
+// The base64 SHA-256 of a PEM certificate's public key (its SPKI).
+function spkiHash(certFile) {
+  const key = new crypto.X509Certificate(fs.readFileSync(certFile)).publicKey;
+  return crypto.createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64');
+}
+
 // Never downloads anything: the system Chromium, headless, with a fresh
 // temporary profile (chromium.launch makes one and removes it on close).
-export async function launch() {
+//
+// certFile: the test server's self-signed certificate, trusted by its key
+// (--ignore-certificate-errors-spki-list), so that no connection meets a
+// certificate error.  Not the contexts' ignoreHTTPSErrors: with it each new
+// connection fails its handshake on the certificate and the request is
+// restarted ignoring the error (a netlog of five fresh pages: 37 such
+// handshakes, a request restarted up to 3 times), and Chromium gives a
+// request up after 32 restarts with net::ERR_TOO_MANY_RETRIES — once a
+// font on a fresh page of a loaded CI run.  Now a certificate error fails
+// the page instead.
+export async function launch(certFile) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--ignore-certificate-errors-spki-list=${spkiHash(certFile)}`],
   });
   return { browser };
 }
@@ -46,12 +64,12 @@ function cspListener() {
   }, true);
 }
 
-// A page in a new context: Italian locale, Rome time, the self-signed
-// certificate accepted (no bypassCSP: the CSP is under test).
+// A page in a new context: Italian locale, Rome time (the self-signed
+// certificate is trusted at launch; no bypassCSP: the CSP is under test).
 // screen: { width, height, deviceScaleFactor } (default a 1280-px desktop).
 export async function newPage(browser, baseURL, screen = {}) {
   const context = await browser.newContext({
-    baseURL, ignoreHTTPSErrors: true, locale: 'it-IT', timezoneId: 'Europe/Rome',
+    baseURL, locale: 'it-IT', timezoneId: 'Europe/Rome',
     viewport: { width: screen.width || 1280, height: screen.height || 900 },
     deviceScaleFactor: screen.deviceScaleFactor || 1, acceptDownloads: true,
   });
@@ -63,6 +81,25 @@ export async function newPage(browser, baseURL, screen = {}) {
   const page = await context.newPage();
   watch(page, p);
   return page;
+}
+
+// The page's security state as Chromium shows it (CDP Security domain):
+// "secure", or "insecure-broken" with the certificate error a context
+// that ignores them let through.
+export async function securityState(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const changed = new Promise((resolve) =>
+      cdp.once('Security.visibleSecurityStateChanged', (e) => resolve(e.visibleSecurityState)));
+    await cdp.send('Security.enable');
+    const s = await Promise.race([changed, new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('no security state from Chromium in 5 s')), 5000))]);
+    return { securityState: s.securityState,
+      certificateError: s.certificateSecurityState && s.certificateSecurityState.certificateNetworkError,
+      issues: s.securityStateIssueIds };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
 }
 
 // Records the problems of `page` in `p` (a new page's own record, or the

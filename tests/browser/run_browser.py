@@ -218,6 +218,8 @@ def prepare(srv):
     return {
         "long_trail": long_trail,
         "baseURL": f"https://127.0.0.1:{srv.port}",
+        # the server's self-signed certificate: Chromium trusts its key (lib.mjs)
+        "cert": srv.cert,
         "admin": {"id": srv.admin_id, "username": srv.admin_user, "password": srv.admin_password,
                   "role": "admin", "ente_id": None},
         **{k: account(c) for k, c in users.items()},

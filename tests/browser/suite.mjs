@@ -21,8 +21,8 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, newPage, adopt, step, screenshot, checkA11y, assertNoProblems, clearProblems,
-  recordFailure, summary, ARTIFACTS } from './lib.mjs';
+import { launch, newPage, securityState, adopt, step, screenshot, checkA11y, assertNoProblems,
+  clearProblems, recordFailure, summary, ARTIFACTS } from './lib.mjs';
 
 const T = 8000;   // how long a flow waits for something to appear (ms)
 
@@ -314,6 +314,10 @@ async function flowSmoke(browser, fx) {
       await page.waitForLoadState('networkidle');
     });
     await look(page, 'home');
+    await step('smoke: the server\'s certificate is trusted, no certificate error ignored', page, async () => {
+      const s = await securityState(page);
+      check(s.securityState === 'secure', `expected the page "secure"; it is ${JSON.stringify(s)}`);
+    });
     await step('smoke: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));
   } finally {
     await page.context().close();
@@ -2066,7 +2070,7 @@ const FLOWS = [flowSmoke, flowLoginPage, flowKeyboard, flowForcedPasswordChange,
 const fx = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const only = process.env.VISURA_BROWSER_FLOWS ? process.env.VISURA_BROWSER_FLOWS.split(',') : null;
 const t0 = Date.now();
-const { browser } = await launch();
+const { browser } = await launch(fx.cert);
 try {
   for (const flow of FLOWS) {
     if (only && !only.includes(flow.name)) continue;
