@@ -151,9 +151,9 @@ static int window_of(const struct rl_rule *r)
 	return r->window > 0 ? r->window : 60;
 }
 
-/* The counters in the database, one unit per request: each rule's
- * "window-id count" under the key rl:RULE:WINDOW, taken in one statement
- * (store_counters_take); `most` units at most for each (a lease).  The
+/* The counters in the database: each rule's "window-id count" under the
+ * key rl:RULE:WINDOW, taken in one statement (store_counters_take), up
+ * to `most` units of each (a lease; granted[i] when taken), for the
  * rules rules[i] for which pick[i] (every one when pick is NULL). */
 static int take_db(struct store *s, const struct rl_rule *rules, int n, const bool *pick,
 		   const int64_t *wid, int64_t most, int64_t now, bool *exhausted,

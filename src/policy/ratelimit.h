@@ -18,8 +18,8 @@
  * (in the same bounded table, shared by the worker threads), spent
  * without the database until it runs out or the window changes.  A
  * look-up thus rewrites the shared rows once every g requests instead of
- * every request, and the last RATELIMIT_LEASE_SHARE * 2 units before a
- * limit are taken one at a time.
+ * every request, and the last 2 * RATELIMIT_LEASE_SHARE - 1 units (15)
+ * before a limit are taken one at a time.
  *
  * Refused early, the bound: one lease request at a time per process, and
  * only for a rule without credit, so a process never holds more than
@@ -28,15 +28,16 @@
  * only when the database has granted the whole limit, of which the
  * refusing process holds nothing: at least limit - (I - 1) * (G - 1)
  * requests of the window have then been served or are being served, I
- * the instances.  With limits up to 15 (G = 1) the count is exact; a
- * limit of 60 a minute, 2 instances: at most 6 refused early; 1,000 a
- * day: 63; past 512, 63 per other instance.
+ * the instances (credit lost, below, adds to it).  With limits up to 15
+ * (G = 1) the count is exact; a limit of 60 a minute, 2 instances: at
+ * most 6 refused early; 1,000 a day: 63; from 512 on, 63 per other
+ * instance.
  *
  * All or none: a request refused spends no credit of its other rules
  * (the units set aside while the database answers are given back); the
- * database's refusal of a rule is remembered until its window ends (its
- * count never falls within a window), so a refused operator costs no
- * statement.  Credit is dropped when a window ends or a rule's limit
+ * database's refusal of a rule is remembered until its window ends or
+ * its limit changes (its count never falls within a window), so a
+ * refused operator costs no statement.  Credit is dropped when a window ends or a rule's limit
  * changes, and lost when an instance stops or crashes: counted as spent,
  * the safe side.  The counts are lost if PostgreSQL crashes (an UNLOGGED
  * table, docs/performance.md): the windows then start afresh. */
