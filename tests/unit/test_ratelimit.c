@@ -261,16 +261,24 @@ static void test_all_or_none(void **state)
 	int64_t retry;
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(ratelimit_take(rl, s, both, 2, T0 + 10, &retry, &e), 1);
+	struct store_io io0, io1;
+	store_io_get(f->s, &io0);
 	for (int i = 0; i < 20; i++) {
 		assert_int_equal(ratelimit_take(rl, s, both, 2, T0 + 10 + i, &retry, &e), 0);
 		assert_int_equal(retry, 50 - i);
 	}
+	store_io_get(f->s, &io1);
+	/* the database's refusal, then the 19 others from memory */
+	assert_int_equal(io1.statements - io0.statements, use_pg ? 1 : 0);
 	/* the body's limit: 395 more, alone */
 	int more = 0;
 	while (ratelimit_take(rl, s, &both[1], 1, T0 + 40, &retry, &e) == 1)
 		more++;
 	assert_int_equal(more, 395);
 	assert_int_equal(retry, 86400 - 40);
+	store_io_get(f->s, &io0);
+	if (use_pg) /* leases of 50, 43, 37, ... then 15 of one: not one a request */
+		assert_true(io0.statements - io1.statements < 60);
 	ratelimit_free(rl);
 }
 
