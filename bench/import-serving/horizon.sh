@@ -4,21 +4,33 @@
 # (`SELECT txid_current()`) and sleeps: it locks nothing visura uses, but
 # holds the xmin horizon as a FULL import's transaction does.  Prints the
 # dead row versions of shared_state and wrk -t2 -c64 look-ups by codice
-# fiscale in 10 s windows: before, WINDOWS windows while the transaction is
+# fiscale in 10 s windows, with the rows each window wrote to shared_state: before, WINDOWS windows while the transaction is
 # open, and after it ends and shared_state is vacuumed.  Runs against the
 # set-up that `KEEP=1 BACKEND=postgres bench/import-serving/run.sh` leaves.
-#   bench/import-serving/horizon.sh WORK_DIR CONNINFO [WINDOWS]
+#   [VPORT=P (18610: the KEEP=1 run's)] bench/import-serving/horizon.sh WORK_DIR CONNINFO [WINDOWS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${1:?work dir of a KEEP=1 run}
 conninfo=${2:?conninfo of its PostgreSQL database}
 windows=${3:-5}
 [ -f "$work/cookie.txt" ] || { echo "no $work/cookie.txt: not a KEEP=1 work dir" >&2; exit 2; }
+# Row versions written to shared_state (updates and inserts) so far, as
+# the server's connections last reported them (about once a second).
+written() {
+  psql "$conninfo" -Atc "SELECT n_tup_upd + n_tup_ins FROM pg_stat_user_tables
+    WHERE relname = 'shared_state'"
+}
 window() {
-  COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
-    wrk -t2 -c64 --latency -s bench/lookup/lookup.lua -d10s https://127.0.0.1:18610 |
-    grep -E "Requests/sec|  99%|Socket errors" | tr -s ' \n' ' '
-  echo
+  local w0 out n w1
+  w0=$(written)
+  out=$(COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
+    wrk -t2 -c64 --latency -s bench/lookup/lookup.lua -d10s "https://127.0.0.1:${VPORT:-18610}")
+  echo "$out" | grep -E "Requests/sec|  50%|  99%|Socket errors" | tr -s ' \n' ' '
+  sleep 1
+  w1=$(written)
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "| shared_state rows written: $((w1 - w0)), $(awk -v w=$((w1 - w0)) -v n="$n" \
+    'BEGIN {printf "%.3f", n ? w / n : 0}') per look-up"
 }
 dead() {
   psql "$conninfo" -Atc "SELECT 'dead versions in shared_state: ' || n_dead_tup

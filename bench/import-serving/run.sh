@@ -8,7 +8,7 @@
 # snapshot takes.  Reports req/s, p50/p99 and non-2xx answers of both runs,
 # and the import's time; fails when any answer during the import was not a
 # 200.
-#   [BACKEND=postgres] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
+#   [VPORT=P (18610)] [BACKEND=postgres] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-200000}
@@ -17,7 +17,7 @@ build=${3:-build}
 dur=${4:-10s}
 for p in wrk; do command -v $p >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk >/dev/null; }; done
 [ -x "$build/visura" ] || scripts/build.sh "$build"
-V=$PWD/$build/visura
+case $build in /*) V=$build/visura ;; *) V=$PWD/$build/visura ;; esac
 work=$(mktemp -d /tmp/visura-bench-impserv.XXXXXX)
 cleanup() {
   [ -n "${wrkpid:-}" ] && kill "$wrkpid" 2>/dev/null || true
@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ -n "${KEEP:-}" ]; then trap - EXIT; echo "work dir: $work"; fi
-vport=18610
+vport=${VPORT:-18610}
 db=$work/v.db
 if [ "${BACKEND:-sqlite}" = postgres ]; then
   pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"

@@ -12,12 +12,16 @@ struct slot {
 	char key[64];
 	int window;
 	int64_t window_id;
-	int count;
+	int count;          /* this process's counters: requests of the window */
+	int64_t credit;     /* shared: units leased in window_id, not yet spent */
+	int64_t limit;      /* shared: the limit they were leased under */
+	bool exhausted;     /* shared: the database found the limit reached */
 	bool used;
 };
 
 struct ratelimit {
 	pthread_mutex_t lock;
+	pthread_mutex_t refill;   /* shared: one lease request at a time */
 	struct slot *slots;       /* open addressing, RATELIMIT_MAX_KEYS * 2 */
 	size_t cap;
 	size_t used;
@@ -35,6 +39,7 @@ struct ratelimit *ratelimit_new(void)
 		return NULL;
 	}
 	pthread_mutex_init(&rl->lock, NULL);
+	pthread_mutex_init(&rl->refill, NULL);
 	return rl;
 }
 
@@ -43,6 +48,7 @@ void ratelimit_free(struct ratelimit *rl)
 	if (!rl)
 		return;
 	pthread_mutex_destroy(&rl->lock);
+	pthread_mutex_destroy(&rl->refill);
 	free(rl->slots);
 	free(rl);
 }
@@ -140,33 +146,189 @@ static int take_local(struct ratelimit *rl, const struct rl_rule *rules, int n, 
 	return ok;
 }
 
+static int window_of(const struct rl_rule *r)
+{
+	return r->window > 0 ? r->window : 60;
+}
+
 /* The counters in the database: each rule's "window-id count" under the
- * key rl:RULE:WINDOW, taken in one statement (store_counters_take). */
-static int take_shared(struct store *s, const struct rl_rule *rules, int n, int64_t now,
-		       int64_t *retry_after, struct vis_error *e)
+ * key rl:RULE:WINDOW, taken in one statement (store_counters_take), up
+ * to `most` units of each (a lease; granted[i] when taken), for the
+ * rules rules[i] for which pick[i] (every one when pick is NULL). */
+static int take_db(struct store *s, const struct rl_rule *rules, int n, const bool *pick,
+		   const int64_t *wid, int64_t most, int64_t now, bool *exhausted,
+		   int64_t *granted, struct vis_error *e)
 {
 	char keys[8][96];
-	const char *k[8];
-	int64_t wid[8], lim[8];
-	bool taken, exhausted[8];
+	const char *k[8] = {0};
+	int64_t w[8] = {0}, lim[8] = {0}, got[8] = {0};
+	bool ex[8] = {0}, taken;
+	int m = 0, at[8];
 	for (int i = 0; i < n; i++) {
-		int w = rules[i].window > 0 ? rules[i].window : 60;
-		snprintf(keys[i], sizeof keys[i], "rl:%s:%d", rules[i].key, w);
-		k[i] = keys[i];
-		wid[i] = now / w;
-		lim[i] = rules[i].limit;
+		exhausted[i] = false;
+		if (pick && !pick[i])
+			continue;
+		snprintf(keys[m], sizeof keys[m], "rl:%s:%d", rules[i].key, window_of(&rules[i]));
+		k[m] = keys[m];
+		w[m] = wid[i];
+		lim[m] = rules[i].limit;
+		at[m++] = i;
 	}
-	if (store_counters_take(s, k, wid, lim, n, now, &taken, exhausted, e))
+	if (store_counters_take(s, k, w, lim, m, RATELIMIT_LEASE_SHARE, most, now, &taken, ex,
+				got, e))
 		return -1;
-	if (taken)
-		return 1;
+	for (int j = 0; j < m; j++) {
+		exhausted[at[j]] = ex[j];
+		granted[at[j]] = taken ? got[j] : 0;
+	}
+	return taken;
+}
+
+/* The latest end among the windows of the rules flagged. */
+static void refusal_wait(const struct rl_rule *rules, int n, const bool *flag,
+			 const int64_t *wid, int64_t now, int64_t *retry_after)
+{
 	for (int i = 0; i < n; i++) {
-		int w = rules[i].window > 0 ? rules[i].window : 60;
-		int64_t wait = window_wait(wid[i], w, now);
-		if (exhausted[i] && wait > *retry_after)
+		int64_t wait = window_wait(wid[i], window_of(&rules[i]), now);
+		if (flag[i] && wait > *retry_after)
 			*retry_after = wait;
 	}
-	return 0;
+}
+
+/* Under rl->lock: rule r's slot in its current window (the later of
+ * now's and the slot's: a thread that read the clock before another
+ * never moves a window back), its credit dropped when the window or
+ * the limit changed (units lost count as spent: the safe side).  NULL
+ * when the table is full of live keys. */
+static struct slot *lease_slot(struct ratelimit *rl, const struct rl_rule *r, int64_t now)
+{
+	int w = window_of(r);
+	struct slot *s = find(rl, r->key, w, now);
+	if (!s)
+		return NULL;
+	if (s->window_id < now / w) {
+		s->window_id = now / w;
+		s->credit = 0;
+		s->exhausted = false;
+	}
+	if (s->limit != r->limit) {
+		s->limit = r->limit;
+		s->credit = 0;
+		s->exhausted = false;
+	}
+	return s;
+}
+
+enum { SPENT = 1, REFUSED = 0, NEED = 2, FULL = 3 };
+
+/* Under rl->lock, the local credit of a request: REFUSED when a rule is
+ * known exhausted in its window (nothing spent); SPENT when every rule
+ * had a unit (one spent of each); otherwise NEED, need[i] the rules
+ * without credit, and with `reserve` a unit of every other rule taken
+ * aside (reserved[i]) until the database answers.  FULL: the table has
+ * no room for a rule. */
+static int plan(struct ratelimit *rl, const struct rl_rule *rules, int n, int64_t now,
+		bool reserve, int64_t *wid, bool *need, bool *reserved, int64_t *retry_after)
+{
+	struct slot *hit[8];
+	bool ex[8], refused = false, short_of = false;
+	if (rl->used + (size_t)n > RATELIMIT_MAX_KEYS)
+		sweep(rl, now);
+	for (int i = 0; i < n; i++) {
+		if (!(hit[i] = lease_slot(rl, &rules[i], now)))
+			return FULL;
+		wid[i] = hit[i]->window_id;
+		ex[i] = hit[i]->exhausted;
+		refused |= ex[i];
+		need[i] = hit[i]->credit < 1;
+		short_of |= need[i];
+		reserved[i] = false;
+	}
+	if (refused) {
+		refusal_wait(rules, n, ex, wid, now, retry_after);
+		return REFUSED;
+	}
+	if (short_of && !reserve)
+		return NEED;
+	for (int i = 0; i < n; i++)
+		if (!need[i]) {
+			hit[i]->credit--;
+			reserved[i] = true;
+		}
+	return short_of ? NEED : SPENT;
+}
+
+/* Under rl->lock, what the database answered for the rules leased in
+ * window wid[i]: the units granted beyond this request's (taken), or the
+ * rules found exhausted, and the reserved units given back (refused or
+ * failed).  Credit of a window or a limit that has changed meanwhile is
+ * dropped. */
+static void settle(struct ratelimit *rl, const struct rl_rule *rules, int n, int64_t now,
+		   const int64_t *wid, const bool *need, const bool *reserved, int took,
+		   const bool *exhausted, const int64_t *granted)
+{
+	for (int i = 0; i < n; i++) {
+		struct slot *s = lease_slot(rl, &rules[i], now);
+		if (!s || s->window_id != wid[i])
+			continue;
+		if (took > 0 && need[i])
+			s->credit += granted[i] - 1;
+		else if (took == 0 && exhausted[i])
+			s->exhausted = true;
+		else if (took <= 0 && reserved[i])
+			s->credit++;
+	}
+}
+
+/* No room in the table to remember credit: one unit of each rule, as
+ * before leases. */
+static int take_units(struct store *s, const struct rl_rule *rules, int n, int64_t now,
+		      int64_t *retry_after, struct vis_error *e)
+{
+	int64_t wid[8] = {0}, granted[8] = {0};
+	bool exhausted[8] = {0};
+	for (int i = 0; i < n; i++)
+		wid[i] = now / window_of(&rules[i]);
+	int took = take_db(s, rules, n, NULL, wid, 1, now, exhausted, granted, e);
+	if (took == 0)
+		refusal_wait(rules, n, exhausted, wid, now, retry_after);
+	return took;
+}
+
+/* The counters of instances sharing the database, spent from leases
+ * (ratelimit.h): locally while every rule has credit, otherwise one
+ * statement for the rules without, one such request at a time in this
+ * process (the others' credit goes on being spent meanwhile). */
+static int take_shared(struct ratelimit *rl, struct store *s, const struct rl_rule *rules,
+		       int n, int64_t now, int64_t *retry_after, struct vis_error *e)
+{
+	int64_t wid[8] = {0}, granted[8] = {0};
+	bool need[8] = {0}, reserved[8] = {0}, exhausted[8] = {0};
+	pthread_mutex_lock(&rl->lock);
+	int r = plan(rl, rules, n, now, false, wid, need, reserved, retry_after);
+	pthread_mutex_unlock(&rl->lock);
+	if (r == SPENT || r == REFUSED)
+		return r;
+	if (r == FULL)
+		return take_units(s, rules, n, now, retry_after, e);
+	pthread_mutex_lock(&rl->refill);
+	pthread_mutex_lock(&rl->lock);
+	/* another thread's lease may have come meanwhile */
+	r = plan(rl, rules, n, now, true, wid, need, reserved, retry_after);
+	pthread_mutex_unlock(&rl->lock);
+	if (r != NEED) {
+		pthread_mutex_unlock(&rl->refill);
+		return r == FULL ? take_units(s, rules, n, now, retry_after, e) : r;
+	}
+	int took = take_db(s, rules, n, need, wid, RATELIMIT_LEASE_MAX, now, exhausted, granted,
+			   e);
+	pthread_mutex_lock(&rl->lock);
+	settle(rl, rules, n, now, wid, need, reserved, took, exhausted, granted);
+	pthread_mutex_unlock(&rl->lock);
+	pthread_mutex_unlock(&rl->refill);
+	if (took == 0)
+		refusal_wait(rules, n, exhausted, wid, now, retry_after);
+	return took;
 }
 
 int ratelimit_take(struct ratelimit *rl, struct store *shared, const struct rl_rule *rules,
@@ -177,6 +339,6 @@ int ratelimit_take(struct ratelimit *rl, struct store *shared, const struct rl_r
 		vis_error_set(e, VIS_ERR_INTERNAL, "ratelimit: %d rules (1 to 8)", n);
 		return -1;
 	}
-	return shared ? take_shared(shared, rules, n, now, retry_after, e)
+	return shared ? take_shared(rl, shared, rules, n, now, retry_after, e)
 		      : take_local(rl, rules, n, now, retry_after);
 }

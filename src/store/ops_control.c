@@ -635,14 +635,17 @@ static vis_err array_text(char *out, size_t cap, int n, const char *const *txt,
 }
 
 vis_err store_counters_take(struct store *s, const char *const *keys, const int64_t *windows,
-			    const int64_t *limits, int n, int64_t now, bool *taken,
-			    bool *exhausted, struct vis_error *e)
+			    const int64_t *limits, int n, int64_t share, int64_t most, int64_t now,
+			    bool *taken, bool *exhausted, int64_t *granted, struct vis_error *e)
 {
 	char k[1024], w[256], l[256];
 	*taken = false;
 	if (n < 1 || n > STORE_COUNTERS_MAX)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "%d counters (1 to %d)", n,
 				     STORE_COUNTERS_MAX);
+	if (share < 1 || most < 1)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "counters: share %lld, most %lld",
+				     (long long)share, (long long)most);
 	vis_err rc;
 	if ((rc = array_text(k, sizeof k, n, keys, NULL, e)) ||
 	    (rc = array_text(w, sizeof w, n, NULL, windows, e)) ||
@@ -658,6 +661,8 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 		drv_bind_text(st, 2, w);
 		drv_bind_text(st, 3, l);
 		drv_bind_i64(st, 4, now);
+		drv_bind_i64(st, 5, share);
+		drv_bind_i64(st, 6, most);
 		int rows = 0, written = 0;
 		bool missing = false;
 		enum drv_step r;
@@ -668,6 +673,7 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 			exhausted[i] = drv_col_int(st, 1) != 0;
 			missing |= drv_col_int(st, 2) != 0;
 			written = drv_col_int(st, 3);
+			granted[i] = drv_col_i64(st, 4);
 			rows++;
 		}
 		drv_reset(st);

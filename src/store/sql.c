@@ -81,11 +81,13 @@ const char *const store_sql[SQL__COUNT] = {
 	 * holds).  ?1 the keys, ?2 the current window of each, ?3 its limit
 	 * (arrays); a value is "WINDOW COUNT".  l locks the rows in key order
 	 * and, waiting for another instance's statement, reads its result;
-	 * every count is then known exactly, and u writes them all, only if no
-	 * rule is at its limit and every row exists (a missing one is created
-	 * by SQL_COUNTERS_CREATE and the statement run again).  A row per key:
+	 * every count is then known exactly.  Each counter is granted g units
+	 * (a lease, ratelimit.h): its remaining units divided by ?5, at least
+	 * 1 and at most ?6.  u writes every count plus its g, only if no rule
+	 * is at its limit and every row exists (a missing one is created by
+	 * SQL_COUNTERS_CREATE and the statement run again).  A row per key:
 	 * its place in ?1, whether it is at its limit, whether it was missing,
-	 * and how many rows were written. */
+	 * how many rows were written, and its g. */
 	[SQL_COUNTERS_TAKE] =
 		"WITH r AS (SELECT * FROM unnest(?1::text[], ?2::bigint[], ?3::bigint[])"
 		" WITH ORDINALITY AS r (key, wid, lim, i)),"
@@ -95,10 +97,11 @@ const char *const store_sql[SQL__COUNT] = {
 		" CASE WHEN split_part(l.value, ' ', 1) = r.wid::text"
 		" THEN split_part(l.value, ' ', 2)::bigint ELSE 0 END AS n"
 		" FROM r LEFT JOIN l ON l.key = r.key),"
-		" u AS (UPDATE shared_state SET value = c.wid || ' ' || (c.n + 1), updated_at = ?4"
-		" FROM c WHERE shared_state.key = c.key"
+		" g AS (SELECT c.*, LEAST(?6::bigint, GREATEST(1, (c.lim - c.n) / ?5::bigint)) AS g FROM c),"
+		" u AS (UPDATE shared_state SET value = g.wid || ' ' || (g.n + g.g), updated_at = ?4"
+		" FROM g WHERE shared_state.key = g.key"
 		" AND NOT EXISTS (SELECT 1 FROM c WHERE c.n >= c.lim OR c.missing) RETURNING 1)"
-		" SELECT i, (n >= lim)::int, missing::int, (SELECT count(*) FROM u) FROM c",
+		" SELECT i, (n >= lim)::int, missing::int, (SELECT count(*) FROM u), g FROM g",
 	[SQL_COUNTERS_CREATE] = "INSERT INTO shared_state (key, value, updated_at)"
 		" SELECT key, '', 0 FROM unnest(?1::text[]) AS k (key) ORDER BY key"
 		" ON CONFLICT (key) DO NOTHING",

@@ -1141,15 +1141,18 @@ int store_state_seen(struct store *s, const char *key,
  * statement (PostgreSQL only, where store_shared holds; outside a
  * transaction): n counters (at most STORE_COUNTERS_MAX) named keys[i],
  * each counting in window windows[i] (a number that grows as windows
- * pass) and allowing limits[i] a window.  All are counted (*taken) or
- * none: exhausted[i] tells which are at their limit.  The rows are locked
- * in key order for the statement and read after another instance's
- * statement on them, so the instances together never count past a
- * limit. */
+ * pass) and allowing limits[i] a window.  Each counter grows by
+ * granted[i] = its remaining units (limit - count) divided by `share`,
+ * at least 1 and at most `most` (most = 1: one request; more: a lease
+ * spent by the caller, policy/ratelimit.h).  All grow (*taken) or none:
+ * exhausted[i] tells which are at their limit.  The rows are locked in
+ * key order for the statement and read after another instance's
+ * statement on them, so the instances together are never granted past
+ * a limit. */
 #define STORE_COUNTERS_MAX 8
 vis_err store_counters_take(struct store *s, const char *const *keys, const int64_t *windows,
-			    const int64_t *limits, int n, int64_t now, bool *taken,
-			    bool *exhausted, struct vis_error *e);
+			    const int64_t *limits, int n, int64_t share, int64_t most, int64_t now,
+			    bool *taken, bool *exhausted, int64_t *granted, struct vis_error *e);
 
 /* Readiness: rewrites one row with `filler` (inside the caller's
  * transaction), so that a commit after it proves the database, and the

@@ -743,7 +743,8 @@ static void *take_many(void *arg)
 	int64_t windows[] = {7, 7}, limits[] = {37, 1000};
 	for (int i = 0; i < t->tries && !t->rc; i++) {
 		bool taken, exhausted[2];
-		t->rc = store_counters_take(s, keys, windows, limits, 2, 1, &taken, exhausted, &e);
+		int64_t granted[2];
+		t->rc = store_counters_take(s, keys, windows, limits, 2, 1, 1, 1, &taken, exhausted, granted, &e);
 		t->taken += taken;
 	}
 	store_close(s);
@@ -757,15 +758,15 @@ static void test_counters(void **state)
 	if (!use_pg)
 		skip();   /* the counters of instances sharing a database */
 	const char *keys[] = {"rl:b:60", "rl:a:86400"};
-	int64_t windows[] = {100, 3}, limits[] = {2, 3};
+	int64_t windows[] = {100, 3}, limits[] = {2, 3}, granted[2];
 	bool taken, exhausted[2];
 	for (int i = 0; i < 2; i++) {
-		OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+		OK(store_counters_take(f->s, keys, windows, limits, 2, 1, 1, 1, &taken, exhausted, granted, &e));
 		assert_true(taken);
 		assert_false(exhausted[0] || exhausted[1]);
 	}
 	/* the first is at its limit: neither is counted */
-	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, 1, 1, &taken, exhausted, granted, &e));
 	assert_false(taken);
 	assert_true(exhausted[0]);
 	assert_false(exhausted[1]);
@@ -776,13 +777,13 @@ static void test_counters(void **state)
 	assert_string_equal(v, "3 2");
 	/* a new window starts afresh */
 	windows[0] = 101;
-	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, 1, 1, &taken, exhausted, granted, &e));
 	assert_true(taken);
 	OK(store_begin(f->s, &e));
 	OK(store_state_lock(f->s, "rl:a:86400", v, sizeof v, &e));
 	OK(store_commit(f->s, &e));
 	assert_string_equal(v, "3 3");
-	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, &taken, exhausted, &e));
+	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, 1, 1, &taken, exhausted, granted, &e));
 	assert_false(taken);
 	assert_false(exhausted[0]);
 	assert_true(exhausted[1]);
@@ -800,6 +801,34 @@ static void test_counters(void **state)
 	OK(store_state_lock(f->s, "rl:wide:60", v, sizeof v, &e));
 	OK(store_commit(f->s, &e));
 	assert_string_equal(v, "7 37");
+	/* a lease: the remaining units / 8, at least 1, at most `most`; the
+	 * row counts every unit granted */
+	const char *lk[] = {"rl:lease:60", "rl:big:60"};
+	int64_t lw[] = {9, 9}, ll[] = {100, 100000};
+	const int64_t want[][2] = {{12, 64}, {11, 64}, {9, 64}};
+	for (int i = 0; i < 3; i++) {
+		OK(store_counters_take(f->s, lk, lw, ll, 2, 8, 64, 1, &taken, exhausted, granted, &e));
+		assert_true(taken);
+		assert_int_equal(granted[0], want[i][0]);
+		assert_int_equal(granted[1], want[i][1]);
+	}
+	OK(store_begin(f->s, &e));
+	OK(store_state_lock(f->s, "rl:lease:60", v, sizeof v, &e));
+	OK(store_commit(f->s, &e));
+	assert_string_equal(v, "9 32");
+	for (int i = 32; i < 100 - 15; ) { /* down to the last 15, one at a time after */
+		OK(store_counters_take(f->s, lk, lw, ll, 1, 8, 64, 1, &taken, exhausted, granted, &e));
+		assert_true(taken && granted[0] > 1);
+		i += (int)granted[0];
+	}
+	for (int i = 0; i < 15; i++) {
+		OK(store_counters_take(f->s, lk, lw, ll, 1, 8, 64, 1, &taken, exhausted, granted, &e));
+		assert_true(taken);
+		assert_int_equal(granted[0], 1);
+	}
+	OK(store_counters_take(f->s, lk, lw, ll, 1, 8, 64, 1, &taken, exhausted, granted, &e));
+	assert_false(taken);
+	assert_true(exhausted[0]);
 }
 
 static void test_shared_state(void **state)
