@@ -150,8 +150,9 @@ static int print_enabled(void *ctx, const char *comune, int64_t since)
 static int print_archived(void *ctx, const struct store_bollettino *b)
 {
 	(void)ctx;
-	printf("  %s\t%04d-%02d\tPDF sha256 %s\n", b->comune, b->mese / 100, b->mese % 100,
-	       b->sha256);
+	printf("  %s\t%04d-%02d\tPDF sha256 %s%s\n", b->comune, b->mese / 100, b->mese % 100,
+	       b->sha256,
+	       bollettino_current(b) ? "" : "\tritirato: protetto con una regola precedente");
 	return 0;
 }
 

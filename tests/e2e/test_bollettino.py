@@ -504,6 +504,10 @@ def test_bollettino_rule_withdrawn():
                                 " WHERE mese = ? ORDER BY comune", (int(mese.replace("-", "")),))
         eq({r["comune"]: r["sha256"] for r in rows}, {c: before[c][1] for c in COMUNI},
            "the old documents stay in the database")
+        p = subprocess.run([harness.VISURA, "stats", "schedule", "--db", srv.db],
+                           capture_output=True, text=True)
+        eq(p.returncode, 0, p.stderr)
+        eq(p.stdout.count("ritirato: protetto con una regola precedente"), 2, p.stdout)
         # Neither verified nor reported as if current.
         for extra in (["--verify"], []):
             p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--comune",
