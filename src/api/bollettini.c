@@ -1,7 +1,10 @@
 /* The monthly bulletins (src/bollettino): GET /api/v1/bollettini, the
  * archive the caller may read; GET /api/v1/bollettini/:comune/:mese, one
- * as its printable page or PDF; GET /api/v1/bollettini/comuni and PUT /
- * DELETE /api/v1/bollettini/comuni/:comune, the municipalities the office
+ * as its printable page or PDF (410 bollettino_superato when it was
+ * protected under an earlier rule); POST /api/v1/bollettini/rigenera, the
+ * withdrawn ones made again under the current rule; GET
+ * /api/v1/bollettini/comuni and PUT / DELETE
+ * /api/v1/bollettini/comuni/:comune, the municipalities the office
  * publishes one for.  Who reads what: bollettino_may_read. */
 #include <sodium.h>
 #include <stdio.h>
@@ -14,6 +17,8 @@
 #include "common/date.h"
 #include "refdata/refdata.h"
 #include "stats/series.h"
+#include "stats/stats.h"
+#include "common/str.h"
 
 /* The caller's body, or none (*has false); false after replying. */
 static bool caller_ente(struct http_request *r, struct store *s, struct store_ente *en, bool *has)
@@ -40,6 +45,12 @@ static bool comune_param(struct http_request *r, const char *v)
 	return true;
 }
 
+/* What a withdrawn bulletin is, for whoever asks for it. */
+#define WITHDRAWN_NOTE                                                                     \
+	"ritirato: protetto con una regola di riservatezza precedente; accostato al "      \
+	"bollettino dello stesso mese protetto con la regola attuale potrebbe rivelare "  \
+	"celle nascoste. L'ufficio lo rigenera con la regola attuale"
+
 struct listing {
 	struct http_request *r;
 	const struct store_ente *en;
@@ -54,10 +65,18 @@ static int add_item(void *ctx, const struct store_bollettino *b)
 	char mese[16], base[64];
 	snprintf(mese, sizeof mese, "%04d-%02d", (b->mese / 100) % 10000, b->mese % 100);
 	snprintf(base, sizeof base, "/api/v1/bollettini/%s/%s", b->comune, mese);
-	json_t *item = json_pack("{s:s,s:s,s:s,s:o,s:s,s:I}", "comune", b->comune, "nome",
+	bool current = bollettino_current(b);
+	json_t *item = json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:i,s:s}", "comune", b->comune, "nome",
 				 api_comune_name(l->r->app->rd, b->comune), "mese", mese,
 				 "generated_at", api_time(b->generated_at), "pdf_sha256", b->sha256,
-				 "html_chars", (json_int_t)b->html_len);
+				 "html_chars", (json_int_t)b->html_len, "regola", b->regola,
+				 "stato", current ? "pubblicato" : "ritirato");
+	if (!current) {
+		/* not served: no links */
+		json_object_set_new(item, "nota", json_string(WITHDRAWN_NOTE));
+		json_array_append_new(l->items, item);
+		return 0;
+	}
 	char url[80];
 	snprintf(url, sizeof url, "%s?format=html", base);
 	json_object_set_new(item, "html_url", json_string(url));
@@ -121,6 +140,14 @@ void api_bollettino_get(struct http_request *r)
 	}
 	if (!found) {
 		http_reply_error(r, 404, "not_found", "nessun bollettino in archivio per quel mese");
+		return;
+	}
+	if (!bollettino_current(&b)) {
+		free(html);
+		free(pdf64);
+		http_reply_error(r, 410, "bollettino_superato",
+				 "bollettino " WITHDRAWN_NOTE " (con il comando visura stats "
+				 "regenerate o con POST /api/v1/bollettini/rigenera)");
 		return;
 	}
 	char name[320];
@@ -187,4 +214,58 @@ void api_bollettini_comune_set(struct http_request *r)
 	http_reply_json(r, 200, json_pack("{s:s,s:s,s:b,s:b}", "comune", comune, "nome",
 					  api_comune_name(r->app->rd, comune), "enabled", on,
 					  "changed", changed));
+}
+
+/* POST /api/v1/bollettini/rigenera {comune?, mese?}: the withdrawn
+ * bulletins (of one municipality, one month, or all) made again under the
+ * current rule now. */
+void api_bollettini_regenerate(struct http_request *r)
+{
+	json_t *body = r->body_len ? http_body_object(r) : NULL;
+	if (r->body_len && !body)
+		return;
+	const char *comune = "", *m = NULL;
+	int mese = 0;
+	if (body && json_unpack(body, "{s?s,s?s!}", "comune", &comune, "mese", &m)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "il corpo è {\"comune\": codice ISTAT, \"mese\": \"AAAA-MM\"}, "
+				 "entrambi facoltativi");
+		return;
+	}
+	if (comune[0] && !comune_param(r, comune))
+		return;
+	if (m && !stats_month_parse(m, &mese)) {
+		http_reply_error(r, 400, "invalid_request", "il mese si scrive AAAA-MM");
+		return;
+	}
+	char which[7];
+	STR_COPY_KNOWN(which, comune); /* checked: six digits or "" */
+	struct store *s = api_store(r);
+	if (!s)
+		return;
+	char geo[CONFIG_PATH_MAX + 8];
+	struct bollettino_opts o;
+	bollettino_opts_init(&o, &r->app->cfg, app_today(r->app), api_now(r), geo, sizeof geo);
+	struct bollettino_actor by = {.account = &r->auth->account, .ip = r->ip, .via = "API"};
+	struct bollettino_regen *rg;
+	int n;
+	struct vis_error e = {0};
+	if (bollettino_regenerate(s, r->app->rd, which, mese, &o, &by, &rg, &n, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	json_t *items = json_array();
+	for (int i = 0; i < n; i++) {
+		char mm[16];
+		snprintf(mm, sizeof mm, "%04d-%02d", (rg[i].mese / 100) % 10000, rg[i].mese % 100);
+		json_t *it = json_pack("{s:s,s:s,s:s,s:i,s:b}", "comune", rg[i].comune, "nome",
+				       api_comune_name(r->app->rd, rg[i].comune), "mese", mm,
+				       "regola_precedente", rg[i].was, "rigenerato", rg[i].done);
+		json_object_set_new(it, rg[i].done ? "pdf_sha256" : "motivo",
+				    json_string(rg[i].done ? rg[i].sha256 : rg[i].why));
+		json_array_append_new(items, it);
+	}
+	free(rg);
+	http_reply_json(r, 200, json_pack("{s:i,s:o}", "regola", STATS_PROTECTION_RULE,
+					  "bollettini", items));
 }

@@ -269,6 +269,7 @@ HANDLER(api_bollettini_list);
 HANDLER(api_bollettino_get);
 HANDLER(api_bollettini_comuni);
 HANDLER(api_bollettini_comune_set);
+HANDLER(api_bollettini_regenerate);
 HANDLER(api_alert_review);
 HANDLER(api_usage);
 HANDLER(api_person_print);

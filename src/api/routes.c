@@ -132,6 +132,7 @@ const struct http_route api_routes[] = {
 	{"PUT", "/api/v1/bollettini/comuni/:comune", api_bollettini_comune_set, ADMIN, 0},
 	{"DELETE", "/api/v1/bollettini/comuni/:comune", api_bollettini_comune_set, ADMIN, 0},
 	{"GET", "/api/v1/bollettini/:comune/:mese", api_bollettino_get, ROUTE_ANY_ROLE, 0},
+	{"POST", "/api/v1/bollettini/rigenera", api_bollettini_regenerate, ADMIN, 0},
 	{"GET", "/api/v1/processing", api_processing_list, ADMIN | ROUTE_AUDITOR | LEAD, 0},
 	{"POST", "/api/v1/processing", api_processing_create, ADMIN, 0},
 	{"PUT", "/api/v1/processing/:id", api_processing_update, ADMIN, 0},

@@ -10,6 +10,7 @@
 #include "common/str.h"
 #include "refdata/refdata.h"
 #include "stats/history.h"
+#include "stats/stats.h"
 #include "stats/tables.h"
 
 /* A bulletin's page is a few tables: far below this. */
@@ -438,6 +439,16 @@ static char *page(json_t *d, const char *heading, size_t *len)
 
 /* ------------------------------------------------------------ building */
 
+void bollettino_opts_init(struct bollettino_opts *o, const struct config *cfg, int today,
+			  int64_t now, char *geo, size_t cap)
+{
+	/* ui_dir (CONFIG_PATH_MAX) and "/geo" fit the callers' buffers */
+	snprintf(geo, cap, "%s%s", cfg->ui_dir, cfg->ui_dir[0] ? "/geo" : "");
+	*o = (struct bollettino_opts){.threshold = cfg->stats_threshold_min,
+				      .heading = cfg->print_heading, .today = today, .now = now,
+				      .geo_dir = geo};
+}
+
 int bollettino_month_closed(int date)
 {
 	int y = DATE_YEAR(date), m = DATE_MONTH(date) - 1;
@@ -637,33 +648,161 @@ void bollettino_doc_release(struct bollettino_doc *d)
 
 /* ------------------------------------------------------------ the archive */
 
+/* A month built for the archive: its row (the current rule), its page and
+ * its PDF in base64 (*html, *b64 the caller's). */
+static vis_err render(struct store *s, const struct refdata *rd, const char *comune, int mese,
+		      const struct bollettino_opts *o, struct store_bollettino *b, char **html,
+		      char **b64, struct vis_error *e)
+{
+	*html = *b64 = NULL;
+	struct bollettino_doc d;
+	vis_err rc = bollettino_build(s, rd, comune, mese, o, &d, e);
+	if (rc)
+		return rc;
+	memset(b, 0, sizeof *b);
+	b->mese = mese;
+	b->generated_at = o->now;
+	b->regola = STATS_PROTECTION_RULE;
+	str_copy_known(b->comune, sizeof b->comune, comune, __FILE__, __LINE__);
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, d.pdf, d.pdf_len);
+	sodium_bin2hex(b->sha256, sizeof b->sha256, h, sizeof h);
+	size_t n = sodium_base64_encoded_len(d.pdf_len, sodium_base64_VARIANT_ORIGINAL);
+	*b64 = malloc(n);
+	if (!*b64) {
+		bollettino_doc_release(&d);
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	sodium_bin2base64(*b64, n, d.pdf, d.pdf_len, sodium_base64_VARIANT_ORIGINAL);
+	*html = d.html;
+	d.html = NULL;
+	bollettino_doc_release(&d);
+	return VIS_OK;
+}
+
 vis_err bollettino_publish(struct store *s, const struct refdata *rd, const char *comune,
 			   int mese, const struct bollettino_opts *o, bool *stored, char *sha256,
 			   struct vis_error *e)
 {
 	*stored = false;
-	struct bollettino_doc d;
-	vis_err rc = bollettino_build(s, rd, comune, mese, o, &d, e);
-	if (rc)
-		return rc;
-	struct store_bollettino b = {.mese = mese, .generated_at = o->now};
-	str_copy_known(b.comune, sizeof b.comune, comune, __FILE__, __LINE__);
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, d.pdf, d.pdf_len);
-	sodium_bin2hex(b.sha256, sizeof b.sha256, h, sizeof h);
-	size_t n = sodium_base64_encoded_len(d.pdf_len, sodium_base64_VARIANT_ORIGINAL);
-	char *b64 = malloc(n);
-	if (!b64)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	else {
-		sodium_bin2base64(b64, n, d.pdf, d.pdf_len, sodium_base64_VARIANT_ORIGINAL);
-		rc = store_bollettino_put(s, &b, d.html, b64, stored, e);
-	}
+	struct store_bollettino b;
+	char *html, *b64;
+	vis_err rc = render(s, rd, comune, mese, o, &b, &html, &b64, e);
+	if (!rc)
+		rc = store_bollettino_put(s, &b, html, b64, stored, e);
+	free(html);
 	free(b64);
-	bollettino_doc_release(&d);
 	if (!rc && sha256)
 		memcpy(sha256, b.sha256, sizeof b.sha256);
 	return rc;
+}
+
+bool bollettino_current(const struct store_bollettino *b)
+{
+	return b->regola == STATS_PROTECTION_RULE;
+}
+
+/* The withdrawn bulletins to regenerate. */
+struct withdrawn {
+	int mese;
+	struct bollettino_regen *v;
+	int n, cap;
+	bool nomem;
+};
+
+static int add_withdrawn(void *ctx, const struct store_bollettino *b)
+{
+	struct withdrawn *w = ctx;
+	if (bollettino_current(b) || (w->mese && b->mese != w->mese))
+		return 0;
+	if (w->n == w->cap) {
+		int cap = w->cap ? w->cap * 2 : 16;
+		void *p = realloc(w->v, (size_t)cap * sizeof *w->v);
+		if (!p) {
+			w->nomem = true;
+			return 1;
+		}
+		w->v = p;
+		w->cap = cap;
+	}
+	struct bollettino_regen *r = &w->v[w->n++];
+	memset(r, 0, sizeof *r);
+	memcpy(r->comune, b->comune, sizeof r->comune);
+	r->mese = b->mese;
+	r->was = b->regola;
+	return 0;
+}
+
+/* One withdrawn bulletin made again and put in its place, its event
+ * recorded; r->done false with r->why when it cannot be built. */
+static vis_err regenerate_one(struct store *s, const struct refdata *rd,
+			      const struct bollettino_opts *o, const struct bollettino_actor *by,
+			      struct bollettino_regen *r, struct vis_error *e)
+{
+	struct store_bollettino b;
+	char *html, *b64;
+	struct vis_error why = {0};
+	vis_err rc = render(s, rd, r->comune, r->mese, o, &b, &html, &b64, &why);
+	if (rc == VIS_ERR_INVALID) {
+		/* the register no longer covers the month: it stays withdrawn */
+		str_copy_cut(r->why, sizeof r->why, why.msg);
+		return VIS_OK;
+	}
+	if (rc) {
+		*e = why;
+		return rc;
+	}
+	bool replaced;
+	rc = store_bollettino_replace(s, &b, html, b64, o->now, &replaced, e);
+	free(html);
+	free(b64);
+	if (rc)
+		return rc;
+	if (!replaced) {
+		STR_COPY_KNOWN(r->why, "rigenerato nel frattempo da un'altra istanza");
+		return VIS_OK;
+	}
+	r->done = true;
+	memcpy(r->sha256, b.sha256, sizeof r->sha256);
+	/* the operations' log (security events): who, which, under which rules */
+	struct store_security_event ev = {.at = o->now};
+	STR_COPY_KNOWN(ev.kind, "bulletin_regenerated");
+	if (by && by->account) {
+		ev.account_id = by->account->id;
+		ev.ente_id = by->account->ente_id;
+		STR_COPY_KNOWN(ev.username, by->account->username);
+	}
+	if (by && by->ip)
+		STR_COPY_KNOWN(ev.ip, by->ip); /* http_request's ip has the same size */
+	snprintf(ev.detail, sizeof ev.detail,
+		 "%s %04d-%02d regola %d -> %d (%s), PDF sha256 %.16s", r->comune, r->mese / 100,
+		 r->mese % 100, r->was, STATS_PROTECTION_RULE,
+		 by && by->via ? by->via : "pianificatore", b.sha256);
+	log_info("bulletin regenerated", "comune=%s month=%d rule=%d was=%d sha256=%s", r->comune,
+		 r->mese, STATS_PROTECTION_RULE, r->was, b.sha256);
+	return store_security_event_insert(s, &ev, NULL, e);
+}
+
+vis_err bollettino_regenerate(struct store *s, const struct refdata *rd, const char *comune,
+			      int mese, const struct bollettino_opts *o,
+			      const struct bollettino_actor *by, struct bollettino_regen **out,
+			      int *n, struct vis_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	struct withdrawn w = {.mese = mese};
+	vis_err rc = store_bollettino_each(s, comune ? comune : "", add_withdrawn, &w, e);
+	if (!rc && w.nomem)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (int i = 0; !rc && i < w.n; i++)
+		rc = regenerate_one(s, rd, o, by, &w.v[i], e);
+	if (rc) {
+		free(w.v);
+		return rc;
+	}
+	*out = w.v;
+	*n = w.n;
+	return VIS_OK;
 }
 
 vis_err bollettino_verify(struct store *s, const struct refdata *rd, const char *comune, int mese,
@@ -683,6 +822,12 @@ vis_err bollettino_verify(struct store *s, const struct refdata *rd, const char 
 		return vis_error_set(e, VIS_ERR_NOTFOUND,
 				     "il bollettino di %s del %04d-%02d non è in archivio", comune,
 				     mese / 100, mese % 100);
+	if (!bollettino_current(&b))
+		return vis_error_set(e, VIS_ERR_CONFLICT,
+				     "il bollettino di %s del %04d-%02d è ritirato: fu protetto con "
+				     "una regola precedente (%d, ora %d) e non si rifà uguale; si "
+				     "rigenera con visura stats regenerate",
+				     comune, mese / 100, mese % 100, b.regola, STATS_PROTECTION_RULE);
 	memcpy(out->archived, b.sha256, sizeof out->archived);
 	/* rendered again as of the archived generation */
 	struct bollettino_opts again = *o;
@@ -757,6 +902,22 @@ int bollettino_due(struct store *s, const struct refdata *rd, const struct bolle
 			made++;
 			log_info("bulletin archived", "comune=%s month=%d sha256=%s", d.comuni[i], mese,
 				 sha);
+			/* the monthly run also makes again, under the current
+			 * rule, the municipality's bulletins of an earlier one
+			 * still covered by the register (those not are left
+			 * withdrawn) */
+			struct bollettino_regen *rg;
+			int nr;
+			if (bollettino_regenerate(s, rd, d.comuni[i], 0, o, NULL, &rg, &nr, e)) {
+				made = -1;
+				break;
+			}
+			for (int k = 0; k < nr; k++)
+				if (!rg[k].done)
+					log_warn("bulletin not regenerated",
+						 "comune=%s month=%d error=\"%s\"", rg[k].comune,
+						 rg[k].mese, rg[k].why);
+			free(rg);
 		}
 	}
 	free(d.comuni);

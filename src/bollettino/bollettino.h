@@ -11,7 +11,11 @@
  * no script) and a PDF (cairo's PDF surface, text laid out by pango:
  * pdf.c); the archive's workflow, shared by the scheduler of `visura
  * serve`, `visura stats report` and the API: which month is due, generating
- * it once, who may read it.
+ * it once, who may read it; and the bulletins withdrawn because they were
+ * protected under an earlier rule (STATS_PROTECTION_RULE of stats/stats.h):
+ * not served, made again under the current rule by `visura stats
+ * regenerate`, POST /api/v1/bollettini/rigenera and the monthly run, the
+ * earlier one kept in the database (bollettino_superato).
  *
  * A bulletin's data is a JSON object {comune: {codice, nome}, mese
  * ("YYYY-MM"), nome_mese, periodo: {dal, al}, inizio (the day before the
@@ -28,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/config.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -41,6 +46,12 @@ struct bollettino_opts {
 	int64_t now;              /* epoch seconds: generated_at */
 	const char *geo_dir;      /* the interface's boundaries (ui_dir/geo); NULL or "" = no map */
 };
+
+/* The options of the configuration's bulletin (threshold, heading, the
+ * interface's boundaries: geo, cap bytes, is the caller's) as of today and
+ * now. */
+void bollettino_opts_init(struct bollettino_opts *o, const struct config *cfg, int today,
+			  int64_t now, char *geo, size_t cap);
 
 /* A bulletin built: its data and both renderings (the caller's). */
 struct bollettino_doc {
@@ -89,6 +100,41 @@ vis_err bollettino_publish(struct store *s, const struct refdata *rd, const char
 			   int mese, const struct bollettino_opts *o, bool *stored, char *sha256,
 			   struct vis_error *e);
 
+/* Whether an archived bulletin was made under the current protection rule
+ * (STATS_PROTECTION_RULE): only those are served.  One made under another
+ * is withdrawn: the same month's tables protected two ways, side by side,
+ * can give hidden cells back. */
+bool bollettino_current(const struct store_bollettino *b);
+
+/* Who regenerates (the operations' log, security events): an account of
+ * the API and its address, or nobody (the command line, the scheduler);
+ * via names the way ("API", "riga di comando"; NULL: the scheduler). */
+struct bollettino_actor {
+	const struct store_account *account;
+	const char *ip;
+	const char *via;
+};
+/* One withdrawn bulletin and what became of it. */
+struct bollettino_regen {
+	char comune[7];
+	int mese;                 /* YYYYMM */
+	int was;                  /* the rule it was made under (0: unknown) */
+	bool done;                /* made again under the current rule */
+	char sha256[65];          /* done: the new PDF's hash */
+	char why[256];            /* not done: why, in Italian */
+};
+/* Makes again, under the current rule, every withdrawn bulletin of `comune`
+ * ("" or NULL: all) and `mese` (YYYYMM, 0: all) as of o->now: the earlier
+ * row kept aside and the new one put in its place in one transaction
+ * (store_bollettino_replace), a bulletin_regenerated security event for
+ * each.  A month the register no longer covers stays withdrawn (done
+ * false, why).  *out (the caller's, free()) lists each one found, *n how
+ * many; an error only for a failure of the database. */
+vis_err bollettino_regenerate(struct store *s, const struct refdata *rd, const char *comune,
+			      int mese, const struct bollettino_opts *o,
+			      const struct bollettino_actor *by, struct bollettino_regen **out,
+			      int *n, struct vis_error *e);
+
 /* An archived bulletin checked against a fresh rendering of its month,
  * as of its archived generation time (o->now is not used). */
 struct bollettino_check {
@@ -97,14 +143,17 @@ struct bollettino_check {
 	unsigned char *pdf;       /* the fresh PDF, the caller's */
 	size_t pdf_len;
 };
-/* VIS_ERR_NOTFOUND (Italian reason) when the month is not archived. */
+/* VIS_ERR_NOTFOUND (Italian reason) when the month is not archived,
+ * VIS_ERR_CONFLICT when it is withdrawn (bollettino_current). */
 vis_err bollettino_verify(struct store *s, const struct refdata *rd, const char *comune, int mese,
 			  const struct bollettino_opts *o, struct bollettino_check *out,
 			  struct vis_error *e);
 
 /* The scheduler's duty: for each municipality enabled, the bulletin of the
  * month just closed (the one before `o->today`'s), once the register covers
- * it to its last day, unless archived.  Returns how many were archived, or
+ * it to its last day, unless archived; with each one archived, the
+ * municipality's withdrawn bulletins regenerated (bollettino_regenerate:
+ * once a month, not at every start).  Returns how many were archived, or
  * -1 (e set) on a failure of the database; a bulletin that cannot be built
  * is logged once and left for the next call. */
 int bollettino_due(struct store *s, const struct refdata *rd, const struct bollettino_opts *o,

@@ -244,10 +244,8 @@ static void tick(struct app *app)
 		log_info("mail sent", "messages=%d", n);
 	vis_error_clear(&e);
 	char geo[CONFIG_PATH_MAX + 8];
-	snprintf(geo, sizeof geo, "%s%s", app->cfg.ui_dir, app->cfg.ui_dir[0] ? "/geo" : "");
-	struct bollettino_opts bo = {.threshold = app->cfg.stats_threshold_min,
-				     .heading = app->cfg.print_heading, .today = app_today(app),
-				     .now = app_now(app), .geo_dir = geo};
+	struct bollettino_opts bo;
+	bollettino_opts_init(&bo, &app->cfg, app_today(app), app_now(app), geo, sizeof geo);
 	if (bollettino_due(s, app->rd, &bo, &e) < 0)
 		log_warn("monthly bulletins failed", "error=\"%s\"", e.msg);
 }

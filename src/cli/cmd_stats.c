@@ -29,7 +29,8 @@ static void usage(FILE *out)
 		"                    [--from YYYY-MM --to YYYY-MM] [--step month|year]\n"
 		"                    [--threshold N] [--format json|csv]\n"
 		"       visura stats report --comune ISTAT --month YYYY-MM [--out DIR] [--verify]\n"
-		"       visura stats schedule [--enable ISTAT | --disable ISTAT]\n\n"
+		"       visura stats schedule [--enable ISTAT | --disable ISTAT]\n"
+		"       visura stats regenerate [--comune ISTAT] [--month YYYY-MM]\n\n"
 		"Cells of 1 to threshold-1 persons (default 3) are hidden, with secondary\n"
 		"suppression, by the one rule of every table, series and bulletin; a threshold\n"
 		"below stats_threshold_min of the configuration (FILE; default 3) is refused.\n"
@@ -65,7 +66,12 @@ static void usage(FILE *out)
 		"different); with --out it writes the fresh PDF as\n"
 		"DIR/bollettino-ISTAT-YYYY-MM-verifica.pdf.  schedule enables or\n"
 		"stops the monthly bulletin of a municipality (the server archives each one\n"
-		"for the month just closed, once the register covers it), then lists them.\n",
+		"for the month just closed, once the register covers it), then lists them.\n"
+		"A bulletin protected under an earlier rule of protection (an upgrade changed\n"
+		"what is hidden) is withdrawn: not served, kept in the database.  regenerate\n"
+		"makes the withdrawn ones (of --comune, of --month, or all) again under the\n"
+		"current rule, as the server's monthly run does with the next bulletin; a\n"
+		"month the register no longer covers stays withdrawn (exit status 3).\n",
 		stats_series_indicators());
 }
 
@@ -144,8 +150,9 @@ static int print_enabled(void *ctx, const char *comune, int64_t since)
 static int print_archived(void *ctx, const struct store_bollettino *b)
 {
 	(void)ctx;
-	printf("  %s\t%04d-%02d\tPDF sha256 %s\n", b->comune, b->mese / 100, b->mese % 100,
-	       b->sha256);
+	printf("  %s\t%04d-%02d\tPDF sha256 %s%s\n", b->comune, b->mese / 100, b->mese % 100,
+	       b->sha256,
+	       bollettino_current(b) ? "" : "\tritirato: protetto con una regola precedente");
 	return 0;
 }
 
@@ -161,9 +168,48 @@ static vis_err cli_bulletin_list(struct store *s, const struct refdata *rd, stru
 	return rc;
 }
 
-/* visura stats report / schedule */
+static void print_regen(const struct bollettino_regen *g)
+{
+	if (g->done)
+		printf("bollettino %s %04d-%02d rigenerato con la regola %d (era %d; PDF sha256 %s)\n",
+		       g->comune, g->mese / 100, g->mese % 100, STATS_PROTECTION_RULE, g->was,
+		       g->sha256);
+	else
+		printf("bollettino %s %04d-%02d non rigenerato, resta ritirato: %s\n", g->comune,
+		       g->mese / 100, g->mese % 100, g->why);
+}
+
+/* visura stats regenerate: the withdrawn bulletins made again. */
+static int cli_bulletin_regenerate(struct store *s, const struct refdata *rd,
+				   const struct config *cfg, const char *comune, int mese)
+{
+	char geo[CONFIG_PATH_MAX + 8];
+	struct bollettino_opts o;
+	bollettino_opts_init(&o, cfg, date_today(), time(NULL), geo, sizeof geo);
+	struct bollettino_actor by = {.via = "riga di comando"};
+	struct bollettino_regen *g;
+	int n, rc = EXIT_OK;
+	struct vis_error e = {0};
+	if (bollettino_regenerate(s, rd, comune, mese, &o, &by, &g, &n, &e)) {
+		cli_error("stats regenerate", &e);
+		return EXIT_RUNTIME;
+	}
+	for (int i = 0; i < n; i++) {
+		print_regen(&g[i]);
+		if (!g[i].done)
+			rc = EXIT_RUNTIME;
+	}
+	if (!n)
+		printf("nessun bollettino ritirato: tutti protetti con la regola attuale (%d)\n",
+		       STATS_PROTECTION_RULE);
+	free(g);
+	return rc;
+}
+
+/* visura stats report / schedule / regenerate */
 static int cmd_bulletin(int argc, char **argv, bool report)
 {
+	bool regen = !strcmp(argv[1], "regenerate");
 	struct bulletin_args a;
 	int rc = bulletin_args(argc - 1, argv + 1, &a);
 	if (rc)
@@ -171,6 +217,12 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 	int mese = 0;
 	if (report && (!a.comune || !a.month || !stats_month_parse(a.month, &mese))) {
 		fprintf(stderr, "visura: stats report: --comune ISTAT e --month AAAA-MM\n");
+		return EXIT_USAGE;
+	}
+	if (regen && (a.enable || a.disable || a.out || a.verify ||
+		      (a.month && !stats_month_parse(a.month, &mese)) ||
+		      (a.comune && (strlen(a.comune) != 6 || strspn(a.comune, "0123456789") != 6)))) {
+		fprintf(stderr, "visura: stats regenerate: [--comune ISTAT] [--month AAAA-MM]\n");
 		return EXIT_USAGE;
 	}
 	const char *which = a.enable ? a.enable : a.disable;
@@ -195,7 +247,9 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 			which);
 		rc = EXIT_INVALID;
 	}
-	if (rc == EXIT_OK && !report) {
+	if (rc == EXIT_OK && regen) {
+		rc = cli_bulletin_regenerate(s, rd, &cfg, a.comune ? a.comune : "", mese);
+	} else if (rc == EXIT_OK && !report) {
 		bool changed = false;
 		if (which && store_bollettino_comune_set(s, which, a.enable != NULL, time(NULL),
 							 &changed, &e)) {
@@ -220,7 +274,9 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		vis_err v = bollettino_verify(s, rd, a.comune, mese, &o, &ck, &e);
 			if (v) {
 			cli_error("stats report", &e);
-			rc = v == VIS_ERR_INVALID || v == VIS_ERR_NOTFOUND ? EXIT_INVALID : EXIT_RUNTIME;
+			rc = v == VIS_ERR_INVALID || v == VIS_ERR_NOTFOUND || v == VIS_ERR_CONFLICT
+				     ? EXIT_INVALID
+				     : EXIT_RUNTIME;
 		} else {
 			printf("bollettino %s %s: PDF in archivio sha256 %s, rigenerato sha256 %s: %s\n",
 			       a.comune, a.month, ck.archived, ck.fresh,
@@ -249,8 +305,26 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 			rc = v == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
 		} else if (stored)
 			printf("bollettino %s %s archiviato (PDF sha256 %s)\n", a.comune, a.month, sha);
-		else
-			printf("bollettino %s %s già in archivio: resta quello\n", a.comune, a.month);
+		else {
+			struct store_bollettino b;
+			char *html, *pdf64;
+			bool found = false;
+			if (store_bollettino_get(s, a.comune, mese, &b, &html, &pdf64, &found, &e)) {
+				cli_error("stats report", &e);
+				rc = EXIT_RUNTIME;
+			}
+			free(html);
+			free(pdf64);
+			if (found && !bollettino_current(&b)) {
+				fprintf(stderr, "visura: stats report: bollettino %s %s già in archivio "
+					"ma ritirato (protetto con la regola %d, ora %d): si rigenera con "
+					"visura stats regenerate\n", a.comune, a.month, b.regola,
+					STATS_PROTECTION_RULE);
+				rc = EXIT_INVALID;
+			} else if (rc == EXIT_OK)
+				printf("bollettino %s %s già in archivio: resta quello\n", a.comune,
+				       a.month);
+		}
 		if (rc == EXIT_OK && a.out) {
 			struct store_bollettino b;
 			char *html, *pdf64;
@@ -283,7 +357,8 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 
 int cmd_stats(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "report") || !strcmp(argv[1], "schedule")))
+	if (argc > 1 && (!strcmp(argv[1], "report") || !strcmp(argv[1], "schedule") ||
+			 !strcmp(argv[1], "regenerate")))
 		return cmd_bulletin(argc, argv, !strcmp(argv[1], "report"));
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'}, {"comune", required_argument, NULL, 'c'},

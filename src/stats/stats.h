@@ -12,6 +12,21 @@
 
 #include "common/err.h"
 
+/* The version of the protection rule: what every table, series and
+ * bulletin hides, given the counts and the threshold.  Bump it with any
+ * change of which cells are hidden (a new primary or secondary
+ * suppression, another way of protecting pools, provinces or periods),
+ * and add a line below: a bulletin archived under another version is
+ * withdrawn (src/bollettino), since the same table hidden two ways, side
+ * by side, can give hidden cells back.  0 is no version: the archive's
+ * bulletins made before the versions were recorded (migration 21).
+ *   1  each table protected alone (threshold, secondary suppression)
+ *   2  a pool of municipalities protected as the sum of its members
+ *   3  a municipality's ages and balance protected jointly with its whole
+ *      province (linked protection: stats_protect_linked,
+ *      stats_balance_linked), December 2026 */
+#define STATS_PROTECTION_RULE 3
+
 /* Refuses a threshold below the configured floor (stats_threshold_min)
  * or above 1000: VIS_ERR_INVALID with the reason.  Every entry point (API,
  * CLI) asks before computing, whoever the caller. */

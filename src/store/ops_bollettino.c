@@ -45,21 +45,62 @@ vis_err store_bollettino_comune_each(struct store *s, store_bollettino_comune_fn
 	return done(st, r);
 }
 
-vis_err store_bollettino_put(struct store *s, const struct store_bollettino *b, const char *html,
-			     const char *pdf_base64, bool *stored, struct vis_error *e)
+/* An archive row's values, as SQL_BOLLETTINO_PUT and _REPLACE number them. */
+static void bind_row(struct drv_stmt *st, const struct store_bollettino *b, const char *html,
+		     const char *pdf_base64)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_PUT, "bulletin", e);
-	if (!st)
-		return ops_err(e);
 	drv_bind_text(st, 1, b->comune);
 	drv_bind_i64(st, 2, b->mese);
 	drv_bind_i64(st, 3, b->generated_at);
 	drv_bind_text(st, 4, b->sha256);
 	drv_bind_text(st, 5, html);
 	drv_bind_text(st, 6, pdf_base64);
+	drv_bind_i64(st, 7, b->regola);
+}
+
+vis_err store_bollettino_put(struct store *s, const struct store_bollettino *b, const char *html,
+			     const char *pdf_base64, bool *stored, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_PUT, "bulletin", e);
+	if (!st)
+		return ops_err(e);
+	bind_row(st, b, html, pdf_base64);
 	enum drv_step r = drv_step(st, e);
 	*stored = r != DRV_ERROR && drv_changes(st) == 1;
 	return done(st, r);
+}
+
+vis_err store_bollettino_replace(struct store *s, const struct store_bollettino *b,
+				 const char *html, const char *pdf_base64, int64_t now,
+				 bool *replaced, struct vis_error *e)
+{
+	*replaced = false;
+	struct drv *d = store_drv(s);
+	struct drv_stmt *keep = drv_prepare(d, SQL_BOLLETTINO_SUPERSEDE, "bulletin", e);
+	struct drv_stmt *put = keep ? drv_prepare(d, SQL_BOLLETTINO_REPLACE, "bulletin", e) : NULL;
+	if (!put || drv_begin(d, e))
+		return ops_err(e);
+	drv_bind_text(keep, 1, b->comune);
+	drv_bind_i64(keep, 2, b->mese);
+	drv_bind_i64(keep, 3, b->regola);
+	drv_bind_i64(keep, 4, now);
+	vis_err rc = done(keep, drv_step(keep, e));
+	if (!rc) {
+		bind_row(put, b, html, pdf_base64);
+		enum drv_step r = drv_step(put, e);
+		*replaced = r != DRV_ERROR && drv_changes(put) == 1;
+		rc = done(put, r);
+	}
+	if (rc) {
+		*replaced = false;
+		drv_rollback(d);
+		return rc;
+	}
+	if (drv_commit(d, e)) {
+		*replaced = false;
+		return ops_err(e);
+	}
+	return VIS_OK;
 }
 
 vis_err store_bollettino_has(struct store *s, const char *comune, int mese, bool *found,
@@ -87,6 +128,7 @@ static void meta_read(struct drv_stmt *st, struct store_bollettino *b)
 	str_copy_known(b->sha256, sizeof b->sha256, drv_col_text(st, 3), __FILE__, __LINE__);
 	b->html_len = drv_col_i64(st, 4);
 	b->pdf_len = drv_col_i64(st, 5);
+	b->regola = (int)drv_col_i64(st, 6);
 }
 
 vis_err store_bollettino_each(struct store *s, const char *comune, store_bollettino_fn fn,
@@ -121,8 +163,8 @@ vis_err store_bollettino_get(struct store *s, const char *comune, int mese,
 	vis_err rc = VIS_OK;
 	if (*found) {
 		meta_read(st, out);
-		*html = strndup(drv_col_text(st, 6), drv_col_bytes(st, 6));
-		*pdf_base64 = strndup(drv_col_text(st, 7), drv_col_bytes(st, 7));
+		*html = strndup(drv_col_text(st, 7), drv_col_bytes(st, 7));
+		*pdf_base64 = strndup(drv_col_text(st, 8), drv_col_bytes(st, 8));
 		if (!*html || !*pdf_base64) {
 			free(*html);
 			free(*pdf_base64);

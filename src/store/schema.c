@@ -471,6 +471,19 @@ static const char migration_20[] =
 	"CREATE @UNLOGGED TABLE shared_seen ("
 	" key TEXT NOT NULL, h INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, h));";
 
+/* The version of the protection rule each archived bulletin was made
+ * under (STATS_PROTECTION_RULE of src/stats/stats.h); the rows archived
+ * before are 0, no version known.  A bulletin of another rule is not
+ * served (src/bollettino); regenerated, its row is kept as it was in
+ * bollettino_superato (once per rule it was made under: superseded_at,
+ * when), for the office's records. */
+static const char migration_21[] =
+	"ALTER TABLE bollettino ADD COLUMN regola INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE bollettino_superato (comune TEXT NOT NULL, mese INTEGER NOT NULL,"
+	" regola INTEGER NOT NULL, generated_at INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	" html TEXT NOT NULL, pdf TEXT NOT NULL, superseded_at INTEGER NOT NULL,"
+	" PRIMARY KEY (comune, mese, regola));";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -492,6 +505,7 @@ const struct schema_migration schema_migrations[] = {
 	{18, "index of the households' history by municipality and local id", migration_18},
 	{19, "versions of the shared state", migration_19},
 	{20, "persons seen by the shared anti-extraction counters", migration_20},
+	{21, "protection rule of the archived bulletins, the superseded ones kept", migration_21},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
@@ -511,6 +525,7 @@ const struct schema_table schema_tables[] = {
 	{"webhook_state", false}, {"shared_state", false}, {"pdnd_purpose", false},
 	{"pdnd_jti", false}, {"pdnd_key", false}, {"control_gen", false},
 	{"bollettino_comune", false}, {"bollettino", false},
+	{"bollettino_superato", false},
 	{"citizen_session", false}, {"citizen_mail", false}, {"shared_seen", false},
 };
 

@@ -152,6 +152,8 @@ enum sql_id {
 	SQL_BOLLETTINO_HAS,
 	SQL_BOLLETTINO_EACH,
 	SQL_BOLLETTINO_GET,
+	SQL_BOLLETTINO_SUPERSEDE,
+	SQL_BOLLETTINO_REPLACE,
 	/* the same three for one municipality, by its index (the
 	 * statistics of a pool read each member alone) */
 	SQL_PERSON_EACH_AT_COMUNE,

@@ -1020,7 +1020,9 @@ vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e);
 /* ---- the monthly bulletin (src/bollettino) ----
  *
  * The municipalities the office publishes a monthly bulletin for, and the
- * archive: one bulletin per municipality and month, written once. */
+ * archive: one bulletin per municipality and month, written once, but
+ * rewritten when made under an earlier protection rule (the earlier one
+ * kept aside: store_bollettino_replace). */
 struct store_bollettino {
 	char comune[7];
 	int mese;                /* YYYYMM */
@@ -1028,6 +1030,7 @@ struct store_bollettino {
 	char sha256[65];         /* of the PDF's bytes, hex */
 	int64_t html_len;        /* characters of the page */
 	int64_t pdf_len;         /* characters of the PDF in base64 */
+	int regola;              /* STATS_PROTECTION_RULE it was made under, 0 unknown */
 };
 /* Enables (on) or stops the bulletin of a municipality; *changed is false
  * when it already was (or was not). */
@@ -1042,6 +1045,14 @@ vis_err store_bollettino_comune_each(struct store *s, store_bollettino_comune_fn
  * line): the first one stays. */
 vis_err store_bollettino_put(struct store *s, const struct store_bollettino *b, const char *html,
 			     const char *pdf_base64, bool *stored, struct vis_error *e);
+/* Rewrites the archived bulletin of b->comune and b->mese with b (its
+ * rule b->regola) if it was made under another rule: the row as it was is
+ * kept in bollettino_superato (superseded_at: now), in the same
+ * transaction.  *replaced is false when there is none of another rule
+ * (none at all, or rewritten already by another instance). */
+vis_err store_bollettino_replace(struct store *s, const struct store_bollettino *b,
+				 const char *html, const char *pdf_base64, int64_t now,
+				 bool *replaced, struct vis_error *e);
 /* Whether the month (YYYYMM) of a municipality is archived. */
 vis_err store_bollettino_has(struct store *s, const char *comune, int mese, bool *found,
 			     struct vis_error *e);

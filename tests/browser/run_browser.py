@@ -174,6 +174,12 @@ def prepare(srv):
     ente_v = srv.create_ente(name="Istituto di Verifica", hours="always", kind="pension")
     conv_v = srv.create_agreement(ente_v["id"], VERIFY_PROFILE, mode="verify_only",
                                   purpose_code="V1")
+    # a bulletin archived before migration 21, as an upgrade leaves it:
+    # protected under an earlier rule (regola 0), withdrawn, never served
+    harness.db_exec(srv.db, ("INSERT INTO bollettino (comune, mese, generated_at, sha256, html,"
+                             " pdf, regola) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                             ("036023", 202511, srv.now(), "0" * 64, "<p>regola precedente</p>",
+                              "JVBERi0=")))
     users = {
         "lead": srv.user("lead", ente["id"], password=new_password()),
         "operator": srv.user("operator", ente["id"], password=new_password()),

@@ -1289,10 +1289,14 @@ async function flowAuditor(browser, fx) {
       await textOf(page, mainOf(page).getByRole('status'), /^Registro integro: \d+ registrazion[ei] verificat[ae]\.$/, 'the integrity result');
     });
     await look(page, 'auditor-chain');
-    await step('auditor: "Bollettini mensili" shows the archive of the monthly bulletins', page, async () => {
+    await step('auditor: "Bollettini mensili" shows the archive, a bulletin of an earlier rule withdrawn', page, async () => {
       await openMenu(page, 'Bollettini mensili', 'Bollettini demografici mensili');
       await visible(page, mainOf(page).getByRole('heading', { name: 'Archivio dei bollettini' }), 'the archive card');
-      await visible(page, mainOf(page).getByText('Nessun bollettino in archivio.'), 'the empty archive (no month of the fixture is closed and covered)');
+      // the one archived row of the fixture: made under an earlier protection
+      // rule (as an upgrade leaves it), shown withdrawn, with no link to follow
+      const row = mainOf(page).getByRole('row', { name: /novembre 2025/ });
+      await visible(page, row.getByText('ritirato — protetto con una regola precedente'), 'the withdrawn bulletin');
+      check(await row.getByRole('link').count() === 0, 'no link to a withdrawn bulletin');
     });
     await look(page, 'auditor-bollettini');
     await step('auditor: no problems', page, async () => assertNoProblems(page, { ignore: [AUTH_ME_401] }));

@@ -272,7 +272,9 @@ def check_bulletin(srv, a, pop, comune, first, last):
     return hidden_total, text, name
 
 
-def test_bollettino():
+def months():
+    """The month just closed (first, last day), the current one, and a
+    population whose files cover both, from the day before the first."""
     today = datetime.date.today()
     y, mth = prev_month(today)
     first, last = month_bounds(y, mth)
@@ -281,18 +283,30 @@ def test_bollettino():
     days = (cur_last - start).days + 1                  # files up to the day after this month
     pop = harness.Population(persons=1400, comuni=",".join(COMUNI), seed=11, days=days,
                              date=start.isoformat())
+    return today, start, first, last, cur_first, cur_last, pop
+
+
+def import_until_today(srv, pop, today, start):
+    """The population's files up to yesterday imported; the later ones
+    returned."""
+    pop.generate(os.path.join(srv.dir, "population"))
+    files = pop.files()
+    # seq 1 is the snapshot, seq n the delta of start + n - 1 days: up to yesterday now
+    def seq(f):
+        return int(os.path.basename(f).split("-")[1])
+    cut = (today - start).days
+    now_files = [f for f in files if seq(f) <= cut]
+    later = [f for f in files if seq(f) > cut]
+    check(later, "files left for the next month")
+    import_files(srv, now_files)
+    return later
+
+
+def test_bollettino():
+    today, start, first, last, cur_first, cur_last, pop = months()
     with Server(stats_threshold_min=THRESHOLD) as srv:
         a = srv.admin()
-        pop.generate(os.path.join(srv.dir, "population"))
-        files = pop.files()
-        # seq 1 is the snapshot, seq n the delta of start + n - 1 days: up to yesterday now
-        def seq(f):
-            return int(os.path.basename(f).split("-")[1])
-        cut = (today - start).days
-        now_files = [f for f in files if seq(f) <= cut]
-        later = [f for f in files if seq(f) > cut]
-        check(later, "files left for the next month")
-        import_files(srv, now_files)
+        later = import_until_today(srv, pop, today, start)
 
         # Enabling: the API for one, the command line for the other.
         r = expect(a.put(f"/api/v1/bollettini/comuni/{COMUNI[0]}"), 200).json
@@ -417,6 +431,160 @@ def test_bollettino():
         eq([c["comune"] for c in expect(a.get("/api/v1/bollettini/comuni"), 200).json["comuni"]],
            [COMUNI[0]], "stopped")
         eq(len(archive(a)), 4, "the archive stays")
+
+
+def protection_rule():
+    """STATS_PROTECTION_RULE, read from src/stats/stats.h."""
+    with open(os.path.join(harness.REPO, "src", "stats", "stats.h")) as f:
+        return int(re.search(r"#define STATS_PROTECTION_RULE (\d+)", f.read()).group(1))
+
+
+def upgrade_from_before_rules(srv):
+    """The database as an upgrade from a release before migration 21 leaves
+    it: the migration taken back (its column and table gone), then the
+    server started again, which applies it to the archived rows."""
+    srv.stop()
+    harness.db_exec(srv.db, "ALTER TABLE bollettino DROP COLUMN regola",
+                    "DROP TABLE bollettino_superato",
+                    "DELETE FROM schema_migrations WHERE version = 21")
+    srv._serve(keep_port=True)
+
+
+def served(client, comune, mese):
+    """The archived PDF's hash as served, or the refusal."""
+    res = client.get(f"/api/v1/bollettini/{comune}/{mese}?format=pdf")
+    if res.status == 200:
+        return hashlib.sha256(res.body).hexdigest()
+    return res
+
+
+def test_bollettino_rule_withdrawn():
+    """A bulletin archived under an earlier protection rule (as an upgrade
+    leaves it) is not served, listed as withdrawn with its content kept,
+    and made again under the current rule by the command line, by the API
+    and by the monthly run; a current one stays as it is."""
+    rule = protection_rule()
+    check(rule >= 3, f"the rule's version: {rule}")
+    today, start, first, last, cur_first, cur_last, pop = months()
+    mese, cur = first.strftime("%Y-%m"), cur_first.strftime("%Y-%m")
+    with Server(stats_threshold_min=THRESHOLD) as srv:
+        a = srv.admin()
+        later = import_until_today(srv, pop, today, start)
+        for c in COMUNI:
+            expect(a.put(f"/api/v1/bollettini/comuni/{c}"), 200)
+        got = wait_for(srv, "the month just closed archived for both",
+                       lambda: len(archive(a, mese)) == 2 and archive(a, mese))
+        for b in got:
+            eq((b["regola"], b["stato"]), (rule, "pubblicato"), f"made under the current rule: {b}")
+        before = {b["comune"]: (b["generated_at"], b["pdf_sha256"]) for b in got}
+        eq(served(a, COMUNI[0], mese), before[COMUNI[0]][1], "served")
+
+        # An upgrade: the archived months are of no known rule.
+        upgrade_from_before_rules(srv)
+        a = srv.admin()
+        ente = srv.create_ente(kind="municipality", comune=COMUNI[0])
+        lead = srv.user("lead", ente["id"])
+        for who in (a, lead):
+            for fmt in ("pdf", "html"):
+                res = expect(who.get(f"/api/v1/bollettini/{COMUNI[0]}/{mese}?format={fmt}"), 410,
+                             "bollettino_superato")
+                msg = res.json["error"]["message"]
+                check("ritirato" in msg and "regola di riservatezza precedente" in msg
+                      and "rigener" in msg, f"an Italian reason: {msg}")
+        time.sleep(6)        # the periodic duties: no regeneration at a start
+        got = archive(a, mese)
+        eq(len(got), 2, "both still archived")
+        for b in got:
+            eq((b["regola"], b["stato"]), (0, "ritirato"), f"listed as withdrawn: {b}")
+            check("html_url" not in b and "pdf_url" not in b, f"no link to a withdrawn one: {b}")
+            check("regola di riservatezza precedente" in b["nota"], b["nota"])
+            eq((b["generated_at"], b["pdf_sha256"]), before[b["comune"]], "the content kept")
+        eq([b["stato"] for b in archive(lead)], ["ritirato"], "the municipality sees it withdrawn")
+        rows = harness.db_query(srv.db, "SELECT comune, sha256, length(pdf) AS n FROM bollettino"
+                                " WHERE mese = ? ORDER BY comune", (int(mese.replace("-", "")),))
+        eq({r["comune"]: r["sha256"] for r in rows}, {c: before[c][1] for c in COMUNI},
+           "the old documents stay in the database")
+        p = subprocess.run([harness.VISURA, "stats", "schedule", "--db", srv.db],
+                           capture_output=True, text=True)
+        eq(p.returncode, 0, p.stderr)
+        eq(p.stdout.count("ritirato: protetto con una regola precedente"), 2, p.stdout)
+        # Neither verified nor reported as if current.
+        for extra in (["--verify"], []):
+            p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--comune",
+                                COMUNI[0], "--month", mese] + extra, capture_output=True, text=True)
+            eq(p.returncode, 1, p.stdout + p.stderr)
+            check("ritirato" in p.stderr and "visura stats regenerate" in p.stderr, p.stderr)
+
+        # The command line: one municipality's, with the server's threshold.
+        conf = os.path.join(srv.dir, "report.conf")
+        with open(conf, "w") as f:
+            f.write(f"stats_threshold_min = {THRESHOLD}\n")
+        p = subprocess.run([harness.VISURA, "stats", "regenerate", "--db", srv.db, "--config",
+                            conf, "--comune", COMUNI[0]], capture_output=True, text=True)
+        eq(p.returncode, 0, p.stdout + p.stderr)
+        check(f"bollettino {COMUNI[0]} {mese} rigenerato con la regola {rule} (era 0" in p.stdout,
+              p.stdout)
+        b0 = archive(a, mese)
+        new0 = [b for b in b0 if b["comune"] == COMUNI[0]][0]
+        eq((new0["regola"], new0["stato"]), (rule, "pubblicato"), f"regenerated: {new0}")
+        check(new0["generated_at"] != before[COMUNI[0]][0], "a new generation")
+        eq(served(a, COMUNI[0], mese), new0["pdf_sha256"], "served again, the new PDF")
+        eq(served(lead, COMUNI[0], mese), new0["pdf_sha256"], "to the municipality too")
+        expect(a.get(f"/api/v1/bollettini/{COMUNI[1]}/{mese}"), 410, "bollettino_superato")
+        kept = harness.db_query(srv.db, "SELECT comune, mese, regola, sha256 FROM bollettino_superato")
+        eq([(r["comune"], int(r["regola"]), r["sha256"]) for r in kept],
+           [(COMUNI[0], 0, before[COMUNI[0]][1])], "the withdrawn one kept aside")
+        ev = srv.events("bulletin_regenerated")
+        eq(len(ev), 1, f"one event: {ev}")
+        check(f"{COMUNI[0]} {mese} regola 0 -> {rule} (riga di comando)" in ev[0]["detail"], ev)
+        # verified as a current one now: the same bytes made again
+        p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--config", conf,
+                            "--comune", COMUNI[0], "--month", mese, "--verify"],
+                           capture_output=True, text=True)
+        eq(p.returncode, 0, p.stdout + p.stderr)
+        check("identico" in p.stdout and new0["pdf_sha256"] in p.stdout, p.stdout)
+
+        # The monthly run: with the next month's bulletin, the other one's
+        # withdrawn month; the current one as it was.
+        target = datetime.datetime.combine(cur_last + datetime.timedelta(days=1),
+                                           datetime.time(12, 0), datetime.timezone.utc)
+        srv.advance_to(int(target.timestamp()))
+        a = srv.admin()
+        import_files(srv, later)
+        wait_for(srv, "the next month archived", lambda: len(archive(a, cur)) == 2)
+        wait_for(srv, "the withdrawn month regenerated by the monthly run",
+                 lambda: all(b["stato"] == "pubblicato" for b in archive(a, mese)))
+        for b in archive(a):
+            eq((b["regola"], b["stato"]), (rule, "pubblicato"), f"all current: {b}")
+        eq([(b["generated_at"], b["pdf_sha256"]) for b in archive(a, mese)
+            if b["comune"] == COMUNI[0]], [(new0["generated_at"], new0["pdf_sha256"])],
+           "the current one unchanged")
+        eq(served(a, COMUNI[0], mese), new0["pdf_sha256"], "and served unchanged")
+        ev = srv.events("bulletin_regenerated")
+        eq(len(ev), 2, f"two events: {ev}")
+        check(any(f"{COMUNI[1]} {mese} regola 0 -> {rule} (pianificatore)" in e["detail"]
+                  for e in ev), ev)
+
+        # The API: the office's, everything withdrawn at once (another
+        # upgrade: all four made under no known rule).
+        upgrade_from_before_rules(srv)
+        a = srv.admin()
+        expect(lead.post("/api/v1/bollettini/rigenera", {}), 403, "forbidden")
+        expect(a.post("/api/v1/bollettini/rigenera", {"mese": "2026-13"}), 400, "invalid_request")
+        expect(a.post("/api/v1/bollettini/rigenera", {"comune": "999999"}), 400, "invalid_request")
+        expect(a.post("/api/v1/bollettini/rigenera", {"altro": 1}), 400, "invalid_request")
+        r = expect(a.post("/api/v1/bollettini/rigenera", {"mese": "1999-01"}), 200).json
+        eq((r["regola"], r["bollettini"]), (rule, []), "nothing withdrawn that month")
+        r = expect(a.post("/api/v1/bollettini/rigenera", {}), 200).json
+        eq(sorted((b["comune"], b["mese"], b["regola_precedente"], b["rigenerato"])
+                  for b in r["bollettini"]),
+           sorted((c, m, 0, True) for c in COMUNI for m in (mese, cur)), "all four regenerated")
+        for b in archive(a):
+            eq((b["regola"], b["stato"]), (rule, "pubblicato"), f"all current: {b}")
+            eq(served(a, b["comune"], b["mese"]), b["pdf_sha256"], "served")
+        eq(len(srv.events("bulletin_regenerated")), 6, "an event each")
+        r = expect(a.post("/api/v1/bollettini/rigenera", {}), 200).json
+        eq(r["bollettini"], [], "none left withdrawn")
 
 
 if __name__ == "__main__":

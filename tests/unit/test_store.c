@@ -1076,6 +1076,69 @@ static void test_trail_moved(void **state)
 	testdb_drop(&old);
 }
 
+static int last_row(void *ctx, const struct store_bollettino *b)
+{
+	*(struct store_bollettino *)ctx = *b;
+	return 0;
+}
+
+/* The bulletins' archive: a row keeps the rule it was made under; one of
+ * another rule is rewritten once (by either of two handles), a current one
+ * never, and the archive stays one row per municipality and month. */
+static void test_bollettino_rule(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	struct store *other;
+	OK(store_open(f->db.uri, &other, &e));
+	struct store_bollettino old = {.comune = "036023", .mese = 202511, .generated_at = 100,
+				       .sha256 = "aa", .regola = 0};
+	bool stored, replaced, found;
+	OK(store_bollettino_put(f->s, &old, "<p>vecchio</p>", "b2xk", &stored, &e));
+	assert_true(stored);
+	struct store_bollettino b = {0};
+	OK(store_bollettino_each(f->s, "036023", last_row, &b, &e));
+	assert_int_equal(b.regola, 0);
+	assert_int_equal(b.generated_at, 100);
+
+	struct store_bollettino cur = old;
+	cur.generated_at = 200;
+	cur.regola = 3;
+	STR_COPY_KNOWN(cur.sha256, "bb");
+	/* a put of the same month does nothing: the replace rewrites it */
+	OK(store_bollettino_put(f->s, &cur, "<p>nuovo</p>", "bnVvdm8=", &stored, &e));
+	assert_false(stored);
+	OK(store_bollettino_replace(f->s, &cur, "<p>nuovo</p>", "bnVvdm8=", 300, &replaced, &e));
+	assert_true(replaced);
+	/* the other handle, after: of the current rule already, nothing */
+	OK(store_bollettino_replace(other, &cur, "<p>altro</p>", "YWx0cm8=", 301, &replaced, &e));
+	assert_false(replaced);
+	char *html, *pdf;
+	OK(store_bollettino_get(f->s, "036023", 202511, &b, &html, &pdf, &found, &e));
+	assert_true(found);
+	assert_int_equal(b.regola, 3);
+	assert_int_equal(b.generated_at, 200);
+	assert_string_equal(b.sha256, "bb");
+	assert_string_equal(html, "<p>nuovo</p>");
+	assert_string_equal(pdf, "bnVvdm8=");
+	free(html);
+	free(pdf);
+	/* a month never archived is not created by a replace */
+	cur.mese = 202510;
+	OK(store_bollettino_replace(f->s, &cur, "<p>x</p>", "eA==", 302, &replaced, &e));
+	assert_false(replaced);
+	OK(store_bollettino_has(f->s, "036023", 202510, &found, &e));
+	assert_false(found);
+	/* a later rule: the row of rule 3 is rewritten, kept aside in turn */
+	cur.mese = 202511;
+	cur.regola = 4;
+	OK(store_bollettino_replace(other, &cur, "<p>4</p>", "NA==", 303, &replaced, &e));
+	assert_true(replaced);
+	OK(store_bollettino_each(f->s, "036023", last_row, &b, &e));
+	assert_int_equal(b.regola, 4);
+	store_close(other);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1094,6 +1157,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_moved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bollettino_rule, setup, teardown),
 	};
 	return TESTDB_RUN("store", tests, NULL, NULL, &use_pg);
 }

@@ -1,6 +1,8 @@
 // The monthly bulletins archived (src/bollettino): the ones the account may
 // read (the office and auditors every municipality's, a municipality's own
-// accounts its own), newest month first, each as printable page and PDF.
+// accounts its own), newest month first, each as printable page and PDF;
+// one withdrawn (protected under an earlier rule, not served) says so,
+// without links.
 import { h, table, card, fmtTime } from '../dom.js';
 import { api } from '../api.js';
 import { t } from '../i18n.js';
@@ -18,7 +20,10 @@ async function bollettiniScreen() {
       [t('bollettini.mese'), (b) => monthLabel(b.mese)],
       [t('bollettini.comune'), (b) => `${b.nome} (${b.comune})`],
       [t('bollettini.generated'), (b) => fmtTime(b.generated_at)],
-      [t('bollettini.documents'), (b) => h('span', {}, link(b, b.html_url, t('bollettini.html'), 'html'), link(b, b.pdf_url, t('bollettini.pdf'), 'pdf'))],
+      [t('bollettini.documents'), (b) => (b.stato === 'ritirato'
+        ? h('div', { 'data-stato': 'ritirato' }, h('strong', {}, t('bollettini.withdrawn')),
+          h('div', { class: 'small text-muted' }, t('bollettini.withdrawn_help')))
+        : h('span', {}, link(b, b.html_url, t('bollettini.html'), 'html'), link(b, b.pdf_url, t('bollettini.pdf'), 'pdf')))],
     ], data.bollettini, { empty: t('bollettini.empty') })));
 }
 
