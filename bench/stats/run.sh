@@ -16,7 +16,11 @@
 # "Segreto statistico"), and the cells the pool's posas and series hide
 # are counted.  BASELINE=PATH (environment) measures a second visura
 # binary (e.g. the previous commit's) on the same database, each command
-# right after this build's.  Times are wall clock (best – worst) and CPU
+# right after this build's.  PROVINCE=1 (environment, with COMUNI the
+# municipalities of one province) measures only what the protection
+# linked with the province costs: posas and the 24-month bilancio of one
+# member (the first of COMUNI, which reads its whole province) and of the
+# province (the pool of all), and the province's 24-month series.  Times are wall clock (best – worst) and CPU
 # (user + system, of the best run), which depends less on the load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,6 +67,20 @@ both() {
 }
 Q="SELECT sex, birth_date, count(*) FROM person WHERE canc_reason = 0 GROUP BY sex, birth_date;"
 measure "reference: sqlite3, one GROUP BY pass" sqlite3 "$work/v.db" "$Q"
+if [ -n "${PROVINCE:-}" ]; then
+  member=${comuni%%,*}
+  for who in "member $member:--comune $member" "province:"; do
+    IFS=: read -r what args <<< "$who"
+    # shellcheck disable=SC2086  # args: none or two words
+    both "$what: table posas (1 January 2027)" stats --db "$work/v.db" --table posas --year 2027 $args
+    # shellcheck disable=SC2086
+    both "$what: table bilancio, 24 months" stats --db "$work/v.db" --table bilancio \
+      --from 2026-02 --to 2028-01 $args
+  done
+  both "province: series births, 24 months" stats --db "$work/v.db" --series births \
+    --from 2026-02 --to 2028-01
+  exit 0
+fi
 # (the old summary is retired: `visura stats` needs --table or --series)
 for t in posas strasa strasa_cittadinanza famiglie; do
   both "table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027

@@ -496,22 +496,35 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 				     "comune esistente");
 	if (mese / 100 < 1900 || mese % 100 < 1 || mese % 100 > 12)
 		return vis_error_set(e, VIS_ERR_INVALID, "mese: AAAA-MM");
-	int from, to;
-	vis_err rc = month_period(s, comune, mese, &from, &to, e);
+	/* Every read of the bulletin (its period, its balance and its
+	 * tables) in one snapshot, each table joining it: an import
+	 * committing between two tables would make the month's end
+	 * population and the stocks beside it two states of the register.
+	 * The map is drawn from files, not the register. */
+	bool began;
+	vis_err rc = store_snapshot_join(s, &began, e);
 	if (rc)
 		return rc;
+	int from = 0, to = 0;
+	rc = month_period(s, comune, mese, &from, &to, e);
 	json_t *bil = NULL, *posas = NULL, *st = NULL, *fam = NULL;
 	/* the stocks of the last day: the tables of the first of the next
 	 * month, which are the population at its start */
-	int next = date_add_days(to, 1);
+	int next = rc ? 0 : date_add_days(to, 1);
 	int thr = o->threshold;
 	/* the month's balance as the balance table publishes it: protected
 	 * jointly with the province (stats_balance_linked), as the series
 	 * and a pool publish it too */
-	if ((rc = table(s, rd, STATS_BILANCIO, comune, 0, mese, mese, thr, o->today, &bil, e)) ||
-	    (rc = table(s, rd, STATS_POSAS, comune, next, 0, 0, thr, o->today, &posas, e)) ||
-	    (rc = table(s, rd, STATS_STRASA_CITT, comune, next, 0, 0, thr, o->today, &st, e)) ||
-	    (rc = table(s, rd, STATS_FAMIGLIE, comune, next, 0, 0, thr, o->today, &fam, e))) {
+	if (!rc)
+		rc = table(s, rd, STATS_BILANCIO, comune, 0, mese, mese, thr, o->today, &bil, e);
+	if (!rc)
+		rc = table(s, rd, STATS_POSAS, comune, next, 0, 0, thr, o->today, &posas, e);
+	if (!rc)
+		rc = table(s, rd, STATS_STRASA_CITT, comune, next, 0, 0, thr, o->today, &st, e);
+	if (!rc)
+		rc = table(s, rd, STATS_FAMIGLIE, comune, next, 0, 0, thr, o->today, &fam, e);
+	store_snapshot_leave(s, began);
+	if (rc) {
 		json_decref(bil);
 		json_decref(posas);
 		json_decref(st);

@@ -64,7 +64,9 @@ struct bollettino_doc {
 
 /* Builds the bulletin of `comune` (ISTAT code) for month `mese` (YYYYMM).
  * A month the register does not cover to its last day (imports stop
- * earlier), or not at all, is VIS_ERR_INVALID with the reason in Italian. */
+ * earlier), or not at all, is VIS_ERR_INVALID with the reason in Italian.
+ * Its period and tables are read in one snapshot (store_snapshot_join:
+ * its own, or the caller's); inside another transaction VIS_ERR_INTERNAL. */
 vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *comune, int mese,
 			 const struct bollettino_opts *o, struct bollettino_doc *out,
 			 struct vis_error *e);

@@ -530,9 +530,9 @@ static json_t *unit_json(const struct indicator *ind, const struct walk *w, cons
 	return json_pack("{s:s,s:s,s:o}", "codice", code, "nome", name, "punti", points);
 }
 
-vis_err stats_series_compute(struct store *s, const struct refdata *rd,
-			     const struct stats_series_query *q, int today, json_t **out,
-			     struct vis_error *e)
+static vis_err series_compute(struct store *s, const struct refdata *rd,
+			      const struct stats_series_query *q, int today, json_t **out,
+			      struct vis_error *e)
 {
 	/* Several indicators: one walk and one protection of the counts,
 	 * then each indicator's values from them, as when asked alone. */
@@ -710,6 +710,25 @@ vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 	if (!*out)
 		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 	return VIS_OK;
+}
+
+/* Every read of a series (its coverage, the history of its periods and
+ * members, the linked pass over each province it is protected with) in
+ * one snapshot: an import committing between the members' walk and the
+ * province's made their balances differ (a 500, "bilancio diverso da
+ * quello della provincia"), and in general two states of the register
+ * would meet in one answer. */
+vis_err stats_series_compute(struct store *s, const struct refdata *rd,
+			     const struct stats_series_query *q, int today, json_t **out,
+			     struct vis_error *e)
+{
+	bool began;
+	vis_err rc = store_snapshot_join(s, &began, e);
+	if (rc)
+		return rc;
+	rc = series_compute(s, rd, q, today, out, e);
+	store_snapshot_leave(s, began);
+	return rc;
 }
 
 /* A series has at most MAX_POINTS lines: far below this. */

@@ -68,7 +68,9 @@ bool stats_month_parse(const char *s, int *out);
 
 /* Computes the series into *out (a new JSON object).  A period outside
  * the one the register covers is VIS_ERR_INVALID naming that period, and
- * so is q->indicator when stats_series_parse refuses it. */
+ * so is q->indicator when stats_series_parse refuses it.  Every read (all
+ * periods and members, and the provinces they are protected with) is in
+ * one snapshot, as a table's (stats_table_compute). */
 vis_err stats_series_compute(struct store *s, const struct refdata *rd,
 			     const struct stats_series_query *q, int today, json_t **out,
 			     struct vis_error *e);

@@ -2045,15 +2045,23 @@ vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "le tavole per località e per via sono di un solo comune: "
 				     "indicare un codice ISTAT in \"comuni\"");
-	int cov_from, cov_to, from = 0, to = 0, state = 0;
-	vis_err rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
-	if (!rc)
-		rc = table_dates(q, cov_from, cov_to, on, &from, &to, &state, e);
+	/* Every read of the table (its coverage, counts, the province it is
+	 * protected with) in one snapshot: an import committing between two
+	 * of them would mix two states of the register in one table. */
+	bool began;
+	vis_err rc = store_snapshot_join(s, &began, e);
 	if (rc)
 		return rc;
-	if (!q->comuni[0] || strchr(q->comuni, ','))
-		return pool_table(s, rd, q, today, on, cov_from, cov_to, out, e);
-	return table_compute(s, rd, q, today, cov_from, cov_to, NULL, out, e);
+	int cov_from, cov_to, from = 0, to = 0, state = 0;
+	rc = stats_coverage(s, q->comuni, &cov_from, &cov_to, e);
+	if (!rc)
+		rc = table_dates(q, cov_from, cov_to, on, &from, &to, &state, e);
+	if (!rc && (!q->comuni[0] || strchr(q->comuni, ',')))
+		rc = pool_table(s, rd, q, today, on, cov_from, cov_to, out, e);
+	else if (!rc)
+		rc = table_compute(s, rd, q, today, cov_from, cov_to, NULL, out, e);
+	store_snapshot_leave(s, began);
+	return rc;
 }
 
 /* One municipality's table (q's dates checked against cov_from..cov_to,

@@ -80,7 +80,9 @@ const char *stats_table_names(void);
 vis_err stats_table_dates(struct stats_table_query *q, const char *date, const char *from,
 			  const char *to, struct vis_error *e);
 
-/* Computes the table into *out (a new JSON object). */
+/* Computes the table into *out (a new JSON object), every read in one
+ * snapshot of the database (store_snapshot_join: its own, or the
+ * caller's, as a bulletin's); inside another transaction VIS_ERR_INTERNAL. */
 vis_err stats_table_compute(struct store *s, const struct refdata *rd,
 			    const struct stats_table_query *q, int today, json_t **out,
 			    struct vis_error *e);

@@ -15,6 +15,7 @@ struct store {
 	const struct drv_copy_ops *copy;   /* the driver's table operations */
 	bool shared;                       /* PostgreSQL: other instances may use it */
 	bool register_empty;               /* see store_register_empty() */
+	bool snapshot;                     /* the transaction open is store_begin_snapshot's */
 	struct store_cache *cache;         /* the process's control records, or NULL */
 	bool fresh;                        /* store_cache_fresh() was called */
 	bool gen_known;                    /* the generation was read since */
@@ -154,18 +155,21 @@ bool store_shared(struct store *s)
 
 vis_err store_begin(struct store *s, struct vis_error *e)
 {
-	return drv_begin(s->d, e);
+	vis_err rc = drv_begin(s->d, e);
+	if (!rc)
+		s->snapshot = false;   /* a write transaction, begun by an operation too */
+	return rc;
 }
 
 vis_err store_commit(struct store *s, struct vis_error *e)
 {
-	s->register_empty = false;
+	s->register_empty = s->snapshot = false;
 	return drv_commit(s->d, e);
 }
 
 void store_rollback(struct store *s)
 {
-	s->register_empty = false;
+	s->register_empty = s->snapshot = false;
 	drv_rollback(s->d);
 }
 
@@ -186,12 +190,37 @@ void store_read_end(struct store *s)
 
 vis_err store_begin_snapshot(struct store *s, struct vis_error *e)
 {
-	return drv_begin_snapshot(s->d, e);
+	vis_err rc = drv_begin_snapshot(s->d, e);
+	if (!rc)
+		s->snapshot = true;
+	return rc;
+}
+
+vis_err store_snapshot_join(struct store *s, bool *began, struct vis_error *e)
+{
+	*began = false;
+	if (drv_in_txn(s->d))
+		return s->snapshot ? VIS_OK
+				   : vis_error_set(e, VIS_ERR_INTERNAL,
+						   "a snapshot inside a transaction that is not one");
+	if (store_begin_snapshot(s, e))
+		return VIS_ERR_STORE;
+	*began = true;
+	return VIS_OK;
+}
+
+void store_snapshot_leave(struct store *s, bool began)
+{
+	if (began)
+		store_rollback(s);
 }
 
 vis_err store_begin_trail(struct store *s, struct vis_error *e)
 {
-	return drv_begin_trail(s->d, e);
+	vis_err rc = drv_begin_trail(s->d, e);
+	if (!rc)
+		s->snapshot = false;
+	return rc;
 }
 
 /* The copy operations of the store's driver (internal to this file). */

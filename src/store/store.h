@@ -109,6 +109,20 @@ void store_read_end(struct store *s);
  * store_rollback; outside a transaction only. */
 vis_err store_begin_snapshot(struct store *s, struct vis_error *e);
 
+/* The snapshot of a computation that another may contain (a statistics
+ * table alone, or one of a bulletin's): joins the snapshot open on s
+ * (store_begin_snapshot's; *began = false) or, outside a transaction,
+ * begins one (*began = true).  Inside any other transaction VIS_ERR_INTERNAL:
+ * its reads would not be one snapshot (PostgreSQL: READ COMMITTED), and a
+ * read-only one cannot be nested in it.  store_snapshot_leave always
+ * follows, on every path. */
+vis_err store_snapshot_join(struct store *s, bool *began, struct vis_error *e);
+
+/* Ends the snapshot when `began`: read only, it has nothing to commit, so
+ * it is rolled back, which never fails (an answer already computed is not
+ * lost to its end). */
+void store_snapshot_leave(struct store *s, bool began);
+
 /* A transaction that writes the access trail only (its records and their
  * subjects, checkpoints, the readiness probe's row; schema_trail_tables)
  * and may read anything.  On SQLite the trail is a file of its own and

@@ -1153,6 +1153,113 @@ static void test_series_by_hand(void **state)
 	assert_false(stats_month_parse("2026-1", &m));
 }
 
+/* A registration recorded a day late: Nora, immigrated on 24 November,
+ * in the file of the 26th (through `s`, another connection). */
+static void import_late_registration(struct fx *f, struct store *s)
+{
+	char nora[17], text[4096];
+	cf_compute("NERI", "NORA", 'F', 1990, 5, 5, "F257", nora);
+	snprintf(text, sizeof text,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-26T23:00:00Z\t3\tDELTA\ttest\n"
+		 "PER\tP6\t2026-11-24\t%s\tNERI\tNORA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t3\t2026-11-24\t\t\t\tF2\t12\n"
+		 "END\t1\n", nora);
+	FILE *in = fmemopen(text, strlen(text), "rb");
+	struct import_options opt = {.source = "test"};
+	struct import_result res;
+	struct vis_error e = {0};
+	vis_err rc = import_stream(s, f->rd, in, &opt, &res, &e);
+	fclose(in);
+	if (rc)
+		print_error("import: %s\n", e.msg);
+	assert_int_equal(rc, VIS_OK);
+}
+
+static json_t *balance_now(struct fx *f)
+{
+	struct stats_table_query q = {.table = STATS_BILANCIO, .threshold = 1};
+	json_t *doc = NULL;
+	struct vis_error e = {0};
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
+	return doc;
+}
+
+static json_t *series_now(struct fx *f)
+{
+	struct stats_series_query q = {.threshold = 1};
+	snprintf(q.indicator, sizeof q.indicator, "population,registrations");
+	json_t *doc = NULL;
+	struct vis_error e = {0};
+	assert_int_equal(stats_series_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
+	return doc;
+}
+
+/* The snapshot is free: none is left open by a table or a series. */
+static void assert_no_transaction(struct fx *f)
+{
+	struct vis_error e = {0};
+	assert_int_equal(store_begin_snapshot(f->s, &e), VIS_OK);
+	store_rollback(f->s);
+}
+
+/* Every table and series reads one snapshot, ended on every path; inside
+ * a caller's snapshot (a bulletin's tables) it reads that one, and inside
+ * a write transaction it is refused. */
+static void test_one_snapshot(void **state)
+{
+	struct fx *f = *state;
+	import_birth_and_death(f);
+	struct vis_error e = {0};
+	json_t *bal = balance_now(f), *ser = series_now(f), *doc = NULL;
+	assert_no_transaction(f);
+	/* refusals after the snapshot began end it too */
+	struct stats_table_query q = {.table = STATS_POSAS, .year = 2026, .threshold = 3};
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_ERR_INVALID);
+	assert_no_transaction(f);
+	struct stats_series_query sq = {.threshold = 3, .from = 202610, .to = 202610};
+	snprintf(sq.indicator, sizeof sq.indicator, "births");
+	assert_int_equal(stats_series_compute(f->s, f->rd, &sq, 20261201, &doc, &e),
+			 VIS_ERR_INVALID);
+	assert_no_transaction(f);
+
+	/* In a snapshot of the caller's, an import committed meanwhile (by
+	 * another connection) is not seen, and the snapshot stays open. */
+	struct store *other;
+	assert_int_equal(store_open(f->db.uri, &other, &e), VIS_OK);
+	assert_int_equal(store_begin_snapshot(f->s, &e), VIS_OK);
+	json_t *again = balance_now(f);
+	import_late_registration(f, other);
+	json_t *after = balance_now(f), *ser_after = series_now(f);
+	assert_true(json_equal(bal, again) && json_equal(bal, after));
+	assert_true(json_equal(ser, ser_after));
+	assert_int_equal(store_begin_snapshot(f->s, &e), VIS_ERR_INTERNAL);   /* still open */
+	store_rollback(f->s);
+	json_decref(again);
+	json_decref(after);
+	json_decref(ser_after);
+	/* then the import is seen: a registration more, a day more covered */
+	after = balance_now(f);
+	ser_after = series_now(f);
+	assert_false(json_equal(bal, after));
+	assert_false(json_equal(ser, ser_after));
+	json_t *total = json_array_get(json_object_get(after, "righe"), 2);
+	assert_int_equal(json_integer_value(json_array_get(total, 6 + STATS_B_IN_IT)), 1);
+	assert_string_equal(json_string_value(json_array_get(total, 4)), "2026-11-26");
+	json_decref(after);
+	json_decref(ser_after);
+	store_close(other);
+
+	/* Inside a write transaction: refused, never a snapshot nested in it. */
+	assert_int_equal(store_begin(f->s, &e), VIS_OK);
+	q = (struct stats_table_query){.table = STATS_BILANCIO, .threshold = 1};
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_ERR_INTERNAL);
+	assert_int_equal(stats_series_compute(f->s, f->rd, &sq, 20261201, &doc, &e),
+			 VIS_ERR_INTERNAL);
+	store_rollback(f->s);
+	assert_no_transaction(f);
+	json_decref(bal);
+	json_decref(ser);
+}
+
 /* Periods are never cut short: a span that needs more than the room
  * given is refused (-1), not answered with its first periods. */
 static void test_periods_not_cut(void **state)
@@ -1185,6 +1292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_snapshot, setup, teardown),
 	};
 	return TESTDB_RUN("stats", tests, NULL, NULL, &use_pg);
 }
