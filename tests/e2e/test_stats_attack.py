@@ -36,11 +36,14 @@ tables do not list: none of its citizens there, 0) -- the geographic
 differencing of issue #17 (a cell hidden in A, published in B and in A+B).
 by=provincia and by=comune series are the pool's and the members' (the
 province 036 is the pool of both municipalities here).  The pool is the
-whole province 036: its POSAS and its balance (monthly and yearly, the
-table and the series' flows) are protected as one territory, each
-municipality's POSAS, STRASA and balance jointly with it (docs/api.md,
-"Pools"), and the province's POSAS and monthly balance must hide fewer
-cells than the union of the members' (the rule before)."""
+whole province 036: its POSAS, its households (by size and by type),
+its foreign residents by citizenship and its balance (monthly and
+yearly, the table and the series' flows) are protected as one
+territory, each municipality's POSAS, STRASA, households, citizenships
+and balance jointly with it (docs/api.md, "Pools"), and the province's
+POSAS and monthly balance must hide fewer cells than the union of the
+members' (the rule before); test_province_stocks does the same for the
+households and citizenships of larger municipalities."""
 import csv
 import datetime
 import io
