@@ -12,9 +12,11 @@
 #   bench/stats/run.sh [PERSONS] [BUILD_DIR] [DAYS] [RUNS]
 # COMUNI=CODE,CODE,... (environment) spreads the persons over several
 # municipalities (e.g. a province's): the tables and series are then of
-# their pool, each municipality protected alone and summed (docs/api.md,
-# "Segreto statistico"), and the cells the pool's posas and series hide
-# are counted.  BASELINE=PATH (environment) measures a second visura
+# their pool (a whole province protected as one territory, its
+# municipalities jointly with it: docs/api.md, "Segreto statistico"),
+# and the cells the pool's posas and series hide are counted, and those
+# of the pool's and the members' households and citizenships tables;
+# ONLY_TABLES=1 stops after the tables.  BASELINE=PATH (environment) measures a second visura
 # binary (e.g. the previous commit's) on the same database, each command
 # right after this build's.  PROVINCE=1 (environment, with COMUNI the
 # municipalities of one province) measures only what the protection
@@ -90,6 +92,34 @@ for t in famiglie_tipologia strasa_cittadinanza_eta; do   # when the build has t
     both "table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027
   fi
 done
+# A whole province's households and citizenships (issue #17: linked
+# protection), when COMUNI names several municipalities: the cells the
+# pool's famiglie, famiglie_tipologia and strasa_cittadinanza hide, and
+# those its members' (each asked alone) hide, for this build and
+# BASELINE's; then, with ONLY_TABLES=1, stop (the series take long).
+if [[ $comuni == *,* ]]; then
+  for t in famiglie famiglie_tipologia strasa_cittadinanza; do
+    both "table $t of ${comuni%%,*} alone" stats --db "$work/v.db" --table "$t" --year 2027 \
+      --comune "${comuni%%,*}"
+    for bin in "$V" ${BASELINE:+"$BASELINE"}; do
+      "$bin" stats --db "$work/v.db" --table "$t" --year 2027 --comune "$comuni" > "$work/pool.json"
+      for c in ${comuni//,/ }; do
+        "$bin" stats --db "$work/v.db" --table "$t" --year 2027 --comune "$c"
+      done > "$work/members.json"
+      python3 -c "
+import json
+def hid(d): return [x is None for r in d['righe'] for x in r if not isinstance(x, str)]
+pool = hid(json.load(open('$work/pool.json')))
+dec = json.JSONDecoder(); text = open('$work/members.json').read(); i = 0; m = []
+while i < len(text.rstrip()):
+    d, i = dec.raw_decode(text, i); m += hid(d)
+    while i < len(text) and text[i].isspace(): i += 1
+print('$bin $t hidden: the province (pool)', sum(pool), 'of', len(pool), 'cells; its members',
+      sum(m), 'of', len(m))"
+    done
+  done
+fi
+[ -z "${ONLY_TABLES:-}" ] || exit 0
 # 24 whole months inside the period the register covers (it starts the
 # day after the first import, 2026-01-01)
 both "table bilancio, 24 months" stats --db "$work/v.db" --table bilancio \

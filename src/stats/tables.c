@@ -169,12 +169,13 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
  * registrations or two cancellations).  A derived cell (a balance) is
  * no person: it gets no cube.  open_province: the province's cells (the
  * last block, fixed) may be corners all the same, but for its known
- * ones (a balance: the province's own protection leaves a small cell
- * with no square of hidden cells around it).  True when a cell was
- * hidden. */
+ * ones (a balance, a table by type or by citizenship: the province's
+ * own protection leaves a small cell with no square of hidden cells
+ * around it).  given (may be NULL): cells another publication decides,
+ * never corners.  True when a cell was hidden. */
 static bool linked_cubes(const long long *cells, const bool *derived, const bool *known,
-			 const bool *fixed, bool *h, int nm, int rows, int cols, const bool *pairs,
-			 bool cols_add_up, bool open_province, int threshold)
+			 const bool *fixed, const bool *given, bool *h, int nm, int rows, int cols,
+			 const bool *pairs, bool cols_add_up, bool open_province, int threshold)
 {
 	size_t n = (size_t)rows * (size_t)cols;
 	bool changed = false;
@@ -202,8 +203,9 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
 									   (size_t)(rs[(x >> 1) & 1] * cols + cs[x >> 2]);
 								if (h[q])
 									continue;
-								bool shut = fixed[q] &&
-									    !(open_province && ks[x & 1] == nm);
+								bool shut = (given && given[q]) ||
+									    (fixed[q] &&
+									     !(open_province && ks[x & 1] == nm));
 								if (shut || (known && known[q]))
 									cost = -1;
 								else
@@ -233,18 +235,24 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
  * linked_cubes). */
 static bool protect_linked(const long long *members, const bool *derived, int nm, int rows,
 			   int cols, const bool *pairs, bool cols_add_up, bool open_province,
-			   const bool *known, const int *eq_cells, const int *eq_len, int neq,
-			   int threshold, long long *province, bool *province_hidden, bool *hidden)
+			   const bool *known, const bool *given, const bool *given_hidden,
+			   const int *eq_cells, const int *eq_len, int neq, int threshold,
+			   long long *province, bool *province_hidden, bool *hidden)
 {
 	int n = rows * cols;
 	/* The province: the members' cells summed, protected as one
 	 * territory, then fixed; its known totals (published alike by every
 	 * table: decided on the values of known cells only) hidden where a
 	 * member's are, as in a pool (stats_pool_add), so that the members'
-	 * are hidden as when each is protected alone. */
-	bool *alone = known ? malloc((size_t)n * sizeof *alone) : NULL;
-	if (known && !alone)
+	 * are hidden as when each is protected alone; its given cells as
+	 * given. */
+	bool *alone = malloc((size_t)n * sizeof *alone), *pfixed = malloc((size_t)n * sizeof *pfixed);
+	if (!alone || !pfixed) {
+		free(alone);
+		free(pfixed);
 		return false;
+	}
+	const bool *pgiven = given ? &given[(size_t)nm * (size_t)n] : NULL;
 	memset(province, 0, (size_t)n * sizeof *province);
 	memset(province_hidden, 0, (size_t)n * sizeof *province_hidden);
 	for (int k = 0; k < nm; k++) {
@@ -253,13 +261,22 @@ static bool protect_linked(const long long *members, const bool *derived, int nm
 			province[i] += m[i];
 		if (!known)
 			continue;
-		stats_protect(m, derived, known, alone, n, eq_cells, eq_len, neq, threshold);
+		const bool *g = given ? &given[(size_t)k * (size_t)n] : NULL;
+		if (given_hidden)
+			memcpy(alone, &given_hidden[(size_t)k * (size_t)n], (size_t)n * sizeof *alone);
+		stats_protect_fixed(m, derived, known, g, alone, n, eq_cells, eq_len, neq, threshold);
 		for (int i = 0; i < n; i++)
 			province_hidden[i] = province_hidden[i] || (known[i] && alone[i]);
 	}
-	free(alone);
-	stats_protect_fixed(province, derived, known, known, province_hidden, n, eq_cells, eq_len, neq,
+	for (int i = 0; i < n; i++) {
+		pfixed[i] = (known && known[i]) || (pgiven && pgiven[i]);
+		if (pgiven && pgiven[i])
+			province_hidden[i] = given_hidden[(size_t)nm * (size_t)n + (size_t)i];
+	}
+	stats_protect_fixed(province, derived, known, pfixed, province_hidden, n, eq_cells, eq_len, neq,
 			    threshold);
+	free(alone);
+	free(pfixed);
 	/* The members jointly: each one's cells and identities (a block each),
 	 * the province's block last and fixed, and for every cell position
 	 * the identity "the members' add up to the province's". */
@@ -303,14 +320,19 @@ static bool protect_linked(const long long *members, const bool *derived, int nm
 				jc[c++] = k * n + i;
 			jl[q++] = nm + 1;
 		}
+		for (size_t i = 0; given && i < (size_t)nm * (size_t)n; i++)
+			if (given[i]) {
+				fixed[i] = true;
+				h[i] = given_hidden[i];
+			}
 		const bool *jknown = known ? jk : NULL, *jderived = derived ? jd : NULL;
 		stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
 				    threshold);
 		/* then no small cell determined by the system as a whole; the
 		 * cells hidden so far fixed, the identities protected again
 		 * around the cubes' */
-		if (linked_cubes(cells, jderived, jknown, fixed, h, nm, rows, cols, pairs, cols_add_up,
-				 open_province, threshold)) {
+		if (linked_cubes(cells, jderived, jknown, fixed, given, h, nm, rows, cols, pairs,
+				 cols_add_up, open_province, threshold)) {
 			for (size_t i = 0; i < N; i++)
 				fixed[i] = fixed[i] || h[i];
 			stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
@@ -329,22 +351,38 @@ static bool protect_linked(const long long *members, const bool *derived, int nm
 	return ok;
 }
 
-bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
-			  bool cols_add_up, const bool *known, const int *eq_cells,
-			  const int *eq_len, int neq, int threshold, long long *province,
-			  bool *province_hidden, bool *hidden)
+/* stats_protect_linked, the province's cells corners of cubes when
+ * open_province (as linked_cubes). */
+static bool protect_linked_table(const long long *members, int nm, int rows, int cols,
+				 bool rows_add_up, bool cols_add_up, bool open_province,
+				 const bool *known, const bool *fixed, const bool *fixed_hidden,
+				 const int *eq_cells, const int *eq_len, int neq, int threshold,
+				 long long *province, bool *province_hidden, bool *hidden)
 {
 	bool *pairs = calloc((size_t)cols * (size_t)cols, sizeof *pairs);
 	if (!pairs)
 		return false;
-	for (int a = 0; rows_add_up && a < cols; a++)
+	/* the cubes' two columns: any two when each row adds up; with no
+	 * identity across the columns, a square in one column (its +-1 keeps
+	 * every identity: two members, two rows) */
+	for (int a = 0; a < cols; a++)
 		for (int b = 0; b < cols; b++)
-			pairs[a * cols + b] = a != b;
-	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, false, known,
-				 eq_cells,
-				 eq_len, neq, threshold, province, province_hidden, hidden);
+			pairs[a * cols + b] = rows_add_up ? a != b : a == b;
+	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, open_province,
+				 known, fixed, fixed_hidden, eq_cells, eq_len, neq, threshold, province,
+				 province_hidden, hidden);
 	free(pairs);
 	return ok;
+}
+
+bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
+			  bool cols_add_up, const bool *known, const bool *fixed,
+			  const bool *fixed_hidden, const int *eq_cells, const int *eq_len, int neq,
+			  int threshold, long long *province, bool *province_hidden, bool *hidden)
+{
+	return protect_linked_table(members, nm, rows, cols, rows_add_up, cols_add_up, false, known,
+				    fixed, fixed_hidden, eq_cells, eq_len, neq, threshold, province,
+				    province_hidden, hidden);
 }
 
 /* The two flows of a cube in a balance (linked_cubes' pairs): +-1 on both
@@ -380,8 +418,8 @@ bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm,
 		for (int b = 0; b < STATS_B_COLS; b++)
 			pairs[a * STATS_B_COLS + b] = balance_pair(a, b);
 	return protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, known,
-			      eq_cells, eq_len, neq, threshold, province, &province_hidden[0][0],
-			      &hidden[0][0][0]);
+			      NULL, NULL, eq_cells, eq_len, neq, threshold, province,
+			      &province_hidden[0][0], &hidden[0][0][0]);
 }
 
 /* ------------------------------------------------------------ a table */
@@ -781,6 +819,7 @@ static int cmp_fam(const void *x, const void *y)
  * the head, so the nuclei are those that relationship shows (docs/api.md,
  * "Famiglie per tipologia"). */
 enum tipo { T_SOLA, T_ALTRA, T_COPPIA, T_COPPIA_FIGLI, T_PADRE, T_MADRE, T_NUCLEI, TIPI };
+_Static_assert(TIPI == STATS_TYPES, "the types of famiglie_tipologia");
 
 static const char *const tipologie[] = {
 	"Persona sola", "Altra famiglia senza nuclei", "Coppia senza figli", "Coppia con figli",
@@ -872,32 +911,40 @@ static enum tipo household_type(const struct member *m, size_t n)
 	return nuclei == 0 ? T_ALTRA : nuclei == 1 ? t : T_NUCLEI;
 }
 
-/* Households by size (one column) or by type and size (a row per type,
- * a column per size): the members sorted by household, then counted. */
-static bool fill_households(struct grid *g, struct on_date *a, bool by_type, const char *code,
-			    const char *name)
+/* The households of a's members by type and size (n[type][size - 1],
+ * 6 and more the last): the members sorted by household, then counted. */
+static void household_counts(struct on_date *a, long long n[][STATS_SIZES])
 {
-	int rows = by_type ? TIPI + 1 : 7, cols = by_type ? 7 : 1;
+	memset(n, 0, TIPI * sizeof *n);
 	if (a->nfam)
 		qsort(a->fam, a->nfam, sizeof *a->fam, cmp_fam);
-	if (!grid_init(g, rows, cols, 3))
-		return false;
 	for (size_t i = 0; i < a->nfam;) {
 		size_t j = i;
 		while (j < a->nfam && !strcmp(a->fam[j].key, a->fam[i].key))
 			j++;
-		int size = (j - i > 6 ? 6 : (int)(j - i)) - 1;
-		if (by_type) {
-			int r = household_type(&a->fam[i], j - i);
-			int cells[][2] = {{r, size}, {r, 6}, {TIPI, size}, {TIPI, 6}};
-			for (int k = 0; k < 4; k++)
-				(*at(g, cells[k][0], cells[k][1]))++;
-		} else {
-			(*at(g, size, 0))++;
-			(*at(g, 6, 0))++;
-		}
+		int size = (j - i > STATS_SIZES ? STATS_SIZES : (int)(j - i)) - 1;
+		n[household_type(&a->fam[i], j - i)][size]++;
 		i = j;
 	}
+}
+
+/* Households by size (one column) or by type and size (a row per type,
+ * a column per size), of the counts n[type][size - 1]. */
+static bool fill_households(struct grid *g, const long long n[][STATS_SIZES], bool by_type,
+			    const char *code, const char *name)
+{
+	int rows = by_type ? TIPI + 1 : 7, cols = by_type ? 7 : 1;
+	if (!grid_init(g, rows, cols, 3))
+		return false;
+	for (int t = 0; t < TIPI; t++)
+		for (int size = 0; size < STATS_SIZES; size++) {
+			int r = by_type ? t : size;
+			int cells[][2] = {{r, by_type ? size : 0}, {r, 6}, {TIPI, size}, {TIPI, 6}};
+			for (int k = 0; k < (by_type ? 4 : 1); k++)
+				*at(g, cells[k][0], cells[k][1]) += n[t][size];
+			if (!by_type)
+				*at(g, 6, 0) += n[t][size];
+		}
 	static const char *const sizes[] = {"1", "2", "3", "4", "5", "6 e più", "Totale"};
 	for (int r = 0; r < rows; r++) {
 		set_label(g, r, 0, code);
@@ -909,12 +956,11 @@ static bool fill_households(struct grid *g, struct on_date *a, bool by_type, con
 		eq_row(g, r, all, cols);
 	for (int c = 0; c < cols; c++)
 		eq_col(g, c, 0, rows - 1, 1);
-	/* the households of the territory by size: famiglie's column, the
-	 * total row of the table by type (the same identity, so the same
-	 * cells hidden in both); their total in every table that counts them */
-	for (int c = 0; c < cols; c++)
-		for (int r = by_type ? rows - 1 : 0; r < rows; r++)
-			set_known(g, r, &c, 1);
+	/* the households of the territory: their total in every table that
+	 * counts them (localita, strade); by size, famiglie's column, the
+	 * total row of the table by type, fixed there as famiglie hides it
+	 * (stats_households_protect_linked) */
+	set_known(g, rows - 1, all, cols);
 	return true;
 }
 
@@ -987,9 +1033,9 @@ bool stats_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, in
 			memcpy(&cells[(size_t)k * N], g.v, N * sizeof *cells);
 	}
 	if (ok)
-		ok = stats_protect_linked(cells, nm, AGES + 1, 3, true, true, g.known, g.eq_cells,
-					  g.eq_len, g.neq, threshold, province, &province_hidden[0][0],
-					  &hidden[0][0][0]);
+		ok = stats_protect_linked(cells, nm, AGES + 1, 3, true, true, g.known, NULL, NULL,
+					  g.eq_cells, g.eq_len, g.neq, threshold, province,
+					  &province_hidden[0][0], &hidden[0][0][0]);
 	grid_release(&g);
 	free(cells);
 	return ok;
@@ -1006,6 +1052,38 @@ bool stats_age_groups_hidden(const bool hidden[][3], bool group[3])
 	if (group[0] + group[1] + group[2] == 1)
 		group[0] = group[1] = group[2] = false;
 	return any;
+}
+
+/* Foreign residents by citizenship and sex: a row per state (codes
+ * states[i], counts n[i] women, men), then the total (999, STRASA's
+ * total row); labels from rd when not NULL. */
+static bool fill_citizenship(struct grid *g, int nst, const char (*states)[4],
+			     const long long (*n)[2], const struct refdata *rd, const char *code,
+			     const char *name)
+{
+	if (!grid_init(g, nst + 1, 3, 4))
+		return false;
+	static const int mft[] = {0, 1, 2};
+	for (int i = 0; i <= nst; i++) {
+		const struct ref_stato *st = i < nst && rd ? refdata_stato_by_istat(rd, states[i]) : NULL;
+		const char *state = i < nst ? (states ? states[i] : "") : "999";
+		const char *lab[] = {code, name, state, i < nst ? (st ? st->name : state) : "Totale"};
+		for (int k = 0; k < 4; k++)
+			set_label(g, i, k, lab[k]);
+		if (i < nst) {
+			*at(g, i, 0) = n[i][1];
+			*at(g, i, 1) = n[i][0];
+			*at(g, i, 2) = n[i][0] + n[i][1];
+			for (int c = 0; c < 3; c++)
+				*at(g, nst, c) += *at(g, i, c);
+		}
+		eq_row(g, i, mft, 3);
+	}
+	for (int c = 0; c < 3; c++)
+		eq_col(g, c, 0, nst, 1);
+	/* the foreign residents by sex: in every table */
+	set_known(g, nst, mft, 3);
+	return true;
 }
 
 /* Foreign residents by citizenship, sex and age: a block of ages per
@@ -1043,6 +1121,100 @@ struct linked_cache;
 static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
 			       const char *comuni, int on, bool foreign, int threshold,
 			       struct vis_error *e);
+
+/* nm members' tables of g's shape (cells[k * n + i], n its cells; its
+ * known cells and identities: each column adds up to its last row, each
+ * row to its last column when rows_add_up) by stats_protect_linked, the
+ * cells given (may be NULL) as given_hidden says, the province's cells
+ * corners of cubes too (its own protection of a table by type or by
+ * citizenship leaves small cells an exact attacker determines); one
+ * member alone is the province, protected alone.  False when out of
+ * memory. */
+static bool grid_linked(const struct grid *g, const long long *cells, int nm, bool rows_add_up,
+			const bool *given, const bool *given_hidden, int threshold,
+			bool *province_hidden, bool *hidden)
+{
+	size_t n = (size_t)g->rows * (size_t)g->cols;
+	if (g->oom || nm < 1)
+		return false;
+	if (nm == 1) {
+		if (given_hidden)
+			memcpy(hidden, given_hidden, n * sizeof *hidden);
+		stats_protect_fixed(cells, NULL, g->known, given, hidden, (int)n, g->eq_cells, g->eq_len,
+				    g->neq, threshold);
+		memcpy(province_hidden, hidden, n * sizeof *hidden);
+		return true;
+	}
+	long long *province = malloc(n * sizeof *province);
+	bool ok = province && protect_linked_table(cells, nm, g->rows, g->cols, rows_add_up, true,
+						   true, g->known, given, given_hidden, g->eq_cells,
+						   g->eq_len, g->neq, threshold, province,
+						   province_hidden, hidden);
+	free(province);
+	return ok;
+}
+
+bool stats_households_protect_linked(const long long (*n)[STATS_TYPES][STATS_SIZES], int nm,
+				     bool by_type, int threshold, bool *province_hidden,
+				     bool *hidden)
+{
+	enum { FN = 7, TN = (TIPI + 1) * 7 };
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	size_t nb = nm > 0 ? (size_t)nm + 1 : 0;
+	long long *cells = malloc(nb * TN * sizeof *cells);
+	bool *fh = malloc(nb * FN * sizeof *fh);
+	bool *given = calloc(nb * TN, sizeof *given), *given_h = calloc(nb * TN, sizeof *given_h);
+	bool ok = nm > 0 && cells && fh && given && given_h;
+	/* famiglie, then (by type) the table by type, its total row
+	 * famiglie's column: given, hidden as famiglie hides it */
+	for (int pass = 0; ok && pass <= (int)by_type; pass++) {
+		int cn = pass ? TN : FN;
+		for (int k = 0; ok && k < nm; k++) {
+			grid_release(&g);
+			ok = fill_households(&g, (const long long(*)[STATS_SIZES])n[k], pass, "", "") &&
+			     !g.oom;
+			if (ok)
+				memcpy(&cells[(size_t)k * (size_t)cn], g.v, (size_t)cn * sizeof *cells);
+		}
+		for (size_t b = 0; pass && b < nb; b++)
+			for (int c = 0; c < 7; c++) {
+				given[b * TN + TIPI * 7 + (size_t)c] = true;
+				given_h[b * TN + TIPI * 7 + (size_t)c] = fh[b * FN + (size_t)c];
+			}
+		bool last = pass == (int)by_type;
+		ok = ok && grid_linked(&g, cells, nm, pass, pass ? given : NULL, pass ? given_h : NULL,
+				       threshold, last ? province_hidden : &fh[(size_t)nm * FN],
+				       last ? hidden : fh);
+	}
+	grid_release(&g);
+	free(cells);
+	free(fh);
+	free(given);
+	free(given_h);
+	return ok;
+}
+
+bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, int threshold,
+				      bool *province_hidden, bool *hidden)
+{
+	size_t cn = ((size_t)nst + 1) * 3, nb = nm > 0 ? (size_t)nm + 1 : 0;
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	long long *cells = malloc(nb * cn * sizeof *cells);
+	bool ok = nm > 0 && cells;
+	for (int k = 0; ok && k < nm; k++) {
+		const long long(*mine)[2] = &n[(size_t)k * (size_t)nst];
+		grid_release(&g);
+		ok = fill_citizenship(&g, nst, NULL, mine, NULL, "", "") && !g.oom;
+		if (ok)
+			memcpy(&cells[(size_t)k * cn], g.v, cn * sizeof *cells);
+	}
+	ok = ok && grid_linked(&g, cells, nm, true, NULL, NULL, threshold, province_hidden, hidden);
+	grid_release(&g);
+	free(cells);
+	return ok;
+}
 
 /* ------------------------------------------------------------ a whole province */
 
@@ -1331,19 +1503,78 @@ int stats_linked_balance_find(const struct stats_linked_balance *l, const char *
 	return code_find((const char(*)[8])l->code, l->nm, comune);
 }
 
-/* The linked protection of the province last computed (a pool's members
- * one after the other share it): valid when l.nm. */
-struct linked_cache {
+/* famiglie, famiglie_tipologia or strasa_cittadinanza of the whole
+ * province of a municipality on a day, by stats_households_protect_linked
+ * or stats_citizenship_protect_linked (stock_linked). */
+struct linked_stock {
+	int nm;                    /* municipalities, in code order */
+	char (*code)[8];
+	int rows, cols;
+	char (*state)[4];          /* strasa_cittadinanza: the states of its rows
+				    * but the last (999), in code order */
+	bool *hidden;              /* [k * rows * cols + r * cols + c] */
+	bool *province_hidden;     /* [rows * cols] */
+};
+
+static void linked_stock_release(struct linked_stock *l)
+{
+	free(l->code);
+	free(l->state);
+	free(l->hidden);
+	free(l->province_hidden);
+	memset(l, 0, sizeof *l);
+}
+
+/* The key of a province's linked protection kept in a cache: its
+ * province (the first three digits) and what it was computed for. */
+struct linked_key {
 	char prefix[4];
-	int on, threshold;
-	bool foreign;
+	int a, b, c, threshold;
+};
+
+/* True when key is comuni's province with a, b, c and threshold;
+ * otherwise key becomes it (the caller computes the protection again). */
+static bool linked_key_same(struct linked_key *key, const char *comuni, int a, int b, int c,
+			    int threshold)
+{
+	struct linked_key k = {.a = a, .b = b, .c = c, .threshold = threshold};
+	snprintf(k.prefix, sizeof k.prefix, "%.3s", comuni);
+	bool same = !memcmp(key, &k, sizeof k);
+	*key = k;
+	return same;
+}
+
+/* The linked protection of the province last computed (a pool's members
+ * one after the other share it): each valid when its nm is not 0. */
+struct linked_cache {
+	struct linked_key lkey;        /* on, foreign */
 	struct stats_linked_ages l;
+	struct linked_key skey;        /* on, table */
+	struct linked_stock st;
 	/* the balance of the province last computed: valid when b.nm */
 	char bprefix[4];
 	int bfrom, bto, bthreshold;
 	bool byearly;
 	struct stats_linked_balance b;
 };
+
+/* Which part of the province code[0..nm) comuni is: *k its index, -1
+ * the whole province, -2 a municipality of a pool the register has not
+ * imported (nobody lives there for it: no cell to fix);
+ * VIS_ERR_INTERNAL when several but not the whole province. */
+static vis_err linked_part(const char (*code)[8], int nm, const char *comuni, int *k,
+			   struct vis_error *e)
+{
+	bool several = strchr(comuni, ',') != NULL;
+	*k = several ? -1 : code_find(code, nm, comuni);
+	if (*k >= 0 || province_whole(code, nm, comuni))
+		return VIS_OK;
+	*k = -2;
+	if (!several)
+		return VIS_OK;
+	return vis_error_set(e, VIS_ERR_INTERNAL, "%.64s: né un comune né una provincia intera",
+			     comuni);
+}
 
 /* The POSAS (foreign: STRASA) cells of g from row r0 for a municipality
  * or a whole province (comuni), fixed as the linked protection hides
@@ -1355,32 +1586,18 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
 {
 	struct linked_cache own = {0}, *c = cache ? cache : &own;
 	vis_err rc = VIS_OK;
-	if (!c->l.nm || strncmp(c->prefix, comuni, 3) || c->on != on || c->foreign != foreign ||
-	    c->threshold != threshold) {
+	if (!linked_key_same(&c->lkey, comuni, on, foreign, 0, threshold) || !c->l.nm) {
 		stats_linked_ages_release(&c->l);
 		rc = stats_ages_linked(s, comuni, on, foreign, threshold, &c->l, e);
 		if (rc)
 			return rc;
-		snprintf(c->prefix, sizeof c->prefix, "%.3s", comuni);
-		c->on = on;
-		c->foreign = foreign;
-		c->threshold = threshold;
 	}
 	const struct stats_linked_ages *l = &c->l;
-	int k = strchr(comuni, ',') ? -1 : stats_linked_ages_find(l, comuni);
-	bool whole = province_whole((const char(*)[8])l->code, l->nm, comuni);
-	/* a municipality of a pool the register has not imported: nobody
-	 * lives there for it, no cell to protect */
-	if (k < 0 && !whole && !strchr(comuni, ',')) {
-		stats_linked_ages_release(&own.l);
-		return VIS_OK;
-	}
-	if (k < 0 && !whole)
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%.64s: né un comune né una provincia intera",
-				   comuni);
-	const bool(*h)[3] = whole ? (const bool(*)[3])l->province_hidden
-				  : (const bool(*)[3])(k >= 0 ? l->hidden[k] : NULL);
-	for (int a = 0; !rc && a <= AGES; a++)
+	int k;
+	rc = linked_part((const char(*)[8])l->code, l->nm, comuni, &k, e);
+	const bool(*h)[3] = k == -1 ? (const bool(*)[3])l->province_hidden
+				    : (const bool(*)[3])(k >= 0 ? l->hidden[k] : NULL);
+	for (int a = 0; !rc && h && a <= AGES; a++)
 		for (int x = 0; x < 3; x++)
 			if (!grid_fix(g, r0 + a, x, h[a][x])) {
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
@@ -1388,6 +1605,176 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
 			}
 	stats_linked_ages_release(&own.l);
 	return rc;
+}
+
+/* famiglie, famiglie_tipologia or strasa_cittadinanza (t) of the whole
+ * province of `comune` (every municipality of it the register has
+ * imported) on the end of day `on`: each municipality's counts, then
+ * stats_households_protect_linked or stats_citizenship_protect_linked
+ * (the states of any of them, in code order; a state a municipality
+ * does not list has none of its citizens there, published as such).
+ * With none imported, l->nm is 0. */
+static vis_err stock_linked(struct store *s, const char *comune, int on, enum stats_table t,
+			    int threshold, struct linked_stock *l, struct vis_error *e)
+{
+	memset(l, 0, sizeof *l);
+	struct siblings sb = {0};
+	vis_err rc = province_members(s, comune, &sb, e);
+	size_t nm = sb.n;
+	if (rc || !nm)
+		return rc;
+	l->code = sb.code;
+	l->nm = (int)nm;
+	bool cit = t == STATS_STRASA_CITT;
+	struct on_date *a = malloc(sizeof *a);
+	struct stats_table_query *q = calloc(1, sizeof *q);
+	long long(*hh)[TIPI][STATS_SIZES] = calloc(nm, sizeof *hh);
+	/* each member's states and their counts (women, men) */
+	char(*codes)[4] = calloc(nm * MAX_STATES, sizeof *codes);
+	long long(*counts)[2] = calloc(nm * MAX_STATES, sizeof *counts);
+	long long(*n)[2] = NULL;
+	int *nst = calloc(nm, sizeof *nst), ns = 0;
+	l->state = malloc(MAX_STATES * sizeof *l->state);
+	if (!a || !q || !hh || !codes || !counts || !nst || !l->state)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	for (size_t k = 0; !rc && k < nm; k++) {
+		memset(a, 0, sizeof *a);
+		q->table = t;
+		str_copy_known(q->comuni, sizeof q->comuni, sb.code[k], __FILE__, __LINE__);
+		a->q = q;
+		a->on = on;
+		rc = store_person_each_at(s, sb.code[k], on, add_resident, a, e);
+		if (!rc && a->oom)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		if (!rc && !cit)
+			household_counts(a, hh[k]);
+		free(a->fam);
+		for (int i = 0; !rc && i < a->nst; i++) {
+			memcpy(codes[k * MAX_STATES + (size_t)i], a->st[i].code, sizeof *codes);
+			memcpy(counts[k * MAX_STATES + (size_t)i], a->st[i].n, sizeof *counts);
+			int j = 0;
+			while (j < ns && strcmp(l->state[j], a->st[i].code))
+				j++;
+			if (j == ns && ns == MAX_STATES)
+				rc = vis_error_set(e, VIS_ERR_INVALID, "più di %d cittadinanze nella provincia",
+						   MAX_STATES);
+			else if (j == ns)
+				memcpy(l->state[ns++], a->st[i].code, sizeof *l->state);
+		}
+		nst[k] = a->nst;
+	}
+	if (!rc && cit) {
+		qsort(l->state, (size_t)ns, sizeof *l->state, cmp_code8);
+		if (!(n = calloc(nm * (size_t)ns + 1, sizeof *n)))
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		for (size_t k = 0; !rc && k < nm; k++)
+			for (int i = 0; i < nst[k]; i++) {
+				const char *code = codes[k * MAX_STATES + (size_t)i];
+				char(*at_state)[4] = bsearch(code, l->state, (size_t)ns, sizeof *l->state,
+							     cmp_code8);
+				memcpy(n[k * (size_t)ns + (size_t)(at_state - l->state)],
+				       counts[k * MAX_STATES + (size_t)i], sizeof *n);
+			}
+	}
+	l->rows = cit ? ns + 1 : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
+	l->cols = cit ? 3 : t == STATS_FAMIGLIE_TIPO ? 7 : 1;
+	size_t cells = (size_t)l->rows * (size_t)l->cols;
+	l->hidden = rc ? NULL : calloc(nm * cells, sizeof *l->hidden);
+	l->province_hidden = rc ? NULL : calloc(cells, sizeof *l->province_hidden);
+	if (!rc && !(l->hidden && l->province_hidden &&
+		     (cit ? stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
+							    threshold, l->province_hidden, l->hidden)
+			  : stats_households_protect_linked(
+				    (const long long(*)[STATS_TYPES][STATS_SIZES])hh, l->nm,
+				    t == STATS_FAMIGLIE_TIPO, threshold, l->province_hidden,
+				    l->hidden))))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	free(a);
+	free(q);
+	free(hh);
+	free(codes);
+	free(counts);
+	free(n);
+	free(nst);
+	if (rc)
+		linked_stock_release(l);
+	return rc;
+}
+
+/* The linked protection of famiglie, famiglie_tipologia or
+ * strasa_cittadinanza (t) of the province of comuni, a municipality or
+ * the whole province, into *l (kept in c: stock_linked), *k its part
+ * (linked_part). */
+static vis_err stock_get(struct store *s, struct linked_cache *c, enum stats_table t,
+			 const char *comuni, int on, int threshold, const struct linked_stock **l,
+			 int *k, struct vis_error *e)
+{
+	if (!linked_key_same(&c->skey, comuni, on, (int)t, 0, threshold) || !c->st.nm) {
+		linked_stock_release(&c->st);
+		vis_err rc = stock_linked(s, comuni, on, t, threshold, &c->st, e);
+		if (rc)
+			return rc;
+	}
+	*l = &c->st;
+	return linked_part((const char(*)[8])c->st.code, c->st.nm, comuni, k, e);
+}
+
+/* The states of l's province whose row member k's protection hides a
+ * cell of, and which it has no citizen of, appended to states[0..nst)
+ * with no citizen (room for l->rows more): the member lists them, their
+ * hidden zeros among them.  The new count of states. */
+static int stock_more_states(const struct linked_stock *l, int k, char (*states)[4],
+			     long long (*n)[2], int nst)
+{
+	size_t cells = (size_t)l->rows * (size_t)l->cols;
+	for (int j = 0; k >= 0 && j < l->rows - 1; j++) {
+		const bool *h = &l->hidden[(size_t)k * cells + (size_t)j * 3];
+		bool listed = false;
+		for (int i = 0; i < nst && !listed; i++)
+			listed = !strcmp(states[i], l->state[j]);
+		if (listed || !(h[0] || h[1] || h[2]))
+			continue;
+		memcpy(states[nst], l->state[j], sizeof *states);
+		n[nst][0] = n[nst][1] = 0;
+		nst++;
+	}
+	return nst;
+}
+
+/* The cells of g, famiglie, famiglie_tipologia or strasa_cittadinanza (t)
+ * of part k of l's province (stock_get; -2: none, nothing fixed), every
+ * one fixed as the linked protection hides it: strasa_cittadinanza's
+ * rows by their state. */
+static vis_err stock_fix(struct grid *g, const struct linked_stock *l, int k, enum stats_table t,
+			 struct vis_error *e)
+{
+	const bool *h = k == -1 ? l->province_hidden
+				: k >= 0 ? &l->hidden[(size_t)k * (size_t)(l->rows * l->cols)] : NULL;
+	if (h && g->cols != l->cols)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
+	for (int r = 0; h && r < g->rows; r++) {
+		int lr = r;
+		if (t == STATS_STRASA_CITT) {
+			/* the state of the row (its third label), the total last */
+			const char *code = g->label[r * g->labels + 2];
+			char(*at_state)[4] = r == g->rows - 1 ? NULL
+				: bsearch(code, l->state, (size_t)(l->rows - 1), sizeof *l->state, cmp_code8);
+			lr = r == g->rows - 1 ? l->rows - 1 : at_state ? (int)(at_state - l->state) : -1;
+		}
+		if (lr < 0 || lr >= l->rows)
+			return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
+		for (int x = 0; x < g->cols; x++)
+			if (!grid_fix(g, r, x, h[lr * l->cols + x]))
+				return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	return VIS_OK;
+}
+
+static void linked_cache_release(struct linked_cache *c)
+{
+	stats_linked_ages_release(&c->l);
+	linked_stock_release(&c->st);
+	stats_linked_balance_release(&c->b);
 }
 
 /* ------------------------------------------------------------ by locality and street */
@@ -1947,15 +2334,18 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	/* POSAS and the balance: a whole province (every municipality of it
-	 * the register imports) is one part, protected as one territory
-	 * (stats_ages_linked, stats_balance_linked); the other members each
-	 * a part.  Not STRASA:
+	/* POSAS, the households (by size, by type), the foreign residents
+	 * by citizenship and the balance: a whole province (every
+	 * municipality of it the register imports) is one part, protected
+	 * as one territory (stats_ages_linked, stock_linked,
+	 * stats_balance_linked); the other members each a part.  Not STRASA:
 	 * a pool's block of all states of strasa_cittadinanza_eta is the
 	 * sum of its members', and a STRASA cell published there while that
 	 * block hides it would give back a state's cell hidden alone in
 	 * the identity over the states. */
-	bool by_province = q->table == STATS_POSAS || q->table == STATS_BILANCIO;
+	bool by_province = q->table == STATS_POSAS || q->table == STATS_BILANCIO ||
+			   q->table == STATS_FAMIGLIE || q->table == STATS_FAMIGLIE_TIPO ||
+			   q->table == STATS_STRASA_CITT;
 	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
@@ -2028,8 +2418,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_decref(index);
 	free(one);
 	free(m.code);
-	stats_linked_ages_release(&cache.l);
-	stats_linked_balance_release(&cache.b);
+	linked_cache_release(&cache);
 	return rc;
 }
 
@@ -2142,6 +2531,10 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			a->q = q;
 			a->rd = rd;
 			a->on = on;
+			/* the province's protection: the pool's, or this table's own */
+			struct linked_cache own = {0}, *lc = cache ? cache : &own;
+			const struct linked_stock *ls = NULL;
+			int part = -2;
 			const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
 			rc = store_person_each_at(s, one, on, add_resident, a, e);
 			if (!rc && a->oom)
@@ -2174,31 +2567,27 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 								 "Maschi", "Femmine", "Totale"};
 				colnames = cc;
 				title = "Cittadini stranieri residenti per cittadinanza e sesso";
-				if (!grid_init(&g, a->nst + 1, 3, 4))
-					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-				for (int i = 0; !rc && i <= a->nst; i++) {
-					const struct ref_stato *st = i < a->nst
-						? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
-					const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
-							     i < a->nst ? (st ? st->name : a->st[i].code)
-									: "Totale"};
-					for (int k = 0; k < 4; k++)
-						set_label(&g, i, k, lab[k]);
-					if (i < a->nst) {
-						*at(&g, i, 0) = a->st[i].n[1];
-						*at(&g, i, 1) = a->st[i].n[0];
-						*at(&g, i, 2) = a->st[i].n[0] + a->st[i].n[1];
-						for (int c = 0; c < 3; c++)
-							*at(&g, a->nst, c) += *at(&g, i, c);
-					}
-					static const int mft[] = {0, 1, 2};
-					eq_row(&g, i, mft, 3);
+				/* a municipality with its province, or the whole
+				 * province (docs/api.md, "Pools"): its states, and
+				 * those of the province its protection hides a zero of */
+				rc = stock_get(s, lc, q->table, q->comuni, on, threshold, &ls, &part, e);
+				size_t room = (size_t)a->nst + (rc ? 0 : (size_t)ls->rows) + 1;
+				char(*states)[4] = malloc(room * sizeof *states);
+				long long(*n)[2] = malloc(room * sizeof *n);
+				for (int i = 0; states && n && i < a->nst; i++) {
+					memcpy(states[i], a->st[i].code, sizeof states[i]);
+					memcpy(n[i], a->st[i].n, sizeof n[i]);
 				}
-				for (int c = 0; !rc && c < 3; c++)
-					eq_col(&g, c, 0, a->nst, 1);
-				static const int mft[] = {0, 1, 2};
+				int nst = rc || !states || !n ? 0
+					: stock_more_states(ls, part, states, n, a->nst);
+				if (!rc && (!states || !n ||
+					    !fill_citizenship(&g, nst, (const char(*)[4])states,
+							      (const long long(*)[2])n, rd, code, name)))
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				free(states);
+				free(n);
 				if (!rc)
-					set_known(&g, a->nst, mft, 3);
+					rc = stock_fix(&g, ls, part, q->table, e);
 			} else if (!rc) {
 				bool by_type = q->table == STATS_FAMIGLIE_TIPO;
 				static const char *const fc[] = {"Codice territorio", "Territorio",
@@ -2210,11 +2599,22 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				colnames = by_type ? tc : fc;
 				title = by_type ? "Famiglie per tipologia familiare e numero di componenti"
 						: "Famiglie per numero di componenti";
-				if (!fill_households(&g, a, by_type, code, name))
+				long long n[TIPI][STATS_SIZES];
+				household_counts(a, n);
+				if (!fill_households(&g, (const long long(*)[STATS_SIZES])n, by_type, code,
+						     name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				/* a municipality with its province, or the whole
+				 * province (docs/api.md, "Pools") */
+				if (!rc)
+					rc = stock_get(s, lc, q->table, q->comuni, on, threshold, &ls,
+						       &part, e);
+				if (!rc)
+					rc = stock_fix(&g, ls, part, q->table, e);
 			}
 			free(a->fam);
 			free(a);
+			linked_cache_release(&own);
 		}
 	}
 	if (!rc && g.oom)

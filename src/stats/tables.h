@@ -23,7 +23,11 @@
  * a municipality by the same rule, jointly with its province
  * (stats_balance_protect_linked, stats_balance_linked: the one way the
  * balance table, the series and the bulletin publish it), a pool's
- * balance cut into whole provinces and single municipalities as POSAS.
+ * balance cut into whole provinces and single municipalities as POSAS;
+ * the households by size and by type and the foreign residents by
+ * citizenship by the same rule, jointly with the province
+ * (stats_households_protect_linked, stats_citizenship_protect_linked:
+ * the tables alone, in pools cut as POSAS, the bulletin).
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
@@ -199,12 +203,17 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
  * two hidden cells), and the identities are protected again around the
  * cells it added.  hidden[k * rows * cols + i] is member k's.  Every
  * identity of a member holds as when it is protected alone; a member
- * asked alone must publish these cells, not its own protection's.  False
- * when out of memory. */
+ * asked alone must publish these cells, not its own protection's.
+ * fixed (may be NULL), fixed_hidden: (nm + 1) blocks, the members' then
+ * the province's, of cells another publication decides (hidden as
+ * fixed_hidden says, never chosen to protect another, never a cube's
+ * corner), as stats_protect_fixed.  With no identity across the columns
+ * (!rows_add_up) a cube is a square in one column.  False when out of
+ * memory. */
 bool stats_protect_linked(const long long *members, int nm, int rows, int cols, bool rows_add_up,
-			  bool cols_add_up, const bool *known, const int *eq_cells,
-			  const int *eq_len, int neq, int threshold, long long *province,
-			  bool *province_hidden, bool *hidden);
+			  bool cols_add_up, const bool *known, const bool *fixed,
+			  const bool *fixed_hidden, const int *eq_cells, const int *eq_len, int neq,
+			  int threshold, long long *province, bool *province_hidden, bool *hidden);
 
 /* POSAS (or STRASA) of a whole province by stats_protect_linked: age[k]
  * member k's counts (women, men) by single year; province_hidden the
@@ -247,6 +256,36 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 void stats_linked_ages_release(struct stats_linked_ages *l);
 /* The index of comune in l, -1 when not one of them. */
 int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune);
+
+/* Households by number of members: 1 to 5, 6 and more; by ISTAT's type
+ * (famiglie_tipologia's rows but the total). */
+#define STATS_SIZES 6
+#define STATS_TYPES 7
+
+/* famiglie (by_type false) or famiglie_tipologia of a whole province by
+ * stats_protect_linked: n[k] member k's households by type and size
+ * (n[k][type][size - 1]); famiglie is the column of the sizes and their
+ * total (known: localita and strade publish it too), famiglie_tipologia
+ * a row per type and the total row, a column per size and the total, its
+ * total row famiglie's column, fixed as famiglie's linked protection
+ * hides it (members' and province's).  province_hidden the province's
+ * cells (7 or 8 x 7), hidden[k * cells + i] member k's; a cube of a
+ * one-column table is a square (two members, two sizes).  One member:
+ * protected alone.  False when out of memory or nm < 1. */
+bool stats_households_protect_linked(const long long (*n)[STATS_TYPES][STATS_SIZES], int nm,
+				     bool by_type, int threshold, bool *province_hidden,
+				     bool *hidden);
+
+/* strasa_cittadinanza of a whole province by stats_protect_linked: nst
+ * states, n[k * nst + i] member k's citizens of state i (women, men);
+ * rows the states then the total (known: STRASA's), columns men, women,
+ * total.  A state with no citizen in member k: its zeros, hidden only
+ * as the last complement of a cell or in a cube (its table then lists
+ * that state).  province_hidden the
+ * province's (nst + 1) x 3 cells, hidden[k * cells + i] member k's.  One
+ * member: protected alone.  False when out of memory or nm < 1. */
+bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, int threshold,
+				      bool *province_hidden, bool *hidden);
 
 /* The demographic balance of the whole province of `comune` (its first
  * three digits: every municipality of it the register has imported) over

@@ -36,11 +36,14 @@ tables do not list: none of its citizens there, 0) -- the geographic
 differencing of issue #17 (a cell hidden in A, published in B and in A+B).
 by=provincia and by=comune series are the pool's and the members' (the
 province 036 is the pool of both municipalities here).  The pool is the
-whole province 036: its POSAS and its balance (monthly and yearly, the
-table and the series' flows) are protected as one territory, each
-municipality's POSAS, STRASA and balance jointly with it (docs/api.md,
-"Pools"), and the province's POSAS and monthly balance must hide fewer
-cells than the union of the members' (the rule before)."""
+whole province 036: its POSAS, its households (by size and by type),
+its foreign residents by citizenship and its balance (monthly and
+yearly, the table and the series' flows) are protected as one
+territory, each municipality's POSAS, STRASA, households, citizenships
+and balance jointly with it (docs/api.md, "Pools"), and the province's
+POSAS and monthly balance must hide fewer cells than the union of the
+members' (the rule before); test_province_stocks does the same for the
+households and citizenships of larger municipalities."""
 import csv
 import datetime
 import io
@@ -313,6 +316,53 @@ def summary(get_summary, comune, thr, d, atk):
             atk.ratio(num, den, scale, ind[k], None, where)
 
 
+def read_stocks(table, asked, d, atk):
+    """strasa_cittadinanza, famiglie and famiglie_tipologia of the first of
+    a month (`asked`, the population of the end of `d`) into atk: the
+    citizenship table's 999 row the foreign residents by sex, the table by
+    type's total row the households by size; every row and column an
+    identity.  Returns the three tables."""
+    forr = lambda s: ("for", d, s)  # noqa: E731
+    cit = table("strasa_cittadinanza", date=asked)
+    col = {s: [] for s in SEXES}
+    for r in cit["righe"]:
+        row = [forr(s) if r[2] == "999" else ("cit", d, r[2], s) for s in SEXES]
+        for v, x in zip(row, r[4:7]):
+            atk.cell(v, x, f"strasa_cittadinanza {d}")
+        atk.total(row[:2], row[2])
+        if r[2] != "999":
+            for s, v in zip(SEXES, row):
+                col[s].append(v)
+    for s in SEXES:
+        atk.total(col[s], forr(s))
+    fam = table("famiglie", date=asked)
+    parts = []
+    for r in fam["righe"]:
+        v = ("famtot", d) if r[2] == "Totale" else ("fam", d, r[2])
+        check(r[2] == "Totale" or r[2] == ("1", "2", "3", "4", "5", "6 e più")[len(parts)],
+              "famiglie: the sizes in order")
+        atk.cell(v, r[3], f"famiglie {d}")
+        if r[2] != "Totale":
+            parts.append(v)
+    atk.total(parts, ("famtot", d))
+    # By type and size: the total row is the households by size.
+    tipo = table("famiglie_tipologia", date=asked)
+    cols = {k: [] for k in range(7)}
+    for r in tipo["righe"]:
+        if r[2] == "Totale":
+            row = parts + [("famtot", d)]
+        else:
+            row = [("tipo", d, r[2], k) for k in range(7)]
+            for k in range(7):
+                cols[k].append(row[k])
+        for v, x in zip(row, r[3:10]):
+            atk.cell(v, x, f"famiglie_tipologia {d}")
+        atk.total(row[:6], row[6])
+    for k in range(7):
+        atk.total(cols[k], (parts + [("famtot", d)])[k])
+    return {"strasa_cittadinanza": cit, "famiglie": fam, "famiglie_tipologia": tipo}
+
+
 def read_all(get, get_text, get_summary, comune, thr, atk):
     """Every table and series of comune with threshold thr into atk."""
     def table(name, **params):
@@ -386,43 +436,7 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
                 atk.total([cells[st, a, s] for a in ages if a != "999"], cells[st, "999", s])
             for a in ages:
                 atk.total([cells[st, a, s] for st in states if st != "999"], cells["999", a, s])
-        doc = table("strasa_cittadinanza", date=asked)
-        col = {s: [] for s in SEXES}
-        for r in doc["righe"]:
-            row = [forr(s) if r[2] == "999" else ("cit", d, r[2], s) for s in SEXES]
-            for v, x in zip(row, r[4:7]):
-                atk.cell(v, x, f"strasa_cittadinanza {d}")
-            atk.total(row[:2], row[2])
-            if r[2] != "999":
-                for s, v in zip(SEXES, row):
-                    col[s].append(v)
-        for s in SEXES:
-            atk.total(col[s], forr(s))
-        doc = table("famiglie", date=asked)
-        parts = []
-        for r in doc["righe"]:
-            v = ("famtot", d) if r[2] == "Totale" else ("fam", d, r[2])
-            check(r[2] == "Totale" or r[2] == ("1", "2", "3", "4", "5", "6 e più")[len(parts)],
-                  "famiglie: the sizes in order")
-            atk.cell(v, r[3], f"famiglie {d}")
-            if r[2] != "Totale":
-                parts.append(v)
-        atk.total(parts, ("famtot", d))
-        # By type and size: the total row is the households by size.
-        doc = table("famiglie_tipologia", date=asked)
-        cols = {k: [] for k in range(7)}
-        for r in doc["righe"]:
-            if r[2] == "Totale":
-                row = parts + [("famtot", d)]
-            else:
-                row = [("tipo", d, r[2], k) for k in range(7)]
-                for k in range(7):
-                    cols[k].append(row[k])
-            for v, x in zip(row, r[3:10]):
-                atk.cell(v, x, f"famiglie_tipologia {d}")
-            atk.total(row[:6], row[6])
-        for k in range(7):
-            atk.total(cols[k], (parts + [("famtot", d)])[k])
+        read_stocks(table, asked, d, atk)
         for g, years in (("Y", range(0, 15)), ("W", range(15, 65)), ("O", range(65, 101))):
             atk.total([("age", d, a, "T") for a in years], ("grp", d, g))
         if "," in comune or not comune:
@@ -710,6 +724,25 @@ def test_attack():
           f"{asked} answered (the API takes date=AAAA-MM-01 and months)")
 
 
+PROVINCE = ("036005", "036023")   # the whole province 036 of the register
+
+
+def province_runs(persons):
+    """A register of the two municipalities of PROVINCE (persons in all,
+    seeds 3 and 11), each asked at thresholds 3 and 5: yields (seed,
+    threshold, get), get an admin's GET answering 200 (its JSON)."""
+    for seed in (3, 11):
+        pop = {"persons": persons, "comuni": ",".join(PROVINCE), "seed": seed, "days": DAYS}
+        with Server(population=pop) as srv:
+            a = srv.admin()
+
+            def get(url):
+                return expect(a.get(url), 200, None, url).json
+
+            for thr in (3, 5):
+                yield seed, thr, get
+
+
 def test_province_balance():
     """The balance of a whole province beside its members' (issue #17), on
     municipalities large enough for the province to publish flows its
@@ -720,59 +753,111 @@ def test_province_balance():
     province's cell hidden when a member's alone is), so a published
     province less its published members gives no hidden small count."""
     found, beside, cells = [], 0, 0
-    members = ("036005", "036023")
+    members = PROVINCE
     pool = ",".join(members)
     flows = {"births": 1, "deaths": 2, "natural_balance": 3, "migratory_balance": 10}
-    for seed in (3, 11):
-        pop = {"persons": 3000, "comuni": pool, "seed": seed, "days": DAYS}
-        with Server(population=pop) as srv:
-            a = srv.admin()
-
-            def get(url):
-                return expect(a.get(url), 200, None, url).json
-
-            for thr in (3, 5):
-                atk = Attack(thr)
-                terr = {c: Territory(atk, c) for c in (pool,) + members}
-                rows = {}
-                for c, t in terr.items():
-                    url = f"/api/v1/stats/tables?table=bilancio&threshold={thr}&comuni={c}"
-                    rows[c] = get(url)["righe"]
-                    t.balance_rows(rows[c])
-                    t.balance_rows(get(url + "&period=anno")["righe"], "ybal")
-                    doc = get(f"/api/v1/stats/series?indicator={','.join(flows)}&comuni={c}"
-                              f"&threshold={thr}")
-                    total = {(r[3], r[4]): r for r in rows[c] if r[5] == "Totale"}
-                    for one in doc["indicatori"]:
-                        j = flows[one["indicatore"]]
-                        for p in one["serie"][0]["punti"]:
-                            t.cell(bvar(p["dal"], p["al"], "T", j), p["valore"], "series")
-                            # the same cell as the table's, hidden or not
-                            eq(p["valore"], total[p["dal"], p["al"]][6 + j],
-                               f"{c} {one['indicatore']} {p['dal']}: the series and bilancio")
-                # the province's series by=provincia, the members' by=comune
-                for by in ("provincia", "comune"):
-                    doc = get(f"/api/v1/stats/series?indicator=births&by={by}&threshold={thr}")
-                    for serie in doc["serie"]:
-                        c = pool if by == "provincia" else serie["codice"]
-                        total = {(r[3], r[4]): r for r in rows[c] if r[5] == "Totale"}
-                        for p in serie["punti"]:
-                            terr[c].cell(bvar(p["dal"], p["al"], "T", 1), p["valore"], f"by={by}")
-                            eq(p["valore"], total[p["dal"], p["al"]][7],
-                               f"{c} births by={by} {p['dal']}: the series and bilancio")
-                link(atk, terr[pool], tuple(terr[c] for c in members))
-                # the cells where the province publishes what a member hides
-                for i, r in enumerate(rows[pool]):
-                    for j in range(6, 18):
-                        cells += 1
-                        beside += r[j] is not None and any(rows[c][i][j] is None for c in members)
-                leaks, _ = atk.leaks()
-                found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
+    for seed, thr, get in province_runs(3000):
+        atk = Attack(thr)
+        terr = {c: Territory(atk, c) for c in (pool,) + members}
+        rows = {}
+        for c, t in terr.items():
+            url = f"/api/v1/stats/tables?table=bilancio&threshold={thr}&comuni={c}"
+            rows[c] = get(url)["righe"]
+            t.balance_rows(rows[c])
+            t.balance_rows(get(url + "&period=anno")["righe"], "ybal")
+            doc = get(f"/api/v1/stats/series?indicator={','.join(flows)}&comuni={c}"
+                      f"&threshold={thr}")
+            total = {(r[3], r[4]): r for r in rows[c] if r[5] == "Totale"}
+            for one in doc["indicatori"]:
+                j = flows[one["indicatore"]]
+                for p in one["serie"][0]["punti"]:
+                    t.cell(bvar(p["dal"], p["al"], "T", j), p["valore"], "series")
+                    # the same cell as the table's, hidden or not
+                    eq(p["valore"], total[p["dal"], p["al"]][6 + j],
+                       f"{c} {one['indicatore']} {p['dal']}: the series and bilancio")
+        # the province's series by=provincia, the members' by=comune
+        for by in ("provincia", "comune"):
+            doc = get(f"/api/v1/stats/series?indicator=births&by={by}&threshold={thr}")
+            for serie in doc["serie"]:
+                c = pool if by == "provincia" else serie["codice"]
+                total = {(r[3], r[4]): r for r in rows[c] if r[5] == "Totale"}
+                for p in serie["punti"]:
+                    terr[c].cell(bvar(p["dal"], p["al"], "T", 1), p["valore"], f"by={by}")
+                    eq(p["valore"], total[p["dal"], p["al"]][7],
+                       f"{c} births by={by} {p['dal']}: the series and bilancio")
+        link(atk, terr[pool], tuple(terr[c] for c in members))
+        # the cells where the province publishes what a member hides
+        for i, r in enumerate(rows[pool]):
+            for j in range(6, 18):
+                cells += 1
+                beside += r[j] is not None and any(rows[c][i][j] is None for c in members)
+        leaks, _ = atk.leaks()
+        found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
     print(f"the province's balance: {cells} cells, {beside} published where a member's is "
           f"hidden; {len(found)} small counts recovered")
     check(beside > 0, "the province publishes cells its members hide (what is attacked)")
     check(not found, "hidden small counts recovered from the province's balance and its "
           "members':\n" + "\n".join(found[:40]))
+
+
+def labelled(rows):
+    """A table's rows by their labels after the territory's: the hidden
+    flags of each row's counts."""
+    return {tuple(x for x in r[2:] if isinstance(x, str)): [x is None for x in r
+                                                              if not isinstance(x, str)]
+            for r in rows}
+
+
+def test_province_stocks():
+    """famiglie, famiglie_tipologia and strasa_cittadinanza of a whole
+    province beside its members' (issue #17), on municipalities large
+    enough for the province to publish cells its members hide: each
+    member's tables, the province's (comuni= both, and empty: the same
+    province here), linked as the province = the sum of its members (a
+    state a member does not list: none of its citizens there), attacked
+    as test_attack does.  Each member's tables are protected jointly with
+    the province, so a published province less its published members
+    gives no hidden small count; on a variant with the members protected
+    alone beside the linked province it does."""
+    found, beside, total, hid = [], {}, {}, {}
+    members = PROVINCE
+    pool = ",".join(members)
+    asked, d = "2026-02-01", "2026-01-31"
+    for seed, thr, get in province_runs(800):
+        atk = Attack(thr)
+        terr = {c: Territory(atk, c) for c in (pool, "") + members}
+        docs = {}
+        for c, t in terr.items():
+            def table(name, date, c=c):
+                return get(f"/api/v1/stats/tables?table={name}&comuni={c}"
+                           f"&threshold={thr}&date={date}")
+            docs[c] = read_stocks(table, asked, d, t)
+        for province in (pool, ""):
+            link(atk, terr[province], tuple(terr[c] for c in members))
+        # the cells where the province publishes what a member hides,
+        # and the province's hidden cells against the union rule's
+        for name, doc in docs[pool].items():
+            mine = [labelled(docs[c][name]["righe"]) for c in members]
+            for key, flags in labelled(doc["righe"]).items():
+                for j, h in enumerate(flags):
+                    union = any(m[key][j] for m in mine if key in m)
+                    total[name] = total.get(name, 0) + 1
+                    beside[name] = beside.get(name, 0) + (not h and union)
+                    got = hid.setdefault(name, [0, 0])
+                    got[0] += h
+                    got[1] += union
+        leaks, _ = atk.leaks()
+        found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
+    print(f"the province's cells {total}, published where a member's is hidden {beside}; "
+          f"hidden linked and by the union rule {hid}; {len(found)} small counts recovered")
+    for name in ("famiglie", "famiglie_tipologia", "strasa_cittadinanza"):
+        check(beside.get(name, 0) > 0, f"{name}: the province publishes cells its members hide "
+              "(what is attacked)")
+        check(hid[name][0] < hid[name][1], f"{name}: the whole province protected as one "
+              f"territory hides {hid[name][0]} cells, not fewer than the union rule's "
+              f"{hid[name][1]}")
+    check(not found, "hidden small counts recovered from the province's households and "
+          "citizenships and its members':\n" + "\n".join(found[:40]))
 
 
 if __name__ == "__main__":
