@@ -20,7 +20,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
 import harness
 from harness import Server, check, eq, run_tests
-from test_trail import ALL, POP, Conn, Env, b64url, db_rows, parse_head, registered
+from trail_common import ALL, POP, Conn, Env, b64url, db_rows, parse_head, registered
 from test_trail_log import cli, heads_in, keep, verify
 
 WORKERS = 4

@@ -25,7 +25,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
 import harness
 from harness import Server, check, eq, expect, run_tests
-from test_trail import (ALL, POP, Conn, Env, _G, _L, _P, _load, _mul, _node, b64url, chain_hash,
+from trail_common import (ALL, POP, Conn, Env, _G, _L, _P, _load, _mul, _node, b64url, chain_hash,
                         db_copy, db_exec, db_rows, head_signed, inclusion_ok, leaf_hash,
                         parse_head, public_key, registered, relogin)
 

@@ -32,7 +32,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
 import harness
 from harness import Server, check, eq, expect, run_tests
-from test_trail import (ALL, POP, Env, db_exec, db_rows, ed25519_verify, parse_head,
+from trail_common import (ALL, POP, Env, db_exec, db_rows, ed25519_verify, parse_head,
                         public_key, registered)
 from test_trail_log import ed25519_sign, forged_head, heads_in
 

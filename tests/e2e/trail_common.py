@@ -437,3 +437,41 @@ class Trail:
                                            "declared": {"alive": True}}), 200, what="b2")
         expect(A.op.get(f"/api/v1/persons/{self.x['cf']}?purpose=424242"), 403,
                "purpose_not_allowed", "a refused")
+
+
+def _start_load(srv, clients, pid, cfs, n_each, case):
+    """Starts n_each consultations per client, in parallel over keep-alive
+    connections; returns (threads, 200 answers per client, errors)."""
+    ok = [0] * len(clients)
+    errors = []
+
+    def run(k, c):
+        conn = Conn(srv, c)
+        try:
+            for i in range(n_each):
+                cf = cfs[(k * 7 + i) % len(cfs)]
+                r = conn.get(f"/api/v1/persons/{cf}?purpose={pid}&case_ref={case}-{k}-{i}")
+                if r.status == 200:
+                    ok[k] += 1
+                else:
+                    errors.append(r)
+                    return
+        except Exception as e:   # noqa: BLE001 - reported by the caller
+            errors.append(e)
+        finally:
+            conn.close()
+
+    ts = [threading.Thread(target=run, args=(k, c)) for k, c in enumerate(clients)]
+    for th in ts:
+        th.start()
+    return ts, ok, errors
+
+
+def _load(srv, clients, pid, cfs, n_each, case):
+    """n_each consultations per client, in parallel; returns the number of
+    200 answers."""
+    ts, ok, errors = _start_load(srv, clients, pid, cfs, n_each, case)
+    for th in ts:
+        th.join()
+    check(not errors, f"load: {errors[:3]}")
+    return sum(ok)
