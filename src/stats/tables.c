@@ -230,6 +230,55 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
 	return changed;
 }
 
+/* One table on its own (a territory no other is protected with) whose
+ * rows and columns both add up: two hidden cells in every line still
+ * leave a cell determined by the system as a whole when it lies on no
+ * cycle of hidden cells (two cycles joined by one cell: that cell).  A
+ * 2 x 2 rectangle of hidden cells holds a direction of the identities'
+ * null space (+-1 on its corners, the signs of a total's row or column
+ * alike), so none of its corners is determined: every small hidden cell
+ * (1 to threshold-1) gets one, already hidden or the cheapest (the fewest
+ * persons, then the fewest cells) whose corners still published are
+ * neither given nor known.  The two dimensions of linked_cubes' cube
+ * without the members'.  True when a cell was hidden. */
+static bool lone_squares(const long long *cells, const bool *known, const bool *given, bool *h,
+			 int rows, int cols, int threshold)
+{
+	bool changed = false;
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++) {
+			if (!h[r * cols + c] || cells[r * cols + c] <= 0 || cells[r * cols + c] >= threshold)
+				continue;
+			long long best = -1;
+			int br = r, bc = c;
+			for (int r2 = 0; r2 < rows && best; r2++)
+				for (int c2 = 0; c2 < cols && best && r2 != r; c2++) {
+					if (c2 == c)
+						continue;
+					int q[4] = {r * cols + c2, r2 * cols + c, r2 * cols + c2, r * cols + c};
+					long long cost = 0;
+					for (int x = 0; x < 3 && cost >= 0; x++) {
+						if (h[q[x]])
+							continue;
+						if ((given && given[q[x]]) || (known && known[q[x]]))
+							cost = -1;
+						else
+							cost += magnitude(cells[q[x]]) * 64 + 1;
+					}
+					if (cost >= 0 && (best < 0 || cost < best)) {
+						best = cost;
+						br = r2;
+						bc = c2;
+					}
+				}
+			if (best <= 0)
+				continue;
+			h[r * cols + bc] = h[br * cols + c] = h[br * cols + bc] = true;
+			changed = true;
+		}
+	return changed;
+}
+
 /* stats_protect_linked with derived cells (derived[i] of one member, as
  * for stats_protect; may be NULL) and the cubes' column pairs (as for
  * linked_cubes). */
@@ -1128,8 +1177,9 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
  * cells given (may be NULL) as given_hidden says, the province's cells
  * corners of cubes too (its own protection of a table by type or by
  * citizenship leaves small cells an exact attacker determines); one
- * member alone is the province, protected alone.  False when out of
- * memory. */
+ * member alone is the province, protected alone, every small hidden cell
+ * then in a rectangle of hidden cells when rows and columns both add up
+ * (lone_squares).  False when out of memory. */
 static bool grid_linked(const struct grid *g, const long long *cells, int nm, bool rows_add_up,
 			const bool *given, const bool *given_hidden, int threshold,
 			bool *province_hidden, bool *hidden)
@@ -1142,6 +1192,20 @@ static bool grid_linked(const struct grid *g, const long long *cells, int nm, bo
 			memcpy(hidden, given_hidden, n * sizeof *hidden);
 		stats_protect_fixed(cells, NULL, g->known, given, hidden, (int)n, g->eq_cells, g->eq_len,
 				    g->neq, threshold);
+		/* then no small cell determined by the table as a whole: its
+		 * rectangles, the lines protected again around them (the cells
+		 * hidden so far fixed) */
+		bool *fixed = rows_add_up ? malloc(n * sizeof *fixed) : NULL;
+		if (rows_add_up && !fixed)
+			return false;
+		while (rows_add_up && lone_squares(cells, g->known, given, hidden, g->rows, g->cols,
+						   threshold)) {
+			for (size_t i = 0; i < n; i++)
+				fixed[i] = hidden[i] || (given && given[i]);
+			stats_protect_fixed(cells, NULL, g->known, fixed, hidden, (int)n, g->eq_cells,
+					    g->eq_len, g->neq, threshold);
+		}
+		free(fixed);
 		memcpy(province_hidden, hidden, n * sizeof *hidden);
 		return true;
 	}

@@ -48,6 +48,7 @@ import csv
 import datetime
 import io
 import math
+from fractions import Fraction
 
 import harness
 from harness import *  # noqa: F401,F403
@@ -201,6 +202,64 @@ class Attack:
                 eliminate(list(by_var.get(x, ())))
             changed = bool(solved)
         return val
+
+    def exact(self):
+        """Every unknown the relations determine, by an exact solver: the
+        relations over the unknowns solve() leaves brought to reduced row
+        echelon form over the rationals (sparse); an unknown is determined
+        when its pivot row has no free unknown left.  For the small
+        tables (stocks of a date): thousands of unknowns would be slow."""
+        val = self.solve()
+        pivots = {}   # pivot unknown -> ({unknown: coefficient}, constant)
+        for coef, const in self.rel:
+            row, rhs = {}, Fraction(const)
+            for v, c in coef.items():
+                if not c:
+                    continue
+                if v in val:
+                    rhs -= c * val[v]
+                else:
+                    row[v] = row.get(v, 0) + Fraction(c)
+            row = {v: c for v, c in row.items() if c}
+            # reduce by the pivots found so far
+            for v in [v for v in row if v in pivots]:
+                c = row.pop(v, 0)
+                if not c:
+                    continue
+                prow, prhs = pivots[v]
+                for w, d in prow.items():
+                    if w != v:
+                        row[w] = row.get(w, 0) - c * d
+                rhs -= c * prhs
+                row = {w: d for w, d in row.items() if d}
+            if not row:
+                continue
+            x = min(row, key=str)
+            a = row[x]
+            row = {w: d / a for w, d in row.items()}
+            rhs /= a
+            # and out of the other pivots' rows (fully reduced)
+            for v, (prow, prhs) in list(pivots.items()):
+                c = prow.get(x, 0)
+                if c:
+                    nrow = dict(prow)
+                    del nrow[x]
+                    for w, d in row.items():
+                        if w != x:
+                            nrow[w] = nrow.get(w, 0) - c * d
+                    pivots[v] = ({w: d for w, d in nrow.items() if d}, prhs - c * rhs)
+            pivots[x] = (row, rhs)
+        for v, (row, rhs) in pivots.items():
+            if len(row) == 1:
+                check(rhs.denominator == 1, f"{v} = {rhs}: not an integer")
+                val[v] = int(rhs)
+        return val
+
+    def exact_leaks(self):
+        """The small hidden counts the exact solver determines."""
+        val = self.exact()
+        return sorted(((v, val[v]) for v in self.hidden - set(self.known)
+                       if v in val and 0 < val[v] < self.thr), key=str)
 
     def leaks(self):
         val = self.solve()
@@ -858,6 +917,50 @@ def test_province_stocks():
               f"{hid[name][1]}")
     check(not found, "hidden small counts recovered from the province's households and "
           "citizenships and its members':\n" + "\n".join(found[:40]))
+
+
+
+ALONE = ("036023", "037006")   # two provinces, one municipality of each in the register
+
+
+def test_province_alone():
+    """famiglie, famiglie_tipologia and strasa_cittadinanza of a
+    municipality whose province has no other municipality in the register
+    (ALONE: two provinces, one municipality each): the province is that
+    municipality, so its tables are protected as one territory on their
+    own, not beside members.  A table whose rows and columns both add up
+    (famiglie_tipologia, with famiglie's column as its total row;
+    strasa_cittadinanza), protected with two hidden cells in each line,
+    can still leave a cell determined by the system as a whole: the exact
+    attacker (every identity at once, reduced row echelon form) reads each
+    municipality's three tables and their pool's, linked as the pool = the
+    sum of its two, and must determine no hidden small count."""
+    found, hidden, asked, d = [], 0, "2026-02-01", "2026-01-31"
+    for seed in (3, 11, 29, 41):
+        pop = {"persons": 900, "comuni": ",".join(ALONE), "seed": seed, "days": DAYS}
+        with Server(population=pop) as srv:
+            a = srv.admin()
+
+            def get(url):
+                return expect(a.get(url), 200, None, url).json
+
+            for thr in (3, 5):
+                atk = Attack(thr)
+                pool = ",".join(ALONE)
+                terr = {c: Territory(atk, c) for c in (pool,) + ALONE}
+                for c, t in terr.items():
+                    def table(name, date, c=c):
+                        return get(f"/api/v1/stats/tables?table={name}&comuni={c}"
+                                   f"&threshold={thr}&date={date}")
+                    read_stocks(table, asked, d, t)
+                link(atk, terr[pool], tuple(terr[c] for c in ALONE))
+                hidden += len(atk.hidden)
+                found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in atk.exact_leaks()]
+    print(f"municipalities alone in their province: {hidden} hidden cells, {len(found)} small "
+          "counts the exact attacker determines")
+    check(hidden > 0, "the tables hide something")
+    check(not found, "hidden small counts determined by a lone municipality's households and "
+          "citizenships:\n" + "\n".join(found[:40]))
 
 
 if __name__ == "__main__":

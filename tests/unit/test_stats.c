@@ -1150,11 +1150,12 @@ static void test_province_households_linked(void **state)
 		      "recovered: per-answer %d, union %d (%d of them from a member's tables on their "
 		      "own), linked %d\n", prov[0], prov[1], found[0], found[1], found[3], found[2]);
 	assert_true(found[0] > 0);
-	/* the union rule is not 0 here: most of what it leaves is what each
-	 * member's famiglie_tipologia gives on its own (a table whose rows and
-	 * columns both add up, protected alone: two hidden cells in each line
-	 * still leave some determined by the whole; the linked rule's cubes
-	 * cover every small hidden cell) -- printed, docs/api.md */
+	/* a table protected alone (a province with one municipality in the
+	 * register) determines nothing on its own: its rows and columns both
+	 * add up, and two hidden cells in each line still left some
+	 * determined by the whole (7 here before lone_squares gave every
+	 * small hidden cell a rectangle of hidden cells) */
+	assert_int_equal(found[3], 0);
 	assert_true(prov[1] < prov[0]);
 	assert_int_equal(found[2], 0);
 }
