@@ -1834,6 +1834,49 @@ static vis_err stock_fix(struct grid *g, const struct linked_stock *l, int k, en
 	return VIS_OK;
 }
 
+/* The states of l's province (strasa_cittadinanza's linked protection)
+ * whose row part k's protection hides a cell of and which a has no
+ * citizen of, appended to a's states with none: strasa_cittadinanza_eta
+ * lists them as strasa_cittadinanza does.  The new count of states. */
+static int cite_more_states(const struct linked_stock *l, int k, struct on_date *a)
+{
+	size_t cells = (size_t)l->rows * (size_t)l->cols;
+	int nst = a->nst;
+	for (int j = 0; k >= 0 && j < l->rows - 1 && nst < MAX_STATES; j++) {
+		const bool *h = &l->hidden[(size_t)k * cells + (size_t)j * 3];
+		bool listed = false;
+		for (int i = 0; i < nst && !listed; i++)
+			listed = !strcmp(a->st[i].code, l->state[j]);
+		if (listed || !(h[0] || h[1] || h[2]))
+			continue;
+		memset(&a->st[nst], 0, sizeof a->st[nst]);
+		memcpy(a->st[nst].code, l->state[j], sizeof a->st[nst].code);
+		nst++;
+	}
+	return nst;
+}
+
+/* strasa_cittadinanza_eta's state total rows (each state's 999: its
+ * citizens by sex) of part k of l's province (-2: none, nothing fixed)
+ * fixed as strasa_cittadinanza hides them (stock_fix's rows by state). */
+static vis_err cite_fix_states(struct grid *g, const struct on_date *a,
+			       const struct linked_stock *l, int k, struct vis_error *e)
+{
+	const bool *h = k == -1 ? l->province_hidden
+				: k >= 0 ? &l->hidden[(size_t)k * (size_t)(l->rows * l->cols)] : NULL;
+	for (int i = 0; h && i < a->nst; i++) {
+		char(*at_state)[4] = bsearch(a->st[i].code, l->state, (size_t)(l->rows - 1),
+					     sizeof *l->state, cmp_code8);
+		if (!at_state)
+			return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
+		int lr = (int)(at_state - l->state);
+		for (int x = 0; x < 3; x++)
+			if (!grid_fix(g, i * (AGES + 1) + AGES, x, h[lr * 3 + x]))
+				return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	}
+	return VIS_OK;
+}
+
 static void linked_cache_release(struct linked_cache *c)
 {
 	stats_linked_ages_release(&c->l);
@@ -2620,11 +2663,20 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 								 "Età", "Maschi", "Femmine", "Totale"};
 				colnames = ce;
 				title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
-				if (!fill_citizenship_ages(&g, a, rd, code, name))
+				/* each state's total row is its row of
+				 * strasa_cittadinanza, the same counts: listed and
+				 * hidden as that table lists and hides them */
+				rc = stock_get(s, lc, STATS_STRASA_CITT, q->comuni, on, threshold, &ls,
+					       &part, e);
+				if (!rc)
+					a->nst = cite_more_states(ls, part, a);
+				if (!rc && !fill_citizenship_ages(&g, a, rd, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
 				if (!rc)
 					rc = ages_fix_linked(s, cache, &g, g.rows - (AGES + 1), q->comuni, on,
 							     true, threshold, e);
+				if (!rc)
+					rc = cite_fix_states(&g, a, ls, part, e);
 			} else if (!rc && q->table == STATS_STRASA_CITT) {
 				static const char *const cc[] = {"Codice territorio", "Territorio",
 								 "Codice cittadinanza", "Paese di cittadinanza",

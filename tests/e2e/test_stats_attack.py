@@ -422,6 +422,36 @@ def read_stocks(table, asked, d, atk):
     return {"strasa_cittadinanza": cit, "famiglie": fam, "famiglie_tipologia": tipo}
 
 
+def read_cite(rows, d, atk):
+    """strasa_cittadinanza_eta's rows (CSV, without the header) of the
+    population of the end of `d` into atk: the block of all states is
+    strasa's cells, a state's 999 row its row of strasa_cittadinanza (the
+    same counts: its citizens by sex); every row, every block's column and
+    every age over the states an identity."""
+    cells = {}
+    for r in rows:
+        r = r[:5] + [int(x) if x != "" else None for x in r[5:8]]
+        st, a = r[2], r[4]
+        if st == "999":
+            row = [("for", d, s) if a == "999" else ("fage", d, int(a), s) for s in SEXES]
+        elif a == "999":
+            row = [("cit", d, st, s) for s in SEXES]
+        else:
+            row = [("cite", d, st, a, s) for s in SEXES]
+        for v, x in zip(row, r[5:8]):
+            atk.cell(v, x, f"strasa_cittadinanza_eta {d}")
+        atk.total(row[:2], row[2])
+        for s, v in zip(SEXES, row):
+            cells[st, a, s] = v
+    states = {st for st, _, _ in cells}
+    ages = {a for _, a, _ in cells}
+    for s in SEXES:
+        for st in states:
+            atk.total([cells[st, a, s] for a in ages if a != "999"], cells[st, "999", s])
+        for a in ages:
+            atk.total([cells[st, a, s] for st in states if st != "999"], cells["999", a, s])
+
+
 def read_all(get, get_text, get_summary, comune, thr, atk):
     """Every table and series of comune with threshold thr into atk."""
     def table(name, **params):
@@ -475,26 +505,7 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
         # over the states.
         # (as CSV: the largest table, read without the JSON schema's check,
         # which would take most of the test's time)
-        cells = {}
-        for r in table_csv("strasa_cittadinanza_eta", date=asked)[1:]:
-            r = r[:5] + [int(x) if x != "" else None for x in r[5:8]]
-            st, a = r[2], r[4]
-            if st == "999":
-                row = [forr(s) if a == "999" else ("fage", d, int(a), s) for s in SEXES]
-            else:
-                row = [("cite", d, st, a, s) for s in SEXES]
-            for v, x in zip(row, r[5:8]):
-                atk.cell(v, x, f"strasa_cittadinanza_eta {d}")
-            atk.total(row[:2], row[2])
-            for s, v in zip(SEXES, row):
-                cells[st, a, s] = v
-        states = {st for st, _, _ in cells}
-        ages = {a for _, a, _ in cells}
-        for s in SEXES:
-            for st in states:
-                atk.total([cells[st, a, s] for a in ages if a != "999"], cells[st, "999", s])
-            for a in ages:
-                atk.total([cells[st, a, s] for st in states if st != "999"], cells["999", a, s])
+        read_cite(table_csv("strasa_cittadinanza_eta", date=asked)[1:], d, atk)
         read_stocks(table, asked, d, atk)
         for g, years in (("Y", range(0, 15)), ("W", range(15, 65)), ("O", range(65, 101))):
             atk.total([("age", d, a, "T") for a in years], ("grp", d, g))
@@ -918,6 +929,54 @@ def test_province_stocks():
     check(not found, "hidden small counts recovered from the province's households and "
           "citizenships and its members':\n" + "\n".join(found[:40]))
 
+
+
+def test_citizenship_both():
+    """strasa_cittadinanza's state rows and strasa_cittadinanza_eta's
+    state totals (each state's 999 row) are the same counts, the citizens
+    of a state by sex, protected by two computations: the exact attacker
+    takes both tables of each municipality of the whole province 036 and
+    of the province (comuni= both), each state's row of one the same
+    unknowns as its total row in the other, the province the sum of its
+    members (a state a member does not list: none of its citizens there),
+    and must determine no hidden small count, nor find one published by
+    one table and hidden by the other."""
+    found, hidden, cells = [], 0, 0
+    members = PROVINCE
+    pool = ",".join(members)
+    asked, d = "2026-02-01", "2026-01-31"
+    for seed, thr, get in province_runs(600):
+        atk = Attack(thr)
+        terr = {c: Territory(atk, c) for c in (pool,) + members}
+        for c, t in terr.items():
+            url = f"/api/v1/stats/tables?comuni={c}&threshold={thr}&date={asked}&table="
+            cit = get(url + "strasa_cittadinanza")
+            col = {s: [] for s in SEXES}
+            for r in cit["righe"]:
+                row = [("for", d, s) if r[2] == "999" else ("cit", d, r[2], s) for s in SEXES]
+                for v, x in zip(row, r[4:7]):
+                    t.cell(v, x, f"strasa_cittadinanza {d}")
+                t.total(row[:2], row[2])
+                cells += 3
+                if r[2] != "999":
+                    for s, v in zip(SEXES, row):
+                        col[s].append(v)
+            for s in SEXES:
+                t.total(col[s], ("for", d, s))
+            rows = [r[:5] + ["" if x is None else str(x) for x in r[5:8]]
+                    for r in get(url + "strasa_cittadinanza_eta")["righe"]]
+            read_cite(rows, d, t)
+        link(atk, terr[pool], tuple(terr[c] for c in members))
+        hidden += len(atk.hidden)
+        leaks, _ = atk.leaks()
+        both = {v for v, _ in leaks if v in atk.known}
+        found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks if var in both]
+        found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in atk.exact_leaks()]
+    print(f"strasa_cittadinanza and strasa_cittadinanza_eta together: {hidden} hidden unknowns, "
+          f"{len(found)} small counts recovered")
+    check(hidden > 0, "the tables hide something")
+    check(not found, "hidden small counts recovered from the two citizenship tables together:\n"
+          + "\n".join(found[:40]))
 
 
 ALONE = ("036023", "037006")   # two provinces, one municipality of each in the register
