@@ -22,7 +22,11 @@
 # municipalities of one province) measures only what the protection
 # linked with the province costs: posas and the 24-month bilancio of one
 # member (the first of COMUNI, which reads its whole province) and of the
-# province (the pool of all), and the province's 24-month series.  Times are wall clock (best – worst) and CPU
+# province (the pool of all), their strasa_cittadinanza,
+# famiglie_tipologia and strasa_cittadinanza_eta, the province's 24-month
+# series, and the cells strasa_cittadinanza_eta hides (the province's,
+# its members') and how many of its state totals are hidden unlike
+# strasa_cittadinanza's same rows.  Times are wall clock (best – worst) and CPU
 # (user + system, of the best run), which depends less on the load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -73,6 +77,10 @@ if [ -n "${PROVINCE:-}" ]; then
   member=${comuni%%,*}
   for who in "member $member:--comune $member" "province:"; do
     IFS=: read -r what args <<< "$who"
+    for t in strasa_cittadinanza famiglie_tipologia strasa_cittadinanza_eta; do
+      # shellcheck disable=SC2086  # args: none or two words
+      both "$what: table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027 $args
+    done
     # shellcheck disable=SC2086  # args: none or two words
     both "$what: table posas (1 January 2027)" stats --db "$work/v.db" --table posas --year 2027 $args
     # shellcheck disable=SC2086
@@ -81,6 +89,36 @@ if [ -n "${PROVINCE:-}" ]; then
   done
   both "province: series births, 24 months" stats --db "$work/v.db" --series births \
     --from 2026-02 --to 2028-01
+  # the cells strasa_cittadinanza_eta hides, of the province (the pool of
+  # all) and of its members each asked alone; its state total rows beside
+  # strasa_cittadinanza's rows of the same states (hidden alike or not)
+  for bin in "$V" ${BASELINE:+"$BASELINE"}; do
+    for c in "$comuni" ${comuni//,/ }; do
+      "$bin" stats --db "$work/v.db" --table strasa_cittadinanza_eta --year 2027 --comune "$c" \
+        > "$work/cite-$c.json"
+      "$bin" stats --db "$work/v.db" --table strasa_cittadinanza --year 2027 --comune "$c" \
+        > "$work/cit-$c.json"
+    done
+    python3 - "$work" "$comuni" "$bin" <<'PY'
+import json, sys
+work, comuni, name = sys.argv[1], sys.argv[2], sys.argv[3]
+def load(kind, c): return json.load(open(f"{work}/{kind}-{c}.json"))["righe"]
+out = {}
+for who, codes in (("province", [comuni]), ("members", comuni.split(","))):
+    cells = hidden = totals = differ = 0
+    for c in codes:
+        cit = {r[2]: [x is None for x in r[4:7]] for r in load("cit", c)}
+        for r in load("cite", c):
+            h = [x is None for x in r[5:8]]
+            cells += 3
+            hidden += sum(h)
+            if r[4] == "999" and r[2] != "999":
+                totals += 3
+                differ += sum(a != b for a, b in zip(h, cit.get(r[2], [False] * 3)))
+    out[who] = f"{hidden} of {cells} cells hidden, state totals unlike strasa_cittadinanza {differ} of {totals}"
+print(f"{name} strasa_cittadinanza_eta: the province {out['province']}; its members {out['members']}")
+PY
+  done
   exit 0
 fi
 # (the old summary is retired: `visura stats` needs --table or --series)

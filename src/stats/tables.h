@@ -27,7 +27,10 @@
  * the households by size and by type and the foreign residents by
  * citizenship by the same rule, jointly with the province
  * (stats_households_protect_linked, stats_citizenship_protect_linked:
- * the tables alone, in pools cut as POSAS, the bulletin).
+ * the tables alone, in pools cut as POSAS, the bulletin); a table
+ * protected alone (a province with one municipality) with a rectangle of
+ * hidden cells around each small hidden one; STRASA by citizenship and
+ * age's state totals hidden as STRASA by citizenship hides those rows.
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),

@@ -43,7 +43,12 @@ territory, each municipality's POSAS, STRASA, households, citizenships
 and balance jointly with it (docs/api.md, "Pools"), and the province's
 POSAS and monthly balance must hide fewer cells than the union of the
 members' (the rule before); test_province_stocks does the same for the
-households and citizenships of larger municipalities."""
+households and citizenships of larger municipalities.  With an exact
+solver (Attack.exact: every relation at once, reduced row echelon form):
+test_citizenship_both reads strasa_cittadinanza and
+strasa_cittadinanza_eta together (a state's row of one is its total row
+in the other), test_province_alone the tables of municipalities each
+alone in its province (protected on their own)."""
 import csv
 import datetime
 import io
