@@ -94,17 +94,18 @@ if [ -n "${PROVINCE:-}" ]; then
   # strasa_cittadinanza's rows of the same states (hidden alike or not)
   for bin in "$V" ${BASELINE:+"$BASELINE"}; do
     for c in "$comuni" ${comuni//,/ }; do
+      f=$c; [[ $c != *,* ]] || f=province
       "$bin" stats --db "$work/v.db" --table strasa_cittadinanza_eta --year 2027 --comune "$c" \
-        > "$work/cite-$c.json"
+        > "$work/cite-$f.json"
       "$bin" stats --db "$work/v.db" --table strasa_cittadinanza --year 2027 --comune "$c" \
-        > "$work/cit-$c.json"
+        > "$work/cit-$f.json"
     done
     python3 - "$work" "$comuni" "$bin" <<'PY'
 import json, sys
 work, comuni, name = sys.argv[1], sys.argv[2], sys.argv[3]
 def load(kind, c): return json.load(open(f"{work}/{kind}-{c}.json"))["righe"]
 out = {}
-for who, codes in (("province", [comuni]), ("members", comuni.split(","))):
+for who, codes in (("province", ["province"]), ("members", comuni.split(","))):
     cells = hidden = totals = differ = 0
     for c in codes:
         cit = {r[2]: [x is None for x in r[4:7]] for r in load("cit", c)}
