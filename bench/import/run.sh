@@ -28,9 +28,9 @@ measure() { # label, command...
   local label=$1; shift
   /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" > "$work/out" 2>&1 || { cat "$work/out"; exit 1; }
   read -r secs kb usr sys < "$work/time"
-  # persons of the step: the sum over the files imported ("N persons,")
+  # persons of the step: the sum over the files imported ("N persone,")
   local persons rate=""
-  persons=$( (grep -o '[0-9]* persons,' "$work/out" || true) | awk '{n += $1} END {print n + 0}')
+  persons=$( (grep -o '[0-9]* persone,' "$work/out" || true) | awk '{n += $1} END {print n + 0}')
   if [ "$persons" -gt 0 ]; then
     rate=$(printf '  %8.0f persons/s' "$(echo "$persons / $secs" | bc -l)")
   fi

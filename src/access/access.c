@@ -114,7 +114,7 @@ static void observe(struct access_call *c, const char *outcome)
 	if (!c->env.alerts || !alert_observe(c->env.alerts, c->env.s, c->env.now, &o))
 		return;
 	struct vis_error e = {0};
-	auth_account_disable(c->env.s, &c->account, "suspended by alert", c->env.now, &e);
+	auth_account_disable(c->env.s, &c->account, AUTH_REASON_SUSPENDED_BY_ALERT, c->env.now, &e);
 	auth_event(c->env.s, c->env.now, "account_suspended", &c->account, NULL, c->rec.ip,
 		   "sospesa per una segnalazione");
 	if (c->body || c->streamed) {
@@ -781,7 +781,7 @@ static void anpr_shape(struct access_call *c)
 	c->body = json_pack("{s:{s:[o]}}", "listaSoggetti", "datiSoggetto", soggetto);
 	if (!c->body) {
 		struct vis_error e = {0};
-		vis_error_set(&e, VIS_ERR_NOMEM, "out of memory");
+		vis_error_set(&e, VIS_ERR_NOMEM, "memoria esaurita");
 		fail(c, &e);
 	}
 }
@@ -901,7 +901,7 @@ static const char *answer_build(void *ctx, size_t *len)
 		return NULL;
 	}
 	if (!c->bytes) {
-		vis_error_set(&c->err, VIS_ERR_NOMEM, "out of memory");
+		vis_error_set(&c->err, VIS_ERR_NOMEM, "memoria esaurita");
 		return NULL;
 	}
 	*len = strlen(c->bytes);
@@ -924,7 +924,7 @@ static void recorded(void *ctx, vis_err rc, const char *receipt, const struct vi
 		/* a refusal without data: no receipt */
 	} else if (!c->bytes || !receipt) {
 		if (!c->err.code)
-			vis_error_set(&c->err, VIS_ERR_INTERNAL, "the answer has no receipt");
+			vis_error_set(&c->err, VIS_ERR_INTERNAL, "la risposta non ha una ricevuta");
 		a = (struct access_answer){.status = 500, .err = &c->err};
 	} else if (!STR_COPY(c->receipt, receipt)) {
 		vis_error_set(&c->err, VIS_ERR_LIMIT, "la ricevuta supera i %d byte ammessi",
@@ -934,7 +934,7 @@ static void recorded(void *ctx, vis_err rc, const char *receipt, const struct vi
 			c->env.verify_url, &c->sealed_len))) {
 		/* The receipt signs the page with an empty seal; the page
 		 * that leaves carries it (access.h). */
-		vis_error_set(&c->err, VIS_ERR_NOMEM, "the printed visura cannot be sealed");
+		vis_error_set(&c->err, VIS_ERR_NOMEM, "impossibile apporre il sigillo alla visura stampata");
 		a = (struct access_answer){.status = 500, .err = &c->err};
 	} else if (c->anpr) {
 		a = (struct access_answer){
@@ -957,7 +957,7 @@ void access_finish(struct access_call *c, access_done_fn done, void *arg)
 	c->done_arg = arg;
 	if (c->stage != STAGE_RECORD) {
 		if (c->stage == STAGE_OPEN)
-			vis_error_set(&c->err, VIS_ERR_STORE, "the corridor decided nothing");
+			vis_error_set(&c->err, VIS_ERR_STORE, "il percorso di accesso non ha deciso nulla");
 		struct access_answer a = {.status = 500, .err = &c->err};
 		done(arg, &a);
 		return;

@@ -97,9 +97,9 @@ json_t *api_credentials_answer(struct http_request *r, const struct store_accoun
 {
 	bool relay = r->app->cfg.smtp_url[0] != '\0';
 	json_t *j = json_pack("{s:o,s:s}", "account", api_account_json(a), "credentials",
-			      !person ? "none: use API tokens"
-			      : relay ? "sent to the outbox"
-				      : "shown once: hand it over in person");
+			      !person ? "nessuna: usare i token API"
+			      : relay ? "inviate per posta elettronica (coda di invio)"
+				      : "mostrate una sola volta: consegnarle di persona");
 	if (person && !relay)
 		json_object_set_new(j, "temporary_password", json_string(password));
 	return j;
@@ -222,7 +222,7 @@ void api_account_disable(struct http_request *r)
 	}
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	vis_err rc = auth_account_disable(s, &a, reason[0] ? reason : "disabled by admin", now, &e);
+	vis_err rc = auth_account_disable(s, &a, reason[0] ? reason : AUTH_REASON_BY_ADMIN, now, &e);
 	account_changed(r, s, rc, &e, now, "account_disabled", &a);
 }
 
@@ -350,7 +350,7 @@ void api_token_create(struct http_request *r)
 	}
 	auth_event(s, now, "token_created", &a, NULL, r->ip, r->auth->account.username);
 	http_reply_json(r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "token", token,
-					  "note", "the token is shown only once"));
+					  "note", "il token è mostrato una sola volta"));
 	sodium_memzero(token, sizeof token);
 }
 

@@ -157,7 +157,7 @@ void api_bollettino_get(struct http_request *r)
 		if (!pdf || sodium_base642bin(pdf, cap + 1, pdf64, cap, NULL, &len, NULL,
 					      sodium_base64_VARIANT_ORIGINAL)) {
 			struct vis_error bad = {0};
-			vis_error_set(&bad, VIS_ERR_STORE, "archived bulletin %s %d: PDF not base64",
+			vis_error_set(&bad, VIS_ERR_STORE, "bollettino archiviato %s %d: il PDF non è in base64",
 				      comune, mese);
 			http_reply_internal(r, &bad);
 		} else {

@@ -202,7 +202,7 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 		return false;
 	}
 	if (!found || strcmp(au->account.role, "api")) {
-		vis_error_set(&e, VIS_ERR_INTERNAL, "PDND purpose %s maps to no API account",
+		vis_error_set(&e, VIS_ERR_INTERNAL, "alla finalità PDND %s non corrisponde alcuna utenza API",
 			      m.pdnd_purpose);
 		api_fail(r, &e);
 		return false;

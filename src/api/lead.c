@@ -36,7 +36,7 @@ void api_own_operator_disable(struct http_request *r)
 	}
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	if (auth_account_disable(s, &a, "disabled by lead", now, &e)) {
+	if (auth_account_disable(s, &a, AUTH_REASON_BY_LEAD, now, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -162,7 +162,7 @@ void api_own_renewal(struct http_request *r)
 			what[i] = "renewal";
 			rn.renewed++;
 		} else if (strcmp(a->role, "lead")) {
-			if (auth_account_disable(s, a, "not confirmed at renewal", now, &e))
+			if (auth_account_disable(s, a, AUTH_REASON_NOT_RENEWED, now, &e))
 				goto fail;
 			what[i] = "account_disabled";
 			rn.disabled++;

@@ -80,7 +80,7 @@ bool api_starting(struct http_request *r)
 	if (atomic_load(&r->app->serving))
 		return false;
 	http_reply_json(r, 503, json_pack("{s:s,s:s}", "status", "starting", "problem",
-					  "not every listener is up yet"));
+					  "il server non è ancora in ascolto su tutti gli indirizzi"));
 	return true;
 }
 
@@ -104,19 +104,19 @@ void api_readyz(struct http_request *r)
 	char hash[65];
 	struct last_cp cp = {0, 0};
 	if (!s)
-		problem = "database unreachable";
+		problem = "database non raggiungibile";
 	else if (store_access_last(s, &last_id, hash, &e) ||
 		 store_checkpoint_each(s, last_checkpoint, &cp, &e))
-		problem = "database unreadable";
+		problem = "database non leggibile";
 	else if (!readiness_probe(s, &e))
 		/* A write committed, as the access trail's are, and larger
 		 * than a look-up's: a full disk, a read-only database or a
 		 * standby fail here. */
-		problem = "database not writable (the access trail could not be written)";
+		problem = "database non scrivibile (non è stato possibile scrivere nel registro degli accessi)";
 	/* Records newer than the last checkpoint must not wait long for one. */
 	int64_t now = (int64_t)time(NULL);
 	if (!problem && last_id > cp.last_id && cp.at && now - cp.at > 5 * AUDIT_CHECKPOINT_SECONDS)
-		problem = "no recent signed checkpoint of the access trail";
+		problem = "manca un checkpoint firmato recente del registro degli accessi";
 	/* Heads unpublished past the grace: personal data is refused. */
 	bool late;
 	const char *unpublished = publish_problem(r->app->publisher, &late);
@@ -143,8 +143,8 @@ void api_readyz(struct http_request *r)
 		jwks_stats(sets[i], &js);
 		if (js.keys == 0)
 			json_array_append_new(degraded, json_sprintf(
-				"no public keys held from %s yet (%lld fetches failed): what they "
-				"sign is refused until a fetch succeeds", js.source,
+				"nessuna chiave pubblica ancora ottenuta da %s (tentativi non "
+				"riusciti: %lld): ciò che firmano è respinto finché un tentativo non riesce", js.source,
 				(long long)js.failures));
 	}
 	if (json_array_size(degraded))
@@ -154,7 +154,7 @@ void api_readyz(struct http_request *r)
 	/* A server whose clock any client may move says so on every answer. */
 	if (r->app->cfg.test_clock)
 		json_object_set_new(doc, "warning",
-				    json_string("TEST CLOCK ON: any client may move this server's clock"));
+				    json_string("TEST CLOCK ON: qualsiasi client può spostare l'orologio di questo server"));
 	http_reply_json(r, problem ? 503 : 200, doc);
 }
 

@@ -131,7 +131,7 @@ static void access_bundle(struct http_request *r, struct store *s,
 	}
 	vis_err rc = audit_bundle_write(s, &q, out, &n, &e);
 	if (fclose(out) && !rc)
-		rc = vis_error_set(&e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(&e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (rc == VIS_ERR_NOTFOUND)
 		http_reply_error(r, 409, "conflict", "il registro degli accessi non ha ancora una "
 				 "testa firmata");
@@ -607,7 +607,9 @@ void api_alert_review(struct http_request *r)
 	if (json_is_true(re)) {
 		struct store_account acc;
 		if (store_account_get(s, a.account_id, &acc, &found, &e) == VIS_OK &&
-		    found && !strcmp(acc.disabled_reason, "suspended by alert")) {
+		    found && (!strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT) ||
+			      /* rows written before the reason was Italian (auth.h) */
+			      !strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT_LEGACY))) {
 			snprintf(acc.state, sizeof acc.state, "active");
 			acc.disabled_reason[0] = '\0';
 			acc.disabled_at = 0;

@@ -387,7 +387,7 @@ void api_spid_jwks(struct http_request *r)
 	json_t *j = oidc_rp_jwks(r->app->oidc);
 	if (!j) {
 		struct vis_error e = {0};
-		vis_error_set(&e, VIS_ERR_INTERNAL, "cannot read the relying party's key");
+		vis_error_set(&e, VIS_ERR_INTERNAL, "impossibile leggere la chiave di visura come relying party");
 		api_fail(r, &e);
 		return;
 	}

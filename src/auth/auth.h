@@ -86,6 +86,22 @@ vis_err auth_password_change(struct store *s, struct store_account *a,
 			     const char *new_password, int64_t now,
 			     struct vis_error *e);
 
+/* Why an account was disabled, as stored in account.disabled_reason and
+ * shown to the admins (at most 63 bytes).  "expired" and "unused" are codes
+ * the server itself reads (renewal, the unused-account sweep) and stay as
+ * they are; these are sentences. */
+#define AUTH_REASON_BY_ADMIN "disattivata dall'amministratore"
+#define AUTH_REASON_BY_ADMIN_CLI "disattivata dall'amministratore (riga di comando)"
+#define AUTH_REASON_BY_LEAD "disattivata dal referente dell'ente"
+#define AUTH_REASON_NOT_RENEWED "non confermata al rinnovo annuale"
+#define AUTH_REASON_AGREEMENT_REVOKED "convenzione revocata in sede di revisione"
+/* Suspended by the alert tracker: dismissing the alert enables the account
+ * again (src/api/reports.c), so this one is also compared; databases written
+ * before it was Italian hold AUTH_REASON_SUSPENDED_BY_ALERT_LEGACY for the
+ * same suspension, and that must still re-enable. */
+#define AUTH_REASON_SUSPENDED_BY_ALERT "sospesa da una segnalazione"
+#define AUTH_REASON_SUSPENDED_BY_ALERT_LEGACY "suspended by alert"
+
 /* Disables an account, ends its sessions and tokens at once. */
 vis_err auth_account_disable(struct store *s, struct store_account *a,
 			     const char *reason, int64_t now, struct vis_error *e);

@@ -72,17 +72,17 @@ const char *cf_status_text(cf_status s)
 {
 	switch (s) {
 	case CF_OK:
-		return "valid";
+		return "valido";
 	case CF_BAD_LENGTH:
-		return "not 16 characters long";
+		return "non è lungo 16 caratteri";
 	case CF_BAD_FORMAT:
-		return "character of the wrong kind at some position";
+		return "carattere di tipo errato in qualche posizione";
 	case CF_BAD_DATE:
-		return "impossible birth month or day";
+		return "mese o giorno di nascita impossibile";
 	case CF_BAD_CHECK:
-		return "check character does not match";
+		return "il carattere di controllo non corrisponde";
 	}
-	return "unknown status";
+	return "stato sconosciuto";
 }
 
 char cf_check_char(const char *first15)

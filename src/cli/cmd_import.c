@@ -46,13 +46,13 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 			: snprintf(report, sizeof report, "%s.rejects", path);
 	if ((rejects && !CLI_COPY(report, rejects, "--rejects")) ||
 	    (size_t)n >= sizeof report) {
-		fprintf(stderr, "visura: import: path of the rejects report too long\n");
+		fprintf(stderr, "visura: import: percorso del rapporto degli scarti troppo lungo\n");
 		return EXIT_USAGE;
 	}
 	unlink(report);
 	FILE *in = fopen(path, "rb");
 	if (!in) {
-		fprintf(stderr, "visura: import: cannot open '%s'\n", path);
+		fprintf(stderr, "visura: import: impossibile aprire '%s'\n", path);
 		return EXIT_RUNTIME;
 	}
 	struct stat st;
@@ -70,8 +70,8 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 	double secs = now_seconds() - t0;
 	fclose(in);
 	if (rc == VIS_ERR_INVALID) {
-		fprintf(stderr, "visura: import: %s refused, database unchanged: %lld problem(s), "
-			"see %s\n", path, (long long)res.problems, report);
+		fprintf(stderr, "visura: import: %s respinto, database invariato (problemi: %lld), "
+			"vedere %s\n", path, (long long)res.problems, report);
 		return EXIT_INVALID;
 	}
 	if (rc != VIS_OK) {
@@ -79,14 +79,14 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 		return EXIT_RUNTIME;
 	}
 	if (res.already_loaded) {
-		printf("%s: comune %s sequence %lld already loaded, nothing changed\n", path,
+		printf("%s: comune %s sequenza %lld già caricata, nessuna modifica\n", path,
 		       res.hdr.comune, (long long)res.hdr.seq);
 		return EXIT_OK;
 	}
 	const struct store_import_counts *c = &res.counts;
-	printf("%s: comune %s sequence %lld %s: %lld persons, %lld households, %lld events; "
-	       "inserted %lld, updated %lld, unchanged %lld, closed %lld, rejected 0 "
-	       "(%.2f s, %.0f persons/s)\n",
+	printf("%s: comune %s sequenza %lld %s: %lld persone, %lld famiglie, %lld eventi; "
+	       "inseriti %lld, aggiornati %lld, invariati %lld, chiusi %lld, respinti 0 "
+	       "(%.2f s, %.0f persone/s)\n",
 	       path, res.hdr.comune, (long long)res.hdr.seq, res.hdr.full ? "FULL" : "DELTA",
 	       (long long)c->persons, (long long)c->families, (long long)c->events,
 	       (long long)c->inserted, (long long)c->updated, (long long)c->unchanged,

@@ -211,7 +211,7 @@ static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
 	if ((rc = load_user(c, target ? target : c->username, &a)))
 		return rc;
 	if (!strcmp(sub, "disable")) {
-		if (auth_account_disable(c->s, &a, c->reason ? c->reason : "disabled by admin (cli)",
+		if (auth_account_disable(c->s, &a, c->reason ? c->reason : AUTH_REASON_BY_ADMIN_CLI,
 					 now, &e))
 			goto fail;
 		auth_event(c->s, now, "account_disabled", &a, NULL, "cli", "visura user disable");

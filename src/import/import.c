@@ -83,12 +83,12 @@ static vis_err file_sha256(FILE *in, char out[65], struct vis_error *e)
 	unsigned char buf[1 << 16], digest[crypto_hash_sha256_BYTES];
 	size_t n;
 	if (fseek(in, 0, SEEK_SET) != 0)
-		return vis_error_set(e, VIS_ERR_IO, "the import file cannot be re-read (not seekable)");
+		return vis_error_set(e, VIS_ERR_IO, "il file di importazione non può essere riletto (non è posizionabile)");
 	crypto_hash_sha256_init(&st);
 	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
 		crypto_hash_sha256_update(&st, buf, n);
 	if (ferror(in))
-		return vis_error_set(e, VIS_ERR_IO, "read error");
+		return vis_error_set(e, VIS_ERR_IO, "errore di lettura");
 	crypto_hash_sha256_final(&st, digest);
 	hex(digest, sizeof digest, out);
 	return VIS_OK;
@@ -285,7 +285,7 @@ static int rd_unique(struct reader *d, struct strset *set, const char *s, const 
 {
 	int added = strset_add(set, s, strlen(s));
 	if (added < 0)
-		rd_error(d, VIS_ERR_NOMEM, "out of memory");
+		rd_error(d, VIS_ERR_NOMEM, "memoria esaurita");
 	else if (added == 0)
 		rd_problem(d, d->lineno, type, field, reason);
 	return added;
@@ -299,7 +299,7 @@ static bool rd_record(struct reader *d, struct record *rec)
 	switch (rec->type) {
 	case REC_FAM:
 		added = rd_unique(d, &d->ids[0], rec->u.fam.id, "FAM", "family id",
-				  "duplicate family id in the file");
+				  "identificativo di famiglia duplicato nel file");
 		if (added <= 0)
 			return added == 0;
 		d->families++;
@@ -307,10 +307,10 @@ static bool rd_record(struct reader *d, struct record *rec)
 	case REC_PER: {
 		const struct store_person *p = &rec->u.per;
 		added = rd_unique(d, &d->ids[1], p->id, "PER", "person id",
-				  "duplicate person id in the file");
+				  "identificativo di persona duplicato nel file");
 		if (added > 0)
 			added = rd_unique(d, &d->cfs, p->cf, "PER", "codice fiscale",
-					  "duplicate codice fiscale in the file");
+					  "codice fiscale duplicato nel file");
 		if (added <= 0)
 			return added == 0;
 		d->persons++;
@@ -320,7 +320,7 @@ static bool rd_record(struct reader *d, struct record *rec)
 	}
 	case REC_EVT:
 		added = rd_unique(d, &d->ids[2], rec->u.evt.id, "EVT", "event id",
-				  "duplicate event id in the file");
+				  "identificativo di evento duplicato nel file");
 		if (added <= 0)
 			return added == 0;
 		d->events++;
@@ -363,14 +363,14 @@ static bool rd_line(struct reader *d)
 	enum line_status ls = line_next(&d->lr, &line, &len);
 	if (ls == LINE_EOF) {
 		if (!d->have_header && d->lineno == 0)
-			rd_problem(d, 0, "", "", "the file is empty");
+			rd_problem(d, 0, "", "", "il file è vuoto");
 		else if (!d->ended)
-			rd_problem(d, d->lineno, "", "", "no END record: the file is truncated");
+			rd_problem(d, d->lineno, "", "", "manca il record END: il file è troncato");
 		return false;
 	}
 	if (ls == LINE_IO) {
 		char msg[64];
-		snprintf(msg, sizeof msg, "read error after line %lld", (long long)d->lineno);
+		snprintf(msg, sizeof msg, "errore di lettura dopo la riga %lld", (long long)d->lineno);
 		rd_error(d, VIS_ERR_IO, msg);
 		return false;
 	}
@@ -379,15 +379,15 @@ static bool rd_line(struct reader *d)
 		progress(d->opt, d->lr.bytes, d->records, false);
 	if (ls == LINE_TOO_LONG) {
 		char msg[64];
-		snprintf(msg, sizeof msg, "line longer than %d bytes", IMPORT_MAX_LINE);
+		snprintf(msg, sizeof msg, "riga più lunga di %d byte", IMPORT_MAX_LINE);
 		return rd_problem(d, d->lineno, "", "", msg) && d->have_header;
 	}
 	if (ls == LINE_NO_LF) {
-		rd_problem(d, d->lineno, "", "", "the last line has no LF: the file is truncated");
+		rd_problem(d, d->lineno, "", "", "l'ultima riga non termina con LF: il file è troncato");
 		return false;
 	}
 	if (d->ended) {
-		rd_problem(d, d->lineno, "", "", "data after the END record");
+		rd_problem(d, d->lineno, "", "", "dati dopo il record END");
 		return false;
 	}
 	struct record rec;
@@ -415,7 +415,7 @@ static bool rd_line(struct reader *d)
 	}
 	if ((int)rec.type < d->phase) {
 		char msg[96];
-		snprintf(msg, sizeof msg, "%s records must come before %s records",
+		snprintf(msg, sizeof msg, "i record %s devono precedere i record %s",
 			 record_type_name(rec.type), record_type_name((enum record_type)d->phase));
 		return rd_problem(d, d->lineno, record_type_name(rec.type), "", msg);
 	}
@@ -425,7 +425,7 @@ static bool rd_line(struct reader *d)
 		if (rec.u.end_count != d->records) {
 			char msg[128];
 			snprintf(msg, sizeof msg,
-				 "END counts %lld records but the file has %lld: truncated or altered",
+				 "il record END conta %lld record ma il file ne ha %lld: file troncato o alterato",
 				 (long long)rec.u.end_count, (long long)d->records);
 			return rd_problem(d, d->lineno, "END", "record count", msg);
 		}
@@ -460,7 +460,7 @@ static void problem(struct run *r, int64_t line, const char *type, const char *f
 		r->rejects = fopen(r->opt->rejects_path, "w");
 		if (!r->rejects)
 			return;
-		fputs("line\trecord\tfield\treason\n", r->rejects);
+		fputs("riga\trecord\tcampo\tmotivo\n", r->rejects);
 	}
 	fprintf(r->rejects, "%lld\t%s\t%s\t%s\n", (long long)line, type, field, reason);
 }
@@ -477,7 +477,7 @@ static bool name_agrees(struct run *r)
 	if (strlen(name) < 7 || strspn(name, "0123456789") != 6 || name[6] != '-')
 		return true;
 	if (memcmp(name, h->comune, 6)) {
-		snprintf(msg, sizeof msg, "the file name names municipality %.6s, the header %s",
+		snprintf(msg, sizeof msg, "il nome del file indica il comune %.6s, l'intestazione il comune %s",
 			 name, h->comune);
 		problem(r, 1, "HDR", "comune", msg);
 		return false;
@@ -490,13 +490,13 @@ static bool name_agrees(struct run *r)
 	const char *kind = p + digits + 1;
 	bool full = !strncmp(kind, "FULL.", 5), delta = !strncmp(kind, "DELTA.", 6);
 	if (seq != h->seq) {
-		snprintf(msg, sizeof msg, "the file name names sequence %lld, the header %lld", seq,
+		snprintf(msg, sizeof msg, "il nome del file indica la sequenza %lld, l'intestazione la sequenza %lld", seq,
 			 (long long)h->seq);
 		problem(r, 1, "HDR", "sequence", msg);
 		return false;
 	}
 	if ((full || delta) && full != h->full) {
-		snprintf(msg, sizeof msg, "the file name says %s, the header %s",
+		snprintf(msg, sizeof msg, "il nome del file indica un file %s, l'intestazione un file %s",
 			 full ? "FULL" : "DELTA", h->full ? "FULL" : "DELTA");
 		problem(r, 1, "HDR", "kind", msg);
 		return false;
@@ -517,7 +517,7 @@ static vis_err check_sequence(struct run *r, FILE *in)
 	if (!found) {
 		if (h->full)
 			return VIS_OK;
-		problem(r, 1, "HDR", "kind", "the first file of a municipality must be FULL");
+		problem(r, 1, "HDR", "kind", "il primo file di un comune deve essere FULL");
 		return VIS_ERR_INVALID;
 	}
 	if (h->seq <= feed.last_seq) {
@@ -534,11 +534,11 @@ static vis_err check_sequence(struct run *r, FILE *in)
 				return VIS_OK;
 			}
 			snprintf(msg, sizeof msg,
-				 "sequence %lld was already loaded with different content",
+				 "la sequenza %lld è già stata caricata con un contenuto diverso",
 				 (long long)h->seq);
 		} else {
 			snprintf(msg, sizeof msg,
-				 "sequence %lld is older than what is loaded (last sequence %lld)",
+				 "la sequenza %lld è precedente a quelle già caricate (ultima sequenza %lld)",
 				 (long long)h->seq, (long long)feed.last_seq);
 		}
 		problem(r, 1, "HDR", "sequence", msg);
@@ -546,14 +546,14 @@ static vis_err check_sequence(struct run *r, FILE *in)
 	}
 	if (!h->full && h->seq != feed.last_seq + 1) {
 		snprintf(msg, sizeof msg,
-			 "sequence gap: expected %lld, got %lld (load the missing files first)",
+			 "sequenza interrotta: attesa la %lld, ricevuta la %lld (caricare prima i file mancanti)",
 			 (long long)feed.last_seq + 1, (long long)h->seq);
 		problem(r, 1, "HDR", "sequence", msg);
 		return VIS_ERR_INVALID;
 	}
 	if (h->extract < feed.last_extract) {
 		problem(r, 1, "HDR", "extract time",
-			"the extract time is older than the last file loaded");
+			"l'ora di estrazione è precedente a quella dell'ultimo file caricato");
 		return VIS_ERR_INVALID;
 	}
 	return VIS_OK;
@@ -627,8 +627,8 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 			return VIS_ERR_STORE;
 		if (!found) {
 			problem(r, line, "PER", "family id",
-				r->res->hdr.full ? "household not in the file"
-						 : "household neither in the file nor in the register");
+				r->res->hdr.full ? "famiglia assente dal file"
+						 : "famiglia assente sia dal file sia dall'anagrafe");
 			return VIS_OK;
 		}
 	}
@@ -639,7 +639,7 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 			return VIS_ERR_STORE;
 		if (found && strcmp(owner, p->id)) {
 			problem(r, line, "PER", "codice fiscale",
-				"codice fiscale held by another person of the municipality");
+				"codice fiscale già attribuito a un'altra persona del comune");
 			return VIS_OK;
 		}
 	}
@@ -651,10 +651,10 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 			return VIS_ERR_STORE;
 		if (found) {
 			const struct ref_comune *c = refdata_comune_by_istat(r->rd, other, 0);
-			char msg[200];
+			char msg[360]; /* the sentence, 6 digits and a name of the reference table */
 			snprintf(msg, sizeof msg,
-				 "codice fiscale registered in municipality %s%s%s%s: it must be "
-				 "cancelled there (emigration) first", other, c ? " (" : "",
+				 "codice fiscale iscritto nel comune %s%s%s%s: occorre prima la "
+				 "cancellazione in quel comune (emigrazione)", other, c ? " (" : "",
 				 c ? c->name : "", c ? ")" : "");
 			problem(r, line, "PER", "codice fiscale", msg);
 			return VIS_OK;
@@ -679,7 +679,7 @@ static vis_err take_event(struct run *r, int64_t line, const struct store_event 
 			return VIS_ERR_STORE;
 		if (!found) {
 			problem(r, line, "EVT", "person id",
-				"person neither in the file nor in the register");
+				"persona assente sia dal file sia dall'anagrafe");
 			return VIS_OK;
 		}
 	}
@@ -775,7 +775,7 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 		      struct vis_error *e)
 {
 	if (sodium_init() < 0)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "libsodium failed to start");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "avvio di libsodium non riuscito");
 	memset(res, 0, sizeof *res);
 	struct run r = {.s = s, .rd = rd, .opt = opt, .res = res, .e = e, .in = in};
 	struct ring q = {.items = malloc(RING_ITEMS * sizeof(struct item))};
@@ -788,7 +788,7 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 	if (!d.lr.buf || !q.items) {
 		free(d.lr.buf);
 		free(q.items);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	crypto_hash_sha256_init(&d.lr.sha);
 	pthread_mutex_init(&q.mu, NULL);
@@ -796,7 +796,7 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 	pthread_cond_init(&q.can_take, NULL);
 	pthread_t reader;
 	if (pthread_create(&reader, NULL, reader_main, &d) != 0) {
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "the import's reader thread cannot start");
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "impossibile avviare il thread di lettura dell'importazione");
 		goto out;
 	}
 	rc = write_all(&r, &q);
@@ -810,7 +810,7 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 		goto out;
 	progress(opt, d.lr.bytes, d.records, true);
 	if (res->problems) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "file refused: %lld problem(s)",
+		rc = vis_error_set(e, VIS_ERR_INVALID, "file respinto (problemi: %lld)",
 				   (long long)res->problems);
 		goto out;
 	}

@@ -66,9 +66,9 @@ static bool text(struct ctx *c, int i, const char *name, size_t min, size_t max,
 {
 	const struct field *f = &c->f[i];
 	if (f->n < min)
-		return fail(c, name, "is required");
+		return fail(c, name, "è obbligatorio");
 	if (f->n > max)
-		return fail(c, name, "longer than %zu bytes", max);
+		return fail(c, name, "più lungo di %zu byte", max);
 	memcpy(dst, f->p, f->n);
 	dst[f->n] = '\0';
 	return true;
@@ -82,12 +82,12 @@ static bool local_id(struct ctx *c, int i, const char *name, bool required, char
 		return true;
 	}
 	if (f->n == 0 || f->n > 20)
-		return fail(c, name, "must be 1 to 20 characters");
+		return fail(c, name, "deve avere da 1 a 20 caratteri");
 	for (size_t k = 0; k < f->n; k++) {
 		char ch = f->p[k];
 		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
 		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return fail(c, name, "may hold only letters, digits, '-' and '_'");
+			return fail(c, name, "può contenere solo lettere, cifre, '-' e '_'");
 	}
 	memcpy(dst, f->p, f->n);
 	dst[f->n] = '\0';
@@ -102,9 +102,9 @@ static bool date(struct ctx *c, int i, const char *name, bool required, int *out
 		return true;
 	}
 	if (!date_parse(f->p, f->n, out))
-		return fail(c, name, "is not a valid date YYYY-MM-DD");
+		return fail(c, name, "non è una data valida nel formato AAAA-MM-GG");
 	if (c->hdr && *out > c->hdr->extract_date)
-		return fail(c, name, "is after the extract date");
+		return fail(c, name, "è successiva alla data di estrazione");
 	return true;
 }
 
@@ -116,11 +116,11 @@ static bool number(struct ctx *c, int i, const char *name, bool required, int mi
 	*out = 0;
 	if (f->n == 0) {
 		if (required)
-			return fail(c, name, "is required");
+			return fail(c, name, "è obbligatorio");
 		return true;
 	}
 	if (!all_digits(f) || f->n > 9 || (f->n > 1 && f->p[0] == '0'))
-		return fail(c, name, "is not a number");
+		return fail(c, name, "non è un numero");
 	int v = 0;
 	for (size_t k = 0; k < f->n; k++)
 		v = v * 10 + (f->p[k] - '0');
@@ -131,7 +131,7 @@ static bool number(struct ctx *c, int i, const char *name, bool required, int mi
 			ok = ok || *a == v;
 	}
 	if (!ok)
-		return fail(c, name, "unknown code %d", v);
+		return fail(c, name, "codice %d sconosciuto", v);
 	*out = v;
 	return true;
 }
@@ -142,14 +142,14 @@ static bool place(struct ctx *c, int i, const char *name, bool required, char ou
 	const struct field *f = &c->f[i];
 	out[0] = '\0';
 	if (f->n == 0)
-		return required ? fail(c, name, "is required") : true;
+		return required ? fail(c, name, "è obbligatorio") : true;
 	if (!all_digits(f) || (f->n != 6 && f->n != 3))
-		return fail(c, name, "must be an ISTAT municipality (6 digits) or state (3 digits) code");
+		return fail(c, name, "deve essere un codice ISTAT di comune (6 cifre) o di stato (3 cifre)");
 	memcpy(out, f->p, f->n);
 	out[f->n] = '\0';
 	if (f->n == 6 ? !refdata_comune_by_istat(c->rd, out, 0)
 		      : !refdata_stato_by_istat(c->rd, out))
-		return fail(c, name, "unknown ISTAT code %s", out);
+		return fail(c, name, "codice ISTAT %s sconosciuto", out);
 	return true;
 }
 
@@ -159,16 +159,16 @@ static bool cf_field(struct ctx *c, int i, const char *name, bool required,
 	const struct field *f = &c->f[i];
 	out[0] = '\0';
 	if (f->n == 0)
-		return required ? fail(c, name, "is required") : true;
+		return required ? fail(c, name, "è obbligatorio") : true;
 	struct cf_decoded local;
 	cf_status st = cf_decode(f->p, f->n, d ? d : &local);
 	if (st != CF_OK)
-		return fail(c, name, "invalid codice fiscale: %s", cf_status_text(st));
+		return fail(c, name, "codice fiscale non valido: %s", cf_status_text(st));
 	if (f->n != CF_LEN)
-		return fail(c, name, "invalid codice fiscale: %s", cf_status_text(CF_BAD_LENGTH));
+		return fail(c, name, "codice fiscale non valido: %s", cf_status_text(CF_BAD_LENGTH));
 	for (size_t k = 0; k < f->n; k++)
 		if (f->p[k] >= 'a' && f->p[k] <= 'z')
-			return fail(c, name, "must be upper case");
+			return fail(c, name, "deve essere in lettere maiuscole");
 	memcpy(out, f->p, CF_LEN);
 	out[CF_LEN] = '\0';
 	return true;
@@ -178,11 +178,11 @@ static bool name_field(struct ctx *c, int i, const char *name, char *dst)
 {
 	const struct field *f = &c->f[i];
 	if (f->n == 0)
-		return fail(c, name, "is required");
+		return fail(c, name, "è obbligatorio");
 	if (f->n > STORE_NAME_MAX - 1)
-		return fail(c, name, "longer than %d bytes", STORE_NAME_MAX - 1);
+		return fail(c, name, "più lungo di %d byte", STORE_NAME_MAX - 1);
 	if (!text_name_valid(f->p, f->n))
-		return fail(c, name, "may hold only letters, spaces, apostrophes, hyphens and dots");
+		return fail(c, name, "può contenere solo lettere, spazi, apostrofi, trattini e punti");
 	memcpy(dst, f->p, f->n);
 	dst[f->n] = '\0';
 	return true;
@@ -191,21 +191,21 @@ static bool name_field(struct ctx *c, int i, const char *name, char *dst)
 static bool parse_header(struct ctx *c, struct record_header *h)
 {
 	if (c->nf != 8)
-		return fail(c, "", "HDR has %d fields, 8 expected", c->nf);
+		return fail(c, "", "il record HDR ha %d campi invece di 8", c->nf);
 	if (!is(&c->f[1], IMPORT_FORMAT_NAME))
-		return fail(c, "format name", "not an import file: format name must be %s",
+		return fail(c, "format name", "non è un file di importazione: il nome del formato deve essere %s",
 			    IMPORT_FORMAT_NAME);
 	if (!is(&c->f[2], IMPORT_FORMAT_VERSION))
-		return fail(c, "format version", "unknown format version (this visura reads version %s)",
+		return fail(c, "format version", "versione del formato sconosciuta (questo visura legge la versione %s)",
 			    IMPORT_FORMAT_VERSION);
 	if (c->f[3].n != 6 || !all_digits(&c->f[3]))
-		return fail(c, "comune", "must be a 6-digit ISTAT code");
+		return fail(c, "comune", "deve essere un codice ISTAT di 6 cifre");
 	memcpy(h->comune, c->f[3].p, 6);
 	h->comune[6] = '\0';
 	if (!refdata_comune_by_istat(c->rd, h->comune, 0))
-		return fail(c, "comune", "unknown ISTAT code %s", h->comune);
+		return fail(c, "comune", "codice ISTAT %s sconosciuto", h->comune);
 	if (!timestamp_parse(c->f[4].p, c->f[4].n, &h->extract))
-		return fail(c, "extract time", "must be YYYY-MM-DDTHH:MM:SSZ");
+		return fail(c, "extract time", "deve avere il formato AAAA-MM-GGThh:mm:ssZ (UTC)");
 	date_parse(c->f[4].p, 10, &h->extract_date);
 	int seq;
 	if (!number(c, 5, "sequence", true, 1, 999999999, NULL, &seq))
@@ -216,9 +216,9 @@ static bool parse_header(struct ctx *c, struct record_header *h)
 	else if (is(&c->f[6], "DELTA"))
 		h->full = false;
 	else
-		return fail(c, "kind", "must be FULL or DELTA");
+		return fail(c, "kind", "deve essere FULL o DELTA");
 	if (!utf8_valid(c->f[7].p, c->f[7].n))
-		return fail(c, "producer", "is not valid text");
+		return fail(c, "producer", "non è un testo valido");
 	return text(c, 7, "producer", 0, 100, h->producer);
 }
 
@@ -226,7 +226,7 @@ static bool parse_family(struct ctx *c, struct store_family *f)
 {
 	static const int kinds[] = {1, 2, 0};
 	if (c->nf != 13)
-		return fail(c, "", "FAM has %d fields, 13 expected", c->nf);
+		return fail(c, "", "il record FAM ha %d campi invece di 13", c->nf);
 	memset(f, 0, sizeof *f);
 	memcpy(f->comune, c->hdr->comune, sizeof f->comune);
 	if (!local_id(c, 1, "family id", true, f->id) ||
@@ -243,11 +243,11 @@ static bool parse_family(struct ctx *c, struct store_family *f)
 	    !text(c, 12, "convivenza name", 0, STORE_NAME_MAX - 1, f->convivenza))
 		return false;
 	if (!all_digits(&c->f[10]))
-		return fail(c, "postcode", "must be 5 digits");
+		return fail(c, "postcode", "deve essere di 5 cifre");
 	if (f->kind == 2 && !f->convivenza[0])
-		return fail(c, "convivenza name", "is required for a convivenza");
+		return fail(c, "convivenza name", "è obbligatorio per una convivenza");
 	if (f->kind == 1 && f->convivenza[0])
-		return fail(c, "convivenza name", "must be empty for a famiglia");
+		return fail(c, "convivenza name", "deve essere vuoto per una famiglia anagrafica");
 	return true;
 }
 
@@ -265,16 +265,16 @@ static bool cf_consistent(struct ctx *c, const struct store_person *p,
 {
 	char sc[4], nc[4];
 	if (!cf_surname_code(p->surname, sc) || strcmp(sc, d->surname))
-		return fail(c, "codice fiscale", "does not match the surname");
+		return fail(c, "codice fiscale", "non corrisponde al cognome");
 	if (!cf_name_code(p->name, nc) || strcmp(nc, d->name))
-		return fail(c, "codice fiscale", "does not match the name");
+		return fail(c, "codice fiscale", "non corrisponde al nome");
 	if (d->sex != p->sex)
-		return fail(c, "codice fiscale", "does not match the sex");
+		return fail(c, "codice fiscale", "non corrisponde al sesso");
 	if (d->year2 != DATE_YEAR(p->birth_date) % 100 || d->month != DATE_MONTH(p->birth_date) ||
 	    d->day != DATE_DAY(p->birth_date))
-		return fail(c, "codice fiscale", "does not match the birth date");
+		return fail(c, "codice fiscale", "non corrisponde alla data di nascita");
 	if (!cf_place_consistent(c, p->birth_place, d->place))
-		return fail(c, "codice fiscale", "place code %s does not match the birth place %s",
+		return fail(c, "codice fiscale", "il codice catastale %s non corrisponde al luogo di nascita %s",
 			    d->place, p->birth_place);
 	return true;
 }
@@ -283,9 +283,9 @@ static bool citizenships(struct ctx *c, int i, char out[STORE_CITIZ_MAX])
 {
 	const struct field *f = &c->f[i];
 	if (f->n == 0)
-		return fail(c, "citizenships", "at least one is required");
+		return fail(c, "citizenships", "ne è obbligatoria almeno una");
 	if (f->n >= STORE_CITIZ_MAX)
-		return fail(c, "citizenships", "too many");
+		return fail(c, "citizenships", "sono troppe");
 	size_t k = 0;
 	while (k < f->n) {
 		size_t start = k;
@@ -294,16 +294,16 @@ static bool citizenships(struct ctx *c, int i, char out[STORE_CITIZ_MAX])
 		char code[8];
 		struct field one = {f->p + start, k - start};
 		if (one.n != 3 || !all_digits(&one))
-			return fail(c, "citizenships", "must be 3-digit ISTAT state codes separated by ','");
+			return fail(c, "citizenships", "devono essere codici ISTAT di stato di 3 cifre separati da ','");
 		memcpy(code, one.p, 3);
 		code[3] = '\0';
 		if (!refdata_stato_by_istat(c->rd, code))
-			return fail(c, "citizenships", "unknown state code %s", code);
+			return fail(c, "citizenships", "codice di stato %s sconosciuto", code);
 		for (size_t prev = 0; prev < start; prev += 4)
 			if (!memcmp(f->p + prev, code, 3))
-				return fail(c, "citizenships", "state %s repeated", code);
+				return fail(c, "citizenships", "stato %s ripetuto", code);
 		if (k < f->n && ++k == f->n)
-			return fail(c, "citizenships", "ends with ','");
+			return fail(c, "citizenships", "termina con ','");
 	}
 	memcpy(out, f->p, f->n);
 	out[f->n] = '\0';
@@ -314,7 +314,7 @@ static bool parse_person(struct ctx *c, struct store_person *p)
 {
 	static const int civil[] = {1, 2, 3, 4, 6, 7, 8, 9, 0};
 	if (c->nf != 21)
-		return fail(c, "", "PER has %d fields, 21 expected", c->nf);
+		return fail(c, "", "il record PER ha %d campi invece di 21", c->nf);
 	memset(p, 0, sizeof *p);
 	memcpy(p->comune, c->hdr->comune, sizeof p->comune);
 	struct cf_decoded d;
@@ -327,7 +327,7 @@ static bool parse_person(struct ctx *c, struct store_person *p)
 	if (is(&c->f[6], "M") || is(&c->f[6], "F"))
 		p->sex = c->f[6].p[0];
 	else
-		return fail(c, "sex", "must be M or F");
+		return fail(c, "sex", "deve essere M o F");
 	if (!date(c, 7, "birth date", true, &p->birth_date) ||
 	    !place(c, 8, "birth place", true, p->birth_place) ||
 	    !citizenships(c, 9, p->citizenships) ||
@@ -347,41 +347,41 @@ static bool parse_person(struct ctx *c, struct store_person *p)
 		return false;
 	bool needs_date = p->civil_status != 1 && p->civil_status != 9;
 	if (needs_date && !p->civil_status_date)
-		return fail(c, "civil status date", "is required with civil status %d", p->civil_status);
+		return fail(c, "civil status date", "è obbligatorio con lo stato civile %d", p->civil_status);
 	if (!needs_date && p->civil_status_date)
-		return fail(c, "civil status date", "must be empty with civil status %d", p->civil_status);
+		return fail(c, "civil status date", "deve essere vuoto con lo stato civile %d", p->civil_status);
 	if (p->civil_status_date && p->civil_status_date < p->birth_date)
-		return fail(c, "civil status date", "is before the birth date");
+		return fail(c, "civil status date", "è anteriore alla data di nascita");
 	if (p->valid_from < p->birth_date)
-		return fail(c, "valid from", "is before the birth date");
+		return fail(c, "valid from", "è anteriore alla data di nascita");
 	if (p->reg_date < p->birth_date)
-		return fail(c, "registration date", "is before the birth date");
+		return fail(c, "registration date", "è anteriore alla data di nascita");
 	if (!p->canc_reason != !p->canc_date)
-		return fail(c, "cancellation date", "cancellation reason and date go together");
+		return fail(c, "cancellation date", "motivo e data di cancellazione vanno indicati insieme");
 	if (p->canc_date && p->canc_date < p->reg_date)
-		return fail(c, "cancellation date", "is before the registration date");
+		return fail(c, "cancellation date", "è anteriore alla data di iscrizione");
 	bool moved = p->canc_reason == 3 || p->canc_reason == 8;
 	if (moved && !p->destination[0])
-		return fail(c, "destination", "is required with cancellation reason %d", p->canc_reason);
+		return fail(c, "destination", "è obbligatorio con il motivo di cancellazione %d", p->canc_reason);
 	if (!moved && p->destination[0])
-		return fail(c, "destination", "must be empty with this cancellation reason");
+		return fail(c, "destination", "deve essere vuoto con questo motivo di cancellazione");
 	if (moved && (strlen(p->destination) == 6) != (p->canc_reason == 3))
-		return fail(c, "destination", "reason 3 takes a municipality, reason 8 a state");
+		return fail(c, "destination", "il motivo 3 richiede un comune, il motivo 8 uno stato");
 	if (!p->canc_reason && !p->family_id[0])
-		return fail(c, "family id", "is required while the person is registered");
+		return fail(c, "family id", "è obbligatorio finché la persona è iscritta");
 	if (p->relationship > 28 && p->relationship != 99)
-		return fail(c, "relationship", "unknown code %d", p->relationship);
+		return fail(c, "relationship", "codice %d sconosciuto", p->relationship);
 	if (!p->family_id[0] != !p->relationship)
-		return fail(c, "relationship", "family id and relationship go together");
+		return fail(c, "relationship", "famiglia e rapporto di parentela vanno indicati insieme");
 	if (!strcmp(p->cf, p->father_cf) || !strcmp(p->cf, p->mother_cf))
-		return fail(c, "father", "a person cannot be their own parent");
+		return fail(c, "father", "una persona non può essere genitore di sé stessa");
 	return true;
 }
 
 static bool parse_event(struct ctx *c, struct store_event *ev)
 {
 	if (c->nf != 7)
-		return fail(c, "", "EVT has %d fields, 7 expected", c->nf);
+		return fail(c, "", "il record EVT ha %d campi invece di 7", c->nf);
 	memset(ev, 0, sizeof *ev);
 	memcpy(ev->comune, c->hdr->comune, sizeof ev->comune);
 	if (!local_id(c, 1, "event id", true, ev->id))
@@ -390,7 +390,7 @@ static bool parse_event(struct ctx *c, struct store_event *ev)
 	while (*t && !is(&c->f[2], *t))
 		t++;
 	if (!*t)
-		return fail(c, "type", "unknown event type");
+		return fail(c, "type", "tipo di evento sconosciuto");
 	STR_COPY_KNOWN(ev->type, *t); /* record_event_types: the longest has 19 bytes */
 	if (!date(c, 3, "date", true, &ev->date) ||
 	    !local_id(c, 4, "person id", true, ev->person_id) ||
@@ -399,14 +399,14 @@ static bool parse_event(struct ctx *c, struct store_event *ev)
 		return false;
 	bool migration = !strcmp(ev->type, "IMMIGRAZIONE") || !strcmp(ev->type, "EMIGRAZIONE");
 	if (migration && !ev->place[0])
-		return fail(c, "place", "is required for %s", ev->type);
+		return fail(c, "place", "è obbligatorio per %s", ev->type);
 	if (!migration && ev->place[0])
-		return fail(c, "place", "must be empty for %s", ev->type);
+		return fail(c, "place", "deve essere vuoto per %s", ev->type);
 	bool couple = !strcmp(ev->type, "MATRIMONIO") || !strcmp(ev->type, "DIVORZIO") ||
 		      !strcmp(ev->type, "VEDOVANZA") || !strcmp(ev->type, "UNIONE_CIVILE") ||
 		      !strcmp(ev->type, "SCIOGLIMENTO_UNIONE");
 	if (!couple && ev->other_cf[0])
-		return fail(c, "other person", "must be empty for %s", ev->type);
+		return fail(c, "other person", "deve essere vuoto per %s", ev->type);
 	return true;
 }
 
@@ -417,9 +417,9 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 	struct ctx c = {.rd = rd, .hdr = hdr, .why = why};
 	why->field[0] = why->reason[0] = '\0';
 	if (len > IMPORT_MAX_LINE)
-		return fail(&c, "", "line longer than %d bytes", IMPORT_MAX_LINE);
+		return fail(&c, "", "riga più lunga di %d byte", IMPORT_MAX_LINE);
 	if (len && line[len - 1] == '\r')
-		return fail(&c, "", "line ends with CR: lines must end with LF only");
+		return fail(&c, "", "la riga termina con CR: le righe devono terminare solo con LF");
 	if (!utf8_valid(line, len)) {
 		/* TAB is the one control character allowed: check field by field. */
 		size_t start = 0;
@@ -429,11 +429,11 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 				continue;
 			uint32_t cp;
 			if (text_bidi_find(line + start, k - start, &cp))
-				return fail(&c, "", "field %d holds the direction control U+%04X: the "
-					    "text would display in another order than stored",
+				return fail(&c, "", "il campo %d contiene il controllo di direzione U+%04X: il "
+					    "testo sarebbe mostrato in un ordine diverso da quello registrato",
 					    field, (unsigned)cp);
 			if (!utf8_valid(line + start, k - start))
-				return fail(&c, "", "invalid UTF-8 or control character");
+				return fail(&c, "", "UTF-8 non valido o carattere di controllo");
 			start = k + 1;
 			field++;
 		}
@@ -444,7 +444,7 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 		if (k < len && line[k] != '\t')
 			continue;
 		if (c.nf == IMPORT_MAX_FIELDS)
-			return fail(&c, "", "more than %d fields", IMPORT_MAX_FIELDS);
+			return fail(&c, "", "più di %d campi", IMPORT_MAX_FIELDS);
 		c.f[c.nf].p = line + start;
 		c.f[c.nf].n = k - start;
 		c.nf++;
@@ -454,7 +454,7 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 	if (!hdr) {
 		out->type = REC_HDR;
 		if (!is(tag, "HDR"))
-			return fail(&c, "", "the file must start with an HDR record");
+			return fail(&c, "", "il file deve iniziare con un record HDR");
 		return parse_header(&c, &out->u.hdr);
 	}
 	if (is(tag, "FAM")) {
@@ -473,13 +473,13 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 		out->type = REC_END;
 		int n;
 		if (c.nf != 2)
-			return fail(&c, "", "END has %d fields, 2 expected", c.nf);
+			return fail(&c, "", "il record END ha %d campi invece di 2", c.nf);
 		if (!number(&c, 1, "record count", true, 0, 999999999, NULL, &n))
 			return false;
 		out->u.end_count = n;
 		return true;
 	}
 	if (is(tag, "HDR"))
-		return fail(&c, "", "a second HDR record");
-	return fail(&c, "", "unknown record type");
+		return fail(&c, "", "un secondo record HDR");
+	return fail(&c, "", "tipo di record sconosciuto");
 }

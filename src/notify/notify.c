@@ -119,7 +119,7 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 	struct due d = {0};
 	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, collect, &d, e) || d.nomem) {
 		if (d.nomem)
-			vis_error_set(e, VIS_ERR_NOMEM, "out of memory listing the agreements to push to");
+			vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita nell'elencare le convenzioni a cui inviare le notifiche");
 		free(d.list);
 		return -1;
 	}

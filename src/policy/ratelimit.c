@@ -336,7 +336,7 @@ int ratelimit_take(struct ratelimit *rl, struct store *shared, const struct rl_r
 {
 	*retry_after = 0;
 	if (n < 1 || n > 8) { /* never truncated: a rule left out would not count */
-		vis_error_set(e, VIS_ERR_INTERNAL, "ratelimit: %d rules (1 to 8)", n);
+		vis_error_set(e, VIS_ERR_INTERNAL, "ratelimit: %d regole (da 1 a 8)", n);
 		return -1;
 	}
 	return shared ? take_shared(rl, shared, rules, n, now, retry_after, e)

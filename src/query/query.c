@@ -351,7 +351,7 @@ static void writer_settle(struct query_ctx *q, const struct jsonw *w)
 	if (rc && !q->err.code) {
 		q->over_bytes = rc == VIS_ERR_LIMIT;
 		vis_error_set(&q->err, rc == VIS_ERR_LIMIT ? VIS_ERR_LIMIT : VIS_ERR_INTERNAL,
-			      "the person's view cannot be written (%s)", vis_strerror(rc));
+			      "impossibile scrivere la scheda della persona (%s)", vis_strerror(rc));
 	}
 }
 
@@ -369,7 +369,7 @@ static json_t *person_view(struct query_ctx *q, const struct store_person *p, bo
 	writer_settle(q, &w);
 	json_t *j = NULL;
 	if (!q->err.code && !(j = json_loadb(sb.buf, sb.len, 0, NULL)))
-		vis_error_set(&q->err, VIS_ERR_NOMEM, "out of memory");
+		vis_error_set(&q->err, VIS_ERR_NOMEM, "memoria esaurita");
 	strbuf_release(&sb);
 	return j;
 }
@@ -506,7 +506,7 @@ static enum query_status results_write(struct query_ctx *q, const struct store_p
 	if (!q->out) {
 		jsonw_object_close(w);
 		if (!q->err.code && !(q->body = json_loadb(own.buf, own.len, 0, NULL)))
-			vis_error_set(&q->err, VIS_ERR_NOMEM, "out of memory");
+			vis_error_set(&q->err, VIS_ERR_NOMEM, "memoria esaurita");
 		strbuf_release(&own);
 	}
 	return settle(q);
@@ -561,7 +561,7 @@ static enum query_status search_in(struct query_ctx *q, const struct query_searc
 	struct collect c = {.q = q, .p = p, .cap = cap + 1};
 	c.rows = calloc((size_t)c.cap, sizeof *c.rows);
 	if (!c.rows) {
-		vis_error_set(&q->err, VIS_ERR_NOMEM, "out of memory");
+		vis_error_set(&q->err, VIS_ERR_NOMEM, "memoria esaurita");
 		return QUERY_FAILED;
 	}
 	enum query_status st = QUERY_FAILED;

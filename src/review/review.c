@@ -154,7 +154,7 @@ static int cut_off(void *ctx, const void *rec)
 	struct store_account a = *(const struct store_account *)rec;
 	if (strcmp(a.state, "active"))
 		return 0;
-	c->rc = auth_account_disable(c->s, &a, "agreement revoked at review", c->now, c->e);
+	c->rc = auth_account_disable(c->s, &a, AUTH_REASON_AGREEMENT_REVOKED, c->now, c->e);
 	return c->rc != VIS_OK;
 }
 

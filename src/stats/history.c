@@ -82,7 +82,7 @@ vis_err stats_history_each(struct store *s, const char *comuni, stats_record_fn 
 	const char *one = comuni[0] && !strchr(comuni, ',') ? comuni : "";
 	vis_err rc = store_person_versions_each(s, one, add_version, &w, e);
 	if (!rc && w.oom)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory: a record with too many versions");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita: un record con troppe versioni");
 	if (!rc)
 		walk_flush(&w);
 	free(w.v);

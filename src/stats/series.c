@@ -306,7 +306,7 @@ static vis_err unit_protect(struct unit *u, struct walk *w, int threshold, bool 
 	free(fixed);
 	free(q.cells);
 	free(q.len);
-	return ok ? VIS_OK : vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	return ok ? VIS_OK : vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 }
 
 /* The value of indicator `ind` for period p of u, NULL (JSON null) when
@@ -429,7 +429,7 @@ static vis_err units_init(struct store *s, struct walk *w, struct vis_error *e)
 {
 	w->u = calloc(MAX_UNITS + 1, sizeof *w->u);
 	if (!w->u)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = store_import_span_each(s, add_span_unit, w, e);
 	if (rc)
 		return rc;
@@ -446,7 +446,7 @@ static vis_err units_init(struct store *s, struct walk *w, struct vis_error *e)
 				     "indicatori): al massimo %d", w->nu, w->np, w->nind, MAX_POINTS);
 	for (int i = 0; i < w->nu; i++)
 		if (!unit_alloc(&w->u[i], w))
-			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	return VIS_OK;
 }
 
@@ -550,7 +550,7 @@ static vis_err series_compute(struct store *s, const struct refdata *rd,
 					"il registro non copre alcun periodo");
 	struct walk *w = calloc(1, sizeof *w);
 	if (!w)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	w->comuni = q->comuni;
 	w->s = s;
 	w->nind = nind;
@@ -559,7 +559,7 @@ static vis_err series_compute(struct store *s, const struct refdata *rd,
 	if (!rc)
 		rc = units_init(s, w, e);
 	if (!rc && !(w->linked = calloc((size_t)w->np + 1, sizeof *w->linked)))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (!rc)
 		rc = stats_history_each(s, q->comuni, add_record, w, e);
 	int ns = (w->np + 1) * S_COLS, ncells = ns + w->np * BAL_CELLS;
@@ -571,7 +571,7 @@ static vis_err series_compute(struct store *s, const struct refdata *rd,
 	bool *pbal_hidden = rc ? NULL : malloc(nb * sizeof *pbal_hidden);
 	struct unit sum = {0};
 	if (!rc && (!hidden || !sum_hidden || !pbal || !pbal_hidden || !unit_alloc(&sum, w)))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	json_t *series[NIND];
 	for (int j = 0; j < nind; j++)
 		series[j] = json_array();
@@ -708,7 +708,7 @@ static vis_err series_compute(struct store *s, const struct refdata *rd,
 		*out = NULL;
 	}
 	if (!*out)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	return VIS_OK;
 }
 

@@ -1317,7 +1317,7 @@ static vis_err province_members(struct store *s, const char *comune, struct sibl
 	snprintf(sb->prefix, sizeof sb->prefix, "%.3s", comune);
 	vis_err rc = store_import_span_each(s, add_sibling, sb, e);
 	if (!rc && sb->oom)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (rc || !sb->n) {
 		free(sb->code);
 		sb->code = NULL;
@@ -1371,7 +1371,7 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 	struct on_date *a = malloc(sizeof *a);
 	struct stats_table_query *q = calloc(1, sizeof *q);
 	if (!l->age || !l->hidden || !a || !q)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < sb.n; k++) {
 		q->table = foreign ? STATS_STRASA : STATS_POSAS;
 		str_copy_known(q->comuni, sizeof q->comuni, sb.code[k], __FILE__, __LINE__);
@@ -1387,7 +1387,7 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 						     l->hidden[0])
 				: stats_ages_protect_linked((const long long(*)[2][AGES])l->age, l->nm,
 							    threshold, l->province_hidden, l->hidden)))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (!rc && l->nm == 1)
 		memcpy(l->province_hidden, l->hidden[0], sizeof l->province_hidden);
 	free(a);
@@ -1473,7 +1473,7 @@ vis_err stats_balance_linked(struct store *s, const char *comune, int from, int 
 	l->dal = malloc(MAX_PERIODS * sizeof *l->dal);
 	l->al = malloc(MAX_PERIODS * sizeof *l->al);
 	if (!mdal || !mal || !l->dal || !l->al) {
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		goto done;
 	}
 	int nmo = stats_periods(from, to, false, mdal, mal, MAX_PERIODS);
@@ -1496,7 +1496,7 @@ vis_err stats_balance_linked(struct store *s, const char *comune, int from, int 
 	l->province_hidden = calloc(np, sizeof *l->province_hidden);
 	if (!mv || !mh || !one || !oneh || !pm || !pmh || !l->v || !l->hidden || !l->province ||
 	    !l->province_hidden)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct linked_count c = {.nmo = nmo, .dal = mdal, .al = mal, .v = mv};
 	for (c.k = 0; !rc && c.k < l->nm; c.k++)
 		rc = stats_history_each(s, l->code[c.k], add_linked_record, &c, e);
@@ -1517,7 +1517,7 @@ vis_err stats_balance_linked(struct store *s, const char *comune, int from, int 
 			memcpy(pmh[m], oneh[0], sizeof pmh[m]);
 		} else if (!stats_balance_protect_linked((const long long(*)[3][STATS_B_COLS])one, l->nm,
 							 threshold, pmh[m], oneh)) {
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		}
 		for (size_t k = 0; k < nm; k++)
 			memcpy(mh[k * (size_t)nmo + (size_t)m], oneh[k], sizeof oneh[k]);
@@ -1664,7 +1664,7 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
 	for (int a = 0; !rc && h && a <= AGES; a++)
 		for (int x = 0; x < 3; x++)
 			if (!grid_fix(g, r0 + a, x, h[a][x])) {
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				break;
 			}
 	stats_linked_ages_release(&own.l);
@@ -1700,7 +1700,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	int *nst = calloc(nm, sizeof *nst), ns = 0;
 	l->state = malloc(MAX_STATES * sizeof *l->state);
 	if (!a || !q || !hh || !codes || !counts || !nst || !l->state)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < nm; k++) {
 		memset(a, 0, sizeof *a);
 		q->table = t;
@@ -1709,7 +1709,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 		a->on = on;
 		rc = store_person_each_at(s, sb.code[k], on, add_resident, a, e);
 		if (!rc && a->oom)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		if (!rc && !cit)
 			household_counts(a, hh[k]);
 		free(a->fam);
@@ -1730,7 +1730,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	if (!rc && cit) {
 		qsort(l->state, (size_t)ns, sizeof *l->state, cmp_code8);
 		if (!(n = calloc(nm * (size_t)ns + 1, sizeof *n)))
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		for (size_t k = 0; !rc && k < nm; k++)
 			for (int i = 0; i < nst[k]; i++) {
 				const char *code = codes[k * MAX_STATES + (size_t)i];
@@ -1752,7 +1752,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 				    (const long long(*)[STATS_TYPES][STATS_SIZES])hh, l->nm,
 				    t == STATS_FAMIGLIE_TIPO, threshold, l->province_hidden,
 				    l->hidden))))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	free(a);
 	free(q);
 	free(hh);
@@ -1829,7 +1829,7 @@ static vis_err stock_fix(struct grid *g, const struct linked_stock *l, int k, en
 			return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
 		for (int x = 0; x < g->cols; x++)
 			if (!grid_fix(g, r, x, h[lr * l->cols + x]))
-				return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	return VIS_OK;
 }
@@ -1872,7 +1872,7 @@ static vis_err cite_fix_states(struct grid *g, const struct on_date *a,
 		int lr = (int)(at_state - l->state);
 		for (int x = 0; x < 3; x++)
 			if (!grid_fix(g, i * (AGES + 1) + AGES, x, h[lr * 3 + x]))
-				return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	return VIS_OK;
 }
@@ -1999,7 +1999,7 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 	if (!rc && !b.oom && b.n)
 		order = malloc(b.n * sizeof *order);
 	if (!rc && (b.oom || (b.n && !order)))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (!rc) {
 		qsort(b.f, b.n, sizeof *b.f, cmp_fam);
 		for (size_t i = 0; i < b.n; i++)
@@ -2015,7 +2015,7 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		b.age_sum = calloc((size_t)b.ng + 1, sizeof *b.age_sum);
 		row_of = calloc((size_t)b.ng + 1, sizeof *row_of);
 		if (!b.v || !b.age_sum || !row_of)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	if (!rc)
 		rc = store_person_each_at(s, q->comuni, on, add_by_address, &b, e);
@@ -2026,7 +2026,7 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		row_of[k] = b.v[k][A_TOT] ? rows++ : -1;
 	if (!rc && (!grid_init(g, rows + 1, A_COLS, q->table == STATS_STRADE ? 4 : 3) ||
 		    !(*age_sum = calloc((size_t)rows + 1, sizeof **age_sum))))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t i = 0, k = 0; !rc && k <= (size_t)b.ng; k++) {
 		while (i < b.n && order[i]->group < (int)k)
 			i++;
@@ -2084,7 +2084,7 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 			stats_linked_ages_release(&l);
 		for (int i = 0; !rc && i < 3; i++)
 			if (!grid_fix(g, rows, A_YOUNG + i, grp[i]))
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	free(order);
 	free(row_of);
@@ -2148,7 +2148,7 @@ static vis_err balance_table(struct store *s, struct linked_cache *cache,
 	}
 	if (!rc && (!grid_init(g, l->np * 3, STATS_B_COLS, 6) ||
 		    !(g->bal_hidden = calloc((size_t)l->np * 3 * STATS_B_COLS, sizeof *g->bal_hidden))))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (int p = 0; !rc && p < l->np; p++) {
 		static const char *const sexes[] = {"Maschi", "Femmine", "Totale"};
 		char period[48], dal[11], al[11];
@@ -2338,7 +2338,7 @@ static vis_err pool_members(struct store *s, const char *comuni, struct members 
 	if (!rc && m->bad)
 		return vis_error_set(e, VIS_ERR_INVALID, "comuni: codici ISTAT separati da virgole");
 	if (!rc && m->oom)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (!rc && !m->n)
 		return vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per questi comuni");
 	if (!rc)
@@ -2435,12 +2435,12 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	vis_err rc = pool_members(s, q->comuni, &m, e);
 	struct stats_table_query *one = rc ? NULL : malloc(sizeof *one);
 	if (!rc && !one)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	char code[LABEL_MAX], name[LABEL_MAX];
 	stats_territory(rd, q->comuni, q->table == STATS_BILANCIO ? today : on, code, name);
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	/* POSAS, the households (by size, by type), the foreign residents
 	 * by citizenship and the balance: a whole province (every
 	 * municipality of it the register imports) is one part, protected
@@ -2497,7 +2497,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 		struct ordered *o = calloc(n + 1, sizeof *o);
 		json_t *sorted = json_array();
 		if (!o || !sorted)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		for (size_t i = 0; !rc && i < n; i++)
 			o[i] = (struct ordered){json_array_get(rows, i), i};
 		if (!rc)
@@ -2633,7 +2633,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			struct on_date *a = calloc(1, sizeof *a);
 			if (!a) {
 				json_decref(head);
-				return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			}
 			a->q = q;
 			a->rd = rd;
@@ -2645,10 +2645,10 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
 			rc = store_person_each_at(s, one, on, add_resident, a, e);
 			if (!rc && a->oom)
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {
 				if (!fill_ages(&g, a->age, code, name))
-					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				/* a municipality with its province, or the whole
 				 * province (docs/api.md, "Pools") */
 				if (!rc)
@@ -2671,7 +2671,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				if (!rc)
 					a->nst = cite_more_states(ls, part, a);
 				if (!rc && !fill_citizenship_ages(&g, a, rd, code, name))
-					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				if (!rc)
 					rc = ages_fix_linked(s, cache, &g, g.rows - (AGES + 1), q->comuni, on,
 							     true, threshold, e);
@@ -2699,7 +2699,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				if (!rc && (!states || !n ||
 					    !fill_citizenship(&g, nst, (const char(*)[4])states,
 							      (const long long(*)[2])n, rd, code, name)))
-					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				free(states);
 				free(n);
 				if (!rc)
@@ -2719,7 +2719,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				household_counts(a, n);
 				if (!fill_households(&g, (const long long(*)[STATS_SIZES])n, by_type, code,
 						     name))
-					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				/* a municipality with its province, or the whole
 				 * province (docs/api.md, "Pools") */
 				if (!rc)
@@ -2734,12 +2734,12 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 		}
 	}
 	if (!rc && g.oom)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	json_t *body = rc ? NULL : grid_json(&g, threshold, colnames);
 	grid_release(&g);
 	free(age_sum);
 	if (!rc && !body)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (rc) {
 		json_decref(head);
 		return rc;

@@ -521,7 +521,8 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 	char skey[STORE_NAME_MAX], nkey[STORE_NAME_MAX];
 	if (text_fold_letters(p->surname, strlen(p->surname), skey, sizeof skey) < 0 ||
 	    text_fold_letters(p->name, strlen(p->name), nkey, sizeof nkey) < 0)
-		return vis_error_set(e, VIS_ERR_INVALID, "person %s: name is not valid text", p->id);
+		return vis_error_set(e, VIS_ERR_INVALID, "persona %s: il nome non è un testo valido",
+				     p->id);
 	struct drv *d = store_drv(s);
 	struct store_person cur, next = *p;
 	struct drv_stmt *st;
@@ -561,7 +562,7 @@ vis_err store_event_put(struct store *s, int64_t import_id, const struct store_e
 		drv_reset(st);
 		if (!same)
 			return vis_error_set(e, VIS_ERR_CONFLICT,
-					     "event id already used for another event");
+					     "identificativo di evento già usato per un altro evento");
 		*res = STORE_UNCHANGED;
 		return VIS_OK;
 	}

@@ -45,7 +45,8 @@ def test_push_daily_files():
         check(r["already_loaded"], "recognised as already loaded")
         # A gap: sequence 3 before 2 is refused, with the problems listed.
         r = expect(push(srv, token, files[2]), 422, "import_refused", "sequence gap refused")
-        check(any("sequence gap" in p["reason"] for p in r["problems"]), "the reason is given")
+        check(any("sequenza interrotta" in p["reason"] and "caricare prima i file mancanti" in p["reason"]
+                  for p in r["problems"]), f"the reason is given, in Italian: {r['problems']}")
         expect(push(srv, token, files[1]), 201, what="delta 2")
         expect(push(srv, token, files[2]), 201, what="delta 3")
         feeds = expect(srv.admin().get("/api/v1/feeds"), 200)["feeds"]

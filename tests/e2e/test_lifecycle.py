@@ -413,7 +413,7 @@ def test_renewal_by_lead():
         for acc, _ in ops[1:]:
             a = admin.get(f"/api/v1/accounts/{acc['id']}").json
             eq(a["state"], "disabled", f"{acc['username']} not kept")
-            eq(a["disabled_reason"], "not confirmed at renewal", "reason")
+            eq(a["disabled_reason"], "non confermata al rinnovo annuale", "reason")
             check(srv.has_event("account_disabled", account_id=acc["id"]),
                   f"account_disabled event of {acc['username']}")
         expect(dc.me(), 401, what="the dropped operator's session ends at once")

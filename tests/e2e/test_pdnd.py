@@ -731,7 +731,7 @@ def test_no_keys_yet():
             expect(r, 200, what="/readyz with no PDND key yet")
             degraded = r.json.get("degraded") or []
             check(len(degraded) == 1 and "pdnd_jwks_url" in degraded[0]
-                  and "1 fetches failed" in degraded[0], f"/readyz says it: {r.json}")
+                  and "tentativi non riusciti: 1" in degraded[0], f"/readyz says it: {r.json}")
             admin = srv.admin()
             p, c, _ = mapped_body(srv, admin, k1, "asl-nokeys")
             cf = sorted(x["cf"] for x in srv.population.current_persons()

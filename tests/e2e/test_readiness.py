@@ -75,7 +75,7 @@ def test_readyz_fails_on_a_full_disk():
             r, ops = readyz(srv)
             eq(r.status, 503, f"/readyz on a full disk: {r}")
             eq(r.json["status"], "not_ready", "status")
-            check("not writable" in r.json["problem"], f"problem: {r.json}")
+            check("non scrivibile" in r.json["problem"], f"problem: {r.json}")
             eq(ops, 503, "/readyz of the operations listener on a full disk")
             check("database or disk is full" in srv.log_text() or "No space left" in srv.log_text()
                   or "could not extend" in srv.log_text(), "the cause is logged")

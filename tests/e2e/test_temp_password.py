@@ -42,7 +42,7 @@ def test_shown_once_without_relay():
                 "email": "anna.verdi@example.org", "codice_fiscale": harness.new_cf(),
                 "ente_id": ente["id"]}
         r = expect(admin.post("/api/v1/accounts", body), 201, what="create")
-        eq(r["credentials"], "shown once: hand it over in person", "where the password went")
+        eq(r["credentials"], "mostrate una sola volta: consegnarle di persona", "where the password went")
         temp = r["temporary_password"]
         check(isinstance(temp, str) and len(temp) >= 12, "a temporary password in the answer")
         eq(r.header("Cache-Control"), "no-store", "the answer is not cached")
@@ -62,7 +62,7 @@ def test_shown_once_without_relay():
 
         # A reset: a new one, once; the first no longer works.
         r = expect(admin.post(f"/api/v1/accounts/{acc['id']}/reset"), 200, what="reset")
-        eq(r["credentials"], "shown once: hand it over in person", "reset: in person")
+        eq(r["credentials"], "mostrate una sola volta: consegnarle di persona", "reset: in person")
         temp2 = r["temporary_password"]
         check(temp2 != temp, "a new password")
         expect(Client(srv).login(acc["username"], temp), 401, "invalid_credentials",
@@ -90,7 +90,7 @@ def test_approved_operator_request_shown_once_without_relay():
                "username": srv.unique("mrossi")}
         q = expect(lead.post("/api/v1/ente/operator-requests", req), 201, what="request").json
         r = expect(admin.post(f"/api/v1/operator-requests/{q['id']}/approve"), 200, what="approve")
-        eq(r["credentials"], "shown once: hand it over in person", "where the password went")
+        eq(r["credentials"], "mostrate una sola volta: consegnarle di persona", "where the password went")
         eq(r.header("Cache-Control"), "no-store", "the answer is not cached")
         eq(r["request"]["state"], "approved", "the request is approved")
         temp = r["temporary_password"]
@@ -112,7 +112,7 @@ def test_never_in_the_answer_with_relay():
     with Server(smtp_url=f"smtp://127.0.0.1:{port}", smtp_plain_loopback="true") as srv:
         acc, temp = srv.create_account("operator", srv.create_ente()["id"])
         r = expect(srv.admin().post(f"/api/v1/accounts/{acc['id']}/reset"), 200, what="reset")
-        eq(r["credentials"], "sent to the outbox", "with a relay, by mail")
+        eq(r["credentials"], "inviate per posta elettronica (coda di invio)", "with a relay, by mail")
         check("temporary_password" not in r.json, "never in the answer with a relay")
         ente = srv.create_ente()
         lead = srv.user("lead", ente["id"])
@@ -122,7 +122,7 @@ def test_never_in_the_answer_with_relay():
             "username": srv.unique("mrossi")}), 201).json
         r = expect(srv.admin().post(f"/api/v1/operator-requests/{q['id']}/approve"), 200,
                    what="approve with a relay")
-        eq(r["credentials"], "sent to the outbox", "approval with a relay: by mail")
+        eq(r["credentials"], "inviate per posta elettronica (coda di invio)", "approval with a relay: by mail")
         check("temporary_password" not in r.json, "never in the approval's answer with a relay")
 
 

@@ -363,6 +363,9 @@ def test_hard_threshold_suspends_account():
               f"the session ends with the suspension: {r}")
         r = srv.client().login(op.username, op.password)
         expect(r, 403, "account_disabled", "login of the suspended account")
+        susp = expect(srv.admin().get(f"/api/v1/accounts/{acc}"), 200)
+        eq(susp.json.get("account", susp.json)["disabled_reason"], "sospesa da una segnalazione",
+           "the suspension's reason, in Italian")
         crit = [a for a in alerts(srv, rule="persons_hour", account_id=acc) if a["severity"] == "critical"]
         eq(len(crit), 1, "one critical persons_hour alert")
         check(any(a["id"] == crit[0]["id"] for a in alerts(srv, env.lead)), "the lead sees it")
@@ -388,6 +391,42 @@ def test_hard_threshold_suspends_account():
             problems.append("the account is suspended again by its first request after the "
                             "reactivation")
         check(not problems, "; ".join(problems))
+
+
+def test_review_reactivates_a_suspension_stored_in_english():
+    """A database written before the reasons were Italian holds "suspended
+    by alert" for an account the alert tracker suspended: dismissing the
+    alert with reactivate enables it all the same.  An account disabled for
+    another reason (by the admin) stays disabled."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        p = registered(env.pop)[3]
+        ops = {"old": env.op, "other": env.operator()}
+        fresh_window(srv, DAY, *ops.values())
+        found = {}
+        for name, op in ops.items():
+            for i in range(5):
+                expect(op.get(f"/api/v1/persons/{p['cf']}?purpose={pid}"), 200,
+                       what=f"{name}: consult {i + 1} without a case")
+            found[name] = alerts(srv, rule="repeat_no_case", account_id=op.account["id"])
+            eq(len(found[name]), 1, f"{name}: a repeat_no_case alert")
+        reasons = {"old": "suspended by alert", "other": "disabled by admin"}
+        for name, op in ops.items():
+            db_exec(srv.db, ("UPDATE account SET state = 'disabled', disabled_reason = ?,"
+                             " disabled_at = ? WHERE id = ?",
+                             (reasons[name], srv.now(), op.account["id"])))
+        for name, op in ops.items():
+            expect(srv.admin().post(f"/api/v1/alerts/{found[name][0]['id']}/review",
+                                    {"note": "verificato", "reactivate": True}), 200,
+                   what=f"{name}: admin review")
+        acc = {name: expect(srv.admin().get(f"/api/v1/accounts/{op.account['id']}"), 200)
+               for name, op in ops.items()}
+        acc = {k: v.json.get("account", v.json) for k, v in acc.items()}
+        eq((acc["old"]["state"], acc["old"]["disabled_reason"] or ""), ("active", ""),
+           "the account suspended under the English reason is active again")
+        eq((acc["other"]["state"], acc["other"]["disabled_reason"]),
+           ("disabled", "disabled by admin"), "the one disabled by the admin stays disabled")
 
 
 def test_alerts_visibility_and_mail():

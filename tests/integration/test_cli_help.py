@@ -113,7 +113,7 @@ def test_cf_as_typed():
             check(p.returncode == 0 and p.stdout.startswith("RSSMRA80A01F205X\tvalid"),
                   f"visura cf {typed!r}: {p.returncode} {p.stdout} {p.stderr}")
         p = run(["cf", "rss mra 80a01 f205y"], work)
-        check(p.returncode == 1 and "check character does not match" in p.stdout,
+        check(p.returncode == 1 and "il carattere di controllo non corrisponde" in p.stdout,
               f"a wrong check character is refused with its reason: {p.returncode} {p.stdout}")
 
 

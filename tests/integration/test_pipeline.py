@@ -165,7 +165,7 @@ def main():
             check("DELTA" in out, f"delta imported: {out}")
             model.load(f)
         again = run("import", "--db", db, "--quiet", deltas[3]).stdout
-        check("already loaded" in again, "re-importing a delta changes nothing")
+        check("già caricata, nessuna modifica" in again, "re-importing a delta changes nothing")
 
         last = 20260121
         dates = [snap, 20260105, 20260110, 20260115, last, 0]
@@ -215,9 +215,9 @@ def main():
         with open(bad, "w", encoding="utf-8") as f:
             f.write("\t".join(hdr) + "\n" + "\n".join(body) + "\n")   # no END: truncated
         p = run("import", "--db", db, "--quiet", bad, ok=(1,))
-        check("refused" in p.stderr, "truncated file refused")
+        check("respinto, database invariato" in p.stderr, "truncated file refused")
         with open(bad + ".rejects", encoding="utf-8") as f:
-            check("truncated" in f.read(), "reject report names the truncation")
+            check("il file è troncato" in f.read(), "reject report names the truncation")
         check(store_counts(db, "", 0) == before, "database unchanged after a refused file")
 
         # A gap in the sequence is refused.
@@ -226,7 +226,7 @@ def main():
             f.write("\t".join(hdr) + "\nEND\t0\n")
         p = run("import", "--db", db, "--quiet", bad, ok=(1,))
         with open(bad + ".rejects", encoding="utf-8") as f:
-            check("sequence gap" in f.read(), "sequence gap refused")
+            check("sequenza interrotta" in f.read(), "sequence gap refused")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"checks: {PASSED[0]} passed, {len(FAILED)} failed")

@@ -535,7 +535,7 @@ static void test_status_text(void **state)
 			assert_string_not_equal(seen[s], seen[t]);
 	}
 	assert_string_equal(cf_status_text(CF_BAD_CHECK),
-			    "check character does not match");
+			    "il carattere di controllo non corrisponde");
 	assert_non_null(cf_status_text((cf_status)99));
 }
 

@@ -284,56 +284,56 @@ static void expect_refused(struct fixture *f, const char *text, int64_t line,
 static void test_bad_truncated(void **state)
 {
 	expect_refused(*state, HDR_DELTA2 "EVT\tE1\tCAMBIO_INDIRIZZO\t2026-11-23\tP1\t\t\n",
-		       2, "truncated");
+		       2, "il file è troncato");
 	teardown(state);
 	setup(state);
-	expect_refused(*state, HDR_DELTA2 "EVT\tE1\tCAMBIO_INDIRIZZO\t2026-11-23\tP1\t\t", 2, "no LF");
+	expect_refused(*state, HDR_DELTA2 "EVT\tE1\tCAMBIO_INDIRIZZO\t2026-11-23\tP1\t\t", 2, "non termina con LF");
 }
 
 static void test_bad_end_count(void **state)
 {
 	expect_refused(*state, HDR_DELTA2 "EVT\tE1\tCAMBIO_INDIRIZZO\t2026-11-23\tP1\t\t\nEND\t2\n",
-		       3, "END counts");
+		       3, "il record END conta 2 record ma il file ne ha 1");
 }
 
 static void test_bad_header(void **state)
 {
-	expect_refused(*state, "FAM\tF1\t1\n", 1, "must start with an HDR");
+	expect_refused(*state, "FAM\tF1\t1\n", 1, "deve iniziare con un record HDR");
 }
 
 static void test_bad_version(void **state)
 {
 	expect_refused(*state,
 		       "HDR\tVISURA-ANAGRAFE\t2\t036023\t2026-11-23T23:00:00Z\t2\tDELTA\ttest\nEND\t0\n",
-		       1, "unknown format version");
+		       1, "versione del formato sconosciuta");
 }
 
 static void test_bad_sequence_gap(void **state)
 {
 	expect_refused(*state,
 		       "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-23T23:00:00Z\t3\tDELTA\ttest\nEND\t0\n",
-		       1, "sequence gap");
+		       1, "sequenza interrotta: attesa la 2, ricevuta la 3 (caricare prima i file mancanti)");
 }
 
 static void test_bad_older(void **state)
 {
 	struct fixture *f = *state;
 	expect_refused(f, "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-21T23:00:00Z\t2\tDELTA\ttest\nEND\t0\n",
-		       1, "older");
+		       1, "precedente a quella dell'ultimo file caricato");
 }
 
 static void test_bad_same_seq_other_content(void **state)
 {
 	expect_refused(*state,
 		       "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-22T23:00:00Z\t1\tFULL\tother\nEND\t0\n",
-		       1, "different content");
+		       1, "contenuto diverso");
 }
 
 static void test_bad_first_delta(void **state)
 {
 	expect_refused(*state,
 		       "HDR\tVISURA-ANAGRAFE\t1\t036005\t2026-11-23T23:00:00Z\t1\tDELTA\ttest\nEND\t0\n",
-		       1, "must be FULL");
+		       1, "il primo file di un comune deve essere FULL");
 }
 
 static void test_bad_duplicate_cf(void **state)
@@ -344,7 +344,7 @@ static void test_bad_duplicate_cf(void **state)
 		 "PER\tP8\t2019-05-02\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t\t\t\tF1\t3\n"
 		 "PER\tP9\t2019-05-02\t%s\tROSSI\tMARIO\tM\t1980-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1980-01-05\t\t\t\tF1\t3\n"
 		 "END\t2\n", cf_rossi, cf_rossi);
-	expect_refused(*state, text, 2, "held by another person");
+	expect_refused(*state, text, 2, "già attribuito a un'altra persona del comune");
 	char text2[2048];
 	char other[17];
 	assert_true(cf_compute("VERDI", "ELISA", 'F', 1990, 5, 5, "F257", other));
@@ -354,7 +354,7 @@ static void test_bad_duplicate_cf(void **state)
 		 "END\t2\n", other, other);
 	teardown(state);
 	setup(state);
-	expect_refused(*state, text2, 3, "duplicate codice fiscale in the file");
+	expect_refused(*state, text2, 3, "codice fiscale duplicato nel file");
 }
 
 static void test_bad_check_char(void **state)
@@ -366,7 +366,7 @@ static void test_bad_check_char(void **state)
 	snprintf(text, sizeof text, HDR_DELTA2
 		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-30\t036023\t100\t1\t\t\t\t1\t2012-08-01\t\t\t\tF1\t3\n"
 		 "END\t1\n", bad);
-	expect_refused(*state, text, 2, "check character");
+	expect_refused(*state, text, 2, "il carattere di controllo non corrisponde");
 }
 
 static void test_bad_cf_inconsistent(void **state)
@@ -376,13 +376,13 @@ static void test_bad_cf_inconsistent(void **state)
 	snprintf(text, sizeof text, HDR_DELTA2
 		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-31\t036023\t100\t1\t\t\t\t1\t2012-08-01\t\t\t\tF1\t3\n"
 		 "END\t1\n", cf_luca);
-	expect_refused(*state, text, 2, "birth date");
+	expect_refused(*state, text, 2, "non corrisponde alla data di nascita");
 	teardown(state);
 	setup(state);
 	snprintf(text, sizeof text, HDR_DELTA2
 		 "PER\tP3\t2019-05-02\t%s\tROSSI\tLUCA\tM\t2012-07-30\t036005\t100\t1\t\t\t\t1\t2012-08-01\t\t\t\tF1\t3\n"
 		 "END\t1\n", cf_luca);
-	expect_refused(*state, text, 2, "birth place");
+	expect_refused(*state, text, 2, "non corrisponde al luogo di nascita");
 }
 
 static void test_bad_utf8(void **state)
@@ -436,14 +436,14 @@ static void test_bad_bidi(void **state)
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		snprintf(text, sizeof text, HDR_DELTA2 "%sEND\t1\n", fields[i].text);
 		teardown(state), setup(state);
-		expect_refused(*state, text, 2, "direction control U+202E");
+		expect_refused(*state, text, 2, "controllo di direzione U+202E");
 	}
 	/* the header's free text (producer): the whole file is refused */
 	teardown(state), setup(state);
 	snprintf(text, sizeof text,
 		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-23T23:00:00Z\t2\tDELTA\tgest%sionale\n"
 		 "END\t0\n", u202e);
-	expect_refused(*state, text, 1, "direction control U+202E");
+	expect_refused(*state, text, 1, "controllo di direzione U+202E");
 }
 
 static void test_bad_long_line(void **state)
@@ -454,7 +454,7 @@ static void test_bad_long_line(void **state)
 	size_t len = strlen(text);
 	memset(text + len, 'A', n);
 	strcpy(text + len + n, "\t1\t\t\t\t41121\t\t\nEND\t1\n");
-	expect_refused(*state, text, 2, "longer than");
+	expect_refused(*state, text, 2, "più lunga di 4096 byte");
 	free(text);
 }
 
@@ -466,7 +466,7 @@ static void test_bad_missing_household(void **state)
 	snprintf(text, sizeof text, HDR_DELTA2
 		 "PER\tP8\t2019-05-02\t%s\tVERDI\tELISA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t1\t1990-05-06\t\t\t\tF404\t1\n"
 		 "END\t1\n", other);
-	expect_refused(*state, text, 2, "household neither in the file nor in the register");
+	expect_refused(*state, text, 2, "famiglia assente sia dal file sia dall'anagrafe");
 }
 
 static void test_bad_various_records(void **state)
@@ -477,22 +477,22 @@ static void test_bad_various_records(void **state)
 		int line;
 	} cases[] = {
 		{"FAM\tF2\t3\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "kind", 0},
-		{"FAM\tF2\t1\t2019-02-30\tVIA\tX\t1\t\t\t\t41121\t\t\n", "valid date", 0},
+		{"FAM\tF2\t1\t2019-02-30\tVIA\tX\t1\t\t\t\t41121\t\t\n", "non è una data valida", 0},
 		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t4112\t\t\n", "postcode", 0},
-		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\n", "13 expected", 0},
+		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\n", "invece di 13", 0},
 		{"FAM\tF2\t2\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "convivenza", 0},
 		{"FAM\tF 2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "family id", 0},
-		{"FAM\tF2\t1\t2030-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "after the extract", 0},
-		{"EVT\tE1\tNOZZE\t2026-11-23\tP1\t\t\n", "unknown event type", 0},
+		{"FAM\tF2\t1\t2030-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "successiva alla data di estrazione", 0},
+		{"EVT\tE1\tNOZZE\t2026-11-23\tP1\t\t\n", "tipo di evento sconosciuto", 0},
 		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t\t\n", "place", 0},
-		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t999999\t\n", "unknown ISTAT", 0},
-		{"EVT\tE1\tDECESSO\t2026-11-23\tP77\t\t\n", "person neither", 0},
-		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nEVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\n", "duplicate event id", 3},
-		{"XYZ\t1\n", "unknown record type", 0},
+		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t999999\t\n", "codice ISTAT 999999 sconosciuto", 0},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP77\t\t\n", "persona assente sia dal file sia dall'anagrafe", 0},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nEVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\n", "identificativo di evento duplicato nel file", 3},
+		{"XYZ\t1\n", "tipo di record sconosciuto", 0},
 		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\r\n", "CR", 0},
-		{"\n", "unknown record type", 0},
-		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nFAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "must come before", 3},
-		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nEND\t1\nEND\t1\n", "after the END", 4},
+		{"\n", "tipo di record sconosciuto", 0},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nFAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "i record FAM devono precedere i record EVT", 3},
+		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nEND\t1\nEND\t1\n", "dati dopo il record END", 4},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[4096];
@@ -514,18 +514,18 @@ static void test_bad_person_rules(void **state)
 		const char *needle;
 	} cases[] = {
 		{7, "X", "sex"},
-		{9, "999999", "unknown ISTAT"},
+		{9, "999999", "codice ISTAT 999999 sconosciuto"},
 		{10, "", "citizenships"},
-		{10, "100,100", "repeated"},
-		{10, "100,", "ends with"},
-		{11, "5", "unknown code"},
-		{12, "2010-01-01", "must be empty"},
-		{15, "11", "unknown code"},
-		{16, "1980-01-01", "before the birth date"},
-		{17, "1", "go together"},
-		{20, "", "required while"},
-		{21, "50", "unknown code"},
-		{5, "V3RDI", "letters"},
+		{10, "100,100", "stato 100 ripetuto"},
+		{10, "100,", "termina con ','"},
+		{11, "5", "codice 5 sconosciuto"},
+		{12, "2010-01-01", "deve essere vuoto con lo stato civile 1"},
+		{15, "11", "codice 11 sconosciuto"},
+		{16, "1980-01-01", "è anteriore alla data di nascita"},
+		{17, "1", "vanno indicati insieme"},
+		{20, "", "obbligatorio finché la persona è iscritta"},
+		{21, "50", "codice 50 sconosciuto"},
+		{5, "V3RDI", "può contenere solo lettere"},
 		{13, "RSSMRA80A01F257", "codice fiscale"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -612,7 +612,8 @@ static void test_cf_registered_in_another_municipality(void **state)
 	before = testdb_fingerprint(&f->db);
 	assert_int_equal(import_named(f, delta, "036005-000002-DELTA.tsv", report, sizeof report),
 			 VIS_ERR_INVALID);
-	if (!strstr(report, "\n2\tPER\tcodice fiscale\t") || !strstr(report, "036023 (MODENA)"))
+	if (!strstr(report, "\n2\tPER\tcodice fiscale\t") || !strstr(report, "codice fiscale iscritto nel comune 036023 (MODENA): occorre prima la "
+						 "cancellazione in quel comune (emigrazione)"))
 		fail_msg("the reject line names the other municipality:\n%s", report);
 	assert_int_equal(testdb_fingerprint(&f->db), before);
 	/* a cancelled record of the person is no second registration */
@@ -684,10 +685,10 @@ static void test_many_records_in_line_order(void **state)
 	assert_int_equal(res.lines, MANY + 3);
 	assert_int_equal(testdb_fingerprint(&f->db), before);
 	assert_string_equal(content,
-			    "line\trecord\tfield\treason\n"
-			    "2503\tPER\tperson id\tduplicate person id in the file\n"
-			    "4103\tPER\tcodice fiscale\tduplicate codice fiscale in the file\n"
-			    "5903\tPER\tfamily id\thousehold not in the file\n");
+			    "riga\trecord\tcampo\tmotivo\n"
+			    "2503\tPER\tperson id\tidentificativo di persona duplicato nel file\n"
+			    "4103\tPER\tcodice fiscale\tcodice fiscale duplicato nel file\n"
+			    "5903\tPER\tfamily id\tfamiglia assente dal file\n");
 	char *good = many_file(-1, -1, -1);
 	in = fmemopen(good, strlen(good), "rb");
 	opt.rejects_path = NULL;
@@ -709,9 +710,9 @@ static void test_name_and_header_agree(void **state)
 	struct fixture *f = *state;
 	load_full1(f);
 	static const char *const bad[][2] = {
-		{"036005-000002-DELTA.tsv", "names municipality 036005, the header 036023"},
-		{"036023-000003-DELTA.tsv", "names sequence 3, the header 2"},
-		{"036023-000002-FULL.tsv", "says FULL, the header DELTA"},
+		{"036005-000002-DELTA.tsv", "indica il comune 036005, l'intestazione il comune 036023"},
+		{"036023-000003-DELTA.tsv", "indica la sequenza 3, l'intestazione la sequenza 2"},
+		{"036023-000002-FULL.tsv", "indica un file FULL, l'intestazione un file DELTA"},
 	};
 	const char *text = HDR_DELTA2 "END\t0\n";
 	char report[4096];

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""The texts a user reads stay Italian (README.md, "Language"), beyond the
+error answers tests/lint/check_messages.py holds:
+
+- the importer's messages: what src/import builds for a refused file (the
+  reject report, `visura import`, problems[].reason of POST /api/v1/imports):
+  the reasons given to fail(), rd_problem(), problem(), rd_unique(),
+  rd_error(), the messages snprintf'd into msg, the codice fiscale's
+  status texts (cf_status_text) and `visura import`'s own result lines;
+- the messages given to the project's error setter, vis_error_set(), in
+  the modules whose errors reach an office or an answer (API, access
+  corridor, workflows, import), whatever their code;
+- the JSON string values written in src/api (json_pack, json_string,
+  json_sprintf, and what is assigned to problem/reason/note/detail/warning
+  there): a value with a space in it is a sentence somebody reads (keys
+  and codes have none);
+- the reasons an account is disabled for (auth_account_disable and the
+  AUTH_REASON_* of src/auth/auth.h): stored and shown to the admins.
+
+Each text (adjacent literals joined) is held to tests/lint/italian.py, the
+word list the e2e harness applies to every error answer.  Log lines
+(log_*), comments and SQL are not looked at.  Exit 1 and one line per
+English text (file:line: words: text)."""
+import pathlib
+import re
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from italian import english_words  # noqa: E402
+from check_messages import call_text, messages  # noqa: E402
+
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
+                    pathlib.Path(__file__).resolve().parents[2])
+src = root / "src"
+
+# Texts that are not messages (file, text), each with why.
+ALLOWED = {
+    # The value the databases written before the reasons were Italian hold;
+    # kept to be compared with (src/api/reports.c), never written.
+    ("auth/auth.h", "suspended by alert"),
+    # A fixed marker in front of the (Italian) warning of a server run with
+    # the test clock: docs/openapi.yaml's pattern and monitoring match it.
+    ("api/ops.c", "TEST CLOCK ON: qualsiasi client può spostare l'orologio di questo server"),
+}
+
+# Modules whose vis_error_set messages reach an office or an answer.
+ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
+                 "query", "policy", "stats", "cf")
+# Message-building calls of the importer: name -> index of the message
+# argument (0-based); every literal of that argument counts.
+IMPORT_CALLS = {"fail": 2, "rd_problem": 4, "problem": 4, "rd_unique": 5, "rd_error": 2,
+                "vis_error_set": 2, "snprintf": 2}
+CALL = re.compile(r"\b(" + "|".join(IMPORT_CALLS) + r")\s*\(")
+VIS = re.compile(r"\bvis_error_set\s*\(")
+JSON = re.compile(r"\b(json_pack|json_string|json_sprintf|json_stringn)\s*\(")
+# In src/api, a sentence assigned to the variables answers are built from.
+ASSIGNED = re.compile(r"\b(?:problem|reason|note|detail|warning)\s*=\s*(?=[^=])")
+DISABLE = re.compile(r"\bauth_account_disable\s*\(")
+LOG = re.compile(r"\blog_(?:debug|info|warn|error)\s*\(")
+
+
+def args(stmt):
+    """The top-level arguments of a call's text (after its '(')."""
+    out, depth, cur, i, n = [], 0, "", 0, len(stmt)
+    while i < n:
+        c = stmt[i]
+        if c in "\"'":
+            j = i + 1
+            while j < n and stmt[j] != c:
+                j += 2 if stmt[j] == "\\" else 1
+            cur += stmt[i:j + 1]
+            i = j + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        if c == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    out.append(cur)
+    return out
+
+
+def strip_comments(text):
+    """Comments blanked (newlines kept, so line numbers hold); strings kept."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(re.sub(r"[^\n]", " ", text[i:j]))
+            i = j
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif text[i] in "\"'":
+            q, j = text[i], i + 1
+            while j < n and text[j] != q and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def found(rel, text, at, msg, bad):
+    if (rel, msg) in ALLOWED:
+        return 0
+    words = english_words(msg)
+    if words:
+        line = text.count("\n", 0, at) + 1
+        bad.append(f"src/{rel}:{line}: English ({', '.join(words)}): {msg[:120]}")
+    return 1
+
+
+def in_log(text, at):
+    """Whether position `at` is inside a log_*(...) call."""
+    start = text.rfind(";", 0, at)
+    return bool(LOG.search(text, start + 1, at))
+
+
+def main():
+    bad, checked = [], 0
+    files = sorted(src.rglob("*.[ch]"))
+    for path in files:
+        rel = path.relative_to(src).as_posix()
+        module = rel.split("/")[0]
+        text = strip_comments(path.read_text(encoding="utf-8"))
+        texts = []  # (position, message)
+        if module == "import":
+            for m in CALL.finditer(text):
+                a = args(call_text(text, m.end()))
+                k = IMPORT_CALLS[m.group(1)]
+                if m.group(1) == "snprintf" and not re.fullmatch(r"\s*msg\s*", a[0]):
+                    continue
+                if len(a) > k:
+                    texts += [(m.start(), s) for s in messages(a[k])]
+        elif module in ERROR_MODULES:
+            for m in VIS.finditer(text):
+                a = args(call_text(text, m.end()))
+                if len(a) > 2:
+                    texts += [(m.start(), s) for s in messages(a[2])]
+        if rel == "cf/cf.c":
+            body = re.search(r"cf_status_text\s*\([^)]*\)\s*\{(.*?)\n\}", text, re.S)
+            if body:
+                texts += [(body.start(), s) for s in re.findall(r'return\s+"([^"]*)"', body.group(1))]
+        if rel == "cli/cmd_import.c":
+            body = re.search(r"static int import_one\s*\(.*?\n\}", text, re.S)
+            if body:
+                for m in re.finditer(r"\b(?:f?printf)\s*\(", body.group(0)):
+                    at = body.start() + m.start()
+                    texts += [(at, s) for s in messages(call_text(text, at + m.end() - m.start()))]
+        if module == "api":
+            for m in JSON.finditer(text):
+                if in_log(text, m.start()):
+                    continue
+                a = args(call_text(text, m.end()))
+                rest = a[1:] if m.group(1) == "json_pack" else a
+                for arg in rest:
+                    texts += [(m.start(), s) for s in messages(arg) if " " in s.strip()]
+            for m in ASSIGNED.finditer(text):
+                line = text[text.rfind("\n", 0, m.start()) + 1:m.start()]
+                if in_log(text, m.start()) or line.replace('\\"', "").count('"') % 2:
+                    continue  # a log line, or inside a string
+                texts += [(m.start(), s) for s in messages(call_text(text, m.end()))]
+        for m in DISABLE.finditer(text):
+            a = args(call_text(text, m.end()))
+            if len(a) > 2:
+                texts += [(m.start(), s) for s in messages(a[2])]
+        if rel == "auth/auth.h":
+            texts += [(m.start(), m.group(1))
+                      for m in re.finditer(r'#define AUTH_REASON_\w+\s+"([^"]*)"', text)]
+        for at, msg in texts:
+            if " " not in msg.strip():
+                continue  # a code ("expired"), a format or a name, not a sentence
+            checked += found(rel, text, at, msg.replace('\\"', '"'), bad)
+    if not files:
+        print("no sources found under", src)
+        return 2
+    for b in bad:
+        print(b)
+    print(f"{checked} user-facing texts checked, {len(bad)} English")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
