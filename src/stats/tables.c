@@ -2143,11 +2143,13 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 	return json_pack("{s:o,s:o}", "colonne", cols, "righe", rows);
 }
 
-/* The period of a balance (*from, *to: q's months, or the whole period
- * covered, each month from its first day to its last, cut to cov_from..
- * cov_to) or, for the other tables, the day `on` (the first of a month)
- * and *state, the day whose end is the population "at the start of"
- * `on`; refused otherwise. */
+/* The period of a balance (*from, *to: q's months, or the first month
+ * covered to the last one covered whole, each month from its first day to
+ * its last, the first cut to start after cov_from; a month ending after
+ * cov_to refused, stats_complete_check) or, for the other tables, the day
+ * `on` (the first of a month) and *state, the day whose end is the
+ * population "at the start of" `on` (within cov_from..cov_to); refused
+ * otherwise. */
 static vis_err table_dates(const struct stats_table_query *q, int cov_from, int cov_to, int on,
 			   int *from, int *to, int *state, struct vis_error *e)
 {
