@@ -45,12 +45,6 @@ static bool comune_param(struct http_request *r, const char *v)
 	return true;
 }
 
-/* What a withdrawn bulletin is, for whoever asks for it. */
-#define WITHDRAWN_NOTE                                                                     \
-	"ritirato: protetto con una regola di riservatezza precedente; accostato al "      \
-	"bollettino dello stesso mese protetto con la regola attuale potrebbe rivelare "  \
-	"celle nascoste. L'ufficio lo rigenera con la regola attuale"
-
 struct listing {
 	struct http_request *r;
 	const struct store_ente *en;
@@ -65,15 +59,18 @@ static int add_item(void *ctx, const struct store_bollettino *b)
 	char mese[16], base[64];
 	snprintf(mese, sizeof mese, "%04d-%02d", (b->mese / 100) % 10000, b->mese % 100);
 	snprintf(base, sizeof base, "/api/v1/bollettini/%s/%s", b->comune, mese);
-	bool current = bollettino_current(b);
-	json_t *item = json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:i,s:s}", "comune", b->comune, "nome",
-				 api_comune_name(l->r->app->rd, b->comune), "mese", mese,
+	int threshold = l->r->app->cfg.stats_threshold_min;
+	bool current = bollettino_current(b, threshold);
+	json_t *item = json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:i,s:i,s:s}", "comune", b->comune,
+				 "nome", api_comune_name(l->r->app->rd, b->comune), "mese", mese,
 				 "generated_at", api_time(b->generated_at), "pdf_sha256", b->sha256,
 				 "html_chars", (json_int_t)b->html_len, "regola", b->regola,
-				 "stato", current ? "pubblicato" : "ritirato");
+				 "soglia", b->soglia, "stato", current ? "pubblicato" : "ritirato");
 	if (!current) {
 		/* not served: no links */
-		json_object_set_new(item, "nota", json_string(WITHDRAWN_NOTE));
+		char note[BOLLETTINO_NOTE_MAX];
+		bollettino_withdrawn_note(b, threshold, note);
+		json_object_set_new(item, "nota", json_string(note));
 		json_array_append_new(l->items, item);
 		return 0;
 	}
@@ -142,12 +139,14 @@ void api_bollettino_get(struct http_request *r)
 		http_reply_error(r, 404, "not_found", "nessun bollettino in archivio per quel mese");
 		return;
 	}
-	if (!bollettino_current(&b)) {
+	if (!bollettino_current(&b, r->app->cfg.stats_threshold_min)) {
 		free(html);
 		free(pdf64);
-		http_reply_error(r, 410, "bollettino_superato",
-				 "bollettino " WITHDRAWN_NOTE " (con il comando visura stats "
-				 "regenerate o con POST /api/v1/bollettini/rigenera)");
+		char note[BOLLETTINO_NOTE_MAX], msg[BOLLETTINO_NOTE_MAX + 128];
+		bollettino_withdrawn_note(&b, r->app->cfg.stats_threshold_min, note);
+		snprintf(msg, sizeof msg, "bollettino %s (con il comando visura stats regenerate "
+			 "o con POST /api/v1/bollettini/rigenera)", note);
+		http_reply_error(r, 410, "bollettino_superato", msg);
 		return;
 	}
 	char name[320];
@@ -258,14 +257,15 @@ void api_bollettini_regenerate(struct http_request *r)
 	for (int i = 0; i < n; i++) {
 		char mm[16];
 		snprintf(mm, sizeof mm, "%04d-%02d", (rg[i].mese / 100) % 10000, rg[i].mese % 100);
-		json_t *it = json_pack("{s:s,s:s,s:s,s:i,s:b}", "comune", rg[i].comune, "nome",
+		json_t *it = json_pack("{s:s,s:s,s:s,s:i,s:i,s:b}", "comune", rg[i].comune, "nome",
 				       api_comune_name(r->app->rd, rg[i].comune), "mese", mm,
-				       "regola_precedente", rg[i].was, "rigenerato", rg[i].done);
+				       "regola_precedente", rg[i].was, "soglia_precedente",
+				       rg[i].was_soglia, "rigenerato", rg[i].done);
 		json_object_set_new(it, rg[i].done ? "pdf_sha256" : "motivo",
 				    json_string(rg[i].done ? rg[i].sha256 : rg[i].why));
 		json_array_append_new(items, it);
 	}
 	free(rg);
-	http_reply_json(r, 200, json_pack("{s:i,s:o}", "regola", STATS_PROTECTION_RULE,
-					  "bollettini", items));
+	http_reply_json(r, 200, json_pack("{s:i,s:i,s:o}", "regola", STATS_PROTECTION_RULE,
+					  "soglia", o.threshold, "bollettini", items));
 }

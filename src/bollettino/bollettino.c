@@ -676,6 +676,7 @@ static vis_err render(struct store *s, const struct refdata *rd, const char *com
 	b->mese = mese;
 	b->generated_at = o->now;
 	b->regola = STATS_PROTECTION_RULE;
+	b->soglia = o->threshold;
 	str_copy_known(b->comune, sizeof b->comune, comune, __FILE__, __LINE__);
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, d.pdf, d.pdf_len);
@@ -710,14 +711,37 @@ vis_err bollettino_publish(struct store *s, const struct refdata *rd, const char
 	return rc;
 }
 
-bool bollettino_current(const struct store_bollettino *b)
+bool bollettino_current(const struct store_bollettino *b, int threshold)
 {
-	return b->regola == STATS_PROTECTION_RULE;
+	return b->regola == STATS_PROTECTION_RULE && b->soglia == threshold;
+}
+
+void bollettino_withdrawn_note(const struct store_bollettino *b, int threshold,
+			       char note[BOLLETTINO_NOTE_MAX])
+{
+	if (b->regola != STATS_PROTECTION_RULE) {
+		snprintf(note, BOLLETTINO_NOTE_MAX,
+			 "ritirato: protetto con una regola di riservatezza precedente; accostato "
+			 "al bollettino dello stesso mese protetto con la regola attuale potrebbe "
+			 "rivelare celle nascoste. L'ufficio lo rigenera con la regola attuale");
+		return;
+	}
+	char was[48];
+	if (b->soglia > 0)
+		snprintf(was, sizeof was, "con la soglia %d", b->soglia);
+	else
+		STR_COPY_KNOWN(was, "con una soglia non registrata");
+	snprintf(note, BOLLETTINO_NOTE_MAX,
+		 "ritirato: fatto %s, mentre la configurazione ora fissa la soglia %d "
+		 "(stats_threshold_min); con un'altra soglia le stesse tavole nascondono altre "
+		 "celle, e accostato al bollettino dello stesso mese fatto con la soglia attuale "
+		 "potrebbe rivelare celle nascoste. L'ufficio lo rigenera con la soglia attuale",
+		 was, threshold);
 }
 
 /* The withdrawn bulletins to regenerate. */
 struct withdrawn {
-	int mese;
+	int mese, threshold;
 	struct bollettino_regen *v;
 	int n, cap;
 	bool nomem;
@@ -726,7 +750,7 @@ struct withdrawn {
 static int add_withdrawn(void *ctx, const struct store_bollettino *b)
 {
 	struct withdrawn *w = ctx;
-	if (bollettino_current(b) || (w->mese && b->mese != w->mese))
+	if (bollettino_current(b, w->threshold) || (w->mese && b->mese != w->mese))
 		return 0;
 	if (w->n == w->cap) {
 		int cap = w->cap ? w->cap * 2 : 16;
@@ -743,6 +767,7 @@ static int add_withdrawn(void *ctx, const struct store_bollettino *b)
 	memcpy(r->comune, b->comune, sizeof r->comune);
 	r->mese = b->mese;
 	r->was = b->regola;
+	r->was_soglia = b->soglia;
 	return 0;
 }
 
@@ -788,11 +813,13 @@ static vis_err regenerate_one(struct store *s, const struct refdata *rd,
 	if (by && by->ip)
 		STR_COPY_KNOWN(ev.ip, by->ip); /* http_request's ip has the same size */
 	snprintf(ev.detail, sizeof ev.detail,
-		 "%s %04d-%02d regola %d -> %d (%s), PDF sha256 %.16s", r->comune, r->mese / 100,
-		 r->mese % 100, r->was, STATS_PROTECTION_RULE,
-		 by && by->via ? by->via : "pianificatore", b.sha256);
-	log_info("bulletin regenerated", "comune=%s month=%d rule=%d was=%d sha256=%s", r->comune,
-		 r->mese, STATS_PROTECTION_RULE, r->was, b.sha256);
+		 "%s %04d-%02d regola %d -> %d, soglia %d -> %d (%s), PDF sha256 %.16s", r->comune,
+		 r->mese / 100, r->mese % 100, r->was, STATS_PROTECTION_RULE, r->was_soglia,
+		 b.soglia, by && by->via ? by->via : "pianificatore", b.sha256);
+	log_info("bulletin regenerated",
+		 "comune=%s month=%d rule=%d was=%d threshold=%d was_threshold=%d sha256=%s",
+		 r->comune, r->mese, STATS_PROTECTION_RULE, r->was, b.soglia, r->was_soglia,
+		 b.sha256);
 	return store_security_event_insert(s, &ev, NULL, e);
 }
 
@@ -803,7 +830,7 @@ vis_err bollettino_regenerate(struct store *s, const struct refdata *rd, const c
 {
 	*out = NULL;
 	*n = 0;
-	struct withdrawn w = {.mese = mese};
+	struct withdrawn w = {.mese = mese, .threshold = o->threshold};
 	vis_err rc = store_bollettino_each(s, comune ? comune : "", add_withdrawn, &w, e);
 	if (!rc && w.nomem)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
@@ -835,12 +862,13 @@ vis_err bollettino_verify(struct store *s, const struct refdata *rd, const char 
 		return vis_error_set(e, VIS_ERR_NOTFOUND,
 				     "il bollettino di %s del %04d-%02d non è in archivio", comune,
 				     mese / 100, mese % 100);
-	if (!bollettino_current(&b))
+	if (!bollettino_current(&b, o->threshold))
 		return vis_error_set(e, VIS_ERR_CONFLICT,
 				     "il bollettino di %s del %04d-%02d è ritirato: fu protetto con "
-				     "una regola precedente (%d, ora %d) e non si rifà uguale; si "
-				     "rigenera con visura stats regenerate",
-				     comune, mese / 100, mese % 100, b.regola, STATS_PROTECTION_RULE);
+				     "la regola %d e la soglia %d (ora la regola %d e la soglia %d) e "
+				     "non si rifà uguale; si rigenera con visura stats regenerate",
+				     comune, mese / 100, mese % 100, b.regola, b.soglia,
+				     STATS_PROTECTION_RULE, o->threshold);
 	memcpy(out->archived, b.sha256, sizeof out->archived);
 	/* rendered again as of the archived generation */
 	struct bollettino_opts again = *o;

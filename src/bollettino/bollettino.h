@@ -12,8 +12,8 @@
  * pdf.c); the archive's workflow, shared by the scheduler of `visura
  * serve`, `visura stats report` and the API: which month is due, generating
  * it once, who may read it; and the bulletins withdrawn because they were
- * protected under an earlier rule (STATS_PROTECTION_RULE of stats/stats.h):
- * not served, made again under the current rule by `visura stats
+ * protected under an earlier rule (STATS_PROTECTION_RULE of stats/stats.h)
+ * or with another threshold than the configured one: not served, made again under the current rule by `visura stats
  * regenerate`, POST /api/v1/bollettini/rigenera and the monthly run, the
  * earlier one kept in the database (bollettino_superato).
  *
@@ -103,10 +103,18 @@ vis_err bollettino_publish(struct store *s, const struct refdata *rd, const char
 			   struct vis_error *e);
 
 /* Whether an archived bulletin was made under the current protection rule
- * (STATS_PROTECTION_RULE): only those are served.  One made under another
- * is withdrawn: the same month's tables protected two ways, side by side,
+ * (STATS_PROTECTION_RULE) and with the configured threshold (`threshold`:
+ * stats_threshold_min): only those are served.  One made under another
+ * rule or with another threshold (0: none recorded, before migration 22)
+ * is withdrawn: the same month's tables hidden two ways, side by side,
  * can give hidden cells back. */
-bool bollettino_current(const struct store_bollettino *b);
+bool bollettino_current(const struct store_bollettino *b, int threshold);
+
+/* Why a bulletin that is not current is withdrawn, in Italian (the
+ * listing's nota, the 410's message). */
+#define BOLLETTINO_NOTE_MAX 512
+void bollettino_withdrawn_note(const struct store_bollettino *b, int threshold,
+			       char note[BOLLETTINO_NOTE_MAX]);
 
 /* Who regenerates (the operations' log, security events): an account of
  * the API and its address, or nobody (the command line, the scheduler);
@@ -121,6 +129,7 @@ struct bollettino_regen {
 	char comune[7];
 	int mese;                 /* YYYYMM */
 	int was;                  /* the rule it was made under (0: unknown) */
+	int was_soglia;           /* the threshold it was made with (0: unknown) */
 	bool done;                /* made again under the current rule */
 	char sha256[65];          /* done: the new PDF's hash */
 	char why[256];            /* not done: why, in Italian */

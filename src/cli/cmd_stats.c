@@ -48,6 +48,11 @@ static void usage(FILE *out)
 		"The stock tables are at 1 January of --year, or on --date, the first day\n"
 		"of a month (YYYY-MM-01); another day, or a balance from or to a day, is\n"
 		"refused: two days' tables would differ by unprotected flows.\n"
+		"Only periods the register covers whole are published: a month once every\n"
+		"municipality asked is imported to its last day (the day before the one an\n"
+		"extract was read on, in Italian time), a stock table on --date once the day\n"
+		"before is; the current month is refused, named with the last complete one\n"
+		"(a balance or a series without --to ends there).\n"
 		"Every row and column total keeps at least two\n"
 		"hidden cells adding up to the threshold (secondary suppression).\n\n"
 		"--series follows one indicator over months (or years with --step year),\n"
@@ -149,31 +154,34 @@ static int print_enabled(void *ctx, const char *comune, int64_t since)
 
 static int print_archived(void *ctx, const struct store_bollettino *b)
 {
-	(void)ctx;
+	const int *threshold = ctx;
+	const char *why = b->regola != STATS_PROTECTION_RULE
+				  ? "\tritirato: protetto con una regola precedente"
+				  : "\tritirato: fatto con un'altra soglia di quella configurata";
 	printf("  %s\t%04d-%02d\tPDF sha256 %s%s\n", b->comune, b->mese / 100, b->mese % 100,
-	       b->sha256,
-	       bollettino_current(b) ? "" : "\tritirato: protetto con una regola precedente");
+	       b->sha256, bollettino_current(b, *threshold) ? "" : why);
 	return 0;
 }
 
 /* The municipalities enabled, then the archive. */
-static vis_err cli_bulletin_list(struct store *s, const struct refdata *rd, struct vis_error *e)
+static vis_err cli_bulletin_list(struct store *s, const struct refdata *rd, int threshold,
+				 struct vis_error *e)
 {
 	printf("comuni con il bollettino mensile:\n");
 	vis_err rc = store_bollettino_comune_each(s, print_enabled, (void *)rd, e);
 	if (!rc) {
 		printf("archivio:\n");
-		rc = store_bollettino_each(s, "", print_archived, NULL, e);
+		rc = store_bollettino_each(s, "", print_archived, &threshold, e);
 	}
 	return rc;
 }
 
-static void print_regen(const struct bollettino_regen *g)
+static void print_regen(const struct bollettino_regen *g, int threshold)
 {
 	if (g->done)
-		printf("bollettino %s %04d-%02d rigenerato con la regola %d (era %d; PDF sha256 %s)\n",
-		       g->comune, g->mese / 100, g->mese % 100, STATS_PROTECTION_RULE, g->was,
-		       g->sha256);
+		printf("bollettino %s %04d-%02d rigenerato con la regola %d (era %d) e la soglia %d "
+		       "(era %d; PDF sha256 %s)\n", g->comune, g->mese / 100, g->mese % 100,
+		       STATS_PROTECTION_RULE, g->was, threshold, g->was_soglia, g->sha256);
 	else
 		printf("bollettino %s %04d-%02d non rigenerato, resta ritirato: %s\n", g->comune,
 		       g->mese / 100, g->mese % 100, g->why);
@@ -195,13 +203,13 @@ static int cli_bulletin_regenerate(struct store *s, const struct refdata *rd,
 		return EXIT_RUNTIME;
 	}
 	for (int i = 0; i < n; i++) {
-		print_regen(&g[i]);
+		print_regen(&g[i], o.threshold);
 		if (!g[i].done)
 			rc = EXIT_RUNTIME;
 	}
 	if (!n)
-		printf("nessun bollettino ritirato: tutti protetti con la regola attuale (%d)\n",
-		       STATS_PROTECTION_RULE);
+		printf("nessun bollettino ritirato: tutti protetti con la regola attuale (%d) e "
+		       "la soglia configurata (%d)\n", STATS_PROTECTION_RULE, o.threshold);
 	free(g);
 	return rc;
 }
@@ -259,7 +267,7 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		if (rc == EXIT_OK && which)
 			printf("%s: bollettino mensile %s%s\n", which,
 			       a.enable ? "attivato" : "disattivato", changed ? "" : " (già così)");
-		if (rc == EXIT_OK && cli_bulletin_list(s, rd, &e)) {
+		if (rc == EXIT_OK && cli_bulletin_list(s, rd, cfg.stats_threshold_min, &e)) {
 			cli_error("stats schedule", &e);
 			rc = EXIT_RUNTIME;
 		}
@@ -315,11 +323,11 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 			}
 			free(html);
 			free(pdf64);
-			if (found && !bollettino_current(&b)) {
+			if (found && !bollettino_current(&b, o.threshold)) {
 				fprintf(stderr, "visura: stats report: bollettino %s %s già in archivio "
-					"ma ritirato (protetto con la regola %d, ora %d): si rigenera con "
-					"visura stats regenerate\n", a.comune, a.month, b.regola,
-					STATS_PROTECTION_RULE);
+					"ma ritirato (protetto con la regola %d e la soglia %d, ora %d e "
+					"%d): si rigenera con visura stats regenerate\n", a.comune,
+					a.month, b.regola, b.soglia, STATS_PROTECTION_RULE, o.threshold);
 				rc = EXIT_INVALID;
 			} else if (rc == EXIT_OK)
 				printf("bollettino %s %s già in archivio: resta quello\n", a.comune,
@@ -497,11 +505,13 @@ int cmd_stats(int argc, char **argv)
 		memcpy(sq.comuni, tq.comuni, sizeof sq.comuni);
 		sq.threshold = tq.threshold;
 	}
-	if (rc == EXIT_OK &&
-	    (series ? stats_series_compute(s, rd, &sq, date_today(), &doc, &e)
-		    : stats_table_compute(s, rd, &tq, date_today(), &doc, &e))) {
+	vis_err v = rc == EXIT_OK ? (series ? stats_series_compute(s, rd, &sq, date_today(), &doc, &e)
+					    : stats_table_compute(s, rd, &tq, date_today(), &doc, &e))
+				  : VIS_OK;
+	if (v) {
+		/* a period not covered (whole) is the question's, as the API's 400 */
 		cli_error("stats", &e);
-		rc = EXIT_RUNTIME;
+		rc = v == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
 	}
 	if (doc) {
 		char *text = !strcmp(format, "csv")

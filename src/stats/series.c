@@ -467,7 +467,12 @@ static bool periods(const struct stats_series_query *q, int cov_from, int cov_to
 	date_format(cov_to, dt);
 	int fm = q->from ? q->from : DATE_YEAR(date_add_days(cov_from, 1)) * 100 +
 					     DATE_MONTH(date_add_days(cov_from, 1));
-	int tm = q->to ? q->to : DATE_YEAR(cov_to) * 100 + DATE_MONTH(cov_to);
+	/* up to the last month the register covers whole, by default; a
+	 * later one asked is refused, not cut (docs/api.md, "Periodi
+	 * pubblicati") */
+	int tm = q->to ? q->to : stats_complete_month(cov_to);
+	if (stats_complete_check(tm, 0, cov_to, e))
+		return false;
 	if (fm > tm) {
 		vis_error_set(e, VIS_ERR_INVALID, "\"from\" (%04d-%02d) è dopo \"to\" (%04d-%02d)", fm / 100,
 			      fm % 100, tm / 100, tm % 100);

@@ -46,7 +46,8 @@ struct stats_series_query {
 	char indicator[STATS_SERIES_LIST_MAX]; /* names of stats_series_indicators(),
 						* comma-separated (stats_series_parse) */
 	char comuni[4096];      /* ISTAT codes, comma-separated; "" = every municipality */
-	int from, to;           /* YYYYMM; 0 = the first / last month covered */
+	int from, to;           /* YYYYMM; 0 = the first month covered / the last
+				 * one covered whole (stats_complete_month) */
 	bool yearly;            /* periods of a year rather than a month */
 	bool by_comune;         /* one series per municipality rather than the pool */
 	bool by_provincia;      /* one series per province: its municipalities pooled */
@@ -67,7 +68,9 @@ vis_err stats_series_parse(const char *list, struct stats_series_query *q, struc
 bool stats_month_parse(const char *s, int *out);
 
 /* Computes the series into *out (a new JSON object).  A period outside
- * the one the register covers is VIS_ERR_INVALID naming that period, and
+ * the one the register covers is VIS_ERR_INVALID naming that period, a
+ * `to` it does not cover whole is VIS_ERR_INVALID naming the last complete
+ * month (stats_complete_check: never cut), and
  * so is q->indicator when stats_series_parse refuses it.  Every read (all
  * periods and members, and the provinces they are protected with) is in
  * one snapshot, as a table's (stats_table_compute). */

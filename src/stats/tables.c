@@ -700,7 +700,12 @@ static int add_span(void *ctx, const char *comune, int64_t first, int64_t last)
 	struct span *sp = ctx;
 	if (!stats_covered(sp->comuni, comune))
 		return 0;
-	int f = date_from_days(first / 86400), t = date_from_days(last / 86400);
+	/* the last day the register holds whole: the day before the one the
+	 * extract was read on, in Italian time, taken as UTC+1 (an extract at
+	 * 23:00 UTC or later holds its day; in summer, UTC+2, an hour's
+	 * extracts are counted a day short: safe) */
+	int f = date_from_days(first / 86400);
+	int t = date_add_days(date_from_days((last + 3600) / 86400), -1);
 	if (!sp->any || f > sp->from)
 		sp->from = f;
 	if (!sp->any || t < sp->to)
@@ -728,8 +733,41 @@ vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
 			sp.any = false;
 		p += n + (p[n] == ',');
 	}
-	*from = sp.any && sp.from <= sp.to ? sp.from : 0;
+	*from = sp.any ? sp.from : 0;
 	*to = sp.any ? sp.to : 0;
+	return VIS_OK;
+}
+
+int stats_complete_month(int to)
+{
+	int y = DATE_YEAR(to), m = DATE_MONTH(to);
+	if (DATE_DAY(date_add_days(to, 1)) == 1)
+		return y * 100 + m;
+	return m == 1 ? (y - 1) * 100 + 12 : y * 100 + m - 1;
+}
+
+vis_err stats_complete_check(int month, int on, int to, struct vis_error *e)
+{
+	char dt[11], d[11], next[11];
+	date_format(to, dt);
+	int last = stats_complete_month(to);
+	if (month > 0 && month * 100 + date_days_in_month(month / 100, month % 100) > to)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "il mese %04d-%02d non è coperto per intero dal registro, che "
+				     "ha questi comuni per intero fino al %s: si pubblicano solo i "
+				     "periodi coperti per intero, l'ultimo mese completo è il %04d-%02d",
+				     month / 100, month % 100, dt, last / 100, last % 100);
+	if (on > 0 && date_add_days(on, -1) > to) {
+		date_format(on, d);
+		/* the latest first of a month whose day before is covered */
+		int n = date_add_days(to, 1);
+		date_format(DATE_YEAR(n) * 10000 + DATE_MONTH(n) * 100 + 1, next);
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "la popolazione all'inizio del %s non è coperta per intero dal "
+				     "registro, che ha questi comuni per intero fino al %s: si "
+				     "pubblicano solo i periodi coperti per intero, l'ultima data è "
+				     "il %s", d, dt, next);
+	}
 	return VIS_OK;
 }
 
@@ -2212,11 +2250,13 @@ static json_t *grid_json(struct grid *g, int threshold, const char *const *colna
 	return json_pack("{s:o,s:o}", "colonne", cols, "righe", rows);
 }
 
-/* The period of a balance (*from, *to: q's months, or the whole period
- * covered, each month from its first day to its last, cut to cov_from..
- * cov_to) or, for the other tables, the day `on` (the first of a month)
- * and *state, the day whose end is the population "at the start of"
- * `on`; refused otherwise. */
+/* The period of a balance (*from, *to: q's months, or the first month
+ * covered to the last one covered whole, each month from its first day to
+ * its last, the first cut to start after cov_from; a month ending after
+ * cov_to refused, stats_complete_check) or, for the other tables, the day
+ * `on` (the first of a month) and *state, the day whose end is the
+ * population "at the start of" `on` (within cov_from..cov_to); refused
+ * otherwise. */
 static vis_err table_dates(const struct stats_table_query *q, int cov_from, int cov_to, int on,
 			   int *from, int *to, int *state, struct vis_error *e)
 {
@@ -2229,14 +2269,19 @@ static vis_err table_dates(const struct stats_table_query *q, int cov_from, int 
 		/* Whole months, each from its first day to its last, cut to the
 		 * period covered: flows before the first import are not in the
 		 * register, the first month starts the day after it; the last
-		 * month ends at the last import, as in the series. */
+		 * month is one the register covers whole, as in the series. */
 		if (!cov_from)
 			return vis_error_set(e, VIS_ERR_INVALID,
 					     "nessuna importazione per questi comuni: il registro "
 					     "non copre alcun periodo");
 		int next = date_add_days(cov_from, 1);
 		int fm = q->from ? q->from : DATE_YEAR(next) * 100 + DATE_MONTH(next);
-		int tm = q->to ? q->to : DATE_YEAR(cov_to) * 100 + DATE_MONTH(cov_to);
+		/* by default up to the last month covered whole; a later one
+		 * asked is refused (only whole months are published) */
+		int tm = q->to ? q->to : stats_complete_month(cov_to);
+		vis_err rc = stats_complete_check(tm, 0, cov_to, e);
+		if (rc)
+			return rc;
 		int first = fm * 100 + 1;
 		int last = tm * 100 + date_days_in_month(tm / 100, tm % 100);
 		*from = first > cov_from ? first : next;
@@ -2270,6 +2315,9 @@ static vis_err table_dates(const struct stats_table_query *q, int cov_from, int 
 	/* Before the first import the register does not know who lived there. */
 	if (!cov_from)
 		return vis_error_set(e, VIS_ERR_INVALID, "nessuna importazione per questi comuni");
+	vis_err rc = stats_complete_check(0, on, cov_to, e);
+	if (rc)
+		return rc;
 	if (*state < cov_from) {
 		int y = DATE_YEAR(cov_from), m = DATE_MONTH(cov_from) + 1;
 		if (m > 12) {

@@ -101,10 +101,28 @@ void stats_territory(const struct refdata *rd, const char *comuni, int date,
 		     char code[STATS_LABEL_MAX], char name[STATS_LABEL_MAX]);
 
 /* The period the register covers for these municipalities ("" = all): from
- * the latest of their first imports to the earliest of their last ones
- * (YYYYMMDD, UTC dates of the extracts); *from = 0 when one has none. */
+ * the latest of their first imports (the UTC date of the extract) to the
+ * earliest of the last days their last imports hold whole (YYYYMMDD): the
+ * day before the extract's day in Italian time, taken as UTC+1 (an extract
+ * read at 23:00 UTC or later holds its own day; in summer a day short for
+ * an hour: never a day the register has not seen end).  *from = 0 when one
+ * has none.  Only periods covered whole are published (docs/api.md,
+ * "Periodi pubblicati"): a stock at the end of a day up to *to, a month of
+ * flows ending by *to (stats_complete_month). */
 vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
 		       struct vis_error *e);
+
+/* The last month (YYYYMM) whose last day is on or before `to` (a day
+ * stats_coverage gives): the last one the register covers whole. */
+int stats_complete_month(int to);
+
+/* Refuses a month of flows (YYYYMM, month > 0) or a stock at the start of
+ * a day `on` (YYYYMMDD, on > 0: the population at the end of the day
+ * before) that the register does not cover whole (after `to`,
+ * stats_coverage's), with the Italian message naming the last
+ * complete month and the last day: VIS_ERR_INVALID.  Every table, series
+ * and bulletin asks it, API and command line alike. */
+vis_err stats_complete_check(int month, int on, int to, struct vis_error *e);
 
 /* Small-cell protection of a table of n cells whose linear identities
  * are given as sets of cell indices: eq_cells holds the indices of every

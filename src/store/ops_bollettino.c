@@ -56,6 +56,7 @@ static void bind_row(struct drv_stmt *st, const struct store_bollettino *b, cons
 	drv_bind_text(st, 5, html);
 	drv_bind_text(st, 6, pdf_base64);
 	drv_bind_i64(st, 7, b->regola);
+	drv_bind_i64(st, 8, b->soglia);
 }
 
 vis_err store_bollettino_put(struct store *s, const struct store_bollettino *b, const char *html,
@@ -84,6 +85,7 @@ vis_err store_bollettino_replace(struct store *s, const struct store_bollettino 
 	drv_bind_i64(keep, 2, b->mese);
 	drv_bind_i64(keep, 3, b->regola);
 	drv_bind_i64(keep, 4, now);
+	drv_bind_i64(keep, 5, b->soglia);
 	vis_err rc = done(keep, drv_step(keep, e));
 	if (!rc) {
 		bind_row(put, b, html, pdf_base64);
@@ -129,6 +131,7 @@ static void meta_read(struct drv_stmt *st, struct store_bollettino *b)
 	b->html_len = drv_col_i64(st, 4);
 	b->pdf_len = drv_col_i64(st, 5);
 	b->regola = (int)drv_col_i64(st, 6);
+	b->soglia = (int)drv_col_i64(st, 7);
 }
 
 vis_err store_bollettino_each(struct store *s, const char *comune, store_bollettino_fn fn,
@@ -163,8 +166,8 @@ vis_err store_bollettino_get(struct store *s, const char *comune, int mese,
 	vis_err rc = VIS_OK;
 	if (*found) {
 		meta_read(st, out);
-		*html = strndup(drv_col_text(st, 7), drv_col_bytes(st, 7));
-		*pdf_base64 = strndup(drv_col_text(st, 8), drv_col_bytes(st, 8));
+		*html = strndup(drv_col_text(st, 8), drv_col_bytes(st, 8));
+		*pdf_base64 = strndup(drv_col_text(st, 9), drv_col_bytes(st, 9));
 		if (!*html || !*pdf_base64) {
 			free(*html);
 			free(*pdf_base64);

@@ -484,6 +484,25 @@ static const char migration_21[] =
 	" html TEXT NOT NULL, pdf TEXT NOT NULL, superseded_at INTEGER NOT NULL,"
 	" PRIMARY KEY (comune, mese, regola));";
 
+/* The threshold each archived bulletin was made with (stats_threshold_min
+ * then): another threshold hides other cells of the same tables, so a
+ * bulletin of another threshold is withdrawn as one of another rule
+ * (src/bollettino).  The rows archived before are 0, no threshold known:
+ * withdrawn, made again with the configured one (the configuration of the
+ * time is not in the database).  The superseded rows keep theirs too, one
+ * per rule and threshold (the table made again with the wider key). */
+static const char migration_22[] =
+	"ALTER TABLE bollettino ADD COLUMN soglia INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE bollettino_superato_22 (comune TEXT NOT NULL, mese INTEGER NOT NULL,"
+	" regola INTEGER NOT NULL, soglia INTEGER NOT NULL, generated_at INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, html TEXT NOT NULL, pdf TEXT NOT NULL,"
+	" superseded_at INTEGER NOT NULL, PRIMARY KEY (comune, mese, regola, soglia));"
+	"INSERT INTO bollettino_superato_22 (comune, mese, regola, soglia, generated_at, sha256,"
+	" html, pdf, superseded_at) SELECT comune, mese, regola, 0, generated_at, sha256, html,"
+	" pdf, superseded_at FROM bollettino_superato;"
+	"DROP TABLE bollettino_superato;"
+	"ALTER TABLE bollettino_superato_22 RENAME TO bollettino_superato;";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "register data model and daily feed", migration_1},
 	{2, "bodies, accounts, sessions, tokens, outbox, security events", migration_2},
@@ -506,6 +525,7 @@ const struct schema_migration schema_migrations[] = {
 	{19, "versions of the shared state", migration_19},
 	{20, "persons seen by the shared anti-extraction counters", migration_20},
 	{21, "protection rule of the archived bulletins, the superseded ones kept", migration_21},
+	{22, "threshold of the archived bulletins", migration_22},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

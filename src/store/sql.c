@@ -376,22 +376,27 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_BOLLETTINO_COMUNE_DEL] = "DELETE FROM bollettino_comune WHERE comune = ?1",
 	[SQL_BOLLETTINO_COMUNE_EACH] = "SELECT comune, since FROM bollettino_comune ORDER BY comune",
 	[SQL_BOLLETTINO_PUT] = "INSERT INTO bollettino (comune, mese, generated_at, sha256, html, pdf,"
-		" regola) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (comune, mese) DO NOTHING",
+		" regola, soglia) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT (comune, mese) DO NOTHING",
 	[SQL_BOLLETTINO_HAS] = "SELECT 1 FROM bollettino WHERE comune = ?1 AND mese = ?2",
 	[SQL_BOLLETTINO_EACH] = "SELECT comune, mese, generated_at, sha256, length(html), length(pdf),"
-		" regola FROM bollettino WHERE (comune = ?1 OR ?1 = '') ORDER BY mese DESC, comune",
+		" regola, soglia FROM bollettino WHERE (comune = ?1 OR ?1 = '')"
+		" ORDER BY mese DESC, comune",
 	[SQL_BOLLETTINO_GET] = "SELECT comune, mese, generated_at, sha256, length(html), length(pdf),"
-		" regola, html, pdf FROM bollettino WHERE comune = ?1 AND mese = ?2",
-	/* A bulletin of another protection rule, regenerated: first kept
-	 * aside as it was (once per rule: a second instance's copy is a
-	 * no-op), then its row rewritten only if still of another rule (the
-	 * row's lock: of two instances, one rewrites it). */
-	[SQL_BOLLETTINO_SUPERSEDE] = "INSERT INTO bollettino_superato (comune, mese, regola,"
-		" generated_at, sha256, html, pdf, superseded_at) SELECT comune, mese, regola,"
+		" regola, soglia, html, pdf FROM bollettino WHERE comune = ?1 AND mese = ?2",
+	/* A bulletin of another protection rule or threshold, regenerated:
+	 * first kept aside as it was (once per rule and threshold: a second
+	 * instance's copy is a no-op), then its row rewritten only if still of
+	 * another rule or threshold (the row's lock: of two instances, one
+	 * rewrites it). */
+	[SQL_BOLLETTINO_SUPERSEDE] = "INSERT INTO bollettino_superato (comune, mese, regola, soglia,"
+		" generated_at, sha256, html, pdf, superseded_at) SELECT comune, mese, regola, soglia,"
 		" generated_at, sha256, html, pdf, CAST(?4 AS BIGINT) FROM bollettino WHERE comune = ?1"
-		" AND mese = ?2 AND regola <> ?3 ON CONFLICT (comune, mese, regola) DO NOTHING",
+		" AND mese = ?2 AND (regola <> ?3 OR soglia <> ?5)"
+		" ON CONFLICT (comune, mese, regola, soglia) DO NOTHING",
 	[SQL_BOLLETTINO_REPLACE] = "UPDATE bollettino SET generated_at = ?3, sha256 = ?4, html = ?5,"
-		" pdf = ?6, regola = ?7 WHERE comune = ?1 AND mese = ?2 AND regola <> ?7",
+		" pdf = ?6, regola = ?7, soglia = ?8 WHERE comune = ?1 AND mese = ?2"
+		" AND (regola <> ?7 OR soglia <> ?8)",
 };
 
 int sql_to_pg(const char *sql, char *out, size_t cap)

@@ -1045,6 +1045,7 @@ struct store_bollettino {
 	int64_t html_len;        /* characters of the page */
 	int64_t pdf_len;         /* characters of the PDF in base64 */
 	int regola;              /* STATS_PROTECTION_RULE it was made under, 0 unknown */
+	int soglia;              /* the threshold it was made with, 0 unknown */
 };
 /* Enables (on) or stops the bulletin of a municipality; *changed is false
  * when it already was (or was not). */
@@ -1060,9 +1061,10 @@ vis_err store_bollettino_comune_each(struct store *s, store_bollettino_comune_fn
 vis_err store_bollettino_put(struct store *s, const struct store_bollettino *b, const char *html,
 			     const char *pdf_base64, bool *stored, struct vis_error *e);
 /* Rewrites the archived bulletin of b->comune and b->mese with b (its
- * rule b->regola) if it was made under another rule: the row as it was is
- * kept in bollettino_superato (superseded_at: now), in the same
- * transaction.  *replaced is false when there is none of another rule
+ * rule b->regola, its threshold b->soglia) if it was made under another
+ * rule or with another threshold: the row as it was is kept in
+ * bollettino_superato (superseded_at: now), in the same transaction.
+ * *replaced is false when there is none of another rule or threshold
  * (none at all, or rewritten already by another instance). */
 vis_err store_bollettino_replace(struct store *s, const struct store_bollettino *b,
 				 const char *html, const char *pdf_base64, int64_t now,

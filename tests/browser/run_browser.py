@@ -286,7 +286,9 @@ def main():
         if name.endswith(".png"):
             os.remove(os.path.join(artifacts, name))
 
-    pop = dict(persons=2000, comuni="036023,036005", seed=7, days=3)
+    # to 31 December: a month the register covers whole (statistics publish
+    # only whole periods; the screen shows the last complete month)
+    pop = dict(persons=2000, comuni="036023,036005", seed=7, days=3, date="2025-12-28")
     srv = Server(population=pop, ui_dir=ui_dir, print_heading="Comune di Valdoria")
     op_port, op_key = test_spid.provider_options(srv)
     with srv, tempfile.TemporaryDirectory(prefix="visura-browser-") as tmp:

@@ -1295,7 +1295,8 @@ async function flowAuditor(browser, fx) {
       // the one archived row of the fixture: made under an earlier protection
       // rule (as an upgrade leaves it), shown withdrawn, with no link to follow
       const row = mainOf(page).getByRole('row', { name: /novembre 2025/ });
-      await visible(page, row.getByText('ritirato — protetto con una regola precedente'), 'the withdrawn bulletin');
+      await visible(page, row.getByText('ritirato', { exact: true }), 'the withdrawn bulletin');
+      await visible(page, row.getByText(/protetto con una regola di riservatezza precedente/), 'why, as the server says it');
       check(await row.getByRole('link').count() === 0, 'no link to a withdrawn bulletin');
     });
     await look(page, 'auditor-bollettini');

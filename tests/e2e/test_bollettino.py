@@ -367,9 +367,14 @@ def test_bollettino():
         expect(a.get(f"/api/v1/bollettini/{COMUNI[0]}/1999-01"), 404, "not_found")
         expect(a.get(f"/api/v1/bollettini/{COMUNI[0]}/{mese}?format=doc"), 400, "invalid_request")
 
-        # Once: on demand it stays as it is, and a restart adds nothing.
-        p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--comune",
-                            COMUNI[0], "--month", mese], capture_output=True, text=True)
+        # Once: on demand it stays as it is, and a restart adds nothing
+        # (the command line with the server's threshold: with another the
+        # archived one is withdrawn).
+        conf = os.path.join(srv.dir, "report.conf")
+        with open(conf, "w") as f:
+            f.write(f"stats_threshold_min = {THRESHOLD}\n")
+        p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--config", conf,
+                            "--comune", COMUNI[0], "--month", mese], capture_output=True, text=True)
         eq(p.returncode, 0, p.stderr)
         check("già in archivio" in p.stdout, p.stdout)
         # Reproducible: rendered again as of its generation, twice, the same
@@ -382,9 +387,6 @@ def test_bollettino():
         gen_at = re.sub(r"\D", "", before[COMUNI[0]][0])[:14]
         eq(m.group(1).decode(), gen_at, "the creation date is the generation's")
         check(re.search(rb"/ModDate \((?:D:)?" + gen_at.encode(), archived), "the modification date too")
-        conf = os.path.join(srv.dir, "report.conf")
-        with open(conf, "w") as f:
-            f.write(f"stats_threshold_min = {THRESHOLD}\n")
         fresh = []
         for k in range(2):
             time.sleep(1.1 * k)          # another second of the clock
@@ -441,12 +443,14 @@ def protection_rule():
 
 def upgrade_from_before_rules(srv):
     """The database as an upgrade from a release before migration 21 leaves
-    it: the migration taken back (its column and table gone), then the
-    server started again, which applies it to the archived rows."""
+    it: migrations 21 and 22 taken back (their columns and table gone),
+    then the server started again, which applies them to the archived
+    rows."""
     srv.stop()
-    harness.db_exec(srv.db, "ALTER TABLE bollettino DROP COLUMN regola",
+    harness.db_exec(srv.db, "ALTER TABLE bollettino DROP COLUMN soglia",
+                    "ALTER TABLE bollettino DROP COLUMN regola",
                     "DROP TABLE bollettino_superato",
-                    "DELETE FROM schema_migrations WHERE version = 21")
+                    "DELETE FROM schema_migrations WHERE version >= 21")
     srv._serve(keep_port=True)
 
 
@@ -456,6 +460,18 @@ def served(client, comune, mese):
     if res.status == 200:
         return hashlib.sha256(res.body).hexdigest()
     return res
+
+
+def regenerate_cli(srv, threshold, comune):
+    """`visura stats regenerate` of one municipality with a configuration
+    of that threshold: its output, and the configuration's path."""
+    conf = os.path.join(srv.dir, f"t{threshold}.conf")
+    with open(conf, "w") as f:
+        f.write(f"stats_threshold_min = {threshold}\n")
+    p = subprocess.run([harness.VISURA, "stats", "regenerate", "--db", srv.db, "--config",
+                        conf, "--comune", comune], capture_output=True, text=True)
+    eq(p.returncode, 0, p.stdout + p.stderr)
+    return p, conf
 
 
 def test_bollettino_rule_withdrawn():
@@ -516,12 +532,7 @@ def test_bollettino_rule_withdrawn():
             check("ritirato" in p.stderr and "visura stats regenerate" in p.stderr, p.stderr)
 
         # The command line: one municipality's, with the server's threshold.
-        conf = os.path.join(srv.dir, "report.conf")
-        with open(conf, "w") as f:
-            f.write(f"stats_threshold_min = {THRESHOLD}\n")
-        p = subprocess.run([harness.VISURA, "stats", "regenerate", "--db", srv.db, "--config",
-                            conf, "--comune", COMUNI[0]], capture_output=True, text=True)
-        eq(p.returncode, 0, p.stdout + p.stderr)
+        p, conf = regenerate_cli(srv, THRESHOLD, COMUNI[0])
         check(f"bollettino {COMUNI[0]} {mese} rigenerato con la regola {rule} (era 0" in p.stdout,
               p.stdout)
         b0 = archive(a, mese)
@@ -536,7 +547,8 @@ def test_bollettino_rule_withdrawn():
            [(COMUNI[0], 0, before[COMUNI[0]][1])], "the withdrawn one kept aside")
         ev = srv.events("bulletin_regenerated")
         eq(len(ev), 1, f"one event: {ev}")
-        check(f"{COMUNI[0]} {mese} regola 0 -> {rule} (riga di comando)" in ev[0]["detail"], ev)
+        check(f"{COMUNI[0]} {mese} regola 0 -> {rule}, soglia 0 -> {THRESHOLD} (riga di comando)"
+              in ev[0]["detail"], ev)
         # verified as a current one now: the same bytes made again
         p = subprocess.run([harness.VISURA, "stats", "report", "--db", srv.db, "--config", conf,
                             "--comune", COMUNI[0], "--month", mese, "--verify"],
@@ -562,7 +574,8 @@ def test_bollettino_rule_withdrawn():
         eq(served(a, COMUNI[0], mese), new0["pdf_sha256"], "and served unchanged")
         ev = srv.events("bulletin_regenerated")
         eq(len(ev), 2, f"two events: {ev}")
-        check(any(f"{COMUNI[1]} {mese} regola 0 -> {rule} (pianificatore)" in e["detail"]
+        check(any(f"{COMUNI[1]} {mese} regola 0 -> {rule}, soglia 0 -> {THRESHOLD} (pianificatore)"
+                  in e["detail"]
                   for e in ev), ev)
 
         # The API: the office's, everything withdrawn at once (another
@@ -585,6 +598,86 @@ def test_bollettino_rule_withdrawn():
         eq(len(srv.events("bulletin_regenerated")), 6, "an event each")
         r = expect(a.post("/api/v1/bollettini/rigenera", {}), 200).json
         eq(r["bollettini"], [], "none left withdrawn")
+
+
+def test_bollettino_threshold_withdrawn():
+    """A bulletin made with another threshold than the configured one
+    (stats_threshold_min changed, the server restarted) is withdrawn as
+    one of an earlier rule: 410, listed as withdrawn saying why, made again
+    with the configured threshold by the API and the command line, the
+    earlier one kept aside, once per threshold."""
+    rule = protection_rule()
+    today, start, first, last, cur_first, cur_last, pop = months()
+    mese = first.strftime("%Y-%m")
+    lower = 5
+    with Server(stats_threshold_min=THRESHOLD) as srv:
+        a = srv.admin()
+        import_until_today(srv, pop, today, start)
+        for c in COMUNI:
+            expect(a.put(f"/api/v1/bollettini/comuni/{c}"), 200)
+        got = wait_for(srv, "the month just closed archived for both",
+                       lambda: len(archive(a, mese)) == 2 and archive(a, mese))
+        for b in got:
+            eq((b["regola"], b["soglia"], b["stato"]), (rule, THRESHOLD, "pubblicato"),
+               f"made with the configured threshold: {b}")
+        before = {b["comune"]: (b["generated_at"], b["pdf_sha256"]) for b in got}
+
+        # The office lowers the threshold: both withdrawn, not served.
+        srv.options["stats_threshold_min"] = lower
+        srv.restart()
+        a = srv.admin()
+        for fmt in ("pdf", "html"):
+            res = expect(a.get(f"/api/v1/bollettini/{COMUNI[0]}/{mese}?format={fmt}"), 410,
+                         "bollettino_superato")
+            msg = res.json["error"]["message"]
+            check(f"con la soglia {THRESHOLD}" in msg and f"fissa la soglia {lower}" in msg
+                  and "rigener" in msg, f"an Italian reason naming both thresholds: {msg}")
+        time.sleep(6)        # the periodic duties: no regeneration at a start
+        for b in archive(a, mese):
+            eq((b["soglia"], b["stato"]), (THRESHOLD, "ritirato"), f"listed as withdrawn: {b}")
+            check("pdf_url" not in b, f"no link to a withdrawn one: {b}")
+            check(f"con la soglia {THRESHOLD}" in b["nota"] and "soglia attuale" in b["nota"],
+                  b["nota"])
+            eq((b["generated_at"], b["pdf_sha256"]), before[b["comune"]], "the content kept")
+
+        # Made again: the API for one, the command line for the other.
+        r = expect(a.post("/api/v1/bollettini/rigenera", {"comune": COMUNI[0]}), 200).json
+        eq((r["regola"], r["soglia"]), (rule, lower), "the rule and threshold made with")
+        eq([(b["comune"], b["mese"], b["regola_precedente"], b["soglia_precedente"],
+             b["rigenerato"]) for b in r["bollettini"]],
+           [(COMUNI[0], mese, rule, THRESHOLD, True)], "the one asked for")
+        new0 = [b for b in archive(a, mese) if b["comune"] == COMUNI[0]][0]
+        eq((new0["soglia"], new0["stato"]), (lower, "pubblicato"), f"regenerated: {new0}")
+        eq(served(a, COMUNI[0], mese), new0["pdf_sha256"], "served again, the new PDF")
+        check(new0["pdf_sha256"] != before[COMUNI[0]][1], "another document")
+        expect(a.get(f"/api/v1/bollettini/{COMUNI[1]}/{mese}"), 410, "bollettino_superato")
+        p, _ = regenerate_cli(srv, lower, COMUNI[1])
+        check(f"e la soglia {lower} (era {THRESHOLD}" in p.stdout, p.stdout)
+        for b in archive(a, mese):
+            eq((b["soglia"], b["stato"]), (lower, "pubblicato"), f"all current: {b}")
+            eq(served(a, b["comune"], b["mese"]), b["pdf_sha256"], "served")
+        ev = srv.events("bulletin_regenerated")
+        check(any(f"soglia {THRESHOLD} -> {lower} (API)" in e["detail"] for e in ev), ev)
+
+        # Back to the first threshold: withdrawn again, and made again (the
+        # earlier rows kept aside once per threshold).
+        srv.options["stats_threshold_min"] = THRESHOLD
+        srv.restart()
+        a = srv.admin()
+        expect(a.get(f"/api/v1/bollettini/{COMUNI[0]}/{mese}"), 410, "bollettino_superato")
+        r = expect(a.post("/api/v1/bollettini/rigenera", {}), 200).json
+        eq(sorted((b["comune"], b["soglia_precedente"], b["rigenerato"]) for b in r["bollettini"]),
+           [(c, lower, True) for c in sorted(COMUNI)], "both made again")
+        for b in archive(a, mese):
+            eq((b["soglia"], b["stato"]), (THRESHOLD, "pubblicato"), f"current again: {b}")
+            eq(served(a, b["comune"], b["mese"]), b["pdf_sha256"], "served")
+        kept = harness.db_query(srv.db, "SELECT comune, soglia, sha256 FROM bollettino_superato"
+                                " ORDER BY comune, soglia")
+        eq(sorted((r["comune"], int(r["soglia"])) for r in kept),
+           sorted((c, t) for c in COMUNI for t in (lower, THRESHOLD)),
+           "each withdrawn one kept aside, once per threshold")
+        eq({r["comune"]: r["sha256"] for r in kept if int(r["soglia"]) == THRESHOLD},
+           {c: before[c][1] for c in COMUNI}, "the first ones, as they were")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ import harness
 from harness import *  # noqa: F401,F403
 
 START = "2026-01-01"
-DAYS = 45
+DAYS = 58                        # to 2026-02-28: February covered whole
 LAST = (datetime.date.fromisoformat(START) + datetime.timedelta(days=DAYS)).isoformat()
 SEXES = ("M", "F", "T")
 BAL_SEX = {"Maschi": "M", "Femmine": "F", "Totale": "T"}

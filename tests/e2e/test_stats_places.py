@@ -99,7 +99,7 @@ def check_table(doc, truth, street, threshold, what):
 
 
 def test_places():
-    pop = {"persons": 2000, "comuni": ",".join(COMUNI + (OTHER,)), "seed": 11, "days": 20}
+    pop = {"persons": 2000, "comuni": ",".join(COMUNI + (OTHER,)), "seed": 11, "days": 30}  # to 2026-01-31: January whole
     with Server(population=pop) as srv:
         a = srv.admin()
         p = srv.population

@@ -21,7 +21,7 @@ import harness
 from harness import *  # noqa: F401,F403
 from test_stats_tables import COMUNI, START, age_on, expected_balance, foreign, residents
 
-DAYS = 45
+DAYS = 58                        # to 2026-02-28: February covered whole
 LAST = (datetime.date.fromisoformat(START) + datetime.timedelta(days=DAYS)).isoformat()
 PERIODS = [("2026-01-02", "2026-01-31"), ("2026-02-01", LAST)]
 STOCKS = ("population", "males", "females", "foreigners", "foreign_share", "old_age_index",
@@ -214,8 +214,9 @@ def test_series():
         # (112 before the age groups and the average age followed POSAS's
         # hidden single years, 84 since, 70 since each municipality's POSAS
         # is protected jointly with its province's: the cost in these
-        # small ones)
-        check(published > 60, f"most values are published ({published})")
+        # small ones; 60 with February whole, as only whole months are
+        # published: its flows hide a few more)
+        check(published >= 60, f"most values are published ({published})")
         # not vacuous: %.17g would have written some of them longer
         check(shorter > 0, f"reals whose %.17g text is longer: {shorter}")
 

@@ -27,8 +27,9 @@ from harness import *  # noqa: F401,F403
 
 COMUNI = ("036005", "036023")    # two municipalities of one province (Modena)
 POOL = ",".join(COMUNI)
-DAYS = 55
-FIRST = 24                       # deltas imported before the server starts
+DAYS = 58                        # to 2026-02-28: February complete at the end
+FIRST = 30                       # deltas imported before the server starts: January
+                                 # complete (only whole periods are published)
 
 
 LAG = 4                          # days a change is recorded after it happened

@@ -241,11 +241,12 @@ def grid_check(doc, truth_rows, key_cols, threshold, what, extra_identities=(), 
 
 
 def test_standard_tables():
-    pop = {"persons": 1400, "comuni": ",".join(COMUNI), "seed": 7, "days": 45}
+    # to 2026-02-28: February covered whole (only whole periods are published)
+    pop = {"persons": 1400, "comuni": ",".join(COMUNI), "seed": 7, "days": 58}
     with Server(population=pop) as srv:
         a = srv.admin()
         p = srv.population
-        last = (datetime.date.fromisoformat(START) + datetime.timedelta(days=45)).isoformat()
+        last = (datetime.date.fromisoformat(START) + datetime.timedelta(days=58)).isoformat()
 
         def table(name, **params):
             q = "&".join(f"{k}={v}" for k, v in params.items())
@@ -459,8 +460,8 @@ def test_standard_tables():
                               "--from", "2026-01-02"], capture_output=True, text=True)
         check(out.returncode == 2 and "mesi" in out.stderr,
               f"visura stats --table refuses a balance from a day: {out.returncode} {out.stderr}")
-        # Whole months: January from the day after the first import, the
-        # month not yet complete to the last import, as the series cut them.
+        # Whole months: January from the day after the first import,
+        # February to its last day, the last one the register covers whole.
         doc = table("bilancio", comuni=COMUNI[0], **{"from": "2026-01", "to": "2026-02"})
         eq(sorted({(r[3], r[4]) for r in doc["righe"]}),
            [("2026-01-02", "2026-01-31"), ("2026-02-01", last)], "whole months, cut to the period")
@@ -535,7 +536,7 @@ class HandMade:
                     "PER", f"P{n:04d}", "2020-01-01", cf, "ROSSI", "MARIO" if sex == "M" else "MARIA",
                     sex, birth, "036023", "100", cs, "" if cs in ("1", "9") else "2019-01-01", "", "",
                     "1", birth, "", "", "", fid, rel]))
-        lines = ["\t".join(["HDR", "VISURA-ANAGRAFE", "1", "036023", "2026-01-01T12:00:00Z", "1",
+        lines = ["\t".join(["HDR", "VISURA-ANAGRAFE", "1", "036023", "2026-01-31T23:00:00Z", "1",
                             "FULL", "test"])] + fams + pers
         lines.append(f"END\t{len(lines) - 1}")
         path = os.path.join(work_dir, "036023-000001-FULL.tsv")

@@ -91,11 +91,29 @@ static long long row_count(json_t *doc, int col, const char *label, int k)
 	return -2;
 }
 
+/* A file of `text` imported (it must be applied). */
+static void import_text(struct fx *f, struct store *s, const char *text)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "rb");
+	struct import_options opt = {.source = "test"};
+	struct import_result res;
+	struct vis_error e = {0};
+	vis_err rc = import_stream(s, f->rd, in, &opt, &res, &e);
+	fclose(in);
+	if (rc)
+		print_error("import: %s\n", e.msg);
+	assert_int_equal(rc, VIS_OK);
+}
+
 /* What the retired summary showed, from the standard tables: residents by
  * sex and single year (posas) and households by size (famiglie). */
 static void test_hand_computed(void **state)
 {
 	struct fx *f = *state;
+	/* the register covered whole to 30 November (only whole periods are
+	 * published): a file of no change read at its end */
+	import_text(f, f->s, "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-30T23:00:00Z\t2\tDELTA\ttest\n"
+			     "END\t0\n");
 	struct stats_table_query q = {.table = STATS_POSAS, .date = 20261201, .threshold = 1};
 	json_t *doc;
 	struct vis_error e = {0};
@@ -1245,26 +1263,19 @@ static void test_province_citizenship_linked(void **state)
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
- * on 25 November. */
+ * on 25 November, in the file read at the end of the 30th (November
+ * covered whole). */
 static void import_birth_and_death(struct fx *f)
 {
 	char baby[17], d[17], text[4096];
 	cf_compute("ROSSI", "PIETRO", 'M', 2026, 11, 24, "F257", baby);
 	cf_compute("VERDI", "ADA", 'F', 1950, 2, 2, "Z100", d);
 	snprintf(text, sizeof text,
-		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-25T23:00:00Z\t2\tDELTA\ttest\n"
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-30T23:00:00Z\t2\tDELTA\ttest\n"
 		 "PER\tP5\t2026-11-24\t%s\tROSSI\tPIETRO\tM\t2026-11-24\t036023\t100\t1\t\t\t\t1\t2026-11-24\t\t\t\tF1\t3\n"
 		 "PER\tP4\t2026-11-25\t%s\tVERDI\tADA\tF\t1950-02-02\t201\t201\t3\t2001-01-01\t\t\t4\t2000-01-01\t1\t2026-11-25\t\tF2\t1\n"
 		 "END\t2\n", baby, d);
-	FILE *in = fmemopen(text, strlen(text), "rb");
-	struct import_options opt = {.source = "test"};
-	struct import_result res;
-	struct vis_error e = {0};
-	vis_err rc = import_stream(f->s, f->rd, in, &opt, &res, &e);
-	fclose(in);
-	if (rc)
-		print_error("import: %s\n", e.msg);
-	assert_int_equal(rc, VIS_OK);
+	import_text(f, f->s, text);
 }
 
 static void test_balance_by_hand(void **state)
@@ -1275,7 +1286,7 @@ static void test_balance_by_hand(void **state)
 	int from, to;
 	assert_int_equal(stats_coverage(f->s, "036023", &from, &to, &e), VIS_OK);
 	assert_int_equal(from, 20261122);
-	assert_int_equal(to, 20261125);
+	assert_int_equal(to, 20261130);
 	struct stats_table_query q = {.table = STATS_BILANCIO, .threshold = 1};
 	json_t *doc;
 	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
@@ -1289,7 +1300,7 @@ static void test_balance_by_hand(void **state)
 		json_t *row = json_array_get(rows, (size_t)r);
 		assert_string_equal(json_string_value(json_array_get(row, 2)), "novembre 2026");
 		assert_string_equal(json_string_value(json_array_get(row, 3)), "2026-11-23");
-		assert_string_equal(json_string_value(json_array_get(row, 4)), "2026-11-25");
+		assert_string_equal(json_string_value(json_array_get(row, 4)), "2026-11-30");
 		for (int c = 0; c < 12; c++)
 			assert_int_equal(json_integer_value(json_array_get(row, (size_t)(6 + c))),
 					 want[r][c]);
@@ -1333,7 +1344,7 @@ static void test_series_by_hand(void **state)
 	struct fx *f = *state;
 	import_birth_and_death(f);
 	struct vis_error e = {0};
-	/* One period, 23-25 November; on the 25th: Mario 46, Anna 44, Luca
+	/* One period, 23-30 November; on the 30th: Mario 46, Anna 44, Luca
 	 * 14, Pietro 0 (Ada died): young 2, working 2, old 0. */
 	json_t *v = series_point(f, "population", 1, 0);
 	assert_int_equal(json_integer_value(v), 4);
@@ -1353,9 +1364,9 @@ static void test_series_by_hand(void **state)
 	v = series_point(f, "natural_balance", 1, 0);
 	assert_int_equal(json_integer_value(v), 0);
 	json_decref(v);
-	/* births 1 per mean population 4 over 3 days, per 1,000 per year */
+	/* births 1 per mean population 4 over 8 days, per 1,000 per year */
 	v = series_point(f, "crude_birth_rate", 1, 0);
-	assert_true(fabs(json_real_value(v) - 1000.0 * 365.0 / 3.0 / 4.0) < 1e-6);
+	assert_true(fabs(json_real_value(v) - 1000.0 * 365.0 / 8.0 / 4.0) < 1e-6);
 	json_decref(v);
 	/* Threshold 3: one birth and one death are hidden, and so is their
 	 * balance (0, not a small count, but the last cell of the identity);
@@ -1386,25 +1397,17 @@ static void test_series_by_hand(void **state)
 	assert_false(stats_month_parse("2026-1", &m));
 }
 
-/* A registration recorded a day late: Nora, immigrated on 24 November,
- * in the file of the 26th (through `s`, another connection). */
+/* A registration recorded late: Nora, immigrated on 24 November, in the
+ * file of 1 December (through `s`, another connection). */
 static void import_late_registration(struct fx *f, struct store *s)
 {
 	char nora[17], text[4096];
 	cf_compute("NERI", "NORA", 'F', 1990, 5, 5, "F257", nora);
 	snprintf(text, sizeof text,
-		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-26T23:00:00Z\t3\tDELTA\ttest\n"
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-12-01T23:00:00Z\t3\tDELTA\ttest\n"
 		 "PER\tP6\t2026-11-24\t%s\tNERI\tNORA\tF\t1990-05-05\t036023\t100\t1\t\t\t\t3\t2026-11-24\t\t\t\tF2\t12\n"
 		 "END\t1\n", nora);
-	FILE *in = fmemopen(text, strlen(text), "rb");
-	struct import_options opt = {.source = "test"};
-	struct import_result res;
-	struct vis_error e = {0};
-	vis_err rc = import_stream(s, f->rd, in, &opt, &res, &e);
-	fclose(in);
-	if (rc)
-		print_error("import: %s\n", e.msg);
-	assert_int_equal(rc, VIS_OK);
+	import_text(f, s, text);
 }
 
 static json_t *balance_now(struct fx *f)
@@ -1469,14 +1472,15 @@ static void test_one_snapshot(void **state)
 	json_decref(again);
 	json_decref(after);
 	json_decref(ser_after);
-	/* then the import is seen: a registration more, a day more covered */
+	/* then the import is seen: a registration more in November (dated
+	 * back into it), a day more covered, December not yet published */
 	after = balance_now(f);
 	ser_after = series_now(f);
 	assert_false(json_equal(bal, after));
 	assert_false(json_equal(ser, ser_after));
 	json_t *total = json_array_get(json_object_get(after, "righe"), 2);
 	assert_int_equal(json_integer_value(json_array_get(total, 6 + STATS_B_IN_IT)), 1);
-	assert_string_equal(json_string_value(json_array_get(total, 4)), "2026-11-26");
+	assert_string_equal(json_string_value(json_array_get(total, 4)), "2026-11-30");
 	json_decref(after);
 	json_decref(ser_after);
 	store_close(other);
@@ -1491,6 +1495,55 @@ static void test_one_snapshot(void **state)
 	assert_no_transaction(f);
 	json_decref(bal);
 	json_decref(ser);
+}
+
+/* Only whole periods: the register holds a day once an extract was read
+ * at 23:00 UTC or later of it (midnight in Italy, UTC+1), else through the
+ * day before; a month, or the stocks at the start of a day, after that are
+ * refused naming the last complete month and date. */
+static void test_complete_periods(void **state)
+{
+	struct fx *f = *state;
+	struct vis_error e = {0};
+	int from, to;
+	assert_int_equal(stats_coverage(f->s, "036023", &from, &to, &e), VIS_OK);
+	assert_int_equal(to, 20261122);               /* read at 23:00 of the 22nd */
+	import_text(f, f->s, "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-30T22:59:59Z\t2\tDELTA\ttest\n"
+			     "END\t0\n");
+	assert_int_equal(stats_coverage(f->s, "036023", &from, &to, &e), VIS_OK);
+	assert_int_equal(to, 20261129);               /* the 30th not over in Italy */
+	assert_int_equal(stats_complete_month(to), 202610);
+	struct stats_table_query q = {.table = STATS_BILANCIO, .threshold = 1, .to = 202611};
+	json_t *doc = NULL;
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_ERR_INVALID);
+	assert_non_null(strstr(e.msg, "il mese 2026-11 non è coperto per intero"));
+	assert_non_null(strstr(e.msg, "fino al 2026-11-29"));
+	assert_non_null(strstr(e.msg, "l'ultimo mese completo è il 2026-10"));
+	e = (struct vis_error){0};
+	q = (struct stats_table_query){.table = STATS_POSAS, .date = 20261201, .threshold = 1};
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_ERR_INVALID);
+	assert_non_null(strstr(e.msg, "l'ultima data è il 2026-11-01"));
+	e = (struct vis_error){0};
+	struct stats_series_query sq = {.threshold = 1, .from = 202611, .to = 202611};
+	snprintf(sq.indicator, sizeof sq.indicator, "births");
+	assert_int_equal(stats_series_compute(f->s, f->rd, &sq, 20261201, &doc, &e), VIS_ERR_INVALID);
+	assert_non_null(strstr(e.msg, "l'ultimo mese completo è il 2026-10"));
+	import_text(f, f->s, "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-11-30T23:00:00Z\t3\tDELTA\ttest\n"
+			     "END\t0\n");
+	assert_int_equal(stats_coverage(f->s, "036023", &from, &to, &e), VIS_OK);
+	assert_int_equal(to, 20261130);
+	q = (struct stats_table_query){.table = STATS_BILANCIO, .threshold = 1, .to = 202611};
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
+	json_decref(doc);
+	q = (struct stats_table_query){.table = STATS_POSAS, .date = 20261201, .threshold = 1};
+	assert_int_equal(stats_table_compute(f->s, f->rd, &q, 20261201, &doc, &e), VIS_OK);
+	json_decref(doc);
+	/* the months by their last day */
+	assert_int_equal(stats_complete_month(20260131), 202601);
+	assert_int_equal(stats_complete_month(20260101), 202512);
+	assert_int_equal(stats_complete_month(20240229), 202402);
+	assert_int_equal(stats_complete_check(202402, 0, 20240228, &e), VIS_ERR_INVALID);
+	assert_int_equal(stats_complete_check(202402, 20240301, 20240229, &e), VIS_OK);
 }
 
 /* Periods are never cut short: a span that needs more than the room
@@ -1528,6 +1581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_periods, setup, teardown),
 	};
 	return TESTDB_RUN("stats", tests, NULL, NULL, &use_pg);
 }

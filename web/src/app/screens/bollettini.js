@@ -22,7 +22,8 @@ async function bollettiniScreen() {
       [t('bollettini.generated'), (b) => fmtTime(b.generated_at)],
       [t('bollettini.documents'), (b) => (b.stato === 'ritirato'
         ? h('div', { 'data-stato': 'ritirato' }, h('strong', {}, t('bollettini.withdrawn')),
-          h('div', { class: 'small text-muted' }, t('bollettini.withdrawn_help')))
+          // why, as the server says it (an earlier rule, another threshold)
+          h('div', { class: 'small text-muted' }, b.nota || t('bollettini.withdrawn_help')))
         : h('span', {}, link(b, b.html_url, t('bollettini.html'), 'html'), link(b, b.pdf_url, t('bollettini.pdf'), 'pdf')))],
     ], data.bollettini, { empty: t('bollettini.empty') })));
 }

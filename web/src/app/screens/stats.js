@@ -120,10 +120,11 @@ async function statsScreen(params) {
   // The balance by month over the period covered: it also says the period.
   const bil = await tab('bilancio');
   // The stocks at the start of the chosen month (the API takes the first
-  // of a month only); by default the latest state: the first of the month
-  // after the last import.
-  const cov = bil.periodo_coperto;
-  const [y, m] = cov.al.slice(0, 7).split('-').map(Number);
+  // of a month only); by default the latest state published: the first of
+  // the month after the last one the register covers whole, where the
+  // balance ends (only whole periods are published).
+  const end = bil.riferimento.al;
+  const [y, m] = end.slice(0, 7).split('-').map(Number);
   const after = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
   const date = `${q.date || after}-01`;
   // the last year covered only: one period per series, not the whole
@@ -131,7 +132,7 @@ async function statsScreen(params) {
   // register's history on the server, each as if asked alone), the last
   // point of each by name
   const names = ['population', ...INDICATORS.map(([k]) => k)];
-  const series = api.get(`/api/v1/stats/series${qs({ indicator: names.join(','), comuni: q.comuni, step: 'year', from: `${cov.al.slice(0, 4)}-01`, to: cov.al.slice(0, 7) })}`)
+  const series = api.get(`/api/v1/stats/series${qs({ indicator: names.join(','), comuni: q.comuni, step: 'year', from: `${end.slice(0, 4)}-01`, to: end.slice(0, 7) })}`)
     .then((r) => new Map(r.data.indicatori.map((x) => [x.indicatore, x.serie[0].punti.at(-1)])));
   const [posas, fam, citt, points] = await Promise.all([tab('posas', { date }), tab('famiglie', { date }),
     tab('strasa_cittadinanza', { date }), series]);
