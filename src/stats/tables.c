@@ -1290,6 +1290,89 @@ static int civil_posas_col(int c)
 	return c == STATS_CIVIL ? 0 : c == 2 * STATS_CIVIL + 1 ? 1 : c == STATS_CIVIL_COLS - 1 ? 2 : -1;
 }
 
+/* The classes under POSAS's small hidden cells (stato_civile's margin,
+ * given as POSAS hides them: gh over nb blocks of R x STATS_CIVIL_COLS
+ * cells v): POSAS's linked protection leaves each such cell a rectangle
+ * of hidden cells (two blocks, two ages, its column and another of
+ * POSAS's), which the classes must follow, or an age's classes give the
+ * cell back.  For each, the cheapest such rectangle (the fewest persons,
+ * then cells) and, for each sex whose total it moves, the class whose four
+ * cells cost least: those cells hidden, given (*gv), so that +-1 on the
+ * rectangle and on those classes keeps every identity. */
+static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, int nm,
+			       int threshold)
+{
+	enum { C = STATS_CIVIL_COLS, R = AGES + 1, CN = R * C };
+	static const int mcol[3] = {STATS_CIVIL, 2 * STATS_CIVIL + 1, C - 1};
+	for (int b = 0; b < nb; b++)
+		for (int r = 0; r < R; r++)
+			for (int m = 0; m < 3; m++) {
+				size_t p = (size_t)b * CN + (size_t)(r * C + mcol[m]);
+				if (!gh[p] || v[p] <= 0 || v[p] >= threshold)
+					continue;
+				long long best = -1;
+				int bx[2] = {0, 0};
+				int br = 0, bm = 0, bb = 0;
+				for (int b2 = 0; b2 < nm; b2++)
+					for (int r2 = 0; r2 < R && b2 != b; r2++)
+						for (int m2 = 0; m2 < 3 && r2 != r; m2++) {
+							if (m2 == m)
+								continue;
+							int bl[2] = {b, b2}, rw[2] = {r, r2}, mc[2] = {m, m2};
+							bool ok = true;
+							for (int x = 0; x < 8 && ok; x++)
+								ok = gh[(size_t)bl[x & 1] * CN +
+									(size_t)(rw[(x >> 1) & 1] * C +
+										 mcol[mc[x >> 2]])];
+							if (!ok)
+								continue;
+							/* the sexes whose total moves: each one class */
+							long long cost = 0;
+							int cls[2] = {-1, -1};
+							for (int sx = 0; sx < 2; sx++) {
+								if (m != sx && m2 != sx)
+									continue;
+								long long bc = -1;
+								for (int k = 0; k < STATS_CIVIL; k++) {
+									long long c = 0;
+									int col = sx * (STATS_CIVIL + 1) + k;
+									for (int x = 0; x < 4; x++) {
+										size_t q = (size_t)bl[x & 1] * CN +
+											   (size_t)(rw[x >> 1] * C + col);
+										if (!gh[q])
+											c += (v[q] < 0 ? -v[q] : v[q]) * 64 + 1;
+									}
+									if (bc < 0 || c < bc) {
+										bc = c;
+										cls[sx] = k;
+									}
+								}
+								cost += bc;
+							}
+							if (best < 0 || cost < best) {
+								best = cost;
+								bb = b2;
+								br = r2;
+								bm = m2;
+								bx[0] = cls[0];
+								bx[1] = cls[1];
+							}
+						}
+				if (best < 0)
+					continue;
+				int bl[2] = {b, bb}, rw[2] = {r, br};
+				for (int sx = 0; sx < 2; sx++) {
+					if (m != sx && bm != sx)
+						continue;
+					int col = sx * (STATS_CIVIL + 1) + bx[sx];
+					for (int x = 0; x < 4; x++) {
+						size_t q = (size_t)bl[x & 1] * CN + (size_t)(rw[x >> 1] * C + col);
+						gv[q] = gh[q] = true;
+					}
+				}
+			}
+}
+
 bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES], int nm,
 				const bool (*ages_hidden)[STATS_AGES + 1][3],
 				const bool ages_province_hidden[][3], int threshold,
@@ -1322,6 +1405,13 @@ bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES]
 				given_h[b * CN + (size_t)(r * C + c)] =
 					b < (size_t)nm ? ages_hidden[b][r][x] : ages_province_hidden[r][x];
 			}
+	/* the province's cells: the members' sum */
+	for (int k = 0; ok && k < nm; k++)
+		for (int i = 0; i < CN; i++)
+			cells[(size_t)nm * CN + (size_t)i] =
+				(k ? cells[(size_t)nm * CN + (size_t)i] : 0) + cells[(size_t)k * CN + (size_t)i];
+	if (ok && nm > 1)
+		civil_margin_cubes(cells, given, given_h, (int)nb, nm, threshold);
 	if (ok && nm == 1) {
 		memcpy(hidden, given_h, CN * sizeof *hidden);
 		stats_protect_fixed(cells, NULL, g.known, given, hidden, CN, g.eq_cells, g.eq_len, g.neq,

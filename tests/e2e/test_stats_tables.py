@@ -535,8 +535,10 @@ def test_civil_status():
                     eq([r[8], r[14], r[15]], posas[r[2]], f"{c} t{thr} age {r[2]}: POSAS's row")
                 def corner(x, cells=cells):
                     """a cube's corner (the linked protection): another
-                    class of its sex and another age hidden beside it"""
-                    block = range(0, 5) if x[1] < 6 else range(6, 11)
+                    class of its sex or its sex's total (POSAS's cell, a
+                    corner of POSAS's own cube) and another age hidden
+                    beside it"""
+                    block = range(0, 6) if x[1] < 6 else range(6, 12)
                     return (any(cells[(x[0], j)] is None for j in block if j != x[1])
                             and any(cells[(k, x[1])] is None for k, j in cells
                                     if j == x[1] and k != x[0] and k != "999"))
