@@ -43,7 +43,10 @@ territory, each municipality's POSAS, STRASA, households, citizenships
 and balance jointly with it (docs/api.md, "Pools"), and the province's
 POSAS and monthly balance must hide fewer cells than the union of the
 members' (the rule before); test_province_stocks does the same for the
-households and citizenships of larger municipalities."""
+households and citizenships of larger municipalities.  stato_civile (sex,
+age and civil status) is read beside POSAS in both: each age's classes of
+a sex add up to POSAS's cell of that age and sex (the same unknown), its
+total row to the population by sex."""
 import csv
 import datetime
 import io

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end: the standard tables (POSAS, STRASA by age, by citizenship and
 by both, bilancio demografico,
-famiglie by size and by type) over the API and `visura stats --table`, each checked against a
+famiglie by size and by type, stato_civile) over the API and `visura stats --table`, each checked against a
 separate computation straight from the files `visura gen` wrote (the
 harness's Population model, never visura's database): every published cell
 is the true count, no published cell is below the threshold, and in every
