@@ -618,7 +618,8 @@ static void eq_col(struct grid *g, int c, int first, int last, int step)
 /* In the order of enum stats_table; a table's code (tavola) is its name in
  * capitals. */
 static const char table_names[] = "posas, strasa, strasa_cittadinanza, bilancio, famiglie, "
-				  "famiglie_tipologia, strasa_cittadinanza_eta, localita, strade";
+				  "famiglie_tipologia, strasa_cittadinanza_eta, localita, strade, "
+				  "stato_civile";
 
 const char *stats_table_names(void)
 {
@@ -813,6 +814,7 @@ struct on_date {
 	const struct refdata *rd;
 	int on;
 	long long age[2][AGES];               /* [0] women, [1] men */
+	long long civil[2][STATS_CIVIL][AGES]; /* [sex][civil_class()][age] */
 	struct { char code[4]; long long n[2]; long long age[2][AGES]; } st[MAX_STATES];
 	int nst;
 	struct member { char key[40]; int rel, cs; char sex; } *fam;
@@ -833,6 +835,24 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size, size_t first)
 	*arr = p;
 	*cap = c;
 	return true;
+}
+
+/* ISTAT's civil status (as the permanent census groups it, a civil
+ * union with the marriage it stands beside) of an ANPR code
+ * (docs/import-format.md): 0 celibe/nubile (1), 1 coniugato/a o unito/a
+ * civilmente (2, 6), 2 divorziato/a o già in unione civile per
+ * scioglimento (4, 8), 3 vedovo/a o già in unione civile per decesso del
+ * partner (3, 7), 4 non classificabile (9, or any other code: ISTAT has
+ * no such class, so it is published as such, not guessed). */
+static int civil_class(int cs)
+{
+	switch (cs) {
+	case 1: return 0;
+	case 2: case 6: return 1;
+	case 4: case 8: return 2;
+	case 3: case 7: return 3;
+	default: return 4;
+	}
 }
 
 static bool foreign(const struct store_person *p)
@@ -857,8 +877,10 @@ static int add_resident(void *ctx, const struct store_person *p)
 		return 0;
 	int sex = p->sex == 'M';
 	enum stats_table t = a->q->table;
-	if (t == STATS_POSAS || (t == STATS_STRASA && foreign(p)))
+	if (t == STATS_POSAS || t == STATS_STATO_CIVILE || (t == STATS_STRASA && foreign(p)))
 		a->age[sex][age < AGES ? age : AGES - 1]++;
+	if (t == STATS_STATO_CIVILE)
+		a->civil[sex][civil_class(p->civil_status)][age < AGES ? age : AGES - 1]++;
 	if ((t == STATS_STRASA_CITT || t == STATS_STRASA_CITT_ETA) && foreign(p)) {
 		char first[4];
 		snprintf(first, sizeof first, "%.3s", p->citizenships);
@@ -1318,6 +1340,206 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
 	return ok;
 }
 
+/* The residents by sex, single year of age and civil status: a row per
+ * age then the total (999), labels code, name, age; columns
+ * STATS_CIVIL_COLS (the classes of men, Totale maschi, of women, Totale
+ * femmine, Totale).  Every row and column an identity; the totals by sex
+ * and the total are POSAS's cells, the total row's the population by sex
+ * (known). */
+static bool fill_civil(struct grid *g, const long long civil[2][STATS_CIVIL][AGES],
+		       const char *code, const char *name)
+{
+	enum { C = STATS_CIVIL_COLS, M_TOT = STATS_CIVIL, F_TOT = 2 * STATS_CIVIL + 1, TOT = C - 1 };
+	if (!grid_init(g, AGES + 1, C, 3))
+		return false;
+	for (int r = 0; r <= AGES; r++) {
+		char a[12];
+		snprintf(a, sizeof a, "%d", r < AGES ? r : 999);
+		set_label(g, r, 0, code);
+		set_label(g, r, 1, name);
+		set_label(g, r, 2, a);
+		for (int x = 0; r < AGES && x < STATS_CIVIL; x++) {
+			*at(g, r, x) = civil[1][x][r];
+			*at(g, r, M_TOT) += civil[1][x][r];
+			*at(g, r, M_TOT + 1 + x) = civil[0][x][r];
+			*at(g, r, F_TOT) += civil[0][x][r];
+		}
+		*at(g, r, TOT) = *at(g, r, M_TOT) + *at(g, r, F_TOT);
+		for (int c = 0; r < AGES && c < C; c++)
+			*at(g, AGES, c) += *at(g, r, c);
+		int men[STATS_CIVIL + 1], women[STATS_CIVIL + 1];
+		for (int x = 0; x <= STATS_CIVIL; x++) {
+			men[x] = x;
+			women[x] = M_TOT + 1 + x;
+		}
+		const int mft[] = {M_TOT, F_TOT, TOT};
+		eq_row(g, r, men, STATS_CIVIL + 1);
+		eq_row(g, r, women, STATS_CIVIL + 1);
+		eq_row(g, r, mft, 3);
+	}
+	for (int c = 0; c < C; c++)
+		eq_col(g, c, 0, AGES, 1);
+	/* the residents by sex: in every table */
+	const int mft[] = {M_TOT, F_TOT, TOT};
+	set_known(g, AGES, mft, 3);
+	return true;
+}
+
+/* The column of POSAS (men, women, total) that stato_civile's column c
+ * is, -1 for a class. */
+static int civil_posas_col(int c)
+{
+	return c == STATS_CIVIL ? 0 : c == 2 * STATS_CIVIL + 1 ? 1 : c == STATS_CIVIL_COLS - 1 ? 2 : -1;
+}
+
+/* The classes under POSAS's small hidden cells (stato_civile's margin,
+ * given as POSAS hides them: gh over nb blocks of R x STATS_CIVIL_COLS
+ * cells v): POSAS's linked protection leaves each such cell a rectangle
+ * of hidden cells (two blocks, two ages, its column and another of
+ * POSAS's), which the classes must follow, or an age's classes give the
+ * cell back.  For each, the cheapest such rectangle (the fewest persons,
+ * then cells) and, for each sex whose total it moves, the class whose four
+ * cells cost least: those cells hidden, given (*gv), so that +-1 on the
+ * rectangle and on those classes keeps every identity. */
+static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, int nm,
+			       int threshold)
+{
+	enum { C = STATS_CIVIL_COLS, R = AGES + 1, CN = R * C };
+	static const int mcol[3] = {STATS_CIVIL, 2 * STATS_CIVIL + 1, C - 1};
+	for (int b = 0; b < nb; b++)
+		for (int r = 0; r < R; r++)
+			for (int m = 0; m < 3; m++) {
+				size_t p = (size_t)b * CN + (size_t)(r * C + mcol[m]);
+				if (!gh[p] || v[p] <= 0 || v[p] >= threshold)
+					continue;
+				long long best = -1;
+				int bx[2] = {0, 0};
+				int br = 0, bm = 0, bb = 0;
+				for (int b2 = 0; b2 < nm; b2++)
+					for (int r2 = 0; r2 < R && b2 != b; r2++)
+						for (int m2 = 0; m2 < 3 && r2 != r; m2++) {
+							if (m2 == m)
+								continue;
+							int bl[2] = {b, b2}, rw[2] = {r, r2}, mc[2] = {m, m2};
+							bool ok = true;
+							for (int x = 0; x < 8 && ok; x++)
+								ok = gh[(size_t)bl[x & 1] * CN +
+									(size_t)(rw[(x >> 1) & 1] * C +
+										 mcol[mc[x >> 2]])];
+							if (!ok)
+								continue;
+							/* the sexes whose total moves: each one class */
+							long long cost = 0;
+							int cls[2] = {-1, -1};
+							for (int sx = 0; sx < 2; sx++) {
+								if (m != sx && m2 != sx)
+									continue;
+								long long bc = -1;
+								for (int k = 0; k < STATS_CIVIL; k++) {
+									long long c = 0;
+									int col = sx * (STATS_CIVIL + 1) + k;
+									for (int x = 0; x < 4; x++) {
+										size_t q = (size_t)bl[x & 1] * CN +
+											   (size_t)(rw[x >> 1] * C + col);
+										if (!gh[q])
+											c += (v[q] < 0 ? -v[q] : v[q]) * 64 + 1;
+									}
+									if (bc < 0 || c < bc) {
+										bc = c;
+										cls[sx] = k;
+									}
+								}
+								cost += bc;
+							}
+							if (best < 0 || cost < best) {
+								best = cost;
+								bb = b2;
+								br = r2;
+								bm = m2;
+								bx[0] = cls[0];
+								bx[1] = cls[1];
+							}
+						}
+				if (best < 0)
+					continue;
+				int bl[2] = {b, bb}, rw[2] = {r, br};
+				for (int sx = 0; sx < 2; sx++) {
+					if (m != sx && bm != sx)
+						continue;
+					int col = sx * (STATS_CIVIL + 1) + bx[sx];
+					for (int x = 0; x < 4; x++) {
+						size_t q = (size_t)bl[x & 1] * CN + (size_t)(rw[x >> 1] * C + col);
+						gv[q] = gh[q] = true;
+					}
+				}
+			}
+}
+
+bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES], int nm,
+				const bool (*ages_hidden)[STATS_AGES + 1][3],
+				const bool ages_province_hidden[][3], int threshold,
+				bool *province_hidden, bool *hidden)
+{
+	enum { C = STATS_CIVIL_COLS, R = AGES + 1, CN = R * C };
+	size_t nb = nm > 0 ? (size_t)nm + 1 : 0;
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	long long *cells = malloc((nb ? nb : 1) * CN * sizeof *cells);
+	bool *given = calloc(nb * CN, sizeof *given), *given_h = calloc(nb * CN, sizeof *given_h);
+	bool *pairs = calloc(C * C, sizeof *pairs);
+	long long *province = malloc(CN * sizeof *province);
+	bool ok = nm > 0 && cells && given && given_h && pairs && province;
+	for (int k = 0; ok && k < nm; k++) {
+		grid_release(&g);
+		ok = fill_civil(&g, n[k], "", "") && !g.oom;
+		if (ok)
+			memcpy(&cells[(size_t)k * CN], g.v, CN * sizeof *cells);
+	}
+	/* POSAS's cells, the margin: hidden as its linked protection hides
+	 * them, the members' then the province's */
+	for (size_t b = 0; ok && b < nb; b++)
+		for (int r = 0; r < R; r++)
+			for (int c = 0; c < C; c++) {
+				int x = civil_posas_col(c);
+				if (x < 0)
+					continue;
+				given[b * CN + (size_t)(r * C + c)] = true;
+				given_h[b * CN + (size_t)(r * C + c)] =
+					b < (size_t)nm ? ages_hidden[b][r][x] : ages_province_hidden[r][x];
+			}
+	/* the province's cells: the members' sum */
+	for (int k = 0; ok && k < nm; k++)
+		for (int i = 0; i < CN; i++)
+			cells[(size_t)nm * CN + (size_t)i] =
+				(k ? cells[(size_t)nm * CN + (size_t)i] : 0) + cells[(size_t)k * CN + (size_t)i];
+	if (ok && nm > 1)
+		civil_margin_cubes(cells, given, given_h, (int)nb, nm, threshold);
+	if (ok && nm == 1) {
+		memcpy(hidden, given_h, CN * sizeof *hidden);
+		stats_protect_fixed(cells, NULL, g.known, given, hidden, CN, g.eq_cells, g.eq_len, g.neq,
+				    threshold);
+		memcpy(province_hidden, hidden, CN * sizeof *hidden);
+	} else if (ok) {
+		/* a cube's two columns: two classes of the same sex (+-1 on
+		 * both keeps the row's totals, POSAS's cells) */
+		for (int a = 0; a < C; a++)
+			for (int b = 0; b < C; b++)
+				pairs[a * C + b] = a != b && civil_posas_col(a) < 0 &&
+						   civil_posas_col(b) < 0 &&
+						   (a < STATS_CIVIL) == (b < STATS_CIVIL);
+		ok = protect_linked(cells, NULL, nm, R, C, pairs, true, true, g.known, given, given_h,
+				    g.eq_cells, g.eq_len, g.neq, threshold, province, province_hidden,
+				    hidden);
+	}
+	grid_release(&g);
+	free(cells);
+	free(given);
+	free(given_h);
+	free(pairs);
+	free(province);
+	return ok;
+}
+
 /* ------------------------------------------------------------ a whole province */
 
 struct siblings {
@@ -1731,13 +1953,16 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	struct on_date *a = malloc(sizeof *a);
 	struct stats_table_query *q = calloc(1, sizeof *q);
 	long long(*hh)[TIPI][STATS_SIZES] = calloc(nm, sizeof *hh);
+	bool civil = t == STATS_STATO_CIVILE;
+	long long(*cv)[2][STATS_CIVIL][AGES] = civil ? calloc(nm, sizeof *cv) : NULL;
+	struct stats_linked_ages ages = {0};
 	/* each member's states and their counts (women, men) */
 	char(*codes)[4] = calloc(nm * MAX_STATES, sizeof *codes);
 	long long(*counts)[2] = calloc(nm * MAX_STATES, sizeof *counts);
 	long long(*n)[2] = NULL;
 	int *nst = calloc(nm, sizeof *nst), ns = 0;
 	l->state = malloc(MAX_STATES * sizeof *l->state);
-	if (!a || !q || !hh || !codes || !counts || !nst || !l->state)
+	if (!a || !q || !hh || !codes || !counts || !nst || !l->state || (civil && !cv))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < nm; k++) {
 		memset(a, 0, sizeof *a);
@@ -1748,7 +1973,9 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 		rc = store_person_each_at(s, sb.code[k], on, add_resident, a, e);
 		if (!rc && a->oom)
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-		if (!rc && !cit)
+		if (!rc && civil)
+			memcpy(cv[k], a->civil, sizeof cv[k]);
+		else if (!rc && !cit)
 			household_counts(a, hh[k]);
 		free(a->fam);
 		for (int i = 0; !rc && i < a->nst; i++) {
@@ -1778,13 +2005,24 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 				       counts[k * MAX_STATES + (size_t)i], sizeof *n);
 			}
 	}
-	l->rows = cit ? ns + 1 : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
-	l->cols = cit ? 3 : t == STATS_FAMIGLIE_TIPO ? 7 : 1;
+	/* stato_civile: around POSAS's linked protection, its margin (the
+	 * same municipalities, in the same order) */
+	if (!rc && civil)
+		rc = stats_ages_linked(s, comune, on, false, threshold, &ages, e);
+	if (!rc && civil && (ages.nm != l->nm || memcmp(ages.code, l->code, nm * sizeof *l->code)))
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "POSAS della provincia su altri comuni");
+	l->rows = civil ? AGES + 1 : cit ? ns + 1 : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
+	l->cols = civil ? STATS_CIVIL_COLS : cit ? 3 : t == STATS_FAMIGLIE_TIPO ? 7 : 1;
 	size_t cells = (size_t)l->rows * (size_t)l->cols;
 	l->hidden = rc ? NULL : calloc(nm * cells, sizeof *l->hidden);
 	l->province_hidden = rc ? NULL : calloc(cells, sizeof *l->province_hidden);
 	if (!rc && !(l->hidden && l->province_hidden &&
-		     (cit ? stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
+		     (civil ? stats_civil_protect_linked(
+				      (const long long(*)[2][STATS_CIVIL][AGES])cv, l->nm,
+				      (const bool(*)[AGES + 1][3])ages.hidden,
+				      (const bool(*)[3])ages.province_hidden, threshold,
+				      l->province_hidden, l->hidden)
+		      : cit ? stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
 							    threshold, l->province_hidden, l->hidden)
 			  : stats_households_protect_linked(
 				    (const long long(*)[STATS_TYPES][STATS_SIZES])hh, l->nm,
@@ -1794,6 +2032,8 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	free(a);
 	free(q);
 	free(hh);
+	free(cv);
+	stats_linked_ages_release(&ages);
 	free(codes);
 	free(counts);
 	free(n);
@@ -1913,6 +2153,18 @@ static vis_err cite_fix_states(struct grid *g, const struct on_date *a,
 				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	return VIS_OK;
+}
+
+/* g's cells fixed as the linked protection of q's table and territory
+ * hides them (stock_get, stock_fix). */
+static vis_err stock_apply(struct store *s, struct linked_cache *c, struct grid *g,
+			   const struct stats_table_query *q, int on, int threshold,
+			   struct vis_error *e)
+{
+	const struct linked_stock *l;
+	int k;
+	vis_err rc = stock_get(s, c, q->table, q->comuni, on, threshold, &l, &k, e);
+	return rc ? rc : stock_fix(g, l, k, q->table, e);
 }
 
 static void linked_cache_release(struct linked_cache *c)
@@ -2500,7 +2752,7 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	 * the identity over the states. */
 	bool by_province = q->table == STATS_POSAS || q->table == STATS_BILANCIO ||
 			   q->table == STATS_FAMIGLIE || q->table == STATS_FAMIGLIE_TIPO ||
-			   q->table == STATS_STRASA_CITT;
+			   q->table == STATS_STRASA_CITT || q->table == STATS_STATO_CIVILE;
 	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
@@ -2752,6 +3004,27 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				free(n);
 				if (!rc)
 					rc = stock_fix(&g, ls, part, q->table, e);
+			} else if (!rc && q->table == STATS_STATO_CIVILE) {
+				static const char *const sc[] = {
+					"Codice territorio", "Territorio", "Età", "Celibi",
+					"Coniugati o uniti civilmente",
+					"Divorziati o già in unione civile per scioglimento",
+					"Vedovi o già in unione civile per decesso del partner",
+					"Maschi di stato civile non classificabile", "Totale maschi",
+					"Nubili", "Coniugate o unite civilmente",
+					"Divorziate o già in unione civile per scioglimento",
+					"Vedove o già in unione civile per decesso del partner",
+					"Femmine di stato civile non classificabile", "Totale femmine",
+					"Totale"};
+				colnames = sc;
+				title = "Popolazione residente per sesso, età e stato civile";
+				if (!fill_civil(&g, (const long long(*)[STATS_CIVIL][AGES])a->civil, code,
+						name))
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				/* around POSAS, with the province (docs/api.md,
+				 * "Stato civile") */
+				if (!rc)
+					rc = stock_apply(s, lc, &g, q, on, threshold, e);
 			} else if (!rc) {
 				bool by_type = q->table == STATS_FAMIGLIE_TIPO;
 				static const char *const fc[] = {"Codice territorio", "Territorio",
@@ -2771,10 +3044,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				/* a municipality with its province, or the whole
 				 * province (docs/api.md, "Pools") */
 				if (!rc)
-					rc = stock_get(s, lc, q->table, q->comuni, on, threshold, &ls,
-						       &part, e);
-				if (!rc)
-					rc = stock_fix(&g, ls, part, q->table, e);
+					rc = stock_apply(s, lc, &g, q, on, threshold, e);
 			}
 			free(a->fam);
 			free(a);

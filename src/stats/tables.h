@@ -30,7 +30,10 @@
  * the tables alone, in pools cut as POSAS, the bulletin); a table
  * protected alone (a province with one municipality) with a rectangle of
  * hidden cells around each small hidden one; STRASA by citizenship and
- * age's state totals hidden as STRASA by citizenship hides those rows.
+ * age's state totals hidden as STRASA by citizenship hides those rows;
+ * the residents by sex, age and civil status (stato_civile) around
+ * POSAS, its margin, jointly with the province
+ * (stats_civil_protect_linked).
  *
  * A table is a JSON object {tavola, titolo, territorio, riferimento,
  * soglia, colonne, righe}: righe are arrays, label cells first (strings),
@@ -56,6 +59,7 @@ enum stats_table {
 	STATS_STRASA_CITT_ETA,  /* foreign residents by citizenship, sex and single year of age */
 	STATS_LOCALITA,         /* one municipality's indicators by locality (frazione) */
 	STATS_STRADE,           /* one municipality's indicators by street (toponimo) */
+	STATS_STATO_CIVILE,     /* residents by sex, single year of age and civil status */
 };
 
 struct stats_table_query {
@@ -307,6 +311,33 @@ bool stats_households_protect_linked(const long long (*n)[STATS_TYPES][STATS_SIZ
  * member: protected alone.  False when out of memory or nm < 1. */
 bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, int threshold,
 				      bool *province_hidden, bool *hidden);
+
+/* Civil status as ISTAT groups it (stato_civile's columns for each sex):
+ * celibi/nubili; coniugati/e o uniti/e civilmente; divorziati/e o già in
+ * unione civile per scioglimento; vedovi/e o già in unione civile per
+ * decesso del partner; non classificabile (ANPR's code 9). */
+#define STATS_CIVIL 5
+/* stato_civile's counts: the five classes of men, Totale maschi, the five
+ * of women, Totale femmine, Totale: the three totals POSAS's columns. */
+#define STATS_CIVIL_COLS (2 * (STATS_CIVIL + 1) + 1)
+
+/* stato_civile of a whole province by the linked machinery
+ * (stats_protect_linked): n[k] member k's residents
+ * (n[k][sex][class][age], sex 0 women, 1 men); rows the single years and
+ * the total row, STATS_CIVIL_COLS columns.  Its totals by sex are POSAS's
+ * cells, given: hidden exactly as POSAS's linked protection hides them
+ * (ages_hidden[k] member k's, ages_province_hidden the province's, as
+ * stats_ages_protect_linked gives them), never chosen to protect another
+ * cell, so POSAS is the margin and keeps its cells; the classes are
+ * protected around it, each member jointly with the province (its cubes
+ * over two classes of the same sex, whose +-1 keeps every total).
+ * province_hidden the province's (STATS_AGES + 1) x STATS_CIVIL_COLS
+ * cells, hidden[k * cells + i] member k's.  One member: protected alone
+ * around its POSAS.  False when out of memory or nm < 1. */
+bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES], int nm,
+				const bool (*ages_hidden)[STATS_AGES + 1][3],
+				const bool ages_province_hidden[][3], int threshold,
+				bool *province_hidden, bool *hidden);
 
 /* The demographic balance of the whole province of `comune` (its first
  * three digits: every municipality of it the register has imported) over

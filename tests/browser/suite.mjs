@@ -1662,6 +1662,28 @@ async function flowAdmin(browser, fx) {
       const fam = await factsOf(section(page, `Famiglie per numero di componenti al ${shown}`));
       check(/^\d+$/.test(fam.Totale || ''), `expected the households' total; saw ${JSON.stringify(fam)}`);
     });
+    await step('admin: "Statistiche" shows the civil status from stato_civile', page, async () => {
+      const date = await page.evaluate(async () => {
+        const al = (await (await fetch('/api/v1/stats/tables?table=bilancio', { credentials: 'same-origin' })).json()).periodo_coperto.al;
+        const [y, m] = al.slice(0, 7).split('-').map(Number);
+        return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
+      });
+      const doc = await page.evaluate(async (d) => (await (await fetch(`/api/v1/stats/tables?table=stato_civile&date=${d}`, { credentials: 'same-origin' })).json()), date);
+      const total = doc.righe.find((r) => r[2] === '999');
+      const shown = `${date.slice(8, 10)}/${date.slice(5, 7)}/${date.slice(0, 4)}`;
+      const rows = await readTable(page, `Popolazione per stato civile al ${shown}`, 'the civil status table');
+      const classes = ['Celibi/nubili', 'Coniugati/e o uniti/e civilmente', 'Divorziati/e o già in unione civile per scioglimento',
+        'Vedovi/e o già in unione civile per decesso del partner', 'Non classificabile'];
+      check(rows.length === 5 && rows.every((r, i) => r['Stato civile'] === classes[i]), `expected ISTAT's five classes; saw ${JSON.stringify(rows)}`);
+      const fmt = (v) => (v === null ? 'riservato' : String(v));
+      for (const [i, r] of rows.entries()) {
+        const m = total[3 + i], f = total[9 + i];
+        const tot = m === null || f === null ? 'riservato' : String(m + f);
+        check(r.Maschi === fmt(m) && r.Femmine === fmt(f) && r.Totale === tot,
+          `${classes[i]}: expected ${fmt(m)} / ${fmt(f)} / ${tot} from stato_civile; the screen says ${r.Maschi} / ${r.Femmine} / ${r.Totale}`);
+      }
+      check(rows.some((r) => /^\d+$/.test(r.Totale) && Number(r.Totale) > 0), 'expected a published class');
+    });
     await step('admin: the map of the province: legend, data table, a municipality\'s value on focus', page, async () => {
       const map = section(page, 'Il territorio sulla mappa');
       const paths = map.locator('#map-choropleth path');

@@ -48,7 +48,11 @@ solver (Attack.exact: every relation at once, reduced row echelon form):
 test_citizenship_both reads strasa_cittadinanza and
 strasa_cittadinanza_eta together (a state's row of one is its total row
 in the other), test_province_alone the tables of municipalities each
-alone in its province (protected on their own)."""
+alone in its province (protected on their own).  stato_civile (sex,
+age and civil status) is read beside POSAS in test_attack and
+test_province_stocks: each age's classes of a sex add up to POSAS's cell
+of that age and sex (the same unknown), its total row to the population
+by sex."""
 import csv
 import datetime
 import io
@@ -457,6 +461,48 @@ def read_cite(rows, d, atk):
             atk.total([cells[st, a, s] for st in states if st != "999"], cells["999", a, s])
 
 
+def read_ages(doc, name, tot, kind, d, atk):
+    """POSAS or STRASA (doc) of the end of d: ages x sexes, the 999 row the
+    population (the foreign residents) by sex (tot)."""
+    col = {s: [] for s in SEXES}
+    for r in doc["righe"]:
+        a = r[2]
+        row = [tot(s) if a == "999" else (kind, d, int(a), s) for s in SEXES]
+        for v, x in zip(row, r[3:6]):
+            atk.cell(v, x, f"{name} {d}")
+        atk.total(row[:2], row[2])
+        if a != "999":
+            for s, v in zip(SEXES, row):
+                col[s].append(v)
+    for s in SEXES:
+        atk.total(col[s], tot(s))
+
+
+def read_civil(table, asked, d, atk):
+    """stato_civile of the first of a month (the end of d): each age's
+    classes of a sex add up to POSAS's cell of that age and sex (the 999
+    row: the population by sex), every class over the ages to its 999 row.
+    Returns the table."""
+    doc = table("stato_civile", date=asked)
+    col = {}
+    for r in doc["righe"]:
+        a = r[2]
+        margin = [("pop", d, s) if a == "999" else ("age", d, int(a), s) for s in SEXES]
+        for si, s in enumerate(("M", "F")):
+            classes = [("cs", d, a, s, j) for j in range(5)]
+            for j, v in enumerate(classes):
+                atk.cell(v, r[3 + si * 6 + j], f"stato_civile {d}")
+                if a != "999":
+                    col.setdefault((s, j), []).append(v)
+            atk.cell(margin[si], r[3 + si * 6 + 5], f"stato_civile {d}")
+            atk.total(classes, margin[si])
+        atk.cell(margin[2], r[15], f"stato_civile {d}")
+        atk.total(margin[:2], margin[2])
+    for (s, j), vs in col.items():
+        atk.total(vs, ("cs", d, "999", s, j))
+    return doc
+
+
 def read_all(get, get_text, get_summary, comune, thr, atk):
     """Every table and series of comune with threshold thr into atk."""
     def table(name, **params):
@@ -489,22 +535,11 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
         # POSAS and STRASA: ages x sexes, the 999 row the population (the
         # foreign residents) by sex.
         for name, tot, kind in (("posas", pop, "age"), ("strasa", forr, "fage")):
-            doc = table(name, date=asked)
-            col = {s: [] for s in SEXES}
-            for r in doc["righe"]:
-                a = r[2]
-                row = [tot(s) if a == "999" else (kind, d, int(a), s) for s in SEXES]
-                for v, x in zip(row, r[3:6]):
-                    atk.cell(v, x, f"{name} {d}")
-                atk.total(row[:2], row[2])
-                if a != "999":
-                    for s, v in zip(SEXES, row):
-                        col[s].append(v)
-            for s in SEXES:
-                atk.total(col[s], tot(s))
+            read_ages(table(name, date=asked), name, tot, kind, d, atk)
             if name == "posas":
                 # the sum of the ages, which the average age gives
                 atk.relation({**{("age", d, a, "T"): a for a in range(101)}, ("agesum", d): -1})
+        read_civil(table, asked, d, atk)
         # By citizenship and age: a block of strasa per state, then the
         # block of all states, strasa's own cells; every age an identity
         # over the states.
@@ -907,6 +942,9 @@ def test_province_stocks():
                 return get(f"/api/v1/stats/tables?table={name}&comuni={c}"
                            f"&threshold={thr}&date={date}")
             docs[c] = read_stocks(table, asked, d, t)
+            # stato_civile around its margin, POSAS
+            read_ages(table("posas", asked), "posas", lambda s: ("pop", d, s), "age", d, t)
+            docs[c]["stato_civile"] = read_civil(table, asked, d, t)
         for province in (pool, ""):
             link(atk, terr[province], tuple(terr[c] for c in members))
         # the cells where the province publishes what a member hides,
@@ -925,7 +963,7 @@ def test_province_stocks():
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
     print(f"the province's cells {total}, published where a member's is hidden {beside}; "
           f"hidden linked and by the union rule {hid}; {len(found)} small counts recovered")
-    for name in ("famiglie", "famiglie_tipologia", "strasa_cittadinanza"):
+    for name in ("famiglie", "famiglie_tipologia", "strasa_cittadinanza", "stato_civile"):
         check(beside.get(name, 0) > 0, f"{name}: the province publishes cells its members hide "
               "(what is attacked)")
         check(hid[name][0] < hid[name][1], f"{name}: the whole province protected as one "

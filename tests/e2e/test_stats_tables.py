@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end: the standard tables (POSAS, STRASA by age, by citizenship and
 by both, bilancio demografico,
-famiglie by size and by type) over the API and `visura stats --table`, each checked against a
+famiglie by size and by type, stato_civile) over the API and `visura stats --table`, each checked against a
 separate computation straight from the files `visura gen` wrote (the
 harness's Population model, never visura's database): every published cell
 is the true count, no published cell is below the threshold, and in every
@@ -172,7 +172,7 @@ def expected_balance(pop, comuni, periods):
 
 
 def check_protected(cells, truth, identities, threshold, what, derived=lambda c: False,
-                    known=lambda c: False):
+                    known=lambda c: False, corner=lambda c: False):
     """cells/truth: {cell id: published value or None / true count}.  The
     rule (docs/api.md, "Segreto statistico"): a count of 1 to threshold-1
     is hidden (not a balance, derived); in every identity no hidden cell is
@@ -181,7 +181,8 @@ def check_protected(cells, truth, identities, threshold, what, derived=lambda c:
     a cell that would be alone; the known totals (the population and the
     foreign residents by sex, the households, published alike by every
     table) are hidden only below the threshold or to protect each other in
-    an identity of known cells alone."""
+    an identity of known cells alone; corner(c): a zero a linked
+    protection may hide as a corner of a cube of hidden cells."""
     for c, v in cells.items():
         if v is not None:
             eq(v, truth[c], f"{what}: cell {c}")
@@ -191,7 +192,7 @@ def check_protected(cells, truth, identities, threshold, what, derived=lambda c:
         if v is not None:
             continue
         mine = [i for i in identities if c in i]
-        if truth[c] == 0:
+        if truth[c] == 0 and not corner(c):
             # some identity of it has no other non-zero cell left to hide
             check(any(all(cells[x] is None or truth[x] == 0 or (known(x) and not
                                                                  all(map(known, i)))
@@ -472,6 +473,122 @@ def test_standard_tables():
         ente = srv.create_ente()
         expect(srv.user("operator", ente["id"]).get("/api/v1/stats/tables?table=posas"), 403,
                "forbidden", "operators do not read statistics")
+
+
+# stato_civile's classes of ANPR's civil status codes (docs/api.md, "Stato
+# civile"), written here from docs/import-format.md's codes: celibe/nubile;
+# coniugato/a (2) or unito/a civilmente (6); divorziato/a (4) or libero/a
+# per scioglimento dell'unione (8); vedovo/a (3) or libero/a per decesso
+# dell'unito civilmente (7); non classificabile (9).
+CIVIL_CLASS = {"1": 0, "2": 1, "6": 1, "4": 2, "8": 2, "3": 3, "7": 3, "9": 4}
+CIVIL_COLUMNS = [
+    "Codice territorio", "Territorio", "Età", "Celibi", "Coniugati o uniti civilmente",
+    "Divorziati o già in unione civile per scioglimento",
+    "Vedovi o già in unione civile per decesso del partner",
+    "Maschi di stato civile non classificabile", "Totale maschi", "Nubili",
+    "Coniugate o unite civilmente", "Divorziate o già in unione civile per scioglimento",
+    "Vedove o già in unione civile per decesso del partner",
+    "Femmine di stato civile non classificabile", "Totale femmine", "Totale"]
+
+
+def expected_civil(pop, comuni, d):
+    """{age or "999": 13 counts}: the five classes of men, their total, the
+    five of women, their total, the total, from the files alone."""
+    rows = {str(a): [0] * 13 for a in range(101)}
+    for _, v in residents(pop, comuni, d):
+        r = rows[str(min(age_on(v["birth_date"], d), 100))]
+        base = 0 if v["sex"] == "M" else 6
+        r[base + CIVIL_CLASS[v["civil_status"]]] += 1
+        r[base + 5] += 1
+        r[12] += 1
+    rows["999"] = [sum(r[i] for r in rows.values()) for i in range(13)]
+    return rows
+
+
+def civil_identities(rows):
+    """stato_civile's identities over cells (row, column): each row's classes
+    of a sex add up to its total, men + women = total, every column over
+    the ages to the 999 row."""
+    idents = []
+    for k in rows:
+        idents += [[(k, j) for j in range(0, 6)], [(k, j) for j in range(6, 12)],
+                   [(k, 5), (k, 11), (k, 12)]]
+    idents += [[(k, j) for k in rows] for j in range(13)]
+    return idents
+
+
+def test_civil_status():
+    """stato_civile (issue #17): every published cell is the count of the
+    import files, each (sex, age) row adds up to POSAS's cell, hidden
+    exactly where POSAS hides it (its margin), the rule of every table
+    holds, for each municipality and the whole province, at thresholds 3
+    and 5; CSV and the command line give the same table."""
+    pop = {"persons": 1400, "comuni": ",".join(COMUNI), "seed": 7, "days": 45}
+    with Server(population=pop) as srv:
+        a = srv.admin()
+        p = srv.population
+        shares = []
+        codes = set()
+        for comuni in (COMUNI[:1], COMUNI[1:], COMUNI):
+            c = ",".join(comuni)
+            for thr in (3, 5):
+                url = f"/api/v1/stats/tables?comuni={c}&date={FIRST}&threshold={thr}"
+                doc = expect(a.get(url + "&table=stato_civile"), 200).json
+                posas = {r[2]: r[3:6] for r in expect(a.get(url + "&table=posas"), 200).json["righe"]}
+                eq((doc["tavola"], doc["riferimento"]), ("STATO_CIVILE", FIRST), "name, date")
+                eq(doc["colonne"], CIVIL_COLUMNS, "ISTAT's classes, Italian labels")
+                truth_rows = expected_civil(p, comuni, STATE)
+                eq([r[2] for r in doc["righe"]], list(truth_rows), "ages, then 999")
+                cells, truth = {}, {}
+                for r in doc["righe"]:
+                    for j, v in enumerate(r[3:]):
+                        cells[(r[2], j)] = v
+                        truth[(r[2], j)] = truth_rows[r[2]][j]
+                    # the margin: POSAS's cells, hidden where POSAS hides them
+                    eq([r[8], r[14], r[15]], posas[r[2]], f"{c} t{thr} age {r[2]}: POSAS's row")
+                def corner(x, cells=cells):
+                    """a cube's corner (the linked protection): another
+                    class of its sex or its sex's total (POSAS's cell, a
+                    corner of POSAS's own cube) and another age hidden
+                    beside it"""
+                    block = range(0, 6) if x[1] < 6 else range(6, 12)
+                    return (any(cells[(x[0], j)] is None for j in block if j != x[1])
+                            and any(cells[(k, x[1])] is None for k, j in cells
+                                    if j == x[1] and k != x[0] and k != "999"))
+                check_protected(cells, truth, civil_identities(truth_rows), thr,
+                                f"stato_civile {c} t{thr}",
+                                known=lambda x: x[0] == "999" and x[1] in (5, 11, 12),
+                                corner=corner)
+                classes = [x for x in cells if x[1] not in (5, 11, 12)]
+                shares.append((c, thr, sum(cells[x] is None for x in classes), len(classes),
+                               sum(cells[x] is None and truth[x] > 0 for x in classes),
+                               sum(truth[x] > 0 for x in classes)))
+        for _, v in residents(p, COMUNI, STATE):
+            codes.add(v["civil_status"])
+        print("stato_civile hidden (territory, threshold, hidden class cells, of, "
+              f"non-zero hidden, non-zero): {shares}; ANPR codes present {sorted(codes)}")
+        check({"1", "2", "3", "4", "9"} <= codes, f"the generated codes: {codes}")
+        # CSV and the command line: the same table.
+        c = COMUNI[0]
+        res = a.get(f"/api/v1/stats/tables?table=stato_civile&comuni={c}&date={FIRST}&format=csv")
+        eq(res.status, 200, "csv")
+        rows = list(csv.reader(io.StringIO(res.body.decode())))
+        doc = expect(a.get(f"/api/v1/stats/tables?table=stato_civile&comuni={c}&date={FIRST}"),
+                     200).json
+        eq(rows[0], doc["colonne"], "csv header")
+        eq(rows[1:], [[x if isinstance(x, str) else "" if x is None else str(x) for x in r]
+                      for r in doc["righe"]], "csv rows")
+        for fmt in ("csv", "json"):
+            out = subprocess.run([harness.VISURA, "stats", "--db", srv.db, "--table",
+                                  "stato_civile", "--comune", c, "--date", FIRST,
+                                  "--format", fmt], capture_output=True, text=True)
+            eq(out.returncode, 0, out.stderr)
+            if fmt == "csv":
+                eq(out.stdout, res.body.decode(), "visura stats --table stato_civile = the API (CSV)")
+            else:
+                eq(json.loads(out.stdout)["righe"], doc["righe"], "the CLI = the API (JSON)")
+        expect(a.get("/api/v1/stats/tables?table=stato_civile&date=2026-02-10"), 400,
+               "invalid_request", "the first of a month only")
 
 
 # Households written by hand, each with the type docs/api.md gives it (not

@@ -1260,6 +1260,147 @@ static void test_province_citizenship_linked(void **state)
 	assert_int_equal(found[2], 0);
 }
 
+/* stato_civile of a whole province around its POSAS
+ * (stats_civil_protect_linked): on random small provinces (the first CV_A
+ * single years peopled, the others none) the exact attacker, knowing
+ * every identity (each age's classes of a sex add up to POSAS's cell,
+ * men + women = total, every column over the ages to the total row, the
+ * members adding up to the province in every cell) and POSAS's cells
+ * being the table's margin (the same unknowns), determines no small
+ * hidden count, of a class or of POSAS; the margin is POSAS's linked
+ * protection exactly.  Each answer protected alone (each block around its
+ * own POSAS, the province as one territory) gives small counts back. */
+enum { CV_A = 5, CV_C = STATS_CIVIL_COLS, CV_R = STATS_AGES + 1, CV_FULL = CV_R * CV_C,
+       CV_MAXM = 4 };
+
+static void test_province_civil_linked(void **state)
+{
+	(void)state;
+	srand(1721);
+	enum { NB = CV_MAXM + 1 };
+	static long long n[NB][2][STATS_CIVIL][STATS_AGES], age[NB][2][STATS_AGES], full[NB][CV_FULL];
+	static bool fh[NB * CV_FULL], falone[NB][CV_FULL], ah[NB][STATS_AGES + 1][3];
+	static bool aph[STATS_AGES + 1][3];
+	int found[4] = {0}, prov[2] = {0}, margin_hidden = 0, rows_seen = 0;
+	for (int t = 0; t < 40; t++) {
+		int nm = 2 + rand() % (CV_MAXM - 1), nb = nm + 1, thr = 3 + rand() % 2;
+		memset(n, 0, sizeof n);
+		memset(age, 0, sizeof age);
+		for (int k = 0; k < nm; k++)
+			for (int sx = 0; sx < 2; sx++)
+				for (int x = 0; x < STATS_CIVIL; x++)
+					for (int a = 0; a < CV_A; a++) {
+						long long v = rand() % 3 ? rand() % 4 : 0;
+						n[k][sx][x][a] += v;
+						n[nm][sx][x][a] += v;
+						age[k][sx][a] += v;
+						age[nm][sx][a] += v;
+					}
+		/* every block's cells as the table lays them out */
+		memset(full, 0, sizeof full);
+		for (int b = 0; b < nb; b++)
+			for (int a = 0; a < CV_A; a++)
+				for (int sx = 0; sx < 2; sx++)
+					for (int x = 0; x < STATS_CIVIL; x++) {
+						long long v = n[b][sx][x][a];
+						int c = sx ? x : STATS_CIVIL + 1 + x, tot = sx ? STATS_CIVIL
+											   : 2 * STATS_CIVIL + 1;
+						for (int r = 0; r < 2; r++) {
+							long long *row = &full[b][(r ? STATS_AGES : a) * CV_C];
+							row[c] += v;
+							row[tot] += v;
+							row[CV_C - 1] += v;
+						}
+					}
+		/* linked: POSAS, then the civil status around it */
+		assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])age, nm, thr,
+						      aph, ah));
+		assert_true(stats_civil_protect_linked((const long long(*)[2][STATS_CIVIL][STATS_AGES])n,
+						       nm, (const bool(*)[STATS_AGES + 1][3])ah,
+						       (const bool(*)[3])aph, thr, &fh[nm * CV_FULL], fh));
+		for (int b = 0; b < nb; b++) {
+			const bool *h = &fh[b * CV_FULL];
+			const bool(*ph)[3] = b < nm ? (const bool(*)[3])ah[b] : (const bool(*)[3])aph;
+			/* the margin: POSAS's cells, hidden exactly as POSAS hides them */
+			for (int r = 0; r < CV_R; r++) {
+				assert_int_equal(h[r * CV_C + STATS_CIVIL], ph[r][0]);
+				assert_int_equal(h[r * CV_C + 2 * STATS_CIVIL + 1], ph[r][1]);
+				assert_int_equal(h[r * CV_C + CV_C - 1], ph[r][2]);
+				margin_hidden += ph[r][0] + ph[r][1] + ph[r][2];
+			}
+			/* each block alone, around its own POSAS protected alone */
+			bool p1[STATS_AGES + 1][3], a1[STATS_AGES + 1][3], cp[CV_FULL];
+			assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])age[b], 1,
+							      thr, p1, (bool(*)[STATS_AGES + 1][3])a1));
+			assert_true(stats_civil_protect_linked(
+				(const long long(*)[2][STATS_CIVIL][STATS_AGES])n[b], 1,
+				(const bool(*)[STATS_AGES + 1][3])a1, (const bool(*)[3])p1, thr, cp,
+				falone[b]));
+		}
+		/* the attacker's rows: the peopled ages, those any block hides a
+		 * cell of (a zero: a cube's corner), the total; every other row
+		 * is published zeros, out of every identity */
+		int rl[CV_R], nrow = 0;
+		for (int r = 0; r < CV_R; r++) {
+			bool any = r < CV_A || r == STATS_AGES;
+			for (int i = 0; i < nb * CV_FULL && !any; i++)
+				any = i % CV_FULL / CV_C == r && (fh[i] || falone[i / CV_FULL][i % CV_FULL]);
+			if (any)
+				rl[nrow++] = r;
+		}
+		rows_seen += nrow;
+		int bc = nrow * CV_C, cn = nb * bc, maxr = nb * (3 * nrow + CV_C) + bc;
+		long long *cells = calloc((size_t)cn, sizeof *cells);
+		bool *hier = calloc((size_t)cn, sizeof *hier), *alone = calloc((size_t)cn, sizeof *alone);
+		int *coef = calloc((size_t)maxr * (size_t)cn, sizeof *coef);
+		assert_true(cells && hier && alone && coef);
+		for (int b = 0; b < nb; b++)
+			for (int i = 0; i < nrow; i++)
+				for (int c = 0; c < CV_C; c++) {
+					int to = b * bc + i * CV_C + c, from = rl[i] * CV_C + c;
+					cells[to] = full[b][from];
+					hier[to] = fh[b * CV_FULL + from];
+					alone[to] = falone[b][from];
+				}
+		int nr = 0;
+#define EQ(b, r, c, v) (coef[(size_t)nr * (size_t)cn + (size_t)((b) * bc + (r) * CV_C + (c))] += (v))
+		for (int b = 0; b < nb; b++) {
+			for (int r = 0; r < nrow; r++) {
+				for (int sx = 0; sx < 2; sx++, nr++) {
+					int base = sx * (STATS_CIVIL + 1);
+					for (int x = 0; x < STATS_CIVIL; x++)
+						EQ(b, r, base + x, 1);
+					EQ(b, r, base + STATS_CIVIL, -1);
+				}
+				EQ(b, r, STATS_CIVIL, 1);
+				EQ(b, r, 2 * STATS_CIVIL + 1, 1);
+				EQ(b, r, CV_C - 1, -1);
+				nr++;
+			}
+			for (int c = 0; c < CV_C; c++, nr++) {
+				for (int r = 0; r + 1 < nrow; r++)
+					EQ(b, r, c, 1);
+				EQ(b, nrow - 1, c, -1);
+			}
+		}
+#undef EQ
+		int own = nr;
+		members_add_up(nb, bc, coef, &nr);
+		recovered_three(cells, hier, alone, nb, bc, coef, own, nr, thr, found, prov);
+		free(cells);
+		free(hier);
+		free(alone);
+		free(coef);
+	}
+	print_message("province's civil status: POSAS's hidden cells as its margin %d; hidden %d by "
+		      "the union rule, %d linked; small counts recovered: per-answer %d, union %d, "
+		      "linked %d (rows attacked %d)\n", margin_hidden, prov[0], prov[1], found[0],
+		      found[1], found[2], rows_seen);
+	assert_true(margin_hidden > 0);
+	assert_true(found[0] > 0);
+	assert_int_equal(found[2], 0);
+}
+
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
@@ -1577,6 +1718,7 @@ int main(void)
 		cmocka_unit_test(test_province_balance_size),
 		cmocka_unit_test(test_province_households_linked),
 		cmocka_unit_test(test_province_citizenship_linked),
+		cmocka_unit_test(test_province_civil_linked),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),

@@ -2,7 +2,9 @@
 // (/api/v1/stats/tables and /series), the ones protected by the one rule
 // of docs/api.md ("Segreto statistico"): the population pyramid from
 // posas, the monthly events from bilancio, households from famiglie,
-// foreign residents from strasa_cittadinanza, the indicators from the
+// foreign residents from strasa_cittadinanza, civil status from the total
+// row of stato_civile (by sex; the total of a class the sum of its two
+// cells, hidden when one is), the indicators from the
 // series.  Whatever the screen adds up (an age class, the registrations
 // of a month) is a sum of cells the tables publish, hidden when one of
 // them is, so it shows nothing the tables do not.  Charts (Chart.js), each
@@ -134,8 +136,8 @@ async function statsScreen(params) {
   const names = ['population', ...INDICATORS.map(([k]) => k)];
   const series = api.get(`/api/v1/stats/series${qs({ indicator: names.join(','), comuni: q.comuni, step: 'year', from: `${end.slice(0, 4)}-01`, to: end.slice(0, 7) })}`)
     .then((r) => new Map(r.data.indicatori.map((x) => [x.indicatore, x.serie[0].punti.at(-1)])));
-  const [posas, fam, citt, points] = await Promise.all([tab('posas', { date }), tab('famiglie', { date }),
-    tab('strasa_cittadinanza', { date }), series]);
+  const [posas, fam, citt, civil, points] = await Promise.all([tab('posas', { date }), tab('famiglie', { date }),
+    tab('strasa_cittadinanza', { date }), tab('stato_civile', { date }), series]);
   const pop = points.get('population');
   const ind = INDICATORS.map(([k]) => points.get(k));
   const csv = async () => download(`posas-${date}.csv`, (await api.get(`/api/v1/stats/tables${qs({ table: 'posas', comuni: q.comuni, date, format: 'csv' })}`)).data);
@@ -156,7 +158,19 @@ async function statsScreen(params) {
         table(t('stats.foreigners', { date: fmtDate(citt.riferimento) }), [[t('stats.citizenship'), (r) => r[3]],
           [t('stats.male'), (r) => cell(r[4])], [t('stats.female'), (r) => cell(r[5])], [t('stats.total'), (r) => cell(r[6])]], foreign, { empty: t('stats.no_foreigners') }))),
       h('div', { class: 'col-md-6' }, card(t('stats.households', { date: fmtDate(fam.riferimento) }),
-        facts(fam.righe.map((r) => [r[2] === 'Totale' ? t('stats.total') : t(r[2] === '1' ? 'stats.size_one' : 'stats.size', { n: r[2] }), cell(r[3])]), true)))));
+        facts(fam.righe.map((r) => [r[2] === 'Totale' ? t('stats.total') : t(r[2] === '1' ? 'stats.size_one' : 'stats.size', { n: r[2] }), cell(r[3])]), true)))),
+    civilCard(civil));
+}
+
+// Civil status by sex at the date: stato_civile's total row (999), its
+// five classes of men (columns 3-7) and of women (9-13).
+const CIVIL = ['stats.civil_single', 'stats.civil_married', 'stats.civil_divorced', 'stats.civil_widowed', 'stats.civil_unknown'];
+function civilCard(doc) {
+  const total = doc.righe.find((r) => r[2] === '999');
+  const rows = CIVIL.map((label, i) => [t(label), total[3 + i], total[9 + i]]);
+  const title = t('stats.civil', { date: fmtDate(doc.riferimento) });
+  return card(title, table(title, [[t('stats.civil_status'), (r) => r[0]], [t('stats.male'), (r) => cell(r[1])],
+    [t('stats.female'), (r) => cell(r[2])], [t('stats.total'), (r) => cell(sum([r[1], r[2]]))]], rows));
 }
 
 export const statsRoutes = {
