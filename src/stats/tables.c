@@ -3020,7 +3020,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				title = "Popolazione residente per sesso, età e stato civile";
 				if (!fill_civil(&g, (const long long(*)[STATS_CIVIL][AGES])a->civil, code,
 						name))
-					rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				/* around POSAS, with the province (docs/api.md,
 				 * "Stato civile") */
 				if (!rc)
