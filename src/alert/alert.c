@@ -22,6 +22,8 @@
 #define TABLE_SIZE 1024         /* buckets of the in-process table of accounts */
 #define ALERT_SEQ_RING 128      /* distinct codici fiscali asked for, remembered */
 #define ALERT_REPEAT_SET 64     /* persons consulted without a case, remembered */
+#define ALERT_RECENT 4          /* the last writes of a shared value, remembered in it */
+#define ALERT_RECENT_H 4        /* ... with up to this many persons each */
 
 struct bucket {
 	int64_t minute;
@@ -32,6 +34,19 @@ struct bucket {
 struct seen {
 	uint64_t h;
 	int64_t at;
+};
+
+/* What one write of a shared value changed in its persons (the rows
+ * of store_seen_delta), kept in the value for the last ALERT_RECENT
+ * writes: an instance whose copy is a few versions behind applies them
+ * instead of reading every person back (recent_apply). */
+struct recent {
+	int64_t version;   /* the version the write made (0: none) */
+	int64_t at;        /* when the persons below were seen */
+	int64_t drop;      /* the persons seen at or before drop - 1 left (0: none) */
+	int32_t n;         /* persons seen (-1: more than fit: read them back) */
+	int32_t cleared;   /* every other person left */
+	int64_t h[ALERT_RECENT_H];
 };
 
 /* One account's counters: a fixed part, then the persons of the last hour
@@ -51,6 +66,7 @@ struct acct {
 	uint32_t repeat_at[ALERT_REPEAT_SET][ALERT_REPEAT_MAX];
 	char ips[4][64];
 	int64_t ip_seen[4];
+	struct recent recent[ALERT_RECENT];
 	/* not part of the fixed layout: */
 	struct seen *persons;
 	int npersons, cap;
@@ -71,7 +87,7 @@ struct acct {
 };
 
 #define ACCT_FIXED offsetof(struct acct, persons)
-#define ACCT_LAYOUT 0x7669737572610004ull  /* "visura", counters version 4 */
+#define ACCT_LAYOUT 0x7669737572610005ull  /* "visura", counters version 5 */
 
 /* An account's counters.  When the database is shared they are this
  * instance's copy of the shared value, valid while `known`: the value of
@@ -295,6 +311,27 @@ static int persons_exact(struct acct *a, int64_t now)
 	return a->npersons;
 }
 
+/* Room in the set for one more person (of hash h, *slot its place in
+ * the index, moved when the index grows), up to `limit`.  False when out
+ * of memory. */
+static bool persons_room(struct acct *a, uint64_t h, int limit, uint32_t **slot)
+{
+	if (a->npersons < a->cap)
+		return true;
+	int cap = a->cap ? (a->cap > limit / 2 ? limit : 2 * a->cap) : (limit < 64 ? limit : 64);
+	struct seen *p = realloc(a->persons, (size_t)cap * sizeof *p);
+	if (!p)
+		return false;
+	a->persons = p;
+	a->cap = cap;
+	if ((uint32_t)cap * 2 > a->index_mask + 1) {
+		if (!index_build(a, cap))
+			return false;
+		*slot = index_slot(a, h);
+	}
+	return true;
+}
+
 /* Notes a person consulted.  The set holds `limit` persons at most (the
  * hard threshold): a full set is past it already.  False when out of
  * memory. */
@@ -315,20 +352,7 @@ static bool add_person(struct acct *a, uint64_t h, int64_t now, int limit)
 			return true;
 		slot = index_slot(a, h);
 	}
-	if (a->npersons == a->cap) {
-		int cap = a->cap ? (a->cap > limit / 2 ? limit : 2 * a->cap) : (limit < 64 ? limit : 64);
-		struct seen *p = realloc(a->persons, (size_t)cap * sizeof *p);
-		if (!p)
-			return false;
-		a->persons = p;
-		a->cap = cap;
-		if ((uint32_t)cap * 2 > a->index_mask + 1) {
-			if (!index_build(a, cap))
-				return false;
-			slot = index_slot(a, h);
-		}
-	}
-	if (!seen_note(a, h))
+	if (!persons_room(a, h, limit, &slot) || !seen_note(a, h))
 		return false;
 	a->persons[a->npersons++] = (struct seen){h, now};
 	*slot = (uint32_t)a->npersons;
@@ -703,6 +727,93 @@ static vis_err acct_load(struct store *s, const char *key, struct acct *a, const
 	return VIS_OK;
 }
 
+/* Brings a copy of a value at version `from` to the value `fresh` read
+ * at version `to`, by the changes to the persons the writes in between
+ * recorded in it, as store_state_swap made them to the rows: the
+ * persons seen at or before a write's drop left unless it saw them, or
+ * all but those it saw when it emptied the set; those it saw were
+ * added, or their time moved to its.  False when a write in between is
+ * not recorded (more than ALERT_RECENT since, or more persons than one
+ * records) or the set would pass `limit`: the rows are then read back.
+ * The copy's persons may then be part-changed; its fixed part is not. */
+static bool recent_apply(struct acct *a, const struct acct *fresh, int64_t from, int64_t to,
+			 int limit)
+{
+	if (to < from || to - from > ALERT_RECENT)
+		return false;
+	for (int64_t v = from + 1; v <= to; v++)
+		if (fresh->recent[v % ALERT_RECENT].version != v ||
+		    fresh->recent[v % ALERT_RECENT].n < 0)
+			return false;
+	if (!a->index && !index_build(a, a->cap))
+		return false;
+	for (int64_t v = from + 1; v <= to; v++) {
+		const struct recent *r = &fresh->recent[v % ALERT_RECENT];
+		if (r->cleared || r->drop) {
+			int before = a->npersons;
+			for (int i = 0; i < a->npersons;) {
+				bool kept = false;
+				for (int k = 0; k < r->n; k++)
+					kept |= a->persons[i].h == (uint64_t)r->h[k];
+				if (!kept && (r->cleared || a->persons[i].at <= r->drop - 1))
+					a->persons[i] = a->persons[--a->npersons];
+				else
+					i++;
+			}
+			if (a->npersons != before && !index_build(a, a->cap))
+				return false;
+		}
+		for (int k = 0; k < r->n; k++) {
+			uint64_t h = (uint64_t)r->h[k];
+			uint32_t *slot = index_slot(a, h);
+			if (*slot) {
+				a->persons[*slot - 1].at = r->at;
+				continue;
+			}
+			if (a->npersons >= limit || !persons_room(a, h, limit, &slot))
+				return false;
+			a->persons[a->npersons++] = (struct seen){h, r->at};
+			*slot = (uint32_t)a->npersons;
+		}
+	}
+	return true;
+}
+
+/* a: the counters of the shared value (text, at `version`) read under
+ * its lock.  When the copy in a was the value at version `had` (-1:
+ * not known) and the writes since recorded what they changed, the copy
+ * is brought to it without reading the persons back; otherwise as
+ * acct_load. */
+static vis_err acct_refresh(struct store *s, const char *key, struct acct *a, const char *text,
+			    int64_t had, int64_t version, int limit, int64_t id,
+			    struct vis_error *e)
+{
+	struct acct *fresh = had >= 0 && text ? calloc(1, sizeof *fresh) : NULL;
+	bool done = fresh && acct_decode(fresh, text) && fresh->id == id &&
+		    recent_apply(a, fresh, had, version, limit);
+	if (done) {
+		memcpy(a, fresh, ACCT_FIXED);
+		a->cleared = false;
+	}
+	free(fresh);
+	return done ? VIS_OK : acct_load(s, key, a, text, limit, id, e);
+}
+
+/* Notes in the copy what the write it is about to make (version
+ * `version`) changes in the persons: the record recent_apply reads. */
+static void recent_note(struct acct *a, int64_t version, int64_t now)
+{
+	struct recent *r = &a->recent[version % ALERT_RECENT];
+	memset(r, 0, sizeof *r);
+	r->version = version;
+	r->at = now;
+	r->cleared = a->cleared;
+	r->drop = !a->cleared && a->drop_upto >= 0 ? a->drop_upto + 1 : 0;
+	r->n = a->nseen <= ALERT_RECENT_H ? a->nseen : -1;
+	for (int k = 0; k < r->n; k++)
+		r->h[k] = a->seen[k];
+}
+
 /* The shared counters of the account, sl this instance's copy (its chain
  * locked).  While the copy is known, the request counts on it and the
  * result is written only if the value is still the copy's version (one
@@ -725,6 +836,8 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 	state_key(o->account->id, key);
 	for (int attempt = 0; !done && attempt < 3; attempt++) {
 		bool locked = !sl->known || attempt > 0 || now < sl->contended_until;
+		/* the copy is the value at its version until a request counts on it */
+		int64_t had = sl->known && attempt == 0 ? sl->version : -1;
 		*nf = 0;
 		*suspend = false;
 		if (locked) {
@@ -733,14 +846,15 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 			rc = store_state_lock_dup(s, key, most, &now_text, &sl->version, e);
 			if (rc && rc != VIS_ERR_LIMIT)
 				break;
-			rc = acct_load(s, key, a, rc ? NULL : now_text, L->persons_hour_hard,
-				       o->account->id, e);
+			rc = acct_refresh(s, key, a, rc ? NULL : now_text, had, sl->version,
+					  L->persons_hour_hard, o->account->id, e);
 			free(now_text);
 			now_text = NULL;
 			if (rc)
 				break;
 		}
 		rules_apply(a, L, now, o, fires, nf, suspend);
+		recent_note(a, sl->version + 1, now);
 		free(text);
 		if (!(text = acct_encode(a))) {
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");

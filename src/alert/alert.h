@@ -15,8 +15,19 @@
  * one statement, so no lock is held across a round trip; the value holds
  * the fixed counters and each person of the hour is a row beside it, so
  * a request writes only the persons it changed; an account
- * another instance counts too goes under the value's lock for a minute;
- * the threads of one instance count an account's requests one at a time).
+ * another instance counts too goes under the value's lock for a minute,
+ * where the copy is brought up to date from what the last writes
+ * changed in the persons, which the value records (its last 4 writes, of
+ * up to 4 persons each; past that, or when the copy is not the value it
+ * was, the persons are read back): every decision is still
+ * made on the value it replaces, so every rule is exact across instances
+ * and each alert fires once; the threads of one instance count an
+ * account's requests one at a time).
+ *
+ * Not done: counting locally between writes (leases, as the rate limits'
+ * quotas): an instance's unreported counts make another's decision late,
+ * or, counted as a reservation, early — docs/performance.md, "Leases for
+ * the anti-extraction counters".
  *
  * Rules (thresholds in struct alert_limits):
  *   persons_hour      many distinct persons consulted within an hour

@@ -454,6 +454,94 @@ static void test_write_size(void **state)
 	alert_tracker_free(t1);
 }
 
+/* Two instances taking turns on one account (PostgreSQL): after the
+ * first refused write each goes under the value's lock, and brings its
+ * copy up to date from what the writes in between recorded in the value
+ * (recent_apply) instead of reading every person back: four statements
+ * a request (BEGIN, the lock, the write, COMMIT), and the count exact —
+ * several writes in between, a person seen again (their time moved on,
+ * so they stay within the hour), a write of more persons than one
+ * records (read back).  Each threshold below fires on the instance that
+ * had to catch up, at the exact count. */
+static void persons_of(int first, int n, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (int i = 0; i < n; i++) {
+		char cf[17];
+		code((unsigned)(first + i), cf);
+		o += (size_t)snprintf(out + o, cap - o, i ? ",%s" : "%s", cf);
+	}
+}
+
+static uint64_t statements(struct fx *f)
+{
+	struct store_io io;
+	store_io_get(f->s, &io);
+	return io.statements;
+}
+
+/* A fresh account, two instances of threshold thr, and persons 0 to
+ * n - 1 consulted at T0 by each in turn, the first by t[0]. */
+static struct store_account turns(struct fx *f, int thr, struct alert_tracker *t[2], int n)
+{
+	struct store_account a = account(f);
+	t[0] = tracker(thr, 1000);
+	t[1] = tracker(thr, 1000);
+	for (int i = 0; i < n; i++)
+		assert_false(person(f, t[i % 2], &a, T0, i));
+	return a;
+}
+
+/* Person i at now on t is the one the alert fires at. */
+static void fires(struct fx *f, struct alert_tracker *t, const struct store_account *a,
+		  int64_t now, int i)
+{
+	assert_int_equal(alerts(f, a, "persons_hour", NULL), 0);
+	assert_false(person(f, t, a, now, i));
+	assert_int_equal(alerts(f, a, "persons_hour", "high"), 1);
+}
+
+static void test_turns(void **state)
+{
+	struct fx *f = *state;
+	if (!use_pg)
+		skip();   /* the counters of instances sharing a database */
+	/* several writes in between */
+	struct alert_tracker *t[2];
+	struct store_account a = turns(f, 9, t, 4);
+	uint64_t before = statements(f);
+	for (int i = 4; i < 7; i++)
+		assert_false(person(f, t[1], &a, T0 + 1, i));
+	assert_false(person(f, t[0], &a, T0 + 1, 7));       /* 3 writes to catch up */
+	uint64_t used = statements(f) - before;
+	fprintf(stderr, "four requests taking turns: %llu statements\n", (unsigned long long)used);
+	assert_int_equal(used, 4 * 4);
+	fires(f, t[0], &a, T0 + 1, 8);                      /* the ninth */
+	alert_tracker_free(t[1]);
+	alert_tracker_free(t[0]);
+
+	/* a person seen again by the other instance stays within the hour */
+	a = turns(f, 6, t, 3);
+	assert_false(person(f, t[1], &a, T0 + 3590, 11));  /* refused writes: both under the lock */
+	assert_false(person(f, t[0], &a, T0 + 3590, 10));
+	assert_false(person(f, t[1], &a, T0 + 3595, 0));   /* seen again */
+	/* an hour after T0: 1 and 2 left, 0 stays */
+	assert_false(person(f, t[0], &a, T0 + 3600, 12));
+	assert_false(person(f, t[0], &a, T0 + 3600, 13));
+	fires(f, t[0], &a, T0 + 3600, 14);                  /* 0, 10, 11, 12, 13, 14 */
+	alert_tracker_free(t[1]);
+	alert_tracker_free(t[0]);
+
+	/* a write of more persons than one records */
+	a = turns(f, 10, t, 4);
+	char many[200];
+	persons_of(4, 5, many, sizeof many);
+	assert_false(observe(f, t[1], &a, T0 + 1, "search", "ok", many, "RG 1", "", "10.0.0.1"));
+	fires(f, t[0], &a, T0 + 1, 9);                      /* the tenth */
+	alert_tracker_free(t[1]);
+	alert_tracker_free(t[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_instances_race),
 		cmocka_unit_test(test_write_size),
+		cmocka_unit_test(test_turns),
 	};
 	return TESTDB_RUN("alert", tests, group_setup, group_teardown, &use_pg);
 }
