@@ -23,7 +23,7 @@
 # linked with the province costs: posas and the 24-month bilancio of one
 # member (the first of COMUNI, which reads its whole province) and of the
 # province (the pool of all), their strasa_cittadinanza,
-# famiglie_tipologia and strasa_cittadinanza_eta, the province's 24-month
+# famiglie_tipologia, strasa_cittadinanza_eta and stato_civile, the province's 24-month
 # series, and the cells strasa_cittadinanza_eta hides (the province's,
 # its members') and how many of its state totals are hidden unlike
 # strasa_cittadinanza's same rows.  Times are wall clock (best – worst) and CPU
@@ -77,7 +77,7 @@ if [ -n "${PROVINCE:-}" ]; then
   member=${comuni%%,*}
   for who in "member $member:--comune $member" "province:"; do
     IFS=: read -r what args <<< "$who"
-    for t in strasa_cittadinanza famiglie_tipologia strasa_cittadinanza_eta; do
+    for t in strasa_cittadinanza famiglie_tipologia strasa_cittadinanza_eta stato_civile; do
       # shellcheck disable=SC2086  # args: none or two words
       both "$what: table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027 $args
     done
@@ -126,7 +126,7 @@ fi
 for t in posas strasa strasa_cittadinanza famiglie; do
   both "table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027
 done
-for t in famiglie_tipologia strasa_cittadinanza_eta; do   # when the build has them
+for t in famiglie_tipologia strasa_cittadinanza_eta stato_civile; do   # when the build has them
   if "$V" stats --db "$work/v.db" --table "$t" --year 2027 > /dev/null 2>&1; then
     both "table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027
   fi
