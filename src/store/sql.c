@@ -143,6 +143,11 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_PERSON_CF_OWNER] = "SELECT local_id FROM person WHERE comune = ?1 AND cf = ?2",
 	[SQL_PERSON_CF_ELSEWHERE] = "SELECT comune FROM person WHERE cf = ?2 AND comune <> ?1"
 				    " AND canc_reason = 0 AND dropped = 0 ORDER BY comune LIMIT 1",
+	/* The same for the codici fiscali of an array (?2, PostgreSQL only):
+	 * a row for each one registered elsewhere, with the first such
+	 * municipality, as SQL_PERSON_CF_ELSEWHERE. */
+	[SQL_PERSON_CF_ELSEWHERE_ANY] = "SELECT cf, min(comune) FROM person WHERE cf = ANY (?2::text[])"
+					" AND comune <> ?1 AND canc_reason = 0 AND dropped = 0 GROUP BY cf",
 	[SQL_EVENT_GET] = "SELECT type, date, person_local_id, place, other_cf FROM event"
 			 " WHERE comune = ?1 AND local_id = ?2",
 	[SQL_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"
