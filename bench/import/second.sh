@@ -39,7 +39,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
     else
       db=$work/run$run.db
     fi
-    V=$PWD/$b/visura
+    V=$(cd "$b" && pwd)/visura
     "$V" init --db "$db" --admin-name "Bench Admin" --admin-email bench@example.org > /dev/null
     "$V" import --db "$db" --quiet "$work/feed/036023-000001-FULL.tsv" > /dev/null
     load=$(cut -d' ' -f1-3 /proc/loadavg)
