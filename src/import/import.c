@@ -451,7 +451,9 @@ struct run {
 	/* A bulk load's persons, held (in line order) until their codici
 	 * fiscali are looked up in other municipalities at once (held_flush):
 	 * on PostgreSQL one round trip, and one end of the load's COPY, for
-	 * STORE_CF_BATCH persons instead of one for each. */
+	 * STORE_CF_BATCH persons instead of one for each.  Not where the store
+	 * looks them up one at a time anyway (SQLite: holding them measured
+	 * 15% slower, docs/performance.md). */
 	struct held_person {
 		int64_t line;
 		struct store_person p;
@@ -583,9 +585,10 @@ static vis_err start(struct run *r)
 	if (store_import_start(r->s, &r->imp, &r->import_id, &empty, r->e))
 		return VIS_ERR_STORE;
 	r->bulk = empty && h->full;
-	if (r->bulk && !(r->held = malloc(STORE_CF_BATCH * sizeof *r->held)))
-		return vis_error_set(r->e, VIS_ERR_NOMEM, "out of memory");
-	if (r->bulk && !(r->other = malloc(STORE_CF_BATCH * sizeof *r->other)))
+	if (!r->bulk || !store_cf_batched(r->s))
+		return VIS_OK;
+	if (!(r->held = malloc(STORE_CF_BATCH * sizeof *r->held)) ||
+	    !(r->other = malloc(STORE_CF_BATCH * sizeof *r->other)))
 		return vis_error_set(r->e, VIS_ERR_NOMEM, "out of memory");
 	return VIS_OK;
 }
@@ -689,7 +692,7 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 			 strcmp(r->held[0].p.comune, p->comune)) &&
 	    (rc = held_flush(r)) != VIS_OK)
 		return rc;
-	if (r->bulk && !unknown_family) {
+	if (r->held && !unknown_family) {
 		r->held[r->nheld++] = (struct held_person){line, *p};
 		return VIS_OK;
 	}

@@ -270,6 +270,11 @@ vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
 	return finish(st, r);
 }
 
+bool store_cf_batched(struct store *s)
+{
+	return store_shared(s);
+}
+
 /* Whether the municipality has persons, and whether the register's tables
  * hold any row. */
 static vis_err register_probe(struct drv *d, const char *comune, bool *empty, bool *tables_empty,

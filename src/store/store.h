@@ -301,6 +301,9 @@ vis_err store_person_cf_owner(struct store *s, const char *comune, const char *c
 vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
 				  const char *const *cfs, char (*comune_out)[7],
 				  struct vis_error *e);
+/* Whether store_person_cf_elsewhere answers many codici fiscali in one
+ * statement (PostgreSQL), so that a caller gains by gathering them. */
+bool store_cf_batched(struct store *s);
 
 /* Ends an import: for a FULL snapshot closes every person and household of
  * the municipality it did not list (on `close_date`), then records the

@@ -738,7 +738,8 @@ static char *carpi_file(const int *taken, size_t ntaken, int cancelled, int no_h
  * a person registered in 036023 is refused wherever it falls in a batch
  * (the first, the last, the first of the next, the last of the file), a
  * cancelled one is not, and a household missing from the file, which ends
- * a batch early, keeps the lines in order.  The store's look-up answers
+ * a batch early, keeps the lines in order (SQLite looks them up one at a
+ * time: the same answers).  The store's look-up answers
  * codici fiscali repeated in one call, each.  On PostgreSQL the good file
  * loads in far fewer round trips than persons (one look-up a batch). */
 static void test_cf_elsewhere_in_batches(void **state)
