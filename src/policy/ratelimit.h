@@ -37,7 +37,9 @@
  * (the units set aside while the database answers are given back); the
  * database's refusal of a rule is remembered until its window ends or
  * its limit changes (its count never falls within a window), so a
- * refused operator costs no statement.  Credit is dropped when a window ends or a rule's limit
+ * refused operator costs no statement.  A row's window never moves back:
+ * an instance whose clock is behind another's is counted in the later
+ * window (the safe side).  Credit is dropped when a window ends or a rule's limit
  * changes, and lost when an instance stops or crashes: counted as spent,
  * the safe side.  The counts are lost if PostgreSQL crashes (an UNLOGGED
  * table, docs/performance.md): the windows then start afresh. */

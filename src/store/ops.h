@@ -52,6 +52,12 @@ struct store_cache *store_cache_of(struct store *s);
 bool store_gen_get(struct store *s, bool *fresh, int64_t *gen);
 void store_gen_set(struct store *s, bool known, int64_t gen);
 
+/* A PostgreSQL array literal of n texts (txt: each quoted, at most 150
+ * bytes) or numbers (num) into out (cap bytes); an error when it does not
+ * fit (ops_control.c). */
+vis_err ops_pg_array(char *out, size_t cap, int n, const char *const *txt, const int64_t *num,
+		     struct vis_error *e);
+
 /* The code of a failure reported in e (VIS_ERR_STORE when e is NULL or
  * holds none). */
 static inline vis_err ops_err(struct vis_error *e)

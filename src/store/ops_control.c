@@ -599,8 +599,7 @@ int store_state_seen(struct store *s, const char *key,
 	return r == DRV_DONE ? VIS_OK : ops_err(e);
 }
 
-/* A PostgreSQL array literal of n texts (each quoted) or numbers. */
-static vis_err array_text(char *out, size_t cap, int n, const char *const *txt,
+vis_err ops_pg_array(char *out, size_t cap, int n, const char *const *txt,
 			  const int64_t *num, struct vis_error *e)
 {
 	size_t o = 0;
@@ -616,14 +615,14 @@ static vis_err array_text(char *out, size_t cap, int n, const char *const *txt,
 				one[m++] = *c;
 			}
 			if (m + 3 >= sizeof one)
-				return vis_error_set(e, VIS_ERR_INTERNAL, "counter key too long: %s",
+				return vis_error_set(e, VIS_ERR_INTERNAL, "array value too long: %s",
 						     txt[i]);
 			one[m++] = '"';
 		} else {
 			m = (size_t)snprintf(one, sizeof one, "%lld", (long long)num[i]);
 		}
 		if (o + m + 2 >= cap)
-			return vis_error_set(e, VIS_ERR_INTERNAL, "%d counters: too many", n);
+			return vis_error_set(e, VIS_ERR_INTERNAL, "%d array values: too many", n);
 		if (i)
 			out[o++] = ',';
 		memcpy(out + o, one, m);
@@ -647,9 +646,9 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 		return vis_error_set(e, VIS_ERR_INTERNAL, "counters: share %lld, most %lld",
 				     (long long)share, (long long)most);
 	vis_err rc;
-	if ((rc = array_text(k, sizeof k, n, keys, NULL, e)) ||
-	    (rc = array_text(w, sizeof w, n, NULL, windows, e)) ||
-	    (rc = array_text(l, sizeof l, n, NULL, limits, e)))
+	if ((rc = ops_pg_array(k, sizeof k, n, keys, NULL, e)) ||
+	    (rc = ops_pg_array(w, sizeof w, n, NULL, windows, e)) ||
+	    (rc = ops_pg_array(l, sizeof l, n, NULL, limits, e)))
 		return rc;
 	/* At most twice: a key seen for the first time is created, then
 	 * counted. */

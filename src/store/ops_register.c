@@ -222,18 +222,57 @@ vis_err store_person_cf_owner(struct store *s, const char *comune, const char *c
 	return probe(s, SQL_PERSON_CF_OWNER, comune, cf, id_out, STORE_ID_MAX, found, e);
 }
 
-vis_err store_person_cf_elsewhere(struct store *s, const char *comune, const char *cf,
-				  char comune_out[7], bool *found, struct vis_error *e)
+vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
+				  const char *const *cfs, char (*comune_out)[7],
+				  struct vis_error *e)
 {
+	if (n < 0 || n > STORE_CF_BATCH)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d codici fiscali (0 to %d)", n,
+				     STORE_CF_BATCH);
+	for (int i = 0; i < n; i++)
+		comune_out[i][0] = '\0';
 	/* Nowhere, when the register was empty as the import began: and a
 	 * first snapshot's bulk load has no index on cf (SQLite: every look-up
 	 * would scan) or a COPY under way (PostgreSQL: every look-up would end
 	 * it). */
-	if (store_register_empty(s)) {
-		*found = false;
+	if (n == 0 || store_register_empty(s))
+		return VIS_OK;
+	if (!store_shared(s)) {
+		for (int i = 0; i < n; i++) {
+			bool found;
+			if (probe(s, SQL_PERSON_CF_ELSEWHERE, comune, cfs[i], comune_out[i], 7, &found,
+				  e))
+				return ops_err(e);
+		}
 		return VIS_OK;
 	}
-	return probe(s, SQL_PERSON_CF_ELSEWHERE, comune, cf, comune_out, 7, found, e);
+	size_t cap = (size_t)n * 40 + 3;
+	char *list = malloc(cap);
+	if (!list)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	vis_err rc = ops_pg_array(list, cap, n, cfs, NULL, e);
+	struct drv_stmt *st = rc ? NULL : drv_prepare(store_drv(s), SQL_PERSON_CF_ELSEWHERE_ANY,
+						       "look-up", e);
+	if (!st) {
+		free(list);
+		return ops_err(e);
+	}
+	drv_bind_text(st, 1, comune);
+	drv_bind_text(st, 2, list);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		const char *cf = drv_col_text(st, 0);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(cfs[i], cf))
+				drv_col_copy(st, 1, comune_out[i], 7);
+	}
+	free(list);
+	return finish(st, r);
+}
+
+bool store_cf_batched(struct store *s)
+{
+	return store_shared(s);
 }
 
 /* Whether the municipality has persons, and whether the register's tables

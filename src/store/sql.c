@@ -79,7 +79,10 @@ const char *const store_sql[SQL__COUNT] = {
 	/* The rate-limit counters of the instances on one database, all or
 	 * none in one statement (PostgreSQL only: used where store_shared
 	 * holds).  ?1 the keys, ?2 the current window of each, ?3 its limit
-	 * (arrays); a value is "WINDOW COUNT".  l locks the rows in key order
+	 * (arrays); a value is "WINDOW COUNT".  A row's window never moves
+	 * back: an instance whose clock is behind another's (?2 older than the
+	 * row's window) is counted in the row's later window, whose count it
+	 * would otherwise reset (c).  l locks the rows in key order
 	 * and, waiting for another instance's statement, reads its result;
 	 * every count is then known exactly.  Each counter is granted g units
 	 * (a lease, ratelimit.h): its remaining units divided by ?5, at least
@@ -93,10 +96,11 @@ const char *const store_sql[SQL__COUNT] = {
 		" WITH ORDINALITY AS r (key, wid, lim, i)),"
 		" l AS MATERIALIZED (SELECT key, value FROM shared_state WHERE key = ANY (?1::text[])"
 		" ORDER BY key FOR UPDATE),"
-		" c AS (SELECT r.key, r.wid, r.lim, r.i, l.key IS NULL AS missing,"
-		" CASE WHEN split_part(l.value, ' ', 1) = r.wid::text"
-		" THEN split_part(l.value, ' ', 2)::bigint ELSE 0 END AS n"
-		" FROM r LEFT JOIN l ON l.key = r.key),"
+		" v AS (SELECT key, NULLIF(split_part(value, ' ', 1), '')::bigint AS wid,"
+		" split_part(value, ' ', 2) AS n FROM l),"
+		" c AS (SELECT r.key, GREATEST(r.wid, v.wid) AS wid, r.lim, r.i, v.key IS NULL AS missing,"
+		" CASE WHEN v.wid >= r.wid THEN v.n::bigint ELSE 0 END AS n"
+		" FROM r LEFT JOIN v ON v.key = r.key),"
 		" g AS (SELECT c.*, LEAST(?6::bigint, GREATEST(1, (c.lim - c.n) / ?5::bigint)) AS g FROM c),"
 		" u AS (UPDATE shared_state SET value = g.wid || ' ' || (g.n + g.g), updated_at = ?4"
 		" FROM g WHERE shared_state.key = g.key"
@@ -139,6 +143,11 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_PERSON_CF_OWNER] = "SELECT local_id FROM person WHERE comune = ?1 AND cf = ?2",
 	[SQL_PERSON_CF_ELSEWHERE] = "SELECT comune FROM person WHERE cf = ?2 AND comune <> ?1"
 				    " AND canc_reason = 0 AND dropped = 0 ORDER BY comune LIMIT 1",
+	/* The same for the codici fiscali of an array (?2, PostgreSQL only):
+	 * a row for each one registered elsewhere, with the first such
+	 * municipality, as SQL_PERSON_CF_ELSEWHERE. */
+	[SQL_PERSON_CF_ELSEWHERE_ANY] = "SELECT cf, min(comune) FROM person WHERE cf = ANY (?2::text[])"
+					" AND comune <> ?1 AND canc_reason = 0 AND dropped = 0 GROUP BY cf",
 	[SQL_EVENT_GET] = "SELECT type, date, person_local_id, place, other_cf FROM event"
 			 " WHERE comune = ?1 AND local_id = ?2",
 	[SQL_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"

@@ -290,11 +290,20 @@ vis_err store_person_cf_owner(struct store *s, const char *comune, const char *c
 			      char id_out[STORE_ID_MAX], bool *found,
 			      struct vis_error *e);
 
-/* The municipality, other than `comune`, where `cf` is registered now (not
- * cancelled, not dropped from its feed), if any: one codice fiscale is
- * resident in one municipality at a time. */
-vis_err store_person_cf_elsewhere(struct store *s, const char *comune, const char *cf,
-				  char comune_out[7], bool *found, struct vis_error *e);
+/* For each of the n codici fiscali cfs[i] (n at most STORE_CF_BATCH, in
+ * any order, repeats allowed): the municipality other than `comune` where
+ * it is registered now (not cancelled, not dropped from its feed), the
+ * first by ISTAT code when several, into comune_out[i]; "" when none: one
+ * codice fiscale is resident in one municipality at a time.  On
+ * PostgreSQL one statement for them all (one round trip: a bulk load's
+ * COPY is ended once, not once a person), on SQLite a look-up each. */
+#define STORE_CF_BATCH 1024
+vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
+				  const char *const *cfs, char (*comune_out)[7],
+				  struct vis_error *e);
+/* Whether store_person_cf_elsewhere answers many codici fiscali in one
+ * statement (PostgreSQL), so that a caller gains by gathering them. */
+bool store_cf_batched(struct store *s);
 
 /* Ends an import: for a FULL snapshot closes every person and household of
  * the municipality it did not list (on `close_date`), then records the
