@@ -589,7 +589,7 @@ static vis_err start(struct run *r)
 		return VIS_OK;
 	if (!(r->held = malloc(STORE_CF_BATCH * sizeof *r->held)) ||
 	    !(r->other = malloc(STORE_CF_BATCH * sizeof *r->other)))
-		return vis_error_set(r->e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(r->e, VIS_ERR_NOMEM, "memoria esaurita");
 	return VIS_OK;
 }
 

@@ -55,7 +55,7 @@ def test_statistics_threshold_has_a_floor():
     role, over the API and by `visura stats`."""
     import subprocess
     import harness
-    pop = {"persons": 600, "comuni": "036023", "seed": 4}
+    pop = {"persons": 600, "comuni": "036023", "seed": 4, "days": 35}
     with Server(population=pop) as srv:
         for who, c in (("admin", srv.admin()), ("auditor", srv.user("auditor"))):
             for t in ("0", "1", "2", "-1", "1x"):

@@ -758,16 +758,16 @@ static void test_cf_elsewhere_in_batches(void **state)
 	assert_int_equal(import_named(f, carpi, "036005-000001-FULL.tsv", report, sizeof report),
 			 VIS_ERR_INVALID);
 	free(carpi);
-	size_t e = (size_t)snprintf(expect, sizeof expect, "line\trecord\tfield\treason\n");
+	size_t e = (size_t)snprintf(expect, sizeof expect, "riga\trecord\tcampo\tmotivo\n");
 	for (size_t t = 0; t < sizeof taken / sizeof *taken; t++) {
 		if (taken[t] > no_household && taken[t - 1] < no_household)
 			e += (size_t)snprintf(expect + e, sizeof expect - e,
-					      "%d\tPER\tfamily id\thousehold not in the file\n",
+					      "%d\tPER\tfamily id\tfamiglia assente dal file\n",
 					      no_household + 3);
 		e += (size_t)snprintf(expect + e, sizeof expect - e,
-				      "%d\tPER\tcodice fiscale\tcodice fiscale registered in "
-				      "municipality 036023 (MODENA): it must be cancelled there "
-				      "(emigration) first\n", taken[t] + 3);
+				      "%d\tPER\tcodice fiscale\tcodice fiscale iscritto nel comune "
+				      "036023 (MODENA): occorre prima la cancellazione in quel "
+				      "comune (emigrazione)\n", taken[t] + 3);
 	}
 	assert_string_equal(report, expect);
 	assert_int_equal(testdb_fingerprint(&f->db), before);
