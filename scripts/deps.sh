@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libjansson-dev libjose-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev zlib1g-dev
       libpq-dev libqrencode-dev libcairo2-dev libpango1.0-dev poppler-utils
       postgresql testssl.sh python3-yaml python3-jsonschema
-      debhelper lintian curl openssl logrotate systemd zbar-tools)
+      debhelper lintian curl openssl logrotate systemd zbar-tools valgrind)
 # libqrencode-dev: the QR code of the printed visura's receipt (src/common/qr.c).
 # libcairo2-dev, libpango1.0-dev: the PDF of the monthly bulletin (cairo's PDF
 # surface, text laid out by pango: src/bollettino/pdf.c); poppler-utils: the
@@ -16,6 +16,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
 # zbar-tools: the browser suite decodes that QR from a screenshot (zbarimg).
 # postgresql: the tests start their own throwaway server (scripts/pg.sh).
 # testssl.sh: tests/e2e/test_tls.py scans the server's TLS with it.
+# valgrind: memcheck.stats runs the statistics under memcheck (reads of
+# memory never written, which AddressSanitizer does not see).
 # python3-yaml: the API contract (docs/openapi.yaml) is built into the server;
 # python3-jsonschema: the e2e suites check every answer against it.
 # debhelper, lintian: the Debian package (debian/) is built and linted by

@@ -1597,6 +1597,21 @@ static int code_find(const char (*code)[8], int n, const char *comune)
 	return -1;
 }
 
+/* True when the two lists name the same municipalities in the same
+ * order.  By their strings: the bytes after a code's end in its slot of
+ * 8 are not set (a memcmp of the slots compared them, and a province's
+ * stato_civile failed on a large register where the heap held old
+ * bytes there). */
+static bool codes_same(const char (*x)[8], int nx, const char (*y)[8], int ny)
+{
+	if (nx != ny)
+		return false;
+	for (int k = 0; k < nx; k++)
+		if (strcmp(x[k], y[k]))
+			return false;
+	return true;
+}
+
 /* True when comuni (comma-separated) names exactly the n municipalities
  * code[] (n > 1): the whole province. */
 static bool province_whole(const char (*code)[8], int n, const char *comuni)
@@ -2009,7 +2024,8 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	 * same municipalities, in the same order) */
 	if (!rc && civil)
 		rc = stats_ages_linked(s, comune, on, false, threshold, &ages, e);
-	if (!rc && civil && (ages.nm != l->nm || memcmp(ages.code, l->code, nm * sizeof *l->code)))
+	if (!rc && civil && !codes_same((const char(*)[8])ages.code, ages.nm,
+					(const char(*)[8])l->code, l->nm))
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "POSAS della provincia su altri comuni");
 	l->rows = civil ? AGES + 1 : cit ? ns + 1 : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
 	l->cols = civil ? STATS_CIVIL_COLS : cit ? 3 : t == STATS_FAMIGLIE_TIPO ? 7 : 1;
