@@ -6,6 +6,7 @@
 
 #include "cf/cf.h"
 #include "common/date.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
 #include "common/str.h"
@@ -42,8 +43,13 @@ static bool fail(struct ctx *c, const char *field, const char *fmt, ...)
 	STR_COPY_KNOWN(c->why->field, field); /* the parsers' field names, short constants */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->why->reason, sizeof c->why->reason, fmt, ap);
+	int n = vsnprintf(c->why->reason, sizeof c->why->reason, fmt, ap);
 	va_end(ap);
+	/* every template with its bounded arguments fits: a cut one is a bug,
+	 * said as str_copy_known says it */
+	if (n < 0 || (size_t)n >= sizeof c->why->reason)
+		log_error("string cut", "bug=\"import message longer than its field\" field=%s cap=%zu",
+			  field, sizeof c->why->reason);
 	return false;
 }
 
