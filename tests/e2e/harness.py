@@ -94,6 +94,17 @@ def eq(got, want, what=""):
         raise TestFailure(f"{what}: expected {want!r}, got {got!r}")
 
 
+def one_record(srv, before, what, **want):
+    """Exactly one access record was written after id `before`, with the
+    wanted fields."""
+    rows = srv.access_log(before)
+    check(len(rows) == 1, f"{what}: expected exactly one access record, got {len(rows)}: "
+                          f"{[(r['id'], r['operation'], r['outcome']) for r in rows]}")
+    for k, v in want.items():
+        eq(rows[0][k], v, f"{what}: access record field {k}")
+    return rows[0]
+
+
 # ---------------------------------------------------------------- times
 
 def parse_time(s):

@@ -18,7 +18,8 @@ import urllib.parse
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
 import harness
-from harness import (DAY, Server, check, eq, error_shape_ok, expect, parse_raw, run_tests)
+from harness import (DAY, Server, check, eq, error_shape_ok, expect, one_record, parse_raw,
+                     run_tests)
 
 # One population for every test: the same seed gives the same files.  Six
 # daily deltas hold moves (CAMBIO_INDIRIZZO) to test "as of" answers.
@@ -99,17 +100,6 @@ def unique_by_name(pop, persons):
     cnt = collections.Counter((fold(p["surname"]), fold(p["name"]), p["birth_date"])
                               for p in pop.current_persons())
     return [p for p in persons if cnt[(fold(p["surname"]), fold(p["name"]), p["birth_date"])] == 1]
-
-
-def one_record(srv, before, what, **want):
-    """Exactly one access record was written after id `before`, with the
-    wanted fields."""
-    rows = srv.access_log(before)
-    check(len(rows) == 1, f"{what}: expected exactly one access record, got {len(rows)}: "
-                          f"{[(r['id'], r['operation'], r['outcome']) for r in rows]}")
-    for k, v in want.items():
-        eq(rows[0][k], v, f"{what}: access record field {k}")
-    return rows[0]
 
 
 # ---------------------------------------------------------------- agreements

@@ -28,7 +28,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
 import harness
 from harness import (DAY, Result, Server, check, cf_with_check, eq, error_shape_ok, expect,
-                     free_port, run_tests)
+                     free_port, one_record, run_tests)
 
 # One population for every test (the same seed gives the same files).
 POP = dict(persons=2000, comuni="036023,036005", seed=23)
@@ -181,15 +181,6 @@ def fresh_window(srv, period, *clients):
     align(srv, period, margin=1)
     for c in clients:
         relogin(c)
-
-
-def one_record(srv, before, what, **want):
-    rows = srv.access_log(before)
-    check(len(rows) == 1, f"{what}: expected exactly one access record, got {len(rows)}: "
-                          f"{[(r['id'], r['operation'], r['outcome']) for r in rows]}")
-    for k, v in want.items():
-        eq(rows[0][k], v, f"{what}: access record field {k}")
-    return rows[0]
 
 
 def relogin(c):
