@@ -21,29 +21,31 @@
 static void cf_usage(FILE *out, bool full)
 {
 	fprintf(out,
-		"usage: visura cf CODE...\n"
-		"       visura cf --compute --surname S --name N --sex M|F\n"
-		"                 --birth YYYY-MM-DD --place PLACE [--omocodia N]\n");
+		"uso: visura cf CODICE...\n"
+		"     visura cf --compute --surname S --name N --sex M|F\n"
+		"               --birth AAAA-MM-GG --place LUOGO [--omocodia N]\n");
 	if (!full) {
-		fprintf(out, "'visura cf --help' for details\n");
+		fprintf(out, "dettagli: 'visura cf --help'\n");
 		return;
 	}
 	fprintf(out,
 		"\n"
-		"The first form validates and decodes each codice fiscale, one line\n"
-		"per code (written as people do: \"rss mra 80a01 f205x\" and\n"
-		"\"RSS-MRA-80A01-F205X\" are read as RSSMRA80A01F205X):\n"
-		"  CODE<TAB>valid<TAB>sex=M birth=YYYY-MM-DD place=XNNN (NAME, PR) omocodia=N\n"
-		"  CODE<TAB>invalid<TAB>reason\n"
-		"The birth year is the latest one that is not in the future; the\n"
-		"name and province are those at the birth date, and a municipality\n"
-		"whose code names none today (merged or suppressed since) is marked\n"
-		"\"suppressed\".  Exits 0 when all codes are valid, 1 otherwise.\n"
+		"La prima forma verifica e decodifica ogni codice fiscale, una riga per\n"
+		"codice (scritto come lo scrivono le persone: \"rss mra 80a01 f205x\" e\n"
+		"\"RSS-MRA-80A01-F205X\" si leggono RSSMRA80A01F205X):\n"
+		"  CODICE<TAB>valid<TAB>sex=M birth=AAAA-MM-GG place=XNNN (NOME, PR) omocodia=N\n"
+		"  CODICE<TAB>invalid<TAB>motivo\n"
+		"('valid', 'invalid' e le chiavi sex=, birth=, place=, omocodia= restano\n"
+		"come sono: gli script le leggono).  L'anno di nascita è l'ultimo che non cade\n"
+		"nel futuro; nome e provincia sono quelli alla data di nascita, e un\n"
+		"comune il cui codice oggi non ne indica nessuno (fuso o soppresso nel\n"
+		"frattempo) è segnato \"soppresso\".  Esce con 0 quando tutti i codici\n"
+		"sono validi, 1 altrimenti.\n"
 		"\n"
-		"The second form prints the code of a person.  PLACE is the birth\n"
-		"place: an ISTAT comune code (6 digits), an ISTAT foreign state code\n"
-		"(3 digits) or a cadastral (Belfiore) code such as H501 or Z404.\n"
-		"--omocodia N (1-7) prints the omocode variant of level N instead.\n");
+		"La seconda forma stampa il codice di una persona.  LUOGO è il luogo di\n"
+		"nascita: un codice ISTAT di comune (6 cifre), un codice ISTAT di stato\n"
+		"estero (3 cifre) o un codice catastale (Belfiore) come H501 o Z404.\n"
+		"--omocodia N (1-7) stampa invece la variante omocodica di livello N.\n");
 }
 
 /* Loads the reference tables once; NULL (with a message) on failure. */
@@ -122,8 +124,8 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 	}
 	int birth = cf_cli_birth(&d, today);
 	if (!birth) {
-		printf("%s\tinvalid\tbirth date does not exist (29 february of a "
-		       "non-leap year)\n", d.code);
+		printf("%s\tinvalid\tla data di nascita non esiste (29 febbraio di un "
+		       "anno non bisestile)\n", d.code);
 		return false;
 	}
 	if (!cf_refdata(rd)) {
@@ -142,12 +144,12 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 		bool gone = !now || !now->active || now->valid_to != 0;
 		snprintf(place, sizeof place, "%s (%s, %s%s)", d.place,
 			 c->name ? c->name : "?", c->province,
-			 gone ? ", suppressed" : "");
+			 gone ? ", soppresso" : "");
 	} else if ((s = refdata_stato_by_belfiore(*rd, d.place))) {
 		snprintf(place, sizeof place, "%s (%s)", d.place,
 			 s->name ? s->name : "?");
 	} else {
-		printf("%s\tinvalid\tunknown birth place code %s\n", d.code, d.place);
+		printf("%s\tinvalid\tcodice del luogo di nascita sconosciuto: %s\n", d.code, d.place);
 		return false;
 	}
 	date_format(birth, when);
@@ -169,7 +171,7 @@ static int cf_validate(int argc, char **argv)
 			continue;
 		}
 		if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "visura cf: unknown option '%s'\n", argv[i]);
+			fprintf(stderr, "visura cf: opzione sconosciuta '%s'\n", argv[i]);
 			cf_usage(stderr, false);
 			return EXIT_USAGE;
 		}
@@ -209,12 +211,12 @@ static int cf_resolve_place(struct refdata *rd, const char *arg, int birth,
 	if (all_digits(arg, 6)) {
 		const struct ref_comune *c = refdata_comune_by_istat(rd, arg, birth);
 		if (!c) {
-			fprintf(stderr, "visura cf: unknown comune ISTAT code %s\n", arg);
+			fprintf(stderr, "visura cf: codice ISTAT di comune sconosciuto: %s\n", arg);
 			return EXIT_INVALID;
 		}
 		if (!c->belfiore[0]) {
-			fprintf(stderr, "visura cf: comune %s (%s) has no cadastral "
-				"code\n", arg, c->name ? c->name : "?");
+			fprintf(stderr, "visura cf: il comune %s (%s) non ha un codice "
+				"catastale\n", arg, c->name ? c->name : "?");
 			return EXIT_INVALID;
 		}
 		memcpy(out, c->belfiore, 5);
@@ -223,12 +225,12 @@ static int cf_resolve_place(struct refdata *rd, const char *arg, int birth,
 	if (all_digits(arg, 3)) {
 		const struct ref_stato *s = refdata_stato_by_istat(rd, arg);
 		if (!s) {
-			fprintf(stderr, "visura cf: unknown state ISTAT code %s\n", arg);
+			fprintf(stderr, "visura cf: codice ISTAT di stato sconosciuto: %s\n", arg);
 			return EXIT_INVALID;
 		}
 		if (!s->belfiore[0]) {
-			fprintf(stderr, "visura cf: state %s (%s) has no cadastral "
-				"code\n", arg, s->name ? s->name : "?");
+			fprintf(stderr, "visura cf: lo stato %s (%s) non ha un codice "
+				"catastale\n", arg, s->name ? s->name : "?");
 			return EXIT_INVALID;
 		}
 		memcpy(out, s->belfiore, 5);
@@ -237,16 +239,16 @@ static int cf_resolve_place(struct refdata *rd, const char *arg, int birth,
 	if (cf_place_shape(arg, shaped)) {
 		if (!refdata_comune_by_belfiore(rd, shaped, birth) &&
 		    !refdata_stato_by_belfiore(rd, shaped)) {
-			fprintf(stderr, "visura cf: unknown cadastral code %s\n",
+			fprintf(stderr, "visura cf: codice catastale sconosciuto: %s\n",
 				shaped);
 			return EXIT_INVALID;
 		}
 		memcpy(out, shaped, 5);
 		return EXIT_OK;
 	}
-	fprintf(stderr, "visura cf: --place must be an ISTAT comune code "
-		"(6 digits), an ISTAT state code (3 digits) or a cadastral code "
-		"(letter and 3 digits)\n");
+	fprintf(stderr, "visura cf: --place è un codice ISTAT di comune "
+		"(6 cifre), un codice ISTAT di stato (3 cifre) o un codice catastale "
+		"(una lettera e 3 cifre)\n");
 	return EXIT_USAGE;
 }
 
@@ -257,24 +259,24 @@ static int cf_compute_run(const struct cf_compute_args *a)
 	struct refdata *rd = NULL;
 
 	if (!a->surname || !a->name || !a->sex || !a->birth || !a->place) {
-		fprintf(stderr, "visura cf: --compute needs --surname, --name, "
-			"--sex, --birth and --place\n");
+		fprintf(stderr, "visura cf: --compute richiede --surname, --name, "
+			"--sex, --birth e --place\n");
 		return EXIT_USAGE;
 	}
 	if (strlen(a->sex) != 1 || !strchr("MFmf", a->sex[0])) {
-		fprintf(stderr, "visura cf: --sex must be M or F\n");
+		fprintf(stderr, "visura cf: --sex è M o F\n");
 		return EXIT_USAGE;
 	}
 	sex = a->sex[0] == 'm' || a->sex[0] == 'M' ? 'M' : 'F';
 	if (!date_parse(a->birth, strlen(a->birth), &birth)) {
-		fprintf(stderr, "visura cf: --birth must be a date YYYY-MM-DD "
-			"between 1800 and 2999\n");
+		fprintf(stderr, "visura cf: --birth è una data AAAA-MM-GG "
+			"tra il 1800 e il 2999\n");
 		return EXIT_USAGE;
 	}
 	if (a->omocodia) {
 		if (strlen(a->omocodia) != 1 || a->omocodia[0] < '1' ||
 		    a->omocodia[0] > '7') {
-			fprintf(stderr, "visura cf: --omocodia must be 1-7\n");
+			fprintf(stderr, "visura cf: --omocodia va da 1 a 7\n");
 			return EXIT_USAGE;
 		}
 		level = a->omocodia[0] - '0';
@@ -287,14 +289,14 @@ static int cf_compute_run(const struct cf_compute_args *a)
 		return rc;
 	if (!cf_compute(a->surname, a->name, sex, DATE_YEAR(birth),
 			DATE_MONTH(birth), DATE_DAY(birth), place, base)) {
-		fprintf(stderr, "visura cf: surname and name must be valid UTF-8 "
-			"with at least one letter\n");
+		fprintf(stderr, "visura cf: cognome e nome devono essere UTF-8 valido "
+			"con almeno una lettera\n");
 		return EXIT_INVALID;
 	}
 	if (level > 0) {
 		if (!cf_omocode(base, level, out)) {
-			fprintf(stderr, "visura cf: internal error: no omocode "
-				"of %s\n", base);
+			fprintf(stderr, "visura cf: errore interno: nessuna variante omocodica "
+				"di %s\n", base);
 			return EXIT_RUNTIME;
 		}
 	} else {
@@ -354,13 +356,13 @@ int cmd_cf(int argc, char **argv)
 		    !cf_opt(argc, argv, &i, "--birth", &a.birth, &missing) &&
 		    !cf_opt(argc, argv, &i, "--place", &a.place, &missing) &&
 		    !cf_opt(argc, argv, &i, "--omocodia", &a.omocodia, &missing)) {
-			fprintf(stderr, "visura cf: unexpected argument '%s' with "
-				"--compute\n", argv[i]);
+			fprintf(stderr, "visura cf: argomento inatteso con --compute: "
+				"'%s'\n", argv[i]);
 			cf_usage(stderr, false);
 			return EXIT_USAGE;
 		}
 		if (missing) {
-			fprintf(stderr, "visura cf: %s needs a value\n", argv[i]);
+			fprintf(stderr, "visura cf: %s richiede un valore\n", argv[i]);
 			return EXIT_USAGE;
 		}
 	}

@@ -15,29 +15,30 @@
 static void gen_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura gen --persons N --comune CODE[,CODE...] --seed S --out DIR\n"
-		"                  [--days D] [--date YYYY-MM-DD] [--producer TEXT]\n"
+		"uso: visura gen --persons N --comune CODICE[,CODICE...] --seed S --out CARTELLA\n"
+		"                [--days G] [--date AAAA-MM-GG] [--producer TESTO]\n"
 		"\n"
-		"Writes a synthetic population of municipal registers in import format v1\n"
-		"(docs/import-format.md, docs/generator.md).\n"
+		"Scrive una popolazione sintetica di anagrafi comunali nel formato di\n"
+		"importazione v1 (docs/import-format.md, docs/generator.md).\n"
 		"\n"
-		"  --persons N    resident population of the whole run, split evenly among the\n"
-		"                 municipalities (the first ones get one more when N does not\n"
-		"                 divide); the FULL files also list the persons cancelled\n"
-		"                 during the year before the extract, as a register does\n"
-		"  --comune LIST  ISTAT codes (6 digits) of active municipalities, comma-separated\n"
-		"  --seed S       seed of the pseudo-random generator (unsigned 64-bit)\n"
-		"  --out DIR      output directory (created if missing)\n"
-		"  --days D       daily DELTA files after the FULL one (default 0, at most %d)\n"
-		"  --date DATE    extract date of the FULL snapshot (default 2026-01-01, so that\n"
-		"                 the same seed and arguments give byte-identical files)\n"
-		"  --producer T   producer field of the headers (default visura-gen/<version>)\n"
+		"  --persons N    popolazione residente dell'intera esecuzione, divisa in parti\n"
+		"                 uguali tra i comuni (i primi ne hanno una in più quando N non\n"
+		"                 si divide esattamente); i file FULL elencano anche le persone\n"
+		"                 cancellate nell'anno prima dell'estrazione, come fa un'anagrafe\n"
+		"  --comune LISTA codici ISTAT (6 cifre) di comuni attivi, separati da virgole\n"
+		"  --seed S       seme del generatore pseudo-casuale (intero senza segno a 64 bit)\n"
+		"  --out CARTELLA cartella di destinazione (creata se manca)\n"
+		"  --days G       file DELTA giornalieri dopo il FULL (predefinito 0, al massimo %d)\n"
+		"  --date DATA    data di estrazione dell'istantanea FULL (predefinita 2026-01-01,\n"
+		"                 così che lo stesso seme e gli stessi argomenti diano file\n"
+		"                 identici byte per byte)\n"
+		"  --producer T   campo producer delle intestazioni (predefinito visura-gen/<versione>)\n"
 		"\n"
-		"For each municipality it writes DIR/<istat>-000001-FULL.tsv (extract time\n"
-		"<date>T23:00:00Z, sequence 1) and DIR/<istat>-<seq>-DELTA.tsv for the D\n"
-		"following days (sequences 2..D+1).  A summary goes to standard error.\n"
-		"exit status: 0 ok, 1 invalid option value (e.g. unknown municipality),\n"
-		"2 usage error, 3 runtime failure\n",
+		"Per ogni comune scrive CARTELLA/<istat>-000001-FULL.tsv (ora di estrazione\n"
+		"<data>T23:00:00Z, sequenza 1) e CARTELLA/<istat>-<seq>-DELTA.tsv per i G\n"
+		"giorni successivi (sequenze 2..G+1).  Il riepilogo va su stderr.\n"
+		"codice di uscita: 0 riuscito, 1 valore di un'opzione non valido (ad es. comune\n"
+		"sconosciuto), 2 uso errato, 3 errore durante l'esecuzione\n",
 		GEN_MAX_DAYS);
 }
 
@@ -100,34 +101,34 @@ int cmd_gen(int argc, char **argv)
 		} else if ((v = opt_value(argc, argv, &i, "--producer"))) {
 			producer = v;
 		} else {
-			fprintf(stderr, "visura gen: unknown or incomplete option '%s'\n", argv[i]);
+			fprintf(stderr, "visura gen: opzione sconosciuta o incompleta '%s'\n", argv[i]);
 			gen_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 	if (!persons || !comuni || !seed || !out) {
-		fprintf(stderr, "visura gen: --persons, --comune, --seed and --out are required\n");
+		fprintf(stderr, "visura gen: --persons, --comune, --seed e --out sono obbligatori\n");
 		gen_usage(stderr);
 		return EXIT_USAGE;
 	}
 	struct gen_options o = {0};
 	uint64_t v;
 	if (!parse_u64(persons, GEN_MAX_PERSONS, &v) || v == 0) {
-		fprintf(stderr, "visura gen: --persons must be a number from 1 to %u\n", GEN_MAX_PERSONS);
+		fprintf(stderr, "visura gen: --persons è un numero da 1 a %u\n", GEN_MAX_PERSONS);
 		return EXIT_USAGE;
 	}
 	o.persons = v;
 	if (!parse_u64(seed, UINT64_MAX, &o.seed)) {
-		fprintf(stderr, "visura gen: --seed must be an unsigned 64-bit number\n");
+		fprintf(stderr, "visura gen: --seed è un intero senza segno a 64 bit\n");
 		return EXIT_USAGE;
 	}
 	if (!parse_u64(days, GEN_MAX_DAYS, &v)) {
-		fprintf(stderr, "visura gen: --days must be a number from 0 to %d\n", GEN_MAX_DAYS);
+		fprintf(stderr, "visura gen: --days è un numero da 0 a %d\n", GEN_MAX_DAYS);
 		return EXIT_USAGE;
 	}
 	o.days = (int)v;
 	if (date && !date_parse(date, strlen(date), &o.date)) {
-		fprintf(stderr, "visura gen: --date must be a day written YYYY-MM-DD\n");
+		fprintf(stderr, "visura gen: --date è un giorno scritto AAAA-MM-GG\n");
 		return EXIT_USAGE;
 	}
 	o.producer = producer;
@@ -139,14 +140,14 @@ int cmd_gen(int argc, char **argv)
 	if (!list || !codes) {
 		free(list);
 		free(codes);
-		fprintf(stderr, "visura gen: out of memory\n");
+		fprintf(stderr, "visura gen: memoria esaurita\n");
 		return EXIT_RUNTIME;
 	}
 	int rc = EXIT_OK;
 	for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (o.ncomuni == GEN_MAX_COMUNI) {
-			fprintf(stderr, "visura gen: at most %d municipalities\n", GEN_MAX_COMUNI);
+			fprintf(stderr, "visura gen: al massimo %d comuni\n", GEN_MAX_COMUNI);
 			rc = EXIT_USAGE;
 			break;
 		}
@@ -168,7 +169,7 @@ int cmd_gen(int argc, char **argv)
 		rc = EXIT_INVALID;
 	}
 	if (rc == EXIT_OK && !ensure_dir(out)) {
-		fprintf(stderr, "visura gen: cannot use output directory '%s'\n", out);
+		fprintf(stderr, "visura gen: impossibile usare la cartella di destinazione '%s'\n", out);
 		rc = EXIT_RUNTIME;
 	}
 	if (rc == EXIT_OK && gen_run(rd, &o, &st, &e) != VIS_OK) {
@@ -182,12 +183,12 @@ int cmd_gen(int argc, char **argv)
 		for (int i = 0; i < GEN_HIST_SIZES; i++)
 			hh += st.hh_size[i];
 		fprintf(stderr,
-			"visura gen: %zu municipalities, %llu residents in %llu households "
-			"(+%llu convivenze), %.1f%% foreign citizens, %.1f%% born abroad\n"
-			"visura gen: %llu persons written, %llu omocodie, %llu born under a municipality "
-			"code no longer in force, %llu events, %llu "
-			"residents after %d days\n"
-			"visura gen: %llu files, %.1f MB in %s, %.2f s\n",
+			"visura gen: %zu comuni, %llu residenti in %llu famiglie "
+			"(+%llu convivenze), %.1f%% cittadini stranieri, %.1f%% nati all'estero\n"
+			"visura gen: %llu persone scritte, %llu omocodie, %llu nati sotto un codice di "
+			"comune non più in vigore, %llu eventi, %llu "
+			"residenti dopo %d giorni\n"
+			"visura gen: %llu file, %.1f MB in %s, %.2f s\n",
 			o.ncomuni, (unsigned long long)st.residents_start, (unsigned long long)hh,
 			(unsigned long long)st.convivenze,
 			st.residents_start ? 100.0 * (double)st.foreigners / (double)st.residents_start : 0.0,

@@ -17,18 +17,18 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura import [--db URI] [--rejects PATH] [--quiet] FILE...\n\n"
-		"Loads each FILE (import format v1, see docs/import-format.md) in the\n"
-		"order given.  A file is applied completely or not at all; when any\n"
-		"record is refused nothing is written, the problems are listed in the\n"
-		"reject report (FILE.rejects, or PATH with one FILE) and the command\n"
-		"stops there.  Loading a file that is already loaded changes nothing.\n\n"
-		"  --db URI        sqlite:PATH, a path, or postgres:CONNINFO\n"
-		"                  (default $VISURA_DB or " VISURA_DB_DEFAULT ")\n"
-		"  --rejects PATH  where to write the reject report (one FILE only)\n"
-		"  --quiet         no progress bar\n\n"
-		"exit status: 0 all files loaded, 1 a file was refused, 2 usage,\n"
-		"3 runtime failure (database, I/O)\n");
+		"uso: visura import [--db URI] [--rejects PERCORSO] [--quiet] FILE...\n\n"
+		"Carica ogni FILE (formato di importazione v1, vedere docs/import-format.md)\n"
+		"nell'ordine dato.  Un file si applica per intero o per niente: quando un\n"
+		"record è respinto non si scrive nulla, i problemi sono elencati nel\n"
+		"rapporto degli scarti (FILE.rejects, o PERCORSO con un solo FILE) e il\n"
+		"comando si ferma lì.  Caricare un file già caricato non cambia nulla.\n\n"
+		"  --db URI            sqlite:PERCORSO, un percorso, o postgres:CONNINFO\n"
+		"                      (predefinito $VISURA_DB o " VISURA_DB_DEFAULT ")\n"
+		"  --rejects PERCORSO  dove scrivere il rapporto degli scarti (un solo FILE)\n"
+		"  --quiet             senza barra di avanzamento\n\n"
+		"codice di uscita: 0 tutti i file caricati, 1 un file respinto, 2 uso errato,\n"
+		"3 errore durante l'esecuzione (database, I/O)\n");
 }
 
 static double now_seconds(void)

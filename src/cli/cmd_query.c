@@ -13,16 +13,17 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura query [--db URI] [--as-of YYYY-MM-DD] [--comune ISTAT] WHAT ...\n\n"
-		"  person CF                 the person's version valid on the date\n"
-		"  history COMUNE PERSON_ID  every version of a person, oldest first\n"
-		"  household COMUNE FAM_ID   the household and its registered members\n"
-		"  counts                    registered persons, cancelled persons,\n"
-		"                            households and events (all municipalities\n"
-		"                            unless --comune)\n\n"
-		"Rows are tab-separated with a header line; dates YYYY-MM-DD; a\n"
-		"valid_to of '-' marks the current version.\n"
-		"exit status: 0 found, 1 not found, 2 usage, 3 runtime failure\n");
+		"uso: visura query [--db URI] [--as-of AAAA-MM-GG] [--comune ISTAT] COSA ...\n\n"
+		"  person CF                 la versione della persona valida alla data\n"
+		"  history COMUNE ID_PERSONA tutte le versioni di una persona, dalla più vecchia\n"
+		"  household COMUNE ID_FAM   la famiglia e i suoi componenti iscritti\n"
+		"  counts                    persone iscritte, persone cancellate, famiglie ed\n"
+		"                            eventi (tutti i comuni, salvo --comune)\n\n"
+		"Le righe sono separate da tabulazioni, con una riga di intestazione (i nomi\n"
+		"delle colonne restano come sono: gli script li leggono); date AAAA-MM-GG;\n"
+		"un valid_to '-' indica la versione in vigore.\n"
+		"codice di uscita: 0 trovato, 1 non trovato, 2 uso errato, 3 errore durante\n"
+		"l'esecuzione\n");
 }
 
 static void print_date(int d)
@@ -133,7 +134,7 @@ int cmd_query(int argc, char **argv)
 		case 'c': comune = optarg; break;
 		case 'a':
 			if (!date_parse(optarg, strlen(optarg), &date)) {
-				fprintf(stderr, "visura: query: --as-of must be YYYY-MM-DD\n");
+				fprintf(stderr, "visura: query: --as-of è una data AAAA-MM-GG\n");
 				return EXIT_USAGE;
 			}
 			break;

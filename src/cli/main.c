@@ -12,37 +12,37 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"cf", cmd_cf, "validate, decode or compute codici fiscali"},
-	{"gen", cmd_gen, "write a synthetic population in import format v1"},
-	{"import", cmd_import, "load daily export files into the register replica"},
-	{"init", cmd_init, "create or migrate the database, load reference tables"},
-	{"migrate", cmd_migrate, "copy a deployment to another database (SQLite to PostgreSQL)"},
-	{"backup", cmd_backup, "back up a running deployment, or --verify a backup"},
-	{"restore", cmd_restore, "bring a deployment back from a backup"},
-	{"query", cmd_query, "read persons, households, history and counts"},
-	{"serve", cmd_serve, "run the HTTPS server"},
-	{"user", cmd_user, "add, list, disable, reset or renew accounts"},
-	{"ente", cmd_ente, "add or list external bodies"},
-	{"token", cmd_token, "create API tokens for system accounts"},
-	{"convenzione", cmd_convenzione, "add or list agreements (with their first purpose)"},
-	{"audit", cmd_audit, "verify, export and purge the access trail"},
-	{"list-extract", cmd_list_extract, "extract an approved formal list request"},
-	{"review", cmd_review, "the yearly review of agreements"},
-	{"stats", cmd_stats, "demographic statistics with small-cell protection"},
-	{"witness", cmd_witness, "cosign other deployments' trail heads (a witness service)"},
-	{"ca", cmd_ca, "workstation certificates: init, issue, revoke, list"},
-	{"spid", cmd_spid, "the SPID/CIE relying party: federation-key-rotate"},
-	{"pdnd", cmd_pdnd, "PDND purposes mapped to agreements' purposes: map, unmap, list"},
+	{"cf", cmd_cf, "verifica, decodifica o calcola codici fiscali"},
+	{"gen", cmd_gen, "scrive una popolazione sintetica nel formato di importazione v1"},
+	{"import", cmd_import, "carica i file di estrazione giornalieri nella replica dell'anagrafe"},
+	{"init", cmd_init, "crea o aggiorna il database, carica le tabelle di riferimento"},
+	{"migrate", cmd_migrate, "copia un'installazione in un altro database (da SQLite a PostgreSQL)"},
+	{"backup", cmd_backup, "copia di sicurezza di un'installazione in funzione, o --verify di una copia"},
+	{"restore", cmd_restore, "ripristina un'installazione da una copia di sicurezza"},
+	{"query", cmd_query, "legge persone, famiglie, storia e conteggi"},
+	{"serve", cmd_serve, "avvia il server HTTPS"},
+	{"user", cmd_user, "aggiunge, elenca, disattiva, reimposta o rinnova le utenze"},
+	{"ente", cmd_ente, "aggiunge o elenca gli enti fruitori"},
+	{"token", cmd_token, "crea i token API delle utenze di sistema"},
+	{"convenzione", cmd_convenzione, "aggiunge o elenca le convenzioni (con la prima finalità)"},
+	{"audit", cmd_audit, "verifica, esporta ed epura il registro degli accessi"},
+	{"list-extract", cmd_list_extract, "estrae una richiesta formale di elenco approvata"},
+	{"review", cmd_review, "la revisione annuale delle convenzioni"},
+	{"stats", cmd_stats, "statistiche demografiche con protezione delle celle piccole"},
+	{"witness", cmd_witness, "controfirma le teste del registro di altre installazioni (servizio testimone)"},
+	{"ca", cmd_ca, "certificati delle postazioni: la CA, il rilascio, la revoca, l'elenco"},
+	{"spid", cmd_spid, "il fornitore di servizi SPID/CIE: rotazione della chiave di federazione"},
+	{"pdnd", cmd_pdnd, "finalità PDND associate a quelle delle convenzioni, chiavi dei client PDND"},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: visura <command> [options]\n\ncommands:\n");
+	fprintf(out, "uso: visura <comando> [opzioni]\n\ncomandi:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'visura <command> --help' describes each command.\n"
-		     "exit status: 0 ok, 1 input found invalid, 2 usage error, "
-		     "3 runtime failure\n");
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'visura <comando> --help' descrive ogni comando.\n"
+		     "codice di uscita: 0 riuscito, 1 dati non validi, 2 uso errato, "
+		     "3 errore durante l'esecuzione\n");
 }
 
 int main(int argc, char **argv)
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "visura: unknown command '%s'\n", argv[1]);
+	fprintf(stderr, "visura: comando sconosciuto '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;
 }

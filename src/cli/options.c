@@ -39,7 +39,7 @@ int cli_refdata_load(struct refdata **out)
 {
 	struct vis_error e = {0};
 	if (refdata_load(refdata_default_dir(), out, &e) != VIS_OK) {
-		cli_error("reference data", &e);
+		cli_error("dati di riferimento", &e);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
@@ -49,12 +49,12 @@ bool cli_text_ok(const char *src, const char *option)
 {
 	uint32_t cp;
 	if (text_bidi_find(src, strlen(src), &cp)) {
-		fprintf(stderr, "visura: %s: holds the direction control U+%04X (text shown in "
-			"another order than written)\n", option, (unsigned)cp);
+		fprintf(stderr, "visura: %s: contiene il controllo di direzione U+%04X (testo mostrato "
+			"in un ordine diverso da quello scritto)\n", option, (unsigned)cp);
 		return false;
 	}
 	if (!utf8_valid(src, strlen(src))) {
-		fprintf(stderr, "visura: %s: not valid UTF-8 text (or holds a control character)\n",
+		fprintf(stderr, "visura: %s: non è testo UTF-8 valido (o contiene un carattere di controllo)\n",
 			option);
 		return false;
 	}
@@ -81,7 +81,7 @@ bool cli_dir_ensure(const char *dir, unsigned mode)
 {
 	char path[4096];
 	if (!dir[0] || !STR_COPY(path, dir)) {
-		fprintf(stderr, "visura: '%s': not a usable directory path\n", dir);
+		fprintf(stderr, "visura: '%s': non è un percorso di cartella utilizzabile\n", dir);
 		return false;
 	}
 	/* each parent first, then the directory itself */
@@ -92,12 +92,12 @@ bool cli_dir_ensure(const char *dir, unsigned mode)
 		*p = '\0';
 		struct stat sb;
 		if (stat(path, &sb) != 0 && (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST)) {
-			fprintf(stderr, "visura: cannot create directory '%s': %s\n", path,
+			fprintf(stderr, "visura: impossibile creare la cartella '%s': %s\n", path,
 				strerror(errno));
 			return false;
 		}
 		if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-			fprintf(stderr, "visura: '%s' is not a directory\n", path);
+			fprintf(stderr, "visura: '%s' non è una cartella\n", path);
 			return false;
 		}
 		*p = saved;

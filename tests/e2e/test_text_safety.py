@@ -297,13 +297,13 @@ def test_codice_fiscale_as_typed_everywhere():
         rc, so, se = cli("cf", "rss mra 80a01 f205x", "RSS-MRA-80A01-F205X")
         eq(rc, 0, f"visura cf as typed: {so}{se}")
         eq([line.split("\t")[0] for line in so.splitlines()], [holder, holder], "visura cf prints the code")
-        # a municipality is "suppressed" only when its code names none today
+        # a municipality is "soppresso" only when its code names none today
         for place, gone in (("F205", False), ("A087", False), ("A012", True)):
             rc, so, se = cli("cf", "--compute", "--surname", "Rossi", "--name", "Mario", "--sex", "M",
                              "--birth", "1980-01-01", "--place", place)
             eq(rc, 0, f"visura cf --compute {place}: {se}")
             rc, so, se = cli("cf", so.split()[-1])
-            eq(("suppressed" in so), gone, f"visura cf, born 1980 in {place}: {so}")
+            eq(("soppresso" in so), gone, f"visura cf, born 1980 in {place}: {so}")
         # what is not a code after that is refused, naming the rule
         for bad in ("RSS_MRA80A01F205X", cf[:15], cf + "X", cf[:8] + "/" + cf[8:], "x" * 41):
             r = expect(op.get(f"/api/v1/persons?purpose={pid}&cf={q(bad)}"), 400,
