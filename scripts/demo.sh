@@ -44,7 +44,7 @@ echo "== creating the database"
 init_out=$($V init --db "$db" --admin-name "Responsabile Anagrafe (demo)" \
   --admin-email anagrafe@comune.example.it)
 printf '%s\n' "$init_out"
-admin_line=$(grep '^first admin' <<< "$init_out") || true
+admin_line=$(grep '^primo amministratore' <<< "$init_out") || true
 echo "== importing"
 $V import --db "$db" "$out"/feed/*-FULL.tsv
 # day by day (sequence, then municipality): who moves is cancelled by the

@@ -160,7 +160,7 @@ run_demo() {
       echo "demo answers https://127.0.0.1:$port/healthz: $(cat "$log/healthz.json")"
       # The demo's log, redirected to a file, keeps its first lines.
       head -n 3 "$log/demo.log"
-      grep -q '^first admin' "$log/demo.log" || { echo "fresh-check: the demo's log lost the first admin line"; return 1; }
+      grep -q '^primo amministratore' "$log/demo.log" || { echo "fresh-check: the demo's log lost the first admin line"; return 1; }
       curl -ksf --max-time 5 -o /dev/null "https://127.0.0.1:$port/" || { echo "fresh-check: no interface at /"; return 1; }
       kill -TERM -- "-$demo_pid" 2>/dev/null || true
       wait "$demo_pid" 2>/dev/null || true

@@ -43,7 +43,7 @@ def knows(cmd, opt):
     r = subprocess.run([visura, cmd, "--help"], capture_output=True, text=True)
     return opt in r.stdout + r.stderr
 admin_args = ["--admin-name", "Bench Admin", "--admin-email", "bench@example.org"] if knows("init", "--admin-name") else []
-admin_pw = re.search(r"^first admin: \S+ .*: (\S+)$", run("init", "--db", db, *admin_args), re.M).group(1)
+admin_pw = re.search(r"^(?:first admin|primo amministratore): \S+ .*: (\S+)$", run("init", "--db", db, *admin_args), re.M).group(1)
 run("import", "--db", db, "--quiet", os.path.join(feed, "036023-000001-FULL.tsv"))
 run("ente", "add", "--db", db, "--name", "Bench body", "--kind", "police",
     "--tax-code", "00221940364", "--hours", "always")

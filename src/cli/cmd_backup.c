@@ -16,53 +16,55 @@
 static void backup_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura backup [--db URI] [--config FILE] [--passphrase-file FILE] DEST\n"
-		"       visura backup --verify [--passphrase-file FILE] DEST\n\n"
-		"Takes a consistent backup of a deployment while its server runs, into\n"
-		"the new directory DEST: the database (SQLite: the database file and its\n"
-		"access trail through SQLite's online backup API; PostgreSQL: pg_dump,\n"
-		"custom format), the signing key, the secrets key, the workstation CA\n"
-		"(its key) and the SPID/CIE relying party's keys (oidc_key, oidc_enc_key,\n"
-		"oidc_federation_key, when made), each encrypted with the passphrase (Argon2id + secretbox:\n"
-		"never in clear), the CA certificate, the configuration file when given,\n"
-		"and MANIFEST: the SHA-256 of every file, authenticated with the\n"
-		"passphrase.\n\n"
-		"--verify checks a backup: every file against the manifest, nothing more\n"
-		"in the directory, the databases open and pass SQLite's integrity check\n"
-		"(PostgreSQL: pg_restore reads the dump) and, given the passphrase, the\n"
-		"manifest's MAC and that every key decrypts.\n\n"
-		"  --db URI                the deployment's database (default: the\n"
-		"                          configuration's db, $VISURA_DB or visura.db)\n"
-		"  --config FILE           the server's configuration: kept in the backup;\n"
-		"                          its db, signing_key, secrets_key, client_ca,\n"
-		"                          oidc_key, oidc_enc_key, oidc_federation_key used\n"
-		"  --passphrase-file FILE  the passphrase (first line), else\n"
-		"                          $VISURA_BACKUP_PASSPHRASE; %d to %d bytes\n"
-		"exit status: 0 done / sound, 1 the backup is not sound, 2 usage, 3 failure\n",
+		"uso: visura backup [--db URI] [--config FILE] [--passphrase-file FILE] DEST\n"
+		"     visura backup --verify [--passphrase-file FILE] DEST\n\n"
+		"Fa una copia di sicurezza coerente di un'installazione mentre il suo server è\n"
+		"in funzione, nella nuova cartella DEST: il database (SQLite: il file del\n"
+		"database e il suo registro degli accessi, con l'API di copia in linea di\n"
+		"SQLite; PostgreSQL: pg_dump, formato custom), la chiave di firma, la chiave\n"
+		"dei segreti, la CA delle postazioni (la sua chiave) e le chiavi del fornitore\n"
+		"di servizi SPID/CIE (oidc_key, oidc_enc_key, oidc_federation_key, se create),\n"
+		"ciascuna cifrata con la frase segreta (Argon2id + secretbox: mai in chiaro),\n"
+		"il certificato della CA, il file di configurazione se indicato, e MANIFEST:\n"
+		"lo SHA-256 di ogni file, autenticato con la frase segreta.\n\n"
+		"--verify controlla una copia: ogni file rispetto al manifesto, nient'altro\n"
+		"nella cartella, i database si aprono e superano il controllo di integrità di\n"
+		"SQLite (PostgreSQL: pg_restore legge il dump) e, con la frase segreta, il MAC\n"
+		"del manifesto e che ogni chiave si decifri.\n\n"
+		"  --db URI                il database dell'installazione (predefinito: il db\n"
+		"                          della configurazione, $VISURA_DB o visura.db)\n"
+		"  --config FILE           la configurazione del server: conservata nella copia;\n"
+		"                          ne usa db, signing_key, secrets_key, client_ca,\n"
+		"                          oidc_key, oidc_enc_key, oidc_federation_key\n"
+		"  --passphrase-file FILE  la frase segreta (prima riga), altrimenti\n"
+		"                          $VISURA_BACKUP_PASSPHRASE; da %d a %d byte\n"
+		"codice di uscita: 0 fatto / integra, 1 la copia non è integra, 2 uso errato,\n"
+		"3 errore\n",
 		BACKUP_PASS_MIN, BACKUP_PASS_MAX - 1);
 }
 
 static void restore_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura restore [--db URI] [--config FILE] [--config-to FILE]\n"
-		"                      [--passphrase-file FILE] [--force] SRC\n\n"
-		"Brings a deployment back from the backup SRC (made by `visura backup`):\n"
-		"checks it as `visura backup --verify` does (the passphrase is required),\n"
-		"restores the database into --db (SQLite: the file and its trail file;\n"
-		"PostgreSQL: pg_restore into an existing, empty database), writes the\n"
-		"keys and the CA certificate beside it (or where --config says), opens\n"
-		"the database (migrating it when the backup is older than this visura)\n"
-		"and verifies its access trail.\n\n"
-		"Refused while a server uses the database; refused when the database, a\n"
-		"key file or the --config-to file exists already, unless --force.\n\n"
-		"  --db URI                where to restore (default $VISURA_DB or visura.db)\n"
-		"  --config FILE           the target's configuration (its signing_key,\n"
-		"                          secrets_key, client_ca, oidc_key, oidc_enc_key,\n"
-		"                          oidc_federation_key paths; its db)\n"
-		"  --config-to FILE        write the backup's configuration file there\n"
-		"  --passphrase-file FILE  the backup's passphrase, else $VISURA_BACKUP_PASSPHRASE\n"
-		"  --force                 replace an existing database and key files\n");
+		"uso: visura restore [--db URI] [--config FILE] [--config-to FILE]\n"
+		"                    [--passphrase-file FILE] [--force] ORIG\n\n"
+		"Ripristina un'installazione dalla copia di sicurezza ORIG (fatta con `visura\n"
+		"backup`): la controlla come fa `visura backup --verify` (la frase segreta è\n"
+		"obbligatoria), ripristina il database in --db (SQLite: il file e il file del\n"
+		"registro; PostgreSQL: pg_restore in un database esistente e vuoto), scrive le\n"
+		"chiavi e il certificato della CA accanto a esso (o dove dice --config), apre\n"
+		"il database (migrandolo quando la copia è più vecchia di questo visura) e\n"
+		"verifica il suo registro degli accessi.\n\n"
+		"Rifiutato mentre un server usa il database; rifiutato quando il database, un\n"
+		"file di chiave o il file di --config-to esistono già, salvo --force.\n\n"
+		"  --db URI                dove ripristinare (predefinito $VISURA_DB o visura.db)\n"
+		"  --config FILE           la configurazione della destinazione (i percorsi di\n"
+		"                          signing_key, secrets_key, client_ca, oidc_key,\n"
+		"                          oidc_enc_key, oidc_federation_key; il suo db)\n"
+		"  --config-to FILE        vi scrive il file di configurazione della copia\n"
+		"  --passphrase-file FILE  la frase segreta della copia, altrimenti\n"
+		"                          $VISURA_BACKUP_PASSPHRASE\n"
+		"  --force                 sostituisce un database e file di chiave esistenti\n");
 }
 
 /* The site of --db / --config. */
@@ -134,7 +136,7 @@ int cmd_backup(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (sodium_init() < 0) {
-		fprintf(stderr, "visura: backup: libsodium does not start\n");
+		fprintf(stderr, "visura: backup: libsodium non si avvia\n");
 		return EXIT_RUNTIME;
 	}
 	int rc = EXIT_OK;
@@ -143,13 +145,14 @@ int cmd_backup(int argc, char **argv)
 			cli_error("backup --verify", &e);
 			rc = exit_of(&e);
 		} else {
-			printf("backup %s is sound: %s database, schema version %d, %d files match the "
-			       "manifest\n", dest, r.backend, r.schema, r.files);
+			printf("la copia %s è integra: database %s, schema alla versione %d, %d file "
+			       "corrispondono al manifesto\n", dest, r.backend, r.schema, r.files);
 			if (r.keys_checked)
-				printf("manifest authenticated; %d keys decrypt with the passphrase\n", r.keys);
+				printf("manifesto autenticato; %d chiavi si decifrano con la frase segreta\n",
+				       r.keys);
 			else
-				printf("keys and the manifest's MAC not checked: give the passphrase "
-				       "(--passphrase-file or $VISURA_BACKUP_PASSPHRASE)\n");
+				printf("chiavi e MAC del manifesto non verificati: indicare la frase segreta "
+				       "(--passphrase-file o $VISURA_BACKUP_PASSPHRASE)\n");
 		}
 	} else {
 		struct backup_site site;
@@ -160,8 +163,9 @@ int cmd_backup(int argc, char **argv)
 			cli_error("backup", &e);
 			rc = exit_of(&e);
 		} else if (rc == EXIT_OK) {
-			printf("backup of %s written to %s: %s database, schema version %d, %d files, "
-			       "%d keys encrypted\n", site.db, dest, r.backend, r.schema, r.files, r.keys);
+			printf("copia di sicurezza di %s scritta in %s: database %s, schema alla versione %d, "
+			       "%d file, %d chiavi cifrate\n", site.db, dest, r.backend, r.schema, r.files,
+			       r.keys);
 		}
 	}
 	sodium_memzero(pass, sizeof pass);
@@ -205,7 +209,7 @@ int cmd_restore(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (sodium_init() < 0) {
-		fprintf(stderr, "visura: restore: libsodium does not start\n");
+		fprintf(stderr, "visura: restore: libsodium non si avvia\n");
 		return EXIT_RUNTIME;
 	}
 	struct backup_site site;
@@ -217,8 +221,9 @@ int cmd_restore(int argc, char **argv)
 		cli_error("restore", &e);
 		rc = exit_of(&e);
 	} else if (rc == EXIT_OK) {
-		printf("restored %s into %s: %s database, schema version %d; access trail verified: "
-		       "%lld records\n", argv[optind], site.db, r.backend, r.schema, r.records);
+		printf("ripristinata %s in %s: database %s, schema alla versione %d; registro degli "
+		       "accessi verificato: %lld registrazioni\n", argv[optind], site.db, r.backend,
+		       r.schema, r.records);
 		if (r.note[0])
 			printf("%s\n", r.note);
 	}

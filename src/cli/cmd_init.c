@@ -21,30 +21,34 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura init [--db URI] --admin-name \"Nome Cognome\" --admin-email ADDRESS\n"
-		"                   [--admin-user NAME]\n"
-		"       visura init [--db URI] --check\n\n"
-		"Creates the database (or migrates it to this version's schema), loads\n"
-		"the reference tables of municipalities and foreign states from the data\n"
-		"directory ($VISURA_DATA_DIR, default: the one built in) and, when the\n"
-		"database has no admin yet, creates the first admin account and prints\n"
-		"its generated temporary password once: its holder's real name and e-mail\n"
-		"are then required (the office's recovery path, docs/deployment.md, and\n"
-		"every alert and reminder reach that person).\n\n"
-		"  --db URI             sqlite:PATH, a path, or postgres:CONNINFO\n"
-		"                       (default $VISURA_DB or " VISURA_DB_DEFAULT ")\n"
-		"  --admin-name NAME    first admin's full name (required for the first admin)\n"
-		"  --admin-email ADDR   first admin's e-mail (required for the first admin)\n"
-		"  --admin-user NAME    first admin's user id (default admin)\n"
-		"  --check              say what init would do to the database (create it,\n"
-		"                       or the migrations it would apply) and change nothing;\n"
-		"                       exit 1 when the database is newer than this visura\n");
+		"uso: visura init [--db URI] --admin-name \"Nome Cognome\" --admin-email INDIRIZZO\n"
+		"                 [--admin-user NOME]\n"
+		"     visura init [--db URI] --check\n\n"
+		"Crea il database (o lo migra allo schema di questa versione), carica le\n"
+		"tabelle di riferimento dei comuni e degli stati esteri dalla cartella dei\n"
+		"dati ($VISURA_DATA_DIR, predefinita: quella indicata alla compilazione) e,\n"
+		"quando il database non ha ancora un amministratore, crea la prima utenza di\n"
+		"amministratore e ne stampa una volta la password temporanea generata: sono\n"
+		"allora obbligatori il nome reale e l'e-mail del titolare (la via di recupero\n"
+		"dell'ufficio, docs/deployment.md, e ogni allerta e promemoria raggiungono\n"
+		"quella persona).\n\n"
+		"  --db URI             sqlite:PERCORSO, un percorso, o postgres:CONNINFO\n"
+		"                       (predefinito $VISURA_DB o " VISURA_DB_DEFAULT ")\n"
+		"  --admin-name NOME    nome completo del primo amministratore (obbligatorio\n"
+		"                       per il primo amministratore)\n"
+		"  --admin-email IND    e-mail del primo amministratore (obbligatoria per il\n"
+		"                       primo amministratore)\n"
+		"  --admin-user NOME    nome utente del primo amministratore (predefinito admin)\n"
+		"  --check              dice che cosa farebbe init al database (crearlo, o le\n"
+		"                       migrazioni che applicherebbe) e non cambia nulla;\n"
+		"                       esce con 1 quando il database è più recente di questo\n"
+		"                       visura\n");
 }
 
 static void pending_line(void *ctx, int version, const char *name)
 {
 	(void)ctx;
-	printf("  migration %d: %s\n", version, name);
+	printf("  migrazione %d: %s\n", version, name);
 }
 
 /* visura init --check: what opening the database would do, without
@@ -59,28 +63,29 @@ static int init_check(const char *uri)
 	}
 	int latest = store_schema_latest();
 	if (p.version > latest) {
-		fprintf(stderr, "visura: init --check: database %s has schema version %d, newer than "
-				"this visura (%d, version %s): it was written by a later release; run that "
-				"release (visura does not downgrade a database)\n", uri, p.version, latest,
+		fprintf(stderr, "visura: init --check: il database %s ha lo schema alla versione %d, più "
+				"recente di questo visura (%d, versione %s): è stato scritto da un rilascio "
+				"successivo; usare quel rilascio (visura non riporta indietro un database)\n",
+			uri, p.version, latest,
 			VISURA_VERSION);
 		return EXIT_INVALID;
 	}
 	if (p.version < 0)
-		printf("database %s does not exist: init would create it at schema version %d\n", uri,
-		       latest);
+		printf("il database %s non esiste: init lo creerebbe con lo schema alla versione %d\n",
+		       uri, latest);
 	else if (p.version == latest)
-		printf("database %s: schema version %d, this visura's: no migration to apply\n", uri,
-		       p.version);
+		printf("database %s: schema alla versione %d, quella di questo visura: nessuna "
+		       "migrazione da applicare\n", uri, p.version);
 	else
-		printf("database %s: schema version %d; this visura (schema version %d) would apply, "
-		       "each in one transaction:\n", uri, p.version, latest);
+		printf("database %s: schema alla versione %d; questo visura (schema alla versione %d) "
+		       "applicherebbe, ciascuna in una transazione:\n", uri, p.version, latest);
 	if (p.version >= 0 && p.version < latest)
 		store_schema_pending(p.version, pending_line, NULL);
 	if (p.live)
-		printf("a server is using it now: a migration runs when a server or command opens it; "
-		       "take a backup first (visura backup)\n");
-	printf("init would also reload the reference tables and create the first administrator "
-	       "and the keys when missing; nothing was changed\n");
+		printf("un server lo sta usando ora: una migrazione avviene quando un server o un comando "
+		       "lo apre; fare prima una copia di sicurezza (visura backup)\n");
+	printf("init ricaricherebbe anche le tabelle di riferimento e creerebbe il primo "
+	       "amministratore e le chiavi se mancano; nulla è stato cambiato\n");
 	return EXIT_OK;
 }
 
@@ -104,28 +109,28 @@ static int first_admin(struct store *s, const char *username, const char *name,
 	}
 	if (any) {
 		if (name || email)
-			printf("the database has an administrator already: --admin-name and "
-			       "--admin-email not used\n");
+			printf("il database ha già un amministratore: --admin-name e "
+			       "--admin-email non usati\n");
 		return EXIT_OK;
 	}
 	if (!name || !email) {
-		fprintf(stderr, "visura: init: the database has no administrator yet: give the first "
-				"administrator's real name and e-mail, --admin-name \"Nome Cognome\" "
-				"--admin-email ADDRESS\n");
+		fprintf(stderr, "visura: init: il database non ha ancora un amministratore: indicare "
+				"nome reale ed e-mail del primo amministratore, --admin-name \"Nome "
+				"Cognome\" --admin-email INDIRIZZO\n");
 		return EXIT_USAGE;
 	}
 	struct store_account a = {0};
 	if (!*name || strlen(name) >= sizeof a.full_name || !utf8_valid(name, strlen(name))) {
-		fprintf(stderr, "visura: init: --admin-name must be text of 1 to %zu bytes\n",
+		fprintf(stderr, "visura: init: --admin-name è un testo da 1 a %zu byte\n",
 			sizeof a.full_name - 1);
 		return EXIT_USAGE;
 	}
 	if (strlen(email) >= sizeof a.email || !auth_email_valid(email)) {
-		fprintf(stderr, "visura: init: --admin-email is not a valid address\n");
+		fprintf(stderr, "visura: init: --admin-email non è un indirizzo valido\n");
 		return EXIT_USAGE;
 	}
 	if (strlen(username) >= sizeof a.username) {
-		fprintf(stderr, "visura: init: --admin-user is too long\n");
+		fprintf(stderr, "visura: init: --admin-user è troppo lungo\n");
 		return EXIT_USAGE;
 	}
 	if (password_init(refdata_default_dir(), &e)) {
@@ -147,8 +152,9 @@ static int first_admin(struct store *s, const char *username, const char *name,
 		rc = EXIT_RUNTIME;
 	} else {
 		auth_event(s, now, "account_created", &a, NULL, "cli", "visura init");
-		printf("first admin: %s  temporary password (shown once, first access only, %d days): %s\n",
-		       a.username, cfg.temp_password_days, password);
+		printf("primo amministratore: %s  password temporanea (mostrata una sola volta, solo per "
+		       "il primo accesso, %d giorni): %s\n", a.username, cfg.temp_password_days,
+		       password);
 	}
 	memset(password, 0, sizeof password);
 	password_shutdown();
@@ -203,32 +209,32 @@ int cmd_init(int argc, char **argv)
 	if (rc == EXIT_OK) {
 		struct vis_error e = {0};
 		if (store_refdata_replace(s, rd, &e) != VIS_OK) {
-			cli_error("reference data", &e);
+			cli_error("dati di riferimento", &e);
 			rc = EXIT_RUNTIME;
 		} else {
-			printf("database %s ready: schema version %d, %zu municipality records, "
-			       "%zu foreign states\n", cli_db_uri(db), store_schema_version(s),
+			printf("database %s pronto: schema alla versione %d, %zu righe di comuni, "
+			       "%zu stati esteri\n", cli_db_uri(db), store_schema_version(s),
 			       refdata_comune_count(rd), refdata_stato_count(rd));
 			rc = first_admin(s, admin, name, email);
 			char keypath[4096];
 			struct audit_key key;
 			audit_key_path(cli_db_uri(db), keypath, sizeof keypath);
 			if (rc == EXIT_OK && audit_key_ensure(s, keypath, &key, &e)) {
-				cli_error("signing key", &e);
+				cli_error("chiave di firma", &e);
 				rc = EXIT_RUNTIME;
 			} else if (rc == EXIT_OK) {
-				printf("signing key: %s (keep it secret; its public half is in the database)\n",
-				       keypath);
+				printf("chiave di firma: %s (da tenere segreta; la sua metà pubblica è nel "
+				       "database)\n", keypath);
 			}
 			sodium_memzero(&key, sizeof key);
 			struct sealed_key secrets;
 			sealed_key_path(cli_db_uri(db), NULL, keypath, sizeof keypath);
 			if (rc == EXIT_OK && sealed_key_ensure(keypath, &secrets, &e)) {
-				cli_error("secrets key", &e);
+				cli_error("chiave dei segreti", &e);
 				rc = EXIT_RUNTIME;
 			} else if (rc == EXIT_OK) {
-				printf("secrets key: %s (keep it secret: it seals the TOTP secrets and "
-				       "queued passwords)\n", keypath);
+				printf("chiave dei segreti: %s (da tenere segreta: sigilla i segreti TOTP e "
+				       "le password in coda di invio)\n", keypath);
 			}
 			sodium_memzero(&secrets, sizeof secrets);
 		}

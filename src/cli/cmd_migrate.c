@@ -17,25 +17,26 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura migrate --from URI --to URI\n\n"
-		"Copies every table of one database into another that is new (created\n"
-		"and migrated here; it must hold no data yet), e.g.\n"
+		"uso: visura migrate --from URI --to URI\n\n"
+		"Copia ogni tabella di un database in un altro nuovo (creato e migrato qui;\n"
+		"non deve contenere ancora dati), ad es.\n"
 		"  visura migrate --from sqlite:/var/lib/visura/visura.db \\\n"
 		"                 --to postgres:\"host=db1 dbname=visura user=visura\"\n"
-		"Ids, the access trail and its signed checkpoints and the event feed's\n"
-		"cursors are kept; every table's row count is compared after the copy\n"
-		"and the access trail of the destination is verified.  The signing key,\n"
-		"the secrets key, the workstation CA and the SPID/CIE keys (the files\n"
-		"beside the database) are copied next to the destination (for\n"
-		"PostgreSQL: $VISURA_STATE_DIR) unless present, mode 0600.\n"
-		"Stop every `visura serve` on the source first.\n");
+		"Restano gli id, il registro degli accessi con i suoi punti di controllo\n"
+		"firmati e i cursori del flusso degli eventi; dopo la copia si confronta il\n"
+		"numero di righe di ogni tabella e si verifica il registro degli accessi\n"
+		"della destinazione.  La chiave di firma, la chiave dei segreti, la CA delle\n"
+		"postazioni e le chiavi SPID/CIE (i file accanto al database) sono copiati\n"
+		"accanto alla destinazione (per PostgreSQL: $VISURA_STATE_DIR) se non ci\n"
+		"sono già, con modo 0600.\n"
+		"Prima fermare ogni `visura serve` sull'origine.\n");
 }
 
 static void progress(void *ctx, const char *table, int64_t rows)
 {
 	(void)ctx;
 	if (rows)
-		printf("  %-18s %lld rows\n", table, (long long)rows);
+		printf("  %-18s %lld righe\n", table, (long long)rows);
 }
 
 /* Copies the file beside the source database with this suffix, if any,
@@ -52,7 +53,7 @@ static int copy_beside(const char *from, const char *to, const char *suffix)
 		return EXIT_OK;
 	if (access(dst, F_OK) == 0) {
 		fclose(in);
-		printf("kept %s (already there)\n", dst);
+		printf("mantenuto %s (già presente)\n", dst);
 		return EXIT_OK;
 	}
 	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -69,10 +70,10 @@ static int copy_beside(const char *from, const char *to, const char *suffix)
 	if (out)
 		fclose(out);
 	if (!ok) {
-		fprintf(stderr, "visura: migrate: cannot copy %s to %s\n", src, dst);
+		fprintf(stderr, "visura: migrate: impossibile copiare %s in %s\n", src, dst);
 		return EXIT_RUNTIME;
 	}
-	printf("copied %s to %s\n", src, dst);
+	printf("copiato %s in %s\n", src, dst);
 	return EXIT_OK;
 }
 
@@ -104,7 +105,7 @@ int cmd_migrate(int argc, char **argv)
 		rc = cli_store_open(to, &dst);
 	struct vis_error e = {0};
 	if (rc == EXIT_OK) {
-		printf("copying %s to %s\n", from, to);
+		printf("copia di %s in %s\n", from, to);
 		if (store_copy(src, dst, progress, NULL, &e)) {
 			cli_error("migrate", &e);
 			rc = e.code == VIS_ERR_CONFLICT ? EXIT_INVALID : EXIT_RUNTIME;
@@ -113,15 +114,15 @@ int cmd_migrate(int argc, char **argv)
 	if (rc == EXIT_OK) {
 		struct audit_verify_result res;
 		if (audit_verify(dst, NULL, &res, &e)) {
-			cli_error("migrate: verify", &e);
+			cli_error("migrate: verifica", &e);
 			rc = EXIT_RUNTIME;
 		} else if (res.first_bad_id) {
-			fprintf(stderr, "visura: migrate: the copied access trail does not verify: %s\n",
-				res.why);
+			fprintf(stderr, "visura: migrate: il registro degli accessi copiato non supera la "
+				"verifica: %s\n", res.why);
 			rc = EXIT_INVALID;
 		} else {
-			printf("access trail verified: %lld records, %lld signed checkpoints\n",
-			       (long long)res.checked, (long long)res.checkpoints);
+			printf("registro degli accessi verificato: %lld registrazioni, %lld punti di "
+			       "controllo firmati\n", (long long)res.checked, (long long)res.checkpoints);
 		}
 	}
 	/* Every file a deployment keeps beside its database: a move that left

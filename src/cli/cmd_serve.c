@@ -39,22 +39,23 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura serve [--config FILE] [--OPTION VALUE...] [--self-signed DIR]\n"
-		"                    [--check] [--print-config]\n\n"
-		"Runs the HTTPS server.  Every configuration option (see --print-config)\n"
-		"can be given in the file as 'name = value' or on the command line as\n"
-		"--name VALUE, which wins.\n\n"
-		"  --config FILE      configuration file\n"
-		"  --self-signed DIR  without tls_cert/tls_key: use (creating if missing)\n"
-		"                     a self-signed certificate in DIR (for demos and tests)\n"
-		"  --check            validate the configuration and exit\n"
-		"  --print-config     print the effective configuration and exit\n\n"
-		"Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish);\n"
-		"SIGHUP reopens the log file and reads the TLS certificate and key again\n"
-		"(connections already open keep theirs; a bad pair is refused, the old stays),\n"
-		"and the public keys of PDND and of the SPID/CIE provider (pdnd_jwks or\n"
-		"pdnd_jwks_url, oidc_jwks or oidc_jwks_url; keys that do not load or cannot be\n"
-		"fetched leave the ones held).\n");
+		"uso: visura serve [--config FILE] [--OPZIONE VALORE...] [--self-signed CARTELLA]\n"
+		"                  [--check] [--print-config]\n\n"
+		"Avvia il server HTTPS.  Ogni opzione di configurazione (vedere --print-config)\n"
+		"si può dare nel file come 'nome = valore' o sulla riga di comando come\n"
+		"--nome VALORE, che prevale.\n\n"
+		"  --config FILE           file di configurazione\n"
+		"  --self-signed CARTELLA  senza tls_cert/tls_key: usa (creandolo se manca) un\n"
+		"                          certificato autofirmato in CARTELLA (per dimostrazioni\n"
+		"                          e prove)\n"
+		"  --check                 controlla la configurazione ed esce\n"
+		"  --print-config          stampa la configurazione in vigore ed esce\n\n"
+		"Segnali: SIGTERM/SIGINT fermano il server con ordine (le richieste in corso\n"
+		"terminano); SIGHUP riapre il file di log e rilegge il certificato e la chiave\n"
+		"TLS (le connessioni già aperte tengono i loro; una coppia sbagliata è\n"
+		"rifiutata e resta la precedente), e le chiavi pubbliche di PDND e del gestore\n"
+		"delle identità SPID/CIE (pdnd_jwks o pdnd_jwks_url, oidc_jwks o oidc_jwks_url;\n"
+		"chiavi che non si caricano o non si scaricano lasciano quelle in uso).\n");
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg, const char **selfsigned,
@@ -85,7 +86,7 @@ static int parse_args(int argc, char **argv, struct config *cfg, const char **se
 			continue;
 		}
 		if (strncmp(a, "--", 2) || i + 1 >= argc) {
-			fprintf(stderr, "visura: serve: unexpected argument '%s'\n", a);
+			fprintf(stderr, "visura: serve: argomento inatteso '%s'\n", a);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -97,7 +98,7 @@ static int parse_args(int argc, char **argv, struct config *cfg, const char **se
 			continue;
 		}
 		char name[64];
-		if (!CLI_COPY(name, a + 2, "option name"))
+		if (!CLI_COPY(name, a + 2, "nome dell'opzione"))
 			return EXIT_USAGE;
 		for (char *p = name; *p; p++)
 			if (*p == '-')
@@ -117,7 +118,7 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 	mkdir(dir, 0700);
 	if ((size_t)snprintf(cert, sizeof cert, "%s/cert.pem", dir) >= sizeof cert ||
 	    (size_t)snprintf(key, sizeof key, "%s/key.pem", dir) >= sizeof key) {
-		fprintf(stderr, "visura: serve: --self-signed directory path too long\n");
+		fprintf(stderr, "visura: serve: percorso della cartella di --self-signed troppo lungo\n");
 		return EXIT_USAGE;
 	}
 	if (access(cert, R_OK) || access(key, R_OK)) {
@@ -266,7 +267,7 @@ int cmd_serve(int argc, char **argv)
 	if (selfsigned && !cfg.tls_cert[0] && (rc = ensure_selfsigned(&cfg, selfsigned)))
 		return rc;
 	if (!cfg.tls_cert[0] || !cfg.tls_key[0]) {
-		fprintf(stderr, "visura: serve: HTTPS only: set tls_cert and tls_key, or --self-signed DIR\n");
+		fprintf(stderr, "visura: serve: solo HTTPS: impostare tls_cert e tls_key, o --self-signed CARTELLA\n");
 		return EXIT_USAGE;
 	}
 	struct vis_error e = {0};
@@ -300,11 +301,11 @@ int cmd_serve(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (check) {
-		printf("configuration ok\n");
+		printf("configurazione corretta\n");
 		return EXIT_OK;
 	}
 	if (cfg.log_file[0] && (log_open(cfg.log_file) || priv_chown(&user, cfg.log_file, &e))) {
-		fprintf(stderr, "visura: serve: cannot open log file '%s'\n", cfg.log_file);
+		fprintf(stderr, "visura: serve: impossibile aprire il file di log '%s'\n", cfg.log_file);
 		return EXIT_RUNTIME;
 	}
 	if ((rc = check_file_modes(&cfg)))
@@ -354,7 +355,7 @@ int cmd_serve(int argc, char **argv)
 	struct http_server *ops = NULL;
 	if (cfg.metrics_listen[0] &&
 	    http_server_start(&ops_l.http, api_ops_routes, api_ops_gate, &ops, &e)) {
-		cli_error("serve (metrics listener)", &e);
+		cli_error("serve (ascolto delle metriche)", &e);
 		http_server_stop(srv, 0);
 		app_release(&app);
 		return EXIT_RUNTIME;
@@ -379,7 +380,7 @@ int cmd_serve(int argc, char **argv)
 		 cfg.threads, cfg.test_clock ? "ON" : "off");
 	if (cfg.test_clock)
 		log_warn("TEST CLOCK ON", "%s", "any client may move this server's clock: never in production");
-	printf("visura listening on https://%s\n", cfg.listen);
+	printf("visura in ascolto su https://%s\n", cfg.listen);
 	fflush(stdout);
 	refresh_keys(&app);
 	tick(&app);

@@ -521,7 +521,7 @@ class Server:
         p = subprocess.run([VISURA, "init", "--db", self.db, "--admin-name", ADMIN_NAME,
                             "--admin-email", ADMIN_EMAIL], capture_output=True, text=True)
         check(p.returncode == 0, f"visura init failed: {p.returncode}\n{p.stdout}\n{p.stderr}")
-        m = re.search(r"first admin: (\S+)\s+temporary password .*?: (\S+)\s*$", p.stdout, re.M)
+        m = re.search(r"primo amministratore: (\S+)\s+password temporanea .*?: (\S+)\s*$", p.stdout, re.M)
         check(m is not None, f"no first admin password in the output of init:\n{p.stdout}")
         self.admin_user, self.admin_temp = m.group(1), m.group(2)
         if self.population is not None:

@@ -243,7 +243,7 @@ def test_backup_restore():
         eq(rc, 0, f"visura backup under load: {text}")
         rc, text = visura("backup", "--verify", "--passphrase-file", pf, under_load)
         eq(rc, 0, f"backup --verify: {text}")
-        check("6 keys decrypt" in text, f"the six keys decrypt: {text}")
+        check("6 chiavi si decifrano" in text, f"the six keys decrypt: {text}")
 
         # The keys are never in clear in it.
         blob = backup_bytes(under_load)

@@ -57,12 +57,12 @@ def test_sqlite_to_postgres():
         rc, out = migrate("sqlite:" + srv.db, dst)
         eq(rc, 0, f"visura migrate: {out}")
         for suffix, data in beside.items():
-            m = re.search(r"^copied " + re.escape(srv.db + suffix) + r" to (\S+)$", out, re.M)
+            m = re.search(r"^copiato " + re.escape(srv.db + suffix) + r" in (\S+)$", out, re.M)
             check(m is not None, f"{suffix} copied: {out}")
             with open(m.group(1), "rb") as f:
                 eq(f.read(), data, f"{suffix}: the same bytes")
             eq(os.stat(m.group(1)).st_mode & 0o777, 0o600, f"{suffix}: mode 0600")
-        check(f"access trail verified: {len(before)} records" in out, f"migrate output: {out}")
+        check(f"registro degli accessi verificato: {len(before)} registrazioni" in out, f"migrate output: {out}")
         # the planner's statistics came with the rows (ANALYZE by visura,
         # not autovacuum's pass: last_analyze, not last_autoanalyze)
         eq(sorted(r["relname"] for r in harness.db_query(

@@ -53,7 +53,7 @@ def snapshot(work):
 def latest():
     rc, out = visura("init", "--check", "--db", os.path.join(tempfile.mkdtemp(), "none.db"))
     eq(rc, 0, out)
-    return int(re.search(r"at schema version (\d+)", out).group(1))
+    return int(re.search(r"con lo schema alla versione (\d+)", out).group(1))
 
 
 def table_counts(db):
@@ -80,7 +80,7 @@ def test_previous_release_database_migrated():
     files = snapshot(work)
     rc, out = visura("init", "--check", "--db", db)
     eq(rc, 0, f"init --check: {out}")
-    check(f"schema version {version}" in out and "nothing was changed" in out, out)
+    check(f"schema alla versione {version}" in out and "nulla è stato cambiato" in out, out)
     eq(snapshot(work), files, "init --check changed nothing on disk")
 
     # Opened by this binary: migrated, nothing lost, the trail verifies.
@@ -134,9 +134,9 @@ def test_init_check_names_the_migrations():
     files = snapshot(work)
     rc, out = visura("init", "--check", "--db", db)
     eq(rc, 0, f"init --check: {out}")
-    check(f"schema version {have}" in out, f"the version it is at: {out}")
+    check(f"schema alla versione {have}" in out, f"the version it is at: {out}")
     for v in range(have + 1, top + 1):
-        check(f"migration {v}: {names[v]}" in out, f"migration {v} it would apply: {out}")
+        check(f"migrazione {v}: {names[v]}" in out, f"migration {v} it would apply: {out}")
     eq(snapshot(work), files, "init --check changed nothing on disk")
     # A backup is taken by the release that runs the database: this one
     # would migrate it first, so it refuses.
@@ -161,7 +161,7 @@ def test_newer_database_refused():
                          (top + 1, "a migration of a later release", 0)))
     rc, out = visura("init", "--check", "--db", db)
     eq(rc, 1, f"init --check on a newer database: {out}")
-    check(f"schema version {top + 1}, newer than this visura ({top}" in out, out)
+    check(f"schema alla versione {top + 1}, più recente di questo visura ({top}" in out, out)
     for args in (["query", "--db", db, "counts"], ["audit", "verify", "--db", db]):
         rc, out = visura(*args)
         check(rc != 0, f"{args[0]} refuses a newer database: {out}")

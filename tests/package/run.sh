@@ -96,7 +96,7 @@ tail -1 "$work/security.txt"
 step "a deployment: visura init (default database), a certificate from a CA"
 init_out=$(cd / && runuser -u visura -- visura init --admin-name "Ufficio anagrafe" \
   --admin-email anagrafe@comune.example.it)
-admin_pw=$(sed -n 's/^first admin: admin .*: \(\S*\)$/\1/p' <<< "$init_out")
+admin_pw=$(sed -n 's/^primo amministratore: admin .*: \(\S*\)$/\1/p' <<< "$init_out")
 [ -n "$admin_pw" ] || fail "no admin password in: $init_out"
 [ -f /var/lib/visura/visura.db ] || fail "init did not make /var/lib/visura/visura.db"
 ca=$work/ca
