@@ -16,16 +16,16 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura ca init [--db URI]\n"
-		"       visura ca issue [--db URI] --ente-id N --name WORKSTATION [--days 365] --out DIR\n"
-		"       visura ca revoke [--db URI] SERIAL\n"
-		"       visura ca list [--db URI]\n\n"
-		"init creates the CA (DB path + .ca-cert.pem / .ca-key.pem, the key mode 0600);\n"
-		"`visura serve` then asks clients for a certificate signed by it, and agreements\n"
-		"with workstation_cert=true accept only requests from registered, unrevoked\n"
-		"workstations of their body.  issue writes DIR/NAME.cert.pem and\n"
-		"DIR/NAME.key.pem for the workstation (DIR is created, mode 0700, when\n"
-		"missing).  Restart the server after init.\n");
+		"uso: visura ca init [--db URI]\n"
+		"     visura ca issue [--db URI] --ente-id N --name POSTAZIONE [--days 365] --out CARTELLA\n"
+		"     visura ca revoke [--db URI] NUMERO_DI_SERIE\n"
+		"     visura ca list [--db URI]\n\n"
+		"init crea la CA (percorso del DB + .ca-cert.pem / .ca-key.pem, la chiave con\n"
+		"modo 0600); `visura serve` chiede allora ai client un certificato firmato da\n"
+		"essa, e le convenzioni con workstation_cert=true accettano solo richieste da\n"
+		"postazioni registrate e non revocate del loro ente.  issue scrive\n"
+		"CARTELLA/NOME.cert.pem e CARTELLA/NOME.key.pem per la postazione (CARTELLA è\n"
+		"creata, modo 0700, se manca).  Dopo init riavviare il server.\n");
 }
 
 static void paths(const char *db, char *cert, char *key, size_t cap)
@@ -64,7 +64,7 @@ int cmd_ca(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "init") && strcmp(argv[1], "issue") && strcmp(argv[1], "revoke") &&
 	    strcmp(argv[1], "list")) {
-		fprintf(stderr, "visura: ca: unknown sub-command '%s'\n", argv[1]);
+		fprintf(stderr, "visura: ca: sotto-comando sconosciuto '%s'\n", argv[1]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -93,13 +93,13 @@ int cmd_ca(int argc, char **argv)
 		FILE *f = fopen(cert, "r");
 		if (f) {
 			fclose(f);
-			fprintf(stderr, "visura: ca: a CA already exists (%s)\n", cert);
+			fprintf(stderr, "visura: ca: esiste già una CA (%s)\n", cert);
 			rc = EXIT_INVALID;
 		} else if (tls_ca_create(cert, key, "visura workstation CA", &e)) {
 			cli_error("ca init", &e);
 			rc = EXIT_RUNTIME;
 		} else {
-			printf("CA created: %s (key %s)\n", cert, key);
+			printf("CA creata: %s (chiave %s)\n", cert, key);
 		}
 	} else if (!strcmp(sub, "issue")) {
 		struct store_ente en;
@@ -110,7 +110,7 @@ int cmd_ca(int argc, char **argv)
 			usage(stderr);
 			rc = EXIT_USAGE;
 		} else if (store_ente_get(s, ente, &en, &found, &e) || !found) {
-			fprintf(stderr, "visura: ca: no body %lld\n", ente);
+			fprintf(stderr, "visura: ca: nessun ente %lld\n", ente);
 			rc = EXIT_INVALID;
 		} else if (!cli_dir_ensure(out, 0700)) { /* refuses paths of 4096 or more */
 			rc = EXIT_RUNTIME;
@@ -127,8 +127,8 @@ int cmd_ca(int argc, char **argv)
 				cli_error("ca issue", &e);
 				rc = EXIT_RUNTIME;
 			} else {
-				printf("workstation %s of body %lld: serial %s\n  %s\n  %s\n", name, ente,
-				       w.serial, cpath, kpath);
+				printf("postazione %s dell'ente %lld: numero di serie %s\n  %s\n  %s\n", name,
+				       ente, w.serial, cpath, kpath);
 			}
 		}
 	} else if (!strcmp(sub, "revoke") && optind == argc - 1) {
@@ -136,7 +136,7 @@ int cmd_ca(int argc, char **argv)
 		bool found = false;
 		if (store_workstation_by_serial(s, argv[optind], &w, &found, &e) ||
 		    !found) {
-			fprintf(stderr, "visura: ca: no certificate %s\n", argv[optind]);
+			fprintf(stderr, "visura: ca: nessun certificato %s\n", argv[optind]);
 			rc = EXIT_INVALID;
 		} else {
 			w.revoked_at = (int64_t)time(NULL);
@@ -144,7 +144,7 @@ int cmd_ca(int argc, char **argv)
 				cli_error("ca revoke", &e);
 				rc = EXIT_RUNTIME;
 			} else {
-				printf("certificate %s revoked\n", w.serial);
+				printf("certificato %s revocato\n", w.serial);
 			}
 		}
 	} else if (!strcmp(sub, "list")) {

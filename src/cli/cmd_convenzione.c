@@ -18,14 +18,15 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura convenzione add [--db URI] --ente-id N --reference REF\n"
-		"           --comuni ISTAT[,ISTAT...] --profile CAT[,CAT...] --valid-from DATE\n"
-		"           [--valid-to DATE] [--mode consult|verify_only] [--max-results 20]\n"
-		"           --purpose-code CODE --purpose \"DESCRIPTION\" --legal-basis \"BASIS\"\n"
-		"       visura convenzione list [--db URI]\n\n"
-		"Categories: identity, residence, family, parentage, citizenship, civil_status,\n"
-		"vital_status, history.  Limits, break-glass, workstation certificates, event\n"
-		"subscriptions: PATCH /api/v1/convenzioni/ID (docs/api.md).\n");
+		"uso: visura convenzione add [--db URI] --ente-id N --reference RIF\n"
+		"         --comuni ISTAT[,ISTAT...] --profile CAT[,CAT...] --valid-from DATA\n"
+		"         [--valid-to DATA] [--mode consult|verify_only] [--max-results 20]\n"
+		"         --purpose-code CODICE --purpose \"DESCRIZIONE\" --legal-basis \"BASE\"\n"
+		"     visura convenzione list [--db URI]\n\n"
+		"Categorie: identity, residence, family, parentage, citizenship, civil_status,\n"
+		"vital_status, history.  Limiti, accesso di emergenza, certificati delle\n"
+		"postazioni, sottoscrizioni agli eventi: PATCH /api/v1/convenzioni/ID\n"
+		"(docs/api.md).\n");
 }
 
 static int print_conv(void *ctx, const void *rec)
@@ -54,7 +55,7 @@ int cmd_convenzione(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (strcmp(argv[1], "add") && strcmp(argv[1], "list")) {
-		fprintf(stderr, "visura: convenzione: unknown sub-command '%s'\n", argv[1]);
+		fprintf(stderr, "visura: convenzione: sotto-comando sconosciuto '%s'\n", argv[1]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -88,7 +89,7 @@ int cmd_convenzione(int argc, char **argv)
 			char *end;
 			long long n = strtoll(v, &end, 10);
 			if (*end || n <= 0 || n > 1000000000) {
-				fprintf(stderr, "visura: convenzione: %s is a positive number\n",
+				fprintf(stderr, "visura: convenzione: %s è un numero positivo\n",
 					ch == 'e' ? "--ente-id" : "--max-results");
 				return EXIT_USAGE;
 			}
@@ -107,7 +108,7 @@ int cmd_convenzione(int argc, char **argv)
 		case 'f':
 		case 't':
 			if (!date_parse(v, strlen(v), ch == 'f' ? &c.valid_from : &c.valid_to)) {
-				fprintf(stderr, "visura: convenzione: dates are YYYY-MM-DD\n");
+				fprintf(stderr, "visura: convenzione: le date sono AAAA-MM-GG\n");
 				return EXIT_USAGE;
 			}
 			break;
@@ -136,7 +137,7 @@ int cmd_convenzione(int argc, char **argv)
 			} else {
 				auth_event(s, now, "agreement_created", NULL, "visura convenzione add",
 					   "cli", c.reference);
-				printf("agreement %lld for body %lld, purpose %lld (%s)\n", (long long)c.id,
+				printf("convenzione %lld per l'ente %lld, finalità %lld (%s)\n", (long long)c.id,
 				       (long long)c.ente_id, (long long)p.id, p.code);
 			}
 		}

@@ -111,14 +111,15 @@ int cmd_list_extract(int argc, char **argv)
 			out = optarg;
 		} else {
 			fprintf(c == 'h' ? stdout : stderr,
-				"usage: visura list-extract [--db URI] --out FILE REQUEST_ID\n\n"
-				"Extracts an approved formal list request (see docs/api.md) as CSV; every\n"
-				"person in it is recorded in the access trail.\n");
+				"uso: visura list-extract [--db URI] --out FILE ID_RICHIESTA\n\n"
+				"Estrae in CSV una richiesta formale di elenco approvata (vedere\n"
+				"docs/api.md); ogni persona dell'elenco è registrata nel registro degli\n"
+				"accessi.\n");
 			return c == 'h' ? EXIT_OK : EXIT_USAGE;
 		}
 	}
 	if (!out || optind != argc - 1) {
-		fprintf(stderr, "usage: visura list-extract [--db URI] --out FILE REQUEST_ID\n");
+		fprintf(stderr, "uso: visura list-extract [--db URI] --out FILE ID_RICHIESTA\n");
 		return EXIT_USAGE;
 	}
 	struct store *s;
@@ -128,7 +129,7 @@ int cmd_list_extract(int argc, char **argv)
 	char *end;
 	long long id = strtoll(argv[optind], &end, 10);
 	if (*end || id <= 0) {
-		fprintf(stderr, "visura: list-extract: REQUEST_ID is a number\n");
+		fprintf(stderr, "visura: list-extract: ID_RICHIESTA è un numero\n");
 		store_close(s);
 		return EXIT_USAGE;
 	}
@@ -171,7 +172,7 @@ int cmd_list_extract(int argc, char **argv)
 	x.rec.status = 200;
 	x.out = fopen(out, "w");
 	if (!x.out) {
-		fprintf(stderr, "visura: list-extract: cannot write '%s'\n", out);
+		fprintf(stderr, "visura: list-extract: impossibile scrivere '%s'\n", out);
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
@@ -182,7 +183,7 @@ int cmd_list_extract(int argc, char **argv)
 		subjects_release(&x.subjects);
 		fclose(x.out);
 		remove(out);
-		cli_error("list-extract (nothing released)", &e);
+		cli_error("list-extract (nulla è stato consegnato)", &e);
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
@@ -192,8 +193,8 @@ int cmd_list_extract(int argc, char **argv)
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
-	printf("%lld persons written to %s and recorded in the access trail\n", (long long)x.persons,
-	       out);
+	printf("%lld persone scritte in %s e registrate nel registro degli accessi\n",
+	       (long long)x.persons, out);
 	store_close(s);
 	return EXIT_OK;
 }

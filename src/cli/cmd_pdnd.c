@@ -19,27 +19,28 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura pdnd map [--db URI] --pdnd-purpose ID --client-id ID\n"
-		"           --purpose N --account USERNAME\n"
-		"       visura pdnd unmap [--db URI] --pdnd-purpose ID\n"
-		"       visura pdnd list [--db URI]\n"
-		"       visura pdnd key-add [--db URI] --ente-id N --jwk FILE\n"
-		"       visura pdnd key-list [--db URI]\n"
-		"       visura pdnd key-revoke [--db URI] --id N\n"
-		"       visura pdnd keygen --out FILE\n\n"
-		"A PDND voucher whose purposeId is ID, issued to client ID, is a call of\n"
-		"the API account USERNAME for visura purpose N (of that account's body).\n"
-		"key-add registers the public key (a JWK with its kid) with which body N's\n"
-		"PDND client signs its Agid-JWT-TrackingEvidence (who asked) and its\n"
-		"Agid-JWT-Signature (INTEGRITY_REST_02).\n"
-		"key-revoke revokes key N (its id in key-list): from the next call, on\n"
-		"every instance, what it signs is refused (kept in key-list as revoked).\n"
-		"keygen makes the deployment's key that signs answers to PDND calls\n"
-		"(EC P-256, ES256), written to FILE (mode 0600, never replaced) for the\n"
-		"option pdnd_signing_key; it prints the public key, published by visura\n"
-		"at /.well-known/jwks.json.\n"
-		"The vouchers themselves: options pdnd_jwks, pdnd_issuer, pdnd_audience\n"
-		"of visura serve (docs/pdnd.md).\n");
+		"uso: visura pdnd map [--db URI] --pdnd-purpose ID --client-id ID\n"
+		"         --purpose N --account UTENTE\n"
+		"     visura pdnd unmap [--db URI] --pdnd-purpose ID\n"
+		"     visura pdnd list [--db URI]\n"
+		"     visura pdnd key-add [--db URI] --ente-id N --jwk FILE\n"
+		"     visura pdnd key-list [--db URI]\n"
+		"     visura pdnd key-revoke [--db URI] --id N\n"
+		"     visura pdnd keygen --out FILE\n\n"
+		"Un voucher PDND con purposeId ID, rilasciato al client ID, è una chiamata\n"
+		"dell'utenza API UTENTE per la finalità N di visura (dell'ente di quell'utenza).\n"
+		"key-add registra la chiave pubblica (un JWK con il suo kid) con cui il client\n"
+		"PDND dell'ente N firma il suo Agid-JWT-TrackingEvidence (chi ha chiesto) e il\n"
+		"suo Agid-JWT-Signature (INTEGRITY_REST_02).\n"
+		"key-revoke revoca la chiave N (il suo id in key-list): dalla chiamata\n"
+		"successiva, su ogni istanza, ciò che essa firma è rifiutato (resta in\n"
+		"key-list come revocata).\n"
+		"keygen crea la chiave dell'installazione che firma le risposte alle chiamate\n"
+		"PDND (EC P-256, ES256), scritta in FILE (modo 0600, mai sostituito) per\n"
+		"l'opzione pdnd_signing_key; stampa la chiave pubblica, che visura pubblica\n"
+		"in /.well-known/jwks.json.\n"
+		"I voucher stessi: opzioni pdnd_jwks, pdnd_issuer, pdnd_audience di visura\n"
+		"serve (docs/pdnd.md).\n");
 }
 
 static int print_key(void *ctx, const void *rec)
@@ -56,7 +57,7 @@ static bool read_jwk(const char *path, char *out, size_t cap)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "visura: pdnd: cannot read '%s'\n", path);
+		fprintf(stderr, "visura: pdnd: impossibile leggere '%s'\n", path);
 		return false;
 	}
 	size_t n = fread(out, 1, cap - 1, f);
@@ -64,7 +65,7 @@ static bool read_jwk(const char *path, char *out, size_t cap)
 	fclose(f);
 	out[n] = '\0';
 	if (!whole)
-		fprintf(stderr, "visura: pdnd: '%s' is longer than %zu bytes\n", path, cap - 1);
+		fprintf(stderr, "visura: pdnd: '%s' è più lungo di %zu byte\n", path, cap - 1);
 	return whole;
 }
 
@@ -96,7 +97,7 @@ int cmd_pdnd(int argc, char **argv)
 	if (strcmp(sub, "map") && strcmp(sub, "unmap") && strcmp(sub, "list") &&
 	    strcmp(sub, "key-add") && strcmp(sub, "key-list") && strcmp(sub, "key-revoke") &&
 	    strcmp(sub, "keygen")) {
-		fprintf(stderr, "visura: pdnd: unknown sub-command '%s'\n", sub);
+		fprintf(stderr, "visura: pdnd: sotto-comando sconosciuto '%s'\n", sub);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -119,8 +120,8 @@ int cmd_pdnd(int argc, char **argv)
 			char *end;
 			long long n = strtoll(optarg, &end, 10);
 			if (*end || n <= 0) {
-				fprintf(stderr, "visura: pdnd: --purpose, --ente-id and --id are positive "
-					"numbers\n");
+				fprintf(stderr, "visura: pdnd: --purpose, --ente-id e --id sono numeri "
+					"positivi\n");
 				return EXIT_USAGE;
 			}
 			*(ch == 'p' ? &purpose : ch == 'e' ? &ente : &key_id) = n;
@@ -170,7 +171,7 @@ int cmd_pdnd(int argc, char **argv)
 		vrc = pdnd_key_add(s, ente, text, now, &k, &e);
 		if (!vrc) {
 			auth_event(s, now, "pdnd_key_added", NULL, "visura pdnd key-add", "cli", k.kid);
-			printf("key %s registered for body %lld\n", k.kid, ente);
+			printf("chiave %s registrata per l'ente %lld\n", k.kid, ente);
 		}
 	} else if (!strcmp(sub, "key-revoke")) {
 		static struct store_pdnd_key k;
@@ -178,7 +179,7 @@ int cmd_pdnd(int argc, char **argv)
 		if (!vrc) {
 			auth_event(s, now, "pdnd_key_revoked", NULL, "visura pdnd key-revoke", "cli",
 				   k.kid);
-			printf("key %lld (%s) of body %lld revoked\n", key_id, k.kid,
+			printf("chiave %lld (%s) dell'ente %lld revocata\n", key_id, k.kid,
 			       (long long)k.ente_id);
 		}
 	} else if (!strcmp(sub, "map")) {
@@ -187,7 +188,7 @@ int cmd_pdnd(int argc, char **argv)
 		if (!vrc) {
 			auth_event(s, now, "pdnd_purpose_mapped", NULL, "visura pdnd map", "cli",
 				   m.pdnd_purpose);
-			printf("PDND purpose %s (client %s) mapped to purpose %lld, account %s\n",
+			printf("finalità PDND %s (client %s) associata alla finalità %lld, utenza %s\n",
 			       m.pdnd_purpose, m.client_id, (long long)m.purpose_id, account);
 		}
 	} else {
@@ -195,7 +196,7 @@ int cmd_pdnd(int argc, char **argv)
 		if (!vrc) {
 			auth_event(s, now, "pdnd_purpose_unmapped", NULL, "visura pdnd unmap", "cli",
 				   pdnd);
-			printf("PDND purpose %s: mapping ended\n", pdnd);
+			printf("finalità PDND %s: associazione chiusa\n", pdnd);
 		}
 	}
 	if (vrc) {

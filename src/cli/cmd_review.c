@@ -16,14 +16,14 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura review [--db URI] [--convenzione ID]\n"
-		"       visura review decide [--db URI] --convenzione ID\n"
-		"                            --decision confirm|restrict|revoke --note TEXT\n\n"
-		"The yearly review: per agreement, purposes, profile, active accounts\n"
-		"and their last access (unused ones flagged), accesses of the last year\n"
-		"by purpose, refused attempts, alerts.  `decide` records the decision on\n"
-		"one agreement (as POST /api/v1/review/ID): revoke ends it and disables\n"
-		"the active accounts of its body.\n");
+		"uso: visura review [--db URI] [--convenzione ID]\n"
+		"     visura review decide [--db URI] --convenzione ID\n"
+		"                          --decision confirm|restrict|revoke --note TESTO\n\n"
+		"La revisione annuale: per convenzione, finalità, profilo, utenze attive e il\n"
+		"loro ultimo accesso (quelle inutilizzate segnalate), accessi dell'ultimo anno\n"
+		"per finalità, tentativi rifiutati, segnalazioni.  `decide` registra la\n"
+		"decisione su una convenzione (come POST /api/v1/review/ID): revoke la chiude e\n"
+		"disattiva le utenze attive del suo ente.\n");
 }
 
 static int decide(struct store *s, long long id, const char *decision, const char *note)
@@ -45,8 +45,8 @@ static int decide(struct store *s, long long id, const char *decision, const cha
 	}
 	auth_event(s, now, "review_decision", NULL, "visura review decide", "cli",
 		   review_decision_label(decision));
-	printf("agreement %lld: %s recorded (decision %lld), agreement %s\n", (long long)c.id,
-	       d.decision, (long long)d.id, c.state);
+	printf("convenzione %lld: decisione %s registrata (n. %lld), stato della convenzione: %s\n",
+	       (long long)c.id, d.decision, (long long)d.id, c.state);
 	return EXIT_OK;
 }
 
@@ -69,7 +69,7 @@ int cmd_review(int argc, char **argv)
 			char *end;
 			only = strtoll(optarg, &end, 10);
 			if (*end || only <= 0) {
-				fprintf(stderr, "visura: review: --convenzione is an agreement's id\n");
+				fprintf(stderr, "visura: review: --convenzione è l'id di una convenzione\n");
 				return EXIT_USAGE;
 			}
 		} else if (deciding && c == 'D') {

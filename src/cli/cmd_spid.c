@@ -17,19 +17,21 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura spid federation-key-rotate --grace SECONDS [--config FILE] [--db URI]\n\n"
-		"Rotates the relying party's federation key (oidc_federation_key, or the\n"
-		"database's default beside it, .oidc-federation-key): a new key is made\n"
-		"and put in place, and the old key's public half is kept in the same path\n"
-		"+ .previous, published beside the new one in the entity configuration\n"
-		"for --grace seconds (1 to %lld; at least oidc_entity_lifetime, so\n"
-		"that configurations fetched before the rotation still verify).  The new\n"
-		"key signs from the next start of `visura serve` (restart it); give the\n"
-		"federation (the superior's statement about the relying party) the new\n"
-		"key before the grace ends.\n\n"
-		"  --grace SECONDS  how long the old key stays published (required)\n"
-		"  --config FILE    the server's configuration (its oidc_federation_key; its db)\n"
-		"  --db URI         the database (default: $VISURA_DB or visura.db)\n",
+		"uso: visura spid federation-key-rotate --grace SECONDI [--config FILE] [--db URI]\n\n"
+		"Ruota la chiave di federazione del fornitore di servizi (oidc_federation_key,\n"
+		"o quella predefinita accanto al database, .oidc-federation-key): una chiave\n"
+		"nuova è creata e messa al suo posto, e la metà pubblica della vecchia è\n"
+		"conservata nello stesso percorso + .previous, pubblicata accanto alla nuova\n"
+		"nella entity configuration per --grace secondi (da 1 a %lld; almeno\n"
+		"oidc_entity_lifetime, così che le configurazioni scaricate prima della\n"
+		"rotazione si verifichino ancora).  La nuova chiave firma dal prossimo avvio\n"
+		"di `visura serve` (riavviarlo); dare la nuova chiave alla federazione (la\n"
+		"dichiarazione del superiore sul fornitore di servizi) prima che finisca il\n"
+		"periodo di grazia.\n\n"
+		"  --grace SECONDI  per quanto la vecchia chiave resta pubblicata (obbligatorio)\n"
+		"  --config FILE    la configurazione del server (il suo oidc_federation_key;\n"
+		"                   il suo db)\n"
+		"  --db URI         il database (predefinito: $VISURA_DB o visura.db)\n",
 		GRACE_MAX);
 }
 
@@ -45,7 +47,7 @@ int cmd_spid(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (strcmp(argv[1], "federation-key-rotate")) {
-		fprintf(stderr, "visura: spid: unknown sub-command '%s'\n", argv[1]);
+		fprintf(stderr, "visura: spid: sotto-comando sconosciuto '%s'\n", argv[1]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -64,7 +66,7 @@ int cmd_spid(int argc, char **argv)
 	char *end = NULL;
 	long long grace = grace_arg ? strtoll(grace_arg, &end, 10) : 0;
 	if (!grace_arg || !*grace_arg || *end || grace < 1 || grace > GRACE_MAX || optind != argc) {
-		fprintf(stderr, "visura: spid: --grace SECONDS (1 to %lld) is required\n", GRACE_MAX);
+		fprintf(stderr, "visura: spid: serve --grace SECONDI (da 1 a %lld)\n", GRACE_MAX);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -89,8 +91,8 @@ int cmd_spid(int argc, char **argv)
 		cli_error("spid federation-key-rotate", &e);
 		return e.code == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
 	}
-	printf("federation key rotated: %s (new, signs from the next start) replaces %s "
-	       "(published until %lld, %s.previous)\n",
+	printf("chiave di federazione ruotata: %s (nuova, firma dal prossimo avvio) sostituisce %s "
+	       "(pubblicata fino a %lld, %s.previous)\n",
 	       new_kid, old_kid, (long long)time(NULL) + grace, path);
 	return EXIT_OK;
 }

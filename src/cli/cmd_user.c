@@ -105,7 +105,7 @@ static int load_user(struct cli *c, const char *username, struct store_account *
 	struct vis_error e = {0};
 	bool found;
 	if (!username) {
-		fprintf(stderr, "visura: a username is required\n");
+		fprintf(stderr, "visura: serve un nome utente\n");
 		return EXIT_USAGE;
 	}
 	if (store_account_by_username(c->s, username, a, &found, &e)) {
@@ -113,7 +113,7 @@ static int load_user(struct cli *c, const char *username, struct store_account *
 		return EXIT_RUNTIME;
 	}
 	if (!found) {
-		fprintf(stderr, "visura: no account '%s'\n", username);
+		fprintf(stderr, "visura: nessuna utenza '%s'\n", username);
 		return EXIT_INVALID;
 	}
 	return EXIT_OK;
@@ -125,7 +125,7 @@ static void print_user(const struct store_account *a)
 	timestamp_format(a->expires_at, exp);
 	printf("%lld\t%s\t%s\t%lld\t%s\t%s\t%s%s\n", (long long)a->id, a->username, a->role,
 	       (long long)a->ente_id, a->state, exp, a->full_name,
-	       a->password_temporary ? "\t(temporary password)" : "");
+	       a->password_temporary ? "\t(password temporanea)" : "");
 }
 
 static int print_user_cb(void *ctx, const void *rec)
@@ -139,8 +139,8 @@ static int user_add(struct cli *c)
 {
 	struct store_account a = {0};
 	if (!c->username || !c->role || !c->name || !c->email) {
-		fprintf(stderr, "visura: user add needs --username --role --name --email "
-				"(and --cf, --ente-id as the role requires)\n");
+		fprintf(stderr, "visura: user add richiede --username --role --name --email "
+				"(e --cf, --ente-id secondo il ruolo)\n");
 		return EXIT_USAGE;
 	}
 	if (!CLI_COPY(a.username, c->username, "--username") ||
@@ -150,18 +150,18 @@ static int user_add(struct cli *c)
 		return EXIT_USAGE;
 	a.ente_id = c->ente_id;
 	if (!auth_email_valid(a.email)) {
-		fprintf(stderr, "visura: --email is not a valid address\n");
+		fprintf(stderr, "visura: --email non è un indirizzo valido\n");
 		return EXIT_INVALID;
 	}
 	if (c->cf && *c->cf &&
 	    (!cf_normalize(c->cf, a.cf) || cf_decode(a.cf, CF_LEN, NULL) != CF_OK)) {
-		fprintf(stderr, "visura: --cf is not a valid codice fiscale\n");
+		fprintf(stderr, "visura: --cf non è un codice fiscale valido\n");
 		return EXIT_INVALID;
 	}
 	bool needs_ente = strcmp(a.role, "admin") && strcmp(a.role, "auditor");
 	if (needs_ente != (a.ente_id > 0)) {
-		fprintf(stderr, "visura: --ente-id is %s for role %s\n",
-			needs_ente ? "required" : "not allowed", a.role);
+		fprintf(stderr, "visura: --ente-id %s per il ruolo %s\n",
+			needs_ente ? "è obbligatorio" : "non è ammesso", a.role);
 		return EXIT_USAGE;
 	}
 	char password[64];
@@ -173,10 +173,10 @@ static int user_add(struct cli *c)
 		return rc == VIS_ERR_CONFLICT || rc == VIS_ERR_STORE ? EXIT_INVALID : EXIT_RUNTIME;
 	}
 	auth_event(c->s, now, "account_created", &a, NULL, "cli", "visura user add");
-	printf("account %s (%s) created, id %lld\n", a.username, a.role, (long long)a.id);
+	printf("utenza %s (%s) creata, id %lld\n", a.username, a.role, (long long)a.id);
 	if (password[0]) {
 		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "stampata sul terminale");
-		printf("temporary password (first access only, %d days): %s\n",
+		printf("password temporanea (solo per il primo accesso, %d giorni): %s\n",
 		       c->cfg.temp_password_days, password);
 	}
 	sodium_memzero(password, sizeof password);
@@ -187,11 +187,12 @@ static int user_add(struct cli *c)
 static void standing_note(const struct store_account *a, int64_t now)
 {
 	if (strcmp(a->state, "active"))
-		printf("note: account %s is %s (%s): it cannot be used until enabled: "
-		       "visura user enable %s\n", a->username, a->state,
-		       a->disabled_reason[0] ? a->disabled_reason : "no reason given", a->username);
+		printf("nota: l'utenza %s è nello stato %s (%s): non si può usare finché non è "
+		       "riattivata: visura user enable %s\n", a->username, a->state,
+		       a->disabled_reason[0] ? a->disabled_reason : "nessun motivo indicato",
+		       a->username);
 	else if (a->expires_at <= now)
-		printf("note: the credentials of %s have expired: visura user renew %s\n",
+		printf("nota: le credenziali di %s sono scadute: visura user renew %s\n",
 		       a->username, a->username);
 }
 
@@ -215,15 +216,16 @@ static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
 					 now, &e))
 			goto fail;
 		auth_event(c->s, now, "account_disabled", &a, NULL, "cli", "visura user disable");
-		printf("account %s disabled; its sessions and tokens are revoked\n", a.username);
+		printf("utenza %s disattivata; le sue sessioni e i suoi token sono revocati\n",
+		       a.username);
 	} else if (!strcmp(sub, "reset")) {
 		char password[64];
 		if (auth_password_temporary(c->s, &c->cfg, &a, now, password, sizeof password, &e) ||
 		    store_sessions_revoke_account(c->s, a.id, now, &e))
 			goto fail;
 		auth_event(c->s, now, "temporary_password_issued", &a, NULL, "cli", "stampata sul terminale");
-		printf("temporary password for %s (first access only, %d days): %s\n", a.username,
-		       c->cfg.temp_password_days, password);
+		printf("password temporanea di %s (solo per il primo accesso, %d giorni): %s\n",
+		       a.username, c->cfg.temp_password_days, password);
 		sodium_memzero(password, sizeof password);
 		standing_note(&a, now);
 	} else if (!strcmp(sub, "renew")) {
@@ -236,24 +238,24 @@ static int cmd_user_sub(struct cli *c, const char *sub, const char *target)
 				   "visura user renew: le credenziali erano scadute");
 		print_user(&a);
 		if (was_expired)
-			printf("account %s active again: it was disabled only because its credentials "
-			       "had expired\n", a.username);
+			printf("utenza %s di nuovo attiva: era disattivata solo perché le sue credenziali "
+			       "erano scadute\n", a.username);
 		standing_note(&a, now);
 	} else if (!strcmp(sub, "totp-reset")) {
 		if (auth_account_totp_reset(c->s, &a, &e))
 			goto fail;
 		auth_event(c->s, now, "totp_reset", &a, NULL, "cli", "visura user totp-reset");
-		printf("second factor of %s removed\n", a.username);
+		printf("secondo fattore di %s rimosso\n", a.username);
 		standing_note(&a, now);
 	} else if (!strcmp(sub, "enable")) {
 		if (auth_account_enable(c->s, &c->cfg, &a, now, &e))
 			goto fail;
 		auth_event(c->s, now, "account_enabled", &a, NULL, "cli", "visura user enable");
 		print_user(&a);
-		printf("account %s enabled\n", a.username);
+		printf("utenza %s riattivata\n", a.username);
 		standing_note(&a, now);
 	} else {
-		fprintf(stderr, "visura: user: unknown action '%s'\n", sub);
+		fprintf(stderr, "visura: user: azione sconosciuta '%s'\n", sub);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -276,7 +278,7 @@ static int ente_add(struct cli *c)
 	struct store_ente en = {0};
 	struct vis_error e = {0};
 	if (!c->name || !c->kind || !c->tax_code) {
-		fprintf(stderr, "visura: ente add needs --name --kind --tax-code [--pec --hours]\n");
+		fprintf(stderr, "visura: ente add richiede --name --kind --tax-code [--pec --hours]\n");
 		return EXIT_USAGE;
 	}
 	if (!CLI_COPY(en.name, c->name, "--name") || !CLI_COPY(en.kind, c->kind, "--kind") ||
@@ -295,7 +297,7 @@ static int ente_add(struct cli *c)
 		cli_error("ente add", &e);
 		return EXIT_INVALID;
 	}
-	printf("body %s created, id %lld\n", en.name, (long long)en.id);
+	printf("ente %s creato, id %lld\n", en.name, (long long)en.id);
 	return EXIT_OK;
 }
 
@@ -303,31 +305,32 @@ static void usage(FILE *out, const char *what)
 {
 	if (!strcmp(what, "user"))
 		fprintf(out,
-			"usage: visura user add --username U --role admin|lead|operator|auditor|api\n"
-			"                        --name \"Full Name\" --email E [--cf CF] [--ente-id N]\n"
-			"                        [--appointment REF]\n"
-			"       visura user list\n"
-			"       visura user disable|enable|reset|renew|totp-reset USERNAME [--reason TEXT]\n"
-			"common: [--db URI] [--config FILE]\n"
-			"A new or reset account gets a temporary password, printed once.\n"
-			"enable: the account is active again (expired credentials renewed too);\n"
-			"renew: credentials valid credential_months more, an account disabled only\n"
-			"by their expiry active again; reset: a temporary password, the sessions\n"
-			"ended, the state unchanged (a disabled account needs enable);\n"
-			"totp-reset: the second factor removed (a lost device).\n"
-			"Recovery of a locked-out office: docs/deployment.md.\n");
+			"uso: visura user add --username U --role admin|lead|operator|auditor|api\n"
+			"                     --name \"Nome Cognome\" --email E [--cf CF] [--ente-id N]\n"
+			"                     [--appointment RIF]\n"
+			"     visura user list\n"
+			"     visura user disable|enable|reset|renew|totp-reset UTENTE [--reason TESTO]\n"
+			"opzioni comuni: [--db URI] [--config FILE]\n"
+			"Un'utenza nuova o reimpostata riceve una password temporanea, stampata una\n"
+			"sola volta.\n"
+			"enable: l'utenza torna attiva (e le credenziali scadute sono rinnovate);\n"
+			"renew: credenziali valide per altri credential_months mesi, e un'utenza\n"
+			"disattivata solo dalla loro scadenza torna attiva; reset: una password\n"
+			"temporanea, le sessioni chiuse, lo stato invariato (un'utenza disattivata\n"
+			"richiede enable); totp-reset: il secondo fattore rimosso (dispositivo perso).\n"
+			"Recupero di un ufficio rimasto senza accesso: docs/deployment.md.\n");
 	else if (!strcmp(what, "ente"))
 		fprintf(out,
-			"usage: visura ente add --name NAME --kind police|health|pension|tax|court|\n"
-			"                       municipality|service|other --tax-code CODE\n"
-			"                       [--pec ADDRESS] [--hours \"mon-fri 08:00-18:00\"]\n"
-			"       visura ente list\n"
-			"common: [--db URI]\n");
+			"uso: visura ente add --name NOME --kind police|health|pension|tax|court|\n"
+			"                     municipality|service|other --tax-code CODICE\n"
+			"                     [--pec INDIRIZZO] [--hours \"mon-fri 08:00-18:00\"]\n"
+			"     visura ente list\n"
+			"opzioni comuni: [--db URI]\n");
 	else
 		fprintf(out,
-			"usage: visura token create USERNAME --token-name NAME   (an api account)\n"
-			"common: [--db URI]\n"
-			"The token is printed once; only its hash is stored.\n");
+			"uso: visura token create UTENTE --token-name NOME   (un'utenza api)\n"
+			"opzioni comuni: [--db URI]\n"
+			"Il token è stampato una sola volta; si conserva solo la sua impronta.\n");
 }
 
 static int run(int argc, char **argv, const char *what)
@@ -363,7 +366,7 @@ static int run(int argc, char **argv, const char *what)
 		int64_t id;
 		if (!(rc = load_user(&c, target, &a))) {
 			if (strcmp(a.role, "api")) {
-				fprintf(stderr, "visura: tokens are for api accounts only\n");
+				fprintf(stderr, "visura: i token sono solo per le utenze api\n");
 				rc = EXIT_INVALID;
 			} else if (auth_token_create(c.s, &a, c.token_name ? c.token_name : "cli",
 						     now_s(), token, &id, &e)) {
@@ -371,7 +374,8 @@ static int run(int argc, char **argv, const char *what)
 				rc = EXIT_RUNTIME;
 			} else {
 				auth_event(c.s, now_s(), "token_created", &a, NULL, "cli", "");
-				printf("token %lld for %s (shown once): %s\n", (long long)id, a.username, token);
+				printf("token %lld di %s (mostrato una sola volta): %s\n", (long long)id,
+				       a.username, token);
 				sodium_memzero(token, sizeof token);
 			}
 		}

@@ -236,7 +236,7 @@ def test_only_admin_recovers_on_the_server():
         rc, out = _cli(srv, "user", "reset", srv.admin_user)
         eq(rc, 0, f"user reset: {out}")
         check(f"visura user enable {srv.admin_user}" in out, f"reset says what is missing: {out!r}")
-        temp = re.search(r"temporary password for \S+ \(.*\): (\S+)", out).group(1)
+        temp = re.search(r"password temporanea di \S+ \(.*\): (\S+)", out).group(1)
         expect(srv.client().login(srv.admin_user, temp), 403, "account_disabled",
                "a reset does not enable")
         # renew: disabled only by the expiry, so active again
@@ -275,7 +275,7 @@ def test_only_admin_recovers_on_the_server():
         expect(srv.client().login(op3.username, op3.password), 200,
                what="login after the API renewed expired credentials")
         rc, out = _cli(srv, "user", "enable", "nobody.here")
-        check(rc != 0 and "no account" in out, f"enable of an unknown user: {rc} {out!r}")
+        check(rc != 0 and "nessuna utenza" in out, f"enable of an unknown user: {rc} {out!r}")
         # a lost second factor is removed on the server too
         secret = expect(c.post("/api/v1/auth/totp/setup"), 200, what="totp setup")["secret"]
         expect(c.post("/api/v1/auth/totp/confirm", {"code": harness.totp(secret, srv.now())}), 200,

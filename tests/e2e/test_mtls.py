@@ -33,7 +33,7 @@ def issue(srv, ente_id, name):
     p = subprocess.run([harness.VISURA, "ca", "issue", "--db", srv.db, "--ente-id", str(ente_id),
                         "--name", name, "--out", out], capture_output=True, text=True)
     check(p.returncode == 0, f"ca issue: {p.stderr}")
-    serial = re.search(r"serial ([0-9a-f]+)", p.stdout).group(1)
+    serial = re.search(r"numero di serie ([0-9a-f]+)", p.stdout).group(1)
     return os.path.join(out, name + ".cert.pem"), os.path.join(out, name + ".key.pem"), serial
 
 
