@@ -26,65 +26,69 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura audit verify [--db URI] [--head FILE] [--witness NAME=PUBKEYFILE ...]\n"
-		"       visura audit verify-receipt [--db URI | --key PUBKEY] [--witness NAME=PUBKEYFILE ...]\n"
-		"                                   RECEIPT [BODY_FILE]\n"
-		"       visura audit head [--db URI]\n"
-		"       visura audit key [--db URI]\n"
-		"       visura audit consistency [--db URI] --from N --to M\n"
-		"       visura audit export [--db URI] [--from DATE] [--to DATE] [--cf CF]\n"
-		"                           [--format json|csv|bundle] --out FILE\n"
-		"       visura audit verify-export FILE [--db URI | --key PUBKEY]\n"
-		"                                  [--witness NAME=PUBKEYFILE ...]\n"
-		"       visura audit verify-document FILE [--db URI | --key PUBKEY]\n"
-		"       visura audit purge [--db URI] [--before DATE | --months N]\n\n"
-		"  verify          checks every link of the access trail's hash chain, every\n"
-		"                  signed checkpoint, and the Merkle tree against every\n"
-		"                  signed tree head; names the first record that was altered,\n"
-		"                  removed, reordered, or cut from the end.  --head FILE: a\n"
-		"                  head kept outside (visura audit head, the trail_heads_file,\n"
-		"                  a witness): the trail must extend it, or the truncation,\n"
-		"                  rollback, wipe or fork is named.  --witness NAME=PUBKEYFILE\n"
-		"                  (repeatable): every cosignature of that witness, on the\n"
-		"                  heads in the database and on the kept head, must verify;\n"
-		"                  says which heads each witness cosigned\n"
-		"  verify-receipt  checks a receipt (the X-Visura-Receipt header of an answer,\n"
-		"                  or a file holding it): its signed head, the inclusion proof\n"
-		"                  of its record, its signature and, with BODY_FILE, that the\n"
-		"                  answer's bytes are unchanged.  --key PUBKEY (hex, or a file\n"
-		"                  holding it; visura audit key prints it): offline, no\n"
-		"                  database; otherwise also its record in the trail.\n"
-		"                  --witness: that witness must have cosigned the head the\n"
-		"                  receipt carries, and its cosignature must verify\n"
-		"  head            prints the latest signed tree head (keep it somewhere else)\n"
-		"  key             prints the deployment's public key (hex)\n"
-		"  consistency     the proof that the tree of M records extends that of N\n"
-		"                  (RFC 9162), as JSON\n"
-		"  export          writes the records (filtered) to FILE and its Ed25519\n"
-		"                  signature to FILE.sig, for the judicial authority;\n"
-		"                  check with: visura audit verify-export FILE.  --format\n"
-		"                  bundle: one JSON file with, for each record, its leaf\n"
-		"                  index and inclusion proof, the signed tree head they\n"
-		"                  verify against and the public key (no FILE.sig); without\n"
-		"                  --cf, every record from the first match to the last\n"
-		"  verify-export   checks FILE against FILE.sig and this database's key; a\n"
-		"                  bundle with --key PUBKEY offline, no database: names a\n"
-		"                  record altered or missing from the range, a proof against\n"
-		"                  another head, a head from another deployment.  --witness\n"
-		"                  NAME=PUBKEYFILE (repeatable): that witness must have\n"
-		"                  cosigned the bundle's head, and its cosignature must\n"
-		"                  verify; cosignatures of witnesses not named are said\n"
-		"                  to be not checked\n"
-		"  verify-document checks a document signed by the deployment (a citizen's\n"
-		"                  list of who consulted them, downloaded from\n"
-		"                  /citizen/access-report?formato=firmato): its signature over\n"
-		"                  its content; --key PUBKEY offline, no database\n"
-		"  purge           removes records older than the retention period (default\n"
-		"                  24 months) and their per-person index rows, only those\n"
-		"                  under a signed tree head; their leaves stay in the tree\n"
-		"                  (heads, proofs and receipts still verify) and the purge\n"
-		"                  is recorded, signed\n"
-		"exit status: 0 valid, 1 broken or invalid, 2 usage, 3 runtime failure\n");
+		"uso: visura audit verify [--db URI] [--head FILE] [--witness NOME=FILE_CHIAVE ...]\n"
+		"     visura audit verify-receipt [--db URI | --key CHIAVE] [--witness NOME=FILE_CHIAVE ...]\n"
+		"                                 RICEVUTA [FILE_RISPOSTA]\n"
+		"     visura audit head [--db URI]\n"
+		"     visura audit key [--db URI]\n"
+		"     visura audit consistency [--db URI] --from N --to M\n"
+		"     visura audit export [--db URI] [--from DATA] [--to DATA] [--cf CF]\n"
+		"                         [--format json|csv|bundle] --out FILE\n"
+		"     visura audit verify-export FILE [--db URI | --key CHIAVE]\n"
+		"                                [--witness NOME=FILE_CHIAVE ...]\n"
+		"     visura audit verify-document FILE [--db URI | --key CHIAVE]\n"
+		"     visura audit purge [--db URI] [--before DATA | --months N]\n\n"
+		"  verify          controlla ogni anello della catena di hash del registro degli\n"
+		"                  accessi, ogni punto di controllo firmato e l'albero di Merkle\n"
+		"                  rispetto a ogni testa firmata; indica la prima registrazione\n"
+		"                  alterata, rimossa, riordinata o tagliata dalla fine.  --head\n"
+		"                  FILE: una testa conservata altrove (visura audit head, il\n"
+		"                  trail_heads_file, un testimone): il registro deve estenderla,\n"
+		"                  altrimenti si indica il troncamento, il ritorno indietro, la\n"
+		"                  cancellazione o la biforcazione.  --witness NOME=FILE_CHIAVE\n"
+		"                  (ripetibile): ogni controfirma di quel testimone, sulle teste\n"
+		"                  nel database e su quella conservata, deve essere valida; dice\n"
+		"                  quali teste ha controfirmato ciascun testimone\n"
+		"  verify-receipt  controlla una ricevuta (l'intestazione X-Visura-Receipt di una\n"
+		"                  risposta, o un file che la contiene): la sua testa firmata, la\n"
+		"                  prova di inclusione della sua registrazione, la sua firma e,\n"
+		"                  con FILE_RISPOSTA, che i byte della risposta non sono cambiati.\n"
+		"                  --key CHIAVE (esadecimale, o un file che la contiene; la stampa\n"
+		"                  visura audit key): senza database; altrimenti anche la sua\n"
+		"                  registrazione nel registro.  --witness: quel testimone deve\n"
+		"                  aver controfirmato la testa che la ricevuta porta, e la sua\n"
+		"                  controfirma deve essere valida\n"
+		"  head            stampa l'ultima testa firmata dell'albero (da conservare\n"
+		"                  altrove)\n"
+		"  key             stampa la chiave pubblica dell'installazione (esadecimale)\n"
+		"  consistency     la prova che l'albero di M registrazioni estende quello di N\n"
+		"                  (RFC 9162), in JSON\n"
+		"  export          scrive le registrazioni (filtrate) in FILE e la sua firma\n"
+		"                  Ed25519 in FILE.sig, per l'autorità giudiziaria; si controlla\n"
+		"                  con: visura audit verify-export FILE.  --format bundle: un solo\n"
+		"                  file JSON con, per ogni registrazione, l'indice della sua foglia\n"
+		"                  e la prova di inclusione, la testa firmata rispetto a cui si\n"
+		"                  verificano e la chiave pubblica (nessun FILE.sig); senza --cf,\n"
+		"                  ogni registrazione dalla prima trovata all'ultima\n"
+		"  verify-export   controlla FILE rispetto a FILE.sig e alla chiave di questo\n"
+		"                  database; un pacchetto (bundle) con --key CHIAVE senza database:\n"
+		"                  indica una registrazione alterata o mancante dall'intervallo,\n"
+		"                  una prova rispetto a un'altra testa, una testa di un'altra\n"
+		"                  installazione.  --witness NOME=FILE_CHIAVE (ripetibile): quel\n"
+		"                  testimone deve aver controfirmato la testa del pacchetto, e la\n"
+		"                  sua controfirma deve essere valida; le controfirme di testimoni\n"
+		"                  non indicati sono dette non controllate\n"
+		"  verify-document controlla un documento firmato dall'installazione (l'elenco di\n"
+		"                  chi ha consultato i dati di un cittadino, scaricato da\n"
+		"                  /citizen/access-report?formato=firmato): la sua firma sul\n"
+		"                  contenuto; --key CHIAVE senza database\n"
+		"  purge           elimina le registrazioni più vecchie del periodo di\n"
+		"                  conservazione (predefinito 24 mesi) e le loro righe dell'indice\n"
+		"                  per persona, solo quelle sotto una testa firmata; le loro foglie\n"
+		"                  restano nell'albero (teste, prove e ricevute si verificano\n"
+		"                  ancora) e l'eliminazione è registrata, firmata\n"
+		"codice di uscita: 0 valido, 1 compromesso o non valido, 2 uso errato, 3 errore\n"
+		"durante l'esecuzione\n");
 }
 
 struct export_opts {
@@ -173,7 +177,7 @@ static int load_key(struct store *s, const char *db, struct audit_key *k)
 	struct vis_error e = {0};
 	audit_key_path(db, path, sizeof path);
 	if (audit_key_ensure(s, path, k, &e)) {
-		cli_error("signing key", &e);
+		cli_error("chiave di firma", &e);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
@@ -186,21 +190,21 @@ static int export_bundle(struct store *s, const struct export_opts *o,
 	struct audit_bundle_query q = {.filter = *f, .from = o->from, .to = o->to};
 	FILE *out = fopen(o->out, "w");
 	if (!out) {
-		fprintf(stderr, "visura: cannot write '%s'\n", o->out);
+		fprintf(stderr, "visura: impossibile scrivere '%s'\n", o->out);
 		return EXIT_RUNTIME;
 	}
 	struct vis_error e = {0};
 	int64_t n;
 	vis_err rc = audit_bundle_write(s, &q, out, &n, &e);
 	if (fclose(out) && !rc)
-		rc = vis_error_set(&e, VIS_ERR_IO, "cannot write '%s'", o->out);
+		rc = vis_error_set(&e, VIS_ERR_IO, "impossibile scrivere '%s'", o->out);
 	if (rc) {
 		cli_error("export", &e);
 		return EXIT_RUNTIME;
 	}
-	printf("%lld records written to %s with their inclusion proofs and the signed tree head; "
-	       "check with: visura audit verify-export %s --key PUBKEY\n", (long long)n, o->out,
-	       o->out);
+	printf("%lld registrazioni scritte in %s con le loro prove di inclusione e la testa "
+	       "firmata dell'albero; si controlla con: visura audit verify-export %s --key CHIAVE\n",
+	       (long long)n, o->out, o->out);
 	return EXIT_OK;
 }
 
@@ -235,7 +239,7 @@ static int audit_export(const char *db, const struct export_opts *o)
 	struct export_ctx x = {.csv = !strcmp(o->format, "csv")};
 	x.f = fopen(o->out, "w");
 	if (!x.f) {
-		fprintf(stderr, "visura: cannot write '%s'\n", o->out);
+		fprintf(stderr, "visura: impossibile scrivere '%s'\n", o->out);
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
@@ -245,7 +249,7 @@ static int audit_export(const char *db, const struct export_opts *o)
 	struct vis_error e = {0};
 	if (store_access_search(s, &f, export_one, &x, &e) || x.failed) {
 		if (x.failed)
-			vis_error_set(&e, VIS_ERR_LIMIT, "record %lld does not fit a CSV line",
+			vis_error_set(&e, VIS_ERR_LIMIT, "la registrazione %lld non sta in una riga CSV",
 				      (long long)x.n + 1);
 		cli_error("export", &e);
 		fclose(x.f);
@@ -261,11 +265,11 @@ static int audit_export(const char *db, const struct export_opts *o)
 	snprintf(sigpath, sizeof sigpath, "%s.sig", o->out);
 	FILE *sf = fopen(sigpath, "w");
 	if (failed || !sf || fprintf(sf, "ed25519ph %s\n", b64) < 0 || fclose(sf)) {
-		fprintf(stderr, "visura: cannot write '%s'\n", sigpath);
+		fprintf(stderr, "visura: impossibile scrivere '%s'\n", sigpath);
 		store_close(s);
 		return EXIT_RUNTIME;
 	}
-	printf("%lld records written to %s, signature in %s\n", (long long)x.n, o->out, sigpath);
+	printf("%lld registrazioni scritte in %s, firma in %s\n", (long long)x.n, o->out, sigpath);
 	store_close(s);
 	return EXIT_OK;
 }
@@ -277,7 +281,7 @@ static bool pubkey_read(const char *arg, uint8_t pk[32]);
 static int key_of(const char *db, const char *key, uint8_t pk[32])
 {
 	if (key && !pubkey_read(key, pk)) {
-		fprintf(stderr, "visura: --key: 64 hex digits, or a file holding them\n");
+		fprintf(stderr, "visura: --key: 64 cifre esadecimali, o un file che le contiene\n");
 		return EXIT_USAGE;
 	}
 	if (!key) {
@@ -288,7 +292,7 @@ static int key_of(const char *db, const char *key, uint8_t pk[32])
 		bool ok = audit_public_key(s, pk);
 		store_close(s);
 		if (!ok) {
-			fprintf(stderr, "visura: the database has no signing public key\n");
+			fprintf(stderr, "visura: il database non ha una chiave pubblica di firma\n");
 			return EXIT_RUNTIME;
 		}
 	}
@@ -306,16 +310,16 @@ static int verify_document(const char *db, const char *file, const char *key)
 	size_t len;
 	char *text = file_read_all(file, 64u << 20, &len);
 	if (!text) {
-		fprintf(stderr, "visura: cannot read '%s'\n", file);
+		fprintf(stderr, "visura: impossibile leggere '%s'\n", file);
 		return EXIT_RUNTIME;
 	}
 	const char *why = audit_document_verify(text, len, pk);
 	free(text);
 	if (why) {
-		printf("INVALID: %s\n", why);
+		printf("NON VALIDO: %s\n", why);
 		return EXIT_INVALID;
 	}
-	printf("ok: the document is intact and signed by this key\n");
+	printf("ok: il documento è integro e firmato con questa chiave\n");
 	return EXIT_OK;
 }
 
@@ -329,7 +333,7 @@ static bool witness_arg(const char *arg)
 	struct vis_error e = {0};
 	if (ntallies == PUBLISH_WITNESSES_MAX || !eq ||
 	    (size_t)(eq - arg) > CHECKPOINT_NAME_MAX) {
-		fprintf(stderr, "visura: audit: --witness NAME=PUBKEYFILE (at most %d)\n",
+		fprintf(stderr, "visura: audit: --witness NOME=FILE_CHIAVE (al massimo %d)\n",
 			PUBLISH_WITNESSES_MAX);
 		return false;
 	}
@@ -357,24 +361,24 @@ static int head_cosignatures(const struct checkpoint *c)
 		tallies[i].heads = 0;
 	const char *bad = witness_note_check(c, tallies, ntallies, &unknown, why, sizeof why);
 	if (bad) {
-		printf("INVALID: %s\n", bad);
+		printf("NON VALIDO: %s\n", bad);
 		return EXIT_INVALID;
 	}
 	for (int i = 0; i < ntallies; i++)
 		if (!tallies[i].heads) {
-			printf("INVALID: the head of size %llu is not cosigned by witness %s\n",
-			       (unsigned long long)c->size, tallies[i].name);
+			printf("NON VALIDO: la testa di dimensione %llu non è controfirmata dal testimone "
+			       "%s\n", (unsigned long long)c->size, tallies[i].name);
 			return EXIT_INVALID;
 		}
 	for (int i = 0; i < ntallies; i++)
-		printf("witness %s: cosignature verified\n", tallies[i].name);
+		printf("testimone %s: controfirma verificata\n", tallies[i].name);
 	for (int i = 0; unknown && i < c->nsigs; i++) {
 		bool known = !strcmp(c->sigs[i].name, c->origin);
 		for (int k = 0; k < ntallies && !known; k++)
 			known = !strcmp(tallies[k].name, c->sigs[i].name);
 		if (!known)
-			printf("witness %s: cosigned, not checked (give --witness %s=PUBKEYFILE)\n",
-			       c->sigs[i].name, c->sigs[i].name);
+			printf("testimone %s: ha controfirmato, non controllato (indicare --witness "
+			       "%s=FILE_CHIAVE)\n", c->sigs[i].name, c->sigs[i].name);
 	}
 	return EXIT_OK;
 }
@@ -389,7 +393,7 @@ static int verify_bundle(const char *db, const char *file, const char *key)
 	size_t len;
 	char *text = file_read_all(file, AUDIT_BUNDLE_MAX, &len);
 	if (!text) {
-		fprintf(stderr, "visura: cannot read '%s' (or larger than %u MiB)\n", file,
+		fprintf(stderr, "visura: impossibile leggere '%s' (o più grande di %u MiB)\n", file,
 			AUDIT_BUNDLE_MAX >> 20);
 		return EXIT_RUNTIME;
 	}
@@ -397,21 +401,22 @@ static int verify_bundle(const char *db, const char *file, const char *key)
 	bool ok = audit_bundle_verify(text, len, pk, &res);
 	free(text);
 	if (!ok) {
-		printf("INVALID: %s\n", res.why);
+		printf("NON VALIDO: %s\n", res.why);
 		return EXIT_INVALID;
 	}
 	char what[128];
 	if (res.first)
-		snprintf(what, sizeof what, "the range of records %lld to %lld complete",
+		snprintf(what, sizeof what, "l'intervallo delle registrazioni da %lld a %lld completo",
 			 (long long)res.first, (long long)res.last);
 	else
-		snprintf(what, sizeof what, "a selection (by person, account, body or purpose): its "
-			 "completeness cannot be shown");
+		snprintf(what, sizeof what, "una selezione (per persona, utenza, ente o finalità): "
+			 "la sua completezza non si può dimostrare");
 	int rc = head_cosignatures(&res.head);
 	if (rc)
 		return rc;
-	printf("ok: %lld records of %s, each in the signed tree head of %llu records; %s\n",
-	       (long long)res.records, res.head.origin, (unsigned long long)res.head.size, what);
+	printf("ok: %lld registrazioni di %s, ciascuna nella testa firmata dell'albero di %llu "
+	       "registrazioni; %s\n", (long long)res.records, res.head.origin,
+	       (unsigned long long)res.head.size, what);
 	return EXIT_OK;
 }
 
@@ -438,7 +443,7 @@ static int audit_verify_export(const char *db, const char *file, const char *key
 	snprintf(sigpath, sizeof sigpath, "%s.sig", file);
 	FILE *sf = fopen(sigpath, "r"), *f = fopen(file, "rb");
 	if (!sf || !f || !fgets(line, sizeof line, sf)) {
-		fprintf(stderr, "visura: cannot read '%s' or '%s'\n", file, sigpath);
+		fprintf(stderr, "visura: impossibile leggere '%s' o '%s'\n", file, sigpath);
 		if (sf) fclose(sf);
 		if (f) fclose(f);
 		return EXIT_RUNTIME;
@@ -464,8 +469,9 @@ static int audit_verify_export(const char *db, const char *file, const char *key
 	fclose(f);
 	ok = ok && crypto_sign_final_verify(&st, sig, pk) == 0;
 	store_close(s);
-	printf("%s\n", ok ? "ok: the export is intact and signed by this database's key"
-			  : "INVALID: the export or its signature was altered, or another key signed it");
+	printf("%s\n", ok ? "ok: l'esportazione è integra e firmata con la chiave di questo database"
+			  : "NON VALIDO: l'esportazione o la sua firma sono state alterate, o l'ha "
+			    "firmata un'altra chiave");
 	return ok ? EXIT_OK : EXIT_INVALID;
 }
 
@@ -510,8 +516,9 @@ static int purge_cmd(const char *db, const struct export_opts *o)
 		cli_error("purge", &e);
 		return EXIT_RUNTIME;
 	}
-	printf("%lld access records removed (up to record %lld); their leaves stay in the "
-	       "trail's tree, the purge is signed\n", (long long)removed, (long long)up_to);
+	printf("%lld registrazioni di accesso eliminate (fino alla registrazione %lld); le loro "
+	       "foglie restano nell'albero del registro, l'eliminazione è firmata\n",
+	       (long long)removed, (long long)up_to);
 	return EXIT_OK;
 }
 
@@ -578,14 +585,14 @@ static int witnessed_head(void *ctx, const struct store_head *h)
 	uint64_t at;
 	const char *bad = checkpoint_verify(&c, w->pk);
 	if (bad) {
-		snprintf(w->why, sizeof w->why, "the head of size %llu in the database is not "
-			 "signed by this deployment (%s)", (unsigned long long)c.size, bad);
+		snprintf(w->why, sizeof w->why, "la testa di dimensione %llu nel database non è "
+			 "firmata da questa installazione (%s)", (unsigned long long)c.size, bad);
 		w->bad = w->why;
 		return 1;
 	}
 	if ((bad = checkpoint_cosigned(&c, w->t->name, w->t->pk, &at))) {
-		snprintf(w->why, sizeof w->why, "the head of size %llu carries a cosignature of "
-			 "witness %s that does not verify with its key (%s)",
+		snprintf(w->why, sizeof w->why, "la testa di dimensione %llu porta una controfirma "
+			 "del testimone %s che non si verifica con la sua chiave (%s)",
 			 (unsigned long long)c.size, w->t->name, bad);
 		w->bad = w->why;
 		return 1;
@@ -614,24 +621,25 @@ static int receipt_witnessed(struct store *s, const struct checkpoint *head, con
 		    (audit_tree_consistency(s, head->size, w.size, proof, &len, &e) ||
 		     !merkle_consistency_verify(head->size, w.size, head->root, w.found.root, proof,
 						len))) {
-			printf("INVALID: the head of size %llu cosigned by witness %s does not extend "
-			       "the receipt's head of size %llu (%s)\n", (unsigned long long)w.size,
-			       tallies[i].name, (unsigned long long)head->size,
-			       e.msg[0] ? e.msg : "the consistency proof does not verify");
+			printf("NON VALIDO: la testa di dimensione %llu controfirmata dal testimone %s non "
+			       "estende la testa della ricevuta, di dimensione %llu (%s)\n",
+			       (unsigned long long)w.size, tallies[i].name, (unsigned long long)head->size,
+			       e.msg[0] ? e.msg : "la prova di coerenza non si verifica");
 			return EXIT_INVALID;
 		}
 		if (w.bad) {
-			printf("INVALID: %s\n", w.bad);
+			printf("NON VALIDO: %s\n", w.bad);
 			return EXIT_INVALID;
 		}
 		if (!w.size) {
-			printf("INVALID: no head cosigned by witness %s extends the receipt's head of "
-			       "size %llu yet\n", tallies[i].name, (unsigned long long)head->size);
+			printf("NON VALIDO: nessuna testa controfirmata dal testimone %s estende ancora la "
+			       "testa della ricevuta, di dimensione %llu\n", tallies[i].name,
+			       (unsigned long long)head->size);
 			return EXIT_INVALID;
 		}
-		printf("witness %s: cosigned the head of size %llu, which extends the receipt's "
-		       "head of size %llu (consistency proof verified)\n", tallies[i].name,
-		       (unsigned long long)w.size, (unsigned long long)head->size);
+		printf("testimone %s: ha controfirmato la testa di dimensione %llu, che estende la "
+		       "testa della ricevuta, di dimensione %llu (prova di coerenza verificata)\n",
+		       tallies[i].name, (unsigned long long)w.size, (unsigned long long)head->size);
 	}
 	return EXIT_OK;
 }
@@ -644,11 +652,11 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 	uint8_t pk[32];
 	int rc = EXIT_OK;
 	if (!receipt) {
-		fprintf(stderr, "visura: cannot read the receipt '%s'\n", receipt_arg);
+		fprintf(stderr, "visura: impossibile leggere la ricevuta '%s'\n", receipt_arg);
 		return EXIT_RUNTIME;
 	}
 	if (body_file && !(body = file_read_all(body_file, 64u << 20, &len))) {
-		fprintf(stderr, "visura: cannot read '%s'\n", body_file);
+		fprintf(stderr, "visura: impossibile leggere '%s'\n", body_file);
 		free(receipt);
 		return EXIT_RUNTIME;
 	}
@@ -656,7 +664,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 	/* A printed visura carries its receipt in its seal: the receipt signs
 	 * the page with the seal empty (access.h). */
 	if (body && (why = access_print_unseal(body, &len))) {
-		printf("INVALID: %s\n", why);
+		printf("NON VALIDO: %s\n", why);
 		rc = EXIT_INVALID;
 		goto out;
 	}
@@ -664,7 +672,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 	static struct audit_receipt_info info;
 	if (key) {
 		if (!pubkey_read(key, pk)) {
-			fprintf(stderr, "visura: --key: 64 hex digits, or a file holding them\n");
+			fprintf(stderr, "visura: --key: 64 cifre esadecimali, o un file che le contiene\n");
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -677,7 +685,7 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 		why = audit_receipt_check(s, receipt, body, len, &purged_at, &e);
 		/* the head it carries, then the later heads the witnesses cosigned */
 		if (!why && ntallies && !audit_public_key(s, pk))
-			why = "the database has no signing key";
+			why = "il database non ha una chiave di firma";
 		if (!why && ntallies)
 			why = audit_receipt_verify(receipt, pk, body, len, &info);
 		if (!why && ntallies)
@@ -689,21 +697,22 @@ static int verify_receipt(const char *db, const char *key, const char *receipt_a
 	if (!why && key && (rc = head_cosignatures(&info.head)))
 		goto out;
 	if (why) {
-		printf("INVALID: %s\n", why);
+		printf("NON VALIDO: %s\n", why);
 		rc = EXIT_INVALID;
 	} else if (key) {
-		printf("ok: receipt valid: access record %lld is leaf %llu of the signed tree head "
-		       "of %llu records of %s%s\n", (long long)info.id,
+		printf("ok: ricevuta valida: la registrazione di accesso %lld è la foglia %llu della "
+		       "testa firmata dell'albero di %llu registrazioni di %s%s\n", (long long)info.id,
 		       (unsigned long long)info.index, (unsigned long long)info.head.size,
-		       info.head.origin, body ? ", answer unchanged" : "");
+		       info.head.origin, body ? ", risposta invariata" : "");
 	} else if (purged_at) {
 		char day[21];
 		timestamp_format(purged_at / 1000, day);
 		day[10] = '\0';
-		printf("ok: receipt valid%s: the access record existed, purged on %s by retention "
-		       "(its leaf is kept in the trail's tree)\n", body ? ", answer unchanged" : "", day);
+		printf("ok: ricevuta valida%s: la registrazione di accesso è esistita, eliminata il %s "
+		       "per fine conservazione (la sua foglia resta nell'albero del registro)\n",
+		       body ? ", risposta invariata" : "", day);
 	} else {
-		printf("ok: receipt valid%s\n", body ? ", answer unchanged" : "");
+		printf("ok: ricevuta valida%s\n", body ? ", risposta invariata" : "");
 	}
 out:
 	free(body);
@@ -724,7 +733,7 @@ static int print_head(const char *db, bool key_only)
 	if (key_only) {
 		char hex[65];
 		if (!audit_public_key(s, pk)) {
-			fprintf(stderr, "visura: the database has no signing key yet\n");
+			fprintf(stderr, "visura: il database non ha ancora una chiave di firma\n");
 			rc = EXIT_RUNTIME;
 		} else {
 			sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
@@ -734,7 +743,8 @@ static int print_head(const char *db, bool key_only)
 		cli_error("audit head", &e);
 		rc = EXIT_RUNTIME;
 	} else if (!found) {
-		fprintf(stderr, "visura: no signed tree head yet (start the server once)\n");
+		fprintf(stderr, "visura: ancora nessuna testa firmata dell'albero (avviare il server una "
+			"volta)\n");
 		rc = EXIT_RUNTIME;
 	} else {
 		fputs(h.note, stdout);
@@ -757,7 +767,7 @@ static int consistency(const char *db, const char *from, const char *to)
 {
 	uint64_t m, n;
 	if (!u64_arg(from, &m) || !u64_arg(to, &n) || m > n) {
-		fprintf(stderr, "visura: audit consistency: --from N --to M, 0 <= N <= M\n");
+		fprintf(stderr, "visura: audit consistency: --from N --to M, con 0 <= N <= M\n");
 		return EXIT_USAGE;
 	}
 	struct store *s;
@@ -820,19 +830,19 @@ static int verify_cosignatures(struct store *s, const struct checkpoint *kept)
 		w.bad = witness_note_check(kept, tallies, ntallies, &w.unknown, w.why,
 					   sizeof w.why);
 	if (w.bad) {
-		printf("BROKEN: %s\n", w.bad);
+		printf("COMPROMESSO: %s\n", w.bad);
 		return EXIT_INVALID;
 	}
 	for (int i = 0; i < ntallies; i++) {
 		if (tallies[i].heads)
-			printf("witness %s: %lld cosignatures verified, the latest on the head of "
-			       "size %llu\n", tallies[i].name, (long long)tallies[i].heads,
+			printf("testimone %s: %lld controfirme verificate, l'ultima sulla testa di "
+			       "dimensione %llu\n", tallies[i].name, (long long)tallies[i].heads,
 			       (unsigned long long)tallies[i].latest);
 		else
-			printf("witness %s: no head cosigned\n", tallies[i].name);
+			printf("testimone %s: nessuna testa controfirmata\n", tallies[i].name);
 	}
 	if (w.unknown)
-		printf("%lld cosignatures of witnesses not given with --witness (not checked)\n",
+		printf("%lld controfirme di testimoni non indicati con --witness (non controllate)\n",
 		       (long long)w.unknown);
 	return EXIT_OK;
 }
@@ -904,10 +914,10 @@ int cmd_audit(int argc, char **argv)
 	if (head) {
 		size_t len;
 		char *t = file_read_all(head, CHECKPOINT_TEXT_MAX, &len);
-		const char *why = t ? checkpoint_parse(&kept, t, len) : "cannot be read";
+		const char *why = t ? checkpoint_parse(&kept, t, len) : "non si può leggere";
 		free(t);
 		if (why) {
-			printf("INVALID: the kept head '%s': %s\n", head, why);
+			printf("NON VALIDO: la testa conservata '%s': %s\n", head, why);
 			return EXIT_INVALID;
 		}
 	}
@@ -921,24 +931,24 @@ int cmd_audit(int argc, char **argv)
 		cli_error("audit verify", &e);
 		rc = EXIT_RUNTIME;
 	} else if (res.first_bad_id) {
-		printf("BROKEN at record %lld (%lld records read): %s\n", (long long)res.first_bad_id,
-		       (long long)res.checked, res.why);
+		printf("COMPROMESSO alla registrazione %lld (%lld registrazioni lette): %s\n",
+		       (long long)res.first_bad_id, (long long)res.checked, res.why);
 		rc = EXIT_INVALID;
 	} else if (!(rc = verify_cosignatures(s, head ? &kept : NULL))) {
-		char purged[96] = "";
+		char purged[192] = "";
 		if (res.purged) {
-			char day[21] = "an unrecorded day";
+			char day[21] = "giorno ignoto";
 			if (res.purged_at) {
 				timestamp_format(res.purged_at / 1000, day);
 				day[10] = '\0';
 			}
-			snprintf(purged, sizeof purged, ", %lld purged by retention (last purge %s; "
-				 "leaves kept)", (long long)res.purged, day);
+			snprintf(purged, sizeof purged, ", %lld eliminate per fine conservazione ("
+				 "ultima eliminazione %s; foglie conservate)", (long long)res.purged, day);
 		}
-		printf("ok: %lld access records%s, hash chain intact, %lld signed checkpoints "
-		       "verified, %lld signed tree heads verified%s\n", (long long)res.checked, purged,
-		       (long long)res.checkpoints, (long long)res.heads,
-		       head ? ", the trail extends the kept head" : "");
+		printf("ok: %lld registrazioni di accesso%s, catena di hash integra, %lld punti di "
+		       "controllo firmati verificati, %lld teste firmate dell'albero verificate%s\n",
+		       (long long)res.checked, purged, (long long)res.checkpoints, (long long)res.heads,
+		       head ? ", il registro estende la testa conservata" : "");
 	}
 	store_close(s);
 	return rc;

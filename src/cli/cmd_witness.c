@@ -25,26 +25,27 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: visura witness keygen --key FILE\n"
-		"       visura witness serve --listen ADDR:PORT --key FILE --name NAME --state DIR\n"
-		"                            --log-key ORIGIN=PUBKEYFILE [--log-key ...]\n"
-		"                            [--tls-cert FILE --tls-key FILE] [--user USER]\n\n"
-		"  keygen  creates the witness's Ed25519 key in FILE (0600, never over an\n"
-		"          existing one) and its public half in FILE.pub (64 hex digits,\n"
-		"          printed too): give it to the deployments this witness serves\n"
-		"          (option trail_witnesses)\n"
-		"  serve   answers POST /add-checkpoint (C2SP tlog-witness): cosigns a\n"
-		"          head of a log it follows (--log-key: the origin, the first line\n"
-		"          of its heads, and a file holding its public key, from\n"
-		"          `visura audit key`) when its signature verifies and it extends\n"
-		"          the head cosigned last (consistency proof); refuses a rollback\n"
-		"          or a fork.  DIR keeps the last head cosigned of each log\n"
-		"          (witness.state: keep it, with the key) and, without --tls-cert,\n"
-		"          a self-signed certificate.  NAME is the key's name in the\n"
-		"          cosignature lines.  Started as root it needs --user, the\n"
-		"          account it becomes once the port is bound and the keys read\n"
-		"          (DIR is given to it)\n"
-		"exit status: 0 ok, 2 usage, 3 runtime failure\n");
+		"uso: visura witness keygen --key FILE\n"
+		"     visura witness serve --listen INDIRIZZO:PORTA --key FILE --name NOME\n"
+		"                          --state CARTELLA --log-key ORIGINE=FILE_CHIAVE\n"
+		"                          [--log-key ...] [--tls-cert FILE --tls-key FILE]\n"
+		"                          [--user UTENTE]\n\n"
+		"  keygen  crea la chiave Ed25519 del testimone in FILE (0600, mai sopra una\n"
+		"          esistente) e la sua metà pubblica in FILE.pub (64 cifre\n"
+		"          esadecimali, anche stampate): da dare alle installazioni servite da\n"
+		"          questo testimone (opzione trail_witnesses)\n"
+		"  serve   risponde a POST /add-checkpoint (C2SP tlog-witness): controfirma\n"
+		"          una testa di un registro che segue (--log-key: l'origine, la prima\n"
+		"          riga delle sue teste, e un file con la sua chiave pubblica, da\n"
+		"          `visura audit key`) quando la sua firma è valida ed estende la testa\n"
+		"          controfirmata per ultima (prova di coerenza); rifiuta un ritorno\n"
+		"          indietro o una biforcazione.  CARTELLA conserva l'ultima testa\n"
+		"          controfirmata di ogni registro (witness.state: da conservare, con la\n"
+		"          chiave) e, senza --tls-cert, un certificato autofirmato.  NOME è il\n"
+		"          nome della chiave nelle righe di controfirma.  Avviato come root\n"
+		"          richiede --user, l'utente che diventa una volta aperta la porta e\n"
+		"          lette le chiavi (gli è data CARTELLA)\n"
+		"codice di uscita: 0 riuscito, 2 uso errato, 3 errore durante l'esecuzione\n");
 }
 
 static int keygen(const char *path)
@@ -102,23 +103,23 @@ static bool log_key_add(const char *arg)
 	const char *eq = strchr(arg, '=');
 	struct vis_error e = {0};
 	if (svc.nlogs == WITNESS_LOGS_MAX) {
-		fprintf(stderr, "visura: witness: at most %d logs\n", WITNESS_LOGS_MAX);
+		fprintf(stderr, "visura: witness: al massimo %d registri\n", WITNESS_LOGS_MAX);
 		return false;
 	}
 	struct witness_log *g = &svc.logs[svc.nlogs];
 	memset(g, 0, sizeof *g);
 	if (!eq || (size_t)(eq - arg) > CHECKPOINT_NAME_MAX) {
-		fprintf(stderr, "visura: witness: --log-key ORIGIN=PUBKEYFILE\n");
+		fprintf(stderr, "visura: witness: --log-key ORIGINE=FILE_CHIAVE\n");
 		return false;
 	}
 	memcpy(g->origin, arg, (size_t)(eq - arg));
 	if (!checkpoint_name_ok(g->origin)) {
-		fprintf(stderr, "visura: witness: '%s' is not a valid origin\n", g->origin);
+		fprintf(stderr, "visura: witness: '%s' non è un'origine valida\n", g->origin);
 		return false;
 	}
 	for (int i = 0; i < svc.nlogs; i++)
 		if (!strcmp(svc.logs[i].origin, g->origin)) {
-			fprintf(stderr, "visura: witness: origin '%s' given twice\n", g->origin);
+			fprintf(stderr, "visura: witness: origine '%s' indicata due volte\n", g->origin);
 			return false;
 		}
 	if (witness_pubkey_read(eq + 1, g->pk, &e)) {
@@ -145,15 +146,15 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 		return EXIT_USAGE;
 	}
 	if (!checkpoint_name_ok(name) || !STR_COPY(svc.name, name)) {
-		fprintf(stderr, "visura: witness: --name: printable ASCII without spaces, at most "
-			"%d bytes\n", CHECKPOINT_NAME_MAX);
+		fprintf(stderr, "visura: witness: --name: ASCII stampabile senza spazi, al massimo "
+			"%d byte\n", CHECKPOINT_NAME_MAX);
 		return EXIT_USAGE;
 	}
 	if (!cli_dir_ensure(dir, 0700))
 		return EXIT_RUNTIME;
 	if (snprintf(svc.state_path, sizeof svc.state_path, "%s/witness.state", dir) >=
 	    (int)sizeof svc.state_path) {
-		fprintf(stderr, "visura: witness: --state: path too long\n");
+		fprintf(stderr, "visura: witness: --state: percorso troppo lungo\n");
 		return EXIT_USAGE;
 	}
 	if (fsmode_key_read(key, svc.sk, sizeof svc.sk, "the witness key", &e) ||
@@ -217,7 +218,7 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 	}
 	log_info("witness listening", "url=https://%s name=%s logs=%d", listen, svc.name,
 		 svc.nlogs);
-	printf("visura witness listening on https://%s\n", listen);
+	printf("visura witness in ascolto su https://%s\n", listen);
 	fflush(stdout);
 	int sig;
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))

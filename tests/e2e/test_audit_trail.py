@@ -91,7 +91,7 @@ def test_tampered_copies_detected():
         check(n >= 9, f"only {n} access records")
         rc, out = harness.audit_verify(srv.db)
         eq(rc, 0, f"audit verify of the original: {out}")
-        check(f"ok: {n} access records" in out, f"audit verify output: {out!r}")
+        check(f"ok: {n} registrazioni di accesso" in out, f"audit verify output: {out!r}")
 
         def verify(name, *sql):
             return harness.audit_verify(_tamper(srv, "copy-" + name, *sql))

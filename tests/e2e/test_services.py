@@ -1293,7 +1293,7 @@ def test_one_access_record_per_request():
         srv.stop()
         rc, out = harness.audit_verify(srv.db)
         eq(rc, 0, f"audit verify after stopping: {out}")
-        check(f"ok: {len(srv.access_log())} access records" in out, f"audit verify output: {out}")
+        check(f"ok: {len(srv.access_log())} registrazioni di accesso" in out, f"audit verify output: {out}")
 
 
 if __name__ == "__main__":

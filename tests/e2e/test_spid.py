@@ -578,12 +578,12 @@ def run_citizen(srv, op):
     rc, pk = cli("audit", "key", "--db", srv.db)
     eq(rc, 0, f"the deployment's key: {pk}")
     rc, out = cli("audit", "verify-document", "--key", pk.strip(), path)
-    eq((rc, out.strip()), (0, "ok: the document is intact and signed by this key"),
+    eq((rc, out.strip()), (0, "ok: il documento è integro e firmato con questa chiave"),
        "the signed list verifies offline")
     with open(path, "w") as f:
         f.write(r.body.decode().replace(oth["name"], "Un altro ente"))
     rc, out = cli("audit", "verify-document", "--key", pk.strip(), path)
-    check(rc == 1 and out.startswith("INVALID"), f"an altered list does not verify: {rc} {out}")
+    check(rc == 1 and out.startswith("NON VALIDO"), f"an altered list does not verify: {rc} {out}")
     expect(c.get("/citizen/access-report?formato=firmato&cf=" + other), 400, "invalid_request",
            what="the signed list of anyone else")
 

@@ -66,7 +66,7 @@ def test_printable_visura():
             with open(body_file, "w") as f:
                 f.write(bad)
             rc, out = cli("audit", "verify-receipt", "--db", srv.db, receipt, body_file)
-            check(rc != 0 and "INVALID" in out, f"{what}: refused ({out.strip()})")
+            check(rc != 0 and "NON VALIDO" in out, f"{what}: refused ({out.strip()})")
         # /verifica and its API: no login, no personal data, tampering refused.
         anon = srv.client()
         v = expect(anon.post("/api/v1/receipts/verify", {"receipt": receipt, "content_hash": grouped.upper()}),
@@ -171,7 +171,7 @@ def test_receipt_verifies_exact_body():
         for what, bad in tampered.items():
             rc, out = cli("audit", "verify-receipt", "--db", srv.db, bad, body_file)
             eq(rc, 1, f"verify-receipt with a tampered receipt ({what}): {out}")
-            check(out.startswith("INVALID: "), f"the reason is given ({what}): {out}")
+            check(out.startswith("NON VALIDO: "), f"the reason is given ({what}): {out}")
         # offline: a copy of the receipt and the answer, the public key, no database
         offline = tempfile.mkdtemp(prefix="visura-offline-")
         with open(os.path.join(offline, "receipt.txt"), "w") as f:
@@ -186,7 +186,7 @@ def test_receipt_verifies_exact_body():
                              "receipt.txt", "answer.json"], cwd=offline, capture_output=True,
                             text=True, env={"PATH": os.environ.get("PATH", "")})
         eq(p_.returncode, 0, f"offline verify-receipt: {p_.stdout}{p_.stderr}")
-        check(f"leaf {int(aid) - 1}" in p_.stdout and origin in p_.stdout,
+        check(f"foglia {int(aid) - 1}" in p_.stdout and origin in p_.stdout,
               f"it names the leaf and the deployment: {p_.stdout}")
         eq(sorted(os.listdir(offline)), ["answer.json", "key.txt", "receipt.txt"],
            "no database was opened or created")

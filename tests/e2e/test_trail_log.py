@@ -221,7 +221,7 @@ def test_heads_file_and_consistency():
                what="beyond the latest head")
         rc, out = verify(srv.db, keep(srv, "early.txt", early))
         eq(rc, 0, f"the live trail extends the early head: {out}")
-        check("extends the kept head" in out, out)
+        check("estende la testa conservata" in out, out)
         r = expect(srv.admin().get("/api/v1/audit/verify"), 200, what="verify").json
         check(r["intact"] and r["heads"] >= len(notes), f"live verify: {r}")
 
@@ -403,7 +403,7 @@ def test_purge_keeps_heads_and_receipts():
         check(n_old >= len(old) and last_old == n_old, f"old records 1..{last_old}")
         rc, out = cli("audit", "purge", "--db", srv.db, "--before", cutoff_day.isoformat())
         eq(rc, 0, f"audit purge: {out}")
-        check(out.startswith(f"{n_old} access records removed (up to record {n_old})"),
+        check(out.startswith(f"{n_old} registrazioni di accesso eliminate (fino alla registrazione {n_old})"),
               f"the records before the cutoff: {out}")
         after = lookups(srv, env.op, pid, cfs, 3, "AFTER")
         eq(after[0][0], max(a for a, _, _ in new) + 1, "the ids go on after the purge")
@@ -416,7 +416,7 @@ def test_purge_keeps_heads_and_receipts():
         for head in (kept_path, early_path):
             rc, out = verify(srv.db, head)
             eq(rc, 0, f"the trail still extends the head kept before the purge: {out}")
-            check(f"{n_old} purged by retention (last purge {today}" in out, out)
+            check(f"{n_old} eliminate per fine conservazione (ultima eliminazione {today}" in out, out)
         notes = heads_in(heads_file)
         for note in notes[:: max(1, len(notes) // 6)] + notes[-1:]:
             rc, out = verify(srv.db, keep(srv, "published.txt", note))
@@ -426,7 +426,7 @@ def test_purge_keeps_heads_and_receipts():
         rc, pk = cli("audit", "key", "--db", srv.db)
         for aid, receipt, body in old:
             rc, out = cli("audit", "verify-receipt", "--db", srv.db, receipt, body)
-            check(rc == 0 and f"existed, purged on {today}" in out,
+            check(rc == 0 and f"esistita, eliminata il {today}" in out,
                   f"the receipt of purged record {aid}: {rc} {out}")
             rc, out = cli("audit", "verify-receipt", "--key", pk.strip(), receipt, body)
             eq(rc, 0, f"and offline, proof against its head: {out}")
@@ -481,7 +481,7 @@ def test_export_bundle_offline():
             check(inclusion_ok(leaf, e["index"], size, [base64.b64decode(x) for x in e["proof"]],
                                root), f"record {e['record']['id']}: its proof (RFC 9162)")
         rc, out = cli("audit", "verify-export", bundle, "--key", pk)
-        check(rc == 0 and f"ok: {n} records" in out and f"records 1 to {n} complete" in out,
+        check(rc == 0 and f"ok: {n} registrazioni" in out and f"registrazioni da 1 a {n} completo" in out,
               f"verify-export offline: {rc} {out}")
 
         def tampered(name, change):
@@ -520,9 +520,9 @@ def test_export_bundle_offline():
                       "--out", sel)
         eq(rc, 0, f"export by person: {out}")
         rc, out = cli("audit", "verify-export", sel, "--key", pk)
-        check(rc == 0 and "completeness cannot be shown" in out, f"a selection: {rc} {out}")
+        check(rc == 0 and "la sua completezza non si può dimostrare" in out, f"a selection: {rc} {out}")
         # the same bundle from the API
-        for query, what in (("", f"records 1 to "), (f"&purpose_id={pid}", "a selection")):
+        for query, what in (("", f"registrazioni da 1 a "), (f"&purpose_id={pid}", "una selezione")):
             r = expect(srv.admin().get(f"/api/v1/audit/access?format=bundle{query}"), 200,
                        what="the bundle from the API")
             eq(r.header("Content-Type"), "application/vnd.visura.trail-export+json", "its type")

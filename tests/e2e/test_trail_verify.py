@@ -295,7 +295,7 @@ def test_tampered_trail_detected():
         intact = db_copy(srv, "intact.db")
         rc, out = harness.audit_verify(intact)
         eq(rc, 0, f"the intact copy: {out}")
-        check(re.search(r"\b[1-9]\d* signed checkpoints", out), f"checkpoints verified: {out}")
+        check(re.search(r"\b[1-9]\d* punti di controllo firmati", out), f"checkpoints verified: {out}")
 
         def tampered(name, *statements):
             path = db_copy(srv, name + ".db")
@@ -312,7 +312,7 @@ def test_tampered_trail_detected():
                            "DELETE FROM access_log WHERE id = 20")
         check(rc == 1 and re.search(r"record (20|21)\b", out), f"a deleted record: {rc} {out}")
         rc, out = tampered("delete-first", "DELETE FROM access_log WHERE id = 1")
-        check(rc == 1 and re.search(r"record [12]\b", out), f"the first record deleted: {rc} {out}")
+        check(rc == 1 and re.search(r"registrazione [12]\b", out), f"the first record deleted: {rc} {out}")
         # reorder: records 30 and 31 swap places (ids kept)
         cols = [c for c in log[0] if c != "id"]
         sets30 = ", ".join(f"{c} = (SELECT {c} FROM access_log WHERE id = 31)" for c in cols)
@@ -327,7 +327,7 @@ def test_tampered_trail_detected():
         cut = cp["last_id"] - 3
         rc, out = tampered("truncate", f"DELETE FROM access_subject WHERE access_id > {cut}",
                            f"DELETE FROM access_log WHERE id > {cut}")
-        check(rc == 1 and f"record {cut + 1}" in out,
+        check(rc == 1 and f"COMPROMESSO alla registrazione {cut + 1}" in out,
               f"the tail cut after record {cut} (checkpoint at {cp['last_id']}): {rc} {out}")
         # an edit with every later hash recomputed: only the signed checkpoint catches it
         path = db_copy(srv, "rechain.db")

@@ -217,7 +217,7 @@ def test_witness_cosigns_while_consistent():
         # audit verify names the witness and what it cosigned
         rc, out = cli("audit", "verify", "--db", srv.db, "--witness", f"{WNAME}={w.pub}")
         eq(rc, 0, f"audit verify --witness: {out}")
-        check(f"witness {WNAME}: " in out and "cosignatures verified" in out, out)
+        check(f"testimone {WNAME}: " in out and "controfirme verificate" in out, out)
         # a cosigned head kept outside is accepted by audit verify --head
         kept = os.path.join(srv.dir, "kept.txt")
         with open(kept, "w") as f:
@@ -225,7 +225,7 @@ def test_witness_cosigns_while_consistent():
         rc, out = cli("audit", "verify", "--db", srv.db, "--head", kept,
                       "--witness", f"{WNAME}={w.pub}")
         eq(rc, 0, f"audit verify --head (cosigned): {out}")
-        check("extends the kept head" in out, out)
+        check("estende la testa conservata" in out, out)
         # a cosignature altered in the database is refused, naming the witness
         origin_, size, root, body, sigs = parse_head(row["note"])
         bad = row["note"]
@@ -272,20 +272,20 @@ def test_receipts_and_bundles_checked_against_the_witness():
         good, wrong = f"{WNAME}={w.pub}", f"{WNAME}={other.pub}"
         rc, out = cli("audit", "verify-receipt", "--db", srv.db, "--witness", good, receipt, answer)
         eq(rc, 0, f"verify-receipt --witness: {out}")
-        check("consistency proof verified" in out and f"witness {WNAME}: cosigned the head" in out,
+        check("prova di coerenza verificata" in out and f"testimone {WNAME}: ha controfirmato la testa" in out,
               out)
         rc, out = cli("audit", "verify-receipt", "--db", srv.db, "--witness", wrong, receipt)
         eq(rc, 1, f"verify-receipt with another key under the witness's name: {out}")
-        check("does not verify" in out, out)
+        check("non si verifica con la sua chiave" in out, out)
         rc, out = cli("audit", "verify-receipt", "--db", srv.db, "--witness",
                       f"altro.testimone.example={w.pub}", receipt)
         eq(rc, 1, f"verify-receipt with a witness that cosigned nothing: {out}")
-        check("no head cosigned by witness altro.testimone.example" in out, out)
+        check("nessuna testa controfirmata dal testimone altro.testimone.example" in out, out)
         # offline, the receipt's own head: signed before the witness saw it
         log_key = open(os.path.join(srv.dir, "log.pub")).read().strip()
         rc, out = cli("audit", "verify-receipt", "--key", log_key, "--witness", good, receipt)
         eq(rc, 1, f"verify-receipt --key --witness on a head not cosigned: {out}")
-        check("is not cosigned by witness" in out, out)
+        check("non è controfirmata dal testimone" in out, out)
         rc, out = cli("audit", "verify-receipt", "--key", log_key, receipt, answer)
         eq(rc, 0, f"verify-receipt --key without --witness: {out}")
 
@@ -296,17 +296,17 @@ def test_receipts_and_bundles_checked_against_the_witness():
         eq(rc, 0, f"export bundle: {out}")
         rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness", good)
         eq(rc, 0, f"verify-export --witness: {out}")
-        check(f"witness {WNAME}: cosignature verified" in out, out)
+        check(f"testimone {WNAME}: controfirma verificata" in out, out)
         rc, out = cli("audit", "verify-export", bundle, "--key", log_key)
         eq(rc, 0, f"verify-export without --witness: {out}")
-        check(f"witness {WNAME}: cosigned, not checked" in out, out)
+        check(f"testimone {WNAME}: ha controfirmato, non controllato" in out, out)
         rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness", wrong)
         eq(rc, 1, f"verify-export with another key under the witness's name: {out}")
         check("does not verify" in out, out)
         rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness",
                       f"altro.testimone.example={w.pub}")
         eq(rc, 1, f"verify-export with a witness that did not cosign: {out}")
-        check("not cosigned by witness altro.testimone.example" in out, out)
+        check("non è controfirmata dal testimone altro.testimone.example" in out, out)
         # a cosignature altered in the bundle is refused
         import json
         doc = json.load(open(bundle))

@@ -33,7 +33,7 @@ def run(args, cwd, env=None):
 def commands(cwd):
     p = run(["--help"], cwd)
     check(p.returncode == 0 and not p.stderr, "visura --help: stdout, exit 0")
-    names = re.findall(r"^  ([a-z][a-z-]*) ", p.stdout.split("commands:", 1)[1], re.M)
+    names = re.findall(r"^  ([a-z][a-z-]*) ", p.stdout.split("comandi:", 1)[1], re.M)
     check(len(names) >= 16, f"visura --help lists the commands ({names})")
     return names
 
@@ -58,14 +58,14 @@ def help_walk(work):
     for cmd in commands(work):
         p = run([cmd, "--help"], work, env)
         check(p.returncode == 0, f"visura {cmd} --help exits 0 (got {p.returncode})")
-        check(p.stdout.startswith("usage: visura " + cmd) or "usage:" in p.stdout,
+        check(p.stdout.startswith("uso: visura " + cmd) or "uso:" in p.stdout,
               f"visura {cmd} --help prints its usage to stdout")
         check(p.stderr == "", f"visura {cmd} --help writes nothing to stderr: {p.stderr[:200]!r}")
         walked += 1
         for sub in subcommands(cmd, p.stdout):
             q = run([cmd, sub, "--help"], work, env)
             check(q.returncode == 0, f"visura {cmd} {sub} --help exits 0 (got {q.returncode})")
-            check("usage:" in q.stdout, f"visura {cmd} {sub} --help prints its usage to stdout")
+            check("uso:" in q.stdout, f"visura {cmd} {sub} --help prints its usage to stdout")
             check(q.stderr == "",
                   f"visura {cmd} {sub} --help writes nothing to stderr: {q.stderr[:200]!r}")
             walked += 1
