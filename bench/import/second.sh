@@ -47,7 +47,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
       "$V" import --db "$db" --quiet "$work/feed/037006-000001-FULL.tsv" > "$work/out" 2>&1 ||
       { cat "$work/out"; exit 1; }
     read -r secs usr sys < "$work/time"
-    n=$( (grep -o '[0-9]* persons,' "$work/out" || true) | awk '{n += $1} END {print n + 0}')
+    n=$( (grep -oE '[0-9]* (persons|persone),' "$work/out" || true) | awk '{n += $1} END {print n + 0}')
     printf '%-9s %-22s Bologna %7d persons  %8.2f s  cpu %7.2f s  %8.0f persons/s  load before %s\n' \
       "$backend" "$b" "$n" "$secs" "$(echo "$usr + $sys" | bc -l)" "$(echo "$n / $secs" | bc -l)" "$load"
     [ "$backend" = postgres ] || rm -f "$db" "$db.trail"

@@ -15,7 +15,18 @@ error answers tests/lint/check_messages.py holds:
   there): a value with a space in it is a sentence somebody reads (keys
   and codes have none);
 - the reasons an account is disabled for (auth_account_disable and the
-  AUTH_REASON_* of src/auth/auth.h): stored and shown to the admins.
+  AUTH_REASON_* of src/auth/auth.h): stored and shown to the admins;
+- what the command line writes for a person (src/cli): every text of its
+  sources, help, usage lines, option descriptions, progress, result and
+  error lines, the commands' summaries: each run of adjacent literals with
+  a space in it, wherever it stands.  Not looked at there: log lines, the
+  names given to fsmode_* (another module's message around them), and in
+  each text the command and option names (`--from`, `list-extract`,
+  `visura pdnd key-list`, "audit head" as cli_error's subject, a help's
+  column of sub-commands) and the machine-readable tokens between tabs
+  (`<TAB>invalid<TAB>` in a help, "\tinvalid\t" in a line): they are what
+  is typed or parsed, not prose.  An English word the office would not see
+  elsewhere is also refused there (CLI_ENGLISH: "usage", "prints", ...).
 
 Each text (adjacent literals joined) is held to tests/lint/italian.py, the
 word list the e2e harness applies to every error answer.  Log lines
@@ -26,7 +37,7 @@ import re
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from italian import english_words  # noqa: E402
+from italian import _NAMES, _QUOTED, english_words  # noqa: E402
 from check_messages import call_text, messages  # noqa: E402
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
@@ -44,6 +55,73 @@ ALLOWED = {
 }
 
 # Modules whose vis_error_set messages reach an office or an answer.
+# Words of an English help or result line that italian.py's list (kept to
+# function words, for every error answer) does not hold.
+CLI_ENGLISH = ("usage", "commands", "prints", "writes", "creates", "default", "checks",
+               "exit status", "written", "created", "removed", "verified", "revoked",
+               "rotated", "restored", "copied", "kept", "mapped", "registered", "enabled",
+               "disabled", "recorded", "listening", "ready", "sound", "note", "keys",
+               "records", "key", "password", "temporary", "shown", "once", "body",
+               "agreement", "account", "witness", "trail", "head", "signed", "signature",
+               "file", "files")
+CLI_WORDS = re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                                          for w in sorted(CLI_ENGLISH, key=len, reverse=True))
+                       + r")\b")
+# What a CLI text names rather than says: options, hyphenated command names,
+# `visura CMD SUB`, and the tokens a help shows between <TAB>s.
+CLI_NAMES = r"--?[A-Za-z][\w-]*|\b\w+(?:-\w+)+\b|\bvisura(?: [a-z][\w|-]*){1,2}" \
+            r"|<TAB>\w+<TAB>|\t\w+\t|(?m:^  [a-z][\w-]*(?=  ))"
+CLI_NAME_RE = []   # cli_names(root), set by main()
+CLI_SKIP = re.compile(r"\b(?:log_(?:debug|info|warn|error)|fsmode_\w+)\s*\(")
+CLI_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+
+
+def cli_names(root):
+    """CLI_NAMES, with the commands of src/cli/main.c's table where they
+    stand as names: at the start of a text ("audit head", cli_error's
+    subject) or after "visura" / "visura:", with their sub-command."""
+    table = (root / "src" / "cli" / "main.c").read_text(encoding="utf-8")
+    cmds = re.findall(r'\{"([a-z][a-z-]*)", cmd_\w+,', table)
+    return re.compile(CLI_NAMES + r"|(?:^|\bvisura:? )(?:" + "|".join(map(re.escape, cmds))
+                      + r")\b(?: [a-z][\w-]*)?")
+
+
+def cli_english(text):
+    """english_words, with CLI_ENGLISH, after the names a CLI text quotes."""
+    t = CLI_NAME_RE[0].sub(" ", text)
+    # "file" is Italian too: only in an English phrase ("the file", "file to")
+    words = set(english_words(t))
+    low = t.lower()
+    more = set(m.group(1) for m in CLI_WORDS.finditer(_NAMES.sub(" ", _QUOTED.sub(" ", low))))
+    if not words:
+        more -= {"file", "files", "password", "default", "note"}
+    return sorted(words | more)
+
+
+def cli_texts(text):
+    """(position, text) of every run of adjacent literals of a CLI source,
+    log_* and fsmode_* calls left out."""
+    masked = list(text)
+    for m in CLI_SKIP.finditer(text):
+        end = m.end() + len(call_text(text, m.end()))
+        masked[m.start():end] = " " * (end - m.start())
+    masked = "".join(masked)
+    out, run, at, last = [], [], 0, None
+    for m in CLI_LITERAL.finditer(masked):
+        between = masked[last:m.start()] if last is not None else None
+        if run and between is not None and re.fullmatch(r"\s*(?:[A-Z_]+\s*)?", between):
+            run.append(m.group(1))
+        else:
+            if run:
+                out.append((at, "".join(run)))
+            run, at = [m.group(1)], m.start()
+        last = m.end()
+    if run:
+        out.append((at, "".join(run)))
+    return [(a, t.replace('\\"', '"').replace("\\n", "\n").replace("\\t", "\t"))
+            for a, t in out]
+
+
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
                  "query", "policy", "stats", "cf")
 # Message-building calls of the importer: name -> index of the message
@@ -111,10 +189,10 @@ def strip_comments(text):
     return "".join(out)
 
 
-def found(rel, text, at, msg, bad):
+def found(rel, text, at, msg, bad, judge=english_words):
     if (rel, msg) in ALLOWED:
         return 0
-    words = english_words(msg)
+    words = judge(msg)
     if words:
         line = text.count("\n", 0, at) + 1
         bad.append(f"src/{rel}:{line}: English ({', '.join(words)}): {msg[:120]}")
@@ -129,6 +207,8 @@ def in_log(text, at):
 
 def main():
     bad, checked = [], 0
+    cli_checked = [0]
+    CLI_NAME_RE[:] = [cli_names(root)]
     files = sorted(src.rglob("*.[ch]"))
     for path in files:
         rel = path.relative_to(src).as_posix()
@@ -182,12 +262,18 @@ def main():
             if " " not in msg.strip():
                 continue  # a code ("expired"), a format or a name, not a sentence
             checked += found(rel, text, at, msg.replace('\\"', '"'), bad)
+        if module == "cli":
+            for at, msg in cli_texts(text):
+                if " " in msg.strip():
+                    cli_checked[0] += 1
+                    checked += found(rel, text, at, msg, bad, cli_english)
     if not files:
         print("no sources found under", src)
         return 2
     for b in bad:
         print(b)
-    print(f"{checked} user-facing texts checked, {len(bad)} English")
+    print(f"{checked} user-facing texts checked ({cli_checked[0]} of the command line), "
+          f"{len(bad)} English")
     return 1 if bad else 0
 
 
