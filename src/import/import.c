@@ -298,7 +298,7 @@ static bool rd_record(struct reader *d, struct record *rec)
 	int added;
 	switch (rec->type) {
 	case REC_FAM:
-		added = rd_unique(d, &d->ids[0], rec->u.fam.id, "FAM", "family id",
+		added = rd_unique(d, &d->ids[0], rec->u.fam.id, "FAM", "identificativo della famiglia",
 				  "identificativo di famiglia duplicato nel file");
 		if (added <= 0)
 			return added == 0;
@@ -306,7 +306,7 @@ static bool rd_record(struct reader *d, struct record *rec)
 		break;
 	case REC_PER: {
 		const struct store_person *p = &rec->u.per;
-		added = rd_unique(d, &d->ids[1], p->id, "PER", "person id",
+		added = rd_unique(d, &d->ids[1], p->id, "PER", "identificativo della persona",
 				  "identificativo di persona duplicato nel file");
 		if (added > 0)
 			added = rd_unique(d, &d->cfs, p->cf, "PER", "codice fiscale",
@@ -319,7 +319,7 @@ static bool rd_record(struct reader *d, struct record *rec)
 		break;
 	}
 	case REC_EVT:
-		added = rd_unique(d, &d->ids[2], rec->u.evt.id, "EVT", "event id",
+		added = rd_unique(d, &d->ids[2], rec->u.evt.id, "EVT", "identificativo dell'evento",
 				  "identificativo di evento duplicato nel file");
 		if (added <= 0)
 			return added == 0;
@@ -427,7 +427,7 @@ static bool rd_line(struct reader *d)
 			snprintf(msg, sizeof msg,
 				 "il record END conta %lld record ma il file ne ha %lld: file troncato o alterato",
 				 (long long)rec.u.end_count, (long long)d->records);
-			return rd_problem(d, d->lineno, "END", "record count", msg);
+			return rd_problem(d, d->lineno, "END", "numero di record", msg);
 		}
 		return true;
 	}
@@ -504,13 +504,13 @@ static bool name_agrees(struct run *r)
 	if (seq != h->seq) {
 		snprintf(msg, sizeof msg, "il nome del file indica la sequenza %lld, l'intestazione la sequenza %lld", seq,
 			 (long long)h->seq);
-		problem(r, 1, "HDR", "sequence", msg);
+		problem(r, 1, "HDR", "sequenza", msg);
 		return false;
 	}
 	if ((full || delta) && full != h->full) {
 		snprintf(msg, sizeof msg, "il nome del file indica un file %s, l'intestazione un file %s",
 			 full ? "FULL" : "DELTA", h->full ? "FULL" : "DELTA");
-		problem(r, 1, "HDR", "kind", msg);
+		problem(r, 1, "HDR", "tipo di file", msg);
 		return false;
 	}
 	return true;
@@ -529,7 +529,7 @@ static vis_err check_sequence(struct run *r, FILE *in)
 	if (!found) {
 		if (h->full)
 			return VIS_OK;
-		problem(r, 1, "HDR", "kind", "il primo file di un comune deve essere FULL");
+		problem(r, 1, "HDR", "tipo di file", "il primo file di un comune deve essere FULL");
 		return VIS_ERR_INVALID;
 	}
 	if (h->seq <= feed.last_seq) {
@@ -553,18 +553,18 @@ static vis_err check_sequence(struct run *r, FILE *in)
 				 "la sequenza %lld è precedente a quelle già caricate (ultima sequenza %lld)",
 				 (long long)h->seq, (long long)feed.last_seq);
 		}
-		problem(r, 1, "HDR", "sequence", msg);
+		problem(r, 1, "HDR", "sequenza", msg);
 		return VIS_ERR_INVALID;
 	}
 	if (!h->full && h->seq != feed.last_seq + 1) {
 		snprintf(msg, sizeof msg,
 			 "sequenza interrotta: attesa la %lld, ricevuta la %lld (caricare prima i file mancanti)",
 			 (long long)feed.last_seq + 1, (long long)h->seq);
-		problem(r, 1, "HDR", "sequence", msg);
+		problem(r, 1, "HDR", "sequenza", msg);
 		return VIS_ERR_INVALID;
 	}
 	if (h->extract < feed.last_extract) {
-		problem(r, 1, "HDR", "extract time",
+		problem(r, 1, "HDR", "ora dell'estrazione",
 			"l'ora di estrazione è precedente a quella dell'ultimo file caricato");
 		return VIS_ERR_INVALID;
 	}
@@ -702,7 +702,7 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 		    store_family_exists(r->s, p->comune, p->family_id, &found, r->e))
 			return VIS_ERR_STORE;
 		if (!found) {
-			problem(r, line, "PER", "family id",
+			problem(r, line, "PER", "identificativo della famiglia",
 				r->res->hdr.full ? "famiglia assente dal file"
 						 : "famiglia assente sia dal file sia dall'anagrafe");
 			return VIS_OK;
@@ -735,7 +735,7 @@ static vis_err take_event(struct run *r, int64_t line, const struct store_event 
 		if (!r->bulk && store_person_exists(r->s, ev->comune, ev->person_id, &found, r->e))
 			return VIS_ERR_STORE;
 		if (!found) {
-			problem(r, line, "EVT", "person id",
+			problem(r, line, "EVT", "identificativo della persona",
 				"persona assente sia dal file sia dall'anagrafe");
 			return VIS_OK;
 		}

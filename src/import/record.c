@@ -199,10 +199,10 @@ static bool parse_header(struct ctx *c, struct record_header *h)
 	if (c->nf != 8)
 		return fail(c, "", "il record HDR ha %d campi invece di 8", c->nf);
 	if (!is(&c->f[1], IMPORT_FORMAT_NAME))
-		return fail(c, "format name", "non è un file di importazione: il nome del formato deve essere %s",
+		return fail(c, "nome del formato", "non è un file di importazione: il nome del formato deve essere %s",
 			    IMPORT_FORMAT_NAME);
 	if (!is(&c->f[2], IMPORT_FORMAT_VERSION))
-		return fail(c, "format version", "versione del formato sconosciuta (questo visura legge la versione %s)",
+		return fail(c, "versione del formato", "versione del formato sconosciuta (questo visura legge la versione %s)",
 			    IMPORT_FORMAT_VERSION);
 	if (c->f[3].n != 6 || !all_digits(&c->f[3]))
 		return fail(c, "comune", "deve essere un codice ISTAT di 6 cifre");
@@ -211,10 +211,10 @@ static bool parse_header(struct ctx *c, struct record_header *h)
 	if (!refdata_comune_by_istat(c->rd, h->comune, 0))
 		return fail(c, "comune", "codice ISTAT %s sconosciuto", h->comune);
 	if (!timestamp_parse(c->f[4].p, c->f[4].n, &h->extract))
-		return fail(c, "extract time", "deve avere il formato AAAA-MM-GGThh:mm:ssZ (UTC)");
+		return fail(c, "ora dell'estrazione", "deve avere il formato AAAA-MM-GGThh:mm:ssZ (UTC)");
 	date_parse(c->f[4].p, 10, &h->extract_date);
 	int seq;
-	if (!number(c, 5, "sequence", true, 1, 999999999, NULL, &seq))
+	if (!number(c, 5, "sequenza", true, 1, 999999999, NULL, &seq))
 		return false;
 	h->seq = seq;
 	if (is(&c->f[6], "FULL"))
@@ -222,10 +222,10 @@ static bool parse_header(struct ctx *c, struct record_header *h)
 	else if (is(&c->f[6], "DELTA"))
 		h->full = false;
 	else
-		return fail(c, "kind", "deve essere FULL o DELTA");
+		return fail(c, "tipo di file", "deve essere FULL o DELTA");
 	if (!utf8_valid(c->f[7].p, c->f[7].n))
-		return fail(c, "producer", "non è un testo valido");
-	return text(c, 7, "producer", 0, 100, h->producer);
+		return fail(c, "produttore", "non è un testo valido");
+	return text(c, 7, "produttore", 0, 100, h->producer);
 }
 
 static bool parse_family(struct ctx *c, struct store_family *f)
@@ -235,25 +235,25 @@ static bool parse_family(struct ctx *c, struct store_family *f)
 		return fail(c, "", "il record FAM ha %d campi invece di 13", c->nf);
 	memset(f, 0, sizeof *f);
 	memcpy(f->comune, c->hdr->comune, sizeof f->comune);
-	if (!local_id(c, 1, "family id", true, f->id) ||
-	    !number(c, 2, "kind", true, 1, 2, kinds, &f->kind) ||
-	    !date(c, 3, "valid from", true, &f->valid_from) ||
+	if (!local_id(c, 1, "identificativo della famiglia", true, f->id) ||
+	    !number(c, 2, "tipo di famiglia", true, 1, 2, kinds, &f->kind) ||
+	    !date(c, 3, "valido dal", true, &f->valid_from) ||
 	    !text(c, 4, "DUG", 1, STORE_SHORT_MAX - 1, f->dug) ||
-	    !text(c, 5, "street name", 1, STORE_NAME_MAX - 1, f->street) ||
-	    !number(c, 6, "civic number", false, 1, 99999, NULL, &f->civic) ||
-	    !text(c, 7, "civic letter/exponent", 0, STORE_PART_MAX - 1, f->civic_ext) ||
-	    !text(c, 8, "staircase", 0, STORE_PART_MAX - 1, f->scala) ||
-	    !text(c, 9, "internal", 0, STORE_PART_MAX - 1, f->interno) ||
-	    !text(c, 10, "postcode", 5, 5, f->cap) ||
-	    !text(c, 11, "locality", 0, STORE_NAME_MAX - 1, f->locality) ||
-	    !text(c, 12, "convivenza name", 0, STORE_NAME_MAX - 1, f->convivenza))
+	    !text(c, 5, "toponimo", 1, STORE_NAME_MAX - 1, f->street) ||
+	    !number(c, 6, "numero civico", false, 1, 99999, NULL, &f->civic) ||
+	    !text(c, 7, "esponente del civico", 0, STORE_PART_MAX - 1, f->civic_ext) ||
+	    !text(c, 8, "scala", 0, STORE_PART_MAX - 1, f->scala) ||
+	    !text(c, 9, "interno", 0, STORE_PART_MAX - 1, f->interno) ||
+	    !text(c, 10, "CAP", 5, 5, f->cap) ||
+	    !text(c, 11, "frazione", 0, STORE_NAME_MAX - 1, f->locality) ||
+	    !text(c, 12, "denominazione della convivenza", 0, STORE_NAME_MAX - 1, f->convivenza))
 		return false;
 	if (!all_digits(&c->f[10]))
-		return fail(c, "postcode", "deve essere di 5 cifre");
+		return fail(c, "CAP", "deve essere di 5 cifre");
 	if (f->kind == 2 && !f->convivenza[0])
-		return fail(c, "convivenza name", "è obbligatorio per una convivenza");
+		return fail(c, "denominazione della convivenza", "è obbligatorio per una convivenza");
 	if (f->kind == 1 && f->convivenza[0])
-		return fail(c, "convivenza name", "deve essere vuoto per una famiglia anagrafica");
+		return fail(c, "denominazione della convivenza", "deve essere vuoto per una famiglia anagrafica");
 	return true;
 }
 
@@ -289,9 +289,9 @@ static bool citizenships(struct ctx *c, int i, char out[STORE_CITIZ_MAX])
 {
 	const struct field *f = &c->f[i];
 	if (f->n == 0)
-		return fail(c, "citizenships", "ne è obbligatoria almeno una");
+		return fail(c, "cittadinanze", "ne è obbligatoria almeno una");
 	if (f->n >= STORE_CITIZ_MAX)
-		return fail(c, "citizenships", "sono troppe");
+		return fail(c, "cittadinanze", "sono troppe");
 	size_t k = 0;
 	while (k < f->n) {
 		size_t start = k;
@@ -300,16 +300,16 @@ static bool citizenships(struct ctx *c, int i, char out[STORE_CITIZ_MAX])
 		char code[8];
 		struct field one = {f->p + start, k - start};
 		if (one.n != 3 || !all_digits(&one))
-			return fail(c, "citizenships", "devono essere codici ISTAT di stato di 3 cifre separati da ','");
+			return fail(c, "cittadinanze", "devono essere codici ISTAT di stato di 3 cifre separati da ','");
 		memcpy(code, one.p, 3);
 		code[3] = '\0';
 		if (!refdata_stato_by_istat(c->rd, code))
-			return fail(c, "citizenships", "codice di stato %s sconosciuto", code);
+			return fail(c, "cittadinanze", "codice di stato %s sconosciuto", code);
 		for (size_t prev = 0; prev < start; prev += 4)
 			if (!memcmp(f->p + prev, code, 3))
-				return fail(c, "citizenships", "stato %s ripetuto", code);
+				return fail(c, "cittadinanze", "stato %s ripetuto", code);
 		if (k < f->n && ++k == f->n)
-			return fail(c, "citizenships", "termina con ','");
+			return fail(c, "cittadinanze", "termina con ','");
 	}
 	memcpy(out, f->p, f->n);
 	out[f->n] = '\0';
@@ -324,63 +324,63 @@ static bool parse_person(struct ctx *c, struct store_person *p)
 	memset(p, 0, sizeof *p);
 	memcpy(p->comune, c->hdr->comune, sizeof p->comune);
 	struct cf_decoded d;
-	if (!local_id(c, 1, "person id", true, p->id) ||
-	    !date(c, 2, "valid from", true, &p->valid_from) ||
+	if (!local_id(c, 1, "identificativo della persona", true, p->id) ||
+	    !date(c, 2, "valido dal", true, &p->valid_from) ||
 	    !cf_field(c, 3, "codice fiscale", true, p->cf, &d) ||
-	    !name_field(c, 4, "surname", p->surname) ||
-	    !name_field(c, 5, "name", p->name))
+	    !name_field(c, 4, "cognome", p->surname) ||
+	    !name_field(c, 5, "nome", p->name))
 		return false;
 	if (is(&c->f[6], "M") || is(&c->f[6], "F"))
 		p->sex = c->f[6].p[0];
 	else
-		return fail(c, "sex", "deve essere M o F");
-	if (!date(c, 7, "birth date", true, &p->birth_date) ||
-	    !place(c, 8, "birth place", true, p->birth_place) ||
+		return fail(c, "sesso", "deve essere M o F");
+	if (!date(c, 7, "data di nascita", true, &p->birth_date) ||
+	    !place(c, 8, "luogo di nascita", true, p->birth_place) ||
 	    !citizenships(c, 9, p->citizenships) ||
-	    !number(c, 10, "civil status", true, 1, 9, civil, &p->civil_status) ||
-	    !date(c, 11, "civil status date", false, &p->civil_status_date) ||
-	    !cf_field(c, 12, "father", false, p->father_cf, NULL) ||
-	    !cf_field(c, 13, "mother", false, p->mother_cf, NULL) ||
-	    !number(c, 14, "registration reason", true, 1, 10, NULL, &p->reg_reason) ||
-	    !date(c, 15, "registration date", true, &p->reg_date) ||
-	    !number(c, 16, "cancellation reason", false, 1, 13, NULL, &p->canc_reason) ||
-	    !date(c, 17, "cancellation date", false, &p->canc_date) ||
-	    !place(c, 18, "destination", false, p->destination) ||
-	    !local_id(c, 19, "family id", false, p->family_id) ||
-	    !number(c, 20, "relationship", false, 1, 99, NULL, &p->relationship))
+	    !number(c, 10, "stato civile", true, 1, 9, civil, &p->civil_status) ||
+	    !date(c, 11, "data dello stato civile", false, &p->civil_status_date) ||
+	    !cf_field(c, 12, "padre", false, p->father_cf, NULL) ||
+	    !cf_field(c, 13, "madre", false, p->mother_cf, NULL) ||
+	    !number(c, 14, "motivo di iscrizione", true, 1, 10, NULL, &p->reg_reason) ||
+	    !date(c, 15, "data di iscrizione", true, &p->reg_date) ||
+	    !number(c, 16, "motivo di cancellazione", false, 1, 13, NULL, &p->canc_reason) ||
+	    !date(c, 17, "data di cancellazione", false, &p->canc_date) ||
+	    !place(c, 18, "destinazione", false, p->destination) ||
+	    !local_id(c, 19, "identificativo della famiglia", false, p->family_id) ||
+	    !number(c, 20, "relazione di parentela", false, 1, 99, NULL, &p->relationship))
 		return false;
 	if (!cf_consistent(c, p, &d))
 		return false;
 	bool needs_date = p->civil_status != 1 && p->civil_status != 9;
 	if (needs_date && !p->civil_status_date)
-		return fail(c, "civil status date", "è obbligatorio con lo stato civile %d", p->civil_status);
+		return fail(c, "data dello stato civile", "è obbligatorio con lo stato civile %d", p->civil_status);
 	if (!needs_date && p->civil_status_date)
-		return fail(c, "civil status date", "deve essere vuoto con lo stato civile %d", p->civil_status);
+		return fail(c, "data dello stato civile", "deve essere vuoto con lo stato civile %d", p->civil_status);
 	if (p->civil_status_date && p->civil_status_date < p->birth_date)
-		return fail(c, "civil status date", "è anteriore alla data di nascita");
+		return fail(c, "data dello stato civile", "è anteriore alla data di nascita");
 	if (p->valid_from < p->birth_date)
-		return fail(c, "valid from", "è anteriore alla data di nascita");
+		return fail(c, "valido dal", "è anteriore alla data di nascita");
 	if (p->reg_date < p->birth_date)
-		return fail(c, "registration date", "è anteriore alla data di nascita");
+		return fail(c, "data di iscrizione", "è anteriore alla data di nascita");
 	if (!p->canc_reason != !p->canc_date)
-		return fail(c, "cancellation date", "motivo e data di cancellazione vanno indicati insieme");
+		return fail(c, "data di cancellazione", "motivo e data di cancellazione vanno indicati insieme");
 	if (p->canc_date && p->canc_date < p->reg_date)
-		return fail(c, "cancellation date", "è anteriore alla data di iscrizione");
+		return fail(c, "data di cancellazione", "è anteriore alla data di iscrizione");
 	bool moved = p->canc_reason == 3 || p->canc_reason == 8;
 	if (moved && !p->destination[0])
-		return fail(c, "destination", "è obbligatorio con il motivo di cancellazione %d", p->canc_reason);
+		return fail(c, "destinazione", "è obbligatorio con il motivo di cancellazione %d", p->canc_reason);
 	if (!moved && p->destination[0])
-		return fail(c, "destination", "deve essere vuoto con questo motivo di cancellazione");
+		return fail(c, "destinazione", "deve essere vuoto con questo motivo di cancellazione");
 	if (moved && (strlen(p->destination) == 6) != (p->canc_reason == 3))
-		return fail(c, "destination", "il motivo 3 richiede un comune, il motivo 8 uno stato");
+		return fail(c, "destinazione", "il motivo 3 richiede un comune, il motivo 8 uno stato");
 	if (!p->canc_reason && !p->family_id[0])
-		return fail(c, "family id", "è obbligatorio finché la persona è iscritta");
+		return fail(c, "identificativo della famiglia", "è obbligatorio finché la persona è iscritta");
 	if (p->relationship > 28 && p->relationship != 99)
-		return fail(c, "relationship", "codice %d sconosciuto", p->relationship);
+		return fail(c, "relazione di parentela", "codice %d sconosciuto", p->relationship);
 	if (!p->family_id[0] != !p->relationship)
-		return fail(c, "relationship", "famiglia e rapporto di parentela vanno indicati insieme");
+		return fail(c, "relazione di parentela", "famiglia e rapporto di parentela vanno indicati insieme");
 	if (!strcmp(p->cf, p->father_cf) || !strcmp(p->cf, p->mother_cf))
-		return fail(c, "father", "una persona non può essere genitore di sé stessa");
+		return fail(c, "padre", "una persona non può essere genitore di sé stessa");
 	return true;
 }
 
@@ -390,29 +390,29 @@ static bool parse_event(struct ctx *c, struct store_event *ev)
 		return fail(c, "", "il record EVT ha %d campi invece di 7", c->nf);
 	memset(ev, 0, sizeof *ev);
 	memcpy(ev->comune, c->hdr->comune, sizeof ev->comune);
-	if (!local_id(c, 1, "event id", true, ev->id))
+	if (!local_id(c, 1, "identificativo dell'evento", true, ev->id))
 		return false;
 	const char *const *t = record_event_types;
 	while (*t && !is(&c->f[2], *t))
 		t++;
 	if (!*t)
-		return fail(c, "type", "tipo di evento sconosciuto");
+		return fail(c, "tipo di evento", "tipo di evento sconosciuto");
 	STR_COPY_KNOWN(ev->type, *t); /* record_event_types: the longest has 19 bytes */
-	if (!date(c, 3, "date", true, &ev->date) ||
-	    !local_id(c, 4, "person id", true, ev->person_id) ||
-	    !place(c, 5, "place", false, ev->place) ||
-	    !cf_field(c, 6, "other person", false, ev->other_cf, NULL))
+	if (!date(c, 3, "data", true, &ev->date) ||
+	    !local_id(c, 4, "identificativo della persona", true, ev->person_id) ||
+	    !place(c, 5, "luogo", false, ev->place) ||
+	    !cf_field(c, 6, "altra persona", false, ev->other_cf, NULL))
 		return false;
 	bool migration = !strcmp(ev->type, "IMMIGRAZIONE") || !strcmp(ev->type, "EMIGRAZIONE");
 	if (migration && !ev->place[0])
-		return fail(c, "place", "è obbligatorio per %s", ev->type);
+		return fail(c, "luogo", "è obbligatorio per %s", ev->type);
 	if (!migration && ev->place[0])
-		return fail(c, "place", "deve essere vuoto per %s", ev->type);
+		return fail(c, "luogo", "deve essere vuoto per %s", ev->type);
 	bool couple = !strcmp(ev->type, "MATRIMONIO") || !strcmp(ev->type, "DIVORZIO") ||
 		      !strcmp(ev->type, "VEDOVANZA") || !strcmp(ev->type, "UNIONE_CIVILE") ||
 		      !strcmp(ev->type, "SCIOGLIMENTO_UNIONE");
 	if (!couple && ev->other_cf[0])
-		return fail(c, "other person", "deve essere vuoto per %s", ev->type);
+		return fail(c, "altra persona", "deve essere vuoto per %s", ev->type);
 	return true;
 }
 
@@ -480,7 +480,7 @@ bool record_parse(const char *line, size_t len, const struct refdata *rd,
 		int n;
 		if (c.nf != 2)
 			return fail(&c, "", "il record END ha %d campi invece di 2", c.nf);
-		if (!number(&c, 1, "record count", true, 0, 999999999, NULL, &n))
+		if (!number(&c, 1, "numero di record", true, 0, 999999999, NULL, &n))
 			return false;
 		out->u.end_count = n;
 		return true;

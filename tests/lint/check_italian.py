@@ -16,6 +16,11 @@ error answers tests/lint/check_messages.py holds:
   and codes have none);
 - the reasons an account is disabled for (auth_account_disable and the
   AUTH_REASON_* of src/auth/auth.h): stored and shown to the admins;
+- the field names of the importer's reject report (the third column, and
+  problems[].field of POST /api/v1/imports): each name src/import gives a
+  problem must be a name of docs/import-format.md's field tables, and none
+  may hold an English word of a field's name (FIELD_ENGLISH: "id", "date",
+  "birth", ...);
 - what the command line writes for a person (src/cli): every text of its
   sources, help, usage lines, option descriptions, progress, result and
   error lines, the commands' summaries: each run of adjacent literals with
@@ -71,6 +76,36 @@ CLI_WORDS = re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
 # `visura CMD SUB`, and the tokens a help shows between <TAB>s.
 CLI_NAMES = r"--?[A-Za-z][\w-]*|\b\w+(?:-\w+)+\b|\bvisura(?: [a-z][\w|-]*){1,2}" \
             r"|<TAB>\w+<TAB>|\t\w+\t|(?m:^  [a-z][\w-]*(?=  ))"
+# English words of the import format's field names (the names a reject
+# report's third column gave before they were Italian).
+FIELD_ENGLISH = ("id", "family", "person", "event", "date", "name", "place", "type", "kind",
+                 "reason", "time", "count", "status", "sequence", "producer", "format",
+                 "version", "street", "civic", "postcode", "locality", "staircase", "internal",
+                 "surname", "sex", "birth", "citizenships", "civil", "father", "mother",
+                 "registration", "cancellation", "destination", "relationship", "other",
+                 "valid", "from", "letter", "exponent", "extract")
+FIELD_WORDS = re.compile(r"\b(" + "|".join(FIELD_ENGLISH) + r")\b")
+# Where src/import names a field: number(c, 5, "NAME", ...) and the other
+# field readers, fail(c, "NAME", ...), problem(..., "PER", "NAME", ...).
+FIELD_ARG = re.compile(r'\b\w+\(&?c, \d+, "([^"]+)"|\bfail\(c, "([^"]+)"'
+                       r'|"(?:HDR|FAM|PER|EVT|END)", "([^"]+)"')
+
+
+def format_fields(root):
+    """The names of docs/import-format.md's field tables (| # | field | rule |)."""
+    names, table = set(), False
+    for line in (root / "docs" / "import-format.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| # | field |"):
+            table = True
+        elif not line.startswith("|"):
+            table = False
+        elif table:
+            m = re.match(r"\| \d+ \| ([^|`]+?) \|", line)
+            if m:
+                names.add(m.group(1))
+    return names
+
+
 CLI_NAME_RE = []   # cli_names(root), set by main()
 CLI_SKIP = re.compile(r"\b(?:log_(?:debug|info|warn|error)|fsmode_\w+)\s*\(")
 CLI_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
@@ -209,6 +244,7 @@ def main():
     bad, checked = [], 0
     cli_checked = [0]
     CLI_NAME_RE[:] = [cli_names(root)]
+    fields, field_checked = format_fields(root), [0]
     files = sorted(src.rglob("*.[ch]"))
     for path in files:
         rel = path.relative_to(src).as_posix()
@@ -262,6 +298,19 @@ def main():
             if " " not in msg.strip():
                 continue  # a code ("expired"), a format or a name, not a sentence
             checked += found(rel, text, at, msg.replace('\\"', '"'), bad)
+        if module == "import":
+            for m in FIELD_ARG.finditer(text):
+                name = next(g for g in m.groups() if g is not None)
+                if name in ("HDR", "FAM", "PER", "EVT", "END"):
+                    continue  # the record types' list, not a field
+                line = text.count("\n", 0, m.start()) + 1
+                field_checked[0] += 1
+                words = sorted(set(FIELD_WORDS.findall(name.lower())))
+                if words:
+                    bad.append(f"src/{rel}:{line}: English field name ({', '.join(words)}): {name}")
+                elif name not in fields:
+                    bad.append(f"src/{rel}:{line}: field name not in docs/import-format.md's "
+                               f"tables: {name}")
         if module == "cli":
             for at, msg in cli_texts(text):
                 if " " in msg.strip():
@@ -273,7 +322,7 @@ def main():
     for b in bad:
         print(b)
     print(f"{checked} user-facing texts checked ({cli_checked[0]} of the command line), "
-          f"{len(bad)} English")
+          f"{field_checked[0]} import field names, {len(bad)} English")
     return 1 if bad else 0
 
 

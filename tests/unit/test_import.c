@@ -476,15 +476,15 @@ static void test_bad_various_records(void **state)
 		const char *needle;
 		int line;
 	} cases[] = {
-		{"FAM\tF2\t3\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "kind", 0},
+		{"FAM\tF2\t3\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "tipo di famiglia", 0},
 		{"FAM\tF2\t1\t2019-02-30\tVIA\tX\t1\t\t\t\t41121\t\t\n", "non è una data valida", 0},
-		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t4112\t\t\n", "postcode", 0},
+		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t4112\t\t\n", "CAP", 0},
 		{"FAM\tF2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\n", "invece di 13", 0},
 		{"FAM\tF2\t2\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "convivenza", 0},
-		{"FAM\tF 2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "family id", 0},
+		{"FAM\tF 2\t1\t2019-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "identificativo della famiglia", 0},
 		{"FAM\tF2\t1\t2030-05-02\tVIA\tX\t1\t\t\t\t41121\t\t\n", "successiva alla data di estrazione", 0},
 		{"EVT\tE1\tNOZZE\t2026-11-23\tP1\t\t\n", "tipo di evento sconosciuto", 0},
-		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t\t\n", "place", 0},
+		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t\t\n", "luogo", 0},
 		{"EVT\tE1\tEMIGRAZIONE\t2026-11-23\tP1\t999999\t\n", "codice ISTAT 999999 sconosciuto", 0},
 		{"EVT\tE1\tDECESSO\t2026-11-23\tP77\t\t\n", "persona assente sia dal file sia dall'anagrafe", 0},
 		{"EVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\nEVT\tE1\tDECESSO\t2026-11-23\tP1\t\t\n", "identificativo di evento duplicato nel file", 3},
@@ -513,9 +513,9 @@ static void test_bad_person_rules(void **state)
 		const char *value;
 		const char *needle;
 	} cases[] = {
-		{7, "X", "sex"},
+		{7, "X", "sesso"},
 		{9, "999999", "codice ISTAT 999999 sconosciuto"},
-		{10, "", "citizenships"},
+		{10, "", "cittadinanze"},
 		{10, "100,100", "stato 100 ripetuto"},
 		{10, "100,", "termina con ','"},
 		{11, "5", "codice 5 sconosciuto"},
@@ -695,9 +695,9 @@ static void test_many_records_in_line_order(void **state)
 	assert_int_equal(testdb_fingerprint(&f->db), before);
 	assert_string_equal(content,
 			    "riga\trecord\tcampo\tmotivo\n"
-			    "2503\tPER\tperson id\tidentificativo di persona duplicato nel file\n"
+			    "2503\tPER\tidentificativo della persona\tidentificativo di persona duplicato nel file\n"
 			    "4103\tPER\tcodice fiscale\tcodice fiscale duplicato nel file\n"
-			    "5903\tPER\tfamily id\tfamiglia assente dal file\n");
+			    "5903\tPER\tidentificativo della famiglia\tfamiglia assente dal file\n");
 	char *good = many_file(-1, -1, -1);
 	in = fmemopen(good, strlen(good), "rb");
 	opt.rejects_path = NULL;
@@ -762,7 +762,7 @@ static void test_cf_elsewhere_in_batches(void **state)
 	for (size_t t = 0; t < sizeof taken / sizeof *taken; t++) {
 		if (taken[t] > no_household && taken[t - 1] < no_household)
 			e += (size_t)snprintf(expect + e, sizeof expect - e,
-					      "%d\tPER\tfamily id\tfamiglia assente dal file\n",
+					      "%d\tPER\tidentificativo della famiglia\tfamiglia assente dal file\n",
 					      no_household + 3);
 		e += (size_t)snprintf(expect + e, sizeof expect - e,
 				      "%d\tPER\tcodice fiscale\tcodice fiscale iscritto nel comune "
