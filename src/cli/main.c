@@ -25,7 +25,7 @@ static const struct command commands[] = {
 	{"ente", cmd_ente, "aggiunge o elenca gli enti fruitori"},
 	{"token", cmd_token, "crea i token API delle utenze di sistema"},
 	{"convenzione", cmd_convenzione, "aggiunge o elenca le convenzioni (con la prima finalità)"},
-	{"audit", cmd_audit, "verifica, esporta ed epura il registro degli accessi"},
+	{"audit", cmd_audit, "verifica ed esporta il registro degli accessi, ne elimina le registrazioni scadute"},
 	{"list-extract", cmd_list_extract, "estrae una richiesta formale di elenco approvata"},
 	{"review", cmd_review, "la revisione annuale delle convenzioni"},
 	{"stats", cmd_stats, "statistiche demografiche con protezione delle celle piccole"},
