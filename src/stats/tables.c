@@ -230,6 +230,103 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
 	return changed;
 }
 
+/* A corner of a hypercube (linked_hypercubes): 0 when hidden already,
+ * -1 when it cannot be hidden (given or known), else its cost (the
+ * fewest persons, then the fewest cells). */
+static long long corner_cost(const long long *cells, const bool *known, const bool *given,
+			     const bool *h, size_t q)
+{
+	if (h[q])
+		return 0;
+	if ((given && given[q]) || (known && known[q]))
+		return -1;
+	return magnitude(cells[q]) * 64 + 1;
+}
+
+/* linked_cubes for a table of states x ages x sexes (strasa_cittadinanza_eta:
+ * nst blocks of `block` rows, the ages then their total, the block of all
+ * states last; columns men, women, total), each block's ages adding up to
+ * its total row and every age over the states to the last block: two
+ * members, two rows and two columns leave a third identity (an age over
+ * the states) moved, so the direction of the null space is a 2 x 2 x 2 x 2
+ * hypercube (two members or a member and the province, two states or a
+ * state and the block of all, two ages or an age and the total row, two
+ * columns), +-1 on its 16 corners, one sign per side of each dimension.
+ * Every small hidden cell (1 to threshold-1) gets one, already hidden or
+ * the cheapest whose corners still published are neither given nor known
+ * (the total of all states by sex is known: never a corner); the province
+ * (the last block) open as in linked_cubes.  The sides that are given
+ * first (the block of all states, the total row): most often hidden, or
+ * shut, they end a search early.  True when a cell was hidden. */
+static bool linked_hypercubes(const long long *cells, const bool *known, const bool *given,
+			      bool *h, int nm, int nst, int block, int threshold)
+{
+	size_t n = (size_t)nst * (size_t)block * 3;
+	bool changed = false;
+#define HC(k, s, a, c) ((size_t)(k) * n + ((size_t)(s) * (size_t)block + (size_t)(a)) * 3 + (size_t)(c))
+	for (int k = 0; k <= nm; k++)
+		for (int s = 0; s < nst; s++)
+			for (int a = 0; a < block; a++)
+				for (int c = 0; c < 3; c++) {
+					size_t p = HC(k, s, a, c);
+					if (!h[p] || cells[p] <= 0 || cells[p] >= threshold)
+						continue;
+					long long best = -1;
+					int b[4] = {k, s, a, c};
+					for (int k2 = 0; k2 <= nm && best; k2++) {
+						long long c1 = k2 == k ? -1
+							: corner_cost(cells, known, given, h, HC(k2, s, a, c));
+						for (int i = 0; c1 >= 0 && i < nst && best; i++) {
+							int s2 = (nst - 1 + i) % nst;   /* all states first */
+							long long c2 = s2 == s ? -1 : 0;
+							for (int x = 0; x < 2 && c2 >= 0; x++) {
+								long long y = corner_cost(cells, known, given, h,
+											  HC(x ? k2 : k, s2, a, c));
+								c2 = y < 0 ? -1 : c2 + y;
+							}
+							c2 = c2 < 0 || (best >= 0 && c1 + c2 >= best) ? -1 : c1 + c2;
+							for (int j = 0; c2 >= 0 && j < block && best; j++) {
+								int a2 = (block - 1 + j) % block;   /* the total first */
+								long long c3 = a2 == a ? -1 : c2;
+								for (int x = 0; x < 4 && c3 >= 0; x++) {
+									long long y = corner_cost(
+										cells, known, given, h,
+										HC(x & 1 ? k2 : k, x & 2 ? s2 : s, a2, c));
+									c3 = y < 0 ? -1 : c3 + y;
+								}
+								if (c3 < 0 || (best >= 0 && c3 >= best))
+									continue;
+								for (int c2x = 0; c2x < 3 && best; c2x++) {
+									long long c4 = c2x == c ? -1 : c3;
+									for (int x = 0; x < 8 && c4 >= 0; x++) {
+										long long y = corner_cost(
+											cells, known, given, h,
+											HC(x & 1 ? k2 : k, x & 2 ? s2 : s,
+											   x & 4 ? a2 : a, c2x));
+										c4 = y < 0 ? -1 : c4 + y;
+									}
+									if (c4 >= 0 && (best < 0 || c4 < best)) {
+										best = c4;
+										b[0] = k2;
+										b[1] = s2;
+										b[2] = a2;
+										b[3] = c2x;
+									}
+								}
+							}
+						}
+					}
+					if (best <= 0)
+						continue;
+					for (int x = 0; x < 16; x++)
+						h[HC(x & 1 ? b[0] : k, x & 2 ? b[1] : s, x & 4 ? b[2] : a,
+						     x & 8 ? b[3] : c)] = true;
+					changed = true;
+				}
+#undef HC
+	return changed;
+}
+
 /* One table on its own (a territory no other is protected with) whose
  * rows and columns both add up: two hidden cells in every line still
  * leave a cell determined by the system as a whole when it lies on no
@@ -281,9 +378,11 @@ static bool lone_squares(const long long *cells, const bool *known, const bool *
 
 /* stats_protect_linked with derived cells (derived[i] of one member, as
  * for stats_protect; may be NULL) and the cubes' column pairs (as for
- * linked_cubes). */
+ * linked_cubes); block > 0: a table of states x ages x sexes (rows in
+ * blocks of `block` ages, cols 3), its small cells in hypercubes
+ * (linked_hypercubes) instead of cubes. */
 static bool protect_linked(const long long *members, const bool *derived, int nm, int rows,
-			   int cols, const bool *pairs, bool cols_add_up, bool open_province,
+			   int cols, const bool *pairs, bool cols_add_up, bool open_province, int block,
 			   const bool *known, const bool *given, const bool *given_hidden,
 			   const int *eq_cells, const int *eq_len, int neq, int threshold,
 			   long long *province, bool *province_hidden, bool *hidden)
@@ -380,8 +479,10 @@ static bool protect_linked(const long long *members, const bool *derived, int nm
 		/* then no small cell determined by the system as a whole; the
 		 * cells hidden so far fixed, the identities protected again
 		 * around the cubes' */
-		if (linked_cubes(cells, jderived, jknown, fixed, given, h, nm, rows, cols, pairs,
-				 cols_add_up, open_province, threshold)) {
+		if (block ? linked_hypercubes(cells, jknown, given, h, nm, rows / block, block,
+					      threshold)
+			  : linked_cubes(cells, jderived, jknown, fixed, given, h, nm, rows, cols, pairs,
+					 cols_add_up, open_province, threshold)) {
 			for (size_t i = 0; i < N; i++)
 				fixed[i] = fixed[i] || h[i];
 			stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
@@ -417,7 +518,7 @@ static bool protect_linked_table(const long long *members, int nm, int rows, int
 	for (int a = 0; a < cols; a++)
 		for (int b = 0; b < cols; b++)
 			pairs[a * cols + b] = rows_add_up ? a != b : a == b;
-	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, open_province,
+	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, open_province, 0,
 				 known, fixed, fixed_hidden, eq_cells, eq_len, neq, threshold, province,
 				 province_hidden, hidden);
 	free(pairs);
@@ -466,7 +567,7 @@ bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm,
 	for (int a = 0; a < STATS_B_COLS; a++)
 		for (int b = 0; b < STATS_B_COLS; b++)
 			pairs[a * STATS_B_COLS + b] = balance_pair(a, b);
-	return protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, known,
+	return protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, 0, known,
 			      NULL, NULL, eq_cells, eq_len, neq, threshold, province,
 			      &province_hidden[0][0], &hidden[0][0][0]);
 }
@@ -1207,7 +1308,7 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 	long long total[2][AGES];
 	memset(total, 0, sizeof total);
 	for (int i = 0; i <= a->nst; i++) {
-		const struct ref_stato *st = i < a->nst ? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
+		const struct ref_stato *st = i < a->nst && rd ? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
 		const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
 				     i < a->nst ? (st ? st->name : a->st[i].code) : "Totale"};
 		for (int sx = 0; i < a->nst && sx < 2; sx++)
@@ -1337,6 +1438,65 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
 	ok = ok && grid_linked(&g, cells, nm, true, NULL, NULL, threshold, province_hidden, hidden);
 	grid_release(&g);
 	free(cells);
+	return ok;
+}
+
+bool stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int nst,
+					   const bool (*ages_hidden)[STATS_AGES + 1][3],
+					   const bool *cit_hidden, int threshold,
+					   bool *province_hidden, bool *hidden)
+{
+	enum { B = AGES + 1 };
+	size_t R = ((size_t)nst + 1) * B, cn = R * 3, nb = nm > 0 ? (size_t)nm + 1 : 0;
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	struct on_date *a = malloc(sizeof *a);
+	long long *cells = malloc((nb ? nb : 1) * cn * sizeof *cells);
+	bool *given = calloc(nb * cn, sizeof *given), *given_h = calloc(nb * cn, sizeof *given_h);
+	long long *province = malloc(cn * sizeof *province);
+	bool ok = nm > 0 && nst >= 0 && nst <= MAX_STATES && a && cells && given && given_h && province;
+	for (int k = 0; ok && k < nm; k++) {
+		grid_release(&g);
+		memset(a, 0, sizeof *a);
+		a->nst = nst;
+		for (int i = 0; i < nst; i++)
+			memcpy(a->st[i].age, age[(size_t)k * (size_t)nst + (size_t)i], sizeof a->st[i].age);
+		ok = fill_citizenship_ages(&g, a, NULL, "", "") && !g.oom;
+		if (ok)
+			memcpy(&cells[(size_t)k * cn], g.v, cn * sizeof *cells);
+	}
+	/* STRASA's cells (the block of all states) hidden as its linked
+	 * protection hides them, each state's total row as
+	 * strasa_cittadinanza's: given, the members' then the province's */
+	for (size_t b = 0; ok && b < nb; b++)
+		for (size_t r = 0; r < R; r++)
+			for (int x = 0; x < 3; x++) {
+				size_t st = r / B, at_age = r % B, q = b * cn + r * 3 + (size_t)x;
+				if (st == (size_t)nst) {
+					given[q] = true;
+					given_h[q] = ages_hidden[b][at_age][x];
+				} else if (at_age == AGES) {
+					given[q] = true;
+					given_h[q] = cit_hidden[b * ((size_t)nst + 1) * 3 + st * 3 + (size_t)x];
+				}
+			}
+	if (ok && nm == 1) {
+		/* the province is that municipality, protected alone */
+		memcpy(hidden, given_h, cn * sizeof *hidden);
+		stats_protect_fixed(cells, NULL, g.known, given, hidden, (int)cn, g.eq_cells, g.eq_len,
+				    g.neq, threshold);
+		memcpy(province_hidden, hidden, cn * sizeof *hidden);
+	} else if (ok) {
+		ok = protect_linked(cells, NULL, nm, (int)R, 3, NULL, true, true, B, g.known, given,
+				    given_h, g.eq_cells, g.eq_len, g.neq, threshold, province,
+				    province_hidden, hidden);
+	}
+	grid_release(&g);
+	free(a);
+	free(cells);
+	free(given);
+	free(given_h);
+	free(province);
 	return ok;
 }
 
@@ -1527,7 +1687,7 @@ bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES]
 				pairs[a * C + b] = a != b && civil_posas_col(a) < 0 &&
 						   civil_posas_col(b) < 0 &&
 						   (a < STATS_CIVIL) == (b < STATS_CIVIL);
-		ok = protect_linked(cells, NULL, nm, R, C, pairs, true, true, g.known, given, given_h,
+		ok = protect_linked(cells, NULL, nm, R, C, pairs, true, true, 0, g.known, given, given_h,
 				    g.eq_cells, g.eq_len, g.neq, threshold, province, province_hidden,
 				    hidden);
 	}
