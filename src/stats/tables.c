@@ -1324,14 +1324,6 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 	return true;
 }
 
-/* The block of all states (the last) is STRASA: its cells hidden exactly
- * as the strasa table hides them, fixed (ages_fix_linked, below); the
- * other blocks protect the identities over the states around it. */
-struct linked_cache;
-static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
-			       const char *comuni, int on, bool foreign, int threshold,
-			       struct vis_error *e);
-
 /* nm members' tables of g's shape (cells[k * n + i], n its cells; its
  * known cells and identities: each column adds up to its last row, each
  * row to its last column when rows_add_up) by stats_protect_linked, the
@@ -2009,8 +2001,9 @@ struct linked_stock {
 	int nm;                    /* municipalities, in code order */
 	char (*code)[8];
 	int rows, cols;
-	char (*state)[4];          /* strasa_cittadinanza: the states of its rows
-				    * but the last (999), in code order */
+	char (*state)[4];          /* strasa_cittadinanza(_eta): the states of its
+				    * rows (blocks) but the last (999), in code order */
+	int block;                 /* rows per state: 1, strasa_cittadinanza_eta 101 */
 	bool *hidden;              /* [k * rows * cols + r * cols + c] */
 	bool *province_hidden;     /* [rows * cols] */
 };
@@ -2106,13 +2099,15 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
 	return rc;
 }
 
-/* famiglie, famiglie_tipologia or strasa_cittadinanza (t) of the whole
- * province of `comune` (every municipality of it the register has
- * imported) on the end of day `on`: each municipality's counts, then
- * stats_households_protect_linked or stats_citizenship_protect_linked
- * (the states of any of them, in code order; a state a municipality
- * does not list has none of its citizens there, published as such).
- * With none imported, l->nm is 0. */
+/* famiglie, famiglie_tipologia, strasa_cittadinanza(_eta) or
+ * stato_civile (t) of the whole province of `comune` (every municipality
+ * of it the register has imported) on the end of day `on`: each
+ * municipality's counts, then stats_households_protect_linked,
+ * stats_citizenship_protect_linked (the states of any of them, in code
+ * order; a state a municipality does not list has none of its citizens
+ * there, published as such), stats_citizenship_ages_protect_linked
+ * (around STRASA's and strasa_cittadinanza's linked protections) or
+ * stats_civil_protect_linked.  With none imported, l->nm is 0. */
 static vis_err stock_linked(struct store *s, const char *comune, int on, enum stats_table t,
 			    int threshold, struct linked_stock *l, struct vis_error *e)
 {
@@ -2124,7 +2119,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 		return rc;
 	l->code = sb.code;
 	l->nm = (int)nm;
-	bool cit = t == STATS_STRASA_CITT;
+	bool cite = t == STATS_STRASA_CITT_ETA, cit = t == STATS_STRASA_CITT || cite;
 	struct on_date *a = malloc(sizeof *a);
 	struct stats_table_query *q = calloc(1, sizeof *q);
 	long long(*hh)[TIPI][STATS_SIZES] = calloc(nm, sizeof *hh);
@@ -2135,9 +2130,15 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	char(*codes)[4] = calloc(nm * MAX_STATES, sizeof *codes);
 	long long(*counts)[2] = calloc(nm * MAX_STATES, sizeof *counts);
 	long long(*n)[2] = NULL;
+	/* strasa_cittadinanza_eta: each member's states by age, then by the
+	 * province's states */
+	long long(*sages)[2][AGES] = cite ? calloc(nm * MAX_STATES, sizeof *sages) : NULL;
+	long long(*ag)[2][AGES] = NULL;
+	bool *ch = NULL, (*ah)[AGES + 1][3] = NULL;
 	int *nst = calloc(nm, sizeof *nst), ns = 0;
 	l->state = malloc(MAX_STATES * sizeof *l->state);
-	if (!a || !q || !hh || !codes || !counts || !nst || !l->state || (civil && !cv))
+	if (!a || !q || !hh || !codes || !counts || !nst || !l->state || (civil && !cv) ||
+	    (cite && !sages))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < nm; k++) {
 		memset(a, 0, sizeof *a);
@@ -2156,6 +2157,8 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 		for (int i = 0; !rc && i < a->nst; i++) {
 			memcpy(codes[k * MAX_STATES + (size_t)i], a->st[i].code, sizeof *codes);
 			memcpy(counts[k * MAX_STATES + (size_t)i], a->st[i].n, sizeof *counts);
+			if (cite)
+				memcpy(sages[k * MAX_STATES + (size_t)i], a->st[i].age, sizeof *sages);
 			int j = 0;
 			while (j < ns && strcmp(l->state[j], a->st[i].code))
 				j++;
@@ -2169,7 +2172,9 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	}
 	if (!rc && cit) {
 		qsort(l->state, (size_t)ns, sizeof *l->state, cmp_code8);
-		if (!(n = calloc(nm * (size_t)ns + 1, sizeof *n)))
+		n = calloc(nm * (size_t)ns + 1, sizeof *n);
+		ag = cite ? calloc(nm * (size_t)ns + 1, sizeof *ag) : NULL;
+		if (!n || (cite && !ag))
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		for (size_t k = 0; !rc && k < nm; k++)
 			for (int i = 0; i < nst[k]; i++) {
@@ -2178,16 +2183,37 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 							     cmp_code8);
 				memcpy(n[k * (size_t)ns + (size_t)(at_state - l->state)],
 				       counts[k * MAX_STATES + (size_t)i], sizeof *n);
+				if (cite)
+					memcpy(ag[k * (size_t)ns + (size_t)(at_state - l->state)],
+					       sages[k * MAX_STATES + (size_t)i], sizeof *ag);
 			}
 	}
+	/* strasa_cittadinanza_eta: around strasa_cittadinanza's linked
+	 * protection (its state totals) and STRASA's (the block of all
+	 * states), the members' blocks then the province's of each */
+	size_t cc = ((size_t)ns + 1) * 3;
+	if (!rc && cite) {
+		ch = calloc((nm + 1) * cc, sizeof *ch);
+		ah = calloc(nm + 1, sizeof *ah);
+		if (!ch || !ah || !stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
+								     threshold, &ch[nm * cc], ch))
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	}
+	if (!rc && cite)
+		rc = stats_ages_linked(s, comune, on, true, threshold, &ages, e);
 	/* stato_civile: around POSAS's linked protection, its margin (the
 	 * same municipalities, in the same order) */
 	if (!rc && civil)
 		rc = stats_ages_linked(s, comune, on, false, threshold, &ages, e);
-	if (!rc && civil && !codes_same((const char(*)[8])ages.code, ages.nm,
-					(const char(*)[8])l->code, l->nm))
+	if (!rc && (civil || cite) && !codes_same((const char(*)[8])ages.code, ages.nm,
+						  (const char(*)[8])l->code, l->nm))
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "POSAS della provincia su altri comuni");
-	l->rows = civil ? AGES + 1 : cit ? ns + 1 : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
+	if (!rc && cite) {
+		memcpy(ah, ages.hidden, nm * sizeof *ah);
+		memcpy(ah[nm], ages.province_hidden, sizeof *ah);
+	}
+	l->block = cite ? AGES + 1 : 1;
+	l->rows = civil ? AGES + 1 : cit ? (ns + 1) * l->block : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
 	l->cols = civil ? STATS_CIVIL_COLS : cit ? 3 : t == STATS_FAMIGLIE_TIPO ? 7 : 1;
 	size_t cells = (size_t)l->rows * (size_t)l->cols;
 	l->hidden = rc ? NULL : calloc(nm * cells, sizeof *l->hidden);
@@ -2198,6 +2224,10 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 				      (const bool(*)[AGES + 1][3])ages.hidden,
 				      (const bool(*)[3])ages.province_hidden, threshold,
 				      l->province_hidden, l->hidden)
+		      : cite ? stats_citizenship_ages_protect_linked(
+				       (const long long(*)[2][AGES])ag, l->nm, ns,
+				       (const bool(*)[AGES + 1][3])ah, ch, threshold,
+				       l->province_hidden, l->hidden)
 		      : cit ? stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
 							    threshold, l->province_hidden, l->hidden)
 			  : stats_households_protect_linked(
@@ -2213,6 +2243,10 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	free(codes);
 	free(counts);
 	free(n);
+	free(sages);
+	free(ag);
+	free(ch);
+	free(ah);
 	free(nst);
 	if (rc)
 		linked_stock_release(l);
@@ -2288,20 +2322,22 @@ static vis_err stock_fix(struct grid *g, const struct linked_stock *l, int k, en
 	return VIS_OK;
 }
 
-/* The states of l's province (strasa_cittadinanza's linked protection)
- * whose row part k's protection hides a cell of and which a has no
- * citizen of, appended to a's states with none: strasa_cittadinanza_eta
- * lists them as strasa_cittadinanza does.  The new count of states. */
+/* The states of l's province (strasa_cittadinanza_eta's linked
+ * protection) whose block part k's protection hides a cell of and which a
+ * has no citizen of, appended to a's states with none: its table lists
+ * them, their hidden zeros among them.  The new count of states. */
 static int cite_more_states(const struct linked_stock *l, int k, struct on_date *a)
 {
-	size_t cells = (size_t)l->rows * (size_t)l->cols;
+	size_t cells = (size_t)l->rows * (size_t)l->cols, bc = (size_t)l->block * 3;
 	int nst = a->nst;
-	for (int j = 0; k >= 0 && j < l->rows - 1 && nst < MAX_STATES; j++) {
-		const bool *h = &l->hidden[(size_t)k * cells + (size_t)j * 3];
-		bool listed = false;
+	for (int j = 0; k >= 0 && j < l->rows / l->block - 1 && nst < MAX_STATES; j++) {
+		const bool *h = &l->hidden[(size_t)k * cells + (size_t)j * bc];
+		bool listed = false, any = false;
 		for (int i = 0; i < nst && !listed; i++)
 			listed = !strcmp(a->st[i].code, l->state[j]);
-		if (listed || !(h[0] || h[1] || h[2]))
+		for (size_t i = 0; i < bc && !any; i++)
+			any = h[i];
+		if (listed || !any)
 			continue;
 		memset(&a->st[nst], 0, sizeof a->st[nst]);
 		memcpy(a->st[nst].code, l->state[j], sizeof a->st[nst].code);
@@ -2310,23 +2346,28 @@ static int cite_more_states(const struct linked_stock *l, int k, struct on_date 
 	return nst;
 }
 
-/* strasa_cittadinanza_eta's state total rows (each state's 999: its
- * citizens by sex) of part k of l's province (-2: none, nothing fixed)
- * fixed as strasa_cittadinanza hides them (stock_fix's rows by state). */
-static vis_err cite_fix_states(struct grid *g, const struct on_date *a,
-			       const struct linked_stock *l, int k, struct vis_error *e)
+/* strasa_cittadinanza_eta's cells (g, the states of a) of part k of l's
+ * province (-2: none, nothing fixed), every one fixed as its linked
+ * protection hides it: each state's block by its state, the block of all
+ * states last. */
+static vis_err cite_fix(struct grid *g, const struct on_date *a, const struct linked_stock *l,
+			int k, struct vis_error *e)
 {
 	const bool *h = k == -1 ? l->province_hidden
 				: k >= 0 ? &l->hidden[(size_t)k * (size_t)(l->rows * l->cols)] : NULL;
-	for (int i = 0; h && i < a->nst; i++) {
-		char(*at_state)[4] = bsearch(a->st[i].code, l->state, (size_t)(l->rows - 1),
-					     sizeof *l->state, cmp_code8);
-		if (!at_state)
+	int ns = l->rows / l->block - 1;
+	if (h && (l->block != AGES + 1 || g->cols != 3))
+		return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
+	for (int i = 0; h && i <= a->nst; i++) {
+		char(*at_state)[4] = i == a->nst ? NULL
+			: bsearch(a->st[i].code, l->state, (size_t)ns, sizeof *l->state, cmp_code8);
+		if (i < a->nst && !at_state)
 			return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
-		int lr = (int)(at_state - l->state);
-		for (int x = 0; x < 3; x++)
-			if (!grid_fix(g, i * (AGES + 1) + AGES, x, h[lr * 3 + x]))
-				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+		int lb = i == a->nst ? ns : (int)(at_state - l->state);
+		for (int r = 0; r <= AGES; r++)
+			for (int x = 0; x < 3; x++)
+				if (!grid_fix(g, i * (AGES + 1) + r, x, h[(lb * (AGES + 1) + r) * 3 + x]))
+					return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	return VIS_OK;
 }
@@ -2917,18 +2958,13 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	/* POSAS, the households (by size, by type), the foreign residents
-	 * by citizenship and the balance: a whole province (every
-	 * municipality of it the register imports) is one part, protected
-	 * as one territory (stats_ages_linked, stock_linked,
-	 * stats_balance_linked); the other members each a part.  Not STRASA:
-	 * a pool's block of all states of strasa_cittadinanza_eta is the
-	 * sum of its members', and a STRASA cell published there while that
-	 * block hides it would give back a state's cell hidden alone in
-	 * the identity over the states. */
-	bool by_province = q->table == STATS_POSAS || q->table == STATS_BILANCIO ||
-			   q->table == STATS_FAMIGLIE || q->table == STATS_FAMIGLIE_TIPO ||
-			   q->table == STATS_STRASA_CITT || q->table == STATS_STATO_CIVILE;
+	/* Every table but by locality and by street (of one municipality):
+	 * a whole province (every municipality of it the register imports)
+	 * is one part, protected as one territory (stats_ages_linked,
+	 * stock_linked, stats_balance_linked); the other members each a
+	 * part.  STRASA with strasa_cittadinanza_eta: the latter's block of
+	 * all states is STRASA's cells, hidden as the province's STRASA. */
+	bool by_province = q->table != STATS_LOCALITA && q->table != STATS_STRADE;
 	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
@@ -3139,20 +3175,19 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 								 "Età", "Maschi", "Femmine", "Totale"};
 				colnames = ce;
 				title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
-				/* each state's total row is its row of
-				 * strasa_cittadinanza, the same counts: listed and
-				 * hidden as that table lists and hides them */
-				rc = stock_get(s, lc, STATS_STRASA_CITT, q->comuni, on, threshold, &ls,
-					       &part, e);
+				/* a municipality with its province, or the whole
+				 * province (docs/api.md, "Pools"): its states, and
+				 * those of the province its protection hides a zero
+				 * of; each state's total row its row of
+				 * strasa_cittadinanza, the block of all states STRASA,
+				 * hidden as those tables hide them */
+				rc = stock_get(s, lc, q->table, q->comuni, on, threshold, &ls, &part, e);
 				if (!rc)
 					a->nst = cite_more_states(ls, part, a);
 				if (!rc && !fill_citizenship_ages(&g, a, rd, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				if (!rc)
-					rc = ages_fix_linked(s, cache, &g, g.rows - (AGES + 1), q->comuni, on,
-							     true, threshold, e);
-				if (!rc)
-					rc = cite_fix_states(&g, a, ls, part, e);
+					rc = cite_fix(&g, a, ls, part, e);
 			} else if (!rc && q->table == STATS_STRASA_CITT) {
 				static const char *const cc[] = {"Codice territorio", "Territorio",
 								 "Codice cittadinanza", "Paese di cittadinanza",

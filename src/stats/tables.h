@@ -30,7 +30,10 @@
  * the tables alone, in pools cut as POSAS, the bulletin); a table
  * protected alone (a province with one municipality) with a rectangle of
  * hidden cells around each small hidden one; STRASA by citizenship and
- * age's state totals hidden as STRASA by citizenship hides those rows;
+ * age around STRASA and STRASA by citizenship (its block of all states and
+ * its state totals hidden as those tables hide them), jointly with the
+ * province (stats_citizenship_ages_protect_linked), STRASA's and its
+ * pools cut as POSAS's;
  * the residents by sex, age and civil status (stato_civile) around
  * POSAS, its margin, jointly with the province
  * (stats_civil_protect_linked).
