@@ -22,7 +22,7 @@
 # municipalities of one province) measures only what the protection
 # linked with the province costs: posas and the 24-month bilancio of one
 # member (the first of COMUNI, which reads its whole province) and of the
-# province (the pool of all), their strasa_cittadinanza,
+# province (the pool of all), their strasa, strasa_cittadinanza,
 # famiglie_tipologia, strasa_cittadinanza_eta and stato_civile, the province's 24-month
 # series, and the cells strasa_cittadinanza_eta hides (the province's,
 # its members') and how many of its state totals are hidden unlike
@@ -77,7 +77,7 @@ if [ -n "${PROVINCE:-}" ]; then
   member=${comuni%%,*}
   for who in "member $member:--comune $member" "province:"; do
     IFS=: read -r what args <<< "$who"
-    for t in strasa_cittadinanza famiglie_tipologia strasa_cittadinanza_eta stato_civile; do
+    for t in strasa strasa_cittadinanza famiglie_tipologia strasa_cittadinanza_eta stato_civile; do
       # shellcheck disable=SC2086  # args: none or two words
       both "$what: table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027 $args
     done

@@ -230,6 +230,141 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
 	return changed;
 }
 
+/* A corner of a hypercube (linked_hypercubes): 0 when hidden already,
+ * -1 when it cannot be hidden (given or known), else its cost (the
+ * fewest persons, then the fewest cells). */
+static long long corner_cost(const long long *cells, const bool *known, const bool *given,
+			     const bool *h, size_t q)
+{
+	if (h[q])
+		return 0;
+	if ((given && given[q]) || (known && known[q]))
+		return -1;
+	return magnitude(cells[q]) * 64 + 1;
+}
+
+/* The cheapest hypercube (linked_hypercubes) of the small cell (k, s,
+ * a, c) over the second states ss[0..nss) and second ages aa[0..naa)
+ * (any member, any column): its cost (-1: none) and its far corner in b. */
+static long long hypercube_best(const long long *cells, const bool *known, const bool *given,
+				const bool *h, int nm, int nst, int block, const int b0[4],
+				const int *ss, int nss, const int *aa, int naa, int b[4])
+{
+	size_t n = (size_t)nst * (size_t)block * 3;
+	int k = b0[0], s = b0[1], a = b0[2], c = b0[3];
+	long long best = -1;
+#define HC(k, s, a, c) ((size_t)(k) * n + ((size_t)(s) * (size_t)block + (size_t)(a)) * 3 + (size_t)(c))
+	for (int k2 = 0; k2 <= nm && best; k2++) {
+		long long c1 = k2 == k ? -1 : corner_cost(cells, known, given, h, HC(k2, s, a, c));
+		for (int i = 0; c1 >= 0 && i < nss && best; i++) {
+			int s2 = ss[i];
+			long long c2 = s2 == s ? -1 : c1;
+			for (int x = 0; x < 2 && c2 >= 0; x++) {
+				long long y = corner_cost(cells, known, given, h, HC(x ? k2 : k, s2, a, c));
+				c2 = y < 0 ? -1 : c2 + y;
+			}
+			if (c2 < 0 || (best >= 0 && c2 >= best))
+				continue;
+			for (int j = 0; j < naa && best; j++) {
+				int a2 = aa[j];
+				long long c3 = a2 == a ? -1 : c2;
+				for (int x = 0; x < 4 && c3 >= 0; x++) {
+					long long y = corner_cost(cells, known, given, h,
+								  HC(x & 1 ? k2 : k, x & 2 ? s2 : s, a2, c));
+					c3 = y < 0 ? -1 : c3 + y;
+				}
+				if (c3 < 0 || (best >= 0 && c3 >= best))
+					continue;
+				for (int cx = 0; cx < 3 && best; cx++) {
+					long long c4 = cx == c ? -1 : c3;
+					for (int x = 0; x < 8 && c4 >= 0; x++) {
+						long long y = corner_cost(cells, known, given, h,
+									  HC(x & 1 ? k2 : k, x & 2 ? s2 : s,
+									     x & 4 ? a2 : a, cx));
+						c4 = y < 0 ? -1 : c4 + y;
+					}
+					if (c4 >= 0 && (best < 0 || c4 < best)) {
+						best = c4;
+						b[0] = k2;
+						b[1] = s2;
+						b[2] = a2;
+						b[3] = cx;
+					}
+				}
+			}
+		}
+	}
+#undef HC
+	return best;
+}
+
+/* linked_cubes for a table of states x ages x sexes (strasa_cittadinanza_eta:
+ * nst blocks of `block` rows, the ages then their total, the block of all
+ * states last; columns men, women, total), each block's ages adding up to
+ * its total row and every age over the states to the last block: two
+ * members, two rows and two columns leave a third identity (an age over
+ * the states) moved, so the direction of the null space is a 2 x 2 x 2 x 2
+ * hypercube (two members or a member and the province, two states or a
+ * state and the block of all, two ages or an age and the total row, two
+ * columns), +-1 on its 16 corners, one sign per side of each dimension.
+ * Every small hidden cell (1 to threshold-1) gets one, already hidden or
+ * the cheapest whose corners still published are neither given nor known
+ * (the total of all states by sex is known: never a corner); the province
+ * (the last block) open as in linked_cubes.  Searched first over the
+ * second states and ages the cell's member already hides at its age and
+ * state (and the block of all, the total row: given, most often hidden),
+ * a few of each, then, when none is found there, over every one: the
+ * whole search for every small cell took 10 s of CPU for a province of 47
+ * municipalities and 20,000 persons.  1 when a cell was hidden, -1 when
+ * out of memory. */
+static int linked_hypercubes(const long long *cells, const bool *known, const bool *given,
+			      bool *h, int nm, int nst, int block, int threshold)
+{
+	size_t n = (size_t)nst * (size_t)block * 3;
+	int *all_s = malloc((size_t)nst * sizeof *all_s), *all_a = malloc((size_t)block * sizeof *all_a);
+	int *ss = malloc((size_t)nst * sizeof *ss), *aa = malloc((size_t)block * sizeof *aa);
+	bool changed = false, ok = all_s && all_a && ss && aa;
+	for (int i = 0; ok && i < nst; i++)
+		all_s[i] = (nst - 1 + i) % nst;     /* the block of all states first */
+	for (int i = 0; ok && i < block; i++)
+		all_a[i] = (block - 1 + i) % block; /* the total row first */
+#define HC(k, s, a, c) ((size_t)(k) * n + ((size_t)(s) * (size_t)block + (size_t)(a)) * 3 + (size_t)(c))
+	for (int k = 0; ok && k <= nm; k++)
+		for (int s = 0; s < nst; s++)
+			for (int a = 0; a < block; a++)
+				for (int c = 0; c < 3; c++) {
+					size_t p = HC(k, s, a, c);
+					if (!h[p] || cells[p] <= 0 || cells[p] >= threshold)
+						continue;
+					int b0[4] = {k, s, a, c}, b[4] = {k, s, a, c}, nss = 0, naa = 0;
+					for (int i = 0; i < nst; i++)
+						if (all_s[i] != s && (i == 0 || h[HC(k, all_s[i], a, c)] ||
+								      h[HC(nm, all_s[i], a, c)]))
+							ss[nss++] = all_s[i];
+					for (int i = 0; i < block; i++)
+						if (all_a[i] != a && (i == 0 || h[HC(k, s, all_a[i], c)] ||
+								      h[HC(nm, s, all_a[i], c)]))
+							aa[naa++] = all_a[i];
+					long long best = hypercube_best(cells, known, given, h, nm, nst, block, b0,
+									ss, nss, aa, naa, b);
+					if (best < 0)
+						best = hypercube_best(cells, known, given, h, nm, nst, block, b0,
+								      all_s, nst, all_a, block, b);
+					if (best <= 0)
+						continue;
+					for (int x = 0; x < 16; x++)
+						h[HC(x & 1 ? b[0] : k, x & 2 ? b[1] : s, x & 4 ? b[2] : a,
+						     x & 8 ? b[3] : c)] = true;
+					changed = true;
+				}
+#undef HC
+	free(all_s);
+	free(all_a);
+	free(ss);
+	free(aa);
+	return ok ? changed : -1;
+}
+
 /* One table on its own (a territory no other is protected with) whose
  * rows and columns both add up: two hidden cells in every line still
  * leave a cell determined by the system as a whole when it lies on no
@@ -281,9 +416,11 @@ static bool lone_squares(const long long *cells, const bool *known, const bool *
 
 /* stats_protect_linked with derived cells (derived[i] of one member, as
  * for stats_protect; may be NULL) and the cubes' column pairs (as for
- * linked_cubes). */
+ * linked_cubes); block > 0: a table of states x ages x sexes (rows in
+ * blocks of `block` ages, cols 3), its small cells in hypercubes
+ * (linked_hypercubes) instead of cubes. */
 static bool protect_linked(const long long *members, const bool *derived, int nm, int rows,
-			   int cols, const bool *pairs, bool cols_add_up, bool open_province,
+			   int cols, const bool *pairs, bool cols_add_up, bool open_province, int block,
 			   const bool *known, const bool *given, const bool *given_hidden,
 			   const int *eq_cells, const int *eq_len, int neq, int threshold,
 			   long long *province, bool *province_hidden, bool *hidden)
@@ -380,8 +517,12 @@ static bool protect_linked(const long long *members, const bool *derived, int nm
 		/* then no small cell determined by the system as a whole; the
 		 * cells hidden so far fixed, the identities protected again
 		 * around the cubes' */
-		if (linked_cubes(cells, jderived, jknown, fixed, given, h, nm, rows, cols, pairs,
-				 cols_add_up, open_province, threshold)) {
+		int cubes = block ? linked_hypercubes(cells, jknown, given, h, nm, rows / block, block,
+						      threshold)
+				  : linked_cubes(cells, jderived, jknown, fixed, given, h, nm, rows, cols,
+						 pairs, cols_add_up, open_province, threshold);
+		ok = cubes >= 0;
+		if (cubes > 0) {
 			for (size_t i = 0; i < N; i++)
 				fixed[i] = fixed[i] || h[i];
 			stats_protect_fixed(cells, jderived, jknown, fixed, h, (int)N, jc, jl, (int)nneq,
@@ -417,7 +558,7 @@ static bool protect_linked_table(const long long *members, int nm, int rows, int
 	for (int a = 0; a < cols; a++)
 		for (int b = 0; b < cols; b++)
 			pairs[a * cols + b] = rows_add_up ? a != b : a == b;
-	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, open_province,
+	bool ok = protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, open_province, 0,
 				 known, fixed, fixed_hidden, eq_cells, eq_len, neq, threshold, province,
 				 province_hidden, hidden);
 	free(pairs);
@@ -466,7 +607,7 @@ bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm,
 	for (int a = 0; a < STATS_B_COLS; a++)
 		for (int b = 0; b < STATS_B_COLS; b++)
 			pairs[a * STATS_B_COLS + b] = balance_pair(a, b);
-	return protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, known,
+	return protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, 0, known,
 			      NULL, NULL, eq_cells, eq_len, neq, threshold, province,
 			      &province_hidden[0][0], &hidden[0][0][0]);
 }
@@ -1207,7 +1348,7 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 	long long total[2][AGES];
 	memset(total, 0, sizeof total);
 	for (int i = 0; i <= a->nst; i++) {
-		const struct ref_stato *st = i < a->nst ? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
+		const struct ref_stato *st = i < a->nst && rd ? refdata_stato_by_istat(rd, a->st[i].code) : NULL;
 		const char *lab[] = {code, name, i < a->nst ? a->st[i].code : "999",
 				     i < a->nst ? (st ? st->name : a->st[i].code) : "Totale"};
 		for (int sx = 0; i < a->nst && sx < 2; sx++)
@@ -1222,14 +1363,6 @@ static bool fill_citizenship_ages(struct grid *g, struct on_date *a, const struc
 	set_known(g, a->nst * block + AGES, mft, 3);
 	return true;
 }
-
-/* The block of all states (the last) is STRASA: its cells hidden exactly
- * as the strasa table hides them, fixed (ages_fix_linked, below); the
- * other blocks protect the identities over the states around it. */
-struct linked_cache;
-static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
-			       const char *comuni, int on, bool foreign, int threshold,
-			       struct vis_error *e);
 
 /* nm members' tables of g's shape (cells[k * n + i], n its cells; its
  * known cells and identities: each column adds up to its last row, each
@@ -1337,6 +1470,65 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
 	ok = ok && grid_linked(&g, cells, nm, true, NULL, NULL, threshold, province_hidden, hidden);
 	grid_release(&g);
 	free(cells);
+	return ok;
+}
+
+bool stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int nst,
+					   const bool (*ages_hidden)[STATS_AGES + 1][3],
+					   const bool *cit_hidden, int threshold,
+					   bool *province_hidden, bool *hidden)
+{
+	enum { B = AGES + 1 };
+	size_t R = ((size_t)nst + 1) * B, cn = R * 3, nb = nm > 0 ? (size_t)nm + 1 : 0;
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	struct on_date *a = malloc(sizeof *a);
+	long long *cells = malloc((nb ? nb : 1) * cn * sizeof *cells);
+	bool *given = calloc(nb * cn, sizeof *given), *given_h = calloc(nb * cn, sizeof *given_h);
+	long long *province = malloc(cn * sizeof *province);
+	bool ok = nm > 0 && nst >= 0 && nst <= MAX_STATES && a && cells && given && given_h && province;
+	for (int k = 0; ok && k < nm; k++) {
+		grid_release(&g);
+		memset(a, 0, sizeof *a);
+		a->nst = nst;
+		for (int i = 0; i < nst; i++)
+			memcpy(a->st[i].age, age[(size_t)k * (size_t)nst + (size_t)i], sizeof a->st[i].age);
+		ok = fill_citizenship_ages(&g, a, NULL, "", "") && !g.oom;
+		if (ok)
+			memcpy(&cells[(size_t)k * cn], g.v, cn * sizeof *cells);
+	}
+	/* STRASA's cells (the block of all states) hidden as its linked
+	 * protection hides them, each state's total row as
+	 * strasa_cittadinanza's: given, the members' then the province's */
+	for (size_t b = 0; ok && b < nb; b++)
+		for (size_t r = 0; r < R; r++)
+			for (int x = 0; x < 3; x++) {
+				size_t st = r / B, at_age = r % B, q = b * cn + r * 3 + (size_t)x;
+				if (st == (size_t)nst) {
+					given[q] = true;
+					given_h[q] = ages_hidden[b][at_age][x];
+				} else if (at_age == AGES) {
+					given[q] = true;
+					given_h[q] = cit_hidden[b * ((size_t)nst + 1) * 3 + st * 3 + (size_t)x];
+				}
+			}
+	if (ok && nm == 1) {
+		/* the province is that municipality, protected alone */
+		memcpy(hidden, given_h, cn * sizeof *hidden);
+		stats_protect_fixed(cells, NULL, g.known, given, hidden, (int)cn, g.eq_cells, g.eq_len,
+				    g.neq, threshold);
+		memcpy(province_hidden, hidden, cn * sizeof *hidden);
+	} else if (ok) {
+		ok = protect_linked(cells, NULL, nm, (int)R, 3, NULL, true, true, B, g.known, given,
+				    given_h, g.eq_cells, g.eq_len, g.neq, threshold, province,
+				    province_hidden, hidden);
+	}
+	grid_release(&g);
+	free(a);
+	free(cells);
+	free(given);
+	free(given_h);
+	free(province);
 	return ok;
 }
 
@@ -1527,7 +1719,7 @@ bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES]
 				pairs[a * C + b] = a != b && civil_posas_col(a) < 0 &&
 						   civil_posas_col(b) < 0 &&
 						   (a < STATS_CIVIL) == (b < STATS_CIVIL);
-		ok = protect_linked(cells, NULL, nm, R, C, pairs, true, true, g.known, given, given_h,
+		ok = protect_linked(cells, NULL, nm, R, C, pairs, true, true, 0, g.known, given, given_h,
 				    g.eq_cells, g.eq_len, g.neq, threshold, province, province_hidden,
 				    hidden);
 	}
@@ -1849,8 +2041,9 @@ struct linked_stock {
 	int nm;                    /* municipalities, in code order */
 	char (*code)[8];
 	int rows, cols;
-	char (*state)[4];          /* strasa_cittadinanza: the states of its rows
-				    * but the last (999), in code order */
+	char (*state)[4];          /* strasa_cittadinanza(_eta): the states of its
+				    * rows (blocks) but the last (999), in code order */
+	int block;                 /* rows per state: 1, strasa_cittadinanza_eta 101 */
 	bool *hidden;              /* [k * rows * cols + r * cols + c] */
 	bool *province_hidden;     /* [rows * cols] */
 };
@@ -1946,13 +2139,15 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
 	return rc;
 }
 
-/* famiglie, famiglie_tipologia or strasa_cittadinanza (t) of the whole
- * province of `comune` (every municipality of it the register has
- * imported) on the end of day `on`: each municipality's counts, then
- * stats_households_protect_linked or stats_citizenship_protect_linked
- * (the states of any of them, in code order; a state a municipality
- * does not list has none of its citizens there, published as such).
- * With none imported, l->nm is 0. */
+/* famiglie, famiglie_tipologia, strasa_cittadinanza(_eta) or
+ * stato_civile (t) of the whole province of `comune` (every municipality
+ * of it the register has imported) on the end of day `on`: each
+ * municipality's counts, then stats_households_protect_linked,
+ * stats_citizenship_protect_linked (the states of any of them, in code
+ * order; a state a municipality does not list has none of its citizens
+ * there, published as such), stats_citizenship_ages_protect_linked
+ * (around STRASA's and strasa_cittadinanza's linked protections) or
+ * stats_civil_protect_linked.  With none imported, l->nm is 0. */
 static vis_err stock_linked(struct store *s, const char *comune, int on, enum stats_table t,
 			    int threshold, struct linked_stock *l, struct vis_error *e)
 {
@@ -1964,7 +2159,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 		return rc;
 	l->code = sb.code;
 	l->nm = (int)nm;
-	bool cit = t == STATS_STRASA_CITT;
+	bool cite = t == STATS_STRASA_CITT_ETA, cit = t == STATS_STRASA_CITT || cite;
 	struct on_date *a = malloc(sizeof *a);
 	struct stats_table_query *q = calloc(1, sizeof *q);
 	long long(*hh)[TIPI][STATS_SIZES] = calloc(nm, sizeof *hh);
@@ -1975,9 +2170,15 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	char(*codes)[4] = calloc(nm * MAX_STATES, sizeof *codes);
 	long long(*counts)[2] = calloc(nm * MAX_STATES, sizeof *counts);
 	long long(*n)[2] = NULL;
+	/* strasa_cittadinanza_eta: each member's states by age, then by the
+	 * province's states */
+	long long(*sages)[2][AGES] = cite ? calloc(nm * MAX_STATES, sizeof *sages) : NULL;
+	long long(*ag)[2][AGES] = NULL;
+	bool *ch = NULL, (*ah)[AGES + 1][3] = NULL;
 	int *nst = calloc(nm, sizeof *nst), ns = 0;
 	l->state = malloc(MAX_STATES * sizeof *l->state);
-	if (!a || !q || !hh || !codes || !counts || !nst || !l->state || (civil && !cv))
+	if (!a || !q || !hh || !codes || !counts || !nst || !l->state || (civil && !cv) ||
+	    (cite && !sages))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < nm; k++) {
 		memset(a, 0, sizeof *a);
@@ -1996,6 +2197,8 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 		for (int i = 0; !rc && i < a->nst; i++) {
 			memcpy(codes[k * MAX_STATES + (size_t)i], a->st[i].code, sizeof *codes);
 			memcpy(counts[k * MAX_STATES + (size_t)i], a->st[i].n, sizeof *counts);
+			if (cite)
+				memcpy(sages[k * MAX_STATES + (size_t)i], a->st[i].age, sizeof *sages);
 			int j = 0;
 			while (j < ns && strcmp(l->state[j], a->st[i].code))
 				j++;
@@ -2009,7 +2212,9 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	}
 	if (!rc && cit) {
 		qsort(l->state, (size_t)ns, sizeof *l->state, cmp_code8);
-		if (!(n = calloc(nm * (size_t)ns + 1, sizeof *n)))
+		n = calloc(nm * (size_t)ns + 1, sizeof *n);
+		ag = cite ? calloc(nm * (size_t)ns + 1, sizeof *ag) : NULL;
+		if (!n || (cite && !ag))
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		for (size_t k = 0; !rc && k < nm; k++)
 			for (int i = 0; i < nst[k]; i++) {
@@ -2018,16 +2223,37 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 							     cmp_code8);
 				memcpy(n[k * (size_t)ns + (size_t)(at_state - l->state)],
 				       counts[k * MAX_STATES + (size_t)i], sizeof *n);
+				if (cite)
+					memcpy(ag[k * (size_t)ns + (size_t)(at_state - l->state)],
+					       sages[k * MAX_STATES + (size_t)i], sizeof *ag);
 			}
 	}
+	/* strasa_cittadinanza_eta: around strasa_cittadinanza's linked
+	 * protection (its state totals) and STRASA's (the block of all
+	 * states), the members' blocks then the province's of each */
+	size_t cc = ((size_t)ns + 1) * 3;
+	if (!rc && cite) {
+		ch = calloc((nm + 1) * cc, sizeof *ch);
+		ah = calloc(nm + 1, sizeof *ah);
+		if (!ch || !ah || !stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
+								     threshold, &ch[nm * cc], ch))
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	}
+	if (!rc && cite)
+		rc = stats_ages_linked(s, comune, on, true, threshold, &ages, e);
 	/* stato_civile: around POSAS's linked protection, its margin (the
 	 * same municipalities, in the same order) */
 	if (!rc && civil)
 		rc = stats_ages_linked(s, comune, on, false, threshold, &ages, e);
-	if (!rc && civil && !codes_same((const char(*)[8])ages.code, ages.nm,
-					(const char(*)[8])l->code, l->nm))
+	if (!rc && (civil || cite) && !codes_same((const char(*)[8])ages.code, ages.nm,
+						  (const char(*)[8])l->code, l->nm))
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "POSAS della provincia su altri comuni");
-	l->rows = civil ? AGES + 1 : cit ? ns + 1 : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
+	if (!rc && cite) {
+		memcpy(ah, ages.hidden, nm * sizeof *ah);
+		memcpy(ah[nm], ages.province_hidden, sizeof *ah);
+	}
+	l->block = cite ? AGES + 1 : 1;
+	l->rows = civil ? AGES + 1 : cit ? (ns + 1) * l->block : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
 	l->cols = civil ? STATS_CIVIL_COLS : cit ? 3 : t == STATS_FAMIGLIE_TIPO ? 7 : 1;
 	size_t cells = (size_t)l->rows * (size_t)l->cols;
 	l->hidden = rc ? NULL : calloc(nm * cells, sizeof *l->hidden);
@@ -2038,6 +2264,10 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 				      (const bool(*)[AGES + 1][3])ages.hidden,
 				      (const bool(*)[3])ages.province_hidden, threshold,
 				      l->province_hidden, l->hidden)
+		      : cite ? stats_citizenship_ages_protect_linked(
+				       (const long long(*)[2][AGES])ag, l->nm, ns,
+				       (const bool(*)[AGES + 1][3])ah, ch, threshold,
+				       l->province_hidden, l->hidden)
 		      : cit ? stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
 							    threshold, l->province_hidden, l->hidden)
 			  : stats_households_protect_linked(
@@ -2053,6 +2283,10 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	free(codes);
 	free(counts);
 	free(n);
+	free(sages);
+	free(ag);
+	free(ch);
+	free(ah);
 	free(nst);
 	if (rc)
 		linked_stock_release(l);
@@ -2128,20 +2362,22 @@ static vis_err stock_fix(struct grid *g, const struct linked_stock *l, int k, en
 	return VIS_OK;
 }
 
-/* The states of l's province (strasa_cittadinanza's linked protection)
- * whose row part k's protection hides a cell of and which a has no
- * citizen of, appended to a's states with none: strasa_cittadinanza_eta
- * lists them as strasa_cittadinanza does.  The new count of states. */
+/* The states of l's province (strasa_cittadinanza_eta's linked
+ * protection) whose block part k's protection hides a cell of and which a
+ * has no citizen of, appended to a's states with none: its table lists
+ * them, their hidden zeros among them.  The new count of states. */
 static int cite_more_states(const struct linked_stock *l, int k, struct on_date *a)
 {
-	size_t cells = (size_t)l->rows * (size_t)l->cols;
+	size_t cells = (size_t)l->rows * (size_t)l->cols, bc = (size_t)l->block * 3;
 	int nst = a->nst;
-	for (int j = 0; k >= 0 && j < l->rows - 1 && nst < MAX_STATES; j++) {
-		const bool *h = &l->hidden[(size_t)k * cells + (size_t)j * 3];
-		bool listed = false;
+	for (int j = 0; k >= 0 && j < l->rows / l->block - 1 && nst < MAX_STATES; j++) {
+		const bool *h = &l->hidden[(size_t)k * cells + (size_t)j * bc];
+		bool listed = false, any = false;
 		for (int i = 0; i < nst && !listed; i++)
 			listed = !strcmp(a->st[i].code, l->state[j]);
-		if (listed || !(h[0] || h[1] || h[2]))
+		for (size_t i = 0; i < bc && !any; i++)
+			any = h[i];
+		if (listed || !any)
 			continue;
 		memset(&a->st[nst], 0, sizeof a->st[nst]);
 		memcpy(a->st[nst].code, l->state[j], sizeof a->st[nst].code);
@@ -2150,23 +2386,28 @@ static int cite_more_states(const struct linked_stock *l, int k, struct on_date 
 	return nst;
 }
 
-/* strasa_cittadinanza_eta's state total rows (each state's 999: its
- * citizens by sex) of part k of l's province (-2: none, nothing fixed)
- * fixed as strasa_cittadinanza hides them (stock_fix's rows by state). */
-static vis_err cite_fix_states(struct grid *g, const struct on_date *a,
-			       const struct linked_stock *l, int k, struct vis_error *e)
+/* strasa_cittadinanza_eta's cells (g, the states of a) of part k of l's
+ * province (-2: none, nothing fixed), every one fixed as its linked
+ * protection hides it: each state's block by its state, the block of all
+ * states last. */
+static vis_err cite_fix(struct grid *g, const struct on_date *a, const struct linked_stock *l,
+			int k, struct vis_error *e)
 {
 	const bool *h = k == -1 ? l->province_hidden
 				: k >= 0 ? &l->hidden[(size_t)k * (size_t)(l->rows * l->cols)] : NULL;
-	for (int i = 0; h && i < a->nst; i++) {
-		char(*at_state)[4] = bsearch(a->st[i].code, l->state, (size_t)(l->rows - 1),
-					     sizeof *l->state, cmp_code8);
-		if (!at_state)
+	int ns = l->rows / l->block - 1;
+	if (h && (l->block != AGES + 1 || g->cols != 3))
+		return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
+	for (int i = 0; h && i <= a->nst; i++) {
+		char(*at_state)[4] = i == a->nst ? NULL
+			: bsearch(a->st[i].code, l->state, (size_t)ns, sizeof *l->state, cmp_code8);
+		if (i < a->nst && !at_state)
 			return vis_error_set(e, VIS_ERR_INTERNAL, "tavola diversa da quella della provincia");
-		int lr = (int)(at_state - l->state);
-		for (int x = 0; x < 3; x++)
-			if (!grid_fix(g, i * (AGES + 1) + AGES, x, h[lr * 3 + x]))
-				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+		int lb = i == a->nst ? ns : (int)(at_state - l->state);
+		for (int r = 0; r <= AGES; r++)
+			for (int x = 0; x < 3; x++)
+				if (!grid_fix(g, i * (AGES + 1) + r, x, h[(lb * (AGES + 1) + r) * 3 + x]))
+					return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	return VIS_OK;
 }
@@ -2757,18 +2998,13 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 	json_t *doc = NULL, *rows = json_array(), *index = json_object();
 	if (!rc && (!rows || !index))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	/* POSAS, the households (by size, by type), the foreign residents
-	 * by citizenship and the balance: a whole province (every
-	 * municipality of it the register imports) is one part, protected
-	 * as one territory (stats_ages_linked, stock_linked,
-	 * stats_balance_linked); the other members each a part.  Not STRASA:
-	 * a pool's block of all states of strasa_cittadinanza_eta is the
-	 * sum of its members', and a STRASA cell published there while that
-	 * block hides it would give back a state's cell hidden alone in
-	 * the identity over the states. */
-	bool by_province = q->table == STATS_POSAS || q->table == STATS_BILANCIO ||
-			   q->table == STATS_FAMIGLIE || q->table == STATS_FAMIGLIE_TIPO ||
-			   q->table == STATS_STRASA_CITT || q->table == STATS_STATO_CIVILE;
+	/* Every table but by locality and by street (of one municipality):
+	 * a whole province (every municipality of it the register imports)
+	 * is one part, protected as one territory (stats_ages_linked,
+	 * stock_linked, stats_balance_linked); the other members each a
+	 * part.  STRASA with strasa_cittadinanza_eta: the latter's block of
+	 * all states is STRASA's cells, hidden as the province's STRASA. */
+	bool by_province = q->table != STATS_LOCALITA && q->table != STATS_STRADE;
 	for (size_t i = 0, next = 0; !rc && i < m.n; i = next) {
 		*one = *q;
 		str_copy_known(one->comuni, sizeof one->comuni, m.code[i], __FILE__, __LINE__);
@@ -2979,20 +3215,19 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 								 "Età", "Maschi", "Femmine", "Totale"};
 				colnames = ce;
 				title = "Cittadini stranieri residenti per cittadinanza, sesso ed età";
-				/* each state's total row is its row of
-				 * strasa_cittadinanza, the same counts: listed and
-				 * hidden as that table lists and hides them */
-				rc = stock_get(s, lc, STATS_STRASA_CITT, q->comuni, on, threshold, &ls,
-					       &part, e);
+				/* a municipality with its province, or the whole
+				 * province (docs/api.md, "Pools"): its states, and
+				 * those of the province its protection hides a zero
+				 * of; each state's total row its row of
+				 * strasa_cittadinanza, the block of all states STRASA,
+				 * hidden as those tables hide them */
+				rc = stock_get(s, lc, q->table, q->comuni, on, threshold, &ls, &part, e);
 				if (!rc)
 					a->nst = cite_more_states(ls, part, a);
 				if (!rc && !fill_citizenship_ages(&g, a, rd, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				if (!rc)
-					rc = ages_fix_linked(s, cache, &g, g.rows - (AGES + 1), q->comuni, on,
-							     true, threshold, e);
-				if (!rc)
-					rc = cite_fix_states(&g, a, ls, part, e);
+					rc = cite_fix(&g, a, ls, part, e);
 			} else if (!rc && q->table == STATS_STRASA_CITT) {
 				static const char *const cc[] = {"Codice territorio", "Territorio",
 								 "Codice cittadinanza", "Paese di cittadinanza",

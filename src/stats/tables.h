@@ -30,7 +30,10 @@
  * the tables alone, in pools cut as POSAS, the bulletin); a table
  * protected alone (a province with one municipality) with a rectangle of
  * hidden cells around each small hidden one; STRASA by citizenship and
- * age's state totals hidden as STRASA by citizenship hides those rows;
+ * age around STRASA and STRASA by citizenship (its block of all states and
+ * its state totals hidden as those tables hide them), jointly with the
+ * province (stats_citizenship_ages_protect_linked), STRASA's and its
+ * pools cut as POSAS's;
  * the residents by sex, age and civil status (stato_civile) around
  * POSAS, its margin, jointly with the province
  * (stats_civil_protect_linked).
@@ -311,6 +314,25 @@ bool stats_households_protect_linked(const long long (*n)[STATS_TYPES][STATS_SIZ
  * member: protected alone.  False when out of memory or nm < 1. */
 bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, int threshold,
 				      bool *province_hidden, bool *hidden);
+
+/* strasa_cittadinanza_eta of a whole province by stats_protect_linked:
+ * nst states, age[k * nst + i] member k's citizens of state i (women, men
+ * by single year); each block's rows the ages then their total (999), the
+ * block of all states last, columns men, women, total.  Given, the members'
+ * then the province's (nm + 1 blocks each): the block of all states as
+ * STRASA's linked protection hides it (ages_hidden), each state's total
+ * row as strasa_cittadinanza's (cit_hidden, as
+ * stats_citizenship_protect_linked gives it, the same states in the same
+ * order); the other cells jointly, every small hidden one in a hypercube
+ * of hidden cells (two members, two states, two ages, two columns: the
+ * identities over the ages, over the states and over the members leave
+ * no smaller direction).  province_hidden the province's
+ * (nst + 1) x 101 x 3 cells, hidden[k * cells + i] member k's.  One
+ * member: protected alone.  False when out of memory or nm < 1. */
+bool stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int nst,
+					   const bool (*ages_hidden)[STATS_AGES + 1][3],
+					   const bool *cit_hidden, int threshold,
+					   bool *province_hidden, bool *hidden);
 
 /* Civil status as ISTAT groups it (stato_civile's columns for each sex):
  * celibi/nubili; coniugati/e o uniti/e civilmente; divorziati/e o già in

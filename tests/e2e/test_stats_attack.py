@@ -977,14 +977,18 @@ def test_province_stocks():
 def test_citizenship_both():
     """strasa_cittadinanza's state rows and strasa_cittadinanza_eta's
     state totals (each state's 999 row) are the same counts, the citizens
-    of a state by sex, protected by two computations: the exact attacker
-    takes both tables of each municipality of the whole province 036 and
-    of the province (comuni= both), each state's row of one the same
-    unknowns as its total row in the other, the province the sum of its
-    members (a state a member does not list: none of its citizens there),
-    and must determine no hidden small count, nor find one published by
-    one table and hidden by the other."""
-    found, hidden, cells = [], 0, 0
+    of a state by sex, and strasa's cells its block of all states (999),
+    protected by three computations: the exact attacker takes the three
+    tables of each municipality of the whole province 036 and of the
+    province (comuni= both), each state's row of one the same unknowns as
+    its total row in the other, the province the sum of its members (a
+    state a member does not list: none of its citizens there), and must
+    determine no hidden small count, nor find one published by one table
+    and hidden by another: in every territory, the province's pool too,
+    strasa_cittadinanza_eta hides its state totals exactly as
+    strasa_cittadinanza hides the same rows, and its block of all states
+    exactly as strasa."""
+    found, hidden, cells, unlike, compared = [], 0, 0, [], 0
     members = PROVINCE
     pool = ",".join(members)
     asked, d = "2026-02-01", "2026-01-31"
@@ -1006,18 +1010,33 @@ def test_citizenship_both():
                         col[s].append(v)
             for s in SEXES:
                 t.total(col[s], ("for", d, s))
-            rows = [r[:5] + ["" if x is None else str(x) for x in r[5:8]]
-                    for r in get(url + "strasa_cittadinanza_eta")["righe"]]
+            strasa = get(url + "strasa")
+            read_ages(strasa, "strasa", lambda s: ("for", d, s), "fage", d, t)
+            eta = get(url + "strasa_cittadinanza_eta")["righe"]
+            rows = [r[:5] + ["" if x is None else str(x) for x in r[5:8]] for r in eta]
             read_cite(rows, d, t)
+            # the same cells hidden alike by the three tables
+            same = {("999", r[2]): r[3:6] for r in strasa["righe"]}
+            same.update({(r[2], "999"): r[4:7] for r in cit["righe"]})
+            for r in eta:
+                if (r[2], r[4]) in same:
+                    compared += 1
+                    mine = [x is None for x in r[5:8]]
+                    theirs = [x is None for x in same[r[2], r[4]]]
+                    if mine != theirs:
+                        unlike.append(f"seed {seed} t{thr} {c}: {r[2]} {r[4]} {mine} {theirs}")
         link(atk, terr[pool], tuple(terr[c] for c in members))
         hidden += len(atk.hidden)
         leaks, _ = atk.leaks()
         both = {v for v, _ in leaks if v in atk.known}
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks if var in both]
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in atk.exact_leaks()]
-    print(f"strasa_cittadinanza and strasa_cittadinanza_eta together: {hidden} hidden unknowns, "
-          f"{len(found)} small counts recovered")
+    print(f"strasa, strasa_cittadinanza and strasa_cittadinanza_eta together: {hidden} hidden "
+          f"unknowns, {len(found)} small counts recovered; rows of strasa_cittadinanza_eta "
+          f"hidden unlike strasa's or strasa_cittadinanza's: {len(unlike)} of {compared}")
     check(hidden > 0, "the tables hide something")
+    check(not unlike, "strasa_cittadinanza_eta hides a row unlike strasa or "
+          "strasa_cittadinanza:\n" + "\n".join(unlike[:40]))
     check(not found, "hidden small counts recovered from the two citizenship tables together:\n"
           + "\n".join(found[:40]))
 

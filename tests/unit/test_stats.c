@@ -1401,6 +1401,173 @@ static void test_province_civil_linked(void **state)
 	assert_int_equal(found[2], 0);
 }
 
+/* strasa_cittadinanza_eta of a whole province (states x ages x sexes; a
+ * block of ages and their total per state, the block of all states last)
+ * beside STRASA and strasa_cittadinanza, each by its linked protection:
+ * the block of all states is STRASA's cells, each state's total row its
+ * row of strasa_cittadinanza.  On random small provinces (CE_S states,
+ * the first CE_A single years peopled) the exact attacker knows every
+ * identity (M + F = T, each block's ages adding up to its total row,
+ * every age over the states to the block of all, the members adding up
+ * to the province in every cell) and every cell one of the three tables
+ * publishes.  The union rule (each member's table around its given
+ * cells, the province's the sum of its members', a cell hidden where a
+ * member's is, as a pool was before) gives small counts back, and hides
+ * the province's state totals unlike its strasa_cittadinanza; the linked
+ * rule (stats_citizenship_ages_protect_linked) none, its province's state
+ * totals and block of all states exactly strasa_cittadinanza's and
+ * STRASA's. */
+enum { CE_A = 4, CE_S = 3, CE_B = STATS_AGES + 1, CE_MAXM = 4 };
+
+static void test_province_citizenship_ages_linked(void **state)
+{
+	(void)state;
+	srand(1722);
+	enum { NB = CE_MAXM + 1, CN = (CE_S + 1) * CE_B * 3, CCN = (CE_S + 1) * 3 };
+	static long long age[NB * CE_S][2][STATS_AGES], fage[NB][2][STATS_AGES], cn[NB * CE_S][2];
+	static long long full[NB][CN];
+	static bool hier[NB * CN], uni[NB * CN], ah[NB][STATS_AGES + 1][3], ch[NB * CCN], alone1[CN];
+	int found[2] = {0}, unlike[2] = {0}, rows_seen = 0, hid[2] = {0};
+	for (int t = 0; t < 40; t++) {
+		int nm = 2 + rand() % (CE_MAXM - 1), nb = nm + 1, thr = 3 + rand() % 2;
+		int nst = 2 + rand() % (CE_S - 1), bn = (nst + 1) * CE_B * 3;
+		memset(age, 0, sizeof age);
+		memset(fage, 0, sizeof fage);
+		memset(cn, 0, sizeof cn);
+		for (int k = 0; k < nm; k++)
+			for (int i = 0; i < nst; i++)
+				for (int sx = 0; sx < 2; sx++)
+					for (int a = 0; a < CE_A; a++) {
+						long long v = rand() % 3 ? 0 : 1 + rand() % 3;
+						age[k * nst + i][sx][a] = v;
+						age[nm * nst + i][sx][a] += v;
+						fage[k][sx][a] += v;
+						fage[nm][sx][a] += v;
+						cn[k * nst + i][sx] += v;
+						cn[nm * nst + i][sx] += v;
+					}
+		/* every block's cells as the table lays them out */
+		memset(full, 0, sizeof full);
+		for (int b = 0; b < nb; b++)
+			for (int i = 0; i < nst; i++)
+				for (int sx = 0; sx < 2; sx++)
+					for (int a = 0; a < CE_A; a++) {
+						long long v = age[b * nst + i][sx][a];
+						int rs[] = {i * CE_B + a, i * CE_B + STATS_AGES,
+							    nst * CE_B + a, nst * CE_B + STATS_AGES};
+						for (int r = 0; r < 4; r++) {
+							full[b][rs[r] * 3 + (sx ? 0 : 1)] += v;
+							full[b][rs[r] * 3 + 2] += v;
+						}
+					}
+		/* STRASA and strasa_cittadinanza linked, then the table by age */
+		assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])fage, nm, thr,
+						      ah[nm], ah));
+		assert_true(stats_citizenship_protect_linked((const long long(*)[2])cn, nm, nst, thr,
+							     &ch[nm * (nst + 1) * 3], ch));
+		assert_true(stats_citizenship_ages_protect_linked(
+			(const long long(*)[2][STATS_AGES])age, nm, nst,
+			(const bool(*)[STATS_AGES + 1][3])ah, ch, thr, &hier[nm * bn], hier));
+		/* the union rule: each member alone around its given cells */
+		memset(uni, 0, sizeof uni);
+		for (int k = 0; k < nm; k++) {
+			assert_true(stats_citizenship_ages_protect_linked(
+				(const long long(*)[2][STATS_AGES])&age[k * nst], 1, nst,
+				(const bool(*)[STATS_AGES + 1][3])ah[k], &ch[k * (nst + 1) * 3], thr,
+				alone1, &uni[k * bn]));
+			for (int i = 0; i < bn; i++)
+				uni[nm * bn + i] = uni[nm * bn + i] || uni[k * bn + i];
+		}
+		for (int b = 0; b < nb; b++)
+			for (int i = 0; i <= nst; i++)
+				for (int x = 0; x < 3; x++) {
+					int q = (i * CE_B + STATS_AGES) * 3 + x;
+					bool cit = ch[(b * (nst + 1) + i) * 3 + x];
+					if (b == nm) {
+						unlike[0] += uni[b * bn + q] != cit;
+						unlike[1] += hier[b * bn + q] != cit;
+						/* what the province's strasa_cittadinanza publishes */
+						uni[b * bn + q] = uni[b * bn + q] && cit;
+					}
+					assert_int_equal(hier[b * bn + q], cit);
+				}
+		for (int b = 0; b < nb; b++)
+			for (int a = 0; a <= STATS_AGES; a++)
+				for (int x = 0; x < 3; x++)
+					assert_int_equal(hier[b * bn + (nst * CE_B + a) * 3 + x], ah[b][a][x]);
+		/* the attacker's ages: the peopled ones, those a block hides a
+		 * cell of (a zero: a corner), the total; the others are
+		 * published zeros, out of every identity */
+		int al[CE_B], na = 0;
+		for (int a = 0; a < CE_B; a++) {
+			bool any = a < CE_A || a == STATS_AGES;
+			for (int i = 0; i < nb * bn && !any; i++)
+				any = i % bn / 3 % CE_B == a && (hier[i] || uni[i]);
+			if (any)
+				al[na++] = a;
+		}
+		rows_seen += na;
+		int bc = (nst + 1) * na * 3, n = nb * bc;
+		int maxr = nb * ((nst + 1) * na + (nst + 1) * 3 + na * 3) + bc;
+		long long *cells = calloc((size_t)n, sizeof *cells);
+		bool *h[2] = {calloc((size_t)n, sizeof(bool)), calloc((size_t)n, sizeof(bool))};
+		bool *derived = calloc((size_t)n, sizeof *derived);
+		int *coef = calloc((size_t)maxr * (size_t)n, sizeof *coef);
+		assert_true(cells && h[0] && h[1] && derived && coef);
+		for (int b = 0; b < nb; b++)
+			for (int i = 0; i <= nst; i++)
+				for (int j = 0; j < na; j++)
+					for (int x = 0; x < 3; x++) {
+						int to = b * bc + (i * na + j) * 3 + x;
+						int from = (i * CE_B + al[j]) * 3 + x;
+						cells[to] = full[b][from];
+						h[0][to] = uni[b * bn + from];
+						h[1][to] = hier[b * bn + from];
+						hid[0] += h[0][to];
+						hid[1] += h[1][to];
+					}
+		int nr = 0;
+#define EQ(b, i, j, x, v) (coef[(size_t)nr * (size_t)n + (size_t)((b) * bc + ((i) * na + (j)) * 3 + (x))] += (v))
+		for (int b = 0; b < nb; b++) {
+			for (int i = 0; i <= nst; i++)
+				for (int j = 0; j < na; j++, nr++) {
+					EQ(b, i, j, 0, 1);
+					EQ(b, i, j, 1, 1);
+					EQ(b, i, j, 2, -1);
+				}
+			for (int i = 0; i <= nst; i++)
+				for (int x = 0; x < 3; x++, nr++) {
+					for (int j = 0; j + 1 < na; j++)
+						EQ(b, i, j, x, 1);
+					EQ(b, i, na - 1, x, -1);
+				}
+			for (int j = 0; j < na; j++)
+				for (int x = 0; x < 3; x++, nr++) {
+					for (int i = 0; i < nst; i++)
+						EQ(b, i, j, x, 1);
+					EQ(b, nst, j, x, -1);
+				}
+		}
+#undef EQ
+		members_add_up(nb, bc, coef, &nr);
+		for (int r = 0; r < 2; r++)
+			found[r] += exact_recovered(cells, h[r], derived, n, coef, nr, thr);
+		free(cells);
+		free(h[0]);
+		free(h[1]);
+		free(derived);
+		free(coef);
+	}
+	print_message("province's foreign residents by citizenship and age: hidden %d by the union "
+		      "rule, %d linked; the province's state totals hidden unlike its "
+		      "strasa_cittadinanza: union %d, linked %d; small counts recovered: union %d, "
+		      "linked %d (ages attacked %d)\n", hid[0], hid[1], unlike[0], unlike[1], found[0],
+		      found[1], rows_seen);
+	assert_true(unlike[0] > 0);
+	assert_int_equal(unlike[1], 0);
+	assert_int_equal(found[1], 0);
+}
+
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
@@ -1719,6 +1886,7 @@ int main(void)
 		cmocka_unit_test(test_province_households_linked),
 		cmocka_unit_test(test_province_citizenship_linked),
 		cmocka_unit_test(test_province_civil_linked),
+		cmocka_unit_test(test_province_citizenship_ages_linked),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
