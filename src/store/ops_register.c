@@ -270,7 +270,7 @@ vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
 	return finish(st, r);
 }
 
-bool store_cf_batched(struct store *s)
+bool store_batched(struct store *s)
 {
 	return store_shared(s);
 }
@@ -581,32 +581,95 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 	return drv_load(st, e);
 }
 
-vis_err store_event_put(struct store *s, int64_t import_id, const struct store_event *ev,
+static void event_read(struct drv_stmt *st, int c, struct store_event *ev)
+{
+	DRV_COL_COPY(st, c + 0, ev->type);
+	ev->date = drv_col_int(st, c + 1);
+	DRV_COL_COPY(st, c + 2, ev->person_id);
+	DRV_COL_COPY(st, c + 3, ev->place);
+	DRV_COL_COPY(st, c + 4, ev->other_cf);
+}
+
+vis_err store_events_get(struct store *s, const char *comune, int n, const char *const *ids,
+			 struct store_event *stored, struct vis_error *e)
+{
+	if (n < 0 || n > STORE_EVENT_BATCH)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d events (0 to %d)", n,
+				     STORE_EVENT_BATCH);
+	struct drv *d = store_drv(s);
+	for (int i = 0; i < n; i++)
+		stored[i] = (struct store_event){0};
+	if (n == 0)
+		return VIS_OK;
+	if (!store_shared(s)) {
+		for (int i = 0; i < n; i++) {
+			struct drv_stmt *st = drv_prepare(d, SQL_EVENT_GET, "event look-up", e);
+			if (!st)
+				return ops_err(e);
+			drv_bind_text(st, 1, comune);
+			drv_bind_text(st, 2, ids[i]);
+			bool found;
+			if (drv_one(st, &found, e))
+				return ops_err(e);
+			if (found) {
+				event_read(st, 0, &stored[i]);
+				STR_COPY_KNOWN(stored[i].comune, comune);   /* 6 digits */
+				STR_COPY_KNOWN(stored[i].id, ids[i]);       /* a local id */
+			}
+			drv_reset(st);
+		}
+		return VIS_OK;
+	}
+	size_t cap = (size_t)n * (2 * STORE_ID_MAX + 3) + 3;
+	char *list = malloc(cap);
+	if (!list)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	vis_err rc = ops_pg_array(list, cap, n, ids, NULL, e);
+	struct drv_stmt *st = rc ? NULL : drv_prepare(d, SQL_EVENT_GET_ANY, "event look-up", e);
+	if (!st) {
+		free(list);
+		return ops_err(e);
+	}
+	drv_bind_text(st, 1, comune);
+	drv_bind_text(st, 2, list);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		const char *id = drv_col_text(st, 0);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(ids[i], id)) {
+				event_read(st, 1, &stored[i]);
+				STR_COPY_KNOWN(stored[i].comune, comune);
+				STR_COPY_KNOWN(stored[i].id, ids[i]);
+				break;   /* the ids are distinct */
+			}
+	}
+	free(list);
+	return finish(st, r);
+}
+
+vis_err store_event_put(struct store *s, int64_t import_id, bool bulk,
+			const struct store_event *ev, const struct store_event *stored,
 			enum store_put_result *res, struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
-	struct drv_stmt *st = drv_prepare(d, SQL_EVENT_GET, "event look-up", e);
-	if (!st)
-		return ops_err(e);
-	drv_bind_text(st, 1, ev->comune);
-	drv_bind_text(st, 2, ev->id);
-	bool found;
-	if (drv_one(st, &found, e))
-		return ops_err(e);
-	if (found) {
-		bool same = !strcmp(drv_col_text(st, 0), ev->type) && drv_col_int(st, 1) == ev->date &&
-			    !strcmp(drv_col_text(st, 2), ev->person_id) &&
-			    !strcmp(drv_col_text(st, 3), ev->place) &&
-			    !strcmp(drv_col_text(st, 4), ev->other_cf);
-		drv_reset(st);
-		if (!same)
+	struct store_event one;
+	if (!bulk && !stored) {
+		const char *id = ev->id;
+		if (store_events_get(s, ev->comune, 1, &id, &one, e))
+			return ops_err(e);
+		stored = &one;
+	}
+	if (!bulk && stored->id[0]) {
+		if (strcmp(stored->type, ev->type) || stored->date != ev->date ||
+		    strcmp(stored->person_id, ev->person_id) || strcmp(stored->place, ev->place) ||
+		    strcmp(stored->other_cf, ev->other_cf))
 			return vis_error_set(e, VIS_ERR_CONFLICT,
 					     "identificativo di evento già usato per un altro evento");
 		*res = STORE_UNCHANGED;
 		return VIS_OK;
 	}
-	drv_reset(st);
-	if (!(st = drv_prepare(d, SQL_EVENT_INSERT, "store event", e)))
+	struct drv_stmt *st = drv_prepare(d, SQL_EVENT_INSERT, "store event", e);
+	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, ev->comune);
 	drv_bind_text(st, 2, ev->id);
@@ -617,7 +680,7 @@ vis_err store_event_put(struct store *s, int64_t import_id, const struct store_e
 	drv_bind_text(st, 7, ev->other_cf);
 	drv_bind_i64(st, 8, import_id);
 	*res = STORE_INSERTED;
-	return drv_send(st, e);
+	return bulk ? drv_load(st, e) : drv_send(st, e);
 }
 
 vis_err store_import_finish(struct store *s, int64_t import_id, const struct store_import *imp,

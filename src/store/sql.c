@@ -150,6 +150,9 @@ const char *const store_sql[SQL__COUNT] = {
 					" AND comune <> ?1 AND canc_reason = 0 AND dropped = 0 GROUP BY cf",
 	[SQL_EVENT_GET] = "SELECT type, date, person_local_id, place, other_cf FROM event"
 			 " WHERE comune = ?1 AND local_id = ?2",
+	/* PostgreSQL only: many event ids in one statement (store_events_get). */
+	[SQL_EVENT_GET_ANY] = "SELECT local_id, type, date, person_local_id, place, other_cf FROM event"
+			     " WHERE comune = ?1 AND local_id = ANY (?2::text[])",
 	[SQL_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"
 			    " other_cf, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQL_PERSON_DROP] = "UPDATE person SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
