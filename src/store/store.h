@@ -296,7 +296,10 @@ vis_err store_events_get(struct store *s, const char *comune, int n, const char 
 /* Existence checks used by validation. */
 vis_err store_family_exists(struct store *s, const char *comune, const char *id,
 			    bool *found, struct vis_error *e);
-vis_err store_person_exists(struct store *s, const char *comune, const char *id,
+/* Whether `comune` has a person with each of the n ids (n at most
+ * STORE_EVENT_BATCH, repeats allowed): found[i].  As store_events_get: one
+ * statement on PostgreSQL, a look-up each on SQLite. */
+vis_err store_persons_exist(struct store *s, const char *comune, int n, const char *const *ids,
 			    bool *found, struct vis_error *e);
 /* The local id of the current person of `comune` holding `cf`, if any. */
 vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
