@@ -15,32 +15,14 @@ cd "$(dirname "$0")/../.."
 persons=${1:-200000}
 shift || true
 builds=("$@")
-[ ${#builds[@]} -gt 0 ] || builds=(build)
-command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-work=$(mktemp -d /tmp/visura-bench-second.XXXXXX)
-pgdir=""
-trap '[ -z "$pgdir" ] || scripts/pg.sh stop "$pgdir"; rm -rf "$work"' EXIT
-export VISURA_STATE_DIR=$work
-
-echo "machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{printf "%.0f GiB", $2/1048576}'), $(uname -r)"
+. bench/import/lib.sh
+bench_start second
 "${builds[0]}/visura" gen --persons $((2 * persons)) --comune 036023,037006 --seed 1 \
   --out "$work/feed" 2> /dev/null
-run=0
 for backend in ${BACKENDS:-sqlite postgres}; do
-  if [ "$backend" = postgres ] && [ -z "$pgdir" ]; then
-    pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
-    conn=$(scripts/pg.sh start "$pgdir")
-  fi
   for b in "${builds[@]}"; do
-    run=$((run + 1))
-    if [ "$backend" = postgres ]; then
-      psql -XqAt -c "CREATE DATABASE run$run" "$conn"
-      db="postgres:${conn/dbname=visura/dbname=run$run}"
-    else
-      db=$work/run$run.db
-    fi
+    bench_db "$backend" "$b"
     V=$(cd "$b" && pwd)/visura
-    "$V" init --db "$db" --admin-name "Bench Admin" --admin-email bench@example.org > /dev/null
     "$V" import --db "$db" --quiet "$work/feed/036023-000001-FULL.tsv" > /dev/null
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     /usr/bin/time -f "%e %U %S" -o "$work/time" \

@@ -460,6 +460,23 @@ struct run {
 	} *held;
 	int nheld;
 	char (*other)[7];
+	/* The events of an import that is not a bulk load, held the same way
+	 * until their ids, and the persons not in the file, are looked up at
+	 * once (events_flush): on PostgreSQL two round trips at most for
+	 * STORE_EVENT_BATCH events instead of one or two each.  The look-ups
+	 * read stored events and persons of this municipality; the events
+	 * come after every person of the file, and the import writes no event
+	 * with the id of another of its file (the reader refuses a repeated
+	 * id), so holding the writes changes no answer.  A bulk load looks no
+	 * event up (store_event_put). */
+	struct held_event {
+		int64_t line;
+		bool unknown_person;   /* its person is not in the file */
+		struct store_event ev;
+	} *held_ev;
+	int nheld_ev;
+	struct store_event *stored;
+	bool *person_found;
 };
 
 static void problem(struct run *r, int64_t line, const char *type, const char *field,
@@ -585,10 +602,13 @@ static vis_err start(struct run *r)
 	if (store_import_start(r->s, &r->imp, &r->import_id, &empty, r->e))
 		return VIS_ERR_STORE;
 	r->bulk = empty && h->full;
-	if (!r->bulk || !store_cf_batched(r->s))
+	if (!store_batched(r->s))
 		return VIS_OK;
-	if (!(r->held = malloc(STORE_CF_BATCH * sizeof *r->held)) ||
-	    !(r->other = malloc(STORE_CF_BATCH * sizeof *r->other)))
+	if (r->bulk ? !(r->held = malloc(STORE_CF_BATCH * sizeof *r->held)) ||
+			      !(r->other = malloc(STORE_CF_BATCH * sizeof *r->other))
+		    : !(r->held_ev = malloc(STORE_EVENT_BATCH * sizeof *r->held_ev)) ||
+			      !(r->stored = malloc(STORE_EVENT_BATCH * sizeof *r->stored)) ||
+			      !(r->person_found = malloc(STORE_EVENT_BATCH * sizeof *r->person_found)))
 		return vis_error_set(r->e, VIS_ERR_NOMEM, "memoria esaurita");
 	return VIS_OK;
 }
@@ -727,27 +747,71 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 	return person_write(r, line, p, other[0]);
 }
 
-static vis_err take_event(struct run *r, int64_t line, const struct store_event *ev,
-			  bool unknown_person)
+/* An event, its person found in the file or the register (found), its
+ * stored namesake looked up (stored; NULL: the put looks it up, or none
+ * in a bulk load). */
+static vis_err event_write(struct run *r, int64_t line, const struct store_event *ev, bool found,
+			   const struct store_event *stored)
 {
-	if (unknown_person) {
-		bool found = false;
-		if (!r->bulk && store_person_exists(r->s, ev->comune, ev->person_id, &found, r->e))
-			return VIS_ERR_STORE;
-		if (!found) {
-			problem(r, line, "EVT", "identificativo della persona",
-				"persona assente sia dal file sia dall'anagrafe");
-			return VIS_OK;
-		}
+	if (!found) {
+		problem(r, line, "EVT", "identificativo della persona", "persona assente sia dal file sia dall'anagrafe");
+		return VIS_OK;
 	}
 	if (r->res->problems)
 		return VIS_OK;
 	struct vis_error local = {0};
 	enum store_put_result pr;
-	vis_err rc = store_event_put(r->s, r->import_id, ev, &pr, &local);
+	vis_err rc = store_event_put(r->s, r->import_id, r->bulk, ev, stored, &pr, &local);
 	if (rc == VIS_OK)
 		count(r, pr);
 	return put_result(r, rc, line, "EVT", &local);
+}
+
+/* The events held: the persons not in the file and the events' ids looked
+ * up at once, then each event taken in line order, as if one at a time. */
+static vis_err events_flush(struct run *r)
+{
+	const char *ids[STORE_EVENT_BATCH] = {NULL}, *persons[STORE_EVENT_BATCH] = {NULL};
+	int n = r->nheld_ev, m = 0;
+	r->nheld_ev = 0;
+	const char *comune = r->held_ev[0].ev.comune;
+	for (int i = 0; i < n; i++) {
+		ids[i] = r->held_ev[i].ev.id;
+		if (r->held_ev[i].unknown_person)
+			persons[m++] = r->held_ev[i].ev.person_id;
+	}
+	if (store_persons_exist(r->s, comune, m, persons, r->person_found, r->e) ||
+	    (!r->res->problems && store_events_get(r->s, comune, n, ids, r->stored, r->e)))
+		return VIS_ERR_STORE;
+	m = 0;
+	for (int i = 0; i < n; i++) {
+		const struct held_event *h = &r->held_ev[i];
+		bool found = h->unknown_person ? r->person_found[m++] : true;
+		vis_err rc = event_write(r, h->line, &h->ev, found, &r->stored[i]);
+		if (rc != VIS_OK)
+			return rc;
+	}
+	return VIS_OK;
+}
+
+static vis_err take_event(struct run *r, int64_t line, const struct store_event *ev,
+			  bool unknown_person)
+{
+	vis_err rc;
+	if (r->nheld_ev && (r->nheld_ev == STORE_EVENT_BATCH ||
+			    strcmp(r->held_ev[0].ev.comune, ev->comune)) &&
+	    (rc = events_flush(r)) != VIS_OK)
+		return rc;
+	if (r->held_ev) {
+		r->held_ev[r->nheld_ev++] = (struct held_event){line, unknown_person, *ev};
+		return VIS_OK;
+	}
+	bool found = !unknown_person;
+	const char *person = ev->person_id;
+	if (unknown_person && !r->bulk &&
+	    store_persons_exist(r->s, ev->comune, 1, &person, &found, r->e))
+		return VIS_ERR_STORE;
+	return event_write(r, line, ev, found, NULL);
 }
 
 /* The header's checks against the feed; tells the reader whether to go on. */
@@ -778,9 +842,13 @@ static vis_err write_all(struct run *r, struct ring *q)
 	for (;;) {
 		const struct item *it = ring_take(q);
 		vis_err rc = VIS_OK;
-		/* The persons held are taken before anything else of the file. */
-		if (r->nheld && !(it->kind == ITEM_RECORD && it->u.rec.type == REC_PER) &&
-		    (rc = held_flush(r)) != VIS_OK)
+		/* The persons, or events, held are taken before anything else
+		 * of the file. */
+		bool rec = it->kind == ITEM_RECORD;
+		if (r->nheld && !(rec && it->u.rec.type == REC_PER) && (rc = held_flush(r)) != VIS_OK)
+			return rc;
+		if (r->nheld_ev && !(rec && it->u.rec.type == REC_EVT) &&
+		    (rc = events_flush(r)) != VIS_OK)
 			return rc;
 		switch (it->kind) {
 		case ITEM_STOP:
@@ -897,6 +965,9 @@ out:
 	free(q.items);
 	free(r.held);
 	free(r.other);
+	free(r.held_ev);
+	free(r.stored);
+	free(r.person_found);
 	free(d.lr.buf);
 	for (int i = 0; i < 3; i++)
 		strset_release(&d.ids[i]);

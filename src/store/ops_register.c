@@ -210,16 +210,61 @@ vis_err store_family_exists(struct store *s, const char *comune, const char *id,
 	return probe(s, SQL_FAMILY_EXISTS, comune, id, NULL, 0, found, e);
 }
 
-vis_err store_person_exists(struct store *s, const char *comune, const char *id, bool *found,
-			    struct vis_error *e)
-{
-	return probe(s, SQL_PERSON_EXISTS, comune, id, NULL, 0, found, e);
-}
 
 vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
 			      char id_out[STORE_ID_MAX], bool *found, struct vis_error *e)
 {
 	return probe(s, SQL_PERSON_CF_OWNER, comune, cf, id_out, STORE_ID_MAX, found, e);
+}
+
+/* PostgreSQL: statement id (?1 the municipality, ?2 an array of the n
+ * keys) run once, each row handed to row(ctx, n, st). */
+static vis_err keys_lookup(struct store *s, enum sql_id id, const char *comune, int n,
+			   const char *const *keys,
+			   void (*row)(void *ctx, int n, struct drv_stmt *st), void *ctx,
+			   struct vis_error *e)
+{
+	size_t cap = 3;
+	for (int i = 0; i < n; i++)
+		cap += 2 * strlen(keys[i]) + 3;   /* quoted, each character escaped at worst */
+	char *list = malloc(cap);
+	if (!list)
+		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+	vis_err rc = ops_pg_array(list, cap, n, keys, NULL, e);
+	struct drv_stmt *st = rc ? NULL : drv_prepare(store_drv(s), id, "look-up", e);
+	if (!st) {
+		free(list);
+		return ops_err(e);
+	}
+	drv_bind_text(st, 1, comune);
+	drv_bind_text(st, 2, list);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW)
+		row(ctx, n, st);
+	free(list);
+	return finish(st, r);
+}
+
+/* The place (from 0) of the key of a keys_lookup row that names it in
+ * column 0 (from 1, WITH ORDINALITY), -1 if out of range. */
+static int key_place(struct drv_stmt *st, int n)
+{
+	int64_t i = drv_col_i64(st, 0) - 1;
+	return i >= 0 && i < n ? (int)i : -1;
+}
+
+struct cf_elsewhere {
+	const char *const *cfs;
+	char (*comune_out)[7];
+};
+
+static void cf_found(void *ctx, int n, struct drv_stmt *st)
+{
+	struct cf_elsewhere *c = ctx;
+	const char *cf = drv_col_text(st, 0);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(c->cfs[i], cf))
+			drv_col_copy(st, 1, c->comune_out[i], 7);
 }
 
 vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
@@ -246,31 +291,11 @@ vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
 		}
 		return VIS_OK;
 	}
-	size_t cap = (size_t)n * 40 + 3;
-	char *list = malloc(cap);
-	if (!list)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
-	vis_err rc = ops_pg_array(list, cap, n, cfs, NULL, e);
-	struct drv_stmt *st = rc ? NULL : drv_prepare(store_drv(s), SQL_PERSON_CF_ELSEWHERE_ANY,
-						       "look-up", e);
-	if (!st) {
-		free(list);
-		return ops_err(e);
-	}
-	drv_bind_text(st, 1, comune);
-	drv_bind_text(st, 2, list);
-	enum drv_step r;
-	while ((r = drv_step(st, e)) == DRV_ROW) {
-		const char *cf = drv_col_text(st, 0);
-		for (int i = 0; i < n; i++)
-			if (!strcmp(cfs[i], cf))
-				drv_col_copy(st, 1, comune_out[i], 7);
-	}
-	free(list);
-	return finish(st, r);
+	struct cf_elsewhere c = {cfs, comune_out};
+	return keys_lookup(s, SQL_PERSON_CF_ELSEWHERE_ANY, comune, n, cfs, cf_found, &c, e);
 }
 
-bool store_cf_batched(struct store *s)
+bool store_batched(struct store *s)
 {
 	return store_shared(s);
 }
@@ -581,32 +606,112 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 	return drv_load(st, e);
 }
 
-vis_err store_event_put(struct store *s, int64_t import_id, const struct store_event *ev,
+static vis_err batch_check(int n, struct vis_error *e)
+{
+	if (n < 0 || n > STORE_EVENT_BATCH)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d ids (0 to %d)", n, STORE_EVENT_BATCH);
+	return VIS_OK;
+}
+
+static void person_found(void *ctx, int n, struct drv_stmt *st)
+{
+	int i = key_place(st, n);
+	if (i >= 0)
+		((bool *)ctx)[i] = true;
+}
+
+vis_err store_persons_exist(struct store *s, const char *comune, int n, const char *const *ids,
+			    bool *found, struct vis_error *e)
+{
+	if (batch_check(n, e))
+		return VIS_ERR_INTERNAL;
+	for (int i = 0; i < n; i++)
+		found[i] = false;
+	if (n == 0)
+		return VIS_OK;
+	if (store_shared(s))
+		return keys_lookup(s, SQL_PERSON_EXISTS_ANY, comune, n, ids, person_found, found, e);
+	for (int i = 0; i < n; i++)
+		if (probe(s, SQL_PERSON_EXISTS, comune, ids[i], NULL, 0, &found[i], e))
+			return ops_err(e);
+	return VIS_OK;
+}
+
+/* The stored event of row st (from column c) into ev. */
+static void event_read(struct drv_stmt *st, int c, struct store_event *ev)
+{
+	DRV_COL_COPY(st, c + 0, ev->type);
+	ev->date = drv_col_int(st, c + 1);
+	DRV_COL_COPY(st, c + 2, ev->person_id);
+	DRV_COL_COPY(st, c + 3, ev->place);
+	DRV_COL_COPY(st, c + 4, ev->other_cf);
+	ev->id[0] = '*';   /* found: the caller sets the id */
+}
+
+static void event_found(void *ctx, int n, struct drv_stmt *st)
+{
+	int i = key_place(st, n);
+	if (i >= 0)
+		event_read(st, 1, (struct store_event *)ctx + i);
+}
+
+vis_err store_events_get(struct store *s, const char *comune, int n, const char *const *ids,
+			 struct store_event *stored, struct vis_error *e)
+{
+	if (batch_check(n, e))
+		return VIS_ERR_INTERNAL;
+	for (int i = 0; i < n; i++)
+		stored[i] = (struct store_event){0};
+	if (n == 0)
+		return VIS_OK;
+	if (store_shared(s)) {
+		if (keys_lookup(s, SQL_EVENT_GET_ANY, comune, n, ids, event_found, stored, e))
+			return ops_err(e);
+	} else {
+		for (int i = 0; i < n; i++) {
+			struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENT_GET, "look-up", e);
+			if (!st)
+				return ops_err(e);
+			drv_bind_text(st, 1, comune);
+			drv_bind_text(st, 2, ids[i]);
+			bool found;
+			if (drv_one(st, &found, e))
+				return ops_err(e);
+			if (found)
+				event_read(st, 0, &stored[i]);
+			drv_reset(st);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (stored[i].id[0] && (STR_SET(stored[i].comune, comune, "comune", e) ||
+					STR_SET(stored[i].id, ids[i], "event id", e)))
+			return ops_err(e);
+	return VIS_OK;
+}
+
+vis_err store_event_put(struct store *s, int64_t import_id, bool bulk,
+			const struct store_event *ev, const struct store_event *stored,
 			enum store_put_result *res, struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
-	struct drv_stmt *st = drv_prepare(d, SQL_EVENT_GET, "event look-up", e);
-	if (!st)
-		return ops_err(e);
-	drv_bind_text(st, 1, ev->comune);
-	drv_bind_text(st, 2, ev->id);
-	bool found;
-	if (drv_one(st, &found, e))
-		return ops_err(e);
-	if (found) {
-		bool same = !strcmp(drv_col_text(st, 0), ev->type) && drv_col_int(st, 1) == ev->date &&
-			    !strcmp(drv_col_text(st, 2), ev->person_id) &&
-			    !strcmp(drv_col_text(st, 3), ev->place) &&
-			    !strcmp(drv_col_text(st, 4), ev->other_cf);
-		drv_reset(st);
-		if (!same)
+	struct store_event one;
+	if (!bulk && !stored) {
+		const char *id = ev->id;
+		if (store_events_get(s, ev->comune, 1, &id, &one, e))
+			return ops_err(e);
+		stored = &one;
+	}
+	if (!bulk && stored->id[0]) {
+		if (strcmp(stored->type, ev->type) || stored->date != ev->date ||
+		    strcmp(stored->person_id, ev->person_id) || strcmp(stored->place, ev->place) ||
+		    strcmp(stored->other_cf, ev->other_cf))
 			return vis_error_set(e, VIS_ERR_CONFLICT,
 					     "identificativo di evento già usato per un altro evento");
 		*res = STORE_UNCHANGED;
 		return VIS_OK;
 	}
-	drv_reset(st);
-	if (!(st = drv_prepare(d, SQL_EVENT_INSERT, "store event", e)))
+	struct drv_stmt *st = drv_prepare(d, SQL_EVENT_INSERT, "store event", e);
+	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, ev->comune);
 	drv_bind_text(st, 2, ev->id);
@@ -617,7 +722,7 @@ vis_err store_event_put(struct store *s, int64_t import_id, const struct store_e
 	drv_bind_text(st, 7, ev->other_cf);
 	drv_bind_i64(st, 8, import_id);
 	*res = STORE_INSERTED;
-	return drv_send(st, e);
+	return bulk ? drv_load(st, e) : drv_send(st, e);
 }
 
 vis_err store_import_finish(struct store *s, int64_t import_id, const struct store_import *imp,

@@ -150,6 +150,14 @@ const char *const store_sql[SQL__COUNT] = {
 					" AND comune <> ?1 AND canc_reason = 0 AND dropped = 0 GROUP BY cf",
 	[SQL_EVENT_GET] = "SELECT type, date, person_local_id, place, other_cf FROM event"
 			 " WHERE comune = ?1 AND local_id = ?2",
+	/* PostgreSQL only: the events, and the persons, of many ids in one
+	 * statement (store_events_get, store_persons_exist); each row names
+	 * its id by its place in the array ?2 (from 1). */
+	[SQL_EVENT_GET_ANY] = "SELECT k.i, e.type, e.date, e.person_local_id, e.place, e.other_cf"
+			     " FROM unnest(?2::text[]) WITH ORDINALITY AS k (id, i)"
+			     " JOIN event e ON e.comune = ?1 AND e.local_id = k.id",
+	[SQL_PERSON_EXISTS_ANY] = "SELECT k.i FROM unnest(?2::text[]) WITH ORDINALITY AS k (id, i)"
+				 " JOIN person p ON p.comune = ?1 AND p.local_id = k.id",
 	[SQL_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"
 			    " other_cf, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQL_PERSON_DROP] = "UPDATE person SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",

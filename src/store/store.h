@@ -275,15 +275,31 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 			 const struct store_person *p, enum store_put_result *res,
 			 struct vis_error *e);
 /* An event id already stored with the same content is STORE_UNCHANGED; with
- * other content, VIS_ERR_CONFLICT. */
-vis_err store_event_put(struct store *s, int64_t import_id,
-			const struct store_event *ev, enum store_put_result *res,
-			struct vis_error *e);
+ * other content, VIS_ERR_CONFLICT.  stored: the event stored with ev's id
+ * as store_events_get answered (id "" when none), or NULL for the put to
+ * look it up itself.  In a bulk load (bulk: the municipality had no person
+ * as the import began) nothing is looked up and the event goes with the
+ * load's rows: no event of the municipality can be stored then, since
+ * each names one of its persons (a reference the store enforces, and the
+ * importer in a bulk load) and persons are never deleted. */
+vis_err store_event_put(struct store *s, int64_t import_id, bool bulk,
+			const struct store_event *ev, const struct store_event *stored,
+			enum store_put_result *res, struct vis_error *e);
+/* The events of `comune` stored with the n ids (n at most
+ * STORE_EVENT_BATCH, distinct) into stored[i], with stored[i].id "" when
+ * there is none.  On PostgreSQL one statement for them all (one round
+ * trip), on SQLite a look-up each. */
+#define STORE_EVENT_BATCH 1024
+vis_err store_events_get(struct store *s, const char *comune, int n, const char *const *ids,
+			 struct store_event *stored, struct vis_error *e);
 
 /* Existence checks used by validation. */
 vis_err store_family_exists(struct store *s, const char *comune, const char *id,
 			    bool *found, struct vis_error *e);
-vis_err store_person_exists(struct store *s, const char *comune, const char *id,
+/* Whether `comune` has a person with each of the n ids (n at most
+ * STORE_EVENT_BATCH, repeats allowed): found[i].  As store_events_get: one
+ * statement on PostgreSQL, a look-up each on SQLite. */
+vis_err store_persons_exist(struct store *s, const char *comune, int n, const char *const *ids,
 			    bool *found, struct vis_error *e);
 /* The local id of the current person of `comune` holding `cf`, if any. */
 vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
@@ -301,9 +317,10 @@ vis_err store_person_cf_owner(struct store *s, const char *comune, const char *c
 vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
 				  const char *const *cfs, char (*comune_out)[7],
 				  struct vis_error *e);
-/* Whether store_person_cf_elsewhere answers many codici fiscali in one
- * statement (PostgreSQL), so that a caller gains by gathering them. */
-bool store_cf_batched(struct store *s);
+/* Whether the look-ups of many keys (store_person_cf_elsewhere,
+ * store_events_get) answer them in one statement (PostgreSQL), so that a
+ * caller gains by gathering them. */
+bool store_batched(struct store *s);
 
 /* Ends an import: for a FULL snapshot closes every person and household of
  * the municipality it did not list (on `close_date`), then records the

@@ -802,6 +802,111 @@ static void test_cf_elsewhere_in_batches(void **state)
 		assert_true(b.round_trips - a.round_trips < N / 10);
 }
 
+/* A file of EVENTS_N events of full1's persons, after `head` (a header,
+ * and full1's records when `with_persons`): event k (E<k+1>, person
+ * P<1 + k % 3>, on line k + first) changes address on 2019-05-02, or on
+ * 2019-05-03 when k is `changed` (the same id, another event); event
+ * `unknown` names a person in neither the file nor the register. */
+#define EVENTS_N (2 * STORE_EVENT_BATCH + 5)
+static char *events_file(const char *head, bool with_persons, int changed, int unknown)
+{
+	size_t cap = (size_t)EVENTS_N * 64 + 2048, n = 0;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	int records = EVENTS_N;
+	if (with_persons) {
+		const char *f1 = full1();   /* its header, FAM1, the 3 PER, END */
+		const char *rows = strchr(f1, '\n') + 1, *end = strstr(f1, "END\t");
+		n += (size_t)snprintf(buf, cap, "%s%.*s", head, (int)(end - rows), rows);
+		records += 4;
+	} else {
+		n += (size_t)snprintf(buf, cap, "%s", head);
+	}
+	for (int k = 0; k < EVENTS_N; k++)
+		n += (size_t)snprintf(buf + n, cap - n, "EVT\tE%d\tCAMBIO_INDIRIZZO\t2019-05-0%d\tP%d\t\t\n",
+				      k + 1, k == changed ? 3 : 2, k == unknown ? 9 : 1 + k % 3);
+	snprintf(buf + n, cap - n, "END\t%d\n", records);
+	return buf;
+}
+
+/* The events of a file that is not a bulk load are looked up in batches
+ * of STORE_EVENT_BATCH on PostgreSQL (import.c), one at a time on SQLite:
+ * an event id stored with other content is refused at its line wherever
+ * it falls (first and last of a batch, first of the next, last of the
+ * file); an event of a person in neither the file nor the register, after
+ * a changed one in the same batch, is refused too, in line order; the same
+ * events again (their persons in the register only, each looked up) are
+ * unchanged.  A first snapshot's events look nothing up.  On PostgreSQL
+ * both the snapshot and the delta take far fewer round trips than
+ * events. */
+static void test_events_in_batches(void **state)
+{
+	struct fixture *f = *state;
+	enum { B = STORE_EVENT_BATCH, N = EVENTS_N };
+	char *text = events_file(HDR_FULL1, true, -1, -1);
+	struct store_io a, b;
+	struct import_result res;
+	store_io_get(f->s, &a);
+	assert_int_equal(run_import(f, text, &res), VIS_OK);
+	store_io_get(f->s, &b);
+	free(text);
+	assert_true(res.applied);
+	assert_int_equal(res.counts.inserted, 4 + N);
+	assert_int_equal(res.counts.events, N);
+	fprintf(stderr, "first snapshot of %d events: %llu round trips\n", N,
+		(unsigned long long)(b.round_trips - a.round_trips));
+	if (use_pg)
+		assert_true(b.round_trips - a.round_trips < N / 10);
+	struct store_counts c;
+	struct vis_error e = {0};
+	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
+	assert_int_equal(c.events, N);
+
+	/* one event changed, wherever in a batch: refused, nothing written */
+	const int changed[] = {0, B - 1, B, N - 1};
+	char report[1024], expect[1024];
+	uint64_t before = testdb_fingerprint(&f->db);
+	for (size_t i = 0; i < sizeof changed / sizeof *changed; i++) {
+		text = events_file(HDR_DELTA2, false, changed[i], -1);
+		assert_int_equal(import_named(f, text, "test", report, sizeof report),
+				 VIS_ERR_INVALID);
+		free(text);
+		snprintf(expect, sizeof expect, "riga\trecord\tcampo\tmotivo\n"
+			 "%d\tEVT\t\tidentificativo di evento già usato per un altro evento\n",
+			 changed[i] + 2);
+		assert_string_equal(report, expect);
+		assert_int_equal(testdb_fingerprint(&f->db), before);
+	}
+	/* a changed event, then in the same batch one of an unknown person
+	 * (reported though the file is already refused, as before) */
+	text = events_file(HDR_DELTA2, false, B + 5, B + 9);
+	assert_int_equal(import_named(f, text, "test", report, sizeof report), VIS_ERR_INVALID);
+	free(text);
+	snprintf(expect, sizeof expect, "riga\trecord\tcampo\tmotivo\n"
+		 "%d\tEVT\t\tidentificativo di evento già usato per un altro evento\n"
+		 "%d\tEVT\tidentificativo della persona\tpersona assente sia dal file sia dall'anagrafe\n",
+		 B + 5 + 2, B + 9 + 2);
+	assert_string_equal(report, expect);
+	assert_int_equal(testdb_fingerprint(&f->db), before);
+
+	/* the same events again: unchanged */
+	text = events_file(HDR_DELTA2, false, -1, -1);
+	store_io_get(f->s, &a);
+	assert_int_equal(run_import(f, text, &res), VIS_OK);
+	store_io_get(f->s, &b);
+	free(text);
+	assert_true(res.applied);
+	assert_int_equal(res.counts.unchanged, N);
+	assert_int_equal(res.counts.inserted, 0);
+	assert_int_equal(res.counts.events, N);
+	fprintf(stderr, "delta of %d events, unchanged: %llu round trips\n", N,
+		(unsigned long long)(b.round_trips - a.round_trips));
+	if (use_pg)
+		assert_true(b.round_trips - a.round_trips < N / 10);
+	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
+	assert_int_equal(c.events, N);
+}
+
 /* A file named after the convention says in its header what its name says:
  * municipality, sequence, kind. */
 static void test_name_and_header_agree(void **state)
@@ -857,6 +962,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_name_and_header_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_records_in_line_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cf_elsewhere_in_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_in_batches, setup, teardown),
 	};
 	return TESTDB_RUN("import", tests, group_setup, group_teardown, &use_pg);
 }

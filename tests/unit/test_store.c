@@ -179,7 +179,7 @@ static void test_register(void **state)
 	snprintf(ev.type, sizeof ev.type, "NASCITA");
 	snprintf(ev.person_id, sizeof ev.person_id, "P2");
 	snprintf(ev.place, sizeof ev.place, "036023");
-	OK(store_event_put(f->s, imp1, &ev, &res, &e));
+	OK(store_event_put(f->s, imp1, true, &ev, NULL, &res, &e));
 	assert_int_equal(res, STORE_INSERTED);
 	struct store_import_counts c = {.inserted = 4, .families = 1, .persons = 2, .events = 1};
 	import_end(f->s, imp1, 1, true, &c);
@@ -210,11 +210,11 @@ static void test_register(void **state)
 	assert_int_equal(res, STORE_UPDATED);
 	OK(store_person_put(f->s, imp2, false, &luca, &res, &e));
 	assert_int_equal(res, STORE_UNCHANGED);
-	OK(store_event_put(f->s, imp2, &ev, &res, &e));
+	OK(store_event_put(f->s, imp2, false, &ev, NULL, &res, &e));
 	assert_int_equal(res, STORE_UNCHANGED);
 	struct store_event other = ev;
 	other.date = 20200102;
-	assert_int_equal(store_event_put(f->s, imp2, &other, &res, &e), VIS_ERR_CONFLICT);
+	assert_int_equal(store_event_put(f->s, imp2, false, &other, NULL, &res, &e), VIS_ERR_CONFLICT);
 	e = (struct vis_error){0};
 	struct store_import_counts c2 = {.updated = 2, .unchanged = 2};
 	import_end(f->s, imp2, 2, false, &c2);

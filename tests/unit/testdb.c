@@ -51,6 +51,9 @@ int testdb_run(const char *what, const struct CMUnitTest *tests, size_t n,
 	if (backends < 0)
 		return 1;
 	*use_pg = false;
+	const char *only = getenv("VISURA_TEST_ONLY");
+	if (only && *only)
+		cmocka_set_test_filter(only);
 	snprintf(name, sizeof name, "%s on SQLite", what);
 	int failed = _cmocka_run_group_tests(name, tests, n, group_setup, group_teardown);
 	if (backends == 2) {

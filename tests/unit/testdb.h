@@ -28,7 +28,9 @@ int testdb_backends(void);
 
 /* Runs the tests as a group on SQLite, then (with *use_pg set) on
  * PostgreSQL when $VISURA_TEST_PG is set; returns the number of failures
- * (at least 1 when PostgreSQL was asked for and cannot be reached). */
+ * (at least 1 when PostgreSQL was asked for and cannot be reached).
+ * $VISURA_TEST_ONLY, when set, runs only the tests whose names match it
+ * (a cmocka pattern: * and ? wildcards). */
 int testdb_run(const char *what, const struct CMUnitTest *tests, size_t n,
 	       CMFixtureFunction group_setup, CMFixtureFunction group_teardown, bool *use_pg);
 #define TESTDB_RUN(what, tests, setup, teardown, use_pg)                       \
