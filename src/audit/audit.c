@@ -109,7 +109,8 @@ vis_err audit_key_ensure(struct store *s, const char *path, struct audit_key *k,
 		return VIS_ERR_STORE;
 	if (found && strcmp(stored, pkhex))
 		return vis_error_set(e, VIS_ERR_CONFLICT,
-				     "the signing key '%s' does not match the database's public key", path);
+				     "la chiave di firma '%s' non corrisponde alla chiave pubblica "
+				     "del database", path);
 	return found ? VIS_OK : store_setting_put(s, "signing_public_key", pkhex, e);
 }
 
@@ -150,14 +151,15 @@ const char *audit_document_verify(const char *text, size_t len, const uint8_t pk
 	size_t n;
 	char *bytes = json_is_object(doc) ? json_dumps(doc, DOC_FLAGS) : NULL;
 	if (!json_is_object(j) || json_object_size(j) != 2 || !bytes || !firma)
-		why = "not a signed document of visura (documento, firma)";
+		why = "non è un documento firmato da visura (documento, firma)";
 	else if (strncmp(firma, DOC_SIG, strlen(DOC_SIG)) ||
 		 sodium_base642bin(raw, sizeof raw, firma + strlen(DOC_SIG),
 				   strlen(firma + strlen(DOC_SIG)), NULL, &n, NULL,
 				   sodium_base64_VARIANT_URLSAFE_NO_PADDING) || n != sizeof raw)
-		why = "the signature is malformed";
+		why = "la firma è malformata";
 	else if (crypto_sign_verify_detached(raw, (const unsigned char *)bytes, strlen(bytes), pk))
-		why = "the signature does not verify: the document was altered, or another key signed it";
+		why = "la firma non si verifica: il documento è stato alterato, o l'ha firmato "
+		      "un'altra chiave";
 	free(bytes);
 	json_decref(j);
 	return why;
@@ -204,16 +206,19 @@ static int check(void *ctx, const struct store_access *a)
 	w->res->checked++;
 	if (a->id != w->expect_id) {
 		snprintf(w->res->why, sizeof w->res->why,
-			 "record %lld follows record %lld: records are missing or reordered",
+			 "la registrazione %lld segue la %lld: mancano registrazioni o sono state "
+			 "riordinate",
 			 (long long)a->id, (long long)w->expect_id - 1);
 	} else if (strcmp(a->prev_hash, w->prev)) {
 		snprintf(w->res->why, sizeof w->res->why,
-			 "record %lld does not point at its predecessor's hash", (long long)a->id);
+			 "la registrazione %lld non rimanda all'hash della "
+			 "precedente", (long long)a->id);
 	} else {
 		audit_hash(a, a->prev_hash, h);
 		if (strcmp(h, a->hash))
 			snprintf(w->res->why, sizeof w->res->why,
-				 "record %lld was altered: its content does not match its hash",
+				 "la registrazione %lld è stata alterata: il suo contenuto non "
+				 "corrisponde al suo hash",
 				 (long long)a->id);
 	}
 	if (w->res->why[0]) {
@@ -243,7 +248,7 @@ static int check_checkpoint(void *ctx, const struct store_checkpoint *c)
 			 (long long)c->last_id, c->last_hash);
 	if (!audit_signature_ok(w->s, msg, (size_t)m, c->signature)) {
 		snprintf(w->res->why, sizeof w->res->why,
-			 "checkpoint %lld has a bad signature", (long long)c->id);
+			 "il punto di controllo %lld ha una firma non valida", (long long)c->id);
 		w->res->first_bad_id = c->last_id ? c->last_id : 1;
 		return 1;
 	}
@@ -259,7 +264,8 @@ static int check_checkpoint(void *ctx, const struct store_checkpoint *c)
 			return 1;
 		if (!found || strcmp(a.hash, c->last_hash)) {
 			snprintf(w->res->why, sizeof w->res->why,
-				 "record %lld does not match signed checkpoint %lld",
+				 "la registrazione %lld non corrisponde al punto di controllo "
+				 "firmato %lld",
 				 (long long)c->last_id, (long long)c->id);
 			w->res->first_bad_id = c->last_id;
 			return 1;
@@ -326,7 +332,7 @@ static int index_row(void *ctx, int64_t access_id, const char *cf)
 	}
 	x->rows[x->n].id = access_id;
 	if (!STR_COPY(x->rows[x->n].cf, cf))
-		STR_COPY_KNOWN(x->rows[x->n].cf, "(too long)");
+		STR_COPY_KNOWN(x->rows[x->n].cf, "(troppo lungo)");
 	x->n++;
 	return 0;
 }
@@ -421,7 +427,7 @@ static void index_report(struct index_check *x, struct audit_verify_result *res)
 {
 	struct strbuf sb;
 	strbuf_init(&sb, sizeof res->why - 1);
-	strbuf_addf(&sb, "the per-person index does not match the records (%lld rows): ",
+	strbuf_addf(&sb, "l'indice per persona non corrisponde alle registrazioni (%lld righe): ",
 		    (long long)x->total);
 	int shown = 0;
 	bool used[INDEX_PROBLEMS] = {0};
@@ -432,11 +438,13 @@ static void index_report(struct index_check *x, struct audit_verify_result *res)
 				moved = j;
 		if (moved >= 0) {
 			used[moved] = true;
-			strbuf_addf(&sb, "%s%s re-pointed from record %lld to %lld", shown ? "; " : "",
+			strbuf_addf(&sb, "%s%s spostato dalla registrazione "
+					 "%lld alla %lld", shown ? "; " : "",
 				    x->missing[i].cf, (long long)x->missing[i].id,
 				    (long long)x->extra[moved].id);
 		} else {
-			strbuf_addf(&sb, "%srow of record %lld for %s missing", shown ? "; " : "",
+			strbuf_addf(&sb, "%smanca la riga della registrazione "
+					 "%lld per %s", shown ? "; " : "",
 				    (long long)x->missing[i].id, x->missing[i].cf);
 		}
 		shown++;
@@ -444,7 +452,7 @@ static void index_report(struct index_check *x, struct audit_verify_result *res)
 	for (int j = 0; j < x->nextra && shown < 3; j++) {
 		if (used[j])
 			continue;
-		strbuf_addf(&sb, "%sextra row: record %lld, %s", shown ? "; " : "",
+		strbuf_addf(&sb, "%sriga in più: registrazione %lld, %s", shown ? "; " : "",
 			    (long long)x->extra[j].id, x->extra[j].cf);
 		shown++;
 	}
@@ -479,9 +487,9 @@ static int head_load(void *ctx, const struct store_head *h)
 		why = checkpoint_verify(&c, t->pk);
 	if (!why && (c.size != (uint64_t)h->size || !bin_of(h->root, root) ||
 		     memcmp(root, c.root, MERKLE_HASH)))
-		why = "its columns do not match its signed text";
+		why = "le sue colonne non corrispondono al suo testo firmato";
 	if (why) {
-		snprintf(t->res->why, sizeof t->res->why, "signed tree head %lld is not valid: %s",
+		snprintf(t->res->why, sizeof t->res->why, "la testa firmata %lld non è valida: %s",
 			 (long long)h->size, why);
 		t->res->first_bad_id = h->size > 0 ? h->size : 1;
 		return 1;
@@ -490,7 +498,7 @@ static int head_load(void *ctx, const struct store_head *h)
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		void *p = realloc(t->heads, cap * sizeof *t->heads);
 		if (!p) {
-			snprintf(t->res->why, sizeof t->res->why, "out of memory");
+			snprintf(t->res->why, sizeof t->res->why, "memoria esaurita");
 			t->res->first_bad_id = 1;
 			return 1;
 		}
@@ -515,8 +523,9 @@ static bool tree_check(struct tree_walk *t)
 		have = true;
 		if (memcmp(root, t->heads[t->next].root, MERKLE_HASH)) {
 			snprintf(t->res->why, sizeof t->res->why,
-				 "the first %llu records do not match the signed tree head of that "
-				 "size: a record up to %llu was altered, removed or inserted",
+				 "le prime %llu registrazioni non corrispondono alla testa firmata "
+				 "di quella dimensione: una registrazione fino alla %llu è stata "
+				 "alterata, rimossa o inserita",
 				 (unsigned long long)t->f.size, (unsigned long long)t->f.size);
 			t->res->first_bad_id = (int64_t)t->f.size;
 			return false;
@@ -528,9 +537,10 @@ static bool tree_check(struct tree_walk *t)
 			merkle_frontier_root(&t->f, root);
 		if (memcmp(root, t->kept->root, MERKLE_HASH)) {
 			snprintf(t->res->why, sizeof t->res->why,
-				 "the trail does not extend the kept head: its first %llu records "
-				 "differ from those the kept head signed (history rewritten, or a "
-				 "fork: two different heads of size %llu)",
+				 "il registro degli accessi non estende la testa conservata: le "
+				 "sue prime %llu registrazioni differiscono da quelle firmate "
+				 "dalla testa conservata (storia riscritta, o una biforcazione: "
+				 "due teste diverse di dimensione %llu)",
 				 (unsigned long long)t->f.size, (unsigned long long)t->f.size);
 			t->res->first_bad_id = (int64_t)t->f.size > 0 ? (int64_t)t->f.size : 1;
 			return false;
@@ -566,8 +576,10 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 		if (store_head_last(s, &h, &found, e))
 			return VIS_ERR_STORE;
 		if (found || kept) {
-			snprintf(res->why, sizeof res->why, "the database's signing public key was "
-				 "removed: its signed tree heads cannot be checked");
+			snprintf(res->why, sizeof res->why, "la chiave pubblica di firma del "
+							    "database è stata rimossa: le sue "
+							    "teste firmate non si possono "
+							    "controllare");
 			res->first_bad_id = 1;
 		}
 		return VIS_OK;
@@ -575,7 +587,8 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	if (kept) {
 		const char *why = checkpoint_verify(kept, t.pk);
 		if (why) {
-			snprintf(res->why, sizeof res->why, "the kept head is not this trail's: %s",
+			snprintf(res->why, sizeof res->why, "la testa conservata non è di questo "
+							    "registro degli accessi: %s",
 				 why);
 			res->first_bad_id = 1;
 			return VIS_OK;
@@ -591,32 +604,37 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	uint64_t top = t.nheads ? t.heads[t.nheads - 1].size : 0;
 	if (kept && kept->size > records) {
 		snprintf(res->why, sizeof res->why,
-			 "the trail holds %llu records but a kept head signed %llu: records were "
-			 "removed from the end (%s)", (unsigned long long)records,
+			 "il registro degli accessi contiene %llu registrazioni ma una testa "
+			 "conservata ne ha firmate %llu: sono state rimosse registrazioni dalla "
+			 "fine (%s)", (unsigned long long)records,
 			 (unsigned long long)kept->size,
-			 records == 0 ? "the trail was wiped" : "truncation or rollback");
+			 records == 0 ? "il registro è stato svuotato"
+				      : "troncamento o ritorno indietro");
 		res->first_bad_id = (int64_t)records + 1;
 		goto done;
 	}
 	if (top > records) {
 		snprintf(res->why, sizeof res->why,
-			 "the trail holds %llu records but a signed tree head covers %llu: "
-			 "records were removed from the end", (unsigned long long)records,
+			 "il registro degli accessi contiene %llu registrazioni ma una testa "
+			 "firmata ne copre %llu: sono state rimosse "
+			 "registrazioni dalla fine", (unsigned long long)records,
 			 (unsigned long long)top);
 		res->first_bad_id = (int64_t)records + 1;
 		goto done;
 	}
 	if (records > 0 && t.nheads == 0) {
 		snprintf(res->why, sizeof res->why,
-			 "no signed tree head covers the %llu records: the heads were deleted",
+			 "nessuna testa firmata copre le %llu registrazioni: le teste sono state "
+			 "cancellate",
 			 (unsigned long long)records);
 		res->first_bad_id = 1;
 		goto done;
 	}
 	if (top < records) {
 		snprintf(res->why, sizeof res->why,
-			 "records %llu to %llu are under no signed tree head: they were added "
-			 "outside visura, or the heads after %llu were deleted",
+			 "le registrazioni da %llu a %llu non sono sotto alcuna testa firmata: "
+			 "sono state aggiunte fuori da visura, o sono state cancellate le teste "
+			 "dopo la %llu",
 			 (unsigned long long)top + 1, (unsigned long long)records,
 			 (unsigned long long)top);
 		res->first_bad_id = (int64_t)top + 1;
@@ -633,7 +651,8 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 		}
 		if (!found || !bin_of(hex, leaf)) {
 			snprintf(res->why, sizeof res->why,
-				 "record %lld was purged and its leaf is missing from the tree",
+				 "la registrazione %lld è stata eliminata e la sua foglia manca "
+				 "dall'albero",
 				 (long long)id);
 			res->first_bad_id = id;
 			goto done;
@@ -652,7 +671,7 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	if (res->first_bad_id)
 		goto done;
 	if (t.index.oom) {
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		goto done;
 	}
 	for (; t.index.pos < t.index.n; t.index.pos++)
@@ -752,7 +771,7 @@ vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff
 	if (p.limit > 0 && store_access_each(s, 1, purge_pick_one, &p, e))
 		return VIS_ERR_STORE;
 	if (p.oom)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	/* Only records whose leaf the tree keeps, and unchanged. */
 	for (int64_t i = 0; i < p.n; i++) {
 		char hex[65];
@@ -764,8 +783,9 @@ vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff
 		if (!found || !bin_of(hex, leaf) || memcmp(leaf, p.leaves[i], MERKLE_HASH)) {
 			free(p.leaves);
 			return vis_error_set(e, VIS_ERR_CONFLICT,
-					     "record %lld does not match its leaf in the trail's tree "
-					     "(run visura audit verify): nothing purged",
+					     "la registrazione %lld non corrisponde alla sua "
+					     "foglia nell'albero del registro degli accessi "
+					     "(eseguire visura audit verify): nulla eliminato",
 					     (long long)(p.first + i));
 		}
 	}
@@ -795,8 +815,10 @@ static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,
 	    store_purge_each(s, purge_load, &pw, e))
 		return VIS_ERR_STORE;
 	if (pw.bad) {
-		snprintf(res->why, sizeof res->why, "the retention purge up to record %lld has a bad "
-			 "signature: it was forged or altered", (long long)pw.bad);
+		snprintf(res->why, sizeof res->why, "l'eliminazione per conservazione fino alla "
+						    "registrazione %lld ha una firma non valida: è "
+						    "stata falsificata o "
+						    "alterata", (long long)pw.bad);
 		res->first_bad_id = pw.bad;
 		return VIS_OK;
 	}
@@ -813,8 +835,10 @@ static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,
 	bool purged = cw.first_id > 1 && pw.found && pw.last.up_to >= cw.first_id - 1;
 	if (purged && pw.last.up_to == cw.first_id - 1 && cw.first_id <= cw.last_id &&
 	    strcmp(cw.first_prev, pw.last.last_hash)) {
-		snprintf(res->why, sizeof res->why, "record %lld does not point at the hash of the "
-			 "last purged record", (long long)cw.first_id);
+		snprintf(res->why, sizeof res->why, "la registrazione %lld non rimanda all'hash "
+						    "dell'ultima "
+						    "registrazione eliminata",
+						    (long long)cw.first_id);
 		res->first_bad_id = cw.first_id;
 		return VIS_OK;
 	}
@@ -832,14 +856,16 @@ static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,
 	}
 	if (cw.first_id > 1 && !purged && !cw.start_anchored) {
 		snprintf(res->why, sizeof res->why,
-			 "records 1 to %lld are missing and no signed retention purge covers them "
-			 "(nor a signed checkpoint): they were deleted",
+			 "mancano le registrazioni da 1 a %lld e nessuna eliminazione per "
+			 "conservazione firmata le copre (né un punto di controllo firmato): sono "
+			 "state cancellate",
 			 (long long)cw.first_id - 1);
 		res->first_bad_id = cw.first_id;
 	} else if (cw.max_checkpoint > cw.last_id) {
 		snprintf(res->why, sizeof res->why,
-			 "the trail ends at record %lld but a signed checkpoint covers up to %lld: "
-			 "records were removed from the end", (long long)cw.last_id,
+			 "il registro degli accessi finisce alla registrazione %lld ma un punto di "
+			 "controllo firmato copre fino alla %lld: sono state rimosse registrazioni "
+			 "dalla fine", (long long)cw.last_id,
 			 (long long)cw.max_checkpoint);
 		res->first_bad_id = cw.last_id + 1;
 	}
@@ -917,7 +943,8 @@ vis_err audit_tree_root(struct store *s, uint64_t n, uint8_t root[MERKLE_HASH],
 			struct vis_error *e)
 {
 	if (merkle_root(store_node, s, n, root))
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has fewer than %llu leaves",
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "l'albero del registro degli accessi ha "
+							  "meno di %llu foglie",
 				     (unsigned long long)n);
 	return VIS_OK;
 }
@@ -926,9 +953,10 @@ vis_err audit_tree_consistency(struct store *s, uint64_t m, uint64_t n,
 			       uint8_t proof[][MERKLE_HASH], int *len, struct vis_error *e)
 {
 	if (m > n)
-		return vis_error_set(e, VIS_ERR_INVALID, "from is larger than to");
+		return vis_error_set(e, VIS_ERR_INVALID, "l'inizio dell'intervallo è dopo la fine");
 	if (merkle_consistency_proof(store_node, s, m, n, proof, len))
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has fewer than %llu leaves",
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "l'albero del registro degli accessi ha "
+							  "meno di %llu foglie",
 				     (unsigned long long)n);
 	return VIS_OK;
 }
@@ -939,8 +967,9 @@ vis_err audit_tree_inclusion(struct store *s, uint64_t index, uint64_t n,
 {
 	if (store_node(s, 0, index, leaf) ||
 	    merkle_inclusion_proof(store_node, s, index, n, proof, len))
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail's tree has no leaf %llu under "
-				     "a head of %llu", (unsigned long long)index,
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "l'albero del registro degli accessi non "
+							  "ha la foglia %llu sotto una testa di "
+							  "%llu", (unsigned long long)index,
 				     (unsigned long long)n);
 	return VIS_OK;
 }
@@ -989,8 +1018,9 @@ static vis_err frontier_load(struct audit_writer *w, int64_t last_id, struct cat
 	uint64_t size = found ? (uint64_t)h.size : 0;
 	if (size > (uint64_t)last_id)
 		return vis_error_set(e, VIS_ERR_CONFLICT,
-				     "the trail ends at record %lld but a signed head covers %llu: "
-				     "records were removed", (long long)last_id,
+				     "il registro degli accessi finisce alla registrazione %lld ma "
+				     "una testa firmata copre %llu: sono state rimosse "
+				     "registrazioni", (long long)last_id,
 				     (unsigned long long)size);
 	memset(&w->front, 0, sizeof w->front);
 	w->front.size = size;
@@ -998,7 +1028,8 @@ static vis_err frontier_load(struct audit_writer *w, int64_t last_id, struct cat
 	for (int i = 0; i < nl; i++)
 		if (store_node(w->s, lv[i], (size >> lv[i]) - 1, w->front.node[lv[i]]))
 			return vis_error_set(e, VIS_ERR_CONFLICT,
-					     "the trail's tree lacks node %d/%llu", lv[i],
+					     "all'albero del registro degli accessi manca il nodo "
+					     "%d/%llu", lv[i],
 					     (unsigned long long)((size >> lv[i]) - 1));
 	if (size < (uint64_t)last_id) {
 		c->expect = (int64_t)size + 1;
@@ -1006,7 +1037,8 @@ static vis_err frontier_load(struct audit_writer *w, int64_t last_id, struct cat
 			return VIS_ERR_STORE;
 		if (c->gap || c->n != (uint64_t)last_id - size)
 			return vis_error_set(e, VIS_ERR_CONFLICT,
-					     "records %llu to %lld have no leaves and cannot be read",
+					     "le registrazioni da %llu a %lld non hanno foglie e "
+					     "non si possono leggere",
 					     (unsigned long long)size + 1, (long long)last_id);
 	}
 	w->front_ok = true;
@@ -1166,7 +1198,8 @@ static void *writer_main(void *arg)
 			struct pending *p = batch[i];
 			if (p->callback) {
 				if (rc)
-					vis_error_set(&p->err, rc, "access trail not writable");
+					vis_error_set(&p->err, rc, "registro degli accessi non "
+								   "scrivibile");
 				vis_err prc = rc ? rc : p->err.code;
 				p->callback(p->ctx, prc, p->receipt, prc ? &p->err : NULL);
 				free(p->receipt);
@@ -1211,7 +1244,7 @@ vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 {
 	struct audit_writer *w = calloc(1, sizeof *w);
 	if (!w)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (key) {
 		w->key = *key;
 		w->signing = true;
@@ -1220,21 +1253,22 @@ vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 			if (!checkpoint_name_ok(tc->origin) || !STR_COPY(w->origin, tc->origin)) {
 				free(w);
 				return vis_error_set(e, VIS_ERR_INVALID,
-						     "trail_origin: printable ASCII without spaces, "
-						     "at most %d bytes", CHECKPOINT_NAME_MAX);
+						     "trail_origin: ASCII stampabile senza spazi, "
+						     "al massimo %d byte", CHECKPOINT_NAME_MAX);
 			}
 		} else {
 			audit_origin_default(key->pk, w->origin);
 		}
 		if (tc && tc->heads_file && !STR_COPY(w->heads_file, tc->heads_file)) {
 			free(w);
-			return vis_error_set(e, VIS_ERR_LIMIT, "trail_heads_file: too long");
+			return vis_error_set(e, VIS_ERR_LIMIT, "trail_heads_file: troppo lungo");
 		}
 	}
 	w->heads_fd = -1;
 	if (w->heads_file[0] &&
 	    (w->heads_fd = open(w->heads_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-		vis_error_set(e, VIS_ERR_IO, "trail_heads_file: cannot open '%s' for appending",
+		vis_error_set(e, VIS_ERR_IO, "trail_heads_file: impossibile aprire '%s' in "
+					     "aggiunta",
 			      w->heads_file);
 		free(w);
 		return VIS_ERR_IO;
@@ -1258,15 +1292,16 @@ vis_err audit_writer_start(const char *db_uri, const struct audit_key *key,
 	}
 	if (w->signing && commit_batch(w, NULL, 0)) {
 		writer_free_early(w);
-		return vis_error_set(e, VIS_ERR_STORE, "the access trail's tree cannot be brought "
-				     "up to date (see the log)");
+		return vis_error_set(e, VIS_ERR_STORE, "l'albero del registro degli accessi non si "
+						       "può aggiornare (vedere il log)");
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		writer_free_early(w);
-		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot start the audit writer");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "impossibile avviare chi scrive il "
+							  "registro degli accessi");
 	}
 	*out = w;
 	return VIS_OK;
@@ -1301,7 +1336,8 @@ vis_err audit_submit(struct audit_writer *w, struct store_access *rec, struct vi
 	pthread_mutex_lock(&w->lock);
 	if (w->stop) {
 		pthread_mutex_unlock(&w->lock);
-		return vis_error_set(e, VIS_ERR_STORE, "the access trail is closing");
+		return vis_error_set(e, VIS_ERR_STORE, "il registro degli accessi si sta "
+						       "chiudendo");
 	}
 	if (w->tail)
 		w->tail->next = &p;
@@ -1313,7 +1349,8 @@ vis_err audit_submit(struct audit_writer *w, struct store_access *rec, struct vi
 		pthread_cond_wait(&w->done, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 	if (p.rc)
-		return vis_error_set(e, p.rc, "the access record could not be committed");
+		return vis_error_set(e, p.rc, "la registrazione dell'accesso non si è potuta "
+					      "confermare");
 	return VIS_OK;
 }
 
@@ -1323,7 +1360,7 @@ vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
 {
 	struct pending *p = calloc(1, sizeof *p);
 	if (!p)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	p->rec = rec;
 	p->build = build;
 	p->callback = done;
@@ -1332,7 +1369,8 @@ vis_err audit_submit_async(struct audit_writer *w, struct store_access *rec,
 	if (w->stop) {
 		pthread_mutex_unlock(&w->lock);
 		free(p);
-		return vis_error_set(e, VIS_ERR_STORE, "the access trail is closing");
+		return vis_error_set(e, VIS_ERR_STORE, "il registro degli accessi si sta "
+						       "chiudendo");
 	}
 	if (w->tail)
 		w->tail->next = p;
@@ -1405,14 +1443,15 @@ static vis_err receipt_fields(struct audit_writer *w, const struct store_access 
 	uint64_t index = (uint64_t)rec->id - 1;
 	if (!w->batch_ok || rec->id < 1 || index < w->batch.old.size ||
 	    index >= w->batch.now.size)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "record %lld is not in the batch just "
-				     "committed", (long long)rec->id);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "la registrazione %lld non è nel gruppo "
+							  "appena confermato", (long long)rec->id);
 	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH], leaf[MERKLE_HASH];
 	int plen;
 	if (merkle_inclusion_proof(merkle_batch_node, &w->batch, index, w->batch.now.size, proof,
 				   &plen) ||
 	    merkle_batch_node(&w->batch, 0, index, leaf))
-		return vis_error_set(e, VIS_ERR_INTERNAL, "no inclusion proof for record %lld",
+		return vis_error_set(e, VIS_ERR_INTERNAL, "nessuna prova di inclusione per la "
+							  "registrazione %lld",
 				     (long long)rec->id);
 	char sha[65], leafhex[65];
 	char pr[sodium_base64_ENCODED_LEN(MERKLE_PROOF_MAX * MERKLE_HASH, B64URL)];
@@ -1431,8 +1470,9 @@ static vis_err receipt_fields(struct audit_writer *w, const struct store_access 
 		strbuf_add(sb, ".", 1);
 		strbuf_adds(sb, texts[i]);
 	}
-	return sb->err ? vis_error_set(e, sb->err, "the receipt of record %lld does not fit %d "
-				       "bytes", (long long)rec->id, AUDIT_RECEIPT_MAX)
+	return sb->err ? vis_error_set(e, sb->err, "la ricevuta della registrazione %lld non sta "
+						   "in %d "
+						   "byte", (long long)rec->id, AUDIT_RECEIPT_MAX)
 		       : VIS_OK;
 }
 
@@ -1454,7 +1494,7 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 		if (!p->callback || !p->build || !(p->body = p->build(p->ctx, &p->len)))
 			continue;
 		if (!got || !sb || !leaves)
-			vis_error_set(&p->err, VIS_ERR_NOMEM, "out of memory for the receipts");
+			vis_error_set(&p->err, VIS_ERR_NOMEM, "memoria esaurita per le ricevute");
 		else
 			got[m++] = p;
 	}
@@ -1486,7 +1526,8 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 	if (merkle_batch_build(&tree, &empty, (const uint8_t(*)[MERKLE_HASH])leaves,
 			       (uint64_t)k)) {
 		for (int j = 0; j < k; j++) {
-			vis_error_set(&got[j]->err, VIS_ERR_NOMEM, "out of memory for the receipts");
+			vis_error_set(&got[j]->err, VIS_ERR_NOMEM, "memoria esaurita per le "
+								   "ricevute");
 			strbuf_release(&sb[j]);
 		}
 		goto out;
@@ -1502,7 +1543,8 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 		int plen;
 		if (merkle_inclusion_proof(merkle_batch_node, &tree, (uint64_t)j, (uint64_t)k, path,
 					   &plen)) {
-			vis_error_set(&p->err, VIS_ERR_INTERNAL, "no path in the receipt tree");
+			vis_error_set(&p->err, VIS_ERR_INTERNAL, "nessun percorso nell'albero "
+								 "delle ricevute");
 			strbuf_release(&sb[j]);
 			continue;
 		}
@@ -1518,8 +1560,9 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 		strbuf_add(&sb[j], ".", 1);
 		strbuf_adds(&sb[j], sig);
 		if (sb[j].err) {
-			vis_error_set(&p->err, sb[j].err, "the receipt of record %lld does not fit %d "
-				      "bytes", (long long)p->rec->id, AUDIT_RECEIPT_MAX);
+			vis_error_set(&p->err, sb[j].err, "la ricevuta della registrazione %lld "
+							  "non sta in %d byte",
+							  (long long)p->rec->id, AUDIT_RECEIPT_MAX);
 			log_error("no receipt for an answer", "access_id=%lld why=%s",
 				  (long long)p->rec->id, p->err.msg);
 			strbuf_release(&sb[j]);
@@ -1568,11 +1611,11 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 	int nf = 0;
 	size_t total = strlen(receipt);
 	if (total > AUDIT_RECEIPT_MAX)
-		return "not a visura receipt: too long";
+		return "non è una ricevuta di visura: troppo lunga";
 	for (const char *p = receipt;; nf++) {
 		const char *dot = strchr(p, '.');
 		if (nf == 12)
-			return "not a visura receipt: too many fields";
+			return "non è una ricevuta di visura: troppi campi";
 		f[nf] = p;
 		fl[nf] = dot ? (size_t)(dot - p) : strlen(p);
 		if (!dot) {
@@ -1584,45 +1627,45 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 	int version = fl[0] == 2 && !memcmp(f[0], "v2", 2) ? 2
 		      : fl[0] == 2 && !memcmp(f[0], "v3", 2) ? 3 : 0;
 	if (version == 2 && nf != 9)
-		return "not a visura receipt (v2): nine fields expected";
+		return "non è una ricevuta di visura (v2): servono nove campi";
 	if (version == 3 && nf != 12)
-		return "not a visura receipt (v3): twelve fields expected";
+		return "non è una ricevuta di visura (v3): servono dodici campi";
 	if (!version)
-		return "not a visura receipt: v2 or v3 expected";
+		return "non è una ricevuta di visura: serve v2 o v3";
 	memset(out, 0, sizeof *out);
 	out->version = version;
 	if (!dec_i64(f[1], fl[1], &out->id) || out->id < 1 || !dec_i64(f[2], fl[2], &out->at) ||
 	    !dec_i64(f[3], fl[3], &out->purpose_id))
-		return "not a visura receipt: its numbers are malformed";
+		return "non è una ricevuta di visura: i suoi numeri sono malformati";
 	if (!hex64(f[4], fl[4]) || !hex64(f[5], fl[5]))
-		return "not a visura receipt: its hashes are malformed";
+		return "non è una ricevuta di visura: i suoi hash sono malformati";
 	static _Thread_local char note[CHECKPOINT_TEXT_MAX + 1];
 	uint8_t proof[MERKLE_PROOF_MAX + 1][MERKLE_HASH], sig[crypto_sign_BYTES];
 	size_t n, pn;
 	if (sodium_base642bin((unsigned char *)note, CHECKPOINT_TEXT_MAX, f[6], fl[6], NULL, &n,
 			      NULL, B64URL))
-		return "the receipt's head is not base64url";
+		return "la testa della ricevuta non è base64url";
 	const char *why = checkpoint_parse(&out->head, note, n);
 	if (why)
 		return why;
 	if (sodium_base642bin((unsigned char *)proof, sizeof proof, f[7], fl[7], NULL, &pn, NULL,
 			      B64URL) || pn % MERKLE_HASH || pn / MERKLE_HASH > MERKLE_PROOF_MAX)
-		return "the receipt's inclusion proof is malformed";
+		return "la prova di inclusione della ricevuta è malformata";
 	int sf = nf - 1;   /* the signature's field */
 	if (sodium_base642bin(sig, sizeof sig, f[sf], fl[sf], NULL, &n, NULL, B64URL) ||
 	    n != sizeof sig)
-		return "the receipt's signature is malformed";
+		return "la firma della ricevuta è malformata";
 	/* v3: its place in the batch's receipt tree, and the path there */
 	int64_t bi = 0, bs = 0;
 	uint8_t path[MERKLE_PROOF_MAX + 1][MERKLE_HASH];
 	size_t pl = 0;
 	if (version == 3 &&
 	    (!dec_i64(f[8], fl[8], &bi) || !dec_i64(f[9], fl[9], &bs) || bs < 1 || bi >= bs))
-		return "not a visura receipt: its place in the batch is malformed";
+		return "non è una ricevuta di visura: la sua posizione nel gruppo è malformata";
 	if (version == 3 &&
 	    (sodium_base642bin((unsigned char *)path, sizeof path, f[10], fl[10], NULL, &pl, NULL,
 			       B64URL) || pl % MERKLE_HASH || pl / MERKLE_HASH > MERKLE_PROOF_MAX))
-		return "the receipt's path in its batch is malformed";
+		return "il percorso della ricevuta nel suo gruppo è malformato";
 	if ((why = checkpoint_verify(&out->head, pk)))
 		return why;
 	out->index = (uint64_t)out->id - 1;
@@ -1630,19 +1673,21 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 	if (!merkle_inclusion_verify(out->leaf, out->index, out->head.size,
 				     (const uint8_t(*)[MERKLE_HASH])proof, (int)(pn / MERKLE_HASH),
 				     out->head.root))
-		return "the inclusion proof does not lead from the record's leaf to the head's "
-		       "root: the receipt's record, proof or head was altered";
+		return "la prova di inclusione non porta dalla foglia della registrazione alla "
+		       "radice della testa: la registrazione, la prova o la testa della ricevuta "
+		       "sono state alterate";
 	if (version == 2) {
 		if (crypto_sign_verify_detached(sig, (const unsigned char *)receipt,
 						(size_t)(f[8] - 1 - receipt), pk) != 0)
-			return "the receipt's signature does not verify: it was altered";
+			return "la firma della ricevuta non si verifica: è stata alterata";
 	} else {
 		uint8_t leaf[MERKLE_HASH], root[MERKLE_HASH];
 		merkle_leaf_hash(receipt, (size_t)(f[8] - 1 - receipt), leaf);
 		if (!merkle_inclusion_root(leaf, (uint64_t)bi, (uint64_t)bs,
 					   (const uint8_t(*)[MERKLE_HASH])path,
 					   (int)(pl / MERKLE_HASH), root))
-			return "the receipt's path does not fit a batch of that size: it was altered";
+			return "il percorso della ricevuta non è compatibile con un gruppo di "
+			       "quella dimensione: è stata alterata";
 		struct strbuf msg;
 		strbuf_init(&msg, 200);
 		batch_message((uint64_t)bs, root, &msg);
@@ -1650,8 +1695,9 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 								 msg.len, pk) == 0;
 		strbuf_release(&msg);
 		if (!ok)
-			return "the batch signature does not verify over the root the receipt's path "
-			       "leads to: the receipt was altered, or moved from another batch";
+			return "la firma del gruppo non si verifica sulla radice a cui porta il "
+			       "percorso della ricevuta: la ricevuta è stata alterata, o spostata "
+			       "da un altro gruppo";
 		out->batch_index = (uint64_t)bi;
 		out->batch_size = (uint64_t)bs;
 	}
@@ -1659,7 +1705,8 @@ const char *audit_receipt_verify(const char *receipt, const uint8_t pk[32], cons
 		char mine[65];
 		body_sha(body, len, mine);
 		if (memcmp(mine, f[4], 64))
-			return "the answer was altered: its hash does not match the receipt";
+			return "la risposta è stata alterata: il suo hash non corrisponde alla "
+			       "ricevuta";
 	}
 	return NULL;
 }
@@ -1672,23 +1719,24 @@ static const char *receipt_check_v1(struct store *s, const char *receipt, const 
 	int consumed = 0;
 	if (sscanf(receipt, "v1.%lld.%lld.%lld.%64[0-9a-f].%99[A-Za-z0-9_-]%n", &id, &at, &purpose,
 		   sha, sig, &consumed) != 5 || receipt[consumed] != '\0' || strlen(sha) != 64)
-		return "not a visura receipt";
+		return "non è una ricevuta di visura";
 	const char *dot = strrchr(receipt, '.');
 	if (!audit_signature_ok(s, receipt, (size_t)(dot - receipt), sig))
-		return "the signature does not match this database's key";
+		return "la firma non corrisponde alla chiave di questo database";
 	struct store_access rec;
 	bool found;
 	if (store_access_get(s, id, &rec, &found, e))
-		return "the database cannot be read";
+		return "il database non si può leggere";
 	if (!found)
-		return "no such access record";
+		return "nessuna registrazione di accesso con quel numero";
 	if (rec.at != at || rec.purpose_id != purpose)
-		return "the access record does not match the receipt";
+		return "la registrazione dell'accesso non corrisponde alla ricevuta";
 	if (body) {
 		char mine[65];
 		body_sha(body, len, mine);
 		if (strcmp(mine, sha))
-			return "the answer was altered: its hash does not match the receipt";
+			return "la risposta è stata alterata: il suo hash non corrisponde alla "
+			       "ricevuta";
 	}
 	return NULL;
 }
@@ -1722,39 +1770,43 @@ const char *audit_receipt_check(struct store *s, const char *receipt, const char
 		return receipt_check_v1(s, receipt, body, len, e);
 	uint8_t pk[32];
 	if (!audit_public_key(s, pk))
-		return "the database has no signing public key";
+		return "il database non ha una chiave pubblica di firma";
 	static _Thread_local struct audit_receipt_info info;
 	const char *why = audit_receipt_verify(receipt, pk, body, len, &info);
 	if (why)
 		return why;
 	struct leaf_of l = {.id = info.id};
 	if (store_access_each(s, info.id, leaf_one, &l, e))
-		return "the database cannot be read";
+		return "il database non si può leggere";
 	if (!l.found) {
 		/* Purged: the tree keeps its leaf. */
 		char hex[65];
 		uint8_t leaf[MERKLE_HASH];
 		bool found;
 		if (store_tree_get(s, 0, (int64_t)info.index, hex, &found, e))
-			return "the database cannot be read";
+			return "il database non si può leggere";
 		if (!found || !bin_of(hex, leaf) || memcmp(leaf, info.leaf, MERKLE_HASH))
-			return "no such access record, and the trail's tree does not hold its leaf: "
-			       "the trail was cut";
+			return "nessuna registrazione di accesso con quel numero, e l'albero del "
+			       "registro degli accessi non ne contiene la foglia: il registro è "
+			       "stato tagliato";
 		struct purge_walk pw = {.s = s, .id = info.id};
 		if (store_purge_each(s, purge_load, &pw, e))
-			return "the database cannot be read";
+			return "il database non si può leggere";
 		if (pw.bad)
-			return "a retention purge of the trail has a bad signature: it was forged";
+			return "un'eliminazione per conservazione del registro degli accessi ha "
+			       "una firma non valida: è stata falsificata";
 		if (!pw.found)
-			return "the access record was deleted from the trail: no signed retention "
-			       "purge covers it (its leaf is still in the tree)";
+			return "la registrazione dell'accesso è stata cancellata dal registro: "
+			       "nessuna eliminazione per conservazione firmata la copre (la sua "
+			       "foglia è ancora nell'albero)";
 		if (purged_at)
 			*purged_at = pw.last.at;
 		return NULL;
 	}
 	if (l.at != info.at || l.purpose_id != info.purpose_id ||
 	    memcmp(l.leaf, info.leaf, MERKLE_HASH))
-		return "the access record in the trail does not match the receipt: it was altered";
+		return "la registrazione dell'accesso nel registro non corrisponde alla ricevuta: "
+		       "è stata alterata";
 	return NULL;
 }
 
@@ -1783,7 +1835,7 @@ fail:
 	 * record, its leaf and a signed head in one transaction. */
 	struct audit_writer *w = calloc(1, sizeof *w);
 	if (!w)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	w->s = s;
 	w->heads_fd = -1;
 	w->key = *key;
@@ -1799,7 +1851,8 @@ fail:
 		merkle_batch_release(&w->batch);
 	sodium_memzero(&w->key, sizeof w->key);
 	free(w);
-	return rc ? vis_error_set(e, rc, "the access record could not be committed") : VIS_OK;
+	return rc ? vis_error_set(e, rc, "la registrazione dell'accesso non si è "
+					 "potuta confermare") : VIS_OK;
 }
 
 /* One snapshot for every read: the records, their last id, the purges,

@@ -134,54 +134,56 @@ const char *checkpoint_parse(struct checkpoint *c, const char *text, size_t len)
 {
 	memset(c, 0, sizeof *c);
 	if (len > CHECKPOINT_TEXT_MAX)
-		return "the checkpoint is too long";
+		return "il punto di controllo è troppo lungo";
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)text[i] < 0x20 && text[i] != '\n')
-			return "the checkpoint contains control characters";
+			return "il punto di controllo contiene caratteri di controllo";
 	size_t at = 0, n;
 	const char *l;
 	if (!checkpoint_line(text, len, &at, &l, &n) || n == 0 || n > CHECKPOINT_NAME_MAX)
-		return "the checkpoint has no origin line";
+		return "il punto di controllo non ha la riga dell'origine";
 	memcpy(c->origin, l, n);
 	c->origin[n] = '\0';
 	if (!checkpoint_name_ok(c->origin))
-		return "the checkpoint's origin is not a valid name";
+		return "l'origine del punto di controllo non è un nome valido";
 	if (!checkpoint_line(text, len, &at, &l, &n) || !checkpoint_decimal(l, n, &c->size))
-		return "the checkpoint's size is not a decimal number";
+		return "la dimensione del punto di controllo non è un numero decimale";
 	size_t got;
 	if (!checkpoint_line(text, len, &at, &l, &n) || n != 44 ||
 	    !checkpoint_base64_exact(l, n, c->root, sizeof c->root, &got) || got != MERKLE_HASH)
-		return "the checkpoint's root is not a base64 SHA-256 hash";
+		return "la radice del punto di controllo non è un hash SHA-256 in base64";
 	c->body_len = at;
 	if (!checkpoint_line(text, len, &at, &l, &n) || n != 0)
-		return "the checkpoint has extension lines or no blank line before its signatures";
+		return "il punto di controllo ha righe di estensione o nessuna riga vuota prima "
+		       "delle firme";
 	while (checkpoint_line(text, len, &at, &l, &n)) {
 		if (c->nsigs == CHECKPOINT_SIGS_MAX)
-			return "the checkpoint has too many signatures";
+			return "il punto di controllo ha troppe firme";
 		struct checkpoint_sig *s = &c->sigs[c->nsigs];
 		if (n < 5 || memcmp(l, DASH " ", 4))
-			return "a signature line does not begin with an em dash";
+			return "una riga di firma non comincia con un trattino lungo";
 		const char *name = l + 4, *sp = memchr(name, ' ', n - 4);
 		if (!sp || (size_t)(sp - name) > CHECKPOINT_NAME_MAX)
-			return "a signature line has no key name";
+			return "una riga di firma non ha il nome della chiave";
 		memcpy(s->name, name, (size_t)(sp - name));
 		s->name[sp - name] = '\0';
 		if (!checkpoint_name_ok(s->name))
-			return "a signature line's key name is not valid";
+			return "il nome della chiave di una riga di firma non è valido";
 		uint8_t raw[4 + sizeof s->sig];
 		const char *b = sp + 1;
 		size_t bn = n - (size_t)(b - l);
 		if (!checkpoint_base64_exact(b, bn, raw, sizeof raw, &got) || got < 5)
-			return "a signature is not base64 of a key id and a signature";
+			return "una firma non è il base64 di un identificativo di chiave e di una "
+			       "firma";
 		memcpy(s->key_id, raw, 4);
 		s->sig_len = got - 4;
 		memcpy(s->sig, raw + 4, s->sig_len);
 		c->nsigs++;
 	}
 	if (at != len)
-		return "the checkpoint does not end with a newline";
+		return "il punto di controllo non termina con un a capo";
 	if (c->nsigs == 0)
-		return "the checkpoint is not signed";
+		return "il punto di controllo non è firmato";
 	memcpy(c->text, text, len);
 	c->text[len] = '\0';
 	return NULL;
@@ -198,11 +200,11 @@ const char *checkpoint_verify(const struct checkpoint *c, const uint8_t pk[32])
 		if (s->sig_len != 64 ||
 		    crypto_sign_verify_detached(s->sig, (const unsigned char *)c->text, c->body_len,
 						pk) != 0)
-			return "the checkpoint's signature does not verify: it was altered";
+			return "la firma del punto di controllo non si verifica: è stato alterato";
 		return NULL;
 	}
-	return "the checkpoint is not signed by this key for its origin "
-	       "(another deployment, or another key)";
+	return "il punto di controllo non è firmato da questa chiave per la sua origine (un'altra "
+	       "installazione, o un'altra chiave)";
 }
 
 static void cosign_message(const struct checkpoint *c, uint64_t t, unsigned char **msg,
@@ -250,7 +252,7 @@ const char *checkpoint_cosigned(const struct checkpoint *c, const char *witness,
 		if (strcmp(s->name, witness) || memcmp(s->key_id, id, 4))
 			continue;
 		if (s->sig_len != 72)
-			return "the witness's cosignature is malformed";
+			return "la controfirma del testimone è malformata";
 		uint64_t t = 0;
 		for (int k = 0; k < 8; k++)
 			t = t << 8 | s->sig[k];
@@ -258,10 +260,10 @@ const char *checkpoint_cosigned(const struct checkpoint *c, const char *witness,
 		size_t len;
 		cosign_message(c, t, &msg, &len, buf, sizeof buf);
 		if (crypto_sign_verify_detached(s->sig + 8, msg, len, pk) != 0)
-			return "the witness's cosignature does not verify";
+			return "la controfirma del testimone non si verifica";
 		if (time)
 			*time = t;
 		return NULL;
 	}
-	return "the checkpoint has no cosignature of this witness";
+	return "il punto di controllo non ha una controfirma di questo testimone";
 }

@@ -50,7 +50,8 @@ static json_t *record_json(const struct store_access *a)
 			 "on_behalf_of", a->on_behalf_of, "ip", a->ip, "operation", a->operation,
 			 "query", a->query, "subjects", a->subjects ? a->subjects : "",
 			 "categories", a->categories, "outcome", a->outcome, "status", a->status,
-			 "flags", a->flags, "workstation", a->workstation, "prev_hash", a->prev_hash,
+			 "flags",
+			 a->flags, "workstation", a->workstation, "prev_hash", a->prev_hash,
 			 "hash", a->hash);
 }
 
@@ -116,16 +117,17 @@ vis_err audit_bundle_write(struct store *s, const struct audit_bundle_query *q, 
 	if (store_head_last(s, &h, &found, e))
 		return VIS_ERR_STORE;
 	if (!found)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "the trail has no signed tree head yet");
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "il registro degli accessi non ha ancora "
+							  "una testa firmata");
 	const char *why = checkpoint_parse(&head, h.note, strlen(h.note));
 	if (why || !audit_public_key(s, pk))
-		return vis_error_set(e, VIS_ERR_INVALID, "the latest signed tree head: %s",
-				     why ? why : "no public key");
+		return vis_error_set(e, VIS_ERR_INVALID, "l'ultima testa firmata: %s",
+				     why ? why : "nessuna chiave pubblica");
 	struct bundle_walk w = {.records = json_array(), .limit = (int64_t)head.size,
 				.range = !q->filter.cf[0] && !q->filter.account_id &&
 					 !q->filter.ente_id && !q->filter.purpose_id};
 	if (!w.records)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = VIS_OK;
 	json_t *doc = NULL;
 	if (store_access_search(s, &q->filter, bundle_match, &w, e) ||
@@ -134,7 +136,7 @@ vis_err audit_bundle_write(struct store *s, const struct audit_bundle_query *q, 
 		goto done;
 	}
 	if (w.failed) {
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		goto done;
 	}
 	size_t i;
@@ -155,7 +157,7 @@ vis_err audit_bundle_write(struct store *s, const struct audit_bundle_query *q, 
 		json_t *entry = json_pack("{s:I,s:s,s:o,s:O}", "index", (json_int_t)(id - 1),
 					  "leaf", hex, "proof", pr, "record", r);
 		if (!entry || json_array_set_new(w.records, i, entry)) {
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			goto done;
 		}
 	}
@@ -169,7 +171,7 @@ vis_err audit_bundle_write(struct store *s, const struct audit_bundle_query *q, 
 			h.note, "selection", "from", str_or_null(q->from), "to", str_or_null(q->to),
 			"cf", str_or_null(q->filter.cf), "range", range, "records", w.records);
 	if (!doc || json_dumpf(doc, out, JSON_INDENT(1) | JSON_ENSURE_ASCII) || fputc('\n', out) == EOF) {
-		rc = vis_error_set(e, VIS_ERR_IO, "the bundle cannot be written");
+		rc = vis_error_set(e, VIS_ERR_IO, "il pacchetto non si può scrivere");
 		goto done;
 	}
 	*n = (int64_t)json_array_size(w.records);
@@ -259,21 +261,23 @@ static bool bundle_check(json_t *doc, const uint8_t pk[32], struct audit_bundle_
 {
 	json_t *fmt = json_object_get(doc, "format");
 	if (!json_is_string(fmt) || strcmp(json_string_value(fmt), AUDIT_BUNDLE_FORMAT))
-		return fail(res, "not a visura export bundle (%s)", AUDIT_BUNDLE_FORMAT);
+		return fail(res, "non è un pacchetto di esportazione di "
+				 "visura (%s)", AUDIT_BUNDLE_FORMAT);
 	const char *note = json_string_value(json_object_get(doc, "head"));
 	json_t *records = json_object_get(doc, "records"), *range = json_object_get(doc, "range");
 	if (!note || !json_is_array(records) || !(json_is_null(range) || json_is_object(range)))
-		return fail(res, "not a visura export bundle: head, range or records malformed");
+		return fail(res, "non è un pacchetto di esportazione di visura: testa, intervallo "
+				 "o registrazioni malformati");
 	const char *why = checkpoint_parse(&res->head, note, strlen(note));
 	if (why)
-		return fail(res, "the bundle's head is malformed: %s", why);
+		return fail(res, "la testa del pacchetto è malformata: %s", why);
 	if ((why = checkpoint_verify(&res->head, pk)))
-		return fail(res, "the bundle's head is not signed by this key: it is from another "
-			    "deployment, or altered (%s)", why);
+		return fail(res, "la testa del pacchetto non è firmata da questa chiave: viene da "
+				 "un'altra installazione, o è stata alterata (%s)", why);
 	if (json_is_object(range) &&
 	    (!int_field(range, "first", &res->first) || !int_field(range, "last", &res->last) ||
 	     res->first < 1 || res->last < res->first))
-		return fail(res, "the bundle's range is malformed");
+		return fail(res, "l'intervallo del pacchetto è malformato");
 	size_t i;
 	json_t *entry;
 	int64_t expect = res->first;
@@ -288,35 +292,40 @@ static bool bundle_check(json_t *doc, const uint8_t pk[32], struct audit_bundle_
 		    !hex_leaf(json_object_get(entry, "leaf"), leaf) ||
 		    !proof_of(json_object_get(entry, "proof"), proof, &len) ||
 		    !record_of(json_object_get(entry, "record"), &a) || index != a.id - 1 || a.id < 1)
-			return fail(res, "entry %zu of the bundle is malformed", i + 1);
+			return fail(res, "la voce %zu del pacchetto è malformata", i + 1);
 		if (res->first && a.id != expect)
-			return fail(res, "record %lld is missing from the exported range (records "
-				    "%lld to %lld)", (long long)(a.id > expect ? expect : a.id),
+			return fail(res, "la registrazione %lld manca dall'intervallo esportato "
+					 "(registrazioni da %lld a %lld)",
+					 (long long)(a.id > expect ? expect : a.id),
 				    (long long)res->first, (long long)res->last);
 		if (res->first && a.id > res->first && strcmp(a.prev_hash, prev))
-			return fail(res, "record %lld does not follow record %lld in the chain: the "
-				    "range was altered", (long long)a.id, (long long)a.id - 1);
+			return fail(res, "la registrazione %lld non segue la %lld nella catena: "
+					 "l'intervallo è "
+					 "stato alterato", (long long)a.id, (long long)a.id - 1);
 		audit_leaf_hash(&a, mine);
 		audit_hash(&a, a.prev_hash, h);
 		if (memcmp(mine, leaf, MERKLE_HASH) || strcmp(h, a.hash))
-			return fail(res, "record %lld was altered: its content does not match its "
-				    "leaf", (long long)a.id);
+			return fail(res, "la registrazione %lld è stata alterata: il suo contenuto "
+					 "non corrisponde alla sua foglia", (long long)a.id);
 		if ((uint64_t)index >= res->head.size)
-			return fail(res, "record %lld is beyond the head's %llu records",
+			return fail(res, "la registrazione %lld è oltre le %llu registrazioni "
+					 "della testa",
 				    (long long)a.id, (unsigned long long)res->head.size);
 		if (!merkle_inclusion_verify(leaf, (uint64_t)index, res->head.size,
 					     (const uint8_t(*)[MERKLE_HASH])proof, len,
 					     res->head.root))
-			return fail(res, "the inclusion proof of record %lld does not lead to the "
-				    "head's root: a proof against another head, or the record's leaf "
-				    "or proof was altered", (long long)a.id);
+			return fail(res, "la prova di inclusione della registrazione %lld non "
+					 "porta alla radice della testa: una prova rispetto a "
+					 "un'altra testa, o la foglia o la prova della "
+					 "registrazione sono state alterate", (long long)a.id);
 		memcpy(prev, a.hash, sizeof prev);
 		expect = a.id + 1;
 		res->records++;
 	}
 	if (res->first && expect != res->last + 1)
-		return fail(res, "record %lld is missing from the exported range (records %lld to "
-			    "%lld)", (long long)expect, (long long)res->first, (long long)res->last);
+		return fail(res, "la registrazione %lld manca dall'intervallo esportato "
+				 "(registrazioni da %lld a %lld)",
+				 (long long)expect, (long long)res->first, (long long)res->last);
 	return true;
 }
 
@@ -327,11 +336,12 @@ bool audit_bundle_verify(const char *text, size_t len, const uint8_t pk[32],
 	json_error_t err;
 	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
 	if (!doc)
-		return fail(res, "not a visura export bundle: JSON error at line %d: %s", err.line,
+		return fail(res, "non è un pacchetto di esportazione di visura: JSON non valido "
+				 "alla riga %d: %s", err.line,
 			    err.text);
 	bool ok = json_is_object(doc) && bundle_check(doc, pk, res);
 	if (json_is_object(doc) == false)
-		fail(res, "not a visura export bundle: not a JSON object");
+		fail(res, "non è un pacchetto di esportazione di visura: non è un oggetto JSON");
 	json_decref(doc);
 	return ok;
 }

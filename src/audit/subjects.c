@@ -46,7 +46,7 @@ static vis_err rehash(struct subjects *s, size_t nslots, struct vis_error *e)
 	s->slots = calloc(nslots, sizeof *s->slots);
 	if (!s->slots) {
 		s->slots = old;
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	s->nslots = nslots;
 	for (size_t i = 0; i < oldn; i++) {
@@ -63,16 +63,18 @@ vis_err subjects_add(struct subjects *s, const char *code, struct vis_error *e)
 {
 	size_t n = strlen(code);
 	if (n == 0 || n > SUBJECTS_CODE_MAX)
-		return vis_error_set(e, VIS_ERR_INVALID, "a person's code must be 1 to %d characters",
+		return vis_error_set(e, VIS_ERR_INVALID, "il codice di una persona deve avere da 1 "
+							 "a %d caratteri",
 				     SUBJECTS_CODE_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (code[i] <= ' ' || code[i] > '~' || code[i] == ',')
-			return vis_error_set(e, VIS_ERR_INVALID, "a person's code must be printable "
-					     "ASCII without commas");
+			return vis_error_set(e, VIS_ERR_INVALID, "il codice di una persona deve "
+								 "essere ASCII stampabile senza "
+								 "virgole");
 	if (s->nslots && s->slots[slot(s, code, n)])
 		return VIS_OK;
 	if (s->n >= SUBJECTS_MAX)
-		return vis_error_set(e, VIS_ERR_LIMIT, "the answer names more than %d persons",
+		return vis_error_set(e, VIS_ERR_LIMIT, "la risposta nomina più di %d persone",
 				     SUBJECTS_MAX);
 	if ((size_t)(s->n + 1) * 2 > s->nslots &&
 	    rehash(s, s->nslots ? s->nslots * 2 : 64, e) != VIS_OK)
@@ -83,7 +85,7 @@ vis_err subjects_add(struct subjects *s, const char *code, struct vis_error *e)
 			cap *= 2;
 		char *t = realloc(s->text, cap);
 		if (!t)
-			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		s->text = t;
 		s->cap = cap;
 	}

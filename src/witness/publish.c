@@ -57,7 +57,7 @@ vis_err publish_witnesses_parse(const char *spec, struct publish_witness *out, i
 	*n = 0;
 	char buf[2048];
 	if (!STR_COPY(buf, spec))
-		return vis_error_set(e, VIS_ERR_LIMIT, "trail_witnesses: too long");
+		return vis_error_set(e, VIS_ERR_LIMIT, "trail_witnesses: troppo lungo");
 	char *save = NULL;
 	for (char *item = strtok_r(buf, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
 		char name[CHECKPOINT_NAME_MAX + 2], url[sizeof out->url + 1], key[1025], extra[2];
@@ -66,26 +66,29 @@ vis_err publish_witnesses_parse(const char *spec, struct publish_witness *out, i
 			continue;
 		if (k != 3)
 			return vis_error_set(e, VIS_ERR_INVALID,
-					     "trail_witnesses: each witness is 'NAME URL PUBKEYFILE' "
-					     "(separated by ';')");
+					     "trail_witnesses: ogni testimone è 'NOME URL "
+					     "FILE_CHIAVE_PUBBLICA' (separati da ';')");
 		if (*n == PUBLISH_WITNESSES_MAX)
-			return vis_error_set(e, VIS_ERR_LIMIT, "trail_witnesses: at most %d",
+			return vis_error_set(e, VIS_ERR_LIMIT, "trail_witnesses: al massimo %d",
 					     PUBLISH_WITNESSES_MAX);
 		struct publish_witness *w = &out[*n];
 		if (!checkpoint_name_ok(name) || !STR_COPY(w->name, name))
 			return vis_error_set(e, VIS_ERR_INVALID,
-					     "trail_witnesses: '%s' is not a valid key name", name);
+					     "trail_witnesses: '%s' non è un nome di "
+					     "chiave valido", name);
 		for (int i = 0; i < *n; i++)
 			if (!strcmp(out[i].name, name))
 				return vis_error_set(e, VIS_ERR_INVALID,
-						     "trail_witnesses: '%s' named twice", name);
+						     "trail_witnesses: '%s' indicato due "
+						     "volte", name);
 		size_t ul = strlen(url);
 		while (ul && url[ul - 1] == '/')
 			url[--ul] = '\0';
 		struct vis_error ue = {0};
 		if (!STR_COPY(w->url, url) || outbound_check(url, OUTBOUND_WEBHOOK, false, &ue))
-			return vis_error_set(e, VIS_ERR_INVALID, "trail_witnesses: %s: the URL is "
-					     "refused (%s)", name, ue.msg[0] ? ue.msg : "too long");
+			return vis_error_set(e, VIS_ERR_INVALID,
+					     "trail_witnesses: %s: l'URL è rifiutato (%s)", name,
+					     ue.msg[0] ? ue.msg : "troppo lungo");
 		if (witness_pubkey_read(key, w->pk, e))
 			return VIS_ERR_INVALID;
 		(*n)++;
@@ -122,7 +125,7 @@ static bool cosigned(struct witness_state *s, const struct checkpoint *head,
 	char text[CHECKPOINT_TEXT_MAX + ANSWER_MAX + 2];
 	size_t tl = strlen(head->text);
 	if (tl + a->len >= sizeof text || !a->len || a->buf[a->len - 1] != '\n') {
-		STR_COPY_KNOWN(s->why, "the witness's answer is not a cosignature line");
+		STR_COPY_KNOWN(s->why, "la risposta del testimone non è una riga di controfirma");
 		return false;
 	}
 	memcpy(text, head->text, tl);
@@ -132,7 +135,7 @@ static bool cosigned(struct witness_state *s, const struct checkpoint *head,
 	if (!why && out->size == head->size && !memcmp(out->root, head->root, MERKLE_HASH))
 		why = checkpoint_cosigned(out, s->w.name, s->w.pk, &t);
 	if (why) {
-		snprintf(s->why, sizeof s->why, "bad cosignature: %.150s", why);
+		snprintf(s->why, sizeof s->why, "controfirma non valida: %.150s", why);
 		return false;
 	}
 	return true;
@@ -153,7 +156,7 @@ static bool publish_one(struct publisher *p, struct store *st, struct witness_st
 		r.old_size = s->size > head->size ? 0 : s->size;
 		r.cp = *head;
 		if (audit_tree_consistency(st, r.old_size, head->size, r.proof, &r.proof_len, &e)) {
-			snprintf(s->why, sizeof s->why, "no consistency proof: %.150s", e.msg);
+			snprintf(s->why, sizeof s->why, "nessuna prova di coerenza: %.150s", e.msg);
 			return false;
 		}
 		size_t len = witness_request_format(&r, body, sizeof body);
@@ -169,9 +172,10 @@ static bool publish_one(struct publisher *p, struct store *st, struct witness_st
 			char *end;
 			unsigned long long v = strtoull(a.buf, &end, 10);
 			if (end == a.buf || *end != '\n' || v > head->size) {
-				snprintf(s->why, sizeof s->why, "the witness has cosigned %.20s, more than "
-					 "this trail's %llu records: a rollback, or another log under "
-					 "this origin", a.buf, (unsigned long long)head->size);
+				snprintf(s->why, sizeof s->why,
+					 "il testimone ha controfirmato %.20s, più delle %llu registrazioni "
+					 "di questo registro degli accessi: un ritorno indietro, o un altro "
+					 "registro con questa origine", a.buf, (unsigned long long)head->size);
 				return false;
 			}
 			s->size = v;
@@ -181,7 +185,7 @@ static bool publish_one(struct publisher *p, struct store *st, struct witness_st
 			snprintf(s->why, sizeof s->why, "HTTP %ld: %.150s", status, a.buf);
 		return false;
 	}
-	STR_COPY_KNOWN(s->why, "the witness keeps changing its size");
+	STR_COPY_KNOWN(s->why, "il testimone continua a cambiare la sua dimensione");
 	return false;
 }
 
@@ -300,7 +304,7 @@ vis_err publish_start(const struct publish_config *cfg, struct audit_writer *w,
 	*out = NULL;
 	struct publisher *p = calloc(1, sizeof *p);
 	if (!p)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	p->heads_fd = -1;
 	struct publish_witness ws[PUBLISH_WITNESSES_MAX];
 	if (publish_witnesses_parse(cfg->witnesses ? cfg->witnesses : "", ws, &p->n, e)) {
@@ -319,13 +323,14 @@ vis_err publish_start(const struct publish_config *cfg, struct audit_writer *w,
 	if (!STR_COPY(p->db_uri, cfg->db_uri) ||
 	    !STR_COPY(p->ca_file, cfg->ca_file ? cfg->ca_file : "")) {
 		free(p);
-		return vis_error_set(e, VIS_ERR_LIMIT, "trail_witness_ca: path too long");
+		return vis_error_set(e, VIS_ERR_LIMIT, "trail_witness_ca: percorso troppo lungo");
 	}
 	if (p->n && file &&
 	    (p->heads_fd = open(cfg->heads_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) <
 		    0) {
 		free(p);
-		return vis_error_set(e, VIS_ERR_IO, "trail_heads_file: cannot open '%s' for appending",
+		return vis_error_set(e, VIS_ERR_IO, "trail_heads_file: impossibile aprire '%s' in "
+						    "aggiunta",
 				     cfg->heads_file);
 	}
 	pthread_mutex_init(&p->lock, NULL);
@@ -334,7 +339,8 @@ vis_err publish_start(const struct publish_config *cfg, struct audit_writer *w,
 		if (p->heads_fd >= 0)
 			close(p->heads_fd);
 		free(p);
-		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot start the trail publisher");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "impossibile avviare chi pubblica il "
+							  "registro degli accessi");
 	}
 	*out = p;
 	return VIS_OK;

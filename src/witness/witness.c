@@ -17,23 +17,23 @@ const char *witness_request_parse(struct witness_request *r, const char *body, s
 {
 	memset(r, 0, sizeof *r);
 	if (len > WITNESS_BODY_MAX)
-		return "the request is too long";
+		return "la richiesta è troppo lunga";
 	size_t at = 0, n;
 	const char *l;
 	if (!checkpoint_line(body, len, &at, &l, &n) || n < 5 || memcmp(l, "old ", 4) ||
 	    !checkpoint_decimal(l + 4, n - 4, &r->old_size))
-		return "the request does not begin with \"old <size>\"";
+		return "la richiesta non comincia con \"old <dimensione>\"";
 	for (;;) {
 		if (!checkpoint_line(body, len, &at, &l, &n))
-			return "the request has no blank line before its checkpoint";
+			return "la richiesta non ha una riga vuota prima del punto di controllo";
 		if (n == 0)
 			break;
 		size_t got;
 		if (r->proof_len == MERKLE_PROOF_MAX)
-			return "the consistency proof is too long";
+			return "la prova di coerenza è troppo lunga";
 		if (n != 44 || !checkpoint_base64_exact(l, n, r->proof[r->proof_len], MERKLE_HASH, &got) ||
 		    got != MERKLE_HASH)
-			return "a line of the consistency proof is not a base64 SHA-256 hash";
+			return "una riga della prova di coerenza non è un hash SHA-256 in base64";
 		r->proof_len++;
 	}
 	const char *why = checkpoint_parse(&r->cp, body + at, len - at);
@@ -73,23 +73,26 @@ enum witness_verdict witness_check(const struct witness_request *r, struct witne
 			*log = &logs[i];
 	struct witness_log *g = *log;
 	if (!g) {
-		*why = "unknown log: this witness does not follow this origin";
+		*why = "registro sconosciuto: questo testimone non segue questa origine";
 		return WITNESS_UNKNOWN_LOG;
 	}
 	if ((*why = checkpoint_verify(&r->cp, g->pk)))
 		return WITNESS_BAD_SIGNATURE;
 	uint64_t have = g->cosigned ? g->size : 0;
 	if (r->old_size != have) {
-		*why = "old size is not the size this witness cosigned last";
+		*why = "la vecchia dimensione non è quella che questo testimone ha controfirmato "
+		       "per ultima";
 		return WITNESS_SIZE_MISMATCH;
 	}
 	if (g->cosigned && r->cp.size < g->size) {
-		*why = "rollback: the checkpoint is smaller than the one this witness cosigned";
+		*why = "ritorno indietro: il punto di controllo è più piccolo di quello che questo "
+		       "testimone ha controfirmato";
 		return WITNESS_MALFORMED;
 	}
 	if (g->cosigned && r->cp.size == g->size) {
 		if (r->proof_len || memcmp(r->cp.root, g->root, MERKLE_HASH)) {
-			*why = "fork: a checkpoint of the size this witness cosigned, with another root";
+			*why = "biforcazione: un punto di controllo della dimensione che questo "
+			       "testimone ha controfirmato, con un'altra radice";
 			return WITNESS_INCONSISTENT;
 		}
 		*why = NULL;
@@ -98,11 +101,12 @@ enum witness_verdict witness_check(const struct witness_request *r, struct witne
 	if (g->cosigned && !merkle_consistency_verify(g->size, r->cp.size, g->root, r->cp.root,
 						     (const uint8_t(*)[MERKLE_HASH])r->proof,
 						     r->proof_len)) {
-		*why = "fork: the consistency proof from the head this witness cosigned fails";
+		*why = "biforcazione: la prova di coerenza dalla testa che questo testimone ha "
+		       "controfirmato non si verifica";
 		return WITNESS_INCONSISTENT;
 	}
 	if (!g->cosigned && r->proof_len) {
-		*why = "a proof from the empty tree must be empty";
+		*why = "una prova dall'albero vuoto deve essere vuota";
 		return WITNESS_INCONSISTENT;
 	}
 	*why = NULL;
@@ -119,13 +123,15 @@ vis_err witness_state_load(const char *path, struct witness_log *logs, int nlogs
 	size_t len;
 	char *buf = file_read_all(path, (size_t)WITNESS_LOGS_MAX * 256 + 1, &len);
 	if (!buf)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read the witness state '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere lo stato del testimone "
+						    "'%s'", path);
 	vis_err rc = VIS_OK;
 	int lineno = 0;
 	for (char *line = buf, *next; *line && rc == VIS_OK; line = next) {
 		next = strchr(line, '\n');
 		if (!next) {
-			rc = vis_error_set(e, VIS_ERR_INVALID, "%s: the last line is cut", path);
+			rc = vis_error_set(e, VIS_ERR_INVALID, "%s: l'ultima riga è "
+							       "tagliata", path);
 			break;
 		}
 		*next++ = '\0';
@@ -139,7 +145,8 @@ vis_err witness_state_load(const char *path, struct witness_log *logs, int nlogs
 		    line[end] != '\0' || strlen(hex) != 64 ||
 		    sodium_hex2bin(root, sizeof root, hex, strlen(hex), NULL, &got, NULL) ||
 		    got != MERKLE_HASH) {
-			rc = vis_error_set(e, VIS_ERR_INVALID, "%s:%d: not \"origin size root\"",
+			rc = vis_error_set(e, VIS_ERR_INVALID, "%s:%d: non è \"origine dimensione "
+							       "radice\"",
 					   path, lineno);
 			break;
 		}
@@ -159,10 +166,12 @@ vis_err witness_state_save(const char *path, const struct witness_log *logs, int
 {
 	char tmp[4096], dir[4096];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp || !STR_COPY(dir, path))
-		return vis_error_set(e, VIS_ERR_LIMIT, "the witness state path is too long");
+		return vis_error_set(e, VIS_ERR_LIMIT, "il percorso dello stato del testimone è "
+						       "troppo lungo");
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return vis_error_set(e, VIS_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere "
+						    "'%s': %s", tmp, strerror(errno));
 	struct strbuf sb;
 	strbuf_init(&sb, (size_t)WITNESS_LOGS_MAX * 256);
 	for (int i = 0; i < nlogs; i++) {
@@ -183,7 +192,8 @@ vis_err witness_state_save(const char *path, const struct witness_log *logs, int
 			close(dfd);
 	}
 	if (!ok)
-		return vis_error_set(e, VIS_ERR_IO, "cannot write the witness state '%s': %s", path,
+		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere lo stato del testimone "
+						    "'%s': %s", path,
 				     strerror(errno));
 	return VIS_OK;
 }
@@ -193,14 +203,16 @@ vis_err witness_pubkey_read(const char *path, uint8_t pk[32], struct vis_error *
 	size_t len, got;
 	char *buf = file_read_all(path, 256, &len);
 	if (!buf)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read the public key '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere la chiave "
+						    "pubblica '%s'", path);
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		buf[--len] = '\0';
 	bool ok = len == 64 && !sodium_hex2bin(pk, 32, buf, len, NULL, &got, NULL) && got == 32;
 	free(buf);
 	if (!ok)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'%s' is not a public key (one line of 64 hex digits)", path);
+				     "'%s' non è una chiave pubblica (una riga di 64 cifre "
+				     "esadecimali)", path);
 	return VIS_OK;
 }
 
@@ -241,7 +253,8 @@ void witness_add_checkpoint(struct witness_service *w, const char *body, size_t 
 	    witness_state_save(w->state_path, w->logs, w->nlogs, &e)) {
 		*g = was;
 		*status = 500;
-		snprintf(out, cap, "%s\n", e.code ? e.msg : "the checkpoint cannot be cosigned");
+		snprintf(out, cap, "%s\n", e.code ? e.msg : "il punto di controllo non si può "
+							    "controfirmare");
 		pthread_mutex_unlock(&w->lock);
 		return;
 	}
@@ -272,8 +285,9 @@ const char *witness_note_check(const struct checkpoint *c, struct witness_tally 
 		uint64_t at;
 		const char *bad = checkpoint_cosigned(c, w->name, w->pk, &at);
 		if (bad) {
-			snprintf(why, cap, "the head of size %llu carries a cosignature of witness "
-				 "%s that does not verify with its key (%s)",
+			snprintf(why, cap, "la testa di dimensione %llu porta una controfirma del "
+					   "testimone %s che non si verifica con la sua chiave "
+					   "(%s)",
 				 (unsigned long long)c->size, w->name, bad);
 			return why;
 		}

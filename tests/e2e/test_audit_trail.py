@@ -99,7 +99,7 @@ def test_tampered_copies_detected():
         # An altered field of record 3 (the brief's case: subjects).
         rc, out = verify("subjects", "UPDATE access_log SET subjects = 'RSSMRA80A01F257G' WHERE id = 3")
         eq(rc, 1, f"altered subjects: exit status ({out!r})")
-        check("record 3" in out, f"altered subjects: record 3 not named: {out!r}")
+        check("registrazione 3" in out, f"altered subjects: record 3 not named: {out!r}")
         # Every column of the record is covered by its hash.
         missed = []
         for col, is_int in harness.db_columns(srv.db, "access_log"):
@@ -107,27 +107,27 @@ def test_tampered_copies_detected():
                 continue
             change = f"{col} = {col} + 1" if is_int else f"{col} = {col} || 'x'"
             rc, out = verify("col-" + col, f"UPDATE access_log SET {change} WHERE id = 3")
-            if rc != 1 or "record 3" not in out:
+            if rc != 1 or "registrazione 3" not in out:
                 missed.append(f"{col}: exit {rc}, {out.strip()!r}")
         check(not missed, "alterations not detected:\n  " + "\n  ".join(missed))
         # A record deleted from the middle.
         rc, out = verify("deleted", "DELETE FROM access_subject WHERE access_id = 3",
                          "DELETE FROM access_log WHERE id = 3")
         eq(rc, 1, f"deleted record: exit status ({out!r})")
-        check("record 3" in out or "record 4 follows record 2" in out,
+        check("registrazione 3" in out or "registrazione 4 segue la 2" in out,
               f"deleted record: the gap is not named: {out!r}")
         # Two records swapped (ids exchanged).
         rc, out = verify("swapped", "UPDATE access_log SET id = -3 WHERE id = 3",
                          "UPDATE access_log SET id = 3 WHERE id = 4",
                          "UPDATE access_log SET id = 4 WHERE id = -3")
         eq(rc, 1, f"swapped records: exit status ({out!r})")
-        check("record 3" in out, f"swapped records: record 3 not named: {out!r}")
+        check("registrazione 3" in out, f"swapped records: record 3 not named: {out!r}")
         # A record's hash recomputed by a forger who does not know the
         # encoding: its successor no longer points at it.
         rc, out = verify("rehash", "UPDATE access_log SET hash = "
                          "'0000000000000000000000000000000000000000000000000000000000000000' WHERE id = 3")
         eq(rc, 1, f"replaced hash: exit status ({out!r})")
-        check("record 3" in out, f"replaced hash: record 3 not named: {out!r}")
+        check("registrazione 3" in out, f"replaced hash: record 3 not named: {out!r}")
         # The untouched copy still verifies (the copies are faithful).
         rc, out = verify("untouched")
         eq(rc, 0, f"untouched copy: {out!r}")

@@ -196,7 +196,7 @@ def test_receipt_verifies_exact_body():
             eq(rc, 1, f"offline, a tampered receipt ({what}): {out}")
         rc, out = cli("audit", "verify-receipt", "--key", pkhex.strip(),
                       tampered["another answer's head"])
-        check(rc == 1 and "inclusion proof" in out, f"a proof against the wrong head: {out}")
+        check(rc == 1 and "prova di inclusione" in out, f"a proof against the wrong head: {out}")
         # other personal-data answers carry receipts too
         members = expect(env.op.get(f"/api/v1/persons/{p['cf']}/household?purpose={pid}"), 200,
                          what="household")
@@ -221,7 +221,7 @@ def test_receipt_verifies_exact_body():
             eq(rc, 1, f"a receipt checked against another database: {out}")
             rc, okey = cli("audit", "key", "--db", other_srv.db)
             rc, out = cli("audit", "verify-receipt", "--key", okey.strip(), receipt)
-            check(rc == 1 and "another deployment" in out,
+            check(rc == 1 and "un'altra installazione" in out,
                   f"offline, with another deployment's key: {out}")
 
 

@@ -254,7 +254,7 @@ def test_attacks_named_against_a_kept_head():
         # the last records deleted
         _, (rc, out) = attacked("tail", f"DELETE FROM access_subject WHERE access_id > {size - 3}",
                                 f"DELETE FROM access_log WHERE id > {size - 3}")
-        check(rc == 1 and "removed" in out, f"the last records deleted: {rc} {out}")
+        check(rc == 1 and "rimosse" in out, f"the last records deleted: {rc} {out}")
         # truncated to an earlier size, tree, heads and checkpoints with it:
         # the old head replayed as the latest
         path, (rc, out) = attacked(
@@ -263,7 +263,7 @@ def test_attacks_named_against_a_kept_head():
             f"DELETE FROM audit_tree WHERE ((idx + 1) << CAST(level AS INTEGER)) > {k1}",
             f"DELETE FROM audit_head WHERE size > {k1}",
             f"DELETE FROM audit_checkpoint WHERE last_id > {k1}")
-        check(rc == 1 and "truncation or rollback" in out,
+        check(rc == 1 and "troncamento o ritorno indietro" in out,
               f"a rollback to {k1} against the head of {size}: {rc} {out}")
         rc, out = verify(path)
         eq(rc, 0, f"from inside, a consistent rollback is invisible (why heads leave): {out}")
@@ -285,11 +285,11 @@ def test_attacks_named_against_a_kept_head():
             prev = row["hash"]
         db_exec(path, *updates)
         rc, out = verify(path)
-        check(rc == 1 and "signed tree head" in out and "altered" in out,
+        check(rc == 1 and "testa firmata" in out and "alterat" in out,
               f"an edit with the chain recomputed, caught by the signed heads: {rc} {out}")
         db_exec(path, "DELETE FROM audit_head WHERE size >= 10", "DELETE FROM audit_checkpoint")
         rc, out = verify(path, kept_path)
-        check(rc == 1 and "no signed tree head" in out,
+        check(rc == 1 and ("alcuna testa firmata" in out or "nessuna testa firmata" in out),
               f"and with the heads after it deleted too: {rc} {out}")
         # truncated to other earlier sizes, tree and heads cut to match
         for cut in sorted({1, size // 2, size - 1}):
@@ -299,38 +299,38 @@ def test_attacks_named_against_a_kept_head():
                 f"DELETE FROM audit_tree WHERE ((idx + 1) << CAST(level AS INTEGER)) > {cut}",
                 f"DELETE FROM audit_head WHERE size > {cut}",
                 f"DELETE FROM audit_checkpoint WHERE last_id > {cut}")
-            check(rc == 1 and f"holds {cut} records but a kept head signed {size}" in out
-                  and "truncation or rollback" in out, f"truncated to {cut}: {rc} {out}")
+            check(rc == 1 and f"contiene {cut} registrazioni ma una testa conservata ne ha firmate {size}" in out
+                  and "troncamento o ritorno indietro" in out, f"truncated to {cut}: {rc} {out}")
         # every checkpoint and head deleted
         _, (rc, out) = attacked("noheads", "DELETE FROM audit_checkpoint",
                                 "DELETE FROM audit_head", head=None)
-        check(rc == 1 and "heads were deleted" in out, f"heads deleted: {rc} {out}")
+        check(rc == 1 and "le teste sono state cancellate" in out, f"heads deleted: {rc} {out}")
         _, (rc, out) = attacked("noheads-kept", "DELETE FROM audit_checkpoint",
                                 "DELETE FROM audit_head")
-        check(rc == 1 and "heads were deleted" in out,
+        check(rc == 1 and "le teste sono state cancellate" in out,
               f"heads deleted, against the kept head: {rc} {out}")
         # wiped
         _, (rc, out) = attacked("wipe", "DELETE FROM access_subject", "DELETE FROM access_log",
                                 "DELETE FROM audit_tree", "DELETE FROM audit_head",
                                 "DELETE FROM audit_checkpoint")
-        check(rc == 1 and "wiped" in out, f"a wiped trail: {rc} {out}")
+        check(rc == 1 and "svuotato" in out, f"a wiped trail: {rc} {out}")
         # the per-person index (what the art. 15 and citizen reports read)
         _, (rc, out) = attacked("index-del", "DELETE FROM access_subject WHERE access_id = 7")
-        check(rc == 1 and "per-person index" in out and "missing" in out,
+        check(rc == 1 and "indice per persona" in out and "manca" in out,
               f"index rows deleted: {rc} {out}")
         _, (rc, out) = attacked("index-add", "INSERT INTO access_subject (access_id, cf) "
                                 "VALUES (8, 'RSSMRA80A01F257X')")
-        check(rc == 1 and "extra row: record 8, RSSMRA80A01F257X" in out,
+        check(rc == 1 and "riga in più: registrazione 8, RSSMRA80A01F257X" in out,
               f"an index row added: {rc} {out}")
         _, (rc, out) = attacked("index-move", "UPDATE access_subject SET access_id = 9 "
                                 "WHERE access_id = 7")
-        check(rc == 1 and "re-pointed from record 7 to 9" in out,
+        check(rc == 1 and "spostato dalla registrazione 7 alla 9" in out,
               f"index rows re-pointed: {rc} {out}")
         # a fork: another head of the same size, signed with the deployment's key
         fork = keep(srv, "fork.txt", forged_head(srv, origin, size,
                                                  hashlib.sha256(b"altro ramo").digest()))
         rc, out = verify(srv.db, fork)
-        check(rc == 1 and "fork" in out, f"two heads of size {size}: {rc} {out}")
+        check(rc == 1 and "biforcazione" in out, f"two heads of size {size}: {rc} {out}")
         # a fork inside the database: history rewritten from record 10 by
         # someone who also holds the signing key — chain, tree and every
         # head redone and re-signed; only the kept head shows it
@@ -360,18 +360,18 @@ def test_attacks_named_against_a_kept_head():
         rc, out = verify(path)
         eq(rc, 0, f"a history re-signed with the key is consistent from inside: {out}")
         rc, out = verify(path, kept_path)
-        check(rc == 1 and "does not extend the kept head" in out and "fork" in out,
+        check(rc == 1 and "non estende la testa conservata" in out and "biforcazione" in out,
               f"the re-signed fork against the kept head: {rc} {out}")
         # a head from another deployment
         with Server() as other:
             rc, other_head = cli("audit", "head", "--db", other.db)
             eq(rc, 0, f"the other deployment's head: {other_head}")
         rc, out = verify(srv.db, keep(srv, "other.txt", other_head))
-        check(rc == 1 and "not this trail's" in out, f"another deployment's head: {rc} {out}")
+        check(rc == 1 and "non è di questo registro degli accessi" in out, f"another deployment's head: {rc} {out}")
         # a kept head altered by hand
         bad = kept.replace(f"\n{size}\n", f"\n{size - 1}\n")
         rc, out = verify(srv.db, keep(srv, "bad.txt", bad))
-        check(rc == 1 and "not this trail's" in out, f"a kept head altered: {rc} {out}")
+        check(rc == 1 and "non è di questo registro degli accessi" in out, f"a kept head altered: {rc} {out}")
 
 
 def test_purge_keeps_heads_and_receipts():
@@ -431,24 +431,24 @@ def test_purge_keeps_heads_and_receipts():
             rc, out = cli("audit", "verify-receipt", "--key", pk.strip(), receipt, body)
             eq(rc, 0, f"and offline, proof against its head: {out}")
         rc, out = cli("audit", "verify-receipt", "--db", srv.db, new[0][1], new[0][2])
-        check(rc == 0 and "purged" not in out, f"a kept record's receipt: {out}")
+        check(rc == 0 and "eliminata il" not in out, f"a kept record's receipt: {out}")
         # a record removed outside a purge; a purge forged or moved
         first = n_old + 1
         path = db_copy(srv, "deleted")
         db_exec(path, f"DELETE FROM access_subject WHERE access_id = {first}",
                 f"DELETE FROM access_log WHERE id = {first}")
         rc, out = verify(path, kept_path)
-        check(rc == 1 and f"records 1 to {first} are missing and no signed retention purge"
+        check(rc == 1 and f"mancano le registrazioni da 1 a {first} e nessuna eliminazione per conservazione firmata"
               in out, f"a record deleted beyond the purge: {rc} {out}")
         rc, out = cli("audit", "verify-receipt", "--db", path, new[0][1], new[0][2])
-        check(rc == 1 and "no signed retention purge covers it" in out,
+        check(rc == 1 and "nessuna eliminazione per conservazione firmata la copre" in out,
               f"its receipt names the deletion: {rc} {out}")
         path = db_copy(srv, "forged-purge")
         db_exec(path, f"UPDATE audit_purge SET up_to = {first}",
                 f"DELETE FROM access_subject WHERE access_id = {first}",
                 f"DELETE FROM access_log WHERE id = {first}")
         rc, out = verify(path, kept_path)
-        check(rc == 1 and f"retention purge up to record {first} has a bad signature" in out,
+        check(rc == 1 and f"eliminazione per conservazione fino alla registrazione {first} ha una firma non valida" in out,
               f"a purge moved forward by hand: {rc} {out}")
 
 
@@ -494,26 +494,26 @@ def test_export_bundle_offline():
 
         rc, out = tampered("altered.json",
                            lambda d: d["records"][3]["record"].update(case_ref="RITOCCATO"))
-        check(rc == 1 and "record 4 was altered" in out, f"an altered record: {rc} {out}")
+        check(rc == 1 and "la registrazione 4 è stata alterata" in out, f"an altered record: {rc} {out}")
         rc, out = tampered("missing.json", lambda d: d["records"].pop(5))
-        check(rc == 1 and "record 6 is missing from the exported range" in out,
+        check(rc == 1 and "la registrazione 6 manca dall'intervallo esportato" in out,
               f"a record removed from the file: {rc} {out}")
         rc, out = tampered("short.json", lambda d: d["records"].pop())
-        check(rc == 1 and f"record {n} is missing from the exported range" in out,
+        check(rc == 1 and f"la registrazione {n} manca dall'intervallo esportato" in out,
               f"the last record removed from the file: {rc} {out}")
         lookups(srv, env.op, pid, cfs, 3, "LATER")
         rc, later = cli("audit", "head", "--db", srv.db)
         check(parse_head(later)[1] > size, "a later head")
         rc, out = tampered("wrong-head.json", lambda d: d.update(head=later))
-        check(rc == 1 and "does not lead to the head's root" in out
-              and "another head" in out, f"the proofs against another head: {rc} {out}")
+        check(rc == 1 and "non porta alla radice della testa" in out
+              and "un'altra testa" in out, f"the proofs against another head: {rc} {out}")
         with Server() as other:
             rc, other_head = cli("audit", "head", "--db", other.db)
             rc, other_pk = cli("audit", "key", "--db", other.db)
         rc, out = tampered("other-head.json", lambda d: d.update(head=other_head))
-        check(rc == 1 and "another deployment" in out, f"another deployment's head: {rc} {out}")
+        check(rc == 1 and "un'altra installazione" in out, f"another deployment's head: {rc} {out}")
         rc, out = cli("audit", "verify-export", bundle, "--key", other_pk.strip())
-        check(rc == 1 and "another deployment" in out, f"checked with another key: {rc} {out}")
+        check(rc == 1 and "un'altra installazione" in out, f"checked with another key: {rc} {out}")
         # by person: a selection, its completeness not claimed
         sel = os.path.join(srv.dir, "person.json")
         rc, out = cli("audit", "export", "--db", srv.db, "--format", "bundle", "--cf", cfs[0],

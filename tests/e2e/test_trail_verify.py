@@ -305,12 +305,12 @@ def test_tampered_trail_detected():
         k = 10
         rc, out = tampered("edit", f"UPDATE access_log SET subjects = 'RSSMRA80A01F257X' WHERE id = {k}")
         eq(rc, 1, f"an edited record: {out}")
-        check(f"record {k}" in out, f"the edited record is named: {out}")
+        check(f"registrazione {k}" in out, f"the edited record is named: {out}")
         rc, out = tampered("edit-case", f"UPDATE access_log SET case_ref = 'X' WHERE id = 500")
-        check(rc == 1 and "record 500" in out, f"an edited case_ref: {rc} {out}")
+        check(rc == 1 and "registrazione 500" in out, f"an edited case_ref: {rc} {out}")
         rc, out = tampered("delete", f"DELETE FROM access_subject WHERE access_id = 20",
                            "DELETE FROM access_log WHERE id = 20")
-        check(rc == 1 and re.search(r"record (20|21)\b", out), f"a deleted record: {rc} {out}")
+        check(rc == 1 and re.search(r"registrazione (20|21)\b", out), f"a deleted record: {rc} {out}")
         rc, out = tampered("delete-first", "DELETE FROM access_log WHERE id = 1")
         check(rc == 1 and re.search(r"registrazione [12]\b", out), f"the first record deleted: {rc} {out}")
         # reorder: records 30 and 31 swap places (ids kept)
@@ -322,7 +322,7 @@ def test_tampered_trail_detected():
                 (f"UPDATE access_log SET {', '.join(c + ' = ?' for c in cols)} WHERE id = 31",
                  [r30[c] for c in cols]))
         rc, out = harness.audit_verify(path)
-        check(rc == 1 and re.search(r"record (30|31)\b", out), f"two records swapped: {rc} {out}")
+        check(rc == 1 and re.search(r"registrazione (30|31)\b", out), f"two records swapped: {rc} {out}")
         # truncation of the tail, within the checkpoint's range
         cut = cp["last_id"] - 3
         rc, out = tampered("truncate", f"DELETE FROM access_subject WHERE access_id > {cut}",
@@ -345,11 +345,11 @@ def test_tampered_trail_detected():
             prev = row["hash"]
         db_exec(path, *updates)
         rc, out = harness.audit_verify(path)
-        check(rc == 1 and "checkpoint" in out,
+        check(rc == 1 and "punto di controllo" in out,
               f"a rewritten chain is caught by the signed checkpoint: {rc} {out}")
         # a forged checkpoint
         rc, out = tampered("forged", f"UPDATE audit_checkpoint SET last_id = last_id - 1 WHERE id = {cp['id']}")
-        check(rc == 1 and "checkpoint" in out, f"a forged checkpoint: {rc} {out}")
+        check(rc == 1 and "punto di controllo" in out, f"a forged checkpoint: {rc} {out}")
         # and the live trail is still intact
         r = expect(srv.admin().get("/api/v1/audit/verify"), 200, what="live verify").json
         check(r["intact"] and r["checkpoints"] >= 1, f"live trail: {r}")

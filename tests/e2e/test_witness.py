@@ -239,7 +239,7 @@ def test_witness_cosigns_while_consistent():
         db_exec(srv.db, ("UPDATE audit_head SET note = ? WHERE size = ?", (bad, size)))
         rc, out = cli("audit", "verify", "--db", srv.db, "--witness", f"{WNAME}={w.pub}")
         eq(rc, 1, f"audit verify refuses a bad cosignature: {out}")
-        check(WNAME in out and "does not verify" in out, out)
+        check(WNAME in out and "non si verifica" in out, out)
     finally:
         done(srv, w)
 
@@ -302,7 +302,7 @@ def test_receipts_and_bundles_checked_against_the_witness():
         check(f"testimone {WNAME}: ha controfirmato, non controllato" in out, out)
         rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness", wrong)
         eq(rc, 1, f"verify-export with another key under the witness's name: {out}")
-        check("does not verify" in out, out)
+        check("non si verifica" in out, out)
         rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness",
                       f"altro.testimone.example={w.pub}")
         eq(rc, 1, f"verify-export with a witness that did not cosign: {out}")
@@ -320,7 +320,7 @@ def test_receipts_and_bundles_checked_against_the_witness():
             json.dump(doc, f)
         rc, out = cli("audit", "verify-export", bundle, "--key", log_key, "--witness", good)
         eq(rc, 1, f"verify-export refuses an altered cosignature: {out}")
-        check(WNAME in out and "does not verify" in out, out)
+        check(WNAME in out and "non si verifica" in out, out)
     finally:
         done(srv, w)
 
@@ -354,18 +354,18 @@ def test_witness_refuses_rollback_and_fork():
         smaller = forged_head(srv, origin, size - 1, hashlib.sha256(b"old").digest())
         st, body = w.post(f"old {size}\n\n" + smaller)
         eq(st, 400, f"a rolled-back head: {body}")
-        check("rollback" in body, body)
+        check("ritorno indietro" in body, body)
         # fork: the same size, another root, signed with the log's key
         fork = forged_head(srv, origin, size, hashlib.sha256(b"fork").digest())
         st, body = w.post(f"old {size}\n\n" + fork)
         eq(st, 422, f"a forked head: {body}")
-        check("fork" in body, body)
+        check("biforcazione" in body, body)
         # a larger head whose proof does not lead from the cosigned root
         bigger = forged_head(srv, origin, size + 5, hashlib.sha256(b"big").digest())
         proof = base64.b64encode(hashlib.sha256(b"p").digest()).decode()
         st, body = w.post(f"old {size}\n{proof}\n\n" + bigger)
         eq(st, 422, f"an inconsistent larger head: {body}")
-        check("fork" in body, body)
+        check("biforcazione" in body, body)
         # a head signed with another key (a second log key)
         seed = hashlib.sha256(b"another key").digest()
         text = f"{origin}\n{size + 1}\n{base64.b64encode(root).decode()}\n"
@@ -467,14 +467,14 @@ def test_rolled_back_server_is_held_to_its_witness():
         consult(env, pid, cfs[4], "B-4")   # a new head the witness must refuse
         r = poll("/readyz says not ready",
                  lambda: (lambda r: r if r.status == 503 else None)(readyz(srv)))
-        check(WNAME in r.json["problem"] and "rollback" in r.json["problem"],
+        check(WNAME in r.json["problem"] and "ritorno indietro" in r.json["problem"],
               f"/readyz names the witness and the rollback: {r.json}")
         expect(consult(env, pid, cfs[5], "B-5"), 503, "trail_unpublished",
                what="personal data from a rolled-back trail")
         rc, out = cli("audit", "verify", "--db", srv.db, "--head", kept,
                       "--witness", f"{WNAME}={w.pub}")
         eq(rc, 1, f"verify against the cosigned head: {out}")
-        check("rollback" in out or "truncation" in out, out)
+        check("ritorno indietro" in out or "troncamento" in out, out)
     finally:
         done(srv, w)
 
@@ -499,7 +499,7 @@ def test_heads_file_failing_refuses_personal_data():
         p = subprocess.run([harness.VISURA, "serve", "--check", "--tls-cert", "x", "--tls-key",
                             "y", "--trail-witnesses", bad], capture_output=True, text=True)
         eq(p.returncode, 2, f"serve --check with trail_witnesses = {bad!r}: {p.stderr}")
-        check("trail_witnesses" in p.stderr or "public key" in p.stderr, p.stderr)
+        check("trail_witnesses" in p.stderr or "chiave pubblica" in p.stderr, p.stderr)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,12 @@ error answers tests/lint/check_messages.py holds:
   (`<TAB>invalid<TAB>` in a help, "\tinvalid\t" in a line): they are what
   is typed or parsed, not prose.  An English word the office would not see
   elsewhere is also refused there (CLI_ENGLISH: "usage", "prints", ...).
+- every text of the modules whose words reach a person whatever call
+  carries them (MESSAGE_MODULES): the access trail's verdicts and
+  receipts' reasons (src/audit: `visura audit verify`, /api/v1/audit/verify's
+  `why`), the witnesses' answers and the publisher's reasons (src/witness,
+  /readyz): each run of adjacent literals with a space, log lines and
+  _Static_assert left out.
 
 Each text (adjacent literals joined) is held to tests/lint/italian.py, the
 word list the e2e harness applies to every error answer.  Log lines
@@ -107,7 +113,7 @@ def format_fields(root):
 
 
 CLI_NAME_RE = []   # cli_names(root), set by main()
-CLI_SKIP = re.compile(r"\b(?:log_(?:debug|info|warn|error)|fsmode_\w+)\s*\(")
+CLI_SKIP = re.compile(r"\b(?:log_(?:debug|info|warn|error)|fsmode_\w+|_Static_assert)\s*\(")
 CLI_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 
 
@@ -157,6 +163,10 @@ def cli_texts(text):
             for a, t in out]
 
 
+# Modules every text of which reaches a person (a verdict's reason, a
+# message of the command line, an answer, /readyz): each run of adjacent
+# literals with a space, log lines and build-time assertions left out.
+MESSAGE_MODULES = ("audit", "witness")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
                  "query", "policy", "stats", "cf")
 # Message-building calls of the importer: name -> index of the message
@@ -311,6 +321,10 @@ def main():
                 elif name not in fields:
                     bad.append(f"src/{rel}:{line}: field name not in docs/import-format.md's "
                                f"tables: {name}")
+        if module in MESSAGE_MODULES:
+            for at, msg in cli_texts(text):
+                if " " in msg.strip():
+                    checked += found(rel, text, at, msg, bad)
         if module == "cli":
             for at, msg in cli_texts(text):
                 if " " in msg.strip():

@@ -109,7 +109,7 @@ static void test_edit_detected(void **state)
 	append_n(f, 10);
 	sql(f, "UPDATE access_log SET subjects = 'BNCNNA82C55F257X' WHERE id = 4");
 	assert_int_equal(verify_bad(f, why, sizeof why), 4);
-	assert_non_null(strstr(why, "altered"));
+	assert_non_null(strstr(why, "alterat"));
 }
 
 static void test_delete_detected(void **state)
@@ -151,7 +151,7 @@ static void test_checkpoints_and_truncation(void **state)
 	sql(f, "DELETE FROM access_subject WHERE access_id > 500; DELETE FROM access_log WHERE id > 500");
 	char why[400];
 	assert_int_equal(verify_bad(f, why, sizeof why), 501);
-	assert_non_null(strstr(why, "removed from the end"));
+	assert_non_null(strstr(why, "rimosse registrazioni dalla fine"));
 }
 
 struct first_cp {
@@ -187,7 +187,7 @@ static void test_purge_keeps_chain_verifiable(void **state)
 	assert_int_equal(store_access_purge(f->s, cp.last_id + 3, NULL, &removed, &e), VIS_OK);
 	char why[400];
 	assert_int_equal(verify_bad(f, why, sizeof why), cp.last_id + 4);
-	assert_non_null(strstr(why, "missing"));
+	assert_non_null(strstr(why, "mancano"));
 }
 
 static void test_forged_checkpoint_detected(void **state)
@@ -198,7 +198,7 @@ static void test_forged_checkpoint_detected(void **state)
 	       "(1, 2, 'ab', 'AAAA')");
 	char why[400];
 	assert_int_not_equal(verify_bad(f, why, sizeof why), 0);
-	assert_non_null(strstr(why, "bad signature"));
+	assert_non_null(strstr(why, "firma non valida"));
 }
 
 struct receipt_ctx {
@@ -326,7 +326,7 @@ static void test_receipt(void **state)
 	const char *why = audit_receipt_verify(r[3].receipt, other_key.pk, body, strlen(body),
 					       &info);
 	assert_non_null(why);
-	assert_non_null(strstr(why, "another deployment"));
+	assert_non_null(strstr(why, "un'altra installazione"));
 	/* The record behind it altered in the database. */
 	sql(f, "UPDATE access_log SET case_ref = 'x' WHERE id = 4");
 	assert_non_null(audit_receipt_check(f->s, r[3].receipt, body, strlen(body), NULL, &e));
@@ -403,7 +403,7 @@ static void test_receipt_batch_one_signature(void **state)
 	bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == 'A' ? 'B' : 'A';
 	const char *why = audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info);
 	assert_non_null(why);
-	assert_non_null(strstr(why, "batch signature"));
+	assert_non_null(strstr(why, "la firma del gruppo"));
 	assert_non_null(audit_receipt_check(f->s, bad, b[2], strlen(b[2]), NULL, &e));
 	/* Another receipt's place and path in the same batch. */
 	size_t keep;
@@ -419,7 +419,7 @@ static void test_receipt_batch_one_signature(void **state)
 		 r[2].receipt, receipt_tail(r2[2].receipt, 8));
 	why = audit_receipt_verify(bad, f->k.pk, b[2], strlen(b[2]), &info);
 	assert_non_null(why);
-	assert_non_null(strstr(why, "another batch"));
+	assert_non_null(strstr(why, "da un altro gruppo"));
 	assert_non_null(audit_receipt_check(f->s, bad, b[2], strlen(b[2]), NULL, &e));
 	/* A v3 receipt cut to v2's shape, or v2 named on a v3 receipt. */
 	receipt_with(bad, r[2].receipt, 0, "v2");
@@ -559,10 +559,11 @@ static void test_purge_signed(void **state)
 	sql(f, "DELETE FROM access_subject WHERE access_id = 10; DELETE FROM access_log WHERE id = 10");
 	char why[400];
 	assert_int_equal(verify_bad(f, why, sizeof why), 11);
-	assert_non_null(strstr(why, "no signed retention purge covers them"));
+	assert_non_null(strstr(why, "nessuna eliminazione per conservazione firmata le copre"));
 	sql(f, "UPDATE audit_purge SET up_to = 10 WHERE up_to = 9");
 	assert_int_equal(verify_bad(f, why, sizeof why), 10);
-	assert_non_null(strstr(why, "retention purge up to record 10 has a bad signature"));
+	assert_non_null(strstr(why, "eliminazione per conservazione fino alla registrazione 10 ha una "
+				    "firma non valida"));
 }
 
 /* Two writers on one database, as two instances of the server: one tree,
@@ -681,7 +682,7 @@ static void test_tree_heads_and_kept_head(void **state)
 	assert_int_equal(checkpoint_sign(&foreign, kept.origin, 12, kept.root, sk), 0);
 	const char *why = verify_kept(f, &foreign, &bad);
 	assert_int_not_equal(bad, 0);
-	assert_non_null(strstr(why, "not this trail's"));
+	assert_non_null(strstr(why, "non è di questo registro degli accessi"));
 }
 
 static void test_truncation_and_wipe_against_kept_head(void **state)
@@ -699,13 +700,13 @@ static void test_truncation_and_wipe_against_kept_head(void **state)
 	assert_int_equal(inside, 0);   /* undetectable from inside: why heads leave */
 	const char *why = verify_kept(f, &kept, &bad);
 	assert_int_equal(bad, 7);
-	assert_non_null(strstr(why, "truncation or rollback"));
+	assert_non_null(strstr(why, "troncamento o ritorno indietro"));
 	/* Wipe. */
 	sql(f, "DELETE FROM access_subject; DELETE FROM access_log; DELETE FROM audit_head;"
 	       " DELETE FROM audit_tree; DELETE FROM audit_checkpoint");
 	why = verify_kept(f, &kept, &bad);
 	assert_int_equal(bad, 1);
-	assert_non_null(strstr(why, "wiped"));
+	assert_non_null(strstr(why, "svuotato"));
 }
 
 static void test_deleted_heads_and_added_records(void **state)
@@ -716,7 +717,7 @@ static void test_deleted_heads_and_added_records(void **state)
 	sql(f, "DELETE FROM audit_head");
 	const char *why = verify_kept(f, NULL, &bad);
 	assert_int_equal(bad, 1);
-	assert_non_null(strstr(why, "heads were deleted"));
+	assert_non_null(strstr(why, "le teste sono state cancellate"));
 }
 
 /* Rewrites record `id` and recomputes the chain after it, as an attacker
@@ -759,7 +760,7 @@ static void test_edit_with_recomputed_hashes(void **state)
 	/* The chain holds; the signed heads do not. */
 	const char *why = verify_kept(f, NULL, &bad);
 	assert_int_equal(bad, 3);
-	assert_non_null(strstr(why, "signed tree head"));
+	assert_non_null(strstr(why, "testa firmata"));
 	/* Even with every head of size >= 3 deleted, the kept head names it. */
 	sql(f, "DELETE FROM audit_head WHERE size >= 3");
 	why = verify_kept(f, &kept, &bad);
@@ -779,17 +780,17 @@ static void test_per_person_index(void **state)
 	sql(f, "DELETE FROM access_subject WHERE access_id = 3");
 	const char *why = verify_kept(f, NULL, &bad);
 	assert_int_equal(bad, 3);
-	assert_non_null(strstr(why, "row of record 3 for RSSMRA80A01F257G missing"));
+	assert_non_null(strstr(why, "manca la riga della registrazione 3 per RSSMRA80A01F257G"));
 	sql(f, "INSERT INTO access_subject (access_id, cf) VALUES (3, 'RSSMRA80A01F257G');"
 	       "INSERT INTO access_subject (access_id, cf) VALUES (4, 'BNCNNA82C55F257X')");
 	why = verify_kept(f, NULL, &bad);
 	assert_int_equal(bad, 4);
-	assert_non_null(strstr(why, "extra row: record 4, BNCNNA82C55F257X"));
+	assert_non_null(strstr(why, "riga in più: registrazione 4, BNCNNA82C55F257X"));
 	sql(f, "DELETE FROM access_subject WHERE cf = 'BNCNNA82C55F257X';"
 	       "UPDATE access_subject SET access_id = 5 WHERE access_id = 2");
 	why = verify_kept(f, NULL, &bad);
 	assert_int_equal(bad, 2);
-	assert_non_null(strstr(why, "RSSMRA80A01F257G re-pointed from record 2 to 5"));
+	assert_non_null(strstr(why, "RSSMRA80A01F257G spostato dalla registrazione 2 alla 5"));
 }
 
 static void test_fork_against_kept_head(void **state)
@@ -807,7 +808,7 @@ static void test_fork_against_kept_head(void **state)
 	assert_int_equal(checkpoint_sign(&kept, origin, 6, other_root, f->k.sk), 0);
 	const char *why = verify_kept(f, &kept, &bad);
 	assert_int_equal(bad, 6);
-	assert_non_null(strstr(why, "fork"));
+	assert_non_null(strstr(why, "biforcazione"));
 }
 
 static void test_key_mismatch_refused(void **state)

@@ -125,7 +125,7 @@ static void test_refusals(void **state)
 	request(&r, 20, 10, log_sk);
 	r.proof_len = 0;
 	assert_int_equal(send(&r, out, sizeof out), 400);
-	assert_non_null(strstr(out, "rollback"));
+	assert_non_null(strstr(out, "ritorno indietro"));
 	/* fork: same size, another root */
 	uint8_t other[MERKLE_HASH];
 	memset(other, 7, sizeof other);
@@ -133,7 +133,7 @@ static void test_refusals(void **state)
 	r.old_size = 20;
 	assert_int_equal(checkpoint_sign(&r.cp, ORIGIN, 20, other, log_sk), 0);
 	assert_int_equal(send(&r, out, sizeof out), 422);
-	assert_non_null(strstr(out, "fork"));
+	assert_non_null(strstr(out, "biforcazione"));
 	/* a larger head whose proof is another tree's */
 	request(&r, 20, 30, log_sk);
 	r.proof[0][0] ^= 1;
