@@ -143,14 +143,15 @@ static vis_err conn_ready(struct pg_store *s, struct vis_error *e)
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		return VIS_OK;
 	if (s->in_txn)
-		return vis_error_set(e, VIS_ERR_STORE, "the database connection was lost");
+		return vis_error_set(e, VIS_ERR_STORE, "la connessione al database si è "
+						       "interrotta");
 	PQreset(s->conn);
 	stmts_forget(s);
 	free(s->copy);
 	s->copy = NULL;
 	s->copylen = 0;
 	if (PQstatus(s->conn) != CONNECTION_OK)
-		return pg_fail(e, VIS_ERR_STORE, "database unavailable", PQerrorMessage(s->conn));
+		return pg_fail(e, VIS_ERR_STORE, "database non disponibile", PQerrorMessage(s->conn));
 	return VIS_OK;
 }
 
@@ -193,11 +194,11 @@ static struct pg_stmt *stmt_get(struct pg_store *s, const char *sql, int *index,
 		i++;
 	if (i == s->nstmts) {
 		if (s->nstmts == PG_MAX_STMTS) {
-			vis_error_set(e, VIS_ERR_INTERNAL, "too many distinct statements");
+			vis_error_set(e, VIS_ERR_INTERNAL, "troppe istruzioni distinte");
 			return NULL;
 		}
 		if (!(s->stmts[i].sql = strdup(sql))) {
-			vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			return NULL;
 		}
 		s->stmts[i].hash = h;
@@ -210,7 +211,7 @@ static struct pg_stmt *stmt_get(struct pg_store *s, const char *sql, int *index,
 		char pgsql[PG_SQL_MAX], name[16];
 		st->nparams = sql_to_pg(sql, pgsql, sizeof pgsql);
 		if (st->nparams < 0) {
-			vis_error_set(e, VIS_ERR_INTERNAL, "statement too long");
+			vis_error_set(e, VIS_ERR_INTERNAL, "istruzione troppo lunga");
 			return NULL;
 		}
 		snprintf(name, sizeof name, "v%d", i);
@@ -241,7 +242,7 @@ static vis_err pipe_read(struct pg_store *s, int first, pipe_take_fn take, void 
 	vis_err rc = VIS_OK;
 	s->base.round_trips++;   /* the statements sent, their results at once */
 	if (PQpipelineSync(s->conn) != 1)
-		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+		rc = pg_fail(e, VIS_ERR_STORE, "sequenza", PQerrorMessage(s->conn));
 	for (int i = 0; i < n && PQstatus(s->conn) == CONNECTION_OK; i++) {
 		PGresult *r;
 		while ((r = PQgetResult(s->conn))) {
@@ -253,7 +254,7 @@ static vis_err pipe_read(struct pg_store *s, int first, pipe_take_fn take, void 
 				 * the caller would blame the wrong record. */
 				rc = state && !strncmp(state, "23", 2) && (!last || i == n - 1)
 					     ? drv_conflict(e, "pipeline", PQresultErrorMessage(r))
-					     : pg_fail(e, VIS_ERR_STORE, "pipeline",
+					     : pg_fail(e, VIS_ERR_STORE, "sequenza",
 						       st == PGRES_PIPELINE_ABORTED ? "aborted"
 										    : PQresultErrorMessage(r));
 			} else if (last && i == n - 1 && rc == VIS_OK && !*last) {
@@ -267,10 +268,10 @@ static vis_err pipe_read(struct pg_store *s, int first, pipe_take_fn take, void 
 	}
 	PGresult *sync = PQgetResult(s->conn);
 	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && rc == VIS_OK)
-		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+		rc = pg_fail(e, VIS_ERR_STORE, "sequenza", PQerrorMessage(s->conn));
 	PQclear(sync);
 	if (PQexitPipelineMode(s->conn) != 1 && rc == VIS_OK)
-		rc = pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+		rc = pg_fail(e, VIS_ERR_STORE, "sequenza", PQerrorMessage(s->conn));
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		stmts_forget(s);
 	if (rc && last) {
@@ -289,11 +290,11 @@ static vis_err pipe_flush(struct pg_store *s, struct vis_error *e)
 static vis_err pipe_text(struct pg_store *s, const char *sql, struct vis_error *e)
 {
 	if (!s->piped && PQenterPipelineMode(s->conn) != 1)
-		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+		return pg_fail(e, VIS_ERR_STORE, "sequenza", PQerrorMessage(s->conn));
 	s->piped++;
 	s->base.statements++;
 	if (!PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
-		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+		return pg_fail(e, VIS_ERR_STORE, "sequenza", PQerrorMessage(s->conn));
 	return VIS_OK;
 }
 
@@ -339,7 +340,7 @@ static vis_err pipe_send(struct pg_store *s, const char *sql, const struct pg_pa
 	if (!st)
 		return VIS_ERR_STORE;
 	if (!s->piped && PQenterPipelineMode(s->conn) != 1)
-		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+		return pg_fail(e, VIS_ERR_STORE, "sequenza", PQerrorMessage(s->conn));
 	if (begin_piped(s, e))
 		return VIS_ERR_STORE;
 	char name[16];
@@ -348,7 +349,7 @@ static vis_err pipe_send(struct pg_store *s, const char *sql, const struct pg_pa
 	s->piped++;
 	s->base.statements++;
 	if (!PQsendQueryPrepared(s->conn, name, n, p ? p->v : NULL, NULL, NULL, 0))
-		return pg_fail(e, VIS_ERR_STORE, "pipeline", PQerrorMessage(s->conn));
+		return pg_fail(e, VIS_ERR_STORE, "sequenza", PQerrorMessage(s->conn));
 	return VIS_OK;
 }
 
@@ -428,7 +429,7 @@ static vis_err lock_xact(struct pg_store *s, int64_t key, struct vis_error *e)
 static vis_err copy_flush(struct pg_store *s, struct vis_error *e)
 {
 	if (s->copylen && PQputCopyData(s->conn, s->copybuf, (int)s->copylen) != 1)
-		return pg_fail(e, VIS_ERR_STORE, "bulk load", PQerrorMessage(s->conn));
+		return pg_fail(e, VIS_ERR_STORE, "caricamento in blocco", PQerrorMessage(s->conn));
 	s->copylen = 0;
 	return VIS_OK;
 }
@@ -443,11 +444,11 @@ static vis_err copy_end(struct pg_store *s, struct vis_error *e)
 	s->copy = NULL;
 	vis_err rc = copy_flush(s, e);
 	if (PQputCopyEnd(s->conn, rc ? "aborted" : NULL) != 1 && !rc)
-		rc = pg_fail(e, VIS_ERR_STORE, "bulk load", PQerrorMessage(s->conn));
+		rc = pg_fail(e, VIS_ERR_STORE, "caricamento in blocco", PQerrorMessage(s->conn));
 	PGresult *r;
 	while ((r = PQgetResult(s->conn))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc)
-			rc = pg_fail(e, VIS_ERR_STORE, "bulk load", PQresultErrorMessage(r));
+			rc = pg_fail(e, VIS_ERR_STORE, "caricamento in blocco", PQresultErrorMessage(r));
 		PQclear(r);
 	}
 	s->copylen = 0;
@@ -463,14 +464,14 @@ static vis_err copy_start(struct pg_store *s, const char *sql, struct vis_error 
 		return VIS_ERR_STORE;
 	PGresult *r = PQexec(s->conn, sql);
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		pg_fail(e, VIS_ERR_STORE, "bulk load", r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+		pg_fail(e, VIS_ERR_STORE, "caricamento in blocco", r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
 		PQclear(r);
 		return VIS_ERR_STORE;
 	}
 	PQclear(r);
 	if (!(s->copy = strdup(sql))) {
 		copy_end(s, NULL);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	return VIS_OK;
 }
@@ -488,7 +489,7 @@ static vis_err copy_row(struct pg_store *s, const struct pg_params *p, struct vi
 			cap *= 2;
 		char *b = realloc(s->copybuf, cap);
 		if (!b)
-			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		s->copybuf = b;
 		s->copycap = cap;
 	}
@@ -522,7 +523,7 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 {
 	char *table = schema_sql(schema_migrations_table, SCHEMA_POSTGRES);
 	if (!table)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = VIS_OK;
 	/* One migration per transaction, under a lock: instances started at
 	 * once apply each migration once. */
@@ -541,9 +542,10 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 		PQclear(r);
 		if (s->schema_version > store_schema_latest()) {
 			rc = vis_error_set(e, VIS_ERR_CONFLICT,
-					   "database schema version %d is newer than this visura (%d): "
-					   "it was written by a later release; run that release (visura "
-					   "does not downgrade a database)",
+					   "lo schema del database è alla versione %d, più recente "
+					   "di questo visura (%d): il database è stato scritto da "
+					   "una versione successiva; usare quella versione (visura "
+					   "non riporta indietro un database)",
 					   s->schema_version, store_schema_latest());
 			break;
 		}
@@ -558,7 +560,7 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 		}
 		char *sql = schema_sql(m->sql, SCHEMA_POSTGRES);
 		if (!sql) {
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			break;
 		}
 		rc = exec_simple(s, sql, e);
@@ -584,15 +586,16 @@ static vis_err pg_open(const char *conninfo, struct pg_store **out, struct vis_e
 {
 	struct pg_store *s = calloc(1, sizeof *s);
 	if (!s)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	s->base.ops = &pq_drv_ops;
 	s->conn = PQconnectdb(conninfo);
 	if (!s->conn) {
 		free(s);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	if (PQstatus(s->conn) != CONNECTION_OK) {
-		pg_fail(e, VIS_ERR_STORE, "cannot connect to PostgreSQL", PQerrorMessage(s->conn));
+		pg_fail(e, VIS_ERR_STORE, "impossibile collegarsi a "
+					  "PostgreSQL", PQerrorMessage(s->conn));
 		pg_close(s);
 		return VIS_ERR_STORE;
 	}
@@ -646,7 +649,7 @@ static int pg_schema_version(struct pg_store *s)
 static vis_err pg_begin(struct pg_store *s, struct vis_error *e)
 {
 	if (s->in_txn)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "a transaction is open already");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "una transazione è già aperta");
 	if (copy_end(s, e) || conn_ready(s, e))
 		return VIS_ERR_STORE;
 	s->in_txn = s->begin_pending = true;
@@ -720,7 +723,8 @@ static vis_err pg_table_each(struct drv *d, const char *table, bool with_rowid, 
 		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == VIS_OK) {
 			rc = pg_fail(e, VIS_ERR_STORE, table, PQresultErrorMessage(r));
 		} else if (n > 64 && rc == VIS_OK) {
-			rc = vis_error_set(e, VIS_ERR_INTERNAL, "table %s has too many columns", table);
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "la tabella %s ha troppe "
+								"colonne", table);
 		}
 		PQclear(r);
 	}
@@ -736,11 +740,12 @@ static vis_err pg_table_insert(struct drv *d, const char *table, int ncols,
 	for (int i = 0; i < ncols && len < sizeof sql; i++)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? ", " : "", names[i]);
 	if (len + 16 >= sizeof sql)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "table %s: statement too long", table);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "tabella %s: istruzione troppo "
+							  "lunga", table);
 	strcat(sql, ") FROM STDIN");
 	struct pg_params p = {0};
 	if (ncols > PG_MAX_PARAMS)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "table %s has too many columns", table);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "la tabella %s ha troppe colonne", table);
 	for (int i = 0; i < ncols; i++)
 		p.v[p.n++] = values[i];
 	if (copy_start(s, sql, e))
@@ -787,7 +792,7 @@ static vis_err pg_load_finish(struct drv *d, struct vis_error *e)
 		char *ci = PQescapeIdentifier(s->conn, c, strlen(c));
 		char sql[512];
 		if (!ti || !ci) {
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		} else {
 			snprintf(sql, sizeof sql, "SELECT setval(pg_get_serial_sequence(?1, ?2),"
 				 " (SELECT coalesce(max(%s), 0) + 1 FROM %s), false)", ci, ti);
@@ -848,9 +853,9 @@ static int stmt_find(struct pg_store *s, const char *sql, struct vis_error *e)
 	if (i < s->nstmts)
 		return i;
 	if (s->nstmts == PG_MAX_STMTS)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "too many distinct statements"), -1;
+		return vis_error_set(e, VIS_ERR_INTERNAL, "troppe istruzioni distinte"), -1;
 	if (!(s->stmts[i].sql = strdup(sql)))
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory"), -1;
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita"), -1;
 	s->stmts[i].hash = h;
 	s->stmts[i].prepared = false;
 	s->nstmts++;
@@ -874,7 +879,7 @@ static struct drv_stmt *pq_prepare(struct drv *d, int id, const char *sql, struc
 	}
 	/* In use already (a nested use): one of its own, same server statement. */
 	if (!(st = calloc(1, sizeof *st))) {
-		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		return NULL;
 	}
 	st->base.d = d;
@@ -998,7 +1003,9 @@ static vis_err pq_load(struct drv_stmt *b, struct vis_error *e)
 		const char *sql = s->stmts[st->index].sql;
 		const char *end = strstr(sql, ") VALUES (");
 		if (strncmp(sql, "INSERT INTO ", 12) || !end) {
-			rc = vis_error_set(e, VIS_ERR_INTERNAL, "a bulk load of a statement not an INSERT");
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "un caricamento in blocco di "
+								"un'istruzione che non è un "
+								"INSERT");
 		} else {
 			size_t n = (size_t)(end - (sql + 12)) + 1;
 			struct strbuf sb;
@@ -1006,7 +1013,8 @@ static vis_err pq_load(struct drv_stmt *b, struct vis_error *e)
 			strbuf_adds(&sb, "COPY ");
 			strbuf_add(&sb, sql + 12, n);
 			if ((rc = strbuf_adds(&sb, " FROM STDIN")))
-				vis_error_set(e, rc, "bulk load: statement too long");
+				vis_error_set(e, rc, "caricamento in blocco: istruzione troppo "
+						     "lunga");
 			else
 				st->copy = strbuf_detach(&sb, NULL);
 			strbuf_release(&sb);
@@ -1193,7 +1201,7 @@ static vis_err pq_batch(struct drv *d, enum sql_id id, const char *what, int n,
 		rc = pipe_send(s, sql, &st->p, e);
 	}
 	if (rc == VIS_OK && s->piped < n)
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%s: %d of %d in the pipeline", what,
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "%s: %d di %d nella sequenza", what,
 				   s->piped, n);
 	if (rc == VIS_OK) {
 		struct pq_batch bt = {st, take, ctx};
@@ -1241,8 +1249,8 @@ vis_err drv_pg_probe(const char *conninfo, int *version, bool *live, struct vis_
 	*live = false;
 	PGconn *c = PQconnectdb(conninfo);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
-		pg_fail(e, VIS_ERR_STORE, "cannot connect to PostgreSQL",
-			c ? PQerrorMessage(c) : "out of memory");
+		pg_fail(e, VIS_ERR_STORE, "impossibile collegarsi a PostgreSQL",
+			c ? PQerrorMessage(c) : "memoria esaurita");
 		PQfinish(c);
 		return VIS_ERR_STORE;
 	}
@@ -1252,7 +1260,7 @@ vis_err drv_pg_probe(const char *conninfo, int *version, bool *live, struct vis_
 				   " (SELECT count(*) FROM pg_stat_activity WHERE datname ="
 				   " current_database() AND pid <> pg_backend_pid())");
 	if (!r) {
-		rc = pg_fail(e, VIS_ERR_STORE, "probe", PQerrorMessage(c));
+		rc = pg_fail(e, VIS_ERR_STORE, "verifica", PQerrorMessage(c));
 	} else {
 		bool has = !strcmp(PQgetvalue(r, 0, 0), "t");
 		*live = get_int(r, 0, 1) > 0;
@@ -1261,7 +1269,7 @@ vis_err drv_pg_probe(const char *conninfo, int *version, bool *live, struct vis_
 		if (has) {
 			r = probe_one(c, "SELECT coalesce(max(version), 0) FROM schema_migrations");
 			if (!r)
-				rc = pg_fail(e, VIS_ERR_STORE, "schema version", PQerrorMessage(c));
+				rc = pg_fail(e, VIS_ERR_STORE, "versione dello schema", PQerrorMessage(c));
 			else
 				*version = get_int(r, 0, 0);
 			PQclear(r);

@@ -69,7 +69,7 @@ static sqlite3_stmt *stmt_get(struct sq_store *s, int id, struct vis_error *e)
 		const char *sql = txn_sql[id];
 		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 				       &s->stmt[id], NULL) != SQLITE_OK) {
-			db_error(s, e, "prepare");
+			db_error(s, e, "preparazione");
 			return NULL;
 		}
 		st = s->stmt[id];
@@ -105,7 +105,7 @@ static vis_err exec_sql(struct sq_store *s, const char *sql, struct vis_error *e
 	char *msg = NULL;
 	s->base.statements++;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		vis_error_set(e, VIS_ERR_STORE, "%s", msg ? msg : "sql error");
+		vis_error_set(e, VIS_ERR_STORE, "%s", msg ? msg : "errore SQL");
 		sqlite3_free(msg);
 		return VIS_ERR_STORE;
 	}
@@ -120,11 +120,11 @@ static vis_err migration_record(struct sq_store *s, const struct schema_migratio
 	s->base.statements++;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO schema_migrations VALUES (?1, ?2, ?3)", -1, &st,
 			       NULL) != SQLITE_OK)
-		return db_error(s, e, "record migration");
+		return db_error(s, e, "registrazione della migrazione");
 	sqlite3_bind_int(st, 1, m->version);
 	bind_text(st, 2, m->name);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	vis_err rc = sqlite3_step(st) == SQLITE_DONE ? VIS_OK : db_error(s, e, "record migration");
+	vis_err rc = sqlite3_step(st) == SQLITE_DONE ? VIS_OK : db_error(s, e, "registrazione della migrazione");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -136,14 +136,15 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "schema version");
+		return db_error(s, e, "versione dello schema");
 	s->schema_version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (s->schema_version > store_schema_latest())
 		return vis_error_set(e, VIS_ERR_CONFLICT,
-				     "database schema version %d is newer than this visura (%d): it "
-				     "was written by a later release; run that release (visura does not "
-				     "downgrade a database)",
+				     "lo schema del database è alla versione %d, più recente di "
+				     "questo visura (%d): il database è stato scritto da una "
+				     "versione successiva; usare quella versione (visura non "
+				     "riporta indietro un database)",
 				     s->schema_version, store_schema_latest());
 	for (int i = 0; i < schema_migration_count; i++) {
 		const struct schema_migration *m = &schema_migrations[i];
@@ -151,7 +152,7 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 			continue;
 		char *sql = schema_sql(m->sql, SCHEMA_SQLITE);
 		if (!sql)
-			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		if (exec_sql(s, "BEGIN IMMEDIATE", e)) {
 			free(sql);
 			return VIS_ERR_STORE;
@@ -198,7 +199,7 @@ static vis_err trail_copy_table(struct sq_store *s, const char *t, struct vis_er
 	if (sqlite3_prepare_v2(s->db, "SELECT sql FROM main.sqlite_master WHERE tbl_name = ?"
 			       " AND sql IS NOT NULL ORDER BY type = 'index', rowid",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, e, "trail schema");
+		return db_error(s, e, "schema del registro degli accessi");
 	bind_text(st, 1, t);
 	vis_err rc = VIS_OK;
 	while (rc == VIS_OK && sqlite3_step(st) == SQLITE_ROW) {
@@ -218,7 +219,8 @@ static vis_err trail_copy_table(struct sq_store *s, const char *t, struct vis_er
 		strbuf_add(&b, sql, head);
 		strbuf_adds(&b, "trail.");
 		if (strbuf_adds(&b, sql + head))
-			rc = vis_error_set(e, VIS_ERR_LIMIT, "trail schema: statement too long");
+			rc = vis_error_set(e, VIS_ERR_LIMIT, "schema del registro degli accessi: "
+							     "istruzione troppo lunga");
 		else
 			rc = exec_sql(s, b.buf, e);
 		strbuf_release(&b);
@@ -248,8 +250,9 @@ static vis_err trail_move(struct sq_store *s, struct vis_error *e)
 		copied[i] = tr >= 0;
 		if (in_main[i] && copied[i] && m != tr)
 			return vis_error_set(e, VIS_ERR_CONFLICT,
-					     "table %s is in the database file (%lld rows) and in the"
-					     " trail file (%lld rows)", t, (long long)m, (long long)tr);
+					     "la tabella %s è sia nel file del database (%lld "
+					     "righe) sia nel file del registro degli accessi (%lld "
+					     "righe)", t, (long long)m, (long long)tr);
 		any |= in_main[i];
 		copy |= in_main[i] && !copied[i];
 	}
@@ -294,12 +297,12 @@ static vis_err sq_open(const char *path, struct sq_store **out, struct vis_error
 		return VIS_ERR_STORE;
 	struct sq_store *s = calloc(1, sizeof *s);
 	if (!s)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	s->base.ops = &sq_drv_ops;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		vis_error_set(e, VIS_ERR_STORE, "cannot open database '%s': %s", path,
-			      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		vis_error_set(e, VIS_ERR_STORE, "impossibile aprire il database '%s': %s", path,
+			      s->db ? sqlite3_errmsg(s->db) : "memoria esaurita");
 		sq_close(s);
 		return VIS_ERR_STORE;
 	}
@@ -310,7 +313,7 @@ static vis_err sq_open(const char *path, struct sq_store **out, struct vis_error
 	strbuf_init(&trail, 4096);
 	strbuf_adds(&trail, memory ? ":memory:" : path);
 	if ((!memory && strbuf_adds(&trail, ".trail")) || trail.err) {
-		vis_error_set(e, VIS_ERR_LIMIT, "database path too long");
+		vis_error_set(e, VIS_ERR_LIMIT, "percorso del database troppo lungo");
 		strbuf_release(&trail);
 		sq_close(s);
 		return VIS_ERR_STORE;
@@ -322,7 +325,7 @@ static vis_err sq_open(const char *path, struct sq_store **out, struct vis_error
 	}
 	sqlite3_stmt *att;
 	if (sqlite3_prepare_v2(s->db, "ATTACH DATABASE ? AS trail", -1, &att, NULL) != SQLITE_OK) {
-		db_error(s, e, "attach the trail");
+		db_error(s, e, "collegare il registro degli accessi");
 		strbuf_release(&trail);
 		sq_close(s);
 		return VIS_ERR_STORE;
@@ -331,7 +334,8 @@ static vis_err sq_open(const char *path, struct sq_store **out, struct vis_error
 	int arc = sqlite3_step(att);
 	sqlite3_finalize(att);
 	if (arc != SQLITE_DONE)
-		vis_error_set(e, VIS_ERR_STORE, "cannot open the access trail '%s': %s", trail.buf,
+		vis_error_set(e, VIS_ERR_STORE, "impossibile aprire il registro degli accessi "
+						"'%s': %s", trail.buf,
 			      sqlite3_errmsg(s->db));
 	strbuf_release(&trail);
 	if (arc != SQLITE_DONE) {
@@ -437,7 +441,7 @@ static vis_err sq_table_each(struct drv *d, const char *table, bool with_rowid, 
 	const char *names[64], *values[64];
 	if (n > 64) {
 		sqlite3_finalize(st);
-		return vis_error_set(e, VIS_ERR_INTERNAL, "table %s has too many columns", table);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "la tabella %s ha troppe colonne", table);
 	}
 	for (int i = 0; i < n; i++)
 		names[i] = sqlite3_column_name(st, i);
@@ -467,7 +471,8 @@ static vis_err sq_table_insert(struct drv *d, const char *table, int ncols,
 			len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?%d", i ? ", " : ") VALUES (",
 						i + 1);
 		if (len + 2 >= sizeof sql)
-			return vis_error_set(e, VIS_ERR_INTERNAL, "table %s: statement too long", table);
+			return vis_error_set(e, VIS_ERR_INTERNAL, "tabella %s: istruzione troppo "
+								  "lunga", table);
 		strcat(sql, ")");
 		sqlite3_finalize(s->load);
 		s->load = NULL;
@@ -549,13 +554,13 @@ static struct sq_stmt *sq_stmt_new(struct sq_store *s, const char *sql, bool per
 {
 	struct sq_stmt *st = calloc(1, sizeof *st);
 	if (!st) {
-		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		return NULL;
 	}
 	st->base.d = &s->base;
 	if (sqlite3_prepare_v3(s->db, sql, -1, persistent ? SQLITE_PREPARE_PERSISTENT : 0,
 			       &st->st, NULL) != SQLITE_OK) {
-		db_error(s, e, "prepare");
+		db_error(s, e, "preparazione");
 		free(st);
 		return NULL;
 	}
@@ -594,7 +599,7 @@ static struct drv_stmt *sq_prepare(struct drv *d, int id, const char *sql, struc
 		if (id < 0) {
 			if (!(st->sql = strdup(sql))) {
 				sq_stmt_free(st);
-				vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				return NULL;
 			}
 			st->hash = h;
@@ -778,7 +783,7 @@ static vis_err sq_begin_snapshot(struct drv *d, struct vis_error *e)
 {
 	struct sq_store *s = (struct sq_store *)d;
 	if (!sqlite3_get_autocommit(s->db))
-		return vis_error_set(e, VIS_ERR_INTERNAL, "a transaction is open already");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "una transazione è già aperta");
 	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
 	return st ? stmt_done(s, st, e, "begin") : VIS_ERR_STORE;
 }
@@ -859,28 +864,28 @@ static vis_err snapshot_one(struct sq_store *s, const char *name, const char *ds
 		return VIS_ERR_IO;
 	sqlite3 *to = NULL;
 	if (sqlite3_open_v2(dst, &to, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		vis_error_set(e, VIS_ERR_IO, "cannot open '%s': %s", dst,
-			      to ? sqlite3_errmsg(to) : "out of memory");
+		vis_error_set(e, VIS_ERR_IO, "impossibile aprire '%s': %s", dst,
+			      to ? sqlite3_errmsg(to) : "memoria esaurita");
 		sqlite3_close(to);
 		return VIS_ERR_IO;
 	}
 	vis_err rc = VIS_OK;
 	sqlite3_backup *b = sqlite3_backup_init(to, "main", s->db, name);
 	if (!b) {
-		rc = vis_error_set(e, VIS_ERR_STORE, "backup of %s: %s", name, sqlite3_errmsg(to));
+		rc = vis_error_set(e, VIS_ERR_STORE, "copia di %s: %s", name, sqlite3_errmsg(to));
 	} else {
 		int step = sqlite3_backup_step(b, -1);
 		int fin = sqlite3_backup_finish(b);
 		if (step != SQLITE_DONE || fin != SQLITE_OK)
-			rc = vis_error_set(e, VIS_ERR_STORE, "backup of %s: %s", name,
+			rc = vis_error_set(e, VIS_ERR_STORE, "copia di %s: %s", name,
 					   sqlite3_errstr(step != SQLITE_DONE ? step : fin));
 	}
 	char *msg = NULL;
 	if (!rc && sqlite3_exec(to, "PRAGMA journal_mode = DELETE", NULL, NULL, &msg) != SQLITE_OK)
-		rc = vis_error_set(e, VIS_ERR_STORE, "backup of %s: %s", name, msg ? msg : "?");
+		rc = vis_error_set(e, VIS_ERR_STORE, "copia di %s: %s", name, msg ? msg : "?");
 	sqlite3_free(msg);
 	if (sqlite3_close(to) != SQLITE_OK && !rc)
-		rc = vis_error_set(e, VIS_ERR_IO, "cannot close '%s'", dst);
+		rc = vis_error_set(e, VIS_ERR_IO, "impossibile chiudere '%s'", dst);
 	return rc;
 }
 
@@ -965,14 +970,14 @@ vis_err drv_sqlite_probe(const char *path, int *version, bool *live, struct vis_
 	strbuf_adds(&uri, !*live && access(wal, F_OK) != 0 ? "?immutable=1" : "?mode=ro");
 	if (uri.err) {
 		strbuf_release(&uri);
-		return vis_error_set(e, VIS_ERR_LIMIT, "database path too long");
+		return vis_error_set(e, VIS_ERR_LIMIT, "percorso del database troppo lungo");
 	}
 	sqlite3 *db = NULL;
 	int orc = sqlite3_open_v2(uri.buf, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
 	strbuf_release(&uri);
 	if (orc != SQLITE_OK) {
-		vis_error_set(e, VIS_ERR_STORE, "cannot open database '%s': %s", path,
-			      db ? sqlite3_errmsg(db) : "out of memory");
+		vis_error_set(e, VIS_ERR_STORE, "impossibile aprire il database '%s': %s", path,
+			      db ? sqlite3_errmsg(db) : "memoria esaurita");
 		sqlite3_close(db);
 		return VIS_ERR_STORE;
 	}
@@ -991,20 +996,20 @@ static vis_err integrity(const char *path, int *version, char *why, size_t cap,
 {
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		snprintf(why, cap, "'%s' does not open: %s", path, db ? sqlite3_errmsg(db) : "?");
+		snprintf(why, cap, "'%s' non si apre: %s", path, db ? sqlite3_errmsg(db) : "?");
 		sqlite3_close(db);
 		return VIS_OK;
 	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(why, cap, "'%s' is not a database: %s", path, sqlite3_errmsg(db));
+		snprintf(why, cap, "'%s' non è un database: %s", path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return VIS_OK;
 	}
 	int rc = sqlite3_step(st);
 	const char *r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	if (!r || strcmp(r, "ok"))
-		snprintf(why, cap, "'%s' fails the integrity check: %s", path,
+		snprintf(why, cap, "'%s' non supera il controllo di integrità: %s", path,
 			 r ? r : sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	if (version)

@@ -172,7 +172,7 @@ vis_err store_bollettino_get(struct store *s, const char *comune, int mese,
 			free(*html);
 			free(*pdf_base64);
 			*html = *pdf_base64 = NULL;
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		}
 	}
 	drv_reset(st);

@@ -466,13 +466,14 @@ static vis_err state_value(struct drv_stmt *st, int c, const char *key, char *ou
 {
 	size_t n = drv_col_bytes(st, c);
 	if (dup ? n > cap : n >= cap)
-		return vis_error_set(e, VIS_ERR_LIMIT, "shared state %s is too large", key);
+		return vis_error_set(e, VIS_ERR_LIMIT, "lo stato condiviso %s è troppo "
+						       "grande", key);
 	if (!dup)
 		drv_col_copy(st, c, out, cap);
 	else if ((*dup = malloc(n + 1)))
 		memcpy(*dup, drv_col_text(st, c), n + 1);
 	else
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	return VIS_OK;
 }
 
@@ -549,7 +550,7 @@ vis_err store_state_swap(struct store *s, const char *key, const char *value, in
 	*out = NULL;
 	char *seen = array_i64(delta ? delta->seen : NULL, delta ? delta->nseen : 0);
 	if (!seen)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_SWAP, "shared state", e);
 	if (!st) {
 		free(seen);
@@ -615,14 +616,15 @@ vis_err ops_pg_array(char *out, size_t cap, int n, const char *const *txt,
 				one[m++] = *c;
 			}
 			if (m + 3 >= sizeof one)
-				return vis_error_set(e, VIS_ERR_INTERNAL, "array value too long: %s",
+				return vis_error_set(e, VIS_ERR_INTERNAL, "valore di elenco troppo "
+									  "lungo: %s",
 						     txt[i]);
 			one[m++] = '"';
 		} else {
 			m = (size_t)snprintf(one, sizeof one, "%lld", (long long)num[i]);
 		}
 		if (o + m + 2 >= cap)
-			return vis_error_set(e, VIS_ERR_INTERNAL, "%d array values: too many", n);
+			return vis_error_set(e, VIS_ERR_INTERNAL, "%d valori di elenco: troppi", n);
 		if (i)
 			out[o++] = ',';
 		memcpy(out + o, one, m);
@@ -640,10 +642,10 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 	char k[1024], w[256], l[256];
 	*taken = false;
 	if (n < 1 || n > STORE_COUNTERS_MAX)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "%d counters (1 to %d)", n,
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d contatori (da 1 a %d)", n,
 				     STORE_COUNTERS_MAX);
 	if (share < 1 || most < 1)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "counters: share %lld, most %lld",
+		return vis_error_set(e, VIS_ERR_INTERNAL, "contatori: quota %lld, massimo %lld",
 				     (long long)share, (long long)most);
 	vis_err rc;
 	if ((rc = ops_pg_array(k, sizeof k, n, keys, NULL, e)) ||
@@ -679,7 +681,8 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 		if (r == DRV_ERROR)
 			return ops_err(e);
 		if (rows != n)
-			return vis_error_set(e, VIS_ERR_STORE, "counters: %d rows for %d keys", rows, n);
+			return vis_error_set(e, VIS_ERR_STORE, "contatori: %d righe "
+							       "per %d chiavi", rows, n);
 		if (!missing) {
 			*taken = written > 0;
 			return VIS_OK;
@@ -691,7 +694,7 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 		if (drv_done(st, e))
 			return ops_err(e);
 	}
-	return vis_error_set(e, VIS_ERR_STORE, "counters: a key created is still missing");
+	return vis_error_set(e, VIS_ERR_STORE, "contatori: manca ancora una chiave creata");
 }
 
 /* ---- control records (generic over store/records.h) ---- */
@@ -710,7 +713,7 @@ static vis_err rec_bind(const struct rec_desc *d, struct drv_stmt *st, const voi
 		case RC_BOOL: drv_bind_i64(st, p, *(const bool *)f); break;
 		case RC_TEXT:
 			if (strnlen(f, col->size) == col->size)
-				return vis_error_set(e, VIS_ERR_INVALID, "%s.%s is not terminated",
+				return vis_error_set(e, VIS_ERR_INVALID, "%s.%s non è terminato",
 						     d->table, col->name);
 			drv_bind_text(st, p, f);
 			break;
@@ -807,7 +810,8 @@ static vis_err rec_get(struct store *s, enum store_kind k, const char *colname, 
 	const struct rec_desc *d = &store_rec_descs[k];
 	const struct rec_col *col = rec_col_find(d, colname);
 	if (!col)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table, colname);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s non ha la "
+							  "colonna %s", d->table, colname);
 	int64_t gen;
 	bool cached = store_cache_kind(k) && store_cache_use(s, &gen);
 	if (cached && store_cache_hold(s, k, col->name, text, num, gen, out, d->struct_size, found))
@@ -853,7 +857,7 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
 		return VIS_ERR_INTERNAL;
 	void *rec = malloc(d->struct_size);
 	if (!rec)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
 	if (!st) {
 		free(rec);
@@ -883,7 +887,8 @@ vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct 
 {
 	/* processing is not a kind the cache holds: no generation to move */
 	if (k != STORE_PROCESSING || store_cache_kind(k))
-		return vis_error_set(e, VIS_ERR_INTERNAL, "records of this kind are never deleted");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "i dati di questo tipo non si cancellano "
+							  "mai");
 	return run_ids(store_drv(s), SQL_REC_DELETE, 1, id, 0, "delete", NULL, e);
 }
 

@@ -229,7 +229,7 @@ static vis_err keys_lookup(struct store *s, enum sql_id id, const char *comune, 
 		cap += 2 * strlen(keys[i]) + 3;   /* quoted, each character escaped at worst */
 	char *list = malloc(cap);
 	if (!list)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = ops_pg_array(list, cap, n, keys, NULL, e);
 	struct drv_stmt *st = rc ? NULL : drv_prepare(store_drv(s), id, "look-up", e);
 	if (!st) {
@@ -272,7 +272,7 @@ vis_err store_person_cf_elsewhere(struct store *s, const char *comune, int n,
 				  struct vis_error *e)
 {
 	if (n < 0 || n > STORE_CF_BATCH)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "%d codici fiscali (0 to %d)", n,
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d codici fiscali (da 0 a %d)", n,
 				     STORE_CF_BATCH);
 	for (int i = 0; i < n; i++)
 		comune_out[i][0] = '\0';
@@ -609,7 +609,8 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 static vis_err batch_check(int n, struct vis_error *e)
 {
 	if (n < 0 || n > STORE_EVENT_BATCH)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "%d ids (0 to %d)", n, STORE_EVENT_BATCH);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d identificativi (da 0 a %d)", n,
+				     STORE_EVENT_BATCH);
 	return VIS_OK;
 }
 

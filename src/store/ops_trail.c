@@ -123,7 +123,7 @@ static vis_err access_rows(struct drv_stmt *st, store_access_fn fn, void *ctx, i
 	struct store_access *a = malloc(sizeof *a);
 	if (!a) {
 		drv_reset(st);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	enum drv_step r;
 	*stopped = false;
@@ -364,7 +364,7 @@ static vis_err head_rows(struct store *s, enum sql_id q, store_head_fn fn, void 
 	struct store_head *h = malloc(sizeof *h);
 	if (!h) {
 		drv_reset(st);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	enum drv_step r;
 	while ((r = drv_step(st, e)) == DRV_ROW) {

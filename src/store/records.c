@@ -329,7 +329,7 @@ int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, b
 	int nf = 0;
 	for (; filters && nf < 3 && filters[nf].col; nf++) {
 		if (!rec_col_find(d, filters[nf].col)) {
-			vis_error_set(e, VIS_ERR_INTERNAL, "%s has no column %s", d->table,
+			vis_error_set(e, VIS_ERR_INTERNAL, "%s non ha la colonna %s", d->table,
 				      filters[nf].col);
 			return -1;
 		}

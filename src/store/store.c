@@ -85,7 +85,7 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 {
 	struct store *s = calloc(1, sizeof *s);
 	if (!s)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	const char *conninfo = store_pg_conninfo(uri);
 	vis_err rc;
 	if (conninfo) {
@@ -202,7 +202,8 @@ vis_err store_snapshot_join(struct store *s, bool *began, struct vis_error *e)
 	if (drv_in_txn(s->d))
 		return s->snapshot ? VIS_OK
 				   : vis_error_set(e, VIS_ERR_INTERNAL,
-						   "a snapshot inside a transaction that is not one");
+						   "un'istantanea dentro una transazione che non "
+						   "lo è");
 	if (store_begin_snapshot(s, e))
 		return VIS_ERR_STORE;
 	*began = true;
@@ -258,7 +259,8 @@ static vis_err copy_target_empty(struct store *to, struct vis_error *e)
 			return VIS_ERR_STORE;
 		if (n)
 			return vis_error_set(e, VIS_ERR_CONFLICT,
-					     "the destination already holds data (table %s: %lld rows)",
+					     "la destinazione contiene già dati (tabella %s: %lld "
+					     "righe)",
 					     schema_tables[i].name, (long long)n);
 	}
 	return VIS_OK;
@@ -268,7 +270,8 @@ vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress,
 		   struct vis_error *e)
 {
 	if (store_schema_version(from) != store_schema_version(to))
-		return vis_error_set(e, VIS_ERR_CONFLICT, "schema versions differ: %d and %d",
+		return vis_error_set(e, VIS_ERR_CONFLICT, "le versioni dello schema sono diverse: "
+							  "%d e %d",
 				     store_schema_version(from), store_schema_version(to));
 	if (copy_target_empty(to, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
@@ -308,7 +311,8 @@ vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress,
 		if ((rc = front_table_rows(from, t, &a, e)) || (rc = front_table_rows(to, t, &b, e)))
 			break;
 		if (a != b)
-			rc = vis_error_set(e, VIS_ERR_INTERNAL, "table %s: %lld rows copied of %lld",
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "tabella %s: %lld righe copiate su "
+								"%lld",
 					   t, (long long)b, (long long)a);
 	}
 	return rc;
@@ -323,7 +327,7 @@ vis_err store_snapshot(struct store *s, const char *dst, const char *dst_trail,
 		       struct vis_error *e)
 {
 	if (s->shared)
-		return vis_error_set(e, VIS_ERR_INVALID, "not a SQLite database");
+		return vis_error_set(e, VIS_ERR_INVALID, "non è un database SQLite");
 	return drv_sqlite_snapshot(s->d, dst, dst_trail, e);
 }
 

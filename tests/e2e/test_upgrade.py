@@ -165,8 +165,8 @@ def test_newer_database_refused():
     for args in (["query", "--db", db, "counts"], ["audit", "verify", "--db", db]):
         rc, out = visura(*args)
         check(rc != 0, f"{args[0]} refuses a newer database: {out}")
-        check(f"schema version {top + 1} is newer than this visura ({top})" in out and
-              "later release" in out, f"a clear message: {out}")
+        check(f"schema del database è alla versione {top + 1}, più recente di questo visura ({top})"
+              in out and "versione successiva" in out, f"a clear message: {out}")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -32,6 +32,9 @@ error answers tests/lint/check_messages.py holds:
   (`<TAB>invalid<TAB>` in a help, "\tinvalid\t" in a line): they are what
   is typed or parsed, not prose.  An English word the office would not see
   elsewhere is also refused there (CLI_ENGLISH: "usage", "prints", ...).
+- the messages of src/store (vis_error_set: what `visura migrate`, the
+  commands and /readyz say of the database) and the names of its
+  migrations (`visura init --check` lists those it would apply);
 - every text of the modules whose words reach a person whatever call
   carries them (MESSAGE_MODULES): the access trail's verdicts and
   receipts' reasons (src/audit: `visura audit verify`, /api/v1/audit/verify's
@@ -168,7 +171,7 @@ def cli_texts(text):
 # literals with a space, log lines and build-time assertions left out.
 MESSAGE_MODULES = ("audit", "witness")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
-                 "query", "policy", "stats", "cf")
+                 "query", "policy", "stats", "cf", "store")
 # Message-building calls of the importer: name -> index of the message
 # argument (0-based); every literal of that argument counts.
 IMPORT_CALLS = {"fail": 2, "rd_problem": 4, "problem": 4, "rd_unique": 5, "rd_error": 2,
@@ -301,6 +304,9 @@ def main():
             a = args(call_text(text, m.end()))
             if len(a) > 2:
                 texts += [(m.start(), s) for s in messages(a[2])]
+        if rel == "store/schema.c":
+            texts += [(m.start(), m.group(1))
+                      for m in re.finditer(r'\{\d+, "([^"]*)",\s*migration_\d+\}', text)]
         if rel == "auth/auth.h":
             texts += [(m.start(), m.group(1))
                       for m in re.finditer(r'#define AUTH_REASON_\w+\s+"([^"]*)"', text)]
