@@ -110,7 +110,8 @@ bool backup_passphrase(const char *file, char *out, struct vis_error *e)
 	if (file) {
 		FILE *f = fopen(file, "r");
 		if (!f) {
-			vis_error_set(e, VIS_ERR_IO, "cannot read the passphrase file '%s': %s", file,
+			vis_error_set(e, VIS_ERR_IO, "impossibile leggere il file della frase "
+						     "segreta '%s': %s", file,
 				      strerror(errno));
 			return false;
 		}
@@ -122,8 +123,9 @@ bool backup_passphrase(const char *file, char *out, struct vis_error *e)
 	} else {
 		const char *env = getenv("VISURA_BACKUP_PASSPHRASE");
 		if (!env || !*env) {
-			vis_error_set(e, VIS_ERR_INVALID, "no passphrase: give --passphrase-file FILE "
-				      "or set VISURA_BACKUP_PASSPHRASE");
+			vis_error_set(e, VIS_ERR_INVALID, "nessuna frase segreta: indicare "
+							  "--passphrase-file FILE o impostare "
+							  "VISURA_BACKUP_PASSPHRASE");
 			return false;
 		}
 		n = strlen(env);
@@ -132,7 +134,7 @@ bool backup_passphrase(const char *file, char *out, struct vis_error *e)
 	}
 	if (n < BACKUP_PASS_MIN || n >= BACKUP_PASS_MAX) {
 		sodium_memzero(out, BACKUP_PASS_MAX + 1);
-		vis_error_set(e, VIS_ERR_INVALID, "the passphrase must be %d to %d bytes",
+		vis_error_set(e, VIS_ERR_INVALID, "la frase segreta deve avere da %d a %d byte",
 			      BACKUP_PASS_MIN, BACKUP_PASS_MAX - 1);
 		return false;
 	}
@@ -155,10 +157,12 @@ static vis_err derive(const char *pass, const struct kdf *k, struct keys *out, s
 	unsigned char master[crypto_kdf_KEYBYTES];
 	if (k->ops < crypto_pwhash_OPSLIMIT_MIN || k->ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
 	    k->mem < crypto_pwhash_MEMLIMIT_MIN || k->mem > crypto_pwhash_MEMLIMIT_SENSITIVE)
-		return vis_error_set(e, VIS_ERR_INVALID, "manifest: key derivation out of bounds");
+		return vis_error_set(e, VIS_ERR_INVALID, "manifesto: derivazione della chiave "
+							 "fuori dai limiti");
 	if (crypto_pwhash(master, sizeof master, pass, strlen(pass), k->salt, k->ops, k->mem,
 			  crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return vis_error_set(e, VIS_ERR_NOMEM, "key derivation: out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "derivazione della chiave: memoria "
+						       "esaurita");
 	crypto_kdf_derive_from_key(out->enc, sizeof out->enc, 1, "visurabk", master);
 	crypto_kdf_derive_from_key(out->mac, sizeof out->mac, 2, "visurabk", master);
 	sodium_memzero(master, sizeof master);
@@ -173,14 +177,15 @@ static vis_err read_small(const char *path, unsigned char *buf, size_t max, size
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere "
+						    "'%s': %s", path, strerror(errno));
 	*n = fread(buf, 1, max, f);
 	bool more = fgetc(f) != EOF, err = ferror(f);
 	fclose(f);
 	if (err)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere '%s'", path);
 	if (more)
-		return vis_error_set(e, VIS_ERR_LIMIT, "'%s' is larger than %zu bytes", path, max);
+		return vis_error_set(e, VIS_ERR_LIMIT, "'%s' supera %zu byte", path, max);
 	return VIS_OK;
 }
 
@@ -189,12 +194,13 @@ static vis_err write_new(const char *path, const void *data, size_t n, struct vi
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile creare "
+						    "'%s': %s", path, strerror(errno));
 	bool ok = write(fd, data, n) == (ssize_t)n && fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
 	if (!ok) {
 		unlink(path);
-		return vis_error_set(e, VIS_ERR_IO, "cannot write '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere '%s'", path);
 	}
 	return VIS_OK;
 }
@@ -203,11 +209,13 @@ static vis_err copy_file(const char *from, const char *to, struct vis_error *e)
 {
 	FILE *in = fopen(from, "rb");
 	if (!in)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read '%s': %s", from, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere "
+						    "'%s': %s", from, strerror(errno));
 	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fclose(in);
-		return vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", to, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile creare "
+						    "'%s': %s", to, strerror(errno));
 	}
 	char buf[65536];
 	size_t n;
@@ -219,7 +227,7 @@ static vis_err copy_file(const char *from, const char *to, struct vis_error *e)
 	ok = close(fd) == 0 && ok;
 	if (!ok) {
 		unlink(to);
-		return vis_error_set(e, VIS_ERR_IO, "cannot copy '%s' to '%s'", from, to);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile copiare '%s' in '%s'", from, to);
 	}
 	return VIS_OK;
 }
@@ -230,7 +238,8 @@ static vis_err file_hash(const char *path, char hex[2 * crypto_hash_sha256_BYTES
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere "
+						    "'%s': %s", path, strerror(errno));
 	crypto_hash_sha256_state st;
 	crypto_hash_sha256_init(&st);
 	unsigned char buf[65536];
@@ -243,7 +252,7 @@ static vis_err file_hash(const char *path, char hex[2 * crypto_hash_sha256_BYTES
 	bool err = ferror(f);
 	fclose(f);
 	if (err)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere '%s'", path);
 	unsigned char d[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256_final(&st, d);
 	sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, d, sizeof d);
@@ -285,7 +294,7 @@ static vis_err open_file(const struct keys *k, const char *path, unsigned char *
 	if (len < head + crypto_secretbox_MACBYTES || memcmp(in, SEAL_MAGIC, 4) ||
 	    crypto_secretbox_open_easy(plain, in + head, len - head, in + 4, k->enc) != 0)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "'%s' does not decrypt with this passphrase", path);
+				     "'%s' non si decifra con questa frase segreta", path);
 	*n = len - head - crypto_secretbox_MACBYTES;
 	return VIS_OK;
 }
@@ -361,7 +370,8 @@ static vis_err manifest_parse(const char *text, size_t len, struct manifest *m,
 		if (line == 1) {
 			if (strcmp(buf, "visura-backup 1"))
 				return vis_error_set(e, VIS_ERR_INVALID,
-						     "not a visura backup (format 1): %s", MANIFEST);
+						     "non è un backup di visura "
+						     "(formato 1): %s", MANIFEST);
 			head = true;
 		} else if (sscanf(buf, "backend %15[a-z]%n", m->backend, &end) == 1 && !buf[end]) {
 		} else if (sscanf(buf, "schema %d%n", &m->schema, &end) == 1 && !buf[end]) {
@@ -394,7 +404,8 @@ static vis_err manifest_parse(const char *text, size_t len, struct manifest *m,
 			m->signed_len = pos;
 			mac = true;
 		} else {
-			return vis_error_set(e, VIS_ERR_INVALID, "manifest: line %d not understood", line);
+			return vis_error_set(e, VIS_ERR_INVALID, "manifesto: riga %d non "
+								 "compresa", line);
 		}
 		pos += n + 1;
 		(void)c;
@@ -438,10 +449,13 @@ static vis_err take_database(const struct backup_site *site, const struct site_p
 	if (rc)
 		return rc;
 	if (probe.version <= 0)
-		return vis_error_set(e, VIS_ERR_NOTFOUND, "no visura database at %s", site->db);
+		return vis_error_set(e, VIS_ERR_NOTFOUND, "nessun database di visura "
+							  "in %s", site->db);
 	if (probe.version != store_schema_latest())
-		return vis_error_set(e, VIS_ERR_CONFLICT, "the database's schema version (%d) is not "
-				     "this visura's (%d): take the backup with the release that runs it",
+		return vis_error_set(e, VIS_ERR_CONFLICT, "la versione dello schema del database "
+							  "(%d) non è quella di questo visura "
+							  "(%d): fare il backup con la versione "
+							  "che lo usa",
 				     probe.version, store_schema_latest());
 	struct store *s = NULL;
 	rc = store_open(site->db, &s, e);
@@ -463,13 +477,15 @@ static vis_err take_database(const struct backup_site *site, const struct site_p
 		join(a, tmp, part_name[P_PGDUMP]);
 		snprintf(file, sizeof file, "--file=%s", a);
 		if ((size_t)snprintf(dbname, sizeof dbname, "--dbname=%s", conninfo) >= sizeof dbname)
-			return vis_error_set(e, VIS_ERR_LIMIT, "conninfo too long");
+			return vis_error_set(e, VIS_ERR_LIMIT, "conninfo troppo lungo");
 		char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", file,
 				dbname, NULL};
 		int st = run_tool(argv, false);
 		if (st != 0)
-			return vis_error_set(e, VIS_ERR_IO, st < 0 ? "cannot run pg_dump (Debian package "
-							  "postgresql-client)" : "pg_dump failed (status %d)", st);
+			return vis_error_set(e, VIS_ERR_IO,
+					     st < 0 ? "impossibile eseguire pg_dump (pacchetto Debian "
+						      "postgresql-client)"
+						    : "pg_dump non è riuscito (stato %d)", st);
 	}
 	if (rc)
 		return rc;
@@ -483,19 +499,20 @@ vis_err backup_take(const struct backup_site *site, const char *dest, const char
 	memset(r, 0, sizeof *r);
 	struct site_paths *sp = calloc(1, sizeof *sp);
 	if (!sp)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	site_paths(site, sp);
 	char tmp[PATH_CAP];
 	snprintf(tmp, sizeof tmp, "%s.partial", dest);
 	struct stat stt;
 	if (lstat(dest, &stt) == 0) {
 		free(sp);
-		return vis_error_set(e, VIS_ERR_CONFLICT, "'%s' exists already: a backup goes into a "
-				     "new directory", dest);
+		return vis_error_set(e, VIS_ERR_CONFLICT, "'%s' esiste già: un backup va in una "
+							  "cartella nuova", dest);
 	}
 	if (mkdir(tmp, 0700) != 0) {
 		free(sp);
-		return vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile creare "
+						    "'%s': %s", tmp, strerror(errno));
 	}
 	struct kdf kdf = {.ops = KDF_OPS, .mem = KDF_MEM};
 	randombytes_buf(kdf.salt, sizeof kdf.salt);
@@ -532,7 +549,7 @@ vis_err backup_take(const struct backup_site *site, const char *dest, const char
 			rc = add_file(&mf, tmp, P_CONFIG, e);
 	}
 	if (!rc && mf.err)
-		rc = vis_error_set(e, VIS_ERR_LIMIT, "manifest too long");
+		rc = vis_error_set(e, VIS_ERR_LIMIT, "manifesto troppo lungo");
 	if (!rc) {
 		unsigned char mac[crypto_auth_BYTES];
 		char hex[2 * crypto_auth_BYTES + 1];
@@ -544,7 +561,8 @@ vis_err backup_take(const struct backup_site *site, const char *dest, const char
 		rc = write_new(path, mf.buf, mf.len, e);
 	}
 	if (!rc && rename(tmp, dest) != 0)
-		rc = vis_error_set(e, VIS_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, dest,
+		rc = vis_error_set(e, VIS_ERR_IO, "impossibile rinominare '%s' in "
+						  "'%s': %s", tmp, dest,
 				   strerror(errno));
 	if (!rc) {
 		int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -600,10 +618,11 @@ static vis_err check(const char *dest, const char *pass, struct manifest *m,
 	/* the database's files, and nothing the manifest does not list */
 	if (sqlite ? manifest_find(m, P_DB) < 0 || manifest_find(m, P_TRAIL) < 0
 		   : manifest_find(m, P_PGDUMP) < 0)
-		return vis_error_set(e, VIS_ERR_INVALID, "the manifest lists no database");
+		return vis_error_set(e, VIS_ERR_INVALID, "il manifesto non indica alcun database");
 	DIR *d = opendir(dest);
 	if (!d)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read '%s': %s", dest, strerror(errno));
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere "
+						    "'%s': %s", dest, strerror(errno));
 	struct dirent *de;
 	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
@@ -611,7 +630,7 @@ static vis_err check(const char *dest, const char *pass, struct manifest *m,
 			continue;
 		int p = part_of(de->d_name);
 		if (p < 0 || manifest_find(m, (enum part)p) < 0)
-			rc = vis_error_set(e, VIS_ERR_INVALID, "'%s' is not in the manifest",
+			rc = vis_error_set(e, VIS_ERR_INVALID, "'%s' non è nel manifesto",
 					   de->d_name);
 	}
 	closedir(d);
@@ -620,11 +639,11 @@ static vis_err check(const char *dest, const char *pass, struct manifest *m,
 		long long size;
 		join(path, dest, part_name[m->file[i].part]);
 		if (file_hash(path, hex, &size, e))
-			rc = vis_error_set(e, VIS_ERR_INVALID, "%s is missing or unreadable",
+			rc = vis_error_set(e, VIS_ERR_INVALID, "%s manca o non si può leggere",
 					   part_name[m->file[i].part]);
 		else if (size != m->file[i].size || strcmp(hex, m->file[i].sha))
-			rc = vis_error_set(e, VIS_ERR_INVALID, "%s does not match the manifest "
-					   "(SHA-256 or size differs)", part_name[m->file[i].part]);
+			rc = vis_error_set(e, VIS_ERR_INVALID, "%s non corrisponde al manifesto "
+					   "(SHA-256 o dimensione diversi)", part_name[m->file[i].part]);
 	}
 	if (rc)
 		return rc;
@@ -638,17 +657,20 @@ static vis_err check(const char *dest, const char *pass, struct manifest *m,
 		if (why[0])
 			return vis_error_set(e, VIS_ERR_INVALID, "%s", why);
 		if (version != m->schema)
-			return vis_error_set(e, VIS_ERR_INVALID, "the database's schema version (%d) is "
-					     "not the manifest's (%d)", version, m->schema);
+			return vis_error_set(e, VIS_ERR_INVALID, "la versione dello schema del "
+								 "database (%d) non è quella del "
+								 "manifesto "
+								 "(%d)", version, m->schema);
 	} else {
 		join(path, dest, part_name[P_PGDUMP]);
 		char *argv[] = {"pg_restore", "--list", path, NULL};
 		int st = run_tool(argv, true);
 		if (st != 0)
 			return vis_error_set(e, st < 0 ? VIS_ERR_IO : VIS_ERR_INVALID,
-					     st < 0 ? "cannot run pg_restore (Debian package "
-						      "postgresql-client)"
-						    : "pg_restore cannot read %s", part_name[P_PGDUMP]);
+					     st < 0 ? "impossibile eseguire pg_restore (pacchetto "
+						      "Debian postgresql-client)"
+						    : "pg_restore non "
+						      "riesce a leggere %s", part_name[P_PGDUMP]);
 	}
 	if (!pass)
 		return VIS_OK;
@@ -656,8 +678,9 @@ static vis_err check(const char *dest, const char *pass, struct manifest *m,
 	if ((rc = derive(pass, &m->kdf, &k, e)))
 		return rc;
 	if (crypto_auth_verify(m->mac, (const unsigned char *)text, m->signed_len, k.mac) != 0)
-		rc = vis_error_set(e, VIS_ERR_INVALID, "the manifest's MAC does not hold: wrong "
-				   "passphrase, or the manifest was changed");
+		rc = vis_error_set(e, VIS_ERR_INVALID, "il MAC del manifesto non torna: frase "
+						       "segreta sbagliata, o il manifesto è stato "
+						       "modificato");
 	static unsigned char plain[KEYFILE_MAX];
 	for (int i = 0; !rc && i < m->nfiles; i++) {
 		if (!part_encrypted(m->file[i].part))
@@ -679,7 +702,7 @@ vis_err backup_verify(const char *dest, const char *pass, struct backup_report *
 	memset(r, 0, sizeof *r);
 	struct manifest *m = calloc(1, sizeof *m);
 	if (!m)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = check(dest, pass, m, r, e);
 	free(m);
 	return rc;
@@ -726,7 +749,7 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 		}
 		if (rename(tmp, targets[i]) != 0) {
 			unlink(tmp);
-			return vis_error_set(e, VIS_ERR_IO, "cannot rename '%s': %s", tmp,
+			return vis_error_set(e, VIS_ERR_IO, "impossibile rinominare '%s': %s", tmp,
 					     strerror(errno));
 		}
 	}
@@ -738,7 +761,7 @@ static vis_err restore_pg(const char *dest, const char *conninfo, bool clean, st
 	char file[PATH_CAP], dbname[8192];
 	join(file, dest, part_name[P_PGDUMP]);
 	if ((size_t)snprintf(dbname, sizeof dbname, "--dbname=%s", conninfo) >= sizeof dbname)
-		return vis_error_set(e, VIS_ERR_LIMIT, "conninfo too long");
+		return vis_error_set(e, VIS_ERR_LIMIT, "conninfo troppo lungo");
 	char *argv[10];
 	int n = 0;
 	argv[n++] = "pg_restore";
@@ -755,8 +778,10 @@ static vis_err restore_pg(const char *dest, const char *conninfo, bool clean, st
 	argv[n] = NULL;
 	int st = run_tool(argv, false);
 	if (st != 0)
-		return vis_error_set(e, VIS_ERR_IO, st < 0 ? "cannot run pg_restore (Debian package "
-						  "postgresql-client)" : "pg_restore failed (status %d)", st);
+		return vis_error_set(e, VIS_ERR_IO,
+				     st < 0 ? "impossibile eseguire pg_restore (pacchetto Debian "
+					      "postgresql-client)"
+					    : "pg_restore non è riuscito (stato %d)", st);
 	return VIS_OK;
 }
 
@@ -769,38 +794,44 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 	if (!m || !sp) {
 		free(m);
 		free(sp);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	site_paths(site, sp);
 	const char *conninfo = store_pg_conninfo(site->db);
 	vis_err rc = check(src, pass, m, r, e);
 	if (!rc && !strcmp(m->backend, "sqlite") == (conninfo != NULL))
-		rc = vis_error_set(e, VIS_ERR_INVALID, "the backup is of a %s database: restore it "
-				   "into one (then `visura migrate` to move it)", m->backend);
+		rc = vis_error_set(e, VIS_ERR_INVALID, "il backup è di un database %s: "
+						       "ripristinarlo in uno dello stesso tipo "
+						       "(poi `visura migrate` per "
+						       "spostarlo)", m->backend);
 	if (!rc && m->schema > store_schema_latest())
-		rc = vis_error_set(e, VIS_ERR_CONFLICT, "the backup's schema version %d is newer than "
-				   "this visura (%d): restore it with the version that made it",
+		rc = vis_error_set(e, VIS_ERR_CONFLICT, "la versione %d dello schema del backup è "
+							"più recente di questo visura (%d): "
+							"ripristinarlo con la versione che l'ha "
+							"fatto",
 				   m->schema, store_schema_latest());
 	struct store_probe probe = {0};
 	if (!rc)
 		rc = store_probe(site->db, &probe, e);
 	if (!rc && probe.live)
-		rc = vis_error_set(e, VIS_ERR_CONFLICT, "a server is using the database %s: stop it "
-				   "before restoring (even --force does not restore under a running "
-				   "server)", site->db);
+		rc = vis_error_set(e, VIS_ERR_CONFLICT, "un server sta usando il database %s: "
+							"fermarlo prima del ripristino (nemmeno "
+							"--force ripristina sotto un server in "
+							"funzione)", site->db);
 	if (!rc && probe.version > 0 && !force)
-		rc = vis_error_set(e, VIS_ERR_CONFLICT, "the database %s exists already (schema "
-				   "version %d): give --force to replace it", site->db, probe.version);
+		rc = vis_error_set(e, VIS_ERR_CONFLICT, "il database %s esiste già (schema alla "
+							"versione %d): indicare --force per "
+							"sostituirlo", site->db, probe.version);
 	for (int i = 0; !rc && !force && i < m->nfiles; i++) {
 		enum part p = m->file[i].part;
 		if (part_beside(p) && access(sp->key[p], F_OK) == 0)
-			rc = vis_error_set(e, VIS_ERR_CONFLICT, "'%s' exists already: give --force to "
-					   "replace it", sp->key[p]);
+			rc = vis_error_set(e, VIS_ERR_CONFLICT, "'%s' esiste già: indicare --force "
+								"per sostituirlo", sp->key[p]);
 	}
 	if (!rc && manifest_find(m, P_CONFIG) >= 0 && site->config_file && !force &&
 	    access(site->config_file, F_OK) == 0)
-		rc = vis_error_set(e, VIS_ERR_CONFLICT, "'%s' exists already: give --force to "
-				   "replace it", site->config_file);
+		rc = vis_error_set(e, VIS_ERR_CONFLICT, "'%s' esiste già: indicare --force per "
+							"sostituirlo", site->config_file);
 	struct keys k;
 	memset(&k, 0, sizeof k);
 	if (!rc)
@@ -817,8 +848,9 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 		else if (p == P_CONFIG && site->config_file)
 			rc = restore_key(&k, from, p, site->config_file, force, e);
 		else if (p == P_CONFIG)
-			snprintf(r->note, sizeof r->note, "the configuration is in the backup (%s): "
-				 "give --config-to FILE to restore it", part_name[P_CONFIG]);
+			snprintf(r->note, sizeof r->note, "la configurazione è nel backup (%s): "
+							  "indicare --config-to FILE per "
+							  "ripristinarla", part_name[P_CONFIG]);
 	}
 	sodium_memzero(&k, sizeof k);
 	if (!rc) {
@@ -828,8 +860,9 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 		if (!rc)
 			rc = audit_verify(s, NULL, &res, e);
 		if (!rc && res.first_bad_id)
-			rc = vis_error_set(e, VIS_ERR_INVALID, "the restored access trail does not "
-					   "verify: %s", res.why);
+			rc = vis_error_set(e, VIS_ERR_INVALID, "il registro degli accessi "
+							       "ripristinato non si "
+							       "verifica: %s", res.why);
 		if (!rc) {
 			r->records = (long long)res.checked;
 			r->schema = store_schema_version(s);

@@ -382,7 +382,7 @@ def test_tampered_and_live():
         for force in ([], ["--force"]):
             rc, text = visura("restore", "--db", srv.db, "--passphrase-file", pf, *force, good)
             eq(rc, 1, f"restore over the running deployment {force}: {text}")
-            check("server is using" in text, text)
+            check("un server sta usando il database" in text, text)
         srv.stop()
         rc, text = visura("restore", "--db", srv.db, "--passphrase-file", pf, good)
         eq(rc, 1, f"restore over an existing deployment without --force: {text}")

@@ -145,7 +145,7 @@ def test_init_check_names_the_migrations():
         f.write("frase di prova per il backup\n")
     rc, out = visura("backup", "--db", db, "--passphrase-file", pf, os.path.join(work, "bk"))
     eq(rc, 1, f"backup of a database of another schema version: {out}")
-    check("release that runs it" in out, out)
+    check("fare il backup con la versione che lo usa" in out, out)
     eq(snapshot(work), files, "the refused backup changed nothing")
     shutil.rmtree(work, ignore_errors=True)
 

@@ -32,7 +32,8 @@ error answers tests/lint/check_messages.py holds:
   (`<TAB>invalid<TAB>` in a help, "\tinvalid\t" in a line): they are what
   is typed or parsed, not prose.  An English word the office would not see
   elsewhere is also refused there (CLI_ENGLISH: "usage", "prints", ...).
-- the messages of src/store (vis_error_set: what `visura migrate`, the
+- the messages of src/store and src/backup (vis_error_set: what `visura
+  migrate`, `visura backup` and `restore`, the
   commands and /readyz say of the database) and the names of its
   migrations (`visura init --check` lists those it would apply);
 - every text of the modules whose words reach a person whatever call
@@ -171,7 +172,7 @@ def cli_texts(text):
 # literals with a space, log lines and build-time assertions left out.
 MESSAGE_MODULES = ("audit", "witness")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
-                 "query", "policy", "stats", "cf", "store")
+                 "query", "policy", "stats", "cf", "store", "backup")
 # Message-building calls of the importer: name -> index of the message
 # argument (0-based); every literal of that argument counts.
 IMPORT_CALLS = {"fail": 2, "rd_problem": 4, "problem": 4, "rd_unique": 5, "rd_error": 2,
