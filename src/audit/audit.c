@@ -85,7 +85,7 @@ void audit_key_path(const char *db_uri, char *out, size_t cap)
 
 vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *e)
 {
-	if (fsmode_key_read(path, k->sk, sizeof k->sk, "the signing key", e))
+	if (fsmode_key_read(path, k->sk, sizeof k->sk, "la chiave di firma", e))
 		return e && e->code ? e->code : VIS_ERR_INVALID;
 	crypto_sign_ed25519_sk_to_pk(k->pk, k->sk);
 	return VIS_OK;
@@ -96,7 +96,7 @@ vis_err audit_key_ensure(struct store *s, const char *path, struct audit_key *k,
 {
 	if (access(path, F_OK) != 0) {
 		crypto_sign_keypair(k->pk, k->sk);
-		if (fsmode_key_write(path, k->sk, sizeof k->sk, "the signing key", e))
+		if (fsmode_key_write(path, k->sk, sizeof k->sk, "la chiave di firma", e))
 			return VIS_ERR_IO;
 	} else if (audit_key_load(path, k, e)) {
 		return VIS_ERR_INVALID;

@@ -27,9 +27,9 @@ vis_err sealed_key_ensure(const char *path, struct sealed_key *k, struct vis_err
 {
 	if (access(path, F_OK) != 0) {
 		randombytes_buf(k->k, sizeof k->k);
-		return fsmode_key_write(path, k->k, sizeof k->k, "the secrets key", e);
+		return fsmode_key_write(path, k->k, sizeof k->k, "la chiave dei segreti", e);
 	}
-	return fsmode_key_read(path, k->k, sizeof k->k, "the secrets key", e);
+	return fsmode_key_read(path, k->k, sizeof k->k, "la chiave dei segreti", e);
 }
 
 bool sealed_is(const char *s)

@@ -144,19 +144,19 @@ static int check_file_modes(const struct config *cfg)
 					   ".trail-wal", ".trail-shm", ".trail-journal"};
 	for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
 		snprintf(path, sizeof path, "%s%s", prefix, data[i]);
-		fsmode_check(path, FSMODE_DATA_TOLERATED, false, "database file", NULL);
+		fsmode_check(path, FSMODE_DATA_TOLERATED, false, "file del database", NULL);
 	}
 	if (cfg->log_file[0])
-		fsmode_check(cfg->log_file, FSMODE_DATA_TOLERATED, false, "log file", NULL);
+		fsmode_check(cfg->log_file, FSMODE_DATA_TOLERATED, false, "file di log", NULL);
 	if (cfg->signing_key[0])
 		STR_COPY_KNOWN(path, cfg->signing_key); /* CONFIG_PATH_MAX < sizeof path */
 	else
 		audit_key_path(cfg->db, path, sizeof path);
 	char secrets[CONFIG_PATH_MAX + 32];
 	sealed_key_path(cfg->db, cfg->secrets_key, secrets, sizeof secrets);
-	if (fsmode_check(path, FSMODE_KEY_TOLERATED, true, "the signing key", &e) ||
-	    fsmode_check(secrets, FSMODE_KEY_TOLERATED, true, "the secrets key", &e) ||
-	    fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "the TLS key", &e)) {
+	if (fsmode_check(path, FSMODE_KEY_TOLERATED, true, "la chiave di firma", &e) ||
+	    fsmode_check(secrets, FSMODE_KEY_TOLERATED, true, "la chiave dei segreti", &e) ||
+	    fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "la chiave TLS", &e)) {
 		cli_error("serve", &e);
 		return EXIT_RUNTIME;
 	}
@@ -168,7 +168,7 @@ static int check_file_modes(const struct config *cfg)
 static void reload_tls(struct http_server *srv, const struct config *cfg)
 {
 	struct vis_error e = {0};
-	if (fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "the TLS key", &e) ||
+	if (fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "la chiave TLS", &e) ||
 	    http_server_tls_reload(srv, &e))
 		log_error("TLS certificate not reloaded: the previous one stays", "cert=%s error=\"%s\"",
 			  cfg->tls_cert, e.msg);

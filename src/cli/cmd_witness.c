@@ -59,8 +59,8 @@ static int keygen(const char *path)
 	}
 	crypto_sign_keypair(pk, sk);
 	int rc = EXIT_OK;
-	if (fsmode_key_write(path, sk, sizeof sk, "the witness key", &e) ||
-	    fsmode_key_write(pub, pk, sizeof pk, "the witness's public key", &e)) {
+	if (fsmode_key_write(path, sk, sizeof sk, "la chiave del testimone", &e) ||
+	    fsmode_key_write(pub, pk, sizeof pk, "la chiave pubblica del testimone", &e)) {
 		cli_error("witness keygen", &e);
 		rc = EXIT_RUNTIME;
 	} else {
@@ -157,7 +157,7 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 		fprintf(stderr, "visura: witness: --state: percorso troppo lungo\n");
 		return EXIT_USAGE;
 	}
-	if (fsmode_key_read(key, svc.sk, sizeof svc.sk, "the witness key", &e) ||
+	if (fsmode_key_read(key, svc.sk, sizeof svc.sk, "la chiave del testimone", &e) ||
 	    witness_state_load(svc.state_path, svc.logs, svc.nlogs, &e) ||
 	    priv_chown(&pu, dir, &e) ||
 	    (access(svc.state_path, F_OK) == 0 && priv_chown(&pu, svc.state_path, &e))) {

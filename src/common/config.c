@@ -176,57 +176,59 @@ static int oidc_path_segments(const char *url)
 vis_err config_check(const struct config *c, struct vis_error *e)
 {
 	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
-		return vis_error_set(e, VIS_ERR_INVALID, "accessibility_url and privacy_url must be "
-				     "empty or an https:// address");
+		return vis_error_set(e, VIS_ERR_INVALID, "accessibility_url e privacy_url devono "
+							 "essere vuoti o un indirizzo https://");
 	bool pdnd = c->pdnd_jwks[0] || c->pdnd_jwks_url[0];
 	if (c->pdnd_jwks[0] && c->pdnd_jwks_url[0])
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "pdnd_jwks and pdnd_jwks_url: PDND's keys from a file or an "
-				     "address, not both");
+				     "pdnd_jwks e pdnd_jwks_url: le chiavi di PDND da un file o da "
+				     "un indirizzo, non entrambi");
 	if (pdnd && (!c->pdnd_issuer[0] || !c->pdnd_audience[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "pdnd_jwks (or pdnd_jwks_url) needs pdnd_issuer and pdnd_audience: "
-				     "a voucher is checked against both");
+				     "pdnd_jwks (o pdnd_jwks_url) richiede pdnd_issuer e "
+				     "pdnd_audience: un voucher si controlla rispetto a entrambi");
 	if (c->pdnd_signing_key[0] && !pdnd)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "pdnd_signing_key signs answers to PDND calls: it needs pdnd_jwks "
-				     "or pdnd_jwks_url");
+				     "pdnd_signing_key firma le risposte alle chiamate PDND: "
+				     "richiede pdnd_jwks o pdnd_jwks_url");
 	if (c->oidc_jwks[0] && c->oidc_jwks_url[0])
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_jwks and oidc_jwks_url: the provider's keys from a file or "
-				     "an address, not both");
+				     "oidc_jwks e oidc_jwks_url: le chiavi del provider da un file "
+				     "o da un indirizzo, non entrambi");
 	if (c->oidc_issuer[0] && (!c->oidc_client_id[0] || !c->oidc_redirect_uri[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_issuer needs oidc_client_id and oidc_redirect_uri");
+				     "oidc_issuer richiede oidc_client_id e oidc_redirect_uri");
 	if (c->oidc_issuer[0] && oidc_path_segments(c->oidc_client_id) > 3)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_client_id: a path of at most three segments (the entity "
-				     "configuration is served at that path + "
+				     "oidc_client_id: un percorso di al massimo tre segmenti (la "
+				     "entity configuration si serve a quel percorso + "
 				     "/.well-known/openid-federation)");
 	if (c->oidc_issuer[0] && !c->oidc_trust_anchor[0] &&
 	    (!c->oidc_authorization_endpoint[0] || !c->oidc_token_endpoint[0] ||
 	     !c->oidc_userinfo_endpoint[0] || (!c->oidc_jwks[0] && !c->oidc_jwks_url[0])))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_issuer without oidc_trust_anchor needs oidc_authorization_endpoint, "
-				     "oidc_token_endpoint, oidc_userinfo_endpoint and oidc_jwks (or "
-				     "oidc_jwks_url)");
+				     "oidc_issuer senza oidc_trust_anchor richiede "
+				     "oidc_authorization_endpoint, oidc_token_endpoint, "
+				     "oidc_userinfo_endpoint e oidc_jwks (o oidc_jwks_url)");
 	if (c->oidc_trust_anchor[0] &&
 	    (!c->oidc_issuer[0] || !c->oidc_trust_anchor_jwks[0] ||
 	     c->oidc_authorization_endpoint[0] || c->oidc_token_endpoint[0] ||
 	     c->oidc_userinfo_endpoint[0] || c->oidc_jwks[0] || c->oidc_jwks_url[0]))
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_trust_anchor needs oidc_issuer (the provider's entity id) and "
-				     "oidc_trust_anchor_jwks; the provider's endpoints and keys then come "
-				     "from the trust chain: leave oidc_*_endpoint, oidc_jwks and "
-				     "oidc_jwks_url empty");
+				     "oidc_trust_anchor richiede oidc_issuer (l'entity id del "
+				     "provider) e oidc_trust_anchor_jwks; gli endpoint e le chiavi "
+				     "del provider vengono allora dalla catena di fiducia: "
+				     "lasciare vuoti oidc_*_endpoint, oidc_jwks e oidc_jwks_url");
 	if (c->oidc_trust_anchor[0] && !c->oidc_op_trust_marks[0])
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_trust_anchor needs oidc_op_trust_marks: the trust mark ids "
-				     "the provider must hold (the profile requires them), or none");
+				     "oidc_trust_anchor richiede oidc_op_trust_marks: gli "
+				     "identificativi dei trust mark che il provider deve avere (il "
+				     "profilo li richiede), o none");
 	if (c->max_uploads_mb < c->max_import_mb)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "max_uploads_mb (%d) must be at least max_import_mb (%d): "
-				     "a file of the largest size could never be received",
+				     "max_uploads_mb (%d) deve essere almeno max_import_mb (%d): "
+				     "un file della dimensione massima non si potrebbe mai "
+				     "ricevere",
 				     c->max_uploads_mb, c->max_import_mb);
 	return VIS_OK;
 }
@@ -238,14 +240,16 @@ static vis_err apply(struct config *c, const struct option_row *r, const char *v
 	switch (r->type) {
 	case OPT_STR:
 		if (strlen(value) >= r->size)
-			return vis_error_set(e, VIS_ERR_INVALID, "%s: value too long", r->name);
+			return vis_error_set(e, VIS_ERR_INVALID, "%s: valore troppo "
+								 "lungo", r->name);
 		strcpy(field, value);
 		return VIS_OK;
 	case OPT_INT: {
 		char *end;
 		long v = strtol(value, &end, 10);
 		if (!*value || *end || v < r->min || v > r->max)
-			return vis_error_set(e, VIS_ERR_INVALID, "%s: must be a whole number from %ld to %ld",
+			return vis_error_set(e, VIS_ERR_INVALID, "%s: deve essere un numero intero "
+								 "da %ld a %ld",
 					     r->name, r->min, r->max);
 		*(int *)field = (int)v;
 		return VIS_OK;
@@ -256,7 +260,8 @@ static vis_err apply(struct config *c, const struct option_row *r, const char *v
 		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
 			*(bool *)field = false;
 		else
-			return vis_error_set(e, VIS_ERR_INVALID, "%s: must be true or false", r->name);
+			return vis_error_set(e, VIS_ERR_INVALID, "%s: deve essere true "
+								 "o false", r->name);
 		return VIS_OK;
 	}
 	return VIS_ERR_INTERNAL;
@@ -274,12 +279,13 @@ vis_err config_set(struct config *c, const char *name, const char *value,
 {
 	const struct option_row *r = find(name);
 	if (!r)
-		return vis_error_set(e, VIS_ERR_INVALID, "unknown option '%s'", name);
+		return vis_error_set(e, VIS_ERR_INVALID, "opzione sconosciuta '%s'", name);
 	vis_err rc = apply(c, r, value, e);
 	if (rc == VIS_OK && c->test_clock && !hooks_enabled()) {
 		c->test_clock = false;
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "test_clock: this binary has no test hooks (only visura-test has)");
+				     "test_clock: questo programma non ha i comandi di prova (solo "
+				     "visura-test li ha)");
 	}
 	return rc;
 }
@@ -299,7 +305,8 @@ vis_err config_load_file(struct config *c, const char *path, struct vis_error *e
 	size_t len;
 	char *buf = file_read_all(path, 1 << 20, &len);
 	if (!buf)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read configuration '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere la "
+						    "configurazione '%s'", path);
 	vis_err rc = VIS_OK;
 	int lineno = 0;
 	for (char *line = buf, *next; line && rc == VIS_OK; line = next) {

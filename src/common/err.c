@@ -7,16 +7,16 @@ const char *vis_strerror(vis_err code)
 {
 	switch (code) {
 	case VIS_OK: return "ok";
-	case VIS_ERR_INVALID: return "invalid";
-	case VIS_ERR_NOTFOUND: return "not found";
-	case VIS_ERR_CONFLICT: return "conflict";
-	case VIS_ERR_IO: return "i/o error";
-	case VIS_ERR_STORE: return "database error";
-	case VIS_ERR_NOMEM: return "out of memory";
-	case VIS_ERR_LIMIT: return "limit exceeded";
-	case VIS_ERR_INTERNAL: return "internal error";
+	case VIS_ERR_INVALID: return "non valido";
+	case VIS_ERR_NOTFOUND: return "non trovato";
+	case VIS_ERR_CONFLICT: return "conflitto";
+	case VIS_ERR_IO: return "errore di I/O";
+	case VIS_ERR_STORE: return "errore del database";
+	case VIS_ERR_NOMEM: return "memoria esaurita";
+	case VIS_ERR_LIMIT: return "limite superato";
+	case VIS_ERR_INTERNAL: return "errore interno";
 	}
-	return "unknown error";
+	return "errore sconosciuto";
 }
 
 vis_err vis_error_set(struct vis_error *e, vis_err code, const char *fmt, ...)

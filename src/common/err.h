@@ -20,7 +20,8 @@ typedef enum vis_err {
 	VIS_ERR_INTERNAL,  /* a bug: an invariant did not hold */
 } vis_err;
 
-/* Short lowercase name of a code ("invalid", "not found", ...). */
+/* Short lowercase name of a code, in Italian ("non valido", "non trovato", ...):
+ * people read it (the command line, a failed visura). */
 const char *vis_strerror(vis_err code);
 
 struct vis_error {

@@ -20,8 +20,8 @@ vis_err fsmode_check(const char *path, mode_t tolerated, bool refuse, const char
 		return VIS_OK;
 	if (refuse)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "%s '%s' has mode %04o: readable or writable by others "
-				     "(chmod 600 it)", what, path, (unsigned)(st.st_mode & 07777));
+				     "%s '%s' ha i permessi %04o: leggibile o scrivibile da altri "
+				     "(chmod 600)", what, path, (unsigned)(st.st_mode & 07777));
 	log_warn("file mode too wide", "file=%s what=\"%s\" mode=%04o want=0600", path, what,
 		 (unsigned)(st.st_mode & 07777));
 	return VIS_OK;
@@ -36,7 +36,7 @@ vis_err fsmode_create_private(const char *path, struct vis_error *e)
 	}
 	if (errno == EEXIST)
 		return VIS_OK;
-	return vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+	return vis_error_set(e, VIS_ERR_IO, "impossibile creare '%s': %s", path, strerror(errno));
 }
 
 vis_err fsmode_create_beside(const char *path, const char *beside, struct vis_error *e)
@@ -44,13 +44,15 @@ vis_err fsmode_create_beside(const char *path, const char *beside, struct vis_er
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? VIS_OK
-				       : vis_error_set(e, VIS_ERR_IO, "cannot create '%s': %s", path,
+				       : vis_error_set(e, VIS_ERR_IO, "impossibile creare "
+								      "'%s': %s", path,
 						       strerror(errno));
 	struct stat st;
 	vis_err rc = VIS_OK;
 	if (geteuid() == 0 && stat(beside, &st) == 0 && st.st_uid != 0 &&
 	    fchown(fd, st.st_uid, st.st_gid) != 0)
-		rc = vis_error_set(e, VIS_ERR_IO, "cannot give '%s' to the owner of '%s': %s",
+		rc = vis_error_set(e, VIS_ERR_IO, "impossibile dare '%s' al proprietario di '%s': "
+						  "%s",
 				   path, beside, strerror(errno));
 	close(fd);
 	return rc;
@@ -61,10 +63,10 @@ vis_err fsmode_key_write(const char *path, const unsigned char *key, size_t len,
 {
 	char hex[2 * 128 + 2];
 	if (len > 128)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "%s: key too long", what);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s: chiave troppo lunga", what);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return vis_error_set(e, VIS_ERR_IO, "cannot create %s '%s': %s", what, path,
+		return vis_error_set(e, VIS_ERR_IO, "impossibile creare %s '%s': %s", what, path,
 				     strerror(errno));
 	sodium_bin2hex(hex, sizeof hex - 1, key, len);
 	strcat(hex, "\n");
@@ -75,7 +77,7 @@ vis_err fsmode_key_write(const char *path, const unsigned char *key, size_t len,
 	sodium_memzero(hex, sizeof hex);
 	if (w != (ssize_t)n || rc != 0) {
 		unlink(path);
-		return vis_error_set(e, VIS_ERR_IO, "cannot write %s '%s'", what, path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere %s '%s'", what, path);
 	}
 	return VIS_OK;
 }
@@ -86,13 +88,13 @@ vis_err fsmode_key_read(const char *path, unsigned char *out, size_t len, const 
 	char hex[2 * 128 + 2];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read %s '%s'", what, path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere %s '%s'", what, path);
 	ssize_t n = read(fd, hex, sizeof hex - 1);
 	close(fd);
 	size_t got = 0;
 	int rc = n < 0 ? -1 : sodium_hex2bin(out, len, hex, (size_t)n, "\n", &got, NULL);
 	sodium_memzero(hex, sizeof hex);
 	if (rc != 0 || got != len)
-		return vis_error_set(e, VIS_ERR_INVALID, "%s '%s' is damaged", what, path);
+		return vis_error_set(e, VIS_ERR_INVALID, "%s '%s' è danneggiata", what, path);
 	return VIS_OK;
 }

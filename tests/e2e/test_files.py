@@ -70,14 +70,14 @@ def test_readable_key_refused():
                             "--listen", f"127.0.0.1:{free_port()}", "--metrics-listen", ""]
                            + harness.serve_user_args(), capture_output=True, text=True, timeout=30)
         check(p.returncode != 0, f"served with a group-readable signing key: {p.stderr}")
-        check("signing key" in p.stderr and "chmod 600" in p.stderr, f"says why: {p.stderr}")
+        check("chiave di firma" in p.stderr and "chmod 600" in p.stderr, f"says why: {p.stderr}")
         os.chmod(key, 0o600)
         tls_key = os.path.join(srv.tls_dir, "key.pem")
         os.chmod(tls_key, 0o604)
         p = subprocess.run([harness.VISURA, "serve", "--db", srv.db, "--self-signed", srv.tls_dir,
                             "--listen", f"127.0.0.1:{free_port()}", "--metrics-listen", ""]
                            + harness.serve_user_args(), capture_output=True, text=True, timeout=30)
-        check(p.returncode != 0 and "TLS key" in p.stderr,
+        check(p.returncode != 0 and "chiave TLS" in p.stderr,
               f"served with a world-readable TLS key: {p.stderr}")
         os.chmod(tls_key, 0o600)
 

@@ -64,7 +64,7 @@ def test_release_binary_refuses_test_clock():
                             "--test-clock", "true", "--check"] + harness.serve_user_args(),
                            capture_output=True, text=True)
         eq(p.returncode, 2, f"release serve with a test clock: {p.stdout}{p.stderr}")
-        check("test hooks" in p.stderr, f"the refusal says why: {p.stderr}")
+        check("comandi di prova" in p.stderr, f"the refusal says why: {p.stderr}")
         p = subprocess.run([harness.VISURA, "serve", "--self-signed", os.path.join(d, "tls"),
                             "--test-clock", "true", "--check"] + harness.serve_user_args(),
                            capture_output=True, text=True)

@@ -32,6 +32,9 @@ error answers tests/lint/check_messages.py holds:
   (`<TAB>invalid<TAB>` in a help, "\tinvalid\t" in a line): they are what
   is typed or parsed, not prose.  An English word the office would not see
   elsewhere is also refused there (CLI_ENGLISH: "usage", "prints", ...).
+- the configuration's and the file modes' messages (src/common/config.c,
+  fsmode.c), the names callers give fsmode_* ("la chiave di firma"), and
+  the names of the error codes (vis_strerror);
 - the messages of src/store and src/backup (vis_error_set: what `visura
   migrate`, `visura backup` and `restore`, the
   commands and /readyz say of the database) and the names of its
@@ -171,6 +174,12 @@ def cli_texts(text):
 # message of the command line, an answer, /readyz): each run of adjacent
 # literals with a space, log lines and build-time assertions left out.
 MESSAGE_MODULES = ("audit", "witness")
+# Single files whose vis_error_set messages a person reads: the
+# configuration's errors (`visura serve --check`, a refused start) and the
+# file modes' (a key readable by others, a key that cannot be written).
+ERROR_FILES = ("common/config.c", "common/fsmode.c")
+# What a caller names to fsmode_*: the subject of its message.
+FSMODE = re.compile(r"\bfsmode_\w+\s*\(")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
                  "query", "policy", "stats", "cf", "store", "backup")
 # Message-building calls of the importer: name -> index of the message
@@ -273,7 +282,7 @@ def main():
                     continue
                 if len(a) > k:
                     texts += [(m.start(), s) for s in messages(a[k])]
-        elif module in ERROR_MODULES:
+        elif module in ERROR_MODULES or rel in ERROR_FILES:
             for m in VIS.finditer(text):
                 a = args(call_text(text, m.end()))
                 if len(a) > 2:
@@ -305,6 +314,16 @@ def main():
             a = args(call_text(text, m.end()))
             if len(a) > 2:
                 texts += [(m.start(), s) for s in messages(a[2])]
+        for m in FSMODE.finditer(text):
+            for arg in args(call_text(text, m.end())):
+                texts += [(m.start(), s) for s in messages(arg) if " " in s]
+        if rel == "common/err.c":
+            body = re.search(r"vis_strerror\s*\([^)]*\)\s*\{(.*?)\n\}", text, re.S)
+            for s in re.findall(r'return\s+"([^"]*)"', body.group(1) if body else ""):
+                checked += found(rel, text, body.start(), s, bad,
+                                 lambda x: english_words(x + " ") or
+                                 [w for w in ("invalid", "conflict", "limit", "error")
+                                  if w in x.split()])
         if rel == "store/schema.c":
             texts += [(m.start(), m.group(1))
                       for m in re.finditer(r'\{\d+, "([^"]*)",\s*migration_\d+\}', text)]
