@@ -31,105 +31,278 @@ struct option_row {
 #define BOOL(f, d, h) {#f, OPT_BOOL, offsetof(struct config, f), 0, 0, 1, d, h}
 
 static const struct option_row rows[] = {
-	STR(listen, "127.0.0.1:8443", "address:port of the HTTPS listener (IPv4 or [IPv6])"),
-	STR(user, "", "started as root: the user to become once ports are bound and keys and certificates read (required as root; docs/deployment.md)"),
-	STR(metrics_listen, "127.0.0.1:9464", "plain-HTTP listener for /metrics, /healthz, /readyz (keep it on loopback or a management network; empty: off)"),
-	STR(db, VISURA_DB_DEFAULT, "database: sqlite:PATH, a path, or postgres:CONNINFO (docs/deployment.md)"),
-	STR(tls_cert, "", "PEM certificate chain file"),
-	STR(tls_key, "", "PEM private key file"),
-	STR(client_ca, "", "CA certificate of workstation certificates (empty: the database file + .ca-cert.pem, PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, when it exists)"),
-	STR(log_file, "", "log file (empty: stderr); reopened on SIGHUP"),
-	STR(signing_key, "", "Ed25519 key signing receipts, checkpoints and exports (empty: the database file + .signing-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.signing-key)"),
-	STR(trail_origin, "", "the name of this deployment's access trail, the first line of every signed tree head (printable ASCII without spaces, e.g. anagrafe.comune.example/visura; empty: visura/ and the first 16 hex digits of the signing key's public half)"),
-	STR(trail_heads_file, "", "a file, on another disk or mount, every signed tree head is appended to once committed (empty: none); keep it: `visura audit verify --head FILE` proves the trail extends it"),
-	STR(trail_witnesses, "", "witnesses that cosign this deployment's signed tree heads, separated by ';', each 'NAME URL PUBKEYFILE': the witness's key name, its https address (POST URL/add-checkpoint), a file holding its public key (visura witness keygen); empty: none (docs/audit.md, Witnesses)"),
-	STR(trail_witness_ca, "", "PEM file of the certificates (or their CAs) trusted for the witnesses' HTTPS (empty: the system's CAs)"),
-	INT(trail_publish_grace, 0, 604800, "600", "seconds a signed tree head may stay unpublished (not appended to trail_heads_file, or not cosigned by every witness of trail_witnesses) before personal-data requests are refused with 503 trail_unpublished, until it is (0: never refuse, only /readyz and the log say so); nothing is required of what is not configured"),
-	STR(secrets_key, "", "key sealing TOTP secrets and queued temporary passwords in the database (empty: the database file + .secrets-key; PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.secrets-key)"),
-	STR(trusted_proxies, "", "reverse proxies (CIDR list) whose client_ip_header is believed"),
-	STR(client_ip_header, "X-Forwarded-For", "header a trusted proxy puts the client address in (right-most entry used)"),
-	STR(smtp_url, "", "SMTP relay: smtps://host:port, or smtp://host:port with STARTTLS required; empty: mail stays in the outbox"),
-	BOOL(smtp_plain_loopback, "false", "the relay is on this host (smtp://127.0.0.1...): plain SMTP allowed, and only to a loopback address"),
-	STR(smtp_from, "visura@localhost", "sender address of outgoing mail"),
-	STR(public_url, "", "the address users reach the service at (used in mail)"),
-	STR(print_heading, "Servizio anagrafico", "the heading of the printed visura and of the public verification page /verifica: the municipality's (or the union's) name as it heads its documents, e.g. Comune di Valdoria"),
-	STR(print_crest, "", "the crest printed beside print_heading: a PNG or SVG file of at most 256 KiB, read at start (empty: visura's neutral emblem, the arms of no municipality)"),
-	STR(help_desk_contact, "", "the help desk's contacts shown on the interface's help page (telephone, e-mail, office)"),
-	STR(help_desk_hours, "lunedì-venerdì 8:00-14:00", "the help desk's hours shown on the help page"),
-	STR(accessibility_url, "", "https address of the accessibility statement, linked from the help page"),
-	STR(privacy_url, "", "https address of the privacy notice, linked from the help page"),
-	STR(ui_dir, VISURA_UI_DIR, "directory of the browser interface (index.html and its assets), read at start; empty: no interface"),
-	STR(pdnd_jwks, "", "PDND vouchers: a JWKS file of PDND's public keys (empty: no voucher accepted, unless pdnd_jwks_url); read at start, on SIGHUP, and again when a voucher names a key (kid) it does not hold and the file changed (docs/pdnd.md)"),
-	STR(pdnd_jwks_url, "", "PDND vouchers: the address of PDND's public keys (JWKS), instead of pdnd_jwks: https (plain http only to loopback); fetched after start, every pdnd_jwks_refresh seconds, on SIGHUP, and when a voucher names a key (kid) not held, at most once every jwks_unknown_kid_interval seconds; a failed fetch or a bad document keeps the keys held (docs/pdnd.md)"),
-	STR(pdnd_jwks_ca_file, "", "PDND vouchers: CA certificates for pdnd_jwks_url's https (empty: the system's)"),
-	INT(pdnd_jwks_refresh, 60, 86400, "3600", "PDND vouchers: seconds between two fetches of pdnd_jwks_url (default one hour; after a failed fetch, jwks_unknown_kid_interval)"),
-	STR(pdnd_issuer, "", "PDND vouchers: the issuer (iss) they must carry, as PDND's documentation gives it for the environment (required with pdnd_jwks or pdnd_jwks_url)"),
-	STR(pdnd_audience, "", "PDND vouchers: this e-service's audience (aud), as registered on PDND (required with pdnd_jwks or pdnd_jwks_url)"),
-	INT(pdnd_clock_skew, 0, 300, "60", "PDND vouchers: seconds of clock difference tolerated on exp, nbf and iat"),
-	INT(pdnd_token_max_bytes, 512, 16384, "4096", "PDND vouchers: the longest voucher accepted, bytes"),
-	STR(pdnd_signing_key, "", "PDND calls, INTEGRITY_REST_02: the deployment's signing key (an EC P-256 private JWK made by visura pdnd keygen); with it, a PDND call with a body must carry Digest and Agid-JWT-Signature, every answer to a PDND call carries both, and /.well-known/jwks.json publishes the public key (empty: the pattern is not offered)"),
-	INT(pdnd_daily_calls_per_consumer, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsPerConsumer, calls a day (Italian calendar day) from one body, on every instance; beyond it 429 until midnight (0: no such quota, only the agreements' own limits)"),
-	INT(pdnd_daily_calls_total, 0, 1000000000, "0", "PDND calls: the e-service's dailyCallsTotal, calls a day (Italian calendar day) from all bodies together, on every instance; beyond it 429 until midnight (0: no such quota)"),
-	STR(oidc_issuer, "", "SPID/CIE login (OpenID Connect): the provider's issuer, its entity id in the federation (empty: no SPID/CIE login; docs/spid-cie.md)"),
-	STR(oidc_authorization_endpoint, "", "SPID/CIE login: the provider's authorization endpoint (https, or http on loopback)"),
-	STR(oidc_token_endpoint, "", "SPID/CIE login: the provider's token endpoint"),
-	STR(oidc_userinfo_endpoint, "", "SPID/CIE login: the provider's userinfo endpoint"),
-	STR(oidc_jwks, "", "SPID/CIE login: a JWKS file of the provider's public signing keys; read at start, on SIGHUP, and again when a token names a key (kid) not held and the file changed"),
-	STR(oidc_jwks_url, "", "SPID/CIE login: the address of the provider's public signing keys (JWKS), instead of oidc_jwks: https (plain http only to loopback), CAs of oidc_ca_file; fetched after start, every oidc_jwks_refresh seconds, on SIGHUP, and when a token names a key (kid) not held, at most once every jwks_unknown_kid_interval seconds; a failed fetch or a bad document keeps the keys held"),
-	INT(oidc_jwks_refresh, 60, 86400, "3600", "SPID/CIE login: seconds between two fetches of oidc_jwks_url (default one hour; after a failed fetch, jwks_unknown_kid_interval)"),
-	INT(jwks_unknown_kid_interval, 1, 3600, "60", "PDND vouchers and SPID/CIE login: seconds at least between two fetches of a JWKS address (pdnd_jwks_url, oidc_jwks_url) asked by a key (kid) not held, so that forged kids cannot make visura hammer the publisher; also the wait before a failed fetch is tried again"),
-	STR(oidc_client_id, "", "SPID/CIE login: this relying party's client_id as registered"),
-	STR(oidc_redirect_uri, "", "SPID/CIE login: the redirect URI as registered (https://HOST/api/v1/auth/spid/callback)"),
-	STR(oidc_key, "", "SPID/CIE login: the relying party's private key (a JWK, made at the first start when missing; empty: beside the database, .oidc-key)"),
-	STR(oidc_enc_key, "", "SPID/CIE login: the relying party's private RSA key for the encrypted userinfo (a JWK, 4096 bits, made at the first start when missing; empty: beside the database, .oidc-enc-key)"),
-	STR(oidc_ca_file, "", "SPID/CIE login: CA certificates for the provider's endpoints (empty: the system's)"),
-	STR(oidc_log_dir, "", "SPID/CIE login: the directory of the transaction log (empty: beside the database, .oidc-log)"),
-	INT(oidc_level, 2, 3, "2", "SPID/CIE login: the lowest SPID level accepted (2 or 3); a body may ask for more"),
-	INT(oidc_clock_skew, 0, 300, "60", "SPID/CIE login: seconds of clock difference tolerated on exp and iat"),
-	INT(oidc_log_days, 1, 3650, "730", "SPID/CIE login: days the transaction log is kept"),
-	STR(oidc_federation_key, "", "SPID/CIE federation: the relying party's federation key, which signs its entity configuration (a JWK, made at the first start when missing; empty: beside the database, .oidc-federation-key)"),
-	STR(oidc_trust_anchor, "", "SPID/CIE federation: the trust anchor's entity id; when set, the provider's endpoints and keys come from its trust chain (empty: configured by hand)"),
-	STR(oidc_trust_anchor_jwks, "", "SPID/CIE federation: a JWKS file of the trust anchor's federation public keys; read again on SIGHUP, and when a statement names a key (kid) not held and the file has changed since it was read (a rotation needs no restart; an unknown kid alone never rereads it); a bad document keeps the keys held"),
-	STR(oidc_authority_hints, "", "SPID/CIE federation: the relying party's superiors (entity ids, comma-separated) in its entity configuration"),
-	STR(oidc_organization_name, "", "SPID/CIE federation: the organization's name in the relying party's metadata"),
-	STR(oidc_contacts, "", "SPID/CIE federation: contact e-mail addresses in the relying party's metadata (comma-separated)"),
-	STR(oidc_op_trust_marks, "", "SPID/CIE federation: the trust mark ids the provider must hold (comma-separated; each a JWT signed by the trust anchor or an issuer it lists for that id), or none to require none; required with oidc_trust_anchor"),
-	STR(oidc_trust_marks, "", "SPID/CIE federation: a file with the relying party's trust marks (a JSON array of {id, trust_mark}); empty: none"),
-	INT(oidc_entity_lifetime, 300, 2592000, "86400", "SPID/CIE federation: seconds the entity configuration is valid (its exp)"),
-	INT(threads, 1, 64, "2", "worker threads"),
-	INT(max_connections, 1, 100000, "1024", "open connections at most"),
-	INT(per_ip_connections, 1, 10000, "64", "open connections from one address at most"),
-	INT(connection_timeout, 1, 3600, "30", "seconds of inactivity before a connection is closed"),
-	INT(max_body_kb, 1, 1048576, "256", "largest request body accepted, KiB"),
-	INT(max_import_mb, 1, 4096, "256", "largest daily file pushed to POST /api/v1/imports, MiB (streamed to a temporary file beside the database)"),
-	INT(max_uploads_mb, 1, 1048576, "1024", "all pushed files being received at once, MiB at most (their temporary files); beyond it 503"),
-	INT(feed_deadline_hours, 1, 720, "30", "a municipality whose last daily file is older than this is overdue (alert)"),
-	INT(session_idle_minutes, 1, 1440, "15", "a browser session ends after this much inactivity"),
-	INT(session_absolute_hours, 1, 72, "8", "a browser session ends this long after login"),
-	INT(max_sessions, 1, 100, "3", "live browser sessions one account may hold; a new login ends the oldest beyond them"),
-	INT(login_lock_failures, 3, 100, "5", "failed logins of one account before a temporary lockout"),
-	INT(login_lock_minutes, 1, 1440, "15", "the longest lockout"),
-	INT(ip_lock_failures, 5, 10000, "20", "failed logins from one address before a temporary lockout"),
-	INT(temp_password_days, 1, 30, "7", "a temporary password is valid this many days"),
-	INT(password_max_age_days, 30, 366, "182", "a password must be changed after this many days"),
-	INT(credential_months, 1, 12, "12", "credentials last this many months from issue or renewal"),
-	INT(renewal_window_days, 1, 120, "60", "renewal opens this many days before expiry"),
-	INT(alert_persons_hour, 1, 100000000, "100", "alert: distinct persons one account consults within an hour"),
-	INT(alert_persons_hard, 1, 100000000, "300", "suspend the account at this many distinct persons within an hour"),
-	INT(alert_sequential, 2, 64, "5", "alert: look-ups within an hour of distinct codici fiscali sharing their first 11 characters"),
-	INT(alert_no_results_pct, 1, 100, "80", "alert: share of look-ups (searches, requests by codice fiscale) with no result in an hour (from 20)"),
-	INT(alert_repeat_no_case, 2, 16, "5", "alert: one person consulted this often in a day without a case reference"),
-	INT(alert_refused_hour, 1, 1000000, "5", "alert: refused attempts of one account within an hour"),
-	INT(alert_addresses, 2, 4, "3", "alert: addresses one account is used from within 10 minutes"),
-	INT(review_unused_days, 1, 3650, "182", "accounts unused this many days are flagged, and their holders noticed"),
-	INT(review_notice_days, 1, 365, "30", "an unused account is disabled this many days after its notice"),
-	INT(citizen_notice_minutes, 60, 10080, "60", "citizens' e-mail notices of new consultations (docs/spid-cie.md): one message per citizen at most every this many minutes, from 60 (an hour) to 10080 (a week); the consultations of the interval are counted in one message"),
-	INT(embargo_days, 0, 3650, "365", "days a police or judicial consultation stays out of the citizen's report"),
-	INT(retention_months, 1, 240, "24", "months the access trail is kept (visura audit purge)"),
-	INT(stats_threshold_min, 2, 1000, "3", "statistics: the smallest threshold of small-cell suppression a request may ask (API and visura stats)"),
-	INT(security_log_days, 183, 3650, "365", "days security events (logins, lockouts, account changes) are kept, then deleted; at least 183: six months, the Garante's minimum for administrators' access logs"),
-	INT(session_keep_days, 1, 365, "30", "days an ended session (idle, expired, logged out) is kept, then deleted"),
-	BOOL(test_clock, "false", "TEST ONLY: lets a client move the server's clock (only the test binary visura-test accepts true)"),
+	STR(listen, "127.0.0.1:8443", "indirizzo:porta dell'ascolto HTTPS (IPv4 o [IPv6])"),
+	STR(user, "", "avviato come root: l'utente da diventare dopo aver aperto le porte e letto "
+		      "chiavi e certificati (obbligatorio come root; docs/deployment.md)"),
+	STR(metrics_listen, "127.0.0.1:9464", "ascolto HTTP in chiaro per /metrics, /healthz, "
+					      "/readyz (tenerlo su loopback o su una rete di "
+					      "gestione; vuoto: spento)"),
+	STR(db, VISURA_DB_DEFAULT, "database: sqlite:PERCORSO, un percorso, o postgres:CONNINFO "
+				   "(docs/deployment.md)"),
+	STR(tls_cert, "", "file PEM della catena di certificati"),
+	STR(tls_key, "", "file PEM della chiave privata"),
+	STR(client_ca, "", "certificato della CA dei certificati delle postazioni (vuoto: il file "
+			   "del database + .ca-cert.pem, PostgreSQL: "
+			   "$VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, se esiste)"),
+	STR(log_file, "", "file di log (vuoto: stderr); riaperto su SIGHUP"),
+	STR(signing_key, "", "chiave Ed25519 che firma ricevute, punti di controllo ed "
+			     "esportazioni (vuoto: il file del database + .signing-key; "
+			     "PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.signing-key)"),
+	STR(trail_origin, "", "il nome del registro degli accessi di questa installazione, la "
+			      "prima riga di ogni testa firmata (ASCII stampabile senza spazi, ad "
+			      "esempio anagrafe.comune.example/visura; vuoto: visura/ e le prime "
+			      "16 cifre esadecimali della metà pubblica della chiave di firma)"),
+	STR(trail_heads_file, "", "un file, su un altro disco o volume, in fondo al quale si "
+				  "aggiunge ogni testa firmata una volta confermata (vuoto: "
+				  "nessuno); conservarlo: `visura audit verify --head FILE` prova "
+				  "che il registro lo estende"),
+	STR(trail_witnesses, "", "testimoni che controfirmano le teste firmate di questa "
+				 "installazione, separati da ';', ciascuno 'NOME URL "
+				 "FILE_CHIAVE_PUBBLICA': il nome della chiave del testimone, il "
+				 "suo indirizzo https (POST URL/add-checkpoint), un file con la "
+				 "sua chiave pubblica (visura witness keygen); vuoto: nessuno "
+				 "(docs/audit.md, Witnesses)"),
+	STR(trail_witness_ca, "", "file PEM dei certificati (o delle loro CA) considerati "
+				  "affidabili per l'HTTPS dei testimoni (vuoto: le CA del "
+				  "sistema)"),
+	INT(trail_publish_grace, 0, 604800, "600", "secondi per cui una testa firmata può restare "
+						   "non pubblicata (non aggiunta a "
+						   "trail_heads_file, o non controfirmata da ogni "
+						   "testimone di trail_witnesses) prima che le "
+						   "richieste di dati personali siano rifiutate "
+						   "con 503 trail_unpublished, finché non lo è (0: "
+						   "mai rifiutare, lo dicono solo /readyz e il "
+						   "log); nulla si richiede di ciò che non è "
+						   "configurato"),
+	STR(secrets_key, "", "chiave che sigilla nel database i segreti TOTP e le password "
+			     "temporanee in coda (vuoto: il file del database + .secrets-key; "
+			     "PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.secrets-key)"),
+	STR(trusted_proxies, "", "proxy inversi (elenco CIDR) di cui si crede al client_ip_header"),
+	STR(client_ip_header, "X-Forwarded-For", "intestazione in cui un proxy fidato mette "
+						 "l'indirizzo del client (si usa la voce più a "
+						 "destra)"),
+	STR(smtp_url, "", "relay SMTP: smtps://host:porta, o smtp://host:porta con STARTTLS "
+			  "obbligatorio; vuoto: la posta resta nella coda in uscita"),
+	BOOL(smtp_plain_loopback, "false", "il relay è su questa macchina (smtp://127.0.0.1...): "
+					   "SMTP in chiaro ammesso, e solo verso un indirizzo di "
+					   "loopback"),
+	STR(smtp_from, "visura@localhost", "indirizzo del mittente della posta in uscita"),
+	STR(public_url, "", "l'indirizzo a cui gli utenti raggiungono il servizio (usato nella "
+			    "posta)"),
+	STR(print_heading, "Servizio anagrafico",
+	    "l'intestazione della visura stampata e della pagina pubblica di verifica /verifica: "
+	    "il nome del comune (o dell'unione) come intesta i suoi documenti, ad esempio Comune "
+	    "di Valdoria"),
+	STR(print_crest, "", "lo stemma stampato accanto a print_heading: un file PNG o SVG di al "
+			     "massimo 256 KiB, letto all'avvio (vuoto: l'emblema neutro di visura, "
+			     "lo stemma di nessun comune)"),
+	STR(help_desk_contact, "", "i contatti dell'assistenza mostrati nella pagina di aiuto "
+				   "dell'interfaccia (telefono, posta elettronica, ufficio)"),
+	STR(help_desk_hours, "lunedì-venerdì 8:00-14:00",
+	    "gli orari dell'assistenza mostrati nella pagina di aiuto"),
+	STR(accessibility_url, "", "indirizzo https della dichiarazione di accessibilità, "
+				   "collegata dalla pagina di aiuto"),
+	STR(privacy_url, "", "indirizzo https dell'informativa sulla privacy, collegata dalla "
+			     "pagina di aiuto"),
+	STR(ui_dir, VISURA_UI_DIR, "cartella dell'interfaccia web (index.html e i suoi file), "
+				   "letta all'avvio; vuoto: nessuna interfaccia"),
+	STR(pdnd_jwks, "", "voucher PDND: un file JWKS delle chiavi pubbliche di PDND (vuoto: "
+			   "nessun voucher accettato, salvo pdnd_jwks_url); letto all'avvio, su "
+			   "SIGHUP, e di nuovo quando un voucher nomina una chiave (kid) che non "
+			   "ha e il file è cambiato (docs/pdnd.md)"),
+	STR(pdnd_jwks_url, "", "voucher PDND: l'indirizzo delle chiavi pubbliche di PDND (JWKS), "
+			       "al posto di pdnd_jwks: https (http in chiaro solo verso loopback); "
+			       "scaricato dopo l'avvio, ogni pdnd_jwks_refresh secondi, su SIGHUP, "
+			       "e quando un voucher nomina una chiave (kid) che non ha, al massimo "
+			       "una volta ogni jwks_unknown_kid_interval secondi; uno scaricamento "
+			       "fallito o un documento non valido lascia le chiavi che ha "
+			       "(docs/pdnd.md)"),
+	STR(pdnd_jwks_ca_file, "", "voucher PDND: certificati delle CA per l'https di "
+				   "pdnd_jwks_url (vuoto: quelli del sistema)"),
+	INT(pdnd_jwks_refresh, 60, 86400, "3600", "voucher PDND: secondi tra due scaricamenti di "
+						  "pdnd_jwks_url (predefinito un'ora; dopo uno "
+						  "scaricamento fallito, "
+						  "jwks_unknown_kid_interval)"),
+	STR(pdnd_issuer, "", "voucher PDND: l'emittente (iss) che devono portare, come lo indica "
+			     "la documentazione di PDND per l'ambiente (obbligatorio con pdnd_jwks "
+			     "o pdnd_jwks_url)"),
+	STR(pdnd_audience, "", "voucher PDND: il destinatario (aud) di questo e-service, come "
+			       "registrato su PDND (obbligatorio con pdnd_jwks o pdnd_jwks_url)"),
+	INT(pdnd_clock_skew, 0, 300, "60", "voucher PDND: secondi di differenza di orologio "
+					   "tollerati su exp, nbf e iat"),
+	INT(pdnd_token_max_bytes, 512, 16384, "4096", "voucher PDND: il voucher più lungo "
+						      "accettato, in byte"),
+	STR(pdnd_signing_key, "", "chiamate PDND, INTEGRITY_REST_02: la chiave di firma "
+				  "dell'installazione (una JWK privata EC P-256 fatta da visura "
+				  "pdnd keygen); con essa, una chiamata PDND con un corpo deve "
+				  "portare Digest e Agid-JWT-Signature, ogni risposta a una "
+				  "chiamata PDND li porta entrambi, e /.well-known/jwks.json "
+				  "pubblica la chiave pubblica (vuoto: il pattern non è offerto)"),
+	INT(pdnd_daily_calls_per_consumer, 0, 1000000000, "0", "chiamate PDND: il "
+							       "dailyCallsPerConsumer "
+							       "dell'e-service, chiamate al giorno "
+							       "(giorno del calendario italiano) "
+							       "da un ente, su tutte le istanze; "
+							       "oltre, 429 fino a mezzanotte (0: "
+							       "nessuna quota, solo i limiti delle "
+							       "convenzioni)"),
+	INT(pdnd_daily_calls_total, 0, 1000000000, "0", "chiamate PDND: il dailyCallsTotal "
+							"dell'e-service, chiamate al giorno "
+							"(giorno del calendario italiano) da tutti "
+							"gli enti insieme, su tutte le istanze; "
+							"oltre, 429 fino a mezzanotte (0: nessuna "
+							"quota)"),
+	STR(oidc_issuer, "", "accesso SPID/CIE (OpenID Connect): l'emittente del provider, il suo "
+			     "entity id nella federazione (vuoto: nessun accesso SPID/CIE; "
+			     "docs/spid-cie.md)"),
+	STR(oidc_authorization_endpoint, "", "accesso SPID/CIE: l'authorization endpoint del "
+					     "provider (https, o http su loopback)"),
+	STR(oidc_token_endpoint, "", "accesso SPID/CIE: il token endpoint del provider"),
+	STR(oidc_userinfo_endpoint, "", "accesso SPID/CIE: lo userinfo endpoint del provider"),
+	STR(oidc_jwks, "", "accesso SPID/CIE: un file JWKS delle chiavi pubbliche di firma del "
+			   "provider; letto all'avvio, su SIGHUP, e di nuovo quando un token "
+			   "nomina una chiave (kid) che non ha e il file è cambiato"),
+	STR(oidc_jwks_url, "", "accesso SPID/CIE: l'indirizzo delle chiavi pubbliche di firma del "
+			       "provider (JWKS), al posto di oidc_jwks: https (http in chiaro solo "
+			       "verso loopback), CA di oidc_ca_file; scaricato dopo l'avvio, ogni "
+			       "oidc_jwks_refresh secondi, su SIGHUP, e quando un token nomina una "
+			       "chiave (kid) che non ha, al massimo una volta ogni "
+			       "jwks_unknown_kid_interval secondi; uno scaricamento fallito o un "
+			       "documento non valido lascia le chiavi che ha"),
+	INT(oidc_jwks_refresh, 60, 86400, "3600", "accesso SPID/CIE: secondi tra due scaricamenti "
+						  "di oidc_jwks_url (predefinito un'ora; dopo uno "
+						  "scaricamento fallito, "
+						  "jwks_unknown_kid_interval)"),
+	INT(jwks_unknown_kid_interval, 1, 3600, "60", "voucher PDND e accesso SPID/CIE: secondi "
+						      "minimi tra due scaricamenti di un indirizzo "
+						      "JWKS (pdnd_jwks_url, oidc_jwks_url) chiesti "
+						      "da una chiave (kid) che non si ha, perché "
+						      "kid falsi non facciano martellare da visura "
+						      "chi pubblica le chiavi; anche l'attesa "
+						      "prima di riprovare uno scaricamento "
+						      "fallito"),
+	STR(oidc_client_id, "", "accesso SPID/CIE: il client_id di questo relying party come "
+				"registrato"),
+	STR(oidc_redirect_uri, "", "accesso SPID/CIE: l'URI di redirect come registrato "
+				   "(https://HOST/api/v1/auth/spid/callback)"),
+	STR(oidc_key, "", "accesso SPID/CIE: la chiave privata del relying party (una JWK, fatta "
+			  "al primo avvio se manca; vuoto: accanto al database, .oidc-key)"),
+	STR(oidc_enc_key, "", "accesso SPID/CIE: la chiave privata RSA del relying party per lo "
+			      "userinfo cifrato (una JWK, 4096 bit, fatta al primo avvio se manca; "
+			      "vuoto: accanto al database, .oidc-enc-key)"),
+	STR(oidc_ca_file, "", "accesso SPID/CIE: certificati delle CA per gli endpoint del "
+			      "provider (vuoto: quelli del sistema)"),
+	STR(oidc_log_dir, "", "accesso SPID/CIE: la cartella del log delle transazioni (vuoto: "
+			      "accanto al database, .oidc-log)"),
+	INT(oidc_level, 2, 3, "2", "accesso SPID/CIE: il livello SPID minimo accettato (2 o 3); un "
+				   "ente può chiedere di più"),
+	INT(oidc_clock_skew, 0, 300, "60", "accesso SPID/CIE: secondi di differenza di orologio "
+					   "tollerati su exp e iat"),
+	INT(oidc_log_days, 1, 3650, "730", "accesso SPID/CIE: giorni per cui si conserva il log "
+					   "delle transazioni"),
+	STR(oidc_federation_key, "", "federazione SPID/CIE: la chiave di federazione del relying "
+				     "party, che firma la sua entity configuration (una JWK, fatta "
+				     "al primo avvio se manca; vuoto: accanto al database, "
+				     ".oidc-federation-key)"),
+	STR(oidc_trust_anchor, "", "federazione SPID/CIE: l'entity id del trust anchor; se "
+				   "indicato, gli endpoint e le chiavi del provider vengono dalla "
+				   "sua catena di fiducia (vuoto: configurati a mano)"),
+	STR(oidc_trust_anchor_jwks, "", "federazione SPID/CIE: un file JWKS delle chiavi pubbliche "
+					"di federazione del trust anchor; riletto su SIGHUP, e "
+					"quando uno statement nomina una chiave (kid) che non si "
+					"ha e il file è cambiato da quando è stato letto (una "
+					"rotazione non richiede un riavvio; un kid sconosciuto da "
+					"solo non lo fa mai rileggere); un documento non valido "
+					"lascia le chiavi che ha"),
+	STR(oidc_authority_hints, "", "federazione SPID/CIE: i superiori del relying party (entity "
+				      "id, separati da virgole) nella sua entity configuration"),
+	STR(oidc_organization_name, "", "federazione SPID/CIE: il nome dell'organizzazione nei "
+					"metadati del relying party"),
+	STR(oidc_contacts, "", "federazione SPID/CIE: indirizzi di posta elettronica di contatto "
+			       "nei metadati del relying party (separati da virgole)"),
+	STR(oidc_op_trust_marks, "", "federazione SPID/CIE: gli identificativi dei trust mark che "
+				     "il provider deve avere (separati da virgole; ciascuno un JWT "
+				     "firmato dal trust anchor o da un emittente che questo indica "
+				     "per quell'identificativo), o none per non richiederne; "
+				     "obbligatorio con oidc_trust_anchor"),
+	STR(oidc_trust_marks, "", "federazione SPID/CIE: un file con i trust mark del relying "
+				  "party (un array JSON di {id, trust_mark}); vuoto: nessuno"),
+	INT(oidc_entity_lifetime, 300, 2592000, "86400", "federazione SPID/CIE: secondi di "
+							 "validità della entity configuration (il "
+							 "suo exp)"),
+	INT(threads, 1, 64, "2", "thread di lavoro"),
+	INT(max_connections, 1, 100000, "1024", "connessioni aperte al massimo"),
+	INT(per_ip_connections, 1, 10000, "64", "connessioni aperte da un indirizzo al massimo"),
+	INT(connection_timeout, 1, 3600, "30", "secondi di inattività prima che una connessione "
+					       "sia chiusa"),
+	INT(max_body_kb, 1, 1048576, "256", "corpo di richiesta più grande accettato, KiB"),
+	INT(max_import_mb, 1, 4096, "256", "file giornaliero più grande inviato a POST "
+					   "/api/v1/imports, MiB (scritto man mano in un file "
+					   "temporaneo accanto al database)"),
+	INT(max_uploads_mb, 1, 1048576, "1024", "tutti i file inviati in ricezione nello stesso "
+						"momento, MiB al massimo (i loro file temporanei); "
+						"oltre, 503"),
+	INT(feed_deadline_hours, 1, 720, "30", "un comune il cui ultimo file giornaliero è più "
+					       "vecchio di così è in ritardo (allarme)"),
+	INT(session_idle_minutes, 1, 1440, "15", "una sessione del browser finisce dopo tanta "
+						 "inattività"),
+	INT(session_absolute_hours, 1, 72, "8", "una sessione del browser finisce tanto tempo dopo "
+						"l'accesso"),
+	INT(max_sessions, 1, 100, "3", "sessioni del browser attive che un'utenza può avere; un "
+				       "nuovo accesso chiude le più vecchie oltre questo numero"),
+	INT(login_lock_failures, 3, 100, "5", "accessi falliti di un'utenza prima di un blocco "
+					      "temporaneo"),
+	INT(login_lock_minutes, 1, 1440, "15", "il blocco più lungo"),
+	INT(ip_lock_failures, 5, 10000, "20", "accessi falliti da un indirizzo prima di un blocco "
+					      "temporaneo"),
+	INT(temp_password_days, 1, 30, "7", "una password temporanea vale questo numero di giorni"),
+	INT(password_max_age_days, 30, 366, "182", "una password va cambiata dopo questo numero di "
+						   "giorni"),
+	INT(credential_months, 1, 12, "12", "le credenziali durano questo numero di mesi dal "
+					    "rilascio o dal rinnovo"),
+	INT(renewal_window_days, 1, 120, "60", "il rinnovo si apre questo numero di giorni prima "
+					       "della scadenza"),
+	INT(alert_persons_hour, 1, 100000000, "100", "allarme: persone distinte che un'utenza "
+						     "consulta in un'ora"),
+	INT(alert_persons_hard, 1, 100000000, "300", "sospendere l'utenza a questo numero di "
+						     "persone distinte in un'ora"),
+	INT(alert_sequential, 2, 64, "5", "allarme: ricerche in un'ora di codici fiscali distinti "
+					  "con i primi 11 caratteri uguali"),
+	INT(alert_no_results_pct, 1, 100, "80", "allarme: quota di ricerche (ricerche, richieste "
+						"per codice fiscale) senza risultato in un'ora (da "
+						"20)"),
+	INT(alert_repeat_no_case, 2, 16, "5", "allarme: una persona consultata così spesso in un "
+					      "giorno senza un riferimento pratica"),
+	INT(alert_refused_hour, 1, 1000000, "5", "allarme: tentativi respinti di un'utenza in "
+						 "un'ora"),
+	INT(alert_addresses, 2, 4, "3", "allarme: indirizzi da cui un'utenza è usata in 10 minuti"),
+	INT(review_unused_days, 1, 3650, "182", "le utenze inutilizzate da questo numero di giorni "
+						"sono segnalate, e i loro titolari avvisati"),
+	INT(review_notice_days, 1, 365, "30", "un'utenza inutilizzata è disattivata questo numero "
+					      "di giorni dopo l'avviso"),
+	INT(citizen_notice_minutes, 60, 10080, "60", "avvisi per posta elettronica ai cittadini "
+						     "delle nuove consultazioni "
+						     "(docs/spid-cie.md): un messaggio per "
+						     "cittadino al massimo ogni questo numero di "
+						     "minuti, da 60 (un'ora) a 10080 (una "
+						     "settimana); le consultazioni dell'intervallo "
+						     "sono contate in un solo messaggio"),
+	INT(embargo_days, 0, 3650, "365", "giorni per cui una consultazione di polizia o "
+					  "giudiziaria resta fuori dal resoconto del cittadino"),
+	INT(retention_months, 1, 240, "24", "mesi per cui si conserva il registro degli accessi "
+					    "(visura audit purge)"),
+	INT(stats_threshold_min, 2, 1000, "3", "statistiche: la soglia più piccola di soppressione "
+					       "delle celle piccole che una richiesta può chiedere "
+					       "(API e visura stats)"),
+	INT(security_log_days, 183, 3650, "365", "giorni per cui si conservano gli eventi di "
+						 "sicurezza (accessi, blocchi, modifiche delle "
+						 "utenze), poi cancellati; almeno 183: sei mesi, "
+						 "il minimo del Garante per i log degli accessi "
+						 "degli amministratori"),
+	INT(session_keep_days, 1, 365, "30", "giorni per cui si conserva una sessione finita "
+					     "(inattiva, scaduta, uscita), poi cancellata"),
+	BOOL(test_clock, "false", "SOLO PER PROVE: permette a un client di spostare l'orologio del "
+				  "server (solo il programma di prova visura-test accetta true)"),
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -339,7 +512,7 @@ void config_print(const struct config *c, FILE *out)
 	for (size_t i = 0; i < NROWS; i++) {
 		const struct option_row *r = &rows[i];
 		const char *field = (const char *)c + r->offset;
-		fprintf(out, "# %s (default: %s)\n", r->help, *r->def ? r->def : "empty");
+		fprintf(out, "# %s (predefinito: %s)\n", r->help, *r->def ? r->def : "vuoto");
 		switch (r->type) {
 		case OPT_STR: fprintf(out, "%s = %s\n\n", r->name, field); break;
 		case OPT_INT: fprintf(out, "%s = %d\n\n", r->name, *(const int *)field); break;

@@ -32,8 +32,9 @@ error answers tests/lint/check_messages.py holds:
   (`<TAB>invalid<TAB>` in a help, "\tinvalid\t" in a line): they are what
   is typed or parsed, not prose.  An English word the office would not see
   elsewhere is also refused there (CLI_ENGLISH: "usage", "prints", ...).
-- the configuration's and the file modes' messages (src/common/config.c,
-  fsmode.c), the names callers give fsmode_* ("la chiave di firma"), and
+- the configuration's help of every option (`visura serve
+  --print-config`, the package's visura.conf) and its errors, the file
+  modes' messages (src/common/config.c, fsmode.c: every text), the names callers give fsmode_* ("la chiave di firma"), and
   the names of the error codes (vis_strerror);
 - the messages of src/store and src/backup (vis_error_set: what `visura
   migrate`, `visura backup` and `restore`, the
@@ -174,6 +175,9 @@ def cli_texts(text):
 # message of the command line, an answer, /readyz): each run of adjacent
 # literals with a space, log lines and build-time assertions left out.
 MESSAGE_MODULES = ("audit", "witness")
+# Single files every text of which a person reads: the options' help
+# (`visura serve --print-config`, the package's visura.conf) and errors.
+MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c")
 # Single files whose vis_error_set messages a person reads: the
 # configuration's errors (`visura serve --check`, a refused start) and the
 # file modes' (a key readable by others, a key that cannot be written).
@@ -347,7 +351,7 @@ def main():
                 elif name not in fields:
                     bad.append(f"src/{rel}:{line}: field name not in docs/import-format.md's "
                                f"tables: {name}")
-        if module in MESSAGE_MODULES:
+        if module in MESSAGE_MODULES or rel in MESSAGE_FILES:
             for at, msg in cli_texts(text):
                 if " " in msg.strip():
                     checked += found(rel, text, at, msg, bad)
