@@ -178,10 +178,6 @@ MESSAGE_MODULES = ("audit", "witness")
 # Single files every text of which a person reads: the options' help
 # (`visura serve --print-config`, the package's visura.conf) and errors.
 MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c")
-# Single files whose vis_error_set messages a person reads: the
-# configuration's errors (`visura serve --check`, a refused start) and the
-# file modes' (a key readable by others, a key that cannot be written).
-ERROR_FILES = ("common/config.c", "common/fsmode.c")
 # What a caller names to fsmode_*: the subject of its message.
 FSMODE = re.compile(r"\bfsmode_\w+\s*\(")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
@@ -286,7 +282,7 @@ def main():
                     continue
                 if len(a) > k:
                     texts += [(m.start(), s) for s in messages(a[k])]
-        elif module in ERROR_MODULES or rel in ERROR_FILES:
+        elif module in ERROR_MODULES:
             for m in VIS.finditer(text):
                 a = args(call_text(text, m.end()))
                 if len(a) > 2:
