@@ -1080,7 +1080,7 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		return VIS_ERR_INVALID;
 	struct http_server *srv = calloc(1, sizeof *srv);
 	if (!srv)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	crypto_shorthash_keygen(srv->request_id_key);
 	srv->cfg = *cfg;
 	srv->routes = routes;
@@ -1090,7 +1090,7 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 	srv->client_ip_header = strdup(cfg->client_ip_header ? cfg->client_ip_header : "");
 	if (!srv->upload_dir || !srv->trusted_proxies || !srv->client_ip_header) {
 		server_free(srv);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	/* Only the copies stay. */
 	srv->cfg.listen = srv->cfg.tls_cert = srv->cfg.tls_key = srv->cfg.client_ca = NULL;
@@ -1106,7 +1106,7 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		if (!srv->tls_cert || !srv->tls_key) {
 			pthread_mutex_destroy(&srv->ticket_lock);
 			server_free(srv);
-			return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		}
 		if (tls_identity_load(srv->tls_cert, srv->tls_key, e)) {
 			pthread_mutex_destroy(&srv->ticket_lock);
@@ -1119,7 +1119,8 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		if (cfg->client_ca && cfg->client_ca[0])
 			srv->trust = file_read_all(cfg->client_ca, 1 << 20, &tl);
 		if (!srv->trust && cfg->client_ca_required) {
-			vis_error_set(e, VIS_ERR_IO, "cannot read client_ca '%s'", cfg->client_ca);
+			vis_error_set(e, VIS_ERR_IO, "impossibile leggere "
+						     "client_ca '%s'", cfg->client_ca);
 			pthread_mutex_destroy(&srv->ticket_lock);
 			tls_identity_release();
 			server_free(srv);
@@ -1157,7 +1158,8 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
-		vis_error_set(e, VIS_ERR_IO, "cannot listen on %s (address in use, or a bad certificate)",
+		vis_error_set(e, VIS_ERR_IO, "impossibile mettersi in ascolto su %s (indirizzo in "
+					     "uso, o un certificato non valido)",
 			      listen);
 		pthread_mutex_destroy(&srv->ticket_lock);
 		if (tls)
@@ -1194,6 +1196,6 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 vis_err http_server_tls_reload(struct http_server *srv, struct vis_error *e)
 {
 	if (!srv->tls_cert)
-		return vis_error_set(e, VIS_ERR_INVALID, "not an HTTPS listener");
+		return vis_error_set(e, VIS_ERR_INVALID, "non è un ascolto HTTPS");
 	return tls_identity_load(srv->tls_cert, srv->tls_key, e);
 }

@@ -70,29 +70,33 @@ vis_err tls_identity_load(const char *cert_path, const char *key_path, struct vi
 	struct identity *id = calloc(1, sizeof *id);
 	vis_err rc = VIS_OK;
 	if (!id)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	id->n = CHAIN_MAX;
 	if (gnutls_load_file(cert_path, &cpem) < 0) {
 		id->n = 0;
-		rc = vis_error_set(e, VIS_ERR_IO, "cannot read the TLS certificate '%s'", cert_path);
+		rc = vis_error_set(e, VIS_ERR_IO, "impossibile leggere il "
+						  "certificato TLS '%s'", cert_path);
 	} else if (gnutls_load_file(key_path, &kpem) < 0) {
 		id->n = 0;
-		rc = vis_error_set(e, VIS_ERR_IO, "cannot read the TLS key '%s'", key_path);
+		rc = vis_error_set(e, VIS_ERR_IO, "impossibile leggere la chiave TLS "
+						  "'%s'", key_path);
 	} else if (gnutls_pcert_list_import_x509_raw(id->chain, &id->n, &cpem,
 						     GNUTLS_X509_FMT_PEM, 0) < 0 || id->n == 0) {
 		id->n = 0;
 		rc = vis_error_set(e, VIS_ERR_INVALID,
-				   "'%s' is not a PEM certificate chain (of at most %d certificates)",
+				   "'%s' non è una catena di certificati PEM (di al massimo %d "
+				   "certificati)",
 				   cert_path, CHAIN_MAX);
 	} else if (gnutls_privkey_init(&id->key) < 0 ||
 		   gnutls_privkey_import_x509_raw(id->key, &kpem, GNUTLS_X509_FMT_PEM, NULL, 0) < 0) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "'%s' is not a PEM private key", key_path);
+		rc = vis_error_set(e, VIS_ERR_INVALID, "'%s' non è una chiave privata "
+						       "PEM", key_path);
 	} else if (!key_matches(id->key, &id->chain[0])) {
 		rc = vis_error_set(e, VIS_ERR_INVALID,
-				   "the key '%s' is not the one the certificate '%s' certifies",
+				   "la chiave '%s' non è quella che il certificato '%s' certifica",
 				   key_path, cert_path);
 	} else if (expiry(&id->chain[0]) <= time(NULL)) {
-		rc = vis_error_set(e, VIS_ERR_INVALID, "the certificate '%s' has expired", cert_path);
+		rc = vis_error_set(e, VIS_ERR_INVALID, "il certificato '%s' è scaduto", cert_path);
 	}
 	if (kpem.data) {
 		gnutls_memset(kpem.data, 0, kpem.size);
@@ -144,12 +148,12 @@ static vis_err write_file(const char *path, const gnutls_datum_t *d, int mode,
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 	if (fd < 0)
-		return vis_error_set(e, VIS_ERR_IO, "cannot write '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere '%s'", path);
 	ssize_t n = write(fd, d->data, d->size);
 	int rc = fsync(fd);
 	close(fd);
 	if (n != (ssize_t)d->size || rc != 0)
-		return vis_error_set(e, VIS_ERR_IO, "cannot write '%s'", path);
+		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere '%s'", path);
 	return VIS_OK;
 }
 
@@ -200,7 +204,7 @@ static vis_err write_pair(gnutls_x509_privkey_t key, gnutls_x509_crt_t crt, cons
 	vis_err rc;
 	if (gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kpem) < 0 ||
 	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0)
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "cannot encode the certificate");
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "impossibile codificare il certificato");
 	else if ((rc = write_file(key_path, &kpem, 0600, e)) == VIS_OK)
 		rc = write_file(cert_path, &cpem, 0644, e);
 	if (kpem.data) {
@@ -231,7 +235,8 @@ vis_err tls_selfsigned_write(const char *cert_path, const char *key_path,
 	    gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE) < 0 ||
 	    gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0) < 0 ||
 	    gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0)
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "cannot generate a self-signed certificate");
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "impossibile generare un certificato "
+							"autofirmato");
 	else
 		rc = write_pair(key, crt, key_path, cert_path, e);
 	gnutls_x509_crt_deinit(crt);
@@ -251,7 +256,8 @@ vis_err tls_ca_create(const char *cert_path, const char *key_path, const char *n
 	    gnutls_x509_crt_set_basic_constraints(crt, 1, 0) < 0 ||
 	    gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN) < 0 ||
 	    gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0)
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "cannot create the certificate authority");
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "impossibile creare l'autorità di "
+							"certificazione");
 	else
 		rc = write_pair(key, crt, key_path, cert_path, e);
 	gnutls_x509_crt_deinit(crt);
@@ -275,7 +281,8 @@ vis_err tls_client_issue(const char *ca_cert_path, const char *ca_key_path,
 	*expires_at = (int64_t)now + (int64_t)days * 86400;
 	if (gnutls_load_file(ca_cert_path, &ca_pem) < 0 ||
 	    gnutls_load_file(ca_key_path, &ca_key_pem) < 0) {
-		rc = vis_error_set(e, VIS_ERR_IO, "cannot read the CA (%s): run visura ca init",
+		rc = vis_error_set(e, VIS_ERR_IO, "impossibile leggere la CA (%s): eseguire visura "
+						  "ca init",
 				   ca_cert_path);
 	} else if (gnutls_x509_crt_init(&ca) < 0 || gnutls_x509_privkey_init(&ca_key) < 0 ||
 		   gnutls_x509_crt_import(ca, &ca_pem, GNUTLS_X509_FMT_PEM) < 0 ||
@@ -287,9 +294,11 @@ vis_err tls_client_issue(const char *ca_cert_path, const char *ca_key_path,
 		   gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE) < 0 ||
 		   gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0) < 0 ||
 		   gnutls_x509_crt_sign2(crt, ca, ca_key, GNUTLS_DIG_SHA256, 0) < 0) {
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "cannot issue the workstation certificate");
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "impossibile rilasciare il certificato "
+							"della postazione");
 	} else if (tls_crt_serial_hex(crt, serial_hex) < 0) {
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "cannot read the certificate's serial");
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "impossibile leggere il numero di serie "
+							"del certificato");
 	} else {
 		rc = write_pair(key, crt, key_out, cert_out, e);
 	}

@@ -118,7 +118,7 @@ def test_sighup_reloads_the_certificate_and_keeps_connections():
             other_cert, other_key = make_pair(d, "other")
             install(srv, other_cert, new_key)
             hup_and_wait(srv, "TLS certificate not reloaded")
-            check("is not the one the certificate" in srv.log_text(),
+            check("non è quella che il certificato" in srv.log_text(),
                   f"the log does not say why:\n{srv.log_text()[-1500:]}")
             eq(presented(srv, new_cert), der(new_cert), "after a mismatched key")
 

@@ -36,7 +36,7 @@ error answers tests/lint/check_messages.py holds:
   --print-config`, the package's visura.conf) and its errors, the file
   modes' messages (src/common/config.c, fsmode.c: every text), the names callers give fsmode_* ("la chiave di firma"), and
   the names of the error codes (vis_strerror);
-- the messages of src/store and src/backup (vis_error_set: what `visura
+- the messages of src/store, src/backup and src/http (vis_error_set: what `visura
   migrate`, `visura backup` and `restore`, the
   commands and /readyz say of the database) and the names of its
   migrations (`visura init --check` lists those it would apply);
@@ -181,7 +181,7 @@ MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c")
 # What a caller names to fsmode_*: the subject of its message.
 FSMODE = re.compile(r"\bfsmode_\w+\s*\(")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
-                 "query", "policy", "stats", "cf", "store", "backup")
+                 "query", "policy", "stats", "cf", "store", "backup", "http")
 # Message-building calls of the importer: name -> index of the message
 # argument (0-based); every literal of that argument counts.
 IMPORT_CALLS = {"fail": 2, "rd_problem": 4, "problem": 4, "rd_unique": 5, "rd_error": 2,
