@@ -67,8 +67,8 @@ vis_err oidc_federation_open(struct oidc *o, struct vis_error *e)
 	if (!ok) {
 		json_decref(marks);
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_trust_marks: '%s' is not a JSON array of {\"id\", "
-				     "\"trust_mark\"} (at most %u bytes)", path, MARKS_MAX);
+				     "oidc_trust_marks: '%s' non è un array JSON di {\"id\", "
+				     "\"trust_mark\"} (al massimo %u byte)", path, MARKS_MAX);
 	}
 	o->trust_marks = marks;
 	return VIS_OK;
@@ -84,7 +84,8 @@ char *oidc_entity_configuration(struct oidc *o, int64_t now, struct vis_error *e
 	if (!fed || !jose_jwk_pub(NULL, fed) || !rp_jwks) {
 		json_decref(fed);
 		json_decref(rp_jwks);
-		vis_error_set(e, VIS_ERR_INTERNAL, "cannot read the relying party's keys");
+		vis_error_set(e, VIS_ERR_INTERNAL, "impossibile leggere le chiavi del relying "
+						   "party");
 		return NULL;
 	}
 	json_t *rp = json_pack(
@@ -121,7 +122,7 @@ char *oidc_entity_configuration(struct oidc *o, int64_t now, struct vis_error *e
 		json_object_set(claims, "trust_marks", o->trust_marks);
 	char *out = claims ? oidc_sign(o->fed_key, o->fed_kid, FED_TYP, claims) : NULL;
 	if (!out)
-		vis_error_set(e, VIS_ERR_INTERNAL, "cannot sign the entity configuration");
+		vis_error_set(e, VIS_ERR_INTERNAL, "impossibile firmare la entity configuration");
 	return out;
 }
 
@@ -155,7 +156,7 @@ static char *fetch_typed(struct climb *c, const char *url, const char *want)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	if (++c->fetches > FETCHES_MAX || t.tv_sec - c->started.tv_sec > RESOLVE_SECONDS) {
-		no(c, "too many fetches or too long for one chain", "at most 12 in 20 s");
+		no(c, "troppi scaricamenti o troppo tempo per una catena", "al massimo 12 in 20 s");
 		return NULL;
 	}
 	char *buf = malloc(STATEMENT_MAX + 1), net[160] = "", ctype[128] = "";
@@ -168,9 +169,9 @@ static char *fetch_typed(struct climb *c, const char *url, const char *want)
 	size_t n = strlen(want);
 	if (st != 200 || strncasecmp(ctype, want, n) || (ctype[n] && ctype[n] != ';')) {
 		char not[80];
-		snprintf(not, sizeof not, "not %s", want);
+		snprintf(not, sizeof not, "non %s", want);
 		snprintf(c->why, sizeof c->why, "%.120s: %.70s", url,
-			 !st ? net : st != 200 ? "not 200" : not);
+			 !st ? net : st != 200 ? "non 200" : not);
 		free(buf);
 		return NULL;
 	}
@@ -192,12 +193,13 @@ static bool statement_ok(struct climb *c, const json_t *p, const char *iss, cons
 	json_t *exp = json_object_get(p, "exp"), *iat = json_object_get(p, "iat");
 	int skew = c->o->cfg->oidc_clock_skew;
 	if (!i || !s || strcmp(i, iss) || strcmp(s, sub))
-		return no(c, "a statement names another iss or sub than expected; about", sub);
+		return no(c, "uno statement nomina un iss o un sub diverso da quello atteso; "
+			     "riguardo a", sub);
 	if (!json_is_integer(exp) || !json_is_integer(iat) ||
 	    json_integer_value(iat) > c->now + skew)
-		return no(c, "a statement has no valid iat/exp; about", sub);
+		return no(c, "uno statement non ha iat/exp validi; riguardo a", sub);
 	if (json_integer_value(exp) + skew <= c->now)
-		return no(c, "a statement is expired; about", sub);
+		return no(c, "uno statement è scaduto; riguardo a", sub);
 	if (json_integer_value(exp) < c->until)
 		c->until = json_integer_value(exp);
 	return true;
@@ -240,7 +242,7 @@ static json_t *configuration(struct climb *c, const char *id, struct jwks *set, 
 	json_decref(own);
 	if (!p) {
 		free(t);
-		no(c, "an entity configuration is not signed by the expected keys; of", id);
+		no(c, "una entity configuration non è firmata dalle chiavi attese; di", id);
 		return NULL;
 	}
 	if (!statement_ok(c, p, id, id)) {
@@ -267,7 +269,7 @@ static json_t *subordinate(struct climb *c, const char *sup, const json_t *sup_e
 	char *q = curl_easy_escape(NULL, id, 0), *url = NULL;
 	if (!ep || !q || asprintf(&url, "%s%csub=%s", ep, strchr(ep, '?') ? '&' : '?', q) < 0) {
 		curl_free(q);
-		no(c, "a superior has no federation_fetch_endpoint", sup);
+		no(c, "un superiore non ha federation_fetch_endpoint", sup);
 		return NULL;
 	}
 	curl_free(q);
@@ -276,7 +278,8 @@ static json_t *subordinate(struct climb *c, const char *sup, const json_t *sup_e
 	json_t *ss = token ? oidc_verified(sup_keys, sup_set, c->now, token, STATEMENT_MAX, FED_TYP)
 			   : NULL;
 	if (token && !ss)
-		no(c, "a subordinate statement is not signed by its superior's keys; about", id);
+		no(c, "uno statement subordinato non è firmato dalle chiavi del suo superiore; "
+		      "riguardo a", id);
 	free(token);
 	if (ss && !statement_ok(c, ss, sup, id)) {
 		json_decref(ss);
@@ -308,14 +311,16 @@ static bool via(struct climb *c, const char *id, const char *ec_token, const cha
 	 * the configuration below. */
 	id_keys = oidc_public_sig_keys(json_object_get(ss, "jwks"));
 	if (!(verified = oidc_verified(id_keys, NULL, 0, ec_token, STATEMENT_MAX, FED_TYP))) {
-		no(c, "an entity configuration is not signed by the keys its superior names; of", id);
+		no(c, "una entity configuration non è firmata dalle chiavi che il suo superiore "
+		      "indica; di", id);
 		goto out;
 	}
 	size_t i;
 	json_t *op;
 	json_array_foreach(json_object_get(ss, "metadata_policy_crit"), i, op) {
 		if (!json_is_string(op) || !oidc_policy_operator_known(json_string_value(op))) {
-			no(c, "a statement needs a policy operator not understood; about", id);
+			no(c, "uno statement richiede un operatore di policy non compreso; "
+			      "riguardo a", id);
 			goto out;
 		}
 	}
@@ -346,9 +351,9 @@ static bool climb(struct climb *c, const char *id, const json_t *ec, const char 
 {
 	json_t *hints = json_object_get(ec, "authority_hints");
 	if (!json_array_size(hints))
-		return no(c, "no authority_hints and not the trust anchor", id);
+		return no(c, "nessun authority_hints e non è il trust anchor", id);
 	if (depth >= CHAIN_DEPTH)
-		return no(c, "the chain is too long, from", c->o->cfg->oidc_issuer);
+		return no(c, "la catena è troppo lunga, a partire da", c->o->cfg->oidc_issuer);
 	const char *ta = c->o->cfg->oidc_trust_anchor;
 	size_t i;
 	json_t *h;
@@ -395,7 +400,8 @@ static bool mark_ok(struct climb *c, const char *id, const char *token)
 	struct jwks *set = NULL;
 	bool ok = false;
 	if (!iss || !issuer_listed(c, id, iss)) {
-		no(c, "a trust mark's issuer is not the trust anchor nor listed by it for", id);
+		no(c, "l'emittente di un trust mark non è il trust anchor né è indicato da questo "
+		      "per", id);
 		goto out;
 	}
 	if (!strcmp(iss, ta)) {
@@ -408,7 +414,8 @@ static bool mark_ok(struct climb *c, const char *id, const char *token)
 		json_decref(ss);
 	}
 	if (!(p = oidc_verified(keys, set, c->now, token, STATEMENT_MAX, NULL))) {
-		no(c, "a trust mark is not signed by its issuer's federation keys; of", id);
+		no(c, "un trust mark non è firmato dalle chiavi di federazione del suo emittente; "
+		      "di", id);
 		goto out;
 	}
 	const char *vi = json_string_value(json_object_get(p, "iss"));
@@ -417,20 +424,20 @@ static bool mark_ok(struct climb *c, const char *id, const char *token)
 	json_t *iat = json_object_get(p, "iat"), *exp = json_object_get(p, "exp");
 	int skew = c->o->cfg->oidc_clock_skew;
 	if (!vi || strcmp(vi, iss) || !pid || strcmp(pid, id)) {
-		no(c, "a trust mark names another iss or id than expected; of", id);
+		no(c, "un trust mark nomina un iss o un id diverso da quello atteso; di", id);
 		goto out;
 	}
 	if (!sub || strcmp(sub, c->o->cfg->oidc_issuer)) {
-		no(c, "a trust mark is for another entity than the provider; of", id);
+		no(c, "un trust mark è per un'entità diversa dal provider; di", id);
 		goto out;
 	}
 	if (!json_is_integer(iat) || !json_is_integer(exp) ||
 	    json_integer_value(iat) > c->now + skew) {
-		no(c, "a trust mark has no valid iat/exp; of", id);
+		no(c, "un trust mark non ha iat/exp validi; di", id);
 		goto out;
 	}
 	if (json_integer_value(exp) + skew <= c->now) {
-		no(c, "a trust mark is expired; of", id);
+		no(c, "un trust mark è scaduto; di", id);
 		goto out;
 	}
 	if (json_integer_value(exp) < c->until)
@@ -468,7 +475,7 @@ static bool marks_ok(struct climb *c, const json_t *leaf)
 		}
 		if (!held) {
 			if (!seen)
-				no(c, "the provider does not hold the trust mark", r);
+				no(c, "il provider non ha il trust mark", r);
 			c->mark = true;
 			ok = false;
 			break;
@@ -518,9 +525,9 @@ static json_t *op_keys(struct climb *c, const json_t *md)
 	const char *url = json_string_value(json_object_get(md, "signed_jwks_uri"));
 	if (!url) {
 		no(c, json_object_get(md, "jwks_uri")
-			      ? "the provider's metadata has jwks_uri but neither jwks nor "
-				"signed_jwks_uri (the profile asks jwks)"
-			      : "the provider's metadata has neither jwks nor signed_jwks_uri",
+			      ? "i metadati del provider hanno jwks_uri ma né jwks né "
+				"signed_jwks_uri (il profilo chiede jwks)"
+			      : "i metadati del provider non hanno né jwks né signed_jwks_uri",
 		   id);
 		return NULL;
 	}
@@ -528,16 +535,17 @@ static json_t *op_keys(struct climb *c, const json_t *md)
 	json_t *p = t ? oidc_verified(c->op_fed_keys, NULL, 0, t, STATEMENT_MAX, JWKS_TYP) : NULL;
 	json_t *keys = NULL;
 	if (t && !p)
-		no(c, "the provider's signed_jwks_uri is not signed by its federation keys", url);
+		no(c, "il signed_jwks_uri del provider non è firmato dalle sue chiavi di "
+		      "federazione", url);
 	else if (p) {
 		const char *iss = json_string_value(json_object_get(p, "iss"));
 		const char *sub = json_string_value(json_object_get(p, "sub"));
 		json_t *exp = json_object_get(p, "exp");
 		int skew = c->o->cfg->oidc_clock_skew;
 		if (!iss || !sub || strcmp(iss, id) || strcmp(sub, id))
-			no(c, "the provider's signed JWKS names another iss or sub", url);
+			no(c, "il JWKS firmato del provider nomina un altro iss o sub", url);
 		else if (exp && (!json_is_integer(exp) || json_integer_value(exp) + skew <= c->now))
-			no(c, "the provider's signed JWKS is expired", url);
+			no(c, "il JWKS firmato del provider è scaduto", url);
 		else {
 			if (exp && json_integer_value(exp) < c->until)
 				c->until = json_integer_value(exp);
@@ -554,7 +562,7 @@ static json_t *op_from(struct climb *c, const json_t *md)
 {
 	const char *iss = json_string_value(json_object_get(md, "issuer"));
 	if (iss && strcmp(iss, c->o->cfg->oidc_issuer)) {
-		no(c, "the provider's metadata names another issuer", iss);
+		no(c, "i metadati del provider nominano un altro emittente", iss);
 		return NULL;
 	}
 	static const char *const EP[] = {"authorization_endpoint", "token_endpoint",
@@ -564,7 +572,7 @@ static json_t *op_from(struct climb *c, const json_t *md)
 		const char *v = json_string_value(json_object_get(md, *k));
 		if (!v || !*v || strlen(v) >= 512) {
 			json_decref(op);
-			no(c, "the provider's metadata has no valid endpoint", *k);
+			no(c, "i metadati del provider non hanno un endpoint valido", *k);
 			return NULL;
 		}
 		json_object_set_new(op, *k, json_string(v));
@@ -572,7 +580,7 @@ static json_t *op_from(struct climb *c, const json_t *md)
 	json_t *keys = op_keys(c, md);
 	if (!json_array_size(keys)) {
 		if (keys)
-			no(c, "the provider's metadata has no signing key", "jwks");
+			no(c, "i metadati del provider non hanno una chiave di firma", "jwks");
 		json_decref(keys);
 		json_decref(op);
 		return NULL;

@@ -63,14 +63,14 @@ static json_t *rp_key_ensure(const char *path, const char *opt, bool enc, struct
 		    !json_is_string(json_object_get(k, "kid")) ||
 		    (enc && (!kty || strcmp(kty, "RSA") || nbytes == SIZE_MAX || nbytes < 256))) {
 			json_decref(k);
-			vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' is not a private %sJWK with a kid",
-				      opt, path, enc ? "RSA (2048 bits or more) " : "");
+			vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' non è una JWK privata %scon un kid",
+				      opt, path, enc ? "RSA (2048 bit o più) " : "");
 			return NULL;
 		}
 		return k;
 	}
 	if (access(path, F_OK) == 0) {
-		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' is not JSON", opt, path);
+		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' non è JSON", opt, path);
 		return NULL;
 	}
 	k = enc ? json_pack("{s:s,s:i}", "kty", "RSA", "bits", 4096)
@@ -81,7 +81,7 @@ static json_t *rp_key_ensure(const char *path, const char *opt, bool enc, struct
 	    jose_jwk_thp_buf(NULL, k, "S256", thp, sizeof thp) != sizeof thp ||
 	    jose_b64_enc_buf(thp, sizeof thp, kid, sizeof kid) == SIZE_MAX) {
 		json_decref(k);
-		vis_error_set(e, VIS_ERR_INTERNAL, "%s: cannot make a key", opt);
+		vis_error_set(e, VIS_ERR_INTERNAL, "%s: impossibile fare una chiave", opt);
 		return NULL;
 	}
 	kid[43] = '\0';
@@ -97,7 +97,8 @@ static json_t *rp_key_ensure(const char *path, const char *opt, bool enc, struct
 	free(text);
 	if (!ok) {
 		json_decref(k);
-		vis_error_set(e, VIS_ERR_IO, "%s: cannot write '%s': %s", opt, path, strerror(errno));
+		vis_error_set(e, VIS_ERR_IO, "%s: impossibile "
+					     "scrivere '%s': %s", opt, path, strerror(errno));
 		return NULL;
 	}
 	return k;
@@ -115,7 +116,8 @@ static vis_err fed_previous_read(struct oidc *o, const char *fed_key_path, struc
 {
 	char path[CONFIG_PATH_MAX + 16];
 	if (snprintf(path, sizeof path, "%s.previous", fed_key_path) >= (int)sizeof path)
-		return vis_error_set(e, VIS_ERR_INVALID, "oidc_federation_key: path too long");
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_federation_key: percorso troppo "
+							 "lungo");
 	if (access(path, F_OK) != 0)
 		return VIS_OK;
 	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
@@ -124,8 +126,8 @@ static vis_err fed_previous_read(struct oidc *o, const char *fed_key_path, struc
 	    !json_is_string(json_object_get(key, "kid")) || !json_is_integer(until)) {
 		json_decref(doc);
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_federation_key: '%s' is not {\"key\": a public JWK with a "
-				     "kid, \"until\": an epoch}", path);
+				     "oidc_federation_key: '%s' non è {\"key\": una JWK pubblica "
+				     "con un kid, \"until\": un istante epoch}", path);
 	}
 	o->fed_prev = json_incref(key);
 	o->fed_prev_until = json_integer_value(until);
@@ -140,9 +142,10 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 	if (!json_is_string(json_object_get(old, "d")) ||
 	    !kid_copy(old_kid, 64, old)) {
 		json_decref(old);
-		return vis_error_set(e, VIS_ERR_INVALID, "oidc_federation_key: '%s' is not a private "
-				     "JWK with a kid (is the relying party set up? `visura serve` "
-				     "makes the key at its first start)", path);
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_federation_key: '%s' non è una JWK "
+							 "privata con un kid (il relying party è "
+							 "configurato? `visura serve` fa la chiave "
+							 "al primo avvio)", path);
 	}
 	char prev[CONFIG_PATH_MAX + 16], next[CONFIG_PATH_MAX + 16];
 	snprintf(prev, sizeof prev, "%s.previous", path);
@@ -155,7 +158,8 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 		json_decref(made);
 		json_decref(pub);
 		unlink(next);
-		return e->code ? e->code : vis_error_set(e, VIS_ERR_INTERNAL, "cannot make a key");
+		return e->code ? e->code : vis_error_set(e, VIS_ERR_INTERNAL, "impossibile fare "
+									      "una chiave");
 	}
 	bool kid_ok = kid_copy(new_kid, 64, made);
 	json_decref(made);
@@ -174,7 +178,8 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 	if (!ok || rename(tmp, prev) || rename(next, path)) {
 		unlink(tmp);
 		unlink(next);
-		return vis_error_set(e, VIS_ERR_IO, "oidc_federation_key: cannot write '%s' or '%s': %s",
+		return vis_error_set(e, VIS_ERR_IO, "oidc_federation_key: impossibile scrivere "
+						    "'%s' o '%s': %s",
 				     prev, path, strerror(errno));
 	}
 	return VIS_OK;
@@ -197,17 +202,17 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 	*out = NULL;
 	struct oidc *o = calloc(1, sizeof *o);
 	if (!o)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	o->cfg = cfg;
 	pthread_mutex_init(&o->log_lock, NULL);
 	pthread_mutex_init(&o->op_lock, NULL);
 	pthread_cond_init(&o->op_done, NULL);
 	if (!STR_COPY(o->log_dir, log_dir)) {
 		oidc_free(o);
-		return vis_error_set(e, VIS_ERR_INVALID, "oidc_log_dir: path too long");
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_log_dir: percorso troppo lungo");
 	}
 	if (mkdir(log_dir, 0700) && errno != EEXIST) {
-		vis_error_set(e, VIS_ERR_IO, "oidc_log_dir: cannot make '%s': %s", log_dir,
+		vis_error_set(e, VIS_ERR_IO, "oidc_log_dir: impossibile creare '%s': %s", log_dir,
 			      strerror(errno));
 		oidc_free(o);
 		return e->code;
@@ -234,7 +239,8 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 			.kid_interval = cfg->jwks_unknown_kid_interval};
 		if (jwks_open(&src, &o->op_keys, e) || !(o->op = op_by_hand(cfg))) {
 			oidc_free(o);
-			return e->code ? e->code : vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			return e->code ? e->code : vis_error_set(e, VIS_ERR_NOMEM, "memoria "
+										   "esaurita");
 		}
 		o->op_until = INT64_MAX;
 	}
@@ -249,7 +255,8 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 	if (!kid_copy(o->kid, sizeof o->kid, o->rp_key) ||
 	    !kid_copy(o->fed_kid, sizeof o->fed_kid, o->fed_key)) {
 		oidc_free(o);
-		return vis_error_set(e, VIS_ERR_INVALID, "oidc_key, oidc_federation_key: kid too long");
+		return vis_error_set(e, VIS_ERR_INVALID, "oidc_key, oidc_federation_key: kid "
+							 "troppo lungo");
 	}
 	if (fed_previous_read(o, fed_key_path, e)) {
 		oidc_free(o);
@@ -262,8 +269,9 @@ vis_err oidc_open(const struct config *cfg, const char *key_path, const char *en
 	if (!strcmp(o->kid, o->fed_kid)) {
 		oidc_free(o);
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "oidc_federation_key must be another key than oidc_key: the "
-				     "profile keeps federation keys apart from OpenID Connect ones");
+				     "oidc_federation_key deve essere una chiave diversa da "
+				     "oidc_key: il profilo tiene le chiavi di federazione separate "
+				     "da quelle di OpenID Connect");
 	}
 	*out = o;
 	return VIS_OK;
@@ -419,14 +427,15 @@ char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t 
 	const struct config *c = o->cfg;
 	json_t *op = op_take(o);
 	if (!op) {
-		vis_error_set(e, VIS_ERR_INTERNAL, "the provider's metadata is not resolved");
+		vis_error_set(e, VIS_ERR_INTERNAL, "i metadati del provider non sono risolti");
 		return NULL;
 	}
 	char endpoint[512];
 	bool fits = STR_COPY(endpoint, op_str(op, "authorization_endpoint"));
 	json_decref(op);
 	if (!fits) {
-		vis_error_set(e, VIS_ERR_LIMIT, "the provider's authorization endpoint is too long");
+		vis_error_set(e, VIS_ERR_LIMIT, "l'authorization endpoint del provider è troppo "
+						"lungo");
 		return NULL;
 	}
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -446,7 +455,7 @@ char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t 
 		"jti", jti);
 	char *request = claims ? sign_compact(o, claims) : NULL;
 	if (!request) {
-		vis_error_set(e, VIS_ERR_INTERNAL, "cannot sign the request object");
+		vis_error_set(e, VIS_ERR_INTERNAL, "impossibile firmare il request object");
 		return NULL;
 	}
 	char *q_client = curl_easy_escape(NULL, c->oidc_client_id, 0);
@@ -469,7 +478,7 @@ char *oidc_authorization_url(struct oidc *o, const struct oidc_flow *f, int64_t 
 	oidc_digest(f->state, dstate);
 	free(request);
 	if (!url) {
-		vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		return NULL;
 	}
 	oidc_log(o, now, "authn_request",
@@ -566,7 +575,7 @@ long oidc_http(struct oidc *o, const char *url, const char *const *headers, cons
 				  .timeout = 15, .answer = buf, .answer_cap = cap};
 	long st = outbound_post(&p, why, why_cap);
 	if (st && p.answer_over) {
-		str_copy_cut(why, why_cap, "answer too large");
+		str_copy_cut(why, why_cap, "risposta troppo grande");
 		return 0;
 	}
 	if (ctype)
@@ -825,7 +834,7 @@ void oidc_log(struct oidc *o, int64_t now, const char *kind, json_t *fields)
 		size_t n = strlen(line);
 		line[n] = '\n';
 		if (write(fd, line, n + 1) != (ssize_t)(n + 1))
-			fprintf(stderr, "oidc transaction log: write failed\n");
+			fprintf(stderr, "log delle transazioni oidc: scrittura non riuscita\n");
 		close(fd);
 	}
 	if (fresh)

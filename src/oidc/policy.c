@@ -66,16 +66,17 @@ static bool fail(char *why, size_t cap, const char *param, const char *what)
 static bool operators_ok(const char *param, const json_t *ops, char *why, size_t cap)
 {
 	if (!json_is_object(ops))
-		return fail(why, cap, param, "the policy is not an object");
+		return fail(why, cap, param, "la policy non è un oggetto");
 	static const char *const LISTS[] = {"add", "one_of", "subset_of", "superset_of", NULL};
 	for (const char *const *k = LISTS; *k; k++) {
 		json_t *v = json_object_get(ops, *k);
 		if (v && !json_is_array(v))
-			return fail(why, cap, param, "add, one_of, subset_of and superset_of take an array");
+			return fail(why, cap, param, "add, one_of, subset_of e superset_of "
+						     "vogliono un array");
 	}
 	json_t *ess = json_object_get(ops, "essential");
 	if (ess && !json_is_boolean(ess))
-		return fail(why, cap, param, "essential takes true or false");
+		return fail(why, cap, param, "essential vuole true o false");
 	return true;
 }
 
@@ -108,7 +109,8 @@ static json_t *merge_param(const char *param, const json_t *up, const json_t *lo
 			if (!strcmp(op, "one_of") && !json_array_size(merged)) {
 				json_decref(merged);
 				json_decref(out);
-				fail(why, cap, param, "one_of of two superiors have nothing in common");
+				fail(why, cap, param, "one_of di due superiori non hanno nulla in "
+						      "comune");
 				return NULL;
 			}
 		} else if (!strcmp(op, "essential")) {
@@ -124,7 +126,7 @@ static json_t *merge_param(const char *param, const json_t *up, const json_t *lo
 json_t *oidc_policy_merge(const json_t *upper, const json_t *lower, char *why, size_t cap)
 {
 	if ((upper && !json_is_object(upper)) || (lower && !json_is_object(lower))) {
-		snprintf(why, cap, "metadata policy: not an object");
+		snprintf(why, cap, "metadata policy: non è un oggetto");
 		return NULL;
 	}
 	json_t *out = upper ? json_deep_copy(upper) : json_object();
@@ -165,7 +167,7 @@ static bool apply_param(json_t *md, const char *param, const json_t *ops, char *
 	if ((v = json_object_get(ops, "add"))) {
 		json_t *cur = json_object_get(md, param);
 		if (cur && !json_is_array(cur))
-			return fail(why, cap, param, "add on a value that is not an array");
+			return fail(why, cap, param, "add su un valore che non è un array");
 		json_object_set_new(md, param, cur ? unite(cur, v) : json_deep_copy(v));
 	}
 	if ((v = json_object_get(ops, "default")) && !json_object_get(md, param))
@@ -173,11 +175,11 @@ static bool apply_param(json_t *md, const char *param, const json_t *ops, char *
 	json_t *cur = json_object_get(md, param);
 	if ((v = json_object_get(ops, "one_of")) && cur) {
 		if (json_is_array(cur) || json_is_object(cur) || !array_has(v, cur))
-			return fail(why, cap, param, "the value is not one of those allowed (one_of)");
+			return fail(why, cap, param, "il valore non è tra quelli ammessi (one_of)");
 	}
 	if ((v = json_object_get(ops, "subset_of")) && cur) {
 		if (!json_is_array(cur))
-			return fail(why, cap, param, "subset_of on a value that is not an array");
+			return fail(why, cap, param, "subset_of su un valore che non è un array");
 		json_t *in = intersect(cur, v);
 		if (json_array_size(in))
 			json_object_set_new(md, param, in);
@@ -189,24 +191,24 @@ static bool apply_param(json_t *md, const char *param, const json_t *ops, char *
 	}
 	if ((v = json_object_get(ops, "superset_of")) && cur) {
 		if (!json_is_array(cur))
-			return fail(why, cap, param, "superset_of on a value that is not an array");
+			return fail(why, cap, param, "superset_of su un valore che non è un array");
 		size_t i;
 		json_t *x;
 		json_array_foreach(v, i, x) {
 			if (!array_has(cur, x))
 				return fail(why, cap, param,
-					    "a value required by superset_of is missing");
+					    "manca un valore richiesto da superset_of");
 		}
 	}
 	if (json_is_true(json_object_get(ops, "essential")) && !json_object_get(md, param))
-		return fail(why, cap, param, "essential, and missing");
+		return fail(why, cap, param, "essential, e manca");
 	return true;
 }
 
 json_t *oidc_policy_apply(const json_t *policy, const json_t *metadata, char *why, size_t cap)
 {
 	if (!json_is_object(metadata)) {
-		snprintf(why, cap, "metadata policy: the metadata is not an object");
+		snprintf(why, cap, "metadata policy: i metadati non sono un oggetto");
 		return NULL;
 	}
 	json_t *md = json_deep_copy(metadata);

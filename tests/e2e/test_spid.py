@@ -979,21 +979,21 @@ def federation(srv, op, ta, inter, op_pub):
     # The chain expires: resolved again, and the statement is now expired.
     t = both_to(srv, op, t + 121)
     ta.subordinate(op.base, [fed.jwk()], t - 400, t - 100)  # beyond oidc_clock_skew
-    refused("expired subordinate statement", "expired")
+    refused("expired subordinate statement", "scaduto")
     # A statement signed by a stranger's key (with the anchor's kid).
     t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120, signer=FedKey("ta-1"))
-    refused("statement signed by a stranger", "not signed by its superior")
+    refused("statement signed by a stranger", "non è firmato dalle chiavi del suo superiore")
     # A statement naming another key than the one that signed the
     # provider's configuration.
     t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [FedKey("op-fed-1").jwk()], t, t + 120)
-    refused("another key vouched for", "keys its superior names")
+    refused("another key vouched for", "chiavi che il suo superiore indica")
     # A statement served as something else than an entity statement.
     t = both_to(srv, op, t + 31)
     ta.subordinate(op.base, [fed.jwk()], t, t + 120)
     ta.content_type = "application/json"
-    refused("a statement served as application/json", "not application/entity-statement+jwt")
+    refused("a statement served as application/json", "non application/entity-statement+jwt")
     ta.content_type = "application/entity-statement+jwt"
     # A policy that forbids the provider's value: only tls_client_auth,
     # essential.
@@ -1079,7 +1079,7 @@ def anchor_rotation(srv, op, ta, fed, op_pub, name, cf, refused, t):
     t = both_to(srv, op, t)
     signed_by(new, t)
     for i in range(3):   # a resolution a try (RETRY_SECONDS apart), several statements each
-        refused("the anchor's new key, not yet in the file", "not signed by the expected keys")
+        refused("the anchor's new key, not yet in the file", "non è firmata dalle chiavi attese")
         t = both_to(srv, op, t + 31)
         signed_by(new, t)
     eq(reloads(), before, "kids not held, the file unchanged: not read again")
@@ -1097,7 +1097,7 @@ def anchor_rotation(srv, op, ta, fed, op_pub, name, cf, refused, t):
     eq(reloads(), before + 2, "the file read again on SIGHUP")
     t = both_to(srv, op, t + 121)
     signed_by(old, t)
-    refused("the anchor's old key, removed from the file", "not signed by the expected keys")
+    refused("the anchor's old key, removed from the file", "non è firmata dalle chiavi attese")
     t = both_to(srv, op, t + 31)
     signed_by(new, t)   # the anchor's configuration under its new key from now on
     return t
@@ -1160,9 +1160,9 @@ def signed_jwks(srv, op, ta, fed, op_pub, name, cf, refused, t):
     expect(r, 200, what="login with the provider's keys from its signed_jwks_uri")
     t = both_to(srv, op, t + 30)
     with_keys({"signed_jwks_uri": ta.base + path}, signer=FedKey(fed.kid))
-    refused("a signed JWKS signed by another key", "not signed by its federation keys")
+    refused("a signed JWKS signed by another key", "non è firmato dalle sue chiavi di federazione")
     with_keys({"jwks_uri": op.base + "/jwks"})
-    refused("jwks_uri alone", "jwks_uri but neither")
+    refused("jwks_uri alone", "jwks_uri ma né")
     return t
 
 
@@ -1202,20 +1202,20 @@ def trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t):
             ta.subordinate(op.base, [fed.jwk()], t, t + 120)
             refused(what, reason, "spid_trust_mark")
 
-        case("no trust mark", "does not hold", lambda t: [])
-        case("another id only", "does not hold", lambda t: [
+        case("no trust mark", "non ha il trust mark", lambda t: [])
+        case("another id only", "non ha il trust mark", lambda t: [
             trust_mark(ta.key, ta.base, op.base, ta.base + "/openid_provider/private/",
                        t, t + 600)])
-        case("an expired trust mark", "expired", lambda t: [
+        case("an expired trust mark", "scaduto", lambda t: [
             trust_mark(ta.key, ta.base, op.base, mid, t - 400, t - 100)])
         stranger = FedKey("stranger-1")
-        case("a trust mark of an issuer the anchor does not list", "nor listed by it",
+        case("a trust mark of an issuer the anchor does not list", "né è indicato da questo",
              lambda t: [trust_mark(stranger, "https://marchi.example.it", op.base, mid,
                                    t, t + 600)])
         case("a trust mark signed by a stranger in the issuer's name",
-             "not signed by its issuer", lambda t: [
+             "non è firmato dalle chiavi di federazione del suo emittente", lambda t: [
                  trust_mark(FedKey(issuer.key.kid), issuer.base, op.base, mid, t, t + 600)])
-        case("a trust mark for another entity", "another entity", lambda t: [
+        case("a trust mark for another entity", "un'entità diversa", lambda t: [
             trust_mark(ta.key, ta.base, "https://altro-op.example.it", mid, t, t + 600)])
 
         def altered(t):
@@ -1225,7 +1225,8 @@ def trust_marks(srv, op, ta, fed, op_pub, name, cf, refused, t):
             claims["exp"] = t + 86400 * 365
             m["trust_mark"] = ".".join([h, b64u(json.dumps(claims).encode()), sig])
             return [m]
-        case("an altered trust mark", "not signed by its issuer", altered)
+        case("an altered trust mark",
+             "non è firmato dalle chiavi di federazione del suo emittente", altered)
         # A valid one again: taken.
         t = both_to(srv, op, t + 31)
         op_configuration(op, fed, op_pub, ta, t)

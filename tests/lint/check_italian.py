@@ -174,7 +174,7 @@ def cli_texts(text):
 # Modules every text of which reaches a person (a verdict's reason, a
 # message of the command line, an answer, /readyz): each run of adjacent
 # literals with a space, log lines and build-time assertions left out.
-MESSAGE_MODULES = ("audit", "witness")
+MESSAGE_MODULES = ("audit", "witness", "oidc")
 # Single files every text of which a person reads: the options' help
 # (`visura serve --print-config`, the package's visura.conf) and errors.
 MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c")
