@@ -56,7 +56,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->alerts = alert_tracker_new(&lim);
 	a->cache = store_cache_new();
 	if (!a->rl || !a->alerts || !a->metrics || !a->cache)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	/* The interface: a directory named in the configuration must load; the
 	 * built-in default may be absent (a server built without the web
 	 * assets still serves the API). */
@@ -94,13 +94,15 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	if (a->cfg.print_crest[0]) {
 		a->crest = file_read_all(a->cfg.print_crest, 256u << 10, &a->crest_len);
 		if (!a->crest)
-			return vis_error_set(e, VIS_ERR_INVALID, "print_crest: cannot read '%s' "
-					     "(a PNG or SVG file of at most 256 KiB)", a->cfg.print_crest);
+			return vis_error_set(e, VIS_ERR_INVALID, "print_crest: impossibile leggere "
+								 "'%s' (un file PNG o SVG di al "
+								 "massimo "
+								 "256 KiB)", a->cfg.print_crest);
 		bool png = a->crest_len > 8 && !memcmp(a->crest, "\x89PNG\r\n\x1a\n", 8);
 		bool svg = memmem(a->crest, a->crest_len, "<svg", 4) != NULL;
 		if (!png && !svg)
-			return vis_error_set(e, VIS_ERR_INVALID, "print_crest: '%s' is neither PNG "
-					     "nor SVG", a->cfg.print_crest);
+			return vis_error_set(e, VIS_ERR_INVALID, "print_crest: '%s' non è né PNG "
+								 "né SVG", a->cfg.print_crest);
 		a->crest_type = png ? "image/png" : "image/svg+xml";
 	}
 	size_t ul = strlen(a->cfg.public_url);
@@ -108,7 +110,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 		ul--;
 	if (ul && (size_t)snprintf(a->verify_url, sizeof a->verify_url, "%.*s/verifica", (int)ul,
 				   a->cfg.public_url) >= sizeof a->verify_url)
-		return vis_error_set(e, VIS_ERR_INVALID, "public_url: at most %zu characters",
+		return vis_error_set(e, VIS_ERR_INVALID, "public_url: al massimo %zu caratteri",
 				     sizeof a->verify_url - sizeof "/verifica");
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
@@ -117,14 +119,14 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 		audit_key_path(a->cfg.db, path, sizeof path);
 	a->key = sodium_malloc(sizeof *a->key);
 	if (!a->key)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct store *s = app_store(a);
 	if (!s || audit_key_ensure(s, path, a->key, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
 	sealed_key_path(a->cfg.db, a->cfg.secrets_key, path, sizeof path);
 	a->secrets = sodium_malloc(sizeof *a->secrets);
 	if (!a->secrets)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	int sealed;
 	if (sealed_key_ensure(path, a->secrets, e) ||
 	    (sealed = sealed_migrate_totp(s, a->secrets, e)) < 0)

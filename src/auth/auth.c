@@ -498,7 +498,7 @@ static vis_err sessions_cap(struct store *s, const struct config *cfg,
 	struct surplus x = {.keep = cfg->max_sessions};
 	vis_err rc = auth_sessions_each(s, cfg, a->id, now, take_surplus, &x, e);
 	if (!rc && x.nomem)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (int i = 0; !rc && i < x.nend; i++) {
 		char detail[96];
 		snprintf(detail, sizeof detail, "sessione %lld: la meno recente oltre le %d ammesse",

@@ -115,7 +115,7 @@ vis_err oprequest_approve(struct store *s, const struct config *cfg,
 		rc = store_operator_request_update(s, &done, e);
 	}
 	if (rc == VIS_OK && password_out && !str_copy(password_out, password_cap, password))
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "the temporary password does not fit");
+		rc = vis_error_set(e, VIS_ERR_INTERNAL, "la password temporanea non ci sta");
 	if (rc == VIS_OK)
 		rc = store_commit(s, e);
 	if (rc != VIS_OK && password_out && password_cap > 0)

@@ -102,13 +102,14 @@ static vis_err list_load(const char *data_dir, struct vis_error *e)
 	char path[4096];
 	int w = snprintf(path, sizeof path, "%s/%s", data_dir, PW_LIST_FILE);
 	if (w < 0 || (size_t)w >= sizeof path)
-		return vis_error_set(e, VIS_ERR_LIMIT, "password list path too long: %s", data_dir);
+		return vis_error_set(e, VIS_ERR_LIMIT, "percorso dell'elenco delle password troppo "
+						       "lungo: %s", data_dir);
 	size_t len = 0;
 	errno = 0;
 	char *buf = file_read_all(path, PW_LIST_MAX_BYTES, &len);
 	if (!buf)
-		return vis_error_set(e, VIS_ERR_IO, "cannot read %s: %s", path,
-				     errno ? strerror(errno) : "too large or unreadable");
+		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere %s: %s", path,
+				     errno ? strerror(errno) : "troppo grande o illeggibile");
 	/* One entry per line: count the lines to size the array. */
 	size_t lines = 1;
 	for (size_t i = 0; i < len; i++)
@@ -116,7 +117,7 @@ static vis_err list_load(const char *data_dir, struct vis_error *e)
 	const char **arr = calloc(lines, sizeof *arr);
 	if (!arr) {
 		free(buf);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory loading %s", path);
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita caricando %s", path);
 	}
 	size_t n = 0, lineno = 0;
 	char *p = buf, *end = buf + len;
@@ -133,7 +134,8 @@ static vis_err list_load(const char *data_dir, struct vis_error *e)
 				free(arr);
 				free(buf);
 				return vis_error_set(e, VIS_ERR_INVALID,
-						     "%s line %zu: not valid utf-8 or has control characters",
+						     "%s riga %zu: UTF-8 non valido o caratteri di "
+						     "controllo",
 						     path, lineno);
 			}
 			/* Entries longer than the maximum can never match. */
@@ -166,7 +168,8 @@ vis_err password_init(const char *data_dir, struct vis_error *e)
 	if (!data_dir || !*data_dir)
 		return vis_error_set(e, VIS_ERR_INVALID, "password: no data directory");
 	if (sodium_init() < 0)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "password: libsodium initialisation failed");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "password: inizializzazione di libsodium "
+							  "non riuscita");
 	password_shutdown();
 	vis_err rc = list_load(data_dir, e);
 	if (rc != VIS_OK)
@@ -180,7 +183,8 @@ vis_err password_init(const char *data_dir, struct vis_error *e)
 	sodium_memzero(rnd, sizeof rnd);
 	if (r != 0) {
 		list_free();
-		return vis_error_set(e, VIS_ERR_NOMEM, "password: cannot compute the dummy hash (out of memory)");
+		return vis_error_set(e, VIS_ERR_NOMEM, "password: impossibile calcolare l'hash "
+						       "fittizio (memoria esaurita)");
 	}
 	have_dummy = true;
 	return VIS_OK;
@@ -196,14 +200,15 @@ void password_shutdown(void)
 vis_err password_hash(const char *pw, char out[PASSWORD_HASH_MAX], struct vis_error *e)
 {
 	if (!pw || !out)
-		return vis_error_set(e, VIS_ERR_INVALID, "password: nothing to hash");
+		return vis_error_set(e, VIS_ERR_INVALID, "password: nulla di cui fare l'hash");
 	size_t len = strnlen(pw, PASSWORD_MAX_LEN + 1);
 	if (len > PASSWORD_MAX_LEN)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "password is longer than " XSTR(PASSWORD_MAX_LEN) " bytes");
+				     "la password supera " XSTR(PASSWORD_MAX_LEN) " byte");
 	if (crypto_pwhash_str(out, pw, len, PW_OPSLIMIT, PW_MEMLIMIT) != 0) {
 		sodium_memzero(out, PASSWORD_HASH_MAX);
-		return vis_error_set(e, VIS_ERR_NOMEM, "password: hashing failed (out of memory)");
+		return vis_error_set(e, VIS_ERR_NOMEM, "password: calcolo dell'hash non riuscito "
+						       "(memoria esaurita)");
 	}
 	return VIS_OK;
 }
@@ -305,14 +310,16 @@ vis_err password_generate(char *out, size_t cap, size_t len, struct vis_error *e
 		return vis_error_set(e, VIS_ERR_INVALID, "password: no output buffer");
 	if (len < 16 || len >= cap || len > PASSWORD_MAX_LEN)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "password: cannot generate %zu characters into %zu bytes", len, cap);
+				     "password: impossibile generare %zu caratteri in "
+				     "%zu byte", len, cap);
 	if (sodium_init() < 0)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "password: libsodium initialisation failed");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "password: inizializzazione di libsodium "
+							  "non riuscita");
 	char alphabet[sizeof gen_upper + sizeof gen_lower + sizeof gen_digit + sizeof gen_punct];
 	int w = snprintf(alphabet, sizeof alphabet, "%s%s%s%s", gen_upper, gen_lower, gen_digit,
 			 gen_punct);
 	if (w < 0 || (size_t)w >= sizeof alphabet)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "password: alphabet does not fit");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "password: l'alfabeto non ci sta");
 	uint32_t na = (uint32_t)w;
 	/* Uniform draws, retried until every class is present: no bias, and
 	 * with 16 characters about four tries in five succeed at once. */
@@ -326,5 +333,6 @@ vis_err password_generate(char *out, size_t cap, size_t len, struct vis_error *e
 			return VIS_OK;
 	}
 	sodium_memzero(out, cap);
-	return vis_error_set(e, VIS_ERR_INTERNAL, "password: could not generate a valid password");
+	return vis_error_set(e, VIS_ERR_INTERNAL, "password: impossibile generare una password "
+						  "valida");
 }

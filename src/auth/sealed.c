@@ -45,7 +45,7 @@ vis_err sealed_seal(const struct sealed_key *k, const char *plain, char *out, si
 	size_t blen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
 	if (n > PLAIN_MAX ||
 	    cap < strlen(PREFIX) + sodium_base64_ENCODED_LEN(blen, sodium_base64_VARIANT_ORIGINAL))
-		return vis_error_set(e, VIS_ERR_INTERNAL, "secret too long to seal");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "segreto troppo lungo da sigillare");
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)plain, n,
 			      box, k->k);
@@ -64,14 +64,14 @@ vis_err sealed_open(const struct sealed_key *k, const char *sealed, char *out, s
 	    sodium_base642bin(box, sizeof box, sealed + strlen(PREFIX), strlen(sealed + strlen(PREFIX)),
 			      NULL, &blen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
-		return vis_error_set(e, VIS_ERR_INVALID, "not a sealed secret");
+		return vis_error_set(e, VIS_ERR_INVALID, "non è un segreto sigillato");
 	size_t n = blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
 	if (n + 1 > cap)
-		return vis_error_set(e, VIS_ERR_INVALID, "sealed secret too long");
+		return vis_error_set(e, VIS_ERR_INVALID, "segreto sigillato troppo lungo");
 	if (crypto_secretbox_open_easy((unsigned char *)out, box + crypto_secretbox_NONCEBYTES,
 				       blen - crypto_secretbox_NONCEBYTES, box, k->k) != 0)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "a sealed secret does not open under the secrets key");
+				     "un segreto sigillato non si apre con la chiave dei segreti");
 	out[n] = '\0';
 	return VIS_OK;
 }
@@ -91,7 +91,8 @@ vis_err sealed_body(const struct sealed_key *k, const char *body, const char *sh
 			char sealed[512];
 			size_t sl = (size_t)(end - m) - strlen(SEALED_MARK);
 			if (sl >= sizeof sealed)
-				return vis_error_set(e, VIS_ERR_INVALID, "not a sealed secret");
+				return vis_error_set(e, VIS_ERR_INVALID, "non è un segreto "
+									 "sigillato");
 			memcpy(sealed, m + strlen(SEALED_MARK), sl);
 			sealed[sl] = '\0';
 			if (sealed_open(k, sealed, plain, sizeof plain, e))
@@ -101,7 +102,7 @@ vis_err sealed_body(const struct sealed_key *k, const char *body, const char *sh
 		size_t add = lit + (m && end ? strlen(put) : 0);
 		if (o + add + 1 > cap) {
 			sodium_memzero(plain, sizeof plain);
-			return vis_error_set(e, VIS_ERR_INVALID, "message too long");
+			return vis_error_set(e, VIS_ERR_INVALID, "messaggio troppo lungo");
 		}
 		memcpy(out + o, p, lit);
 		o += lit;

@@ -25,10 +25,12 @@ vis_err totp_init(struct vis_error *e)
 	if (inited)
 		return VIS_OK;
 	if (sodium_init() < 0)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: libsodium initialisation failed");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: inizializzazione di libsodium non "
+							  "riuscita");
 	int rc = oath_init();
 	if (rc != OATH_OK)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: liboath initialisation failed: %s",
+		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: inizializzazione di liboath non "
+							  "riuscita: %s",
 				     oath_strerror(rc));
 	inited = true;
 	return VIS_OK;
@@ -94,7 +96,7 @@ vis_err totp_secret_new(char out[TOTP_SECRET_B32_MAX], struct vis_error *e)
 	if (!out)
 		return vis_error_set(e, VIS_ERR_INVALID, "totp: no output buffer");
 	if (!inited)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: totp_init was not called");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: totp_init non è stata chiamata");
 	unsigned char raw[TOTP_SECRET_BYTES];
 	randombytes_buf(raw, sizeof raw);
 	char *b32 = NULL;
@@ -103,14 +105,14 @@ vis_err totp_secret_new(char out[TOTP_SECRET_B32_MAX], struct vis_error *e)
 	sodium_memzero(raw, sizeof raw);
 	if (rc != OATH_OK || !b32) {
 		free(b32);
-		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: base32 encoding failed: %s",
+		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: codifica base32 non riuscita: %s",
 				     oath_strerror(rc));
 	}
 	while (blen > 0 && b32[blen - 1] == '=')
 		blen--;
 	vis_err ret = VIS_OK;
 	if (blen >= TOTP_SECRET_B32_MAX) {
-		ret = vis_error_set(e, VIS_ERR_INTERNAL, "totp: encoded secret too long");
+		ret = vis_error_set(e, VIS_ERR_INTERNAL, "totp: segreto codificato troppo lungo");
 	} else {
 		memcpy(out, b32, blen);
 		out[blen] = '\0';
@@ -133,19 +135,21 @@ vis_err totp_code(const char *secret_b32, int64_t t, char out[7], struct vis_err
 		return vis_error_set(e, VIS_ERR_INVALID, "totp: no output buffer");
 	out[0] = '\0';
 	if (!inited)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: totp_init was not called");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: totp_init non è stata chiamata");
 	if (t < 0 || t > TOTP_T_MAX)
-		return vis_error_set(e, VIS_ERR_INVALID, "totp: time out of range");
+		return vis_error_set(e, VIS_ERR_INVALID, "totp: ora fuori dall'intervallo");
 	char *key;
 	size_t klen = secret_decode(secret_b32, &key);
 	if (klen == 0)
-		return vis_error_set(e, VIS_ERR_INVALID, "totp: secret is not valid base32 of at least %d bytes",
+		return vis_error_set(e, VIS_ERR_INVALID, "totp: il segreto non è base32 valido di "
+							 "almeno %d byte",
 				     TOTP_SECRET_MIN_BYTES);
 	bool ok = code_at(key, klen, t / TOTP_STEP, out);
 	key_free(key, klen);
 	if (!ok) {
 		sodium_memzero(out, 7);
-		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: code generation failed");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "totp: generazione del codice non "
+							  "riuscita");
 	}
 	return VIS_OK;
 }
@@ -233,16 +237,19 @@ vis_err totp_uri(const char *secret_b32, const char *account, const char *issuer
 	char *key;
 	size_t klen = secret_decode(secret_b32, &key);
 	if (klen == 0)
-		return vis_error_set(e, VIS_ERR_INVALID, "totp: secret is not valid base32 of at least %d bytes",
+		return vis_error_set(e, VIS_ERR_INVALID, "totp: il segreto non è base32 valido di "
+							 "almeno %d byte",
 				     TOTP_SECRET_MIN_BYTES);
 	key_free(key, klen);
 	if (!issuer || !*issuer)
 		issuer = "visura";
 	if (!account || !*account || !utf8_valid(account, strnlen(account, 257)) ||
 	    strnlen(account, 257) > 256)
-		return vis_error_set(e, VIS_ERR_INVALID, "totp: account name missing, too long or not utf-8");
+		return vis_error_set(e, VIS_ERR_INVALID, "totp: nome dell'utenza mancante, troppo "
+							 "lungo o non UTF-8");
 	if (!utf8_valid(issuer, strnlen(issuer, 257)) || strnlen(issuer, 257) > 256)
-		return vis_error_set(e, VIS_ERR_INVALID, "totp: issuer too long or not utf-8");
+		return vis_error_set(e, VIS_ERR_INVALID, "totp: emittente troppo lungo o non "
+							 "UTF-8");
 	struct sink k = {out, cap, 0, false};
 	put_str(&k, "otpauth://totp/");
 	put_pct(&k, issuer);
@@ -259,7 +266,7 @@ vis_err totp_uri(const char *secret_b32, const char *account, const char *issuer
 	put_str(&k, "&algorithm=SHA1&digits=6&period=30");
 	if (k.overflow) {
 		sodium_memzero(out, cap);
-		return vis_error_set(e, VIS_ERR_LIMIT, "totp: uri does not fit in %zu bytes", cap);
+		return vis_error_set(e, VIS_ERR_LIMIT, "totp: l'URI non sta in %zu byte", cap);
 	}
 	return VIS_OK;
 }

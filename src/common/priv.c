@@ -16,25 +16,28 @@ vis_err priv_user_resolve(const char *name, struct priv_user *u, struct vis_erro
 	if (!name[0]) {
 		if (root)
 			return vis_error_set(e, VIS_ERR_INVALID,
-					     "refusing to run as root: set 'user' to the account the "
-					     "server runs as once it has bound its ports and read its keys");
+					     "non si esegue come root: impostare 'user' all'utenza "
+					     "con cui il server gira dopo aver aperto le porte e "
+					     "letto le chiavi");
 		return VIS_OK;
 	}
 	if (strlen(name) >= sizeof u->name)
-		return vis_error_set(e, VIS_ERR_INVALID, "user: name too long");
+		return vis_error_set(e, VIS_ERR_INVALID, "user: nome troppo lungo");
 	errno = 0;
 	struct passwd *pw = getpwnam(name);
 	if (!pw)
-		return vis_error_set(e, VIS_ERR_INVALID, "user: no such user '%s'", name);
+		return vis_error_set(e, VIS_ERR_INVALID, "user: nessun utente '%s'", name);
 	if (pw->pw_uid == 0)
-		return vis_error_set(e, VIS_ERR_INVALID, "user: '%s' is root: name an unprivileged user",
+		return vis_error_set(e, VIS_ERR_INVALID, "user: '%s' è root: indicare un utente "
+							 "senza privilegi",
 				     name);
 	if (!root && pw->pw_uid != geteuid())
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "user: only root can become '%s' (running as uid %u)", name,
+				     "user: solo root può diventare '%s' (in esecuzione come uid "
+				     "%u)", name,
 				     (unsigned)geteuid());
 	if (!STR_COPY(u->name, name))
-		return vis_error_set(e, VIS_ERR_INVALID, "user: a name of at most %zu bytes",
+		return vis_error_set(e, VIS_ERR_INVALID, "user: un nome di al massimo %zu byte",
 				     sizeof u->name - 1);
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
@@ -47,7 +50,8 @@ vis_err priv_chown(const struct priv_user *u, const char *path, struct vis_error
 	if (!u->drop || !path[0])
 		return VIS_OK;
 	if (chown(path, u->uid, u->gid) != 0)
-		return vis_error_set(e, VIS_ERR_IO, "cannot give '%s' to user '%s': %s", path,
+		return vis_error_set(e, VIS_ERR_IO, "impossibile dare '%s' all'utente "
+						    "'%s': %s", path,
 				     u->name, strerror(errno));
 	return VIS_OK;
 }
@@ -59,15 +63,18 @@ vis_err priv_drop(const struct priv_user *u, struct vis_error *e)
 	/* Groups first: once the user id is not root, they cannot change. */
 	if (initgroups(u->name, u->gid) != 0 || setresgid(u->gid, u->gid, u->gid) != 0 ||
 	    setresuid(u->uid, u->uid, u->uid) != 0)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot become user '%s': %s", u->name,
+		return vis_error_set(e, VIS_ERR_INTERNAL, "impossibile diventare "
+							  "l'utente '%s': %s", u->name,
 				     strerror(errno));
 	uid_t r, ef, s;
 	gid_t gr, ge, gs;
 	if (getresuid(&r, &ef, &s) != 0 || r != u->uid || ef != u->uid || s != u->uid ||
 	    getresgid(&gr, &ge, &gs) != 0 || gr != u->gid || ge != u->gid || gs != u->gid)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "user '%s': the ids did not change", u->name);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "utente '%s': gli identificativi non "
+							  "sono cambiati", u->name);
 	/* The proof: root can no longer be had back. */
 	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "user '%s': root could be regained", u->name);
+		return vis_error_set(e, VIS_ERR_INTERNAL, "utente '%s': root si "
+							  "potrebbe riottenere", u->name);
 	return VIS_OK;
 }

@@ -32,7 +32,7 @@ def test_root_without_user_refused():
         srv.stop()
         p = _serve(srv)
         eq(p.returncode, 2, f"root without 'user': {p.stdout}{p.stderr}")
-        check("refusing to run as root" in p.stderr, f"says why: {p.stderr}")
+        check("non si esegue come root" in p.stderr, f"says why: {p.stderr}")
         p = _serve(srv, "--user", "root")
         eq(p.returncode, 2, f"user = root: {p.stderr}")
         p = _serve(srv, "--user", "no-such-user-visura")

@@ -177,11 +177,11 @@ def cli_texts(text):
 MESSAGE_MODULES = ("audit", "witness", "oidc")
 # Single files every text of which a person reads: the options' help
 # (`visura serve --print-config`, the package's visura.conf) and errors.
-MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c")
+MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c", "common/priv.c")
 # What a caller names to fsmode_*: the subject of its message.
 FSMODE = re.compile(r"\bfsmode_\w+\s*\(")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
-                 "query", "policy", "stats", "cf", "store", "backup", "http")
+                 "query", "policy", "stats", "cf", "store", "backup", "http", "auth", "app")
 # Message-building calls of the importer: name -> index of the message
 # argument (0-based); every literal of that argument counts.
 IMPORT_CALLS = {"fail": 2, "rd_problem": 4, "problem": 4, "rd_unique": 5, "rd_error": 2,

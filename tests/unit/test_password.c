@@ -88,7 +88,7 @@ static void test_verify_bad_input(void **state)
 	memset(lng, 'x', sizeof lng - 1);
 	lng[sizeof lng - 1] = '\0';
 	assert_int_equal(password_hash(lng, h, &e), VIS_ERR_INVALID);
-	assert_non_null(strstr(e.msg, "longer than 256"));
+	assert_non_null(strstr(e.msg, "supera 256"));
 	lng[PASSWORD_MAX_LEN] = '\0';
 	vis_error_clear(&e);
 	assert_int_equal(password_hash(lng, h, &e), VIS_OK);
@@ -239,7 +239,7 @@ static void test_init_list(void **state)
 	write_file(path, "good-one-here\nbad\xff-one\n");
 	vis_error_clear(&e);
 	assert_int_equal(password_init(dir, &e), VIS_ERR_INVALID);
-	assert_non_null(strstr(e.msg, "line 2"));
+	assert_non_null(strstr(e.msg, "riga 2"));
 
 	write_file(path, "\n\n");
 	vis_error_clear(&e);
