@@ -720,7 +720,7 @@ static vis_err acct_load(struct store *s, const char *key, struct acct *a, const
 	}
 	if (rc) {
 		if (rc == VIS_ERR_NOMEM)
-			vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		return rc;
 	}
 	a->cleared = false;   /* the copy is the value: index built on first use */
@@ -857,7 +857,7 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 		recent_note(a, sl->version + 1, now);
 		free(text);
 		if (!(text = acct_encode(a))) {
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			break;
 		}
 		struct store_seen_delta d = {a->cleared ? INT64_MAX : a->drop_upto, a->seen,
@@ -867,7 +867,8 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 		if (rc && rc != VIS_ERR_LIMIT)
 			break;
 		if (locked && !done) {
-			rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: changed under its lock",
+			rc = vis_error_set(e, VIS_ERR_STORE, "stato condiviso %s: cambiato mentre "
+							     "era bloccato",
 					   key);
 			break;
 		}
@@ -895,7 +896,8 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 		acct_clear(a, o->account->id);
 		sl->known = false;
 		if (!rc)
-			rc = vis_error_set(e, VIS_ERR_STORE, "shared state %s: not written", key);
+			rc = vis_error_set(e, VIS_ERR_STORE, "stato condiviso %s: non "
+							     "scritto", key);
 	}
 	free(text);
 	free(now_text);

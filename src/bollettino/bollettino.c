@@ -630,7 +630,7 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 	if (!text) {
 		json_decref(tavole);
 		json_decref(ind);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	json_t *map = bollettino_map(o->geo_dir, comune);
 	out->data = json_pack("{s:{s:s,s:s},s:s,s:s,s:{s:s,s:s},s:s,s:i,s:s,s:o,s:o,s:o}", "comune",
@@ -639,12 +639,12 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 			      "tavole", tavole, "indicatori", ind, "mappa", map ? map : json_null());
 	free(text);
 	if (!out->data)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	const char *heading = o->heading ? o->heading : "";
 	out->html = page(out->data, heading, &out->html_len);
 	if (!out->html) {
 		bollettino_doc_release(out);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	if ((rc = bollettino_pdf(out->data, heading, o->now, &out->pdf, &out->pdf_len, e)))
 		bollettino_doc_release(out);
@@ -685,7 +685,7 @@ static vis_err render(struct store *s, const struct refdata *rd, const char *com
 	*b64 = malloc(n);
 	if (!*b64) {
 		bollettino_doc_release(&d);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	sodium_bin2base64(*b64, n, d.pdf, d.pdf_len, sodium_base64_VARIANT_ORIGINAL);
 	*html = d.html;
@@ -833,7 +833,7 @@ vis_err bollettino_regenerate(struct store *s, const struct refdata *rd, const c
 	struct withdrawn w = {.mese = mese, .threshold = o->threshold};
 	vis_err rc = store_bollettino_each(s, comune ? comune : "", add_withdrawn, &w, e);
 	if (!rc && w.nomem)
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (int i = 0; !rc && i < w.n; i++)
 		rc = regenerate_one(s, rd, o, by, &w.v[i], e);
 	if (rc) {

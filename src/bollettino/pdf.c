@@ -247,7 +247,8 @@ vis_err bollettino_pdf(json_t *data, const char *heading, int64_t created, unsig
 		cairo_destroy(p.cr);
 		cairo_surface_destroy(p.surface);
 		strbuf_release(&p.out);
-		return vis_error_set(e, VIS_ERR_INVALID, "PDF not written: date %lld out of range",
+		return vis_error_set(e, VIS_ERR_INVALID, "PDF non scritto: data %lld fuori "
+							 "dall'intervallo",
 				     (long long)created);
 	}
 	cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_CREATE_DATE, when);
@@ -278,7 +279,7 @@ vis_err bollettino_pdf(json_t *data, const char *heading, int64_t created, unsig
 	cairo_surface_destroy(p.surface);
 	if (st != CAIRO_STATUS_SUCCESS || p.out.err || !p.out.len) {
 		strbuf_release(&p.out);
-		return vis_error_set(e, VIS_ERR_NOMEM, "PDF not written: %s",
+		return vis_error_set(e, VIS_ERR_NOMEM, "PDF non scritto: %s",
 				     cairo_status_to_string(st));
 	}
 	*pdf = (unsigned char *)strbuf_detach(&p.out, len);

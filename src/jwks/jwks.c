@@ -75,46 +75,48 @@ json_t *jwks_parse(const char *text, size_t len, const char *algs, char *why, si
 	json_t *keys = json_array();
 	const char *problem = NULL;
 	if (len > JWKS_MAX_BYTES)
-		problem = "larger than the most a JWKS may be (256 KiB)";
+		problem = "supera il massimo di un JWKS (256 KiB)";
 	else if (!doc)
-		problem = "not JSON";
+		problem = "non è JSON";
 	else if (!json_is_array(in))
-		problem = "not a JWKS: no \"keys\" array";
+		problem = "non è un JWKS: nessun array \"keys\"";
 	else if (!keys)
-		problem = "out of memory";
+		problem = "memoria esaurita";
 	size_t i;
 	json_t *k;
 	json_array_foreach(problem ? NULL : in, i, k) {
 		if (!json_is_object(k)) {
-			problem = "a key that is not a JSON object";
+			problem = "una chiave che non è un oggetto JSON";
 			break;
 		}
 		if (has_private_part(k)) {
-			problem = "a private or secret key part (d, p, q, k...): publish only public keys";
+			problem = "una parte privata o segreta di chiave (d, p, q, k...): "
+				  "pubblicare solo chiavi pubbliche";
 			break;
 		}
 		if (!key_taken(k, algs))
 			continue;
 		const char *kid = json_string_value(json_object_get(k, "kid"));
 		if (!kid || !*kid || strlen(kid) > JWKS_KID_MAX) {
-			problem = "a signing key without a usable \"kid\" (1 to 64 bytes)";
+			problem = "una chiave di firma senza un \"kid\" utilizzabile (da 1 a 64 "
+				  "byte)";
 			break;
 		}
 		size_t j;
 		json_t *o;
 		json_array_foreach(keys, j, o)
 			if (!strcmp(kid, json_string_value(json_object_get(o, "kid"))))
-				problem = "a \"kid\" named twice";
+				problem = "un \"kid\" indicato due volte";
 		if (problem)
 			break;
 		if (json_array_size(keys) >= JWKS_MAX_KEYS) {
-			problem = "more than 64 signing keys";
+			problem = "più di 64 chiavi di firma";
 			break;
 		}
 		json_array_append(keys, k);
 	}
 	if (!problem && !json_array_size(keys))
-		problem = "no signing key of the algorithms taken";
+		problem = "nessuna chiave di firma degli algoritmi accettati";
 	json_decref(doc);
 	if (problem) {
 		json_decref(keys);
@@ -136,17 +138,17 @@ static bool same_file(const struct stat *a, const struct stat *b)
 static json_t *file_keys(const struct jwks_source *src, struct stat *st, char *why, size_t cap)
 {
 	if (stat(src->path, st)) {
-		snprintf(why, cap, "cannot read '%.200s'", src->path);
+		snprintf(why, cap, "impossibile leggere '%.200s'", src->path);
 		return NULL;
 	}
 	if (st->st_size >= (off_t)JWKS_MAX_BYTES) {
-		snprintf(why, cap, "'%.200s' is larger than %u bytes", src->path, JWKS_MAX_BYTES);
+		snprintf(why, cap, "'%.200s' supera %u byte", src->path, JWKS_MAX_BYTES);
 		return NULL;
 	}
 	size_t len = 0;
 	char *text = file_read_all(src->path, JWKS_MAX_BYTES, &len);
 	if (!text) {
-		snprintf(why, cap, "cannot read '%.200s'", src->path);
+		snprintf(why, cap, "impossibile leggere '%.200s'", src->path);
 		return NULL;
 	}
 	char problem[160];
@@ -162,7 +164,7 @@ static json_t *fetched_keys(const struct jwks_source *src, char *why, size_t cap
 {
 	char *buf = malloc(JWKS_MAX_BYTES + 1);
 	if (!buf) {
-		str_copy_cut(why, cap, "out of memory"); /* a message: cut on purpose */
+		str_copy_cut(why, cap, "memoria esaurita"); /* a message: cut on purpose */
 		return NULL;
 	}
 	static const char *const accept[] = {"Accept: application/json", NULL};
@@ -172,11 +174,11 @@ static json_t *fetched_keys(const struct jwks_source *src, char *why, size_t cap
 	long st = outbound_get(&p, net, sizeof net);
 	json_t *keys = NULL;
 	if (p.answer_over) { /* the transfer was cut there */
-		snprintf(why, cap, "the answer is larger than %u bytes", JWKS_MAX_BYTES);
+		snprintf(why, cap, "la risposta supera %u byte", JWKS_MAX_BYTES);
 	} else if (!st) {
-		snprintf(why, cap, "no answer: %s", net);
+		snprintf(why, cap, "nessuna risposta: %s", net);
 	} else if (st != 200) {
-		snprintf(why, cap, "answered HTTP %ld", st);
+		snprintf(why, cap, "ha risposto HTTP %ld", st);
 	} else {
 		keys = jwks_parse(buf, p.answer_len, src->algs, why, cap);
 	}
@@ -258,17 +260,18 @@ vis_err jwks_open(const struct jwks_source *src, struct jwks **out, struct vis_e
 	*out = NULL;
 	bool file = src->path && src->path[0], url = src->url && src->url[0];
 	if (file == url)
-		return vis_error_set(e, VIS_ERR_INVALID, "%s: a file or an address, one of the two",
+		return vis_error_set(e, VIS_ERR_INVALID, "%s: un file o un indirizzo, uno dei due",
 				     src->name);
 	struct vis_error ue = {0};
 	if (url && outbound_check(src->url, OUTBOUND_WEBHOOK, false, &ue))
 		return vis_error_set(e, VIS_ERR_INVALID, "%s: %s", src->name, ue.msg);
 	if (src->refresh < 1 || src->kid_interval < 1)
-		return vis_error_set(e, VIS_ERR_INVALID, "%s: the intervals must be positive",
+		return vis_error_set(e, VIS_ERR_INVALID, "%s: gli intervalli devono essere "
+							 "positivi",
 				     src->name);
 	struct jwks *k = calloc(1, sizeof *k);
 	if (!k)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	k->src = *src;
 	k->src.path = file ? src->path : "";
 	k->src.url = url ? src->url : "";
@@ -278,7 +281,7 @@ vis_err jwks_open(const struct jwks_source *src, struct jwks **out, struct vis_e
 	if (!k->keys) {
 		free(k);
 		return vis_error_set(e, file ? VIS_ERR_INVALID : VIS_ERR_NOMEM, "%s: %s", src->name,
-				     file ? why : "out of memory");
+				     file ? why : "memoria esaurita");
 	}
 	pthread_rwlock_init(&k->lock, NULL);
 	pthread_mutex_init(&k->reloading, NULL);
@@ -327,9 +330,9 @@ static void unknown_kid(struct jwks *k, int64_t now)
 	struct stat st;
 	if (k->src.url[0]) {
 		if (!k->tried || elapsed(k->tried_at, now, k->src.kid_interval))
-			refresh(k, now, "unknown kid", &e);
+			refresh(k, now, "kid sconosciuto", &e);
 	} else if (stat(k->src.path, &st) || !same_file(&st, &k->seen)) {
-		refresh(k, now, "unknown kid", &e);
+		refresh(k, now, "kid sconosciuto", &e);
 	}
 	pthread_mutex_unlock(&k->reloading);
 }

@@ -75,7 +75,7 @@ static vis_err parse(const char *url, enum outbound_use use, bool plain_loopback
 	char *scheme = NULL, *host = NULL, *part = NULL;
 	vis_err rc = VIS_OK;
 	if (!u)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
@@ -216,7 +216,8 @@ static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 		p->answer[0] = '\0';
 	CURL *c = curl_easy_init();
 	if (!c) {
-		str_copy_cut(why, cap, "curl init failed"); /* a message: cut on purpose */
+		str_copy_cut(why, cap, "inizializzazione di "
+				       "curl non riuscita"); /* a message: cut on purpose */
 		return 0;
 	}
 	struct outbound o;
@@ -233,7 +234,7 @@ static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 			curl_slist_free_all(hs);
 			curl_easy_cleanup(c);
 			outbound_release(&o);
-			str_copy_cut(why, cap, "out of memory"); /* a message: cut on purpose */
+			str_copy_cut(why, cap, "memoria esaurita"); /* a message: cut on purpose */
 			return 0;
 		}
 		hs = more;

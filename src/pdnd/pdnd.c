@@ -592,7 +592,8 @@ vis_err pdnd_signer_generate(const char *path, char **public_jwk, struct vis_err
 		free(text);
 		free(*public_jwk);
 		*public_jwk = NULL;
-		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot make an ES256 key (libjose)");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "impossibile fare una chiave ES256 "
+							  "(libjose)");
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	size_t len = strlen(text);
@@ -609,7 +610,7 @@ vis_err pdnd_signer_generate(const char *path, char **public_jwk, struct vis_err
 			unlink(path);
 		free(*public_jwk);
 		*public_jwk = NULL;
-		return vis_error_set(e, VIS_ERR_IO, "cannot write the key '%s': %s", path,
+		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere la chiave '%s': %s", path,
 				     strerror(err));
 	}
 	return VIS_OK;
@@ -634,8 +635,8 @@ vis_err pdnd_signer_open(const char *path, struct pdnd_signer **out, struct vis_
 	    strlen(kid) >= sizeof sg->kid || !json_is_string(json_object_get(k, "d"))) {
 		json_decref(k);
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "pdnd_signing_key '%s': not an EC P-256 private JWK with a kid "
-				     "(make one with: visura pdnd keygen --out FILE)", path);
+				     "pdnd_signing_key '%s': non è una JWK privata EC P-256 con un "
+				     "kid (farne una con 'visura pdnd keygen --out FILE')", path);
 	}
 	sg = calloc(1, sizeof *sg);
 	pub = json_deep_copy(k);
@@ -647,7 +648,7 @@ vis_err pdnd_signer_open(const char *path, struct pdnd_signer **out, struct vis_
 	if (!sg || !sg->jwks) {
 		free(sg);
 		json_decref(k);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	json_object_set_new(k, "alg", json_string("ES256"));
 	memcpy(sg->kid, kid, strlen(kid) + 1);
@@ -715,7 +716,8 @@ vis_err pdnd_answer_sign(const struct pdnd_signer *sg, const char *iss, const ch
 	json_decref(tmpl);
 	json_decref(jws);
 	if (!*jwt)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "cannot sign the answer (libjose)");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "impossibile firmare la risposta "
+							  "(libjose)");
 	return VIS_OK;
 }
 

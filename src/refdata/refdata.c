@@ -83,7 +83,8 @@ static char *read_data_file(const char *dir, const char *name, size_t *len,
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	char *buf = file_read_all(path, REFDATA_MAX_FILE, len);
 	if (!buf)
-		vis_error_set(e, VIS_ERR_IO, "cannot read reference data '%s'", path);
+		vis_error_set(e, VIS_ERR_IO, "impossibile leggere i dati di riferimento "
+					     "'%s'", path);
 	return buf;
 }
 
@@ -98,7 +99,7 @@ static vis_err load_comuni(struct refdata *rd, const char *dir, struct vis_error
 		cap += rd->comuni_buf[i] == '\n';
 	rd->comuni = calloc(cap, sizeof *rd->comuni);
 	if (!rd->comuni)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct csv_reader r;
 	char *f[CSV_MAX_FIELDS];
 	int nf;
@@ -119,13 +120,14 @@ static vis_err load_comuni(struct refdata *rd, const char *dir, struct vis_error
 			c->name = f[1];
 		}
 		if (!ok)
-			return vis_error_set(e, VIS_ERR_INVALID, "comuni.csv: bad record at line %zu", r.line);
+			return vis_error_set(e, VIS_ERR_INVALID, "comuni.csv: record non valido "
+								 "alla riga %zu", r.line);
 		rd->ncomuni++;
 	}
 	qsort(rd->comuni, rd->ncomuni, sizeof *rd->comuni, cmp_comune);
 	rd->by_belfiore = malloc((rd->ncomuni + 1) * sizeof *rd->by_belfiore);
 	if (!rd->by_belfiore)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t i = 0; i < rd->ncomuni; i++)
 		rd->by_belfiore[i] = &rd->comuni[i];
 	qsort(rd->by_belfiore, rd->ncomuni, sizeof *rd->by_belfiore, cmp_comune_belfiore);
@@ -151,7 +153,7 @@ static vis_err load_stati(struct refdata *rd, const char *dir, struct vis_error 
 	rd->stati = calloc(cap, sizeof *rd->stati);
 	rd->stati_by_belfiore = calloc(cap, sizeof *rd->stati_by_belfiore);
 	if (!rd->stati || !rd->stati_by_belfiore)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct csv_reader r;
 	char *f[CSV_MAX_FIELDS];
 	int nf;
@@ -173,7 +175,8 @@ static vis_err load_stati(struct refdata *rd, const char *dir, struct vis_error 
 			s->anpr_name = f[1];
 		}
 		if (!ok)
-			return vis_error_set(e, VIS_ERR_INVALID, "stati_esteri.csv: bad record at line %zu", r.line);
+			return vis_error_set(e, VIS_ERR_INVALID, "stati_esteri.csv: record non "
+								 "valido alla riga %zu", r.line);
 		rd->nstati++;
 	}
 	qsort(rd->stati, rd->nstati, sizeof *rd->stati, cmp_stato);
@@ -189,7 +192,7 @@ vis_err refdata_load(const char *dir, struct refdata **out, struct vis_error *e)
 {
 	struct refdata *rd = calloc(1, sizeof *rd);
 	if (!rd)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = load_comuni(rd, dir, e);
 	if (rc == VIS_OK)
 		rc = load_stati(rd, dir, e);

@@ -91,7 +91,8 @@ static vis_err seal_token(const struct sealed_key *k, const char *token, char *o
 		return e ? e->code : VIS_ERR_INTERNAL;
 	int n = snprintf(out, cap, SEALED_MARK "%s}", sealed);
 	return n > 0 && (size_t)n < cap ? VIS_OK
-					: vis_error_set(e, VIS_ERR_INTERNAL, "sealed token too long");
+					: vis_error_set(e, VIS_ERR_INTERNAL, "token sigillato "
+									     "troppo lungo");
 }
 
 vis_err watch_ask(struct store *s, const struct config *cfg, const struct sealed_key *k,
@@ -323,7 +324,8 @@ static int notify_one(struct store *s, const struct config *cfg, const struct se
 	if (!c.failed && store_access_search(s, &f, scan_one, &c, e))
 		return -1;
 	if (c.failed) {
-		vis_error_set(e, VIS_ERR_STORE, "the bodies of the consultations could not be read");
+		vis_error_set(e, VIS_ERR_STORE, "non si sono potuti leggere i corpi delle "
+						"consultazioni");
 		return -1;
 	}
 	static _Thread_local char body[2048];

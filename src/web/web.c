@@ -77,7 +77,8 @@ static vis_err add_file(struct web_assets *w, const char *full, const char *rel,
 	if (fstat(fileno(f), &st) || st.st_size < 0 ||
 	    w->bytes + (size_t)st.st_size > MAX_BYTES || w->n == MAX_FILES) {
 		fclose(f);
-		return vis_error_set(e, VIS_ERR_LIMIT, "%s: the interface directory exceeds %d files or %u MiB",
+		return vis_error_set(e, VIS_ERR_LIMIT, "%s: la cartella dell'interfaccia supera %d "
+						       "file o %u MiB",
 				     full, MAX_FILES, MAX_BYTES >> 20);
 	}
 	size_t len = (size_t)st.st_size;
@@ -97,7 +98,7 @@ static vis_err add_file(struct web_assets *w, const char *full, const char *rel,
 		free(data);
 		free(path);
 		free(etag);
-		return vis_error_set(e, VIS_ERR_IO, "%s: cannot read", full);
+		return vis_error_set(e, VIS_ERR_IO, "%s: impossibile leggere", full);
 	}
 	fclose(f);
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -153,7 +154,7 @@ vis_err web_load(const char *dir, struct web_assets **out, struct vis_error *e)
 {
 	struct web_assets *w = calloc(1, sizeof *w);
 	if (!w)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = walk(w, dir, "", 0, e);
 	if (rc) {
 		web_free(w);

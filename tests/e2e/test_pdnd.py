@@ -610,7 +610,7 @@ def test_keys_from_address():
     for extra, says in ((["--pdnd-jwks-url", "http://pdnd.example/jwks"], "pdnd_jwks_url"),
                         (["--oidc-jwks-url", "https://169.254.169.254/jwks"], "oidc_jwks_url"),
                         (["--pdnd-jwks-url", pub.url, "--pdnd-jwks", "/etc/hostname"],
-                         "not both")):
+                         "non entrambi")):
         out = subprocess.run(base + extra, capture_output=True, text=True)
         check(out.returncode != 0 and says in out.stderr,
               f"serve --check {extra}: {out.returncode} {out.stdout}{out.stderr}")
@@ -651,13 +651,13 @@ def test_keys_from_address():
             # Bad answers: each refused and logged, the keys held kept.
             p3 = Pdnd(srv, k3, "k3", p.client_id, p.purpose_id)
             private = dict(jwk(k3, "k3"), d=b64u(k3.private_numbers().d.to_bytes(256, "big")))
-            bad = [(500, b'{"error":"down"}', "answered HTTP 500"),
-                   (200, json.dumps({"keys": [private]}).encode(), "private"),
-                   (200, json.dumps(jwk(k3, "k3")).encode(), "not a JWKS"),
-                   (200, b"<html>maintenance</html>", "not JSON"),
+            bad = [(500, b'{"error":"down"}', "ha risposto HTTP 500"),
+                   (200, json.dumps({"keys": [private]}).encode(), "privata"),
+                   (200, json.dumps(jwk(k3, "k3")).encode(), "non è un JWKS"),
+                   (200, b"<html>maintenance</html>", "non è JSON"),
                    (200, json.dumps({"keys": [], "pad": "x" * (300 << 10)}).encode(),
-                    "larger than"),
-                   (200, b'{"keys":[]}', "no signing key")]
+                    "supera"),
+                   (200, b'{"keys":[]}', "nessuna chiave di firma")]
             for status, doc, reason in bad:
                 pub.doc, pub.status = doc, status
                 srv.advance(31)
@@ -693,7 +693,7 @@ def test_keys_from_address():
             pub.status = 503
             srv.signal(signal.SIGHUP)
             wait_fetches(pub, n + 2)
-            wait_log(srv, "answered HTTP 503", "keys_held=1")
+            wait_log(srv, "ha risposto HTTP 503", "keys_held=1")
             expect(call(srv, p3, c, cf), 200, what="the keys held after a failed SIGHUP")
 
             # /metrics: the keys held, the fetches and the failures.
@@ -726,7 +726,7 @@ def test_no_keys_yet():
     try:
         with srv:
             wait_fetches(pub, 1)
-            wait_log(srv, "answered HTTP 503")
+            wait_log(srv, "ha risposto HTTP 503")
             r = srv.request("GET", "/readyz")
             expect(r, 200, what="/readyz with no PDND key yet")
             degraded = r.json.get("degraded") or []

@@ -278,7 +278,7 @@ def test_spid_key_rotation():
             expect(r, 200, what="login with the provider's new key, without restart")
             log = srv.log_text()
             check(any('msg="keys reloaded" source=oidc_jwks_url' in line and
-                      'cause="unknown kid"' in line and "kids=op-2" in line
+                      'cause="kid sconosciuto"' in line and "kids=op-2" in line
                       for line in log.splitlines()), "the keys fetched for the kid not held")
         finally:
             op.stop()

@@ -174,14 +174,15 @@ def cli_texts(text):
 # Modules every text of which reaches a person (a verdict's reason, a
 # message of the command line, an answer, /readyz): each run of adjacent
 # literals with a space, log lines and build-time assertions left out.
-MESSAGE_MODULES = ("audit", "witness", "oidc")
+MESSAGE_MODULES = ("audit", "witness", "oidc", "jwks")
 # Single files every text of which a person reads: the options' help
 # (`visura serve --print-config`, the package's visura.conf) and errors.
 MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c", "common/priv.c")
 # What a caller names to fsmode_*: the subject of its message.
 FSMODE = re.compile(r"\bfsmode_\w+\s*\(")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
-                 "query", "policy", "stats", "cf", "store", "backup", "http", "auth", "app")
+                 "query", "policy", "stats", "cf", "store", "backup", "http", "auth", "app", "refdata",
+                 "bollettino", "pdnd", "alert", "web", "jwks", "watch", "net")
 # Message-building calls of the importer: name -> index of the message
 # argument (0-based); every literal of that argument counts.
 IMPORT_CALLS = {"fail": 2, "rd_problem": 4, "problem": 4, "rd_unique": 5, "rd_error": 2,

@@ -60,23 +60,23 @@ static void test_documents(void **state)
 	json_decref(k);
 
 	refused("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"n\":\"A\",\"e\":\"A\",\"d\":\"A\"}]}",
-		"RS256", "private");
+		"RS256", "privata");
 	/* A private part refuses the document even on a key not taken. */
 	refused("{\"keys\":[" RSA1 ",{\"kty\":\"EC\",\"kid\":\"e\",\"d\":\"A\"}]}", "RS256",
-		"private");
+		"privata");
 	refused("{\"keys\":[" RSA1 ",{\"kty\":\"oct\",\"kid\":\"h\",\"k\":\"c2VjcmV0\"}]}",
-		"RS256", "secret");
-	refused("{\"keys\":[]}", "RS256", "no signing key");
-	refused("{\"keys\":[" EC1 "]}", "RS256", "no signing key");
-	refused("{\"kty\":\"RSA\"}", "RS256", "not a JWKS");
-	refused("{\"keys\":{}}", "RS256", "not a JWKS");
-	refused("[1]", "RS256", "not a JWKS");
-	refused("{\"keys\":", "RS256", "not JSON");
-	refused("{\"keys\":[1]}", "RS256", "not a JSON object");
+		"RS256", "segreta");
+	refused("{\"keys\":[]}", "RS256", "nessuna chiave di firma");
+	refused("{\"keys\":[" EC1 "]}", "RS256", "nessuna chiave di firma");
+	refused("{\"kty\":\"RSA\"}", "RS256", "non è un JWKS");
+	refused("{\"keys\":{}}", "RS256", "non è un JWKS");
+	refused("[1]", "RS256", "non è un JWKS");
+	refused("{\"keys\":", "RS256", "non è JSON");
+	refused("{\"keys\":[1]}", "RS256", "non è un oggetto JSON");
 	refused("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"A\",\"e\":\"A\"}]}", "RS256", "kid");
 	refused("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"\",\"n\":\"A\",\"e\":\"A\"}]}", "RS256",
 		"kid");
-	refused("{\"keys\":[" RSA1 "," RSA1 "]}", "RS256", "named twice");
+	refused("{\"keys\":[" RSA1 "," RSA1 "]}", "RS256", "indicato due volte");
 
 	/* Too many keys, too many bytes. */
 	char *big = malloc(JWKS_MAX_BYTES + 64);
@@ -86,11 +86,11 @@ static void test_documents(void **state)
 		n += (size_t)sprintf(big + n, "%s{\"kty\":\"RSA\",\"kid\":\"k%d\",\"n\":\"A\",\"e\":\"A\"}",
 				     i ? "," : "", i);
 	sprintf(big + n, "]}");
-	refused(big, "RS256", "more than 64");
+	refused(big, "RS256", "più di 64");
 	memset(big, ' ', JWKS_MAX_BYTES + 1);
 	memcpy(big, "{\"keys\":[" RSA1 "]}", strlen("{\"keys\":[" RSA1 "]}"));
 	assert_null(jwks_parse(big, JWKS_MAX_BYTES + 1, "RS256", why, sizeof why));
-	assert_non_null(strstr(why, "larger"));
+	assert_non_null(strstr(why, "supera il massimo"));
 	free(big);
 }
 
@@ -160,7 +160,7 @@ static void test_file(void **state)
 	fclose(f);
 	vis_error_clear(&e);
 	assert_int_not_equal(jwks_reload(set, 102, &e), VIS_OK);
-	assert_non_null(strstr(e.msg, "private"));
+	assert_non_null(strstr(e.msg, "privata"));
 	assert_int_equal(jwks_verify(set, "k9", t1, 103), JWKS_KID_UNKNOWN);
 	assert_int_equal(jwks_verify(set, "k2", t2, 103), JWKS_VERIFIED);
 	struct jwks_stats st;
@@ -228,7 +228,7 @@ static void test_address(void **state)
 	/* SIGHUP fetches whatever the intervals; a failure says why. */
 	vis_error_clear(&e);
 	assert_int_not_equal(jwks_reload(set, 1151, &e), VIS_OK);
-	assert_non_null(strstr(e.msg, "no answer"));
+	assert_non_null(strstr(e.msg, "nessuna risposta"));
 	jwks_stats(set, &st);
 	assert_int_equal(st.fetches, 4);
 	assert_int_equal(st.failures, 4);
