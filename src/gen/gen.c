@@ -20,31 +20,36 @@ vis_err gen_options_check(const struct refdata *rd, const struct gen_options *o,
 	int date = o->date ? o->date : GEN_DEFAULT_DATE;
 	if (!date_valid(DATE_YEAR(date), DATE_MONTH(date), DATE_DAY(date)) || date < 19700101 ||
 	    date > 29991231)
-		return vis_error_set(e, VIS_ERR_INVALID, "the extract date must be a day from 1970 on");
+		return vis_error_set(e, VIS_ERR_INVALID, "la data dell'estratto deve essere un "
+							 "giorno dal 1970 in poi");
 	if (!o->out_dir || !*o->out_dir)
 		return vis_error_set(e, VIS_ERR_INVALID, "no output directory");
 	if (o->ncomuni == 0 || o->ncomuni > GEN_MAX_COMUNI)
-		return vis_error_set(e, VIS_ERR_INVALID, "give 1 to %d municipalities", GEN_MAX_COMUNI);
+		return vis_error_set(e, VIS_ERR_INVALID, "indicare da 1 a %d "
+							 "comuni", GEN_MAX_COMUNI);
 	if (o->persons < o->ncomuni || o->persons > GEN_MAX_PERSONS)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "persons must be between the number of municipalities and %u",
+				     "le persone devono essere tra il numero dei comuni e %u",
 				     GEN_MAX_PERSONS);
 	if (o->days < 0 || o->days > GEN_MAX_DAYS)
-		return vis_error_set(e, VIS_ERR_INVALID, "days must be between 0 and %d", GEN_MAX_DAYS);
+		return vis_error_set(e, VIS_ERR_INVALID, "i giorni devono essere "
+							 "tra 0 e %d", GEN_MAX_DAYS);
 	if (o->producer && strlen(o->producer) > 100)
-		return vis_error_set(e, VIS_ERR_INVALID, "the producer name is longer than 100 bytes");
+		return vis_error_set(e, VIS_ERR_INVALID, "il nome del produttore supera 100 byte");
 	for (size_t i = 0; i < o->ncomuni; i++) {
 		const char *code = o->comuni[i];
 		bool digits = code && strlen(code) == 6;
 		for (size_t k = 0; digits && k < 6; k++)
 			digits = code[k] >= '0' && code[k] <= '9';
 		if (!digits)
-			return vis_error_set(e, VIS_ERR_INVALID, "'%s' is not a 6-digit ISTAT code",
+			return vis_error_set(e, VIS_ERR_INVALID, "'%s' non è un codice ISTAT di 6 "
+								 "cifre",
 					     code ? code : "");
 		const struct ref_comune *rc = refdata_comune_by_istat(rd, code, date);
 		if (!rc || !rc->active || !rc->belfiore[0] || strcmp(rc->istat, code))
 			return vis_error_set(e, VIS_ERR_INVALID,
-					     "'%s' is not an active municipality in data/comuni.csv", code);
+					     "'%s' non è un comune attivo in "
+					     "data/comuni.csv", code);
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(o->comuni[k], code))
 				return vis_error_set(e, VIS_ERR_INVALID, "municipality '%s' given twice", code);
@@ -93,7 +98,7 @@ vis_err gen_run(const struct refdata *rd, const struct gen_options *o, struct ge
 		return rc;
 	struct gen_ctx *x = calloc(1, sizeof *x);
 	if (!x)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	x->o = o;
 	x->rd = rd;
 	x->e = e;
@@ -104,7 +109,7 @@ vis_err gen_run(const struct refdata *rd, const struct gen_options *o, struct ge
 	if (!rc) {
 		x->c = calloc(o->ncomuni, sizeof *x->c);
 		if (!x->c)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	for (size_t i = 0; !rc && i < o->ncomuni; i++) {
 		uint64_t share = o->persons / o->ncomuni + (i < o->persons % o->ncomuni ? 1 : 0);

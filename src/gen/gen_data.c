@@ -584,7 +584,8 @@ static char *read_file(const char *dir, const char *name, size_t *len, struct vi
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	char *buf = file_read_all(path, GEN_MAX_FILE, len);
 	if (!buf)
-		vis_error_set(e, VIS_ERR_IO, "cannot read generator data '%s'", path);
+		vis_error_set(e, VIS_ERR_IO, "impossibile leggere i dati del generatore "
+					     "'%s'", path);
 	return buf;
 }
 
@@ -604,7 +605,7 @@ static vis_err load_names(struct gen_data *d, const char *dir, const char *file,
 	*ids = malloc(cap * sizeof **ids);
 	if (!w || !*ids) {
 		free(w);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	*n = 0;
 	for (char *line = buf; line < buf + len;) {
@@ -619,7 +620,7 @@ static vis_err load_names(struct gen_data *d, const char *dir, const char *file,
 				uint32_t id = gen_str_add(d, line);
 				if (id == GEN_NONE) {
 					free(w);
-					return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+					return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				}
 				(*ids)[*n] = id;
 				w[(*n)++] = wv;
@@ -649,7 +650,7 @@ static vis_err load_surnames(struct gen_data *d, const char *dir, uint64_t seed,
 	double *w = malloc(cap * sizeof *w);
 	if (!d->it.sur || !w) {
 		free(w);
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	for (char *line = buf; line < buf + len;) {
 		char *nl = memchr(line, '\n', (size_t)(buf + len - line));
@@ -701,7 +702,7 @@ static vis_err load_top10(struct gen_data *d, const char *dir, struct vis_error 
 	d->buf_top = buf;
 	d->prov = calloc(128, sizeof *d->prov);
 	if (!d->prov)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	/* folded names of active municipalities, to find chief towns */
 	size_t nrows = refdata_comune_count(d->rd);
 	struct csv_reader r;
@@ -721,7 +722,8 @@ static vis_err load_top10(struct gen_data *d, const char *dir, struct vis_error 
 				break;
 			if (!STR_COPY(last, f[1]))
 				return vis_error_set(e, VIS_ERR_INVALID,
-						     "cognomi_top10_province.csv: line %zu: province too long",
+						     "cognomi_top10_province.csv: riga %zu: "
+						     "provincia troppo lunga",
 						     r.line);
 			cur = &d->prov[d->nprov++];
 			for (int i = 0; i < 10; i++)
@@ -778,7 +780,7 @@ static vis_err load_pyramid(struct gen_data *d, const char *dir, struct vis_erro
 	}
 	free(buf);
 	if (rc == VIS_OK && !gen_wtable_init(&d->w_pyr, d->pyr, 2 * GEN_AGES))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	return rc;
 }
 
@@ -808,7 +810,7 @@ static vis_err load_countries(struct gen_data *d, const char *dir, struct vis_er
 	d->expat = calloc(sizeof expat_countries / sizeof expat_countries[0], sizeof *d->expat);
 	double *w = calloc(256, sizeof *w), *we = calloc(32, sizeof *we);
 	if (!d->ctry || !d->expat || !w || !we) {
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		goto out;
 	}
 	struct csv_reader r;
@@ -885,7 +887,7 @@ static vis_err load_monthly(struct gen_data *d, const char *dir, struct vis_erro
 	for (int m = 1; m <= 12; m++) {
 		if (!cnt[m])
 			return vis_error_set(e, VIS_ERR_INVALID,
-					     "eventi_mensili_italia.csv: month %d missing", m);
+					     "eventi_mensili_italia.csv: manca il mese %d", m);
 		d->r_same[m] /= cnt[m];
 		d->r_region[m] /= cnt[m];
 		d->r_other[m] /= cnt[m];
@@ -921,17 +923,18 @@ static vis_err load_builtin(struct gen_data *d, struct vis_error *e)
 				n++;
 			*out[k] = malloc(n * sizeof **out[k]);
 			if (!*out[k])
-				return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			for (uint32_t i = 0; i < n; i++) {
 				if (!text_name_valid(lists[k][i], strlen(lists[k][i])))
 					continue;
 				uint32_t id = gen_str_add(d, lists[k][i]);
 				if (id == GEN_NONE)
-					return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+					return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				(*out[k])[(*cnt[k])++] = id;
 			}
 			if (!*cnt[k])
-				return vis_error_set(e, VIS_ERR_INTERNAL, "empty built-in name list");
+				return vis_error_set(e, VIS_ERR_INTERNAL, "elenco di nomi interno "
+									  "vuoto");
 		}
 	}
 	return VIS_OK;
@@ -942,14 +945,15 @@ static vis_err load_active(struct gen_data *d, struct vis_error *e)
 	d->nrows = refdata_comune_count(d->rd);
 	d->active = malloc((d->nrows + 1) * sizeof *d->active);
 	if (!d->active)
-		return vis_error_set(e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t i = 0; i < d->nrows; i++) {
 		const struct ref_comune *c = refdata_comune_at(d->rd, i);
 		if (c->active && c->belfiore[0])
 			d->active[d->nactive++] = (uint32_t)i;
 	}
 	if (!d->nactive)
-		return vis_error_set(e, VIS_ERR_INVALID, "no active municipality in the reference data");
+		return vis_error_set(e, VIS_ERR_INVALID, "nessun comune attivo nei dati di "
+							 "riferimento");
 	return VIS_OK;
 }
 

@@ -278,11 +278,11 @@ vis_err gen_write_file(struct gen_ctx *x, struct gen_comune *c, bool full, int d
 	struct wbuf w = {0};
 	w.b = malloc(WBUF_SIZE);
 	if (!w.b)
-		return gen_fail(x, VIS_ERR_NOMEM, "out of memory");
+		return gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 	w.f = fopen(tmp, "wb");
 	if (!w.f) {
 		free(w.b);
-		return x->err = vis_error_set(x->e, VIS_ERR_IO, "cannot create '%s': %s", tmp,
+		return x->err = vis_error_set(x->e, VIS_ERR_IO, "impossibile creare '%s': %s", tmp,
 					      strerror(errno));
 	}
 	const char *producer = x->o->producer ? x->o->producer : "visura-gen/" VISURA_VERSION;
@@ -322,7 +322,8 @@ vis_err gen_write_file(struct gen_ctx *x, struct gen_comune *c, bool full, int d
 	free(w.b);
 	if (bad || rename(tmp, path) != 0) {
 		remove(tmp);
-		return x->err = vis_error_set(x->e, VIS_ERR_IO, "cannot write '%s': %s", path,
+		return x->err = vis_error_set(x->e, VIS_ERR_IO, "impossibile scrivere "
+								"'%s': %s", path,
 					      strerror(errno));
 	}
 	x->st.files++;

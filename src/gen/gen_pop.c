@@ -196,7 +196,7 @@ uint32_t gen_person_new(struct gen_ctx *x, struct gen_comune *c)
 {
 	if (c->np >= GEN_MAX_PERSONS * 2u ||
 	    !gen_grow((void **)&c->p, &c->capp, c->np + 1, sizeof *c->p)) {
-		gen_fail(x, VIS_ERR_NOMEM, "out of memory (persons)");
+		gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 		return GEN_NONE;
 	}
 	struct gen_person *p = &c->p[c->np];
@@ -216,13 +216,13 @@ bool gen_person_cf(struct gen_ctx *x, struct gen_person *p)
 	if (!bf || !cf_compute(x->d.str[p->surname], x->d.str[p->name], p->sex,
 			       DATE_YEAR(p->birth), DATE_MONTH(p->birth), DATE_DAY(p->birth), bf,
 			       base)) {
-		gen_fail(x, VIS_ERR_INTERNAL, "cannot compute a codice fiscale");
+		gen_fail(x, VIS_ERR_INTERNAL, "impossibile calcolare un codice fiscale");
 		return false;
 	}
 	int level = 0;
 	p->cf = gen_cfreg_issue(&x->cf, base, &level);
 	if (p->cf == GEN_NONE) {
-		gen_fail(x, VIS_ERR_NOMEM, "cannot issue a codice fiscale");
+		gen_fail(x, VIS_ERR_NOMEM, "impossibile assegnare un codice fiscale");
 		return false;
 	}
 	if (level > 0)
@@ -265,7 +265,7 @@ void gen_family_address(struct gen_ctx *x, struct gen_comune *c, uint32_t fi)
 uint32_t gen_family_new(struct gen_ctx *x, struct gen_comune *c, uint8_t kind, int valid_from)
 {
 	if (!gen_grow((void **)&c->f, &c->capf, c->nf + 1, sizeof *c->f)) {
-		gen_fail(x, VIS_ERR_NOMEM, "out of memory (households)");
+		gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 		return GEN_NONE;
 	}
 	struct gen_family *f = &c->f[c->nf];
@@ -438,7 +438,7 @@ vis_err gen_comune_init(struct gen_ctx *x, struct gen_comune *c, const char *ist
 	memset(c, 0, sizeof *c);
 	const struct ref_comune *rc = refdata_comune_by_istat(x->rd, istat, x->full_date);
 	if (!rc || !rc->active || !rc->belfiore[0])
-		return vis_error_set(x->e, VIS_ERR_INVALID, "'%s' is not an active municipality", istat);
+		return vis_error_set(x->e, VIS_ERR_INVALID, "'%s' non è un comune attivo", istat);
 	memcpy(c->istat, rc->istat, 7);
 	memcpy(c->sigla, rc->province, 3);
 	memcpy(c->region, rc->region, 3);
@@ -485,7 +485,7 @@ vis_err gen_comune_init(struct gen_ctx *x, struct gen_comune *c, const char *ist
 	if (!c->streets || !w || !perm) {
 		free(w);
 		free(perm);
-		return vis_error_set(x->e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(x->e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	for (unsigned i = 0; i < nb; i++)
 		perm[i] = i;
@@ -499,7 +499,7 @@ vis_err gen_comune_init(struct gen_ctx *x, struct gen_comune *c, const char *ist
 	if (!gen_wtable_init(&wd, dug_w, gen_dug_count())) {
 		free(w);
 		free(perm);
-		return vis_error_set(x->e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(x->e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
 	int corsi = 0;
 	for (uint32_t i = 0; i < ns; i++) {
@@ -543,7 +543,7 @@ vis_err gen_comune_init(struct gen_ctx *x, struct gen_comune *c, const char *ist
 	bool ok = gen_wtable_init(&c->w_streets, w, ns);
 	free(w);
 	if (!ok)
-		return vis_error_set(x->e, VIS_ERR_NOMEM, "out of memory");
+		return vis_error_set(x->e, VIS_ERR_NOMEM, "memoria esaurita");
 	c->nstreets = ns;
 	if (target < 200000) {
 		c->nfraz = (uint8_t)gen_rng_below(&c->rng, 5);
@@ -1612,7 +1612,7 @@ vis_err gen_population_build(struct gen_ctx *x, struct gen_comune *c)
 	struct gen_rng *r = &c->rng;
 	struct pools *P = calloc(1, sizeof *P);
 	if (!P)
-		return gen_fail(x, VIS_ERR_NOMEM, "out of memory");
+		return gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 	for (uint32_t i = 0; i < c->target; i++) {
 		uint32_t k = gen_wtable_pick(&x->d.w_pyr, r);
 		int s = (int)(k / GEN_AGES), a = (int)(k % GEN_AGES);

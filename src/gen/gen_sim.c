@@ -40,7 +40,7 @@ void gen_touch_person(struct gen_ctx *x, struct gen_comune *c, uint32_t pi)
 	if (p->touched == x->stamp)
 		return;
 	if (!gen_grow((void **)&c->dper, &c->capdper, c->ndper + 1, sizeof *c->dper)) {
-		gen_fail(x, VIS_ERR_NOMEM, "out of memory");
+		gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 		return;
 	}
 	p->touched = x->stamp;
@@ -54,7 +54,7 @@ void gen_touch_family(struct gen_ctx *x, struct gen_comune *c, uint32_t fi)
 	if (f->touched == x->stamp)
 		return;
 	if (!gen_grow((void **)&c->dfam, &c->capdfam, c->ndfam + 1, sizeof *c->dfam)) {
-		gen_fail(x, VIS_ERR_NOMEM, "out of memory");
+		gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 		return;
 	}
 	f->touched = x->stamp;
@@ -65,7 +65,7 @@ void gen_event_add(struct gen_ctx *x, struct gen_comune *c, uint8_t type, uint32
 		   int32_t place, uint32_t other_cf)
 {
 	if (!gen_grow((void **)&c->ev, &c->capev, c->nev + 1, sizeof *c->ev)) {
-		gen_fail(x, VIS_ERR_NOMEM, "out of memory");
+		gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 		return;
 	}
 	struct gen_event *e = &c->ev[c->nev++];
@@ -731,11 +731,11 @@ static void ev_emigration(struct gen_ctx *x, struct gen_comune *c, size_t ci, in
 			uint32_t m = members[k];
 			if (to != (size_t)-1) {
 				if (!gen_grow((void **)&x->mig, &x->capmig, x->nmig + 1, sizeof *x->mig)) {
-					gen_fail(x, VIS_ERR_NOMEM, "out of memory");
+					gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 					return;
 				}
 				if (!left_put(x, c->p[m].cf, ci, m)) {
-					gen_fail(x, VIS_ERR_NOMEM, "out of memory");
+					gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
 					return;
 				}
 				struct gen_migrant *g = &x->mig[x->nmig++];

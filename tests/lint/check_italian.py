@@ -181,7 +181,7 @@ MESSAGE_FILES = ("common/config.c", "common/fsmode.c", "common/err.c", "common/p
 # What a caller names to fsmode_*: the subject of its message.
 FSMODE = re.compile(r"\bfsmode_\w+\s*\(")
 ERROR_MODULES = ("api", "access", "import", "listreq", "incident", "review", "notify",
-                 "query", "policy", "stats", "cf", "store", "backup", "http", "auth", "app", "refdata",
+                 "query", "policy", "stats", "cf", "store", "backup", "http", "auth", "app", "refdata", "gen",
                  "bollettino", "pdnd", "alert", "web", "jwks", "watch", "net")
 # Message-building calls of the importer: name -> index of the message
 # argument (0-based); every literal of that argument counts.
