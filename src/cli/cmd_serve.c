@@ -362,7 +362,9 @@ int cmd_serve(int argc, char **argv)
 	/* Ports bound, keys and certificates read: root is given up, and the
 	 * database must be usable as the service user. */
 	struct store *check_s = NULL;
-	if (priv_drop(&user, &e) || store_open(cfg.db, &check_s, &e)) {
+	if (priv_drop(&user, &e) || store_open(cfg.db, &check_s, &e) ||
+	    store_shared_open(check_s, cfg.shared_db, &e)) {
+		store_close(check_s);
 		cli_error("serve", &e);
 		http_server_stop(ops, 0);
 		http_server_stop(srv, 0);
