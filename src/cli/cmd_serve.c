@@ -223,6 +223,9 @@ static void tick(struct app *app)
 		log_warn("maintenance failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("credentials expired", "disabled=%d", n);
+	vis_error_clear(&e);
+	if (store_shared_vacuum(s, &e))
+		log_warn("shared state not vacuumed", "error=\"%s\"", e.msg);
 	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
 	n = app_trail_late(app) ? 0 : notify_push(s, app->key, app_now(app), &e);

@@ -175,6 +175,14 @@ vis_err store_shared_open(struct store *s, const char *uri, struct vis_error *e)
 	return drv_pg_open_shared(conninfo, &s->sd, e);
 }
 
+vis_err store_shared_vacuum(struct store *s, struct vis_error *e)
+{
+	if (!s->sd)
+		return VIS_OK;
+	struct drv_stmt *st = drv_prepare(s->sd, SQL_SHARED_VACUUM, "shared state vacuum", e);
+	return st ? drv_done(st, e) : VIS_ERR_STORE;
+}
+
 vis_err store_shared_begin(struct store *s, struct vis_error *e)
 {
 	return s->sd ? drv_begin(s->sd, e) : store_begin(s, e);

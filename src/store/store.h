@@ -1149,6 +1149,16 @@ vis_err store_shared_open(struct store *s, const char *uri, struct vis_error *e)
  * the handle's own without one): store_state_lock()'s lock is held until
  * it ends.  Independent of the register's transaction: nothing of the
  * register or the trail is ever written in it. */
+/* With a companion database: removes the dead versions of its rows
+ * (VACUUM).  A transaction of the register's database does not keep
+ * VACUUM from removing them, but it does keep a look-up from pruning
+ * them as it reads a page (PostgreSQL prunes on access only what every
+ * snapshot of the server, whatever its database, no longer sees): they
+ * pile up between two vacuums, and autovacuum visits a database about
+ * once a minute.  visura serve calls it on every tick of its periodic
+ * duties (5 s) on the instance that holds them.  Without a companion, a
+ * no-op (during an import it could remove nothing). */
+vis_err store_shared_vacuum(struct store *s, struct vis_error *e);
 vis_err store_shared_begin(struct store *s, struct vis_error *e);
 vis_err store_shared_commit(struct store *s, struct vis_error *e);
 void store_shared_rollback(struct store *s);
