@@ -35,6 +35,7 @@ static const struct option_row rows[] = {
 	STR(user, "", "started as root: the user to become once ports are bound and keys and certificates read (required as root; docs/deployment.md)"),
 	STR(metrics_listen, "127.0.0.1:9464", "plain-HTTP listener for /metrics, /healthz, /readyz (keep it on loopback or a management network; empty: off)"),
 	STR(db, VISURA_DB_DEFAULT, "database: sqlite:PATH, a path, or postgres:CONNINFO (docs/deployment.md)"),
+	STR(shared_db, "", "PostgreSQL: the companion database of the same server holding the state the instances rewrite on every look-up (rate limits, anti-extraction counters), postgres:CONNINFO; empty: in the database itself (docs/deployment.md)"),
 	STR(tls_cert, "", "PEM certificate chain file"),
 	STR(tls_key, "", "PEM private key file"),
 	STR(client_ca, "", "CA certificate of workstation certificates (empty: the database file + .ca-cert.pem, PostgreSQL: $VISURA_STATE_DIR/visura-DBNAME.ca-cert.pem, when it exists)"),
@@ -175,6 +176,10 @@ static int oidc_path_segments(const char *url)
 
 vis_err config_check(const struct config *c, struct vis_error *e)
 {
+	if (c->shared_db[0] && (strncmp(c->db, "postgres", 8) || strncmp(c->shared_db, "postgres", 8)))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "shared_db: a PostgreSQL database (postgres:CONNINFO) beside a "
+				     "PostgreSQL db");
 	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
 		return vis_error_set(e, VIS_ERR_INVALID, "accessibility_url and privacy_url must be "
 				     "empty or an https:// address");

@@ -175,6 +175,12 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_REGISTER_ANALYZE] = "ANALYZE family, family_history, person, person_history, event",
 	/* The same for every table, after store_copy loaded them all. */
 	[SQL_DATABASE_ANALYZE] = "ANALYZE",
+	/* The companion database's dead row versions removed
+	 * (store_shared_vacuum; PostgreSQL only, outside a transaction).
+	 * Without giving back the empty pages at the end: that takes the
+	 * table's exclusive lock (waiting up to 5 s for the look-ups' locks
+	 * to allow it) and every connection's plans of it are made again. */
+	[SQL_SHARED_VACUUM] = "VACUUM (TRUNCATE false) shared_state, shared_seen",
 	[SQL_COUNT_PERSONS] = "SELECT coalesce(sum(CASE WHEN canc_reason = 0 OR canc_date > ?2 THEN 1 ELSE 0 END), 0),"
 			     " coalesce(sum(CASE WHEN canc_reason <> 0 AND canc_date <= ?2 THEN 1 ELSE 0 END), 0)"
 			     " FROM (" PERSON_AT("(?1 = '' OR comune = ?1)") ") AS v WHERE reg_date <= ?2",

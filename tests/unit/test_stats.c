@@ -1768,7 +1768,7 @@ static void test_one_snapshot(void **state)
 	/* In a snapshot of the caller's, an import committed meanwhile (by
 	 * another connection) is not seen, and the snapshot stays open. */
 	struct store *other;
-	assert_int_equal(store_open(f->db.uri, &other, &e), VIS_OK);
+	assert_int_equal(testdb_store_open(f->db.uri, &other, &e), VIS_OK);
 	assert_int_equal(store_begin_snapshot(f->s, &e), VIS_OK);
 	json_t *again = balance_now(f);
 	import_late_registration(f, other);
