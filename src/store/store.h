@@ -265,15 +265,41 @@ vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
 vis_err store_import_start(struct store *s, const struct store_import *imp,
 			   int64_t *import_id, bool *empty, struct vis_error *e);
 
+/* The current version of a household or a person of the register, as
+ * store_families_current / store_persons_current answer it: rowid 0 when
+ * there is none; dropped: no longer listed by its feed. */
+struct store_family_current {
+	int64_t rowid;
+	bool dropped;
+	struct store_family f;
+};
+struct store_person_current {
+	int64_t rowid;
+	bool dropped;
+	struct store_person p;
+};
+
 /* Inside the import's transaction: stores the new state of a record; a state
  * equal to the current one changes nothing, a different one closes the
- * current version on the new valid_from and opens a new version. */
+ * current version on the new valid_from and opens a new version.  cur: the
+ * record's current version as store_*_current answered it, or NULL for the
+ * put to look it up itself (nothing is looked up in a bulk load). */
 vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
-			 const struct store_family *f, enum store_put_result *res,
-			 struct vis_error *e);
+			 const struct store_family *f, const struct store_family_current *cur,
+			 enum store_put_result *res, struct vis_error *e);
 vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
-			 const struct store_person *p, enum store_put_result *res,
-			 struct vis_error *e);
+			 const struct store_person *p, const struct store_person_current *cur,
+			 enum store_put_result *res, struct vis_error *e);
+/* The current versions of the households, or persons, of `comune` with
+ * the n ids (n at most STORE_CF_BATCH, distinct) into cur[i].  On
+ * PostgreSQL one statement for them all (one round trip), on SQLite a
+ * look-up each. */
+vis_err store_families_current(struct store *s, const char *comune, int n,
+			       const char *const *ids, struct store_family_current *cur,
+			       struct vis_error *e);
+vis_err store_persons_current(struct store *s, const char *comune, int n,
+			      const char *const *ids, struct store_person_current *cur,
+			      struct vis_error *e);
 /* An event id already stored with the same content is STORE_UNCHANGED; with
  * other content, VIS_ERR_CONFLICT.  stored: the event stored with ev's id
  * as store_events_get answered (id "" when none), or NULL for the put to
@@ -305,6 +331,12 @@ vis_err store_persons_exist(struct store *s, const char *comune, int n, const ch
 vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
 			      char id_out[STORE_ID_MAX], bool *found,
 			      struct vis_error *e);
+/* The same for the n codici fiscali cfs[i] (n at most STORE_CF_BATCH,
+ * distinct): the local id into id_out[i], "" when none.  One statement on
+ * PostgreSQL, a look-up each on SQLite. */
+vis_err store_person_cf_owners(struct store *s, const char *comune, int n,
+			       const char *const *cfs, char (*id_out)[STORE_ID_MAX],
+			       struct vis_error *e);
 
 /* For each of the n codici fiscali cfs[i] (n at most STORE_CF_BATCH, in
  * any order, repeats allowed): the municipality other than `comune` where
