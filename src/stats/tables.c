@@ -372,11 +372,13 @@ static long long hypercube_best(const long long *cells, const bool *known, const
  * (the last block) open as in linked_cubes.  Searched first over the
  * second states and ages the cell's member already hides at its age and
  * state (and the block of all, the total row: given, most often hidden),
- * a few of each, then, when none is found there or only one stopped by a
- * zero corner (ZERO_CORNER), over every one: the
+ * a few of each, then, when none is found there, over every one: the
  * whole search for every small cell took 10 s of CPU for a province of 47
- * municipalities and 20,000 persons.  1 when a cell was hidden, -1 when
- * out of memory. */
+ * municipalities and 20,000 persons.  Not again when the one found there
+ * is stopped by a zero corner (ZERO_CORNER): that took over 5 minutes for
+ * a member of that province, and left 2 small cells of
+ * test_province_citizenship_ages_linked's random provinces pinned instead
+ * of 1.  1 when a cell was hidden, -1 when out of memory. */
 static int linked_hypercubes(const long long *cells, const bool *known, const bool *given,
 			      bool *h, int nm, int nst, int block, int threshold)
 {
@@ -407,16 +409,9 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 							aa[naa++] = all_a[i];
 					long long best = hypercube_best(cells, known, given, h, nm, nst, block, b0,
 									ss, nss, aa, naa, b);
-					int bw[4];
-					long long whole = best >= 0 && best < ZERO_CORNER
-								  ? -1
-								  : hypercube_best(cells, known, given, h, nm, nst,
-										   block, b0, all_s, nst, all_a,
-										   block, bw);
-					if (whole >= 0 && (best < 0 || whole < best)) {
-						best = whole;
-						memcpy(b, bw, sizeof b);
-					}
+					if (best < 0)
+						best = hypercube_best(cells, known, given, h, nm, nst, block, b0,
+								      all_s, nst, all_a, block, b);
 					if (best <= 0)
 						continue;
 					for (int x = 0; x < 16; x++) {

@@ -1705,10 +1705,10 @@ static void test_province_citizenship_ages_linked(void **state)
 	assert_int_equal(unlike[1], 0);
 	assert_int_equal(found[1], 0);
 	/* counts never negative (the interval attacker): 29 small counts exact
-	 * when the hypercubes took zero corners as the cheapest, 2 now, where
+	 * when the hypercubes took zero corners as the cheapest, 1 now, where
 	 * no hypercube of cells not given moves either way (a known limit:
 	 * docs/api.md) */
-	assert_true(lp.exact <= 2);
+	assert_true(lp.exact <= 1);
 }
 
 /* The balance from the register's history: a FULL snapshot, then a DELTA
