@@ -290,6 +290,27 @@ static long long corner_cost(const long long *cells, const bool *known, const bo
 	return magnitude(cells[q]) * 64 + 1;
 }
 
+/* stopped_cost of the first nc corners (4: one age and column, 8: one
+ * column, 16: all) of the hypercube from (k, s, a, c) b0 to b of
+ * linked_hypercubes: a bound below the whole one's, so the search drops a
+ * candidate as soon as its corners so far cost more than the best. */
+static long long hypercube_stopped(const long long *cells, int nm, int nst, int block,
+				   const int b0[4], const int b[4], int nc)
+{
+	size_t n = (size_t)nst * (size_t)block * 3, qs[16];
+	int sg[16];
+	for (int x = 0; x < nc; x++) {
+		int k = x & 1 ? b[0] : b0[0], s = x & 2 ? b[1] : b0[1];
+		int a = x & 4 ? b[2] : b0[2], c = x & 8 ? b[3] : b0[3];
+		qs[x] = (size_t)k * n + ((size_t)s * (size_t)block + (size_t)a) * 3 + (size_t)c;
+		sg[x] = (x & 1 ? side_sign(b0[0], b[0], nm) : 1) *
+			(x & 2 ? side_sign(b0[1], b[1], nst - 1) : 1) *
+			(x & 4 ? side_sign(b0[2], b[2], block - 1) : 1) *
+			(x & 8 ? side_sign(b0[3], b[3], 2) : 1);
+	}
+	return stopped_cost(cells, qs, sg, nc);
+}
+
 /* The cheapest hypercube (linked_hypercubes) of the small cell (k, s,
  * a, c) over the second states ss[0..nss) and second ages aa[0..naa)
  * (any member, any column): its cost (-1: none) and its far corner in b. */
@@ -310,6 +331,9 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 				long long y = corner_cost(cells, known, given, h, HC(x ? k2 : k, s2, a, c));
 				c2 = y < 0 ? -1 : c2 + y;
 			}
+			int far[4] = {k2, s2, a, c};
+			if (c2 >= 0)
+				c2 += hypercube_stopped(cells, nm, nst, block, b0, far, 4);
 			if (c2 < 0 || (best >= 0 && c2 >= best))
 				continue;
 			for (int j = 0; j < naa && best; j++) {
@@ -320,6 +344,10 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 								  HC(x & 1 ? k2 : k, x & 2 ? s2 : s, a2, c));
 					c3 = y < 0 ? -1 : c3 + y;
 				}
+				far[2] = a2;
+				if (c3 >= 0)
+					c3 += hypercube_stopped(cells, nm, nst, block, b0, far, 8) -
+					      hypercube_stopped(cells, nm, nst, block, b0, far, 4);
 				if (c3 < 0 || (best >= 0 && c3 >= best))
 					continue;
 				for (int cx = 0; cx < 3 && best; cx++) {
@@ -330,18 +358,10 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 									     x & 4 ? a2 : a, cx));
 						c4 = y < 0 ? -1 : c4 + y;
 					}
-					size_t qs[16];
-					int sg[16];
-					for (int x = 0; x < 16 && c4 >= 0; x++) {
-						qs[x] = HC(x & 1 ? k2 : k, x & 2 ? s2 : s, x & 4 ? a2 : a,
-							   x & 8 ? cx : c);
-						sg[x] = (x & 1 ? side_sign(k, k2, nm) : 1) *
-							(x & 2 ? side_sign(s, s2, nst - 1) : 1) *
-							(x & 4 ? side_sign(a, a2, block - 1) : 1) *
-							(x & 8 ? side_sign(c, cx, 2) : 1);
-					}
+					far[3] = cx;
 					if (c4 >= 0)
-						c4 += stopped_cost(cells, qs, sg, 16);
+						c4 += hypercube_stopped(cells, nm, nst, block, b0, far, 16) -
+						      hypercube_stopped(cells, nm, nst, block, b0, far, 8);
 					if (c4 >= 0 && (best < 0 || c4 < best)) {
 						best = c4;
 						b[0] = k2;
