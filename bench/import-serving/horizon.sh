@@ -7,17 +7,21 @@
 # fiscale in 10 s windows, with the rows each window wrote to shared_state: before, WINDOWS windows while the transaction is
 # open, and after it ends and shared_state is vacuumed.  Runs against the
 # set-up that `KEEP=1 BACKEND=postgres bench/import-serving/run.sh` leaves.
-#   [VPORT=P (18610: the KEEP=1 run's)] bench/import-serving/horizon.sh WORK_DIR CONNINFO [WINDOWS]
+# The transaction is held on CONNINFO's database; with SHARED_CONNINFO (a
+# SHARED=1 run's companion database) the shared state is read and vacuumed
+# there.
+#   [VPORT=P (18610: the KEEP=1 run's)] [SHARED_CONNINFO=C] bench/import-serving/horizon.sh WORK_DIR CONNINFO [WINDOWS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${1:?work dir of a KEEP=1 run}
 conninfo=${2:?conninfo of its PostgreSQL database}
 windows=${3:-5}
+shared=${SHARED_CONNINFO:-$conninfo}
 [ -f "$work/cookie.txt" ] || { echo "no $work/cookie.txt: not a KEEP=1 work dir" >&2; exit 2; }
 # Row versions written to shared_state (updates and inserts) so far, as
 # the server's connections last reported them (about once a second).
 written() {
-  psql "$conninfo" -Atc "SELECT n_tup_upd + n_tup_ins FROM pg_stat_user_tables
+  psql "$shared" -Atc "SELECT n_tup_upd + n_tup_ins FROM pg_stat_user_tables
     WHERE relname = 'shared_state'"
 }
 window() {
@@ -33,7 +37,7 @@ window() {
     'BEGIN {printf "%.3f", n ? w / n : 0}') per look-up"
 }
 dead() {
-  psql "$conninfo" -Atc "SELECT 'dead versions in shared_state: ' || n_dead_tup
+  psql "$shared" -Atc "SELECT 'dead versions in shared_state: ' || n_dead_tup
     FROM pg_stat_user_tables WHERE relname = 'shared_state'"
 }
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -43,6 +47,6 @@ holder=$!
 sleep 1
 for i in $(seq 1 "$windows"); do echo "-- transaction open, window $i"; dead; window; done
 wait "$holder"
-psql "$conninfo" -Atc "VACUUM shared_state"
+psql "$shared" -Atc "VACUUM shared_state"
 echo "-- transaction ended, shared_state vacuumed"; dead; window
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"

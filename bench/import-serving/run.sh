@@ -8,7 +8,9 @@
 # snapshot takes.  Reports req/s, p50/p99 and non-2xx answers of both runs,
 # and the import's time; fails when any answer during the import was not a
 # 200.
-#   [VPORT=P (18610)] [BACKEND=postgres] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
+# SHARED=1 (PostgreSQL): the shared state in a companion database of the
+# same server (visura serve --shared-db), whose conninfo it prints.
+#   [VPORT=P (18610)] [BACKEND=postgres [SHARED=1]] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-200000}
@@ -34,8 +36,15 @@ if [ "${BACKEND:-sqlite}" = postgres ]; then
   pgdir=$(mktemp -d /tmp/visura-bench-pg.XXXXXX); rmdir "$pgdir"
   db="postgres:$(scripts/pg.sh start "$pgdir")"
   export VISURA_STATE_DIR=$work
+  if [ -n "${SHARED:-}" ]; then
+    # the shared state in a companion database of the same server
+    SHARED_DB="postgres:$(scripts/pg.sh createdb "$pgdir" visura_shared)"
+    export SHARED_DB
+    echo "companion database: $SHARED_DB"
+  fi
 fi
 echo "back end: ${BACKEND:-sqlite}"
+[ -n "${KEEP:-}" ] && echo "database: $db${pgdir:+ (server: $pgdir)}"
 echo "== setting up $persons persons"
 # Bologna's snapshot comes from the generator run that makes the register
 # (bench/lookup/setup.py, ALSO_COMUNE): two runs could give one codice

@@ -13,7 +13,8 @@ registered.  Writes pdnd-key.pem, consumer-key.pem and pdnd.json (what
 bench/lookup/vouchers.py needs to sign vouchers and tracking evidence).
 
 usage: setup.py VISURA WORK PERSONS PORT [DB]   (DB: a URI; default WORK/v.db)
-$THREADS: the server's worker threads (default 2).  $MORE_PORTS: more
+$THREADS: the server's worker threads (default 2).  $SHARED_DB: a URI
+given to the server as --shared-db.  $MORE_PORTS: more
 instances on the same database, one per port (server2.pid, ...).
 $ACCOUNTS: operators with a session (cookies.txt), default 1.
 """
@@ -91,6 +92,8 @@ if os.geteuid() == 0 and serve_knows_user():
         for n in [top] + [os.path.join(top, x) for x in dirs + files]:
             os.lchown(n, pw.pw_uid, pw.pw_gid)
     user_args = ["--user", "visura-bench"]
+# $SHARED_DB: the companion database of the shared state (--shared-db).
+shared_args = ["--shared-db", os.environ["SHARED_DB"]] if os.environ.get("SHARED_DB") else []
 def serve(port, name):
     """One instance: server.pid and server.log (NAME "server"), or NAME.pid
     and NAME.log."""
@@ -102,7 +105,7 @@ def serve(port, name):
                           # request) with thresholds it cannot reach.
                           "--alert-persons-hour", "100000000", "--alert-persons-hard", "100000000",
                           "--alert-sequential", "64", "--alert-repeat-no-case", "16",
-                          "--metrics-listen", "", *pdnd_args,
+                          "--metrics-listen", "", *pdnd_args, *shared_args,
                           "--log-file", os.path.join(work, name + ".log")],
                          stdout=subprocess.DEVNULL)
     open(os.path.join(work, name + ".pid"), "w").write(str(p.pid))

@@ -476,9 +476,9 @@ void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t acco
 		char key[32], v[8];
 		struct vis_error e = {0};
 		state_key(account_id, key);
-		if (store_begin(s, &e) || store_state_lock(s, key, v, sizeof v, &e) == VIS_ERR_STORE ||
-		    store_state_put(s, key, "", 0, &e) || store_commit(s, &e)) {
-			store_rollback(s);
+		if (store_shared_begin(s, &e) || store_state_lock(s, key, v, sizeof v, &e) == VIS_ERR_STORE ||
+		    store_state_put(s, key, "", 0, &e) || store_shared_commit(s, &e)) {
+			store_shared_rollback(s);
 			log_warn("alert counters not reset", "account=%lld error=\"%s\"",
 				 (long long)account_id, e.msg);
 		}
@@ -841,7 +841,7 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 		*nf = 0;
 		*suspend = false;
 		if (locked) {
-			if ((rc = store_begin(s, e)))
+			if ((rc = store_shared_begin(s, e)))
 				break;
 			rc = store_state_lock_dup(s, key, most, &now_text, &sl->version, e);
 			if (rc && rc != VIS_ERR_LIMIT)
@@ -872,7 +872,7 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 					   key);
 			break;
 		}
-		if (locked && (rc = store_commit(s, e)))
+		if (locked && (rc = store_shared_commit(s, e)))
 			break;
 		if (done) {
 			a->cleared = false;
@@ -892,7 +892,7 @@ static vis_err observe_shared(struct store *s, const struct alert_limits *L, int
 	if (!done) {
 		/* What the copy holds is not the value: it is read again.  The
 		 * rules that fired on this request's count still raise. */
-		store_rollback(s);
+		store_shared_rollback(s);
 		acct_clear(a, o->account->id);
 		sl->known = false;
 		if (!rc)

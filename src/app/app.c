@@ -215,6 +215,11 @@ struct store *app_store(struct app *a)
 		log_error("database unavailable", "error=\"%s\"", e.msg);
 		return NULL;
 	}
+	if (store_shared_open(s, a->cfg.shared_db, &e) != VIS_OK) {
+		log_error("shared database unavailable", "error=\"%s\"", e.msg);
+		store_close(s);
+		return NULL;
+	}
 	pthread_mutex_lock(&a->stores_lock);
 	if (a->nstores == APP_MAX_STORES) {
 		pthread_mutex_unlock(&a->stores_lock);
@@ -245,7 +250,7 @@ bool app_duties_mine(struct app *a, struct store *s)
 	int64_t now = (int64_t)time(NULL);
 	bool mine = false;
 	struct vis_error e = {0};
-	if (store_begin(s, &e) || store_state_lock(s, "duties", v, sizeof v, &e))
+	if (store_shared_begin(s, &e) || store_state_lock(s, "duties", v, sizeof v, &e))
 		goto fail;
 	if (sscanf(v, "%llx %lld", (unsigned long long *)&holder, &until) != 2 ||
 	    (uint64_t)holder == a->instance_id || until < now) {
@@ -255,11 +260,11 @@ bool app_duties_mine(struct app *a, struct store *s)
 			goto fail;
 		mine = true;
 	}
-	if (store_commit(s, &e))
+	if (store_shared_commit(s, &e))
 		return false;
 	return mine;
 fail:
-	store_rollback(s);
+	store_shared_rollback(s);
 	log_warn("duties lease unavailable", "error=\"%s\"", e.msg);
 	return false;
 }
@@ -271,16 +276,16 @@ void app_duties_release(struct app *a, struct store *s)
 	char v[64];
 	long long holder = 0, until = 0;
 	struct vis_error e = {0};
-	if (store_begin(s, &e) || store_state_lock(s, "duties", v, sizeof v, &e))
+	if (store_shared_begin(s, &e) || store_state_lock(s, "duties", v, sizeof v, &e))
 		goto fail;
 	if (sscanf(v, "%llx %lld", (unsigned long long *)&holder, &until) == 2 &&
 	    (uint64_t)holder == a->instance_id &&
 	    store_state_put(s, "duties", "0 0", (int64_t)time(NULL), &e))
 		goto fail;
-	if (!store_commit(s, &e))
+	if (!store_shared_commit(s, &e))
 		return;
 fail:
-	store_rollback(s);
+	store_shared_rollback(s);
 	log_warn("duties lease not released: another instance takes it when it lapses",
 		 "error=\"%s\"", e.msg);
 }

@@ -224,6 +224,9 @@ static void tick(struct app *app)
 		log_warn("maintenance failed", "error=\"%s\"", e.msg);
 	else if (n > 0)
 		log_info("credentials expired", "disabled=%d", n);
+	vis_error_clear(&e);
+	if (store_shared_vacuum(s, &e))
+		log_warn("shared state not vacuumed", "error=\"%s\"", e.msg);
 	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
 	n = app_trail_late(app) ? 0 : notify_push(s, app->key, app_now(app), &e);
@@ -363,7 +366,9 @@ int cmd_serve(int argc, char **argv)
 	/* Ports bound, keys and certificates read: root is given up, and the
 	 * database must be usable as the service user. */
 	struct store *check_s = NULL;
-	if (priv_drop(&user, &e) || store_open(cfg.db, &check_s, &e)) {
+	if (priv_drop(&user, &e) || store_open(cfg.db, &check_s, &e) ||
+	    store_shared_open(check_s, cfg.shared_db, &e)) {
+		store_close(check_s);
 		cli_error("serve", &e);
 		http_server_stop(ops, 0);
 		http_server_stop(srv, 0);

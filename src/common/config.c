@@ -39,6 +39,10 @@ static const struct option_row rows[] = {
 					      "gestione; vuoto: spento)"),
 	STR(db, VISURA_DB_DEFAULT, "database: sqlite:PERCORSO, un percorso, o postgres:CONNINFO "
 				   "(docs/deployment.md)"),
+	STR(shared_db, "", "PostgreSQL: il database compagno sullo stesso server che tiene lo stato "
+			   "che le istanze riscrivono a ogni ricerca (limiti di frequenza, contatori "
+			   "contro l'estrazione), postgres:CONNINFO; vuoto: nel database stesso "
+			   "(docs/deployment.md)"),
 	STR(tls_cert, "", "file PEM della catena di certificati"),
 	STR(tls_key, "", "file PEM della chiave privata"),
 	STR(client_ca, "", "certificato della CA dei certificati delle postazioni (vuoto: il file "
@@ -348,6 +352,10 @@ static int oidc_path_segments(const char *url)
 
 vis_err config_check(const struct config *c, struct vis_error *e)
 {
+	if (c->shared_db[0] && (strncmp(c->db, "postgres", 8) || strncmp(c->shared_db, "postgres", 8)))
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "shared_db: un database PostgreSQL (postgres:CONNINFO) accanto a "
+				     "un db PostgreSQL");
 	if (!link_ok(c->accessibility_url) || !link_ok(c->privacy_url))
 		return vis_error_set(e, VIS_ERR_INVALID, "accessibility_url e privacy_url devono "
 							 "essere vuoti o un indirizzo https://");

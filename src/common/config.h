@@ -18,6 +18,7 @@ struct config {
 	char user[64];              /* the account serve runs as after start (root only) */
 	char metrics_listen[64];    /* plain-HTTP operations listener, "" = none */
 	char db[CONFIG_PATH_MAX];
+	char shared_db[CONFIG_PATH_MAX]; /* PostgreSQL: the companion database, "" = none */
 	char tls_cert[CONFIG_PATH_MAX];
 	char tls_key[CONFIG_PATH_MAX];
 	char client_ca[CONFIG_PATH_MAX];  /* CA of workstation certificates */

@@ -453,13 +453,28 @@ struct run {
 	 * on PostgreSQL one round trip, and one end of the load's COPY, for
 	 * STORE_CF_BATCH persons instead of one for each.  Not where the store
 	 * looks them up one at a time anyway (SQLite: holding them measured
-	 * 15% slower, docs/performance.md). */
+	 * 15% slower, docs/performance.md).  In an import that is not a bulk
+	 * load, the persons are held the same way until the owners of their
+	 * codici fiscali in the municipality (owner), where those are
+	 * registered elsewhere (other) and their current versions (pcur) are
+	 * looked up at once (held_flush_current): three round trips for
+	 * STORE_CF_BATCH persons instead of three for each; and the
+	 * households until their current versions are (families_flush). */
 	struct held_person {
 		int64_t line;
 		struct store_person p;
 	} *held;
 	int nheld;
 	char (*other)[7];
+	char (*owner)[STORE_ID_MAX];
+	struct store_person_current *pcur;
+	bool *wrote;             /* held person i was written (held_flush_current) */
+	struct held_family {
+		int64_t line;
+		struct store_family f;
+	} *held_fam;
+	int nheld_fam;
+	struct store_family_current *fcur;
 	/* The events of an import that is not a bulk load, held the same way
 	 * until their ids, and the persons not in the file, are looked up at
 	 * once (events_flush): on PostgreSQL two round trips at most for
@@ -604,11 +619,17 @@ static vis_err start(struct run *r)
 	r->bulk = empty && h->full;
 	if (!store_batched(r->s))
 		return VIS_OK;
-	if (r->bulk ? !(r->held = malloc(STORE_CF_BATCH * sizeof *r->held)) ||
-			      !(r->other = malloc(STORE_CF_BATCH * sizeof *r->other))
-		    : !(r->held_ev = malloc(STORE_EVENT_BATCH * sizeof *r->held_ev)) ||
-			      !(r->stored = malloc(STORE_EVENT_BATCH * sizeof *r->stored)) ||
-			      !(r->person_found = malloc(STORE_EVENT_BATCH * sizeof *r->person_found)))
+	if (!(r->held = malloc(STORE_CF_BATCH * sizeof *r->held)) ||
+	    !(r->other = malloc(STORE_CF_BATCH * sizeof *r->other)) ||
+	    (!r->bulk &&
+	     (!(r->owner = malloc(STORE_CF_BATCH * sizeof *r->owner)) ||
+	      !(r->pcur = malloc(STORE_CF_BATCH * sizeof *r->pcur)) ||
+	      !(r->wrote = malloc(STORE_CF_BATCH * sizeof *r->wrote)) ||
+	      !(r->held_fam = malloc(STORE_CF_BATCH * sizeof *r->held_fam)) ||
+	      !(r->fcur = malloc(STORE_CF_BATCH * sizeof *r->fcur)) ||
+	      !(r->held_ev = malloc(STORE_EVENT_BATCH * sizeof *r->held_ev)) ||
+	      !(r->stored = malloc(STORE_EVENT_BATCH * sizeof *r->stored)) ||
+	      !(r->person_found = malloc(STORE_EVENT_BATCH * sizeof *r->person_found)))))
 		return vis_error_set(r->e, VIS_ERR_NOMEM, "memoria esaurita");
 	return VIS_OK;
 }
@@ -642,23 +663,65 @@ static vis_err put_result(struct run *r, vis_err rc, int64_t line, const char *t
 
 /* ---- the writer ---- */
 
-static vis_err take_family(struct run *r, int64_t line, const struct store_family *f)
+/* A household, its current version looked up (cur; NULL: the put looks
+ * it up, or none in a bulk load). */
+static vis_err family_write(struct run *r, int64_t line, const struct store_family *f,
+			    const struct store_family_current *cur)
 {
 	if (r->res->problems)
 		return VIS_OK;
 	struct vis_error local = {0};
 	enum store_put_result pr;
-	vis_err rc = store_family_put(r->s, r->import_id, r->bulk, f, &pr, &local);
+	vis_err rc = store_family_put(r->s, r->import_id, r->bulk, f, cur, &pr, &local);
 	if (rc == VIS_OK)
 		count(r, pr);
 	return put_result(r, rc, line, "FAM", &local);
 }
 
+/* The households held: their current versions looked up at once, then
+ * each taken in line order, as if one at a time (a current version is
+ * the row of the household's own id, which only that record writes: the
+ * reader refuses an id repeated in a file). */
+static vis_err families_flush(struct run *r)
+{
+	const char *ids[STORE_CF_BATCH] = {NULL};
+	int n = r->nheld_fam;
+	r->nheld_fam = 0;
+	for (int i = 0; i < n; i++)
+		ids[i] = r->held_fam[i].f.id;
+	if (!r->res->problems &&
+	    store_families_current(r->s, r->held_fam[0].f.comune, n, ids, r->fcur, r->e))
+		return VIS_ERR_STORE;
+	for (int i = 0; i < n; i++) {
+		vis_err rc = family_write(r, r->held_fam[i].line, &r->held_fam[i].f, &r->fcur[i]);
+		if (rc != VIS_OK)
+			return rc;
+	}
+	return VIS_OK;
+}
+
+static vis_err take_family(struct run *r, int64_t line, const struct store_family *f)
+{
+	vis_err rc;
+	if (r->nheld_fam && (r->nheld_fam == STORE_CF_BATCH ||
+			     strcmp(r->held_fam[0].f.comune, f->comune)) &&
+	    (rc = families_flush(r)) != VIS_OK)
+		return rc;
+	if (r->held_fam) {
+		r->held_fam[r->nheld_fam++] = (struct held_family){line, *f};
+		return VIS_OK;
+	}
+	return family_write(r, line, f, NULL);
+}
+
 /* A person whose codice fiscale was looked up in other municipalities
  * (other: where it is registered; "" nowhere, or not looked up because
- * the person is cancelled here). */
+ * the person is cancelled here); cur: its current version looked up
+ * (NULL: the put looks it up, or none in a bulk load); *wrote, when
+ * wrote is given, tells whether it was written. */
 static vis_err person_write(struct run *r, int64_t line, const struct store_person *p,
-			    const char *other)
+			    const char *other, const struct store_person_current *cur,
+			    bool *wrote)
 {
 	if (*other) {
 		const struct ref_comune *c = refdata_comune_by_istat(r->rd, other, 0);
@@ -674,9 +737,12 @@ static vis_err person_write(struct run *r, int64_t line, const struct store_pers
 		return VIS_OK;
 	struct vis_error local = {0};
 	enum store_put_result pr;
-	vis_err rc = store_person_put(r->s, r->import_id, r->bulk, p, &pr, &local);
-	if (rc == VIS_OK)
+	vis_err rc = store_person_put(r->s, r->import_id, r->bulk, p, cur, &pr, &local);
+	if (rc == VIS_OK) {
 		count(r, pr);
+		if (wrote)
+			*wrote = true;
+	}
 	return put_result(r, rc, line, "PER", &local);
 }
 
@@ -697,7 +763,68 @@ static vis_err held_flush(struct run *r)
 	m = 0;
 	for (int i = 0; i < n; i++) {
 		const struct held_person *h = &r->held[i];
-		vis_err rc = person_write(r, h->line, &h->p, h->p.canc_reason ? "" : r->other[m++]);
+		vis_err rc = person_write(r, h->line, &h->p, h->p.canc_reason ? "" : r->other[m++],
+					  NULL, NULL);
+		if (rc != VIS_OK)
+			return rc;
+	}
+	return VIS_OK;
+}
+
+/* Whether held person i's codice fiscale belongs to another person of
+ * the municipality, as a look-up of its own after the batch's earlier
+ * writes would answer: owner[i] is its owner before them.  No earlier
+ * person of the file takes it (the reader refuses a codice fiscale
+ * repeated in a file); one may give it up: the owner, written earlier in
+ * the batch, now holds the codice fiscale of its record. */
+static bool cf_taken(const struct run *r, int i)
+{
+	const char *owner = r->owner[i];
+	const struct store_person *p = &r->held[i].p;
+	if (!*owner || !strcmp(owner, p->id))
+		return false;
+	for (int j = 0; j < i; j++)
+		if (r->wrote[j] && !strcmp(r->held[j].p.id, owner))
+			return !strcmp(r->held[j].p.cf, p->cf);
+	return true;
+}
+
+/* The persons held in an import that is not a bulk load: the owners of
+ * their codici fiscali here, where those are registered elsewhere, and
+ * their current versions looked up at once, then each person taken in
+ * line order as take_person takes one.  The answers are the register's
+ * before the batch's writes, and each is what the person's own look-up
+ * would read after the earlier ones: the current version is the row of
+ * the person's own id, which only that record writes (the reader refuses
+ * an id repeated in a file); other municipalities are not written by the
+ * import; the owner is corrected by the batch's writes (cf_taken). */
+static vis_err held_flush_current(struct run *r)
+{
+	const char *cfs[STORE_CF_BATCH] = {NULL}, *ids[STORE_CF_BATCH] = {NULL}, *live[STORE_CF_BATCH] = {NULL};
+	int n = r->nheld, m = 0;
+	r->nheld = 0;
+	const char *comune = r->held[0].p.comune;
+	for (int i = 0; i < n; i++) {
+		cfs[i] = r->held[i].p.cf;
+		ids[i] = r->held[i].p.id;
+		if (!r->held[i].p.canc_reason)
+			live[m++] = r->held[i].p.cf;
+	}
+	if (store_person_cf_owners(r->s, comune, n, cfs, r->owner, r->e) ||
+	    store_person_cf_elsewhere(r->s, comune, m, live, r->other, r->e) ||
+	    (!r->res->problems && store_persons_current(r->s, comune, n, ids, r->pcur, r->e)))
+		return VIS_ERR_STORE;
+	m = 0;
+	for (int i = 0; i < n; i++) {
+		const struct held_person *h = &r->held[i];
+		const char *other = h->p.canc_reason ? "" : r->other[m++];
+		r->wrote[i] = false;
+		if (cf_taken(r, i)) {
+			problem(r, h->line, "PER", "codice fiscale",
+				"codice fiscale già attribuito a un'altra persona del comune");
+			continue;
+		}
+		vis_err rc = person_write(r, h->line, &h->p, other, &r->pcur[i], &r->wrote[i]);
 		if (rc != VIS_OK)
 			return rc;
 	}
@@ -710,7 +837,7 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 	vis_err rc;
 	if (r->nheld && (r->nheld == STORE_CF_BATCH || unknown_family ||
 			 strcmp(r->held[0].p.comune, p->comune)) &&
-	    (rc = held_flush(r)) != VIS_OK)
+	    (rc = r->bulk ? held_flush(r) : held_flush_current(r)) != VIS_OK)
 		return rc;
 	if (r->held && !unknown_family) {
 		r->held[r->nheld++] = (struct held_person){line, *p};
@@ -744,7 +871,7 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 	const char *cf = p->cf;
 	if (!p->canc_reason && store_person_cf_elsewhere(r->s, p->comune, 1, &cf, other, r->e))
 		return VIS_ERR_STORE;
-	return person_write(r, line, p, other[0]);
+	return person_write(r, line, p, other[0], NULL, NULL);
 }
 
 /* An event, its person found in the file or the register (found), its
@@ -842,10 +969,14 @@ static vis_err write_all(struct run *r, struct ring *q)
 	for (;;) {
 		const struct item *it = ring_take(q);
 		vis_err rc = VIS_OK;
-		/* The persons, or events, held are taken before anything else
-		 * of the file. */
+		/* The households, persons or events held are taken before
+		 * anything else of the file. */
 		bool rec = it->kind == ITEM_RECORD;
-		if (r->nheld && !(rec && it->u.rec.type == REC_PER) && (rc = held_flush(r)) != VIS_OK)
+		if (r->nheld_fam && !(rec && it->u.rec.type == REC_FAM) &&
+		    (rc = families_flush(r)) != VIS_OK)
+			return rc;
+		if (r->nheld && !(rec && it->u.rec.type == REC_PER) &&
+		    (rc = r->bulk ? held_flush(r) : held_flush_current(r)) != VIS_OK)
 			return rc;
 		if (r->nheld_ev && !(rec && it->u.rec.type == REC_EVT) &&
 		    (rc = events_flush(r)) != VIS_OK)
@@ -965,6 +1096,11 @@ out:
 	free(q.items);
 	free(r.held);
 	free(r.other);
+	free(r.owner);
+	free(r.pcur);
+	free(r.wrote);
+	free(r.held_fam);
+	free(r.fcur);
 	free(r.held_ev);
 	free(r.stored);
 	free(r.person_found);

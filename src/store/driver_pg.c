@@ -582,7 +582,27 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 	return rc;
 }
 
-static vis_err pg_open(const char *conninfo, struct pg_store **out, struct vis_error *e)
+/* The companion database (drv_pg_open_shared): its tables made when
+ * missing, under the migrations' lock (instances started at once). */
+static vis_err migrate_shared(struct pg_store *s, struct vis_error *e)
+{
+	char *sql = schema_sql(schema_shared_tables, SCHEMA_POSTGRES);
+	if (!sql)
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	vis_err rc = exec_simple(s, "BEGIN", e);
+	if (!rc) {
+		s->in_txn = true;
+		if ((rc = lock_xact(s, LOCK_MIGRATE, e)) || (rc = exec_simple(s, sql, e)) ||
+		    (rc = exec_simple(s, "COMMIT", e)))
+			pg_rollback(s);
+		s->in_txn = false;
+	}
+	free(sql);
+	return rc;
+}
+
+static vis_err pg_open(const char *conninfo, bool shared, struct pg_store **out,
+		       struct vis_error *e)
 {
 	struct pg_store *s = calloc(1, sizeof *s);
 	if (!s)
@@ -600,7 +620,7 @@ static vis_err pg_open(const char *conninfo, struct pg_store **out, struct vis_e
 		return VIS_ERR_STORE;
 	}
 	PQsetNoticeProcessor(s->conn, quiet, NULL);
-	if (migrate(s, e)) {
+	if (shared ? migrate_shared(s, e) : migrate(s, e)) {
 		pg_close(s);
 		return VIS_ERR_STORE;
 	}
@@ -1221,7 +1241,16 @@ static const struct drv_ops pq_drv_ops = DRV_OPS_OF(pq);
 vis_err drv_pg_open(const char *conninfo, struct drv **out, struct vis_error *e)
 {
 	struct pg_store *s = NULL;
-	if (pg_open(conninfo, &s, e))
+	if (pg_open(conninfo, false, &s, e))
+		return e && e->code ? e->code : VIS_ERR_STORE;
+	*out = &s->base;
+	return VIS_OK;
+}
+
+vis_err drv_pg_open_shared(const char *conninfo, struct drv **out, struct vis_error *e)
+{
+	struct pg_store *s = NULL;
+	if (pg_open(conninfo, true, &s, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
 	*out = &s->base;
 	return VIS_OK;

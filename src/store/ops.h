@@ -9,6 +9,9 @@
 
 /* The connection of a store (store.c). */
 struct drv *store_drv(struct store *s);
+/* The connection of the shared state (store_shared_open): the companion
+ * database's, or the handle's own. */
+struct drv *store_shared_drv(struct store *s);
 
 /* Whether the import under way began (under the import lock) on a register
  * without persons or households: then every person row is its own, and a

@@ -480,7 +480,7 @@ static vis_err state_value(struct drv_stmt *st, int c, const char *key, char *ou
 static vis_err state_lock(struct store *s, const char *key, char *out, size_t cap, char **dup,
 			  int64_t *version, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_LOCK, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_LOCK, "shared state", e);
 	if (!st)
 		return ops_err(e);
 	/* A value created starts at a random version, below 2^62: its
@@ -519,7 +519,7 @@ vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char 
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
 			struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_PUT, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_PUT, "shared state", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
@@ -551,7 +551,7 @@ vis_err store_state_swap(struct store *s, const char *key, const char *value, in
 	char *seen = array_i64(delta ? delta->seen : NULL, delta ? delta->nseen : 0);
 	if (!seen)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_SWAP, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_SWAP, "shared state", e);
 	if (!st) {
 		free(seen);
 		return ops_err(e);
@@ -584,7 +584,7 @@ vis_err store_state_swap(struct store *s, const char *key, const char *value, in
 int store_state_seen(struct store *s, const char *key,
 		     int (*fn)(void *ctx, int64_t h, int64_t at), void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_STATE_SEEN, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_SEEN, "shared state", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
@@ -655,7 +655,7 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 	/* At most twice: a key seen for the first time is created, then
 	 * counted. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		struct drv_stmt *st = drv_prepare(store_drv(s), SQL_COUNTERS_TAKE, "counters", e);
+		struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_COUNTERS_TAKE, "counters", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, k);
@@ -687,7 +687,7 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 			*taken = written > 0;
 			return VIS_OK;
 		}
-		st = drv_prepare(store_drv(s), SQL_COUNTERS_CREATE, "counters", e);
+		st = drv_prepare(store_shared_drv(s), SQL_COUNTERS_CREATE, "counters", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, k);

@@ -245,12 +245,64 @@ static vis_err keys_lookup(struct store *s, enum sql_id id, const char *comune, 
 	return finish(st, r);
 }
 
+/* SQLite: statement id (?1 the municipality, ?2 one key) run for each of
+ * the n keys, its row, if any, handed to row(ctx, i, st). */
+static vis_err keys_each(struct store *s, enum sql_id id, const char *comune, int n,
+			 const char *const *keys,
+			 void (*row)(void *ctx, int i, struct drv_stmt *st), void *ctx,
+			 struct vis_error *e)
+{
+	for (int i = 0; i < n; i++) {
+		struct drv_stmt *st = drv_prepare(store_drv(s), id, "look-up", e);
+		if (!st)
+			return ops_err(e);
+		drv_bind_text(st, 1, comune);
+		drv_bind_text(st, 2, keys[i]);
+		bool found;
+		if (drv_one(st, &found, e))
+			return ops_err(e);
+		if (found)
+			row(ctx, i, st);
+		drv_reset(st);
+	}
+	return VIS_OK;
+}
+
 /* The place (from 0) of the key of a keys_lookup row that names it in
  * column 0 (from 1, WITH ORDINALITY), -1 if out of range. */
 static int key_place(struct drv_stmt *st, int n)
 {
 	int64_t i = drv_col_i64(st, 0) - 1;
 	return i >= 0 && i < n ? (int)i : -1;
+}
+
+static void owner_found(void *ctx, int n, struct drv_stmt *st)
+{
+	int i = key_place(st, n);
+	if (i >= 0)
+		drv_col_copy(st, 1, ((char (*)[STORE_ID_MAX])ctx)[i], STORE_ID_MAX);
+}
+
+vis_err store_person_cf_owners(struct store *s, const char *comune, int n,
+			       const char *const *cfs, char (*id_out)[STORE_ID_MAX],
+			       struct vis_error *e)
+{
+	if (n < 0 || n > STORE_CF_BATCH)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d codici fiscali (da 0 a %d)", n,
+				     STORE_CF_BATCH);
+	for (int i = 0; i < n; i++)
+		id_out[i][0] = '\0';
+	if (n == 0)
+		return VIS_OK;
+	if (store_shared(s))
+		return keys_lookup(s, SQL_PERSON_CF_OWNER_ANY, comune, n, cfs, owner_found, id_out,
+				   e);
+	for (int i = 0; i < n; i++) {
+		bool found;
+		if (store_person_cf_owner(s, comune, cfs[i], id_out[i], &found, e))
+			return ops_err(e);
+	}
+	return VIS_OK;
 }
 
 struct cf_elsewhere {
@@ -448,44 +500,93 @@ static void person_read_any(struct drv_stmt *st, int c, void *out)
 }
 
 /* The statements that write one versioned kind (households, persons):
- * the current row and its content, marking it seen, closing it into
- * history, replacing it, inserting a new key, and the bulk load's insert
- * (one parameter per column, the import id last). */
+ * the current row and its content (of one id, of many), marking it seen,
+ * closing it into history, replacing it, inserting a new key, and the
+ * bulk load's insert (one parameter per column, the import id last); the
+ * kind's store_*_current struct: its size and where the record is in it
+ * (rowid and dropped first, as in both). */
 struct version_kind {
-	enum sql_id get, seen, to_history, update, insert, load;
+	enum sql_id get, get_any, seen, to_history, update, insert, load;
 	int ncols;
 	void (*read)(struct drv_stmt *st, int c, void *out);
+	size_t size, rec;
 };
 
 static const struct version_kind family_kind = {
-	SQL_FAMILY_GET_CURRENT, SQL_FAMILY_SEEN, SQL_FAMILY_TO_HISTORY, SQL_FAMILY_UPDATE,
-	SQL_FAMILY_INSERT, SQL_FAMILY_LOAD, 13, family_read_any};
+	SQL_FAMILY_GET_CURRENT, SQL_FAMILY_GET_CURRENT_ANY, SQL_FAMILY_SEEN,
+	SQL_FAMILY_TO_HISTORY, SQL_FAMILY_UPDATE, SQL_FAMILY_INSERT, SQL_FAMILY_LOAD, 13,
+	family_read_any, sizeof(struct store_family_current),
+	offsetof(struct store_family_current, f)};
 static const struct version_kind person_kind = {
-	SQL_PERSON_GET_CURRENT, SQL_PERSON_SEEN, SQL_PERSON_TO_HISTORY, SQL_PERSON_UPDATE,
-	SQL_PERSON_INSERT, SQL_PERSON_LOAD, 21, person_read_any};
+	SQL_PERSON_GET_CURRENT, SQL_PERSON_GET_CURRENT_ANY, SQL_PERSON_SEEN,
+	SQL_PERSON_TO_HISTORY, SQL_PERSON_UPDATE, SQL_PERSON_INSERT, SQL_PERSON_LOAD, 21,
+	person_read_any, sizeof(struct store_person_current),
+	offsetof(struct store_person_current, p)};
 
-/* The current version of a record: *rowid 0 when there is none; its
- * content into cur and whether it was dropped from the feed. */
-static vis_err current_get(struct drv *d, const struct version_kind *k, const char *comune,
-			   const char *local_id, void *cur, int64_t *rowid, bool *dropped,
-			   struct vis_error *e)
+/* rowid and dropped lead both store_*_current structs */
+struct current_head {
+	int64_t rowid;
+	bool dropped;
+};
+_Static_assert(offsetof(struct store_family_current, dropped) == offsetof(struct current_head, dropped) &&
+	       offsetof(struct store_person_current, dropped) == offsetof(struct current_head, dropped),
+	       "store_*_current start with rowid, dropped");
+
+/* A current row of kind k (its id in column c) into out. */
+static void current_read(struct drv_stmt *st, const struct version_kind *k, int c, void *out)
 {
-	struct drv_stmt *st = drv_prepare(d, k->get, "current version", e);
-	if (!st)
-		return ops_err(e);
-	drv_bind_text(st, 1, comune);
-	drv_bind_text(st, 2, local_id);
-	bool found;
-	if (drv_one(st, &found, e))
-		return ops_err(e);
-	*rowid = 0;
-	if (found) {
-		*rowid = drv_col_i64(st, 0);
-		k->read(st, 1, cur);
-		*dropped = drv_col_i64(st, 1 + k->ncols) != 0;
-	}
-	drv_reset(st);
-	return VIS_OK;
+	struct current_head *h = out;
+	h->rowid = drv_col_i64(st, c);
+	k->read(st, c + 1, (char *)out + k->rec);
+	h->dropped = drv_col_i64(st, c + 1 + k->ncols) != 0;
+}
+
+struct current_many {
+	const struct version_kind *k;
+	char *out;
+};
+
+static void current_found(void *ctx, int n, struct drv_stmt *st)
+{
+	struct current_many *m = ctx;
+	int i = key_place(st, n);
+	if (i >= 0)
+		current_read(st, m->k, 1, m->out + (size_t)i * m->k->size);
+}
+
+static void current_one(void *ctx, int i, struct drv_stmt *st)
+{
+	struct current_many *m = ctx;
+	current_read(st, m->k, 0, m->out + (size_t)i * m->k->size);
+}
+
+/* The current versions of the n ids into out (k->size bytes each,
+ * rowid 0 when none): one statement on PostgreSQL, one each on SQLite. */
+static vis_err current_get(struct store *s, const struct version_kind *k, const char *comune,
+			   int n, const char *const *ids, void *out, struct vis_error *e)
+{
+	if (n < 0 || n > STORE_CF_BATCH)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%d identificativi (da 0 a %d)", n, STORE_CF_BATCH);
+	for (int i = 0; i < n; i++)
+		memset((char *)out + (size_t)i * k->size, 0, k->size);
+	struct current_many m = {k, out};
+	if (n > 1 && store_shared(s))
+		return keys_lookup(s, k->get_any, comune, n, ids, current_found, &m, e);
+	return keys_each(s, k->get, comune, n, ids, current_one, &m, e);
+}
+
+vis_err store_families_current(struct store *s, const char *comune, int n,
+			       const char *const *ids, struct store_family_current *cur,
+			       struct vis_error *e)
+{
+	return current_get(s, &family_kind, comune, n, ids, cur, e);
+}
+
+vis_err store_persons_current(struct store *s, const char *comune, int n,
+			      const char *const *ids, struct store_person_current *cur,
+			      struct vis_error *e)
+{
+	return current_get(s, &person_kind, comune, n, ids, cur, e);
 }
 
 static vis_err id_pair(struct drv *d, enum sql_id id, int64_t a, int64_t b, const char *what,
@@ -512,34 +613,40 @@ static vis_err id_pair(struct drv *d, enum sql_id id, int64_t a, int64_t b, cons
  * every record is new; an existing key is first copied into history,
  * closed on the new version's start, and then replaced in place; a new key
  * is inserted.  Corrections never rewrite the past: a new version starts
- * no earlier than the one it replaces, so *valid_from may move forward. */
-static vis_err version_open(struct drv *d, const struct version_kind *k, int64_t import_id,
+ * no earlier than the one it replaces, so *valid_from may move forward.
+ * cur: the current version (k->size bytes) as looked up, or NULL for this
+ * to look it up into `one`. */
+static vis_err version_open(struct store *s, const struct version_kind *k, int64_t import_id,
 			    bool bulk, const char *comune, const char *local_id, const void *rec,
-			    void *cur, int cur_valid_from_offset,
+			    const void *cur, void *one, int cur_valid_from_offset,
 			    bool (*same)(const void *a, const void *b), int *valid_from,
 			    enum store_put_result *res, struct drv_stmt **st, struct vis_error *e)
 {
-	int64_t rowid = 0;
-	bool dropped = false;
+	struct drv *d = store_drv(s);
 	*st = NULL;
 	if (bulk) {
 		*res = STORE_INSERTED;
 		return (*st = drv_prepare(d, k->load, "bulk load", e)) ? VIS_OK : ops_err(e);
 	}
-	if (current_get(d, k, comune, local_id, cur, &rowid, &dropped, e))
-		return ops_err(e);
-	if (rowid && !dropped && same(cur, rec)) {
-		*res = STORE_UNCHANGED;
-		return id_pair(d, k->seen, rowid, import_id, "mark seen", e);
+	if (!cur) {
+		if (current_get(s, k, comune, 1, &local_id, one, e))
+			return ops_err(e);
+		cur = one;
 	}
-	if (!rowid) {
+	const struct current_head *h = cur;
+	const void *cur_rec = (const char *)cur + k->rec;
+	if (h->rowid && !h->dropped && same(cur_rec, rec)) {
+		*res = STORE_UNCHANGED;
+		return id_pair(d, k->seen, h->rowid, import_id, "mark seen", e);
+	}
+	if (!h->rowid) {
 		*res = STORE_INSERTED;
 		return (*st = drv_prepare(d, k->insert, "store record", e)) ? VIS_OK : ops_err(e);
 	}
-	int cur_valid_from = *(const int *)((const char *)cur + cur_valid_from_offset);
+	int cur_valid_from = *(const int *)((const char *)cur_rec + cur_valid_from_offset);
 	if (*valid_from < cur_valid_from)
 		*valid_from = cur_valid_from;
-	if (id_pair(d, k->to_history, rowid, *valid_from, "close version", e))
+	if (id_pair(d, k->to_history, h->rowid, *valid_from, "close version", e))
 		return ops_err(e);
 	*res = STORE_UPDATED;
 	return (*st = drv_prepare(d, k->update, "store record", e)) ? VIS_OK : ops_err(e);
@@ -556,13 +663,13 @@ static bool person_same_any(const void *a, const void *b)
 }
 
 vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
-			 const struct store_family *f, enum store_put_result *res,
-			 struct vis_error *e)
+			 const struct store_family *f, const struct store_family_current *cur,
+			 enum store_put_result *res, struct vis_error *e)
 {
-	struct drv *d = store_drv(s);
-	struct store_family cur, next = *f;
+	struct store_family_current one;
+	struct store_family next = *f;
 	struct drv_stmt *st;
-	if (version_open(d, &family_kind, import_id, bulk, f->comune, f->id, f, &cur,
+	if (version_open(s, &family_kind, import_id, bulk, f->comune, f->id, f, cur, &one,
 			 offsetof(struct store_family, valid_from), family_same_any,
 			 &next.valid_from, res, &st, e))
 		return ops_err(e);
@@ -577,8 +684,8 @@ vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
 }
 
 vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
-			 const struct store_person *p, enum store_put_result *res,
-			 struct vis_error *e)
+			 const struct store_person *p, const struct store_person_current *cur,
+			 enum store_put_result *res, struct vis_error *e)
 {
 	/* The search keys are folded before any write, so invalid text
 	 * changes nothing. */
@@ -587,10 +694,10 @@ vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
 	    text_fold_letters(p->name, strlen(p->name), nkey, sizeof nkey) < 0)
 		return vis_error_set(e, VIS_ERR_INVALID, "persona %s: il nome non è un testo valido",
 				     p->id);
-	struct drv *d = store_drv(s);
-	struct store_person cur, next = *p;
+	struct store_person_current one;
+	struct store_person next = *p;
 	struct drv_stmt *st;
-	if (version_open(d, &person_kind, import_id, bulk, p->comune, p->id, p, &cur,
+	if (version_open(s, &person_kind, import_id, bulk, p->comune, p->id, p, cur, &one,
 			 offsetof(struct store_person, valid_from), person_same_any,
 			 &next.valid_from, res, &st, e))
 		return ops_err(e);
@@ -649,6 +756,11 @@ static void event_read(struct drv_stmt *st, int c, struct store_event *ev)
 	ev->id[0] = '*';   /* found: the caller sets the id */
 }
 
+static void event_one(void *ctx, int i, struct drv_stmt *st)
+{
+	event_read(st, 0, (struct store_event *)ctx + i);
+}
+
 static void event_found(void *ctx, int n, struct drv_stmt *st)
 {
 	int i = key_place(st, n);
@@ -668,20 +780,8 @@ vis_err store_events_get(struct store *s, const char *comune, int n, const char 
 	if (store_shared(s)) {
 		if (keys_lookup(s, SQL_EVENT_GET_ANY, comune, n, ids, event_found, stored, e))
 			return ops_err(e);
-	} else {
-		for (int i = 0; i < n; i++) {
-			struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENT_GET, "look-up", e);
-			if (!st)
-				return ops_err(e);
-			drv_bind_text(st, 1, comune);
-			drv_bind_text(st, 2, ids[i]);
-			bool found;
-			if (drv_one(st, &found, e))
-				return ops_err(e);
-			if (found)
-				event_read(st, 0, &stored[i]);
-			drv_reset(st);
-		}
+	} else if (keys_each(s, SQL_EVENT_GET, comune, n, ids, event_one, stored, e)) {
+		return ops_err(e);
 	}
 	for (int i = 0; i < n; i++)
 		if (stored[i].id[0] && (STR_SET(stored[i].comune, comune, "comune", e) ||

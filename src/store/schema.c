@@ -9,6 +9,12 @@ const char schema_migrations_table[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
 	"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";
 
+const char schema_shared_tables[] =
+	"CREATE @UNLOGGED TABLE IF NOT EXISTS shared_state (key TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL, updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0);"
+	"CREATE @UNLOGGED TABLE IF NOT EXISTS shared_seen (key TEXT NOT NULL, h INTEGER NOT NULL,"
+	" at INTEGER NOT NULL, PRIMARY KEY (key, h))";
+
 /* The words schema_sql() replaces, outside string literals. */
 static const struct {
 	const char *word;

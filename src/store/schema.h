@@ -53,6 +53,12 @@ extern const int schema_trail_table_count;
 
 /* The table that records the migrations applied (in the neutral DDL). */
 extern const char schema_migrations_table[];
+/* The companion database's tables (PostgreSQL, store_shared_open): the
+ * shared state's as the latest migration leaves them in the database
+ * itself (migrations 8, 19, 20), made when missing.  A migration that
+ * changes shared_state or shared_seen changes this text too (in
+ * schema_sql()'s words). */
+extern const char schema_shared_tables[];
 
 /* The neutral DDL `sql` in dialect d: a string the caller frees, NULL when
  * out of memory. */

@@ -158,6 +158,20 @@ const char *const store_sql[SQL__COUNT] = {
 			     " JOIN event e ON e.comune = ?1 AND e.local_id = k.id",
 	[SQL_PERSON_EXISTS_ANY] = "SELECT k.i FROM unnest(?2::text[]) WITH ORDINALITY AS k (id, i)"
 				 " JOIN person p ON p.comune = ?1 AND p.local_id = k.id",
+	/* The current versions of many ids, and the owners of many codici
+	 * fiscali (store_families_current, store_persons_current,
+	 * store_person_cf_owners), as SQL_FAMILY_GET_CURRENT,
+	 * SQL_PERSON_GET_CURRENT and SQL_PERSON_CF_OWNER, each row after the
+	 * place of its key. */
+	[SQL_FAMILY_GET_CURRENT_ANY] = "SELECT k.i, f.id, " F_COLS ", dropped"
+				      " FROM unnest(?2::text[]) WITH ORDINALITY AS k (key, i)"
+				      " JOIN family f ON f.comune = ?1 AND f.local_id = k.key",
+	[SQL_PERSON_GET_CURRENT_ANY] = "SELECT k.i, p.id, " P_COLS ", dropped"
+				      " FROM unnest(?2::text[]) WITH ORDINALITY AS k (key, i)"
+				      " JOIN person p ON p.comune = ?1 AND p.local_id = k.key",
+	[SQL_PERSON_CF_OWNER_ANY] = "SELECT k.i, p.local_id"
+				   " FROM unnest(?2::text[]) WITH ORDINALITY AS k (key, i)"
+				   " JOIN person p ON p.comune = ?1 AND p.cf = k.key",
 	[SQL_EVENT_INSERT] = "INSERT INTO event (comune, local_id, type, date, person_local_id, place,"
 			    " other_cf, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQL_PERSON_DROP] = "UPDATE person SET dropped = ?3 WHERE comune = ?1 AND seen_import <> ?2 AND dropped = 0",
@@ -175,6 +189,12 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_REGISTER_ANALYZE] = "ANALYZE family, family_history, person, person_history, event",
 	/* The same for every table, after store_copy loaded them all. */
 	[SQL_DATABASE_ANALYZE] = "ANALYZE",
+	/* The companion database's dead row versions removed
+	 * (store_shared_vacuum; PostgreSQL only, outside a transaction).
+	 * Without giving back the empty pages at the end: that takes the
+	 * table's exclusive lock (waiting up to 5 s for the look-ups' locks
+	 * to allow it) and every connection's plans of it are made again. */
+	[SQL_SHARED_VACUUM] = "VACUUM (TRUNCATE false) shared_state, shared_seen",
 	[SQL_COUNT_PERSONS] = "SELECT coalesce(sum(CASE WHEN canc_reason = 0 OR canc_date > ?2 THEN 1 ELSE 0 END), 0),"
 			     " coalesce(sum(CASE WHEN canc_reason <> 0 AND canc_date <= ?2 THEN 1 ELSE 0 END), 0)"
 			     " FROM (" PERSON_AT("(?1 = '' OR comune = ?1)") ") AS v WHERE reg_date <= ?2",

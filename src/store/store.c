@@ -12,6 +12,7 @@
 
 struct store {
 	struct drv *d;
+	struct drv *sd;                    /* the companion database, or NULL */
 	const struct drv_copy_ops *copy;   /* the driver's table operations */
 	bool shared;                       /* PostgreSQL: other instances may use it */
 	bool register_empty;               /* see store_register_empty() */
@@ -55,6 +56,11 @@ void store_gen_set(struct store *s, bool known, int64_t gen)
 struct drv *store_drv(struct store *s)
 {
 	return s->d;
+}
+
+struct drv *store_shared_drv(struct store *s)
+{
+	return s->sd ? s->sd : s->d;
 }
 
 void store_register_empty_set(struct store *s, bool empty)
@@ -128,6 +134,8 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->sd)
+		drv_close(s->sd);
 	drv_close(s->d);
 	free(s);
 }
@@ -144,13 +152,53 @@ int store_schema_version(struct store *s)
 
 void store_io_get(struct store *s, struct store_io *out)
 {
-	out->statements = s->d->statements;
-	out->round_trips = s->d->round_trips;
+	out->statements = s->d->statements + (s->sd ? s->sd->statements : 0);
+	out->round_trips = s->d->round_trips + (s->sd ? s->sd->round_trips : 0);
 }
 
 bool store_shared(struct store *s)
 {
 	return s->shared;
+}
+
+vis_err store_shared_open(struct store *s, const char *uri, struct vis_error *e)
+{
+	if (!uri || !*uri)
+		return VIS_OK;
+	const char *conninfo = store_pg_conninfo(uri);
+	if (!s->shared || !conninfo)
+		return vis_error_set(e, VIS_ERR_INVALID,
+				     "shared_db: a PostgreSQL database (postgres:CONNINFO) beside a "
+				     "PostgreSQL db");
+	if (s->sd)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "shared_db: già aperto");
+	return drv_pg_open_shared(conninfo, &s->sd, e);
+}
+
+vis_err store_shared_vacuum(struct store *s, struct vis_error *e)
+{
+	if (!s->sd)
+		return VIS_OK;
+	struct drv_stmt *st = drv_prepare(s->sd, SQL_SHARED_VACUUM, "shared state vacuum", e);
+	return st ? drv_done(st, e) : VIS_ERR_STORE;
+}
+
+vis_err store_shared_begin(struct store *s, struct vis_error *e)
+{
+	return s->sd ? drv_begin(s->sd, e) : store_begin(s, e);
+}
+
+vis_err store_shared_commit(struct store *s, struct vis_error *e)
+{
+	return s->sd ? drv_commit(s->sd, e) : store_commit(s, e);
+}
+
+void store_shared_rollback(struct store *s)
+{
+	if (s->sd)
+		drv_rollback(s->sd);
+	else
+		store_rollback(s);
 }
 
 vis_err store_begin(struct store *s, struct vis_error *e)

@@ -265,15 +265,41 @@ vis_err store_import_sha(struct store *s, const char *comune, int64_t seq,
 vis_err store_import_start(struct store *s, const struct store_import *imp,
 			   int64_t *import_id, bool *empty, struct vis_error *e);
 
+/* The current version of a household or a person of the register, as
+ * store_families_current / store_persons_current answer it: rowid 0 when
+ * there is none; dropped: no longer listed by its feed. */
+struct store_family_current {
+	int64_t rowid;
+	bool dropped;
+	struct store_family f;
+};
+struct store_person_current {
+	int64_t rowid;
+	bool dropped;
+	struct store_person p;
+};
+
 /* Inside the import's transaction: stores the new state of a record; a state
  * equal to the current one changes nothing, a different one closes the
- * current version on the new valid_from and opens a new version. */
+ * current version on the new valid_from and opens a new version.  cur: the
+ * record's current version as store_*_current answered it, or NULL for the
+ * put to look it up itself (nothing is looked up in a bulk load). */
 vis_err store_family_put(struct store *s, int64_t import_id, bool bulk,
-			 const struct store_family *f, enum store_put_result *res,
-			 struct vis_error *e);
+			 const struct store_family *f, const struct store_family_current *cur,
+			 enum store_put_result *res, struct vis_error *e);
 vis_err store_person_put(struct store *s, int64_t import_id, bool bulk,
-			 const struct store_person *p, enum store_put_result *res,
-			 struct vis_error *e);
+			 const struct store_person *p, const struct store_person_current *cur,
+			 enum store_put_result *res, struct vis_error *e);
+/* The current versions of the households, or persons, of `comune` with
+ * the n ids (n at most STORE_CF_BATCH, distinct) into cur[i].  On
+ * PostgreSQL one statement for them all (one round trip), on SQLite a
+ * look-up each. */
+vis_err store_families_current(struct store *s, const char *comune, int n,
+			       const char *const *ids, struct store_family_current *cur,
+			       struct vis_error *e);
+vis_err store_persons_current(struct store *s, const char *comune, int n,
+			      const char *const *ids, struct store_person_current *cur,
+			      struct vis_error *e);
 /* An event id already stored with the same content is STORE_UNCHANGED; with
  * other content, VIS_ERR_CONFLICT.  stored: the event stored with ev's id
  * as store_events_get answered (id "" when none), or NULL for the put to
@@ -305,6 +331,12 @@ vis_err store_persons_exist(struct store *s, const char *comune, int n, const ch
 vis_err store_person_cf_owner(struct store *s, const char *comune, const char *cf,
 			      char id_out[STORE_ID_MAX], bool *found,
 			      struct vis_error *e);
+/* The same for the n codici fiscali cfs[i] (n at most STORE_CF_BATCH,
+ * distinct): the local id into id_out[i], "" when none.  One statement on
+ * PostgreSQL, a look-up each on SQLite. */
+vis_err store_person_cf_owners(struct store *s, const char *comune, int n,
+			       const char *const *cfs, char (*id_out)[STORE_ID_MAX],
+			       struct vis_error *e);
 
 /* For each of the n codici fiscali cfs[i] (n at most STORE_CF_BATCH, in
  * any order, repeats allowed): the municipality other than `comune` where
@@ -1149,6 +1181,36 @@ vis_err store_throttle_put(struct store *s, const char *key,
  * and alert counters) then lives in the database; with SQLite it may live
  * in the process. */
 bool store_shared(struct store *s);
+/* PostgreSQL: moves the shared state (this section's values, rows and
+ * counters, which the look-ups rewrite) to a companion database, `uri`
+ * (postgres:CONNINFO; its tables made when missing), reached over a
+ * second connection of the handle.  A database of the same server, not
+ * the register's own: since PostgreSQL 14 a transaction left open in one
+ * database (a FULL import's, for its whole length) does not keep the dead
+ * versions of another database's rows from being pruned, so the look-ups
+ * no longer step over one more of them for every write since the import
+ * began.  Every instance of a database must name the same companion, and
+ * one per database: its keys name no database.  Without it (the
+ * default) the shared state stays in the database itself.  VIS_ERR_INVALID
+ * on SQLite or for another URI; NULL or "" is a no-op. */
+vis_err store_shared_open(struct store *s, const char *uri, struct vis_error *e);
+/* The transaction of the shared state's connection (the companion's, or
+ * the handle's own without one): store_state_lock()'s lock is held until
+ * it ends.  Independent of the register's transaction: nothing of the
+ * register or the trail is ever written in it. */
+/* With a companion database: removes the dead versions of its rows
+ * (VACUUM).  A transaction of the register's database does not keep
+ * VACUUM from removing them, but it does keep a look-up from pruning
+ * them as it reads a page (PostgreSQL prunes on access only what every
+ * snapshot of the server, whatever its database, no longer sees): they
+ * pile up between two vacuums, and autovacuum visits a database about
+ * once a minute.  visura serve calls it on every tick of its periodic
+ * duties (5 s) on the instance that holds them.  Without a companion, a
+ * no-op (during an import it could remove nothing). */
+vis_err store_shared_vacuum(struct store *s, struct vis_error *e);
+vis_err store_shared_begin(struct store *s, struct vis_error *e);
+vis_err store_shared_commit(struct store *s, struct vis_error *e);
+void store_shared_rollback(struct store *s);
 /* Small named text values updated under a lock.  Inside the caller's
  * transaction: store_state_lock() locks key's value (creating it empty)
  * until the transaction ends and reads it ("" when new; VIS_ERR_LIMIT when
@@ -1249,7 +1311,8 @@ void store_cache_stats(const struct store_cache *c, struct store_cache_stats *ou
 /* What a handle asked of its database so far (a deterministic count, for
  * tests and measurements): statements run, and round trips — the times
  * the thread waited for the database server (PostgreSQL: each statement
- * run or prepared, one per pipeline of statements; SQLite: 0). */
+ * run or prepared, one per pipeline of statements; SQLite: 0), on both
+ * connections of a handle with a companion database (store_shared_open). */
 struct store_io {
 	uint64_t statements;
 	uint64_t round_trips;

@@ -288,6 +288,26 @@ def new_database(work_dir, tag, backend=None):
     return "postgres:" + p.stdout.strip()
 
 
+def shared_database(db):
+    """The companion database of a PostgreSQL database (visura serve
+    --shared-db: the shared state every look-up rewrites), made on first
+    use, one per database; None on SQLite or with VISURA_TEST_PG_SHARED=0
+    (the shared state in the database itself)."""
+    if not db.startswith("postgres:") or os.environ.get("VISURA_TEST_PG_SHARED") == "0":
+        return None
+    conninfo = _conninfo(db)
+    name = re.search(r"dbname=(\S+)", conninfo).group(1)[:60] + "_sh"
+    if name not in _shared_made:
+        p = subprocess.run([PG_SH, "createdb", pg_server_dir(), name], capture_output=True,
+                           text=True)
+        check(p.returncode == 0, f"scripts/pg.sh createdb failed: {p.stdout}{p.stderr}")
+        _shared_made.add(name)
+    return "postgres:" + re.sub(r"dbname=\S+", "dbname=" + name, conninfo)
+
+
+_shared_made = set()
+
+
 def _conninfo(db):
     return db.split(":", 1)[1]
 
@@ -542,6 +562,9 @@ class Server:
             args = [VISURA, "serve", "--db", self.db, "--self-signed", self.tls_dir,
                     "--listen", f"127.0.0.1:{self.port}",
                     "--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
+            shared = shared_database(self.db)
+            if shared:
+                args += ["--shared-db", shared]
             if self.test_clock:
                 args += ["--test-clock", "true"]
             args += serve_user_args()

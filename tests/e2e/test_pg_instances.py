@@ -77,7 +77,8 @@ def test_duties_lease_given_up_at_a_clean_stop():
     a, b = _pair()
     try:
         def lease():
-            rows = harness.db_query(a.db, "SELECT value FROM shared_state WHERE key = 'duties'")
+            rows = harness.db_query(harness.shared_database(a.db) or a.db,
+                                    "SELECT value FROM shared_state WHERE key = 'duties'")
             return rows[0]["value"] if rows else None
         deadline = time.monotonic() + 30
         while lease() in (None, "0 0") and time.monotonic() < deadline:

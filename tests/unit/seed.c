@@ -131,7 +131,7 @@ static void family(struct store *s, int64_t imp, const char *comune, const char 
 		STR_COPY_KNOWN(f.convivenza, "CASA DI RIPOSO");
 	enum store_put_result res;
 	struct vis_error e = {0};
-	OK(store_family_put(s, imp, true, &f, &res, &e));
+	OK(store_family_put(s, imp, true, &f, NULL, &res, &e));
 }
 
 void seed_register(struct store *s, int crowd, char *crowd_cf)
@@ -145,8 +145,8 @@ void seed_register(struct store *s, int crowd, char *crowd_cf)
 					  19820315, "F1", 1);
 	struct store_person luca = person(SEED_COMUNE, "P2", SEED_LUCA, "Rossi", "Luca",
 					  20120730, "F1", 3);
-	OK(store_person_put(s, id, true, &anna, &res, &e));
-	OK(store_person_put(s, id, true, &luca, &res, &e));
+	OK(store_person_put(s, id, true, &anna, NULL, &res, &e));
+	OK(store_person_put(s, id, true, &luca, NULL, &res, &e));
 	if (crowd > 0)
 		family(s, id, SEED_COMUNE, "C1", 2);
 	for (int i = 0; i < crowd; i++) {
@@ -162,13 +162,13 @@ void seed_register(struct store *s, int crowd, char *crowd_cf)
 		snprintf(pid, sizeof pid, "K%d", i);
 		struct store_person p = person(SEED_COMUNE, pid, cf, "Ospite", "Anna", 19500101,
 					       "C1", 25);
-		OK(store_person_put(s, id, true, &p, &res, &e));
+		OK(store_person_put(s, id, true, &p, NULL, &res, &e));
 	}
 	import_end(s, id, &imp, 1 + (crowd > 0), 2 + crowd);
 	id = import_begin(s, SEED_OTHER_COMUNE, &imp);
 	family(s, id, SEED_OTHER_COMUNE, "G1", 1);
 	struct store_person elsa = person(SEED_OTHER_COMUNE, "P9", SEED_ELSA, "Verdi", "Elsa",
 					  19900101, "G1", 1);
-	OK(store_person_put(s, id, true, &elsa, &res, &e));
+	OK(store_person_put(s, id, true, &elsa, NULL, &res, &e));
 	import_end(s, id, &imp, 1, 1);
 }

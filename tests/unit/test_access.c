@@ -438,7 +438,7 @@ static void test_cached_grant_follows_changes(void **state)
 	struct result r;
 	struct vis_error e = {0};
 	struct store *other;
-	OK(store_open(f->db.uri, &other, &e));
+	OK(testdb_store_open(f->db.uri, &other, &e));
 	struct store_cache *cache = store_cache_new();
 	assert_non_null(cache);
 	store_cache_attach(f->s, cache);

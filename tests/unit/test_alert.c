@@ -351,7 +351,7 @@ static void *race(void *arg)
 	struct racer *r = arg;
 	struct store *s;
 	struct vis_error e = {0};
-	if ((r->rc = store_open(r->uri, &s, &e)))
+	if ((r->rc = testdb_store_open(r->uri, &s, &e)))
 		return NULL;
 	for (int i = 0; i < r->n; i++) {
 		char cf[17];
@@ -410,11 +410,11 @@ static size_t shared_len(struct fx *f, const struct store_account *a, int *seen)
 	char key[32], *v;
 	int64_t version;
 	snprintf(key, sizeof key, "alert:%lld", (long long)a->id);
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock_dup(f->s, key, 1 << 22, &v, &version, &e));
 	*seen = 0;
 	OK(store_state_seen(f->s, key, count_seen, seen, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	size_t n = strlen(v);
 	free(v);
 	return n;

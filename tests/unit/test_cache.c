@@ -46,7 +46,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	struct vis_error e = {0};
 	if (!f || testdb_open(&f->db, use_pg, "cache", &f->s) ||
-	    store_open(f->db.uri, &f->other, &e) || !(f->cache = store_cache_new()))
+	    testdb_store_open(f->db.uri, &f->other, &e) || !(f->cache = store_cache_new()))
 		return -1;
 	f->ente = seed_body(f->s, "Questura di Modena");
 	seed_account(f->s, f->ente, "op1", &f->acc);
@@ -296,7 +296,7 @@ static void test_threads(void **state)
 	pthread_t t[3];
 	for (int i = 0; i < 3; i++) {
 		r[i] = (struct reader){.f = f, .rounds = 200};
-		OK(store_open(f->db.uri, &r[i].s, &e));
+		OK(testdb_store_open(f->db.uri, &r[i].s, &e));
 		store_cache_attach(r[i].s, f->cache);
 		assert_int_equal(pthread_create(&t[i], NULL, reader_run, &r[i]), 0);
 	}

@@ -57,7 +57,7 @@ static void test_register_statements_use_indexes(void **state)
 	assert_int_equal(testdb_create(&d, false, "plans"), 0);
 	struct store *s;
 	struct vis_error e = {0};
-	assert_int_equal(store_open(d.uri, &s, &e), VIS_OK);
+	assert_int_equal(testdb_store_open(d.uri, &s, &e), VIS_OK);
 	store_close(s);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open_v2(d.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);

@@ -77,7 +77,7 @@ static void *hammer(void *arg)
 	struct hammer *h = arg;
 	struct store *s = NULL;
 	struct vis_error e = {0};
-	if (h->uri && (h->rc = store_open(h->uri, &s, &e)))
+	if (h->uri && (h->rc = testdb_store_open(h->uri, &s, &e)))
 		return NULL;
 	for (int i = 0; i < 100000; i++) {
 		int took = ratelimit_take(h->rl, s, h->rules, h->n, h->now, &h->retry, &e);
@@ -232,7 +232,7 @@ static void test_idle_instance(void **state)
 	struct ratelimit *a = ratelimit_new(), *b = ratelimit_new();
 	struct store *sb;
 	struct vis_error e = {0};
-	assert_int_equal(store_open(f->db.uri, &sb, &e), VIS_OK);
+	assert_int_equal(testdb_store_open(f->db.uri, &sb, &e), VIS_OK);
 	struct rl_rule r[1] = {rule("purpose:3", 1000, 86400)};
 	int64_t retry;
 	assert_int_equal(ratelimit_take(b, sb, r, 1, T0, &retry, &e), 1);

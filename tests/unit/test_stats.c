@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <glpk.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,13 +548,114 @@ static int exact_recovered(const long long *cells, const bool *hidden, const boo
 	return found;
 }
 
+/* What the interval attacker (the audit of tau-argus) makes of the small
+ * hidden cells (1 to thr-1, not a balance): small counts them, exact
+ * those whose interval is one value, narrow those whose interval is
+ * narrower than thr (exact ones included). */
+struct lp_audit {
+	int small, exact, narrow;
+};
+
+static void lp_report(const char *table, const struct lp_audit *a)
+{
+	print_message("%s, interval attacker (counts never negative): %d small hidden counts, %d "
+		      "exact, %d in an interval narrower than the threshold\n", table, a->small,
+		      a->exact, a->narrow);
+}
+
+/* The interval attacker: the same n cells, hidden flags and identities as
+ * exact_recovered, and besides them that no count is negative.  Each
+ * small hidden cell's interval is its minimum and maximum by linear
+ * programming (GLPK's simplex, the integer condition relaxed: an
+ * interval at most as narrow as the integer one) over the hidden cells
+ * >= 0 (a balance: any sign) and every identity with the published
+ * cells put in; added to *a. */
+static void lp_recovered(const long long *cells, const bool *hidden, const bool *derived, int n,
+			 const int *coef, int nr, int thr, struct lp_audit *a)
+{
+	int nu = 0, ne = 0, rows = 0;
+	int *var = malloc((size_t)n * sizeof *var);
+	assert_non_null(var);
+	for (int i = 0; i < n; i++)
+		var[i] = hidden[i] ? ++nu : 0;
+	if (!nu) {
+		free(var);
+		return;
+	}
+	for (size_t k = 0; k < (size_t)nr * (size_t)n; k++)
+		ne += coef[k] && var[k % (size_t)n];
+	int *ia = malloc(((size_t)ne + 1) * sizeof *ia), *ja = malloc(((size_t)ne + 1) * sizeof *ja);
+	double *ar = malloc(((size_t)ne + 1) * sizeof *ar);
+	assert_true(ia && ja && ar);
+	glp_prob *lp = glp_create_prob();
+	glp_add_cols(lp, nu);
+	/* a balance (derived) may be negative: free */
+	for (int i = 0; i < n; i++)
+		if (var[i])
+			glp_set_col_bnds(lp, var[i], derived[i] ? GLP_FR : GLP_LO, 0.0, 0.0);
+	ne = 0;
+	for (int r = 0; r < nr; r++) {
+		const int *row = &coef[(size_t)r * (size_t)n];
+		double rhs = 0;
+		int first = ne;
+		for (int i = 0; i < n; i++) {
+			if (!row[i])
+				continue;
+			if (var[i]) {
+				ne++;
+				ia[ne] = rows + 1;
+				ja[ne] = var[i];
+				ar[ne] = row[i];
+			} else {
+				rhs -= row[i] * (double)cells[i];
+			}
+		}
+		if (ne == first)
+			continue;
+		glp_add_rows(lp, 1);
+		glp_set_row_bnds(lp, ++rows, GLP_FX, rhs, rhs);
+	}
+	glp_load_matrix(lp, ne, ia, ja, ar);
+	glp_smcp parm;
+	glp_init_smcp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	/* the published cells are the true ones: the relations hold */
+	assert_int_equal(glp_simplex(lp, &parm), 0);
+	assert_int_equal(glp_get_status(lp), GLP_OPT);
+	for (int i = 0; i < n; i++) {
+		if (!var[i] || derived[i] || cells[i] <= 0 || cells[i] >= thr)
+			continue;
+		double bound[2];
+		glp_set_obj_coef(lp, var[i], 1.0);
+		for (int d = 0; d < 2; d++) {
+			glp_set_obj_dir(lp, d ? GLP_MAX : GLP_MIN);
+			assert_int_equal(glp_simplex(lp, &parm), 0);
+			int st = glp_get_status(lp);
+			assert_true(st == GLP_OPT || (d && st == GLP_UNBND));
+			bound[d] = st == GLP_OPT ? glp_get_obj_val(lp) : HUGE_VAL;
+		}
+		glp_set_obj_coef(lp, var[i], 0.0);
+		/* the true count lies in its interval */
+		assert_true(bound[0] <= cells[i] + 1e-6 && cells[i] <= bound[1] + 1e-6);
+		a->small++;
+		a->exact += bound[1] - bound[0] < 1e-6;
+		a->narrow += bound[1] - bound[0] < thr - 1e-6;
+	}
+	glp_delete_prob(lp);
+	free(ia);
+	free(ja);
+	free(ar);
+	free(var);
+}
+
 /* The small hidden cells (1 to thr-1) a differencing attacker determines
  * from a province's POSAS and its nm members' (cells and hidden flags:
  * members' blocks, then the province's), knowing every published cell
  * and the identities of each (men + women = total, the ages = the total
  * row) and "the members' cell i adds up to the province's"
  * (exact_recovered).  Only the first `ages` single years may be non-zero. */
-static int linked_recovered(const long long *cells, const bool *hidden, int nm, int ages, int thr)
+static int linked_recovered(const long long *cells, const bool *hidden, int nm, int ages, int thr,
+			    struct lp_audit *lp)
 {
 	enum { N = AGES_CELLS };
 	int nb = nm + 1, n = nb * N, nr = 0;
@@ -583,6 +685,8 @@ static int linked_recovered(const long long *cells, const bool *hidden, int nm, 
 	}
 #undef EQ
 	int found = exact_recovered(cells, hidden, derived, n, coef, nr, thr);
+	if (lp)
+		lp_recovered(cells, hidden, derived, n, coef, nr, thr, lp);
 	(void)ages;
 	free(coef);
 	free(derived);
@@ -615,6 +719,7 @@ static void test_province_linked(void **state)
 {
 	(void)state;
 	srand(1717);
+	struct lp_audit lp = {0}, lp_alone = {0};
 	enum { MAXM = 6, AG = 12 };
 	int old_found = 0, union_found = 0, hier_found = 0;
 	int union_h = 0, hier_h = 0, alone_h = 0, joint_h = 0;
@@ -657,7 +762,7 @@ static void test_province_linked(void **state)
 		}
 		assert_memory_equal(alone, ph, sizeof alone);
 		memcpy(&old[nm * AGES_CELLS], alone, sizeof alone);
-		hier_found += linked_recovered(cells, hid, nm, AG, thr);
+		hier_found += linked_recovered(cells, hid, nm, AG, thr, &lp);
 		/* the linking identities: no hidden cell alone in one */
 		for (int i = 0; i < AGES_CELLS; i++) {
 			int n = hid[nm * AGES_CELLS + i];
@@ -665,7 +770,7 @@ static void test_province_linked(void **state)
 				n += hid[k * AGES_CELLS + i];
 			assert_int_not_equal(n, 1);
 		}
-		old_found += linked_recovered(cells, old, nm, AG, thr);
+		old_found += linked_recovered(cells, old, nm, AG, thr, &lp_alone);
 		for (int i = 0; i < AGES_CELLS; i++) {
 			bool any = false;
 			for (int k = 0; k < nm; k++) {
@@ -678,8 +783,10 @@ static void test_province_linked(void **state)
 			/* the union rule, for the attacker's sake: provably safe */
 			old[nm * AGES_CELLS + i] = any;
 		}
-		union_found += linked_recovered(cells, old, nm, AG, thr);
+		union_found += linked_recovered(cells, old, nm, AG, thr, NULL);
 	}
+	lp_report("province_linked, per-answer", &lp_alone);
+	lp_report("province_linked", &lp);
 	print_message("province: union rule %d hidden cells, hierarchical %d; members: alone %d, "
 		      "jointly %d; small cells recovered: per-answer %d, union %d, hierarchical %d\n",
 		      union_h, hier_h, alone_h, joint_h, old_found, union_found, hier_found);
@@ -692,6 +799,12 @@ static void test_province_linked(void **state)
 	 * member, age, sex) left 3 small cells determined by the whole system
 	 * although no identity had a lone hidden cell; the cubes leave none */
 	assert_int_equal(hier_found, 0);
+	/* the interval attacker finds all the exact one does, and more */
+	assert_true(lp_alone.exact >= old_found);
+	/* counts never negative: a cube stopped both ways by zero corners
+	 * does not move; none left (42 narrow intervals, 0 exact, when cubes
+	 * took zero corners as the cheapest) */
+	assert_int_equal(lp.exact, 0);
 }
 
 /* The balance of a province: blocks of nm members then the province,
@@ -798,6 +911,7 @@ static void test_province_balance_linked(void **state)
 {
 	(void)state;
 	srand(1718);
+	struct lp_audit lp = {0};
 	static long long cells[BAL_N];
 	static bool derived[BAL_N], hid[BAL_N], old[BAL_N], uni[BAL_N];
 	static int coef[2000 * BAL_N];
@@ -902,9 +1016,11 @@ static void test_province_balance_linked(void **state)
 		int nr = balance_identities(nm, nper, coef);
 		assert_true(nr <= 2000);
 		hier_found += exact_recovered(cells, hid, derived, BAL_N, coef, nr, thr);
+		lp_recovered(cells, hid, derived, BAL_N, coef, nr, thr, &lp);
 		old_found += exact_recovered(cells, old, derived, BAL_N, coef, nr, thr);
 		union_found += exact_recovered(cells, uni, derived, BAL_N, coef, nr, thr);
 	}
+	lp_report("province_balance_linked", &lp);
 	print_message("province's balance: births hidden %d by the union rule, %d hierarchical; "
 		      "small cells recovered: per-answer %d, union %d, hierarchical %d\n",
 		      union_births, hier_births, old_found, union_found, hier_found);
@@ -912,6 +1028,9 @@ static void test_province_balance_linked(void **state)
 	assert_int_equal(union_found, 0);
 	assert_true(hier_births < union_births);
 	assert_int_equal(hier_found, 0);
+	/* counts never negative (the interval attacker): no small count exact;
+	 * 15 when the cubes took zero corners as the cheapest */
+	assert_int_equal(lp.exact, 0);
 }
 
 /* A province of 47 municipalities of about 1,000 residents each (random
@@ -1047,7 +1166,8 @@ static void members_add_up(int nb, int n, int *coef, int *nr)
  * add up to the province"), and the province's hidden cells (union,
  * linked) to prov[2]. */
 static void recovered_three(const long long *cells, const bool *hier, bool *alone, int nb, int n,
-			    const int *coef, int nr_own, int nr, int thr, int found[4], int prov[2])
+			    const int *coef, int nr_own, int nr, int thr, int found[4], int prov[2],
+			    struct lp_audit *lp)
 {
 	bool *derived = calloc((size_t)(nb * n), sizeof *derived);
 	bool *uni = malloc((size_t)(nb * n) * sizeof *uni);
@@ -1070,6 +1190,7 @@ static void recovered_three(const long long *cells, const bool *hier, bool *alon
 	found[0] += exact_recovered(cells, alone, derived, nb * n, coef, nr, thr);
 	found[1] += exact_recovered(cells, uni, derived, nb * n, coef, nr, thr);
 	found[2] += exact_recovered(cells, hier, derived, nb * n, coef, nr, thr);
+	lp_recovered(cells, hier, derived, nb * n, coef, nr, thr, lp);
 	found[3] += exact_recovered(cells, uni, derived, nb * n, coef, nr_own, thr);
 	free(derived);
 	free(uni);
@@ -1093,6 +1214,7 @@ static void test_province_households_linked(void **state)
 {
 	(void)state;
 	srand(1719);
+	struct lp_audit lp = {0};
 	enum { NB = HH_MAXM + 1, N = NB * HH_CELLS };
 	static long long n[NB][STATS_TYPES][STATS_SIZES], cells[N];
 	static bool hier[N], alone[N], fh[NB * 7], th[NB * (STATS_TYPES + 1) * 7];
@@ -1162,8 +1284,9 @@ static void test_province_households_linked(void **state)
 #undef EQ
 		int own = nr;
 		members_add_up(nb, HH_CELLS, coef, &nr);
-		recovered_three(cells, hier, alone, nb, HH_CELLS, coef, own, nr, thr, found, prov);
+		recovered_three(cells, hier, alone, nb, HH_CELLS, coef, own, nr, thr, found, prov, &lp);
 	}
+	lp_report("province_households_linked", &lp);
 	print_message("province's households: hidden %d by the union rule, %d linked; small counts "
 		      "recovered: per-answer %d, union %d (%d of them from a member's tables on their "
 		      "own), linked %d\n", prov[0], prov[1], found[0], found[1], found[3], found[2]);
@@ -1176,6 +1299,8 @@ static void test_province_households_linked(void **state)
 	assert_int_equal(found[3], 0);
 	assert_true(prov[1] < prov[0]);
 	assert_int_equal(found[2], 0);
+	/* counts never negative (the interval attacker): no small count exact */
+	assert_int_equal(lp.exact, 0);
 }
 
 /* strasa_cittadinanza of a whole province by the linked rule
@@ -1189,6 +1314,7 @@ static void test_province_citizenship_linked(void **state)
 {
 	(void)state;
 	srand(1720);
+	struct lp_audit lp = {0};
 	enum { MAXM = 5, MAXS = 8, NB = MAXM + 1, CN = (MAXS + 1) * 3, N = NB * CN };
 	static long long n[NB][MAXS][2], cells[N];
 	static bool hier[N], alone[N];
@@ -1249,8 +1375,9 @@ static void test_province_citizenship_linked(void **state)
 #undef EQ
 		int own = nr;
 		members_add_up(nb, cn, coef, &nr);
-		recovered_three(cells, hier, alone, nb, cn, coef, own, nr, thr, found, prov);
+		recovered_three(cells, hier, alone, nb, cn, coef, own, nr, thr, found, prov, &lp);
 	}
+	lp_report("province_citizenship_linked", &lp);
 	print_message("province's foreign residents by citizenship: hidden %d by the union rule, %d "
 		      "linked; small counts recovered: per-answer %d, union %d, linked %d\n", prov[0],
 		      prov[1], found[0], found[1], found[2]);
@@ -1258,6 +1385,9 @@ static void test_province_citizenship_linked(void **state)
 	assert_int_equal(found[1], 0);
 	assert_true(prov[1] < prov[0]);
 	assert_int_equal(found[2], 0);
+	/* counts never negative (the interval attacker): no small count exact;
+	 * 4 when the cubes took zero corners as the cheapest */
+	assert_int_equal(lp.exact, 0);
 }
 
 /* stato_civile of a whole province around its POSAS
@@ -1277,6 +1407,7 @@ static void test_province_civil_linked(void **state)
 {
 	(void)state;
 	srand(1721);
+	struct lp_audit lp = {0};
 	enum { NB = CV_MAXM + 1 };
 	static long long n[NB][2][STATS_CIVIL][STATS_AGES], age[NB][2][STATS_AGES], full[NB][CV_FULL];
 	static bool fh[NB * CV_FULL], falone[NB][CV_FULL], ah[NB][STATS_AGES + 1][3];
@@ -1386,12 +1517,13 @@ static void test_province_civil_linked(void **state)
 #undef EQ
 		int own = nr;
 		members_add_up(nb, bc, coef, &nr);
-		recovered_three(cells, hier, alone, nb, bc, coef, own, nr, thr, found, prov);
+		recovered_three(cells, hier, alone, nb, bc, coef, own, nr, thr, found, prov, &lp);
 		free(cells);
 		free(hier);
 		free(alone);
 		free(coef);
 	}
+	lp_report("province_civil_linked", &lp);
 	print_message("province's civil status: POSAS's hidden cells as its margin %d; hidden %d by "
 		      "the union rule, %d linked; small counts recovered: per-answer %d, union %d, "
 		      "linked %d (rows attacked %d)\n", margin_hidden, prov[0], prov[1], found[0],
@@ -1399,6 +1531,9 @@ static void test_province_civil_linked(void **state)
 	assert_true(margin_hidden > 0);
 	assert_true(found[0] > 0);
 	assert_int_equal(found[2], 0);
+	/* counts never negative (the interval attacker): no small count exact;
+	 * 5 when the cubes took zero corners as the cheapest */
+	assert_int_equal(lp.exact, 0);
 }
 
 /* strasa_cittadinanza_eta of a whole province (states x ages x sexes; a
@@ -1423,6 +1558,7 @@ static void test_province_citizenship_ages_linked(void **state)
 {
 	(void)state;
 	srand(1722);
+	struct lp_audit lp = {0};
 	enum { NB = CE_MAXM + 1, CN = (CE_S + 1) * CE_B * 3, CCN = (CE_S + 1) * 3 };
 	static long long age[NB * CE_S][2][STATS_AGES], fage[NB][2][STATS_AGES], cn[NB * CE_S][2];
 	static long long full[NB][CN];
@@ -1552,12 +1688,14 @@ static void test_province_citizenship_ages_linked(void **state)
 		members_add_up(nb, bc, coef, &nr);
 		for (int r = 0; r < 2; r++)
 			found[r] += exact_recovered(cells, h[r], derived, n, coef, nr, thr);
+		lp_recovered(cells, h[1], derived, n, coef, nr, thr, &lp);
 		free(cells);
 		free(h[0]);
 		free(h[1]);
 		free(derived);
 		free(coef);
 	}
+	lp_report("province_citizenship_ages_linked", &lp);
 	print_message("province's foreign residents by citizenship and age: hidden %d by the union "
 		      "rule, %d linked; the province's state totals hidden unlike its "
 		      "strasa_cittadinanza: union %d, linked %d; small counts recovered: union %d, "
@@ -1566,6 +1704,11 @@ static void test_province_citizenship_ages_linked(void **state)
 	assert_true(unlike[0] > 0);
 	assert_int_equal(unlike[1], 0);
 	assert_int_equal(found[1], 0);
+	/* counts never negative (the interval attacker): 29 small counts exact
+	 * when the hypercubes took zero corners as the cheapest, 1 now, where
+	 * no hypercube of cells not given moves either way (a known limit:
+	 * docs/api.md) */
+	assert_true(lp.exact <= 1);
 }
 
 /* The balance from the register's history: a FULL snapshot, then a DELTA
@@ -1768,7 +1911,7 @@ static void test_one_snapshot(void **state)
 	/* In a snapshot of the caller's, an import committed meanwhile (by
 	 * another connection) is not seen, and the snapshot stays open. */
 	struct store *other;
-	assert_int_equal(store_open(f->db.uri, &other, &e), VIS_OK);
+	assert_int_equal(testdb_store_open(f->db.uri, &other, &e), VIS_OK);
 	assert_int_equal(store_begin_snapshot(f->s, &e), VIS_OK);
 	json_t *again = balance_now(f);
 	import_late_registration(f, other);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -65,7 +66,7 @@ static void test_schema(void **state)
 	/* A second handle finds the schema in place. */
 	struct store *other;
 	struct vis_error e = {0};
-	OK(store_open(f->db.uri, &other, &e));
+	OK(testdb_store_open(f->db.uri, &other, &e));
 	assert_int_equal(store_schema_version(other), store_schema_latest());
 	store_close(other);
 }
@@ -167,12 +168,12 @@ static void test_register(void **state)
 	int64_t imp1 = import_begin(f->s, 1, true, &empty);
 	assert_true(empty);
 	struct store_family f1 = family("F1", 20200101, "EMILIA EST");
-	OK(store_family_put(f->s, imp1, true, &f1, &res, &e));
+	OK(store_family_put(f->s, imp1, true, &f1, NULL, &res, &e));
 	assert_int_equal(res, STORE_INSERTED);
 	struct store_person anna = person("P1", "BNCNNA82C55F257X", "Bianchi", "Anna", 19820315, "F1");
 	struct store_person luca = person("P2", "RSSLCU12L30F257Y", "Rossi", "Luca", 20120730, "F1");
-	OK(store_person_put(f->s, imp1, true, &anna, &res, &e));
-	OK(store_person_put(f->s, imp1, true, &luca, &res, &e));
+	OK(store_person_put(f->s, imp1, true, &anna, NULL, &res, &e));
+	OK(store_person_put(f->s, imp1, true, &luca, NULL, &res, &e));
 	struct store_event ev = {.date = 20200101};
 	snprintf(ev.comune, sizeof ev.comune, "036023");
 	snprintf(ev.id, sizeof ev.id, "E1");
@@ -201,14 +202,14 @@ static void test_register(void **state)
 	int64_t imp2 = import_begin(f->s, 2, false, &empty);
 	assert_false(empty);
 	struct store_family f1b = family("F1", 20240301, "GIARDINI");
-	OK(store_family_put(f->s, imp2, false, &f1b, &res, &e));
+	OK(store_family_put(f->s, imp2, false, &f1b, NULL, &res, &e));
 	assert_int_equal(res, STORE_UPDATED);
 	struct store_person anna2 = anna;
 	anna2.valid_from = 20240301;
 	anna2.civil_status = 2;
-	OK(store_person_put(f->s, imp2, false, &anna2, &res, &e));
+	OK(store_person_put(f->s, imp2, false, &anna2, NULL, &res, &e));
 	assert_int_equal(res, STORE_UPDATED);
-	OK(store_person_put(f->s, imp2, false, &luca, &res, &e));
+	OK(store_person_put(f->s, imp2, false, &luca, NULL, &res, &e));
 	assert_int_equal(res, STORE_UNCHANGED);
 	OK(store_event_put(f->s, imp2, false, &ev, NULL, &res, &e));
 	assert_int_equal(res, STORE_UNCHANGED);
@@ -665,7 +666,7 @@ static void *append_many(void *arg)
 	struct appender *ap = arg;
 	struct store *s;
 	struct vis_error e = {0};
-	if ((ap->rc = store_open(ap->uri, &s, &e)))
+	if ((ap->rc = testdb_store_open(ap->uri, &s, &e)))
 		return NULL;
 	for (int i = 0; i < ap->n && !ap->rc; i++) {
 		struct store_access a;
@@ -706,19 +707,19 @@ static void *increment_many(void *arg)
 	struct incrementer *in = arg;
 	struct store *s;
 	struct vis_error e = {0};
-	if ((in->rc = store_open(in->uri, &s, &e)))
+	if ((in->rc = testdb_store_open(in->uri, &s, &e)))
 		return NULL;
 	for (int i = 0; i < in->n && !in->rc; i++) {
 		char v[32];
-		if ((in->rc = store_begin(s, &e)))
+		if ((in->rc = store_shared_begin(s, &e)))
 			break;
 		if ((in->rc = store_state_lock(s, "counter", v, sizeof v, &e))) {
-			store_rollback(s);
+			store_shared_rollback(s);
 			break;
 		}
 		snprintf(v, sizeof v, "%d", atoi(v) + 1);
-		if ((in->rc = store_state_put(s, "counter", v, i, &e)) || (in->rc = store_commit(s, &e)))
-			store_rollback(s);
+		if ((in->rc = store_state_put(s, "counter", v, i, &e)) || (in->rc = store_shared_commit(s, &e)))
+			store_shared_rollback(s);
 	}
 	store_close(s);
 	return NULL;
@@ -737,7 +738,7 @@ static void *take_many(void *arg)
 	struct taker *t = arg;
 	struct store *s;
 	struct vis_error e = {0};
-	if ((t->rc = store_open(t->uri, &s, &e)))
+	if ((t->rc = testdb_store_open(t->uri, &s, &e)))
 		return NULL;
 	const char *keys[] = {"rl:hot:60", "rl:wide:60"};
 	int64_t windows[] = {7, 7}, limits[] = {37, 1000};
@@ -771,17 +772,17 @@ static void test_counters(void **state)
 	assert_true(exhausted[0]);
 	assert_false(exhausted[1]);
 	char v[32];
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock(f->s, "rl:a:86400", v, sizeof v, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	assert_string_equal(v, "3 2");
 	/* a new window starts afresh */
 	windows[0] = 101;
 	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, 1, 1, &taken, exhausted, granted, &e));
 	assert_true(taken);
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock(f->s, "rl:a:86400", v, sizeof v, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	assert_string_equal(v, "3 3");
 	OK(store_counters_take(f->s, keys, windows, limits, 2, 1, 1, 1, &taken, exhausted, granted, &e));
 	assert_false(taken);
@@ -797,9 +798,9 @@ static void test_counters(void **state)
 		assert_int_equal(t[i].rc, VIS_OK);
 	}
 	assert_int_equal(t[0].taken + t[1].taken, 37);
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock(f->s, "rl:wide:60", v, sizeof v, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	assert_string_equal(v, "7 37");
 	/* a lease: the remaining units / 8, at least 1, at most `most`; the
 	 * row counts every unit granted */
@@ -812,9 +813,9 @@ static void test_counters(void **state)
 		assert_int_equal(granted[0], want[i][0]);
 		assert_int_equal(granted[1], want[i][1]);
 	}
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock(f->s, "rl:lease:60", v, sizeof v, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	assert_string_equal(v, "9 32");
 	for (int i = 32; i < 100 - 15; ) { /* down to the last 15, one at a time after */
 		OK(store_counters_take(f->s, lk, lw, ll, 1, 8, 64, 1, &taken, exhausted, granted, &e));
@@ -837,14 +838,14 @@ static void test_shared_state(void **state)
 	struct vis_error e = {0};
 	assert_int_equal(store_shared(f->s), use_pg);
 	char v[8];
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock(f->s, "k", v, sizeof v, &e));
 	assert_string_equal(v, "");
 	OK(store_state_put(f->s, "k", "1234567890", 1, &e));
-	OK(store_commit(f->s, &e));
-	OK(store_begin(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	assert_int_equal(store_state_lock(f->s, "k", v, sizeof v, &e), VIS_ERR_LIMIT);
-	store_rollback(f->s);
+	store_shared_rollback(f->s);
 	struct incrementer in[2] = {{f->db.uri, 100, 0}, {f->db.uri, 100, 0}};
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
@@ -855,10 +856,87 @@ static void test_shared_state(void **state)
 	}
 	char n[32];
 	e = (struct vis_error){0};
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock(f->s, "counter", n, sizeof n, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	assert_string_equal(n, "200");
+}
+
+/* One number a query on connection c gives (-1 when it fails). */
+static long long pg_number(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	long long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+			      ? atoll(PQgetvalue(r, 0, 0))
+			      : -1;
+	if (n < 0)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return n;
+}
+
+/* Issue 20: a transaction left open on the register's database (a FULL
+ * import's, for its whole length) does not keep the dead versions of the
+ * shared state's rows, which every look-up rewrites, from being removed:
+ * they live in the companion database (store_shared_open), and since
+ * PostgreSQL 14 a database's horizon counts only its own backends: a
+ * VACUUM there removes them, as store_shared_vacuum does.  With the shared state in the
+ * register's database (VISURA_TEST_PG_SHARED=0, the layout without a
+ * companion) the 300 versions stay. */
+static void test_shared_horizon(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	if (!use_pg)
+		skip();
+	PGconn *hold = PQconnectdb(f->db.uri + strlen("postgres:"));
+	assert_int_equal(PQstatus(hold), CONNECTION_OK);
+	PGresult *r = PQexec(hold, "BEGIN");
+	PQclear(r);
+	assert_true(pg_number(hold, "SELECT txid_current()") > 0);
+	const char *keys[] = {"rl:horizon:60"};
+	int64_t windows[] = {1}, limits[] = {1000000};
+	for (int i = 0; i < 300; i++) {
+		bool taken, exhausted[1];
+		int64_t granted[1];
+		OK(store_counters_take(f->s, keys, windows, limits, 1, 1, 1, 1, &taken, exhausted,
+				       granted, &e));
+		assert_true(taken);
+	}
+	char where[1200];
+	snprintf(where, sizeof where, "%s%s", f->db.uri + strlen("postgres:"),
+		 f->db.companion ? "_sh" : "");
+	PGconn *c = PQconnectdb(where);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "VACUUM shared_state");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	/* VACUUM reports the versions dead but not yet removable. */
+	long long dead = pg_number(c, "SELECT n_dead_tup FROM pg_stat_user_tables"
+				      " WHERE relname = 'shared_state'");
+	/* the 300 writes were there */
+	long long count = pg_number(c, "SELECT split_part(value, ' ', 2) FROM shared_state"
+				       " WHERE key = 'rl:horizon:60'");
+	/* What visura serve does on every tick of its duties: a vacuum of
+	 * the companion's tables (on-access pruning does not remove these
+	 * versions: it goes by the snapshots of the whole server). */
+	const char *vacuums = "SELECT vacuum_count FROM pg_stat_user_tables"
+			      " WHERE relname = 'shared_state'";
+	long long before = pg_number(c, vacuums);
+	OK(store_shared_vacuum(f->s, &e));
+	r = PQexec(c, "SELECT pg_stat_clear_snapshot()");
+	PQclear(r);
+	long long after = pg_number(c, vacuums);
+	PQfinish(c);
+	/* the transaction was open all along */
+	assert_int_equal(PQtransactionStatus(hold), PQTRANS_INTRANS);
+	PQfinish(hold);
+	fprintf(stderr, "shared_state after 300 writes and its vacuum: %lld dead versions (%s)\n",
+		dead, f->db.companion ? "companion database" : "register's database");
+	assert_int_equal(count, 300);
+	assert_true(dead >= 0 && dead < 10);
+	assert_true(before >= 1);
+	assert_int_equal(after, before + 1);
 }
 
 /* Compare and set: two connections (as two instances) increment one
@@ -876,7 +954,7 @@ static void *swap_many(void *arg)
 	struct swapper *sw = arg;
 	struct store *s;
 	struct vis_error e = {0};
-	if ((sw->rc = store_open(sw->uri, &s, &e)))
+	if ((sw->rc = testdb_store_open(sw->uri, &s, &e)))
 		return NULL;
 	char v[32] = "", *now = NULL;
 	int64_t version = -1;   /* never a version: the first swap reads */
@@ -918,12 +996,12 @@ static void test_state_swap(void **state)
 	OK(store_state_swap(f->s, "swapped", "1", 1, 0, NULL, 16, &written, &now, &version, &e));
 	assert_false(written);
 	assert_null(now);
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock_dup(f->s, "swapped", 16, &now, &was, &e));
 	assert_string_equal(now, "");
 	free(now);
 	OK(store_state_put(f->s, "swapped", "0", 1, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	/* a stale version: the value and version as they are */
 	OK(store_state_swap(f->s, "swapped", "1", 1, was, NULL, 16, &written, &now, &version, &e));
 	assert_false(written);
@@ -954,9 +1032,9 @@ static void test_state_swap(void **state)
 	}
 	fprintf(stderr, "two connections swapping: %d and %d conflicts\n", sw[0].conflicts,
 		sw[1].conflicts);
-	OK(store_begin(f->s, &e));
+	OK(store_shared_begin(f->s, &e));
 	OK(store_state_lock(f->s, "swapped", v, sizeof v, &e));
-	OK(store_commit(f->s, &e));
+	OK(store_shared_commit(f->s, &e));
 	assert_string_equal(v, "300");
 }
 
@@ -968,7 +1046,7 @@ static void test_trail_beside_import(void **state)
 	struct fixture *f = *state;
 	struct vis_error e = {0};
 	struct store *imp;
-	OK(store_open(f->db.uri, &imp, &e));
+	OK(testdb_store_open(f->db.uri, &imp, &e));
 	OK(store_begin(imp, &e));
 	OK(store_setting_put(imp, "held", "by an import", &e));
 	struct store_access a;
@@ -1041,7 +1119,7 @@ static void test_trail_moved(void **state)
 	assert_int_equal(exec_ok(db, sql), SQLITE_OK);
 	sqlite3_close(db);
 	struct store *s;
-	OK(store_open(old.uri, &s, &e));
+	OK(testdb_store_open(old.uri, &s, &e));
 	struct audit_verify_result res;
 	OK(audit_verify(s, NULL, &res, &e));
 	assert_int_equal(res.checked, 5);
@@ -1069,7 +1147,7 @@ static void test_trail_moved(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	/* Opened again: nothing left to move. */
-	OK(store_open(old.uri, &s, &e));
+	OK(testdb_store_open(old.uri, &s, &e));
 	OK(audit_verify(s, NULL, &res, &e));
 	assert_int_equal(res.checked, 6);
 	store_close(s);
@@ -1090,7 +1168,7 @@ static void test_bollettino_rule(void **state)
 	struct fixture *f = *state;
 	struct vis_error e = {0};
 	struct store *other;
-	OK(store_open(f->db.uri, &other, &e));
+	OK(testdb_store_open(f->db.uri, &other, &e));
 	struct store_bollettino old = {.comune = "036023", .mese = 202511, .generated_at = 100,
 				       .sha256 = "aa", .regola = 0};
 	bool stored, replaced, found;
@@ -1153,6 +1231,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_horizon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),

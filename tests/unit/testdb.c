@@ -109,11 +109,14 @@ int testdb_create(struct testdb *d, bool pg, const char *tag)
 	}
 	char sql[128];
 	snprintf(d->name, sizeof d->name, "visura_%s_%d_%d", tag, (int)getpid(), seq);
-	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", d->name);
-	admin_exec(sql);
-	snprintf(sql, sizeof sql, "CREATE DATABASE %s", d->name);
-	if (!admin_exec(sql))
-		return -1;
+	d->companion = testdb_companion();
+	for (int i = 0; i < 1 + d->companion; i++) {
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s%s", d->name, i ? "_sh" : "");
+		admin_exec(sql);
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s%s", d->name, i ? "_sh" : "");
+		if (!admin_exec(sql))
+			return -1;
+	}
 	/* A later keyword of a conninfo overrides an earlier one. */
 	snprintf(d->uri, sizeof d->uri, "postgres:%s dbname=%s", getenv("VISURA_TEST_PG"), d->name);
 	return 0;
@@ -126,8 +129,31 @@ void testdb_drop(struct testdb *d)
 		return;
 	}
 	char sql[128];
-	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", d->name);
-	admin_exec(sql);
+	for (int i = 0; i < 1 + d->companion; i++) {
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s%s WITH (FORCE)", d->name,
+			 i ? "_sh" : "");
+		admin_exec(sql);
+	}
+}
+
+bool testdb_companion(void)
+{
+	const char *v = getenv("VISURA_TEST_PG_SHARED");
+	return !v || strcmp(v, "0");
+}
+
+int testdb_store_open(const char *uri, struct store **out, struct vis_error *e)
+{
+	vis_err rc = store_open(uri, out, e);
+	if (rc || strncmp(uri, "postgres:", 9) || !testdb_companion())
+		return rc;
+	char shared[1200];
+	snprintf(shared, sizeof shared, "%s_sh", uri);
+	if ((rc = store_shared_open(*out, shared, e))) {
+		store_close(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int testdb_open(struct testdb *d, bool pg, const char *tag, struct store **out)
@@ -135,7 +161,7 @@ int testdb_open(struct testdb *d, bool pg, const char *tag, struct store **out)
 	struct vis_error e = {0};
 	if (testdb_create(d, pg, tag))
 		return -1;
-	if (store_open(d->uri, out, &e) != VIS_OK) {
+	if (testdb_store_open(d->uri, out, &e) != VIS_OK) {
 		fprintf(stderr, "store_open: %s\n", e.msg);
 		testdb_drop(d);
 		return -1;

@@ -19,6 +19,7 @@ struct testdb {
 	char uri[1024];     /* for store_open */
 	char path[128];     /* SQLite: the file */
 	char name[64];      /* PostgreSQL: the database */
+	bool companion;     /* PostgreSQL: NAME_sh holds the shared state */
 };
 
 /* The back ends to run: SQLite always, PostgreSQL too when $VISURA_TEST_PG
@@ -36,7 +37,18 @@ int testdb_run(const char *what, const struct CMUnitTest *tests, size_t n,
 #define TESTDB_RUN(what, tests, setup, teardown, use_pg)                       \
 	testdb_run(what, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown, use_pg)
 
-/* A new empty database named after tag (a short [a-z_] word). */
+/* Opens a store on uri as visura serve does: on PostgreSQL, unless
+ * $VISURA_TEST_PG_SHARED is "0", with the shared state in the companion
+ * database testdb_create made beside it (the URI's dbname + "_sh",
+ * store_shared_open).  Every handle of a test database opens it so. */
+struct store;
+struct vis_error;
+int testdb_store_open(const char *uri, struct store **out, struct vis_error *e);
+/* Whether PostgreSQL test databases get a companion. */
+bool testdb_companion(void);
+
+/* A new empty database named after tag (a short [a-z_] word); on
+ * PostgreSQL its companion too (testdb_store_open). */
 int testdb_create(struct testdb *d, bool pg, const char *tag);
 void testdb_drop(struct testdb *d);
 
