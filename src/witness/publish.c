@@ -18,13 +18,18 @@
 
 #define ANSWER_MAX 4096
 #define PUBLISH_PERIOD_MS 500
+#define PUBLISH_WHY_MAX 256
+/* the problem /readyz reports: its text, a witness's name and its whole
+ * last failure (never cut) */
+#define PROBLEM_TEXT "il testimone %s non ha controfirmato l'ultima testa del registro degli accessi (%s)"
+#define PROBLEM_MAX (sizeof PROBLEM_TEXT + CHECKPOINT_NAME_MAX + PUBLISH_WHY_MAX)
 
 struct witness_state {
 	struct publish_witness w;
 	uint64_t size;              /* the size it cosigned last, as it told us */
 	int64_t behind_since;       /* monotonic s since it lacks the newest head; 0 */
-	char why[200];              /* its last failure */
-	char logged[200];           /* the failure last logged, and when: */
+	char why[PUBLISH_WHY_MAX];  /* its last failure */
+	char logged[PUBLISH_WHY_MAX];           /* the failure last logged, and when: */
 	int64_t logged_at;          /* once a minute, or when it changes */
 };
 
@@ -41,7 +46,7 @@ struct publisher {
 	pthread_cond_t wake;
 	bool stop;
 	int64_t behind_since;       /* the oldest lag among witnesses, or 0 */
-	char problem[300];
+	char problem[PROBLEM_MAX];
 };
 
 static int64_t mono_s(void)
@@ -172,10 +177,13 @@ static bool publish_one(struct publisher *p, struct store *st, struct witness_st
 			char *end;
 			unsigned long long v = strtoull(a.buf, &end, 10);
 			if (end == a.buf || *end != '\n' || v > head->size) {
+				/* its answer up to its first line's end, at most 20 bytes */
+				int n = (int)strcspn(a.buf, "\r\n");
 				snprintf(s->why, sizeof s->why,
-					 "il testimone ha controfirmato %.20s, più delle %llu registrazioni "
+					 "il testimone ha controfirmato %.*s, più delle %llu registrazioni "
 					 "di questo registro degli accessi: un ritorno indietro, o un altro "
-					 "registro con questa origine", a.buf, (unsigned long long)head->size);
+					 "registro con questa origine", n < 20 ? n : 20, a.buf,
+					 (unsigned long long)head->size);
 				return false;
 			}
 			s->size = v;
@@ -265,9 +273,8 @@ static void publish_round(struct publisher *p, struct store **st)
 	p->problem[0] = '\0';
 	for (int i = 0; i < p->n; i++)
 		if (p->ws[i].behind_since) {
-			snprintf(p->problem, sizeof p->problem,
-				 "il testimone %s non ha controfirmato l'ultima testa del registro "
-				 "degli accessi (%.120s)", p->ws[i].w.name, p->ws[i].why);
+			snprintf(p->problem, sizeof p->problem, PROBLEM_TEXT, p->ws[i].w.name,
+				 p->ws[i].why);
 			break;
 		}
 	pthread_mutex_unlock(&p->lock);
@@ -364,7 +371,7 @@ void publish_stop(struct publisher *p)
 
 const char *publish_problem(struct publisher *p, bool *refuse)
 {
-	static _Thread_local char why[320];
+	static _Thread_local char why[PROBLEM_MAX];
 	*refuse = false;
 	if (!p)
 		return NULL;

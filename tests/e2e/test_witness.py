@@ -469,6 +469,10 @@ def test_rolled_back_server_is_held_to_its_witness():
                  lambda: (lambda r: r if r.status == 503 else None)(readyz(srv)))
         check(WNAME in r.json["problem"] and "ritorno indietro" in r.json["problem"],
               f"/readyz names the witness and the rollback: {r.json}")
+        # the witness's reason whole, on one line (it was cut at 120
+        # characters, with the witness's raw newline inside)
+        check(r.json["problem"].endswith("con questa origine)") and "\n" not in r.json["problem"],
+              f"/readyz gives the whole reason: {r.json}")
         expect(consult(env, pid, cfs[5], "B-5"), 503, "trail_unpublished",
                what="personal data from a rolled-back trail")
         rc, out = cli("audit", "verify", "--db", srv.db, "--head", kept,
