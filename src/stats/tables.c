@@ -293,11 +293,9 @@ static long long corner_cost(const long long *cells, const bool *known, const bo
 /* stopped_cost of the first nc corners (4: one age and column, 8: one
  * column, 16: all) of the hypercube from (k, s, a, c) b0 to b of
  * linked_hypercubes: a bound below the whole one's, so the search drops a
- * candidate as soon as its corners so far cost more than the best.
- * up_only: only the way b0 rises counts (twice: a cell at 0 cannot go
- * down). */
+ * candidate as soon as its corners so far cost more than the best. */
 static long long hypercube_stopped(const long long *cells, int nm, int nst, int block,
-				   const int b0[4], const int b[4], int nc, bool up_only)
+				   const int b0[4], const int b[4], int nc)
 {
 	size_t n = (size_t)nst * (size_t)block * 3, qs[16];
 	int sg[16];
@@ -309,20 +307,18 @@ static long long hypercube_stopped(const long long *cells, int nm, int nst, int 
 			(x & 2 ? side_sign(b0[1], b[1], nst - 1) : 1) *
 			(x & 4 ? side_sign(b0[2], b[2], block - 1) : 1) *
 			(x & 8 ? side_sign(b0[3], b[3], 2) : 1);
-		if (up_only && sg[x] > 0)
-			sg[x] = 0;
 	}
-	return stopped_cost(cells, qs, sg, nc) * (up_only ? 2 : 1);
+	return stopped_cost(cells, qs, sg, nc);
 }
 
-/* The cheapest hypercube (linked_hypercubes) of the cell (k, s, a, c)
- * b0 over the second states ss[0..nss) and second ages aa[0..naa) (any
- * member, any column) costing less than bound (-1: any): its cost (-1:
- * none) and its far corner in b.  up_only: as hypercube_stopped. */
+/* The cheapest hypercube (linked_hypercubes) of the small cell (k, s,
+ * a, c) over the second states ss[0..nss) and second ages aa[0..naa)
+ * (any member, any column) costing less than bound (-1: any): its cost
+ * (-1: none) and its far corner in b. */
 static long long hypercube_best(const long long *cells, const bool *known, const bool *given,
 				const bool *h, int nm, int nst, int block, const int b0[4],
 				const int *ss, int nss, const int *aa, int naa, long long bound,
-				bool up_only, int b[4])
+				int b[4])
 {
 	size_t n = (size_t)nst * (size_t)block * 3;
 	int k = b0[0], s = b0[1], a = b0[2], c = b0[3];
@@ -339,7 +335,7 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 			}
 			int far[4] = {k2, s2, a, c};
 			if (c2 >= 0)
-				c2 += hypercube_stopped(cells, nm, nst, block, b0, far, 4, up_only);
+				c2 += hypercube_stopped(cells, nm, nst, block, b0, far, 4);
 			if (c2 < 0 || (best >= 0 && c2 >= best))
 				continue;
 			for (int j = 0; j < naa && best; j++) {
@@ -352,8 +348,8 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 				}
 				far[2] = a2;
 				if (c3 >= 0)
-					c3 += hypercube_stopped(cells, nm, nst, block, b0, far, 8, up_only) -
-					      hypercube_stopped(cells, nm, nst, block, b0, far, 4, up_only);
+					c3 += hypercube_stopped(cells, nm, nst, block, b0, far, 8) -
+					      hypercube_stopped(cells, nm, nst, block, b0, far, 4);
 				if (c3 < 0 || (best >= 0 && c3 >= best))
 					continue;
 				for (int cx = 0; cx < 3 && best; cx++) {
@@ -366,8 +362,8 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 					}
 					far[3] = cx;
 					if (c4 >= 0)
-						c4 += hypercube_stopped(cells, nm, nst, block, b0, far, 16, up_only) -
-						      hypercube_stopped(cells, nm, nst, block, b0, far, 8, up_only);
+						c4 += hypercube_stopped(cells, nm, nst, block, b0, far, 16) -
+						      hypercube_stopped(cells, nm, nst, block, b0, far, 8);
 					if (c4 >= 0 && (best < 0 || c4 < best)) {
 						best = found = c4;
 						b[0] = k2;
@@ -381,122 +377,6 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 	}
 #undef HC
 	return found;
-}
-
-/* The hypercube linked_hypercubes takes for the cell b0 (up_only: as
- * hypercube_stopped), its cost (-1: none) and its far corner in b: the
- * cheapest over the second states and ages b0's member or the province
- * hides at its age and state (and the block of all states, the total
- * row: given, most often hidden), a few of each; then, when none is found
- * there or the one found is stopped both ways, over every state and age,
- * only a cube stopped one way at most.  all_s, all_a: every state and age,
- * ss, aa room for as many. */
-static long long hypercube_find(const long long *cells, const bool *known, const bool *given,
-				const bool *h, int nm, int nst, int block, const int b0[4],
-				const int *all_s, const int *all_a, int *ss, int *aa, bool up_only,
-				int b[4])
-{
-	size_t n = (size_t)nst * (size_t)block * 3;
-	int k = b0[0], s = b0[1], a = b0[2], c = b0[3], nss = 0, naa = 0;
-#define HC(k, s, a, c) ((size_t)(k) * n + ((size_t)(s) * (size_t)block + (size_t)(a)) * 3 + (size_t)(c))
-	for (int i = 0; i < nst; i++)
-		if (all_s[i] != s && (i == 0 || h[HC(k, all_s[i], a, c)] || h[HC(nm, all_s[i], a, c)]))
-			ss[nss++] = all_s[i];
-	for (int i = 0; i < block; i++)
-		if (all_a[i] != a && (i == 0 || h[HC(k, s, all_a[i], c)] || h[HC(nm, s, all_a[i], c)]))
-			aa[naa++] = all_a[i];
-#undef HC
-	long long best = hypercube_best(cells, known, given, h, nm, nst, block, b0, ss, nss, aa, naa,
-					-1, up_only, b);
-	if (best < 0 || best >= 2 * ZERO_CORNER) {
-		int b2[4];
-		long long other = hypercube_best(cells, known, given, h, nm, nst, block, b0, all_s, nst,
-						 all_a, block, best < 0 ? -1 : 2 * ZERO_CORNER, up_only, b2);
-		if (other >= 0) {
-			best = other;
-			memcpy(b, b2, sizeof b2);
-		}
-	}
-	return best;
-}
-
-/* Hides the 16 corners of the hypercube from b0 to b: true when one was
- * published. */
-static bool hypercube_hide(bool *h, int nst, int block, const int b0[4], const int b[4])
-{
-	size_t n = (size_t)nst * (size_t)block * 3;
-	bool changed = false;
-	for (int x = 0; x < 16; x++) {
-		int k = x & 1 ? b[0] : b0[0], s = x & 2 ? b[1] : b0[1];
-		int a = x & 4 ? b[2] : b0[2], c = x & 8 ? b[3] : b0[3];
-		size_t q = (size_t)k * n + ((size_t)s * (size_t)block + (size_t)a) * 3 + (size_t)c;
-		changed = changed || !h[q];
-		h[q] = true;
-	}
-	return changed;
-}
-
-/* The fallback of linked_hypercubes for a small cell b0 whose hypercube
- * (far corner b) is stopped both ways by zero corners (an attacker who
- * knows counts are never negative may pin it).  Each zero corner z that
- * stops one way gets its own hypercube in which z rises free
- * (hypercube_find, up_only): the two together move the small cell, z's
- * fall in the first made up by its rise in the second.  Hidden for the
- * way (up, else down) every one of whose zero corners has one; when
- * neither has, the last resort: the two states of the cube in its two
- * members (every column of the cube's two ages and of every age peopled
- * there, in them or in the province) hidden but for the cells another
- * table decides (given) or known.  True when a cell was hidden. */
-static bool hypercube_unstop(const long long *cells, const bool *known, const bool *given, bool *h,
-			     int nm, int nst, int block, const int b0[4], const int b[4],
-			     const int *all_s, const int *all_a, int *ss, int *aa)
-{
-	size_t n = (size_t)nst * (size_t)block * 3;
-	int far[15][4], sign[15];
-	bool zero[15], free_way[2] = {true, true}, changed = false;
-#define HC(k, s, a, c) ((size_t)(k) * n + ((size_t)(s) * (size_t)block + (size_t)(a)) * 3 + (size_t)(c))
-	for (int x = 1; x < 16; x++) {
-		int z[4] = {x & 1 ? b[0] : b0[0], x & 2 ? b[1] : b0[1], x & 4 ? b[2] : b0[2],
-			    x & 8 ? b[3] : b0[3]};
-		zero[x - 1] = cells[HC(z[0], z[1], z[2], z[3])] == 0;
-		if (!zero[x - 1])
-			continue;
-		sign[x - 1] = (x & 1 ? side_sign(b0[0], b[0], nm) : 1) *
-			      (x & 2 ? side_sign(b0[1], b[1], nst - 1) : 1) *
-			      (x & 4 ? side_sign(b0[2], b[2], block - 1) : 1) *
-			      (x & 8 ? side_sign(b0[3], b[3], 2) : 1);
-		long long cost = hypercube_find(cells, known, given, h, nm, nst, block, z, all_s, all_a,
-						ss, aa, true, far[x - 1]);
-		if (cost < 0 || cost >= 2 * ZERO_CORNER)
-			free_way[sign[x - 1] > 0] = false; /* up stopped by a corner of sign -1 */
-	}
-	for (int w = 0; w < 2; w++) {
-		if (!free_way[w])
-			continue;
-		for (int x = 1; x < 16; x++)
-			if (zero[x - 1] && (sign[x - 1] > 0) == w) {
-				int z[4] = {x & 1 ? b[0] : b0[0], x & 2 ? b[1] : b0[1],
-					    x & 4 ? b[2] : b0[2], x & 8 ? b[3] : b0[3]};
-				changed = hypercube_hide(h, nst, block, z, far[x - 1]) || changed;
-			}
-		return changed;
-	}
-	int ks[3] = {b0[0], b[0], nm}, st[2] = {b0[1], b[1]};
-	for (int r = 0; r < block; r++) {
-		bool any = r == b0[2] || r == b[2];
-		for (int i = 0; i < 6 && !any; i++)
-			for (int c = 0; c < 3 && !any; c++)
-				any = cells[HC(ks[i / 2], st[i % 2], r, c)] != 0;
-		for (int i = 0; any && i < 4; i++)
-			for (int c = 0; c < 3; c++) {
-				size_t q = HC(ks[i / 2], st[i % 2], r, c);
-				if (h[q] || (given && given[q]) || (known && known[q]))
-					continue;
-				h[q] = changed = true;
-			}
-	}
-#undef HC
-	return changed;
 }
 
 /* linked_cubes for a table of states x ages x sexes (strasa_cittadinanza_eta:
@@ -515,12 +395,15 @@ static bool hypercube_unstop(const long long *cells, const bool *known, const bo
  * second states and ages the cell's member already hides at its age and
  * state (and the block of all, the total row: given, most often hidden),
  * a few of each, then over every one when none is found there or the one
- * found is stopped both ways (hypercube_find): the whole search for every
- * small cell took 10 s of CPU for a province of 47 municipalities and
- * 20,000 persons, and over 5 minutes for a member of it when it also ran
- * for a cube stopped one way; bounded below two ways stopped it costs no
- * measurable CPU.  A cube still stopped both ways gets the fallback
- * (hypercube_unstop).  1 when a cell was hidden, -1 when out of memory. */
+ * found is stopped both ways, only for a cube stopped one way at most
+ * (cheaper than 2 ZERO_CORNER: the bound drops most candidates at their
+ * first corners).  The whole search for every small cell took 10 s of
+ * CPU for a province of 47 municipalities and 20,000 persons, and over 5
+ * minutes for a member of it when it ran for a cube stopped one way too.
+ * A cube still stopped both ways has no fallback (tried: the zero
+ * corners' own hypercubes, then the cube's two states hidden whole; the
+ * member's table of that province twice main's CPU and 3,515 of 5,814
+ * cells hidden).  1 when a cell was hidden, -1 when out of memory. */
 static int linked_hypercubes(const long long *cells, const bool *known, const bool *given,
 			      bool *h, int nm, int nst, int block, int threshold)
 {
@@ -540,17 +423,37 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 					size_t p = HC(k, s, a, c);
 					if (!h[p] || cells[p] <= 0 || cells[p] >= threshold)
 						continue;
-					int b0[4] = {k, s, a, c}, b[4];
-					long long best = hypercube_find(cells, known, given, h, nm, nst, block, b0,
-									all_s, all_a, ss, aa, false, b);
+					int b0[4] = {k, s, a, c}, b[4] = {k, s, a, c}, nss = 0, naa = 0;
+					for (int i = 0; i < nst; i++)
+						if (all_s[i] != s && (i == 0 || h[HC(k, all_s[i], a, c)] ||
+								      h[HC(nm, all_s[i], a, c)]))
+							ss[nss++] = all_s[i];
+					for (int i = 0; i < block; i++)
+						if (all_a[i] != a && (i == 0 || h[HC(k, s, all_a[i], c)] ||
+								      h[HC(nm, s, all_a[i], c)]))
+							aa[naa++] = all_a[i];
+					long long best = hypercube_best(cells, known, given, h, nm, nst, block, b0,
+									ss, nss, aa, naa, -1, b);
+					/* none there, or stopped both ways: every state and
+					 * age, only a cube cheaper (stopped one way at most) */
+					if (best < 0 || best >= 2 * ZERO_CORNER) {
+						int b2[4];
+						long long other = hypercube_best(cells, known, given, h, nm, nst, block,
+										 b0, all_s, nst, all_a, block,
+										 best < 0 ? -1 : 2 * ZERO_CORNER, b2);
+						if (other >= 0) {
+							best = other;
+							memcpy(b, b2, sizeof b2);
+						}
+					}
 					if (best <= 0)
 						continue;
-					changed = hypercube_hide(h, nst, block, b0, b) || changed;
-					if (best < 2 * ZERO_CORNER)
-						continue;
-					/* stopped both ways: a fallback */
-					changed = hypercube_unstop(cells, known, given, h, nm, nst, block, b0, b,
-								   all_s, all_a, ss, aa) || changed;
+					for (int x = 0; x < 16; x++) {
+						size_t q = HC(x & 1 ? b[0] : k, x & 2 ? b[1] : s, x & 4 ? b[2] : a,
+							      x & 8 ? b[3] : c);
+						changed = changed || !h[q];
+						h[q] = true;
+					}
 				}
 #undef HC
 	free(all_s);
