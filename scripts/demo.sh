@@ -35,17 +35,17 @@ start=$(date -u -d "-$((days + 1)) days" +%F)
 
 # Bologna (province 037) beside three of Modena's: the statistics map's
 # region view then has two provinces with data.
-echo "== generating $persons persons (Modena, Carpi, Sassuolo, Bologna), snapshot $start + $days daily deltas"
+echo "== generazione di $persons persone (Modena, Carpi, Sassuolo, Bologna): istantanea del $start e $days variazioni giornaliere"
 $V gen --persons "$persons" --comune 036023,036005,036040,037006 --seed 42 --days "$days" \
   --date "$start" --out "$out/feed"
-echo "== creating the database"
+echo "== creazione del database"
 # Shown as it is, then read: `tee /dev/stderr` would reopen (and truncate) a
 # log file that stderr is redirected to.
 init_out=$($V init --db "$db" --admin-name "Responsabile Anagrafe (demo)" \
   --admin-email anagrafe@comune.example.it)
 printf '%s\n' "$init_out"
 admin_line=$(grep '^primo amministratore' <<< "$init_out") || true
-echo "== importing"
+echo "== importazione"
 $V import --db "$db" "$out"/feed/*-FULL.tsv
 # day by day (sequence, then municipality): who moves is cancelled by the
 # origin before the destination registers them (docs/import-format.md)
@@ -53,7 +53,7 @@ $V import --db "$db" --quiet $(cd "$out/feed" && ls -- *-DELTA.tsv | sort -t- -k
   sed "s|^|$out/feed/|")
 $V query --db "$db" counts
 
-echo "== demo body and accounts"
+echo "== ente e utenze di prova"
 # The demo body may connect at any hour so that the demo works at night too;
 # real bodies get working hours (see docs/api.md).
 $V ente add --db "$db" --name "Polizia Locale di Modena (demo)" --kind police \
@@ -78,17 +78,17 @@ token=$($V token create --db "$db" demo.api --token-name demo | pw)
 cat <<SUMMARY
 
 ================================================================
- visura demo — https://$listen   (self-signed certificate)
- Open https://$listen/ in a browser for the web interface.
- Passwords are temporary: the first login asks for a new one.
+ visura, dimostrazione — https://$listen   (certificato autofirmato)
+ Aprire https://$listen/ in un browser per l'interfaccia web.
+ Le password sono temporanee: il primo accesso ne chiede una nuova.
    admin     $(echo "$admin_line" | awk '{print $3}')           ${admin_line##*: }
    lead      demo.lead       $lead_pw
    operator  demo.operator   $op_pw
    auditor   demo.auditor    $aud_pw
-   api       demo.api        bearer token: $token
- agreement 1, purpose 1 (CDS): after changing the temporary password,
-   the operator searches GET /api/v1/persons?purpose=1&cf=...  (docs/api.md)
- try: curl -k https://$listen/healthz
+   api       demo.api        token (Bearer): $token
+ convenzione 1, finalità 1 (CDS): cambiata la password temporanea,
+   l'operatore cerca con GET /api/v1/persons?purpose=1&cf=...  (docs/api.md)
+ prova: curl -k https://$listen/healthz
 ================================================================
 SUMMARY
 [ "$state" = "$out" ] || chown -R visura:visura "$state"
