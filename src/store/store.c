@@ -168,8 +168,8 @@ vis_err store_shared_open(struct store *s, const char *uri, struct vis_error *e)
 	const char *conninfo = store_pg_conninfo(uri);
 	if (!s->shared || !conninfo)
 		return vis_error_set(e, VIS_ERR_INVALID,
-				     "shared_db: a PostgreSQL database (postgres:CONNINFO) beside a "
-				     "PostgreSQL db");
+				     "shared_db: un database PostgreSQL (postgres:CONNINFO) accanto a "
+				     "un db PostgreSQL");
 	if (s->sd)
 		return vis_error_set(e, VIS_ERR_INTERNAL, "shared_db: già aperto");
 	return drv_pg_open_shared(conninfo, &s->sd, e);
