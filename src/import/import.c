@@ -798,6 +798,10 @@ static bool cf_taken(const struct run *r, int i)
  * the person's own id, which only that record writes (the reader refuses
  * an id repeated in a file); other municipalities are not written by the
  * import; the owner is corrected by the batch's writes (cf_taken). */
+/* The refusal of a codice fiscale another person of the municipality has,
+ * one at a time (take_person) or a batch at a time (held_flush_current). */
+#define CF_TAKEN "codice fiscale già attribuito a un'altra persona del comune"
+
 static vis_err held_flush_current(struct run *r)
 {
 	const char *cfs[STORE_CF_BATCH] = {NULL}, *ids[STORE_CF_BATCH] = {NULL}, *live[STORE_CF_BATCH] = {NULL};
@@ -820,8 +824,7 @@ static vis_err held_flush_current(struct run *r)
 		const char *other = h->p.canc_reason ? "" : r->other[m++];
 		r->wrote[i] = false;
 		if (cf_taken(r, i)) {
-			problem(r, h->line, "PER", "codice fiscale",
-				"codice fiscale già attribuito a un'altra persona del comune");
+			problem(r, h->line, "PER", "codice fiscale", CF_TAKEN);
 			continue;
 		}
 		vis_err rc = person_write(r, h->line, &h->p, other, &r->pcur[i], &r->wrote[i]);
@@ -861,8 +864,7 @@ static vis_err take_person(struct run *r, int64_t line, const struct store_perso
 		if (store_person_cf_owner(r->s, p->comune, p->cf, owner, &found, r->e))
 			return VIS_ERR_STORE;
 		if (found && strcmp(owner, p->id)) {
-			problem(r, line, "PER", "codice fiscale",
-				"codice fiscale già attribuito a un'altra persona del comune");
+			problem(r, line, "PER", "codice fiscale", CF_TAKEN);
 			return VIS_OK;
 		}
 	}
@@ -881,7 +883,8 @@ static vis_err event_write(struct run *r, int64_t line, const struct store_event
 			   const struct store_event *stored)
 {
 	if (!found) {
-		problem(r, line, "EVT", "identificativo della persona", "persona assente sia dal file sia dall'anagrafe");
+		problem(r, line, "EVT", "identificativo della persona",
+			"persona assente sia dal file sia dall'anagrafe");
 		return VIS_OK;
 	}
 	if (r->res->problems)
