@@ -63,7 +63,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	if (a->cfg.ui_dir[0] && web_load(a->cfg.ui_dir, &a->ui, e)) {
 		if (strcmp(a->cfg.ui_dir, VISURA_UI_DIR))
 			return e->code;
-		log_warn("no browser interface", "reason=\"%s\"", e->msg);
+		log_warn("interfaccia web assente", "reason=\"%s\"", e->msg);
 		a->ui = NULL;
 	}
 	/* PDND's public keys: vouchers are accepted only when they load. */
@@ -132,7 +132,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	    (sealed = sealed_migrate_totp(s, a->secrets, e)) < 0)
 		return e && e->code ? e->code : VIS_ERR_STORE;
 	if (sealed > 0)
-		log_info("totp secrets sealed", "accounts=%d", sealed);
+		log_info("segreti totp sigillati", "accounts=%d", sealed);
 	struct audit_trail_config tc = {a->cfg.trail_origin, a->cfg.trail_heads_file};
 	if (audit_writer_start(a->cfg.db, a->key, &tc, &a->audit, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
@@ -212,11 +212,11 @@ struct store *app_store(struct app *a)
 	struct store *s;
 	struct vis_error e = {0};
 	if (store_open(a->cfg.db, &s, &e) != VIS_OK) {
-		log_error("database unavailable", "error=\"%s\"", e.msg);
+		log_error("database non raggiungibile", "error=\"%s\"", e.msg);
 		return NULL;
 	}
 	if (store_shared_open(s, a->cfg.shared_db, &e) != VIS_OK) {
-		log_error("shared database unavailable", "error=\"%s\"", e.msg);
+		log_error("database condiviso non raggiungibile", "error=\"%s\"", e.msg);
 		store_close(s);
 		return NULL;
 	}
@@ -224,7 +224,7 @@ struct store *app_store(struct app *a)
 	if (a->nstores == APP_MAX_STORES) {
 		pthread_mutex_unlock(&a->stores_lock);
 		store_close(s);
-		log_error("too many threads", "max=%d", APP_MAX_STORES);
+		log_error("troppi thread", "max=%d", APP_MAX_STORES);
 		return NULL;
 	}
 	a->stores[a->nstores++] = s;
@@ -265,7 +265,7 @@ bool app_duties_mine(struct app *a, struct store *s)
 	return mine;
 fail:
 	store_shared_rollback(s);
-	log_warn("duties lease unavailable", "error=\"%s\"", e.msg);
+	log_warn("turno dei compiti periodici non disponibile", "error=\"%s\"", e.msg);
 	return false;
 }
 
@@ -286,6 +286,6 @@ void app_duties_release(struct app *a, struct store *s)
 		return;
 fail:
 	store_shared_rollback(s);
-	log_warn("duties lease not released: another instance takes it when it lapses",
-		 "error=\"%s\"", e.msg);
+	log_warn("turno dei compiti periodici non rilasciato: lo prende un'altra istanza "
+		 "alla scadenza", "error=\"%s\"", e.msg);
 }
