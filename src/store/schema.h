@@ -57,7 +57,8 @@ extern const char schema_migrations_table[];
  * shared state's as the latest migration leaves them in the database
  * itself (migrations 8, 19, 20), made when missing.  A migration that
  * changes shared_state or shared_seen changes this text too (in
- * schema_sql()'s words). */
+ * schema_sql()'s words): unit_pg.test_store
+ * (test_shared_schema_follows_migrations) compares the two. */
 extern const char schema_shared_tables[];
 
 /* The neutral DDL `sql` in dialect d: a string the caller frees, NULL when

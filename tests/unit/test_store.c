@@ -939,6 +939,99 @@ static void test_shared_horizon(void **state)
 	assert_int_equal(after, before + 1);
 }
 
+/* The shape of one table of the database on connection c, as text: its
+ * persistence (UNLOGGED), its columns in order (name, type, nullability,
+ * default), its constraints and its indexes; NULL when it has no such
+ * table. */
+static char *pg_table_shape(PGconn *c, const char *table)
+{
+	static const char sql[] =
+		"SELECT (SELECT relpersistence::text FROM pg_class WHERE oid = to_regclass($1::text))"
+		" || E'\n' || (SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable"
+		"  || ' ' || coalesce(column_default, '-'), E'\n' ORDER BY ordinal_position)"
+		"  FROM information_schema.columns"
+		"  WHERE table_schema = current_schema() AND table_name::text = $1::text)"
+		" || E'\n' || coalesce((SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid),"
+		"  E'\n' ORDER BY conname) FROM pg_constraint WHERE conrelid = to_regclass($1::text)), '')"
+		" || E'\n' || coalesce((SELECT string_agg(indexname || ' ' || indexdef, E'\n'"
+		"  ORDER BY indexname) FROM pg_indexes"
+		"  WHERE schemaname = current_schema() AND tablename::text = $1::text), '')";
+	PGresult *r = PQexecParams(c, sql, 1, NULL, &table, NULL, NULL, 0);
+	char *out = NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fprintf(stderr, "%s: %s", table, PQerrorMessage(c));
+	else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		out = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return out;
+}
+
+/* The names of the tables of the database on connection c (of its
+ * current schema) that match the LIKE pattern, comma-separated. */
+static char *pg_tables(PGconn *c, const char *like)
+{
+	static const char sql[] = "SELECT coalesce(string_agg(table_name::text, ','"
+				  " ORDER BY table_name), '') FROM information_schema.tables"
+				  " WHERE table_schema = current_schema() AND table_name::text LIKE $1";
+	PGresult *r = PQexecParams(c, sql, 1, NULL, &like, NULL, NULL, 0);
+	char *out = PQresultStatus(r) == PGRES_TUPLES_OK ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+	PQclear(r);
+	return out;
+}
+
+/* The companion database's tables (schema_shared_tables, made by
+ * store_shared_open in an empty database) are the shared state's as the
+ * migrations leave them in the register's database: the same tables
+ * (every shared_* table of the register, and no other), each with the
+ * same columns, types, defaults, constraints, indexes and persistence.
+ * A migration that changes one of them, or adds one, without
+ * schema_shared_tables fails here. */
+static void test_shared_schema_follows_migrations(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	if (!use_pg)
+		skip();
+	/* a fresh, empty database made a companion, as serve's shared_db */
+	struct testdb cmp;
+	assert_int_equal(testdb_create(&cmp, true, "cmp"), 0);
+	struct store *s;
+	OK(store_open(f->db.uri, &s, &e));
+	OK(store_shared_open(s, cmp.uri, &e));
+	store_close(s);
+	PGconn *main_c = PQconnectdb(f->db.uri + strlen("postgres:"));
+	PGconn *cmp_c = PQconnectdb(cmp.uri + strlen("postgres:"));
+	assert_int_equal(PQstatus(main_c), CONNECTION_OK);
+	assert_int_equal(PQstatus(cmp_c), CONNECTION_OK);
+	char *in_main = pg_tables(main_c, "shared\\_%");
+	char *in_cmp = pg_tables(cmp_c, "%");
+	assert_non_null(in_main);
+	assert_non_null(in_cmp);
+	fprintf(stderr, "companion tables: %s\n", in_cmp);
+	assert_string_equal(in_cmp, in_main);
+	assert_non_null(strstr(in_cmp, "shared_state"));
+	assert_non_null(strstr(in_cmp, "shared_seen"));
+	int compared = 0;
+	for (char *save = NULL, *t = strtok_r(in_cmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *a = pg_table_shape(main_c, t), *b = pg_table_shape(cmp_c, t);
+		assert_non_null(a);
+		assert_non_null(b);
+		if (strcmp(a, b))
+			fprintf(stderr, "%s in the register's database:\n%s\nin the companion:\n%s\n", t,
+				a, b);
+		assert_string_equal(b, a);
+		compared++;
+		free(a);
+		free(b);
+	}
+	assert_true(compared >= 2);
+	free(in_main);
+	free(in_cmp);
+	PQfinish(main_c);
+	PQfinish(cmp_c);
+	testdb_drop(&cmp);
+}
+
 /* Compare and set: two connections (as two instances) increment one
  * counter, each from the value and version it last saw, taking the
  * value as it is whenever the other wrote since.  Every increment counts
@@ -1232,6 +1325,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_horizon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_schema_follows_migrations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
