@@ -30,6 +30,7 @@
 /* The calling thread's handle, valid for the app it was opened for. */
 static _Thread_local struct store *thread_store;
 static _Thread_local const struct app *thread_store_app;
+static struct store *store_get(struct app *a, struct vis_error *out);
 
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 {
@@ -120,7 +121,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->key = sodium_malloc(sizeof *a->key);
 	if (!a->key)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	struct store *s = app_store(a);
+	struct store *s = store_get(a, e);
 	if (!s || audit_key_ensure(s, path, a->key, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
 	sealed_key_path(a->cfg.db, a->cfg.secrets_key, path, sizeof path);
@@ -205,7 +206,8 @@ int app_today(const struct app *a)
 	return date_from_days(app_now(a) / 86400);
 }
 
-struct store *app_store(struct app *a)
+/* app_store, with why it failed in out (logged too). */
+static struct store *store_get(struct app *a, struct vis_error *out)
 {
 	if (thread_store && thread_store_app == a)
 		return thread_store;
@@ -213,10 +215,12 @@ struct store *app_store(struct app *a)
 	struct vis_error e = {0};
 	if (store_open(a->cfg.db, &s, &e) != VIS_OK) {
 		log_error("database non raggiungibile", "error=\"%s\"", e.msg);
+		vis_error_set(out, e.code, "%s", e.msg);
 		return NULL;
 	}
 	if (store_shared_open(s, a->cfg.shared_db, &e) != VIS_OK) {
 		log_error("database condiviso non raggiungibile", "error=\"%s\"", e.msg);
+		vis_error_set(out, e.code, "shared_db: %s", e.msg);
 		store_close(s);
 		return NULL;
 	}
@@ -225,6 +229,7 @@ struct store *app_store(struct app *a)
 		pthread_mutex_unlock(&a->stores_lock);
 		store_close(s);
 		log_error("troppi thread", "max=%d", APP_MAX_STORES);
+		vis_error_set(out, VIS_ERR_LIMIT, "troppi thread (al più %d)", APP_MAX_STORES);
 		return NULL;
 	}
 	a->stores[a->nstores++] = s;
@@ -233,6 +238,11 @@ struct store *app_store(struct app *a)
 	thread_store = s;
 	thread_store_app = a;
 	return s;
+}
+
+struct store *app_store(struct app *a)
+{
+	return store_get(a, NULL);
 }
 
 void app_request_begin(struct app *a)
