@@ -479,7 +479,8 @@ void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t acco
 		if (store_shared_begin(s, &e) || store_state_lock(s, key, v, sizeof v, &e) == VIS_ERR_STORE ||
 		    store_state_put(s, key, "", 0, &e) || store_shared_commit(s, &e)) {
 			store_shared_rollback(s);
-			log_warn("alert counters not reset", "account=%lld error=\"%s\"",
+			log_warn("contatori degli allarmi non azzerati",
+				 "account=%lld error=\"%s\"",
 				 (long long)account_id, e.msg);
 		}
 	}
@@ -545,8 +546,8 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 	for (const char *p = o->subjects; p && *p;) {
 		size_t n = strcspn(p, ",");
 		if (!add_person(a, h64(p, n), now, L->persons_hour_hard))
-			log_warn("alert counters incomplete", "account=%lld error=\"out of memory\"",
-				 (long long)a->id);
+			log_warn("contatori degli allarmi incompleti",
+				 "account=%lld error=\"memoria esaurita\"", (long long)a->id);
 		p += n + (p[n] == ',');
 	}
 	int persons = a->npersons;
@@ -915,14 +916,16 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 	struct slot *sl = tracker_find(c, o->account->id, now, true);
 	if (sl && store_shared(s)) {
 		if (observe_shared(s, &t->lim, now, o, sl, fires, &nf, &suspend, &e))
-			log_warn("alert counters unavailable", "account=%lld error=\"%s\"",
+			log_warn("contatori degli allarmi non disponibili",
+				 "account=%lld error=\"%s\"",
 				 (long long)o->account->id, e.msg);
 	} else if (sl) {
 		rules_apply(&sl->a, &t->lim, now, o, fires, &nf, &suspend);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (!sl)
-		log_warn("alert counters unavailable", "account=%lld error=\"out of memory\"",
+		log_warn("contatori degli allarmi non disponibili",
+			 "account=%lld error=\"memoria esaurita\"",
 			 (long long)o->account->id);
 	for (int i = 0; i < nf; i++)
 		alert_raise(s, now, fires[i].rule, fires[i].severity, o->account, fires[i].detail, NULL);

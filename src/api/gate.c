@@ -64,7 +64,7 @@ static bool change_from_foreign(struct http_request *r, const struct http_route 
 	if (s)
 		auth_event(s, api_now(r), "csrf_refused", NULL, "-", r->ip, r->path);
 	else
-		log_warn("csrf refusal not recorded", "request_id=%s reason=no_database",
+		log_warn("rifiuto csrf non registrato", "request_id=%s reason=\"senza database\"",
 			 r->request_id);
 	if (route->access & ROUTE_CITIZEN)
 		api_citizen_refuse(r, 403, "csrf_failed", CSRF_FOREIGN_MESSAGE);
@@ -314,8 +314,8 @@ void api_answer_sign(struct http_request *r)
 	    !http_header_add(r, "Agid-JWT-Signature", jwt)) {
 		/* An answer the e-service promises signed does not leave unsigned. */
 		au->via_voucher = false;
-		log_error("PDND answer not signed", "request_id=%s error=\"%s\"", r->request_id,
-			  e.msg[0] ? e.msg : "no room for the headers");
+		log_error("risposta PDND non firmata", "request_id=%s error=\"%s\"", r->request_id,
+			  e.msg[0] ? e.msg : "le intestazioni non ci stanno");
 		http_reply_error(r, 500, "internal_error",
 				 "non è stato possibile firmare la risposta: nulla è stato inviato");
 	}

@@ -14,7 +14,8 @@
 static void on_response(struct http_request *r, double seconds)
 {
 	metrics_request(r->app->metrics, r->route ? r->route : "-", r->status, seconds);
-	log_info("request", "request_id=%s method=%s route=%s status=%d ms=%.2f account=%lld ip=%s",
+	log_info("richiesta",
+		 "request_id=%s method=%s route=%s status=%d ms=%.2f account=%lld ip=%s",
 		 r->request_id, r->method, r->route, r->status, seconds * 1e3,
 		 (long long)(r->auth->authenticated ? r->auth->account.id : 0), r->ip);
 }

@@ -123,7 +123,7 @@ void api_readyz(struct http_request *r)
 	if (!problem && late)
 		problem = unpublished;
 	if (problem)
-		log_warn("not ready", "request_id=%s problem=\"%s\" error=\"%s\"", r->request_id,
+		log_warn("non pronto", "request_id=%s problem=\"%s\" error=\"%s\"", r->request_id,
 			 problem, e.msg);
 	json_t *doc = problem ? json_pack("{s:s,s:s}", "status", "not_ready", "problem", problem)
 			      : json_pack("{s:s,s:I,s:I}", "status", "ready", "access_records",

@@ -60,7 +60,8 @@ static bool totp_check(struct http_request *r, struct store_account *a, const ch
 	char secret[TOTP_SECRET_B32_MAX];
 	struct vis_error e = {0};
 	if (sealed_open(r->app->secrets, a->totp_secret, secret, sizeof secret, &e)) {
-		log_error("totp secret unusable", "account=%lld error=\"%s\"", (long long)a->id, e.msg);
+		log_error("segreto totp inutilizzabile",
+			  "account=%lld error=\"%s\"", (long long)a->id, e.msg);
 		return false;
 	}
 	bool ok = totp_verify(secret, code, now, &a->totp_last_step);

@@ -30,6 +30,7 @@
 /* The calling thread's handle, valid for the app it was opened for. */
 static _Thread_local struct store *thread_store;
 static _Thread_local const struct app *thread_store_app;
+static struct store *store_get(struct app *a, struct vis_error *out);
 
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 {
@@ -63,7 +64,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	if (a->cfg.ui_dir[0] && web_load(a->cfg.ui_dir, &a->ui, e)) {
 		if (strcmp(a->cfg.ui_dir, VISURA_UI_DIR))
 			return e->code;
-		log_warn("no browser interface", "reason=\"%s\"", e->msg);
+		log_warn("interfaccia web assente", "reason=\"%s\"", e->msg);
 		a->ui = NULL;
 	}
 	/* PDND's public keys: vouchers are accepted only when they load. */
@@ -120,7 +121,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->key = sodium_malloc(sizeof *a->key);
 	if (!a->key)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	struct store *s = app_store(a);
+	struct store *s = store_get(a, e);
 	if (!s || audit_key_ensure(s, path, a->key, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
 	sealed_key_path(a->cfg.db, a->cfg.secrets_key, path, sizeof path);
@@ -132,7 +133,7 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	    (sealed = sealed_migrate_totp(s, a->secrets, e)) < 0)
 		return e && e->code ? e->code : VIS_ERR_STORE;
 	if (sealed > 0)
-		log_info("totp secrets sealed", "accounts=%d", sealed);
+		log_info("segreti totp sigillati", "accounts=%d", sealed);
 	struct audit_trail_config tc = {a->cfg.trail_origin, a->cfg.trail_heads_file};
 	if (audit_writer_start(a->cfg.db, a->key, &tc, &a->audit, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
@@ -205,18 +206,21 @@ int app_today(const struct app *a)
 	return date_from_days(app_now(a) / 86400);
 }
 
-struct store *app_store(struct app *a)
+/* app_store, with why it failed in out (logged too). */
+static struct store *store_get(struct app *a, struct vis_error *out)
 {
 	if (thread_store && thread_store_app == a)
 		return thread_store;
 	struct store *s;
 	struct vis_error e = {0};
 	if (store_open(a->cfg.db, &s, &e) != VIS_OK) {
-		log_error("database unavailable", "error=\"%s\"", e.msg);
+		log_error("database non raggiungibile", "error=\"%s\"", e.msg);
+		vis_error_set(out, e.code, "%s", e.msg);
 		return NULL;
 	}
 	if (store_shared_open(s, a->cfg.shared_db, &e) != VIS_OK) {
-		log_error("shared database unavailable", "error=\"%s\"", e.msg);
+		log_error("database condiviso non raggiungibile", "error=\"%s\"", e.msg);
+		vis_error_set(out, e.code, "shared_db: %s", e.msg);
 		store_close(s);
 		return NULL;
 	}
@@ -224,7 +228,8 @@ struct store *app_store(struct app *a)
 	if (a->nstores == APP_MAX_STORES) {
 		pthread_mutex_unlock(&a->stores_lock);
 		store_close(s);
-		log_error("too many threads", "max=%d", APP_MAX_STORES);
+		log_error("troppi thread", "max=%d", APP_MAX_STORES);
+		vis_error_set(out, VIS_ERR_LIMIT, "troppi thread (al più %d)", APP_MAX_STORES);
 		return NULL;
 	}
 	a->stores[a->nstores++] = s;
@@ -233,6 +238,11 @@ struct store *app_store(struct app *a)
 	thread_store = s;
 	thread_store_app = a;
 	return s;
+}
+
+struct store *app_store(struct app *a)
+{
+	return store_get(a, NULL);
 }
 
 void app_request_begin(struct app *a)
@@ -265,7 +275,7 @@ bool app_duties_mine(struct app *a, struct store *s)
 	return mine;
 fail:
 	store_shared_rollback(s);
-	log_warn("duties lease unavailable", "error=\"%s\"", e.msg);
+	log_warn("turno dei compiti periodici non disponibile", "error=\"%s\"", e.msg);
 	return false;
 }
 
@@ -286,6 +296,6 @@ void app_duties_release(struct app *a, struct store *s)
 		return;
 fail:
 	store_shared_rollback(s);
-	log_warn("duties lease not released: another instance takes it when it lapses",
-		 "error=\"%s\"", e.msg);
+	log_warn("turno dei compiti periodici non rilasciato: lo prende un'altra istanza "
+		 "alla scadenza", "error=\"%s\"", e.msg);
 }

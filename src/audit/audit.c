@@ -1060,7 +1060,7 @@ static void head_publish(struct audit_writer *w)
 	}
 	/* Since the first failure (the publisher's grace rule reads it). */
 	atomic_compare_exchange_strong(&w->heads_failing, &none, mono_us() / 1000000 + 1);
-	log_warn("trail head not appended to the heads file", "file=%s size=%llu",
+	log_warn("testa del registro non aggiunta al file delle teste", "file=%s size=%llu",
 		 w->heads_file, (unsigned long long)w->signed_head.size);
 }
 
@@ -1163,7 +1163,7 @@ fail:
 	w->batch_ok = false;
 	w->front_ok = false;
 	if (e.code)
-		log_error("access trail commit failed", "records=%d why=%s", n, e.msg);
+		log_error("registro degli accessi non scritto", "records=%d why=%s", n, e.msg);
 	return VIS_ERR_STORE;
 }
 
@@ -1319,7 +1319,7 @@ void audit_writer_stop(struct audit_writer *w)
 	/* A head for the trail as it is (another instance may have added
 	 * records after this one's last head). */
 	if (w->signing && commit_batch(w, NULL, 0))
-		log_warn("no trail head at shutdown", "origin=%s", w->origin);
+		log_warn("nessuna testa del registro all'arresto", "origin=%s", w->origin);
 	store_close(w->s);
 	if (w->heads_fd >= 0)
 		close(w->heads_fd);
@@ -1510,7 +1510,7 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 		strbuf_init(&sb[k], AUDIT_RECEIPT_MAX - 1);
 		if (receipt_fields(w, p->rec, p->body, p->len, head, &sb[k], &p->err)) {
 			strbuf_release(&sb[k]);
-			log_error("no receipt for an answer", "access_id=%lld why=%s",
+			log_error("nessuna ricevuta per una risposta", "access_id=%lld why=%s",
 				  (long long)p->rec->id, p->err.msg);
 			continue;
 		}
@@ -1563,7 +1563,7 @@ static void receipts_issue(struct audit_writer *w, struct pending **batch, int n
 			vis_error_set(&p->err, sb[j].err, "la ricevuta della registrazione %lld "
 							  "non sta in %d byte",
 							  (long long)p->rec->id, AUDIT_RECEIPT_MAX);
-			log_error("no receipt for an answer", "access_id=%lld why=%s",
+			log_error("nessuna ricevuta per una risposta", "access_id=%lld why=%s",
 				  (long long)p->rec->id, p->err.msg);
 			strbuf_release(&sb[j]);
 			continue;

@@ -816,7 +816,7 @@ static vis_err regenerate_one(struct store *s, const struct refdata *rd,
 		 "%s %04d-%02d regola %d -> %d, soglia %d -> %d (%s), PDF sha256 %.16s", r->comune,
 		 r->mese / 100, r->mese % 100, r->was, STATS_PROTECTION_RULE, r->was_soglia,
 		 b.soglia, by && by->via ? by->via : "pianificatore", b.sha256);
-	log_info("bulletin regenerated",
+	log_info("bollettino rigenerato",
 		 "comune=%s month=%d rule=%d was=%d threshold=%d was_threshold=%d sha256=%s",
 		 r->comune, r->mese, STATS_PROTECTION_RULE, r->was, b.soglia, r->was_soglia,
 		 b.sha256);
@@ -934,15 +934,16 @@ int bollettino_due(struct store *s, const struct refdata *rd, const struct bolle
 		snprintf(key, sizeof key, "%s-%06d", d.comuni[i], mese % 1000000);
 		if (bollettino_publish(s, rd, d.comuni[i], mese, o, &stored, sha, &why)) {
 			if (strcmp(failed, key))
-				log_warn("bulletin not built", "comune=%s month=%d error=\"%s\"",
+				log_warn("bollettino non prodotto",
+					 "comune=%s month=%d error=\"%s\"",
 					 d.comuni[i], mese, why.msg);
 			memcpy(failed, key, sizeof failed);
 			continue;
 		}
 		if (stored) {
 			made++;
-			log_info("bulletin archived", "comune=%s month=%d sha256=%s", d.comuni[i], mese,
-				 sha);
+			log_info("bollettino archiviato",
+				 "comune=%s month=%d sha256=%s", d.comuni[i], mese, sha);
 			/* the monthly run also makes again, under the current
 			 * rule, the municipality's bulletins of an earlier one
 			 * still covered by the register (those not are left
@@ -955,7 +956,7 @@ int bollettino_due(struct store *s, const struct refdata *rd, const struct bolle
 			}
 			for (int k = 0; k < nr; k++)
 				if (!rg[k].done)
-					log_warn("bulletin not regenerated",
+					log_warn("bollettino non rigenerato",
 						 "comune=%s month=%d error=\"%s\"", rg[k].comune,
 						 rg[k].mese, rg[k].why);
 			free(rg);

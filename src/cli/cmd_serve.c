@@ -126,7 +126,7 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
 			fprintf(stderr, "visura: serve: %s\n", e.msg);
 			return EXIT_RUNTIME;
 		}
-		log_info("self-signed certificate created", "cert=%s", cert);
+		log_info("certificato autofirmato creato", "cert=%s", cert);
 	}
 	STR_COPY_KNOWN(cfg->tls_cert, cert); /* the same size */
 	STR_COPY_KNOWN(cfg->tls_key, key);
@@ -170,10 +170,10 @@ static void reload_tls(struct http_server *srv, const struct config *cfg)
 	struct vis_error e = {0};
 	if (fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "la chiave TLS", &e) ||
 	    http_server_tls_reload(srv, &e))
-		log_error("TLS certificate not reloaded: the previous one stays", "cert=%s error=\"%s\"",
-			  cfg->tls_cert, e.msg);
+		log_error("certificato TLS non ricaricato: resta il precedente",
+			  "cert=%s error=\"%s\"", cfg->tls_cert, e.msg);
 	else
-		log_info("TLS certificate reloaded", "cert=%s", cfg->tls_cert);
+		log_info("certificato TLS ricaricato", "cert=%s", cfg->tls_cert);
 }
 
 /* The public keys of PDND and of the SPID/CIE provider, or with a trust
@@ -221,37 +221,37 @@ static void tick(struct app *app)
 		return;
 	int n = auth_maintenance(s, &app->cfg, app_now(app), &e);
 	if (n < 0)
-		log_warn("maintenance failed", "error=\"%s\"", e.msg);
+		log_warn("manutenzione fallita", "error=\"%s\"", e.msg);
 	else if (n > 0)
-		log_info("credentials expired", "disabled=%d", n);
+		log_info("credenziali scadute", "disabled=%d", n);
 	vis_error_clear(&e);
 	if (store_shared_vacuum(s, &e))
-		log_warn("shared state not vacuumed", "error=\"%s\"", e.msg);
+		log_warn("stato condiviso non ripulito", "error=\"%s\"", e.msg);
 	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
 	n = app_trail_late(app) ? 0 : notify_push(s, app->key, app_now(app), &e);
 	if (n < 0)
-		log_warn("event push failed", "error=\"%s\"", e.msg);
+		log_warn("invio degli eventi fallito", "error=\"%s\"", e.msg);
 	else if (n > 0)
-		log_info("events pushed", "events=%d", n);
+		log_info("eventi inviati", "events=%d", n);
 	vis_error_clear(&e);
 	n = app_trail_late(app) ? 0 : watch_due(s, &app->cfg, app->secrets, app_now(app), &e);
 	if (n < 0)
-		log_warn("citizens' notices failed", "error=\"%s\"", e.msg);
+		log_warn("avvisi ai cittadini falliti", "error=\"%s\"", e.msg);
 	else if (n > 0)
-		log_info("citizens' notices queued", "messages=%d", n);
+		log_info("avvisi ai cittadini accodati", "messages=%d", n);
 	vis_error_clear(&e);
 	n = mail_deliver(s, &app->cfg, app->secrets, app_now(app), 32, &e);
 	if (n < 0)
-		log_warn("mail delivery failed", "error=\"%s\"", e.msg);
+		log_warn("consegna della posta fallita", "error=\"%s\"", e.msg);
 	else if (n > 0)
-		log_info("mail sent", "messages=%d", n);
+		log_info("posta inviata", "messages=%d", n);
 	vis_error_clear(&e);
 	char geo[CONFIG_PATH_MAX + 8];
 	struct bollettino_opts bo;
 	bollettino_opts_init(&bo, &app->cfg, app_today(app), app_now(app), geo, sizeof geo);
 	if (bollettino_due(s, app->rd, &bo, &e) < 0)
-		log_warn("monthly bulletins failed", "error=\"%s\"", e.msg);
+		log_warn("bollettini mensili falliti", "error=\"%s\"", e.msg);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -378,13 +378,16 @@ int cmd_serve(int argc, char **argv)
 	store_close(check_s);
 	atomic_store(&app.stopping, false);
 	if (user.drop)
-		log_info("privileges dropped", "user=%s uid=%u gid=%u", user.name, (unsigned)user.uid,
+		log_info("privilegi ridotti",
+			 "user=%s uid=%u gid=%u", user.name, (unsigned)user.uid,
 			 (unsigned)user.gid);
 	atomic_store(&app.serving, true);
-	log_info("listening", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
-		 cfg.threads, cfg.test_clock ? "ON" : "off");
+	log_info("in ascolto", "url=https://%s db=%s threads=%d test_clock=%s", cfg.listen, cfg.db,
+		 cfg.threads, cfg.test_clock ? "sì" : "no");
 	if (cfg.test_clock)
-		log_warn("TEST CLOCK ON", "%s", "any client may move this server's clock: never in production");
+		log_warn("TEST CLOCK ON", "warning=\"%s\"",
+			 "qualsiasi client può spostare l'orologio di questo server: "
+			 "mai in produzione");
 	printf("visura in ascolto su https://%s\n", cfg.listen);
 	fflush(stdout);
 	refresh_keys(&app);
@@ -395,10 +398,10 @@ int cmd_serve(int argc, char **argv)
 		int sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig == SIGHUP) {
 			if (log_reopen())
-				log_error("log not reopened: kept on the old file", "file=%s error=\"%s\"",
-					  cfg.log_file, strerror(errno));
+				log_error("log non riaperto: resta sul file precedente",
+					  "file=%s error=\"%s\"", cfg.log_file, strerror(errno));
 			else
-				log_info("log reopened", "%s", "");
+				log_info("log riaperto", "%s", "");
 			reload_tls(srv, &cfg);
 			reload_keys(&app);
 			continue;
@@ -410,7 +413,7 @@ int cmd_serve(int argc, char **argv)
 		refresh_keys(&app);
 		tick(&app);
 	}
-	log_info("stopping", "in_flight=%d", atomic_load(&app.in_flight));
+	log_info("in arresto", "in_flight=%d", atomic_load(&app.in_flight));
 	atomic_store(&app.stopping, true);
 	http_server_stop(srv, 10000);
 	http_server_stop(ops, 1000);
@@ -418,6 +421,6 @@ int cmd_serve(int argc, char **argv)
 	app_release(&app);
 	password_shutdown();
 	curl_global_cleanup();
-	log_info("stopped", "%s", "");
+	log_info("arrestato", "%s", "");
 	return EXIT_OK;
 }

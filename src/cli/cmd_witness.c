@@ -81,7 +81,7 @@ static void add_checkpoint(struct http_request *r)
 	witness_add_checkpoint(&svc, r->body ? r->body : "", r->body_len, &status, out, sizeof out,
 			       &type);
 	if (status != 200)
-		log_info("add-checkpoint refused", "status=%d ip=%s why=\"%.*s\"", status, r->ip,
+		log_info("add-checkpoint rifiutato", "status=%d ip=%s why=\"%.*s\"", status, r->ip,
 			 (int)strcspn(out, "\n"), out);
 	http_reply_bytes(r, status, type, out, strlen(out));
 }
@@ -216,7 +216,7 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 		sodium_memzero(svc.sk, sizeof svc.sk);
 		return EXIT_RUNTIME;
 	}
-	log_info("witness listening", "url=https://%s name=%s logs=%d", listen, svc.name,
+	log_info("testimone in ascolto", "url=https://%s name=%s logs=%d", listen, svc.name,
 		 svc.nlogs);
 	printf("visura witness in ascolto su https://%s\n", listen);
 	fflush(stdout);

@@ -22,7 +22,8 @@ vis_err fsmode_check(const char *path, mode_t tolerated, bool refuse, const char
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "%s '%s' ha i permessi %04o: leggibile o scrivibile da altri "
 				     "(chmod 600)", what, path, (unsigned)(st.st_mode & 07777));
-	log_warn("file mode too wide", "file=%s what=\"%s\" mode=%04o want=0600", path, what,
+	log_warn("permessi del file troppo larghi",
+		 "file=%s what=\"%s\" mode=%04o want=0600", path, what,
 		 (unsigned)(st.st_mode & 07777));
 	return VIS_OK;
 }

@@ -44,7 +44,8 @@ vis_err str_set(char *dst, size_t cap, const char *src, const char *what, struct
 void str_copy_known(char *dst, size_t cap, const char *src, const char *file, int line)
 {
 	if (str_copy_cut(dst, cap, src))
-		log_error("string cut", "bug=\"source longer than its field\" at=%s:%d cap=%zu",
+		log_error("stringa tagliata",
+			  "bug=\"sorgente più lunga del suo campo\" at=%s:%d cap=%zu",
 			  file, line, cap);
 }
 

@@ -116,7 +116,7 @@ void http_reply_json(struct http_request *r, int status, json_t *obj)
 	char *text = obj ? jsonw_dumps(obj, JSONW_ASCII, HTTP_JSON_MAX, &len, &rc) : NULL;
 	json_decref(obj);
 	if (!text) {
-		log_error("answer not written", "request_id=%s error=\"%s\"", r->request_id,
+		log_error("risposta non scritta", "request_id=%s error=\"%s\"", r->request_id,
 			  vis_strerror(rc));
 		reply_take(r, 500, "application/json", NULL, 0);
 		return;
@@ -133,8 +133,8 @@ void http_reply_error(struct http_request *r, int status, const char *code,
 
 void http_reply_internal(struct http_request *r, const struct vis_error *e)
 {
-	log_error("request failed", "request_id=%s error=\"%s\"", r->request_id,
-		  e && e->msg[0] ? e->msg : "unknown");
+	log_error("richiesta fallita", "request_id=%s error=\"%s\"", r->request_id,
+		  e && e->msg[0] ? e->msg : "sconosciuto");
 	if (e && e->code == VIS_ERR_STORE)
 		http_reply_error(r, 503, "service_unavailable",
 				 "il servizio non raggiunge la sua base dati: riprovare più tardi");
@@ -572,7 +572,7 @@ static void body_to_file(struct http_server *srv, struct http_request *r, const 
 		return;
 	}
 	if (r->body_fd < 0 && (r->body_fd = upload_file_open(srv)) < 0) {
-		log_warn("cannot create an upload file", "request_id=%s dir=%s", r->request_id,
+		log_warn("file di caricamento non creato", "request_id=%s dir=%s", r->request_id,
 			 srv->upload_dir);
 		r->upload_refused = true;
 		return;
@@ -582,7 +582,8 @@ static void body_to_file(struct http_server *srv, struct http_request *r, const 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			log_warn("cannot write an upload file", "request_id=%s dir=%s error=\"%s\"",
+			log_warn("file di caricamento non scritto",
+				 "request_id=%s dir=%s error=\"%s\"",
 				 r->request_id, srv->upload_dir, strerror(errno));
 			r->upload_refused = true;
 			body_drop(r);
@@ -899,7 +900,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	for (char *p = msg; *p; p++)
 		if (*p == '"')
 			*p = '\'';
-	log_debug("libmicrohttpd", "detail=\"%s\"", msg);
+	log_debug("avviso di libmicrohttpd", "detail=\"%s\"", msg);
 }
 
 /* ---- TLS sessions: tickets, no client-initiated renegotiation ---- */
@@ -954,7 +955,7 @@ static ssize_t guard_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 		/* Reset rather than closed: the client sees an error, not an end. */
 		struct linger hard = {1, 0};
 		setsockopt(g->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
-		log_warn("client-initiated TLS renegotiation refused", "%s", "");
+		log_warn("rinegoziazione TLS chiesta dal client rifiutata", "%s", "");
 		g->refused = true;
 		errno = ECONNRESET;
 		return -1;

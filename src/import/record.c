@@ -48,7 +48,9 @@ static bool fail(struct ctx *c, const char *field, const char *fmt, ...)
 	/* every template with its bounded arguments fits: a cut one is a bug,
 	 * said as str_copy_known says it */
 	if (n < 0 || (size_t)n >= sizeof c->why->reason)
-		log_error("string cut", "bug=\"import message longer than its field\" field=%s cap=%zu",
+		log_error("stringa tagliata",
+			  "bug=\"messaggio dell'importazione più lungo del suo campo\" "
+			  "field=%s cap=%zu",
 			  field, sizeof c->why->reason);
 	return false;
 }

@@ -202,8 +202,8 @@ static void kids_of(const json_t *keys, char *out, size_t cap)
 }
 
 /* Reads again, under `reloading`; the keys replaced only by a good set;
- * the outcome logged.  `why_now` says what asked ("sighup", "refresh",
- * "unknown kid"). */
+ * the outcome logged.  `why_now` says what asked ("sighup", "aggiornamento
+ * periodico", "primo scaricamento", "kid sconosciuto"). */
 static vis_err refresh(struct jwks *k, int64_t now, const char *why_now, struct vis_error *e)
 {
 	char why[400] = "";
@@ -225,7 +225,7 @@ static vis_err refresh(struct jwks *k, int64_t now, const char *why_now, struct 
 		pthread_rwlock_rdlock(&k->lock);
 		int held = (int)json_array_size(k->keys);
 		pthread_rwlock_unlock(&k->lock);
-		log_error("keys not reloaded: the previous ones stay",
+		log_error("chiavi non ricaricate: restano le precedenti",
 			  "source=%s from=\"%.300s\" cause=\"%s\" keys_held=%d reason=\"%s\"",
 			  k->src.name, where, why_now, held, why);
 		return vis_error_set(e, VIS_ERR_INVALID, "%s: %s", k->src.name, why);
@@ -240,10 +240,11 @@ static vis_err refresh(struct jwks *k, int64_t now, const char *why_now, struct 
 	k->keys = keys;
 	pthread_rwlock_unlock(&k->lock);
 	if (same)
-		log_debug("keys unchanged", "source=%s cause=\"%s\" kids=%s", k->src.name, why_now,
-			  kids);
+		log_debug("chiavi invariate",
+			  "source=%s cause=\"%s\" kids=%s", k->src.name, why_now, kids);
 	else
-		log_info("keys reloaded", "source=%s from=\"%.300s\" cause=\"%s\" keys=%zu kids=%s",
+		log_info("chiavi ricaricate",
+			 "source=%s from=\"%.300s\" cause=\"%s\" keys=%zu kids=%s",
 			 k->src.name, where, why_now, json_array_size(keys), kids);
 	return VIS_OK;
 }
@@ -316,7 +317,7 @@ bool jwks_tick(struct jwks *k, int64_t now)
 		   elapsed(k->tried_at, now, k->failed ? k->src.kid_interval : k->src.refresh);
 	struct vis_error e = {0};
 	if (due)
-		refresh(k, now, k->tried ? "refresh" : "first fetch", &e);
+		refresh(k, now, k->tried ? "aggiornamento periodico" : "primo scaricamento", &e);
 	pthread_mutex_unlock(&k->reloading);
 	return due;
 }

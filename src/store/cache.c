@@ -113,7 +113,7 @@ bool store_cache_use(struct store *s, int64_t *gen)
 					  &e);
 	bool found = false;
 	if (!st || drv_one(st, &found, &e)) {
-		log_warn("control generation unreadable", "error=\"%s\"", e.msg);
+		log_warn("generazione di controllo illeggibile", "error=\"%s\"", e.msg);
 		return false;
 	}
 	*gen = found ? drv_col_i64(st, 0) : 0;

@@ -6,8 +6,8 @@
 
 vis_err drv_conflict(struct vis_error *e, const char *what, const char *db_text)
 {
-	log_warn("database refused a write", "what=\"%s\" error=\"%s\"", what ? what : "statement",
-		 db_text ? db_text : "");
+	log_warn("scrittura rifiutata dal database", "what=\"%s\" error=\"%s\"",
+		 what ? what : "istruzione", db_text ? db_text : "");
 	return vis_error_set(e, VIS_ERR_CONFLICT, "%s", DRV_CONFLICT_MESSAGE);
 }
 

@@ -122,7 +122,7 @@ struct drv_stmt {
 vis_err drv_sqlite_open(const char *path, struct drv **out, struct vis_error *e);
 vis_err drv_pg_open(const char *conninfo, struct drv **out, struct vis_error *e);
 /* The companion database of store_shared_open: only the shared state's
- * tables (schema_shared_tables), no migrations. */
+ * tables, by their migrations (schema_shared_migrations). */
 vis_err drv_pg_open_shared(const char *conninfo, struct drv **out, struct vis_error *e);
 /* "visura-DBNAME" (the conninfo's dbname, or "visura" when it names none). */
 void drv_pg_files_name(const char *conninfo, char *out, size_t cap);

@@ -519,7 +519,45 @@ static vis_err copy_row(struct pg_store *s, const struct pg_params *p, struct vi
 
 /* ---- opening, migrations, transactions ---- */
 
-static vis_err migrate(struct pg_store *s, struct vis_error *e)
+/* Records migration m as applied, in the open transaction. */
+static vis_err migration_record(struct pg_store *s, const struct schema_migration *m,
+				struct vis_error *e)
+{
+	struct pg_params p = {0};
+	pp_i64(&p, m->version);
+	pp_text(&p, m->name);
+	pp_i64(&p, (int64_t)time(NULL));
+	return run_done(s, "INSERT INTO schema_migrations VALUES (?1, ?2, ?3)", &p,
+			"record migration", NULL, e);
+}
+
+/* A companion that holds the shared state's tables but recorded no
+ * migration (made before it recorded them) has them as the shared
+ * migrations up to SCHEMA_SHARED_UNRECORDED leave them: those are
+ * recorded, in the open transaction, and s->schema_version set. */
+static vis_err shared_adopt(struct pg_store *s, struct vis_error *e)
+{
+	PGresult *r = run(s, "SELECT to_regclass('shared_state') IS NOT NULL", NULL,
+			  "companion tables", e);
+	if (!r)
+		return VIS_ERR_STORE;
+	bool made = !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	for (int i = 0; made && i < schema_migration_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if (m->version > SCHEMA_SHARED_UNRECORDED || !schema_migration_shared(m->version))
+			continue;
+		if (migration_record(s, m, e))
+			return VIS_ERR_STORE;
+		s->schema_version = m->version;
+	}
+	return VIS_OK;
+}
+
+/* The migrations not applied yet, one per transaction, under a lock.  The
+ * companion database (shared) takes only the shared state's
+ * (schema_shared_migrations), recorded in its own schema_migrations. */
+static vis_err migrate(struct pg_store *s, bool shared, struct vis_error *e)
 {
 	char *table = schema_sql(schema_migrations_table, SCHEMA_POSTGRES);
 	if (!table)
@@ -540,6 +578,8 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 		}
 		s->schema_version = get_int(r, 0, 0);
 		PQclear(r);
+		if (shared && !s->schema_version && (rc = shared_adopt(s, e)))
+			break;
 		if (s->schema_version > store_schema_latest()) {
 			rc = vis_error_set(e, VIS_ERR_CONFLICT,
 					   "lo schema del database è alla versione %d, più recente "
@@ -551,7 +591,8 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 		}
 		const struct schema_migration *m = NULL;
 		for (int i = 0; i < schema_migration_count && !m; i++)
-			if (schema_migrations[i].version > s->schema_version)
+			if (schema_migrations[i].version > s->schema_version &&
+			    (!shared || schema_migration_shared(schema_migrations[i].version)))
 				m = &schema_migrations[i];
 		if (!m) {
 			rc = exec_simple(s, "COMMIT", e);
@@ -565,13 +606,7 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 		}
 		rc = exec_simple(s, sql, e);
 		free(sql);
-		struct pg_params p = {0};
-		pp_i64(&p, m->version);
-		pp_text(&p, m->name);
-		pp_i64(&p, (int64_t)time(NULL));
-		if (rc || (rc = run_done(s, "INSERT INTO schema_migrations VALUES (?1, ?2, ?3)", &p,
-					 "record migration", NULL, e)) ||
-		    (rc = exec_simple(s, "COMMIT", e)))
+		if (rc || (rc = migration_record(s, m, e)) || (rc = exec_simple(s, "COMMIT", e)))
 			break;
 		s->in_txn = false;
 		s->schema_version = m->version;
@@ -579,25 +614,6 @@ static vis_err migrate(struct pg_store *s, struct vis_error *e)
 	free(table);
 	if (rc && s->in_txn)
 		pg_rollback(s);
-	return rc;
-}
-
-/* The companion database (drv_pg_open_shared): its tables made when
- * missing, under the migrations' lock (instances started at once). */
-static vis_err migrate_shared(struct pg_store *s, struct vis_error *e)
-{
-	char *sql = schema_sql(schema_shared_tables, SCHEMA_POSTGRES);
-	if (!sql)
-		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	vis_err rc = exec_simple(s, "BEGIN", e);
-	if (!rc) {
-		s->in_txn = true;
-		if ((rc = lock_xact(s, LOCK_MIGRATE, e)) || (rc = exec_simple(s, sql, e)) ||
-		    (rc = exec_simple(s, "COMMIT", e)))
-			pg_rollback(s);
-		s->in_txn = false;
-	}
-	free(sql);
 	return rc;
 }
 
@@ -620,7 +636,7 @@ static vis_err pg_open(const char *conninfo, bool shared, struct pg_store **out,
 		return VIS_ERR_STORE;
 	}
 	PQsetNoticeProcessor(s->conn, quiet, NULL);
-	if (shared ? migrate_shared(s, e) : migrate(s, e)) {
+	if (migrate(s, shared, e)) {
 		pg_close(s);
 		return VIS_ERR_STORE;
 	}

@@ -9,12 +9,6 @@ const char schema_migrations_table[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
 	"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";
 
-const char schema_shared_tables[] =
-	"CREATE @UNLOGGED TABLE IF NOT EXISTS shared_state (key TEXT PRIMARY KEY,"
-	" value TEXT NOT NULL, updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0);"
-	"CREATE @UNLOGGED TABLE IF NOT EXISTS shared_seen (key TEXT NOT NULL, h INTEGER NOT NULL,"
-	" at INTEGER NOT NULL, PRIMARY KEY (key, h))";
-
 /* The words schema_sql() replaces, outside string literals. */
 static const struct {
 	const char *word;
@@ -536,6 +530,18 @@ const struct schema_migration schema_migrations[] = {
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
+
+const int schema_shared_migrations[] = {8, 19, 20};
+const int schema_shared_migration_count =
+	sizeof schema_shared_migrations / sizeof schema_shared_migrations[0];
+
+bool schema_migration_shared(int version)
+{
+	for (int i = 0; i < schema_shared_migration_count; i++)
+		if (schema_shared_migrations[i] == version)
+			return true;
+	return false;
+}
 
 const struct schema_table schema_tables[] = {
 	{"comune", false}, {"stato", false}, {"import", false}, {"feed", false},

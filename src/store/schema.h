@@ -53,12 +53,22 @@ extern const int schema_trail_table_count;
 
 /* The table that records the migrations applied (in the neutral DDL). */
 extern const char schema_migrations_table[];
-/* The companion database's tables (PostgreSQL, store_shared_open): the
- * shared state's as the latest migration leaves them in the database
- * itself (migrations 8, 19, 20), made when missing.  A migration that
- * changes shared_state or shared_seen changes this text too (in
- * schema_sql()'s words). */
-extern const char schema_shared_tables[];
+/* The migrations that make or change the shared state's tables
+ * (shared_state, shared_seen) and nothing else, in order.  The companion
+ * database (shared_db, PostgreSQL: store_shared_open) applies these and
+ * only these, the same texts the register's database takes, and records
+ * them in its own schema_migrations: its tables are the register's, and
+ * a companion made before a later one gets it.  A migration that changes
+ * a shared table is listed here and changes no other table;
+ * unit_pg.test_store (test_shared_schema_follows_migrations) compares the
+ * two databases' tables. */
+extern const int schema_shared_migrations[];
+extern const int schema_shared_migration_count;
+bool schema_migration_shared(int version);
+/* A companion made before it recorded its migrations (visura up to
+ * migration 22) holds the tables as the shared migrations up to this one
+ * leave them, and no schema_migrations: it is recorded at this one. */
+#define SCHEMA_SHARED_UNRECORDED 20
 
 /* The neutral DDL `sql` in dialect d: a string the caller frees, NULL when
  * out of memory. */

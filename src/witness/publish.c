@@ -203,7 +203,7 @@ static void heads_file_append(struct publisher *p, const struct checkpoint *note
 		return;
 	size_t len = strlen(note->text);
 	if (write(p->heads_fd, note->text, len) != (ssize_t)len || fsync(p->heads_fd) != 0)
-		log_warn("cosigned trail head not appended to the heads file", "size=%llu",
+		log_warn("testa controfirmata non aggiunta al file delle teste", "size=%llu",
 			 (unsigned long long)note->size);
 }
 
@@ -216,7 +216,8 @@ static void publish_round(struct publisher *p, struct store **st)
 	bool found = false;
 	int64_t now = mono_s();
 	if (!*st && store_open(p->db_uri, st, &e)) {
-		log_warn("trail publisher: database not reachable", "why=\"%s\"", e.msg);
+		log_warn("pubblicazione delle teste: database non raggiungibile",
+			 "why=\"%s\"", e.msg);
 		return;
 	}
 	if (store_head_last(*st, &h, &found, &e) || !found ||
@@ -250,12 +251,12 @@ static void publish_round(struct publisher *p, struct store **st)
 			added = true;
 			s->behind_since = 0;
 			s->logged[0] = '\0';
-			log_info("trail head cosigned", "witness=%s size=%llu", s->w.name,
-				 (unsigned long long)head.size);
+			log_info("testa del registro controfirmata",
+				 "witness=%s size=%llu", s->w.name, (unsigned long long)head.size);
 		} else if (strcmp(s->logged, s->why) || now - s->logged_at >= 60) {
-			log_warn("trail head not cosigned", "witness=%s size=%llu behind_s=%lld "
-				 "why=\"%s\"", s->w.name, (unsigned long long)head.size,
-				 (long long)(now - s->behind_since), s->why);
+			log_warn("testa del registro non controfirmata",
+				 "witness=%s size=%llu behind_s=%lld why=\"%s\"", s->w.name,
+				 (unsigned long long)head.size, (long long)(now - s->behind_since), s->why);
 			STR_COPY_KNOWN(s->logged, s->why);
 			s->logged_at = now;
 		}
@@ -264,7 +265,7 @@ static void publish_round(struct publisher *p, struct store **st)
 	}
 	if (added) {
 		if (store_head_cosigned(*st, h.size, h.root, note.text, &e))
-			log_warn("cosignatures not stored with the head", "size=%lld why=\"%s\"",
+			log_warn("controfirme non salvate con la testa", "size=%lld why=\"%s\"",
 				 (long long)h.size, e.msg);
 		heads_file_append(p, &note);
 	}

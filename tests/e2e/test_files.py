@@ -54,9 +54,10 @@ def test_wider_data_file_warned():
             os.chmod(wide, 0o644)
             srv._serve()
             text = open(log, encoding="utf-8", errors="replace").read()
-            check(f'msg="file mode too wide" file={wide}' in text and "level=warn" in text,
+            check(f'msg="permessi del file troppo larghi" file={wide}' in text
+                  and "level=warn" in text,
                   f"a warning names {wide}:\n{text[-1500:]}")
-            check(f'msg="file mode too wide" file={log}' in text, "and the log file")
+            check(f'msg="permessi del file troppo larghi" file={log}' in text, "and the log file")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -315,7 +315,7 @@ def test_vouchers():
         # The old key withdrawn, SIGHUP: its vouchers are refused.
         write_jwks(jwks, [("k2", rotated_key)])
         srv.signal(signal.SIGHUP)
-        wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks ', 'cause="sighup"')
+        wait_log(srv, 'msg="chiavi ricaricate" source=pdnd_jwks ', 'cause="sighup"')
         refused(srv, lookup(srv, p.voucher(), cf), 401, "voucher_unknown_key")
         expect(call(srv, p2, asl, cf), 200, what="the new key after SIGHUP")
 
@@ -619,8 +619,8 @@ def test_keys_from_address():
     try:
         with srv:
             wait_fetches(pub, 1)   # the first fetch, once listening
-            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', 'cause="first fetch"',
-                     "kids=k1")
+            wait_log(srv, 'msg="chiavi ricaricate" source=pdnd_jwks_url ',
+                     'cause="primo scaricamento"', "kids=k1")
             admin = srv.admin()
             p, c, _ = mapped_body(srv, admin, k1, "asl-u")
             cf = sorted(x["cf"] for x in srv.population.current_persons()
@@ -664,7 +664,7 @@ def test_keys_from_address():
                 n = pub.fetches
                 refused(srv, call(srv, p3, c, cf), 401, "voucher_unknown_key")
                 eq(pub.fetches, n + 1, f"fetched ({reason})")
-                wait_log(srv, 'msg="keys not reloaded: the previous ones stay"',
+                wait_log(srv, 'msg="chiavi non ricaricate: restano le precedenti"',
                          "source=pdnd_jwks_url", "keys_held=2", reason)
                 expect(call(srv, p2, c, cf), 200, what=f"the keys held after: {reason}")
                 expect(call(srv, p, c, cf), 200, what=f"k1 held after: {reason}")
@@ -675,8 +675,8 @@ def test_keys_from_address():
             n = pub.fetches
             srv.advance(3601)
             wait_fetches(pub, n + 1)
-            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', 'cause="refresh"',
-                     "kids=k2,k4")
+            wait_log(srv, 'msg="chiavi ricaricate" source=pdnd_jwks_url ',
+                     'cause="aggiornamento periodico"', "kids=k2,k4")
             p4 = Pdnd(srv, k4, "k4", p.client_id, p.purpose_id)
             expect(call(srv, p4, c, cf), 200, what="a key taken by the periodic fetch")
             refused(srv, call(srv, p, c, cf), 401, "voucher_unknown_key")
@@ -686,7 +686,7 @@ def test_keys_from_address():
             n = pub.fetches
             srv.signal(signal.SIGHUP)
             wait_fetches(pub, n + 1)
-            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', 'cause="sighup"',
+            wait_log(srv, 'msg="chiavi ricaricate" source=pdnd_jwks_url ', 'cause="sighup"',
                      "kids=k3")
             expect(call(srv, p3, c, cf), 200, what="the key fetched on SIGHUP")
             # The address down at SIGHUP: the keys held stay.
@@ -741,7 +741,7 @@ def test_no_keys_yet():
             n = pub.fetches
             srv.signal(signal.SIGHUP)
             wait_fetches(pub, n + 1)
-            wait_log(srv, 'msg="keys reloaded" source=pdnd_jwks_url ', "kids=k1")
+            wait_log(srv, 'msg="chiavi ricaricate" source=pdnd_jwks_url ', "kids=k1")
             r = srv.request("GET", "/readyz")
             expect(r, 200, what="/readyz once the keys are held")
             check("degraded" not in r.json, f"nothing degraded: {r.json}")

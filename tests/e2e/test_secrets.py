@@ -64,7 +64,7 @@ def test_clear_totp_secret_sealed_at_start():
         db_exec(srv.db, ("UPDATE account SET totp_secret = ?, totp_enabled = 1 WHERE id = ?",
                          (secret, lead.account["id"])))
         srv._serve()
-        check("totp secrets sealed" in srv.log_text(), "the log says so")
+        check('msg="segreti totp sigillati"' in srv.log_text(), "the log says so")
         srv.stop()          # SQLite: the WAL is written back into the file
         check(secret.encode() not in database_bytes(srv.db), "sealed at start")
         srv._serve()

@@ -277,7 +277,7 @@ def test_spid_key_rotation():
             _, r = login(op, Client(srv), name, "sub-rot", cf, 2)
             expect(r, 200, what="login with the provider's new key, without restart")
             log = srv.log_text()
-            check(any('msg="keys reloaded" source=oidc_jwks_url' in line and
+            check(any('msg="chiavi ricaricate" source=oidc_jwks_url' in line and
                       'cause="kid sconosciuto"' in line and "kids=op-2" in line
                       for line in log.splitlines()), "the keys fetched for the kid not held")
         finally:
@@ -1063,7 +1063,7 @@ def anchor_rotation(srv, op, ta, fed, op_pub, name, cf, refused, t):
     old, new = ta.key, FedKey("ta-2")
 
     def reloads():
-        return len(re.findall(r"keys reloaded.*source=oidc_trust_anchor_jwks", srv.log_text()))
+        return len(re.findall(r"chiavi ricaricate.*source=oidc_trust_anchor_jwks", srv.log_text()))
 
     def signed_by(key, t):
         ta.key = key

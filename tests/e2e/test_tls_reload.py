@@ -93,7 +93,7 @@ def test_sighup_reloads_the_certificate_and_keeps_connections():
 
             new_cert, new_key = make_pair(d, "new")
             install(srv, new_cert, new_key)
-            hup_and_wait(srv, "TLS certificate reloaded")
+            hup_and_wait(srv, 'msg="certificato TLS ricaricato"')
             # the connection made before the reload: still there, same socket
             healthz_on(kept)
             healthz_on(kept)
@@ -111,13 +111,13 @@ def test_sighup_reloads_the_certificate_and_keeps_connections():
                 f.write("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
                         "-----END CERTIFICATE-----\n")
             install(srv, os.path.join(d, "junk.crt"), new_key)
-            hup_and_wait(srv, "TLS certificate not reloaded")
+            hup_and_wait(srv, 'msg="certificato TLS non ricaricato')
             eq(presented(srv, new_cert), der(new_cert), "after a certificate that does not parse")
 
             # A key that is not the certificate's: refused, said, kept.
             other_cert, other_key = make_pair(d, "other")
             install(srv, other_cert, new_key)
-            hup_and_wait(srv, "TLS certificate not reloaded")
+            hup_and_wait(srv, 'msg="certificato TLS non ricaricato')
             check("non è quella che il certificato" in srv.log_text(),
                   f"the log does not say why:\n{srv.log_text()[-1500:]}")
             eq(presented(srv, new_cert), der(new_cert), "after a mismatched key")
@@ -125,12 +125,12 @@ def test_sighup_reloads_the_certificate_and_keeps_connections():
             # A key others may read: refused as at start.
             install(srv, other_cert, other_key)
             os.chmod(os.path.join(srv.tls_dir, "key.pem"), 0o644)
-            hup_and_wait(srv, "TLS certificate not reloaded")
+            hup_and_wait(srv, 'msg="certificato TLS non ricaricato')
             eq(presented(srv, new_cert), der(new_cert), "after a key readable by others")
 
             # Fixed: the next SIGHUP takes it.
             os.chmod(os.path.join(srv.tls_dir, "key.pem"), 0o600)
-            hup_and_wait(srv, "TLS certificate reloaded")
+            hup_and_wait(srv, 'msg="certificato TLS ricaricato"')
             eq(presented(srv, other_cert), der(other_cert), "after the pair was fixed")
             healthz_on(kept)
         finally:

@@ -45,18 +45,28 @@ error answers tests/lint/check_messages.py holds:
   receipts' reasons (src/audit: `visura audit verify`, /api/v1/audit/verify's
   `why`), the witnesses' answers and the publisher's reasons (src/witness,
   /readyz): each run of adjacent literals with a space, log lines and
-  _Static_assert left out.
+  _Static_assert left out;
+- the log (log_debug, log_info, log_warn, log_error: the operator reads it,
+  docs/it/installazione.md, "Log"): every call's event name (msg="...",
+  even a single word: "stopped"), the free-text values its key=value
+  format writes (bug="...", a value with no printf conversion in it) and
+  the literals given as its values ("unknown" as error=, "ON" as
+  test_clock=).  The keys (request_id=, error=) are machine keys, like a
+  JSON answer's field names, and stay; so do the level names (level=warn)
+  and what a %s brings from elsewhere (an error's message, held above
+  where it is set).  An English word of a log line is also refused there
+  (LOG_ENGLISH: "stopped", "request", "reloaded", ...).
 
 Each text (adjacent literals joined) is held to tests/lint/italian.py, the
-word list the e2e harness applies to every error answer.  Log lines
-(log_*), comments and SQL are not looked at.  Exit 1 and one line per
+word list the e2e harness applies to every error answer, the log's with
+LOG_ENGLISH too.  Comments and SQL are not looked at.  Exit 1 and one line per
 English text (file:line: words: text)."""
 import pathlib
 import re
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from italian import _NAMES, _QUOTED, english_words  # noqa: E402
+from italian import _NAMES, _QUOTED, english_words, words_pattern  # noqa: E402
 from check_messages import call_text, messages  # noqa: E402
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
@@ -71,6 +81,9 @@ ALLOWED = {
     # A fixed marker in front of the (Italian) warning of a server run with
     # the test clock: docs/openapi.yaml's pattern and monitoring match it.
     ("api/ops.c", "TEST CLOCK ON: qualsiasi client può spostare l'orologio di questo server"),
+    # The same marker as the log's event name of such a server (a warn line
+    # at start; tests/e2e/test_release_hooks.py looks for it).
+    ("cli/cmd_serve.c", "TEST CLOCK ON"),
 }
 
 # Modules whose vis_error_set messages reach an office or an answer.
@@ -83,9 +96,7 @@ CLI_ENGLISH = ("usage", "commands", "prints", "writes", "creates", "default", "c
                "records", "key", "password", "temporary", "shown", "once", "body",
                "agreement", "account", "witness", "trail", "head", "signed", "signature",
                "file", "files")
-CLI_WORDS = re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
-                                          for w in sorted(CLI_ENGLISH, key=len, reverse=True))
-                       + r")\b")
+CLI_WORDS = re.compile(words_pattern(CLI_ENGLISH))
 # What a CLI text names rather than says: options, hyphenated command names,
 # `visura CMD SUB`, and the tokens a help shows between <TAB>s.
 CLI_NAMES = r"--?[A-Za-z][\w-]*|\b\w+(?:-\w+)+\b|\bvisura(?: [a-z][\w|-]*){1,2}" \
@@ -118,6 +129,63 @@ def format_fields(root):
             if m:
                 names.add(m.group(1))
     return names
+
+
+# Words of the English log lines (event names and values) that italian.py's
+# list, kept to function words, does not hold; none is an Italian word
+# ("file", "database", "server", "client", "log", "thread" are both and
+# stay out).  "no" before a word is English ("no receipt"); alone it is
+# Italian too.
+LOG_ENGLISH = ("request", "answer", "written", "write", "create", "created", "upload",
+               "refused", "refusal", "recorded", "renegotiation", "initiated", "interface",
+               "secret", "secrets", "sealed", "unusable", "unavailable", "shared", "threads",
+               "duties", "lease", "released", "another", "instance", "takes", "lapses",
+               "alert", "counters", "reset", "trail", "head", "heads", "appended", "commit",
+               "shutdown", "receipt", "ready", "signed", "string", "cut", "source", "longer",
+               "field", "message", "import", "mode", "wide", "keys", "reloaded", "unchanged",
+               "previous", "ones", "one", "stay", "stays", "bulletin", "bulletins",
+               "regenerated", "built", "archived", "witness", "listening", "certificate",
+               "self-signed", "maintenance", "credentials", "state", "vacuumed", "event",
+               "events", "push", "pushed", "citizens", "notices", "queued", "delivery", "sent",
+               "monthly", "privileges", "dropped", "off", "clock", "never", "production",
+               "reopened", "kept", "old", "stopping", "stopped", "statement", "control",
+               "generation", "unreadable", "cosigned", "cosignatures", "stored", "publisher",
+               "reachable", "room", "headers", "unknown")
+LOG_WORDS = re.compile(words_pattern(LOG_ENGLISH) + r"|\b(no)\s+[a-z]")
+# One key=value of a log format: the key, then a quoted or a bare value.
+LOG_KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+# A printf conversion (what a value brings from an argument).
+PRINTF = re.compile(r"%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|z|j|t|L)?[diouxXfFeEgGaAcspn%]")
+
+
+def log_english(text):
+    """english_words, with LOG_ENGLISH, of a log line's name or value."""
+    low = text.lower()
+    more = set(m.group(1) or m.group(2) for m in LOG_WORDS.finditer(low))
+    return sorted(set(english_words(text)) | more)
+
+
+def log_texts(text):
+    """(position, text) of what each log_*(...) call writes for a person:
+    its event name, the values of its format (printf conversions taken
+    out, what is left of each with a letter in it, underscores read as
+    spaces) and the literals of its arguments."""
+    out = []
+    for m in LOG.finditer(text):
+        a = args(call_text(text, m.end()))
+        if not a or '"' not in a[0]:
+            continue  # the macros of log.h
+        out += [(m.start(), s) for s in messages(a[0])]
+        fmt = "".join(messages(a[1])) if len(a) > 1 else ""
+        rest = LOG_KV.sub(" ", fmt)
+        values = [v.group(2).strip('"') for v in LOG_KV.finditer(fmt)] + [rest]
+        for v in values:
+            v = PRINTF.sub(" ", v).replace("_", " ").strip()
+            if re.search(r"[A-Za-z]", v):
+                out.append((m.start(), v))
+        for arg in a[2:]:
+            out += [(m.start(), s) for s in messages(arg) if re.search(r"[A-Za-z]", s)]
+    return out
 
 
 CLI_NAME_RE = []   # cli_names(root), set by main()
@@ -266,7 +334,7 @@ def in_log(text, at):
 
 def main():
     bad, checked = [], 0
-    cli_checked = [0]
+    cli_checked, log_checked = [0], [0]
     CLI_NAME_RE[:] = [cli_names(root)]
     fields, field_checked = format_fields(root), [0]
     files = sorted(src.rglob("*.[ch]"))
@@ -352,6 +420,10 @@ def main():
             for at, msg in cli_texts(text):
                 if " " in msg.strip():
                     checked += found(rel, text, at, msg, bad)
+        if rel != "common/log.c":
+            for at, msg in log_texts(text):
+                log_checked[0] += 1
+                checked += found(rel, text, at, msg, bad, log_english)
         if module == "cli":
             for at, msg in cli_texts(text):
                 if " " in msg.strip():
@@ -362,7 +434,8 @@ def main():
         return 2
     for b in bad:
         print(b)
-    print(f"{checked} user-facing texts checked ({cli_checked[0]} of the command line), "
+    print(f"{checked} user-facing texts checked ({cli_checked[0]} of the command line, "
+          f"{log_checked[0]} of the log), "
           f"{field_checked[0]} import field names, {len(bad)} English")
     return 1 if bad else 0
 

@@ -24,9 +24,16 @@ ENGLISH = (
     "too many", "later", "more", "than", "less", "least", "most", "bytes",
     "characters", "number", "list", "between",
 )
-_WORDS = re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
-                                      for w in sorted(ENGLISH, key=len, reverse=True))
-                    + r")\b")
+
+
+def words_pattern(words):
+    """A pattern of the words and phrases (a space matches any run of
+    white space), the longest first, in a group, on word boundaries."""
+    return (r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                              for w in sorted(words, key=len, reverse=True)) + r")\b")
+
+
+_WORDS = re.compile(words_pattern(ENGLISH))
 _QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"|«[^»]*»|“[^”]*”")
 _NAMES = re.compile(r"(?:/[\w.{}-]+)+|\b[\w-]*[_.][\w.-]*\b|\b[A-Z][\w]*-[\w-]+\b|%\w+")
 

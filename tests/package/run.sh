@@ -183,10 +183,10 @@ before=$(serial)
 issue second
 if $systemd_runs; then systemctl reload visura; else kill -HUP "$pid"; fi
 for _ in $(seq 100); do
-  grep -q 'TLS certificate reloaded' /var/log/visura/visura.log && break
+  grep -q 'msg="certificato TLS ricaricato"' /var/log/visura/visura.log && break
   sleep 0.1
 done
-grep -q 'log reopened' /var/log/visura/visura.log || fail "no 'log reopened' after SIGHUP"
+grep -q 'msg="log riaperto"' /var/log/visura/visura.log || fail "no 'log riaperto' after SIGHUP"
 after=$(serial)
 [ "$before" != "$after" ] && [ "$after" = "$(openssl x509 -noout -serial -in "$ca/second.pem")" ] ||
   fail "after the reload the server shows $after (before: $before)"

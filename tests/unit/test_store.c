@@ -939,6 +939,202 @@ static void test_shared_horizon(void **state)
 	assert_int_equal(after, before + 1);
 }
 
+/* The shape of one table of the database on connection c, as text: its
+ * persistence (UNLOGGED), its columns in order (name, type, nullability,
+ * default), its constraints and its indexes; NULL when it has no such
+ * table. */
+static char *pg_table_shape(PGconn *c, const char *table)
+{
+	static const char sql[] =
+		"SELECT (SELECT relpersistence::text FROM pg_class WHERE oid = to_regclass($1::text))"
+		" || E'\n' || (SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable"
+		"  || ' ' || coalesce(column_default, '-'), E'\n' ORDER BY ordinal_position)"
+		"  FROM information_schema.columns"
+		"  WHERE table_schema = current_schema() AND table_name::text = $1::text)"
+		" || E'\n' || coalesce((SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid),"
+		"  E'\n' ORDER BY conname) FROM pg_constraint WHERE conrelid = to_regclass($1::text)), '')"
+		" || E'\n' || coalesce((SELECT string_agg(indexname || ' ' || indexdef, E'\n'"
+		"  ORDER BY indexname) FROM pg_indexes"
+		"  WHERE schemaname = current_schema() AND tablename::text = $1::text), '')";
+	PGresult *r = PQexecParams(c, sql, 1, NULL, &table, NULL, NULL, 0);
+	char *out = NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fprintf(stderr, "%s: %s", table, PQerrorMessage(c));
+	else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		out = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return out;
+}
+
+/* The names of the tables of the database on connection c (of its
+ * current schema) that match the LIKE pattern, comma-separated. */
+static char *pg_tables(PGconn *c, const char *like)
+{
+	static const char sql[] = "SELECT coalesce(string_agg(table_name::text, ','"
+				  " ORDER BY table_name), '') FROM information_schema.tables"
+				  " WHERE table_schema = current_schema() AND table_name::text LIKE $1";
+	PGresult *r = PQexecParams(c, sql, 1, NULL, &like, NULL, NULL, 0);
+	char *out = PQresultStatus(r) == PGRES_TUPLES_OK ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+	PQclear(r);
+	return out;
+}
+
+/* The companion database on cmp_uri holds the shared state's tables as
+ * the migrations leave them in the register's database on main_uri: the
+ * same tables (every shared_* table of the register, and no other), each
+ * with the same columns, types, defaults, constraints, indexes and
+ * persistence. */
+static void assert_companion_like_register(const char *main_uri, const char *cmp_uri)
+{
+	PGconn *main_c = PQconnectdb(main_uri + strlen("postgres:"));
+	PGconn *cmp_c = PQconnectdb(cmp_uri + strlen("postgres:"));
+	assert_int_equal(PQstatus(main_c), CONNECTION_OK);
+	assert_int_equal(PQstatus(cmp_c), CONNECTION_OK);
+	char *in_main = pg_tables(main_c, "shared\\_%");
+	char *in_cmp = pg_tables(cmp_c, "shared\\_%");
+	char *all_cmp = pg_tables(cmp_c, "%");
+	assert_non_null(in_main);
+	assert_non_null(in_cmp);
+	assert_non_null(all_cmp);
+	assert_string_equal(in_cmp, in_main);
+	assert_non_null(strstr(in_cmp, "shared_state"));
+	assert_non_null(strstr(in_cmp, "shared_seen"));
+	/* and beside them only the record of its migrations */
+	char want[256];
+	snprintf(want, sizeof want, "schema_migrations,%s", in_cmp);
+	assert_string_equal(all_cmp, want);
+	int compared = 0;
+	for (char *save = NULL, *t = strtok_r(in_cmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *a = pg_table_shape(main_c, t), *b = pg_table_shape(cmp_c, t);
+		assert_non_null(a);
+		assert_non_null(b);
+		if (strcmp(a, b))
+			fprintf(stderr, "%s in the register's database:\n%s\nin the companion:\n%s\n", t,
+				a, b);
+		assert_string_equal(b, a);
+		compared++;
+		free(a);
+		free(b);
+	}
+	assert_true(compared >= 2);
+	free(in_main);
+	free(in_cmp);
+	free(all_cmp);
+	PQfinish(main_c);
+	PQfinish(cmp_c);
+}
+
+/* The versions a database's schema_migrations records, comma-separated. */
+static char *pg_migrations(const char *uri)
+{
+	PGconn *c = PQconnectdb(uri + strlen("postgres:"));
+	PGresult *r = PQexec(c, "SELECT coalesce(string_agg(version::text, ',' ORDER BY version), '')"
+				" FROM schema_migrations");
+	char *out = PQresultStatus(r) == PGRES_TUPLES_OK ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+	if (!out)
+		fprintf(stderr, "schema_migrations: %s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return out;
+}
+
+/* Runs sql (several statements) on the database of uri. */
+static void pg_run(const char *uri, const char *sql)
+{
+	PGconn *c = PQconnectdb(uri + strlen("postgres:"));
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* Opens a store on the register's database with cmp as its companion;
+ * then the shared value of "k" must be want, the companion's tables the
+ * register's, and its record of migrations the shared ones. */
+static void companion_opened(const char *main_uri, const char *cmp_uri, const char *want)
+{
+	struct vis_error e = {0};
+	struct store *s;
+	char v[64], migrations[128] = "";
+	OK(store_open(main_uri, &s, &e));
+	OK(store_shared_open(s, cmp_uri, &e));
+	OK(store_shared_begin(s, &e));
+	OK(store_state_lock(s, "k", v, sizeof v, &e));
+	OK(store_shared_commit(s, &e));
+	store_close(s);
+	assert_string_equal(v, want);
+	assert_companion_like_register(main_uri, cmp_uri);
+	for (int i = 0; i < schema_shared_migration_count; i++)
+		snprintf(migrations + strlen(migrations), sizeof migrations - strlen(migrations),
+			 "%s%d", i ? "," : "", schema_shared_migrations[i]);
+	char *got = pg_migrations(cmp_uri);
+	assert_non_null(got);
+	assert_string_equal(got, migrations);
+	free(got);
+}
+
+/* The companion database (shared_db) takes the shared state's
+ * migrations (schema_shared_migrations), the same texts as the register's
+ * database: in an empty database its tables are the register's.  A
+ * migration that changes a shared table, or adds one, without being
+ * listed there fails here. */
+static void test_shared_schema_follows_migrations(void **state)
+{
+	struct fixture *f = *state;
+	if (!use_pg)
+		skip();
+	struct testdb cmp;
+	assert_int_equal(testdb_create(&cmp, true, "cmp"), 0);
+	companion_opened(f->db.uri, cmp.uri, "");
+	testdb_drop(&cmp);
+}
+
+/* A companion made by an earlier visura, whose last shared migration was
+ * 8 (shared_state without its version, no shared_seen), recorded so:
+ * opened, it takes migrations 19 and 20, its row kept. */
+static void test_shared_companion_migrated(void **state)
+{
+	struct fixture *f = *state;
+	if (!use_pg)
+		skip();
+	struct testdb cmp;
+	assert_int_equal(testdb_create(&cmp, true, "cmp"), 0);
+	char *table = schema_sql(schema_migrations_table, SCHEMA_POSTGRES);
+	char *m8 = schema_sql(schema_migrations[7].sql, SCHEMA_POSTGRES);
+	assert_int_equal(schema_migrations[7].version, 8);
+	pg_run(cmp.uri, table);
+	pg_run(cmp.uri, m8);
+	pg_run(cmp.uri, "INSERT INTO schema_migrations VALUES (8, 'stato condiviso', 0);"
+			"INSERT INTO shared_state VALUES ('k', 'kept', 1)");
+	free(table);
+	free(m8);
+	companion_opened(f->db.uri, cmp.uri, "kept");
+	testdb_drop(&cmp);
+}
+
+/* A companion made before it recorded its migrations: the tables as
+ * visura up to migration 22 made them in one go, no schema_migrations.
+ * Opened, it is recorded at migration 20 (nothing made again, its rows
+ * kept), and opened again it is as it was. */
+static void test_shared_companion_adopted(void **state)
+{
+	struct fixture *f = *state;
+	if (!use_pg)
+		skip();
+	struct testdb cmp;
+	assert_int_equal(testdb_create(&cmp, true, "cmp"), 0);
+	pg_run(cmp.uri, "CREATE UNLOGGED TABLE IF NOT EXISTS shared_state (key TEXT PRIMARY KEY,"
+			" value TEXT NOT NULL, updated_at BIGINT NOT NULL,"
+			" version BIGINT NOT NULL DEFAULT 0);"
+			"CREATE UNLOGGED TABLE IF NOT EXISTS shared_seen (key TEXT NOT NULL,"
+			" h BIGINT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (key, h));"
+			"INSERT INTO shared_state VALUES ('k', 'kept', 1, 7)");
+	for (int i = 0; i < 2; i++)
+		companion_opened(f->db.uri, cmp.uri, "kept");
+	testdb_drop(&cmp);
+}
+
 /* Compare and set: two connections (as two instances) increment one
  * counter, each from the value and version it last saw, taking the
  * value as it is whenever the other wrote since.  Every increment counts
@@ -1232,6 +1428,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_horizon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_schema_follows_migrations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_companion_migrated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_companion_adopted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
