@@ -52,7 +52,15 @@ alone in its province (protected on their own).  stato_civile (sex,
 age and civil status) is read beside POSAS in test_attack and
 test_province_stocks: each age's classes of a sex add up to POSAS's cell
 of that age and sex (the same unknown), its total row to the population
-by sex."""
+by sex.
+
+The interval attacker (Attack.intervals, tests/e2e/lp_attack.py) follows
+the linear one in every test: over the same relations, with every count
+never negative, each hidden count's minimum and maximum by linear
+programming; a small count pinned (minimum = maximum) fails, the narrow
+intervals of the truly small ones (Truth: from the generator's files) are
+printed.  test_province_stocks prints, without failing on them, the
+posas cells it pins through stato_civile (known and open: docs/api.md)."""
 import csv
 import datetime
 import io
