@@ -17,7 +17,9 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
 # postgresql: the tests start their own throwaway server (scripts/pg.sh).
 # testssl.sh: tests/e2e/test_tls.py scans the server's TLS with it.
 # libglpk-dev: test_stats audits the protected tables by linear programming
-# (GLPK's simplex: each hidden cell's interval over non-negative counts).
+# (GLPK's simplex: each hidden cell's interval over non-negative counts);
+# tests/e2e/lp_attack.py loads the same library (libglpk40, which it
+# brings) through Python's ctypes for the e2e attacker.
 # valgrind: memcheck.stats runs the statistics under memcheck (reads of
 # memory never written, which AddressSanitizer does not see).
 # python3-yaml: the API contract (docs/openapi.yaml) is built into the server;

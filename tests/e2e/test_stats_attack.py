@@ -52,15 +52,26 @@ alone in its province (protected on their own).  stato_civile (sex,
 age and civil status) is read beside POSAS in test_attack and
 test_province_stocks: each age's classes of a sex add up to POSAS's cell
 of that age and sex (the same unknown), its total row to the population
-by sex."""
+by sex.
+
+The interval attacker (Attack.intervals, tests/e2e/lp_attack.py) follows
+the linear one in every test: over the same relations, with every count
+never negative, each hidden count's minimum and maximum by linear
+programming; a small count pinned (minimum = maximum) fails, the narrow
+intervals of the truly small ones (Truth: from the generator's files) are
+printed.  test_province_stocks prints, without failing on them, the
+posas cells it pins through stato_civile (known and open: docs/api.md)."""
 import csv
 import datetime
 import io
 import math
+import time
 from fractions import Fraction
 
 import harness
 from harness import *  # noqa: F401,F403
+import lp_attack
+import test_stats_tables as files
 
 START = "2026-01-01"
 DAYS = 58                        # to 2026-02-28: February covered whole
@@ -270,21 +281,155 @@ class Attack:
         return sorted(((v, val[v]) for v in self.hidden - set(self.known)
                        if v in val and 0 < val[v] < self.thr), key=str)
 
+    def intervals(self, truth, where):
+        """The interval attacker (lp_attack): every hidden count's minimum
+        and maximum over the relations with every count >= 0 (a balance's
+        natural and migratory balances: any sign), the cells published and
+        those solve() determines put in.  Returns the hidden counts pinned
+        to 1 .. threshold-1 (minimum = maximum), each (unknown, "where:
+        unknown = value"), the number of hidden counts whose true value
+        (truth: the generator's files) is 1 .. threshold-1, and of those
+        the ones in an interval narrower than the threshold, by kind of
+        unknown."""
+        val = self.solve()
+        targets = [v for v in self.hidden - set(self.known) if v not in val and not derived(v)]
+        # a count two solutions put threshold or more apart is neither:
+        # not solved for (lp_attack.intervals' wide)
+        wide = self.thr - 1e-6
+        got = lp_attack.intervals(self.rel, val, targets, free=derived, wide=wide)
+        pinned, small, narrow = [], 0, {}
+        for var, (lo, hi) in sorted(got.items(), key=str):
+            if hi - lo < 1e-6 and 0 < round(lo) < self.thr:
+                pinned.append((var, f"{where}: {var} = {round(lo)}"))
+            t = truth(var)
+            if t is None or not 0 < t < self.thr:
+                continue
+            small += 1
+            if hi - lo < wide:
+                # solved: its interval, which holds the true count
+                check(lo - 1e-6 <= t <= hi + 1e-6, f"{where}: {var} = {t} outside its "
+                      f"interval [{lo}, {hi}] (the relations or the truth wrong)")
+                narrow[var[1]] = narrow.get(var[1], 0) + 1
+        return pinned, small, narrow
+
+
     def leaks(self):
         val = self.solve()
         out = []
         for var in self.hidden - set(self.known):
-            core = var[1:]  # without the territory (Territory's)
-            if var in val and not (core[0] in ("bal", "ybal") and core[-1] in DERIVED) \
-                    and 0 < val[var] < self.thr:
+            if var in val and not derived(var) and 0 < val[var] < self.thr:
                 out.append((var, val[var]))
         # a count one publication hides and another gives outright
         for var in self.hidden & set(self.known):
-            core = var[1:]
-            if not (core[0] in ("bal", "ybal") and core[-1] in DERIVED) \
-                    and 0 < self.known[var] < self.thr:
+            if not derived(var) and 0 < self.known[var] < self.thr:
                 out.append((var, self.known[var]))
         return sorted(out, key=str), len(set(val) - set(self.known))
+
+
+class Intervals:
+    """The interval attacker's findings over a test's runs (Attack.intervals)."""
+
+    def __init__(self):
+        self.pinned, self.small, self.narrow, self.time = [], 0, {}, 0.0
+
+    def run(self, atk, truth, where):
+        t0 = time.process_time()   # the test's own CPU: the solver runs in it
+        pinned, small, narrow = atk.intervals(truth, where)
+        self.time += time.process_time() - t0
+        self.pinned += pinned
+        self.small += small
+        for k, n in narrow.items():
+            self.narrow[k] = self.narrow.get(k, 0) + n
+
+    def check(self, what, open_kinds=()):
+        """Prints the counts; fails when a hidden small count is pinned (a
+        narrow interval is reported, not a failure: docs/api.md) but for
+        the kinds of unknown in open_kinds, printed only (a leak known and
+        not yet closed, docs/api.md)."""
+        open_ = [line for var, line in self.pinned if var[1] in open_kinds]
+        print(f"{what}, the interval attacker (counts >= 0, {self.time:.1f} s of CPU): "
+              f"{self.small} small hidden counts, {len(self.pinned)} pinned ({len(open_)} of "
+              f"them known, "
+              f"{', '.join(open_kinds) or '-'}), {sum(self.narrow.values())} in an interval "
+              f"narrower than the threshold (by kind: {self.narrow or 'none'})")
+        if open_:
+            print("pinned, known and not yet closed:\n" + "\n".join(open_))
+        check(self.small > 0, f"{what}: small hidden counts for the interval attacker")
+        pinned = [line for var, line in self.pinned if var[1] not in open_kinds]
+        check(not pinned, f"{what}: hidden small counts pinned by the interval attacker "
+              "(counts never negative):\n" + "\n".join(pinned[:40]))
+
+
+def derived(var):
+    """A balance's natural or migratory balance (a territory's unknown):
+    of any sign."""
+    core = var[1:]
+    return core[0] in ("bal", "ybal") and core[-1] in DERIVED
+
+
+# the unknowns Truth counts all of: one it does not list is 0
+COUNTED = ("pop", "age", "for", "fage", "cit", "cite", "cs", "grp", "ita", "fam", "famtot",
+           "tipo")
+
+
+class Truth:
+    """The true value of a territory's unknown, from the files `visura gen`
+    wrote (the harness's Population, test_stats_tables's computations,
+    never visura's database); None for one it does not compute (by
+    locality, sums of ages, the series' sums)."""
+
+    def __init__(self, pop):
+        self.pop, self.memo = pop, {}
+        self.all = tuple(sorted({k[0] for k in pop.persons}))
+
+    def __call__(self, var):
+        comuni = tuple(var[0].split(",")) if var[0] else self.all
+        kind = var[1]
+        if kind in ("bal", "ybal"):
+            dal, al, s, j = var[2:]
+            key = (comuni, dal, al)
+            if key not in self.memo:
+                self.memo[key] = files.expected_balance(self.pop, comuni, [(dal, al)])
+            sex = {"M": "Maschi", "F": "Femmine", "T": "Totale"}[s]
+            return self.memo[key][(dal, sex)][j]
+        if kind not in COUNTED:
+            return None
+        key = (comuni, var[2])
+        if key not in self.memo:
+            self.memo[key] = self.stocks(comuni, var[2])
+        return self.memo[key].get(var[1:], 0)
+
+    def stocks(self, comuni, d):
+        out = {}
+
+        def add(*var):
+            out[var] = out.get(var, 0) + 1
+
+        for _, v in files.residents(self.pop, comuni, d):
+            a = min(files.age_on(v["birth_date"], d), 100)
+            j = files.CIVIL_CLASS.get(v["civil_status"], 4)
+            add("cs", d, str(a), v["sex"], j)
+            add("cs", d, "999", v["sex"], j)
+            add("grp", d, "Y" if a < 15 else "W" if a < 65 else "O")
+            if not files.foreign(v):
+                add("ita", d)
+            for s in (v["sex"], "T"):
+                add("pop", d, s)
+                add("age", d, a, s)
+                if files.foreign(v):
+                    st = v["citizenships"][:3]
+                    add("for", d, s)
+                    add("fage", d, a, s)
+                    add("cit", d, st, s)
+                    add("cite", d, st, str(a), s)
+        for members in files.households(self.pop, comuni, d).values():
+            n = len(members)
+            add("fam", d, str(n) if n < 6 else "6 e più")
+            add("famtot", d)
+            t = files.household_type(members)
+            add("tipo", d, t, min(n, 6) - 1)
+            add("tipo", d, t, 6)
+        return out
 
 
 def bvar(dal, al, s, j, kind="bal"):
@@ -741,10 +886,12 @@ def test_attack():
     # the province's POSAS and monthly balance: hidden cells, and by the
     # union rule
     gain = {"posas": [0, 0], "bilancio": [0, 0]}
+    lp = Intervals()
     for seed in (3, 11, 29):
         pop = {"persons": 260, "comuni": "036023,036005", "seed": seed, "days": DAYS}
         with Server(population=pop) as srv:
             a = srv.admin()
+            truth = Truth(srv.population)
 
             def get(url):
                 return expect(a.get(url), 200, None, url).json
@@ -807,6 +954,7 @@ def test_attack():
                 for var in atk.hidden & set(atk.known):
                     both[var[1]] = both.get(var[1], 0) + 1
                 solved += n
+                lp.run(atk, truth, f"seed {seed} t{thr}")
                 hidden += len(atk.hidden - set(atk.known))
                 for var, v in leaks:
                     found.append(f"seed {seed} t{thr}: {var} = {v}")
@@ -830,6 +978,7 @@ def test_attack():
           + "\n".join(found[:40]))
     check(not days_found, "counts of persons of one day, as the difference of two days' tables:\n"
           + "\n".join(days_found[:20]))
+    lp.check("every table of small municipalities and their pools")
     check(refused == asked, f"tables of single days, not of whole months: {asked - refused} of "
           f"{asked} answered (the API takes date=AAAA-MM-01 and months)")
 
@@ -840,7 +989,8 @@ PROVINCE = ("036005", "036023")   # the whole province 036 of the register
 def province_runs(persons):
     """A register of the two municipalities of PROVINCE (persons in all,
     seeds 3 and 11), each asked at thresholds 3 and 5: yields (seed,
-    threshold, get), get an admin's GET answering 200 (its JSON)."""
+    threshold, get, truth), get an admin's GET answering 200 (its JSON),
+    truth the register's Truth."""
     for seed in (3, 11):
         pop = {"persons": persons, "comuni": ",".join(PROVINCE), "seed": seed, "days": DAYS}
         with Server(population=pop) as srv:
@@ -850,7 +1000,7 @@ def province_runs(persons):
                 return expect(a.get(url), 200, None, url).json
 
             for thr in (3, 5):
-                yield seed, thr, get
+                yield seed, thr, get, Truth(srv.population)
 
 
 def test_province_balance():
@@ -862,11 +1012,11 @@ def test_province_balance():
     Each member's balance is protected jointly with the province (the
     province's cell hidden when a member's alone is), so a published
     province less its published members gives no hidden small count."""
-    found, beside, cells = [], 0, 0
+    found, beside, cells, lp = [], 0, 0, Intervals()
     members = PROVINCE
     pool = ",".join(members)
     flows = {"births": 1, "deaths": 2, "natural_balance": 3, "migratory_balance": 10}
-    for seed, thr, get in province_runs(3000):
+    for seed, thr, get, truth in province_runs(3000):
         atk = Attack(thr)
         terr = {c: Territory(atk, c) for c in (pool,) + members}
         rows = {}
@@ -903,11 +1053,13 @@ def test_province_balance():
                 beside += r[j] is not None and any(rows[c][i][j] is None for c in members)
         leaks, _ = atk.leaks()
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
+        lp.run(atk, truth, f"seed {seed} t{thr}")
     print(f"the province's balance: {cells} cells, {beside} published where a member's is "
           f"hidden; {len(found)} small counts recovered")
     check(beside > 0, "the province publishes cells its members hide (what is attacked)")
     check(not found, "hidden small counts recovered from the province's balance and its "
           "members':\n" + "\n".join(found[:40]))
+    lp.check("the province's balance and its members'")
 
 
 def labelled(rows):
@@ -929,11 +1081,11 @@ def test_province_stocks():
     the province, so a published province less its published members
     gives no hidden small count; on a variant with the members protected
     alone beside the linked province it does."""
-    found, beside, total, hid = [], {}, {}, {}
+    found, beside, total, hid, lp = [], {}, {}, {}, Intervals()
     members = PROVINCE
     pool = ",".join(members)
     asked, d = "2026-02-01", "2026-01-31"
-    for seed, thr, get in province_runs(800):
+    for seed, thr, get, truth in province_runs(800):
         atk = Attack(thr)
         terr = {c: Territory(atk, c) for c in (pool, "") + members}
         docs = {}
@@ -961,6 +1113,7 @@ def test_province_stocks():
                     got[1] += union
         leaks, _ = atk.leaks()
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
+        lp.run(atk, truth, f"seed {seed} t{thr}")
     print(f"the province's cells {total}, published where a member's is hidden {beside}; "
           f"hidden linked and by the union rule {hid}; {len(found)} small counts recovered")
     for name in ("famiglie", "famiglie_tipologia", "strasa_cittadinanza", "stato_civile"):
@@ -971,6 +1124,12 @@ def test_province_stocks():
               f"{hid[name][1]}")
     check(not found, "hidden small counts recovered from the province's households and "
           "citizenships and its members':\n" + "\n".join(found[:40]))
+    # a member's posas single year pinned through stato_civile: the
+    # province publishes a zero (a class of an age and sex) whose members'
+    # cells are hidden, so they are 0 and the member's class sum (its
+    # posas cell) follows -- open (issue #17, docs/api.md)
+    lp.check("the province's households, citizenships and civil status and its members'",
+             open_kinds=("age", "cs"))
 
 
 
@@ -988,11 +1147,11 @@ def test_citizenship_both():
     strasa_cittadinanza_eta hides its state totals exactly as
     strasa_cittadinanza hides the same rows, and its block of all states
     exactly as strasa."""
-    found, hidden, cells, unlike, compared = [], 0, 0, [], 0
+    found, hidden, cells, unlike, compared, lp = [], 0, 0, [], 0, Intervals()
     members = PROVINCE
     pool = ",".join(members)
     asked, d = "2026-02-01", "2026-01-31"
-    for seed, thr, get in province_runs(600):
+    for seed, thr, get, truth in province_runs(600):
         atk = Attack(thr)
         terr = {c: Territory(atk, c) for c in (pool,) + members}
         for c, t in terr.items():
@@ -1031,6 +1190,7 @@ def test_citizenship_both():
         both = {v for v, _ in leaks if v in atk.known}
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks if var in both]
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in atk.exact_leaks()]
+        lp.run(atk, truth, f"seed {seed} t{thr}")
     print(f"strasa, strasa_cittadinanza and strasa_cittadinanza_eta together: {hidden} hidden "
           f"unknowns, {len(found)} small counts recovered; rows of strasa_cittadinanza_eta "
           f"hidden unlike strasa's or strasa_cittadinanza's: {len(unlike)} of {compared}")
@@ -1039,6 +1199,7 @@ def test_citizenship_both():
           "strasa_cittadinanza:\n" + "\n".join(unlike[:40]))
     check(not found, "hidden small counts recovered from the two citizenship tables together:\n"
           + "\n".join(found[:40]))
+    lp.check("strasa, strasa_cittadinanza and strasa_cittadinanza_eta together")
 
 
 ALONE = ("036023", "037006")   # two provinces, one municipality of each in the register
@@ -1056,7 +1217,7 @@ def test_province_alone():
     attacker (every identity at once, reduced row echelon form) reads each
     municipality's three tables and their pool's, linked as the pool = the
     sum of its two, and must determine no hidden small count."""
-    found, hidden, asked, d = [], 0, "2026-02-01", "2026-01-31"
+    found, hidden, asked, d, lp = [], 0, "2026-02-01", "2026-01-31", Intervals()
     for seed in (3, 11, 29, 41):
         pop = {"persons": 900, "comuni": ",".join(ALONE), "seed": seed, "days": DAYS}
         with Server(population=pop) as srv:
@@ -1077,11 +1238,13 @@ def test_province_alone():
                 link(atk, terr[pool], tuple(terr[c] for c in ALONE))
                 hidden += len(atk.hidden)
                 found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in atk.exact_leaks()]
+                lp.run(atk, Truth(srv.population), f"seed {seed} t{thr}")
     print(f"municipalities alone in their province: {hidden} hidden cells, {len(found)} small "
           "counts the exact attacker determines")
     check(hidden > 0, "the tables hide something")
     check(not found, "hidden small counts determined by a lone municipality's households and "
           "citizenships:\n" + "\n".join(found[:40]))
+    lp.check("the households and citizenships of municipalities alone in their province")
 
 
 if __name__ == "__main__":
