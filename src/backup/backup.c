@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "auth/sealed.h"
+#include "common/fsmode.h"
 #include "common/str.h"
 #include "store/store.h"
 
@@ -560,10 +561,8 @@ vis_err backup_take(const struct backup_site *site, const char *dest, const char
 		join(path, tmp, MANIFEST);
 		rc = write_new(path, mf.buf, mf.len, e);
 	}
-	if (!rc && rename(tmp, dest) != 0)
-		rc = vis_error_set(e, VIS_ERR_IO, "impossibile rinominare '%s' in "
-						  "'%s': %s", tmp, dest,
-				   strerror(errno));
+	if (!rc)
+		rc = fsmode_replace(tmp, dest, false, "backup", e);
 	if (!rc) {
 		int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -720,6 +719,8 @@ static vis_err restore_key(const struct keys *k, const char *from, enum part p, 
 	vis_err rc = part_encrypted(p) ? open_file(k, from, plain, &n, e)
 				       : read_small(from, plain, sizeof plain, &n, e);
 	if (!rc && force)
+		rc = fsmode_replaceable(to, "restore", e);
+	if (!rc && force)
 		unlink(to);
 	if (!rc)
 		rc = write_new(to, plain, n, e);
@@ -736,8 +737,11 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 		char from[PATH_CAP], tmp[PATH_CAP + 16];
 		join(from, dest, part_name[parts[i]]);
 		snprintf(tmp, sizeof tmp, "%s.restoring", targets[i]);
+		vis_err rc = fsmode_replaceable(targets[i], "restore", e);
+		if (rc)
+			return rc;
 		unlink(tmp);
-		vis_err rc = copy_file(from, tmp, e);
+		rc = copy_file(from, tmp, e);
 		if (rc)
 			return rc;
 		/* a WAL left by the database replaced would be replayed into the
@@ -747,10 +751,10 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 			snprintf(f, sizeof f, "%s%s", targets[i], side[j]);
 			unlink(f);
 		}
-		if (rename(tmp, targets[i]) != 0) {
+		rc = fsmode_replace(tmp, targets[i], false, "restore", e);
+		if (rc) {
 			unlink(tmp);
-			return vis_error_set(e, VIS_ERR_IO, "impossibile rinominare '%s': %s", tmp,
-					     strerror(errno));
+			return rc;
 		}
 	}
 	return VIS_OK;
