@@ -836,6 +836,18 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 	    access(site->config_file, F_OK) == 0)
 		rc = vis_error_set(e, VIS_ERR_CONFLICT, "'%s' esiste già: indicare --force per "
 							"sostituirlo", site->config_file);
+	/* Every file the restore replaces, checked before any is written:
+	 * only a regular file is replaced (fsmode_replaceable). */
+	if (!rc && !conninfo)
+		rc = fsmode_replaceable(sp->db, "restore", e);
+	if (!rc && !conninfo)
+		rc = fsmode_replaceable(sp->trail, "restore", e);
+	for (int i = 0; !rc && i < m->nfiles; i++) {
+		enum part p = m->file[i].part;
+		const char *to = part_beside(p) ? sp->key[p] : p == P_CONFIG ? site->config_file : NULL;
+		if (to)
+			rc = fsmode_replaceable(to, "restore", e);
+	}
 	struct keys k;
 	memset(&k, 0, sizeof k);
 	if (!rc)
