@@ -719,8 +719,6 @@ static vis_err restore_key(const struct keys *k, const char *from, enum part p, 
 	vis_err rc = part_encrypted(p) ? open_file(k, from, plain, &n, e)
 				       : read_small(from, plain, sizeof plain, &n, e);
 	if (!rc && force)
-		rc = fsmode_replaceable(to, "restore", e);
-	if (!rc && force)
 		unlink(to);
 	if (!rc)
 		rc = write_new(to, plain, n, e);
@@ -737,11 +735,8 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 		char from[PATH_CAP], tmp[PATH_CAP + 16];
 		join(from, dest, part_name[parts[i]]);
 		snprintf(tmp, sizeof tmp, "%s.restoring", targets[i]);
-		vis_err rc = fsmode_replaceable(targets[i], "restore", e);
-		if (rc)
-			return rc;
 		unlink(tmp);
-		rc = copy_file(from, tmp, e);
+		vis_err rc = copy_file(from, tmp, e);
 		if (rc)
 			return rc;
 		/* a WAL left by the database replaced would be replayed into the
