@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "auth/sealed.h"
+#include "common/fsmode.h"
 #include "common/str.h"
 #include "store/store.h"
 
@@ -560,10 +561,8 @@ vis_err backup_take(const struct backup_site *site, const char *dest, const char
 		join(path, tmp, MANIFEST);
 		rc = write_new(path, mf.buf, mf.len, e);
 	}
-	if (!rc && rename(tmp, dest) != 0)
-		rc = vis_error_set(e, VIS_ERR_IO, "impossibile rinominare '%s' in "
-						  "'%s': %s", tmp, dest,
-				   strerror(errno));
+	if (!rc)
+		rc = fsmode_replace(tmp, dest, false, "backup", e);
 	if (!rc) {
 		int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -747,10 +746,10 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 			snprintf(f, sizeof f, "%s%s", targets[i], side[j]);
 			unlink(f);
 		}
-		if (rename(tmp, targets[i]) != 0) {
+		rc = fsmode_replace(tmp, targets[i], false, "restore", e);
+		if (rc) {
 			unlink(tmp);
-			return vis_error_set(e, VIS_ERR_IO, "impossibile rinominare '%s': %s", tmp,
-					     strerror(errno));
+			return rc;
 		}
 	}
 	return VIS_OK;
@@ -832,6 +831,18 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 	    access(site->config_file, F_OK) == 0)
 		rc = vis_error_set(e, VIS_ERR_CONFLICT, "'%s' esiste già: indicare --force per "
 							"sostituirlo", site->config_file);
+	/* Every file the restore replaces, checked before any is written:
+	 * only a regular file is replaced (fsmode_replaceable). */
+	if (!rc && !conninfo)
+		rc = fsmode_replaceable(sp->db, "restore", e);
+	if (!rc && !conninfo)
+		rc = fsmode_replaceable(sp->trail, "restore", e);
+	for (int i = 0; !rc && i < m->nfiles; i++) {
+		enum part p = m->file[i].part;
+		const char *to = part_beside(p) ? sp->key[p] : p == P_CONFIG ? site->config_file : NULL;
+		if (to)
+			rc = fsmode_replaceable(to, "restore", e);
+	}
 	struct keys k;
 	memset(&k, 0, sizeof k);
 	if (!rc)

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/date.h"
+#include "common/fsmode.h"
 #include "import/import.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
@@ -47,6 +48,11 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 	if ((rejects && !CLI_COPY(report, rejects, "--rejects")) ||
 	    (size_t)n >= sizeof report) {
 		fprintf(stderr, "visura: import: percorso del rapporto degli scarti troppo lungo\n");
+		return EXIT_USAGE;
+	}
+	struct vis_error re = {0};
+	if (fsmode_replaceable(report, "rapporto degli scarti", &re)) {
+		cli_error("import", &re);
 		return EXIT_USAGE;
 	}
 	unlink(report);

@@ -16,6 +16,7 @@
 #include "cli/options.h"
 #include "common/config.h"
 #include "common/date.h"
+#include "common/fsmode.h"
 #include "common/str.h"
 #include "listreq/listreq.h"
 #include "policy/policy.h"
@@ -170,6 +171,13 @@ int cmd_list_extract(int argc, char **argv)
 				 x.rec.categories, sizeof x.rec.categories);
 	snprintf(x.rec.outcome, sizeof x.rec.outcome, "ok");
 	x.rec.status = 200;
+	/* removed below when the extract fails: never a device or a link */
+	struct vis_error oe = {0};
+	if (fsmode_replaceable(out, "--out", &oe)) {
+		cli_error("list-extract", &oe);
+		store_close(s);
+		return EXIT_USAGE;
+	}
 	x.out = fopen(out, "w");
 	if (!x.out) {
 		fprintf(stderr, "visura: list-extract: impossibile scrivere '%s'\n", out);

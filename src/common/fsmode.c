@@ -2,12 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/str.h"
 
 vis_err fsmode_check(const char *path, mode_t tolerated, bool refuse, const char *what,
 		     struct vis_error *e)
@@ -97,5 +100,57 @@ vis_err fsmode_key_read(const char *path, unsigned char *out, size_t len, const 
 	sodium_memzero(hex, sizeof hex);
 	if (rc != 0 || got != len)
 		return vis_error_set(e, VIS_ERR_INVALID, "%s '%s' è danneggiata", what, path);
+	return VIS_OK;
+}
+
+static const char *kind_name(mode_t m)
+{
+	return S_ISLNK(m)    ? "un collegamento simbolico"
+	       : S_ISDIR(m)  ? "una cartella"
+	       : S_ISFIFO(m) ? "una FIFO"
+	       : S_ISCHR(m)  ? "un dispositivo a caratteri"
+	       : S_ISBLK(m)  ? "un dispositivo a blocchi"
+	       : S_ISSOCK(m) ? "un socket"
+			     : "un file speciale";
+}
+
+vis_err fsmode_replaceable(const char *path, const char *what, struct vis_error *e)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return VIS_OK;
+		return vis_error_set(e, VIS_ERR_IO, "%s: impossibile esaminare '%s': %s", what,
+				     path, strerror(errno));
+	}
+	if (S_ISREG(st.st_mode))
+		return VIS_OK;
+	return vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' è %s, non un file regolare: non lo "
+						 "si sostituisce (indicare il percorso di un file)",
+			     what, path, kind_name(st.st_mode));
+}
+
+vis_err fsmode_replace(const char *tmp, const char *path, bool sync_dir, const char *what,
+		       struct vis_error *e)
+{
+	vis_err rc = fsmode_replaceable(path, what, e);
+	if (rc)
+		return rc;
+	if (rename(tmp, path) != 0)
+		return vis_error_set(e, VIS_ERR_IO, "%s: impossibile rinominare '%s' in '%s': %s",
+				     what, tmp, path, strerror(errno));
+	if (!sync_dir)
+		return VIS_OK;
+	char dir[4096];
+	if (!STR_COPY(dir, path))
+		return vis_error_set(e, VIS_ERR_LIMIT, "%s: percorso troppo lungo", what);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool ok = dfd >= 0 && fsync(dfd) == 0;
+	int err = errno;
+	if (dfd >= 0)
+		close(dfd);
+	if (!ok)
+		return vis_error_set(e, VIS_ERR_IO, "%s: impossibile scrivere '%s': %s", what, path,
+				     strerror(err));
 	return VIS_OK;
 }

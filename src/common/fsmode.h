@@ -4,7 +4,9 @@
  * group read tolerated; visura's own keys: owner only, refused otherwise;
  * TLS keys: never readable by others) and the check at start of files that
  * already exist.  Creating processes set umask 077 (src/cli/main.c), and
- * every file is also opened with an explicit mode. */
+ * every file is also opened with an explicit mode.  Also the one rule for
+ * a file replaced by writing a temporary beside it and renaming it over
+ * (fsmode_replace): only a regular file is replaced. */
 #ifndef VISURA_COMMON_FSMODE_H
 #define VISURA_COMMON_FSMODE_H
 
@@ -43,5 +45,20 @@ vis_err fsmode_create_private(const char *path, struct vis_error *e);
  * trail's file beside the database): created by root, it is given to
  * beside's owner, as SQLite gives its WAL and SHM files. */
 vis_err fsmode_create_beside(const char *path, const char *beside, struct vis_error *e);
+
+/* Refuses (VIS_ERR_INVALID, naming `what` and the path) a `path` that
+ * exists and is not a regular file: a device such as /dev/null, a FIFO, a
+ * directory, a socket, or a symbolic link, even one to a regular file (the
+ * files replaced hold keys and state: the link is not followed, lstat).
+ * A missing path is fine.  Every site that replaces or removes a file an
+ * operator names calls it first. */
+vis_err fsmode_replaceable(const char *path, const char *what, struct vis_error *e);
+
+/* The last step of writing `path` atomically: `tmp` (written and synced
+ * by the caller, in path's directory) renamed over `path` once
+ * fsmode_replaceable accepts it; with sync_dir, path's directory synced
+ * after.  On a refusal or a failure tmp is left to the caller to remove. */
+vis_err fsmode_replace(const char *tmp, const char *path, bool sync_dir, const char *what,
+		       struct vis_error *e);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/date.h"
+#include "common/fsmode.h"
 
 #ifndef VISURA_VERSION
 #define VISURA_VERSION "0"
@@ -320,11 +321,16 @@ vis_err gen_write_file(struct gen_ctx *x, struct gen_comune *c, bool full, int d
 	if (fclose(w.f) != 0)
 		bad = true;
 	free(w.b);
-	if (bad || rename(tmp, path) != 0) {
+	if (bad) {
 		remove(tmp);
 		return x->err = vis_error_set(x->e, VIS_ERR_IO, "impossibile scrivere "
 								"'%s': %s", path,
 					      strerror(errno));
+	}
+	vis_err rc = fsmode_replace(tmp, path, false, "file generato", x->e);
+	if (rc) {
+		remove(tmp);
+		return x->err = rc;
 	}
 	x->st.files++;
 	x->st.bytes += w.bytes;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/fsmode.h"
 #include "common/str.h"
 #include "jwks/jwks.h"
 #include "net/outbound.h"
@@ -138,6 +139,16 @@ static vis_err fed_previous_read(struct oidc *o, const char *fed_key_path, struc
 vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 				   char old_kid[64], char new_kid[64], struct vis_error *e)
 {
+	char prev[CONFIG_PATH_MAX + 16], next[CONFIG_PATH_MAX + 16];
+	snprintf(prev, sizeof prev, "%s.previous", path);
+	snprintf(next, sizeof next, "%s.next", path);
+	/* Both are replaced below: refused before anything is read or made
+	 * (reading a FIFO would wait for ever). */
+	vis_err rc = fsmode_replaceable(path, "oidc_federation_key", e);
+	if (!rc)
+		rc = fsmode_replaceable(prev, "oidc_federation_key", e);
+	if (rc)
+		return rc;
 	json_t *old = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_string(json_object_get(old, "d")) ||
 	    !kid_copy(old_kid, 64, old)) {
@@ -147,9 +158,6 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 							 "configurato? `visura serve` fa la chiave "
 							 "al primo avvio)", path);
 	}
-	char prev[CONFIG_PATH_MAX + 16], next[CONFIG_PATH_MAX + 16];
-	snprintf(prev, sizeof prev, "%s.previous", path);
-	snprintf(next, sizeof next, "%s.next", path);
 	unlink(next);
 	json_t *made = rp_key_ensure(next, "oidc_federation_key", false, e);
 	json_t *pub = json_deep_copy(old);
@@ -175,14 +183,16 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 		ok = false;
 	free(text);
 	/* The old key's public half kept first, then the new key in place. */
-	if (!ok || rename(tmp, prev) || rename(next, path)) {
+	rc = ok ? fsmode_replace(tmp, prev, false, "oidc_federation_key", e)
+		: vis_error_set(e, VIS_ERR_IO, "oidc_federation_key: impossibile scrivere '%s': "
+					       "%s", tmp, strerror(errno));
+	if (!rc)
+		rc = fsmode_replace(next, path, false, "oidc_federation_key", e);
+	if (rc) {
 		unlink(tmp);
 		unlink(next);
-		return vis_error_set(e, VIS_ERR_IO, "oidc_federation_key: impossibile scrivere "
-						    "'%s' o '%s': %s",
-				     prev, path, strerror(errno));
 	}
-	return VIS_OK;
+	return rc;
 }
 
 

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/csv.h"
+#include "common/fsmode.h"
 #include "common/str.h"
 
 const char *witness_request_parse(struct witness_request *r, const char *body, size_t len)
@@ -164,8 +164,8 @@ vis_err witness_state_load(const char *path, struct witness_log *logs, int nlogs
 vis_err witness_state_save(const char *path, const struct witness_log *logs, int nlogs,
 			   struct vis_error *e)
 {
-	char tmp[4096], dir[4096];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp || !STR_COPY(dir, path))
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
 		return vis_error_set(e, VIS_ERR_LIMIT, "il percorso dello stato del testimone è "
 						       "troppo lungo");
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -184,18 +184,14 @@ vis_err witness_state_save(const char *path, const struct witness_log *logs, int
 	}
 	bool ok = !sb.err && write(fd, sb.buf, sb.len) == (ssize_t)sb.len && fsync(fd) == 0;
 	strbuf_release(&sb);
-	ok = close(fd) == 0 && ok && rename(tmp, path) == 0;
-	if (ok) {
-		int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		ok = dfd >= 0 && fsync(dfd) == 0;
-		if (dfd >= 0)
-			close(dfd);
-	}
-	if (!ok)
-		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere lo stato del testimone "
-						    "'%s': %s", path,
-				     strerror(errno));
-	return VIS_OK;
+	ok = close(fd) == 0 && ok;
+	vis_err rc = ok ? fsmode_replace(tmp, path, true, "lo stato del testimone", e)
+			: vis_error_set(e, VIS_ERR_IO, "impossibile scrivere lo stato del testimone "
+						       "'%s': %s", path,
+					strerror(errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
 }
 
 vis_err witness_pubkey_read(const char *path, uint8_t pk[32], struct vis_error *e)

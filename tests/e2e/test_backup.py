@@ -387,6 +387,21 @@ def test_tampered_and_live():
         rc, text = visura("restore", "--db", srv.db, "--passphrase-file", pf, good)
         eq(rc, 1, f"restore over an existing deployment without --force: {text}")
         check("--force" in text, text)
+        # The signing key a symbolic link (to a regular file): refused before
+        # anything is written, even with --force; the link left as it was.
+        key = harness.files_prefix(srv.db) + ".signing-key"
+        os.rename(key, key + ".real")
+        os.symlink(key + ".real", key)
+        sqlite = not srv.db.startswith("postgres:")
+        ino = os.stat(srv.db).st_ino if sqlite else None
+        rc, text = visura("restore", "--db", srv.db, "--passphrase-file", pf, "--force", good)
+        eq(rc, 1, f"restore --force over a symbolic link: {text}")
+        check(f"restore: '{key}' è un collegamento simbolico, non un file regolare" in text, text)
+        check(os.path.islink(key), "the link is left a link")
+        if sqlite:
+            eq(os.stat(srv.db).st_ino, ino, "the database not replaced either")
+        os.unlink(key)
+        os.rename(key + ".real", key)
         rc, text = visura("restore", "--db", srv.db, "--passphrase-file", pf, "--force", good)
         eq(rc, 0, f"restore --force over a stopped deployment: {text}")
         rc, text = harness.audit_verify(srv.db)

@@ -83,5 +83,36 @@ def test_readable_key_refused():
         os.chmod(tls_key, 0o600)
 
 
+def test_output_never_replaces_a_special_file():
+    """visura gen writes each file beside it and renames it over: where the
+    file goes, a FIFO (a stand-in for /dev/null, never named here) or a
+    symbolic link, even to a regular file, is refused in Italian (exit 1),
+    and left as it was, with no temporary behind."""
+    d = tempfile.mkdtemp(prefix="visura-files-")
+    try:
+        name = "036023-000001-FULL.tsv"
+        target = os.path.join(d, "target")
+        with open(target, "w") as f:
+            f.write("vecchio\n")
+        for what, make, says in (
+                ("FIFO", lambda p: os.mkfifo(p, 0o600), "è una FIFO"),
+                ("symlink", lambda p: os.symlink(target, p), "è un collegamento simbolico")):
+            out = os.path.join(d, what)
+            os.mkdir(out)
+            dest = os.path.join(out, name)
+            make(dest)
+            p = subprocess.run([harness.VISURA, "gen", "--persons", "20", "--comune", "036023",
+                                "--seed", "1", "--out", out], capture_output=True, text=True)
+            eq(p.returncode, 1, f"gen over a {what}: {p.stdout}{p.stderr}")
+            check(f"'{dest}' {says}, non un file regolare" in p.stderr, p.stderr)
+            kind = stat.S_IFMT(os.lstat(dest).st_mode)
+            eq(kind, stat.S_IFIFO if what == "FIFO" else stat.S_IFLNK, f"the {what} is left")
+            eq(os.listdir(out), [name], f"nothing else in the output directory ({what})")
+        with open(target) as f:
+            eq(f.read(), "vecchio\n", "the link's target is untouched")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests(globals())

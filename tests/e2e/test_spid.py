@@ -85,6 +85,7 @@ import os
 import subprocess
 import re
 import signal
+import stat
 import urllib.error
 import urllib.parse
 import time
@@ -1263,6 +1264,15 @@ def test_spid_federation_key_rotation():
         key_file = files_prefix(srv.db) + ".oidc-federation-key"
         rc, out = cli("spid", "federation-key-rotate", "--db", srv.db)
         eq(rc, 2, f"--grace is required: {out}")
+        # Where the old key's public half goes, a FIFO: refused, nothing changed.
+        os.mkfifo(key_file + ".previous", 0o600)
+        before = open(key_file).read()
+        rc, out = cli("spid", "federation-key-rotate", "--db", srv.db, "--grace", "600")
+        eq(rc, 1, f"a FIFO at .previous refused: {out}")
+        check("è una FIFO, non un file regolare" in out, out)
+        check(stat.S_ISFIFO(os.lstat(key_file + ".previous").st_mode), "the FIFO is left")
+        eq(open(key_file).read(), before, "the key is not rotated")
+        os.unlink(key_file + ".previous")
         rc, out = cli("spid", "federation-key-rotate", "--db", srv.db, "--grace", "600")
         eq(rc, 0, f"rotated: {out}")
         new = json.load(open(key_file))["kid"]

@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import subprocess
+import stat
 import sys
 import tempfile
 
@@ -219,6 +220,15 @@ def main():
         with open(bad + ".rejects", encoding="utf-8") as f:
             check("il file è troncato" in f.read(), "reject report names the truncation")
         check(store_counts(db, "", 0) == before, "database unchanged after a refused file")
+        # --rejects naming a FIFO (what /dev/null is to root): refused before
+        # anything, not removed nor replaced by the report.
+        fifo = os.path.join(work, "rejects.fifo")
+        os.mkfifo(fifo, 0o600)
+        p = run("import", "--db", db, "--quiet", "--rejects", fifo, bad, ok=(2,))
+        check(f"rapporto degli scarti: '{fifo}' è una FIFO, non un file regolare" in p.stderr,
+              f"--rejects on a FIFO refused: {p.stderr}")
+        check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO is left a FIFO")
+        check(store_counts(db, "", 0) == before, "database unchanged")
 
         # A gap in the sequence is refused.
         hdr[5] = str(int(hdr[5]) + 5)
