@@ -277,94 +277,107 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
 	return changed;
 }
 
-/* A corner of a hypercube (linked_hypercubes): 0 when hidden already,
- * -1 when it cannot be hidden (given or known), else its cost (the
- * fewest persons, then the fewest cells). */
-static long long corner_cost(const long long *cells, const bool *known, const bool *given,
-			     const bool *h, size_t q)
+/* A table of states x ages x sexes as linked_hypercubes searches it: the
+ * cells of its members and province (blocks of n cells), and each one's
+ * cost as a corner of a hypercube (w: 0 when hidden already, -1 when it
+ * cannot be hidden — given or known —, else the fewest persons, then the
+ * fewest cells), kept as cells are hidden. */
+struct hyper {
+	const long long *cells;
+	long long *w;
+	size_t n;
+	int nm, nst, block;
+};
+
+/* The ways (bit 1 up, bit 2 down) a corner of value v and sign sg stops
+ * a cube's move (stopped_cost). */
+static unsigned corner_stops(long long v, int sg)
 {
-	if (h[q])
-		return 0;
-	if ((given && given[q]) || (known && known[q]))
-		return -1;
-	return magnitude(cells[q]) * 64 + 1;
+	return v ? 0u : sg < 0 ? 1u : 2u;
 }
 
-/* stopped_cost of the first nc corners (4: one age and column, 8: one
- * column, 16: all) of the hypercube from (k, s, a, c) b0 to b of
- * linked_hypercubes: a bound below the whole one's, so the search drops a
- * candidate as soon as its corners so far cost more than the best. */
-static long long hypercube_stopped(const long long *cells, int nm, int nst, int block,
-				   const int b0[4], const int b[4], int nc)
+/* The ways the corners of a hypercube at the cells p + off[x] (x <
+ * nc; sign sg[x] * sign) stop its move, to *ways; their cost added to
+ * *cost, which is -1 when one cannot be hidden. */
+static void corners_add(const struct hyper *y, size_t p, const size_t *off, const int *sg,
+			int sign, int nc, long long *cost, unsigned *ways)
 {
-	size_t n = (size_t)nst * (size_t)block * 3, qs[16];
-	int sg[16];
-	for (int x = 0; x < nc; x++) {
-		int k = x & 1 ? b[0] : b0[0], s = x & 2 ? b[1] : b0[1];
-		int a = x & 4 ? b[2] : b0[2], c = x & 8 ? b[3] : b0[3];
-		qs[x] = (size_t)k * n + ((size_t)s * (size_t)block + (size_t)a) * 3 + (size_t)c;
-		sg[x] = (x & 1 ? side_sign(b0[0], b[0], nm) : 1) *
-			(x & 2 ? side_sign(b0[1], b[1], nst - 1) : 1) *
-			(x & 4 ? side_sign(b0[2], b[2], block - 1) : 1) *
-			(x & 8 ? side_sign(b0[3], b[3], 2) : 1);
+	for (int x = 0; x < nc && *cost >= 0; x++) {
+		long long c = y->w[p + off[x]];
+		*cost = c < 0 ? -1 : *cost + c;
+		*ways |= corner_stops(y->cells[p + off[x]], sg[x] * sign);
 	}
-	return stopped_cost(cells, qs, sg, nc);
+}
+
+/* ZERO_CORNER times the ways stopped. */
+static long long ways_cost(unsigned ways)
+{
+	return ZERO_CORNER * ((ways & 1) + (ways >> 1));
 }
 
 /* The cheapest hypercube (linked_hypercubes) of the small cell (k, s,
  * a, c) over the second states ss[0..nss) and second ages aa[0..naa)
  * (any member, any column) costing less than bound (-1: any): its cost
- * (-1: none) and its far corner in b. */
-static long long hypercube_best(const long long *cells, const bool *known, const bool *given,
-				const bool *h, int nm, int nst, int block, const int b0[4],
-				const int *ss, int nss, const int *aa, int naa, long long bound,
-				int b[4])
+ * (-1: none) and its far corner in b.  Its corners are added a side at a
+ * time (the member and the state: 4 corners, the age: 8, the column:
+ * 16), with the ways stopped so far (a bound below the whole cost), so a
+ * candidate is dropped as soon as it costs more than the best. */
+static long long hypercube_best(const struct hyper *y, const int b0[4], const int *ss, int nss,
+				const int *aa, int naa, long long bound, int b[4])
 {
-	size_t n = (size_t)nst * (size_t)block * 3;
+	size_t n = y->n, row = (size_t)y->block * 3;
 	int k = b0[0], s = b0[1], a = b0[2], c = b0[3];
 	long long best = bound, found = -1;
-#define HC(k, s, a, c) ((size_t)(k) * n + ((size_t)(s) * (size_t)block + (size_t)(a)) * 3 + (size_t)(c))
-	for (int k2 = 0; k2 <= nm && best; k2++) {
-		long long c1 = k2 == k ? -1 : corner_cost(cells, known, given, h, HC(k2, s, a, c));
+	/* the cell's own member, state and age at the column */
+	size_t p0 = (size_t)k * n + (size_t)s * row + (size_t)a * 3 + (size_t)c;
+	for (int k2 = 0; k2 <= y->nm && best; k2++) {
+		if (k2 == k)
+			continue;
+		int sk = side_sign(k, k2, y->nm);
+		size_t dk = ((size_t)k2 - (size_t)k) * n;
+		long long c1 = 0;
+		unsigned w1 = 0;
+		corners_add(y, p0, &dk, &sk, 1, 1, &c1, &w1);
 		for (int i = 0; c1 >= 0 && i < nss && best; i++) {
 			int s2 = ss[i];
-			long long c2 = s2 == s ? -1 : c1;
-			for (int x = 0; x < 2 && c2 >= 0; x++) {
-				long long y = corner_cost(cells, known, given, h, HC(x ? k2 : k, s2, a, c));
-				c2 = y < 0 ? -1 : c2 + y;
-			}
-			int far[4] = {k2, s2, a, c};
-			if (c2 >= 0)
-				c2 += hypercube_stopped(cells, nm, nst, block, b0, far, 4);
-			if (c2 < 0 || (best >= 0 && c2 >= best))
+			if (s2 == s)
 				continue;
+			int ssg = side_sign(s, s2, y->nst - 1);
+			size_t ds = ((size_t)s2 - (size_t)s) * row;
+			/* the corners (k, s2) and (k2, s2) at the cell's age and column */
+			size_t o4[2] = {ds, dk + ds};
+			int g4[2] = {ssg, sk * ssg};
+			long long c2 = c1;
+			unsigned w2 = w1;
+			corners_add(y, p0, o4, g4, 1, 2, &c2, &w2);
+			if (c2 < 0 || (best >= 0 && c2 + ways_cost(w2) >= best))
+				continue;
+			size_t o8[4] = {0, dk, ds, dk + ds};
+			int g8[4] = {1, sk, ssg, sk * ssg};
 			for (int j = 0; j < naa && best; j++) {
 				int a2 = aa[j];
-				long long c3 = a2 == a ? -1 : c2;
-				for (int x = 0; x < 4 && c3 >= 0; x++) {
-					long long y = corner_cost(cells, known, given, h,
-								  HC(x & 1 ? k2 : k, x & 2 ? s2 : s, a2, c));
-					c3 = y < 0 ? -1 : c3 + y;
-				}
-				far[2] = a2;
-				if (c3 >= 0)
-					c3 += hypercube_stopped(cells, nm, nst, block, b0, far, 8) -
-					      hypercube_stopped(cells, nm, nst, block, b0, far, 4);
-				if (c3 < 0 || (best >= 0 && c3 >= best))
+				if (a2 == a)
 					continue;
+				int sa = side_sign(a, a2, y->block - 1);
+				size_t da = ((size_t)a2 - (size_t)a) * 3;
+				long long c3 = c2;
+				unsigned w3 = w2;
+				corners_add(y, p0 + da, o8, g8, sa, 4, &c3, &w3);
+				if (c3 < 0 || (best >= 0 && c3 + ways_cost(w3) >= best))
+					continue;
+				size_t o16[8] = {0, dk, ds, dk + ds, da, dk + da, ds + da, dk + ds + da};
+				int g16[8] = {1, sk, ssg, sk * ssg, sa, sk * sa, ssg * sa, sk * ssg * sa};
 				for (int cx = 0; cx < 3 && best; cx++) {
-					long long c4 = cx == c ? -1 : c3;
-					for (int x = 0; x < 8 && c4 >= 0; x++) {
-						long long y = corner_cost(cells, known, given, h,
-									  HC(x & 1 ? k2 : k, x & 2 ? s2 : s,
-									     x & 4 ? a2 : a, cx));
-						c4 = y < 0 ? -1 : c4 + y;
-					}
-					far[3] = cx;
-					if (c4 >= 0)
-						c4 += hypercube_stopped(cells, nm, nst, block, b0, far, 16) -
-						      hypercube_stopped(cells, nm, nst, block, b0, far, 8);
-					if (c4 >= 0 && (best < 0 || c4 < best)) {
+					if (cx == c)
+						continue;
+					long long c4 = c3;
+					unsigned w4 = w3;
+					corners_add(y, p0 + (size_t)cx - (size_t)c, o16, g16,
+						    side_sign(c, cx, 2), 8, &c4, &w4);
+					if (c4 < 0)
+						continue;
+					c4 += ways_cost(w4);
+					if (best < 0 || c4 < best) {
 						best = found = c4;
 						b[0] = k2;
 						b[1] = s2;
@@ -375,7 +388,6 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 			}
 		}
 	}
-#undef HC
 	return found;
 }
 
@@ -407,10 +419,14 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 static int linked_hypercubes(const long long *cells, const bool *known, const bool *given,
 			      bool *h, int nm, int nst, int block, int threshold)
 {
-	size_t n = (size_t)nst * (size_t)block * 3;
+	size_t n = (size_t)nst * (size_t)block * 3, N = n * ((size_t)nm + 1);
 	int *all_s = malloc((size_t)nst * sizeof *all_s), *all_a = malloc((size_t)block * sizeof *all_a);
 	int *ss = malloc((size_t)nst * sizeof *ss), *aa = malloc((size_t)block * sizeof *aa);
-	bool changed = false, ok = all_s && all_a && ss && aa;
+	struct hyper y = {cells, malloc(N * sizeof(long long)), n, nm, nst, block};
+	bool changed = false, ok = all_s && all_a && ss && aa && y.w;
+	for (size_t q = 0; ok && q < N; q++)
+		y.w[q] = h[q] ? 0 : (given && given[q]) || (known && known[q]) ? -1
+						 : magnitude(cells[q]) * 64 + 1;
 	for (int i = 0; ok && i < nst; i++)
 		all_s[i] = (nst - 1 + i) % nst;     /* the block of all states first */
 	for (int i = 0; ok && i < block; i++)
@@ -432,14 +448,12 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 						if (all_a[i] != a && (i == 0 || h[HC(k, s, all_a[i], c)] ||
 								      h[HC(nm, s, all_a[i], c)]))
 							aa[naa++] = all_a[i];
-					long long best = hypercube_best(cells, known, given, h, nm, nst, block, b0,
-									ss, nss, aa, naa, -1, b);
+					long long best = hypercube_best(&y, b0, ss, nss, aa, naa, -1, b);
 					/* none there, or stopped both ways: every state and
 					 * age, only a cube cheaper (stopped one way at most) */
 					if (best < 0 || best >= 2 * ZERO_CORNER) {
 						int b2[4];
-						long long other = hypercube_best(cells, known, given, h, nm, nst, block,
-										 b0, all_s, nst, all_a, block,
+						long long other = hypercube_best(&y, b0, all_s, nst, all_a, block,
 										 best < 0 ? -1 : 2 * ZERO_CORNER, b2);
 						if (other >= 0) {
 							best = other;
@@ -453,9 +467,11 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 							      x & 8 ? b[3] : c);
 						changed = changed || !h[q];
 						h[q] = true;
+						y.w[q] = 0;
 					}
 				}
 #undef HC
+	free(y.w);
 	free(all_s);
 	free(all_a);
 	free(ss);
