@@ -315,22 +315,17 @@ static long long ways_cost(unsigned ways)
 	return ZERO_CORNER * ((ways & 1) + (ways >> 1));
 }
 
-/* The cheapest hypercube (linked_hypercubes) of the small cell (k, s,
- * a, c) over the second states ss[0..nss) and second ages aa[0..naa)
- * (any member, any column) costing less than bound (-1: any): its cost
- * (-1: none) and its far corner in b.  Its corners are added a side at a
- * time (the member and the state: 4 corners, the age: 8, the column:
- * 16), with the ways stopped so far (a bound below the whole cost), so a
- * candidate is dropped as soon as it costs more than the best. */
-static long long hypercube_best(const struct hyper *y, const int b0[4], const int *ss, int nss,
-				const int *aa, int naa, long long bound, int b[4])
+/* hypercube_best over the second members k2 from k_from to k_to. */
+static long long hypercube_search(const struct hyper *y, const int b0[4], int k_from, int k_to,
+				  const int *ss, int nss, const int *aa, int naa, long long bound,
+				  int b[4])
 {
 	size_t n = y->n, row = (size_t)y->block * 3;
 	int k = b0[0], s = b0[1], a = b0[2], c = b0[3];
 	long long best = bound, found = -1;
 	/* the cell's own member, state and age at the column */
 	size_t p0 = (size_t)k * n + (size_t)s * row + (size_t)a * 3 + (size_t)c;
-	for (int k2 = 0; k2 <= y->nm && best; k2++) {
+	for (int k2 = k_from; k2 <= k_to && best; k2++) {
 		if (k2 == k)
 			continue;
 		int sk = side_sign(k, k2, y->nm);
@@ -338,7 +333,9 @@ static long long hypercube_best(const struct hyper *y, const int b0[4], const in
 		long long c1 = 0;
 		unsigned w1 = 0;
 		corners_add(y, p0, &dk, &sk, 1, 1, &c1, &w1);
-		for (int i = 0; c1 >= 0 && i < nss && best; i++) {
+		if (c1 < 0 || (best >= 0 && c1 + ways_cost(w1) >= best))
+			continue;
+		for (int i = 0; i < nss && best; i++) {
 			int s2 = ss[i];
 			if (s2 == s)
 				continue;
@@ -389,6 +386,25 @@ static long long hypercube_best(const struct hyper *y, const int b0[4], const in
 		}
 	}
 	return found;
+}
+
+/* The cheapest hypercube (linked_hypercubes) of the small cell (k, s,
+ * a, c) over the second states ss[0..nss) and second ages aa[0..naa)
+ * (any member, any column) costing less than bound (-1: any): its cost
+ * (-1: none) and its far corner in b; of those that cost the same, the
+ * first by member, then state and age as listed, then column.  Its
+ * corners are added a side at a time (the member and the state: 4
+ * corners, the age: 8, the column: 16), with the ways stopped so far (a
+ * bound below the whole cost), so a candidate is dropped as soon as it
+ * costs more than the best.  The province's cubes are searched first:
+ * the cheapest of them (the province's cells are sums, seldom a zero
+ * corner: half the cubes of a member of the 47-municipality province)
+ * bounds the whole search from its start. */
+static long long hypercube_best(const struct hyper *y, const int b0[4], const int *ss, int nss,
+				const int *aa, int naa, long long bound, int b[4])
+{
+	long long first = hypercube_search(y, b0, y->nm, y->nm, ss, nss, aa, naa, bound, b);
+	return hypercube_search(y, b0, 0, y->nm, ss, nss, aa, naa, first < 0 ? bound : first + 1, b);
 }
 
 /* linked_cubes for a table of states x ages x sexes (strasa_cittadinanza_eta:
