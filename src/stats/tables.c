@@ -185,6 +185,110 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 	}
 }
 
+/* A linked table as the cube searches read it (linked_cubes,
+ * linked_hypercubes): the cells of its members and province (blocks of n
+ * cells), and each one's cost as a corner of a cube (w: 0 when hidden
+ * already, -1 when it cannot be hidden, else the fewest persons, then
+ * the fewest cells), kept as cells are hidden.  A table by rows and
+ * columns (linked_cubes: the cubes' column pairs, as there) or of states
+ * x ages x sexes (linked_hypercubes: nst blocks of `block` rows). */
+struct search {
+	const long long *cells;
+	long long *w;
+	size_t n;
+	int nm, rows, cols, nst, block;
+	const signed char *pairs;
+	bool cols_add_up;
+};
+
+/* The ways (bit 1 up, bit 2 down) a corner of value v and sign sg stops
+ * a cube's move (stopped_cost). */
+static unsigned corner_stops(long long v, int sg)
+{
+	return v ? 0u : sg < 0 ? 1u : 2u;
+}
+
+/* ZERO_CORNER times the ways stopped. */
+static long long ways_cost(unsigned ways)
+{
+	return ZERO_CORNER * ((ways & 1) + (ways >> 1));
+}
+
+/* A cube's next side: its m corners so far (offsets off[] from the
+ * small cell p0, the cell itself first, and signs sg[]) moved by d along
+ * a dimension of sign sd, their offsets and signs written after the m,
+ * their cost and the ways they stop the cube added to *cost and *ways.
+ * False when one of them cannot be hidden, or when the corners so far
+ * then cost the best (-1: none yet) or more: the others only add to it. */
+static inline bool side_add(const struct search *y, size_t p0, size_t *off, int *sg, int m,
+			    size_t d, int sd, long long best, long long *cost, unsigned *ways)
+{
+	for (int x = 0; x < m; x++) {
+		size_t q = p0 + (off[m + x] = off[x] + d);
+		long long c = y->w[q];
+		if (c < 0)
+			return false;
+		*cost += c;
+		*ways |= corner_stops(y->cells[q], sg[m + x] = sg[x] * sd);
+	}
+	return best < 0 || *cost + ways_cost(*ways) < best;
+}
+
+/* side_add for a cube's first side, from the small cell p0 of member k
+ * to member k2 (false too when k2 is k), from no corner but the cell. */
+static bool member_add(const struct search *y, size_t p0, size_t *off, int *sg, int k, int k2,
+		       long long best, long long *cost, unsigned *ways)
+{
+	*cost = 0;
+	*ways = 0;
+	return k2 != k && side_add(y, p0, off, sg, 1, ((size_t)k2 - (size_t)k) * y->n,
+				   side_sign(k, k2, y->nm), best, cost, ways);
+}
+
+/* The cheapest cube (linked_cubes) of the small cell (k, r, c) over the
+ * second members k2 from k_from to k_to costing less than bound (-1:
+ * any): its cost (-1: none) and its far corner in b; of those that cost
+ * the same, the first by member, row, column.  Its corners are added a
+ * side at a time (the member: 2, the row: 4, the column: 8) with the
+ * ways stopped so far, a bound below the whole cost: a candidate is
+ * dropped as soon as it costs the best. */
+static long long cube_search(const struct search *y, int k, int r, int c, int k_from, int k_to,
+			     long long bound, int b[3])
+{
+	size_t cols = (size_t)y->cols, off[8] = {0};
+	int sg[8] = {1};
+	long long best = bound, found = -1;
+	size_t p0 = (size_t)k * y->n + (size_t)r * cols + (size_t)c;
+	for (int k2 = k_from; k2 <= k_to && best; k2++) {
+		long long c1;
+		unsigned w1;
+		if (!member_add(y, p0, off, sg, k, k2, best, &c1, &w1))
+			continue;
+		int r_from = y->cols_add_up ? 0 : r, r_to = y->cols_add_up ? y->rows - 1 : r;
+		for (int r2 = r_from; r2 <= r_to && best; r2++) {
+			long long c2 = c1;
+			unsigned w2 = w1;
+			if ((y->cols_add_up && r2 == r) ||
+			    !side_add(y, p0, off, sg, 2, ((size_t)r2 - (size_t)r) * cols,
+				      r2 != r ? side_sign(r, r2, y->rows - 1) : 1, best, &c2, &w2))
+				continue;
+			for (int c2i = 0; c2i < y->cols && best; c2i++) {
+				int sc = y->pairs[c * y->cols + c2i];
+				long long c3 = c2;
+				unsigned w3 = w2;
+				if (!sc || !side_add(y, p0, off, sg, 4, (size_t)c2i - (size_t)c, sc, best,
+						     &c3, &w3))
+					continue;
+				best = found = c3 + ways_cost(w3);
+				b[0] = k2;
+				b[1] = r2;
+				b[2] = c2i;
+			}
+		}
+	}
+	return found;
+}
+
 /* Exact differencing over linked tables (members x rows x columns, the
  * province the members' total): with rows and columns adding up, a
  * hidden cell no identity leaves alone can still be determined by the
@@ -208,12 +312,20 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
  * ones (a balance, a table by type or by citizenship: the province's
  * own protection leaves a small cell with no square of hidden cells
  * around it).  given (may be NULL): cells another publication decides,
- * never corners.  True when a cell was hidden. */
-static bool linked_cubes(const long long *cells, const bool *derived, const bool *known,
-			 const bool *fixed, const bool *given, bool *h, int nm, int rows, int cols,
-			 const signed char *pairs, bool cols_add_up, bool open_province, int threshold)
+ * never corners.  1 when a cell was hidden, -1 when out of memory. */
+static int linked_cubes(const long long *cells, const bool *derived, const bool *known,
+			const bool *fixed, const bool *given, bool *h, int nm, int rows, int cols,
+			const signed char *pairs, bool cols_add_up, bool open_province, int threshold)
 {
-	size_t n = (size_t)rows * (size_t)cols;
+	size_t n = (size_t)rows * (size_t)cols, N = n * ((size_t)nm + 1);
+	struct search y = {.cells = cells, .w = malloc(N * sizeof(long long)), .n = n, .nm = nm,
+			   .rows = rows, .cols = cols, .pairs = pairs, .cols_add_up = cols_add_up};
+	if (!y.w)
+		return -1;
+	for (size_t q = 0; q < N; q++) {
+		bool shut = (given && given[q]) || (fixed[q] && !(open_province && q >= (size_t)nm * n));
+		y.w[q] = h[q] ? 0 : shut || (known && known[q]) ? -1 : magnitude(cells[q]) * 64 + 1;
+	}
 	bool changed = false;
 	for (int k = 0; k <= nm; k++)
 		for (int r = 0; r < rows; r++)
@@ -222,165 +334,64 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
 				if (!h[p] || cells[p] <= 0 || cells[p] >= threshold ||
 				    (derived && derived[p]))
 					continue;
-				long long best = -1;
-				int ks[2] = {k, k}, rs[2] = {r, r}, cs[2] = {c, c}, bk = k, br = r, bc = c;
-				for (ks[1] = 0; ks[1] <= nm && best; ks[1]++) {
-					if (ks[1] == k)
-						continue;
-					for (rs[1] = cols_add_up ? 0 : r; rs[1] < (cols_add_up ? rows : r + 1) && best; rs[1]++) {
-						if (cols_add_up && rs[1] == r)
-							continue;
-						for (cs[1] = 0; cs[1] < cols && best; cs[1]++) {
-							if (!pairs[c * cols + cs[1]])
-								continue;
-							long long cost = 0;
-							size_t qs[8];
-							int sg[8], sk = side_sign(k, ks[1], nm);
-							int sr = rs[1] != r ? side_sign(r, rs[1], rows - 1) : 1;
-							int sc = pairs[c * cols + cs[1]];
-							for (int x = 0; x < 8 && cost >= 0; x++) {
-								size_t q = (size_t)ks[x & 1] * n +
-									   (size_t)(rs[(x >> 1) & 1] * cols + cs[x >> 2]);
-								qs[x] = q;
-								sg[x] = (x & 1 ? sk : 1) * (x & 2 ? sr : 1) * (x & 4 ? sc : 1);
-								if (h[q])
-									continue;
-								bool shut = (given && given[q]) ||
-									    (fixed[q] &&
-									     !(open_province && ks[x & 1] == nm));
-								if (shut || (known && known[q]))
-									cost = -1;
-								else
-									cost += magnitude(cells[q]) * 64 + 1;
-							}
-							if (cost >= 0)
-								cost += stopped_cost(cells, qs, sg, 8);
-							if (cost >= 0 && (best < 0 || cost < best)) {
-								best = cost;
-								bk = ks[1];
-								br = rs[1];
-								bc = cs[1];
-							}
-						}
-					}
-				}
+				/* the province's cubes first: the cheapest of them
+				 * bounds the whole search (the same cube found) */
+				int b[3];
+				long long best = cube_search(&y, k, r, c, nm, nm, -1, b);
+				best = cube_search(&y, k, r, c, 0, nm, best < 0 ? -1 : best + 1, b);
 				if (best <= 0)
 					continue;
-				int kk[2] = {k, bk}, rr[2] = {r, br}, cc[2] = {c, bc};
+				int kk[2] = {k, b[0]}, rr[2] = {r, b[1]}, cc[2] = {c, b[2]};
 				for (int x = 0; x < 8; x++) {
 					size_t q = (size_t)kk[x & 1] * n +
 						   (size_t)(rr[(x >> 1) & 1] * cols + cc[x >> 2]);
 					changed = changed || !h[q];
 					h[q] = true;
+					y.w[q] = 0;
 				}
 			}
+	free(y.w);
 	return changed;
 }
 
-/* A table of states x ages x sexes as linked_hypercubes searches it: the
- * cells of its members and province (blocks of n cells), and each one's
- * cost as a corner of a hypercube (w: 0 when hidden already, -1 when it
- * cannot be hidden — given or known —, else the fewest persons, then the
- * fewest cells), kept as cells are hidden. */
-struct hyper {
-	const long long *cells;
-	long long *w;
-	size_t n;
-	int nm, nst, block;
-};
-
-/* The ways (bit 1 up, bit 2 down) a corner of value v and sign sg stops
- * a cube's move (stopped_cost). */
-static unsigned corner_stops(long long v, int sg)
-{
-	return v ? 0u : sg < 0 ? 1u : 2u;
-}
-
-/* The ways the corners of a hypercube at the cells p + off[x] (x <
- * nc; sign sg[x] * sign) stop its move, to *ways; their cost added to
- * *cost, which is -1 when one cannot be hidden. */
-static void corners_add(const struct hyper *y, size_t p, const size_t *off, const int *sg,
-			int sign, int nc, long long *cost, unsigned *ways)
-{
-	for (int x = 0; x < nc && *cost >= 0; x++) {
-		long long c = y->w[p + off[x]];
-		*cost = c < 0 ? -1 : *cost + c;
-		*ways |= corner_stops(y->cells[p + off[x]], sg[x] * sign);
-	}
-}
-
-/* ZERO_CORNER times the ways stopped. */
-static long long ways_cost(unsigned ways)
-{
-	return ZERO_CORNER * ((ways & 1) + (ways >> 1));
-}
-
 /* hypercube_best over the second members k2 from k_from to k_to. */
-static long long hypercube_search(const struct hyper *y, const int b0[4], int k_from, int k_to,
+static long long hypercube_search(const struct search *y, const int b0[4], int k_from, int k_to,
 				  const int *ss, int nss, const int *aa, int naa, long long bound,
 				  int b[4])
 {
-	size_t n = y->n, row = (size_t)y->block * 3;
-	int k = b0[0], s = b0[1], a = b0[2], c = b0[3];
+	size_t row = (size_t)y->block * 3, off[16] = {0};
+	int k = b0[0], s = b0[1], a = b0[2], c = b0[3], sg[16] = {1};
 	long long best = bound, found = -1;
-	/* the cell's own member, state and age at the column */
-	size_t p0 = (size_t)k * n + (size_t)s * row + (size_t)a * 3 + (size_t)c;
+	size_t p0 = (size_t)k * y->n + (size_t)s * row + (size_t)a * 3 + (size_t)c;
 	for (int k2 = k_from; k2 <= k_to && best; k2++) {
-		if (k2 == k)
-			continue;
-		int sk = side_sign(k, k2, y->nm);
-		size_t dk = ((size_t)k2 - (size_t)k) * n;
-		long long c1 = 0;
-		unsigned w1 = 0;
-		corners_add(y, p0, &dk, &sk, 1, 1, &c1, &w1);
-		if (c1 < 0 || (best >= 0 && c1 + ways_cost(w1) >= best))
+		long long c1;
+		unsigned w1;
+		if (!member_add(y, p0, off, sg, k, k2, best, &c1, &w1))
 			continue;
 		for (int i = 0; i < nss && best; i++) {
-			int s2 = ss[i];
-			if (s2 == s)
-				continue;
-			int ssg = side_sign(s, s2, y->nst - 1);
-			size_t ds = ((size_t)s2 - (size_t)s) * row;
-			/* the corners (k, s2) and (k2, s2) at the cell's age and column */
-			size_t o4[2] = {ds, dk + ds};
-			int g4[2] = {ssg, sk * ssg};
 			long long c2 = c1;
 			unsigned w2 = w1;
-			corners_add(y, p0, o4, g4, 1, 2, &c2, &w2);
-			if (c2 < 0 || (best >= 0 && c2 + ways_cost(w2) >= best))
+			if (ss[i] == s || !side_add(y, p0, off, sg, 2, ((size_t)ss[i] - (size_t)s) * row,
+						    side_sign(s, ss[i], y->nst - 1), best, &c2, &w2))
 				continue;
-			size_t o8[4] = {0, dk, ds, dk + ds};
-			int g8[4] = {1, sk, ssg, sk * ssg};
 			for (int j = 0; j < naa && best; j++) {
-				int a2 = aa[j];
-				if (a2 == a)
-					continue;
-				int sa = side_sign(a, a2, y->block - 1);
-				size_t da = ((size_t)a2 - (size_t)a) * 3;
 				long long c3 = c2;
 				unsigned w3 = w2;
-				corners_add(y, p0 + da, o8, g8, sa, 4, &c3, &w3);
-				if (c3 < 0 || (best >= 0 && c3 + ways_cost(w3) >= best))
+				if (aa[j] == a ||
+				    !side_add(y, p0, off, sg, 4, ((size_t)aa[j] - (size_t)a) * 3,
+					      side_sign(a, aa[j], y->block - 1), best, &c3, &w3))
 					continue;
-				size_t o16[8] = {0, dk, ds, dk + ds, da, dk + da, ds + da, dk + ds + da};
-				int g16[8] = {1, sk, ssg, sk * ssg, sa, sk * sa, ssg * sa, sk * ssg * sa};
 				for (int cx = 0; cx < 3 && best; cx++) {
-					if (cx == c)
-						continue;
 					long long c4 = c3;
 					unsigned w4 = w3;
-					corners_add(y, p0 + (size_t)cx - (size_t)c, o16, g16,
-						    side_sign(c, cx, 2), 8, &c4, &w4);
-					if (c4 < 0)
+					if (cx == c || !side_add(y, p0, off, sg, 8, (size_t)cx - (size_t)c,
+								 side_sign(c, cx, 2), best, &c4, &w4))
 						continue;
-					c4 += ways_cost(w4);
-					if (best < 0 || c4 < best) {
-						best = found = c4;
-						b[0] = k2;
-						b[1] = s2;
-						b[2] = a2;
-						b[3] = cx;
-					}
+					best = found = c4 + ways_cost(w4);
+					b[0] = k2;
+					b[1] = ss[i];
+					b[2] = aa[j];
+					b[3] = cx;
 				}
 			}
 		}
@@ -400,7 +411,7 @@ static long long hypercube_search(const struct hyper *y, const int b0[4], int k_
  * the cheapest of them (the province's cells are sums, seldom a zero
  * corner: half the cubes of a member of the 47-municipality province)
  * bounds the whole search from its start. */
-static long long hypercube_best(const struct hyper *y, const int b0[4], const int *ss, int nss,
+static long long hypercube_best(const struct search *y, const int b0[4], const int *ss, int nss,
 				const int *aa, int naa, long long bound, int b[4])
 {
 	long long first = hypercube_search(y, b0, y->nm, y->nm, ss, nss, aa, naa, bound, b);
@@ -438,7 +449,8 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 	size_t n = (size_t)nst * (size_t)block * 3, N = n * ((size_t)nm + 1);
 	int *all_s = malloc((size_t)nst * sizeof *all_s), *all_a = malloc((size_t)block * sizeof *all_a);
 	int *ss = malloc((size_t)nst * sizeof *ss), *aa = malloc((size_t)block * sizeof *aa);
-	struct hyper y = {cells, malloc(N * sizeof(long long)), n, nm, nst, block};
+	struct search y = {.cells = cells, .w = malloc(N * sizeof(long long)), .n = n, .nm = nm,
+			   .nst = nst, .block = block};
 	bool changed = false, ok = all_s && all_a && ss && aa && y.w;
 	for (size_t q = 0; ok && q < N; q++)
 		y.w[q] = h[q] ? 0 : (given && given[q]) || (known && known[q]) ? -1
