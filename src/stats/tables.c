@@ -230,8 +230,10 @@ static inline bool side_add(const struct search *y, size_t p0, size_t *off, int 
 			return false;
 		*cost += c;
 		*ways |= corner_stops(y->cells[q], sg[m + x] = sg[x] * sd);
+		if (best >= 0 && *cost + ways_cost(*ways) >= best)
+			return false;
 	}
-	return best < 0 || *cost + ways_cost(*ways) < best;
+	return true;
 }
 
 /* side_add for a cube's first side, from the small cell p0 of member k
