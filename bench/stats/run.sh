@@ -26,8 +26,14 @@
 # famiglie_tipologia, strasa_cittadinanza_eta and stato_civile, the province's 24-month
 # series, and the cells strasa_cittadinanza_eta hides (the province's,
 # its members') and how many of its state totals are hidden unlike
-# strasa_cittadinanza's same rows.  Times are wall clock (best – worst) and CPU
-# (user + system, of the best run), which depends less on the load.
+# strasa_cittadinanza's same rows (COUNT=first: of the province and the
+# first member only, for a slow baseline), and whether this build's
+# strasa_cittadinanza_eta of the province and of the first member is
+# BASELINE's byte for byte.  DB=DIR (environment) keeps the database in
+# DIR and sets it up only when DIR holds none (the same PERSONS, COMUNI
+# and DAYS are then the caller's to give again).  Times are wall clock
+# (best – worst) and CPU (user + system, of the best run), which depends
+# less on the load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-1000000}
@@ -39,19 +45,29 @@ command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 [ -x "$build/visura" ] || scripts/build.sh "$build"
 case $build in /*) V=$build/visura ;; *) V=$PWD/$build/visura ;; esac
-work=$(mktemp -d /tmp/visura-bench-stats.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-t0=$(date +%s.%N)
-"$V" gen --persons "$persons" --comune "$comuni" --seed 1 --days "$days" --out "$work/feed" 2>/dev/null
-"$V" init --db "$work/v.db" --admin-name "Bench Admin" --admin-email bench@example.org > /dev/null
-# in the order of the days (sequence, then municipality: a person moving
-# from one to another), in batches (a province's files are more than one
-# command line holds)
-(cd "$work/feed" && ls -- *.tsv) | sort -t- -k2,2 -k1,1 | sed "s|^|$work/feed/|" | tr '\n' '\0' |
-  xargs -0 "$V" import --db "$work/v.db" --quiet > /dev/null
-printf 'set-up (gen + import of %s persons in %s municipalities, %s days): %s s, database %s\n' \
-  "$persons" "$(echo "$comuni" | tr ',' '\n' | wc -l)" "$days" \
-  "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" "$(du -h "$work/v.db" | cut -f1)"
+if [ -n "${DB:-}" ]; then
+  work=$DB
+  mkdir -p "$work"
+else
+  work=$(mktemp -d /tmp/visura-bench-stats.XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+fi
+if [ -e "$work/v.db" ]; then
+  echo "set-up: the database of $work ($(du -h "$work/v.db" | cut -f1)) again"
+else
+  t0=$(date +%s.%N)
+  "$V" gen --persons "$persons" --comune "$comuni" --seed 1 --days "$days" --out "$work/feed" 2>/dev/null
+  "$V" init --db "$work/v.db" --admin-name "Bench Admin" --admin-email bench@example.org > /dev/null
+  # in the order of the days (sequence, then municipality: a person moving
+  # from one to another), in batches (a province's files are more than one
+  # command line holds)
+  (cd "$work/feed" && ls -- *.tsv) | sort -t- -k2,2 -k1,1 | sed "s|^|$work/feed/|" | tr '\n' '\0' |
+    xargs -0 "$V" import --db "$work/v.db" --quiet > /dev/null
+  rm -rf "$work/feed"
+  printf 'set-up (gen + import of %s persons in %s municipalities, %s days): %s s, database %s\n' \
+    "$persons" "$(echo "$comuni" | tr ',' '\n' | wc -l)" "$days" \
+    "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" "$(du -h "$work/v.db" | cut -f1)"
+fi
 # one measured command: NAME then the command; prints the best and worst of RUNS
 measure() {
   local name=$1; shift
@@ -92,15 +108,21 @@ if [ -n "${PROVINCE:-}" ]; then
   # the cells strasa_cittadinanza_eta hides, of the province (the pool of
   # all) and of its members each asked alone; its state total rows beside
   # strasa_cittadinanza's rows of the same states (hidden alike or not)
+  counted=$comuni
+  [ "${COUNT:-}" != first ] || counted=$member
   for bin in "$V" ${BASELINE:+"$BASELINE"}; do
-    for c in "$comuni" ${comuni//,/ }; do
+    for c in "$comuni" ${counted//,/ }; do
       f=$c; [[ $c != *,* ]] || f=province
       "$bin" stats --db "$work/v.db" --table strasa_cittadinanza_eta --year 2027 --comune "$c" \
         > "$work/cite-$f.json"
       "$bin" stats --db "$work/v.db" --table strasa_cittadinanza --year 2027 --comune "$c" \
         > "$work/cit-$f.json"
+      [ "$bin" != "$V" ] || cp "$work/cite-$f.json" "$work/cite-$f.this.json"
+      [ "$bin" = "$V" ] || { cmp -s "$work/cite-$f.json" "$work/cite-$f.this.json" &&
+        echo "strasa_cittadinanza_eta of $f: the baseline's byte for byte" ||
+        echo "strasa_cittadinanza_eta of $f: UNLIKE the baseline's"; }
     done
-    python3 - "$work" "$comuni" "$bin" <<'PY'
+    python3 - "$work" "$counted" "$bin" <<'PY'
 import json, sys
 work, comuni, name = sys.argv[1], sys.argv[2], sys.argv[3]
 def load(kind, c): return json.load(open(f"{work}/{kind}-{c}.json"))["righe"]

@@ -185,6 +185,112 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
 	}
 }
 
+/* A linked table as the cube searches read it (linked_cubes,
+ * linked_hypercubes): the cells of its members and province (blocks of n
+ * cells), and each one's cost as a corner of a cube (w: 0 when hidden
+ * already, -1 when it cannot be hidden, else the fewest persons, then
+ * the fewest cells), kept as cells are hidden.  A table by rows and
+ * columns (linked_cubes: the cubes' column pairs, as there) or of states
+ * x ages x sexes (linked_hypercubes: nst blocks of `block` rows). */
+struct search {
+	const long long *cells;
+	long long *w;
+	size_t n;
+	int nm, rows, cols, nst, block;
+	const signed char *pairs;
+	bool cols_add_up;
+};
+
+/* The ways (bit 1 up, bit 2 down) a corner of value v and sign sg stops
+ * a cube's move (stopped_cost). */
+static unsigned corner_stops(long long v, int sg)
+{
+	return v ? 0u : sg < 0 ? 1u : 2u;
+}
+
+/* ZERO_CORNER times the ways stopped. */
+static long long ways_cost(unsigned ways)
+{
+	return ZERO_CORNER * ((ways & 1) + (ways >> 1));
+}
+
+/* A cube's next side: its m corners so far (offsets off[] from the
+ * small cell p0, the cell itself first, and signs sg[]) moved by d along
+ * a dimension of sign sd, their offsets and signs written after the m,
+ * their cost and the ways they stop the cube added to *cost and *ways.
+ * False when one of them cannot be hidden, or when the corners so far
+ * then cost the best (-1: none yet) or more: the others only add to it. */
+static inline bool side_add(const struct search *y, size_t p0, size_t *off, int *sg, int m,
+			    size_t d, int sd, long long best, long long *cost, unsigned *ways)
+{
+	for (int x = 0; x < m; x++) {
+		size_t q = p0 + (off[m + x] = off[x] + d);
+		long long c = y->w[q];
+		if (c < 0)
+			return false;
+		*cost += c;
+		*ways |= corner_stops(y->cells[q], sg[m + x] = sg[x] * sd);
+		if (best >= 0 && *cost + ways_cost(*ways) >= best)
+			return false;
+	}
+	return true;
+}
+
+/* side_add for a cube's first side, from the small cell p0 of member k
+ * to member k2 (false too when k2 is k), from no corner but the cell. */
+static bool member_add(const struct search *y, size_t p0, size_t *off, int *sg, int k, int k2,
+		       long long best, long long *cost, unsigned *ways)
+{
+	*cost = 0;
+	*ways = 0;
+	return k2 != k && side_add(y, p0, off, sg, 1, ((size_t)k2 - (size_t)k) * y->n,
+				   side_sign(k, k2, y->nm), best, cost, ways);
+}
+
+/* The cheapest cube (linked_cubes) of the small cell (k, r, c) over the
+ * second members k2 from k_from to k_to costing less than bound (-1:
+ * any): its cost (-1: none) and its far corner in b; of those that cost
+ * the same, the first by member, row, column.  Its corners are added a
+ * side at a time (the member: 2, the row: 4, the column: 8) with the
+ * ways stopped so far, a bound below the whole cost: a candidate is
+ * dropped as soon as it costs the best. */
+static long long cube_search(const struct search *y, int k, int r, int c, int k_from, int k_to,
+			     long long bound, int b[3])
+{
+	size_t cols = (size_t)y->cols, off[8] = {0};
+	int sg[8] = {1};
+	long long best = bound, found = -1;
+	size_t p0 = (size_t)k * y->n + (size_t)r * cols + (size_t)c;
+	for (int k2 = k_from; k2 <= k_to && best; k2++) {
+		long long c1;
+		unsigned w1;
+		if (!member_add(y, p0, off, sg, k, k2, best, &c1, &w1))
+			continue;
+		int r_from = y->cols_add_up ? 0 : r, r_to = y->cols_add_up ? y->rows - 1 : r;
+		for (int r2 = r_from; r2 <= r_to && best; r2++) {
+			long long c2 = c1;
+			unsigned w2 = w1;
+			if ((y->cols_add_up && r2 == r) ||
+			    !side_add(y, p0, off, sg, 2, ((size_t)r2 - (size_t)r) * cols,
+				      r2 != r ? side_sign(r, r2, y->rows - 1) : 1, best, &c2, &w2))
+				continue;
+			for (int c2i = 0; c2i < y->cols && best; c2i++) {
+				int sc = y->pairs[c * y->cols + c2i];
+				long long c3 = c2;
+				unsigned w3 = w2;
+				if (!sc || !side_add(y, p0, off, sg, 4, (size_t)c2i - (size_t)c, sc, best,
+						     &c3, &w3))
+					continue;
+				best = found = c3 + ways_cost(w3);
+				b[0] = k2;
+				b[1] = r2;
+				b[2] = c2i;
+			}
+		}
+	}
+	return found;
+}
+
 /* Exact differencing over linked tables (members x rows x columns, the
  * province the members' total): with rows and columns adding up, a
  * hidden cell no identity leaves alone can still be determined by the
@@ -208,12 +314,20 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
  * ones (a balance, a table by type or by citizenship: the province's
  * own protection leaves a small cell with no square of hidden cells
  * around it).  given (may be NULL): cells another publication decides,
- * never corners.  True when a cell was hidden. */
-static bool linked_cubes(const long long *cells, const bool *derived, const bool *known,
-			 const bool *fixed, const bool *given, bool *h, int nm, int rows, int cols,
-			 const signed char *pairs, bool cols_add_up, bool open_province, int threshold)
+ * never corners.  1 when a cell was hidden, -1 when out of memory. */
+static int linked_cubes(const long long *cells, const bool *derived, const bool *known,
+			const bool *fixed, const bool *given, bool *h, int nm, int rows, int cols,
+			const signed char *pairs, bool cols_add_up, bool open_province, int threshold)
 {
-	size_t n = (size_t)rows * (size_t)cols;
+	size_t n = (size_t)rows * (size_t)cols, N = n * ((size_t)nm + 1);
+	struct search y = {.cells = cells, .w = malloc(N * sizeof(long long)), .n = n, .nm = nm,
+			   .rows = rows, .cols = cols, .pairs = pairs, .cols_add_up = cols_add_up};
+	if (!y.w)
+		return -1;
+	for (size_t q = 0; q < N; q++) {
+		bool shut = (given && given[q]) || (fixed[q] && !(open_province && q >= (size_t)nm * n));
+		y.w[q] = h[q] ? 0 : shut || (known && known[q]) ? -1 : magnitude(cells[q]) * 64 + 1;
+	}
 	bool changed = false;
 	for (int k = 0; k <= nm; k++)
 		for (int r = 0; r < rows; r++)
@@ -222,161 +336,88 @@ static bool linked_cubes(const long long *cells, const bool *derived, const bool
 				if (!h[p] || cells[p] <= 0 || cells[p] >= threshold ||
 				    (derived && derived[p]))
 					continue;
-				long long best = -1;
-				int ks[2] = {k, k}, rs[2] = {r, r}, cs[2] = {c, c}, bk = k, br = r, bc = c;
-				for (ks[1] = 0; ks[1] <= nm && best; ks[1]++) {
-					if (ks[1] == k)
-						continue;
-					for (rs[1] = cols_add_up ? 0 : r; rs[1] < (cols_add_up ? rows : r + 1) && best; rs[1]++) {
-						if (cols_add_up && rs[1] == r)
-							continue;
-						for (cs[1] = 0; cs[1] < cols && best; cs[1]++) {
-							if (!pairs[c * cols + cs[1]])
-								continue;
-							long long cost = 0;
-							size_t qs[8];
-							int sg[8], sk = side_sign(k, ks[1], nm);
-							int sr = rs[1] != r ? side_sign(r, rs[1], rows - 1) : 1;
-							int sc = pairs[c * cols + cs[1]];
-							for (int x = 0; x < 8 && cost >= 0; x++) {
-								size_t q = (size_t)ks[x & 1] * n +
-									   (size_t)(rs[(x >> 1) & 1] * cols + cs[x >> 2]);
-								qs[x] = q;
-								sg[x] = (x & 1 ? sk : 1) * (x & 2 ? sr : 1) * (x & 4 ? sc : 1);
-								if (h[q])
-									continue;
-								bool shut = (given && given[q]) ||
-									    (fixed[q] &&
-									     !(open_province && ks[x & 1] == nm));
-								if (shut || (known && known[q]))
-									cost = -1;
-								else
-									cost += magnitude(cells[q]) * 64 + 1;
-							}
-							if (cost >= 0)
-								cost += stopped_cost(cells, qs, sg, 8);
-							if (cost >= 0 && (best < 0 || cost < best)) {
-								best = cost;
-								bk = ks[1];
-								br = rs[1];
-								bc = cs[1];
-							}
-						}
-					}
-				}
+				/* the province's cubes first: the cheapest of them
+				 * bounds the whole search (the same cube found) */
+				int b[3];
+				long long best = cube_search(&y, k, r, c, nm, nm, -1, b);
+				best = cube_search(&y, k, r, c, 0, nm, best < 0 ? -1 : best + 1, b);
 				if (best <= 0)
 					continue;
-				int kk[2] = {k, bk}, rr[2] = {r, br}, cc[2] = {c, bc};
+				int kk[2] = {k, b[0]}, rr[2] = {r, b[1]}, cc[2] = {c, b[2]};
 				for (int x = 0; x < 8; x++) {
 					size_t q = (size_t)kk[x & 1] * n +
 						   (size_t)(rr[(x >> 1) & 1] * cols + cc[x >> 2]);
 					changed = changed || !h[q];
 					h[q] = true;
+					y.w[q] = 0;
 				}
 			}
+	free(y.w);
 	return changed;
 }
 
-/* A corner of a hypercube (linked_hypercubes): 0 when hidden already,
- * -1 when it cannot be hidden (given or known), else its cost (the
- * fewest persons, then the fewest cells). */
-static long long corner_cost(const long long *cells, const bool *known, const bool *given,
-			     const bool *h, size_t q)
+/* hypercube_best over the second members k2 from k_from to k_to. */
+static long long hypercube_search(const struct search *y, const int b0[4], int k_from, int k_to,
+				  const int *ss, int nss, const int *aa, int naa, long long bound,
+				  int b[4])
 {
-	if (h[q])
-		return 0;
-	if ((given && given[q]) || (known && known[q]))
-		return -1;
-	return magnitude(cells[q]) * 64 + 1;
-}
-
-/* stopped_cost of the first nc corners (4: one age and column, 8: one
- * column, 16: all) of the hypercube from (k, s, a, c) b0 to b of
- * linked_hypercubes: a bound below the whole one's, so the search drops a
- * candidate as soon as its corners so far cost more than the best. */
-static long long hypercube_stopped(const long long *cells, int nm, int nst, int block,
-				   const int b0[4], const int b[4], int nc)
-{
-	size_t n = (size_t)nst * (size_t)block * 3, qs[16];
-	int sg[16];
-	for (int x = 0; x < nc; x++) {
-		int k = x & 1 ? b[0] : b0[0], s = x & 2 ? b[1] : b0[1];
-		int a = x & 4 ? b[2] : b0[2], c = x & 8 ? b[3] : b0[3];
-		qs[x] = (size_t)k * n + ((size_t)s * (size_t)block + (size_t)a) * 3 + (size_t)c;
-		sg[x] = (x & 1 ? side_sign(b0[0], b[0], nm) : 1) *
-			(x & 2 ? side_sign(b0[1], b[1], nst - 1) : 1) *
-			(x & 4 ? side_sign(b0[2], b[2], block - 1) : 1) *
-			(x & 8 ? side_sign(b0[3], b[3], 2) : 1);
+	size_t row = (size_t)y->block * 3, off[16] = {0};
+	int k = b0[0], s = b0[1], a = b0[2], c = b0[3], sg[16] = {1};
+	long long best = bound, found = -1;
+	size_t p0 = (size_t)k * y->n + (size_t)s * row + (size_t)a * 3 + (size_t)c;
+	for (int k2 = k_from; k2 <= k_to && best; k2++) {
+		long long c1;
+		unsigned w1;
+		if (!member_add(y, p0, off, sg, k, k2, best, &c1, &w1))
+			continue;
+		for (int i = 0; i < nss && best; i++) {
+			long long c2 = c1;
+			unsigned w2 = w1;
+			if (ss[i] == s || !side_add(y, p0, off, sg, 2, ((size_t)ss[i] - (size_t)s) * row,
+						    side_sign(s, ss[i], y->nst - 1), best, &c2, &w2))
+				continue;
+			for (int j = 0; j < naa && best; j++) {
+				long long c3 = c2;
+				unsigned w3 = w2;
+				if (aa[j] == a ||
+				    !side_add(y, p0, off, sg, 4, ((size_t)aa[j] - (size_t)a) * 3,
+					      side_sign(a, aa[j], y->block - 1), best, &c3, &w3))
+					continue;
+				for (int cx = 0; cx < 3 && best; cx++) {
+					long long c4 = c3;
+					unsigned w4 = w3;
+					if (cx == c || !side_add(y, p0, off, sg, 8, (size_t)cx - (size_t)c,
+								 side_sign(c, cx, 2), best, &c4, &w4))
+						continue;
+					best = found = c4 + ways_cost(w4);
+					b[0] = k2;
+					b[1] = ss[i];
+					b[2] = aa[j];
+					b[3] = cx;
+				}
+			}
+		}
 	}
-	return stopped_cost(cells, qs, sg, nc);
+	return found;
 }
 
 /* The cheapest hypercube (linked_hypercubes) of the small cell (k, s,
  * a, c) over the second states ss[0..nss) and second ages aa[0..naa)
  * (any member, any column) costing less than bound (-1: any): its cost
- * (-1: none) and its far corner in b. */
-static long long hypercube_best(const long long *cells, const bool *known, const bool *given,
-				const bool *h, int nm, int nst, int block, const int b0[4],
-				const int *ss, int nss, const int *aa, int naa, long long bound,
-				int b[4])
+ * (-1: none) and its far corner in b; of those that cost the same, the
+ * first by member, then state and age as listed, then column.  Its
+ * corners are added a side at a time (the member and the state: 4
+ * corners, the age: 8, the column: 16), with the ways stopped so far (a
+ * bound below the whole cost), so a candidate is dropped as soon as it
+ * costs more than the best.  The province's cubes are searched first:
+ * the cheapest of them (the province's cells are sums, seldom a zero
+ * corner: half the cubes of a member of the 47-municipality province)
+ * bounds the whole search from its start. */
+static long long hypercube_best(const struct search *y, const int b0[4], const int *ss, int nss,
+				const int *aa, int naa, long long bound, int b[4])
 {
-	size_t n = (size_t)nst * (size_t)block * 3;
-	int k = b0[0], s = b0[1], a = b0[2], c = b0[3];
-	long long best = bound, found = -1;
-#define HC(k, s, a, c) ((size_t)(k) * n + ((size_t)(s) * (size_t)block + (size_t)(a)) * 3 + (size_t)(c))
-	for (int k2 = 0; k2 <= nm && best; k2++) {
-		long long c1 = k2 == k ? -1 : corner_cost(cells, known, given, h, HC(k2, s, a, c));
-		for (int i = 0; c1 >= 0 && i < nss && best; i++) {
-			int s2 = ss[i];
-			long long c2 = s2 == s ? -1 : c1;
-			for (int x = 0; x < 2 && c2 >= 0; x++) {
-				long long y = corner_cost(cells, known, given, h, HC(x ? k2 : k, s2, a, c));
-				c2 = y < 0 ? -1 : c2 + y;
-			}
-			int far[4] = {k2, s2, a, c};
-			if (c2 >= 0)
-				c2 += hypercube_stopped(cells, nm, nst, block, b0, far, 4);
-			if (c2 < 0 || (best >= 0 && c2 >= best))
-				continue;
-			for (int j = 0; j < naa && best; j++) {
-				int a2 = aa[j];
-				long long c3 = a2 == a ? -1 : c2;
-				for (int x = 0; x < 4 && c3 >= 0; x++) {
-					long long y = corner_cost(cells, known, given, h,
-								  HC(x & 1 ? k2 : k, x & 2 ? s2 : s, a2, c));
-					c3 = y < 0 ? -1 : c3 + y;
-				}
-				far[2] = a2;
-				if (c3 >= 0)
-					c3 += hypercube_stopped(cells, nm, nst, block, b0, far, 8) -
-					      hypercube_stopped(cells, nm, nst, block, b0, far, 4);
-				if (c3 < 0 || (best >= 0 && c3 >= best))
-					continue;
-				for (int cx = 0; cx < 3 && best; cx++) {
-					long long c4 = cx == c ? -1 : c3;
-					for (int x = 0; x < 8 && c4 >= 0; x++) {
-						long long y = corner_cost(cells, known, given, h,
-									  HC(x & 1 ? k2 : k, x & 2 ? s2 : s,
-									     x & 4 ? a2 : a, cx));
-						c4 = y < 0 ? -1 : c4 + y;
-					}
-					far[3] = cx;
-					if (c4 >= 0)
-						c4 += hypercube_stopped(cells, nm, nst, block, b0, far, 16) -
-						      hypercube_stopped(cells, nm, nst, block, b0, far, 8);
-					if (c4 >= 0 && (best < 0 || c4 < best)) {
-						best = found = c4;
-						b[0] = k2;
-						b[1] = s2;
-						b[2] = a2;
-						b[3] = cx;
-					}
-				}
-			}
-		}
-	}
-#undef HC
-	return found;
+	long long first = hypercube_search(y, b0, y->nm, y->nm, ss, nss, aa, naa, bound, b);
+	return hypercube_search(y, b0, 0, y->nm, ss, nss, aa, naa, first < 0 ? bound : first + 1, b);
 }
 
 /* linked_cubes for a table of states x ages x sexes (strasa_cittadinanza_eta:
@@ -397,9 +438,12 @@ static long long hypercube_best(const long long *cells, const bool *known, const
  * a few of each, then over every one when none is found there or the one
  * found is stopped both ways, only for a cube stopped one way at most
  * (cheaper than 2 ZERO_CORNER: the bound drops most candidates at their
- * first corners).  The whole search for every small cell took 10 s of
- * CPU for a province of 47 municipalities and 20,000 persons, and over 5
- * minutes for a member of it when it ran for a cube stopped one way too.
+ * first corners).  The search of every small cell (hypercube_best:
+ * 46,817 of them for a member of the 47-municipality province of 200,000
+ * persons, over 400 million candidates when each corner was read anew)
+ * reads the corners' costs from an array kept as cells are hidden, and
+ * starts from the province's cheapest cube: the same cubes, about 4 s of
+ * CPU instead of 43-62 s (docs/performance.md).
  * A cube still stopped both ways has no fallback (tried: the zero
  * corners' own hypercubes, then the cube's two states hidden whole; the
  * member's table of that province twice main's CPU and 3,515 of 5,814
@@ -407,10 +451,15 @@ static long long hypercube_best(const long long *cells, const bool *known, const
 static int linked_hypercubes(const long long *cells, const bool *known, const bool *given,
 			      bool *h, int nm, int nst, int block, int threshold)
 {
-	size_t n = (size_t)nst * (size_t)block * 3;
+	size_t n = (size_t)nst * (size_t)block * 3, N = n * ((size_t)nm + 1);
 	int *all_s = malloc((size_t)nst * sizeof *all_s), *all_a = malloc((size_t)block * sizeof *all_a);
 	int *ss = malloc((size_t)nst * sizeof *ss), *aa = malloc((size_t)block * sizeof *aa);
-	bool changed = false, ok = all_s && all_a && ss && aa;
+	struct search y = {.cells = cells, .w = malloc(N * sizeof(long long)), .n = n, .nm = nm,
+			   .nst = nst, .block = block};
+	bool changed = false, ok = all_s && all_a && ss && aa && y.w;
+	for (size_t q = 0; ok && q < N; q++)
+		y.w[q] = h[q] ? 0 : (given && given[q]) || (known && known[q]) ? -1
+						 : magnitude(cells[q]) * 64 + 1;
 	for (int i = 0; ok && i < nst; i++)
 		all_s[i] = (nst - 1 + i) % nst;     /* the block of all states first */
 	for (int i = 0; ok && i < block; i++)
@@ -432,14 +481,12 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 						if (all_a[i] != a && (i == 0 || h[HC(k, s, all_a[i], c)] ||
 								      h[HC(nm, s, all_a[i], c)]))
 							aa[naa++] = all_a[i];
-					long long best = hypercube_best(cells, known, given, h, nm, nst, block, b0,
-									ss, nss, aa, naa, -1, b);
+					long long best = hypercube_best(&y, b0, ss, nss, aa, naa, -1, b);
 					/* none there, or stopped both ways: every state and
 					 * age, only a cube cheaper (stopped one way at most) */
 					if (best < 0 || best >= 2 * ZERO_CORNER) {
 						int b2[4];
-						long long other = hypercube_best(cells, known, given, h, nm, nst, block,
-										 b0, all_s, nst, all_a, block,
+						long long other = hypercube_best(&y, b0, all_s, nst, all_a, block,
 										 best < 0 ? -1 : 2 * ZERO_CORNER, b2);
 						if (other >= 0) {
 							best = other;
@@ -453,9 +500,11 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 							      x & 8 ? b[3] : c);
 						changed = changed || !h[q];
 						h[q] = true;
+						y.w[q] = 0;
 					}
 				}
 #undef HC
+	free(y.w);
 	free(all_s);
 	free(all_a);
 	free(ss);
@@ -1717,14 +1766,19 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 				long long best = -1;
 				int bx[2] = {0, 0};
 				int br = 0, bm = 0, bb = 0;
-				for (int b2 = 0; b2 < nm; b2++)
-					for (int r2 = 0; r2 < R && b2 != b; r2++)
-						for (int m2 = 0; m2 < 3 && r2 != r; m2++) {
+				/* (the first corners hoisted out of the inner loops, a
+				 * candidate dropped once it costs the best, the search
+				 * ended at a cost of 0: the same rectangle, faster) */
+				for (int b2 = 0; b2 < nm && best; b2++)
+					for (int r2 = 0; r2 < R && b2 != b && best &&
+							 gh[(size_t)b2 * CN + (size_t)(r * C + mcol[m])];
+					     r2++)
+						for (int m2 = 0; m2 < 3 && r2 != r && best; m2++) {
 							if (m2 == m)
 								continue;
 							int bl[2] = {b, b2}, rw[2] = {r, r2}, mc[2] = {m, m2};
 							bool ok = true;
-							for (int x = 0; x < 8 && ok; x++)
+							for (int x = 2; x < 8 && ok; x++)
 								ok = gh[(size_t)bl[x & 1] * CN +
 									(size_t)(rw[(x >> 1) & 1] * C +
 										 mcol[mc[x >> 2]])];
@@ -1733,14 +1787,14 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 							/* the sexes whose total moves: each one class */
 							long long cost = 0;
 							int cls[2] = {-1, -1};
-							for (int sx = 0; sx < 2; sx++) {
+							for (int sx = 0; sx < 2 && (best < 0 || cost < best); sx++) {
 								if (m != sx && m2 != sx)
 									continue;
 								long long bc = -1;
 								for (int k = 0; k < STATS_CIVIL; k++) {
 									long long c = 0;
 									int col = sx * (STATS_CIVIL + 1) + k;
-									for (int x = 0; x < 4; x++) {
+									for (int x = 0; x < 4 && (bc < 0 || c < bc); x++) {
 										size_t q = (size_t)bl[x & 1] * CN +
 											   (size_t)(rw[x >> 1] * C + col);
 										if (!gh[q])
