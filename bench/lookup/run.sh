@@ -79,13 +79,7 @@ if [ "$auth" = voucher ]; then
 fi
 
 echo "== nginx reference"
-mkdir -p "$work/nginx/www" "$work/nginx/tmp"
-chmod 755 "$work" "$work/nginx" "$work/nginx/www"  # nginx workers run as www-data
-cp "$work/tls/cert.pem" "$work/tls/key.pem" "$work/nginx/"
-printf '{"status":"ok","service":"reference","padding":"%0150d"}\n' 0 > "$work/nginx/www/index.json"
-sed -e "s#@DIR@#$work/nginx#g" -e "s#@PORT@#$nport#g" bench/nginx-reference.conf > "$work/nginx/nginx.conf"
-nginx -c "$work/nginx/nginx.conf"
-sleep 0.5
+bench/nginx-reference.sh "$work/nginx" "$work/tls" "$nport"
 
 out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors" "$1" | sed 's/^/    /'
         echo "    load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"; }
