@@ -1750,8 +1750,9 @@ static int civil_posas_col(int c)
  * POSAS's), which the classes must follow, or an age's classes give the
  * cell back.  For each, the cheapest such rectangle (the fewest persons,
  * then cells) and, for each sex whose total it moves, the class whose four
- * cells cost least: those cells hidden, given (*gv), so that +-1 on the
- * rectangle and on those classes keeps every identity. */
+ * cells cost least (never one with a cell given published, gv but not
+ * gh: a class the province counts 0): those cells hidden, given (*gv), so
+ * that +-1 on the rectangle and on those classes keeps every identity. */
 static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, int nm,
 			       int threshold)
 {
@@ -1784,30 +1785,35 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 										 mcol[mc[x >> 2]])];
 							if (!ok)
 								continue;
-							/* the sexes whose total moves: each one class */
+							/* the sexes whose total moves: each one class,
+							 * none with a cell given published */
 							long long cost = 0;
 							int cls[2] = {-1, -1};
-							for (int sx = 0; sx < 2 && (best < 0 || cost < best); sx++) {
+							for (int sx = 0; sx < 2 && cost >= 0 && (best < 0 || cost < best);
+							     sx++) {
 								if (m != sx && m2 != sx)
 									continue;
 								long long bc = -1;
 								for (int k = 0; k < STATS_CIVIL; k++) {
 									long long c = 0;
 									int col = sx * (STATS_CIVIL + 1) + k;
-									for (int x = 0; x < 4 && (bc < 0 || c < bc); x++) {
+									for (int x = 0; x < 4 && c >= 0 && (bc < 0 || c < bc);
+									     x++) {
 										size_t q = (size_t)bl[x & 1] * CN +
 											   (size_t)(rw[x >> 1] * C + col);
-										if (!gh[q])
+										if (gv[q] && !gh[q])
+											c = -1;
+										else if (!gh[q])
 											c += (v[q] < 0 ? -v[q] : v[q]) * 64 + 1;
 									}
-									if (bc < 0 || c < bc) {
+									if (c >= 0 && (bc < 0 || c < bc)) {
 										bc = c;
 										cls[sx] = k;
 									}
 								}
-								cost += bc;
+								cost = bc < 0 ? -1 : cost + bc;
 							}
-							if (best < 0 || cost < best) {
+							if (cost >= 0 && (best < 0 || cost < best)) {
 								best = cost;
 								bb = b2;
 								br = r2;
@@ -1868,6 +1874,21 @@ bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES]
 		for (int i = 0; i < CN; i++)
 			cells[(size_t)nm * CN + (size_t)i] =
 				(k ? cells[(size_t)nm * CN + (size_t)i] : 0) + cells[(size_t)k * CN + (size_t)i];
+	/* a class the province counts 0 (so every member): published,
+	 * given, in every block.  Hidden in a member it would protect
+	 * nothing -- the province's 0 says it is 0, counts are never negative
+	 * (issue #17: a member's hidden POSAS cell was its published classes
+	 * plus such zeros) -- and hiding the province's 0 with it would not
+	 * help either: the cells hidden in the province's row would still
+	 * add up to 0 and be 0 each.  So the complements are taken among the
+	 * others (fewer cells hidden than hiding the zeros and a non-zero
+	 * cell of the province's besides). */
+	for (int i = 0; ok && nm > 1 && i < CN; i++)
+		if (civil_posas_col(i % C) < 0 && cells[(size_t)nm * CN + (size_t)i] == 0)
+			for (size_t b = 0; b < nb; b++) {
+				given[b * CN + (size_t)i] = true;
+				given_h[b * CN + (size_t)i] = false;
+			}
 	if (ok && nm > 1)
 		civil_margin_cubes(cells, given, given_h, (int)nb, nm, threshold);
 	if (ok && nm == 1) {

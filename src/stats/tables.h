@@ -352,8 +352,10 @@ bool stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES]
  * stats_ages_protect_linked gives them), never chosen to protect another
  * cell, so POSAS is the margin and keeps its cells; the classes are
  * protected around it, each member jointly with the province (its cubes
- * over two classes of the same sex, whose +-1 keeps every total).
- * province_hidden the province's (STATS_AGES + 1) x STATS_CIVIL_COLS
+ * over two classes of the same sex, whose +-1 keeps every total); a
+ * class the province counts 0 (so every member) is published everywhere,
+ * never a complement: hidden, counts being never negative, it would be
+ * known 0 all the same (issue #17).  province_hidden the province's (STATS_AGES + 1) x STATS_CIVIL_COLS
  * cells, hidden[k * cells + i] member k's.  One member: protected alone
  * around its POSAS.  False when out of memory or nm < 1. */
 bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES], int nm,

@@ -59,8 +59,7 @@ the linear one in every test: over the same relations, with every count
 never negative, each hidden count's minimum and maximum by linear
 programming; a small count pinned (minimum = maximum) fails, the narrow
 intervals of the truly small ones (Truth: from the generator's files) are
-printed.  test_province_stocks prints, without failing on them, the
-posas cells it pins through stato_civile (known and open: docs/api.md)."""
+printed."""
 import csv
 import datetime
 import io
@@ -341,24 +340,17 @@ class Intervals:
         for k, n in narrow.items():
             self.narrow[k] = self.narrow.get(k, 0) + n
 
-    def check(self, what, open_kinds=()):
+    def check(self, what):
         """Prints the counts; fails when a hidden small count is pinned (a
-        narrow interval is reported, not a failure: docs/api.md) but for
-        the kinds of unknown in open_kinds, printed only (a leak known and
-        not yet closed, docs/api.md)."""
-        open_ = [line for var, line in self.pinned if var[1] in open_kinds]
+        narrow interval is reported, not a failure: docs/api.md)."""
         print(f"{what}, the interval attacker (counts >= 0, {self.time:.1f} s of CPU): "
-              f"{self.small} small hidden counts, {len(self.pinned)} pinned ({len(open_)} of "
-              f"them known, "
-              f"{', '.join(open_kinds) or '-'}), {sum(self.narrow.values())} in an interval "
+              f"{self.small} small hidden counts, {len(self.pinned)} pinned, "
+              f"{sum(self.narrow.values())} in an interval "
               f"narrower than the threshold (by kind: {self.narrow or 'none'})")
-        if open_:
-            print("pinned, known and not yet closed:\n" + "\n".join(open_))
         check(self.small > 0, f"{what}: small hidden counts for the interval attacker")
-        pinned = [line for var, line in self.pinned if var[1] not in open_kinds]
+        pinned = [line for var, line in self.pinned]
         check(not pinned, f"{what}: hidden small counts pinned by the interval attacker "
               "(counts never negative):\n" + "\n".join(pinned[:40]))
-
 
 def derived(var):
     """A balance's natural or migratory balance (a territory's unknown):
@@ -1124,12 +1116,11 @@ def test_province_stocks():
               f"{hid[name][1]}")
     check(not found, "hidden small counts recovered from the province's households and "
           "citizenships and its members':\n" + "\n".join(found[:40]))
-    # a member's posas single year pinned through stato_civile: the
-    # province publishes a zero (a class of an age and sex) whose members'
-    # cells are hidden, so they are 0 and the member's class sum (its
-    # posas cell) follows -- open (issue #17, docs/api.md)
-    lp.check("the province's households, citizenships and civil status and its members'",
-             open_kinds=("age", "cs"))
+    # none pinned either: a class the province publishes as 0 is
+    # published by its members too, never a complement (issue #17: a
+    # member's posas single year was its published classes plus such
+    # hidden zeros)
+    lp.check("the province's households, citizenships and civil status and its members'")
 
 
 
