@@ -385,6 +385,28 @@ def test_refused_connections_logged_bounded():
         dropped = int(summary[0].split(" dropped=")[1].split()[0])
         check(dropped >= flood + 1 - 20, f"{dropped} counted for {flood + 1 - 20} left out")
 
+
+def test_tls_handshake_failure_logged():
+    """Plain HTTP sent to the HTTPS port fails the TLS handshake:
+    libmicrohttpd's word of it reaches the log at warn."""
+    with Server() as srv:
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionError, OSError):
+            pass
+        s.close()
+        line = None
+        deadline = time.monotonic() + 10
+        while line is None and time.monotonic() < deadline:
+            line = next((l for l in srv.log_text().splitlines()
+                         if 'msg="avviso di libmicrohttpd"' in l and "handshake" in l), None)
+            time.sleep(0.05)
+        check(line is not None and " level=warn " in line,
+              f"the failed handshake is in the log at warn:\n{srv.log_text()[-1500:]}")
+
 def test_idle_connections_closed_after_timeout():
     with Server(connection_timeout=2) as srv:
         results = {}
