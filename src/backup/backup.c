@@ -206,17 +206,16 @@ static vis_err write_new(const char *path, const void *data, size_t n, struct vi
 	return VIS_OK;
 }
 
-static vis_err copy_file(const char *from, const char *to, struct vis_error *e)
+/* from's bytes into fd (new, named to), synced; fd closed, to removed on
+ * a failure. */
+static vis_err copy_into(const char *from, int fd, const char *to, struct vis_error *e)
 {
 	FILE *in = fopen(from, "rb");
-	if (!in)
+	if (!in) {
+		close(fd);
+		unlink(to);
 		return vis_error_set(e, VIS_ERR_IO, "impossibile leggere "
 						    "'%s': %s", from, strerror(errno));
-	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fclose(in);
-		return vis_error_set(e, VIS_ERR_IO, "impossibile creare "
-						    "'%s': %s", to, strerror(errno));
 	}
 	char buf[65536];
 	size_t n;
@@ -231,6 +230,15 @@ static vis_err copy_file(const char *from, const char *to, struct vis_error *e)
 		return vis_error_set(e, VIS_ERR_IO, "impossibile copiare '%s' in '%s'", from, to);
 	}
 	return VIS_OK;
+}
+
+static vis_err copy_file(const char *from, const char *to, struct vis_error *e)
+{
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return vis_error_set(e, VIS_ERR_IO, "impossibile creare "
+						    "'%s': %s", to, strerror(errno));
+	return copy_into(from, fd, to, e);
 }
 
 /* SHA-256 (hex) and size of a file. */
@@ -732,11 +740,13 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 	const char *targets[2] = {sp->db, sp->trail};
 	const enum part parts[2] = {P_DB, P_TRAIL};
 	for (int i = 0; i < 2; i++) {
-		char from[PATH_CAP], tmp[PATH_CAP + 16];
+		char from[PATH_CAP], tmp[PATH_CAP + 32];
 		join(from, dest, part_name[parts[i]]);
-		snprintf(tmp, sizeof tmp, "%s.restoring", targets[i]);
-		unlink(tmp);
-		vis_err rc = copy_file(from, tmp, e);
+		int fd;
+		vis_err rc = fsmode_temp_create(targets[i], "restoring", tmp, sizeof tmp, &fd,
+						"restore", e);
+		if (!rc)
+			rc = copy_into(from, fd, tmp, e);
 		if (rc)
 			return rc;
 		/* a WAL left by the database replaced would be replayed into the

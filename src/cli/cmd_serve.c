@@ -412,6 +412,7 @@ int cmd_serve(int argc, char **argv)
 			break;
 		refresh_keys(&app);
 		tick(&app);
+		http_server_log_flush();
 	}
 	log_info("in arresto", "in_flight=%d", atomic_load(&app.in_flight));
 	atomic_store(&app.stopping, true);

@@ -154,3 +154,47 @@ vis_err fsmode_replace(const char *tmp, const char *path, bool sync_dir, const c
 				     strerror(err));
 	return VIS_OK;
 }
+
+vis_err fsmode_temp_create(const char *path, const char *tag, char *tmp, size_t cap, int *fd,
+			   const char *what, struct vis_error *e)
+{
+	*fd = -1;
+	/* 48 random bits a name: a collision (a file someone made there) is
+	 * passed over, a few in a row mean something else is wrong. */
+	for (int tries = 0; tries < 8; tries++) {
+		unsigned char r[6];
+		char hex[2 * sizeof r + 1];
+		randombytes_buf(r, sizeof r);
+		sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+		int n = snprintf(tmp, cap, "%s.%s-%s", path, tag, hex);
+		if (n < 0 || (size_t)n >= cap)
+			return vis_error_set(e, VIS_ERR_LIMIT, "%s: percorso troppo lungo: '%s'", what,
+					     path);
+		*fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*fd >= 0)
+			return VIS_OK;
+		if (errno != EEXIST)
+			break;
+	}
+	return vis_error_set(e, VIS_ERR_IO, "%s: impossibile creare un file temporaneo accanto a "
+					    "'%s': %s", what, path, strerror(errno));
+}
+
+vis_err fsmode_write_replace(const char *path, const char *tag, const void *data, size_t len,
+			     bool sync_dir, const char *what, struct vis_error *e)
+{
+	char tmp[4096 + 64];
+	int fd;
+	vis_err rc = fsmode_temp_create(path, tag, tmp, sizeof tmp, &fd, what, e);
+	if (rc)
+		return rc;
+	bool ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	int err = errno;
+	ok = close(fd) == 0 && ok;
+	rc = ok ? fsmode_replace(tmp, path, sync_dir, what, e)
+		: vis_error_set(e, VIS_ERR_IO, "%s: impossibile scrivere '%s': %s", what, tmp,
+				strerror(err ? err : errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
+}

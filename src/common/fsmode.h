@@ -6,7 +6,9 @@
  * already exist.  Creating processes set umask 077 (src/cli/main.c), and
  * every file is also opened with an explicit mode.  Also the one rule for
  * a file replaced by writing a temporary beside it and renaming it over
- * (fsmode_replace): only a regular file is replaced. */
+ * (fsmode_replace): only a regular file is replaced; the temporary itself
+ * is a new file under a name no one can foresee (fsmode_temp_create), so
+ * nothing planted in the directory is ever written through. */
 #ifndef VISURA_COMMON_FSMODE_H
 #define VISURA_COMMON_FSMODE_H
 
@@ -53,6 +55,23 @@ vis_err fsmode_create_beside(const char *path, const char *beside, struct vis_er
  * A missing path is fine.  Every site that replaces or removes a file an
  * operator names calls it first. */
 vis_err fsmode_replaceable(const char *path, const char *what, struct vis_error *e);
+
+/* Creates the temporary of `path` in path's directory: path + "." + tag +
+ * "-" + 12 random hex digits, a new file (O_CREAT|O_EXCL|O_NOFOLLOW, mode
+ * 0600, close-on-exec): whatever exists at a name, a symbolic link among
+ * others, is never opened or removed, another name is drawn.  The name
+ * goes to tmp (cap bytes, refused when it does not fit), its descriptor,
+ * open for writing, to *fd (-1 on an error, which names `what`).  A crash
+ * leaves the temporary behind; removing it is safe. */
+vis_err fsmode_temp_create(const char *path, const char *tag, char *tmp, size_t cap, int *fd,
+			   const char *what, struct vis_error *e);
+
+/* `len` bytes of data made the content of `path` atomically: written to a
+ * temporary (fsmode_temp_create), synced, and fsmode_replace'd over path
+ * (with sync_dir, path's directory synced after).  On any failure the
+ * temporary is removed and path is as it was. */
+vis_err fsmode_write_replace(const char *path, const char *tag, const void *data, size_t len,
+			     bool sync_dir, const char *what, struct vis_error *e);
 
 /* The last step of writing `path` atomically: `tmp` (written and synced
  * by the caller, in path's directory) renamed over `path` once

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/date.h"
 #include "common/fsmode.h"
@@ -275,16 +276,22 @@ vis_err gen_write_file(struct gen_ctx *x, struct gen_comune *c, bool full, int d
 	char path[4200], tmp[4300];
 	snprintf(path, sizeof path, "%s/%s-%06u-%s.tsv", x->o->out_dir, c->istat, (unsigned)c->seq,
 		 full ? "FULL" : "DELTA");
-	snprintf(tmp, sizeof tmp, "%s.part", path);
 	struct wbuf w = {0};
 	w.b = malloc(WBUF_SIZE);
 	if (!w.b)
 		return gen_fail(x, VIS_ERR_NOMEM, "memoria esaurita");
-	w.f = fopen(tmp, "wb");
+	int fd;
+	vis_err trc = fsmode_temp_create(path, "part", tmp, sizeof tmp, &fd, "file generato", x->e);
+	w.f = trc ? NULL : fdopen(fd, "wb");
 	if (!w.f) {
 		free(w.b);
+		if (trc)
+			return x->err = trc;
+		int err = errno;
+		close(fd);
+		remove(tmp);
 		return x->err = vis_error_set(x->e, VIS_ERR_IO, "impossibile creare '%s': %s", tmp,
-					      strerror(errno));
+					      strerror(err));
 	}
 	const char *producer = x->o->producer ? x->o->producer : "visura-gen/" VISURA_VERSION;
 	w_str(&w, "HDR\tVISURA-ANAGRAFE\t1\t");

@@ -15,6 +15,7 @@
 #define VISURA_HTTP_HTTP_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,6 +170,16 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 			  http_gate gate, struct http_server **out, struct vis_error *e);
 /* Stops accepting, lets requests in flight finish (up to `grace_ms`), stops. */
 void http_server_stop(struct http_server *srv, int grace_ms);
+/* libmicrohttpd's messages are logged at warn within a budget (server.c,
+ * mhd_log); this writes the count of those left out once their window has
+ * ended.  Called periodically (every few seconds) by a serving process. */
+void http_server_log_flush(void);
+/* One message of libmicrohttpd (its printf format and arguments) as the
+ * log gets it, into out: a request's path it quotes ("... for the request
+ * for `%s' ...") left out, as it may name a person; trailing newlines
+ * dropped, double quotes made single (the log's detail="..."). */
+void http_mhd_message(char *out, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* Reads the certificate and key again from the files given at start: new
  * handshakes present them, connections already made are untouched.  When
  * they cannot be read, do not parse, do not belong together or have

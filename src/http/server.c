@@ -886,21 +886,94 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 	return (size_t)(w - s);
 }
 
-/* libmicrohttpd's own messages (clients that vanish mid-response...) go
- * to our log at debug level. */
+/* libmicrohttpd's own messages go to our log at warn: refused connections
+ * (connection limit, per_ip_connections), TLS errors, clients that vanish
+ * mid-response.  Bounded, as a flood of refused connections would flood
+ * the log: at most MHD_LOG_LINES in a window of MHD_LOG_WINDOW seconds
+ * (begun by its first message), one process-wide budget (the log is one);
+ * past it they are counted, and the count written in one line when a
+ * message comes after the window, at http_server_log_flush (`visura serve`
+ * every 5 s) or when a server stops.  A request's path, which may name a
+ * person (/api/v1/persons/:cf), is left out of the messages that quote it
+ * (http_mhd_message). */
+#define MHD_LOG_LINES 20
+#define MHD_LOG_WINDOW 60
+
+/* Monotonic seconds, never 0. */
+static int64_t mono_s(void)
+{
+	return mono_ns() / 1000000000 + 1;
+}
+
+static struct {
+	pthread_mutex_t lock;
+	int64_t start;            /* monotonic second the window began; 0: none yet */
+	int lines;                /* written in it */
+	unsigned long dropped;    /* left out in it */
+} mhd_budget = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The count of the window that ended (all of it when `force`); the lock
+ * held. */
+static void mhd_log_summary(int64_t now, bool force)
+{
+	if (!force && now - mhd_budget.start < MHD_LOG_WINDOW)
+		return;
+	if (mhd_budget.dropped)
+		log_warn("avvisi di libmicrohttpd omessi", "dropped=%lu written=%d window_s=%d",
+			 mhd_budget.dropped, mhd_budget.lines, MHD_LOG_WINDOW);
+	mhd_budget.start = 0;
+	mhd_budget.lines = 0;
+	mhd_budget.dropped = 0;
+}
+
+void http_server_log_flush(void)
+{
+	pthread_mutex_lock(&mhd_budget.lock);
+	mhd_log_summary(mono_s(), false);
+	pthread_mutex_unlock(&mhd_budget.lock);
+}
+
+void http_mhd_message(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	/* "... request for `%s' ...": the path is the first conversion. */
+	char no_path[512];
+	const char *rf = strstr(fmt, "request for "), *pc = strchr(fmt, '%');
+	if (rf && pc > rf && pc[1] == 's' &&
+	    snprintf(no_path, sizeof no_path, "%.*s(percorso omesso)%s", (int)(pc - fmt), fmt,
+		     pc + 2) < (int)sizeof no_path) {
+		(void)va_arg(ap, const char *);
+		fmt = no_path;
+	}
+	vsnprintf(out, cap, fmt, ap);
+	size_t n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	for (char *p = out; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+}
+
 __attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
+	int64_t now = mono_s();
+	pthread_mutex_lock(&mhd_budget.lock);
+	if (mhd_budget.start)
+		mhd_log_summary(now, false);
+	if (!mhd_budget.start)
+		mhd_budget.start = now;
+	bool keep = mhd_budget.lines < MHD_LOG_LINES;
+	if (keep)
+		mhd_budget.lines++;
+	else
+		mhd_budget.dropped++;
+	pthread_mutex_unlock(&mhd_budget.lock);
+	if (!keep)
+		return;
 	char msg[512];
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	for (char *p = msg; *p; p++)
-		if (*p == '"')
-			*p = '\'';
-	log_debug("avviso di libmicrohttpd", "detail=\"%s\"", msg);
+	http_mhd_message(msg, sizeof msg, fmt, ap);
+	log_warn("avviso di libmicrohttpd", "detail=\"%s\"", msg);
 }
 
 /* ---- TLS sessions: tickets, no client-initiated renegotiation ---- */
@@ -1144,6 +1217,8 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 	struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
+		/* First: the messages of the options after it come here too. */
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
@@ -1153,7 +1228,6 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_NOTIFY_CONNECTION, tls ? on_connection : NULL, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		/* HTTP/1.1 without Host, spaces in the request target: 400. */
 		MHD_OPTION_STRICT_FOR_CLIENT, 1,
@@ -1184,6 +1258,9 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 	for (int waited = 0; waited < grace_ms && atomic_load(srv->cfg.in_flight) > 0; waited += 10)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
+	pthread_mutex_lock(&mhd_budget.lock);
+	mhd_log_summary(0, true);
+	pthread_mutex_unlock(&mhd_budget.lock);
 	if (srv->ticket_key.data) {
 		gnutls_memset(srv->ticket_key.data, 0, srv->ticket_key.size);
 		gnutls_free(srv->ticket_key.data);

@@ -50,6 +50,29 @@ json_t *oidc_public_sig_keys(const json_t *jwks)
 	return keys;
 }
 
+/* A new key of ours (rp_key_ensure says which), in memory; NULL with e
+ * set when it cannot be made. */
+static json_t *rp_key_make(const char *opt, bool enc, struct vis_error *e)
+{
+	json_t *k = enc ? json_pack("{s:s,s:i}", "kty", "RSA", "bits", 4096)
+			: json_pack("{s:s}", "alg", "ES256");
+	unsigned char thp[32];
+	char kid[64];
+	if (!k || !jose_jwk_gen(NULL, k) ||
+	    jose_jwk_thp_buf(NULL, k, "S256", thp, sizeof thp) != sizeof thp ||
+	    jose_b64_enc_buf(thp, sizeof thp, kid, sizeof kid) == SIZE_MAX) {
+		json_decref(k);
+		vis_error_set(e, VIS_ERR_INTERNAL, "%s: impossibile fare una chiave", opt);
+		return NULL;
+	}
+	kid[43] = '\0';
+	json_object_set_new(k, "kid", json_string(kid));
+	json_object_set_new(k, "use", json_string(enc ? "enc" : "sig"));
+	if (enc)
+		json_object_set_new(k, "alg", json_string("RSA-OAEP-256"));
+	return k;
+}
+
 /* One of our keys: read, or made (0600) when the file does not exist.
  * opt names the option in messages; enc: the RSA key of the encrypted
  * userinfo (RSA-OAEP-256, 4096 bits, the size the profile recommends),
@@ -74,22 +97,9 @@ static json_t *rp_key_ensure(const char *path, const char *opt, bool enc, struct
 		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' non è JSON", opt, path);
 		return NULL;
 	}
-	k = enc ? json_pack("{s:s,s:i}", "kty", "RSA", "bits", 4096)
-		: json_pack("{s:s}", "alg", "ES256");
-	unsigned char thp[32];
-	char kid[64];
-	if (!k || !jose_jwk_gen(NULL, k) ||
-	    jose_jwk_thp_buf(NULL, k, "S256", thp, sizeof thp) != sizeof thp ||
-	    jose_b64_enc_buf(thp, sizeof thp, kid, sizeof kid) == SIZE_MAX) {
-		json_decref(k);
-		vis_error_set(e, VIS_ERR_INTERNAL, "%s: impossibile fare una chiave", opt);
+	k = rp_key_make(opt, enc, e);
+	if (!k)
 		return NULL;
-	}
-	kid[43] = '\0';
-	json_object_set_new(k, "kid", json_string(kid));
-	json_object_set_new(k, "use", json_string(enc ? "enc" : "sig"));
-	if (enc)
-		json_object_set_new(k, "alg", json_string("RSA-OAEP-256"));
 	char *text = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	bool ok = text && fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
@@ -139,9 +149,8 @@ static vis_err fed_previous_read(struct oidc *o, const char *fed_key_path, struc
 vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 				   char old_kid[64], char new_kid[64], struct vis_error *e)
 {
-	char prev[CONFIG_PATH_MAX + 16], next[CONFIG_PATH_MAX + 16];
+	char prev[CONFIG_PATH_MAX + 16];
 	snprintf(prev, sizeof prev, "%s.previous", path);
-	snprintf(next, sizeof next, "%s.next", path);
 	/* Both are replaced below: refused before anything is read or made
 	 * (reading a FIFO would wait for ever). */
 	vis_err rc = fsmode_replaceable(path, "oidc_federation_key", e);
@@ -158,40 +167,35 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 							 "configurato? `visura serve` fa la chiave "
 							 "al primo avvio)", path);
 	}
-	unlink(next);
-	json_t *made = rp_key_ensure(next, "oidc_federation_key", false, e);
+	json_t *made = rp_key_make("oidc_federation_key", false, e);
 	json_t *pub = json_deep_copy(old);
 	json_decref(old);
 	if (!made || !pub || !jose_jwk_pub(NULL, pub)) {
 		json_decref(made);
 		json_decref(pub);
-		unlink(next);
 		return e->code ? e->code : vis_error_set(e, VIS_ERR_INTERNAL, "impossibile fare "
 									      "una chiave");
 	}
 	bool kid_ok = kid_copy(new_kid, 64, made);
+	char *key = json_dumps(made, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(made);
 	json_t *doc = json_pack("{s:o,s:I}", "key", pub, "until", (json_int_t)(now + grace));
 	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(doc);
-	char tmp[CONFIG_PATH_MAX + 32];
-	snprintf(tmp, sizeof tmp, "%s.previous.tmp", path);
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	bool ok = kid_ok && text && fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	if (fd >= 0 && (fsync(fd) || close(fd)))
-		ok = false;
-	free(text);
-	/* The old key's public half kept first, then the new key in place. */
-	rc = ok ? fsmode_replace(tmp, prev, false, "oidc_federation_key", e)
-		: vis_error_set(e, VIS_ERR_IO, "oidc_federation_key: impossibile scrivere '%s': "
-					       "%s", tmp, strerror(errno));
+	/* The old key's public half kept first, then the new key in place;
+	 * each written to a new temporary beside it, synced, renamed. */
+	if (!kid_ok || !key || !text)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "oidc_federation_key: memoria esaurita");
 	if (!rc)
-		rc = fsmode_replace(next, path, false, "oidc_federation_key", e);
-	if (rc) {
-		unlink(tmp);
-		unlink(next);
-	}
+		rc = fsmode_write_replace(prev, "tmp", text, strlen(text), false,
+					  "oidc_federation_key", e);
+	if (!rc)
+		rc = fsmode_write_replace(path, "next", key, strlen(key), false,
+					  "oidc_federation_key", e);
+	if (key)
+		sodium_memzero(key, strlen(key));
+	free(key);
+	free(text);
 	return rc;
 }
 

@@ -109,8 +109,8 @@ bool store_cache_use(struct store *s, int64_t *gen)
 	if (known)
 		return true;
 	struct vis_error e = {0};
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CONTROL_GEN_GET, "control generation",
-					  &e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CONTROL_GEN_GET,
+					  "generazione di controllo", &e);
 	bool found = false;
 	if (!st || drv_one(st, &found, &e)) {
 		log_warn("generazione di controllo illeggibile", "error=\"%s\"", e.msg);
@@ -208,7 +208,7 @@ vis_err store_control_end(struct store *s, bool own, vis_err rc, struct vis_erro
 {
 	if (rc == VIS_OK) {
 		struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CONTROL_GEN_BUMP,
-						  "control generation", e);
+						  "generazione di controllo", e);
 		rc = st ? drv_done(st, e) : ops_err(e);
 	}
 	/* This handle's next cached read reads the generation again. */

@@ -216,7 +216,8 @@ static struct pg_stmt *stmt_get(struct pg_store *s, const char *sql, int *index,
 		}
 		snprintf(name, sizeof name, "v%d", i);
 		s->base.round_trips++;
-		PGresult *r = result_ok(s, PQprepare(s->conn, name, pgsql, 0, NULL), "prepare", e);
+		PGresult *r = result_ok(s, PQprepare(s->conn, name, pgsql, 0, NULL),
+					"preparazione", e);
 		if (!r)
 			return NULL;
 		PQclear(r);
@@ -253,10 +254,11 @@ static vis_err pipe_read(struct pg_store *s, int first, pipe_take_fn take, void 
 				 * is not the conflict of the one run now (last):
 				 * the caller would blame the wrong record. */
 				rc = state && !strncmp(state, "23", 2) && (!last || i == n - 1)
-					     ? drv_conflict(e, "pipeline", PQresultErrorMessage(r))
+					     ? drv_conflict(e, "sequenza", PQresultErrorMessage(r))
 					     : pg_fail(e, VIS_ERR_STORE, "sequenza",
-						       st == PGRES_PIPELINE_ABORTED ? "aborted"
-										    : PQresultErrorMessage(r));
+						       st == PGRES_PIPELINE_ABORTED
+							       ? "interrotta"
+							       : PQresultErrorMessage(r));
 			} else if (last && i == n - 1 && rc == VIS_OK && !*last) {
 				*last = r;
 				continue;
@@ -421,7 +423,7 @@ static vis_err lock_xact(struct pg_store *s, int64_t key, struct vis_error *e)
 {
 	struct pg_params p = {0};
 	pp_i64(&p, key);
-	return run_done(s, LOCK_SQL, &p, "lock", NULL, e);
+	return run_done(s, LOCK_SQL, &p, "blocco", NULL, e);
 }
 
 /* ---- COPY ---- */
@@ -528,7 +530,7 @@ static vis_err migration_record(struct pg_store *s, const struct schema_migratio
 	pp_text(&p, m->name);
 	pp_i64(&p, (int64_t)time(NULL));
 	return run_done(s, "INSERT INTO schema_migrations VALUES (?1, ?2, ?3)", &p,
-			"record migration", NULL, e);
+			"registrazione della migrazione", NULL, e);
 }
 
 /* A companion that holds the shared state's tables but recorded no
@@ -538,7 +540,7 @@ static vis_err migration_record(struct pg_store *s, const struct schema_migratio
 static vis_err shared_adopt(struct pg_store *s, struct vis_error *e)
 {
 	PGresult *r = run(s, "SELECT to_regclass('shared_state') IS NOT NULL", NULL,
-			  "companion tables", e);
+			  "tabelle dello stato condiviso", e);
 	if (!r)
 		return VIS_ERR_STORE;
 	bool made = !strcmp(PQgetvalue(r, 0, 0), "t");
@@ -572,7 +574,7 @@ static vis_err migrate(struct pg_store *s, bool shared, struct vis_error *e)
 		PGresult *r = NULL;
 		if ((rc = lock_xact(s, LOCK_MIGRATE, e)) || (rc = exec_simple(s, table, e)) ||
 		    !(r = run(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL,
-			      "schema version", e))) {
+			      "versione dello schema", e))) {
 			rc = VIS_ERR_STORE;
 			break;
 		}
@@ -818,7 +820,7 @@ static vis_err pg_load_finish(struct drv *d, struct vis_error *e)
 		return VIS_ERR_STORE;
 	PGresult *cols = run(s, "SELECT table_name, column_name FROM information_schema.columns"
 				" WHERE table_schema = current_schema() AND is_identity = 'YES'",
-			     NULL, "identity columns", e);
+			     NULL, "colonne identity", e);
 	if (!cols)
 		return VIS_ERR_STORE;
 	vis_err rc = VIS_OK;
@@ -835,7 +837,7 @@ static vis_err pg_load_finish(struct drv *d, struct vis_error *e)
 			struct pg_params p = {0};
 			pp_text(&p, t);
 			pp_text(&p, c);
-			rc = run_done(s, sql, &p, "identity", NULL, e);
+			rc = run_done(s, sql, &p, "colonna identity", NULL, e);
 		}
 		PQfreemem(ti);
 		PQfreemem(ci);
@@ -979,7 +981,8 @@ static enum drv_step pq_step(struct drv_stmt *b, struct vis_error *e)
 	struct pg_store *s = (struct pg_store *)b->d;
 	if (!st->res) {
 		pq_params_pad(st);
-		PGresult *r = run(s, s->stmts[st->index].sql, &st->p, b->what ? b->what : "statement", e);
+		PGresult *r = run(s, s->stmts[st->index].sql, &st->p,
+				  b->what ? b->what : "istruzione", e);
 		if (!r) {
 			b->err = e && e->code ? e->code : VIS_ERR_STORE;
 			return DRV_ERROR;
@@ -1164,7 +1167,7 @@ static vis_err pq_lock(struct drv *d, enum drv_lock which, struct vis_error *e)
 	struct pg_params p = {0};
 	pp_i64(&p, which == DRV_LOCK_TRAIL ? LOCK_TRAIL : LOCK_IMPORT);
 	if (!s->in_txn)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "a lock outside a transaction");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "un blocco fuori da una transazione");
 	return pipe_send(s, LOCK_SQL, &p, e);
 }
 

@@ -210,7 +210,8 @@ static vis_err trail_copy_table(struct sq_store *s, const char *t, struct vis_er
 		if (!kw || (ix && ix < kw))
 			kw = ix;
 		if (!kw) {
-			rc = vis_error_set(e, VIS_ERR_INTERNAL, "trail schema: %s", sql);
+			rc = vis_error_set(e, VIS_ERR_INTERNAL, "schema del registro degli accessi: %s",
+					   sql);
 			break;
 		}
 		struct strbuf b;
@@ -384,10 +385,10 @@ static vis_err begin_locking(struct sq_store *s, int lock, struct vis_error *e)
 {
 	sq_read_end(&s->base);   /* a write ends the reads' snapshot */
 	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
-	if (!st || stmt_done(s, st, e, "begin"))
+	if (!st || stmt_done(s, st, e, "apertura della transazione"))
 		return VIS_ERR_STORE;
 	st = stmt_get(s, lock, e);
-	if (!st || stmt_done(s, st, e, "begin")) {
+	if (!st || stmt_done(s, st, e, "apertura della transazione")) {
 		sq_rollback(s);
 		return VIS_ERR_STORE;
 	}
@@ -410,7 +411,7 @@ static void fk_resume(struct sq_store *s)
 static vis_err sq_commit(struct sq_store *s, struct vis_error *e)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_COMMIT, e);
-	vis_err rc = st ? stmt_done(s, st, e, "commit") : VIS_ERR_STORE;
+	vis_err rc = st ? stmt_done(s, st, e, "conferma della transazione") : VIS_ERR_STORE;
 	fk_resume(s);
 	return rc;
 }
@@ -421,7 +422,7 @@ static void sq_rollback(struct sq_store *s)
 	if (!sqlite3_get_autocommit(s->db)) {
 		sqlite3_stmt *st = stmt_get(s, ST_ROLLBACK, NULL);
 		if (st)
-			stmt_done(s, st, NULL, "rollback");
+			stmt_done(s, st, NULL, "annullamento della transazione");
 	}
 	fk_resume(s);
 }
@@ -644,7 +645,7 @@ static enum drv_step sq_step(struct drv_stmt *b, struct vis_error *e)
 	sqlite3 *db = sqlite3_db_handle(st->st);
 	b->err = rc == SQLITE_CONSTRAINT
 			 ? drv_conflict(e, b->what, sqlite3_errmsg(db))
-			 : vis_error_set(e, VIS_ERR_STORE, "%s: %s", b->what ? b->what : "statement",
+			 : vis_error_set(e, VIS_ERR_STORE, "%s: %s", b->what ? b->what : "istruzione",
 					 sqlite3_errmsg(db));
 	return DRV_ERROR;
 }
@@ -761,7 +762,7 @@ static void sq_read_begin(struct drv *d)
 	if (s->reading || !sqlite3_get_autocommit(s->db))
 		return;
 	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, NULL);
-	s->reading = st && stmt_done(s, st, NULL, "begin") == VIS_OK;
+	s->reading = st && stmt_done(s, st, NULL, "apertura della transazione") == VIS_OK;
 }
 
 static void sq_read_end(struct drv *d)
@@ -773,7 +774,7 @@ static void sq_read_end(struct drv *d)
 	if (sqlite3_get_autocommit(s->db))
 		return;
 	sqlite3_stmt *st = stmt_get(s, ST_COMMIT, NULL);
-	if (!st || stmt_done(s, st, NULL, "commit"))
+	if (!st || stmt_done(s, st, NULL, "conferma della transazione"))
 		sq_rollback(s);
 }
 
@@ -785,7 +786,7 @@ static vis_err sq_begin_snapshot(struct drv *d, struct vis_error *e)
 	if (!sqlite3_get_autocommit(s->db))
 		return vis_error_set(e, VIS_ERR_INTERNAL, "una transazione è già aperta");
 	sqlite3_stmt *st = stmt_get(s, ST_BEGIN, e);
-	return st ? stmt_done(s, st, e, "begin") : VIS_ERR_STORE;
+	return st ? stmt_done(s, st, e, "apertura della transazione") : VIS_ERR_STORE;
 }
 
 /* The transaction took its file's write lock when it began. */
@@ -793,7 +794,7 @@ static vis_err sq_lock(struct drv *d, enum drv_lock which, struct vis_error *e)
 {
 	(void)which;
 	if (!sq_in_txn(d))
-		return vis_error_set(e, VIS_ERR_INTERNAL, "a lock outside a transaction");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "un blocco fuori da una transazione");
 	return VIS_OK;
 }
 
@@ -894,7 +895,7 @@ vis_err drv_sqlite_snapshot(struct drv *d, const char *dst, const char *dst_trai
 {
 	struct sq_store *s = (struct sq_store *)d;
 	if (sqlite3_get_autocommit(s->db) == 0)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "snapshot inside a transaction");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "una copia dentro una transazione");
 	/* One read transaction over both files: the register and the trail as
 	 * they were at one moment, while writers go on (WAL). */
 	vis_err rc = exec_sql(s, "BEGIN; SELECT count(*) FROM main.schema_migrations;"

@@ -20,7 +20,7 @@ vis_err store_bollettino_comune_set(struct store *s, const char *comune, bool on
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s),
 					  on ? SQL_BOLLETTINO_COMUNE_ADD : SQL_BOLLETTINO_COMUNE_DEL,
-					  "bulletin municipalities", e);
+					  "comuni del bollettino", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -35,7 +35,7 @@ vis_err store_bollettino_comune_each(struct store *s, store_bollettino_comune_fn
 				     struct vis_error *e)
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_COMUNE_EACH,
-					  "bulletin municipalities", e);
+					  "comuni del bollettino", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;
@@ -62,7 +62,7 @@ static void bind_row(struct drv_stmt *st, const struct store_bollettino *b, cons
 vis_err store_bollettino_put(struct store *s, const struct store_bollettino *b, const char *html,
 			     const char *pdf_base64, bool *stored, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_PUT, "bulletin", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_PUT, "bollettino", e);
 	if (!st)
 		return ops_err(e);
 	bind_row(st, b, html, pdf_base64);
@@ -77,8 +77,9 @@ vis_err store_bollettino_replace(struct store *s, const struct store_bollettino 
 {
 	*replaced = false;
 	struct drv *d = store_drv(s);
-	struct drv_stmt *keep = drv_prepare(d, SQL_BOLLETTINO_SUPERSEDE, "bulletin", e);
-	struct drv_stmt *put = keep ? drv_prepare(d, SQL_BOLLETTINO_REPLACE, "bulletin", e) : NULL;
+	struct drv_stmt *keep = drv_prepare(d, SQL_BOLLETTINO_SUPERSEDE, "bollettino", e);
+	struct drv_stmt *put = keep ? drv_prepare(d, SQL_BOLLETTINO_REPLACE,
+						  "bollettino", e) : NULL;
 	if (!put || drv_begin(d, e))
 		return ops_err(e);
 	drv_bind_text(keep, 1, b->comune);
@@ -108,7 +109,7 @@ vis_err store_bollettino_replace(struct store *s, const struct store_bollettino 
 vis_err store_bollettino_has(struct store *s, const char *comune, int mese, bool *found,
 			     struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_HAS, "bulletin", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_HAS, "bollettino", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -137,7 +138,7 @@ static void meta_read(struct drv_stmt *st, struct store_bollettino *b)
 vis_err store_bollettino_each(struct store *s, const char *comune, store_bollettino_fn fn,
 			      void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_EACH, "bulletins", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_EACH, "bollettini", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -156,7 +157,7 @@ vis_err store_bollettino_get(struct store *s, const char *comune, int mese,
 			     bool *found, struct vis_error *e)
 {
 	*html = *pdf_base64 = NULL;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_GET, "bulletin", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_BOLLETTINO_GET, "bollettino", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);

@@ -33,7 +33,7 @@ vis_err store_setting_get(struct store *s, const char *key, char *out, size_t ca
 	bool cached = store_cache_use(s, &gen);
 	if (cached && store_cache_hold(s, STORE_CACHE_SETTING, NULL, key, 0, gen, out, cap, found))
 		return VIS_OK;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_GET, "setting", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_GET, "impostazione", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
@@ -54,7 +54,7 @@ vis_err store_setting_put(struct store *s, const char *key, const char *value,
 	bool own;
 	if (store_control_begin(s, &own, e))
 		return ops_err(e);
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_PUT, "setting", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SETTING_PUT, "impostazione", e);
 	vis_err rc = ops_err(e);
 	if (st) {
 		drv_bind_text(st, 1, key);
@@ -68,7 +68,8 @@ vis_err store_throttle_get(struct store *s, const char *key, struct store_thrott
 			   struct vis_error *e)
 {
 	memset(out, 0, sizeof *out);
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_GET, "throttle", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_GET,
+					  "blocco dei tentativi", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
@@ -87,7 +88,8 @@ vis_err store_throttle_get(struct store *s, const char *key, struct store_thrott
 vis_err store_throttle_put(struct store *s, const char *key, const struct store_throttle *t,
 			   struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_PUT, "throttle", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_PUT,
+					  "blocco dei tentativi", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
@@ -101,7 +103,8 @@ vis_err store_password_history(struct store *s, int64_t account_id, char (*hashe
 			       int *n, struct vis_error *e)
 {
 	*n = 0;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PASSWORD_HISTORY, "password history", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PASSWORD_HISTORY,
+					  "storico delle password", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, account_id);
@@ -118,7 +121,7 @@ vis_err store_password_history_add(struct store *s, int64_t account_id, const ch
 				   int64_t at, struct vis_error *e)
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PASSWORD_HISTORY_ADD,
-					  "password history", e);
+					  "storico delle password", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, account_id);
@@ -131,7 +134,7 @@ vis_err store_sessions_revoke_others(struct store *s, int64_t account_id, int64_
 				     int64_t now, struct vis_error *e)
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SESSIONS_REVOKE_OTHERS,
-					  "revoke sessions", e);
+					  "revoca delle sessioni", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, account_id);
@@ -144,14 +147,14 @@ vis_err store_sessions_revoke_account(struct store *s, int64_t account_id, int64
 				      struct vis_error *e)
 {
 	return run_ids(store_drv(s), SQL_SESSIONS_REVOKE_ACCOUNT, 2, account_id, now,
-		       "revoke sessions", NULL, e);
+		       "revoca delle sessioni", NULL, e);
 }
 
 vis_err store_tokens_revoke_account(struct store *s, int64_t account_id, int64_t now,
 				    struct vis_error *e)
 {
 	return run_ids(store_drv(s), SQL_TOKENS_REVOKE_ACCOUNT, 2, account_id, now,
-		       "revoke tokens", NULL, e);
+		       "revoca dei token", NULL, e);
 }
 
 vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t step,
@@ -162,8 +165,8 @@ vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t 
 	*advanced = false;
 	if (store_control_begin(s, &own, e))
 		return ops_err(e);
-	vis_err rc = run_ids(store_drv(s), SQL_ACCOUNT_TOTP_ADVANCE, 2, account_id, step, "totp",
-			     &n, e);
+	vis_err rc = run_ids(store_drv(s), SQL_ACCOUNT_TOTP_ADVANCE, 2, account_id, step,
+			     "passo TOTP", &n, e);
 	if (store_control_end(s, own, rc, e))
 		return ops_err(e);
 	*advanced = n == 1;
@@ -177,7 +180,7 @@ vis_err store_control_purge(struct store *s, const int64_t before[3], int64_t no
 					   SQL_PURGE_THROTTLE};
 	for (int i = 0; i < 3; i++)
 		if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1, before[i],
-			    now, "purge", &removed[i], e))
+			    now, "eliminazione", &removed[i], e))
 			return ops_err(e);
 	return VIS_OK;
 }
@@ -188,7 +191,8 @@ vis_err store_subject_code_put(struct store *s, const char *code_hash, const cha
 			       int64_t created_by, int64_t now, int64_t expires_at,
 			       struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SUBJECT_CODE_PUT, "subject code", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SUBJECT_CODE_PUT,
+					  "codice monouso dell'interessato", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, code_hash);
@@ -203,7 +207,8 @@ vis_err store_subject_code_use(struct store *s, const char *code_hash, int64_t n
 			       bool *ok, struct vis_error *e)
 {
 	*ok = false;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SUBJECT_CODE_USE, "subject code", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_SUBJECT_CODE_USE,
+					  "codice monouso dell'interessato", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, code_hash);
@@ -221,9 +226,9 @@ vis_err store_citizen_session_put(struct store *s, const char *token_hash, const
 				  struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
-	if (run_ids(d, SQL_CITIZEN_SESSION_PURGE, 1, now, 0, "citizen session", NULL, e))
+	if (run_ids(d, SQL_CITIZEN_SESSION_PURGE, 1, now, 0, "sessione del cittadino", NULL, e))
 		return ops_err(e);
-	struct drv_stmt *st = drv_prepare(d, SQL_CITIZEN_SESSION_PUT, "citizen session", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_CITIZEN_SESSION_PUT, "sessione del cittadino", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, token_hash);
@@ -239,7 +244,8 @@ vis_err store_citizen_session_get(struct store *s, const char *token_hash, int64
 				  struct vis_error *e)
 {
 	memset(out, 0, sizeof *out);
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_SESSION_GET, "citizen session", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_SESSION_GET,
+					  "sessione del cittadino", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, token_hash);
@@ -256,7 +262,8 @@ vis_err store_citizen_session_get(struct store *s, const char *token_hash, int64
 
 vis_err store_citizen_session_end(struct store *s, const char *token_hash, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_SESSION_END, "citizen session", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_SESSION_END,
+					  "sessione del cittadino", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, token_hash);
@@ -284,7 +291,7 @@ vis_err store_citizen_mail_get(struct store *s, const char *cf, int64_t id,
 	memset(out, 0, sizeof *out);
 	struct drv_stmt *st = drv_prepare(store_drv(s), cf ? SQL_CITIZEN_MAIL_GET
 							   : SQL_CITIZEN_MAIL_BY_ID,
-					  "citizen mail", e);
+					  "posta dei cittadini", e);
 	if (!st)
 		return ops_err(e);
 	if (cf)
@@ -302,7 +309,8 @@ vis_err store_citizen_mail_ask(struct store *s, const char *cf, const char *addr
 			       const char *confirm_hash, int64_t expires_at, int64_t now,
 			       struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_ASK, "citizen mail", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_ASK,
+					  "posta dei cittadini", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, cf);
@@ -318,7 +326,8 @@ vis_err store_citizen_mail_confirm(struct store *s, const char *confirm_hash, in
 				   struct vis_error *e)
 {
 	*ok = false;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_CONFIRM, "citizen mail", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_CONFIRM,
+					  "posta dei cittadini", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, confirm_hash);
@@ -334,7 +343,7 @@ vis_err store_citizen_mail_confirm(struct store *s, const char *confirm_hash, in
 /* Runs one statement of a text parameter. */
 static vis_err run_text(struct drv *d, enum sql_id id, const char *v, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(d, id, "citizen mail", e);
+	struct drv_stmt *st = drv_prepare(d, id, "posta dei cittadini", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, v);
@@ -362,8 +371,8 @@ vis_err store_citizen_mail_delete(struct store *s, const char *cf, struct vis_er
 vis_err store_citizen_mail_expire(struct store *s, int64_t now, struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
-	if (run_ids(d, SQL_CITIZEN_MAIL_FORGET, 1, now, 0, "citizen mail", NULL, e) ||
-	    run_ids(d, SQL_CITIZEN_MAIL_UNPEND, 1, now, 0, "citizen mail", NULL, e))
+	if (run_ids(d, SQL_CITIZEN_MAIL_FORGET, 1, now, 0, "posta dei cittadini", NULL, e) ||
+	    run_ids(d, SQL_CITIZEN_MAIL_UNPEND, 1, now, 0, "posta dei cittadini", NULL, e))
 		return ops_err(e);
 	return VIS_OK;
 }
@@ -371,7 +380,8 @@ vis_err store_citizen_mail_expire(struct store *s, int64_t now, struct vis_error
 vis_err store_citizen_mail_due(struct store *s, int64_t checked_before, int max,
 			       store_citizen_mail_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_DUE, "citizen mail", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_DUE,
+					  "posta dei cittadini", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, checked_before);
@@ -393,7 +403,8 @@ vis_err store_citizen_mail_advance(struct store *s, const struct store_citizen_m
 				   struct vis_error *e)
 {
 	*ok = false;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_ADVANCE, "citizen mail", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CITIZEN_MAIL_ADVANCE,
+					  "posta dei cittadini", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, from->id);
@@ -414,7 +425,7 @@ vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_
 {
 	memset(out, 0, sizeof *out);
 	out->convenzione_id = convenzione_id;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_WEBHOOK_GET, "webhook state", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_WEBHOOK_GET, "stato del webhook", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, convenzione_id);
@@ -434,7 +445,7 @@ vis_err store_webhook_get(struct store *s, int64_t convenzione_id, struct store_
 
 vis_err store_webhook_put(struct store *s, const struct store_webhook *w, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_WEBHOOK_PUT, "webhook state", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_WEBHOOK_PUT, "stato del webhook", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, w->convenzione_id);
@@ -449,7 +460,8 @@ vis_err store_webhook_put(struct store *s, const struct store_webhook *w, struct
 vis_err store_readiness_write(struct store *s, int64_t now, const char *filler,
 			      struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_READINESS_WRITE, "readiness", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_READINESS_WRITE,
+					  "prova di scrittura", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, now);
@@ -480,7 +492,8 @@ static vis_err state_value(struct drv_stmt *st, int c, const char *key, char *ou
 static vis_err state_lock(struct store *s, const char *key, char *out, size_t cap, char **dup,
 			  int64_t *version, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_LOCK, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_LOCK,
+					  "stato condiviso", e);
 	if (!st)
 		return ops_err(e);
 	/* A value created starts at a random version, below 2^62: its
@@ -493,7 +506,8 @@ static vis_err state_lock(struct store *s, const char *key, char *out, size_t ca
 	if (drv_one(st, &found, e))
 		return ops_err(e);
 	vis_err rc = found ? state_value(st, 0, key, out, cap, dup, e)
-			   : vis_error_set(e, VIS_ERR_STORE, "shared state %s: no row", key);
+			   : vis_error_set(e, VIS_ERR_STORE, "stato condiviso %s: nessuna riga",
+					   key);
 	if (version)
 		*version = found ? drv_col_i64(st, 1) : 0;
 	/* RETURNING: the upsert is done when the statement is. */
@@ -519,7 +533,7 @@ vis_err store_state_lock_dup(struct store *s, const char *key, size_t max, char 
 vis_err store_state_put(struct store *s, const char *key, const char *value, int64_t now,
 			struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_PUT, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_PUT, "stato condiviso", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
@@ -551,7 +565,8 @@ vis_err store_state_swap(struct store *s, const char *key, const char *value, in
 	char *seen = array_i64(delta ? delta->seen : NULL, delta ? delta->nseen : 0);
 	if (!seen)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_SWAP, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_SWAP,
+					  "stato condiviso", e);
 	if (!st) {
 		free(seen);
 		return ops_err(e);
@@ -584,7 +599,8 @@ vis_err store_state_swap(struct store *s, const char *key, const char *value, in
 int store_state_seen(struct store *s, const char *key,
 		     int (*fn)(void *ctx, int64_t h, int64_t at), void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_SEEN, "shared state", e);
+	struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_STATE_SEEN,
+					  "stato condiviso", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, key);
@@ -655,7 +671,8 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 	/* At most twice: a key seen for the first time is created, then
 	 * counted. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_COUNTERS_TAKE, "counters", e);
+		struct drv_stmt *st = drv_prepare(store_shared_drv(s), SQL_COUNTERS_TAKE,
+						  "contatori", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, k);
@@ -687,7 +704,7 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 			*taken = written > 0;
 			return VIS_OK;
 		}
-		st = drv_prepare(store_shared_drv(s), SQL_COUNTERS_CREATE, "counters", e);
+		st = drv_prepare(store_shared_drv(s), SQL_COUNTERS_CREATE, "contatori", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, k);
@@ -889,7 +906,7 @@ vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct 
 	if (k != STORE_PROCESSING || store_cache_kind(k))
 		return vis_error_set(e, VIS_ERR_INTERNAL, "i dati di questo tipo non si cancellano "
 							  "mai");
-	return run_ids(store_drv(s), SQL_REC_DELETE, 1, id, 0, "delete", NULL, e);
+	return run_ids(store_drv(s), SQL_REC_DELETE, 1, id, 0, "cancellazione", NULL, e);
 }
 
 /* ---- PDND: the signed tokens seen ---- */
@@ -898,7 +915,8 @@ vis_err store_pdnd_jti_take(struct store *s, const char *jti, int64_t expires_at
 			    struct vis_error *e)
 {
 	*fresh = false;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_TAKE, "token id", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_TAKE,
+					  "identificativo del token", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, jti);
@@ -918,7 +936,8 @@ vis_err store_pdnd_jti_take_pair(struct store *s, const char *jti1, int64_t expi
 				 struct vis_error *e)
 {
 	*fresh1 = *fresh2 = false;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_TAKE_PAIR, "token ids", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_TAKE_PAIR,
+					  "identificativi dei token", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, jti1);
@@ -942,7 +961,8 @@ vis_err store_pdnd_jti_take_pair(struct store *s, const char *jti1, int64_t expi
 
 vis_err store_pdnd_jti_give_back(struct store *s, const char *jti, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_GIVE_BACK, "token id", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PDND_JTI_GIVE_BACK,
+					  "identificativo del token", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, jti);
@@ -951,7 +971,8 @@ vis_err store_pdnd_jti_give_back(struct store *s, const char *jti, struct vis_er
 
 vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e)
 {
-	return run_ids(store_drv(s), SQL_PDND_JTI_PURGE, 1, now, 0, "token ids", NULL, e);
+	return run_ids(store_drv(s), SQL_PDND_JTI_PURGE, 1, now, 0,
+		       "identificativi dei token", NULL, e);
 }
 
 /* ---- the same, typed (store.h: STORE_RECORDS) ---- */

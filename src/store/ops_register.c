@@ -32,7 +32,8 @@ static vis_err refdata_rows(struct drv *d, const struct refdata *rd, struct vis_
 		return ops_err(e);
 	for (size_t i = 0; i < refdata_comune_count(rd); i++) {
 		const struct ref_comune *c = refdata_comune_at(rd, i);
-		struct drv_stmt *st = drv_prepare(d, SQL_COMUNE_INSERT, "insert comune", e);
+		struct drv_stmt *st = drv_prepare(d, SQL_COMUNE_INSERT,
+						  "inserimento del comune", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, c->istat);
@@ -48,7 +49,8 @@ static vis_err refdata_rows(struct drv *d, const struct refdata *rd, struct vis_
 	}
 	for (size_t i = 0; i < refdata_stato_count(rd); i++) {
 		const struct ref_stato *t = refdata_stato_at(rd, i);
-		struct drv_stmt *st = drv_prepare(d, SQL_STATO_INSERT, "insert stato", e);
+		struct drv_stmt *st = drv_prepare(d, SQL_STATO_INSERT,
+						  "inserimento dello stato estero", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, t->istat);
@@ -81,7 +83,7 @@ vis_err store_refdata_replace(struct store *s, const struct refdata *rd, struct 
 vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *out, bool *found,
 		       struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_FEED_GET, "feed state", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_FEED_GET, "stato del flusso", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -99,7 +101,7 @@ vis_err store_feed_get(struct store *s, const char *comune, struct store_feed *o
 
 vis_err store_feed_each(struct store *s, store_feed_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_FEED_EACH, "feed", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_FEED_EACH, "flusso", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;
@@ -126,7 +128,8 @@ static void counts_read(struct drv_stmt *st, int c, struct store_import_counts *
 vis_err store_import_each(struct store *s, const char *comune, int64_t before, int limit,
 			  store_import_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_EACH, "import history", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_EACH,
+					  "storico delle importazioni", e);
 	if (!st)
 		return ops_err(e);
 	if (comune)
@@ -157,7 +160,8 @@ vis_err store_import_last_counts(struct store *s, const char *comune,
 				 struct store_import_counts *out, struct vis_error *e)
 {
 	memset(out, 0, sizeof *out);
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_LAST_COUNTS, "import counts", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_LAST_COUNTS,
+					  "conteggi dell'importazione", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -173,7 +177,8 @@ vis_err store_import_last_counts(struct store *s, const char *comune,
 vis_err store_import_sha(struct store *s, const char *comune, int64_t seq, char sha_out[65],
 			 bool *found, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_SHA, "import look-up", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_SHA,
+					  "ricerca dell'importazione", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -191,7 +196,7 @@ vis_err store_import_sha(struct store *s, const char *comune, int64_t seq, char 
 static vis_err probe(struct store *s, enum sql_id id, const char *a, const char *b, char *out,
 		     size_t cap, bool *found, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), id, "look-up", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), id, "ricerca", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, a);
@@ -231,7 +236,7 @@ static vis_err keys_lookup(struct store *s, enum sql_id id, const char *comune, 
 	if (!list)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	vis_err rc = ops_pg_array(list, cap, n, keys, NULL, e);
-	struct drv_stmt *st = rc ? NULL : drv_prepare(store_drv(s), id, "look-up", e);
+	struct drv_stmt *st = rc ? NULL : drv_prepare(store_drv(s), id, "ricerca", e);
 	if (!st) {
 		free(list);
 		return ops_err(e);
@@ -253,7 +258,7 @@ static vis_err keys_each(struct store *s, enum sql_id id, const char *comune, in
 			 struct vis_error *e)
 {
 	for (int i = 0; i < n; i++) {
-		struct drv_stmt *st = drv_prepare(store_drv(s), id, "look-up", e);
+		struct drv_stmt *st = drv_prepare(store_drv(s), id, "ricerca", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, comune);
@@ -357,7 +362,7 @@ bool store_batched(struct store *s)
 static vis_err register_probe(struct drv *d, const char *comune, bool *empty, bool *tables_empty,
 			      struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(d, SQL_COMUNE_HAS_PERSON, "probe", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_COMUNE_HAS_PERSON, "controllo del comune", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -383,7 +388,8 @@ vis_err store_import_start(struct store *s, const struct store_import *imp, int6
 	    register_probe(d, imp->comune, empty, &tables_empty, e))
 		return ops_err(e);
 	store_register_empty_set(s, tables_empty);
-	struct drv_stmt *st = drv_prepare(d, SQL_IMPORT_INSERT, "record import", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_IMPORT_INSERT,
+					  "registrazione dell'importazione", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, imp->comune);
@@ -626,7 +632,8 @@ static vis_err version_open(struct store *s, const struct version_kind *k, int64
 	*st = NULL;
 	if (bulk) {
 		*res = STORE_INSERTED;
-		return (*st = drv_prepare(d, k->load, "bulk load", e)) ? VIS_OK : ops_err(e);
+		return (*st = drv_prepare(d, k->load,
+					  "caricamento in blocco", e)) ? VIS_OK : ops_err(e);
 	}
 	if (!cur) {
 		if (current_get(s, k, comune, 1, &local_id, one, e))
@@ -637,19 +644,21 @@ static vis_err version_open(struct store *s, const struct version_kind *k, int64
 	const void *cur_rec = (const char *)cur + k->rec;
 	if (h->rowid && !h->dropped && same(cur_rec, rec)) {
 		*res = STORE_UNCHANGED;
-		return id_pair(d, k->seen, h->rowid, import_id, "mark seen", e);
+		return id_pair(d, k->seen, h->rowid, import_id,
+			       "conferma della scheda invariata", e);
 	}
 	if (!h->rowid) {
 		*res = STORE_INSERTED;
-		return (*st = drv_prepare(d, k->insert, "store record", e)) ? VIS_OK : ops_err(e);
+		return (*st = drv_prepare(d, k->insert,
+					  "scrittura della scheda", e)) ? VIS_OK : ops_err(e);
 	}
 	int cur_valid_from = *(const int *)((const char *)cur_rec + cur_valid_from_offset);
 	if (*valid_from < cur_valid_from)
 		*valid_from = cur_valid_from;
-	if (id_pair(d, k->to_history, h->rowid, *valid_from, "close version", e))
+	if (id_pair(d, k->to_history, h->rowid, *valid_from, "chiusura della versione", e))
 		return ops_err(e);
 	*res = STORE_UPDATED;
-	return (*st = drv_prepare(d, k->update, "store record", e)) ? VIS_OK : ops_err(e);
+	return (*st = drv_prepare(d, k->update, "scrittura della scheda", e)) ? VIS_OK : ops_err(e);
 }
 
 static bool family_same_any(const void *a, const void *b)
@@ -785,7 +794,8 @@ vis_err store_events_get(struct store *s, const char *comune, int n, const char 
 	}
 	for (int i = 0; i < n; i++)
 		if (stored[i].id[0] && (STR_SET(stored[i].comune, comune, "comune", e) ||
-					STR_SET(stored[i].id, ids[i], "event id", e)))
+					STR_SET(stored[i].id, ids[i],
+						"identificativo dell'evento", e)))
 			return ops_err(e);
 	return VIS_OK;
 }
@@ -811,7 +821,7 @@ vis_err store_event_put(struct store *s, int64_t import_id, bool bulk,
 		*res = STORE_UNCHANGED;
 		return VIS_OK;
 	}
-	struct drv_stmt *st = drv_prepare(d, SQL_EVENT_INSERT, "store event", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_EVENT_INSERT, "scrittura dell'evento", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, ev->comune);
@@ -834,7 +844,8 @@ vis_err store_import_finish(struct store *s, int64_t import_id, const struct sto
 		return ops_err(e);
 	static const enum sql_id drops[] = {SQL_PERSON_DROP, SQL_FAMILY_DROP};
 	for (int i = 0; imp->full && i < 2; i++) {
-		struct drv_stmt *st = drv_prepare(d, drops[i], "close unlisted records", e);
+		struct drv_stmt *st = drv_prepare(d, drops[i],
+						  "chiusura delle schede non elencate", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_text(st, 1, imp->comune);
@@ -846,7 +857,7 @@ vis_err store_import_finish(struct store *s, int64_t import_id, const struct sto
 		if (finish(st, r))
 			return ops_err(e);
 	}
-	struct drv_stmt *st = drv_prepare(d, SQL_IMPORT_FINISH, "finish import", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_IMPORT_FINISH, "chiusura dell'importazione", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, import_id);
@@ -858,7 +869,7 @@ vis_err store_import_finish(struct store *s, int64_t import_id, const struct sto
 	drv_bind_text(st, 10, imp->sha256);
 	if (drv_done(st, e))
 		return ops_err(e);
-	if (!(st = drv_prepare(d, SQL_FEED_PUT, "feed state", e)))
+	if (!(st = drv_prepare(d, SQL_FEED_PUT, "stato del flusso", e)))
 		return ops_err(e);
 	drv_bind_text(st, 1, imp->comune);
 	drv_bind_i64(st, 2, imp->seq);
@@ -875,7 +886,7 @@ vis_err store_import_finish(struct store *s, int64_t import_id, const struct sto
 	 * measured no gain there (docs/performance.md). */
 	if (!imp->full || !store_shared(s))
 		return VIS_OK;
-	if (!(st = drv_prepare(d, SQL_REGISTER_ANALYZE, "register statistics", e)))
+	if (!(st = drv_prepare(d, SQL_REGISTER_ANALYZE, "statistiche dell'anagrafe", e)))
 		return ops_err(e);
 	return drv_done(st, e);
 }
@@ -910,7 +921,7 @@ static vis_err count_one(struct store *s, enum sql_id id, const char *comune, in
 	for (int i = 0; found && i < ncols; i++)
 		*out[i] = drv_col_i64(st, i);
 	drv_reset(st);
-	return found ? VIS_OK : vis_error_set(e, VIS_ERR_STORE, "%s: no row", what);
+	return found ? VIS_OK : vis_error_set(e, VIS_ERR_STORE, "%s: nessuna riga", what);
 }
 
 vis_err store_counts_get(struct store *s, const char *comune, int date, struct store_counts *out,
@@ -920,9 +931,11 @@ vis_err store_counts_get(struct store *s, const char *comune, int date, struct s
 	int64_t *persons[2] = {&out->persons, &out->cancelled};
 	int64_t *families[2] = {&out->families, NULL};
 	int64_t *events[2] = {&out->events, NULL};
-	if (count_one(s, SQL_COUNT_PERSONS, comune, date, persons, 2, "count persons", e) ||
-	    count_one(s, SQL_COUNT_FAMILIES, comune, date, families, 1, "count households", e) ||
-	    count_one(s, SQL_COUNT_EVENTS, comune, date, events, 1, "count events", e))
+	if (count_one(s, SQL_COUNT_PERSONS, comune, date, persons, 2,
+		      "conteggio delle persone", e) ||
+	    count_one(s, SQL_COUNT_FAMILIES, comune, date, families, 1,
+		      "conteggio delle famiglie", e) ||
+	    count_one(s, SQL_COUNT_EVENTS, comune, date, events, 1, "conteggio degli eventi", e))
 		return ops_err(e);
 	return VIS_OK;
 }
@@ -946,7 +959,8 @@ static vis_err each_person(struct drv_stmt *st, store_person_fn fn, void *ctx,
 vis_err store_person_by_cf(struct store *s, const char *comune, const char *cf, int date,
 			   struct store_person *out, bool *found, struct vis_error *e)
 {
-	struct drv_stmt *st = prepare_at(s, SQL_PERSON_BY_CF, comune, date, cf, "person look-up", e);
+	struct drv_stmt *st = prepare_at(s, SQL_PERSON_BY_CF, comune, date, cf,
+					 "ricerca della persona", e);
 	if (!st)
 		return ops_err(e);
 	if (drv_one(st, found, e))
@@ -960,7 +974,8 @@ vis_err store_person_by_cf(struct store *s, const char *comune, const char *cf, 
 vis_err store_person_history(struct store *s, const char *comune, const char *id,
 			     store_person_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PERSON_HISTORY, "person history", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PERSON_HISTORY,
+					  "storia della persona", e);
 	if (st) {
 		drv_bind_text(st, 1, comune);
 		drv_bind_text(st, 2, id);
@@ -973,7 +988,7 @@ vis_err store_person_versions_each(struct store *s, const char *comune, store_pe
 {
 	struct drv_stmt *st = drv_prepare(store_drv(s),
 					  comune[0] ? SQL_PERSON_VERSIONS_COMUNE : SQL_PERSON_VERSIONS_EACH,
-					  "person versions", e);
+					  "versioni della persona", e);
 	if (st)
 		drv_bind_text(st, 1, comune);
 	return each_person(st, fn, ctx, e);
@@ -982,7 +997,8 @@ vis_err store_person_versions_each(struct store *s, const char *comune, store_pe
 vis_err store_import_span_each(struct store *s, store_import_span_fn fn, void *ctx,
 			       struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_SPAN_EACH, "import span", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_IMPORT_SPAN_EACH,
+					  "periodo delle importazioni", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;
@@ -996,7 +1012,7 @@ vis_err store_person_each_at(struct store *s, const char *comune, int date, stor
 			     void *ctx, struct vis_error *e)
 {
 	return each_person(prepare_at(s, comune[0] ? SQL_PERSON_EACH_AT_COMUNE : SQL_PERSON_EACH_AT,
-				      comune, date, NULL, "persons", e),
+				      comune, date, NULL, "persone", e),
 			   fn, ctx, e);
 }
 
@@ -1004,7 +1020,7 @@ vis_err store_family_each_at(struct store *s, const char *comune, int date,
 			     store_family_fn fn, void *ctx, struct vis_error *e)
 {
 	struct drv_stmt *st = prepare_at(s, comune[0] ? SQL_FAMILY_EACH_AT_COMUNE : SQL_FAMILY_EACH_AT,
-					 comune, date, NULL, "households", e);
+					 comune, date, NULL, "famiglie", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;
@@ -1020,7 +1036,8 @@ vis_err store_family_each_at(struct store *s, const char *comune, int date,
 vis_err store_family_get(struct store *s, const char *comune, const char *id, int date,
 			 struct store_family *out, bool *found, struct vis_error *e)
 {
-	struct drv_stmt *st = prepare_at(s, SQL_FAMILY_AT, comune, date, id, "household look-up", e);
+	struct drv_stmt *st = prepare_at(s, SQL_FAMILY_AT, comune, date, id,
+					 "ricerca della famiglia", e);
 	if (!st)
 		return ops_err(e);
 	if (drv_one(st, found, e))
@@ -1034,7 +1051,8 @@ vis_err store_family_get(struct store *s, const char *comune, const char *id, in
 vis_err store_family_members(struct store *s, const char *comune, const char *id, int date,
 			     store_person_fn fn, void *ctx, struct vis_error *e)
 {
-	return each_person(prepare_at(s, SQL_FAMILY_MEMBERS, comune, date, id, "household members",
+	return each_person(prepare_at(s, SQL_FAMILY_MEMBERS, comune, date, id,
+				      "componenti della famiglia",
 				      e), fn, ctx, e);
 }
 
@@ -1043,7 +1061,7 @@ vis_err store_family_members_page(struct store *s, const char *comune, const cha
 				  store_person_fn fn, void *ctx, struct vis_error *e)
 {
 	struct drv_stmt *st = prepare_at(s, SQL_FAMILY_MEMBERS_PAGE, comune, date, id,
-					 "household members", e);
+					 "componenti della famiglia", e);
 	if (st) {
 		/* no key sorts before the first member's: relationships start at 1 */
 		drv_bind_i64(st, 4, after ? after->relationship : -1);
@@ -1088,7 +1106,7 @@ vis_err store_person_versions_home_at(struct store *s, const char *cf, int date,
 		return rc ? rc : h.failed ? ops_err(e) : VIS_OK;
 	}
 	struct drv_stmt *st = prepare_at(s, SQL_PERSON_VERSIONS_HOME_AT, "", date, cf,
-					 "person versions", e);
+					 "versioni della persona", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;
@@ -1108,7 +1126,8 @@ vis_err store_person_versions_home_at(struct store *s, const char *cf, int date,
 vis_err store_person_versions_at(struct store *s, const char *cf, int date, store_person_fn fn,
 				 void *ctx, struct vis_error *e)
 {
-	return each_person(prepare_at(s, SQL_PERSON_VERSIONS_AT, "", date, cf, "person versions",
+	return each_person(prepare_at(s, SQL_PERSON_VERSIONS_AT, "", date, cf,
+				      "versioni della persona",
 				      e), fn, ctx, e);
 }
 
@@ -1117,9 +1136,9 @@ vis_err store_person_search(struct store *s, const struct store_search *q, store
 {
 	int m = (int)q->mode;
 	if (m < 0 || m > 2)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "bad search mode");
+		return vis_error_set(e, VIS_ERR_INTERNAL, "modo di ricerca sconosciuto");
 	struct drv_stmt *st = drv_prepare(store_drv(s), (enum sql_id)(SQL_SEARCH_EXACT + m),
-					  "search", e);
+					  "ricerca", e);
 	if (st) {
 		drv_bind_text(st, 1, q->surname_key);
 		drv_bind_text(st, 2, q->name_key);
@@ -1134,7 +1153,7 @@ vis_err store_person_search(struct store *s, const struct store_search *q, store
 vis_err store_event_each(struct store *s, const char *comune, int from, int to,
 			 store_event_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENT_EACH, "events", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENT_EACH, "eventi", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, comune);
@@ -1151,7 +1170,7 @@ vis_err store_events_after(struct store *s, int64_t after_rowid, const char *com
 			   const char *types, int limit, store_feed_event_fn fn, void *ctx,
 			   struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENTS_AFTER, "events", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENTS_AFTER, "eventi", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, after_rowid);

@@ -19,7 +19,7 @@ vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vi
 	 * every writer of every instance append after the head it read. */
 	if (drv_in_txn(d) && drv_lock(d, DRV_LOCK_TRAIL, e))
 		return ops_err(e);
-	struct drv_stmt *st = drv_prepare(d, SQL_ACCESS_LAST, "access trail", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_ACCESS_LAST, "registro degli accessi", e);
 	if (!st)
 		return ops_err(e);
 	bool found;
@@ -33,7 +33,7 @@ vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vi
 	/* Every record purged: the ids go on after the last purged one, and
 	 * the chain from its hash. */
 	if (!found) {
-		if (!(st = drv_prepare(d, SQL_PURGE_LAST, "access trail", e)) ||
+		if (!(st = drv_prepare(d, SQL_PURGE_LAST, "registro degli accessi", e)) ||
 		    drv_one(st, &found, e))
 			return ops_err(e);
 		if (found) {
@@ -51,7 +51,7 @@ vis_err store_access_last(struct store *s, int64_t *id, char hash[65], struct vi
 vis_err store_access_insert(struct store *s, const struct store_access *a, struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
-	struct drv_stmt *st = drv_prepare(d, SQL_ACCESS_INSERT, "access record", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_ACCESS_INSERT, "registrazione dell'accesso", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, a->id);
@@ -79,7 +79,7 @@ vis_err store_access_insert(struct store *s, const struct store_access *a, struc
 	for (const char *p = a->subjects ? a->subjects : ""; *p;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (!(st = drv_prepare(d, SQL_ACCESS_SUBJECT_INSERT, "access subject", e)))
+		if (!(st = drv_prepare(d, SQL_ACCESS_SUBJECT_INSERT, "persona di un accesso", e)))
 			return ops_err(e);
 		drv_bind_i64(st, 1, a->id);
 		drv_bind_textn(st, 2, p, n);
@@ -149,7 +149,8 @@ vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, 
 	bool stopped;
 	int64_t next = from_id, last = 0;
 	do {
-		struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_EACH, "access trail", e);
+		struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_EACH,
+						  "registro degli accessi", e);
 		if (!st)
 			return ops_err(e);
 		drv_bind_i64(st, 1, next);
@@ -165,7 +166,8 @@ vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, 
 vis_err store_access_search(struct store *s, const struct store_access_filter *f,
 			    store_access_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SEARCH, "access search", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SEARCH,
+					  "ricerca negli accessi", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, f->cf);
@@ -185,7 +187,8 @@ vis_err store_access_search(struct store *s, const struct store_access_filter *f
 vis_err store_access_get(struct store *s, int64_t id, struct store_access *out, bool *found,
 			 struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_GET, "access record", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_GET,
+					  "registrazione dell'accesso", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, id);
@@ -201,11 +204,11 @@ vis_err store_access_get(struct store *s, int64_t id, struct store_access *out, 
 static vis_err purge_rows(struct drv *d, int64_t up_to_id, int64_t *removed,
 			  struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(d, SQL_ACCESS_PURGE_SUBJECTS, "purge", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_ACCESS_PURGE_SUBJECTS, "eliminazione", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, up_to_id);
-	if (drv_done(st, e) || !(st = drv_prepare(d, SQL_ACCESS_PURGE, "purge", e)))
+	if (drv_done(st, e) || !(st = drv_prepare(d, SQL_ACCESS_PURGE, "eliminazione", e)))
 		return ops_err(e);
 	drv_bind_i64(st, 1, up_to_id);
 	enum drv_step r = drv_step(st, e);
@@ -221,7 +224,7 @@ static vis_err purge_rows(struct drv *d, int64_t up_to_id, int64_t *removed,
 
 static vis_err purge_record(struct drv *d, const struct store_purge *p, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(d, SQL_PURGE_INSERT, "purge", e);
+	struct drv_stmt *st = drv_prepare(d, SQL_PURGE_INSERT, "eliminazione", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, p->up_to);
@@ -246,7 +249,7 @@ vis_err store_access_purge(struct store *s, int64_t up_to_id, const struct store
 
 vis_err store_purge_each(struct store *s, store_purge_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PURGE_EACH, "purges", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_PURGE_EACH, "eliminazioni", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;
@@ -267,7 +270,8 @@ vis_err store_purge_each(struct store *s, store_purge_fn fn, void *ctx, struct v
 vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *c,
 				struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CHECKPOINT_INSERT, "checkpoint", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CHECKPOINT_INSERT,
+					  "punto di controllo", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, c->at);
@@ -280,7 +284,8 @@ vis_err store_checkpoint_insert(struct store *s, const struct store_checkpoint *
 vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx,
 			      struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CHECKPOINT_EACH, "checkpoints", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_CHECKPOINT_EACH,
+					  "punti di controllo", e);
 	if (!st)
 		return ops_err(e);
 	enum drv_step r;
@@ -304,7 +309,7 @@ vis_err store_checkpoint_each(struct store *s, store_checkpoint_fn fn, void *ctx
 vis_err store_tree_put(struct store *s, int level, int64_t idx, const char hash[65],
 		       struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_TREE_PUT, "trail tree", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_TREE_PUT, "albero del registro", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, level);
@@ -317,7 +322,7 @@ vis_err store_tree_put(struct store *s, int level, int64_t idx, const char hash[
 vis_err store_tree_get(struct store *s, int level, int64_t idx, char hash[65], bool *found,
 		       struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_TREE_GET, "trail tree", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_TREE_GET, "albero del registro", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, level);
@@ -333,7 +338,7 @@ vis_err store_tree_get(struct store *s, int level, int64_t idx, char hash[65], b
 
 vis_err store_head_insert(struct store *s, const struct store_head *h, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_HEAD_INSERT, "trail head", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_HEAD_INSERT, "testa del registro", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, h->size);
@@ -346,7 +351,7 @@ vis_err store_head_insert(struct store *s, const struct store_head *h, struct vi
 vis_err store_head_cosigned(struct store *s, int64_t size, const char *root, const char *note,
 			    struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_HEAD_COSIGNED, "trail head", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_HEAD_COSIGNED, "testa del registro", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, size);
@@ -358,7 +363,7 @@ vis_err store_head_cosigned(struct store *s, int64_t size, const char *root, con
 static vis_err head_rows(struct store *s, enum sql_id q, store_head_fn fn, void *ctx,
 			 struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), q, "trail heads", e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), q, "teste del registro", e);
 	if (!st)
 		return ops_err(e);
 	struct store_head *h = malloc(sizeof *h);
@@ -404,7 +409,8 @@ vis_err store_head_each(struct store *s, store_head_fn fn, void *ctx, struct vis
 vis_err store_access_subject_each(struct store *s, store_subject_row_fn fn, void *ctx,
 				  struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SUBJECT_EACH, "access subjects",
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SUBJECT_EACH,
+					  "persone degli accessi",
 					  e);
 	if (!st)
 		return ops_err(e);

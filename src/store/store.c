@@ -101,7 +101,7 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 	} else {
 		const char *path = !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri;
 		rc = *path ? drv_sqlite_open(path, &s->d, e)
-			   : vis_error_set(e, VIS_ERR_INVALID, "empty database path");
+			   : vis_error_set(e, VIS_ERR_INVALID, "percorso del database vuoto");
 		s->copy = &drv_sqlite_copy_ops;
 	}
 	if (rc != VIS_OK) {
@@ -179,7 +179,8 @@ vis_err store_shared_vacuum(struct store *s, struct vis_error *e)
 {
 	if (!s->sd)
 		return VIS_OK;
-	struct drv_stmt *st = drv_prepare(s->sd, SQL_SHARED_VACUUM, "shared state vacuum", e);
+	struct drv_stmt *st = drv_prepare(s->sd, SQL_SHARED_VACUUM,
+					  "pulizia dello stato condiviso", e);
 	return st ? drv_done(st, e) : VIS_ERR_STORE;
 }
 
@@ -346,7 +347,8 @@ vis_err store_copy(struct store *from, struct store *to, store_copy_fn progress,
 	 * autovacuum would take only at its next pass (store_import_finish). */
 	struct drv_stmt *st;
 	if (rc == VIS_OK && to->shared)
-		rc = (st = drv_prepare(to->d, SQL_DATABASE_ANALYZE, "statistics", e)) ? drv_done(st, e)
+		rc = (st = drv_prepare(to->d, SQL_DATABASE_ANALYZE,
+				       "statistiche", e)) ? drv_done(st, e)
 										 : VIS_ERR_STORE;
 	if (rc == VIS_OK)
 		rc = store_commit(to, e);

@@ -164,14 +164,6 @@ vis_err witness_state_load(const char *path, struct witness_log *logs, int nlogs
 vis_err witness_state_save(const char *path, const struct witness_log *logs, int nlogs,
 			   struct vis_error *e)
 {
-	char tmp[4096];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-		return vis_error_set(e, VIS_ERR_LIMIT, "il percorso dello stato del testimone è "
-						       "troppo lungo");
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere "
-						    "'%s': %s", tmp, strerror(errno));
 	struct strbuf sb;
 	strbuf_init(&sb, (size_t)WITNESS_LOGS_MAX * 256);
 	for (int i = 0; i < nlogs; i++) {
@@ -182,15 +174,11 @@ vis_err witness_state_save(const char *path, const struct witness_log *logs, int
 		strbuf_addf(&sb, "%s %llu %s\n", logs[i].origin, (unsigned long long)logs[i].size,
 			    hex);
 	}
-	bool ok = !sb.err && write(fd, sb.buf, sb.len) == (ssize_t)sb.len && fsync(fd) == 0;
+	vis_err rc = sb.err ? vis_error_set(e, VIS_ERR_LIMIT, "lo stato del testimone è troppo "
+							      "lungo")
+			    : fsmode_write_replace(path, "tmp", sb.buf, sb.len, true,
+						   "lo stato del testimone", e);
 	strbuf_release(&sb);
-	ok = close(fd) == 0 && ok;
-	vis_err rc = ok ? fsmode_replace(tmp, path, true, "lo stato del testimone", e)
-			: vis_error_set(e, VIS_ERR_IO, "impossibile scrivere lo stato del testimone "
-						       "'%s': %s", path,
-					strerror(errno));
-	if (rc)
-		unlink(tmp);
 	return rc;
 }
 

@@ -76,8 +76,9 @@ enum witness_verdict witness_check(const struct witness_request *r, struct witne
  *   <origin> <size> <root, hex>\n
  * Loading fills the logs' cosigned/size/root (a missing file: none
  * cosigned yet; a line naming a log no longer trusted is dropped at the
- * next save); saving writes PATH.tmp, fsyncs it, renames it over PATH
- * and fsyncs the directory. */
+ * next save); saving writes PATH.tmp-<random> (fsmode_write_replace: a
+ * new file, never one planted there), fsyncs it, renames it over PATH and
+ * fsyncs the directory. */
 vis_err witness_state_load(const char *path, struct witness_log *logs, int nlogs,
 			   struct vis_error *e);
 vis_err witness_state_save(const char *path, const struct witness_log *logs, int nlogs,

@@ -114,5 +114,45 @@ def test_output_never_replaces_a_special_file():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_temporary_never_written_through_a_link():
+    """visura gen writes each file to a new temporary beside it: a symbolic
+    link planted where the temporary used to go (NAME.part), to a file or
+    to nothing, is never written through: the run succeeds, the link and
+    its target are as they were, nothing is made at the dangling link's
+    target, and no temporary is left behind."""
+    d = tempfile.mkdtemp(prefix="visura-files-")
+    try:
+        out = os.path.join(d, "out")
+        os.mkdir(out)
+        target = os.path.join(d, "target")
+        with open(target, "w") as f:
+            f.write("vecchio\n")
+        made = os.path.join(d, "creato")
+        full = "036023-000001-FULL.tsv"
+        delta = "036023-000002-DELTA.tsv"
+        os.symlink(target, os.path.join(out, full + ".part"))
+        os.symlink(made, os.path.join(out, delta + ".part"))
+        p = subprocess.run([harness.VISURA, "gen", "--persons", "20", "--comune", "036023",
+                            "--seed", "1", "--days", "1", "--out", out],
+                           capture_output=True, text=True)
+        eq(p.returncode, 0, f"gen beside planted links: {p.stdout}{p.stderr}")
+        with open(target) as f:
+            eq(f.read(), "vecchio\n", "the link's target is untouched")
+        check(not os.path.lexists(made), "nothing made through the dangling link")
+        eq(sorted(os.listdir(out)), sorted([full, delta, full + ".part", delta + ".part"]),
+           "the two files and the two links, no temporary")
+        for name in (full, delta):
+            path = os.path.join(out, name)
+            check(stat.S_ISREG(os.lstat(path).st_mode), f"{name} is a regular file")
+            with open(path) as f:
+                check(f.readline().startswith("HDR\tVISURA-ANAGRAFE\t1\t036023\t"),
+                      f"{name} holds the generated file")
+        for name in (full, delta):
+            check(stat.S_ISLNK(os.lstat(os.path.join(out, name + ".part")).st_mode),
+                  f"{name}.part is still the link")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests(globals())

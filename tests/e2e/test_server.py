@@ -338,6 +338,75 @@ def test_per_ip_connection_limit():
             s.close()
 
 
+
+def _closed_at_accept(port):
+    """A TCP connection the server closes without a byte (refused at
+    accept): True."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        return s.recv(1) == b""
+    except (ConnectionError, OSError):
+        return True
+    finally:
+        s.close()
+
+
+def test_refused_connections_logged_bounded():
+    """A connection past per_ip_connections is refused by libmicrohttpd, and
+    its message reaches the log at warn (it went to debug, below what the
+    log keeps); a flood of refusals writes a bounded number of lines: 20 in
+    a minute (MHD_LOG_LINES, src/http/server.c), then one line counting
+    those left out, written at the latest when the server stops."""
+    flood = 300
+    with Server(per_ip_connections=2) as srv:
+        held = [srv.tls_socket(), srv.tls_socket()]
+        check(_closed_at_accept(srv.port), "a third connection from the address was refused")
+        line = None
+        deadline = time.monotonic() + 10
+        while line is None and time.monotonic() < deadline:
+            line = next((l for l in srv.log_text().splitlines()
+                         if 'msg="avviso di libmicrohttpd"' in l and "connection limit" in l),
+                        None)
+            time.sleep(0.05)
+        check(line is not None, f"the refusal is in the log:\n{srv.log_text()[-1500:]}")
+        check(" level=warn " in line, f"at warn: {line}")
+        for _ in range(flood):
+            check(_closed_at_accept(srv.port), "refused")
+        for s in held:
+            s.close()
+        srv.stop()
+        lines = srv.log_text().splitlines()
+        written = [l for l in lines if 'msg="avviso di libmicrohttpd"' in l]
+        summary = [l for l in lines if 'msg="avvisi di libmicrohttpd omessi"' in l]
+        eq(len(written), 20, f"lines written for {flood + 1} refusals")
+        eq(len(summary), 1, f"one line counts the others: {summary}")
+        check(" level=warn " in summary[0] and " written=20 window_s=60" in summary[0],
+              summary[0])
+        dropped = int(summary[0].split(" dropped=")[1].split()[0])
+        check(dropped >= flood + 1 - 20, f"{dropped} counted for {flood + 1 - 20} left out")
+
+
+def test_tls_handshake_failure_logged():
+    """Plain HTTP sent to the HTTPS port fails the TLS handshake:
+    libmicrohttpd's word of it reaches the log at warn."""
+    with Server() as srv:
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionError, OSError):
+            pass
+        s.close()
+        line = None
+        deadline = time.monotonic() + 10
+        while line is None and time.monotonic() < deadline:
+            line = next((l for l in srv.log_text().splitlines()
+                         if 'msg="avviso di libmicrohttpd"' in l and "handshake" in l), None)
+            time.sleep(0.05)
+        check(line is not None and " level=warn " in line,
+              f"the failed handshake is in the log at warn:\n{srv.log_text()[-1500:]}")
+
 def test_idle_connections_closed_after_timeout():
     with Server(connection_timeout=2) as srv:
         results = {}

@@ -40,6 +40,13 @@ error answers tests/lint/check_messages.py holds:
   migrate`, `visura backup` and `restore`, the
   commands and /readyz say of the database) and the names of its
   migrations (`visura init --check` lists those it would apply);
+- the names src/store gives its statements: the `what` of drv_prepare
+  and of every function of src/store with a `const char *what` parameter
+  (found from their declarations), and STR_SET's subject there.  They
+  head the store's error messages ("registrazione dell'accesso: ...") and
+  the log's what="..." (`scrittura rifiutata dal database`): every literal
+  there, even a single word ("bulletin"), and src/store's messages, are
+  held to LOG_ENGLISH and STORE_ENGLISH too;
 - every text of the modules whose words reach a person whatever call
   carries them (MESSAGE_MODULES): the access trail's verdicts and
   receipts' reasons (src/audit: `visura audit verify`, /api/v1/audit/verify's
@@ -152,6 +159,23 @@ LOG_ENGLISH = ("request", "answer", "written", "write", "create", "created", "up
                "generation", "unreadable", "cosigned", "cosignatures", "stored", "publisher",
                "reachable", "room", "headers", "unknown")
 LOG_WORDS = re.compile(words_pattern(LOG_ENGLISH) + r"|\b(no)\s+[a-z]")
+# English words of src/store's statement names and messages (beyond
+# LOG_ENGLISH): what they said before they were Italian.  "database",
+# "schema", "record", "token", "webhook", "password", "identity"
+# (PostgreSQL's identity columns) and "TOTP" are Italian there too and stay
+# out, as does SQL in capitals ("un'istruzione che non è un INSERT").
+STORE_ENGLISH = ("access", "aborted", "bad", "begin", "bulk", "checkpoint", "checkpoints",
+                 "citizen", "close", "columns", "companion", "count", "counts", "delete",
+                 "empty", "feed", "finish", "history", "household", "households", "id", "ids",
+                 "inside", "insert", "load", "lock", "look-up", "mark", "members",
+                 "migration", "municipalities", "outside", "path", "person", "persons",
+                 "pipeline", "prepare", "probe", "purge", "purges", "readiness", "records", "register", "revoke", "rollback", "search", "seen", "session",
+                 "sessions", "setting", "snapshot", "span", "statistics", "store", "subject",
+                 "subjects", "tables", "throttle", "tokens", "transaction", "tree", "unlisted",
+                 "vacuum", "version", "versions")
+STORE_WORDS = re.compile(words_pattern(STORE_ENGLISH))
+# The functions of src/store whose parameter `what` names a statement.
+WHAT_PARAM = re.compile(r"const\s+char\s*\*\s*what\s*$")
 # One key=value of a log format: the key, then a quoted or a bare value.
 LOG_KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 # A printf conversion (what a value brings from an argument).
@@ -185,6 +209,38 @@ def log_texts(text):
                 out.append((m.start(), v))
         for arg in a[2:]:
             out += [(m.start(), s) for s in messages(arg) if re.search(r"[A-Za-z]", s)]
+    return out
+
+
+def store_english(text):
+    """log_english, with STORE_ENGLISH, of a statement's name or a message
+    of src/store."""
+    low = re.sub(r"\b[A-Z]{2,}\b", " ", text).lower()
+    more = set(m.group(1) for m in STORE_WORDS.finditer(low))
+    return sorted(set(log_english(text)) | more)
+
+
+def store_what_calls(root):
+    """{function: index of its `what` argument} for the functions src/store
+    declares or defines with a `const char *what` parameter, and STR_SET."""
+    calls = {"STR_SET": 2, "str_set": 2}
+    for path in sorted((root / "src" / "store").glob("*.[ch]")):
+        text = strip_comments(path.read_text(encoding="utf-8"))
+        for m in re.finditer(r"\b(\w+)\s*\(", text):
+            for i, a in enumerate(args(call_text(text, m.end()))):
+                if WHAT_PARAM.search(a.strip()):
+                    calls.setdefault(m.group(1), i)
+    return calls
+
+
+def store_what_texts(text, calls):
+    """(position, literal) of every literal given as a statement's name."""
+    out = []
+    for m in re.finditer(r"\b(" + "|".join(map(re.escape, calls)) + r")\s*\(", text):
+        a = args(call_text(text, m.end()))
+        k = calls[m.group(1)]
+        if len(a) > k:
+            out += [(m.start(), s) for s in messages(a[k])]
     return out
 
 
@@ -337,6 +393,7 @@ def main():
     cli_checked, log_checked = [0], [0]
     CLI_NAME_RE[:] = [cli_names(root)]
     fields, field_checked = format_fields(root), [0]
+    what_calls, what_checked = store_what_calls(root), [0]
     files = sorted(src.rglob("*.[ch]"))
     for path in files:
         rel = path.relative_to(src).as_posix()
@@ -402,7 +459,12 @@ def main():
         for at, msg in texts:
             if " " not in msg.strip():
                 continue  # a code ("expired"), a format or a name, not a sentence
-            checked += found(rel, text, at, msg.replace('\\"', '"'), bad)
+            checked += found(rel, text, at, msg.replace('\\"', '"'), bad,
+                             store_english if module == "store" else english_words)
+        if module == "store":
+            for at, msg in store_what_texts(text, what_calls):
+                what_checked[0] += 1
+                checked += found(rel, text, at, msg, bad, store_english)
         if module == "import":
             for m in FIELD_ARG.finditer(text):
                 name = next(g for g in m.groups() if g is not None)
@@ -435,7 +497,7 @@ def main():
     for b in bad:
         print(b)
     print(f"{checked} user-facing texts checked ({cli_checked[0]} of the command line, "
-          f"{log_checked[0]} of the log), "
+          f"{log_checked[0]} of the log, {what_checked[0]} statement names of src/store), "
           f"{field_checked[0]} import field names, {len(bad)} English")
     return 1 if bad else 0
 

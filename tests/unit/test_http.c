@@ -3,7 +3,8 @@
  * own body limit (413 on the declared length, before the handler), the
  * server's default for the others, the caller's view of who is calling as
  * an opaque slot the gate fills, ROUTE_TEST routes only when enabled, and
- * the per-response hook. */
+ * the per-response hook; libmicrohttpd's messages as the log gets them (a
+ * request's path left out). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,11 +185,46 @@ static void test_client_serials(void **state)
 	rmdir(dir);
 }
 
+/* libmicrohttpd's message through http_mhd_message, as mhd_log does. */
+__attribute__((format(printf, 3, 4)))
+static void mhd_message(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	http_mhd_message(out, cap, fmt, ap);
+	va_end(ap);
+}
+
+/* libmicrohttpd's own formats (0.9.75): the path a message quotes, which
+ * may name a person, is left out, the rest kept; a newline cannot end the
+ * line, a double quote cannot close the log's detail="...". */
+static void test_library_messages(void **state)
+{
+	(void)state;
+	char out[512];
+	mhd_message(out, sizeof out,
+		    "Failed to send the response headers for the request for `%s'. Error: %s\n",
+		    "/api/v1/persons/RSSMRA80A01H501U", "Broken pipe");
+	assert_string_equal(out, "Failed to send the response headers for the request for "
+				 "`(percorso omesso)'. Error: Broken pipe");
+	mhd_message(out, sizeof out, "Failed to send data in request for %s.\n",
+		    "/api/v1/persons/RSSMRA80A01H501U/history");
+	assert_string_equal(out, "Failed to send data in request for (percorso omesso).");
+	mhd_message(out, sizeof out, "Server reached connection limit. "
+				     "Closing inbound connection.\n");
+	assert_string_equal(out, "Server reached connection limit. Closing inbound connection.");
+	mhd_message(out, sizeof out, "Error processing request (HTTP response code is %u ('%s')). "
+				     "Closing connection.\r\n", 431u, "Request \"Header\" Too Large");
+	assert_string_equal(out, "Error processing request (HTTP response code is 431 ('Request "
+				 "'Header' Too Large')). Closing connection.");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_limits),
 		cmocka_unit_test(test_client_serials),
+		cmocka_unit_test(test_library_messages),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * 40 leaves), refused as a rollback, a fork (same size, another root; a
  * larger head whose proof does not lead from the cosigned root), under
  * another key, for an unknown log, or with the wrong old size (409 with
- * the witness's size); the state file written atomically and read back;
+ * the witness's size); the state file written atomically (never through a
+ * link planted at its temporary's old name) and read back;
  * the request body formatted and parsed back, malformed ones refused;
  * cosignatures of a note checked by witness_note_check. */
 #include <setjmp.h>
@@ -165,8 +166,25 @@ static void test_state_survives(void **state)
 	static struct witness_request r;
 	char out[1024];
 	service_reset();
+	/* a link planted where the state's temporary used to be written
+	 * (PATH.tmp): the save goes beside it, the link's target untouched */
+	char target[4200], link[4200];
+	snprintf(target, sizeof target, "%s/target", dir);
+	snprintf(link, sizeof link, "%s.tmp", svc.state_path);
+	FILE *t = fopen(target, "w");
+	fputs("vecchio\n", t);
+	fclose(t);
+	unlink(link);
+	assert_int_equal(symlink(target, link), 0);
 	request(&r, 0, 17, log_sk);
 	assert_int_equal(send(&r, out, sizeof out), 200);
+	char buf[32] = {0};
+	t = fopen(target, "r");
+	assert_non_null(fgets(buf, sizeof buf, t));
+	fclose(t);
+	assert_string_equal(buf, "vecchio\n");
+	unlink(link);
+	unlink(target);
 	struct witness_log logs[2] = {0};
 	strcpy(logs[0].origin, "altro.example/log");
 	strcpy(logs[1].origin, ORIGIN);
