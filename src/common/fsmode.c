@@ -181,14 +181,15 @@ vis_err fsmode_temp_create(const char *path, const char *tag, char *tmp, size_t 
 }
 
 vis_err fsmode_write_replace(const char *path, const char *tag, const void *data, size_t len,
-			     bool sync_dir, const char *what, struct vis_error *e)
+			     mode_t mode, bool sync_dir, const char *what, struct vis_error *e)
 {
 	char tmp[4096 + 64];
 	int fd;
 	vis_err rc = fsmode_temp_create(path, tag, tmp, sizeof tmp, &fd, what, e);
 	if (rc)
 		return rc;
-	bool ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	bool ok = (mode == 0600 || fchmod(fd, mode) == 0) && write(fd, data, len) == (ssize_t)len &&
+		  fsync(fd) == 0;
 	int err = errno;
 	ok = close(fd) == 0 && ok;
 	rc = ok ? fsmode_replace(tmp, path, sync_dir, what, e)

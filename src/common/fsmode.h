@@ -66,12 +66,13 @@ vis_err fsmode_replaceable(const char *path, const char *what, struct vis_error 
 vis_err fsmode_temp_create(const char *path, const char *tag, char *tmp, size_t cap, int *fd,
 			   const char *what, struct vis_error *e);
 
-/* `len` bytes of data made the content of `path` atomically: written to a
+/* `len` bytes of data made the content of `path` atomically, with `mode`
+ * (0600 for keys and state; 0644 for a certificate): written to a
  * temporary (fsmode_temp_create), synced, and fsmode_replace'd over path
  * (with sync_dir, path's directory synced after).  On any failure the
  * temporary is removed and path is as it was. */
 vis_err fsmode_write_replace(const char *path, const char *tag, const void *data, size_t len,
-			     bool sync_dir, const char *what, struct vis_error *e);
+			     mode_t mode, bool sync_dir, const char *what, struct vis_error *e);
 
 /* The last step of writing `path` atomically: `tmp` (written and synced
  * by the caller, in path's directory) renamed over `path` once

@@ -1,4 +1,5 @@
 #include "http/tls.h"
+#include "common/fsmode.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -143,18 +144,13 @@ void tls_identity_release(void)
 
 /* ---- certificates made here ---- */
 
-static vis_err write_file(const char *path, const gnutls_datum_t *d, int mode,
-			  struct vis_error *e)
+/* Written whole or not at all, never through a link or over a device
+ * (fsmode_write_replace): `visura ca issue --out` names a directory an
+ * operator chooses, and the process may run as root. */
+static vis_err write_file(const char *path, const gnutls_datum_t *d, mode_t mode,
+			  const char *what, struct vis_error *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	if (fd < 0)
-		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere '%s'", path);
-	ssize_t n = write(fd, d->data, d->size);
-	int rc = fsync(fd);
-	close(fd);
-	if (n != (ssize_t)d->size || rc != 0)
-		return vis_error_set(e, VIS_ERR_IO, "impossibile scrivere '%s'", path);
-	return VIS_OK;
+	return fsmode_write_replace(path, "tmp", d->data, d->size, mode, true, what, e);
 }
 
 int tls_crt_serial_hex(gnutls_x509_crt_t crt, char serial_hex[41])
@@ -196,17 +192,22 @@ static int cert_start(gnutls_x509_privkey_t *key, gnutls_x509_crt_t *crt, const 
 	return 0;
 }
 
-/* Writes the key (0600, wiped from memory after) and the certificate. */
+/* Writes the key (0600, wiped from memory after) and the certificate
+ * (0644), both checked first (fsmode_replaceable): a certificate that
+ * cannot be written never leaves its new key in place of the old one. */
 static vis_err write_pair(gnutls_x509_privkey_t key, gnutls_x509_crt_t crt, const char *key_path,
 			  const char *cert_path, struct vis_error *e)
 {
 	gnutls_datum_t kpem = {0}, cpem = {0};
 	vis_err rc;
+	if ((rc = fsmode_replaceable(key_path, "la chiave", e)) ||
+	    (rc = fsmode_replaceable(cert_path, "il certificato", e)))
+		return rc;
 	if (gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kpem) < 0 ||
 	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0)
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "impossibile codificare il certificato");
-	else if ((rc = write_file(key_path, &kpem, 0600, e)) == VIS_OK)
-		rc = write_file(cert_path, &cpem, 0644, e);
+	else if ((rc = write_file(key_path, &kpem, 0600, "la chiave", e)) == VIS_OK)
+		rc = write_file(cert_path, &cpem, 0644, "il certificato", e);
 	if (kpem.data) {
 		gnutls_memset(kpem.data, 0, kpem.size);
 		gnutls_free(kpem.data);

@@ -187,10 +187,10 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 	if (!kid_ok || !key || !text)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "oidc_federation_key: memoria esaurita");
 	if (!rc)
-		rc = fsmode_write_replace(prev, "tmp", text, strlen(text), false,
+		rc = fsmode_write_replace(prev, "tmp", text, strlen(text), 0600, false,
 					  "oidc_federation_key", e);
 	if (!rc)
-		rc = fsmode_write_replace(path, "next", key, strlen(key), false,
+		rc = fsmode_write_replace(path, "next", key, strlen(key), 0600, false,
 					  "oidc_federation_key", e);
 	if (key)
 		sodium_memzero(key, strlen(key));

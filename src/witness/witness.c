@@ -176,7 +176,7 @@ vis_err witness_state_save(const char *path, const struct witness_log *logs, int
 	}
 	vis_err rc = sb.err ? vis_error_set(e, VIS_ERR_LIMIT, "lo stato del testimone è troppo "
 							      "lungo")
-			    : fsmode_write_replace(path, "tmp", sb.buf, sb.len, true,
+			    : fsmode_write_replace(path, "tmp", sb.buf, sb.len, 0600, true,
 						   "lo stato del testimone", e);
 	strbuf_release(&sb);
 	return rc;

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import ssl
+import stat
 import subprocess
 import tempfile
 
@@ -97,6 +98,29 @@ def test_workstation_certificates():
         check("refused:workstation_certificate_revoked" in outcomes, "refusals are recorded")
         rc, out = audit_verify(srv.db)
         eq(rc, 0, f"chain intact: {out}")
+
+        # The directory of `ca issue --out` is the operator's: a link where
+        # the key goes is not written through, a FIFO where the certificate
+        # goes is not replaced, and neither leaves a new key behind.
+        d = tempfile.mkdtemp(prefix="visura-ws-")
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("intatto\n")
+        os.symlink(victim, os.path.join(d, "ws-link.key.pem"))
+        os.mkfifo(os.path.join(d, "ws-fifo.cert.pem"))
+        for name, what in (("ws-link", "la chiave"), ("ws-fifo", "il certificato")):
+            p = subprocess.run([harness.VISURA, "ca", "issue", "--db", srv.db, "--ente-id",
+                                str(ente["id"]), "--name", name, "--out", d],
+                               capture_output=True, text=True, timeout=60)
+            check(p.returncode != 0 and what in p.stderr and "non un file regolare" in p.stderr,
+                  f"ca issue over a {name[3:]} refused: {p.returncode} {p.stderr}")
+        with open(victim) as f:
+            eq(f.read(), "intatto\n", "the link's target untouched")
+        check(os.path.islink(os.path.join(d, "ws-link.key.pem")), "the link left")
+        check(stat.S_ISFIFO(os.lstat(os.path.join(d, "ws-fifo.cert.pem")).st_mode),
+              "the FIFO left")
+        eq(sorted(os.listdir(d)), ["victim", "ws-fifo.cert.pem", "ws-link.key.pem"],
+           "no key and no temporary left")
 
 
 if __name__ == "__main__":

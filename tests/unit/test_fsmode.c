@@ -184,8 +184,9 @@ static void test_temporary_never_through_a_link(void **state)
 	assert_int_equal(symlink(target, link), 0);
 	assert_int_equal(symlink("creato", dangling), 0);
 	struct vis_error e = {0};
-	assert_int_equal(fsmode_write_replace(dest, "tmp", "nuovo\n", 6, true, "prova", &e), VIS_OK);
-	assert_int_equal(fsmode_write_replace(dest, "part", "ancora\n", 7, false, "prova", &e),
+	assert_int_equal(fsmode_write_replace(dest, "tmp", "nuovo\n", 6, 0600, true, "prova", &e),
+			 VIS_OK);
+	assert_int_equal(fsmode_write_replace(dest, "part", "ancora\n", 7, 0600, false, "prova", &e),
 			 VIS_OK);
 	expect_text(dest, "ancora\n");
 	assert_int_equal(kind(dest), S_IFREG);
@@ -234,7 +235,8 @@ static void test_temporary_never_through_a_link(void **state)
 	assert_int_equal(f1, -1);
 	assert_non_null(strstr(e2.msg, "percorso troppo lungo"));
 	struct vis_error e3 = {0};
-	assert_int_equal(fsmode_write_replace(nodir, "tmp", "x", 1, false, "prova", &e3), VIS_ERR_IO);
+	assert_int_equal(fsmode_write_replace(nodir, "tmp", "x", 1, 0600, false, "prova", &e3),
+			 VIS_ERR_IO);
 	assert_int_equal(entries(), 4);
 }
 
