@@ -16,6 +16,7 @@
 #include "audit/export.h"
 #include "common/config.h"
 #include "common/date.h"
+#include "common/fsmode.h"
 #include "common/str.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -188,10 +189,11 @@ static int export_bundle(struct store *s, const struct export_opts *o,
 			 const struct store_access_filter *f)
 {
 	struct audit_bundle_query q = {.filter = *f, .from = o->from, .to = o->to};
-	FILE *out = fopen(o->out, "w");
+	struct vis_error oe = {0};
+	FILE *out = fsmode_fopen_write(o->out, "--out", &oe);
 	if (!out) {
-		fprintf(stderr, "visura: impossibile scrivere '%s'\n", o->out);
-		return EXIT_RUNTIME;
+		cli_error("audit export", &oe);
+		return oe.code == VIS_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	struct vis_error e = {0};
 	int64_t n;
@@ -237,11 +239,15 @@ static int audit_export(const char *db, const struct export_opts *o)
 		return rc;
 	}
 	struct export_ctx x = {.csv = !strcmp(o->format, "csv")};
-	x.f = fopen(o->out, "w");
-	if (!x.f) {
-		fprintf(stderr, "visura: impossibile scrivere '%s'\n", o->out);
+	struct vis_error oe = {0};
+	char sigpath[4200];
+	snprintf(sigpath, sizeof sigpath, "%s.sig", o->out);
+	/* the signature's file checked before the export is written */
+	if (fsmode_replaceable(sigpath, "il file della firma", &oe) ||
+	    !(x.f = fsmode_fopen_write(o->out, "--out", &oe))) {
+		cli_error("audit export", &oe);
 		store_close(s);
-		return EXIT_RUNTIME;
+		return oe.code == VIS_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	crypto_sign_init(&x.st);
 	if (x.csv)
@@ -257,15 +263,17 @@ static int audit_export(const char *db, const struct export_opts *o)
 		return EXIT_RUNTIME;
 	}
 	unsigned char sig[crypto_sign_BYTES];
-	char b64[100], sigpath[4200];
+	char b64[100];
 	crypto_sign_final_create(&x.st, sig, NULL, key.sk);
 	sodium_memzero(&key, sizeof key);
 	sodium_bin2base64(b64, sizeof b64, sig, sizeof sig, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	int failed = fclose(x.f);
-	snprintf(sigpath, sizeof sigpath, "%s.sig", o->out);
-	FILE *sf = fopen(sigpath, "w");
+	FILE *sf = failed ? NULL : fsmode_fopen_write(sigpath, "il file della firma", &oe);
 	if (failed || !sf || fprintf(sf, "ed25519ph %s\n", b64) < 0 || fclose(sf)) {
-		fprintf(stderr, "visura: impossibile scrivere '%s'\n", sigpath);
+		if (oe.code)
+			cli_error("audit export", &oe);
+		else
+			fprintf(stderr, "visura: impossibile scrivere '%s'\n", sigpath);
 		store_close(s);
 		return EXIT_RUNTIME;
 	}

@@ -173,16 +173,11 @@ int cmd_list_extract(int argc, char **argv)
 	x.rec.status = 200;
 	/* removed below when the extract fails: never a device or a link */
 	struct vis_error oe = {0};
-	if (fsmode_replaceable(out, "--out", &oe)) {
+	x.out = fsmode_fopen_write(out, "--out", &oe);
+	if (!x.out) {
 		cli_error("list-extract", &oe);
 		store_close(s);
-		return EXIT_USAGE;
-	}
-	x.out = fopen(out, "w");
-	if (!x.out) {
-		fprintf(stderr, "visura: list-extract: impossibile scrivere '%s'\n", out);
-		store_close(s);
-		return EXIT_RUNTIME;
+		return oe.code == VIS_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	fprintf(x.out, x.with_comune ? "codice_fiscale,surname,name,sex,birth_date,comune\n"
 				     : "codice_fiscale,surname,name,sex,birth_date\n");

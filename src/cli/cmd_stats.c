@@ -11,6 +11,7 @@
 #include "cli/options.h"
 #include "common/config.h"
 #include "common/date.h"
+#include "common/fsmode.h"
 #include "refdata/refdata.h"
 #include "stats/series.h"
 #include "stats/stats.h"
@@ -137,11 +138,15 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 		fprintf(stderr, "visura: stats report: --out: percorso troppo lungo\n");
 		return EXIT_USAGE;
 	}
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f)) {
+	struct vis_error e = {0};
+	FILE *f = fsmode_fopen_write(path, "--out", &e);
+	if (!f) {
+		cli_error("stats report", &e);
+		return e.code == VIS_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	bool ok = fwrite(data, 1, len, f) == len;
+	if (fclose(f) != 0 || !ok) {
 		fprintf(stderr, "visura: stats report: non posso scrivere %s\n", path);
-		if (f)
-			fclose(f);
 		return EXIT_RUNTIME;
 	}
 	printf("%s\n", path);

@@ -130,6 +130,38 @@ vis_err fsmode_replaceable(const char *path, const char *what, struct vis_error 
 			     what, path, kind_name(st.st_mode));
 }
 
+FILE *fsmode_fopen_write(const char *path, const char *what, struct vis_error *e)
+{
+	if (fsmode_replaceable(path, what, e))
+		return NULL;
+	/* Opened without following a link and without blocking on a FIFO,
+	 * then checked again on the descriptor itself (what lstat saw may have
+	 * been swapped since): only a regular file is emptied and written. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		vis_error_set(e, VIS_ERR_IO, "%s: impossibile scrivere '%s': %s", what, path,
+			      strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		vis_error_set(e, VIS_ERR_INVALID, "%s: '%s' non è un file regolare: non lo si "
+						  "sostituisce (indicare il percorso di un file)",
+			      what, path);
+		close(fd);
+		return NULL;
+	}
+	FILE *f = NULL;
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 || ftruncate(fd, 0) != 0 ||
+	    !(f = fdopen(fd, "w"))) {
+		vis_error_set(e, VIS_ERR_IO, "%s: impossibile scrivere '%s': %s", what, path,
+			      strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 vis_err fsmode_replace(const char *tmp, const char *path, bool sync_dir, const char *what,
 		       struct vis_error *e)
 {

@@ -13,6 +13,7 @@
 #define VISURA_COMMON_FSMODE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -55,6 +56,14 @@ vis_err fsmode_create_beside(const char *path, const char *beside, struct vis_er
  * A missing path is fine.  Every site that replaces or removes a file an
  * operator names calls it first. */
 vis_err fsmode_replaceable(const char *path, const char *what, struct vis_error *e);
+
+/* `path` opened for writing from its start, for an output an operator
+ * names that is written in place (an export, a report): a missing path is
+ * created 0600, a regular file emptied; a device, FIFO, directory, socket
+ * or symbolic link is refused (fsmode_replaceable, then O_NOFOLLOW and the
+ * descriptor's own type: never written through, never blocked on).
+ * NULL on a refusal or an error, which names `what`. */
+FILE *fsmode_fopen_write(const char *path, const char *what, struct vis_error *e);
 
 /* Creates the temporary of `path` in path's directory: path + "." + tag +
  * "-" + 12 random hex digits, a new file (O_CREAT|O_EXCL|O_NOFOLLOW, mode

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/date.h"
+#include "common/fsmode.h"
 #include "common/strset.h"
 #include "refdata/refdata.h"
 #include "common/str.h"
@@ -501,7 +502,9 @@ static void problem(struct run *r, int64_t line, const char *type, const char *f
 	if (!r->opt->rejects_path || r->res->problems > IMPORT_MAX_PROBLEMS)
 		return;
 	if (!r->rejects) {
-		r->rejects = fopen(r->opt->rejects_path, "w");
+		/* checked before the import began (fsmode_replaceable); opened
+		 * here without following a link or blocking on a FIFO */
+		r->rejects = fsmode_fopen_write(r->opt->rejects_path, "--rejects", NULL);
 		if (!r->rejects)
 			return;
 		fputs("riga\trecord\tcampo\tmotivo\n", r->rejects);

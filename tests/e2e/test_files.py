@@ -154,5 +154,49 @@ def test_temporary_never_written_through_a_link():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_export_never_written_through_a_link():
+    """visura audit export writes its --out (and OUT.sig) in place: a
+    symbolic link there, even to a regular file, or a FIFO (a stand-in for
+    a device, never named here) is refused in Italian (exit 2) without
+    writing through it or blocking on it; a link at OUT.sig is refused
+    before the export is written; a regular file is written as before."""
+    with Server() as srv:
+        srv.admin()
+        d = tempfile.mkdtemp(prefix="visura-files-")
+        target = os.path.join(d, "target")
+        with open(target, "w") as f:
+            f.write("vecchio\n")
+        link, fifo = os.path.join(d, "link.csv"), os.path.join(d, "fifo.csv")
+        os.symlink(target, link)
+        os.mkfifo(fifo, 0o600)
+        for fmt in ("csv", "bundle"):
+            for out, says in ((link, "è un collegamento simbolico"), (fifo, "è una FIFO")):
+                p = subprocess.run([harness.VISURA, "audit", "export", "--db", srv.db,
+                                    "--format", fmt, "--out", out],
+                                   capture_output=True, text=True, timeout=60)
+                eq(p.returncode, 2, f"{fmt} export over {out}: {p.stdout}{p.stderr}")
+                check(f"'{out}' {says}, non un file regolare" in p.stderr, p.stderr)
+        regular = os.path.join(d, "trail.csv")
+        os.symlink(target, regular + ".sig")
+        p = subprocess.run([harness.VISURA, "audit", "export", "--db", srv.db, "--format", "csv",
+                            "--out", regular], capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 2, f"export beside a link at its .sig: {p.stdout}{p.stderr}")
+        check(not os.path.lexists(regular), "the export is not written when its .sig is refused")
+        with open(target) as f:
+            eq(f.read(), "vecchio\n", "the link's target is untouched")
+        check(os.path.islink(link) and stat.S_ISFIFO(os.lstat(fifo).st_mode),
+              "the link and the FIFO are left")
+        os.unlink(regular + ".sig")
+        with open(regular, "w") as f:
+            f.write("una riga vecchia e lunga, più lunga dell'esportazione? no\n" * 3)
+        p = subprocess.run([harness.VISURA, "audit", "export", "--db", srv.db, "--format", "csv",
+                            "--out", regular], capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 0, f"export over a regular file: {p.stdout}{p.stderr}")
+        with open(regular) as f:
+            check(f.readline().startswith("id,at,"), "the export replaced the old content")
+            check("riga vecchia" not in f.read(), "nothing of the old file is left")
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests(globals())
