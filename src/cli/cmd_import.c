@@ -75,6 +75,12 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 	vis_err rc = import_stream(s, rd, in, &opt, &res, &e);
 	double secs = now_seconds() - t0;
 	fclose(in);
+	if (rc == VIS_ERR_INVALID && res.rejects_error[0]) {
+		fprintf(stderr, "visura: import: %s respinto, database invariato (problemi: %lld); "
+			"rapporto degli scarti non scritto: %s\n", path, (long long)res.problems,
+			res.rejects_error);
+		return EXIT_INVALID;
+	}
 	if (rc == VIS_ERR_INVALID) {
 		fprintf(stderr, "visura: import: %s respinto, database invariato (problemi: %lld), "
 			"vedere %s\n", path, (long long)res.problems, report);

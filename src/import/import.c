@@ -504,9 +504,14 @@ static void problem(struct run *r, int64_t line, const char *type, const char *f
 	if (!r->rejects) {
 		/* checked before the import began (fsmode_replaceable); opened
 		 * here without following a link or blocking on a FIFO */
-		r->rejects = fsmode_fopen_write(r->opt->rejects_path, "--rejects", NULL);
-		if (!r->rejects)
+		struct vis_error oe = {0};
+		if (r->res->rejects_error[0])
 			return;
+		r->rejects = fsmode_fopen_write(r->opt->rejects_path, "--rejects", &oe);
+		if (!r->rejects) {
+			STR_COPY_KNOWN(r->res->rejects_error, oe.msg); /* both 512 */
+			return;
+		}
 		fputs("riga\trecord\tcampo\tmotivo\n", r->rejects);
 	}
 	fprintf(r->rejects, "%lld\t%s\t%s\t%s\n", (long long)line, type, field, reason);
@@ -1094,8 +1099,9 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 out:
 	if (r.in_txn)
 		store_rollback(s);
-	if (r.rejects)
-		fclose(r.rejects);
+	if (r.rejects && (ferror(r.rejects) | fclose(r.rejects)) && !res->rejects_error[0])
+		snprintf(res->rejects_error, sizeof res->rejects_error,
+			 "--rejects: impossibile scrivere '%s'", opt->rejects_path);
 	pthread_cond_destroy(&q.can_take);
 	pthread_cond_destroy(&q.can_put);
 	pthread_mutex_destroy(&q.mu);

@@ -37,6 +37,10 @@ struct import_result {
 	bool applied;              /* committed */
 	bool already_loaded;       /* same file as a loaded one: nothing to do */
 	char sha256[65];
+	/* why the reject report (options' rejects_path) could not be opened
+	 * or written, "" when it was or none was asked: a refused file's
+	 * problems are then in no report, and the caller says so */
+	char rejects_error[512]; /* as struct vis_error's msg */
 };
 
 /* Imports the file open on `in`, which must be seekable (it may be read

@@ -229,6 +229,12 @@ def main():
               f"--rejects on a FIFO refused: {p.stderr}")
         check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO is left a FIFO")
         check(store_counts(db, "", 0) == before, "database unchanged")
+        # A report that cannot be written is said, not pointed to.
+        nowhere = os.path.join(work, "no-such-dir", "bad.rejects")
+        p = run("import", "--db", db, "--quiet", "--rejects", nowhere, bad, ok=(1,))
+        check("respinto, database invariato" in p.stderr and
+              "rapporto degli scarti non scritto: --rejects: impossibile scrivere" in p.stderr and
+              "vedere" not in p.stderr, f"an unwritable report is said: {p.stderr}")
 
         # A gap in the sequence is refused.
         hdr[5] = str(int(hdr[5]) + 5)
