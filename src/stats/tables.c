@@ -521,6 +521,17 @@ static int linked_hypercubes(const long long *cells, const bool *known, const bo
 					zero = zero && cells[p + (size_t)c] == 0 && y.w[p + (size_t)c] >= 0;
 					some = some || h[p + (size_t)c];
 				}
+				/* each cell another hidden one in its column and over
+				 * the states but for the given totals: a pool, which
+				 * publishes those, has them too */
+				for (int c = 0; zero && some && c < 3; c++) {
+					bool col = h[p + (size_t)c], st = col;
+					for (int a2 = 0; !col && a2 + 1 < block; a2++)
+						col = a2 != a && h[HC(k, s, a2, c)];
+					for (int s2 = 0; !st && s2 + 1 < nst; s2++)
+						st = s2 != s && h[HC(k, s2, a, c)];
+					zero = col && st;
+				}
 				for (int c = 0; zero && some && c < 3; c++) {
 					changed = changed || !h[p + (size_t)c];
 					h[p + (size_t)c] = true;
