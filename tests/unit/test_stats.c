@@ -1559,19 +1559,47 @@ static void test_province_civil_linked(void **state)
  * rule (stats_citizenship_ages_protect_linked) none, its province's state
  * totals and block of all states exactly strasa_cittadinanza's and
  * STRASA's. */
-enum { CE_A = 4, CE_S = 3, CE_B = STATS_AGES + 1, CE_MAXM = 4 };
+enum { CE_A = 4, CE_S = 3, CE_B = STATS_AGES + 1, CE_MAXM = 4, CE_PROVINCES = 40, CE_SEEDS_MAX = 64 };
+
+/* The seeds of test_province_citizenship_ages_linked (CE_PROVINCES
+ * random provinces each) into seeds[], their number returned: 1722 and 1
+ * to 5 (4 and 5 pinned small counts through zero rows hidden in part),
+ * or VISURA_TEST_SEEDS (numbers separated by commas, at most
+ * CE_SEEDS_MAX) to audit others, e.g. VISURA_TEST_SEEDS=6,7 VISURA_TEST_
+ * ONLY=test_province_citizenship_ages_linked build/test_stats. */
+static int ce_seeds(unsigned seeds[CE_SEEDS_MAX])
+{
+	static const unsigned dflt[] = {1722, 1, 2, 3, 4, 5};
+	const char *env = getenv("VISURA_TEST_SEEDS");
+	int n = 0;
+	while (env && *env) {
+		char *end;
+		unsigned long v = strtoul(env, &end, 10);
+		assert_true(end != env && (*end == ',' || !*end) && v <= UINT32_MAX);
+		assert_true(n < CE_SEEDS_MAX);
+		seeds[n++] = (unsigned)v;
+		env = *end ? end + 1 : end;
+	}
+	if (n)
+		return n;
+	memcpy(seeds, dflt, sizeof dflt);
+	return (int)(sizeof dflt / sizeof *dflt);
+}
 
 static void test_province_citizenship_ages_linked(void **state)
 {
 	(void)state;
-	srand(1722);
-	struct lp_audit lp = {0};
+	struct lp_audit lp = {0}, seed_lp = {0};
 	enum { NB = CE_MAXM + 1, CN = (CE_S + 1) * CE_B * 3, CCN = (CE_S + 1) * 3 };
 	static long long age[NB * CE_S][2][STATS_AGES], fage[NB][2][STATS_AGES], cn[NB * CE_S][2];
 	static long long full[NB][CN];
 	static bool hier[NB * CN], uni[NB * CN], ah[NB][STATS_AGES + 1][3], ch[NB * CCN], alone1[CN];
 	int found[2] = {0}, unlike[2] = {0}, rows_seen = 0, hid[2] = {0};
-	for (int t = 0; t < 40; t++) {
+	unsigned seeds[CE_SEEDS_MAX];
+	int nseeds = ce_seeds(seeds);
+	for (int t = 0; t < nseeds * CE_PROVINCES; t++) {
+		if (t % CE_PROVINCES == 0)
+			srand(seeds[t / CE_PROVINCES]);
 		int nm = 2 + rand() % (CE_MAXM - 1), nb = nm + 1, thr = 3 + rand() % 2;
 		int nst = 2 + rand() % (CE_S - 1), bn = (nst + 1) * CE_B * 3;
 		memset(age, 0, sizeof age);
@@ -1695,14 +1723,23 @@ static void test_province_citizenship_ages_linked(void **state)
 		members_add_up(nb, bc, coef, &nr);
 		for (int r = 0; r < 2; r++)
 			found[r] += exact_recovered(cells, h[r], derived, n, coef, nr, thr);
-		lp_recovered(cells, h[1], derived, n, coef, nr, thr, &lp);
+		lp_recovered(cells, h[1], derived, n, coef, nr, thr, &seed_lp);
 		free(cells);
 		free(h[0]);
 		free(h[1]);
 		free(derived);
 		free(coef);
+		if ((t + 1) % CE_PROVINCES)
+			continue;
+		print_message("seed %u: ", seeds[t / CE_PROVINCES]);
+		lp_report("province_citizenship_ages_linked", &seed_lp);
+		lp.small += seed_lp.small;
+		lp.exact += seed_lp.exact;
+		lp.narrow += seed_lp.narrow;
+		seed_lp = (struct lp_audit){0};
 	}
-	lp_report("province_citizenship_ages_linked", &lp);
+	if (nseeds > 1)
+		lp_report("province_citizenship_ages_linked, every seed", &lp);
 	print_message("province's foreign residents by citizenship and age: hidden %d by the union "
 		      "rule, %d linked; the province's state totals hidden unlike its "
 		      "strasa_cittadinanza: union %d, linked %d; small counts recovered: union %d, "
@@ -1715,8 +1752,11 @@ static void test_province_citizenship_ages_linked(void **state)
 	 * when the hypercubes took zero corners as the cheapest, 1 when the
 	 * one found among the states and ages already hidden was stopped both
 	 * ways (linked_hypercubes now searches on for one free one way); none
-	 * now.  On other seeds a cell every hypercube of which is stopped both
-	 * ways can still be pinned (seeds 1-5: 0, 0, 0, 2, 1; docs/api.md) */
+	 * now.  Seeds 4 and 5 pinned 2 and 1 (cells STRASA or
+	 * strasa_cittadinanza decides, every hypercube stopped both ways)
+	 * until a row of zeros hidden in part was hidden whole.  Other seeds
+	 * (VISURA_TEST_SEEDS) still pin some, and this fails: seeds 1-40 pin
+	 * 29 in 13 of them, 58 in 26 before (the known limit: docs/api.md) */
 	assert_int_equal(lp.exact, 0);
 }
 
