@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "alert/alert.h"
 #include "api/api.h"
@@ -17,33 +16,24 @@
 #include "metrics/metrics.h"
 #include "common/str.h"
 
-/* The first problems of a reject report, as JSON. */
-static json_t *problems(const char *path, int max)
+/* The first problems of a refused file, as the import reports them: kept
+ * in memory (no reject report written to a temporary file, where a full
+ * or unwritable directory would have answered an empty list). */
+enum { PUSH_PROBLEMS_MAX = 100 };
+
+static void problem_add(void *ctx, int64_t line, const char *record, const char *field,
+			const char *reason)
 {
-	json_t *arr = json_array();
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	if (!f)
-		return arr;
-	if (!fgets(line, sizeof line, f)) { /* header */
-		fclose(f);
-		return arr;
-	}
-	while (max-- > 0 && fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = '\0';
-		char *fld[4] = {line, "", "", ""};
-		for (int i = 1; i < 4; i++) {
-			char *tab = strchr(fld[i - 1], '\t');
-			if (!tab)
-				break;
-			*tab = '\0';
-			fld[i] = tab + 1;
-		}
-		json_array_append_new(arr, json_pack("{s:i,s:s,s:s,s:s}", "line", atoi(fld[0]),
-						     "record", fld[1], "field", fld[2], "reason", fld[3]));
-	}
-	fclose(f);
-	return arr;
+	json_t *arr = ctx;
+	if (json_array_size(arr) >= PUSH_PROBLEMS_MAX)
+		return;
+	json_t *p = json_pack("{s:I,s:s,s:s,s:s}", "line", (json_int_t)line, "record", record,
+			      "field", field, "reason", reason);
+	if (!p) /* a text that is not UTF-8: the problem is still listed */
+		p = json_pack("{s:I,s:s,s:s,s:s}", "line", (json_int_t)line, "record", "", "field", "",
+			      "reason", "motivo non rappresentabile: il testo del file in quel punto non "
+			      "è UTF-8 valido");
+	json_array_append_new(arr, p);
 }
 
 void api_import_push(struct http_request *r)
@@ -72,16 +62,10 @@ void api_import_push(struct http_request *r)
 	FILE *in = http_body_stream(r);
 	bool own = in && fread(head, 1, (size_t)hn, in) == (size_t)hn &&
 		   !memcmp(head, expect, (size_t)hn) && !fseek(in, 0, SEEK_SET);
-	char rejects[] = "/tmp/visura-push-XXXXXX";
-	int fd = mkstemp(rejects);
-	if (fd >= 0)
-		close(fd);
 	int64_t now = api_now(r);
 	if (!own) {
 		if (in)
 			fclose(in);
-		if (fd >= 0)
-			unlink(rejects);
 		alert_raise(s, now, "feed_rejected", "medium", a, "un file inviato indica un altro comune o un'altra versione", NULL);
 		metrics_import(r->app->metrics, "refused");
 		http_reply_error(r, 403, "forbidden",
@@ -89,14 +73,14 @@ void api_import_push(struct http_request *r)
 				 "versione 1 del formato");
 		return;
 	}
-	struct import_options opt = {.source = "https push", .rejects_path = fd >= 0 ? rejects : NULL};
+	json_t *list = json_array();
+	struct import_options opt = {.source = "https push", .on_problem = problem_add,
+				     .problem_ctx = list};
 	struct import_result res;
 	struct vis_error e = {0};
 	vis_err rc = import_stream(s, r->app->rd, in, &opt, &res, &e);
 	fclose(in);
 	if (rc == VIS_ERR_INVALID) {
-		json_t *list = problems(rejects, 100);
-		unlink(rejects);
 		char detail[200];
 		snprintf(detail, sizeof detail, "comune %s: file respinto (problemi: %lld)", en.comune,
 			 (long long)res.problems);
@@ -110,8 +94,7 @@ void api_import_push(struct http_request *r)
 						  "problems", list));
 		return;
 	}
-	if (fd >= 0)
-		unlink(rejects);
+	json_decref(list);
 	if (rc != VIS_OK) {
 		metrics_import(r->app->metrics, "failed");
 		api_fail(r, &e);

@@ -499,7 +499,11 @@ static void problem(struct run *r, int64_t line, const char *type, const char *f
 		    const char *reason)
 {
 	r->res->problems++;
-	if (!r->opt->rejects_path || r->res->problems > IMPORT_MAX_PROBLEMS)
+	if (r->res->problems > IMPORT_MAX_PROBLEMS)
+		return;
+	if (r->opt->on_problem)
+		r->opt->on_problem(r->opt->problem_ctx, line, type, field, reason);
+	if (!r->opt->rejects_path)
 		return;
 	if (!r->rejects) {
 		/* checked before the import began (fsmode_replaceable); opened

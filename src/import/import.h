@@ -25,6 +25,12 @@ struct refdata;
 struct import_options {
 	const char *source;        /* name recorded with the import (file name) */
 	const char *rejects_path;  /* where to write the reject report; NULL = none */
+	/* called with each of the first IMPORT_MAX_PROBLEMS problems, as the
+	 * report lists them (the HTTPS push answers them without a file);
+	 * NULL = none */
+	void (*on_problem)(void *ctx, int64_t line, const char *record, const char *field,
+			   const char *reason);
+	void *problem_ctx;
 	bool progress;             /* draw a progress bar on stderr */
 	int64_t size_hint;         /* total bytes, for the progress bar (0 = unknown) */
 };

@@ -66,6 +66,27 @@ def test_push_refused_cleanly():
         cut = files[0][: len(files[0]) // 2]
         r = expect(push(srv, token, cut), 422, "import_refused", "truncated file")
         check(r["problems_total"] >= 1, "problems counted")
+        eq(len(r["problems"]), min(r["problems_total"], 100), "the problems listed")
+        # More problems than the answer lists: every household's date made
+        # impossible.  The first 100 are listed, in the file's order, each
+        # with its line and reason (kept in memory by the server: no
+        # temporary report whose loss would list none).
+        lines = files[0].split(b"\n")
+        fams = 0
+        for i, ln in enumerate(lines):
+            f = ln.split(b"\t")
+            if f[0] == b"FAM":
+                f[3] = b"2019-13-45"
+                lines[i] = b"\t".join(f)
+                fams += 1
+        check(fams > 100, f"the file has more than 100 households ({fams})")
+        r = expect(push(srv, token, b"\n".join(lines)), 422, "import_refused", "bad dates")
+        check(r["problems_total"] >= fams, f"every bad household counted: {r['problems_total']}")
+        eq(len(r["problems"]), 100, "the first 100 problems listed")
+        nums = [p["line"] for p in r["problems"]]
+        eq(nums, sorted(nums), "in the file's order")
+        check(all(p["line"] >= 2 and p["record"] == "FAM" and p["reason"] for p in r["problems"]),
+              f"each with its line, record and reason: {r['problems'][:3]}")
         feeds = expect(srv.admin().get("/api/v1/feeds"), 200)["feeds"]
         eq(feeds, [], "nothing loaded")
         # Another municipality's file.
