@@ -1,7 +1,11 @@
 #include "common/csv.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void csv_reader_init(struct csv_reader *r, char *buf, size_t len)
 {
@@ -61,9 +65,25 @@ int csv_reader_next(struct csv_reader *r, char *fields[CSV_MAX_FIELDS])
 
 char *file_read_all(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	/* opened without blocking (a FIFO would wait for a writer) and read
+	 * only when it is a regular file: a device (/dev/zero, a terminal)
+	 * or a FIFO where a configuration, key or state is expected is
+	 * refused, never waited on */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	FILE *f = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) ? NULL : fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
 	size_t cap = 1 << 16, n = 0;
 	char *buf = malloc(cap + 1);
 	while (buf) {

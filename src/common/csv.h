@@ -21,8 +21,10 @@ void csv_reader_init(struct csv_reader *r, char *buf, size_t len);
  * input, or -1 on a malformed record (unterminated quote, too many fields). */
 int csv_reader_next(struct csv_reader *r, char *fields[CSV_MAX_FIELDS]);
 
-/* Reads a whole file into a NUL-terminated heap buffer (at most max bytes).
- * Returns NULL on error; *len gets the size.  The caller frees it. */
+/* Reads a whole regular file into a NUL-terminated heap buffer (at most max
+ * bytes).  Returns NULL on error, a larger file, or anything but a regular
+ * file (errno EINVAL: a FIFO, device or directory, opened without blocking
+ * and never read); *len gets the size.  The caller frees it. */
 char *file_read_all(const char *path, size_t max, size_t *len);
 
 #endif

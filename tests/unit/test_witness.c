@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,6 +200,16 @@ static void test_state_survives(void **state)
 	fputs(ORIGIN " 17 nothex\n", f);
 	fclose(f);
 	assert_int_not_equal(witness_state_load(svc.state_path, logs, 2, &e), VIS_OK);
+	/* a FIFO or a device where the state is kept is refused at once, not
+	 * waited on (a FIFO without a writer blocked the witness before) nor
+	 * read (/dev/zero would have been read up to the size bound) */
+	unlink(svc.state_path);
+	assert_int_equal(mkfifo(svc.state_path, 0600), 0);
+	assert_int_equal(witness_state_load(svc.state_path, logs, 2, &e), VIS_ERR_IO);
+	unlink(svc.state_path);
+	assert_int_equal(witness_state_load("/dev/zero", logs, 2, &e), VIS_ERR_IO);
+	uint8_t pk[32];
+	assert_int_equal(witness_pubkey_read("/dev/zero", pk, &e), VIS_ERR_IO);
 }
 
 static void test_parse(void **state)
