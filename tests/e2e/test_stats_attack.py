@@ -91,7 +91,10 @@ class Attack:
         self.hidden = set()     # unknowns some publication hides
         self.rel = []           # ({unknown: coefficient}, constant): sum(c * x) = constant
         self.ratios = []        # published indicators: (num, den, scale, value, decimals)
+        self.ineq = []          # ({unknown: coefficient}, low, high): low <= sum(c * x) <= high
         self.day_leaks = []     # small changes of a cell between two consecutive days
+        self.rows = 0           # inequalities given the interval attacker
+        self.checked = 0        # of which checked on the true counts
 
     def cell(self, var, value, where):
         if value is None:
@@ -111,6 +114,11 @@ class Attack:
         c[whole] = c.get(whole, 0) - 1
         self.relation(c)
 
+    def bound(self, coef, low, high):
+        """An inequality the attacker knows: low <= sum(c * x) <= high (None:
+        no bound)."""
+        self.ineq.append((coef, low, high))
+
     def ratio(self, num, den, scale, value, decimals, where):
         """A published indicator: value = scale * num / den, num and den
         {unknown: coefficient}; with `decimals` a rounded value, so an
@@ -118,7 +126,29 @@ class Attack:
         if value is None:
             return
         check(isinstance(value, (int, float)), f"{where}: a number")
+        if decimals is not None:
+            k = round(value * 10 ** decimals)
+            check(abs(value * 10 ** decimals - k) < 1e-6, f"{where}: {value} has {decimals} "
+                  "decimals")
         self.ratios.append((num, den, scale, value, decimals))
+
+    def ratio_rows(self):
+        """The indicators as inequalities for the interval attacker: with
+        [low, high] the values that publish as `value`, scale * num - low *
+        den >= 0 and scale * num - high * den <= 0 (den > 0: an indicator
+        of a base of 0 is not published)."""
+        rows = []
+        for num, den, scale, value, decimals in self.ratios:
+            low, high = value_interval(value, decimals)
+            for x, lo, hi in (((low, 0.0, None), (high, None, 0.0)) if low != high
+                              else ((low, 0.0, 0.0),)):
+                coef = {}
+                for v, c in num.items():
+                    coef[v] = coef.get(v, 0) + scale * c
+                for v, c in den.items():
+                    coef[v] = coef.get(v, 0) - x * c
+                rows.append((coef, lo, hi))
+        return rows
 
     def balance_rows(self, rows, kind="bal"):
         """A balance's rows (label cells, then the 12 counts): start and
@@ -295,7 +325,20 @@ class Attack:
         # a count two solutions put threshold or more apart is neither:
         # not solved for (lp_attack.intervals' wide)
         wide = self.thr - 1e-6
-        got = lp_attack.intervals(self.rel, val, targets, free=derived, wide=wide)
+        bounds = self.ineq + (self.ratio_rows() if RATIOS else [])
+        # every inequality holds of the true counts (where the generator's
+        # files give them all): none is tighter than the truth
+        self.rows += len(bounds)
+        for coef, lo, hi in bounds:
+            t = [truth(v) for v in coef]
+            if None in t:
+                continue
+            self.checked += 1
+            x = sum(c * y for c, y in zip(coef.values(), t))
+            tol = 1e-9 * max(1.0, sum(abs(c * y) for c, y in zip(coef.values(), t)))
+            check((lo is None or x >= lo - tol) and (hi is None or x <= hi + tol),
+                  f"{where}: {coef} = {x} outside [{lo}, {hi}] on the true counts")
+        got = lp_attack.intervals(self.rel, val, targets, free=derived, wide=wide, bounds=bounds)
         pinned, small, narrow = [], 0, {}
         for var, (lo, hi) in sorted(got.items(), key=str):
             if hi - lo < 1e-6 and 0 < round(lo) < self.thr:
@@ -330,6 +373,7 @@ class Intervals:
 
     def __init__(self):
         self.pinned, self.small, self.narrow, self.time = [], 0, {}, 0.0
+        self.rows = self.checked = 0
 
     def run(self, atk, truth, where):
         t0 = time.process_time()   # the test's own CPU: the solver runs in it
@@ -337,6 +381,8 @@ class Intervals:
         self.time += time.process_time() - t0
         self.pinned += pinned
         self.small += small
+        self.rows += atk.rows
+        self.checked += atk.checked
         for k, n in narrow.items():
             self.narrow[k] = self.narrow.get(k, 0) + n
 
@@ -346,7 +392,9 @@ class Intervals:
         print(f"{what}, the interval attacker (counts >= 0, {self.time:.1f} s of CPU): "
               f"{self.small} small hidden counts, {len(self.pinned)} pinned, "
               f"{sum(self.narrow.values())} in an interval "
-              f"narrower than the threshold (by kind: {self.narrow or 'none'})")
+              f"narrower than the threshold (by kind: {self.narrow or 'none'}); "
+              f"{self.rows} inequalities (the indicators), {self.checked} checked on the "
+              "true counts")
         check(self.small > 0, f"{what}: small hidden counts for the interval attacker")
         pinned = [line for var, line in self.pinned]
         check(not pinned, f"{what}: hidden small counts pinned by the interval attacker "
@@ -359,9 +407,36 @@ def derived(var):
     return core[0] in ("bal", "ybal") and core[-1] in DERIVED
 
 
-# the unknowns Truth counts all of: one it does not list is 0
+# the interval attacker uses the indicators (False: the relations only,
+# to measure what they add)
+RATIOS = True
+
+
+def value_interval(value, decimals):
+    """The exact values an indicator publishes as `value`: with decimals,
+    t = value * 10^decimals is rounded by (long long)(t + 0.5) (tables.c's
+    indicator(): half up, toward zero below 0), so t in [k - 1/2, k + 1/2)
+    for k > 0 (k - 3/2 below for k <= 0, k - 1/2 above for k < 0); without,
+    a double as computed (series.c's value(), printed with 17 digits: the
+    same double), within 1e-12 of it relatively (three roundings of 2^-53
+    each: the scale, the product, the quotient), 0 exactly 0 (a numerator
+    of 0).  Closed, a little wider than the rounding's (1e-9 of a unit of
+    the last decimal): never tighter than the truth."""
+    if decimals is None:
+        e = 1e-12 * abs(value)
+        return value - e, value + e
+    u = 10.0 ** -decimals
+    k = round(value / u)
+    slack = 1e-9 * max(1, abs(k))
+    lo = (k - 0.5 if k > 0 else k - 1.5) - slack
+    hi = (k + 0.5 if k >= 0 else k - 0.5) + slack
+    return lo * u, hi * u
+
+
+# the unknowns Truth counts all of: one it does not list is 0 (agesum:
+# the sum of the ages of the residents, agex: of their years beyond 100)
 COUNTED = ("pop", "age", "for", "fage", "cit", "cite", "cs", "grp", "ita", "fam", "famtot",
-           "tipo")
+           "tipo", "agesum", "agex")
 
 
 class Truth:
@@ -397,8 +472,12 @@ class Truth:
         def add(*var):
             out[var] = out.get(var, 0) + 1
 
+        out[("agesum", d)] = out[("agex", d)] = 0
         for _, v in files.residents(self.pop, comuni, d):
-            a = min(files.age_on(v["birth_date"], d), 100)
+            a = files.age_on(v["birth_date"], d)
+            out[("agesum", d)] += a
+            out[("agex", d)] += max(a - 100, 0)
+            a = min(a, 100)
             j = files.CIVIL_CLASS.get(v["civil_status"], 4)
             add("cs", d, str(a), v["sex"], j)
             add("cs", d, "999", v["sex"], j)
@@ -458,6 +537,9 @@ class Territory:
         c = {p: 1 for p in parts}
         c[whole] = c.get(whole, 0) - 1
         self.relation(c)
+
+    def bound(self, coef, low, high):
+        self.atk.bound({self._v(v): c for v, c in coef.items()}, low, high)
 
     def ratio(self, num, den, scale, value, decimals, where):
         self.atk.ratio({self._v(v): c for v, c in num.items()},
@@ -674,8 +756,12 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
         for name, tot, kind in (("posas", pop, "age"), ("strasa", forr, "fage")):
             read_ages(table(name, date=asked), name, tot, kind, d, atk)
             if name == "posas":
-                # the sum of the ages, which the average age gives
-                atk.relation({**{("age", d, a, "T"): a for a in range(101)}, ("agesum", d): -1})
+                # the sum of the ages, which the average age gives: POSAS's
+                # single years, its last 100 and more, and the years beyond
+                # 100 of those (agex), at most OLDEST - 100 each
+                atk.relation({**{("age", d, a, "T"): a for a in range(101)}, ("agex", d): 1,
+                              ("agesum", d): -1})
+                atk.bound({("agex", d): 1, ("age", d, 100, "T"): 100 - OLDEST}, None, 0)
         read_civil(table, asked, d, atk)
         # By citizenship and age: a block of strasa per state, then the
         # block of all states, strasa's own cells; every age an identity
@@ -868,6 +954,7 @@ def read_days(get_text, comune, thr, atk, bil):
 
 
 DAYS_ASKED = 12
+OLDEST = 130   # no one has lived longer (122 years, the record)
 
 
 def test_attack():
