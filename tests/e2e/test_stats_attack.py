@@ -93,6 +93,7 @@ class Attack:
         self.ratios = []        # published indicators: (num, den, scale, value, decimals)
         self.ineq = []          # ({unknown: coefficient}, low, high): low <= sum(c * x) <= high
         self.day_leaks = []     # small changes of a cell between two consecutive days
+        self.sums_back = []     # a hidden total's average age given by its places'
         self.rows = 0           # inequalities given the interval attacker
         self.checked = 0        # of which checked on the true counts
 
@@ -519,6 +520,7 @@ class Territory:
     def __init__(self, atk, name):
         self.atk, self.name, self.seen = atk, name, set()
         self.day_leaks = atk.day_leaks
+        self.sums_back = atk.sums_back
         self.client = None
 
     balance_rows = Attack.balance_rows
@@ -680,6 +682,30 @@ def read_cite(rows, d, atk):
             atk.total([cells[st, a, s] for st in states if st != "999"], cells["999", a, s])
 
 
+def ages_back(name, doc, d):
+    """The places' age sums add up to the municipality's: with the
+    Totale's average age hidden (posas hides a single year; with the
+    total, the sum of the ages would give two hidden years back), one
+    place's at least must be, or their average ages give it back (to
+    +-0.005 per person, exactly when every place has fewer than 100
+    residents).  A place's hidden with its counts (total, age groups)
+    published: only then, the smallest's (the first of the smallest), and
+    only when no other place's is hidden.  doc: a `localita` or `strade`
+    table; [what is wrong]."""
+    *places, total = doc["righe"]
+    counted = [r for r in places if None not in r[-9:-5]]
+    alone = [r for r in counted if r[-1] is None]
+    out = []
+    if total[-1] is None and None not in [r[-1] for r in places]:
+        out.append(f"{name} {d}: the average ages of all {len(places)} places published, the "
+                   "Totale's hidden")
+    if alone and (total[-1] is not None or len(counted) < len(places)
+                  or alone != [min(places, key=lambda r: r[-9])]):
+        out.append(f"{name} {d}: the average age of {[r[2:-11] for r in alone]} hidden, its "
+                   "counts published, and not the one complement of the Totale's")
+    return out
+
+
 def read_ages(doc, name, tot, kind, d, atk):
     """POSAS or STRASA (doc) of the end of d: ages x sexes, the 999 row the
     population (the foreign residents) by sex (tot)."""
@@ -805,6 +831,8 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
         for n in names:
             atk.total(cols[n], tot_row[n])
         atk.total(cols.get("AGESUM", []), ("agesum", d))
+        atk.sums_back += ages_back("localita", doc, d)
+        atk.sums_back += ages_back("strade", table("strade", date=asked), d)
         summary(get_summary, comune, thr, d, atk)
 
     def balance(doc, kind):
@@ -961,6 +989,7 @@ def test_attack():
     found, solved, hidden = [], 0, 0
     asked = refused = 0   # tables of single days and balances over days (read_days)
     days_found = []
+    sums_back = []   # a municipality's hidden age sum by its places' (read_all)
     both = {}   # unknowns one publication hides and another publishes, by kind
     # the province's POSAS and monthly balance: hidden cells, and by the
     # union rule
@@ -1038,6 +1067,7 @@ def test_attack():
                 for var, v in leaks:
                     found.append(f"seed {seed} t{thr}: {var} = {v}")
                 days_found += [f"seed {seed} t{thr}: {x}" for x in atk.day_leaks]
+                sums_back += [f"seed {seed} t{thr}: {x}" for x in atk.sums_back]
     where = {}
     for f in found:
         t = f.split("(", 1)[1].split(",", 1)[0]
@@ -1048,7 +1078,8 @@ def test_attack():
           f"tables of days asked {asked}, refused {refused}; small one-day changes of a "
           f"published cell {len(days_found)}; the province hides, of posas and of the "
           f"monthly balance, {gain['posas'][0]} and {gain['bilancio'][0]} cells, "
-          f"{gain['posas'][1]} and {gain['bilancio'][1]} by the union rule")
+          f"{gain['posas'][1]} and {gain['bilancio'][1]} by the union rule; the places' "
+          f"average ages giving a hidden Totale's {len(sums_back)}")
     for name, (got, union) in gain.items():
         check(got < union, f"the whole province's {name} protected as one territory: {got} "
               f"hidden cells, not fewer than the union of its members' ({union})")
@@ -1057,6 +1088,8 @@ def test_attack():
           + "\n".join(found[:40]))
     check(not days_found, "counts of persons of one day, as the difference of two days' tables:\n"
           + "\n".join(days_found[:20]))
+    check(not sums_back, "the sum of the ages posas's hidden years would give back, by the "
+          "places' average ages:\n" + "\n".join(sums_back[:20]))
     lp.check("every table of small municipalities and their pools")
     check(refused == asked, f"tables of single days, not of whole months: {asked - refused} of "
           f"{asked} answered (the API takes date=AAAA-MM-01 and months)")
@@ -1092,6 +1125,7 @@ def test_province_balance():
     province's cell hidden when a member's alone is), so a published
     province less its published members gives no hidden small count."""
     found, beside, cells, lp = [], 0, 0, Intervals()
+    back, places = [], 0   # the members' age sums by their places' (ages_back)
     members = PROVINCE
     pool = ",".join(members)
     flows = {"births": 1, "deaths": 2, "natural_balance": 3, "migratory_balance": 10}
@@ -1125,6 +1159,15 @@ def test_province_balance():
                     eq(p["valore"], total[p["dal"], p["al"]][7],
                        f"{c} births by={by} {p['dal']}: the series and bilancio")
         link(atk, terr[pool], tuple(terr[c] for c in members))
+        # each member's places (municipalities large enough for a place's
+        # average age to be published where the Totale's is not)
+        for c in members:
+            for name in ("localita", "strade"):
+                doc = get(f"/api/v1/stats/tables?table={name}&comuni={c}&threshold={thr}"
+                          "&date=2026-02-01")
+                back += [f"seed {seed} t{thr} {c}: {x}"
+                         for x in ages_back(name, doc, "2026-01-31")]
+                places += len(doc["righe"]) - 1
         # the cells where the province publishes what a member hides
         for i, r in enumerate(rows[pool]):
             for j in range(6, 18):
@@ -1134,7 +1177,10 @@ def test_province_balance():
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
         lp.run(atk, truth, f"seed {seed} t{thr}")
     print(f"the province's balance: {cells} cells, {beside} published where a member's is "
-          f"hidden; {len(found)} small counts recovered")
+          f"hidden; {len(found)} small counts recovered; the members' {places} places "
+          f"(localita, strade), their average ages giving a hidden Totale's {len(back)}")
+    check(not back, "the sum of the ages posas's hidden years would give back, by the places' "
+          "average ages:\n" + "\n".join(back[:20]))
     check(beside > 0, "the province publishes cells its members hide (what is attacked)")
     check(not found, "hidden small counts recovered from the province's balance and its "
           "members':\n" + "\n".join(found[:40]))
