@@ -59,7 +59,13 @@ the linear one in every test: over the same relations, with every count
 never negative, each hidden count's minimum and maximum by linear
 programming; a small count pinned (minimum = maximum) fails, the narrow
 intervals of the truly small ones (Truth: from the generator's files) are
-printed."""
+printed.  The indicators it reads (test_attack: the series' ratios and
+rates, localita's) are inequalities of it: scale * num between low *
+den and high * den, [low, high] the values that publish as the one read
+(value_interval), each checked on the true counts where Truth gives
+them.  The places' average ages (localita, strade) never give the sum
+of the ages a municipality's Totale hides (ages_back: test_attack and
+test_province_balance)."""
 import csv
 import datetime
 import io
