@@ -821,6 +821,7 @@ struct grid {
 	int neq, ncells, cap_eq, cap_cells;
 	bool oom;
 	bool ages_hidden;         /* by address: POSAS hides a single year of the total row */
+	int smallest;             /* by address: the place with the fewest residents (the first) */
 	/* values computed from a row's counts once protected (indicators):
 	 * nextra more cells appended to row r, or NULL */
 	int nextra;
@@ -2734,20 +2735,36 @@ static json_t *indicator(long long num, long long den, double scale, bool hide)
 	return json_real((double)(long long)((double)num * scale * 100 / (double)den + 0.5) / 100);
 }
 
+/* Whether row r's average age is hidden by its own counts: the total and
+ * the three age groups, and in the total row every single year of POSAS
+ * (the sum of the ages then adds nothing to POSAS; with two of its years
+ * hidden it would give both back). */
+static bool mean_age_hidden(const struct grid *g, int r, const bool *hidden)
+{
+	const bool *h = &hidden[r * g->cols];
+	return (r == g->rows - 1 && g->ages_hidden) || h[A_TOT] || h[A_YOUNG] || h[A_WORKING] ||
+	       h[A_OLD];
+}
+
 /* The old-age index and the average age of row r, published only when the
  * counts they are made of are: the old-age index, 65+ and 0-14; the
- * average age, the total and the three age groups, and in the total row
- * every single year of POSAS (the sum of the ages then adds nothing to
- * POSAS; with two of its years hidden it would give both back). */
+ * average age as mean_age_hidden says.  The places' sums of the ages add
+ * up to the total row's: when its average age is hidden, the smallest
+ * place's is too unless another place's already is (otherwise their
+ * average ages would give the total's sum back, to 0.005 years a
+ * resident). */
 static void address_indicators(const struct grid *g, int r, const bool *hidden, json_t *row)
 {
 	const long long *v = &g->v[r * g->cols], *age_sum = g->extra_ctx;
 	const bool *h = &hidden[r * g->cols];
 	json_array_append_new(row, indicator(v[A_OLD], v[A_YOUNG], 100, h[A_OLD] || h[A_YOUNG]));
-	bool ages = r == g->rows - 1 && g->ages_hidden;
-	json_array_append_new(row, indicator(age_sum[r], v[A_TOT], 1,
-					     ages || h[A_TOT] || h[A_YOUNG] || h[A_WORKING] ||
-						     h[A_OLD]));
+	bool hide = mean_age_hidden(g, r, hidden);
+	if (!hide && r == g->smallest && mean_age_hidden(g, g->rows - 1, hidden)) {
+		hide = true;
+		for (int p = 0; p < g->rows - 1 && hide; p++)
+			hide = p == r || !mean_age_hidden(g, p, hidden);
+	}
+	json_array_append_new(row, indicator(age_sum[r], v[A_TOT], 1, hide));
 }
 
 /* One municipality's residents on `on` by the locality (or the street) of
@@ -2835,6 +2852,9 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		g->nextra = 2;
 		g->extra = address_indicators;
 		g->extra_ctx = *age_sum;
+		for (int r = 1; r < rows; r++)
+			if (*at(g, r, A_TOT) < *at(g, g->smallest, A_TOT))
+				g->smallest = r;
 		/* the total row's age groups are sums of POSAS's single years:
 		 * hidden as POSAS hides them (stats_age_groups_hidden) */
 		bool grp[3];

@@ -8,12 +8,15 @@ The solver is GLPK's simplex, the same library unit.test_stats links
 ctypes: the integer condition relaxed (an interval at most as narrow as the
 integer one), each cell's minimum and maximum solved from the previous
 basis (a warm start), one problem per connected part of the relations
-(the cells a relation ties together once the published ones are put in)."""
+(the cells a relation ties together once the published ones are put in).
+Beside the relations, inequalities (a published indicator rounded: its
+numerator against its denominator times the interval of its value) are
+rows with one bound or two."""
 import ctypes
 import ctypes.util
 
 GLP_MIN, GLP_MAX = 1, 2
-GLP_FR, GLP_LO, GLP_FX = 1, 2, 5
+GLP_FR, GLP_LO, GLP_UP, GLP_DB, GLP_FX = 1, 2, 3, 4, 5
 GLP_OPT, GLP_UNBND = 5, 6
 
 _glpk = None
@@ -50,8 +53,8 @@ def glpk():
 
 
 def parts(rows):
-    """The relations (each {unknown: coefficient}, constant) grouped by the
-    unknowns they share: a list of lists of row indices."""
+    """The rows (each {unknown: coefficient} first) grouped by the unknowns
+    they share: a list of lists of row indices."""
     up = {}
 
     def root(x):
@@ -60,7 +63,7 @@ def parts(rows):
             x = up[x]
         return x
 
-    for coef, _ in rows:
+    for coef, *_ in rows:
         it = iter(coef)
         first = root(next(it))
         for v in it:
@@ -68,12 +71,13 @@ def parts(rows):
             if r != first:
                 up[r] = first
     out = {}
-    for i, (coef, _) in enumerate(rows):
+    for i, (coef, *_) in enumerate(rows):
         out.setdefault(root(next(iter(coef))), []).append(i)
     return list(out.values())
 
 
-def intervals(relations, fixed, targets, free=lambda v: False, wide=float("inf")):
+def intervals(relations, fixed, targets, free=lambda v: False, wide=float("inf"),
+              bounds=()):
     """{target: (minimum, maximum)} of each unknown in targets over the
     solutions of relations ([({unknown: coefficient}, constant)]: sum(c *
     x) = constant) with the unknowns of fixed ({unknown: value}) put in,
@@ -82,25 +86,41 @@ def intervals(relations, fixed, targets, free=lambda v: False, wide=float("inf")
     target two solutions already found put at least wide apart is not
     solved for: its (lowest, highest) value in the solutions found, an
     interval within its own, at least wide (each solution's values of the
-    targets left are read; at 0 a target >= 0 has its minimum).  Raises
+    targets left are read; at 0 a target >= 0 has its minimum).  bounds
+    ([({unknown: coefficient}, low, high)]: low <= sum(c * x) <= high,
+    None no bound) are inequalities beside the relations.  Raises
     AssertionError when the relations have no such solution (the
     published cells are the true ones: they always have one)."""
     g = glpk()
-    rows = []
-    for coef, const in relations:
-        row, rhs = {}, const
+    rows = []   # ({unknown: coefficient}, low, high): low = high an equality
+
+    def put(coef):
+        """coef with fixed's unknowns put in: (the rest, their value)."""
+        row, known = {}, 0
         for v, c in coef.items():
             if not c:
                 continue
             if v in fixed:
-                rhs -= c * fixed[v]
+                known += c * fixed[v]
             else:
                 row[v] = row.get(v, 0) + c
-        row = {v: c for v, c in row.items() if c}
+        return {v: c for v, c in row.items() if c}, known
+
+    for coef, const in relations:
+        row, known = put(coef)
         if row:
-            rows.append((row, rhs))
-        elif rhs:
+            rows.append((row, const - known, const - known))
+        elif const - known:
             raise AssertionError(f"a relation of published cells only does not hold: {coef}")
+    for coef, low, high in bounds:
+        row, known = put(coef)
+        low = None if low is None else low - known
+        high = None if high is None else high - known
+        if row:
+            rows.append((row, low, high))
+        elif (low is not None and low > 1e-9 * max(1, abs(low))) or \
+                (high is not None and high < -1e-9 * max(1, abs(high))):
+            raise AssertionError(f"an inequality of published cells only does not hold: {coef}")
     targets = set(targets)
     out = {}
     for part in parts(rows):
@@ -122,8 +142,17 @@ def intervals(relations, fixed, targets, free=lambda v: False, wide=float("inf")
                 g.glp_set_col_bnds(lp, j, GLP_FR if free(v) else GLP_LO, 0.0, 0.0)
             k = 0
             for r, i in enumerate(part, 1):
-                coef, rhs = rows[i]
-                g.glp_set_row_bnds(lp, r, GLP_FX, float(rhs), float(rhs))
+                coef, low, high = rows[i]
+                if low is None and high is None:
+                    g.glp_set_row_bnds(lp, r, GLP_FR, 0.0, 0.0)
+                elif low is None:
+                    g.glp_set_row_bnds(lp, r, GLP_UP, 0.0, float(high))
+                elif high is None:
+                    g.glp_set_row_bnds(lp, r, GLP_LO, float(low), 0.0)
+                elif low == high:
+                    g.glp_set_row_bnds(lp, r, GLP_FX, float(low), float(low))
+                else:
+                    g.glp_set_row_bnds(lp, r, GLP_DB, float(low), float(high))
                 for v, c in coef.items():
                     k += 1
                     ia[k], ja[k], ar[k] = r, cols[v], float(c)

@@ -59,7 +59,13 @@ the linear one in every test: over the same relations, with every count
 never negative, each hidden count's minimum and maximum by linear
 programming; a small count pinned (minimum = maximum) fails, the narrow
 intervals of the truly small ones (Truth: from the generator's files) are
-printed."""
+printed.  The indicators it reads (test_attack: the series' ratios and
+rates, localita's) are inequalities of it: scale * num between low *
+den and high * den, [low, high] the values that publish as the one read
+(value_interval), each checked on the true counts where Truth gives
+them.  The places' average ages (localita, strade) never give the sum
+of the ages a municipality's Totale hides (ages_back: test_attack and
+test_province_balance)."""
 import csv
 import datetime
 import io
@@ -91,7 +97,11 @@ class Attack:
         self.hidden = set()     # unknowns some publication hides
         self.rel = []           # ({unknown: coefficient}, constant): sum(c * x) = constant
         self.ratios = []        # published indicators: (num, den, scale, value, decimals)
+        self.ineq = []          # ({unknown: coefficient}, low, high): low <= sum(c * x) <= high
         self.day_leaks = []     # small changes of a cell between two consecutive days
+        self.sums_back = []     # a hidden total's average age given by its places'
+        self.rows = 0           # inequalities given the interval attacker
+        self.checked = 0        # of which checked on the true counts
 
     def cell(self, var, value, where):
         if value is None:
@@ -111,6 +121,11 @@ class Attack:
         c[whole] = c.get(whole, 0) - 1
         self.relation(c)
 
+    def bound(self, coef, low, high):
+        """An inequality the attacker knows: low <= sum(c * x) <= high (None:
+        no bound)."""
+        self.ineq.append((coef, low, high))
+
     def ratio(self, num, den, scale, value, decimals, where):
         """A published indicator: value = scale * num / den, num and den
         {unknown: coefficient}; with `decimals` a rounded value, so an
@@ -118,7 +133,29 @@ class Attack:
         if value is None:
             return
         check(isinstance(value, (int, float)), f"{where}: a number")
+        if decimals is not None:
+            k = round(value * 10 ** decimals)
+            check(abs(value * 10 ** decimals - k) < 1e-6, f"{where}: {value} has {decimals} "
+                  "decimals")
         self.ratios.append((num, den, scale, value, decimals))
+
+    def ratio_rows(self):
+        """The indicators as inequalities for the interval attacker: with
+        [low, high] the values that publish as `value`, scale * num - low *
+        den >= 0 and scale * num - high * den <= 0 (den > 0: an indicator
+        of a base of 0 is not published)."""
+        rows = []
+        for num, den, scale, value, decimals in self.ratios:
+            low, high = value_interval(value, decimals)
+            for x, lo, hi in (((low, 0.0, None), (high, None, 0.0)) if low != high
+                              else ((low, 0.0, 0.0),)):
+                coef = {}
+                for v, c in num.items():
+                    coef[v] = coef.get(v, 0) + scale * c
+                for v, c in den.items():
+                    coef[v] = coef.get(v, 0) - x * c
+                rows.append((coef, lo, hi))
+        return rows
 
     def balance_rows(self, rows, kind="bal"):
         """A balance's rows (label cells, then the 12 counts): start and
@@ -295,7 +332,20 @@ class Attack:
         # a count two solutions put threshold or more apart is neither:
         # not solved for (lp_attack.intervals' wide)
         wide = self.thr - 1e-6
-        got = lp_attack.intervals(self.rel, val, targets, free=derived, wide=wide)
+        bounds = self.ineq + (self.ratio_rows() if RATIOS else [])
+        # every inequality holds of the true counts (where the generator's
+        # files give them all): none is tighter than the truth
+        self.rows += len(bounds)
+        for coef, lo, hi in bounds:
+            t = [truth(v) for v in coef]
+            if None in t:
+                continue
+            self.checked += 1
+            x = sum(c * y for c, y in zip(coef.values(), t))
+            tol = 1e-9 * max(1.0, sum(abs(c * y) for c, y in zip(coef.values(), t)))
+            check((lo is None or x >= lo - tol) and (hi is None or x <= hi + tol),
+                  f"{where}: {coef} = {x} outside [{lo}, {hi}] on the true counts")
+        got = lp_attack.intervals(self.rel, val, targets, free=derived, wide=wide, bounds=bounds)
         pinned, small, narrow = [], 0, {}
         for var, (lo, hi) in sorted(got.items(), key=str):
             if hi - lo < 1e-6 and 0 < round(lo) < self.thr:
@@ -330,6 +380,7 @@ class Intervals:
 
     def __init__(self):
         self.pinned, self.small, self.narrow, self.time = [], 0, {}, 0.0
+        self.rows = self.checked = 0
 
     def run(self, atk, truth, where):
         t0 = time.process_time()   # the test's own CPU: the solver runs in it
@@ -337,6 +388,8 @@ class Intervals:
         self.time += time.process_time() - t0
         self.pinned += pinned
         self.small += small
+        self.rows += atk.rows
+        self.checked += atk.checked
         for k, n in narrow.items():
             self.narrow[k] = self.narrow.get(k, 0) + n
 
@@ -346,7 +399,9 @@ class Intervals:
         print(f"{what}, the interval attacker (counts >= 0, {self.time:.1f} s of CPU): "
               f"{self.small} small hidden counts, {len(self.pinned)} pinned, "
               f"{sum(self.narrow.values())} in an interval "
-              f"narrower than the threshold (by kind: {self.narrow or 'none'})")
+              f"narrower than the threshold (by kind: {self.narrow or 'none'}); "
+              f"{self.rows} inequalities (the indicators), {self.checked} checked on the "
+              "true counts")
         check(self.small > 0, f"{what}: small hidden counts for the interval attacker")
         pinned = [line for var, line in self.pinned]
         check(not pinned, f"{what}: hidden small counts pinned by the interval attacker "
@@ -359,9 +414,36 @@ def derived(var):
     return core[0] in ("bal", "ybal") and core[-1] in DERIVED
 
 
-# the unknowns Truth counts all of: one it does not list is 0
+# the interval attacker uses the indicators (False: the relations only,
+# to measure what they add)
+RATIOS = True
+
+
+def value_interval(value, decimals):
+    """The exact values an indicator publishes as `value`: with decimals,
+    t = value * 10^decimals is rounded by (long long)(t + 0.5) (tables.c's
+    indicator(): half up, toward zero below 0), so t in [k - 1/2, k + 1/2)
+    for k > 0 (k - 3/2 below for k <= 0, k - 1/2 above for k < 0); without,
+    a double as computed (series.c's value(), printed with 17 digits: the
+    same double), within 1e-12 of it relatively (three roundings of 2^-53
+    each: the scale, the product, the quotient), 0 exactly 0 (a numerator
+    of 0).  Closed, a little wider than the rounding's (1e-9 of a unit of
+    the last decimal): never tighter than the truth."""
+    if decimals is None:
+        e = 1e-12 * abs(value)
+        return value - e, value + e
+    u = 10.0 ** -decimals
+    k = round(value / u)
+    slack = 1e-9 * max(1, abs(k))
+    lo = (k - 0.5 if k > 0 else k - 1.5) - slack
+    hi = (k + 0.5 if k >= 0 else k - 0.5) + slack
+    return lo * u, hi * u
+
+
+# the unknowns Truth counts all of: one it does not list is 0 (agesum:
+# the sum of the ages of the residents, agex: of their years beyond 100)
 COUNTED = ("pop", "age", "for", "fage", "cit", "cite", "cs", "grp", "ita", "fam", "famtot",
-           "tipo")
+           "tipo", "agesum", "agex")
 
 
 class Truth:
@@ -397,8 +479,12 @@ class Truth:
         def add(*var):
             out[var] = out.get(var, 0) + 1
 
+        out[("agesum", d)] = out[("agex", d)] = 0
         for _, v in files.residents(self.pop, comuni, d):
-            a = min(files.age_on(v["birth_date"], d), 100)
+            a = files.age_on(v["birth_date"], d)
+            out[("agesum", d)] += a
+            out[("agex", d)] += max(a - 100, 0)
+            a = min(a, 100)
             j = files.CIVIL_CLASS.get(v["civil_status"], 4)
             add("cs", d, str(a), v["sex"], j)
             add("cs", d, "999", v["sex"], j)
@@ -440,6 +526,7 @@ class Territory:
     def __init__(self, atk, name):
         self.atk, self.name, self.seen = atk, name, set()
         self.day_leaks = atk.day_leaks
+        self.sums_back = atk.sums_back
         self.client = None
 
     balance_rows = Attack.balance_rows
@@ -458,6 +545,9 @@ class Territory:
         c = {p: 1 for p in parts}
         c[whole] = c.get(whole, 0) - 1
         self.relation(c)
+
+    def bound(self, coef, low, high):
+        self.atk.bound({self._v(v): c for v, c in coef.items()}, low, high)
 
     def ratio(self, num, den, scale, value, decimals, where):
         self.atk.ratio({self._v(v): c for v, c in num.items()},
@@ -598,6 +688,30 @@ def read_cite(rows, d, atk):
             atk.total([cells[st, a, s] for st in states if st != "999"], cells["999", a, s])
 
 
+def ages_back(name, doc, d):
+    """The places' age sums add up to the municipality's: with the
+    Totale's average age hidden (posas hides a single year; with the
+    total, the sum of the ages would give two hidden years back), one
+    place's at least must be, or their average ages give it back (to
+    +-0.005 per person, exactly when every place has fewer than 100
+    residents).  A place's hidden with its counts (total, age groups)
+    published: only then, the smallest's (the first of the smallest), and
+    only when no other place's is hidden.  doc: a `localita` or `strade`
+    table; [what is wrong]."""
+    *places, total = doc["righe"]
+    counted = [r for r in places if None not in r[-9:-5]]
+    alone = [r for r in counted if r[-1] is None]
+    out = []
+    if total[-1] is None and None not in [r[-1] for r in places]:
+        out.append(f"{name} {d}: the average ages of all {len(places)} places published, the "
+                   "Totale's hidden")
+    if alone and (total[-1] is not None or len(counted) < len(places)
+                  or alone != [min(places, key=lambda r: r[-9])]):
+        out.append(f"{name} {d}: the average age of {[r[2:-11] for r in alone]} hidden, its "
+                   "counts published, and not the one complement of the Totale's")
+    return out
+
+
 def read_ages(doc, name, tot, kind, d, atk):
     """POSAS or STRASA (doc) of the end of d: ages x sexes, the 999 row the
     population (the foreign residents) by sex (tot)."""
@@ -674,8 +788,12 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
         for name, tot, kind in (("posas", pop, "age"), ("strasa", forr, "fage")):
             read_ages(table(name, date=asked), name, tot, kind, d, atk)
             if name == "posas":
-                # the sum of the ages, which the average age gives
-                atk.relation({**{("age", d, a, "T"): a for a in range(101)}, ("agesum", d): -1})
+                # the sum of the ages, which the average age gives: POSAS's
+                # single years, its last 100 and more, and the years beyond
+                # 100 of those (agex), at most OLDEST - 100 each
+                atk.relation({**{("age", d, a, "T"): a for a in range(101)}, ("agex", d): 1,
+                              ("agesum", d): -1})
+                atk.bound({("agex", d): 1, ("age", d, 100, "T"): 100 - OLDEST}, None, 0)
         read_civil(table, asked, d, atk)
         # By citizenship and age: a block of strasa per state, then the
         # block of all states, strasa's own cells; every age an identity
@@ -719,6 +837,8 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
         for n in names:
             atk.total(cols[n], tot_row[n])
         atk.total(cols.get("AGESUM", []), ("agesum", d))
+        atk.sums_back += ages_back("localita", doc, d)
+        atk.sums_back += ages_back("strade", table("strade", date=asked), d)
         summary(get_summary, comune, thr, d, atk)
 
     def balance(doc, kind):
@@ -868,12 +988,14 @@ def read_days(get_text, comune, thr, atk, bil):
 
 
 DAYS_ASKED = 12
+OLDEST = 130   # no one has lived longer (122 years, the record)
 
 
 def test_attack():
     found, solved, hidden = [], 0, 0
     asked = refused = 0   # tables of single days and balances over days (read_days)
     days_found = []
+    sums_back = []   # a municipality's hidden age sum by its places' (read_all)
     both = {}   # unknowns one publication hides and another publishes, by kind
     # the province's POSAS and monthly balance: hidden cells, and by the
     # union rule
@@ -951,6 +1073,7 @@ def test_attack():
                 for var, v in leaks:
                     found.append(f"seed {seed} t{thr}: {var} = {v}")
                 days_found += [f"seed {seed} t{thr}: {x}" for x in atk.day_leaks]
+                sums_back += [f"seed {seed} t{thr}: {x}" for x in atk.sums_back]
     where = {}
     for f in found:
         t = f.split("(", 1)[1].split(",", 1)[0]
@@ -961,7 +1084,8 @@ def test_attack():
           f"tables of days asked {asked}, refused {refused}; small one-day changes of a "
           f"published cell {len(days_found)}; the province hides, of posas and of the "
           f"monthly balance, {gain['posas'][0]} and {gain['bilancio'][0]} cells, "
-          f"{gain['posas'][1]} and {gain['bilancio'][1]} by the union rule")
+          f"{gain['posas'][1]} and {gain['bilancio'][1]} by the union rule; the places' "
+          f"average ages giving a hidden Totale's {len(sums_back)}")
     for name, (got, union) in gain.items():
         check(got < union, f"the whole province's {name} protected as one territory: {got} "
               f"hidden cells, not fewer than the union of its members' ({union})")
@@ -970,6 +1094,8 @@ def test_attack():
           + "\n".join(found[:40]))
     check(not days_found, "counts of persons of one day, as the difference of two days' tables:\n"
           + "\n".join(days_found[:20]))
+    check(not sums_back, "the sum of the ages posas's hidden years would give back, by the "
+          "places' average ages:\n" + "\n".join(sums_back[:20]))
     lp.check("every table of small municipalities and their pools")
     check(refused == asked, f"tables of single days, not of whole months: {asked - refused} of "
           f"{asked} answered (the API takes date=AAAA-MM-01 and months)")
@@ -1005,6 +1131,7 @@ def test_province_balance():
     province's cell hidden when a member's alone is), so a published
     province less its published members gives no hidden small count."""
     found, beside, cells, lp = [], 0, 0, Intervals()
+    back, places = [], 0   # the members' age sums by their places' (ages_back)
     members = PROVINCE
     pool = ",".join(members)
     flows = {"births": 1, "deaths": 2, "natural_balance": 3, "migratory_balance": 10}
@@ -1038,6 +1165,15 @@ def test_province_balance():
                     eq(p["valore"], total[p["dal"], p["al"]][7],
                        f"{c} births by={by} {p['dal']}: the series and bilancio")
         link(atk, terr[pool], tuple(terr[c] for c in members))
+        # each member's places (municipalities large enough for a place's
+        # average age to be published where the Totale's is not)
+        for c in members:
+            for name in ("localita", "strade"):
+                doc = get(f"/api/v1/stats/tables?table={name}&comuni={c}&threshold={thr}"
+                          "&date=2026-02-01")
+                back += [f"seed {seed} t{thr} {c}: {x}"
+                         for x in ages_back(name, doc, "2026-01-31")]
+                places += len(doc["righe"]) - 1
         # the cells where the province publishes what a member hides
         for i, r in enumerate(rows[pool]):
             for j in range(6, 18):
@@ -1047,7 +1183,10 @@ def test_province_balance():
         found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in leaks]
         lp.run(atk, truth, f"seed {seed} t{thr}")
     print(f"the province's balance: {cells} cells, {beside} published where a member's is "
-          f"hidden; {len(found)} small counts recovered")
+          f"hidden; {len(found)} small counts recovered; the members' {places} places "
+          f"(localita, strade), their average ages giving a hidden Totale's {len(back)}")
+    check(not back, "the sum of the ages posas's hidden years would give back, by the places' "
+          "average ages:\n" + "\n".join(back[:20]))
     check(beside > 0, "the province publishes cells its members hide (what is attacked)")
     check(not found, "hidden small counts recovered from the province's balance and its "
           "members':\n" + "\n".join(found[:40]))

@@ -10,7 +10,9 @@ every row (men + women, the three age groups, foreigners + Italians, each
 = total) and every column (the places add up to the total row) the hidden
 cells are none or at least two, adding up to the threshold or more unless
 nothing else is left to hide; the old-age index and the average age are
-the true ones (to two decimals), and published only when the counts they are made of are.
+the true ones (to two decimals), and published only when the counts they are made of are;
+with the Totale's average age hidden, a place's is too (the smallest's
+when no other is).
 Also the series by province (`by=provincia`, the map's region view): each
 province the pool of its municipalities in the register."""
 import csv
@@ -59,7 +61,7 @@ def check_table(doc, truth, street, threshold, what):
     eq(len(doc["colonne"]), nlab + COUNTS + 2, f"{what}: columns")
     eq(doc["colonne"][-2:], ["Indice di vecchiaia", "Età media"], f"{what}: indicators")
     keys = []
-    cells, tr = {}, {}
+    cells, tr, avgs = {}, {}, {}
     for row in doc["righe"]:
         key = "Totale" if row[nlab - 1] == "Totale" else tuple(row[2:nlab])
         check(key in truth, f"{what}: unexpected row {key}")
@@ -74,12 +76,29 @@ def check_table(doc, truth, street, threshold, what):
         else:
             check(abs(old_idx - 100 * t[5] / t[3]) <= 0.005 + 1e-9,
                   f"{what} {key}: old-age index {old_idx}, true {100 * t[5] / t[3]}")
+        avgs[key] = avg
         if None in (cells[(key, 2)], cells[(key, 3)], cells[(key, 4)], cells[(key, 5)]):
             eq(avg, None, f"{what} {key}: average age hidden with the total or an age group")
-        else:
+        elif avg is not None:
             check(abs(avg - t[9] / t[2]) <= 0.005 + 1e-9,
                   f"{what} {key}: average age {avg}, true {t[9] / t[2]}")
     eq(keys[-1], "Totale", f"{what}: the total row last")
+    # The places' age sums add up to the Totale's: with its average age
+    # hidden (posas hides a single year), one place's is hidden too; only
+    # then a place's with its counts published, the smallest's (the first
+    # of the smallest), when no other place's is hidden.
+    places = keys[:-1]
+    check(avgs["Totale"] is not None or None in [avgs[k] for k in places],
+          f"{what}: the Totale's average age hidden, every place's published (the sum "
+          "of the ages, which posas's hidden years would give back)")
+    counted = [k for k in places if None not in [cells[(k, j)] for j in (2, 3, 4, 5)]]
+    alone = [k for k in counted if avgs[k] is None]
+    if alone:
+        smallest = min(places, key=lambda k: truth[k][2])
+        check(avgs["Totale"] is None and alone == [smallest] and len(counted) == len(places),
+              f"{what}: a place's average age hidden, its counts published ({alone}): "
+              f"only the smallest place's ({smallest}) with the Totale's, every other "
+              "place's published")
     # in the order of the names as stored (no locality first), the
     # residents whose household has no address that day last
     raw = [(NOT_FOUND in k, tuple("" if x == "Nessuna frazione indicata" else x for x in k))
