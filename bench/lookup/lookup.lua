@@ -1,5 +1,6 @@
 -- wrk script: authenticated GET requests over a list of paths built from a
--- file, one per line, in turn.  Env: COOKIE, LIST, KIND (cf|name);
+-- file, one per line, in turn.  Env: COOKIE, LIST, KIND (cf|name), NAMES
+-- (year|date: surname|name|birth year or birth date, default year);
 -- COOKIES (optional): a file of session cookies, one a line, taken in turn
 -- request by request (the load spread evenly over the accounts).
 local items = {}
@@ -10,6 +11,8 @@ if os.getenv("COOKIES") then
   for line in io.lines(os.getenv("COOKIES")) do cookies[#cookies + 1] = line end
 end
 local kind = os.getenv("KIND")
+-- NAMES=date: the list's third field is the birth date, not the year
+local born = os.getenv("NAMES") == "date" and "birth_date" or "birth_year"
 local i = math.random(#items)
 local c = math.random(math.max(#cookies, 1))
 request = function()
@@ -24,7 +27,7 @@ request = function()
     return wrk.format("GET", "/api/v1/persons?purpose=1&cf=" .. it, h)
   end
   local s, n, y = it:match("([^|]*)|([^|]*)|([^|]*)")
-  return wrk.format("GET", "/api/v1/persons?purpose=1&surname=" .. s .. "&name=" .. n .. "&birth_year=" .. y, h)
+  return wrk.format("GET", "/api/v1/persons?purpose=1&surname=" .. s .. "&name=" .. n .. "&" .. born .. "=" .. y, h)
 end
 local statuses = {}
 response = function(status, headers, body)
