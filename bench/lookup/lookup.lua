@@ -29,7 +29,24 @@ request = function()
   local s, n, y = it:match("([^|]*)|([^|]*)|([^|]*)")
   return wrk.format("GET", "/api/v1/persons?purpose=1&surname=" .. s .. "&name=" .. n .. "&" .. born .. "=" .. y, h)
 end
-local statuses = {}
+-- Each thread counts its answers by status, and apart the 422
+-- query_too_broad (a correct refusal: more matches than the agreement's
+-- max_results); done() prints the sums ("status N: COUNT", "too broad:
+-- COUNT"), which run.sh's REFUSALS=count reads.
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+statuses = {}
+broad = 0
 response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status == 422 and body and body:find("query_too_broad", 1, true) then broad = broad + 1 end
+end
+done = function(summary, latency, requests)
+  local all, nb = {}, 0
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("statuses")) do all[k] = (all[k] or 0) + v end
+    nb = nb + t:get("broad")
+  end
+  for k, v in pairs(all) do io.write(string.format("status %d: %d\n", k, v)) end
+  io.write(string.format("too broad: %d\n", nb))
 end
