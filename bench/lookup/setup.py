@@ -17,6 +17,16 @@ $THREADS: the server's worker threads (default 2).  $SHARED_DB: a URI
 given to the server as --shared-db.  $MORE_PORTS: more
 instances on the same database, one per port (server2.pid, ...).
 $ACCOUNTS: operators with a session (cookies.txt), default 1.
+$CACHE: a directory keeping the register once imported (SQLite only):
+when it holds one of PERSONS persons (CACHE/persons), its database and
+key files are copied into WORK instead of generating and importing again;
+otherwise they are copied there after the import, with the first admin's
+password and the sampled rows (rows.tsv), so that runs can be repeated on
+the same register.  Delete the directory when done (10,000,000 persons:
+several GB).
+$NICE (non-empty): the generation and the import at nice 10.
+$NAMES: "year" (default) or "date": the name searches by surname + name +
+birth year, or + full birth date (names.txt's third field).
 """
 import http.client, json, os, random, ssl, subprocess, sys, time
 
@@ -24,28 +34,67 @@ visura, work, persons, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sy
 db = sys.argv[5] if len(sys.argv) > 5 else os.path.join(work, "v.db")
 feed = os.path.join(work, "feed")
 
+# $NICE: the generation and the import (the set-up's long steps) at nice
+# 10, not the server (it would inherit it).
 def run(*args):
-    return subprocess.run([visura, *args], check=True, capture_output=True, text=True).stdout
+    pre = ["nice", "-n", "10"] if os.environ.get("NICE") and args[0] in ("gen", "import") else []
+    return subprocess.run([*pre, visura, *args], check=True, capture_output=True, text=True).stdout
 
+import glob, re, shutil
+cache = os.environ.get("CACHE", "")
+if cache and (os.environ.get("ALSO_COMUNE") or db.startswith("postgres:")):
+    raise SystemExit("CACHE: SQLite only, without ALSO_COMUNE")
+def cached():
+    try:
+        return int(open(os.path.join(cache, "persons")).read()) == persons
+    except (OSError, ValueError):
+        return False
+from_cache = bool(cache) and cached()
 # ALSO_COMUNE (bench/import-serving): a second municipality of as many
 # persons generated in the same run, so that no codice fiscale is in both
 # (two runs of the generator can give one to two persons); only Modena's
 # snapshot is imported here.
 also = os.environ.get("ALSO_COMUNE", "")
-if also:
+if from_cache:
+    pass
+elif also:
     run("gen", "--persons", str(2 * persons), "--comune", "036023," + also, "--seed", "5",
         "--out", feed)
 else:
     run("gen", "--persons", str(persons), "--comune", "036023", "--seed", "5", "--out", feed)
-import re
 # Older builds (bench/lookup/instr.sh measures them too) lack some options:
 # they are passed only where the build's help names them.
 def knows(cmd, opt):
     r = subprocess.run([visura, cmd, "--help"], capture_output=True, text=True)
     return opt in r.stdout + r.stderr
 admin_args = ["--admin-name", "Bench Admin", "--admin-email", "bench@example.org"] if knows("init", "--admin-name") else []
-admin_pw = re.search(r"^(?:first admin|primo amministratore): \S+ .*: (\S+)$", run("init", "--db", db, *admin_args), re.M).group(1)
-run("import", "--db", db, "--quiet", os.path.join(feed, "036023-000001-FULL.tsv"))
+# The database's files: the database, its WAL if any, its keys (v.db.*).
+def db_files(d):
+    return [f for f in glob.glob(glob.escape(d) + "*") if not f.endswith("-shm")]
+rnd = random.Random(7)
+rows = []
+if from_cache:
+    for f in db_files(os.path.join(cache, "v.db")):
+        shutil.copy(f, os.path.join(os.path.dirname(db), os.path.basename(f)))
+    admin_pw = open(os.path.join(cache, "admin.txt")).read().strip()
+    with open(os.path.join(cache, "rows.tsv"), encoding="utf-8") as f:
+        rows = [line.split("\t") for line in f]
+else:
+    admin_pw = re.search(r"^(?:first admin|primo amministratore): \S+ .*: (\S+)$", run("init", "--db", db, *admin_args), re.M).group(1)
+    run("import", "--db", db, "--quiet", os.path.join(feed, "036023-000001-FULL.tsv"))
+    with open(os.path.join(feed, "036023-000001-FULL.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("PER\t") and rnd.random() < 20000 / persons:
+                rows.append(line.split("\t"))
+    if cache:
+        shutil.rmtree(feed)
+        os.makedirs(cache, exist_ok=True)
+        for f in db_files(db):
+            shutil.copy(f, os.path.join(cache, "v.db" + f[len(db):]))
+        open(os.path.join(cache, "admin.txt"), "w").write(admin_pw + "\n")
+        with open(os.path.join(cache, "rows.tsv"), "w", encoding="utf-8") as f:
+            f.writelines("\t".join(r) for r in rows)
+        open(os.path.join(cache, "persons"), "w").write(f"{persons}\n")
 run("ente", "add", "--db", db, "--name", "Bench body", "--kind", "police",
     "--tax-code", "00221940364", "--hours", "always")
 op_pw = run("user", "add", "--db", db, "--username", "bench.op", "--role", "operator",
@@ -185,19 +234,14 @@ if voucher:
         json.dump({"client_id": client_id, "purpose_id": pdnd_purpose, "pdnd_kid": "pdnd-1",
                    "consumer_kid": "bench-client-1"}, f)
 
-rnd = random.Random(7)
-rows = []
-with open(os.path.join(feed, "036023-000001-FULL.tsv"), encoding="utf-8") as f:
-    for line in f:
-        if line.startswith("PER\t") and rnd.random() < 20000 / persons:
-            rows.append(line.split("\t"))
 with open(os.path.join(work, "cfs.txt"), "w") as f:
     for r in rows:
         f.write(r[3] + "\n")
 from urllib.parse import quote
+by_date = os.environ.get("NAMES", "year") == "date"
 with open(os.path.join(work, "names.txt"), "w") as f:
     for r in rows:
-        f.write(f"{quote(r[4])}|{quote(r[5])}|{r[7][:4]}\n")
+        f.write(f"{quote(r[4])}|{quote(r[5])}|{r[7] if by_date else r[7][:4]}\n")
 # $MORE_PORTS (bench/lookup INSTANCES=N, PostgreSQL): one more instance on
 # the same database per port, each its own process (server2.pid, ...),
 # sharing the keys of $VISURA_STATE_DIR and the certificate.
