@@ -3,7 +3,7 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [PGSTAT=1]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] [ROUNDS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [PGSTAT=1] [PGSET=...]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] [ROUNDS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # NAMES=date: the name searches by surname + name + full birth date
 # instead of birth year (the default).  At 10,000,000 persons in one
 # municipality some surname + name + year triples match more than the
@@ -26,7 +26,9 @@
 # look-up is printed beside the server's; PGSTAT=1: with pg_stat_statements,
 # the statements of the look-ups by codice fiscale that took most of its
 # time, their calls per answer and time, after a VACUUM ANALYZE of the
-# register just loaded).  ACCOUNTS: operators of the body
+# register just loaded; PGSET="NAME=VALUE ...": settings of the server, by
+# ALTER SYSTEM and a reload before the register is loaded, e.g.
+# PGSET=plan_cache_mode=force_custom_plan).  ACCOUNTS: operators of the body
 # with a session (default 1), the requests of the runs with a session
 # taken by each in turn, so that one account's serialisation (its
 # anti-extraction counters are one locked row) can be told from the rest.
@@ -84,6 +86,10 @@ if [ "${BACKEND:-sqlite}" = postgres ]; then
     psql "${db#postgres:}" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
     scripts/pg.sh halt "$pgdir"; scripts/pg.sh resume "$pgdir"
     psql "${db#postgres:}" -qc "CREATE EXTENSION pg_stat_statements"
+  fi
+  if [ -n "${PGSET:-}" ]; then
+    for kv in $PGSET; do psql "${db#postgres:}" -qc "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'"; done
+    psql "${db#postgres:}" -qAtc "SELECT pg_reload_conf()" >/dev/null
   fi
   export VISURA_STATE_DIR=$work
 fi
