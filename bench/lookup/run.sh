@@ -3,7 +3,7 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [PGSTAT=1]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [PGSTAT=1] [PGSET=...]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] [ROUNDS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # NAMES=date: the name searches by surname + name + full birth date
 # instead of birth year (the default).  At 10,000,000 persons in one
 # municipality some surname + name + year triples match more than the
@@ -17,13 +17,18 @@
 # rows); a later run with the same DIR and PERSONS copies it instead of
 # generating and importing again (bench/lookup/setup.py).  Delete DIR
 # when done.  NICE=1: the generation and the import at nice 10 (not the
-# server, not the runs).
+# server, not the runs).  ROUNDS=N (1 to 99, default 1): the runs (nginx,
+# look-ups, name searches) N times over on the one register, each round
+# with the load average before it: repeated measurements on a register
+# set up once, PostgreSQL's included (CACHE is SQLite only).
 # BACKEND=postgres: the register on a throwaway PostgreSQL server
 # (scripts/pg.sh) on this machine instead of a SQLite file (its CPU per
 # look-up is printed beside the server's; PGSTAT=1: with pg_stat_statements,
 # the statements of the look-ups by codice fiscale that took most of its
 # time, their calls per answer and time, after a VACUUM ANALYZE of the
-# register just loaded).  ACCOUNTS: operators of the body
+# register just loaded; PGSET="NAME=VALUE ...": settings of the server, by
+# ALTER SYSTEM and a reload before the register is loaded, e.g.
+# PGSET=plan_cache_mode=force_custom_plan).  ACCOUNTS: operators of the body
 # with a session (default 1), the requests of the runs with a session
 # taken by each in turn, so that one account's serialisation (its
 # anti-extraction counters are one locked row) can be told from the rest.
@@ -81,6 +86,10 @@ if [ "${BACKEND:-sqlite}" = postgres ]; then
     psql "${db#postgres:}" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
     scripts/pg.sh halt "$pgdir"; scripts/pg.sh resume "$pgdir"
     psql "${db#postgres:}" -qc "CREATE EXTENSION pg_stat_statements"
+  fi
+  if [ -n "${PGSET:-}" ]; then
+    for kv in $PGSET; do psql "${db#postgres:}" -qc "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'"; done
+    psql "${db#postgres:}" -qAtc "SELECT pg_reload_conf()" >/dev/null
   fi
   export VISURA_STATE_DIR=$work
 fi
@@ -169,51 +178,56 @@ wrk64() {
   for p in $ports; do cat "$f.$p"; done | awk '/requests in/ { n += $1 } /^Requests\/sec/ { r += $2 }
     END { printf "  %d requests in all instances\nRequests/sec: %.2f (sum)\n", n, r }' >> "$f"
 }
-echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
-wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
-echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur, ${ACCOUNTS:-1} account(s))"
-# PGSTAT: the register's vacuum and statistics after its load done first,
-# not spread over the answers' CPU (autovacuum's work otherwise).
-[ -z "${PGSTAT:-}" ] || psql "${db#postgres:}" -qc "VACUUM ANALYZE" -c "CHECKPOINT" \
-  -c "SELECT pg_stat_statements_reset()" >/dev/null
-settle; t0=$(ticks); pg0=$(pg_ticks)
-COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/cfs.txt KIND=cf \
-  wrk64 "$work/cf.txt" -s bench/lookup/lookup.lua; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
-if [ -n "${PGSTAT:-}" ]; then
-  nreq=$(awk '/requests in/ {n = $1} END {print n}' "$work/cf.txt")
-  echo "    PostgreSQL statements by total time (calls per answer, µs per call, ms in all):"
-  psql "${db#postgres:}" -qAt -F' | ' -c "SELECT round(calls::numeric / $nreq, 2),
-    round((total_exec_time / calls * 1000)::numeric), round(total_exec_time::numeric),
-    left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
-    ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/      /'
-  # Blocks dirtied and statement time per answer do not depend on the
-  # machine's load as requests/second do (time includes lock waits).
-  psql "${db#postgres:}" -qAt -F' ' -c "SELECT 'all statements: ' || round((sum(total_exec_time) * 1000 / $nreq)::numeric)
-    || ' µs, ' || round(sum(shared_blks_hit + shared_blks_read)::numeric / $nreq, 1)
-    || ' blocks read, ' || round(sum(shared_blks_dirtied)::numeric / $nreq, 2)
-    || ' dirtied per answer' FROM pg_stat_statements" | sed 's/^/    /'
-fi
-if [ "$auth" = voucher ]; then
-  echo "-- visura GET /api/v1/persons?cf=... with a PDND voucher + tracking evidence per request (wrk -t2 -c64 -d$dur)"
-  settle; t0=$(ticks)
-  LIST=$work/cfs.txt TOKENS=$work/tokens.txt \
-    wrk -t2 -c64 -d"$dur" --timeout 10s --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$vport" -- 2 \
-    > "$work/voucher.txt"; out "$work/voucher.txt"; require_ok "$work/voucher.txt"; cpu_per "$t0" "$work/voucher.txt"
-fi
-echo "-- visura name search surname+name+birth_$names (wrk -t2 -c64 -d$dur)"
-settle; t0=$(ticks); pg0=$(pg_ticks)
-COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/names.txt KIND=name \
-  wrk64 "$work/name.txt" -s bench/lookup/lookup.lua; out "$work/name.txt"; require_ok_names "$work/name.txt"; cpu_per "$t0" "$work/name.txt" "$pg0"
-echo "-- visura name search, one connection (latency without queueing)"
-settle
-COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
-  wrk -t1 -c1 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name1.txt"; out "$work/name1.txt"; require_ok_names "$work/name1.txt"
-n=$(grep Requests/sec "$work/nginx.txt" | awk '{print $2}')
-v=$(grep '^Requests/sec' "$work/cf.txt" | awk '{print $2}')
-echo "ratio visura cf lookup / nginx static: $(echo "$v / $n" | bc -l | cut -c1-5)"
-if [ "$auth" = voucher ]; then
-  pv=$(grep Requests/sec "$work/voucher.txt" | awk '{print $2}')
-  echo "ratio visura cf lookup with a voucher / nginx static: $(echo "$pv / $n" | bc -l | cut -c1-5)"
-  echo "ratio voucher / session: $(echo "$pv / $v" | bc -l | cut -c1-5)"
-fi
+rounds=${ROUNDS:-1}
+case $rounds in [1-9]|[1-9][0-9]) ;; *) echo "ROUNDS: 1 to 99"; exit 2 ;; esac
+for ((round = 1; round <= rounds; round++)); do
+  [ "$rounds" = 1 ] || echo "== round $round of $rounds, load average before it: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"
+  wrk -t2 -c64 -d"$dur" --latency "https://127.0.0.1:$nport/" > "$work/nginx.txt"; out "$work/nginx.txt"
+  echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur, ${ACCOUNTS:-1} account(s))"
+  # PGSTAT: the register's vacuum and statistics after its load done first,
+  # not spread over the answers' CPU (autovacuum's work otherwise).
+  [ -z "${PGSTAT:-}" ] || psql "${db#postgres:}" -qc "VACUUM ANALYZE" -c "CHECKPOINT" \
+    -c "SELECT pg_stat_statements_reset()" >/dev/null
+  settle; t0=$(ticks); pg0=$(pg_ticks)
+  COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/cfs.txt KIND=cf \
+    wrk64 "$work/cf.txt" -s bench/lookup/lookup.lua; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
+  if [ -n "${PGSTAT:-}" ]; then
+    nreq=$(awk '/requests in/ {n = $1} END {print n}' "$work/cf.txt")
+    echo "    PostgreSQL statements by total time (calls per answer, µs per call, ms in all):"
+    psql "${db#postgres:}" -qAt -F' | ' -c "SELECT round(calls::numeric / $nreq, 2),
+      round((total_exec_time / calls * 1000)::numeric), round(total_exec_time::numeric),
+      left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
+      ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/      /'
+    # Blocks dirtied and statement time per answer do not depend on the
+    # machine's load as requests/second do (time includes lock waits).
+    psql "${db#postgres:}" -qAt -F' ' -c "SELECT 'all statements: ' || round((sum(total_exec_time) * 1000 / $nreq)::numeric)
+      || ' µs, ' || round(sum(shared_blks_hit + shared_blks_read)::numeric / $nreq, 1)
+      || ' blocks read, ' || round(sum(shared_blks_dirtied)::numeric / $nreq, 2)
+      || ' dirtied per answer' FROM pg_stat_statements" | sed 's/^/    /'
+  fi
+  if [ "$auth" = voucher ]; then
+    echo "-- visura GET /api/v1/persons?cf=... with a PDND voucher + tracking evidence per request (wrk -t2 -c64 -d$dur)"
+    settle; t0=$(ticks)
+    LIST=$work/cfs.txt TOKENS=$work/tokens.txt \
+      wrk -t2 -c64 -d"$dur" --timeout 10s --latency -s bench/lookup/voucher.lua "https://127.0.0.1:$vport" -- 2 \
+      > "$work/voucher.txt"; out "$work/voucher.txt"; require_ok "$work/voucher.txt"; cpu_per "$t0" "$work/voucher.txt"
+  fi
+  echo "-- visura name search surname+name+birth_$names (wrk -t2 -c64 -d$dur)"
+  settle; t0=$(ticks); pg0=$(pg_ticks)
+  COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/names.txt KIND=name \
+    wrk64 "$work/name.txt" -s bench/lookup/lookup.lua; out "$work/name.txt"; require_ok_names "$work/name.txt"; cpu_per "$t0" "$work/name.txt" "$pg0"
+  echo "-- visura name search, one connection (latency without queueing)"
+  settle
+  COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \
+    wrk -t1 -c1 -d"$dur" --latency -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/name1.txt"; out "$work/name1.txt"; require_ok_names "$work/name1.txt"
+  n=$(grep Requests/sec "$work/nginx.txt" | awk '{print $2}')
+  v=$(grep '^Requests/sec' "$work/cf.txt" | awk '{print $2}')
+  echo "ratio visura cf lookup / nginx static: $(echo "$v / $n" | bc -l | cut -c1-5)"
+  if [ "$auth" = voucher ]; then
+    pv=$(grep Requests/sec "$work/voucher.txt" | awk '{print $2}')
+    echo "ratio visura cf lookup with a voucher / nginx static: $(echo "$pv / $n" | bc -l | cut -c1-5)"
+    echo "ratio voucher / session: $(echo "$pv / $v" | bc -l | cut -c1-5)"
+  fi
+done
 "$V" audit verify --db "$db"
