@@ -361,6 +361,15 @@ def _psql_text(sql, params):
     return out
 
 
+# A tamperer's change of a control record (account, body, agreement,
+# purpose) behind a running server's back moves the control records'
+# generation as every change does (src/store/cache.c): the server's cached
+# copies then stop serving at its next request.  Without it a test reads
+# the cached copy or not by chance (e2e_pg.test_trail_alerts failed once so).
+CONTROL_GEN_BUMP = ("INSERT INTO control_gen (id, gen) VALUES (1, 1)"
+                    " ON CONFLICT (id) DO UPDATE SET gen = control_gen.gen + 1")
+
+
 def db_exec(db, *statements):
     """Runs statements that change a database (tests that tamper); a
     statement is SQL text or (SQL, parameters) with ? parameters."""

@@ -415,7 +415,8 @@ def test_review_reactivates_a_suspension_stored_in_english():
         for name, op in ops.items():
             db_exec(srv.db, ("UPDATE account SET state = 'disabled', disabled_reason = ?,"
                              " disabled_at = ? WHERE id = ?",
-                             (reasons[name], srv.now(), op.account["id"])))
+                             (reasons[name], srv.now(), op.account["id"])),
+                    harness.CONTROL_GEN_BUMP)
         for name, op in ops.items():
             expect(srv.admin().post(f"/api/v1/alerts/{found[name][0]['id']}/review",
                                     {"note": "verificato", "reactivate": True}), 200,
