@@ -3,6 +3,7 @@
  * the feed, and every read of the register. */
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -1139,11 +1140,20 @@ vis_err store_person_search(struct store *s, const struct store_search *q, store
 		return vis_error_set(e, VIS_ERR_INTERNAL, "modo di ricerca sconosciuto");
 	struct drv_stmt *st = drv_prepare(store_drv(s), (enum sql_id)(SQL_SEARCH_EXACT + m),
 					  "ricerca", e);
+	/* the birth date as a range (sql.c): any, the year's days, the day;
+	 * a day and a year both, the day when it is in the year (else none) */
+	int64_t lo = 0, hi = INT32_MAX;
+	if (q->birth_year)
+		lo = q->birth_year * 10000LL + 101, hi = q->birth_year * 10000LL + 1231;
+	if (q->birth_date) {
+		lo = lo > q->birth_date ? lo : q->birth_date;
+		hi = hi < q->birth_date ? hi : q->birth_date;
+	}
 	if (st) {
 		drv_bind_text(st, 1, q->surname_key);
 		drv_bind_text(st, 2, q->name_key);
-		drv_bind_i64(st, 3, q->birth_date);
-		drv_bind_i64(st, 4, q->birth_year);
+		drv_bind_i64(st, 3, lo);
+		drv_bind_i64(st, 4, hi);
 		drv_bind_text(st, 5, q->comune);
 		drv_bind_i64(st, 6, q->limit);
 	}

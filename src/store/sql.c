@@ -366,15 +366,22 @@ const char *const store_sql[SQL__COUNT] = {
 			  " UNION ALL SELECT comune, family_id FROM person_history WHERE cf = ?3)")
 		") AS f ON f.comune = v.comune AND f.local_id = v.family_id"
 		" ORDER BY v.canc_reason <> 0, v.comune",
+	/* The birth date as one range ?3..?4 (store_person_search: none, a
+	 * year, a day), so that the indexes (surname_key, name_key,
+	 * birth_date) and (name_key, birth_date) are searched with it in
+	 * every plan: PostgreSQL's generic plan of a prepared statement (its
+	 * plan after five runs) could only filter "(?3 = 0 OR birth_date =
+	 * ?3)" row by row, reading every person of the surname and name (77
+	 * on average at 10,000,000 persons; docs/performance.md). */
 	[SQL_SEARCH_EXACT] = "SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND name_key = ?2"
-		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
-		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+		" AND birth_date BETWEEN ?3 AND ?4 AND (?5 = '' OR comune = ?5) AND dropped = 0"
+		" LIMIT ?6",
 	[SQL_SEARCH_SURNAME] = "SELECT " P_COLS ", 0 FROM person WHERE surname_key = ?1 AND ?2 = ?2"
-		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
-		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+		" AND birth_date BETWEEN ?3 AND ?4 AND (?5 = '' OR comune = ?5) AND dropped = 0"
+		" LIMIT ?6",
 	[SQL_SEARCH_NAME] = "SELECT " P_COLS ", 0 FROM person WHERE name_key = ?2 AND ?1 = ?1"
-		" AND (?3 = 0 OR birth_date = ?3) AND (?4 = 0 OR birth_date BETWEEN ?4 * 10000 + 101"
-		" AND ?4 * 10000 + 1231) AND (?5 = '' OR comune = ?5) AND dropped = 0 LIMIT ?6",
+		" AND birth_date BETWEEN ?3 AND ?4 AND (?5 = '' OR comune = ?5) AND dropped = 0"
+		" LIMIT ?6",
 	[SQL_ACCESS_SEARCH] = "SELECT " ACCESS_COLS " FROM access_log WHERE"
 		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
 		" AND (account_id = ?2 OR ?2 = 0) AND (ente_id = ?3 OR ?3 = 0)"
