@@ -376,8 +376,9 @@ void api_token_revoke(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	if (!t.revoked_at) {
+		const struct store_token was = t;
 		t.revoked_at = now;
-		if (store_token_update(s, &t, &e)) {
+		if (store_token_update(s, &was, &t, &e)) {
 			api_fail(r, &e);
 			return;
 		}

@@ -319,11 +319,14 @@ void api_convenzione_get(struct http_request *r)
 void api_convenzione_update(struct http_request *r)
 {
 	struct store *s;
-	struct store_convenzione c;
-	if (!conv_load(r, &s, &c) || !conv_fields(r, &c, false))
+	struct store_convenzione was, c;
+	if (!conv_load(r, &s, &was))
+		return;
+	c = was;
+	if (!conv_fields(r, &c, false))
 		return;
 	struct vis_error e = {0};
-	vis_err rc = convenzione_update(s, r->app->rd, &c, &e);
+	vis_err rc = convenzione_update(s, r->app->rd, &was, &c, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);
 		return;

@@ -117,6 +117,12 @@ void api_redirect(struct http_request *r, const char *location)
 
 void api_fail(struct http_request *r, const struct vis_error *e)
 {
+	/* A write refused because the record changed meanwhile, or a duplicate:
+	 * the client's to see (Italian, store.h), not a failure of ours. */
+	if (e && e->code == VIS_ERR_CONFLICT) {
+		http_reply_error(r, 409, "conflict", e->msg);
+		return;
+	}
 	http_reply_internal(r, e);
 }
 

@@ -162,14 +162,19 @@ void api_ente_update(struct http_request *r)
 {
 	int64_t id = api_param_id(r, 0);
 	struct store *s = id ? api_store(r) : NULL;
-	struct store_ente en;
-	if (!s || !api_ente_load(r, s, id, &en) || !ente_fields(r, &en, false))
+	struct store_ente was, en;
+	if (!s || !api_ente_load(r, s, id, &was))
+		return;
+	en = was;
+	if (!ente_fields(r, &en, false))
 		return;
 	struct vis_error e = {0};
 	int64_t now = api_now(r);
-	vis_err rc = store_ente_update(s, &en, &e);
+	vis_err rc = store_ente_update(s, &was, &en, &e);
 	if (rc == VIS_ERR_CONFLICT) {
-		http_reply_error(r, 409, "conflict", "esiste già un ente con questo nome");
+		http_reply_error(r, 409, "conflict",
+				 strcmp(e.msg, STORE_CHANGED_MEANWHILE)
+					 ? "esiste già un ente con questo nome" : e.msg);
 		return;
 	}
 	if (rc) {

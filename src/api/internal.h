@@ -83,7 +83,8 @@ const char *api_comune_name(const struct refdata *rd, const char *istat);
  * maximum (narrow the filters), 503 out of memory; releases sb. */
 void api_reply_export_failed(struct http_request *r, struct strbuf *sb);
 
-/* Sends a store failure as 503/500. */
+/* Sends a store failure as 503/500; a conflict (e->code VIS_ERR_CONFLICT: a
+ * duplicate, a record changed meanwhile) as 409 conflict with e's message. */
 void api_fail(struct http_request *r, const struct vis_error *e);
 /* 303 See Other to location (a browser's next page), replacing any answer
  * made so far; the headers set stay. */

@@ -190,14 +190,13 @@ static bool load(struct http_request *r, struct store **s, struct store_processi
 void api_processing_update(struct http_request *r)
 {
 	struct store *s;
-	struct store_processing p;
-	if (!load(r, &s, &p))
+	struct store_processing was, p;
+	if (!load(r, &s, &was))
 		return;
-	char number[sizeof p.number];
-	STR_COPY_KNOWN(number, p.number); /* the same size */
+	p = was;
 	if (!read_fields(r, &p, false))
 		return;
-	if (strcmp(number, p.number)) {
+	if (strcmp(was.number, p.number)) {
 		http_reply_error(r, 409, "conflict",
 				 "il numero di una voce non cambia (le finalità vi fanno "
 				 "riferimento)");
@@ -205,7 +204,7 @@ void api_processing_update(struct http_request *r)
 	}
 	p.updated_at = api_now(r);
 	struct vis_error e = {0};
-	if (store_processing_update(s, &p, &e)) {
+	if (store_processing_update(s, &was, &p, &e)) {
 		api_fail(r, &e);
 		return;
 	}

@@ -596,11 +596,12 @@ void api_alert_review(struct http_request *r)
 		return;
 	}
 	int64_t now = api_now(r);
+	const struct store_alert was = a;
 	snprintf(a.state, sizeof a.state, "reviewed");
 	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
 	a.reviewed_by = r->auth->account.id;
 	a.reviewed_at = now;
-	if (store_alert_update(s, &a, &e)) {
+	if (store_alert_update(s, &was, &a, &e)) {
 		api_fail(r, &e);
 		return;
 	}
@@ -610,10 +611,11 @@ void api_alert_review(struct http_request *r)
 		    found && (!strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT) ||
 			      /* rows written before the reason was Italian (auth.h) */
 			      !strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT_LEGACY))) {
+			const struct store_account acc_was = acc;
 			snprintf(acc.state, sizeof acc.state, "active");
 			acc.disabled_reason[0] = '\0';
 			acc.disabled_at = 0;
-			store_account_update(s, &acc, &e);
+			store_account_update(s, &acc_was, &acc, &e);
 			alert_tracker_forget(r->app->alerts, s, acc.id);
 			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "dopo l'esame della segnalazione");
 		}

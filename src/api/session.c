@@ -75,11 +75,12 @@ void api_session_open(struct http_request *r, struct store *s, struct store_acco
 		      enum account_standing st, int64_t now, const char *how)
 {
 	struct vis_error e = {0};
+	const struct store_account was = *a;
 	a->prev_login_at = a->last_login_at;
 	a->last_login_at = now;
 	char token[AUTH_TOKEN_MAX];
 	struct store_session sess;
-	if (store_account_update(s, a, &e) ||
+	if (store_account_update(s, &was, a, &e) ||
 	    auth_session_create(s, &r->app->cfg, a, r->ip, now, token, &sess, &e)) {
 		api_fail(r, &e);
 		return;
@@ -396,11 +397,12 @@ void api_totp_setup(struct http_request *r)
 		return;
 	}
 	char uri[512], secret[TOTP_SECRET_B32_MAX];
+	const struct store_account was = *a;
 	/* Shown once to the user; the database keeps it sealed. */
 	if (totp_secret_new(secret, &e) ||
 	    totp_uri(secret, a->username, "visura", uri, sizeof uri, &e) ||
 	    sealed_seal(r->app->secrets, secret, a->totp_secret, sizeof a->totp_secret, &e) ||
-	    store_account_update(s, a, &e)) {
+	    store_account_update(s, &was, a, &e)) {
 		sodium_memzero(secret, sizeof secret);
 		api_fail(r, &e);
 		return;
@@ -428,6 +430,7 @@ void api_totp_confirm(struct http_request *r)
 				 "/api/v1/auth/totp/setup");
 		return;
 	}
+	const struct store_account was = *a;
 	if (!totp_check(r, a, code, now)) {
 		http_reply_error(r, 400, "invalid_totp",
 				 "codice errato: controllare l'orologio dell'app di "
@@ -435,7 +438,7 @@ void api_totp_confirm(struct http_request *r)
 		return;
 	}
 	a->totp_enabled = true;
-	if (store_account_update(s, a, &e)) {
+	if (store_account_update(s, &was, a, &e)) {
 		api_fail(r, &e);
 		return;
 	}

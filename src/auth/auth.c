@@ -129,6 +129,7 @@ static bool event_coalesce(struct store *s, int64_t now, const char *kind, const
 		return false;
 	/* The count is Italian as all the detail; rows written before it
 	 * was ("[repeated=") are read too. */
+	const struct store_security_event was = last;
 	long n = 1;
 	char *mark = strstr(last.detail, " [ripetuto=");
 	char *old = mark ? NULL : strstr(last.detail, " [repeated=");
@@ -141,8 +142,9 @@ static bool event_coalesce(struct store *s, int64_t now, const char *kind, const
 	char detail[sizeof last.detail];
 	snprintf(detail, sizeof detail, "%.180s [ripetuto=%ld volte, ultima %s]", last.detail, n + 1,
 		 ts);
-	memcpy(last.detail, detail, sizeof detail);
-	return store_security_event_update(s, &last, NULL) == VIS_OK;
+	struct store_security_event counted = last;
+	memcpy(counted.detail, detail, sizeof detail);
+	return store_security_event_update(s, &was, &counted, NULL) == VIS_OK;
 }
 
 void auth_event(struct store *s, int64_t now, const char *kind,
@@ -280,6 +282,7 @@ vis_err auth_password_temporary(struct store *s, const struct config *cfg,
 				struct store_account *a, int64_t now, char *out,
 				size_t cap, struct vis_error *e)
 {
+	const struct store_account was = *a;
 	if (password_generate(out, cap, 16, e))
 		return VIS_ERR_INTERNAL;
 	if (password_hash(out, a->password_hash, e))
@@ -287,7 +290,7 @@ vis_err auth_password_temporary(struct store *s, const struct config *cfg,
 	a->password_temporary = true;
 	a->password_set_at = now;
 	a->temp_expires_at = now + (int64_t)cfg->temp_password_days * DAY;
-	if (a->id && store_account_update(s, a, e))
+	if (a->id && store_account_update(s, &was, a, e))
 		return VIS_ERR_STORE;
 	return a->id ? store_password_history_add(s, a->id, a->password_hash, now, e) : VIS_OK;
 }
@@ -311,11 +314,12 @@ vis_err auth_password_change(struct store *s, struct store_account *a,
 	char hash[PASSWORD_HASH_MAX];
 	if (password_hash(new_password, hash, e))
 		return VIS_ERR_INTERNAL;
+	const struct store_account was = *a;
 	memcpy(a->password_hash, hash, sizeof a->password_hash);
 	a->password_temporary = false;
 	a->temp_expires_at = 0;
 	a->password_set_at = now;
-	if (store_account_update(s, a, e) ||
+	if (store_account_update(s, &was, a, e) ||
 	    store_password_history_add(s, a->id, hash, now, e))
 		return VIS_ERR_STORE;
 	return VIS_OK;
@@ -324,19 +328,21 @@ vis_err auth_password_change(struct store *s, struct store_account *a,
 vis_err auth_account_disable(struct store *s, struct store_account *a,
 			     const char *reason, int64_t now, struct vis_error *e)
 {
+	const struct store_account was = *a;
 	snprintf(a->state, sizeof a->state, "disabled");
 	if (STR_SET(a->disabled_reason, reason, "motivo della disattivazione", e))
 		return VIS_ERR_LIMIT;
 	a->disabled_at = now;
-	if (store_account_update(s, a, e) ||
+	if (store_account_update(s, &was, a, e) ||
 	    store_sessions_revoke_account(s, a->id, now, e) ||
 	    store_tokens_revoke_account(s, a->id, now, e))
 		return VIS_ERR_STORE;
 	return VIS_OK;
 }
 
-vis_err auth_account_renew(struct store *s, const struct config *cfg,
-			   struct store_account *a, int64_t now, struct vis_error *e)
+/* A new period of validity from now; an account disabled because it had
+ * expired is active again. */
+static void account_renewed(const struct config *cfg, struct store_account *a, int64_t now)
 {
 	a->issued_at = now;
 	a->expires_at = add_months(now, cfg->credential_months);
@@ -346,26 +352,35 @@ vis_err auth_account_renew(struct store *s, const struct config *cfg,
 		a->disabled_reason[0] = '\0';
 		a->disabled_at = 0;
 	}
-	return store_account_update(s, a, e);
+}
+
+vis_err auth_account_renew(struct store *s, const struct config *cfg,
+			   struct store_account *a, int64_t now, struct vis_error *e)
+{
+	const struct store_account was = *a;
+	account_renewed(cfg, a, now);
+	return store_account_update(s, &was, a, e);
 }
 
 vis_err auth_account_enable(struct store *s, const struct config *cfg,
 			    struct store_account *a, int64_t now, struct vis_error *e)
 {
+	const struct store_account was = *a;
 	snprintf(a->state, sizeof a->state, "active");
 	a->disabled_reason[0] = '\0';
 	a->disabled_at = 0;
 	if (a->expires_at <= now)
-		return auth_account_renew(s, cfg, a, now, e);
-	return store_account_update(s, a, e);
+		account_renewed(cfg, a, now);
+	return store_account_update(s, &was, a, e);
 }
 
 vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct vis_error *e)
 {
+	const struct store_account was = *a;
 	a->totp_enabled = false;
 	a->totp_secret[0] = '\0';
 	a->totp_last_step = 0;
-	return store_account_update(s, a, e);
+	return store_account_update(s, &was, a, e);
 }
 
 bool auth_email_valid(const char *m)
@@ -533,13 +548,21 @@ vis_err auth_session_create(struct store *s, const struct config *cfg,
 /* Records when a session or token was last used, at most once a minute.
  * The answer does not wait for it: while another writer (an import) holds
  * the database, the time is recorded at a later request. */
-static void touch(struct store *s, enum store_kind k, void *rec, int64_t *at, int64_t now)
+static void touch(struct store *s, enum store_kind k, void *rec, size_t size, int64_t *at,
+		  int64_t now)
 {
+	union {
+		struct store_session session;
+		struct store_token token;
+	} before;
+	if (size > sizeof before)
+		return;
+	memcpy(&before, rec, size);
 	int64_t was = *at;
 	struct vis_error e = {0};
 	*at = now;
 	store_nowait(s, true);
-	if (store_rec_update(s, k, rec, &e))
+	if (store_rec_update(s, k, &before, rec, &e))
 		*at = was;
 	store_nowait(s, false);
 }
@@ -561,15 +584,23 @@ vis_err auth_session_find(struct store *s, const struct config *cfg, const char 
 		return VIS_OK;
 	*found = true;
 	if (now - out->last_seen_at >= 60)
-		touch(s, STORE_SESSION, out, &out->last_seen_at, now);
+		touch(s, STORE_SESSION, out, sizeof *out, &out->last_seen_at, now);
 	return VIS_OK;
 }
 
 vis_err auth_session_revoke(struct store *s, struct store_session *sess, int64_t now,
 			    struct vis_error *e)
 {
+	const struct store_session was = *sess;
 	sess->revoked_at = now;
-	return store_session_update(s, sess, e);
+	/* Refused only when the session's revocation time moved since it was
+	 * read: another revocation came first (or the session is gone). */
+	vis_err rc = store_session_update(s, &was, sess, e);
+	if (rc == VIS_ERR_CONFLICT) {
+		vis_error_clear(e);
+		return VIS_OK;
+	}
+	return rc;
 }
 
 vis_err auth_token_create(struct store *s, const struct store_account *a,
@@ -600,7 +631,7 @@ vis_err auth_token_find(struct store *s, const char *token, int64_t now,
 		return VIS_OK;
 	*found = true;
 	if (now - out->last_used_at >= 60)
-		touch(s, STORE_TOKEN, out, &out->last_used_at, now);
+		touch(s, STORE_TOKEN, out, sizeof *out, &out->last_used_at, now);
 	return VIS_OK;
 }
 
@@ -759,8 +790,9 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 		store_rec_list(s, STORE_ACCOUNT, f, 0, collect_email, &admins, NULL);
 		for (int k = 0; k < admins.n; k++)
 			auth_mail_queue(s, admins.addr[k], subject, body, "reminder", now, NULL);
+		const struct store_account was = *a;
 		a->reminded_at = now;
-		store_account_update(s, a, e);
+		store_account_update(s, &was, a, e);
 		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
 	}
 	int disabled = m.disabled + unused_accounts(s, cfg, now);

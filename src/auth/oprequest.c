@@ -112,7 +112,7 @@ vis_err oprequest_approve(struct store *s, const struct config *cfg,
 		done.decided_by = by_id;
 		done.decided_at = now;
 		done.account_id = a->id;
-		rc = store_operator_request_update(s, &done, e);
+		rc = store_operator_request_update(s, q, &done, e);
 	}
 	if (rc == VIS_OK && password_out && !str_copy(password_out, password_cap, password))
 		rc = vis_error_set(e, VIS_ERR_INTERNAL, "la password temporanea non ci sta");
@@ -140,7 +140,7 @@ vis_err oprequest_reject(struct store *s, struct store_operator_request *q, cons
 	STR_COPY_KNOWN(done.state, "rejected"); /* a constant */
 	done.decided_by = by_id;
 	done.decided_at = now;
-	vis_err rc = store_operator_request_update(s, &done, e);
+	vis_err rc = store_operator_request_update(s, q, &done, e);
 	if (!rc)
 		*q = done;
 	return rc;

@@ -146,8 +146,11 @@ int sealed_migrate_totp(struct store *s, const struct sealed_key *k, struct vis_
 			char sealed[sizeof a->totp_secret];
 			if (sealed_seal(k, a->totp_secret, sealed, sizeof sealed, e))
 				return -1;
+			struct store_account was = *a;
 			memcpy(a->totp_secret, sealed, sizeof sealed);
-			if (store_account_update(s, a, e))
+			vis_err rc = store_account_update(s, &was, a, e);
+			sodium_memzero(&was, sizeof was);
+			if (rc)
 				return -1;
 			done++;
 		}

@@ -139,8 +139,9 @@ int cmd_ca(int argc, char **argv)
 			fprintf(stderr, "visura: ca: nessun certificato %s\n", argv[optind]);
 			rc = EXIT_INVALID;
 		} else {
+			const struct store_workstation was = w;
 			w.revoked_at = (int64_t)time(NULL);
-			if (store_workstation_update(s, &w, &e)) {
+			if (store_workstation_update(s, &was, &w, &e)) {
 				cli_error("ca revoke", &e);
 				rc = EXIT_RUNTIME;
 			} else {

@@ -77,11 +77,12 @@ vis_err incident_state_set(struct store *s, int64_t id, const char *state, const
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "incidente inesistente");
+	const struct store_incident was = i;
 	STR_COPY_KNOWN(i.state, state); /* one of the three words checked above */
 	i.updated_at = now;
 	vis_err rc = store_begin(s, e);
 	if (!rc)
-		rc = store_incident_update(s, &i, e);
+		rc = store_incident_update(s, &was, &i, e);
 	if (!rc)
 		rc = step(s, &i, by_id, now, note, e);
 	if (!rc)
@@ -119,12 +120,13 @@ vis_err incident_ente_suspend(struct store *s, int64_t ente_id, int64_t now,
 		return VIS_ERR_STORE;
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "ente inesistente");
+	const struct store_ente was = en;
 	STR_COPY_KNOWN(en.state, "suspended"); /* a constant */
 	struct revoke_ctx c = {s, now, 0};
 	struct store_filter f[] = {{"ente_id", NULL, en.id}, {NULL, NULL, 0}};
 	vis_err rc = store_begin(s, e);
 	if (!rc)
-		rc = store_ente_update(s, &en, e);
+		rc = store_ente_update(s, &was, &en, e);
 	if (!rc && store_rec_list(s, STORE_ACCOUNT, f, 0, revoke_all, &c, e))
 		rc = VIS_ERR_STORE;
 	if (!rc)

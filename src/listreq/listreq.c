@@ -129,12 +129,13 @@ vis_err listreq_decide(struct store *s, int64_t id, const char *decision, const 
 		return rc;
 	if (strcmp(q.state, "pending"))
 		return vis_error_set(e, VIS_ERR_CONFLICT, "la richiesta è già stata decisa");
+	const struct store_list_request was = q;
 	if (STR_SET(q.note, note, "note", e))
 		return VIS_ERR_LIMIT;
 	STR_COPY_KNOWN(q.state, !strcmp(decision, "approve") ? "approved" : "rejected");
 	q.decided_by = by_id;
 	q.decided_at = now;
-	if ((rc = store_list_request_update(s, &q, e)))
+	if ((rc = store_list_request_update(s, &was, &q, e)))
 		return rc;
 	*out = q;
 	return VIS_OK;
@@ -182,7 +183,7 @@ vis_err listreq_extracted(struct store *s, struct store_list_request *q, int64_t
 	done.extracted_at = now;
 	done.persons = persons;
 	STR_COPY_KNOWN(done.state, "extracted"); /* a constant */
-	vis_err rc = store_list_request_update(s, &done, e);
+	vis_err rc = store_list_request_update(s, q, &done, e);
 	if (!rc)
 		*q = done;
 	return rc;

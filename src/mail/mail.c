@@ -173,6 +173,8 @@ int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_
 	int sent = 0;
 	for (int i = 0; i < d.n && i < max; i++) {
 		struct store_mail *m = &d.msgs[i];
+		static _Thread_local struct store_mail was;
+		was = *m;
 		char err[200] = "";
 		m->attempts++;
 		if (send_one(cfg, k, m, now, err, sizeof err)) {
@@ -198,7 +200,12 @@ int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_
 				m->next_attempt_at = now + wait;
 			}
 		}
-		if (store_mail_update(s, m, e))
+		/* Refused as changed meanwhile: another instance sent it at the
+		 * same time (its record stands). */
+		vis_err rc = store_mail_update(s, &was, m, e);
+		if (rc == VIS_ERR_CONFLICT)
+			vis_error_clear(e);
+		else if (rc)
 			return -1;
 	}
 	return sent;

@@ -856,8 +856,9 @@ vis_err pdnd_key_revoke(struct store *s, int64_t key_id, int64_t now,
 	if (out->revoked_at)
 		return vis_error_set(e, VIS_ERR_CONFLICT, "la chiave %lld ('%s') è già revocata",
 				     (long long)key_id, out->kid);
+	const struct store_pdnd_key was = *out;
 	out->revoked_at = now;
-	return store_pdnd_key_update(s, out, e);
+	return store_pdnd_key_update(s, &was, out, e);
 }
 
 /* ---- the registry office's mapping ---- */
@@ -944,6 +945,7 @@ vis_err pdnd_purpose_unmap(struct store *s, const char *pdnd_purpose, int64_t no
 	if (!found)
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "la finalità PDND %s non è registrata",
 				     pdnd_purpose);
+	const struct store_pdnd_purpose was = m;
 	m.revoked_at = now;
-	return store_pdnd_purpose_update(s, &m, e);
+	return store_pdnd_purpose_update(s, &was, &m, e);
 }

@@ -88,10 +88,11 @@ vis_err convenzione_create(struct store *s, const struct refdata *rd,
 }
 
 vis_err convenzione_update(struct store *s, const struct refdata *rd,
-			   const struct store_convenzione *c, struct vis_error *e)
+			   const struct store_convenzione *before,
+			   const struct store_convenzione *after, struct vis_error *e)
 {
-	vis_err rc = convenzione_check(c, false, rd, e);
-	return rc ? rc : store_convenzione_update(s, c, e);
+	vis_err rc = convenzione_check(after, false, rd, e);
+	return rc ? rc : store_convenzione_update(s, before, after, e);
 }
 
 vis_err convenzione_purpose_add(struct store *s, struct store_purpose *p, int64_t now,

@@ -38,10 +38,12 @@ vis_err convenzione_create(struct store *s, const struct refdata *rd,
 			   struct store_convenzione *c, struct store_purpose *first, int64_t now,
 			   struct vis_error *e);
 
-/* Stores the changed fields of an existing agreement (after
- * convenzione_check). */
+/* Checks `after` (convenzione_check) and stores the fields it changes from
+ * `before`, the agreement as read (store_rec_update: VIS_ERR_CONFLICT when
+ * another change of those fields came in between). */
 vis_err convenzione_update(struct store *s, const struct refdata *rd,
-			   const struct store_convenzione *c, struct vis_error *e);
+			   const struct store_convenzione *before,
+			   const struct store_convenzione *after, struct vis_error *e);
 
 /* Checks a purpose of agreement p->convenzione_id (an empty processing_ref
  * becomes "1"): VIS_ERR_INVALID with the reason. */

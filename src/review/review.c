@@ -180,8 +180,9 @@ vis_err review_decide(struct store *s, int64_t convenzione_id, const char *decis
 	if (!rc)
 		rc = store_review_insert(s, &d, &d.id, e);
 	if (!rc && !strcmp(decision, "revoke")) {
+		const struct store_convenzione was = *c;
 		STR_COPY_KNOWN(c->state, "ended"); /* a constant */
-		rc = store_convenzione_update(s, c, e);
+		rc = store_convenzione_update(s, &was, c, e);
 		struct cut cut = {s, now, e, VIS_OK};
 		struct store_filter f[] = {{"ente_id", NULL, c->ente_id}, {NULL, NULL, 0}};
 		if (!rc && store_rec_list(s, STORE_ACCOUNT, f, 0, cut_off, &cut, e))

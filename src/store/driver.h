@@ -40,6 +40,9 @@ struct drv_stmt;
  * advisory lock, shared by every instance. */
 enum drv_lock { DRV_LOCK_TRAIL, DRV_LOCK_IMPORT };
 
+/* The most parameters a statement may have (?1..?DRV_MAX_PARAMS). */
+#define DRV_MAX_PARAMS 64
+
 /* What drv_step() found. */
 enum drv_step { DRV_ERROR = -1, DRV_DONE = 0, DRV_ROW = 1 };
 

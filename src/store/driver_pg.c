@@ -39,7 +39,7 @@
 #define LOCK_SQL "SELECT pg_advisory_xact_lock(?1)"
 
 #define PG_MAX_STMTS 256
-#define PG_MAX_PARAMS 32
+#define PG_MAX_PARAMS DRV_MAX_PARAMS
 #define PG_SQL_MAX 8192
 #define COPY_FLUSH (256 * 1024)
 

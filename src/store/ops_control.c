@@ -716,26 +716,33 @@ vis_err store_counters_take(struct store *s, const char *const *keys, const int6
 
 /* ---- control records (generic over store/records.h) ---- */
 
+/* Binds one column's value of rec at parameter p. */
+static vis_err rec_bind_col(const struct rec_desc *d, const struct rec_col *col,
+			    struct drv_stmt *st, int p, const void *rec, struct vis_error *e)
+{
+	const char *f = (const char *)rec + col->offset;
+	switch (col->type) {
+	case RC_I64: drv_bind_i64(st, p, *(const int64_t *)f); break;
+	case RC_INT: drv_bind_i64(st, p, *(const int *)f); break;
+	case RC_BOOL: drv_bind_i64(st, p, *(const bool *)f); break;
+	case RC_TEXT:
+		if (strnlen(f, col->size) == col->size)
+			return vis_error_set(e, VIS_ERR_INVALID, "%s.%s non è terminato",
+					     d->table, col->name);
+		drv_bind_text(st, p, f);
+		break;
+	}
+	return VIS_OK;
+}
+
 /* Binds fields [first, ncols) of rec from parameter 1 on. */
 static vis_err rec_bind(const struct rec_desc *d, struct drv_stmt *st, const void *rec,
 			size_t first, struct vis_error *e)
 {
 	int p = 1;
-	for (size_t i = first; i < d->ncols; i++, p++) {
-		const struct rec_col *col = &d->cols[i];
-		const char *f = (const char *)rec + col->offset;
-		switch (col->type) {
-		case RC_I64: drv_bind_i64(st, p, *(const int64_t *)f); break;
-		case RC_INT: drv_bind_i64(st, p, *(const int *)f); break;
-		case RC_BOOL: drv_bind_i64(st, p, *(const bool *)f); break;
-		case RC_TEXT:
-			if (strnlen(f, col->size) == col->size)
-				return vis_error_set(e, VIS_ERR_INVALID, "%s.%s non è terminato",
-						     d->table, col->name);
-			drv_bind_text(st, p, f);
-			break;
-		}
-	}
+	for (size_t i = first; i < d->ncols; i++, p++)
+		if (rec_bind_col(d, &d->cols[i], st, p, rec, e))
+			return VIS_ERR_INVALID;
 	return VIS_OK;
 }
 
@@ -754,14 +761,15 @@ static void rec_read(const struct rec_desc *d, struct drv_stmt *st, void *rec)
 	}
 }
 
-#define REC_SQL_MAX 4096
+#define REC_SQL_MAX 8192
 
 static vis_err rec_insert(struct store *s, enum store_kind k, const void *rec, int64_t *id,
 			  struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
 	char sql[REC_SQL_MAX];
-	rec_sql_insert(d, sql, sizeof sql);
+	if (!rec_sql_insert(d, sql, sizeof sql))
+		return vis_error_set(e, VIS_ERR_INTERNAL, "istruzione su %s troppo lunga", d->table);
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
 	if (!st)
 		return ops_err(e);
@@ -777,21 +785,66 @@ static vis_err rec_insert(struct store *s, enum store_kind k, const void *rec, i
 	return drv_done(st, e);
 }
 
-static vis_err rec_update(struct store *s, enum store_kind k, const void *rec,
-			  struct vis_error *e)
+/* Does column col hold the same value in a and b? */
+static bool rec_col_same(const struct rec_col *col, const void *a, const void *b)
+{
+	const char *x = (const char *)a + col->offset, *y = (const char *)b + col->offset;
+	switch (col->type) {
+	case RC_I64: return *(const int64_t *)x == *(const int64_t *)y;
+	case RC_INT: return *(const int *)x == *(const int *)y;
+	case RC_BOOL: return *(const bool *)x == *(const bool *)y;
+	case RC_TEXT: return strncmp(x, y, col->size) == 0;
+	}
+	return false;
+}
+
+/* Writes the columns `after` changes from `before` (a copy of the row as
+ * it was read), only while the row still holds before's values in them
+ * (rec_sql_update): a change made on a copy never puts back what another
+ * change wrote in between to another column (an account disabled, a
+ * session revoked while a request records its last use), and one made on
+ * a copy that another change of the same column has overtaken is refused
+ * (VIS_ERR_CONFLICT), never written over it. */
+static vis_err rec_update(struct store *s, enum store_kind k, const void *before,
+			  const void *after, struct vis_error *e)
 {
 	const struct rec_desc *d = &store_rec_descs[k];
+	int64_t id = *(const int64_t *)after;
+	if (id != *(const int64_t *)before)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "%s: modifica di due record diversi",
+				     d->table);
 	char sql[REC_SQL_MAX];
-	rec_sql_update(d, sql, sizeof sql);
+	if (!rec_sql_update(d, sql, sizeof sql) || 2 * d->ncols - 1 > DRV_MAX_PARAMS)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "istruzione su %s troppo lunga", d->table);
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
 	if (!st)
 		return ops_err(e);
-	if (rec_bind(d, st, rec, 1, e)) {
-		drv_reset(st);
-		return VIS_ERR_INVALID;
+	int n = (int)d->ncols, changed = 0;
+	for (int i = 1; i < n; i++) {
+		const struct rec_col *col = &d->cols[i];
+		if (rec_col_same(col, before, after)) {
+			drv_bind_null(st, i);
+			drv_bind_null(st, n + i);
+			continue;
+		}
+		changed++;
+		if (rec_bind_col(d, col, st, i, after, e) ||
+		    rec_bind_col(d, col, st, n + i, before, e)) {
+			drv_reset(st);
+			return VIS_ERR_INVALID;
+		}
 	}
-	drv_bind_i64(st, (int)d->ncols, *(const int64_t *)rec);
-	return drv_done(st, e);
+	if (!changed) {
+		drv_reset(st);
+		return VIS_OK;
+	}
+	drv_bind_i64(st, n, id);
+	int64_t rows = 0;
+	if (drv_done_changes(st, &rows, e))
+		return ops_err(e);
+	if (rows != 1)
+		return vis_error_set(e, VIS_ERR_CONFLICT, "%s", STORE_CHANGED_MEANWHILE);
+	return VIS_OK;
 }
 
 /* A change to a kind the cache holds moves the generation in its
@@ -808,15 +861,15 @@ vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec, in
 	return store_control_end(s, own, rec_insert(s, k, rec, id, e), e);
 }
 
-vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
-			 struct vis_error *e)
+vis_err store_rec_update(struct store *s, enum store_kind k, const void *before,
+			 const void *after, struct vis_error *e)
 {
 	bool own;
 	if (!store_cache_kind(k))
-		return rec_update(s, k, rec, e);
+		return rec_update(s, k, before, after, e);
 	if (store_control_begin(s, &own, e))
 		return ops_err(e);
-	return store_control_end(s, own, rec_update(s, k, rec, e), e);
+	return store_control_end(s, own, rec_update(s, k, before, after, e), e);
 }
 
 /* The one record whose column `colname` equals the text or integer value;
@@ -837,7 +890,8 @@ static vis_err rec_get(struct store *s, enum store_kind k, const char *colname, 
 	 * brings the generation along, in its round trip. */
 	bool with_gen = !cached && store_cache_gen_due(s);
 	char sql[REC_SQL_MAX];
-	rec_sql_get(d, col, with_gen, sql, sizeof sql);
+	if (!rec_sql_get(d, col, with_gen, sql, sizeof sql))
+		return vis_error_set(e, VIS_ERR_INTERNAL, "istruzione su %s troppo lunga", d->table);
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
 	if (!st)
 		return ops_err(e);
@@ -988,10 +1042,11 @@ vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e)
 	{                                                                      \
 		return store_rec_insert(s, kind, rec, id, e);                  \
 	}                                                                      \
-	vis_err store_##name##_update(struct store *s, const struct store_##name *rec, \
+	vis_err store_##name##_update(struct store *s, const struct store_##name *before, \
+				      const struct store_##name *after,                \
 				      struct vis_error *e)                             \
 	{                                                                      \
-		return store_rec_update(s, kind, rec, e);                      \
+		return store_rec_update(s, kind, before, after, e);            \
 	}
 STORE_RECORDS(STORE_REC_TYPED_DEFINE)
 

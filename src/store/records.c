@@ -232,12 +232,16 @@ bool rec_in_list(const char *list, const char *v)
 	return false;
 }
 
+/* Appends s; a text that does not fit sets *len to cap, which every
+ * later append keeps and the statement's builder reports. */
 static void sql_append(char *buf, size_t cap, size_t *len, const char *s)
 {
 	size_t n = strlen(s);
-	if (*len + n < cap) {
+	if (*len < cap && n < cap - *len) {
 		memcpy(buf + *len, s, n + 1);
 		*len += n;
+	} else {
+		*len = cap;
 	}
 }
 
@@ -264,22 +268,18 @@ static size_t rec_select(const struct rec_desc *d, char *sql, size_t cap)
 	return len;
 }
 
-/* " ?k, ?k+1, ..." numbered placeholders, or "col = ?k" pairs. */
-static void sql_params(const struct rec_desc *d, size_t first, bool named, char *buf,
-		       size_t cap, size_t *len)
+/* " ?1, ?2, ..." numbered placeholders for the columns from `first`. */
+static void sql_params(const struct rec_desc *d, size_t first, char *buf, size_t cap,
+		       size_t *len)
 {
-	char p[96];
+	char p[32];
 	for (size_t i = first; i < d->ncols; i++) {
-		if (named)
-			snprintf(p, sizeof p, "%s%s = ?%zu", i > first ? ", " : "", d->cols[i].name,
-				 i - first + 1);
-		else
-			snprintf(p, sizeof p, "%s?%zu", i > first ? ", " : "", i - first + 1);
+		snprintf(p, sizeof p, "%s?%zu", i > first ? ", " : "", i - first + 1);
 		sql_append(buf, cap, len, p);
 	}
 }
 
-void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap)
+bool rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap)
 {
 	size_t len = 0;
 	sql[0] = '\0';
@@ -288,24 +288,35 @@ void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap)
 	sql_append(sql, cap, &len, " (");
 	sql_columns(d, 1, "", sql, cap, &len);
 	sql_append(sql, cap, &len, ") VALUES (");
-	sql_params(d, 1, false, sql, cap, &len);
+	sql_params(d, 1, sql, cap, &len);
 	sql_append(sql, cap, &len, ") RETURNING id");
+	return len < cap;
 }
 
-void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap)
+bool rec_sql_update(const struct rec_desc *d, char *sql, size_t cap)
 {
 	size_t len = 0;
-	char id[32];
+	char p[160];
 	sql[0] = '\0';
 	sql_append(sql, cap, &len, "UPDATE ");
 	sql_append(sql, cap, &len, d->table);
 	sql_append(sql, cap, &len, " SET ");
-	sql_params(d, 1, true, sql, cap, &len);
-	snprintf(id, sizeof id, " WHERE id = ?%zu", d->ncols);
-	sql_append(sql, cap, &len, id);
+	for (size_t i = 1; i < d->ncols; i++) {
+		snprintf(p, sizeof p, "%s%s = COALESCE(?%zu, %s)", i > 1 ? ", " : "",
+			 d->cols[i].name, i, d->cols[i].name);
+		sql_append(sql, cap, &len, p);
+	}
+	snprintf(p, sizeof p, " WHERE id = ?%zu", d->ncols);
+	sql_append(sql, cap, &len, p);
+	for (size_t i = 1; i < d->ncols; i++) {
+		snprintf(p, sizeof p, " AND %s = COALESCE(?%zu, %s)", d->cols[i].name,
+			 d->ncols + i, d->cols[i].name);
+		sql_append(sql, cap, &len, p);
+	}
+	return len < cap;
 }
 
-void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, bool with_gen, char *sql,
+bool rec_sql_get(const struct rec_desc *d, const struct rec_col *col, bool with_gen, char *sql,
 		 size_t cap)
 {
 	size_t len = 0;
@@ -319,6 +330,7 @@ void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, bool with_
 	sql_append(sql, cap, &len, " WHERE ");
 	sql_append(sql, cap, &len, col->name);
 	sql_append(sql, cap, &len, " = ?1 LIMIT 1");
+	return len < cap;
 }
 
 int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, bool below,
@@ -345,6 +357,10 @@ int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, b
 	if (limit > 0) {
 		snprintf(part, sizeof part, " LIMIT %d", limit);
 		sql_append(sql, cap, &len, part);
+	}
+	if (len >= cap) {
+		vis_error_set(e, VIS_ERR_INTERNAL, "istruzione su %s troppo lunga", d->table);
+		return -1;
 	}
 	return nf;
 }

@@ -33,13 +33,18 @@ extern const struct rec_desc store_rec_descs[STORE_KIND__COUNT];
 /* The descriptor of a column by name, NULL when the record has none. */
 const struct rec_col *rec_col_find(const struct rec_desc *d, const char *name);
 
-/* Statements over a record's table, with ?N parameters: INSERT of every
- * column but id (?1..) returning the new id, UPDATE of every column but id (?1..) by id (the
- * last parameter), SELECT of every column by one column (?1) — with_gen:
- * and the control generation after them (SQL_CONTROL_GEN). */
-void rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap);
-void rec_sql_update(const struct rec_desc *d, char *sql, size_t cap);
-void rec_sql_get(const struct rec_desc *d, const struct rec_col *col, bool with_gen, char *sql,
+/* Statements over a record's table, with ?N parameters; each returns
+ * false when it does not fit in cap.  INSERT of every column but id
+ * (?1..) returning the new id; UPDATE by id (?n, n = ncols) of the columns
+ * a change touched: column i (1..n-1) takes ?i unless it is NULL, and the
+ * row must still hold ?n+i unless that is NULL (the value the change was
+ * made from), so a change made on a copy read earlier writes only what it
+ * changed, and nothing when another change came in between (no row);
+ * SELECT of every column by one column (?1) — with_gen: and the control
+ * generation after them (SQL_CONTROL_GEN). */
+bool rec_sql_insert(const struct rec_desc *d, char *sql, size_t cap);
+bool rec_sql_update(const struct rec_desc *d, char *sql, size_t cap);
+bool rec_sql_get(const struct rec_desc *d, const struct rec_col *col, bool with_gen, char *sql,
 		 size_t cap);
 /* The SELECT of store_rec_list: returns the number of filters (their values
  * are ?1..; with `below`, "id < ?N" follows, N = that number + 1), or -1

@@ -1009,9 +1009,19 @@ enum store_kind {
  * taken (username, token) gives VIS_ERR_CONFLICT. */
 vis_err store_rec_insert(struct store *s, enum store_kind k, const void *rec,
 			 int64_t *id, struct vis_error *e);
-/* Rewrites every field of the record with rec's id. */
-vis_err store_rec_update(struct store *s, enum store_kind k, const void *rec,
-			 struct vis_error *e);
+/* Writes what `after` changes from `before`, the copy of the record (same
+ * id) it was made from: only the fields that differ, and only while the
+ * record still holds before's values in them.  So a change made on a copy
+ * read earlier never puts back a field another change wrote since (a
+ * session revoked, an account disabled while a request records its last
+ * use keeps revoked, disabled); a change of a field another change has
+ * written since is refused with VIS_ERR_CONFLICT and writes nothing (read
+ * the record again and decide again).  Nothing changed: nothing written. */
+vis_err store_rec_update(struct store *s, enum store_kind k, const void *before,
+			 const void *after, struct vis_error *e);
+#define STORE_CHANGED_MEANWHILE \
+	"il dato è stato cambiato da un'altra operazione nel frattempo (o non c'è più): " \
+	"rileggerlo e riprovare"
 /* Lists records matching up to three "column = value" filters (a NULL
  * column ends the list; text when text != NULL, otherwise num), newest
  * first, at most `limit` (0 = no limit).  fn returns non-zero to stop. */
@@ -1034,7 +1044,7 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
  * column name and a void *, stays inside src/store):
  *   store_NAME_get(s, id, &out, &found, e)      the record by id
  *   store_NAME_insert(s, &rec, &id, e)          as store_rec_insert
- *   store_NAME_update(s, &rec, e)               as store_rec_update
+ *   store_NAME_update(s, &before, &after, e)    as store_rec_update
  * and the look-ups by a unique text column below. */
 #define STORE_RECORDS(X)                                                      \
 	X(ente, STORE_ENTE) X(account, STORE_ACCOUNT) X(session, STORE_SESSION) \
@@ -1051,8 +1061,8 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
 				   bool *found, struct vis_error *e);                  \
 	vis_err store_##name##_insert(struct store *s, const struct store_##name *rec, \
 				      int64_t *id, struct vis_error *e);               \
-	vis_err store_##name##_update(struct store *s, const struct store_##name *rec, \
-				      struct vis_error *e);
+	vis_err store_##name##_update(struct store *s, const struct store_##name *before, \
+				      const struct store_##name *after, struct vis_error *e);
 STORE_RECORDS(STORE_REC_TYPED_DECLARE)
 vis_err store_account_by_username(struct store *s, const char *username,
 				  struct store_account *out, bool *found, struct vis_error *e);

@@ -74,8 +74,9 @@ void seed_agreement_edit(struct store *s, int64_t id,
 	struct vis_error e = {0};
 	OK(store_convenzione_get(s, id, &c, &found, &e));
 	assert_true(found);
+	const struct store_convenzione was = c;
 	edit(&c, ctx);
-	OK(store_convenzione_update(s, &c, &e));
+	OK(store_convenzione_update(s, &was, &c, &e));
 }
 
 static struct store_person person(const char *comune, const char *id, const char *cf,

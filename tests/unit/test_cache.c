@@ -142,8 +142,9 @@ static void test_other_handle_seen_next_request(void **state)
 	a = account_now(f);
 	assert_string_equal(a.state, "disabled");
 	/* and back */
+	struct store_account was = b;
 	STR_COPY_KNOWN(b.state, "active");
-	OK(store_account_update(f->other, &b, &e));
+	OK(store_account_update(f->other, &was, &b, &e));
 	assert_string_equal(account_now(f).state, "active");
 }
 
@@ -164,13 +165,15 @@ static void test_every_write_path(void **state)
 		struct store_ente en;
 		store_cache_fresh(f->s);
 		OK(store_ente_get(f->s, f->ente, &en, &found, &e));
+		struct store_ente en_was = en;
 		STR_COPY_KNOWN(en.state, "suspended");
-		OK(store_ente_update(w, &en, &e));
+		OK(store_ente_update(w, &en_was, &en, &e));
 		store_cache_fresh(f->s);
 		OK(store_ente_get(f->s, f->ente, &en, &found, &e));
 		assert_string_equal(en.state, "suspended");
+		en_was = en;
 		STR_COPY_KNOWN(en.state, "active");
-		OK(store_ente_update(w, &en, &e));
+		OK(store_ente_update(w, &en_was, &en, &e));
 		/* agreement */
 		struct store_convenzione cv;
 		store_cache_fresh(f->s);
@@ -185,8 +188,9 @@ static void test_every_write_path(void **state)
 		struct store_purpose p;
 		store_cache_fresh(f->s);
 		OK(store_purpose_get(f->s, f->purpose, &p, &found, &e));
+		struct store_purpose p_was = p;
 		STR_COPY_KNOWN(p.description, h ? "altra" : "nuova");
-		OK(store_purpose_update(w, &p, &e));
+		OK(store_purpose_update(w, &p_was, &p, &e));
 		store_cache_fresh(f->s);
 		OK(store_purpose_get(f->s, f->purpose, &p, &found, &e));
 		assert_string_equal(p.description, h ? "altra" : "nuova");
@@ -203,8 +207,9 @@ static void test_every_write_path(void **state)
 		OK(store_workstation_by_serial(f->s, ws.serial, &ws, &found, &e));
 		assert_true(found);
 		assert_int_equal(ws.revoked_at, 0);
+		struct store_workstation ws_was = ws;
 		ws.revoked_at = 5;
-		OK(store_workstation_update(w, &ws, &e));
+		OK(store_workstation_update(w, &ws_was, &ws, &e));
 		store_cache_fresh(f->s);
 		OK(store_workstation_by_serial(f->s, ws.serial, &ws, &found, &e));
 		assert_int_equal(ws.revoked_at, 5);
@@ -245,10 +250,11 @@ static void test_transactions(void **state)
 	struct fx *f = *state;
 	struct vis_error e = {0};
 	struct store_account a = account_now(f), b;
+	const struct store_account was = a;
 	bool found;
 	OK(store_begin(f->s, &e));
 	STR_COPY_KNOWN(a.full_name, "Giulia Bianchi");
-	OK(store_account_update(f->s, &a, &e));
+	OK(store_account_update(f->s, &was, &a, &e));
 	struct store_cache_stats st0 = stats(f);
 	OK(store_account_get(f->s, f->acc.id, &b, &found, &e));
 	assert_string_equal(b.full_name, "Giulia Bianchi");
@@ -257,7 +263,7 @@ static void test_transactions(void **state)
 	assert_string_equal(account_now(f).full_name, "Mario Rossi");
 	/* the same through the other handle, committed */
 	OK(store_begin(f->other, &e));
-	OK(store_account_update(f->other, &a, &e));
+	OK(store_account_update(f->other, &was, &a, &e));
 	assert_string_equal(account_now(f).full_name, "Mario Rossi");
 	OK(store_commit(f->other, &e));
 	assert_string_equal(account_now(f).full_name, "Giulia Bianchi");
@@ -304,8 +310,9 @@ static void test_threads(void **state)
 	bool found;
 	OK(store_account_get(f->other, f->acc.id, &b, &found, &e));
 	for (int k = 0; k < 20; k++) {
+		struct store_account b_was = b;
 		STR_COPY_KNOWN(b.state, k % 2 ? "active" : "disabled");
-		OK(store_account_update(f->other, &b, &e));
+		OK(store_account_update(f->other, &b_was, &b, &e));
 	}
 	for (int i = 0; i < 3; i++) {
 		void *ok;

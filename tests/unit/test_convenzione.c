@@ -81,12 +81,13 @@ static void test_create_with_first_purpose(void **state)
 	assert_int_equal(convenzione_purpose_add(w->s, &q, WF_NOW, &e), VIS_ERR_CONFLICT);
 	assert_int_equal(wf_count(w, STORE_PURPOSE, NULL), 2);
 	/* changed: checked again */
+	const struct store_convenzione was = c;
 	c.max_results = 0;
 	vis_error_clear(&e);
-	assert_int_equal(convenzione_update(w->s, wf_rd, &c, &e), VIS_ERR_INVALID);
+	assert_int_equal(convenzione_update(w->s, wf_rd, &was, &c, &e), VIS_ERR_INVALID);
 	assert_non_null(strstr(e.msg, "max_results"));
 	c.max_results = 50;
-	assert_int_equal(convenzione_update(w->s, wf_rd, &c, &e), VIS_OK);
+	assert_int_equal(convenzione_update(w->s, wf_rd, &was, &c, &e), VIS_OK);
 }
 
 static void test_refusals_store_nothing(void **state)

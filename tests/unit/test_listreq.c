@@ -221,8 +221,9 @@ static void test_extraction(void **state)
 	/* approved, then the agreement turned verify_only: no list */
 	struct store_list_request v = filed(w, &x, "{\"comune\":\"036023\"}");
 	assert_int_equal(listreq_decide(w->s, v.id, "approve", "ok", 5, WF_NOW, &out, &e), VIS_OK);
+	struct store_convenzione conv_was = x.g.conv;
 	STR_COPY_KNOWN(x.g.conv.mode, "verify_only");
-	assert_int_equal(store_convenzione_update(w->s, &x.g.conv, NULL), VIS_OK);
+	assert_int_equal(store_convenzione_update(w->s, &conv_was, &x.g.conv, NULL), VIS_OK);
 	vis_error_clear(&e);
 	assert_int_equal(listreq_extraction_open(w->s, v.id, &lx, &e), VIS_ERR_CONFLICT);
 	assert_non_null(strstr(e.msg, "verifica"));

@@ -20,6 +20,8 @@
 
 #include "audit/audit.h"
 #include "audit/subjects.h"
+#include "auth/auth.h"
+#include "common/config.h"
 #include "common/str.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -330,9 +332,10 @@ static void test_records(void **state)
 	assert_true(found);
 	assert_int_equal(got.id, acct_id);
 	assert_string_equal(got.full_name, "Mario Rossi, l'agente");
+	struct store_account was = got;
 	got.totp_enabled = true;
 	snprintf(got.state, sizeof got.state, "disabled");
-	OK(store_account_update(f->s, &got, &e));
+	OK(store_account_update(f->s, &was, &got, &e));
 	OK(store_account_get(f->s, acct_id, &got, &found, &e));
 	assert_true(got.totp_enabled);
 	assert_string_equal(got.state, "disabled");
@@ -483,29 +486,39 @@ static int nested_outer(void *ctx, const void *rec)
 	return 0;
 }
 
+/* A body "Comando" and its operator luca.bianchi, active: the account's id,
+ * and the body's in *ente_id. */
+static int64_t operator_seed(struct fixture *f, int64_t *ente_id)
+{
+	struct vis_error e = {0};
+	struct store_ente ente = {.created_at = 1};
+	assert_true(STR_COPY(ente.name, "Comando"));
+	assert_true(STR_COPY(ente.kind, "police"));
+	assert_true(STR_COPY(ente.state, "active"));
+	OK(store_ente_insert(f->s, &ente, ente_id, &e));
+	struct store_account a = {.ente_id = *ente_id, .expires_at = 99, .created_at = 1};
+	assert_true(STR_COPY(a.username, "luca.bianchi"));
+	assert_true(STR_COPY(a.role, "operator"));
+	assert_true(STR_COPY(a.state, "active"));
+	int64_t id;
+	OK(store_account_insert(f->s, &a, &id, &e));
+	return id;
+}
+
 static void test_typed_records(void **state)
 {
 	struct fixture *f = *state;
 	struct vis_error e = {0};
 	bool found;
-	struct store_ente ente = {.created_at = 1};
-	assert_true(STR_COPY(ente.name, "Comando"));
-	assert_true(STR_COPY(ente.kind, "police"));
-	assert_true(STR_COPY(ente.state, "active"));
-	int64_t ente_id, acct_id;
-	OK(store_ente_insert(f->s, &ente, &ente_id, &e));
-	struct store_account a = {.ente_id = ente_id, .expires_at = 99, .created_at = 1};
-	assert_true(STR_COPY(a.username, "luca.bianchi"));
-	assert_true(STR_COPY(a.role, "operator"));
-	assert_true(STR_COPY(a.state, "active"));
-	OK(store_account_insert(f->s, &a, &acct_id, &e));
+	int64_t ente_id, acct_id = operator_seed(f, &ente_id);
 	struct store_account got;
 	OK(store_account_by_username(f->s, "luca.bianchi", &got, &found, &e));
 	assert_true(found);
 	assert_int_equal(got.id, acct_id);
 	assert_int_equal(got.ente_id, ente_id);
+	struct store_account was = got;
 	assert_true(STR_COPY(got.state, "disabled"));
-	OK(store_account_update(f->s, &got, &e));
+	OK(store_account_update(f->s, &was, &got, &e));
 	OK(store_account_get(f->s, acct_id, &got, &found, &e));
 	assert_true(found);
 	assert_string_equal(got.state, "disabled");
@@ -522,6 +535,110 @@ static void test_typed_records(void **state)
 	assert_int_equal(n.rc, VIS_OK);
 	assert_int_equal(n.outer, 3);
 	assert_int_equal(n.inner, 9);
+}
+
+/* Two requests each read a record, then each writes its change: the
+ * second never puts back what the first wrote (store_rec_update writes
+ * only what its copy changed, and only over the values it was made from).
+ * Before, every update rewrote the whole row from the copy: a login
+ * recording its time re-enabled an account disabled meanwhile, a request
+ * recording a session's last use un-revoked it, a renewal re-enabled an
+ * account an administrator had disabled. */
+static void test_stale_copies(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	bool found;
+	int64_t ente_id, id = operator_seed(f, &ente_id);
+
+	/* a login read the account; an administrator disables it; the login
+	 * records its time from its copy: the account stays disabled */
+	struct store_account login, admin;
+	OK(store_account_get(f->s, id, &login, &found, &e));
+	OK(store_account_get(f->s, id, &admin, &found, &e));
+	OK(auth_account_disable(f->s, &admin, "disabilitato dall'amministratore", 500, &e));
+	struct store_account was = login;
+	login.prev_login_at = login.last_login_at;
+	login.last_login_at = 600;
+	OK(store_account_update(f->s, &was, &login, &e));
+	struct store_account now;
+	OK(store_account_get(f->s, id, &now, &found, &e));
+	assert_string_equal(now.state, "disabled");
+	assert_string_equal(now.disabled_reason, "disabilitato dall'amministratore");
+	assert_int_equal(now.disabled_at, 500);
+	assert_int_equal(now.last_login_at, 600);
+
+	/* a renewal made on a copy read before the disabling: its new period
+	 * is written, the account stays disabled */
+	struct config cfg = {.credential_months = 12};
+	struct store_account renew = was;
+	OK(auth_account_renew(f->s, &cfg, &renew, 700, &e));
+	OK(store_account_get(f->s, id, &now, &found, &e));
+	assert_string_equal(now.state, "disabled");
+	assert_int_equal(now.issued_at, 700);
+	assert_int_equal(now.last_login_at, 600);
+
+	/* two changes of the same field from the same reading: the second is
+	 * refused and writes nothing */
+	struct store_account one, two;
+	OK(store_account_get(f->s, id, &one, &found, &e));
+	two = one;
+	was = one;
+	assert_true(STR_COPY(one.full_name, "Luca Bianchi"));
+	OK(store_account_update(f->s, &was, &one, &e));
+	assert_true(STR_COPY(two.full_name, "Luigi Bianchi"));
+	two.reminded_at = 800;
+	assert_int_equal(store_account_update(f->s, &was, &two, &e), VIS_ERR_CONFLICT);
+	assert_string_equal(e.msg, STORE_CHANGED_MEANWHILE);
+	vis_error_clear(&e);
+	OK(store_account_get(f->s, id, &now, &found, &e));
+	assert_string_equal(now.full_name, "Luca Bianchi");
+	assert_int_equal(now.reminded_at, 0);
+	/* a renewal read the account disabled at its expiry; an administrator
+	 * then disables it for a report: the renewal, which would enable it
+	 * again, is refused and the account stays disabled for the report */
+	OK(auth_account_disable(f->s, &now, "expired", 900, &e));
+	struct store_account expired = now;
+	OK(auth_account_disable(f->s, &now, "sospeso dopo una segnalazione", 950, &e));
+	assert_int_equal(auth_account_renew(f->s, &cfg, &expired, 1000, &e), VIS_ERR_CONFLICT);
+	vis_error_clear(&e);
+	OK(store_account_get(f->s, id, &now, &found, &e));
+	assert_string_equal(now.state, "disabled");
+	assert_string_equal(now.disabled_reason, "sospeso dopo una segnalazione");
+	assert_int_equal(now.issued_at, 700);
+
+	/* a session revoked while a request records its last use from the
+	 * copy it read: it stays revoked */
+	struct store_session sess = {.account_id = id, .created_at = 1, .last_seen_at = 1,
+				     .expires_at = 4000000000};
+	assert_true(STR_COPY(sess.token_hash, "h1"));
+	assert_true(STR_COPY(sess.csrf, "c"));
+	assert_true(STR_COPY(sess.ip, "192.0.2.1"));
+	OK(store_session_insert(f->s, &sess, &sess.id, &e));
+	struct store_session req, out;
+	OK(store_session_get(f->s, sess.id, &req, &found, &e));
+	OK(store_session_get(f->s, sess.id, &out, &found, &e));
+	OK(auth_session_revoke(f->s, &out, 1000, &e));
+	struct store_session seen = req;
+	seen.last_seen_at = 1100;
+	OK(store_session_update(f->s, &req, &seen, &e));
+	OK(store_session_get(f->s, sess.id, &out, &found, &e));
+	assert_int_equal(out.revoked_at, 1000);
+	assert_int_equal(out.last_seen_at, 1100);
+	/* revoked twice: the second is a success that keeps the first time */
+	OK(auth_session_revoke(f->s, &req, 1200, &e));
+	OK(store_session_get(f->s, sess.id, &out, &found, &e));
+	assert_int_equal(out.revoked_at, 1000);
+
+	/* nothing changed: nothing written, even over a newer row */
+	OK(store_session_update(f->s, &req, &req, &e));
+	/* a record that is no longer there */
+	struct store_session gone = seen;
+	gone.id = sess.id + 1000;
+	struct store_session gone_was = gone;
+	gone.last_seen_at = 1300;
+	assert_int_equal(store_session_update(f->s, &gone_was, &gone, &e), VIS_ERR_CONFLICT);
+	vis_error_clear(&e);
 }
 
 static void test_trail(void **state)
@@ -1422,6 +1539,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_typed_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_many_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
