@@ -118,6 +118,9 @@ struct drv_stmt {
 	struct drv *d;
 	const char *what;      /* what it does, for error messages */
 	vis_err err;           /* the code of the last failed step */
+	int bad_param;         /* a value the back end could not take (out of
+				* range, out of memory): its number; the next
+				* step fails instead of running without it */
 };
 
 /* Opening: SQLite takes a file path, PostgreSQL a libpq conninfo.  Both
@@ -253,8 +256,10 @@ static inline struct drv_stmt *drv_prepare(struct drv *d, enum sql_id id, const 
 					   struct vis_error *e)
 {
 	struct drv_stmt *st = d->ops->prepare(d, (int)id, NULL, e);
-	if (st)
+	if (st) {
 		st->what = what;
+		st->bad_param = 0;
+	}
 	return st;
 }
 
@@ -263,8 +268,10 @@ static inline struct drv_stmt *drv_prepare_sql(struct drv *d, const char *sql,
 					       const char *what, struct vis_error *e)
 {
 	struct drv_stmt *st = d->ops->prepare(d, -1, sql, e);
-	if (st)
+	if (st) {
 		st->what = what;
+		st->bad_param = 0;
+	}
 	return st;
 }
 
@@ -300,8 +307,20 @@ static inline void drv_bind_opt(struct drv_stmt *st, int i, const char *v)
 
 /* The next row: DRV_ROW, DRV_DONE, or DRV_ERROR with e set (a constraint
  * violation as VIS_ERR_CONFLICT). */
+/* A statement a value could not be bound to is never run. */
+static inline vis_err drv_bound(struct drv_stmt *st, struct vis_error *e)
+{
+	if (!st->bad_param)
+		return VIS_OK;
+	st->err = VIS_ERR_INTERNAL;
+	return vis_error_set(e, VIS_ERR_INTERNAL, "%s: il parametro %d non è stato legato",
+			     st->what ? st->what : "istruzione", st->bad_param);
+}
+
 static inline enum drv_step drv_step(struct drv_stmt *st, struct vis_error *e)
 {
+	if (drv_bound(st, e))
+		return DRV_ERROR;
 	return st->d->ops->step(st, e);
 }
 
@@ -311,7 +330,7 @@ static inline enum drv_step drv_step(struct drv_stmt *st, struct vis_error *e)
  * is reset. */
 static inline vis_err drv_send(struct drv_stmt *st, struct vis_error *e)
 {
-	return st->d->ops->send(st, e);
+	return drv_bound(st, e) ? VIS_ERR_INTERNAL : st->d->ops->send(st, e);
 }
 
 /* One row of a bulk load between drv_load_begin and drv_load_end: st is
@@ -321,7 +340,7 @@ static inline vis_err drv_send(struct drv_stmt *st, struct vis_error *e)
  * drv_load_end).  The statement is reset. */
 static inline vis_err drv_load(struct drv_stmt *st, struct vis_error *e)
 {
-	return st->d->ops->load(st, e);
+	return drv_bound(st, e) ? VIS_ERR_INTERNAL : st->d->ops->load(st, e);
 }
 
 /* Rows inserted, updated or deleted by the statement just run (before its
@@ -361,6 +380,7 @@ static inline bool drv_col_null(struct drv_stmt *st, int c)
 
 static inline void drv_reset(struct drv_stmt *st)
 {
+	st->bad_param = 0;
 	st->d->ops->reset(st);
 }
 

@@ -932,8 +932,10 @@ static struct drv_stmt *pq_prepare(struct drv *d, int id, const char *sql, struc
 
 static void pq_bind_set(struct pq_stmt *st, int i, const char *v)
 {
-	if (i < 1 || i > PG_MAX_PARAMS)
+	if (i < 1 || i > PG_MAX_PARAMS) {
+		st->base.bad_param = i ? i : -1;
 		return;
+	}
 	for (; st->p.n < i; st->p.n++)
 		st->p.v[st->p.n] = NULL;
 	free(st->texts[i - 1]);
@@ -949,16 +951,18 @@ static void pq_bind_text(struct drv_stmt *b, int i, const char *v, size_t n)
 		return;
 	}
 	char *copy = strndup(v, n);
-	pq_bind_set(st, i, copy ? copy : "");   /* out of memory: the statement's checks refuse "" */
+	pq_bind_set(st, i, copy);
 	st->texts[i - 1] = copy;
+	if (!copy)
+		b->bad_param = i;   /* out of memory */
 }
 
 static void pq_bind_i64(struct drv_stmt *b, int i, int64_t v)
 {
 	struct pq_stmt *st = (struct pq_stmt *)b;
+	pq_bind_set(st, i, NULL);
 	if (i < 1 || i > PG_MAX_PARAMS)
 		return;
-	pq_bind_set(st, i, NULL);
 	snprintf(st->p.num[i - 1], sizeof st->p.num[0], "%lld", (long long)v);
 	st->p.v[i - 1] = st->p.num[i - 1];
 }

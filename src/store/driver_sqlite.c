@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,20 +617,23 @@ static struct drv_stmt *sq_prepare(struct drv *d, int id, const char *sql, struc
 static void sq_bind_text(struct drv_stmt *b, int i, const char *v, size_t n)
 {
 	struct sq_stmt *st = (struct sq_stmt *)b;
-	if (n == (size_t)-1)
-		sqlite3_bind_text(st->st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_text(st->st, i, v, (int)n, SQLITE_TRANSIENT);
+	int rc = n == (size_t)-1 ? sqlite3_bind_text(st->st, i, v, -1, SQLITE_STATIC)
+		 : n > INT_MAX ? SQLITE_TOOBIG
+			       : sqlite3_bind_text(st->st, i, v, (int)n, SQLITE_TRANSIENT);
+	if (rc != SQLITE_OK)
+		b->bad_param = i;
 }
 
 static void sq_bind_i64(struct drv_stmt *b, int i, int64_t v)
 {
-	sqlite3_bind_int64(((struct sq_stmt *)b)->st, i, v);
+	if (sqlite3_bind_int64(((struct sq_stmt *)b)->st, i, v) != SQLITE_OK)
+		b->bad_param = i;
 }
 
 static void sq_bind_null(struct drv_stmt *b, int i)
 {
-	sqlite3_bind_null(((struct sq_stmt *)b)->st, i);
+	if (sqlite3_bind_null(((struct sq_stmt *)b)->st, i) != SQLITE_OK)
+		b->bad_param = i;
 }
 
 static enum drv_step sq_step(struct drv_stmt *b, struct vis_error *e)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/driver.h"
+#include "store/ops.h"
 
 #include <sqlite3.h>
 
@@ -639,6 +640,46 @@ static void test_stale_copies(void **state)
 	gone.last_seen_at = 1300;
 	assert_int_equal(store_session_update(f->s, &gone_was, &gone, &e), VIS_ERR_CONFLICT);
 	vis_error_clear(&e);
+}
+
+/* A value the back end cannot take (a parameter beyond the statement's,
+ * or beyond the most a statement may have) fails the statement; before,
+ * PostgreSQL's driver dropped it and SQLite's ignored the refusal, and the
+ * statement ran with NULL in its place. */
+static void test_bind_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	struct drv *d = store_drv(f->s);
+	int beyond[] = {3, DRV_MAX_PARAMS + 1};
+	for (size_t k = 0; k < sizeof beyond / sizeof beyond[0]; k++) {
+		struct drv_stmt *st = drv_prepare_sql(d, "SELECT CAST(?1 AS INTEGER) + CAST(?2 AS INTEGER)", "prova", &e);
+		assert_non_null(st);
+		drv_bind_i64(st, 1, 1);
+		drv_bind_i64(st, 2, 2);
+		drv_bind_i64(st, beyond[k], 3);
+		if (beyond[k] == 3 && !use_pg) {
+			/* SQLite knows the statement's parameters */
+			assert_int_equal(drv_step(st, &e), DRV_ERROR);
+			assert_int_equal(e.code, VIS_ERR_INTERNAL);
+		} else if (beyond[k] > DRV_MAX_PARAMS) {
+			assert_int_equal(drv_step(st, &e), DRV_ERROR);
+			assert_int_equal(e.code, VIS_ERR_INTERNAL);
+		} else {
+			/* PostgreSQL sends only the statement's own */
+			assert_int_equal(drv_step(st, &e), DRV_ROW);
+			assert_int_equal(drv_col_i64(st, 0), 3);
+		}
+		drv_reset(st);
+		vis_error_clear(&e);
+		/* reset: the statement runs again */
+		st = drv_prepare_sql(d, "SELECT CAST(?1 AS INTEGER) + CAST(?2 AS INTEGER)", "prova", &e);
+		drv_bind_i64(st, 1, 1);
+		drv_bind_i64(st, 2, 2);
+		assert_int_equal(drv_step(st, &e), DRV_ROW);
+		assert_int_equal(drv_col_i64(st, 0), 3);
+		drv_reset(st);
+	}
 }
 
 static void test_trail(void **state)
@@ -1540,6 +1581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_typed_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_many_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
