@@ -16,15 +16,18 @@
 # municipalities jointly with it: docs/api.md, "Segreto statistico"),
 # and the cells the pool's posas and series hide are counted, and those
 # of the pool's and the members' households and citizenships tables;
-# ONLY_TABLES=1 stops after the tables.  BASELINE=PATH (environment) measures a second visura
+# localita and strade (one municipality's tables) are of the first of
+# COMUNI.  ONLY_TABLES=1 stops after the tables.  BASELINE=PATH
+# (environment) measures a second visura
 # binary (e.g. the previous commit's) on the same database, each command
 # right after this build's.  PROVINCE=1 (environment, with COMUNI the
 # municipalities of one province) measures only what the protection
 # linked with the province costs: posas and the 24-month bilancio of one
 # member (the first of COMUNI, which reads its whole province) and of the
 # province (the pool of all), their strasa, strasa_cittadinanza,
-# famiglie_tipologia, strasa_cittadinanza_eta and stato_civile, the province's 24-month
-# series, and the cells strasa_cittadinanza_eta hides (the province's,
+# famiglie_tipologia, strasa_cittadinanza_eta and stato_civile, the
+# member's localita and strade, the province's 24-month series, and the
+# cells strasa_cittadinanza_eta hides (the province's,
 # its members') and how many of its state totals are hidden unlike
 # strasa_cittadinanza's same rows (COUNT=first: of the province and the
 # first member only, for a slow baseline), and whether this build's
@@ -87,6 +90,17 @@ both() {
   measure "$name" "$V" "$@"
   [ -z "${BASELINE:-}" ] || measure "$name [baseline]" "$BASELINE" "$@"
 }
+# localita and strade, one municipality's tables (of the first of COMUNI),
+# when the build has them; NAME's prefix first
+places() {
+  local t
+  for t in localita strade; do
+    if "$V" stats --db "$work/v.db" --table "$t" --year 2027 --comune "${comuni%%,*}" > /dev/null 2>&1; then
+      both "$1${1:+: }table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027 \
+        --comune "${comuni%%,*}"
+    fi
+  done
+}
 Q="SELECT sex, birth_date, count(*) FROM person WHERE canc_reason = 0 GROUP BY sex, birth_date;"
 measure "reference: sqlite3, one GROUP BY pass" sqlite3 "$work/v.db" "$Q"
 if [ -n "${PROVINCE:-}" ]; then
@@ -103,6 +117,7 @@ if [ -n "${PROVINCE:-}" ]; then
     both "$what: table bilancio, 24 months" stats --db "$work/v.db" --table bilancio \
       --from 2026-02 --to 2028-01 $args
   done
+  places "member $member"
   both "province: series births, 24 months" stats --db "$work/v.db" --series births \
     --from 2026-02 --to 2028-01
   # the cells strasa_cittadinanza_eta hides, of the province (the pool of
@@ -153,6 +168,7 @@ for t in famiglie_tipologia strasa_cittadinanza_eta stato_civile; do   # when th
     both "table $t (1 January 2027)" stats --db "$work/v.db" --table "$t" --year 2027
   fi
 done
+places "${comuni%%,*}"
 # A whole province's households and citizenships (issue #17: linked
 # protection), when COMUNI names several municipalities: the cells the
 # pool's famiglie, famiglie_tipologia and strasa_cittadinanza hide, and
