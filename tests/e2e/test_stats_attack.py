@@ -54,6 +54,20 @@ test_province_stocks: each age's classes of a sex add up to POSAS's cell
 of that age and sex (the same unknown), its total row to the population
 by sex.
 
+The tables by place (read_places, issue #17): `localita` and `strade`
+of each municipality and date, a place's nine counts its own unknowns,
+every row's identities (men + women, the three age groups, foreigners +
+Italians = its total) and every column over the places = the total row,
+which is the municipality's population by sex, POSAS's age groups, its
+foreign residents, Italians and households (the same unknowns as those
+tables'); each listed place has a resident at least, no more households
+than residents, and a sum of the ages within its age groups' bounds.
+With the geography (cross_places: which localities each street crosses,
+from the generator's files) both tables are margins of one cross table
+of unknowns by (locality, street).  Every relation and every published
+cell is checked on the true counts where Truth gives them all (the
+places' from test_stats_places' computation).
+
 The interval attacker (Attack.intervals, tests/e2e/lp_attack.py) follows
 the linear one in every test: over the same relations, with every count
 never negative, each hidden count's minimum and maximum by linear
@@ -76,6 +90,7 @@ from fractions import Fraction
 import harness
 from harness import *  # noqa: F401,F403
 import lp_attack
+import test_stats_places as places_files
 import test_stats_tables as files
 
 START = "2026-01-01"
@@ -102,6 +117,7 @@ class Attack:
         self.sums_back = []     # a hidden total's average age given by its places'
         self.rows = 0           # inequalities given the interval attacker
         self.checked = 0        # of which checked on the true counts
+        self.checked_rel = 0    # relations checked on the true counts
 
     def cell(self, var, value, where):
         if value is None:
@@ -345,6 +361,17 @@ class Attack:
             tol = 1e-9 * max(1.0, sum(abs(c * y) for c, y in zip(coef.values(), t)))
             check((lo is None or x >= lo - tol) and (hi is None or x <= hi + tol),
                   f"{where}: {coef} = {x} outside [{lo}, {hi}] on the true counts")
+        # so is every relation, and every published cell is the true count
+        for coef, const in self.rel:
+            t = [truth(v) for v in coef]
+            if None in t:
+                continue
+            self.checked_rel += 1
+            x = sum(c * y for c, y in zip(coef.values(), t))
+            check(abs(x - const) < 1e-9, f"{where}: {coef} = {x}, not {const}, on the true counts")
+        for var, x in self.known.items():
+            t = truth(var)
+            check(t is None or t == x, f"{where}: {var} published {x}, true {t}")
         got = lp_attack.intervals(self.rel, val, targets, free=derived, wide=wide, bounds=bounds)
         pinned, small, narrow = [], 0, {}
         for var, (lo, hi) in sorted(got.items(), key=str):
@@ -380,7 +407,7 @@ class Intervals:
 
     def __init__(self):
         self.pinned, self.small, self.narrow, self.time = [], 0, {}, 0.0
-        self.rows = self.checked = 0
+        self.rows = self.checked = self.checked_rel = 0
 
     def run(self, atk, truth, where):
         t0 = time.process_time()   # the test's own CPU: the solver runs in it
@@ -390,6 +417,7 @@ class Intervals:
         self.small += small
         self.rows += atk.rows
         self.checked += atk.checked
+        self.checked_rel += atk.checked_rel
         for k, n in narrow.items():
             self.narrow[k] = self.narrow.get(k, 0) + n
 
@@ -401,7 +429,7 @@ class Intervals:
               f"{sum(self.narrow.values())} in an interval "
               f"narrower than the threshold (by kind: {self.narrow or 'none'}); "
               f"{self.rows} inequalities (the indicators), {self.checked} checked on the "
-              "true counts")
+              f"true counts; {self.checked_rel} relations checked on the true counts")
         check(self.small > 0, f"{what}: small hidden counts for the interval attacker")
         pinned = [line for var, line in self.pinned]
         check(not pinned, f"{what}: hidden small counts pinned by the interval attacker "
@@ -443,7 +471,7 @@ def value_interval(value, decimals):
 # the unknowns Truth counts all of: one it does not list is 0 (agesum:
 # the sum of the ages of the residents, agex: of their years beyond 100)
 COUNTED = ("pop", "age", "for", "fage", "cit", "cite", "cs", "grp", "ita", "fam", "famtot",
-           "tipo", "agesum", "agex")
+           "tipo", "agesum", "agex", "loc", "locagesum", "str", "stragesum", "pair")
 
 
 class Truth:
@@ -500,6 +528,8 @@ class Truth:
                     add("fage", d, a, s)
                     add("cit", d, st, s)
                     add("cite", d, st, str(a), s)
+        if len(comuni) == 1:
+            self.places(comuni[0], d, out)
         for members in files.households(self.pop, comuni, d).values():
             n = len(members)
             add("fam", d, str(n) if n < 6 else "6 e più")
@@ -508,6 +538,36 @@ class Truth:
             add("tipo", d, t, min(n, 6) - 1)
             add("tipo", d, t, 6)
         return out
+
+
+    def places(self, comune, d, out):
+        """One municipality's counts by locality and by street
+        (test_stats_places' expected) and by both (each resident in the
+        pair of their household's address, as there)."""
+        for name, kind in PLACES.items():
+            for key, r in places_files.expected(self.pop, comune, d, name == "strade").items():
+                if key != "Totale":
+                    out[(kind + "agesum", d, key)] = r[9]
+                    for j, c in enumerate(PLACE_COLS):
+                        out[(kind, d, key, c)] = r[j]
+        seen = set()
+        for (c, _), v in files.residents(self.pop, (comune,), d):
+            fam = self.pop.family(c, v["family_id"], d) if v["family_id"] else None
+            if fam is None:
+                pair = ((places_files.NOT_FOUND,), ("", places_files.NOT_FOUND))
+            else:
+                pair = ((fam["locality"] or "Nessuna frazione indicata",),
+                        (fam["dug"], fam["street"]))
+            age = files.age_on(v["birth_date"], d)
+            cols = ["M" if v["sex"] == "M" else "F", "T",
+                    "Y" if age < 15 else "W" if age < 65 else "O",
+                    "FOR" if files.foreign(v) else "ITA"]
+            if fam is not None and fam["kind"] == "1" and v["family_id"] not in seen:
+                seen.add(v["family_id"])
+                cols.append("FAM")
+            for col in cols:
+                var = ("pair", d) + pair + (col,)
+                out[var] = out.get(var, 0) + 1
 
 
 def bvar(dal, al, s, j, kind="bal"):
@@ -559,8 +619,8 @@ def link(atk, pool, members):
     all: persons, households, flows, sums of ages); a state a member's
     citizenship tables do not list has none of its citizens there."""
     for var in set().union(pool.seen, *(m.seen for m in members)):
-        if var[0] in ("loc", "locagesum"):
-            continue   # by locality: one municipality only
+        if var[0] in ("loc", "locagesum", "str", "stragesum", "pair"):
+            continue   # by place: one municipality only
         for t in (pool,) + tuple(members):
             if var not in t.seen and var[0] in ("cit", "cite"):
                 atk.cell((t.name,) + var, 0, "absent")
@@ -712,6 +772,105 @@ def ages_back(name, doc, d):
     return out
 
 
+PLACES = {"localita": "loc", "strade": "str"}   # the tables by place, their unknowns
+PLACE_COLS = ("M", "F", "T", "Y", "W", "O", "FOR", "ITA", "FAM")
+
+
+def place_labels(name):
+    """The label cells of a place in a `localita` (the locality) or
+    `strade` (the DUG and the street) row, after the municipality's."""
+    return slice(2, 3 if name == "localita" else 4)
+
+
+def read_places(doc, name, d, atk):
+    """`localita` or `strade` of the first of a month (the end of d) into
+    atk (address_table in src/stats/tables.c): a place's unknowns are
+    (loc|str, d, its labels, column); every row's men + women, 0-14 +
+    15-64 + 65+ and foreigners + Italians = its total, every column over
+    the places = the total row, which is the population by sex, POSAS's
+    age groups (sums of its single years, as grp), the foreign residents,
+    the Italians and the households of the date (famiglie's total); the
+    old-age index and the average age (two decimals) ratios of them, the
+    places' sums of the ages adding up to the municipality's.  Returns
+    {place labels: its nine unknowns}."""
+    kind = PLACES[name]
+    pop = lambda s: ("pop", d, s)  # noqa: E731
+    total = [pop("M"), pop("F"), pop("T"), ("grp", d, "Y"), ("grp", d, "W"), ("grp", d, "O"),
+             ("for", d, "T"), ("ita", d), ("famtot", d)]
+    lab = place_labels(name)
+    n = len(PLACE_COLS)
+    cols, sums, out = [[] for _ in PLACE_COLS], [], {}
+    for r in doc["righe"]:
+        key = tuple(r[lab])
+        first = lab.stop
+        if r[first - 1] == "Totale":
+            row, agesum = total, ("agesum", d)
+        else:
+            check(key not in out, f"{name} {d}: the place {key} twice")
+            row = out[key] = [(kind, d, key, c) for c in PLACE_COLS]
+            agesum = (kind + "agesum", d, key)
+            for c, v in zip(cols, row):
+                c.append(v)
+            sums.append(agesum)
+            # a row per place with residents; its households have one
+            # there at least each; its sum of the ages by its age groups
+            # (0-14, 15-64, 65 and more, at most OLDEST)
+            atk.bound({row[2]: 1}, 1, None)
+            atk.bound({row[8]: 1, row[2]: -1}, None, 0)
+            atk.bound({agesum: 1, row[4]: -15, row[5]: -65}, 0, None)
+            atk.bound({agesum: 1, row[3]: -14, row[4]: -64, row[5]: -OLDEST}, None, 0)
+        for v, x in zip(row, r[first:first + n]):
+            atk.cell(v, x, f"{name} {d}")
+        # Indice di vecchiaia and Età media, two decimals
+        atk.ratio({row[5]: 1}, {row[3]: 1}, 100, r[first + n], 2, f"{name} {d}")
+        atk.ratio({agesum: 1}, {row[2]: 1}, 1, r[first + n + 1], 2, f"{name} {d}")
+        atk.total(row[0:2], row[2])
+        atk.total(row[3:6], row[2])
+        atk.total(row[6:8], row[2])
+    check(doc["righe"][-1][lab.stop - 1] == "Totale", f"{name} {d}: the total row last")
+    for c, v in zip(cols, total):
+        atk.total(c, v)
+    atk.total(sums, ("agesum", d))
+    return out
+
+
+def cross_places(pop, comune, d, rows, atk):
+    """The attacker who knows the municipality's geography (its street
+    guide: which localities each street crosses, here the pairs of the
+    addresses of its households on d in the generator's files, whoever
+    lives there) links the two tables by place: an unknown per (locality,
+    street) pair and column, every locality's count the sum of its pairs',
+    every street's too, each pair's row identities as a place's; the
+    residents whose household has no address that day are one row of
+    both.  rows: read_places' of `localita` and `strade`."""
+    pairs = {((places_files.NOT_FOUND,), ("", places_files.NOT_FOUND))}
+    for (c, fid), _ in pop.families.items():
+        fam = pop.family(c, fid, d)
+        if c == comune and fam is not None:
+            pairs.add(((fam["locality"] or "Nessuna frazione indicata",),
+                       (fam["dug"], fam["street"])))
+    parts = {"localita": {}, "strade": {}}
+    for loc, st in pairs:
+        row = [("pair", d, loc, st, c) for c in PLACE_COLS]
+        atk.bound({row[8]: 1, row[2]: -1}, None, 0)
+        atk.total(row[0:2], row[2])
+        atk.total(row[3:6], row[2])
+        atk.total(row[6:8], row[2])
+        for name, key in (("localita", loc), ("strade", st)):
+            parts[name].setdefault(key, []).append(row)
+    for name, by in parts.items():
+        # a place the table does not list has no resident
+        check(set(rows[name]) <= set(by), f"{name} {d}: a place out of the geography")
+        for key, prs in by.items():
+            place = rows[name].get(key)
+            for j, c in enumerate(PLACE_COLS):
+                if place is None:
+                    for r in prs:
+                        atk.cell(r[j], 0, f"{name} {d}: no resident")
+                else:
+                    atk.total([r[j] for r in prs], place[j])
+
+
 def read_ages(doc, name, tot, kind, d, atk):
     """POSAS or STRASA (doc) of the end of d: ages x sexes, the 999 row the
     population (the foreign residents) by sex (tot)."""
@@ -806,39 +965,16 @@ def read_all(get, get_text, get_summary, comune, thr, atk):
             atk.total([("age", d, a, "T") for a in years], ("grp", d, g))
         if "," in comune or not comune:
             continue   # by locality: one municipality only
-        # By locality: the total row is the population, the foreigners and
-        # the households of the date, its age groups POSAS's sums.
-        doc = table("localita", date=asked)
-        names = ("M", "F", "T", "Y", "W", "O", "FOR", "ITA", "FAM")
-        cols = {n: [] for n in names}
-        for r in doc["righe"]:
-            place = r[2]
-            if place == "Totale":
-                row = [pop("M"), pop("F"), pop("T"), ("grp", d, "Y"), ("grp", d, "W"),
-                       ("grp", d, "O"), forr("T"), ("ita", d), ("famtot", d)]
-            else:
-                row = [("loc", d, place, n) for n in names]
-                for n, v in zip(names, row):
-                    cols[n].append(v)
-            for v, x in zip(row, r[3:12]):
-                atk.cell(v, x, f"localita {d}")
-            # Indice di vecchiaia and Età media, two decimals
-            agesum = ("agesum", d) if place == "Totale" else ("locagesum", d, place)
-            if place != "Totale":
-                cols.setdefault("AGESUM", []).append(agesum)
-            atk.ratio({row[5]: 1}, {row[3]: 1}, 100, r[12], 2, f"localita {d}")
-            atk.ratio({agesum: 1}, {row[2]: 1}, 1, r[13], 2, f"localita {d}")
-            atk.total(row[0:2], row[2])
-            atk.total(row[3:6], row[2])
-            atk.total(row[6:8], row[2])
-        tot_row = {"M": pop("M"), "F": pop("F"), "T": pop("T"), "Y": ("grp", d, "Y"),
-                   "W": ("grp", d, "W"), "O": ("grp", d, "O"), "FOR": forr("T"),
-                   "ITA": ("ita", d), "FAM": ("famtot", d)}
-        for n in names:
-            atk.total(cols[n], tot_row[n])
-        atk.total(cols.get("AGESUM", []), ("agesum", d))
-        atk.sums_back += ages_back("localita", doc, d)
-        atk.sums_back += ages_back("strade", table("strade", date=asked), d)
+        # By locality and by street: two partitions of the same residents,
+        # each place's counts adding up to the total row (read_places), and
+        # with the geography (which streets cross which localities) one
+        # cross table under both.
+        docs = {name: table(name, date=asked) for name in PLACES}
+        rows = {name: read_places(doc, name, d, atk) for name, doc in docs.items()}
+        if getattr(atk, "pop", None) is not None:
+            cross_places(atk.pop, comune, d, rows, atk)
+        for name, doc in docs.items():
+            atk.sums_back += ages_back(name, doc, d)
         summary(get_summary, comune, thr, d, atk)
 
     def balance(doc, kind):
@@ -1027,6 +1163,7 @@ def test_attack():
                 one = {c: Territory(atk, c) for c in ("036023", "036005")}
                 for comune, t in one.items():
                     t.client = a
+                    t.pop = srv.population   # the geography (cross_places)
                     bil = read_all(get, get_text, get_summary, comune, thr, t)
                     n_asked, n_refused = read_days(get_text, comune, thr, t, bil)
                     asked += n_asked
