@@ -66,7 +66,10 @@ With the geography (cross_places: which localities each street crosses,
 from the generator's files) both tables are margins of one cross table
 of unknowns by (locality, street).  Every relation and every published
 cell is checked on the true counts where Truth gives them all (the
-places' from test_stats_places' computation).
+places' from test_stats_places' computation).  test_places_nested plays
+it on registers whose streets each lie in one locality (NestedPlaces),
+where a locality is the sum of its streets: the two tables must be
+protected as one (docs/api.md, `localita` and `strade`).
 
 The interval attacker (Attack.intervals, tests/e2e/lp_attack.py) follows
 the linear one in every test: over the same relations, with every count
