@@ -2662,16 +2662,23 @@ struct address {
 	char place[2][STORE_NAME_MAX];         /* the locality; or the DUG and the street */
 	int group;
 	bool family, counted;                  /* a famiglia anagrafica; counted once */
+	bool lived;                            /* a resident on the date */
 };
 
+/* One municipality's residents on a date by the places of one kind (the
+ * localities, or the streets): a group per place (in the order of the
+ * names), the last (ng) the residents whose household has no address
+ * that day. */
 struct by_address {
 	const struct stats_table_query *q;
 	int on;
-	struct address *f;
+	bool street;
+	struct address *f;                     /* the households, by key */
+	struct address **order;                /* the households, by place */
 	size_t n, cap;
 	long long (*v)[A_COLS], *age_sum;      /* per group, the last "not found" */
-	long long ages[2][AGES];               /* the whole municipality, as POSAS counts it */
-	int ng;
+	int *row_of;                           /* per group, its row (-1: no resident) */
+	int ng, rows;
 	bool oom;
 };
 
@@ -2685,9 +2692,9 @@ static int add_address(void *ctx, const struct store_family *f)
 	struct address *a = &b->f[b->n++];
 	memset(a, 0, sizeof *a);
 	snprintf(a->key, sizeof a->key, "%s:%s", f->comune, f->id);
-	bool street = b->q->table == STATS_STRADE;
-	str_copy_known(a->place[0], STORE_NAME_MAX, street ? f->dug : f->locality, __FILE__, __LINE__);
-	if (street)
+	str_copy_known(a->place[0], STORE_NAME_MAX, b->street ? f->dug : f->locality, __FILE__,
+		       __LINE__);
+	if (b->street)
 		str_copy_known(a->place[1], STORE_NAME_MAX, f->street, __FILE__, __LINE__);
 	a->family = f->kind == 1;
 	return 0;
@@ -2719,12 +2726,287 @@ static int add_by_address(void *ctx, const struct store_person *p)
 	v[age < 15 ? A_YOUNG : age < 65 ? A_WORKING : A_OLD]++;
 	v[foreign(p) ? A_FOREIGN : A_ITALIAN]++;
 	b->age_sum[g] += age;
-	b->ages[p->sex == 'M'][age < AGES ? age : AGES - 1]++;
-	if (a && a->family && !a->counted) {
-		a->counted = true;
-		v[A_FAMILIES]++;
+	if (a) {
+		a->lived = true;
+		if (a->family && !a->counted) {
+			a->counted = true;
+			v[A_FAMILIES]++;
+		}
 	}
 	return 0;
+}
+
+/* The residents of q's municipality on `on` by the places of one kind
+ * into b (released by places_release): the groups, their counts, and a
+ * row per group with residents, in order. */
+static vis_err places_count(struct store *s, const struct stats_table_query *q, int on,
+			    bool street, struct by_address *b, struct vis_error *e)
+{
+	memset(b, 0, sizeof *b);
+	b->q = q;
+	b->on = on;
+	b->street = street;
+	vis_err rc = store_family_each_at(s, q->comuni, on, add_address, b, e);
+	if (!rc && !b->oom && b->n)
+		b->order = malloc(b->n * sizeof *b->order);
+	if (!rc && (b->oom || (b->n && !b->order)))
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	if (!rc) {
+		qsort(b->f, b->n, sizeof *b->f, cmp_fam);
+		for (size_t i = 0; i < b->n; i++)
+			b->order[i] = &b->f[i];
+		if (b->n)
+			qsort(b->order, b->n, sizeof *b->order, cmp_place);
+		for (size_t i = 0; i < b->n; i++) {
+			b->ng += i && cmp_place(&b->order[i - 1], &b->order[i]) != 0;
+			b->order[i]->group = b->ng;
+		}
+		b->ng += b->n > 0;
+		b->v = calloc((size_t)b->ng + 1, sizeof *b->v);
+		b->age_sum = calloc((size_t)b->ng + 1, sizeof *b->age_sum);
+		b->row_of = calloc((size_t)b->ng + 1, sizeof *b->row_of);
+		if (!b->v || !b->age_sum || !b->row_of)
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	}
+	if (!rc)
+		rc = store_person_each_at(s, q->comuni, on, add_by_address, b, e);
+	/* the places with residents, in order; the households with none are
+	 * no row */
+	for (int k = 0; !rc && k <= b->ng; k++)
+		b->row_of[k] = b->v[k][A_TOT] ? b->rows++ : -1;
+	return rc;
+}
+
+static void places_release(struct by_address *b)
+{
+	free(b->f);
+	free(b->order);
+	free(b->v);
+	free(b->age_sum);
+	free(b->row_of);
+}
+
+static int uf_root(int *up, int x)
+{
+	while (up[x] != x)
+		x = up[x] = up[up[x]];
+	return x;
+}
+
+/* The moves that keep every identity of the tables by place (a locality's
+ * or a street's row: men + women, the three age groups and foreigners +
+ * Italians each = its total; households in none): one unit more in a
+ * row and one less in another of the same table and part (places_joint),
+ * on a pair of one group's columns (one up, the other down), on the
+ * households alone, or on the total with one column of each group. */
+static const signed char place_moves[][A_COLS] = {
+	{1, -1}, {0, 0, 0, 1, -1}, {0, 0, 0, 1, 0, -1}, {0, 0, 0, 0, 1, -1},
+	{0, 0, 0, 0, 0, 0, 1, -1}, {0, 0, 0, 0, 0, 0, 0, 0, 1},
+	{1, 0, 1, 1, 0, 0, 1}, {1, 0, 1, 0, 1, 0, 1}, {1, 0, 1, 0, 0, 1, 1},
+	{1, 0, 1, 1, 0, 0, 0, 1}, {1, 0, 1, 0, 1, 0, 0, 1}, {1, 0, 1, 0, 0, 1, 0, 1},
+	{0, 1, 1, 1, 0, 0, 1}, {0, 1, 1, 0, 1, 0, 1}, {0, 1, 1, 0, 0, 1, 1},
+	{0, 1, 1, 1, 0, 0, 0, 1}, {0, 1, 1, 0, 1, 0, 0, 1}, {0, 1, 1, 0, 0, 1, 0, 1}};
+
+/* lone_squares for the tables by place: the greedy protection leaves a
+ * hidden cell no identity gives alone but the identities together
+ * determine (a street's 15-64 as its part's published 15-64 less its
+ * other streets', whose 15-64 are their hidden totals, 0-14 and 65+ being
+ * 0).  Every small hidden cell gets a move (place_moves) between its row
+ * and another of the same table and part whose cells are hidden, none of
+ * them known or fixed: already, or the cheapest (the fewest persons, a
+ * move free both ways first, as lone_squares).  part[r]: row r's part
+ * (-1: the total row), rows below nl the localities.  True when a cell
+ * was hidden. */
+static bool place_squares(const long long *cells, const bool *known, const bool *fixed, bool *h,
+			  int rows, const int *part, int nl, int threshold)
+{
+	bool changed = false;
+	enum { NM = sizeof place_moves / sizeof place_moves[0] };
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < A_COLS && part[r] >= 0; c++) {
+			long long x = cells[r * A_COLS + c];
+			if (!h[r * A_COLS + c] || x <= 0 || x >= threshold)
+				continue;
+			long long best = -1;
+			int br = -1, bm = -1;
+			for (int r2 = 0; r2 < rows && best; r2++) {
+				if (r2 == r || part[r2] != part[r] || (r2 < nl) != (r < nl))
+					continue;
+				for (int m = 0; m < NM && best; m++) {
+					if (!place_moves[m][c])
+						continue;
+					long long cost = 0;
+					bool up = false, down = false;
+					for (int k = 0; k < A_COLS && cost >= 0; k++) {
+						/* the sign of this cell's move, the small one up */
+						int sg = place_moves[m][k] * place_moves[m][c];
+						for (int y = 0; y < 2 && sg && cost >= 0; y++, sg = -sg) {
+							int q = (y ? r2 : r) * A_COLS + k;
+							if (q == r * A_COLS + c)
+								continue;
+							if (cells[q] == 0) {
+								up = up || sg < 0;
+								down = down || sg > 0;
+							}
+							if (h[q])
+								continue;
+							if (known[q] || fixed[q])
+								cost = -1;
+							else
+								cost += magnitude(cells[q]) * 64 + 1;
+						}
+					}
+					if (cost >= 0)
+						cost += ZERO_CORNER * (up + down);
+					if (cost >= 0 && (best < 0 || cost < best)) {
+						best = cost;
+						br = r2;
+						bm = m;
+					}
+				}
+			}
+			if (best <= 0 || br < 0)
+				continue;
+			for (int k = 0; k < A_COLS; k++)
+				if (place_moves[bm][k]) {
+					changed = changed || !h[r * A_COLS + k] || !h[br * A_COLS + k];
+					h[r * A_COLS + k] = h[br * A_COLS + k] = true;
+				}
+		}
+	return changed;
+}
+
+/* The two tables by place protected as one (issue #17): `localita` and
+ * `strade` are two partitions of the same residents, so every set of
+ * localities whose residents live in a set of streets and nowhere else
+ * (a connected part of the localities and streets the households join)
+ * adds up, column by column, to those streets: with each table protected
+ * on its own, a hidden cell of one was the published sum of the other's
+ * less its published cells.  One grid, whichever table is asked: rows
+ * the localities, the streets, then the total (its known cells and its
+ * age groups, `fix`/`fix_hidden`, as the asked table's); every row's
+ * identities, every column over each table's places, and every such part
+ * column by column.  hidden gets the grid's hidden cells. */
+static vis_err places_joint(const struct by_address *loc, const struct by_address *str,
+			    const bool *known, const bool *fix, const bool *fix_hidden, int threshold,
+			    bool **hidden, struct vis_error *e)
+{
+	struct grid j;
+	int rows = loc->rows + str->rows + 1, tot = rows - 1, nodes = loc->ng + str->ng + 2;
+	int *up = malloc((size_t)nodes * sizeof *up), *rc = malloc((size_t)rows * 2 * sizeof *rc);
+	int *part_of = NULL;
+	bool ok = grid_init(&j, rows, A_COLS, 1) && up && rc;
+	for (int c = 0; ok && c < A_COLS; c++)
+		ok = grid_fix(&j, tot, c, fix_hidden[c]);
+	vis_err err = VIS_OK;
+	if (ok) {
+		const struct by_address *t[2] = {loc, str};
+		for (int x = 0, base = 0; x < 2; base += t[x++]->rows)
+			for (int k = 0; k <= t[x]->ng; k++)
+				for (int c = 0; c < A_COLS && t[x]->row_of[k] >= 0; c++) {
+					*at(&j, base + t[x]->row_of[k], c) = t[x]->v[k][c];
+					if (!x)
+						*at(&j, tot, c) += t[x]->v[k][c];
+				}
+		for (int c = 0; c < A_COLS; c++) {
+			j.known[tot * A_COLS + c] = known[c];
+			j.fixed[tot * A_COLS + c] = fix[c];
+		}
+		static const int sex[] = {A_MEN, A_WOMEN, A_TOT}, ages[] = {A_YOUNG, A_WORKING, A_OLD, A_TOT},
+				 citizens[] = {A_FOREIGN, A_ITALIAN, A_TOT};
+		for (int r = 0; r < rows; r++) {
+			eq_row(&j, r, sex, 3);
+			eq_row(&j, r, ages, 4);
+			eq_row(&j, r, citizens, 3);
+		}
+		for (int c = 0; c < A_COLS; c++) {
+			for (int x = 0, first = 0; x < 2; first += t[x++]->rows) {
+				int n = 0;
+				for (int r = first; r < first + t[x]->rows; r++, n++) {
+					rc[2 * n] = r;
+					rc[2 * n + 1] = c;
+				}
+				rc[2 * n] = tot;
+				rc[2 * n + 1] = c;
+				eq_add(&j, rc, n + 1);
+			}
+		}
+		/* the parts: a locality's group and a street's joined by each
+		 * household with residents (and the residents of no household
+		 * are a row of both) */
+		for (int x = 0; x < nodes; x++)
+			up[x] = x;
+		for (size_t i = 0; i < loc->n; i++) {
+			const struct address *a = &loc->f[i];
+			const struct address *b = bsearch(a->key, str->f, str->n, sizeof *str->f, cmp_fam);
+			if (a->lived && b)
+				up[uf_root(up, a->group)] = uf_root(up, loc->ng + 1 + b->group);
+		}
+		up[uf_root(up, loc->ng)] = uf_root(up, loc->ng + 1 + str->ng);
+		/* each part's rows, by their root (a counting sort) */
+		int *first = calloc((size_t)nodes + 1, sizeof *first), *part = malloc((size_t)rows * sizeof *part);
+		int *root = malloc((size_t)nodes * sizeof *root);
+		part_of = malloc((size_t)rows * sizeof *part_of);
+		ok = first && part && root && part_of;
+		for (int r = 0; ok && r < rows; r++)
+			part_of[r] = -1;
+		for (int pass = 0; ok && pass < 2; pass++) {
+			for (int x = 0; x < nodes; x++) {
+				bool street = x > loc->ng;
+				int r = street ? str->row_of[x - loc->ng - 1] : loc->row_of[x];
+				if (r < 0)
+					continue;
+				if (!pass)
+					first[(root[x] = uf_root(up, x)) + 1]++;
+				else
+					part[first[root[x]]++] = street ? loc->rows + r : r;
+				part_of[street ? loc->rows + r : r] = root[x];
+			}
+			for (int x = 0; !pass && x < nodes; x++)
+				first[x + 1] += first[x];
+		}
+		/* after the second pass first[x] is where part x ends */
+		for (int x = 0, from = 0; ok && x < nodes; from = first[x++]) {
+			int n = first[x] - from;
+			for (int c = 0; n >= 2 && c < A_COLS; c++) {
+				for (int y = 0; y < n; y++) {
+					rc[2 * y] = part[from + y];
+					rc[2 * y + 1] = c;
+				}
+				eq_add(&j, rc, n);
+			}
+		}
+		free(first);
+		free(part);
+		free(root);
+		ok = ok && !j.oom && (*hidden = calloc((size_t)rows * A_COLS, sizeof **hidden));
+	}
+	if (ok) {
+		memcpy(*hidden, j.fixed_hidden, (size_t)rows * A_COLS * sizeof **hidden);
+		stats_protect_fixed(j.v, NULL, j.known, j.fixed, *hidden, rows * A_COLS, j.eq_cells,
+				    j.eq_len, j.neq, threshold);
+		/* then no small cell the tables determine as a whole: its
+		 * moves, the lines protected again around them (the cells
+		 * hidden so far fixed) */
+		size_t n = (size_t)rows * A_COLS;
+		bool *fixed = malloc(n * sizeof *fixed);
+		ok = fixed != NULL;
+		while (ok && place_squares(j.v, j.known, j.fixed, *hidden, rows, part_of, loc->rows,
+					   threshold)) {
+			for (size_t i = 0; i < n; i++)
+				fixed[i] = (*hidden)[i] || j.fixed[i];
+			stats_protect_fixed(j.v, NULL, j.known, fixed, *hidden, (int)n, j.eq_cells,
+					    j.eq_len, j.neq, threshold);
+		}
+		free(fixed);
+	}
+	if (!ok)
+		err = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	grid_release(&j);
+	free(up);
+	free(rc);
+	free(part_of);
+	return err;
 }
 
 /* Two decimals, as published. */
@@ -2769,69 +3051,48 @@ static void address_indicators(const struct grid *g, int r, const bool *hidden, 
 
 /* One municipality's residents on `on` by the locality (or the street) of
  * their household's address that day: a row per place with residents, in
- * the order of the names, then the total.  *age_sum gets the sum of the
- * ages of each row (the caller frees it). */
+ * the order of the names, then the total, each cell hidden as the two
+ * tables by place protected as one hide it (places_joint).  *age_sum gets
+ * the sum of the ages of each row (the caller frees it). */
 static vis_err address_table(struct store *s, const struct stats_table_query *q, int on,
 			     int threshold, struct grid *g, const char *code, const char *name,
 			     long long **age_sum, struct vis_error *e)
 {
-	struct by_address b = {.q = q, .on = on};
-	struct address **order = NULL;
-	int *row_of = NULL;
-	vis_err rc = store_family_each_at(s, q->comuni, on, add_address, &b, e);
-	if (!rc && !b.oom && b.n)
-		order = malloc(b.n * sizeof *order);
-	if (!rc && (b.oom || (b.n && !order)))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	if (!rc) {
-		qsort(b.f, b.n, sizeof *b.f, cmp_fam);
-		for (size_t i = 0; i < b.n; i++)
-			order[i] = &b.f[i];
-		if (b.n)
-			qsort(order, b.n, sizeof *order, cmp_place);
-		for (size_t i = 0; i < b.n; i++) {
-			b.ng += i && cmp_place(&order[i - 1], &order[i]) != 0;
-			order[i]->group = b.ng;
-		}
-		b.ng += b.n > 0;
-		b.v = calloc((size_t)b.ng + 1, sizeof *b.v);
-		b.age_sum = calloc((size_t)b.ng + 1, sizeof *b.age_sum);
-		row_of = calloc((size_t)b.ng + 1, sizeof *row_of);
-		if (!b.v || !b.age_sum || !row_of)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	}
-	if (!rc)
-		rc = store_person_each_at(s, q->comuni, on, add_by_address, &b, e);
-	/* the places with residents, in order; the households with none are
-	 * no row */
-	int rows = 0;
-	for (int k = 0; !rc && k <= b.ng; k++)
-		row_of[k] = b.v[k][A_TOT] ? rows++ : -1;
-	if (!rc && (!grid_init(g, rows + 1, A_COLS, q->table == STATS_STRADE ? 4 : 3) ||
+	bool street = q->table == STATS_STRADE;
+	struct by_address both[2];   /* by locality, by street */
+	vis_err rc = places_count(s, q, on, false, &both[0], e);
+	vis_err rc2 = rc ? VIS_OK : places_count(s, q, on, true, &both[1], e);
+	if (rc)
+		memset(&both[1], 0, sizeof both[1]);
+	rc = rc ? rc : rc2;
+	const struct by_address *b = &both[street];
+	int rows = b->rows;
+	bool *hidden = NULL;
+	if (!rc && (!grid_init(g, rows + 1, A_COLS, street ? 4 : 3) ||
 		    !(*age_sum = calloc((size_t)rows + 1, sizeof **age_sum))))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	for (size_t i = 0, k = 0; !rc && k <= (size_t)b.ng; k++) {
-		while (i < b.n && order[i]->group < (int)k)
+	for (size_t i = 0, k = 0; !rc && k <= (size_t)b->ng; k++) {
+		while (i < b->n && b->order[i]->group < (int)k)
 			i++;
-		int r = row_of[k];
+		int r = b->row_of[k];
 		if (r < 0)
 			continue;
 		const char *lab[] = {code, name, "", ""};
-		if (k == (size_t)b.ng)
-			lab[q->table == STATS_STRADE ? 3 : 2] = "Indirizzo non indicato";
-		else if (q->table == STATS_STRADE) {
-			lab[2] = order[i]->place[0];
-			lab[3] = order[i]->place[1];
+		if (k == (size_t)b->ng)
+			lab[street ? 3 : 2] = "Indirizzo non indicato";
+		else if (street) {
+			lab[2] = b->order[i]->place[0];
+			lab[3] = b->order[i]->place[1];
 		} else
-			lab[2] = order[i]->place[0][0] ? order[i]->place[0] : "Nessuna frazione indicata";
+			lab[2] = b->order[i]->place[0][0] ? b->order[i]->place[0] : "Nessuna frazione indicata";
 		for (int c = 0; c < g->labels; c++)
 			set_label(g, r, c, lab[c]);
 		for (int c = 0; c < A_COLS; c++) {
-			*at(g, r, c) = b.v[k][c];
-			*at(g, rows, c) += b.v[k][c];
+			*at(g, r, c) = b->v[k][c];
+			*at(g, rows, c) += b->v[k][c];
 		}
-		(*age_sum)[r] = b.age_sum[k];
-		(*age_sum)[rows] += b.age_sum[k];
+		(*age_sum)[r] = b->age_sum[k];
+		(*age_sum)[rows] += b->age_sum[k];
 	}
 	if (!rc) {
 		const char *lab[] = {code, name, "", ""};
@@ -2872,11 +3133,19 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 			if (!grid_fix(g, rows, A_YOUNG + i, grp[i]))
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
-	free(order);
-	free(row_of);
-	free(b.f);
-	free(b.v);
-	free(b.age_sum);
+	/* every cell as the tables by place protected as one hide it */
+	if (!rc)
+		rc = places_joint(&both[0], &both[1], &g->known[rows * A_COLS], &g->fixed[rows * A_COLS],
+				  &g->fixed_hidden[rows * A_COLS], threshold, &hidden, e);
+	for (int r = 0; !rc && r <= rows; r++) {
+		int jr = r == rows ? both[0].rows + both[1].rows : street ? both[0].rows + r : r;
+		for (int c = 0; !rc && c < A_COLS; c++)
+			if (!grid_fix(g, r, c, hidden[jr * A_COLS + c]))
+				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	}
+	free(hidden);
+	places_release(&both[0]);
+	places_release(&both[1]);
 	return rc;
 }
 
