@@ -1934,12 +1934,21 @@ static int count_walk_ages(void *ctx, const struct stats_record *r)
  * the register on that day: the same counts on every day, or a series
  * would protect (and hide) other cells than the tables of that date.
  * The register changes within the days: a birth, a death, a
- * registration recorded a week late. */
+ * registration recorded a week late, a birth date corrected. */
 static void test_series_ages_as_tables(void **state)
 {
 	struct fx *f = *state;
 	import_birth_and_death(f);
 	import_late_registration(f, f->s);
+	/* Mario's birth date corrected in the file of 2 December: before it
+	 * his older version counts (46, not 36) */
+	char mario[17], text[4096];
+	cf_compute("ROSSI", "MARIO", 'M', 1990, 1, 1, "F257", mario);
+	snprintf(text, sizeof text,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-12-02T23:00:00Z\t4\tDELTA\ttest\n"
+		 "PER\tP1\t2026-12-02\t%s\tROSSI\tMARIO\tM\t1990-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1990-01-05\t\t\t\tF1\t1\n"
+		 "END\t1\n", mario);
+	import_text(f, f->s, text);
 	enum { N = 14 };
 	int on[N];
 	for (int k = 0; k < N; k++)
