@@ -144,7 +144,6 @@ struct unit {
 	char code[7];              /* a municipality */
 	long long *stock;          /* [np + 1][S_COLS] */
 	long long *age_sum;        /* [np + 1] */
-	int32_t *ages;             /* [np + 1][women, men][STATS_AGES]: POSAS's counts */
 	bool *ages_hidden;         /* [np + 1]: POSAS hides a single year (no average age) */
 	long long *bal;            /* [np][men, women, total][STATS_B_COLS] */
 };
@@ -156,12 +155,21 @@ struct walk {
 	bool yearly;               /* periods of a year, each protected beside its months */
 	struct unit *u;            /* the municipalities, in code order */
 	int nu, last;
+	/* Every municipality of the provinces of the units (the register's
+	 * imported ones, in code order, as stats_ages_linked and
+	 * stats_balance_linked take them), counted in the series' own walk:
+	 * POSAS's counts on each date and the balance of each month. */
+	char (*mcode)[8];
+	int nmem, mlast, nimported;
+	bool moom;
+	int32_t *mages;            /* [member][np + 1][women, men][STATS_AGES] */
+	int nmo, mdal[MAX_PERIODS], mal[MAX_PERIODS];
+	long long (*mv)[3][STATS_B_COLS];  /* [member * nmo + month] */
 	/* POSAS of the province of the units being protected, on each date
-	 * (stats_ages_linked): computed once per province */
-	struct store *s;
+	 * (stats_linked_ages_protect): computed once per province */
 	char prefix[4];
 	struct stats_linked_ages *linked;  /* [np + 1] */
-	/* the balance of that province, each period (stats_balance_linked) */
+	/* the balance of that province, each period (stats_balance_linked_counted) */
 	struct stats_linked_balance bal;
 	int nind;                  /* the indicators asked for, each computed from the same counts */
 };
@@ -178,18 +186,40 @@ static struct unit *unit_of(struct walk *w, const char *comune)
 	return NULL;
 }
 
+/* The index of comune among the members, -1 when not one of them. */
+static int member_of(struct walk *w, const char *comune)
+{
+	if (w->mlast < w->nmem && !strcmp(w->mcode[w->mlast], comune))
+		return w->mlast;
+	for (int lo = 0, hi = w->nmem; lo < hi;) {
+		int mid = lo + (hi - lo) / 2, c = strcmp(w->mcode[mid], comune);
+		if (!c)
+			return w->mlast = mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* One record: POSAS's counts and the months' balance of its member of a
+ * province, and the stocks and balances of its unit when one asked. */
 static int add_record(void *ctx, const struct stats_record *r)
 {
 	struct walk *w = ctx;
-	struct unit *u = unit_of(w, r->v[0].comune);
-	if (!u)
+	int m = member_of(w, r->v[0].comune);
+	if (m < 0)
 		return 0;
+	struct unit *u = unit_of(w, r->v[0].comune);
+	int32_t *ages = &w->mages[(size_t)m * (size_t)(w->np + 1) * 2 * STATS_AGES];
 	for (int k = 0; k <= w->np; k++) {
-		const struct store_person *v = stats_record_at(r, w->on[k]);
-		if (!stats_version_resident(v, w->on[k]))
+		int age;
+		const struct store_person *v = stats_record_resident(r, w->on[k], &age);
+		if (!v)
 			continue;
-		int age = date_age(v->birth_date, w->on[k]);
-		if (age < 0)
+		ages[(k * 2 + (v->sex == 'M')) * STATS_AGES + (age < STATS_AGES ? age : STATS_AGES - 1)]++;
+		if (!u)
 			continue;
 		long long *c = &u->stock[k * S_COLS];
 		c[S_TOT]++;
@@ -197,8 +227,10 @@ static int add_record(void *ctx, const struct stats_record *r)
 		c[age < 15 ? S_YOUNG : age < 65 ? S_WORKING : S_OLD]++;
 		c[strstr(v->citizenships, "100") ? S_ITALIAN : S_FOREIGN]++;
 		u->age_sum[k] += age;
-		u->ages[(k * 2 + (v->sex == 'M')) * STATS_AGES + (age < STATS_AGES ? age : STATS_AGES - 1)]++;
 	}
+	stats_balance_month_count(r, w->nmo, w->mdal, w->mal, &w->mv[(size_t)m * (size_t)w->nmo]);
+	if (!u)
+		return 0;
 	for (int i = 0; i < r->nep; i++)
 		for (int p = 0; p < w->np; p++) {
 			long long *b = &u->bal[p * 3 * STATS_B_COLS];
@@ -206,6 +238,52 @@ static int add_record(void *ctx, const struct stats_record *r)
 			stats_episode_count(&r->ep[i], w->dal[p], w->al[p], &b[2 * STATS_B_COLS]);
 		}
 	return 0;
+}
+
+/* The register's walk: each member's records (the store reads one
+ * municipality by its index), or all of them at once when every
+ * municipality imported is a member.  A record is of one municipality,
+ * so either way gives the same records. */
+static vis_err members_walk(struct store *s, struct walk *w, struct vis_error *e)
+{
+	if (w->nmem == w->nimported)
+		return stats_history_each(s, "", add_record, w, e);
+	vis_err rc = VIS_OK;
+	for (int m = 0; !rc && m < w->nmem; m++)
+		rc = stats_history_each(s, w->mcode[m], add_record, w, e);
+	return rc;
+}
+
+/* POSAS with the province and its balance for the members mcode[a..b)
+ * (one province), from the walk's counts: what stats_ages_linked and
+ * stats_balance_linked compute by reading the register again. */
+static vis_err province_linked(struct walk *w, int a, int b, int threshold, struct vis_error *e)
+{
+	int n = b - a;
+	vis_err rc = VIS_OK;
+	for (int k = 0; !rc && k <= w->np; k++) {
+		struct stats_linked_ages *l = &w->linked[k];
+		l->nm = n;
+		l->code = malloc((size_t)n * sizeof *l->code);
+		l->age = calloc((size_t)n, sizeof *l->age);
+		if (!l->code || !l->age) {
+			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+			break;
+		}
+		memcpy(l->code, w->mcode[a], (size_t)n * sizeof *l->code);
+		for (int j = 0; j < n; j++) {
+			const int32_t *c = &w->mages[((size_t)(a + j) * (size_t)(w->np + 1) + (size_t)k) *
+						     2 * STATS_AGES];
+			for (int x = 0; x < 2 * STATS_AGES; x++)
+				l->age[j][x / STATS_AGES][x % STATS_AGES] = c[x];
+		}
+		rc = stats_linked_ages_protect(l, threshold, e);
+	}
+	if (!rc)
+		rc = stats_balance_linked_counted((const char(*)[8])w->mcode[a], n, w->dal[0],
+						  w->al[w->np - 1], w->yearly, threshold,
+						  &w->mv[(size_t)a * (size_t)w->nmo], &w->bal, e);
+	return rc;
 }
 
 /* ------------------------------------------------------------ protection */
@@ -244,13 +322,16 @@ static vis_err unit_protect(struct unit *u, struct walk *w, int threshold, bool 
 			stats_linked_ages_release(&w->linked[k]);
 		stats_linked_balance_release(&w->bal);
 		w->prefix[0] = 0;
-		for (int k = 0; !rc && k <= w->np; k++)
-			rc = stats_ages_linked(w->s, u->code, w->on[k], false, threshold, &w->linked[k], e);
+		/* the members of u's province: contiguous, in code order */
+		int a = 0;
+		while (a < w->nmem && strncmp(w->mcode[a], u->code, 3))
+			a++;
+		int b = a;
+		while (b < w->nmem && !strncmp(w->mcode[b], u->code, 3))
+			b++;
 		/* the balance with the province, as the balance table and
 		 * the bulletin publish it */
-		if (!rc)
-			rc = stats_balance_linked(w->s, u->code, w->dal[0], w->al[w->np - 1], w->yearly,
-						  threshold, &w->bal, e);
+		rc = province_linked(w, a, b, threshold, e);
 		if (rc)
 			return rc;
 		snprintf(w->prefix, sizeof w->prefix, "%.3s", u->code);
@@ -402,22 +483,53 @@ static int add_span_unit(void *ctx, const char *comune, int64_t first, int64_t l
 	return 0;
 }
 
+/* The municipalities imported of the units' provinces (as
+ * stats_ages_linked's province_members takes them), and how many are
+ * imported in all. */
+static int add_span_member(void *ctx, const char *comune, int64_t first, int64_t last)
+{
+	(void)first;
+	(void)last;
+	struct walk *w = ctx;
+	w->nimported++;
+	if (strlen(comune) >= sizeof *w->mcode)
+		return 0;
+	bool ours = false;
+	for (int i = 0; i < w->nu && !ours; i++)
+		ours = !strncmp(w->u[i].code, comune, 3);
+	if (!ours)
+		return 0;
+	if (w->nmem % 64 == 0) {
+		char (*c)[8] = realloc(w->mcode, ((size_t)w->nmem + 64) * sizeof *c);
+		if (!c) {
+			w->moom = true;
+			return 1;
+		}
+		w->mcode = c;
+	}
+	STR_COPY_KNOWN(w->mcode[w->nmem++], comune);   /* its length checked above */
+	return 0;
+}
+
+static int cmp_code8(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
 /* The arrays of u for w's periods; false when out of memory. */
 static bool unit_alloc(struct unit *u, const struct walk *w)
 {
 	u->stock = calloc((size_t)(w->np + 1) * S_COLS, sizeof *u->stock);
 	u->age_sum = calloc((size_t)w->np + 1, sizeof *u->age_sum);
-	u->ages = calloc((size_t)(w->np + 1) * 2 * STATS_AGES, sizeof *u->ages);
 	u->ages_hidden = calloc((size_t)w->np + 1, sizeof *u->ages_hidden);
 	u->bal = calloc((size_t)w->np * BAL_CELLS, sizeof *u->bal);
-	return u->stock && u->age_sum && u->ages && u->ages_hidden && u->bal;
+	return u->stock && u->age_sum && u->ages_hidden && u->bal;
 }
 
 static void unit_release(struct unit *u)
 {
 	free(u->stock);
 	free(u->age_sum);
-	free(u->ages);
 	free(u->ages_hidden);
 	free(u->bal);
 }
@@ -447,6 +559,23 @@ static vis_err units_init(struct store *s, struct walk *w, struct vis_error *e)
 	for (int i = 0; i < w->nu; i++)
 		if (!unit_alloc(&w->u[i], w))
 			return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	rc = store_import_span_each(s, add_span_member, w, e);
+	if (!rc && w->moom)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	if (rc)
+		return rc;
+	if (w->nmem)
+		qsort(w->mcode, (size_t)w->nmem, sizeof *w->mcode, cmp_code8);
+	/* the months of the whole span, as stats_balance_linked cuts them */
+	w->nmo = w->np ? stats_periods(w->dal[0], w->al[w->np - 1], false, w->mdal, w->mal,
+				       MAX_PERIODS) : 0;
+	if (w->nmo < 0)
+		return vis_error_set(e, VIS_ERR_INVALID, "al massimo %d mesi in una serie annuale",
+				     MAX_PERIODS);
+	w->mages = calloc((size_t)w->nmem * (size_t)(w->np + 1) * 2 * STATS_AGES, sizeof *w->mages);
+	w->mv = calloc((size_t)w->nmem * (size_t)w->nmo, sizeof *w->mv);
+	if (!w->mages || !w->mv)
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	return VIS_OK;
 }
 
@@ -455,6 +584,9 @@ static void units_release(struct walk *w)
 	for (int i = 0; w->u && i < w->nu && i < MAX_UNITS; i++)
 		unit_release(&w->u[i]);
 	free(w->u);
+	free(w->mcode);
+	free(w->mages);
+	free(w->mv);
 }
 
 /* The periods asked for, within the covered one; false (with the refusal
@@ -557,7 +689,6 @@ static vis_err series_compute(struct store *s, const struct refdata *rd,
 	if (!w)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	w->comuni = q->comuni;
-	w->s = s;
 	w->nind = nind;
 	if (!periods(q, cov_from, cov_to, w, e))
 		rc = VIS_ERR_INVALID;
@@ -566,7 +697,7 @@ static vis_err series_compute(struct store *s, const struct refdata *rd,
 	if (!rc && !(w->linked = calloc((size_t)w->np + 1, sizeof *w->linked)))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	if (!rc)
-		rc = stats_history_each(s, q->comuni, add_record, w, e);
+		rc = members_walk(s, w, e);
 	int ns = (w->np + 1) * S_COLS, ncells = ns + w->np * BAL_CELLS;
 	bool *hidden = rc ? NULL : malloc((size_t)ncells * sizeof *hidden);
 	bool *sum_hidden = rc ? NULL : malloc((size_t)ncells * sizeof *sum_hidden);

@@ -2068,20 +2068,38 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 		rc = store_person_each_at(s, sb.code[k], on, add_resident, a, e);
 		memcpy(l->age[k], a->age, sizeof a->age);
 	}
-	/* one municipality imported: the province is that municipality, and
-	 * its table is protected alone */
-	if (!rc && !(l->nm == 1 ? stats_ages_protect((const long long(*)[AGES])l->age[0], threshold,
-						     l->hidden[0])
-				: stats_ages_protect_linked((const long long(*)[2][AGES])l->age, l->nm,
-							    threshold, l->province_hidden, l->hidden)))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	if (!rc && l->nm == 1)
-		memcpy(l->province_hidden, l->hidden[0], sizeof l->province_hidden);
 	free(a);
 	free(q);
+	if (!rc)
+		rc = stats_linked_ages_protect(l, threshold, e);
 	if (rc)
 		stats_linked_ages_release(l);
 	return rc;
+}
+
+const struct store_person *stats_record_resident(const struct stats_record *r, int on, int *age)
+{
+	const struct store_person *v = stats_record_at(r, on);
+	if (!stats_version_resident(v, on))
+		return NULL;
+	*age = date_age(v->birth_date, on);
+	return *age < 0 ? NULL : v;
+}
+
+vis_err stats_linked_ages_protect(struct stats_linked_ages *l, int threshold, struct vis_error *e)
+{
+	if (!l->hidden && !(l->hidden = calloc((size_t)l->nm, sizeof *l->hidden)))
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	/* one municipality imported: the province is that municipality, and
+	 * its table is protected alone */
+	if (!(l->nm == 1 ? stats_ages_protect((const long long(*)[AGES])l->age[0], threshold,
+					      l->hidden[0])
+			 : stats_ages_protect_linked((const long long(*)[2][AGES])l->age, l->nm,
+						     threshold, l->province_hidden, l->hidden)))
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	if (l->nm == 1)
+		memcpy(l->province_hidden, l->hidden[0], sizeof l->province_hidden);
+	return VIS_OK;
 }
 
 void stats_linked_ages_release(struct stats_linked_ages *l)
@@ -2108,12 +2126,7 @@ struct linked_count {
 static int add_linked_record(void *ctx, const struct stats_record *r)
 {
 	struct linked_count *c = ctx;
-	long long (*v)[3][STATS_B_COLS] = &c->v[(size_t)c->k * (size_t)c->nmo];
-	for (int i = 0; i < r->nep; i++)
-		for (int m = 0; m < c->nmo; m++) {
-			stats_episode_count(&r->ep[i], c->dal[m], c->al[m], v[m][r->sex ? 0 : 1]);
-			stats_episode_count(&r->ep[i], c->dal[m], c->al[m], v[m][2]);
-		}
+	stats_balance_month_count(r, c->nmo, c->dal, c->al, &c->v[(size_t)c->k * (size_t)c->nmo]);
 	return 0;
 }
 
@@ -2154,24 +2167,62 @@ vis_err stats_balance_linked(struct store *s, const char *comune, int from, int 
 	vis_err rc = province_members(s, comune, &sb, e);
 	if (rc || !sb.n)
 		return rc;
-	l->nm = (int)sb.n;
-	l->code = sb.code;
+	int *mdal = malloc(MAX_PERIODS * sizeof *mdal), *mal = malloc(MAX_PERIODS * sizeof *mal);
+	int nmo = mdal && mal ? stats_periods(from, to, false, mdal, mal, MAX_PERIODS) : 0;
+	/* the months of every member, counted one member at a time */
+	long long (*mv)[3][STATS_B_COLS] = nmo > 0 ? calloc(sb.n * (size_t)nmo, sizeof *mv) : NULL;
+	if (!mdal || !mal)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	else if (nmo <= 0)
+		rc = vis_error_set(e, VIS_ERR_INVALID, "un bilancio ha da 1 a %d mesi", MAX_PERIODS);
+	else if (!mv)
+		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	struct linked_count c = {.nmo = nmo, .dal = mdal, .al = mal, .v = mv};
+	for (c.k = 0; !rc && c.k < (int)sb.n; c.k++)
+		rc = stats_history_each(s, sb.code[c.k], add_linked_record, &c, e);
+	if (!rc)
+		rc = stats_balance_linked_counted((const char(*)[8])sb.code, (int)sb.n, from, to, yearly,
+						  threshold, mv, l, e);
+	free(mv);
+	free(mdal);
+	free(mal);
+	free(sb.code);
+	return rc;
+}
+
+void stats_balance_month_count(const struct stats_record *r, int nmo, const int *dal, const int *al,
+			       long long (*v)[3][STATS_B_COLS])
+{
+	for (int i = 0; i < r->nep; i++)
+		for (int m = 0; m < nmo; m++) {
+			stats_episode_count(&r->ep[i], dal[m], al[m], v[m][r->sex ? 0 : 1]);
+			stats_episode_count(&r->ep[i], dal[m], al[m], v[m][2]);
+		}
+}
+
+vis_err stats_balance_linked_counted(const char (*code)[8], int nmembers, int from, int to,
+				     bool yearly, int threshold, long long (*mv)[3][STATS_B_COLS],
+				     struct stats_linked_balance *l, struct vis_error *e)
+{
+	memset(l, 0, sizeof *l);
+	vis_err rc = VIS_OK;
+	l->nm = nmembers;
+	l->code = malloc((size_t)nmembers * sizeof *l->code);
 	int *mdal = malloc(MAX_PERIODS * sizeof *mdal), *mal = malloc(MAX_PERIODS * sizeof *mal);
 	l->dal = malloc(MAX_PERIODS * sizeof *l->dal);
 	l->al = malloc(MAX_PERIODS * sizeof *l->al);
-	if (!mdal || !mal || !l->dal || !l->al) {
+	if (!l->code || !mdal || !mal || !l->dal || !l->al) {
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		goto done;
 	}
+	memcpy(l->code, code, (size_t)nmembers * sizeof *l->code);
 	int nmo = stats_periods(from, to, false, mdal, mal, MAX_PERIODS);
 	l->np = nmo < 0 ? -1 : stats_periods(from, to, yearly, l->dal, l->al, MAX_PERIODS);
 	if (nmo <= 0 || l->np <= 0) {
 		rc = vis_error_set(e, VIS_ERR_INVALID, "un bilancio ha da 1 a %d mesi", MAX_PERIODS);
 		goto done;
 	}
-	size_t nm = sb.n, np = (size_t)l->np;
-	/* the months of every member, counted one member at a time */
-	long long (*mv)[3][STATS_B_COLS] = calloc(nm * (size_t)nmo, sizeof *mv);
+	size_t nm = (size_t)nmembers, np = (size_t)l->np;
 	bool (*mh)[3][STATS_B_COLS] = calloc(nm * (size_t)nmo, sizeof *mh);
 	long long (*one)[3][STATS_B_COLS] = calloc(nm, sizeof *one);
 	bool (*oneh)[3][STATS_B_COLS] = calloc(nm, sizeof *oneh);
@@ -2181,12 +2232,9 @@ vis_err stats_balance_linked(struct store *s, const char *comune, int from, int 
 	l->hidden = calloc(nm * np, sizeof *l->hidden);
 	l->province = calloc(np, sizeof *l->province);
 	l->province_hidden = calloc(np, sizeof *l->province_hidden);
-	if (!mv || !mh || !one || !oneh || !pm || !pmh || !l->v || !l->hidden || !l->province ||
+	if (!mh || !one || !oneh || !pm || !pmh || !l->v || !l->hidden || !l->province ||
 	    !l->province_hidden)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	struct linked_count c = {.nmo = nmo, .dal = mdal, .al = mal, .v = mv};
-	for (c.k = 0; !rc && c.k < l->nm; c.k++)
-		rc = stats_history_each(s, l->code[c.k], add_linked_record, &c, e);
 	/* each month protected alone: its start and end are known, so no
 	 * identity links two months */
 	for (int m = 0; !rc && m < nmo; m++) {
@@ -2223,7 +2271,6 @@ vis_err stats_balance_linked(struct store *s, const char *comune, int from, int 
 			memcpy(oh, h, np * sizeof *oh);
 		}
 	}
-	free(mv);
 	free(mh);
 	free(one);
 	free(oneh);

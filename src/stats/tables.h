@@ -282,6 +282,15 @@ struct stats_linked_ages {
 vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
 			  struct stats_linked_ages *l, struct vis_error *e);
 void stats_linked_ages_release(struct stats_linked_ages *l);
+/* The version of r POSAS counts on the end of day `on` (resident then,
+ * born by then: *age its age), NULL when none: what stats_ages_linked
+ * reads from the register on that day, found in a walk of its history
+ * (a series counts every date in one walk). */
+const struct store_person *stats_record_resident(const struct stats_record *r, int on, int *age);
+/* The protection of stats_ages_linked on counts already in l (nm, code,
+ * age: the province's municipalities in code order, as stats_ages_linked
+ * reads them): hidden (allocated here when NULL) and province_hidden. */
+vis_err stats_linked_ages_protect(struct stats_linked_ages *l, int threshold, struct vis_error *e);
 /* The index of comune in l, -1 when not one of them. */
 int stats_linked_ages_find(const struct stats_linked_ages *l, const char *comune);
 
@@ -388,6 +397,18 @@ struct stats_linked_balance {
 vis_err stats_balance_linked(struct store *s, const char *comune, int from, int to, bool yearly,
 			     int threshold, struct stats_linked_balance *l, struct vis_error *e);
 void stats_linked_balance_release(struct stats_linked_balance *l);
+/* Adds the episodes of one record to v[m] (rows men, women, total) of
+ * the months dal[m]..al[m], m < nmo: the counts stats_balance_linked
+ * takes from each member's walk. */
+void stats_balance_month_count(const struct stats_record *r, int nmo, const int *dal, const int *al,
+			       long long (*v)[3][STATS_B_COLS]);
+/* stats_balance_linked on counts already made: code[nm] the province's
+ * municipalities in code order, mv[k * nmo + m] member k's month m of
+ * from..to (stats_periods), counted by stats_balance_month_count and
+ * closed here (in place).  A series counts them in its own walk. */
+vis_err stats_balance_linked_counted(const char (*code)[8], int nm, int from, int to, bool yearly,
+				     int threshold, long long (*mv)[3][STATS_B_COLS],
+				     struct stats_linked_balance *l, struct vis_error *e);
 /* The index of comune in l, -1 when not one of them. */
 int stats_linked_balance_find(const struct stats_linked_balance *l, const char *comune);
 

@@ -1910,6 +1910,76 @@ static void import_late_registration(struct fx *f, struct store *s)
 	import_text(f, s, text);
 }
 
+/* POSAS's counts on each date of a series, from one walk of the history. */
+struct walk_ages {
+	int n;
+	const int *on;
+	long long (*age)[2][STATS_AGES];   /* [date] */
+};
+
+static int count_walk_ages(void *ctx, const struct stats_record *r)
+{
+	struct walk_ages *w = ctx;
+	for (int k = 0; k < w->n; k++) {
+		int age;
+		const struct store_person *v = stats_record_resident(r, w->on[k], &age);
+		if (v)
+			w->age[k][v->sex == 'M'][age < STATS_AGES ? age : STATS_AGES - 1]++;
+	}
+	return 0;
+}
+
+/* A series counts POSAS on every date in its one walk of the history
+ * (stats_record_resident), where the tables and stats_ages_linked read
+ * the register on that day: the same counts on every day, or a series
+ * would protect (and hide) other cells than the tables of that date.
+ * The register changes within the days: a birth, a death, a
+ * registration recorded a week late, a birth date corrected. */
+static void test_series_ages_as_tables(void **state)
+{
+	struct fx *f = *state;
+	import_birth_and_death(f);
+	import_late_registration(f, f->s);
+	/* Mario's birth date corrected in the file of 2 December: before it
+	 * his older version counts (46, not 36) */
+	char mario[17], text[4096];
+	cf_compute("ROSSI", "MARIO", 'M', 1990, 1, 1, "F257", mario);
+	snprintf(text, sizeof text,
+		 "HDR\tVISURA-ANAGRAFE\t1\t036023\t2026-12-02T23:00:00Z\t4\tDELTA\ttest\n"
+		 "PER\tP1\t2026-12-02\t%s\tROSSI\tMARIO\tM\t1990-01-01\t036023\t100\t2\t2010-06-12\t\t\t1\t1990-01-05\t\t\t\tF1\t1\n"
+		 "END\t1\n", mario);
+	import_text(f, f->s, text);
+	enum { N = 14 };
+	int on[N];
+	for (int k = 0; k < N; k++)
+		on[k] = k < 10 ? 20261121 + k : 20261201 + (k - 10);
+	static long long age[N][2][STATS_AGES];
+	memset(age, 0, sizeof age);
+	struct walk_ages w = {.n = N, .on = on, .age = age};
+	struct vis_error e = {0};
+	assert_int_equal(stats_history_each(f->s, "036023", count_walk_ages, &w, &e), VIS_OK);
+	long long first = -1;
+	bool changed = false;
+	for (int k = 0; k < N; k++) {
+		struct stats_linked_ages l;
+		assert_int_equal(stats_ages_linked(f->s, "036023", on[k], false, 1, &l, &e), VIS_OK);
+		assert_int_equal(l.nm, 1);
+		long long total = 0;
+		for (int sx = 0; sx < 2; sx++)
+			for (int a = 0; a < STATS_AGES; a++) {
+				if (l.age[0][sx][a] != age[k][sx][a])
+					print_error("%d: sex %d age %d: %lld read on the day, %lld walked\n",
+						    on[k], sx, a, l.age[0][sx][a], age[k][sx][a]);
+				assert_int_equal(l.age[0][sx][a], age[k][sx][a]);
+				total += age[k][sx][a];
+			}
+		changed = changed || (first >= 0 && total != first);
+		first = first < 0 ? total : first;
+		stats_linked_ages_release(&l);
+	}
+	assert_true(changed);
+}
+
 static json_t *balance_now(struct fx *f)
 {
 	struct stats_table_query q = {.table = STATS_BILANCIO, .threshold = 1};
@@ -2081,6 +2151,7 @@ int main(void)
 		cmocka_unit_test(test_province_citizenship_ages_linked),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_ages_as_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hand_computed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_complete_periods, setup, teardown),
