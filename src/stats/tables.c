@@ -2783,44 +2783,70 @@ static int add_by_address(void *ctx, const struct store_person *p)
 	return 0;
 }
 
-/* The residents of q's municipality on `on` by the places of one kind
- * into b (released by places_release): the groups, their counts, and a
- * row per group with residents, in order. */
-static vis_err places_count(struct store *s, const struct stats_table_query *q, int on,
-			    bool street, struct by_address *b, struct vis_error *e)
+/* The households, then the residents, handed to both counts of `both`. */
+static int add_address_both(void *ctx, const struct store_family *f)
 {
-	memset(b, 0, sizeof *b);
-	b->q = q;
-	b->on = on;
-	b->street = street;
-	vis_err rc = store_family_each_at(s, q->comuni, on, add_address, b, e);
-	if (!rc && !b->oom && b->n)
+	struct by_address *both = ctx;
+	return add_address(&both[0], f) || add_address(&both[1], f);
+}
+
+static int add_by_address_both(void *ctx, const struct store_person *p)
+{
+	struct by_address *both = ctx;
+	return add_by_address(&both[0], p) || add_by_address(&both[1], p);
+}
+
+/* The groups of b's households (by place, in order), and room for their
+ * counts. */
+static vis_err places_group(struct by_address *b, struct vis_error *e)
+{
+	if (!b->oom && b->n)
 		b->order = malloc(b->n * sizeof *b->order);
-	if (!rc && (b->oom || (b->n && !b->order)))
-		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	if (!rc) {
-		qsort(b->f, b->n, sizeof *b->f, cmp_fam);
-		for (size_t i = 0; i < b->n; i++)
-			b->order[i] = &b->f[i];
-		if (b->n)
-			qsort(b->order, b->n, sizeof *b->order, cmp_place);
-		for (size_t i = 0; i < b->n; i++) {
-			b->ng += i && cmp_place(&b->order[i - 1], &b->order[i]) != 0;
-			b->order[i]->group = b->ng;
-		}
-		b->ng += b->n > 0;
-		b->v = calloc((size_t)b->ng + 1, sizeof *b->v);
-		b->age_sum = calloc((size_t)b->ng + 1, sizeof *b->age_sum);
-		b->row_of = calloc((size_t)b->ng + 1, sizeof *b->row_of);
-		if (!b->v || !b->age_sum || !b->row_of)
-			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	if (b->oom || (b->n && !b->order))
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	qsort(b->f, b->n, sizeof *b->f, cmp_fam);
+	for (size_t i = 0; i < b->n; i++)
+		b->order[i] = &b->f[i];
+	if (b->n)
+		qsort(b->order, b->n, sizeof *b->order, cmp_place);
+	for (size_t i = 0; i < b->n; i++) {
+		b->ng += i && cmp_place(&b->order[i - 1], &b->order[i]) != 0;
+		b->order[i]->group = b->ng;
 	}
+	b->ng += b->n > 0;
+	b->v = calloc((size_t)b->ng + 1, sizeof *b->v);
+	b->age_sum = calloc((size_t)b->ng + 1, sizeof *b->age_sum);
+	b->row_of = calloc((size_t)b->ng + 1, sizeof *b->row_of);
+	if (!b->v || !b->age_sum || !b->row_of)
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	return VIS_OK;
+}
+
+/* The residents of q's municipality on `on` by locality (both[0]) and by
+ * street (both[1]), from one reading of its households and one of its
+ * residents (released by places_release): the groups, their counts, and
+ * a row per group with residents, in order. */
+static vis_err places_count(struct store *s, const struct stats_table_query *q, int on,
+			    struct by_address both[2], struct vis_error *e)
+{
+	memset(both, 0, 2 * sizeof *both);
+	for (int t = 0; t < 2; t++) {
+		both[t].q = q;
+		both[t].on = on;
+		both[t].street = t == 1;
+	}
+	vis_err rc = store_family_each_at(s, q->comuni, on, add_address_both, both, e);
+	for (int t = 0; !rc && t < 2; t++)
+		rc = places_group(&both[t], e);
 	if (!rc)
-		rc = store_person_each_at(s, q->comuni, on, add_by_address, b, e);
+		rc = store_person_each_at(s, q->comuni, on, add_by_address_both, both, e);
 	/* the places with residents, in order; the households with none are
 	 * no row */
-	for (int k = 0; !rc && k <= b->ng; k++)
-		b->row_of[k] = b->v[k][A_TOT] ? b->rows++ : -1;
+	for (int t = 0; !rc && t < 2; t++) {
+		struct by_address *b = &both[t];
+		for (int k = 0; k <= b->ng; k++)
+			b->row_of[k] = b->v[k][A_TOT] ? b->rows++ : -1;
+	}
 	return rc;
 }
 
@@ -3107,11 +3133,7 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 {
 	bool street = q->table == STATS_STRADE;
 	struct by_address both[2];   /* by locality, by street */
-	vis_err rc = places_count(s, q, on, false, &both[0], e);
-	vis_err rc2 = rc ? VIS_OK : places_count(s, q, on, true, &both[1], e);
-	if (rc)
-		memset(&both[1], 0, sizeof both[1]);
-	rc = rc ? rc : rc2;
+	vis_err rc = places_count(s, q, on, both, e);
 	const struct by_address *b = &both[street];
 	int rows = b->rows;
 	bool *hidden = NULL;
