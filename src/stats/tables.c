@@ -1778,16 +1778,70 @@ static int civil_posas_col(int c)
 	return c == STATS_CIVIL ? 0 : c == 2 * STATS_CIVIL + 1 ? 1 : c == STATS_CIVIL_COLS - 1 ? 2 : -1;
 }
 
+/* What hiding class k of a sex (its first column col0) on the rectangle
+ * bl x rw costs (its cells not yet hidden: persons * 64 + 1 each), -1 when
+ * a cell is given published; *diag the diagonals whose two cells count 1
+ * or more (bit 0: (bl[0], rw[0]) and (bl[1], rw[1]); bit 1: the other). */
+static long long margin_class_cost(const long long *v, const bool *gv, const bool *gh,
+				   const int bl[2], const int rw[2], int col, int *diag)
+{
+	enum { C = STATS_CIVIL_COLS, CN = (AGES + 1) * C };
+	long long c = 0;
+	*diag = 3;
+	for (int x = 0; x < 4; x++) {
+		size_t q = (size_t)bl[x & 1] * CN + (size_t)(rw[x >> 1] * C + col);
+		if (gv[q] && !gh[q])
+			return -1;
+		if (!gh[q])
+			c += (v[q] < 0 ? -v[q] : v[q]) * 64 + 1;
+		if (v[q] < 1)
+			*diag &= ~(1 << ((x & 1) ^ (x >> 1)));
+	}
+	return c;
+}
+
+/* The cheapest classes of a sex (columns col0 ..) to follow a move on the
+ * rectangle bl x rw both ways: one class with both diagonals 1 or more, or
+ * two, one for each; out[0], out[1] the classes (out[1] -1 when one).
+ * Their cost, -1 when there are none. */
+static long long margin_classes(const long long *v, const bool *gv, const bool *gh,
+				const int bl[2], const int rw[2], int col0, int out[2])
+{
+	long long cost[STATS_CIVIL];
+	int diag[STATS_CIVIL];
+	long long best = -1;
+	for (int k = 0; k < STATS_CIVIL; k++)
+		cost[k] = margin_class_cost(v, gv, gh, bl, rw, col0 + k, &diag[k]);
+	for (int k = 0; k < STATS_CIVIL; k++)
+		for (int k2 = k; k2 < STATS_CIVIL; k2++) {
+			if (cost[k] < 0 || cost[k2] < 0 || (diag[k] | diag[k2]) != 3)
+				continue;
+			long long c = cost[k] + (k2 == k ? 0 : cost[k2]);
+			if (best < 0 || c < best) {
+				best = c;
+				out[0] = k;
+				out[1] = k2 == k ? -1 : k2;
+			}
+		}
+	return best;
+}
+
 /* The classes under POSAS's small hidden cells (stato_civile's margin,
  * given as POSAS hides them: gh over nb blocks of R x STATS_CIVIL_COLS
  * cells v): POSAS's linked protection leaves each such cell a rectangle
  * of hidden cells (two blocks, two ages, its column and another of
  * POSAS's), which the classes must follow, or an age's classes give the
  * cell back.  For each, the cheapest such rectangle (the fewest persons,
- * then cells) and, for each sex whose total it moves, the class whose four
+ * then cells) and, for each sex whose total it moves, the classes whose
  * cells cost least (never one with a cell given published, gv but not
  * gh: a class the province counts 0): those cells hidden, given (*gv), so
- * that +-1 on the rectangle and on those classes keeps every identity. */
+ * that +-1 on the rectangle and on those classes keeps every identity.
+ * Both ways: a count is never negative, so +1 takes one from the cells
+ * of one diagonal of the move and -1 from the other's.  Every cell of
+ * the rectangle counts 1 at least, and so does each diagonal of the
+ * classes it takes: one class with its four cells 1 or more, or two, one
+ * for each diagonal (issue #17: a member's POSAS count was pinned by
+ * classes the move took from a 0, free one way only). */
 static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, int nm,
 			       int threshold)
 {
@@ -1800,7 +1854,7 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 				if (!gh[p] || v[p] <= 0 || v[p] >= threshold)
 					continue;
 				long long best = -1;
-				int bx[2] = {0, 0};
+				int bx[2][2] = {{-1, -1}, {-1, -1}};
 				int br = 0, bm = 0, bb = 0;
 				/* (the first corners hoisted out of the inner loops, a
 				 * candidate dropped once it costs the best, the search
@@ -1814,38 +1868,25 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 								continue;
 							int bl[2] = {b, b2}, rw[2] = {r, r2}, mc[2] = {m, m2};
 							bool ok = true;
-							for (int x = 2; x < 8 && ok; x++)
-								ok = gh[(size_t)bl[x & 1] * CN +
-									(size_t)(rw[(x >> 1) & 1] * C +
-										 mcol[mc[x >> 2]])];
+							for (int x = 1; x < 8 && ok; x++) {
+								size_t q = (size_t)bl[x & 1] * CN +
+									   (size_t)(rw[(x >> 1) & 1] * C +
+										    mcol[mc[x >> 2]]);
+								ok = gh[q] && v[q] >= 1;
+							}
 							if (!ok)
 								continue;
-							/* the sexes whose total moves: each one class,
+							/* the sexes whose total moves: their classes,
 							 * none with a cell given published */
 							long long cost = 0;
-							int cls[2] = {-1, -1};
+							int cls[2][2] = {{-1, -1}, {-1, -1}};
 							for (int sx = 0; sx < 2 && cost >= 0 && (best < 0 || cost < best);
 							     sx++) {
 								if (m != sx && m2 != sx)
 									continue;
-								long long bc = -1;
-								for (int k = 0; k < STATS_CIVIL; k++) {
-									long long c = 0;
-									int col = sx * (STATS_CIVIL + 1) + k;
-									for (int x = 0; x < 4 && c >= 0 && (bc < 0 || c < bc);
-									     x++) {
-										size_t q = (size_t)bl[x & 1] * CN +
-											   (size_t)(rw[x >> 1] * C + col);
-										if (gv[q] && !gh[q])
-											c = -1;
-										else if (!gh[q])
-											c += (v[q] < 0 ? -v[q] : v[q]) * 64 + 1;
-									}
-									if (c >= 0 && (bc < 0 || c < bc)) {
-										bc = c;
-										cls[sx] = k;
-									}
-								}
+								long long bc = margin_classes(v, gv, gh, bl, rw,
+											      sx * (STATS_CIVIL + 1),
+											      cls[sx]);
 								cost = bc < 0 ? -1 : cost + bc;
 							}
 							if (cost >= 0 && (best < 0 || cost < best)) {
@@ -1853,8 +1894,7 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 								bb = b2;
 								br = r2;
 								bm = m2;
-								bx[0] = cls[0];
-								bx[1] = cls[1];
+								memcpy(bx, cls, sizeof bx);
 							}
 						}
 				if (best < 0)
@@ -1863,10 +1903,15 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 				for (int sx = 0; sx < 2; sx++) {
 					if (m != sx && bm != sx)
 						continue;
-					int col = sx * (STATS_CIVIL + 1) + bx[sx];
-					for (int x = 0; x < 4; x++) {
-						size_t q = (size_t)bl[x & 1] * CN + (size_t)(rw[x >> 1] * C + col);
-						gv[q] = gh[q] = true;
+					for (int d = 0; d < 2; d++) {
+						if (bx[sx][d] < 0)
+							continue;
+						int col = sx * (STATS_CIVIL + 1) + bx[sx][d];
+						for (int x = 0; x < 4; x++) {
+							size_t q = (size_t)bl[x & 1] * CN +
+								   (size_t)(rw[x >> 1] * C + col);
+							gv[q] = gh[q] = true;
+						}
 					}
 				}
 			}

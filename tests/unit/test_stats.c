@@ -1413,7 +1413,7 @@ static void test_province_civil_linked(void **state)
 	static bool fh[NB * CV_FULL], falone[NB][CV_FULL], ah[NB][STATS_AGES + 1][3];
 	static bool aph[STATS_AGES + 1][3];
 	int found[4] = {0}, prov[2] = {0}, margin_hidden = 0, rows_seen = 0;
-	for (int t = 0; t < 40; t++) {
+	for (int t = 0; t < 150; t++) {
 		int nm = 2 + rand() % (CV_MAXM - 1), nb = nm + 1, thr = 3 + rand() % 2;
 		memset(n, 0, sizeof n);
 		memset(age, 0, sizeof age);
@@ -1539,7 +1539,9 @@ static void test_province_civil_linked(void **state)
 	assert_true(found[0] > 0);
 	assert_int_equal(found[2], 0);
 	/* counts never negative (the interval attacker): no small count exact;
-	 * 5 when the cubes took zero corners as the cheapest */
+	 * 5 when the cubes took zero corners as the cheapest, and 3 (in the
+	 * first 150 provinces) when the classes that follow a cube could take
+	 * from a 0 (a move free one way only: civil_margin_cubes) */
 	assert_int_equal(lp.exact, 0);
 }
 
