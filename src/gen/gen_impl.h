@@ -182,6 +182,8 @@ struct gen_street {
 	uint8_t kind;                /* 0 built-in name a, 1 name a + surname b (string
 				      * ids), 2 frazione name a, 3 surname b, 4 number a */
 	uint16_t maxciv;
+	uint8_t frazione;            /* the street's locality: 0 the main centre,
+				      * else 1 + index in the comune's list */
 	uint32_t a, b;
 };
 

@@ -257,9 +257,7 @@ void gen_family_address(struct gen_ctx *x, struct gen_comune *c, uint32_t fi)
 		if (f->interno && gen_rng_chance(r, city ? 0.3 : 0.1))
 			f->scala = (uint8_t)(1 + gen_rng_below(r, 4));
 	}
-	f->frazione = 0;
-	if (c->nfraz && gen_rng_chance(r, rural ? 0.6 : 0.1))
-		f->frazione = (uint8_t)(1 + gen_rng_below(r, c->nfraz));
+	f->frazione = s->frazione;
 }
 
 uint32_t gen_family_new(struct gen_ctx *x, struct gen_comune *c, uint8_t kind, int valid_from)
@@ -429,6 +427,49 @@ void gen_family_rehead(struct gen_ctx *x, struct gen_comune *c, uint32_t fi, uin
 		gen_touch_person(x, c, n);
 	}
 }
+/* Each street lies in one locality, as real streets do: the main centre
+ * (0) or one of the comune's frazioni, rural ways more often out of the
+ * centre (a LOCALITA' or CONTRADA named after one of them lies in it);
+ * every household takes its street's.  A stream of its own, so that the
+ * rest of the register drawn from the comune's is the same. */
+static void streets_place(struct gen_comune *c, uint64_t seed)
+{
+	struct gen_rng r;
+	gen_rng_seed(&r, seed ^ gen_hash64(c->istat) ^ 0x667261u);
+	for (uint32_t i = 0; i < c->nstreets; i++) {
+		struct gen_street *s = &c->streets[i];
+		s->frazione = 0;
+		if (!c->nfraz)
+			continue;
+		if (s->kind == 2) {
+			for (unsigned j = 0; j < c->nfraz && !s->frazione; j++)
+				if (c->fraz[j] == s->a)
+					s->frazione = (uint8_t)(1 + j);
+			if (s->frazione)
+				continue;
+		}
+		const char *dug = gen_dug_name(s->dug);
+		bool rural = !strcmp(dug, "LOCALITA'") || !strcmp(dug, "CONTRADA") ||
+			     !strcmp(dug, "VIA VICINALE") || !strcmp(dug, "STRADA PROVINCIALE");
+		if (gen_rng_chance(&r, rural ? 0.6 : 0.1))
+			s->frazione = (uint8_t)(1 + gen_rng_below(&r, c->nfraz));
+	}
+	/* and every frazione has a street at least (never the first: the
+	 * centre's main square) */
+	for (unsigned j = 1; j <= c->nfraz && c->nstreets > 1; j++) {
+		bool has = false;
+		for (uint32_t i = 0; i < c->nstreets && !has; i++)
+			has = c->streets[i].frazione == j;
+		for (int tries = 0; !has && tries < 64; tries++) {
+			struct gen_street *s = &c->streets[1 + gen_rng_below(&r, c->nstreets - 1)];
+			if (!s->frazione) {
+				s->frazione = (uint8_t)j;
+				has = true;
+			}
+		}
+	}
+}
+
 
 /* ------------------------------------------------------- municipality */
 
@@ -550,6 +591,7 @@ vis_err gen_comune_init(struct gen_ctx *x, struct gen_comune *c, const char *ist
 		for (unsigned i = 0; i < c->nfraz; i++)
 			c->fraz[i] = (uint8_t)gen_rng_below(&c->rng, gen_frazione_count());
 	}
+	streets_place(c, seed);
 	for (int s = 0; s < 2; s++)
 		for (int a = 0; a < GEN_AGES; a++)
 			c->last_free[s][a] = GEN_NONE;

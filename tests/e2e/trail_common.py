@@ -45,11 +45,14 @@ def q(**params):
 
 
 def registered(pop, comune=None):
-    """Registered persons (latest version) with a household, sorted by CF."""
+    """Registered persons (latest version) with a household: first those
+    whose consultation names no one else (no parent's codice fiscale in
+    their record: the trail's records of the tests then have one subject
+    each), each part sorted by CF."""
     return sorted((p for p in pop.current_persons()
                    if not p["canc_reason"] and p["family_id"]
                    and (comune is None or p["comune"] == comune)),
-                  key=lambda p: p["cf"])
+                  key=lambda p: (bool(p["father"] or p["mother"]), p["cf"]))
 
 
 def cli(*args):
