@@ -1801,9 +1801,10 @@ static long long margin_class_cost(const long long *v, const bool *gv, const boo
 }
 
 /* The cheapest classes of a sex (columns col0 ..) to follow a move on the
- * rectangle bl x rw both ways: one class with both diagonals 1 or more, or
- * two, one for each; out[0], out[1] the classes (out[1] -1 when one).
- * Their cost, -1 when there are none. */
+ * rectangle bl x rw: one class with both diagonals 1 or more, or two, one
+ * for each, so that the move is free both ways; else, ZERO_CORNER more
+ * for each way it is stopped, the cheapest there is.  out[0], out[1] the
+ * classes (out[1] -1 when one).  Their cost, -1 when there are none. */
 static long long margin_classes(const long long *v, const bool *gv, const bool *gh,
 				const int bl[2], const int rw[2], int col0, int out[2])
 {
@@ -1814,9 +1815,11 @@ static long long margin_classes(const long long *v, const bool *gv, const bool *
 		cost[k] = margin_class_cost(v, gv, gh, bl, rw, col0 + k, &diag[k]);
 	for (int k = 0; k < STATS_CIVIL; k++)
 		for (int k2 = k; k2 < STATS_CIVIL; k2++) {
-			if (cost[k] < 0 || cost[k2] < 0 || (diag[k] | diag[k2]) != 3)
+			if (cost[k] < 0 || cost[k2] < 0)
 				continue;
-			long long c = cost[k] + (k2 == k ? 0 : cost[k2]);
+			int both = diag[k] | diag[k2];
+			long long c = cost[k] + (k2 == k ? 0 : cost[k2]) +
+				      ZERO_CORNER * (!(both & 1) + !(both & 2));
 			if (best < 0 || c < best) {
 				best = c;
 				out[0] = k;
@@ -1837,11 +1840,12 @@ static long long margin_classes(const long long *v, const bool *gv, const bool *
  * gh: a class the province counts 0): those cells hidden, given (*gv), so
  * that +-1 on the rectangle and on those classes keeps every identity.
  * Both ways: a count is never negative, so +1 takes one from the cells
- * of one diagonal of the move and -1 from the other's.  Every cell of
- * the rectangle counts 1 at least, and so does each diagonal of the
- * classes it takes: one class with its four cells 1 or more, or two, one
- * for each diagonal (issue #17: a member's POSAS count was pinned by
- * classes the move took from a 0, free one way only). */
+ * of one diagonal of the move and -1 from the other's.  A move free both
+ * ways first (as lone_squares): every cell of the rectangle 1 at least,
+ * and so each diagonal of the classes it takes, one class with its four
+ * cells 1 or more or two, one for each diagonal (margin_classes; issue
+ * #17: a member's POSAS count was pinned by classes the move took from a
+ * 0, free one way only). */
 static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, int nm,
 			       int threshold)
 {
@@ -1867,18 +1871,20 @@ static void civil_margin_cubes(const long long *v, bool *gv, bool *gh, int nb, i
 							if (m2 == m)
 								continue;
 							int bl[2] = {b, b2}, rw[2] = {r, r2}, mc[2] = {m, m2};
-							bool ok = true;
+							bool ok = true, zero = false;
 							for (int x = 1; x < 8 && ok; x++) {
 								size_t q = (size_t)bl[x & 1] * CN +
 									   (size_t)(rw[(x >> 1) & 1] * C +
 										    mcol[mc[x >> 2]]);
-								ok = gh[q] && v[q] >= 1;
+								ok = gh[q];
+								zero = zero || v[q] < 1;
 							}
 							if (!ok)
 								continue;
 							/* the sexes whose total moves: their classes,
-							 * none with a cell given published */
-							long long cost = 0;
+							 * none with a cell given published; a
+							 * rectangle with a 0 stopped both ways at most */
+							long long cost = zero ? 2 * ZERO_CORNER : 0;
 							int cls[2][2] = {{-1, -1}, {-1, -1}};
 							for (int sx = 0; sx < 2 && cost >= 0 && (best < 0 || cost < best);
 							     sx++) {
