@@ -210,10 +210,12 @@ wrk64() {
 pg_breakdown() {
   local n=$1 c=${db#postgres:}
   sleep 11
-  echo "    per statement (calls, rows, blocks dirtied, WAL records, WAL bytes per answer; µs per call):"
+  echo "    per statement (calls, rows, blocks dirtied, WAL records, WAL bytes per answer; µs per call;"
+  echo "    plannings per call and µs per planning, with PGSET=pg_stat_statements.track_planning=on):"
   psql "$c" -qAt -F' | ' -c "SELECT round(calls::numeric / $n, 3), round(rows::numeric / $n, 2),
     round(shared_blks_dirtied::numeric / $n, 3), round(wal_records::numeric / $n, 2),
     round(wal_bytes / $n), round((total_exec_time / calls * 1000)::numeric),
+    round(plans::numeric / calls, 2), round((total_plan_time / greatest(plans, 1) * 1000)::numeric),
     left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_statements
     WHERE calls::numeric / $n >= 0.005 ORDER BY total_exec_time DESC LIMIT 14" | sed 's/^/      /'
   psql "$c" -qAt -F' ' -c "SELECT 'WAL per answer: ' || round(wal_records::numeric / $n, 2) || ' records, '
@@ -301,7 +303,7 @@ for ((round = 1; round <= rounds; round++)); do
     echo "    PostgreSQL statements by total time (calls per answer, µs per call, ms in all):"
     psql "${db#postgres:}" -qAt -F' | ' -c "SELECT round(calls::numeric / $nreq, 2),
       round((total_exec_time / calls * 1000)::numeric), round(total_exec_time::numeric),
-      left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
+      left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE calls > 0
       ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/      /'
     # Blocks dirtied and statement time per answer do not depend on the
     # machine's load as requests/second do (time includes lock waits).
