@@ -28,7 +28,9 @@
 # time, their calls per answer and time, after a VACUUM ANALYZE of the
 # register just loaded; PGSET="NAME=VALUE ...": settings of the server, by
 # ALTER SYSTEM and a reload before the register is loaded, e.g.
-# PGSET=plan_cache_mode=force_custom_plan).  ACCOUNTS: operators of the body
+# PGSET=plan_cache_mode=force_custom_plan; PERF=1: perf record on its
+# processes during the look-ups by codice fiscale; WARMUP=S: S seconds of
+# look-ups and an ANALYZE before them, below).  ACCOUNTS: operators of the body
 # with a session (default 1), the requests of the runs with a session
 # taken by each in turn, so that one account's serialisation (its
 # anti-extraction counters are one locked row) can be told from the rest.
@@ -126,6 +128,25 @@ pg_ticks() {
        if (pid == pm) t += $12 + $13 + $14 + $15; else if ($2 == pm) t += $12 + $13 }
        END { print t + 0 }' || true
 }
+# PGSTAT: PostgreSQL's CPU (ticks) by kind of process, one "KIND TICKS" a
+# line: its live children by their title (the backends serving visura as
+# "backend"), and "exited" for the children reaped (autovacuum's workers).
+pg_kinds() {
+  local pm p; pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  { awk '{ sub(/^[0-9]+ \(.*\) /, ""); print "exited", $14 + $15 }' "/proc/$pm/stat"
+    for p in $(ps -o pid= --ppid "$pm"); do
+      k=$( (tr '\0' ' ' < "/proc/$p/cmdline") 2>/dev/null | sed 's/^postgres: //') || continue
+      [ -n "$k" ] || continue
+      case $k in *"$(cat "$pgdir/user")"*) k=backend ;; *) k=$(echo "$k" | awk '{print $1 ($2 == "launcher" || $2 == "worker" ? "_" $2 : "")}') ;; esac
+      awk -v k="$k" '{ sub(/^[0-9]+ \(.*\) /, ""); print k, $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true
+    done; } | awk '{ t[$1] += $2 } END { for (k in t) print k, t[k] }'
+}
+pg_kinds_diff() {  # pg_kinds_diff BEFORE_FILE ANSWERS
+  pg_kinds > "$work/kinds1"
+  awk -v n="$2" -v hz="$(getconf CLK_TCK)" 'NR == FNR { b[$1] = $2; next }
+    { d = $2 - b[$1]; if (d > 0) printf "%s %d µs; ", $1, d * 1000000 / hz / n }' "$1" "$work/kinds1"
+  echo
+}
 cpu_per() {  # cpu_per TICKS_BEFORE WRK_OUTPUT [PG_TICKS_BEFORE]
   local t1 p1 reqs; t1=$(ticks); p1=$(pg_ticks); reqs=$(awk '/requests in/ {n = $1} END {print n}' "$2")
   echo "    server CPU per answer: $(echo "($t1 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs ($reqs answers)"
@@ -178,6 +199,73 @@ wrk64() {
   for p in $ports; do cat "$f.$p"; done | awk '/requests in/ { n += $1 } /^Requests\/sec/ { r += $2 }
     END { printf "  %d requests in all instances\nRequests/sec: %.2f (sum)\n", n, r }' >> "$f"
 }
+# PGSTAT: where PostgreSQL's work per look-up goes, beside the statements'
+# times: each statement's rows, blocks dirtied and WAL bytes per answer;
+# the server's WAL (records, full-page images, bytes, writes and flushes),
+# commits, the rows each table took (inserted, updated, HOT) and the index
+# entries they wrote (a row inserted or a non-HOT update writes one entry
+# in each of its table's indexes), autovacuum's and the checkpointer's
+# share.  The counters reset before the run; the server's backends report
+# theirs when idle, up to 10 s after the run (hence the wait).
+pg_breakdown() {
+  local n=$1 c=${db#postgres:}
+  sleep 11
+  echo "    per statement (calls, rows, blocks dirtied, WAL records, WAL bytes per answer; µs per call;"
+  echo "    plannings per call and µs per planning, with PGSET=pg_stat_statements.track_planning=on):"
+  psql "$c" -qAt -F' | ' -c "SELECT round(calls::numeric / $n, 3), round(rows::numeric / $n, 2),
+    round(shared_blks_dirtied::numeric / $n, 3), round(wal_records::numeric / $n, 2),
+    round(wal_bytes / $n), round((total_exec_time / calls * 1000)::numeric),
+    round(plans::numeric / calls, 2), round((total_plan_time / greatest(plans, 1) * 1000)::numeric),
+    left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_statements
+    WHERE calls::numeric / $n >= 0.005 ORDER BY total_exec_time DESC LIMIT 14" | sed 's/^/      /'
+  psql "$c" -qAt -F' ' -c "SELECT 'WAL per answer: ' || round(wal_records::numeric / $n, 2) || ' records, '
+    || round(wal_fpi::numeric / $n, 3) || ' full-page images, ' || round(wal_bytes / $n) || ' bytes, '
+    || round(wal_write::numeric / $n, 3) || ' writes, ' || round(wal_sync::numeric / $n, 3)
+    || ' flushes (' || wal_sync || ' in all); buffers full ' || wal_buffers_full FROM pg_stat_wal" | sed 's/^/    /'
+  psql "$c" -qAt -F' ' -c "SELECT 'transactions per answer: ' || round(xact_commit::numeric / $n, 3)
+    || ' committed, ' || round(xact_rollback::numeric / $n, 3) || ' rolled back' FROM pg_stat_database
+    WHERE datname = current_database()" | sed 's/^/    /'
+  psql "$c" -qAt -F' ' -c "SELECT 'checkpoints ' || (checkpoints_timed + checkpoints_req)
+    || ', buffers written per answer: checkpointer ' || round(buffers_checkpoint::numeric / $n, 3)
+    || ', bgwriter ' || round(buffers_clean::numeric / $n, 3) || ', backends '
+    || round(buffers_backend::numeric / $n, 3) FROM pg_stat_bgwriter" | sed 's/^/    /'
+  echo "    tables written (rows inserted, updated (HOT), deleted per answer; index entries written per answer = (inserted + non-HOT updated) x indexes; autovacuum/autoanalyze runs):"
+  psql "$c" -qAt -F' | ' -c "SELECT relname, round(n_tup_ins::numeric / $n, 3),
+    round(n_tup_upd::numeric / $n, 3) || ' (' || round(n_tup_hot_upd::numeric / $n, 3) || ')',
+    round(n_tup_del::numeric / $n, 3),
+    (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.relid) || ' indexes',
+    round((n_tup_ins + n_tup_upd - n_tup_hot_upd)::numeric
+      * (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.relid) / $n, 2),
+    autovacuum_count || '/' || autoanalyze_count
+    FROM pg_stat_user_tables t WHERE n_tup_ins + n_tup_upd + n_tup_del > 0
+    ORDER BY n_tup_ins + n_tup_upd + n_tup_del DESC" | sed 's/^/      /'
+  echo "    tables read by sequential scan (scans and rows read per answer, live / dead rows at the end):"
+  psql "$c" -qAt -F' | ' -c "SELECT relname, round(seq_scan::numeric / $n, 3), round(seq_tup_read::numeric / $n, 1),
+    n_live_tup || ' / ' || n_dead_tup FROM pg_stat_user_tables WHERE seq_scan > 0
+    ORDER BY seq_tup_read DESC LIMIT 8" | sed 's/^/      /'
+  psql "$c" -qAt -c "SELECT round(sum((n_tup_ins + n_tup_upd - n_tup_hot_upd)
+      * (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.relid))::numeric / $n, 2)
+    FROM pg_stat_user_tables t" | sed 's/^/    index entries written per answer, all tables: /'
+}
+# PERF=1 (PostgreSQL): perf record -g on PostgreSQL's processes (the
+# postmaster's children) during the look-ups by codice fiscale; printed:
+# the share of each binary/library and the 30 hottest symbols.
+perf_start() {
+  [ -n "${PERF:-}" ] && [ -n "${pgdir:-}" ] || return 0
+  local pm pids; pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  pids=$(ps -o pid= --ppid "$pm" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+  perf record -q -g -F 499 -p "$pm,$pids" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+  perf_pid=$!
+}
+perf_report() {
+  [ -n "${perf_pid:-}" ] || return 0
+  wait "$perf_pid" || true; perf_pid=
+  echo "    perf, PostgreSQL's processes: share by binary"
+  perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,8p | sed 's/^/      /'
+  echo "    perf, PostgreSQL's processes: hottest symbols"
+  perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,40p | sed 's/^/      /'
+  [ -z "${PERFKEEP:-}" ] || cp "$work/perf.data" "$PERFKEEP"
+}
 rounds=${ROUNDS:-1}
 case $rounds in [1-9]|[1-9][0-9]) ;; *) echo "ROUNDS: 1 to 99"; exit 2 ;; esac
 for ((round = 1; round <= rounds; round++)); do
@@ -187,17 +275,35 @@ for ((round = 1; round <= rounds; round++)); do
   echo "-- visura GET /api/v1/persons?cf=... (wrk -t2 -c64 -d$dur, ${ACCOUNTS:-1} account(s))"
   # PGSTAT: the register's vacuum and statistics after its load done first,
   # not spread over the answers' CPU (autovacuum's work otherwise).
+  # WARMUP=S (PostgreSQL): S seconds of the same look-ups first, then the
+  # trail's statistics taken (ANALYZE), so that the plans of the measured
+  # run are those of a trail of some size: a plan made while a table is a
+  # page or two (the foreign key's check of access_subject, the head of the
+  # chain) scans it whole, and stays until the table is analysed again.
+  if [ -n "${WARMUP:-}" ] && [ -n "${pgdir:-}" ]; then
+    settle
+    COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/cfs.txt KIND=cf \
+      wrk -t2 -c64 -d"${WARMUP}s" -s bench/lookup/lookup.lua "https://127.0.0.1:$vport" > "$work/warmup.txt"
+    psql "${db#postgres:}" -qc "ANALYZE" >/dev/null
+    echo "    (warm-up: $(awk '/requests in/ {print $1}' "$work/warmup.txt") look-ups in ${WARMUP} s, then ANALYZE)"
+  fi
   [ -z "${PGSTAT:-}" ] || psql "${db#postgres:}" -qc "VACUUM ANALYZE" -c "CHECKPOINT" \
-    -c "SELECT pg_stat_statements_reset()" >/dev/null
+    -c "SELECT pg_stat_statements_reset()" -c "SELECT pg_stat_reset()" \
+    -c "SELECT pg_stat_reset_shared('wal')" -c "SELECT pg_stat_reset_shared('bgwriter')" >/dev/null
   settle; t0=$(ticks); pg0=$(pg_ticks)
+  [ -z "${PGSTAT:-}" ] || pg_kinds > "$work/kinds0"
+  perf_start
   COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/cfs.txt KIND=cf \
     wrk64 "$work/cf.txt" -s bench/lookup/lookup.lua; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
+  perf_report
   if [ -n "${PGSTAT:-}" ]; then
     nreq=$(awk '/requests in/ {n = $1} END {print n}' "$work/cf.txt")
+    echo "    PostgreSQL's CPU per answer by process: $(pg_kinds_diff "$work/kinds0" "$nreq")"
+    pg_breakdown "$nreq"
     echo "    PostgreSQL statements by total time (calls per answer, µs per call, ms in all):"
     psql "${db#postgres:}" -qAt -F' | ' -c "SELECT round(calls::numeric / $nreq, 2),
       round((total_exec_time / calls * 1000)::numeric), round(total_exec_time::numeric),
-      left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
+      left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE calls > 0
       ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/      /'
     # Blocks dirtied and statement time per answer do not depend on the
     # machine's load as requests/second do (time includes lock waits).

@@ -1033,6 +1033,18 @@ static long long pg_number(PGconn *c, const char *sql)
 	return n;
 }
 
+/* A connection to the database that holds the shared state: the
+ * companion (NAME_sh) or, without one, the register's. */
+static PGconn *shared_connect(struct fixture *f)
+{
+	char where[1200];
+	snprintf(where, sizeof where, "%s%s", f->db.uri + strlen("postgres:"),
+		 f->db.companion ? "_sh" : "");
+	PGconn *c = PQconnectdb(where);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	return c;
+}
+
 /* Issue 20: a transaction left open on the register's database (a FULL
  * import's, for its whole length) does not keep the dead versions of the
  * shared state's rows, which every look-up rewrites, from being removed:
@@ -1061,11 +1073,7 @@ static void test_shared_horizon(void **state)
 				       granted, &e));
 		assert_true(taken);
 	}
-	char where[1200];
-	snprintf(where, sizeof where, "%s%s", f->db.uri + strlen("postgres:"),
-		 f->db.companion ? "_sh" : "");
-	PGconn *c = PQconnectdb(where);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGconn *c = shared_connect(f);
 	r = PQexec(c, "VACUUM shared_state");
 	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
 	PQclear(r);
@@ -1095,6 +1103,54 @@ static void test_shared_horizon(void **state)
 	assert_true(dead >= 0 && dead < 10);
 	assert_true(before >= 1);
 	assert_int_equal(after, before + 1);
+}
+
+/* Issue 20: an account's anti-extraction value (a few KB, rewritten by
+ * every look-up) stays in its row, uncompressed (migration 23): past
+ * PostgreSQL's 2 KB it was compressed in vain and moved to the TOAST
+ * table, two chunks written and two deleted per write.  Without the
+ * migration the 20 writes of a 3,800-byte value leave pages in
+ * shared_state's TOAST table. */
+static void test_shared_value_inline(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	if (!use_pg)
+		skip();
+	static char v[3801];
+	int64_t version = 0;
+	char *now;
+	bool written;
+	OK(store_shared_begin(f->s, &e));
+	OK(store_state_lock_dup(f->s, "inline", 4096, &now, &version, &e));
+	free(now);
+	OK(store_state_put(f->s, "inline", "", 1, &e));
+	OK(store_shared_commit(f->s, &e));
+	version++;
+	uint64_t x = 88172645463325252u;
+	for (int i = 0; i < 20; i++) {
+		/* base64 of random bytes (xorshift): it does not compress */
+		for (size_t k = 0; k < sizeof v - 1; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			v[k] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+				[x >> 58];
+		}
+		OK(store_state_swap(f->s, "inline", v, 2, version, NULL, 4096, &written, &now, &version,
+				    &e));
+		assert_true(written);
+	}
+	PGconn *c = shared_connect(f);
+	long long toast = pg_number(c, "SELECT pg_relation_size(reltoastrelid) FROM pg_class"
+				       " WHERE relname = 'shared_state'");
+	long long stored = pg_number(c, "SELECT pg_column_size(value) FROM shared_state"
+					" WHERE key = 'inline'");
+	PQfinish(c);
+	fprintf(stderr, "20 writes of a 3,800-byte shared value: %lld bytes in the TOAST table,"
+			" %lld in its row\n", toast, stored);
+	assert_int_equal(toast, 0);
+	assert_int_equal(stored, (long long)sizeof v - 1 + 4);   /* uncompressed, 4-byte header */
 }
 
 /* The shape of one table of the database on connection c, as text: its
@@ -1593,6 +1649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_companion_adopted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_value_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bollettino_rule, setup, teardown),
