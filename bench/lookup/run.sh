@@ -3,7 +3,7 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [PGSTAT=1] [PGSET=...]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] [ROUNDS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [SHARED=1] [PGSTAT=1] [PGSET=...]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] [ROUNDS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # NAMES=date: the name searches by surname + name + full birth date
 # instead of birth year (the default).  At 10,000,000 persons in one
 # municipality some surname + name + year triples match more than the
@@ -21,6 +21,9 @@
 # look-ups, name searches) N times over on the one register, each round
 # with the load average before it: repeated measurements on a register
 # set up once, PostgreSQL's included (CACHE is SQLite only).
+# SHARED=1 (PostgreSQL): the shared state (rate limits, anti-extraction
+# counters) in a companion database of the same server (--shared-db), as
+# docs/deployment.md advises; without it, in the register's database.
 # BACKEND=postgres: the register on a throwaway PostgreSQL server
 # (scripts/pg.sh) on this machine instead of a SQLite file (its CPU per
 # look-up is printed beside the server's; PGSTAT=1: with pg_stat_statements,
@@ -92,6 +95,13 @@ if [ "${BACKEND:-sqlite}" = postgres ]; then
   if [ -n "${PGSET:-}" ]; then
     for kv in $PGSET; do psql "${db#postgres:}" -qc "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'"; done
     psql "${db#postgres:}" -qAtc "SELECT pg_reload_conf()" >/dev/null
+  fi
+  if [ -n "${SHARED:-}" ]; then
+    # the shared state in a companion database of the same server, as
+    # docs/deployment.md advises (visura serve --shared-db)
+    SHARED_DB="postgres:$(scripts/pg.sh createdb "$pgdir" visura_shared)"
+    export SHARED_DB
+    echo "companion database: $SHARED_DB"
   fi
   export VISURA_STATE_DIR=$work
 fi
