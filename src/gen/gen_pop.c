@@ -427,6 +427,7 @@ void gen_family_rehead(struct gen_ctx *x, struct gen_comune *c, uint32_t fi, uin
 		gen_touch_person(x, c, n);
 	}
 }
+
 /* Each street lies in one locality, as real streets do: the main centre
  * (0) or one of the comune's frazioni, rural ways more often out of the
  * centre (a LOCALITA' or CONTRADA named after one of them lies in it);
@@ -469,7 +470,6 @@ static void streets_place(struct gen_comune *c, uint64_t seed)
 		}
 	}
 }
-
 
 /* ------------------------------------------------------- municipality */
 
