@@ -232,6 +232,15 @@ bool gen_person_cf(struct gen_ctx *x, struct gen_person *p)
 	return true;
 }
 
+/* A rural way: a LOCALITA', a CONTRADA, a VIA VICINALE or a STRADA
+ * PROVINCIALE. */
+static bool street_rural(const struct gen_street *s)
+{
+	const char *dug = gen_dug_name(s->dug);
+	return !strcmp(dug, "LOCALITA'") || !strcmp(dug, "CONTRADA") ||
+	       !strcmp(dug, "VIA VICINALE") || !strcmp(dug, "STRADA PROVINCIALE");
+}
+
 void gen_family_address(struct gen_ctx *x, struct gen_comune *c, uint32_t fi)
 {
 	(void)x;
@@ -239,9 +248,7 @@ void gen_family_address(struct gen_ctx *x, struct gen_comune *c, uint32_t fi)
 	struct gen_rng *r = &c->rng;
 	f->street = gen_wtable_pick(&c->w_streets, r);
 	const struct gen_street *s = &c->streets[f->street];
-	const char *dug = gen_dug_name(s->dug);
-	bool rural = !strcmp(dug, "LOCALITA'") || !strcmp(dug, "CONTRADA") ||
-		     !strcmp(dug, "VIA VICINALE") || !strcmp(dug, "STRADA PROVINCIALE");
+	bool rural = street_rural(s);
 	f->civic = (uint16_t)(1 + gen_rng_below(r, s->maxciv));
 	if (gen_rng_chance(r, rural ? 0.25 : 0.008))
 		f->civic = 0;
@@ -449,10 +456,7 @@ static void streets_place(struct gen_comune *c, uint64_t seed)
 			if (s->frazione)
 				continue;
 		}
-		const char *dug = gen_dug_name(s->dug);
-		bool rural = !strcmp(dug, "LOCALITA'") || !strcmp(dug, "CONTRADA") ||
-			     !strcmp(dug, "VIA VICINALE") || !strcmp(dug, "STRADA PROVINCIALE");
-		if (gen_rng_chance(&r, rural ? 0.6 : 0.1))
+		if (gen_rng_chance(&r, street_rural(s) ? 0.6 : 0.1))
 			s->frazione = (uint8_t)(1 + gen_rng_below(&r, c->nfraz));
 	}
 	/* and every frazione has a street at least (never the first: the
