@@ -2931,6 +2931,23 @@ static const signed char place_moves[][A_COLS] = {
 	{0, 1, 1, 1, 0, 0, 1}, {0, 1, 1, 0, 1, 0, 1}, {0, 1, 1, 0, 0, 1, 1},
 	{0, 1, 1, 1, 0, 0, 0, 1}, {0, 1, 1, 0, 1, 0, 0, 1}, {0, 1, 1, 0, 0, 1, 0, 1}};
 
+/* Which ways cell k of the row at row[0..A_COLS) cannot move by one: 1 it
+ * cannot go down, 2 it cannot go up.  Besides a count at 0, what every
+ * reader of the tables by place knows: a place is listed only when it has
+ * residents (its total is 1 or more), and a household has one resident at
+ * least (its households are no more than its residents).  No place_moves
+ * moves a row's total and its households together. */
+static unsigned place_stops(const long long *cells, size_t row, int k)
+{
+	const long long *v = &cells[row];
+	unsigned st = v[k] == 0 ? 1u : 0u;
+	if (k == A_TOT && v[A_TOT] <= (v[A_FAMILIES] > 1 ? v[A_FAMILIES] : 1))
+		st |= 1u;
+	if (k == A_FAMILIES && v[A_FAMILIES] >= v[A_TOT])
+		st |= 2u;
+	return st;
+}
+
 /* lone_squares for the tables by place: the greedy protection leaves a
  * hidden cell no identity gives alone but the identities together
  * determine (a street's 15-64 as its part's published 15-64 less its
@@ -2968,10 +2985,9 @@ static bool place_squares(const long long *cells, const bool *known, const bool 
 							int q = (y ? r2 : r) * A_COLS + k;
 							if (q == r * A_COLS + c)
 								continue;
-							if (cells[q] == 0) {
-								up = up || sg < 0;
-								down = down || sg > 0;
-							}
+							unsigned st = place_stops(cells, (size_t)(q - k), k);
+							up = up || (sg < 0 ? st & 1u : st & 2u);
+							down = down || (sg > 0 ? st & 1u : st & 2u);
 							if (h[q])
 								continue;
 							if (known[q] || fixed[q])
