@@ -226,6 +226,10 @@ static vis_err audit_round(struct work *w, int *t, int nt, int *np, int *solved,
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			break;
 		}
+		/* a triangular first basis (not the rows' own): the first
+		 * solve of a component of 18,000 cells 5 times faster
+		 * (docs/performance.md) */
+		glp_adv_basis(lp, 0);
 		int st = solve(lp);
 		(*solved)++;
 		if (st != GLP_OPT)
@@ -336,6 +340,9 @@ vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 	free(w.comp);
 	free(w.col);
 	free(w.eqs);
+	free(w.ia);
+	free(w.ja);
+	free(w.ar);
 	free(t);
 	free(level);
 	return rc;
