@@ -277,6 +277,9 @@ vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 {
 	struct stats_audit_report own = {0}, *rep = r ? r : &own;
 	memset(rep, 0, sizeof *rep);
+	/* GLPK writes to stdout unless told not to (glp_adv_basis even
+	 * with msg_lev off): the command line's answer is there */
+	int term = glp_term_out(GLP_OFF);
 	int n = a->n;
 	struct work w = {.a = a, .hidden = hidden};
 	w.off = malloc(((size_t)a->neq + 1) * sizeof *w.off);
@@ -345,5 +348,6 @@ vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 	free(w.ar);
 	free(t);
 	free(level);
+	glp_term_out(term);
 	return rc;
 }
