@@ -445,13 +445,14 @@ static long long hypercube_best(const struct search *y, const int b0[4], const i
  * reads the corners' costs from an array kept as cells are hidden, and
  * starts from the province's cheapest cube: the same cubes, about 4 s of
  * CPU instead of 43-62 s (docs/performance.md).
- * A cube still stopped both ways has no fallback (tried: the zero
+ * A cube still stopped both ways has no fallback here (tried: the zero
  * corners' own hypercubes, then the cube's two states hidden whole; the
  * member's table of that province twice main's CPU and 3,515 of 5,814
  * cells hidden); a row of zeros hidden in part is hidden whole after the
  * search (the interval attacker of unit.test_stats: 58 small counts
- * pinned on 40 seeds of 40 provinces, 29 so; docs/api.md).  1 when a
- * cell was hidden, -1 when out of memory. */
+ * pinned on 40 seeds of 40 provinces, 29 so; docs/api.md); the exact
+ * audit after it (cite_audit) frees the rest.  1 when a cell was hidden,
+ * -1 when out of memory. */
 static int linked_hypercubes(const long long *cells, const bool *known, const bool *given,
 			      bool *h, int nm, int nst, int block, int threshold)
 {

@@ -32,8 +32,10 @@
  * hidden cells around each small hidden one; STRASA by citizenship and
  * age around STRASA and STRASA by citizenship (its block of all states and
  * its state totals hidden as those tables hide them), jointly with the
- * province (stats_citizenship_ages_protect_linked), STRASA's and its
- * pools cut as POSAS's;
+ * province (stats_citizenship_ages_protect_linked), then audited exactly
+ * (stats/audit.h: more cells of the three tables hidden where a small
+ * count is pinned; STRASA and STRASA by citizenship published as it
+ * leaves them), STRASA's and its pools cut as POSAS's;
  * the residents by sex, age and civil status (stato_civile) around
  * POSAS, its margin, jointly with the province
  * (stats_civil_protect_linked).
