@@ -16,10 +16,13 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
 # zbar-tools: the browser suite decodes that QR from a screenshot (zbarimg).
 # postgresql: the tests start their own throwaway server (scripts/pg.sh).
 # testssl.sh: tests/e2e/test_tls.py scans the server's TLS with it.
-# libglpk-dev: test_stats audits the protected tables by linear programming
-# (GLPK's simplex: each hidden cell's interval over non-negative counts);
-# tests/e2e/lp_attack.py loads the same library (libglpk40, which it
-# brings) through Python's ctypes for the e2e attacker.
+# libglpk-dev: the server audits strasa_cittadinanza_eta's protection by
+# linear programming (src/stats/audit.c, GLPK's simplex: a small hidden
+# count pinned over non-negative counts gets more cells hidden; at run
+# time libglpk40, which the Debian package depends on through shlibs),
+# and test_stats, independently, every protected table (each hidden
+# cell's interval); tests/e2e/lp_attack.py loads the same library through
+# Python's ctypes for the e2e attacker.
 # valgrind: memcheck.stats runs the statistics under memcheck (reads of
 # memory never written, which AddressSanitizer does not see).
 # python3-yaml: the API contract (docs/openapi.yaml) is built into the server;
