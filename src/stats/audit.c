@@ -1,6 +1,6 @@
 #include "stats/audit.h"
 
-#include <glpk.h>
+#include <Clp_C_Interface.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,85 +28,105 @@ struct work {
 	int *ncol;      /* [component]: columns */
 	int *eqs;       /* identities, bucketed by component */
 	int *eq_start;  /* [component + 1] */
-	int *ia, *ja;   /* one problem's matrix, 1-based */
-	double *ar;
-	int cap;
 };
 
-/* GLPK's simplex on lp (its last basis: warm), a failed factorisation
- * retried once from the standard basis.  The status, -1 when it failed. */
-static int solve(glp_prob *lp)
+/* CLP's status after a run: 0 optimal, 1 infeasible, 2 unbounded, 3
+ * stopped, 4 failed. */
+enum { LP_OPT = 0, LP_UNBND = 2 };
+
+/* The first run of a problem: CLP's own choice (presolve, then the dual
+ * simplex from the slack basis: with no objective every basis is dual
+ * feasible).  The status. */
+static int solve_first(Clp_Simplex *lp)
 {
-	glp_smcp parm;
-	glp_init_smcp(&parm);
-	parm.msg_lev = GLP_MSG_OFF;
-	if (glp_simplex(lp, &parm)) {
-		glp_std_basis(lp);
-		if (glp_simplex(lp, &parm))
-			return -1;
+	Clp_initialSolve(lp);
+	return Clp_status(lp);
+}
+
+/* A run after the objective changed: CLP's presolve again, then its
+ * primal simplex (the last solution still feasible: only the objective
+ * moved); at 200,000 persons about half the CPU of the primal simplex
+ * alone on the whole problem (docs/performance.md).  Anything but
+ * optimal or unbounded (the presolve may stop short) retried once by the
+ * primal simplex alone from the last basis.  The status. */
+static int solve_again(Clp_Simplex *lp, Clp_Solve *primal)
+{
+	Clp_initialSolveWithOptions(lp, primal);
+	int st = Clp_status(lp);
+	if (st != LP_OPT && st != LP_UNBND) {
+		Clp_primal(lp, 0);
+		st = Clp_status(lp);
 	}
-	return glp_get_status(lp);
+	return st;
 }
 
 /* Component c's problem: a column per hidden cell (>= 0), a row per
  * identity with a hidden cell, the published cells on its right-hand
  * side.  NULL when out of memory. */
-static glp_prob *problem(struct work *w, int c)
+static Clp_Simplex *problem(struct work *w, int c)
 {
 	const struct stats_audit *a = w->a;
+	int ncol = w->ncol[c], rows = w->eq_start[c + 1] - w->eq_start[c];
+	int *start = calloc((size_t)ncol + 1, sizeof *start);
+	double *rhs = malloc(((size_t)rows + 1) * sizeof *rhs);
 	int ne = 0;
-	for (int x = w->eq_start[c]; x < w->eq_start[c + 1]; x++)
-		ne += a->eq_len[w->eqs[x]];
-	if (ne + 1 > w->cap) {
-		int cap = ne + 1;
-		int *ia = realloc(w->ia, (size_t)cap * sizeof *ia);
-		if (ia)
-			w->ia = ia;
-		int *ja = realloc(w->ja, (size_t)cap * sizeof *ja);
-		if (ja)
-			w->ja = ja;
-		double *ar = realloc(w->ar, (size_t)cap * sizeof *ar);
-		if (ar)
-			w->ar = ar;
-		if (!ia || !ja || !ar)
-			return NULL;
-		w->cap = cap;
+	for (int x = w->eq_start[c]; start && x < w->eq_start[c + 1]; x++) {
+		int k = w->eqs[x];
+		const int *q = &a->eq_cells[w->off[k]];
+		for (int j = 0; j < a->eq_len[k]; j++)
+			if (w->hidden[q[j]]) {
+				start[w->col[q[j]]]++;
+				ne++;
+			}
 	}
-	glp_prob *lp = glp_create_prob();
-	glp_add_cols(lp, w->ncol[c]);
-	for (int j = 1; j <= w->ncol[c]; j++)
-		glp_set_col_bnds(lp, j, GLP_LO, 0.0, 0.0);
-	int rows = w->eq_start[c + 1] - w->eq_start[c];
-	glp_add_rows(lp, rows);
-	ne = 0;
-	for (int x = w->eq_start[c], row = 1; x < w->eq_start[c + 1]; x++, row++) {
+	int *index = malloc(((size_t)ne + 1) * sizeof *index);
+	double *value = malloc(((size_t)ne + 1) * sizeof *value);
+	Clp_Simplex *lp = NULL;
+	if (!start || !rhs || !index || !value)
+		goto out;
+	/* column-major: start[j] the first entry of column j (0-based) */
+	for (int j = 0; j < ncol; j++)
+		start[j + 1] += start[j];
+	for (int x = w->eq_start[c], row = 0; x < w->eq_start[c + 1]; x++, row++) {
 		int k = w->eqs[x], len = a->eq_len[k];
 		const int *q = &a->eq_cells[w->off[k]];
-		double rhs = 0;
+		rhs[row] = 0;
 		for (int j = 0; j < len; j++) {
 			double coef = j == len - 1 ? -1.0 : 1.0;
 			if (w->hidden[q[j]]) {
-				ne++;
-				w->ia[ne] = row;
-				w->ja[ne] = w->col[q[j]];
-				w->ar[ne] = coef;
+				int at = start[w->col[q[j]] - 1]++;
+				index[at] = row;
+				value[at] = coef;
 			} else {
-				rhs -= coef * (double)a->cells[q[j]];
+				rhs[row] -= coef * (double)a->cells[q[j]];
 			}
 		}
-		glp_set_row_bnds(lp, row, GLP_FX, rhs, rhs);
 	}
-	glp_load_matrix(lp, ne, w->ia, w->ja, w->ar);
+	for (int j = ncol; j > 0; j--)
+		start[j] = start[j - 1];
+	start[0] = 0;
+	lp = Clp_newModel();
+	if (!lp)
+		goto out;
+	Clp_setLogLevel(lp, 0);
+	/* columns >= 0 with no upper bound, no objective (NULLs) */
+	Clp_loadProblem(lp, ncol, rows, start, index, value, NULL, NULL, NULL, rhs, rhs);
+out:
+	free(start);
+	free(rhs);
+	free(index);
+	free(value);
 	return lp;
 }
 
 /* The targets t[0..nt) of one problem, each seen at values lo..hi among
  * its solutions so far (the true counts first), widened by the last. */
-static void seen_update(glp_prob *lp, const struct work *w, const int *t, int nt, double *lo,
+static void seen_update(Clp_Simplex *lp, const struct work *w, const int *t, int nt, double *lo,
 			double *hi)
 {
+	const double *x = Clp_getColSolution(lp);
 	for (int i = 0; i < nt; i++) {
-		double v = glp_get_col_prim(lp, w->col[t[i]]);
+		double v = x[w->col[t[i]] - 1];
 		if (v < lo[i])
 			lo[i] = v;
 		if (v > hi[i])
@@ -221,44 +241,49 @@ static vis_err audit_round(struct work *w, int *t, int nt, int *np, int *solved,
 		int c = tc[2 * i0];
 		for (i1 = i0; i1 < nt && tc[2 * i1] == c; i1++)
 			lo[i1] = hi[i1] = (double)a->cells[tt[i1]];
-		glp_prob *lp = problem(w, c);
-		if (!lp) {
+		Clp_Simplex *lp = problem(w, c);
+		Clp_Solve *primal = lp ? ClpSolve_new() : NULL;
+		if (!lp || !primal) {
+			if (lp)
+				Clp_deleteModel(lp);
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			break;
 		}
-		/* a triangular first basis (not the rows' own): the first
-		 * solve of a component of 18,000 cells 5 times faster
-		 * (docs/performance.md) */
-		glp_adv_basis(lp, 0);
-		int st = solve(lp);
+		ClpSolve_setSolveType(primal, 1, -1);      /* the primal simplex */
+		ClpSolve_setPresolveType(primal, 0, -1);   /* presolve on */
+		int st = solve_first(lp);
 		(*solved)++;
-		if (st != GLP_OPT)
+		if (st != LP_OPT)
 			rc = vis_error_set(e, VIS_ERR_INTERNAL,
 					   "verifica della protezione: celle pubblicate incoerenti "
 					   "(simplesso: stato %d)", st);
+		else
+			seen_update(lp, w, &tt[i0], i1 - i0, &lo[i0], &hi[i0]);
+		double *obj = Clp_objective(lp);
 		for (int i = i0; !rc && i < i1; i++) {
 			if (hi[i] - lo[i] > AUDIT_EPS)
 				continue;
-			int j = w->col[tt[i]];
-			glp_set_obj_coef(lp, j, 1.0);
+			int j = w->col[tt[i]] - 1;
+			obj[j] = 1.0;
 			for (int d = 0; !rc && d < 2 && hi[i] - lo[i] <= AUDIT_EPS; d++) {
-				glp_set_obj_dir(lp, d ? GLP_MIN : GLP_MAX);
-				st = solve(lp);
+				Clp_setOptimizationDirection(lp, d ? 1.0 : -1.0);
+				st = solve_again(lp, primal);
 				(*solved)++;
-				if (st == GLP_UNBND && !d)
+				if (st == LP_UNBND && !d)
 					hi[i] = lo[i] + 1;
-				else if (st == GLP_OPT)
+				else if (st == LP_OPT)
 					seen_update(lp, w, &tt[i0], i1 - i0, &lo[i0], &hi[i0]);
 				else
 					rc = vis_error_set(e, VIS_ERR_INTERNAL,
 							   "verifica della protezione: simplesso "
 							   "non risolto (stato %d)", st);
 			}
-			glp_set_obj_coef(lp, j, 0.0);
+			obj[j] = 0.0;
 			if (!rc && hi[i] - lo[i] <= AUDIT_EPS)
 				t[pinned++] = tt[i];
 		}
-		glp_delete_prob(lp);
+		ClpSolve_delete(primal);
+		Clp_deleteModel(lp);
 	}
 	*np = pinned;
 	free(lo);
@@ -277,9 +302,6 @@ vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 {
 	struct stats_audit_report own = {0}, *rep = r ? r : &own;
 	memset(rep, 0, sizeof *rep);
-	/* GLPK writes to stdout unless told not to (glp_adv_basis even
-	 * with msg_lev off): the command line's answer is there */
-	int term = glp_term_out(GLP_OFF);
 	int n = a->n;
 	struct work w = {.a = a, .hidden = hidden};
 	w.off = malloc(((size_t)a->neq + 1) * sizeof *w.off);
@@ -343,11 +365,7 @@ vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 	free(w.comp);
 	free(w.col);
 	free(w.eqs);
-	free(w.ia);
-	free(w.ja);
-	free(w.ar);
 	free(t);
 	free(level);
-	glp_term_out(term);
 	return rc;
 }

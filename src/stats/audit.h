@@ -4,7 +4,7 @@
  * Owns: whether a small hidden count (1 to threshold-1) is pinned — its
  * minimum equal to its maximum over every table of counts >= 0 that
  * gives the published cells and keeps the identities — by linear
- * programming (GLPK's simplex, the integer condition relaxed: an
+ * programming (COIN-OR CLP's simplex, the integer condition relaxed: an
  * interval at most as narrow as the integer one), one problem per
  * connected component of hidden cells (cells sharing an identity), the
  * bounds of one cell warm-started from the last; and the rounds of more
