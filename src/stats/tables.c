@@ -1,13 +1,17 @@
 #include "stats/tables.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "common/date.h"
 #include "common/str.h"
 #include "refdata/refdata.h"
 #include "stats/audit.h"
+#include "stats/cache.h"
 #include "stats/history.h"
 #include "stats/series.h"
 #include "stats/stats.h"
@@ -1884,10 +1888,64 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
 	return ok;
 }
 
+/* The key of stats_citizenship_ages_protect_linked's result in a cache:
+ * the SHA-256 of exactly its inputs. */
+static void cite_key(const long long (*age)[2][STATS_AGES], int nm, int nst,
+		     bool (*ages_hidden)[STATS_AGES + 1][3], const bool *cit_hidden, int threshold,
+		     unsigned char key[STATS_CACHE_KEY])
+{
+	static const char tag[] = "strasa_cittadinanza_eta linked protection";
+	int32_t dims[3] = {nm, nst, threshold};
+	size_t nb = (size_t)nm + 1;
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const unsigned char *)tag, sizeof tag);
+	crypto_hash_sha256_update(&h, (const unsigned char *)dims, sizeof dims);
+	crypto_hash_sha256_update(&h, (const unsigned char *)age,
+				  (size_t)nm * (size_t)nst * sizeof *age);
+	crypto_hash_sha256_update(&h, (const unsigned char *)ages_hidden, nb * sizeof *ages_hidden);
+	crypto_hash_sha256_update(&h, (const unsigned char *)cit_hidden,
+				  nb * ((size_t)nst + 1) * 3 * sizeof *cit_hidden);
+	crypto_hash_sha256_final(&h, key);
+}
+
+static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int nst,
+			    bool (*ages_hidden)[STATS_AGES + 1][3], bool *cit_hidden, int threshold,
+			    bool *province_hidden, bool *hidden, struct vis_error *e);
+
 vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm,
 					      int nst, bool (*ages_hidden)[STATS_AGES + 1][3],
 					      bool *cit_hidden, int threshold, bool *province_hidden,
-					      bool *hidden, struct vis_error *e)
+					      bool *hidden, struct stats_cache *cache,
+					      struct vis_error *e)
+{
+	if (nm < 1 || nst < 0 || nst > MAX_STATES)
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	size_t nb = (size_t)nm + 1, cn = ((size_t)nst + 1) * (AGES + 1) * 3;
+	unsigned char key[STATS_CACHE_KEY];
+	/* what it returns: every mask it writes */
+	const struct stats_cache_part out[] = {
+		{province_hidden, cn},
+		{hidden, (size_t)nm * cn},
+		{&ages_hidden[0][0][0], nb * (AGES + 1) * 3},
+		{cit_hidden, nb * ((size_t)nst + 1) * 3},
+	};
+	int np = (int)(sizeof out / sizeof *out);
+	if (cache) {
+		cite_key(age, nm, nst, ages_hidden, cit_hidden, threshold, key);
+		if (stats_cache_get(cache, key, out, np))
+			return VIS_OK;
+	}
+	vis_err rc = cite_protect(age, nm, nst, ages_hidden, cit_hidden, threshold, province_hidden,
+				  hidden, e);
+	if (!rc && cache)
+		stats_cache_put(cache, key, out, np);
+	return rc;
+}
+
+static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int nst,
+			    bool (*ages_hidden)[STATS_AGES + 1][3], bool *cit_hidden, int threshold,
+			    bool *province_hidden, bool *hidden, struct vis_error *e)
 {
 	enum { B = AGES + 1 };
 	size_t R = ((size_t)nst + 1) * B, cn = R * 3, nb = nm > 0 ? (size_t)nm + 1 : 0;
@@ -2641,6 +2699,7 @@ struct linked_cache {
 	int bfrom, bto, bthreshold;
 	bool byearly;
 	struct stats_linked_balance b;
+	struct stats_cache *protect;   /* the process's (stats_table_query's cache) */
 };
 
 /* Which part of the province code[0..nm) comuni is: *k its index, -1
@@ -2701,7 +2760,8 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
  * (around STRASA's and strasa_cittadinanza's linked protections) or
  * stats_civil_protect_linked.  With none imported, l->nm is 0. */
 static vis_err stock_linked(struct store *s, const char *comune, int on, enum stats_table t,
-			    int threshold, struct linked_stock *l, struct vis_error *e)
+			    int threshold, struct stats_cache *pc, struct linked_stock *l,
+			    struct vis_error *e)
 {
 	memset(l, 0, sizeof *l);
 	struct siblings sb = {0};
@@ -2813,7 +2873,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	if (!rc && cite && l->hidden && l->province_hidden)
 		rc = stats_citizenship_ages_protect_linked((const long long(*)[2][AGES])ag, l->nm, ns,
 							   ah, ch, threshold, l->province_hidden,
-							   l->hidden, e);
+							   l->hidden, pc, e);
 	else if (!rc && !(l->hidden && l->province_hidden &&
 		     (civil ? stats_civil_protect_linked(
 				      (const long long(*)[2][STATS_CIVIL][AGES])cv, l->nm,
@@ -2855,7 +2915,7 @@ static vis_err stock_get(struct store *s, struct linked_cache *c, enum stats_tab
 {
 	if (!linked_key_same(&c->skey, comuni, on, (int)t, 0, threshold) || !c->st.nm) {
 		linked_stock_release(&c->st);
-		vis_err rc = stock_linked(s, comuni, on, t, threshold, &c->st, e);
+		vis_err rc = stock_linked(s, comuni, on, t, threshold, c->protect, &c->st, e);
 		if (rc)
 			return rc;
 	}
@@ -4075,6 +4135,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			a->on = on;
 			/* the province's protection: the pool's, or this table's own */
 			struct linked_cache own = {0}, *lc = cache ? cache : &own;
+			lc->protect = q->cache;
 			const struct linked_stock *ls = NULL;
 			int part = -2;
 			const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";

@@ -53,6 +53,7 @@
 #include "store/store.h"
 
 struct refdata;
+struct stats_cache;
 
 enum stats_table {
 	STATS_POSAS,            /* residents by single year of age and sex, 1 January */
@@ -77,6 +78,8 @@ struct stats_table_query {
 				 * period covered; 0 = the whole period covered */
 	bool yearly;            /* balance by year rather than by month */
 	int threshold;          /* smallest count published */
+	struct stats_cache *cache; /* protections kept across requests (stats/cache.h:
+				    * the server's), or NULL: each computed */
 };
 
 /* The table by its name (one of stats_table_names()); false when unknown. */
@@ -344,13 +347,19 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
  * then say so on return: those tables publish them hidden, one
  * protection for the three) — until none is.  province_hidden the
  * province's (nst + 1) x 101 x 3 cells, hidden[k * cells + i] member k's.
- * One member: protected alone, then audited.  VIS_ERR_NOMEM;
+ * One member: protected alone, then audited.  With a cache (may be
+ * NULL): every mask it returns kept under the SHA-256 of its inputs (the
+ * counts, nm, nst, ages_hidden and cit_hidden as given, the threshold),
+ * and given back from it by a later call with the same inputs without
+ * protecting again (STRASA, strasa_cittadinanza and this table of the
+ * province's members, each request, share one).  VIS_ERR_NOMEM;
  * VIS_ERR_LIMIT when the audit cannot free a pinned count (nothing to
- * publish). */
+ * publish, nothing kept). */
 vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm,
 					      int nst, bool (*ages_hidden)[STATS_AGES + 1][3],
 					      bool *cit_hidden, int threshold, bool *province_hidden,
-					      bool *hidden, struct vis_error *e);
+					      bool *hidden, struct stats_cache *cache,
+					      struct vis_error *e);
 
 /* Civil status as ISTAT groups it (stato_civile's columns for each sex):
  * celibi/nubili; coniugati/e o uniti/e civilmente; divorziati/e o già in

@@ -16,6 +16,7 @@
 #include "cf/cf.h"
 #include "import/import.h"
 #include "refdata/refdata.h"
+#include "stats/cache.h"
 #include "stats/history.h"
 #include "stats/series.h"
 #include "stats/stats.h"
@@ -1649,7 +1650,7 @@ static void test_province_citizenship_ages_linked(void **state)
 		 * the three tables publish them (the audit may hide more) */
 		assert_int_equal(stats_citizenship_ages_protect_linked(
 					 (const long long(*)[2][STATS_AGES])age, nm, nst, ah, ch, thr,
-					 &hier[nm * bn], hier, NULL),
+					 &hier[nm * bn], hier, NULL, NULL),
 				 VIS_OK);
 		for (size_t i = 0; i < sizeof ah / sizeof(bool); i++) {
 			assert_true(!(&ah0[0][0][0])[i] || (&ah[0][0][0])[i]);
@@ -1671,7 +1672,7 @@ static void test_province_citizenship_ages_linked(void **state)
 			struct vis_error ue = {0};
 			vis_err urc = stats_citizenship_ages_protect_linked(
 				(const long long(*)[2][STATS_AGES])&age[k * nst], 1, nst, a1, c1, thr,
-				alone1, &uni[k * bn], &ue);
+				alone1, &uni[k * bn], NULL, &ue);
 			if (urc)
 				print_message("%s\n", ue.msg);
 			assert_int_equal(urc, VIS_OK);
@@ -1795,6 +1796,131 @@ static void test_province_citizenship_ages_linked(void **state)
 
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
+
+/* A province for test_citizenship_ages_cache: CC_M members, CC_S states. */
+enum { CC_M = 3, CC_S = 2, CC_NB = CC_M + 1, CC_CN = (CC_S + 1) * CE_B * 3,
+       CC_CCN = (CC_S + 1) * 3 };
+struct cc_masks {
+	bool ah[CC_NB][STATS_AGES + 1][3], ch[CC_NB * CC_CCN], h[CC_NB * CC_CN];
+};
+
+/* Random counts (seed) of the first CE_A ages. */
+static void cc_draw(unsigned seed, long long age[CC_M * CC_S][2][STATS_AGES])
+{
+	srand(seed);
+	memset(age, 0, CC_M * CC_S * sizeof *age);
+	for (int k = 0; k < CC_M * CC_S; k++)
+		for (int sx = 0; sx < 2; sx++)
+			for (int a = 0; a < CE_A; a++)
+				age[k][sx][a] = rand() % 3 ? 0 : 1 + rand() % 3;
+}
+
+/* STRASA's and strasa_cittadinanza's linked protections of age: the
+ * given masks. */
+static void cc_given(long long age[CC_M * CC_S][2][STATS_AGES], struct cc_masks *given)
+{
+	long long fage[CC_NB][2][STATS_AGES] = {{{0}}}, cn[CC_NB * CC_S][2] = {{0}};
+	for (int k = 0; k < CC_M; k++)
+		for (int i = 0; i < CC_S; i++)
+			for (int sx = 0; sx < 2; sx++)
+				for (int a = 0; a < STATS_AGES; a++) {
+					long long v = age[k * CC_S + i][sx][a];
+					fage[k][sx][a] += v;
+					fage[CC_M][sx][a] += v;
+					cn[k * CC_S + i][sx] += v;
+					cn[CC_M * CC_S + i][sx] += v;
+				}
+	memset(given, 0, sizeof *given);
+	assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])fage, CC_M, 3,
+					      given->ah[CC_M], given->ah));
+	assert_true(stats_citizenship_protect_linked((const long long(*)[2])cn, CC_M, CC_S, 3,
+						     &given->ch[CC_M * CC_CCN], given->ch));
+}
+
+/* stats_citizenship_ages_protect_linked from given into *out (its masks
+ * given, then as returned), with cache c (may be NULL). */
+static void cc_protect(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
+		       struct stats_cache *c, struct cc_masks *out)
+{
+	struct vis_error e = {0};
+	*out = *given;
+	vis_err rc = stats_citizenship_ages_protect_linked(
+		(const long long(*)[2][STATS_AGES])age, CC_M, CC_S, out->ah, out->ch, 3,
+		&out->h[CC_M * CC_CN], out->h, c, &e);
+	if (rc)
+		print_message("%s\n", e.msg);
+	assert_int_equal(rc, VIS_OK);
+}
+
+/* c's counts since it was made: hits, misses, entries stored, dropped. */
+static void cc_counts(struct stats_cache *c, long long hits, long long misses, long long stored,
+		      long long dropped)
+{
+	struct stats_cache_counts n;
+	stats_cache_counts_get(c, &n);
+	assert_int_equal(n.hits, hits);
+	assert_int_equal(n.misses, misses);
+	assert_int_equal(n.stored, stored);
+	assert_int_equal(n.dropped, dropped);
+}
+
+/* The protection kept across requests (stats/cache.h, issue #17): the
+ * same inputs again give the same masks from the cache, without
+ * protecting (and auditing) again; a changed count or given mask is
+ * another key, computed afresh; at most `entries` kept. */
+static void test_citizenship_ages_cache(void **state)
+{
+	(void)state;
+	static long long age[CC_M * CC_S][2][STATS_AGES], age2[CC_M * CC_S][2][STATS_AGES];
+	static struct cc_masks given, given2, cold, first, again, other;
+	struct stats_cache *c = stats_cache_new(2, STATS_CACHE_BYTES);
+	assert_non_null(c);
+	cc_draw(1722, age);
+	cc_given(age, &given);
+	cc_protect(age, &given, NULL, &cold);
+	cc_protect(age, &given, c, &first);
+	cc_protect(age, &given, c, &again);
+	/* the second call a hit: not protected (nor audited) again */
+	cc_counts(c, 1, 1, 1, 0);
+	assert_memory_equal(&first, &cold, sizeof cold);
+	assert_memory_equal(&again, &cold, sizeof cold);
+	/* one count more (its given masks recomputed): a miss, and the
+	 * masks of the new counts, as computed without a cache */
+	memcpy(age2, age, sizeof age);
+	age2[1][0][2]++;
+	cc_given(age2, &given2);
+	cc_protect(age2, &given2, NULL, &cold);
+	cc_protect(age2, &given2, c, &other);
+	cc_counts(c, 1, 2, 2, 0);
+	assert_memory_equal(&other, &cold, sizeof cold);
+	/* the same counts, one given mask more: another key; two entries
+	 * kept, so the least recently used (the first) dropped */
+	struct cc_masks more = given;
+	int q = -1;
+	for (int i = 0; i < CC_NB * CC_CCN && q < 0; i++)
+		if (!more.ch[i])
+			q = i;
+	assert_true(q >= 0);
+	more.ch[q] = true;
+	cc_protect(age, &more, c, &other);
+	cc_counts(c, 1, 3, 3, 1);
+	cc_protect(age, &given, c, &again);
+	cc_counts(c, 1, 4, 4, 2);
+	assert_memory_equal(&again, &first, sizeof first);
+	/* the latest two still there */
+	cc_protect(age, &given, c, &again);
+	cc_protect(age, &more, c, &other);
+	cc_counts(c, 3, 4, 4, 2);
+	stats_cache_free(c);
+	/* a bound on bytes: an entry larger than it is not kept */
+	c = stats_cache_new(2, 16);
+	cc_protect(age, &given, c, &again);
+	cc_protect(age, &given, c, &again);
+	cc_counts(c, 0, 2, 0, 0);
+	assert_memory_equal(&again, &first, sizeof first);
+	stats_cache_free(c);
+}
+
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
  * on 25 November, in the file read at the end of the 30th (November
  * covered whole). */
@@ -2182,6 +2308,7 @@ int main(void)
 		cmocka_unit_test(test_province_citizenship_linked),
 		cmocka_unit_test(test_province_civil_linked),
 		cmocka_unit_test(test_province_citizenship_ages_linked),
+		cmocka_unit_test(test_citizenship_ages_cache),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_ages_as_tables, setup, teardown),
