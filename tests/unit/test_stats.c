@@ -1838,18 +1838,24 @@ static void cc_given(long long age[CC_M * CC_S][2][STATS_AGES], struct cc_masks 
 }
 
 /* stats_citizenship_ages_protect_linked from given into *out (its masks
- * given, then as returned), with cache c (may be NULL). */
-static void cc_protect(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
-		       struct stats_cache *c, struct cc_masks *out)
+ * given, then as returned) at threshold thr, with cache c (may be NULL). */
+static void cc_protect_at(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
+			  int thr, struct stats_cache *c, struct cc_masks *out)
 {
 	struct vis_error e = {0};
 	*out = *given;
 	vis_err rc = stats_citizenship_ages_protect_linked(
-		(const long long(*)[2][STATS_AGES])age, CC_M, CC_S, out->ah, out->ch, 3,
+		(const long long(*)[2][STATS_AGES])age, CC_M, CC_S, out->ah, out->ch, thr,
 		&out->h[CC_M * CC_CN], out->h, c, &e);
 	if (rc)
 		print_message("%s\n", e.msg);
 	assert_int_equal(rc, VIS_OK);
+}
+
+static void cc_protect(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
+		       struct stats_cache *c, struct cc_masks *out)
+{
+	cc_protect_at(age, given, 3, c, out);
 }
 
 /* c's counts since it was made: hits, misses, entries stored, dropped. */
@@ -1911,6 +1917,11 @@ static void test_citizenship_ages_cache(void **state)
 	cc_protect(age, &given, c, &again);
 	cc_protect(age, &more, c, &other);
 	cc_counts(c, 3, 4, 4, 2);
+	/* the same counts and masks at another threshold: another key */
+	cc_protect_at(age, &given, 4, NULL, &cold);
+	cc_protect_at(age, &given, 4, c, &other);
+	cc_counts(c, 3, 5, 5, 3);
+	assert_memory_equal(&other, &cold, sizeof cold);
 	stats_cache_free(c);
 	/* a bound on bytes: an entry larger than it is not kept */
 	c = stats_cache_new(2, 16);
