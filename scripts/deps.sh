@@ -4,7 +4,7 @@
 #   scripts/deps.sh [more Debian packages]
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev libglpk-dev python3
+      libsqlite3-dev sqlite3 libsodium-dev liboath-dev libcmocka-dev libglpk-dev coinor-libclp-dev python3
       libjansson-dev libjose-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev zlib1g-dev
       libpq-dev libqrencode-dev libcairo2-dev libpango1.0-dev poppler-utils
       postgresql testssl.sh python3-yaml python3-jsonschema
@@ -16,8 +16,13 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
 # zbar-tools: the browser suite decodes that QR from a screenshot (zbarimg).
 # postgresql: the tests start their own throwaway server (scripts/pg.sh).
 # testssl.sh: tests/e2e/test_tls.py scans the server's TLS with it.
-# libglpk-dev: test_stats audits the protected tables by linear programming
-# (GLPK's simplex: each hidden cell's interval over non-negative counts);
+# coinor-libclp-dev: the server audits strasa_cittadinanza_eta's protection
+# by linear programming (src/stats/audit.c, COIN-OR CLP's simplex: a small
+# hidden count pinned over non-negative counts gets more cells hidden; at
+# run time coinor-libclp1, which it brings and the Debian package depends
+# on through shlibs).
+# libglpk-dev: test_stats, independently (another solver than the
+# server's), audits every protected table (each hidden cell's interval);
 # tests/e2e/lp_attack.py loads the same library (libglpk40, which it
 # brings) through Python's ctypes for the e2e attacker.
 # valgrind: memcheck.stats runs the statistics under memcheck (reads of

@@ -116,6 +116,7 @@ void api_stats_tables(struct http_request *r)
 		return;
 	json_t *doc;
 	struct vis_error e = {0};
+	q.cache = r->app->stats;
 	vis_err rc = stats_table_compute(s, r->app->rd, &q, app_today(r->app), &doc, &e);
 	if (rc) {
 		api_reply_refusal(r, rc, &e);

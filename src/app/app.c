@@ -19,6 +19,7 @@
 #include "common/date.h"
 #include "common/log.h"
 #include "refdata/refdata.h"
+#include "stats/cache.h"
 #include "store/store.h"
 #include "web/web.h"
 #include "common/str.h"
@@ -56,7 +57,8 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->metrics = metrics_new();
 	a->alerts = alert_tracker_new(&lim);
 	a->cache = store_cache_new();
-	if (!a->rl || !a->alerts || !a->metrics || !a->cache)
+	a->stats = stats_cache_new(STATS_CACHE_ENTRIES, STATS_CACHE_BYTES);
+	if (!a->rl || !a->alerts || !a->metrics || !a->cache || !a->stats)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	/* The interface: a directory named in the configuration must load; the
 	 * built-in default may be absent (a server built without the web
@@ -185,6 +187,8 @@ void app_release(struct app *a)
 	thread_store = NULL;
 	store_cache_free(a->cache);
 	a->cache = NULL;
+	stats_cache_free(a->stats);
+	a->stats = NULL;
 	refdata_free(a->rd);
 	a->rd = NULL;
 }

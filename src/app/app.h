@@ -27,6 +27,7 @@ struct ratelimit;
 struct sealed_key;
 struct refdata;
 struct store;
+struct stats_cache;
 struct store_cache;
 struct web_assets;
 
@@ -42,6 +43,7 @@ struct app {
 	struct metrics *metrics;      /* counters for /metrics */
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
+	struct stats_cache *stats;    /* strasa_cittadinanza_eta's protections (stats/cache.h) */
 	struct jwks *pdnd;            /* PDND's public keys (pdnd_jwks or pdnd_jwks_url), or
 					 NULL: no vouchers */
 	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */

@@ -32,8 +32,10 @@
  * hidden cells around each small hidden one; STRASA by citizenship and
  * age around STRASA and STRASA by citizenship (its block of all states and
  * its state totals hidden as those tables hide them), jointly with the
- * province (stats_citizenship_ages_protect_linked), STRASA's and its
- * pools cut as POSAS's;
+ * province (stats_citizenship_ages_protect_linked), then audited exactly
+ * (stats/audit.h: more cells of the three tables hidden where a small
+ * count is pinned; STRASA and STRASA by citizenship published as it
+ * leaves them), STRASA's and its pools cut as POSAS's;
  * the residents by sex, age and civil status (stato_civile) around
  * POSAS, its margin, jointly with the province
  * (stats_civil_protect_linked).
@@ -51,6 +53,7 @@
 #include "store/store.h"
 
 struct refdata;
+struct stats_cache;
 
 enum stats_table {
 	STATS_POSAS,            /* residents by single year of age and sex, 1 January */
@@ -75,6 +78,8 @@ struct stats_table_query {
 				 * period covered; 0 = the whole period covered */
 	bool yearly;            /* balance by year rather than by month */
 	int threshold;          /* smallest count published */
+	struct stats_cache *cache; /* protections kept across requests (stats/cache.h:
+				    * the server's), or NULL: each computed */
 };
 
 /* The table by its name (one of stats_table_names()); false when unknown. */
@@ -335,13 +340,26 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
  * order); the other cells jointly, every small hidden one in a hypercube
  * of hidden cells (two members, two states, two ages, two columns: the
  * identities over the ages, over the states and over the members leave
- * no smaller direction).  province_hidden the province's
- * (nst + 1) x 101 x 3 cells, hidden[k * cells + i] member k's.  One
- * member: protected alone.  False when out of memory or nm < 1. */
-bool stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm, int nst,
-					   const bool (*ages_hidden)[STATS_AGES + 1][3],
-					   const bool *cit_hidden, int threshold,
-					   bool *province_hidden, bool *hidden);
+ * no smaller direction).  Then the exact audit (stats/audit.h): every
+ * small hidden count's interval over the three tables as published, none
+ * negative, and where one is pinned more cells hidden — of this table,
+ * and of STRASA and strasa_cittadinanza too (ages_hidden and cit_hidden
+ * then say so on return: those tables publish them hidden, one
+ * protection for the three) — until none is.  province_hidden the
+ * province's (nst + 1) x 101 x 3 cells, hidden[k * cells + i] member k's.
+ * One member: protected alone, then audited.  With a cache (may be
+ * NULL): every mask it returns kept under the SHA-256 of its inputs (the
+ * counts, nm, nst, ages_hidden and cit_hidden as given, the threshold),
+ * and given back from it by a later call with the same inputs without
+ * protecting again (STRASA, strasa_cittadinanza and this table of the
+ * province's members, each request, share one).  VIS_ERR_NOMEM;
+ * VIS_ERR_LIMIT when the audit cannot free a pinned count (nothing to
+ * publish, nothing kept). */
+vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm,
+					      int nst, bool (*ages_hidden)[STATS_AGES + 1][3],
+					      bool *cit_hidden, int threshold, bool *province_hidden,
+					      bool *hidden, struct stats_cache *cache,
+					      struct vis_error *e);
 
 /* Civil status as ISTAT groups it (stato_civile's columns for each sex):
  * celibi/nubili; coniugati/e o uniti/e civilmente; divorziati/e o già in

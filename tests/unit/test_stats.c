@@ -16,6 +16,7 @@
 #include "cf/cf.h"
 #include "import/import.h"
 #include "refdata/refdata.h"
+#include "stats/cache.h"
 #include "stats/history.h"
 #include "stats/series.h"
 #include "stats/stats.h"
@@ -1564,14 +1565,16 @@ static void test_province_civil_linked(void **state)
 enum { CE_A = 4, CE_S = 3, CE_B = STATS_AGES + 1, CE_MAXM = 4, CE_PROVINCES = 40, CE_SEEDS_MAX = 64 };
 
 /* The seeds of test_province_citizenship_ages_linked (CE_PROVINCES
- * random provinces each) into seeds[], their number returned: 1722 and 1
- * to 5 (4 and 5 pinned small counts through zero rows hidden in part),
- * or VISURA_TEST_SEEDS (numbers separated by commas, at most
- * CE_SEEDS_MAX) to audit others, e.g. VISURA_TEST_SEEDS=6,7 VISURA_TEST_
- * ONLY=test_province_citizenship_ages_linked build/test_stats. */
+ * random provinces each) into seeds[], their number returned: 1722, 1
+ * to 5, 19 and 36 (4 and 5 pinned small counts through zero rows hidden
+ * in part; 19 and 36 pin 5 and 4 with the hypercubes alone, none with
+ * the exact audit), or VISURA_TEST_SEEDS (numbers
+ * separated by commas, at most CE_SEEDS_MAX) to audit others, e.g.
+ * VISURA_TEST_SEEDS=$(seq -s, 1 40) VISURA_TEST_ONLY=test_province_
+ * citizenship_ages_linked build/test_stats. */
 static int ce_seeds(unsigned seeds[CE_SEEDS_MAX])
 {
-	static const unsigned dflt[] = {1722, 1, 2, 3, 4, 5};
+	static const unsigned dflt[] = {1722, 1, 2, 3, 4, 5, 19, 36};
 	const char *env = getenv("VISURA_TEST_SEEDS");
 	int n = 0;
 	while (env && *env) {
@@ -1596,7 +1599,8 @@ static void test_province_citizenship_ages_linked(void **state)
 	static long long age[NB * CE_S][2][STATS_AGES], fage[NB][2][STATS_AGES], cn[NB * CE_S][2];
 	static long long full[NB][CN];
 	static bool hier[NB * CN], uni[NB * CN], ah[NB][STATS_AGES + 1][3], ch[NB * CCN], alone1[CN];
-	int found[2] = {0}, unlike[2] = {0}, rows_seen = 0, hid[2] = {0};
+	static bool ah0[NB][STATS_AGES + 1][3], ch0[NB * CCN];
+	int found[2] = {0}, unlike[2] = {0}, rows_seen = 0, hid[2] = {0}, given_more = 0;
 	unsigned seeds[CE_SEEDS_MAX];
 	int nseeds = ce_seeds(seeds);
 	for (int t = 0; t < nseeds * CE_PROVINCES; t++) {
@@ -1638,16 +1642,40 @@ static void test_province_citizenship_ages_linked(void **state)
 						      ah[nm], ah));
 		assert_true(stats_citizenship_protect_linked((const long long(*)[2])cn, nm, nst, thr,
 							     &ch[nm * (nst + 1) * 3], ch));
-		assert_true(stats_citizenship_ages_protect_linked(
-			(const long long(*)[2][STATS_AGES])age, nm, nst,
-			(const bool(*)[STATS_AGES + 1][3])ah, ch, thr, &hier[nm * bn], hier));
+		/* the union rule below: each member alone around the cells
+		 * STRASA's and strasa_cittadinanza's own protections give */
+		memcpy(ah0, ah, sizeof ah0);
+		memcpy(ch0, ch, sizeof ch0);
+		/* STRASA's and strasa_cittadinanza's cells hidden on return as
+		 * the three tables publish them (the audit may hide more) */
+		assert_int_equal(stats_citizenship_ages_protect_linked(
+					 (const long long(*)[2][STATS_AGES])age, nm, nst, ah, ch, thr,
+					 &hier[nm * bn], hier, NULL, NULL),
+				 VIS_OK);
+		for (size_t i = 0; i < sizeof ah / sizeof(bool); i++) {
+			assert_true(!(&ah0[0][0][0])[i] || (&ah[0][0][0])[i]);
+			given_more += (&ah[0][0][0])[i] && !(&ah0[0][0][0])[i];
+		}
+		for (size_t i = 0; i < sizeof ch / sizeof(bool); i++) {
+			assert_true(!ch0[i] || ch[i]);
+			given_more += ch[i] && !ch0[i];
+		}
 		/* the union rule: each member alone around its given cells */
 		memset(uni, 0, sizeof uni);
 		for (int k = 0; k < nm; k++) {
-			assert_true(stats_citizenship_ages_protect_linked(
-				(const long long(*)[2][STATS_AGES])&age[k * nst], 1, nst,
-				(const bool(*)[STATS_AGES + 1][3])ah[k], &ch[k * (nst + 1) * 3], thr,
-				alone1, &uni[k * bn]));
+			bool a1[2][STATS_AGES + 1][3], c1[2 * (CE_S + 1) * 3];
+			memcpy(a1[0], ah0[k], sizeof a1[0]);
+			memcpy(a1[1], ah0[k], sizeof a1[1]);
+			memcpy(c1, &ch0[k * (nst + 1) * 3], (size_t)(nst + 1) * 3 * sizeof *c1);
+			memcpy(&c1[(nst + 1) * 3], &ch0[k * (nst + 1) * 3],
+			       (size_t)(nst + 1) * 3 * sizeof *c1);
+			struct vis_error ue = {0};
+			vis_err urc = stats_citizenship_ages_protect_linked(
+				(const long long(*)[2][STATS_AGES])&age[k * nst], 1, nst, a1, c1, thr,
+				alone1, &uni[k * bn], NULL, &ue);
+			if (urc)
+				print_message("%s\n", ue.msg);
+			assert_int_equal(urc, VIS_OK);
 			for (int i = 0; i < bn; i++)
 				uni[nm * bn + i] = uni[nm * bn + i] || uni[k * bn + i];
 		}
@@ -1745,8 +1773,9 @@ static void test_province_citizenship_ages_linked(void **state)
 	print_message("province's foreign residents by citizenship and age: hidden %d by the union "
 		      "rule, %d linked; the province's state totals hidden unlike its "
 		      "strasa_cittadinanza: union %d, linked %d; small counts recovered: union %d, "
-		      "linked %d (ages attacked %d)\n", hid[0], hid[1], unlike[0], unlike[1], found[0],
-		      found[1], rows_seen);
+		      "linked %d (ages attacked %d); cells of STRASA and strasa_cittadinanza the "
+		      "audit hid more %d\n", hid[0], hid[1], unlike[0], unlike[1], found[0],
+		      found[1], rows_seen, given_more);
 	assert_true(unlike[0] > 0);
 	assert_int_equal(unlike[1], 0);
 	assert_int_equal(found[1], 0);
@@ -1756,14 +1785,153 @@ static void test_province_citizenship_ages_linked(void **state)
 	 * ways (linked_hypercubes now searches on for one free one way); none
 	 * now.  Seeds 4 and 5 pinned 2 and 1 (cells STRASA or
 	 * strasa_cittadinanza decides, every hypercube stopped both ways)
-	 * until a row of zeros hidden in part was hidden whole.  Other seeds
-	 * (VISURA_TEST_SEEDS) still pin some, and this fails: seeds 1-40 pin
-	 * 29 in 13 of them, 58 in 26 before (the known limit: docs/api.md) */
+	 * until a row of zeros hidden in part was hidden whole; seeds 1-40
+	 * still pinned 29 in 13 of them (19 and 36, 9 of them, among the
+	 * default ones) until the server's exact audit (stats/audit.h) hid more
+	 * cells, STRASA's and strasa_cittadinanza's among them, where one
+	 * is pinned: none on seeds 1-80.  This attacker is the test's own,
+	 * not the server's audit. */
 	assert_int_equal(lp.exact, 0);
 }
 
 /* The balance from the register's history: a FULL snapshot, then a DELTA
  * with a birth and a death; by hand. */
+
+/* A province for test_citizenship_ages_cache: CC_M members, CC_S states. */
+enum { CC_M = 3, CC_S = 2, CC_NB = CC_M + 1, CC_CN = (CC_S + 1) * CE_B * 3,
+       CC_CCN = (CC_S + 1) * 3 };
+struct cc_masks {
+	bool ah[CC_NB][STATS_AGES + 1][3], ch[CC_NB * CC_CCN], h[CC_NB * CC_CN];
+};
+
+/* Random counts (seed) of the first CE_A ages. */
+static void cc_draw(unsigned seed, long long age[CC_M * CC_S][2][STATS_AGES])
+{
+	srand(seed);
+	memset(age, 0, CC_M * CC_S * sizeof *age);
+	for (int k = 0; k < CC_M * CC_S; k++)
+		for (int sx = 0; sx < 2; sx++)
+			for (int a = 0; a < CE_A; a++)
+				age[k][sx][a] = rand() % 3 ? 0 : 1 + rand() % 3;
+}
+
+/* STRASA's and strasa_cittadinanza's linked protections of age: the
+ * given masks. */
+static void cc_given(long long age[CC_M * CC_S][2][STATS_AGES], struct cc_masks *given)
+{
+	long long fage[CC_NB][2][STATS_AGES] = {{{0}}}, cn[CC_NB * CC_S][2] = {{0}};
+	for (int k = 0; k < CC_M; k++)
+		for (int i = 0; i < CC_S; i++)
+			for (int sx = 0; sx < 2; sx++)
+				for (int a = 0; a < STATS_AGES; a++) {
+					long long v = age[k * CC_S + i][sx][a];
+					fage[k][sx][a] += v;
+					fage[CC_M][sx][a] += v;
+					cn[k * CC_S + i][sx] += v;
+					cn[CC_M * CC_S + i][sx] += v;
+				}
+	memset(given, 0, sizeof *given);
+	assert_true(stats_ages_protect_linked((const long long(*)[2][STATS_AGES])fage, CC_M, 3,
+					      given->ah[CC_M], given->ah));
+	assert_true(stats_citizenship_protect_linked((const long long(*)[2])cn, CC_M, CC_S, 3,
+						     &given->ch[CC_M * CC_CCN], given->ch));
+}
+
+/* stats_citizenship_ages_protect_linked from given into *out (its masks
+ * given, then as returned) at threshold thr, with cache c (may be NULL). */
+static void cc_protect_at(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
+			  int thr, struct stats_cache *c, struct cc_masks *out)
+{
+	struct vis_error e = {0};
+	*out = *given;
+	vis_err rc = stats_citizenship_ages_protect_linked(
+		(const long long(*)[2][STATS_AGES])age, CC_M, CC_S, out->ah, out->ch, thr,
+		&out->h[CC_M * CC_CN], out->h, c, &e);
+	if (rc)
+		print_message("%s\n", e.msg);
+	assert_int_equal(rc, VIS_OK);
+}
+
+static void cc_protect(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
+		       struct stats_cache *c, struct cc_masks *out)
+{
+	cc_protect_at(age, given, 3, c, out);
+}
+
+/* c's counts since it was made: hits, misses, entries stored, dropped. */
+static void cc_counts(struct stats_cache *c, long long hits, long long misses, long long stored,
+		      long long dropped)
+{
+	struct stats_cache_counts n;
+	stats_cache_counts_get(c, &n);
+	assert_int_equal(n.hits, hits);
+	assert_int_equal(n.misses, misses);
+	assert_int_equal(n.stored, stored);
+	assert_int_equal(n.dropped, dropped);
+}
+
+/* The protection kept across requests (stats/cache.h, issue #17): the
+ * same inputs again give the same masks from the cache, without
+ * protecting (and auditing) again; a changed count or given mask is
+ * another key, computed afresh; at most `entries` kept. */
+static void test_citizenship_ages_cache(void **state)
+{
+	(void)state;
+	static long long age[CC_M * CC_S][2][STATS_AGES], age2[CC_M * CC_S][2][STATS_AGES];
+	static struct cc_masks given, given2, cold, first, again, other;
+	struct stats_cache *c = stats_cache_new(2, STATS_CACHE_BYTES);
+	assert_non_null(c);
+	cc_draw(1722, age);
+	cc_given(age, &given);
+	cc_protect(age, &given, NULL, &cold);
+	cc_protect(age, &given, c, &first);
+	cc_protect(age, &given, c, &again);
+	/* the second call a hit: not protected (nor audited) again */
+	cc_counts(c, 1, 1, 1, 0);
+	assert_memory_equal(&first, &cold, sizeof cold);
+	assert_memory_equal(&again, &cold, sizeof cold);
+	/* one count more (its given masks recomputed): a miss, and the
+	 * masks of the new counts, as computed without a cache */
+	memcpy(age2, age, sizeof age);
+	age2[1][0][2]++;
+	cc_given(age2, &given2);
+	cc_protect(age2, &given2, NULL, &cold);
+	cc_protect(age2, &given2, c, &other);
+	cc_counts(c, 1, 2, 2, 0);
+	assert_memory_equal(&other, &cold, sizeof cold);
+	/* the same counts, one given mask more: another key; two entries
+	 * kept, so the least recently used (the first) dropped */
+	struct cc_masks more = given;
+	int q = -1;
+	for (int i = 0; i < CC_NB * CC_CCN && q < 0; i++)
+		if (!more.ch[i])
+			q = i;
+	assert_true(q >= 0);
+	more.ch[q] = true;
+	cc_protect(age, &more, c, &other);
+	cc_counts(c, 1, 3, 3, 1);
+	cc_protect(age, &given, c, &again);
+	cc_counts(c, 1, 4, 4, 2);
+	assert_memory_equal(&again, &first, sizeof first);
+	/* the latest two still there */
+	cc_protect(age, &given, c, &again);
+	cc_protect(age, &more, c, &other);
+	cc_counts(c, 3, 4, 4, 2);
+	/* the same counts and masks at another threshold: another key */
+	cc_protect_at(age, &given, 4, NULL, &cold);
+	cc_protect_at(age, &given, 4, c, &other);
+	cc_counts(c, 3, 5, 5, 3);
+	assert_memory_equal(&other, &cold, sizeof cold);
+	stats_cache_free(c);
+	/* a bound on bytes: an entry larger than it is not kept */
+	c = stats_cache_new(2, 16);
+	cc_protect(age, &given, c, &again);
+	cc_protect(age, &given, c, &again);
+	cc_counts(c, 0, 2, 0, 0);
+	assert_memory_equal(&again, &first, sizeof first);
+	stats_cache_free(c);
+}
+
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
  * on 25 November, in the file read at the end of the 30th (November
  * covered whole). */
@@ -2151,6 +2319,7 @@ int main(void)
 		cmocka_unit_test(test_province_citizenship_linked),
 		cmocka_unit_test(test_province_civil_linked),
 		cmocka_unit_test(test_province_citizenship_ages_linked),
+		cmocka_unit_test(test_citizenship_ages_cache),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_ages_as_tables, setup, teardown),
