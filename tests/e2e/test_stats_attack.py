@@ -1504,7 +1504,10 @@ def test_citizenship_both():
     and hidden by another: in every territory, the province's pool too,
     strasa_cittadinanza_eta hides its state totals exactly as
     strasa_cittadinanza hides the same rows, and its block of all states
-    exactly as strasa."""
+    exactly as strasa.  The province lists a state only with citizens of
+    it, so each listed state's total is at least 1 (the attacker's bound):
+    on seed 2 it pinned 24 counts (six states of one citizen each) until
+    the server's audit knew it too (cite_low in src/stats/tables.c)."""
     found, hidden, cells, unlike, compared, lp = [], 0, 0, [], 0, Intervals()
     members = PROVINCE
     pool = ",".join(members)
