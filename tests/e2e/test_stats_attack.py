@@ -676,12 +676,14 @@ def summary(get_summary, comune, thr, d, atk):
             atk.ratio(num, den, scale, ind[k], None, where)
 
 
-def read_stocks(table, asked, d, atk):
+def read_stocks(table, asked, d, atk, listed=False):
     """strasa_cittadinanza, famiglie and famiglie_tipologia of the first of
     a month (`asked`, the population of the end of `d`) into atk: the
     citizenship table's 999 row the foreign residents by sex, the table by
     type's total row the households by size; every row and column an
-    identity.  Returns the three tables."""
+    identity; listed: the territory lists a state only with citizens of it
+    (a province, a municipality alone in its province), each state's total
+    at least 1.  Returns the three tables."""
     forr = lambda s: ("for", d, s)  # noqa: E731
     cit = table("strasa_cittadinanza", date=asked)
     col = {s: [] for s in SEXES}
@@ -691,6 +693,8 @@ def read_stocks(table, asked, d, atk):
             atk.cell(v, x, f"strasa_cittadinanza {d}")
         atk.total(row[:2], row[2])
         if r[2] != "999":
+            if listed:
+                atk.bound({row[2]: 1}, 1, None)
             for s, v in zip(SEXES, row):
                 col[s].append(v)
     for s in SEXES:
@@ -1597,7 +1601,7 @@ def test_province_alone():
                     def table(name, date, c=c):
                         return get(f"/api/v1/stats/tables?table={name}&comuni={c}"
                                    f"&threshold={thr}&date={date}")
-                    read_stocks(table, asked, d, t)
+                    read_stocks(table, asked, d, t, listed=c != pool)
                 link(atk, terr[pool], tuple(terr[c] for c in ALONE))
                 hidden += len(atk.hidden)
                 found += [f"seed {seed} t{thr}: {var} = {v}" for var, v in atk.exact_leaks()]
