@@ -60,9 +60,9 @@ static int solve_again(Clp_Simplex *lp, Clp_Solve *primal)
 	return st;
 }
 
-/* Component c's problem: a column per hidden cell (>= 0), a row per
- * identity with a hidden cell, the published cells on its right-hand
- * side.  NULL when out of memory. */
+/* Component c's problem: a column per hidden cell (>= its lower bound),
+ * a row per identity with a hidden cell, the published cells on its
+ * right-hand side.  NULL when out of memory. */
 static Clp_Simplex *problem(struct work *w, int c)
 {
 	const struct stats_audit *a = w->a;
@@ -81,8 +81,10 @@ static Clp_Simplex *problem(struct work *w, int c)
 	}
 	int *index = malloc(((size_t)ne + 1) * sizeof *index);
 	double *value = malloc(((size_t)ne + 1) * sizeof *value);
+	/* a column in no identity keeps 0 (only wider) */
+	double *low = a->low ? calloc((size_t)ncol + 1, sizeof *low) : NULL;
 	Clp_Simplex *lp = NULL;
-	if (!start || !rhs || !index || !value)
+	if (!start || !rhs || !index || !value || (a->low && !low))
 		goto out;
 	/* column-major: start[j] the first entry of column j (0-based) */
 	for (int j = 0; j < ncol; j++)
@@ -97,6 +99,8 @@ static Clp_Simplex *problem(struct work *w, int c)
 				int at = start[w->col[q[j]] - 1]++;
 				index[at] = row;
 				value[at] = coef;
+				if (low)
+					low[w->col[q[j]] - 1] = (double)a->low[q[j]];
 			} else {
 				rhs[row] -= coef * (double)a->cells[q[j]];
 			}
@@ -109,9 +113,11 @@ static Clp_Simplex *problem(struct work *w, int c)
 	if (!lp)
 		goto out;
 	Clp_setLogLevel(lp, 0);
-	/* columns >= 0 with no upper bound, no objective (NULLs) */
-	Clp_loadProblem(lp, ncol, rows, start, index, value, NULL, NULL, NULL, rhs, rhs);
+	/* columns >= their lower bounds (NULL: 0) with no upper bound, no
+	 * objective (NULLs) */
+	Clp_loadProblem(lp, ncol, rows, start, index, value, low, NULL, NULL, rhs, rhs);
 out:
+	free(low);
 	free(start);
 	free(rhs);
 	free(index);
@@ -316,6 +322,11 @@ vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (int k = 0, o = 0; !rc && k < a->neq; o += a->eq_len[k++])
 		w.off[k] = o;
+	for (int i = 0; !rc && a->low && i < n; i++)
+		if (a->low[i] < 0 || a->low[i] > a->cells[i])
+			rc = vis_error_set(e, VIS_ERR_INTERNAL,
+					   "verifica della protezione: conteggio %lld sotto il suo "
+					   "minimo noto %lld", a->cells[i], a->low[i]);
 	/* the small hidden counts no direction of the caller's moves; a
 	 * count not pinned stays so when more cells are hidden (its problem
 	 * only relaxed): each round audits those the last one pinned */

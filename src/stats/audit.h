@@ -16,8 +16,14 @@
  * The tables' heuristics (stats/tables.c: the cubes and hypercubes of
  * hidden cells) leave few cells to it: a cell the caller shows to move
  * (stats_audit's moves: a direction of hidden cells that keeps every
- * identity and no count negative) is not solved for, nor a cell seen
- * at two values among the solutions of its component's problems. */
+ * identity and no count below its lower bound) is not solved for, nor a
+ * cell seen at two values among the solutions of its component's
+ * problems.
+ *
+ * A count's lower bound is what every reader knows of it besides the
+ * published cells: 0, or more where the table itself tells (a row
+ * listed only when its territory has someone in it: its total at least
+ * 1; issue #17, strasa_cittadinanza of a province). */
 #ifndef VISURA_STATS_AUDIT_H
 #define VISURA_STATS_AUDIT_H
 
@@ -28,13 +34,17 @@
 struct stats_audit {
 	const long long *cells;          /* n counts, none negative */
 	int n;
+	/* [n]: what each count is known to be at least (0 <= low[i] <=
+	 * cells[i]), its column's lower bound; NULL: every one 0 */
+	const long long *low;
 	/* the identities one after the other (eq_len[k] cells each): in
 	 * each, the cells but the last add up to the last */
 	const int *eq_cells, *eq_len;
 	int neq;
 	int threshold;                   /* the small counts: 1 to threshold - 1 */
 	/* True when cell p (hidden, small) moves along a direction of
-	 * hidden cells the caller knows (never when unsure); may be NULL. */
+	 * hidden cells the caller knows, no count of it taken below its low
+	 * (never when unsure); may be NULL. */
 	bool (*moves)(void *ctx, int p, const bool *hidden);
 	/* Hides more cells (hidden[i] set, never cleared) so that the
 	 * pinned cell p may move, at level 0 to levels - 1, each wider than
@@ -60,7 +70,8 @@ struct stats_audit_report {
  * no small count is pinned: VIS_OK, r (may be NULL) filled.
  * VIS_ERR_LIMIT when a->rounds audits still pin one or widen has
  * nothing left to hide (hidden as far as it got: not to be published),
- * VIS_ERR_INTERNAL when the published cells contradict the identities,
+ * VIS_ERR_INTERNAL when the published cells contradict the identities
+ * or a count is below its lower bound,
  * VIS_ERR_NOMEM; the message in Italian. */
 vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 			    struct stats_audit_report *r, struct vis_error *e);

@@ -199,6 +199,7 @@ void stats_pool_add(long long *cells, bool *hidden, const long long *member,
  * x ages x sexes (linked_hypercubes: nst blocks of `block` rows). */
 struct search {
 	const long long *cells;
+	const long long *low;   /* what each count is known to be at least (NULL: 0) */
 	long long *w;
 	size_t n;
 	int nm, rows, cols, nst, block;
@@ -234,7 +235,7 @@ static inline bool side_add(const struct search *y, size_t p0, size_t *off, int 
 		if (c < 0)
 			return false;
 		*cost += c;
-		*ways |= corner_stops(y->cells[q], sg[m + x] = sg[x] * sd);
+		*ways |= corner_stops(y->cells[q] - (y->low ? y->low[q] : 0), sg[m + x] = sg[x] * sd);
 		if (best >= 0 && *cost + ways_cost(*ways) >= best)
 			return false;
 	}
@@ -242,12 +243,13 @@ static inline bool side_add(const struct search *y, size_t p0, size_t *off, int 
 }
 
 /* side_add for a cube's first side, from the small cell p0 of member k
- * to member k2 (false too when k2 is k), from no corner but the cell. */
+ * to member k2 (false too when k2 is k), from no corner but the cell
+ * (at its lower bound: it stops the move down). */
 static bool member_add(const struct search *y, size_t p0, size_t *off, int *sg, int k, int k2,
 		       long long best, long long *cost, unsigned *ways)
 {
 	*cost = 0;
-	*ways = 0;
+	*ways = y->low ? corner_stops(y->cells[p0] - y->low[p0], 1) : 0;
 	return k2 != k && side_add(y, p0, off, sg, 1, ((size_t)k2 - (size_t)k) * y->n,
 				   side_sign(k, k2, y->nm), best, cost, ways);
 }
@@ -457,14 +459,14 @@ static long long hypercube_best(const struct search *y, const int b0[4], const i
  * pinned on 40 seeds of 40 provinces, 29 so; docs/api.md); the exact
  * audit after it (cite_audit) frees the rest.  1 when a cell was hidden,
  * -1 when out of memory. */
-static int linked_hypercubes(const long long *cells, const bool *known, const bool *given,
-			      bool *h, int nm, int nst, int block, int threshold)
+static int linked_hypercubes(const long long *cells, const long long *low, const bool *known,
+			      const bool *given, bool *h, int nm, int nst, int block, int threshold)
 {
 	size_t n = (size_t)nst * (size_t)block * 3, N = n * ((size_t)nm + 1);
 	int *all_s = malloc((size_t)nst * sizeof *all_s), *all_a = malloc((size_t)block * sizeof *all_a);
 	int *ss = malloc((size_t)nst * sizeof *ss), *aa = malloc((size_t)block * sizeof *aa);
-	struct search y = {.cells = cells, .w = malloc(N * sizeof(long long)), .n = n, .nm = nm,
-			   .nst = nst, .block = block};
+	struct search y = {.cells = cells, .low = low, .w = malloc(N * sizeof(long long)), .n = n,
+			   .nm = nm, .nst = nst, .block = block};
 	bool changed = false, ok = all_s && all_a && ss && aa && y.w;
 	for (size_t q = 0; ok && q < N; q++)
 		y.w[q] = h[q] ? 0 : (given && given[q]) || (known && known[q]) ? -1
@@ -614,19 +616,26 @@ static bool lone_squares(const long long *cells, const bool *known, const bool *
  * total); known cells (the foreign residents by sex) never hidden. */
 struct cite_layout {
 	const long long *cells;
+	const long long *low;   /* what each count is known to be at least */
 	const bool *known;
 	int nb, nst, block;
 	int n;                  /* cells of a block */
 	int *ks, *ss, *as;      /* scratch: the second sides of a hypercube */
 	bool *any_s, *any_all;  /* scratch of cite_widen: a hidden cell at each age */
+	/* cite_widen's hypercubes (linked_hypercubes' search): each cell's
+	 * cost as a corner (0 hidden, -1 known), kept as cells are hidden;
+	 * the states and the ages in the order searched */
+	long long *w;
+	int *all_s, *all_a;
 };
 
 #define CL(l, k, s, a, c) ((k) * (l)->n + ((s) * (l)->block + (a)) * 3 + (c))
 
 /* A hypercube's next side (as side_add, of hidden cells only): its m
  * corners so far (offsets off[], signs sg[]) moved by d, of sign sd,
- * written after them; false when one is not hidden or when zero
- * corners now stop it both ways (*ways: bit 1 up, bit 2 down). */
+ * written after them; false when one is not hidden or when corners at
+ * their lower bound now stop it both ways (*ways: bit 1 up, bit 2
+ * down). */
 static bool cube_side(const struct cite_layout *l, const bool *h, int p0, int *off, int *sg, int m,
 		      int d, int sd, unsigned *ways)
 {
@@ -634,17 +643,18 @@ static bool cube_side(const struct cite_layout *l, const bool *h, int p0, int *o
 		int q = p0 + (off[m + x] = off[x] + d);
 		if (!h[q])
 			return false;
-		*ways |= corner_stops(l->cells[q], sg[m + x] = sg[x] * sd);
+		*ways |= corner_stops(l->cells[q] - l->low[q], sg[m + x] = sg[x] * sd);
 	}
 	return *ways != 3;
 }
 
 /* stats_audit's moves for strasa_cittadinanza_eta: the small hidden
  * cell p is a corner of a hypercube of hidden cells (linked_hypercubes';
- * without the members' dimension for a table alone) that no zero corner
- * stops both ways: along it p moves, every identity kept, no count
- * negative.  The province, the block of all states and the total row
- * tried first (as the hypercubes are searched). */
+ * without the members' dimension for a table alone) that no corner at
+ * its lower bound (p too) stops both ways: along it p moves, every
+ * identity kept, no count below its bound.  The province, the block of
+ * all states and the total row tried first (as the hypercubes are
+ * searched). */
 static bool cite_moves(void *ctx, int p, const bool *h)
 {
 	const struct cite_layout *l = ctx;
@@ -669,7 +679,7 @@ static bool cite_moves(void *ctx, int p, const bool *h)
 	}
 	int off[16] = {0}, sg[16] = {1};
 	for (int i = 0; i < nk; i++) {
-		unsigned w1 = 0;
+		unsigned w1 = corner_stops(l->cells[p] - l->low[p], 1);   /* p at its bound: up only */
 		int m = 1;
 		if (l->ks[i] != k) {
 			if (!cube_side(l, h, p, off, sg, 1, (l->ks[i] - k) * l->n,
@@ -708,6 +718,7 @@ static int cite_hide_row(const struct cite_layout *l, bool *h, int b, int s, int
 		int q = CL(l, b, s, a, c);
 		if (!h[q] && !(l->known && l->known[q])) {
 			h[q] = true;
+			l->w[q] = 0;
 			added++;
 		}
 	}
@@ -715,17 +726,28 @@ static int cite_hide_row(const struct cite_layout *l, bool *h, int b, int s, int
 }
 
 /* stats_audit's widen for strasa_cittadinanza_eta, around the pinned
- * cell p of block k, state s, age a, in the blocks of k and the province
- * (every block at levels 4 and 6): level 0 the row of s at a (its three
+ * cell p of block k, state s, age a.  With members, level 1 the
+ * cheapest hypercube through p (linked_hypercubes' search) that moves it
+ * at least one way, its corners any cell but the known ones: a state
+ * total of the province at its lower bound of 1 moves only up, with
+ * another state's total down, and that total is strasa_cittadinanza's,
+ * given published to the hypercubes' search (seed 2 of e2e
+ * test_citizenship_both: 621 cells of the province hidden with it, 4,587
+ * by the levels below alone; 269 with no bound, 24 counts pinned); the
+ * levels below then each one higher.  In the blocks of k and the province
+ * (every block at levels 4, 5 and 7): level 0 the row of s at a (its three
  * columns: a published zero among them holds the cell's cubes); 1 the
  * rows of s at every age it hides a cell of, its total row (its cells of
  * strasa_cittadinanza) and the block of all states at a (STRASA's); 2
  * besides, the rows of s at every age it counts or the block of all
  * states hides a cell of, and the block of all states at every age s
  * counts or hides a cell of; 3 every row of s besides; 4 the same in
- * every block; 5 every cell of the two blocks; 6 every cell.  Each level
- * hides what the one before did and more (nothing published but the
- * known totals at the last): the audit's problem only relaxes.  The
+ * every block; 5 besides, every row of the state s2 of the fewest
+ * citizens in the province above its lower bound (but s), in every block
+ * (a state total at its bound of 1 moves only up, another state's
+ * down: cite_audit); 6 every cell of the two blocks; 7 every cell.  Each
+ * level hides what the one before did and more (nothing published but
+ * the known totals at the last): the audit's problem only relaxes.  The
  * cells of STRASA and strasa_cittadinanza hidden so are hidden in those
  * tables too (the caller's given cells).  On the 1,600 random provinces
  * of unit.test_stats' seeds 1-40 the 29 pinned counts took 29 calls at
@@ -735,10 +757,34 @@ static int cite_widen(void *ctx, int p, int level, bool *h)
 {
 	const struct cite_layout *l = ctx;
 	int k = p / l->n, r = p % l->n, s = r / (l->block * 3), a = r / 3 % l->block;
-	int all = l->nst - 1, tot = l->block - 1, added = 0;
+	if (level == 1 && l->nb > 1) {
+		/* the cheapest hypercube that moves p at least one way, its
+		 * corners the cells of STRASA and strasa_cittadinanza too */
+		int b0[4] = {k, s, a, r % 3}, b[4], added = 0;
+		struct search y = {.cells = l->cells, .low = l->low, .w = l->w, .n = (size_t)l->n,
+				   .nm = l->nb - 1, .nst = l->nst, .block = l->block};
+		if (hypercube_best(&y, b0, l->all_s, l->nst, l->all_a, l->block, 2 * ZERO_CORNER, b) < 0)
+			return 0;
+		for (int x = 0; x < 16; x++) {
+			int q = CL(l, x & 1 ? b[0] : k, x & 2 ? b[1] : s, x & 4 ? b[2] : a,
+				   x & 8 ? b[3] : b0[3]);
+			added += !h[q];
+			h[q] = true;
+			l->w[q] = 0;
+		}
+		return added;
+	}
+	level -= level > 0;
+	int all = l->nst - 1, tot = l->block - 1, added = 0, s2 = -1;
+	for (int x = 0; level == 5 && x < all; x++) {
+		int q = CL(l, l->nb - 1, x, tot, 2);
+		if (x != s && l->cells[q] > l->low[q] &&
+		    (s2 < 0 || l->cells[q] < l->cells[CL(l, l->nb - 1, s2, tot, 2)]))
+			s2 = x;
+	}
 	for (int b = 0; b < l->nb; b++) {
 		bool near = b == k || b == l->nb - 1;
-		if (level > 6 || (!near && level != 4 && level != 6))
+		if (level > 7 || (!near && level != 4 && level != 5 && level != 7))
 			continue;
 		/* the block as it was: what hides a row not what this call hid */
 		for (int a2 = 0; a2 < l->block; a2++) {
@@ -748,10 +794,10 @@ static int cite_widen(void *ctx, int p, int level, bool *h)
 				l->any_all[a2] = l->any_all[a2] || h[CL(l, b, all, a2, c)];
 			}
 		}
-		for (int s2 = 0; s2 < l->nst; s2++)
+		for (int s3 = 0; s3 < l->nst; s3++)
 			for (int a2 = 0; a2 < l->block; a2++) {
-				bool row_s = s2 == s, row_all = s2 == all, any = l->any_s[a2];
-				bool peopled = l->cells[CL(l, b, s, a2, 2)] > 0, hide;
+				bool row_s = s3 == s || (level == 5 && s3 == s2), row_all = s3 == all;
+				bool any = l->any_s[a2], peopled = l->cells[CL(l, b, s, a2, 2)] > 0, hide;
 				switch (level) {
 				case 0:
 					hide = row_s && a2 == a;
@@ -766,42 +812,79 @@ static int cite_widen(void *ctx, int p, int level, bool *h)
 					break;
 				case 3:
 				case 4:
+				case 5:
 					hide = row_s || (row_all && (a2 == a || any || peopled));
 					break;
 				default:
 					hide = true;
 				}
 				if (hide)
-					added += cite_hide_row(l, h, b, s2, a2);
+					added += cite_hide_row(l, h, b, s3, a2);
 			}
 	}
 	return added;
 }
 
+/* What every reader knows each count of strasa_cittadinanza_eta's nb
+ * blocks (layout nst x block x 3, the province's last) to be at least,
+ * besides 0: the province lists a state only when it has citizens of it
+ * (stock_linked: the states of its members' citizens), so each state's
+ * total (its total row, column Totale: strasa_cittadinanza's cell) is at
+ * least 1 there (seed 2 of e2e test_citizenship_both: 24 counts pinned
+ * with 0 as its bound).  A province given a state of no citizen (not the
+ * server's: unit.test_stats' members alone) lists more than its
+ * citizens' states: no bound.  A member's table lists too the states its
+ * protection hides a cell of (cite_more_states, stock_more_states), with
+ * no citizen: its counts 0.  NULL when out of memory. */
+static long long *cite_low(const long long *cells, int nb, int nst, int block)
+{
+	size_t n = (size_t)nst * (size_t)block * 3;
+	long long *low = calloc((size_t)nb * n + 1, sizeof *low);
+	bool listed = true;   /* the province's states only those of its citizens */
+	for (int pass = 0; low && pass < 2; pass++)
+		for (int s = 0; s + 1 < nst; s++) {
+			size_t q = (size_t)(nb - 1) * n +
+				   ((size_t)s * (size_t)block + (size_t)block - 1) * 3 + 2;
+			listed = listed && cells[q] > 0;
+			low[q] = pass && listed;
+		}
+	return low;
+}
+
 /* The exact audit of strasa_cittadinanza_eta (stats_audit_protect, its
  * hypercubes as the directions it knows, cite_widen as its rule): the
- * nb blocks' cells, known cells (may be NULL) and hidden flags h of
- * layout nst x block x 3, the identities jc/jl (neq) over them.
- * Issue #17: the hypercubes leave small counts that the published cells
- * pin with none negative (29 on 40 seeds of 40 random provinces of
- * unit.test_stats). */
-static vis_err cite_audit(const long long *cells, const bool *known, int nb, int nst, int block,
-			  bool *h, const int *jc, const int *jl, int neq, int threshold,
-			  struct vis_error *e)
+ * nb blocks' cells, their lower bounds (cite_low), known cells (may be
+ * NULL) and hidden flags h of layout nst x block x 3, the identities
+ * jc/jl (neq) over them.  Issue #17: the hypercubes leave small counts
+ * that the published cells pin with none negative (29 on 40 seeds of 40
+ * random provinces of unit.test_stats). */
+static vis_err cite_audit(const long long *cells, const long long *low, const bool *known, int nb,
+			  int nst, int block, bool *h, const int *jc, const int *jl, int neq,
+			  int threshold, struct vis_error *e)
 {
-	struct cite_layout l = {.cells = cells, .known = known, .nb = nb, .nst = nst, .block = block,
-				.n = nst * block * 3};
+	struct cite_layout l = {.cells = cells, .low = low, .known = known, .nb = nb, .nst = nst,
+				.block = block, .n = nst * block * 3};
 	l.ks = malloc((size_t)nb * sizeof *l.ks);
 	l.ss = malloc((size_t)nst * sizeof *l.ss);
 	l.as = malloc((size_t)block * sizeof *l.as);
 	l.any_s = malloc((size_t)block * sizeof *l.any_s);
 	l.any_all = malloc((size_t)block * sizeof *l.any_all);
+	l.w = malloc(((size_t)nb * (size_t)l.n + 1) * sizeof *l.w);
+	l.all_s = malloc((size_t)nst * sizeof *l.all_s);
+	l.all_a = malloc((size_t)block * sizeof *l.all_a);
+	for (size_t q = 0; l.w && q < (size_t)nb * (size_t)l.n; q++)
+		l.w[q] = h[q] ? 0 : known && known[q] ? -1 : magnitude(cells[q]) * 64 + 1;
+	for (int i = 0; l.all_s && i < nst; i++)
+		l.all_s[i] = (nst - 1 + i) % nst;     /* the block of all states first */
+	for (int i = 0; l.all_a && i < block; i++)
+		l.all_a[i] = (block - 1 + i) % block; /* the total row first */
 	vis_err rc = VIS_OK;
-	if (!l.ks || !l.ss || !l.as || !l.any_s || !l.any_all)
+	if (!l.ks || !l.ss || !l.as || !l.any_s || !l.any_all || !l.w || !l.all_s || !l.all_a)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	struct stats_audit a = {.cells = cells, .n = nb * l.n, .eq_cells = jc, .eq_len = jl,
-				.neq = neq, .threshold = threshold, .moves = cite_moves,
-				.widen = cite_widen, .levels = 7, .ctx = &l, .rounds = 12};
+	struct stats_audit a = {.cells = cells, .n = nb * l.n, .low = low, .eq_cells = jc,
+				.eq_len = jl, .neq = neq, .threshold = threshold,
+				.moves = cite_moves, .widen = cite_widen, .levels = 9, .ctx = &l,
+				.rounds = 12};
 	if (!rc)
 		rc = stats_audit_protect(&a, h, NULL, e);
 	free(l.ks);
@@ -809,6 +892,9 @@ static vis_err cite_audit(const long long *cells, const bool *known, int nb, int
 	free(l.as);
 	free(l.any_s);
 	free(l.any_all);
+	free(l.w);
+	free(l.all_s);
+	free(l.all_a);
 	return rc;
 }
 #undef CL
@@ -918,8 +1004,10 @@ static vis_err protect_linked(const long long *members, const bool *derived, int
 		/* then no small cell determined by the system as a whole; the
 		 * cells hidden so far fixed, the identities protected again
 		 * around the cubes' */
-		int cubes = block ? linked_hypercubes(cells, jknown, given, h, nm, rows / block, block,
-						      threshold)
+		long long *low = block ? cite_low(cells, nm + 1, rows / block, block) : NULL;
+		int cubes = block && !low ? -1
+			  : block ? linked_hypercubes(cells, low, jknown, given, h, nm, rows / block,
+						      block, threshold)
 				  : linked_cubes(cells, jderived, jknown, fixed, given, h, nm, rows, cols,
 						 pairs, cols_add_up, open_province, threshold);
 		ok = cubes >= 0;
@@ -932,8 +1020,9 @@ static vis_err protect_linked(const long long *members, const bool *derived, int
 		/* strasa_cittadinanza_eta: then its exact audit, more cells
 		 * hidden until no small count is pinned */
 		if (ok && block)
-			rc = cite_audit(cells, jknown, nm + 1, rows / block, block, h, jc, jl,
+			rc = cite_audit(cells, low, jknown, nm + 1, rows / block, block, h, jc, jl,
 					(int)nneq, threshold, e);
+		free(low);
 		memcpy(hidden, h, (size_t)nm * (size_t)n * sizeof *hidden);
 		memcpy(province_hidden, &h[(size_t)nm * (size_t)n], (size_t)n * sizeof *hidden);
 	}
@@ -1990,8 +2079,11 @@ static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int n
 		memcpy(hidden, given_h, cn * sizeof *hidden);
 		stats_protect_fixed(cells, NULL, g.known, given, hidden, (int)cn, g.eq_cells, g.eq_len,
 				    g.neq, threshold);
-		rc = cite_audit(cells, g.known, 1, nst + 1, B, hidden, g.eq_cells, g.eq_len, g.neq,
-				threshold, e);
+		long long *low = cite_low(cells, 1, nst + 1, B);
+		rc = low ? cite_audit(cells, low, g.known, 1, nst + 1, B, hidden, g.eq_cells, g.eq_len,
+				      g.neq, threshold, e)
+			 : vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+		free(low);
 		memcpy(province_hidden, hidden, cn * sizeof *hidden);
 	} else if (!rc) {
 		rc = protect_linked(cells, NULL, nm, (int)R, 3, NULL, true, true, B, g.known, given,
