@@ -245,6 +245,7 @@ void api_bollettini_regenerate(struct http_request *r)
 	char geo[CONFIG_PATH_MAX + 8];
 	struct bollettino_opts o;
 	bollettino_opts_init(&o, &r->app->cfg, app_today(r->app), api_now(r), geo, sizeof geo);
+	o.cache = r->app->stats;
 	struct bollettino_actor by = {.account = &r->auth->account, .ip = r->ip, .via = "API"};
 	struct bollettino_regen *rg;
 	int n;

@@ -15,6 +15,7 @@
 #include "jwks/jwks.h"
 #include "metrics/metrics.h"
 #include "oidc/oidc.h"
+#include "stats/cache.h"
 #include "witness/publish.h"
 #include "common/str.h"
 
@@ -234,6 +235,16 @@ void api_metrics(struct http_request *r)
 		(long long)st.max_batch);
 	for (int i = 0; i < t.n; i++)
 		strbuf_addf(&sb, "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
+	/* strasa_cittadinanza_eta's protections kept (stats/cache.h) */
+	struct stats_cache_counts kc = {0};
+	stats_cache_counts_get(r->app->stats, &kc);
+	strbuf_addf(&sb,
+		"# HELP visura_stats_protections_total the citizenship tables' protections, "
+		"taken as kept or computed\n"
+		"# TYPE visura_stats_protections_total counter\n"
+		"visura_stats_protections_total{outcome=\"kept\"} %lld\n"
+		"visura_stats_protections_total{outcome=\"computed\"} %lld\n",
+		kc.hits, kc.misses);
 	/* The public keys of PDND and of the SPID/CIE provider (jwks.h). */
 	struct jwks *sets[KEY_SETS];
 	key_sets(r->app, sets);

@@ -82,13 +82,13 @@ static json_t *count_or_null(bool ok, long long v)
 /* ------------------------------------------------------------ the tables */
 
 static vis_err table(struct store *s, const struct refdata *rd, enum stats_table t,
-		     const char *comune, int date, int from, int to, int threshold, int today,
-		     json_t **out, struct vis_error *e)
+		     const char *comune, int date, int from, int to,
+		     const struct bollettino_opts *o, json_t **out, struct vis_error *e)
 {
 	struct stats_table_query q = {.table = t, .date = date, .from = from, .to = to,
-				      .threshold = threshold};
+				      .threshold = o->threshold, .cache = o->cache};
 	str_copy_known(q.comuni, sizeof q.comuni, comune, __FILE__, __LINE__);
-	return stats_table_compute(s, rd, &q, today, out, e);
+	return stats_table_compute(s, rd, &q, o->today, out, e);
 }
 
 /* The balance transposed: a row per item, columns men, women, total
@@ -516,13 +516,13 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 	 * jointly with the province (stats_balance_linked), as the series
 	 * and a pool publish it too */
 	if (!rc)
-		rc = table(s, rd, STATS_BILANCIO, comune, 0, mese, mese, thr, o->today, &bil, e);
+		rc = table(s, rd, STATS_BILANCIO, comune, 0, mese, mese, o, &bil, e);
 	if (!rc)
-		rc = table(s, rd, STATS_POSAS, comune, next, 0, 0, thr, o->today, &posas, e);
+		rc = table(s, rd, STATS_POSAS, comune, next, 0, 0, o, &posas, e);
 	if (!rc)
-		rc = table(s, rd, STATS_STRASA_CITT, comune, next, 0, 0, thr, o->today, &st, e);
+		rc = table(s, rd, STATS_STRASA_CITT, comune, next, 0, 0, o, &st, e);
 	if (!rc)
-		rc = table(s, rd, STATS_FAMIGLIE, comune, next, 0, 0, thr, o->today, &fam, e);
+		rc = table(s, rd, STATS_FAMIGLIE, comune, next, 0, 0, o, &fam, e);
 	store_snapshot_leave(s, began);
 	if (rc) {
 		json_decref(bil);

@@ -36,6 +36,8 @@
 #include "common/err.h"
 #include "store/store.h"
 
+struct stats_cache;
+
 struct refdata;
 
 /* What a bulletin needs besides its municipality and month. */
@@ -45,11 +47,15 @@ struct bollettino_opts {
 	int today;                /* YYYYMMDD */
 	int64_t now;              /* epoch seconds: generated_at */
 	const char *geo_dir;      /* the interface's boundaries (ui_dir/geo); NULL or "" = no map */
+	/* the protections kept (stats/cache.h; the caller's, NULL = none):
+	 * every member of a province shares strasa_cittadinanza's, so a
+	 * month's bulletins pay its exact audit once */
+	struct stats_cache *cache;
 };
 
 /* The options of the configuration's bulletin (threshold, heading, the
  * interface's boundaries: geo, cap bytes, is the caller's) as of today and
- * now. */
+ * now; no cache. */
 void bollettino_opts_init(struct bollettino_opts *o, const struct config *cfg, int today,
 			  int64_t now, char *geo, size_t cap);
 

@@ -250,6 +250,7 @@ static void tick(struct app *app)
 	char geo[CONFIG_PATH_MAX + 8];
 	struct bollettino_opts bo;
 	bollettino_opts_init(&bo, &app->cfg, app_today(app), app_now(app), geo, sizeof geo);
+	bo.cache = app->stats;
 	if (bollettino_due(s, app->rd, &bo, &e) < 0)
 		log_warn("bollettini mensili falliti", "error=\"%s\"", e.msg);
 }

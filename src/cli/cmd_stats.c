@@ -13,6 +13,7 @@
 #include "common/date.h"
 #include "common/fsmode.h"
 #include "refdata/refdata.h"
+#include "stats/cache.h"
 #include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
@@ -205,11 +206,15 @@ static int cli_bulletin_regenerate(struct store *s, const struct refdata *rd,
 	char geo[CONFIG_PATH_MAX + 8];
 	struct bollettino_opts o;
 	bollettino_opts_init(&o, cfg, date_today(), time(NULL), geo, sizeof geo);
+	/* the run's own: the members of a province share a protection */
+	o.cache = stats_cache_new(STATS_CACHE_ENTRIES, STATS_CACHE_BYTES);
 	struct bollettino_actor by = {.via = "riga di comando"};
 	struct bollettino_regen *g;
 	int n, rc = EXIT_OK;
 	struct vis_error e = {0};
-	if (bollettino_regenerate(s, rd, comune, mese, &o, &by, &g, &n, &e)) {
+	vis_err err = bollettino_regenerate(s, rd, comune, mese, &o, &by, &g, &n, &e);
+	stats_cache_free(o.cache);
+	if (err) {
 		cli_error("stats regenerate", &e);
 		return EXIT_RUNTIME;
 	}

@@ -10,8 +10,9 @@
  * used dropped first; one mutex, so the server's threads share it (two
  * threads missing the same key both compute it, the last one kept).
  *
- * Lives as long as its owner (the server's app); the command line passes
- * none (NULL: every call computes). */
+ * Lives as long as its owner (the server's app, also given to the
+ * monthly bulletins; `visura stats regenerate` makes one for its run);
+ * `visura stats --table` passes none (NULL: every call computes). */
 #ifndef VISURA_STATS_CACHE_H
 #define VISURA_STATS_CACHE_H
 

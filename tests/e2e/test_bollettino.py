@@ -19,6 +19,7 @@ register covers it, and not before."""
 import datetime
 import hashlib
 import html.parser
+import http.client
 import os
 import re
 import shutil
@@ -302,6 +303,17 @@ def import_until_today(srv, pop, today, start):
     return later
 
 
+def protections(srv):
+    """visura_stats_protections_total by outcome, from /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.metrics_port, timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    got = dict(re.findall(r'^visura_stats_protections_total\{outcome="(\w+)"\} (\d+)$', text,
+                          re.M))
+    return {k: int(v) for k, v in got.items()}
+
+
 def test_bollettino():
     today, start, first, last, cur_first, cur_last, pop = months()
     with Server(stats_threshold_min=THRESHOLD) as srv:
@@ -325,6 +337,12 @@ def test_bollettino():
                        lambda: len(archive(a, mese)) == 2 and archive(a, mese))
         eq(sorted(b["comune"] for b in got), sorted(COMUNI), "one each")
         before = {b["comune"]: (b["generated_at"], b["pdf_sha256"]) for b in got}
+        # The two municipalities are of one province: their bulletins'
+        # strasa_cittadinanza is one protection (with its exact audit),
+        # computed for the first and kept for the second.
+        kept = protections(srv)
+        check(kept["kept"] >= 1 and kept["computed"] >= 1,
+              f"the bulletins share the province's protection: {kept}")
 
         hidden, text, _ = check_bulletin(srv, a, pop, COMUNI[0], first, last)
         check(hidden, f"threshold {THRESHOLD} hides some of the month's flows (else the test "
