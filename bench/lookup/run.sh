@@ -257,22 +257,36 @@ pg_breakdown() {
       * (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.relid))::numeric / $n, 2)
     FROM pg_stat_user_tables t" | sed 's/^/    index entries written per answer, all tables: /'
 }
-# PERF=1 (PostgreSQL): perf record -g on PostgreSQL's processes (the
-# postmaster's children) during the look-ups by codice fiscale; printed:
-# the share of each binary/library and the 30 hottest symbols.
+# PERF=1: perf record -g during the look-ups by codice fiscale on
+# PostgreSQL's processes (the postmaster's children) or, on SQLite, on the
+# visura server (its threads by name: the group-commit writer is
+# "audit-writer"); printed: the share of each thread (SQLite) and of each
+# binary/library, and the 40 hottest symbols.  PERFKEEP=FILE keeps the
+# recording.
 perf_start() {
-  [ -n "${PERF:-}" ] && [ -n "${pgdir:-}" ] || return 0
-  local pm pids; pm=$(head -n 1 "$pgdir/data/postmaster.pid")
-  pids=$(ps -o pid= --ppid "$pm" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
-  perf record -q -g -F 499 -p "$pm,$pids" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+  [ -n "${PERF:-}" ] || return 0
+  local pids
+  if [ -n "${pgdir:-}" ]; then
+    local pm; pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+    pids="$pm,$(ps -o pid= --ppid "$pm" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')"
+    perf_who="PostgreSQL's processes"
+  else
+    pids=$(cat "$work"/server*.pid | paste -sd,)
+    perf_who="the visura server"
+  fi
+  perf record -q -g -F 499 -p "$pids" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
   perf_pid=$!
 }
 perf_report() {
   [ -n "${perf_pid:-}" ] || return 0
   wait "$perf_pid" || true; perf_pid=
-  echo "    perf, PostgreSQL's processes: share by binary"
+  if [ -z "${pgdir:-}" ]; then
+    echo "    perf, $perf_who: share by thread"
+    perf report -i "$work/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,8p | sed 's/^/      /'
+  fi
+  echo "    perf, $perf_who: share by binary"
   perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,8p | sed 's/^/      /'
-  echo "    perf, PostgreSQL's processes: hottest symbols"
+  echo "    perf, $perf_who: hottest symbols"
   perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,40p | sed 's/^/      /'
   [ -z "${PERFKEEP:-}" ] || cp "$work/perf.data" "$PERFKEEP"
 }
