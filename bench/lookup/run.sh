@@ -32,7 +32,8 @@
 # register just loaded; PGSET="NAME=VALUE ...": settings of the server, by
 # ALTER SYSTEM and a reload before the register is loaded, e.g.
 # PGSET=plan_cache_mode=force_custom_plan; PERF=1: perf record on its
-# processes during the look-ups by codice fiscale; WARMUP=S: S seconds of
+# processes during the look-ups by codice fiscale (on SQLite: on the
+# server's threads, the group-commit writer apart); WARMUP=S: S seconds of
 # look-ups and an ANALYZE before them, below).  ACCOUNTS: operators of the body
 # with a session (default 1), the requests of the runs with a session
 # taken by each in turn, so that one account's serialisation (its
