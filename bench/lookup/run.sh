@@ -32,7 +32,8 @@
 # register just loaded; PGSET="NAME=VALUE ...": settings of the server, by
 # ALTER SYSTEM and a reload before the register is loaded, e.g.
 # PGSET=plan_cache_mode=force_custom_plan; PERF=1: perf record on its
-# processes during the look-ups by codice fiscale; WARMUP=S: S seconds of
+# processes during the look-ups by codice fiscale (on SQLite: on the
+# server's threads, the group-commit writer apart); WARMUP=S: S seconds of
 # look-ups and an ANALYZE before them, below).  ACCOUNTS: operators of the body
 # with a session (default 1), the requests of the runs with a session
 # taken by each in turn, so that one account's serialisation (its
@@ -157,10 +158,18 @@ pg_kinds_diff() {  # pg_kinds_diff BEFORE_FILE ANSWERS
     { d = $2 - b[$1]; if (d > 0) printf "%s %d µs; ", $1, d * 1000000 / hz / n }' "$1" "$work/kinds1"
   echo
 }
-cpu_per() {  # cpu_per TICKS_BEFORE WRK_OUTPUT [PG_TICKS_BEFORE]
-  local t1 p1 reqs; t1=$(ticks); p1=$(pg_ticks); reqs=$(awk '/requests in/ {n = $1} END {print n}' "$2")
+# The same, of the threads other than libmicrohttpd's workers and the main
+# thread: the group-commit writer ("audit-writer") and the background
+# threads, idle during a run (a build before the writer was named counts
+# the same threads).
+writer_ticks() { local f p t; for f in "$work"/server*.pid; do p=$(cat "$f")
+    for t in /proc/"$p"/task/*; do [ "${t##*/}" = "$p" ] || cat "$t/stat" 2>/dev/null; done; done |
+  awk '!/\(MHD-/ { sub(/^[0-9]+ \(.*\) /, ""); t += $12 + $13 } END { print t + 0 }'; }
+cpu_per() {  # cpu_per TICKS_BEFORE WRK_OUTPUT [PG_TICKS_BEFORE] [WRITER_TICKS_BEFORE]
+  local t1 p1 w1 reqs; t1=$(ticks); p1=$(pg_ticks); w1=$(writer_ticks); reqs=$(awk '/requests in/ {n = $1} END {print n}' "$2")
   echo "    server CPU per answer: $(echo "($t1 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs ($reqs answers)"
-  [ -z "${3:-}" ] || echo "    PostgreSQL CPU per answer: $(echo "($p1 - $3) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs"
+  [ -z "${4:-}" ] || echo "      of which the group-commit writer: $(echo "($w1 - $4) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs"
+  [ -z "${3:-}" ] || [ -z "${pgdir:-}" ] || echo "    PostgreSQL CPU per answer: $(echo "($p1 - $3) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc) µs"
 }
 # Every answer must be a 200 with data: a benchmark of refusals measures nothing.
 require_ok() { if grep -q "Non-2xx" "$1"; then echo "FAILED: non-2xx answers in $1"; exit 1; fi; }
@@ -257,22 +266,36 @@ pg_breakdown() {
       * (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.relid))::numeric / $n, 2)
     FROM pg_stat_user_tables t" | sed 's/^/    index entries written per answer, all tables: /'
 }
-# PERF=1 (PostgreSQL): perf record -g on PostgreSQL's processes (the
-# postmaster's children) during the look-ups by codice fiscale; printed:
-# the share of each binary/library and the 30 hottest symbols.
+# PERF=1: perf record -g during the look-ups by codice fiscale on
+# PostgreSQL's processes (the postmaster's children) or, on SQLite, on the
+# visura server (its threads by name: the group-commit writer is
+# "audit-writer"); printed: the share of each thread (SQLite) and of each
+# binary/library, and the 40 hottest symbols.  PERFKEEP=FILE keeps the
+# recording.
 perf_start() {
-  [ -n "${PERF:-}" ] && [ -n "${pgdir:-}" ] || return 0
-  local pm pids; pm=$(head -n 1 "$pgdir/data/postmaster.pid")
-  pids=$(ps -o pid= --ppid "$pm" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
-  perf record -q -g -F 499 -p "$pm,$pids" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+  [ -n "${PERF:-}" ] || return 0
+  local pids
+  if [ -n "${pgdir:-}" ]; then
+    local pm; pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+    pids="$pm,$(ps -o pid= --ppid "$pm" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')"
+    perf_who="PostgreSQL's processes"
+  else
+    pids=$(cat "$work"/server*.pid | paste -sd,)
+    perf_who="the visura server"
+  fi
+  perf record -q -g -F 499 -p "$pids" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
   perf_pid=$!
 }
 perf_report() {
   [ -n "${perf_pid:-}" ] || return 0
   wait "$perf_pid" || true; perf_pid=
-  echo "    perf, PostgreSQL's processes: share by binary"
+  if [ -z "${pgdir:-}" ]; then
+    echo "    perf, $perf_who: share by thread"
+    perf report -i "$work/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,8p | sed 's/^/      /'
+  fi
+  echo "    perf, $perf_who: share by binary"
   perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,8p | sed 's/^/      /'
-  echo "    perf, PostgreSQL's processes: hottest symbols"
+  echo "    perf, $perf_who: hottest symbols"
   perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,40p | sed 's/^/      /'
   [ -z "${PERFKEEP:-}" ] || cp "$work/perf.data" "$PERFKEEP"
 }
@@ -300,11 +323,11 @@ for ((round = 1; round <= rounds; round++)); do
   [ -z "${PGSTAT:-}" ] || psql "${db#postgres:}" -qc "VACUUM ANALYZE" -c "CHECKPOINT" \
     -c "SELECT pg_stat_statements_reset()" -c "SELECT pg_stat_reset()" \
     -c "SELECT pg_stat_reset_shared('wal')" -c "SELECT pg_stat_reset_shared('bgwriter')" >/dev/null
-  settle; t0=$(ticks); pg0=$(pg_ticks)
+  settle; t0=$(ticks); pg0=$(pg_ticks); w0=$(writer_ticks)
   [ -z "${PGSTAT:-}" ] || pg_kinds > "$work/kinds0"
   perf_start
   COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/cfs.txt KIND=cf \
-    wrk64 "$work/cf.txt" -s bench/lookup/lookup.lua; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0"
+    wrk64 "$work/cf.txt" -s bench/lookup/lookup.lua; out "$work/cf.txt"; require_ok "$work/cf.txt"; cpu_per "$t0" "$work/cf.txt" "$pg0" "$w0"
   perf_report
   if [ -n "${PGSTAT:-}" ]; then
     nreq=$(awk '/requests in/ {n = $1} END {print n}' "$work/cf.txt")
@@ -330,9 +353,9 @@ for ((round = 1; round <= rounds; round++)); do
       > "$work/voucher.txt"; out "$work/voucher.txt"; require_ok "$work/voucher.txt"; cpu_per "$t0" "$work/voucher.txt"
   fi
   echo "-- visura name search surname+name+birth_$names (wrk -t2 -c64 -d$dur)"
-  settle; t0=$(ticks); pg0=$(pg_ticks)
+  settle; t0=$(ticks); pg0=$(pg_ticks); w0=$(writer_ticks)
   COOKIE=$(cat "$work/cookie.txt") COOKIES=$work/cookies.txt LIST=$work/names.txt KIND=name \
-    wrk64 "$work/name.txt" -s bench/lookup/lookup.lua; out "$work/name.txt"; require_ok_names "$work/name.txt"; cpu_per "$t0" "$work/name.txt" "$pg0"
+    wrk64 "$work/name.txt" -s bench/lookup/lookup.lua; out "$work/name.txt"; require_ok_names "$work/name.txt"; cpu_per "$t0" "$work/name.txt" "$pg0" "$w0"
   echo "-- visura name search, one connection (latency without queueing)"
   settle
   COOKIE=$(cat "$work/cookie.txt") LIST=$work/names.txt KIND=name \

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "audit/audit.h"
 
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "audit/sha256.h"
 #include "common/fsmode.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -18,7 +20,7 @@
 #define SEP "\x1f"
 
 /* The canonical bytes of a record after its predecessor's hash, into st. */
-static void canonical(crypto_hash_sha256_state *st, const struct store_access *a,
+static void canonical(struct sha256 *st, const struct store_access *a,
 		      const char *prev_hash)
 {
 	char num[160];
@@ -26,36 +28,36 @@ static void canonical(crypto_hash_sha256_state *st, const struct store_access *a
 		 SEP "%lld" SEP "%lld" SEP "%d" SEP, (long long)a->id, (long long)a->at,
 		 (long long)a->account_id, (long long)a->ente_id, (long long)a->convenzione_id,
 		 (long long)a->purpose_id, a->status);
-	crypto_hash_sha256_update(st, (const unsigned char *)prev_hash, strlen(prev_hash));
-	crypto_hash_sha256_update(st, (const unsigned char *)SEP, 1);
-	crypto_hash_sha256_update(st, (const unsigned char *)num, strlen(num));
+	sha256_update(st, prev_hash, strlen(prev_hash));
+	sha256_update(st, SEP, 1);
+	sha256_update(st, num, strlen(num));
 	const char *text[] = {a->username, a->case_ref, a->on_behalf_of, a->ip, a->operation,
 			      a->query, a->subjects, a->categories, a->outcome, a->flags,
 			      a->workstation};
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
-		crypto_hash_sha256_update(st, (const unsigned char *)text[i], strlen(text[i]));
-		crypto_hash_sha256_update(st, (const unsigned char *)SEP, 1);
+		sha256_update(st, text[i], strlen(text[i]));
+		sha256_update(st, SEP, 1);
 	}
 }
 
 void audit_hash(const struct store_access *a, const char *prev_hash, char out[65])
 {
-	crypto_hash_sha256_state st;
-	unsigned char d[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_init(&st);
+	struct sha256 st;
+	uint8_t d[SHA256_BYTES];
+	sha256_init(&st);
 	canonical(&st, a, prev_hash);
-	crypto_hash_sha256_final(&st, d);
+	sha256_final(&st, d);
 	sodium_bin2hex(out, 65, d, sizeof d);
 }
 
 void audit_leaf_hash(const struct store_access *a, uint8_t out[MERKLE_HASH])
 {
-	crypto_hash_sha256_state st;
+	struct sha256 st;
 	const unsigned char prefix = 0x00;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &prefix, 1);
+	sha256_init(&st);
+	sha256_update(&st, &prefix, 1);
 	canonical(&st, a, a->prev_hash);
-	crypto_hash_sha256_final(&st, out);
+	sha256_final(&st, out);
 }
 
 void audit_origin_default(const uint8_t pk[32], char out[CHECKPOINT_NAME_MAX + 1])
@@ -1173,6 +1175,8 @@ static void *writer_main(void *arg)
 {
 	struct audit_writer *w = arg;
 	struct pending *batch[AUDIT_MAX_BATCH];
+	/* Named for perf and top (bench/lookup/run.sh, PERF=1). */
+	pthread_setname_np(pthread_self(), "audit-writer");
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->head && !w->stop)
@@ -1400,8 +1404,8 @@ void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out)
 
 static void body_sha(const char *body, size_t len, char out[65])
 {
-	unsigned char d[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(d, (const unsigned char *)body, len);
+	uint8_t d[SHA256_BYTES];
+	sha256_of(body, len, d);
 	sodium_bin2hex(out, 65, d, sizeof d);
 }
 

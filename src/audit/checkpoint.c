@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/sha256.h"
 #include "common/str.h"
 
 #define DASH "\xe2\x80\x94"   /* U+2014, the em dash of a signature line */
@@ -23,15 +24,15 @@ bool checkpoint_name_ok(const char *name)
 
 void checkpoint_key_id(const char *name, uint8_t type, const uint8_t pk[32], uint8_t out[4])
 {
-	crypto_hash_sha256_state st;
-	uint8_t d[32];
+	struct sha256 st;
+	uint8_t d[SHA256_BYTES];
 	const uint8_t nl = 0x0a;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)name, strlen(name));
-	crypto_hash_sha256_update(&st, &nl, 1);
-	crypto_hash_sha256_update(&st, &type, 1);
-	crypto_hash_sha256_update(&st, pk, 32);
-	crypto_hash_sha256_final(&st, d);
+	sha256_init(&st);
+	sha256_update(&st, name, strlen(name));
+	sha256_update(&st, &nl, 1);
+	sha256_update(&st, &type, 1);
+	sha256_update(&st, pk, 32);
+	sha256_final(&st, d);
 	memcpy(out, d, 4);
 }
 

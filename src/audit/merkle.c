@@ -1,17 +1,18 @@
 #include "audit/merkle.h"
 
-#include <sodium.h>
+#include "audit/sha256.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 void merkle_leaf_hash(const void *data, size_t len, uint8_t out[MERKLE_HASH])
 {
-	crypto_hash_sha256_state st;
+	struct sha256 st;
 	const unsigned char prefix = 0x00;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &prefix, 1);
-	crypto_hash_sha256_update(&st, data, len);
-	crypto_hash_sha256_final(&st, out);
+	sha256_init(&st);
+	sha256_update(&st, &prefix, 1);
+	sha256_update(&st, data, len);
+	sha256_final(&st, out);
 }
 
 void merkle_node_hash(const uint8_t left[MERKLE_HASH], const uint8_t right[MERKLE_HASH],
@@ -21,7 +22,7 @@ void merkle_node_hash(const uint8_t left[MERKLE_HASH], const uint8_t right[MERKL
 	in[0] = 0x01;
 	memcpy(in + 1, left, MERKLE_HASH);
 	memcpy(in + 1 + MERKLE_HASH, right, MERKLE_HASH);
-	crypto_hash_sha256(out, in, sizeof in);
+	sha256_of(in, sizeof in, out);
 }
 
 /* The largest power of two below n (n > 1). */
@@ -49,7 +50,7 @@ static int subtree(merkle_node_fn get, void *ctx, uint64_t start, uint64_t size,
 int merkle_root(merkle_node_fn get, void *ctx, uint64_t size, uint8_t out[MERKLE_HASH])
 {
 	if (size == 0) {
-		crypto_hash_sha256(out, NULL, 0);
+		sha256_of(NULL, 0, out);
 		return 0;
 	}
 	return subtree(get, ctx, 0, size, out);
@@ -219,7 +220,7 @@ void merkle_frontier_append(struct merkle_frontier *f, const uint8_t leaf[MERKLE
 void merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH])
 {
 	if (f->size == 0) {
-		crypto_hash_sha256(out, NULL, 0);
+		sha256_of(NULL, 0, out);
 		return;
 	}
 	int l = __builtin_ctzll(f->size);

@@ -21,6 +21,8 @@ static const struct {
 	/* A statement of PostgreSQL's own (a storage parameter): a comment to
 	 * the end of its line on SQLite. */
 	{"@PGONLY", {"--", ""}},
+	/* And one of SQLite's own: a comment on PostgreSQL. */
+	{"@SQLITEONLY", {"", "--"}},
 };
 
 static bool word_char(char c)
@@ -518,6 +520,21 @@ static const char migration_22[] =
 static const char migration_23[] =
 	"@PGONLY ALTER TABLE shared_state SET (toast_tuple_target = 8160);\n";
 
+/* The trail's two indexes that no statement reads on SQLite (issue #20):
+ * the search of the trail (SQL_ACCESS_SEARCH) filters by account and time
+ * with "(column = ?N OR ?N = 0)", which SQLite's planner cannot take to an
+ * index (it walks the primary key from ?8); nothing else reads access_log
+ * by time or account.  Every group commit wrote a page of each, and every
+ * record an entry in each.  PostgreSQL keeps them: its custom plans fold
+ * "?N = 0" away for the first runs of a statement and may use them.  In
+ * the trail's file when the trail has its own (DROP INDEX finds the index
+ * in either), in the database file of a new database, before the trail's
+ * tables move. */
+static const char migration_24[] =
+	"@SQLITEONLY DROP INDEX IF EXISTS access_log_at;\n"
+	"@SQLITEONLY DROP INDEX IF EXISTS access_log_account;\n"
+	"@PGONLY SELECT 1;\n";   /* PostgreSQL: a statement, not only comments */
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -543,6 +560,7 @@ const struct schema_migration schema_migrations[] = {
 	 migration_21},
 	{22, "soglia dei bollettini archiviati", migration_22},
 	{23, "valori condivisi tenuti nella riga", migration_23},
+	{24, "indici del registro degli accessi che nessuna lettura usa (SQLite)", migration_24},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

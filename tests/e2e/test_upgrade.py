@@ -98,6 +98,49 @@ def test_previous_release_database_migrated():
     shutil.rmtree(work, ignore_errors=True)
 
 
+def trail_indexes(db):
+    """The indexes of the trail's file and of the database file, by name."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.execute("ATTACH DATABASE ? AS trail", (f"file:{db}.trail?mode=ro",))
+    try:
+        return {schema: {r[0] for r in con.execute(
+            f"SELECT name FROM {schema}.sqlite_master WHERE type = 'index'"
+            " AND sql IS NOT NULL")} for schema in ("main", "trail")}
+    finally:
+        con.close()
+
+
+UNREAD = {"access_log_at", "access_log_account"}
+
+
+def test_trail_indexes_nobody_reads_dropped():
+    """Migration 24 (SQLite): the two indexes of access_log that no
+    statement reads are gone from the trail's file of an existing
+    deployment (and never made for a new one), the index the search by
+    codice fiscale reads is kept, and the trail written before still
+    verifies."""
+    work = tempfile.mkdtemp(prefix="visura-upgrade-ix-")
+    db = unpack(work)
+    before = trail_indexes(db)
+    check(UNREAD <= before["trail"], f"the fixture's trail has them: {before}")
+    rc, out = visura("query", "--db", db, "counts")
+    eq(rc, 0, f"migrated: {out}")
+    after = trail_indexes(db)
+    eq(after["trail"] & UNREAD, set(), f"dropped from the trail's file: {after}")
+    eq(after["main"] & UNREAD, set(), f"nor in the database file: {after}")
+    check("access_subject_cf" in after["trail"], f"the search by cf keeps its index: {after}")
+    rc, out = harness.audit_verify(db)
+    eq(rc, 0, f"audit verify of the trail written before: {out}")
+    db2 = os.path.join(work, "new.db")
+    rc, out = visura("init", "--db", db2, "--admin-name", harness.ADMIN_NAME,
+                     "--admin-email", harness.ADMIN_EMAIL)
+    eq(rc, 0, f"init: {out}")
+    new = trail_indexes(db2)
+    eq((new["trail"] | new["main"]) & UNREAD, set(), f"a new database: {new}")
+    check("access_subject_cf" in new["trail"], f"a new database's trail: {new}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def migration_names(top):
     """{version: name} of every migration of this release, from a database
     it makes."""

@@ -4,7 +4,9 @@
  * to 70 leaves generated, verified, and refused when mangled; a tree grown
  * batch by batch from its frontier equal to one built at once; and the
  * checkpoint note (audit/checkpoint.h): signed, parsed, cosigned, and
- * refused when altered or signed by another key. */
+ * refused when altered or signed by another key; the trail's SHA-256
+ * (audit/sha256.h, libcrypto's) the same digest as libsodium's for every
+ * length up to a few blocks, whole and in pieces. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
+#include "audit/sha256.h"
 
 #define N 70
 
@@ -267,6 +270,32 @@ static void test_checkpoint_roundtrip(void **state)
 	assert_int_equal(checkpoint_sign(&c, "two words", 1, root, sk), -1);
 }
 
+static void test_sha256_as_libsodium(void **state)
+{
+	(void)state;
+	uint8_t data[700], a[SHA256_BYTES], b[SHA256_BYTES], c[SHA256_BYTES];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 131 + 7);
+	/* FIPS 180-2's "abc". */
+	static const uint8_t abc[SHA256_BYTES] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+		0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+		0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+	sha256_of("abc", 3, a);
+	assert_memory_equal(a, abc, SHA256_BYTES);
+	for (size_t len = 0; len <= sizeof data; len++) {
+		crypto_hash_sha256(a, data, len);
+		sha256_of(data, len, b);
+		assert_memory_equal(a, b, SHA256_BYTES);
+		struct sha256 h;
+		sha256_init(&h);
+		for (size_t at = 0, step = 1; at < len; at += step, step = step * 3 % 67 + 1)
+			sha256_update(&h, data + at, step < len - at ? step : len - at);
+		sha256_final(&h, c);
+		assert_memory_equal(a, c, SHA256_BYTES);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -278,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_every_consistency_proof),
 		cmocka_unit_test(test_batches_from_the_frontier),
 		cmocka_unit_test(test_checkpoint_roundtrip),
+		cmocka_unit_test(test_sha256_as_libsodium),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
