@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "app/app.h"
 #include "common/date.h"
+#include "common/runner.h"
 #include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
@@ -83,6 +84,54 @@ void api_stats(struct http_request *r)
 			 "protetti da un'unica regola di segreto statistico");
 }
 
+/* A table asked for, computed on the runner's thread (app->slow): the
+ * exact audit of the citizenship tables takes seconds to minutes of CPU,
+ * which would hold one of the few HTTP workers (look-ups) that long. */
+struct table_job {
+	struct http_request *r;
+	struct stats_table_query q;
+	const char *format;           /* the request's own */
+};
+
+/* On the runner's thread; the job is the request's (freed with it), so
+ * nothing of it is touched after http_resume. */
+static void table_run(void *ctx, bool refused)
+{
+	struct table_job *j = ctx;
+	struct http_request *r = j->r;
+	struct store *s = NULL;
+	if (refused) {
+		http_reply_error(r, 503, "service_unavailable",
+				 "il servizio si sta arrestando: riprovare tra poco");
+	} else {
+		app_request_begin(r->app);
+		s = api_store(r);
+	}
+	if (s) {
+		json_t *doc;
+		struct vis_error e = {0};
+		vis_err rc = stats_table_compute(s, r->app->rd, &j->q, app_today(r->app), &doc, &e);
+		if (rc)
+			api_reply_refusal(r, rc, &e);
+		else
+			reply(r, doc, j->format, stats_table_csv);
+	}
+	http_resume(r);
+}
+
+/* The connection parked: the job to the runner, or 503 at once. */
+static void table_start(struct http_request *r)
+{
+	if (runner_submit(r->app->slow, table_run, r->handler_ctx))
+		return;
+	http_header_add(r, "Retry-After", "30");
+	http_reply_error(r, 503, "service_unavailable",
+			 atomic_load(&r->app->stopping)
+				 ? "il servizio si sta arrestando: riprovare tra poco"
+				 : "troppe tavole statistiche in attesa di calcolo: riprovare tra poco");
+	http_resume(r);
+}
+
 void api_stats_tables(struct http_request *r)
 {
 	struct stats_table_query q = {0};
@@ -111,18 +160,16 @@ void api_stats_tables(struct http_request *r)
 		return;
 	}
 	q.yearly = period && !strcmp(period, "anno");
-	struct store *s = api_store(r);
-	if (!s)
-		return;
-	json_t *doc;
-	struct vis_error e = {0};
 	q.cache = r->app->stats;
-	vis_err rc = stats_table_compute(s, r->app->rd, &q, app_today(r->app), &doc, &e);
-	if (rc) {
-		api_reply_refusal(r, rc, &e);
+	struct table_job *j = malloc(sizeof *j);
+	if (!j) {
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
 	}
-	reply(r, doc, format, stats_table_csv);
+	*j = (struct table_job){.r = r, .q = q, .format = format};
+	r->handler_ctx = j;
+	r->handler_ctx_free = free;
+	http_defer(r, table_start);
 }
 
 void api_stats_series(struct http_request *r)

@@ -18,6 +18,7 @@
 #include "policy/ratelimit.h"
 #include "common/date.h"
 #include "common/log.h"
+#include "common/runner.h"
 #include "refdata/refdata.h"
 #include "stats/cache.h"
 #include "store/store.h"
@@ -58,7 +59,8 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->alerts = alert_tracker_new(&lim);
 	a->cache = store_cache_new();
 	a->stats = stats_cache_new(STATS_CACHE_ENTRIES, STATS_CACHE_BYTES);
-	if (!a->rl || !a->alerts || !a->metrics || !a->cache || !a->stats)
+	a->slow = runner_new(APP_SLOW_QUEUE);
+	if (!a->rl || !a->alerts || !a->metrics || !a->cache || !a->stats || !a->slow)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	/* The interface: a directory named in the configuration must load; the
 	 * built-in default may be absent (a server built without the web
@@ -153,6 +155,9 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 
 void app_release(struct app *a)
 {
+	/* its job may use a store and the caches below */
+	runner_free(a->slow);
+	a->slow = NULL;
 	publish_stop(a->publisher);
 	a->publisher = NULL;
 	audit_writer_stop(a->audit);

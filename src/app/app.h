@@ -28,6 +28,7 @@ struct sealed_key;
 struct refdata;
 struct store;
 struct stats_cache;
+struct runner;
 struct store_cache;
 struct web_assets;
 
@@ -44,6 +45,7 @@ struct app {
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct stats_cache *stats;    /* strasa_cittadinanza_eta's protections (stats/cache.h) */
+	struct runner *slow;          /* the statistics tables, off the HTTP workers (runner.h) */
 	struct jwks *pdnd;            /* PDND's public keys (pdnd_jwks or pdnd_jwks_url), or
 					 NULL: no vouchers */
 	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */
@@ -66,6 +68,9 @@ struct app {
 	struct store *stores[256];
 	int nstores;
 };
+
+/* Statistics tables waiting for the runner at most; more are answered 503. */
+#define APP_SLOW_QUEUE 16
 
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e);
 void app_release(struct app *a);

@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "app/app.h"
 #include "bollettino/bollettino.h"
+#include "common/runner.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/password.h"
@@ -417,6 +418,9 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_info("in arresto", "in_flight=%d", atomic_load(&app.in_flight));
 	atomic_store(&app.stopping, true);
+	/* the tables waiting answered 503, the one being computed finished:
+	 * its connection is answered before the server stops */
+	runner_stop(app.slow);
 	http_server_stop(srv, 10000);
 	http_server_stop(ops, 1000);
 	app_duties_release(&app, app_store(&app));

@@ -14,8 +14,12 @@ the same database; then deltas that change those counts (backdated, as a
 register records a move after the fact) are imported while the server
 runs, and the answers again are the command line's: a new protection,
 never the one kept for the old counts."""
+import http.client
 import json
+import re
 import subprocess
+import threading
+import time
 
 import harness
 from harness import *  # noqa: F401,F403
@@ -87,6 +91,47 @@ def test_protection_kept_and_renewed():
             check(old != new, f"{k}: strasa_cittadinanza_eta changed by the deltas")
             check([[v is None for v in r] for r in old] != [[v is None for v in r] for r in new],
                   f"{k}: strasa_cittadinanza_eta's hidden cells changed by the deltas")
+
+
+def gauge(srv, state):
+    """visura_stats_tables{state=...} from /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.metrics_port, timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    m = re.search(r'^visura_stats_tables\{state="%s"\} (\d+)$' % state, text, re.M)
+    check(m, f"/metrics has visura_stats_tables{{state=\"{state}\"}}")
+    return int(m.group(1))
+
+
+def test_tables_off_the_workers():
+    """A table is computed on a thread of its own (common/runner.h), not
+    on an HTTP worker: with one worker (--threads 1), while a table is
+    being computed (the metrics say so before and after), the server
+    answers other requests; computed on the worker, as before, nothing
+    else was answered until the table was done (strasa_cittadinanza_eta's
+    exact audit: minutes at 1,000,000 persons)."""
+    pop = harness.Population(persons=15000, comuni=POOL, seed=11, days=40)
+    with Server(population=pop, threads=1) as srv:
+        a = srv.admin()
+        url = (f"/api/v1/stats/tables?table=strasa_cittadinanza_eta&comuni={COMUNI[0]}"
+               f"&date={DATE}&threshold=3")
+        got = {}
+        t = threading.Thread(target=lambda: got.update(res=a.get(url)))
+        t.start()
+        deadline = time.monotonic() + 60
+        while not gauge(srv, "running") and t.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        answered = 0
+        while t.is_alive() and gauge(srv, "running"):
+            eq(srv.request("GET", "/healthz").status, 200, "/healthz while a table is computed")
+            if gauge(srv, "running"):
+                answered += 1
+        t.join()
+        expect(got["res"], 200, None, "the table")
+        eq(gauge(srv, "running"), 0, "nothing computed after")
+        print(f"requests answered while the table was being computed: {answered}")
+        check(answered > 0, "requests answered by the one worker while the table was computed")
 
 
 if __name__ == "__main__":
