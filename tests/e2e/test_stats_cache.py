@@ -134,5 +134,39 @@ def test_tables_off_the_workers():
         check(answered > 0, "requests answered by the one worker while the table was computed")
 
 
+
+def test_tables_at_stop():
+    """SIGTERM while a table is computed and another waits: the one being
+    computed is finished and answered (200), the waiting one is answered
+    503, and the server exits 0 (harness.stop, which also reads the log
+    for sanitizer reports)."""
+    pop = harness.Population(persons=15000, comuni=POOL, seed=11, days=40)
+    srv = Server(population=pop, threads=1)
+    with srv:
+        a = srv.admin()
+        b = Client(srv)     # a second session of the admin, for the second request
+        expect(b.login(a.username, a.password), 200, None, "a second session")
+        url = (f"/api/v1/stats/tables?table=strasa_cittadinanza_eta&comuni={{}}"
+               f"&date={DATE}&threshold=3")
+        got = {}
+        first = threading.Thread(target=lambda: got.update(first=a.get(url.format(COMUNI[0]))))
+        first.start()
+        deadline = time.monotonic() + 60
+        while not gauge(srv, "running") and first.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        check(gauge(srv, "running") == 1, "the first table is being computed")
+        second = threading.Thread(target=lambda: got.update(
+            second=b.get(url.format(COMUNI[1]))))
+        second.start()
+        while not gauge(srv, "waiting") and second.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        check(gauge(srv, "waiting") == 1, "the second table waits")
+        srv.stop()
+        first.join()
+        second.join()
+        expect(got["first"], 200, None, "the table being computed at the stop")
+        eq(got["second"].status, 503, "the table waiting at the stop")
+
+
 if __name__ == "__main__":
     run_tests(globals())
