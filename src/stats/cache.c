@@ -118,11 +118,13 @@ void stats_cache_put(struct stats_cache *c, const unsigned char key[STATS_CACHE_
 		/* a free slot, or the least recently used dropped */
 		struct entry *lru = NULL;
 		x = NULL;
-		for (int i = 0; i < c->n && !x; i++)
-			if (!c->e[i].packed)
-				x = &c->e[i];
-			else if (!lru || c->e[i].used < lru->used)
+		for (int i = 0; i < c->n; i++)
+			if (!c->e[i].packed) {
+				if (!x)
+					x = &c->e[i];
+			} else if (!lru || c->e[i].used < lru->used) {
 				lru = &c->e[i];
+			}
 		if (x && c->bytes + len <= c->max_bytes)
 			break;
 		if (!lru) /* nothing left to drop: len <= max_bytes, so it fits */

@@ -1887,6 +1887,29 @@ static void cc_counts(struct stats_cache *c, long long hits, long long misses, l
  * same inputs again give the same masks from the cache, without
  * protecting (and auditing) again; a changed count or given mask is
  * another key, computed afresh; at most `entries` kept. */
+/* The bound on bytes holds when a free slot comes before the entries to
+ * drop: a key stored again larger drops the least recently used other
+ * entry (before, the free slot's finding stopped the search for it, and
+ * the entry was kept beyond the bound). */
+static void test_cache_bytes_bound(void **state)
+{
+	(void)state;
+	struct stats_cache *c = stats_cache_new(3, 2);
+	assert_non_null(c);
+	unsigned char ka[STATS_CACHE_KEY] = {1}, kb[STATS_CACHE_KEY] = {2};
+	bool one[8] = {true}, two[16] = {false, true}, out[16];
+	stats_cache_put(c, ka, &(struct stats_cache_part){one, 8}, 1);
+	stats_cache_put(c, kb, &(struct stats_cache_part){one, 8}, 1);
+	stats_cache_put(c, ka, &(struct stats_cache_part){two, 16}, 1);
+	struct stats_cache_counts k;
+	stats_cache_counts_get(c, &k);
+	assert_int_equal(k.dropped, 1);
+	assert_false(stats_cache_get(c, kb, &(struct stats_cache_part){out, 8}, 1));
+	assert_true(stats_cache_get(c, ka, &(struct stats_cache_part){out, 16}, 1));
+	assert_memory_equal(out, two, sizeof two);
+	stats_cache_free(c);
+}
+
 static void test_citizenship_ages_cache(void **state)
 {
 	(void)state;
@@ -2391,6 +2414,7 @@ int main(void)
 		cmocka_unit_test(test_province_civil_linked),
 		cmocka_unit_test(test_province_citizenship_ages_linked),
 		cmocka_unit_test(test_citizenship_ages_cache),
+		cmocka_unit_test(test_cache_bytes_bound),
 		cmocka_unit_test(test_audit_lower_bounds),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
