@@ -10,6 +10,7 @@
 #include "auth/auth.h"
 #include "auth/hours.h"
 #include "common/cidr.h"
+#include "common/runner.h"
 #include "common/date.h"
 
 struct store *api_store(struct http_request *r)
@@ -19,6 +20,49 @@ struct store *api_store(struct http_request *r)
 		http_reply_error(r, 503, "service_unavailable",
 				 "il servizio non raggiunge la sua base dati: riprovare più tardi");
 	return s;
+}
+
+static const char STOPPING[] = "il servizio si sta arrestando: riprovare tra poco";
+
+/* On the runner's thread; the job is the request's (freed with it), so
+ * nothing of it is touched after http_resume. */
+static void slow_run(void *ctx, bool refused)
+{
+	struct api_slow *j = ctx;
+	struct http_request *r = j->r;
+	struct store *s = NULL;
+	if (refused) {
+		http_header_add(r, "Retry-After", "30");
+		http_reply_error(r, 503, "service_unavailable", STOPPING);
+	} else {
+		app_request_begin(r->app);
+		s = api_store(r);
+	}
+	if (s)
+		j->work(r, s, j);
+	http_resume(r);
+}
+
+/* The connection parked: the job to its runner, or 503 at once. */
+static void slow_start(struct http_request *r)
+{
+	struct api_slow *j = r->handler_ctx;
+	if (runner_submit(j->rn, slow_run, j))
+		return;
+	http_header_add(r, "Retry-After", "30");
+	http_reply_error(r, 503, "service_unavailable",
+			 atomic_load(&r->app->stopping) ? STOPPING : j->busy);
+	http_resume(r);
+}
+
+void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner *rn,
+		    void (*work)(struct http_request *r, struct store *s, void *job),
+		    const char *busy)
+{
+	*job = (struct api_slow){.r = r, .rn = rn, .work = work, .busy = busy};
+	r->handler_ctx = job;
+	r->handler_ctx_free = free;
+	http_defer(r, slow_start);
 }
 
 int64_t api_now(struct http_request *r)

@@ -29,6 +29,26 @@ json_t *api_account_json(const struct store_account *a);
 json_t *api_ente_json(const struct store_ente *en);
 json_t *api_request_json(const struct store_operator_request *q);
 
+/* Work of seconds to minutes (a statistics table's exact audit, a series,
+ * an import pushed over HTTPS) done on a runner's thread (common/runner.h)
+ * with the connection parked, so that the few HTTP workers go on answering
+ * look-ups.  A job is the caller's struct with this as its first member,
+ * allocated with malloc: it becomes the request's (freed with it). */
+struct runner;
+struct api_slow {
+	struct http_request *r;       /* set by api_slow_defer */
+	struct runner *rn;
+	/* On the runner's thread, with the thread's store: fills the answer
+	 * (http_resume is api_slow's). */
+	void (*work)(struct http_request *r, struct store *s, void *job);
+	const char *busy;             /* the 503's message when the queue is full */
+};
+/* Parks r and gives job to rn; when rn does not take it (its queue full,
+ * or the service stopping) or stops before it, 503 with Retry-After: 30. */
+void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner *rn,
+		    void (*work)(struct http_request *r, struct store *s, void *job),
+		    const char *busy);
+
 /* Reads an account by id; replies 404 (and returns false) when missing. */
 bool api_account_load(struct http_request *r, struct store *s, int64_t id,
 		      struct store_account *out);

@@ -88,49 +88,44 @@ void api_stats(struct http_request *r)
  * exact audit of the citizenship tables takes seconds to minutes of CPU,
  * which would hold one of the few HTTP workers (look-ups) that long. */
 struct table_job {
-	struct http_request *r;
+	struct api_slow slow;
 	struct stats_table_query q;
 	const char *format;           /* the request's own */
 };
 
-/* On the runner's thread; the job is the request's (freed with it), so
- * nothing of it is touched after http_resume. */
-static void table_run(void *ctx, bool refused)
+static void table_work(struct http_request *r, struct store *s, void *job)
 {
-	struct table_job *j = ctx;
-	struct http_request *r = j->r;
-	struct store *s = NULL;
-	if (refused) {
-		http_reply_error(r, 503, "service_unavailable",
-				 "il servizio si sta arrestando: riprovare tra poco");
-	} else {
-		app_request_begin(r->app);
-		s = api_store(r);
-	}
-	if (s) {
-		json_t *doc;
-		struct vis_error e = {0};
-		vis_err rc = stats_table_compute(s, r->app->rd, &j->q, app_today(r->app), &doc, &e);
-		if (rc)
-			api_reply_refusal(r, rc, &e);
-		else
-			reply(r, doc, j->format, stats_table_csv);
-	}
-	http_resume(r);
+	struct table_job *j = job;
+	json_t *doc;
+	struct vis_error e = {0};
+	vis_err rc = stats_table_compute(s, r->app->rd, &j->q, app_today(r->app), &doc, &e);
+	if (rc)
+		api_reply_refusal(r, rc, &e);
+	else
+		reply(r, doc, j->format, stats_table_csv);
 }
 
-/* The connection parked: the job to the runner, or 503 at once. */
-static void table_start(struct http_request *r)
+/* A series, on the same runner: 24 months of a province walk the
+ * register's history once a month (seconds at 1,000,000 persons). */
+struct series_job {
+	struct api_slow slow;
+	struct stats_series_query q;
+	const char *format;
+};
+
+static void series_work(struct http_request *r, struct store *s, void *job)
 {
-	if (runner_submit(r->app->slow, table_run, r->handler_ctx))
-		return;
-	http_header_add(r, "Retry-After", "30");
-	http_reply_error(r, 503, "service_unavailable",
-			 atomic_load(&r->app->stopping)
-				 ? "il servizio si sta arrestando: riprovare tra poco"
-				 : "troppe tavole statistiche in attesa di calcolo: riprovare tra poco");
-	http_resume(r);
+	struct series_job *j = job;
+	json_t *doc;
+	struct vis_error e = {0};
+	vis_err rc = stats_series_compute(s, r->app->rd, &j->q, app_today(r->app), &doc, &e);
+	if (rc)
+		api_reply_refusal(r, rc, &e);
+	else
+		reply(r, doc, j->format, stats_series_csv);
 }
+
+static const char BUSY[] = "troppe tavole statistiche in attesa di calcolo: riprovare tra poco";
 
 void api_stats_tables(struct http_request *r)
 {
@@ -166,10 +161,8 @@ void api_stats_tables(struct http_request *r)
 		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
 	}
-	*j = (struct table_job){.r = r, .q = q, .format = format};
-	r->handler_ctx = j;
-	r->handler_ctx_free = free;
-	http_defer(r, table_start);
+	*j = (struct table_job){.q = q, .format = format};
+	api_slow_defer(r, &j->slow, r->app->slow, table_work, BUSY);
 }
 
 void api_stats_series(struct http_request *r)
@@ -213,15 +206,11 @@ void api_stats_series(struct http_request *r)
 	q.yearly = step && !strcmp(step, "year");
 	q.by_comune = by && !strcmp(by, "comune");
 	q.by_provincia = by && !strcmp(by, "provincia");
-	struct store *s = api_store(r);
-	if (!s)
-		return;
-	json_t *doc;
-	struct vis_error e = {0};
-	vis_err rc = stats_series_compute(s, r->app->rd, &q, app_today(r->app), &doc, &e);
-	if (rc) {
-		api_reply_refusal(r, rc, &e);
+	struct series_job *j = malloc(sizeof *j);
+	if (!j) {
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
 	}
-	reply(r, doc, format, stats_series_csv);
+	*j = (struct series_job){.q = q, .format = format};
+	api_slow_defer(r, &j->slow, r->app->slow, series_work, BUSY);
 }

@@ -60,7 +60,9 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->cache = store_cache_new();
 	a->stats = stats_cache_new(STATS_CACHE_ENTRIES, STATS_CACHE_BYTES);
 	a->slow = runner_new(APP_SLOW_QUEUE);
-	if (!a->rl || !a->alerts || !a->metrics || !a->cache || !a->stats || !a->slow)
+	a->imports = runner_new(APP_IMPORT_QUEUE);
+	if (!a->rl || !a->alerts || !a->metrics || !a->cache || !a->stats || !a->slow ||
+	    !a->imports)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	/* The interface: a directory named in the configuration must load; the
 	 * built-in default may be absent (a server built without the web
@@ -158,6 +160,8 @@ void app_release(struct app *a)
 	/* its job may use a store and the caches below */
 	runner_free(a->slow);
 	a->slow = NULL;
+	runner_free(a->imports);
+	a->imports = NULL;
 	publish_stop(a->publisher);
 	a->publisher = NULL;
 	audit_writer_stop(a->audit);

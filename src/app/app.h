@@ -45,7 +45,9 @@ struct app {
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct stats_cache *stats;    /* strasa_cittadinanza_eta's protections (stats/cache.h) */
-	struct runner *slow;          /* the statistics tables, off the HTTP workers (runner.h) */
+	struct runner *slow;          /* the statistics tables and series, off the HTTP
+					 workers (runner.h) */
+	struct runner *imports;       /* the files pushed over HTTPS, the same */
 	struct jwks *pdnd;            /* PDND's public keys (pdnd_jwks or pdnd_jwks_url), or
 					 NULL: no vouchers */
 	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */
@@ -71,6 +73,9 @@ struct app {
 
 /* Statistics tables waiting for the runner at most; more are answered 503. */
 #define APP_SLOW_QUEUE 16
+/* Imports pushed over HTTPS waiting at most (each a parked connection and
+ * its file on disk); more are answered 503. */
+#define APP_IMPORT_QUEUE 32
 
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e);
 void app_release(struct app *a);

@@ -418,9 +418,11 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_info("in arresto", "in_flight=%d", atomic_load(&app.in_flight));
 	atomic_store(&app.stopping, true);
-	/* the tables waiting answered 503, the one being computed finished:
-	 * its connection is answered before the server stops */
+	/* the tables and imports waiting answered 503, the one being done on
+	 * each runner finished: its connection is answered before the server
+	 * stops */
 	runner_stop(app.slow);
+	runner_stop(app.imports);
 	http_server_stop(srv, 10000);
 	http_server_stop(ops, 1000);
 	app_duties_release(&app, app_store(&app));

@@ -6,14 +6,16 @@ one is rejected or overdue."""
 import os
 import subprocess
 import tempfile
+import threading
+import time
 
 import harness
 from harness import *  # noqa: F401,F403
 
 
-def gen_feed(persons=800, days=2):
+def gen_feed(persons=800, days=2, comune="036023"):
     out = tempfile.mkdtemp(prefix="visura-feed-")
-    p = subprocess.run([harness.VISURA, "gen", "--persons", str(persons), "--comune", "036023",
+    p = subprocess.run([harness.VISURA, "gen", "--persons", str(persons), "--comune", comune,
                         "--seed", "3", "--days", str(days), "--out", out],
                        capture_output=True, text=True)
     check(p.returncode == 0, f"gen: {p.stderr}")
@@ -56,6 +58,50 @@ def test_push_daily_files():
         eq(f["refused_pushes"], 1, "the refused push is counted")
         alerts = expect(srv.admin().get("/api/v1/alerts"), 200)["alerts"]
         check(any(a["rule"] == "feed_rejected" for a in alerts), "a rejected file raises an alert")
+
+
+def test_push_off_the_workers():
+    """A pushed file is imported on a thread of its own (app->imports,
+    common/runner.h), not on an HTTP worker: with one worker (--threads
+    1), while a snapshot is being imported (the metrics say so), the
+    server answers other requests; on the worker, as before, nothing else
+    was answered until the import was done (a FULL of 1,000,000 persons:
+    a minute).  Then, at SIGTERM with one import running and another
+    waiting: the running one is finished (201), the waiting one is
+    answered 503 with Retry-After, the server exits 0 (harness.stop, which
+    also reads the log for sanitizer reports)."""
+    from test_stats_cache import answered_meanwhile, gauge
+    big = gen_feed(persons=30000, days=1)[0]
+    other = gen_feed(persons=30000, days=1, comune="036005")[0]
+    srv = Server(threads=1)
+    with srv:
+        _, token = municipality_token(srv)
+        res, answered = answered_meanwhile(srv, lambda: push(srv, token, big),
+                                           "a pushed snapshot is imported", "visura_imports_pushed")
+        eq(res.status, 201, "the snapshot pushed")
+        check(answered > 0, "requests answered by the one worker while the file was imported")
+        # another municipality's snapshot runs; the first file again waits
+        _, token2 = municipality_token(srv, "036005")
+        got = {}
+        first = threading.Thread(target=lambda: got.update(first=push(srv, token2, other)))
+        first.start()
+        deadline = time.monotonic() + 60
+        while (not gauge(srv, "running", "visura_imports_pushed") and first.is_alive()
+               and time.monotonic() < deadline):
+            time.sleep(0.005)
+        check(gauge(srv, "running", "visura_imports_pushed") == 1, "036005's file is imported")
+        second = threading.Thread(target=lambda: got.update(second=push(srv, token, big)))
+        second.start()
+        while (not gauge(srv, "waiting", "visura_imports_pushed") and second.is_alive()
+               and time.monotonic() < deadline):
+            time.sleep(0.005)
+        check(gauge(srv, "waiting", "visura_imports_pushed") == 1, "the second file waits")
+        srv.stop()
+        first.join()
+        second.join()
+        eq(got["first"].status, 201, "the import running at the stop, finished")
+        eq(got["second"].status, 503, "the import waiting at the stop")
+        eq(got["second"].header("Retry-After"), "30", "when to try again")
 
 
 def test_push_refused_cleanly():

@@ -93,15 +93,37 @@ def test_protection_kept_and_renewed():
                   f"{k}: strasa_cittadinanza_eta's hidden cells changed by the deltas")
 
 
-def gauge(srv, state):
-    """visura_stats_tables{state=...} from /metrics."""
+def gauge(srv, state, name="visura_stats_tables"):
+    """name{state=...} from /metrics (a runner's jobs: common/runner.h)."""
     c = http.client.HTTPConnection("127.0.0.1", srv.metrics_port, timeout=10)
     c.request("GET", "/metrics")
     text = c.getresponse().read().decode()
     c.close()
-    m = re.search(r'^visura_stats_tables\{state="%s"\} (\d+)$' % state, text, re.M)
-    check(m, f"/metrics has visura_stats_tables{{state=\"{state}\"}}")
+    m = re.search(r'^%s\{state="%s"\} (\d+)$' % (name, state), text, re.M)
+    check(m, f"/metrics has {name}{{state=\"{state}\"}}")
     return int(m.group(1))
+
+
+def answered_meanwhile(srv, ask, what, name="visura_stats_tables"):
+    """Runs ask() (a long request) in a thread; while the runner's gauge
+    says it is being done, /healthz is asked again and again: each must
+    be answered.  The long request's answer, and how many were answered
+    while it ran (the caller checks it is more than none)."""
+    got = {}
+    t = threading.Thread(target=lambda: got.update(res=ask()))
+    t.start()
+    deadline = time.monotonic() + 60
+    while not gauge(srv, "running", name) and t.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    answered = 0
+    while t.is_alive() and gauge(srv, "running", name):
+        eq(srv.request("GET", "/healthz").status, 200, f"/healthz while {what}")
+        if gauge(srv, "running", name):
+            answered += 1
+    t.join()
+    eq(gauge(srv, "running", name), 0, f"nothing running after {what}")
+    print(f"requests answered while {what}: {answered}")
+    return got["res"], answered
 
 
 def test_tables_off_the_workers():
@@ -116,23 +138,19 @@ def test_tables_off_the_workers():
         a = srv.admin()
         url = (f"/api/v1/stats/tables?table=strasa_cittadinanza_eta&comuni={COMUNI[0]}"
                f"&date={DATE}&threshold=3")
-        got = {}
-        t = threading.Thread(target=lambda: got.update(res=a.get(url)))
-        t.start()
-        deadline = time.monotonic() + 60
-        while not gauge(srv, "running") and t.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.005)
-        answered = 0
-        while t.is_alive() and gauge(srv, "running"):
-            eq(srv.request("GET", "/healthz").status, 200, "/healthz while a table is computed")
-            if gauge(srv, "running"):
-                answered += 1
-        t.join()
-        expect(got["res"], 200, None, "the table")
-        eq(gauge(srv, "running"), 0, "nothing computed after")
-        print(f"requests answered while the table was being computed: {answered}")
+        res, answered = answered_meanwhile(srv, lambda: a.get(url), "a table is computed")
+        expect(res, 200, None, "the table")
         check(answered > 0, "requests answered by the one worker while the table was computed")
-
+        # A series goes the same way (on the HTTP worker before: every
+        # month of a province walks the register's history).
+        every = ("population,males,females,foreigners,foreign_share,old_age_index,"
+                 "dependency_ratio,average_age,births,deaths,registrations,cancellations,"
+                 "crude_birth_rate,migratory_rate")
+        url = (f"/api/v1/stats/series?indicator={every}"
+               f"&comuni={POOL}&by=comune&threshold=3")
+        res, answered = answered_meanwhile(srv, lambda: a.get(url), "a series is computed")
+        expect(res, 200, None, "the series")
+        check(answered > 0, "requests answered by the one worker while the series was computed")
 
 
 def test_tables_at_stop():
