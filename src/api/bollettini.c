@@ -215,6 +215,14 @@ void api_bollettini_comune_set(struct http_request *r)
 					  "changed", changed));
 }
 
+struct regen_job {
+	struct api_slow slow;
+	char which[7];                /* a municipality, or "": all */
+	int mese;                     /* YYYYMM, or 0: all */
+};
+
+static void regen_work(struct http_request *r, struct store *s, void *job);
+
 /* POST /api/v1/bollettini/rigenera {comune?, mese?}: the withdrawn
  * bulletins (of one municipality, one month, or all) made again under the
  * current rule now. */
@@ -237,11 +245,25 @@ void api_bollettini_regenerate(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "il mese si scrive AAAA-MM");
 		return;
 	}
-	char which[7];
-	STR_COPY_KNOWN(which, comune); /* checked: six digits or "" */
-	struct store *s = api_store(r);
-	if (!s)
+	struct regen_job *j = malloc(sizeof *j);
+	if (!j) {
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
+	}
+	STR_COPY_KNOWN(j->which, comune); /* checked: six digits or "" */
+	j->mese = mese;
+	api_slow_defer(r, &j->slow, r->app->slow, regen_work,
+		       API_SLOW_BUSY);
+}
+
+/* On the statistics runner (app->slow): every bulletin asked for made
+ * again, each with its protection (the exact audit, minutes at 1,000,000
+ * persons when not kept). */
+static void regen_work(struct http_request *r, struct store *s, void *job)
+{
+	const struct regen_job *j = job;
+	const char *which = j->which;
+	int mese = j->mese;
 	char geo[CONFIG_PATH_MAX + 8];
 	struct bollettino_opts o;
 	bollettino_opts_init(&o, &r->app->cfg, app_today(r->app), api_now(r), geo, sizeof geo);

@@ -43,6 +43,11 @@ struct api_slow {
 	void (*work)(struct http_request *r, struct store *s, void *job);
 	const char *busy;             /* the 503's message when the queue is full */
 };
+/* The 503's message when app->slow's queue is full (tables, series,
+ * bulletins made again, the trail's verification share it). */
+#define API_SLOW_BUSY \
+	"troppe elaborazioni in attesa (tavole, serie, bollettini, verifiche del registro): " \
+	"riprovare tra poco"
 /* Parks r and gives job to rn; when rn does not take it (its queue full,
  * or the service stopping) or stops before it, 503 with Retry-After: 30. */
 void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner *rn,

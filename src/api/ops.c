@@ -236,40 +236,41 @@ void api_metrics(struct http_request *r)
 		(long long)st.max_batch);
 	for (int i = 0; i < t.n; i++)
 		strbuf_addf(&sb, "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
-	/* the statistics tables: strasa_cittadinanza_eta's protections kept
-	 * (stats/cache.h), the tables, series and pushed imports done off the
-	 * HTTP workers (common/runner.h) */
+	/* strasa_cittadinanza_eta's protections kept (stats/cache.h), and the
+	 * work done off the HTTP workers (common/runner.h) */
 	struct stats_cache_counts kc = {0};
 	stats_cache_counts_get(r->app->stats, &kc);
-	struct runner_counts rc = {0}, ic = {0};
-	runner_counts_get(r->app->slow, &rc);
-	runner_counts_get(r->app->imports, &ic);
 	strbuf_addf(&sb,
 		"# HELP visura_stats_protections_total the citizenship tables' protections, "
 		"taken as kept or computed\n"
 		"# TYPE visura_stats_protections_total counter\n"
 		"visura_stats_protections_total{outcome=\"kept\"} %lld\n"
-		"visura_stats_protections_total{outcome=\"computed\"} %lld\n"
-		"# HELP visura_stats_tables statistics tables and series being computed or "
-		"waiting for it\n"
-		"# TYPE visura_stats_tables gauge\n"
-		"visura_stats_tables{state=\"running\"} %d\n"
-		"visura_stats_tables{state=\"waiting\"} %d\n"
-		"# HELP visura_stats_tables_turned_away_total tables and series answered 503: the "
-		"queue full, or stopping\n"
-		"# TYPE visura_stats_tables_turned_away_total counter\n"
-		"visura_stats_tables_turned_away_total %lld\n"
-		"# HELP visura_imports_pushed files pushed over HTTPS being imported or waiting "
-		"for it\n"
-		"# TYPE visura_imports_pushed gauge\n"
-		"visura_imports_pushed{state=\"running\"} %d\n"
-		"visura_imports_pushed{state=\"waiting\"} %d\n"
-		"# HELP visura_imports_turned_away_total files pushed answered 503: the queue "
-		"full, or stopping\n"
-		"# TYPE visura_imports_turned_away_total counter\n"
-		"visura_imports_turned_away_total %lld\n",
-		kc.hits, kc.misses, rc.running, rc.waiting, rc.turned_away, ic.running, ic.waiting,
-		ic.turned_away);
+		"visura_stats_protections_total{outcome=\"computed\"} %lld\n",
+		kc.hits, kc.misses);
+	/* the runners: "slow" (tables, series, bulletins made again, the
+	 * trail's verification), "imports" (files pushed over HTTPS) */
+	const struct { const char *name; struct runner *rn; } runners[] = {
+		{"slow", r->app->slow}, {"imports", r->app->imports}};
+	struct runner_counts rc[2] = {{0}};
+	for (int i = 0; i < 2; i++)
+		runner_counts_get(runners[i].rn, &rc[i]);
+	strbuf_adds(&sb, "# HELP visura_runner_jobs long work done off the HTTP workers, being "
+			 "done or waiting, by runner\n# TYPE visura_runner_jobs gauge\n");
+	for (int i = 0; i < 2; i++)
+		strbuf_addf(&sb,
+			    "visura_runner_jobs{runner=\"%s\",state=\"running\"} %d\n"
+			    "visura_runner_jobs{runner=\"%s\",state=\"waiting\"} %d\n",
+			    runners[i].name, rc[i].running, runners[i].name, rc[i].waiting);
+	strbuf_adds(&sb, "# HELP visura_runner_jobs_done_total long work done to the end, by "
+			 "runner\n# TYPE visura_runner_jobs_done_total counter\n");
+	for (int i = 0; i < 2; i++)
+		strbuf_addf(&sb, "visura_runner_jobs_done_total{runner=\"%s\"} %lld\n",
+			    runners[i].name, rc[i].done);
+	strbuf_adds(&sb, "# HELP visura_runner_jobs_turned_away_total long work answered 503: the "
+			 "queue full, or stopping\n# TYPE visura_runner_jobs_turned_away_total counter\n");
+	for (int i = 0; i < 2; i++)
+		strbuf_addf(&sb, "visura_runner_jobs_turned_away_total{runner=\"%s\"} %lld\n",
+			    runners[i].name, rc[i].turned_away);
 	/* The public keys of PDND and of the SPID/CIE provider (jwks.h). */
 	struct jwks *sets[KEY_SETS];
 	key_sets(r->app, sets);

@@ -125,8 +125,6 @@ static void series_work(struct http_request *r, struct store *s, void *job)
 		reply(r, doc, j->format, stats_series_csv);
 }
 
-static const char BUSY[] = "troppe tavole statistiche in attesa di calcolo: riprovare tra poco";
-
 void api_stats_tables(struct http_request *r)
 {
 	struct stats_table_query q = {0};
@@ -162,7 +160,7 @@ void api_stats_tables(struct http_request *r)
 		return;
 	}
 	*j = (struct table_job){.q = q, .format = format};
-	api_slow_defer(r, &j->slow, r->app->slow, table_work, BUSY);
+	api_slow_defer(r, &j->slow, r->app->slow, table_work, API_SLOW_BUSY);
 }
 
 void api_stats_series(struct http_request *r)
@@ -212,5 +210,5 @@ void api_stats_series(struct http_request *r)
 		return;
 	}
 	*j = (struct series_job){.q = q, .format = format};
-	api_slow_defer(r, &j->slow, r->app->slow, series_work, BUSY);
+	api_slow_defer(r, &j->slow, r->app->slow, series_work, API_SLOW_BUSY);
 }

@@ -45,8 +45,9 @@ struct app {
 	struct web_assets *ui;        /* the browser interface, or NULL */
 	struct store_cache *cache;    /* control records, shared by the threads' stores */
 	struct stats_cache *stats;    /* strasa_cittadinanza_eta's protections (stats/cache.h) */
-	struct runner *slow;          /* the statistics tables and series, off the HTTP
-					 workers (runner.h) */
+	struct runner *slow;          /* statistics tables and series, bulletins made
+					 again, the trail's verification: off the
+					 HTTP workers (runner.h) */
 	struct runner *imports;       /* the files pushed over HTTPS, the same */
 	struct jwks *pdnd;            /* PDND's public keys (pdnd_jwks or pdnd_jwks_url), or
 					 NULL: no vouchers */
@@ -71,7 +72,7 @@ struct app {
 	int nstores;
 };
 
-/* Statistics tables waiting for the runner at most; more are answered 503. */
+/* Jobs waiting for app->slow at most; more are answered 503. */
 #define APP_SLOW_QUEUE 16
 /* Imports pushed over HTTPS waiting at most (each a parked connection and
  * its file on disk); more are answered 503. */

@@ -1,8 +1,9 @@
 /* common/runner — work that takes seconds of CPU, done on one thread of
  * its own in the order asked (a statistics table: strasa_cittadinanza_eta's
  * exact audit takes 17 s at 200,000 persons, over a minute at 1,000,000;
- * a series; an import pushed over HTTPS, on a runner of its own), so that
- * the server's HTTP workers go on answering look-ups meanwhile.
+ * a series; the bulletins made again; the trail's verification; an
+ * import pushed over HTTPS, on a runner of its own: api_slow_defer), so
+ * that the server's HTTP workers go on answering look-ups meanwhile.
  *
  * Owns: the thread, its queue (at most `cap` jobs waiting: more are not
  * taken, and the caller says so), and the stop: from runner_stop on no job

@@ -77,7 +77,7 @@ def test_push_off_the_workers():
     with srv:
         _, token = municipality_token(srv)
         res, answered = answered_meanwhile(srv, lambda: push(srv, token, big),
-                                           "a pushed snapshot is imported", "visura_imports_pushed")
+                                           "a pushed snapshot is imported", "imports")
         eq(res.status, 201, "the snapshot pushed")
         check(answered > 0, "requests answered by the one worker while the file was imported")
         # another municipality's snapshot runs; the first file again waits
@@ -86,16 +86,16 @@ def test_push_off_the_workers():
         first = threading.Thread(target=lambda: got.update(first=push(srv, token2, other)))
         first.start()
         deadline = time.monotonic() + 60
-        while (not gauge(srv, "running", "visura_imports_pushed") and first.is_alive()
+        while (not gauge(srv, "running", "imports") and first.is_alive()
                and time.monotonic() < deadline):
             time.sleep(0.005)
-        check(gauge(srv, "running", "visura_imports_pushed") == 1, "036005's file is imported")
+        check(gauge(srv, "running", "imports") == 1, "036005's file is imported")
         second = threading.Thread(target=lambda: got.update(second=push(srv, token, big)))
         second.start()
-        while (not gauge(srv, "waiting", "visura_imports_pushed") and second.is_alive()
+        while (not gauge(srv, "waiting", "imports") and second.is_alive()
                and time.monotonic() < deadline):
             time.sleep(0.005)
-        check(gauge(srv, "waiting", "visura_imports_pushed") == 1, "the second file waits")
+        check(gauge(srv, "waiting", "imports") == 1, "the second file waits")
         srv.stop()
         first.join()
         second.join()

@@ -93,18 +93,29 @@ def test_protection_kept_and_renewed():
                   f"{k}: strasa_cittadinanza_eta's hidden cells changed by the deltas")
 
 
-def gauge(srv, state, name="visura_stats_tables"):
-    """name{state=...} from /metrics (a runner's jobs: common/runner.h)."""
+def metric(srv, pattern, what):
     c = http.client.HTTPConnection("127.0.0.1", srv.metrics_port, timeout=10)
     c.request("GET", "/metrics")
     text = c.getresponse().read().decode()
     c.close()
-    m = re.search(r'^%s\{state="%s"\} (\d+)$' % (name, state), text, re.M)
-    check(m, f"/metrics has {name}{{state=\"{state}\"}}")
+    m = re.search(r"^%s (\d+)$" % pattern, text, re.M)
+    check(m, f"/metrics has {what}")
     return int(m.group(1))
 
 
-def answered_meanwhile(srv, ask, what, name="visura_stats_tables"):
+def gauge(srv, state, runner="slow"):
+    """A runner's jobs (common/runner.h) in that state, from /metrics."""
+    return metric(srv, r'visura_runner_jobs\{runner="%s",state="%s"\}' % (runner, state),
+                  f"{runner}'s jobs {state}")
+
+
+def done(srv, runner="slow"):
+    """A runner's jobs done to the end, from /metrics."""
+    return metric(srv, r'visura_runner_jobs_done_total\{runner="%s"\}' % runner,
+                  f"{runner}'s jobs done")
+
+
+def answered_meanwhile(srv, ask, what, runner="slow"):
     """Runs ask() (a long request) in a thread; while the runner's gauge
     says it is being done, /healthz is asked again and again: each must
     be answered.  The long request's answer, and how many were answered
@@ -113,15 +124,15 @@ def answered_meanwhile(srv, ask, what, name="visura_stats_tables"):
     t = threading.Thread(target=lambda: got.update(res=ask()))
     t.start()
     deadline = time.monotonic() + 60
-    while not gauge(srv, "running", name) and t.is_alive() and time.monotonic() < deadline:
+    while not gauge(srv, "running", runner) and t.is_alive() and time.monotonic() < deadline:
         time.sleep(0.005)
     answered = 0
-    while t.is_alive() and gauge(srv, "running", name):
+    while t.is_alive() and gauge(srv, "running", runner):
         eq(srv.request("GET", "/healthz").status, 200, f"/healthz while {what}")
-        if gauge(srv, "running", name):
+        if gauge(srv, "running", runner):
             answered += 1
     t.join()
-    eq(gauge(srv, "running", name), 0, f"nothing running after {what}")
+    eq(gauge(srv, "running", runner), 0, f"nothing running after {what}")
     print(f"requests answered while {what}: {answered}")
     return got["res"], answered
 
@@ -132,7 +143,8 @@ def test_tables_off_the_workers():
     being computed (the metrics say so before and after), the server
     answers other requests; computed on the worker, as before, nothing
     else was answered until the table was done (strasa_cittadinanza_eta's
-    exact audit: minutes at 1,000,000 persons)."""
+    exact audit: minutes at 1,000,000 persons).  The same for a series,
+    the trail's verification and the bulletins made again."""
     pop = harness.Population(persons=15000, comuni=POOL, seed=11, days=40)
     with Server(population=pop, threads=1) as srv:
         a = srv.admin()
@@ -151,6 +163,18 @@ def test_tables_off_the_workers():
         res, answered = answered_meanwhile(srv, lambda: a.get(url), "a series is computed")
         expect(res, 200, None, "the series")
         check(answered > 0, "requests answered by the one worker while the series was computed")
+        # The trail's verification and the bulletins made again too: each a
+        # job done on the runner (minutes on a trail of 100,000,000 records;
+        # every bulletin's protection).
+        for method, path, body in (("GET", "/api/v1/audit/verify", None),
+                                   ("POST", "/api/v1/bollettini/rigenera", {})):
+            n = done(srv)
+            res = a.get(path) if method == "GET" else a.post(path, body)
+            expect(res, 200, None, path)
+            deadline = time.monotonic() + 10   # counted after its answer is sent
+            while done(srv) == n and time.monotonic() < deadline:
+                time.sleep(0.01)
+            eq(done(srv), n + 1, f"{path} done on the runner")
 
 
 def test_tables_at_stop():
