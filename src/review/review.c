@@ -83,6 +83,8 @@ struct review_ctx {
 	json_t *out;
 	int64_t now, only;
 	int unused_days;
+	struct vis_error *e;    /* a read that failed: the report is not given */
+	bool failed;
 };
 
 static int review_one(void *ctx, const void *rec)
@@ -93,16 +95,23 @@ static int review_one(void *ctx, const void *rec)
 		return 0;
 	json_t *purposes = json_array();
 	struct store_filter pf[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
-	store_rec_list(rc->s, STORE_PURPOSE, pf, 0, purpose_item, purposes, NULL);
 	struct accounts acc = {json_array(), rc->now, (int64_t)rc->unused_days * 86400, 0};
 	struct store_filter af[] = {{"ente_id", NULL, c->ente_id}, {NULL, NULL, 0}};
-	store_rec_list(rc->s, STORE_ACCOUNT, af, 0, add_account, &acc, NULL);
 	struct by_purpose bp = {json_object(), 0};
+	/* every access of the last year counted (limit 0: none left out) */
 	struct store_access_filter f = {.ente_id = c->ente_id,
 					.from_ms = (rc->now - 365 * 86400) * 1000};
-	store_access_search(rc->s, &f, count_access, &bp, NULL);
 	struct alerts al = {c->ente_id, 0};
-	store_rec_list(rc->s, STORE_ALERT, NULL, 0, count_alert, &al, NULL);
+	if (store_rec_list(rc->s, STORE_PURPOSE, pf, 0, purpose_item, purposes, rc->e) ||
+	    store_rec_list(rc->s, STORE_ACCOUNT, af, 0, add_account, &acc, rc->e) ||
+	    store_access_search(rc->s, &f, count_access, &bp, rc->e) ||
+	    store_rec_list(rc->s, STORE_ALERT, NULL, 0, count_alert, &al, rc->e)) {
+		json_decref(purposes);
+		json_decref(acc.arr);
+		json_decref(bp.counts);
+		rc->failed = true;
+		return 1;
+	}
 	json_array_append_new(rc->out, json_pack(
 		"{s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:i,s:i}", "convenzione_id", (json_int_t)c->id,
 		"ente_id", (json_int_t)c->ente_id, "reference", c->reference, "state", c->state,
@@ -115,8 +124,8 @@ static int review_one(void *ctx, const void *rec)
 vis_err review_report(struct store *s, int64_t now, int unused_days, int64_t only,
 		      json_t **out, struct vis_error *e)
 {
-	struct review_ctx rc = {s, json_array(), now, only, unused_days};
-	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, review_one, &rc, e)) {
+	struct review_ctx rc = {s, json_array(), now, only, unused_days, e, false};
+	if (store_rec_list(s, STORE_CONVENZIONE, NULL, 0, review_one, &rc, e) || rc.failed) {
 		json_decref(rc.out);
 		return VIS_ERR_STORE;
 	}

@@ -2,6 +2,7 @@
  * of access records with their subjects, its reads, its retention purge
  * and its signed checkpoints. */
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "store/ops.h"
@@ -176,7 +177,7 @@ vis_err store_access_search(struct store *s, const struct store_access_filter *f
 	drv_bind_i64(st, 4, f->purpose_id);
 	drv_bind_i64(st, 5, f->from_ms);
 	drv_bind_i64(st, 6, f->to_ms);
-	drv_bind_i64(st, 7, f->limit > 0 ? f->limit : 1000000);
+	drv_bind_i64(st, 7, f->limit > 0 ? f->limit : INT64_MAX); /* 0: every match */
 	drv_bind_i64(st, 8, f->after);
 	int rows = 0;
 	int64_t last;

@@ -548,7 +548,8 @@ struct store_access_filter {
 	int64_t purpose_id;
 	int64_t from_ms, to_ms;     /* [from, to) */
 	int64_t after;              /* ids above it only (keyset cursor of a page; 0: all) */
-	int limit;
+	int limit;                  /* at most that many; 0: every match (an export, a
+				       count: never cut short) */
 };
 vis_err store_access_search(struct store *s, const struct store_access_filter *f,
 			    store_access_fn fn, void *ctx, struct vis_error *e);

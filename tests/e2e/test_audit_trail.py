@@ -77,6 +77,32 @@ def test_concurrent_requests_one_record_each():
         eq(rc, 0, f"audit verify: {out}")
 
 
+def test_export_beyond_a_million():
+    """`visura audit export` writes every record asked for: a trail of
+    1,000,003 records is exported whole.  Before, a search without a
+    limit stopped at 1,000,000 records without a word (the export, signed,
+    one year of a province's trail cut to its first million; the same
+    search counted a body's usage and its yearly review)."""
+    import subprocess
+    n = 1000003
+    with Server() as srv:
+        srv.stop()   # a database made by the server, the records written beside it
+        harness.db_exec(srv.db, (
+            "INSERT INTO access_log (at, account_id, username, ente_id, convenzione_id,"
+            " purpose_id, case_ref, on_behalf_of, ip, operation, query, subjects, categories,"
+            " outcome, status, flags, workstation, prev_hash, hash)"
+            " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?)"
+            " SELECT 1767225600000 + i, 1, 'operatore', 1, 1, 1, '', '', '127.0.0.1', 'lookup',"
+            " '', '', '', 'ok', 200, '', '', '', '' FROM k", (n,)))
+        out = os.path.join(srv.dir, "export.csv")
+        p = subprocess.run([harness.VISURA, "audit", "export", "--db", srv.db, "--format", "csv",
+                            "--from", "2026-01-01", "--out", out], capture_output=True, text=True)
+        check(p.returncode == 0, f"visura audit export: {p.returncode} {p.stderr[-500:]}")
+        with open(out, "rb") as f:
+            rows = sum(1 for _ in f) - 1   # the header
+        eq(rows, n, "records exported")
+
+
 def test_tampered_copies_detected():
     with Server(population=POP) as srv:
         _, _, pid, op, people = _setup(srv)
