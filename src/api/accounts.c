@@ -33,10 +33,6 @@ static bool may_manage(struct http_request *r, const struct store_account *a)
 	return false;
 }
 
-struct list_ctx {
-	json_t *arr;
-};
-
 void api_accounts_list(struct http_request *r)
 {
 	struct store *s = api_store(r);
@@ -300,7 +296,7 @@ void api_account_totp_reset(struct http_request *r)
 static int add_token(void *ctx, const void *rec)
 {
 	const struct store_token *t = rec;
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	json_array_append_new(l->arr, json_pack("{s:I,s:s,s:o,s:o,s:o}", "id", (json_int_t)t->id,
 						"name", t->name, "created_at", api_time(t->created_at),
 						"last_used_at", api_time(t->last_used_at),
@@ -314,15 +310,11 @@ void api_tokens_list(struct http_request *r)
 	struct store_account a;
 	if (!target(r, &s, &a))
 		return;
-	struct list_ctx l = {json_array()};
-	struct store_filter f[] = {{"account_id", NULL, a.id}, {NULL, NULL, 0}};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_TOKEN, f, 1000, add_token, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
+	struct api_page pg;
+	if (!api_page_params(r, 1000, 1000, &pg))
 		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "tokens", l.arr));
+	struct store_filter f[] = {{"account_id", NULL, a.id}, {NULL, NULL, 0}};
+	api_reply_records(r, s, STORE_TOKEN, f, &pg, "tokens", add_token);
 }
 
 void api_token_create(struct http_request *r)

@@ -13,21 +13,20 @@
 #include "common/str.h"
 #include "mail/mail.h"
 
-struct list_ctx {
-	json_t *arr;
-};
-
 void api_requests_list(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	if (!s)
 		return;
 	const char *state = http_query(r, "state");
+	struct api_page pg;
+	if (!api_page_params(r, 1000, 1000, &pg))
+		return;
 	struct store_filter f[2] = {{0}};
 	if (state && (!strcmp(state, "pending") || !strcmp(state, "approved") ||
 		      !strcmp(state, "rejected")))
 		f[0] = (struct store_filter){"state", state, 0};
-	api_reply_list(r, s, STORE_OPERATOR_REQUEST, f, 1000, "requests", api_request_view);
+	api_reply_page(r, s, STORE_OPERATOR_REQUEST, f, &pg, "requests", api_request_view);
 }
 
 static bool load_pending(struct http_request *r, struct store **s,
@@ -94,7 +93,7 @@ void api_request_reject(struct http_request *r)
 static int add_mail(void *ctx, const void *rec)
 {
 	const struct store_mail *m = rec;
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	/* A sealed password is never shown, only sent. */
 	static _Thread_local char body[sizeof m->body + 256];
 	if (sealed_body(NULL, m->body, MAIL_SEALED_SHOWN, body, sizeof body, NULL))
@@ -114,24 +113,20 @@ void api_outbox(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	struct api_page pg;
+	if (!api_page_params(r, 500, 500, &pg))
+		return;
 	struct store_filter f[2] = {{0}};
 	const char *to = http_query(r, "recipient");
 	if (to)
 		f[0] = (struct store_filter){"recipient", to, 0};
-	struct list_ctx l = {json_array()};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_MAIL, f, 500, add_mail, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "messages", l.arr));
+	api_reply_records(r, s, STORE_MAIL, f, &pg, "messages", add_mail);
 }
 
 static int add_event(void *ctx, const void *rec)
 {
 	const struct store_security_event *ev = rec;
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	json_array_append_new(l->arr, json_pack("{s:I,s:o,s:s,s:I,s:s,s:I,s:s,s:s}",
 						"id", (json_int_t)ev->id, "at", api_time(ev->at),
 						"kind", ev->kind, "account_id", (json_int_t)ev->account_id,
@@ -145,6 +140,9 @@ void api_security_events(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	struct api_page pg;
+	if (!api_page_params(r, 1000, 1000, &pg))
+		return;
 	struct store_filter f[3] = {{0}};
 	int n = 0;
 	const char *kind = http_query(r, "kind"), *acc = http_query(r, "account_id");
@@ -155,14 +153,7 @@ void api_security_events(struct http_request *r)
 		f[n++] = (struct store_filter){"account_id", NULL, strtoll(acc, NULL, 10)};
 	else if (user)
 		f[n++] = (struct store_filter){"username", user, 0};
-	struct list_ctx l = {json_array()};
-	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 1000, add_event, &l, &e)) {
-		json_decref(l.arr);
-		api_fail(r, &e);
-		return;
-	}
-	http_reply_json(r, 200, json_pack("{s:o}", "events", l.arr));
+	api_reply_records(r, s, STORE_SECURITY_EVENT, f, &pg, "events", add_event);
 }
 
 void api_settings_totp(struct http_request *r)

@@ -44,13 +44,9 @@ static json_t *purpose_json(const struct store_purpose *p)
 			 "processing_ref", p->processing_ref);
 }
 
-struct list_ctx {
-	json_t *arr;
-};
-
 static int add_purpose(void *ctx, const void *rec)
 {
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	json_array_append_new(l->arr, purpose_json(rec));
 	return 0;
 }
@@ -71,7 +67,7 @@ static json_t *conv_json(struct http_request *r, struct store *s,
 			      "purpose_per_minute", c->purpose_per_minute,
 			      "purpose_per_day", c->purpose_per_day,
 			      "break_glass", c->break_glass, "created_at", api_time(c->created_at));
-	struct list_ctx l = {json_array()};
+	struct api_list l = {json_array()};
 	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
 	store_rec_list(s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
 	json_object_set_new(j, "purposes", l.arr);
@@ -226,7 +222,7 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 
 static int add_conv(void *ctx, const void *rec)
 {
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	json_array_append_new(l->arr, json_integer(((const struct store_convenzione *)rec)->id));
 	return 0;
 }
@@ -242,7 +238,7 @@ void api_convenzioni_list(struct http_request *r)
 		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	else if (ente)
 		f[0] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
-	struct list_ctx ids = {json_array()};
+	struct api_list ids = {json_array()};
 	struct vis_error e = {0};
 	if (store_rec_list(s, STORE_CONVENZIONE, f, 1000, add_conv, &ids, &e)) {
 		json_decref(ids.arr);
@@ -377,7 +373,7 @@ static int add_own(void *ctx, const void *rec)
 	if (strcmp(c->state, "active") || o->today < c->valid_from ||
 	    (c->valid_to && o->today > c->valid_to))
 		return 0;
-	struct list_ctx l = {json_array()};
+	struct api_list l = {json_array()};
 	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
 	store_rec_list(o->s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
 	json_t *comuni = split_list(c->comuni);

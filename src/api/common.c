@@ -345,6 +345,22 @@ void api_reply_page(struct http_request *r, struct store *s, enum store_kind kin
 	http_reply_json(r, 200, out);
 }
 
+void api_reply_records(struct http_request *r, struct store *s, enum store_kind kind,
+		       const struct store_filter *filters, const struct api_page *p,
+		       const char *key, store_rec_fn add)
+{
+	struct api_list l = {json_array()};
+	struct vis_error e = {0};
+	if (store_rec_page(s, kind, filters, p->cursor, p->limit + 1, add, &l, &e)) {
+		json_decref(l.arr);
+		api_fail(r, &e);
+		return;
+	}
+	json_t *out = json_pack("{s:o}", key, l.arr);
+	api_page_finish(out, l.arr, p);
+	http_reply_json(r, 200, out);
+}
+
 json_t *api_account_view(const void *rec)
 {
 	return api_account_json(rec);

@@ -37,13 +37,9 @@ void api_incident_report(struct http_request *r)
 	http_reply_json(r, 201, incident_json(&i));
 }
 
-struct list_ctx {
-	json_t *arr;
-};
-
 static int add_incident(void *ctx, const void *rec)
 {
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	json_array_append_new(l->arr, incident_json(rec));
 	return 0;
 }
@@ -51,7 +47,7 @@ static int add_incident(void *ctx, const void *rec)
 static int add_step(void *ctx, const void *rec)
 {
 	const struct store_incident_step *st = rec;
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	json_array_insert_new(l->arr, 0, json_pack("{s:o,s:I,s:s,s:s}", "at", api_time(st->at),
 						   "by_account", (json_int_t)st->by_account,
 						   "state", st->state, "note", st->note));
@@ -63,27 +59,37 @@ void api_incidents_list(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	struct api_page pg;
+	if (!api_page_params(r, 1000, 1000, &pg))
+		return;
 	struct store_filter f[2] = {{0}};
 	if (!strcmp(r->auth->account.role, "lead"))
 		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
-	struct list_ctx l = {json_array()};
+	struct api_list l = {json_array()};
 	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_INCIDENT, f, 1000, add_incident, &l, &e)) {
+	if (store_rec_page(s, STORE_INCIDENT, f, pg.cursor, pg.limit + 1, add_incident, &l, &e)) {
 		json_decref(l.arr);
 		api_fail(r, &e);
 		return;
 	}
-	/* Each with its history, oldest step first. */
+	json_t *out = json_pack("{s:o}", "incidents", l.arr);
+	api_page_finish(out, l.arr, &pg);
+	/* Each with its whole history, oldest step first. */
 	size_t k;
 	json_t *v;
 	json_array_foreach(l.arr, k, v) {
-		struct list_ctx h = {json_array()};
+		struct api_list h = {json_array()};
 		struct store_filter hf[] = {{"incident_id", NULL, json_integer_value(json_object_get(v, "id"))},
 					    {NULL, NULL, 0}};
-		store_rec_list(s, STORE_INCIDENT_STEP, hf, 0, add_step, &h, NULL);
+		if (store_rec_list(s, STORE_INCIDENT_STEP, hf, 0, add_step, &h, &e)) {
+			json_decref(h.arr);
+			json_decref(out);
+			api_fail(r, &e);
+			return;
+		}
 		json_object_set_new(v, "history", h.arr);
 	}
-	http_reply_json(r, 200, json_pack("{s:o}", "incidents", l.arr));
+	http_reply_json(r, 200, out);
 }
 
 void api_incident_state(struct http_request *r)

@@ -89,6 +89,16 @@ void api_reply_list(struct http_request *r, struct store *s, enum store_kind kin
 void api_reply_page(struct http_request *r, struct store *s, enum store_kind kind,
 		    const struct store_filter *filters, const struct api_page *p, const char *key,
 		    json_t *(*to_json)(const void *rec));
+/* What a list's store_rec_fn appends its record's JSON view to. */
+struct api_list {
+	json_t *arr;
+};
+/* The same as api_reply_page, each record's view made by add (its ctx a
+ * struct api_list): one page, newest first, "next_cursor" when another
+ * follows; the views need an "id". */
+void api_reply_records(struct http_request *r, struct store *s, enum store_kind kind,
+		       const struct store_filter *filters, const struct api_page *p,
+		       const char *key, store_rec_fn add);
 /* The views above, typed for api_reply_list. */
 json_t *api_account_view(const void *rec);
 json_t *api_request_view(const void *rec);

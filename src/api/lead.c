@@ -49,8 +49,11 @@ void api_own_requests(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	struct api_page pg;
+	if (!api_page_params(r, 500, 500, &pg))
+		return;
 	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
-	api_reply_list(r, s, STORE_OPERATOR_REQUEST, f, 500, "requests", api_request_view);
+	api_reply_page(r, s, STORE_OPERATOR_REQUEST, f, &pg, "requests", api_request_view);
 }
 
 void api_own_request_create(struct http_request *r)

@@ -70,10 +70,13 @@ void api_list_requests(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	struct api_page pg;
+	if (!api_page_params(r, 500, 500, &pg))
+		return;
 	struct store_filter f[2] = {{0}};
 	if (r->auth->account.ente_id)
 		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
-	api_reply_list(r, s, STORE_LIST_REQUEST, f, 500, "requests", request_json);
+	api_reply_page(r, s, STORE_LIST_REQUEST, f, &pg, "requests", request_json);
 }
 
 void api_list_request_decide(struct http_request *r)

@@ -557,13 +557,9 @@ static json_t *alert_json(const void *rec)
 		"state", a->state, "reviewed_at", api_time(a->reviewed_at), "note", a->note);
 }
 
-struct list_ctx {
-	json_t *arr;
-};
-
 static int add_alert(void *ctx, const void *rec)
 {
-	struct list_ctx *l = ctx;
+	struct api_list *l = ctx;
 	json_array_append_new(l->arr, alert_json(rec));
 	return 0;
 }
@@ -691,7 +687,7 @@ void api_usage(struct http_request *r)
 		return;
 	}
 	struct store_filter af[] = {{"ente_id", NULL, f.ente_id}, {NULL, NULL, 0}};
-	struct list_ctx ac = {json_array()};
+	struct api_list ac = {json_array()};
 	store_rec_list(s, STORE_ALERT, af, 1000, add_alert, &ac, NULL);
 	http_reply_json(r, 200, json_pack("{s:I,s:i,s:o,s:o,s:o}", "ente_id", (json_int_t)f.ente_id,
 					  "requests", u.total,

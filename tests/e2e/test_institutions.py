@@ -166,6 +166,63 @@ def test_agreement_rules_shared_by_the_command_line():
                400, "invalid_request", "a purpose without a description")
 
 
+def pages(client, path, key, what):
+    """Reads a list one record a page (limit=1) to its end: the ids, newest
+    first, each page's own; the whole list (no limit) must be the same."""
+    sep = "&" if "?" in path else "?"
+    whole = [x["id"] for x in expect(client.get(path), 200, what=what).json[key]]
+    check(len(whole) >= 2, f"{what}: at least two records to page ({len(whole)})")
+    got, cursor = [], None
+    while True:
+        page = expect(client.get(f"{path}{sep}limit=1" + (f"&cursor={cursor}" if cursor else "")),
+                      200, what=f"{what}, a page").json
+        eq(len(page[key]), 1, f"{what}: one record a page")
+        got.append(page[key][0]["id"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+        check(len(got) <= len(whole), f"{what}: more pages than records")
+    eq(got, whole, f"{what}: the pages, one after the other, are the whole list")
+    expect(client.get(f"{path}{sep}limit=0"), 400, "invalid_request", f"{what}: limit 0")
+    expect(client.get(f"{path}{sep}cursor=x"), 400, "invalid_request", f"{what}: a bad cursor")
+
+
+def test_lists_in_pages():
+    """The lists that answered their newest 1,000 (or 500) records and said
+    nothing of the rest come in pages ("Pages" in docs/api.md): the first
+    page as before, and "next_cursor" when more follow.  Each is read one
+    record a page here; the old server ignored limit and cursor."""
+    with Server(population={"persons": 800, "comuni": "036023", "seed": 5}) as srv:
+        admin = srv.admin()
+        ente = srv.create_ente()
+        conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+        lead = srv.user("lead", ente["id"])
+        for i in range(2):
+            expect(lead.post("/api/v1/ente/operator-requests", {
+                "full_name": f"Maria Rossi {'AB'[i]}", "codice_fiscale": harness.new_cf(),
+                "email": f"maria.rossi{i}@example.org", "appointment_ref": f"prot. {i}/2026",
+                "username": f"maria.rossi{i}"}), 201, what="an operator request")
+            expect(lead.post("/api/v1/list-requests", {
+                "purpose": conv["purpose_id"],
+                "justification": f"elenco per la campagna vaccinale 2027, lotto {i}",
+                "criteria": {"comune": "036023", "age_from": 65 + i, "age_to": 70, "sex": "F"}}),
+                201, what="a list request")
+            expect(lead.post("/api/v1/incidents", {
+                "what": f"credenziali trovate su una postazione condivisa ({i})",
+                "occurred_at": "2026-11-20 10:00", "accounts": ""}), 201, what="an incident")
+        acc, _ = srv.create_account("api", ente["id"])
+        for i in range(3):
+            expect(admin.post(f"/api/v1/accounts/{acc['id']}/tokens", {"name": f"t{i}"}), 201)
+        pages(admin, "/api/v1/operator-requests", "requests", "operator requests (office)")
+        pages(lead, "/api/v1/ente/operator-requests", "requests", "operator requests (lead)")
+        pages(lead, "/api/v1/list-requests", "requests", "list requests")
+        pages(admin, f"/api/v1/accounts/{acc['id']}/tokens", "tokens", "tokens")
+        pages(admin, "/api/v1/incidents", "incidents", "incidents (office)")
+        pages(lead, "/api/v1/incidents", "incidents", "incidents (lead)")
+        pages(admin, "/api/v1/outbox", "messages", "outbox")
+        pages(admin, "/api/v1/security-events?kind=login_success", "events", "security events")
+
+
 def test_formal_list_request():
     with Server(population={"persons": 800, "comuni": "036023", "seed": 5}) as srv:
         ente = srv.create_ente()
