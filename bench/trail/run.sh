@@ -24,7 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ "${BACKEND:-sqlite}" = postgres ]; then
-	pgdir=$tmp/pg
+	pgdir=$(mktemp -d /tmp/visura-pg-trail.XXXXXX)
+	rmdir "$pgdir"   # scripts/pg.sh makes it, for the server's user
 	conn=$(scripts/pg.sh start "$pgdir")
 	refuri="postgres:$(scripts/pg.sh createdb "$pgdir" trail_ref)"
 	"${nice[@]}" "$ref/trail_bench" "$refuri" fill "$records"

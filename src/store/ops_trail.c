@@ -1,6 +1,7 @@
 /* The access trail of store.h written once over store/driver.h: the chain
  * of access records with their subjects, its reads, its retention purge
  * and its signed checkpoints. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,10 +164,23 @@ vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, 
 	return VIS_OK;
 }
 
+enum sql_id store_access_search_sql(const struct store_access_filter *f)
+{
+	if (f->cf[0])
+		return SQL_ACCESS_SEARCH_CF;
+	if (f->account_id)
+		return SQL_ACCESS_SEARCH_ACCOUNT;
+	if (f->ente_id)
+		return SQL_ACCESS_SEARCH_ENTE;
+	if (f->from_ms || f->to_ms)
+		return SQL_ACCESS_SEARCH_TIME;
+	return SQL_ACCESS_SEARCH;
+}
+
 vis_err store_access_search(struct store *s, const struct store_access_filter *f,
 			    store_access_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SEARCH,
+	struct drv_stmt *st = drv_prepare(store_drv(s), store_access_search_sql(f),
 					  "ricerca negli accessi", e);
 	if (!st)
 		return ops_err(e);
@@ -175,7 +189,7 @@ vis_err store_access_search(struct store *s, const struct store_access_filter *f
 	drv_bind_i64(st, 3, f->ente_id);
 	drv_bind_i64(st, 4, f->purpose_id);
 	drv_bind_i64(st, 5, f->from_ms);
-	drv_bind_i64(st, 6, f->to_ms);
+	drv_bind_i64(st, 6, f->to_ms ? f->to_ms : INT64_MAX);   /* a range with no end */
 	drv_bind_i64(st, 7, f->limit > 0 ? f->limit : 1000000);
 	drv_bind_i64(st, 8, f->after);
 	int rows = 0;
