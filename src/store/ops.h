@@ -17,8 +17,10 @@ struct drv *store_shared_drv(struct store *s);
 /* The statement of store_access_search for filter f, the one whose index
  * leads the search (sql.c): the person's records, else the account's, the
  * body's, the time range's; the walk by id when only a purpose, or
- * nothing, is asked. */
-enum sql_id store_access_search_sql(const struct store_access_filter *f);
+ * nothing, is asked, and for a time range that the walk from the cursor
+ * meets at once (reads the time of two records for it). */
+vis_err store_access_search_sql(struct store *s, const struct store_access_filter *f,
+				enum sql_id *q, struct vis_error *e);
 
 /* Whether the import under way began (under the import lock) on a register
  * without persons or households: then every person row is its own, and a

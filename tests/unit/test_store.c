@@ -902,11 +902,10 @@ static void test_trail_search_variants(void **state)
 	if (all.n != want.n || paged.n != want.n ||
 	    memcmp(all.id, want.id, (size_t)want.n * sizeof want.id[0]) ||
 	    memcmp(paged.id, want.id, (size_t)want.n * sizeof want.id[0]))
-		fail_msg("cf '%s' account %lld body %lld purpose %lld from %lld to %lld "
-			 "(statement %d): %d records, %d in pages, %d expected", cfs[c],
+		fail_msg("cf '%s' account %lld body %lld purpose %lld from %lld to %lld: "
+			 "%d records, %d in pages, %d expected", cfs[c],
 			 (long long)accounts[ac], (long long)bodies[b], (long long)purposes[p],
-			 (long long)froms[fr], (long long)tos[to],
-			 (int)store_access_search_sql(&flt), all.n, paged.n, want.n);
+			 (long long)froms[fr], (long long)tos[to], all.n, paged.n, want.n);
 	combos++;
 	nonempty += want.n > 0;
 						}
@@ -945,13 +944,18 @@ static void test_trail_search_plans(void **state)
 		 "access_log_account"},
 		{{.ente_id = 3}, "access_log_ente"},
 		{{.ente_id = 3, .purpose_id = 31, .to_ms = SEARCH_T0 + 1}, "access_log_ente"},
-		{{.from_ms = SEARCH_T0}, "access_log_at"},
-		{{.to_ms = SEARCH_T0 + 1000}, "access_log_at"},
-		{{.from_ms = SEARCH_T0, .to_ms = SEARCH_T0 + 1000, .purpose_id = 21}, "access_log_at"},
+		/* the first record (37 s) before the range: its index */
+		{{.from_ms = SEARCH_T0 + 60000}, "access_log_at"},
+		{{.from_ms = SEARCH_T0 + 60000, .to_ms = SEARCH_T0 + 90000, .purpose_id = 21},
+		 "access_log_at"},
+		/* the last record (0 s) after the range's end: its index */
+		{{.to_ms = SEARCH_T0 - 1000}, "access_log_at"},
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
 		const struct store_access_filter *flt = &cases[k].f;
-		const char *text = store_sql[store_access_search_sql(flt)];
+		enum sql_id q;
+		OK(store_access_search_sql(f->s, flt, &q, &e));
+		const char *text = store_sql[q];
 		char sql[8192];
 		struct drv_stmt *st;
 		if (use_pg) {
