@@ -124,6 +124,9 @@ static int search(struct store *s, int rounds)
 		{"body, all", {.ente_id = 78}},
 		{"purpose, page 100", {.purpose_id = 781, .limit = 100}},
 		{"last month, page 100", {.from_ms = month, .to_ms = end, .limit = 100}},
+		{"last month, a later page", {.from_ms = month, .to_ms = end, .after = last - last / 20,
+					       .limit = 100}},
+		{"from the start, page 100", {.from_ms = T0, .limit = 100}},
 		{"a day mid-year, all", {.from_ms = T0 + YEAR_MS / 2, .to_ms = T0 + YEAR_MS / 2 + 86400000}},
 		{"cf, all", {.limit = 0}},
 		{"cf, none", {.limit = 0}},
@@ -132,8 +135,8 @@ static int search(struct store *s, int rounds)
 		{"account, page after the middle", {.account_id = 77, .after = last / 2, .limit = 100}},
 		{"none, page 100", {.limit = 100}},
 	};
-	memcpy(q[8].f.cf, cf, 17);
-	memcpy(q[9].f.cf, "TRLNON000000A00Z", 16);
+	memcpy(q[10].f.cf, cf, 17);
+	memcpy(q[11].f.cf, "TRLNON000000A00Z", 16);
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		double best = 1e9;
 		long n = 0;
