@@ -533,7 +533,8 @@ static const char migration_23[] =
  * "?N = 0" away for the first runs of a statement and may use them.  In
  * the trail's file when the trail has its own (DROP INDEX finds the index
  * in either), in the database file of a new database, before the trail's
- * tables move. */
+ * tables move.  (Migration 25 gives the searches statements that read
+ * indexes, and the indexes.) */
 static const char migration_24[] =
 	"@SQLITEONLY DROP INDEX IF EXISTS access_log_at;\n"
 	"@SQLITEONLY DROP INDEX IF EXISTS access_log_account;\n"
