@@ -130,6 +130,35 @@ static vis_err migration_record(struct sq_store *s, const struct schema_migratio
 	return rc;
 }
 
+/* Whether schema db ("main" or "trail") has table t. */
+static bool table_in(struct sq_store *s, const char *db, const char *t)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = '%s'", db, t);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	bool exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return exists;
+}
+
+/* How many rows table t holds in schema db ("main" or "trail"); -1: no
+ * such table. */
+static int64_t table_rows_in(struct sq_store *s, const char *db, const char *t)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	if (!table_in(s, db, t))
+		return -1;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.%s", db, t);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	return n;
+}
+
 static vis_err migrate(struct sq_store *s, struct vis_error *e)
 {
 	if (exec_sql(s, schema_migrations_table, e))
@@ -151,7 +180,9 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 		const struct schema_migration *m = &schema_migrations[i];
 		if (m->version <= s->schema_version)
 			continue;
-		char *sql = schema_sql(m->sql, SCHEMA_SQLITE);
+		/* the trail's tables in their file: its indexes there too */
+		char *sql = schema_sql(m->sql, table_in(s, "trail", "access_log") ?
+					       SCHEMA_SQLITE_TRAIL : SCHEMA_SQLITE);
 		if (!sql)
 			return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		if (exec_sql(s, "BEGIN IMMEDIATE", e)) {
@@ -169,27 +200,6 @@ static vis_err migrate(struct sq_store *s, struct vis_error *e)
 		s->schema_version = m->version;
 	}
 	return VIS_OK;
-}
-
-/* How many rows table t holds in schema db ("main" or "trail"); -1: no
- * such table. */
-static int64_t table_rows_in(struct sq_store *s, const char *db, const char *t)
-{
-	char sql[160];
-	sqlite3_stmt *st;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = '%s'", db, t);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	bool exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-	sqlite3_finalize(st);
-	if (!exists)
-		return -1;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.%s", db, t);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_finalize(st);
-	return n;
 }
 
 /* Creates table t and its indexes in the trail file as the migrations made

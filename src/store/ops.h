@@ -5,6 +5,7 @@
 #define VISURA_STORE_OPS_H
 
 #include "store/driver.h"
+#include "store/sql.h"
 #include "store/store.h"
 
 /* The connection of a store (store.c). */
@@ -12,6 +13,14 @@ struct drv *store_drv(struct store *s);
 /* The connection of the shared state (store_shared_open): the companion
  * database's, or the handle's own. */
 struct drv *store_shared_drv(struct store *s);
+
+/* The statement of store_access_search for filter f, the one whose index
+ * leads the search (sql.c): the person's records, else the account's, the
+ * body's, the time range's; the walk by id when only a purpose, or
+ * nothing, is asked, and for a time range that the walk from the cursor
+ * meets at once (reads the time of two records for it). */
+vis_err store_access_search_sql(struct store *s, const struct store_access_filter *f,
+				enum sql_id *q, struct vis_error *e);
 
 /* Whether the import under way began (under the import lock) on a register
  * without persons or households: then every person row is its own, and a

@@ -1,8 +1,8 @@
 /* The access trail of store.h written once over store/driver.h: the chain
  * of access records with their subjects, its reads, its retention purge
  * and its signed checkpoints. */
-#include <stdlib.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/ops.h"
@@ -164,11 +164,43 @@ vis_err store_access_each(struct store *s, int64_t from_id, store_access_fn fn, 
 	return VIS_OK;
 }
 
+vis_err store_access_search_sql(struct store *s, const struct store_access_filter *f,
+				enum sql_id *q, struct vis_error *e)
+{
+	*q = f->cf[0] ? SQL_ACCESS_SEARCH_CF
+		      : f->account_id ? SQL_ACCESS_SEARCH_ACCOUNT
+				      : f->ente_id ? SQL_ACCESS_SEARCH_ENTE : SQL_ACCESS_SEARCH;
+	if (*q != SQL_ACCESS_SEARCH || (!f->from_ms && !f->to_ms))
+		return VIS_OK;
+	/* A time range alone: the walk from the cursor when the record after
+	 * it is already in the range and the range runs past the last record
+	 * (the page's next one, a search from a date to now: the walk meets
+	 * the range's records from its first rows, `at` being nearly in id
+	 * order, and never walks beyond them), or when no record follows;
+	 * else the range's index.  Both return the same records: only the
+	 * cost depends on the order of `at`. */
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SEARCH_SPAN,
+					  "ricerca negli accessi", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, f->after);
+	bool found;
+	if (drv_one(st, &found, e))
+		return ops_err(e);
+	bool walk = !found || drv_col_null(st, 0) ||
+		    (drv_col_i64(st, 0) >= f->from_ms && (!f->to_ms || drv_col_i64(st, 1) < f->to_ms));
+	drv_reset(st);
+	*q = walk ? SQL_ACCESS_SEARCH : SQL_ACCESS_SEARCH_TIME;
+	return VIS_OK;
+}
+
 vis_err store_access_search(struct store *s, const struct store_access_filter *f,
 			    store_access_fn fn, void *ctx, struct vis_error *e)
 {
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ACCESS_SEARCH,
-					  "ricerca negli accessi", e);
+	enum sql_id q;
+	if (store_access_search_sql(s, f, &q, e))
+		return ops_err(e);
+	struct drv_stmt *st = drv_prepare(store_drv(s), q, "ricerca negli accessi", e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, f->cf);
@@ -176,7 +208,7 @@ vis_err store_access_search(struct store *s, const struct store_access_filter *f
 	drv_bind_i64(st, 3, f->ente_id);
 	drv_bind_i64(st, 4, f->purpose_id);
 	drv_bind_i64(st, 5, f->from_ms);
-	drv_bind_i64(st, 6, f->to_ms);
+	drv_bind_i64(st, 6, f->to_ms ? f->to_ms : INT64_MAX);   /* a range with no end */
 	drv_bind_i64(st, 7, f->limit > 0 ? f->limit : INT64_MAX); /* 0: every match */
 	drv_bind_i64(st, 8, f->after);
 	int rows = 0;

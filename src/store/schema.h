@@ -20,7 +20,12 @@
 
 #include <stdbool.h>
 
-enum schema_dialect { SCHEMA_SQLITE, SCHEMA_POSTGRES };
+/* SQLite with the access trail's tables in the database file (a new
+ * database, before they move), PostgreSQL, SQLite with them in the trail's
+ * own file (attached as "trail"): there "@TRAIL" names that schema, for an
+ * index a migration adds to a trail table (SQLite makes an index in "main"
+ * unless told). */
+enum schema_dialect { SCHEMA_SQLITE, SCHEMA_POSTGRES, SCHEMA_SQLITE_TRAIL };
 
 struct schema_migration {
 	int version;

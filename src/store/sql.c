@@ -38,6 +38,22 @@
 	" on_behalf_of, ip, operation, query, subjects, categories, outcome, status," \
 	" flags, workstation, prev_hash, hash"
 
+/* The search of the trail: ?1 a codice fiscale, ?2 an account, ?3 a body,
+ * ?4 a purpose (each '' or 0: any), ?5..?6 the time range [from, to) (?6
+ * the largest: no end), ?8 the cursor (ids above it), ?7 the page.  A
+ * filter written "(col = ?N OR ?N = 0)" is checked row by row, never
+ * searched by an index (SQLite's planner, PostgreSQL's generic plan of a
+ * prepared statement): `lead`, the filter the statement searches by its
+ * index, is written plainly, the others so (`rest`). */
+#define ACCESS_SEARCH(lead, rest) ACCESS_SEARCH_BY(lead, rest, "id")
+#define ACCESS_SEARCH_BY(lead, rest, order)                                 \
+	"SELECT " ACCESS_COLS " FROM access_log WHERE " lead " AND " rest     \
+	" AND (purpose_id = ?4 OR ?4 = 0) AND id > ?8 ORDER BY " order " LIMIT ?7"
+#define ACCESS_BY_CF "(?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
+#define ACCESS_BY_ACCOUNT "(account_id = ?2 OR ?2 = 0)"
+#define ACCESS_BY_ENTE "(ente_id = ?3 OR ?3 = 0)"
+#define ACCESS_BY_TIME "(at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
+
 const char *const store_sql[SQL__COUNT] = {
 	/* One statement creates the value if needed (its version starting
 	 * at ?2, drawn at random), locks it (the upsert writes the row) and
@@ -382,11 +398,37 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_SEARCH_NAME] = "SELECT " P_COLS ", 0 FROM person WHERE name_key = ?2 AND ?1 = ?1"
 		" AND birth_date BETWEEN ?3 AND ?4 AND (?5 = '' OR comune = ?5) AND dropped = 0"
 		" LIMIT ?6",
-	[SQL_ACCESS_SEARCH] = "SELECT " ACCESS_COLS " FROM access_log WHERE"
-		" (?1 = '' OR id IN (SELECT access_id FROM access_subject WHERE cf = ?1))"
-		" AND (account_id = ?2 OR ?2 = 0) AND (ente_id = ?3 OR ?3 = 0)"
-		" AND (purpose_id = ?4 OR ?4 = 0) AND (at >= ?5 OR ?5 = 0) AND (at < ?6 OR ?6 = 0)"
-		" AND id > ?8 ORDER BY id LIMIT ?7",
+	/* The search of the trail (store_access_search), one statement per
+	 * filter that leads it (ACCESS_SEARCH): the walk by id when none
+	 * does. */
+	[SQL_ACCESS_SEARCH] = ACCESS_SEARCH(ACCESS_BY_CF, ACCESS_BY_ACCOUNT " AND " ACCESS_BY_ENTE
+		" AND " ACCESS_BY_TIME),
+	/* The person's records: their entries of access_subject_cf. */
+	[SQL_ACCESS_SEARCH_CF] = ACCESS_SEARCH("id IN (SELECT access_id FROM access_subject"
+		" WHERE cf = ?1 AND access_id > ?8)", ACCESS_BY_ACCOUNT " AND " ACCESS_BY_ENTE
+		" AND " ACCESS_BY_TIME),
+	/* The account's: access_log_account in id order from the cursor. */
+	[SQL_ACCESS_SEARCH_ACCOUNT] = ACCESS_SEARCH("account_id = ?2", ACCESS_BY_CF " AND "
+		ACCESS_BY_ENTE " AND " ACCESS_BY_TIME),
+	/* The body's: access_log_ente in id order from the cursor. */
+	[SQL_ACCESS_SEARCH_ENTE] = ACCESS_SEARCH("ente_id = ?3", ACCESS_BY_CF " AND "
+		ACCESS_BY_ACCOUNT " AND " ACCESS_BY_TIME),
+	/* The time range's: access_log_at from ?5 to ?6 (?6 the largest when
+	 * the range has no end), its records sorted by id ("id + 0": no plan
+	 * may walk the primary key instead, which PostgreSQL prefers under a
+	 * LIMIT, taking the range's records to be spread over the trail when
+	 * they are together at its end: the whole trail walked for the last
+	 * month).  Not a range of ids found by the time: `at` is not in id
+	 * order (access.c stamps the request's second and the milliseconds of
+	 * its record; other instances, the command line, a clock set back),
+	 * so a binary search could miss records. */
+	[SQL_ACCESS_SEARCH_TIME] = ACCESS_SEARCH_BY("at >= ?5 AND at < ?6", ACCESS_BY_CF " AND "
+		ACCESS_BY_ACCOUNT " AND " ACCESS_BY_ENTE, "id + 0"),
+	/* The time of the record after the cursor ?1 and of the last one
+	 * (NULL: none): whether a time range's search walks from the cursor
+	 * (store_access_search_sql). */
+	[SQL_ACCESS_SEARCH_SPAN] = "SELECT (SELECT at FROM access_log WHERE id > ?1 ORDER BY id LIMIT 1),"
+		" (SELECT at FROM access_log ORDER BY id DESC LIMIT 1)",
 	[SQL_PERSON_EACH_AT] = PERSON_AT("(?1 = '' OR comune = ?1)"),
 	[SQL_FAMILY_EACH_AT] = FAMILY_AT("(?1 = '' OR comune = ?1)"),
 	/* One municipality: "comune = ?1" alone lets the planner use the

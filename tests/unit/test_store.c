@@ -786,6 +786,225 @@ static void test_trail_many_subjects(void **state)
 	subjects_release(&subj);
 }
 
+/* The trail of the search tests: 5 accounts of 3 bodies, 2 purposes each,
+ * `at` scrambled against the ids (a time range is no range of ids), two
+ * persons named often (A alone or with B), some records naming nobody, the
+ * others one person each. */
+#define SEARCH_RECORDS 240
+#define SEARCH_T0 1700000000000LL
+static const char search_cf_a[] = "AAAAAA00A00A000A", search_cf_b[] = "BBBBBB00B00B000B";
+
+static void search_record(struct store_access *a, int i, char cf[40])
+{
+	memset(a, 0, sizeof *a);
+	a->id = i;
+	a->at = SEARCH_T0 + (int64_t)((i * 37) % SEARCH_RECORDS) * 1000;
+	a->account_id = 1 + (i * 7) % 5;
+	a->ente_id = 1 + a->account_id % 3;
+	a->purpose_id = a->ente_id * 10 + i % 2;
+	snprintf(a->username, sizeof a->username, "op%lld", (long long)a->account_id);
+	snprintf(a->operation, sizeof a->operation, "consult");
+	snprintf(a->outcome, sizeof a->outcome, "ok");
+	a->status = 200;
+	if (i % 5 == 0)
+		snprintf(cf, 40, "%s,%s", search_cf_b, search_cf_a);
+	else if (i % 3 == 0)
+		snprintf(cf, 40, "%s", search_cf_a);
+	else if (i % 4 == 0)
+		cf[0] = '\0';
+	else
+		snprintf(cf, 40, "CCCCCC00C00C%04d", i);
+	a->subjects = cf;
+	memset(a->prev_hash, 'a', 64);
+	memset(a->hash, 'b', 64);
+}
+
+static bool search_match(const struct store_access *a, const char *subjects,
+			 const struct store_access_filter *f)
+{
+	return (!f->cf[0] || strstr(subjects, f->cf)) &&
+	       (!f->account_id || a->account_id == f->account_id) &&
+	       (!f->ente_id || a->ente_id == f->ente_id) &&
+	       (!f->purpose_id || a->purpose_id == f->purpose_id) &&
+	       (!f->from_ms || a->at >= f->from_ms) && (!f->to_ms || a->at < f->to_ms);
+}
+
+static void search_trail(struct store *s)
+{
+	struct vis_error e = {0};
+	OK(store_begin_trail(s, &e));
+	for (int i = 1; i <= SEARCH_RECORDS; i++) {
+		struct store_access a;
+		char cf[40];
+		search_record(&a, i, cf);
+		OK(store_access_insert(s, &a, &e));
+	}
+	OK(store_commit(s, &e));
+}
+
+struct search_ids {
+	int64_t id[SEARCH_RECORDS + 1];
+	int n;
+};
+
+static int collect_id(void *ctx, const struct store_access *a)
+{
+	struct search_ids *x = ctx;
+	if (x->n <= SEARCH_RECORDS)
+		x->id[x->n++] = a->id;
+	return 0;
+}
+
+/* Every combination of the filters (a person, an account, a body, a
+ * purpose, each also one that matches nothing; the start and the end of a
+ * time range), read in pages of 7 by the cursor and all at once, returns
+ * the records the unfiltered walk finds matching, in id order: whichever
+ * statement leads the search (store_access_search_sql), it filters by
+ * everything asked. */
+static void test_trail_search_variants(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	search_trail(f->s);
+	const char *cfs[] = {"", search_cf_a, search_cf_b, "ZZZZZZ00Z00Z000Z"};
+	const int64_t accounts[] = {0, 4, 9}, bodies[] = {0, 2, 9}, purposes[] = {0, 21, 99};
+	const int64_t froms[] = {0, SEARCH_T0 + 60000}, tos[] = {0, SEARCH_T0 + 180000};
+	int combos = 0, nonempty = 0;
+	for (size_t c = 0; c < 4; c++)
+		for (size_t ac = 0; ac < 3; ac++)
+			for (size_t b = 0; b < 3; b++)
+				for (size_t p = 0; p < 3; p++)
+					for (size_t fr = 0; fr < 2; fr++)
+						for (size_t to = 0; to < 2; to++) {
+	struct store_access_filter flt = {.account_id = accounts[ac], .ente_id = bodies[b],
+					  .purpose_id = purposes[p], .from_ms = froms[fr],
+					  .to_ms = tos[to]};
+	snprintf(flt.cf, sizeof flt.cf, "%s", cfs[c]);
+	struct search_ids want = {.n = 0};
+	for (int i = 1; i <= SEARCH_RECORDS; i++) {
+		struct store_access a;
+		char cf[40];
+		search_record(&a, i, cf);
+		if (search_match(&a, cf, &flt))
+			want.id[want.n++] = a.id;
+	}
+	struct search_ids all = {.n = 0}, paged = {.n = 0};
+	OK(store_access_search(f->s, &flt, collect_id, &all, &e));
+	flt.limit = 7;
+	for (int page = 0; page <= SEARCH_RECORDS; page++) {
+		int before = paged.n;
+		OK(store_access_search(f->s, &flt, collect_id, &paged, &e));
+		assert_true(paged.n - before <= 7);
+		if (paged.n - before < 7)
+			break;
+		flt.after = paged.id[paged.n - 1];
+	}
+	if (all.n != want.n || paged.n != want.n ||
+	    memcmp(all.id, want.id, (size_t)want.n * sizeof want.id[0]) ||
+	    memcmp(paged.id, want.id, (size_t)want.n * sizeof want.id[0]))
+		fail_msg("cf '%s' account %lld body %lld purpose %lld from %lld to %lld: "
+			 "%d records, %d in pages, %d expected", cfs[c],
+			 (long long)accounts[ac], (long long)bodies[b], (long long)purposes[p],
+			 (long long)froms[fr], (long long)tos[to], all.n, paged.n, want.n);
+	combos++;
+	nonempty += want.n > 0;
+						}
+	assert_int_equal(combos, 432);
+	assert_true(nonempty >= 40);   /* the filters do meet records */
+	print_message("%d combinations, %d with records\n", combos, nonempty);
+}
+
+/* The plan of each search led by a filter searches that filter's index
+ * (SQLite's EXPLAIN QUERY PLAN; PostgreSQL's EXPLAIN of the generic plan,
+ * sequential scans off as on a trail too large for them): the person's
+ * records by access_subject_cf (and by their ids), the account's, the
+ * body's, the time range's by their index, never the walk of the whole
+ * trail. */
+static void test_trail_search_plans(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	search_trail(f->s);
+	struct drv *d = store_drv(f->s);
+	if (use_pg) {
+		struct drv_stmt *st = drv_prepare_sql(d, "SET plan_cache_mode = force_generic_plan",
+						      "prova", &e);
+		OK(drv_done(st, &e));
+		st = drv_prepare_sql(d, "SET enable_seqscan = off", "prova", &e);
+		OK(drv_done(st, &e));
+	}
+	struct {
+		struct store_access_filter f;
+		const char *index;
+	} cases[] = {
+		{{.cf = "AAAAAA00A00A000A"}, "access_subject_cf"},
+		{{.cf = "AAAAAA00A00A000A", .account_id = 2, .from_ms = 1}, "access_subject_cf"},
+		{{.account_id = 2}, "access_log_account"},
+		{{.account_id = 2, .ente_id = 3, .from_ms = SEARCH_T0, .to_ms = SEARCH_T0 + 1},
+		 "access_log_account"},
+		{{.ente_id = 3}, "access_log_ente"},
+		{{.ente_id = 3, .purpose_id = 31, .to_ms = SEARCH_T0 + 1}, "access_log_ente"},
+		/* the first record (37 s) before the range: its index */
+		{{.from_ms = SEARCH_T0 + 60000}, "access_log_at"},
+		{{.from_ms = SEARCH_T0 + 60000, .to_ms = SEARCH_T0 + 90000, .purpose_id = 21},
+		 "access_log_at"},
+		/* the last record (0 s) after the range's end: its index */
+		{{.to_ms = SEARCH_T0 - 1000}, "access_log_at"},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		const struct store_access_filter *flt = &cases[k].f;
+		enum sql_id q;
+		OK(store_access_search_sql(f->s, flt, &q, &e));
+		const char *text = store_sql[q];
+		char sql[8192];
+		struct drv_stmt *st;
+		if (use_pg) {
+			/* the plan a prepared statement keeps after its first runs */
+			char pg[4096];
+			assert_true(sql_to_pg(text, pg, sizeof pg) >= 0);
+			snprintf(sql, sizeof sql, "PREPARE trail_search AS %s", pg);
+			OK(drv_done(drv_prepare_sql(d, sql, "prova", &e), &e));
+			snprintf(sql, sizeof sql, "EXPLAIN EXECUTE trail_search('%s', %lld, %lld, %lld,"
+				 " %lld, %lld, 100, 0)", flt->cf, (long long)flt->account_id,
+				 (long long)flt->ente_id, (long long)flt->purpose_id,
+				 (long long)flt->from_ms,
+				 (long long)(flt->to_ms ? flt->to_ms : INT64_MAX));
+			st = drv_prepare_sql(d, sql, "prova", &e);
+		} else {
+			snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", text);
+			st = drv_prepare_sql(d, sql, "prova", &e);
+			assert_non_null(st);
+			drv_bind_text(st, 1, flt->cf);
+			drv_bind_i64(st, 2, flt->account_id);
+			drv_bind_i64(st, 3, flt->ente_id);
+			drv_bind_i64(st, 4, flt->purpose_id);
+			drv_bind_i64(st, 5, flt->from_ms);
+			drv_bind_i64(st, 6, flt->to_ms ? flt->to_ms : INT64_MAX);
+			drv_bind_i64(st, 7, 100);
+			drv_bind_i64(st, 8, 0);
+		}
+		assert_non_null(st);
+		char plan[4096] = "";
+		size_t len = 0;
+		enum drv_step r;
+		while ((r = drv_step(st, &e)) == DRV_ROW)
+			len += (size_t)snprintf(plan + len, sizeof plan - len, "%s\n",
+						drv_col_text(st, use_pg ? 0 : 3));
+		assert_int_equal(r, DRV_DONE);
+		drv_reset(st);
+		if (use_pg)
+			OK(drv_done(drv_prepare_sql(d, "DEALLOCATE trail_search", "prova", &e), &e));
+		if (!strstr(plan, cases[k].index))
+			fail_msg("case %zu: the plan does not search %s:\n%s", k, cases[k].index,
+				 plan);
+		/* a person's records: by their ids, not a walk of the trail that
+		 * looks each record up among them */
+		const char *walk = use_pg ? "SubPlan" : "rowid>?";
+		if (flt->cf[0] && strstr(plan, walk))
+			fail_msg("case %zu: the plan walks the trail:\n%s", k, plan);
+	}
+}
+
 /* A record that cannot be inserted fails its whole transaction, whether
  * the failure shows at the insert or (pipelined) at the commit. */
 static void test_trail_failed_batch(void **state)
@@ -1641,6 +1860,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_many_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_failed_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_search_variants, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_search_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_horizon, setup, teardown),
