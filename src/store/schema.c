@@ -535,6 +535,25 @@ static const char migration_24[] =
 	"@SQLITEONLY DROP INDEX IF EXISTS access_log_account;\n"
 	"@PGONLY SELECT 1;\n";   /* PostgreSQL: a statement, not only comments */
 
+/* Migration 25 is another change's (issue #20); this one is 26.
+ *
+ * The statistics' costly protections kept across restarts and shared by
+ * the instances of one database (src/stats/cache.h, issue #17): one row
+ * per key, the SHA-256 (hex) of exactly the protection's inputs and of
+ * the version of its algorithm; cells, how many masks' cells it packs
+ * one bit each; data, those bits (base64: both back ends keep it as
+ * text); sha256, the digest (hex) of the key, the cells and the bytes,
+ * so that a row changed or cut is not taken (store_protection_get);
+ * made_at, when computed; used_at, when last taken, the rows beyond the
+ * newest STORE_PROTECTIONS by it deleted with each insert.  Not copied by
+ * visura migrate (not in schema_tables): a new database computes them
+ * again. */
+static const char migration_26[] =
+	"CREATE TABLE stats_protection (key TEXT PRIMARY KEY, cells INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, data TEXT NOT NULL, made_at INTEGER NOT NULL,"
+	" used_at INTEGER NOT NULL);"
+	"CREATE INDEX stats_protection_used ON stats_protection (used_at);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -561,6 +580,7 @@ const struct schema_migration schema_migrations[] = {
 	{22, "soglia dei bollettini archiviati", migration_22},
 	{23, "valori condivisi tenuti nella riga", migration_23},
 	{24, "indici del registro degli accessi che nessuna lettura usa (SQLite)", migration_24},
+	{26, "protezioni delle tavole statistiche conservate", migration_26},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];
