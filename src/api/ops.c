@@ -245,10 +245,16 @@ void api_metrics(struct http_request *r)
 	runner_counts_get(r->app->slow, &rc);
 	strbuf_addf(&sb,
 		"# HELP visura_stats_protections_total the citizenship tables' protections, "
-		"taken as kept or computed\n"
+		"taken as kept in memory, read from the database, or computed\n"
 		"# TYPE visura_stats_protections_total counter\n"
 		"visura_stats_protections_total{outcome=\"kept\"} %lld\n"
+		"visura_stats_protections_total{outcome=\"stored\"} %lld\n"
 		"visura_stats_protections_total{outcome=\"computed\"} %lld\n"
+		"# HELP visura_stats_protections_saved_total protections computed written to the "
+		"database, by outcome\n"
+		"# TYPE visura_stats_protections_saved_total counter\n"
+		"visura_stats_protections_saved_total{outcome=\"written\"} %lld\n"
+		"visura_stats_protections_saved_total{outcome=\"failed\"} %lld\n"
 		"# HELP visura_stats_tables statistics tables being computed or waiting for it\n"
 		"# TYPE visura_stats_tables gauge\n"
 		"visura_stats_tables{state=\"running\"} %d\n"
@@ -257,7 +263,8 @@ void api_metrics(struct http_request *r)
 		"or stopping\n"
 		"# TYPE visura_stats_tables_turned_away_total counter\n"
 		"visura_stats_tables_turned_away_total %lld\n",
-		kc.hits, kc.misses, rc.running, rc.waiting, rc.turned_away);
+		kc.hits, kc.loaded, kc.misses, kc.saved, kc.unsaved, rc.running, rc.waiting,
+		rc.turned_away);
 	/* The public keys of PDND and of the SPID/CIE provider (jwks.h). */
 	struct jwks *sets[KEY_SETS];
 	key_sets(r->app, sets);

@@ -9,6 +9,7 @@
 #include "app/app.h"
 #include "common/date.h"
 #include "common/runner.h"
+#include "stats/cache.h"
 #include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
@@ -99,6 +100,7 @@ static void table_run(void *ctx, bool refused)
 {
 	struct table_job *j = ctx;
 	struct http_request *r = j->r;
+	struct stats_cache *kept = j->q.cache;
 	struct store *s = NULL;
 	if (refused) {
 		http_reply_error(r, 503, "service_unavailable",
@@ -117,6 +119,10 @@ static void table_run(void *ctx, bool refused)
 			reply(r, doc, j->format, stats_table_csv);
 	}
 	http_resume(r);
+	/* the protection computed written to the store once answered (the
+	 * runner's thread, its store handle: not the request's) */
+	if (s)
+		stats_cache_flush(kept, s);
 }
 
 /* The connection parked: the job to the runner, or 503 at once. */

@@ -545,14 +545,16 @@ static const char migration_24[] =
  * text); sha256, the digest (hex) of the key, the cells and the bytes,
  * so that a row changed or cut is not taken (store_protection_get);
  * made_at, when computed; used_at, when last taken, the rows beyond the
- * newest STORE_PROTECTIONS by it deleted with each insert.  Not copied by
- * visura migrate (not in schema_tables): a new database computes them
- * again. */
+ * newest the caller keeps (stats/cache.h) by it deleted with each insert.
+ * Not copied by visura migrate (not in schema_tables): a new database
+ * computes them again.  IF NOT EXISTS: a database whose later migrations
+ * are applied again (an upgrade's test takes 21 and after back) keeps
+ * its rows. */
 static const char migration_26[] =
-	"CREATE TABLE stats_protection (key TEXT PRIMARY KEY, cells INTEGER NOT NULL,"
-	" sha256 TEXT NOT NULL, data TEXT NOT NULL, made_at INTEGER NOT NULL,"
-	" used_at INTEGER NOT NULL);"
-	"CREATE INDEX stats_protection_used ON stats_protection (used_at);";
+	"CREATE TABLE IF NOT EXISTS stats_protection (key TEXT PRIMARY KEY,"
+	" cells INTEGER NOT NULL, sha256 TEXT NOT NULL, data TEXT NOT NULL,"
+	" made_at INTEGER NOT NULL, used_at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS stats_protection_used ON stats_protection (used_at);";
 
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
