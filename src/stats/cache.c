@@ -110,26 +110,20 @@ bool stats_cache_get(struct stats_cache *c, struct store *s,
 	if (hit)
 		unpack(x->packed, parts, np);
 	pthread_mutex_unlock(&c->lock);
-	bool refused = hit && check && !check(ctx);
 	if (hit) {
+		/* in memory only what this process computed, or took from the
+		 * store past the check: not checked again */
 		pthread_mutex_lock(&c->lock);
-		if ((x = find(c, key)) && refused) {
-			drop(c, x);
-		} else if (x) {
+		if ((x = find(c, key))) {
 			x->used = ++c->tick;
 			if (x->due == DUE_NONE)
 				x->due = DUE_TOUCH;   /* its row's last use, at the next flush */
 		}
-		if (refused) {
-			c->counts.misses++;
-			c->counts.refused++;
-		} else
-			c->counts.hits++;
+		c->counts.hits++;
 		pthread_mutex_unlock(&c->lock);
-		if (refused)
-			log_warn("protezione conservata scartata", "why=\"non supera la verifica\"");
-		return !refused;
+		return true;
 	}
+	bool refused = false;
 	/* the store, outside the lock: a round trip, another thread's hit
 	 * need not wait for it */
 	size_t cells = 0;

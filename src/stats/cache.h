@@ -63,12 +63,12 @@ struct stats_cache *stats_cache_new(int entries, size_t max_bytes);
 void stats_cache_free(struct stats_cache *c);
 
 /* True, and parts[0..np) filled, when key's masks are kept with the same
- * sizes, in memory or (s not NULL) in s's store, where a read sees the
- * caller's snapshot (a store kept one is then kept in memory too), and
- * check(ctx) (may be NULL), called with parts filled, accepts them; its
- * use recorded in the store at the next flush.  False (a miss)
- * otherwise, parts filled or not: what check refused is dropped from
- * memory and counted as refused.  c may be NULL. */
+ * sizes in memory, or (s not NULL) in s's store, where a read sees the
+ * caller's snapshot, and check(ctx) (may be NULL), called with parts
+ * filled, accepts them (a store kept one is then kept in memory too, and
+ * not checked again); its use recorded in the store at the next flush.
+ * False (a miss) otherwise, parts filled or not: what check refused is
+ * counted as refused.  c may be NULL. */
 bool stats_cache_get(struct stats_cache *c, struct store *s,
 		     const unsigned char key[STATS_CACHE_KEY], const struct stats_cache_part *parts,
 		     int np, bool (*check)(void *ctx), void *ctx);

@@ -2019,7 +2019,7 @@ static bool cite_member_grid(struct grid *g, struct on_date *a,
 	return fill_citizenship_ages(g, a, NULL, "", "") && !g->oom;
 }
 
-/* The inputs and the masks a cache filled, for cite_plausible. */
+/* The inputs and the masks the store filled, for cite_plausible. */
 struct cite_check {
 	const long long (*age)[2][STATS_AGES];
 	int nm, nst;
@@ -2030,7 +2030,7 @@ struct cite_check {
 	const bool *province_hidden, *hidden;
 };
 
-/* Whether masks a cache gave could be this protection's: every cell
+/* Whether masks the store gave could be this protection's: every cell
  * given hidden (was: ages_hidden then cit_hidden as given) still hidden,
  * a protection only hides more, and every count of 1 to threshold-1 of
  * each member and of the province hidden, every table's first rule.  Not
@@ -2092,7 +2092,7 @@ vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AG
 	};
 	int np = (int)(sizeof out / sizeof *out);
 	size_t na = nb * (AGES + 1) * 3, nc = nb * ((size_t)nst + 1) * 3;
-	/* the given masks as given: the check of what the cache gives, and
+	/* the given masks as given: the check of what the store gives, and
 	 * what a refused one leaves is put back */
 	bool *was = cache ? malloc((na + nc) * sizeof *was) : NULL;
 	bool kept = was != NULL;

@@ -356,7 +356,7 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
  * each request, share one); keep (may be NULL) the store it is looked
  * for in too, when memory has none (stats_cache_get: kept there by an
  * earlier process or another instance; the caller's stats_cache_flush
- * writes what this computes).  What a cache gives is taken only when
+ * writes what this computes).  What the store gives is taken only when
  * every count from 1 to threshold-1 of each member and of the province
  * is hidden in it and every cell given hidden still is; else computed.  VIS_ERR_NOMEM; VIS_ERR_LIMIT when the
  * audit cannot free a pinned count (nothing to publish, nothing kept). */
