@@ -15,7 +15,15 @@ usage: bench/stats/cache.py WORK PERSONS BUILD [BASELINE_BUILD]
   (their `visura`).  Environment: COMUNI (default the 47 municipalities
   of Modena, 036001-036047; the member is the first), DAYS (760), DATE
   (2027-01-01), THRESHOLD (3), ONLY (comma-separated tables), MEMBER_ONLY=1
-  (not the province), SETUP_ONLY=1 (the register only)."""
+  (not the province), SETUP_ONLY=1 (the register only).
+
+  RESTART=1: the protection kept across a restart (migration 26, the
+  database's stats_protection): for each build, on a copy of WORK's
+  register of its own (WORK/restart-LABEL.db, made afresh: a build that
+  migrates it is not the other's), the member's strasa_cittadinanza_eta
+  asked of a fresh server, the server restarted (SIGTERM, started again
+  on the same database), then the three tables asked again: the first
+  of them is what a restart costs."""
 import json
 import os
 import subprocess
@@ -70,11 +78,12 @@ def setup():
 
 
 class Bench(harness.Server):
-    """`visura serve` on WORK's register (its first admin's credentials kept)."""
+    """`visura serve` on WORK's register, or a copy of it (its first
+    admin's credentials kept)."""
 
-    def __init__(self):
+    def __init__(self, on=None):
         super().__init__(test_clock=False)
-        self.db = db
+        self.db = on or db
 
     def request(self, method, path, body=None, headers=None, timeout=30):
         return super().request(method, path, body, headers, timeout=3600)
@@ -133,8 +142,43 @@ def run(b, label):
                   f"(load {load()})", flush=True)
 
 
+def run_restart(b, label):
+    harness.VISURA = visura(b)
+    member = comuni.split(",")[0]
+    copy = os.path.join(work, f"restart-{label}.db")
+    for f in (copy, copy + ".trail", copy + "-wal", copy + "-shm"):
+        if os.path.exists(f):
+            os.remove(f)
+    harness.db_copy(db, work, f"restart-{label}")
+    for f in (copy, copy + ".trail", copy + ".signing-key", copy + ".secrets-key"):
+        if os.path.exists(f):
+            os.chmod(f, 0o600)
+    with Bench(copy) as srv:
+        a = srv.admin()
+        w, u, h = ask(srv, a, tables[0], member)
+        print(f"{label:9} member {member} {tables[0]:24} fresh server: {w:6.2f} s wall, "
+              f"{u:6.2f} s CPU, {h} hidden (load {load()})", flush=True)
+        srv.restart()
+        a = srv.admin()
+        for name in tables:
+            w, u, h = ask(srv, a, name, member)
+            print(f"{label:9} member {member} {name:24} after a restart: {w:6.2f} s wall, "
+                  f"{u:6.2f} s CPU, {h} hidden (load {load()})", flush=True)
+
+
 setup()
 if os.environ.get("SETUP_ONLY"):
+    sys.exit(0)
+if os.environ.get("RESTART"):
+    # the admin's own password set once on WORK's register, by the
+    # reference build when there is one (this build would migrate it)
+    if json.load(open(cred))["password"] is None:
+        harness.VISURA = visura(baseline or build)
+        with Bench() as srv:
+            srv.admin()
+    for b, label in [(build, "this")] + ([(baseline, "baseline"), (build, "this")]
+                                         if baseline else []):
+        run_restart(b, label)
     sys.exit(0)
 run(build, "this")
 if baseline:

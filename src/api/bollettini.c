@@ -245,7 +245,7 @@ void api_bollettini_regenerate(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "il mese si scrive AAAA-MM");
 		return;
 	}
-	struct regen_job *j = malloc(sizeof *j);
+	struct regen_job *j = calloc(1, sizeof *j);
 	if (!j) {
 		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;

@@ -40,7 +40,11 @@ static void slow_run(void *ctx, bool refused)
 	}
 	if (s)
 		j->work(r, s, j);
-	http_resume(r);
+	void (*after)(struct store *, void *) = j->after;
+	void *arg = j->after_arg;
+	http_resume(r); /* r and j are gone from here */
+	if (s && after)
+		after(s, arg);
 }
 
 /* The connection parked: the job to its runner, or 503 at once. */
@@ -59,7 +63,10 @@ void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner 
 		    void (*work)(struct http_request *r, struct store *s, void *job),
 		    const char *busy)
 {
-	*job = (struct api_slow){.r = r, .rn = rn, .work = work, .busy = busy};
+	job->r = r; /* after and after_arg: the caller's */
+	job->rn = rn;
+	job->work = work;
+	job->busy = busy;
 	r->handler_ctx = job;
 	r->handler_ctx_free = free;
 	http_defer(r, slow_start);

@@ -120,7 +120,7 @@ void api_import_push(struct http_request *r)
 				 "(versione 1)");
 		return;
 	}
-	struct push_job *j = malloc(sizeof *j);
+	struct push_job *j = calloc(1, sizeof *j);
 	if (!j) {
 		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;

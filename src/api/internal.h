@@ -42,6 +42,11 @@ struct api_slow {
 	 * (http_resume is api_slow's). */
 	void (*work)(struct http_request *r, struct store *s, void *job);
 	const char *busy;             /* the 503's message when the queue is full */
+	/* The caller's (set before api_slow_defer, or NULL): called on the
+	 * runner's thread with its store once the answer is sent, when the
+	 * request and the job are gone (arg: not of either). */
+	void (*after)(struct store *s, void *arg);
+	void *after_arg;
 };
 /* The 503's message when app->slow's queue is full (tables, series,
  * bulletins made again, the trail's verification share it). */

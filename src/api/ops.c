@@ -242,11 +242,17 @@ void api_metrics(struct http_request *r)
 	stats_cache_counts_get(r->app->stats, &kc);
 	strbuf_addf(&sb,
 		"# HELP visura_stats_protections_total the citizenship tables' protections, "
-		"taken as kept or computed\n"
+		"taken as kept in memory, read from the database, or computed\n"
 		"# TYPE visura_stats_protections_total counter\n"
 		"visura_stats_protections_total{outcome=\"kept\"} %lld\n"
-		"visura_stats_protections_total{outcome=\"computed\"} %lld\n",
-		kc.hits, kc.misses);
+		"visura_stats_protections_total{outcome=\"stored\"} %lld\n"
+		"visura_stats_protections_total{outcome=\"computed\"} %lld\n"
+		"# HELP visura_stats_protections_saved_total protections computed written to the "
+		"database, by outcome\n"
+		"# TYPE visura_stats_protections_saved_total counter\n"
+		"visura_stats_protections_saved_total{outcome=\"written\"} %lld\n"
+		"visura_stats_protections_saved_total{outcome=\"failed\"} %lld\n",
+		kc.hits, kc.loaded, kc.misses, kc.saved, kc.unsaved);
 	/* the runners: "slow" (tables, series, bulletins made again, the
 	 * trail's verification), "imports" (files pushed over HTTPS) */
 	const struct { const char *name; struct runner *rn; } runners[] = {

@@ -488,7 +488,7 @@ static void verify_work(struct http_request *r, struct store *s, void *job)
 
 void api_audit_verify(struct http_request *r)
 {
-	struct api_slow *j = malloc(sizeof *j);
+	struct api_slow *j = calloc(1, sizeof *j);
 	if (!j) {
 		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;

@@ -9,6 +9,7 @@
 #include "app/app.h"
 #include "common/date.h"
 #include "common/runner.h"
+#include "stats/cache.h"
 #include "stats/series.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
@@ -93,6 +94,14 @@ struct table_job {
 	const char *format;           /* the request's own */
 };
 
+/* Once the table is answered, on the runner's thread and its store (not
+ * the request's): the protection computed written to the database
+ * (stats/cache.h). */
+static void table_after(struct store *s, void *cache)
+{
+	stats_cache_flush(cache, s);
+}
+
 static void table_work(struct http_request *r, struct store *s, void *job)
 {
 	struct table_job *j = job;
@@ -159,7 +168,8 @@ void api_stats_tables(struct http_request *r)
 		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
 	}
-	*j = (struct table_job){.q = q, .format = format};
+	*j = (struct table_job){.slow = {.after = table_after, .after_arg = r->app->stats},
+				.q = q, .format = format};
 	api_slow_defer(r, &j->slow, r->app->slow, table_work, API_SLOW_BUSY);
 }
 

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "refdata/refdata.h"
+#include "stats/cache.h"
 #include "stats/history.h"
 #include "stats/stats.h"
 #include "stats/tables.h"
@@ -524,6 +525,10 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 	if (!rc)
 		rc = table(s, rd, STATS_FAMIGLIE, comune, next, 0, 0, o, &fam, e);
 	store_snapshot_leave(s, began);
+	/* the protections computed written to the store, outside the
+	 * snapshot (a caller's that holds one flushes after it) */
+	if (began)
+		stats_cache_flush(o->cache, s);
 	if (rc) {
 		json_decref(bil);
 		json_decref(posas);

@@ -18,7 +18,9 @@
  * suppression, another way of protecting pools, provinces or periods),
  * and add a line below: a bulletin archived under another version is
  * withdrawn (src/bollettino), since the same table hidden two ways, side
- * by side, can give hidden cells back.  0 is no version: the archive's
+ * by side, can give hidden cells back (it is in the key of the
+ * protections kept in the database too, stats/cache.h: one of another
+ * version is computed again).  0 is no version: the archive's
  * bulletins made before the versions were recorded (migration 21).
  *   1  each table protected alone (threshold, secondary suppression)
  *   2  a pool of municipalities protected as the sum of its members

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "common/date.h"
+#include "common/log.h"
 #include "common/str.h"
 #include "refdata/refdata.h"
 #include "stats/audit.h"
@@ -1984,7 +1985,10 @@ static void cite_key(const long long (*age)[2][STATS_AGES], int nm, int nst,
 		     unsigned char key[STATS_CACHE_KEY])
 {
 	static const char tag[] = "strasa_cittadinanza_eta linked protection";
-	int32_t dims[3] = {nm, nst, threshold};
+	/* the algorithm's version: a protection kept by an earlier release
+	 * (in the store, across restarts) is not served by a later one that
+	 * hides other cells */
+	int32_t dims[5] = {nm, nst, threshold, STATS_CITE_VERSION, STATS_PROTECTION_RULE};
 	size_t nb = (size_t)nm + 1;
 	crypto_hash_sha256_state h;
 	crypto_hash_sha256_init(&h);
@@ -2002,11 +2006,78 @@ static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int n
 			    bool (*ages_hidden)[STATS_AGES + 1][3], bool *cit_hidden, int threshold,
 			    bool *province_hidden, bool *hidden, struct vis_error *e);
 
+/* Member k's strasa_cittadinanza_eta as a grid (g released first; a is
+ * scratch).  False when out of memory. */
+static bool cite_member_grid(struct grid *g, struct on_date *a,
+			     const long long (*age)[2][STATS_AGES], int k, int nst)
+{
+	grid_release(g);
+	memset(a, 0, sizeof *a);
+	a->nst = nst;
+	for (int i = 0; i < nst; i++)
+		memcpy(a->st[i].age, age[(size_t)k * (size_t)nst + (size_t)i], sizeof a->st[i].age);
+	return fill_citizenship_ages(g, a, NULL, "", "") && !g->oom;
+}
+
+/* The inputs and the masks the store filled, for cite_plausible. */
+struct cite_check {
+	const long long (*age)[2][STATS_AGES];
+	int nm, nst;
+	const bool *was;
+	bool (*ages_hidden)[STATS_AGES + 1][3];
+	const bool *cit_hidden;
+	int threshold;
+	const bool *province_hidden, *hidden;
+};
+
+/* Whether masks the store gave could be this protection's: every cell
+ * given hidden (was: ages_hidden then cit_hidden as given) still hidden,
+ * a protection only hides more, and every count of 1 to threshold-1 of
+ * each member and of the province hidden, every table's first rule.  Not
+ * a proof (the audit is), but a row of the store changed to show a small
+ * count is not served (stats/cache.h: the store checks its digest).
+ * False too when out of memory: computed. */
+static bool cite_plausible(void *ctx)
+{
+	const struct cite_check *c = ctx;
+	const long long (*age)[2][STATS_AGES] = c->age;
+	int nm = c->nm, nst = c->nst, threshold = c->threshold;
+	const bool *was = c->was, *cit_hidden = c->cit_hidden, *hidden = c->hidden;
+	bool (*ages_hidden)[STATS_AGES + 1][3] = c->ages_hidden;
+	const bool *province_hidden = c->province_hidden;
+	size_t nb = (size_t)nm + 1, na = nb * (AGES + 1) * 3, nc = nb * ((size_t)nst + 1) * 3;
+	size_t cn = ((size_t)nst + 1) * (AGES + 1) * 3;
+	for (size_t i = 0; i < na; i++)
+		if (was[i] && !(&ages_hidden[0][0][0])[i])
+			return false;
+	for (size_t i = 0; i < nc; i++)
+		if (was[na + i] && !cit_hidden[i])
+			return false;
+	struct grid g;
+	memset(&g, 0, sizeof g);
+	struct on_date *a = malloc(sizeof *a);
+	long long *province = calloc(cn, sizeof *province);
+	bool ok = a && province;
+	for (int k = 0; ok && k < nm; k++) {
+		ok = cite_member_grid(&g, a, age, k, nst);
+		for (size_t q = 0; ok && q < cn; q++) {
+			province[q] += g.v[q];
+			ok = !(g.v[q] > 0 && g.v[q] < threshold) || hidden[(size_t)k * cn + q];
+		}
+	}
+	for (size_t q = 0; ok && q < cn; q++)
+		ok = !(province[q] > 0 && province[q] < threshold) || province_hidden[q];
+	grid_release(&g);
+	free(a);
+	free(province);
+	return ok;
+}
+
 vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm,
 					      int nst, bool (*ages_hidden)[STATS_AGES + 1][3],
 					      bool *cit_hidden, int threshold, bool *province_hidden,
 					      bool *hidden, struct stats_cache *cache,
-					      struct vis_error *e)
+					      struct store *keep, struct vis_error *e)
 {
 	if (nm < 1 || nst < 0 || nst > MAX_STATES)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
@@ -2020,14 +2091,28 @@ vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AG
 		{cit_hidden, nb * ((size_t)nst + 1) * 3},
 	};
 	int np = (int)(sizeof out / sizeof *out);
-	if (cache) {
+	size_t na = nb * (AGES + 1) * 3, nc = nb * ((size_t)nst + 1) * 3;
+	/* the given masks as given: the check of what the store gives, and
+	 * what a refused one leaves is put back */
+	bool *was = cache ? malloc((na + nc) * sizeof *was) : NULL;
+	bool kept = was != NULL;
+	if (was) {
+		memcpy(was, &ages_hidden[0][0][0], na * sizeof *was);
+		memcpy(&was[na], cit_hidden, nc * sizeof *was);
 		cite_key(age, nm, nst, ages_hidden, cit_hidden, threshold, key);
-		if (stats_cache_get(cache, key, out, np))
+		struct cite_check ck = {age, nm, nst, was, ages_hidden, cit_hidden, threshold,
+					province_hidden, hidden};
+		if (stats_cache_get(cache, keep, key, out, np, cite_plausible, &ck)) {
+			free(was);
 			return VIS_OK;
+		}
+		memcpy(&ages_hidden[0][0][0], was, na * sizeof *was);
+		memcpy(cit_hidden, &was[na], nc * sizeof *was);
 	}
+	free(was);
 	vis_err rc = cite_protect(age, nm, nst, ages_hidden, cit_hidden, threshold, province_hidden,
 				  hidden, e);
-	if (!rc && cache)
+	if (!rc && kept)
 		stats_cache_put(cache, key, out, np);
 	return rc;
 }
@@ -2047,12 +2132,7 @@ static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int n
 	bool ok = nm > 0 && nst >= 0 && nst <= MAX_STATES && a && cells && given && given_h && province;
 	vis_err rc = VIS_OK;
 	for (int k = 0; ok && k < nm; k++) {
-		grid_release(&g);
-		memset(a, 0, sizeof *a);
-		a->nst = nst;
-		for (int i = 0; i < nst; i++)
-			memcpy(a->st[i].age, age[(size_t)k * (size_t)nst + (size_t)i], sizeof a->st[i].age);
-		ok = fill_citizenship_ages(&g, a, NULL, "", "") && !g.oom;
+		ok = cite_member_grid(&g, a, age, k, nst);
 		if (ok)
 			memcpy(&cells[(size_t)k * cn], g.v, cn * sizeof *cells);
 	}
@@ -2965,7 +3045,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	if (!rc && cite && l->hidden && l->province_hidden)
 		rc = stats_citizenship_ages_protect_linked((const long long(*)[2][AGES])ag, l->nm, ns,
 							   ah, ch, threshold, l->province_hidden,
-							   l->hidden, pc, e);
+							   l->hidden, pc, s, e);
 	else if (!rc && !(l->hidden && l->province_hidden &&
 		     (civil ? stats_civil_protect_linked(
 				      (const long long(*)[2][STATS_CIVIL][AGES])cv, l->nm,

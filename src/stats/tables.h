@@ -349,17 +349,33 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
  * province's (nst + 1) x 101 x 3 cells, hidden[k * cells + i] member k's.
  * One member: protected alone, then audited.  With a cache (may be
  * NULL): every mask it returns kept under the SHA-256 of its inputs (the
- * counts, nm, nst, ages_hidden and cit_hidden as given, the threshold),
- * and given back from it by a later call with the same inputs without
- * protecting again (STRASA, strasa_cittadinanza and this table of the
- * province's members, each request, share one).  VIS_ERR_NOMEM;
- * VIS_ERR_LIMIT when the audit cannot free a pinned count (nothing to
- * publish, nothing kept). */
+ * counts, nm, nst, ages_hidden and cit_hidden as given, the threshold)
+ * and of STATS_CITE_VERSION and STATS_PROTECTION_RULE, and given back
+ * from it by a later call with the same inputs without protecting again
+ * (STRASA, strasa_cittadinanza and this table of the province's members,
+ * each request, share one); keep (may be NULL) the store it is looked
+ * for in too, when memory has none (stats_cache_get: kept there by an
+ * earlier process or another instance; the caller's stats_cache_flush
+ * writes what this computes).  What the store gives is taken only when
+ * every count from 1 to threshold-1 of each member and of the province
+ * is hidden in it and every cell given hidden still is; else computed.  VIS_ERR_NOMEM; VIS_ERR_LIMIT when the
+ * audit cannot free a pinned count (nothing to publish, nothing kept). */
 vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm,
 					      int nst, bool (*ages_hidden)[STATS_AGES + 1][3],
 					      bool *cit_hidden, int threshold, bool *province_hidden,
 					      bool *hidden, struct stats_cache *cache,
-					      struct vis_error *e);
+					      struct store *keep, struct vis_error *e);
+
+/* The version of stats_citizenship_ages_protect_linked's algorithm (its
+ * hypercubes, its exact audit and what the audit is given), part of the
+ * key its result is kept under (stats/cache.h): the store keeps a
+ * protection across restarts and releases, so a release that changes
+ * which cells it hides for the same inputs moves this on, and the
+ * protections kept by an earlier release are computed again rather than
+ * served beside the new ones.
+ *   1  the exact audit on CLP, the listed states' totals at least 1
+ *      (December 2026) */
+#define STATS_CITE_VERSION 1
 
 /* Civil status as ISTAT groups it (stato_civile's columns for each sex):
  * celibi/nubili; coniugati/e o uniti/e civilmente; divorziati/e o già in

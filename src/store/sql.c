@@ -483,6 +483,19 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_BOLLETTINO_REPLACE] = "UPDATE bollettino SET generated_at = ?3, sha256 = ?4, html = ?5,"
 		" pdf = ?6, regola = ?7, soglia = ?8 WHERE comune = ?1 AND mese = ?2"
 		" AND (regola <> ?7 OR soglia <> ?8)",
+	/* The statistics' protections kept (src/stats/cache.h): one row per
+	 * key, written again whole by whoever computed it last (two
+	 * instances computing one key write the same bits); then only the
+	 * ?1 most recently used rows stay, in the insert's transaction. */
+	[SQL_PROTECTION_GET] = "SELECT cells, sha256, data FROM stats_protection WHERE key = ?1",
+	[SQL_PROTECTION_PUT] = "INSERT INTO stats_protection (key, cells, sha256, data, made_at,"
+		" used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (key) DO UPDATE SET"
+		" cells = excluded.cells, sha256 = excluded.sha256, data = excluded.data,"
+		" made_at = excluded.made_at, used_at = excluded.used_at",
+	[SQL_PROTECTION_TRIM] = "DELETE FROM stats_protection WHERE key NOT IN (SELECT key FROM"
+		" stats_protection ORDER BY used_at DESC, key LIMIT ?1)",
+	[SQL_PROTECTION_TOUCH] = "UPDATE stats_protection SET used_at = ?2 WHERE key = ?1"
+		" AND used_at < ?2",
 };
 
 int sql_to_pg(const char *sql, char *out, size_t cap)

@@ -173,6 +173,11 @@ enum sql_id {
 	SQL_ACCESS_SEARCH_ENTE,
 	SQL_ACCESS_SEARCH_TIME,
 	SQL_ACCESS_SEARCH_SPAN,
+	/* the statistics' kept protections (store_protection_*) */
+	SQL_PROTECTION_GET,
+	SQL_PROTECTION_PUT,
+	SQL_PROTECTION_TRIM,
+	SQL_PROTECTION_TOUCH,
 	SQL__COUNT
 };
 

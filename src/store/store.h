@@ -1152,6 +1152,32 @@ vis_err store_bollettino_get(struct store *s, const char *comune, int mese,
 			     struct store_bollettino *out, char **html, char **pdf_base64,
 			     bool *found, struct vis_error *e);
 
+/* ---- the statistics' protections kept (src/stats/cache.h) ----
+ *
+ * A costly protection's result, its masks packed one bit a cell, under
+ * the 32-byte key its caller makes of exactly its inputs (and of its
+ * algorithm's version): kept across restarts and shared by the instances
+ * of one database.  At most `keep` rows (the caller's bound), the least
+ * recently used deleted first. */
+#define STORE_PROTECTION_KEY 32
+/* The bits kept under key: *found, and then *cells (how many) and *data
+ * ((cells + 7) / 8 bytes, the caller's to free).  Only a whole row is
+ * found: its text decodes to exactly that many bytes and its digest is
+ * the one written with the key, the count and the bytes; any other (cut,
+ * changed) is not (*found false, logged): the caller computes again. */
+vis_err store_protection_get(struct store *s, const unsigned char key[STORE_PROTECTION_KEY],
+			     size_t *cells, unsigned char **data, bool *found,
+			     struct vis_error *e);
+/* Keeps cells bits of data under key (replacing the key's row), made and
+ * used at now, then deletes all but the `keep` most recently used rows,
+ * in one transaction (outside any other). */
+vis_err store_protection_put(struct store *s, const unsigned char key[STORE_PROTECTION_KEY],
+			     size_t cells, const unsigned char *data, int64_t now, int keep,
+			     struct vis_error *e);
+/* The row of key used at now (none: nothing). */
+vis_err store_protection_touch(struct store *s, const unsigned char key[STORE_PROTECTION_KEY],
+			       int64_t now, struct vis_error *e);
+
 /* Deletes a record by id (only processing entries may be deleted, and
  * only by a caller that checked no purpose points at them). */
 vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e);

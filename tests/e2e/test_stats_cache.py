@@ -13,7 +13,12 @@ and each is the table `visura stats --table` computes with no cache, on
 the same database; then deltas that change those counts (backdated, as a
 register records a move after the fact) are imported while the server
 runs, and the answers again are the command line's: a new protection,
-never the one kept for the old counts."""
+never the one kept for the old counts.  The protection is kept in the
+database too (migration 26, table stats_protection): a restarted server
+takes it from there instead of computing it again, and ignores a row
+changed behind its back (computes again, the same tables)."""
+import base64
+import hashlib
 import http.client
 import json
 import re
@@ -23,6 +28,7 @@ import time
 
 import harness
 from harness import *  # noqa: F401,F403
+from test_bollettino import protections
 from test_stats_snapshot import Partial
 
 COMUNI = ("036005", "036023")    # two municipalities of one province (Modena)
@@ -91,6 +97,102 @@ def test_protection_kept_and_renewed():
             check(old != new, f"{k}: strasa_cittadinanza_eta changed by the deltas")
             check([[v is None for v in r] for r in old] != [[v is None for v in r] for r in new],
                   f"{k}: strasa_cittadinanza_eta's hidden cells changed by the deltas")
+
+
+def three_tables(a, c=COMUNI[0]):
+    return {n: expect(a.get(f"/api/v1/stats/tables?table={n}&comuni={c}&date={DATE}&threshold=3"),
+                      200, None, n).json for n in TABLES}
+
+
+def test_protection_stored():
+    """Kept in the database: the first table computes the protection
+    (outcome computed) and the server writes it to stats_protection; a
+    restarted server (memory empty) takes it from there — outcome
+    stored, nothing computed — and gives the same three tables (before,
+    each restart computed it again: computed 1, stored 0)."""
+    pop = harness.Population(persons=4000, comuni=POOL, seed=11, days=40)
+    with Server(population=pop) as srv:
+        a = srv.admin()
+        first = three_tables(a)
+        eq(protections(srv), {"kept": 2, "stored": 0, "computed": 1},
+           "the first table computes, the other two reuse")
+        rows = db_query(srv.db, "SELECT cells, made_at, used_at FROM stats_protection")
+        eq(len(rows), 1, "the protection written to the database")
+        srv.restart()
+        a = srv.admin()
+        again = three_tables(a)
+        eq(protections(srv), {"kept": 2, "stored": 1, "computed": 0},
+           "after a restart: taken from the database, not computed")
+        eq(again, first, "the same tables after the restart")
+        # the protection of the province's pool is the same linked one
+        pool = expect(a.get(f"/api/v1/stats/tables?table=strasa&comuni={POOL}&date={DATE}"
+                            "&threshold=3"), 200).json
+        eq(protections(srv)["computed"], 0, "the pool's strasa: the same protection")
+        check(pool["righe"], "the pool's table")
+
+
+def forged(db):
+    """The row's bits all 0 (nothing hidden) with the digest made again
+    as the server makes it (src/store/ops_stats.c): whole to the store."""
+    row = db_query(db, "SELECT key, cells FROM stats_protection")[0]
+    cells = int(row["cells"])
+    zeros = bytes((cells + 7) // 8)
+    digest = hashlib.sha256(bytes.fromhex(row["key"]) + cells.to_bytes(8, "little")
+                            + zeros).hexdigest()
+    return ("UPDATE stats_protection SET data = ?, sha256 = ?",
+            (base64.b64encode(zeros).decode(), digest))
+
+
+def test_protection_tampered():
+    """A row changed behind the server's back (its bytes cut, or one
+    character of them changed; or its bits all 0 with its digest made
+    again, which the store takes: the masks then show small counts, and
+    the protection's check refuses them) is not taken: the restarted
+    server computes again (outcome computed, nothing stored), gives the
+    same tables, and writes the row anew, which the next restart takes."""
+    pop = harness.Population(persons=4000, comuni=POOL, seed=11, days=40)
+    with Server(population=pop) as srv:
+        a = srv.admin()
+        first = three_tables(a)
+        for what, sql in (
+                ("cut", "UPDATE stats_protection SET data = substr(data, 1, length(data) - 8)"),
+                ("changed", "UPDATE stats_protection SET data = CASE WHEN substr(data, 1, 1) = 'A'"
+                            " THEN 'B' ELSE 'A' END || substr(data, 2)"),
+                ("forged", forged)):
+            srv.stop()
+            before = db_query(srv.db, "SELECT data FROM stats_protection")
+            db_exec(srv.db, sql(srv.db) if callable(sql) else sql)
+            check(db_query(srv.db, "SELECT data FROM stats_protection") != before,
+                  f"{what}: the row changed")
+            srv.restart()
+            a = srv.admin()
+            eq(three_tables(a), first, f"{what}: the same tables, computed again")
+            eq(protections(srv), {"kept": 2, "stored": 0, "computed": 1},
+               f"{what}: the changed row not taken")
+            eq(db_query(srv.db, "SELECT data FROM stats_protection"), before,
+               f"{what}: the row written anew")
+        srv.restart()
+        a = srv.admin()
+        eq(three_tables(a), first, "the row written anew: the same tables")
+        eq(protections(srv), {"kept": 2, "stored": 1, "computed": 0},
+           "the row written anew taken")
+
+
+def test_protection_shared():
+    """PostgreSQL: a second instance of the service on the same database
+    takes the protection the first computed from the database (outcome
+    stored, nothing computed: before, each instance computed its own)."""
+    if harness.BACKEND == "sqlite":
+        print("one instance per SQLite database: nothing to share")
+        return
+    pop = harness.Population(persons=4000, comuni=POOL, seed=11, days=40)
+    with Server(population=pop) as one:
+        first = three_tables(one.admin())
+        eq(protections(one), {"kept": 2, "stored": 0, "computed": 1}, "the first instance")
+        with Server(share=one) as two:
+            eq(three_tables(two.admin()), first, "the second instance's tables")
+            eq(protections(two), {"kept": 2, "stored": 1, "computed": 0},
+               "the second instance: taken from the database")
 
 
 def metric(srv, pattern, what):

@@ -182,13 +182,14 @@ def test_init_check_names_the_migrations():
     if have == top:
         con.execute("DELETE FROM schema_migrations WHERE version = ?", (top,))
         con.commit()
-        have = top - 1
+        have = max(v for v in names if v < top)
     con.close()
     files = snapshot(work)
     rc, out = visura("init", "--check", "--db", db)
     eq(rc, 0, f"init --check: {out}")
     check(f"schema alla versione {have}" in out, f"the version it is at: {out}")
-    for v in range(have + 1, top + 1):
+    # the versions this release has (a branch may lack one another gave)
+    for v in sorted(v for v in names if v > have):
         check(f"migrazione {v}: {names[v]}" in out, f"migration {v} it would apply: {out}")
     eq(snapshot(work), files, "init --check changed nothing on disk")
     # A backup is taken by the release that runs the database: this one

@@ -1651,7 +1651,7 @@ static void test_province_citizenship_ages_linked(void **state)
 		 * the three tables publish them (the audit may hide more) */
 		assert_int_equal(stats_citizenship_ages_protect_linked(
 					 (const long long(*)[2][STATS_AGES])age, nm, nst, ah, ch, thr,
-					 &hier[nm * bn], hier, NULL, NULL),
+					 &hier[nm * bn], hier, NULL, NULL, NULL),
 				 VIS_OK);
 		for (size_t i = 0; i < sizeof ah / sizeof(bool); i++) {
 			assert_true(!(&ah0[0][0][0])[i] || (&ah[0][0][0])[i]);
@@ -1673,7 +1673,7 @@ static void test_province_citizenship_ages_linked(void **state)
 			struct vis_error ue = {0};
 			vis_err urc = stats_citizenship_ages_protect_linked(
 				(const long long(*)[2][STATS_AGES])&age[k * nst], 1, nst, a1, c1, thr,
-				alone1, &uni[k * bn], NULL, &ue);
+				alone1, &uni[k * bn], NULL, NULL, &ue);
 			/* alone, a member that lists every state and has one
 			 * citizen of each: each state's total is 1, at least 1
 			 * and adding up to its foreign residents (published),
@@ -1852,17 +1852,24 @@ static void cc_given(long long age[CC_M * CC_S][2][STATS_AGES], struct cc_masks 
 
 /* stats_citizenship_ages_protect_linked from given into *out (its masks
  * given, then as returned) at threshold thr, with cache c (may be NULL). */
-static void cc_protect_at(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
-			  int thr, struct stats_cache *c, struct cc_masks *out)
+static void cc_protect_keep(long long age[CC_M * CC_S][2][STATS_AGES],
+			    const struct cc_masks *given, int thr, struct stats_cache *c,
+			    struct store *keep, struct cc_masks *out)
 {
 	struct vis_error e = {0};
 	*out = *given;
 	vis_err rc = stats_citizenship_ages_protect_linked(
 		(const long long(*)[2][STATS_AGES])age, CC_M, CC_S, out->ah, out->ch, thr,
-		&out->h[CC_M * CC_CN], out->h, c, &e);
+		&out->h[CC_M * CC_CN], out->h, c, keep, &e);
 	if (rc)
 		print_message("%s\n", e.msg);
 	assert_int_equal(rc, VIS_OK);
+}
+
+static void cc_protect_at(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
+			  int thr, struct stats_cache *c, struct cc_masks *out)
+{
+	cc_protect_keep(age, given, thr, c, NULL, out);
 }
 
 static void cc_protect(long long age[CC_M * CC_S][2][STATS_AGES], const struct cc_masks *given,
@@ -1904,9 +1911,84 @@ static void test_cache_bytes_bound(void **state)
 	struct stats_cache_counts k;
 	stats_cache_counts_get(c, &k);
 	assert_int_equal(k.dropped, 1);
-	assert_false(stats_cache_get(c, kb, &(struct stats_cache_part){out, 8}, 1));
-	assert_true(stats_cache_get(c, ka, &(struct stats_cache_part){out, 16}, 1));
+	assert_false(stats_cache_get(c, NULL, kb, &(struct stats_cache_part){out, 8}, 1, NULL, NULL));
+	assert_true(stats_cache_get(c, NULL, ka, &(struct stats_cache_part){out, 16}, 1, NULL, NULL));
 	assert_memory_equal(out, two, sizeof two);
+	stats_cache_free(c);
+}
+
+
+/* The protections kept in the store too (stats_cache_get with a store,
+ * stats_cache_flush): what a cache computed and flushed, a new cache (a
+ * restarted server, another instance) takes from the store without
+ * computing, the same masks, and nothing is written before the flush; a
+ * row under the same key of other cells is not taken (computed). */
+static void test_cache_stored(void **state)
+{
+	struct fx *f = *state;
+	static long long age[CC_M * CC_S][2][STATS_AGES];
+	static struct cc_masks given, first, again;
+	cc_draw(1722, age);
+	cc_given(age, &given);
+	struct stats_cache *c = stats_cache_new(2, STATS_CACHE_BYTES);
+	assert_non_null(c);
+	cc_protect_keep(age, &given, 3, c, f->s, &first);
+	struct stats_cache_counts k;
+	stats_cache_counts_get(c, &k);
+	assert_int_equal(k.misses, 1);
+	assert_int_equal(k.saved, 0);
+	struct stats_cache *later = stats_cache_new(2, STATS_CACHE_BYTES);
+	cc_protect_keep(age, &given, 3, later, f->s, &again);
+	stats_cache_counts_get(later, &k);
+	assert_int_equal(k.misses, 1);     /* not flushed yet: computed */
+	stats_cache_free(later);
+	stats_cache_flush(c, f->s);
+	stats_cache_counts_get(c, &k);
+	assert_int_equal(k.saved, 1);
+	stats_cache_free(c);
+	c = stats_cache_new(2, STATS_CACHE_BYTES);
+	cc_protect_keep(age, &given, 3, c, f->s, &again);
+	cc_protect_keep(age, &given, 3, c, f->s, &again);
+	stats_cache_counts_get(c, &k);
+	assert_int_equal(k.loaded, 1);
+	assert_int_equal(k.hits, 1);
+	assert_int_equal(k.misses, 0);
+	assert_memory_equal(&again, &first, sizeof first);
+	stats_cache_flush(c, f->s);        /* its use recorded: nothing written */
+	stats_cache_counts_get(c, &k);
+	assert_int_equal(k.saved, 0);
+	stats_cache_free(c);
+	/* the check of what the store gives (every small count hidden, every
+	 * given cell still hidden) accepts every protection computed: on a
+	 * few draws, the one flushed taken by another cache, none refused */
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		cc_draw(seed, age);
+		cc_given(age, &given);
+		c = stats_cache_new(2, STATS_CACHE_BYTES);
+		cc_protect_keep(age, &given, 3, c, f->s, &first);
+		stats_cache_flush(c, f->s);
+		stats_cache_free(c);
+		c = stats_cache_new(2, STATS_CACHE_BYTES);
+		cc_protect_keep(age, &given, 3, c, f->s, &again);
+		stats_cache_counts_get(c, &k);
+		assert_int_equal(k.loaded, 1);
+		assert_int_equal(k.refused, 0);
+		assert_memory_equal(&again, &first, sizeof first);
+		stats_cache_free(c);
+	}
+	/* another shape under a key: not taken */
+	unsigned char key[STATS_CACHE_KEY] = {7};
+	bool small[8] = {true}, big[16];
+	c = stats_cache_new(2, STATS_CACHE_BYTES);
+	stats_cache_put(c, key, &(struct stats_cache_part){small, 8}, 1);
+	stats_cache_flush(c, f->s);
+	stats_cache_free(c);
+	c = stats_cache_new(2, STATS_CACHE_BYTES);
+	assert_false(stats_cache_get(c, f->s, key, &(struct stats_cache_part){big, 16}, 1, NULL, NULL));
+	assert_true(stats_cache_get(c, f->s, key, &(struct stats_cache_part){small, 8}, 1, NULL, NULL));
+	stats_cache_counts_get(c, &k);
+	assert_int_equal(k.misses, 1);
+	assert_int_equal(k.loaded, 1);
 	stats_cache_free(c);
 }
 
@@ -2415,6 +2497,7 @@ int main(void)
 		cmocka_unit_test(test_province_citizenship_ages_linked),
 		cmocka_unit_test(test_citizenship_ages_cache),
 		cmocka_unit_test(test_cache_bytes_bound),
+		cmocka_unit_test_setup_teardown(test_cache_stored, setup, teardown),
 		cmocka_unit_test(test_audit_lower_bounds),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),

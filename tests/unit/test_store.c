@@ -1846,6 +1846,97 @@ static void test_bollettino_rule(void **state)
 	store_close(other);
 }
 
+
+/* A protection kept (store_protection_*): of the bytes put, the same
+ * read, by another handle too (another instance on the database); none
+ * for another key. */
+static bool protection_read(struct store *s, unsigned char k, size_t *cells,
+			    unsigned char *out, size_t cap)
+{
+	struct vis_error e = {0};
+	unsigned char key[STORE_PROTECTION_KEY] = {k}, *data = NULL;
+	bool found;
+	OK(store_protection_get(s, key, cells, &data, &found, &e));
+	if (found) {
+		assert_true((*cells + 7) / 8 <= cap);
+		memcpy(out, data, (*cells + 7) / 8);
+	}
+	free(data);
+	return found;
+}
+
+static void protection_put(struct store *s, unsigned char k, size_t cells,
+			   const unsigned char *data, int64_t now, int keep)
+{
+	struct vis_error e = {0};
+	unsigned char key[STORE_PROTECTION_KEY] = {k};
+	OK(store_protection_put(s, key, cells, data, now, keep, &e));
+}
+
+static void test_protection_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	struct store *other;
+	OK(testdb_store_open(f->db.uri, &other, &e));
+	const unsigned char a[3] = {0xa5, 0x00, 0x13}, b[2] = {0xff, 0x01};
+	unsigned char got[8];
+	size_t cells;
+	protection_put(f->s, 1, 21, a, 100, 3);
+	assert_true(protection_read(other, 1, &cells, got, sizeof got));
+	assert_int_equal(cells, 21);
+	assert_memory_equal(got, a, sizeof a);
+	assert_false(protection_read(other, 2, &cells, got, sizeof got));
+	/* the same key again: replaced */
+	protection_put(other, 1, 9, b, 101, 3);
+	assert_true(protection_read(f->s, 1, &cells, got, sizeof got));
+	assert_int_equal(cells, 9);
+	assert_memory_equal(got, b, sizeof b);
+	/* at most `keep` rows, the least recently used deleted with an insert:
+	 * 1 (used at 101), 2 (102), 1 used at 103, then 3 (104): 2 goes */
+	protection_put(f->s, 2, 16, a, 102, 3);
+	unsigned char k1[STORE_PROTECTION_KEY] = {1};
+	OK(store_protection_touch(other, k1, 103, &e));
+	protection_put(f->s, 3, 16, b, 104, 2);
+	assert_true(protection_read(f->s, 1, &cells, got, sizeof got));
+	assert_false(protection_read(f->s, 2, &cells, got, sizeof got));
+	assert_true(protection_read(f->s, 3, &cells, got, sizeof got));
+	/* nonsense refused before any write */
+	unsigned char k4[STORE_PROTECTION_KEY] = {4};
+	assert_int_equal(store_protection_put(f->s, k4, 0, a, 105, 2, &e), VIS_ERR_INVALID);
+	store_close(other);
+}
+
+/* A row changed behind the server's back is not read (found false, the
+ * caller computes again): its bytes cut, its bytes changed (another
+ * valid base64 text of the same length, the digest left), its count of
+ * cells changed, its digest changed, its text not base64. */
+static void test_protection_tampered(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	const unsigned char a[6] = {0xa5, 0x00, 0x13, 0x77, 0x01, 0x80};
+	static const char *const tamper[] = {
+		"UPDATE stats_protection SET data = substr(data, 1, 4)",
+		"UPDATE stats_protection SET data = 'AAAAAAAA'",
+		"UPDATE stats_protection SET cells = 40",
+		"UPDATE stats_protection SET cells = 47",
+		"UPDATE stats_protection SET sha256 = 'x' || substr(sha256, 2)",
+		"UPDATE stats_protection SET data = '********'",
+		"UPDATE stats_protection SET data = ''",
+	};
+	unsigned char got[8];
+	size_t cells;
+	for (size_t i = 0; i < sizeof tamper / sizeof *tamper; i++) {
+		protection_put(f->s, 1, 48, a, 100, 3);
+		assert_true(protection_read(f->s, 1, &cells, got, sizeof got));
+		assert_memory_equal(got, a, sizeof a);
+		OK(drv_exec(store_drv(f->s), tamper[i], &e));
+		if (protection_read(f->s, 1, &cells, got, sizeof got))
+			fail_msg("tampered row read: %s", tamper[i]);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1874,6 +1965,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail_beside_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bollettino_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protection_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protection_tampered, setup, teardown),
 	};
 	return TESTDB_RUN("store", tests, NULL, NULL, &use_pg);
 }
