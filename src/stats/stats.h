@@ -26,8 +26,13 @@
  *   2  a pool of municipalities protected as the sum of its members
  *   3  a municipality's ages and balance protected jointly with its whole
  *      province (linked protection: stats_protect_linked,
- *      stats_balance_linked), December 2026 */
-#define STATS_PROTECTION_RULE 3
+ *      stats_balance_linked), December 2026
+ *   4  no small count determined by what is published: moves of hidden
+ *      cells free both ways (the cubes, stato_civile's classes, the
+ *      places), the exact audit by linear programming (stats/audit.h),
+ *      what the listing of rows tells (a listed row's total at least 1),
+ *      December 2026 */
+#define STATS_PROTECTION_RULE 4
 
 /* Refuses a threshold below the configured floor (stats_threshold_min)
  * or above 1000: VIS_ERR_INVALID with the reason.  Every entry point (API,
