@@ -33,7 +33,8 @@ json_t *api_request_json(const struct store_operator_request *q);
  * an import pushed over HTTPS) done on a runner's thread (common/runner.h)
  * with the connection parked, so that the few HTTP workers go on answering
  * look-ups.  A job is the caller's struct with this as its first member,
- * allocated with malloc: it becomes the request's (freed with it). */
+ * allocated zeroed (calloc, or malloc and a compound literal: `after`
+ * NULL unless set): it becomes the request's (freed with it). */
 struct runner;
 struct api_slow {
 	struct http_request *r;       /* set by api_slow_defer */
