@@ -42,10 +42,14 @@ static void send_file(struct http_request *r, const char *path)
 	}
 	/* The compressed copy to whoever takes gzip (every browser). */
 	http_header_add(r, "Vary", "Accept-Encoding");
-	if (f->gz && takes_gzip(http_header(r, "Accept-Encoding"))) {
-		http_header_add(r, "Content-Encoding", "gzip");
-		http_reply_static(r, 200, f->content_type, f->gz, f->gz_len);
-		return;
+	if (takes_gzip(http_header(r, "Accept-Encoding"))) {
+		size_t gz_len;
+		const unsigned char *gz = web_gzip(r->app->ui, f, &gz_len);
+		if (gz) {
+			http_header_add(r, "Content-Encoding", "gzip");
+			http_reply_static(r, 200, f->content_type, gz, gz_len);
+			return;
+		}
 	}
 	http_reply_static(r, 200, f->content_type, f->data, f->len);
 }

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 struct web_assets {
 	struct web_file *files;   /* sorted by path for bsearch */
 	size_t n, cap, bytes;
+	pthread_mutex_t gz_lock;  /* over every file's gz, gz_len and gz_done */
 };
 
 /* Only these types are served; anything else in the directory stays on
@@ -108,9 +110,9 @@ static vis_err add_file(struct web_assets *w, const char *full, const char *rel,
 		snprintf(etag + 1 + 2 * i, 3, "%02x", h[i]);
 	strcpy(etag + 33, "\"");
 	struct web_file *wf = &w->files[w->n++];
-	*wf = (struct web_file){path, type, data, len, etag, NULL, 0};
-	if (strncmp(type, "font/", 5) && strncmp(type, "image/png", 9))
-		compress_copy(wf);
+	*wf = (struct web_file){path, type, data, len, etag, NULL, 0, false};
+	/* Fonts and PNG images are compressed already. */
+	wf->gz_done = !strncmp(type, "font/", 5) || !strncmp(type, "image/png", 9);
 	w->bytes += len;
 	return VIS_OK;
 }
@@ -155,6 +157,7 @@ vis_err web_load(const char *dir, struct web_assets **out, struct vis_error *e)
 	struct web_assets *w = calloc(1, sizeof *w);
 	if (!w)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	pthread_mutex_init(&w->gz_lock, NULL);
 	vis_err rc = walk(w, dir, "", 0, e);
 	if (rc) {
 		web_free(w);
@@ -177,6 +180,21 @@ const struct web_file *web_find(const struct web_assets *w, const char *path)
 	return bsearch(&key, w->files, w->n, sizeof *w->files, by_path);
 }
 
+const unsigned char *web_gzip(struct web_assets *w, const struct web_file *f, size_t *len)
+{
+	/* f is one of w's files: found by web_find, which gives them const. */
+	struct web_file *wf = &w->files[f - w->files];
+	pthread_mutex_lock(&w->gz_lock);
+	if (!wf->gz_done) {
+		compress_copy(wf);
+		wf->gz_done = true;
+	}
+	const unsigned char *gz = wf->gz;
+	*len = wf->gz_len;
+	pthread_mutex_unlock(&w->gz_lock);
+	return gz;
+}
+
 size_t web_count(const struct web_assets *w)
 {
 	return w ? w->n : 0;
@@ -192,6 +210,7 @@ void web_free(struct web_assets *w)
 		free((void *)w->files[i].etag);
 		free((void *)w->files[i].gz);
 	}
+	pthread_mutex_destroy(&w->gz_lock);
 	free(w->files);
 	free(w);
 }
