@@ -16,6 +16,13 @@
 #   scripts/pg.sh stop DIR           stops DIR's server and removes DIR
 #
 # visura takes the conninfo as --db "postgres:CONNINFO".
+#
+# PG_TEST_FSYNC=off (the test suite's servers only, never a benchmark's):
+# the server does not ask the disk to flush (fsync = off).  What a test can
+# see does not change: a commit is in the operating system's hands before
+# it is answered, so a process killed (visura or PostgreSQL) loses nothing;
+# only a crash of the machine would.  It makes CREATE and DROP DATABASE
+# (a checkpoint each) and every commit cheaper: the suites make hundreds.
 set -euo pipefail
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -34,8 +41,11 @@ as_owner() {
 
 # Starts the server of DIR on port $2.
 server_start() {
+  local fsync
+  fsync=$(cat "$1/fsync" 2>/dev/null || echo on)
   as_owner "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 start \
-    -o "-c listen_addresses=127.0.0.1 -p $2 -k $1 -c max_connections=200" >/dev/null 2>&1
+    -o "-c listen_addresses=127.0.0.1 -p $2 -k $1 -c max_connections=200 -c fsync=$fsync" \
+    >/dev/null 2>&1
 }
 
 conninfo() {
@@ -60,6 +70,8 @@ start)
     chown postgres: "$dir"
   fi
   echo "$user" > "$dir/user"
+  # kept for `resume`
+  if [ "${PG_TEST_FSYNC:-on}" = off ]; then echo off; else echo on; fi > "$dir/fsync"
   as_owner "$bindir/initdb" -D "$dir/data" -U "$user" --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 3; }
   # Another process may take a free port between the probe and the bind:

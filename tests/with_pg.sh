@@ -7,6 +7,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/visura-pg.XXXXXX)
 rmdir "$dir"
 trap '"$root/scripts/pg.sh" stop "$dir"' EXIT
-VISURA_TEST_PG=$("$root/scripts/pg.sh" start "$dir")
+VISURA_TEST_PG=$(PG_TEST_FSYNC=off "$root/scripts/pg.sh" start "$dir")
 export VISURA_TEST_PG VISURA_TEST_PG_DIR=$dir
 "$@"

@@ -39,8 +39,6 @@ stopped at exit).  db_query(db, sql) / db_exec(db, sql) / db_copy(db, tag)
 read, change and copy a database on either back end (for tampering tests).
 """
 import atexit
-import csv
-import io
 import base64
 import datetime
 import hashlib
@@ -64,6 +62,7 @@ import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgwire  # noqa: E402  (the tests' own PostgreSQL connections)
 import contract  # noqa: E402  (the API contract: every answer is checked against it)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lint"))
 from italian import english_words  # noqa: E402  (every error message is Italian)
@@ -270,7 +269,8 @@ def pg_server_dir():
     if not d:
         d = tempfile.mkdtemp(prefix="visura-pg-")
         os.rmdir(d)
-        p = subprocess.run([PG_SH, "start", d], capture_output=True, text=True)
+        p = subprocess.run([PG_SH, "start", d], capture_output=True, text=True,
+                           env=dict(os.environ, PG_TEST_FSYNC="off"))
         check(p.returncode == 0, f"scripts/pg.sh start failed: {p.stdout}{p.stderr}")
         atexit.register(subprocess.run, [PG_SH, "stop", d], capture_output=True)
     _pg["dir"] = d
@@ -283,9 +283,22 @@ def new_database(work_dir, tag, backend=None):
     if (backend or BACKEND) == "sqlite":
         return os.path.join(work_dir, f"{tag}.db")
     name = f"t{os.getpid()}_{next(_db_seq)}_{re.sub(r'[^a-z0-9_]', '_', tag.lower())}"[:63]
-    p = subprocess.run([PG_SH, "createdb", pg_server_dir(), name], capture_output=True, text=True)
-    check(p.returncode == 0, f"scripts/pg.sh createdb failed: {p.stdout}{p.stderr}")
-    return "postgres:" + p.stdout.strip()
+    return "postgres:" + _pg_createdb(name)
+
+
+def _pg_createdb(name):
+    """Creates database name on the tests' server (as `scripts/pg.sh
+    createdb` does, through a kept connection: a third of its time); its
+    conninfo."""
+    d = pg_server_dir()
+    with open(os.path.join(d, "port")) as f:
+        port = f.read().strip()
+    with open(os.path.join(d, "user")) as f:
+        user = f.read().strip()
+    base = f"host=127.0.0.1 port={port} user={user} dbname="
+    check(re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) is not None, f"bad database name {name!r}")
+    _pg_run("postgres:" + base + "visura", f"CREATE DATABASE {name} STRATEGY FILE_COPY")
+    return base + name
 
 
 def shared_database(db):
@@ -298,9 +311,7 @@ def shared_database(db):
     conninfo = _conninfo(db)
     name = re.search(r"dbname=(\S+)", conninfo).group(1)[:60] + "_sh"
     if name not in _shared_made:
-        p = subprocess.run([PG_SH, "createdb", pg_server_dir(), name], capture_output=True,
-                           text=True)
-        check(p.returncode == 0, f"scripts/pg.sh createdb failed: {p.stdout}{p.stderr}")
+        _pg_createdb(name)
         _shared_made.add(name)
     return "postgres:" + re.sub(r"dbname=\S+", "dbname=" + name, conninfo)
 
@@ -340,15 +351,49 @@ def db_query(db, sql, params=()):
             return [dict(r) for r in con.execute(sql, params).fetchall()]
         finally:
             con.close()
-    p = subprocess.run(["psql", "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", _conninfo(db),
-                        "-c", _psql_text(sql, params)], capture_output=True, text=True)
-    check(p.returncode == 0, f"psql failed: {p.stderr}")
-    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    rows = _pg_run(db, _psql_text(sql, params))
     for r in rows:
         for k in r:
-            if k in _INT_COLUMNS and r[k] not in ("", None):
+            if r[k] is None:
+                r[k] = ""          # as psql's CSV wrote a NULL
+            elif k in _INT_COLUMNS and r[k] != "":
                 r[k] = int(r[k])
     return rows
+
+
+# One kept connection per database (the newest few), for the tests' own
+# reads and writes: pgwire.py says why not psql.
+_pg_conns = {}
+_PG_KEEP = 6
+
+
+def _pg_run(db, text):
+    conninfo = _conninfo(db)
+    for attempt in (1, 2):
+        con = _pg_conns.pop(conninfo, None)
+        fresh = con is None
+        try:
+            if fresh:
+                con = pgwire.Connection(conninfo)
+            rows = con.query(text)
+        except (OSError, pgwire.PgError) as e:
+            server_error = isinstance(e, pgwire.PgError) and e.sqlstate
+            if con is not None and not server_error:
+                con.sock.close()
+            elif con is not None:
+                _pg_keep(conninfo, con)
+            # a kept connection lost (a server restarted): once more, anew
+            if fresh or server_error or attempt == 2:
+                raise TestFailure(f"PostgreSQL: {e}\n  {text[:500]}") from None
+            continue
+        _pg_keep(conninfo, con)
+        return rows
+
+
+def _pg_keep(conninfo, con):
+    _pg_conns[conninfo] = con
+    while len(_pg_conns) > _PG_KEEP:
+        _pg_conns.pop(next(iter(_pg_conns))).close()
 
 
 def _psql_text(sql, params):
@@ -385,11 +430,9 @@ def db_exec(db, *statements):
         return
     # Like a raw SQLite connection, foreign keys are not enforced: a
     # tamperer may delete what he likes.
-    text = "SET session_replication_role = replica;\n" + ";\n".join(
-        _psql_text(sql, params) for sql, params in statements)
-    p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", _conninfo(db)],
-                       input=text, capture_output=True, text=True)
-    check(p.returncode == 0, f"psql failed: {p.stderr}")
+    text = "BEGIN;\nSET LOCAL session_replication_role = replica;\n" + ";\n".join(
+        _psql_text(sql, params) for sql, params in statements) + ";\nCOMMIT"
+    _pg_run(db, text)
 
 
 def db_columns(db, table):
