@@ -52,9 +52,11 @@ static int add_purpose(void *ctx, const void *rec)
 }
 
 /* An agreement as answered; its municipalities by code and by name
- * (comuni_names: code → today's name). */
+ * (comuni_names: code → today's name).  NULL (e set) when its purposes
+ * cannot be read; with e NULL, an agreement just written: its purposes
+ * as far as they were read. */
 static json_t *conv_json(struct http_request *r, struct store *s,
-			 const struct store_convenzione *c)
+			 const struct store_convenzione *c, struct vis_error *e)
 {
 	json_t *j = json_pack("{s:I,s:I,s:s,s:o,s:o,s:o,s:s,s:s,s:o,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:o}",
 			      "id", (json_int_t)c->id, "ente_id", (json_int_t)c->ente_id,
@@ -69,7 +71,11 @@ static json_t *conv_json(struct http_request *r, struct store *s,
 			      "break_glass", c->break_glass, "created_at", api_time(c->created_at));
 	struct api_list l = {json_array()};
 	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
-	store_rec_list(s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
+	if (store_rec_list(s, STORE_PURPOSE, f, 0, add_purpose, &l, e) && e) {
+		json_decref(l.arr);
+		json_decref(j);
+		return NULL;
+	}
 	json_object_set_new(j, "purposes", l.arr);
 	json_object_set_new(j, "workstation_cert", json_boolean(c->workstation_cert));
 	json_object_set_new(j, "event_types", split_list(c->event_types));
@@ -232,6 +238,9 @@ void api_convenzioni_list(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	struct api_page pg;
+	if (!api_page_params(r, 1000, 1000, &pg))
+		return;
 	struct store_filter f[2] = {{0}};
 	const char *ente = http_query(r, "ente_id");
 	if (!strcmp(r->auth->account.role, "lead"))
@@ -240,22 +249,33 @@ void api_convenzioni_list(struct http_request *r)
 		f[0] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
 	struct api_list ids = {json_array()};
 	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_CONVENZIONE, f, 1000, add_conv, &ids, &e)) {
+	if (store_rec_page(s, STORE_CONVENZIONE, f, pg.cursor, pg.limit + 1, add_conv, &ids, &e)) {
 		json_decref(ids.arr);
 		api_fail(r, &e);
 		return;
 	}
+	/* each read whole, with its purposes (never deleted: each is found) */
 	json_t *arr = json_array();
 	size_t i;
 	json_t *v;
 	json_array_foreach(ids.arr, i, v) {
 		struct store_convenzione c;
 		bool found;
-		if (store_convenzione_get(s, json_integer_value(v), &c, &found, &e) == VIS_OK && found)
-			json_array_append_new(arr, conv_json(r, s, &c));
+		json_t *one = NULL;
+		if (store_convenzione_get(s, json_integer_value(v), &c, &found, &e) ||
+		    (found && !(one = conv_json(r, s, &c, &e)))) {
+			json_decref(ids.arr);
+			json_decref(arr);
+			api_fail(r, &e);
+			return;
+		}
+		if (one)
+			json_array_append_new(arr, one);
 	}
 	json_decref(ids.arr);
-	http_reply_json(r, 200, json_pack("{s:o}", "convenzioni", arr));
+	json_t *out = json_pack("{s:o}", "convenzioni", arr);
+	api_page_finish(out, arr, &pg);
+	http_reply_json(r, 200, out);
 }
 
 void api_convenzioni_create(struct http_request *r)
@@ -283,7 +303,7 @@ void api_convenzioni_create(struct http_request *r)
 		return;
 	}
 	auth_event(s, c.created_at, "agreement_created", &r->auth->account, NULL, r->ip, c.reference);
-	http_reply_json(r, 201, conv_json(r, s, &c));
+	http_reply_json(r, 201, conv_json(r, s, &c, NULL));
 }
 
 static bool conv_load(struct http_request *r, struct store **s, struct store_convenzione *c)
@@ -308,8 +328,15 @@ void api_convenzione_get(struct http_request *r)
 {
 	struct store *s;
 	struct store_convenzione c;
-	if (conv_load(r, &s, &c))
-		http_reply_json(r, 200, conv_json(r, s, &c));
+	if (!conv_load(r, &s, &c))
+		return;
+	struct vis_error e = {0};
+	json_t *j = conv_json(r, s, &c, &e);
+	if (!j) {
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, j);
 }
 
 void api_convenzione_update(struct http_request *r)
@@ -328,7 +355,7 @@ void api_convenzione_update(struct http_request *r)
 		return;
 	}
 	auth_event(s, api_now(r), "agreement_changed", &r->auth->account, NULL, r->ip, c.reference);
-	http_reply_json(r, 200, conv_json(r, s, &c));
+	http_reply_json(r, 200, conv_json(r, s, &c, NULL));
 }
 
 void api_purpose_create(struct http_request *r)

@@ -135,20 +135,9 @@ struct feeds_ctx {
 	int64_t now;
 	int64_t deadline;
 	const struct refdata *rd;
+	struct vis_error *e;    /* a read that failed: no list given */
+	bool failed;
 };
-
-struct refusals {
-	char prefix[24];
-	int n;
-};
-
-static int count_refusal(void *ctx, const void *rec)
-{
-	struct refusals *r = ctx;
-	const struct store_security_event *ev = rec;
-	r->n += !strncmp(ev->detail, r->prefix, strlen(r->prefix));
-	return 0;
-}
 
 static int add_feed(void *ctx, const struct store_feed *f)
 {
@@ -157,19 +146,23 @@ static int add_feed(void *ctx, const struct store_feed *f)
 	char ts[21];
 	timestamp_format(f->last_extract, ts);
 	struct store_import_counts n;
-	store_import_last_counts(c->s, f->comune, &n, NULL);
-	struct refusals rf = {.n = 0};
-	snprintf(rf.prefix, sizeof rf.prefix, "comune %s:", f->comune);
-	struct store_filter flt[] = {{"kind", "import_refused", 0}, {NULL, NULL, 0}};
-	store_rec_list(c->s, STORE_SECURITY_EVENT, flt, 1000, count_refusal, &rf, NULL);
+	/* every refusal counted (the detail push_work writes begins so) */
+	char prefix[24];
+	snprintf(prefix, sizeof prefix, "comune %s:", f->comune);
+	int64_t refused;
+	if (store_import_last_counts(c->s, f->comune, &n, c->e) ||
+	    store_security_events_count(c->s, "import_refused", prefix, &refused, c->e)) {
+		c->failed = true;
+		return 1;
+	}
 	json_array_append_new(c->arr, json_pack(
-		"{s:s,s:s,s:I,s:s,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:i}", "comune", f->comune,
+		"{s:s,s:s,s:I,s:s,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I},s:I}", "comune", f->comune,
 		"name", api_comune_name(c->rd, f->comune),
 		"last_sequence", (json_int_t)f->last_seq, "last_extract", ts,
 		"lag_seconds", (json_int_t)lag, "overdue", lag > c->deadline, "last_import",
 		"persons", (json_int_t)n.persons, "inserted", (json_int_t)n.inserted,
 		"updated", (json_int_t)n.updated, "unchanged", (json_int_t)n.unchanged,
-		"closed", (json_int_t)n.closed, "refused_pushes", rf.n));
+		"closed", (json_int_t)n.closed, "refused_pushes", (json_int_t)refused));
 	return 0;
 }
 
@@ -178,10 +171,10 @@ void api_feeds(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct feeds_ctx c = {s, json_array(), api_now(r),
-			      (int64_t)r->app->cfg.feed_deadline_hours * 3600, r->app->rd};
 	struct vis_error e = {0};
-	if (store_feed_each(s, add_feed, &c, &e)) {
+	struct feeds_ctx c = {s, json_array(), api_now(r),
+			      (int64_t)r->app->cfg.feed_deadline_hours * 3600, r->app->rd, &e, false};
+	if (store_feed_each(s, add_feed, &c, &e) || c.failed) {
 		json_decref(c.arr);
 		api_fail(r, &e);
 		return;

@@ -30,7 +30,8 @@ json_t *api_ente_json(const struct store_ente *en);
 json_t *api_request_json(const struct store_operator_request *q);
 
 /* Work of seconds to minutes (a statistics table's exact audit, a series,
- * an import pushed over HTTPS) done on a runner's thread (common/runner.h)
+ * an import pushed over HTTPS, a body's usage or the yearly review, which
+ * read every record of a year of the trail) done on a runner's thread (common/runner.h)
  * with the connection parked, so that the few HTTP workers go on answering
  * look-ups.  A job is the caller's struct with this as its first member,
  * allocated zeroed (calloc, or malloc and a compound literal: `after`
@@ -50,10 +51,11 @@ struct api_slow {
 	void *after_arg;
 };
 /* The 503's message when app->slow's queue is full (tables, series,
- * bulletins made again, the trail's verification share it). */
+ * bulletins made again, the trail's verification, a body's usage and the
+ * yearly review share it). */
 #define API_SLOW_BUSY \
-	"troppe elaborazioni in attesa (tavole, serie, bollettini, verifiche del registro): " \
-	"riprovare tra poco"
+	"troppe elaborazioni in attesa (tavole, serie, bollettini, verifiche del registro, " \
+	"utilizzo degli enti, revisione annuale): riprovare tra poco"
 /* Parks r and gives job to rn; when rn does not take it (its queue full,
  * or the service stopping) or stops before it, 503 with Retry-After: 30. */
 void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner *rn,

@@ -663,6 +663,46 @@ static int add_usage(void *ctx, const struct store_access *a)
 	return 0;
 }
 
+#define USAGE_ALERTS 1000
+
+struct usage_job {
+	struct api_slow slow;
+	struct store_access_filter f;
+};
+
+/* On the runner (app->slow): every record of the body's trail in the
+ * period read and counted (the whole trail of a year of a large body:
+ * seconds to minutes), off the HTTP workers. */
+static void usage_work(struct http_request *r, struct store *s, void *job)
+{
+	const struct usage_job *j = job;
+	struct usage_ctx u = {json_object(), json_object(), 0};
+	struct vis_error e = {0};
+	if (store_access_search(s, &j->f, add_usage, &u, &e)) {
+		json_decref(u.by_operator);
+		json_decref(u.refused);
+		api_fail(r, &e);
+		return;
+	}
+	/* the newest USAGE_ALERTS alerts, and how many there are in all */
+	struct store_filter af[] = {{"ente_id", NULL, j->f.ente_id}, {NULL, NULL, 0}};
+	struct api_list ac = {json_array()};
+	int64_t alerts;
+	if (store_rec_list(s, STORE_ALERT, af, USAGE_ALERTS, add_alert, &ac, &e) ||
+	    store_alerts_count(s, j->f.ente_id, &alerts, &e)) {
+		json_decref(u.by_operator);
+		json_decref(u.refused);
+		json_decref(ac.arr);
+		api_fail(r, &e);
+		return;
+	}
+	http_reply_json(r, 200, json_pack("{s:I,s:i,s:o,s:o,s:o,s:I}", "ente_id", (json_int_t)j->f.ente_id,
+					  "requests", u.total,
+					  "accesses_by_operator_and_purpose", u.by_operator,
+					  "refused_by_operator", u.refused, "alerts", ac.arr,
+					  "alerts_total", (json_int_t)alerts));
+}
+
 void api_usage(struct http_request *r)
 {
 	struct store_access_filter f = {.limit = 0}; /* every record: counted, not kept */
@@ -675,22 +715,11 @@ void api_usage(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "il campo \"ente_id\" è obbligatorio");
 		return;
 	}
-	struct store *s = api_store(r);
-	if (!s)
-		return;
-	struct usage_ctx u = {json_object(), json_object(), 0};
-	struct vis_error e = {0};
-	if (store_access_search(s, &f, add_usage, &u, &e)) {
-		json_decref(u.by_operator);
-		json_decref(u.refused);
-		api_fail(r, &e);
+	struct usage_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
 	}
-	struct store_filter af[] = {{"ente_id", NULL, f.ente_id}, {NULL, NULL, 0}};
-	struct api_list ac = {json_array()};
-	store_rec_list(s, STORE_ALERT, af, 1000, add_alert, &ac, NULL);
-	http_reply_json(r, 200, json_pack("{s:I,s:i,s:o,s:o,s:o}", "ente_id", (json_int_t)f.ente_id,
-					  "requests", u.total,
-					  "accesses_by_operator_and_purpose", u.by_operator,
-					  "refused_by_operator", u.refused, "alerts", ac.arr));
+	j->f = f;
+	api_slow_defer(r, &j->slow, r->app->slow, usage_work, API_SLOW_BUSY);
 }

@@ -83,20 +83,36 @@ void api_notices_create(struct http_request *r)
 
 /* ---- the yearly review ---- */
 
-void api_review_report(struct http_request *r)
+struct review_job {
+	struct api_slow slow;
+	int64_t only;                 /* an agreement's id, or 0: all */
+};
+
+/* On the runner (app->slow): each agreement's body's accesses of the last
+ * year read and counted (seconds to minutes on a large trail), off the
+ * HTTP workers. */
+static void review_work(struct http_request *r, struct store *s, void *job)
 {
-	struct store *s = api_store(r);
-	if (!s)
-		return;
-	const char *only = http_query(r, "convenzione_id");
+	const struct review_job *j = job;
 	json_t *out;
 	struct vis_error e = {0};
-	if (review_report(s, api_now(r), r->app->cfg.review_unused_days,
-			  only ? strtoll(only, NULL, 10) : 0, &out, &e)) {
+	if (review_report(s, api_now(r), r->app->cfg.review_unused_days, j->only, &out, &e)) {
 		api_fail(r, &e);
 		return;
 	}
 	http_reply_json(r, 200, out);
+}
+
+void api_review_report(struct http_request *r)
+{
+	const char *only = http_query(r, "convenzione_id");
+	struct review_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+		return;
+	}
+	j->only = only ? strtoll(only, NULL, 10) : 0;
+	api_slow_defer(r, &j->slow, r->app->slow, review_work, API_SLOW_BUSY);
 }
 
 void api_review_decide(struct http_request *r)

@@ -57,18 +57,6 @@ static int count_access(void *ctx, const struct store_access *a)
 	return 0;
 }
 
-struct alerts {
-	int64_t ente;
-	int n;
-};
-
-static int count_alert(void *ctx, const void *rec)
-{
-	struct alerts *a = ctx;
-	a->n += ((const struct store_alert *)rec)->ente_id == a->ente;
-	return 0;
-}
-
 static int purpose_item(void *ctx, const void *rec)
 {
 	const struct store_purpose *p = rec;
@@ -101,11 +89,11 @@ static int review_one(void *ctx, const void *rec)
 	/* every access of the last year counted (limit 0: none left out) */
 	struct store_access_filter f = {.ente_id = c->ente_id,
 					.from_ms = (rc->now - 365 * 86400) * 1000};
-	struct alerts al = {c->ente_id, 0};
+	int64_t alerts;
 	if (store_rec_list(rc->s, STORE_PURPOSE, pf, 0, purpose_item, purposes, rc->e) ||
 	    store_rec_list(rc->s, STORE_ACCOUNT, af, 0, add_account, &acc, rc->e) ||
 	    store_access_search(rc->s, &f, count_access, &bp, rc->e) ||
-	    store_rec_list(rc->s, STORE_ALERT, NULL, 0, count_alert, &al, rc->e)) {
+	    store_alerts_count(rc->s, c->ente_id, &alerts, rc->e)) {
 		json_decref(purposes);
 		json_decref(acc.arr);
 		json_decref(bp.counts);
@@ -113,11 +101,11 @@ static int review_one(void *ctx, const void *rec)
 		return 1;
 	}
 	json_array_append_new(rc->out, json_pack(
-		"{s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:i,s:i}", "convenzione_id", (json_int_t)c->id,
+		"{s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:i,s:I}", "convenzione_id", (json_int_t)c->id,
 		"ente_id", (json_int_t)c->ente_id, "reference", c->reference, "state", c->state,
 		"mode", c->mode, "profile", c->profile, "purposes", purposes, "active_accounts", acc.arr,
 		"unused_accounts", acc.flagged, "accesses_last_year_by_purpose", bp.counts,
-		"refused_last_year", bp.refused, "alerts", al.n));
+		"refused_last_year", bp.refused, "alerts", (json_int_t)alerts));
 	return 0;
 }
 

@@ -343,6 +343,10 @@ const char *const store_sql[SQL__COUNT] = {
 		" attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,"
 		" last_error = excluded.last_error, delivered = excluded.delivered",
 	[SQL_REC_DELETE] = "DELETE FROM processing WHERE id = ?1",
+	/* counts of whole tables' matches, where a list would be cut */
+	[SQL_ALERTS_COUNT_ENTE] = "SELECT count(*) FROM alert WHERE ente_id = ?1",
+	[SQL_EVENTS_COUNT_DETAIL] = "SELECT count(*) FROM security_event"
+		" WHERE kind = ?1 AND substr(detail, 1, length(?2)) = ?2",
 	[SQL_SESSIONS_REVOKE_ACCOUNT] = "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"
 		" AND revoked_at = 0",
 	[SQL_ACCOUNT_TOTP_ADVANCE] = "UPDATE account SET totp_last_step = ?2 WHERE id = ?1"

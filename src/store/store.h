@@ -1039,6 +1039,12 @@ vis_err store_rec_list(struct store *s, enum store_kind k,
  * the list after the one that ended at `before` (keyset, not offset). */
 vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_filter *filters,
 		       int64_t before, int limit, store_rec_fn fn, void *ctx, struct vis_error *e);
+/* Counts, every match (no cap), in one statement: a body's alerts; the
+ * security events of `kind` whose detail begins with `prefix` ("": every
+ * one of the kind). */
+vis_err store_alerts_count(struct store *s, int64_t ente_id, int64_t *n, struct vis_error *e);
+vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
+				    int64_t *n, struct vis_error *e);
 
 /* The same calls typed, one set per kind (the compiler checks the struct;
  * a look-up by any other column is not offered: the generic one, by a

@@ -196,6 +196,7 @@ def test_lists_in_pages():
         admin = srv.admin()
         ente = srv.create_ente()
         conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
+        srv.create_agreement(ente["id"], ["identity"], comuni=("036023",))
         lead = srv.user("lead", ente["id"])
         for i in range(2):
             expect(lead.post("/api/v1/ente/operator-requests", {
@@ -221,6 +222,10 @@ def test_lists_in_pages():
         pages(lead, "/api/v1/incidents", "incidents", "incidents (lead)")
         pages(admin, "/api/v1/outbox", "messages", "outbox")
         pages(admin, "/api/v1/security-events?kind=login_success", "events", "security events")
+        pages(admin, "/api/v1/convenzioni", "convenzioni", "agreements (office)")
+        pages(admin, f"/api/v1/convenzioni?ente_id={ente['id']}", "convenzioni",
+              "a body's agreements (office)")
+        pages(lead, "/api/v1/convenzioni", "convenzioni", "agreements (lead)")
 
 
 def test_formal_list_request():

@@ -246,7 +246,8 @@ def test_tables_off_the_workers():
     answers other requests; computed on the worker, as before, nothing
     else was answered until the table was done (strasa_cittadinanza_eta's
     exact audit: minutes at 1,000,000 persons).  The same for a series,
-    the trail's verification and the bulletins made again."""
+    the trail's verification, the bulletins made again, a body's usage
+    and the yearly review."""
     pop = harness.Population(persons=15000, comuni=POOL, seed=11, days=40)
     with Server(population=pop, threads=1) as srv:
         a = srv.admin()
@@ -265,11 +266,14 @@ def test_tables_off_the_workers():
         res, answered = answered_meanwhile(srv, lambda: a.get(url), "a series is computed")
         expect(res, 200, None, "the series")
         check(answered > 0, "requests answered by the one worker while the series was computed")
-        # The trail's verification and the bulletins made again too: each a
-        # job done on the runner (minutes on a trail of 100,000,000 records;
-        # every bulletin's protection).
+        # The trail's verification, the bulletins made again, a body's usage
+        # and the yearly review too: each a job done on the runner (minutes
+        # on a trail of 100,000,000 records; every bulletin's protection; a
+        # year of a body's trail read whole).
         for method, path, body in (("GET", "/api/v1/audit/verify", None),
-                                   ("POST", "/api/v1/bollettini/rigenera", {})):
+                                   ("POST", "/api/v1/bollettini/rigenera", {}),
+                                   ("GET", "/api/v1/review", None),
+                                   ("GET", "/api/v1/usage?ente_id=1", None)):
             n = done(srv)
             res = a.get(path) if method == "GET" else a.post(path, body)
             expect(res, 200, None, path)

@@ -727,8 +727,11 @@ def test_usage_report():
         r = expect(A.lead.get("/api/v1/usage"), 200, what="lead usage").json
         check(any(a["rule"] == "refused" for a in r["alerts"]), f"the alert in the usage: {r['alerts']}")
         check(all(a["ente_id"] == A.ente["id"] for a in r["alerts"]), "only body A's alerts")
+        # how many alerts in all, beside the newest 1,000 listed
+        eq(r.get("alerts_total"), len(r["alerts"]), "the count of A's alerts")
         r = expect(B.lead.get("/api/v1/usage"), 200, what="lead B usage").json
         check(not any(a["ente_id"] == A.ente["id"] for a in r["alerts"]), "B sees none of A's alerts")
+        eq(r.get("alerts_total"), len(r["alerts"]), "the count of B's alerts")
 
 
 if __name__ == "__main__":

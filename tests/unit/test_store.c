@@ -506,6 +506,45 @@ static int64_t operator_seed(struct fixture *f, int64_t *ente_id)
 	return id;
 }
 
+/* The counts that replaced lists cut at 1,000 (a feed's refused pushes,
+ * a body's alerts) count every match: 1,300 refusals of one
+ * municipality among another's, other kinds and a detail naming it
+ * elsewhere; 1,400 alerts of a body beside another's. */
+static void test_counts_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	int64_t id, n;
+	OK(store_begin(f->s, &e));
+	for (int i = 0; i < 1600; i++) {
+		struct store_security_event ev = {.at = 1000 + i};
+		snprintf(ev.kind, sizeof ev.kind, "%s", i % 16 == 1 ? "import_pushed" : "import_refused");
+		snprintf(ev.detail, sizeof ev.detail, i % 16 == 2 ? "comune 015146: file respinto" :
+			 i % 16 == 3 ? "respinto, comune 036023: no" : "comune 036023: file respinto");
+		OK(store_security_event_insert(f->s, &ev, &id, &e));
+		struct store_alert al = {.at = 1000 + i, .ente_id = i % 16 < 2 ? 8 : 7};
+		snprintf(al.rule, sizeof al.rule, "refused");
+		snprintf(al.severity, sizeof al.severity, "medium");
+		snprintf(al.state, sizeof al.state, "open");
+		OK(store_alert_insert(f->s, &al, &id, &e));
+	}
+	OK(store_commit(f->s, &e));
+	OK(store_security_events_count(f->s, "import_refused", "comune 036023:", &n, &e));
+	assert_int_equal(n, 1300);   /* 1,600 less 3 in 16: 100 of each other kind */
+	OK(store_security_events_count(f->s, "import_refused", "comune 015146:", &n, &e));
+	assert_int_equal(n, 100);
+	OK(store_security_events_count(f->s, "import_refused", "", &n, &e));
+	assert_int_equal(n, 1500);
+	OK(store_security_events_count(f->s, "import_refused", "comune 036023: file respinto!", &n, &e));
+	assert_int_equal(n, 0);
+	OK(store_alerts_count(f->s, 7, &n, &e));
+	assert_int_equal(n, 1400);
+	OK(store_alerts_count(f->s, 8, &n, &e));
+	assert_int_equal(n, 200);
+	OK(store_alerts_count(f->s, 9, &n, &e));
+	assert_int_equal(n, 0);
+}
+
 static void test_typed_records(void **state)
 {
 	struct fixture *f = *state;
@@ -1946,6 +1985,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_typed_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
