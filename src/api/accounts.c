@@ -14,10 +14,14 @@
 #include "cf/cf.h"
 #include "common/str.h"
 
+static const char *const roles[] = {"admin", "lead", "operator", "auditor", "api", NULL};
+
 static bool is_role(const char *role)
 {
-	return !strcmp(role, "admin") || !strcmp(role, "lead") || !strcmp(role, "operator") ||
-	       !strcmp(role, "auditor") || !strcmp(role, "api");
+	for (size_t i = 0; roles[i]; i++)
+		if (!strcmp(role, roles[i]))
+			return true;
+	return false;
 }
 
 /* The caller may act on account `a`: an admin on anyone, a lead on the
@@ -41,16 +45,21 @@ void api_accounts_list(struct http_request *r)
 	struct api_page pg;
 	if (!api_page_params(r, 1000, 1000, &pg))
 		return;
+	static const char *const states[] = {"active", "disabled", NULL};
+	int64_t ente;
+	if (!api_query_one_of(r, "role", roles) || !api_query_one_of(r, "state", states) ||
+	    !api_query_id(r, "ente_id", &ente))
+		return;
+	/* the three filters together (the store takes three) */
 	struct store_filter f[4] = {{0}};
 	int n = 0;
 	const char *role = http_query(r, "role"), *state = http_query(r, "state");
-	const char *ente = http_query(r, "ente_id");
-	if (role && is_role(role))
+	if (role)
 		f[n++] = (struct store_filter){"role", role, 0};
-	if (state && (!strcmp(state, "active") || !strcmp(state, "disabled")))
+	if (state)
 		f[n++] = (struct store_filter){"state", state, 0};
-	if (ente && n < 2)
-		f[n++] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
+	if (ente)
+		f[n++] = (struct store_filter){"ente_id", NULL, ente};
 	api_reply_page(r, s, STORE_ACCOUNT, f, &pg, "accounts", api_account_view);
 }
 

@@ -18,13 +18,13 @@ void api_requests_list(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	static const char *const states[] = {"pending", "approved", "rejected", NULL};
 	const char *state = http_query(r, "state");
 	struct api_page pg;
-	if (!api_page_params(r, 1000, 1000, &pg))
+	if (!api_page_params(r, 1000, 1000, &pg) || !api_query_one_of(r, "state", states))
 		return;
 	struct store_filter f[2] = {{0}};
-	if (state && (!strcmp(state, "pending") || !strcmp(state, "approved") ||
-		      !strcmp(state, "rejected")))
+	if (state)
 		f[0] = (struct store_filter){"state", state, 0};
 	api_reply_page(r, s, STORE_OPERATOR_REQUEST, f, &pg, "requests", api_request_view);
 }
@@ -143,14 +143,16 @@ void api_security_events(struct http_request *r)
 	struct api_page pg;
 	if (!api_page_params(r, 1000, 1000, &pg))
 		return;
+	int64_t acc;
+	if (!api_query_id(r, "account_id", &acc))
+		return;
 	struct store_filter f[3] = {{0}};
 	int n = 0;
-	const char *kind = http_query(r, "kind"), *acc = http_query(r, "account_id");
-	const char *user = http_query(r, "username");
+	const char *kind = http_query(r, "kind"), *user = http_query(r, "username");
 	if (kind)
 		f[n++] = (struct store_filter){"kind", kind, 0};
 	if (acc)
-		f[n++] = (struct store_filter){"account_id", NULL, strtoll(acc, NULL, 10)};
+		f[n++] = (struct store_filter){"account_id", NULL, acc};
 	else if (user)
 		f[n++] = (struct store_filter){"username", user, 0};
 	api_reply_records(r, s, STORE_SECURITY_EVENT, f, &pg, "events", add_event);

@@ -241,12 +241,14 @@ void api_convenzioni_list(struct http_request *r)
 	struct api_page pg;
 	if (!api_page_params(r, 1000, 1000, &pg))
 		return;
+	int64_t ente;
+	if (!api_query_id(r, "ente_id", &ente))
+		return;
 	struct store_filter f[2] = {{0}};
-	const char *ente = http_query(r, "ente_id");
 	if (!strcmp(r->auth->account.role, "lead"))
 		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	else if (ente)
-		f[0] = (struct store_filter){"ente_id", NULL, strtoll(ente, NULL, 10)};
+		f[0] = (struct store_filter){"ente_id", NULL, ente};
 	struct api_list ids = {json_array()};
 	struct vis_error e = {0};
 	if (store_rec_page(s, STORE_CONVENZIONE, f, pg.cursor, pg.limit + 1, add_conv, &ids, &e)) {

@@ -306,6 +306,41 @@ void api_reply_list(struct http_request *r, struct store *s, enum store_kind kin
 		http_reply_json(r, 200, json_pack("{s:o}", key, arr));
 }
 
+bool api_query_id(struct http_request *r, const char *name, int64_t *out)
+{
+	const char *v = http_query(r, name);
+	*out = 0;
+	if (!v)
+		return true;
+	size_t n = strlen(v);
+	bool ok = n > 0 && n <= 18 && v[0] != '0' && strspn(v, "0123456789") == n;
+	if (!ok) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "il parametro \"%s\" deve essere un identificativo "
+					  "(un numero intero positivo)", name);
+		http_reply_error(r, 400, "invalid_request", msg);
+		return false;
+	}
+	*out = strtoll(v, NULL, 10);
+	return true;
+}
+
+bool api_query_one_of(struct http_request *r, const char *name, const char *const *allowed)
+{
+	const char *v = http_query(r, name);
+	if (!v)
+		return true;
+	for (size_t i = 0; allowed[i]; i++)
+		if (!strcmp(v, allowed[i]))
+			return true;
+	char msg[200];
+	size_t len = (size_t)snprintf(msg, sizeof msg, "il parametro \"%s\" vale uno tra:", name);
+	for (size_t i = 0; allowed[i] && len < sizeof msg; i++)
+		len += (size_t)snprintf(msg + len, sizeof msg - len, "%s %s", i ? "," : "", allowed[i]);
+	http_reply_error(r, 400, "invalid_request", msg);
+	return false;
+}
+
 bool api_page_params(struct http_request *r, int def, int max, struct api_page *p)
 {
 	const char *lim = http_query(r, "limit"), *cur = http_query(r, "cursor");

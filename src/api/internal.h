@@ -82,6 +82,14 @@ struct api_page {
 };
 /* Reads `limit` and `cursor`; false after replying 400. */
 bool api_page_params(struct http_request *r, int def, int max, struct api_page *p);
+/* A query parameter naming a record: absent, *out = 0 and true; present,
+ * a positive decimal integer (at most 18 digits) or false with 400 sent.
+ * Never 0 for a value that does not parse: a filter "= 0" reads as "no
+ * filter" in the store's lists. */
+bool api_query_id(struct http_request *r, const char *name, int64_t *out);
+/* A query parameter that, when present, is one of allowed (NULL-ended);
+ * otherwise false with 400 naming them, never the filter left out. */
+bool api_query_one_of(struct http_request *r, const char *name, const char *const *allowed);
 /* A page is read with one item more than asked: when `items` has it,
  * drops it and sets out's "next_cursor" to the "id" of the last item kept
  * (the next page starts after it).  True when there is a next page. */

@@ -569,13 +569,14 @@ void api_alerts_list(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
+	static const char *const states[] = {"open", "reviewed", NULL};
 	struct api_page pg;
-	if (!api_page_params(r, 1000, 1000, &pg))
+	if (!api_page_params(r, 1000, 1000, &pg) || !api_query_one_of(r, "state", states))
 		return;
 	const char *state = http_query(r, "state");
 	struct store_filter f[4] = {{0}};
 	int n = 0;
-	if (state && (!strcmp(state, "open") || !strcmp(state, "reviewed")))
+	if (state)
 		f[n++] = (struct store_filter){"state", state, 0};
 	if (!strcmp(r->auth->account.role, "lead")) /* a lead sees their own body's */
 		f[n++] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};

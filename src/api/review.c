@@ -105,13 +105,15 @@ static void review_work(struct http_request *r, struct store *s, void *job)
 
 void api_review_report(struct http_request *r)
 {
-	const char *only = http_query(r, "convenzione_id");
+	int64_t only;
+	if (!api_query_id(r, "convenzione_id", &only))
+		return;
 	struct review_job *j = calloc(1, sizeof *j);
 	if (!j) {
 		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
 		return;
 	}
-	j->only = only ? strtoll(only, NULL, 10) : 0;
+	j->only = only;
 	api_slow_defer(r, &j->slow, r->app->slow, review_work, API_SLOW_BUSY);
 }
 

@@ -228,6 +228,37 @@ def test_lists_in_pages():
         pages(lead, "/api/v1/convenzioni", "convenzioni", "agreements (lead)")
 
 
+def test_list_filters_that_do_not_fit_refused():
+    """A list's filter that does not parse is refused, never left out: the
+    old server read "ente_id=abc" as 0, which the store takes as "no
+    filter" (every body's agreements, every agreement's review), ignored an
+    unknown role or state (every account), and dropped the body when role
+    and state were given too (every body's operators)."""
+    with Server() as srv:
+        admin = srv.admin()
+        a, b = srv.create_ente(), srv.create_ente()
+        srv.create_agreement(a["id"], ["identity"])
+        srv.create_agreement(b["id"], ["identity"])
+        srv.create_account("operator", a["id"])
+        srv.create_account("operator", b["id"])
+        for path in ("/api/v1/convenzioni?ente_id=", "/api/v1/accounts?ente_id=",
+                     "/api/v1/review?convenzione_id=", "/api/v1/security-events?account_id="):
+            for bad in ("abc", "0", "-1", "1x", "01", "", "9" * 19):
+                r = expect(admin.get(path + bad), 400, "invalid_request", what=f"{path}{bad}")
+                msg = r.json["error"]["message"]
+                check("identificativo" in msg, f"{path}{bad}: {msg}")
+        for path in ("/api/v1/accounts?role=operatore", "/api/v1/accounts?state=attivo",
+                     "/api/v1/accounts?role=", "/api/v1/operator-requests?state=aperta",
+                     "/api/v1/alerts?state=aperte"):
+            r = expect(admin.get(path), 400, "invalid_request", what=path)
+            check("vale uno tra" in r.json["error"]["message"], f"{path}: {r.json}")
+        got = expect(admin.get(f"/api/v1/accounts?role=operator&state=active&ente_id={a['id']}"),
+                     200, what="three filters")["accounts"]
+        eq([x["ente_id"] for x in got], [a["id"]], "role, state and body all applied")
+        got = expect(admin.get(f"/api/v1/convenzioni?ente_id={b['id']}"), 200)["convenzioni"]
+        eq([x["ente_id"] for x in got], [b["id"]], "the body's agreements only")
+
+
 def test_formal_list_request():
     with Server(population={"persons": 800, "comuni": "036023", "seed": 5}) as srv:
         ente = srv.create_ente()
