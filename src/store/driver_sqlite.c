@@ -257,10 +257,14 @@ static vis_err trail_move(struct sq_store *s, struct vis_error *e)
 	bool any = false, copy = false;
 	for (int i = 0; i < schema_trail_table_count; i++) {
 		const char *t = schema_trail_tables[i];
-		int64_t m = table_rows_in(s, "main", t), tr = table_rows_in(s, "trail", t);
-		in_main[i] = m >= 0;
-		copied[i] = tr >= 0;
-		if (in_main[i] && copied[i] && m != tr)
+		in_main[i] = table_in(s, "main", t);
+		copied[i] = table_in(s, "trail", t);
+		/* Rows counted only for a table in both files (a move that
+		 * stopped between its two transactions): counting every open
+		 * read the whole trail, about 1 s at 3,000,000 records. */
+		int64_t m = in_main[i] && copied[i] ? table_rows_in(s, "main", t) : 0;
+		int64_t tr = in_main[i] && copied[i] ? table_rows_in(s, "trail", t) : 0;
+		if (m != tr)
 			return vis_error_set(e, VIS_ERR_CONFLICT,
 					     "la tabella %s è sia nel file del database (%lld "
 					     "righe) sia nel file del registro degli accessi (%lld "
