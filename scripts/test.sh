@@ -10,7 +10,11 @@ scripts/build.sh build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j2
 echo "== build (clang, ASan + UBSan)"
-CC=clang scripts/build.sh build-asan -DVISURA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+# -O1, as AddressSanitizer's own documentation advises: the same checks,
+# at less cost than -O0: e2e.test_services 73-75 s -> 57-66 s (the gcc
+# build: about 48 s).
+CC=clang scripts/build.sh build-asan -DVISURA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_C_FLAGS_DEBUG="-g -O1"
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2
