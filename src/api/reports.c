@@ -639,7 +639,7 @@ void api_alert_review(struct http_request *r)
 struct usage_ctx {
 	json_t *by_operator;   /* username -> {purpose code -> count} */
 	json_t *refused;       /* username -> count */
-	int total;
+	int64_t total;         /* records: a year of a large body's trail can pass 2^31 */
 };
 
 static int add_usage(void *ctx, const struct store_access *a)
@@ -697,8 +697,8 @@ static void usage_work(struct http_request *r, struct store *s, void *job)
 		api_fail(r, &e);
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:I,s:i,s:o,s:o,s:o,s:I}", "ente_id", (json_int_t)j->f.ente_id,
-					  "requests", u.total,
+	http_reply_json(r, 200, json_pack("{s:I,s:I,s:o,s:o,s:o,s:I}", "ente_id", (json_int_t)j->f.ente_id,
+					  "requests", (json_int_t)u.total,
 					  "accesses_by_operator_and_purpose", u.by_operator,
 					  "refused_by_operator", u.refused, "alerts", ac.arr,
 					  "alerts_total", (json_int_t)alerts));

@@ -40,7 +40,7 @@ static int add_account(void *ctx, const void *rec)
 
 struct by_purpose {
 	json_t *counts;
-	int refused;
+	int64_t refused;   /* records of a year: can pass 2^31 */
 };
 
 static int count_access(void *ctx, const struct store_access *a)
@@ -101,11 +101,11 @@ static int review_one(void *ctx, const void *rec)
 		return 1;
 	}
 	json_array_append_new(rc->out, json_pack(
-		"{s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:i,s:I}", "convenzione_id", (json_int_t)c->id,
+		"{s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:I,s:I}", "convenzione_id", (json_int_t)c->id,
 		"ente_id", (json_int_t)c->ente_id, "reference", c->reference, "state", c->state,
 		"mode", c->mode, "profile", c->profile, "purposes", purposes, "active_accounts", acc.arr,
 		"unused_accounts", acc.flagged, "accesses_last_year_by_purpose", bp.counts,
-		"refused_last_year", bp.refused, "alerts", (json_int_t)alerts));
+		"refused_last_year", (json_int_t)bp.refused, "alerts", (json_int_t)alerts));
 	return 0;
 }
 
