@@ -393,6 +393,8 @@ struct own {
 	int today;
 	json_t *arr;
 	const struct refdata *rd;
+	struct vis_error *e;      /* a failed read of an agreement's purposes */
+	bool failed;
 };
 
 static int add_own(void *ctx, const void *rec)
@@ -404,7 +406,13 @@ static int add_own(void *ctx, const void *rec)
 		return 0;
 	struct api_list l = {json_array()};
 	struct store_filter f[] = {{"convenzione_id", NULL, c->id}, {NULL, NULL, 0}};
-	store_rec_list(o->s, STORE_PURPOSE, f, 0, add_purpose, &l, NULL);
+	/* an agreement shown without the purposes it has would tell the
+	 * operator it has none */
+	if (store_rec_list(o->s, STORE_PURPOSE, f, 0, add_purpose, &l, o->e)) {
+		json_decref(l.arr);
+		o->failed = true;
+		return 1;
+	}
 	json_t *comuni = split_list(c->comuni);
 	json_array_append_new(o->arr, json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o}", "convenzione_id",
 		(json_int_t)c->id, "reference", c->reference, "mode", c->mode,
@@ -418,10 +426,10 @@ void api_own_purposes(struct http_request *r)
 	struct store *s = api_store(r);
 	if (!s)
 		return;
-	struct own o = {s, app_today(r->app), json_array(), r->app->rd};
-	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
 	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_CONVENZIONE, f, 0, add_own, &o, &e)) {
+	struct own o = {s, app_today(r->app), json_array(), r->app->rd, &e, false};
+	struct store_filter f[] = {{"ente_id", NULL, r->auth->account.ente_id}, {NULL, NULL, 0}};
+	if (store_rec_list(s, STORE_CONVENZIONE, f, 0, add_own, &o, &e) || o.failed) {
 		json_decref(o.arr);
 		api_fail(r, &e);
 		return;

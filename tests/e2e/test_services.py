@@ -229,6 +229,21 @@ def test_agreements_crud_and_validation():
         eq(len(admin.get("/api/v1/convenzioni").json["convenzioni"]), 2, "agreements after refusals")
 
 
+def test_purposes_unreadable_refused():
+    """An operator's agreements with their purposes (GET /api/v1/purposes):
+    a failed read of the purposes is an error, never the agreement shown
+    with none (the old server answered 200, "purposes": [])."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        srv.create_agreement(ente["id"], ["identity"])
+        op = srv.user("operator", ente["id"])
+        r = expect(op.get("/api/v1/purposes"), 200, what="purposes")
+        eq(len(r["convenzioni"][0]["purposes"]), 1, "the agreement's purpose")
+        harness.db_exec(srv.db, "ALTER TABLE purpose RENAME TO purpose_gone")
+        r = op.get("/api/v1/purposes")
+        check(r.status >= 500, f"purposes unreadable: {r.status} {r.json}")
+
+
 def test_purposes_list():
     with Server() as srv:
         admin = srv.admin()
