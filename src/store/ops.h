@@ -70,6 +70,13 @@ void store_gen_set(struct store *s, bool known, int64_t gen);
 vis_err ops_pg_array(char *out, size_t cap, int n, const char *const *txt, const int64_t *num,
 		     struct vis_error *e);
 
+/* Steps st (prepared, its parameters bound) for its one row and reads its
+ * first ncols columns as integers into *out[i] (a NULL out[i] skips one);
+ * an error when there is no row ("what: nessuna riga").  Resets st.  For
+ * the count(*) statements (ops_control.c). */
+vis_err ops_counts_read(struct drv_stmt *st, int64_t *const out[], int ncols, const char *what,
+			struct vis_error *e);
+
 /* The code of a failure reported in e (VIS_ERR_STORE when e is NULL or
  * holds none). */
 static inline vis_err ops_err(struct vis_error *e)

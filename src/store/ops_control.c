@@ -954,39 +954,41 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
 	return rc;
 }
 
-/* The one count(*) of a prepared statement its parameters bound. */
-static vis_err count_of(struct drv_stmt *st, int64_t *n, struct vis_error *e)
+vis_err ops_counts_read(struct drv_stmt *st, int64_t *const out[], int ncols, const char *what,
+			struct vis_error *e)
 {
 	bool found;
 	if (drv_one(st, &found, e))
 		return ops_err(e);
-	*n = found ? drv_col_i64(st, 0) : 0;
+	for (int i = 0; found && i < ncols; i++)
+		if (out[i])
+			*out[i] = drv_col_i64(st, i);
 	drv_reset(st);
-	return found ? VIS_OK : vis_error_set(e, VIS_ERR_STORE, "conteggio: nessuna riga");
+	return found ? VIS_OK : vis_error_set(e, VIS_ERR_STORE, "%s: nessuna riga", what);
 }
 
 vis_err store_alerts_count(struct store *s, int64_t ente_id, int64_t *n, struct vis_error *e)
 {
 	*n = 0;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ALERTS_COUNT_ENTE,
-					  "conteggio delle segnalazioni", e);
+	const char *what = "conteggio delle segnalazioni";
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ALERTS_COUNT_ENTE, what, e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_i64(st, 1, ente_id);
-	return count_of(st, n, e);
+	return ops_counts_read(st, (int64_t *const[]){n}, 1, what, e);
 }
 
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
 				    int64_t *n, struct vis_error *e)
 {
 	*n = 0;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENTS_COUNT_DETAIL,
-					  "conteggio degli eventi di sicurezza", e);
+	const char *what = "conteggio degli eventi di sicurezza";
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENTS_COUNT_DETAIL, what, e);
 	if (!st)
 		return ops_err(e);
 	drv_bind_text(st, 1, kind);
 	drv_bind_text(st, 2, prefix);
-	return count_of(st, n, e);
+	return ops_counts_read(st, (int64_t *const[]){n}, 1, what, e);
 }
 
 vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e)

@@ -916,13 +916,7 @@ static vis_err count_one(struct store *s, enum sql_id id, const char *comune, in
 	struct drv_stmt *st = prepare_at(s, id, comune, date, NULL, what, e);
 	if (!st)
 		return ops_err(e);
-	bool found;
-	if (drv_one(st, &found, e))
-		return ops_err(e);
-	for (int i = 0; found && i < ncols; i++)
-		*out[i] = drv_col_i64(st, i);
-	drv_reset(st);
-	return found ? VIS_OK : vis_error_set(e, VIS_ERR_STORE, "%s: nessuna riga", what);
+	return ops_counts_read(st, out, ncols, what, e);
 }
 
 vis_err store_counts_get(struct store *s, const char *comune, int date, struct store_counts *out,
