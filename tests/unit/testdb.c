@@ -103,7 +103,8 @@ static int create_pg(struct testdb *d, const char *tpl)
 		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s%s", d->name, i ? "_sh" : "");
 		admin_exec(sql);
 		if (tpl)
-			snprintf(sql, sizeof sql, "CREATE DATABASE %s%s TEMPLATE %s%s STRATEGY FILE_COPY", d->name,
+			snprintf(sql, sizeof sql,
+				 "CREATE DATABASE %s%s TEMPLATE %s%s STRATEGY FILE_COPY", d->name,
 				 i ? "_sh" : "", tpl, i ? "_sh" : "");
 		else
 			snprintf(sql, sizeof sql, "CREATE DATABASE %s%s STRATEGY FILE_COPY", d->name,
