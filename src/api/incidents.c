@@ -60,11 +60,15 @@ void api_incidents_list(struct http_request *r)
 	if (!s)
 		return;
 	struct api_page pg;
-	if (!api_page_params(r, 1000, 1000, &pg))
+	static const char *const states[] = {"open", "handled", "closed", NULL};
+	if (!api_page_params(r, 1000, 1000, &pg) || !api_query_one_of(r, "state", states))
 		return;
-	struct store_filter f[2] = {{0}};
+	struct store_filter f[3] = {{0}};
+	int n = 0;
 	if (!strcmp(r->auth->account.role, "lead"))
-		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
+		f[n++] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
+	if (http_query(r, "state"))
+		f[n++] = (struct store_filter){"state", http_query(r, "state"), 0};
 	struct api_list l = {json_array()};
 	struct vis_error e = {0};
 	if (store_rec_page(s, STORE_INCIDENT, f, pg.cursor, pg.limit + 1, add_incident, &l, &e)) {

@@ -71,11 +71,15 @@ void api_list_requests(struct http_request *r)
 	if (!s)
 		return;
 	struct api_page pg;
-	if (!api_page_params(r, 500, 500, &pg))
+	static const char *const states[] = {"pending", "approved", "rejected", "extracted", NULL};
+	if (!api_page_params(r, 500, 500, &pg) || !api_query_one_of(r, "state", states))
 		return;
-	struct store_filter f[2] = {{0}};
+	struct store_filter f[3] = {{0}};
+	int n = 0;
 	if (r->auth->account.ente_id)
-		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
+		f[n++] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
+	if (http_query(r, "state"))
+		f[n++] = (struct store_filter){"state", http_query(r, "state"), 0};
 	api_reply_page(r, s, STORE_LIST_REQUEST, f, &pg, "requests", request_json);
 }
 

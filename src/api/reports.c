@@ -571,18 +571,31 @@ void api_alerts_list(struct http_request *r)
 		return;
 	static const char *const states[] = {"open", "reviewed", NULL};
 	struct api_page pg;
-	if (!api_page_params(r, 1000, 1000, &pg) || !api_query_one_of(r, "state", states))
+	int64_t ente;
+	if (!api_page_params(r, 1000, 1000, &pg) || !api_query_one_of(r, "state", states) ||
+	    !api_query_id(r, "ente_id", &ente))
 		return;
+	bool lead = !strcmp(r->auth->account.role, "lead");
+	if (lead && ente && ente != r->auth->account.ente_id) {
+		http_reply_error(r, 403, "forbidden", "solo le segnalazioni del proprio ente");
+		return;
+	}
 	const char *state = http_query(r, "state");
 	struct store_filter f[4] = {{0}};
 	int n = 0;
 	if (state)
 		f[n++] = (struct store_filter){"state", state, 0};
-	if (!strcmp(r->auth->account.role, "lead")) /* a lead sees their own body's */
+	if (lead) /* a lead sees their own body's */
 		f[n++] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
+	else if (ente)
+		f[n++] = (struct store_filter){"ente_id", NULL, ente};
 	api_reply_page(r, s, STORE_ALERT, f, &pg, "alerts", alert_json);
 }
 
+/* The review and the re-enabled account are one transaction: an account
+ * that cannot be enabled leaves the alert open, and no event says it was
+ * (before, a failed update was ignored: "account_enabled" in the log, the
+ * account still disabled, the alert closed). */
 void api_alert_review(struct http_request *r)
 {
 	int64_t id = api_param_id(r, 0);
@@ -590,13 +603,51 @@ void api_alert_review(struct http_request *r)
 	if (!note)
 		return;
 	json_t *re = json_object_get(r->json, "reactivate");
+	if (re && !json_is_boolean(re)) {
+		http_reply_error(r, 400, "invalid_request",
+				 "il campo \"reactivate\" deve essere true o false");
+		return;
+	}
 	struct store *s = api_store(r);
 	if (!s)
 		return;
 	struct store_alert a;
-	bool found;
+	struct store_account acc;
+	bool found = false, reactivated = false;
 	struct vis_error e = {0};
-	if (store_alert_get(s, id, &a, &found, &e)) {
+	int64_t now = api_now(r);
+	if (store_begin(s, &e)) {
+		api_fail(r, &e);
+		return;
+	}
+	vis_err rc = store_alert_get(s, id, &a, &found, &e);
+	if (rc == VIS_OK && found) {
+		const struct store_alert was = a;
+		snprintf(a.state, sizeof a.state, "reviewed");
+		STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
+		a.reviewed_by = r->auth->account.id;
+		a.reviewed_at = now;
+		rc = store_alert_update(s, &was, &a, &e);
+	}
+	bool acc_found = false;
+	if (rc == VIS_OK && found && json_is_true(re))
+		rc = store_account_get(s, a.account_id, &acc, &acc_found, &e);
+	if (rc == VIS_OK && acc_found &&
+	    (!strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT) ||
+	     /* rows written before the reason was Italian (auth.h) */
+	     !strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT_LEGACY))) {
+		const struct store_account acc_was = acc;
+		snprintf(acc.state, sizeof acc.state, "active");
+		acc.disabled_reason[0] = '\0';
+		acc.disabled_at = 0;
+		rc = store_account_update(s, &acc_was, &acc, &e);
+		reactivated = rc == VIS_OK;
+	}
+	if (rc == VIS_OK && found)
+		rc = store_commit(s, &e);
+	if (rc != VIS_OK || !found)
+		store_rollback(s);   /* nothing written, or all of it undone */
+	if (rc != VIS_OK) {
 		api_fail(r, &e);
 		return;
 	}
@@ -604,34 +655,14 @@ void api_alert_review(struct http_request *r)
 		http_reply_error(r, 404, "not_found", "segnalazione inesistente");
 		return;
 	}
-	int64_t now = api_now(r);
-	const struct store_alert was = a;
-	snprintf(a.state, sizeof a.state, "reviewed");
-	STR_COPY_KNOWN(a.note, note); /* http_body_string: at most 500 */
-	a.reviewed_by = r->auth->account.id;
-	a.reviewed_at = now;
-	if (store_alert_update(s, &was, &a, &e)) {
-		api_fail(r, &e);
-		return;
-	}
-	if (json_is_true(re)) {
-		struct store_account acc;
-		if (store_account_get(s, a.account_id, &acc, &found, &e) == VIS_OK &&
-		    found && (!strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT) ||
-			      /* rows written before the reason was Italian (auth.h) */
-			      !strcmp(acc.disabled_reason, AUTH_REASON_SUSPENDED_BY_ALERT_LEGACY))) {
-			const struct store_account acc_was = acc;
-			snprintf(acc.state, sizeof acc.state, "active");
-			acc.disabled_reason[0] = '\0';
-			acc.disabled_at = 0;
-			store_account_update(s, &acc_was, &acc, &e);
-			alert_tracker_forget(r->app->alerts, s, acc.id);
-			auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "dopo l'esame della segnalazione");
-		}
+	if (reactivated) {
+		alert_tracker_forget(r->app->alerts, s, acc.id);
+		auth_event(s, now, "account_enabled", &acc, NULL, r->ip, "dopo l'esame della segnalazione");
 	}
 	auth_event(s, now, "alert_reviewed", &r->auth->account, NULL, r->ip,
 		   alert_rule_label(a.rule));
-	http_reply_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)a.id, "state", a.state));
+	http_reply_json(r, 200, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)a.id, "state", a.state,
+					  "reactivated", reactivated));
 }
 
 /* ---- per-body usage ---- */

@@ -577,6 +577,17 @@ static const char migration_26[] =
 	" made_at INTEGER NOT NULL, used_at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS stats_protection_used ON stats_protection (used_at);";
 
+/* The office's counts over tables that grow with every login and every
+ * refusal: a body's alerts (a lead's list of them, the usage's
+ * alerts_total: store_alerts_count) and a municipality's refused pushes
+ * (the feeds' refused_pushes: store_security_events_count by kind), each
+ * read by index, not by reading the whole table (unit test_plans). */
+static const char migration_27[] =
+	"@SQLITEONLY CREATE INDEX IF NOT EXISTS alert_ente ON alert (ente_id);\n"
+	"@SQLITEONLY CREATE INDEX IF NOT EXISTS security_event_kind ON security_event (kind);\n"
+	"@PGONLY CREATE INDEX IF NOT EXISTS alert_ente ON alert (ente_id, id);\n"
+	"@PGONLY CREATE INDEX IF NOT EXISTS security_event_kind ON security_event (kind, id);\n";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -605,6 +616,8 @@ const struct schema_migration schema_migrations[] = {
 	{24, "indici del registro degli accessi che nessuna lettura usa (SQLite)", migration_24},
 	{25, "indici delle ricerche nel registro degli accessi", migration_25},
 	{26, "protezioni delle tavole statistiche conservate", migration_26},
+	{27, "indici delle segnalazioni per ente e degli eventi di sicurezza per tipo",
+	 migration_27},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

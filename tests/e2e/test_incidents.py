@@ -45,6 +45,13 @@ def test_incident_to_suspension():
         for state in ("handled", "closed"):
             expect(srv.admin().post(f"/api/v1/incidents/{iid}/state",
                                     {"state": state, "note": f"marked {state}"}), 200)
+            # the list by state (the office's home counts the open ones so)
+            for s in ("open", "handled", "closed"):
+                ids = [i["id"] for i in expect(srv.admin().get(f"/api/v1/incidents?state={s}"),
+                                               200)["incidents"]]
+                eq(iid in ids, s == state, f"after {state}: listed as {s}")
+        expect(srv.admin().get("/api/v1/incidents?state=aperto"), 400, "invalid_request",
+               what="a state that is not one")
         expect(srv.admin().post(f"/api/v1/incidents/{iid}/state",
                                 {"state": "forgotten", "note": "x"}), 400, "invalid_request")
         inc = [i for i in expect(srv.admin().get("/api/v1/incidents"), 200)["incidents"]

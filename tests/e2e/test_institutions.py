@@ -242,7 +242,8 @@ def test_list_filters_that_do_not_fit_refused():
         srv.create_account("operator", a["id"])
         srv.create_account("operator", b["id"])
         for path in ("/api/v1/convenzioni?ente_id=", "/api/v1/accounts?ente_id=",
-                     "/api/v1/review?convenzione_id=", "/api/v1/security-events?account_id="):
+                     "/api/v1/review?convenzione_id=", "/api/v1/security-events?account_id=",
+                     "/api/v1/alerts?ente_id="):
             for bad in ("abc", "0", "-1", "1x", "01", "", "9" * 19):
                 r = expect(admin.get(path + bad), 400, "invalid_request", what=f"{path}{bad}")
                 msg = r.json["error"]["message"]
@@ -257,6 +258,33 @@ def test_list_filters_that_do_not_fit_refused():
         eq([x["ente_id"] for x in got], [a["id"]], "role, state and body all applied")
         got = expect(admin.get(f"/api/v1/convenzioni?ente_id={b['id']}"), 200)["convenzioni"]
         eq([x["ente_id"] for x in got], [b["id"]], "the body's agreements only")
+
+
+def test_alerts_by_body():
+    """The office reads one body's alerts with ente_id (among every body's);
+    a lead reads only their own body's, and naming another is refused, not
+    answered with their own as if it were the other's."""
+    with Server() as srv:
+        admin = srv.admin()
+        a, b = srv.create_ente(), srv.create_ente()
+        rows = [(f"INSERT INTO alert (at, rule, account_id, username, ente_id, severity, detail,"
+                 f" state, reviewed_by, reviewed_at, note) VALUES (?, 'many_subjects', 0, 'x', ?,"
+                 f" 'high', 'prova', 'open', 0, 0, '')", (1767225600 + i, e["id"]))
+                for i, e in enumerate((a, b, a, b, a))]
+        harness.db_exec(srv.db, *rows)
+        got = expect(admin.get(f"/api/v1/alerts?ente_id={a['id']}"), 200)["alerts"]
+        eq([x["ente_id"] for x in got], [a["id"]] * 3, "the office: one body's alerts")
+        got = expect(admin.get("/api/v1/alerts"), 200)["alerts"]
+        eq(len(got), 5, "the office: every body's without the filter")
+        got = expect(admin.get(f"/api/v1/alerts?ente_id={b['id']}&state=open&limit=1"), 200).json
+        eq([x["ente_id"] for x in got["alerts"]], [b["id"]], "with the state and a page")
+        check(got.get("next_cursor"), "a next page")
+        lead = srv.user("lead", a["id"])
+        eq(len(expect(lead.get("/api/v1/alerts"), 200)["alerts"]), 3, "a lead: their own body's")
+        eq(len(expect(lead.get(f"/api/v1/alerts?ente_id={a['id']}"), 200)["alerts"]), 3,
+           "a lead naming their own body")
+        expect(lead.get(f"/api/v1/alerts?ente_id={b['id']}"), 403, "forbidden",
+               what="a lead naming another body")
 
 
 def test_formal_list_request():
@@ -278,8 +306,16 @@ def test_formal_list_request():
         p = subprocess.run([harness.VISURA, "list-extract", "--db", srv.db, "--out", out, str(req["id"])],
                            capture_output=True, text=True)
         eq(p.returncode, 1, "a pending request is not extracted")
+        pending = expect(srv.admin().get("/api/v1/list-requests?state=pending"), 200)["requests"]
+        eq([x["id"] for x in pending], [req["id"]], "listed as pending")
         expect(srv.admin().post(f"/api/v1/list-requests/{req['id']}/decide",
                                 {"decision": "approve", "note": "ok"}), 200)
+        eq(expect(srv.admin().get("/api/v1/list-requests?state=pending"), 200)["requests"], [],
+           "no longer pending")
+        eq([x["id"] for x in expect(lead.get("/api/v1/list-requests?state=approved"),
+                                     200)["requests"]], [req["id"]], "the lead's, approved")
+        expect(lead.get("/api/v1/list-requests?state=in_attesa"), 400, "invalid_request",
+               what="a state that is not one")
         before = srv.access_last_id()
         p = subprocess.run([harness.VISURA, "list-extract", "--db", srv.db, "--out", out, str(req["id"])],
                            capture_output=True, text=True)

@@ -430,6 +430,56 @@ def test_review_reactivates_a_suspension_stored_in_english():
            ("disabled", "disabled by admin"), "the one disabled by the admin stays disabled")
 
 
+def test_review_whose_reactivation_fails_changes_nothing():
+    """The review and the account it re-enables are one transaction: when
+    the account cannot be written, the alert stays open, the account stays
+    suspended and no event says otherwise.  The old server ignored the
+    failed write: 200, the alert closed, "account_enabled" in the log and the
+    account still disabled.  A "reactivate" that is not true or false is
+    refused, not read as false."""
+    with Server(population=POP) as srv:
+        env = Env(srv, lead=False)
+        pid = env.purpose(ALL)
+        p = registered(env.pop)[3]
+        fresh_window(srv, DAY, env.op)
+        for i in range(5):
+            expect(env.op.get(f"/api/v1/persons/{p['cf']}?purpose={pid}"), 200,
+                   what=f"consult {i + 1} without a case")
+        alert = alerts(srv, rule="repeat_no_case", account_id=env.op.account["id"])[0]
+        acc_id = env.op.account["id"]
+        db_exec(srv.db, ("UPDATE account SET state = 'disabled', disabled_reason = ?,"
+                         " disabled_at = ? WHERE id = ?", ("suspended by alert", srv.now(), acc_id)),
+                harness.CONTROL_GEN_BUMP)
+        if harness.BACKEND == "postgres":
+            block = ["CREATE FUNCTION visura_test_block() RETURNS trigger LANGUAGE plpgsql"
+                     " AS 'BEGIN RAISE EXCEPTION ''bloccato''; END'",
+                     f"CREATE TRIGGER block_enable BEFORE UPDATE ON account FOR EACH ROW"
+                     f" WHEN (OLD.id = {acc_id}) EXECUTE FUNCTION visura_test_block()"]
+        else:
+            block = [f"CREATE TRIGGER block_enable BEFORE UPDATE ON account WHEN OLD.id = {acc_id}"
+                     f" BEGIN SELECT RAISE(ABORT, 'bloccato'); END"]
+        db_exec(srv.db, *block)
+        url = f"/api/v1/alerts/{alert['id']}/review"
+        expect(srv.admin().post(url, {"note": "verificato", "reactivate": "yes"}), 400,
+               "invalid_request", what="reactivate not a boolean")
+        r = srv.admin().post(url, {"note": "verificato", "reactivate": True})
+        # SQLite's RAISE(ABORT) reads as a constraint (409), PostgreSQL's exception as 500
+        check(r.status == 409 or r.status >= 500,
+              f"the account could not be written: {r.status} {r.body[:200]!r}")
+        eq(alerts(srv, account_id=acc_id)[0]["state"], "open", "the alert stays open")
+        acc = expect(srv.admin().get(f"/api/v1/accounts/{acc_id}"), 200).json
+        eq(acc.get("account", acc)["state"], "disabled", "the account stays disabled")
+        check(not srv.has_event("account_enabled", account_id=acc_id), "no account_enabled event")
+        check(not srv.has_event("alert_reviewed"), "no alert_reviewed event")
+        db_exec(srv.db, "DROP TRIGGER block_enable" +
+                (" ON account" if harness.BACKEND == "postgres" else ""))
+        r = expect(srv.admin().post(url, {"note": "verificato", "reactivate": True}), 200).json
+        eq((r["state"], r["reactivated"]), ("reviewed", True), "reviewed and re-enabled")
+        acc = expect(srv.admin().get(f"/api/v1/accounts/{acc_id}"), 200).json
+        eq(acc.get("account", acc)["state"], "active", "the account is active again")
+        check(srv.has_event("account_enabled", account_id=acc_id), "account_enabled now")
+
+
 def test_alerts_visibility_and_mail():
     with Server(population=POP) as srv:
         a, b = Env(srv), Env(srv)

@@ -1,5 +1,6 @@
 /* The query plans SQLite picks for the statements a request or an
- * import record runs against the register: each must find its rows
+ * import record runs against the register, and of the office's counts of
+ * alerts and security events: each must find its rows
  * through an index, never by reading a whole table (a plan that scans
  * `family` made every look-up read every household: 97 ms of CPU per
  * answer at 1,000,000 persons, found by bench/lookup).  The plans are read
@@ -38,11 +39,13 @@ static const struct {
 	S(SQL_PERSON_VERSIONS_AT), S(SQL_FAMILY_GET_CURRENT),
 	S(SQL_FAMILY_EXISTS), S(SQL_FAMILY_AT), S(SQL_FAMILY_MEMBERS), S(SQL_FAMILY_MEMBERS_PAGE),
 	S(SQL_SEARCH_EXACT), S(SQL_SEARCH_SURNAME), S(SQL_SEARCH_NAME),
+	/* the office's counts over tables that grow with every login */
+	S(SQL_ALERTS_COUNT_ENTE), S(SQL_EVENTS_COUNT_DETAIL),
 #undef S
 };
 
 static const char *const register_tables[] = {"person", "person_history", "family",
-					      "family_history"};
+					      "family_history", "alert", "security_event"};
 
 /* "SCAN person", "SCAN person USING COVERING INDEX …": the whole table. */
 static const char *scanned(const char *detail)

@@ -34,12 +34,17 @@ function feedsTable(feeds) {
 }
 
 async function homeScreen() {
-  const [feeds, alerts, requests, incidents, lists] = await Promise.all([
+  // Each tile counts a list filtered by the server, first pages only: a
+  // page that has a next one reads "più di N", never N alone.
+  const [feeds, alerts, requests, opened, handled, lists] = await Promise.all([
     api.get('/api/v1/feeds'), api.get('/api/v1/alerts?state=open'), api.get('/api/v1/operator-requests?state=pending'),
-    api.get('/api/v1/incidents'), api.get('/api/v1/list-requests')]);
+    api.get('/api/v1/incidents?state=open'), api.get('/api/v1/incidents?state=handled'),
+    api.get('/api/v1/list-requests?state=pending')]);
   const stale = feeds.data.feeds.filter((f) => f.overdue);
-  const openIncidents = incidents.data.incidents.filter((i) => i.state !== 'closed');
-  const pendingLists = lists.data.requests.filter((r) => r.state === 'pending');
+  const count = (key, ...pages) => {
+    const n = pages.reduce((sum, p) => sum + p.data[key].length, 0);
+    return pages.some((p) => p.data.next_cursor) ? t('home.more_than', { n }) : n;
+  };
   const tile = (n, label, href) => h('div', { class: 'col-md-3 mb-3' },
     h('a', { href, class: 'card card-bg rounded text-decoration-none h-100' },
       h('div', { class: 'card-body' }, h('p', { class: 'h2 mb-0' }, String(n)), h('p', { class: 'mb-0' }, label))));
@@ -48,10 +53,10 @@ async function homeScreen() {
       ? notice('danger', t('home.stale', { list: stale.map((f) => `${comuneLabel(f)}: ${lagText(f.lag_seconds)}`).join('; ') }))
       : notice('success', t('home.feeds_ok')),
     h('div', { class: 'row' },
-      tile(alerts.data.alerts.length, t('home.open_alerts'), '#/alerts'),
-      tile(requests.data.requests.length, t('home.pending_requests'), '#/admin-requests'),
-      tile(openIncidents.length, t('home.open_incidents'), '#/admin-incidents'),
-      tile(pendingLists.length, t('home.pending_lists'), '#/admin-requests')),
+      tile(count('alerts', alerts), t('home.open_alerts'), '#/alerts'),
+      tile(count('requests', requests), t('home.pending_requests'), '#/admin-requests'),
+      tile(count('incidents', opened, handled), t('home.open_incidents'), '#/admin-incidents'),
+      tile(count('requests', lists), t('home.pending_lists'), '#/admin-requests')),
     h('p', { class: 'small mt-4' }, t('feeds.deadline', { n: feeds.data.deadline_hours })),
     feedsTable(feeds.data.feeds));
 }

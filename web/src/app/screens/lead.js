@@ -111,7 +111,10 @@ export async function usageView(enteId, params) {
     h('p', {}, t('usage.total', { n: data.requests })),
     table(t('usage.by_operator'), [[t('account.username'), (r) => r.user], [t('usage.purpose_id'), (r) => purposes.get(String(r.purpose)) || t('trail.unknown_id', { id: r.purpose })], [t('usage.count'), (r) => r.n]], rows, { captionVisible: true }),
     table(t('usage.refused'), [[t('account.username'), ([u]) => u], [t('usage.count'), ([, n]) => n]], Object.entries(data.refused_by_operator || {}), { captionVisible: true }),
-    h('h2', { class: 'h4 mt-4' }, t('nav.alerts')), alertsTable(data.alerts || []));
+    h('h2', { class: 'h4 mt-4' }, t('nav.alerts')),
+    data.alerts_total > (data.alerts || []).length
+      ? h('p', {}, t('usage.alerts_more', { total: data.alerts_total, shown: data.alerts.length })) : null,
+    alertsTable(data.alerts || []));
 }
 
 export function alertsTable(rows, actions) {
