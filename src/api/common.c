@@ -22,6 +22,13 @@ struct store *api_store(struct http_request *r)
 	return s;
 }
 
+void api_reply_uncounted(struct http_request *r)
+{
+	http_header_add(r, "Retry-After", "30");
+	http_reply_error(r, 503, "service_unavailable",
+			 "i tentativi non riusciti non si possono contare ora: riprovare più tardi");
+}
+
 static const char STOPPING[] = "il servizio si sta arrestando: riprovare tra poco";
 
 /* On the runner's thread; the job is the request's (freed with it), so

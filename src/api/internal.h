@@ -17,6 +17,9 @@ struct store;
 
 /* The thread's store, or NULL after replying 503. */
 struct store *api_store(struct http_request *r);
+/* 503 with Retry-After: a guess (password, code, receipt) is not checked
+ * when the throttle's counters cannot be read or written (auth.h). */
+void api_reply_uncounted(struct http_request *r);
 int64_t api_now(struct http_request *r);
 
 /* Route parameter i as a positive id, or 0 after replying 404. */

@@ -431,6 +431,16 @@ void api_citizen_report(struct http_request *r)
 	char key[96];
 	snprintf(key, sizeof key, "citizen-code@%s", r->ip);
 	int64_t wait = auth_throttle_wait(s, &r->app->cfg, key, r->ip, now);
+	if (wait == AUTH_THROTTLE_UNKNOWN) {
+		if (!html) {
+			api_reply_uncounted(r);
+			return;
+		}
+		http_header_add(r, "Retry-After", "30");
+		api_citizen_page_ask(r, 503, "Il servizio non può verificare i codici ora: "
+				     "riprovare più tardi.");
+		return;
+	}
 	if (wait > 0) {
 		char ra[32];
 		snprintf(ra, sizeof ra, "%lld", (long long)wait);

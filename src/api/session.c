@@ -44,13 +44,46 @@ static void reply_bad_credentials(struct http_request *r)
 	http_reply_error(r, 401, "invalid_credentials", "nome utente o password errati");
 }
 
+/* A failure; `at` its attempt counted before the check, NULL to count it
+ * now (a second factor). */
 static void login_failed(struct http_request *r, struct store *s, int64_t now,
-			 const struct store_account *a, const char *username, const char *why)
+			 const struct store_account *a, const char *username, const char *why,
+			 const struct auth_attempt *at)
 {
 	metrics_login(r->app->metrics, "failure");
 	auth_event(s, now, "login_failure", a, username, r->ip, why);
-	if (auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
+	if (at ? at->locked : auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
 		auth_event(s, now, "lockout", a, username, r->ip, "troppi accessi non riusciti");
+}
+
+/* The wait before a password may be checked: false after replying (429,
+ * or 503 when it cannot be known); otherwise the check counted in *at. */
+static bool password_attempt(struct http_request *r, struct store *s, const char *username,
+			     int64_t now, bool log, struct auth_attempt *at)
+{
+	int64_t wait = auth_throttle_wait(s, &r->app->cfg, username, r->ip, now);
+	if (wait == AUTH_THROTTLE_UNKNOWN) {
+		api_reply_uncounted(r);
+		return false;
+	}
+	if (wait > 0) {
+		char ra[32];
+		snprintf(ra, sizeof ra, "%lld", (long long)wait);
+		http_header_add(r, "Retry-After", ra);
+		if (log) {
+			auth_event(s, now, "login_throttled", NULL, username, r->ip, "");
+			metrics_login(r->app->metrics, "throttled");
+		}
+		http_reply_error(r, 429, "too_many_attempts",
+				 "troppi tentativi non riusciti: attendere prima di riprovare");
+		return false;
+	}
+	struct vis_error e = {0};
+	if (auth_throttle_attempt(s, &r->app->cfg, username, r->ip, now, at, &e)) {
+		api_reply_uncounted(r);
+		return false;
+	}
+	return true;
 }
 
 /* A code against an account's sealed secret. */
@@ -144,17 +177,9 @@ void api_login(struct http_request *r)
 		return;
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
-	int64_t wait = auth_throttle_wait(s, &r->app->cfg, username, r->ip, now);
-	if (wait > 0) {
-		char ra[32];
-		snprintf(ra, sizeof ra, "%lld", (long long)wait);
-		http_header_add(r, "Retry-After", ra);
-		auth_event(s, now, "login_throttled", NULL, username, r->ip, "");
-		metrics_login(r->app->metrics, "throttled");
-		http_reply_error(r, 429, "too_many_attempts",
-				 "troppi tentativi non riusciti: attendere prima di riprovare");
+	struct auth_attempt at;
+	if (!password_attempt(r, s, username, now, true, &at))
 		return;
-	}
 	struct store_account a;
 	bool found;
 	if (store_account_by_username(s, username, &a, &found, &e)) {
@@ -163,15 +188,17 @@ void api_login(struct http_request *r)
 	}
 	if (!found || !a.password_hash[0]) {
 		password_burn(password);
-		login_failed(r, s, now, NULL, username, found ? "utenza di sistema" : "utente sconosciuto");
+		login_failed(r, s, now, NULL, username, found ? "utenza di sistema" : "utente sconosciuto",
+			     &at);
 		reply_bad_credentials(r);
 		return;
 	}
 	if (!password_verify(a.password_hash, password)) {
-		login_failed(r, s, now, &a, username, "password errata");
+		login_failed(r, s, now, &a, username, "password errata", &at);
 		reply_bad_credentials(r);
 		return;
 	}
+	auth_throttle_passed(s, &at);
 	enum account_standing st;
 	if (!api_login_allowed(r, s, &a, now, &st))
 		return;
@@ -186,7 +213,7 @@ void api_login(struct http_request *r)
 		bool fresh = false;
 		if (!totp_check(r, &a, code, now) ||
 		    store_account_totp_advance(s, a.id, a.totp_last_step, &fresh, &e) || !fresh) {
-			login_failed(r, s, now, &a, username, "codice del secondo fattore errato");
+			login_failed(r, s, now, &a, username, "codice del secondo fattore errato", NULL);
 			http_reply_error(r, 401, "invalid_totp",
 					 "codice del secondo fattore errato o già usato");
 			return;
@@ -350,20 +377,15 @@ void api_password_change(struct http_request *r)
 	int64_t now = api_now(r);
 	struct vis_error e = {0};
 	/* Guessing the current password is throttled like a login. */
-	int64_t wait = auth_throttle_wait(s, &r->app->cfg, a->username, r->ip, now);
-	if (wait > 0) {
-		char ra[32];
-		snprintf(ra, sizeof ra, "%lld", (long long)wait);
-		http_header_add(r, "Retry-After", ra);
-		http_reply_error(r, 429, "too_many_attempts",
-				 "troppi tentativi non riusciti: attendere prima di riprovare");
+	struct auth_attempt at;
+	if (!password_attempt(r, s, a->username, now, false, &at))
 		return;
-	}
 	if (!a->password_hash[0] || !password_verify(a->password_hash, current)) {
-		login_failed(r, s, now, a, a->username, "password attuale errata al cambio");
+		login_failed(r, s, now, a, a->username, "password attuale errata al cambio", &at);
 		http_reply_error(r, 403, "invalid_credentials", "la password attuale è errata");
 		return;
 	}
+	auth_throttle_passed(s, &at);
 	vis_err rc = auth_password_change(s, a, next, now, &e);
 	if (rc == VIS_ERR_INVALID) {
 		http_reply_error(r, 400, "password_policy", e.msg);

@@ -97,7 +97,11 @@ static void flow_cookie(struct http_request *r, const char *value, int max_age)
 static bool throttled(struct http_request *r, struct store *s, int64_t now)
 {
 	int64_t wait = auth_throttle_ip_wait(s, r->ip, now);
-	if (wait <= 0)
+	if (wait == AUTH_THROTTLE_UNKNOWN) {
+		api_reply_uncounted(r);
+		return true;
+	}
+	if (wait == 0)
 		return false;
 	char ra[32];
 	snprintf(ra, sizeof ra, "%lld", (long long)wait);

@@ -55,7 +55,12 @@ static bool check(struct http_request *r, struct store *s, const char *receipt,
 	int64_t now = api_now(r);
 	char key[96];
 	snprintf(key, sizeof key, "receipt@%s", r->ip);
-	if ((c->wait = auth_throttle_wait(s, &r->app->cfg, key, r->ip, now)) > 0)
+	if ((c->wait = auth_throttle_wait(s, &r->app->cfg, key, r->ip, now)) ==
+	    AUTH_THROTTLE_UNKNOWN) {
+		api_reply_uncounted(r);
+		return false;
+	}
+	if (c->wait > 0)
 		return true;
 	uint8_t pk[32];
 	static _Thread_local struct audit_receipt_info info;

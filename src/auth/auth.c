@@ -8,6 +8,7 @@
 
 #include "auth/password.h"
 #include "common/date.h"
+#include "common/log.h"
 #include "common/str.h"
 #include "common/text.h"
 
@@ -184,14 +185,23 @@ static void throttle_key(char *out, size_t cap, const char *prefix, const char *
 	out[n] = '\0';
 }
 
+/* A key's wait; AUTH_THROTTLE_UNKNOWN when its row cannot be read. */
+static int64_t key_wait(struct store *s, const char *key, int64_t now)
+{
+	struct store_throttle t;
+	struct vis_error e = {0};
+	if (store_throttle_get(s, key, &t, &e) != VIS_OK) {
+		log_error("blocco dei tentativi illeggibile", "error=\"%s\"", e.msg);
+		return AUTH_THROTTLE_UNKNOWN;
+	}
+	return t.locked_until > now ? t.locked_until - now : 0;
+}
+
 int64_t auth_throttle_ip_wait(struct store *s, const char *ip, int64_t now)
 {
 	char k[128];
-	struct store_throttle t;
 	throttle_key(k, sizeof k, "ip", ip);
-	if (store_throttle_get(s, k, &t, NULL) == VIS_OK && t.locked_until > now)
-		return t.locked_until - now;
-	return 0;
+	return key_wait(s, k, now);
 }
 
 int64_t auth_throttle_wait(struct store *s, const struct config *cfg,
@@ -199,59 +209,105 @@ int64_t auth_throttle_wait(struct store *s, const struct config *cfg,
 {
 	(void)cfg;
 	char k[128];
-	struct store_throttle t;
 	int64_t wait = auth_throttle_ip_wait(s, ip, now);
 	throttle_key(k, sizeof k, "u", username);
-	if (store_throttle_get(s, k, &t, NULL) == VIS_OK && t.locked_until - now > wait)
-		wait = t.locked_until - now;
-	return wait;
+	int64_t mine = wait < 0 ? wait : key_wait(s, k, now);
+	return mine < 0 || mine > wait ? mine : wait;
 }
 
-/* A failure: below `threshold` a short, growing delay; from it a lockout
- * that doubles each time, up to `max_lock`. */
-static bool throttle_bump(struct store *s, const char *key, int threshold, int64_t max_lock,
-			  bool delays, int64_t now)
+/* A failure counted (one statement: two at once are two): below
+ * `threshold` a short, growing delay; from it a lockout that doubles each
+ * time, up to `max_lock`.  *locked when it started a lockout; *set the
+ * locked_until it wrote (0: none) and *was the one before. */
+static vis_err throttle_bump(struct store *s, const char *key, int threshold, int64_t max_lock,
+			     bool delays, int64_t now, bool *locked, int64_t *set, int64_t *was,
+			     struct vis_error *e)
 {
 	struct store_throttle t;
-	if (store_throttle_get(s, key, &t, NULL) != VIS_OK)
-		return false;
-	if (t.last_failure_at + DAY < now)
-		t.failures = 0; /* a quiet day forgives */
-	t.failures++;
-	t.last_failure_at = now;
-	bool locked = false;
+	*locked = false;
+	*set = *was = 0;
+	if (store_throttle_bump(s, key, now, DAY, &t, e))   /* a quiet day forgives */
+		return VIS_ERR_STORE;
+	*was = t.locked_until;
+	int64_t until = 0;
 	if (t.failures >= threshold) {
 		int64_t lock = 60;
 		for (int i = threshold; i < t.failures && lock < max_lock; i++)
 			lock *= 2;
-		t.locked_until = now + (lock < max_lock ? lock : max_lock);
-		locked = true;
+		until = now + (lock < max_lock ? lock : max_lock);
+		*locked = true;
 	} else if (delays && t.failures >= 2) {
 		int64_t d = 1;
 		for (int i = 2; i < t.failures && d < 30; i++)
 			d *= 2;
-		t.locked_until = now + d;
+		until = now + d;
 	}
-	store_throttle_put(s, key, &t, NULL);
-	return locked;
+	if (until > t.locked_until) {
+		if (store_throttle_lock(s, key, until, e))
+			return VIS_ERR_STORE;
+		*set = until;
+	}
+	return VIS_OK;
+}
+
+vis_err auth_throttle_attempt(struct store *s, const struct config *cfg, const char *username,
+			      const char *ip, int64_t now, struct auth_attempt *at,
+			      struct vis_error *e)
+{
+	memset(at, 0, sizeof *at);
+	throttle_key(at->key[0], sizeof at->key[0], "u", username);
+	throttle_key(at->key[1], sizeof at->key[1], "ip", ip);
+	bool locked[2];
+	if (throttle_bump(s, at->key[0], cfg->login_lock_failures,
+			  (int64_t)cfg->login_lock_minutes * 60, true, now, &locked[0], &at->set[0],
+			  &at->was[0], e) ||
+	    throttle_bump(s, at->key[1], cfg->ip_lock_failures,
+			  (int64_t)cfg->login_lock_minutes * 60, false, now, &locked[1], &at->set[1],
+			  &at->was[1], e)) {
+		log_error("tentativo di accesso non contato: rifiutato", "error=\"%s\"", e->msg);
+		return VIS_ERR_STORE;
+	}
+	at->locked = locked[0] || locked[1];
+	at->counted = true;
+	return VIS_OK;
+}
+
+void auth_throttle_passed(struct store *s, const struct auth_attempt *at)
+{
+	struct vis_error e = {0};
+	for (int k = 0; at->counted && k < 2; k++)
+		if (store_throttle_undo(s, at->key[k], at->set[k], at->was[k], &e))
+			/* the attempt stays counted as a failure: the safe side */
+			log_error("tentativo riuscito ancora contato", "error=\"%s\"", e.msg);
 }
 
 bool auth_throttle_ip_fail(struct store *s, const struct config *cfg, const char *ip,
 			   int64_t now)
 {
 	char k[128];
+	bool locked;
+	int64_t set, was;
+	struct vis_error e = {0};
 	throttle_key(k, sizeof k, "ip", ip);
-	return throttle_bump(s, k, cfg->ip_lock_failures, (int64_t)cfg->login_lock_minutes * 60,
-			     false, now);
+	if (throttle_bump(s, k, cfg->ip_lock_failures, (int64_t)cfg->login_lock_minutes * 60,
+			  false, now, &locked, &set, &was, &e))
+		log_error("tentativo non riuscito non contato", "error=\"%s\"", e.msg);
+	return !e.code && locked;
 }
 
 bool auth_throttle_fail(struct store *s, const struct config *cfg,
 			const char *username, const char *ip, int64_t now)
 {
 	char k[128];
-	int64_t max_lock = (int64_t)cfg->login_lock_minutes * 60;
+	bool locked;
+	int64_t set, was;
+	struct vis_error e = {0};
 	throttle_key(k, sizeof k, "u", username);
-	bool locked = throttle_bump(s, k, cfg->login_lock_failures, max_lock, true, now);
+	if (throttle_bump(s, k, cfg->login_lock_failures, (int64_t)cfg->login_lock_minutes * 60,
+			  true, now, &locked, &set, &was, &e)) {
+		log_error("tentativo non riuscito non contato", "error=\"%s\"", e.msg);
+		locked = false;
+	}
 	return auth_throttle_ip_fail(s, cfg, ip, now) || locked;
 }
 

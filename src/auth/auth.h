@@ -58,10 +58,29 @@ void auth_event(struct store *s, int64_t now, const char *kind,
 /* ---- login throttling (per account name and per source address) ---- */
 
 /* Seconds until a login may be attempted for this name from this address
- * (0 = now). */
+ * (0 = now); AUTH_THROTTLE_UNKNOWN when the counters cannot be read: the
+ * caller refuses (503), never takes it for "no wait". */
+#define AUTH_THROTTLE_UNKNOWN (-1)
 int64_t auth_throttle_wait(struct store *s, const struct config *cfg,
 			   const char *username, const char *ip, int64_t now);
-/* Counts a failure; returns true when it started a lockout. */
+/* A password check counted before it is made, so that a check whose
+ * failure could not be counted is never made (the counters failing open
+ * let a guesser try without end): one failure more for the name and for
+ * the address, taken back by auth_throttle_passed when the password was
+ * right.  An error: refuse the attempt (503) without checking it. */
+struct auth_attempt {
+	char key[2][128];   /* the name's, the address's */
+	int64_t set[2];     /* the lock the count wrote (0: none) */
+	int64_t was[2];     /* the lock before it */
+	bool locked;        /* the count started a lockout */
+	bool counted;
+};
+vis_err auth_throttle_attempt(struct store *s, const struct config *cfg, const char *username,
+			      const char *ip, int64_t now, struct auth_attempt *at,
+			      struct vis_error *e);
+void auth_throttle_passed(struct store *s, const struct auth_attempt *at);
+/* Counts a failure after the fact (a second factor, a code, a receipt);
+ * returns true when it started a lockout. */
 bool auth_throttle_fail(struct store *s, const struct config *cfg,
 			const char *username, const char *ip, int64_t now);
 void auth_throttle_clear(struct store *s, const char *username, int64_t now);

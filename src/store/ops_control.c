@@ -99,6 +99,56 @@ vis_err store_throttle_put(struct store *s, const char *key, const struct store_
 	return drv_done(st, e);
 }
 
+vis_err store_throttle_bump(struct store *s, const char *key, int64_t now, int64_t forgive,
+			    struct store_throttle *out, struct vis_error *e)
+{
+	memset(out, 0, sizeof *out);
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_BUMP,
+					  "blocco dei tentativi", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	drv_bind_i64(st, 2, now);
+	drv_bind_i64(st, 3, forgive);
+	bool found;
+	if (drv_one(st, &found, e))
+		return ops_err(e);
+	if (!found) {
+		drv_reset(st);
+		return vis_error_set(e, VIS_ERR_STORE, "blocco dei tentativi: nessuna riga contata");
+	}
+	out->failures = drv_col_int(st, 0);
+	out->last_failure_at = now;
+	out->locked_until = drv_col_i64(st, 1);
+	drv_reset(st);
+	return VIS_OK;
+}
+
+vis_err store_throttle_lock(struct store *s, const char *key, int64_t until,
+			    struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_LOCK,
+					  "blocco dei tentativi", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	drv_bind_i64(st, 2, until);
+	return drv_done(st, e);
+}
+
+vis_err store_throttle_undo(struct store *s, const char *key, int64_t set, int64_t was,
+			    struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_THROTTLE_UNDO,
+					  "blocco dei tentativi", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_text(st, 1, key);
+	drv_bind_i64(st, 2, set);
+	drv_bind_i64(st, 3, was);
+	return drv_done(st, e);
+}
+
 vis_err store_password_history(struct store *s, int64_t account_id, char (*hashes)[128], int max,
 			       int *n, struct vis_error *e)
 {

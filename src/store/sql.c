@@ -266,6 +266,16 @@ const char *const store_sql[SQL__COUNT] = {
 		" ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,"
 		" last_failure_at = excluded.last_failure_at,"
 		" locked_until = excluded.locked_until",
+	/* a failure counted in one statement: two at once are two */
+	[SQL_THROTTLE_BUMP] = "INSERT INTO throttle VALUES (?1, 1, ?2, 0)"
+		" ON CONFLICT (key) DO UPDATE SET failures = CASE"
+		" WHEN throttle.last_failure_at + ?3 < ?2 THEN 1 ELSE throttle.failures + 1 END,"
+		" last_failure_at = ?2 RETURNING failures, locked_until",
+	[SQL_THROTTLE_LOCK] = "UPDATE throttle SET locked_until = ?2"
+		" WHERE key = ?1 AND locked_until < ?2",
+	[SQL_THROTTLE_UNDO] = "UPDATE throttle SET failures = failures - 1, locked_until ="
+		" CASE WHEN locked_until = ?2 THEN ?3 ELSE locked_until END"
+		" WHERE key = ?1 AND failures > 0",
 	[SQL_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
 	[SQL_SETTING_PUT] = "INSERT INTO setting VALUES (?1, ?2) ON CONFLICT (key)"
 		" DO UPDATE SET value = excluded.value",

@@ -1216,6 +1216,18 @@ vis_err store_throttle_get(struct store *s, const char *key, struct store_thrott
 			   struct vis_error *e);
 vis_err store_throttle_put(struct store *s, const char *key,
 			   const struct store_throttle *t, struct vis_error *e);
+/* One failure more, counted in one statement (no lost count when two
+ * arrive at once; a key quiet for `forgive` seconds starts again at 1):
+ * *out the row after it. */
+vis_err store_throttle_bump(struct store *s, const char *key, int64_t now, int64_t forgive,
+			    struct store_throttle *out, struct vis_error *e);
+/* locked_until raised to `until` (never lowered). */
+vis_err store_throttle_lock(struct store *s, const char *key, int64_t until,
+			    struct vis_error *e);
+/* A bump taken back: one failure less, and locked_until back to `was`
+ * if it is still `set` (the lock that bump made). */
+vis_err store_throttle_undo(struct store *s, const char *key, int64_t set, int64_t was,
+			    struct vis_error *e);
 
 /* ---- state shared by the instances on one database ----
  *

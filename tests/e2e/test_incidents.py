@@ -36,6 +36,12 @@ def test_incident_to_suspension():
                                     {"reason": f"incident {iid}"}), 200)
         eq(r["ente"]["state"], "suspended", "body suspended")
         check(r["accounts_cut_off"] >= 3, "its accounts are cut off")
+        # revoked in the database, not only refused while the body is suspended
+        ids = ",".join(str(a) for a in (lead.account["id"], op.account["id"], api["id"]))
+        for table in ("session", "api_token"):
+            left = db_query(srv.db, f"SELECT id FROM {table} WHERE account_id IN ({ids})"
+                                    f" AND revoked_at = 0")
+            eq(left, [], f"every {table} of the body's accounts revoked")
         expect(op.get("/api/v1/auth/me"), 401, what="the operator's session ends at once")
         expect(bearer.get("/api/v1/auth/me"), 401, what="the API token ends at once")
         c = srv.client()

@@ -15,6 +15,7 @@ import sys
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
+import harness  # noqa: E402
 from harness import (DAY, DAY_NAMES, Server, check, eq, error_shape_ok, expect, new_password,
                      parse_time, rome_local, rome_offset, run_tests, totp)
 
@@ -159,6 +160,52 @@ def test_password_change_is_throttled_too():
         r = op.change_password(op.password, new_password())
         eq(r.status, 429, "a password change with the right current password while locked "
                           f"({r.code}) — guessing through /auth/password is not throttled")
+
+
+def test_guess_not_counted_not_checked():
+    """A password is checked only once its attempt is counted: when the
+    throttle's counters cannot be written (or read), a login or a password
+    change is 503, the password unchecked, so a guesser cannot try without
+    end while they fail.  The old server checked the password and answered
+    401 to every guess, the count lost (the lockout never came)."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        op = srv.user("operator", ente["id"])
+        admin = srv.admin()
+        if harness.BACKEND == "postgres":
+            block = ["CREATE FUNCTION visura_test_block() RETURNS trigger LANGUAGE plpgsql"
+                     " AS 'BEGIN RAISE EXCEPTION ''bloccato''; END'",
+                     "CREATE TRIGGER block_throttle BEFORE INSERT OR UPDATE ON throttle"
+                     " FOR EACH ROW EXECUTE FUNCTION visura_test_block()"]
+            unblock = ["DROP TRIGGER block_throttle ON throttle"]
+        else:
+            block = [f"CREATE TRIGGER block_throttle_{w} BEFORE {w} ON throttle"
+                     f" BEGIN SELECT RAISE(ABORT, 'bloccato'); END" for w in ("INSERT", "UPDATE")]
+            unblock = ["DROP TRIGGER block_throttle_INSERT", "DROP TRIGGER block_throttle_UPDATE"]
+        harness.db_exec(srv.db, *block)
+        for n in range(8):   # past login_lock_failures
+            r = srv.client().login(op.username, f"Wrong-password-{n}")
+            eq(r.status, 503, f"guess {n} while its count cannot be written ({r.code})")
+            check(r.header("Retry-After"), "with Retry-After")
+        eq(srv.client().login(op.username, op.password).status, 503,
+           "the right password is not checked either")
+        eq(op.change_password("Guess-number-1", new_password()).status, 503,
+           "nor the current password at a change")
+        check(not srv.has_event("login_failure", account_id=op.account["id"]),
+              "no failure recorded: none was checked")
+        harness.db_exec(srv.db, *unblock)
+        # the counters unreadable: refused too, never taken for "no wait"
+        harness.db_exec(srv.db, "ALTER TABLE throttle RENAME TO throttle_away")
+        eq(srv.client().login(op.username, "Wrong-password-x").status, 503, "counters unreadable")
+        harness.db_exec(srv.db, "ALTER TABLE throttle_away RENAME TO throttle")
+        expect(srv.client().login(op.username, op.password), 200, what="counted again: checked")
+        # and a right password takes its count back: the name is not one
+        # failure nearer a lockout for a password change
+        expect(op.change_password(op.password, new_password()), 200, what="a change")
+        rows = harness.db_query(srv.db, "SELECT failures FROM throttle WHERE key = ?",
+                                (f"u:{op.username.lower()}",))
+        eq([int(r["failures"]) for r in rows], [0], "no failure left by the change")
+        check(admin.get("/api/v1/auth/me").status == 200, "the admin's session unharmed")
 
 
 def _closed_now_schedule(now):
