@@ -99,14 +99,21 @@ struct revoke_ctx {
 	struct store *s;
 	int64_t now;
 	int n;
+	struct vis_error *e;
+	bool failed;
 };
 
+/* A revocation that fails stops the list and undoes the suspension: a
+ * body reported suspended keeps no session or token alive. */
 static int revoke_all(void *ctx, const void *rec)
 {
 	struct revoke_ctx *c = ctx;
 	const struct store_account *a = rec;
-	store_sessions_revoke_account(c->s, a->id, c->now, NULL);
-	store_tokens_revoke_account(c->s, a->id, c->now, NULL);
+	if (store_sessions_revoke_account(c->s, a->id, c->now, c->e) ||
+	    store_tokens_revoke_account(c->s, a->id, c->now, c->e)) {
+		c->failed = true;
+		return 1;
+	}
 	c->n++;
 	return 0;
 }
@@ -122,12 +129,12 @@ vis_err incident_ente_suspend(struct store *s, int64_t ente_id, int64_t now,
 		return vis_error_set(e, VIS_ERR_NOTFOUND, "ente inesistente");
 	const struct store_ente was = en;
 	STR_COPY_KNOWN(en.state, "suspended"); /* a constant */
-	struct revoke_ctx c = {s, now, 0};
+	struct revoke_ctx c = {s, now, 0, e, false};
 	struct store_filter f[] = {{"ente_id", NULL, en.id}, {NULL, NULL, 0}};
 	vis_err rc = store_begin(s, e);
 	if (!rc)
 		rc = store_ente_update(s, &was, &en, e);
-	if (!rc && store_rec_list(s, STORE_ACCOUNT, f, 0, revoke_all, &c, e))
+	if (!rc && (store_rec_list(s, STORE_ACCOUNT, f, 0, revoke_all, &c, e) || c.failed))
 		rc = VIS_ERR_STORE;
 	if (!rc)
 		rc = store_commit(s, e);

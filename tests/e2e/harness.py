@@ -435,6 +435,22 @@ def db_exec(db, *statements):
     _pg_run(db, text)
 
 
+def db_block(db, table, ops=("INSERT", "UPDATE"), when=None):
+    """Makes every `ops` write to `table` fail (a trigger; `when`: SQL over
+    OLD/NEW that limits it), as a disk or a database that refuses writes
+    would; returns the statements that lift it (db_exec them)."""
+    cond = f" WHEN ({when})" if when else ""
+    if db.startswith("postgres:"):
+        db_exec(db, "CREATE OR REPLACE FUNCTION visura_test_block() RETURNS trigger"
+                    " LANGUAGE plpgsql AS 'BEGIN RAISE EXCEPTION ''bloccato''; END'",
+                f"CREATE TRIGGER block_{table} BEFORE {' OR '.join(ops)} ON {table}"
+                f" FOR EACH ROW{cond} EXECUTE FUNCTION visura_test_block()")
+        return [f"DROP TRIGGER block_{table} ON {table}"]
+    db_exec(db, *[f"CREATE TRIGGER block_{table}_{op} BEFORE {op} ON {table}{cond}"
+                  f" BEGIN SELECT RAISE(ABORT, 'bloccato'); END" for op in ops])
+    return [f"DROP TRIGGER block_{table}_{op}" for op in ops]
+
+
 def db_columns(db, table):
     """(name, is_integer) of every column of a table."""
     if not db.startswith("postgres:"):

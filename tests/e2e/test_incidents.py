@@ -2,6 +2,7 @@
 """End-to-end: a lead reports a security incident; admins are alerted at
 once; one action suspends the whole body and cuts every session and token;
 the incident moves through its states with a history."""
+import harness
 from harness import *  # noqa: F401,F403
 
 
@@ -64,6 +65,28 @@ def test_incident_to_suspension():
                if i["id"] == iid][0]
         eq(inc["state"], "closed", "final state")
         eq([h["state"] for h in inc["history"]], ["open", "handled", "closed"], "history in order")
+
+
+def test_suspension_whose_revocation_fails_changes_nothing():
+    """A suspension and the revocation of the body's sessions and tokens are
+    one transaction: when a session cannot be revoked the body stays active
+    and the answer says the suspension failed (the old server ignored the
+    failed revocation and answered 200 with the body suspended)."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        op = srv.user("operator", ente["id"])
+        unblock = harness.db_block(srv.db, "session", ("UPDATE",), f"OLD.account_id = {op.account['id']}")
+        r = srv.admin().post(f"/api/v1/enti/{ente['id']}/suspend", {"reason": "incidente"})
+        check(r.status == 409 or r.status >= 500, f"the suspension failed: {r.status} {r.body[:200]!r}")
+        harness.db_exec(srv.db, *unblock)
+        eq(expect(srv.admin().get(f"/api/v1/enti/{ente['id']}"), 200)["state"], "active",
+           "the body stays active")
+        left = db_query(srv.db, "SELECT id FROM session WHERE account_id = ? AND revoked_at = 0",
+                        (op.account["id"],))
+        check(left, "the operator's session as it was")
+        r = expect(srv.admin().post(f"/api/v1/enti/{ente['id']}/suspend", {"reason": "incidente"}),
+                   200, what="the suspension once sessions can be written")
+        expect(op.get("/api/v1/auth/me"), 401, what="the operator's session ends")
 
 
 if __name__ == "__main__":

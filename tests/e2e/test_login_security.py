@@ -172,17 +172,7 @@ def test_guess_not_counted_not_checked():
         ente = srv.create_ente()
         op = srv.user("operator", ente["id"])
         admin = srv.admin()
-        if harness.BACKEND == "postgres":
-            block = ["CREATE FUNCTION visura_test_block() RETURNS trigger LANGUAGE plpgsql"
-                     " AS 'BEGIN RAISE EXCEPTION ''bloccato''; END'",
-                     "CREATE TRIGGER block_throttle BEFORE INSERT OR UPDATE ON throttle"
-                     " FOR EACH ROW EXECUTE FUNCTION visura_test_block()"]
-            unblock = ["DROP TRIGGER block_throttle ON throttle"]
-        else:
-            block = [f"CREATE TRIGGER block_throttle_{w} BEFORE {w} ON throttle"
-                     f" BEGIN SELECT RAISE(ABORT, 'bloccato'); END" for w in ("INSERT", "UPDATE")]
-            unblock = ["DROP TRIGGER block_throttle_INSERT", "DROP TRIGGER block_throttle_UPDATE"]
-        harness.db_exec(srv.db, *block)
+        unblock = harness.db_block(srv.db, "throttle")
         for n in range(8):   # past login_lock_failures
             r = srv.client().login(op.username, f"Wrong-password-{n}")
             eq(r.status, 503, f"guess {n} while its count cannot be written ({r.code})")

@@ -450,15 +450,7 @@ def test_review_whose_reactivation_fails_changes_nothing():
         db_exec(srv.db, ("UPDATE account SET state = 'disabled', disabled_reason = ?,"
                          " disabled_at = ? WHERE id = ?", ("suspended by alert", srv.now(), acc_id)),
                 harness.CONTROL_GEN_BUMP)
-        if harness.BACKEND == "postgres":
-            block = ["CREATE FUNCTION visura_test_block() RETURNS trigger LANGUAGE plpgsql"
-                     " AS 'BEGIN RAISE EXCEPTION ''bloccato''; END'",
-                     f"CREATE TRIGGER block_enable BEFORE UPDATE ON account FOR EACH ROW"
-                     f" WHEN (OLD.id = {acc_id}) EXECUTE FUNCTION visura_test_block()"]
-        else:
-            block = [f"CREATE TRIGGER block_enable BEFORE UPDATE ON account WHEN OLD.id = {acc_id}"
-                     f" BEGIN SELECT RAISE(ABORT, 'bloccato'); END"]
-        db_exec(srv.db, *block)
+        unblock = harness.db_block(srv.db, "account", ("UPDATE",), f"OLD.id = {acc_id}")
         url = f"/api/v1/alerts/{alert['id']}/review"
         expect(srv.admin().post(url, {"note": "verificato", "reactivate": "yes"}), 400,
                "invalid_request", what="reactivate not a boolean")
@@ -471,8 +463,7 @@ def test_review_whose_reactivation_fails_changes_nothing():
         eq(acc.get("account", acc)["state"], "disabled", "the account stays disabled")
         check(not srv.has_event("account_enabled", account_id=acc_id), "no account_enabled event")
         check(not srv.has_event("alert_reviewed"), "no alert_reviewed event")
-        db_exec(srv.db, "DROP TRIGGER block_enable" +
-                (" ON account" if harness.BACKEND == "postgres" else ""))
+        db_exec(srv.db, *unblock)
         r = expect(srv.admin().post(url, {"note": "verificato", "reactivate": True}), 200).json
         eq((r["state"], r["reactivated"]), ("reviewed", True), "reviewed and re-enabled")
         acc = expect(srv.admin().get(f"/api/v1/accounts/{acc_id}"), 200).json
