@@ -706,39 +706,54 @@ vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subj
 	return store_mail_insert(s, &m, NULL, e);
 }
 
+/* The sweeps read the active accounts a page at a time, newest first,
+ * and handle a page's due ones before the next: every account is seen
+ * however many are due (one list cut at a fixed number saw the same first
+ * ones at every run, those after them never). */
+#define SWEEP_PAGE 256
+
 struct maint {
 	struct store *s;
 	const struct config *cfg;
 	int64_t now;
 	int disabled;
-	struct store_account due[256];  /* expired or to remind, handled after the scan */
+	struct store_account due[SWEEP_PAGE];  /* expired or to remind, handled after the page */
 	int ndue;
+	int seen;                              /* the page's accounts */
+	int64_t last_id;                       /* the page's last (the next page's cursor) */
 };
 
 static int collect(void *ctx, const void *rec)
 {
 	struct maint *m = ctx;
 	const struct store_account *a = rec;
+	m->seen++;
+	m->last_id = a->id;
 	int64_t window = (int64_t)m->cfg->renewal_window_days * DAY;
 	bool expired = a->expires_at <= m->now;
 	bool remind = !strcmp(a->role, "lead") && a->expires_at - window <= m->now &&
 		      a->reminded_at < a->issued_at + 1;
-	if ((expired || remind) && m->ndue < (int)(sizeof m->due / sizeof m->due[0]))
-		m->due[m->ndue++] = *a;
+	if (expired || remind)
+		m->due[m->ndue++] = *a;   /* at most one per account of the page */
 	return 0;
 }
 
-struct emails {
-	char addr[16][255];
-	int n;
+/* A message to every active admin with an address, queued as they are
+ * listed (no cap on how many). */
+struct to_admins {
+	struct store *s;
+	const char *subject, *body, *kind;
+	int64_t now;
+	int failed;
 };
 
-static int collect_email(void *ctx, const void *rec)
+static int mail_admin(void *ctx, const void *rec)
 {
-	struct emails *em = ctx;
+	struct to_admins *m = ctx;
 	const struct store_account *a = rec;
-	if (a->email[0] && em->n < 16)
-		STR_COPY_KNOWN(em->addr[em->n++], a->email); /* the same size */
+	if (a->email[0] &&
+	    auth_mail_queue(m->s, a->email, m->subject, m->body, m->kind, m->now, NULL))
+		m->failed++;
 	return 0;
 }
 
@@ -747,52 +762,55 @@ static int collect_email(void *ctx, const void *rec)
 struct unused {
 	const struct config *cfg;
 	int64_t now;
-	struct store_account due[128];
+	struct store_account due[SWEEP_PAGE];
 	int n;
+	int seen;
+	int64_t last_id;
 };
 
 static int collect_unused(void *ctx, const void *rec)
 {
 	struct unused *u = ctx;
 	const struct store_account *a = rec;
+	u->seen++;
+	u->last_id = a->id;
 	if (strcmp(a->role, "operator") && strcmp(a->role, "lead"))
 		return 0;
 	int64_t last = a->last_login_at > a->created_at ? a->last_login_at : a->created_at;
-	if (u->now - last > (int64_t)u->cfg->review_unused_days * DAY && u->n < 128)
-		u->due[u->n++] = *a;
+	if (u->now - last > (int64_t)u->cfg->review_unused_days * DAY)
+		u->due[u->n++] = *a;   /* at most one per account of the page */
 	return 0;
 }
-
-struct last_notice {
-	int64_t at;
-};
 
 static int notice_at(void *ctx, const void *rec)
 {
 	const struct store_security_event *ev = rec;
-	struct last_notice *l = ctx;
-	if (!strcmp(ev->kind, "unused_notice") && ev->at > l->at)
-		l->at = ev->at;
-	return 0;
+	*(int64_t *)ctx = ev->at;
+	return 1;   /* the newest is enough */
 }
 
-static int unused_accounts(struct store *s, const struct config *cfg, int64_t now)
+/* One page of the unused accounts' sweep; its disabled added to *disabled. */
+static vis_err unused_page(struct store *s, const struct config *cfg, struct unused *u,
+			   int *disabled)
 {
-	static _Thread_local struct unused u;
-	memset(&u, 0, sizeof u);
-	u.cfg = cfg;
-	u.now = now;
-	int disabled = 0;
-	struct store_filter active[] = {{"state", "active", 0}, {NULL, NULL, 0}};
-	if (store_rec_list(s, STORE_ACCOUNT, active, 0, collect_unused, &u, NULL))
-		return 0;
-	for (int i = 0; i < u.n; i++) {
-		struct store_account *a = &u.due[i];
+	int64_t now = u->now;
+	for (int i = 0; i < u->n; i++) {
+		struct store_account *a = &u->due[i];
 		int64_t last = a->last_login_at > a->created_at ? a->last_login_at : a->created_at;
-		struct last_notice ln = {0};
-		struct store_filter f[] = {{"account_id", NULL, a->id}, {NULL, NULL, 0}};
-		store_rec_list(s, STORE_SECURITY_EVENT, f, 200, notice_at, &ln, NULL);
-		if (ln.at <= last) {
+		/* the account's last notice, among its events of that kind only:
+		 * among all its events (the newest 200) enough failed logins
+		 * against it hid the notice, and it was noticed again, never
+		 * disabled */
+		int64_t notice = 0;
+		struct vis_error e = {0};
+		struct store_filter f[] = {{"account_id", NULL, a->id}, {"kind", "unused_notice", 0},
+					   {NULL, NULL, 0}};
+		if (store_rec_list(s, STORE_SECURITY_EVENT, f, 1, notice_at, &notice, &e)) {
+			log_error("utenza inutilizzata: avvisi illeggibili", "account=%lld error=\"%s\"",
+				  (long long)a->id, e.msg);
+			return VIS_ERR_STORE;
+		}
+		if (notice <= last) {
 			char body[512];
 			snprintf(body, sizeof body,
 				 "L'utenza %s non e' stata usata da oltre %d giorni: sara' disattivata tra %d "
@@ -802,30 +820,50 @@ static int unused_accounts(struct store *s, const struct config *cfg, int64_t no
 				auth_mail_queue(s, a->email, "visura: utenza inutilizzata", body, "notice",
 						now, NULL);
 			auth_event(s, now, "unused_notice", a, NULL, NULL, "");
-		} else if (now - ln.at >= (int64_t)cfg->review_notice_days * DAY) {
+		} else if (now - notice >= (int64_t)cfg->review_notice_days * DAY) {
 			if (auth_account_disable(s, a, "unused", now, NULL) == VIS_OK) {
 				auth_event(s, now, "account_disabled", a, NULL, NULL, "inutilizzata dopo l'avviso");
-				disabled++;
+				(*disabled)++;
 			}
 		}
+	}
+	return VIS_OK;
+}
+
+static int unused_accounts(struct store *s, const struct config *cfg, int64_t now)
+{
+	static _Thread_local struct unused u;
+	int disabled = 0;
+	struct store_filter active[] = {{"state", "active", 0}, {NULL, NULL, 0}};
+	for (int64_t cursor = 0;;) {
+		memset(&u, 0, sizeof u);
+		u.cfg = cfg;
+		u.now = now;
+		struct vis_error e = {0};
+		if (store_rec_page(s, STORE_ACCOUNT, active, cursor, SWEEP_PAGE, collect_unused, &u,
+				   &e)) {
+			log_error("utenze inutilizzate non lette", "error=\"%s\"", e.msg);
+			break;
+		}
+		if (unused_page(s, cfg, &u, &disabled) || u.seen < SWEEP_PAGE)
+			break;
+		cursor = u.last_id;
 	}
 	return disabled;
 }
 
-int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
-		     struct vis_error *e)
+/* One page of the credentials' sweep: the expired disabled, the leads
+ * whose renewal opens reminded. */
+static void maint_page(struct store *s, struct maint *m, struct vis_error *e)
 {
-	struct maint m = {.s = s, .cfg = cfg, .now = now};
-	struct store_filter active[] = {{"state", "active", 0}, {NULL, NULL, 0}};
-	if (store_rec_list(s, STORE_ACCOUNT, active, 0, collect, &m, e))
-		return -1;
-	for (int i = 0; i < m.ndue; i++) {
-		struct store_account *a = &m.due[i];
+	int64_t now = m->now;
+	for (int i = 0; i < m->ndue; i++) {
+		struct store_account *a = &m->due[i];
 		if (a->expires_at <= now) {
 			if (auth_account_disable(s, a, "expired", now, e) == VIS_OK) {
 				auth_event(s, now, "credentials_expired", a, NULL, NULL,
 					   "disabilitata automaticamente alla scadenza delle credenziali");
-				m.disabled++;
+				m->disabled++;
 			}
 			continue;
 		}
@@ -838,20 +876,49 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 			 "Il responsabile deve confermare l'elenco aggiornato degli incaricati e le "
 			 "finalita' entro quella data, altrimenti le credenziali saranno disattivate.\n",
 			 a->username, end);
-		if (a->email[0])
-			auth_mail_queue(s, a->email, subject, body, "reminder", now, e);
-		struct emails admins = {.n = 0};
-		struct store_filter f[] = {{"role", "admin", 0}, {"state", "active", 0},
-					   {NULL, NULL, 0}};
-		store_rec_list(s, STORE_ACCOUNT, f, 0, collect_email, &admins, NULL);
-		for (int k = 0; k < admins.n; k++)
-			auth_mail_queue(s, admins.addr[k], subject, body, "reminder", now, NULL);
+		/* the reminder is marked sent first: one whose mark cannot be
+		 * written is not sent (it would go again at every run) */
 		const struct store_account was = *a;
 		a->reminded_at = now;
-		store_account_update(s, &was, a, e);
+		if (store_account_update(s, &was, a, e)) {
+			log_error("promemoria di rinnovo non segnato: non inviato",
+				  "account=%lld error=\"%s\"", (long long)a->id, e->msg);
+			continue;
+		}
+		if (a->email[0])
+			auth_mail_queue(s, a->email, subject, body, "reminder", now, e);
+		struct to_admins ta = {s, subject, body, "reminder", now, 0};
+		struct store_filter f[] = {{"role", "admin", 0}, {"state", "active", 0},
+					   {NULL, NULL, 0}};
+		struct vis_error le = {0};
+		if (store_rec_list(s, STORE_ACCOUNT, f, 0, mail_admin, &ta, &le) || ta.failed)
+			log_error("promemoria di rinnovo non inviato a ogni amministratore",
+				  "account=%lld failed=%d error=\"%s\"", (long long)a->id, ta.failed,
+				  le.msg);
 		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
 	}
-	int disabled = m.disabled + unused_accounts(s, cfg, now);
+}
+
+int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
+		     struct vis_error *e)
+{
+	static _Thread_local struct maint m;
+	struct store_filter active[] = {{"state", "active", 0}, {NULL, NULL, 0}};
+	int disabled = 0;
+	for (int64_t cursor = 0;;) {
+		memset(&m, 0, sizeof m);   /* 256 accounts: not a temporary on the stack */
+		m.s = s;
+		m.cfg = cfg;
+		m.now = now;
+		if (store_rec_page(s, STORE_ACCOUNT, active, cursor, SWEEP_PAGE, collect, &m, e))
+			return -1;
+		maint_page(s, &m, e);
+		disabled += m.disabled;
+		if (m.seen < SWEEP_PAGE)
+			break;
+		cursor = m.last_id;
+	}
+	disabled += unused_accounts(s, cfg, now);
 	auth_retention_purge(s, cfg, now, NULL);
 	return disabled;
 }

@@ -356,6 +356,38 @@ def test_unused_accounts_noticed_then_disabled():
 
 
 
+def test_unused_sweep_sees_every_account():
+    """The sweeps read the accounts a page at a time: past a page of idle
+    accounts the oldest is noticed and disabled too (the old sweep kept the
+    newest 128 and saw them again at every run, never the rest); and its
+    notice is found among its own events of that kind (the old one looked
+    in the account's newest 200 events: enough failed logins against the
+    account hid the notice, which was sent again, the account never
+    disabled)."""
+    with Server(review_unused_days=60, review_notice_days=10) as srv:
+        ente = srv.create_ente()
+        idle, _ = srv.create_account("operator", ente["id"])
+        cols = [c for c, _ in harness.db_columns(srv.db, "account") if c != "id"]
+        sel = ", ".join("username || '-' || ?" if c == "username" else c for c in cols)
+        harness.db_exec(srv.db, *[(f"INSERT INTO account ({', '.join(cols)}) SELECT {sel}"
+                                   f" FROM account WHERE id = ?", (str(n), idle["id"]))
+                                  for n in range(300)], harness.CONTROL_GEN_BUMP)
+        srv.advance(61 * DAY)
+        check(srv.has_event("unused_notice", account_id=idle["id"]),
+              "the oldest idle account, behind 300 newer ones, is noticed")
+        t = srv.now()
+        harness.db_exec(srv.db, *[("INSERT INTO security_event (at, kind, account_id, username,"
+                                   " ente_id, ip, detail) VALUES (?, 'login_failure', ?, ?, ?, ?,"
+                                   " 'password errata')",
+                                   (t + n, idle["id"], idle["username"], ente["id"], f"10.0.{n // 250}.{n % 250}"))
+                                  for n in range(250)])
+        srv.advance(11 * DAY)
+        acc = expect(srv.admin().get(f"/api/v1/accounts/{idle['id']}"), 200).json
+        eq((acc["state"], acc["disabled_reason"]), ("disabled", "unused"),
+           "disabled after its notice, failed logins against it or not")
+        eq(len(srv.events("unused_notice", account_id=idle["id"])), 1, "noticed once")
+
+
 def hook_receiver(on_post):
     """A webhook receiver on loopback: on_post(body bytes, headers) gives the
     status of each answer.  Returns (server, port); shutdown() when done."""
