@@ -927,23 +927,14 @@ bool alert_observe(struct alert_tracker *t, struct store *s, int64_t now,
 		log_warn("contatori degli allarmi non disponibili",
 			 "account=%lld error=\"memoria esaurita\"",
 			 (long long)o->account->id);
-	for (int i = 0; i < nf; i++)
-		alert_raise(s, now, fires[i].rule, fires[i].severity, o->account, fires[i].detail, NULL);
+	for (int i = 0; i < nf; i++) {
+		struct vis_error re = {0};
+		if (alert_raise(s, now, fires[i].rule, fires[i].severity, o->account,
+				fires[i].detail, &re))
+			log_error("segnalazione non registrata", "rule=%s account=%lld error=\"%s\"",
+				  fires[i].rule, (long long)o->account->id, re.msg);
+	}
 	return suspend;
-}
-
-struct recipients {
-	char addr[16][255];
-	int n;
-};
-
-static int collect(void *ctx, const void *rec)
-{
-	struct recipients *r = ctx;
-	const struct store_account *a = rec;
-	if (a->email[0] && !strcmp(a->state, "active") && r->n < 16)
-		STR_COPY_KNOWN(r->addr[r->n++], a->email); /* the same size */
-	return 0;
 }
 
 /* The rules and severities as the people who read the mail call them
@@ -996,16 +987,14 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	snprintf(body, sizeof body, "Segnalazione n. %lld: %s.\nGravità: %s.\nUtente: %s.\n%s\n",
 		 (long long)al.id, alert_rule_label(rule), alert_severity_label(severity), a->username,
 		 detail);
-	struct recipients r = {.n = 0};
+	/* every active admin, and the body's leads: however many */
 	struct store_filter admins[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
-	store_rec_list(s, STORE_ACCOUNT, admins, 0, collect, &r, NULL);
+	auth_mail_accounts(s, admins, subject, body, "alert", now, "segnalazione", NULL);
 	if (a->ente_id) {
 		struct store_filter leads[] = {{"role", "lead", 0}, {"ente_id", NULL, a->ente_id},
 					       {NULL, NULL, 0}};
-		store_rec_list(s, STORE_ACCOUNT, leads, 0, collect, &r, NULL);
+		auth_mail_accounts(s, leads, subject, body, "alert", now, "segnalazione", NULL);
 	}
-	for (int i = 0; i < r.n; i++)
-		auth_mail_queue(s, r.addr[i], subject, body, "alert", now, NULL);
 	/* the security event as the office reads it: the alert's number and
 	 * its rule in Italian (the rule's own name is the alert's field) */
 	char note[160];

@@ -706,6 +706,38 @@ vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subj
 	return store_mail_insert(s, &m, NULL, e);
 }
 
+struct mail_to {
+	struct store *s;
+	const char *subject, *body, *kind;
+	int64_t now;
+	int failed;
+};
+
+static int mail_one(void *ctx, const void *rec)
+{
+	struct mail_to *m = ctx;
+	const struct store_account *a = rec;
+	if (a->email[0] && !strcmp(a->state, "active") &&
+	    auth_mail_queue(m->s, a->email, m->subject, m->body, m->kind, m->now, NULL))
+		m->failed++;
+	return 0;
+}
+
+vis_err auth_mail_accounts(struct store *s, const struct store_filter *filters,
+			   const char *subject, const char *body, const char *kind, int64_t now,
+			   const char *what, struct vis_error *e)
+{
+	struct mail_to m = {s, subject, body, kind, now, 0};
+	struct vis_error le = {0};
+	if (store_rec_list(s, STORE_ACCOUNT, filters, 0, mail_one, &m, &le) || m.failed) {
+		log_error("messaggio non accodato a ogni destinatario", "what=\"%s\" failed=%d "
+			  "error=\"%s\"", what, m.failed, le.msg);
+		return vis_error_set(e, VIS_ERR_STORE, "%s: messaggio non accodato a ogni destinatario",
+				     what);
+	}
+	return VIS_OK;
+}
+
 /* The sweeps read the active accounts a page at a time, newest first,
  * and handle a page's due ones before the next: every account is seen
  * however many are due (one list cut at a fixed number saw the same first
@@ -735,25 +767,6 @@ static int collect(void *ctx, const void *rec)
 		      a->reminded_at < a->issued_at + 1;
 	if (expired || remind)
 		m->due[m->ndue++] = *a;   /* at most one per account of the page */
-	return 0;
-}
-
-/* A message to every active admin with an address, queued as they are
- * listed (no cap on how many). */
-struct to_admins {
-	struct store *s;
-	const char *subject, *body, *kind;
-	int64_t now;
-	int failed;
-};
-
-static int mail_admin(void *ctx, const void *rec)
-{
-	struct to_admins *m = ctx;
-	const struct store_account *a = rec;
-	if (a->email[0] &&
-	    auth_mail_queue(m->s, a->email, m->subject, m->body, m->kind, m->now, NULL))
-		m->failed++;
 	return 0;
 }
 
@@ -887,14 +900,9 @@ static void maint_page(struct store *s, struct maint *m, struct vis_error *e)
 		}
 		if (a->email[0])
 			auth_mail_queue(s, a->email, subject, body, "reminder", now, e);
-		struct to_admins ta = {s, subject, body, "reminder", now, 0};
-		struct store_filter f[] = {{"role", "admin", 0}, {"state", "active", 0},
-					   {NULL, NULL, 0}};
-		struct vis_error le = {0};
-		if (store_rec_list(s, STORE_ACCOUNT, f, 0, mail_admin, &ta, &le) || ta.failed)
-			log_error("promemoria di rinnovo non inviato a ogni amministratore",
-				  "account=%lld failed=%d error=\"%s\"", (long long)a->id, ta.failed,
-				  le.msg);
+		struct store_filter f[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
+		auth_mail_accounts(s, f, subject, body, "reminder", now, "promemoria di rinnovo",
+				   NULL);
 		auth_event(s, now, "renewal_reminder", a, NULL, NULL, end);
 	}
 }

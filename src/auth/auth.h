@@ -219,5 +219,11 @@ int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t 
 vis_err auth_mail_queue(struct store *s, const char *recipient, const char *subject,
 			const char *body, const char *kind, int64_t now,
 			struct vis_error *e);
+/* The same message to every active account the filters name that has an
+ * address, however many (queued as they are listed).  A failed list or
+ * queueing is logged with `what` and is an error: the others are queued. */
+vis_err auth_mail_accounts(struct store *s, const struct store_filter *filters,
+			   const char *subject, const char *body, const char *kind, int64_t now,
+			   const char *what, struct vis_error *e);
 
 #endif

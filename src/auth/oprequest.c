@@ -30,22 +30,6 @@ vis_err oprequest_credentials_mail(struct store *s, const struct config *cfg,
 	return rc;
 }
 
-struct notice {
-	struct store *s;
-	const char *body;
-	int64_t now;
-};
-
-static int mail_admin(void *ctx, const void *rec)
-{
-	struct notice *m = ctx;
-	const struct store_account *a = rec;
-	if (a->email[0])
-		auth_mail_queue(m->s, a->email, "visura: richiesta di nuovo incaricato", m->body,
-				"notice", m->now, NULL);
-	return 0;
-}
-
 vis_err oprequest_create(struct store *s, const struct store_account *by,
 			 struct store_operator_request *q, int64_t now, struct vis_error *e)
 {
@@ -63,9 +47,9 @@ vis_err oprequest_create(struct store *s, const struct store_account *by,
 	char body[512];
 	snprintf(body, sizeof body, "Il responsabile %s chiede un nuovo incaricato: %s (%s).\n",
 		 by->username, q->full_name, q->username);
-	struct notice m = {s, body, now};
-	struct store_filter f[] = {{"role", "admin", 0}, {"state", "active", 0}, {NULL, NULL, 0}};
-	store_rec_list(s, STORE_ACCOUNT, f, 0, mail_admin, &m, NULL);
+	struct store_filter f[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
+	auth_mail_accounts(s, f, "visura: richiesta di nuovo incaricato", body, "notice", now,
+			   "richiesta di nuovo incaricato", NULL);
 	return VIS_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "common/log.h"
 #include "common/str.h"
 
 static const char *const states[] = {"open", "handled", "closed"};
@@ -59,7 +60,10 @@ vis_err incident_report(struct store *s, const struct store_account *by, const c
 	char detail[256];
 	snprintf(detail, sizeof detail, "incidente n. %lld segnalato da %s: %.150s", (long long)i.id,
 		 by->username, what);
-	alert_raise(s, now, "incident", "high", by, detail, NULL);
+	struct vis_error ae = {0};
+	if (alert_raise(s, now, "incident", "high", by, detail, &ae))
+		log_error("segnalazione dell'incidente non registrata", "incident=%lld error=\"%s\"",
+			  (long long)i.id, ae.msg);
 	*out = i;
 	return VIS_OK;
 }

@@ -89,5 +89,27 @@ def test_suspension_whose_revocation_fails_changes_nothing():
         expect(op.get("/api/v1/auth/me"), 401, what="the operator's session ends")
 
 
+def test_alert_mail_reaches_every_admin():
+    """An alert is mailed to every active admin and the body's leads,
+    however many (the old server kept the first 16 addresses: with 20
+    admins the body's lead got nothing)."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        lead = srv.user("lead", ente["id"])
+        row = harness.db_query(srv.db, "SELECT id FROM account WHERE role = 'admin' ORDER BY id")[0]
+        cols = [c for c, _ in harness.db_columns(srv.db, "account") if c != "id"]
+        sel = ", ".join("username || '-' || ?" if c == "username" else
+                        "? AS email" if c == "email" else c for c in cols)
+        extra = [f"admin{n}@esempio.invalid" for n in range(20)]
+        harness.db_exec(srv.db, *[(f"INSERT INTO account ({', '.join(cols)}) SELECT {sel}"
+                                   f" FROM account WHERE id = ?", (str(n), addr, row["id"]))
+                                  for n, addr in enumerate(extra)], harness.CONTROL_GEN_BUMP)
+        expect(lead.post("/api/v1/incidents", {"what": "credenziali trovate su un foglio",
+                                               "occurred_at": "2026-11-20 10:00"}), 201)
+        got = {m["recipient"] for m in srv.outbox() if m["kind"] == "alert"}
+        missing = [a for a in extra + [lead.account["email"]] if a not in got]
+        eq(missing, [], "every admin and the lead mailed")
+
+
 if __name__ == "__main__":
     run_tests(globals())
