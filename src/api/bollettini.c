@@ -245,11 +245,9 @@ void api_bollettini_regenerate(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "il mese si scrive AAAA-MM");
 		return;
 	}
-	struct regen_job *j = calloc(1, sizeof *j);
-	if (!j) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	struct regen_job *j = api_slow_new(r, sizeof *j);
+	if (!j)
 		return;
-	}
 	STR_COPY_KNOWN(j->which, comune); /* checked: six digits or "" */
 	j->mese = mese;
 	api_slow_defer(r, &j->slow, r->app->slow, regen_work,

@@ -66,6 +66,14 @@ static void slow_start(struct http_request *r)
 	http_resume(r);
 }
 
+void *api_slow_new(struct http_request *r, size_t size)
+{
+	void *j = calloc(1, size);
+	if (!j)
+		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	return j;
+}
+
 void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner *rn,
 		    void (*work)(struct http_request *r, struct store *s, void *job),
 		    const char *busy)

@@ -120,11 +120,9 @@ void api_import_push(struct http_request *r)
 				 "(versione 1)");
 		return;
 	}
-	struct push_job *j = calloc(1, sizeof *j);
-	if (!j) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	struct push_job *j = api_slow_new(r, sizeof *j);
+	if (!j)
 		return;
-	}
 	api_slow_defer(r, &j->slow, r->app->imports, push_work,
 		       "troppi file in attesa di importazione: riprovare tra poco");
 }

@@ -59,6 +59,10 @@ struct api_slow {
 #define API_SLOW_BUSY \
 	"troppe elaborazioni in attesa (tavole, serie, bollettini, verifiche del registro, " \
 	"utilizzo degli enti, revisione annuale): riprovare tra poco"
+/* A job of `size` bytes, zeroed, whose first member is its struct
+ * api_slow (api_slow_defer frees it with the request); NULL after
+ * replying 503 (memory). */
+void *api_slow_new(struct http_request *r, size_t size);
 /* Parks r and gives job to rn; when rn does not take it (its queue full,
  * or the service stopping) or stops before it, 503 with Retry-After: 30. */
 void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner *rn,

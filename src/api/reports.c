@@ -498,11 +498,9 @@ static void verify_work(struct http_request *r, struct store *s, void *job)
 
 void api_audit_verify(struct http_request *r)
 {
-	struct api_slow *j = calloc(1, sizeof *j);
-	if (!j) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	struct api_slow *j = api_slow_new(r, sizeof *j);
+	if (!j)
 		return;
-	}
 	api_slow_defer(r, j, r->app->slow, verify_work,
 		       API_SLOW_BUSY);
 }
@@ -757,11 +755,9 @@ void api_usage(struct http_request *r)
 		http_reply_error(r, 400, "invalid_request", "il campo \"ente_id\" è obbligatorio");
 		return;
 	}
-	struct usage_job *j = calloc(1, sizeof *j);
-	if (!j) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	struct usage_job *j = api_slow_new(r, sizeof *j);
+	if (!j)
 		return;
-	}
 	j->f = f;
 	api_slow_defer(r, &j->slow, r->app->slow, usage_work, API_SLOW_BUSY);
 }

@@ -108,11 +108,9 @@ void api_review_report(struct http_request *r)
 	int64_t only;
 	if (!api_query_id(r, "convenzione_id", &only))
 		return;
-	struct review_job *j = calloc(1, sizeof *j);
-	if (!j) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	struct review_job *j = api_slow_new(r, sizeof *j);
+	if (!j)
 		return;
-	}
 	j->only = only;
 	api_slow_defer(r, &j->slow, r->app->slow, review_work, API_SLOW_BUSY);
 }

@@ -163,13 +163,13 @@ void api_stats_tables(struct http_request *r)
 	}
 	q.yearly = period && !strcmp(period, "anno");
 	q.cache = r->app->stats;
-	struct table_job *j = malloc(sizeof *j);
-	if (!j) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	struct table_job *j = api_slow_new(r, sizeof *j);
+	if (!j)
 		return;
-	}
-	*j = (struct table_job){.slow = {.after = table_after, .after_arg = r->app->stats},
-				.q = q, .format = format};
+	j->slow.after = table_after;
+	j->slow.after_arg = r->app->stats;
+	j->q = q;
+	j->format = format;
 	api_slow_defer(r, &j->slow, r->app->slow, table_work, API_SLOW_BUSY);
 }
 
@@ -214,11 +214,10 @@ void api_stats_series(struct http_request *r)
 	q.yearly = step && !strcmp(step, "year");
 	q.by_comune = by && !strcmp(by, "comune");
 	q.by_provincia = by && !strcmp(by, "provincia");
-	struct series_job *j = malloc(sizeof *j);
-	if (!j) {
-		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
+	struct series_job *j = api_slow_new(r, sizeof *j);
+	if (!j)
 		return;
-	}
-	*j = (struct series_job){.q = q, .format = format};
+	j->q = q;
+	j->format = format;
 	api_slow_defer(r, &j->slow, r->app->slow, series_work, API_SLOW_BUSY);
 }
