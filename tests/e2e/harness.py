@@ -282,22 +282,31 @@ def new_database(work_dir, tag, backend=None):
     suite's back end unless told)."""
     if (backend or BACKEND) == "sqlite":
         return os.path.join(work_dir, f"{tag}.db")
-    name = f"t{os.getpid()}_{next(_db_seq)}_{re.sub(r'[^a-z0-9_]', '_', tag.lower())}"[:63]
-    return "postgres:" + _pg_createdb(name)
+    return "postgres:" + _pg_createdb(_pg_new_name(tag))
 
 
-def _pg_createdb(name):
-    """Creates database name on the tests' server (as `scripts/pg.sh
-    createdb` does, through a kept connection: a third of its time); its
-    conninfo."""
+def _pg_new_name(tag):
+    return f"t{os.getpid()}_{next(_db_seq)}_{re.sub(r'[^a-z0-9_]', '_', tag.lower())}"[:63]
+
+
+def _pg_base():
+    """The conninfo of the tests' server without its dbname value."""
     d = pg_server_dir()
     with open(os.path.join(d, "port")) as f:
         port = f.read().strip()
     with open(os.path.join(d, "user")) as f:
         user = f.read().strip()
-    base = f"host=127.0.0.1 port={port} user={user} dbname="
+    return f"host=127.0.0.1 port={port} user={user} dbname="
+
+
+def _pg_createdb(name, template=None):
+    """Creates database name on the tests' server (as `scripts/pg.sh
+    createdb` does, through a kept connection: a third of its time), empty
+    or a copy of database template; its conninfo."""
+    base = _pg_base()
     check(re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) is not None, f"bad database name {name!r}")
-    _pg_run("postgres:" + base + "visura", f"CREATE DATABASE {name} STRATEGY FILE_COPY")
+    copy = f" TEMPLATE {template}" if template else ""
+    _pg_run("postgres:" + base + "visura", f"CREATE DATABASE {name}{copy} STRATEGY FILE_COPY")
     return base + name
 
 
@@ -384,7 +393,9 @@ def _pg_run(db, text):
                 _pg_keep(conninfo, con)
             # a kept connection lost (a server restarted): once more, anew
             if fresh or server_error or attempt == 2:
-                raise TestFailure(f"PostgreSQL: {e}\n  {text[:500]}") from None
+                failure = TestFailure(f"PostgreSQL: {e}\n  {text[:500]}")
+                failure.sqlstate = server_error or None
+                raise failure from None
             continue
         _pg_keep(conninfo, con)
         return rows
@@ -464,12 +475,46 @@ def db_columns(db, table):
     return [(r["column_name"], r["data_type"] in ("bigint", "integer")) for r in rows]
 
 
+def _pg_copy_idle(db, name):
+    """Database name made a copy of db's database by CREATE DATABASE ...
+    TEMPLATE, when no session but the harness's own kept one is connected
+    to it (its server stopped): a file copy, about 0.1 s where pg_dump |
+    psql takes 2 s and more.  PostgreSQL refuses a template with sessions
+    on it (and a session opening during the copy waits for its end), so
+    the copy is whole and consistent.  Its conninfo, or None when a
+    session is on db (a server running): then the caller dumps."""
+    conninfo = _conninfo(db)
+    src = re.search(r"dbname=(\S+)", conninfo).group(1)
+    mine = None
+    con = _pg_conns.pop(conninfo, None)
+    if con is not None:       # the harness's own session on db: closed first
+        try:
+            mine = int(con.query("SELECT pg_backend_pid() AS pid")[0]["pid"])
+        except (OSError, pgwire.PgError):
+            pass
+        con.close()
+    maint = "postgres:" + _pg_base() + "visura"
+    others = _pg_run(maint, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = "
+                            f"'{src}' AND pid <> {mine or 0}")
+    if int(others[0]["n"]):
+        return None
+    try:
+        # (it waits for the closed session's backend to end: < 0.1 s)
+        return _pg_createdb(name, template=src)
+    except TestFailure as e:
+        if getattr(e, "sqlstate", None) == "55006":   # a session came meanwhile
+            return None
+        raise
+
+
 def db_copy(db, work_dir, tag):
     """A copy of a database (while its server may run), with the files that
-    belong with it (the signing key): its URI."""
-    dst = new_database(work_dir, tag)
+    belong with it (the signing key): its URI.  On PostgreSQL a database no
+    server is connected to is copied as a template (_pg_copy_idle), one a
+    server is on with pg_dump (a snapshot of it)."""
     if not db.startswith("postgres:"):
         import sqlite3
+        dst = new_database(work_dir, tag)
         for src, to in ((db, dst), (db + ".trail", dst + ".trail")):  # the trail's file too
             a = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
             b = sqlite3.connect(to)
@@ -479,11 +524,15 @@ def db_copy(db, work_dir, tag):
                 a.close()
                 b.close()
     else:
-        dump = subprocess.run(["pg_dump", "--no-owner", _conninfo(db)], capture_output=True)
-        check(dump.returncode == 0, f"pg_dump failed: {dump.stderr!r}")
-        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", _conninfo(dst)],
-                           input=dump.stdout, capture_output=True)
-        check(p.returncode == 0, f"psql restore failed: {p.stderr!r}")
+        name = _pg_new_name(tag)
+        copied = _pg_copy_idle(db, name)
+        dst = "postgres:" + (copied or _pg_createdb(name))
+        if not copied:
+            dump = subprocess.run(["pg_dump", "--no-owner", _conninfo(db)], capture_output=True)
+            check(dump.returncode == 0, f"pg_dump failed: {dump.stderr!r}")
+            p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", _conninfo(dst)],
+                               input=dump.stdout, capture_output=True)
+            check(p.returncode == 0, f"psql restore failed: {p.stderr!r}")
     for suffix in (".signing-key", ".secrets-key"):
         src_key, dst_key = files_prefix(db) + suffix, files_prefix(dst) + suffix
         if os.path.exists(src_key):

@@ -244,6 +244,10 @@ def test_attacks_named_against_a_kept_head():
         early_path = keep(srv, "early.txt", early)
         rc, out = verify(srv.db, kept_path)
         eq(rc, 0, f"intact: {out}")
+        # The attacks below are on copies, checked offline: the server is
+        # stopped first, so that each copy is a template copy on
+        # PostgreSQL (harness.db_copy), not a dump.
+        srv.stop()
 
         def attacked(name, *statements, head=kept_path):
             path = db_copy(srv, name)
@@ -432,7 +436,10 @@ def test_purge_keeps_heads_and_receipts():
             eq(rc, 0, f"and offline, proof against its head: {out}")
         rc, out = cli("audit", "verify-receipt", "--db", srv.db, new[0][1], new[0][2])
         check(rc == 0 and "eliminata il" not in out, f"a kept record's receipt: {out}")
-        # a record removed outside a purge; a purge forged or moved
+        # a record removed outside a purge; a purge forged or moved (on
+        # copies, checked offline: the server stopped first, so that each
+        # is a template copy on PostgreSQL, harness.db_copy)
+        srv.stop()
         first = n_old + 1
         path = db_copy(srv, "deleted")
         db_exec(path, f"DELETE FROM access_subject WHERE access_id = {first}",

@@ -292,6 +292,10 @@ def test_tampered_trail_detected():
         check(ed25519_verify(public_key(srv.db), f"visura-checkpoint-v1.{cp['at']}.{cp['last_id']}."
                              f"{cp['last_hash']}".encode(), b64url(cp["signature"])),
               "the checkpoint's signature")
+        # The tampering below is on copies, checked offline: the server is
+        # stopped meanwhile, so that each copy is a template copy on
+        # PostgreSQL (harness.db_copy), not a dump.
+        srv.stop()
         intact = db_copy(srv, "intact.db")
         rc, out = harness.audit_verify(intact)
         eq(rc, 0, f"the intact copy: {out}")
@@ -351,6 +355,7 @@ def test_tampered_trail_detected():
         rc, out = tampered("forged", f"UPDATE audit_checkpoint SET last_id = last_id - 1 WHERE id = {cp['id']}")
         check(rc == 1 and "punto di controllo" in out, f"a forged checkpoint: {rc} {out}")
         # and the live trail is still intact
+        srv.restart()
         r = expect(srv.admin().get("/api/v1/audit/verify"), 200, what="live verify").json
         check(r["intact"] and r["checkpoints"] >= 1, f"live trail: {r}")
 
