@@ -494,8 +494,10 @@ def _pg_copy_idle(db, name):
             pass
         con.close()
     maint = "postgres:" + _pg_base() + "visura"
+    # (an autovacuum worker on db is no reason to dump: CREATE DATABASE
+    # ends it)
     others = _pg_run(maint, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = "
-                            f"'{src}' AND pid <> {mine or 0}")
+                            f"'{src}' AND pid <> {mine or 0} AND backend_type = 'client backend'")
     if int(others[0]["n"]):
         return None
     try:
