@@ -172,7 +172,12 @@ void auth_event(struct store *s, int64_t now, const char *kind,
 	/* typed text shown on the security screen: valid UTF-8, no bidi control */
 	utf8_scrub(ev.username);
 	utf8_scrub(ev.detail);
-	store_security_event_insert(s, &ev, NULL, NULL);
+	/* the security log is not the access trail (nothing waits for it),
+	 * but an event it cannot keep is said where the operator reads */
+	struct vis_error e = {0};
+	if (store_security_event_insert(s, &ev, NULL, &e))
+		log_error("evento di sicurezza non registrato", "kind=%s account=%lld error=\"%s\"",
+			  kind, (long long)ev.account_id, e.msg);
 }
 
 /* ---- throttling ---- */
@@ -893,13 +898,16 @@ static void maint_page(struct store *s, struct maint *m, struct vis_error *e)
 		 * written is not sent (it would go again at every run) */
 		const struct store_account was = *a;
 		a->reminded_at = now;
-		if (store_account_update(s, &was, a, e)) {
+		struct vis_error ue = {0};
+		if (store_account_update(s, &was, a, &ue)) {
 			log_error("promemoria di rinnovo non segnato: non inviato",
-				  "account=%lld error=\"%s\"", (long long)a->id, e->msg);
+				  "account=%lld error=\"%s\"", (long long)a->id, ue.msg);
 			continue;
 		}
-		if (a->email[0])
-			auth_mail_queue(s, a->email, subject, body, "reminder", now, e);
+		struct vis_error me = {0};
+		if (a->email[0] && auth_mail_queue(s, a->email, subject, body, "reminder", now, &me))
+			log_error("promemoria di rinnovo segnato, non accodato",
+				  "account=%lld error=\"%s\"", (long long)a->id, me.msg);
 		struct store_filter f[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
 		auth_mail_accounts(s, f, subject, body, "reminder", now, "promemoria di rinnovo",
 				   NULL);
