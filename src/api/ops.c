@@ -160,26 +160,21 @@ void api_readyz(struct http_request *r)
 	http_reply_json(r, problem ? 503 : 200, doc);
 }
 
-struct tally {
-	char rules[16][32];
-	int counts[16];
-	int n;
-};
-
-static int tally_alert(void *ctx, const void *rec)
+/* One line of visura_alerts_stored; the rule's text escaped as a
+ * Prometheus label (it is the database's). */
+static void alert_rule_line(void *ctx, const char *rule, int64_t n)
 {
-	struct tally *t = ctx;
-	const struct store_alert *a = rec;
-	for (int i = 0; i < t->n; i++)
-		if (!strcmp(t->rules[i], a->rule)) {
-			t->counts[i]++;
-			return 0;
-		}
-	if (t->n < 16) {
-		STR_COPY_KNOWN(t->rules[t->n], a->rule); /* the same size */
-		t->counts[t->n++] = 1;
+	struct strbuf *sb = ctx;
+	strbuf_adds(sb, "visura_alerts_stored{rule=\"");
+	for (const char *p = rule; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_addf(sb, "\\%c", *p);
+		else if (*p == '\n')
+			strbuf_adds(sb, "\\n");
+		else
+			strbuf_addf(sb, "%c", *p);
 	}
-	return 0;
+	strbuf_addf(sb, "\"} %lld\n", (long long)n);
 }
 
 struct lag {
@@ -214,9 +209,6 @@ void api_metrics(struct http_request *r)
 	/* Gauges and totals read from the database and the audit writer. */
 	struct audit_writer_stats st;
 	audit_writer_stats(r->app->audit, &st);
-	struct tally t = {.n = 0};
-	if (s)
-		store_rec_list(s, STORE_ALERT, NULL, 0, tally_alert, &t, NULL);
 	struct strbuf sb;
 	strbuf_init(&sb, METRICS_MAX);
 	strbuf_adds(&sb, text);
@@ -234,8 +226,9 @@ void api_metrics(struct http_request *r)
 		"# TYPE visura_alerts_stored gauge\n",
 		(long long)st.records, (long long)st.batches, st.commit_us_total / 1e6,
 		(long long)st.max_batch);
-	for (int i = 0; i < t.n; i++)
-		strbuf_addf(&sb, "visura_alerts_stored{rule=\"%s\"} %d\n", t.rules[i], t.counts[i]);
+	struct vis_error ae = {0};
+	if (s && store_alerts_by_rule(s, alert_rule_line, &sb, &ae))
+		log_error("metriche: segnalazioni per regola illeggibili", "error=\"%s\"", ae.msg);
 	/* strasa_cittadinanza_eta's protections kept (stats/cache.h), and the
 	 * work done off the HTTP workers (common/runner.h) */
 	struct stats_cache_counts kc = {0};

@@ -1028,6 +1028,21 @@ vis_err store_alerts_count(struct store *s, int64_t ente_id, int64_t *n, struct 
 	return ops_counts_read(st, (int64_t *const[]){n}, 1, what, e);
 }
 
+vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *rule, int64_t n),
+			     void *ctx, struct vis_error *e)
+{
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_ALERTS_BY_RULE,
+					  "segnalazioni per regola", e);
+	if (!st)
+		return ops_err(e);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW)
+		fn(ctx, drv_col_text(st, 0), drv_col_i64(st, 1));
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	return rc;
+}
+
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
 				    int64_t *n, struct vis_error *e)
 {

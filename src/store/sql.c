@@ -355,6 +355,7 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_REC_DELETE] = "DELETE FROM processing WHERE id = ?1",
 	/* counts of whole tables' matches, where a list would be cut */
 	[SQL_ALERTS_COUNT_ENTE] = "SELECT count(*) FROM alert WHERE ente_id = ?1",
+	[SQL_ALERTS_BY_RULE] = "SELECT rule, count(*) FROM alert GROUP BY rule ORDER BY rule",
 	[SQL_EVENTS_COUNT_DETAIL] = "SELECT count(*) FROM security_event"
 		" WHERE kind = ?1 AND substr(detail, 1, length(?2)) = ?2",
 	[SQL_SESSIONS_REVOKE_ACCOUNT] = "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"

@@ -1043,6 +1043,10 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
  * security events of `kind` whose detail begins with `prefix` ("": every
  * one of the kind). */
 vis_err store_alerts_count(struct store *s, int64_t ente_id, int64_t *n, struct vis_error *e);
+/* Every alert counted by rule, in one statement (/metrics): fn(ctx, rule,
+ * count) for each rule that has any, in the rules' order. */
+vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *rule, int64_t n),
+			     void *ctx, struct vis_error *e);
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
 				    int64_t *n, struct vis_error *e);
 

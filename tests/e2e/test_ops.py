@@ -50,6 +50,25 @@ def test_metrics_move():
               "access-trail and feed metrics present")
 
 
+def test_alerts_by_rule():
+    """visura_alerts_stored counts every alert by rule, in one statement:
+    more than 16 rules are all there (the old tally kept 16), and a rule's
+    text is escaped as a label (it is the database's)."""
+    with Server() as srv:
+        ente = srv.create_ente()
+        rules = [f"regola_{n:02d}" for n in range(20)] + ['con "virgolette"']
+        harness.db_exec(srv.db, *[("INSERT INTO alert (at, rule, account_id, username, ente_id,"
+                                   " severity, detail, state, reviewed_by, reviewed_at, note)"
+                                   " VALUES (?, ?, 0, 'x', ?, 'low', 'prova', 'open', 0, 0, '')",
+                                   (1767225600 + k, rule, ente["id"]))
+                                  for n, rule in enumerate(rules) for k in range(n % 3 + 1)])
+        text = scrape(srv)
+        for n, rule in enumerate(rules[:-1]):
+            eq(value(text, f'visura_alerts_stored{{rule="{rule}"}}'), n % 3 + 1, rule)
+        eq(value(text, 'visura_alerts_stored{rule="con \\"virgolette\\""}'), 20 % 3 + 1,
+           "the quoted rule, escaped")
+
+
 def test_health_and_readiness():
     with Server() as srv:
         eq(srv.request("GET", "/healthz").json["status"], "ok", "healthz")
