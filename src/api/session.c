@@ -44,15 +44,14 @@ static void reply_bad_credentials(struct http_request *r)
 	http_reply_error(r, 401, "invalid_credentials", "nome utente o password errati");
 }
 
-/* A failure; `at` its attempt counted before the check, NULL to count it
- * now (a second factor). */
+/* A failure; `at` its attempt counted before the check. */
 static void login_failed(struct http_request *r, struct store *s, int64_t now,
 			 const struct store_account *a, const char *username, const char *why,
 			 const struct auth_attempt *at)
 {
 	metrics_login(r->app->metrics, "failure");
 	auth_event(s, now, "login_failure", a, username, r->ip, why);
-	if (at ? at->locked : auth_throttle_fail(s, &r->app->cfg, username, r->ip, now))
+	if (at->locked)
 		auth_event(s, now, "lockout", a, username, r->ip, "troppi accessi non riusciti");
 }
 
@@ -198,12 +197,18 @@ void api_login(struct http_request *r)
 		reply_bad_credentials(r);
 		return;
 	}
-	auth_throttle_passed(s, &at);
+	/* The password was right.  A second factor's code is checked under
+	 * the same count, taken before the password: a wrong code keeps it (a
+	 * failure, counted before its check), a right one takes it back.  So
+	 * a code is never checked without its guess counted. */
 	enum account_standing st;
-	if (!api_login_allowed(r, s, &a, now, &st))
+	if (!api_login_allowed(r, s, &a, now, &st)) {
+		auth_throttle_passed(s, &at);
 		return;
+	}
 	if (a.totp_enabled) {
 		if (!code[0]) {
+			auth_throttle_passed(s, &at);
 			http_reply_error(r, 401, "totp_required",
 					 "serve il codice del secondo fattore");
 			return;
@@ -213,20 +218,21 @@ void api_login(struct http_request *r)
 		bool fresh = false;
 		if (!totp_check(r, &a, code, now) ||
 		    store_account_totp_advance(s, a.id, a.totp_last_step, &fresh, &e) || !fresh) {
-			login_failed(r, s, now, &a, username, "codice del secondo fattore errato", NULL);
+			login_failed(r, s, now, &a, username, "codice del secondo fattore errato", &at);
 			http_reply_error(r, 401, "invalid_totp",
 					 "codice del secondo fattore errato o già usato");
 			return;
 		}
 	}
 	if (auth_spid_level(s, &r->app->cfg, &a)) {
+		auth_throttle_passed(s, &at);
 		auth_event(s, now, "login_refused", &a, NULL, r->ip, "accesso solo con SPID o CIE");
 		metrics_login(r->app->metrics, "refused");
 		http_reply_error(r, 403, "spid_required",
 				 "per questa utenza l'accesso è solo con SPID o CIE");
 		return;
 	}
-	auth_throttle_clear(s, username, now);
+	auth_throttle_succeeded(s, &at, now);
 	api_session_open(r, s, &a, st, now, "");
 }
 

@@ -277,13 +277,26 @@ vis_err auth_throttle_attempt(struct store *s, const struct config *cfg, const c
 	return VIS_OK;
 }
 
-void auth_throttle_passed(struct store *s, const struct auth_attempt *at)
+void auth_throttle_passed(struct store *s, struct auth_attempt *at)
 {
 	struct vis_error e = {0};
 	for (int k = 0; at->counted && k < 2; k++)
 		if (store_throttle_undo(s, at->key[k], at->set[k], at->was[k], &e))
 			/* the attempt stays counted as a failure: the safe side */
 			log_error("tentativo riuscito ancora contato", "error=\"%s\"", e.msg);
+	at->counted = false;
+}
+
+void auth_throttle_succeeded(struct store *s, struct auth_attempt *at, int64_t now)
+{
+	struct vis_error e = {0};
+	struct store_throttle t = {.last_failure_at = now};
+	if (store_throttle_put(s, at->key[0], &t, &e))
+		/* the name's failures stay counted: the safe side */
+		log_error("tentativi non riusciti non azzerati", "error=\"%s\"", e.msg);
+	if (at->counted && store_throttle_undo(s, at->key[1], at->set[1], at->was[1], &e))
+		log_error("tentativo riuscito ancora contato", "error=\"%s\"", e.msg);
+	at->counted = false;
 }
 
 bool auth_throttle_ip_fail(struct store *s, const struct config *cfg, const char *ip,
@@ -314,14 +327,6 @@ bool auth_throttle_fail(struct store *s, const struct config *cfg,
 		locked = false;
 	}
 	return auth_throttle_ip_fail(s, cfg, ip, now) || locked;
-}
-
-void auth_throttle_clear(struct store *s, const char *username, int64_t now)
-{
-	char k[128];
-	struct store_throttle t = {.last_failure_at = now};
-	throttle_key(k, sizeof k, "u", username);
-	store_throttle_put(s, k, &t, NULL);
 }
 
 /* ---- credentials ---- */

@@ -78,12 +78,17 @@ struct auth_attempt {
 vis_err auth_throttle_attempt(struct store *s, const struct config *cfg, const char *username,
 			      const char *ip, int64_t now, struct auth_attempt *at,
 			      struct vis_error *e);
-void auth_throttle_passed(struct store *s, const struct auth_attempt *at);
-/* Counts a failure after the fact (a second factor, a code, a receipt);
- * returns true when it started a lockout. */
+void auth_throttle_passed(struct store *s, struct auth_attempt *at);
+/* A login that passed every check (its password, its second factor's code,
+ * both under the one count): the name's failures forgiven, the address's
+ * count of this attempt taken back.  Idempotent with auth_throttle_passed:
+ * either clears at->counted. */
+void auth_throttle_succeeded(struct store *s, struct auth_attempt *at, int64_t now);
+/* Counts a failure after the fact (a citizen's code, a receipt: guesses
+ * whose space is a code or a signature); returns true when it started a
+ * lockout. */
 bool auth_throttle_fail(struct store *s, const struct config *cfg,
 			const char *username, const char *ip, int64_t now);
-void auth_throttle_clear(struct store *s, const char *username, int64_t now);
 /* The address alone, for what names no account (a SPID/CIE callback
  * before the provider has answered): its wait, and a failure counted
  * with the failed logins from that address (ip_lock_failures). */

@@ -319,16 +319,61 @@ def test_totp_enrolment_and_login():
         expect(srv.client().login(u.username, u.password), 200, what="login without a factor")
 
 
+def _lead_with_totp(srv):
+    """A lead of a new body with a second factor enrolled: (user, secret)."""
+    u = srv.user("lead", srv.create_ente()["id"])
+    secret = expect(u.post("/api/v1/auth/totp/setup"), 200, what="setup")["secret"]
+    expect(u.post("/api/v1/auth/totp/confirm", {"code": totp(secret, srv.now())}), 200,
+           what="confirm")
+    return u, secret
+
+
+def test_code_guess_counted_before_its_check():
+    """A second factor's code is checked only once its guess is counted
+    (under the count taken before the password): a wrong code is answered
+    401 with its failure already in the counters, and a guess that cannot
+    be counted is 503, unchecked.  The old server took the password's count
+    back, checked the code, then counted its failure by a write whose error
+    it ignored: with that write failing, every code guess was answered and
+    none was counted (the lockout never came)."""
+    with Server() as srv:
+        u, secret = _lead_with_totp(srv)
+        srv.advance(31)
+
+        def wrong():
+            return "123456" if totp(secret, srv.now()) != "123456" else "654321"
+
+        def failures():
+            rows = harness.db_query(srv.db, "SELECT failures FROM throttle WHERE key = ?",
+                                    (f"u:{u.username.lower()}",))
+            return [int(r["failures"]) for r in rows]
+
+        harness.db_exec(srv.db, "DELETE FROM throttle")
+        # a count raised on a row that exists fails; a first count (a new row) is written
+        unblock = harness.db_block(srv.db, "throttle", ("UPDATE",), "NEW.failures > OLD.failures")
+        expect(srv.client().login(u.username, u.password, wrong()), 401, "invalid_totp",
+               "a wrong code, its count written")
+        eq(failures(), [1], "the answered guess is counted")
+        for what, code in (("a wrong code", wrong()), ("the right code", totp(secret, srv.now()))):
+            r = srv.client().login(u.username, u.password, code)
+            eq(r.status, 503, f"{what} whose count cannot be written is not checked ({r.code})")
+            check(r.header("Retry-After"), "with Retry-After")
+        eq(failures(), [1], "nothing counted, nothing checked")
+        harness.db_exec(srv.db, *unblock)
+        srv.advance(31)
+        expect(srv.client().login(u.username, u.password, totp(secret, srv.now())), 200,
+               what="counted again: checked")
+        eq(failures(), [0], "a login that passed both factors forgives the name's failures")
+        check(len(srv.events("login_failure", account_id=u.account["id"])) == 1,
+              "one failure recorded: the one guess checked")
+
+
 def test_totp_code_single_use_under_concurrency():
     """RFC 6238 5.2: a code accepted once must not be accepted again — also
     when the same code arrives in parallel requests."""
     import threading
     with Server() as srv:
-        ente = srv.create_ente()
-        u = srv.user("lead", ente["id"])
-        secret = expect(u.post("/api/v1/auth/totp/setup"), 200, what="setup")["secret"]
-        expect(u.post("/api/v1/auth/totp/confirm", {"code": totp(secret, srv.now())}), 200,
-               what="confirm")
+        u, secret = _lead_with_totp(srv)
         worst = 0
         for trial in range(3):
             srv.advance(31)
