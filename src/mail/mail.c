@@ -127,16 +127,13 @@ static bool send_one(const struct config *cfg, const struct sealed_key *k,
 struct due {
 	struct store_mail msgs[32];
 	int n;
-	int64_t now;
 };
 
 static int collect(void *ctx, const void *rec)
 {
 	struct due *d = ctx;
-	const struct store_mail *m = rec;
-	if (m->next_attempt_at <= d->now && d->n < 32)
-		d->msgs[d->n++] = *m;
-	return d->n >= 32;
+	d->msgs[d->n++] = *(const struct store_mail *)rec;
+	return d->n >= (int)(sizeof d->msgs / sizeof d->msgs[0]);
 }
 
 /* Replaces a sealed password in a stored body by `text`. */
@@ -165,13 +162,15 @@ int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_
 	if (!cfg->smtp_url[0])
 		return 0;
 	static _Thread_local struct due d;
-	memset(&d, 0, sizeof d);
-	d.now = now;
-	struct store_filter f[] = {{"state", "pending", 0}, {NULL, NULL, 0}};
-	if (store_rec_list(s, STORE_MAIL, f, 0, collect, &d, e))
+	d.n = 0;
+	/* The longest waiting first: a burst of new messages does not keep
+	 * older ones waiting. */
+	if (max > (int)(sizeof d.msgs / sizeof d.msgs[0]))
+		max = (int)(sizeof d.msgs / sizeof d.msgs[0]);
+	if (max > 0 && store_mail_due(s, now, max, collect, &d, e))
 		return -1;
 	int sent = 0;
-	for (int i = 0; i < d.n && i < max; i++) {
+	for (int i = 0; i < d.n; i++) {
 		struct store_mail *m = &d.msgs[i];
 		static _Thread_local struct store_mail was;
 		was = *m;

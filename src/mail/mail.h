@@ -25,7 +25,8 @@
 
 struct sealed_key;
 
-/* Sends the pending messages whose time has come (at most `max`); a
+/* Sends the pending messages whose time has come, the longest waiting
+ * first (at most `max`, and at most 32 a call); a
  * sealed password in a body is opened with k only to be sent, and dropped
  * from the stored message once it is sent or has failed for good.  Returns
  * how many were sent, or -1 on a store error. */

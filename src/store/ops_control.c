@@ -1043,6 +1043,26 @@ vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *
 	return rc;
 }
 
+vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
+		       struct vis_error *e)
+{
+	static _Thread_local struct store_mail m;
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_MAIL_DUE, "posta da inviare", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, now);
+	drv_bind_i64(st, 2, max);
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		rec_read(&store_rec_descs[STORE_MAIL], st, &m);
+		if (fn(ctx, &m) != 0)
+			break;
+	}
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	return rc;
+}
+
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
 				    int64_t *n, struct vis_error *e)
 {

@@ -356,6 +356,9 @@ const char *const store_sql[SQL__COUNT] = {
 	/* counts of whole tables' matches, where a list would be cut */
 	[SQL_ALERTS_COUNT_ENTE] = "SELECT count(*) FROM alert WHERE ente_id = ?1",
 	[SQL_ALERTS_BY_RULE] = "SELECT rule, count(*) FROM alert GROUP BY rule ORDER BY rule",
+	/* the outbox's due messages, the longest waiting first (mail_state) */
+	[SQL_MAIL_DUE] = "SELECT " MAIL_COLS " FROM mail WHERE state = 'pending'"
+		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
 	[SQL_EVENTS_COUNT_DETAIL] = "SELECT count(*) FROM security_event"
 		" WHERE kind = ?1 AND substr(detail, 1, length(?2)) = ?2",
 	[SQL_SESSIONS_REVOKE_ACCOUNT] = "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"

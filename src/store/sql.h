@@ -23,6 +23,10 @@
 	"birth_place, citizenships, civil_status, civil_status_date, "        \
 	"father_cf, mother_cf, reg_reason, reg_date, canc_reason, canc_date, " \
 	"destination, family_id, relationship"
+/* A mail's columns, in the order of its record (records.c, mail_cols). */
+#define MAIL_COLS                                                           \
+	"id, recipient, subject, body, kind, state, attempts, last_error, "   \
+	"created_at, next_attempt_at, sent_at"
 #define F_COLS                                                              \
 	"comune, local_id, kind, valid_from, dug, street, civic, civic_ext, "  \
 	"scala, interno, cap, locality, convivenza"
@@ -125,6 +129,7 @@ enum sql_id {
 	SQL_REC_DELETE,
 	SQL_ALERTS_COUNT_ENTE,
 	SQL_ALERTS_BY_RULE,
+	SQL_MAIL_DUE,
 	SQL_EVENTS_COUNT_DETAIL,
 	SQL_SESSIONS_REVOKE_ACCOUNT,
 	SQL_ACCOUNT_TOTP_ADVANCE,

@@ -95,6 +95,39 @@ def test_relay_down_then_retried():
             close()
 
 
+def test_longest_waiting_sent_first():
+    """The outbox sends its due messages the longest waiting first, 32 a
+    tick, and none before its time.  The old outbox read every pending
+    message at each tick and sent the newest 32 due: under a steady flow of
+    new messages the oldest waited without end (here it sent the 40th
+    first)."""
+    port = free_port()
+    relay, close = run_relay(port)
+    try:
+        with Server(smtp_url=f"smtp://127.0.0.1:{port}", smtp_plain_loopback="true") as srv:
+            now = srv.now()
+            rows = [(f"coda{i:02d}@ente.example", f"avviso {i:02d}", "alert", "pending", 0, "",
+                     now - 100 + i, now - 100 + i, 0) for i in range(40)]
+            rows += [(f"dopo{i}@ente.example", "non ancora", "alert", "pending", 1, "errore",
+                      now, now + 3600, 0) for i in range(3)]
+            # one statement: the whole queue appears at once to the tick
+            harness.db_exec(srv.db, (
+                "INSERT INTO mail (recipient, subject, body, kind, state, attempts, last_error,"
+                " created_at, next_attempt_at, sent_at) VALUES "
+                + ", ".join(["(?, ?, 'testo', ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+                tuple(v for r in rows for v in r)))
+            got = wait_for(lambda: len(relay.messages) >= 40 and relay.messages, timeout=40)
+            check(got, f"every due message sent ({len(relay.messages)} of 40)")
+            order = [m[1][0] for m in relay.messages]
+            eq(order, [r[0] for r in rows[:40]], "sent in the order they waited")
+            time.sleep(1)
+            check(not [m for m in relay.messages if m[1][0].startswith("dopo")],
+                  "a message whose next attempt is later is not sent")
+            eq([m["state"] for m in srv.outbox("dopo0@ente.example")], ["pending"], "still waits")
+    finally:
+        close()
+
+
 def test_plain_relay_refused_without_the_setting():
     """A relay that does not offer STARTTLS (or an attacker in the middle
     who drops it) gets nothing: the message stays in the outbox, with the

@@ -41,11 +41,13 @@ static const struct {
 	S(SQL_SEARCH_EXACT), S(SQL_SEARCH_SURNAME), S(SQL_SEARCH_NAME),
 	/* the office's counts over tables that grow with every login */
 	S(SQL_ALERTS_COUNT_ENTE), S(SQL_EVENTS_COUNT_DETAIL),
+	/* the outbox read at every tick: its due messages, not every message */
+	S(SQL_MAIL_DUE),
 #undef S
 };
 
 static const char *const register_tables[] = {"person", "person_history", "family",
-					      "family_history", "alert", "security_event"};
+					      "family_history", "alert", "security_event", "mail"};
 
 /* "SCAN person", "SCAN person USING COVERING INDEX …": the whole table. */
 static const char *scanned(const char *detail)
