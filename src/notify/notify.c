@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/date.h"
+#include "common/log.h"
 #include "net/outbound.h"
 #include "policy/policy.h"
 #include "common/str.h"
@@ -114,6 +115,92 @@ static void retry_later(struct store_webhook *w, int64_t now, const char *err)
 	str_copy_cut(w->last_error, sizeof w->last_error, err);
 }
 
+/* An agreement's state written; a failure is logged: its batch, already
+ * recorded, goes again at the next tick (at least once: the receiver sees
+ * the same `next_after`). */
+static void webhook_put(struct store *s, const struct store_webhook *w)
+{
+	struct vis_error e = {0};
+	if (store_webhook_put(s, w, &e))
+		log_error("stato della consegna delle notifiche non salvato",
+			  "convenzione=%lld error=\"%s\"", (long long)w->convenzione_id, e.msg);
+}
+
+/* One agreement's due batch: the number of events delivered, or -1 with
+ * the reason in e (nothing sent). */
+static int push_one(struct store *s, const struct audit_key *key,
+		    const struct store_convenzione *c, int64_t now, struct vis_error *e)
+{
+	struct store_webhook w;
+	if (store_webhook_get(s, c->id, &w, e))
+		return -1;
+	if (w.next_attempt_at > now)
+		return 0;
+	/* A URL the outbound rules refuse (a row written before them, or by
+	 * hand) gets nothing, and nothing is recorded as sent. */
+	struct vis_error ue = {0};
+	if (outbound_check(c->webhook_url, OUTBOUND_WEBHOOK, false, &ue)) {
+		char err[200];
+		snprintf(err, sizeof err, "webhook_url refused: %.150s", ue.msg);
+		retry_later(&w, now, err);
+		webhook_put(s, &w);
+		return 0;
+	}
+	unsigned cats = 0;
+	policy_categories_parse(c->profile, &cats);
+	struct batch b = {.events = json_array(), .last = w.cursor, .categories = cats};
+	subjects_init(&b.subjects);
+	if (store_events_after(s, w.cursor, c->comuni, c->event_types, BATCH, add_event, &b, e) ||
+	    b.err.code || json_array_size(b.events) == 0) {
+		if (!e->code && b.err.code)
+			*e = b.err;
+		json_decref(b.events);
+		subjects_release(&b.subjects);
+		return e->code ? -1 : 0;
+	}
+	size_t n = json_array_size(b.events);
+	json_t *doc = json_pack("{s:I,s:o,s:I}", "convenzione_id", (json_int_t)c->id, "events",
+				b.events, "next_after", (json_int_t)b.last);
+	char *body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(doc);
+	/* The persons leave with the request, whatever the receiver answers:
+	 * the record is durable first, or nothing is sent. */
+	struct store_access rec = {.at = now * 1000, .ente_id = c->ente_id,
+				   .convenzione_id = c->id, .status = 200};
+	snprintf(rec.username, sizeof rec.username, "webhook");
+	snprintf(rec.ip, sizeof rec.ip, "push");
+	snprintf(rec.operation, sizeof rec.operation, "events_push");
+	snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
+		 (long long)w.cursor, n, c->webhook_url);
+	rec.subjects = subjects_text(&b.subjects);
+	policy_categories_format(cats, rec.categories, sizeof rec.categories);
+	snprintf(rec.outcome, sizeof rec.outcome, "ok");
+	if (!body || audit_append(s, key, &rec, e) != VIS_OK) {
+		if (!body)
+			vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita nel preparare le notifiche");
+		free(body);
+		subjects_release(&b.subjects);
+		return -1;
+	}
+	char sig[100], err[200] = "";
+	audit_sign(key, body, strlen(body), sig);
+	int delivered = 0;
+	if (post(c->webhook_url, body, sig, c->id, err, sizeof err) == 0) {
+		w.cursor = b.last;
+		w.attempts = 0;
+		w.next_attempt_at = 0;
+		w.last_error[0] = '\0';
+		w.delivered += (int64_t)n;
+		delivered = (int)n;
+	} else {
+		retry_later(&w, now, err);
+	}
+	free(body);
+	subjects_release(&b.subjects);
+	webhook_put(s, &w);
+	return delivered;
+}
+
 int notify_push(struct store *s, const struct audit_key *key, int64_t now, struct vis_error *e)
 {
 	struct due d = {0};
@@ -125,67 +212,14 @@ int notify_push(struct store *s, const struct audit_key *key, int64_t now, struc
 	}
 	int delivered = 0;
 	for (int i = 0; i < d.n; i++) {
-		const struct store_convenzione *c = &d.list[i];
-		struct store_webhook w;
-		if (store_webhook_get(s, c->id, &w, e) || w.next_attempt_at > now)
-			continue;
-		/* A URL the outbound rules refuse (a row written before them, or
-		 * by hand) gets nothing, and nothing is recorded as sent. */
-		struct vis_error ue = {0};
-		if (outbound_check(c->webhook_url, OUTBOUND_WEBHOOK, false, &ue)) {
-			char err[200];
-			snprintf(err, sizeof err, "webhook_url refused: %.150s", ue.msg);
-			retry_later(&w, now, err);
-			store_webhook_put(s, &w, e);
-			continue;
-		}
-		unsigned cats = 0;
-		policy_categories_parse(c->profile, &cats);
-		struct batch b = {.events = json_array(), .last = w.cursor, .categories = cats};
-		subjects_init(&b.subjects);
-		if (store_events_after(s, w.cursor, c->comuni, c->event_types, BATCH, add_event, &b, e) ||
-		    b.err.code || json_array_size(b.events) == 0) {
-			json_decref(b.events);
-			subjects_release(&b.subjects);
-			continue;
-		}
-		size_t n = json_array_size(b.events);
-		json_t *doc = json_pack("{s:I,s:o,s:I}", "convenzione_id", (json_int_t)c->id, "events",
-					b.events, "next_after", (json_int_t)b.last);
-		char *body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
-		json_decref(doc);
-		/* The persons leave with the request, whatever the receiver answers:
-		 * the record is durable first, or nothing is sent. */
-		struct store_access rec = {.at = now * 1000, .ente_id = c->ente_id,
-					   .convenzione_id = c->id, .status = 200};
-		snprintf(rec.username, sizeof rec.username, "webhook");
-		snprintf(rec.ip, sizeof rec.ip, "push");
-		snprintf(rec.operation, sizeof rec.operation, "events_push");
-		snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
-			 (long long)w.cursor, n, c->webhook_url);
-		rec.subjects = subjects_text(&b.subjects);
-		policy_categories_format(cats, rec.categories, sizeof rec.categories);
-		snprintf(rec.outcome, sizeof rec.outcome, "ok");
-		if (!body || audit_append(s, key, &rec, e) != VIS_OK) {
-			free(body);
-			subjects_release(&b.subjects);
-			continue;
-		}
-		char sig[100], err[200] = "";
-		audit_sign(key, body, strlen(body), sig);
-		if (post(c->webhook_url, body, sig, c->id, err, sizeof err) == 0) {
-			w.cursor = b.last;
-			w.attempts = 0;
-			w.next_attempt_at = 0;
-			w.last_error[0] = '\0';
-			w.delivered += (int64_t)n;
-			delivered += (int)n;
-		} else {
-			retry_later(&w, now, err);
-		}
-		free(body);
-		subjects_release(&b.subjects);
-		store_webhook_put(s, &w, e);
+		/* one agreement's failure is its own: logged, the others go on */
+		struct vis_error ce = {0};
+		int n = push_one(s, key, &d.list[i], now, &ce);
+		if (n < 0)
+			log_error("notifiche non inviate", "convenzione=%lld error=\"%s\"",
+				  (long long)d.list[i].id, ce.msg);
+		else
+			delivered += n;
 	}
 	free(d.list);
 	return delivered;

@@ -388,6 +388,10 @@ def test_unused_sweep_sees_every_account():
         eq(len(srv.events("unused_notice", account_id=idle["id"])), 1, "noticed once")
 
 
+# the event types the push tests subscribe to
+PUSHED = ["DECESSO", "EMIGRAZIONE", "CAMBIO_INDIRIZZO", "NASCITA"]
+
+
 def hook_receiver(on_post):
     """A webhook receiver on loopback: on_post(body bytes, headers) gives the
     status of each answer.  Returns (server, port); shutdown() when done."""
@@ -426,7 +430,7 @@ def test_webhook_push_with_retries():
     try:
         with Server(population=POP) as srv:
             ente = srv.create_ente(kind="health")
-            types = ["DECESSO", "EMIGRAZIONE", "CAMBIO_INDIRIZZO", "NASCITA"]
+            types = PUSHED
             expected = [e for e in srv.population.events if e["type"] in types]
             conv = srv.create_agreement(ente["id"], ["identity"], comuni=("036023",),
                                         event_types=types,
@@ -459,6 +463,60 @@ def test_webhook_push_with_retries():
 
 
 
+def test_push_whose_state_cannot_be_saved_goes_again():
+    """A push delivered whose agreement's state (its cursor) cannot be
+    written is sent again, the same batch (at least once: the receiver sees
+    the same next_after), and the log says why; once the state is written
+    the cursor moves on.  The old server ignored the failed write without
+    a word."""
+    import threading
+    received, lock = [], threading.Lock()
+
+    def on_post(body, headers):
+        with lock:
+            received.append(json.loads(body))
+        return 200
+
+    httpd, port = hook_receiver(on_post)
+    try:
+        with Server(population=POP) as srv:
+            unblock = harness.db_block(srv.db, "webhook_state", ("INSERT", "UPDATE", "DELETE"))
+            srv.create_agreement(srv.create_ente(kind="health")["id"], ["identity"],
+                                 comuni=("036023",), event_types=PUSHED,
+                                 webhook_url=f"http://127.0.0.1:{port}/hook")
+            for _ in range(40):
+                srv.advance(5)
+                with lock:
+                    if len(received) >= 2:
+                        break
+                time.sleep(0.5)
+            with lock:
+                first = list(received)
+            check(len(first) >= 2, f"pushed again ({len(first)} pushes)")
+            eq({b["next_after"] for b in first}, {first[0]["next_after"]}, "the same batch again")
+            check("stato della consegna delle notifiche non salvato" in srv.log_text(),
+                  "the log says the state was not saved")
+            harness.db_exec(srv.db, *unblock)
+
+            def cursor():
+                rows = harness.db_query(srv.db, "SELECT cursor FROM webhook_state")
+                return [int(r["cursor"]) for r in rows]
+            for _ in range(40):
+                srv.advance(5)
+                if cursor() == [first[0]["next_after"]]:
+                    break
+                time.sleep(0.5)
+            eq(cursor(), [first[0]["next_after"]], "then the cursor is saved")
+            with lock:
+                n = len(received)
+            srv.advance(5)
+            time.sleep(6)
+            with lock:
+                eq(len(received), n, "and the batch is not sent again")
+    finally:
+        httpd.shutdown()
+
+
 def test_every_agreement_gets_its_push():
     """However many agreements subscribe (the push once kept 64 and dropped the
     rest without a word), each one is pushed its events."""
@@ -477,7 +535,7 @@ def test_every_agreement_gets_its_push():
     try:
         with Server(population=POP) as srv:
             ente = srv.create_ente(kind="health")
-            types = ["DECESSO", "EMIGRAZIONE", "CAMBIO_INDIRIZZO", "NASCITA"]
+            types = PUSHED
             ids = {srv.create_agreement(ente["id"], ["identity"], comuni=("036023",),
                                         event_types=types,
                                         webhook_url=f"http://127.0.0.1:{port}/hook/{i}")["id"]
