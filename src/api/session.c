@@ -323,19 +323,41 @@ void api_session_end(struct http_request *r)
 					  "current", current));
 }
 
+/* The account's newest logins, each outcome read by its own kind (by the
+ * index on the account's events: other events, however many, never hide
+ * them), then merged newest first. */
+#define RECENT_LOGINS 10
 struct logins {
-	json_t *arr;
+	struct store_security_event ev[RECENT_LOGINS];
+	int n;
 };
 
 static int collect_login(void *ctx, const void *rec)
 {
-	const struct store_security_event *ev = rec;
 	struct logins *l = ctx;
-	if (strcmp(ev->kind, "login_success") && strcmp(ev->kind, "login_failure"))
-		return 0;
-	json_array_append_new(l->arr, json_pack("{s:o,s:s,s:s}", "at", api_time(ev->at),
-						"outcome", ev->kind, "ip", ev->ip));
-	return json_array_size(l->arr) >= 10;
+	l->ev[l->n++] = *(const struct store_security_event *)rec;
+	return l->n >= RECENT_LOGINS;
+}
+
+static json_t *recent_logins(struct store *s, int64_t account, struct vis_error *e)
+{
+	static _Thread_local struct logins l[2];
+	static const char *const kinds[2] = {"login_success", "login_failure"};
+	for (int k = 0; k < 2; k++) {
+		struct store_filter f[] = {{"account_id", NULL, account}, {"kind", kinds[k], 0},
+					   {NULL, NULL, 0}};
+		l[k].n = 0;
+		if (store_rec_list(s, STORE_SECURITY_EVENT, f, RECENT_LOGINS, collect_login, &l[k], e))
+			return NULL;
+	}
+	json_t *arr = json_array();
+	for (int a = 0, b = 0; a + b < RECENT_LOGINS && (a < l[0].n || b < l[1].n);) {
+		bool first = b >= l[1].n || (a < l[0].n && l[0].ev[a].id > l[1].ev[b].id);
+		const struct store_security_event *ev = first ? &l[0].ev[a++] : &l[1].ev[b++];
+		json_array_append_new(arr, json_pack("{s:o,s:s,s:s}", "at", api_time(ev->at),
+						     "outcome", ev->kind, "ip", ev->ip));
+	}
+	return arr;
 }
 
 void api_me(struct http_request *r)
@@ -345,15 +367,13 @@ void api_me(struct http_request *r)
 		return;
 	struct vis_error e = {0};
 	json_t *me = api_account_json(&r->auth->account);
-	struct logins l = {json_array()};
-	struct store_filter f[] = {{"account_id", NULL, r->auth->account.id}, {NULL, NULL, 0}};
-	if (store_rec_list(s, STORE_SECURITY_EVENT, f, 200, collect_login, &l, &e)) {
+	json_t *logins = recent_logins(s, r->auth->account.id, &e);
+	if (!logins) {
 		json_decref(me);
-		json_decref(l.arr);
 		api_fail(r, &e);
 		return;
 	}
-	json_object_set_new(me, "recent_logins", l.arr);
+	json_object_set_new(me, "recent_logins", logins);
 	json_object_set_new(me, "must_change_password", json_boolean(r->auth->must_change_password));
 	json_object_set_new(me, "totp_enrolment_required",
 			    json_boolean(r->auth->totp_enrolment_required));

@@ -588,6 +588,16 @@ static const char migration_27[] =
 	"@PGONLY CREATE INDEX IF NOT EXISTS alert_ente ON alert (ente_id, id);\n"
 	"@PGONLY CREATE INDEX IF NOT EXISTS security_event_kind ON security_event (kind, id);\n";
 
+/* An account's security events (its recent logins on GET /auth/me, its
+ * unused notice, the office's list by account), read by index: before,
+ * every read of them walked the whole table, which grows with every login
+ * of every account (unit test_plans). */
+static const char migration_28[] =
+	"@SQLITEONLY CREATE INDEX IF NOT EXISTS security_event_account"
+	" ON security_event (account_id, kind);\n"
+	"@PGONLY CREATE INDEX IF NOT EXISTS security_event_account"
+	" ON security_event (account_id, kind, id);\n";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -618,6 +628,7 @@ const struct schema_migration schema_migrations[] = {
 	{26, "protezioni delle tavole statistiche conservate", migration_26},
 	{27, "indici delle segnalazioni per ente e degli eventi di sicurezza per tipo",
 	 migration_27},
+	{28, "indice degli eventi di sicurezza per utenza", migration_28},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

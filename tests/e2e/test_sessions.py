@@ -11,6 +11,7 @@ import sys
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
+import harness  # noqa: E402
 from harness import Server, check, eq, expect, parse_time, run_tests
 
 
@@ -303,6 +304,23 @@ def test_me_shows_recent_logins():
         check("login_failure" in outcomes, f"the failed attempt is not shown: {outcomes}")
         eq(outcomes[0], "login_success", "newest first")
         check(me["previous_login_at"] is not None, "previous login")
+        # Whatever else the account has in the security log: the old
+        # /auth/me looked for its logins among its newest 200 events, so
+        # 250 of another kind (written straight into the log, as a long
+        # run of changes would) left it none to show.
+        t = srv.now()
+        harness.db_exec(srv.db, (
+            "INSERT INTO security_event (at, kind, account_id, username, ente_id, ip, detail)"
+            " VALUES " + ", ".join(["(?, 'password_changed', ?, '', 0, '127.0.0.1', '')"] * 250),
+            tuple(v for i in range(250) for v in (t + i, me["id"]))))
+        outcomes = [x["outcome"] for x in expect(c.me(), 200, what="me")["recent_logins"]]
+        eq(outcomes[:2], ["login_success", "login_failure"], "both logins, newest first")
+        for n in range(12):   # each a new session (the oldest end: max_sessions)
+            srv.advance(5)
+            c = srv.client()
+            expect(c.login(srv.admin_user, srv.admin_password), 200, what=f"login {n}")
+        outcomes = [x["outcome"] for x in expect(c.me(), 200, what="me")["recent_logins"]]
+        eq(outcomes, ["login_success"] * 10, "the ten newest, successes and failures merged")
 
 
 def test_sessions_per_user_are_capped():
