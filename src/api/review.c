@@ -16,21 +16,26 @@
 
 /* ---- notices ---- */
 
+/* The notices not yet ended, the soonest first; past the first
+ * NOTICES_MAX, `more` says there are others (never cut without a word). */
+#define NOTICES_MAX 100
 struct notices {
 	json_t *arr;
 	int64_t now;
-	bool all;
+	bool more;
 };
 
 static int add_notice(void *ctx, const void *rec)
 {
 	struct notices *n = ctx;
 	const struct store_notice *x = rec;
-	if (!n->all && x->ends_at <= n->now)
-		return 0; /* past notices only for the office */
+	if (json_array_size(n->arr) == NOTICES_MAX) {
+		n->more = true;
+		return 1;
+	}
 	json_array_append_new(n->arr, json_pack("{s:I,s:s,s:s,s:o,s:o,s:b}", "id", (json_int_t)x->id,
 		"title", x->title, "body", x->body, "starts_at", api_time(x->starts_at),
-		"ends_at", api_time(x->ends_at), "current", x->starts_at <= n->now && n->now < x->ends_at));
+		"ends_at", api_time(x->ends_at), "current", x->starts_at <= n->now));
 	return 0;
 }
 
@@ -41,12 +46,12 @@ void api_notices_list(struct http_request *r)
 		return;
 	struct notices n = {json_array(), api_now(r), false};
 	struct vis_error e = {0};
-	if (store_rec_list(s, STORE_NOTICE, NULL, 100, add_notice, &n, &e)) {
+	if (store_notices_live(s, n.now, NOTICES_MAX + 1, add_notice, &n, &e)) {
 		json_decref(n.arr);
 		api_fail(r, &e);
 		return;
 	}
-	http_reply_json(r, 200, json_pack("{s:o}", "notices", n.arr));
+	http_reply_json(r, 200, json_pack("{s:o,s:b}", "notices", n.arr, "more", n.more));
 }
 
 void api_notices_create(struct http_request *r)

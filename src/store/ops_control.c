@@ -1043,24 +1043,44 @@ vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *
 	return rc;
 }
 
-vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
-		       struct vis_error *e)
+/* The records of kind k a statement of sql.c selects (its columns the
+ * kind's, in order), bound to (a, limit): fn(ctx, record) each. */
+static vis_err rec_list_by(struct store *s, enum store_kind k, enum sql_id id, const char *what,
+			   int64_t a, int limit, store_rec_fn fn, void *ctx, struct vis_error *e)
 {
-	static _Thread_local struct store_mail m;
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_MAIL_DUE, "posta da inviare", e);
-	if (!st)
+	const struct rec_desc *d = &store_rec_descs[k];
+	void *rec = malloc(d->struct_size);
+	if (!rec)
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	struct drv_stmt *st = drv_prepare(store_drv(s), id, what, e);
+	if (!st) {
+		free(rec);
 		return ops_err(e);
-	drv_bind_i64(st, 1, now);
-	drv_bind_i64(st, 2, max);
+	}
+	drv_bind_i64(st, 1, a);
+	drv_bind_i64(st, 2, limit);
 	enum drv_step r;
 	while ((r = drv_step(st, e)) == DRV_ROW) {
-		rec_read(&store_rec_descs[STORE_MAIL], st, &m);
-		if (fn(ctx, &m) != 0)
+		rec_read(d, st, rec);
+		if (fn(ctx, rec) != 0)
 			break;
 	}
 	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
 	drv_reset(st);
+	free(rec);
 	return rc;
+}
+
+vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
+		       struct vis_error *e)
+{
+	return rec_list_by(s, STORE_MAIL, SQL_MAIL_DUE, "posta da inviare", now, max, fn, ctx, e);
+}
+
+vis_err store_notices_live(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
+			   struct vis_error *e)
+{
+	return rec_list_by(s, STORE_NOTICE, SQL_NOTICES_LIVE, "avvisi", now, max, fn, ctx, e);
 }
 
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,

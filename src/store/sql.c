@@ -359,6 +359,9 @@ const char *const store_sql[SQL__COUNT] = {
 	/* the outbox's due messages, the longest waiting first (mail_state) */
 	[SQL_MAIL_DUE] = "SELECT " MAIL_COLS " FROM mail WHERE state = 'pending'"
 		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+	/* the notices not yet ended, the soonest to start first */
+	[SQL_NOTICES_LIVE] = "SELECT " NOTICE_COLS " FROM notice WHERE ends_at > ?1"
+		" ORDER BY starts_at, id LIMIT ?2",
 	[SQL_EVENTS_COUNT_DETAIL] = "SELECT count(*) FROM security_event"
 		" WHERE kind = ?1 AND substr(detail, 1, length(?2)) = ?2",
 	[SQL_SESSIONS_REVOKE_ACCOUNT] = "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"

@@ -27,6 +27,8 @@
 #define MAIL_COLS                                                           \
 	"id, recipient, subject, body, kind, state, attempts, last_error, "   \
 	"created_at, next_attempt_at, sent_at"
+/* A notice's columns, in the order of its record (records.c, notice_cols). */
+#define NOTICE_COLS "id, title, body, starts_at, ends_at, created_at"
 #define F_COLS                                                              \
 	"comune, local_id, kind, valid_from, dug, street, civic, civic_ext, "  \
 	"scala, interno, cap, locality, convivenza"
@@ -130,6 +132,7 @@ enum sql_id {
 	SQL_ALERTS_COUNT_ENTE,
 	SQL_ALERTS_BY_RULE,
 	SQL_MAIL_DUE,
+	SQL_NOTICES_LIVE,
 	SQL_EVENTS_COUNT_DETAIL,
 	SQL_SESSIONS_REVOKE_ACCOUNT,
 	SQL_ACCOUNT_TOTP_ADVANCE,

@@ -1051,6 +1051,10 @@ vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *
  * after it), the longest waiting first, at most `max`: fn(ctx, mail) each. */
 vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
 		       struct vis_error *e);
+/* The notices not ended at `now` (current and upcoming), the soonest to
+ * start first, at most `max`: fn(ctx, notice) each. */
+vis_err store_notices_live(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
+			   struct vis_error *e);
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
 				    int64_t *n, struct vis_error *e);
 

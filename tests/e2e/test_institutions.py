@@ -77,7 +77,25 @@ def test_notices():
         pub = expect(srv.request("GET", "/api/v1/notices"), 200).json["notices"]
         check(pub and pub[0]["current"] and pub[0]["title"] == "Manutenzione",
               "shown to anyone before login")
-        srv.advance(7200)
+        # Notices ended since, however many, never hide one still current:
+        # the old list took the newest 100 notices, then dropped the ended.
+        for i in range(100):
+            expect(a.post("/api/v1/notices", {"title": f"Passato {i}", "body": "y",
+                                              "starts_at": ts(now - 7200),
+                                              "ends_at": ts(now - 3600)}), 201)
+        pub = expect(srv.request("GET", "/api/v1/notices"), 200).json
+        eq([(x["title"], x["current"]) for x in pub["notices"]], [("Manutenzione", True)],
+           "the current notice, behind 100 ended ones")
+        eq(pub["more"], False, "nothing else")
+        for i in range(100):   # upcoming: listed after the current one, the soonest first
+            expect(a.post("/api/v1/notices", {"title": f"Futuro {i}", "body": "y",
+                                              "starts_at": ts(now + 86400 - i),
+                                              "ends_at": ts(now + 90000)}), 201)
+        pub = expect(srv.request("GET", "/api/v1/notices"), 200).json
+        eq([x["title"] for x in pub["notices"][:3]], ["Manutenzione", "Futuro 99", "Futuro 98"],
+           "current first, then the soonest to start")
+        eq((len(pub["notices"]), pub["more"]), (100, True), "100 listed, and more said")
+        srv.advance(100000)
         eq(expect(srv.request("GET", "/api/v1/notices"), 200).json["notices"], [], "past notices go")
 
 

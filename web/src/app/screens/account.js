@@ -30,7 +30,8 @@ async function noticesBox() {
     if (!data.notices.length) return null;
     return h('section', { 'aria-labelledby': 'notices-title', class: 'mb-4' },
       h('h2', { class: 'h5', id: 'notices-title' }, t('login.notices')),
-      data.notices.map((n) => notice('warning', h('span', {}, h('strong', {}, n.title), ` (${fmtTime(n.starts_at)} – ${fmtTime(n.ends_at)}): `, n.body))));
+      data.notices.map((n) => notice('warning', h('span', {}, h('strong', {}, n.title), ` (${fmtTime(n.starts_at)} – ${fmtTime(n.ends_at)}): `, n.body))),
+      data.more ? h('p', {}, t('notices.more')) : null);
   } catch {
     return null;
   }

@@ -374,6 +374,7 @@ async function noticesScreen() {
   return h('div', {},
     table(t('notices.title'), [[t('notices.field_title'), (n) => n.title], [t('notices.body'), (n) => n.body],
       [t('notices.starts'), (n) => fmtTime(n.starts_at)], [t('notices.ends'), (n) => fmtTime(n.ends_at)]], data.notices, { captionVisible: true }),
+    data.more ? h('p', { class: 'text-body-secondary' }, t('notices.more')) : null,
     h('h2', { class: 'h4 mt-4' }, t('notices.new')), out, form);
 }
 
