@@ -47,8 +47,7 @@ int checkpoint_text_rebuild(struct checkpoint *c)
 		char b64[sizeof raw * 2];
 		memcpy(raw, c->sigs[i].key_id, 4);
 		memcpy(raw + 4, c->sigs[i].sig, c->sigs[i].sig_len);
-		sodium_bin2base64(b64, sizeof b64, raw, 4 + c->sigs[i].sig_len,
-				  sodium_base64_VARIANT_ORIGINAL);
+		str_base64(b64, sizeof b64, raw, 4 + c->sigs[i].sig_len, STR_B64);
 		strbuf_addf(&sb, DASH " %s %s\n", c->sigs[i].name, b64);
 	}
 	int rc = sb.err ? -1 : 0;
@@ -69,7 +68,7 @@ static int body_build(struct checkpoint *c, const char *origin, uint64_t size,
 	STR_COPY_KNOWN(c->origin, origin);
 	c->size = size;
 	memcpy(c->root, root, MERKLE_HASH);
-	sodium_bin2base64(b64, sizeof b64, root, MERKLE_HASH, sodium_base64_VARIANT_ORIGINAL);
+	str_base64(b64, sizeof b64, root, MERKLE_HASH, STR_B64);
 	int n = snprintf(c->text, sizeof c->text, "%s\n%llu\n%s\n", origin,
 			 (unsigned long long)size, b64);
 	if (n < 0 || (size_t)n >= sizeof c->text)

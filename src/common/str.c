@@ -216,3 +216,48 @@ vis_err strbuf_add_html(struct strbuf *sb, const char *s)
 	}
 	return sb->err;
 }
+
+void str_hex(char *out, const void *in, size_t n)
+{
+	static const char digit[] = "0123456789abcdef";
+	const unsigned char *b = in;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digit[b[i] >> 4];
+		out[2 * i + 1] = digit[b[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+void str_base64(char *out, size_t cap, const void *in, size_t n, enum str_b64 v)
+{
+	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *a = v == STR_B64URL ? url : std;
+	const unsigned char *b = in;
+	size_t rest = n % 3;
+	size_t len = n / 3 * 4 + (rest == 0 ? 0 : v == STR_B64URL ? rest + 1 : 4);
+	if (len >= cap)
+		abort();
+	char *o = out;
+	size_t i = 0;
+	for (; i + 3 <= n; i += 3) {
+		uint32_t w = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
+		*o++ = a[w >> 18];
+		*o++ = a[w >> 12 & 0x3f];
+		*o++ = a[w >> 6 & 0x3f];
+		*o++ = a[w & 0x3f];
+	}
+	if (rest) {
+		uint32_t w = (uint32_t)b[i] << 16 | (rest == 2 ? (uint32_t)b[i + 1] << 8 : 0);
+		*o++ = a[w >> 18];
+		*o++ = a[w >> 12 & 0x3f];
+		if (rest == 2)
+			*o++ = a[w >> 6 & 0x3f];
+		if (v == STR_B64) {
+			if (rest == 1)
+				*o++ = '=';
+			*o++ = '=';
+		}
+	}
+	*o = '\0';
+}

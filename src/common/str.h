@@ -90,4 +90,21 @@ vis_err strbuf_add_csv(struct strbuf *sb, const char *cell, bool last);
 /* Appends s with & < > " ' written as HTML entities. */
 vis_err strbuf_add_html(struct strbuf *sb, const char *s);
 
+/* Hex and base64 of PUBLIC bytes (hashes, inclusion proofs, signatures,
+ * tree heads): table look-ups, not constant time, the same text as
+ * libsodium's sodium_bin2hex / sodium_bin2base64, which stay for secrets
+ * (keys, tokens, salts: theirs do not leak the bytes through timing).  On
+ * the receipts' path libsodium's took ~30,000 instructions an answer
+ * (docs/performance.md, "Receipts' encodings without libsodium").
+ * str_hex writes 2n lower-case digits and a NUL (out: 2n + 1 bytes).
+ * str_base64 writes the encoding and a NUL; cap must hold them
+ * (sodium_base64_ENCODED_LEN): a smaller buffer is a caller's bug and
+ * aborts, as with libsodium. */
+enum str_b64 {
+	STR_B64,        /* standard alphabet, padded (sodium_base64_VARIANT_ORIGINAL) */
+	STR_B64URL,     /* URL-safe alphabet, unpadded (…_URLSAFE_NO_PADDING) */
+};
+void str_hex(char *out, const void *in, size_t n);
+void str_base64(char *out, size_t cap, const void *in, size_t n, enum str_b64 v);
+
 #endif
