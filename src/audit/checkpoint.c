@@ -86,7 +86,20 @@ int checkpoint_sign(struct checkpoint *c, const char *origin, uint64_t size,
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
 	struct checkpoint_sig *s = &c->sigs[0];
 	STR_COPY_KNOWN(s->name, origin);
-	checkpoint_key_id(origin, SIG_ED25519, pk, s->key_id);
+	/* The group-commit writer signs every commit with the same origin and
+	 * key: their key id (a SHA-256) is kept from the last signature of the
+	 * thread.  An origin is never "" (body_build refused it), so the empty
+	 * cache never matches. */
+	static _Thread_local struct {
+		char origin[CHECKPOINT_NAME_MAX + 1];
+		uint8_t pk[32], id[4];
+	} last;
+	if (strcmp(last.origin, origin) || memcmp(last.pk, pk, sizeof pk)) {
+		checkpoint_key_id(origin, SIG_ED25519, pk, last.id);
+		memcpy(last.pk, pk, sizeof pk);
+		STR_COPY_KNOWN(last.origin, origin);
+	}
+	memcpy(s->key_id, last.id, sizeof s->key_id);
 	crypto_sign_detached(s->sig, NULL, (const unsigned char *)c->text, c->body_len, sk);
 	s->sig_len = 64;
 	c->nsigs = 1;
