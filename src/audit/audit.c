@@ -23,14 +23,21 @@
 static void canonical(struct sha256 *st, const struct store_access *a,
 		      const char *prev_hash)
 {
-	char num[160];
-	snprintf(num, sizeof num, "visura-access-v1" SEP "%lld" SEP "%lld" SEP "%lld" SEP "%lld"
-		 SEP "%lld" SEP "%lld" SEP "%d" SEP, (long long)a->id, (long long)a->at,
-		 (long long)a->account_id, (long long)a->ente_id, (long long)a->convenzione_id,
-		 (long long)a->purpose_id, a->status);
+	/* "visura-access-v1" SEP, then each number in decimal (as %lld) and
+	 * SEP: written by hand, snprintf took ~5,000 instructions a hash. */
+	static const char tag[] = "visura-access-v1" SEP;
+	const int64_t nums[] = {a->id, a->at, a->account_id, a->ente_id, a->convenzione_id,
+				a->purpose_id, a->status};
+	char num[sizeof tag - 1 + sizeof nums / sizeof *nums * STR_I64_MAX];
+	size_t n = sizeof tag - 1;
+	memcpy(num, tag, n);
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+		n += str_i64(num + n, nums[i]);
+		num[n++] = SEP[0];
+	}
 	sha256_update(st, prev_hash, strlen(prev_hash));
 	sha256_update(st, SEP, 1);
-	sha256_update(st, num, strlen(num));
+	sha256_update(st, num, n);
 	const char *text[] = {a->username, a->case_ref, a->on_behalf_of, a->ip, a->operation,
 			      a->query, a->subjects, a->categories, a->outcome, a->flags,
 			      a->workstation};

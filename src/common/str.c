@@ -147,7 +147,7 @@ vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	return VIS_OK;
 }
 
-vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
+size_t str_i64(char *out, int64_t v)
 {
 	char buf[24], *p = buf + sizeof buf;
 	/* the magnitude as unsigned: INT64_MIN has no positive twin */
@@ -158,7 +158,17 @@ vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
 	} while (m);
 	if (v < 0)
 		*--p = '-';
-	return strbuf_add(sb, p, (size_t)(buf + sizeof buf - p));
+	size_t n = (size_t)(buf + sizeof buf - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
+}
+
+vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
+{
+	char buf[STR_I64_MAX];
+	size_t n = str_i64(buf, v);
+	return strbuf_add(sb, buf, n);
 }
 
 /* A plain decimal number: optional '-', digits, optional '.' and digits. */

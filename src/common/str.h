@@ -79,6 +79,10 @@ vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends v in decimal, as printf's %lld writes it (without printf). */
 vis_err strbuf_add_i64(struct strbuf *sb, int64_t v);
+/* Writes v in decimal, as printf's %lld writes it, and a NUL into out
+ * (STR_I64_MAX bytes are enough); returns the digits' length. */
+#define STR_I64_MAX 21
+size_t str_i64(char *out, int64_t v);
 
 /* Appends one CSV cell (RFC 4180: always quoted, quotes doubled), then ','
  * or, when last, "\n".  A cell a spreadsheet would run as a formula (it
