@@ -1,5 +1,6 @@
-/* str — string copies that say when they cut, and the one growing output
- * buffer (`struct strbuf`) with its CSV and HTML appenders.
+/* str — string copies that say when they cut, the one growing output
+ * buffer (`struct strbuf`) with its CSV and HTML appenders, and numbers and
+ * public bytes as text (decimal, hex, base64) without printf or libsodium.
  *
  * No code in visura copies a string into a fixed array with
  * snprintf(d, sizeof d, "%s", s): that cuts without telling anyone
@@ -98,8 +99,9 @@ vis_err strbuf_add_html(struct strbuf *sb, const char *s);
  * tree heads): table look-ups, not constant time, the same text as
  * libsodium's sodium_bin2hex / sodium_bin2base64, which stay for secrets
  * (keys, tokens, salts: theirs do not leak the bytes through timing).  On
- * the receipts' path libsodium's took ~30,000 instructions an answer
- * (docs/performance.md, "Receipts' encodings without libsodium").
+ * the receipts' path libsodium's took 31,000–44,000 instructions an answer
+ * (docs/performance.md, "The request path's cryptography after the
+ * trail's SHA-256").
  * str_hex writes 2n lower-case digits and a NUL (out: 2n + 1 bytes).
  * str_base64 writes the encoding and a NUL; cap must hold them
  * (sodium_base64_ENCODED_LEN): a smaller buffer is a caller's bug and
