@@ -91,7 +91,9 @@ EOF
   pid=
   [ -s "$2" ] || { echo "no callgrind output $2"; cat "$work/valgrind.txt"; exit 1; }
 }
-heads() { "${as[@]}" "$V" audit verify --db "$work/v.db" | sed -n 's/.* \([0-9]*\) signed tree heads verified.*/\1/p'; }
+heads() { "${as[@]}" "$V" audit verify --db "$work/v.db" |
+  sed -n -e 's/.* \([0-9]*\) signed tree heads verified.*/\1/p' \
+      -e "s/.* \([0-9]*\) teste firmate dell'albero verificate.*/\1/p"; }
 life 0 "$work/base.callgrind"
 h0=$(heads)
 life "$n" "$work/lookups.callgrind"

@@ -47,8 +47,7 @@ int checkpoint_text_rebuild(struct checkpoint *c)
 		char b64[sizeof raw * 2];
 		memcpy(raw, c->sigs[i].key_id, 4);
 		memcpy(raw + 4, c->sigs[i].sig, c->sigs[i].sig_len);
-		sodium_bin2base64(b64, sizeof b64, raw, 4 + c->sigs[i].sig_len,
-				  sodium_base64_VARIANT_ORIGINAL);
+		str_base64(b64, sizeof b64, raw, 4 + c->sigs[i].sig_len, STR_B64);
 		strbuf_addf(&sb, DASH " %s %s\n", c->sigs[i].name, b64);
 	}
 	int rc = sb.err ? -1 : 0;
@@ -69,7 +68,7 @@ static int body_build(struct checkpoint *c, const char *origin, uint64_t size,
 	STR_COPY_KNOWN(c->origin, origin);
 	c->size = size;
 	memcpy(c->root, root, MERKLE_HASH);
-	sodium_bin2base64(b64, sizeof b64, root, MERKLE_HASH, sodium_base64_VARIANT_ORIGINAL);
+	str_base64(b64, sizeof b64, root, MERKLE_HASH, STR_B64);
 	int n = snprintf(c->text, sizeof c->text, "%s\n%llu\n%s\n", origin,
 			 (unsigned long long)size, b64);
 	if (n < 0 || (size_t)n >= sizeof c->text)
@@ -87,7 +86,20 @@ int checkpoint_sign(struct checkpoint *c, const char *origin, uint64_t size,
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
 	struct checkpoint_sig *s = &c->sigs[0];
 	STR_COPY_KNOWN(s->name, origin);
-	checkpoint_key_id(origin, SIG_ED25519, pk, s->key_id);
+	/* The group-commit writer signs every commit with the same origin and
+	 * key: their key id (a SHA-256) is kept from the last signature of the
+	 * thread.  An origin is never "" (body_build refused it), so the empty
+	 * cache never matches. */
+	static _Thread_local struct {
+		char origin[CHECKPOINT_NAME_MAX + 1];
+		uint8_t pk[32], id[4];
+	} last;
+	if (strcmp(last.origin, origin) || memcmp(last.pk, pk, sizeof pk)) {
+		checkpoint_key_id(origin, SIG_ED25519, pk, last.id);
+		memcpy(last.pk, pk, sizeof pk);
+		STR_COPY_KNOWN(last.origin, origin);
+	}
+	memcpy(s->key_id, last.id, sizeof s->key_id);
 	crypto_sign_detached(s->sig, NULL, (const unsigned char *)c->text, c->body_len, sk);
 	s->sig_len = 64;
 	c->nsigs = 1;

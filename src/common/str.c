@@ -147,7 +147,7 @@ vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	return VIS_OK;
 }
 
-vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
+size_t str_i64(char *out, int64_t v)
 {
 	char buf[24], *p = buf + sizeof buf;
 	/* the magnitude as unsigned: INT64_MIN has no positive twin */
@@ -158,7 +158,17 @@ vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
 	} while (m);
 	if (v < 0)
 		*--p = '-';
-	return strbuf_add(sb, p, (size_t)(buf + sizeof buf - p));
+	size_t n = (size_t)(buf + sizeof buf - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
+}
+
+vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
+{
+	char buf[STR_I64_MAX];
+	size_t n = str_i64(buf, v);
+	return strbuf_add(sb, buf, n);
 }
 
 /* A plain decimal number: optional '-', digits, optional '.' and digits. */
@@ -215,4 +225,49 @@ vis_err strbuf_add_html(struct strbuf *sb, const char *s)
 		p++;
 	}
 	return sb->err;
+}
+
+void str_hex(char *out, const void *in, size_t n)
+{
+	static const char digit[] = "0123456789abcdef";
+	const unsigned char *b = in;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digit[b[i] >> 4];
+		out[2 * i + 1] = digit[b[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+void str_base64(char *out, size_t cap, const void *in, size_t n, enum str_b64 v)
+{
+	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *a = v == STR_B64URL ? url : std;
+	const unsigned char *b = in;
+	size_t rest = n % 3;
+	size_t len = n / 3 * 4 + (rest == 0 ? 0 : v == STR_B64URL ? rest + 1 : 4);
+	if (len >= cap)
+		abort();
+	char *o = out;
+	size_t i = 0;
+	for (; i + 3 <= n; i += 3) {
+		uint32_t w = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
+		*o++ = a[w >> 18];
+		*o++ = a[w >> 12 & 0x3f];
+		*o++ = a[w >> 6 & 0x3f];
+		*o++ = a[w & 0x3f];
+	}
+	if (rest) {
+		uint32_t w = (uint32_t)b[i] << 16 | (rest == 2 ? (uint32_t)b[i + 1] << 8 : 0);
+		*o++ = a[w >> 18];
+		*o++ = a[w >> 12 & 0x3f];
+		if (rest == 2)
+			*o++ = a[w >> 6 & 0x3f];
+		if (v == STR_B64) {
+			if (rest == 1)
+				*o++ = '=';
+			*o++ = '=';
+		}
+	}
+	*o = '\0';
 }

@@ -1,5 +1,6 @@
-/* str — string copies that say when they cut, and the one growing output
- * buffer (`struct strbuf`) with its CSV and HTML appenders.
+/* str — string copies that say when they cut, the one growing output
+ * buffer (`struct strbuf`) with its CSV and HTML appenders, and numbers and
+ * public bytes as text (decimal, hex, base64) without printf or libsodium.
  *
  * No code in visura copies a string into a fixed array with
  * snprintf(d, sizeof d, "%s", s): that cuts without telling anyone
@@ -79,6 +80,10 @@ vis_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends v in decimal, as printf's %lld writes it (without printf). */
 vis_err strbuf_add_i64(struct strbuf *sb, int64_t v);
+/* Writes v in decimal, as printf's %lld writes it, and a NUL into out
+ * (STR_I64_MAX bytes are enough); returns the digits' length. */
+#define STR_I64_MAX 21
+size_t str_i64(char *out, int64_t v);
 
 /* Appends one CSV cell (RFC 4180: always quoted, quotes doubled), then ','
  * or, when last, "\n".  A cell a spreadsheet would run as a formula (it
@@ -89,5 +94,23 @@ vis_err strbuf_add_csv(struct strbuf *sb, const char *cell, bool last);
 
 /* Appends s with & < > " ' written as HTML entities. */
 vis_err strbuf_add_html(struct strbuf *sb, const char *s);
+
+/* Hex and base64 of PUBLIC bytes (hashes, inclusion proofs, signatures,
+ * tree heads): table look-ups, not constant time, the same text as
+ * libsodium's sodium_bin2hex / sodium_bin2base64, which stay for secrets
+ * (keys, tokens, salts: theirs do not leak the bytes through timing).  On
+ * the receipts' path libsodium's took 31,000–44,000 instructions an answer
+ * (docs/performance.md, "The request path's cryptography after the
+ * trail's SHA-256").
+ * str_hex writes 2n lower-case digits and a NUL (out: 2n + 1 bytes).
+ * str_base64 writes the encoding and a NUL; cap must hold them
+ * (sodium_base64_ENCODED_LEN): a smaller buffer is a caller's bug and
+ * aborts, as with libsodium. */
+enum str_b64 {
+	STR_B64,        /* standard alphabet, padded (sodium_base64_VARIANT_ORIGINAL) */
+	STR_B64URL,     /* URL-safe alphabet, unpadded (…_URLSAFE_NO_PADDING) */
+};
+void str_hex(char *out, const void *in, size_t n);
+void str_base64(char *out, size_t cap, const void *in, size_t n, enum str_b64 v);
 
 #endif

@@ -786,7 +786,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		for (int i = 0; i < 8; i++)
 			n[i] = (unsigned char)(count >> (8 * i));
 		crypto_shorthash(id, n, sizeof n, srv->request_id_key);
-		sodium_bin2hex(r->request_id, sizeof r->request_id, id, sizeof id);
+		_Static_assert(sizeof r->request_id >= 2 * sizeof id + 1, "request id's hex");
+		str_hex(r->request_id, id, sizeof id);   /* public: sent in X-Request-Id */
 		client_ip(conn, r->ip, sizeof r->ip);
 		proxied_ip(srv, conn, r->ip, sizeof r->ip);
 		if (srv->trust)

@@ -824,9 +824,45 @@ static void test_key_mismatch_refused(void **state)
 	unlink(path);
 }
 
+/* A record's chain hash and leaf, computed apart (Python's hashlib over
+ * the canonical bytes as snprintf's %lld wrote them): the encoding of the
+ * trail cannot change, whatever writes it (the numbers are written by hand
+ * since issue #20, INT64_MIN and INT64_MAX included). */
+static void test_record_hashes_fixed(void **state)
+{
+	(void)state;
+	struct store_access a = {.id = 1234567890123,
+				 .at = 1733400000123,
+				 .account_id = 42,
+				 .ente_id = -7,
+				 .convenzione_id = INT64_MIN,
+				 .purpose_id = INT64_MAX,
+				 .status = 200,
+				 .username = "mario.rossi",
+				 .case_ref = "PRATICA/1",
+				 .ip = "192.0.2.7",
+				 .operation = "persons.search",
+				 .query = "cf=RSSMRA80A01H501U",
+				 .subjects = "RSSMRA80A01H501U,VRDLGU75B02F205X",
+				 .categories = "anagrafica",
+				 .outcome = "ok",
+				 .workstation = "0A1B"};
+	for (int i = 0; i < 32; i++)
+		memcpy(a.prev_hash + 2 * i, "ab", 2);
+	char hex[65], leaf_hex[65];
+	uint8_t leaf[MERKLE_HASH];
+	audit_hash(&a, a.prev_hash, hex);
+	assert_string_equal(hex, "ae1f41e302783e6b251294ac19449a310dc3bd90e14bbd68aac7817a200357b5");
+	audit_leaf_hash(&a, leaf);
+	str_hex(leaf_hex, leaf, sizeof leaf);
+	assert_string_equal(leaf_hex,
+			    "bfa039579f10c01db0161ec4bf0ddfa0268ae1f7cd90daf7733cf5ee2810cc02");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_record_hashes_fixed),
 		cmocka_unit_test_setup_teardown(test_chain_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_detected, setup, teardown),

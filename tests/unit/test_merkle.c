@@ -270,6 +270,33 @@ static void test_checkpoint_roundtrip(void **state)
 	assert_int_equal(checkpoint_sign(&c, "two words", 1, root, sk), -1);
 }
 
+/* checkpoint_sign keeps the key id of the thread's last origin and key:
+ * a new key, a new origin, and the first again each get their own (a cache
+ * that ignored either would sign with another key's id, which the verify
+ * refuses). */
+static void test_checkpoint_key_id_per_origin_and_key(void **state)
+{
+	(void)state;
+	uint8_t pk[2][32], sk[2][64], root[MERKLE_HASH], id[4];
+	crypto_sign_keypair(pk[0], sk[0]);
+	crypto_sign_keypair(pk[1], sk[1]);
+	memset(root, 3, sizeof root);
+	static const struct {
+		const char *origin;
+		int key;
+	} run[] = {{"visura/a", 0}, {"visura/a", 0}, {"visura/a", 1}, {"visura/b", 1},
+		   {"visura/a", 0}};
+	for (size_t i = 0; i < sizeof run / sizeof *run; i++) {
+		struct checkpoint c, p;
+		assert_int_equal(checkpoint_sign(&c, run[i].origin, i + 1, root, sk[run[i].key]),
+				 0);
+		assert_null(checkpoint_parse(&p, c.text, strlen(c.text)));
+		assert_null(checkpoint_verify(&p, pk[run[i].key]));
+		checkpoint_key_id(run[i].origin, 0x01, pk[run[i].key], id);
+		assert_memory_equal(c.sigs[0].key_id, id, sizeof id);
+	}
+}
+
 static void test_sha256_as_libsodium(void **state)
 {
 	(void)state;
@@ -307,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_every_consistency_proof),
 		cmocka_unit_test(test_batches_from_the_frontier),
 		cmocka_unit_test(test_checkpoint_roundtrip),
+		cmocka_unit_test(test_checkpoint_key_id_per_origin_and_key),
 		cmocka_unit_test(test_sha256_as_libsodium),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

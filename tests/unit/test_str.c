@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "common/str.h"
 
@@ -252,6 +253,49 @@ static void test_html(void **state)
 	strbuf_release(&sb);
 }
 
+/* RFC 4648's vectors, the URL-safe alphabet, and libsodium's text for
+ * every length up to 300 of random bytes: the receipts, tree heads and
+ * hashes encoded by str_* must stay byte for byte what libsodium wrote. */
+static void test_hex_base64(void **state)
+{
+	(void)state;
+	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *const std[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+					  "Zm9vYmFy"};
+	static const char *const url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+	char out[1024], ref[1024];
+	for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+		str_base64(out, sizeof out, in[i], strlen(in[i]), STR_B64);
+		assert_string_equal(out, std[i]);
+		str_base64(out, sizeof out, in[i], strlen(in[i]), STR_B64URL);
+		assert_string_equal(out, url[i]);
+	}
+	const unsigned char hi[] = {0xfb, 0xff, 0xbf};
+	str_base64(out, sizeof out, hi, sizeof hi, STR_B64URL);
+	assert_string_equal(out, "-_-_");
+	str_base64(out, sizeof out, hi, sizeof hi, STR_B64);
+	assert_string_equal(out, "+/+/");
+	str_hex(out, hi, sizeof hi);
+	assert_string_equal(out, "fbffbf");
+	assert_int_equal(sodium_init() < 0, 0);
+	unsigned char b[300];
+	for (size_t n = 0; n <= sizeof b; n++) {
+		randombytes_buf(b, n);
+		sodium_bin2base64(ref, sizeof ref, b, n, sodium_base64_VARIANT_ORIGINAL);
+		str_base64(out, sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), b, n,
+			   STR_B64);
+		assert_string_equal(out, ref);
+		sodium_bin2base64(ref, sizeof ref, b, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		str_base64(out,
+			   sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+			   b, n, STR_B64URL);
+		assert_string_equal(out, ref);
+		sodium_bin2hex(ref, sizeof ref, b, n);
+		str_hex(out, b, n);
+		assert_string_equal(out, ref);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_formulas),
 		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_hex_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
