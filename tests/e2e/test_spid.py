@@ -384,9 +384,7 @@ def run(srv, op):
     expect(Client(srv).login(name, user.password), 200, what="password accepted again")
 
     # The transaction log: every exchange, digests only.
-    files = glob.glob(files_prefix(srv.db) + ".oidc-log/*.jsonl")
-    check(len(files) == 1, f"one day file of the transaction log: {files}")
-    text = open(files[0]).read()
+    text = oidc_log_text(srv)
     kinds = [json.loads(line)["kind"] for line in text.splitlines()]
     for k in ("authn_request", "authn_response", "token", "userinfo"):
         check(k in kinds, f"the transaction log has {k}")
@@ -674,13 +672,24 @@ def run_citizen(srv, op):
        sorted([oth["name"], oth["name"], pol["name"]]), "the police consultation now listed")
 
     # The transaction log records the citizens' logins, their refusals too.
-    text = "".join(open(f).read() for f in glob.glob(files_prefix(srv.db) + ".oidc-log/*.jsonl"))
+    text = oidc_log_text(srv)
     logins = [json.loads(line) for line in text.splitlines() if '"kind":"login"' in line]
     outcomes = {(x["for"], x["outcome"]) for x in logins}
     for want in (("cittadino", "ok"), ("cittadino", "spid_replayed"),
                  ("cittadino", "spid_level_too_low")):
         check(want in outcomes, f"the transaction log has {want}: {outcomes}")
     check(me not in text and "TINIT-" not in text, "no codice fiscale in the log")
+
+
+def oidc_log_text(srv):
+    """The transaction log, oldest line first: one file per day (UTC),
+    named YYYY-MM-DD.jsonl, read in the order of their names.  The test
+    clock may cross midnight: a test that took one file, or the files in
+    the directory's order, failed near midnight UTC."""
+    files = sorted(glob.glob(files_prefix(srv.db) + ".oidc-log/*.jsonl"))
+    check(files and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}\.jsonl", os.path.basename(f))
+                        for f in files), f"the transaction log's day files: {files}")
+    return "".join(open(f).read() for f in files)
 
 
 # ---- OpenID Federation
@@ -842,9 +851,8 @@ def op_configuration(op, fed, op_pub, superior, now, userinfo="/me", marks=None,
 
 
 def chain_log(srv):
-    files = glob.glob(files_prefix(srv.db) + ".oidc-log/*.jsonl")
-    return [json.loads(line) for f in files for line in open(f).read().splitlines()
-            if json.loads(line)["kind"] == "trust_chain"]
+    return [x for x in map(json.loads, oidc_log_text(srv).splitlines())
+            if x["kind"] == "trust_chain"]
 
 
 def test_spid_federation():
