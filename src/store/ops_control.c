@@ -962,6 +962,28 @@ static vis_err rec_get(struct store *s, enum store_kind k, const char *colname, 
 	return VIS_OK;
 }
 
+/* Each row of a prepared and bound statement read as a record of d:
+ * fn(ctx, record) until it returns non-zero; the statement reset. */
+static vis_err rec_each(const struct rec_desc *d, struct drv_stmt *st, store_rec_fn fn,
+			void *ctx, struct vis_error *e)
+{
+	void *rec = malloc(d->struct_size);
+	if (!rec) {
+		drv_reset(st);
+		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	}
+	enum drv_step r;
+	while ((r = drv_step(st, e)) == DRV_ROW) {
+		rec_read(d, st, rec);
+		if (fn(ctx, rec) != 0)
+			break;
+	}
+	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
+	drv_reset(st);
+	free(rec);
+	return rc;
+}
+
 vis_err store_rec_list(struct store *s, enum store_kind k, const struct store_filter *filters,
 		       int limit, store_rec_fn fn, void *ctx, struct vis_error *e)
 {
@@ -976,14 +998,9 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
 	int nf = rec_sql_list(d, filters, before != 0, limit, sql, sizeof sql, e);
 	if (nf < 0)
 		return VIS_ERR_INTERNAL;
-	void *rec = malloc(d->struct_size);
-	if (!rec)
-		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct drv_stmt *st = drv_prepare_sql(store_drv(s), sql, d->table, e);
-	if (!st) {
-		free(rec);
+	if (!st)
 		return ops_err(e);
-	}
 	for (int i = 0; i < nf; i++) {
 		if (filters[i].text)
 			drv_bind_text(st, i + 1, filters[i].text);
@@ -992,16 +1009,7 @@ vis_err store_rec_page(struct store *s, enum store_kind k, const struct store_fi
 	}
 	if (before)
 		drv_bind_i64(st, nf + 1, before);
-	enum drv_step r;
-	while ((r = drv_step(st, e)) == DRV_ROW) {
-		rec_read(d, st, rec);
-		if (fn(ctx, rec) != 0)
-			break;
-	}
-	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
-	drv_reset(st);
-	free(rec);
-	return rc;
+	return rec_each(d, st, fn, ctx, e);
 }
 
 vis_err ops_counts_read(struct drv_stmt *st, int64_t *const out[], int ncols, const char *what,
@@ -1048,27 +1056,12 @@ vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *
 static vis_err rec_list_by(struct store *s, enum store_kind k, enum sql_id id, const char *what,
 			   int64_t a, int limit, store_rec_fn fn, void *ctx, struct vis_error *e)
 {
-	const struct rec_desc *d = &store_rec_descs[k];
-	void *rec = malloc(d->struct_size);
-	if (!rec)
-		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct drv_stmt *st = drv_prepare(store_drv(s), id, what, e);
-	if (!st) {
-		free(rec);
+	if (!st)
 		return ops_err(e);
-	}
 	drv_bind_i64(st, 1, a);
 	drv_bind_i64(st, 2, limit);
-	enum drv_step r;
-	while ((r = drv_step(st, e)) == DRV_ROW) {
-		rec_read(d, st, rec);
-		if (fn(ctx, rec) != 0)
-			break;
-	}
-	vis_err rc = r == DRV_ERROR ? st->err : VIS_OK;
-	drv_reset(st);
-	free(rec);
-	return rc;
+	return rec_each(&store_rec_descs[k], st, fn, ctx, e);
 }
 
 vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
