@@ -949,12 +949,16 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t now,
 			     struct vis_error *e)
 {
-	int64_t before[3], removed[3] = {0, 0, 0};
+	int64_t before[STORE_PURGE_N], removed[STORE_PURGE_N] = {0};
 	before[STORE_PURGE_SECURITY] = now - (int64_t)cfg->security_log_days * DAY;
 	before[STORE_PURGE_SESSIONS] = now - (int64_t)cfg->session_keep_days * DAY;
 	/* A quiet day forgives (throttle_bump): such a row says nothing more. */
 	before[STORE_PURGE_THROTTLE] = now - DAY;
+	before[STORE_PURGE_MAIL] = now - (int64_t)cfg->mail_keep_days * DAY;
 	if (store_control_purge(s, before, now, removed, e))
 		return -1;
-	return removed[0] + removed[1] + removed[2];
+	int64_t n = 0;
+	for (int i = 0; i < STORE_PURGE_N; i++)
+		n += removed[i];
+	return n;
 }

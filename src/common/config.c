@@ -305,6 +305,9 @@ static const struct option_row rows[] = {
 						 "degli amministratori"),
 	INT(session_keep_days, 1, 365, "30", "giorni per cui si conserva una sessione finita "
 					     "(inattiva, scaduta, uscita), poi cancellata"),
+	INT(mail_keep_days, 7, 3650, "90", "giorni per cui si conserva un messaggio della posta "
+					   "in uscita (inviato, non consegnato o mai inviato), "
+					   "contati da quando è stato accodato, poi cancellato"),
 	BOOL(test_clock, "false", "SOLO PER PROVE: permette a un client di spostare l'orologio del "
 				  "server (solo il programma di prova visura-test accetta true)"),
 };

@@ -115,6 +115,7 @@ struct config {
 	int stats_threshold_min;    /* smallest small-cell threshold a statistic may ask */
 	int security_log_days;      /* security events kept this long */
 	int session_keep_days;      /* ended sessions kept this long */
+	int mail_keep_days;         /* outbox messages kept this long */
 	bool test_clock;            /* test-only clock control endpoint */
 };
 

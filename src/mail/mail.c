@@ -182,8 +182,7 @@ int mail_deliver(struct store *s, const struct config *cfg, const struct sealed_
 			m->last_error[0] = '\0';
 			/* Once delivered, a password has no business in the outbox. */
 			if (!strcmp(m->kind, "credentials"))
-				snprintf(m->body, sizeof m->body,
-					 "[delivered; the temporary password was removed from the outbox]");
+				STR_COPY_KNOWN(m->body, MAIL_SEALED_SENT); /* a short constant */
 			forget_citizen(m);
 			sent++;
 		} else {

@@ -16,6 +16,8 @@
 
 /* What the outbox shows in place of a sealed password (auth/sealed.h). */
 #define MAIL_SEALED_SHOWN "[riservata: inviata solo per posta elettronica]"
+/* What replaces a message of credentials once it is sent. */
+#define MAIL_SEALED_SENT "[consegnato; la password temporanea è stata tolta dalla posta in uscita]"
 /* What replaces it once the message can no longer be sent. */
 #define MAIL_SEALED_DROPPED "[non consegnata: emettere una nuova password temporanea]"
 

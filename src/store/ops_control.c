@@ -223,12 +223,14 @@ vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t 
 	return VIS_OK;
 }
 
-vis_err store_control_purge(struct store *s, const int64_t before[3], int64_t now,
-			    int64_t removed[3], struct vis_error *e)
+vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N], int64_t now,
+			    int64_t removed[STORE_PURGE_N], struct vis_error *e)
 {
-	static const enum sql_id ids[3] = {SQL_PURGE_SECURITY_EVENTS, SQL_PURGE_SESSIONS,
-					   SQL_PURGE_THROTTLE};
-	for (int i = 0; i < 3; i++)
+	static const enum sql_id ids[STORE_PURGE_N] = {
+		[STORE_PURGE_SECURITY] = SQL_PURGE_SECURITY_EVENTS,
+		[STORE_PURGE_SESSIONS] = SQL_PURGE_SESSIONS,
+		[STORE_PURGE_THROTTLE] = SQL_PURGE_THROTTLE, [STORE_PURGE_MAIL] = SQL_PURGE_MAIL};
+	for (int i = 0; i < STORE_PURGE_N; i++)
 		if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1, before[i],
 			    now, "eliminazione", &removed[i], e))
 			return ops_err(e);

@@ -598,6 +598,14 @@ static const char migration_28[] =
 	"@PGONLY CREATE INDEX IF NOT EXISTS security_event_account"
 	" ON security_event (account_id, kind, id);\n";
 
+/* The outbox kept mail_keep_days (auth_retention_purge) and listed by
+ * recipient (GET /outbox?recipient=): both read by index, not by walking
+ * every message ever queued. */
+static const char migration_29[] =
+	"CREATE INDEX IF NOT EXISTS mail_created ON mail (created_at);\n"
+	"@SQLITEONLY CREATE INDEX IF NOT EXISTS mail_recipient ON mail (recipient);\n"
+	"@PGONLY CREATE INDEX IF NOT EXISTS mail_recipient ON mail (recipient, id);\n";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -629,6 +637,7 @@ const struct schema_migration schema_migrations[] = {
 	{27, "indici delle segnalazioni per ente e degli eventi di sicurezza per tipo",
 	 migration_27},
 	{28, "indice degli eventi di sicurezza per utenza", migration_28},
+	{29, "conservazione e indici della posta in uscita", migration_29},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

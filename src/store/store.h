@@ -576,10 +576,12 @@ vis_err store_purge_each(struct store *s, store_purge_fn fn, void *ctx, struct v
 /* What retention lets go (auth_retention_purge): before[0]: security events
  * older than it; before[1]: sessions ended (idle, expired, revoked) before
  * it; before[2]: throttle rows with no failure since it and no longer
- * locked at `now`.  removed[i]: the rows deleted from each table. */
-enum { STORE_PURGE_SECURITY, STORE_PURGE_SESSIONS, STORE_PURGE_THROTTLE };
-vis_err store_control_purge(struct store *s, const int64_t before[3], int64_t now,
-			    int64_t removed[3], struct vis_error *e);
+ * locked at `now`; before[3]: outbox messages queued before it, whatever
+ * their state.  removed[i]: the rows deleted from each table. */
+enum { STORE_PURGE_SECURITY, STORE_PURGE_SESSIONS, STORE_PURGE_THROTTLE, STORE_PURGE_MAIL,
+       STORE_PURGE_N };
+vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N], int64_t now,
+			    int64_t removed[STORE_PURGE_N], struct vis_error *e);
 
 /* One-time codes that let a citizen read who consulted their record:
  * stored hashed, valid until expires_at, usable once. */

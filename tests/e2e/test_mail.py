@@ -3,6 +3,7 @@
 SMTP server in this process), with retries while the relay is down, and the
 temporary password never shown by the outbox, sealed until it is sent and
 removed once delivered; plain SMTP only to a relay declared on loopback."""
+import re
 import threading
 import time
 import warnings
@@ -69,8 +70,12 @@ def test_credentials_mailed_and_redacted():
             sent = wait_for(lambda: [m for m in srv.outbox("mario.rossi@ente.example")
                                      if m["state"] == "sent"])
             check(sent, "the outbox marks the message sent")
-            check("password temporanea" not in sent[0]["body"],
+            pw = re.search(r"password temporanea:\s*(\S+)", data).group(1)
+            check(len(pw) >= 12 and pw not in sent[0]["body"],
                   "a delivered password no longer sits in the outbox")
+            eq(sent[0]["body"],
+               "[consegnato; la password temporanea è stata tolta dalla posta in uscita]",
+               "said so, in Italian")
     finally:
         close()
 

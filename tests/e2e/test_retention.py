@@ -3,7 +3,9 @@
 without bound.  Failed logins with made-up names from one address add one
 security event per kind and ten minutes (with a count), their throttle rows
 go once a quiet day has passed, ended sessions after session_keep_days,
-security events after security_log_days (never less than six months).
+security events after security_log_days (never less than six months),
+outbox messages mail_keep_days after they were queued, whatever their
+state (never less than a week).
 Time moves with the test clock; the tables are read directly."""
 import subprocess
 
@@ -73,16 +75,53 @@ def test_sessions_and_events_expire():
         check(count(srv, "security_event") > 0, "recent ones stay")
 
 
-def test_security_log_minimum():
+def test_outbox_expires():
+    with Server(mail_keep_days=7) as srv:
+        srv.admin()
+        ente = srv.create_ente()
+        srv.user("operator", ente["id"])
+        old = db_query(srv.db, "SELECT id, recipient, state FROM mail ORDER BY id")
+        check(len(old) >= 1, f"a new account's credentials queued: {old}")
+        # Some sent, some failed, some never sent (no relay here): all go.
+        db_exec(srv.db, ("UPDATE mail SET state = 'sent' WHERE id = ?", (old[0]["id"],)))
+        t0 = srv.now()
+        srv.advance(6 * harness.DAY)
+        srv.user("operator", ente["id"])
+        eq(count(srv, "mail WHERE created_at <= ?", (t0,)), len(old),
+           "kept for mail_keep_days")
+        srv.advance(harness.DAY + 60)
+        eq(count(srv, "mail WHERE created_at <= ?", (t0,)), 0,
+           "messages queued more than mail_keep_days ago purged, sent or not")
+        check(count(srv, "mail") >= 1, "the later account's message stays")
+        # The office's outbox by recipient still lists what is kept.
+        kept = db_query(srv.db, "SELECT recipient FROM mail ORDER BY id DESC LIMIT 1")[0]
+        r = expect(srv.admin().get("/api/v1/outbox?recipient=" + urllib.parse.quote(kept["recipient"])),
+                   200, what="outbox by recipient")
+        check(len(r.json["messages"]) >= 1 and
+              all(m["recipient"] == kept["recipient"] for m in r.json["messages"]),
+              f"the recipient's messages: {r.json}")
+
+
+def refused_below(option, value, what, says):
+    """`visura serve --check` with option below its minimum: exit 2, naming
+    the option and its range."""
     d = tempfile.mkdtemp(prefix="visura-retention-")
     try:
         p = subprocess.run([harness.VISURA, "serve", "--self-signed", os.path.join(d, "tls"),
-                            "--security-log-days", "90", "--check"] + harness.serve_user_args(),
-                           capture_output=True, text=True)
-        eq(p.returncode, 2, f"security_log_days below six months: {p.stdout}{p.stderr}")
-        check("security_log_days" in p.stderr, f"says why: {p.stderr}")
+                            "--" + option.replace("_", "-"), value, "--check"]
+                           + harness.serve_user_args(), capture_output=True, text=True)
+        eq(p.returncode, 2, f"{option} below {what}: {p.stdout}{p.stderr}")
+        check(option in p.stderr and says in p.stderr, f"says why: {p.stderr}")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_outbox_keep_minimum():
+    refused_below("mail_keep_days", "6", "a week", "da 7")
+
+
+def test_security_log_minimum():
+    refused_below("security_log_days", "90", "six months", "da 183")
 
 
 if __name__ == "__main__":

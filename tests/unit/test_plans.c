@@ -44,6 +44,8 @@ static const struct {
 	S(SQL_ALERTS_COUNT_ENTE), S(SQL_EVENTS_COUNT_DETAIL),
 	/* the outbox read at every tick: its due messages, not every message */
 	S(SQL_MAIL_DUE),
+	/* retention, every tick: what is old, not every row (migration 29) */
+	S(SQL_PURGE_SECURITY_EVENTS), S(SQL_PURGE_MAIL),
 #undef S
 };
 
@@ -115,6 +117,16 @@ static void test_register_statements_use_indexes(void **state)
 		assert_true(rec_sql_list(&store_rec_descs[STORE_SECURITY_EVENT], lists[i], false, 10,
 					 sql, sizeof sql, &e) >= 0);
 		bad += plan_scans(db, "security_event by account", sql);
+	}
+	/* the outbox by recipient (GET /outbox?recipient=), a page and the
+	 * next (migration 29) */
+	static const struct store_filter recipient[] = {{"recipient", "a@example.org", 0},
+							{NULL, NULL, 0}};
+	for (int below = 0; below < 2; below++) {
+		char sql[4096];
+		assert_true(rec_sql_list(&store_rec_descs[STORE_MAIL], recipient, below, 50, sql,
+					 sizeof sql, &e) >= 0);
+		bad += plan_scans(db, "mail by recipient", sql);
 	}
 	sqlite3_close(db);
 	testdb_drop(&d);
