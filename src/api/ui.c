@@ -34,9 +34,10 @@ static void send_file(struct http_request *r, const char *path)
 	/* The page itself is always revalidated so that a new release takes
 	 * effect at once; assets may be cached and are revalidated by tag. */
 	r->cacheable = strcmp(path, "index.html") != 0;
-	http_header_add(r, "ETag", f->etag);
+	const char *etag = web_etag(r->app->ui, f);
+	http_header_add(r, "ETag", etag);
 	const char *inm = http_header(r, "If-None-Match");
-	if (inm && !strcmp(inm, f->etag)) {
+	if (inm && !strcmp(inm, etag)) {
 		http_reply_static(r, 304, f->content_type, "", 0);
 		return;
 	}

@@ -1,5 +1,7 @@
 #include "web/web.h"
 
+#include "common/str.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -17,7 +19,7 @@
 struct web_assets {
 	struct web_file *files;   /* sorted by path for bsearch */
 	size_t n, cap, bytes;
-	pthread_mutex_t gz_lock;  /* over every file's gz, gz_len and gz_done */
+	pthread_mutex_t gz_lock;  /* over every file's etag, etag_done, gz, gz_len, gz_done */
 };
 
 /* Only these types are served; anything else in the directory stays on
@@ -86,7 +88,6 @@ static vis_err add_file(struct web_assets *w, const char *full, const char *rel,
 	size_t len = (size_t)st.st_size;
 	unsigned char *data = malloc(len ? len : 1);
 	char *path = strdup(rel);
-	char *etag = malloc(2 + 32 + 1);
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		struct web_file *nf = realloc(w->files, cap * sizeof *nf);
@@ -95,22 +96,15 @@ static vis_err add_file(struct web_assets *w, const char *full, const char *rel,
 			w->cap = cap;
 		}
 	}
-	if (!data || !path || !etag || w->n == w->cap || fread(data, 1, len, f) != len) {
+	if (!data || !path || w->n == w->cap || fread(data, 1, len, f) != len) {
 		fclose(f);
 		free(data);
 		free(path);
-		free(etag);
 		return vis_error_set(e, VIS_ERR_IO, "%s: impossibile leggere", full);
 	}
 	fclose(f);
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, data, len);
-	etag[0] = '"';
-	for (int i = 0; i < 16; i++)
-		snprintf(etag + 1 + 2 * i, 3, "%02x", h[i]);
-	strcpy(etag + 33, "\"");
 	struct web_file *wf = &w->files[w->n++];
-	*wf = (struct web_file){path, type, data, len, etag, NULL, 0, false};
+	*wf = (struct web_file){.path = path, .content_type = type, .data = data, .len = len};
 	/* Fonts and PNG images are compressed already. */
 	wf->gz_done = !strncmp(type, "font/", 5) || !strncmp(type, "image/png", 9);
 	w->bytes += len;
@@ -180,6 +174,24 @@ const struct web_file *web_find(const struct web_assets *w, const char *path)
 	return bsearch(&key, w->files, w->n, sizeof *w->files, by_path);
 }
 
+const char *web_etag(struct web_assets *w, const struct web_file *f)
+{
+	/* f is one of w's files: found by web_find, which gives them const. */
+	struct web_file *wf = &w->files[f - w->files];
+	pthread_mutex_lock(&w->gz_lock);
+	if (!wf->etag_done) {
+		unsigned char h[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256(h, wf->data, wf->len);
+		wf->etag[0] = '"';
+		str_hex(wf->etag + 1, h, 16);
+		wf->etag[33] = '"';
+		wf->etag[34] = '\0';
+		wf->etag_done = true;
+	}
+	pthread_mutex_unlock(&w->gz_lock);
+	return wf->etag;
+}
+
 const unsigned char *web_gzip(struct web_assets *w, const struct web_file *f, size_t *len)
 {
 	/* f is one of w's files: found by web_find, which gives them const. */
@@ -207,7 +219,6 @@ void web_free(struct web_assets *w)
 	for (size_t i = 0; i < w->n; i++) {
 		free((void *)w->files[i].path);
 		free((void *)w->files[i].data);
-		free((void *)w->files[i].etag);
 		free((void *)w->files[i].gz);
 	}
 	pthread_mutex_destroy(&w->gz_lock);

@@ -2,7 +2,8 @@
  * fonts, icons), read once from the interface directory when the server
  * starts and served from memory by exact path.
  *
- * Owns: the in-memory copy of every file, its entity tag and its gzip copy.  Nothing on
+ * Owns: the in-memory copy of every file, its entity tag and its gzip copy
+ * (both made at the file's first request, not at start).  Nothing on
  * disk is opened while requests are answered, so a request path can never
  * reach a file outside the set loaded at start. */
 #ifndef VISURA_WEB_WEB_H
@@ -20,8 +21,9 @@ struct web_file {
 	const char *content_type;
 	const unsigned char *data;
 	size_t len;
-	const char *etag;          /* quoted, from the content's SHA-256 */
-	/* Read through web_gzip() only: */
+	/* Read through web_etag() and web_gzip() only: */
+	char etag[35];             /* quoted, from the content's SHA-256 */
+	bool etag_done;
 	const unsigned char *gz;
 	size_t gz_len;
 	bool gz_done;
@@ -32,6 +34,10 @@ struct web_file {
 vis_err web_load(const char *dir, struct web_assets **out, struct vis_error *e);
 /* The file at path (below /ui/), or NULL. */
 const struct web_file *web_find(const struct web_assets *w, const char *path);
+/* f's entity tag (quoted: the first 16 bytes of its content's SHA-256 in
+ * hex), hashed at its first request, then kept: at start, hashing the
+ * whole interface took about 16 ms of every start of the server. */
+const char *web_etag(struct web_assets *w, const struct web_file *f);
 /* The gzip copy of f (one of w's files), or NULL when it would not save a
  * tenth (or f is a font or PNG image); *len its length.  Compressed at the
  * first request that takes gzip, then kept: not at start, where the whole

@@ -5,6 +5,7 @@ known types it found there: exact paths, no way out of the set, the same
 security headers as the API, entity tags for revalidation.  Also the import
 history the interface's admin screen reads (GET /api/v1/imports)."""
 import gzip
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -44,10 +45,18 @@ def test_serves_the_interface_files():
         check(r.header("Content-Type").startswith("text/javascript"), "script type")
         check(r.header("Cache-Control").startswith("private, max-age"), "assets may be cached")
         etag = r.header("ETag")
-        check(etag and etag.startswith('"'), "an entity tag")
+        eq(etag, '"' + hashlib.sha256(b"console.log('main');").hexdigest()[:32] + '"',
+           "the entity tag: the content's SHA-256")
         r = srv.request("GET", "/ui/app/main.js", headers={"If-None-Match": etag})
         eq(r.status, 304, "revalidation with the tag")
         eq(r.body, b"", "no body on 304")
+        eq(r.header("ETag"), etag, "the same tag again")
+        # A file whose first request is a revalidation: its tag made then.
+        r = srv.request("GET", "/ui/app/deep/style.css", headers={"If-None-Match": etag})
+        eq(r.status, 200, "another file's tag does not match")
+        r = srv.request("GET", "/ui/app/deep/style.css",
+                        headers={"If-None-Match": r.header("ETag")})
+        eq(r.status, 304, "its own does")
         expect(srv.request("GET", "/ui/app/deep/style.css"), 200, what="nested file")
         # Text assets are also kept gzip-compressed, for clients that take it.
         plain = expect(srv.request("GET", "/ui/app/big.css"), 200, what="big css")
