@@ -1507,6 +1507,31 @@ static bool foreign(const struct store_person *p)
 }
 
 /* A person of the territory asked for, resident on `on`. */
+/* Every person version of `on` of each municipality of comuni (one code,
+ * or a whole province's, comma-separated: pool_table), each read by its
+ * index: with "" for a province, every municipality of the register was
+ * read (every province of a regional one), and those of the others
+ * dropped by resident_on. */
+static vis_err each_member_at(struct store *s, const char *comuni, int on, store_person_fn fn,
+			      void *ctx, struct vis_error *e)
+{
+	if (!comuni[0])
+		return store_person_each_at(s, "", on, fn, ctx, e);
+	for (const char *p = comuni;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char code[16];
+		if (!n || n >= sizeof code)
+			return vis_error_set(e, VIS_ERR_INVALID, "comuni: codice non valido");
+		memcpy(code, p, n);
+		code[n] = '\0';
+		vis_err rc = store_person_each_at(s, code, on, fn, ctx, e);
+		if (rc || !end)
+			return rc;
+		p = end + 1;
+	}
+}
+
 static bool resident_on(const struct stats_table_query *q, const struct store_person *p, int on)
 {
 	return stats_covered(q->comuni, p->comune) && p->reg_date <= on &&
@@ -4326,8 +4351,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			lc->protect = q->cache;
 			const struct linked_stock *ls = NULL;
 			int part = -2;
-			const char *one = q->comuni[0] && !strchr(q->comuni, ',') ? q->comuni : "";
-			rc = store_person_each_at(s, one, on, add_resident, a, e);
+			rc = each_member_at(s, q->comuni, on, add_resident, a, e);
 			if (!rc && a->oom)
 				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 			if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {

@@ -22,7 +22,7 @@ import subprocess
 
 import harness
 from harness import *  # noqa: F401,F403
-from test_stats_tables import age_on, check_protected, foreign, residents
+from test_stats_tables import age_on, check_protected, expected_ages, foreign, residents
 
 COMUNI = ("036023", "036005")
 OTHER = "037006"    # Bologna: a second province of the region, for by=provincia
@@ -173,6 +173,22 @@ def test_places():
               f"the command line lists the same names: {out.stderr}")
         expect(a.get(f"/api/v1/stats/tables?table=strade&comuni={COMUNI[0]}&threshold=2"), 400,
                "invalid_request", "the floor")
+
+        # A whole province's tables in a register that holds another
+        # province too: each municipality of it read by its own index (not
+        # the register's every person), the counts those of the files —
+        # every published cell, and the totals by sex (known, never
+        # hidden) — for the foreign residents too.
+        for name, only_foreign in (("posas", False), ("strasa", True)):
+            doc = table(name, comuni=",".join(COMUNI), date="2026-02-01")
+            truth = expected_ages(p, COMUNI, "2026-01-31", only_foreign)
+            eq([r[2] for r in doc["righe"]], list(truth), f"{name} of province 036: its ages")
+            for r in doc["righe"]:
+                for got, want in zip(r[3:6], truth[r[2]]):
+                    check(got is None or got == want,
+                          f"{name} of province 036, age {r[2]}: {got}, counted {want}")
+                if r[2] == "999":
+                    eq(r[3:5], truth["999"][:2], f"{name} of province 036: its totals by sex")
 
         # The provinces of the region (the map's region view): one series
         # per province, its municipalities in the register pooled, the
