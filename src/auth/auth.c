@@ -955,6 +955,9 @@ int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t 
 	/* A quiet day forgives (throttle_bump): such a row says nothing more. */
 	before[STORE_PURGE_THROTTLE] = now - DAY;
 	before[STORE_PURGE_MAIL] = now - (int64_t)cfg->mail_keep_days * DAY;
+	/* A citizen's code (a codice fiscale, who issued it, when it was
+	 * used) is kept as long as the security event of its issue. */
+	before[STORE_PURGE_SUBJECT_CODES] = now - (int64_t)cfg->security_log_days * DAY;
 	if (store_control_purge(s, before, now, removed, e))
 		return -1;
 	int64_t n = 0;

@@ -211,7 +211,8 @@ int auth_maintenance(struct store *s, const struct config *cfg, int64_t now,
 /* Deletes what retention lets go: security events older than
  * security_log_days, sessions ended more than session_keep_days ago,
  * throttle rows quiet for a day, outbox messages queued more than
- * mail_keep_days ago.  Run by auth_maintenance (every periodic
+ * mail_keep_days ago, citizens' one-time codes expired more than
+ * security_log_days ago.  Run by auth_maintenance (every periodic
  * tick, on the instance holding the duties lease).  Returns the rows
  * deleted, or -1. */
 int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t now,

@@ -229,7 +229,8 @@ vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N]
 	static const enum sql_id ids[STORE_PURGE_N] = {
 		[STORE_PURGE_SECURITY] = SQL_PURGE_SECURITY_EVENTS,
 		[STORE_PURGE_SESSIONS] = SQL_PURGE_SESSIONS,
-		[STORE_PURGE_THROTTLE] = SQL_PURGE_THROTTLE, [STORE_PURGE_MAIL] = SQL_PURGE_MAIL};
+		[STORE_PURGE_THROTTLE] = SQL_PURGE_THROTTLE, [STORE_PURGE_MAIL] = SQL_PURGE_MAIL,
+		[STORE_PURGE_SUBJECT_CODES] = SQL_PURGE_SUBJECT_CODES};
 	for (int i = 0; i < STORE_PURGE_N; i++)
 		if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1, before[i],
 			    now, "eliminazione", &removed[i], e))

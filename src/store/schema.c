@@ -599,10 +599,12 @@ static const char migration_28[] =
 	" ON security_event (account_id, kind, id);\n";
 
 /* The outbox kept mail_keep_days (auth_retention_purge) and listed by
- * recipient (GET /outbox?recipient=): both read by index, not by walking
- * every message ever queued. */
+ * recipient (GET /outbox?recipient=), and citizens' one-time codes kept
+ * security_log_days after they expire: read by index, not by walking
+ * every row ever written. */
 static const char migration_29[] =
 	"CREATE INDEX IF NOT EXISTS mail_created ON mail (created_at);\n"
+	"CREATE INDEX IF NOT EXISTS subject_code_expiry ON subject_code (expires_at);\n"
 	"@SQLITEONLY CREATE INDEX IF NOT EXISTS mail_recipient ON mail (recipient);\n"
 	"@PGONLY CREATE INDEX IF NOT EXISTS mail_recipient ON mail (recipient, id);\n";
 
@@ -637,7 +639,7 @@ const struct schema_migration schema_migrations[] = {
 	{27, "indici delle segnalazioni per ente e degli eventi di sicurezza per tipo",
 	 migration_27},
 	{28, "indice degli eventi di sicurezza per utenza", migration_28},
-	{29, "conservazione e indici della posta in uscita", migration_29},
+	{29, "conservazione della posta in uscita e dei codici monouso", migration_29},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -384,6 +384,8 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_PURGE_THROTTLE] = "DELETE FROM throttle WHERE last_failure_at < ?1 AND locked_until < ?2",
 	/* Queued before ?1 (mail_keep_days), whatever became of it. */
 	[SQL_PURGE_MAIL] = "DELETE FROM mail WHERE created_at < ?1",
+	/* Expired before ?1 (security_log_days after their end), used or not. */
+	[SQL_PURGE_SUBJECT_CODES] = "DELETE FROM subject_code WHERE expires_at < ?1",
 	/* The trail is read in pages of ?2 records. */
 	[SQL_ACCESS_EACH] = "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id LIMIT ?2",
 	[SQL_ACCESS_GET] = "SELECT " ACCESS_COLS " FROM access_log WHERE id = ?1",

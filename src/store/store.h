@@ -577,9 +577,10 @@ vis_err store_purge_each(struct store *s, store_purge_fn fn, void *ctx, struct v
  * older than it; before[1]: sessions ended (idle, expired, revoked) before
  * it; before[2]: throttle rows with no failure since it and no longer
  * locked at `now`; before[3]: outbox messages queued before it, whatever
- * their state.  removed[i]: the rows deleted from each table. */
+ * their state; before[4]: citizens' one-time codes that expired before it,
+ * used or not.  removed[i]: the rows deleted from each table. */
 enum { STORE_PURGE_SECURITY, STORE_PURGE_SESSIONS, STORE_PURGE_THROTTLE, STORE_PURGE_MAIL,
-       STORE_PURGE_N };
+       STORE_PURGE_SUBJECT_CODES, STORE_PURGE_N };
 vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N], int64_t now,
 			    int64_t removed[STORE_PURGE_N], struct vis_error *e);
 

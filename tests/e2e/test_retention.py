@@ -5,7 +5,8 @@ security event per kind and ten minutes (with a count), their throttle rows
 go once a quiet day has passed, ended sessions after session_keep_days,
 security events after security_log_days (never less than six months),
 outbox messages mail_keep_days after they were queued, whatever their
-state (never less than a week).
+state (never less than a week), citizens' one-time codes security_log_days
+after they expire.
 Time moves with the test clock; the tables are read directly."""
 import subprocess
 
@@ -100,6 +101,23 @@ def test_outbox_expires():
         check(len(r.json["messages"]) >= 1 and
               all(m["recipient"] == kept["recipient"] for m in r.json["messages"]),
               f"the recipient's messages: {r.json}")
+
+
+def test_subject_codes_expire():
+    with Server(security_log_days=183) as srv:
+        cf = "RSSMRA80A01H501U"   # a code is issued for any codice fiscale
+        r = expect(srv.admin().post("/api/v1/audit/subject-codes", {"codice_fiscale": cf}), 201,
+                   what="a code for the citizen")
+        expires = parse_time(r.json["expires_at"])
+        eq(count(srv, "subject_code WHERE cf = ?", (cf,)), 1, "the code stored")
+        srv.advance_to(expires + 182 * harness.DAY)
+        srv.admin()
+        eq(count(srv, "subject_code WHERE cf = ?", (cf,)), 1,
+           "kept as long as the security event of its issue")
+        srv.advance(2 * harness.DAY)
+        srv.admin()
+        eq(count(srv, "subject_code WHERE cf = ?", (cf,)), 0,
+           "gone security_log_days after it expired")
 
 
 def refused_below(option, value, what, says):

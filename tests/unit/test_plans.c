@@ -45,12 +45,13 @@ static const struct {
 	/* the outbox read at every tick: its due messages, not every message */
 	S(SQL_MAIL_DUE),
 	/* retention, every tick: what is old, not every row (migration 29) */
-	S(SQL_PURGE_SECURITY_EVENTS), S(SQL_PURGE_MAIL),
+	S(SQL_PURGE_SECURITY_EVENTS), S(SQL_PURGE_MAIL), S(SQL_PURGE_SUBJECT_CODES),
 #undef S
 };
 
 static const char *const register_tables[] = {"person", "person_history", "family",
-					      "family_history", "alert", "security_event", "mail"};
+					      "family_history", "alert", "security_event", "mail",
+					      "subject_code"};
 
 /* "SCAN person", "SCAN person USING COVERING INDEX …": the whole table. */
 static const char *scanned(const char *detail)
