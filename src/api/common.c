@@ -92,6 +92,20 @@ int64_t api_now(struct http_request *r)
 	return app_now(r->app);
 }
 
+const char *api_unknown_member(const json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, key))
+			a++;
+		if (!*a)
+			return key;
+	}
+	return NULL;
+}
+
 int64_t api_param_id(struct http_request *r, int i)
 {
 	const char *p = i < r->nparams ? r->params[i] : "";

@@ -22,6 +22,11 @@ struct store *api_store(struct http_request *r);
 void api_reply_uncounted(struct http_request *r);
 int64_t api_now(struct http_request *r);
 
+/* The first member of obj (an object, or absent) that is not one of
+ * allowed (NULL-terminated), or NULL when every one is: a body's field the
+ * route does not know is refused, never ignored. */
+const char *api_unknown_member(const json_t *obj, const char *const *allowed);
+
 /* Route parameter i as a positive id, or 0 after replying 404. */
 int64_t api_param_id(struct http_request *r, int i);
 
@@ -362,6 +367,8 @@ HANDLER(api_processing_delete);
 HANDLER(api_events_feed);
 HANDLER(api_notices_list);
 HANDLER(api_notices_create);
+HANDLER(api_notice_update);
+HANDLER(api_notice_withdraw);
 HANDLER(api_review_report);
 HANDLER(api_review_decide);
 HANDLER(api_list_request_create);

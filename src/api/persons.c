@@ -365,22 +365,6 @@ static bool anpr_declared(json_t *v, json_t *declared, struct access_what *what)
 	return true;
 }
 
-/* The first member of obj (an object, or absent) that is not one of
- * allowed (NULL-terminated), or NULL when every one is. */
-static const char *anpr_unknown(const json_t *obj, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		const char *const *a = allowed;
-		while (*a && strcmp(*a, key))
-			a++;
-		if (!*a)
-			return key;
-	}
-	return NULL;
-}
-
 static void anpr_service(struct http_request *r, bool verify)
 {
 	struct access_who who;
@@ -408,13 +392,13 @@ static void anpr_service(struct http_request *r, bool verify)
 	static const char *const birth[] = {"dataEvento", NULL};
 	static const char *const req[] = {"dataRiferimentoRichiesta", "motivoRichiesta", "casoUso",
 					  NULL};
-	const char *unknown = anpr_unknown(body, top);
+	const char *unknown = api_unknown_member(body, top);
 	if (!unknown)
-		unknown = anpr_unknown(crit, crits);
+		unknown = api_unknown_member(crit, crits);
 	if (!unknown)
-		unknown = anpr_unknown(json_object_get(crit, "datiNascita"), birth);
+		unknown = api_unknown_member(json_object_get(crit, "datiNascita"), birth);
 	if (!unknown)
-		unknown = anpr_unknown(json_object_get(body, "datiRichiesta"), req);
+		unknown = api_unknown_member(json_object_get(body, "datiRichiesta"), req);
 	char why[160];
 	if (unknown) {
 		snprintf(why, sizeof why, "il campo \"%.60s\" non è tra quelli che visura accetta "

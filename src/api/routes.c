@@ -97,6 +97,8 @@ const struct http_route api_routes[] = {
 	{"GET", "/api/v1/events", api_events_feed, RECORDED, 0},
 	{"GET", "/api/v1/notices", api_notices_list, ROUTE_PUBLIC, 0},
 	{"POST", "/api/v1/notices", api_notices_create, ADMIN, 0},
+	{"PATCH", "/api/v1/notices/:id", api_notice_update, ADMIN, 0},
+	{"DELETE", "/api/v1/notices/:id", api_notice_withdraw, ADMIN, 0},
 	{"GET", "/api/v1/review", api_review_report, ADMIN | ROUTE_AUDITOR, 0},
 	{"POST", "/api/v1/list-requests", api_list_request_create, LEAD | ROUTE_OPERATOR, 0},
 	{"GET", "/api/v1/list-requests", api_list_requests, ADMIN | LEAD | ROUTE_OPERATOR, 0},

@@ -851,6 +851,18 @@ static bool rec_col_same(const struct rec_col *col, const void *a, const void *b
 	return false;
 }
 
+/* Runs a bound change that must write exactly one row (the record as it
+ * was read): none is VIS_ERR_CONFLICT, another change got there first. */
+static vis_err done_one(struct drv_stmt *st, struct vis_error *e)
+{
+	int64_t rows = 0;
+	if (drv_done_changes(st, &rows, e))
+		return ops_err(e);
+	if (rows != 1)
+		return vis_error_set(e, VIS_ERR_CONFLICT, "%s", STORE_CHANGED_MEANWHILE);
+	return VIS_OK;
+}
+
 /* Writes the columns `after` changes from `before` (a copy of the row as
  * it was read), only while the row still holds before's values in them
  * (rec_sql_update): a change made on a copy never puts back what another
@@ -892,12 +904,7 @@ static vis_err rec_update(struct store *s, enum store_kind k, const void *before
 		return VIS_OK;
 	}
 	drv_bind_i64(st, n, id);
-	int64_t rows = 0;
-	if (drv_done_changes(st, &rows, e))
-		return ops_err(e);
-	if (rows != 1)
-		return vis_error_set(e, VIS_ERR_CONFLICT, "%s", STORE_CHANGED_MEANWHILE);
-	return VIS_OK;
+	return done_one(st, e);
 }
 
 /* A change to a kind the cache holds moves the generation in its
@@ -1077,6 +1084,26 @@ vis_err store_notices_live(struct store *s, int64_t now, int max, store_rec_fn f
 			   struct vis_error *e)
 {
 	return rec_list_by(s, STORE_NOTICE, SQL_NOTICES_LIVE, "avvisi", now, max, fn, ctx, e);
+}
+
+vis_err store_notice_correct(struct store *s, const struct store_notice *before,
+			     const struct store_notice *after, int64_t now, struct vis_error *e)
+{
+	if (after->id != before->id)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "avviso: modifica di due record diversi");
+	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_NOTICE_CORRECT, "avviso", e);
+	if (!st)
+		return ops_err(e);
+	drv_bind_i64(st, 1, after->id);
+	const struct store_notice *x[] = {after, before};
+	for (int i = 0; i < 2; i++) {
+		drv_bind_text(st, 2 + 4 * i, x[i]->title);
+		drv_bind_text(st, 3 + 4 * i, x[i]->body);
+		drv_bind_i64(st, 4 + 4 * i, x[i]->starts_at);
+		drv_bind_i64(st, 5 + 4 * i, x[i]->ends_at);
+	}
+	drv_bind_i64(st, 10, now);
+	return done_one(st, e);
 }
 
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,

@@ -362,6 +362,11 @@ const char *const store_sql[SQL__COUNT] = {
 	/* the notices not yet ended, the soonest to start first */
 	[SQL_NOTICES_LIVE] = "SELECT " NOTICE_COLS " FROM notice WHERE ends_at > ?1"
 		" ORDER BY starts_at, id LIMIT ?2",
+	/* a notice corrected (or withdrawn: its end made now) only while it
+	 * holds what the change was made from, and has not ended */
+	[SQL_NOTICE_CORRECT] = "UPDATE notice SET title = ?2, body = ?3, starts_at = ?4,"
+		" ends_at = ?5 WHERE id = ?1 AND title = ?6 AND body = ?7 AND starts_at = ?8"
+		" AND ends_at = ?9 AND ends_at > ?10",
 	[SQL_EVENTS_COUNT_DETAIL] = "SELECT count(*) FROM security_event"
 		" WHERE kind = ?1 AND substr(detail, 1, length(?2)) = ?2",
 	[SQL_SESSIONS_REVOKE_ACCOUNT] = "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"

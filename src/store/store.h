@@ -1058,6 +1058,13 @@ vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, v
  * start first, at most `max`: fn(ctx, notice) each. */
 vis_err store_notices_live(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
 			   struct vis_error *e);
+/* Writes `after`'s title, body and times over the notice `before` (the
+ * same id), read earlier: only while the notice still holds all of
+ * before's and has not ended at `now` (a notice over is never changed);
+ * otherwise VIS_ERR_CONFLICT, nothing written.  A withdrawal is the same
+ * change with the end made `now`. */
+vis_err store_notice_correct(struct store *s, const struct store_notice *before,
+			     const struct store_notice *after, int64_t now, struct vis_error *e);
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
 				    int64_t *n, struct vis_error *e);
 

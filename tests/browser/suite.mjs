@@ -1544,11 +1544,13 @@ async function flowAdmin(browser, fx) {
       await openMenu(page, 'Avvisi', 'Avvisi di interruzione programmata');
       const start = romeLocal(minuteFloor(Date.now() + 24 * 3600 * 1000));
       const end = romeLocal(minuteFloor(Date.now() + 26 * 3600 * 1000));
-      await field(page, 'Titolo').fill('Aggiornamento notturno');
-      await field(page, 'Testo').fill('Servizio non disponibile per due ore.');
-      await field(page, 'Dal').fill(start.input);
-      await field(page, 'Al').fill(end.input);
-      await button(page, 'Pubblica avviso').click();
+      // the new notice's form (each listed notice has its own, under "Modifica")
+      const form = page.locator('form').filter({ has: button(page, 'Pubblica avviso') });
+      await field(form, 'Titolo').fill('Aggiornamento notturno');
+      await field(form, 'Testo').fill('Servizio non disponibile per due ore.');
+      await field(form, 'Dal').fill(start.input);
+      await field(form, 'Al').fill(end.input);
+      await button(form, 'Pubblica avviso').click();
       const r = await findInTable(page, 'Avvisi di interruzione programmata', (rs) => rs.find((x) => x.Titolo === 'Aggiornamento notturno'),
         'the new notice');
       check(r.Dal === start.shown && r.Al === end.shown, `expected from ${start.shown} to ${end.shown}; saw ${JSON.stringify(r)}`);
@@ -1556,6 +1558,35 @@ async function flowAdmin(browser, fx) {
       check(rows.some((x) => x.Titolo === fx.notice.title), `expected the fixture's notice too; saw ${JSON.stringify(rows)}`);
     });
     await look(page, 'admin-notices');
+    await step('admin: "Modifica" corrects a notice and "Ritira" withdraws it, after a confirmation', page, async () => {
+      const caption = 'Avvisi di interruzione programmata';
+      const later = romeLocal(minuteFloor(Date.now() + 27 * 3600 * 1000));
+      let row = rowWith(page, caption, 'Aggiornamento notturno');
+      await row.getByText('Modifica', { exact: true }).click();
+      await field(row, 'Testo').fill('Servizio non disponibile per tre ore.');
+      await field(row, 'Al').fill(later.input);
+      await button(row, 'Salva').click();
+      await textOf(page, mainOf(page).getByRole('status'), 'Avviso corretto', 'the confirmation of the correction');
+      let r = await findInTable(page, caption, (rs) => rs.find((x) => x.Titolo === 'Aggiornamento notturno' && x.Testo === 'Servizio non disponibile per tre ore.'),
+        'the corrected notice');
+      check(r.Al === later.shown, `expected the corrected end ${later.shown}; saw ${JSON.stringify(r)}`);
+      const pub = await page.evaluate(async () => (await (await fetch('/api/v1/notices')).json()).notices);
+      check(pub.some((n) => n.body === 'Servizio non disponibile per tre ore.'), `expected the public list to show the correction; saw ${JSON.stringify(pub)}`);
+      await screenshot(page, 'admin-notice-corrected');
+      row = rowWith(page, caption, 'Aggiornamento notturno');
+      await button(row, 'Ritira').click();
+      // nothing happens before the confirmation; "Annulla" leaves it be
+      await button(row, 'Annulla').click();
+      r = await findInTable(page, caption, (rs) => rs.find((x) => x.Titolo === 'Aggiornamento notturno'), 'the notice, not withdrawn on the first click');
+      await button(row, 'Ritira').click();
+      await button(row, 'Conferma il ritiro').click();
+      await textOf(page, mainOf(page).getByRole('status'), 'Avviso ritirato', 'the confirmation of the withdrawal');
+      const rows = await readTable(page, caption, 'the notices after the withdrawal');
+      check(!rows.some((x) => x.Titolo === 'Aggiornamento notturno') && rows.some((x) => x.Titolo === fx.notice.title),
+        `expected the withdrawn notice gone and the fixture's kept; saw ${JSON.stringify(rows)}`);
+      const after = await page.evaluate(async () => (await (await fetch('/api/v1/notices')).json()).notices);
+      check(!after.some((n) => n.title === 'Aggiornamento notturno'), `expected the public list without it; saw ${JSON.stringify(after)}`);
+    });
     await step('admin: "Posta in uscita" lists the credentials of the approved operator', page, async () => {
       await openMenu(page, 'Posta in uscita', 'Posta in uscita');
       if (!shared.operatorRequested) return;

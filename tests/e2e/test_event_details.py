@@ -7,7 +7,8 @@ what a person reads.  The test provokes the events through the API
 (failed logins of an unknown name and of an account, a lockout, a refused
 login of a disabled account, the login of a suspended body, a session
 ended by its holder and one beyond the account's limit, a role's refusal, an account with its temporary
-password, an incident moved through its states, a body suspended) and
+password, an incident moved through its states, a body suspended, a notice
+corrected and withdrawn) and
 reads every event back through /api/v1/security-events: no detail may
 hold an English word or a code in place of words.  What the events carry
 as data (a path, a name, a reason typed by someone) is taken out first.
@@ -16,6 +17,7 @@ usage: test_event_details.py PATH/TO/visura [TEST...]
 """
 import re
 import sys
+import time
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 
@@ -83,11 +85,20 @@ def test_security_event_details_are_italian():
         expect(admin.post(f"/api/v1/enti/{ente['id']}/suspend", {"reason": reason}), 200)
         expect(srv.client().login(op.account["username"], op.password), 403, "ente_not_active")
 
+        # a notice corrected, then withdrawn
+        now = srv.now()
+        nid = expect(admin.post("/api/v1/notices", {
+            "title": "Fermo del servizio", "body": "testo",
+            "starts_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60)),
+            "ends_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600))}), 201)["id"]
+        expect(admin.patch(f"/api/v1/notices/{nid}", {"body": "testo corretto"}), 200)
+        expect(admin.delete(f"/api/v1/notices/{nid}"), 200)
+
         events = srv.events()
         kinds = {e["kind"] for e in events}
         for k in ("login_failure", "lockout", "login_refused", "request_refused", "session_ended",
                   "forbidden", "account_created", "temporary_password_issued", "incident_state",
-                  "ente_suspended"):
+                  "ente_suspended", "notice_changed", "notice_withdrawn"):
             check(k in kinds, f"no {k} event to read: {sorted(kinds)}")
         data = {reason, ente["name"], srv.admin_user, victim["username"], op.account["username"],
                 lead.account["username"], busy.account["username"]}

@@ -77,6 +77,7 @@ def test_notices():
         pub = expect(srv.request("GET", "/api/v1/notices"), 200).json["notices"]
         check(pub and pub[0]["current"] and pub[0]["title"] == "Manutenzione",
               "shown to anyone before login")
+        notices_corrected_and_withdrawn(srv, a, now, ts)
         # Notices ended since, however many, never hide one still current:
         # the old list took the newest 100 notices, then dropped the ended.
         for i in range(100):
@@ -97,6 +98,101 @@ def test_notices():
         eq((len(pub["notices"]), pub["more"]), (100, True), "100 listed, and more said")
         srv.advance(100000)
         eq(expect(srv.request("GET", "/api/v1/notices"), 200).json["notices"], [], "past notices go")
+
+
+def notices_corrected_and_withdrawn(srv, a, now, ts):
+    """An admin's notice corrected (PATCH) or withdrawn (DELETE): the public
+    list shows it at once; refused for anyone else, an unknown id, a bad
+    field, a notice already ended; each change a security event naming the
+    notice.  Before, a notice could be neither: a wrong one stayed public
+    until it ended."""
+    def public():
+        return {x["id"]: x for x in expect(srv.request("GET", "/api/v1/notices"), 200).json["notices"]}
+    mid = next(x["id"] for x in public().values() if x["title"] == "Manutenzione")
+    up = expect(a.post("/api/v1/notices", {"title": "Aggiornamento", "body": "Di notte",
+                                           "starts_at": ts(now + 7200),
+                                           "ends_at": ts(now + 10800)}), 201).json["id"]
+    ended = expect(a.post("/api/v1/notices", {"title": "Concluso", "body": "Ieri",
+                                              "starts_at": ts(now - 7200),
+                                              "ends_at": ts(now - 3600)}), 201).json["id"]
+    # corrected: only the fields sent change, the public list at once
+    got = expect(a.patch(f"/api/v1/notices/{mid}", {"body": "Servizio sospeso fino alle 12"}),
+                 200).json
+    eq((got["id"], got["title"], got["body"], got["current"]),
+       (mid, "Manutenzione", "Servizio sospeso fino alle 12", True), "the body corrected")
+    got = expect(a.patch(f"/api/v1/notices/{mid}", {"title": "Manutenzione straordinaria",
+                                                   "ends_at": ts(now + 5400)}), 200).json
+    eq(public()[mid], got, "the public list shows the corrected notice")
+    eq((got["title"], got["body"], got["starts_at"], got["ends_at"]),
+       ("Manutenzione straordinaria", "Servizio sospeso fino alle 12", ts(now - 60),
+        ts(now + 5400)), "title and end corrected, the rest kept")
+    # refused, and nothing changed
+    auditor = srv.user("auditor", None)
+    expect(auditor.patch(f"/api/v1/notices/{mid}", {"title": "x"}), 403, "forbidden", "not admin")
+    expect(auditor.delete(f"/api/v1/notices/{mid}"), 403, "forbidden", "not admin")
+    expect(a.patch("/api/v1/notices/999999", {"title": "x"}), 404, "not_found", "unknown id")
+    expect(a.delete("/api/v1/notices/999999"), 404, "not_found", "unknown id")
+    expect(a.delete("/api/v1/notices/abc"), 404, "not_found", "not an id")
+    for bad, why in (({"starts_at": "2026-12-06 10:00"}, "not AAAA-MM-GGTHH:MM:SSZ"),
+                     ({"ends_at": "2026-13-01T00:00:00Z"}, "no such month"),
+                     ({"ends_at": ts(now - 120)}, "the end before the start"),
+                     ({"starts_at": ts(now + 6000)}, "the start after the end"),
+                     ({"ends_at": ts(now - 30)}, "an end already past (a withdrawal)"),
+                     ({"titolo": "x"}, "a field a notice has not"),
+                     ({"title": "x", "id": 5}, "the id is not a field to correct"),
+                     ({"title": ""}, "an empty title"),
+                     ({"title": "x" * 201}, "a title over 200 bytes"),
+                     ({"body": None}, "a null body"),
+                     ({"ends_at": 1767225600}, "a number for a time"),
+                     ({}, "nothing to correct")):
+        r = expect(a.patch(f"/api/v1/notices/{mid}", bad), 400, "invalid_request", why)
+        check(not english_message(r), f"{why}: an Italian message: {r.json}")
+    for raw, why in ((b"{\"title\": ", "malformed JSON"), (b"[1]", "not an object")):
+        r = a.request("PATCH", f"/api/v1/notices/{mid}", raw=raw)
+        check(r.status == 400 and r.code in ("invalid_json", "invalid_request"),
+              f"{why}: refused 400, got {r.status} {r.body[:200]!r}")
+    eq(public()[mid], got, "the refused corrections changed nothing")
+    # an ended notice is not corrected nor withdrawn: 409
+    for r in (a.patch(f"/api/v1/notices/{ended}", {"title": "Concluso ieri"}),
+              a.delete(f"/api/v1/notices/{ended}")):
+        r = expect(r, 409, "notice_ended", "a notice already ended")
+        check(not english_message(r), f"an Italian message: {r.json}")
+    # withdrawn: gone from the public list at once, the other kept
+    check(up in public(), "the upcoming notice is listed")
+    t0 = srv.now()
+    w = expect(a.delete(f"/api/v1/notices/{up}"), 200).json
+    end = parse_time(w["ends_at"])
+    eq((w["id"], w["title"], w["starts_at"], w["current"]),
+       (up, "Aggiornamento", ts(now + 7200), False), "withdrawn")
+    check(t0 <= end <= srv.now(), f"its end is the withdrawal's time: {w}")
+    eq(sorted(public()), [mid], "gone from the public list at once, the other kept")
+    for r in (a.delete(f"/api/v1/notices/{up}"), a.patch(f"/api/v1/notices/{up}", {"title": "y"})):
+        expect(r, 409, "notice_ended", "a notice withdrawn is over")
+    # the row is kept (an honest record): the withdrawal is its end
+    row = db_query(srv.db, "SELECT title, starts_at, ends_at FROM notice WHERE id = ?", (up,))
+    eq([(x["title"], int(x["starts_at"]), int(x["ends_at"])) for x in row],
+       [("Aggiornamento", now + 7200, end)], "the withdrawn notice kept, ended now")
+    # each change and the withdrawal a security event naming the notice
+    changed = [e for e in srv.events("notice_changed")]
+    eq(len(changed), 2, f"two corrections recorded: {changed}")
+    me = expect(a.get("/api/v1/auth/me"), 200).json["username"]
+    check(all(e["username"] == me and f"avviso n. {mid} " in e["detail"]
+              for e in changed), f"each names the admin and the notice: {changed}")
+    check("Manutenzione straordinaria" in changed[0]["detail"] and
+          "titolo" in changed[0]["detail"] and "fine" in changed[0]["detail"],
+          f"the newest names what was corrected: {changed[0]}")
+    gone = srv.events("notice_withdrawn")
+    eq(len(gone), 1, f"one withdrawal recorded: {gone}")
+    check(f"avviso n. {up} " in gone[0]["detail"] and "Aggiornamento" in gone[0]["detail"]
+          and ts(now + 10800) in gone[0]["detail"],
+          f"the withdrawal names the notice and the end it had: {gone[0]}")
+    # the withdrawn notice no longer counts among the live ones below
+    expect(a.delete(f"/api/v1/notices/{mid}"), 200)
+    eq(public(), {}, "both withdrawn")
+    mid2 = expect(a.post("/api/v1/notices", {"title": "Manutenzione", "body": "Servizio sospeso",
+                                             "starts_at": ts(now - 60),
+                                             "ends_at": ts(now + 3600)}), 201).json["id"]
+    check(mid2 not in (mid, up), "a new notice")
 
 
 def test_yearly_review_and_revocation():

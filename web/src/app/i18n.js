@@ -153,6 +153,8 @@ const it = {
     rejects_help: 'Un file respinto non modifica nulla; i dettagli (riga, campo, motivo) sono nella risposta all\'invio e nella segnalazione.' },
   notices: { title: 'Avvisi di interruzione programmata', field_title: 'Titolo', body: 'Testo', starts: 'Dal', ends: 'Al', create: 'Pubblica avviso',
     new: 'Nuovo avviso', need_dates: 'Indicare inizio e fine.',
+    edit: 'Modifica', unchanged: 'Nessuna modifica da salvare.', corrected: 'Avviso corretto: la pagina di accesso mostra il nuovo testo.',
+    withdraw: 'Ritira', withdraw_confirm: 'Conferma il ritiro', withdrawn: 'Avviso ritirato: non è più mostrato.',
     more: 'Sono mostrati i primi 100 avvisi in corso o in arrivo, dal più vicino: ce ne sono altri.' },
   outbox: { intro: 'Messaggi generati dal servizio (credenziali, promemoria, segnalazioni). Le password consegnate sono oscurate.', created: 'Creato',
     recipient: 'Destinatario', kind: 'Tipo', subject: 'Oggetto', attempts: 'Tentativi', body: 'Testo', show: 'Mostra' },

@@ -355,6 +355,37 @@ async function incidentsScreen() {
   return h('div', {}, h('p', {}, t('incident.admin_intro')), incidentsTable(data.incidents, act));
 }
 
+// A datetime-local control's value and back: the browser's time, to the minute.
+const toUtc = (local) => new Date(local).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const toLocal = (iso) => {
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+};
+
+// A live notice corrected in place: only what the admin changed is sent,
+// so that a time not touched keeps its seconds.
+function noticeEdit(n) {
+  const out = h('div', { 'aria-live': 'assertive' });
+  const was = { title: n.title.trim(), body: n.body.replace(/\r\n?/g, '\n').trim(), starts_at: toLocal(n.starts_at), ends_at: toLocal(n.ends_at) };
+  const form = h('form', { novalidate: true },
+    field('title', t('notices.field_title'), { value: n.title, required: true, maxlength: 200, compact: true }),
+    field('body', t('notices.body'), { value: n.body, rows: 3, required: true, maxlength: 2000, compact: true }),
+    field('starts_at', t('notices.starts'), { type: 'datetime-local', value: was.starts_at, required: true, compact: true }),
+    field('ends_at', t('notices.ends'), { type: 'datetime-local', value: was.ends_at, required: true, compact: true }),
+    submit(t('common.save'), 'btn-outline-primary btn-sm'));
+  onSubmit(form, out, async (v) => {
+    if (!v.starts_at || !v.ends_at) throw new FormError(t('notices.need_dates'));
+    const body = {};
+    for (const k of ['title', 'body', 'starts_at', 'ends_at']) {
+      if (v[k] !== was[k]) body[k] = k.endsWith('_at') ? toUtc(v[k]) : v[k];
+    }
+    if (!Object.keys(body).length) throw new FormError(t('notices.unchanged'));
+    await api.patch(`/api/v1/notices/${n.id}`, body);
+    go('notices', null, t('notices.corrected'));
+  });
+  return h('details', { class: 'mb-1' }, h('summary', {}, t('notices.edit')), out, form);
+}
+
 async function noticesScreen() {
   const { data } = await api.get('/api/v1/notices');
   const out = h('div', { 'aria-live': 'assertive' });
@@ -365,15 +396,21 @@ async function noticesScreen() {
       h('div', { class: 'col-md-6' }, field('starts_at', t('notices.starts'), { type: 'datetime-local', required: true })),
       h('div', { class: 'col-md-6' }, field('ends_at', t('notices.ends'), { type: 'datetime-local', required: true }))),
     submit(t('notices.create')));
-  const utc = (local) => new Date(local).toISOString().replace(/\.\d{3}Z$/, 'Z');
   onSubmit(form, out, async (v) => {
     if (!v.starts_at || !v.ends_at) throw new FormError(t('notices.need_dates'));
-    await api.post('/api/v1/notices', { title: v.title, body: v.body, starts_at: utc(v.starts_at), ends_at: utc(v.ends_at) });
+    await api.post('/api/v1/notices', { title: v.title, body: v.body, starts_at: toUtc(v.starts_at), ends_at: toUtc(v.ends_at) });
     go('notices');
   });
+  // every notice listed is current or upcoming: each can be corrected or withdrawn
+  const act = (n) => h('div', {}, noticeEdit(n),
+    confirmAction(t('notices.withdraw'), t('notices.withdraw_confirm'), async () => {
+      await api.del(`/api/v1/notices/${n.id}`);
+      go('notices', null, t('notices.withdrawn'));
+    }));
   return h('div', {},
     table(t('notices.title'), [[t('notices.field_title'), (n) => n.title], [t('notices.body'), (n) => n.body],
-      [t('notices.starts'), (n) => fmtTime(n.starts_at)], [t('notices.ends'), (n) => fmtTime(n.ends_at)]], data.notices, { captionVisible: true }),
+      [t('notices.starts'), (n) => fmtTime(n.starts_at)], [t('notices.ends'), (n) => fmtTime(n.ends_at)],
+      [t('common.actions'), act]], data.notices, { captionVisible: true }),
     data.more ? h('p', { class: 'text-body-secondary' }, t('notices.more')) : null,
     h('h2', { class: 'h4 mt-4' }, t('notices.new')), out, form);
 }
