@@ -160,8 +160,9 @@ void api_security_events(struct http_request *r)
 
 void api_settings_totp(struct http_request *r)
 {
+	static const char *const names[] = {"roles", NULL};
 	json_t *body = http_body_object(r);
-	if (!body)
+	if (!body || api_refuse_unknown(r, api_unknown_member(body, names)))
 		return;
 	json_t *roles = json_object_get(body, "roles");
 	char list[256] = "";

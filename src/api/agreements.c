@@ -106,11 +106,17 @@ static bool join_list(json_t *arr, char *out, size_t cap)
 	return true;
 }
 
-/* Applies the body's fields to c; replies 400 on a bad one. */
+/* Applies the body's fields to c; replies 400 on a bad one, or on a member
+ * that is none of them (ente_id only when `create`). */
 static bool conv_fields(struct http_request *r, struct store_convenzione *c, bool create)
 {
+	static const char *const names[] = {
+		"ente_id", "reference", "comuni", "event_types", "profile", "mode", "state",
+		"webhook_url", "valid_from", "valid_to", "max_results", "per_minute", "per_day",
+		"body_per_minute", "body_per_day", "purpose_per_minute", "purpose_per_day",
+		"break_glass", "workstation_cert", NULL};
 	json_t *b = http_body_object(r);
-	if (!b)
+	if (!b || api_refuse_unknown(r, api_unknown_member(b, names + !create)))
 		return false;
 	json_t *v;
 	if ((v = json_object_get(b, "reference"))) {

@@ -106,6 +106,35 @@ const char *api_unknown_member(const json_t *obj, const char *const *allowed)
 	return NULL;
 }
 
+const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n, size_t stride,
+				  const char *const *also)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		size_t i = 0;
+		while (i < n && strcmp(*(const char *const *)((const char *)rows + i * stride), key))
+			i++;
+		const char *const *a = also;
+		while (i == n && a && *a && strcmp(*a, key))
+			a++;
+		if (i == n && !(a && *a))
+			return key;
+	}
+	return NULL;
+}
+
+bool api_refuse_unknown(struct http_request *r, const char *unknown)
+{
+	if (!unknown)
+		return false;
+	char msg[200];
+	snprintf(msg, sizeof msg, "il campo \"%.60s\" non è previsto in questa richiesta: "
+		 "nulla è stato cambiato (i campi ammessi sono in docs/api.md)", unknown);
+	http_reply_error(r, 400, "invalid_request", msg);
+	return true;
+}
+
 int64_t api_param_id(struct http_request *r, int i)
 {
 	const char *p = i < r->nparams ? r->params[i] : "";

@@ -41,7 +41,9 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 		{"state", offsetof(struct store_ente, state), sizeof en->state, false},
 	};
 	json_t *body = http_body_object(r);
-	if (!body)
+	if (!body ||
+	    api_refuse_unknown(r, api_unknown_member_in(body, text, sizeof text / sizeof text[0],
+							sizeof text[0], NULL)))
 		return false;
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
 		bool present = json_object_get(body, text[i].field) != NULL;

@@ -26,6 +26,13 @@ int64_t api_now(struct http_request *r);
  * allowed (NULL-terminated), or NULL when every one is: a body's field the
  * route does not know is refused, never ignored. */
 const char *api_unknown_member(const json_t *obj, const char *const *allowed);
+/* The same over a table of n rows of `stride` bytes, each opening with its
+ * name (a `const char *`): a handler's table of fields is its list; and
+ * `also` (NULL-terminated, or NULL). */
+const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n, size_t stride,
+				  const char *const *also);
+/* When unknown is not NULL, replies 400 naming it and returns true. */
+bool api_refuse_unknown(struct http_request *r, const char *unknown);
 
 /* Route parameter i as a positive id, or 0 after replying 404. */
 int64_t api_param_id(struct http_request *r, int i);

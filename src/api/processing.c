@@ -40,8 +40,10 @@ static json_t *entry_json(const void *rec)
 
 static bool read_fields(struct http_request *r, struct store_processing *p, bool create)
 {
+	static const char *const flag[] = {"special_categories", NULL};
 	json_t *b = http_body_object(r);
-	if (!b)
+	if (!b || api_refuse_unknown(r, api_unknown_member_in(b, fields, NFIELDS, sizeof fields[0],
+								 flag)))
 		return false;
 	for (size_t i = 0; i < NFIELDS; i++) {
 		if (!create && !json_object_get(b, fields[i].name))

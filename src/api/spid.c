@@ -401,8 +401,9 @@ void api_spid_jwks(struct http_request *r)
 /* PUT .../spid-required {"level": 0|2|3}. */
 static void mark(struct http_request *r, const char *what)
 {
+	static const char *const names[] = {"level", NULL};
 	json_t *body = http_body_object(r);
-	if (!body)
+	if (!body || api_refuse_unknown(r, api_unknown_member(body, names)))
 		return;
 	json_t *lv = json_object_get(body, "level");
 	int level = json_is_integer(lv) ? (int)json_integer_value(lv) : -1;

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 
+import contract
 import harness
 from harness import *  # noqa: F401,F403
 
@@ -690,6 +691,64 @@ def test_event_feed_survives_a_restart():
         again = expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after=0&limit=5"), 200).json
         eq([e["cursor"] for e in again["events"]], [e["cursor"] for e in first["events"]],
            "events already delivered can be read again (at least once)")
+
+
+def test_changes_refuse_unknown_fields():
+    """A change (PUT, PATCH) with a field its route does not know is
+    refused naming it, and nothing of the request is applied: before,
+    PATCH /enti/:id {"nmoe": ...} answered 200 and changed nothing, and a
+    typo beside a right field was dropped while the rest was written.  The
+    routes are read from the route table, so a new PUT or PATCH route fails
+    here until it is listed."""
+    with Server() as srv:
+        admin = srv.admin()
+        ente = srv.create_ente()
+        conv = srv.create_agreement(ente["id"], ["identity"])
+        acc, _ = srv.create_account("operator", ente["id"])
+        proc_id = db_query(srv.db, "SELECT id FROM processing ORDER BY id LIMIT 1")[0]["id"]
+        notice = expect(admin.post("/api/v1/notices", {
+            "title": "Manutenzione", "body": "Servizio sospeso",
+            "starts_at": "2030-01-01T08:00:00Z", "ends_at": "2030-01-01T10:00:00Z"}), 201).json
+        # (method, pattern): the path, a right field beside the unknown one,
+        # and how to read the record back (None: the route has no fields)
+        cases = {
+            ("PUT", "/api/v1/accounts/:id/spid-required"):
+                (f"/api/v1/accounts/{acc['id']}/spid-required", {"level": 2}, None),
+            ("PUT", "/api/v1/enti/:id/spid-required"):
+                (f"/api/v1/enti/{ente['id']}/spid-required", {"level": 2}, None),
+            ("PATCH", "/api/v1/enti/:id"):
+                (f"/api/v1/enti/{ente['id']}", {"pec": "nuova@pec.example"},
+                 f"/api/v1/enti/{ente['id']}"),
+            ("PATCH", "/api/v1/convenzioni/:id"):
+                (f"/api/v1/convenzioni/{conv['id']}", {"max_results": 7},
+                 f"/api/v1/convenzioni/{conv['id']}"),
+            ("PATCH", "/api/v1/notices/:id"):
+                (f"/api/v1/notices/{notice['id']}", {"title": "Altro"}, None),
+            ("PUT", "/api/v1/bollettini/comuni/:comune"):
+                ("/api/v1/bollettini/comuni/036023", {}, None),
+            ("PUT", "/api/v1/processing/:id"):
+                (f"/api/v1/processing/{proc_id}", {"retention": "un giorno"}, None),
+            ("PUT", "/api/v1/settings/totp-required"):
+                ("/api/v1/settings/totp-required", {"roles": ["admin"]}, None),
+        }
+        routes = [(m, p) for m, p, _ in contract.route_table() if m in ("PUT", "PATCH")]
+        eq(sorted(set(routes) - set(cases)), [], "every PUT and PATCH route is listed here")
+        events = db_query(srv.db, "SELECT count(*) AS n FROM security_event")[0]["n"]
+        rows = {t: db_query(srv.db, f"SELECT * FROM {t} ORDER BY id")
+                for t in ("ente", "convenzione", "account", "notice", "processing")}
+        for (method, pattern), (path, right, read) in cases.items():
+            was = expect(admin.get(read), 200).json if read else None
+            for body in ({"zz_sconosciuto": 1}, dict(right, zz_sconosciuto=1)):
+                r = admin.request(method, path, body)
+                eq(r.status, 400, f"{method} {pattern} {body}: {r.body[:200]}")
+                check("zz_sconosciuto" in r.json["error"]["message"],
+                      f"{method} {pattern}: names the field: {r.json}")
+            if read:
+                eq(expect(admin.get(read), 200).json, was, f"{method} {pattern}: nothing applied")
+        for t, was in rows.items():
+            eq(db_query(srv.db, f"SELECT * FROM {t} ORDER BY id"), was, f"{t}: nothing changed")
+        eq(db_query(srv.db, "SELECT count(*) AS n FROM security_event")[0]["n"], events,
+           "no change recorded")
 
 
 if __name__ == "__main__":
