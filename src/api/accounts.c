@@ -112,6 +112,9 @@ json_t *api_credentials_answer(struct http_request *r, const struct store_accoun
 
 void api_accounts_create(struct http_request *r)
 {
+	static const char *const fields[] = {"username", "role", "full_name", "codice_fiscale", "email", "appointment_ref", "ente_id", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	struct store_account a = {0};
 	const char *username = http_body_string(r, "username", true, 64);
 	const char *role = username ? http_body_string(r, "role", true, 15) : NULL;
@@ -212,6 +215,9 @@ static void account_changed(struct http_request *r, struct store *s, vis_err rc,
 
 void api_account_disable(struct http_request *r)
 {
+	static const char *const fields[] = {"reason", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	struct store *s;
 	struct store_account a;
 	json_t *body = r->body_len ? http_body_object(r) : NULL;
@@ -233,6 +239,8 @@ void api_account_disable(struct http_request *r)
 
 void api_account_enable(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	struct store *s;
 	struct store_account a;
 	if (!target(r, &s, &a))
@@ -245,6 +253,8 @@ void api_account_enable(struct http_request *r)
 
 void api_account_reset(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	struct store *s;
 	struct store_account a;
 	if (!target(r, &s, &a))
@@ -279,6 +289,8 @@ void api_account_reset(struct http_request *r)
 
 void api_account_renew(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	struct store *s;
 	struct store_account a;
 	if (!target(r, &s, &a))
@@ -291,6 +303,8 @@ void api_account_renew(struct http_request *r)
 
 void api_account_totp_reset(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	struct store *s;
 	struct store_account a;
 	if (!target(r, &s, &a))
@@ -328,6 +342,9 @@ void api_tokens_list(struct http_request *r)
 
 void api_token_create(struct http_request *r)
 {
+	static const char *const fields[] = {"name", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	const char *name = http_body_string(r, "name", true, 100);
 	struct store *s;
 	struct store_account a;

@@ -44,6 +44,8 @@ static bool load_pending(struct http_request *r, struct store **s,
 
 void api_request_approve(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	struct store *s;
 	struct store_operator_request q;
 	if (!load_pending(r, &s, &q))
@@ -74,6 +76,9 @@ void api_request_approve(struct http_request *r)
 
 void api_request_reject(struct http_request *r)
 {
+	static const char *const fields[] = {"note", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	const char *note = http_body_string(r, "note", true, 500);
 	struct store *s;
 	struct store_operator_request q;

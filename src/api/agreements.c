@@ -106,17 +106,20 @@ static bool join_list(json_t *arr, char *out, size_t cap)
 	return true;
 }
 
+/* An agreement's fields; ente_id only when it is made (conv_names + 1 for a
+ * change). */
+static const char *const conv_names[] = {
+	"ente_id", "reference", "comuni", "event_types", "profile", "mode", "state",
+	"webhook_url", "valid_from", "valid_to", "max_results", "per_minute", "per_day",
+	"body_per_minute", "body_per_day", "purpose_per_minute", "purpose_per_day",
+	"break_glass", "workstation_cert", NULL};
+
 /* Applies the body's fields to c; replies 400 on a bad one, or on a member
- * that is none of them (ente_id only when `create`). */
+ * that is none of them. */
 static bool conv_fields(struct http_request *r, struct store_convenzione *c, bool create)
 {
-	static const char *const names[] = {
-		"ente_id", "reference", "comuni", "event_types", "profile", "mode", "state",
-		"webhook_url", "valid_from", "valid_to", "max_results", "per_minute", "per_day",
-		"body_per_minute", "body_per_day", "purpose_per_minute", "purpose_per_day",
-		"break_glass", "workstation_cert", NULL};
 	json_t *b = http_body_object(r);
-	if (!b || api_refuse_unknown(r, api_unknown_member(b, names + !create)))
+	if (!b || api_refuse_unknown(r, api_unknown_member(b, conv_names + !create)))
 		return false;
 	json_t *v;
 	if ((v = json_object_get(b, "reference"))) {
@@ -290,6 +293,8 @@ void api_convenzioni_create(struct http_request *r)
 {
 	struct store_convenzione c;
 	convenzione_defaults(&c);
+	if (!api_body_members(r, conv_names))
+		return;
 	json_t *b = http_body_object(r);
 	if (!b)
 		return;
@@ -368,6 +373,9 @@ void api_convenzione_update(struct http_request *r)
 
 void api_purpose_create(struct http_request *r)
 {
+	static const char *const fields[] = {"code", "description", "legal_basis", "processing_ref", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	struct store *s;
 	struct store_convenzione c;
 	if (!conv_load(r, &s, &c))

@@ -233,6 +233,9 @@ static void regen_work(struct http_request *r, struct store *s, void *job);
  * current rule now. */
 void api_bollettini_regenerate(struct http_request *r)
 {
+	static const char *const fields[] = {"comune", "mese", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	json_t *body = r->body_len ? http_body_object(r) : NULL;
 	if (r->body_len && !body)
 		return;

@@ -135,6 +135,16 @@ bool api_refuse_unknown(struct http_request *r, const char *unknown)
 	return true;
 }
 
+const char *const API_NO_FIELDS[] = {NULL};
+
+bool api_body_members(struct http_request *r, const char *const *allowed)
+{
+	if (!r->body_len && !r->json)
+		return true;
+	json_t *b = http_body_object(r);
+	return b && !api_refuse_unknown(r, api_unknown_member(b, allowed));
+}
+
 int64_t api_param_id(struct http_request *r, int i)
 {
 	const char *p = i < r->nparams ? r->params[i] : "";

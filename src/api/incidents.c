@@ -21,6 +21,9 @@ static json_t *incident_json(const struct store_incident *i)
 
 void api_incident_report(struct http_request *r)
 {
+	static const char *const fields[] = {"what", "occurred_at", "accounts", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	struct store_incident i;
 	const char *what = http_body_string(r, "what", true, sizeof i.what - 1);
 	const char *when = what ? http_body_string(r, "occurred_at", true, sizeof i.occurred_at - 1) : NULL;
@@ -98,6 +101,9 @@ void api_incidents_list(struct http_request *r)
 
 void api_incident_state(struct http_request *r)
 {
+	static const char *const fields[] = {"state", "note", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	int64_t id = api_param_id(r, 0);
 	const char *state = id ? http_body_string(r, "state", true, 15) : NULL;
 	const char *note = state ? http_body_string(r, "note", true, 500) : NULL;
@@ -128,6 +134,9 @@ void api_incident_state(struct http_request *r)
  * accounts is revoked. */
 void api_ente_suspend(struct http_request *r)
 {
+	static const char *const fields[] = {"reason", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	int64_t id = api_param_id(r, 0);
 	const char *reason = id ? http_body_string(r, "reason", true, 200) : NULL;
 	struct store *s = reason ? api_store(r) : NULL;

@@ -33,6 +33,13 @@ const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n,
 				  const char *const *also);
 /* When unknown is not NULL, replies 400 naming it and returns true. */
 bool api_refuse_unknown(struct http_request *r, const char *unknown);
+/* A route's body, when it has one, is a JSON object whose members are all
+ * among `allowed` (NULL-terminated; API_NO_FIELDS: none): false after
+ * replying 400.  Without a body it is true: the handler asks for what it
+ * needs.  The first call of a handler, before it reads or changes
+ * anything. */
+bool api_body_members(struct http_request *r, const char *const *allowed);
+extern const char *const API_NO_FIELDS[];
 
 /* Route parameter i as a positive id, or 0 after replying 404. */
 int64_t api_param_id(struct http_request *r, int i);

@@ -23,6 +23,8 @@ void api_own_operators(struct http_request *r)
 
 void api_own_operator_disable(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	int64_t id = api_param_id(r, 0);
 	struct store *s = id ? api_store(r) : NULL;
 	struct store_account a;
@@ -58,6 +60,9 @@ void api_own_requests(struct http_request *r)
 
 void api_own_request_create(struct http_request *r)
 {
+	static const char *const fields[] = {"username", "full_name", "codice_fiscale", "email", "appointment_ref", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	struct store_operator_request q = {0};
 	if (!api_person_fields(r, q.full_name, sizeof q.full_name, q.cf, q.email, sizeof q.email,
 			       q.appointment_ref, sizeof q.appointment_ref, true))
@@ -118,6 +123,9 @@ static bool kept(json_t *keep, int64_t id)
 
 void api_own_renewal(struct http_request *r)
 {
+	static const char *const fields[] = {"keep", "purposes_confirmed", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	json_t *body = http_body_object(r);
 	if (!body)
 		return;

@@ -28,6 +28,9 @@ static json_t *request_json(const void *rec)
 
 void api_list_request_create(struct http_request *r)
 {
+	static const char *const fields[] = {"purpose", "criteria", "justification", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	json_t *b = http_body_object(r);
 	if (!b)
 		return;
@@ -85,6 +88,9 @@ void api_list_requests(struct http_request *r)
 
 void api_list_request_decide(struct http_request *r)
 {
+	static const char *const fields[] = {"decision", "note", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	int64_t id = api_param_id(r, 0);
 	const char *decision = id ? http_body_string(r, "decision", true, 15) : NULL;
 	const char *note = decision ? http_body_string(r, "note", true, 500) : NULL;

@@ -57,6 +57,9 @@ void api_pdnd_purposes_list(struct http_request *r)
 
 void api_pdnd_purpose_map(struct http_request *r)
 {
+	static const char *const fields[] = {"pdnd_purpose", "client_id", "username", "purpose_id", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	json_t *b = http_body_object(r);
 	if (!b)
 		return;
@@ -135,6 +138,9 @@ void api_pdnd_keys_list(struct http_request *r)
 
 void api_pdnd_key_add(struct http_request *r)
 {
+	static const char *const fields[] = {"ente_id", "jwk", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	json_t *b = http_body_object(r);
 	if (!b)
 		return;

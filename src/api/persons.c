@@ -225,12 +225,23 @@ void api_verify(struct http_request *r)
 		run(r, &who, &what);
 		return;
 	}
+	static const char *const fields[] = {"codice_fiscale", "declared", "purpose", "case_ref",
+					     "as_of", "break_glass", "justification", NULL};
 	json_t *pid = json_object_get(body, "purpose");
 	json_t *jcase = json_object_get(body, "case_ref"), *jasof = json_object_get(body, "as_of");
 	bool typed = !(jcase && !json_is_string(jcase)) && !(jasof && !json_is_string(jasof));
 	if (!typed && !what.malformed_code) {
 		what.malformed_code = "invalid_request";
 		what.malformed_message = "i campi \"case_ref\" e \"as_of\" devono essere testi";
+	}
+	/* a member it does not know: a refused attempt, recorded as one */
+	const char *unknown = api_unknown_member(body, fields);
+	static _Thread_local char unknown_msg[200];
+	if (unknown && !what.malformed_code) {
+		snprintf(unknown_msg, sizeof unknown_msg, "il campo \"%.60s\" non è previsto in "
+			 "questa richiesta (i campi ammessi sono in docs/api.md)", unknown);
+		what.malformed_code = "invalid_request";
+		what.malformed_message = unknown_msg;
 	}
 	if (typed) {
 		who.purpose_id = json_is_integer(pid) ? json_integer_value(pid) : 0;

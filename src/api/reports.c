@@ -334,6 +334,9 @@ void api_audit_subject(struct http_request *r)
 
 void api_subject_code_create(struct http_request *r)
 {
+	static const char *const fields[] = {"codice_fiscale", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	const char *typed = http_body_string(r, "codice_fiscale", true, CF_TYPED_MAX);
 	char cf[CF_LEN + 1];
 	if (!typed)
@@ -606,6 +609,9 @@ void api_alerts_list(struct http_request *r)
  * account still disabled, the alert closed). */
 void api_alert_review(struct http_request *r)
 {
+	static const char *const fields[] = {"note", "reactivate", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	int64_t id = api_param_id(r, 0);
 	const char *note = id ? http_body_string(r, "note", true, 500) : NULL;
 	if (!note)

@@ -263,6 +263,9 @@ void api_review_report(struct http_request *r)
 
 void api_review_decide(struct http_request *r)
 {
+	static const char *const fields[] = {"decision", "note", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	int64_t id = api_param_id(r, 0);
 	const char *decision = id ? http_body_string(r, "decision", true, 15) : NULL;
 	const char *note = decision ? http_body_string(r, "note", true, 1000) : NULL;

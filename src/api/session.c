@@ -164,7 +164,8 @@ static bool login_from_form(struct http_request *r)
 
 void api_login(struct http_request *r)
 {
-	if (login_from_form(r))
+	static const char *const fields[] = {"username", "password", "totp", NULL};
+	if (login_from_form(r) || !api_body_members(r, fields))
 		return;
 	const char *username = http_body_string(r, "username", true, 64);
 	const char *password = username ? http_body_string(r, "password", true, PASSWORD_MAX_LEN) : NULL;
@@ -238,6 +239,8 @@ void api_login(struct http_request *r)
 
 void api_logout(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	struct store *s = api_store(r);
 	if (!s)
 		return;
@@ -392,6 +395,9 @@ void api_me(struct http_request *r)
 
 void api_password_change(struct http_request *r)
 {
+	static const char *const fields[] = {"current_password", "new_password", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	const char *current = http_body_string(r, "current_password", true, PASSWORD_MAX_LEN);
 	const char *next = current ? http_body_string(r, "new_password", true, PASSWORD_MAX_LEN) : NULL;
 	if (!next)
@@ -434,6 +440,8 @@ void api_password_change(struct http_request *r)
 
 void api_totp_setup(struct http_request *r)
 {
+	if (!api_body_members(r, API_NO_FIELDS))
+		return;
 	struct store *s = api_store(r);
 	if (!s)
 		return;
@@ -463,6 +471,9 @@ void api_totp_setup(struct http_request *r)
 
 void api_totp_confirm(struct http_request *r)
 {
+	static const char *const fields[] = {"code", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	const char *code = http_body_string(r, "code", true, 16);
 	if (!code)
 		return;
@@ -498,6 +509,9 @@ void api_totp_confirm(struct http_request *r)
  * periodic duties at once, so tests can let months pass. */
 void api_test_clock(struct http_request *r)
 {
+	static const char *const fields[] = {"advance_seconds", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	json_t *body = http_body_object(r);
 	if (!body)
 		return;

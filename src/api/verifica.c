@@ -105,6 +105,9 @@ static void retry_after(struct http_request *r, int64_t wait)
 
 void api_receipt_verify(struct http_request *r)
 {
+	static const char *const fields[] = {"receipt", "content_hash", NULL};
+	if (!api_body_members(r, fields))
+		return;
 	json_t *body = http_body_object(r);
 	if (!body)
 		return;
