@@ -2576,8 +2576,12 @@ static bool province_whole(const char (*code)[8], int n, const char *comuni)
 	return n > 1 && found == n;
 }
 
-vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
-			  struct stats_linked_ages *l, struct vis_error *e)
+/* stats_ages_linked, the counts of member `known` (may be NULL) given:
+ * known_age, as its pass would count them (a table by place counts them
+ * in its own pass: the municipality read once). */
+static vis_err ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			   const char *known, const long long known_age[2][AGES],
+			   struct stats_linked_ages *l, struct vis_error *e)
 {
 	memset(l, 0, sizeof *l);
 	struct siblings sb = {0};
@@ -2593,6 +2597,10 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 	if (!l->age || !l->hidden || !a || !q)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < sb.n; k++) {
+		if (known && !strcmp(sb.code[k], known)) {
+			memcpy(l->age[k], known_age, sizeof l->age[k]);
+			continue;
+		}
 		q->table = foreign ? STATS_STRASA : STATS_POSAS;
 		str_copy_known(q->comuni, sizeof q->comuni, sb.code[k], __FILE__, __LINE__);
 		memset(a, 0, sizeof *a);
@@ -2608,6 +2616,12 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 	if (rc)
 		stats_linked_ages_release(l);
 	return rc;
+}
+
+vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			  struct stats_linked_ages *l, struct vis_error *e)
+{
+	return ages_linked(s, comune, on, foreign, threshold, NULL, NULL, l, e);
 }
 
 const struct store_person *stats_record_resident(const struct stats_record *r, int on, int *age)
@@ -3343,6 +3357,7 @@ struct by_address {
 	long long (*v)[A_COLS], *age_sum;      /* per group, the last "not found" */
 	int *row_of;                           /* per group, its row (-1: no resident) */
 	int ng, rows;
+	long long age[2][AGES];                /* both[0]: POSAS's counts (places_count) */
 	bool oom;
 };
 
@@ -3410,6 +3425,11 @@ static int add_address_both(void *ctx, const struct store_family *f)
 static int add_by_address_both(void *ctx, const struct store_person *p)
 {
 	struct by_address *both = ctx;
+	/* POSAS's counts of the municipality, as add_resident makes them:
+	 * its linked protection reads only the other members (ages_linked) */
+	int age = resident_on(both->q, p, both->on) ? date_age(p->birth_date, both->on) : -1;
+	if (age >= 0)
+		both->age[p->sex == 'M'][age < AGES ? age : AGES - 1]++;
 	return add_by_address(&both[0], p) || add_by_address(&both[1], p);
 }
 
@@ -3822,7 +3842,8 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		 * hidden as POSAS hides them (stats_age_groups_hidden) */
 		bool grp[3];
 		struct stats_linked_ages l;
-		vis_err lrc = stats_ages_linked(s, q->comuni, on, false, threshold, &l, e);
+		vis_err lrc = ages_linked(s, q->comuni, on, false, threshold, q->comuni,
+					  (const long long(*)[AGES])both[0].age, &l, e);
 		int k = lrc ? -1 : stats_linked_ages_find(&l, q->comuni);
 		rc = lrc;
 		if (!rc && k < 0)
