@@ -1465,6 +1465,7 @@ struct on_date {
 	int nst;
 	struct member { char key[40]; int rel, cs; char sex; } *fam;
 	size_t nfam, capfam;
+	bool dropped;                         /* a citizen of a state past MAX_STATES */
 	bool oom;
 };
 
@@ -1548,19 +1549,25 @@ static int add_resident(void *ctx, const struct store_person *p)
 		return 0;
 	int sex = p->sex == 'M';
 	enum stats_table t = a->q->table;
-	if (t == STATS_POSAS || t == STATS_STATO_CIVILE || (t == STATS_STRASA && foreign(p)))
+	/* strasa_cittadinanza(_eta): STRASA's counts too, which their
+	 * province's pass gives its linked protection (stock_linked) */
+	bool cit = t == STATS_STRASA_CITT || t == STATS_STRASA_CITT_ETA;
+	if (t == STATS_POSAS || t == STATS_STATO_CIVILE ||
+	    ((t == STATS_STRASA || cit) && foreign(p)))
 		a->age[sex][age < AGES ? age : AGES - 1]++;
 	if (t == STATS_STATO_CIVILE)
 		a->civil[sex][civil_class(p->civil_status)][age < AGES ? age : AGES - 1]++;
-	if ((t == STATS_STRASA_CITT || t == STATS_STRASA_CITT_ETA) && foreign(p)) {
+	if (cit && foreign(p)) {
 		char first[4];
 		snprintf(first, sizeof first, "%.3s", p->citizenships);
 		int i = 0;
 		while (i < a->nst && strcmp(a->st[i].code, first))
 			i++;
 		if (i == a->nst) {
-			if (a->nst == MAX_STATES)
+			if (a->nst == MAX_STATES) {
+				a->dropped = true;
 				return 0;
+			}
 			memcpy(a->st[i].code, first, sizeof first);
 			a->nst++;
 		}
@@ -2550,21 +2557,6 @@ static int code_find(const char (*code)[8], int n, const char *comune)
 	return -1;
 }
 
-/* True when the two lists name the same municipalities in the same
- * order.  By their strings: the bytes after a code's end in its slot of
- * 8 are not set (a memcmp of the slots compared them, and a province's
- * stato_civile failed on a large register where the heap held old
- * bytes there). */
-static bool codes_same(const char (*x)[8], int nx, const char (*y)[8], int ny)
-{
-	if (nx != ny)
-		return false;
-	for (int k = 0; k < nx; k++)
-		if (strcmp(x[k], y[k]))
-			return false;
-	return true;
-}
-
 /* True when comuni (comma-separated) names exactly the n municipalities
  * code[] (n > 1): the whole province. */
 static bool province_whole(const char (*code)[8], int n, const char *comuni)
@@ -2584,8 +2576,12 @@ static bool province_whole(const char (*code)[8], int n, const char *comuni)
 	return n > 1 && found == n;
 }
 
-vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
-			  struct stats_linked_ages *l, struct vis_error *e)
+/* stats_ages_linked, the counts of member `known` (may be NULL) given:
+ * known_age, as its pass would count them (a table by place counts them
+ * in its own pass: the municipality read once). */
+static vis_err ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			   const char *known, const long long known_age[2][AGES],
+			   struct stats_linked_ages *l, struct vis_error *e)
 {
 	memset(l, 0, sizeof *l);
 	struct siblings sb = {0};
@@ -2601,6 +2597,10 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 	if (!l->age || !l->hidden || !a || !q)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < sb.n; k++) {
+		if (known && !strcmp(sb.code[k], known)) {
+			memcpy(l->age[k], known_age, sizeof l->age[k]);
+			continue;
+		}
 		q->table = foreign ? STATS_STRASA : STATS_POSAS;
 		str_copy_known(q->comuni, sizeof q->comuni, sb.code[k], __FILE__, __LINE__);
 		memset(a, 0, sizeof *a);
@@ -2616,6 +2616,12 @@ vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool fore
 	if (rc)
 		stats_linked_ages_release(l);
 	return rc;
+}
+
+vis_err stats_ages_linked(struct store *s, const char *comune, int on, bool foreign, int threshold,
+			  struct stats_linked_ages *l, struct vis_error *e)
+{
+	return ages_linked(s, comune, on, foreign, threshold, NULL, NULL, l, e);
 }
 
 const struct store_person *stats_record_resident(const struct stats_record *r, int on, int *age)
@@ -2854,6 +2860,16 @@ struct linked_stock {
 	int block;                 /* rows per state: 1, strasa_cittadinanza_eta 101 */
 	bool *hidden;              /* [k * rows * cols + r * cols + c] */
 	bool *province_hidden;     /* [rows * cols] */
+	/* each member's counts, read once: a table of a member or of the
+	 * whole province takes its own from them (part_counts, states_part) */
+	int *nst;                  /* [k]: member k's states, in the order read */
+	char (*codes)[4];          /* [k * MAX_STATES + i] */
+	long long (*counts)[2];    /* [k * MAX_STATES + i]: women, men */
+	long long (*sages)[2][AGES]; /* [k * MAX_STATES + i]: _eta, by age */
+	bool dropped;              /* a member's citizen of a state past MAX_STATES */
+	long long (*hh)[TIPI][STATS_SIZES];     /* famiglie(_tipologia) */
+	long long (*cv)[2][STATS_CIVIL][AGES];  /* stato_civile */
+	struct stats_linked_ages ages; /* _eta: STRASA's; stato_civile: POSAS's */
 };
 
 static void linked_stock_release(struct linked_stock *l)
@@ -2862,6 +2878,13 @@ static void linked_stock_release(struct linked_stock *l)
 	free(l->state);
 	free(l->hidden);
 	free(l->province_hidden);
+	free(l->nst);
+	free(l->codes);
+	free(l->counts);
+	free(l->sages);
+	free(l->hh);
+	free(l->cv);
+	stats_linked_ages_release(&l->ages);
 	memset(l, 0, sizeof *l);
 }
 
@@ -2917,34 +2940,54 @@ static vis_err linked_part(const char (*code)[8], int nm, const char *comuni, in
 			     comuni);
 }
 
-/* The POSAS cells of g from row r0 for a municipality or a whole
- * province (comuni), fixed as the linked protection hides them
- * (stats_ages_linked; kept in cache when not NULL); VIS_ERR_INTERNAL
- * when comuni is neither.  STRASA's: strasa_fix. */
-static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, struct grid *g, int r0,
-			       const char *comuni, int on, int threshold, struct vis_error *e)
+/* The linked protection of POSAS of the province of comuni, a
+ * municipality or the whole province, on `on` into c->l
+ * (stats_ages_linked, unless c holds it already), *k comuni's part
+ * (linked_part). */
+static vis_err ages_get(struct store *s, struct linked_cache *c, const char *comuni, int on,
+			int threshold, int *k, struct vis_error *e)
 {
-	struct linked_cache own = {0}, *c = cache ? cache : &own;
-	vis_err rc = VIS_OK;
 	if (!linked_key_same(&c->lkey, comuni, on, false, 0, threshold) || !c->l.nm) {
 		stats_linked_ages_release(&c->l);
-		rc = stats_ages_linked(s, comuni, on, false, threshold, &c->l, e);
+		vis_err rc = stats_ages_linked(s, comuni, on, false, threshold, &c->l, e);
 		if (rc)
 			return rc;
 	}
-	const struct stats_linked_ages *l = &c->l;
-	int k;
-	rc = linked_part((const char(*)[8])l->code, l->nm, comuni, &k, e);
+	return linked_part((const char(*)[8])c->l.code, c->l.nm, comuni, k, e);
+}
+
+/* The POSAS cells of g (the ages, then the total row) of part k of l's
+ * province (ages_get; -2: none, nothing fixed), fixed as the linked
+ * protection hides them.  STRASA's: strasa_fix. */
+static vis_err ages_fix(struct grid *g, const struct stats_linked_ages *l, int k,
+			struct vis_error *e)
+{
 	const bool(*h)[3] = k == -1 ? (const bool(*)[3])l->province_hidden
 				    : (const bool(*)[3])(k >= 0 ? l->hidden[k] : NULL);
-	for (int a = 0; !rc && h && a <= AGES; a++)
+	for (int a = 0; h && a <= AGES; a++)
 		for (int x = 0; x < 3; x++)
-			if (!grid_fix(g, r0 + a, x, h[a][x])) {
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-				break;
-			}
-	stats_linked_ages_release(&own.l);
-	return rc;
+			if (!grid_fix(g, a, x, h[a][x]))
+				return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	return VIS_OK;
+}
+
+/* Part k (linked_part) of the counts of a province's nm members, n
+ * each (members[m * n + i]), into out[0..n): member k's, or (-1) the
+ * whole province's, their sum.  The same counts as a pass of the part's
+ * own: store_person_each_at reads a member's persons only, so the pass
+ * that reads the members one after the other for the linked protection
+ * reads them (issue #17: each person version read once a table).  False
+ * for -2 (a municipality the province has not imported) or no counts:
+ * the caller reads its own. */
+static bool part_counts(long long *out, const long long *members, size_t n, int nm, int k)
+{
+	if (k < -1 || !members || nm < 1)
+		return false;
+	memset(out, 0, n * sizeof *out);
+	for (int m = k < 0 ? 0 : k; m < (k < 0 ? nm : k + 1); m++)
+		for (size_t i = 0; i < n; i++)
+			out[i] += members[(size_t)m * n + i];
+	return true;
 }
 
 /* famiglie, famiglie_tipologia, strasa_cittadinanza(_eta) or
@@ -2955,7 +2998,11 @@ static vis_err ages_fix_linked(struct store *s, struct linked_cache *cache, stru
  * order; a state a municipality does not list has none of its citizens
  * there, published as such), stats_citizenship_ages_protect_linked
  * (around STRASA's and strasa_cittadinanza's linked protections) or
- * stats_civil_protect_linked.  With none imported, l->nm is 0. */
+ * stats_civil_protect_linked (around POSAS's).  One pass over the
+ * members: STRASA's (POSAS's) counts taken in it, their linked
+ * protection as stats_ages_linked makes it (stats_linked_ages_protect),
+ * and each member's counts kept in l for the table's own (part_counts,
+ * states_part).  With none imported, l->nm is 0. */
 static vis_err stock_linked(struct store *s, const char *comune, int on, enum stats_table t,
 			    int threshold, struct stats_cache *pc, struct linked_stock *l,
 			    struct vis_error *e)
@@ -2971,23 +3018,33 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	bool cite = t == STATS_STRASA_CITT_ETA, cit = t == STATS_STRASA_CITT || cite;
 	struct on_date *a = malloc(sizeof *a);
 	struct stats_table_query *q = calloc(1, sizeof *q);
-	long long(*hh)[TIPI][STATS_SIZES] = calloc(nm, sizeof *hh);
+	long long(*hh)[TIPI][STATS_SIZES] = l->hh = calloc(nm, sizeof *hh);
 	bool civil = t == STATS_STATO_CIVILE;
-	long long(*cv)[2][STATS_CIVIL][AGES] = civil ? calloc(nm, sizeof *cv) : NULL;
-	struct stats_linked_ages ages = {0};
+	long long(*cv)[2][STATS_CIVIL][AGES] = l->cv = civil ? calloc(nm, sizeof *cv) : NULL;
+	/* _eta: STRASA's linked protection; stato_civile: POSAS's, its
+	 * margin (the same municipalities, in the same order); their counts
+	 * from this pass, as stats_ages_linked reads them */
+	struct stats_linked_ages *ages = &l->ages;
+	if (civil || cite) {
+		ages->nm = (int)nm;
+		ages->code = malloc(nm * sizeof *ages->code);
+		ages->age = calloc(nm, sizeof *ages->age);
+		if (ages->code)
+			memcpy(ages->code, sb.code, nm * sizeof *ages->code);
+	}
 	/* each member's states and their counts (women, men) */
-	char(*codes)[4] = calloc(nm * MAX_STATES, sizeof *codes);
-	long long(*counts)[2] = calloc(nm * MAX_STATES, sizeof *counts);
+	char(*codes)[4] = l->codes = calloc(nm * MAX_STATES, sizeof *codes);
+	long long(*counts)[2] = l->counts = calloc(nm * MAX_STATES, sizeof *counts);
 	long long(*n)[2] = NULL;
 	/* strasa_cittadinanza_eta: each member's states by age, then by the
 	 * province's states */
-	long long(*sages)[2][AGES] = cite ? calloc(nm * MAX_STATES, sizeof *sages) : NULL;
+	long long(*sages)[2][AGES] = l->sages = cite ? calloc(nm * MAX_STATES, sizeof *sages) : NULL;
 	long long(*ag)[2][AGES] = NULL;
 	bool *ch = NULL, (*ah)[AGES + 1][3] = NULL;
-	int *nst = calloc(nm, sizeof *nst), ns = 0;
+	int *nst = l->nst = calloc(nm, sizeof *nst), ns = 0;
 	l->state = malloc(MAX_STATES * sizeof *l->state);
 	if (!a || !q || !hh || !codes || !counts || !nst || !l->state || (civil && !cv) ||
-	    (cite && !sages))
+	    (cite && !sages) || ((civil || cite) && (!ages->code || !ages->age)))
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	for (size_t k = 0; !rc && k < nm; k++) {
 		memset(a, 0, sizeof *a);
@@ -3002,6 +3059,9 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 			memcpy(cv[k], a->civil, sizeof cv[k]);
 		else if (!rc && !cit)
 			household_counts(a, hh[k]);
+		if (!rc && (civil || cite))
+			memcpy(ages->age[k], a->age, sizeof ages->age[k]);
+		l->dropped |= a->dropped;
 		free(a->fam);
 		for (int i = 0; !rc && i < a->nst; i++) {
 			memcpy(codes[k * MAX_STATES + (size_t)i], a->st[i].code, sizeof *codes);
@@ -3048,18 +3108,11 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 								     threshold, &ch[nm * cc], ch))
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
-	if (!rc && cite)
-		rc = stats_ages_linked(s, comune, on, true, threshold, &ages, e);
-	/* stato_civile: around POSAS's linked protection, its margin (the
-	 * same municipalities, in the same order) */
-	if (!rc && civil)
-		rc = stats_ages_linked(s, comune, on, false, threshold, &ages, e);
-	if (!rc && (civil || cite) && !codes_same((const char(*)[8])ages.code, ages.nm,
-						  (const char(*)[8])l->code, l->nm))
-		rc = vis_error_set(e, VIS_ERR_INTERNAL, "POSAS della provincia su altri comuni");
+	if (!rc && (civil || cite))
+		rc = stats_linked_ages_protect(ages, threshold, e);
 	if (!rc && cite) {
-		memcpy(ah, ages.hidden, nm * sizeof *ah);
-		memcpy(ah[nm], ages.province_hidden, sizeof *ah);
+		memcpy(ah, ages->hidden, nm * sizeof *ah);
+		memcpy(ah[nm], ages->province_hidden, sizeof *ah);
 	}
 	l->block = cite ? AGES + 1 : 1;
 	l->rows = civil ? AGES + 1 : cit ? (ns + 1) * l->block : t == STATS_FAMIGLIE_TIPO ? TIPI + 1 : 7;
@@ -3074,8 +3127,8 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	else if (!rc && !(l->hidden && l->province_hidden &&
 		     (civil ? stats_civil_protect_linked(
 				      (const long long(*)[2][STATS_CIVIL][AGES])cv, l->nm,
-				      (const bool(*)[AGES + 1][3])ages.hidden,
-				      (const bool(*)[3])ages.province_hidden, threshold,
+				      (const bool(*)[AGES + 1][3])ages->hidden,
+				      (const bool(*)[3])ages->province_hidden, threshold,
 				      l->province_hidden, l->hidden)
 		      : cit ? stats_citizenship_protect_linked((const long long(*)[2])n, l->nm, ns,
 							    threshold, l->province_hidden, l->hidden)
@@ -3086,20 +3139,47 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	free(a);
 	free(q);
-	free(hh);
-	free(cv);
-	stats_linked_ages_release(&ages);
-	free(codes);
-	free(counts);
 	free(n);
-	free(sages);
 	free(ag);
 	free(ch);
 	free(ah);
-	free(nst);
 	if (rc)
 		linked_stock_release(l);
 	return rc;
+}
+
+/* strasa_cittadinanza(_eta)'s counts of part k of l's province into
+ * a (zero on entry), as part_counts: its states in the order its own
+ * pass reads them (each member's in code order, the states of each in
+ * the order read), their counts summed.  False for -2, for the whole
+ * province when a member's pass dropped a citizen (more than MAX_STATES
+ * states: the province's pass keeps other ones), or no counts. */
+static bool states_part(const struct linked_stock *l, int k, struct on_date *a)
+{
+	if (k < -1 || (k == -1 && l->dropped) || !l->nst || !l->codes || !l->counts)
+		return false;
+	for (int m = k < 0 ? 0 : k; m < (k < 0 ? l->nm : k + 1); m++)
+		for (int i = 0; i < l->nst[m]; i++) {
+			size_t x = (size_t)m * MAX_STATES + (size_t)i;
+			int j = 0;
+			while (j < a->nst && strcmp(a->st[j].code, l->codes[x]))
+				j++;
+			if (j == a->nst) {
+				if (j == MAX_STATES) {
+					memset(a->st, 0, sizeof a->st);
+					a->nst = 0;
+					return false;
+				}
+				memcpy(a->st[j].code, l->codes[x], sizeof a->st[j].code);
+				a->nst++;
+			}
+			for (int sx = 0; sx < 2; sx++) {
+				a->st[j].n[sx] += l->counts[x][sx];
+				for (int y = 0; l->sages && y < AGES; y++)
+					a->st[j].age[sx][y] += l->sages[x][sx][y];
+			}
+		}
+	return true;
 }
 
 /* The linked protection of famiglie, famiglie_tipologia or
@@ -3242,18 +3322,6 @@ static vis_err strasa_fix(struct grid *g, const struct linked_stock *l, int k, s
 	return VIS_OK;
 }
 
-/* g's cells fixed as the linked protection of q's table and territory
- * hides them (stock_get, stock_fix). */
-static vis_err stock_apply(struct store *s, struct linked_cache *c, struct grid *g,
-			   const struct stats_table_query *q, int on, int threshold,
-			   struct vis_error *e)
-{
-	const struct linked_stock *l;
-	int k;
-	vis_err rc = stock_get(s, c, q->table, q->comuni, on, threshold, &l, &k, e);
-	return rc ? rc : stock_fix(g, l, k, q->table, e);
-}
-
 static void linked_cache_release(struct linked_cache *c)
 {
 	stats_linked_ages_release(&c->l);
@@ -3289,6 +3357,7 @@ struct by_address {
 	long long (*v)[A_COLS], *age_sum;      /* per group, the last "not found" */
 	int *row_of;                           /* per group, its row (-1: no resident) */
 	int ng, rows;
+	long long age[2][AGES];                /* both[0]: POSAS's counts (places_count) */
 	bool oom;
 };
 
@@ -3356,6 +3425,11 @@ static int add_address_both(void *ctx, const struct store_family *f)
 static int add_by_address_both(void *ctx, const struct store_person *p)
 {
 	struct by_address *both = ctx;
+	/* POSAS's counts of the municipality, as add_resident makes them:
+	 * its linked protection reads only the other members (ages_linked) */
+	int age = resident_on(both->q, p, both->on) ? date_age(p->birth_date, both->on) : -1;
+	if (age >= 0)
+		both->age[p->sex == 'M'][age < AGES ? age : AGES - 1]++;
 	return add_by_address(&both[0], p) || add_by_address(&both[1], p);
 }
 
@@ -3768,7 +3842,8 @@ static vis_err address_table(struct store *s, const struct stats_table_query *q,
 		 * hidden as POSAS hides them (stats_age_groups_hidden) */
 		bool grp[3];
 		struct stats_linked_ages l;
-		vis_err lrc = stats_ages_linked(s, q->comuni, on, false, threshold, &l, e);
+		vis_err lrc = ages_linked(s, q->comuni, on, false, threshold, q->comuni,
+					  (const long long(*)[AGES])both[0].age, &l, e);
 		int k = lrc ? -1 : stats_linked_ages_find(&l, q->comuni);
 		rc = lrc;
 		if (!rc && k < 0)
@@ -4351,22 +4426,57 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			lc->protect = q->cache;
 			const struct linked_stock *ls = NULL;
 			int part = -2;
-			rc = each_member_at(s, q->comuni, on, add_resident, a, e);
-			if (!rc && a->oom)
-				rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+			/* The province's protection first: its pass reads each
+			 * member once, and this part's counts are its members'
+			 * (part_counts, states_part); a pass of its own only for
+			 * a municipality the province has not imported. */
+			bool counted = false;
+			enum stats_table lt = q->table == STATS_STRASA || q->table == STATS_STRASA_CITT
+				? STATS_STRASA_CITT_ETA : q->table;
+			if (q->table == STATS_POSAS) {
+				rc = ages_get(s, lc, q->comuni, on, threshold, &part, e);
+				counted = !rc && part_counts(&a->age[0][0],
+							     lc->l.age ? &lc->l.age[0][0][0] : NULL,
+							     2 * AGES, lc->l.nm, part);
+			} else {
+				/* a municipality with its province, or the whole
+				 * province (docs/api.md, "Pools") */
+				rc = stock_get(s, lc, lt, q->comuni, on, threshold, &ls, &part, e);
+				if (!rc && q->table == STATS_STRASA)
+					counted = part_counts(&a->age[0][0],
+							      ls->ages.age ? &ls->ages.age[0][0][0] : NULL,
+							      2 * AGES, ls->ages.nm, part);
+				else if (!rc && (q->table == STATS_STRASA_CITT ||
+						 q->table == STATS_STRASA_CITT_ETA))
+					counted = states_part(ls, part, a);
+				else if (!rc && q->table == STATS_STATO_CIVILE)
+					counted = part_counts(&a->civil[0][0][0],
+							      ls->cv ? &ls->cv[0][0][0][0] : NULL,
+							      2 * STATS_CIVIL * AGES, ls->nm, part);
+			}
+			/* the households: by type and size (part_counts) */
+			long long hh[TIPI][STATS_SIZES];
+			bool households = q->table == STATS_FAMIGLIE || q->table == STATS_FAMIGLIE_TIPO;
+			if (!rc && households)
+				counted = part_counts(&hh[0][0], ls->hh ? &ls->hh[0][0][0] : NULL,
+						      TIPI * STATS_SIZES, ls->nm, part);
+			if (!rc && !counted) {
+				rc = each_member_at(s, q->comuni, on, add_resident, a, e);
+				if (!rc && a->oom)
+					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+				if (!rc && households)
+					household_counts(a, hh);
+			}
 			if (!rc && (q->table == STATS_POSAS || q->table == STATS_STRASA)) {
 				if (!fill_ages(&g, a->age, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				/* a municipality with its province, or the whole
 				 * province (docs/api.md, "Pools") */
 				if (!rc && q->table == STATS_POSAS)
-					rc = ages_fix_linked(s, cache, &g, 0, q->comuni, on, threshold, e);
+					rc = ages_fix(&g, &lc->l, part, e);
 				/* STRASA: the block of all states of
 				 * strasa_cittadinanza_eta's protection, the three
 				 * tables' one (its audit may hide more) */
-				if (!rc && q->table == STATS_STRASA)
-					rc = stock_get(s, lc, STATS_STRASA_CITT_ETA, q->comuni, on,
-						       threshold, &ls, &part, e);
 				if (!rc && q->table == STATS_STRASA)
 					rc = strasa_fix(&g, ls, part, e);
 				title = q->table == STATS_POSAS
@@ -4383,10 +4493,8 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				 * those of the province its protection hides a zero
 				 * of; each state's total row its row of
 				 * strasa_cittadinanza, the block of all states STRASA,
-				 * hidden as those tables hide them */
-				rc = stock_get(s, lc, q->table, q->comuni, on, threshold, &ls, &part, e);
-				if (!rc)
-					a->nst = cite_more_states(ls, part, a);
+				 * hidden as those tables hide them (stock_get above) */
+				a->nst = cite_more_states(ls, part, a);
 				if (!rc && !fill_citizenship_ages(&g, a, rd, code, name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				if (!rc)
@@ -4402,19 +4510,16 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				 * those of the province its protection hides a zero of;
 				 * each state's total row of strasa_cittadinanza_eta's
 				 * protection, the three tables' one (its audit may hide
-				 * more) */
-				rc = stock_get(s, lc, STATS_STRASA_CITT_ETA, q->comuni, on, threshold, &ls,
-					       &part, e);
-				size_t room = (size_t)a->nst + (rc ? 0 : (size_t)ls->rows) + 1;
+				 * more; stock_get above) */
+				size_t room = (size_t)a->nst + (size_t)ls->rows + 1;
 				char(*states)[4] = malloc(room * sizeof *states);
 				long long(*n)[2] = malloc(room * sizeof *n);
 				for (int i = 0; states && n && i < a->nst; i++) {
 					memcpy(states[i], a->st[i].code, sizeof states[i]);
 					memcpy(n[i], a->st[i].n, sizeof n[i]);
 				}
-				int nst = rc || !states || !n ? 0
-					: stock_more_states(ls, part, states, n, a->nst);
-				if (!rc && (!states || !n ||
+				int nst = !states || !n ? 0 : stock_more_states(ls, part, states, n, a->nst);
+				if ((!states || !n ||
 					    !fill_citizenship(&g, nst, (const char(*)[4])states,
 							      (const long long(*)[2])n, rd, code, name)))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
@@ -4440,9 +4545,9 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 						name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				/* around POSAS, with the province (docs/api.md,
-				 * "Stato civile") */
+				 * "Stato civile"; stock_get above) */
 				if (!rc)
-					rc = stock_apply(s, lc, &g, q, on, threshold, e);
+					rc = stock_fix(&g, ls, part, q->table, e);
 			} else if (!rc) {
 				bool by_type = q->table == STATS_FAMIGLIE_TIPO;
 				static const char *const fc[] = {"Codice territorio", "Territorio",
@@ -4454,15 +4559,13 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 				colnames = by_type ? tc : fc;
 				title = by_type ? "Famiglie per tipologia familiare e numero di componenti"
 						: "Famiglie per numero di componenti";
-				long long n[TIPI][STATS_SIZES];
-				household_counts(a, n);
-				if (!fill_households(&g, (const long long(*)[STATS_SIZES])n, by_type, code,
+				if (!fill_households(&g, (const long long(*)[STATS_SIZES])hh, by_type, code,
 						     name))
 					rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 				/* a municipality with its province, or the whole
-				 * province (docs/api.md, "Pools") */
+				 * province (docs/api.md, "Pools"; stock_get above) */
 				if (!rc)
-					rc = stock_apply(s, lc, &g, q, on, threshold, e);
+					rc = stock_fix(&g, ls, part, q->table, e);
 			}
 			free(a->fam);
 			free(a);

@@ -12,7 +12,8 @@ cells are none or at least two, adding up to the threshold or more unless
 nothing else is left to hide; the old-age index and the average age are
 the true ones (to two decimals), and published only when the counts they are made of are;
 with the Totale's average age hidden, a place's is too (the smallest's
-when no other is).
+when no other is); the Totale's age groups and average age hidden as
+posas's single years of the municipality are.
 Also the series by province (`by=provincia`, the map's region view): each
 province the pool of its municipalities in the register."""
 import csv
@@ -141,6 +142,23 @@ def test_places():
                     check(any(v is not None and v > 0 for v in cells.values()),
                           "some non-zero cells are published")
                     check(len(truth) > 3, f"{name} {comune}: several places")
+                    # the Totale's age groups are sums of POSAS's single
+                    # years: hidden as posas (linked with its province)
+                    # hides them, a group alone with hidden years
+                    # published; its average age hidden when posas hides
+                    # any year (the municipality's counts are those of the
+                    # pass by place: posas's must be the same)
+                    posas = table("posas", comuni=comune, threshold=thr, date=asked)
+                    years = [r[5] is None for r in posas["righe"][:-1]]
+                    grp = [any(years[lo:hi]) for lo, hi in ((0, 15), (15, 65), (65, 101))]
+                    hides = any(grp)
+                    if sum(grp) == 1:
+                        grp = [False] * 3
+                    eq([cells[("Totale", j)] is None for j in (3, 4, 5)], grp,
+                       f"{name} {comune} t{thr}: the Totale's age groups hidden as posas's years")
+                    if hides:
+                        eq(doc["righe"][-1][-1], None, f"{name} {comune} t{thr}: the Totale's average age "
+                           "hidden with posas's years")
                     if not street:
                         localities += sum(1 for k in truth if k != "Totale"
                                           and k[0] != "Nessuna frazione indicata")
