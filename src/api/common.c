@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "common/text.h"
 #include "refdata/refdata.h"
 #include "app/app.h"
 #include "auth/auth.h"
@@ -124,13 +125,21 @@ const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n,
 	return NULL;
 }
 
+const char *api_member_shown(char out[64], const char *name)
+{
+	snprintf(out, 64, "%.60s", name);
+	utf8_scrub(out);
+	return out;
+}
+
 bool api_refuse_unknown(struct http_request *r, const char *unknown)
 {
 	if (!unknown)
 		return false;
-	char msg[200];
-	snprintf(msg, sizeof msg, "il campo \"%.60s\" non è previsto in questa richiesta: "
-		 "nulla è stato cambiato (i campi ammessi sono in docs/api.md)", unknown);
+	char msg[200], shown[64];
+	snprintf(msg, sizeof msg, "il campo \"%s\" non è previsto in questa richiesta: "
+		 "nulla è stato cambiato (i campi ammessi sono in docs/api.md)",
+		 api_member_shown(shown, unknown));
 	http_reply_error(r, 400, "invalid_request", msg);
 	return true;
 }

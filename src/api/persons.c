@@ -238,8 +238,10 @@ void api_verify(struct http_request *r)
 	const char *unknown = api_unknown_member(body, fields);
 	static _Thread_local char unknown_msg[200];
 	if (unknown && !what.malformed_code) {
-		snprintf(unknown_msg, sizeof unknown_msg, "il campo \"%.60s\" non è previsto in "
-			 "questa richiesta (i campi ammessi sono in docs/api.md)", unknown);
+		char shown[64];
+		snprintf(unknown_msg, sizeof unknown_msg, "il campo \"%s\" non è previsto in "
+			 "questa richiesta (i campi ammessi sono in docs/api.md)",
+			 api_member_shown(shown, unknown));
 		what.malformed_code = "invalid_request";
 		what.malformed_message = unknown_msg;
 	}
@@ -412,8 +414,9 @@ static void anpr_service(struct http_request *r, bool verify)
 		unknown = api_unknown_member(json_object_get(body, "datiRichiesta"), req);
 	char why[160];
 	if (unknown) {
-		snprintf(why, sizeof why, "il campo \"%.60s\" non è tra quelli che visura accetta "
-			 "(docs/pdnd.md, punto 7)", unknown);
+		char shown[64];
+		snprintf(why, sizeof why, "il campo \"%s\" non è tra quelli che visura accetta "
+			 "(docs/pdnd.md, punto 7)", api_member_shown(shown, unknown));
 		anpr_malformed(&what, "invalid_request", why);
 	} else if (!json_is_object(crit) || !who.case_ref || !*who.case_ref)
 		anpr_malformed(&what, "invalid_request",

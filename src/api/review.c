@@ -74,8 +74,9 @@ static bool notice_fields(struct http_request *r, struct store_notice *x, bool c
 	const char *unknown = api_unknown_member(b, names);
 	if (unknown) {
 		char msg[200];
-		snprintf(msg, sizeof msg, "il campo \"%.60s\" non è di un avviso: i campi sono "
-			 "title, body, starts_at, ends_at", unknown);
+		char shown[64];
+		snprintf(msg, sizeof msg, "il campo \"%s\" non è di un avviso: i campi sono "
+			 "title, body, starts_at, ends_at", api_member_shown(shown, unknown));
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
