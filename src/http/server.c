@@ -127,8 +127,20 @@ void http_reply_json(struct http_request *r, int status, json_t *obj)
 void http_reply_error(struct http_request *r, int status, const char *code,
 		      const char *message)
 {
-	http_reply_json(r, status, json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code,
-					     "message", message, "request_id", r->request_id));
+	json_t *j = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", message,
+			      "request_id", r->request_id);
+	if (!j) {
+		/* A message that echoes what the caller sent, cut to fit inside
+		 * a character ("%.32s" of a query parameter), is not UTF-8:
+		 * json_pack refuses it, and the answer was a 500 with no body.
+		 * The message is said, each malformed byte a '?'. */
+		char shown[1024];
+		snprintf(shown, sizeof shown, "%s", message);
+		utf8_scrub(shown);
+		j = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", shown,
+			      "request_id", r->request_id);
+	}
+	http_reply_json(r, status, j);
 }
 
 void http_reply_internal(struct http_request *r, const struct vis_error *e)

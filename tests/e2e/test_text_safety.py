@@ -320,5 +320,26 @@ def test_codice_fiscale_as_typed_everywhere():
             what="account with a wrong check character")
 
 
+def test_refusals_echoing_a_cut_character():
+    """4. A refusal that echoes what the caller sent, cut to a length
+    (\"%.32s\"), may cut inside a character: the message is not UTF-8 and
+    the server answered 500 with no body.  Now the message is said with
+    '?' for the bytes cut (http_reply_error), wherever it is made: a
+    statistics date, a series' month, a body member's name."""
+    with Server(population=POP) as srv:
+        a = srv.admin()
+        cut = "a" * 31 + "é"
+        for path in (f"/api/v1/stats/tables?table=posas&date={urllib.parse.quote(cut)}",
+                     f"/api/v1/stats/tables?table=bilancio&from={urllib.parse.quote(cut)}"):
+            r = a.get(path)
+            eq(r.status, 400, f"{path}: {r.body[:200]}")
+            eq(r.json["error"]["code"], "invalid_request", path)
+            check("a" * 20 in r.json["error"]["message"] and "é" not in r.json["error"]["message"],
+                  f"{path}: the text echoed, the cut character not: {r.json}")
+        r = a.post("/api/v1/audit/subject-codes", {"a" * 59 + "é": 1})
+        eq(r.status, 400, f"a member's name cut: {r.body[:200]}")
+        check("a" * 59 + "?" in r.json["error"]["message"], r.json)
+
+
 if __name__ == "__main__":
     run_tests(globals())
