@@ -127,7 +127,7 @@ const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n,
 
 const char *api_member_shown(char out[64], const char *name)
 {
-	snprintf(out, 64, "%.60s", name);
+	str_copy_cut(out, 61, name); /* at most 60 bytes, never inside a character */
 	utf8_scrub(out);
 	return out;
 }

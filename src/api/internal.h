@@ -32,9 +32,8 @@ const char *api_unknown_member(const json_t *obj, const char *const *allowed);
 const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n, size_t stride,
 				  const char *const *also);
 /* A body member's name as a message may show it: at most its first 60
- * bytes, a sequence cut there, a malformed one or a bidi control made '?'
- * (utf8_scrub): a name of any bytes JSON allows never makes the answer's
- * text invalid.  Returns out. */
+ * bytes, cut between characters (str_copy_cut), a bidi control made '?'
+ * (utf8_scrub).  Returns out. */
 const char *api_member_shown(char out[64], const char *name);
 /* When unknown is not NULL, replies 400 naming it and returns true. */
 bool api_refuse_unknown(struct http_request *r, const char *unknown);

@@ -135,7 +135,7 @@ void http_reply_error(struct http_request *r, int status, const char *code,
 		 * json_pack refuses it, and the answer was a 500 with no body.
 		 * The message is said, each malformed byte a '?'. */
 		char shown[1024];
-		snprintf(shown, sizeof shown, "%s", message);
+		str_copy_cut(shown, sizeof shown, message); /* no longer than any message */
 		utf8_scrub(shown);
 		j = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", shown,
 			      "request_id", r->request_id);

@@ -324,8 +324,9 @@ def test_refusals_echoing_a_cut_character():
     """4. A refusal that echoes what the caller sent, cut to a length
     (\"%.32s\"), may cut inside a character: the message is not UTF-8 and
     the server answered 500 with no body.  Now the message is said with
-    '?' for the bytes cut (http_reply_error), wherever it is made: a
-    statistics date, a series' month, a body member's name."""
+    '?' for the bytes cut (http_reply_error), wherever it is made (a
+    statistics date, a balance's month); a body member's name is cut
+    between characters (api_member_shown)."""
     with Server(population=POP) as srv:
         a = srv.admin()
         cut = "a" * 31 + "é"
@@ -338,7 +339,7 @@ def test_refusals_echoing_a_cut_character():
                   f"{path}: the text echoed, the cut character not: {r.json}")
         r = a.post("/api/v1/audit/subject-codes", {"a" * 59 + "é": 1})
         eq(r.status, 400, f"a member's name cut: {r.body[:200]}")
-        check("a" * 59 + "?" in r.json["error"]["message"], r.json)
+        check('"' + "a" * 59 + '"' in r.json["error"]["message"], r.json)
 
 
 if __name__ == "__main__":
