@@ -201,10 +201,7 @@ void api_bollettini_comune_set(struct http_request *r)
 	const char *comune = r->params[0];
 	if (!comune_param(r, comune))
 		return;
-	/* no fields: a body, if any, is an empty object */
-	static const char *const none[] = {NULL};
-	json_t *b = r->body_len ? http_body_object(r) : NULL;
-	if ((r->body_len && !b) || api_refuse_unknown(r, b ? api_unknown_member(b, none) : NULL))
+	if (!api_body_members(r, API_NO_FIELDS))
 		return;
 	struct store *s = api_store(r);
 	if (!s)

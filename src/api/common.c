@@ -95,16 +95,7 @@ int64_t api_now(struct http_request *r)
 
 const char *api_unknown_member(const json_t *obj, const char *const *allowed)
 {
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		const char *const *a = allowed;
-		while (*a && strcmp(*a, key))
-			a++;
-		if (!*a)
-			return key;
-	}
-	return NULL;
+	return api_unknown_member_in(obj, NULL, 0, 0, allowed);
 }
 
 const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n, size_t stride,
@@ -132,15 +123,21 @@ const char *api_member_shown(char out[64], const char *name)
 	return out;
 }
 
+const char *api_unknown_message(char out[API_UNKNOWN_MESSAGE], const char *unknown)
+{
+	char shown[64];
+	snprintf(out, API_UNKNOWN_MESSAGE, "il campo \"%s\" non è previsto in questa richiesta, "
+		 "che non è stata eseguita (i campi ammessi sono in docs/api.md)",
+		 api_member_shown(shown, unknown));
+	return out;
+}
+
 bool api_refuse_unknown(struct http_request *r, const char *unknown)
 {
 	if (!unknown)
 		return false;
-	char msg[200], shown[64];
-	snprintf(msg, sizeof msg, "il campo \"%s\" non è previsto in questa richiesta: "
-		 "nulla è stato cambiato (i campi ammessi sono in docs/api.md)",
-		 api_member_shown(shown, unknown));
-	http_reply_error(r, 400, "invalid_request", msg);
+	char msg[API_UNKNOWN_MESSAGE];
+	http_reply_error(r, 400, "invalid_request", api_unknown_message(msg, unknown));
 	return true;
 }
 

@@ -35,6 +35,9 @@ const char *api_unknown_member_in(const json_t *obj, const void *rows, size_t n,
  * bytes, cut between characters (str_copy_cut), a bidi control made '?'
  * (utf8_scrub).  Returns out. */
 const char *api_member_shown(char out[64], const char *name);
+/* The refusal of an unknown member, naming it (api_member_shown). */
+#define API_UNKNOWN_MESSAGE 200
+const char *api_unknown_message(char out[API_UNKNOWN_MESSAGE], const char *unknown);
 /* When unknown is not NULL, replies 400 naming it and returns true. */
 bool api_refuse_unknown(struct http_request *r, const char *unknown);
 /* A route's body, when it has one, is a JSON object whose members are all

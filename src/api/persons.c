@@ -236,14 +236,11 @@ void api_verify(struct http_request *r)
 	}
 	/* a member it does not know: a refused attempt, recorded as one */
 	const char *unknown = api_unknown_member(body, fields);
-	static _Thread_local char unknown_msg[200];
+	/* copied by the corridor before run() returns */
+	static _Thread_local char unknown_msg[API_UNKNOWN_MESSAGE];
 	if (unknown && !what.malformed_code) {
-		char shown[64];
-		snprintf(unknown_msg, sizeof unknown_msg, "il campo \"%s\" non è previsto in "
-			 "questa richiesta (i campi ammessi sono in docs/api.md)",
-			 api_member_shown(shown, unknown));
 		what.malformed_code = "invalid_request";
-		what.malformed_message = unknown_msg;
+		what.malformed_message = api_unknown_message(unknown_msg, unknown);
 	}
 	if (typed) {
 		who.purpose_id = json_is_integer(pid) ? json_integer_value(pid) : 0;

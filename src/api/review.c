@@ -69,17 +69,8 @@ static bool notice_fields(struct http_request *r, struct store_notice *x, bool c
 {
 	static const char *const names[] = {"title", "body", "starts_at", "ends_at", NULL};
 	json_t *b = http_body_object(r);
-	if (!b)
+	if (!b || api_refuse_unknown(r, api_unknown_member(b, names)))
 		return false;
-	const char *unknown = api_unknown_member(b, names);
-	if (unknown) {
-		char msg[200];
-		char shown[64];
-		snprintf(msg, sizeof msg, "il campo \"%s\" non è di un avviso: i campi sono "
-			 "title, body, starts_at, ends_at", api_member_shown(shown, unknown));
-		http_reply_error(r, 400, "invalid_request", msg);
-		return false;
-	}
 	if (!create && !json_object_size(b)) {
 		http_reply_error(r, 400, "invalid_request",
 				 "nessun campo da correggere: indicare title, body, starts_at o ends_at");
