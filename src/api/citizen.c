@@ -310,13 +310,27 @@ int api_citizen_session_find(struct http_request *r, struct store *s, int64_t no
 	return found ? 1 : 0;
 }
 
+bool api_citizen_members(struct http_request *r, const char *const *allowed)
+{
+	if (!r->body_len && !r->json)
+		return true;
+	json_t *b = http_body_form(r);
+	const char *unknown = b ? api_unknown_member(b, allowed) : NULL;
+	if (unknown) {
+		char msg[API_UNKNOWN_MESSAGE];
+		api_citizen_refuse(r, 400, "invalid_request", api_unknown_message(msg, unknown));
+	}
+	return b && !unknown;
+}
+
 /* POST /citizen/logout: the session ends (on the database: the cookie is
  * worth nothing from now on, wherever it is).  Its CSRF token was asked
  * by the gate (a page of another site cannot end the session). */
 void api_citizen_logout(struct http_request *r)
 {
+	static const char *const fields[] = {"csrf_token", NULL};
 	struct store *s = api_store(r);
-	if (!s)
+	if (!s || !api_citizen_members(r, fields))
 		return;
 	const char *cookie = http_cookie(r, API_COOKIE_CITIZEN);
 	if (cookie && *cookie && strlen(cookie) <= 64) {

@@ -138,7 +138,9 @@ void api_citizen_mail_set(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	struct store_citizen_session cs;
-	if (!s || !session_of(r, s, &cs) || !http_body_form(r) || !offered(r))
+	static const char *const fields[] = {"address", "csrf_token", NULL};
+	if (!s || !session_of(r, s, &cs) || !http_body_form(r) ||
+	    !api_citizen_members(r, fields) || !offered(r))
 		return;
 	const char *address = http_body_string(r, "address", true, WATCH_ADDRESS_MAX);
 	if (!address)
@@ -173,7 +175,9 @@ void api_citizen_mail_delete(struct http_request *r)
 {
 	struct store *s = api_store(r);
 	struct store_citizen_session cs;
-	if (!s || !session_of(r, s, &cs) || !http_body_form(r))
+	static const char *const fields[] = {"csrf_token", NULL};
+	if (!s || !session_of(r, s, &cs) || !http_body_form(r) ||
+	    !api_citizen_members(r, fields))
 		return;
 	struct vis_error e = {0};
 	if (store_citizen_mail_delete(s, cs.cf, &e)) {
@@ -228,7 +232,8 @@ void api_citizen_mail_unsub_page(struct http_request *r)
 /* The token of a posted link's form (or JSON). */
 static const char *posted_token(struct http_request *r)
 {
-	if (!http_body_form(r))
+	static const char *const fields[] = {"token", NULL};
+	if (!http_body_form(r) || !api_citizen_members(r, fields))
 		return NULL;
 	return http_body_string(r, "token", true, 100);
 }

@@ -325,6 +325,12 @@ void api_citizen_message(struct http_request *r, int status, const char *title,
  * error shape. */
 void api_citizen_refuse(struct http_request *r, int status, const char *code,
 			const char *message);
+/* api_body_members for a citizen's route, whose body is a page's form or
+ * JSON (http_body_form): a field not among `allowed` is refused, naming
+ * it, as that page to a browser (api_citizen_refuse); false after
+ * replying.  The first call of a handler, before it reads or changes
+ * anything. */
+bool api_citizen_members(struct http_request *r, const char *const *allowed);
 /* The CSRF token of the citizen's session whose cookie the request
  * carries (a hash of the cookie, which a page of another site can neither
  * read nor make); false without such a cookie.  The gate asks it of every

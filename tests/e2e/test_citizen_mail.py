@@ -107,6 +107,15 @@ def run(srv, op, relay):
         expect(c.post("/citizen/notifications", {"address": bad},
                       headers={"X-CSRF-Token": csrf}), 400, "invalid_request",
                what=f"the address {bad!r}")
+    # A field the route does not know: refused, naming it, nothing asked
+    # (as a JSON client, and as a form, which gets the page).
+    unknown(c.post("/citizen/notifications", {"address": addr, "indirizzo_bis": addr2},
+                   headers={"X-CSRF-Token": csrf}), "indirizzo_bis", "an unknown member")
+    unknown(srv.request("POST", "/citizen/notifications",
+                        "address=" + urllib.parse.quote(addr) + "&csrf_token=" + csrf +
+                        "&invia_subito=1", dict(FORM, Cookie=citizen_cookie(c))),
+            "invia_subito", "an unknown field of the form")
+    eq(c.get("/citizen/notifications").json["pending_address"], None, "nothing asked")
     r = expect(c.post("/citizen/notifications", {"address": addr},
                       headers={"X-CSRF-Token": csrf}), 202, what="the address given")
     eq(r["pending_address"], addr, "waiting for confirmation")
@@ -142,6 +151,11 @@ def run(srv, op, relay):
     anon = Client(srv)
     expect(anon.post("/citizen/notifications/confirm", {"token": confirm + "x"}), 404,
            "invalid_token", what="a wrong token")
+    unknown(anon.post("/citizen/notifications/confirm", {"token": confirm, "conferma": "sì"}),
+            "conferma", "the link's token with an unknown member")
+    unknown(srv.request("POST", "/citizen/notifications/confirm",
+                        "token=" + urllib.parse.quote(confirm) + "&indirizzo=x%40y.example",
+                        FORM), "indirizzo", "the link's form with an unknown field")
     page_says(expect(srv.request("POST", "/citizen/notifications/confirm",
                                  "token=" + urllib.parse.quote(confirm), FORM),
                      200, what="confirmed by the page's button, no login"),
@@ -162,6 +176,9 @@ def run(srv, op, relay):
           "not on their page")
     expect(o.post("/citizen/notifications/delete", {}, headers={"X-CSRF-Token": csrf}), 403,
            "csrf_failed", what="the first citizen's token in another session")
+    unknown(o.post("/citizen/notifications/delete", {"cf": me},
+                   headers={"X-CSRF-Token": ost["csrf_token"]}), "cf",
+            "a delete naming whose address")
     expect(o.post("/citizen/notifications/delete", {}, headers={"X-CSRF-Token": ost["csrf_token"]}),
            200, what="their own (empty) subscription")
     eq(c.get("/citizen/notifications").json["address"], addr, "the first one untouched")
@@ -228,6 +245,9 @@ def run(srv, op, relay):
     page_says(expect(Client(srv).get("/citizen/notifications/unsubscribe?token=" +
                                      urllib.parse.quote(unsub), headers=HTML), 200,
                      what="the unsubscribe page"), "Non ricevere più avvisi")
+    unknown(Client(srv).post("/citizen/notifications/unsubscribe",
+                             {"token": unsub, "motivo": "troppi"}), "motivo",
+            "the unsubscribe link's token with an unknown member")
     page_says(expect(srv.request("POST", "/citizen/notifications/unsubscribe",
                                  "token=" + urllib.parse.quote(unsub), FORM), 200,
                      what="unsubscribed"), "Avvisi fermati")
@@ -248,7 +268,7 @@ def run(srv, op, relay):
     eq((st["address"], st["pending_address"]), (None, None), "the address was deleted")
     r = srv.request("POST", "/citizen/notifications",
                     "address=" + urllib.parse.quote(addr2) + "&csrf_token=" + st["csrf_token"],
-                    dict(FORM, Cookie="__Host-visura_cittadino=" + c.cookies["__Host-visura_cittadino"]))
+                    dict(FORM, Cookie=citizen_cookie(c)))
     expect(r, 303, what="the page's form")
     eq(r.header("Location"), "/citizen/access-report", "back to the page")
     settle(srv)
@@ -265,6 +285,33 @@ def run(srv, op, relay):
     expect(citizen_login(op, c, me, 2), 200, what="a session after the link expired")
     eq(c.get("/citizen/notifications").json["pending_address"], None,
        "the unconfirmed address forgotten")
+
+    # Logging out with a field it does not know: refused, the session lives
+    # on; then it ends.
+    csrf = c.get("/citizen/notifications").json["csrf_token"]
+    unknown(c.post("/citizen/logout", {"ovunque": True}, headers={"X-CSRF-Token": csrf}),
+            "ovunque", "a logout with an unknown member")
+    unknown(srv.request("POST", "/citizen/logout", "csrf_token=" + csrf + "&tutte=1",
+                        dict(FORM, Cookie=citizen_cookie(c))), "tutte",
+            "the logout form with an unknown field")
+    expect(c.get("/citizen/notifications"), 200, what="the session, still live")
+    expect(c.post("/citizen/logout", {}, headers={"X-CSRF-Token": csrf}), 200, what="the logout")
+    expect(c.get("/citizen/notifications"), 401, "citizen_session_expired", what="after it")
+
+
+def citizen_cookie(c):
+    return "__Host-visura_cittadino=" + c.cookies["__Host-visura_cittadino"]
+
+
+def unknown(r, name, what):
+    """A citizen's route refuses a field it does not know, naming it: the
+    error to a JSON client, the page to a form (Accept: text/html)."""
+    expect(r, 400, what=what)
+    if (r.header("Content-Type") or "").startswith("text/html"):
+        page_says(r, name, "non è previsto")
+    else:
+        eq(r.code, "invalid_request", what)
+        check(name in r.json["error"]["message"], f"{what}: names {name}: {r.json}")
 
 
 if __name__ == "__main__":
