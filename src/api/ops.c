@@ -321,8 +321,8 @@ bool api_ops_gate(struct http_request *r, const struct http_route *route)
 }
 
 const struct http_route api_ops_routes[] = {
-	{"GET", "/metrics", api_metrics, ROUTE_PUBLIC, 0},
-	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0},
-	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0},
-	{NULL, NULL, NULL, 0, 0},
+	{"GET", "/metrics", api_metrics, ROUTE_PUBLIC, 0, NULL},
+	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
+	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0, NULL},
+	{NULL, NULL, NULL, 0, 0, NULL},
 };

@@ -105,12 +105,21 @@ static void run(struct http_request *r, const struct access_who *who,
 	/* A PDND call's purpose is the one its voucher's purposeId is mapped
 	 * to, whatever the request says, */
 	struct access_who w = *who;
+	/* A query parameter the route does not take, or given twice: a
+	 * malformed request, refused and recorded as one (http_query_refused). */
+	struct access_what wh = *what;
+	char refusal[HTTP_QUERY_MESSAGE];
+	if (!wh.malformed_code && http_query_refused(r, refusal)) {
+		wh.malformed_code = "invalid_request";
+		wh.malformed_message = refusal;
+		wh.malformed_query = "(malformed parameters)";
+	}
 	if (r->auth->via_voucher) {
 		/* and its end user the one its tracking evidence names, signed */
 		w.purpose_id = r->auth->voucher_purpose;
 		w.on_behalf_of = r->auth->evidence.user_id;
 	}
-	struct access_call *c = access_prepare(&env, &w, what);
+	struct access_call *c = access_prepare(&env, &w, &wh);
 	if (!c) {
 		http_reply_error(r, 503, "service_unavailable",
 				 "memoria esaurita: riprovare più tardi");

@@ -87,8 +87,8 @@ static void add_checkpoint(struct http_request *r)
 }
 
 static const struct http_route routes[] = {
-	{"POST", "/add-checkpoint", add_checkpoint, ROUTE_PUBLIC, WITNESS_BODY_MAX},
-	{NULL, NULL, NULL, 0, 0},
+	{"POST", "/add-checkpoint", add_checkpoint, ROUTE_PUBLIC, WITNESS_BODY_MAX, NULL},
+	{NULL, NULL, NULL, 0, 0, NULL},
 };
 
 static bool gate(struct http_request *r, const struct http_route *route)

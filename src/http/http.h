@@ -118,6 +118,11 @@ struct http_route {
 	 * declared Content-Length over it is refused with 413 before any byte
 	 * of the body is read; a body that grows past it, when it does. */
 	size_t body_max;
+	/* The query's parameters the route takes, their names separated by
+	 * spaces; NULL: none.  Any other, or one given twice, is refused with
+	 * 400 before the gate; with ROUTE_OWN_ARGS, by the handler
+	 * (http_query_refused), which records the refusal. */
+	const char *query;
 };
 
 /* What the server needs from the layers above, given at start. */
@@ -226,6 +231,12 @@ const char *http_cookie(struct http_request *r, const char *name);
 /* True when every query argument is UTF-8 text without control characters
  * (a %00 included), at most 1024 bytes. */
 bool http_args_valid(struct http_request *r);
+
+/* When the request's query has a parameter its route does not take
+ * (http_route.query), or one twice: true, and the refusal's message (in
+ * Italian, naming it) in out. */
+#define HTTP_QUERY_MESSAGE 200
+bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE]);
 
 /* How many query-string arguments the request has. */
 int http_query_count(struct http_request *r);

@@ -324,6 +324,61 @@ static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
+/* Whether the name of n bytes is one of the space-separated words of list. */
+static bool word_in(const char *list, const char *name, size_t n)
+{
+	for (const char *w = list; w && *w;) {
+		size_t len = strcspn(w, " ");
+		if (len == n && !memcmp(w, name, n))
+			return true;
+		w += len + (w[len] == ' ');
+	}
+	return false;
+}
+
+struct query_scan {
+	const char *takes;
+	const char *bad;   /* the first parameter not taken, or given twice */
+	bool twice;
+	const char *seen[32];
+	int n;
+};
+
+static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				      size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind, (void)value, (void)value_size;
+	struct query_scan *q = cls;
+	bool taken = word_in(q->takes, key, key_size);
+	for (int i = 0; taken && i < q->n; i++)
+		q->twice = q->twice || !strcmp(q->seen[i], key);
+	if (!taken || q->twice || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
+		q->bad = key;
+		return MHD_NO;
+	}
+	q->seen[q->n++] = key;
+	return MHD_YES;
+}
+
+bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
+{
+	struct query_scan q = {.takes = r->found ? r->found->query : NULL};
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_one, &q);
+	if (!q.bad)
+		return false;
+	char name[64];
+	str_copy_cut(name, 61, q.bad); /* at most 60 bytes, between characters */
+	utf8_scrub(name);
+	if (q.twice)
+		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è ripetuto: ognuno si dà una "
+			 "volta sola, e la richiesta non è stata eseguita", name);
+	else
+		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" non è previsto in questa "
+			 "richiesta, che non è stata eseguita (i parametri ammessi sono in docs/api.md)",
+			 name);
+	return true;
+}
+
 int http_query_count(struct http_request *r)
 {
 	return MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
@@ -507,6 +562,11 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 		http_reply_error(r, 400, "invalid_request",
 				 "il percorso e i parametri devono essere testo UTF-8 senza caratteri "
 				 "di controllo, di al massimo 1024 byte ciascuno");
+		return false;
+	}
+	char refusal[HTTP_QUERY_MESSAGE];
+	if (!(r->found->access & ROUTE_OWN_ARGS) && http_query_refused(r, refusal)) {
+		http_reply_error(r, 400, "invalid_request", refusal);
 		return false;
 	}
 	r->body_cap = body_limit(srv, r->found);

@@ -388,7 +388,7 @@ def anpr(criteri, verifica=None):
 def data_routes():
     """The routes of the corridor (RECORDED in src/api/routes.c)."""
     text = open(os.path.join(harness.REPO, "src", "api", "routes.c")).read()
-    return sorted(set(re.findall(r'\{"(GET|POST)", "([^"]+)", \w+, RECORDED(?:, \w+)?\}', text)))
+    return sorted(set(re.findall(r'\{"(GET|POST)", "([^"]+)", \w+, RECORDED(?:, [^}]*)?\}', text)))
 
 
 class Hook(http.server.BaseHTTPRequestHandler):

@@ -845,5 +845,93 @@ def test_posts_refuse_unknown_fields():
                             " AND kind <> 'alert'", (events,)), [], "no change recorded")
 
 
+def route_queries():
+    """{(METHOD, pattern): the set of query parameters it takes} of every
+    route of src/api/routes.c (the sixth field, NULL: none)."""
+    text = open(contract.ROUTES_C, encoding="utf-8").read()
+    return {(m.group(1), m.group(2)): set((m.group(3) or "").split())
+            for m in re.finditer(r'\{"([A-Z]+)", "([^"]+)", \w+, [^,}]+, \w+, '
+                                 r'(?:NULL|"([^"]*)")\}', text)}
+
+
+def test_queries_refuse_unknown_parameters():
+    """Every route refuses a query parameter it does not take, or one given
+    twice, naming it, before it reads or changes anything: before, each
+    ignored what it did not read, so GET /api/v1/outbox?recipent=x (a typo)
+    listed the whole outbox, and ?limit=1&limit=2 took the first.  The
+    parameters each route takes are in the route table, and must be the
+    ones docs/openapi.yaml declares.  Before authentication, as a path that
+    is not text is refused: anyone may read the contract.  The
+    consultations refuse it in the corridor and record the refusal."""
+    queries = route_queries()
+    routes = contract.route_table()
+    eq(sorted(set((m, p) for m, p, _ in routes) - set(queries)), [],
+       "every route's parameters read from the table")
+    spec = contract.contract()
+    for (method, pattern), takes in sorted(queries.items()):
+        path = re.sub(r":\w+", "x", pattern).replace("*", "x")
+        template, op = spec.operation(method, path)
+        declared = set()
+        for prm in (op or {}).get("parameters", []) + \
+                ((spec.doc["paths"].get(template) or {}).get("parameters", [])):
+            prm = spec._resolve(prm)
+            if prm.get("in") == "query":
+                declared.add(prm["name"])
+        eq(sorted(takes), sorted(declared),
+           f"{method} {pattern}: the table's parameters are the contract's")
+    with Server(population=dict(persons=20, comuni="036023", seed=3, days=2)) as srv:
+        ente = srv.create_ente()
+        conv = srv.create_agreement(ente["id"], ["identity", "family", "history"])
+        op = srv.user("operator", ente["id"])
+        pid = conv["purpose_id"]
+        cf = sorted(x["cf"] for x in srv.population.current_persons() if not x["canc_reason"])[0]
+        events = db_query(srv.db, "SELECT max(id) AS n FROM security_event")[0]["n"]
+        for method, pattern, flags in routes:
+            if "ROUTE_OWN_ARGS" in flags:
+                continue
+            path = re.sub(r":\w+", "1", pattern).replace("*", "x")
+            for q, name, says in (("zz_sconosciuto=1", "zz_sconosciuto", "non è previsto"),
+                                  ("z" * 59 + "%C3%A9=1", "z" * 59, "non è previsto")):
+                r = srv.request(method, f"{path}?{q}")
+                eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}?{q}: {r.body[:200]}")
+                msg = r.json["error"]["message"]
+                check(f'"{name}"' in msg and says in msg, f"{method} {path}: names it: {msg}")
+            for name in sorted(queries[(method, pattern)])[:1]:
+                r = srv.request(method, f"{path}?{name}=1&{name}=2")
+                eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}: {name} twice")
+                check(f'"{name}" è ripetuto' in r.json["error"]["message"], f"{r.json}")
+        eq(db_query(srv.db, "SELECT count(*) AS n FROM security_event WHERE id > ?",
+                    (events or 0,))[0]["n"], 0, "nothing recorded by the refusals before the gate")
+        # The consultations: refused by the corridor, and recorded.
+        own = [(m, p) for m, p, flags in routes if "ROUTE_OWN_ARGS" in flags]
+        for method, pattern in own:
+            path = pattern.replace(":cf", cf)
+            body = {} if method == "POST" else None
+            takes = queries[(method, pattern)]
+            given = f"purpose={pid}&" if "purpose" in takes else ""
+            cases = [(given + "nme=MARIO", "nme")]
+            if "purpose" in takes:
+                cases.append((f"purpose={pid}&purpose={pid}", "purpose"))
+            for q, name in cases:
+                before = srv.access_last_id()
+                r = op.request(method, f"{path}?{q}", body)
+                if "/anpr/" in path:   # ANPR's own shape (docs/anpr.md)
+                    eq(r.status, 400, f"{method} {path}?{q}: {r.body[:300]}")
+                    err = r.json["listaErrori"][0]
+                    eq(err["codiceErroreAnomalia"], "VIS06", f"{method} {path}: {r.json}")
+                    msg = f'"{name}"'   # its fixed text for VIS06 names nothing
+                else:
+                    eq((r.status, r.code), (400, "invalid_request"),
+                       f"{method} {path}?{q}: {r.body[:200]}")
+                    msg = r.json["error"]["message"]
+                check(f'"{name}"' in msg, f"{method} {path}: names it: {r.json}")
+                recs = srv.access_log(before)
+                eq([x["outcome"] for x in recs], ["refused:invalid_request"],
+                   f"{method} {path}?{q}: the refusal recorded")
+        # What a route takes still works: the outbox by recipient, a search.
+        expect(srv.admin().get("/api/v1/outbox?recipient=nessuno%40x.example&limit=5"), 200)
+        expect(op.get(f"/api/v1/persons/{cf}?purpose={pid}&case_ref=P-1"), 200)
+
+
 if __name__ == "__main__":
     run_tests(globals())

@@ -35,10 +35,10 @@ static void h_echo(struct http_request *r)
 }
 
 static const struct http_route routes[] = {
-	{"POST", "/small", h_echo, ROUTE_PUBLIC, 16},
-	{"POST", "/default", h_echo, ROUTE_PUBLIC, 0},
-	{"POST", "/test-only", h_echo, ROUTE_PUBLIC | ROUTE_TEST, 0},
-	{NULL, NULL, NULL, 0, 0},
+	{"POST", "/small", h_echo, ROUTE_PUBLIC, 16, NULL},
+	{"POST", "/default", h_echo, ROUTE_PUBLIC, 0, NULL},
+	{"POST", "/test-only", h_echo, ROUTE_PUBLIC | ROUTE_TEST, 0, NULL},
+	{NULL, NULL, NULL, 0, 0, NULL},
 };
 
 static bool gate(struct http_request *r, const struct http_route *route)
