@@ -126,7 +126,7 @@ const struct http_route api_routes[] = {
 	{"POST", "/api/v1/imports", api_import_push, ROUTE_API | ROUTE_FILE_BODY, 0, NULL},
 	{"GET", "/api/v1/feeds", api_feeds, ADMIN, 0, NULL},
 	{"GET", "/api/v1/imports", api_imports_list, ADMIN, 0, "comune limit cursor"},
-	{"GET", "/api/v1/stats", api_stats, ADMIN | ROUTE_AUDITOR, 0, NULL},
+	{"GET", "/api/v1/stats", api_stats, ADMIN | ROUTE_AUDITOR, 0, "*"}, /* 410 */
 	{"GET", "/api/v1/stats/tables", api_stats_tables, ADMIN | ROUTE_AUDITOR, 0, "table comuni year date from to period threshold format"},
 	{"GET", "/api/v1/stats/series", api_stats_series, ADMIN | ROUTE_AUDITOR, 0, "indicator comuni from to step by threshold format"},
 	{"GET", "/api/v1/bollettini", api_bollettini_list, ROUTE_ANY_ROLE, 0, "comune"},

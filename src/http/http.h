@@ -121,7 +121,8 @@ struct http_route {
 	/* The query's parameters the route takes, their names separated by
 	 * spaces; NULL: none.  Any other, or one given twice, is refused with
 	 * 400 before the gate; with ROUTE_OWN_ARGS, by the handler
-	 * (http_query_refused), which records the refusal. */
+	 * (http_query_refused), which records the refusal.  "*": whatever is
+	 * asked, for a retired route whose handler refuses every request (410). */
 	const char *query;
 };
 

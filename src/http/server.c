@@ -363,6 +363,8 @@ static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const 
 bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 {
 	struct query_scan q = {.takes = r->found ? r->found->query : NULL};
+	if (q.takes && !strcmp(q.takes, "*"))
+		return false;
 	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_one, &q);
 	if (!q.bad)
 		return false;
