@@ -4,7 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium: the browser tests (tests/browser) drive Debian's Chromium.
-scripts/deps.sh chromium
+# python3-cryptography: the e2e suites' own keys and signatures (the
+# SPID/CIE provider's and PDND's signed tokens, the backup's keys):
+# test_spid, test_pdnd, test_anpr, test_citizen_mail, test_backup and the
+# browser suite (its SPID/CIE provider).  A
+# machine whose python3 has it from elsewhere (pip) hid its absence: on a
+# fresh Debian 12 those suites failed to start (scripts/fresh-check.sh).
+scripts/deps.sh chromium python3-cryptography
 echo "== build (gcc, RelWithDebInfo)"
 scripts/build.sh build
 echo "== tests"
