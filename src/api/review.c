@@ -1,5 +1,6 @@
 /* Scheduled-interruption notices (published, corrected and withdrawn
- * while not yet ended; one ended is never changed), and the yearly review
+ * while not yet ended; one ended or withdrawn is never changed, and a
+ * withdrawal keeps the times it announced), and the yearly review
  * of agreements:
  * purposes, profile, active accounts with their last access, accesses in
  * the year by purpose, alerts; accounts unused for review_unused_days are
@@ -18,7 +19,7 @@
 
 /* ---- notices ---- */
 
-/* The notices not yet ended, the soonest first; past the first
+/* The notices not yet ended nor withdrawn, the soonest first; past the first
  * NOTICES_MAX, `more` says there are others (never cut without a word). */
 #define NOTICES_MAX 100
 struct notices {
@@ -27,12 +28,14 @@ struct notices {
 	bool more;
 };
 
-/* A notice as the API shows it; `current`: in force at `now`. */
+/* A notice as the API shows it; `current`: in force at `now` (never one
+ * withdrawn); `withdrawn_at` null when not withdrawn. */
 static json_t *notice_json(const struct store_notice *x, int64_t now)
 {
-	return json_pack("{s:I,s:s,s:s,s:o,s:o,s:b}", "id", (json_int_t)x->id, "title", x->title,
-			 "body", x->body, "starts_at", api_time(x->starts_at), "ends_at",
-			 api_time(x->ends_at), "current", x->starts_at <= now && now < x->ends_at);
+	return json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:b}", "id", (json_int_t)x->id, "title",
+			 x->title, "body", x->body, "starts_at", api_time(x->starts_at), "ends_at",
+			 api_time(x->ends_at), "withdrawn_at", api_time(x->withdrawn_at), "current",
+			 !x->withdrawn_at && x->starts_at <= now && now < x->ends_at);
 }
 
 static int add_notice(void *ctx, const void *rec)
@@ -126,8 +129,8 @@ struct notice_change {
 };
 
 /* Reads the notice the path names into c (was, and x a copy), if it has
- * not ended at c->now; false after replying 404 (none) or 409 (over: it is
- * never changed again, the record of what was shown). */
+ * not ended at c->now nor been withdrawn; false after replying 404 (none)
+ * or 409 (over: it is never changed again, the record of what was shown). */
 static bool notice_live(struct http_request *r, struct notice_change *c)
 {
 	int64_t id = api_param_id(r, 0);
@@ -144,7 +147,7 @@ static bool notice_live(struct http_request *r, struct notice_change *c)
 		http_reply_error(r, 404, "not_found", "avviso inesistente");
 		return false;
 	}
-	if (c->was.ends_at <= c->now) {
+	if (c->was.ends_at <= c->now || c->was.withdrawn_at) {
 		http_reply_error(r, 409, "notice_ended",
 				 "l'avviso è già terminato (o è stato ritirato): non si modifica più; "
 				 "per un nuovo annuncio pubblicare un altro avviso");
@@ -213,9 +216,9 @@ void api_notice_withdraw(struct http_request *r)
 	struct notice_change c;
 	if (!notice_live(r, &c))
 		return;
-	/* the row kept, its end the withdrawal's time: the record of what
-	 * was shown, and when it stopped (the end announced is in the event) */
-	c.x.ends_at = c.now;
+	/* the row kept with the times it announced, and when it was withdrawn:
+	 * the record of what was shown, and when it stopped */
+	c.x.withdrawn_at = c.now;
 	notice_write(r, &c, "notice_withdrawn", "ritirato");
 }
 

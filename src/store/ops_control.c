@@ -1103,6 +1103,7 @@ vis_err store_notice_correct(struct store *s, const struct store_notice *before,
 		drv_bind_i64(st, 5 + 4 * i, x[i]->ends_at);
 	}
 	drv_bind_i64(st, 10, now);
+	drv_bind_i64(st, 11, after->withdrawn_at);
 	return done_one(st, e);
 }
 

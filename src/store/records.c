@@ -132,6 +132,7 @@ static const struct rec_col processing_cols[] = {
 static const struct rec_col notice_cols[] = {
 	I64(store_notice, id), TEXT(store_notice, title), TEXT(store_notice, body),
 	I64(store_notice, starts_at), I64(store_notice, ends_at), I64(store_notice, created_at),
+	I64(store_notice, withdrawn_at),
 };
 
 static const struct rec_col review_cols[] = {

@@ -608,6 +608,14 @@ static const char migration_29[] =
 	"@SQLITEONLY CREATE INDEX IF NOT EXISTS mail_recipient ON mail (recipient);\n"
 	"@PGONLY CREATE INDEX IF NOT EXISTS mail_recipient ON mail (recipient, id);\n";
 
+/* A notice withdrawn keeps the times it announced: withdrawn_at, when (0:
+ * not withdrawn).  Before, a withdrawal made its end the time of the
+ * withdrawal, and the end announced was lost from the row; a notice
+ * withdrawn before this migration still reads so (withdrawn_at 0, ended
+ * at its withdrawal), and cannot be told from one that ended. */
+static const char migration_30[] =
+	"ALTER TABLE notice ADD COLUMN withdrawn_at INTEGER NOT NULL DEFAULT 0;";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -640,6 +648,7 @@ const struct schema_migration schema_migrations[] = {
 	 migration_27},
 	{28, "indice degli eventi di sicurezza per utenza", migration_28},
 	{29, "conservazione della posta in uscita e dei codici monouso", migration_29},
+	{30, "avvisi ritirati con la fine annunciata", migration_30},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -359,14 +359,15 @@ const char *const store_sql[SQL__COUNT] = {
 	/* the outbox's due messages, the longest waiting first (mail_state) */
 	[SQL_MAIL_DUE] = "SELECT " MAIL_COLS " FROM mail WHERE state = 'pending'"
 		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-	/* the notices not yet ended, the soonest to start first */
+	/* the notices not yet ended nor withdrawn, the soonest to start first */
 	[SQL_NOTICES_LIVE] = "SELECT " NOTICE_COLS " FROM notice WHERE ends_at > ?1"
-		" ORDER BY starts_at, id LIMIT ?2",
-	/* a notice corrected (or withdrawn: its end made now) only while it
-	 * holds what the change was made from, and has not ended */
+		" AND withdrawn_at = 0 ORDER BY starts_at, id LIMIT ?2",
+	/* a notice corrected (or withdrawn: withdrawn_at made now, its times
+	 * kept) only while it holds what the change was made from, and has
+	 * neither ended nor been withdrawn */
 	[SQL_NOTICE_CORRECT] = "UPDATE notice SET title = ?2, body = ?3, starts_at = ?4,"
-		" ends_at = ?5 WHERE id = ?1 AND title = ?6 AND body = ?7 AND starts_at = ?8"
-		" AND ends_at = ?9 AND ends_at > ?10",
+		" ends_at = ?5, withdrawn_at = ?11 WHERE id = ?1 AND title = ?6 AND body = ?7"
+		" AND starts_at = ?8 AND ends_at = ?9 AND ends_at > ?10 AND withdrawn_at = 0",
 	[SQL_EVENTS_COUNT_DETAIL] = "SELECT count(*) FROM security_event"
 		" WHERE kind = ?1 AND substr(detail, 1, length(?2)) = ?2",
 	[SQL_SESSIONS_REVOKE_ACCOUNT] = "UPDATE session SET revoked_at = ?2 WHERE account_id = ?1"

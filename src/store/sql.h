@@ -28,7 +28,7 @@
 	"id, recipient, subject, body, kind, state, attempts, last_error, "   \
 	"created_at, next_attempt_at, sent_at"
 /* A notice's columns, in the order of its record (records.c, notice_cols). */
-#define NOTICE_COLS "id, title, body, starts_at, ends_at, created_at"
+#define NOTICE_COLS "id, title, body, starts_at, ends_at, created_at, withdrawn_at"
 #define F_COLS                                                              \
 	"comune, local_id, kind, valid_from, dug, street, civic, civic_ext, "  \
 	"scala, interno, cap, locality, convivenza"

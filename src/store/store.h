@@ -953,8 +953,9 @@ struct store_notice {
 	char title[201];
 	char body[2001];
 	int64_t starts_at;
-	int64_t ends_at;
+	int64_t ends_at;              /* as announced, kept when withdrawn */
 	int64_t created_at;
+	int64_t withdrawn_at;         /* 0: not withdrawn */
 };
 
 /* The admin's yearly decision on an agreement. */
@@ -1054,15 +1055,16 @@ vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *
  * after it), the longest waiting first, at most `max`: fn(ctx, mail) each. */
 vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
 		       struct vis_error *e);
-/* The notices not ended at `now` (current and upcoming), the soonest to
- * start first, at most `max`: fn(ctx, notice) each. */
+/* The notices not ended at `now` (current and upcoming) nor withdrawn,
+ * the soonest to start first, at most `max`: fn(ctx, notice) each. */
 vis_err store_notices_live(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,
 			   struct vis_error *e);
-/* Writes `after`'s title, body and times over the notice `before` (the
- * same id), read earlier: only while the notice still holds all of
- * before's and has not ended at `now` (a notice over is never changed);
- * otherwise VIS_ERR_CONFLICT, nothing written.  A withdrawal is the same
- * change with the end made `now`. */
+/* Writes `after`'s title, body, times and withdrawn_at over the notice
+ * `before` (the same id), read earlier: only while the notice still holds
+ * all of before's, has not ended at `now` and is not withdrawn (a notice
+ * over is never changed); otherwise VIS_ERR_CONFLICT, nothing written.  A
+ * withdrawal is the same change with withdrawn_at made `now`, the times
+ * it announced kept. */
 vis_err store_notice_correct(struct store *s, const struct store_notice *before,
 			     const struct store_notice *after, int64_t now, struct vis_error *e);
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,

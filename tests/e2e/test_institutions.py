@@ -120,8 +120,9 @@ def notices_corrected_and_withdrawn(srv, a, now, ts):
     # corrected: only the fields sent change, the public list at once
     got = expect(a.patch(f"/api/v1/notices/{mid}", {"body": "Servizio sospeso fino alle 12"}),
                  200).json
-    eq((got["id"], got["title"], got["body"], got["current"]),
-       (mid, "Manutenzione", "Servizio sospeso fino alle 12", True), "the body corrected")
+    eq((got["id"], got["title"], got["body"], got["current"], got["withdrawn_at"]),
+       (mid, "Manutenzione", "Servizio sospeso fino alle 12", True, None),
+       "the body corrected, not withdrawn")
     got = expect(a.patch(f"/api/v1/notices/{mid}", {"title": "Manutenzione straordinaria",
                                                    "ends_at": ts(now + 5400)}), 200).json
     eq(public()[mid], got, "the public list shows the corrected notice")
@@ -159,21 +160,28 @@ def notices_corrected_and_withdrawn(srv, a, now, ts):
               a.delete(f"/api/v1/notices/{ended}")):
         r = expect(r, 409, "notice_ended", "a notice already ended")
         check(not english_message(r), f"an Italian message: {r.json}")
-    # withdrawn: gone from the public list at once, the other kept
+    # withdrawn: gone from the public list at once, the other kept; the
+    # notice keeps the times it announced (before, its end was made the
+    # withdrawal's time, and the end announced lost from the record)
     check(up in public(), "the upcoming notice is listed")
+    eq(public()[up]["withdrawn_at"], None, "a live notice is not withdrawn")
     t0 = srv.now()
     w = expect(a.delete(f"/api/v1/notices/{up}"), 200).json
-    end = parse_time(w["ends_at"])
-    eq((w["id"], w["title"], w["starts_at"], w["current"]),
-       (up, "Aggiornamento", ts(now + 7200), False), "withdrawn")
-    check(t0 <= end <= srv.now(), f"its end is the withdrawal's time: {w}")
+    eq((w["id"], w["title"], w["starts_at"], w["ends_at"], w["current"]),
+       (up, "Aggiornamento", ts(now + 7200), ts(now + 10800), False),
+       "withdrawn, its announced times kept")
+    gone_at = parse_time(w["withdrawn_at"]) if w.get("withdrawn_at") else None
+    check(gone_at is not None and t0 <= gone_at <= srv.now(),
+          f"withdrawn_at is the withdrawal's time: {w}")
     eq(sorted(public()), [mid], "gone from the public list at once, the other kept")
     for r in (a.delete(f"/api/v1/notices/{up}"), a.patch(f"/api/v1/notices/{up}", {"title": "y"})):
         expect(r, 409, "notice_ended", "a notice withdrawn is over")
-    # the row is kept (an honest record): the withdrawal is its end
-    row = db_query(srv.db, "SELECT title, starts_at, ends_at FROM notice WHERE id = ?", (up,))
-    eq([(x["title"], int(x["starts_at"]), int(x["ends_at"])) for x in row],
-       [("Aggiornamento", now + 7200, end)], "the withdrawn notice kept, ended now")
+    # the row is kept (an honest record): what it announced, and when it
+    # was withdrawn
+    row = db_query(srv.db, "SELECT * FROM notice WHERE id = ?", (up,))
+    eq([(x["title"], int(x["starts_at"]), int(x["ends_at"]), int(x.get("withdrawn_at") or 0))
+        for x in row], [("Aggiornamento", now + 7200, now + 10800, gone_at)],
+       "the withdrawn notice kept with its announced end and its withdrawal")
     # each change and the withdrawal a security event naming the notice
     changed = [e for e in srv.events("notice_changed")]
     eq(len(changed), 2, f"two corrections recorded: {changed}")
@@ -188,9 +196,13 @@ def notices_corrected_and_withdrawn(srv, a, now, ts):
     check(f"avviso n. {up} " in gone[0]["detail"] and "Aggiornamento" in gone[0]["detail"]
           and ts(now + 10800) in gone[0]["detail"],
           f"the withdrawal names the notice and the end it had: {gone[0]}")
-    # the withdrawn notice no longer counts among the live ones below
-    expect(a.delete(f"/api/v1/notices/{mid}"), 200)
+    # the withdrawn notice no longer counts among the live ones below; a
+    # current one withdrawn leaves the list at once too, its end kept
+    w = expect(a.delete(f"/api/v1/notices/{mid}"), 200).json
+    eq((w["ends_at"], w["current"]), (ts(now + 5400), False), "withdrawn while current")
     eq(public(), {}, "both withdrawn")
+    for r in (a.delete(f"/api/v1/notices/{mid}"), a.patch(f"/api/v1/notices/{mid}", {"body": "y"})):
+        expect(r, 409, "notice_ended", "a current notice withdrawn is over")
     mid2 = expect(a.post("/api/v1/notices", {"title": "Manutenzione", "body": "Servizio sospeso",
                                              "starts_at": ts(now - 60),
                                              "ends_at": ts(now + 3600)}), 201).json["id"]

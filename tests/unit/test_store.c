@@ -681,6 +681,59 @@ static void test_stale_copies(void **state)
 	vis_error_clear(&e);
 }
 
+/* A notice withdrawn keeps the times it announced and is never changed
+ * again: a correction or a second withdrawal made on a copy read before
+ * the withdrawal is refused (the statement itself checks withdrawn_at, not
+ * only the API's reading), and the live list leaves it out at once.
+ * Before, a withdrawal made the end the withdrawal's time. */
+static int count_notice(void *ctx, const void *rec)
+{
+	(void)rec;
+	++*(int *)ctx;
+	return 0;
+}
+
+static void test_notice_withdrawn(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_error e = {0};
+	bool found;
+	struct store_notice n = {.starts_at = 1000, .ends_at = 5000, .created_at = 10};
+	assert_true(STR_COPY(n.title, "Manutenzione"));
+	assert_true(STR_COPY(n.body, "Servizio sospeso"));
+	OK(store_notice_insert(f->s, &n, &n.id, &e));
+	struct store_notice a, b;
+	OK(store_notice_get(f->s, n.id, &a, &found, &e));
+	OK(store_notice_get(f->s, n.id, &b, &found, &e));
+	int live = 0;
+	OK(store_notices_live(f->s, 2000, 10, count_notice, &live, &e));
+	assert_int_equal(live, 1);
+
+	struct store_notice gone = a;
+	gone.withdrawn_at = 2000;
+	OK(store_notice_correct(f->s, &a, &gone, 2000, &e));
+	live = 0;
+	OK(store_notices_live(f->s, 2000, 10, count_notice, &live, &e));
+	assert_int_equal(live, 0);
+
+	/* from the copy read before: a correction, a second withdrawal */
+	struct store_notice fix = b;
+	assert_true(STR_COPY(fix.title, "Manutenzione prorogata"));
+	assert_int_equal(store_notice_correct(f->s, &b, &fix, 2100, &e), VIS_ERR_CONFLICT);
+	vis_error_clear(&e);
+	struct store_notice again = b;
+	again.withdrawn_at = 2200;
+	assert_int_equal(store_notice_correct(f->s, &b, &again, 2200, &e), VIS_ERR_CONFLICT);
+	vis_error_clear(&e);
+
+	struct store_notice now;
+	OK(store_notice_get(f->s, n.id, &now, &found, &e));
+	assert_string_equal(now.title, "Manutenzione");
+	assert_int_equal(now.starts_at, 1000);
+	assert_int_equal(now.ends_at, 5000);
+	assert_int_equal(now.withdrawn_at, 2000);
+}
+
 /* A value the back end cannot take (a parameter beyond the statement's,
  * or beyond the most a statement may have) fails the statement; before,
  * PostgreSQL's driver dropped it and SQLite's ignored the refusal, and the
@@ -1987,6 +2040,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_typed_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notice_withdrawn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trail_many_subjects, setup, teardown),
