@@ -919,8 +919,9 @@ def test_queries_refuse_unknown_parameters():
                 r = srv.request(method, f"{path}?{name}=1&{name}=2")
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}: {name} twice")
                 check(f'"{name}" è ripetuto' in r.json["error"]["message"], f"{r.json}")
-        eq(db_query(srv.db, "SELECT count(*) AS n FROM security_event WHERE id > ?",
-                    (events or 0,))[0]["n"], 0, "nothing recorded by the refusals before the gate")
+        eq(int(db_query(srv.db, "SELECT count(*) AS n FROM security_event WHERE id > ?",
+                        (int(events or 0),))[0]["n"]), 0,
+           "nothing recorded by the refusals before the gate")
         # The consultations: refused by the corridor, and recorded.
         own = [(m, p) for m, p, flags in routes if "ROUTE_OWN_ARGS" in flags]
         for method, pattern in own:
