@@ -267,9 +267,8 @@ static void regen_work(struct http_request *r, struct store *s, void *job)
 	const struct regen_job *j = job;
 	const char *which = j->which;
 	int mese = j->mese;
-	char geo[CONFIG_PATH_MAX + 8];
 	struct bollettino_opts o;
-	bollettino_opts_init(&o, &r->app->cfg, app_today(r->app), api_now(r), geo, sizeof geo);
+	bollettino_opts_init(&o, &r->app->cfg, r->app->ui, app_today(r->app), api_now(r));
 	o.cache = r->app->stats;
 	struct bollettino_actor by = {.account = &r->auth->account, .ip = r->ip, .via = "API"};
 	struct bollettino_regen *rg;

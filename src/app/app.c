@@ -34,6 +34,19 @@ static _Thread_local struct store *thread_store;
 static _Thread_local const struct app *thread_store_app;
 static struct store *store_get(struct app *a, struct vis_error *out);
 
+vis_err app_ui_load(const struct config *cfg, struct web_assets **out, struct vis_error *e)
+{
+	*out = NULL;
+	if (cfg->ui_dir[0] && web_load(cfg->ui_dir, out, e)) {
+		if (strcmp(cfg->ui_dir, VISURA_UI_DIR))
+			return e->code;
+		log_warn("interfaccia web assente", "reason=\"%s\"", e->msg);
+		vis_error_clear(e);
+		*out = NULL;
+	}
+	return VIS_OK;
+}
+
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 {
 	memset(a, 0, sizeof *a);
@@ -67,12 +80,8 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	/* The interface: a directory named in the configuration must load; the
 	 * built-in default may be absent (a server built without the web
 	 * assets still serves the API). */
-	if (a->cfg.ui_dir[0] && web_load(a->cfg.ui_dir, &a->ui, e)) {
-		if (strcmp(a->cfg.ui_dir, VISURA_UI_DIR))
-			return e->code;
-		log_warn("interfaccia web assente", "reason=\"%s\"", e->msg);
-		a->ui = NULL;
-	}
+	if (app_ui_load(&a->cfg, &a->ui, e))
+		return e->code;
 	/* PDND's public keys: vouchers are accepted only when they load. */
 	if ((a->cfg.pdnd_jwks[0] || a->cfg.pdnd_jwks_url[0]) && pdnd_keys_open(&a->cfg, &a->pdnd, e))
 		return e->code;

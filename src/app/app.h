@@ -79,6 +79,12 @@ struct app {
 #define APP_IMPORT_QUEUE 32
 
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e);
+/* The browser interface of the configuration (ui_dir), loaded into memory
+ * (web_load) while the process can still read it (before serve drops
+ * root): a directory named in the configuration must load; the built-in
+ * default may be absent (*out NULL: the API alone, bulletins without a
+ * map), said in the log. */
+vis_err app_ui_load(const struct config *cfg, struct web_assets **out, struct vis_error *e);
 void app_release(struct app *a);
 
 /* Seconds since the epoch as the service sees them (real time + the test

@@ -440,14 +440,12 @@ static char *page(json_t *d, const char *heading, size_t *len)
 
 /* ------------------------------------------------------------ building */
 
-void bollettino_opts_init(struct bollettino_opts *o, const struct config *cfg, int today,
-			  int64_t now, char *geo, size_t cap)
+void bollettino_opts_init(struct bollettino_opts *o, const struct config *cfg,
+			  const struct web_assets *ui, int today, int64_t now)
 {
-	/* ui_dir (CONFIG_PATH_MAX) and "/geo" fit the callers' buffers */
-	snprintf(geo, cap, "%s%s", cfg->ui_dir, cfg->ui_dir[0] ? "/geo" : "");
 	*o = (struct bollettino_opts){.threshold = cfg->stats_threshold_min,
 				      .heading = cfg->print_heading, .today = today, .now = now,
-				      .geo_dir = geo};
+				      .ui = ui};
 }
 
 int bollettino_month_closed(int date)
@@ -637,7 +635,7 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 		json_decref(ind);
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
-	json_t *map = bollettino_map(o->geo_dir, comune);
+	json_t *map = bollettino_map(o->ui, comune);
 	out->data = json_pack("{s:{s:s,s:s},s:s,s:s,s:{s:s,s:s},s:s,s:i,s:s,s:o,s:o,s:o}", "comune",
 			      "codice", comune, "nome", name, "mese", mm, "nome_mese", nm, "periodo",
 			      "dal", dal, "al", al, "inizio", start, "soglia", thr, "sintesi", text,

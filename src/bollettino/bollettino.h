@@ -39,6 +39,7 @@
 struct stats_cache;
 
 struct refdata;
+struct web_assets;
 
 /* What a bulletin needs besides its municipality and month. */
 struct bollettino_opts {
@@ -46,18 +47,21 @@ struct bollettino_opts {
 	const char *heading;      /* the issuer printed on top (print_heading), "" = none */
 	int today;                /* YYYYMMDD */
 	int64_t now;              /* epoch seconds: generated_at */
-	const char *geo_dir;      /* the interface's boundaries (ui_dir/geo); NULL or "" = no map */
+	/* the interface loaded (app_ui_load): the maps' boundaries are its
+	 * geo/comuni-PPP.topo.json, read from memory, never from the disk
+	 * (serve has dropped root by then); NULL = no map */
+	const struct web_assets *ui;
 	/* the protections kept (stats/cache.h; the caller's, NULL = none):
 	 * every member of a province shares strasa_cittadinanza's, so a
 	 * month's bulletins pay its exact audit once */
 	struct stats_cache *cache;
 };
 
-/* The options of the configuration's bulletin (threshold, heading, the
- * interface's boundaries: geo, cap bytes, is the caller's) as of today and
- * now; no cache. */
-void bollettino_opts_init(struct bollettino_opts *o, const struct config *cfg, int today,
-			  int64_t now, char *geo, size_t cap);
+/* The options of the configuration's bulletin (threshold, heading) with
+ * the interface's boundaries of ui (the caller's), as of today and now; no
+ * cache. */
+void bollettino_opts_init(struct bollettino_opts *o, const struct config *cfg,
+			  const struct web_assets *ui, int today, int64_t now);
 
 /* A bulletin built: its data and both renderings (the caller's). */
 struct bollettino_doc {
@@ -87,9 +91,9 @@ vis_err bollettino_pdf(json_t *data, const char *heading, int64_t created, unsig
 
 /* The map of the municipality's province (map.c): {larghezza, altezza,
  * comuni: [{codice, nome, evidenziato, anelli: [[x, y, x, y, ...]]}], fonte},
- * from geo_dir/comuni-PPP.topo.json; NULL when there is no such file or the
+ * from ui's geo/comuni-PPP.topo.json; NULL when there is no such file or the
  * municipality is not in it. */
-json_t *bollettino_map(const char *geo_dir, const char *comune);
+json_t *bollettino_map(const struct web_assets *ui, const char *comune);
 
 /* What both renderings print: a table cell (a label; a count, 12.345; a
  * value, 163,2; "ris." for a hidden one), and the closing note (periods,

@@ -6,6 +6,7 @@
  * interface's Mercator draws), the municipality highlighted.  Both
  * renderings draw the result: the page as inline SVG, the PDF as paths. */
 #include "bollettino/bollettino.h"
+#include "web/web.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -71,13 +72,14 @@ static void polygon(struct topo *t, json_t *arcs, json_t *rings)
 	}
 }
 
-json_t *bollettino_map(const char *geo_dir, const char *comune)
+json_t *bollettino_map(const struct web_assets *ui, const char *comune)
 {
-	if (!geo_dir || !*geo_dir)
+	char path[40];
+	snprintf(path, sizeof path, "geo/comuni-%.3s.topo.json", comune);
+	const struct web_file *f = ui ? web_find(ui, path) : NULL;
+	if (!f)
 		return NULL;
-	char path[4200];
-	snprintf(path, sizeof path, "%s/comuni-%.3s.topo.json", geo_dir, comune);
-	json_t *topo = json_load_file(path, 0, NULL);
+	json_t *topo = json_loadb((const char *)f->data, f->len, 0, NULL);
 	json_t *tr = json_object_get(topo, "transform");
 	json_t *geoms = json_object_get(json_object_get(json_object_get(topo, "objects"), "comuni"),
 					"geometries");

@@ -248,9 +248,8 @@ static void tick(struct app *app)
 	else if (n > 0)
 		log_info("posta inviata", "messages=%d", n);
 	vis_error_clear(&e);
-	char geo[CONFIG_PATH_MAX + 8];
 	struct bollettino_opts bo;
-	bollettino_opts_init(&bo, &app->cfg, app_today(app), app_now(app), geo, sizeof geo);
+	bollettino_opts_init(&bo, &app->cfg, app->ui, app_today(app), app_now(app));
 	bo.cache = app->stats;
 	if (bollettino_due(s, app->rd, &bo, &e) < 0)
 		log_warn("bollettini mensili falliti", "error=\"%s\"", e.msg);

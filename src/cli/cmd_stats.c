@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/app.h"
 #include "bollettino/bollettino.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -18,6 +19,7 @@
 #include "stats/stats.h"
 #include "stats/tables.h"
 #include "store/store.h"
+#include "web/web.h"
 
 static void usage(FILE *out)
 {
@@ -201,11 +203,9 @@ static void print_regen(const struct bollettino_regen *g, int threshold)
 
 /* visura stats regenerate: the withdrawn bulletins made again. */
 static int cli_bulletin_regenerate(struct store *s, const struct refdata *rd,
-				   const struct config *cfg, const char *comune, int mese)
+				   const struct bollettino_opts *opts, const char *comune, int mese)
 {
-	char geo[CONFIG_PATH_MAX + 8];
-	struct bollettino_opts o;
-	bollettino_opts_init(&o, cfg, date_today(), time(NULL), geo, sizeof geo);
+	struct bollettino_opts o = *opts;
 	/* the run's own: the members of a province share a protection */
 	o.cache = stats_cache_new(STATS_CACHE_ENTRIES, STATS_CACHE_BYTES);
 	struct bollettino_actor by = {.via = "riga di comando"};
@@ -261,6 +261,14 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		cli_error("config", &e);
 		return EXIT_USAGE;
 	}
+	/* the interface's boundaries, for the maps: as the server loads them */
+	struct web_assets *ui = NULL;
+	if ((report || regen) && app_ui_load(&cfg, &ui, &e)) {
+		cli_error("ui_dir", &e);
+		return EXIT_USAGE;
+	}
+	struct bollettino_opts o;
+	bollettino_opts_init(&o, &cfg, ui, date_today(), time(NULL));
 	struct refdata *rd = NULL;
 	struct store *s = NULL;
 	rc = cli_refdata_load(&rd);
@@ -272,7 +280,7 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		rc = EXIT_INVALID;
 	}
 	if (rc == EXIT_OK && regen) {
-		rc = cli_bulletin_regenerate(s, rd, &cfg, a.comune ? a.comune : "", mese);
+		rc = cli_bulletin_regenerate(s, rd, &o, a.comune ? a.comune : "", mese);
 	} else if (rc == EXIT_OK && !report) {
 		bool changed = false;
 		if (which && store_bollettino_comune_set(s, which, a.enable != NULL, time(NULL),
@@ -289,11 +297,6 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		}
 	}
 	if (rc == EXIT_OK && report && a.verify) {
-		char geo[CONFIG_PATH_MAX + 8];
-		snprintf(geo, sizeof geo, "%s%s", cfg.ui_dir, cfg.ui_dir[0] ? "/geo" : "");
-		struct bollettino_opts o = {.threshold = cfg.stats_threshold_min,
-					    .heading = cfg.print_heading, .today = date_today(),
-					    .now = time(NULL), .geo_dir = geo};
 		struct bollettino_check ck;
 		vis_err v = bollettino_verify(s, rd, a.comune, mese, &o, &ck, &e);
 			if (v) {
@@ -316,11 +319,6 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 		}
 		free(ck.pdf);
 	} else if (rc == EXIT_OK && report) {
-		char geo[CONFIG_PATH_MAX + 8];
-		snprintf(geo, sizeof geo, "%s%s", cfg.ui_dir, cfg.ui_dir[0] ? "/geo" : "");
-		struct bollettino_opts o = {.threshold = cfg.stats_threshold_min,
-					    .heading = cfg.print_heading, .today = date_today(),
-					    .now = time(NULL), .geo_dir = geo};
 		bool stored;
 		char sha[65];
 		vis_err v = bollettino_publish(s, rd, a.comune, mese, &o, &stored, sha, &e);
@@ -376,6 +374,7 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 	}
 	store_close(s);
 	refdata_free(rd);
+	web_free(ui);
 	return rc;
 }
 
