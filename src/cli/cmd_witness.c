@@ -203,19 +203,23 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 		.in_flight = &in_flight,
 		.stopping = &stopping,
 	};
+	/* Until root is given up, requests get 503 (the listener's threads
+	 * accept as soon as it starts): none is ever answered as root. */
+	atomic_store(&stopping, true);
 	struct http_server *srv;
 	if (http_server_start(&hc, routes, gate, &srv, &e)) {
 		cli_error("witness", &e);
 		return EXIT_RUNTIME;
 	}
-	/* Port bound, keys and certificates read: root is given up for good
-	 * before the first request is answered. */
+	/* Port bound, keys and certificates read: root is given up for good,
+	 * then requests are answered. */
 	if (priv_drop(&pu, &e)) {
 		cli_error("witness", &e);
 		http_server_stop(srv, 0);
 		sodium_memzero(svc.sk, sizeof svc.sk);
 		return EXIT_RUNTIME;
 	}
+	atomic_store(&stopping, false);
 	log_info("testimone in ascolto", "url=https://%s name=%s logs=%d", listen, svc.name,
 		 svc.nlogs);
 	printf("visura witness in ascolto su https://%s\n", listen);
