@@ -1724,14 +1724,17 @@ async function flowAdmin(browser, fx) {
       await textOf(page, map.locator('#map-legend'), 'Popolazione residente', 'the legend names the indicator');
       check(await map.locator('#map-legend li').count() >= 2, 'expected classes and "no data" in the legend');
       await textOf(page, map.locator('#map-attribution'), 'ISTAT (CC-BY 4.0), elaborazione openpolis', 'the attribution');
-      const fmt = (v) => Number(v).toLocaleString('it-IT');
+      // Numbers as the page writes them: formatted by the browser's own
+      // ICU, which need not be Node's (a fresh Debian 12: Node 18 writes
+      // 1.000, Chromium 1000, as newer CLDR data does for Italian).
+      const fmt = (v) => page.evaluate((x) => Number(x).toLocaleString('it-IT'), v);
       for (const [code, total] of Object.entries(fx.population_by_comune)) {
         const row = map.locator('table tbody tr').filter({ hasText: code });
-        await textOf(page, row, fmt(total), `the data table's population of ${code}`);
+        await textOf(page, row, await fmt(total), `the data table's population of ${code}`);
       }
       const modena = map.locator('#map-choropleth path[data-comune="036023"]');
       await modena.focus();
-      await textOf(page, map.locator('#map-info'), `Modena: ${fmt(fx.population_by_comune['036023'])}`, 'the focused municipality\'s value');
+      await textOf(page, map.locator('#map-info'), `Modena: ${await fmt(fx.population_by_comune['036023'])}`, 'the focused municipality\'s value');
       check(/nessun dato/.test(await map.locator('#map-choropleth path[data-comune="036001"]').getAttribute('aria-label')),
         'a municipality without data says so');
       // Density: the population over the boundary's area (Carpi: about 131 km²).
@@ -1979,7 +1982,10 @@ async function flowHelp(browser, fx) {
 // and the focused province's value.
 async function flowRegionMap(browser, fx) {
   const page = await newPage(browser, fx.baseURL);
-  const fmt = (v) => Number(v).toLocaleString('it-IT');
+  // Numbers as the page writes them: formatted by the browser's own
+  // ICU, which need not be Node's (a fresh Debian 12: Node 18 writes
+  // 1.000, Chromium 1000, as newer CLDR data does for Italian).
+  const fmt = (v) => page.evaluate((x) => Number(x).toLocaleString('it-IT'), v);
   const pop = Object.values(fx.population_by_comune).reduce((a, b) => a + b, 0);
   // every region's boundaries are shipped; only the register's are read
   const geo = new Set();
@@ -2005,13 +2011,13 @@ async function flowRegionMap(browser, fx) {
       check(await map.locator('#map-legend li').count() >= 2, 'expected a class and "no data" in the legend');
       await textOf(page, map.locator('#map-attribution'), 'ISTAT (CC-BY 4.0), elaborazione openpolis', 'the attribution');
       await textOf(page, map.locator('#map-pool'), 'soli comuni presenti nel registro', 'what a province\'s value counts');
-      await textOf(page, map.locator('table tbody tr').filter({ hasText: '036' }), fmt(pop), 'Modena\'s population in the data table');
+      await textOf(page, map.locator('table tbody tr').filter({ hasText: '036' }), await fmt(pop), 'Modena\'s population in the data table');
       const rows = await readTable(page, 'Dati della mappa: Popolazione residente', 'the data table of the region');
-      const want = { Provincia: 'Modena', 'Codice ISTAT': '036', 'Comuni nel registro': String(Object.keys(fx.population_by_comune).length), residenti: fmt(pop) };
+      const want = { Provincia: 'Modena', 'Codice ISTAT': '036', 'Comuni nel registro': String(Object.keys(fx.population_by_comune).length), residenti: await fmt(pop) };
       check(rows.length === 1 && JSON.stringify(Object.values(rows[0])) === JSON.stringify(Object.values(want)),
         `expected only Modena, ${JSON.stringify(Object.values(want))}, in the data table; saw ${JSON.stringify(rows)}`);
       await map.locator('#map-choropleth path[data-provincia="036"]').focus();
-      await textOf(page, map.locator('#map-info'), `Modena: ${fmt(pop)}`, 'the focused province\'s value');
+      await textOf(page, map.locator('#map-info'), `Modena: ${await fmt(pop)}`, 'the focused province\'s value');
       await map.locator('#map-choropleth path[data-provincia="037"]').focus();
       await textOf(page, map.locator('#map-info'), 'Bologna: nessun dato', 'a province without data says so');
       check(await map.locator('option[value="density"]').evaluate((o) => o.disabled), 'expected no density for provinces');
