@@ -246,6 +246,18 @@ void api_citizen_refuse(struct http_request *r, int status, const char *code,
 		http_reply_error(r, status, code, message);
 }
 
+bool api_citizen_query(struct http_request *r)
+{
+	char why[HTTP_QUERY_MESSAGE];
+	const char *message = why;
+	if (!http_args_valid(r))
+		message = HTTP_ARGS_MESSAGE;
+	else if (!http_query_refused(r, why))
+		return true;
+	api_citizen_refuse(r, 400, "invalid_request", message);
+	return false;
+}
+
 /* ---- the citizen's session ---- */
 
 bool api_citizen_csrf(struct http_request *r, char out[65])

@@ -191,8 +191,10 @@ void api_citizen_mail_delete(struct http_request *r)
 static void token_page(struct http_request *r, const char *title, const char *text,
 		       const char *action, const char *button)
 {
+	if (!api_citizen_query(r))
+		return;
 	const char *token = http_query(r, "token");
-	if (!token || !*token || strlen(token) > 100 || http_query_count(r) != 1) {
+	if (!token || !*token || strlen(token) > 100) {
 		api_citizen_message(r, 400, title, "Il collegamento non è completo: lo copi per intero dal "
 		     "messaggio ricevuto.", false);
 		return;

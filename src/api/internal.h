@@ -325,6 +325,12 @@ void api_citizen_message(struct http_request *r, int status, const char *title,
  * error shape. */
 void api_citizen_refuse(struct http_request *r, int status, const char *code,
 			const char *message);
+/* The query of a page a citizen opens in a browser (a ROUTE_OWN_ARGS route:
+ * from a message's link, or the access report): not text, or a parameter
+ * the route does not take (http_query_refused), is refused with 400 as a
+ * page to a browser (api_citizen_refuse); false after replying.  The
+ * first call of such a handler. */
+bool api_citizen_query(struct http_request *r);
 /* api_body_members for a citizen's route, whose body is a page's form or
  * JSON (http_body_form): a field not among `allowed` is refused, naming
  * it, as that page to a browser (api_citizen_refuse); false after

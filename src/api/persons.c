@@ -83,9 +83,7 @@ static void check_args(struct http_request *r, struct access_what *what)
 	if (http_args_valid(r))
 		return;
 	what->malformed_code = "invalid_request";
-	what->malformed_message =
-		"il percorso e i parametri devono essere testo UTF-8 senza caratteri di "
-		"controllo";
+	what->malformed_message = HTTP_ARGS_MESSAGE;
 	what->malformed_query = "(malformed parameters)";
 }
 

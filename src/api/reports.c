@@ -415,6 +415,8 @@ static bool citizen_in_session(struct http_request *r, struct store *s, int64_t 
 
 void api_citizen_report(struct http_request *r)
 {
+	if (!api_citizen_query(r))
+		return;
 	const char *code = http_query(r, "code");
 	bool html = api_wants_html(r);
 	struct store *s = NULL;

@@ -96,8 +96,10 @@ enum {
 	ROUTE_PASSWORD_CHANGE = 1 << 8,  /* allowed while a password change is due */
 	ROUTE_TOTP_SETUP = 1 << 9,       /* allowed while TOTP enrolment is due */
 	ROUTE_TEST = 1 << 10,            /* exists only with test_clock on */
-	ROUTE_OWN_ARGS = 1 << 11,        /* the handler checks its query arguments
-					    itself (http_args_valid), to record refusals */
+	/* The handler checks its query arguments itself (http_args_valid,
+	 * http_query_refused): the corridor, to record the refusal; a page a
+	 * citizen opens from a message, to answer it as a page. */
+	ROUTE_OWN_ARGS = 1 << 11,
 	/* The body is held in memory, unless ROUTE_FILE_BODY: a pushed file,
 	 * streamed to a temporary file in http_config.upload_dir (0600,
 	 * unlinked at once; read it with http_body_stream), all such bodies
@@ -121,8 +123,11 @@ struct http_route {
 	/* The query's parameters the route takes, their names separated by
 	 * spaces; NULL: none.  Any other, or one given twice, is refused with
 	 * 400 before the gate; with ROUTE_OWN_ARGS, by the handler
-	 * (http_query_refused), which records the refusal.  "*": whatever is
-	 * asked, for a retired route whose handler refuses every request (410). */
+	 * (http_query_refused).  A word "*" among them: any other is ignored,
+	 * where a protocol says so (an OAuth 2.0 authorization response,
+	 * RFC 6749 §4.1.2), each named one still at most once; "*" alone:
+	 * whatever is asked, for a retired route that refuses every request
+	 * (410). */
 	const char *query;
 };
 
@@ -230,8 +235,10 @@ const char *http_header(struct http_request *r, const char *name);
 /* A cookie value, or NULL. */
 const char *http_cookie(struct http_request *r, const char *name);
 /* True when every query argument is UTF-8 text without control characters
- * (a %00 included), at most 1024 bytes. */
+ * (a %00 included), at most 1024 bytes; HTTP_ARGS_MESSAGE says so otherwise. */
 bool http_args_valid(struct http_request *r);
+#define HTTP_ARGS_MESSAGE "il percorso e i parametri devono essere testo UTF-8 senza caratteri " \
+	"di controllo, di al massimo 1024 byte ciascuno"
 
 /* When the request's query has a parameter its route does not take
  * (http_route.query), or one twice: true, and the refusal's message (in

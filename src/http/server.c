@@ -338,6 +338,7 @@ static bool word_in(const char *list, const char *name, size_t n)
 
 struct query_scan {
 	const char *takes;
+	bool others;       /* "*" among takes: a parameter not named is ignored */
 	const char *bad;   /* the first parameter not taken, or given twice */
 	bool twice;
 	const char *seen[32];
@@ -350,6 +351,8 @@ static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const 
 	(void)kind, (void)value, (void)value_size;
 	struct query_scan *q = cls;
 	bool taken = word_in(q->takes, key, key_size);
+	if (!taken && q->others)
+		return MHD_YES;
 	for (int i = 0; taken && i < q->n; i++)
 		q->twice = q->twice || !strcmp(q->seen[i], key);
 	if (!taken || q->twice || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
@@ -363,8 +366,7 @@ static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const 
 bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 {
 	struct query_scan q = {.takes = r->found ? r->found->query : NULL};
-	if (q.takes && !strcmp(q.takes, "*"))
-		return false;
+	q.others = word_in(q.takes, "*", 1);
 	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_one, &q);
 	if (!q.bad)
 		return false;
@@ -561,9 +563,7 @@ static bool admit(struct http_server *srv, struct http_request *r, const char *v
 	}
 	r->route = r->found->pattern;
 	if (!(r->found->access & ROUTE_OWN_ARGS) && !http_args_valid(r)) {
-		http_reply_error(r, 400, "invalid_request",
-				 "il percorso e i parametri devono essere testo UTF-8 senza caratteri "
-				 "di controllo, di al massimo 1024 byte ciascuno");
+		http_reply_error(r, 400, "invalid_request", HTTP_ARGS_MESSAGE);
 		return false;
 	}
 	char refusal[HTTP_QUERY_MESSAGE];

@@ -143,6 +143,16 @@ def run(srv, op, relay):
     page_says(expect(c.get("/citizen/notifications/confirm?token=" + urllib.parse.quote(confirm),
                            headers=HTML), 200, what="the confirmation page"),
               "Conferma", 'name="token"')
+    # The link with a parameter it does not take (a mail service's own):
+    # refused, as a page to a browser, naming it; the JSON error otherwise.
+    link = "/citizen/notifications/confirm?token=" + urllib.parse.quote(confirm)
+    page_says(expect(c.get(link + "&utm_source=posta", headers=HTML), 400,
+                     what="the link with a parameter more"),
+              "Richiesta non eseguita", "&quot;utm_source&quot; non è previsto")
+    expect(c.get(link + "&utm_source=posta"), 400, "invalid_request",
+           what="the same without a browser")
+    page_says(expect(c.get(link + "&token=x", headers=HTML), 400, what="the token twice"),
+              "&quot;token&quot; è ripetuto")
     c = Client(srv)   # the first session ended with the hour gone by
     expect(citizen_login(op, c, me, 2), 200, what="a session again")
     st = expect(c.get("/citizen/notifications"), 200, what="the state").json

@@ -396,8 +396,10 @@ def run(srv, op):
     r = expect(b.get(f"/api/v1/auth/spid/start?username={name}&via=browser", headers=HTML), 303,
                what="a browser's start")
     query = op.visit(r.header("Location"))
-    r = expect(b.get("/api/v1/auth/spid/callback?" + query, headers=HTML), 303,
-               what="a browser's callback")
+    # with a parameter of the provider's own (OpenID Connect Session
+    # Management's session_state): ignored, as RFC 6749 §4.1.2 requires
+    r = expect(b.get("/api/v1/auth/spid/callback?" + query + "&session_state=ab12.cd",
+                     headers=HTML), 303, what="a browser's callback")
     eq(r.header("Location"), "/", "into the interface")
     check("__Host-visura_session" in b.cookies, "the session cookie set")
     eq(expect(b.get("/api/v1/auth/me"), 200, what="the session")["id"], acc["id"],
@@ -641,8 +643,10 @@ def run_citizen(srv, op):
     r = expect(b.get("/api/v1/auth/spid/start?for=cittadino&via=browser&level=3", headers=HTML),
                303, what="a browser's start")
     query = op.visit(r.header("Location"))
-    r = expect(b.get("/api/v1/auth/spid/callback?" + query, headers=HTML), 303,
-               what="a browser's callback")
+    # with a parameter of the provider's own (OpenID Connect Session
+    # Management's session_state): ignored, as RFC 6749 §4.1.2 requires
+    r = expect(b.get("/api/v1/auth/spid/callback?" + query + "&session_state=ab12.cd",
+                     headers=HTML), 303, what="a browser's callback")
     eq(r.header("Location"), "/citizen/access-report", "to the citizen's page")
     page = page_says(expect(b.get("/citizen/access-report", headers=HTML), 200, what="the page"),
                      me, "Consultazioni (2)", "livello 3")
