@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/str.h"
+#include "common/text.h"
 #include "http/http.h"
 
 static int hex(char c)
@@ -63,10 +65,24 @@ json_t *http_form_decode(const char *body, size_t len, char *err, size_t errcap)
 				 HTTP_FORM_FIELDS_MAX);
 			goto fail;
 		}
+		/* the name's limit is on its text, not on how it was encoded */
 		char key[64];
 		size_t kn = (size_t)(eq - p);
-		if (kn >= sizeof key || !decode(p, kn, key) ||
-		    !decode(eq + 1, n - kn - 1, buf)) {
+		if (!decode(p, kn, buf)) {
+			snprintf(err, errcap, "il modulo inviato non è valido: codifica errata");
+			goto fail;
+		}
+		if (!str_copy(key, sizeof key, buf)) {
+			snprintf(err, errcap, "il modulo inviato ha un nome di campo di più di %zu byte",
+				 sizeof key - 1);
+			goto fail;
+		}
+		if (!utf8_valid(key, strlen(key))) {
+			snprintf(err, errcap, "il modulo inviato ha un nome di campo che non è testo "
+				 "UTF-8 valido");
+			goto fail;
+		}
+		if (!decode(eq + 1, n - kn - 1, buf)) {
 			snprintf(err, errcap, "il modulo inviato non è valido: codifica errata");
 			goto fail;
 		}
@@ -79,7 +95,10 @@ json_t *http_form_decode(const char *body, size_t len, char *err, size_t errcap)
 			snprintf(err, errcap, "il campo \"%s\" non è testo UTF-8 valido", key);
 			goto fail;
 		}
-		json_object_set_new(obj, key, v);
+		if (json_object_set_new(obj, key, v)) {
+			snprintf(err, errcap, "memoria esaurita");
+			goto fail;
+		}
 		i += n + (amp ? 1 : 0);
 		if (amp && i == len) {
 			snprintf(err, errcap, "il modulo inviato non è valido: termina con '&'");
