@@ -11,6 +11,16 @@
 #include "metrics/metrics.h"
 #include "store/store.h"
 
+/* The request fields of this service's own that it reads from one line
+ * (http_config.single_fields): the session's CSRF token, the end user a
+ * service account acts for, and ModI's signature, tracking evidence and
+ * the body's digest it signs (one of each, in PDND's interoperability
+ * model). */
+static const char *const single_fields[] = {
+	"X-CSRF-Token", "X-Visura-On-Behalf-Of", "Agid-JWT-Signature",
+	"Agid-JWT-TrackingEvidence", "Digest", NULL,
+};
+
 static void on_response(struct http_request *r, double seconds)
 {
 	metrics_request(r->app->metrics, r->route ? r->route : "-", r->status, seconds);
@@ -57,6 +67,7 @@ void api_listener_init(struct api_listener *l, struct app *a, const char *listen
 		.trusted_proxies = cfg->trusted_proxies,
 		.client_ip_header = cfg->client_ip_header,
 		.test_routes = cfg->test_clock,
+		.single_fields = single_fields,
 		.owner = a,
 		.auth_size = sizeof(struct http_auth),
 		.in_flight = &a->in_flight,

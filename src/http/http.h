@@ -147,6 +147,12 @@ struct http_config {
 	 * trusted_proxies (CIDR list); "" for none. */
 	const char *trusted_proxies, *client_ip_header;
 	bool test_routes;             /* ROUTE_TEST routes exist */
+	/* Request fields of the owner's read from one line, which their
+	 * definitions allow once (NULL-terminated; outlives the server; with
+	 * the server's own, at most 64): given on two lines, the request is
+	 * refused with 400 before anything else, as a second Host is.  May be
+	 * NULL. */
+	const char *const *single_fields;
 	struct app *owner;            /* handed to every request as r->app */
 	size_t auth_size;             /* sizeof(struct http_auth) */
 	/* Requests in flight (kept by the server); requests arriving while

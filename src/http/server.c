@@ -398,11 +398,38 @@ bool http_args_valid(struct http_request *r)
 
 /* ---- request framing: one way to tell where a request ends ---- */
 
+/* Fields the service reads from one line, which their definitions allow
+ * once (RFC 9110 §5.3: only a list may be repeated): given twice, a proxy
+ * in front could read the other line than we do (credentials, a CSRF
+ * token, the body's type).  The owner adds its own
+ * (http_config.single_fields); Host and Content-Length are counted below. */
+static const char *const single_fields[] = {
+	"Authorization", "Content-Type", "Cookie", "Origin", "Sec-Fetch-Site", NULL,
+};
+
 struct framing {
 	int host, content_length, transfer_encoding;
 	const char *te;
 	bool bad_name, bad_host;
+	const char *const *lists[2];   /* single_fields, and the owner's */
+	uint64_t seen;                 /* one bit per field of lists, in order */
+	const char *twice;             /* the first of them given twice */
 };
+
+/* Counts a field of f->lists: its name as the list writes it when it was
+ * seen already, else NULL. */
+static const char *single_twice(struct framing *f, const char *key)
+{
+	int bit = 0;
+	for (int l = 0; l < 2; l++)
+		for (const char *const *n = f->lists[l]; n && *n && bit < 64; n++, bit++)
+			if (!strcasecmp(key, *n)) {
+				bool again = f->seen & (UINT64_C(1) << bit);
+				f->seen |= UINT64_C(1) << bit;
+				return again ? *n : NULL;
+			}
+	return NULL;
+}
 
 /* RFC 9110 §5.6.2: a field name is a token. */
 static bool token_valid(const char *s, size_t n)
@@ -426,6 +453,9 @@ static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const c
 	struct framing *f = cls;
 	if (!token_valid(key, key_size))
 		f->bad_name = true;
+	const char *twice = single_twice(f, key);
+	if (twice && !f->twice)
+		f->twice = twice;
 	if (!strcasecmp(key, MHD_HTTP_HEADER_HOST)) {
 		f->host++;
 		/* host [":" port], or an IPv6 literal: nothing else */
@@ -441,15 +471,22 @@ static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
-/* What makes the request's framing ambiguous (RFC 9112 §6.3), so that a
- * proxy in front could see another request than we do, or NULL.  An
- * HTTP/1.1 request without Host never gets here (libmicrohttpd, strict). */
-static const char *framing_problem(struct MHD_Connection *c, const char *version)
+/* What makes the request's framing ambiguous (RFC 9112 §6.3), or one of
+ * its fields read from one line (single_fields), so that a proxy in front
+ * could see another request than we do, or NULL; out holds a message that
+ * names a field.  An HTTP/1.1 request without Host never gets here
+ * (libmicrohttpd, strict). */
+static const char *framing_problem(const struct http_server *srv, struct MHD_Connection *c,
+				   const char *version, char out[128])
 {
-	struct framing f = {0};
+	struct framing f = {.lists = {single_fields, srv->cfg.single_fields}};
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_count, &f);
 	if (f.bad_name)
 		return "un nome di intestazione contiene caratteri non ammessi";
+	if (f.twice) {
+		snprintf(out, 128, "l'intestazione %.48s è ripetuta: va data una volta sola", f.twice);
+		return out;
+	}
 	if (f.host > 1)
 		return "più di un'intestazione Host";
 	if (f.bad_host)
@@ -534,7 +571,8 @@ static bool upload_reserve(struct http_server *srv, struct http_request *r, size
  * False when the request has been answered (refused). */
 static bool admit(struct http_server *srv, struct http_request *r, const char *version)
 {
-	const char *why = framing_problem(r->conn, version);
+	char named[128];
+	const char *why = framing_problem(srv, r->conn, version, named);
 	if (why) {
 		r->framing_bad = true;
 		http_header_add(r, "Connection", "close");
@@ -709,15 +747,35 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
 			  (socklen_t)cap);
 }
 
+struct last_line {
+	const char *name;
+	const char *value; /* the last line's */
+};
+
+static enum MHD_Result last_line_of(void *cls, enum MHD_ValueKind kind, const char *key,
+				    size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind, (void)key_size, (void)value_size;
+	struct last_line *l = cls;
+	if (!strcasecmp(key, l->name))
+		l->value = value;
+	return MHD_YES;
+}
+
 /* Behind a reverse proxy: when the peer is a trusted proxy, the client is
  * the right-most address of the configured header (the one that proxy
- * added); from anyone else the header is ignored. */
+ * added); from anyone else the header is ignored.  Its lines are one list
+ * in order (RFC 9110 §5.3): a proxy may add a line of its own after the
+ * client's (HAProxy's option forwardfor) instead of extending it, so the
+ * right-most entry is the last line's, never the first's. */
 static void proxied_ip(const struct http_server *srv, struct MHD_Connection *c, char *ip,
 		       size_t cap)
 {
 	if (!srv->trusted_proxies[0] || !cidr_list_contains(srv->trusted_proxies, ip))
 		return;
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, srv->client_ip_header);
+	struct last_line line = {.name = srv->client_ip_header};
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, last_line_of, &line);
+	const char *h = line.value;
 	if (!h)
 		return;
 	const char *last = strrchr(h, ',');

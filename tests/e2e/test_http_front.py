@@ -8,6 +8,7 @@ quota; ambiguous framing (what request smuggling behind a proxy needs) is
 refused with 400; HEAD answers wherever GET does; /healthz answers only
 once every listener is up."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -235,6 +236,47 @@ def test_ambiguous_framing_is_refused():
             got += chunk
         s.close()
         eq(got.count(b"HTTP/1.1 "), 1, f"one answer, then the connection closes: {got[:300]!r}")
+
+
+def single_fields():
+    """The request fields read from one line (server.c's and listener.c's
+    single_fields lists)."""
+    out = []
+    for part in (("http", "server.c"), ("api", "listener.c")):
+        text = open(os.path.join(harness.REPO, "src", *part), encoding="utf-8").read()
+        m = re.search(r"single_fields\[\] = \{(.*?)\};", text, re.S)
+        check(m, f"single_fields in {part}")
+        out += re.findall(r'"([^"]+)"', m.group(1))
+    return out
+
+
+def test_single_fields_twice_are_refused():
+    """A field the service reads from one line, given on two (what a proxy
+    in front may read otherwise: the other credentials, CSRF token, body
+    type, ModI signature), is refused with 400 naming it, before anything
+    else, whatever its case; a field that is a list (Accept,
+    X-Forwarded-For) may be repeated.  Before, the first line was read."""
+    names = single_fields()
+    for must in ("Authorization", "Cookie", "Content-Type", "X-CSRF-Token",
+                 "Agid-JWT-Signature", "Digest"):
+        check(must in names, f"{must} is read from one line: {names}")
+    with Server() as srv:
+        before = int(db_query(srv.db, "SELECT count(*) AS n FROM security_event")[0]["n"])
+        for name in names:
+            for second in (name, name.lower()):
+                data = (f"GET /api/v1/auth/me HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        f"{name}: a\r\n{second}: b\r\nConnection: close\r\n\r\n").encode()
+                status, _, body = raw(srv, data)
+                eq(status, 400, f"{name} and {second}: {body[:200]!r}")
+                msg = json.loads(body)["error"]["message"]
+                check(f"intestazione {name} è ripetuta" in msg, f"names {name}: {msg}")
+        eq(int(db_query(srv.db, "SELECT count(*) AS n FROM security_event")[0]["n"]), before,
+           "refused before the gate: nothing recorded")
+        # Lists may be repeated.
+        ok = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\n"
+              b"Accept: */*\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-For: 192.0.2.2\r\n"
+              b"Connection: close\r\n\r\n")
+        eq(raw(srv, ok)[0], 200, "Accept and X-Forwarded-For twice")
 
 
 def test_head_wherever_get():

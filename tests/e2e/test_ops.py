@@ -108,6 +108,23 @@ def test_network_allow_list():
                    "invalid_request", f"bad networks {bad!r}")
 
 
+def login_forwarded(srv, acc, temp, lines):
+    """A login with one X-Forwarded-For line per entry of lines."""
+    body = json.dumps({"username": acc["username"], "password": temp}).encode()
+    c = srv.connection(30)
+    try:
+        c.putrequest("POST", "/api/v1/auth/login")
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Content-Length", str(len(body)))
+        for v in lines:
+            c.putheader("X-Forwarded-For", v)
+        c.endheaders(body)
+        r = c.getresponse()
+        return harness.Result(r.status, r.getheaders(), r.read())
+    finally:
+        c.close()
+
+
 def test_trusted_proxy_header():
     # From a trusted proxy, the client address is the header's right-most entry.
     with Server(trusted_proxies="127.0.0.1/32") as srv:
@@ -119,6 +136,14 @@ def test_trusted_proxy_header():
         r = c.post("/api/v1/auth/login", {"username": acc["username"], "password": temp},
                    csrf=False, headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
         expect(r, 403, "network_not_allowed", "only the right-most entry counts")
+        # The header on two lines, as a proxy that adds its own line after
+        # the client's leaves it (HAProxy's option forwardfor): one list,
+        # in order (RFC 9110 §5.3), so its right-most entry is the last
+        # line's.  Before, the first line was read: the client's own.
+        expect(login_forwarded(srv, acc, temp, ["198.51.100.7", "203.0.113.9"]), 403,
+               "network_not_allowed", "the client's own line before the proxy's")
+        expect(login_forwarded(srv, acc, temp, ["203.0.113.9", "10.0.0.1, 198.51.100.7"]), 200,
+               what="the proxy's line, last")
     # From anyone else, the header is ignored.
     with Server() as srv:
         ente, acc, temp = _ready_user_on(srv, "198.51.100.0/24")
