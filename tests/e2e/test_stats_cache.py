@@ -251,21 +251,29 @@ def test_tables_off_the_workers():
     pop = harness.Population(persons=15000, comuni=POOL, seed=11, days=40)
     with Server(population=pop, threads=1) as srv:
         a = srv.admin()
-        url = (f"/api/v1/stats/tables?table=strasa_cittadinanza_eta&comuni={COMUNI[0]}"
-               f"&date={DATE}&threshold=3")
-        res, answered = answered_meanwhile(srv, lambda: a.get(url), "a table is computed")
-        expect(res, 200, None, "the table")
-        check(answered > 0, "requests answered by the one worker while the table was computed")
+
+        def answered_while(what, url):
+            """Some request answered while url's work ran: asked again with
+            another threshold (work not kept) when, on a busy machine, the
+            work ended before /healthz could be asked."""
+            for threshold in (3, 4, 5, 6, 7):
+                res, answered = answered_meanwhile(
+                    srv, lambda: a.get(f"{url}&threshold={threshold}"), what)
+                expect(res, 200, None, what)
+                if answered > 0:
+                    return
+            check(False, f"requests answered by the one worker while {what}")
+
+        answered_while("a table is computed",
+                       f"/api/v1/stats/tables?table=strasa_cittadinanza_eta&comuni={COMUNI[0]}"
+                       f"&date={DATE}")
         # A series goes the same way (on the HTTP worker before: every
         # month of a province walks the register's history).
         every = ("population,males,females,foreigners,foreign_share,old_age_index,"
                  "dependency_ratio,average_age,births,deaths,registrations,cancellations,"
                  "crude_birth_rate,migratory_rate")
-        url = (f"/api/v1/stats/series?indicator={every}"
-               f"&comuni={POOL}&by=comune&threshold=3")
-        res, answered = answered_meanwhile(srv, lambda: a.get(url), "a series is computed")
-        expect(res, 200, None, "the series")
-        check(answered > 0, "requests answered by the one worker while the series was computed")
+        answered_while("a series is computed",
+                       f"/api/v1/stats/series?indicator={every}&comuni={POOL}&by=comune")
         # The trail's verification, the bulletins made again, a body's usage
         # and the yearly review too: each a job done on the runner (minutes
         # on a trail of 100,000,000 records; every bulletin's protection; a

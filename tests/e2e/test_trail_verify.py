@@ -372,9 +372,15 @@ def test_verify_while_writing():
         ops = [env.op] + [env.operator() for _ in range(3)]
         cfs = [p["cf"] for p in registered(env.pop)[:30]]
         _load(srv, ops, pid, cfs, 60, "V")   # a history, so that a walk takes a while
-        ts, done, errors = _start_load(srv, ops, pid, cfs, 250, "W")
+        # The load goes on until three verifications have each seen records
+        # committed while they ran (on a busy machine, a fixed number of
+        # consultations could end before), at most 2,000 per operator.
+        stop = threading.Event()
+        ts, done, errors = _start_load(srv, ops, pid, cfs, 2000, "W", stop)
         admin, broken, during = srv.admin(), [], 0
         while any(th.is_alive() for th in ts):
+            if during >= 3:
+                stop.set()
             before = sum(done)
             r = expect(admin.get("/api/v1/audit/verify"), 200, what="live verify").json
             if not r["intact"]:

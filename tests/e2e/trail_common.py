@@ -433,9 +433,10 @@ class Trail:
                "purpose_not_allowed", "a refused")
 
 
-def _start_load(srv, clients, pid, cfs, n_each, case):
+def _start_load(srv, clients, pid, cfs, n_each, case, stop=None):
     """Starts n_each consultations per client, in parallel over keep-alive
-    connections; returns (threads, 200 answers per client, errors)."""
+    connections (each client stops early once the threading.Event stop is
+    set); returns (threads, 200 answers per client, errors)."""
     ok = [0] * len(clients)
     errors = []
 
@@ -443,6 +444,8 @@ def _start_load(srv, clients, pid, cfs, n_each, case):
         conn = Conn(srv, c)
         try:
             for i in range(n_each):
+                if stop is not None and stop.is_set():
+                    return
                 cf = cfs[(k * 7 + i) % len(cfs)]
                 r = conn.get(f"/api/v1/persons/{cf}?purpose={pid}&case_ref={case}-{k}-{i}")
                 if r.status == 200:
