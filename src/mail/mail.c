@@ -11,8 +11,18 @@
 #include "net/outbound.h"
 #include "watch/watch.h"
 
+/* The header's room: the fixed text, a date, recipient, sender and
+ * subject as stored. */
+#define MAIL_HEADER_MAX 1280
+_Static_assert(sizeof(((struct store_mail *)0)->recipient) +
+		       sizeof(((struct config *)0)->smtp_from) +
+		       sizeof(((struct store_mail *)0)->subject) + 64 + 256 <= MAIL_HEADER_MAX,
+	       "a message's header fits MAIL_HEADER_MAX");
+_Static_assert(MAIL_HEADER_MAX + 2 * sizeof(((struct store_mail *)0)->body) <= MAIL_MESSAGE_MAX,
+	       "a message with every body line ended by CRLF and dot-stuffed fits MAIL_MESSAGE_MAX");
+
 struct payload {
-	char buf[6144];
+	char buf[MAIL_MESSAGE_MAX];
 	size_t len, pos;
 };
 
@@ -37,8 +47,8 @@ static void header_safe(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static void build(struct payload *p, const struct config *cfg, const struct store_mail *m,
-		  int64_t now)
+size_t mail_compose(const struct config *cfg, const struct store_mail *m, int64_t now,
+		    char *out, size_t cap)
 {
 	char date[64], to[256], from[256], subject[256];
 	time_t t = (time_t)now;
@@ -48,25 +58,31 @@ static void build(struct payload *p, const struct config *cfg, const struct stor
 	header_safe(to, sizeof to, m->recipient);
 	header_safe(from, sizeof from, cfg->smtp_from);
 	header_safe(subject, sizeof subject, m->subject);
-	int n = snprintf(p->buf, sizeof p->buf,
+	int n = snprintf(out, cap,
 			 "Date: %s\r\nTo: <%s>\r\nFrom: <%s>\r\nSubject: %s\r\n"
 			 "Message-ID: <visura-%lld@%s>\r\nMIME-Version: 1.0\r\n"
 			 "Content-Type: text/plain; charset=UTF-8\r\n"
 			 "Content-Transfer-Encoding: 8bit\r\n\r\n",
 			 date, to, from, subject, (long long)m->id, "visura.local");
-	p->len = n > 0 && (size_t)n < sizeof p->buf ? (size_t)n : 0;
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	size_t len = (size_t)n;
 	/* The body with CRLF line ends; a line starting with '.' is doubled
 	 * (SMTP dot-stuffing). */
 	bool line_start = true;
-	for (const char *c = m->body; *c && p->len + 4 < sizeof p->buf; c++) {
-		if (line_start && *c == '.')
-			p->buf[p->len++] = '.';
-		if (*c == '\n')
-			p->buf[p->len++] = '\r';
-		p->buf[p->len++] = *c;
-		line_start = *c == '\n';
+	const char *c = m->body;
+	for (; *c; c++) {
+		bool dot = line_start && *c == '.', lf = *c == '\n';
+		if (len + 1 + dot + lf > cap)
+			break;
+		if (dot)
+			out[len++] = '.';
+		if (lf)
+			out[len++] = '\r';
+		out[len++] = *c;
+		line_start = lf;
 	}
-	p->pos = 0;
+	return *c ? 0 : len;
 }
 
 static bool transfer(const struct config *cfg, const struct store_mail *m, struct payload *p,
@@ -117,9 +133,14 @@ static bool send_one(const struct config *cfg, const struct sealed_key *k,
 		sodium_memzero(&open, sizeof open);
 		return false;
 	}
-	build(&p, cfg, &open, now);
+	p.len = mail_compose(cfg, &open, now, p.buf, sizeof p.buf);
+	p.pos = 0;
 	sodium_memzero(&open, sizeof open);
-	bool ok = transfer(cfg, m, &p, err, errcap);
+	bool ok = false;
+	if (!p.len)
+		snprintf(err, errcap, "the message does not fit its buffer: not sent");
+	else
+		ok = transfer(cfg, m, &p, err, errcap);
 	sodium_memzero(&p, sizeof p);
 	return ok;
 }

@@ -27,6 +27,15 @@
 
 struct sealed_key;
 
+/* A message as the relay gets it (RFC 5322): its header, and its body
+ * with every line end CRLF and a line's leading '.' doubled (SMTP
+ * dot-stuffing), into out; its length, or 0 when it does not fit cap.
+ * MAIL_MESSAGE_MAX bytes always take one, the longest stored body with
+ * every byte a line end included: nothing is cut. */
+#define MAIL_MESSAGE_MAX (1280 + 2 * 4096)
+size_t mail_compose(const struct config *cfg, const struct store_mail *m, int64_t now,
+		    char *out, size_t cap);
+
 /* Sends the pending messages whose time has come, the longest waiting
  * first (at most `max`, and at most 32 a call); a
  * sealed password in a body is opened with k only to be sent, and dropped
