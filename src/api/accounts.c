@@ -12,6 +12,7 @@
 #include "auth/sealed.h"
 #include "auth/password.h"
 #include "cf/cf.h"
+#include "common/email.h"
 #include "common/str.h"
 
 static const char *const roles[] = {"admin", "lead", "operator", "auditor", "api", NULL};
@@ -79,7 +80,7 @@ bool api_person_fields(struct http_request *r, char *full_name, size_t fn_cap, c
 				 "il campo \"codice_fiscale\" non è un codice fiscale valido");
 		return false;
 	}
-	if (!auth_email_valid(mail)) {
+	if (!email_valid(mail)) {
 		http_reply_error(r, 400, "invalid_request",
 				 "il campo \"email\" non è un indirizzo di posta valido");
 		return false;

@@ -449,13 +449,6 @@ vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct
 	return store_account_update(s, &was, a, e);
 }
 
-bool auth_email_valid(const char *m)
-{
-	const char *at = strchr(m, '@');
-	return at && at != m && strchr(at, '.') && !strchr(at + 1, '@') && strlen(m) <= 254 &&
-	       !strpbrk(m, " \t\r\n<>,;\"");
-}
-
 vis_err auth_account_create(struct store *s, const struct config *cfg,
 			    struct store_account *a, int64_t now, char *password,
 			    size_t cap, struct vis_error *e)

@@ -146,10 +146,6 @@ vis_err auth_account_enable(struct store *s, const struct config *cfg,
  * when its role requires one). */
 vis_err auth_account_totp_reset(struct store *s, struct store_account *a, struct vis_error *e);
 
-/* True for an e-mail address of the form local@domain.tld (no spaces,
- * quotes or list separators, at most 254 bytes). */
-bool auth_email_valid(const char *m);
-
 /* Creates an account with a temporary password written into `password`. */
 vis_err auth_account_create(struct store *s, const struct config *cfg,
 			    struct store_account *a, int64_t now, char *password,

@@ -13,6 +13,7 @@
 #include "auth/sealed.h"
 #include "cli/commands.h"
 #include "common/config.h"
+#include "common/email.h"
 #include "cli/options.h"
 #include "common/text.h"
 #include "refdata/refdata.h"
@@ -125,7 +126,7 @@ static int first_admin(struct store *s, const char *username, const char *name,
 			sizeof a.full_name - 1);
 		return EXIT_USAGE;
 	}
-	if (strlen(email) >= sizeof a.email || !auth_email_valid(email)) {
+	if (strlen(email) >= sizeof a.email || !email_valid(email)) {
 		fprintf(stderr, "visura: init: --admin-email non è un indirizzo valido\n");
 		return EXIT_USAGE;
 	}

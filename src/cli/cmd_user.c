@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/config.h"
+#include "common/email.h"
 #include "common/date.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
@@ -149,7 +150,7 @@ static int user_add(struct cli *c)
 	    !CLI_COPY(a.appointment_ref, c->appointment ? c->appointment : "", "--appointment"))
 		return EXIT_USAGE;
 	a.ente_id = c->ente_id;
-	if (!auth_email_valid(a.email)) {
+	if (!email_valid(a.email)) {
 		fprintf(stderr, "visura: --email non è un indirizzo valido\n");
 		return EXIT_INVALID;
 	}

@@ -6,50 +6,12 @@
 
 #include "auth/auth.h"
 #include "auth/sealed.h"
+#include "common/email.h"
 #include "common/str.h"
 
 bool watch_offered(const struct config *cfg)
 {
 	return cfg->smtp_url[0] && cfg->public_url[0];
-}
-
-static bool atom_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+/=?^_`{|}~-", c));
-}
-
-bool watch_address_valid(const char *a)
-{
-	size_t n = strlen(a);
-	const char *at = strchr(a, '@');
-	if (!n || n > WATCH_ADDRESS_MAX || !at || strchr(at + 1, '@'))
-		return false;
-	size_t local = (size_t)(at - a);
-	if (!local || local > 64 || a[0] == '.' || at[-1] == '.')
-		return false;
-	for (const char *c = a; c < at; c++)
-		if (!(atom_char(*c) || (*c == '.' && c[1] != '.')))
-			return false;
-	int labels = 0;
-	const char *label = at + 1;
-	for (;;) {
-		const char *end = strchr(label, '.');
-		size_t len = end ? (size_t)(end - label) : strlen(label);
-		if (!len || len > 63 || label[0] == '-' || label[len - 1] == '-')
-			return false;
-		for (size_t i = 0; i < len; i++) {
-			char c = label[i];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			      (c >= '0' && c <= '9') || c == '-'))
-				return false;
-		}
-		labels++;
-		if (!end)
-			break;
-		label = end + 1;
-	}
-	return labels >= 2;
 }
 
 /* Police and courts: their consultations wait for the embargo. */
@@ -99,7 +61,7 @@ vis_err watch_ask(struct store *s, const struct config *cfg, const struct sealed
 		  const char *cf, const char *address, int64_t now, int64_t *expires_at,
 		  struct vis_error *e)
 {
-	if (!watch_address_valid(address))
+	if (!email_valid(address))
 		return vis_error_set(e, VIS_ERR_INVALID,
 				     "l'indirizzo di posta elettronica non è valido: serve la forma "
 				     "nome@dominio.it, senza spazi, al più %d caratteri",

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/email.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -38,8 +39,8 @@ struct sealed_key;
 #define WATCH_CONFIRM_HOURS 24
 /* A new confirmation message for the same citizen at most this often. */
 #define WATCH_ASK_GAP_SECONDS 300
-/* The longest address taken (RFC 5321's path limit less the brackets). */
-#define WATCH_ADDRESS_MAX 254
+/* The longest address taken (common/email.h). */
+#define WATCH_ADDRESS_MAX EMAIL_MAX
 /* Outbox kinds of the two messages. */
 #define WATCH_KIND_CONFIRM "citizen_confirm"
 #define WATCH_KIND_NOTICE "citizen_notice"
@@ -48,19 +49,12 @@ struct sealed_key;
  * public address the links point at (public_url). */
 bool watch_offered(const struct config *cfg);
 
-/* True for an address of the plain form local@domain: local part of
- * RFC 5322 atoms joined by single dots (at most 64 bytes), domain of at
- * least two labels of letters, digits and inner hyphens (each at most
- * 63), the whole at most WATCH_ADDRESS_MAX; no quoting, comments, IP
- * literals or non-ASCII. */
-bool watch_address_valid(const char *address);
-
 /* Whether a consultation by a body of kind `ente_kind` at at_ms is still
  * hidden from the citizen at `now` (police and court, embargo_days). */
 bool watch_embargoed(const char *ente_kind, int64_t at_ms, int embargo_days, int64_t now);
 
 /* The citizen cf asks notices at `address`: its confirmation message is
- * queued.  VIS_ERR_INVALID for an address watch_address_valid refuses,
+ * queued.  VIS_ERR_INVALID for an address email_valid refuses,
  * VIS_ERR_CONFLICT when it is already the confirmed one, VIS_ERR_LIMIT
  * when a confirmation was asked less than WATCH_ASK_GAP_SECONDS ago.
  * *expires_at: when its link stops working. */

@@ -318,6 +318,21 @@ def test_codice_fiscale_as_typed_everywhere():
             "username": "typed.bad", "role": "auditor", "full_name": "Mario Rossi",
             "codice_fiscale": "rss-mra-80a01-f205y", "email": "bad@example.org"}), 400,
             what="account with a wrong check character")
+        # An account's address by the one rule a citizen's follows
+        # (common/email.h): before, a control character, an empty domain
+        # label or a non-ASCII domain passed the account's own looser rule.
+        for n, bad in enumerate(("a\u0001b@example.org", "a\u007fb@example.org",
+                                 "a@example..org", "a@exàmple.org", "a(b)@example.org",
+                                 ".a@example.org", "a@-example.org")):
+            r = expect(a.post("/api/v1/accounts", {
+                "username": f"mail.bad{n}", "role": "auditor", "full_name": "Mario Rossi",
+                "codice_fiscale": new_cf(),
+                "email": bad}), 400, "invalid_request", what=f"account's address {bad!r}")
+            check("email" in r.json["error"]["message"], f"names the field: {r.json}")
+        rc, so, se = cli("user", "add", "--db", srv.db, "--role", "auditor",
+                         "--username", "mail.cli", "--name", "Mario Rossi",
+                         "--email", "a@example..org")
+        check(rc != 0 and "--email" in se, f"visura user add with a bad address: {rc} {so} {se}")
 
 
 def test_refusals_echoing_a_cut_character():

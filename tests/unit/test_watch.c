@@ -1,5 +1,5 @@
 /* The parsing of the citizens' notices: the addresses taken
- * (watch_address_valid), the HTML form bodies their page posts
+ * (email_valid), the HTML form bodies their page posts
  * (http_form_decode), and the embargo rule shared with the report. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "common/email.h"
 #include "http/http.h"
 #include "watch/watch.h"
 
@@ -18,7 +19,7 @@ static void test_addresses(void **state)
 	const char *good[] = {"mario.rossi@comune.example.it", "a@b.it", "x+tag@mail-1.example.org",
 			      "o'neil@example.com", "A.B_C@Example.COM"};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-		assert_true(watch_address_valid(good[i]));
+		assert_true(email_valid(good[i]));
 	char local65[80], label64[90], long255[300];
 	memset(local65, 'a', 65);
 	strcpy(local65 + 65, "@example.it");
@@ -38,7 +39,7 @@ static void test_addresses(void **state)
 			     "mario@exàmple.it", "mario<x@y.it>@example.it", "a@b@c.it",
 			     local65, label64, long255};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_false(watch_address_valid(bad[i]));
+		assert_false(email_valid(bad[i]));
 }
 
 static json_t *form(const char *body, char *err)
