@@ -722,11 +722,14 @@ static void run_events(struct access_call *c, const struct access_what *w)
 	const char *after_s = w->after, *limit_s = w->limit;
 	snprintf(c->rec.query, sizeof c->rec.query, "after=%.20s limit=%.6s", after_s ? after_s : "",
 		 limit_s ? limit_s : "");
-	char *end;
-	long long after = after_s && *after_s ? strtoll(after_s, &end, 10) : 0;
-	long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 100;
-	if (after < 0 || limit < 1 || limit > 1000 ||
-	    (after_s && *after_s && strspn(after_s, "0123456789") != strlen(after_s))) {
+	/* each, when given, digits only (strtol alone took "5abc", " 5", "+5") */
+	bool digits = (!after_s || (*after_s && strlen(after_s) <= 18 &&
+				   strspn(after_s, "0123456789") == strlen(after_s))) &&
+		      (!limit_s || (*limit_s && strlen(limit_s) <= 4 &&
+				   strspn(limit_s, "0123456789") == strlen(limit_s)));
+	long long after = digits && after_s ? strtoll(after_s, NULL, 10) : 0;
+	long limit = digits && limit_s ? strtol(limit_s, NULL, 10) : 100;
+	if (!digits || limit < 1 || limit > 1000) {
 		refuse(c, 400, "invalid_request",
 		       "il campo \"after\" è un cursore, \"limit\" da 1 a 1000");
 		return;

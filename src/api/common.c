@@ -418,13 +418,21 @@ bool api_query_one_of(struct http_request *r, const char *name, const char *cons
 bool api_page_params(struct http_request *r, int def, int max, struct api_page *p)
 {
 	const char *lim = http_query(r, "limit"), *cur = http_query(r, "cursor");
-	char *end = NULL;
-	long n = lim && *lim ? strtol(lim, &end, 10) : def;
+	/* each, when given, digits only: not empty (no silent default), no
+	 * sign or space strtol would take */
+	long n = def;
+	bool ok = true;
+	if (lim) {
+		size_t len = strlen(lim);
+		ok = len > 0 && len <= 9 && strspn(lim, "0123456789") == len;
+		n = ok ? strtol(lim, NULL, 10) : 0;
+	}
 	p->limit = (int)n;
 	p->cursor = 0;
-	bool ok = !(end && *end) && n >= 1 && n <= max;
-	if (ok && cur && *cur) {
-		ok = strlen(cur) <= 18 && strspn(cur, "0123456789") == strlen(cur);
+	ok = ok && n >= 1 && n <= max;
+	if (ok && cur) {
+		size_t len = strlen(cur);
+		ok = len > 0 && len <= 18 && strspn(cur, "0123456789") == len;
 		p->cursor = ok ? strtoll(cur, NULL, 10) : 0;
 	}
 	if (!ok) {

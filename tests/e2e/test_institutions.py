@@ -61,6 +61,10 @@ def test_event_feed_in_order_and_within_subscription():
         expect(op.get(f"/api/v1/events?purpose={conv2['purpose_id']}"), 403, "not_subscribed")
         expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after=-1"), 400, "invalid_request")
         expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&limit=5000"), 400, "invalid_request")
+        # digits only: strtol alone took these for 5 and 1
+        for bad in ("limit=5abc", "limit=%205", "limit=%2B5", "after=%2B1", "after=1x"):
+            expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&{bad}"), 400,
+                   "invalid_request", bad)
         expect(srv.admin().post("/api/v1/convenzioni", {
             "ente_id": ente["id"], "reference": "x", "comuni": ["036023"], "valid_from": "2020-01-01",
             "profile": ["identity"], "event_types": ["NOZZE"]}), 400, "invalid_request")
@@ -375,12 +379,13 @@ def test_list_filters_that_do_not_fit_refused():
             for bad in ("abc", "0", "-1", "1x", "01", "", "9" * 19):
                 r = expect(admin.get(path + bad), 400, "invalid_request", what=f"{path}{bad}")
                 msg = r.json["error"]["message"]
-                check("identificativo" in msg, f"{path}{bad}: {msg}")
+                check(("è vuoto" if bad == "" else "identificativo") in msg, f"{path}{bad}: {msg}")
         for path in ("/api/v1/accounts?role=operatore", "/api/v1/accounts?state=attivo",
                      "/api/v1/accounts?role=", "/api/v1/operator-requests?state=aperta",
                      "/api/v1/alerts?state=aperte"):
             r = expect(admin.get(path), 400, "invalid_request", what=path)
-            check("vale uno tra" in r.json["error"]["message"], f"{path}: {r.json}")
+            check(("è vuoto" if path.endswith("=") else "vale uno tra")
+                  in r.json["error"]["message"], f"{path}: {r.json}")
         got = expect(admin.get(f"/api/v1/accounts?role=operator&state=active&ente_id={a['id']}"),
                      200, what="three filters")["accounts"]
         eq([x["ente_id"] for x in got], [a["id"]], "role, state and body all applied")
@@ -926,10 +931,15 @@ def test_queries_refuse_unknown_parameters():
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}?{q}: {r.body[:200]}")
                 msg = r.json["error"]["message"]
                 check(f'"{name}"' in msg and says in msg, f"{method} {path}: names it: {msg}")
-            for name in sorted(queries[(method, pattern)])[:1]:
+            for name in sorted(queries[(method, pattern)]):
                 r = srv.request(method, f"{path}?{name}=1&{name}=2")
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}: {name} twice")
                 check(f'"{name}" è ripetuto' in r.json["error"]["message"], f"{r.json}")
+                # given empty: neither a value nor its absence (no default)
+                for empty in (f"{name}=", name):
+                    r = srv.request(method, f"{path}?{empty}")
+                    eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}?{empty}")
+                    check(f'"{name}" è vuoto' in r.json["error"]["message"], f"{r.json}")
         # The pages a citizen opens in a browser refuse it themselves: as a
         # page naming it to a browser, the error to any other client.
         pages = [(m, p) for m, p, flags in routes
@@ -939,6 +949,7 @@ def test_queries_refuse_unknown_parameters():
             name = sorted(queries[(method, pattern)])[0]
             for q, says in (("zz_sconosciuto=1", '&quot;zz_sconosciuto&quot; non è previsto'),
                             (f"{name}=1&{name}=2", f"&quot;{name}&quot; è ripetuto"),
+                            (f"{name}=", f"&quot;{name}&quot; è vuoto"),
                             ("x=%01", "senza caratteri di controllo")):
                 r = srv.request(method, f"{pattern}?{q}", headers={"Accept": "text/html"})
                 eq(r.status, 400, f"{method} {pattern}?{q}: {r.body[:200]}")
@@ -958,6 +969,7 @@ def test_queries_refuse_unknown_parameters():
             takes = queries[(method, pattern)]
             given = f"purpose={pid}&" if "purpose" in takes else ""
             cases = [(given + "nme=MARIO", "nme")]
+            cases += [(given + f"{name}=", name) for name in sorted(takes - {"purpose"})[:2]]
             if "purpose" in takes:
                 cases.append((f"purpose={pid}&purpose={pid}", "purpose"))
             for q, name in cases:

@@ -119,7 +119,8 @@ def test_pages():
         eq(n, 3, "one alert a page")
 
         # what no page gave is refused
-        for bad in ("limit=0", "limit=1001", "limit=x", "cursor=abc", "cursor=-1",
+        for bad in ("limit=0", "limit=1001", "limit=x", "limit=%2B5", "limit=%205", "cursor=abc",
+                    "cursor=-1",
                     "cursor=1234567890123456789"):
             expect(admin.get(f"/api/v1/accounts?{bad}"), 400, "invalid_request", bad)
         expect(admin.get("/api/v1/audit/access?limit=10001"), 400, "invalid_request")
