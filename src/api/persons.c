@@ -55,9 +55,9 @@ static int64_t purpose_param(const char *v)
 {
 	if (!v || !*v || strlen(v) > 18)
 		return 0;
-	char *end;
-	long long id = strtoll(v, &end, 10);
-	return *end || id <= 0 ? -1 : id;
+	/* digits only: strtoll alone took " 5" and "+5" */
+	long long id = strspn(v, "0123456789") == strlen(v) ? strtoll(v, NULL, 10) : -1;
+	return id <= 0 ? -1 : id;
 }
 
 /* Who is asking, as the request says: account, address, certificate,

@@ -28,9 +28,10 @@ static bool num_param(struct http_request *r, const char *name, int64_t *out)
 	*out = 0;
 	if (!v || !*v)
 		return true;
-	char *end;
-	long long n = strtoll(v, &end, 10);
-	if (*end || n < 0 || strlen(v) > 18) {
+	/* digits only: strtoll alone took " 5" and "+5" */
+	size_t len = strlen(v);
+	long long n = len <= 18 && strspn(v, "0123456789") == len ? strtoll(v, NULL, 10) : -1;
+	if (n < 0) {
 		char msg[80];
 		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un numero", name);
 		http_reply_error(r, 400, "invalid_request", msg);

@@ -620,6 +620,9 @@ def test_purpose_required_and_not_allowed():
                 one_record(srv, before, f"{op} with purpose {purpose!r}", operation=op,
                            outcome="refused:" + want, status=status, subjects="")
         expect(env.op.get("/api/v1/persons?" + q(purpose=own, cf=cf)), 200, what="own purpose works")
+        for typed in (f"%2B{own}", f"%20{own}"):   # strtoll alone took these
+            expect(env.op.get(f"/api/v1/persons/{cf}?purpose={typed}"), 400, "purpose_required",
+                   f"purpose {typed}")
 
 
 def test_cross_municipality():

@@ -637,7 +637,8 @@ def test_audit_access_report():
         expect(t.a.op.get("/api/v1/audit/access"), 403, "forbidden", "operator")
         expect(t.a.lead.get("/api/v1/audit/access"), 403, "forbidden", "lead")
         # malformed filters
-        for bad in ("cf=ABC", "account_id=x", "ente_id=-1", "from=2026-13-01", "to=yesterday"):
+        for bad in ("cf=ABC", "account_id=x", "ente_id=-1", "from=2026-13-01", "to=yesterday",
+                    "account_id=%2B1", "ente_id=%201", "purpose_id=1x"):
             expect(auditor.get("/api/v1/audit/access?" + bad), 400, "invalid_request", bad)
 
 
