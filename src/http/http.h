@@ -108,10 +108,6 @@ enum {
 	/* Public, but a citizen's SPID/CIE session cookie may come with it: a
 	 * state change then needs the session's CSRF token (api_body_gate). */
 	ROUTE_CITIZEN = 1 << 13,
-	/* A page whose own HTML form asks it by GET: a field left empty comes
-	 * as "name=", which means absent here (an optional field), so an empty
-	 * value is taken rather than refused (http_route.query). */
-	ROUTE_GET_FORM = 1 << 14,
 };
 
 struct http_route {
@@ -126,8 +122,7 @@ struct http_route {
 	size_t body_max;
 	/* The query's parameters the route takes, their names separated by
 	 * spaces; NULL: none.  Any other, one given twice, or one given
-	 * empty ("?limit=", "?limit"; but for ROUTE_GET_FORM), is refused with
-	 * 400 before the gate; with ROUTE_OWN_ARGS, by the handler
+	 * empty ("?limit=", "?limit"), is refused with 400 before the gate; with ROUTE_OWN_ARGS, by the handler
 	 * (http_query_refused).  A word "*" among them: any other is ignored,
 	 * where a protocol says so (an OAuth 2.0 authorization response,
 	 * RFC 6749 §4.1.2), each named one still at most once; "*" alone:

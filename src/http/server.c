@@ -339,7 +339,6 @@ static bool word_in(const char *list, const char *name, size_t n)
 struct query_scan {
 	const char *takes;
 	bool others;       /* "*" among takes: a parameter not named is ignored */
-	bool form;         /* ROUTE_GET_FORM: an empty value is a field left empty */
 	const char *bad;   /* the first parameter not taken, given twice or empty */
 	bool twice, empty;
 	const char *seen[32];
@@ -358,7 +357,7 @@ static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const 
 		q->twice = q->twice || !strcmp(q->seen[i], key);
 	/* "?limit=" is neither a value nor its absence: no silent default
 	 * (a protocol's route, "*", keeps its own rules) */
-	q->empty = taken && !q->twice && !q->others && !q->form && (!value || !value_size);
+	q->empty = taken && !q->twice && !q->others && (!value || !value_size);
 	if (!taken || q->twice || q->empty || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
 		q->bad = key;
 		return MHD_NO;
@@ -371,7 +370,6 @@ bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 {
 	struct query_scan q = {.takes = r->found ? r->found->query : NULL};
 	q.others = word_in(q.takes, "*", 1);
-	q.form = r->found && (r->found->access & ROUTE_GET_FORM);
 	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_one, &q);
 	if (!q.bad)
 		return false;
