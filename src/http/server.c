@@ -339,8 +339,8 @@ static bool word_in(const char *list, const char *name, size_t n)
 struct query_scan {
 	const char *takes;
 	bool others;       /* "*" among takes: a parameter not named is ignored */
-	const char *bad;   /* the first parameter not taken, given twice or empty */
-	bool twice, empty;
+	const char *bad;   /* the first parameter not taken, or given twice */
+	bool twice;
 	const char *seen[32];
 	int n;
 };
@@ -348,17 +348,14 @@ struct query_scan {
 static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const char *key,
 				      size_t key_size, const char *value, size_t value_size)
 {
-	(void)kind;
+	(void)kind, (void)value, (void)value_size;
 	struct query_scan *q = cls;
 	bool taken = word_in(q->takes, key, key_size);
 	if (!taken && q->others)
 		return MHD_YES;
 	for (int i = 0; taken && i < q->n; i++)
 		q->twice = q->twice || !strcmp(q->seen[i], key);
-	/* "?limit=" is neither a value nor its absence: no silent default
-	 * (a protocol's route, "*", keeps its own rules) */
-	q->empty = taken && !q->twice && !q->others && (!value || !value_size);
-	if (!taken || q->twice || q->empty || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
+	if (!taken || q->twice || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
 		q->bad = key;
 		return MHD_NO;
 	}
@@ -379,9 +376,6 @@ bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 	if (q.twice)
 		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è ripetuto: ognuno si dà una "
 			 "volta sola, e la richiesta non è stata eseguita", name);
-	else if (q.empty)
-		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è vuoto: si omette oppure gli "
-			 "si dà un valore, e la richiesta non è stata eseguita", name);
 	else
 		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" non è previsto in questa "
 			 "richiesta, che non è stata eseguita (i parametri ammessi sono in docs/api.md)",

@@ -379,13 +379,12 @@ def test_list_filters_that_do_not_fit_refused():
             for bad in ("abc", "0", "-1", "1x", "01", "", "9" * 19):
                 r = expect(admin.get(path + bad), 400, "invalid_request", what=f"{path}{bad}")
                 msg = r.json["error"]["message"]
-                check(("è vuoto" if bad == "" else "identificativo") in msg, f"{path}{bad}: {msg}")
+                check("identificativo" in msg, f"{path}{bad}: {msg}")
         for path in ("/api/v1/accounts?role=operatore", "/api/v1/accounts?state=attivo",
                      "/api/v1/accounts?role=", "/api/v1/operator-requests?state=aperta",
                      "/api/v1/alerts?state=aperte"):
             r = expect(admin.get(path), 400, "invalid_request", what=path)
-            check(("è vuoto" if path.endswith("=") else "vale uno tra")
-                  in r.json["error"]["message"], f"{path}: {r.json}")
+            check("vale uno tra" in r.json["error"]["message"], f"{path}: {r.json}")
         got = expect(admin.get(f"/api/v1/accounts?role=operator&state=active&ente_id={a['id']}"),
                      200, what="three filters")["accounts"]
         eq([x["ente_id"] for x in got], [a["id"]], "role, state and body all applied")
@@ -935,11 +934,6 @@ def test_queries_refuse_unknown_parameters():
                 r = srv.request(method, f"{path}?{name}=1&{name}=2")
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}: {name} twice")
                 check(f'"{name}" è ripetuto' in r.json["error"]["message"], f"{r.json}")
-                # given empty: neither a value nor its absence (no default)
-                for empty in (f"{name}=", name):
-                    r = srv.request(method, f"{path}?{empty}")
-                    eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}?{empty}")
-                    check(f'"{name}" è vuoto' in r.json["error"]["message"], f"{r.json}")
         # The pages a citizen opens in a browser refuse it themselves: as a
         # page naming it to a browser, the error to any other client.
         pages = [(m, p) for m, p, flags in routes
@@ -949,7 +943,6 @@ def test_queries_refuse_unknown_parameters():
             name = sorted(queries[(method, pattern)])[0]
             for q, says in (("zz_sconosciuto=1", '&quot;zz_sconosciuto&quot; non è previsto'),
                             (f"{name}=1&{name}=2", f"&quot;{name}&quot; è ripetuto"),
-                            (f"{name}=", f"&quot;{name}&quot; è vuoto"),
                             ("x=%01", "senza caratteri di controllo")):
                 r = srv.request(method, f"{pattern}?{q}", headers={"Accept": "text/html"})
                 eq(r.status, 400, f"{method} {pattern}?{q}: {r.body[:200]}")
@@ -969,7 +962,6 @@ def test_queries_refuse_unknown_parameters():
             takes = queries[(method, pattern)]
             given = f"purpose={pid}&" if "purpose" in takes else ""
             cases = [(given + "nme=MARIO", "nme")]
-            cases += [(given + f"{name}=", name) for name in sorted(takes - {"purpose"})[:2]]
             if "purpose" in takes:
                 cases.append((f"purpose={pid}&purpose={pid}", "purpose"))
             for q, name in cases:

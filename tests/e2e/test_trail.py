@@ -85,6 +85,10 @@ def test_printable_visura():
         check("non è valida" in bad["error"]["message"], "in Italian")
         pg = expect(anon.get("/verifica?ricevuta=" + receipt), 200, what="/verifica")
         check("La ricevuta è autentica" in pg.body.decode() and p["cf"] not in pg.body.decode(), "the page confirms it")
+        # as the page's own form sends it, the optional hash left empty
+        pg = expect(anon.get("/verifica?ricevuta=" + urllib.parse.quote(receipt) + "&impronta="),
+                    200, what="/verifica from its form, no hash typed")
+        check("La ricevuta è autentica" in pg.body.decode(), "the form's empty field taken")
         expect(anon.get("/verifica?ricevuta=" + ".".join(f)), 422, what="/verifica tampered")
         narrow = env.purpose(["identity"])
         page = expect(env.op.get(f"/api/v1/persons/{p['cf']}/print?" + q(purpose=narrow)), 200).body.decode()
