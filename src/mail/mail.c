@@ -11,15 +11,14 @@
 #include "net/outbound.h"
 #include "watch/watch.h"
 
-/* The header's room: the fixed text, a date, recipient, sender and
- * subject as stored. */
-#define MAIL_HEADER_MAX 1280
+/* What MAIL_MESSAGE_MAX leaves the header once the longest body is in,
+ * each of its bytes a line end made CRLF: room for the fixed text, a date,
+ * recipient, sender and subject as stored. */
+#define MAIL_HEADER_MAX (MAIL_MESSAGE_MAX - 2 * sizeof(((struct store_mail *)0)->body))
 _Static_assert(sizeof(((struct store_mail *)0)->recipient) +
 		       sizeof(((struct config *)0)->smtp_from) +
 		       sizeof(((struct store_mail *)0)->subject) + 64 + 256 <= MAIL_HEADER_MAX,
-	       "a message's header fits MAIL_HEADER_MAX");
-_Static_assert(MAIL_HEADER_MAX + 2 * sizeof(((struct store_mail *)0)->body) <= MAIL_MESSAGE_MAX,
-	       "a message with every body line ended by CRLF and dot-stuffed fits MAIL_MESSAGE_MAX");
+	       "a message's header fits beside the longest body");
 
 struct payload {
 	char buf[MAIL_MESSAGE_MAX];
