@@ -121,9 +121,12 @@ struct http_route {
 	 * of the body is read; a body that grows past it, when it does. */
 	size_t body_max;
 	/* The query's parameters the route takes, their names separated by
-	 * spaces; NULL: none.  Any other, or one given twice, is refused with
-	 * 400 before the gate; with ROUTE_OWN_ARGS, by the handler
-	 * (http_query_refused).  A word "*" among them: any other is ignored,
+	 * spaces; NULL: none.  Any other, one given twice, or one given
+	 * empty ("?limit=", "?limit": neither a value nor its absence) is
+	 * refused with 400 before the gate; with ROUTE_OWN_ARGS, by the
+	 * handler (http_query_refused).  A name written with a final "="
+	 * ("comuni=") may be given empty, where the route gives that a
+	 * meaning of its own (docs/openapi.yaml: allowEmptyValue).  A word "*" among them: any other is ignored,
 	 * where a protocol says so (an OAuth 2.0 authorization response,
 	 * RFC 6749 §4.1.2), each named one still at most once; "*" alone:
 	 * whatever is asked, for a retired route that refuses every request
@@ -247,8 +250,8 @@ bool http_args_valid(struct http_request *r);
 	"di controllo, di al massimo 1024 byte ciascuno"
 
 /* When the request's query has a parameter its route does not take
- * (http_route.query), or one twice: true, and the refusal's message (in
- * Italian, naming it) in out. */
+ * (http_route.query), one twice or one empty: true, and the refusal's
+ * message (in Italian, naming it) in out. */
 #define HTTP_QUERY_MESSAGE 200
 bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE]);
 

@@ -324,23 +324,27 @@ static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
-/* Whether the name of n bytes is one of the space-separated words of list. */
-static bool word_in(const char *list, const char *name, size_t n)
+/* Whether the name of n bytes is one of the space-separated words of list:
+ * WORD_NO, WORD_YES, or WORD_EMPTY_OK when the word ends in "=" (the route
+ * gives the parameter given empty a meaning of its own). */
+enum word { WORD_NO, WORD_YES, WORD_EMPTY_OK };
+static enum word word_in(const char *list, const char *name, size_t n)
 {
 	for (const char *w = list; w && *w;) {
 		size_t len = strcspn(w, " ");
-		if (len == n && !memcmp(w, name, n))
-			return true;
+		bool empty_ok = len > 1 && w[len - 1] == '=';
+		if (len - empty_ok == n && !memcmp(w, name, n))
+			return empty_ok ? WORD_EMPTY_OK : WORD_YES;
 		w += len + (w[len] == ' ');
 	}
-	return false;
+	return WORD_NO;
 }
 
 struct query_scan {
 	const char *takes;
 	bool others;       /* "*" among takes: a parameter not named is ignored */
-	const char *bad;   /* the first parameter not taken, or given twice */
-	bool twice;
+	const char *bad;   /* the first parameter not taken, given twice or empty */
+	bool twice, empty;
 	const char *seen[32];
 	int n;
 };
@@ -348,14 +352,19 @@ struct query_scan {
 static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const char *key,
 				      size_t key_size, const char *value, size_t value_size)
 {
-	(void)kind, (void)value, (void)value_size;
+	(void)kind;
 	struct query_scan *q = cls;
-	bool taken = word_in(q->takes, key, key_size);
+	enum word w = word_in(q->takes, key, key_size);
+	bool taken = w != WORD_NO;
 	if (!taken && q->others)
 		return MHD_YES;
 	for (int i = 0; taken && i < q->n; i++)
 		q->twice = q->twice || !strcmp(q->seen[i], key);
-	if (!taken || q->twice || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
+	/* "?limit=" or "?birth_date" is neither a value nor its absence: no
+	 * silent default, unless the route gives it a meaning ("name=": an
+	 * empty comuni is every municipality) or follows a protocol ("*"). */
+	q->empty = w == WORD_YES && !q->twice && !q->others && (!value || !value_size);
+	if (!taken || q->twice || q->empty || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
 		q->bad = key;
 		return MHD_NO;
 	}
@@ -366,7 +375,7 @@ static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const 
 bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 {
 	struct query_scan q = {.takes = r->found ? r->found->query : NULL};
-	q.others = word_in(q.takes, "*", 1);
+	q.others = word_in(q.takes, "*", 1) != WORD_NO;
 	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_one, &q);
 	if (!q.bad)
 		return false;
@@ -376,6 +385,9 @@ bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 	if (q.twice)
 		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è ripetuto: ognuno si dà una "
 			 "volta sola, e la richiesta non è stata eseguita", name);
+	else if (q.empty)
+		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è vuoto: si omette oppure gli "
+			 "si dà un valore, e la richiesta non è stata eseguita", name);
 	else
 		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" non è previsto in questa "
 			 "richiesta, che non è stata eseguita (i parametri ammessi sono in docs/api.md)",

@@ -379,12 +379,13 @@ def test_list_filters_that_do_not_fit_refused():
             for bad in ("abc", "0", "-1", "1x", "01", "", "9" * 19):
                 r = expect(admin.get(path + bad), 400, "invalid_request", what=f"{path}{bad}")
                 msg = r.json["error"]["message"]
-                check("identificativo" in msg, f"{path}{bad}: {msg}")
+                check(("è vuoto" if bad == "" else "identificativo") in msg, f"{path}{bad}: {msg}")
         for path in ("/api/v1/accounts?role=operatore", "/api/v1/accounts?state=attivo",
                      "/api/v1/accounts?role=", "/api/v1/operator-requests?state=aperta",
                      "/api/v1/alerts?state=aperte"):
             r = expect(admin.get(path), 400, "invalid_request", what=path)
-            check("vale uno tra" in r.json["error"]["message"], f"{path}: {r.json}")
+            check(("è vuoto" if path.endswith("=") else "vale uno tra")
+                  in r.json["error"]["message"], f"{path}: {r.json}")
         got = expect(admin.get(f"/api/v1/accounts?role=operator&state=active&ente_id={a['id']}"),
                      200, what="three filters")["accounts"]
         eq([x["ente_id"] for x in got], [a["id"]], "role, state and body all applied")
@@ -861,13 +862,25 @@ def test_posts_refuse_unknown_fields():
                             " AND kind <> 'alert'", (events,)), [], "no change recorded")
 
 
-def route_queries():
-    """{(METHOD, pattern): the set of query parameters it takes} of every
-    route of src/api/routes.c (the sixth field, NULL: none)."""
+def route_words():
+    """{(METHOD, pattern): the words of its query list} of every route of
+    src/api/routes.c (the sixth field, NULL: none); a word "name=" is a
+    parameter that may be given empty."""
     text = open(contract.ROUTES_C, encoding="utf-8").read()
-    return {(m.group(1), m.group(2)): set((m.group(3) or "").split())
+    return {(m.group(1), m.group(2)): (m.group(3) or "").split()
             for m in re.finditer(r'\{"([A-Z]+)", "([^"]+)", \w+, [^,}]+, \w+, '
                                  r'(?:NULL|"([^"]*)")\}', text)}
+
+
+def route_queries():
+    """{(METHOD, pattern): the set of query parameters it takes}."""
+    return {k: {w.rstrip("=") for w in ws} for k, ws in route_words().items()}
+
+
+def route_empty_ok():
+    """{(METHOD, pattern): the parameters it takes given empty}."""
+    return {k: {w[:-1] for w in ws if len(w) > 1 and w.endswith("=")}
+            for k, ws in route_words().items()}
 
 
 def test_queries_refuse_unknown_parameters():
@@ -879,7 +892,7 @@ def test_queries_refuse_unknown_parameters():
     ones docs/openapi.yaml declares.  Before authentication, as a path that
     is not text is refused: anyone may read the contract.  The
     consultations refuse it in the corridor and record the refusal."""
-    queries = route_queries()
+    queries, empties = route_queries(), route_empty_ok()
     routes = contract.route_table()
     eq(sorted(set((m, p) for m, p, _ in routes) - set(queries)), [],
        "every route's parameters read from the table")
@@ -890,14 +903,18 @@ def test_queries_refuse_unknown_parameters():
         if takes == {"*"}:   # retired: 410 whatever is asked
             check(op.get("deprecated") and "410" in op["responses"], f"{method} {pattern}")
             continue
-        declared = set()
+        declared, empty_ok = set(), set()
         for prm in (op or {}).get("parameters", []) + \
                 ((spec.doc["paths"].get(template) or {}).get("parameters", [])):
             prm = spec._resolve(prm)
             if prm.get("in") == "query":
                 declared.add(prm["name"])
+                if prm.get("allowEmptyValue"):
+                    empty_ok.add(prm["name"])
         eq(sorted(takes - {"*"}), sorted(declared),
            f"{method} {pattern}: the table's parameters are the contract's")
+        eq(sorted(empties[(method, pattern)]), sorted(empty_ok),
+           f"{method} {pattern}: those taken empty are the contract's allowEmptyValue")
     with Server(population=dict(persons=20, comuni="036023", seed=3, days=2)) as srv:
         ente = srv.create_ente()
         conv = srv.create_agreement(ente["id"], ["identity", "family", "history"])
@@ -934,15 +951,26 @@ def test_queries_refuse_unknown_parameters():
                 r = srv.request(method, f"{path}?{name}=1&{name}=2")
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}: {name} twice")
                 check(f'"{name}" è ripetuto' in r.json["error"]["message"], f"{r.json}")
+                # given empty: neither a value nor its absence (no default),
+                # unless the route gives that a meaning ("comuni=")
+                for empty in (f"{name}=", name):
+                    r = srv.request(method, f"{path}?{empty}")
+                    if name in empties[(method, pattern)]:
+                        check(r.status != 400 or "è vuoto" not in r.body.decode(errors="replace"),
+                              f"{method} {path}?{empty}: taken empty: {r.body[:200]}")
+                        continue
+                    eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}?{empty}")
+                    check(f'"{name}" è vuoto' in r.json["error"]["message"], f"{r.json}")
         # The pages a citizen opens in a browser refuse it themselves: as a
         # page naming it to a browser, the error to any other client.
         pages = [(m, p) for m, p, flags in routes
                  if "ROUTE_OWN_ARGS" in flags and p.startswith("/citizen/")]
         check(len(pages) >= 3, f"the citizen's pages: {pages}")
         for method, pattern in pages:
-            name = sorted(queries[(method, pattern)])[0]
+            name = sorted(queries[(method, pattern)] - empties[(method, pattern)])[0]
             for q, says in (("zz_sconosciuto=1", '&quot;zz_sconosciuto&quot; non è previsto'),
                             (f"{name}=1&{name}=2", f"&quot;{name}&quot; è ripetuto"),
+                            (f"{name}=", f"&quot;{name}&quot; è vuoto"),
                             ("x=%01", "senza caratteri di controllo")):
                 r = srv.request(method, f"{pattern}?{q}", headers={"Accept": "text/html"})
                 eq(r.status, 400, f"{method} {pattern}?{q}: {r.body[:200]}")
@@ -962,6 +990,7 @@ def test_queries_refuse_unknown_parameters():
             takes = queries[(method, pattern)]
             given = f"purpose={pid}&" if "purpose" in takes else ""
             cases = [(given + "nme=MARIO", "nme")]
+            cases += [(given + f"{name}=", name) for name in sorted(takes - {"purpose"})[:2]]
             if "purpose" in takes:
                 cases.append((f"purpose={pid}&purpose={pid}", "purpose"))
             for q, name in cases:
