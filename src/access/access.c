@@ -585,7 +585,7 @@ static void run_search(struct access_call *c, const struct access_what *w)
 			p.birth_year = (int)y;
 		}
 		if (comune && *comune) {
-			if (strlen(comune) != 6 || strspn(comune, "0123456789") != 6) {
+			if (!str_digits(comune, 6)) {
 				refuse(c, 400, "invalid_request",
 				       "il campo \"comune\" deve essere un codice ISTAT di 6 "
 				       "cifre");
@@ -723,13 +723,9 @@ static void run_events(struct access_call *c, const struct access_what *w)
 	snprintf(c->rec.query, sizeof c->rec.query, "after=%.20s limit=%.6s", after_s ? after_s : "",
 		 limit_s ? limit_s : "");
 	/* each, when given, digits only (strtol alone took "5abc", " 5", "+5") */
-	bool digits = (!after_s || (*after_s && strlen(after_s) <= 18 &&
-				   strspn(after_s, "0123456789") == strlen(after_s))) &&
-		      (!limit_s || (*limit_s && strlen(limit_s) <= 4 &&
-				   strspn(limit_s, "0123456789") == strlen(limit_s)));
-	long long after = digits && after_s ? strtoll(after_s, NULL, 10) : 0;
-	long limit = digits && limit_s ? strtol(limit_s, NULL, 10) : 100;
-	if (!digits || limit < 1 || limit > 1000) {
+	int64_t after = 0, limit = 100;
+	if ((after_s && !str_uint(after_s, STR_UINT18_MAX, &after)) ||
+	    (limit_s && !str_uint(limit_s, 1000, &limit)) || limit < 1) {
 		refuse(c, 400, "invalid_request",
 		       "il campo \"after\" è un cursore, \"limit\" da 1 a 1000");
 		return;

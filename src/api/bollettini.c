@@ -36,7 +36,7 @@ static bool caller_ente(struct http_request *r, struct store *s, struct store_en
 
 static bool comune_param(struct http_request *r, const char *v)
 {
-	if (strlen(v) != 6 || strspn(v, "0123456789") != 6 ||
+	if (!str_digits(v, 6) ||
 	    !refdata_comune_by_istat(r->app->rd, v, 0)) {
 		http_reply_error(r, 400, "invalid_request",
 				 "il comune è il codice ISTAT di sei cifre di un comune");

@@ -386,16 +386,14 @@ bool api_query_id(struct http_request *r, const char *name, int64_t *out)
 	*out = 0;
 	if (!v)
 		return true;
-	size_t n = strlen(v);
-	bool ok = n > 0 && n <= 18 && v[0] != '0' && strspn(v, "0123456789") == n;
-	if (!ok) {
+	if (v[0] == '0' || !str_uint(v, STR_UINT18_MAX, out)) {
+		*out = 0;
 		char msg[120];
 		snprintf(msg, sizeof msg, "il parametro \"%s\" deve essere un identificativo "
 					  "(un numero intero positivo)", name);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
-	*out = strtoll(v, NULL, 10);
 	return true;
 }
 
@@ -420,21 +418,12 @@ bool api_page_params(struct http_request *r, int def, int max, struct api_page *
 	const char *lim = http_query(r, "limit"), *cur = http_query(r, "cursor");
 	/* each, when given, digits only: not empty (no silent default), no
 	 * sign or space strtol would take */
-	long n = def;
-	bool ok = true;
-	if (lim) {
-		size_t len = strlen(lim);
-		ok = len > 0 && len <= 9 && strspn(lim, "0123456789") == len;
-		n = ok ? strtol(lim, NULL, 10) : 0;
-	}
+	int64_t n = def;
+	bool ok = !lim || (str_uint(lim, max, &n) && n >= 1);
 	p->limit = (int)n;
 	p->cursor = 0;
-	ok = ok && n >= 1 && n <= max;
-	if (ok && cur) {
-		size_t len = strlen(cur);
-		ok = len > 0 && len <= 18 && strspn(cur, "0123456789") == len;
-		p->cursor = ok ? strtoll(cur, NULL, 10) : 0;
-	}
+	if (ok && cur)
+		ok = str_uint(cur, STR_UINT18_MAX, &p->cursor);
 	if (!ok) {
 		char msg[120];
 		snprintf(msg, sizeof msg,

@@ -251,7 +251,7 @@ void api_imports_list(struct http_request *r)
 	struct api_page pg;
 	if (!api_page_params(r, 100, 1000, &pg))
 		return;
-	if (comune && (strlen(comune) != 6 || strspn(comune, "0123456789") != 6)) {
+	if (comune && !str_digits(comune, 6)) {
 		http_reply_error(r, 400, "invalid_request",
 				 "il campo \"comune\" deve essere un codice ISTAT di 6 cifre");
 		return;

@@ -134,7 +134,7 @@ void api_places(struct http_request *r)
 				 "il campo \"q\" non è testo UTF-8 valido");
 		return;
 	}
-	bool code = strspn(q, "0123456789") == strlen(q);
+	bool code = str_digits(q, strlen(q));
 	if (!code && klen == 0) {
 		http_reply_error(r, 400, "invalid_request",
 				 "il campo \"q\" non contiene lettere e non è un codice");

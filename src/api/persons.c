@@ -53,11 +53,10 @@ static void call_free(void *ctx)
 
 static int64_t purpose_param(const char *v)
 {
-	if (!v || !*v || strlen(v) > 18)
+	if (!v || !*v)
 		return 0;
-	/* digits only: strtoll alone took " 5" and "+5" */
-	long long id = strspn(v, "0123456789") == strlen(v) ? strtoll(v, NULL, 10) : -1;
-	return id <= 0 ? -1 : id;
+	int64_t id;
+	return str_uint(v, STR_UINT18_MAX, &id) && id > 0 ? id : -1;
 }
 
 /* Who is asking, as the request says: account, address, certificate,

@@ -28,10 +28,8 @@ static bool num_param(struct http_request *r, const char *name, int64_t *out)
 	*out = 0;
 	if (!v || !*v)
 		return true;
-	/* digits only: strtoll alone took " 5" and "+5" */
-	size_t len = strlen(v);
-	long long n = len <= 18 && strspn(v, "0123456789") == len ? strtoll(v, NULL, 10) : -1;
-	if (n < 0) {
+	int64_t n;
+	if (!str_uint(v, STR_UINT18_MAX, &n)) {
 		char msg[80];
 		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un numero", name);
 		http_reply_error(r, 400, "invalid_request", msg);

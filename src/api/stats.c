@@ -18,10 +18,10 @@
 /* A whole decimal number of at most 9 digits. */
 static bool int_param(const char *v, int *out)
 {
-	size_t n = strlen(v);
-	if (!n || n > 9 || strspn(v, "0123456789") != n)
+	int64_t n;
+	if (!str_uint(v, 999999999, &n))
 		return false;
-	*out = atoi(v);
+	*out = (int)n;
 	return true;
 }
 

@@ -490,7 +490,7 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 {
 	memset(out, 0, sizeof *out);
 	const struct ref_comune *rc_ = refdata_comune_by_istat(rd, comune, 0);
-	if (strlen(comune) != 6 || strspn(comune, "0123456789") != 6 || !rc_)
+	if (!str_digits(comune, 6) || !rc_)
 		return vis_error_set(e, VIS_ERR_INVALID, "comune: un codice ISTAT di sei cifre di un "
 				     "comune esistente");
 	if (mese / 100 < 1900 || mese % 100 < 1 || mese % 100 > 12)

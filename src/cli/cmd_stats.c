@@ -245,12 +245,12 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 	}
 	if (regen && (a.enable || a.disable || a.out || a.verify ||
 		      (a.month && !stats_month_parse(a.month, &mese)) ||
-		      (a.comune && (strlen(a.comune) != 6 || strspn(a.comune, "0123456789") != 6)))) {
+		      (a.comune && !str_digits(a.comune, 6)))) {
 		fprintf(stderr, "visura: stats regenerate: [--comune ISTAT] [--month AAAA-MM]\n");
 		return EXIT_USAGE;
 	}
 	const char *which = a.enable ? a.enable : a.disable;
-	if (!report && which && (strlen(which) != 6 || strspn(which, "0123456789") != 6)) {
+	if (!report && which && !str_digits(which, 6)) {
 		fprintf(stderr, "visura: stats schedule: il comune è un codice ISTAT di sei cifre\n");
 		return EXIT_USAGE;
 	}
@@ -413,13 +413,15 @@ int cmd_stats(int argc, char **argv)
 			if (!CLI_COPY(tq.comuni, v, "--comuni"))
 				return EXIT_USAGE;
 			break;
-		case 't':
-			if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v)) {
+		case 't': {
+			int64_t thr;
+			if (!str_uint(v, 999999999, &thr)) {
 				fprintf(stderr, "visura: stats: --threshold è un numero\n");
 				return EXIT_USAGE;
 			}
-			tq.threshold = atoi(v);
+			tq.threshold = (int)thr;
 			break;
+		}
 		case 'F': format = v; break;
 		case 'b':
 			if (!stats_table_parse(v, &tq.table)) {
@@ -447,7 +449,7 @@ int cmd_stats(int argc, char **argv)
 		case 'R': sq.by_provincia = true; break;
 		case 'y':
 			tq.year = atoi(v);
-			if (strlen(v) != 4 || strspn(v, "0123456789") != 4 || tq.year < 1900) {
+			if (!str_digits(v, 4) || tq.year < 1900) {
 				fprintf(stderr, "visura: stats: --year: un anno (AAAA)\n");
 				return EXIT_USAGE;
 			}

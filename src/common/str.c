@@ -164,6 +164,31 @@ size_t str_i64(char *out, int64_t v)
 	return n;
 }
 
+bool str_digits(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i == n && s[n] == '\0';
+}
+
+bool str_uint(const char *s, int64_t max, int64_t *out)
+{
+	int64_t v = 0;
+	*out = 0;
+	if (!s || !*s || max < 0)
+		return false;
+	for (; *s; s++) {
+		int d = *s - '0';
+		/* v * 10 + d > max, written so that it cannot overflow */
+		if (d < 0 || d > 9 || d > max || v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
 vis_err strbuf_add_i64(struct strbuf *sb, int64_t v)
 {
 	char buf[STR_I64_MAX];

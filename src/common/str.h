@@ -85,6 +85,18 @@ vis_err strbuf_add_i64(struct strbuf *sb, int64_t v);
 #define STR_I64_MAX 21
 size_t str_i64(char *out, int64_t v);
 
+/* Numbers read from text (a query parameter, an option): ASCII digits
+ * only, with no sign, space or byte after them, which strtol alone takes
+ * (" 5", "+5", "5abc").
+ * str_digits: whether s is exactly n digits and nothing else ("036023",
+ * n = 6).
+ * str_uint: s as a whole number of at least one digit, at most max (0 or
+ * more): true and its value in *out; anything else false, *out 0. */
+bool str_digits(const char *s, size_t n);
+bool str_uint(const char *s, int64_t max, int64_t *out);
+/* The largest number of 18 digits: the bound of ids and cursors. */
+#define STR_UINT18_MAX INT64_C(999999999999999999)
+
 /* Appends one CSV cell (RFC 4180: always quoted, quotes doubled), then ','
  * or, when last, "\n".  A cell a spreadsheet would run as a formula (it
  * starts with = + - @ TAB or CR) is written with a leading apostrophe, as

@@ -858,7 +858,7 @@ static bool civil_matches(int code, const char *declared)
 /* Is `code` (3 digits) one of the comma-separated codes of `list`? */
 static bool has_code(const char *list, const char *code)
 {
-	if (strlen(code) != 3 || strspn(code, "0123456789") != 3)
+	if (!str_digits(code, 3))
 		return false;
 	for (const char *p = list; *p;) {
 		size_t n = strcspn(p, ",");

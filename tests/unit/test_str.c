@@ -256,6 +256,53 @@ static void test_html(void **state)
 /* RFC 4648's vectors, the URL-safe alphabet, and libsodium's text for
  * every length up to 300 of random bytes: the receipts, tree heads and
  * hashes encoded by str_* must stay byte for byte what libsodium wrote. */
+/* Numbers from text: digits only, and the bound checked without overflow,
+ * against strtoll over every prefix of a few digit strings. */
+static void test_numbers(void **state)
+{
+	(void)state;
+	int64_t v = 7;
+	assert_true(str_digits("036023", 6));
+	assert_true(str_digits("", 0));
+	assert_false(str_digits("03602", 6));
+	assert_false(str_digits("0360231", 6));
+	assert_false(str_digits("03602a", 6));
+	assert_false(str_digits(" 36023", 6));
+	assert_false(str_digits("+36023", 6));
+	assert_true(str_uint("0", 0, &v) && v == 0);
+	assert_true(str_uint("42", 42, &v) && v == 42);
+	assert_true(str_uint("007", 7, &v) && v == 7);
+	assert_true(str_uint("9223372036854775807", INT64_MAX, &v) && v == INT64_MAX);
+	assert_true(str_uint("999999999999999999", STR_UINT18_MAX, &v) && v == STR_UINT18_MAX);
+	const char *bad[] = {"", " 5", "+5", "-5", "5abc", "5 ", "0x5", "5.0", "1e3", "９",
+			     "9223372036854775808", "99999999999999999999999",
+			     "1000000000000000000"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = 7;
+		assert_false(str_uint(bad[i], STR_UINT18_MAX, &v));
+		assert_int_equal(v, 0);
+	}
+	assert_false(str_uint(NULL, 5, &v));
+	assert_false(str_uint("5", -1, &v));
+	/* a digit above the bound: 5 is not at most 3 (d > max) */
+	assert_false(str_uint("5", 3, &v));
+	assert_false(str_uint("43", 42, &v));
+	assert_false(str_uint("1001", 1000, &v));
+	assert_true(str_uint("1000", 1000, &v) && v == 1000);
+	/* every prefix of these against strtoll, under bounds around it */
+	const char *digits[] = {"9223372036854775807", "1234567890123456789", "1000000000000000000"};
+	for (size_t d = 0; d < sizeof digits / sizeof digits[0]; d++)
+		for (size_t n = 1; n <= strlen(digits[d]); n++) {
+			char s[32];
+			memcpy(s, digits[d], n);
+			s[n] = '\0';
+			long long want = strtoll(s, NULL, 10);
+			assert_true(str_uint(s, want, &v) && v == want);
+			assert_true(want == 0 || !str_uint(s, want - 1, &v));
+			assert_true(str_digits(s, n) && !str_digits(s, n - 1));
+		}
+}
+
 static void test_hex_base64(void **state)
 {
 	(void)state;
@@ -313,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_csv_formulas),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_hex_base64),
+		cmocka_unit_test(test_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
