@@ -239,9 +239,28 @@ def error_shape_ok(res):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, for a server the test starts later.  Not one the
+    kernel would pick (bind to 0): those are the ephemeral range, which
+    every outgoing connection of the tests running meanwhile draws from, so
+    one could take the port before the server binds it (seen: the OIDC
+    provider, whose port is fixed before visura starts, failed to start
+    under -j2).  Below that range (Linux: 32768 and up), chosen at random,
+    only outgoing connections are never given it."""
+    lo = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(200):
+        port = 10000 + secrets.randbelow(max(lo - 10000, 1))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise TestFailure("no free port below the ephemeral range")
 
 
 # ---------------------------------------------------------------- the database

@@ -148,7 +148,11 @@ class Op:
         self.proc = subprocess.Popen(["node", "provider.mjs", cfg], cwd=PROVIDER_DIR,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
-        check(line.strip() == "ready", f"the provider did not start: {line!r}")
+        if line.strip() != "ready":
+            self.log.flush()
+            with open(os.path.join(work, "provider.log"), errors="replace") as f:
+                said = f.read()[-2000:]
+            check(False, f"the provider did not start on port {port}: {line!r}; its log:\n{said}")
 
     def stop(self):
         self.proc.terminate()
