@@ -13,8 +13,8 @@
 #define CITIZEN (ROUTE_PUBLIC | ROUTE_CITIZEN)
 
 const struct http_route api_routes[] = {
-	{"GET", "/", api_ui_index, ROUTE_PUBLIC, 0, NULL},
-	{"GET", "/ui/*", api_ui_asset, ROUTE_PUBLIC, 0, NULL},
+	{"GET", "/", api_ui_index, ROUTE_PUBLIC, 0, "*"},
+	{"GET", "/ui/*", api_ui_asset, ROUTE_PUBLIC, 0, "*"},
 	{"GET", "/healthz", api_healthz, ROUTE_PUBLIC, 0, NULL},
 	{"GET", "/readyz", api_readyz, ROUTE_PUBLIC, 0, NULL},
 	{"GET", "/api/v1/openapi.json", api_openapi, ROUTE_PUBLIC, 0, NULL},

@@ -130,7 +130,9 @@ struct http_route {
 	 * where a protocol says so (an OAuth 2.0 authorization response,
 	 * RFC 6749 §4.1.2), each named one still at most once; "*" alone:
 	 * whatever is asked, for a retired route that refuses every request
-	 * (410). */
+	 * (410), or a file that reads no parameter (the interface's page and
+	 * files: a link's tracking or cache-busting parameter is ignored, as
+	 * by any web server). */
 	const char *query;
 };
 

@@ -900,8 +900,9 @@ def test_queries_refuse_unknown_parameters():
     for (method, pattern), takes in sorted(queries.items()):
         path = re.sub(r":\w+", "x", pattern).replace("*", "x")
         template, op = spec.operation(method, path)
-        if takes == {"*"}:   # retired: 410 whatever is asked
-            check(op.get("deprecated") and "410" in op["responses"], f"{method} {pattern}")
+        if takes == {"*"}:   # retired (410), or a file that reads none
+            check((op.get("deprecated") and "410" in op["responses"])
+                  or pattern in ("/", "/ui/*"), f"{method} {pattern}")
             continue
         declared, empty_ok = set(), set()
         for prm in (op or {}).get("parameters", []) + \
@@ -921,6 +922,16 @@ def test_queries_refuse_unknown_parameters():
         op = srv.user("operator", ente["id"])
         pid = conv["purpose_id"]
         cf = sorted(x["cf"] for x in srv.population.current_persons() if not x["canc_reason"])[0]
+        # The interface's page and files: a link's parameters are ignored,
+        # the same bytes as without them (and a control character is not).
+        plain = srv.request("GET", "/")
+        eq(plain.status, 200, "the interface's page")
+        for q in ("utm_source=newsletter&utm_medium=email", "v=3&v=4", "x="):
+            r = srv.request("GET", f"/?{q}")
+            eq((r.status, r.body), (200, plain.body), f"/?{q}: the page, as without it")
+            r = srv.request("GET", f"/ui/app/main.js?{q}")
+            eq(r.status, 200, f"/ui/app/main.js?{q}")
+        expect(srv.request("GET", "/?x=%01"), 400, "invalid_request", "a control character")
         events = db_query(srv.db, "SELECT max(id) AS n FROM security_event")[0]["n"]
         for method, pattern, flags in routes:
             if "ROUTE_OWN_ARGS" in flags:
