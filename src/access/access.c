@@ -163,6 +163,19 @@ static void refuse(struct access_call *c, int status, const char *code, const ch
 	record(c, outcome, status);
 }
 
+/* A limit's key, "<prefix><id>" as "%s%lld" wrote it (the shared
+ * counters of a running cluster keep their keys), without snprintf: six
+ * keys an answer cost ~9,000 instructions through glibc's
+ * printf_positional (docs/performance.md).  Every prefix and id fit. */
+_Static_assert(sizeof "purpose:" - 1 + STR_I64_MAX <= sizeof((struct rl_rule *)0)->key,
+	       "a limit's key holds its longest prefix and any id");
+static void rule_key(struct rl_rule *r, const char *prefix, int64_t id)
+{
+	size_t n = strlen(prefix); /* "op:", "body:" or "purpose:" */
+	memcpy(r->key, prefix, n);
+	str_i64(r->key + n, id);
+}
+
 /* Counts the request against the agreement's limits (operator, body,
  * purpose; per minute and per day) unless this is a break-glass request. */
 static bool within_limits(struct access_call *c)
@@ -170,12 +183,12 @@ static bool within_limits(struct access_call *c)
 	const struct store_convenzione *cv = &c->grant.conv;
 	struct rl_rule rules[6];
 	int64_t acc = c->account.id;
-	snprintf(rules[0].key, sizeof rules[0].key, "op:%lld", (long long)acc);
-	snprintf(rules[1].key, sizeof rules[1].key, "op:%lld", (long long)acc);
-	snprintf(rules[2].key, sizeof rules[2].key, "body:%lld", (long long)cv->id);
-	snprintf(rules[3].key, sizeof rules[3].key, "body:%lld", (long long)cv->id);
-	snprintf(rules[4].key, sizeof rules[4].key, "purpose:%lld", (long long)c->grant.purpose.id);
-	snprintf(rules[5].key, sizeof rules[5].key, "purpose:%lld", (long long)c->grant.purpose.id);
+	rule_key(&rules[0], "op:", acc);
+	rule_key(&rules[1], "op:", acc);
+	rule_key(&rules[2], "body:", cv->id);
+	rule_key(&rules[3], "body:", cv->id);
+	rule_key(&rules[4], "purpose:", c->grant.purpose.id);
+	rule_key(&rules[5], "purpose:", c->grant.purpose.id);
 	const int lim[6] = {cv->per_minute, cv->per_day, cv->body_per_minute, cv->body_per_day,
 			    cv->purpose_per_minute, cv->purpose_per_day};
 	for (int i = 0; i < 6; i++) {
@@ -474,11 +487,30 @@ static void query_start(struct query_ctx *q, struct access_call *c, int as_of)
 	q->subjects = &c->subjects;
 }
 
-/* The normalised query parameters of a consultation, for the record. */
+/* Copies at most max bytes of s to dst (printf's "%.<max>s", no NUL);
+ * returns how many. */
+static size_t put_at_most(char *dst, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	memcpy(dst, s, n);
+	return n;
+}
+
+/* The normalised query parameters of a consultation, for the record:
+ * "cf=%.16s as_of=%.10s" written by hand (snprintf cost ~3,700
+ * instructions an answer, docs/performance.md). */
+_Static_assert(sizeof "cf= as_of=" + 16 + 10 <= sizeof((struct store_access *)0)->query,
+	       "a consultation's query fits the record's");
 static void note_query(struct access_call *c, const char *cf, const char *as_of)
 {
-	snprintf(c->rec.query, sizeof c->rec.query, "cf=%.16s as_of=%.10s", cf ? cf : "",
-		 as_of ? as_of : "");
+	char *p = c->rec.query;
+	memcpy(p, "cf=", 3);
+	p += 3;
+	p += put_at_most(p, cf ? cf : "", 16);
+	memcpy(p, " as_of=", 7);
+	p += 7;
+	p += put_at_most(p, as_of ? as_of : "", 10);
+	*p = '\0';
 }
 
 /* An ANPR look-up by name: the search must find exactly one person (exact
@@ -615,7 +647,7 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 	if (cf_normalize(cf, typed))
 		cf = typed;
 	note_query(c, cf, w->as_of);
-	snprintf(c->query_cf, sizeof c->query_cf, "%.16s", cf);
+	c->query_cf[put_at_most(c->query_cf, cf, sizeof c->query_cf - 1)] = '\0'; /* "%.16s" */
 	int as_of;
 	if (!as_of_param(c, w->as_of, &as_of))
 		return;
