@@ -487,30 +487,43 @@ static void query_start(struct query_ctx *q, struct access_call *c, int as_of)
 	q->subjects = &c->subjects;
 }
 
-/* Copies at most max bytes of s to dst (printf's "%.<max>s", no NUL);
- * returns how many. */
-static size_t put_at_most(char *dst, const char *s, size_t max)
+/* A request's parameters as the record keeps them, "key=value" apart by
+ * spaces, each value cut at its width (printf's "%.<width>s", NULL as ""):
+ * written by hand, snprintf cost ~3,700 instructions an answer through
+ * glibc's printf_positional (docs/performance.md).  The callers' keys and
+ * widths fit the record's query (asserted where they are listed); a
+ * parameter that would not fit ends the text before it, never cut. */
+struct query_param {
+	const char *key;
+	const char *value;
+	size_t width;
+};
+
+static void query_text(char *out, size_t cap, const struct query_param *p, size_t n)
 {
-	size_t n = strnlen(s, max);
-	memcpy(dst, s, n);
-	return n;
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *v = p[i].value ? p[i].value : "";
+		size_t sep = i > 0, k = strlen(p[i].key), w = strnlen(v, p[i].width);
+		if (sep + k + 1 + w >= cap - len)
+			break;
+		if (sep)
+			out[len] = ' ';
+		memcpy(out + len + sep, p[i].key, k);
+		out[len + sep + k] = '=';
+		memcpy(out + len + sep + k + 1, v, w);
+		len += sep + k + 1 + w;
+	}
+	out[len] = '\0';
 }
 
-/* The normalised query parameters of a consultation, for the record:
- * "cf=%.16s as_of=%.10s" written by hand (snprintf cost ~3,700
- * instructions an answer, docs/performance.md). */
+/* The normalised query parameters of a consultation, for the record. */
 _Static_assert(sizeof "cf= as_of=" + 16 + 10 <= sizeof((struct store_access *)0)->query,
-	       "a consultation's query fits the record's");
+	       "a consultation's parameters fit the record's query");
 static void note_query(struct access_call *c, const char *cf, const char *as_of)
 {
-	char *p = c->rec.query;
-	memcpy(p, "cf=", 3);
-	p += 3;
-	p += put_at_most(p, cf ? cf : "", 16);
-	memcpy(p, " as_of=", 7);
-	p += 7;
-	p += put_at_most(p, as_of ? as_of : "", 10);
-	*p = '\0';
+	const struct query_param p[] = {{"cf", cf, 16}, {"as_of", as_of, 10}};
+	query_text(c->rec.query, sizeof c->rec.query, p, 2);
 }
 
 /* An ANPR look-up by name: the search must find exactly one person (exact
@@ -574,11 +587,13 @@ static void run_search(struct access_call *c, const struct access_what *w)
 	bool cf_ok = cf && *cf && cf_normalize(cf, typed);
 	if (cf_ok)
 		cf = typed;
-	char q1[300];
-	snprintf(q1, sizeof q1, "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s birth_year=%.4s comune=%.6s",
-		 cf ? cf : "", surname ? surname : "", name ? name : "", bd ? bd : "",
-		 by ? by : "", comune ? comune : "");
-	STR_COPY_KNOWN(c->rec.query, q1); /* q1[300] < query[512] */
+	const struct query_param qp[] = {{"cf", cf, 16}, {"surname", surname, 100},
+					 {"name", name, 100}, {"birth_date", bd, 10},
+					 {"birth_year", by, 4}, {"comune", comune, 6}};
+	_Static_assert(sizeof "cf= surname= name= birth_date= birth_year= comune=" + 16 + 100 +
+			       100 + 10 + 4 + 6 <= sizeof c->rec.query,
+		       "a search's parameters fit the record's query");
+	query_text(c->rec.query, sizeof c->rec.query, qp, 6);
 	if (w->street) {
 		refuse(c, 400, "invalid_request",
 		       "nessuna ricerca per indirizzo: gli elenchi di persone si chiedono con una "
@@ -647,7 +662,9 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 	if (cf_normalize(cf, typed))
 		cf = typed;
 	note_query(c, cf, w->as_of);
-	c->query_cf[put_at_most(c->query_cf, cf, sizeof c->query_cf - 1)] = '\0'; /* "%.16s" */
+	size_t cf_len = strnlen(cf, sizeof c->query_cf - 1); /* "%.16s" without snprintf */
+	memcpy(c->query_cf, cf, cf_len);
+	c->query_cf[cf_len] = '\0';
 	int as_of;
 	if (!as_of_param(c, w->as_of, &as_of))
 		return;
