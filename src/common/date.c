@@ -1,6 +1,5 @@
 #include "common/date.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,10 +50,27 @@ bool date_parse(const char *s, size_t len, int *out)
 	return true;
 }
 
+/* v (below 10^n) as n digits, zeros in front: printf's "%0<n>u", which
+ * glibc reached through printf_positional, ~1,500 instructions a call
+ * (2 to 4 dates an answer; docs/performance.md). */
+static char *put_digits(char *p, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
 void date_format(int date, char buf[11])
 {
 	unsigned d = (unsigned)date;
-	snprintf(buf, 11, "%04u-%02u-%02u", d / 10000 % 10000, d / 100 % 100, d % 100);
+	char *p = put_digits(buf, d / 10000 % 10000, 4);
+	*p++ = '-';
+	p = put_digits(p, d / 100 % 100, 2);
+	*p++ = '-';
+	p = put_digits(p, d % 100, 2);
+	*p = '\0';
 }
 
 /* Howard Hinnant's days_from_civil / civil_from_days. */
@@ -116,9 +132,17 @@ void timestamp_format(int64_t t, char buf[21])
 	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
 	int64_t sec = t - days * 86400;
 	int date = date_from_days(days);
-	unsigned d = (unsigned)date, s = (unsigned)sec;
-	snprintf(buf, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", d / 10000 % 10000, d / 100 % 100,
-		 d % 100, s / 3600 % 24, s / 60 % 60, s % 60);
+	unsigned s = (unsigned)sec;
+	date_format(date, buf);
+	char *p = buf + 10;
+	*p++ = 'T';
+	p = put_digits(p, s / 3600 % 24, 2);
+	*p++ = ':';
+	p = put_digits(p, s / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, s % 60, 2);
+	*p++ = 'Z';
+	*p = '\0';
 }
 
 int64_t timestamp_now(void)

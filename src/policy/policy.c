@@ -34,15 +34,21 @@ bool policy_categories_parse(const char *list, unsigned *out)
 
 void policy_categories_format(unsigned mask, char *out, size_t cap)
 {
+	/* Copies, not snprintf ("%s%s" cost ~1,400 instructions a name, up
+	 * to 8 an answer).  A name that does not fit (a cap under the
+	 * contract's) ends the text before it, never a name cut short. */
 	size_t len = 0;
 	out[0] = '\0';
 	for (size_t i = 0; i < NCATS; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		int n = snprintf(out + len, cap - len, "%s%s", len ? "," : "", cat_names[i]);
-		if (n < 0 || (size_t)n >= cap - len)
+		size_t n = strlen(cat_names[i]), sep = len ? 1 : 0;
+		if (sep + n >= cap - len)
 			return;
-		len += (size_t)n;
+		if (sep)
+			out[len] = ',';
+		memcpy(out + len + sep, cat_names[i], n + 1);
+		len += sep + n;
 	}
 }
 

@@ -719,6 +719,61 @@ static void test_rate_limit(void **state)
 	trail_new(f);
 }
 
+/* A consultation's and a search's parameters in their record (written by
+ * hand, no longer by snprintf): each cut at its width, absent ones empty. */
+static void test_query_text(void **state)
+{
+	struct fx *f = *state;
+	struct access_who who = who_of(f, f->purpose);
+	struct result r;
+	struct access_what plain = {.op = ACCESS_PERSON, .cf = SEED_ANNA};
+	call(f, &who, &plain, &r);
+	assert_int_equal(r.status, 200);
+	free(r.bytes);
+	struct trail t = trail_new(f);
+	assert_string_equal(t.last.query, "cf=" SEED_ANNA " as_of=");
+	struct access_what dated = {.op = ACCESS_PERSON, .cf = SEED_ANNA, .as_of = "2026-01-01"};
+	call(f, &who, &dated, &r);
+	assert_int_equal(r.status, 200);
+	free(r.bytes);
+	t = trail_new(f);
+	assert_string_equal(t.last.query, "cf=" SEED_ANNA " as_of=2026-01-01");
+	struct access_what longer = {.op = ACCESS_PERSON, .cf = SEED_ANNA "QQQ",
+				     .as_of = "2026-01-01T00:00:00Z"};
+	call(f, &who, &longer, &r);
+	t = refused(f, &r, 400, "invalid_request");
+	assert_string_equal(t.last.query, "cf=" SEED_ANNA " as_of=2026-01-01");
+	struct access_what none = {.op = ACCESS_PERSON, .cf = NULL, .as_of = "x"};
+	call(f, &who, &none, &r);
+	t = refused(f, &r, 400, "invalid_request");
+	assert_string_equal(t.last.query, "cf= as_of=x");
+	/* a search's: "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s
+	 * birth_year=%.4s comune=%.6s" */
+	struct access_what search = {.op = ACCESS_SEARCH, .surname = "Bianchi", .name = "Anna",
+				     .birth_year = "1982"};
+	call(f, &who, &search, &r);
+	assert_int_equal(r.status, 200);
+	free(r.bytes);
+	t = trail_new(f);
+	assert_string_equal(t.last.query,
+			    "cf= surname=Bianchi name=Anna birth_date= birth_year=1982 comune=");
+	char sur[121], nam[121], want[400];
+	memset(sur, 'S', 120);
+	sur[120] = '\0';
+	memset(nam, 'N', 120);
+	nam[120] = '\0';
+	struct access_what wide = {.op = ACCESS_SEARCH, .cf = "ABCDEFGHIJKLMNOPQRST",
+				   .surname = sur, .name = nam, .birth_date = "2026-01-01XX",
+				   .birth_year = "198234", .comune = "F257XYZZ"};
+	call(f, &who, &wide, &r);
+	t = refused(f, &r, 400, "invalid_request");
+	snprintf(want, sizeof want, "cf=%.16s surname=%.100s name=%.100s birth_date=%.10s "
+		 "birth_year=%.4s comune=%.6s", wide.cf, sur, nam, wide.birth_date,
+		 wide.birth_year, wide.comune);
+	assert_int_equal(strlen(want), 286);
+	assert_string_equal(t.last.query, want);
+}
+
 /* ---- the query within the grant ---- */
 
 static void test_query_refusals(void **state)
@@ -1009,6 +1064,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_break_glass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_broad_and_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_suspended_by_alert, setup, teardown),

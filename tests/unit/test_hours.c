@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,100 @@ static void test_format(void **state)
 	check_format(spec, spec);
 }
 
+/* date_format and timestamp_format write by hand what snprintf's
+ * "%04u-%02u-%02u" and "...T%02u:%02u:%02uZ" wrote before them (its cost,
+ * docs/performance.md): the same text, NUL included, for every day the
+ * register may hold, out-of-range and negative values, and a sweep. */
+static void ref_date(int64_t date, char *buf)
+{
+	unsigned d = (unsigned)(int)date;
+	snprintf(buf, 11, "%04u-%02u-%02u", d / 10000 % 10000, d / 100 % 100, d % 100);
+}
+
+static void ref_timestamp(int64_t t, char *buf)
+{
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	unsigned d = (unsigned)date_from_days(days), s = (unsigned)(t - days * 86400);
+	snprintf(buf, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", d / 10000 % 10000, d / 100 % 100,
+		 d % 100, s / 3600 % 24, s / 60 % 60, s % 60);
+}
+
+static void fmt_date(int64_t date, char *buf)
+{
+	date_format((int)date, buf);
+}
+
+static void fmt_timestamp(int64_t t, char *buf)
+{
+	timestamp_format(t, buf);
+}
+
+/* The text of fmt and of ref for v, `size` bytes with the NUL, nothing
+ * written past them. */
+static void check_text(void (*fmt)(int64_t, char *), void (*ref)(int64_t, char *), size_t size,
+		       int64_t v)
+{
+	char got[24], want[24];
+	memset(got, 'x', sizeof got);
+	memset(want, 'y', sizeof want);
+	fmt(v, got);
+	ref(v, want);
+	if (memcmp(got, want, size) || got[size] != 'x')
+		fail_msg("%s(%lld): \"%.*s\", snprintf \"%s\"",
+			 fmt == fmt_date ? "date_format" : "timestamp_format", (long long)v,
+			 (int)size, got, want);
+}
+
+static void check_date_text(int date)
+{
+	check_text(fmt_date, ref_date, 11, date);
+}
+
+static void check_timestamp_text(int64_t t)
+{
+	check_text(fmt_timestamp, ref_timestamp, 21, t);
+}
+
+static void test_date_text(void **state)
+{
+	(void)state;
+	const int dates[] = {INT_MIN, INT_MIN + 1, -20261206, -1, 0, 1, 9, 10, 99, 100, 101, 1231,
+			     10000, 99991231, 100000000, 123456789, 1000000000, INT_MAX - 1,
+			     INT_MAX};
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++)
+		check_date_text(dates[i]);
+	char buf[11];
+	date_format(20261206, buf);
+	assert_string_equal(buf, "2026-12-06");
+	date_format(18000101, buf);
+	assert_string_equal(buf, "1800-01-01");
+	for (int d = 18000101; d <= 29991231; d = date_add_days(d, 1))
+		check_date_text(d);
+	uint32_t x = 2463534242u; /* xorshift32: any int */
+	for (int i = 0; i < 1000000; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		check_date_text((int)x);
+	}
+	const int64_t ts[] = {0, 1, 59, 60, 3599, 3600, 86399, 86400, -1, -59, -86399, -86400,
+			      -86401, 951782400, 1798761599, 1798761600, 32503680000,
+			      253402300799, 253402300800, -5364662400, -62135596800};
+	for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+		check_timestamp_text(ts[i]);
+	char tb[21];
+	timestamp_format(1798761599, tb);
+	assert_string_equal(tb, "2026-12-31T23:59:59Z");
+	for (int64_t t = -86400 * 3; t < 86400 * 3; t += 7)
+		check_timestamp_text(t);
+	for (int i = 0; i < 1000000; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		check_timestamp_text((int64_t)(int32_t)x * 97); /* about ±6,600 years */
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_allows_always),
 		cmocka_unit_test(test_allows_dst_days),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_date_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,48 @@ static void test_categories(void **state)
 	assert_false(policy_categories_parse("identity,wealth", &m));
 }
 
+/* policy_categories_format copies the names (snprintf's cost,
+ * docs/performance.md): every mask gives the text snprintf's "%s%s" gave;
+ * a buffer below POLICY_CATEGORIES_TEXT_MAX (a caller's bug) gets whole
+ * names only, never one cut short. */
+static void test_categories_text(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"identity", "residence", "family", "parentage",
+					    "citizenship", "civil_status", "vital_status",
+					    "history"};
+	for (unsigned m = 0; m <= CAT_ALL; m++) {
+		char want[POLICY_CATEGORIES_TEXT_MAX] = "", got[POLICY_CATEGORIES_TEXT_MAX + 1];
+		size_t len = 0;
+		for (unsigned i = 0; i < 8; i++)
+			if (m & (1u << i))
+				len += (size_t)snprintf(want + len, sizeof want - len, "%s%s",
+							len ? "," : "", names[i]);
+		memset(got, 'x', sizeof got);
+		policy_categories_format(m, got, POLICY_CATEGORIES_TEXT_MAX);
+		assert_string_equal(got, want);
+		assert_int_equal(got[POLICY_CATEGORIES_TEXT_MAX], 'x');
+		unsigned back;
+		assert_true(policy_categories_parse(got, &back));
+		assert_int_equal(back, m);
+	}
+	char full[POLICY_CATEGORIES_TEXT_MAX];
+	policy_categories_format(CAT_ALL, full, sizeof full);
+	for (size_t cap = 1; cap < POLICY_CATEGORIES_TEXT_MAX; cap++) {
+		char small[POLICY_CATEGORIES_TEXT_MAX + 1];
+		memset(small, 'x', sizeof small);
+		policy_categories_format(CAT_ALL, small, cap);
+		size_t n = strlen(small);
+		assert_true(n < cap);
+		assert_int_equal(small[cap], 'x');
+		/* a prefix of the whole text that ends where a name ends */
+		assert_memory_equal(small, full, n);
+		assert_true(full[n] == ',' || (n == 0 && cap <= strlen(names[0])));
+		unsigned back;
+		assert_true(n == 0 || policy_categories_parse(small, &back));
+	}
+}
+
 static void test_fields(void **state)
 {
 	(void)state;
@@ -194,6 +236,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_categories),
+		cmocka_unit_test(test_categories_text),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_covers),
 		cmocka_unit_test(test_convenzione_check),
