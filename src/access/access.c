@@ -769,8 +769,8 @@ static int feed_event(void *ctx, int64_t rowid, const struct store_event *ev, co
 static void run_events(struct access_call *c, const struct access_what *w)
 {
 	const char *after_s = w->after, *limit_s = w->limit;
-	snprintf(c->rec.query, sizeof c->rec.query, "after=%.20s limit=%.6s", after_s ? after_s : "",
-		 limit_s ? limit_s : "");
+	const struct query_param qp[] = {{"after", after_s, 20}, {"limit", limit_s, 6}};
+	query_text(c->rec.query, sizeof c->rec.query, qp, 2);
 	/* each, when given, digits only (strtol alone took "5abc", " 5", "+5") */
 	int64_t after = 0, limit = 100;
 	if ((after_s && !str_uint(after_s, STR_UINT18_MAX, &after)) ||

@@ -382,7 +382,10 @@ bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 	char name[64];
 	str_copy_cut(name, 61, q.bad); /* at most 60 bytes, between characters */
 	utf8_scrub(name);
-	if (q.twice)
+	if (!*name)
+		snprintf(out, HTTP_QUERY_MESSAGE, "la richiesta ha un parametro senza nome (un \"&\" "
+			 "in più, o \"=\" senza un nome davanti) e non è stata eseguita");
+	else if (q.twice)
 		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è ripetuto: ognuno si dà una "
 			 "volta sola, e la richiesta non è stata eseguita", name);
 	else if (q.empty)

@@ -40,7 +40,10 @@ def test_event_feed_in_order_and_within_subscription():
         check(len(expected) >= 3, f"the deltas hold subscribed events ({len(expected)})")
         got, after = [], 0
         for _ in range(100):
+            before = srv.access_last_id()
             r = expect(op.get(f"/api/v1/events?purpose={conv['purpose_id']}&after={after}&limit=7"), 200)
+            eq([x["query"] for x in srv.access_log(before)], [f"after={after} limit=7"],
+               "the record keeps the feed's parameters")
             if not r["events"]:
                 break
             cursors = [e["cursor"] for e in r["events"]]
@@ -953,11 +956,13 @@ def test_queries_refuse_unknown_parameters():
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}: {name} twice")
                 continue
             for q, name, says in (("zz_sconosciuto=1", "zz_sconosciuto", "non è previsto"),
-                                  ("z" * 59 + "%C3%A9=1", "z" * 59, "non è previsto")):
+                                  ("z" * 59 + "%C3%A9=1", "z" * 59, "non è previsto"),
+                                  ("&x=1", "", "senza nome"), ("=1", "", "senza nome")):
                 r = srv.request(method, f"{path}?{q}")
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}?{q}: {r.body[:200]}")
                 msg = r.json["error"]["message"]
-                check(f'"{name}"' in msg and says in msg, f"{method} {path}: names it: {msg}")
+                check((not name or f'"{name}"' in msg) and says in msg,
+                      f"{method} {path}: names it: {msg}")
             for name in sorted(queries[(method, pattern)]):
                 r = srv.request(method, f"{path}?{name}=1&{name}=2")
                 eq((r.status, r.code), (400, "invalid_request"), f"{method} {path}: {name} twice")
