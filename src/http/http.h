@@ -257,6 +257,21 @@ bool http_args_valid(struct http_request *r);
 #define HTTP_QUERY_MESSAGE 200
 bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE]);
 
+/* The rule http_query_refused applies to each parameter, on its own (no
+ * request, no libmicrohttpd): what a route whose http_route.query is takes
+ * (NULL: none) does with one parameter, its name of name_len bytes (any
+ * bytes, compared whole) and its value (NULL: "?name" without "=").
+ * Whether a taken name comes twice is the caller's to count. */
+enum http_query_word {
+	HTTP_QUERY_TAKEN,     /* a word of takes, with a value or allowed empty */
+	HTTP_QUERY_IGNORED,   /* no word of takes, but takes has "*" */
+	HTTP_QUERY_UNKNOWN,   /* no word of takes: refused */
+	HTTP_QUERY_EMPTY,     /* a word without a final "=", given empty: refused */
+	HTTP_QUERY_NAMELESS,  /* "?=1", "?&a=1": refused (unless "*") */
+};
+enum http_query_word http_query_word(const char *takes, const char *name, size_t name_len,
+				     const char *value, size_t value_len);
+
 /* How many query-string arguments the request has. */
 int http_query_count(struct http_request *r);
 /* A query-string argument, or NULL. */

@@ -326,11 +326,12 @@ static enum MHD_Result arg_check(void *cls, enum MHD_ValueKind kind, const char 
 
 /* Whether the name of n bytes is one of the space-separated words of list:
  * WORD_NO, WORD_YES, or WORD_EMPTY_OK when the word ends in "=" (the route
- * gives the parameter given empty a meaning of its own). */
+ * gives the parameter given empty a meaning of its own).  The empty name
+ * is no word, whatever spaces the list has. */
 enum word { WORD_NO, WORD_YES, WORD_EMPTY_OK };
 static enum word word_in(const char *list, const char *name, size_t n)
 {
-	for (const char *w = list; w && *w;) {
+	for (const char *w = list; n && w && *w;) {
 		size_t len = strcspn(w, " ");
 		bool empty_ok = len > 1 && w[len - 1] == '=';
 		if (len - empty_ok == n && !memcmp(w, name, n))
@@ -340,9 +341,24 @@ static enum word word_in(const char *list, const char *name, size_t n)
 	return WORD_NO;
 }
 
+enum http_query_word http_query_word(const char *takes, const char *name, size_t name_len,
+				     const char *value, size_t value_len)
+{
+	enum word w = word_in(takes, name, name_len);
+	bool others = word_in(takes, "*", 1) != WORD_NO;
+	if (w == WORD_NO)
+		return others ? HTTP_QUERY_IGNORED : name_len ? HTTP_QUERY_UNKNOWN
+							       : HTTP_QUERY_NAMELESS;
+	/* "?limit=" or "?birth_date" is neither a value nor its absence: no
+	 * silent default, unless the route gives it a meaning ("name=": an
+	 * empty comuni is every municipality) or follows a protocol ("*"). */
+	if (w == WORD_YES && !others && (!value || !value_len))
+		return HTTP_QUERY_EMPTY;
+	return HTTP_QUERY_TAKEN;
+}
+
 struct query_scan {
 	const char *takes;
-	bool others;       /* "*" among takes: a parameter not named is ignored */
 	const char *bad;   /* the first parameter not taken, given twice or empty */
 	bool twice, empty;
 	const char *seen[32];
@@ -354,16 +370,13 @@ static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const 
 {
 	(void)kind;
 	struct query_scan *q = cls;
-	enum word w = word_in(q->takes, key, key_size);
-	bool taken = w != WORD_NO;
-	if (!taken && q->others)
+	enum http_query_word w = http_query_word(q->takes, key, key_size, value, value_size);
+	if (w == HTTP_QUERY_IGNORED)
 		return MHD_YES;
+	bool taken = w == HTTP_QUERY_TAKEN || w == HTTP_QUERY_EMPTY;
 	for (int i = 0; taken && i < q->n; i++)
 		q->twice = q->twice || !strcmp(q->seen[i], key);
-	/* "?limit=" or "?birth_date" is neither a value nor its absence: no
-	 * silent default, unless the route gives it a meaning ("name=": an
-	 * empty comuni is every municipality) or follows a protocol ("*"). */
-	q->empty = w == WORD_YES && !q->twice && !q->others && (!value || !value_size);
+	q->empty = w == HTTP_QUERY_EMPTY && !q->twice;
 	if (!taken || q->twice || q->empty || q->n == (int)(sizeof q->seen / sizeof q->seen[0])) {
 		q->bad = key;
 		return MHD_NO;
@@ -375,7 +388,6 @@ static enum MHD_Result query_scan_one(void *cls, enum MHD_ValueKind kind, const 
 bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 {
 	struct query_scan q = {.takes = r->found ? r->found->query : NULL};
-	q.others = word_in(q.takes, "*", 1) != WORD_NO;
 	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_one, &q);
 	if (!q.bad)
 		return false;

@@ -219,12 +219,37 @@ static void test_library_messages(void **state)
 				 "'Header' Too Large')). Closing connection.");
 }
 
+/* One query parameter against a route's list (http_query_word): a word,
+ * a word allowed empty ("comuni="), "*", and the name that is no word. */
+static void test_query_words(void **state)
+{
+	(void)state;
+	const char *stats = "table comuni= year from to";
+	assert_int_equal(http_query_word(stats, "year", 4, "2024", 4), HTTP_QUERY_TAKEN);
+	assert_int_equal(http_query_word(stats, "year", 4, "", 0), HTTP_QUERY_EMPTY);
+	assert_int_equal(http_query_word(stats, "year", 4, NULL, 0), HTTP_QUERY_EMPTY);
+	assert_int_equal(http_query_word(stats, "comuni", 6, "", 0), HTTP_QUERY_TAKEN);
+	assert_int_equal(http_query_word(stats, "comuni=", 7, "1", 1), HTTP_QUERY_UNKNOWN);
+	assert_int_equal(http_query_word(stats, "yea", 3, "1", 1), HTTP_QUERY_UNKNOWN);
+	assert_int_equal(http_query_word(stats, "", 0, "1", 1), HTTP_QUERY_NAMELESS);
+	assert_int_equal(http_query_word(NULL, "year", 4, "1", 1), HTTP_QUERY_UNKNOWN);
+	const char *callback = "code state *";
+	assert_int_equal(http_query_word(callback, "session_state", 13, "x", 1), HTTP_QUERY_IGNORED);
+	assert_int_equal(http_query_word(callback, "", 0, "x", 1), HTTP_QUERY_IGNORED);
+	assert_int_equal(http_query_word(callback, "state", 5, NULL, 0), HTTP_QUERY_TAKEN);
+	/* the empty name is no word, whatever spaces a list has */
+	assert_int_equal(http_query_word(" a", "", 0, "1", 1), HTTP_QUERY_NAMELESS);
+	assert_int_equal(http_query_word("a  b", "", 0, "1", 1), HTTP_QUERY_NAMELESS);
+	assert_int_equal(http_query_word("a  b", "b", 1, "1", 1), HTTP_QUERY_TAKEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_limits),
 		cmocka_unit_test(test_client_serials),
 		cmocka_unit_test(test_library_messages),
+		cmocka_unit_test(test_query_words),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
