@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
+#include "logfmt.h"
 
 static char log_path[64];
 
@@ -126,82 +127,6 @@ static void test_numbers_as_printf(void **state)
 
 /* ---- no value ends its field ---- */
 
-struct field {
-	char key[32];
-	char val[4096];
-	size_t val_len;
-};
-
-/* A strict reader of "k=v k=\"…\" …": keys [a-z0-9_], a bare value of
- * bytes other than space, '"', '\', '=' and controls, a quoted one with
- * the escapes \" \\ \n \r \t \u00XX.  Returns the fields read, -1 when the
- * text is not of that shape. */
-static int read_fields(const char *p, struct field *out, int max)
-{
-	int n = 0;
-	while (*p) {
-		if (n == max)
-			return -1;
-		struct field *f = &out[n++];
-		size_t k = 0;
-		while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_') {
-			if (k + 1 >= sizeof f->key)
-				return -1;
-			f->key[k++] = *p++;
-		}
-		f->key[k] = '\0';
-		if (!k || *p++ != '=')
-			return -1;
-		f->val_len = 0;
-		if (*p == '"') {
-			p++;
-			while (*p != '"') {
-				unsigned char c = (unsigned char)*p;
-				if (!c || c < 0x20 || c == 0x7f)
-					return -1;
-				char v = *p;
-				if (c == '\\') {
-					p++;
-					if (*p == '"' || *p == '\\')
-						v = *p;
-					else if (*p == 'n')
-						v = '\n';
-					else if (*p == 'r')
-						v = '\r';
-					else if (*p == 't')
-						v = '\t';
-					else if (*p == 'u' && !strncmp(p, "u00", 3)) {
-						unsigned x;
-						if (sscanf(p + 3, "%2x", &x) != 1)
-							return -1;
-						v = (char)x;
-						p += 4;
-					} else
-						return -1;
-				}
-				p++;
-				if (f->val_len + 1 >= sizeof f->val)
-					return -1;
-				f->val[f->val_len++] = v;
-			}
-			p++;
-		} else {
-			while (*p && *p != ' ') {
-				unsigned char c = (unsigned char)*p;
-				if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '=')
-					return -1;
-				f->val[f->val_len++] = *p++;
-			}
-		}
-		f->val[f->val_len] = '\0';
-		if (*p == ' ')
-			p++;
-		else if (*p)
-			return -1;
-	}
-	return n;
-}
-
 static void test_values_cannot_forge_fields(void **state)
 {
 	(void)state;
@@ -224,8 +149,8 @@ static void test_values_cannot_forge_fields(void **state)
 		log_warn("evento \"citato\"", "bare=%s quoted=\"%s\" cut=%.5s n=%d tail=\"%s: %s\"",
 			 v, v, v, 7, v, v);
 		char *line = last_line(NULL);
-		struct field f[16];
-		int n = read_fields(line, f, 16);
+		struct logfmt_field f[16];
+		int n = logfmt_read(line, f, 16);
 		if (n != 8)
 			fail_msg("value %zu: %d fields read from [%s]", i, n, line);
 		static const char *const keys[] = {"ts",     "level", "msg", "bare",
@@ -286,8 +211,8 @@ static void test_long_line_says_cut(void **state)
 			assert_true(n < 2048);
 			const char *tail = " truncated=true";
 			assert_string_equal(line + n - strlen(tail), tail);
-			struct field f[8];
-			int k = read_fields(line, f, 8);
+			struct logfmt_field f[8];
+			int k = logfmt_read(line, f, 8);
 			assert_int_equal(k, 6); /* ts level msg pad big truncated */
 			assert_string_equal(f[4].key, "big");
 			assert_true(f[4].val_len > 1500 && f[4].val_len % 2 == 0);
@@ -307,8 +232,8 @@ static void test_long_line_says_cut(void **state)
 		size_t n;
 		char *line = last_line(&n);
 		assert_true(n < 2048);
-		struct field f[12];
-		int k = read_fields(line, f, 12);
+		struct logfmt_field f[12];
+		int k = logfmt_read(line, f, 12);
 		if (k < 5)
 			fail_msg("cut at pad %d: %d fields read from [%s]", at, k, line + 1900);
 		bool cut = !strcmp(f[k - 1].key, "truncated");
@@ -329,8 +254,8 @@ static void test_long_line_says_cut(void **state)
 	memset(quotes, '"', 3000);
 	log_error("lungo", "q=\"%s\"", quotes);
 	char *line = last_line(NULL);
-	struct field f[8];
-	assert_int_equal(read_fields(line, f, 8), 5);
+	struct logfmt_field f[8];
+	assert_int_equal(logfmt_read(line, f, 8), 5);
 	assert_string_equal(f[4].key, "truncated");
 	for (size_t i = 0; i < f[3].val_len; i++)
 		assert_int_equal(f[3].val[i], '"');
