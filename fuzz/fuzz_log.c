@@ -3,10 +3,11 @@
  * (its first two bytes: the length of a filler field, so that the 2,048
  * bytes' end falls anywhere in the fields after it) and three values (the
  * rest, apart at NUL bytes), logged bare, quoted, cut by a precision and
- * inside a quoted text.  Whatever the bytes: the line is one line of at
- * most 2,048 bytes (its newline counted) that a strict key=value reader
- * (tests/unit/logfmt.h) reads back; every value read is the one given,
- * or, when the line ends truncated=true, the start of it. */
+ * inside a quoted text and inside a longer bare token.  Whatever the
+ * bytes: the line is one line of at most 2,048 bytes (its newline
+ * counted) that a strict key=value reader (tests/unit/logfmt.h) reads
+ * back; every value read is the one given, or, when the line ends
+ * truncated=true, the start of it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char filler[2100];
 	if (!filler[0])
 		memset(filler, 'x', sizeof filler - 1);
-	log_warn("prova \"fuzz\"", "p=%.*s a=%s b=\"%s\" c=%.7s d=\"x %s y\"", pad, filler, v[0],
-		 v[1], v[2], v[0]);
+	log_warn("prova \"fuzz\"", "p=%.*s a=%s b=\"%s\" c=%.7s d=\"x %s y\" e=pre%spost", pad,
+		 filler, v[0], v[1], v[2], v[0], v[1]);
 	static char line[8192];
 	clearerr(file);
 	size_t got = fread(line, 1, sizeof line - 1, file);
@@ -73,23 +74,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int cut = !strcmp(f[k - 1].key, "truncated");
 	if (cut && strcmp(f[k - 1].val, "true"))
 		abort();
-	static const char *const keys[] = {"ts", "level", "msg", "p", "a", "b", "c", "d"};
-	if (k - cut > 8 || (!cut && k != 8))
+	static const char *const keys[] = {"ts", "level", "msg", "p", "a", "b", "c", "d", "e"};
+	if (k - cut > 9 || (!cut && k != 9))
 		abort();
 	for (int i = 0; i < k - cut; i++)
 		if (strcmp(f[i].key, keys[i]))
 			abort();
 	prefix_of(&f[2], "prova \"fuzz\"", 12, cut && k - cut == 3);
-	static char d[4200];
+	static char d[4200], e[4200];
 	int dn = snprintf(d, sizeof d, "x %s y", v[0]);
+	int en = snprintf(e, sizeof e, "pre%spost", v[1]);
 	const struct {
 		const char *s;
 		size_t n;
-	} want[] = {{filler, (size_t)pad},
-		    {v[0], strlen(v[0])},
-		    {v[1], strlen(v[1])},
-		    {v[2], strnlen(v[2], 7)},
-		    {d, (size_t)dn}};
+	} want[] = {{filler, (size_t)pad},    {v[0], strlen(v[0])}, {v[1], strlen(v[1])},
+		    {v[2], strnlen(v[2], 7)}, {d, (size_t)dn},	    {e, (size_t)en}};
 	for (int i = 3; i < k - cut; i++)
 		prefix_of(&f[i], want[i - 3].s, want[i - 3].n, cut && i == k - cut - 1);
 	return 0;

@@ -82,7 +82,8 @@ int log_reopen(void)
  * inside the format's quotes (key="%s") its '"', '\' and control bytes are
  * escaped (\" \\ \n \r \t \u00XX); bare (key=%s) it is written as it is
  * when it holds none of those, no space and no '=', else quoted and
- * escaped.  A line longer than the buffer is cut at a whole character, an
+ * escaped, or, inside a longer token (url=https://%s), each of those as
+ * \u00XX.  A line longer than the buffer is cut at a whole character, an
  * open quote closed, and it ends with truncated=true: never cut silently. */
 
 #define LINE_BYTES 2048
@@ -96,6 +97,7 @@ struct line {
 	bool cut;
 	size_t field; /* where the field being written starts */
 	bool named;   /* its key and '=' written */
+	size_t value; /* where its value starts */
 };
 
 static void put(struct line *l, const char *s, size_t n)
@@ -112,21 +114,25 @@ static void put(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
-/* A text's bytes, escaped; an escape is written whole or not at all. */
-static void put_escaped(struct line *l, const char *s, size_t n)
+/* A text's bytes, escaped; an escape is written whole or not at all.
+ * Quoted: '"', '\' and control bytes (\" \\ \n \r \t \u00XX).  In a bare
+ * token: those, the space and '=' too, each as \u00XX. */
+static void put_escaped(struct line *l, const char *s, size_t n, bool bare)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t from = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
+		if (c > 0x20 && c != 0x7f && c != '"' && c != '\\' && !(bare && c == '='))
+			continue;
+		if (c == ' ' && !bare)
 			continue;
 		put(l, s + from, i - from);
 		char e[6] = {'\\', (char)c};
 		size_t k = 2;
-		if (c == '\n' || c == '\r' || c == '\t') {
+		if (!bare && (c == '\n' || c == '\r' || c == '\t')) {
 			e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-		} else if (c != '"' && c != '\\') {
+		} else if (bare || (c != '"' && c != '\\')) {
 			memcpy(e + 1, "u00", 3);
 			e[4] = hex[c >> 4];
 			e[5] = hex[c & 15];
@@ -140,6 +146,10 @@ static void put_escaped(struct line *l, const char *s, size_t n)
 	put(l, s + from, n - from);
 }
 
+/* A text value: escaped inside quotes; bare, as it is when it can be, else
+ * quoted when it starts its value (key=%s), or escaped within its token
+ * when it does not (url=https://%s: quotes there would not hold the whole
+ * token). */
 static void put_text(struct line *l, const char *s, size_t n)
 {
 	bool bare = !l->quoted;
@@ -147,13 +157,18 @@ static void put_text(struct line *l, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		bare = c > 0x20 && c != 0x7f && c != '"' && c != '\\' && c != '=';
 	}
-	if (bare || l->quoted) {
-		put_escaped(l, s, n);
+	if (l->quoted || bare) {
+		put_escaped(l, s, n, false); /* bare: nothing to escape */
+		return;
+	}
+	bool starts = l->named ? l->len == l->value : l->len == l->field;
+	if (!starts) {
+		put_escaped(l, s, n, true);
 		return;
 	}
 	put(l, "\"", 1);
 	l->quoted = !l->cut; /* open only when written */
-	put_escaped(l, s, n);
+	put_escaped(l, s, n, false);
 	put(l, "\"", 1);
 	if (!l->cut)
 		l->quoted = false; /* else closed by the tail if open */
@@ -346,8 +361,8 @@ static void put_literal(struct line *l, const char **fmt)
 				l->quoted = !l->quoted;
 			else if (c == ' ' && !l->quoted)
 				l->field = l->len, l->named = false;
-			else if (c == '=' && !l->quoted)
-				l->named = true;
+			else if (c == '=' && !l->quoted && !l->named)
+				l->named = true, l->value = l->len;
 		}
 		p = q + 1;
 	}
@@ -374,7 +389,7 @@ void log_event(enum log_level lvl, const char *msg, const char *kv_fmt, ...)
 	put(&l, names[lvl], strlen(names[lvl]));
 	put(&l, " msg=\"", 6);
 	l.quoted = !l.cut;
-	put_escaped(&l, msg, strlen(msg));
+	put_escaped(&l, msg, strlen(msg), false);
 	put(&l, "\"", 1);
 	if (!l.cut)
 		l.quoted = false;

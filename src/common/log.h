@@ -19,7 +19,8 @@ int log_reopen(void);
  * conversions).  Written by hand (log.c): the numbers as printf writes
  * them; a text value (%s) so that it cannot end its field or start another
  * (escaped within the format's quotes, quoted and escaped when bare and
- * holding a space, '"', '\', '=' or a control byte); a line longer than
+ * holding a space, '"', '\', '=' or a control byte, those as \u00XX when
+ * inside a longer token such as url=https://%s); a line longer than
  * 2,048 bytes cut at a whole character and ended with truncated=true. */
 void log_event(enum log_level lvl, const char *msg, const char *kv_fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -13,9 +13,28 @@ struct logfmt_field {
 	size_t val_len;
 };
 
+/* The byte of an escape "u00XX" at p (lowercase hex), or -1. */
+static int logfmt_u00(const char *p)
+{
+	if (strncmp(p, "u00", 3))
+		return -1;
+	int x = 0;
+	for (int d = 3; d < 5; d++) {
+		char hc = p[d];
+		int h = hc >= '0' && hc <= '9'	 ? hc - '0'
+			: hc >= 'a' && hc <= 'f' ? hc - 'a' + 10
+						 : -1;
+		if (h < 0)
+			return -1;
+		x = x * 16 + h;
+	}
+	return x;
+}
+
 /* A strict reader of "k=v k=\"…\" …": keys [a-z0-9_], a bare value of
- * bytes other than space, '"', '\', '=' and controls, a quoted one with
- * the escapes \" \\ \n \r \t \u00XX.  Returns the fields read, -1 when the
+ * bytes other than space, '"', '=' and controls, and \u00XX for those and
+ * '\' (a value inside a longer token), a quoted one with the escapes
+ * \" \\ \n \r \t \u00XX.  Returns the fields read, -1 when the
  * text is not of that shape. */
 static int logfmt_read(const char *p, struct logfmt_field *out, int max)
 {
@@ -51,19 +70,8 @@ static int logfmt_read(const char *p, struct logfmt_field *out, int max)
 						v = '\r';
 					else if (*p == 't')
 						v = '\t';
-					else if (*p == 'u' && !strncmp(p, "u00", 3)) {
-						int x = 0;
-						for (int d = 3; d < 5; d++) {
-							char hc = p[d];
-							int h = hc >= '0' && hc <= '9' ? hc - '0'
-								: hc >= 'a' && hc <= 'f'
-									? hc - 'a' + 10
-									: -1;
-							if (h < 0)
-								return -1;
-							x = x * 16 + h;
-						}
-						v = (char)x;
+					else if (logfmt_u00(p) >= 0) {
+						v = (char)logfmt_u00(p);
 						p += 4;
 					} else
 						return -1;
@@ -77,7 +85,17 @@ static int logfmt_read(const char *p, struct logfmt_field *out, int max)
 		} else {
 			while (*p && *p != ' ') {
 				unsigned char c = (unsigned char)*p;
-				if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '=')
+				if (c < 0x20 || c == 0x7f || c == '"' || c == '=')
+					return -1;
+				if (c == '\\') { /* within a token: \u00XX only */
+					if (logfmt_u00(p + 1) < 0 ||
+					    f->val_len + 1 >= sizeof f->val)
+						return -1;
+					f->val[f->val_len++] = (char)logfmt_u00(p + 1);
+					p += 6;
+					continue;
+				}
+				if (f->val_len + 1 >= sizeof f->val)
 					return -1;
 				f->val[f->val_len++] = *p++;
 			}

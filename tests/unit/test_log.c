@@ -146,16 +146,17 @@ static void test_values_cannot_forge_fields(void **state)
 	};
 	for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
 		const char *v = values[i];
-		log_warn("evento \"citato\"", "bare=%s quoted=\"%s\" cut=%.5s n=%d tail=\"%s: %s\"",
-			 v, v, v, 7, v, v);
+		log_warn("evento \"citato\"",
+			 "bare=%s quoted=\"%s\" cut=%.5s n=%d tail=\"%s: %s\" url=https://%s:%d", v,
+			 v, v, 7, v, v, v, 8443);
 		char *line = last_line(NULL);
 		struct logfmt_field f[16];
 		int n = logfmt_read(line, f, 16);
-		if (n != 8)
+		if (n != 9)
 			fail_msg("value %zu: %d fields read from [%s]", i, n, line);
-		static const char *const keys[] = {"ts",     "level", "msg", "bare",
-						   "quoted", "cut",   "n",   "tail"};
-		for (int k = 0; k < 8; k++)
+		static const char *const keys[] = {"ts",  "level", "msg",  "bare", "quoted",
+						   "cut", "n",	   "tail", "url"};
+		for (int k = 0; k < 9; k++)
 			assert_string_equal(f[k].key, keys[k]);
 		assert_string_equal(f[1].val, "warn");
 		assert_string_equal(f[2].val, "evento \"citato\"");
@@ -169,6 +170,9 @@ static void test_values_cannot_forge_fields(void **state)
 		char both[256];
 		snprintf(both, sizeof both, "%s: %s", v, v);
 		assert_string_equal(f[7].val, both);
+		/* within a longer token (url=https://%s): escaped in it */
+		snprintf(both, sizeof both, "https://%s:8443", v);
+		assert_string_equal(f[8].val, both);
 	}
 }
 
