@@ -1273,10 +1273,11 @@ vis_err drv_pg_open(const char *conninfo, struct drv **out, struct vis_error *e)
 /* The companion database runs only the shared state's statements, each
  * on one key or a few (rate limits, anti-extraction values): their plan
  * is the same whatever the values, so it is made once per connection
- * (plan_cache_mode = force_generic_plan), not at every call as
- * PostgreSQL chose for SQL_STATE_SWAP, its estimates of the custom plans
- * being lower (issue #20: 114 µs of planning per look-up).  The
- * register's connection keeps PostgreSQL's choice. */
+ * (plan_cache_mode = force_generic_plan), never again at every call as
+ * PostgreSQL once chose for SQL_STATE_SWAP, its estimates of the custom
+ * plans being lower (issue #20: 114 µs of planning per look-up; that
+ * statement is now written so that PostgreSQL's own choice keeps one plan
+ * too, sql.c).  The register's connection keeps PostgreSQL's choice. */
 vis_err drv_pg_open_shared(const char *conninfo, struct drv **out, struct vis_error *e)
 {
 	struct pg_store *s = NULL;
