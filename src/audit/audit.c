@@ -85,11 +85,9 @@ bool audit_public_key(struct store *s, uint8_t pk[32])
 	       found && !sodium_hex2bin(pk, 32, pkhex, strlen(pkhex), NULL, &n, NULL) && n == 32;
 }
 
-void audit_key_path(const char *db_uri, char *out, size_t cap)
+vis_err audit_key_path(const char *db_uri, char *out, size_t cap, struct vis_error *e)
 {
-	char prefix[4096];
-	store_files_prefix(db_uri, prefix, sizeof prefix);
-	snprintf(out, cap, "%s.signing-key", prefix);
+	return store_files_path(db_uri, NULL, ".signing-key", out, cap, e);
 }
 
 vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *e)

@@ -176,8 +176,7 @@ static int load_key(struct store *s, const char *db, struct audit_key *k)
 {
 	char path[4096];
 	struct vis_error e = {0};
-	audit_key_path(db, path, sizeof path);
-	if (audit_key_ensure(s, path, k, &e)) {
+	if (audit_key_path(db, path, sizeof path, &e) || audit_key_ensure(s, path, k, &e)) {
 		cli_error("chiave di firma", &e);
 		return EXIT_RUNTIME;
 	}

@@ -28,12 +28,10 @@ static void usage(FILE *out)
 		"creata, modo 0700, se manca).  Dopo init riavviare il server.\n");
 }
 
-static void paths(const char *db, char *cert, char *key, size_t cap)
+static vis_err paths(const char *db, char *cert, char *key, size_t cap, struct vis_error *e)
 {
-	char p[4096];
-	store_files_prefix(db, p, sizeof p);
-	snprintf(cert, cap, "%s.ca-cert.pem", p);
-	snprintf(key, cap, "%s.ca-key.pem", p);
+	vis_err rc = store_files_path(db, NULL, ".ca-cert.pem", cert, cap, e);
+	return rc ? rc : store_files_path(db, NULL, ".ca-key.pem", key, cap, e);
 }
 
 static int print_ws(void *ctx, const void *rec)
@@ -83,8 +81,11 @@ int cmd_ca(int argc, char **argv)
 	const char *sub = argv[1];
 	char cert[4200], key[4200];
 	const char *uri = cli_db_uri(db);
-	paths(uri, cert, key, sizeof cert);
 	struct vis_error e = {0};
+	if (paths(uri, cert, key, sizeof cert, &e)) {
+		cli_error("ca", &e);
+		return EXIT_USAGE;
+	}
 	struct store *s;
 	int rc = cli_store_open(uri, &s);
 	if (rc)

@@ -147,8 +147,8 @@ int cmd_list_extract(int argc, char **argv)
 	static struct audit_key key;
 	char kp[CONFIG_PATH_MAX + 32];
 	uint8_t pk[32];
-	audit_key_path(cli_db_uri(db), kp, sizeof kp);
-	bool keyed = !audit_key_load(kp, &key, NULL) && audit_public_key(s, pk) &&
+	bool keyed = !audit_key_path(cli_db_uri(db), kp, sizeof kp, NULL) &&
+		     !audit_key_load(kp, &key, NULL) && audit_public_key(s, pk) &&
 		     !memcmp(pk, key.pk, sizeof pk);
 	struct store_list_request q = lx.q;
 	unsigned cats = lx.cats;
