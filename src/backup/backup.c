@@ -479,7 +479,7 @@ static vis_err take_database(const struct backup_site *site, const struct site_p
 	if (!rc && conninfo) {
 		char file[PATH_CAP + 16], dbname[8192];
 		join(a, tmp, part_name[P_PGDUMP]);
-		snprintf(file, sizeof file, "--file=%s", a);
+		STR_FMT_KNOWN(file, "--file=%s", a); /* a[PATH_CAP] + 7 */
 		if ((size_t)snprintf(dbname, sizeof dbname, "--dbname=%s", conninfo) >= sizeof dbname)
 			return vis_error_set(e, VIS_ERR_LIMIT, "conninfo troppo lungo");
 		char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", file,
@@ -753,7 +753,8 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 		 * restored one */
 		for (size_t j = 0; j < sizeof side / sizeof side[0]; j++) {
 			char f[PATH_CAP + 16];
-			snprintf(f, sizeof f, "%s%s", targets[i], side[j]);
+			/* targets[PATH_CAP] + a suffix of at most 8 bytes */
+			STR_FMT_KNOWN(f, "%s%s", targets[i], side[j]);
 			unlink(f);
 		}
 		rc = fsmode_replace(tmp, targets[i], false, "restore", e);
@@ -870,9 +871,12 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 		else if (p == P_CONFIG && site->config_file)
 			rc = restore_key(&k, from, p, site->config_file, force, e);
 		else if (p == P_CONFIG)
-			snprintf(r->note, sizeof r->note, "la configurazione è nel backup (%s): "
-							  "indicare --config-to FILE per "
-							  "ripristinarla", part_name[P_CONFIG]);
+			/* a part's name, a constant */
+			STR_FMT_KNOWN(r->note,
+				      "la configurazione è nel backup (%s): "
+				      "indicare --config-to FILE per "
+				      "ripristinarla",
+				      part_name[P_CONFIG]);
 	}
 	sodium_memzero(&k, sizeof k);
 	if (!rc) {

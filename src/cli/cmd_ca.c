@@ -120,8 +120,8 @@ int cmd_ca(int argc, char **argv)
 			struct store_workstation w = {.ente_id = ente, .issued_at = (int64_t)time(NULL)};
 			STR_COPY_KNOWN(w.name, name); /* at most 64, checked above */
 			/* out < 4096 bytes, name at most 64: both paths fit */
-			snprintf(cpath, sizeof cpath, "%s/%s.cert.pem", out, name);
-			snprintf(kpath, sizeof kpath, "%s/%s.key.pem", out, name);
+			STR_FMT_KNOWN(cpath, "%s/%s.cert.pem", out, name);
+			STR_FMT_KNOWN(kpath, "%s/%s.key.pem", out, name);
 			if (tls_client_issue(cert, key, name, ente, days, cpath, kpath, w.serial,
 					     &w.expires_at, &e) ||
 			    store_workstation_insert(s, &w, NULL, &e)) {

@@ -166,7 +166,7 @@ int cmd_list_extract(int argc, char **argv)
 	snprintf(x.rec.case_ref, sizeof x.rec.case_ref, "list-request %lld", (long long)q.id);
 	snprintf(x.rec.ip, sizeof x.rec.ip, "cli");
 	snprintf(x.rec.operation, sizeof x.rec.operation, "list_extract");
-	snprintf(x.rec.query, sizeof x.rec.query, "%.500s", q.criteria);
+	STR_FMT_KNOWN(x.rec.query, "%.500s", q.criteria); /* its precision bounds it */
 	policy_categories_format(cats & (x.with_comune ? CAT_IDENTITY | CAT_RESIDENCE : CAT_IDENTITY),
 				 x.rec.categories, sizeof x.rec.categories);
 	snprintf(x.rec.outcome, sizeof x.rec.outcome, "ok");

@@ -4,7 +4,7 @@
  *
  * No code in visura copies a string into a fixed array with
  * snprintf(d, sizeof d, "%s", s): that cuts without telling anyone
- * (tests/check_strings.sh refuses it).  str_copy() refuses to cut and the
+ * (tests/lint/check_strings.py refuses it).  str_copy() refuses to cut and the
  * caller decides what a string that does not fit means (nearly always: the
  * input is refused with a clear error).
  *
