@@ -164,7 +164,7 @@ void api_bollettino_get(struct http_request *r)
 				      comune, mese);
 			http_reply_internal(r, &bad);
 		} else {
-			/* the comune and month of a stored bollettino */
+			/* comune and month checked above: 6 digits, AAAA-MM */
 			STR_FMT_KNOWN(name, "attachment; filename=\"bollettino-%s-%s.pdf\"", comune,
 				      r->params[1]);
 			http_header_add(r, "Content-Disposition", name);
