@@ -157,7 +157,7 @@ static void record(struct access_call *c, const char *outcome, int status)
 static void refuse(struct access_call *c, int status, const char *code, const char *message)
 {
 	char outcome[64];
-	snprintf(outcome, sizeof outcome, "refused:%s", code);
+	STR_FMT_KNOWN(outcome, "refused:%s", code); /* a code constant of the corridor */
 	c->code = code;
 	STR_COPY_KNOWN(c->message, message); /* the constant messages of the corridor */
 	record(c, outcome, status);
@@ -557,7 +557,7 @@ static void search_one(struct access_call *c, struct query_ctx *q, const struct 
 		if (!code || (w->anpr->sex && (!sex || strcmp(sex, w->anpr->sex))))
 			continue;
 		n++;
-		snprintf(cf, sizeof cf, "%.16s", code);
+		STR_FMT_KNOWN(cf, "%.16s", code); /* its precision bounds it */
 	}
 	bool approximate = json_is_true(json_object_get(q->body, "approximate"));
 	json_decref(q->body);
@@ -674,8 +674,10 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 	struct query_page pg = {0, w->cursor};
 	if (c->op == ACCESS_HOUSEHOLD) {
 		size_t len = strlen(c->rec.query);
-		snprintf(c->rec.query + len, sizeof c->rec.query - len, " limit=%.6s cursor=%.40s",
-			 w->limit ? w->limit : "", w->cursor ? w->cursor : "");
+		/* query ≤ 36 bytes (note_query), + 61 */
+		STR_FMT_KNOWN_CAP(c->rec.query + len, sizeof c->rec.query - len,
+				  " limit=%.6s cursor=%.40s", w->limit ? w->limit : "",
+				  w->cursor ? w->cursor : "");
 		if (w->limit && *w->limit) {
 			char *end;
 			long n = strtol(w->limit, &end, 10);
@@ -808,8 +810,9 @@ static void anpr_shape(struct access_call *c)
 {
 	if (c->anpr_id[0] || c->caso_uso[0]) {
 		size_t len = strlen(c->rec.query);
-		snprintf(c->rec.query + len, sizeof c->rec.query - len,
-			 " id_operazione_client=%s caso_uso=%s", c->anpr_id, c->caso_uso);
+		/* the search's query (≤ 286, its _Static_assert) + 112 bytes */
+		STR_FMT_KNOWN_CAP(c->rec.query + len, sizeof c->rec.query - len,
+				  " id_operazione_client=%s caso_uso=%s", c->anpr_id, c->caso_uso);
 	}
 	if (c->stage != STAGE_RECORD || !c->body)
 		return;
@@ -880,9 +883,10 @@ static char *print_page(struct access_call *c)
 	char when[64], id[32], who[300], purpose[400], as_of[32];
 	access_print_when(c->rec.at, when);
 	snprintf(id, sizeof id, "%lld", (long long)c->rec.id);
-	snprintf(who, sizeof who, "%s (%s)", c->account.full_name, c->account.username);
-	snprintf(purpose, sizeof purpose, "%s — %s", c->grant.purpose.code,
-		 c->grant.purpose.description);
+	/* full_name[201] + username[65] < 300 */
+	STR_FMT_KNOWN(who, "%s (%s)", c->account.full_name, c->account.username);
+	STR_FMT_KNOWN(purpose, "%s — %s", c->grant.purpose.code,
+		      c->grant.purpose.description); /* code[33] + description[301] < 400 */
 	const char *d = json_string_value(json_object_get(c->body, "as_of"));
 	int date;
 	/* without a date asked for, the data are those of the day of the

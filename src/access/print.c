@@ -157,8 +157,9 @@ static const char *const months[] = {"gennaio", "febbraio", "marzo", "aprile", "
 
 void access_print_day(int date, char out[32])
 {
-	snprintf(out, 32, "%d %s %d", DATE_DAY(date) % 100,
-		 months[(DATE_MONTH(date) + 11) % 12], DATE_YEAR(date) % 10000);
+	/* day, a month's name, year: 4 digits at most */
+	STR_FMT_KNOWN_CAP(out, 32, "%d %s %d", DATE_DAY(date) % 100,
+			  months[(DATE_MONTH(date) + 11) % 12], DATE_YEAR(date) % 10000);
 }
 
 void access_print_when(int64_t ms, char out[64])
@@ -168,8 +169,8 @@ void access_print_when(int64_t ms, char out[64])
 	hours_local(t, &date, &minute, NULL);
 	char day[32];
 	access_print_day(date, day);
-	snprintf(out, 64, "%s, ore %02d:%02d:%02d", day, (minute / 60) % 100, minute % 60,
-		 (int)(((t % 60) + 60) % 60));
+	STR_FMT_KNOWN_CAP(out, 64, "%s, ore %02d:%02d:%02d", day, (minute / 60) % 100, minute % 60,
+			  (int)(((t % 60) + 60) % 60)); /* access_print_day's 31 bytes + 14 */
 }
 
 /* A place {code, name}: its name; a code the tables do not know says so. */
@@ -250,7 +251,7 @@ static void field_value(struct strbuf *h, const char *key, json_t *v)
 	if (s && strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
 	    strspn(s, "0123456789-") == 10) {
 		char d[11];
-		snprintf(d, sizeof d, "%.2s/%.2s/%.4s", s + 8, s + 5, s);
+		STR_FMT_KNOWN(d, "%.2s/%.2s/%.4s", s + 8, s + 5, s); /* its precisions bound it */
 		strbuf_adds(h, d);
 		return;
 	}

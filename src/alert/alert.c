@@ -519,8 +519,9 @@ static void rules_apply(struct acct *a, const struct alert_limits *L, int64_t no
 		fires[nf].rule = "break_glass";
 		fires[nf].severity = "high";
 		/* the operation as the reviewer calls it, never its internal name */
-		snprintf(fires[nf].detail, sizeof fires[nf].detail, "%s: %.150s",
-			 audit_operation_label(o->operation), o->justification ? o->justification : "");
+		/* an operation's label + %.150s < 256 */
+		STR_FMT_KNOWN(fires[nf].detail, "%s: %.150s", audit_operation_label(o->operation),
+			      o->justification ? o->justification : "");
 		nf++;
 	}
 	struct bucket *b = minute_bucket(a, now);
@@ -982,11 +983,13 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	if (rc)
 		return rc;
 	char subject[200], body[600];
-	snprintf(subject, sizeof subject, "visura: segnalazione \"%s\" (gravità %s), utente %s",
-		 alert_rule_label(rule), alert_severity_label(severity), a->username);
-	snprintf(body, sizeof body, "Segnalazione n. %lld: %s.\nGravità: %s.\nUtente: %s.\n%s\n",
-		 (long long)al.id, alert_rule_label(rule), alert_severity_label(severity), a->username,
-		 detail);
+	/* the labels (≤ 30 bytes), username[65] */
+	STR_FMT_KNOWN(subject, "visura: segnalazione \"%s\" (gravità %s), utente %s",
+		      alert_rule_label(rule), alert_severity_label(severity), a->username);
+	STR_FMT_KNOWN(body, "Segnalazione n. %lld: %s.\nGravità: %s.\nUtente: %s.\n%s\n",
+		      (long long)al.id, alert_rule_label(rule), alert_severity_label(severity),
+		      a->username,
+		      al.detail); /* labels, username[65], the detail as kept (≤ 255 bytes) */
 	/* every active admin, and the body's leads: however many */
 	struct store_filter admins[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
 	auth_mail_accounts(s, admins, subject, body, "alert", now, "segnalazione", NULL);
@@ -998,8 +1001,8 @@ vis_err alert_raise(struct store *s, int64_t now, const char *rule, const char *
 	/* the security event as the office reads it: the alert's number and
 	 * its rule in Italian (the rule's own name is the alert's field) */
 	char note[160];
-	snprintf(note, sizeof note, "segnalazione n. %lld: %s", (long long)al.id,
-		 alert_rule_label(rule));
+	STR_FMT_KNOWN(note, "segnalazione n. %lld: %s", (long long)al.id,
+		      alert_rule_label(rule)); /* a number and a rule's label (≤ 30 bytes) */
 	auth_event(s, now, "alert", a, NULL, NULL, note);
 	return VIS_OK;
 }

@@ -176,7 +176,8 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 		struct vis_error e = {0};
 		if (u[0] && outbound_check(u, OUTBOUND_WEBHOOK, false, &e)) {
 			char msg[sizeof e.msg + 32];
-			snprintf(msg, sizeof msg, "il campo \"webhook_url\": %s", e.msg);
+			/* e.msg's size + 32 */
+			STR_FMT_KNOWN(msg, "il campo \"webhook_url\": %s", e.msg);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
@@ -193,7 +194,9 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			*ddst[i] = 0;
 		} else if (!s || !date_parse(s, strlen(s), ddst[i])) {
 			char msg[80];
-			snprintf(msg, sizeof msg, "il campo \"%s\" deve essere una data AAAA-MM-GG", dates[i]);
+			/* a field's name, a constant */
+			STR_FMT_KNOWN(msg, "il campo \"%s\" deve essere una data AAAA-MM-GG",
+				      dates[i]);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
@@ -209,7 +212,8 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			continue;
 		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000) {
 			char msg[80];
-			snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un numero intero", ints[i]);
+			/* a field's name, a constant */
+			STR_FMT_KNOWN(msg, "il campo \"%s\" deve essere un numero intero", ints[i]);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}
@@ -222,7 +226,8 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 			continue;
 		if (!json_is_boolean(v)) {
 			char msg[80];
-			snprintf(msg, sizeof msg, "il campo \"%s\" deve essere true o false", flags[i]);
+			/* a field's name, a constant */
+			STR_FMT_KNOWN(msg, "il campo \"%s\" deve essere true o false", flags[i]);
 			http_reply_error(r, 400, "invalid_request", msg);
 			return false;
 		}

@@ -42,7 +42,9 @@ struct api_listener {
 	char client_ca[CONFIG_PATH_MAX + 32];
 };
 struct app;
-void api_listener_init(struct api_listener *l, struct app *a, const char *listen, bool tls);
+/* VIS_ERR_LIMIT when a path beside the database does not fit. */
+vis_err api_listener_init(struct api_listener *l, struct app *a, const char *listen, bool tls,
+			  struct vis_error *e);
 
 extern const struct http_route api_routes[];
 /* The operations listener: /metrics, /healthz, /readyz. */

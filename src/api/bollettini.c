@@ -58,7 +58,8 @@ static int add_item(void *ctx, const struct store_bollettino *b)
 		return 0;
 	char mese[16], base[64];
 	snprintf(mese, sizeof mese, "%04d-%02d", (b->mese / 100) % 10000, b->mese % 100);
-	snprintf(base, sizeof base, "/api/v1/bollettini/%s/%s", b->comune, mese);
+	/* comune[7] and a month of 7 bytes */
+	STR_FMT_KNOWN(base, "/api/v1/bollettini/%s/%s", b->comune, mese);
 	int threshold = l->r->app->cfg.stats_threshold_min;
 	bool current = bollettino_current(b, threshold);
 	json_t *item = json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:i,s:i,s:s}", "comune", b->comune,
@@ -75,9 +76,9 @@ static int add_item(void *ctx, const struct store_bollettino *b)
 		return 0;
 	}
 	char url[80];
-	snprintf(url, sizeof url, "%s?format=html", base);
+	STR_FMT_KNOWN(url, "%s?format=html", base); /* base, of at most 64 bytes, + 12 */
 	json_object_set_new(item, "html_url", json_string(url));
-	snprintf(url, sizeof url, "%s?format=pdf", base);
+	STR_FMT_KNOWN(url, "%s?format=pdf", base); /* base, of at most 64 bytes, + 11 */
 	json_object_set_new(item, "pdf_url", json_string(url));
 	json_array_append_new(l->items, item);
 	return 0;
@@ -144,8 +145,11 @@ void api_bollettino_get(struct http_request *r)
 		free(pdf64);
 		char note[BOLLETTINO_NOTE_MAX], msg[BOLLETTINO_NOTE_MAX + 128];
 		bollettino_withdrawn_note(&b, r->app->cfg.stats_threshold_min, note);
-		snprintf(msg, sizeof msg, "bollettino %s (con il comando visura stats regenerate "
-			 "o con POST /api/v1/bollettini/rigenera)", note);
+		/* the note (< BOLLETTINO_NOTE_MAX) + 80 bytes */
+		STR_FMT_KNOWN(msg,
+			      "bollettino %s (con il comando visura stats regenerate "
+			      "o con POST /api/v1/bollettini/rigenera)",
+			      note);
 		http_reply_error(r, 410, "bollettino_superato", msg);
 		return;
 	}
@@ -160,8 +164,9 @@ void api_bollettino_get(struct http_request *r)
 				      comune, mese);
 			http_reply_internal(r, &bad);
 		} else {
-			snprintf(name, sizeof name, "attachment; filename=\"bollettino-%s-%s.pdf\"",
-				 comune, r->params[1]);
+			/* comune and month checked above: 6 digits, AAAA-MM */
+			STR_FMT_KNOWN(name, "attachment; filename=\"bollettino-%s-%s.pdf\"", comune,
+				      r->params[1]);
 			http_header_add(r, "Content-Disposition", name);
 			http_reply_bytes(r, 200, "application/pdf", pdf, len);
 		}

@@ -266,7 +266,8 @@ bool api_citizen_csrf(struct http_request *r, char out[65])
 	if (!cookie || !*cookie || strlen(cookie) > 64)
 		return false;
 	char in[96];
-	snprintf(in, sizeof in, "visura-cittadino-csrf:%s", cookie);
+	/* a cookie of at most 64 bytes (above) */
+	STR_FMT_KNOWN(in, "visura-cittadino-csrf:%s", cookie);
 	auth_token_hash(in, out);
 	sodium_memzero(in, sizeof in);
 	return true;

@@ -13,6 +13,7 @@
 #include "common/cidr.h"
 #include "common/runner.h"
 #include "common/date.h"
+#include "common/str.h"
 
 struct store *api_store(struct http_request *r)
 {
@@ -126,9 +127,10 @@ const char *api_member_shown(char out[64], const char *name)
 const char *api_unknown_message(char out[API_UNKNOWN_MESSAGE], const char *unknown)
 {
 	char shown[64];
-	snprintf(out, API_UNKNOWN_MESSAGE, "il campo \"%s\" non è previsto in questa richiesta, "
-		 "che non è stata eseguita (i campi ammessi sono in docs/api.md)",
-		 api_member_shown(shown, unknown));
+	STR_FMT_KNOWN_CAP(out, API_UNKNOWN_MESSAGE,
+			  "il campo \"%s\" non è previsto in questa richiesta, "
+			  "che non è stata eseguita (i campi ammessi sono in docs/api.md)",
+			  api_member_shown(shown, unknown)); /* api_member_shown's 60 bytes + 120 */
 	return out;
 }
 
@@ -389,8 +391,11 @@ bool api_query_id(struct http_request *r, const char *name, int64_t *out)
 	if (v[0] == '0' || !str_uint(v, STR_UINT18_MAX, out)) {
 		*out = 0;
 		char msg[120];
-		snprintf(msg, sizeof msg, "il parametro \"%s\" deve essere un identificativo "
-					  "(un numero intero positivo)", name);
+		/* a parameter's name, a constant */
+		STR_FMT_KNOWN(msg,
+			      "il parametro \"%s\" deve essere un identificativo "
+			      "(un numero intero positivo)",
+			      name);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}

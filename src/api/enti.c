@@ -66,7 +66,7 @@ static bool ente_fields(struct http_request *r, struct store_ente *en, bool crea
 	struct vis_error e = {0};
 	if (hours_parse(en->hours, &h, &e) != VIS_OK) {
 		char msg[600];
-		snprintf(msg, sizeof msg, "il campo \"hours\": %s", e.msg);
+		STR_FMT_KNOWN(msg, "il campo \"hours\": %s", e.msg); /* e.msg's size + 24 */
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}

@@ -81,8 +81,8 @@ static void push_work(struct http_request *r, struct store *s, void *job)
 	fclose(in);
 	if (rc == VIS_ERR_INVALID) {
 		char detail[200];
-		snprintf(detail, sizeof detail, "comune %s: file respinto (problemi: %lld)", en.comune,
-			 (long long)res.problems);
+		STR_FMT_KNOWN(detail, "comune %s: file respinto (problemi: %lld)", en.comune,
+			      (long long)res.problems); /* comune[7] and a number */
 		alert_raise(s, now, "feed_rejected", "medium", a, detail, NULL);
 		metrics_import(r->app->metrics, "refused");
 		auth_event(s, now, "import_refused", a, NULL, r->ip, detail);
@@ -146,7 +146,7 @@ static int add_feed(void *ctx, const struct store_feed *f)
 	struct store_import_counts n;
 	/* every refusal counted (the detail push_work writes begins so) */
 	char prefix[24];
-	snprintf(prefix, sizeof prefix, "comune %s:", f->comune);
+	STR_FMT_KNOWN(prefix, "comune %s:", f->comune); /* comune[7] */
 	int64_t refused;
 	if (store_import_last_counts(c->s, f->comune, &n, c->e) ||
 	    store_security_events_count(c->s, "import_refused", prefix, &refused, c->e)) {
@@ -208,10 +208,12 @@ static int watch_feed(void *ctx, const struct store_feed *f)
 	}
 	a->feed_alerted[slot].day = day;
 	struct store_account system = {.id = 0};
-	snprintf(system.username, sizeof system.username, "feed:%s", f->comune);
+	STR_FMT_KNOWN(system.username, "feed:%s", f->comune); /* comune[7] */
 	char detail[200];
-	snprintf(detail, sizeof detail, "comune %s: ultimo flusso giornaliero %lld ore fa (sequenza %lld)",
-		 f->comune, (long long)((w->now - f->last_extract) / 3600), (long long)f->last_seq);
+	/* comune[7] and numbers */
+	STR_FMT_KNOWN(detail, "comune %s: ultimo flusso giornaliero %lld ore fa (sequenza %lld)",
+		      f->comune, (long long)((w->now - f->last_extract) / 3600),
+		      (long long)f->last_seq);
 	alert_raise(w->s, w->now, "feed_overdue", "high", &system, detail, NULL);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "pdnd/pdnd.h"
 
 static unsigned role_bit(const char *role)
@@ -151,16 +152,17 @@ static void voucher_refused(struct http_request *r, int64_t now, const struct pd
 	rec.account_id = a ? a->id : 0;
 	rec.ente_id = a ? a->ente_id : 0;
 	rec.purpose_id = m ? m->purpose_id : 0;
-	snprintf(rec.username, sizeof rec.username, "pdnd:%.58s", v->client_id);
+	STR_FMT_KNOWN(rec.username, "pdnd:%.58s", v->client_id); /* its precision bounds it */
 	STR_COPY_KNOWN(rec.ip, r->ip); /* the same size */
 	STR_COPY_KNOWN(rec.operation, "voucher");
-	snprintf(rec.query, sizeof rec.query, "kid=%.64s client_id=%.64s purposeId=%.64s path=%.200s",
-		 v->kid, v->client_id, v->purpose_id, r->path);
+	/* its precisions bound it (424 bytes at most) */
+	STR_FMT_KNOWN(rec.query, "kid=%.64s client_id=%.64s purposeId=%.64s path=%.200s", v->kid,
+		      v->client_id, v->purpose_id, r->path);
 	for (char *p = rec.query; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	rec.subjects = "";
-	snprintf(rec.outcome, sizeof rec.outcome, "refused:%s", why->code);
+	STR_FMT_KNOWN(rec.outcome, "refused:%s", why->code); /* a refusal's code, a constant */
 	rec.status = why->status;
 	struct vis_error e = {0};
 	if (audit_submit(r->app->audit, &rec, &e)) {

@@ -30,13 +30,15 @@ static void on_response(struct http_request *r, double seconds)
 		 (long long)(r->auth->authenticated ? r->auth->account.id : 0), r->ip);
 }
 
-void api_listener_init(struct api_listener *l, struct app *a, const char *listen, bool tls)
+vis_err api_listener_init(struct api_listener *l, struct app *a, const char *listen, bool tls,
+			  struct vis_error *e)
 {
 	const struct config *cfg = &a->cfg;
 	memset(l, 0, sizeof *l);
 	/* Uploads go beside the database (the state directory), not to /tmp. */
 	char prefix[CONFIG_PATH_MAX];
-	store_files_prefix(cfg->db, prefix, sizeof prefix);
+	if (store_files_prefix(cfg->db, prefix, sizeof prefix, e))
+		return e->code;
 	char *slash = strrchr(prefix, '/');
 	if (slash)
 		*(slash == prefix ? slash + 1 : slash) = '\0';
@@ -45,9 +47,9 @@ void api_listener_init(struct api_listener *l, struct app *a, const char *listen
 	 * municipality's beside the database when it exists. */
 	if (cfg->client_ca[0]) {
 		STR_COPY_KNOWN(l->client_ca, cfg->client_ca); /* CONFIG_PATH_MAX, smaller */
-	} else {
-		store_files_prefix(cfg->db, prefix, sizeof prefix);
-		snprintf(l->client_ca, sizeof l->client_ca, "%s.ca-cert.pem", prefix);
+	} else if (store_files_path(cfg->db, NULL, ".ca-cert.pem", l->client_ca,
+				    sizeof l->client_ca, e)) {
+		return e->code;
 	}
 	l->http = (struct http_config){
 		.listen = listen,
@@ -76,4 +78,5 @@ void api_listener_init(struct api_listener *l, struct app *a, const char *listen
 		.on_body = api_body_gate,
 		.on_send = api_answer_sign,
 	};
+	return VIS_OK;
 }

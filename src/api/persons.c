@@ -14,6 +14,7 @@
 #include "access/access.h"
 #include "api/internal.h"
 #include "app/app.h"
+#include "common/str.h"
 
 /* Sends the corridor's answer: called from the audit writer's thread once
  * the record is durable (or at once for a failure of ours). */
@@ -289,7 +290,7 @@ static const char *member(json_t *o, const char *path)
 		size_t n = strcspn(path, ".");
 		if (n >= sizeof key)
 			return NULL;
-		snprintf(key, sizeof key, "%.*s", (int)n, path);
+		STR_FMT_KNOWN(key, "%.*s", (int)n, path); /* n < sizeof key, checked above */
 		o = json_object_get(o, key);
 		if (!path[n])
 			return json_string_value(o);
@@ -418,8 +419,11 @@ static void anpr_service(struct http_request *r, bool verify)
 	char why[160];
 	if (unknown) {
 		char shown[64];
-		snprintf(why, sizeof why, "il campo \"%s\" non è tra quelli che visura accetta "
-			 "(docs/pdnd.md, punto 7)", api_member_shown(shown, unknown));
+		/* api_member_shown's 60 bytes + 80 */
+		STR_FMT_KNOWN(why,
+			      "il campo \"%s\" non è tra quelli che visura accetta "
+			      "(docs/pdnd.md, punto 7)",
+			      api_member_shown(shown, unknown));
 		anpr_malformed(&what, "invalid_request", why);
 	} else if (!json_is_object(crit) || !who.case_ref || !*who.case_ref)
 		anpr_malformed(&what, "invalid_request",

@@ -31,7 +31,8 @@ static bool num_param(struct http_request *r, const char *name, int64_t *out)
 	int64_t n;
 	if (!str_uint(v, STR_UINT18_MAX, &n)) {
 		char msg[80];
-		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un numero", name);
+		/* a field's name, a constant */
+		STR_FMT_KNOWN(msg, "il campo \"%s\" deve essere un numero", name);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
@@ -50,7 +51,8 @@ static bool date_param(struct http_request *r, const char *name, int64_t *ms)
 		return true;
 	if (!date_parse(v, strlen(v), &d)) {
 		char msg[80];
-		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere una data AAAA-MM-GG", name);
+		/* a field's name, a constant */
+		STR_FMT_KNOWN(msg, "il campo \"%s\" deve essere una data AAAA-MM-GG", name);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return false;
 	}
@@ -268,8 +270,9 @@ static void reply_document(struct http_request *r, json_t *report)
 	size_t len = 0;
 	char *text = audit_document_sign(r->app->key, report, &len);
 	char disp[96];
-	snprintf(disp, sizeof disp, "attachment; filename=\"consultazioni-%s.json\"",
-		 json_string_value(json_object_get(report, "codice_fiscale")));
+	/* a codice fiscale: 16 bytes */
+	STR_FMT_KNOWN(disp, "attachment; filename=\"consultazioni-%s.json\"",
+		      json_string_value(json_object_get(report, "codice_fiscale")));
 	json_decref(report);
 	if (!text) {
 		http_reply_error(r, 503, "service_unavailable", "memoria esaurita: riprovare più tardi");
@@ -368,7 +371,8 @@ void api_subject_code_create(struct http_request *r)
 	while (ul && pub[ul - 1] == '/')
 		ul--;
 	char page[400];
-	snprintf(page, sizeof page, "%.*s/citizen/access-report?code=%s", (int)ul, pub, code);
+	/* public_url[256] + 30 + a code of 12 */
+	STR_FMT_KNOWN(page, "%.*s/citizen/access-report?code=%s", (int)ul, pub, code);
 	http_reply_json(r, 201, json_pack("{s:s,s:o,s:s,s:s}", "code", code,
 					  "expires_at", api_time(now + 30 * 86400),
 					  "use", "GET /citizen/access-report?code=<code> (once)",
@@ -433,7 +437,7 @@ void api_citizen_report(struct http_request *r)
 	/* Guessing codes is throttled per address like logins (the key names
 	 * the address, so one guesser does not lock out other citizens). */
 	char key[96];
-	snprintf(key, sizeof key, "citizen-code@%s", r->ip);
+	STR_FMT_KNOWN(key, "citizen-code@%s", r->ip); /* ip[64] */
 	int64_t wait = auth_throttle_wait(s, &r->app->cfg, key, r->ip, now);
 	if (wait == AUTH_THROTTLE_UNKNOWN) {
 		if (!html) {

@@ -178,8 +178,9 @@ static void notice_write(struct http_request *r, const struct notice_change *c,
 	char from[21], to[21], detail[400];
 	timestamp_format(c->was.starts_at, from);
 	timestamp_format(c->was.ends_at, to);
-	snprintf(detail, sizeof detail, "avviso n. %lld %s (era dal %s al %s): %s",
-		 (long long)c->x.id, changed, from, to, c->x.title);
+	/* changed (≤ 38), two times, title[201] */
+	STR_FMT_KNOWN(detail, "avviso n. %lld %s (era dal %s al %s): %s", (long long)c->x.id,
+		      changed, from, to, c->x.title);
 	auth_event(c->s, c->now, kind, &r->auth->account, NULL, r->ip, detail);
 	http_reply_json(r, 200, notice_json(&c->x, c->now));
 }
@@ -203,8 +204,9 @@ void api_notice_update(struct http_request *r)
 	for (int i = 0, n = 0; i < 4; i++)
 		if (diff[i]) {
 			size_t len = strlen(changed);
-			snprintf(changed + len, sizeof changed - len, "%s%s", n++ ? ", " : ": ",
-				 name[i]);
+			STR_FMT_KNOWN_CAP(changed + len, sizeof changed - len, "%s%s",
+					  n++ ? ", " : ": ",
+					  name[i]); /* at most 38 bytes, as above */
 		}
 	if (!strchr(changed, ':'))
 		STR_COPY_KNOWN(changed, "corretto senza cambiamenti");

@@ -161,8 +161,9 @@ static void start(struct http_request *r, struct flow *fl)
 	struct oidc_flow f;
 	oidc_flow_new(r->app->secrets->k, level, &f);
 	char plain[200], sealed[512];
-	snprintf(plain, sizeof plain, "%lld %d %s %s %s %s", (long long)(now + FLOW_SECONDS), level,
-		 f.state, fl->who, fl->via, fl->username);
+	/* state[64], who[16], via[16], username[65], numbers */
+	STR_FMT_KNOWN(plain, "%lld %d %s %s %s %s", (long long)(now + FLOW_SECONDS), level, f.state,
+		      fl->who, fl->via, fl->username);
 	char *url = oidc_authorization_url(r->app->oidc, &f, now, &e);
 	if (!url || sealed_seal(r->app->secrets, plain, sealed, sizeof sealed, &e)) {
 		free(url);
@@ -337,7 +338,7 @@ static void callback(struct http_request *r, struct flow *fl)
 	/* The state once: a replayed answer is refused. */
 	char key[80];
 	bool fresh = false;
-	snprintf(key, sizeof key, "oidc-state:%s", f.state);
+	STR_FMT_KNOWN(key, "oidc-state:%s", f.state); /* a state of 43 bytes */
 	if (store_pdnd_jti_take(s, key, fl->until + r->app->cfg.oidc_clock_skew, &fresh, &e)) {
 		api_fail(r, &e);
 		return;
@@ -428,8 +429,9 @@ static void mark(struct http_request *r, const char *what)
 		return;
 	}
 	char detail[96];
-	snprintf(detail, sizeof detail, "SPID o CIE richiesto per %s %lld: livello %d",
-		 !strcmp(what, "account") ? "l'utenza" : "l'ente", (long long)id, level);
+	/* fixed words and numbers */
+	STR_FMT_KNOWN(detail, "SPID o CIE richiesto per %s %lld: livello %d",
+		      !strcmp(what, "account") ? "l'utenza" : "l'ente", (long long)id, level);
 	auth_event(s, api_now(r), "setting_changed", &r->auth->account, NULL, r->ip, detail);
 	http_reply_json(r, 200, json_pack("{s:I,s:i}", "id", (json_int_t)id, "level", level));
 }

@@ -17,6 +17,7 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "common/str.h"
 
 #define REFUSED "La ricevuta non è valida: non è stata rilasciata da questo servizio, oppure è " \
 	"stata alterata o trascritta in modo errato."
@@ -54,7 +55,7 @@ static bool check(struct http_request *r, struct store *s, const char *receipt,
 	*c = (struct check){0};
 	int64_t now = api_now(r);
 	char key[96];
-	snprintf(key, sizeof key, "receipt@%s", r->ip);
+	STR_FMT_KNOWN(key, "receipt@%s", r->ip); /* ip[64] */
 	if ((c->wait = auth_throttle_wait(s, &r->app->cfg, key, r->ip, now)) ==
 	    AUTH_THROTTLE_UNKNOWN) {
 		api_reply_uncounted(r);
@@ -89,7 +90,7 @@ static bool check(struct http_request *r, struct store *s, const char *receipt,
 	const char *f = receipt;
 	for (int i = 0; i < 4; i++)
 		f = strchr(f, '.') + 1; /* a valid receipt has nine or twelve fields */
-	snprintf(c->content_hash, sizeof c->content_hash, "%.64s", f);
+	STR_FMT_KNOWN(c->content_hash, "%.64s", f); /* its precision bounds it */
 	char mine[65];
 	if (typed && *typed)
 		c->hash_given = hash_typed(typed, mine) && !strcmp(mine, c->content_hash) ? 1 : -1;

@@ -91,20 +91,15 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	/* SPID/CIE login: its key and transaction log beside the database's
 	 * other keys unless configured elsewhere. */
 	if (a->cfg.oidc_issuer[0]) {
-		char prefix[CONFIG_PATH_MAX], key[CONFIG_PATH_MAX + 16], enc[CONFIG_PATH_MAX + 16],
+		char key[CONFIG_PATH_MAX + 16], enc[CONFIG_PATH_MAX + 16],
 			logdir[CONFIG_PATH_MAX + 16], fedkey[CONFIG_PATH_MAX + 32];
-		store_files_prefix(a->cfg.db, prefix, sizeof prefix);
-		snprintf(key, sizeof key, "%s%s", a->cfg.oidc_key[0] ? a->cfg.oidc_key : prefix,
-			 a->cfg.oidc_key[0] ? "" : ".oidc-key");
-		snprintf(enc, sizeof enc, "%s%s", a->cfg.oidc_enc_key[0] ? a->cfg.oidc_enc_key : prefix,
-			 a->cfg.oidc_enc_key[0] ? "" : ".oidc-enc-key");
-		snprintf(fedkey, sizeof fedkey, "%s%s",
-			 a->cfg.oidc_federation_key[0] ? a->cfg.oidc_federation_key : prefix,
-			 a->cfg.oidc_federation_key[0] ? "" : ".oidc-federation-key");
-		snprintf(logdir, sizeof logdir, "%s%s",
-			 a->cfg.oidc_log_dir[0] ? a->cfg.oidc_log_dir : prefix,
-			 a->cfg.oidc_log_dir[0] ? "" : ".oidc-log");
-		if (oidc_open(&a->cfg, key, enc, fedkey, logdir, &a->oidc, e))
+		const char *db = a->cfg.db;
+		if (store_files_path(db, a->cfg.oidc_key, ".oidc-key", key, sizeof key, e) ||
+		    store_files_path(db, a->cfg.oidc_enc_key, ".oidc-enc-key", enc, sizeof enc, e) ||
+		    store_files_path(db, a->cfg.oidc_federation_key, ".oidc-federation-key", fedkey,
+				     sizeof fedkey, e) ||
+		    store_files_path(db, a->cfg.oidc_log_dir, ".oidc-log", logdir, sizeof logdir, e) ||
+		    oidc_open(&a->cfg, key, enc, fedkey, logdir, &a->oidc, e))
 			return e->code;
 	}
 	if (a->cfg.print_crest[0]) {
@@ -131,15 +126,16 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	char path[CONFIG_PATH_MAX + 32];
 	if (a->cfg.signing_key[0])
 		STR_COPY_KNOWN(path, a->cfg.signing_key); /* CONFIG_PATH_MAX < sizeof path */
-	else
-		audit_key_path(a->cfg.db, path, sizeof path);
+	else if (audit_key_path(a->cfg.db, path, sizeof path, e))
+		return e->code;
 	a->key = sodium_malloc(sizeof *a->key);
 	if (!a->key)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	struct store *s = store_get(a, e);
 	if (!s || audit_key_ensure(s, path, a->key, e))
 		return e && e->code ? e->code : VIS_ERR_STORE;
-	sealed_key_path(a->cfg.db, a->cfg.secrets_key, path, sizeof path);
+	if (sealed_key_path(a->cfg.db, a->cfg.secrets_key, path, sizeof path, e))
+		return e->code;
 	a->secrets = sodium_malloc(sizeof *a->secrets);
 	if (!a->secrets)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");

@@ -85,11 +85,9 @@ bool audit_public_key(struct store *s, uint8_t pk[32])
 	       found && !sodium_hex2bin(pk, 32, pkhex, strlen(pkhex), NULL, &n, NULL) && n == 32;
 }
 
-void audit_key_path(const char *db_uri, char *out, size_t cap)
+vis_err audit_key_path(const char *db_uri, char *out, size_t cap, struct vis_error *e)
 {
-	char prefix[4096];
-	store_files_prefix(db_uri, prefix, sizeof prefix);
-	snprintf(out, cap, "%s.signing-key", prefix);
+	return store_files_path(db_uri, NULL, ".signing-key", out, cap, e);
 }
 
 vis_err audit_key_load(const char *path, struct audit_key *k, struct vis_error *e)
@@ -141,7 +139,7 @@ char *audit_document_sign(const struct audit_key *k, json_t *doc, size_t *len)
 	char sig[100], firma[120];
 	audit_sign(k, bytes, strlen(bytes), sig);
 	free(bytes);
-	snprintf(firma, sizeof firma, DOC_SIG "%s", sig);
+	STR_FMT_KNOWN(firma, DOC_SIG "%s", sig); /* 8 + sig[100] < 120 */
 	json_t *out = json_pack("{s:O,s:s}", "documento", doc, "firma", firma);
 	char *text = out ? json_dumps(out, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
 	json_decref(out);
@@ -498,8 +496,9 @@ static int head_load(void *ctx, const struct store_head *h)
 		     memcmp(root, c.root, MERKLE_HASH)))
 		why = "le sue colonne non corrispondono al suo testo firmato";
 	if (why) {
-		snprintf(t->res->why, sizeof t->res->why, "la testa firmata %lld non è valida: %s",
-			 (long long)h->size, why);
+		/* a number and checkpoint_parse's constant message */
+		STR_FMT_KNOWN(t->res->why, "la testa firmata %lld non è valida: %s",
+			      (long long)h->size, why);
 		t->res->first_bad_id = h->size > 0 ? h->size : 1;
 		return 1;
 	}
@@ -596,9 +595,10 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	if (kept) {
 		const char *why = checkpoint_verify(kept, t.pk);
 		if (why) {
-			snprintf(res->why, sizeof res->why, "la testa conservata non è di questo "
-							    "registro degli accessi: %s",
-				 why);
+			STR_FMT_KNOWN(res->why,
+				      "la testa conservata non è di questo "
+				      "registro degli accessi: %s",
+				      why); /* checkpoint_verify's constant message + 70 */
 			res->first_bad_id = 1;
 			return VIS_OK;
 		}
@@ -612,13 +612,15 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	uint64_t records = last_id > 0 ? (uint64_t)last_id : 0;
 	uint64_t top = t.nheads ? t.heads[t.nheads - 1].size : 0;
 	if (kept && kept->size > records) {
-		snprintf(res->why, sizeof res->why,
-			 "il registro degli accessi contiene %llu registrazioni ma una testa "
-			 "conservata ne ha firmate %llu: sono state rimosse registrazioni dalla "
-			 "fine (%s)", (unsigned long long)records,
-			 (unsigned long long)kept->size,
-			 records == 0 ? "il registro è stato svuotato"
-				      : "troncamento o ritorno indietro");
+		/* numbers and fixed words */
+		STR_FMT_KNOWN(
+			res->why,
+			"il registro degli accessi contiene %llu registrazioni ma una testa "
+			"conservata ne ha firmate %llu: sono state rimosse registrazioni dalla "
+			"fine (%s)",
+			(unsigned long long)records, (unsigned long long)kept->size,
+			records == 0 ? "il registro è stato svuotato"
+				     : "troncamento o ritorno indietro");
 		res->first_bad_id = (int64_t)records + 1;
 		goto done;
 	}

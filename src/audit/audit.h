@@ -31,9 +31,9 @@ struct audit_key {
 };
 
 /* The key file of a database: its files prefix (store_files_prefix) +
- * ".signing-key".  Every instance on one PostgreSQL database needs the
+ * ".signing-key", or VIS_ERR_LIMIT when that does not fit in cap.  Every instance on one PostgreSQL database needs the
  * same key: give it with the signing_key option. */
-void audit_key_path(const char *db_uri, char *out, size_t cap);
+vis_err audit_key_path(const char *db_uri, char *out, size_t cap, struct vis_error *e);
 /* Loads the key, creating it (and storing its public half) when absent. */
 vis_err audit_key_ensure(struct store *s, const char *path, struct audit_key *k,
 			 struct vis_error *e);

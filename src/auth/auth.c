@@ -83,7 +83,8 @@ static int spid_mark(struct store *s, const char *what, int64_t id)
 {
 	char key[64], v[8] = "";
 	bool found = false;
-	snprintf(key, sizeof key, "spid_required:%s:%lld", what, (long long)id);
+	/* "account" or "ente" and a number */
+	STR_FMT_KNOWN(key, "spid_required:%s:%lld", what, (long long)id);
 	if (store_setting_get(s, key, v, sizeof v, &found, NULL))
 		return -1;
 	return found && (!strcmp(v, "2") || !strcmp(v, "3")) ? v[0] - '0' : 0;
@@ -105,7 +106,8 @@ vis_err auth_spid_mark(struct store *s, const char *what, int64_t id, int level,
 		       struct vis_error *e)
 {
 	char key[64], v[8];
-	snprintf(key, sizeof key, "spid_required:%s:%lld", what, (long long)id);
+	/* "account" or "ente" and a number */
+	STR_FMT_KNOWN(key, "spid_required:%s:%lld", what, (long long)id);
 	snprintf(v, sizeof v, "%d", level);
 	return store_setting_put(s, key, level ? v : "0", e);
 }
@@ -141,8 +143,8 @@ static bool event_coalesce(struct store *s, int64_t now, const char *kind, const
 	char ts[21];
 	timestamp_format(now, ts);
 	char detail[sizeof last.detail];
-	snprintf(detail, sizeof detail, "%.180s [ripetuto=%ld volte, ultima %s]", last.detail, n + 1,
-		 ts);
+	STR_FMT_KNOWN(detail, "%.180s [ripetuto=%ld volte, ultima %s]", last.detail, n + 1,
+		      ts); /* %.180s + 60 < 256 */
 	struct store_security_event counted = last;
 	memcpy(counted.detail, detail, sizeof detail);
 	return store_security_event_update(s, &was, &counted, NULL) == VIS_OK;
@@ -828,10 +830,12 @@ static vis_err unused_page(struct store *s, const struct config *cfg, struct unu
 		}
 		if (notice <= last) {
 			char body[512];
-			snprintf(body, sizeof body,
-				 "L'utenza %s non e' stata usata da oltre %d giorni: sara' disattivata tra %d "
-				 "giorni se non verra' usata.\n", a->username, cfg->review_unused_days,
-				 cfg->review_notice_days);
+			/* username[65] and numbers + 130 */
+			STR_FMT_KNOWN(body,
+				      "L'utenza %s non e' stata usata da oltre %d giorni: sara' "
+				      "disattivata tra %d giorni se non verra' usata.\n",
+				      a->username, cfg->review_unused_days,
+				      cfg->review_notice_days);
 			if (a->email[0])
 				auth_mail_queue(s, a->email, "visura: utenza inutilizzata", body, "notice",
 						now, NULL);
@@ -886,12 +890,15 @@ static void maint_page(struct store *s, struct maint *m, struct vis_error *e)
 		char end[11], body[1024];
 		date_format(date_from_days(a->expires_at / DAY), end);
 		char subject[200];
-		snprintf(subject, sizeof subject, "visura: rinnovo delle credenziali entro il %s", end);
-		snprintf(body, sizeof body,
-			 "Le credenziali dell'ente (responsabile %s) scadono il %s.\n"
-			 "Il responsabile deve confermare l'elenco aggiornato degli incaricati e le "
-			 "finalita' entro quella data, altrimenti le credenziali saranno disattivate.\n",
-			 a->username, end);
+		/* a date of 10 bytes */
+		STR_FMT_KNOWN(subject, "visura: rinnovo delle credenziali entro il %s", end);
+		/* username[65] and a date + 230 */
+		STR_FMT_KNOWN(body,
+			      "Le credenziali dell'ente (responsabile %s) scadono il %s.\n"
+			      "Il responsabile deve confermare l'elenco aggiornato degli "
+			      "incaricati e le finalita' entro quella data, altrimenti le "
+			      "credenziali saranno disattivate.\n",
+			      a->username, end);
 		/* the reminder is marked sent first: one whose mark cannot be
 		 * written is not sent (it would go again at every run) */
 		const struct store_account was = *a;

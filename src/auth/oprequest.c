@@ -17,13 +17,15 @@ vis_err oprequest_credentials_mail(struct store *s, const struct config *cfg,
 	char body[2048], sealed[512];
 	if (sealed_seal(secrets, password, sealed, sizeof sealed, e))
 		return VIS_ERR_INTERNAL;
-	snprintf(body, sizeof body,
-		 "Gentile %s,\n\nper l'accesso a visura sono state emesse le credenziali:\n"
-		 "  utente: %s\n  password temporanea: " SEALED_MARK "%s}\n\n"
-		 "La password vale solo per il primo accesso ed entro %d giorni; al primo accesso "
-		 "va sostituita con una personale.\n%s%s\n",
-		 a->full_name, a->username, sealed, cfg->temp_password_days,
-		 cfg->public_url[0] ? "Indirizzo del servizio: " : "", cfg->public_url);
+	/* full_name[201], username[65], sealed[512], public_url[256] + 350 < 2048 */
+	STR_FMT_KNOWN(
+		body,
+		"Gentile %s,\n\nper l'accesso a visura sono state emesse le credenziali:\n"
+		"  utente: %s\n  password temporanea: " SEALED_MARK "%s}\n\n"
+		"La password vale solo per il primo accesso ed entro %d giorni; al primo accesso "
+		"va sostituita con una personale.\n%s%s\n",
+		a->full_name, a->username, sealed, cfg->temp_password_days,
+		cfg->public_url[0] ? "Indirizzo del servizio: " : "", cfg->public_url);
 	vis_err rc = auth_mail_queue(s, a->email, "visura: credenziali di accesso", body,
 				     "credentials", now, e);
 	sodium_memzero(body, sizeof body);
@@ -45,8 +47,9 @@ vis_err oprequest_create(struct store *s, const struct store_account *by,
 	if (rc)
 		return rc;
 	char body[512];
-	snprintf(body, sizeof body, "Il responsabile %s chiede un nuovo incaricato: %s (%s).\n",
-		 by->username, q->full_name, q->username);
+	/* username[65], full_name[201], username[65] + 60 */
+	STR_FMT_KNOWN(body, "Il responsabile %s chiede un nuovo incaricato: %s (%s).\n",
+		      by->username, q->full_name, q->username);
 	struct store_filter f[] = {{"role", "admin", 0}, {NULL, NULL, 0}};
 	auth_mail_accounts(s, f, "visura: richiesta di nuovo incaricato", body, "notice", now,
 			   "richiesta di nuovo incaricato", NULL);

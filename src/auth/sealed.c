@@ -11,16 +11,10 @@
 #define PREFIX "s1:"
 #define PLAIN_MAX 200
 
-void sealed_key_path(const char *db_uri, const char *configured, char *out, size_t cap)
+vis_err sealed_key_path(const char *db_uri, const char *configured, char *out, size_t cap,
+			struct vis_error *e)
 {
-	if (configured && configured[0]) {
-		/* a configured path (CONFIG_PATH_MAX); every caller has room for one */
-		str_copy_known(out, cap, configured, __FILE__, __LINE__);
-		return;
-	}
-	char prefix[4096];
-	store_files_prefix(db_uri, prefix, sizeof prefix);
-	snprintf(out, cap, "%s.secrets-key", prefix);
+	return store_files_path(db_uri, configured, ".secrets-key", out, cap, e);
 }
 
 vis_err sealed_key_ensure(const char *path, struct sealed_key *k, struct vis_error *e)

@@ -21,8 +21,10 @@ struct sealed_key {
 };
 
 /* The key file of a database: `configured` when set, else the database's
- * files prefix + ".secrets-key" (store_files_prefix). */
-void sealed_key_path(const char *db_uri, const char *configured, char *out, size_t cap);
+ * files prefix + ".secrets-key" (store_files_path); VIS_ERR_LIMIT when it
+ * does not fit in cap. */
+vis_err sealed_key_path(const char *db_uri, const char *configured, char *out, size_t cap,
+			struct vis_error *e);
 /* Reads the key, or creates it (0600) when the file does not exist. */
 vis_err sealed_key_ensure(const char *path, struct sealed_key *k, struct vis_error *e);
 

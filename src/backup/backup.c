@@ -59,11 +59,11 @@ struct site_paths {
 	char key[P__COUNT][PATH_CAP];   /* P_SIGNING .. P_OIDC_FED */
 };
 
-static void site_paths(const struct backup_site *s, struct site_paths *p)
+/* A key's path that does not fit is refused (VIS_ERR_LIMIT), never cut:
+ * a cut one would name another file. */
+static vis_err site_paths(const struct backup_site *s, struct site_paths *p, struct vis_error *e)
 {
-	char prefix[4096];
 	memset(p, 0, sizeof *p);
-	store_files_prefix(s->db, prefix, sizeof prefix);
 	if (!store_pg_conninfo(s->db)) {
 		if (!STR_COPY(p->db, store_sqlite_path(s->db)))
 			p->db[0] = '\0';
@@ -71,27 +71,22 @@ static void site_paths(const struct backup_site *s, struct site_paths *p)
 		if (n < 0 || n >= (int)sizeof p->trail)
 			p->trail[0] = '\0';
 	}
-	if (s->signing_key && *s->signing_key)
-		STR_COPY_KNOWN(p->key[P_SIGNING], s->signing_key); /* CONFIG_PATH_MAX, smaller */
-	else
-		audit_key_path(s->db, p->key[P_SIGNING], PATH_CAP);
-	sealed_key_path(s->db, s->secrets_key, p->key[P_SECRETS], PATH_CAP);
-	snprintf(p->key[P_CAKEY], PATH_CAP, "%s.ca-key.pem", prefix);
 	/* The SPID/CIE relying party's keys (oidc/oidc.h; app.c's defaults). */
 	const char *oidc[3] = {s->oidc_key, s->oidc_enc_key, s->oidc_federation_key};
 	static const char *const beside[3] = {".oidc-key", ".oidc-enc-key",
 					      ".oidc-federation-key"};
-	for (int i = 0; i < 3; i++) {
-		int n = oidc[i] && *oidc[i]
-				? snprintf(p->key[P_OIDC + i], PATH_CAP, "%s", oidc[i])
-				: snprintf(p->key[P_OIDC + i], PATH_CAP, "%s%s", prefix, beside[i]);
-		if (n < 0 || n >= PATH_CAP)
-			p->key[P_OIDC + i][0] = '\0';
-	}
-	if (s->client_ca && *s->client_ca)
-		STR_COPY_KNOWN(p->key[P_CACERT], s->client_ca); /* CONFIG_PATH_MAX, smaller */
-	else
-		snprintf(p->key[P_CACERT], PATH_CAP, "%s.ca-cert.pem", prefix);
+	vis_err rc = store_files_path(s->db, s->signing_key, ".signing-key", p->key[P_SIGNING],
+				      PATH_CAP, e);
+	if (!rc)
+		rc = sealed_key_path(s->db, s->secrets_key, p->key[P_SECRETS], PATH_CAP, e);
+	if (!rc)
+		rc = store_files_path(s->db, NULL, ".ca-key.pem", p->key[P_CAKEY], PATH_CAP, e);
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = store_files_path(s->db, oidc[i], beside[i], p->key[P_OIDC + i], PATH_CAP, e);
+	if (!rc)
+		rc = store_files_path(s->db, s->client_ca, ".ca-cert.pem", p->key[P_CACERT],
+				      PATH_CAP, e);
+	return rc;
 }
 
 /* dir/name; paths that do not fit are cut to "" (and then not found). */
@@ -484,7 +479,7 @@ static vis_err take_database(const struct backup_site *site, const struct site_p
 	if (!rc && conninfo) {
 		char file[PATH_CAP + 16], dbname[8192];
 		join(a, tmp, part_name[P_PGDUMP]);
-		snprintf(file, sizeof file, "--file=%s", a);
+		STR_FMT_KNOWN(file, "--file=%s", a); /* a[PATH_CAP] + 7 */
 		if ((size_t)snprintf(dbname, sizeof dbname, "--dbname=%s", conninfo) >= sizeof dbname)
 			return vis_error_set(e, VIS_ERR_LIMIT, "conninfo troppo lungo");
 		char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", file,
@@ -509,9 +504,14 @@ vis_err backup_take(const struct backup_site *site, const char *dest, const char
 	struct site_paths *sp = calloc(1, sizeof *sp);
 	if (!sp)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	site_paths(site, sp);
 	char tmp[PATH_CAP];
-	snprintf(tmp, sizeof tmp, "%s.partial", dest);
+	vis_err prc = site_paths(site, sp, e);
+	if (!prc)
+		prc = STR_FMT_SET(tmp, "percorso del backup troppo lungo", e, "%s.partial", dest);
+	if (prc) {
+		free(sp);
+		return prc;
+	}
 	struct stat stt;
 	if (lstat(dest, &stt) == 0) {
 		free(sp);
@@ -753,7 +753,8 @@ static vis_err restore_sqlite(const char *dest, const struct site_paths *sp, str
 		 * restored one */
 		for (size_t j = 0; j < sizeof side / sizeof side[0]; j++) {
 			char f[PATH_CAP + 16];
-			snprintf(f, sizeof f, "%s%s", targets[i], side[j]);
+			/* targets[PATH_CAP] + a suffix of at most 8 bytes */
+			STR_FMT_KNOWN(f, "%s%s", targets[i], side[j]);
 			unlink(f);
 		}
 		rc = fsmode_replace(tmp, targets[i], false, "restore", e);
@@ -805,9 +806,10 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 		free(sp);
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 	}
-	site_paths(site, sp);
 	const char *conninfo = store_pg_conninfo(site->db);
-	vis_err rc = check(src, pass, m, r, e);
+	vis_err rc = site_paths(site, sp, e);
+	if (!rc)
+		rc = check(src, pass, m, r, e);
 	if (!rc && !strcmp(m->backend, "sqlite") == (conninfo != NULL))
 		rc = vis_error_set(e, VIS_ERR_INVALID, "il backup è di un database %s: "
 						       "ripristinarlo in uno dello stesso tipo "
@@ -869,9 +871,12 @@ vis_err backup_restore(const char *src, const struct backup_site *site, const ch
 		else if (p == P_CONFIG && site->config_file)
 			rc = restore_key(&k, from, p, site->config_file, force, e);
 		else if (p == P_CONFIG)
-			snprintf(r->note, sizeof r->note, "la configurazione è nel backup (%s): "
-							  "indicare --config-to FILE per "
-							  "ripristinarla", part_name[P_CONFIG]);
+			/* a part's name, a constant */
+			STR_FMT_KNOWN(r->note,
+				      "la configurazione è nel backup (%s): "
+				      "indicare --config-to FILE per "
+				      "ripristinarla",
+				      part_name[P_CONFIG]);
 	}
 	sodium_memzero(&k, sizeof k);
 	if (!rc) {

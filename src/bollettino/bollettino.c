@@ -61,8 +61,9 @@ static void fmt_real(double v, char out[32])
 /* "30 novembre 2026" */
 static void fmt_day(int d, char out[32])
 {
-	snprintf(out, 32, "%d%s %s %d", d % 100, d % 100 == 1 ? "°" : "", mesi[(d / 100) % 100 - 1],
-		 DATE_YEAR(d));
+	STR_FMT_KNOWN_CAP(out, 32, "%d%s %s %d", d % 100, d % 100 == 1 ? "°" : "",
+			  mesi[(d / 100) % 100 - 1],
+			  DATE_YEAR(d)); /* a day, a month's name, a year */
 }
 
 /* A published count of a table: false when hidden (null). */
@@ -319,18 +320,20 @@ void bollettino_cell_text(json_t *x, char out[BOLLETTINO_CELL_MAX])
 void bollettino_note(json_t *d, char *out, size_t cap)
 {
 	json_t *per = json_object_get(d, "periodo");
-	snprintf(out, cap,
-		 "Movimenti dal %s al %s; popolazione all'inizio: al %s; popolazione, stranieri e "
-		 "famiglie: al %s. Segreto statistico: i conteggi da 1 a %lld persone, e quelli da "
-		 "cui si potrebbero ricavare, sono indicati con «ris.» (dato riservato); gli "
-		 "indicatori e la sintesi usano solo i dati pubblicati. L'età media è calcolata come "
-		 "dall'ISTAT, con ogni anno di età al suo punto centrale. Documento prodotto da "
-		 "visura dai dati dell'anagrafe.",
-		 json_string_value(json_object_get(per, "dal")),
-		 json_string_value(json_object_get(per, "al")),
-		 json_string_value(json_object_get(d, "inizio")),
-		 json_string_value(json_object_get(per, "al")),
-		 (long long)json_integer_value(json_object_get(d, "soglia")) - 1);
+	/* four dates of 10 bytes + 440 < 1024, its callers' size */
+	STR_FMT_KNOWN_CAP(
+		out, cap,
+		"Movimenti dal %s al %s; popolazione all'inizio: al %s; popolazione, stranieri e "
+		"famiglie: al %s. Segreto statistico: i conteggi da 1 a %lld persone, e quelli da "
+		"cui si potrebbero ricavare, sono indicati con «ris.» (dato riservato); gli "
+		"indicatori e la sintesi usano solo i dati pubblicati. L'età media è calcolata "
+		"come dall'ISTAT, con ogni anno di età al suo punto centrale. Documento prodotto "
+		"da visura dai dati dell'anagrafe.",
+		json_string_value(json_object_get(per, "dal")),
+		json_string_value(json_object_get(per, "al")),
+		json_string_value(json_object_get(d, "inizio")),
+		json_string_value(json_object_get(per, "al")),
+		(long long)json_integer_value(json_object_get(d, "soglia")) - 1);
 }
 
 static void html_table(struct strbuf *h, json_t *t)
@@ -600,7 +603,8 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 	int start_day = date_add_days(from, -1);
 	date_format(start_day, start);
 	snprintf(mm, sizeof mm, "%04d-%02d", (mese / 100) % 10000, mese % 100);
-	snprintf(nm, sizeof nm, "%s %d", mesi[mese % 100 - 1], (mese / 100) % 10000);
+	/* a month's name and a year */
+	STR_FMT_KNOWN(nm, "%s %d", mesi[mese % 100 - 1], (mese / 100) % 10000);
 	char *text = summary(name, to, start_day, &t, foreign_ok, foreign, fam_ok, families, ind);
 
 	json_t *ind_rows = json_array();
@@ -611,7 +615,8 @@ vis_err bollettino_build(struct store *s, const struct refdata *rd, const char *
 							  json_object_get(x, "valore"),
 							  json_object_get(x, "unita")));
 	char bal_title[96];
-	snprintf(bal_title, sizeof bal_title, "Bilancio demografico dal %s al %s", dal, al);
+	/* two dates of 10 bytes */
+	STR_FMT_KNOWN(bal_title, "Bilancio demografico dal %s al %s", dal, al);
 	json_t *tavole = json_pack(
 		"[oooo]",
 		table_json("bilancio", bal_title, json_pack("[ssss]", "Voce", "Maschi", "Femmine",
@@ -734,12 +739,13 @@ void bollettino_withdrawn_note(const struct store_bollettino *b, int threshold,
 		snprintf(was, sizeof was, "con la soglia %d", b->soglia);
 	else
 		STR_COPY_KNOWN(was, "con una soglia non registrata");
-	snprintf(note, BOLLETTINO_NOTE_MAX,
-		 "ritirato: fatto %s, mentre la configurazione ora fissa la soglia %d "
-		 "(stats_threshold_min); con un'altra soglia le stesse tavole nascondono altre "
-		 "celle, e accostato al bollettino dello stesso mese fatto con la soglia attuale "
-		 "potrebbe rivelare celle nascoste. L'ufficio lo rigenera con la soglia attuale",
-		 was, threshold);
+	STR_FMT_KNOWN_CAP(
+		note, BOLLETTINO_NOTE_MAX,
+		"ritirato: fatto %s, mentre la configurazione ora fissa la soglia %d "
+		"(stats_threshold_min); con un'altra soglia le stesse tavole nascondono altre "
+		"celle, e accostato al bollettino dello stesso mese fatto con la soglia attuale "
+		"potrebbe rivelare celle nascoste. L'ufficio lo rigenera con la soglia attuale",
+		was, threshold); /* was[48] + 300 < BOLLETTINO_NOTE_MAX */
 }
 
 /* The withdrawn bulletins to regenerate. */
@@ -815,10 +821,11 @@ static vis_err regenerate_one(struct store *s, const struct refdata *rd,
 	}
 	if (by && by->ip)
 		STR_COPY_KNOWN(ev.ip, by->ip); /* http_request's ip has the same size */
-	snprintf(ev.detail, sizeof ev.detail,
-		 "%s %04d-%02d regola %d -> %d, soglia %d -> %d (%s), PDF sha256 %.16s", r->comune,
-		 r->mese / 100, r->mese % 100, r->was, STATS_PROTECTION_RULE, r->was_soglia,
-		 b.soglia, by && by->via ? by->via : "pianificatore", b.sha256);
+	/* comune[7], numbers, a way's name, %.16s */
+	STR_FMT_KNOWN(ev.detail,
+		      "%s %04d-%02d regola %d -> %d, soglia %d -> %d (%s), PDF sha256 %.16s",
+		      r->comune, r->mese / 100, r->mese % 100, r->was, STATS_PROTECTION_RULE,
+		      r->was_soglia, b.soglia, by && by->via ? by->via : "pianificatore", b.sha256);
 	log_info("bollettino rigenerato",
 		 "comune=%s month=%d rule=%d was=%d threshold=%d was_threshold=%d sha256=%s",
 		 r->comune, r->mese, STATS_PROTECTION_RULE, r->was, b.soglia, r->was_soglia,
@@ -934,7 +941,8 @@ int bollettino_due(struct store *s, const struct refdata *rd, const struct bolle
 		if (found || month_period(s, d.comuni[i], mese, &from, &to, &why))
 			continue;
 		char key[16], sha[65];
-		snprintf(key, sizeof key, "%s-%06d", d.comuni[i], mese % 1000000);
+		/* comune of 6 + 8 < 16 */
+		STR_FMT_KNOWN(key, "%s-%06d", d.comuni[i], mese % 1000000);
 		if (bollettino_publish(s, rd, d.comuni[i], mese, o, &stored, sha, &why)) {
 			if (strcmp(failed, key))
 				log_warn("bollettino non prodotto",

@@ -6,6 +6,7 @@
  * interface's Mercator draws), the municipality highlighted.  Both
  * renderings draw the result: the page as inline SVG, the PDF as paths. */
 #include "bollettino/bollettino.h"
+#include "common/str.h"
 #include "web/web.h"
 
 #include <math.h>
@@ -75,7 +76,7 @@ static void polygon(struct topo *t, json_t *arcs, json_t *rings)
 json_t *bollettino_map(const struct web_assets *ui, const char *comune)
 {
 	char path[40];
-	snprintf(path, sizeof path, "geo/comuni-%.3s.topo.json", comune);
+	STR_FMT_KNOWN(path, "geo/comuni-%.3s.topo.json", comune); /* its precision bounds it */
 	const struct web_file *f = ui ? web_find(ui, path) : NULL;
 	if (!f)
 		return NULL;

@@ -231,7 +231,8 @@ vis_err bollettino_pdf(json_t *data, const char *heading, int64_t created, unsig
 	const char *name = json_string_value(json_object_get(json_object_get(data, "comune"), "nome"));
 	const char *month = json_string_value(json_object_get(data, "nome_mese"));
 	char title[256];
-	snprintf(title, sizeof title, "Bollettino demografico mensile — %s, %s", name, month);
+	/* a name < STATS_LABEL_MAX (128) and a month's name */
+	STR_FMT_KNOWN(title, "Bollettino demografico mensile — %s, %s", name, month);
 	cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_TITLE, title);
 	cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_CREATOR, "visura");
 	/* cairo (1.16) would write the clock's time as the creation date: the
@@ -257,7 +258,8 @@ vis_err bollettino_pdf(json_t *data, const char *heading, int64_t created, unsig
 		para(&p, heading, "Sans Bold 12", 0.09, 0.2, 0.3, 2);
 	para(&p, "Bollettino demografico mensile", "Sans Bold 18", 0.0, 0.4, 0.8, 2);
 	char sub[200];
-	snprintf(sub, sizeof sub, "Comune di %s — %s", name, month);
+	/* a name < STATS_LABEL_MAX (128) and a month's name */
+	STR_FMT_KNOWN(sub, "Comune di %s — %s", name, month);
 	para(&p, sub, "Sans 11", 0.1, 0.1, 0.1, 6);
 	rule(&p, 2.5, 0.0, 0.4, 0.8);
 	p.y += 10;

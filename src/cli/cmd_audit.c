@@ -176,8 +176,7 @@ static int load_key(struct store *s, const char *db, struct audit_key *k)
 {
 	char path[4096];
 	struct vis_error e = {0};
-	audit_key_path(db, path, sizeof path);
-	if (audit_key_ensure(s, path, k, &e)) {
+	if (audit_key_path(db, path, sizeof path, &e) || audit_key_ensure(s, path, k, &e)) {
 		cli_error("chiave di firma", &e);
 		return EXIT_RUNTIME;
 	}
@@ -241,9 +240,9 @@ static int audit_export(const char *db, const struct export_opts *o)
 	struct export_ctx x = {.csv = !strcmp(o->format, "csv")};
 	struct vis_error oe = {0};
 	char sigpath[4200];
-	snprintf(sigpath, sizeof sigpath, "%s.sig", o->out);
 	/* the signature's file checked before the export is written */
-	if (fsmode_replaceable(sigpath, "il file della firma", &oe) ||
+	if (STR_FMT_SET(sigpath, "--out: percorso troppo lungo", &oe, "%s.sig", o->out) ||
+	    fsmode_replaceable(sigpath, "il file della firma", &oe) ||
 	    !(x.f = fsmode_fopen_write(o->out, "--out", &oe))) {
 		cli_error("audit export", &oe);
 		store_close(s);
@@ -448,7 +447,10 @@ static int audit_verify_export(const char *db, const char *file, const char *key
 	unsigned char sig[crypto_sign_BYTES], pk[32], buf[65536];
 	size_t n;
 	bool found;
-	snprintf(sigpath, sizeof sigpath, "%s.sig", file);
+	if (!STR_FMT(sigpath, "%s.sig", file)) {
+		fprintf(stderr, "visura: percorso troppo lungo: '%s'\n", file);
+		return EXIT_USAGE;
+	}
 	FILE *sf = fopen(sigpath, "r"), *f = fopen(file, "rb");
 	if (!sf || !f || !fgets(line, sizeof line, sf)) {
 		fprintf(stderr, "visura: impossibile leggere '%s' o '%s'\n", file, sigpath);
@@ -593,15 +595,20 @@ static int witnessed_head(void *ctx, const struct store_head *h)
 	uint64_t at;
 	const char *bad = checkpoint_verify(&c, w->pk);
 	if (bad) {
-		snprintf(w->why, sizeof w->why, "la testa di dimensione %llu nel database non è "
-			 "firmata da questa installazione (%s)", (unsigned long long)c.size, bad);
+		/* a number and checkpoint_verify's constant message (< 130 bytes) */
+		STR_FMT_KNOWN(w->why,
+			      "la testa di dimensione %llu nel database non è "
+			      "firmata da questa installazione (%s)",
+			      (unsigned long long)c.size, bad);
 		w->bad = w->why;
 		return 1;
 	}
 	if ((bad = checkpoint_cosigned(&c, w->t->name, w->t->pk, &at))) {
-		snprintf(w->why, sizeof w->why, "la testa di dimensione %llu porta una controfirma "
-			 "del testimone %s che non si verifica con la sua chiave (%s)",
-			 (unsigned long long)c.size, w->t->name, bad);
+		/* a number, a name of at most 128 bytes, a constant message (< 130) */
+		STR_FMT_KNOWN(w->why,
+			      "la testa di dimensione %llu porta una controfirma "
+			      "del testimone %s che non si verifica con la sua chiave (%s)",
+			      (unsigned long long)c.size, w->t->name, bad);
 		w->bad = w->why;
 		return 1;
 	}
@@ -950,8 +957,11 @@ int cmd_audit(int argc, char **argv)
 				timestamp_format(res.purged_at / 1000, day);
 				day[10] = '\0';
 			}
-			snprintf(purged, sizeof purged, ", %lld eliminate per fine conservazione ("
-				 "ultima eliminazione %s; foglie conservate)", (long long)res.purged, day);
+			/* a number and a date */
+			STR_FMT_KNOWN(purged,
+				      ", %lld eliminate per fine conservazione ("
+				      "ultima eliminazione %s; foglie conservate)",
+				      (long long)res.purged, day);
 		}
 		printf("ok: %lld registrazioni di accesso%s, catena di hash integra, %lld punti di "
 		       "controllo firmati verificati, %lld teste firmate dell'albero verificate%s\n",

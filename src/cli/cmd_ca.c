@@ -28,12 +28,10 @@ static void usage(FILE *out)
 		"creata, modo 0700, se manca).  Dopo init riavviare il server.\n");
 }
 
-static void paths(const char *db, char *cert, char *key, size_t cap)
+static vis_err paths(const char *db, char *cert, char *key, size_t cap, struct vis_error *e)
 {
-	char p[4096];
-	store_files_prefix(db, p, sizeof p);
-	snprintf(cert, cap, "%s.ca-cert.pem", p);
-	snprintf(key, cap, "%s.ca-key.pem", p);
+	vis_err rc = store_files_path(db, NULL, ".ca-cert.pem", cert, cap, e);
+	return rc ? rc : store_files_path(db, NULL, ".ca-key.pem", key, cap, e);
 }
 
 static int print_ws(void *ctx, const void *rec)
@@ -83,8 +81,11 @@ int cmd_ca(int argc, char **argv)
 	const char *sub = argv[1];
 	char cert[4200], key[4200];
 	const char *uri = cli_db_uri(db);
-	paths(uri, cert, key, sizeof cert);
 	struct vis_error e = {0};
+	if (paths(uri, cert, key, sizeof cert, &e)) {
+		cli_error("ca", &e);
+		return EXIT_USAGE;
+	}
 	struct store *s;
 	int rc = cli_store_open(uri, &s);
 	if (rc)
@@ -119,8 +120,8 @@ int cmd_ca(int argc, char **argv)
 			struct store_workstation w = {.ente_id = ente, .issued_at = (int64_t)time(NULL)};
 			STR_COPY_KNOWN(w.name, name); /* at most 64, checked above */
 			/* out < 4096 bytes, name at most 64: both paths fit */
-			snprintf(cpath, sizeof cpath, "%s/%s.cert.pem", out, name);
-			snprintf(kpath, sizeof kpath, "%s/%s.key.pem", out, name);
+			STR_FMT_KNOWN(cpath, "%s/%s.cert.pem", out, name);
+			STR_FMT_KNOWN(kpath, "%s/%s.key.pem", out, name);
 			if (tls_client_issue(cert, key, name, ente, days, cpath, kpath, w.serial,
 					     &w.expires_at, &e) ||
 			    store_workstation_insert(s, &w, NULL, &e)) {

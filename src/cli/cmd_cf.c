@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/date.h"
+#include "common/str.h"
 #include "refdata/refdata.h"
 
 /* The synopsis; with `full`, the description too. */
@@ -142,12 +143,12 @@ static bool cf_check_one(const char *arg, struct refdata **rd, int today,
 		 * another province, are not suppressions). */
 		const struct ref_comune *now = refdata_comune_by_belfiore(*rd, d.place, 0);
 		bool gone = !now || !now->active || now->valid_to != 0;
-		snprintf(place, sizeof place, "%s (%s, %s%s)", d.place,
-			 c->name ? c->name : "?", c->province,
-			 gone ? ", soppresso" : "");
+		/* a code and the reference data's names (< 100 bytes) */
+		STR_FMT_KNOWN(place, "%s (%s, %s%s)", d.place, c->name ? c->name : "?", c->province,
+			      gone ? ", soppresso" : "");
 	} else if ((s = refdata_stato_by_belfiore(*rd, d.place))) {
-		snprintf(place, sizeof place, "%s (%s)", d.place,
-			 s->name ? s->name : "?");
+		/* a code and the reference data's name (< 100 bytes) */
+		STR_FMT_KNOWN(place, "%s (%s)", d.place, s->name ? s->name : "?");
 	} else {
 		printf("%s\tinvalid\tcodice del luogo di nascita sconosciuto: %s\n", d.code, d.place);
 		return false;

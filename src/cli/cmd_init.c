@@ -219,8 +219,9 @@ int cmd_init(int argc, char **argv)
 			rc = first_admin(s, admin, name, email);
 			char keypath[4096];
 			struct audit_key key;
-			audit_key_path(cli_db_uri(db), keypath, sizeof keypath);
-			if (rc == EXIT_OK && audit_key_ensure(s, keypath, &key, &e)) {
+			if (rc == EXIT_OK &&
+			    (audit_key_path(cli_db_uri(db), keypath, sizeof keypath, &e) ||
+			     audit_key_ensure(s, keypath, &key, &e))) {
 				cli_error("chiave di firma", &e);
 				rc = EXIT_RUNTIME;
 			} else if (rc == EXIT_OK) {
@@ -229,8 +230,9 @@ int cmd_init(int argc, char **argv)
 			}
 			sodium_memzero(&key, sizeof key);
 			struct sealed_key secrets;
-			sealed_key_path(cli_db_uri(db), NULL, keypath, sizeof keypath);
-			if (rc == EXIT_OK && sealed_key_ensure(keypath, &secrets, &e)) {
+			if (rc == EXIT_OK &&
+			    (sealed_key_path(cli_db_uri(db), NULL, keypath, sizeof keypath, &e) ||
+			     sealed_key_ensure(keypath, &secrets, &e))) {
 				cli_error("chiave dei segreti", &e);
 				rc = EXIT_RUNTIME;
 			} else if (rc == EXIT_OK) {

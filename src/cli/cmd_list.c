@@ -147,8 +147,8 @@ int cmd_list_extract(int argc, char **argv)
 	static struct audit_key key;
 	char kp[CONFIG_PATH_MAX + 32];
 	uint8_t pk[32];
-	audit_key_path(cli_db_uri(db), kp, sizeof kp);
-	bool keyed = !audit_key_load(kp, &key, NULL) && audit_public_key(s, pk) &&
+	bool keyed = !audit_key_path(cli_db_uri(db), kp, sizeof kp, NULL) &&
+		     !audit_key_load(kp, &key, NULL) && audit_public_key(s, pk) &&
 		     !memcmp(pk, key.pk, sizeof pk);
 	struct store_list_request q = lx.q;
 	unsigned cats = lx.cats;
@@ -166,7 +166,7 @@ int cmd_list_extract(int argc, char **argv)
 	snprintf(x.rec.case_ref, sizeof x.rec.case_ref, "list-request %lld", (long long)q.id);
 	snprintf(x.rec.ip, sizeof x.rec.ip, "cli");
 	snprintf(x.rec.operation, sizeof x.rec.operation, "list_extract");
-	snprintf(x.rec.query, sizeof x.rec.query, "%.500s", q.criteria);
+	STR_FMT_KNOWN(x.rec.query, "%.500s", q.criteria); /* its precision bounds it */
 	policy_categories_format(cats & (x.with_comune ? CAT_IDENTITY | CAT_RESIDENCE : CAT_IDENTITY),
 				 x.rec.categories, sizeof x.rec.categories);
 	snprintf(x.rec.outcome, sizeof x.rec.outcome, "ok");

@@ -43,11 +43,13 @@ static void progress(void *ctx, const char *table, int64_t rows)
  * to the destination's place, unless a file is there already. */
 static int copy_beside(const char *from, const char *to, const char *suffix)
 {
-	char src[4200], dst[4200], pf[4096], pt[4096];
-	store_files_prefix(from, pf, sizeof pf);
-	store_files_prefix(to, pt, sizeof pt);
-	snprintf(src, sizeof src, "%s%s", pf, suffix);
-	snprintf(dst, sizeof dst, "%s%s", pt, suffix);
+	char src[4200], dst[4200];
+	struct vis_error e = {0};
+	if (store_files_path(from, NULL, suffix, src, sizeof src, &e) ||
+	    store_files_path(to, NULL, suffix, dst, sizeof dst, &e)) {
+		cli_error("migrate", &e);
+		return EXIT_USAGE;
+	}
 	FILE *in = fopen(src, "rb");
 	if (!in)
 		return EXIT_OK;

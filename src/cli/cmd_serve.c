@@ -138,24 +138,27 @@ static int ensure_selfsigned(struct config *cfg, const char *dir)
  * are warned about, keys refused (docs/deployment.md, "Files"). */
 static int check_file_modes(const struct config *cfg)
 {
-	char prefix[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX + 32];
+	char path[CONFIG_PATH_MAX + 32], secrets[CONFIG_PATH_MAX + 32];
 	struct vis_error e = {0};
-	store_files_prefix(cfg->db, prefix, sizeof prefix);
 	static const char *const data[] = {"", "-wal", "-shm", "-journal", ".trail",
 					   ".trail-wal", ".trail-shm", ".trail-journal"};
 	for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
-		snprintf(path, sizeof path, "%s%s", prefix, data[i]);
+		if (store_files_path(cfg->db, NULL, data[i], path, sizeof path, &e)) {
+			cli_error("serve", &e);
+			return EXIT_RUNTIME;
+		}
 		fsmode_check(path, FSMODE_DATA_TOLERATED, false, "file del database", NULL);
 	}
 	if (cfg->log_file[0])
 		fsmode_check(cfg->log_file, FSMODE_DATA_TOLERATED, false, "file di log", NULL);
 	if (cfg->signing_key[0])
 		STR_COPY_KNOWN(path, cfg->signing_key); /* CONFIG_PATH_MAX < sizeof path */
-	else
-		audit_key_path(cfg->db, path, sizeof path);
-	char secrets[CONFIG_PATH_MAX + 32];
-	sealed_key_path(cfg->db, cfg->secrets_key, secrets, sizeof secrets);
-	if (fsmode_check(path, FSMODE_KEY_TOLERATED, true, "la chiave di firma", &e) ||
+	else if (audit_key_path(cfg->db, path, sizeof path, &e)) {
+		cli_error("serve", &e);
+		return EXIT_RUNTIME;
+	}
+	if (sealed_key_path(cfg->db, cfg->secrets_key, secrets, sizeof secrets, &e) ||
+	    fsmode_check(path, FSMODE_KEY_TOLERATED, true, "la chiave di firma", &e) ||
 	    fsmode_check(secrets, FSMODE_KEY_TOLERATED, true, "la chiave dei segreti", &e) ||
 	    fsmode_check(cfg->tls_key, FSMODE_TLS_KEY_TOLERATED, true, "la chiave TLS", &e)) {
 		cli_error("serve", &e);
@@ -349,9 +352,9 @@ int cmd_serve(int argc, char **argv)
 	atomic_store(&app.stopping, true);
 	struct http_server *srv;
 	static struct api_listener main_l, ops_l;
-	api_listener_init(&main_l, &app, cfg.listen, true);
-	api_listener_init(&ops_l, &app, cfg.metrics_listen, false);
-	if (http_server_start(&main_l.http, api_routes, api_gate, &srv, &e)) {
+	if (api_listener_init(&main_l, &app, cfg.listen, true, &e) ||
+	    api_listener_init(&ops_l, &app, cfg.metrics_listen, false, &e) ||
+	    http_server_start(&main_l.http, api_routes, api_gate, &srv, &e)) {
 		cli_error("serve", &e);
 		app_release(&app);
 		return EXIT_RUNTIME;

@@ -79,15 +79,10 @@ int cmd_spid(int argc, char **argv)
 	}
 	const char *uri = config_file && !db ? cfg.db : cli_db_uri(db);
 	char path[CONFIG_PATH_MAX + 32];
-	if (cfg.oidc_federation_key[0]) {
-		STR_COPY_KNOWN(path, cfg.oidc_federation_key); /* CONFIG_PATH_MAX: fits */
-	} else {
-		char prefix[CONFIG_PATH_MAX];
-		store_files_prefix(uri, prefix, sizeof prefix);
-		snprintf(path, sizeof path, "%s.oidc-federation-key", prefix);
-	}
 	char old_kid[64], new_kid[64];
-	if (oidc_federation_key_rotate(path, (int64_t)time(NULL), grace, old_kid, new_kid, &e)) {
+	if (store_files_path(uri, cfg.oidc_federation_key, ".oidc-federation-key", path,
+			     sizeof path, &e) ||
+	    oidc_federation_key_rotate(path, (int64_t)time(NULL), grace, old_kid, new_kid, &e)) {
 		cli_error("spid federation-key-rotate", &e);
 		return e.code == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
 	}

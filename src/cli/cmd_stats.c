@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/date.h"
 #include "common/fsmode.h"
+#include "common/str.h"
 #include "refdata/refdata.h"
 #include "stats/cache.h"
 #include "stats/series.h"
@@ -310,8 +311,9 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 			       ck.same ? "identico" : "DIVERSO");
 			if (a.out) {
 				char name[80];
-				snprintf(name, sizeof name, "bollettino-%s-%s-verifica.pdf", a.comune,
-					 a.month);
+				/* comune of 6 digits and a month of 7, checked above */
+				STR_FMT_KNOWN(name, "bollettino-%s-%s-verifica.pdf", a.comune,
+					      a.month);
 				rc = write_file(a.out, name, ck.pdf, ck.pdf_len);
 			}
 			if (rc == EXIT_OK && !ck.same)
@@ -358,12 +360,14 @@ static int cmd_bulletin(int argc, char **argv, bool report)
 				size_t cap = strlen(pdf64), len = 0;
 				unsigned char *pdf = malloc(cap + 1);
 				char name[64];
-				snprintf(name, sizeof name, "bollettino-%s-%s.html", a.comune, a.month);
+				/* comune of 6 digits and a month of 7, checked above */
+				STR_FMT_KNOWN(name, "bollettino-%s-%s.html", a.comune, a.month);
 				rc = write_file(a.out, name, html, strlen(html));
 				if (!pdf || sodium_base642bin(pdf, cap + 1, pdf64, cap, NULL, &len, NULL,
 							     sodium_base64_VARIANT_ORIGINAL))
 					rc = EXIT_RUNTIME;
-				snprintf(name, sizeof name, "bollettino-%s-%s.pdf", a.comune, a.month);
+				/* comune of 6 digits and a month of 7, checked above */
+				STR_FMT_KNOWN(name, "bollettino-%s-%s.pdf", a.comune, a.month);
 				if (rc == EXIT_OK)
 					rc = write_file(a.out, name, pdf, len);
 				free(pdf);

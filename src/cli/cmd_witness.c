@@ -165,8 +165,9 @@ static int serve(const char *listen, const char *key, const char *name, const ch
 		return EXIT_RUNTIME;
 	}
 	if (!cert) {
-		snprintf(certbuf, sizeof certbuf, "%s/cert.pem", dir); /* dir fit above */
-		snprintf(keybuf, sizeof keybuf, "%s/key.pem", dir);
+		/* dir fit above with "/witness.state", longer */
+		STR_FMT_KNOWN(certbuf, "%s/cert.pem", dir);
+		STR_FMT_KNOWN(keybuf, "%s/key.pem", dir);
 		if ((access(certbuf, R_OK) || access(keybuf, R_OK)) &&
 		    tls_selfsigned_write(certbuf, keybuf, "localhost", &e)) {
 			cli_error("witness", &e);

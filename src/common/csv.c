@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/str.h"
+
 void csv_reader_init(struct csv_reader *r, char *buf, size_t len)
 {
 	r->p = buf;
@@ -110,4 +112,19 @@ char *file_read_all(const char *path, size_t max, size_t *len)
 	free(buf);
 	fclose(f);
 	return NULL;
+}
+
+char *file_read_in(const char *dir, const char *name, size_t max, size_t *len, const char *what,
+		   struct vis_error *e)
+{
+	char path[4096];
+	if (!STR_FMT(path, "%s/%s", dir, name)) {
+		vis_error_set(e, VIS_ERR_LIMIT, "percorso troppo lungo: la cartella di %s '%s'", what,
+			      dir);
+		return NULL;
+	}
+	char *buf = file_read_all(path, max, len);
+	if (!buf)
+		vis_error_set(e, VIS_ERR_IO, "impossibile leggere %s '%s'", what, path);
+	return buf;
 }

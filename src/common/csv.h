@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "common/err.h"
+
 #define CSV_MAX_FIELDS 32
 
 struct csv_reader {
@@ -26,5 +28,11 @@ int csv_reader_next(struct csv_reader *r, char *fields[CSV_MAX_FIELDS]);
  * file (errno EINVAL: a FIFO, device or directory, opened without blocking
  * and never read); *len gets the size.  The caller frees it. */
 char *file_read_all(const char *path, size_t max, size_t *len);
+
+/* file_read_all of dir/name; on failure NULL and e says "impossibile
+ * leggere <what> 'dir/name'", or VIS_ERR_LIMIT "percorso troppo lungo" when
+ * dir/name passes 4,095 bytes (never a cut path read). */
+char *file_read_in(const char *dir, const char *name, size_t max, size_t *len, const char *what,
+		   struct vis_error *e);
 
 #endif

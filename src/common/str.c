@@ -49,6 +49,66 @@ void str_copy_known(char *dst, size_t cap, const char *src, const char *file, in
 			  file, line, cap);
 }
 
+/* vsnprintf into dst; the text's length, or -1 when it did not fit (dst is
+ * then the cut prefix) or could not be formatted (dst is then ""). */
+static int fmt_into(char *dst, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int fmt_into(char *dst, size_t cap, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(dst, cap, fmt, ap);
+	if (n < 0) {
+		dst[0] = '\0';
+		return -1;
+	}
+	return (size_t)n < cap ? n : -1;
+}
+
+bool str_fmt(char *dst, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = fmt_into(dst, cap, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		dst[0] = '\0';
+	return n >= 0;
+}
+
+vis_err str_fmt_set(char *dst, size_t cap, const char *what, struct vis_error *e,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = fmt_into(dst, cap, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		return VIS_OK;
+	dst[0] = '\0';
+	return vis_error_set(e, VIS_ERR_LIMIT, "%s: più lungo di %zu byte", what, cap - 1);
+}
+
+void str_fmt_known(const char *file, int line, char *dst, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = fmt_into(dst, cap, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		return;
+	/* vsnprintf kept the first cap - 1 bytes: drop a character it split */
+	size_t k = strlen(dst), lead = k;
+	while (lead > 0 && ((unsigned char)dst[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead > 0) {
+		unsigned char c = (unsigned char)dst[lead - 1];
+		size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+		if (lead - 1 + len > k)
+			dst[lead - 1] = '\0';
+	}
+	log_error("testo tagliato", "bug=\"testo più lungo del suo campo\" at=%s:%d cap=%zu",
+		  file, line, cap);
+}
+
 static char empty[1];
 
 void strbuf_init(struct strbuf *sb, size_t max)

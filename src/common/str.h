@@ -4,7 +4,7 @@
  *
  * No code in visura copies a string into a fixed array with
  * snprintf(d, sizeof d, "%s", s): that cuts without telling anyone
- * (tests/check_strings.sh refuses it).  str_copy() refuses to cut and the
+ * (tests/lint/check_strings.py refuses it).  str_copy() refuses to cut and the
  * caller decides what a string that does not fit means (nearly always: the
  * input is refused with a clear error).
  *
@@ -53,6 +53,33 @@ void str_copy_known(char *dst, size_t cap, const char *src, const char *file, in
  * text whose end may be dropped on purpose (a log line, a note that says it
  * was cut).  Returns true when src was cut. */
 bool str_copy_cut(char *dst, size_t cap, const char *src);
+
+/* snprintf that refuses to cut, the same contract as str_copy: true when
+ * the whole text fits in dst (cap bytes, cap > 0) with its NUL; otherwise
+ * dst is left empty ("") and false, never a silently cut prefix.  No
+ * snprintf whose result is dropped formats a %s in src/
+ * (tests/lint/check_strings.py). */
+bool str_fmt(char *dst, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), warn_unused_result));
+#define STR_FMT(arr, ...) str_fmt((arr), STR_ARRAY_SIZE(arr), __VA_ARGS__)
+
+/* str_fmt that reports a text too long as VIS_ERR_LIMIT in e, as str_set:
+ * "<what>: più lungo di N byte". */
+vis_err str_fmt_set(char *dst, size_t cap, const char *what, struct vis_error *e,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define STR_FMT_SET(arr, what, e, ...) \
+	str_fmt_set((arr), STR_ARRAY_SIZE(arr), (what), (e), __VA_ARGS__)
+
+/* For a text the code knows fits (the call site says why: numbers, fixed
+ * words, arguments cut by a precision or of a known smaller size), as
+ * str_copy_known: a text that does not fit is a bug, logged with file and
+ * line, and cut at a character boundary. */
+void str_fmt_known(const char *file, int line, char *dst, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define STR_FMT_KNOWN(arr, ...) \
+	str_fmt_known(__FILE__, __LINE__, (arr), STR_ARRAY_SIZE(arr), __VA_ARGS__)
+#define STR_FMT_KNOWN_CAP(dst, cap, ...) \
+	str_fmt_known(__FILE__, __LINE__, (dst), (cap), __VA_ARGS__)
 
 struct strbuf {
 	char *buf;      /* never NULL; "" until the first append */

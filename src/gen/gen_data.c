@@ -580,13 +580,7 @@ static void upcase_utf8(char *s)
 
 static char *read_file(const char *dir, const char *name, size_t *len, struct vis_error *e)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	char *buf = file_read_all(path, GEN_MAX_FILE, len);
-	if (!buf)
-		vis_error_set(e, VIS_ERR_IO, "impossibile leggere i dati del generatore "
-					     "'%s'", path);
-	return buf;
+	return file_read_in(dir, name, GEN_MAX_FILE, len, "i dati del generatore", e);
 }
 
 /* NAME<TAB>weight lines. */

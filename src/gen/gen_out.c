@@ -10,6 +10,7 @@
 
 #include "common/date.h"
 #include "common/fsmode.h"
+#include "common/str.h"
 
 #ifndef VISURA_VERSION
 #define VISURA_VERSION "0"
@@ -274,8 +275,9 @@ static void write_evt(struct wbuf *w, struct gen_ctx *x, struct gen_comune *c,
 vis_err gen_write_file(struct gen_ctx *x, struct gen_comune *c, bool full, int date)
 {
 	char path[4200], tmp[4300];
-	snprintf(path, sizeof path, "%s/%s-%06u-%s.tsv", x->o->out_dir, c->istat, (unsigned)c->seq,
-		 full ? "FULL" : "DELTA");
+	if (!STR_FMT(path, "%s/%s-%06u-%s.tsv", x->o->out_dir, c->istat, (unsigned)c->seq,
+		     full ? "FULL" : "DELTA"))
+		return gen_fail(x, VIS_ERR_LIMIT, "percorso troppo lungo: la cartella di uscita");
 	struct wbuf w = {0};
 	w.b = malloc(WBUF_SIZE);
 	if (!w.b)

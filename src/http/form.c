@@ -87,12 +87,16 @@ json_t *http_form_decode(const char *body, size_t len, char *err, size_t errcap)
 			goto fail;
 		}
 		if (json_object_get(obj, key)) {
-			snprintf(err, errcap, "il modulo inviato ripete il campo \"%s\"", key);
+			/* key[64] + 45; callers give 160 bytes or more */
+			STR_FMT_KNOWN_CAP(err, errcap, "il modulo inviato ripete il campo \"%s\"",
+					  key);
 			goto fail;
 		}
 		json_t *v = json_string(buf);
 		if (!v) { /* not UTF-8 */
-			snprintf(err, errcap, "il campo \"%s\" non è testo UTF-8 valido", key);
+			/* key[64] + 40; callers give 160 bytes or more */
+			STR_FMT_KNOWN_CAP(err, errcap, "il campo \"%s\" non è testo UTF-8 valido",
+					  key);
 			goto fail;
 		}
 		if (json_object_set_new(obj, key, v)) {

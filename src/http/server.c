@@ -236,12 +236,14 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 	if (!v || json_is_null(v)) {
 		if (!required)
 			return "";
-		snprintf(msg, sizeof msg, "il campo \"%s\" è obbligatorio", field);
+		/* a field's name, a constant of the route */
+		STR_FMT_KNOWN(msg, "il campo \"%s\" è obbligatorio", field);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
 	if (!json_is_string(v)) {
-		snprintf(msg, sizeof msg, "il campo \"%s\" deve essere un testo", field);
+		/* a field's name, a constant of the route */
+		STR_FMT_KNOWN(msg, "il campo \"%s\" deve essere un testo", field);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
@@ -249,22 +251,25 @@ const char *http_body_string(struct http_request *r, const char *field, bool req
 	size_t len = json_string_length(v);
 	uint32_t cp;
 	if (len <= max && text_bidi_find(s, len, &cp)) {
-		snprintf(msg, sizeof msg,
-			 "il campo \"%s\" contiene il controllo di direzione U+%04X "
-			 "(testo mostrato in un ordine diverso da quello scritto): toglierlo", field, (unsigned)cp);
+		/* a field's name, a constant of the route */
+		STR_FMT_KNOWN(msg,
+			      "il campo \"%s\" contiene il controllo di direzione U+%04X "
+			      "(testo mostrato in un ordine diverso da quello scritto): toglierlo",
+			      field, (unsigned)cp);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
 	if (len > max || strlen(s) != len || !utf8_valid(s, len)) {
-		snprintf(msg, sizeof msg,
-			 "il campo \"%s\" deve essere un testo UTF-8 di al massimo %zu byte",
-			 field, max);
+		STR_FMT_KNOWN(msg,
+			      "il campo \"%s\" deve essere un testo UTF-8 di al massimo %zu byte",
+			      field, max); /* a field's name, a constant of the route */
 
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
 	if (required && len == 0) {
-		snprintf(msg, sizeof msg, "il campo \"%s\" non può essere vuoto", field);
+		/* a field's name, a constant of the route */
+		STR_FMT_KNOWN(msg, "il campo \"%s\" non può essere vuoto", field);
 		http_reply_error(r, 400, "invalid_request", msg);
 		return NULL;
 	}
@@ -398,15 +403,24 @@ bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 		snprintf(out, HTTP_QUERY_MESSAGE, "la richiesta ha un parametro senza nome (un \"&\" "
 			 "in più, o \"=\" senza un nome davanti) e non è stata eseguita");
 	else if (q.twice)
-		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è ripetuto: ognuno si dà una "
-			 "volta sola, e la richiesta non è stata eseguita", name);
+		/* name of at most 60 bytes + 110 */
+		STR_FMT_KNOWN_CAP(out, HTTP_QUERY_MESSAGE,
+				  "il parametro \"%s\" è ripetuto: ognuno si dà una "
+				  "volta sola, e la richiesta non è stata eseguita",
+				  name);
 	else if (q.empty)
-		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" è vuoto: si omette oppure gli "
-			 "si dà un valore, e la richiesta non è stata eseguita", name);
+		/* name of at most 60 bytes + 110 */
+		STR_FMT_KNOWN_CAP(out, HTTP_QUERY_MESSAGE,
+				  "il parametro \"%s\" è vuoto: si omette oppure gli "
+				  "si dà un valore, e la richiesta non è stata eseguita",
+				  name);
 	else
-		snprintf(out, HTTP_QUERY_MESSAGE, "il parametro \"%s\" non è previsto in questa "
-			 "richiesta, che non è stata eseguita (i parametri ammessi sono in docs/api.md)",
-			 name);
+		/* name of at most 60 bytes + 115 */
+		STR_FMT_KNOWN_CAP(out, HTTP_QUERY_MESSAGE,
+				  "il parametro \"%s\" non è previsto in questa richiesta, che "
+				  "non è stata eseguita (i parametri ammessi sono in "
+				  "docs/api.md)",
+				  name);
 	return true;
 }
 
@@ -511,7 +525,10 @@ static const char *framing_problem(const struct http_server *srv, struct MHD_Con
 	if (f.bad_name)
 		return "un nome di intestazione contiene caratteri non ammessi";
 	if (f.twice) {
-		snprintf(out, 128, "l'intestazione %.48s è ripetuta: va data una volta sola", f.twice);
+		/* its precision bounds it */
+		STR_FMT_KNOWN_CAP(out, 128,
+				  "l'intestazione %.48s è ripetuta: va data una volta sola",
+				  f.twice);
 		return out;
 	}
 	if (f.host > 1)
@@ -557,7 +574,9 @@ static void reply_not_allowed(struct http_server *srv, struct http_request *r)
 		for (int i = 0; i < 2 && m[i]; i++) {
 			size_t n = strlen(allow);
 			if (!strstr(allow, m[i]) && n + strlen(m[i]) + 3 < sizeof allow)
-				snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", m[i]);
+				/* room checked just above */
+				STR_FMT_KNOWN_CAP(allow + n, sizeof allow - n, "%s%s",
+						  n ? ", " : "", m[i]);
 		}
 	}
 	http_header_add(r, "Allow", allow);

@@ -416,8 +416,10 @@ static bool rd_line(struct reader *d)
 	}
 	if ((int)rec.type < d->phase) {
 		char msg[96];
-		snprintf(msg, sizeof msg, "i record %s devono precedere i record %s",
-			 record_type_name(rec.type), record_type_name((enum record_type)d->phase));
+		/* record types' names, constants */
+		STR_FMT_KNOWN(msg, "i record %s devono precedere i record %s",
+			      record_type_name(rec.type),
+			      record_type_name((enum record_type)d->phase));
 		return rd_problem(d, d->lineno, record_type_name(rec.type), "", msg);
 	}
 	d->phase = (int)rec.type;
@@ -533,8 +535,9 @@ static bool name_agrees(struct run *r)
 	if (strlen(name) < 7 || strspn(name, "0123456789") != 6 || name[6] != '-')
 		return true;
 	if (memcmp(name, h->comune, 6)) {
-		snprintf(msg, sizeof msg, "il nome del file indica il comune %.6s, l'intestazione il comune %s",
-			 name, h->comune);
+		STR_FMT_KNOWN(msg,
+			      "il nome del file indica il comune %.6s, l'intestazione il comune %s",
+			      name, h->comune); /* %.6s and comune[7] */
 		problem(r, 1, "HDR", "comune", msg);
 		return false;
 	}
@@ -552,8 +555,9 @@ static bool name_agrees(struct run *r)
 		return false;
 	}
 	if ((full || delta) && full != h->full) {
-		snprintf(msg, sizeof msg, "il nome del file indica un file %s, l'intestazione un file %s",
-			 full ? "FULL" : "DELTA", h->full ? "FULL" : "DELTA");
+		/* fixed words */
+		STR_FMT_KNOWN(msg, "il nome del file indica un file %s, l'intestazione un file %s",
+			      full ? "FULL" : "DELTA", h->full ? "FULL" : "DELTA");
 		problem(r, 1, "HDR", "tipo di file", msg);
 		return false;
 	}
@@ -738,10 +742,11 @@ static vis_err person_write(struct run *r, int64_t line, const struct store_pers
 	if (*other) {
 		const struct ref_comune *c = refdata_comune_by_istat(r->rd, other, 0);
 		char msg[360]; /* the sentence, 6 digits and a name of the reference table */
-		snprintf(msg, sizeof msg,
-			 "codice fiscale iscritto nel comune %s%s%s%s: occorre prima la "
-			 "cancellazione in quel comune (emigrazione)", other, c ? " (" : "",
-			 c ? c->name : "", c ? ")" : "");
+		/* 6 digits and a name of the reference table */
+		STR_FMT_KNOWN(msg,
+			      "codice fiscale iscritto nel comune %s%s%s%s: occorre prima la "
+			      "cancellazione in quel comune (emigrazione)",
+			      other, c ? " (" : "", c ? c->name : "", c ? ")" : "");
 		problem(r, line, "PER", "codice fiscale", msg);
 		return VIS_OK;
 	}
@@ -1103,9 +1108,10 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 out:
 	if (r.in_txn)
 		store_rollback(s);
-	if (r.rejects && (ferror(r.rejects) | fclose(r.rejects)) && !res->rejects_error[0])
-		snprintf(res->rejects_error, sizeof res->rejects_error,
-			 "--rejects: impossibile scrivere '%s'", opt->rejects_path);
+	/* the path when it fits the message, else the message without it */
+	if (r.rejects && (ferror(r.rejects) | fclose(r.rejects)) && !res->rejects_error[0] &&
+	    !STR_FMT(res->rejects_error, "--rejects: impossibile scrivere '%s'", opt->rejects_path))
+		STR_COPY_KNOWN(res->rejects_error, "--rejects: impossibile scrivere il file");
 	pthread_cond_destroy(&q.can_take);
 	pthread_cond_destroy(&q.can_put);
 	pthread_mutex_destroy(&q.mu);

@@ -58,8 +58,8 @@ vis_err incident_report(struct store *s, const struct store_account *by, const c
 		return rc;
 	}
 	char detail[256];
-	snprintf(detail, sizeof detail, "incidente n. %lld segnalato da %s: %.150s", (long long)i.id,
-		 by->username, what);
+	STR_FMT_KNOWN(detail, "incidente n. %lld segnalato da %s: %.140s", (long long)i.id,
+		      by->username, what); /* an id of 18 digits, username[65], %.140s: 251 bytes */
 	struct vis_error ae = {0};
 	if (alert_raise(s, now, "incident", "high", by, detail, &ae))
 		log_error("segnalazione dell'incidente non registrata", "incident=%lld error=\"%s\"",

@@ -138,24 +138,28 @@ static bool same_file(const struct stat *a, const struct stat *b)
 static json_t *file_keys(const struct jwks_source *src, struct stat *st, char *why, size_t cap)
 {
 	if (stat(src->path, st)) {
-		snprintf(why, cap, "impossibile leggere '%.200s'", src->path);
+		/* %.200s; callers give 400 bytes */
+		STR_FMT_KNOWN_CAP(why, cap, "impossibile leggere '%.200s'", src->path);
 		return NULL;
 	}
 	if (st->st_size >= (off_t)JWKS_MAX_BYTES) {
-		snprintf(why, cap, "'%.200s' supera %u byte", src->path, JWKS_MAX_BYTES);
+		/* %.200s; callers give 400 bytes */
+		STR_FMT_KNOWN_CAP(why, cap, "'%.200s' supera %u byte", src->path, JWKS_MAX_BYTES);
 		return NULL;
 	}
 	size_t len = 0;
 	char *text = file_read_all(src->path, JWKS_MAX_BYTES, &len);
 	if (!text) {
-		snprintf(why, cap, "impossibile leggere '%.200s'", src->path);
+		/* %.200s; callers give 400 bytes */
+		STR_FMT_KNOWN_CAP(why, cap, "impossibile leggere '%.200s'", src->path);
 		return NULL;
 	}
 	char problem[160];
 	json_t *keys = jwks_parse(text, len, src->algs, problem, sizeof problem);
 	free(text);
 	if (!keys)
-		snprintf(why, cap, "'%.200s': %s", src->path, problem);
+		/* %.200s and a constant; callers give 400 bytes */
+		STR_FMT_KNOWN_CAP(why, cap, "'%.200s': %s", src->path, problem);
 	return keys;
 }
 
@@ -176,7 +180,8 @@ static json_t *fetched_keys(const struct jwks_source *src, char *why, size_t cap
 	if (p.answer_over) { /* the transfer was cut there */
 		snprintf(why, cap, "la risposta supera %u byte", JWKS_MAX_BYTES);
 	} else if (!st) {
-		snprintf(why, cap, "nessuna risposta: %s", net);
+		/* net[200]; callers give 400 bytes */
+		STR_FMT_KNOWN_CAP(why, cap, "nessuna risposta: %s", net);
 	} else if (st != 200) {
 		snprintf(why, cap, "ha risposto HTTP %ld", st);
 	} else {

@@ -93,12 +93,13 @@ static bool transfer(const struct config *cfg, const struct store_mail *m, struc
 		return false;
 	}
 	char rcpt[260], from[260];
-	snprintf(rcpt, sizeof rcpt, "<%s>", m->recipient);
-	snprintf(from, sizeof from, "<%s>", cfg->smtp_from);
+	STR_FMT_KNOWN(rcpt, "<%s>", m->recipient); /* recipient[255] + 2 */
+	STR_FMT_KNOWN(from, "<%s>", cfg->smtp_from); /* smtp_from[256] + 2 */
 	struct outbound o;
 	struct vis_error e = {0};
 	if (outbound_prepare(c, &o, cfg->smtp_url, OUTBOUND_SMTP, cfg->smtp_plain_loopback, &e)) {
-		snprintf(err, errcap, "smtp_url refused: %.150s", e.msg);
+		/* %.150s; callers give 200 bytes */
+		STR_FMT_KNOWN_CAP(err, errcap, "smtp_url refused: %.150s", e.msg);
 		curl_easy_cleanup(c);
 		return false;
 	}
@@ -111,7 +112,8 @@ static bool transfer(const struct config *cfg, const struct store_mail *m, struc
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	CURLcode rc = curl_easy_perform(c);
 	if (o.refused[0])
-		snprintf(err, errcap, "address %s refused (SMTP rules)", o.refused);
+		/* refused[64]; callers give 200 bytes */
+		STR_FMT_KNOWN_CAP(err, errcap, "address %s refused (SMTP rules)", o.refused);
 	else if (rc != CURLE_OK)
 		str_copy_cut(err, errcap, curl_easy_strerror(rc)); /* a message: cut on purpose */
 	curl_slist_free_all(to);
@@ -128,7 +130,8 @@ static bool send_one(const struct config *cfg, const struct sealed_key *k,
 	struct vis_error e = {0};
 	open = *m;
 	if (sealed_body(k, m->body, "", open.body, sizeof open.body, &e)) {
-		snprintf(err, errcap, "%.150s", e.msg);
+		/* %.150s; callers give 200 bytes */
+		STR_FMT_KNOWN_CAP(err, errcap, "%.150s", e.msg);
 		sodium_memzero(&open, sizeof open);
 		return false;
 	}

@@ -102,10 +102,12 @@ static vis_err parse(const char *url, enum outbound_use use, bool plain_loopback
 	}
 	char literal[64];
 	size_t hn = strlen(host);
-	snprintf(literal, sizeof literal, "%.*s", host[0] == '[' && hn > 2 ? (int)hn - 2 : (int)hn,
-		 host + (host[0] == '[' && hn > 2));
+	/* a host too long for literal is no address literal: literal is "" */
+	bool fits = STR_FMT(literal, "%.*s", host[0] == '[' && hn > 2 ? (int)hn - 2 : (int)hn,
+			    host + (host[0] == '[' && hn > 2));
 	struct in6_addr any;
-	bool is_ip = inet_pton(AF_INET, literal, &any) == 1 || inet_pton(AF_INET6, literal, &any) == 1;
+	bool is_ip = fits && (inet_pton(AF_INET, literal, &any) == 1 ||
+			      inet_pton(AF_INET6, literal, &any) == 1);
 	if (is_ip && !outbound_address_allowed(literal, false)) {
 		rc = vis_error_set(e, VIS_ERR_INVALID,
 				   "indirizzo '%s' rifiutato (link-local, non specificato "
@@ -223,7 +225,8 @@ static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 	struct outbound o;
 	struct vis_error e = {0};
 	if (outbound_prepare(c, &o, p->url, OUTBOUND_WEBHOOK, false, &e)) {
-		snprintf(why, cap, "URL refused: %.150s", e.msg);
+		/* %.150s; callers give 200 bytes */
+		STR_FMT_KNOWN_CAP(why, cap, "URL refused: %.150s", e.msg);
 		curl_easy_cleanup(c);
 		return 0;
 	}
@@ -264,7 +267,8 @@ static long transfer(struct outbound_post *p, bool get, char *why, size_t cap)
 	curl_easy_cleanup(c);
 	outbound_release(&o);
 	if (o.refused[0]) {
-		snprintf(why, cap, "address %s refused (webhook rules)", o.refused);
+		/* refused[64]; callers give 200 bytes */
+		STR_FMT_KNOWN_CAP(why, cap, "address %s refused (webhook rules)", o.refused);
 		return 0;
 	}
 	if (rc != CURLE_OK) {

@@ -58,7 +58,7 @@ static int post(const char *url, const char *body, const char *sig, int64_t conv
 		size_t cap)
 {
 	char h1[160], h2[64];
-	snprintf(h1, sizeof h1, "X-Visura-Signature: %s", sig);
+	STR_FMT_KNOWN(h1, "X-Visura-Signature: %s", sig); /* sig[100] */
 	snprintf(h2, sizeof h2, "X-Visura-Agreement: %lld", (long long)conv);
 	const char *const headers[] = {"Content-Type: application/json", h1, h2, NULL};
 	struct outbound_post req = {.url = url, .headers = headers, .body = body,
@@ -141,7 +141,8 @@ static int push_one(struct store *s, const struct audit_key *key,
 	struct vis_error ue = {0};
 	if (outbound_check(c->webhook_url, OUTBOUND_WEBHOOK, false, &ue)) {
 		char err[200];
-		snprintf(err, sizeof err, "webhook_url refused: %.150s", ue.msg);
+		/* its precision bounds it */
+		STR_FMT_KNOWN(err, "webhook_url refused: %.150s", ue.msg);
 		retry_later(&w, now, err);
 		webhook_put(s, &w);
 		return 0;
@@ -170,8 +171,8 @@ static int push_one(struct store *s, const struct audit_key *key,
 	snprintf(rec.username, sizeof rec.username, "webhook");
 	snprintf(rec.ip, sizeof rec.ip, "push");
 	snprintf(rec.operation, sizeof rec.operation, "events_push");
-	snprintf(rec.query, sizeof rec.query, "after=%lld count=%zu url=%.200s",
-		 (long long)w.cursor, n, c->webhook_url);
+	STR_FMT_KNOWN(rec.query, "after=%lld count=%zu url=%.200s", (long long)w.cursor, n,
+		      c->webhook_url); /* numbers and %.200s < 512 */
 	rec.subjects = subjects_text(&b.subjects);
 	policy_categories_format(cats, rec.categories, sizeof rec.categories);
 	snprintf(rec.outcome, sizeof rec.outcome, "ok");

@@ -145,7 +145,7 @@ struct climb {
 /* What failed (what), and about whom. */
 static bool no(struct climb *c, const char *what, const char *who)
 {
-	snprintf(c->why, sizeof c->why, "%.110s: %.85s", what, who);
+	STR_FMT_KNOWN(c->why, "%.110s: %.85s", what, who); /* its precisions bound it (197 bytes) */
 	return false;
 }
 
@@ -161,7 +161,7 @@ static char *fetch_typed(struct climb *c, const char *url, const char *want)
 	}
 	char *buf = malloc(STATEMENT_MAX + 1), net[160] = "", ctype[128] = "";
 	char accept[160];
-	snprintf(accept, sizeof accept, "Accept: %s", want);
+	STR_FMT_KNOWN(accept, "Accept: %s", want); /* a media type, a constant */
 	const char *const hdrs[] = {accept, NULL};
 	long st = buf ? oidc_http(c->o, url, hdrs, NULL, buf, STATEMENT_MAX + 1, ctype, net,
 				  sizeof net)
@@ -169,9 +169,12 @@ static char *fetch_typed(struct climb *c, const char *url, const char *want)
 	size_t n = strlen(want);
 	if (st != 200 || strncasecmp(ctype, want, n) || (ctype[n] && ctype[n] != ';')) {
 		char not[80];
-		snprintf(not, sizeof not, "non %s", want);
-		snprintf(c->why, sizeof c->why, "%.120s: %.70s", url,
-			 !st ? net : st != 200 ? "non 200" : not);
+		STR_FMT_KNOWN(not, "non %s", want); /* a media type, a constant */
+		/* its precisions bound it (192 bytes) */
+		STR_FMT_KNOWN(c->why, "%.120s: %.70s", url,
+			      !st         ? net
+			      : st != 200 ? "non 200"
+					  : not );
 		free(buf);
 		return NULL;
 	}

@@ -150,10 +150,12 @@ vis_err oidc_federation_key_rotate(const char *path, int64_t now, int64_t grace,
 				   char old_kid[64], char new_kid[64], struct vis_error *e)
 {
 	char prev[CONFIG_PATH_MAX + 16];
-	snprintf(prev, sizeof prev, "%s.previous", path);
 	/* Both are replaced below: refused before anything is read or made
 	 * (reading a FIFO would wait for ever). */
-	vis_err rc = fsmode_replaceable(path, "oidc_federation_key", e);
+	vis_err rc = STR_FMT_SET(prev, "oidc_federation_key: percorso troppo lungo", e,
+				 "%s.previous", path);
+	if (!rc)
+		rc = fsmode_replaceable(path, "oidc_federation_key", e);
 	if (!rc)
 		rc = fsmode_replaceable(prev, "oidc_federation_key", e);
 	if (rc)
@@ -343,10 +345,10 @@ static void flow_derive(const unsigned char secret[32], struct oidc_flow *f)
 {
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	char msg[OIDC_STATE_CHARS + 16];
-	snprintf(msg, sizeof msg, "nonce:%s", f->state);
+	STR_FMT_KNOWN(msg, "nonce:%s", f->state); /* a state of 43 bytes */
 	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, strlen(msg), secret);
 	b64url(mac, sizeof mac, f->nonce, sizeof f->nonce);
-	snprintf(msg, sizeof msg, "pkce:%s", f->state);
+	STR_FMT_KNOWN(msg, "pkce:%s", f->state); /* a state of 43 bytes */
 	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, strlen(msg), secret);
 	b64url(mac, sizeof mac, f->verifier, sizeof f->verifier);
 	sodium_memzero(mac, sizeof mac);
@@ -754,7 +756,8 @@ static bool complete(struct oidc *o, const struct oidc_flow *f, const char *code
 		       "il gestore dell'identità non ha concluso l'accesso: ricominci");
 	else if (id_token_ok(o, op, f, id_token, now, out, why)) {
 		char auth[4200];
-		snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
+		/* access of at most 4096 bytes, checked above */
+		STR_FMT_KNOWN(auth, "Authorization: Bearer %s", access);
 		const char *const hdrs[] = {auth, "Accept: application/jwt", NULL};
 		st = op_post(o, op_str(op, "userinfo_endpoint"), hdrs, "", buf, why_net,
 			     sizeof why_net);
@@ -817,7 +820,8 @@ static void log_purge(struct oidc *o, int64_t now)
 		    strncmp(de->d_name, oldest, 10) >= 0)
 			continue;
 		char path[CONFIG_PATH_MAX + 32];
-		snprintf(path, sizeof path, "%s/%s", o->log_dir, de->d_name);
+		/* a name of 16 bytes, checked above */
+		STR_FMT_KNOWN(path, "%s/%s", o->log_dir, de->d_name);
 		unlink(path);
 	}
 	closedir(d);
@@ -840,7 +844,7 @@ void oidc_log(struct oidc *o, int64_t now, const char *kind, json_t *fields)
 	if (!line)
 		return;
 	char path[CONFIG_PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/%s.jsonl", o->log_dir, day);
+	STR_FMT_KNOWN(path, "%s/%s.jsonl", o->log_dir, day); /* log_dir[CONFIG_PATH_MAX] + 17 */
 	pthread_mutex_lock(&o->log_lock);
 	bool fresh = access(path, F_OK) != 0;
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

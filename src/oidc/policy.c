@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/str.h"
 #include "oidc/oidc.h"
 
 static const char *const KNOWN[] = {"value", "add", "default", "one_of", "subset_of",
@@ -58,7 +59,9 @@ static json_t *unite(const json_t *a, const json_t *b)
 
 static bool fail(char *why, size_t cap, const char *param, const char *what)
 {
-	snprintf(why, cap, "metadata policy: %s: %s", param, what);
+	/* the parameter comes with the metadata: left out when too long */
+	if (!str_fmt(why, cap, "metadata policy: %s: %s", param, what))
+		STR_FMT_KNOWN_CAP(why, cap, "metadata policy: %s", what); /* what: a constant */
 	return false;
 }
 

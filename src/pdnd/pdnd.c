@@ -289,9 +289,9 @@ vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v,
 {
 	char key[160], ekey[160];
 	bool v_fresh, e_fresh = true;
-	snprintf(key, sizeof key, "voucher:%s", v->jti); /* jti < 129 bytes */
+	STR_FMT_KNOWN(key, "voucher:%s", v->jti); /* jti < 129 bytes */
 	if (ev) {
-		snprintf(ekey, sizeof ekey, "evidence:%s", ev->jti); /* jti < 129 bytes */
+		STR_FMT_KNOWN(ekey, "evidence:%s", ev->jti); /* jti < 129 bytes */
 		if (store_pdnd_jti_take_pair(s, key, v->exp + skew, ekey, ev->exp + skew, &v_fresh,
 					     &e_fresh, e))
 			return e->code;
@@ -711,7 +711,8 @@ vis_err pdnd_answer_sign(const struct pdnd_signer *sg, const char *iss, const ch
 	if (p && b && sig) {
 		size_t n = strlen(p) + strlen(b) + strlen(sig) + 3;
 		if ((*jwt = malloc(n)))
-			snprintf(*jwt, n, "%s.%s.%s", p, b, sig);
+			/* n is the three lengths, two dots and the NUL */
+			STR_FMT_KNOWN_CAP(*jwt, n, "%s.%s.%s", p, b, sig);
 	}
 	json_decref(tmpl);
 	json_decref(jws);
@@ -794,7 +795,7 @@ vis_err pdnd_integrity_check(struct store *s, int64_t ente_id, const struct pdnd
 	jws_close(&j);
 	if (!good)
 		return VIS_OK;
-	snprintf(tkey, sizeof tkey, "signature:%s", jti); /* jti < 129 bytes */
+	STR_FMT_KNOWN(tkey, "signature:%s", jti); /* jti < 129 bytes */
 	bool fresh;
 	if (store_pdnd_jti_take(s, tkey, exp + c->skew, &fresh, e))
 		return e->code;

@@ -168,7 +168,8 @@ static int take_db(struct store *s, const struct rl_rule *rules, int n, const bo
 		exhausted[i] = false;
 		if (pick && !pick[i])
 			continue;
-		snprintf(keys[m], sizeof keys[m], "rl:%s:%d", rules[i].key, window_of(&rules[i]));
+		/* key[64] and a number */
+		STR_FMT_KNOWN(keys[m], "rl:%s:%d", rules[i].key, window_of(&rules[i]));
 		k[m] = keys[m];
 		w[m] = wid[i];
 		lim[m] = rules[i].limit;

@@ -723,8 +723,8 @@ static enum query_status household_in(struct query_ctx *q, const char *cf,
 		json_decref(m.arr);
 	if (m.more) {
 		char next[48];
-		snprintf(next, sizeof next, "%d.%d.%s", m.last.relationship, m.last.birth_date,
-			 m.last.id);
+		STR_FMT_KNOWN(next, "%d.%d.%s", m.last.relationship, m.last.birth_date,
+			      m.last.id); /* two numbers and an id of at most 20 bytes */
 		json_object_set_new(q->body, "next_cursor", json_string(next));
 	}
 	json_object_set_new(q->body, "as_of", date_json(q->as_of));

@@ -79,13 +79,7 @@ static bool copy_code(char *dst, size_t cap, const char *src, size_t exact)
 static char *read_data_file(const char *dir, const char *name, size_t *len,
 			    struct vis_error *e)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	char *buf = file_read_all(path, REFDATA_MAX_FILE, len);
-	if (!buf)
-		vis_error_set(e, VIS_ERR_IO, "impossibile leggere i dati di riferimento "
-					     "'%s'", path);
-	return buf;
+	return file_read_in(dir, name, REFDATA_MAX_FILE, len, "i dati di riferimento", e);
 }
 
 static vis_err load_comuni(struct refdata *rd, const char *dir, struct vis_error *e)

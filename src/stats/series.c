@@ -334,7 +334,7 @@ static vis_err unit_protect(struct unit *u, struct walk *w, int threshold, bool 
 		rc = province_linked(w, a, b, threshold, e);
 		if (rc)
 			return rc;
-		snprintf(w->prefix, sizeof w->prefix, "%.3s", u->code);
+		STR_FMT_KNOWN(w->prefix, "%.3s", u->code); /* its precision bounds it */
 	}
 	int member = stats_linked_ages_find(&w->linked[0], u->code);
 	int bm = stats_linked_balance_find(&w->bal, u->code);
@@ -778,9 +778,11 @@ static vis_err series_compute(struct store *s, const struct refdata *rd,
 			/* a province: its plate, from the first municipality */
 			const struct ref_comune *c = refdata_comune_by_istat(rd, w->u[first].code, today);
 			char prov[4];
-			snprintf(prov, sizeof prov, "%.3s", u->code);
+			STR_FMT_KNOWN(prov, "%.3s", u->code); /* its precision bounds it */
 			str_copy_known(code, sizeof code, prov, __FILE__, __LINE__);
-			snprintf(name, sizeof name, "Provincia %s", c && c->province[0] ? c->province : prov);
+			/* a province's code of 2 bytes, or prov[4] */
+			STR_FMT_KNOWN(name, "Provincia %s",
+				      c && c->province[0] ? c->province : prov);
 		} else {
 			stats_territory(rd, q->by_comune ? u->code : q->comuni, today, code, name);
 		}

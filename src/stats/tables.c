@@ -1372,7 +1372,7 @@ vis_err stats_coverage(struct store *s, const char *comuni, int *from, int *to,
 	for (const char *p = comuni; *p;) {
 		size_t n = strcspn(p, ",");
 		char code[8];
-		snprintf(code, sizeof code, "%.*s", (int)(n < 7 ? n : 7), p);
+		STR_FMT_KNOWN(code, "%.*s", (int)(n < 7 ? n : 7), p); /* its precision bounds it */
 		struct span one = {.comuni = code};
 		if ((rc = store_import_span_each(s, add_span, &one, e)))
 			return rc;
@@ -1433,13 +1433,14 @@ void stats_territory(const struct refdata *rd, const char *comuni, int date,
 			snprintf(name, LABEL_MAX, "Tutti i comuni");
 		return;
 	}
-	snprintf(code, LABEL_MAX, "%.*s", LABEL_MAX - 1, comuni);
+	/* shorter than LABEL_MAX, checked above */
+	STR_FMT_KNOWN_CAP(code, LABEL_MAX, "%.*s", LABEL_MAX - 1, comuni);
 	struct strbuf sb;
 	strbuf_init(&sb, LABEL_MAX - 1);
 	for (const char *p = comuni; *p;) {
 		size_t len = strcspn(p, ",");
 		char c[8];
-		snprintf(c, sizeof c, "%.*s", (int)(len < 7 ? len : 7), p);
+		STR_FMT_KNOWN(c, "%.*s", (int)(len < 7 ? len : 7), p); /* its precision bounds it */
 		const struct ref_comune *rc = refdata_comune_by_istat(rd, c, date);
 		if (sb.len)
 			strbuf_adds(&sb, ", ");
@@ -1449,7 +1450,8 @@ void stats_territory(const struct refdata *rd, const char *comuni, int date,
 	if (sb.err)
 		snprintf(name, LABEL_MAX, "Insieme di %d comuni", n);
 	else
-		snprintf(name, LABEL_MAX, "%.*s", LABEL_MAX - 1, sb.buf);
+		/* sb holds at most LABEL_MAX - 1 bytes */
+		STR_FMT_KNOWN_CAP(name, LABEL_MAX, "%.*s", LABEL_MAX - 1, sb.buf);
 	strbuf_release(&sb);
 }
 
@@ -1559,7 +1561,7 @@ static int add_resident(void *ctx, const struct store_person *p)
 		a->civil[sex][civil_class(p->civil_status)][age < AGES ? age : AGES - 1]++;
 	if (cit && foreign(p)) {
 		char first[4];
-		snprintf(first, sizeof first, "%.3s", p->citizenships);
+		STR_FMT_KNOWN(first, "%.3s", p->citizenships); /* its precision bounds it */
 		int i = 0;
 		while (i < a->nst && strcmp(a->st[i].code, first))
 			i++;
@@ -1583,7 +1585,8 @@ static int add_resident(void *ctx, const struct store_person *p)
 			return 1;
 		}
 		struct member *m = &a->fam[a->nfam++];
-		snprintf(m->key, sizeof m->key, "%s:%s", p->comune, p->family_id);
+		/* comune[7] and an id of at most 20 bytes */
+		STR_FMT_KNOWN(m->key, "%s:%s", p->comune, p->family_id);
 		m->rel = p->relationship;
 		m->cs = p->civil_status;
 		m->sex = p->sex;
@@ -2534,7 +2537,7 @@ static int cmp_code8(const void *x, const void *y)
 static vis_err province_members(struct store *s, const char *comune, struct siblings *sb,
 				struct vis_error *e)
 {
-	snprintf(sb->prefix, sizeof sb->prefix, "%.3s", comune);
+	STR_FMT_KNOWN(sb->prefix, "%.3s", comune); /* its precision bounds it */
 	vis_err rc = store_import_span_each(s, add_sibling, sb, e);
 	if (!rc && sb->oom)
 		rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
@@ -2567,7 +2570,7 @@ static bool province_whole(const char (*code)[8], int n, const char *comuni)
 		char c[8];
 		if (len >= sizeof c)
 			return false;
-		snprintf(c, sizeof c, "%.*s", (int)len, p);
+		STR_FMT_KNOWN(c, "%.*s", (int)len, p); /* len < sizeof c, checked above */
 		if (code_find(code, n, c) < 0)
 			return false;
 		found++;
@@ -2901,7 +2904,7 @@ static bool linked_key_same(struct linked_key *key, const char *comuni, int a, i
 			    int threshold)
 {
 	struct linked_key k = {.a = a, .b = b, .c = c, .threshold = threshold};
-	snprintf(k.prefix, sizeof k.prefix, "%.3s", comuni);
+	STR_FMT_KNOWN(k.prefix, "%.3s", comuni); /* its precision bounds it */
 	bool same = !memcmp(key, &k, sizeof k);
 	*key = k;
 	return same;
@@ -3370,7 +3373,8 @@ static int add_address(void *ctx, const struct store_family *f)
 	}
 	struct address *a = &b->f[b->n++];
 	memset(a, 0, sizeof *a);
-	snprintf(a->key, sizeof a->key, "%s:%s", f->comune, f->id);
+	/* comune[7] and an id of at most 20 bytes */
+	STR_FMT_KNOWN(a->key, "%s:%s", f->comune, f->id);
 	str_copy_known(a->place[0], STORE_NAME_MAX, b->street ? f->dug : f->locality, __FILE__,
 		       __LINE__);
 	if (b->street)
@@ -3395,7 +3399,8 @@ static int add_by_address(void *ctx, const struct store_person *p)
 	if (age < 0)
 		return 0;
 	struct address key, *a = NULL;
-	snprintf(key.key, sizeof key.key, "%s:%s", p->comune, p->family_id);
+	/* comune[7] and an id of at most 20 bytes */
+	STR_FMT_KNOWN(key.key, "%s:%s", p->comune, p->family_id);
 	if (p->family_id[0])
 		a = bsearch(&key, b->f, b->n, sizeof *b->f, cmp_fam);
 	int g = a ? a->group : b->ng;
@@ -3899,7 +3904,7 @@ static vis_err balance_table(struct store *s, struct linked_cache *cache,
 					   "e \"to\" (AAAA-MM) più vicini", MAX_PERIODS, MAX_PERIODS / 12);
 		if (rc)
 			return rc;
-		snprintf(c->bprefix, sizeof c->bprefix, "%.3s", q->comuni);
+		STR_FMT_KNOWN(c->bprefix, "%.3s", q->comuni); /* its precision bounds it */
 		c->bfrom = from;
 		c->bto = to;
 		c->byearly = q->yearly;
@@ -3933,8 +3938,8 @@ static vis_err balance_table(struct store *s, struct linked_cache *cache,
 		if (q->yearly)
 			snprintf(period, sizeof period, "%d", DATE_YEAR(l->dal[p]));
 		else
-			snprintf(period, sizeof period, "%s %d", mesi[DATE_MONTH(l->dal[p]) - 1],
-				 DATE_YEAR(l->dal[p]));
+			STR_FMT_KNOWN(period, "%s %d", mesi[DATE_MONTH(l->dal[p]) - 1],
+				      DATE_YEAR(l->dal[p])); /* a month's name and a year */
 		date_format(l->dal[p], dal);
 		date_format(l->al[p], al);
 		for (int sx = 0; sx < 3; sx++) {
@@ -4094,7 +4099,8 @@ static int members_add(struct members *m, const char *code, size_t len)
 		m->oom = true;
 		return 1;
 	}
-	snprintf(m->code[m->n++], sizeof *m->code, "%.*s", (int)len, code);
+	/* len < sizeof *m->code, checked above */
+	STR_FMT_KNOWN_CAP(m->code[m->n++], sizeof *m->code, "%.*s", (int)len, code);
 	return 0;
 }
 
@@ -4254,7 +4260,9 @@ static vis_err pool_table(struct store *s, const struct refdata *rd,
 			 * province's when as many */
 			for (size_t x = i + 1; x < j; x++) {
 				size_t len = strlen(one->comuni);
-				snprintf(one->comuni + len, sizeof one->comuni - len, ",%s", m.code[x]);
+				/* codes of q->comuni, itself shorter than one->comuni */
+				STR_FMT_KNOWN_CAP(one->comuni + len, sizeof one->comuni - len,
+						  ",%s", m.code[x]);
 			}
 			next = j;
 		}

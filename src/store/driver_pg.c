@@ -739,7 +739,8 @@ static vis_err pg_table_each(struct drv *d, const char *table, bool with_rowid, 
 	struct pg_store *s = (struct pg_store *)d;
 	(void)with_rowid;   /* the rowid column is one of the table's here */
 	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
+	/* a table's name, a constant of the schema */
+	STR_FMT_KNOWN(sql, "SELECT * FROM %s", table);
 	if (copy_end(s, e) || conn_ready(s, e) || begin_sync(s, e))
 		return VIS_ERR_STORE;
 	/* Row by row: a register does not fit in one result. */
@@ -795,7 +796,8 @@ static vis_err pg_table_rows(struct drv *d, const char *table, int64_t *n, struc
 {
 	struct pg_store *s = (struct pg_store *)d;
 	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	/* a table's name, a constant of the schema */
+	STR_FMT_KNOWN(sql, "SELECT count(*) FROM %s", table);
 	PGresult *r = run(s, sql, NULL, table, e);
 	if (!r)
 		return VIS_ERR_STORE;
@@ -808,7 +810,7 @@ static vis_err pg_table_clear(struct drv *d, const char *table, struct vis_error
 {
 	struct pg_store *s = (struct pg_store *)d;
 	char sql[128];
-	snprintf(sql, sizeof sql, "DELETE FROM %s", table);
+	STR_FMT_KNOWN(sql, "DELETE FROM %s", table); /* a table's name, a constant of the schema */
 	return run_done(s, sql, NULL, table, NULL, e);
 }
 
@@ -832,8 +834,11 @@ static vis_err pg_load_finish(struct drv *d, struct vis_error *e)
 		if (!ti || !ci) {
 			rc = vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		} else {
-			snprintf(sql, sizeof sql, "SELECT setval(pg_get_serial_sequence(?1, ?2),"
-				 " (SELECT coalesce(max(%s), 0) + 1 FROM %s), false)", ci, ti);
+			/* names of the schema's constants */
+			STR_FMT_KNOWN(sql,
+				      "SELECT setval(pg_get_serial_sequence(?1, ?2),"
+				      " (SELECT coalesce(max(%s), 0) + 1 FROM %s), false)",
+				      ci, ti);
 			struct pg_params p = {0};
 			pp_text(&p, t);
 			pp_text(&p, c);

@@ -135,7 +135,10 @@ static bool table_in(struct sq_store *s, const char *db, const char *t)
 {
 	char sql[160];
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = '%s'", db, t);
+	/* "main" or "trail" and a table's name of the schema */
+	STR_FMT_KNOWN(sql,
+		      "SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = '%s'",
+		      db, t);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return false;
 	bool exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
@@ -151,7 +154,8 @@ static int64_t table_rows_in(struct sq_store *s, const char *db, const char *t)
 	sqlite3_stmt *st;
 	if (!table_in(s, db, t))
 		return -1;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.%s", db, t);
+	/* "main" or "trail" and a table's name of the schema */
+	STR_FMT_KNOWN(sql, "SELECT count(*) FROM %s.%s", db, t);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
@@ -241,7 +245,8 @@ static vis_err trail_copy_table(struct sq_store *s, const char *t, struct vis_er
 	if (rc)
 		return rc;
 	char sql[160];
-	snprintf(sql, sizeof sql, "INSERT INTO trail.%s SELECT * FROM main.%s", t, t);
+	/* a table's name, a constant of the schema */
+	STR_FMT_KNOWN(sql, "INSERT INTO trail.%s SELECT * FROM main.%s", t, t);
 	return exec_sql(s, sql, e);
 }
 
@@ -291,7 +296,8 @@ static vis_err trail_move(struct sq_store *s, struct vis_error *e)
 	/* Children before parents (the list is in creation order). */
 	for (int i = schema_trail_table_count - 1; i >= 0; i--) {
 		char sql[96];
-		snprintf(sql, sizeof sql, "DROP TABLE main.%s", schema_trail_tables[i]);
+		/* a table's name, a constant of the schema */
+		STR_FMT_KNOWN(sql, "DROP TABLE main.%s", schema_trail_tables[i]);
 		if (in_main[i] && exec_sql(s, sql, e)) {
 			exec_sql(s, "ROLLBACK", NULL);
 			return VIS_ERR_STORE;
@@ -449,7 +455,8 @@ static vis_err sq_table_each(struct drv *d, const char *table, bool with_rowid, 
 {
 	struct sq_store *s = (struct sq_store *)d;
 	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT %s* FROM %s", with_rowid ? "rowid AS rowid, " : "", table);
+	/* a table's name, a constant of the schema */
+	STR_FMT_KNOWN(sql, "SELECT %s* FROM %s", with_rowid ? "rowid AS rowid, " : "", table);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, table);
@@ -511,7 +518,8 @@ static vis_err sq_table_rows(struct drv *d, const char *table, int64_t *n, struc
 	struct sq_store *s = (struct sq_store *)d;
 	char sql[128];
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	/* a table's name, a constant of the schema */
+	STR_FMT_KNOWN(sql, "SELECT count(*) FROM %s", table);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, e, table);
 	int rc = sqlite3_step(st);
@@ -524,7 +532,7 @@ static vis_err sq_table_clear(struct drv *d, const char *table, struct vis_error
 {
 	struct sq_store *s = (struct sq_store *)d;
 	char sql[128];
-	snprintf(sql, sizeof sql, "DELETE FROM %s", table);
+	STR_FMT_KNOWN(sql, "DELETE FROM %s", table); /* a table's name, a constant of the schema */
 	return exec_sql(s, sql, e);
 }
 
@@ -966,8 +974,10 @@ static int ro_version(sqlite3 *db)
 
 vis_err drv_sqlite_probe(const char *path, int *version, bool *live, struct vis_error *e)
 {
-	char trail[4200];
-	snprintf(trail, sizeof trail, "%s.trail", path);
+	char trail[4200], wal[4200];
+	if (STR_FMT_SET(trail, "percorso troppo lungo", e, "%s.trail", path) ||
+	    STR_FMT_SET(wal, "percorso troppo lungo", e, "%s-wal", path))
+		return e ? e->code : VIS_ERR_LIMIT;
 	*live = shm_in_use(path) || shm_in_use(trail);
 	*version = -1;
 	if (access(path, F_OK) != 0)
@@ -975,8 +985,6 @@ vis_err drv_sqlite_probe(const char *path, int *version, bool *live, struct vis_
 	/* Read-only, and when no process uses it and no WAL is left, as an
 	 * immutable file: a read-only connection would leave WAL and SHM files
 	 * behind (it may not delete them), and probing changes nothing. */
-	char wal[4200];
-	snprintf(wal, sizeof wal, "%s-wal", path);
 	struct strbuf uri;
 	strbuf_init(&uri, 3 * 4096 + 64);
 	strbuf_adds(&uri, "file:");
@@ -1008,6 +1016,18 @@ vis_err drv_sqlite_probe(const char *path, int *version, bool *live, struct vis_
 	return VIS_OK;
 }
 
+/* why: "'path' what: detail" ("'path' what" when detail is NULL), or "il
+ * file what: detail" when the path does not fit. */
+static void file_why(char *why, size_t cap, const char *path, const char *what, const char *detail)
+{
+	const char *sep = detail ? ": " : "";
+	if (!detail)
+		detail = "";
+	if (!str_fmt(why, cap, "'%s' %s%s%s", path, what, sep, detail))
+		/* what: a constant, detail cut by the precision; callers give 600 */
+		STR_FMT_KNOWN_CAP(why, cap, "il file %s%s%.200s", what, sep, detail);
+}
+
 /* PRAGMA integrity_check of one read-only file: "ok" or the first problem
  * in why. */
 static vis_err integrity(const char *path, int *version, char *why, size_t cap,
@@ -1015,20 +1035,20 @@ static vis_err integrity(const char *path, int *version, char *why, size_t cap,
 {
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		snprintf(why, cap, "'%s' non si apre: %s", path, db ? sqlite3_errmsg(db) : "?");
+		file_why(why, cap, path, "non si apre", db ? sqlite3_errmsg(db) : "?");
 		sqlite3_close(db);
 		return VIS_OK;
 	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(why, cap, "'%s' non è un database: %s", path, sqlite3_errmsg(db));
+		file_why(why, cap, path, "non è un database", sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return VIS_OK;
 	}
 	int rc = sqlite3_step(st);
 	const char *r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	if (!r || strcmp(r, "ok"))
-		snprintf(why, cap, "'%s' non supera il controllo di integrità: %s", path,
+		file_why(why, cap, path, "non supera il controllo di integrità",
 			 r ? r : sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	if (version)
@@ -1045,7 +1065,7 @@ vis_err drv_sqlite_file_check(const char *path, const char *trail, int *version,
 	if (integrity(path, version, why, cap, e) || why[0])
 		return VIS_OK;
 	if (*version <= 0) {
-		snprintf(why, cap, "'%s' holds no visura schema", path);
+		file_why(why, cap, path, "non contiene uno schema di visura", NULL);
 		return VIS_OK;
 	}
 	return integrity(trail, NULL, why, cap, e);

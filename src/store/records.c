@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/str.h"
 #include "store/sql.h"
 
 #define FAR_FUTURE 29991231
@@ -275,7 +276,7 @@ static void sql_params(const struct rec_desc *d, size_t first, char *buf, size_t
 {
 	char p[32];
 	for (size_t i = first; i < d->ncols; i++) {
-		snprintf(p, sizeof p, "%s?%zu", i > first ? ", " : "", i - first + 1);
+		STR_FMT_KNOWN(p, "%s?%zu", i > first ? ", " : "", i - first + 1); /* numbers */
 		sql_append(buf, cap, len, p);
 	}
 }
@@ -303,15 +304,17 @@ bool rec_sql_update(const struct rec_desc *d, char *sql, size_t cap)
 	sql_append(sql, cap, &len, d->table);
 	sql_append(sql, cap, &len, " SET ");
 	for (size_t i = 1; i < d->ncols; i++) {
-		snprintf(p, sizeof p, "%s%s = COALESCE(?%zu, %s)", i > 1 ? ", " : "",
-			 d->cols[i].name, i, d->cols[i].name);
+		/* a column's name, a constant of the schema */
+		STR_FMT_KNOWN(p, "%s%s = COALESCE(?%zu, %s)", i > 1 ? ", " : "", d->cols[i].name, i,
+			      d->cols[i].name);
 		sql_append(sql, cap, &len, p);
 	}
 	snprintf(p, sizeof p, " WHERE id = ?%zu", d->ncols);
 	sql_append(sql, cap, &len, p);
 	for (size_t i = 1; i < d->ncols; i++) {
-		snprintf(p, sizeof p, " AND %s = COALESCE(?%zu, %s)", d->cols[i].name,
-			 d->ncols + i, d->cols[i].name);
+		/* a column's name, a constant of the schema */
+		STR_FMT_KNOWN(p, " AND %s = COALESCE(?%zu, %s)", d->cols[i].name, d->ncols + i,
+			      d->cols[i].name);
 		sql_append(sql, cap, &len, p);
 	}
 	return len < cap;
@@ -346,12 +349,12 @@ int rec_sql_list(const struct rec_desc *d, const struct store_filter *filters, b
 				      filters[nf].col);
 			return -1;
 		}
-		snprintf(part, sizeof part, "%s%s = ?%d", nf ? " AND " : " WHERE ", filters[nf].col,
-			 nf + 1);
+		STR_FMT_KNOWN(part, "%s%s = ?%d", nf ? " AND " : " WHERE ", filters[nf].col,
+			      nf + 1); /* a column's name, a constant of the schema */
 		sql_append(sql, cap, &len, part);
 	}
 	if (below) {
-		snprintf(part, sizeof part, "%sid < ?%d", nf ? " AND " : " WHERE ", nf + 1);
+		STR_FMT_KNOWN(part, "%sid < ?%d", nf ? " AND " : " WHERE ", nf + 1); /* numbers */
 		sql_append(sql, cap, &len, part);
 	}
 	sql_append(sql, cap, &len, " ORDER BY id DESC");

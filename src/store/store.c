@@ -112,22 +112,37 @@ vis_err store_open(const char *uri, struct store **out, struct vis_error *e)
 	return VIS_OK;
 }
 
-void store_files_prefix(const char *uri, char *out, size_t cap)
+static vis_err too_long(const char *suffix, size_t cap, struct vis_error *e)
 {
+	return vis_error_set(e, VIS_ERR_LIMIT,
+			     "percorso troppo lungo: il file della base dati \"…%s\" supererebbe "
+			     "%zu byte; dare alla base dati (o a VISURA_STATE_DIR) un percorso più "
+			     "corto", suffix, cap - 1);
+}
+
+vis_err store_files_prefix(const char *uri, char *out, size_t cap, struct vis_error *e)
+{
+	return store_files_path(uri, NULL, "", out, cap, e);
+}
+
+vis_err store_files_path(const char *uri, const char *configured, const char *suffix, char *out,
+			 size_t cap, struct vis_error *e)
+{
+	if (configured && *configured)
+		return str_set(out, cap, configured, "percorso troppo lungo", e);
 	const char *conninfo = store_pg_conninfo(uri);
+	bool fits;
 	if (!conninfo) {
-		/* callers give buffers of 4096 bytes, any file path fits */
-		str_copy_known(out, cap, !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri, __FILE__,
-			       __LINE__);
-		return;
+		fits = str_fmt(out, cap, "%s%s", !strncmp(uri, "sqlite:", 7) ? uri + 7 : uri,
+			       suffix);
+	} else {
+		char name[128];
+		const char *dir = getenv("VISURA_STATE_DIR");
+		drv_pg_files_name(conninfo, name, sizeof name);
+		fits = dir && *dir ? str_fmt(out, cap, "%s/%s%s", dir, name, suffix)
+				   : str_fmt(out, cap, "%s%s", name, suffix);
 	}
-	char name[128];
-	const char *dir = getenv("VISURA_STATE_DIR");
-	drv_pg_files_name(conninfo, name, sizeof name);
-	if (dir && *dir)
-		snprintf(out, cap, "%s/%s", dir, name);
-	else
-		str_copy_known(out, cap, name, __FILE__, __LINE__); /* name[128] */
+	return fits ? VIS_OK : too_long(suffix, cap, e);
 }
 
 void store_close(struct store *s)

@@ -30,8 +30,15 @@ void store_close(struct store *s);
 /* Where the files that belong with a database live (its signing key, its
  * CA): the prefix their names start with.  SQLite: the database file's
  * path; PostgreSQL: "visura-DBNAME" in $VISURA_STATE_DIR (default: the
- * current directory). */
-void store_files_prefix(const char *uri, char *out, size_t cap);
+ * current directory).  A prefix that does not fit in cap is never cut (a
+ * cut one names another file): out is left "" and VIS_ERR_LIMIT says
+ * "percorso troppo lungo". */
+vis_err store_files_prefix(const char *uri, char *out, size_t cap, struct vis_error *e);
+/* One of those files: `configured` when set (a path from the
+ * configuration), else the prefix + suffix (".signing-key"); VIS_ERR_LIMIT
+ * as above when it does not fit. */
+vis_err store_files_path(const char *uri, const char *configured, const char *suffix, char *out,
+			 size_t cap, struct vis_error *e);
 
 /* The schema version in force, and the newest this build knows. */
 int store_schema_version(struct store *s);

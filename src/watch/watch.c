@@ -139,7 +139,8 @@ static void unsub_token(const struct sealed_key *k, int64_t id, const char *nonc
 	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, (size_t)n, key);
 	char b64[sodium_base64_ENCODED_LEN(sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 	sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	snprintf(out, 128, "%lld.%s", (long long)id, b64);
+	/* an id and 43 bytes of base64 */
+	STR_FMT_KNOWN_CAP(out, 128, "%lld.%s", (long long)id, b64);
 	sodium_memzero(key, sizeof key);
 }
 

@@ -112,7 +112,7 @@ static long post(struct publisher *p, struct witness_state *s, const char *body,
 		 struct answer *a)
 {
 	char url[sizeof s->w.url + 32];
-	snprintf(url, sizeof url, "%s/add-checkpoint", s->w.url); /* url fits: sizes above */
+	STR_FMT_KNOWN(url, "%s/add-checkpoint", s->w.url); /* url fits: sizes above */
 	static const char *const headers[] = {"Content-Type: text/plain", NULL};
 	struct outbound_post req = {.url = url, .headers = headers, .body = body, .len = len,
 				    .ca_file = p->ca_file, .timeout = 10, .answer = a->buf,
@@ -140,7 +140,8 @@ static bool cosigned(struct witness_state *s, const struct checkpoint *head,
 	if (!why && out->size == head->size && !memcmp(out->root, head->root, MERKLE_HASH))
 		why = checkpoint_cosigned(out, s->w.name, s->w.pk, &t);
 	if (why) {
-		snprintf(s->why, sizeof s->why, "controfirma non valida: %.150s", why);
+		/* its precision bounds it; why[256] */
+		STR_FMT_KNOWN(s->why, "controfirma non valida: %.150s", why);
 		return false;
 	}
 	return true;
@@ -161,7 +162,8 @@ static bool publish_one(struct publisher *p, struct store *st, struct witness_st
 		r.old_size = s->size > head->size ? 0 : s->size;
 		r.cp = *head;
 		if (audit_tree_consistency(st, r.old_size, head->size, r.proof, &r.proof_len, &e)) {
-			snprintf(s->why, sizeof s->why, "nessuna prova di coerenza: %.150s", e.msg);
+			/* its precision bounds it; why[256] */
+			STR_FMT_KNOWN(s->why, "nessuna prova di coerenza: %.150s", e.msg);
 			return false;
 		}
 		size_t len = witness_request_format(&r, body, sizeof body);
@@ -179,18 +181,22 @@ static bool publish_one(struct publisher *p, struct store *st, struct witness_st
 			if (end == a.buf || *end != '\n' || v > head->size) {
 				/* its answer up to its first line's end, at most 20 bytes */
 				int n = (int)strcspn(a.buf, "\r\n");
-				snprintf(s->why, sizeof s->why,
-					 "il testimone ha controfirmato %.*s, più delle %llu registrazioni "
-					 "di questo registro degli accessi: un ritorno indietro, o un altro "
-					 "registro con questa origine", n < 20 ? n : 20, a.buf,
-					 (unsigned long long)head->size);
+				/* numbers and fixed words: < 200 bytes */
+				STR_FMT_KNOWN(s->why,
+					      "il testimone ha controfirmato %.*s, più delle "
+					      "%llu registrazioni di questo registro degli "
+					      "accessi: un ritorno indietro, o un altro "
+					      "registro con questa origine",
+					      n < 20 ? n : 20, a.buf,
+					      (unsigned long long)head->size);
 				return false;
 			}
 			s->size = v;
 			continue;
 		}
 		if (status)
-			snprintf(s->why, sizeof s->why, "HTTP %ld: %.150s", status, a.buf);
+			/* its precision bounds it; why[256] */
+			STR_FMT_KNOWN(s->why, "HTTP %ld: %.150s", status, a.buf);
 		return false;
 	}
 	STR_COPY_KNOWN(s->why, "il testimone continua a cambiare la sua dimensione");

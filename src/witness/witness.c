@@ -208,7 +208,8 @@ void witness_add_checkpoint(struct witness_service *w, const char *body, size_t 
 	const char *why = witness_request_parse(&r, body, len);
 	if (why) {
 		*status = 400;
-		snprintf(out, cap, "%s\n", why);
+		/* a constant; out is CHECKPOINT_TEXT_MAX + 512 */
+		STR_FMT_KNOWN_CAP(out, cap, "%s\n", why);
 		return;
 	}
 	pthread_mutex_lock(&w->lock);
@@ -223,7 +224,8 @@ void witness_add_checkpoint(struct witness_service *w, const char *body, size_t 
 	}
 	if (v != WITNESS_COSIGN) {
 		*status = (int)v;
-		snprintf(out, cap, "%s\n", why);
+		/* a constant; out is CHECKPOINT_TEXT_MAX + 512 */
+		STR_FMT_KNOWN_CAP(out, cap, "%s\n", why);
 		pthread_mutex_unlock(&w->lock);
 		return;
 	}
@@ -237,8 +239,11 @@ void witness_add_checkpoint(struct witness_service *w, const char *body, size_t 
 	    witness_state_save(w->state_path, w->logs, w->nlogs, &e)) {
 		*g = was;
 		*status = 500;
-		snprintf(out, cap, "%s\n", e.code ? e.msg : "il punto di controllo non si può "
-							    "controfirmare");
+		/* e.msg[512] or a constant; out is CHECKPOINT_TEXT_MAX + 512 */
+		STR_FMT_KNOWN_CAP(out, cap, "%s\n",
+				  e.code ? e.msg
+					 : "il punto di controllo non si può "
+					   "controfirmare");
 		pthread_mutex_unlock(&w->lock);
 		return;
 	}
@@ -248,7 +253,8 @@ void witness_add_checkpoint(struct witness_service *w, const char *body, size_t 
 	while (start > r.cp.text && start[-1] != '\n')
 		start--;
 	*status = 200;
-	snprintf(out, cap, "%.*s\n", (int)(t - start), start);
+	/* a line of the checkpoint; out is CHECKPOINT_TEXT_MAX + 512 */
+	STR_FMT_KNOWN_CAP(out, cap, "%.*s\n", (int)(t - start), start);
 }
 
 const char *witness_note_check(const struct checkpoint *c, struct witness_tally *t, int n,
@@ -269,10 +275,12 @@ const char *witness_note_check(const struct checkpoint *c, struct witness_tally 
 		uint64_t at;
 		const char *bad = checkpoint_cosigned(c, w->name, w->pk, &at);
 		if (bad) {
-			snprintf(why, cap, "la testa di dimensione %llu porta una controfirma del "
-					   "testimone %s che non si verifica con la sua chiave "
-					   "(%s)",
-				 (unsigned long long)c->size, w->name, bad);
+			/* a number, a name of at most 128 bytes, a constant; callers: 400 */
+			STR_FMT_KNOWN_CAP(why, cap,
+					  "la testa di dimensione %llu porta una controfirma del "
+					  "testimone %s che non si verifica con la sua chiave "
+					  "(%s)",
+					  (unsigned long long)c->size, w->name, bad);
 			return why;
 		}
 		w->heads++;

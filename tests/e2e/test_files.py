@@ -198,5 +198,43 @@ def test_export_never_written_through_a_link():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def _long_state_dir(base, prefix_len, name):
+    """A directory under base (components of at most 200 bytes) in which
+    the files prefix "<dir>/visura-<name>" is prefix_len bytes long."""
+    want = prefix_len - len("/visura-" + name)
+    d = base
+    while len(d) < want:
+        d = os.path.join(d, "d" * min(200, want - len(d) - 1))
+    check(len(d) == want, f"state dir of {want} bytes, not {len(d)}")
+    os.makedirs(d)
+    return d
+
+
+def test_no_key_at_a_cut_path():
+    """A state directory long enough that "<prefix>.signing-key" and
+    ".secrets-key" pass 4,095 bytes while the prefix itself fits: init
+    refuses with a clear message and writes no key at a cut path (it wrote
+    the signing key at "<prefix>.sign" before str_fmt).  ca init refuses
+    too, without a file (its paths, of 4,102 bytes, the system refuses).
+    On PostgreSQL (the prefix is in $VISURA_STATE_DIR, any length): SQLite
+    opens no database whose path passes 512 bytes, so its prefix never gets
+    there."""
+    base = tempfile.mkdtemp(prefix="visura-cut-")
+    db = harness.new_database(base, "cut", backend="postgres")
+    name = re.search(r"dbname=(\S+)", db).group(1)
+    state = _long_state_dir(base, 4090, name)
+    env = dict(os.environ, VISURA_STATE_DIR=state)
+    for args in (["init", "--admin-name", "Anna Verdi", "--admin-email", "a.verdi@example.it"],
+                 ["ca", "init"]):
+        p = subprocess.run([harness.VISURA, *args, "--db", db], capture_output=True, text=True,
+                           env=env, timeout=60)
+        check(p.returncode != 0, f"{args[0]} refuses: {p.returncode} {p.stdout}{p.stderr}")
+        if args[0] == "init":
+            check("percorso troppo lungo" in p.stderr, f"init: a clear message: {p.stderr!r}")
+        made = os.listdir(state)
+        eq(made, [], f"{args[0]}: no file at a cut path")
+    shutil.rmtree(base, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests(globals())

@@ -63,7 +63,7 @@ static int group_setup(void **state)
 	const char *dir = getenv("VISURA_DATA_DIR");
 	if (refdata_load(dir ? dir : "data", &f->rd, &e) || store_refdata_replace(f->s, f->rd, &e))
 		return -1;
-	audit_key_path(f->db.uri, f->keypath, sizeof f->keypath);
+	assert_int_equal(audit_key_path(f->db.uri, f->keypath, sizeof f->keypath, NULL), VIS_OK);
 	unlink(f->keypath);
 	if (audit_key_ensure(f->s, f->keypath, &f->key, &e) ||
 	    audit_writer_start(f->db.uri, &f->key, NULL, &f->w, &e))

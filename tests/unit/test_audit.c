@@ -34,7 +34,7 @@ static int setup(void **state)
 	struct vis_error e = {0};
 	if (!f || sodium_init() < 0 || testdb_open(&f->db, use_pg, "audit", &f->s))
 		return -1;
-	audit_key_path(f->db.uri, f->key, sizeof f->key);
+	assert_int_equal(audit_key_path(f->db.uri, f->key, sizeof f->key, NULL), VIS_OK);
 	unlink(f->key);
 	if (audit_key_ensure(f->s, f->key, &f->k, &e))
 		return -1;

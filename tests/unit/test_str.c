@@ -1,4 +1,4 @@
-/* Unit tests of common/str: the copy that refuses to cut, the bounded
+/* Unit tests of common/str: the copy and the format that refuse to cut, the bounded
  * growing buffer and its CSV and HTML appenders. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +66,51 @@ static void test_macros(void **state)
 	assert_string_equal(x.f, "ab");
 	STR_COPY_KNOWN(x.f, "abcdef"); /* a bug: logged, cut, never overflows */
 	assert_string_equal(x.f, "abc");
+}
+
+static void test_fmt(void **state)
+{
+	(void)state;
+	char d[6] = "xxxxx";
+	assert_true(str_fmt(d, sizeof d, "%s.%d", "abc", 1)); /* 5 + NUL: exactly fits */
+	assert_string_equal(d, "abc.1");
+	assert_false(str_fmt(d, sizeof d, "%s.%d", "abc", 12)); /* one byte over */
+	assert_string_equal(d, "");                              /* no cut prefix left */
+	assert_true(STR_FMT(d, "%s", ""));
+	assert_string_equal(d, "");
+	struct {
+		char f[8];
+	} x;
+	assert_true(STR_FMT(x.f, "%s.key", "db"));
+	assert_string_equal(x.f, "db.key");
+	assert_false(STR_FMT(x.f, "%s.signing-key", "db"));
+	assert_string_equal(x.f, "");
+	struct vis_error e = {0};
+	assert_int_equal(STR_FMT_SET(x.f, "percorso", &e, "%s.k", "abc"), VIS_OK);
+	assert_string_equal(x.f, "abc.k");
+	assert_int_equal(STR_FMT_SET(x.f, "percorso", &e, "%s.key", "abcd"), VIS_ERR_LIMIT);
+	assert_string_equal(x.f, "");
+	assert_string_equal(e.msg, "percorso: più lungo di 7 byte");
+}
+
+static void test_fmt_known(void **state)
+{
+	(void)state;
+	char d[6];
+	STR_FMT_KNOWN(d, "n=%d", 12);
+	assert_string_equal(d, "n=12");
+	STR_FMT_KNOWN(d, "%s", "abcdefgh"); /* a bug: logged, cut, never overflows */
+	assert_string_equal(d, "abcde");
+	/* "abcò": ò is 2 bytes at 3-4, cap 5 keeps 4 bytes: a b c + half of ò */
+	STR_FMT_KNOWN_CAP(d, 5, "abc%s", "òx");
+	assert_string_equal(d, "abc");
+	STR_FMT_KNOWN_CAP(d, 6, "abc%s", "òx"); /* ò whole in 5 bytes */
+	assert_string_equal(d, "abcò");
+	/* a 3-byte character (—) cut after its first and second byte */
+	STR_FMT_KNOWN_CAP(d, 5, "abc%s", "—");
+	assert_string_equal(d, "abc");
+	STR_FMT_KNOWN_CAP(d, 6, "abc%s", "—");
+	assert_string_equal(d, "abc");
 }
 
 static void test_buf_empty_never_null(void **state)
@@ -350,6 +395,8 @@ int main(void)
 		cmocka_unit_test(test_copy_refuses),
 		cmocka_unit_test(test_copy_cut_utf8),
 		cmocka_unit_test(test_macros),
+		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_fmt_known),
 		cmocka_unit_test(test_buf_empty_never_null),
 		cmocka_unit_test(test_buf_grows),
 		cmocka_unit_test(test_buf_maximum),
