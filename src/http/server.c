@@ -573,8 +573,8 @@ static void reply_not_allowed(struct http_server *srv, struct http_request *r)
 		const char *m[2] = {rt->method, !strcmp(rt->method, "GET") ? "HEAD" : NULL};
 		for (int i = 0; i < 2 && m[i]; i++) {
 			size_t n = strlen(allow);
+			/* the room is checked before the copy */
 			if (!strstr(allow, m[i]) && n + strlen(m[i]) + 3 < sizeof allow)
-				/* room checked just above */
 				STR_FMT_KNOWN_CAP(allow + n, sizeof allow - n, "%s%s",
 						  n ? ", " : "", m[i]);
 		}

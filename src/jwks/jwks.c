@@ -157,8 +157,8 @@ static json_t *file_keys(const struct jwks_source *src, struct stat *st, char *w
 	char problem[160];
 	json_t *keys = jwks_parse(text, len, src->algs, problem, sizeof problem);
 	free(text);
+	/* %.200s and a constant; callers give 400 bytes */
 	if (!keys)
-		/* %.200s and a constant; callers give 400 bytes */
 		STR_FMT_KNOWN_CAP(why, cap, "'%.200s': %s", src->path, problem);
 	return keys;
 }

@@ -111,8 +111,8 @@ static bool transfer(const struct config *cfg, const struct store_mail *m, struc
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	CURLcode rc = curl_easy_perform(c);
+	/* refused[64]; callers give 200 bytes */
 	if (o.refused[0])
-		/* refused[64]; callers give 200 bytes */
 		STR_FMT_KNOWN_CAP(err, errcap, "address %s refused (SMTP rules)", o.refused);
 	else if (rc != CURLE_OK)
 		str_copy_cut(err, errcap, curl_easy_strerror(rc)); /* a message: cut on purpose */

@@ -710,8 +710,8 @@ vis_err pdnd_answer_sign(const struct pdnd_signer *sg, const char *iss, const ch
 	}
 	if (p && b && sig) {
 		size_t n = strlen(p) + strlen(b) + strlen(sig) + 3;
+		/* n is the three lengths, two dots and the NUL */
 		if ((*jwt = malloc(n)))
-			/* n is the three lengths, two dots and the NUL */
 			STR_FMT_KNOWN_CAP(*jwt, n, "%s.%s.%s", p, b, sig);
 	}
 	json_decref(tmpl);

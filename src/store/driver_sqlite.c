@@ -1023,8 +1023,8 @@ static void file_why(char *why, size_t cap, const char *path, const char *what, 
 	const char *sep = detail ? ": " : "";
 	if (!detail)
 		detail = "";
+	/* the fallback: what a constant, detail cut by the precision; callers give 600 */
 	if (!str_fmt(why, cap, "'%s' %s%s%s", path, what, sep, detail))
-		/* what: a constant, detail cut by the precision; callers give 600 */
 		STR_FMT_KNOWN_CAP(why, cap, "il file %s%s%.200s", what, sep, detail);
 }
 

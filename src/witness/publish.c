@@ -194,8 +194,8 @@ static bool publish_one(struct publisher *p, struct store *st, struct witness_st
 			s->size = v;
 			continue;
 		}
+		/* its precision bounds it; why[256] */
 		if (status)
-			/* its precision bounds it; why[256] */
 			STR_FMT_KNOWN(s->why, "HTTP %ld: %.150s", status, a.buf);
 		return false;
 	}
