@@ -508,8 +508,23 @@ async function flowOperator(browser, fx) {
   const note = (op, id) => { (accessIds[op] = accessIds[op] || []).push(id); };
   try {
     await step('operator: log in, declare purpose and case, "Inizia" opens "Ricerca"', page, async () => {
+      // Each screen is drawn once per navigation: a second drawing of the
+      // same screen, after the first was shown, would wipe what was typed
+      // or chosen in it (the redirect to the login page and to the home
+      // screen drew it twice).  The login page reads the notices once, the
+      // purposes screen the purposes once.
+      const asked = [];
+      const seen = (req) => {
+        const at = new URL(req.url()).pathname;
+        if (at === '/api/v1/notices' || at === '/api/v1/purposes') asked.push(at);
+      };
+      page.on('request', seen);
       await login(page, fx.operator.username, fx.operator.password, 'Finalità del trattamento');
       await startWork(page, 'P1', caseRef, 'Ricerca');
+      page.off('request', seen);
+      const times = (at) => asked.filter((x) => x === at).length;
+      check(times('/api/v1/notices') === 1 && times('/api/v1/purposes') === 1,
+        `expected the login page and the purposes screen drawn once each (one request each); saw ${JSON.stringify(asked)}`);
       await textOf(page, page.locator('#context'), `P1 — test purpose · Riferimento pratica: ${caseRef}`, 'the context bar');
     });
     await look(page, 'operator-search');

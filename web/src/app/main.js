@@ -105,6 +105,15 @@ async function logout() {
 }
 
 let drawing = 0;
+// The hash whose screen was drawn last.  Changing the hash in render (the
+// redirect below) fires a hashchange afterwards, and that screen is drawn
+// already: drawing it again, perhaps after it was shown, would wipe what
+// was typed or chosen in it.
+let drawn = null;
+function hashChanged() {
+  if (location.hash !== drawn) render();
+}
+
 export async function render() {
   const ticket = ++drawing;
   const { name, params } = parseHash();
@@ -114,6 +123,7 @@ export async function render() {
     if (location.hash === `#/${target}`) return render();
     return;
   }
+  drawn = location.hash;
   const r = target === 'login' ? accountRoutes.login : routes[target];
   menu();
   document.title = `${r.title} — ${brand}`;
@@ -223,7 +233,7 @@ async function boot() {
   heading();
   session.relogin = reloginDialog;
   try { await loadMe(); } catch (e) { if (!(e instanceof ApiError)) throw e; session.me = null; }
-  window.addEventListener('hashchange', render);
+  window.addEventListener('hashchange', hashChanged);
   render();
 }
 
