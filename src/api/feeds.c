@@ -2,6 +2,7 @@
  * daily file (POST /api/v1/imports, same validation and all-or-nothing rule
  * as `visura import`), and the office watches every municipality's feed
  * (GET /api/v1/feeds). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "common/log.h"
 #include "import/import.h"
 #include "metrics/metrics.h"
 #include "common/str.h"
@@ -193,22 +195,20 @@ static int watch_feed(void *ctx, const struct store_feed *f)
 	struct app *a = w->app;
 	if (w->now - f->last_extract <= (int64_t)a->cfg.feed_deadline_hours * 3600)
 		return 0;
-	int64_t day = w->now / 86400;
-	int slot = -1;
-	for (int i = 0; i < a->nfeed_alerted; i++)
-		if (!strcmp(a->feed_alerted[i].comune, f->comune))
-			slot = i;
-	if (slot >= 0 && a->feed_alerted[slot].day == day)
-		return 0; /* once a day per municipality */
-	if (slot < 0) {
-		if (a->nfeed_alerted == (int)(sizeof a->feed_alerted / sizeof a->feed_alerted[0]))
-			return 0;
-		slot = a->nfeed_alerted++;
-		STR_COPY_KNOWN(a->feed_alerted[slot].comune, f->comune); /* the same size */
-	}
-	a->feed_alerted[slot].day = day;
 	struct store_account system = {.id = 0};
 	STR_FMT_KNOWN(system.username, "feed:%s", f->comune); /* comune[7] */
+	/* once a (UTC) day per municipality, as the alerts already raised
+	 * say: a restart or another instance does not raise it again */
+	int64_t raised;
+	struct vis_error e = {0};
+	if (store_alerts_since(w->s, "feed_overdue", system.username, w->now / 86400 * 86400,
+			       &raised, &e)) {
+		log_warn("flusso in ritardo non segnalato", "comune=%s error=\"%s\"", f->comune,
+			 e.msg);
+		return 0;
+	}
+	if (raised)
+		return 0;
 	char detail[200];
 	/* comune[7] and numbers */
 	STR_FMT_KNOWN(detail, "comune %s: ultimo flusso giornaliero %lld ore fa (sequenza %lld)",
@@ -220,8 +220,14 @@ static int watch_feed(void *ctx, const struct store_feed *f)
 
 void api_feeds_watch(struct app *a, struct store *s, int64_t now)
 {
+	/* one watch at a time in the process (the duties' tick, the test
+	 * clock's route): between reading the day's alerts and raising one,
+	 * no other; across instances, the duties' lease */
+	static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
 	struct watch w = {a, s, now};
+	pthread_mutex_lock(&one);
 	store_feed_each(s, watch_feed, &w, NULL);
+	pthread_mutex_unlock(&one);
 }
 
 struct imports_ctx {

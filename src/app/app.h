@@ -57,9 +57,6 @@ struct app {
 	size_t crest_len;
 	const char *crest_type;       /* its content type */
 	char verify_url[300];         /* public_url + "/verifica", or "" */
-	/* overdue feeds already alerted today (municipality, day) */
-	struct { char comune[7]; int64_t day; } feed_alerted[256];
-	int nfeed_alerted;
 	atomic_llong clock_offset;    /* seconds added to the real time (test clock) */
 	atomic_int in_flight;         /* requests being answered */
 	atomic_bool stopping;

@@ -1046,6 +1046,30 @@ vis_err store_alerts_count(struct store *s, int64_t ente_id, int64_t *n, struct 
 	return ops_counts_read(st, (int64_t *const[]){n}, 1, what, e);
 }
 
+/* A count(*) statement whose parameters are the ntext texts `t`, then
+ * the number *at when given. */
+static vis_err count_texts(struct store *s, enum sql_id id, const char *what,
+			   const char *const t[], int ntext, const int64_t *at, int64_t *n,
+			   struct vis_error *e)
+{
+	*n = 0;
+	struct drv_stmt *st = drv_prepare(store_drv(s), id, what, e);
+	if (!st)
+		return ops_err(e);
+	for (int i = 0; i < ntext; i++)
+		drv_bind_text(st, i + 1, t[i]);
+	if (at)
+		drv_bind_i64(st, ntext + 1, *at);
+	return ops_counts_read(st, (int64_t *const[]){n}, 1, what, e);
+}
+
+vis_err store_alerts_since(struct store *s, const char *rule, const char *username, int64_t since,
+			   int64_t *n, struct vis_error *e)
+{
+	return count_texts(s, SQL_ALERTS_SINCE, "segnalazioni di una regola",
+			   (const char *const[]){rule, username}, 2, &since, n, e);
+}
+
 vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *rule, int64_t n),
 			     void *ctx, struct vis_error *e)
 {
@@ -1110,14 +1134,8 @@ vis_err store_notice_correct(struct store *s, const struct store_notice *before,
 vis_err store_security_events_count(struct store *s, const char *kind, const char *prefix,
 				    int64_t *n, struct vis_error *e)
 {
-	*n = 0;
-	const char *what = "conteggio degli eventi di sicurezza";
-	struct drv_stmt *st = drv_prepare(store_drv(s), SQL_EVENTS_COUNT_DETAIL, what, e);
-	if (!st)
-		return ops_err(e);
-	drv_bind_text(st, 1, kind);
-	drv_bind_text(st, 2, prefix);
-	return ops_counts_read(st, (int64_t *const[]){n}, 1, what, e);
+	return count_texts(s, SQL_EVENTS_COUNT_DETAIL, "conteggio degli eventi di sicurezza",
+			   (const char *const[]){kind, prefix}, 2, NULL, n, e);
 }
 
 vis_err store_rec_delete(struct store *s, enum store_kind k, int64_t id, struct vis_error *e)

@@ -616,6 +616,15 @@ static const char migration_29[] =
 static const char migration_30[] =
 	"ALTER TABLE notice ADD COLUMN withdrawn_at INTEGER NOT NULL DEFAULT 0;";
 
+/* An overdue feed's alert raised once a day per municipality, whichever
+ * instance or run of the server raises it: the day's alerts of the rule
+ * about the municipality read by index (store_alerts_since).  Before, each
+ * process remembered it, for 256 municipalities at most: a restart or
+ * another instance raised it again, and the 257th municipality of a
+ * province never. */
+static const char migration_31[] =
+	"CREATE INDEX IF NOT EXISTS alert_rule ON alert (rule, username, at);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -649,6 +658,7 @@ const struct schema_migration schema_migrations[] = {
 	{28, "indice degli eventi di sicurezza per utenza", migration_28},
 	{29, "conservazione della posta in uscita e dei codici monouso", migration_29},
 	{30, "avvisi ritirati con la fine annunciata", migration_30},
+	{31, "indice delle segnalazioni per regola e nome", migration_31},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

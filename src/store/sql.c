@@ -366,6 +366,9 @@ const char *const store_sql[SQL__COUNT] = {
 	/* counts of whole tables' matches, where a list would be cut */
 	[SQL_ALERTS_COUNT_ENTE] = "SELECT count(*) FROM alert WHERE ente_id = ?1",
 	[SQL_ALERTS_BY_RULE] = "SELECT rule, count(*) FROM alert GROUP BY rule ORDER BY rule",
+	/* a rule's alerts about one name since a time (alert_rule) */
+	[SQL_ALERTS_SINCE] = "SELECT count(*) FROM alert WHERE rule = ?1 AND username = ?2"
+		" AND at >= ?3",
 	/* the outbox's due messages, the longest waiting first (mail_state) */
 	[SQL_MAIL_DUE] = "SELECT " MAIL_COLS " FROM mail WHERE state = 'pending'"
 		" AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",

@@ -1058,6 +1058,10 @@ vis_err store_alerts_count(struct store *s, int64_t ente_id, int64_t *n, struct 
  * count) for each rule that has any, in the rules' order. */
 vis_err store_alerts_by_rule(struct store *s, void (*fn)(void *ctx, const char *rule, int64_t n),
 			     void *ctx, struct vis_error *e);
+/* How many alerts of `rule` about `username` were raised at `since` or
+ * later, in one statement (by index: migration 31). */
+vis_err store_alerts_since(struct store *s, const char *rule, const char *username, int64_t since,
+			   int64_t *n, struct vis_error *e);
 /* The outbox's messages due at `now` (pending, their next attempt not
  * after it), the longest waiting first, at most `max`: fn(ctx, mail) each. */
 vis_err store_mail_due(struct store *s, int64_t now, int max, store_rec_fn fn, void *ctx,

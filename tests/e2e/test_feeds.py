@@ -169,5 +169,45 @@ def test_overdue_feed_alert():
         eq(len([a for a in alerts if a["rule"] == "feed_overdue"]), n, "once a day, not every minute")
 
 
+def overdue_alerts(srv):
+    """The feed_overdue alerts, by municipality: {comune: count}."""
+    out = {}
+    for a in expect(srv.admin().get("/api/v1/alerts?limit=1000"), 200)["alerts"]:
+        if a["rule"] == "feed_overdue":
+            c = a["username"].removeprefix("feed:")
+            out[c] = out.get(c, 0) + 1
+    return out
+
+
+def test_overdue_feed_alert_once_a_day_for_each_municipality():
+    """A province of 300 municipalities whose files are late: each alerted
+    once, the day's alerts not raised again by a restart (the server kept
+    them in memory, for 256 municipalities at most: a restart raised them
+    all again, the 257th and later never), and again the next day."""
+    files = gen_feed(persons=300, days=0)
+    with Server(feed_deadline_hours=30) as srv:
+        _, token = municipality_token(srv)
+        expect(push(srv, token, files[0]), 201)
+        # 299 more municipalities' feeds, as late as the first
+        feed = expect(srv.admin().get("/api/v1/feeds"), 200)["feeds"][0]
+        extract = parse_time(feed["last_extract"])
+        imp = expect(srv.admin().get("/api/v1/imports"), 200)["imports"][0]["id"]
+        others = [f"{900000 + i:06d}" for i in range(299)]
+        db_exec(srv.db, *[("INSERT INTO feed (comune, last_seq, last_extract, last_import_id)"
+                           " VALUES (?, 1, ?, ?)", (c, extract, imp)) for c in others])
+        srv.advance(60)
+        every = ["036023"] + others
+        got = overdue_alerts(srv)
+        eq(sorted(got), sorted(every), "every late municipality alerted, the 257th and later too")
+        check(all(v == 1 for v in got.values()), f"each once: {[c for c, v in got.items() if v != 1]}")
+        srv.restart()
+        srv.advance(60)
+        eq(overdue_alerts(srv), got, "a restart does not raise the day's alerts again")
+        srv.advance(86400)
+        again = overdue_alerts(srv)
+        check(all(again.get(c) == 2 for c in every),
+              f"raised again the next day: {[c for c in every if again.get(c) != 2][:5]}")
+
+
 if __name__ == "__main__":
     run_tests(globals())

@@ -42,6 +42,8 @@ static const struct {
 	S(SQL_SEARCH_EXACT), S(SQL_SEARCH_SURNAME), S(SQL_SEARCH_NAME),
 	/* the office's counts over tables that grow with every login */
 	S(SQL_ALERTS_COUNT_ENTE), S(SQL_EVENTS_COUNT_DETAIL),
+	/* an overdue feed's alert already raised today (migration 31) */
+	S(SQL_ALERTS_SINCE),
 	/* the outbox read at every tick: its due messages, not every message */
 	S(SQL_MAIL_DUE),
 	/* retention, every tick: what is old, not every row (migration 29) */
