@@ -177,7 +177,7 @@ export async function step(name, page, fn) {
     console.log(`ok   ${name} (${Date.now() - t0} ms)`);
     return r;
   } catch (err) {
-    results.failed.push(name);
+    results.failed.push({ name, why: err && err.message || String(err) });
     console.log(`FAIL ${name}: ${err && err.stack || err}`);
     if (err && typeof err === 'object') err.__reported = true;   // for the flow runner
     if (page && !page.isClosed()) {
@@ -192,7 +192,7 @@ export async function step(name, page, fn) {
 
 // Failures outside any step (e.g. a flow that could not start).
 export function recordFailure(name, err) {
-  results.failed.push(name);
+  results.failed.push({ name, why: err && err.message || String(err) });
   console.log(`FAIL ${name}: ${err && err.stack || err}`);
 }
 
@@ -200,7 +200,9 @@ export function summary() {
   for (const [screen, c] of Object.entries(a11yCounts))
     console.log(`a11y ${screen}: ${c.minor} minor, ${c.moderate} moderate (not failing)`);
   console.log(`${results.ok} steps ok, ${results.failed.length} failed`);
-  for (const n of results.failed) console.log(`  failed: ${n}`);
+  // each failure's reason again at the end, where a cut log (CI keeps its
+  // tail) still shows it
+  for (const f of results.failed) console.log(`  failed: ${f.name}: ${f.why.slice(0, 1500)}`);
   return results.failed.length ? 1 : 0;
 }
 
