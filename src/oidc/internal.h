@@ -45,7 +45,7 @@ struct oidc {
 };
 
 /* The public signing keys with a kid of a JWKS's "keys" (new array; none
- * with a private part). */
+ * with a private part, none whose "use" is other than the text "sig"). */
 json_t *oidc_public_sig_keys(const json_t *jwks);
 
 /* A compact JWS of claims (stolen), signed ES256 with key; typ may be NULL. */

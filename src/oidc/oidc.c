@@ -41,8 +41,9 @@ json_t *oidc_public_sig_keys(const json_t *jwks)
 	json_t *k;
 	json_array_foreach(json_object_get(jwks, "keys"), i, k) {
 		const char *kid = json_string_value(json_object_get(k, "kid"));
-		const char *use = json_string_value(json_object_get(k, "use"));
-		if (!json_is_object(k) || !kid || !*kid || (use && strcmp(use, "sig")) ||
+		const json_t *use = json_object_get(k, "use");
+		if (!json_is_object(k) || !kid || !*kid ||
+		    (use && (!json_is_string(use) || strcmp(json_string_value(use), "sig"))) ||
 		    json_object_get(k, "d"))
 			continue;
 		json_array_append(keys, k);
