@@ -15,8 +15,9 @@
  *     the typs agree (or none is required) and the token fits the bound;
  *     the same token with one byte of its signature changed, or a bound
  *     one byte short, is refused;
- *   - a key set's public signing keys each have a kid, no private part,
- *     and no other use than "sig".
+ *   - a key set's public signing keys each have a kid, no private or
+ *     secret part (d, p, q, dp, dq, qi, oth, k), a "use", when given, of
+ *     the text "sig", an "alg", when given, of the text RS256 or ES256.
  * The corpus holds real tokens of both algorithms and of each typ, signed
  * by other keys with the same kids, so that the signature checks are
  * reached. */
@@ -87,17 +88,39 @@ static void round_trip(json_t *claims, const char *sig_typ, const char *want_typ
 	free(token);
 }
 
+/* A member given must be a text of the list (space-separated words). */
+static bool absent_or_in(const json_t *k, const char *name, const char *list)
+{
+	const json_t *v = json_object_get(k, name);
+	if (!v)
+		return true;
+	if (!json_is_string(v))
+		return false;
+	const char *t = json_string_value(v);
+	size_t n = strlen(t);
+	for (const char *w = list; *w;) {
+		size_t len = strcspn(w, " ");
+		if (len == n && n && !memcmp(w, t, n))
+			return true;
+		w += len + (w[len] == ' ');
+	}
+	return false;
+}
+
 static void key_set(json_t *set)
 {
+	static const char *const secret[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
 	json_t *keys = oidc_public_sig_keys(set);
 	size_t i;
 	json_t *k;
 	json_array_foreach(keys, i, k) {
 		const char *kid = json_string_value(json_object_get(k, "kid"));
-		const char *use = json_string_value(json_object_get(k, "use"));
-		if (!json_is_object(k) || !kid || !*kid || json_object_get(k, "d") ||
-		    (json_object_get(k, "use") && (!use || strcmp(use, "sig"))))
+		if (!json_is_object(k) || !kid || !*kid || !absent_or_in(k, "use", "sig") ||
+		    !absent_or_in(k, "alg", "RS256 ES256"))
 			abort();
+		for (size_t j = 0; j < sizeof secret / sizeof secret[0]; j++)
+			if (json_object_get(k, secret[j]))
+				abort();
 	}
 	json_decref(keys);
 }

@@ -43,16 +43,19 @@ static bool word_in(const char *list, const char *w)
 	return false;
 }
 
-/* Whether a key signs with one of algs (its alg, or its kty's). */
+/* Whether a key signs with one of algs (its alg, or its kty's).  A member
+ * given that is not a text (a "use" of 5, an "alg" of {}) is no statement
+ * of what the key is for: the key is not taken. */
 static bool key_taken(const json_t *k, const char *algs)
 {
-	const char *use = json_string_value(json_object_get(k, "use"));
-	const char *alg = json_string_value(json_object_get(k, "alg"));
+	const json_t *use = json_object_get(k, "use");
+	const json_t *alg = json_object_get(k, "alg");
 	const char *kty = json_string_value(json_object_get(k, "kty"));
-	if (use && strcmp(use, "sig"))
+	if ((use && (!json_is_string(use) || strcmp(json_string_value(use), "sig"))) ||
+	    (alg && !json_is_string(alg)))
 		return false;
 	if (alg)
-		return word_in(algs, alg);
+		return word_in(algs, json_string_value(alg));
 	return kty && ((!strcmp(kty, "RSA") && word_in(algs, "RS256")) ||
 		       (!strcmp(kty, "EC") && word_in(algs, "ES256")));
 }
@@ -64,6 +67,11 @@ static bool has_private_part(const json_t *k)
 		if (json_object_get(k, secret[i]))
 			return true;
 	return false;
+}
+
+bool jwks_key_signs(const json_t *k, const char *algs)
+{
+	return json_is_object(k) && !has_private_part(k) && key_taken(k, algs);
 }
 
 json_t *jwks_parse(const char *text, size_t len, const char *algs, char *why, size_t cap)

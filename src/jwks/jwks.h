@@ -55,8 +55,15 @@ struct jwks;
  * kid named twice, beyond JWKS_MAX_KEYS keys taken, and when none is
  * taken.  A key is taken when its use is absent or "sig" and its alg, or
  * when it has none its kty (RSA: RS256, EC: ES256), is one of algs; the
- * others are left out (keys for other uses are not ours to judge). */
+ * others are left out (keys for other uses are not ours to judge), as is a
+ * key whose use or alg is not a text. */
 json_t *jwks_parse(const char *text, size_t len, const char *algs, char *why, size_t cap);
+
+/* Whether k is a key jwks_parse would take for algs: a JSON object with no
+ * private or secret part, whose "use", when given, is the text "sig", and
+ * whose "alg", when given, is a text of algs (without one, its kty's).
+ * A "use" or "alg" that is not a text leaves the key out. */
+bool jwks_key_signs(const json_t *k, const char *algs);
 
 /* Opens the set of src.  A file is read now and must load.  An address is
  * checked by the outbound rules now and fetched at the first jwks_tick

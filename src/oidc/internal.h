@@ -44,8 +44,9 @@ struct oidc {
 	bool op_mark;      /* it was a trust mark of the provider (spid_trust_mark) */
 };
 
-/* The public signing keys with a kid of a JWKS's "keys" (new array; none
- * with a private part, none whose "use" is other than the text "sig"). */
+/* The public signing keys with a kid of a JWKS's "keys" (new array): each
+ * one jwks_key_signs takes for RS256 or ES256 (no private or secret part,
+ * no use but "sig"). */
 json_t *oidc_public_sig_keys(const json_t *jwks);
 
 /* A compact JWS of claims (stolen), signed ES256 with key; typ may be NULL. */

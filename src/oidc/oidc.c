@@ -41,10 +41,7 @@ json_t *oidc_public_sig_keys(const json_t *jwks)
 	json_t *k;
 	json_array_foreach(json_object_get(jwks, "keys"), i, k) {
 		const char *kid = json_string_value(json_object_get(k, "kid"));
-		const json_t *use = json_object_get(k, "use");
-		if (!json_is_object(k) || !kid || !*kid ||
-		    (use && (!json_is_string(use) || strcmp(json_string_value(use), "sig"))) ||
-		    json_object_get(k, "d"))
+		if (!kid || !*kid || !jwks_key_signs(k, "RS256 ES256"))
 			continue;
 		json_array_append(keys, k);
 	}

@@ -58,6 +58,17 @@ static void test_documents(void **state)
 	assert_non_null(k);
 	assert_int_equal(json_array_size(k), 1);
 	json_decref(k);
+	/* A use or alg that is not a text says nothing the key may be
+	 * taken for: left out, as are keys for other uses. */
+	k = parse("{\"keys\":[" RSA1 ",{\"kty\":\"RSA\",\"kid\":\"u\",\"use\":5,\"n\":\"A\","
+		  "\"e\":\"A\"},{\"kty\":\"RSA\",\"kid\":\"a\",\"alg\":[\"RS256\"],"
+		  "\"n\":\"A\",\"e\":\"A\"},{\"kty\":\"EC\",\"kid\":\"o\",\"use\":{},"
+		  "\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}",
+		  "RS256 ES256", why);
+	assert_non_null(k);
+	assert_int_equal(json_array_size(k), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(k, 0), "kid")), "k1");
+	json_decref(k);
 
 	refused("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"n\":\"A\",\"e\":\"A\",\"d\":\"A\"}]}",
 		"RS256", "privata");
