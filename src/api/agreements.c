@@ -240,10 +240,28 @@ static bool conv_fields(struct http_request *r, struct store_convenzione *c, boo
 	return rc == VIS_OK;
 }
 
+/* A page of agreements, each written whole (with its purposes) as the
+ * page reads it; the row past the page only says that another follows. */
+struct conv_page {
+	struct http_request *r;
+	struct store *s;
+	json_t *arr;
+	size_t limit;
+	struct vis_error *e;
+	bool failed;
+};
+
 static int add_conv(void *ctx, const void *rec)
 {
-	struct api_list *l = ctx;
-	json_array_append_new(l->arr, json_integer(((const struct store_convenzione *)rec)->id));
+	struct conv_page *p = ctx;
+	const struct store_convenzione *c = rec;
+	json_t *one = json_array_size(p->arr) < p->limit ? conv_json(p->r, p->s, c, p->e)
+							 : json_pack("{s:I}", "id", (json_int_t)c->id);
+	if (!one) {
+		p->failed = true;
+		return 1;
+	}
+	json_array_append_new(p->arr, one);
 	return 0;
 }
 
@@ -263,34 +281,16 @@ void api_convenzioni_list(struct http_request *r)
 		f[0] = (struct store_filter){"ente_id", NULL, r->auth->account.ente_id};
 	else if (ente)
 		f[0] = (struct store_filter){"ente_id", NULL, ente};
-	struct api_list ids = {json_array()};
 	struct vis_error e = {0};
-	if (store_rec_page(s, STORE_CONVENZIONE, f, pg.cursor, pg.limit + 1, add_conv, &ids, &e)) {
-		json_decref(ids.arr);
+	struct conv_page p = {r, s, json_array(), (size_t)pg.limit, &e, false};
+	if (store_rec_page(s, STORE_CONVENZIONE, f, pg.cursor, pg.limit + 1, add_conv, &p, &e) ||
+	    p.failed) {
+		json_decref(p.arr);
 		api_fail(r, &e);
 		return;
 	}
-	/* each read whole, with its purposes (never deleted: each is found) */
-	json_t *arr = json_array();
-	size_t i;
-	json_t *v;
-	json_array_foreach(ids.arr, i, v) {
-		struct store_convenzione c;
-		bool found;
-		json_t *one = NULL;
-		if (store_convenzione_get(s, json_integer_value(v), &c, &found, &e) ||
-		    (found && !(one = conv_json(r, s, &c, &e)))) {
-			json_decref(ids.arr);
-			json_decref(arr);
-			api_fail(r, &e);
-			return;
-		}
-		if (one)
-			json_array_append_new(arr, one);
-	}
-	json_decref(ids.arr);
-	json_t *out = json_pack("{s:o}", "convenzioni", arr);
-	api_page_finish(out, arr, &pg);
+	json_t *out = json_pack("{s:o}", "convenzioni", p.arr);
+	api_page_finish(out, p.arr, &pg);
 	http_reply_json(r, 200, out);
 }
 

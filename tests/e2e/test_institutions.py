@@ -361,6 +361,15 @@ def test_lists_in_pages():
         pages(admin, f"/api/v1/convenzioni?ente_id={ente['id']}", "convenzioni",
               "a body's agreements (office)")
         pages(lead, "/api/v1/convenzioni", "convenzioni", "agreements (lead)")
+        # a page's agreements are whole, as the list's and each one's own
+        whole = expect(admin.get("/api/v1/convenzioni"), 200).json["convenzioni"]
+        for i, c in enumerate(whole):
+            check(c["purposes"], f"an agreement with its purposes: {c}")
+            eq(c, expect(admin.get(f"/api/v1/convenzioni/{c['id']}"), 200).json, "as its own")
+            if i + 1 < len(whole):
+                page = expect(admin.get(f"/api/v1/convenzioni?limit={i + 1}"), 200).json
+                eq(page["convenzioni"], whole[:i + 1], f"the first {i + 1}, whole")
+                eq(page["next_cursor"], str(c["id"]), "the next page after the last")
 
 
 def test_list_filters_that_do_not_fit_refused():
