@@ -340,7 +340,8 @@ for ((round = 1; round <= rounds; round++)); do
       ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/      /'
     # Blocks dirtied and statement time per answer do not depend on the
     # machine's load as requests/second do (time includes lock waits).
-    psql "${db#postgres:}" -qAt -F' ' -c "SELECT 'all statements: ' || round((sum(total_exec_time) * 1000 / $nreq)::numeric)
+    psql "${db#postgres:}" -qAt -F' ' -c "SELECT 'all statements: ' || round(sum(calls)::numeric / $nreq, 2)
+      || ' calls, ' || round((sum(total_exec_time) * 1000 / $nreq)::numeric)
       || ' µs, ' || round(sum(shared_blks_hit + shared_blks_read)::numeric / $nreq, 1)
       || ' blocks read, ' || round(sum(shared_blks_dirtied)::numeric / $nreq, 2)
       || ' dirtied per answer' FROM pg_stat_statements" | sed 's/^/    /'
