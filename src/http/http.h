@@ -50,7 +50,6 @@ struct http_request {
 	bool body_too_large;
 	bool upload_refused;          /* no room for it (quota or disk): 503 */
 	bool url_too_long;
-	bool query_ends_empty;        /* "?a=1&": its last parameter has no name */
 	bool answered;                /* refused before its body was read */
 	bool framing_bad;             /* where the request ends is ambiguous */
 	bool arrived_stopping;        /* came in after shutdown began: 503 */
@@ -253,9 +252,8 @@ bool http_args_valid(struct http_request *r);
 	"di controllo, di al massimo 1024 byte ciascuno"
 
 /* When the request's query has a parameter its route does not take
- * (http_route.query), one twice or one empty, or one without a name
- * ("?&a=1", "?a=1&&b=2", "?=1" and "?a=1&" alike): true, and the
- * refusal's message (in Italian, naming it) in out. */
+ * (http_route.query), one twice or one empty: true, and the refusal's
+ * message (in Italian, naming it) in out. */
 #define HTTP_QUERY_MESSAGE 200
 bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE]);
 

@@ -394,12 +394,6 @@ bool http_query_refused(struct http_request *r, char out[HTTP_QUERY_MESSAGE])
 {
 	struct query_scan q = {.takes = r->found ? r->found->query : NULL};
 	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_one, &q);
-	/* libmicrohttpd drops a last parameter with neither name nor value
-	 * ("?a=1&") and hands over the others ("?&a=1" as ""): the same
-	 * rule for both (uri_seen saw it). */
-	if (!q.bad && r->query_ends_empty &&
-	    http_query_word(q.takes, "", 0, NULL, 0) == HTTP_QUERY_NAMELESS)
-		q.bad = "";
 	if (!q.bad)
 		return false;
 	char name[64];
@@ -945,21 +939,6 @@ static struct http_request *request_new(const struct http_server *srv)
 	return r;
 }
 
-/* What uri_seen hands on_request (as the request's first context) when
- * the query's last parameter has no name, which libmicrohttpd drops. */
-static char query_ends_empty_mark;
-
-/* The request line's target as it came (libmicrohttpd's URI log), the only
- * place where "?a=1&" still ends with its "&". */
-static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-	(void)cls;
-	(void)conn;
-	const char *q = uri ? strchr(uri, '?') : NULL;
-	size_t n = q ? strlen(q) : 0;
-	return n > 1 && q[n - 1] == '&' ? &query_ends_empty_mark : NULL;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -967,14 +946,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct http_server *srv = cls;
 	struct http_request *r = *con_cls;
-	bool ends_empty = *con_cls == &query_ends_empty_mark;
-	if (!r || ends_empty) {
-		*con_cls = NULL;
+	if (!r) {
 		r = request_new(srv);
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
-		r->query_ends_empty = ends_empty;
 		atomic_fetch_add(srv->cfg.in_flight, 1);
 		r->started_ns = mono_ns();
 		r->app = srv->cfg.owner;
@@ -1047,9 +1023,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	struct http_server *srv = cls;
 	struct http_request *r = *con_cls;
-	*con_cls = NULL;
-	if (!r || r == (void *)&query_ends_empty_mark)
+	if (!r)
 		return;
+	*con_cls = NULL;
 	if (r->handler_ctx_free)
 		r->handler_ctx_free(r->handler_ctx);
 	json_decref(r->json);
@@ -1432,7 +1408,6 @@ vis_err http_server_start(const struct http_config *cfg, const struct http_route
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_NOTIFY_CONNECTION, tls ? on_connection : NULL, srv,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-		MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 		/* HTTP/1.1 without Host, spaces in the request target: 400. */
 		MHD_OPTION_STRICT_FOR_CLIENT, 1,
 		MHD_OPTION_END);
