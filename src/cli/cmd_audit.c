@@ -892,7 +892,13 @@ int cmd_audit(int argc, char **argv)
 		case 'F': x.format = optarg; break;
 		case 'o': x.out = optarg; break;
 		case 'b': x.before = optarg; break;
-		case 'm': x.months = atoi(optarg); break;
+		case 'm': {
+			long long n;
+			if (!cli_int(optarg, "audit: --months", 1, 240, &n))
+				return EXIT_USAGE;
+			x.months = (int)n;
+			break;
+		}
 		case 'H': head = optarg; break;
 		case 'k': key = optarg; break;
 		case 'W':

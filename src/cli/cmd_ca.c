@@ -70,9 +70,18 @@ int cmd_ca(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
-		case 'e': ente = atoll(optarg); break;
+		case 'e':
+			if (!cli_int(optarg, "ca: --ente-id", 1, INT64_MAX, &ente))
+				return EXIT_USAGE;
+			break;
 		case 'n': name = optarg; break;
-		case 'D': days = atoi(optarg); break;
+		case 'D': {
+			long long n;
+			if (!cli_int(optarg, "ca: --days", 1, 3650, &n))
+				return EXIT_USAGE;
+			days = (int)n;
+			break;
+		}
 		case 'o': out = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;

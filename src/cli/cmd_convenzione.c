@@ -86,13 +86,10 @@ int cmd_convenzione(int argc, char **argv)
 		case 'd': db = v; break;
 		case 'e':
 		case 'x': {
-			char *end;
-			long long n = strtoll(v, &end, 10);
-			if (*end || n <= 0 || n > 1000000000) {
-				fprintf(stderr, "visura: convenzione: %s è un numero positivo\n",
-					ch == 'e' ? "--ente-id" : "--max-results");
+			long long n;
+			if (!cli_int(v, ch == 'e' ? "convenzione: --ente-id" : "convenzione: --max-results",
+				     1, 1000000000, &n))
 				return EXIT_USAGE;
-			}
 			if (ch == 'e')
 				c.ente_id = n;
 			else

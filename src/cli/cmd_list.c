@@ -123,17 +123,13 @@ int cmd_list_extract(int argc, char **argv)
 		fprintf(stderr, "uso: visura list-extract [--db URI] --out FILE ID_RICHIESTA\n");
 		return EXIT_USAGE;
 	}
+	long long id;
+	if (!cli_int(argv[optind], "list-extract: ID_RICHIESTA", 1, INT64_MAX, &id))
+		return EXIT_USAGE;
 	struct store *s;
 	int rc = cli_store_open(cli_db_uri(db), &s);
 	if (rc)
 		return rc;
-	char *end;
-	long long id = strtoll(argv[optind], &end, 10);
-	if (*end || id <= 0) {
-		fprintf(stderr, "visura: list-extract: ID_RICHIESTA è un numero\n");
-		store_close(s);
-		return EXIT_USAGE;
-	}
 	static struct listreq_extraction lx;
 	struct vis_error e = {0};
 	vis_err lrc = listreq_extraction_open(s, id, &lx, &e);

@@ -117,13 +117,11 @@ int cmd_pdnd(int argc, char **argv)
 		case 'p':
 		case 'e':
 		case 'i': {
-			char *end;
-			long long n = strtoll(optarg, &end, 10);
-			if (*end || n <= 0) {
-				fprintf(stderr, "visura: pdnd: --purpose, --ente-id e --id sono numeri "
-					"positivi\n");
+			const char *opt = ch == 'p' ? "pdnd: --purpose"
+				 : ch == 'e' ? "pdnd: --ente-id" : "pdnd: --id";
+			long long n;
+			if (!cli_int(optarg, opt, 1, INT64_MAX, &n))
 				return EXIT_USAGE;
-			}
 			*(ch == 'p' ? &purpose : ch == 'e' ? &ente : &key_id) = n;
 			break;
 		}

@@ -66,12 +66,8 @@ int cmd_review(int argc, char **argv)
 		if (c == 'd') {
 			db = optarg;
 		} else if (c == 'c') {
-			char *end;
-			only = strtoll(optarg, &end, 10);
-			if (*end || only <= 0) {
-				fprintf(stderr, "visura: review: --convenzione è l'id di una convenzione\n");
+			if (!cli_int(optarg, "review: --convenzione", 1, INT64_MAX, &only))
 				return EXIT_USAGE;
-			}
 		} else if (deciding && c == 'D') {
 			decision = optarg;
 		} else if (deciding && c == 'n') {

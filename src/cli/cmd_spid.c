@@ -63,9 +63,10 @@ int cmd_spid(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	char *end = NULL;
-	long long grace = grace_arg ? strtoll(grace_arg, &end, 10) : 0;
-	if (!grace_arg || !*grace_arg || *end || grace < 1 || grace > GRACE_MAX || optind != argc) {
+	long long grace = 0;
+	if (grace_arg && !cli_int(grace_arg, "spid: --grace", 1, GRACE_MAX, &grace))
+		return EXIT_USAGE;
+	if (!grace_arg || optind != argc) {
 		fprintf(stderr, "visura: spid: serve --grace SECONDI (da 1 a %lld)\n", GRACE_MAX);
 		usage(stderr);
 		return EXIT_USAGE;

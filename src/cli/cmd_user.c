@@ -76,7 +76,13 @@ static int parse(int argc, char **argv, struct cli *c)
 		case 'm': c->email = optarg; break;
 		case 'a': c->appointment = optarg; break;
 		case 'R': c->reason = optarg; break;
-		case 'e': c->ente_id = strtoll(optarg, NULL, 10); break;
+		case 'e': {
+			long long n;
+			if (!cli_int(optarg, "user: --ente-id", 1, INT64_MAX, &n))
+				return EXIT_USAGE;
+			c->ente_id = n;
+			break;
+		}
 		case 'k': c->kind = optarg; break;
 		case 't': c->tax_code = optarg; break;
 		case 'p': c->pec = optarg; break;

@@ -61,6 +61,25 @@ bool cli_text_ok(const char *src, const char *option)
 	return true;
 }
 
+bool cli_int(const char *src, const char *option, long long min, long long max, long long *out)
+{
+	const char *d = src && src[0] == '-' && min < 0 ? src + 1 : src;
+	char *end = NULL;
+	long long v = 0;
+	bool ok = d && *d >= '0' && *d <= '9';
+	if (ok) {
+		errno = 0;
+		v = strtoll(src, &end, 10);
+		ok = !errno && !*end && v >= min && v <= max;
+	}
+	if (!ok) {
+		fprintf(stderr, "visura: %s: un numero intero da %lld a %lld\n", option, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
 bool cli_copy(char *dst, size_t cap, const char *src, const char *option)
 {
 	struct vis_error e = {0};

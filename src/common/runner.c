@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "common/prio.h"
+
 struct job {
 	runner_fn fn;
 	void *ctx;
@@ -12,6 +14,8 @@ struct runner {
 	pthread_mutex_t lock;
 	pthread_cond_t more;            /* a job waits, or stopping */
 	pthread_t thread;
+	int nice;                       /* steps below the creator's priority */
+	bool started, lowered;          /* the thread's start: its priority set? */
 	bool stopping, joined;
 	struct job *q;                  /* a ring of cap */
 	int cap, head, n;
@@ -21,7 +25,13 @@ struct runner {
 static void *loop(void *arg)
 {
 	struct runner *rn = arg;
+	bool lowered = prio_lower(rn->nice, NULL) == VIS_OK;
 	pthread_mutex_lock(&rn->lock);
+	rn->started = true;
+	rn->lowered = lowered;
+	pthread_cond_broadcast(&rn->more);
+	/* runner_new waits for the start; a runner not lowered takes no job */
+	rn->stopping = rn->stopping || !lowered;
 	for (;;) {
 		while (!rn->n && !rn->stopping)
 			pthread_cond_wait(&rn->more, &rn->lock);
@@ -44,12 +54,13 @@ static void *loop(void *arg)
 	return NULL;
 }
 
-struct runner *runner_new(int cap)
+struct runner *runner_new(int cap, int nice)
 {
 	struct runner *rn = calloc(1, sizeof *rn);
 	if (!rn)
 		return NULL;
 	rn->cap = cap > 0 ? cap : 1;
+	rn->nice = nice;
 	rn->q = calloc((size_t)rn->cap, sizeof *rn->q);
 	if (!rn->q || pthread_mutex_init(&rn->lock, NULL)) {
 		free(rn->q);
@@ -62,6 +73,17 @@ struct runner *runner_new(int cap)
 		pthread_mutex_destroy(&rn->lock);
 		free(rn->q);
 		free(rn);
+		return NULL;
+	}
+	/* its priority lowered before any job, or no runner: background work
+	 * at the look-ups' priority is what the runner exists to avoid */
+	pthread_mutex_lock(&rn->lock);
+	while (!rn->started)
+		pthread_cond_wait(&rn->more, &rn->lock);
+	bool lowered = rn->lowered;
+	pthread_mutex_unlock(&rn->lock);
+	if (!lowered) {
+		runner_free(rn);
 		return NULL;
 	}
 	return rn;

@@ -5,6 +5,9 @@
  * import pushed over HTTPS, on a runner of its own: api_slow_defer), so
  * that the server's HTTP workers go on answering look-ups meanwhile.
  *
+ * The thread runs at `nice` steps below the server's priority (common/prio):
+ * the look-ups' threads come first when both want a core.
+ *
  * Owns: the thread, its queue (at most `cap` jobs waiting: more are not
  * taken, and the caller says so), and the stop: from runner_stop on no job
  * is taken, each one still waiting is called with `refused` set (to answer
@@ -27,8 +30,10 @@ struct runner_counts {
 	bool stopping;          /* runner_stop called */
 };
 
-/* The runner and its thread; NULL when out of memory or no thread. */
-struct runner *runner_new(int cap);
+/* The runner and its thread, its jobs `nice` steps (0 to 39) below the
+ * caller's priority; NULL when out of memory, no thread, or the priority
+ * could not be lowered. */
+struct runner *runner_new(int cap, int nice);
 /* Takes fn(ctx) to run after those waiting: false when the queue is full
  * or the runner stops (not taken: the caller answers). */
 bool runner_submit(struct runner *rn, runner_fn fn, void *ctx);

@@ -12,6 +12,13 @@ visura CMD SUB" lines of its own help, so a new command is walked too.
 `visura cf` takes a codice fiscale as people type it (spaces, hyphens,
 dots, lower case) and refuses it only when it is wrong after that.
 
+Every numeric option of every command is read strictly (cli_int): digits
+only, in its range, or the command stops with exit 2 naming the option and
+its range, before it opens a database (before, `ca --days`, `ca --ente-id`,
+`user --ente-id` and `audit purge --months` took "12abc" as 12 and "abc"
+as 0, which `purge` then read as "the configured retention").
+`visura import` runs --nice N steps below its caller (10 unless said).
+
 usage: test_cli_help.py PATH/TO/visura
 """
 import os
@@ -104,6 +111,80 @@ def ca_issue(work):
              os.path.join(blocker, "sub")], work, env)
     check(p.returncode != 0 and "pl-02" not in p.stdout and p.stderr,
           f"--out under a file is refused with a reason: {p.returncode} {p.stderr}")
+
+
+# (arguments with V for the value, the option as the message names it,
+# the least and the greatest value taken)
+NUMERIC = [
+    (["import", "--nice", "V", "f.tsv"], "import: --nice", 0, 19),
+    (["ca", "issue", "--ente-id", "V", "--name", "w", "--out", "d"], "ca: --ente-id", 1, None),
+    (["ca", "issue", "--ente-id", "1", "--days", "V", "--name", "w", "--out", "d"], "ca: --days",
+     1, 3650),
+    (["user", "add", "--username", "u", "--role", "operator", "--name", "N N", "--email",
+      "u@example.it", "--ente-id", "V"], "user: --ente-id", 1, None),
+    (["audit", "purge", "--months", "V"], "audit: --months", 1, 240),
+    (["convenzione", "add", "--ente-id", "V"], "convenzione: --ente-id", 1, 1000000000),
+    (["convenzione", "add", "--max-results", "V"], "convenzione: --max-results", 1, 1000000000),
+    (["review", "--convenzione", "V"], "review: --convenzione", 1, None),
+    (["pdnd", "map", "--purpose", "V"], "pdnd: --purpose", 1, None),
+    (["pdnd", "key-add", "--ente-id", "V"], "pdnd: --ente-id", 1, None),
+    (["pdnd", "key-revoke", "--id", "V"], "pdnd: --id", 1, None),
+    (["list-extract", "--out", "f.csv", "--", "V"], "list-extract: ID_RICHIESTA", 1, None),
+    (["spid", "federation-key-rotate", "--grace", "V"], "spid: --grace", 1, None),
+]
+
+
+def test_numeric_options():
+    with tempfile.TemporaryDirectory() as work:
+        never = os.path.join(work, "never.db")
+        env = dict(os.environ, VISURA_DB=never)
+        for args, option, least, most in NUMERIC:
+            bad = ["", "abc", "12abc", " 5", "5 ", "+5", "0x10", "5.0", "1e3", "--5",
+                   "99999999999999999999", "9223372036854775808", str(least - 1)]
+            if most is not None:
+                bad.append(str(most + 1))
+            for v in bad:
+                p = run([v if a == "V" else a for a in args], work, env)
+                check(p.returncode == 2 and f"visura: {option}: un numero intero da {least} a" in p.stderr,
+                      f"visura {' '.join(args)} with V={v!r}: refused naming {option} "
+                      f"({p.returncode} {p.stderr[:200]!r})")
+        check(os.listdir(work) == [], f"a refused number opened nothing: {os.listdir(work)}")
+
+
+def nice_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])  # field 19
+
+
+def test_import_nice():
+    """`visura import` lowers its priority before reading its file: stopped
+    in the open of a FIFO, its nice is the caller's + N (10 without
+    --nice, at most 19)."""
+    import time
+    with tempfile.TemporaryDirectory() as work:
+        db = harness.new_database(work, "nice")
+        env = dict(os.environ, VISURA_DB=db)
+        fifo = os.path.join(work, "feed.tsv")
+        os.mkfifo(fifo)
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        for extra, steps in (([], 10), (["--nice", "0"], 0), (["--nice", "3"], 3),
+                             (["--nice", "19"], 19)):
+            p = subprocess.Popen([harness.VISURA, "import", "--quiet", *extra, fifo], cwd=work,
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                want = min(base + steps, 19)
+                seen = None
+                for _ in range(200):  # until it waits in the FIFO's open
+                    with open(f"/proc/{p.pid}/wchan") as f:
+                        waiting = f.read() != "0"
+                    seen = nice_of(p.pid)
+                    if waiting and seen == want:
+                        break
+                    time.sleep(0.05)
+                check(seen == want, f"visura import {' '.join(extra)}: nice {seen}, want {want}")
+            finally:
+                p.kill()
+                p.communicate()
 
 
 def test_cf_as_typed():

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/prio.h"
 #include "common/runner.h"
 
 /* A job that, when gated, waits until the test opens its gate. */
@@ -84,7 +85,7 @@ static struct runner *started(int cap, struct job *first)
 {
 	memset(&log_, 0, sizeof log_);
 	log_n = 0;
-	struct runner *rn = runner_new(cap);
+	struct runner *rn = runner_new(cap, 0);
 	assert_non_null(rn);
 	gate_init(first->g);
 	assert_true(runner_submit(rn, run, first));
@@ -160,11 +161,97 @@ static void test_all_run(void **state)
 	}
 }
 
+/* What a job saw of its thread's priority, and of a thread it started. */
+struct seen {
+	int nice, child_nice;
+};
+
+static void *nice_of(void *out)
+{
+	*(int *)out = prio_nice();
+	return NULL;
+}
+
+static void see_nice(void *ctx, bool refused)
+{
+	struct seen *s = ctx;
+	if (refused)
+		return;
+	s->nice = prio_nice();
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, nice_of, &s->child_nice), 0);
+	pthread_join(t, NULL);
+}
+
+static int lowered(int base, int steps)
+{
+	return base + steps > PRIO_NICE_MAX ? PRIO_NICE_MAX : base + steps;
+}
+
+/* A runner's jobs run `nice` steps below its creator, the threads they
+ * start too; the creator keeps its own priority; steps out of 0-39: no
+ * runner. */
+static void test_background_priority(void **state)
+{
+	(void)state;
+	int base = prio_nice();
+	for (int steps = 0; steps <= 39; steps += 5) {
+		struct runner *rn = runner_new(2, steps);
+		assert_non_null(rn);
+		struct seen s = {-100, -100};
+		assert_true(runner_submit(rn, see_nice, &s));
+		struct runner_counts k;
+		do /* run, not refused by the stop below */
+			runner_counts_get(rn, &k);
+		while (k.done < 1);
+		runner_free(rn);
+		assert_int_equal(s.nice, lowered(base, steps));
+		assert_int_equal(s.child_nice, lowered(base, steps));
+		assert_int_equal(prio_nice(), base);
+	}
+	assert_null(runner_new(2, -1));
+	assert_null(runner_new(2, 40));
+	assert_int_equal(prio_nice(), base);
+}
+
+static void *lower_in_thread(void *arg)
+{
+	int *v = arg; /* steps in, the thread's nice out; -100 when refused */
+	struct vis_error e = {0};
+	v[1] = prio_lower(v[0], &e) == VIS_OK ? prio_nice() : -100;
+	return NULL;
+}
+
+/* prio_lower: the calling thread only, by the steps asked, at most to
+ * PRIO_NICE_MAX; steps out of range refused with nothing changed. */
+static void test_prio_lower(void **state)
+{
+	(void)state;
+	int base = prio_nice();
+	int cases[][2] = {{0, 0}, {1, 0}, {10, 0}, {39, 0}, {-1, 0}, {40, 0}};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, lower_in_thread, cases[i]), 0);
+		pthread_join(t, NULL);
+		if (cases[i][0] < 0 || cases[i][0] > 39)
+			assert_int_equal(cases[i][1], -100);
+		else
+			assert_int_equal(cases[i][1], lowered(base, cases[i][0]));
+		assert_int_equal(prio_nice(), base);
+	}
+	struct vis_error e = {0};
+	assert_int_equal(prio_lower(40, &e), VIS_ERR_INVALID);
+	assert_non_null(strstr(e.msg, "fuori"));
+	assert_int_equal(prio_nice(), base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_bound),
 		cmocka_unit_test(test_all_run),
+		cmocka_unit_test(test_background_priority),
+		cmocka_unit_test(test_prio_lower),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
