@@ -346,9 +346,8 @@ static bool anpr_declared(json_t *v, json_t *declared, struct access_what *what)
 			const char *c = member(f, "indirizzo.comune.codiceIstat");
 			const char *t = member(f, "indirizzo.toponimo.denominazioneToponimo");
 			const char *n = member(f, "indirizzo.numeroCivico.numero");
-			char *end = NULL;
-			long civic = n ? strtol(n, &end, 10) : 0;
-			if (!c || !t || (n && (!*n || *end || civic < 1 || civic > 1000000)))
+			int64_t civic = 0; /* digits only: strtol alone took " 10", "+10" */
+			if (!c || !t || (n && (!str_uint(n, 1000000, &civic) || civic < 1)))
 				return anpr_malformed(what, "invalid_request", bad);
 			json_t *res = json_pack("{s:s,s:s}", "comune", c, "street", t);
 			if (n)

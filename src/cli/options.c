@@ -63,16 +63,8 @@ bool cli_text_ok(const char *src, const char *option)
 
 bool cli_int(const char *src, const char *option, long long min, long long max, long long *out)
 {
-	const char *d = src && src[0] == '-' && min < 0 ? src + 1 : src;
-	char *end = NULL;
-	long long v = 0;
-	bool ok = d && *d >= '0' && *d <= '9';
-	if (ok) {
-		errno = 0;
-		v = strtoll(src, &end, 10);
-		ok = !errno && !*end && v >= min && v <= max;
-	}
-	if (!ok) {
+	int64_t v;
+	if (min < 0 || !str_uint(src, max, &v) || v < min) {
 		fprintf(stderr, "visura: %s: un numero intero da %lld a %lld\n", option, min, max);
 		return false;
 	}

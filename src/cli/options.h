@@ -45,8 +45,8 @@ bool cli_text_ok(const char *src, const char *option);
  * command refuses text that cli_text_ok refuses or that does not fit
  * ("<option>: più lungo di N byte"). */
 bool cli_copy(char *dst, size_t cap, const char *src, const char *option);
-/* Reads an integer argument: decimal digits only (a "-" first when min is
- * below 0), no sign, space or other character, in [min, max]; else prints
+/* Reads a whole-number argument (str_uint: decimal digits only, no sign,
+ * space or other character) in [min, max], 0 <= min; else prints
  * "visura: <option>: un numero intero da MIN a MAX" and returns false.
  * Every numeric option of the commands is read by it. */
 bool cli_int(const char *src, const char *option, long long min, long long max, long long *out);

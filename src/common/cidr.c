@@ -1,5 +1,7 @@
 #include "common/cidr.h"
 
+#include "common/str.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +42,8 @@ static bool parse_net(const char *item, size_t n, struct net *out)
 	max = out->family == AF_INET ? 32 : 128;
 	out->prefix = max;
 	if (slash) {
-		char *end;
-		long p = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || p < 0 || p > max)
+		int64_t p; /* digits only: strtol alone took "/ 8" and "/+8" */
+		if (!str_uint(slash + 1, max, &p))
 			return false;
 		out->prefix = (int)p;
 	}

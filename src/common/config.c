@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/csv.h"
+#include "common/str.h"
 #include "hooks/hooks.h"
 
 /* Built-in defaults that depend on where the build installs (CMakeLists.txt,
@@ -429,9 +430,8 @@ static vis_err apply(struct config *c, const struct option_row *r, const char *v
 		strcpy(field, value);
 		return VIS_OK;
 	case OPT_INT: {
-		char *end;
-		long v = strtol(value, &end, 10);
-		if (!*value || *end || v < r->min || v > r->max)
+		int64_t v; /* digits only: strtol alone took " 5" and "+5" */
+		if (r->min < 0 || !str_uint(value, r->max, &v) || v < r->min)
 			return vis_error_set(e, VIS_ERR_INVALID, "%s: deve essere un numero intero "
 								 "da %ld a %ld",
 					     r->name, r->min, r->max);

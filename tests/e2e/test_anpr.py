@@ -334,6 +334,14 @@ def test_pdnd_services():
                                ("no facts", {})):
             body = request({"codiceFiscale": PERSON}, verifica=verifica)
             anomaly(srv, asl.post("verifica", body), 400, "VIS06", what, body=body)
+        # a civic number is digits, 1 to 1,000,000: nothing else read as one
+        # (strtol alone took " 10" and "+10" as 10)
+        for civic in (" 10", "+10", "10 ", "10a", "", "0", "-1", "1000001", "0x0A"):
+            address = {"indirizzo": {"comune": {"codiceIstat": COMUNE},
+                                     "toponimo": {"denominazioneToponimo": "Emilia"},
+                                     "numeroCivico": {"numero": civic}}}
+            body = request({"codiceFiscale": PERSON}, verifica={"residenza": address})
+            anomaly(srv, asl.post("verifica", body), 400, "VIS06", f"civic {civic!r}", body=body)
         anomaly(srv, asl.post("ricerca", None, raw=b'{"idOperazioneClient": '), 400, "VIS06",
                 "not JSON", outcome="refused:invalid_json")
         # The trail as the office reads it: the reason, the use case, the operation id.

@@ -103,7 +103,8 @@ def test_network_allow_list():
         expect(srv.admin().patch(f"/api/v1/enti/{ente['id']}", {"networks": "192.0.2.0/24"}), 200)
         expect(c.get("/api/v1/auth/me"), 403, "network_not_allowed",
                "a live session from a network no longer allowed")
-        for bad in ("10.0.0.0/33", "not-an-ip", "10.0.0.0/8,", "::1/129"):
+        for bad in ("10.0.0.0/33", "not-an-ip", "10.0.0.0/8,", "::1/129", "10.0.0.0/ 8",
+                    "10.0.0.0/+8", "10.0.0.0/", "10.0.0.0/8x", "::1/-0"):
             expect(srv.admin().patch(f"/api/v1/enti/{ente['id']}", {"networks": bad}), 400,
                    "invalid_request", f"bad networks {bad!r}")
 

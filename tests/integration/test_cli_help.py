@@ -148,6 +148,12 @@ def test_numeric_options():
                 check(p.returncode == 2 and f"visura: {option}: un numero intero da {least} a" in p.stderr,
                       f"visura {' '.join(args)} with V={v!r}: refused naming {option} "
                       f"({p.returncode} {p.stderr[:200]!r})")
+        # the server's numeric settings, as options (the configuration
+        # file's lines go through the same config_set)
+        for v in ("", "abc", " 2", "+2", "2x", "0x2", "-1", "99999999999999999999"):
+            p = run(["serve", "--threads", v], work, env)
+            check(p.returncode == 2 and "threads: deve essere un numero intero da 1 a" in p.stderr,
+                  f"visura serve --threads {v!r}: refused ({p.returncode} {p.stderr[:200]!r})")
         check(os.listdir(work) == [], f"a refused number opened nothing: {os.listdir(work)}")
 
 
