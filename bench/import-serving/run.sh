@@ -24,10 +24,7 @@
 # The server's own time per look-up, 10 s at a time, from its log
 # (timeline.py).
 # OUT=DIR: the server's log, wrk's outputs and the samples copied there.
-# IMPORT_NICE=N: `visura import --nice N` (0 to 19; without it the
-# import's own default, 10 steps below this script; a build before
-# 2026-12-07 knows no --nice and runs at this script's priority).
-#   [VPORT=P (18610)] [IMPORT_NICE=N] [NPORT=P (18611)] [BACKEND=postgres [SHARED=0] [PGCONF=...]] [AFTER=N] [OUT=DIR] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
+#   [VPORT=P (18610)] [NPORT=P (18611)] [BACKEND=postgres [SHARED=0] [PGCONF=...]] [AFTER=N] [OUT=DIR] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-200000}
@@ -144,9 +141,9 @@ if [ -n "${pgdir:-}" ]; then
 fi
 t0=$(date +%s.%N)
 if [ "$(id -u)" -eq 0 ] && [ "${BACKEND:-sqlite}" != postgres ]; then
-  runuser -u visura-bench -- "$V" import --db "$db" --quiet ${IMPORT_NICE:+--nice "$IMPORT_NICE"} "$snap"
+  runuser -u visura-bench -- "$V" import --db "$db" --quiet "$snap"
 else
-  "$V" import --db "$db" --quiet ${IMPORT_NICE:+--nice "$IMPORT_NICE"} "$snap"
+  "$V" import --db "$db" --quiet "$snap"
 fi
 t1=$(date +%s.%N)
 kill -INT "$wrkpid" 2>/dev/null || echo "wrk ended before the import (its 3600 s)"; wait "$wrkpid" || true; wrkpid=

@@ -74,11 +74,13 @@ struct app {
 /* Imports pushed over HTTPS waiting at most (each a parked connection and
  * its file on disk); more are answered 503. */
 #define APP_IMPORT_QUEUE 32
-/* Both runners' threads run this many nice steps below the look-ups'
- * (common/prio.h): beside a FULL snapshot of 1,000,000 persons, 8-33 %
- * more look-ups a second at 64 connections and their median 15-28 % lower
- * than at the same priority (docs/performance.md, "Background work at a
- * lower priority"). */
+/* Both runners' threads run this many nice steps below the HTTP workers
+ * and the trail's writer (common/prio.h): threads of one process, so the
+ * nice values order them whatever the scheduler's groups.  Measured with
+ * the importer as a process in the server's session (one scheduling
+ * group): 8-33 % more look-ups a second beside a FULL snapshot of
+ * 1,000,000 persons, their median 15-28 % lower (docs/performance.md,
+ * "Background work at a lower priority"). */
 #define APP_BACKGROUND_NICE 10
 
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e);

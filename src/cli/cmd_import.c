@@ -11,7 +11,6 @@
 #include "cli/options.h"
 #include "common/date.h"
 #include "common/fsmode.h"
-#include "common/prio.h"
 #include "import/import.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
@@ -19,7 +18,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"uso: visura import [--db URI] [--rejects PERCORSO] [--nice N] [--quiet] FILE...\n\n"
+		"uso: visura import [--db URI] [--rejects PERCORSO] [--quiet] FILE...\n\n"
 		"Carica ogni FILE (formato di importazione v1, vedere docs/import-format.md)\n"
 		"nell'ordine dato.  Un file si applica per intero o per niente: quando un\n"
 		"record è respinto non si scrive nulla, i problemi sono elencati nel\n"
@@ -28,16 +27,10 @@ static void usage(FILE *out)
 		"  --db URI            sqlite:PERCORSO, un percorso, o postgres:CONNINFO\n"
 		"                      (predefinito $VISURA_DB o " VISURA_DB_DEFAULT ")\n"
 		"  --rejects PERCORSO  dove scrivere il rapporto degli scarti (un solo FILE)\n"
-		"  --nice N            la priorità del comando N passi sotto quella della\n"
-		"                      shell (0-19, predefinito 10, come nice(1)): un server\n"
-		"                      sulla stessa macchina risponde prima alle consultazioni\n"
 		"  --quiet             senza barra di avanzamento\n\n"
 		"codice di uscita: 0 tutti i file caricati, 1 un file respinto, 2 uso errato,\n"
 		"3 errore durante l'esecuzione (database, I/O)\n");
 }
-
-/* Steps below the shell's priority when --nice does not say (nice(1)'s). */
-#define IMPORT_NICE_DEFAULT 10
 
 static double now_seconds(void)
 {
@@ -118,14 +111,12 @@ int cmd_import(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"rejects", required_argument, NULL, 'r'},
-		{"nice", required_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *db = NULL, *rejects = NULL;
 	bool quiet = false;
-	int nice = IMPORT_NICE_DEFAULT;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -133,13 +124,6 @@ int cmd_import(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'r': rejects = optarg; break;
 		case 'q': quiet = true; break;
-		case 'n': {
-			long long n;
-			if (!cli_int(optarg, "import: --nice", 0, PRIO_NICE_MAX, &n))
-				return EXIT_USAGE;
-			nice = (int)n;
-			break;
-		}
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -147,13 +131,6 @@ int cmd_import(int argc, char **argv)
 	if (optind == argc || (rejects && argc - optind > 1)) {
 		usage(stderr);
 		return EXIT_USAGE;
-	}
-	/* before the store opens, so that every thread of the import (the
-	 * reader is started by this one) runs at it */
-	struct vis_error pe = {0};
-	if (prio_lower(nice, &pe)) {
-		cli_error("import", &pe);
-		return EXIT_RUNTIME;
 	}
 	struct refdata *rd = NULL;
 	struct store *s = NULL;

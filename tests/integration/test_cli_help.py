@@ -17,7 +17,6 @@ only, in its range, or the command stops with exit 2 naming the option and
 its range, before it opens a database (before, `ca --days`, `ca --ente-id`,
 `user --ente-id` and `audit purge --months` took "12abc" as 12 and "abc"
 as 0, which `purge` then read as "the configured retention").
-`visura import` runs --nice N steps below its caller (10 unless said).
 
 usage: test_cli_help.py PATH/TO/visura
 """
@@ -116,7 +115,6 @@ def ca_issue(work):
 # (arguments with V for the value, the option as the message names it,
 # the least and the greatest value taken)
 NUMERIC = [
-    (["import", "--nice", "V", "f.tsv"], "import: --nice", 0, 19),
     (["ca", "issue", "--ente-id", "V", "--name", "w", "--out", "d"], "ca: --ente-id", 1, None),
     (["ca", "issue", "--ente-id", "1", "--days", "V", "--name", "w", "--out", "d"], "ca: --days",
      1, 3650),
@@ -155,42 +153,6 @@ def test_numeric_options():
             check(p.returncode == 2 and "threads: deve essere un numero intero da 1 a" in p.stderr,
                   f"visura serve --threads {v!r}: refused ({p.returncode} {p.stderr[:200]!r})")
         check(os.listdir(work) == [], f"a refused number opened nothing: {os.listdir(work)}")
-
-
-def nice_of(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[16])  # field 19
-
-
-def test_import_nice():
-    """`visura import` lowers its priority before reading its file: stopped
-    in the open of a FIFO, its nice is the caller's + N (10 without
-    --nice, at most 19)."""
-    import time
-    with tempfile.TemporaryDirectory() as work:
-        db = harness.new_database(work, "nice")
-        env = dict(os.environ, VISURA_DB=db)
-        fifo = os.path.join(work, "feed.tsv")
-        os.mkfifo(fifo)
-        base = os.getpriority(os.PRIO_PROCESS, 0)
-        for extra, steps in (([], 10), (["--nice", "0"], 0), (["--nice", "3"], 3),
-                             (["--nice", "19"], 19)):
-            p = subprocess.Popen([harness.VISURA, "import", "--quiet", *extra, fifo], cwd=work,
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            try:
-                want = min(base + steps, 19)
-                seen = None
-                for _ in range(200):  # until it waits in the FIFO's open
-                    with open(f"/proc/{p.pid}/wchan") as f:
-                        waiting = f.read() != "0"
-                    seen = nice_of(p.pid)
-                    if waiting and seen == want:
-                        break
-                    time.sleep(0.05)
-                check(seen == want, f"visura import {' '.join(extra)}: nice {seen}, want {want}")
-            finally:
-                p.kill()
-                p.communicate()
 
 
 def test_cf_as_typed():
