@@ -11,16 +11,19 @@ seconds alone, then DURATION seconds while one admin asks
 threshold (3, 4, ...: each a protection of its own, computed, never taken
 from the server's cache).  Prints each window's look-ups a second, p50,
 p99, the tables answered during it and the load average before it, and
-the CPU seconds of the server's threads (by name and nice value) during
-the tables' window: whether the runner (nice 10 since 2026-12-07) took
-CPU from the HTTP workers.
+the CPU seconds of the server's threads (by name, nice value and
+SCHED_IDLE), of this script (the admin's client) and of wrk in each
+window: whether the runner (under SCHED_IDLE since 2026-12-07) took CPU
+from the HTTP workers.
 
 usage: bench/stats/beside.py PERSONS BUILD [BASELINE_BUILD]
   BUILD, BASELINE_BUILD: build directories (their `visura-test`).
   Environment: DURATION (seconds, default 20), ROUNDS (default 2),
   DAYS (default 40)."""
+import http.client
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -57,8 +60,8 @@ def wrk(srv, cookie, cfs, out):
 
 
 def threads_cpu(pid):
-    """CPU seconds (user + system) of each thread of pid, by name and nice,
-    summed over the threads of the same name and nice."""
+    """CPU seconds (user + system) of each thread of pid, by name, nice and
+    SCHED_IDLE, summed over the threads of the same name and class."""
     out = {}
     hz = os.sysconf("SC_CLK_TCK")
     for t in os.listdir(f"/proc/{pid}/task"):
@@ -68,19 +71,42 @@ def threads_cpu(pid):
             continue
         name = st[st.index("(") + 1:st.rindex(")")]
         f = st[st.rindex(")") + 2:].split()
-        key = f"{name}@{f[16]}"
+        key = f"{name}@{f[16]}" + ("/SCHED_IDLE" if f[38] == "5" else "")
         out[key] = out.get(key, 0) + (int(f[11]) + int(f[12])) / hz
     return out
 
 
 def tables(srv, admin, date, stop, done):
+    """The tables one after the other on one connection, each body read and
+    dropped unparsed (the harness's client would decode each: about 2 s of
+    this script's CPU a table at 200,000 persons, beside wrk)."""
+    cookie = "; ".join(f"{k}={v}" for k, v in admin.cookies.items())
+    c = http.client.HTTPSConnection("127.0.0.1", srv.port, timeout=600,
+                                    context=ssl._create_unverified_context())
     t = 3
     while not stop.is_set():
-        r = admin.get(f"/api/v1/stats/tables?table=strasa_cittadinanza_eta&comuni={COMUNE}"
-                      f"&date={date}&threshold={t}")
-        harness.check(r.status == 200, f"table at threshold {t}: {r.status} {r.body[:200]!r}")
+        c.request("GET", f"/api/v1/stats/tables?table=strasa_cittadinanza_eta&comuni={COMUNE}"
+                         f"&date={date}&threshold={t}", headers={"Cookie": cookie})
+        r = c.getresponse()
+        body = r.read()
+        harness.check(r.status == 200, f"table at threshold {t}: {r.status} {body[:200]!r}")
         done.append(t)
         t += 1
+    c.close()
+
+
+def window(name, srv, cookie, cfs, work):
+    """One wrk run, and the CPU the server's threads, this script and wrk
+    used during it."""
+    c0, t0 = threads_cpu(srv.proc.pid), os.times()
+    got = wrk(srv, cookie, cfs, os.path.join(work, f"{name}.txt"))
+    c1, t1 = threads_cpu(srv.proc.pid), os.times()
+    print(f"  CPU during the window '{name}' (s): " +
+          ", ".join(f"{k} {c1[k] - c0.get(k, 0):.1f}" for k in sorted(c1)) +
+          f"; this script {t1.user + t1.system - t0.user - t0.system:.1f}, wrk"
+          f" {t1.children_user + t1.children_system - t0.children_user - t0.children_system:.1f}",
+          flush=True)
+    return got
 
 
 def one(build, work):
@@ -107,17 +133,13 @@ def one(build, work):
         date = f"{y + 1}-01-01" if m == 12 else f"{y}-{m + 1:02d}-01"
         res = {}
         load = open("/proc/loadavg").read().split()[0]
-        res["alone"] = wrk(srv, cookie, cfs, os.path.join(work, "alone.txt")) + (0, load)
+        res["alone"] = window("alone", srv, cookie, cfs, work) + (0, load)
         stop, done = threading.Event(), []
         th = threading.Thread(target=tables, args=(srv, admin, date, stop, done))
         load = open("/proc/loadavg").read().split()[0]
         th.start()
         time.sleep(1)  # the first table under way
-        c0 = threads_cpu(srv.proc.pid)
-        res["tables"] = wrk(srv, cookie, cfs, os.path.join(work, "tables.txt")) + (None, load)
-        c1 = threads_cpu(srv.proc.pid)
-        print("  server threads' CPU during the tables window (s): " +
-              ", ".join(f"{k} {c1[k] - c0.get(k, 0):.1f}" for k in sorted(c1)), flush=True)
+        res["tables"] = window("tables", srv, cookie, cfs, work) + (None, load)
         n = len(done)
         stop.set()
         th.join()

@@ -47,8 +47,11 @@ struct app {
 	struct stats_cache *stats;    /* strasa_cittadinanza_eta's protections (stats/cache.h) */
 	struct runner *slow;          /* statistics tables and series, bulletins made
 					 again, the trail's verification: off the
-					 HTTP workers (runner.h) */
-	struct runner *imports;       /* the files pushed over HTTPS, the same */
+					 HTTP workers (runner.h), under SCHED_IDLE
+					 (they hold no lock a look-up needs) */
+	struct runner *imports;       /* the files pushed over HTTPS, the same,
+					 10 nice steps lower (an import holds the
+					 register's write lock: never stopped) */
 	struct jwks *pdnd;            /* PDND's public keys (pdnd_jwks or pdnd_jwks_url), or
 					 NULL: no vouchers */
 	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */
@@ -74,14 +77,6 @@ struct app {
 /* Imports pushed over HTTPS waiting at most (each a parked connection and
  * its file on disk); more are answered 503. */
 #define APP_IMPORT_QUEUE 32
-/* Both runners' threads run this many nice steps below the HTTP workers
- * and the trail's writer (common/prio.h): threads of one process, so the
- * nice values order them whatever the scheduler's groups.  Measured with
- * the importer as a process in the server's session (one scheduling
- * group): 8-33 % more look-ups a second beside a FULL snapshot of
- * 1,000,000 persons, their median 15-28 % lower (docs/performance.md,
- * "Background work at a lower priority"). */
-#define APP_BACKGROUND_NICE 10
 
 vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e);
 /* The browser interface of the configuration (ui_dir), loaded into memory

@@ -1,30 +1,43 @@
-#define _GNU_SOURCE /* gettid */
+#define _GNU_SOURCE /* gettid, SCHED_IDLE */
 #include "common/prio.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 int prio_nice(void)
 {
-	/* getpriority returns the nice value itself: -1 is a value too, so a
-	 * failure shows only in errno (none for the calling thread's own). */
+	/* the nice value itself: -1 is a value too, and the calling thread's
+	 * own cannot fail */
 	return getpriority(PRIO_PROCESS, (id_t)gettid());
 }
 
-vis_err prio_lower(int steps, struct vis_error *e)
+bool prio_idle(void)
 {
-	if (steps < 0 || steps > PRIO_NICE_MAX - PRIO_NICE_MIN)
-		return vis_error_set(e, VIS_ERR_INVALID, "priorità: %d passi fuori da 0-%d", steps,
-				     PRIO_NICE_MAX - PRIO_NICE_MIN);
-	if (!steps)
+	int policy;
+	struct sched_param sp;
+	return !pthread_getschedparam(pthread_self(), &policy, &sp) && policy == SCHED_IDLE;
+}
+
+vis_err prio_enter(enum prio_class c, struct vis_error *e)
+{
+	if (c == PRIO_IDLE) {
+		struct sched_param sp = {0};
+		int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+		if (rc)
+			return vis_error_set(e, VIS_ERR_IO, "priorità: SCHED_IDLE non impostato: %s",
+					     strerror(rc));
+		return VIS_OK;
+	}
+	if (c != PRIO_LOWER)
 		return VIS_OK;
 	int now = prio_nice();
-	int want = now > PRIO_NICE_MAX - steps ? PRIO_NICE_MAX : now + steps;
-	if (want == now)
-		return VIS_OK;
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), want))
+	int want = now > 19 - PRIO_LOWER_STEPS ? 19 : now + PRIO_LOWER_STEPS;
+	if (want != now && setpriority(PRIO_PROCESS, (id_t)gettid(), want))
 		return vis_error_set(e, VIS_ERR_IO, "priorità: nice %d non impostato: %s", want,
 				     strerror(errno));
 	return VIS_OK;

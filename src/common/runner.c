@@ -14,7 +14,7 @@ struct runner {
 	pthread_mutex_t lock;
 	pthread_cond_t more;            /* a job waits, or stopping */
 	pthread_t thread;
-	int nice;                       /* steps below the creator's priority */
+	enum prio_class prio;           /* the thread's (common/prio.h) */
 	bool started, lowered;          /* the thread's start: its priority set? */
 	bool stopping, joined;
 	struct job *q;                  /* a ring of cap */
@@ -25,7 +25,7 @@ struct runner {
 static void *loop(void *arg)
 {
 	struct runner *rn = arg;
-	bool lowered = prio_lower(rn->nice, NULL) == VIS_OK;
+	bool lowered = prio_enter(rn->prio, NULL) == VIS_OK;
 	pthread_mutex_lock(&rn->lock);
 	rn->started = true;
 	rn->lowered = lowered;
@@ -54,13 +54,13 @@ static void *loop(void *arg)
 	return NULL;
 }
 
-struct runner *runner_new(int cap, int nice)
+struct runner *runner_new(int cap, enum prio_class prio)
 {
 	struct runner *rn = calloc(1, sizeof *rn);
 	if (!rn)
 		return NULL;
 	rn->cap = cap > 0 ? cap : 1;
-	rn->nice = nice;
+	rn->prio = prio;
 	rn->q = calloc((size_t)rn->cap, sizeof *rn->q);
 	if (!rn->q || pthread_mutex_init(&rn->lock, NULL)) {
 		free(rn->q);

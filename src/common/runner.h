@@ -5,7 +5,7 @@
  * import pushed over HTTPS, on a runner of its own: api_slow_defer), so
  * that the server's HTTP workers go on answering look-ups meanwhile.
  *
- * The thread runs at `nice` steps below the server's priority (common/prio):
+ * The thread runs in the scheduling class its creator asks (common/prio.h):
  * the look-ups' threads come first when both want a core.
  *
  * Owns: the thread, its queue (at most `cap` jobs waiting: more are not
@@ -16,6 +16,8 @@
 #define VISURA_COMMON_RUNNER_H
 
 #include <stdbool.h>
+
+#include "common/prio.h"
 
 struct runner;
 
@@ -30,10 +32,10 @@ struct runner_counts {
 	bool stopping;          /* runner_stop called */
 };
 
-/* The runner and its thread, its jobs `nice` steps (0 to 39) below the
- * caller's priority; NULL when out of memory, no thread, or the priority
- * could not be lowered. */
-struct runner *runner_new(int cap, int nice);
+/* The runner and its thread, its jobs in class prio (PRIO_NORMAL: the
+ * caller's); NULL when out of memory, no thread, or the class could not be
+ * entered. */
+struct runner *runner_new(int cap, enum prio_class prio);
 /* Takes fn(ctx) to run after those waiting: false when the queue is full
  * or the runner stops (not taken: the caller answers). */
 bool runner_submit(struct runner *rn, runner_fn fn, void *ctx);

@@ -85,7 +85,7 @@ static struct runner *started(int cap, struct job *first)
 {
 	memset(&log_, 0, sizeof log_);
 	log_n = 0;
-	struct runner *rn = runner_new(cap, 0);
+	struct runner *rn = runner_new(cap, PRIO_NORMAL);
 	assert_non_null(rn);
 	gate_init(first->g);
 	assert_true(runner_submit(rn, run, first));
@@ -161,88 +161,103 @@ static void test_all_run(void **state)
 	}
 }
 
-/* What a job saw of its thread's priority, and of a thread it started. */
+/* What a job saw of its thread's class, and of a thread it started. */
 struct seen {
 	int nice, child_nice;
+	bool idle, child_idle;
 };
 
-static void *nice_of(void *out)
+static void *class_of(void *out)
 {
-	*(int *)out = prio_nice();
+	struct seen *s = out;
+	s->child_nice = prio_nice();
+	s->child_idle = prio_idle();
 	return NULL;
 }
 
-static void see_nice(void *ctx, bool refused)
+static void see_class(void *ctx, bool refused)
 {
 	struct seen *s = ctx;
 	if (refused)
 		return;
 	s->nice = prio_nice();
+	s->idle = prio_idle();
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, nice_of, &s->child_nice), 0);
+	assert_int_equal(pthread_create(&t, NULL, class_of, s), 0);
 	pthread_join(t, NULL);
 }
 
-static int lowered(int base, int steps)
+static int lowered(int base)
 {
-	return base + steps > PRIO_NICE_MAX ? PRIO_NICE_MAX : base + steps;
+	return base + PRIO_LOWER_STEPS > 19 ? 19 : base + PRIO_LOWER_STEPS;
 }
 
-/* A runner's jobs run `nice` steps below its creator, the threads they
- * start too; the creator keeps its own priority; steps out of 0-39: no
- * runner. */
-static void test_background_priority(void **state)
+/* A runner's jobs run in the class asked, the threads they start too; the
+ * creator keeps its own. */
+static void test_background_class(void **state)
 {
 	(void)state;
 	int base = prio_nice();
-	for (int steps = 0; steps <= 39; steps += 5) {
-		struct runner *rn = runner_new(2, steps);
+	assert_false(prio_idle());
+	const struct {
+		enum prio_class c;
+		int nice;
+		bool idle;
+	} cases[] = {
+		{PRIO_NORMAL, base, false},
+		{PRIO_LOWER, lowered(base), false},
+		{PRIO_IDLE, base, true},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct runner *rn = runner_new(2, cases[i].c);
 		assert_non_null(rn);
-		struct seen s = {-100, -100};
-		assert_true(runner_submit(rn, see_nice, &s));
+		struct seen s = {-100, -100, false, false};
+		assert_true(runner_submit(rn, see_class, &s));
 		struct runner_counts k;
 		do /* run, not refused by the stop below */
 			runner_counts_get(rn, &k);
 		while (k.done < 1);
 		runner_free(rn);
-		assert_int_equal(s.nice, lowered(base, steps));
-		assert_int_equal(s.child_nice, lowered(base, steps));
+		assert_int_equal(s.nice, cases[i].nice);
+		assert_int_equal(s.child_nice, cases[i].nice);
+		assert_int_equal(s.idle, cases[i].idle);
+		assert_int_equal(s.child_idle, cases[i].idle);
 		assert_int_equal(prio_nice(), base);
+		assert_false(prio_idle());
 	}
-	assert_null(runner_new(2, -1));
-	assert_null(runner_new(2, 40));
-	assert_int_equal(prio_nice(), base);
 }
 
-static void *lower_in_thread(void *arg)
+static void *enter_in_thread(void *arg)
 {
-	int *v = arg; /* steps in, the thread's nice out; -100 when refused */
+	struct seen *s = arg; /* nice carries the class in */
 	struct vis_error e = {0};
-	v[1] = prio_lower(v[0], &e) == VIS_OK ? prio_nice() : -100;
+	assert_int_equal(prio_enter((enum prio_class)s->nice, &e), VIS_OK);
+	s->nice = prio_nice();
+	s->idle = prio_idle();
+	/* lower again: PRIO_LOWER twice goes on down, to 19 at most */
+	assert_int_equal(prio_enter(PRIO_LOWER, &e), VIS_OK);
+	s->child_nice = prio_nice();
 	return NULL;
 }
 
-/* prio_lower: the calling thread only, by the steps asked, at most to
- * PRIO_NICE_MAX; steps out of range refused with nothing changed. */
-static void test_prio_lower(void **state)
+/* prio_enter: the calling thread only. */
+static void test_prio_enter(void **state)
 {
 	(void)state;
 	int base = prio_nice();
-	int cases[][2] = {{0, 0}, {1, 0}, {10, 0}, {39, 0}, {-1, 0}, {40, 0}};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+	enum prio_class cs[] = {PRIO_NORMAL, PRIO_LOWER, PRIO_IDLE};
+	for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+		struct seen s = {(int)cs[i], 0, false, false};
 		pthread_t t;
-		assert_int_equal(pthread_create(&t, NULL, lower_in_thread, cases[i]), 0);
+		assert_int_equal(pthread_create(&t, NULL, enter_in_thread, &s), 0);
 		pthread_join(t, NULL);
-		if (cases[i][0] < 0 || cases[i][0] > 39)
-			assert_int_equal(cases[i][1], -100);
-		else
-			assert_int_equal(cases[i][1], lowered(base, cases[i][0]));
+		assert_int_equal(s.nice, cs[i] == PRIO_LOWER ? lowered(base) : base);
+		assert_int_equal(s.idle, cs[i] == PRIO_IDLE);
+		assert_int_equal(s.child_nice,
+				 cs[i] == PRIO_LOWER ? lowered(lowered(base)) : lowered(base));
 		assert_int_equal(prio_nice(), base);
+		assert_false(prio_idle());
 	}
-	struct vis_error e = {0};
-	assert_int_equal(prio_lower(40, &e), VIS_ERR_INVALID);
-	assert_non_null(strstr(e.msg, "fuori"));
-	assert_int_equal(prio_nice(), base);
 }
 
 int main(void)
@@ -250,8 +265,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_bound),
 		cmocka_unit_test(test_all_run),
-		cmocka_unit_test(test_background_priority),
-		cmocka_unit_test(test_prio_lower),
+		cmocka_unit_test(test_background_class),
+		cmocka_unit_test(test_prio_enter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
