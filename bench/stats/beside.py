@@ -13,8 +13,8 @@ from the server's cache).  Prints each window's look-ups a second, p50,
 p99, the tables answered during it and the load average before it, and
 the CPU seconds of the server's threads (by name, nice value and
 SCHED_IDLE), of this script (the admin's client) and of wrk in each
-window: whether the runner (under SCHED_IDLE since 2026-12-07) took CPU
-from the HTTP workers.
+window: how much the runner took from the HTTP workers (docs/performance.md,
+"Background work at a lower priority").
 
 usage: bench/stats/beside.py PERSONS BUILD [BASELINE_BUILD]
   BUILD, BASELINE_BUILD: build directories (their `visura-test`).

@@ -72,8 +72,8 @@ vis_err app_init(struct app *a, const struct config *cfg, struct vis_error *e)
 	a->alerts = alert_tracker_new(&lim);
 	a->cache = store_cache_new();
 	a->stats = stats_cache_new(STATS_CACHE_ENTRIES, STATS_CACHE_BYTES);
-	a->slow = runner_new(APP_SLOW_QUEUE, PRIO_IDLE);
-	a->imports = runner_new(APP_IMPORT_QUEUE, PRIO_LOWER);
+	a->slow = runner_new(APP_SLOW_QUEUE);
+	a->imports = runner_new(APP_IMPORT_QUEUE);
 	if (!a->rl || !a->alerts || !a->metrics || !a->cache || !a->stats || !a->slow ||
 	    !a->imports)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");

@@ -47,11 +47,8 @@ struct app {
 	struct stats_cache *stats;    /* strasa_cittadinanza_eta's protections (stats/cache.h) */
 	struct runner *slow;          /* statistics tables and series, bulletins made
 					 again, the trail's verification: off the
-					 HTTP workers (runner.h), under SCHED_IDLE
-					 (they hold no lock a look-up needs) */
-	struct runner *imports;       /* the files pushed over HTTPS, the same,
-					 10 nice steps lower (an import holds the
-					 register's write lock: never stopped) */
+					 HTTP workers (runner.h) */
+	struct runner *imports;       /* the files pushed over HTTPS, the same */
 	struct jwks *pdnd;            /* PDND's public keys (pdnd_jwks or pdnd_jwks_url), or
 					 NULL: no vouchers */
 	struct pdnd_signer *signer;   /* INTEGRITY_REST_02 (pdnd_signing_key), or NULL */

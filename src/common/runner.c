@@ -3,8 +3,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "common/prio.h"
-
 struct job {
 	runner_fn fn;
 	void *ctx;
@@ -14,8 +12,6 @@ struct runner {
 	pthread_mutex_t lock;
 	pthread_cond_t more;            /* a job waits, or stopping */
 	pthread_t thread;
-	enum prio_class prio;           /* the thread's (common/prio.h) */
-	bool started, lowered;          /* the thread's start: its priority set? */
 	bool stopping, joined;
 	struct job *q;                  /* a ring of cap */
 	int cap, head, n;
@@ -25,13 +21,7 @@ struct runner {
 static void *loop(void *arg)
 {
 	struct runner *rn = arg;
-	bool lowered = prio_enter(rn->prio, NULL) == VIS_OK;
 	pthread_mutex_lock(&rn->lock);
-	rn->started = true;
-	rn->lowered = lowered;
-	pthread_cond_broadcast(&rn->more);
-	/* runner_new waits for the start; a runner not lowered takes no job */
-	rn->stopping = rn->stopping || !lowered;
 	for (;;) {
 		while (!rn->n && !rn->stopping)
 			pthread_cond_wait(&rn->more, &rn->lock);
@@ -54,13 +44,12 @@ static void *loop(void *arg)
 	return NULL;
 }
 
-struct runner *runner_new(int cap, enum prio_class prio)
+struct runner *runner_new(int cap)
 {
 	struct runner *rn = calloc(1, sizeof *rn);
 	if (!rn)
 		return NULL;
 	rn->cap = cap > 0 ? cap : 1;
-	rn->prio = prio;
 	rn->q = calloc((size_t)rn->cap, sizeof *rn->q);
 	if (!rn->q || pthread_mutex_init(&rn->lock, NULL)) {
 		free(rn->q);
@@ -73,17 +62,6 @@ struct runner *runner_new(int cap, enum prio_class prio)
 		pthread_mutex_destroy(&rn->lock);
 		free(rn->q);
 		free(rn);
-		return NULL;
-	}
-	/* its priority lowered before any job, or no runner: background work
-	 * at the look-ups' priority is what the runner exists to avoid */
-	pthread_mutex_lock(&rn->lock);
-	while (!rn->started)
-		pthread_cond_wait(&rn->more, &rn->lock);
-	bool lowered = rn->lowered;
-	pthread_mutex_unlock(&rn->lock);
-	if (!lowered) {
-		runner_free(rn);
 		return NULL;
 	}
 	return rn;

@@ -5,9 +5,6 @@
  * import pushed over HTTPS, on a runner of its own: api_slow_defer), so
  * that the server's HTTP workers go on answering look-ups meanwhile.
  *
- * The thread runs in the scheduling class its creator asks (common/prio.h):
- * the look-ups' threads come first when both want a core.
- *
  * Owns: the thread, its queue (at most `cap` jobs waiting: more are not
  * taken, and the caller says so), and the stop: from runner_stop on no job
  * is taken, each one still waiting is called with `refused` set (to answer
@@ -16,8 +13,6 @@
 #define VISURA_COMMON_RUNNER_H
 
 #include <stdbool.h>
-
-#include "common/prio.h"
 
 struct runner;
 
@@ -32,10 +27,8 @@ struct runner_counts {
 	bool stopping;          /* runner_stop called */
 };
 
-/* The runner and its thread, its jobs in class prio (PRIO_NORMAL: the
- * caller's); NULL when out of memory, no thread, or the class could not be
- * entered. */
-struct runner *runner_new(int cap, enum prio_class prio);
+/* The runner and its thread; NULL when out of memory or no thread. */
+struct runner *runner_new(int cap);
 /* Takes fn(ctx) to run after those waiting: false when the queue is full
  * or the runner stops (not taken: the caller answers). */
 bool runner_submit(struct runner *rn, runner_fn fn, void *ctx);

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "common/prio.h"
 #include "common/runner.h"
 
 /* A job that, when gated, waits until the test opens its gate. */
@@ -85,7 +84,7 @@ static struct runner *started(int cap, struct job *first)
 {
 	memset(&log_, 0, sizeof log_);
 	log_n = 0;
-	struct runner *rn = runner_new(cap, PRIO_NORMAL);
+	struct runner *rn = runner_new(cap);
 	assert_non_null(rn);
 	gate_init(first->g);
 	assert_true(runner_submit(rn, run, first));
@@ -161,112 +160,11 @@ static void test_all_run(void **state)
 	}
 }
 
-/* What a job saw of its thread's class, and of a thread it started. */
-struct seen {
-	int nice, child_nice;
-	bool idle, child_idle;
-};
-
-static void *class_of(void *out)
-{
-	struct seen *s = out;
-	s->child_nice = prio_nice();
-	s->child_idle = prio_idle();
-	return NULL;
-}
-
-static void see_class(void *ctx, bool refused)
-{
-	struct seen *s = ctx;
-	if (refused)
-		return;
-	s->nice = prio_nice();
-	s->idle = prio_idle();
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, class_of, s), 0);
-	pthread_join(t, NULL);
-}
-
-static int lowered(int base)
-{
-	return base + PRIO_LOWER_STEPS > 19 ? 19 : base + PRIO_LOWER_STEPS;
-}
-
-/* A runner's jobs run in the class asked, the threads they start too; the
- * creator keeps its own. */
-static void test_background_class(void **state)
-{
-	(void)state;
-	int base = prio_nice();
-	assert_false(prio_idle());
-	const struct {
-		enum prio_class c;
-		int nice;
-		bool idle;
-	} cases[] = {
-		{PRIO_NORMAL, base, false},
-		{PRIO_LOWER, lowered(base), false},
-		{PRIO_IDLE, base, true},
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		struct runner *rn = runner_new(2, cases[i].c);
-		assert_non_null(rn);
-		struct seen s = {-100, -100, false, false};
-		assert_true(runner_submit(rn, see_class, &s));
-		struct runner_counts k;
-		do /* run, not refused by the stop below */
-			runner_counts_get(rn, &k);
-		while (k.done < 1);
-		runner_free(rn);
-		assert_int_equal(s.nice, cases[i].nice);
-		assert_int_equal(s.child_nice, cases[i].nice);
-		assert_int_equal(s.idle, cases[i].idle);
-		assert_int_equal(s.child_idle, cases[i].idle);
-		assert_int_equal(prio_nice(), base);
-		assert_false(prio_idle());
-	}
-}
-
-static void *enter_in_thread(void *arg)
-{
-	struct seen *s = arg; /* nice carries the class in */
-	struct vis_error e = {0};
-	assert_int_equal(prio_enter((enum prio_class)s->nice, &e), VIS_OK);
-	s->nice = prio_nice();
-	s->idle = prio_idle();
-	/* lower again: PRIO_LOWER twice goes on down, to 19 at most */
-	assert_int_equal(prio_enter(PRIO_LOWER, &e), VIS_OK);
-	s->child_nice = prio_nice();
-	return NULL;
-}
-
-/* prio_enter: the calling thread only. */
-static void test_prio_enter(void **state)
-{
-	(void)state;
-	int base = prio_nice();
-	enum prio_class cs[] = {PRIO_NORMAL, PRIO_LOWER, PRIO_IDLE};
-	for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
-		struct seen s = {(int)cs[i], 0, false, false};
-		pthread_t t;
-		assert_int_equal(pthread_create(&t, NULL, enter_in_thread, &s), 0);
-		pthread_join(t, NULL);
-		assert_int_equal(s.nice, cs[i] == PRIO_LOWER ? lowered(base) : base);
-		assert_int_equal(s.idle, cs[i] == PRIO_IDLE);
-		assert_int_equal(s.child_nice,
-				 cs[i] == PRIO_LOWER ? lowered(lowered(base)) : lowered(base));
-		assert_int_equal(prio_nice(), base);
-		assert_false(prio_idle());
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_bound),
 		cmocka_unit_test(test_all_run),
-		cmocka_unit_test(test_background_class),
-		cmocka_unit_test(test_prio_enter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
