@@ -768,14 +768,10 @@ static int print_head(const char *db, bool key_only)
 	return rc;
 }
 
+/* A tree size: digits alone (str_u64), below 2^62 as the tree's sizes are. */
 static bool u64_arg(const char *s, uint64_t *out)
 {
-	char *end;
-	if (!s || !*s || *s == '-')
-		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	*out = v;
-	return *end == '\0' && v < (1ULL << 62);
+	return str_u64(s, (UINT64_C(1) << 62) - 1, out);
 }
 
 static int consistency(const char *db, const char *from, const char *to)

@@ -1,6 +1,5 @@
 /* cmd_gen — `visura gen`: writes a synthetic population in import format v1
  * (see docs/generator.md). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "common/date.h"
+#include "common/str.h"
 #include "gen/gen.h"
 #include "refdata/refdata.h"
 
@@ -40,19 +40,6 @@ static void gen_usage(FILE *out)
 		"codice di uscita: 0 riuscito, 1 valore di un'opzione non valido (ad es. comune\n"
 		"sconosciuto), 2 uso errato, 3 errore durante l'esecuzione\n",
 		GEN_MAX_DAYS);
-}
-
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 /* --name value or --name=value; returns the value or NULL. */
@@ -113,16 +100,16 @@ int cmd_gen(int argc, char **argv)
 	}
 	struct gen_options o = {0};
 	uint64_t v;
-	if (!parse_u64(persons, GEN_MAX_PERSONS, &v) || v == 0) {
+	if (!str_u64(persons, GEN_MAX_PERSONS, &v) || v == 0) {
 		fprintf(stderr, "visura gen: --persons è un numero da 1 a %u\n", GEN_MAX_PERSONS);
 		return EXIT_USAGE;
 	}
 	o.persons = v;
-	if (!parse_u64(seed, UINT64_MAX, &o.seed)) {
+	if (!str_u64(seed, UINT64_MAX, &o.seed)) {
 		fprintf(stderr, "visura gen: --seed è un intero senza segno a 64 bit\n");
 		return EXIT_USAGE;
 	}
-	if (!parse_u64(days, GEN_MAX_DAYS, &v)) {
+	if (!str_u64(days, GEN_MAX_DAYS, &v)) {
 		fprintf(stderr, "visura gen: --days è un numero da 0 a %d\n", GEN_MAX_DAYS);
 		return EXIT_USAGE;
 	}

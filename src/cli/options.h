@@ -48,8 +48,9 @@ bool cli_copy(char *dst, size_t cap, const char *src, const char *option);
 /* Reads a whole-number argument (str_uint: decimal digits only, no sign,
  * space or other character) in [min, max], 0 <= min; else prints
  * "visura: <option>: un numero intero da MIN a MAX" and returns false.
- * Not yet by it: gen's options (parse_u64: --seed takes all of uint64) and
- * audit consistency's --from/--to (u64_arg), which still take " 5". */
+ * gen's options (--seed takes all of uint64) and audit consistency's
+ * --from/--to read theirs with str_u64, the same rule, and say so in their
+ * own words. */
 bool cli_int(const char *src, const char *option, long long min, long long max, long long *out);
 
 #define CLI_COPY(arr, src, option) cli_copy((arr), STR_ARRAY_SIZE(arr), (src), (option))

@@ -232,20 +232,30 @@ bool str_digits(const char *s, size_t n)
 	return i == n && s[n] == '\0';
 }
 
-bool str_uint(const char *s, int64_t max, int64_t *out)
+bool str_u64(const char *s, uint64_t max, uint64_t *out)
 {
-	int64_t v = 0;
+	uint64_t v = 0;
 	*out = 0;
-	if (!s || !*s || max < 0)
+	if (!s || !*s)
 		return false;
 	for (; *s; s++) {
-		int d = *s - '0';
+		unsigned d = (unsigned char)*s - (unsigned)'0';
 		/* v * 10 + d > max, written so that it cannot overflow */
-		if (d < 0 || d > 9 || d > max || v > (max - d) / 10)
+		if (d > 9 || d > max || v > (max - d) / 10)
 			return false;
 		v = v * 10 + d;
 	}
 	*out = v;
+	return true;
+}
+
+bool str_uint(const char *s, int64_t max, int64_t *out)
+{
+	uint64_t v;
+	*out = 0;
+	if (max < 0 || !str_u64(s, (uint64_t)max, &v))
+		return false;
+	*out = (int64_t)v;
 	return true;
 }
 

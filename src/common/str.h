@@ -118,9 +118,11 @@ size_t str_i64(char *out, int64_t v);
  * str_digits: whether s is exactly n digits and nothing else ("036023",
  * n = 6).
  * str_uint: s as a whole number of at least one digit, at most max (0 or
- * more): true and its value in *out; anything else false, *out 0. */
+ * more): true and its value in *out; anything else false, *out 0.
+ * str_u64: the same over all of uint64 (a generator's seed). */
 bool str_digits(const char *s, size_t n);
 bool str_uint(const char *s, int64_t max, int64_t *out);
+bool str_u64(const char *s, uint64_t max, uint64_t *out);
 /* The largest number of 18 digits: the bound of ids and cursors. */
 #define STR_UINT18_MAX INT64_C(999999999999999999)
 

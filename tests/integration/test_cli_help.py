@@ -152,7 +152,36 @@ def test_numeric_options():
             p = run(["serve", "--threads", v], work, env)
             check(p.returncode == 2 and "threads: deve essere un numero intero da 1 a" in p.stderr,
                   f"visura serve --threads {v!r}: refused ({p.returncode} {p.stderr[:200]!r})")
+        # gen's numbers (--seed takes all of uint64) and audit consistency's
+        # tree sizes: the same rule, each command's own words
+        lenient = ["", "abc", " 5", "5 ", "+5", "0x10", "5.0", "1e3", "--5", "-1"]
+        gen = ["gen", "--persons", "10", "--comune", "036023", "--seed", "1", "--days", "0",
+               "--out", os.path.join(work, "gen")]
+        for option, extra, words in (("--persons", ["0", "99999999999999999999"], "--persons è un numero"),
+                                     ("--seed", ["18446744073709551616", "99999999999999999999"],
+                                      "--seed è un intero senza segno"),
+                                     ("--days", ["99999999999999999999"], "--days è un numero")):
+            for v in lenient + extra:
+                args = list(gen)
+                args[args.index(option) + 1] = v
+                p = run(args, work, env)
+                check(p.returncode == 2 and f"visura gen: {words}" in p.stderr,
+                      f"visura gen {option} {v!r}: refused ({p.returncode} {p.stderr[:200]!r})")
+        for option in ("--from", "--to"):
+            for v in lenient + ["4611686018427387904", "99999999999999999999"]:
+                args = ["audit", "consistency", "--from", "1", "--to", "2"]
+                args[args.index(option) + 1] = v
+                p = run(args, work, env)
+                check(p.returncode == 2 and "audit consistency: --from N --to M" in p.stderr,
+                      f"visura audit consistency {option} {v!r}: refused "
+                      f"({p.returncode} {p.stderr[:200]!r})")
         check(os.listdir(work) == [], f"a refused number opened nothing: {os.listdir(work)}")
+    with tempfile.TemporaryDirectory() as work:
+        # the largest seed is a seed
+        p = run(["gen", "--persons", "5", "--comune", "036023", "--seed", "18446744073709551615",
+                 "--out", os.path.join(work, "gen")], work)
+        check(p.returncode == 0 and os.listdir(os.path.join(work, "gen")),
+              f"visura gen --seed 2^64-1: {p.returncode} {p.stderr[:200]!r}")
 
 
 def test_cf_as_typed():

@@ -346,6 +346,33 @@ static void test_numbers(void **state)
 			assert_true(want == 0 || !str_uint(s, want - 1, &v));
 			assert_true(str_digits(s, n) && !str_digits(s, n - 1));
 		}
+	/* str_u64: the same rule up to UINT64_MAX, and not one past it */
+	uint64_t u = 7;
+	assert_true(str_u64("18446744073709551615", UINT64_MAX, &u) && u == UINT64_MAX);
+	assert_true(str_u64("0", UINT64_MAX, &u) && u == 0);
+	assert_true(str_u64("9223372036854775808", UINT64_MAX, &u) &&
+		    u == UINT64_C(9223372036854775808));
+	const char *bad64[] = {"", " 5", "+5", "-5", "5abc", "5 ", "0x5", "1e3",
+			       "18446744073709551616", "18446744073709551625",
+			       "99999999999999999999", "184467440737095516150"};
+	for (size_t i = 0; i < sizeof bad64 / sizeof bad64[0]; i++) {
+		u = 7;
+		assert_false(str_u64(bad64[i], UINT64_MAX, &u));
+		assert_true(u == 0);
+	}
+	assert_false(str_u64(NULL, UINT64_MAX, &u));
+	assert_false(str_u64("43", 42, &u));
+	assert_true(str_u64("42", 42, &u) && u == 42);
+	/* every prefix of UINT64_MAX against strtoull, under bounds around it */
+	const char *m = "18446744073709551615";
+	for (size_t n = 1; n <= strlen(m); n++) {
+		char s[32];
+		memcpy(s, m, n);
+		s[n] = '\0';
+		unsigned long long want = strtoull(s, NULL, 10);
+		assert_true(str_u64(s, want, &u) && u == want);
+		assert_true(!str_u64(s, want - 1, &u));
+	}
 }
 
 static void test_hex_base64(void **state)
