@@ -622,9 +622,8 @@ static void run_search(struct access_call *c, const struct access_what *w)
 			return;
 		}
 		if (by && *by) {
-			char *end;
-			long y = strtol(by, &end, 10);
-			if (*end || strlen(by) != 4 || y < 1800 || y > 2999) {
+			int64_t y;
+			if (!str_digits(by, 4) || !str_uint(by, 2999, &y) || y < 1800) {
 				refuse(c, 400, "invalid_request",
 				       "il campo \"birth_year\" deve essere un anno AAAA");
 				return;
@@ -679,9 +678,8 @@ static void run_consult(struct access_call *c, const struct access_what *w)
 				  " limit=%.6s cursor=%.40s", w->limit ? w->limit : "",
 				  w->cursor ? w->cursor : "");
 		if (w->limit && *w->limit) {
-			char *end;
-			long n = strtol(w->limit, &end, 10);
-			if (*end || n < 1 || n > QUERY_MEMBERS_MAX) {
+			int64_t n; /* digits only: strtol alone took " 5" and "+5" */
+			if (!str_uint(w->limit, QUERY_MEMBERS_MAX, &n) || n < 1) {
 				refuse(c, 400, "invalid_request",
 				       "il campo \"limit\" deve essere da 1 a 1000 componenti");
 				return;

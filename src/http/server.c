@@ -1283,31 +1283,30 @@ static vis_err parse_listen(const char *listen, struct sockaddr_storage *ss,
 	char host[64];
 	const char *colon = strrchr(listen, ':');
 	if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host)
-		return vis_error_set(e, VIS_ERR_INVALID, "listen: expected address:port, got '%s'", listen);
+		return vis_error_set(e, VIS_ERR_INVALID, "ascolto '%s': atteso indirizzo:porta", listen);
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
-		return vis_error_set(e, VIS_ERR_INVALID, "listen: bad port in '%s'", listen);
+	int64_t port; /* digits only: strtol alone took ": 8443" and ":+8443" */
+	if (!str_uint(colon + 1, 65535, &port) || port < 1)
+		return vis_error_set(e, VIS_ERR_INVALID, "ascolto '%s': la porta è un numero intero da 1 a 65535", listen);
 	memset(ss, 0, sizeof *ss);
 	if (host[0] == '[') {
 		size_t n = strlen(host);
 		if (n < 3 || host[n - 1] != ']')
-			return vis_error_set(e, VIS_ERR_INVALID, "listen: bad IPv6 address '%s'", host);
+			return vis_error_set(e, VIS_ERR_INVALID, "ascolto: indirizzo IPv6 non valido '%s'", host);
 		host[n - 1] = '\0';
 		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-			return vis_error_set(e, VIS_ERR_INVALID, "listen: bad IPv6 address '%s'", host + 1);
+			return vis_error_set(e, VIS_ERR_INVALID, "ascolto: indirizzo IPv6 non valido '%s'", host + 1);
 		return VIS_OK;
 	}
 	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 	a4->sin_family = AF_INET;
 	a4->sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-		return vis_error_set(e, VIS_ERR_INVALID, "listen: bad IPv4 address '%s'", host);
+		return vis_error_set(e, VIS_ERR_INVALID, "ascolto: indirizzo IPv4 non valido '%s'", host);
 	return VIS_OK;
 }
 

@@ -119,7 +119,8 @@ def test_household_of_300_paged():
         check("next_cursor" not in r.json, "no next page after the last member")
         # Refused: bad limits and cursors (recorded as refusals, nobody named).
         before = srv.access_last_id()
-        for bad in (dict(limit=0), dict(limit=1001), dict(limit="x"), dict(limit=10, cursor="5"),
+        for bad in (dict(limit=0), dict(limit=1001), dict(limit="x"), dict(limit=" 5"), dict(limit="+5"),
+                    dict(limit="5 "), dict(limit="0x5"), dict(limit=10, cursor="5"),
                     dict(limit=10, cursor="25.19400101.P 01"), dict(limit=10, cursor="25.1940.P0001")):
             expect(op.get(base + q(purpose=pid, **bad)), 400, "invalid_request", f"{bad}")
         eq({x["subjects"] for x in srv.access_log(before)}, {""}, "refusals name no one")

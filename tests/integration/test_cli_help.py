@@ -177,6 +177,16 @@ def test_numeric_options():
                       f"({p.returncode} {p.stderr[:200]!r})")
         check(os.listdir(work) == [], f"a refused number opened nothing: {os.listdir(work)}")
     with tempfile.TemporaryDirectory() as work:
+        # the listening port: digits alone (strtol took ": 8443" and ":+8443")
+        os.chmod(work, 0o777)   # the test user, under root, writes the database
+        env = dict(os.environ, VISURA_DB=os.path.join(work, "v.db"))
+        for v in (" 18443", "+18443", "18443 ", "0", "65536", "0x4A3B", "", "99999999999999999999"):
+            p = run(["serve", *harness.serve_user_args(), "--self-signed", os.path.join(work, "tls"),
+                     "--listen", "127.0.0.1:" + v], work, env)
+            check(p.returncode != 0 and
+                  f"ascolto '127.0.0.1:{v}': la porta è un numero intero da 1 a 65535" in p.stderr,
+                  f"visura serve --listen '127.0.0.1:{v}': refused ({p.returncode} {p.stderr[-200:]!r})")
+    with tempfile.TemporaryDirectory() as work:
         # the largest seed is a seed
         p = run(["gen", "--persons", "5", "--comune", "036023", "--seed", "18446744073709551615",
                  "--out", os.path.join(work, "gen")], work)
