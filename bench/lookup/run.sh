@@ -3,7 +3,7 @@
 # 1,000,000) over HTTPS keep-alive, the full corridor (session, agreement,
 # purpose, query, profile filter, durable access record), beside nginx
 # serving a small static file over HTTPS on the same machine, same run.
-#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [SHARED=1] [PGSTAT=1] [PGSET=...]] [THREADS=N] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] [ROUNDS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
+#   [VPORT=P NPORT=P] [BACKEND=postgres [INSTANCES=2] [SHARED=1] [PGSTAT=1] [PGSET=...]] [THREADS=N] [SERVER_ENV="NAME=VALUE ..."] [ACCOUNTS=N] [AUTH=voucher [VOUCHERS=N]] [NAMES=date] [REFUSALS=count] [CACHE=DIR] [NICE=1] [ROUNDS=N] bench/lookup/run.sh [PERSONS] [BUILD_DIR] [DURATION]
 # NAMES=date: the name searches by surname + name + full birth date
 # instead of birth year (the default).  At 10,000,000 persons in one
 # municipality some surname + name + year triples match more than the
@@ -39,7 +39,9 @@
 # taken by each in turn, so that one account's serialisation (its
 # anti-extraction counters are one locked row) can be told from the rest.
 # THREADS: the
-# server's worker threads (default 2).  AUTH=voucher: also, right after the
+# server's worker threads (default 2).  SERVER_ENV: variables set in the
+# server's environment only (not nginx's or wrk's), e.g.
+# GLIBC_TUNABLES=glibc.malloc.tcache_count=64.  AUTH=voucher: also, right after the
 # session's look-ups by codice fiscale, the same look-ups as a body calling
 # through PDND (docs/pdnd.md): every request with its own voucher and
 # Agid-JWT-TrackingEvidence, signed before the run with keys made here
@@ -271,7 +273,9 @@ pg_breakdown() {
 # visura server (its threads by name: the group-commit writer is
 # "audit-writer"); printed: the share of each thread (SQLite) and of each
 # binary/library, and the 40 hottest symbols.  PERFKEEP=FILE keeps the
-# recording.
+# recording; PERFCG=dwarf records the call stacks by DWARF instead of frame
+# pointers (Debian's libc and libmicrohttpd have none: the callers of a
+# libc function are then seen).
 perf_start() {
   [ -n "${PERF:-}" ] || return 0
   local pids
@@ -283,7 +287,7 @@ perf_start() {
     pids=$(cat "$work"/server*.pid | paste -sd,)
     perf_who="the visura server"
   fi
-  perf record -q -g -F 499 -p "$pids" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+  perf record -q --call-graph "${PERFCG:-fp}" -F 499 -p "$pids" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
   perf_pid=$!
 }
 perf_report() {

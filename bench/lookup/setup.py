@@ -143,6 +143,12 @@ if os.geteuid() == 0 and serve_knows_user():
     user_args = ["--user", "visura-bench"]
 # $SHARED_DB: the companion database of the shared state (--shared-db).
 shared_args = ["--shared-db", os.environ["SHARED_DB"]] if os.environ.get("SHARED_DB") else []
+# $SERVER_ENV: "NAME=VALUE ..." in the server's environment only, not in
+# nginx's or wrk's (e.g. GLIBC_TUNABLES=glibc.malloc.tcache_count=64).
+server_env = dict(os.environ)
+for kv in os.environ.get("SERVER_ENV", "").split():
+    k, _, v = kv.partition("=")
+    server_env[k] = v
 def serve(port, name):
     """One instance: server.pid and server.log (NAME "server"), or NAME.pid
     and NAME.log."""
@@ -156,7 +162,7 @@ def serve(port, name):
                           "--alert-sequential", "64", "--alert-repeat-no-case", "16",
                           "--metrics-listen", "", *pdnd_args, *shared_args,
                           "--log-file", os.path.join(work, name + ".log")],
-                         stdout=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, env=server_env)
     open(os.path.join(work, name + ".pid"), "w").write(str(p.pid))
     for _ in range(100):
         try:

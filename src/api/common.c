@@ -44,7 +44,7 @@ static void slow_run(void *ctx, bool refused)
 		http_header_add(r, "Retry-After", "30");
 		http_reply_error(r, 503, "service_unavailable", STOPPING);
 	} else {
-		app_request_begin(r->app);
+		app_request_begin(r->app, STORE_WAIT_LONG);
 		s = api_store(r);
 	}
 	if (s)

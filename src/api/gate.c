@@ -384,8 +384,10 @@ bool api_gate(struct http_request *r, const struct http_route *route)
 {
 	/* A request begins: the control records this thread reads (here and
 	 * in the handler) are those of the generation read now, so a change
-	 * committed by any process is seen from this request on. */
-	app_request_begin(r->app);
+	 * committed by any process is seen from this request on.  Its writes
+	 * wait briefly for another writer: this is one of the server's few
+	 * HTTP threads, and an import may hold the register for minutes. */
+	app_request_begin(r->app, STORE_WAIT_BRIEF);
 	if (change_from_foreign(r, route))
 		return false;
 	if (route->access & ROUTE_PUBLIC)

@@ -32,6 +32,8 @@
 /* The calling thread's handle, valid for the app it was opened for. */
 static _Thread_local struct store *thread_store;
 static _Thread_local const struct app *thread_store_app;
+/* How long the thread's writes wait for another writer (app_request_begin). */
+static _Thread_local enum store_wait thread_wait;
 static struct store *store_get(struct app *a, struct vis_error *out);
 
 vis_err app_ui_load(const struct config *cfg, struct web_assets **out, struct vis_error *e)
@@ -253,6 +255,7 @@ static struct store *store_get(struct app *a, struct vis_error *out)
 	a->stores[a->nstores++] = s;
 	pthread_mutex_unlock(&a->stores_lock);
 	store_cache_attach(s, a->cache);
+	store_wait(s, thread_wait);
 	thread_store = s;
 	thread_store_app = a;
 	return s;
@@ -263,10 +266,13 @@ struct store *app_store(struct app *a)
 	return store_get(a, NULL);
 }
 
-void app_request_begin(struct app *a)
+void app_request_begin(struct app *a, enum store_wait wait)
 {
-	if (thread_store && thread_store_app == a)
+	thread_wait = wait;
+	if (thread_store && thread_store_app == a) {
 		store_cache_fresh(thread_store);
+		store_wait(thread_store, wait);
+	}
 }
 
 bool app_duties_mine(struct app *a, struct store *s)

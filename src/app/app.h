@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "store/store.h"
 
 struct alert_tracker;
 struct metrics;
@@ -114,7 +115,9 @@ struct store *app_store(struct app *a);
 /* A request begins on the calling thread: the control records its store
  * reads from now on are those of the generation it reads next
  * (store_cache_fresh).  A store opened later in the request reads through
- * until the next request. */
-void app_request_begin(struct app *a);
+ * until the next request.  wait: how long its writes wait for another
+ * writer's lock (store_wait): STORE_WAIT_BRIEF on the HTTP threads, which
+ * an import must not hold, STORE_WAIT_LONG on the runners. */
+void app_request_begin(struct app *a, enum store_wait wait);
 
 #endif

@@ -622,10 +622,10 @@ static void touch(struct store *s, enum store_kind k, void *rec, size_t size, in
 	int64_t was = *at;
 	struct vis_error e = {0};
 	*at = now;
-	store_nowait(s, true);
+	enum store_wait mode = store_wait(s, STORE_WAIT_NONE);
 	if (store_rec_update(s, k, &before, rec, &e))
 		*at = was;
-	store_nowait(s, false);
+	store_wait(s, mode);
 }
 
 vis_err auth_session_find(struct store *s, const struct config *cfg, const char *token,

@@ -28,6 +28,7 @@
 
 #include "common/err.h"
 #include "store/sql.h"
+#include "store/store.h" /* enum store_wait */
 
 struct drv;
 struct drv_stmt;
@@ -51,7 +52,7 @@ struct drv_ops {
 	int (*schema_version)(struct drv *d);
 	vis_err (*begin)(struct drv *d, struct vis_error *e);
 	vis_err (*begin_trail)(struct drv *d, struct vis_error *e);
-	void (*nowait)(struct drv *d, bool on);
+	enum store_wait (*wait)(struct drv *d, enum store_wait mode);
 	vis_err (*commit)(struct drv *d, struct vis_error *e);
 	void (*rollback)(struct drv *d);
 	bool (*in_txn)(struct drv *d);
@@ -89,7 +90,7 @@ struct drv_ops {
 	{                                                                      \
 		.close = P##_drv_close, .schema_version = P##_drv_schema_version, \
 		.begin = P##_drv_begin, .commit = P##_drv_commit,              \
-		.begin_trail = P##_drv_begin_trail, .nowait = P##_nowait,      \
+		.begin_trail = P##_drv_begin_trail, .wait = P##_wait,          \
 		.rollback = P##_drv_rollback, .in_txn = P##_in_txn, .lock = P##_lock, \
 		.read_begin = P##_read_begin, .read_end = P##_read_end,        \
 		.begin_snapshot = P##_begin_snapshot,                          \
@@ -194,10 +195,10 @@ static inline vis_err drv_begin_trail(struct drv *d, struct vis_error *e)
 	return d->ops->begin_trail(d, e);
 }
 
-/* store_nowait: SQLite, a write waits for no other writer while on. */
-static inline void drv_nowait(struct drv *d, bool on)
+/* store_wait: how long a write waits for another writer (SQLite). */
+static inline enum store_wait drv_wait(struct drv *d, enum store_wait mode)
 {
-	d->ops->nowait(d, on);
+	return d->ops->wait(d, mode);
 }
 
 static inline vis_err drv_commit(struct drv *d, struct vis_error *e)

@@ -60,6 +60,7 @@ struct pg_store {
 	PGconn *conn;
 	int schema_version;
 	bool in_txn;
+	enum store_wait wait;    /* store_wait's mode: only given back here */
 	const char *begin_sql;   /* the BEGIN that begin_pending will send */
 	struct pg_stmt stmts[PG_MAX_STMTS];
 	int nstmts;
@@ -1124,11 +1125,13 @@ static vis_err pq_drv_begin_trail(struct drv *d, struct vis_error *e)
 }
 
 /* Rows, not the database, are locked: an import holds none a request
- * writes. */
-static void pq_nowait(struct drv *d, bool on)
+ * writes.  The mode is kept only to be given back. */
+static enum store_wait pq_wait(struct drv *d, enum store_wait mode)
 {
-	(void)d;
-	(void)on;
+	struct pg_store *s = (struct pg_store *)d;
+	enum store_wait was = s->wait;
+	s->wait = mode;
+	return was;
 }
 
 static vis_err pq_drv_commit(struct drv *d, struct vis_error *e)

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,8 @@ struct sq_store {
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
 	bool reading;            /* in the read transaction of sq_read_begin */
+	enum store_wait wait;    /* store_wait: how long a write waits (sq_busy) */
+	bool writing;            /* the statement being stepped writes */
 	sqlite3_stmt *load;      /* store_copy: the INSERT of load_table */
 	char load_table[64];
 };
@@ -60,7 +63,74 @@ static void sq_close(struct sq_store *s);
 
 static vis_err db_error(struct sq_store *s, struct vis_error *e, const char *what)
 {
+	if (sqlite3_errcode(s->db) == SQLITE_BUSY)
+		return vis_error_set(e, VIS_ERR_STORE, "%s: la base dati è occupata da un'altra "
+				     "scrittura (un'importazione?): riprovare tra poco", what);
 	return vis_error_set(e, VIS_ERR_STORE, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* ---- waiting for another connection's write lock (store_wait) ----
+ * When a write of a STORE_WAIT_BRIEF connection of this process last gave
+ * up (CLOCK_MONOTONIC seconds; 0: none since the last write that
+ * committed). */
+static _Atomic int64_t brief_gave_up;
+
+static int64_t mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec + 1; /* never 0 */
+}
+
+/* SQLite's busy handler: called while another connection holds a lock the
+ * statement needs, count the calls so far in this wait; 1 to wait on, 0 to
+ * give up (the statement fails with SQLITE_BUSY).  The pauses of SQLite's
+ * own sqlite3_busy_timeout, up to the mode's limit. */
+static int sq_busy(void *ctx, int count)
+{
+	static const int pause[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+	static const int before[] = {0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228};
+	enum { NPAUSE = sizeof pause / sizeof pause[0] };
+	struct sq_store *s = ctx;
+	bool brief = s->wait == STORE_WAIT_BRIEF && s->writing;
+	if (s->wait == STORE_WAIT_NONE)
+		return 0;
+	if (brief) {
+		int64_t last = atomic_load(&brief_gave_up), now = mono_seconds();
+		if (last && now - last < STORE_WAIT_BRIEF_HOLD_S) {
+			atomic_store(&brief_gave_up, now); /* still held: refused at once */
+			return 0;
+		}
+	}
+	int limit = brief ? STORE_WAIT_BRIEF_MS : 10000;
+	int ms = count < NPAUSE ? pause[count] : pause[NPAUSE - 1];
+	int waited = count < NPAUSE ? before[count]
+				    : before[NPAUSE - 1] + pause[NPAUSE - 1] * (count - (NPAUSE - 1));
+	if (waited + ms > limit)
+		ms = limit - waited;
+	if (ms <= 0) {
+		if (brief)
+			atomic_store(&brief_gave_up, mono_seconds());
+		return 0;
+	}
+	sqlite3_sleep(ms);
+	return 1;
+}
+
+/* Before a statement's step: whether it writes (sq_busy's limit). */
+static void step_begins(struct sq_store *s, sqlite3_stmt *st)
+{
+	s->writing = !sqlite3_stmt_readonly(st);
+}
+
+/* After it: a write of a brief connection went through, so no other holds
+ * the lock now. */
+static void step_ends(struct sq_store *s, int rc)
+{
+	if (s->writing && s->wait == STORE_WAIT_BRIEF && rc != SQLITE_BUSY &&
+	    atomic_load(&brief_gave_up))
+		atomic_store(&brief_gave_up, 0);
+	s->writing = false;
 }
 
 static sqlite3_stmt *stmt_get(struct sq_store *s, int id, struct vis_error *e)
@@ -86,7 +156,9 @@ static vis_err stmt_done(struct sq_store *s, sqlite3_stmt *st, struct vis_error 
 			 const char *what)
 {
 	s->base.statements++;
+	step_begins(s, st);
 	int rc = sqlite3_step(st);
+	step_ends(s, rc);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT)
@@ -328,7 +400,7 @@ static vis_err sq_open(const char *path, struct sq_store **out, struct vis_error
 		sq_close(s);
 		return VIS_ERR_STORE;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_busy_handler(s->db, sq_busy, s);
 	/* The trail's file: PATH.trail (an in-memory database: another). */
 	bool memory = !strcmp(path, ":memory:") || !strncmp(path, "file::memory:", 13);
 	struct strbuf trail;
@@ -661,18 +733,18 @@ static void sq_bind_null(struct drv_stmt *b, int i)
 static enum drv_step sq_step(struct drv_stmt *b, struct vis_error *e)
 {
 	struct sq_stmt *st = (struct sq_stmt *)b;
+	struct sq_store *s = (struct sq_store *)b->d;
 	if (!sqlite3_stmt_busy(st->st))
 		b->d->statements++;   /* its first step runs it */
+	step_begins(s, st->st);
 	int rc = sqlite3_step(st->st);
+	step_ends(s, rc);
 	if (rc == SQLITE_ROW)
 		return DRV_ROW;
 	if (rc == SQLITE_DONE)
 		return DRV_DONE;
-	sqlite3 *db = sqlite3_db_handle(st->st);
-	b->err = rc == SQLITE_CONSTRAINT
-			 ? drv_conflict(e, b->what, sqlite3_errmsg(db))
-			 : vis_error_set(e, VIS_ERR_STORE, "%s: %s", b->what ? b->what : "istruzione",
-					 sqlite3_errmsg(db));
+	b->err = rc == SQLITE_CONSTRAINT ? drv_conflict(e, b->what, sqlite3_errmsg(s->db))
+					 : db_error(s, e, b->what ? b->what : "istruzione");
 	return DRV_ERROR;
 }
 
@@ -759,9 +831,12 @@ static vis_err sq_drv_begin_trail(struct drv *d, struct vis_error *e)
 	return begin_locking((struct sq_store *)d, ST_TRAIL_LOCK, e);
 }
 
-static void sq_nowait(struct drv *d, bool on)
+static enum store_wait sq_wait(struct drv *d, enum store_wait mode)
 {
-	sqlite3_busy_timeout(((struct sq_store *)d)->db, on ? 0 : 10000);
+	struct sq_store *s = (struct sq_store *)d;
+	enum store_wait was = s->wait;
+	s->wait = mode;
+	return was;
 }
 
 static vis_err sq_drv_commit(struct drv *d, struct vis_error *e)

@@ -237,9 +237,9 @@ void store_rollback(struct store *s)
 	drv_rollback(s->d);
 }
 
-void store_nowait(struct store *s, bool on)
+enum store_wait store_wait(struct store *s, enum store_wait mode)
 {
-	drv_nowait(s->d, on);
+	return drv_wait(s->d, mode);
 }
 
 void store_read_begin(struct store *s)

@@ -137,11 +137,28 @@ void store_snapshot_leave(struct store *s, bool began);
  * import holds the register's; on PostgreSQL it is store_begin. */
 vis_err store_begin_trail(struct store *s, struct vis_error *e);
 
-/* While on, a write that would wait for another connection's write lock
- * (SQLite: an import's, which may hold it for minutes) fails at once
- * instead, for writes a request may skip (a session's last-seen time).
- * PostgreSQL locks rows, which an import does not hold: nothing changes. */
-void store_nowait(struct store *s, bool on);
+/* How long a write waits for another connection's write lock (SQLite: an
+ * import holds the register's for the whole of a snapshot, a minute and
+ * more for a large municipality's first one):
+ * STORE_WAIT_LONG (the default): up to 10 s — commands, the runners, the
+ *   group-commit writer;
+ * STORE_WAIT_BRIEF: up to STORE_WAIT_BRIEF_MS, and not at all while a
+ *   write of this process gave up less than STORE_WAIT_BRIEF_HOLD_S ago
+ *   (each such refusal extends it, a write that commits ends it): a
+ *   request on one of the server's few HTTP threads (a login, an
+ *   administrator's change), which must not be held while an import holds
+ *   the register — before, two logins during an import held both threads
+ *   10 s each and every look-up waited behind them;
+ * STORE_WAIT_NONE: not at all, for writes a request may skip (a session's
+ *   last-seen time).
+ * A write that gives up fails with VIS_ERR_STORE ("la base dati è
+ * occupata..."); reads never wait (WAL).  PostgreSQL locks rows, which an
+ * import does not hold: the modes change nothing there.  Returns the mode
+ * before. */
+enum store_wait { STORE_WAIT_LONG, STORE_WAIT_BRIEF, STORE_WAIT_NONE };
+#define STORE_WAIT_BRIEF_MS 1000
+#define STORE_WAIT_BRIEF_HOLD_S 5
+enum store_wait store_wait(struct store *s, enum store_wait mode);
 
 /* ---- register records (field sizes include the NUL) ---- */
 

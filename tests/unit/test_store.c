@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/driver.h"
 #include "store/ops.h"
@@ -1766,6 +1767,13 @@ static void test_state_swap(void **state)
 	assert_string_equal(v, "300");
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* An import holds the register's write lock for its whole transaction:
  * access records and the readiness probe's write still commit (SQLite: the trail is a file of its own), and a write a
  * request may skip fails at once rather than wait. */
@@ -1787,14 +1795,41 @@ static void test_trail_beside_import(void **state)
 	 * setting, whose change moves the control records' generation, one
 	 * row every such change waits for). */
 	struct store_throttle th = {.failures = 1};
-	store_nowait(f->s, true);
+	assert_int_equal(store_wait(f->s, STORE_WAIT_NONE), STORE_WAIT_LONG);
 	vis_err rc = store_throttle_put(f->s, "skippable", &th, &e);
-	store_nowait(f->s, false);
+	assert_int_equal(store_wait(f->s, STORE_WAIT_LONG), STORE_WAIT_NONE);
 	/* SQLite: the database file is locked; PostgreSQL: rows, not this one. */
 	assert_int_equal(rc != VIS_OK, !use_pg);
+	/* A request's write (an HTTP thread's) waits briefly, then says why;
+	 * the next ones of the process are refused at once while the import
+	 * holds the lock, and none waits the ten seconds of a command. */
+	e = (struct vis_error){0};
+	store_wait(f->s, STORE_WAIT_BRIEF);
+	double t0 = now_s();
+	rc = store_throttle_put(f->s, "brief", &th, &e);
+	double first = now_s() - t0;
+	t0 = now_s();
+	struct vis_error e2 = {0};
+	vis_err rc2 = store_throttle_put(f->s, "brief", &th, &e2);
+	double second = now_s() - t0;
+	fprintf(stderr, "brief writes beside an import: %.3f s, then %.3f s\n", first, second);
+	if (!use_pg) {
+		assert_int_equal(rc, VIS_ERR_STORE);
+		assert_non_null(strstr(e.msg, "la base dati è occupata"));
+		assert_true(first >= STORE_WAIT_BRIEF_MS / 1000.0 * 0.9 && first < 5.0);
+		assert_int_equal(rc2, VIS_ERR_STORE);
+		assert_true(second < 0.5);
+	} else {
+		assert_int_equal(rc, VIS_OK);
+		assert_int_equal(rc2, VIS_OK);
+	}
 	e = (struct vis_error){0};
 	OK(store_commit(imp, &e));
 	store_close(imp);
+	/* the lock free, a brief write commits (and ends the refusals) */
+	OK(store_throttle_put(f->s, "brief", &th, &e));
+	OK(store_throttle_put(f->s, "brief again", &th, &e));
+	store_wait(f->s, STORE_WAIT_LONG);
 	struct audit_verify_result res;
 	OK(audit_verify(f->s, NULL, &res, &e));
 	assert_int_equal(res.checked, 1);
