@@ -24,7 +24,10 @@
 # The server's own time per look-up, 10 s at a time, from its log
 # (timeline.py).
 # OUT=DIR: the server's log, wrk's outputs and the samples copied there.
-#   [VPORT=P (18610)] [NPORT=P (18611)] [BACKEND=postgres [SHARED=0] [PGCONF=...]] [AFTER=N] [OUT=DIR] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
+# LOGINS=N: also N clients sending failed logins (an unknown name: anyone
+# can) during the import, each from its own loopback address
+# (bench/import-serving/logins.py), and how they were answered.
+#   [VPORT=P (18610)] [LOGINS=N] [NPORT=P (18611)] [BACKEND=postgres [SHARED=0] [PGCONF=...]] [AFTER=N] [OUT=DIR] [THREADS=N] bench/import-serving/run.sh [PERSONS] [IMPORTED] [BUILD_DIR] [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 persons=${1:-200000}
@@ -38,6 +41,7 @@ work=$(mktemp -d /tmp/visura-bench-impserv.XXXXXX)
 cleanup() {
   [ -n "${wrkpid:-}" ] && kill "$wrkpid" 2>/dev/null || true
   [ -n "${samplerpid:-}" ] && kill "$samplerpid" 2>/dev/null || true
+  [ -n "${loginspid:-}" ] && kill "$loginspid" 2>/dev/null || true
   [ -f "$work/nginx/nginx.pid" ] && kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
   if [ -n "${OUT:-}" ]; then
     mkdir -p "$OUT"; cp "$work"/*.txt "$work"/*.log "$OUT/" 2>/dev/null || true
@@ -139,6 +143,10 @@ if [ -n "${pgdir:-}" ]; then
     echo "load|$(cut -d' ' -f1-3 /proc/loadavg)"; sleep 1; done) >> "$work/pgact.txt" &
   samplerpid=$!
 fi
+if [ -n "${LOGINS:-}" ]; then
+  python3 -B bench/import-serving/logins.py "$vport" "$LOGINS" > "$work/logins.txt" &
+  loginspid=$!
+fi
 t0=$(date +%s.%N)
 if [ "$(id -u)" -eq 0 ] && [ "${BACKEND:-sqlite}" != postgres ]; then
   runuser -u visura-bench -- "$V" import --db "$db" --quiet "$snap"
@@ -148,6 +156,9 @@ fi
 t1=$(date +%s.%N)
 kill -INT "$wrkpid" 2>/dev/null || echo "wrk ended before the import (its 3600 s)"; wait "$wrkpid" || true; wrkpid=
 out "$work/busy.txt"
+if [ -n "${loginspid:-}" ]; then
+  kill -INT "$loginspid"; wait "$loginspid" || true; loginspid=; cat "$work/logins.txt"
+fi
 echo "import of $imported persons: $(echo "$t1 - $t0" | bc -l | cut -c1-5) s"
 if [ -n "${pgdir:-}" ]; then
   echo "WAL written during the import: $(pgq "SELECT pg_size_pretty(pg_current_wal_lsn() - '$lsn0')"), checkpoints: $(( $(pgq "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter") - ckpt0 ))"
