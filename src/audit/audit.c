@@ -703,7 +703,7 @@ done:
 struct purge_pick {
 	struct store *s;
 	int64_t cutoff_ms, limit;
-	int64_t first, n, max;
+	int64_t first, n;
 	char last_hash[65];
 	uint8_t (*leaves)[MERKLE_HASH];
 	int64_t cap;
@@ -713,7 +713,7 @@ struct purge_pick {
 static int purge_pick_one(void *ctx, const struct store_access *a)
 {
 	struct purge_pick *p = ctx;
-	if (a->id > p->limit || a->at >= p->cutoff_ms || p->n == p->max)
+	if (a->id > p->limit || a->at >= p->cutoff_ms)
 		return 1;
 	if (!p->n)
 		p->first = a->id;
@@ -765,10 +765,8 @@ static int purge_load(void *ctx, const struct store_purge *p)
 	return 0;
 }
 
-/* One batch of audit_purge: *up_to 0 when nothing (more) is to go. */
-static vis_err purge_batch(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
-			   int64_t now_ms, int64_t batch, int64_t *up_to, int64_t *removed,
-			   struct vis_error *e)
+vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
+		    int64_t now_ms, int64_t *up_to, int64_t *removed, struct vis_error *e)
 {
 	*up_to = *removed = 0;
 	int64_t last_id;
@@ -777,18 +775,14 @@ static vis_err purge_batch(struct store *s, const struct audit_key *key, int64_t
 	bool found;
 	if (store_access_last(s, &last_id, hash, e) || store_head_last(s, &h, &found, e))
 		return VIS_ERR_STORE;
-	struct purge_pick p = {.s = s, .cutoff_ms = cutoff_ms, .max = batch,
+	struct purge_pick p = {.s = s, .cutoff_ms = cutoff_ms,
 			       .limit = found && h.size < last_id ? h.size : last_id};
 	if (!found)
 		p.limit = 0;   /* no head: no leaf is signed yet */
-	if (p.limit > 0 && store_access_each(s, 1, purge_pick_one, &p, e)) {
-		free(p.leaves);
+	if (p.limit > 0 && store_access_each(s, 1, purge_pick_one, &p, e))
 		return VIS_ERR_STORE;
-	}
-	if (p.oom) {
-		free(p.leaves);
+	if (p.oom)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
-	}
 	/* Only records whose leaf the tree keeps, and unchanged. */
 	for (int64_t i = 0; i < p.n; i++) {
 		char hex[65];
@@ -818,26 +812,6 @@ static vis_err purge_batch(struct store *s, const struct audit_key *key, int64_t
 		return VIS_ERR_STORE;
 	*up_to = rec.up_to;
 	return VIS_OK;
-}
-
-vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
-		    int64_t now_ms, int64_t batch, int64_t *up_to, int64_t *removed,
-		    struct vis_error *e)
-{
-	*up_to = *removed = 0;
-	if (batch < 1)
-		return vis_error_set(e, VIS_ERR_INTERNAL, "eliminazione a lotti di %lld",
-				     (long long)batch);
-	for (;;) {
-		int64_t to, n;
-		vis_err rc = purge_batch(s, key, cutoff_ms, now_ms, batch, &to, &n, e);
-		if (rc)
-			return rc;
-		if (!to)
-			return VIS_OK;
-		*up_to = to;
-		*removed += n;
-	}
 }
 
 static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,

@@ -196,17 +196,9 @@ void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
  * ("visura-purge-v1.<up_to>.<at ms>.<last purged record's chain hash>"):
  * records missing with no signed purge covering them were deleted.  Only
  * records under a signed head (whose leaves the tree holds) are purged,
- * and only those whose content still matches their leaf.
- * At most `batch` records a transaction, each batch its own signed purge:
- * the trail's write lock, which every answer's access record needs, is
- * held a moment at a time (a month of a province's trail in one
- * transaction held it for tens of seconds, and the answers waited, then
- * failed).  *up_to and *removed: what was purged, also when a later batch
- * fails. */
-#define AUDIT_PURGE_BATCH 5000
+ * and only those whose content still matches their leaf. */
 vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
-		    int64_t now_ms, int64_t batch, int64_t *up_to, int64_t *removed,
-		    struct vis_error *e);
+		    int64_t now_ms, int64_t *up_to, int64_t *removed, struct vis_error *e);
 
 struct audit_verify_result {
 	int64_t checked;        /* records read */

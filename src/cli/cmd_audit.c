@@ -518,14 +518,11 @@ static int purge_cmd(const char *db, const struct export_opts *o)
 	int64_t removed = 0, up_to = 0;
 	/* Only records older than the cutoff, under a signed head; their
 	 * leaves stay in the tree and the purge is signed. */
-	vis_err err = audit_purge(s, &key, cutoff_ms, (int64_t)time(NULL) * 1000,
-				  AUDIT_PURGE_BATCH, &up_to, &removed, &e);
+	vis_err err = audit_purge(s, &key, cutoff_ms, (int64_t)time(NULL) * 1000, &up_to, &removed,
+				  &e);
 	sodium_memzero(&key, sizeof key);
 	store_close(s);
 	if (err) {
-		if (removed)
-			printf("%lld registrazioni di accesso eliminate (fino alla registrazione %lld), "
-			       "poi l'errore che segue\n", (long long)removed, (long long)up_to);
 		cli_error("purge", &e);
 		return EXIT_RUNTIME;
 	}
