@@ -703,7 +703,7 @@ done:
 struct purge_pick {
 	struct store *s;
 	int64_t cutoff_ms, limit;
-	int64_t first, n;
+	int64_t first, n, max;
 	char last_hash[65];
 	uint8_t (*leaves)[MERKLE_HASH];
 	int64_t cap;
@@ -713,7 +713,7 @@ struct purge_pick {
 static int purge_pick_one(void *ctx, const struct store_access *a)
 {
 	struct purge_pick *p = ctx;
-	if (a->id > p->limit || a->at >= p->cutoff_ms)
+	if (a->id > p->limit || a->at >= p->cutoff_ms || p->n == p->max)
 		return 1;
 	if (!p->n)
 		p->first = a->id;
@@ -765,8 +765,10 @@ static int purge_load(void *ctx, const struct store_purge *p)
 	return 0;
 }
 
-vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
-		    int64_t now_ms, int64_t *up_to, int64_t *removed, struct vis_error *e)
+/* One batch of audit_purge: *up_to 0 when nothing (more) is to go. */
+static vis_err purge_batch(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
+			   int64_t now_ms, int64_t batch, int64_t *up_to, int64_t *removed,
+			   struct vis_error *e)
 {
 	*up_to = *removed = 0;
 	int64_t last_id;
@@ -775,14 +777,18 @@ vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff
 	bool found;
 	if (store_access_last(s, &last_id, hash, e) || store_head_last(s, &h, &found, e))
 		return VIS_ERR_STORE;
-	struct purge_pick p = {.s = s, .cutoff_ms = cutoff_ms,
+	struct purge_pick p = {.s = s, .cutoff_ms = cutoff_ms, .max = batch,
 			       .limit = found && h.size < last_id ? h.size : last_id};
 	if (!found)
 		p.limit = 0;   /* no head: no leaf is signed yet */
-	if (p.limit > 0 && store_access_each(s, 1, purge_pick_one, &p, e))
+	if (p.limit > 0 && store_access_each(s, 1, purge_pick_one, &p, e)) {
+		free(p.leaves);
 		return VIS_ERR_STORE;
-	if (p.oom)
+	}
+	if (p.oom) {
+		free(p.leaves);
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
+	}
 	/* Only records whose leaf the tree keeps, and unchanged. */
 	for (int64_t i = 0; i < p.n; i++) {
 		char hex[65];
@@ -812,6 +818,27 @@ vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff
 		return VIS_ERR_STORE;
 	*up_to = rec.up_to;
 	return VIS_OK;
+}
+
+vis_err audit_purge(struct store *s, const struct audit_key *key, const struct audit_purge_opts *o,
+		    int64_t *up_to, int64_t *removed, struct vis_error *e)
+{
+	*up_to = *removed = 0;
+	if (o->batch < 1)
+		return vis_error_set(e, VIS_ERR_INTERNAL, "eliminazione a lotti di %lld",
+				     (long long)o->batch);
+	for (;;) {
+		int64_t to, n;
+		vis_err rc = purge_batch(s, key, o->cutoff_ms, o->now_ms, o->batch, &to, &n, e);
+		if (rc)
+			return rc;
+		if (!to)
+			return VIS_OK;
+		*up_to = to;
+		*removed += n;
+		if (o->progress)
+			o->progress(o->ctx, *up_to, *removed);
+	}
 }
 
 static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,

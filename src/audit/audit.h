@@ -196,9 +196,23 @@ void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
  * ("visura-purge-v1.<up_to>.<at ms>.<last purged record's chain hash>"):
  * records missing with no signed purge covering them were deleted.  Only
  * records under a signed head (whose leaves the tree holds) are purged,
- * and only those whose content still matches their leaf. */
-vis_err audit_purge(struct store *s, const struct audit_key *key, int64_t cutoff_ms,
-		    int64_t now_ms, int64_t *up_to, int64_t *removed, struct vis_error *e);
+ * and only those whose content still matches their leaf.
+ * At most `batch` records a transaction, each batch its own signed purge:
+ * the trail's write lock, which every answer's access record needs, is
+ * held a moment at a time, and the answers go on while a purge runs.
+ * After each batch, `progress` (if set) with what is purged so far;
+ * *up_to and *removed: what was purged, also when a later batch fails. */
+#define AUDIT_PURGE_BATCH 5000
+typedef void (*audit_purge_fn)(void *ctx, int64_t up_to, int64_t removed);
+struct audit_purge_opts {
+	int64_t cutoff_ms;       /* records older than this */
+	int64_t now_ms;          /* the purges' time */
+	int64_t batch;           /* records a transaction, at least 1 */
+	audit_purge_fn progress;
+	void *ctx;
+};
+vis_err audit_purge(struct store *s, const struct audit_key *key, const struct audit_purge_opts *o,
+		    int64_t *up_to, int64_t *removed, struct vis_error *e);
 
 struct audit_verify_result {
 	int64_t checked;        /* records read */

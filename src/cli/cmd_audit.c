@@ -485,6 +485,22 @@ static int audit_verify_export(const char *db, const char *file, const char *key
 	return ok ? EXIT_OK : EXIT_INVALID;
 }
 
+/* A long purge says how far it is, at most every 10 seconds. */
+struct purge_shown {
+	time_t at;
+};
+
+static void purge_progress(void *ctx, int64_t up_to, int64_t removed)
+{
+	struct purge_shown *p = ctx;
+	time_t now = time(NULL);
+	if (now - p->at < 10)
+		return;
+	p->at = now;
+	fprintf(stderr, "purge: %lld registrazioni di accesso eliminate finora (fino alla "
+			"registrazione %lld)\n", (long long)removed, (long long)up_to);
+}
+
 static int purge_cmd(const char *db, const struct export_opts *o)
 {
 	struct config cfg;
@@ -518,11 +534,19 @@ static int purge_cmd(const char *db, const struct export_opts *o)
 	int64_t removed = 0, up_to = 0;
 	/* Only records older than the cutoff, under a signed head; their
 	 * leaves stay in the tree and the purge is signed. */
-	vis_err err = audit_purge(s, &key, cutoff_ms, (int64_t)time(NULL) * 1000, &up_to, &removed,
-				  &e);
+	struct purge_shown shown = {.at = time(NULL)};
+	struct audit_purge_opts po = {.cutoff_ms = cutoff_ms,
+				      .now_ms = (int64_t)time(NULL) * 1000,
+				      .batch = AUDIT_PURGE_BATCH,
+				      .progress = purge_progress,
+				      .ctx = &shown};
+	vis_err err = audit_purge(s, &key, &po, &up_to, &removed, &e);
 	sodium_memzero(&key, sizeof key);
 	store_close(s);
 	if (err) {
+		if (removed)
+			printf("%lld registrazioni di accesso eliminate (fino alla registrazione %lld), "
+			       "poi l'errore che segue\n", (long long)removed, (long long)up_to);
 		cli_error("purge", &e);
 		return EXIT_RUNTIME;
 	}

@@ -114,7 +114,10 @@ def trail_indexes(db):
 # searched in id order (the rowid after the column): the person's records,
 # the account's, the body's, the time range's.
 SEARCHED = {"access_subject_cf": "(cf)", "access_log_account": "(account_id)",
-            "access_log_ente": "(ente_id)", "access_log_at": "(at)"}
+            "access_log_ente": "(ente_id)", "access_log_at": "(at)",
+            # and the subjects of a record, read for the foreign key at each
+            # record a retention purge deletes (migration 32)
+            "access_subject_access": "(access_id)"}
 
 
 def searched_indexes_only(ix, what):
@@ -128,8 +131,9 @@ def searched_indexes_only(ix, what):
 
 
 def test_trail_indexes_searched():
-    """Migrations 24 and 25 (SQLite): the trail's file of an existing
-    deployment ends with the indexes the trail's searches read and no other
+    """Migrations 24, 25 and 32 (SQLite): the trail's file of an existing
+    deployment ends with the indexes the trail's searches read, and the
+    subjects' by record (migration 32), and no other
     (access_log_account, (account_id, at) before, rebuilt on account_id
     alone; access_log_ente new), none in the database file, and the trail
     written before still verifies; a new database the same."""

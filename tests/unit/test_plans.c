@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "store/records.h"
@@ -94,17 +95,26 @@ static int plan_scans(sqlite3 *db, const char *name, const char *sql)
 	return bad;
 }
 
+/* A new SQLite database with every migration's schema (store_open),
+ * opened read-only. */
+static sqlite3 *sqlite_schema_db(struct testdb *d, const char *tag)
+{
+	assert_int_equal(testdb_create(d, false, tag), 0);
+	struct store *s;
+	struct vis_error e = {0};
+	assert_int_equal(testdb_store_open(d->uri, &s, &e), VIS_OK);
+	store_close(s);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(d->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	return db;
+}
+
 static void test_register_statements_use_indexes(void **state)
 {
 	(void)state;
 	struct testdb d;
-	assert_int_equal(testdb_create(&d, false, "plans"), 0);
-	struct store *s;
 	struct vis_error e = {0};
-	assert_int_equal(testdb_store_open(d.uri, &s, &e), VIS_OK);
-	store_close(s);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(d.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3 *db = sqlite_schema_db(&d, "plans");
 	int bad = 0;
 	for (size_t i = 0; i < sizeof per_request / sizeof *per_request; i++)
 		bad += plan_scans(db, per_request[i].name, store_sql[per_request[i].id]);
@@ -271,14 +281,195 @@ static void test_pg_state_swap_planned_once(void **state)
 	testdb_drop(&d);
 }
 
+/* Every table a statement deletes rows from: those of sql.c, and those
+ * the store clears outside it (ops_register.c's reference data, comune
+ * and stato; visura migrate's processing, store.c). */
+#define DELETED_MAX 64
+static int deleted_tables(char names[][64])
+{
+	static const char *const outside[] = {"comune", "stato", "processing"};
+	int n = 0;
+	for (size_t k = 0; k < sizeof outside / sizeof *outside; k++)
+		snprintf(names[n++], 64, "%s", outside[k]);
+	for (int i = 0; i < SQL__COUNT; i++) {
+		const char *p = store_sql[i];
+		while (p && (p = strstr(p, "DELETE FROM "))) {
+			p += strlen("DELETE FROM ");
+			size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+			assert_true(len > 0 && len < 64);
+			bool seen = false;
+			for (int j = 0; j < n; j++)
+				seen = seen || (strlen(names[j]) == len && !strncmp(names[j], p, len));
+			if (!seen) {
+				assert_true(n < DELETED_MAX);
+				snprintf(names[n++], 64, "%.*s", (int)len, p);
+			}
+		}
+	}
+	return n;
+}
+
+static bool among(char names[][64], int n, const char *t)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], t))
+			return true;
+	return false;
+}
+
+/* Whether table t of schema db (main or trail) has an index whose first
+ * columns are exactly the set cols[0..n), or cols is its rowid alias. */
+static bool sqlite_key_indexed(sqlite3 *c, const char *db, const char *t, char cols[][64], int n)
+{
+	char q[256];
+	sqlite3_stmt *st;
+	bool found = false;
+	snprintf(q, sizeof q, "SELECT name FROM pragma_table_info(?1, ?2) WHERE pk = 1 AND "
+			      "type = 'INTEGER' AND (SELECT count(*) FROM pragma_table_info(?1, ?2) "
+			      "WHERE pk > 0) = 1");
+	assert_int_equal(sqlite3_prepare_v2(c, q, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, db, -1, SQLITE_STATIC);
+	if (n == 1 && sqlite3_step(st) == SQLITE_ROW &&
+	    !strcmp((const char *)sqlite3_column_text(st, 0), cols[0]))
+		found = true;
+	sqlite3_finalize(st);
+	/* each index: how many of its first n columns are among cols */
+	snprintf(q, sizeof q, "SELECT l.name, (SELECT count(*) FROM pragma_index_info(l.name, ?2) "
+			      "AS x WHERE x.seqno < ?3 AND x.name IN (SELECT value FROM json_each(?4)))"
+			      " FROM pragma_index_list(?1, ?2) AS l");
+	assert_int_equal(sqlite3_prepare_v2(c, q, -1, &st, NULL), SQLITE_OK);
+	char list[1024] = "[";
+	for (int i = 0; i < n; i++) {
+		size_t used = strlen(list);
+		snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? "," : "", cols[i]);
+	}
+	strcat(list, "]");
+	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, db, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, n);
+	sqlite3_bind_text(st, 4, list, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_column_int(st, 1) == n)
+			found = true;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* A row deleted from a table other tables refer to is checked by reading
+ * the rows that refer to it (foreign keys are on): with no index on the
+ * referring columns, that read is the whole table, once per row deleted.
+ * So every foreign key to a table rows are deleted from has an index.
+ * Before migration 32, access_subject (access_id) had none, and a
+ * retention purge of 624,177 records took 604 s, every answer's access
+ * record waiting for it (docs/performance.md, "The retention purge"). */
+static void test_deleted_rows_keys_indexed(void **state)
+{
+	(void)state;
+	static char deleted[DELETED_MAX][64];
+	int nd = deleted_tables(deleted);
+	assert_true(among(deleted, nd, "access_log"));
+	struct testdb d;
+	sqlite3 *c = sqlite_schema_db(&d, "fkeys");
+	char trail[600];
+	snprintf(trail, sizeof trail, "ATTACH '%s.trail' AS trail", d.path);
+	assert_int_equal(sqlite3_exec(c, trail, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(c,
+					    "SELECT 'main', t.name, f.id, f.\"table\", f.\"from\""
+					    " FROM main.sqlite_master AS t,"
+					    " pragma_foreign_key_list(t.name, 'main') AS f"
+					    " WHERE t.type = 'table' UNION ALL "
+					    "SELECT 'trail', t.name, f.id, f.\"table\", f.\"from\""
+					    " FROM trail.sqlite_master AS t,"
+					    " pragma_foreign_key_list(t.name, 'trail') AS f"
+					    " WHERE t.type = 'table' ORDER BY 1, 2, 3",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	int bad = 0, keys = 0, n = 0;
+	char db[16] = "", t[64] = "", parent[64] = "", cols[8][64];
+	int id = -1;
+	for (;;) {
+		int r = sqlite3_step(st);
+		const char *rdb = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
+		const char *rt = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 1) : "";
+		int rid = r == SQLITE_ROW ? sqlite3_column_int(st, 2) : -1;
+		/* one foreign key's columns end: check it */
+		if (n && (r != SQLITE_ROW || strcmp(rdb, db) || strcmp(rt, t) || rid != id)) {
+			if (among(deleted, nd, parent)) {
+				keys++;
+				if (!sqlite_key_indexed(c, db, t, cols, n)) {
+					fprintf(stderr, "%s.%s (%s...) -> %s: no index\n", db, t,
+						cols[0], parent);
+					bad++;
+				}
+			}
+			n = 0;
+		}
+		if (r != SQLITE_ROW)
+			break;
+		snprintf(db, sizeof db, "%s", rdb);
+		snprintf(t, sizeof t, "%s", rt);
+		id = rid;
+		snprintf(parent, sizeof parent, "%s", (const char *)sqlite3_column_text(st, 3));
+		assert_true(n < 8);
+		snprintf(cols[n++], 64, "%s", (const char *)sqlite3_column_text(st, 4));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	testdb_drop(&d);
+	fprintf(stderr, "%d tables deleted from, %d foreign keys to them\n", nd, keys);
+	assert_true(keys >= 1);
+	assert_int_equal(bad, 0);
+}
+
+/* The same on PostgreSQL: an index whose first columns are exactly the
+ * foreign key's. */
+static void test_pg_deleted_rows_keys_indexed(void **state)
+{
+	(void)state;
+	static char deleted[DELETED_MAX][64];
+	int nd = deleted_tables(deleted);
+	struct testdb d;
+	PGconn *c = pg_schema_db(&d, "fkeys");
+	PGresult *r = PQexec(c, "SELECT k.conrelid::regclass::text, k.confrelid::regclass::text,"
+				" k.conname, EXISTS (SELECT 1 FROM pg_index AS i"
+				" WHERE i.indrelid = k.conrelid"
+				" AND cardinality(k.conkey) <= i.indnkeyatts"
+				" AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] @> k.conkey)"
+				" FROM pg_constraint AS k WHERE k.contype = 'f' ORDER BY 1, 3");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	int bad = 0, keys = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *parent = PQgetvalue(r, i, 1);
+		const char *dot = strrchr(parent, '.');
+		if (!among(deleted, nd, dot ? dot + 1 : parent))
+			continue;
+		keys++;
+		if (strcmp(PQgetvalue(r, i, 3), "t")) {
+			fprintf(stderr, "%s (%s) -> %s: no index\n", PQgetvalue(r, i, 0),
+				PQgetvalue(r, i, 2), parent);
+			bad++;
+		}
+	}
+	PQclear(r);
+	PQfinish(c);
+	testdb_drop(&d);
+	fprintf(stderr, "%d tables deleted from, %d foreign keys to them\n", nd, keys);
+	assert_true(keys >= 1);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_statements_use_indexes),
+		cmocka_unit_test(test_deleted_rows_keys_indexed),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		cmocka_unit_test(test_pg_name_search_generic_plans),
 		cmocka_unit_test(test_pg_state_swap_planned_once),
+		cmocka_unit_test(test_pg_deleted_rows_keys_indexed),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	if (getenv("VISURA_TEST_PG"))
