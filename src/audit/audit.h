@@ -202,7 +202,7 @@ void audit_writer_stats(struct audit_writer *w, struct audit_writer_stats *out);
  * held a moment at a time, and the answers go on while a purge runs.
  * After each batch, `progress` (if set) with what is purged so far;
  * *up_to and *removed: what was purged, also when a later batch fails. */
-#define AUDIT_PURGE_BATCH 5000
+#define AUDIT_PURGE_BATCH 1000
 typedef void (*audit_purge_fn)(void *ctx, int64_t up_to, int64_t removed);
 struct audit_purge_opts {
 	int64_t cutoff_ms;       /* records older than this */
