@@ -476,7 +476,8 @@ void alert_tracker_forget(struct alert_tracker *t, struct store *s, int64_t acco
 		char key[32], v[8];
 		struct vis_error e = {0};
 		state_key(account_id, key);
-		if (store_shared_begin(s, &e) || store_state_lock(s, key, v, sizeof v, &e) == VIS_ERR_STORE ||
+		if (store_shared_begin(s, &e) ||
+		    vis_err_store(store_state_lock(s, key, v, sizeof v, &e)) ||
 		    store_state_put(s, key, "", 0, &e) || store_shared_commit(s, &e)) {
 			store_shared_rollback(s);
 			log_warn("contatori degli allarmi non azzerati",

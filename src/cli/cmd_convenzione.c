@@ -129,8 +129,8 @@ int cmd_convenzione(int argc, char **argv)
 			vis_err vrc = convenzione_create(s, rd, &c, &p, now, &e);
 			if (vrc) {
 				cli_error("convenzione add", &e);
-				rc = vrc == VIS_ERR_STORE || vrc == VIS_ERR_NOMEM ? EXIT_RUNTIME
-										   : EXIT_INVALID;
+				rc = vis_err_store(vrc) || vrc == VIS_ERR_NOMEM ? EXIT_RUNTIME
+										: EXIT_INVALID;
 			} else {
 				auth_event(s, now, "agreement_created", NULL, "visura convenzione add",
 					   "cli", c.reference);

@@ -136,7 +136,7 @@ int cmd_list_extract(int argc, char **argv)
 	if (lrc) {
 		cli_error("list-extract", &e);
 		store_close(s);
-		return lrc == VIS_ERR_STORE ? EXIT_RUNTIME : EXIT_INVALID;
+		return vis_err_store(lrc) ? EXIT_RUNTIME : EXIT_INVALID;
 	}
 	/* The database's signing key, when this user may read it: the records
 	 * go under a signed head now, else at the server's next commit. */

@@ -199,8 +199,8 @@ int cmd_pdnd(int argc, char **argv)
 	}
 	if (vrc) {
 		cli_error("pdnd", &e);
-		rc = vrc == VIS_ERR_STORE || vrc == VIS_ERR_NOMEM || vrc == VIS_ERR_IO ? EXIT_RUNTIME
-										       : EXIT_INVALID;
+		rc = vis_err_store(vrc) || vrc == VIS_ERR_NOMEM || vrc == VIS_ERR_IO ? EXIT_RUNTIME
+										     : EXIT_INVALID;
 	}
 	store_close(s);
 	return rc;

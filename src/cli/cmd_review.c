@@ -41,7 +41,7 @@ static int decide(struct store *s, long long id, const char *decision, const cha
 	vis_err rc = review_decide(s, id, decision, note, 0, now, &d, &c, &e);
 	if (rc) {
 		cli_error("review decide", &e);
-		return rc == VIS_ERR_STORE || rc == VIS_ERR_NOMEM ? EXIT_RUNTIME : EXIT_INVALID;
+		return vis_err_store(rc) || rc == VIS_ERR_NOMEM ? EXIT_RUNTIME : EXIT_INVALID;
 	}
 	auth_event(s, now, "review_decision", NULL, "visura review decide", "cli",
 		   review_decision_label(decision));

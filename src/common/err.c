@@ -15,6 +15,7 @@ const char *vis_strerror(vis_err code)
 	case VIS_ERR_NOMEM: return "memoria esaurita";
 	case VIS_ERR_LIMIT: return "limite superato";
 	case VIS_ERR_INTERNAL: return "errore interno";
+	case VIS_ERR_BUSY: return "base dati occupata";
 	}
 	return "errore sconosciuto";
 }

@@ -18,7 +18,14 @@ typedef enum vis_err {
 	VIS_ERR_NOMEM,     /* allocation failed */
 	VIS_ERR_LIMIT,     /* a size or count bound was exceeded */
 	VIS_ERR_INTERNAL,  /* a bug: an invariant did not hold */
+	VIS_ERR_BUSY,      /* the database is held by another write: try again soon */
 } vis_err;
+
+/* The database failed or was held by another write: not the input's fault. */
+static inline int vis_err_store(vis_err code)
+{
+	return code == VIS_ERR_STORE || code == VIS_ERR_BUSY;
+}
 
 /* Short lowercase name of a code, in Italian ("non valido", "non trovato", ...):
  * people read it (the command line, a failed visura). */

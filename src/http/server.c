@@ -147,13 +147,22 @@ void http_reply_internal(struct http_request *r, const struct vis_error *e)
 {
 	log_error("richiesta fallita", "request_id=%s error=\"%s\"", r->request_id,
 		  e && e->msg[0] ? e->msg : "sconosciuto");
-	if (e && e->code == VIS_ERR_STORE)
+	if (e && e->code == VIS_ERR_BUSY) {
+		/* another write holds the database (an import on SQLite), for
+		 * seconds or minutes: not a failure, a moment to wait */
+		http_header_add(r, "Retry-After", "30");
+		http_reply_error(r, 503, "service_unavailable",
+				 "la base dati è occupata da un'altra scrittura (un'importazione?): "
+				 "riprovare tra poco");
+	} else if (e && e->code == VIS_ERR_STORE) {
+		http_header_add(r, "Retry-After", "30");
 		http_reply_error(r, 503, "service_unavailable",
 				 "il servizio non raggiunge la sua base dati: riprovare più tardi");
-	else
+	} else {
 		http_reply_error(r, 500, "internal_error",
 				 "errore interno: comunicare all'assistenza l'identificativo della richiesta "
 				 "(request_id)");
+	}
 }
 
 bool http_header_add(struct http_request *r, const char *name, const char *value)

@@ -64,7 +64,7 @@ static void sq_close(struct sq_store *s);
 static vis_err db_error(struct sq_store *s, struct vis_error *e, const char *what)
 {
 	if (sqlite3_errcode(s->db) == SQLITE_BUSY)
-		return vis_error_set(e, VIS_ERR_STORE, "%s: la base dati è occupata da un'altra "
+		return vis_error_set(e, VIS_ERR_BUSY, "%s: la base dati è occupata da un'altra "
 				     "scrittura (un'importazione?): riprovare tra poco", what);
 	return vis_error_set(e, VIS_ERR_STORE, "%s: %s", what, sqlite3_errmsg(s->db));
 }

@@ -747,7 +747,9 @@ def test_http_threads_free_beside_an_import():
     threads: two at a time held both, and every look-up waited behind them
     (bench: 29 look-ups in 10 s instead of 50,000).  Now such a write waits
     at most a second, then the next ones of the server are refused at once
-    while the lock is held (503 with Retry-After), and look-ups go on."""
+    while the lock is held (503 with Retry-After), and look-ups go on.  An
+    administrator's change is refused the same way, saying the database is
+    busy with another write."""
     import sqlite3
     with Server(population=POP) as srv:
         if srv.db.startswith("postgres:"):
@@ -786,6 +788,20 @@ def test_http_threads_free_beside_an_import():
         ts = [threading.Thread(target=fail_logins, args=(f"127.0.0.{2 + k}",)) for k in range(2)]
         [t.start() for t in ts]
         [t.join(timeout=120) for t in ts]
+        # an administrator's change: refused at once as busy, not as a
+        # database away (before: 503 "non raggiunge la sua base dati",
+        # no Retry-After)
+        t = time.monotonic()
+        r = env.admin.post("/api/v1/enti", {"name": "Ente durante l'importazione",
+                                            "kind": "other", "tax_code": "01234567890",
+                                            "hours": "always"})
+        secs = time.monotonic() - t
+        check(r.status == 503 and secs < 3.0,
+              f"an administrator's change beside an import: 503 within 3 s ({r.status}, {secs:.2f} s)")
+        ra = r.header("Retry-After")
+        check(ra is not None and ra.isdigit(), f"the change refused with Retry-After ({ra!r})")
+        check(r.json and "occupata da un'altra scrittura" in r.json["error"]["message"],
+              f"the change refused as busy: {r.json}")
         time.sleep(0.5)
         stop.set()
         lt.join(timeout=60)
