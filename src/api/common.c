@@ -18,9 +18,11 @@
 struct store *api_store(struct http_request *r)
 {
 	struct store *s = app_store(r->app);
-	if (!s)
+	if (!s) {
+		http_header_add(r, "Retry-After", "30");
 		http_reply_error(r, 503, "service_unavailable",
 				 "il servizio non raggiunge la sua base dati: riprovare più tardi");
+	}
 	return s;
 }
 

@@ -43,6 +43,7 @@ def test_outage_and_recovery_under_load():
             ops = [srv.user("operator", ente["id"]) for _ in range(3)]
             people = [p for p in srv.population.current_persons() if not p["canc_reason"]]
             results = []          # (phase, status, json or None)
+            no_retry = []         # 503s without Retry-After
             lock = threading.Lock()
             phase = {"now": "before"}
             stop = threading.Event()
@@ -58,6 +59,8 @@ def test_outage_and_recovery_under_load():
                         continue
                     with lock:
                         results.append((phase["now"], r.status, r.json, p["cf"]))
+                        if r.status == 503 and not (r.header("Retry-After") or "").isdigit():
+                            no_retry.append(r.json)
                     time.sleep(0.01)
 
             threads = [threading.Thread(target=load, args=(k,)) for k in range(3)]
@@ -89,6 +92,7 @@ def test_outage_and_recovery_under_load():
                   f"the database was away but answers kept coming: {outage[-20:]}")
             bad = [st for st in outage if st not in (200, 503)]
             eq(bad, [], "while the database is away, refusals are 503")
+            eq(no_retry[:3], [], "a 503 says when to try again (Retry-After)")
             for ph, st, j, cf in results:
                 if st != 200:
                     check(not (isinstance(j, dict) and "person" in j),
