@@ -228,8 +228,8 @@ static bool authenticate_voucher(struct http_request *r, struct store *s, int64_
 	/* Both jti in one commit (the evidence's only when it is good): a
 	 * replayed voucher is refused as such before what its evidence says. */
 	bool fresh;
-	if (pdnd_jti_take(s, &au->voucher, ok ? &au->evidence : NULL, checks.skew, now, &fresh,
-			  &why, &e)) {
+	if (pdnd_jti_take(s, &au->voucher, ok ? &au->evidence : NULL, checks.skew, &fresh, &why,
+			  &e)) {
 		api_fail(r, &e);
 		return false;
 	}

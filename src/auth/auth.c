@@ -958,6 +958,8 @@ int64_t auth_retention_purge(struct store *s, const struct config *cfg, int64_t 
 	/* A citizen's code (a codice fiscale, who issued it, when it was
 	 * used) is kept as long as the security event of its issue. */
 	before[STORE_PURGE_SUBJECT_CODES] = now - (int64_t)cfg->security_log_days * DAY;
+	/* A PDND token's id is kept until the token expires (pdnd.c). */
+	before[STORE_PURGE_PDND_JTI] = now;
 	if (store_control_purge(s, before, now, removed, e))
 		return -1;
 	int64_t n = 0;

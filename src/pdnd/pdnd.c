@@ -283,9 +283,8 @@ bool pdnd_voucher_check(struct jwks *k, const struct pdnd_checks *c, const char 
 	return good;
 }
 
-vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v,
-		      const struct pdnd_evidence *ev, int skew, int64_t now, bool *fresh,
-		      struct pdnd_refusal *why, struct vis_error *e)
+vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, const struct pdnd_evidence *ev,
+		      int skew, bool *fresh, struct pdnd_refusal *why, struct vis_error *e)
 {
 	char key[160], ekey[160];
 	bool v_fresh, e_fresh = true;
@@ -311,13 +310,10 @@ vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v,
 	else if (!e_fresh)
 		refuse(why, 401, "tracking_evidence_replayed",
 		       "questa tracking evidence (jti) è già stata usata");
-	if (v_fresh) {
-		/* Now and then (once a minute per process): nothing depends on it. */
-		static _Atomic int64_t last_purge;
-		int64_t last = atomic_load(&last_purge);
-		if (now - last >= 60 && atomic_compare_exchange_strong(&last_purge, &last, now))
-			store_pdnd_jti_purge(s, now, e);
-	}
+	/* The expired ids are forgotten by the periodic duties' retention
+	 * purge (auth_retention_purge), a batch at a time: before, a call in
+	 * a minute deleted a minute's ids in one statement, holding the
+	 * register's lock every other call's ids wait for. */
 	return VIS_OK;
 }
 

@@ -86,9 +86,8 @@ struct pdnd_evidence;
  * commit, one wait for the disk.  *fresh false with *why set on a replay
  * (the voucher's first: a replayed voucher takes nothing, and leaves the
  * evidence untaken); a store failure is an error. */
-vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v,
-		      const struct pdnd_evidence *ev, int skew, int64_t now, bool *fresh,
-		      struct pdnd_refusal *why, struct vis_error *e);
+vis_err pdnd_jti_take(struct store *s, const struct pdnd_voucher *v, const struct pdnd_evidence *ev,
+		      int skew, bool *fresh, struct pdnd_refusal *why, struct vis_error *e);
 
 /* ---- the e-service's daily quotas ---- */
 

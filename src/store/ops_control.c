@@ -3,6 +3,7 @@
  * subject codes, webhook cursors, the shared state, readiness, the purge
  * of control rows, and the generic records of store/records.h. */
 #include <stdio.h>
+#include <time.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,18 +224,43 @@ vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t 
 	return VIS_OK;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N], int64_t now,
 			    int64_t removed[STORE_PURGE_N], struct vis_error *e)
 {
 	static const enum sql_id ids[STORE_PURGE_N] = {
 		[STORE_PURGE_SECURITY] = SQL_PURGE_SECURITY_EVENTS,
 		[STORE_PURGE_SESSIONS] = SQL_PURGE_SESSIONS,
-		[STORE_PURGE_THROTTLE] = SQL_PURGE_THROTTLE, [STORE_PURGE_MAIL] = SQL_PURGE_MAIL,
-		[STORE_PURGE_SUBJECT_CODES] = SQL_PURGE_SUBJECT_CODES};
-	for (int i = 0; i < STORE_PURGE_N; i++)
-		if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1, before[i],
-			    now, "eliminazione", &removed[i], e))
-			return ops_err(e);
+		[STORE_PURGE_THROTTLE] = SQL_PURGE_THROTTLE,
+		[STORE_PURGE_MAIL] = SQL_PURGE_MAIL,
+		[STORE_PURGE_SUBJECT_CODES] = SQL_PURGE_SUBJECT_CODES,
+		[STORE_PURGE_PDND_JTI] = SQL_PDND_JTI_PURGE};
+	int64_t end = mono_ms() + STORE_PURGE_BUDGET_MS;
+	for (int i = 0; i < STORE_PURGE_N; i++) {
+		removed[i] = 0;
+		for (;;) {
+			int64_t t0 = mono_ms(), n = 0;
+			if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1,
+				    before[i], now, "eliminazione", &n, e))
+				return ops_err(e);
+			removed[i] += n;
+			if (n < SQL_PURGE_ROWS)
+				break;
+			int64_t took = mono_ms() - t0;
+			if (mono_ms() + took >= end)
+				return VIS_OK; /* the rest at the next call */
+			/* the lock free as long as it was held */
+			struct timespec pause = {.tv_sec = took / 1000,
+						 .tv_nsec = (took % 1000) * 1000000 + 1000000};
+			nanosleep(&pause, NULL);
+		}
+	}
 	return VIS_OK;
 }
 
@@ -1205,12 +1231,6 @@ vis_err store_pdnd_jti_give_back(struct store *s, const char *jti, struct vis_er
 		return ops_err(e);
 	drv_bind_text(st, 1, jti);
 	return drv_done(st, e);
-}
-
-vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e)
-{
-	return run_ids(store_drv(s), SQL_PDND_JTI_PURGE, 1, now, 0,
-		       "identificativi dei token", NULL, e);
 }
 
 /* ---- the same, typed (store.h: STORE_RECORDS) ---- */

@@ -4,6 +4,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#define STR_OF(x) #x
+#define PURGE_ROWS_OF(x) STR_OF(x)
+#define PURGE_ROWS PURGE_ROWS_OF(SQL_PURGE_ROWS)
 #define P_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21"
 #define F_PARAMS "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13"
 
@@ -302,7 +305,8 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_CITIZEN_SESSION_GET] = "SELECT cf, level, expires_at FROM citizen_session"
 		" WHERE token_hash = ?1 AND expires_at > ?2",
 	[SQL_CITIZEN_SESSION_END] = "DELETE FROM citizen_session WHERE token_hash = ?1",
-	[SQL_CITIZEN_SESSION_PURGE] = "DELETE FROM citizen_session WHERE expires_at <= ?1",
+	[SQL_CITIZEN_SESSION_PURGE] = "DELETE FROM citizen_session WHERE id IN (SELECT id FROM"
+		" citizen_session WHERE expires_at <= ?1 LIMIT " PURGE_ROWS ")",
 	/* Citizens' e-mail notices (src/watch). */
 	[SQL_CITIZEN_MAIL_GET] = "SELECT " CITIZEN_MAIL_COLS " FROM citizen_mail WHERE cf = ?1",
 	[SQL_CITIZEN_MAIL_BY_ID] = "SELECT " CITIZEN_MAIL_COLS " FROM citizen_mail WHERE id = ?1",
@@ -396,15 +400,21 @@ const char *const store_sql[SQL__COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4)",
 	[SQL_PURGE_EACH] = "SELECT up_to, at, last_hash, signature FROM audit_purge ORDER BY up_to",
 	[SQL_PURGE_LAST] = "SELECT up_to, last_hash FROM audit_purge ORDER BY up_to DESC LIMIT 1",
-	[SQL_PURGE_SECURITY_EVENTS] = "DELETE FROM security_event WHERE at < ?1",
+	/* Retention: at most PURGE_ROWS rows a statement (sql.h). */
+	[SQL_PURGE_SECURITY_EVENTS] = "DELETE FROM security_event WHERE id IN (SELECT id FROM"
+		" security_event WHERE at < ?1 LIMIT " PURGE_ROWS ")",
 	/* Ended (idle, expired or revoked) before ?1. */
-	[SQL_PURGE_SESSIONS] = "DELETE FROM session WHERE last_seen_at < ?1 OR expires_at < ?1"
-		" OR (revoked_at > 0 AND revoked_at < ?1)",
-	[SQL_PURGE_THROTTLE] = "DELETE FROM throttle WHERE last_failure_at < ?1 AND locked_until < ?2",
+	[SQL_PURGE_SESSIONS] = "DELETE FROM session WHERE id IN (SELECT id FROM session WHERE"
+		" last_seen_at < ?1 OR expires_at < ?1 OR (revoked_at > 0 AND revoked_at < ?1)"
+		" LIMIT " PURGE_ROWS ")",
+	[SQL_PURGE_THROTTLE] = "DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE"
+		" last_failure_at < ?1 AND locked_until < ?2 LIMIT " PURGE_ROWS ")",
 	/* Queued before ?1 (mail_keep_days), whatever became of it. */
-	[SQL_PURGE_MAIL] = "DELETE FROM mail WHERE created_at < ?1",
+	[SQL_PURGE_MAIL] = "DELETE FROM mail WHERE id IN (SELECT id FROM mail WHERE created_at < ?1"
+		" LIMIT " PURGE_ROWS ")",
 	/* Expired before ?1 (security_log_days after their end), used or not. */
-	[SQL_PURGE_SUBJECT_CODES] = "DELETE FROM subject_code WHERE expires_at < ?1",
+	[SQL_PURGE_SUBJECT_CODES] = "DELETE FROM subject_code WHERE id IN (SELECT id FROM"
+		" subject_code WHERE expires_at < ?1 LIMIT " PURGE_ROWS ")",
 	/* The trail is read in pages of ?2 records. */
 	[SQL_ACCESS_EACH] = "SELECT " ACCESS_COLS " FROM access_log WHERE id >= ?1 ORDER BY id LIMIT ?2",
 	[SQL_ACCESS_GET] = "SELECT " ACCESS_COLS " FROM access_log WHERE id = ?1",
@@ -490,7 +500,8 @@ const char *const store_sql[SQL__COUNT] = {
 	[SQL_PDND_JTI_TAKE_PAIR] = "INSERT INTO pdnd_jti (jti, expires_at) VALUES (?1, ?2), (?3, ?4)"
 				  " ON CONFLICT (jti) DO NOTHING RETURNING jti",
 	[SQL_PDND_JTI_GIVE_BACK] = "DELETE FROM pdnd_jti WHERE jti = ?1",
-	[SQL_PDND_JTI_PURGE] = "DELETE FROM pdnd_jti WHERE expires_at < ?1",
+	[SQL_PDND_JTI_PURGE] = "DELETE FROM pdnd_jti WHERE jti IN (SELECT jti FROM pdnd_jti WHERE"
+		" expires_at < ?1 LIMIT " PURGE_ROWS ")",
 	[SQL_PERSON_LOAD] = "INSERT INTO person (" P_COLS ", surname_key, name_key, import_id, seen_import)"
 			   " VALUES (" P_PARAMS ", ?22, ?23, ?24, ?25)",
 	/* The generation of the control records (store_cache_*): 0 before

@@ -602,9 +602,16 @@ vis_err store_purge_each(struct store *s, store_purge_fn fn, void *ctx, struct v
  * it; before[2]: throttle rows with no failure since it and no longer
  * locked at `now`; before[3]: outbox messages queued before it, whatever
  * their state; before[4]: citizens' one-time codes that expired before it,
- * used or not.  removed[i]: the rows deleted from each table. */
+ * used or not; before[5]: PDND tokens' ids that expired before it.
+ * removed[i]: the rows deleted from each table.
+ * A batch of rows a statement (SQL_PURGE_ROWS, sql.h), each a transaction
+ * of its own, after each a pause as long as it took, until every table is
+ * done or STORE_PURGE_BUDGET_MS have passed (the rest at the next call):
+ * the register's write lock, which logins and changes wait for at most a
+ * second, is held a moment at a time and at most half the time. */
 enum { STORE_PURGE_SECURITY, STORE_PURGE_SESSIONS, STORE_PURGE_THROTTLE, STORE_PURGE_MAIL,
-       STORE_PURGE_SUBJECT_CODES, STORE_PURGE_N };
+       STORE_PURGE_SUBJECT_CODES, STORE_PURGE_PDND_JTI, STORE_PURGE_N };
+#define STORE_PURGE_BUDGET_MS 2000
 vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N], int64_t now,
 			    int64_t removed[STORE_PURGE_N], struct vis_error *e);
 
@@ -1155,8 +1162,8 @@ vis_err store_pdnd_jti_take_pair(struct store *s, const char *jti1, int64_t expi
 /* Gives back an id just taken (the call it came with was refused for
  * another token's replay), so that it stays usable. */
 vis_err store_pdnd_jti_give_back(struct store *s, const char *jti, struct vis_error *e);
-/* Forgets the ids that expired before `now`. */
-vis_err store_pdnd_jti_purge(struct store *s, int64_t now, struct vis_error *e);
+/* The ids that expired are forgotten by the retention purge
+ * (store_control_purge, STORE_PURGE_PDND_JTI). */
 
 /* ---- the monthly bulletin (src/bollettino) ----
  *

@@ -49,12 +49,15 @@ static const struct {
 	S(SQL_MAIL_DUE),
 	/* retention, every tick: what is old, not every row (migration 29) */
 	S(SQL_PURGE_SECURITY_EVENTS), S(SQL_PURGE_MAIL), S(SQL_PURGE_SUBJECT_CODES),
+	/* the PDND tokens' ids, two a call, and the citizens' sessions, past
+	 * their end: by index, a batch at a time (migration 33) */
+	S(SQL_PDND_JTI_PURGE), S(SQL_CITIZEN_SESSION_PURGE),
 #undef S
 };
 
 static const char *const register_tables[] = {"person", "person_history", "family",
 					      "family_history", "alert", "security_event", "mail",
-					      "subject_code"};
+					      "subject_code", "pdnd_jti", "citizen_session"};
 
 /* "SCAN person", "SCAN person USING COVERING INDEX …": the whole table. */
 static const char *scanned(const char *detail)
