@@ -177,7 +177,7 @@ static int user_add(struct cli *c)
 	vis_err rc = auth_account_create(c->s, &c->cfg, &a, now, password, sizeof password, &e);
 	if (rc) {
 		cli_error("user add", &e);
-		return rc == VIS_ERR_CONFLICT || vis_err_store(rc) ? EXIT_INVALID : EXIT_RUNTIME;
+		return rc == VIS_ERR_CONFLICT || rc == VIS_ERR_STORE ? EXIT_INVALID : EXIT_RUNTIME;
 	}
 	auth_event(c->s, now, "account_created", &a, NULL, "cli", "visura user add");
 	printf("utenza %s (%s) creata, id %lld\n", a.username, a.role, (long long)a.id);

@@ -242,8 +242,9 @@ vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N]
 		[STORE_PURGE_SUBJECT_CODES] = SQL_PURGE_SUBJECT_CODES,
 		[STORE_PURGE_PDND_JTI] = SQL_PDND_JTI_PURGE};
 	int64_t end = mono_ms() + STORE_PURGE_BUDGET_MS;
-	for (int i = 0; i < STORE_PURGE_N; i++) {
+	for (int i = 0; i < STORE_PURGE_N; i++)
 		removed[i] = 0;
+	for (int i = 0; i < STORE_PURGE_N; i++) {
 		for (;;) {
 			int64_t t0 = mono_ms(), n = 0;
 			if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1,

@@ -33,8 +33,8 @@
 	"comune, local_id, kind, valid_from, dug, street, civic, civic_ext, "  \
 	"scala, interno, cap, locality, convivenza"
 
-/* The rows a retention statement deletes at most (SQL_PURGE_*,
- * SQL_CITIZEN_SESSION_PURGE, SQL_PDND_JTI_PURGE): each is a transaction
+/* The rows a retention statement deletes at most (the DELETEs among
+ * SQL_PURGE_*, SQL_CITIZEN_SESSION_PURGE, SQL_PDND_JTI_PURGE): each is a transaction
  * of its own, and holds the register's write lock, which logins and
  * changes wait for at most a second (store_wait), a moment: a backlog
  * deleted at once held it for seconds (400,000 security events: 6.3 s). */
