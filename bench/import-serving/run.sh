@@ -89,24 +89,8 @@ snap=$work/feed/037006-000001-FULL.tsv
 echo "== the FULL snapshot of Bologna: $(grep -c '^PER' "$snap") persons"
 [ "$(id -u)" -eq 0 ] && chown -R visura-bench "$work" 2>/dev/null || true
 
-out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors|requests in" "$1" | sed 's/^/    /'
-        echo "    load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"; }
-# Waits (up to 10 s) until no connection to visura's port is left open on
-# the server's side.
-drained() {
-  for _ in $(seq 1 100); do
-    [ "$(ss -Htn state established state close-wait "( sport = :$vport )" | wc -l)" = 0 ] && return
-    sleep 0.1
-  done
-  echo "    (connections of the previous run still open after 10 s)"
-}
+. bench/serving.sh   # out, drained, lookups
 phase() { [ -n "${pgdir:-}" ] && echo "phase|$1" >> "$work/pgact.txt" || true; }
-lookups() {  # $1: output file, $2...: extra wrk arguments
-  local f=$1; shift
-  drained
-  COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
-    wrk -t2 -c64 --latency -s bench/lookup/lookup.lua "$@" "https://127.0.0.1:$vport" > "$f"
-}
 bench/nginx-reference.sh "$work/nginx" "$work/tls" "$nport"
 echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "-- nginx static file over HTTPS (wrk -t2 -c64 -d$dur)"

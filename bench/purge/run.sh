@@ -47,23 +47,9 @@ python3 bench/lookup/setup.py "$V" "$work" "$persons" "$vport" "$db"
 # as the server's account, as the operator would run it (sudo -u visura)
 as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u visura-bench -- "$@"; else "$@"; fi; }
 
-out() { grep -E "Requests/sec|  50%|  99%|Non-2xx|Socket errors|requests in" "$1" | sed 's/^/    /'
-        echo "    load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"; }
-drained() {
-  for _ in $(seq 1 100); do
-    [ "$(ss -Htn state established state close-wait "( sport = :$vport )" | wc -l)" = 0 ] && return
-    sleep 0.1
-  done
-  echo "    (connections of the previous run still open after 10 s)"
-}
-lookups() {  # $1: output file, $2...: extra wrk arguments
-  local f=$1; shift
-  drained
-  COOKIE=$(cat "$work/cookie.txt") LIST=$work/cfs.txt KIND=cf \
-    wrk -t2 -c64 --latency -s bench/lookup/lookup.lua "$@" "https://127.0.0.1:$vport" > "$f"
-}
-trail() { sqlite3 -readonly "$db.trail" "SELECT count(*), min(id), max(id) FROM access_log" 2>/dev/null ||
-          python3 -c "import sqlite3,sys; print(*sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True).execute('SELECT count(*), min(id), max(id) FROM access_log').fetchone(), sep='|')" "$db.trail"; }
+. bench/serving.sh   # out, drained, lookups
+# records|first id|last id of the trail (read-only)
+trail() { python3 -c "import sqlite3, sys; print(*sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True).execute('SELECT count(*), min(id), max(id) FROM access_log').fetchone(), sep='|')" "$db.trail"; }
 
 echo "-- filling the trail: look-ups by codice fiscale for $fill"
 lookups "$work/fill.txt" -d"$fill"; out "$work/fill.txt"
