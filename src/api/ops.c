@@ -12,6 +12,7 @@
 #include "app/app.h"
 #include "audit/audit.h"
 #include "common/log.h"
+#include "common/monotime.h"
 #include "common/runner.h"
 #include "jwks/jwks.h"
 #include "metrics/metrics.h"
@@ -54,9 +55,7 @@ static bool readiness_probe(struct store *s, struct vis_error *e)
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static int64_t probed_at_ms;
 	static bool probed_ok;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now_ms = monotime_ms();
 	pthread_mutex_lock(&mu);
 	if (probed_at_ms && now_ms - probed_at_ms < 1000) {
 		bool ok = probed_ok;

@@ -12,6 +12,7 @@
 #include "audit/sha256.h"
 #include "common/fsmode.h"
 #include "common/log.h"
+#include "common/monotime.h"
 #include "common/str.h"
 #include "common/text.h"
 
@@ -959,13 +960,6 @@ struct audit_writer {
 	struct audit_writer_stats stats;
 };
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* A merkle_node_fn over the nodes the store keeps. */
 static int store_node(void *ctx, int level, uint64_t idx, uint8_t out[MERKLE_HASH])
 {
@@ -1097,7 +1091,7 @@ static void head_publish(struct audit_writer *w)
 		return;
 	}
 	/* Since the first failure (the publisher's grace rule reads it). */
-	atomic_compare_exchange_strong(&w->heads_failing, &none, mono_us() / 1000000 + 1);
+	atomic_compare_exchange_strong(&w->heads_failing, &none, monotime_s() + 1);
 	log_warn("testa del registro non aggiunta al file delle teste", "file=%s size=%llu",
 		 w->heads_file, (unsigned long long)w->signed_head.size);
 }
@@ -1227,9 +1221,9 @@ static void *writer_main(void *arg)
 		if (!w->head)
 			w->tail = NULL;
 		pthread_mutex_unlock(&w->lock);
-		int64_t t0 = mono_us();
+		int64_t t0 = monotime_ns() / 1000;
 		vis_err rc = commit_batch(w, batch, n);
-		int64_t dt = mono_us() - t0;
+		int64_t dt = monotime_ns() / 1000 - t0;
 		/* Asynchronous submitters are told outside the lock: every
 		 * answer built, their receipts made under one signature, then
 		 * each sent. */

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "common/date.h"
+#include "common/monotime.h"
 #include "common/str.h"
 #include "gen/gen.h"
 #include "refdata/refdata.h"
@@ -145,8 +146,7 @@ int cmd_gen(int argc, char **argv)
 	struct refdata *rd = NULL;
 	struct vis_error e = {0};
 	struct gen_stats st = {0};
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = monotime_ns();
 	if (rc == EXIT_OK && refdata_load(refdata_default_dir(), &rd, &e) != VIS_OK) {
 		fprintf(stderr, "visura gen: %s\n", e.msg);
 		rc = EXIT_RUNTIME;
@@ -163,9 +163,9 @@ int cmd_gen(int argc, char **argv)
 		fprintf(stderr, "visura gen: %s\n", e.msg);
 		rc = e.code == VIS_ERR_INVALID ? EXIT_INVALID : EXIT_RUNTIME;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t t1 = monotime_ns();
 	if (rc == EXIT_OK) {
-		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		double secs = (double)(t1 - t0) / 1e9;
 		uint64_t hh = 0;
 		for (int i = 0; i < GEN_HIST_SIZES; i++)
 			hh += st.hh_size[i];

@@ -11,6 +11,7 @@
 #include "cli/options.h"
 #include "common/date.h"
 #include "common/fsmode.h"
+#include "common/monotime.h"
 #include "import/import.h"
 #include "refdata/refdata.h"
 #include "store/store.h"
@@ -30,13 +31,6 @@ static void usage(FILE *out)
 		"  --quiet             senza barra di avanzamento\n\n"
 		"codice di uscita: 0 tutti i file caricati, 1 un file respinto, 2 uso errato,\n"
 		"3 errore durante l'esecuzione (database, I/O)\n");
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int import_one(struct store *s, const struct refdata *rd, const char *path,
@@ -71,9 +65,9 @@ static int import_one(struct store *s, const struct refdata *rd, const char *pat
 	};
 	struct import_result res;
 	struct vis_error e = {0};
-	double t0 = now_seconds();
+	int64_t t0 = monotime_ns();
 	vis_err rc = import_stream(s, rd, in, &opt, &res, &e);
-	double secs = now_seconds() - t0;
+	double secs = (double)(monotime_ns() - t0) / 1e9;
 	fclose(in);
 	if (rc == VIS_ERR_INVALID && res.rejects_error[0]) {
 		fprintf(stderr, "visura: import: %s respinto, database invariato (problemi: %lld); "

@@ -251,7 +251,7 @@ static const struct option_row rows[] = {
 					       "vecchio di così è in ritardo (allarme)"),
 	INT(session_idle_minutes, 1, 1440, "15", "una sessione del browser finisce dopo tanta "
 						 "inattività"),
-	INT(session_absolute_hours, 1, 72, "8", "una sessione del browser finisce tanto tempo dopo "
+	INT(session_absolute_hours, 1, CONFIG_SESSION_HOURS_MAX, "8", "una sessione del browser finisce tanto tempo dopo "
 						"l'accesso"),
 	INT(max_sessions, 1, 100, "3", "sessioni del browser attive che un'utenza può avere; un "
 				       "nuovo accesso chiude le più vecchie oltre questo numero"),

@@ -13,6 +13,11 @@
 
 #define CONFIG_PATH_MAX 1024
 
+/* A browser session's longest life (session_absolute_hours' bound): the
+ * retention of ended sessions finds them by their end (SQL_PURGE_SESSIONS),
+ * which is at most this long after their start. */
+#define CONFIG_SESSION_HOURS_MAX 72
+
 struct config {
 	char listen[64];            /* address:port of the HTTPS listener */
 	char user[64];              /* the account serve runs as after start (root only) */
@@ -91,7 +96,7 @@ struct config {
 	int max_uploads_mb;         /* all pushed files being received at once */
 	int feed_deadline_hours;    /* a municipality's feed is overdue after this */
 	int session_idle_minutes;
-	int session_absolute_hours;
+	int session_absolute_hours; /* at most CONFIG_SESSION_HOURS_MAX */
 	int max_sessions;           /* live browser sessions of one account; the oldest ends */
 	int login_lock_failures;    /* failures of one account before lockout */
 	int login_lock_minutes;

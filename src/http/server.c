@@ -25,6 +25,7 @@
 #include "common/csv.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "common/monotime.h"
 #include "common/text.h"
 #include "common/str.h"
 #include "http/tls.h"
@@ -68,13 +69,6 @@ static const char csp[] =
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
 	"font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
 	"form-action 'self'; frame-ancestors 'none'";
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- responses ---- */
 
@@ -918,7 +912,7 @@ static enum MHD_Result send_response(const struct http_server *srv, struct MHD_C
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	if (srv->cfg.on_response)
-		srv->cfg.on_response(r, (double)(mono_ns() - r->started_ns) / 1e9);
+		srv->cfg.on_response(r, (double)(monotime_ns() - r->started_ns) / 1e9);
 	return ret;
 }
 
@@ -961,7 +955,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = r;
 		atomic_fetch_add(srv->cfg.in_flight, 1);
-		r->started_ns = mono_ns();
+		r->started_ns = monotime_ns();
 		r->app = srv->cfg.owner;
 		/* Requests that arrive after shutdown began are refused; those
 		 * already under way finish normally. */
@@ -1090,7 +1084,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 /* Monotonic seconds, never 0. */
 static int64_t mono_s(void)
 {
-	return mono_ns() / 1000000000 + 1;
+	return monotime_s() + 1;
 }
 
 static struct {
@@ -1238,7 +1232,7 @@ static ssize_t guard_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int i
 /* The ticket master key, replaced when it is older than its period. */
 static bool ticket_key_fresh(struct http_server *srv)
 {
-	int64_t now = mono_ns() / 1000000000;
+	int64_t now = monotime_s();
 	if (srv->ticket_key.data && now - srv->ticket_key_at < TICKET_MASTER_SECONDS)
 		return true;
 	gnutls_datum_t key = {NULL, 0};

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/config.h"
+#include "common/monotime.h"
 #include "common/str.h"
 #include "oidc/internal.h"
 
@@ -132,7 +133,7 @@ struct climb {
 	struct oidc *o;
 	int64_t now;
 	int fetches;
-	struct timespec started; /* monotonic */
+	int64_t started;       /* monotime_s() */
 	int64_t until;         /* the earliest exp seen */
 	json_t *policies;      /* openid_provider policies, the lowest superior's first */
 	json_t *over;          /* the provider's superior's metadata for it, or NULL */
@@ -153,9 +154,7 @@ static bool no(struct climb *c, const char *what, const char *who)
  * c->why. */
 static char *fetch_typed(struct climb *c, const char *url, const char *want)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	if (++c->fetches > FETCHES_MAX || t.tv_sec - c->started.tv_sec > RESOLVE_SECONDS) {
+	if (++c->fetches > FETCHES_MAX || monotime_s() - c->started > RESOLVE_SECONDS) {
 		no(c, "troppi scaricamenti o troppo tempo per una catena", "al massimo 12 in 20 s");
 		return NULL;
 	}
@@ -599,7 +598,7 @@ static json_t *chain_resolve(struct oidc *o, int64_t now, int64_t *until, bool *
 			     char *why, size_t cap)
 {
 	struct climb c = {.o = o, .now = now, .until = INT64_MAX, .policies = json_array()};
-	clock_gettime(CLOCK_MONOTONIC, &c.started);
+	c.started = monotime_s();
 	char *token = NULL;
 	json_t *op = NULL;
 	json_t *leaf = configuration(&c, o->cfg->oidc_issuer, NULL, &token);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/fsmode.h"
+#include "common/monotime.h"
 #include "store/store.h"
 #include "store/schema.h"
 #include "store/sql.h"
@@ -77,9 +78,7 @@ static _Atomic int64_t brief_gave_up;
 
 static int64_t mono_seconds(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec + 1; /* never 0 */
+	return monotime_s() + 1; /* never 0 */
 }
 
 /* SQLite's busy handler: called while another connection holds a lock the

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/monotime.h"
 #include "store/ops.h"
 #include "store/records.h"
 #include "store/sql.h"
@@ -224,13 +225,6 @@ vis_err store_account_totp_advance(struct store *s, int64_t account_id, int64_t 
 	return VIS_OK;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N], int64_t now,
 			    int64_t removed[STORE_PURGE_N], struct vis_error *e)
 {
@@ -241,20 +235,20 @@ vis_err store_control_purge(struct store *s, const int64_t before[STORE_PURGE_N]
 		[STORE_PURGE_MAIL] = SQL_PURGE_MAIL,
 		[STORE_PURGE_SUBJECT_CODES] = SQL_PURGE_SUBJECT_CODES,
 		[STORE_PURGE_PDND_JTI] = SQL_PDND_JTI_PURGE};
-	int64_t end = mono_ms() + STORE_PURGE_BUDGET_MS;
+	int64_t end = monotime_ms() + STORE_PURGE_BUDGET_MS;
 	for (int i = 0; i < STORE_PURGE_N; i++)
 		removed[i] = 0;
 	for (int i = 0; i < STORE_PURGE_N; i++) {
 		for (;;) {
-			int64_t t0 = mono_ms(), n = 0;
+			int64_t t0 = monotime_ms(), n = 0;
 			if (run_ids(store_drv(s), ids[i], ids[i] == SQL_PURGE_THROTTLE ? 2 : 1,
 				    before[i], now, "eliminazione", &n, e))
 				return ops_err(e);
 			removed[i] += n;
 			if (n < SQL_PURGE_ROWS)
 				break;
-			int64_t took = mono_ms() - t0;
-			if (mono_ms() + took >= end)
+			int64_t t1 = monotime_ms(), took = t1 - t0;
+			if (t1 + took >= end)
 				return VIS_OK; /* the rest at the next call */
 			/* the lock free as long as it was held */
 			struct timespec pause = {.tv_sec = took / 1000,

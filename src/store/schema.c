@@ -648,6 +648,18 @@ static const char migration_33[] =
 	"CREATE INDEX IF NOT EXISTS pdnd_jti_expiry ON pdnd_jti (expires_at);\n"
 	"CREATE INDEX IF NOT EXISTS citizen_session_expiry ON citizen_session (expires_at);";
 
+/* The browser sessions past their end and the login throttle's rows of
+ * a quiet day read by index (SQL_PURGE_SESSIONS, SQL_PURGE_THROTTLE):
+ * each retention statement read its whole table at every tick of the
+ * periodic duties, holding the register's write lock whether it deleted
+ * anything or not (sessions: 45–95 ms at 300,000).  A session's end is
+ * written once, at login (its last use, which requests write, is not
+ * indexed); a throttle row's last failure at every failed login of its
+ * name or address, which is what fills that table. */
+static const char migration_34[] =
+	"CREATE INDEX IF NOT EXISTS session_expiry ON session (expires_at);\n"
+	"CREATE INDEX IF NOT EXISTS throttle_last_failure ON throttle (last_failure_at);";
+
 const struct schema_migration schema_migrations[] = {
 	{1, "modello dei dati dell'anagrafe e flusso giornaliero", migration_1},
 	{2, "enti, utenze, sessioni, token, posta in uscita, eventi di sicurezza", migration_2},
@@ -684,6 +696,8 @@ const struct schema_migration schema_migrations[] = {
 	{31, "indice delle segnalazioni per regola e nome", migration_31},
 	{32, "indice delle persone di ogni registrazione di accesso", migration_32},
 	{33, "indici delle scadenze dei token PDND e delle sessioni dei cittadini", migration_33},
+	{34, "indici della fine delle sessioni del browser e dell'ultimo errore d'accesso",
+	 migration_34},
 };
 
 const int schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

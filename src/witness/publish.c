@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "common/log.h"
+#include "common/monotime.h"
 #include "common/str.h"
 #include "net/outbound.h"
 #include "store/store.h"
@@ -48,13 +49,6 @@ struct publisher {
 	int64_t behind_since;       /* the oldest lag among witnesses, or 0 */
 	char problem[PROBLEM_MAX];
 };
-
-static int64_t mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
 
 vis_err publish_witnesses_parse(const char *spec, struct publish_witness *out, int *n,
 				struct vis_error *e)
@@ -220,7 +214,7 @@ static void publish_round(struct publisher *p, struct store **st)
 	static _Thread_local struct checkpoint head, note;
 	struct vis_error e = {0};
 	bool found = false;
-	int64_t now = mono_s();
+	int64_t now = monotime_s();
 	if (!*st && store_open(p->db_uri, st, &e)) {
 		log_warn("pubblicazione delle teste: database non raggiungibile",
 			 "why=\"%s\"", e.msg);
@@ -382,7 +376,7 @@ const char *publish_problem(struct publisher *p, bool *refuse)
 	*refuse = false;
 	if (!p)
 		return NULL;
-	int64_t now = mono_s();
+	int64_t now = monotime_s();
 	int64_t file = audit_writer_heads_failing(p->writer);
 	pthread_mutex_lock(&p->lock);
 	int64_t since = p->behind_since;

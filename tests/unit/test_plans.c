@@ -52,12 +52,16 @@ static const struct {
 	/* the PDND tokens' ids, two a call, and the citizens' sessions, past
 	 * their end: by index, a batch at a time (migration 33) */
 	S(SQL_PDND_JTI_PURGE), S(SQL_CITIZEN_SESSION_PURGE),
+	/* the browser sessions past their end, by their end, and the login
+	 * throttle's quiet rows, by their last failure (migration 34) */
+	S(SQL_PURGE_SESSIONS), S(SQL_PURGE_THROTTLE),
 #undef S
 };
 
 static const char *const register_tables[] = {"person", "person_history", "family",
 					      "family_history", "alert", "security_event", "mail",
-					      "subject_code", "pdnd_jti", "citizen_session"};
+					      "subject_code", "pdnd_jti", "citizen_session",
+					      "session", "throttle"};
 
 /* "SCAN person", "SCAN person USING COVERING INDEX …": the whole table. */
 static const char *scanned(const char *detail)

@@ -550,6 +550,43 @@ static void test_control_purge_batches(void **state)
 	}
 	OK(store_control_purge(f->s, before, 9000, removed, &e));
 	assert_int_equal(removed[STORE_PURGE_SECURITY], 0);
+
+	/* Browser sessions ended before c go, found by their end (migration
+	 * 34): one idle, one revoked, one past its end, and one idle whose end
+	 * is as far after c as a session can last (it began just before c);
+	 * one still in use and one begun after c stay. */
+	int64_t ente_id, acct = operator_seed(f, &ente_id);
+	const int64_t c = 1000000, life = (int64_t)CONFIG_SESSION_HOURS_MAX * 3600;
+	const struct {
+		int64_t created, seen, expires, revoked;
+		bool kept;
+	} sess[] = {
+		{c - 500, c - 400, c - 500 + 8 * 3600, 0, false},
+		{c - 300, c - 200, c - 300 + 8 * 3600, c - 100, false},
+		{c - life - 60, c - life - 30, c - 60, 0, false},
+		{c - 1, c - 1, c - 1 + life, 0, false},
+		{c - 600, c + 10, c - 600 + life, 0, true},
+		{c + 5, c + 5, c + 5 + life, 0, true},
+	};
+	int64_t sid[sizeof sess / sizeof *sess];
+	for (size_t i = 0; i < sizeof sess / sizeof *sess; i++) {
+		struct store_session ss = {.account_id = acct, .created_at = sess[i].created,
+					   .last_seen_at = sess[i].seen,
+					   .expires_at = sess[i].expires,
+					   .revoked_at = sess[i].revoked};
+		snprintf(ss.token_hash, sizeof ss.token_hash, "%064zu", i);
+		OK(store_session_insert(f->s, &ss, &sid[i], &e));
+	}
+	int64_t only[STORE_PURGE_N] = {0};
+	only[STORE_PURGE_SESSIONS] = c;
+	OK(store_control_purge(f->s, only, c + 20, removed, &e));
+	assert_int_equal(removed[STORE_PURGE_SESSIONS], 4);
+	for (size_t i = 0; i < sizeof sess / sizeof *sess; i++) {
+		struct store_session got;
+		bool found;
+		OK(store_session_get(f->s, sid[i], &got, &found, &e));
+		assert_int_equal(found, sess[i].kept);
+	}
 }
 
 /* The counts that replaced lists cut at 1,000 (a feed's refused pushes,
