@@ -530,7 +530,9 @@ json_t *oidc_verified(const json_t *keys, struct jwks *set, int64_t now, const c
 		json_t *k;
 		if (set && jwks_verify(set, kid, flat, now) == JWKS_VERIFIED)
 			payload = jose_b64_dec_load(json_object_get(flat, "payload"));
-		json_array_foreach(keys, i, k) {
+		/* the set, or the keys (never both in use: oidc_open); a payload
+		 * verified by the set is not read again */
+		json_array_foreach(payload ? NULL : keys, i, k) {
 			const char *kk = json_string_value(json_object_get(k, "kid"));
 			if (kk && !strcmp(kk, kid) && jose_jws_ver(NULL, flat, NULL, k, false)) {
 				payload = jose_b64_dec_load(json_object_get(flat, "payload"));
