@@ -420,9 +420,10 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_info("in arresto", "in_flight=%d", atomic_load(&app.in_flight));
 	atomic_store(&app.stopping, true);
-	/* the tables and imports waiting answered 503, the one being done on
-	 * each runner finished: its connection is answered before the server
-	 * stops */
+	/* the tables and imports waiting answered 503; the table being
+	 * computed is finished, the import being done stops (push_work, on
+	 * app.stopping: rolled back, 503): each connection is answered before
+	 * the server stops */
 	runner_stop(app.slow);
 	runner_stop(app.imports);
 	http_server_stop(srv, 10000);

@@ -982,11 +982,26 @@ static vis_err take_header(struct run *r, struct ring *q, const struct record_he
 	return rc;
 }
 
+/* The caller asks the import to stop (import_options' stopping). */
+static bool stop_asked(const struct run *r)
+{
+	return r->opt->stopping && r->opt->stopping(r->opt->stop_ctx);
+}
+
+static vis_err stopped(struct run *r)
+{
+	r->res->stopped = true;
+	return vis_error_set(r->e, VIS_ERR_BUSY, "importazione interrotta perché il servizio si "
+				 "arresta: nulla è stato scritto, il file va importato di nuovo");
+}
+
 /* Takes the reader's items in line order.  Returns a runtime error, or
  * VIS_OK with problems recorded in r->res. */
 static vis_err write_all(struct run *r, struct ring *q)
 {
-	for (;;) {
+	for (int64_t n = 1;; n++) {
+		if (n % IMPORT_STOP_EVERY == 0 && stop_asked(r))
+			return stopped(r);
 		const struct item *it = ring_take(q);
 		vis_err rc = VIS_OK;
 		/* The households, persons or events held are taken before
@@ -1098,6 +1113,10 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 	crypto_hash_sha256_final(&d.lr.sha, digest);
 	hex(digest, sizeof digest, res->sha256);
 	memcpy(r.imp.sha256, res->sha256, sizeof r.imp.sha256);
+	if (stop_asked(&r)) { /* before the indexes' build and the commit */
+		rc = stopped(&r);
+		goto out;
+	}
 	if (store_import_finish(s, r.import_id, &r.imp, res->hdr.extract_date, &res->counts, e) ||
 	    store_commit(s, e)) {
 		rc = VIS_ERR_STORE;

@@ -33,7 +33,16 @@ struct import_options {
 	void *problem_ctx;
 	bool progress;             /* draw a progress bar on stderr */
 	int64_t size_hint;         /* total bytes, for the progress bar (0 = unknown) */
+	/* asked every IMPORT_STOP_EVERY records and before the last step
+	 * (the indexes, the commit): true stops the import, rolled back
+	 * (res->stopped); the server's stop, so that it does not wait for a
+	 * snapshot of a million persons.  NULL = never. */
+	bool (*stopping)(void *ctx);
+	void *stop_ctx;
 };
+
+/* Records between two questions to import_options' stopping. */
+#define IMPORT_STOP_EVERY 4096
 
 struct import_result {
 	struct record_header hdr;
@@ -41,6 +50,7 @@ struct import_result {
 	int64_t problems;          /* rejected records and file-level problems */
 	int64_t lines;
 	bool applied;              /* committed */
+	bool stopped;              /* stopped by the options' stopping: nothing written */
 	bool already_loaded;       /* same file as a loaded one: nothing to do */
 	char sha256[65];
 	/* why the reject report (options' rejects_path) could not be opened
@@ -52,8 +62,10 @@ struct import_result {
 /* Imports the file open on `in`, which must be seekable (it may be read
  * twice to recognise a file already loaded).  Returns VIS_OK when the file
  * was applied or recognised as already loaded; VIS_ERR_INVALID when it was
- * refused (res->problems > 0, report written, database unchanged); another
- * code when the store or the file failed. */
+ * refused (res->problems > 0, report written, database unchanged);
+ * VIS_ERR_BUSY when the options' stopping stopped it (res->stopped,
+ * database unchanged: to be imported again); another code when the store
+ * or the file failed. */
 vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 		      const struct import_options *opt, struct import_result *res,
 		      struct vis_error *e);

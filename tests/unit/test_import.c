@@ -712,6 +712,71 @@ static void test_many_records_in_line_order(void **state)
 	assert_int_equal(c.persons, MANY);
 }
 
+/* import_options' stopping (the server's stop): asked every
+ * IMPORT_STOP_EVERY records and once more before the last step; true at
+ * any of them stops the import, VIS_ERR_BUSY and res.stopped, nothing
+ * written (the bulk load of an empty register and an import beside one
+ * loaded); never true, the same file loads whole. */
+struct stop_at {
+	int asked, at; /* true from the at-th question on (0: never) */
+};
+
+static bool stop_when(void *ctx)
+{
+	struct stop_at *w = ctx;
+	return ++w->asked >= w->at && w->at > 0;
+}
+
+static void test_stop_asked(void **state)
+{
+	struct fixture *f = *state;
+	char *good = many_file(-1, -1, -1);
+	/* the same snapshot as the next sequence, after full1 */
+	char *seq = strstr(good, "\t1\tFULL\t");
+	assert_non_null(seq);
+	char *good2 = strdup(good);
+	assert_non_null(good2);
+	good2[seq - good + 1] = '2';
+	struct vis_error e = {0};
+	struct import_result res;
+	/* the questions of the whole file: one per IMPORT_STOP_EVERY items,
+	 * then the last step's */
+	const int questions = (MANY + 3) / IMPORT_STOP_EVERY + 1;
+	assert_true(questions >= 2);
+	for (int round = 0; round < 2; round++) {
+		if (round == 1)
+			load_full1(f); /* beside a register already loaded: not a bulk load */
+		const char *text = round ? good2 : good;
+		uint64_t before = testdb_fingerprint(&f->db);
+		for (int at = 1; at <= questions; at++) {
+			struct stop_at w = {0, at};
+			struct import_options opt = {.source = "test", .stopping = stop_when,
+						     .stop_ctx = &w};
+			FILE *in = fmemopen((void *)text, strlen(text), "rb");
+			assert_int_equal(import_stream(f->s, f->rd, in, &opt, &res, &e), VIS_ERR_BUSY);
+			fclose(in);
+			assert_true(res.stopped);
+			assert_false(res.applied);
+			assert_int_equal(w.asked, at);
+			assert_non_null(strstr(e.msg, "interrotta"));
+			assert_int_equal(testdb_fingerprint(&f->db), before);
+		}
+	}
+	struct stop_at never = {0, 0};
+	struct import_options opt = {.source = "test", .stopping = stop_when, .stop_ctx = &never};
+	FILE *in = fmemopen(good2, strlen(good2), "rb");
+	assert_int_equal(import_stream(f->s, f->rd, in, &opt, &res, &e), VIS_OK);
+	fclose(in);
+	free(good);
+	free(good2);
+	assert_true(res.applied);
+	assert_false(res.stopped);
+	assert_int_equal(never.asked, questions);
+	struct store_counts c;
+	assert_int_equal(store_counts_get(f->s, "036023", 0, &c, &e), VIS_OK);
+	assert_int_equal(c.persons, MANY);
+}
+
 /* Carpi's first snapshot of CARPI_N persons: person k (line k + 3) takes
  * the codice fiscale of Modena's person k (many_file) when k is among
  * taken[] or is `cancelled` (then cancelled here), its own otherwise;
@@ -1156,6 +1221,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_name_and_header_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_records_in_line_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cf_elsewhere_in_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_in_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_repeat_in_batches, setup, teardown),
