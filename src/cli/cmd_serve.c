@@ -219,6 +219,11 @@ static void refresh_keys(struct app *app)
  * one instance at a time). */
 static void tick(struct app *app)
 {
+	/* The duties run on the thread that takes the signals: a write of
+	 * theirs waits at most a second for an import's lock (the duty is
+	 * done again at a later tick), not 10 s each, which held a stop
+	 * (SIGTERM) 17 s behind a pushed snapshot's import. */
+	app_request_begin(app, STORE_WAIT_BRIEF);
 	struct store *s = app_store(app);
 	struct vis_error e = {0};
 	if (!s || !app_duties_mine(app, s))

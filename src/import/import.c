@@ -1117,8 +1117,13 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 		rc = stopped(&r);
 		goto out;
 	}
-	if (store_import_finish(s, r.import_id, &r.imp, res->hdr.extract_date, &res->counts, e) ||
-	    store_commit(s, e)) {
+	if (store_import_finish(s, r.import_id, &r.imp, res->hdr.extract_date, &res->counts,
+				opt->stopping, opt->stop_ctx, e)) {
+		/* the indexes' build interrupted by the stop (SQLite) */
+		rc = stop_asked(&r) ? stopped(&r) : VIS_ERR_STORE;
+		goto out;
+	}
+	if (store_commit(s, e)) {
 		rc = VIS_ERR_STORE;
 		goto out;
 	}

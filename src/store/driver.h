@@ -81,7 +81,8 @@ struct drv_ops {
 			 void *ctx, struct vis_error *e);
 	/* Bulk loads: see drv_load_begin. */
 	vis_err (*load_begin)(struct drv *d, bool first, struct vis_error *e);
-	vis_err (*load_end)(struct drv *d, struct vis_error *e);
+	vis_err (*load_end)(struct drv *d, bool (*stop)(void *ctx), void *ctx,
+			    struct vis_error *e);
 };
 
 /* The drv_ops of a driver whose verbs are named P_prepare, P_step, ...
@@ -409,10 +410,14 @@ static inline vis_err drv_load_begin(struct drv *d, bool first, struct vis_error
 }
 
 /* The load's rows are written (PostgreSQL: the COPY ended; SQLite: the
- * indexes dropped are built); the transaction stays open. */
-static inline vis_err drv_load_end(struct drv *d, struct vis_error *e)
+ * indexes dropped are built); the transaction stays open.  stop (NULL:
+ * none) is asked now and then while SQLite builds the indexes (seconds at
+ * a million persons): true interrupts the build, which fails (the caller
+ * rolls back).  PostgreSQL's COPY end is not interrupted. */
+static inline vis_err drv_load_end(struct drv *d, bool (*stop)(void *ctx), void *ctx,
+				   struct vis_error *e)
 {
-	return d->ops->load_end(d, e);
+	return d->ops->load_end(d, stop, ctx, e);
 }
 
 /* Helpers written once over the verbs (driver.c). */

@@ -50,6 +50,8 @@ struct sq_store {
 	sqlite3_stmt *stmt[ST__COUNT];   /* the transaction statements */
 	int schema_version;
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
+	bool (*load_stop)(void *ctx); /* sq_load_end's, while it builds the indexes */
+	void *load_stop_ctx;
 	bool fk_paused;          /* foreign keys off until the transaction ends */
 	bool reading;            /* in the read transaction of sq_read_begin */
 	enum store_wait wait;    /* store_wait: how long a write waits (sq_busy) */
@@ -927,12 +929,34 @@ static vis_err sq_load_begin(struct drv *d, bool first, struct vis_error *e)
 	return VIS_OK;
 }
 
-static vis_err sq_load_end(struct drv *d, struct vis_error *e)
+/* SQLite's progress handler during the indexes' build: non-zero
+ * interrupts it. */
+static int load_stop(void *p)
+{
+	struct sq_store *s = p;
+	return s->load_stop(s->load_stop_ctx);
+}
+
+/* The VM steps between two questions to the load's stop (counted per
+ * statement: each index is one; a million rows are about six million
+ * steps an index), a fraction of a millisecond: the stop is asked a few
+ * hundred times an index. */
+#define LOAD_STOP_STEPS 10000
+
+static vis_err sq_load_end(struct drv *d, bool (*stop)(void *ctx), void *ctx,
+			   struct vis_error *e)
 {
 	struct sq_store *s = (struct sq_store *)d;
 	if (s->indexes_dropped) {
 		s->indexes_dropped = false;
-		if (exec_sql(s, schema_register_indexes, e))
+		s->load_stop = stop;
+		s->load_stop_ctx = ctx;
+		if (stop)
+			sqlite3_progress_handler(s->db, LOAD_STOP_STEPS, load_stop, s);
+		vis_err rc = exec_sql(s, schema_register_indexes, e);
+		if (stop)
+			sqlite3_progress_handler(s->db, 0, NULL, NULL);
+		if (rc)
 			return vis_error_set(e, VIS_ERR_CONFLICT, "rebuilding indexes: %s", e ? e->msg : "");
 	}
 	return VIS_OK;

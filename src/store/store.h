@@ -382,11 +382,13 @@ bool store_batched(struct store *s);
  * the municipality it did not list (on `close_date`), then records the
  * counts and the file's SHA-256 and moves the feed state forward; after a
  * FULL snapshot, PostgreSQL's planner statistics of the register's tables
- * are taken again (ANALYZE), in the same transaction. */
+ * are taken again (ANALYZE), in the same transaction.  stop (NULL: none)
+ * may interrupt a bulk load's index build (drv_load_end): the call fails,
+ * the caller rolls back. */
 vis_err store_import_finish(struct store *s, int64_t import_id,
 			    const struct store_import *imp, int close_date,
-			    struct store_import_counts *counts,
-			    struct vis_error *e);
+			    struct store_import_counts *counts, bool (*stop)(void *ctx),
+			    void *stop_ctx, struct vis_error *e);
 
 /* ---- reading the register ---- */
 

@@ -128,9 +128,13 @@ def test_push_off_the_workers():
             time.sleep(0.005)
         check(gauge(srv, "waiting", "imports") == 1, "the second file waits")
         srv.signal()
+        term = time.monotonic()
         while "in arresto" not in srv.log_text() and time.monotonic() < deadline:
             time.sleep(0.01)
         check("in arresto" in srv.log_text(), "the server is stopping")
+        # the periodic duties, on the thread that takes the signals, wait
+        # for the held register a second at most (they waited 10 s a write)
+        check(time.monotonic() - term < 5, f"SIGTERM taken after {time.monotonic() - term:.1f} s")
         time.sleep(0.2)
         held.release()   # the import goes on: the server is stopping
         t = time.monotonic()
