@@ -15,12 +15,22 @@ seconds more (default 2), sends SIGTERM and times the server's exit.
 Prints, per build: the push's status and message, the seconds from
 SIGTERM to exit, the exit status, and the persons of 036023 in the
 database afterwards (0: nothing of the import written).
+BACKEND=postgres: each build's register is a database of its own on one
+throwaway PostgreSQL server (scripts/pg.sh), the keys in a state
+directory of its own ($VISURA_STATE_DIR).
 """
 import http.client, json, os, re, signal, sqlite3, ssl, subprocess, sys, tempfile, threading, time
 
 persons, builds = int(sys.argv[1]), [sys.argv[2]] + [b for b in sys.argv[3:4] if b]
 after = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
 work = tempfile.mkdtemp(prefix="visura-import-stop.")
+postgres = os.environ.get("BACKEND", "sqlite") == "postgres"
+repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+pgdir = os.path.join(work, "pg") if postgres else None
+if postgres:
+    os.chmod(work, 0o755)   # the server's owner (postgres) reaches its directory
+    subprocess.run([os.path.join(repo, "scripts", "pg.sh"), "start", pgdir], check=True,
+                   capture_output=True)
 ctx = ssl._create_unverified_context()
 
 
@@ -80,9 +90,19 @@ def one(build):
     v = binary(build)
     d = os.path.join(work, os.path.basename(os.path.abspath(build)) + f"-{time.monotonic_ns()}")
     os.makedirs(d)
-    db = os.path.join(d, "v.db")
+    env = dict(os.environ)
+    if postgres:
+        name = "stop_" + str(time.monotonic_ns())
+        db = "postgres:" + subprocess.run([os.path.join(repo, "scripts", "pg.sh"), "createdb",
+                                           pgdir, name], check=True, capture_output=True,
+                                          text=True).stdout.strip()
+        env["VISURA_STATE_DIR"] = os.path.join(d, "state")
+        os.makedirs(env["VISURA_STATE_DIR"])
+    else:
+        db = os.path.join(d, "v.db")
     out = subprocess.run([v, "init", "--db", db, "--admin-name", "Bench Admin", "--admin-email",
-                          "bench@example.org"], check=True, capture_output=True, text=True).stdout
+                          "bench@example.org"], check=True, capture_output=True, text=True,
+                         env=env).stdout
     admin_pw = re.search(r"^(?:first admin|primo amministratore): \S+ .*: (\S+)$", out,
                          re.M).group(1)
     port, mport = free_port(), free_port()
@@ -104,7 +124,7 @@ def one(build):
     srv = subprocess.Popen([v, "serve", *user, "--db", db, "--self-signed", os.path.join(d, "tls"),
                             "--listen", f"127.0.0.1:{port}",
                             "--metrics-listen", f"127.0.0.1:{mport}", "--log-file", log],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     for _ in range(200):
         try:
             if Client(port).call("GET", "/healthz")[0] == 200:
@@ -153,9 +173,14 @@ def one(build):
     t_exit = time.monotonic()
     pt.join()
     st, ans = got["answer"]
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    n = con.execute("SELECT count(*) FROM person WHERE comune = '036023'").fetchone()[0]
-    con.close()
+    count = "SELECT count(*) FROM person WHERE comune = '036023'"
+    if postgres:
+        n = int(subprocess.run(["psql", db.split(":", 1)[1], "-qAtc", count], check=True,
+                               capture_output=True, text=True).stdout)
+    else:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        n = con.execute(count).fetchone()[0]
+        con.close()
     msg = ans.get("error", {}).get("message", "") if isinstance(ans, dict) else ""
     print(f"{build}: import running {t_run - t0:.1f} s after the push began; SIGTERM after "
           f"{after:.1f} s more; exited {t_exit - t_term:.2f} s after SIGTERM (status {rc}); "
@@ -165,5 +190,10 @@ def one(build):
 
 load = os.getloadavg()
 print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
-for b in builds:
-    one(b)
+try:
+    for b in builds:
+        one(b)
+finally:
+    if postgres:
+        subprocess.run([os.path.join(repo, "scripts", "pg.sh"), "stop", pgdir], check=False,
+                       capture_output=True)
