@@ -214,10 +214,30 @@ static void refresh_keys(struct app *app)
 		oidc_tick(app->oidc, app_now(app)); /* a trust chain refreshed before its exp */
 }
 
+/* The duties put off while another write holds the register (a
+ * snapshot's import, for as long as it takes): said once when that
+ * begins and once when it ends, not one warning a duty a tick. */
+struct put_off {
+	int ticks;     /* ticks with a duty put off, this stretch */
+	int64_t since; /* when the stretch began (app_now); 0: none */
+	bool now;      /* a duty put off at this tick */
+};
+
+/* A duty that failed: a write that found the register held
+ * (VIS_ERR_BUSY) is done again at a later tick (tick says so once);
+ * anything else is warned about each time. */
+static void duty_failed(struct put_off *po, const char *what, const struct vis_error *e)
+{
+	if (e->code == VIS_ERR_BUSY)
+		po->now = true;
+	else
+		log_warn(what, "error=\"%s\"", e->msg);
+}
+
 /* Periodic duties: credential expiry and renewal reminders, overdue
  * feeds, event pushes, citizens' notices, mail, the monthly bulletins (on
  * one instance at a time). */
-static void tick(struct app *app)
+static void tick(struct app *app, struct put_off *po)
 {
 	/* The duties run on the thread that takes the signals: a write of
 	 * theirs waits at most a second for an import's lock (the duty is
@@ -228,31 +248,32 @@ static void tick(struct app *app)
 	struct vis_error e = {0};
 	if (!s || !app_duties_mine(app, s))
 		return;
+	po->now = false;
 	int n = auth_maintenance(s, &app->cfg, app_now(app), &e);
 	if (n < 0)
-		log_warn("manutenzione fallita", "error=\"%s\"", e.msg);
+		duty_failed(po, "manutenzione fallita", &e);
 	else if (n > 0)
 		log_info("credenziali scadute", "disabled=%d", n);
 	vis_error_clear(&e);
 	if (store_shared_vacuum(s, &e))
-		log_warn("stato condiviso non ripulito", "error=\"%s\"", e.msg);
+		duty_failed(po, "stato condiviso non ripulito", &e);
 	api_feeds_watch(app, s, app_now(app));
 	vis_error_clear(&e);
 	n = app_trail_late(app) ? 0 : notify_push(s, app->key, app_now(app), &e);
 	if (n < 0)
-		log_warn("invio degli eventi fallito", "error=\"%s\"", e.msg);
+		duty_failed(po, "invio degli eventi fallito", &e);
 	else if (n > 0)
 		log_info("eventi inviati", "events=%d", n);
 	vis_error_clear(&e);
 	n = app_trail_late(app) ? 0 : watch_due(s, &app->cfg, app->secrets, app_now(app), &e);
 	if (n < 0)
-		log_warn("avvisi ai cittadini falliti", "error=\"%s\"", e.msg);
+		duty_failed(po, "avvisi ai cittadini falliti", &e);
 	else if (n > 0)
 		log_info("avvisi ai cittadini accodati", "messages=%d", n);
 	vis_error_clear(&e);
 	n = mail_deliver(s, &app->cfg, app->secrets, app_now(app), 32, &e);
 	if (n < 0)
-		log_warn("consegna della posta fallita", "error=\"%s\"", e.msg);
+		duty_failed(po, "consegna della posta fallita", &e);
 	else if (n > 0)
 		log_info("posta inviata", "messages=%d", n);
 	vis_error_clear(&e);
@@ -260,7 +281,17 @@ static void tick(struct app *app)
 	bollettino_opts_init(&bo, &app->cfg, app->ui, app_today(app), app_now(app));
 	bo.cache = app->stats;
 	if (bollettino_due(s, app->rd, &bo, &e) < 0)
-		log_warn("bollettini mensili falliti", "error=\"%s\"", e.msg);
+		duty_failed(po, "bollettini mensili falliti", &e);
+	if (po->now && !po->ticks++) {
+		po->since = app_now(app);
+		log_info("attività periodiche rimandate",
+			 "reason=\"la base dati è occupata da un'altra scrittura (un'importazione?): "
+			 "riprese quando è libera\"");
+	} else if (!po->now && po->ticks) {
+		log_info("attività periodiche riprese", "put_off_ticks=%d seconds=%lld", po->ticks,
+			 (long long)(app_now(app) - po->since));
+		po->ticks = 0;
+	}
 }
 
 int cmd_serve(int argc, char **argv)
@@ -400,7 +431,8 @@ int cmd_serve(int argc, char **argv)
 	printf("visura in ascolto su https://%s\n", cfg.listen);
 	fflush(stdout);
 	refresh_keys(&app);
-	tick(&app);
+	struct put_off po = {0};
+	tick(&app, &po);
 	for (;;) {
 		/* Mail and event pushes retry on a short period. */
 		struct timespec wait = {5, 0};
@@ -420,7 +452,7 @@ int cmd_serve(int argc, char **argv)
 		if (sig < 0 && errno != EAGAIN && errno != EINTR)
 			break;
 		refresh_keys(&app);
-		tick(&app);
+		tick(&app, &po);
 		http_server_log_flush();
 	}
 	log_info("in arresto", "in_flight=%d", atomic_load(&app.in_flight));

@@ -805,8 +805,26 @@ def test_http_threads_free_beside_an_import():
         time.sleep(0.5)
         stop.set()
         lt.join(timeout=60)
+        # the periodic duties (every 5 s) put off while the register is
+        # held: said once, not a warning a duty a tick (before: a `warn`
+        # line per failed duty at every tick, for the import's length)
+        deadline = time.monotonic() + 15
+        while "attività periodiche rimandate" not in srv.log_text() and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+        check("attività periodiche rimandate" in srv.log_text(),
+              "the duties put off beside the held register, said so")
         held.rollback()
         held.close()
+        while "attività periodiche riprese" not in srv.log_text() and \
+                time.monotonic() < deadline + 10:
+            time.sleep(0.1)
+        log = srv.log_text()
+        check("attività periodiche riprese" in log, "and said again when they are done")
+        eq(log.count("attività periodiche rimandate"), 1, "said once for the stretch")
+        busy = [ln for ln in log.splitlines()
+                if "level=warn" in ln and "occupata da un'altra scrittura" in ln]
+        eq(busy, [], "no duty warned about as failed for the held register")
         eq(len(logins), 8, "every failed login answered")
         for st, secs, r in logins:
             check(st == 503 and secs < 3.0,
