@@ -19,7 +19,10 @@ BACKEND=postgres: each build's register is a database of its own on one
 throwaway PostgreSQL server (scripts/pg.sh), the keys in a state
 directory of its own ($VISURA_STATE_DIR).
 """
-import http.client, json, os, re, signal, sqlite3, ssl, subprocess, sys, tempfile, threading, time
+import http.client, os, re, signal, sqlite3, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from client import Client  # noqa: E402
 
 persons, builds = int(sys.argv[1]), [sys.argv[2]] + [b for b in sys.argv[3:4] if b]
 after = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
@@ -31,7 +34,6 @@ if postgres:
     os.chmod(work, 0o755)   # the server's owner (postgres) reaches its directory
     subprocess.run([os.path.join(repo, "scripts", "pg.sh"), "start", pgdir], check=True,
                    capture_output=True)
-ctx = ssl._create_unverified_context()
 
 
 def binary(build):
@@ -54,28 +56,6 @@ subprocess.run([binary(builds[0]), "gen", "--persons", str(persons), "--comune",
 feed = os.path.join(feed_dir, sorted(os.listdir(feed_dir))[0])
 print(f"feed: {feed} ({os.path.getsize(feed) / 1e6:.0f} MB, {time.monotonic() - t:.0f} s to make)",
       flush=True)
-
-
-class Client:
-    def __init__(self, port):
-        self.port, self.cookie, self.csrf = port, None, None
-
-    def call(self, method, path, body=None, headers=None, raw=None):
-        c = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=3600)
-        h = {"Content-Type": "application/json", **(headers or {})}
-        if self.cookie:
-            h["Cookie"] = self.cookie
-        if self.csrf and method != "GET":
-            h["X-CSRF-Token"] = self.csrf
-        c.request(method, path, raw if raw is not None else
-                  (json.dumps(body) if body is not None else None), h)
-        r = c.getresponse()
-        data = json.loads(r.read() or b"null")
-        if r.getheader("Set-Cookie"):
-            self.cookie = r.getheader("Set-Cookie").split(";")[0]
-        if isinstance(data, dict) and "csrf_token" in data:
-            self.csrf = data["csrf_token"]
-        return r.status, data
 
 
 def running_imports(mport):

@@ -30,6 +30,9 @@ birth year, or + full birth date (names.txt's third field).
 """
 import http.client, json, os, random, ssl, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import client as bench_client  # noqa: E402
+
 visura, work, persons, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 db = sys.argv[5] if len(sys.argv) > 5 else os.path.join(work, "v.db")
 feed = os.path.join(work, "feed")
@@ -177,41 +180,23 @@ def serve(port, name):
 ctx = ssl._create_unverified_context()
 server = serve(port, "server")
 
-class Client:
+class Client(bench_client.Client):
     def __init__(self):
-        self.cookie = None
-        self.csrf = None
-    def call(self, method, path, body=None):
-        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
-        h = {"Content-Type": "application/json"}
-        if self.cookie:
-            h["Cookie"] = self.cookie
-        if self.csrf and method != "GET":
-            h["X-CSRF-Token"] = self.csrf
-        c.request(method, path, json.dumps(body) if body is not None else None, h)
-        r = c.getresponse()
-        data = json.loads(r.read() or b"null")
-        if r.getheader("Set-Cookie"):
-            self.cookie = r.getheader("Set-Cookie").split(";")[0]
-        if isinstance(data, dict) and "csrf_token" in data:
-            self.csrf = data["csrf_token"]
-        if r.status >= 300:
-            raise SystemExit(f"{method} {path}: {r.status} {data}")
-        return data
+        super().__init__(port)
     def first_login(self, user, pw):
-        self.call("POST", "/api/v1/auth/login", {"username": user, "password": pw})
-        self.call("POST", "/api/v1/auth/password",
+        self.ok("POST", "/api/v1/auth/login", {"username": user, "password": pw})
+        self.ok("POST", "/api/v1/auth/password",
                   {"current_password": pw, "new_password": "Benchmark password 2026!"})
 
 admin = Client()
 admin.first_login("admin", admin_pw)
-admin.call("POST", "/api/v1/convenzioni", {
+admin.ok("POST", "/api/v1/convenzioni", {
     "ente_id": 1, "reference": "bench", "comuni": ["036023"], "valid_from": "2000-01-01",
     "profile": ["identity", "residence", "family", "citizenship", "civil_status", "vital_status"],
     "max_results": 20, "per_minute": 1000000000, "per_day": 1000000000,
     "body_per_minute": 1000000000, "body_per_day": 1000000000,
     "purpose_per_minute": 1000000000, "purpose_per_day": 1000000000})
-admin.call("POST", "/api/v1/convenzioni/1/purposes",
+admin.ok("POST", "/api/v1/convenzioni/1/purposes",
            {"code": "BENCH", "description": "benchmark", "legal_basis": "test"})
 op = Client()
 op.first_login("bench.op", op_pw)
@@ -229,11 +214,11 @@ for i in range(2, int(os.environ.get("ACCOUNTS", "1")) + 1):
 open(os.path.join(work, "cookies.txt"), "w").write("\n".join(cookies) + "\n")
 if voucher:
     import uuid
-    admin.call("POST", "/api/v1/accounts", {"username": "bench.api", "role": "api",
+    admin.ok("POST", "/api/v1/accounts", {"username": "bench.api", "role": "api",
                                             "full_name": "Bench API", "email": "api@example.it",
                                             "ente_id": 1})
     client_id, pdnd_purpose = str(uuid.uuid4()), str(uuid.uuid4())
-    admin.call("POST", "/api/v1/pdnd/purposes", {"pdnd_purpose": pdnd_purpose,
+    admin.ok("POST", "/api/v1/pdnd/purposes", {"pdnd_purpose": pdnd_purpose,
                                                  "client_id": client_id, "purpose_id": 1,
                                                  "username": "bench.api"})
     with open(os.path.join(work, "pdnd.json"), "w") as f:
