@@ -3,9 +3,18 @@ certificate self-signed, not checked): one connection a call, the
 session's cookie and CSRF token kept from the answers, as the web
 interface does.  call() returns (status, body); ok() the body, and
 exits on any status of 300 or more."""
-import http.client, json, ssl
+import http.client, json, socket, ssl
 
 _ctx = ssl._create_unverified_context()
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 free now, for a server to listen on."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
 
 
 class Client:

@@ -22,7 +22,7 @@ directory of its own ($VISURA_STATE_DIR).
 import http.client, os, re, signal, sqlite3, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from client import Client  # noqa: E402
+from client import Client, free_port  # noqa: E402
 
 persons, builds = int(sys.argv[1]), [sys.argv[2]] + [b for b in sys.argv[3:4] if b]
 after = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
@@ -39,14 +39,6 @@ if postgres:
 def binary(build):
     return os.path.join(os.path.abspath(build), "visura")
 
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 feed_dir = os.path.join(work, "feed")

@@ -275,12 +275,16 @@ static void regen_work(struct http_request *r, struct store *s, void *job)
 	struct bollettino_opts o;
 	bollettino_opts_init(&o, &r->app->cfg, r->app->ui, app_today(r->app), api_now(r));
 	o.cache = r->app->stats;
+	o.stop = (struct stop_ask){api_server_stopping, r->app};
 	struct bollettino_actor by = {.account = &r->auth->account, .ip = r->ip, .via = "API"};
 	struct bollettino_regen *rg;
 	int n;
 	struct vis_error e = {0};
 	if (bollettino_regenerate(s, r->app->rd, which, mese, &o, &by, &rg, &n, &e)) {
-		api_fail(r, &e);
+		if (e.code == VIS_ERR_BUSY && api_server_stopping(r->app))
+			api_reply_stopped(r, &e);
+		else
+			api_fail(r, &e);
 		return;
 	}
 	json_t *items = json_array();

@@ -35,6 +35,17 @@ void api_reply_uncounted(struct http_request *r)
 
 static const char STOPPING[] = "il servizio si sta arrestando: riprovare tra poco";
 
+bool api_server_stopping(void *app)
+{
+	return atomic_load(&((struct app *)app)->stopping);
+}
+
+void api_reply_stopped(struct http_request *r, const struct vis_error *e)
+{
+	http_header_add(r, "Retry-After", "30");
+	http_reply_error(r, 503, "service_unavailable", e->msg[0] ? e->msg : STOPPING);
+}
+
 /* On the runner's thread; the job is the request's (freed with it), so
  * nothing of it is touched after http_resume. */
 static void slow_run(void *ctx, bool refused)

@@ -45,14 +45,6 @@ struct push_job {
 	struct api_slow slow;
 };
 
-/* The server stops (SIGTERM): the import being done stops too, rolled
- * back, instead of holding the stop for as long as a snapshot takes (a
- * minute at 1,000,000 persons, past a service manager's stop timeout). */
-static bool server_stopping(void *app)
-{
-	return atomic_load(&((struct app *)app)->stopping);
-}
-
 static void push_work(struct http_request *r, struct store *s, void *job)
 {
 	(void)job;
@@ -84,7 +76,7 @@ static void push_work(struct http_request *r, struct store *s, void *job)
 	}
 	json_t *list = json_array();
 	struct import_options opt = {.source = "https push", .on_problem = problem_add,
-				     .problem_ctx = list, .stopping = server_stopping,
+				     .problem_ctx = list, .stopping = api_server_stopping,
 				     .stop_ctx = r->app};
 	struct import_result res;
 	struct vis_error e = {0};

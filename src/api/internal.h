@@ -94,6 +94,13 @@ void *api_slow_new(struct http_request *r, size_t size);
 void api_slow_defer(struct http_request *r, struct api_slow *job, struct runner *rn,
 		    void (*work)(struct http_request *r, struct store *s, void *job),
 		    const char *busy);
+/* The question a slow job's long work asks as it goes (app, the
+ * request's r->app): the server stops (SIGTERM), so the work ends
+ * instead of holding the stop for as long as it takes. */
+bool api_server_stopping(void *app);
+/* 503 with Retry-After: 30, the work (e's message, in Italian) stopped
+ * by the server's stop. */
+void api_reply_stopped(struct http_request *r, const struct vis_error *e);
 
 /* Reads an account by id; replies 404 (and returns false) when missing. */
 bool api_account_load(struct http_request *r, struct store *s, int64_t id,

@@ -17,6 +17,7 @@
 #include "cf/cf.h"
 #include "auth/auth.h"
 #include "common/date.h"
+#include "common/log.h"
 #include "common/str.h"
 #include "watch/watch.h"
 
@@ -486,13 +487,20 @@ void api_citizen_report(struct http_request *r)
 
 /* On the runner (app->slow): every record of the trail read and hashed
  * again (minutes on a trail of 100,000,000 records), off the HTTP
- * workers. */
+ * workers; the server's stop ends it (503), instead of waiting for it
+ * past a service manager's stop timeout. */
 static void verify_work(struct http_request *r, struct store *s, void *job)
 {
 	(void)job;
 	struct audit_verify_result res;
 	struct vis_error e = {0};
-	if (audit_verify(s, NULL, &res, &e)) {
+	vis_err rc = audit_verify_stoppable(s, NULL, api_server_stopping, r->app, &res, &e);
+	if (rc == VIS_ERR_BUSY && api_server_stopping(r->app)) {
+		log_info("verifica del registro interrotta dall'arresto", "%s", "");
+		api_reply_stopped(r, &e);
+		return;
+	}
+	if (rc) {
 		api_fail(r, &e);
 		return;
 	}

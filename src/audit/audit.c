@@ -201,15 +201,41 @@ static void record_scrub(struct store_access *r)
 		r->subjects = "";
 }
 
+/* The caller's question (audit_verify_stoppable), asked every
+ * AUDIT_VERIFY_STOP_EVERY rows read: once it answers true, every walk of
+ * the verification ends. */
+struct asker {
+	bool (*stopping)(void *ctx);
+	void *ctx;
+	long rows;
+	bool stopped;
+};
+
+static bool asker_stop(struct asker *a)
+{
+	if (!a->stopped && a->stopping && ++a->rows % AUDIT_VERIFY_STOP_EVERY == 0)
+		a->stopped = a->stopping(a->ctx);
+	return a->stopped;
+}
+
+static vis_err verify_stopped(struct vis_error *e)
+{
+	return vis_error_set(e, VIS_ERR_BUSY, "verifica del registro degli accessi interrotta "
+				 "perché il servizio si arresta: ripeterla tra poco");
+}
+
 struct walk {
 	struct audit_verify_result *res;
 	char prev[65];
 	int64_t expect_id;
+	struct asker *ask;
 };
 
 static int check(void *ctx, const struct store_access *a)
 {
 	struct walk *w = ctx;
+	if (asker_stop(w->ask))
+		return 1;
 	char h[65];
 	w->res->checked++;
 	if (a->id != w->expect_id) {
@@ -323,11 +349,14 @@ struct index_check {
 	int nmissing, nextra;
 	int64_t total, first_id;
 	bool oom;
+	struct asker *ask;
 };
 
 static int index_row(void *ctx, int64_t access_id, const char *cf)
 {
 	struct index_check *x = ctx;
+	if (asker_stop(x->ask))
+		return 1;
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? x->cap * 2 : 1024;
 		void *p = realloc(x->rows, cap * sizeof *x->rows);
@@ -488,6 +517,8 @@ struct tree_walk {
 static int head_load(void *ctx, const struct store_head *h)
 {
 	struct tree_walk *t = ctx;
+	if (asker_stop(t->index.ask))
+		return 1;
 	struct checkpoint c;
 	const char *why = checkpoint_parse(&c, h->note, strlen(h->note));
 	uint8_t root[MERKLE_HASH];
@@ -562,6 +593,8 @@ static bool tree_check(struct tree_walk *t)
 static int tree_leaf(void *ctx, const struct store_access *a)
 {
 	struct tree_walk *t = ctx;
+	if (asker_stop(t->index.ask))
+		return 1;
 	uint8_t leaf[MERKLE_HASH];
 	audit_leaf_hash(a, leaf);
 	merkle_frontier_append(&t->f, leaf);
@@ -572,10 +605,10 @@ static int tree_leaf(void *ctx, const struct store_access *a)
 }
 
 static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
-			   const struct checkpoint *kept, struct audit_verify_result *res,
-			   struct vis_error *e)
+			   const struct checkpoint *kept, struct asker *ask,
+			   struct audit_verify_result *res, struct vis_error *e)
 {
-	struct tree_walk t = {.s = s, .res = res, .kept = kept, .e = e};
+	struct tree_walk t = {.s = s, .res = res, .kept = kept, .e = e, .index.ask = ask};
 	vis_err rc = VIS_OK;
 	if (!audit_public_key(s, t.pk)) {
 		/* A trail no server ever signed (no key yet) has no heads to
@@ -606,6 +639,10 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	}
 	if (store_head_each(s, head_load, &t, e)) {
 		rc = VIS_ERR_STORE;
+		goto done;
+	}
+	if (ask->stopped) {
+		rc = verify_stopped(e);
 		goto done;
 	}
 	if (res->first_bad_id)
@@ -657,6 +694,10 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 		char hex[65];
 		uint8_t leaf[MERKLE_HASH];
 		bool found;
+		if (asker_stop(ask)) {
+			rc = verify_stopped(e);
+			goto done;
+		}
 		if (store_tree_get(s, 0, id - 1, hex, &found, e)) {
 			rc = VIS_ERR_STORE;
 			goto done;
@@ -676,8 +717,12 @@ static vis_err verify_tree(struct store *s, int64_t first_id, int64_t last_id,
 	if (!tree_check(&t))
 		goto done;
 	if (store_access_subject_each(s, index_row, &t.index, e) ||
-	    store_access_each(s, 1, tree_leaf, &t, e)) {
+	    (!ask->stopped && store_access_each(s, 1, tree_leaf, &t, e))) {
 		rc = VIS_ERR_STORE;
+		goto done;
+	}
+	if (ask->stopped) {
+		rc = verify_stopped(e);
 		goto done;
 	}
 	if (res->first_bad_id)
@@ -843,7 +888,8 @@ vis_err audit_purge(struct store *s, const struct audit_key *key, const struct a
 }
 
 static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,
-			       struct audit_verify_result *res, struct vis_error *e)
+			       struct asker *ask, struct audit_verify_result *res,
+			       struct vis_error *e)
 {
 	memset(res, 0, sizeof *res);
 	struct cp_walk cw = {.s = s, .res = res, .e = e};
@@ -868,7 +914,7 @@ static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,
 	 * covers the records before the first (older trails: the first
 	 * record follows a signed checkpoint), and the first points at the
 	 * last purged record's hash. */
-	struct walk w = {.res = res, .expect_id = cw.first_id ? cw.first_id : 1};
+	struct walk w = {.res = res, .expect_id = cw.first_id ? cw.first_id : 1, .ask = ask};
 	if (cw.first_id > 1)
 		memcpy(w.prev, cw.first_prev, sizeof w.prev);
 	bool purged = cw.first_id > 1 && pw.found && pw.last.up_to >= cw.first_id - 1;
@@ -883,6 +929,8 @@ static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,
 	}
 	if (store_access_each(s, 1, check, &w, e))
 		return VIS_ERR_STORE;
+	if (ask->stopped)
+		return verify_stopped(e);
 	if (res->first_bad_id)
 		return VIS_OK;
 	if (store_checkpoint_each(s, check_checkpoint, &cw, e))
@@ -910,7 +958,7 @@ static vis_err verify_snapshot(struct store *s, const struct checkpoint *kept,
 	}
 	if (res->first_bad_id)
 		return VIS_OK;
-	return verify_tree(s, cw.first_id, cw.last_id, kept, res, e);
+	return verify_tree(s, cw.first_id, cw.last_id, kept, ask, res, e);
 }
 
 /* ---- group commit ---- */
@@ -1895,10 +1943,20 @@ fail:
 vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 		     struct audit_verify_result *res, struct vis_error *e)
 {
+	return audit_verify_stoppable(s, kept, NULL, NULL, res, e);
+}
+
+vis_err audit_verify_stoppable(struct store *s, const struct checkpoint *kept,
+			       bool (*stopping)(void *ctx), void *stop_ctx,
+			       struct audit_verify_result *res, struct vis_error *e)
+{
 	memset(res, 0, sizeof *res);
+	struct asker ask = {.stopping = stopping, .ctx = stop_ctx};
 	if (store_begin_snapshot(s, e))
 		return VIS_ERR_STORE;
-	vis_err rc = verify_snapshot(s, kept, res, e);
+	vis_err rc = verify_snapshot(s, kept, &ask, res, e);
+	if (ask.stopped)
+		memset(res, 0, sizeof *res);
 	if (rc)
 		store_rollback(s);
 	else

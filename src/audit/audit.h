@@ -233,4 +233,17 @@ struct audit_verify_result {
 vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 		     struct audit_verify_result *res, struct vis_error *e);
 
+/* Rows read between two questions to audit_verify_stoppable's stopping. */
+#define AUDIT_VERIFY_STOP_EVERY 4096
+
+/* audit_verify, asking stopping(stop_ctx) every AUDIT_VERIFY_STOP_EVERY
+ * rows it reads (records, their subjects, signed tree heads, purged
+ * leaves): once it
+ * answers true the verification ends, VIS_ERR_BUSY, its message saying
+ * so, and res says nothing (the server's stop: a trail of 100,000,000
+ * records takes minutes).  stopping NULL: never asked. */
+vis_err audit_verify_stoppable(struct store *s, const struct checkpoint *kept,
+			       bool (*stopping)(void *ctx), void *stop_ctx,
+			       struct audit_verify_result *res, struct vis_error *e);
+
 #endif

@@ -88,7 +88,8 @@ static vis_err table(struct store *s, const struct refdata *rd, enum stats_table
 		     const struct bollettino_opts *o, json_t **out, struct vis_error *e)
 {
 	struct stats_table_query q = {.table = t, .date = date, .from = from, .to = to,
-				      .threshold = o->threshold, .cache = o->cache};
+				      .threshold = o->threshold, .cache = o->cache,
+				      .stop = o->stop};
 	str_copy_known(q.comuni, sizeof q.comuni, comune, __FILE__, __LINE__);
 	return stats_table_compute(s, rd, &q, o->today, out, e);
 }
@@ -944,6 +945,11 @@ int bollettino_due(struct store *s, const struct refdata *rd, const struct bolle
 		/* comune of 6 + 8 < 16 */
 		STR_FMT_KNOWN(key, "%s-%06d", d.comuni[i], mese % 1000000);
 		if (bollettino_publish(s, rd, d.comuni[i], mese, o, &stored, sha, &why)) {
+			if (why.code == VIS_ERR_BUSY && stop_now(&o->stop)) {
+				*e = why;   /* the server stops: no other is begun */
+				made = -1;
+				break;
+			}
 			if (strcmp(failed, key))
 				log_warn("bollettino non prodotto",
 					 "comune=%s month=%d error=\"%s\"",

@@ -34,6 +34,7 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "common/stop.h"
 #include "store/store.h"
 
 struct stats_cache;
@@ -55,6 +56,9 @@ struct bollettino_opts {
 	 * every member of a province shares strasa_cittadinanza's, so a
 	 * month's bulletins pay its exact audit once */
 	struct stats_cache *cache;
+	/* asked as the tables are computed (stats_table_query's stop): the
+	 * server's stop; {0} = never */
+	struct stop_ask stop;
 };
 
 /* The options of the configuration's bulletin (threshold, heading) with

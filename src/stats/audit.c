@@ -150,6 +150,15 @@ static int cmp_int(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/* The caller's stop (stats_audit's stop), asked before each simplex run:
+ * a run is not interrupted (CLP's C interface cannot end a presolved
+ * one), so the stop waits for the run under way at most. */
+static vis_err audit_stopped(struct vis_error *e)
+{
+	return vis_error_set(e, VIS_ERR_BUSY, "calcolo della tavola interrotto perché il servizio "
+				 "si arresta: nulla è stato conservato, ripetere la richiesta tra poco");
+}
+
 /* The targets t[0..nt) (small hidden cells no direction of the caller
  * moves): those pinned moved to the front of t, their number in *np.
  * Each component of hidden cells with a target in it is one problem,
@@ -251,6 +260,10 @@ static vis_err audit_round(struct work *w, int *t, int nt, int *np, int *solved,
 		int c = tc[2 * i0];
 		for (i1 = i0; i1 < nt && tc[2 * i1] == c; i1++)
 			lo[i1] = hi[i1] = (double)a->cells[tt[i1]];
+		if (stop_now(a->stop)) {
+			rc = audit_stopped(e);
+			break;
+		}
 		Clp_Simplex *lp = problem(w, c);
 		Clp_Solve *primal = lp ? ClpSolve_new() : NULL;
 		if (!lp || !primal) {
@@ -276,6 +289,10 @@ static vis_err audit_round(struct work *w, int *t, int nt, int *np, int *solved,
 			int j = w->col[tt[i]] - 1;
 			obj[j] = 1.0;
 			for (int d = 0; !rc && d < 2 && hi[i] - lo[i] <= AUDIT_EPS; d++) {
+				if (stop_now(a->stop)) {
+					rc = audit_stopped(e);
+					break;
+				}
 				Clp_setOptimizationDirection(lp, d ? 1.0 : -1.0);
 				st = solve_again(lp, primal);
 				(*solved)++;

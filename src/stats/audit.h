@@ -30,6 +30,7 @@
 #include <stdbool.h>
 
 #include "common/err.h"
+#include "common/stop.h"
 
 struct stats_audit {
 	const long long *cells;          /* n counts, none negative */
@@ -54,6 +55,9 @@ struct stats_audit {
 	int levels;
 	void *ctx;
 	int rounds;                      /* audits at most, then an error */
+	/* asked before each simplex run (may be NULL): when it says stop,
+	 * VIS_ERR_BUSY (hidden as far as it got: not to be published) */
+	const struct stop_ask *stop;
 };
 
 /* What an audit did, summed over its rounds. */
@@ -71,7 +75,8 @@ struct stats_audit_report {
  * VIS_ERR_LIMIT when a->rounds audits still pin one or widen has
  * nothing left to hide (hidden as far as it got: not to be published),
  * VIS_ERR_INTERNAL when the published cells contradict the identities
- * or a count is below its lower bound,
+ * or a count is below its lower bound, VIS_ERR_BUSY when a->stop said
+ * stop,
  * VIS_ERR_NOMEM; the message in Italian. */
 vis_err stats_audit_protect(const struct stats_audit *a, bool *hidden,
 			    struct stats_audit_report *r, struct vis_error *e);

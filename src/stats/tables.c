@@ -861,7 +861,7 @@ static long long *cite_low(const long long *cells, int nb, int nst, int block)
  * random provinces of unit.test_stats). */
 static vis_err cite_audit(const long long *cells, const long long *low, const bool *known, int nb,
 			  int nst, int block, bool *h, const int *jc, const int *jl, int neq,
-			  int threshold, struct vis_error *e)
+			  int threshold, const struct stop_ask *stop, struct vis_error *e)
 {
 	struct cite_layout l = {.cells = cells, .low = low, .known = known, .nb = nb, .nst = nst,
 				.block = block, .n = nst * block * 3};
@@ -885,7 +885,7 @@ static vis_err cite_audit(const long long *cells, const long long *low, const bo
 	struct stats_audit a = {.cells = cells, .n = nb * l.n, .low = low, .eq_cells = jc,
 				.eq_len = jl, .neq = neq, .threshold = threshold,
 				.moves = cite_moves, .widen = cite_widen, .levels = 9, .ctx = &l,
-				.rounds = 12};
+				.rounds = 12, .stop = stop};
 	if (!rc)
 		rc = stats_audit_protect(&a, h, NULL, e);
 	free(l.ks);
@@ -910,7 +910,7 @@ static vis_err protect_linked(const long long *members, const bool *derived, int
 			      int block, const bool *known, const bool *given, const bool *given_hidden,
 			      const int *eq_cells, const int *eq_len, int neq, int threshold,
 			      long long *province, bool *province_hidden, bool *hidden,
-			      struct vis_error *e)
+			      const struct stop_ask *stop, struct vis_error *e)
 {
 	int n = rows * cols;
 	/* The province: the members' cells summed, protected as one
@@ -1022,7 +1022,7 @@ static vis_err protect_linked(const long long *members, const bool *derived, int
 		 * hidden until no small count is pinned */
 		if (ok && block)
 			rc = cite_audit(cells, low, jknown, nm + 1, rows / block, block, h, jc, jl,
-					(int)nneq, threshold, e);
+					(int)nneq, threshold, stop, e);
 		free(low);
 		memcpy(hidden, h, (size_t)nm * (size_t)n * sizeof *hidden);
 		memcpy(province_hidden, &h[(size_t)nm * (size_t)n], (size_t)n * sizeof *hidden);
@@ -1058,7 +1058,7 @@ static bool protect_linked_table(const long long *members, int nm, int rows, int
 			pairs[a * cols + b] = (signed char)(rows_add_up ? (a != b) * side_sign(a, b, cols - 1) : a == b);
 	bool ok = !protect_linked(members, NULL, nm, rows, cols, pairs, cols_add_up, open_province, 0,
 				  known, fixed, fixed_hidden, eq_cells, eq_len, neq, threshold, province,
-				  province_hidden, hidden, NULL);
+				  province_hidden, hidden, NULL, NULL);
 	free(pairs);
 	return ok;
 }
@@ -1113,7 +1113,7 @@ bool stats_balance_protect_linked(const long long (*v)[3][STATS_B_COLS], int nm,
 			pairs[a * STATS_B_COLS + b] = balance_pair(a, b);
 	return !protect_linked(&v[0][0][0], derived, nm, 3, STATS_B_COLS, pairs, true, true, 0,
 			       known, NULL, NULL, eq_cells, eq_len, neq, threshold, province,
-			       &province_hidden[0][0], &hidden[0][0][0], NULL);
+			       &province_hidden[0][0], &hidden[0][0][0], NULL, NULL);
 }
 
 /* ------------------------------------------------------------ a table */
@@ -2039,7 +2039,8 @@ static void cite_key(const long long (*age)[2][STATS_AGES], int nm, int nst,
 
 static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int nst,
 			    bool (*ages_hidden)[STATS_AGES + 1][3], bool *cit_hidden, int threshold,
-			    bool *province_hidden, bool *hidden, struct vis_error *e);
+			    bool *province_hidden, bool *hidden, const struct stop_ask *stop,
+			    struct vis_error *e);
 
 /* Member k's strasa_cittadinanza_eta as a grid (g released first; a is
  * scratch).  False when out of memory. */
@@ -2112,7 +2113,8 @@ vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AG
 					      int nst, bool (*ages_hidden)[STATS_AGES + 1][3],
 					      bool *cit_hidden, int threshold, bool *province_hidden,
 					      bool *hidden, struct stats_cache *cache,
-					      struct store *keep, struct vis_error *e)
+					      struct store *keep, const struct stop_ask *stop,
+					      struct vis_error *e)
 {
 	if (nm < 1 || nst < 0 || nst > MAX_STATES)
 		return vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
@@ -2146,7 +2148,7 @@ vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AG
 	}
 	free(was);
 	vis_err rc = cite_protect(age, nm, nst, ages_hidden, cit_hidden, threshold, province_hidden,
-				  hidden, e);
+				  hidden, stop, e);
 	if (!rc && kept)
 		stats_cache_put(cache, key, out, np);
 	return rc;
@@ -2154,7 +2156,8 @@ vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AG
 
 static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int nst,
 			    bool (*ages_hidden)[STATS_AGES + 1][3], bool *cit_hidden, int threshold,
-			    bool *province_hidden, bool *hidden, struct vis_error *e)
+			    bool *province_hidden, bool *hidden, const struct stop_ask *stop,
+			    struct vis_error *e)
 {
 	enum { B = AGES + 1 };
 	size_t R = ((size_t)nst + 1) * B, cn = R * 3, nb = nm > 0 ? (size_t)nm + 1 : 0;
@@ -2196,14 +2199,14 @@ static vis_err cite_protect(const long long (*age)[2][STATS_AGES], int nm, int n
 				    g.neq, threshold);
 		long long *low = cite_low(cells, 1, nst + 1, B);
 		rc = low ? cite_audit(cells, low, g.known, 1, nst + 1, B, hidden, g.eq_cells, g.eq_len,
-				      g.neq, threshold, e)
+				      g.neq, threshold, stop, e)
 			 : vis_error_set(e, VIS_ERR_NOMEM, "memoria esaurita");
 		free(low);
 		memcpy(province_hidden, hidden, cn * sizeof *hidden);
 	} else if (!rc) {
 		rc = protect_linked(cells, NULL, nm, (int)R, 3, NULL, true, true, B, g.known, given,
 				    given_h, g.eq_cells, g.eq_len, g.neq, threshold, province,
-				    province_hidden, hidden, e);
+				    province_hidden, hidden, stop, e);
 	}
 	/* the cells of STRASA and strasa_cittadinanza the audit hid too */
 	for (size_t b = 0; !rc && b < nb; b++) {
@@ -2492,7 +2495,7 @@ bool stats_civil_protect_linked(const long long (*n)[2][STATS_CIVIL][STATS_AGES]
 								  (a < STATS_CIVIL) == (b < STATS_CIVIL));
 		ok = !protect_linked(cells, NULL, nm, R, C, pairs, true, true, 0, g.known, given,
 				     given_h, g.eq_cells, g.eq_len, g.neq, threshold, province,
-				     province_hidden, hidden, NULL);
+				     province_hidden, hidden, NULL, NULL);
 	}
 	grid_release(&g);
 	free(cells);
@@ -2923,6 +2926,7 @@ struct linked_cache {
 	bool byearly;
 	struct stats_linked_balance b;
 	struct stats_cache *protect;   /* the process's (stats_table_query's cache) */
+	const struct stop_ask *stop;   /* stats_table_query's */
 };
 
 /* Which part of the province code[0..nm) comuni is: *k its index, -1
@@ -3007,8 +3011,8 @@ static bool part_counts(long long *out, const long long *members, size_t n, int 
  * and each member's counts kept in l for the table's own (part_counts,
  * states_part).  With none imported, l->nm is 0. */
 static vis_err stock_linked(struct store *s, const char *comune, int on, enum stats_table t,
-			    int threshold, struct stats_cache *pc, struct linked_stock *l,
-			    struct vis_error *e)
+			    int threshold, struct stats_cache *pc, const struct stop_ask *stop,
+			    struct linked_stock *l, struct vis_error *e)
 {
 	memset(l, 0, sizeof *l);
 	struct siblings sb = {0};
@@ -3126,7 +3130,7 @@ static vis_err stock_linked(struct store *s, const char *comune, int on, enum st
 	if (!rc && cite && l->hidden && l->province_hidden)
 		rc = stats_citizenship_ages_protect_linked((const long long(*)[2][AGES])ag, l->nm, ns,
 							   ah, ch, threshold, l->province_hidden,
-							   l->hidden, pc, s, e);
+							   l->hidden, pc, s, stop, e);
 	else if (!rc && !(l->hidden && l->province_hidden &&
 		     (civil ? stats_civil_protect_linked(
 				      (const long long(*)[2][STATS_CIVIL][AGES])cv, l->nm,
@@ -3195,7 +3199,8 @@ static vis_err stock_get(struct store *s, struct linked_cache *c, enum stats_tab
 {
 	if (!linked_key_same(&c->skey, comuni, on, (int)t, 0, threshold) || !c->st.nm) {
 		linked_stock_release(&c->st);
-		vis_err rc = stock_linked(s, comuni, on, t, threshold, c->protect, &c->st, e);
+		vis_err rc = stock_linked(s, comuni, on, t, threshold, c->protect, c->stop, &c->st,
+					  e);
 		if (rc)
 			return rc;
 	}
@@ -4432,6 +4437,7 @@ static vis_err table_compute(struct store *s, const struct refdata *rd,
 			/* the province's protection: the pool's, or this table's own */
 			struct linked_cache own = {0}, *lc = cache ? cache : &own;
 			lc->protect = q->cache;
+			lc->stop = &q->stop;
 			const struct linked_stock *ls = NULL;
 			int part = -2;
 			/* The province's protection first: its pass reads each

@@ -49,6 +49,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "common/stop.h"
 #include "stats/history.h"
 #include "store/store.h"
 
@@ -80,6 +81,9 @@ struct stats_table_query {
 	int threshold;          /* smallest count published */
 	struct stats_cache *cache; /* protections kept across requests (stats/cache.h:
 				    * the server's), or NULL: each computed */
+	/* asked as the table is computed (the exact audit's simplex runs):
+	 * when it says stop, VIS_ERR_BUSY; {0}: never asked */
+	struct stop_ask stop;
 };
 
 /* The table by its name (one of stats_table_names()); false when unknown. */
@@ -358,13 +362,17 @@ bool stats_citizenship_protect_linked(const long long (*n)[2], int nm, int nst, 
  * earlier process or another instance; the caller's stats_cache_flush
  * writes what this computes).  What the store gives is taken only when
  * every count from 1 to threshold-1 of each member and of the province
- * is hidden in it and every cell given hidden still is; else computed.  VIS_ERR_NOMEM; VIS_ERR_LIMIT when the
- * audit cannot free a pinned count (nothing to publish, nothing kept). */
+ * is hidden in it and every cell given hidden still is; else computed.
+ * stop (may be NULL) is asked before each of the audit's simplex runs.
+ * VIS_ERR_NOMEM; VIS_ERR_LIMIT when the audit cannot free a pinned count
+ * (nothing to publish, nothing kept); VIS_ERR_BUSY when stop said stop
+ * (nothing kept). */
 vis_err stats_citizenship_ages_protect_linked(const long long (*age)[2][STATS_AGES], int nm,
 					      int nst, bool (*ages_hidden)[STATS_AGES + 1][3],
 					      bool *cit_hidden, int threshold, bool *province_hidden,
 					      bool *hidden, struct stats_cache *cache,
-					      struct store *keep, struct vis_error *e);
+					      struct store *keep, const struct stop_ask *stop,
+					      struct vis_error *e);
 
 /* The version of stats_citizenship_ages_protect_linked's algorithm (its
  * hypercubes, its exact audit and what the audit is given), part of the

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -188,6 +189,77 @@ static void test_purge_keeps_chain_verifiable(void **state)
 	char why[400];
 	assert_int_equal(verify_bad(f, why, sizeof why), cp.last_id + 4);
 	assert_non_null(strstr(why, "mancano"));
+}
+
+static void count_durable(void *ctx, vis_err rc, const char *receipt, const struct vis_error *e)
+{
+	(void)receipt;
+	(void)e;
+	if (rc == VIS_OK)
+		atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+/* The question of audit_verify_stoppable: how many times it was asked,
+ * and the one (1, 2, ...) it answers true; 0: never. */
+struct asked {
+	int n, stop_at;
+};
+
+static bool asked_stop(void *ctx)
+{
+	struct asked *q = ctx;
+	return ++q->n == q->stop_at;
+}
+
+/* A verification asked to stop (the server's stop: GET
+ * /api/v1/audit/verify on a trail of millions of records took minutes
+ * and held SIGTERM) ends at the question answered true, in whichever of
+ * its walks it falls (here the chain, the subjects' index and the tree's
+ * leaves; the signed heads' walk asks alike),
+ * VIS_ERR_BUSY, saying nothing of the trail; never answered true, it
+ * asks once every AUDIT_VERIFY_STOP_EVERY rows of all of them and finds
+ * what audit_verify finds. */
+static void test_verify_stops_when_asked(void **state)
+{
+	struct fx *f = *state;
+	struct vis_error e = {0};
+	struct audit_writer *w;
+	int n = 2 * AUDIT_VERIFY_STOP_EVERY + 100;   /* one subject each */
+	struct store_access *recs = calloc((size_t)n, sizeof *recs);
+	assert_non_null(recs);
+	atomic_int durable = 0;
+	assert_int_equal(audit_writer_start(f->db.uri, &f->k, NULL, &w, &e), VIS_OK);
+	for (int i = 0; i < n; i++) {   /* in groups: one commit each, not n */
+		fill(&recs[i], i);
+		assert_int_equal(audit_submit_async(w, &recs[i], NULL, count_durable, &durable, &e),
+				 VIS_OK);
+	}
+	audit_writer_stop(w);
+	free(recs);
+	assert_int_equal(atomic_load(&durable), n);
+	struct audit_verify_result res, plain;
+	assert_int_equal(audit_verify(f->s, NULL, &plain, &e), VIS_OK);
+	assert_int_equal(plain.first_bad_id, 0);
+	assert_int_equal(plain.checked, n);
+	struct asked never = {0};
+	assert_int_equal(audit_verify_stoppable(f->s, NULL, asked_stop, &never, &res, &e), VIS_OK);
+	/* every record twice (the chain, the tree), its subject, every head */
+	assert_int_equal(never.n, (3 * n + plain.heads) / AUDIT_VERIFY_STOP_EVERY);
+	assert_memory_equal(&res, &plain, sizeof res);
+	for (int k = 1; k <= never.n; k++) {
+		struct asked q = {.stop_at = k};
+		e = (struct vis_error){0};
+		assert_int_equal(audit_verify_stoppable(f->s, NULL, asked_stop, &q, &res, &e),
+				 VIS_ERR_BUSY);
+		assert_int_equal(q.n, k);   /* not asked again once it said stop */
+		assert_non_null(strstr(e.msg, "interrotta"));
+		assert_int_equal(res.checked, 0);
+		assert_int_equal(res.first_bad_id, 0);
+		assert_string_equal(res.why, "");
+	}
+	/* and the trail is as it was: read in a snapshot, nothing written */
+	assert_int_equal(audit_verify(f->s, NULL, &res, &e), VIS_OK);
+	assert_memory_equal(&res, &plain, sizeof res);
 }
 
 static void test_forged_checkpoint_detected(void **state)
@@ -947,6 +1019,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoints_and_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_checkpoint_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_keeps_chain_verifiable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_stops_when_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_batch_one_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_v2_still_verifies, setup, teardown),

@@ -1651,7 +1651,7 @@ static void test_province_citizenship_ages_linked(void **state)
 		 * the three tables publish them (the audit may hide more) */
 		assert_int_equal(stats_citizenship_ages_protect_linked(
 					 (const long long(*)[2][STATS_AGES])age, nm, nst, ah, ch, thr,
-					 &hier[nm * bn], hier, NULL, NULL, NULL),
+					 &hier[nm * bn], hier, NULL, NULL, NULL, NULL),
 				 VIS_OK);
 		for (size_t i = 0; i < sizeof ah / sizeof(bool); i++) {
 			assert_true(!(&ah0[0][0][0])[i] || (&ah[0][0][0])[i]);
@@ -1673,7 +1673,7 @@ static void test_province_citizenship_ages_linked(void **state)
 			struct vis_error ue = {0};
 			vis_err urc = stats_citizenship_ages_protect_linked(
 				(const long long(*)[2][STATS_AGES])&age[k * nst], 1, nst, a1, c1, thr,
-				alone1, &uni[k * bn], NULL, NULL, &ue);
+				alone1, &uni[k * bn], NULL, NULL, NULL, &ue);
 			/* alone, a member that lists every state and has one
 			 * citizen of each: each state's total is 1, at least 1
 			 * and adding up to its foreign residents (published),
@@ -1860,7 +1860,7 @@ static void cc_protect_keep(long long age[CC_M * CC_S][2][STATS_AGES],
 	*out = *given;
 	vis_err rc = stats_citizenship_ages_protect_linked(
 		(const long long(*)[2][STATS_AGES])age, CC_M, CC_S, out->ah, out->ch, thr,
-		&out->h[CC_M * CC_CN], out->h, c, keep, &e);
+		&out->h[CC_M * CC_CN], out->h, c, keep, NULL, &e);
 	if (rc)
 		print_message("%s\n", e.msg);
 	assert_int_equal(rc, VIS_OK);
@@ -2106,6 +2106,54 @@ static void test_audit_lower_bounds(void **state)
 	static const long long under[] = {0, 1, 4, 5};
 	a.cells = under;
 	assert_int_equal(stats_audit_protect(&a, hidden, &r, &e), VIS_ERR_INTERNAL);
+}
+
+/* The question of stats_audit.stop: how many times it was asked, and
+ * the one (1, 2, ...) it answers true; 0: never. */
+struct asked {
+	int n, stop_at;
+};
+
+static bool asked_stop(void *ctx)
+{
+	struct asked *q = ctx;
+	return ++q->n == q->stop_at;
+}
+
+/* The audit asks its stop (the server's, SIGTERM: a table's first
+ * computation took over a minute at 1,000,000 persons and held the stop
+ * for all of it) before each simplex run: never answered true it asks
+ * once a run; answered true at any of them, it ends there, VIS_ERR_BUSY,
+ * saying so, and is asked no more. */
+static void test_audit_stops_when_asked(void **state)
+{
+	(void)state;
+	static const long long cells[] = {1, 1, 4, 6}, low[] = {1, 1, 0, 0};
+	static const int eq_cells[] = {0, 1, 2, 3}, eq_len[] = {4};
+	int calls = 0;
+	struct asked never = {0};
+	struct stop_ask stop = {asked_stop, &never};
+	struct stats_audit a = {.cells = cells, .n = 4, .low = low, .eq_cells = eq_cells,
+				.eq_len = eq_len, .neq = 1, .threshold = 3, .widen = low_widen,
+				.levels = 1, .ctx = &calls, .rounds = 4, .stop = &stop};
+	struct stats_audit_report r;
+	struct vis_error e = {0};
+	bool hidden[4] = {true, true, false, false};
+	assert_int_equal(stats_audit_protect(&a, hidden, &r, &e), VIS_OK);
+	assert_int_equal(r.pinned, 2);
+	assert_true(r.solved >= 3);
+	assert_int_equal(never.n, r.solved);
+	int runs = r.solved;
+	for (int k = 1; k <= runs; k++) {
+		struct asked q = {.stop_at = k};
+		stop.ctx = &q;
+		bool h[4] = {true, true, false, false};
+		e = (struct vis_error){0};
+		assert_int_equal(stats_audit_protect(&a, h, &r, &e), VIS_ERR_BUSY);
+		assert_int_equal(q.n, k);
+		assert_int_equal(r.solved, k - 1);
+		assert_non_null(strstr(e.msg, "interrotto"));
+	}
 }
 
 /* A delta on the register of setup: Pietro born on 24 November, Ada dead
@@ -2499,6 +2547,7 @@ int main(void)
 		cmocka_unit_test(test_cache_bytes_bound),
 		cmocka_unit_test_setup_teardown(test_cache_stored, setup, teardown),
 		cmocka_unit_test(test_audit_lower_bounds),
+		cmocka_unit_test(test_audit_stops_when_asked),
 		cmocka_unit_test_setup_teardown(test_balance_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_ages_as_tables, setup, teardown),
