@@ -27,6 +27,8 @@ several GB).
 $NICE (non-empty): the generation and the import at nice 10.
 $NAMES: "year" (default) or "date": the name searches by surname + name +
 birth year, or + full birth date (names.txt's third field).
+$DAYS: the register's days of events (gen --days; not with $CACHE or
+$ALSO_COMUNE), e.g. for the statistics tables of bench/slow-stop.
 """
 import http.client, json, os, random, ssl, subprocess, sys, time
 
@@ -64,7 +66,9 @@ elif also:
     run("gen", "--persons", str(2 * persons), "--comune", "036023," + also, "--seed", "5",
         "--out", feed)
 else:
-    run("gen", "--persons", str(persons), "--comune", "036023", "--seed", "5", "--out", feed)
+    days = ["--days", os.environ["DAYS"]] if os.environ.get("DAYS") else []
+    run("gen", "--persons", str(persons), "--comune", "036023", "--seed", "5", *days,
+        "--out", feed)
 # Older builds (bench/lookup/instr.sh measures them too) lack some options:
 # they are passed only where the build's help names them.
 def knows(cmd, opt):

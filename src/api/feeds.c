@@ -76,8 +76,7 @@ static void push_work(struct http_request *r, struct store *s, void *job)
 	}
 	json_t *list = json_array();
 	struct import_options opt = {.source = "https push", .on_problem = problem_add,
-				     .problem_ctx = list, .stopping = api_server_stopping,
-				     .stop_ctx = r->app};
+				     .problem_ctx = list, .stop = {api_server_stopping, r->app}};
 	struct import_result res;
 	struct vis_error e = {0};
 	vis_err rc = import_stream(s, r->app->rd, in, &opt, &res, &e);

@@ -494,7 +494,8 @@ static void verify_work(struct http_request *r, struct store *s, void *job)
 	(void)job;
 	struct audit_verify_result res;
 	struct vis_error e = {0};
-	vis_err rc = audit_verify_stoppable(s, NULL, api_server_stopping, r->app, &res, &e);
+	struct stop_ask stop = {api_server_stopping, r->app};
+	vis_err rc = audit_verify_stoppable(s, NULL, &stop, &res, &e);
 	if (rc == VIS_ERR_BUSY && api_server_stopping(r->app)) {
 		log_info("verifica del registro interrotta dall'arresto", "%s", "");
 		api_reply_stopped(r, &e);

@@ -205,16 +205,15 @@ static void record_scrub(struct store_access *r)
  * AUDIT_VERIFY_STOP_EVERY rows read: once it answers true, every walk of
  * the verification ends. */
 struct asker {
-	bool (*stopping)(void *ctx);
-	void *ctx;
+	const struct stop_ask *stop;
 	long rows;
 	bool stopped;
 };
 
 static bool asker_stop(struct asker *a)
 {
-	if (!a->stopped && a->stopping && ++a->rows % AUDIT_VERIFY_STOP_EVERY == 0)
-		a->stopped = a->stopping(a->ctx);
+	if (!a->stopped && a->stop && ++a->rows % AUDIT_VERIFY_STOP_EVERY == 0)
+		a->stopped = stop_now(a->stop);
 	return a->stopped;
 }
 
@@ -1943,15 +1942,15 @@ fail:
 vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 		     struct audit_verify_result *res, struct vis_error *e)
 {
-	return audit_verify_stoppable(s, kept, NULL, NULL, res, e);
+	return audit_verify_stoppable(s, kept, NULL, res, e);
 }
 
 vis_err audit_verify_stoppable(struct store *s, const struct checkpoint *kept,
-			       bool (*stopping)(void *ctx), void *stop_ctx,
-			       struct audit_verify_result *res, struct vis_error *e)
+			       const struct stop_ask *stop, struct audit_verify_result *res,
+			       struct vis_error *e)
 {
 	memset(res, 0, sizeof *res);
-	struct asker ask = {.stopping = stopping, .ctx = stop_ctx};
+	struct asker ask = {.stop = stop};
 	if (store_begin_snapshot(s, e))
 		return VIS_ERR_STORE;
 	vis_err rc = verify_snapshot(s, kept, &ask, res, e);

@@ -19,6 +19,7 @@
 
 #include "audit/checkpoint.h"
 #include "common/err.h"
+#include "common/stop.h"
 #include "store/store.h"
 
 /* ---- the signing key (Ed25519) ----
@@ -236,14 +237,14 @@ vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 /* Rows read between two questions to audit_verify_stoppable's stopping. */
 #define AUDIT_VERIFY_STOP_EVERY 4096
 
-/* audit_verify, asking stopping(stop_ctx) every AUDIT_VERIFY_STOP_EVERY
+/* audit_verify, asking stop (may be NULL) every AUDIT_VERIFY_STOP_EVERY
  * rows it reads (records, their subjects, signed tree heads, purged
  * leaves): once it
  * answers true the verification ends, VIS_ERR_BUSY, its message saying
  * so, and res says nothing (the server's stop: a trail of 100,000,000
- * records takes minutes).  stopping NULL: never asked. */
+ * records takes over half an hour). */
 vis_err audit_verify_stoppable(struct store *s, const struct checkpoint *kept,
-			       bool (*stopping)(void *ctx), void *stop_ctx,
-			       struct audit_verify_result *res, struct vis_error *e);
+			       const struct stop_ask *stop, struct audit_verify_result *res,
+			       struct vis_error *e);
 
 #endif

@@ -982,10 +982,10 @@ static vis_err take_header(struct run *r, struct ring *q, const struct record_he
 	return rc;
 }
 
-/* The caller asks the import to stop (import_options' stopping). */
+/* The caller asks the import to stop (import_options' stop). */
 static bool stop_asked(const struct run *r)
 {
-	return r->opt->stopping && r->opt->stopping(r->opt->stop_ctx);
+	return stop_now(&r->opt->stop);
 }
 
 static vis_err stopped(struct run *r)
@@ -1118,7 +1118,7 @@ vis_err import_stream(struct store *s, const struct refdata *rd, FILE *in,
 		goto out;
 	}
 	if (store_import_finish(s, r.import_id, &r.imp, res->hdr.extract_date, &res->counts,
-				opt->stopping, opt->stop_ctx, e)) {
+				&opt->stop, e)) {
 		/* the indexes' build interrupted by the stop (SQLite) */
 		rc = stop_asked(&r) ? stopped(&r) : VIS_ERR_STORE;
 		goto out;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "common/stop.h"
 #include "import/record.h"
 #include "store/store.h"
 
@@ -37,11 +38,10 @@ struct import_options {
 	 * (the indexes, the commit): true stops the import, rolled back
 	 * (res->stopped); the server's stop, so that it does not wait for a
 	 * snapshot of a million persons.  NULL = never. */
-	bool (*stopping)(void *ctx);
-	void *stop_ctx;
+	struct stop_ask stop;
 };
 
-/* Records between two questions to import_options' stopping. */
+/* Records between two questions to import_options' stop. */
 #define IMPORT_STOP_EVERY 4096
 
 struct import_result {

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/stop.h"
 #include "store/sql.h"
 #include "store/store.h" /* enum store_wait */
 
@@ -81,8 +82,7 @@ struct drv_ops {
 			 void *ctx, struct vis_error *e);
 	/* Bulk loads: see drv_load_begin. */
 	vis_err (*load_begin)(struct drv *d, bool first, struct vis_error *e);
-	vis_err (*load_end)(struct drv *d, bool (*stop)(void *ctx), void *ctx,
-			    struct vis_error *e);
+	vis_err (*load_end)(struct drv *d, const struct stop_ask *stop, struct vis_error *e);
 };
 
 /* The drv_ops of a driver whose verbs are named P_prepare, P_step, ...
@@ -414,10 +414,10 @@ static inline vis_err drv_load_begin(struct drv *d, bool first, struct vis_error
  * none) is asked now and then while SQLite builds the indexes (seconds at
  * a million persons): true interrupts the build, which fails (the caller
  * rolls back).  PostgreSQL's COPY end is not interrupted. */
-static inline vis_err drv_load_end(struct drv *d, bool (*stop)(void *ctx), void *ctx,
+static inline vis_err drv_load_end(struct drv *d, const struct stop_ask *stop,
 				   struct vis_error *e)
 {
-	return d->ops->load_end(d, stop, ctx, e);
+	return d->ops->load_end(d, stop, e);
 }
 
 /* Helpers written once over the verbs (driver.c). */

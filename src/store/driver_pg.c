@@ -1229,11 +1229,9 @@ static vis_err pq_load_begin(struct drv *d, bool first, struct vis_error *e)
 	return lock_xact(s, LOCK_IMPORT, e);
 }
 
-static vis_err pq_load_end(struct drv *d, bool (*stop)(void *ctx), void *ctx,
-			   struct vis_error *e)
+static vis_err pq_load_end(struct drv *d, const struct stop_ask *stop, struct vis_error *e)
 {
 	(void)stop; /* the COPY's end is the server's: not interrupted */
-	(void)ctx;
 	return copy_end((struct pg_store *)d, e);
 }
 

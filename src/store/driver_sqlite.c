@@ -50,8 +50,7 @@ struct sq_store {
 	sqlite3_stmt *stmt[ST__COUNT];   /* the transaction statements */
 	int schema_version;
 	bool indexes_dropped;    /* bulk load in progress: rebuild at finish */
-	bool (*load_stop)(void *ctx); /* sq_load_end's, while it builds the indexes */
-	void *load_stop_ctx;
+	const struct stop_ask *load_stop; /* sq_load_end's, while it builds the indexes */
 	bool fk_paused;          /* foreign keys off until the transaction ends */
 	bool reading;            /* in the read transaction of sq_read_begin */
 	enum store_wait wait;    /* store_wait: how long a write waits (sq_busy) */
@@ -934,7 +933,7 @@ static vis_err sq_load_begin(struct drv *d, bool first, struct vis_error *e)
 static int load_stop(void *p)
 {
 	struct sq_store *s = p;
-	return s->load_stop(s->load_stop_ctx);
+	return stop_now(s->load_stop);
 }
 
 /* The VM steps between two questions to the load's stop (counted per
@@ -943,18 +942,16 @@ static int load_stop(void *p)
  * hundred times an index. */
 #define LOAD_STOP_STEPS 10000
 
-static vis_err sq_load_end(struct drv *d, bool (*stop)(void *ctx), void *ctx,
-			   struct vis_error *e)
+static vis_err sq_load_end(struct drv *d, const struct stop_ask *stop, struct vis_error *e)
 {
 	struct sq_store *s = (struct sq_store *)d;
 	if (s->indexes_dropped) {
 		s->indexes_dropped = false;
 		s->load_stop = stop;
-		s->load_stop_ctx = ctx;
-		if (stop)
+		if (stop && stop->asked)
 			sqlite3_progress_handler(s->db, LOAD_STOP_STEPS, load_stop, s);
 		vis_err rc = exec_sql(s, schema_register_indexes, e);
-		if (stop)
+		if (stop && stop->asked)
 			sqlite3_progress_handler(s->db, 0, NULL, NULL);
 		if (rc)
 			return vis_error_set(e, VIS_ERR_CONFLICT, "rebuilding indexes: %s", e ? e->msg : "");

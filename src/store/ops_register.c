@@ -838,11 +838,11 @@ vis_err store_event_put(struct store *s, int64_t import_id, bool bulk,
 }
 
 vis_err store_import_finish(struct store *s, int64_t import_id, const struct store_import *imp,
-			    int close_date, struct store_import_counts *c, bool (*stop)(void *ctx),
-			    void *stop_ctx, struct vis_error *e)
+			    int close_date, struct store_import_counts *c, const struct stop_ask *stop,
+			    struct vis_error *e)
 {
 	struct drv *d = store_drv(s);
-	if (drv_load_end(d, stop, stop_ctx, e))
+	if (drv_load_end(d, stop, e))
 		return ops_err(e);
 	static const enum sql_id drops[] = {SQL_PERSON_DROP, SQL_FAMILY_DROP};
 	for (int i = 0; imp->full && i < 2; i++) {

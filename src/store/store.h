@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/stop.h"
 
 struct refdata;
 struct store;
@@ -387,8 +388,8 @@ bool store_batched(struct store *s);
  * the caller rolls back. */
 vis_err store_import_finish(struct store *s, int64_t import_id,
 			    const struct store_import *imp, int close_date,
-			    struct store_import_counts *counts, bool (*stop)(void *ctx),
-			    void *stop_ctx, struct vis_error *e);
+			    struct store_import_counts *counts, const struct stop_ask *stop,
+			    struct vis_error *e);
 
 /* ---- reading the register ---- */
 

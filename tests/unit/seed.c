@@ -116,7 +116,7 @@ static void import_end(struct store *s, int64_t id, struct store_import *imp, in
 	struct store_import_counts c = {.inserted = families + persons, .families = families,
 					.persons = persons};
 	struct vis_error e = {0};
-	OK(store_import_finish(s, id, imp, 20240101, &c, NULL, NULL, &e));
+	OK(store_import_finish(s, id, imp, 20240101, &c, NULL, &e));
 	OK(store_commit(s, &e));
 }
 

@@ -242,15 +242,16 @@ static void test_verify_stops_when_asked(void **state)
 	assert_int_equal(plain.first_bad_id, 0);
 	assert_int_equal(plain.checked, n);
 	struct asked never = {0};
-	assert_int_equal(audit_verify_stoppable(f->s, NULL, asked_stop, &never, &res, &e), VIS_OK);
+	struct stop_ask stop = {asked_stop, &never};
+	assert_int_equal(audit_verify_stoppable(f->s, NULL, &stop, &res, &e), VIS_OK);
 	/* every record twice (the chain, the tree), its subject, every head */
 	assert_int_equal(never.n, (3 * n + plain.heads) / AUDIT_VERIFY_STOP_EVERY);
 	assert_memory_equal(&res, &plain, sizeof res);
 	for (int k = 1; k <= never.n; k++) {
 		struct asked q = {.stop_at = k};
+		stop.ctx = &q;
 		e = (struct vis_error){0};
-		assert_int_equal(audit_verify_stoppable(f->s, NULL, asked_stop, &q, &res, &e),
-				 VIS_ERR_BUSY);
+		assert_int_equal(audit_verify_stoppable(f->s, NULL, &stop, &res, &e), VIS_ERR_BUSY);
 		assert_int_equal(q.n, k);   /* not asked again once it said stop */
 		assert_non_null(strstr(e.msg, "interrotta"));
 		assert_int_equal(res.checked, 0);

@@ -750,8 +750,7 @@ static void test_stop_asked(void **state)
 		uint64_t before = testdb_fingerprint(&f->db);
 		for (int at = 1; at <= questions; at++) {
 			struct stop_at w = {0, at};
-			struct import_options opt = {.source = "test", .stopping = stop_when,
-						     .stop_ctx = &w};
+			struct import_options opt = {.source = "test", .stop = {stop_when, &w}};
 			FILE *in = fmemopen((void *)text, strlen(text), "rb");
 			assert_int_equal(import_stream(f->s, f->rd, in, &opt, &res, &e), VIS_ERR_BUSY);
 			fclose(in);
@@ -769,8 +768,7 @@ static void test_stop_asked(void **state)
 		assert_int_equal(testdb_open(&f->db, use_pg, "import", &f->s), 0);
 		uint64_t before = testdb_fingerprint(&f->db);
 		struct stop_at w = {0, questions + 1};
-		struct import_options opt = {.source = "test", .stopping = stop_when,
-					     .stop_ctx = &w};
+		struct import_options opt = {.source = "test", .stop = {stop_when, &w}};
 		FILE *in = fmemopen(good, strlen(good), "rb");
 		assert_int_equal(import_stream(f->s, f->rd, in, &opt, &res, &e), VIS_ERR_BUSY);
 		fclose(in);
@@ -780,7 +778,7 @@ static void test_stop_asked(void **state)
 		load_full1(f);
 	}
 	struct stop_at never = {0, 0};
-	struct import_options opt = {.source = "test", .stopping = stop_when, .stop_ctx = &never};
+	struct import_options opt = {.source = "test", .stop = {stop_when, &never}};
 	FILE *in = fmemopen(good2, strlen(good2), "rb");
 	assert_int_equal(import_stream(f->s, f->rd, in, &opt, &res, &e), VIS_OK);
 	fclose(in);

@@ -125,7 +125,7 @@ static void import_end(struct store *s, int64_t id, int64_t seq, bool full,
 	snprintf(imp.comune, sizeof imp.comune, "036023");
 	snprintf(imp.sha256, sizeof imp.sha256, "%064lld", (long long)seq);
 	struct vis_error e = {0};
-	OK(store_import_finish(s, id, &imp, 20240101, c, NULL, NULL, &e));
+	OK(store_import_finish(s, id, &imp, 20240101, c, NULL, &e));
 	OK(store_commit(s, &e));
 }
 
