@@ -234,15 +234,14 @@ struct audit_verify_result {
 vis_err audit_verify(struct store *s, const struct checkpoint *kept,
 		     struct audit_verify_result *res, struct vis_error *e);
 
-/* Rows read between two questions to audit_verify_stoppable's stopping. */
+/* Rows read between two questions to audit_verify_stoppable's stop. */
 #define AUDIT_VERIFY_STOP_EVERY 4096
 
 /* audit_verify, asking stop (may be NULL) every AUDIT_VERIFY_STOP_EVERY
  * rows it reads (records, their subjects, signed tree heads, purged
- * leaves): once it
- * answers true the verification ends, VIS_ERR_BUSY, its message saying
- * so, and res says nothing (the server's stop: a trail of 100,000,000
- * records takes over half an hour). */
+ * leaves): once it answers true the verification ends, VIS_ERR_BUSY, its
+ * message saying so, and res says nothing (the server's stop: a trail of
+ * 100,000,000 records takes over half an hour). */
 vis_err audit_verify_stoppable(struct store *s, const struct checkpoint *kept,
 			       const struct stop_ask *stop, struct audit_verify_result *res,
 			       struct vis_error *e);

@@ -37,7 +37,7 @@ struct import_options {
 	/* asked every IMPORT_STOP_EVERY records and before the last step
 	 * (the indexes, the commit): true stops the import, rolled back
 	 * (res->stopped); the server's stop, so that it does not wait for a
-	 * snapshot of a million persons.  NULL = never. */
+	 * snapshot of a million persons.  {0} = never. */
 	struct stop_ask stop;
 };
 
